@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """Connection and TLS options shared by every raftops.etcd module."""
+
+    DOCUMENTATION = r"""
+options:
+  endpoints:
+    description:
+      - Client URLs of etcd members to talk to, tried in order until one answers.
+      - Use C(https://) URLs for a cluster with TLS (the default of the role).
+      - Modules run on the host they are delegated to, so C(https://127.0.0.1:2379) reaches the
+        member on that host.
+    type: list
+    elements: str
+    default: ['https://127.0.0.1:2379']
+  ca_cert:
+    description:
+      - PEM file of the CA that signed the members' server certificates.
+      - When omitted with C(https://) endpoints, the system trust store is used.
+    type: path
+  client_cert:
+    description:
+      - PEM client certificate presented to etcd, required when members run with client
+        certificate authentication (the role's default).
+    type: path
+  client_key:
+    description:
+      - PEM private key of O(client_cert).
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for any one request. A member that has not joined a cluster with quorum
+        accepts connections but never answers, so this bounds every call.
+    type: float
+    default: 10
+notes:
+  - The modules speak to etcd's v3 HTTP/JSON gateway with the Python standard library only; the
+    managed host needs nothing but python3.
+"""
