@@ -2,12 +2,8 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 
-from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type
-
-
-class ModuleDocFragment(object):
+class ModuleDocFragment:
     """Connection and TLS options shared by every raftops.etcd module."""
 
     DOCUMENTATION = r"""

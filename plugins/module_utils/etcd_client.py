@@ -18,22 +18,15 @@ traps are handled here once, for every module:
   every request has a timeout.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import base64
 import json
 import socket
 import ssl
 
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.request import Request, build_opener, HTTPSHandler, HTTPHandler
+from urllib.error import HTTPError, URLError
+from urllib.request import HTTPHandler, HTTPSHandler, Request, build_opener
 
-try:
-    from http.client import HTTPException, RemoteDisconnected
-except ImportError:  # pragma: no cover - Python 2 is not supported on the controller or hosts
-    HTTPException = RemoteDisconnected = Exception
+from http.client import HTTPException, RemoteDisconnected
 
 DEFAULT_ENDPOINT = "https://127.0.0.1:2379"
 DEFAULT_TIMEOUT = 10.0
@@ -43,7 +36,7 @@ class EtcdError(Exception):
     """An error from etcd or from reaching it, with the endpoint it came from."""
 
     def __init__(self, message, endpoint=None, status=None, grpc_code=None):
-        super(EtcdError, self).__init__(message)
+        super().__init__(message)
         self.message = message
         self.endpoint = endpoint
         self.status = status
@@ -212,22 +205,22 @@ class EtcdClient:
             raise EtcdError(
                 error_message(body), endpoint=self.endpoint, status=exc.code,
                 grpc_code=body.get("code") if isinstance(body, dict) else None,
-            )
+            ) from None
         except RemoteDisconnected:
             raise EtcdUnreachable(
                 "connection closed without a reply (with auth enabled this can mean a missing or invalid token)",
                 endpoint=self.endpoint,
-            )
+            ) from None
         except URLError as exc:
-            raise EtcdUnreachable(_reason(exc.reason), endpoint=self.endpoint)
+            raise EtcdUnreachable(_reason(exc.reason), endpoint=self.endpoint) from exc
         except (socket.timeout, ssl.SSLError, OSError, HTTPException) as exc:
-            raise EtcdUnreachable(_reason(exc), endpoint=self.endpoint)
+            raise EtcdUnreachable(_reason(exc), endpoint=self.endpoint) from exc
 
     def _read(self, response):
         try:
             return response.read()
         except (socket.timeout, ssl.SSLError, OSError, HTTPException) as exc:
-            raise EtcdUnreachable(_reason(exc), endpoint=self.endpoint)
+            raise EtcdUnreachable(_reason(exc), endpoint=self.endpoint) from exc
         finally:
             response.close()
 
@@ -238,7 +231,7 @@ class EtcdClient:
         try:
             return json.loads(raw.decode("utf-8")) if raw else {}
         except ValueError:
-            raise EtcdError("reply is not JSON: %r" % raw[:200], endpoint=self.endpoint)
+            raise EtcdError("reply is not JSON: %r" % raw[:200], endpoint=self.endpoint) from None
 
     def get(self, path, timeout=None):
         """GET a plain endpoint (``/health``, ``/version``); returns (status, decoded body).
@@ -273,12 +266,12 @@ class EtcdClient:
                 try:
                     message = json.loads(line.decode("utf-8"))
                 except ValueError:
-                    raise EtcdError("stream message is not JSON: %r" % line[:200], endpoint=self.endpoint)
+                    raise EtcdError("stream message is not JSON: %r" % line[:200], endpoint=self.endpoint) from None
                 if "error" in message:
                     raise EtcdError(error_message(message), endpoint=self.endpoint)
                 yield message.get("result") or {}
         except (socket.timeout, ssl.SSLError, OSError, HTTPException) as exc:
-            raise EtcdUnreachable("stream interrupted: %s" % _reason(exc), endpoint=self.endpoint)
+            raise EtcdUnreachable("stream interrupted: %s" % _reason(exc), endpoint=self.endpoint) from exc
         finally:
             response.close()
 
