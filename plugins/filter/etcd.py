@@ -1,0 +1,122 @@
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Filters that turn the inventory into etcd's view of the cluster.
+
+Every place that needs member names, URLs or the ``--initial-cluster`` string goes through
+``members()``, so the inventory is validated in one place and with one set of messages.
+"""
+
+import re
+
+from ansible.errors import AnsibleFilterError
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+VERSION_PATTERN = re.compile(r"^(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)$")
+SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _hostvar(hostvars, host, key, default=None):
+    try:
+        value = hostvars[host].get(key, default)
+    except KeyError:
+        return default
+    return default if value is None or value == "" else value
+
+
+def _address(hostvars, host):
+    address = _hostvar(hostvars, host, "etcd_address")
+    if not address:
+        default_ipv4 = _hostvar(hostvars, host, "ansible_default_ipv4") or {}
+        address = default_ipv4.get("address") if isinstance(default_ipv4, dict) else None
+    return address
+
+
+def _url_host(address):
+    return "[%s]" % address if ":" in address else address
+
+
+def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None):
+    """Validated member records for the hosts of the etcd group, in inventory order.
+
+    The member name is ``NODE_NAME``, else ``etcd_member_name``, else the inventory hostname.
+    Raises AnsibleFilterError naming the hosts and values at fault.
+    """
+    if isinstance(hosts, str) or not hosts:
+        raise AnsibleFilterError(
+            "the etcd group is empty or missing: add the member hosts to the inventory group named by etcd_group"
+        )
+    records, errors, by_name, by_peer = [], [], {}, {}
+    for host in hosts:
+        name = str(_hostvar(hostvars, host, "NODE_NAME") or _hostvar(hostvars, host, "etcd_member_name") or host)
+        if not NAME_PATTERN.match(name):
+            errors.append(
+                "host %s: member name %r (NODE_NAME) is invalid; use letters, digits, '.', '_' and '-', "
+                "starting with a letter or digit" % (host, name)
+            )
+        if name in by_name:
+            errors.append("hosts %s and %s both use the member name %r (NODE_NAME must be unique)"
+                          % (by_name[name], host, name))
+        by_name.setdefault(name, host)
+        address = _address(hostvars, host)
+        if not address:
+            errors.append("host %s: no address: set etcd_address, or gather facts so that "
+                          "ansible_default_ipv4.address is known" % host)
+            continue
+        tls = _hostvar(hostvars, host, "etcd_tls", True)
+        url_scheme = scheme or ("https" if _truthy(tls) else "http")
+        peer = int(peer_port or _hostvar(hostvars, host, "etcd_peer_port", 2380))
+        client = int(client_port or _hostvar(hostvars, host, "etcd_client_port", 2379))
+        peer_url = "%s://%s:%d" % (url_scheme, _url_host(str(address)), peer)
+        if peer_url in by_peer:
+            errors.append("hosts %s and %s both use the peer URL %s (etcd_address must differ)"
+                          % (by_peer[peer_url], host, peer_url))
+        by_peer.setdefault(peer_url, host)
+        records.append(dict(
+            host=host,
+            name=name,
+            address=str(address),
+            peer_url=peer_url,
+            client_url="%s://%s:%d" % (url_scheme, _url_host(str(address)), client),
+        ))
+    if errors:
+        raise AnsibleFilterError("invalid etcd inventory:\n  - " + "\n  - ".join(errors))
+    return records
+
+
+def initial_cluster(hosts, hostvars, scheme=None, peer_port=None):
+    """``name=peer_url,...`` for etcd's ``--initial-cluster``."""
+    return ",".join("%s=%s" % (m["name"], m["peer_url"]) for m in members(hosts, hostvars, scheme, peer_port))
+
+
+def release_checksum(sums_text, filename, url=""):
+    """The SHA-256 of ``filename`` from the text of a release's SHA256SUMS file."""
+    for line in str(sums_text).splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].lstrip("*") == filename and SHA256_PATTERN.match(parts[0].lower()):
+            return parts[0].lower()
+    raise AnsibleFilterError("%s lists no SHA-256 for %s" % (url or "SHA256SUMS", filename))
+
+
+def version_tuple(version):
+    """``3.5.1`` -> (3, 5, 1); a leading ``v`` is accepted. Anything else is an error."""
+    text = str(version).strip()
+    match = VERSION_PATTERN.match(text[1:] if text.startswith("v") else text)
+    if not match:
+        raise AnsibleFilterError("etcd_version %r is not a release version like 3.5.17" % (version,))
+    return tuple(int(match.group(k)) for k in ("major", "minor", "patch"))
+
+
+def _truthy(value):
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on", "y")
+    return bool(value)
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "initial_cluster": initial_cluster,
+            "members": members,
+            "release_checksum": release_checksum,
+            "version_tuple": version_tuple,
+        }

@@ -1,0 +1,137 @@
+import re
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.raftops.etcd.plugins.filter import etcd as f
+
+
+def inventory(**hosts):
+    """hostvars for hosts given as name=dict(vars)."""
+    return {h: dict(v) for h, v in hosts.items()}
+
+
+THREE = inventory(
+    **{
+        "10.0.0.11": {"NODE_NAME": "etcd-host0", "ansible_default_ipv4": {"address": "10.0.0.11"}},
+        "10.0.0.12": {"NODE_NAME": "etcd-host1", "ansible_default_ipv4": {"address": "10.0.0.12"}},
+        "10.0.0.13": {"NODE_NAME": "etcd-host2", "ansible_default_ipv4": {"address": "10.0.0.13"}},
+    }
+)
+
+
+def test_initial_cluster_uses_node_name_and_default_address_in_inventory_order():
+    assert f.initial_cluster(list(THREE), THREE) == (
+        "etcd-host0=https://10.0.0.11:2380,etcd-host1=https://10.0.0.12:2380,etcd-host2=https://10.0.0.13:2380"
+    )
+
+
+def test_name_falls_back_to_etcd_member_name_then_hostname():
+    hv = inventory(
+        a={"etcd_member_name": "alpha", "etcd_address": "10.0.0.1"},
+        b={"etcd_address": "10.0.0.2"},
+    )
+    assert [m["name"] for m in f.members(["a", "b"], hv)] == ["alpha", "b"]
+
+
+def test_etcd_address_wins_over_facts_and_ports_and_tls_are_per_host():
+    hv = inventory(
+        a={"etcd_address": "192.0.2.1", "ansible_default_ipv4": {"address": "10.9.9.9"},
+           "etcd_tls": False, "etcd_peer_port": 12380, "etcd_client_port": "12379"},
+    )
+    (member,) = f.members(["a"], hv)
+    assert member == {
+        "host": "a", "name": "a", "address": "192.0.2.1",
+        "peer_url": "http://192.0.2.1:12380", "client_url": "http://192.0.2.1:12379",
+    }
+
+
+def test_tls_given_as_string_false_means_http():
+    hv = inventory(a={"etcd_address": "10.0.0.1", "etcd_tls": "false"})
+    assert f.initial_cluster(["a"], hv) == "a=http://10.0.0.1:2380"
+
+
+def test_ipv6_addresses_are_bracketed():
+    hv = inventory(a={"etcd_address": "fd00::1"})
+    assert f.members(["a"], hv)[0]["client_url"] == "https://[fd00::1]:2379"
+
+
+def test_duplicate_node_name_names_both_hosts():
+    hv = inventory(
+        h1={"NODE_NAME": "etcd1", "etcd_address": "10.0.0.1"},
+        h2={"NODE_NAME": "etcd1", "etcd_address": "10.0.0.2"},
+    )
+    with pytest.raises(AnsibleFilterError, match="hosts h1 and h2 both use the member name 'etcd1'"):
+        f.initial_cluster(["h1", "h2"], hv)
+
+
+@pytest.mark.parametrize("name", ["-etcd", "etcd host", "etcd/1", "é", ".x"])
+def test_invalid_node_name_names_host_and_value(name):
+    hv = inventory(h1={"NODE_NAME": name, "etcd_address": "10.0.0.1"})
+    with pytest.raises(AnsibleFilterError, match=re.escape("host h1: member name %r" % name)):
+        f.members(["h1"], hv)
+
+
+def test_missing_address_names_the_host():
+    hv = inventory(h1={"NODE_NAME": "a"}, h2={"NODE_NAME": "b", "etcd_address": "10.0.0.2"})
+    with pytest.raises(AnsibleFilterError, match="host h1: no address: set etcd_address"):
+        f.members(["h1", "h2"], hv)
+
+
+def test_shared_peer_url_names_both_hosts():
+    hv = inventory(h1={"etcd_address": "10.0.0.1"}, h2={"etcd_address": "10.0.0.1"})
+    with pytest.raises(AnsibleFilterError, match=re.escape("hosts h1 and h2 both use the peer URL https://10.0.0.1:2380")):
+        f.members(["h1", "h2"], hv)
+
+
+def test_all_problems_are_reported_at_once():
+    hv = inventory(h1={"NODE_NAME": "bad name"}, h2={"NODE_NAME": "bad name", "etcd_address": "10.0.0.2"})
+    with pytest.raises(AnsibleFilterError) as err:
+        f.members(["h1", "h2"], hv)
+    text = str(err.value)
+    assert "host h1: member name 'bad name'" in text
+    assert "host h1: no address" in text
+    assert "hosts h1 and h2 both use the member name" in text
+
+
+@pytest.mark.parametrize("hosts", [[], None, ""])
+def test_empty_group_is_an_error(hosts):
+    with pytest.raises(AnsibleFilterError, match="the etcd group is empty or missing"):
+        f.members(hosts, {})
+
+
+SUMS = """\
+0f2ac7f6be3e9e2d4b5f7e8a1c3b9a4d5e6f708192a3b4c5d6e7f8091a2b3c4d  etcd-v3.5.1-linux-arm64.tar.gz
+A1B2C3D4E5F60718293A4B5C6D7E8F9012345678901234567890ABCDEFABCDEF  etcd-v3.5.1-linux-amd64.tar.gz
+"""
+
+
+def test_release_checksum_finds_the_file_and_lowercases():
+    assert f.release_checksum(SUMS, "etcd-v3.5.1-linux-amd64.tar.gz") == (
+        "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678901234567890abcdefabcdef"
+    )
+
+
+def test_release_checksum_accepts_binary_marker():
+    assert f.release_checksum("%s *x.tar.gz\n" % ("ab" * 32), "x.tar.gz") == "ab" * 32
+
+
+def test_release_checksum_missing_file_names_url():
+    with pytest.raises(AnsibleFilterError, match=re.escape("http://m/v3.5.1/SHA256SUMS lists no SHA-256 for etcd-v3.5.1-linux-s390x")):
+        f.release_checksum(SUMS, "etcd-v3.5.1-linux-s390x.tar.gz", url="http://m/v3.5.1/SHA256SUMS")
+
+
+def test_release_checksum_does_not_match_on_prefix():
+    with pytest.raises(AnsibleFilterError):
+        f.release_checksum(SUMS, "etcd-v3.5.1-linux-amd64.tar")
+
+
+@pytest.mark.parametrize("text, expected", [("3.5.1", (3, 5, 1)), ("v3.4.23", (3, 4, 23)), (" 3.6.0 ", (3, 6, 0))])
+def test_version_tuple(text, expected):
+    assert f.version_tuple(text) == expected
+
+
+@pytest.mark.parametrize("text", ["3.5", "3.5.x", "latest", "3.05.1", "3.5.1-rc.0", "", None])
+def test_version_tuple_rejects_malformed(text):
+    with pytest.raises(AnsibleFilterError, match=r"etcd_version .* is not a release version like 3\.5\.17"):
+        f.version_tuple(text)
