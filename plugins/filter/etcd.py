@@ -98,12 +98,15 @@ def release_checksum(sums_text, filename, url=""):
 
 
 def version_tuple(version):
-    """``3.5.1`` -> (3, 5, 1); a leading ``v`` is accepted. Anything else is an error."""
+    """``3.5.1`` -> [3, 5, 1]; a leading ``v`` is accepted. Anything else is an error.
+
+    A list, not a tuple, so that templates can compare it with list literals like ``[3, 5]``.
+    """
     text = str(version).strip()
     match = VERSION_PATTERN.match(text[1:] if text.startswith("v") else text)
     if not match:
         raise AnsibleFilterError("etcd_version %r is not a release version like 3.5.17" % (version,))
-    return tuple(int(match.group(k)) for k in ("major", "minor", "patch"))
+    return [int(match.group(k)) for k in ("major", "minor", "patch")]
 
 
 def _truthy(value):

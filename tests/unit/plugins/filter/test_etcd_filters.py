@@ -126,7 +126,7 @@ def test_release_checksum_does_not_match_on_prefix():
         f.release_checksum(SUMS, "etcd-v3.5.1-linux-amd64.tar")
 
 
-@pytest.mark.parametrize("text, expected", [("3.5.1", (3, 5, 1)), ("v3.4.23", (3, 4, 23)), (" 3.6.0 ", (3, 6, 0))])
+@pytest.mark.parametrize("text, expected", [("3.5.1", [3, 5, 1]), ("v3.4.23", [3, 4, 23]), (" 3.6.0 ", [3, 6, 0])])
 def test_version_tuple(text, expected):
     assert f.version_tuple(text) == expected
 
