@@ -1,0 +1,976 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any
+# time. Do not use this from other collections or standalone plugins/modules!
+"""The logic of ``raftops.etcd.etcd_pki``: a small CA and etcd's member and client certificates.
+
+Everything here is plain Python on top of ``cryptography``; the module only maps parameters in
+and results out. The work is split in two phases so that bad input never leaves half a PKI
+behind:
+
+1. ``plan``: read every existing file, validate the input and decide, per file, whether it must be
+   (re)issued and why. Any problem raises :class:`PkiError` before anything is written.
+2. ``apply``: generate keys and sign certificates in memory, then write each file atomically
+   (temporary file in the same directory, fsync, rename), keys with mode 0600 from their creation.
+
+Profiles (what etcd needs):
+
+* CA: ``CA:TRUE, pathlen:0``, keyCertSign + cRLSign.
+* member server certificate ``NAME.pem``: serverAuth **and** clientAuth, because the HTTP/JSON
+  gateway dials its own gRPC port presenting the server certificate as a client certificate.
+* member peer certificate ``NAME-peer.pem``: serverAuth + clientAuth (peers dial each other).
+* client certificate ``CLIENT.pem``: clientAuth only and an **empty subject** (no CN) with a
+  critical SAN ``DNS:CLIENT``; etcd's gateway answers HTTP 400 to a client certificate with a CN
+  when RBAC auth is enabled.
+"""
+
+import datetime
+import ipaddress
+import os
+import re
+import tempfile
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+except ImportError as exc:  # reported by the module through missing_required_lib()
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = exc
+else:
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+_NAME_RE = re.compile(NAME_PATTERN)
+# A DNS SAN: labels of letters, digits, '-' and '_', optionally a leading '*.' wildcard.
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_DNS_RE = re.compile(r"^(?:\*\.)?%s(?:\.%s)*\.?$" % (_LABEL, _LABEL))
+
+DEFAULT_CA_COMMON_NAME = "raftops etcd CA"
+DEFAULT_VALIDITY_DAYS = 730
+DEFAULT_CA_VALIDITY_DAYS = 3650
+DEFAULT_RENEW_BEFORE_DAYS = 30
+DEFAULT_RSA_KEY_SIZE = 3072
+LOOPBACK_SANS = ("127.0.0.1", "localhost")
+# Certificates start a little in the past so that a member whose clock lags the controller's
+# still accepts them.
+BACKDATE = datetime.timedelta(minutes=5)
+
+KEY_MODE = 0o600
+CERT_MODE = 0o644
+DIR_MODE = 0o700
+
+# Reasons reported for each (re)issued file.
+MISSING = "missing"
+KEY_MISMATCH = "key mismatch"
+KEY_TYPE_CHANGED = "key type changed"
+SANS_CHANGED = "sans changed"
+EXPIRING = "expiring"
+EXPIRED = "expired"
+CA_CHANGED = "ca changed"
+PROFILE_CHANGED = "profile changed"
+NEW_KEY = "new key"
+
+_MEMBER_FILE_KEYS = ("cert", "key", "peer_cert", "peer_key")
+
+
+class PkiError(Exception):
+    """Bad input or a PKI that cannot be used; the message names the file or value at fault."""
+
+    def __init__(self, message, problems=None):
+        super().__init__(message)
+        self.problems = list(problems or [])
+
+
+def default_params(**overrides):
+    """The module's parameters with their defaults (used by tests and by :func:`run` callers)."""
+    params = dict(
+        path=None,
+        state="present",
+        members=[],
+        clients=["admin"],
+        extra_sans=[],
+        ca_cert=None,
+        ca_key=None,
+        ca_common_name=DEFAULT_CA_COMMON_NAME,
+        validity_days=DEFAULT_VALIDITY_DAYS,
+        ca_validity_days=DEFAULT_CA_VALIDITY_DAYS,
+        renew_before_days=DEFAULT_RENEW_BEFORE_DAYS,
+        key_type="ec",
+        rsa_key_size=DEFAULT_RSA_KEY_SIZE,
+    )
+    params.update(overrides)
+    return params
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers over cryptography (kept compatible with releases older than the pinned one).
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def not_after(cert):
+    value = getattr(cert, "not_valid_after_utc", None)
+    return value if value is not None else cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+
+
+def not_before(cert):
+    value = getattr(cert, "not_valid_before_utc", None)
+    return value if value is not None else cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+
+
+def iso(moment):
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def fingerprint(cert):
+    return ":".join("%02X" % b for b in cert.fingerprint(hashes.SHA256()))
+
+
+def _public_der(public_key):
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def key_matches(cert, key):
+    return _public_der(cert.public_key()) == _public_der(key.public_key())
+
+
+def signed_by(cert, issuer):
+    """True when ``issuer`` (a certificate) names and signed ``cert``."""
+    if cert.issuer != issuer.subject:
+        return False
+    public_key = issuer.public_key()
+    try:
+        if hasattr(cert, "verify_directly_issued_by"):
+            cert.verify_directly_issued_by(issuer)
+        elif isinstance(public_key, rsa.RSAPublicKey):
+            public_key.verify(
+                cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), cert.signature_hash_algorithm
+            )
+        elif isinstance(public_key, ec.EllipticCurvePublicKey):
+            public_key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
+        elif isinstance(public_key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+            public_key.verify(cert.signature, cert.tbs_certificate_bytes)
+        else:
+            return False
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def _extension(cert, ext_class):
+    try:
+        return cert.extensions.get_extension_for_class(ext_class).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _common_names(cert):
+    return [attr.value for attr in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+
+
+def _ekus(cert):
+    value = _extension(cert, x509.ExtendedKeyUsage)
+    return None if value is None else set(value)
+
+
+def _is_ca(cert):
+    value = _extension(cert, x509.BasicConstraints)
+    return bool(value and value.ca)
+
+
+def describe_key(key):
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return "ec:%s" % key.curve.name
+    if isinstance(key, rsa.RSAPrivateKey):
+        return "rsa:%d" % key.key_size
+    return type(key).__name__
+
+
+def wanted_key_description(params):
+    if params["key_type"] == "rsa":
+        return "rsa:%d" % params["rsa_key_size"]
+    return "ec:secp256r1"
+
+
+def generate_key(params):
+    if params["key_type"] == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=params["rsa_key_size"])
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def key_pem(key):
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def cert_pem(cert):
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+_PEM_CERT_RE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
+
+
+def _read(path, what):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise PkiError("cannot read the %s %s: %s" % (what, path, exc.strerror or exc)) from exc
+
+
+def load_certs(path, what):
+    """Every certificate in a PEM file (a bundle is allowed), first one first."""
+    data = _read(path, what)
+    blocks = _PEM_CERT_RE.findall(data)
+    if not blocks:
+        raise PkiError("the %s %s holds no PEM certificate" % (what, path))
+    certs = []
+    for block in blocks:
+        try:
+            certs.append(x509.load_pem_x509_certificate(block))
+        except ValueError as exc:
+            raise PkiError("the %s %s holds an unreadable certificate: %s" % (what, path, exc)) from exc
+    return certs
+
+
+def load_key(path, what):
+    data = _read(path, what)
+    try:
+        return serialization.load_pem_private_key(data, password=None)
+    except TypeError as exc:  # encrypted
+        raise PkiError("the %s %s is encrypted; etcd needs an unencrypted key" % (what, path)) from exc
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise PkiError("the %s %s is not a readable PEM private key: %s" % (what, path, exc)) from exc
+
+
+# --------------------------------------------------------------------------------------------
+# SANs
+
+
+def parse_san(value, where):
+    """``('ip', ip_address)`` or ``('dns', lowercased name)``; PkiError naming ``where`` if neither."""
+    if not isinstance(value, str) or not value.strip():
+        raise PkiError("%s: %r is not an IP address or DNS name" % (where, value))
+    text = value.strip()
+    try:
+        return ("ip", ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if not _DNS_RE.match(text) or len(text) > 253:
+        raise PkiError(
+            "%s: %r is neither an IP address nor a DNS name (give a bare address or host name, "
+            "without scheme or port)" % (where, value)
+        )
+    return ("dns", text.rstrip(".").lower())
+
+
+def san_text(san):
+    return str(san[1])
+
+
+def _san_sort_key(san):
+    return (0, san[1].version, int(san[1])) if san[0] == "ip" else (1, 0, san[1])
+
+
+def sort_sans(sans):
+    return sorted(sans, key=_san_sort_key)
+
+
+def cert_sans(cert):
+    value = _extension(cert, x509.SubjectAlternativeName)
+    if value is None:
+        return set()
+    sans = set()
+    for general_name in value:
+        if isinstance(general_name, x509.IPAddress):
+            sans.add(("ip", general_name.value))
+        elif isinstance(general_name, x509.DNSName):
+            sans.add(("dns", general_name.value.rstrip(".").lower()))
+        else:
+            sans.add(("other", "%s:%s" % (type(general_name).__name__, general_name.value)))
+    return sans
+
+
+def san_covers(sans, wanted):
+    """True when a certificate with ``sans`` is valid for ``wanted`` (wildcards match one label)."""
+    if wanted in sans:
+        return True
+    if wanted[0] != "dns":
+        return False
+    labels = wanted[1].split(".")
+    return len(labels) > 2 and ("dns", "*." + ".".join(labels[1:])) in sans
+
+
+def _general_names(sans):
+    names = []
+    for kind, value in sort_sans(sans):
+        names.append(x509.IPAddress(value) if kind == "ip" else x509.DNSName(value))
+    return names
+
+
+# --------------------------------------------------------------------------------------------
+# Issuing
+
+
+def build_ca(key, common_name, now, days):
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def build_leaf(key, profile, common_name, sans, ca_cert, ca_key, now, days):
+    """A member (``server``/``peer``) or ``client`` certificate signed by the CA."""
+    usages = [ExtendedKeyUsageOID.CLIENT_AUTH]
+    if profile != "client":
+        usages.insert(0, ExtendedKeyUsageOID.SERVER_AUTH)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)] if common_name else [])
+    end = min(now + datetime.timedelta(days=days), not_after(ca_cert))
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=isinstance(key, rsa.RSAPrivateKey),
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+        # RFC 5280 4.2.1.6: with an empty subject the SAN extension must be critical.
+        .add_extension(x509.SubjectAlternativeName(_general_names(sans)), critical=not common_name)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+
+def _profile_ok(cert, profile, common_name):
+    ekus = _ekus(cert)
+    wanted = {ExtendedKeyUsageOID.CLIENT_AUTH}
+    if profile != "client":
+        wanted.add(ExtendedKeyUsageOID.SERVER_AUTH)
+    return ekus == wanted and _common_names(cert) == ([common_name] if common_name else []) and not _is_ca(cert)
+
+
+def write_atomic(path, data, mode):
+    """Write ``data`` to ``path`` through a temporary file in the same directory, then rename."""
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+# --------------------------------------------------------------------------------------------
+# Input
+
+
+def _validate_name(name, where):
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise PkiError("%s %r is not a valid name: it must match %s" % (where, name, NAME_PATTERN))
+
+
+def _normalize_clients(raw):
+    clients = []
+    for index, item in enumerate(raw or []):
+        where = "clients[%d]" % index
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict):
+            raise PkiError("%s must be a client name or a dict with name, cert and key, not %r" % (where, item))
+        unknown = sorted(set(item) - {"name", "cert", "key"})
+        if unknown:
+            raise PkiError("%s has unknown keys %s (allowed: name, cert, key)" % (where, ", ".join(unknown)))
+        _validate_name(item.get("name"), where + ".name")
+        clients.append({"name": item["name"], "cert": item.get("cert"), "key": item.get("key")})
+    return clients
+
+
+def _abspath(path):
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def _validate(params):
+    if not params.get("path"):
+        raise PkiError("path is required")
+    for option in ("validity_days", "ca_validity_days"):
+        if params[option] <= params["renew_before_days"]:
+            raise PkiError(
+                "%s (%s) must be greater than renew_before_days (%s), or every run would re-issue"
+                % (option, params[option], params["renew_before_days"])
+            )
+    if params["renew_before_days"] < 0:
+        raise PkiError("renew_before_days must not be negative, got %s" % params["renew_before_days"])
+    if params["key_type"] not in ("ec", "rsa"):
+        raise PkiError("key_type must be ec or rsa, got %r" % params["key_type"])
+    if params["key_type"] == "rsa" and params["rsa_key_size"] < 2048:
+        raise PkiError("rsa_key_size must be at least 2048, got %s" % params["rsa_key_size"])
+    if not params.get("ca_common_name"):
+        raise PkiError("ca_common_name must not be empty")
+
+    base = _abspath(params["path"])
+    state = params["state"]
+    extra = [parse_san(value, "extra_sans[%d]" % i) for i, value in enumerate(params.get("extra_sans") or [])]
+
+    members = []
+    seen = {}
+    for index, member in enumerate(params.get("members") or []):
+        where = "members[%d]" % index
+        name = member.get("name")
+        _validate_name(name, where + ".name")
+        if name in seen:
+            raise PkiError("member name %r appears twice (members[%d] and %s)" % (name, seen[name], where))
+        seen[name] = index
+        required = set()
+        for option in ("addresses", "hostnames"):
+            for i, value in enumerate(member.get(option) or []):
+                required.add(parse_san(value, "%s.%s[%d] of member %s" % (where, option, i, name)))
+        files = {}
+        for option in _MEMBER_FILE_KEYS:
+            if member.get(option) and state != "verified":
+                raise PkiError("%s.%s (member %s) is only used with state=verified" % (where, option, name))
+            files[option] = _abspath(member[option]) if member.get(option) else None
+        default_names = {
+            "cert": "%s.pem" % name,
+            "key": "%s-key.pem" % name,
+            "peer_cert": "%s-peer.pem" % name,
+            "peer_key": "%s-peer-key.pem" % name,
+        }
+        for option, filename in default_names.items():
+            if files[option] is None:
+                files[option] = os.path.join(base, filename)
+        try:
+            name_san = parse_san(name, "%s.name" % where)
+        except PkiError:
+            # A valid member name that is not a valid host name (``a..b``, ``host-``) is still an
+            # IA5 string that certificates can carry.
+            name_san = ("dns", name.lower())
+        wanted = set(required) | set(extra) | {name_san} | {parse_san(v, "loopback") for v in LOOPBACK_SANS}
+        members.append({"name": name, "required": required, "wanted": wanted, "files": files})
+
+    clients = []
+    for client in _normalize_clients(params.get("clients")):
+        name = client["name"]
+        if (client["cert"] or client["key"]) and state != "verified":
+            raise PkiError("clients entry %s: cert and key are only used with state=verified" % name)
+        if name in seen:
+            raise PkiError("client name %r is also a member name" % name)
+        seen[name] = -1
+        clients.append(
+            {
+                "name": name,
+                "cert": _abspath(client["cert"]) if client["cert"] else os.path.join(base, "%s.pem" % name),
+                "key": _abspath(client["key"]) if client["key"] else os.path.join(base, "%s-key.pem" % name),
+                "wanted": {("dns", name.lower())},
+            }
+        )
+
+    ca_cert = _abspath(params["ca_cert"]) if params.get("ca_cert") else os.path.join(base, "ca.pem")
+    ca_key = _abspath(params["ca_key"]) if params.get("ca_key") else os.path.join(base, "ca-key.pem")
+
+    if state == "present":
+        owners = {}
+
+        def claim(path, owner):
+            if path in owners:
+                raise PkiError("%s and %s would both be written to %s; rename one" % (owners[path], owner, path))
+            owners[path] = owner
+
+        claim(ca_cert, "the CA certificate")
+        claim(ca_key, "the CA key")
+        for member in members:
+            for option, label in (
+                ("cert", "server certificate"),
+                ("key", "server key"),
+                ("peer_cert", "peer certificate"),
+                ("peer_key", "peer key"),
+            ):
+                claim(member["files"][option], "the %s of member %s" % (label, member["name"]))
+        for client in clients:
+            claim(client["cert"], "the certificate of client %s" % client["name"])
+            claim(client["key"], "the key of client %s" % client["name"])
+
+    return base, members, clients, ca_cert, ca_key
+
+
+def _check_writable(paths, base):
+    """Every directory that receives a file must exist (or be creatable) and be writable."""
+    directories = sorted({os.path.dirname(path) for path in paths} | {base})
+    for directory in directories:
+        probe = directory
+        while not os.path.exists(probe):
+            parent = os.path.dirname(probe)
+            if parent == probe:
+                break
+            probe = parent
+        if not os.path.isdir(probe):
+            raise PkiError("cannot create the PKI directory %s: %s is not a directory" % (directory, probe))
+        if not os.access(probe, os.W_OK | os.X_OK):
+            if probe == directory:
+                raise PkiError("the PKI directory %s is not writable by uid %d" % (directory, os.geteuid()))
+            raise PkiError(
+                "cannot create the PKI directory %s: %s is not writable by uid %d" % (directory, probe, os.geteuid())
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# state=present
+
+
+class _Item:
+    """One certificate/key pair to keep: what exists, what is wanted, and what must change."""
+
+    def __init__(self, kind, owner, cert_path, key_path, common_name, sans):
+        self.kind = kind  # ca | server | peer | client
+        self.owner = owner
+        self.cert_path = cert_path
+        self.key_path = key_path
+        self.common_name = common_name
+        self.sans = sans
+        self.cert = None
+        self.key = None
+        self.key_reason = None  # set when a new key is generated
+        self.cert_reason = None  # set when the certificate is (re)issued
+        self.fix_key_mode = None  # old mode when the key file is readable by others
+
+
+def _load_existing(item):
+    if os.path.exists(item.key_path):
+        item.key = load_key(item.key_path, "%s key" % item.owner)
+        mode = os.stat(item.key_path).st_mode & 0o777
+        if mode & 0o077:
+            item.fix_key_mode = mode
+    if os.path.exists(item.cert_path):
+        item.cert = load_certs(item.cert_path, "%s certificate" % item.owner)[0]
+
+
+def _plan_leaf(item, params, ca, ca_replaced, now, renew_before):
+    """Decide why (if at all) a member or client pair must be re-issued."""
+    wanted_key = wanted_key_description(params)
+    if item.key is None:
+        item.key_reason = MISSING
+    elif describe_key(item.key) != wanted_key:
+        item.key_reason = KEY_TYPE_CHANGED
+    elif item.cert is not None and not key_matches(item.cert, item.key):
+        item.key_reason = KEY_MISMATCH
+
+    if item.cert is None:
+        item.cert_reason = MISSING
+    elif item.key_reason == KEY_MISMATCH:
+        item.cert_reason = KEY_MISMATCH
+    elif item.key_reason is not None:
+        item.cert_reason = NEW_KEY
+    elif ca_replaced or not signed_by(item.cert, ca):
+        item.cert_reason = CA_CHANGED
+    elif cert_sans(item.cert) != item.sans:
+        item.cert_reason = SANS_CHANGED
+    elif not _profile_ok(item.cert, item.kind, item.common_name):
+        item.cert_reason = PROFILE_CHANGED
+    elif not_after(item.cert) <= now:
+        item.cert_reason = EXPIRED
+    elif not_after(item.cert) - now <= renew_before and not_after(item.cert) < not_after(ca):
+        # Re-issuing cannot help when the certificate already ends with the CA.
+        item.cert_reason = EXPIRING
+
+
+def _ca_item(ca_cert, ca_key):
+    return _Item("ca", "CA", ca_cert, ca_key, None, None)
+
+
+def _leaf_items(members, clients):
+    items = []
+    for member in members:
+        files = member["files"]
+        for kind, cert_key, key_key in (("server", "cert", "key"), ("peer", "peer_cert", "peer_key")):
+            owner = "member %s %s" % (member["name"], kind)
+            items.append(_Item(kind, owner, files[cert_key], files[key_key], member["name"], member["wanted"]))
+    for client in clients:
+        items.append(
+            _Item("client", "client %s" % client["name"], client["cert"], client["key"], None, client["wanted"])
+        )
+    return items
+
+
+def plan_present(params, now=None):
+    """Read and judge everything; raise PkiError on bad input. Returns the plan (nothing written)."""
+    now = now or utcnow()
+    base, members, clients, ca_cert_path, ca_key_path = _validate(params)
+    if os.path.exists(base) and not os.path.isdir(base):
+        raise PkiError("the PKI path %s exists and is not a directory" % base)
+    renew_before = datetime.timedelta(days=params["renew_before_days"])
+    warnings = []
+
+    ca = _ca_item(ca_cert_path, ca_key_path)
+    cert_exists, key_exists = os.path.exists(ca_cert_path), os.path.exists(ca_key_path)
+    if cert_exists:
+        ca.cert = load_certs(ca_cert_path, "CA certificate")[0]
+    if key_exists:
+        ca.key = load_key(ca_key_path, "CA key")
+        mode = os.stat(ca_key_path).st_mode & 0o777
+        if mode & 0o077:
+            ca.fix_key_mode = mode
+    if cert_exists and not key_exists:
+        ca_key_missing = True
+    elif key_exists and not cert_exists:
+        raise PkiError(
+            "the CA key %s exists but its certificate %s is missing; restore %s, or move both away to "
+            "create a new CA (every certificate is then re-issued)" % (ca_key_path, ca_cert_path, ca_cert_path)
+        )
+    else:
+        ca_key_missing = False
+    if not cert_exists and not key_exists:
+        ca.key_reason = ca.cert_reason = MISSING
+    else:
+        if not _is_ca(ca.cert):
+            raise PkiError("%s is not a CA certificate (basicConstraints CA:TRUE is missing)" % ca_cert_path)
+        if ca.key is not None and not key_matches(ca.cert, ca.key):
+            raise PkiError(
+                "the CA key %s does not match the CA certificate %s; restore the matching pair "
+                "(nothing was written)" % (ca_key_path, ca_cert_path)
+            )
+        expires = not_after(ca.cert)
+        if expires <= now:
+            raise PkiError(
+                "the CA certificate %s expired on %s. etcd rejects every certificate it signed. To start over "
+                "with a new CA, move %s and %s out of the way (keep a backup) and run again: every member and "
+                "client certificate is then re-issued, and all members must be restarted with the new CA. "
+                "Nothing was written." % (ca_cert_path, iso(expires), ca_cert_path, ca_key_path)
+            )
+        if expires - now <= renew_before:
+            warnings.append(
+                "the CA certificate %s expires on %s; certificates it signs end then too. Plan a CA rotation: "
+                "move %s and %s away and run again to create a new CA and re-issue everything."
+                % (ca_cert_path, iso(expires), ca_cert_path, ca_key_path)
+            )
+
+    items = _leaf_items(members, clients)
+    for item in items:
+        _load_existing(item)
+    for item in items:
+        # A new CA means every existing certificate is signed by something else.
+        _plan_leaf(item, params, ca.cert, ca.cert_reason is not None, now, renew_before)
+        if item.cert_reason is None and not_after(item.cert) - now <= renew_before:
+            warnings.append(
+                "%s ends on %s together with the CA and cannot be renewed before the CA is rotated"
+                % (item.cert_path, iso(not_after(item.cert)))
+            )
+
+    to_sign = [item for item in items if item.cert_reason]
+    if ca_key_missing and to_sign:
+        raise PkiError(
+            "the CA key %s is missing, so %s cannot be issued (%s). Restore the CA key, or move %s away "
+            "as well to create a new CA. Nothing was written."
+            % (ca_key_path, to_sign[0].cert_path, to_sign[0].cert_reason, ca_cert_path)
+        )
+
+    writes = []
+    for item in [ca, *items]:
+        if item.key_reason:
+            writes.append(item.key_path)
+        if item.cert_reason:
+            writes.append(item.cert_path)
+    if writes or not os.path.isdir(base):
+        _check_writable(writes, base)
+
+    return {
+        "base": base,
+        "ca": ca,
+        "items": items,
+        "members": members,
+        "clients": clients,
+        "warnings": warnings,
+        "now": now,
+    }
+
+
+def apply_plan(plan, params, check_mode=False):
+    """Issue what the plan says (unless check mode) and build the module result."""
+    now = plan["now"]
+    ca = plan["ca"]
+    items = plan["items"]
+    base = plan["base"]
+    issued = []
+    modes_fixed = []
+
+    for item in [ca, *items]:
+        if item.key_reason:
+            issued.append({"file": item.key_path, "reason": item.key_reason})
+        if item.cert_reason:
+            issued.append({"file": item.cert_path, "reason": item.cert_reason})
+        if item.fix_key_mode is not None and not item.key_reason:
+            modes_fixed.append({"file": item.key_path, "mode_was": "%04o" % item.fix_key_mode, "mode": "0600"})
+
+    created_dir = not os.path.isdir(base)
+    changed = bool(issued or modes_fixed or created_dir)
+
+    if not check_mode:
+        # Everything is generated in memory first, so a signing error writes nothing.
+        if ca.key_reason:
+            ca.key = generate_key(params)
+        if ca.cert_reason:
+            ca.cert = build_ca(ca.key, params["ca_common_name"], now, params["ca_validity_days"])
+        for item in items:
+            if item.key_reason:
+                item.key = generate_key(params)
+            if item.cert_reason:
+                item.cert = build_leaf(
+                    item.key,
+                    item.kind,
+                    item.common_name,
+                    item.sans,
+                    ca.cert,
+                    ca.key,
+                    now,
+                    params["validity_days"],
+                )
+        if created_dir:
+            os.makedirs(base, mode=DIR_MODE, exist_ok=True)
+        for item in [ca, *items]:
+            for path, needed in ((item.key_path, item.key_reason), (item.cert_path, item.cert_reason)):
+                if needed and not os.path.isdir(os.path.dirname(path)):
+                    os.makedirs(os.path.dirname(path), mode=DIR_MODE, exist_ok=True)
+            if item.key_reason:
+                write_atomic(item.key_path, key_pem(item.key), KEY_MODE)
+            elif item.fix_key_mode is not None:
+                os.chmod(item.key_path, KEY_MODE)
+            if item.cert_reason:
+                write_atomic(item.cert_path, cert_pem(item.cert), CERT_MODE)
+
+    def fresh(item):
+        return not check_mode or not item.cert_reason
+
+    result = {
+        "changed": changed,
+        "issued": issued,
+        "modes_fixed": modes_fixed,
+        "ca": {
+            "path": ca.cert_path,
+            "not_after": iso(not_after(ca.cert)) if fresh(ca) else None,
+            "fingerprint": fingerprint(ca.cert) if fresh(ca) else None,
+        },
+        "certificates": {},
+        "clients": {},
+        "warnings": plan["warnings"],
+    }
+    index = 0
+    for member in plan["members"]:
+        server, peer = items[index], items[index + 1]
+        index += 2
+        ends = [not_after(i.cert) for i in (server, peer) if fresh(i)]
+        result["certificates"][member["name"]] = {
+            "cert": server.cert_path,
+            "key": server.key_path,
+            "peer_cert": peer.cert_path,
+            "peer_key": peer.key_path,
+            "not_after": iso(min(ends)) if len(ends) == 2 else None,
+            "sans": [san_text(s) for s in sort_sans(member["wanted"])],
+        }
+    for client in plan["clients"]:
+        item = items[index]
+        index += 1
+        result["clients"][client["name"]] = {
+            "cert": item.cert_path,
+            "key": item.key_path,
+            "not_after": iso(not_after(item.cert)) if fresh(item) else None,
+        }
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# state=verified
+
+
+def verify(params, now=None):
+    """Check operator-provided files; never writes. Raises PkiError listing every problem."""
+    now = now or utcnow()
+    _base, members, clients, ca_cert_path, _ca_key_path = _validate(params)
+    problems = []
+    warnings = []
+    result = {
+        "changed": False,
+        "issued": [],
+        "modes_fixed": [],
+        "ca": {"path": ca_cert_path, "not_after": None, "fingerprint": None},
+        "certificates": {},
+        "clients": {},
+        "warnings": warnings,
+    }
+
+    cas = []
+    try:
+        cas = load_certs(ca_cert_path, "CA certificate")
+    except PkiError as exc:
+        problems.append(str(exc))
+    for ca in cas:
+        if not_after(ca) <= now:
+            problems.append("the CA certificate %s expired on %s" % (ca_cert_path, iso(not_after(ca))))
+        elif not_before(ca) > now:
+            problems.append("the CA certificate %s is not valid before %s" % (ca_cert_path, iso(not_before(ca))))
+        if not _is_ca(ca):
+            problems.append("%s is not a CA certificate (basicConstraints CA:TRUE is missing)" % ca_cert_path)
+    if cas:
+        result["ca"]["not_after"] = iso(not_after(cas[0]))
+        result["ca"]["fingerprint"] = fingerprint(cas[0])
+
+    def check_pair(cert_path, key_path, what, wanted_ekus, required_sans):
+        """Problems of one pair are appended; returns the certificate when it could be read."""
+        cert = key = None
+        try:
+            cert = load_certs(cert_path, "%s certificate" % what)[0]
+        except PkiError as exc:
+            problems.append(str(exc))
+        try:
+            key = load_key(key_path, "%s key" % what)
+        except PkiError as exc:
+            problems.append(str(exc))
+        if cert is None:
+            return None
+        if key is not None and not key_matches(cert, key):
+            problems.append("%s: the certificate does not match its key %s" % (cert_path, key_path))
+        if cas and not any(signed_by(cert, ca) for ca in cas):
+            problems.append(
+                "%s is not signed by the CA in %s (issuer %s)" % (cert_path, ca_cert_path, cert.issuer.rfc4514_string())
+            )
+        if not_after(cert) <= now:
+            problems.append("%s expired on %s" % (cert_path, iso(not_after(cert))))
+        elif not_before(cert) > now:
+            problems.append("%s is not valid before %s" % (cert_path, iso(not_before(cert))))
+        elif not_after(cert) - now <= datetime.timedelta(days=params["renew_before_days"]):
+            warnings.append("%s expires on %s; renew it" % (cert_path, iso(not_after(cert))))
+        ekus = _ekus(cert)
+        if ekus is not None and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in ekus:
+            missing = [label for oid, label in wanted_ekus if oid not in ekus]
+            if missing:
+                problems.append("%s lacks the extended key usage %s" % (cert_path, " and ".join(missing)))
+        sans = cert_sans(cert)
+        uncovered = [san_text(s) for s in sort_sans(required_sans) if not san_covers(sans, s)]
+        if uncovered:
+            problems.append("%s does not cover %s in its subject alternative names" % (cert_path, ", ".join(uncovered)))
+        return cert
+
+    server_auth = (ExtendedKeyUsageOID.SERVER_AUTH, "serverAuth")
+    client_auth = (ExtendedKeyUsageOID.CLIENT_AUTH, "clientAuth (needed by the gateway's self-dial)")
+    peer_client_auth = (ExtendedKeyUsageOID.CLIENT_AUTH, "clientAuth")
+    loopback = parse_san("127.0.0.1", "loopback")
+    for member in members:
+        files = member["files"]
+        name = member["name"]
+        server = check_pair(
+            files["cert"], files["key"], "member %s server" % name, (server_auth, client_auth), member["required"]
+        )
+        peer = check_pair(
+            files["peer_cert"],
+            files["peer_key"],
+            "member %s peer" % name,
+            (server_auth, peer_client_auth),
+            member["required"],
+        )
+        if server is not None and not san_covers(cert_sans(server), loopback):
+            warnings.append(
+                "%s has no IP SAN 127.0.0.1: clients on the member must connect to one of its addresses" % files["cert"]
+            )
+        ends = [not_after(c) for c in (server, peer) if c is not None]
+        result["certificates"][name] = {
+            "cert": files["cert"],
+            "key": files["key"],
+            "peer_cert": files["peer_cert"],
+            "peer_key": files["peer_key"],
+            "not_after": iso(min(ends)) if ends else None,
+            "sans": [san_text(s) for s in sort_sans(cert_sans(server))] if server is not None else [],
+        }
+    for client in clients:
+        cert = check_pair(
+            client["cert"],
+            client["key"],
+            "client %s" % client["name"],
+            ((ExtendedKeyUsageOID.CLIENT_AUTH, "clientAuth"),),
+            set(),
+        )
+        if cert is not None and _common_names(cert):
+            warnings.append(
+                "%s has a common name; etcd's HTTP/JSON gateway rejects such client certificates (HTTP 400) "
+                "once RBAC auth is enabled" % client["cert"]
+            )
+        result["clients"][client["name"]] = {
+            "cert": client["cert"],
+            "key": client["key"],
+            "not_after": iso(not_after(cert)) if cert is not None else None,
+        }
+
+    if problems:
+        raise PkiError(
+            "%d problem(s) in the provided PKI: %s" % (len(problems), "; ".join(problems)), problems=problems
+        )
+    return result
+
+
+def run(params, check_mode=False, now=None):
+    """The whole module: returns the result dict or raises PkiError (nothing written then)."""
+    if params["state"] == "verified":
+        return verify(params, now=now)
+    plan = plan_present(params, now=now)
+    return apply_plan(plan, params, check_mode=check_mode)

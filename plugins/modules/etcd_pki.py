@@ -1,0 +1,423 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+DOCUMENTATION = r"""
+module: etcd_pki
+short_description: Manage the CA and the member and client certificates of an etcd cluster
+version_added: 0.1.0
+description:
+  - Keeps a PKI directory on the Ansible controller for a TLS etcd cluster, with the Python
+    C(cryptography) library. Run it on the controller (C(delegate_to=localhost), C(run_once=true)).
+  - With O(state=present) it creates a CA when none exists (C(ca.pem), C(ca-key.pem)), and for each
+    member C(NAME) a server pair C(NAME.pem)/C(NAME-key.pem) and a peer pair
+    C(NAME-peer.pem)/C(NAME-peer-key.pem), plus a pair C(CLIENT.pem)/C(CLIENT-key.pem) for each
+    client. The CA key never leaves this directory.
+  - Server certificates allow both TLS server and client authentication, because etcd's HTTP/JSON
+    gateway connects to its own gRPC port presenting the server certificate as a client
+    certificate. Peer certificates allow both as well. Their subject is C(CN=NAME) and their
+    subject alternative names are the member's O(members[].addresses) and
+    O(members[].hostnames), the member name, C(127.0.0.1), C(localhost) and O(extra_sans).
+  - Client certificates allow client authentication only and have an empty subject (no common
+    name) with the single subject alternative name C(DNS:CLIENT). etcd's gateway rejects client
+    certificates with a common name once RBAC auth is enabled, so clients authenticate to RBAC
+    with a user and password (token) instead.
+  - The module is idempotent. A file is only (re)issued when it is missing, a key does not match
+    its certificate or has another type than O(key_type), the certificate is not signed by the
+    current CA, its subject alternative names or profile differ from the wanted ones, or it
+    expires within O(renew_before_days). Renewal keeps the existing key. Every (re)issued file is
+    reported with its reason in RV(issued).
+  - Certificates never outlive the CA. An expired CA is an error; nothing is written and the
+    message explains how to rotate it.
+  - Bad input is reported before anything is written.
+  - With O(state=verified) nothing is ever written. The module checks certificates the operator
+    provides ("bring your own PKI"). It reports every problem at once, each with the file name.
+author:
+  - raftops developers (@raftops)
+requirements:
+  - cryptography >= 3.1 on the controller
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports what would be issued and why, and writes nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  path:
+    description:
+      - The PKI directory on the controller. It is created with mode V(0700) when missing.
+      - Keys are written with mode V(0600) and certificates with mode V(0644), each atomically
+        (a temporary file in the same directory, then a rename).
+      - An existing key that group or others can read is changed to mode V(0600) (see
+        RV(modes_fixed)).
+    type: path
+    required: true
+  state:
+    description:
+      - V(present) creates missing files and re-issues files that need it.
+      - V(verified) only checks existing files and fails listing every problem. It checks that each
+        certificate matches its key, is signed by the CA in O(ca_cert), is currently valid, covers
+        the member's O(members[].addresses) and O(members[].hostnames), and has the extended key
+        usages etcd needs. For clients it checks the key match, the CA, validity and client
+        authentication.
+    type: str
+    choices: [present, verified]
+    default: present
+  members:
+    description:
+      - The etcd members, one certificate pair for the server and one for the peer port each.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description:
+          - The member's etcd C(--name). It must match C(^[A-Za-z0-9][A-Za-z0-9._-]*$) and be unique.
+          - It names the files and is the certificate's common name and one of its DNS names.
+        type: str
+        required: true
+      addresses:
+        description:
+          - Addresses the member is reached at, usually its C(etcd_address). IP addresses become
+            IP subject alternative names, anything else a DNS name.
+          - With O(state=verified) the certificates must cover each of them.
+        type: list
+        elements: str
+        default: []
+      hostnames:
+        description:
+          - Host names of the member, added like O(members[].addresses).
+        type: list
+        elements: str
+        default: []
+      cert:
+        description:
+          - Only with O(state=verified). The member's server certificate.
+          - Default C(NAME.pem) in O(path).
+        type: path
+      key:
+        description:
+          - Only with O(state=verified). The member's server key.
+          - Default C(NAME-key.pem) in O(path).
+        type: path
+      peer_cert:
+        description:
+          - Only with O(state=verified). The member's peer certificate.
+          - Default C(NAME-peer.pem) in O(path).
+        type: path
+      peer_key:
+        description:
+          - Only with O(state=verified). The member's peer key.
+          - Default C(NAME-peer-key.pem) in O(path).
+        type: path
+  extra_sans:
+    description:
+      - More subject alternative names for every member certificate, for example a load
+        balancer's address or a DNS name shared by all members.
+      - IP addresses become IP names, the rest DNS names (C(*.example.com) is allowed).
+    type: list
+    elements: str
+    default: []
+  clients:
+    description:
+      - Client certificates to keep in O(path), each C(NAME.pem)/C(NAME-key.pem).
+      - Each entry is a name, or (for O(state=verified)) a dict with C(name) and optionally C(cert)
+        and C(key) paths.
+      - The default V(admin) pair is what the collection's modules and an operator's C(etcdctl)
+        use.
+      - Client names follow the rules for member names and must differ from them.
+    type: list
+    elements: raw
+    default: [admin]
+  ca_cert:
+    description:
+      - The CA certificate. Default C(ca.pem) in O(path).
+      - With O(state=verified) it may hold several certificates (a bundle); a certificate signed
+        by any of them passes.
+    type: path
+  ca_key:
+    description:
+      - The CA private key. Default C(ca-key.pem) in O(path). Not used with O(state=verified).
+      - When the CA certificate exists but its key does not, certificates that are still good are
+        kept, and anything that would need signing is an error.
+    type: path
+  ca_common_name:
+    description:
+      - The common name of a CA this module creates. It does not affect an existing CA.
+    type: str
+    default: raftops etcd CA
+  validity_days:
+    description:
+      - How long member and client certificates are valid, in days. They never outlive the CA.
+      - The default of two years keeps a yearly maintenance run well inside the validity, and stays
+        below the 825-day limit some TLS clients (Apple platforms) enforce on server certificates.
+      - It must be greater than O(renew_before_days).
+    type: int
+    default: 730
+  ca_validity_days:
+    description:
+      - How long a CA this module creates is valid, in days.
+    type: int
+    default: 3650
+  renew_before_days:
+    description:
+      - Member and client certificates that expire within this many days are re-issued with O(state=present),
+        and reported as a warning with O(state=verified).
+      - etcd reads its certificate files again for new connections, so renewed certificates take
+        effect without a restart once they are on the member.
+    type: int
+    default: 30
+  key_type:
+    description:
+      - V(ec) makes ECDSA P-256 keys, V(rsa) makes RSA keys of O(rsa_key_size) bits.
+      - Changing it re-issues every member and client key (not the CA's).
+    type: str
+    choices: [ec, rsa]
+    default: ec
+  rsa_key_size:
+    description:
+      - The size of RSA keys when O(key_type=rsa).
+    type: int
+    choices: [2048, 3072, 4096]
+    default: 3072
+seealso:
+  - name: etcd transport security model
+    description: How etcd uses client, server and peer certificates.
+    link: https://etcd.io/docs/v3.5/op-guide/security/
+"""
+
+EXAMPLES = r"""
+- name: Keep the cluster's CA and certificates on the controller
+  raftops.etcd.etcd_pki:
+    path: "{{ inventory_dir }}/etcd-pki"
+    members:
+      - name: etcd-host0
+        addresses: [10.0.0.11]
+        hostnames: [host0.example.com]
+      - name: etcd-host1
+        addresses: [10.0.0.12]
+      - name: etcd-host2
+        addresses: [10.0.0.13]
+    extra_sans: [etcd.example.com]
+  delegate_to: localhost
+  run_once: true
+  register: etcd_pki
+
+- name: Show what was (re)issued and why
+  ansible.builtin.debug:
+    msg: "{{ item.file }}: {{ item.reason }}"
+  loop: "{{ etcd_pki.issued }}"
+
+- name: RSA keys, renewal six weeks ahead, and a second client pair for backups
+  raftops.etcd.etcd_pki:
+    path: /srv/etcd-pki
+    key_type: rsa
+    renew_before_days: 42
+    members: "{{ etcd_pki_members }}"  # a list of {name, addresses} built elsewhere
+    clients: [admin, backup]
+  delegate_to: localhost
+  run_once: true
+
+- name: Check certificates the operator brings, without writing anything
+  raftops.etcd.etcd_pki:
+    path: /etc/company-pki/etcd
+    state: verified
+    ca_cert: /etc/company-pki/root-ca.pem
+    members:
+      - name: etcd-host0
+        addresses: [10.0.0.11]
+        cert: /etc/company-pki/etcd/host0-server.crt
+        key: /etc/company-pki/etcd/host0-server.key
+        peer_cert: /etc/company-pki/etcd/host0-peer.crt
+        peer_key: /etc/company-pki/etcd/host0-peer.key
+    clients:
+      - name: admin
+        cert: /etc/company-pki/etcd/admin.crt
+        key: /etc/company-pki/etcd/admin.key
+  delegate_to: localhost
+  run_once: true
+"""
+
+RETURN = r"""
+issued:
+  description:
+    - Every file written (or that would be written in check mode), with why.
+    - "Reasons: V(missing); V(key mismatch) (the key does not match the certificate, both are replaced);
+      V(key type changed) (the key is not of O(key_type)); V(new key) (a certificate re-issued because its key
+      is new); V(ca changed) (not signed by the current CA); V(sans changed); V(profile changed)
+      (extended key usages or subject differ from what the module issues); V(expiring) (within
+      O(renew_before_days)); V(expired)."
+    - Always empty with O(state=verified).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    file:
+      description: Absolute path of the file.
+      type: str
+      sample: /srv/etcd-pki/etcd-host0.pem
+    reason:
+      description: Why it was (re)issued.
+      type: str
+      sample: sans changed
+  sample:
+    - file: /srv/etcd-pki/etcd-host0.pem
+      reason: sans changed
+modes_fixed:
+  description: Existing keys that group or others could read and that were changed to mode V(0600).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    file:
+      description: Absolute path of the key.
+      type: str
+    mode_was:
+      description: Its previous mode, in octal.
+      type: str
+      sample: "0644"
+    mode:
+      description: The new mode.
+      type: str
+      sample: "0600"
+ca:
+  description: The CA certificate.
+  returned: always
+  type: dict
+  contains:
+    path:
+      description: Absolute path of the CA certificate, the file to give etcd as C(--trusted-ca-file).
+      type: str
+      sample: /srv/etcd-pki/ca.pem
+    not_after:
+      description:
+        - End of validity, ISO 8601 UTC.
+        - V(null) in check mode when the CA would be created.
+      type: str
+      sample: "2036-05-01T12:00:00Z"
+    fingerprint:
+      description:
+        - SHA-256 fingerprint of the certificate, colon-separated hex.
+        - V(null) in check mode when the CA would be created.
+      type: str
+      sample: "3A:1F:...:9C"
+certificates:
+  description: The member certificates by member name.
+  returned: always
+  type: dict
+  sample:
+    etcd-host0:
+      cert: /srv/etcd-pki/etcd-host0.pem
+      key: /srv/etcd-pki/etcd-host0-key.pem
+      peer_cert: /srv/etcd-pki/etcd-host0-peer.pem
+      peer_key: /srv/etcd-pki/etcd-host0-peer-key.pem
+      not_after: "2028-05-01T12:00:00Z"
+      sans: [10.0.0.11, 127.0.0.1, etcd-host0, localhost]
+  contains:
+    cert:
+      description: Server certificate (C(--cert-file)).
+      type: str
+    key:
+      description: Server key (C(--key-file)).
+      type: str
+    peer_cert:
+      description: Peer certificate (C(--peer-cert-file)).
+      type: str
+    peer_key:
+      description: Peer key (C(--peer-key-file)).
+      type: str
+    not_after:
+      description:
+        - The earlier end of validity of the two certificates, ISO 8601 UTC.
+        - V(null) in check mode when a certificate would be (re)issued.
+      type: str
+    sans:
+      description:
+        - The subject alternative names, IP addresses first.
+        - With O(state=present) the wanted set; with O(state=verified) those of the server
+          certificate.
+      type: list
+      elements: str
+clients:
+  description: The client certificates by client name.
+  returned: always
+  type: dict
+  sample:
+    admin:
+      cert: /srv/etcd-pki/admin.pem
+      key: /srv/etcd-pki/admin-key.pem
+      not_after: "2028-05-01T12:00:00Z"
+  contains:
+    cert:
+      description: Client certificate.
+      type: str
+    key:
+      description: Client key.
+      type: str
+    not_after:
+      description: End of validity, ISO 8601 UTC; V(null) in check mode when it would be (re)issued.
+      type: str
+problems:
+  description: With O(state=verified), every problem found, each naming its file.
+  returned: failure
+  type: list
+  elements: str
+  sample:
+    - /srv/etcd-pki/etcd-host0.pem does not cover 10.0.0.11 in its subject alternative names
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_lib as lib  # noqa: E402
+
+
+def argument_spec():
+    return dict(
+        path=dict(type="path", required=True),
+        state=dict(type="str", choices=["present", "verified"], default="present"),
+        members=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(
+                name=dict(type="str", required=True),
+                addresses=dict(type="list", elements="str", default=[]),
+                hostnames=dict(type="list", elements="str", default=[]),
+                cert=dict(type="path"),
+                key=dict(type="path", no_log=False),
+                peer_cert=dict(type="path"),
+                peer_key=dict(type="path", no_log=False),
+            ),
+        ),
+        extra_sans=dict(type="list", elements="str", default=[]),
+        clients=dict(type="list", elements="raw", default=["admin"]),
+        ca_cert=dict(type="path"),
+        ca_key=dict(type="path", no_log=False),
+        ca_common_name=dict(type="str", default=lib.DEFAULT_CA_COMMON_NAME),
+        validity_days=dict(type="int", default=lib.DEFAULT_VALIDITY_DAYS),
+        ca_validity_days=dict(type="int", default=lib.DEFAULT_CA_VALIDITY_DAYS),
+        renew_before_days=dict(type="int", default=lib.DEFAULT_RENEW_BEFORE_DAYS),
+        key_type=dict(type="str", choices=["ec", "rsa"], default="ec"),
+        rsa_key_size=dict(type="int", choices=[2048, 3072, 4096], default=lib.DEFAULT_RSA_KEY_SIZE, no_log=False),
+    )
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if not lib.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(lib.CRYPTOGRAPHY_IMPORT_ERROR))
+    try:
+        result = lib.run(module.params, check_mode=module.check_mode)
+    except lib.PkiError as exc:
+        module.fail_json(msg="raftops.etcd.etcd_pki: %s" % exc, problems=exc.problems, changed=False)
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

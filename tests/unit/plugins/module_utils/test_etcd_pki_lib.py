@@ -1,0 +1,96 @@
+"""Helpers of etcd_pki_lib: SAN parsing and matching, atomic writes, signature checks."""
+
+import datetime
+import ipaddress
+import os
+import stat
+
+import pytest
+
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_lib as lib
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("10.0.0.11", ("ip", ipaddress.ip_address("10.0.0.11"))),
+        (" 2001:DB8::1 ", ("ip", ipaddress.ip_address("2001:db8::1"))),
+        ("Host0.Example.COM.", ("dns", "host0.example.com")),
+        ("*.etcd.example.com", ("dns", "*.etcd.example.com")),
+        ("_etcd-server-ssl._tcp.example.com", ("dns", "_etcd-server-ssl._tcp.example.com")),
+        ("localhost", ("dns", "localhost")),
+    ],
+)
+def test_parse_san(value, expected):
+    assert lib.parse_san(value, "x") == expected
+
+
+@pytest.mark.parametrize("value", ["", "  ", "https://h", "h:2379", "a b", "-a", "a.*.b", "a" * 64, None, 5])
+def test_parse_san_rejects_and_names_the_option(value):
+    with pytest.raises(lib.PkiError, match=r"^extra_sans\[3\]: "):
+        lib.parse_san(value, "extra_sans[3]")
+
+
+def test_sort_sans_puts_ips_first_in_numeric_order():
+    sans = {lib.parse_san(v, "x") for v in ["localhost", "10.0.0.9", "10.0.0.10", "::1", "a.example"]}
+    assert [lib.san_text(s) for s in lib.sort_sans(sans)] == ["10.0.0.9", "10.0.0.10", "::1", "a.example", "localhost"]
+
+
+def test_san_covers_matches_exact_names_and_single_label_wildcards():
+    sans = {("dns", "*.example.com"), ("ip", ipaddress.ip_address("10.0.0.1"))}
+    assert lib.san_covers(sans, ("dns", "h0.example.com"))
+    assert not lib.san_covers(sans, ("dns", "a.h0.example.com"))
+    assert not lib.san_covers(sans, ("dns", "example.com"))
+    assert lib.san_covers(sans, ("ip", ipaddress.ip_address("10.0.0.1")))
+    assert not lib.san_covers(sans, ("ip", ipaddress.ip_address("10.0.0.2")))
+
+
+def test_write_atomic_sets_mode_and_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "k.pem"
+    target.write_bytes(b"old")
+    os.chmod(target, 0o644)
+    lib.write_atomic(str(target), b"new", 0o600)
+    assert target.read_bytes() == b"new"
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    assert os.listdir(tmp_path) == ["k.pem"]
+
+
+class _OldCertificate:
+    """A certificate as older cryptography releases present it (no *_utc, no verify_directly_issued_by)."""
+
+    def __init__(self, cert):
+        self._cert = cert
+
+    def __getattr__(self, name):
+        if name in ("verify_directly_issued_by", "not_valid_after_utc", "not_valid_before_utc"):
+            raise AttributeError(name)
+        return getattr(self._cert, name)
+
+    @property
+    def not_valid_after(self):
+        return self._cert.not_valid_after_utc.replace(tzinfo=None)
+
+
+@pytest.mark.parametrize("key_type", ["ec", "rsa"])
+def test_signature_check_without_verify_directly_issued_by(key_type):
+    params = lib.default_params(key_type=key_type, rsa_key_size=2048)
+    now = lib.utcnow()
+    ca_key, other_key = lib.generate_key(params), lib.generate_key(params)
+    ca = lib.build_ca(ca_key, "test CA", now, 10)
+    other = lib.build_ca(other_key, "test CA", now, 10)  # same name, different key
+    leaf_key = lib.generate_key(params)
+    leaf = lib.build_leaf(leaf_key, "client", None, {("dns", "c")}, ca, ca_key, now, 5)
+    assert lib.signed_by(_OldCertificate(leaf), ca)
+    assert not lib.signed_by(_OldCertificate(leaf), other)
+    assert lib.signed_by(leaf, ca) and not lib.signed_by(leaf, other)
+    assert lib.not_after(_OldCertificate(leaf)) == lib.not_after(leaf)
+    assert lib.not_after(leaf) - now < datetime.timedelta(days=5, seconds=1)
+
+
+def test_leaf_never_outlives_its_ca():
+    params = lib.default_params()
+    now = lib.utcnow()
+    ca_key = lib.generate_key(params)
+    ca = lib.build_ca(ca_key, "test CA", now, 10)
+    leaf = lib.build_leaf(lib.generate_key(params), "server", "n", {("dns", "n")}, ca, ca_key, now, 730)
+    assert lib.not_after(leaf) == lib.not_after(ca)
