@@ -1,0 +1,551 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any
+# time. Do not use this from other collections or standalone plugins/modules!
+"""Observe an etcd cluster and decide whether it is healthy.
+
+Three layers, so that the decisions can be tested without hosts:
+
+* ``observe()`` asks the endpoints (through ``EtcdClient``-like objects) and returns a plain dict;
+* ``assess()``, ``cluster_summary()`` and ``format_table()`` are pure functions of that dict;
+* ``wait_until()`` polls with an injectable clock and sleep.
+"""
+
+import json
+import time
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+    EtcdError,
+    EtcdUnreachable,
+    first_answer,
+)
+
+GATEWAY_HINT = (
+    " (the v3 JSON gateway is off: etcd 3.4 started with a config file needs 'enable-grpc-gateway: true')"
+)
+LEARNER_HINT = " (every endpoint that answered is a learner; name a voting member in endpoints)"
+MAX_PARALLEL_PROBES = 16
+
+# -- observation -----------------------------------------------------------------------------
+
+
+def _url_key(url):
+    return (url or "").strip().rstrip("/").lower()
+
+
+def _health_reason(reason):
+    """The reason from /health, unwrapped when a 503 body arrived as a JSON string."""
+    reason = reason or ""
+    if reason.startswith("{"):
+        try:
+            body = json.loads(reason)
+        except ValueError:
+            return reason
+        if isinstance(body, dict):
+            return body.get("reason") or body.get("message") or ""
+    return reason
+
+
+def _error_text(exc):
+    text = exc.message if isinstance(exc, EtcdError) else str(exc)
+    if isinstance(exc, EtcdError) and exc.status == 404:
+        text += GATEWAY_HINT
+    return text
+
+
+def empty_endpoint(endpoint, discovered=False):
+    return dict(
+        endpoint=endpoint,
+        discovered=discovered,
+        member=None,
+        member_id=None,
+        reachable=False,
+        error=None,
+        healthy=False,
+        health_reason=None,
+        status_error=None,
+        version=None,
+        cluster_id=None,
+        is_leader=False,
+        is_learner=False,
+        leader_id=None,
+        raft_term=None,
+        raft_index=None,
+        raft_applied_index=None,
+        db_size=None,
+        db_size_in_use=None,
+        errors=[],
+    )
+
+
+def probe(client, discovered=False):
+    """GET /health and POST /v3/maintenance/status on one endpoint; never raises."""
+    record = empty_endpoint(client.endpoint, discovered)
+    try:
+        healthy, reason = client.health()
+    except EtcdUnreachable as exc:
+        record["error"] = exc.message
+        return record
+    except EtcdError as exc:
+        healthy, reason = False, _error_text(exc)
+    record.update(reachable=True, healthy=bool(healthy), health_reason=_health_reason(reason))
+    try:
+        status = client.status()
+    except EtcdError as exc:
+        record["status_error"] = _error_text(exc)
+        return record
+    record.update(
+        member_id=status["member_id_hex"],
+        version=status["version"],
+        cluster_id=status["cluster_id"],
+        is_leader=status["is_leader"],
+        is_learner=status["is_learner"],
+        leader_id=status["leader_id_hex"] if status["leader_id"] else None,
+        raft_term=status["raft_term"],
+        raft_index=status["raft_index"],
+        raft_applied_index=status["raft_applied_index"],
+        db_size=status["db_size"],
+        db_size_in_use=status["db_size_in_use"],
+        errors=list(status["errors"]),
+    )
+    return record
+
+
+def _parallel(function, items):
+    items = list(items)
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_PROBES, len(items))) as pool:
+        return list(pool.map(function, items))
+
+
+def _probe_member_urls(args):
+    """Try one member's client URLs in order; stop at the first that answers."""
+    urls, make_client = args
+    records = []
+    for url in urls:
+        record = probe(make_client(url), discovered=True)
+        records.append(record)
+        if record["reachable"]:
+            break
+    return records
+
+
+def _cluster_call(clients, action):
+    """(answer, error text) of a cluster-wide call asked of the first endpoint that answers."""
+    if not clients:
+        return None, "no endpoint answered"
+    try:
+        return first_answer(clients, action), None
+    except EtcdError as exc:
+        return None, _error_text(exc)
+
+
+def observe(clients, discover=True, make_client=None):
+    """One look at the cluster: every endpoint probed, plus the member list, alarms and version.
+
+    ``clients`` are the endpoints the user named. With ``discover``, every started member not
+    already reached through them is probed at its advertised client URLs (``make_client(url)``).
+    """
+    records = _parallel(probe, clients)
+    by_endpoint = {client.endpoint: client for client in clients}
+
+    def cluster_order(record):
+        # Ask voting members first (a learner refuses member list and alarms), leader first.
+        return (record["is_learner"], not record["is_leader"], record["status_error"] is not None)
+
+    answering = [by_endpoint[r["endpoint"]] for r in sorted(
+        (r for r in records if r["reachable"]), key=cluster_order)]
+
+    members, member_list_error = _cluster_call(answering, lambda c: c.member_list())
+    answered = [r for r in records if r["reachable"]]
+    if member_list_error and answered and all(r["is_learner"] for r in answered):
+        member_list_error += LEARNER_HINT
+    alarms, alarms_error = _cluster_call(answering, lambda c: c.alarms())
+    version, version_error = _cluster_call(answering, lambda c: c.version())
+
+    if discover and members and make_client is not None:
+        seen_ids = {r["member_id"] for r in records if r["member_id"]}
+        seen_urls = {_url_key(r["endpoint"]) for r in records}
+        todo = [
+            ([url for url in m["client_urls"] if _url_key(url) not in seen_urls], make_client)
+            for m in members
+            if m["started"] and m["id_hex"] not in seen_ids
+            and not any(_url_key(url) in seen_urls for url in m["client_urls"])
+        ]
+        for found in _parallel(_probe_member_urls, [item for item in todo if item[0]]):
+            records.extend(found)
+
+    observation = dict(
+        endpoints=records,
+        members=members,
+        member_list_error=member_list_error,
+        alarms=alarms,
+        alarms_error=alarms_error,
+        cluster_version=(version or {}).get("etcdcluster") or None,
+        version_error=version_error,
+    )
+    name_endpoints(observation)
+    return observation
+
+
+def name_endpoints(observation):
+    """Fill each endpoint's ``member`` and ``member_id`` from the member list."""
+    members = observation.get("members") or []
+    by_id = {m["id_hex"]: m for m in members}
+    for record in observation["endpoints"]:
+        member = by_id.get(record["member_id"]) if record["member_id"] else _member_by_url(members, record["endpoint"])
+        if member is not None:
+            record["member_id"] = member["id_hex"]
+            record["member"] = member["name"] or None
+    return observation
+
+
+def _member_by_url(members, url):
+    key = _url_key(url)
+    for member in members:
+        if any(_url_key(u) == key for u in member["client_urls"]):
+            return member
+    return None
+
+
+# -- decisions ------------------------------------------------------------------------------
+
+
+def member_label(member):
+    if member.get("name"):
+        return member["name"]
+    peer = ", ".join(member.get("peer_urls") or []) or "no peer URL"
+    return "unstarted member %s (%s)" % (member["id_hex"], peer)
+
+
+def _views(observation):
+    """One view per member (or per unknown endpoint): the member and its best endpoint record.
+
+    A member may be reached through several endpoints (``127.0.0.1`` and its advertised URL);
+    its view uses the best answer: healthy, then reachable, then any.
+    """
+    members = observation.get("members")
+    records = observation["endpoints"]
+
+    def best(candidates):
+        if not candidates:
+            return None
+        return sorted(candidates, key=lambda r: (not r["reachable"], not r["healthy"], r["status_error"] is not None))[0]
+
+    views = []
+    used = set()
+    for member in sorted(members or [], key=lambda m: (not m["started"], m["name"], m["id_hex"])):
+        mine = [i for i, r in enumerate(records) if r["member_id"] == member["id_hex"]]
+        used.update(mine)
+        views.append(dict(member=member, endpoint=best([records[i] for i in mine]),
+                          label=member_label(member), is_learner=member["is_learner"]))
+    # Endpoints that map to no known member: grouped by the member ID they answered with.
+    groups = {}
+    for i, record in enumerate(records):
+        if i in used:
+            continue
+        key = record["member_id"] or ("url", record["endpoint"])
+        groups.setdefault(key, []).append(record)
+    for key, group in groups.items():
+        record = best(group)
+        label = record["endpoint"]
+        if isinstance(key, str):
+            label = "member %s (%s)" % (key, record["endpoint"])
+        views.append(dict(member=None, endpoint=record, label=label, is_learner=record["is_learner"]))
+    return views
+
+
+def _where(view):
+    record = view["endpoint"]
+    if view["member"] is not None and record is not None:
+        return "%s (%s)" % (view["label"], record["endpoint"])
+    return view["label"]
+
+
+def leader_of(observation):
+    """(leader id hex, leader name) agreed by the voting members' status, or (None, None)."""
+    ids = {v["endpoint"]["leader_id"] for v in _views(observation)
+           if v["endpoint"] and v["endpoint"]["raft_term"] is not None and not v["is_learner"]}
+    ids.discard(None)
+    if len(ids) != 1:
+        return None, None
+    leader_id = ids.pop()
+    for member in observation.get("members") or []:
+        if member["id_hex"] == leader_id:
+            return leader_id, member["name"] or None
+    return leader_id, None
+
+
+def assess(observation, max_raft_index_gap=None, expect_members=None, allow_learners=True):
+    """(healthy, problems) for one observation. Pure: no I/O."""
+    problems = []
+    records = observation["endpoints"]
+    if not any(r["reachable"] for r in records):
+        problems.append("no endpoint answered")
+        problems.extend("%s: unreachable: %s" % (r["endpoint"], r["error"]) for r in records)
+        return False, problems
+
+    members = observation.get("members")
+    if members is None:
+        problems.append("member list unavailable: %s" % observation.get("member_list_error"))
+
+    views = _views(observation)
+    for view in views:
+        member, record = view["member"], view["endpoint"]
+        where = _where(view)
+        if view["is_learner"]:
+            if allow_learners:
+                continue
+            problems.append("%s: is a learner (not promoted to a voting member)" % where)
+        if member is not None and not member["started"]:
+            problems.append("%s: not started (added but has never joined the cluster)" % where)
+            continue
+        if record is None:
+            continue  # not checked: discover is off and no endpoint names it
+        if not record["reachable"]:
+            problems.append("%s: unreachable: %s" % (where, record["error"]))
+            continue
+        if not record["healthy"]:
+            problems.append("%s: /health false: %s" % (where, record["health_reason"] or "no reason given"))
+        if record["status_error"]:
+            problems.append("%s: status failed: %s" % (where, record["status_error"]))
+        errors = _own_errors(record, observation)
+        if errors:
+            problems.append("%s: reports errors: %s" % (where, "; ".join(errors)))
+        if member is None and members is not None and record["member_id"]:
+            problems.append("%s: answers as member %s, which is not in the member list"
+                            % (record["endpoint"], record["member_id"]))
+
+    problems.extend(_leader_problems(observation, views))
+
+    cluster_ids = sorted({r["cluster_id"] for r in records if r["cluster_id"]})
+    if len(cluster_ids) > 1:
+        problems.append("endpoints belong to different clusters: %s" % ", ".join(
+            "%s in %s" % (r["endpoint"], r["cluster_id"]) for r in records if r["cluster_id"]))
+
+    if observation.get("alarms_error"):
+        problems.append("alarms could not be read: %s" % observation["alarms_error"])
+    names = {m["id_hex"]: member_label(m) for m in members or []}
+    for alarm in observation.get("alarms") or []:
+        if alarm["alarm"] and alarm["alarm"] != "NONE":
+            who = names.get(alarm["member_id_hex"], alarm["member_id_hex"])
+            problems.append("alarm %s on member %s" % (alarm["alarm"], who))
+
+    if max_raft_index_gap is not None:
+        problems.extend(_gap_problems(observation, views, max_raft_index_gap))
+
+    if expect_members is not None and members is not None:
+        voting = [m for m in members if m["started"] and not m["is_learner"]]
+        if len(voting) != expect_members:
+            problems.append("expected %d started voting members, found %d: %s" % (
+                expect_members, len(voting), ", ".join(sorted(m["name"] for m in voting)) or "none"))
+
+    return not problems, _hint_once(problems)
+
+
+def _hint_once(problems):
+    """Give the gateway hint only on the first problem that has it."""
+    seen = False
+    result = []
+    for problem in problems:
+        if GATEWAY_HINT in problem:
+            if seen:
+                problem = problem.replace(GATEWAY_HINT, "")
+            seen = True
+        result.append(problem)
+    return result
+
+
+def _own_errors(record, observation):
+    """A member's status errors, less the raised alarms it repeats (those are reported once)."""
+    alarms_known = observation.get("alarms") is not None
+    return [e.strip() for e in record["errors"] if e.strip() and not (alarms_known and "alarm:" in e)]
+
+
+def _leader_problems(observation, views):
+    problems = []
+    voters = [v for v in views if not v["is_learner"] and v["endpoint"] and v["endpoint"]["raft_term"] is not None]
+    if not voters:
+        return ["leader unknown: no voting member's status could be read"]
+    seen = {}
+    for view in voters:
+        seen.setdefault(view["endpoint"]["leader_id"], []).append(view["label"])
+    if None in seen:
+        problems.append("no leader seen by: %s" % ", ".join(seen.pop(None)))
+    if len(seen) > 1:
+        problems.append("members disagree on the leader: %s" % "; ".join(
+            "%s see %s" % (", ".join(labels), _member_name(observation, leader)) for leader, labels in sorted(seen.items())))
+    claims = [v["label"] for v in voters if v["endpoint"]["is_leader"]]
+    if len(claims) > 1:
+        problems.append("more than one member claims to be leader: %s" % ", ".join(claims))
+    if len(seen) == 1:
+        leader = next(iter(seen))
+        members = observation.get("members")
+        if members is not None and leader not in {m["id_hex"] for m in members}:
+            problems.append("leader %s is not in the member list" % leader)
+        for view in voters:
+            if view["endpoint"]["member_id"] == leader and not view["endpoint"]["is_leader"]:
+                problems.append("%s is named leader by the others but does not report itself leader" % view["label"])
+    return problems
+
+
+def _member_name(observation, member_id_hex):
+    for member in observation.get("members") or []:
+        if member["id_hex"] == member_id_hex and member["name"]:
+            return member["name"]
+    return member_id_hex
+
+
+def _gap_problems(observation, views, max_gap):
+    leader_id, _name = leader_of(observation)
+    leader_record = None
+    for view in views:
+        record = view["endpoint"]
+        if leader_id and record and record["member_id"] == leader_id and record["is_leader"]:
+            leader_record = record
+    if leader_record is None:
+        return ["raft index gap not checked: the leader's status was not observed"]
+    leader_index = leader_record["raft_index"]
+    problems = []
+    for view in views:
+        record = view["endpoint"]
+        if view["is_learner"] or record is None or record["raft_term"] is None:
+            continue
+        applied = record["raft_applied_index"] or record["raft_index"]
+        gap = leader_index - applied
+        if gap > max_gap:
+            problems.append("%s: behind the leader by %d raft entries (applied %d, leader index %d, max %d)"
+                            % (_where(view), gap, applied, leader_index, max_gap))
+    return problems
+
+
+def cluster_summary(observation):
+    members = observation.get("members") or []
+    leader_id, leader_name = leader_of(observation)
+    cluster_ids = [r["cluster_id"] for r in observation["endpoints"] if r["cluster_id"]]
+    names = {m["id_hex"]: m["name"] or None for m in members}
+    return dict(
+        id=cluster_ids[0] if cluster_ids else None,
+        version=observation.get("cluster_version"),
+        leader=leader_name,
+        leader_id=leader_id,
+        members_total=len(members),
+        voting=sum(1 for m in members if not m["is_learner"]),
+        learners=sum(1 for m in members if m["is_learner"]),
+        alarms=[dict(member_id=a["member_id_hex"], member=names.get(a["member_id_hex"]), alarm=a["alarm"])
+                for a in observation.get("alarms") or [] if a["alarm"] and a["alarm"] != "NONE"],
+    )
+
+
+def public_members(observation):
+    """The member list as returned to the play (IDs as etcdctl prints them)."""
+    return [
+        dict(id=m["id_hex"], name=m["name"], peer_urls=m["peer_urls"], client_urls=m["client_urls"],
+             is_learner=m["is_learner"], started=m["started"])
+        for m in observation.get("members") or []
+    ]
+
+
+# -- presentation ---------------------------------------------------------------------------
+
+_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def human_size(size):
+    """Bytes as an operator reads them: ``512 B``, ``20 KiB``, ``1.5 MiB``."""
+    if size is None:
+        return "-"
+    size = int(size)
+    if size < 1024:
+        return "%d B" % size
+    value = float(size)
+    for unit in _UNITS:
+        value /= 1024.0
+        if value < 1024 or unit == _UNITS[-1]:
+            text = "%.1f" % value
+            if text.endswith(".0"):
+                text = text[:-2]
+            return "%s %s" % (text, unit)
+    raise AssertionError("unreachable")
+
+
+TABLE_COLUMNS = ("NAME", "CLIENT URL", "VERSION", "LEADER", "LEARNER", "TERM", "INDEX", "DB SIZE", "HEALTH")
+
+
+def _health_cell(view):
+    member, record = view["member"], view["endpoint"]
+    if member is not None and not member["started"]:
+        return "not started"
+    if record is None:
+        return "not checked"
+    if not record["reachable"]:
+        return "unreachable: %s" % record["error"]
+    if not record["healthy"]:
+        return "unhealthy: %s" % (record["health_reason"] or "/health false")
+    if record["status_error"]:
+        return "status failed: %s" % record["status_error"]
+    return "healthy"
+
+
+def _yes_no(value):
+    return "yes" if value else "no"
+
+
+def table_rows(observation):
+    rows = []
+    for view in _views(observation):
+        member, record = view["member"], view["endpoint"]
+        if member is not None:
+            name = member["name"] or "(%s)" % member["id_hex"]
+            url = record["endpoint"] if record else (member["client_urls"] or ["-"])[0]
+        else:
+            name = "?" if not record["member_id"] else "(%s)" % record["member_id"]
+            url = record["endpoint"]
+        has_status = record is not None and record["raft_term"] is not None
+        rows.append((
+            name,
+            url,
+            record["version"] if has_status else "-",
+            _yes_no(record["is_leader"]) if has_status else "-",
+            _yes_no(view["is_learner"]),
+            str(record["raft_term"]) if has_status else "-",
+            str(record["raft_index"]) if has_status else "-",
+            human_size(record["db_size"]) if has_status else "-",
+            _health_cell(view),
+        ))
+    rows.sort(key=lambda row: (row[0].startswith(("(", "?")), row[0], row[1]))
+    return rows
+
+
+def format_table(observation):
+    """Aligned text lines, header first, one row per member."""
+    rows = [TABLE_COLUMNS, *table_rows(observation)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+
+
+# -- waiting --------------------------------------------------------------------------------
+
+
+def wait_until(check, wait_timeout, interval=1.0, clock=time.monotonic, sleep=time.sleep):
+    """Call ``check()`` until it returns a truthy first item or ``wait_timeout`` seconds pass.
+
+    ``check`` returns ``(healthy, payload)``. Returns ``(healthy, payload, rounds, elapsed)`` of
+    the last round. A round always runs at least once.
+    """
+    start = clock()
+    deadline = start + wait_timeout
+    rounds = 0
+    while True:
+        round_start = clock()
+        healthy, payload = check()
+        rounds += 1
+        now = clock()
+        if healthy or now >= deadline:
+            return healthy, payload, rounds, now - start
+        sleep(max(0.0, min(interval - (now - round_start), deadline - now)))

@@ -1,0 +1,443 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+DOCUMENTATION = r"""
+---
+module: etcd_health
+short_description: Report the health and status of an etcd cluster, or wait until it is healthy
+version_added: 0.1.0
+description:
+  - Asks every etcd member for C(/health) and C(/v3/maintenance/status), and the cluster once for
+    its member list, alarms and cluster version, through etcd's v3 HTTP/JSON gateway.
+  - With O(discover=true) (the default) one reachable endpoint is enough, because every started
+    member is then also checked at the client URLs it advertises.
+  - Decides whether the cluster is healthy and returns why not in RV(problems), plus an aligned
+    status table in RV(table) for an operator to read.
+  - An unhealthy cluster is not a failure unless O(wait=true); the module fails only when no
+    endpoint answers at all, or when O(wait) times out.
+  - The cluster is healthy when every member answers C(/health) with V(true), exactly one leader
+    exists and every member agrees on it, no alarm is raised, every member has started, and the
+    optional conditions O(max_raft_index_gap), O(expect_members) and O(allow_learners) hold.
+  - It only reads; it never changes the cluster.
+author:
+  - raftops developers (@raftops)
+extends_documentation_fragment:
+  - raftops.etcd.connection
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  discover:
+    description:
+      - After reaching any endpoint in O(endpoints), also check every started member at the client
+        URLs in the member list, so that one endpoint is enough to see the whole cluster.
+      - With V(false), only O(endpoints) are checked; members they do not reach are listed but not
+        checked, and do not make the cluster unhealthy (unless they have not started).
+      - The advertised client URLs must be reachable from the host the module runs on, and their
+        certificates must be valid for them.
+    type: bool
+    default: true
+  wait:
+    description:
+      - Poll about every second until the cluster is healthy, for at most O(wait_timeout) seconds.
+      - On timeout the module fails, naming every member that is not healthy and why, and still
+        returns the last observation.
+      - While no endpoint answers (a member restarting), polling continues.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds to wait with O(wait=true).
+      - Each round of checks can take up to a few times O(timeout) when members do not answer, so
+        the module can return up to that long after this limit.
+    type: int
+    default: 60
+  max_raft_index_gap:
+    description:
+      - When set, healthy also requires every voting member's raft applied index to be within this
+        many entries of the leader's raft index.
+      - Use it in rolling restarts to wait until a restarted member has caught up.
+      - The leader's status must be observed, which O(discover=true) ensures when it is reachable.
+      - Members are read a few milliseconds apart and the checks themselves add raft entries (health
+        checks and the alarm list go through raft), so allow a margin of tens of entries, not V(0).
+    type: int
+  expect_members:
+    description:
+      - When set, healthy also requires exactly this many started voting members.
+    type: int
+  allow_learners:
+    description:
+      - With V(true), a learner (a member being added, started or not, before it is promoted)
+        does not make the cluster unhealthy, whatever its state.
+      - With V(false), any learner makes the cluster unhealthy.
+    type: bool
+    default: true
+notes:
+  - Works with etcd 3.4, 3.5 and 3.6. etcd 3.4 started with a configuration file serves the v3
+    gateway only when it sets C(enable-grpc-gateway) to V(true); the module says so when it gets
+    C(404).
+  - C(/health) reports a reason from etcd 3.4.29 and 3.5.0 on; older members give none.
+  - A member that was added but never started makes the cluster unhealthy (it counts toward
+    quorum) unless it is a learner and O(allow_learners=true).
+seealso:
+  - module: raftops.etcd.etcd_member
+  - name: etcd health checks
+    description: The C(/health), C(/livez) and C(/readyz) endpoints.
+    link: https://etcd.io/docs/v3.5/op-guide/monitoring/
+"""
+
+EXAMPLES = r"""
+- name: Check the cluster through the member on this host
+  raftops.etcd.etcd_health:
+    endpoints: ["https://127.0.0.1:2379"]
+    ca_cert: /etc/etcd/pki/ca.pem
+    client_cert: /etc/etcd/pki/admin.pem
+    client_key: /etc/etcd/pki/admin-key.pem
+  delegate_to: "{{ groups['etcd'][0] }}"
+  run_once: true
+  register: etcd_status
+
+- name: Show the status table
+  ansible.builtin.debug:
+    msg: "{{ etcd_status.table }}"
+  run_once: true
+
+- name: Stop here when the cluster is not healthy
+  ansible.builtin.assert:
+    that: etcd_status.healthy
+    fail_msg: "{{ etcd_status.problems }}"
+  run_once: true
+
+- name: After restarting this member, wait until it has caught up and the cluster is whole
+  raftops.etcd.etcd_health:
+    endpoints: ["https://{{ etcd_address }}:2379"]
+    ca_cert: /etc/etcd/pki/ca.pem
+    client_cert: /etc/etcd/pki/admin.pem
+    client_key: /etc/etcd/pki/admin-key.pem
+    wait: true
+    wait_timeout: 120
+    max_raft_index_gap: 100
+    expect_members: "{{ groups['etcd'] | length }}"
+    allow_learners: false
+"""
+
+RETURN = r"""
+healthy:
+  description: Whether the cluster is healthy (see the description), at the last check.
+  returned: always
+  type: bool
+  sample: false
+problems:
+  description: Why the cluster is not healthy, one line per problem; empty when healthy.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - "etcd-host2 (http://10.0.0.13:2379): unreachable: [Errno 111] Connection refused"
+    - "alarm NOSPACE on member etcd-host0"
+table:
+  description:
+    - An aligned status table, header first, one line per member, for an operator to read with
+      M(ansible.builtin.debug).
+    - Columns C(NAME), C(CLIENT URL), C(VERSION), C(LEADER), C(LEARNER), C(TERM), C(INDEX) (raft
+      index), C(DB SIZE), C(HEALTH).
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - "NAME        CLIENT URL              VERSION  LEADER  LEARNER  TERM  INDEX  DB SIZE  HEALTH"
+    - "etcd-host0  http://10.0.0.11:2379  3.5.1    yes     no       2     12     20 KiB   healthy"
+    - "etcd-host1  http://10.0.0.12:2379  3.5.1    no      no       2     12     20 KiB   healthy"
+    - "etcd-host2  http://10.0.0.13:2379  -        -       no       -     -      -        unreachable: [Errno 111] Connection refused"
+cluster:
+  description: The cluster as a whole.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Cluster ID in hex, as etcdctl prints it; null when no status was read.
+      type: str
+      sample: ef37ad9dc622a7c4
+    version:
+      description: Cluster version (C(etcdcluster) of C(/version)); null when unknown.
+      type: str
+      sample: 3.5.0
+    leader:
+      description: Name of the leader all voting members agree on; null when there is none.
+      type: str
+      sample: etcd-host0
+    leader_id:
+      description: Member ID of that leader, in hex; null when there is none.
+      type: str
+      sample: 8211f1d0f64f3269
+    members_total:
+      description: Number of members in the member list.
+      type: int
+      sample: 3
+    voting:
+      description: Number of voting members (not learners), started or not.
+      type: int
+      sample: 3
+    learners:
+      description: Number of learners.
+      type: int
+      sample: 0
+    alarms:
+      description: Raised alarms.
+      type: list
+      elements: dict
+      sample: [{"member_id": "8211f1d0f64f3269", "member": "etcd-host0", "alarm": "NOSPACE"}]
+  sample:
+    id: ef37ad9dc622a7c4
+    version: 3.5.0
+    leader: etcd-host0
+    leader_id: 8211f1d0f64f3269
+    members_total: 3
+    voting: 3
+    learners: 0
+    alarms: []
+members:
+  description: The member list; empty when it could not be read.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Member ID in hex.
+      type: str
+    name:
+      description: Member name; empty for a member that has not started.
+      type: str
+    peer_urls:
+      description: Peer URLs.
+      type: list
+      elements: str
+    client_urls:
+      description: Advertised client URLs; empty for a member that has not started.
+      type: list
+      elements: str
+    is_learner:
+      description: Whether the member is a learner.
+      type: bool
+    started:
+      description: Whether the member has started and joined.
+      type: bool
+  sample:
+    - id: 8211f1d0f64f3269
+      name: etcd-host0
+      peer_urls: ["http://10.0.0.11:2380"]
+      client_urls: ["http://10.0.0.11:2379"]
+      is_learner: false
+      started: true
+endpoints:
+  description:
+    - One entry per endpoint checked, from O(endpoints) and, with O(discover), from the member
+      list. Status fields are null when the endpoint did not answer the status call.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    endpoint:
+      description: The client URL checked.
+      type: str
+    discovered:
+      description: Whether the URL came from the member list rather than O(endpoints).
+      type: bool
+    member:
+      description: Name of the member behind it, when known.
+      type: str
+    member_id:
+      description: Member ID in hex, when known.
+      type: str
+    reachable:
+      description: Whether the endpoint answered at all.
+      type: bool
+    error:
+      description: Why it did not answer.
+      type: str
+    healthy:
+      description: Whether C(/health) answered V(true).
+      type: bool
+    health_reason:
+      description: Reason given by C(/health) (etcd 3.4.29, 3.5.0 and later), or the error.
+      type: str
+    status_error:
+      description: Error of the status call, when C(/health) answered but status did not.
+      type: str
+    version:
+      description: etcd server version.
+      type: str
+    cluster_id:
+      description: Cluster ID in hex.
+      type: str
+    is_leader:
+      description: Whether this member is the leader.
+      type: bool
+    is_learner:
+      description: Whether this member is a learner.
+      type: bool
+    leader_id:
+      description: Member ID of the leader this member follows, in hex; null when it has none.
+      type: str
+    raft_term:
+      description: Raft term.
+      type: int
+    raft_index:
+      description: Raft (committed) index.
+      type: int
+    raft_applied_index:
+      description: Raft applied index.
+      type: int
+    db_size:
+      description: Backend database size in bytes.
+      type: int
+    db_size_in_use:
+      description: Bytes of the database in use (the rest is reclaimed by defragmentation).
+      type: int
+    errors:
+      description: Errors the member reports in its status (for example alarms).
+      type: list
+      elements: str
+  sample:
+    - endpoint: http://10.0.0.11:2379
+      discovered: false
+      member: etcd-host0
+      member_id: 8211f1d0f64f3269
+      reachable: true
+      error: null
+      healthy: true
+      health_reason: ""
+      status_error: null
+      version: 3.5.1
+      cluster_id: ef37ad9dc622a7c4
+      is_leader: true
+      is_learner: false
+      leader_id: 8211f1d0f64f3269
+      raft_term: 2
+      raft_index: 12
+      raft_applied_index: 12
+      db_size: 20480
+      db_size_in_use: 16384
+      errors: []
+elapsed:
+  description: Seconds spent waiting.
+  returned: when O(wait=true)
+  type: float
+  sample: 4.2
+rounds:
+  description: Number of checks made while waiting.
+  returned: when O(wait=true)
+  type: int
+  sample: 5
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (  # noqa: E402
+    EtcdClient,
+    clients_from_params,
+    connection_argument_spec,
+)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import (  # noqa: E402
+    assess,
+    cluster_summary,
+    format_table,
+    observe,
+    public_members,
+    wait_until,
+)
+
+
+def argument_spec():
+    spec = connection_argument_spec()
+    spec.update(
+        discover=dict(type="bool", default=True),
+        wait=dict(type="bool", default=False),
+        wait_timeout=dict(type="int", default=60),
+        max_raft_index_gap=dict(type="int"),
+        expect_members=dict(type="int"),
+        allow_learners=dict(type="bool", default=True),
+    )
+    return spec
+
+
+def check_once(params, clients, make_client):
+    """One observation turned into the module's result; returns (healthy, result)."""
+    observation = observe(clients, discover=params["discover"], make_client=make_client)
+    healthy, problems = assess(
+        observation,
+        max_raft_index_gap=params["max_raft_index_gap"],
+        expect_members=params["expect_members"],
+        allow_learners=params["allow_learners"],
+    )
+    result = dict(
+        changed=False,
+        healthy=healthy,
+        problems=problems,
+        table=format_table(observation),
+        cluster=cluster_summary(observation),
+        members=public_members(observation),
+        endpoints=observation["endpoints"],
+    )
+    result["_answered"] = any(record["reachable"] for record in observation["endpoints"])
+    return healthy, result
+
+
+def run(params, clients, make_client, clock=None, sleep=None):
+    """(failure message or None, result) for the module's parameters."""
+    if not params["wait"]:
+        _healthy, result = check_once(params, clients, make_client)
+        answered = result.pop("_answered")
+        if not answered:
+            return "no etcd endpoint answered: %s" % "; ".join(
+                "%s: %s" % (r["endpoint"], r["error"]) for r in result["endpoints"]), result
+        return None, result
+
+    kwargs = {}
+    if clock is not None:
+        kwargs["clock"] = clock
+    if sleep is not None:
+        kwargs["sleep"] = sleep
+    healthy, result, rounds, elapsed = wait_until(
+        lambda: check_once(params, clients, make_client), params["wait_timeout"], **kwargs)
+    result.pop("_answered")
+    result.update(rounds=rounds, elapsed=round(elapsed, 1))
+    if healthy:
+        return None, result
+    return "etcd cluster not healthy after %ds (%d checks): %s" % (
+        params["wait_timeout"], rounds, "; ".join(result["problems"])), result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    for name in ("wait_timeout", "max_raft_index_gap", "expect_members"):
+        if params[name] is not None and params[name] < 0:
+            module.fail_json(msg="%s must not be negative, got %d" % (name, params[name]))
+    if not params["endpoints"]:
+        module.fail_json(msg="endpoints must name at least one etcd client URL")
+
+    def make_client(url):
+        return EtcdClient(url, ca_cert=params["ca_cert"], client_cert=params["client_cert"],
+                          client_key=params["client_key"], timeout=params["timeout"])
+
+    try:
+        clients = clients_from_params(params)
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg="cannot set up the etcd client: %s" % exc)
+
+    failure, result = run(params, clients, make_client)
+    if failure:
+        module.fail_json(msg=failure, **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

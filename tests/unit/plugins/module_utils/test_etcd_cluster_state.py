@@ -1,0 +1,392 @@
+import pytest
+
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_cluster_state as cs
+
+REFUSED = "[Errno 111] Connection refused"
+
+
+class Node:
+    """One fake member; fields mirror what the gateway would say."""
+
+    def __init__(self, name, member_id, port, **kw):
+        self.name, self.id, self.port = name, member_id, port
+        self.url = "http://10.0.0.%d:2379" % port
+        self.learner = kw.get("learner", False)
+        self.started = kw.get("started", True)
+        self.down = kw.get("down", False)
+        self.healthy = kw.get("healthy", True)
+        self.reason = kw.get("reason", "")
+        self.leader = kw.get("leader")
+        self.term = kw.get("term", 2)
+        self.index = kw.get("index", 100)
+        self.applied = kw.get("applied", self.index)
+        self.db_size = kw.get("db_size", 20480)
+        self.errors = kw.get("errors", [])
+        self.gateway_404 = kw.get("gateway_404", False)
+        self.cluster_id = kw.get("cluster_id", 77)
+
+
+class FakeClient:
+    def __init__(self, cluster, endpoint):
+        self.cluster, self.endpoint = cluster, endpoint
+
+    def _node(self):
+        self.cluster.calls.append(self.endpoint)
+        node = self.cluster.by_url.get(self.endpoint)
+        if node is None or node.down or not node.started:
+            raise ec.EtcdUnreachable(REFUSED, endpoint=self.endpoint)
+        return node
+
+    def health(self):
+        node = self._node()
+        return node.healthy, node.reason
+
+    def status(self):
+        node = self._node()
+        if node.gateway_404:
+            raise ec.EtcdError("Not Found", endpoint=self.endpoint, status=404)
+        raw = {
+            "header": {"cluster_id": str(node.cluster_id), "member_id": str(node.id)},
+            "version": "3.5.1", "dbSize": str(node.db_size), "raftTerm": str(node.term),
+            "raftIndex": str(node.index), "raftAppliedIndex": str(node.applied), "errors": node.errors,
+        }
+        if node.leader:
+            raw["leader"] = str(node.leader)
+        if node.learner:
+            raw["isLearner"] = True
+        return ec.normalize_status(raw, endpoint=self.endpoint)
+
+    def _voting(self):
+        node = self._node()
+        if node.learner:
+            raise ec.EtcdError("etcdserver: rpc not supported for learner", endpoint=self.endpoint, status=503)
+        return node
+
+    def member_list(self):
+        self._voting()
+        members = []
+        for n in self.cluster.nodes:
+            raw = {"ID": str(n.id), "peerURLs": ["http://10.0.0.%d:2380" % n.port]}
+            if n.started:
+                raw.update(name=n.name, clientURLs=[n.url])
+            if n.learner:
+                raw["isLearner"] = True
+            members.append(ec.normalize_member(raw))
+        return members
+
+    def alarms(self):
+        self._voting()
+        return [dict(member_id=i, member_id_hex=ec.id_to_hex(i), alarm=a) for i, a in self.cluster.alarms]
+
+    def version(self):
+        self._node()
+        return {"etcdserver": "3.5.1", "etcdcluster": "3.5.0"}
+
+
+class Cluster:
+    def __init__(self, *nodes, alarms=()):
+        self.nodes = list(nodes)
+        self.by_url = {n.url: n for n in nodes}
+        self.alarms = list(alarms)
+        self.calls = []
+
+    def client(self, url):
+        return FakeClient(self, url)
+
+    def observe(self, *urls, discover=True):
+        clients = [self.client(u) for u in (urls or [self.nodes[0].url])]
+        return cs.observe(clients, discover=discover, make_client=self.client)
+
+
+def three(**overrides):
+    """h0 (leader), h1, h2 following h0; overrides: {name: {field: value}}."""
+    nodes = []
+    for i, name in enumerate(("h0", "h1", "h2")):
+        kw = dict(leader=0x100)
+        kw.update(overrides.get(name, {}))
+        nodes.append(Node(name, 0x100 + i, i + 1, **kw))
+    return nodes
+
+
+def test_one_endpoint_discovers_and_checks_the_whole_cluster():
+    cluster = Cluster(*three())
+    obs = cluster.observe()
+    healthy, problems = cs.assess(obs)
+    assert (healthy, problems) == (True, [])
+    assert [(r["endpoint"], r["member"], r["discovered"]) for r in obs["endpoints"]] == [
+        ("http://10.0.0.1:2379", "h0", False), ("http://10.0.0.2:2379", "h1", True),
+        ("http://10.0.0.3:2379", "h2", True),
+    ]
+    summary = cs.cluster_summary(obs)
+    assert summary == dict(id="4d", version="3.5.0", leader="h0", leader_id="100", members_total=3, voting=3,
+                           learners=0, alarms=[])
+    assert [m["id"] for m in cs.public_members(obs)] == ["100", "101", "102"]
+
+
+def test_discover_off_checks_only_the_named_endpoints():
+    cluster = Cluster(*three(h2={"down": True}))
+    obs = cluster.observe(discover=False)
+    assert [r["endpoint"] for r in obs["endpoints"]] == ["http://10.0.0.1:2379"]
+    assert cs.assess(obs) == (True, [])
+    assert cs.format_table(obs)[3].endswith("not checked")
+
+
+def test_a_member_reached_through_an_alias_is_not_probed_twice():
+    nodes = three()
+    cluster = Cluster(*nodes)
+    cluster.by_url["http://127.0.0.1:2379"] = nodes[0]
+    obs = cluster.observe("http://127.0.0.1:2379")
+    assert [r["endpoint"] for r in obs["endpoints"]] == [
+        "http://127.0.0.1:2379", "http://10.0.0.2:2379", "http://10.0.0.3:2379"]
+    assert cs.assess(obs) == (True, [])
+
+
+def test_unreachable_member_is_named_with_its_url_and_error():
+    cluster = Cluster(*three(h2={"down": True}))
+    obs = cluster.observe()
+    assert cs.assess(obs) == (False, ["h2 (http://10.0.0.3:2379): unreachable: " + REFUSED])
+    row = cs.format_table(obs)[3]
+    assert row.startswith("h2") and row.endswith("unreachable: " + REFUSED)
+
+
+def test_named_endpoint_that_is_no_member_and_does_not_answer_is_a_problem():
+    cluster = Cluster(*three())
+    obs = cluster.observe("http://10.9.9.9:2379", "http://10.0.0.1:2379")
+    healthy, problems = cs.assess(obs)
+    assert not healthy
+    assert problems == ["http://10.9.9.9:2379: unreachable: " + REFUSED]
+
+
+def test_no_endpoint_answers():
+    cluster = Cluster(*three(h0={"down": True}))
+    obs = cluster.observe()
+    assert obs["members"] is None
+    assert cs.assess(obs) == (False, ["no endpoint answered", "http://10.0.0.1:2379: unreachable: " + REFUSED])
+    assert cs.format_table(obs)[1].split()[0] == "?"
+
+
+def test_health_false_unwraps_the_json_reason_and_says_when_there_is_none():
+    cluster = Cluster(*three(h1={"healthy": False, "reason": '{"health": "false", "reason": "RAFT NO LEADER"}'},
+                             h2={"healthy": False}))
+    healthy, problems = cs.assess(cluster.observe())
+    assert not healthy
+    assert problems == ["h1 (http://10.0.0.2:2379): /health false: RAFT NO LEADER",
+                        "h2 (http://10.0.0.3:2379): /health false: no reason given"]
+
+
+def test_leader_disagreement():
+    cluster = Cluster(*three(h2={"leader": 0x102}))
+    healthy, problems = cs.assess(cluster.observe())
+    assert not healthy
+    assert "members disagree on the leader: h0, h1 see h0; h2 see h2" in problems
+    assert "more than one member claims to be leader: h0, h2" in problems
+    assert cs.cluster_summary(cluster.observe())["leader"] is None
+
+
+def test_no_leader():
+    cluster = Cluster(*three(h0={"leader": None}, h1={"leader": None}, h2={"leader": None}))
+    assert cs.assess(cluster.observe()) == (False, ["no leader seen by: h0, h1, h2"])
+
+
+def test_leader_outside_the_member_list():
+    cluster = Cluster(*three(h0={"leader": 0x1FF}, h1={"leader": 0x1FF}, h2={"leader": 0x1FF}))
+    healthy, problems = cs.assess(cluster.observe())
+    assert problems == ["leader 1ff is not in the member list"]
+    assert not healthy
+
+
+def test_unstarted_member():
+    cluster = Cluster(*three(h2={"started": False}))
+    obs = cluster.observe()
+    healthy, problems = cs.assess(obs)
+    assert not healthy
+    assert problems == ["unstarted member 102 (http://10.0.0.3:2380): not started (added but has never joined the cluster)"]
+    assert cs.format_table(obs)[3].startswith("(102)")
+    assert cs.format_table(obs)[3].endswith("not started")
+
+
+@pytest.mark.parametrize("started", [True, False])
+def test_learner_is_fine_only_when_allowed(started):
+    cluster = Cluster(*three(h2={"learner": True, "started": started}))
+    obs = cluster.observe()
+    assert cs.assess(obs, allow_learners=True) == (True, [])
+    healthy, problems = cs.assess(obs, allow_learners=False)
+    assert not healthy
+    assert any("is a learner" in p for p in problems)
+    summary = cs.cluster_summary(obs)
+    assert (summary["voting"], summary["learners"]) == (2, 1)
+
+
+def test_learner_cannot_answer_the_member_list():
+    cluster = Cluster(*three(h2={"learner": True}))
+    obs = cluster.observe("http://10.0.0.3:2379")
+    assert obs["members"] is None
+    healthy, problems = cs.assess(obs)
+    assert not healthy
+    assert problems[0].startswith("member list unavailable: no endpoint answered: ")
+    assert "rpc not supported for learner" in problems[0]
+    assert problems[0].endswith(cs.LEARNER_HINT)
+
+
+def test_cluster_calls_prefer_a_voting_member_even_when_a_learner_is_named_first():
+    cluster = Cluster(*three(h2={"learner": True}))
+    obs = cluster.observe("http://10.0.0.3:2379", "http://10.0.0.2:2379")
+    assert obs["members"] is not None
+    assert cs.assess(obs) == (True, [])
+
+
+def test_raft_gap():
+    cluster = Cluster(*three(h0={"index": 1000}, h1={"index": 1000}, h2={"index": 990, "applied": 500}))
+    obs = cluster.observe()
+    assert cs.assess(obs)[0] is True
+    assert cs.assess(obs, max_raft_index_gap=500) == (True, [])
+    assert cs.assess(obs, max_raft_index_gap=100) == (False, [
+        "h2 (http://10.0.0.3:2379): behind the leader by 500 raft entries (applied 500, leader index 1000, max 100)"])
+
+
+def test_raft_gap_needs_the_leader():
+    cluster = Cluster(*three(h0={"down": True}))
+    healthy, problems = cs.assess(cluster.observe("http://10.0.0.2:2379"), max_raft_index_gap=10)
+    assert not healthy
+    assert "raft index gap not checked: the leader's status was not observed" in problems
+
+
+def test_alarm_is_named_with_the_member_once():
+    cluster = Cluster(*three(h1={"errors": ["memberID:257 alarm:NOSPACE "]}), alarms=[(0x101, "NOSPACE")])
+    obs = cluster.observe()
+    assert cs.assess(obs) == (False, ["alarm NOSPACE on member h1"])
+    assert cs.cluster_summary(obs)["alarms"] == [dict(member_id="101", member="h1", alarm="NOSPACE")]
+    obs["alarms"], obs["alarms_error"] = None, "timed out"
+    assert cs.assess(obs)[1] == ["h1 (http://10.0.0.2:2379): reports errors: memberID:257 alarm:NOSPACE",
+                                 "alarms could not be read: timed out"]
+
+
+def test_expect_members():
+    cluster = Cluster(*three(h2={"learner": True}))
+    obs = cluster.observe()
+    assert cs.assess(obs, expect_members=2) == (True, [])
+    assert cs.assess(obs, expect_members=3) == (False, ["expected 3 started voting members, found 2: h0, h1"])
+
+
+def test_gateway_off_is_explained():
+    cluster = Cluster(*three(h1={"gateway_404": True}))
+    healthy, problems = cs.assess(cluster.observe())
+    assert not healthy
+    assert problems == ["h1 (http://10.0.0.2:2379): status failed: Not Found" + cs.GATEWAY_HINT]
+
+
+def test_gateway_hint_is_given_once():
+    cluster = Cluster(*three(h0={"gateway_404": True}, h1={"gateway_404": True}))
+    obs = cluster.observe(discover=False)
+    obs["member_list_error"] = "Not Found" + cs.GATEWAY_HINT
+    healthy, problems = cs.assess(obs)
+    assert not healthy
+    assert sum(cs.GATEWAY_HINT in p for p in problems) == 1
+
+
+def test_endpoints_of_different_clusters():
+    cluster = Cluster(*three(h1={"cluster_id": 78}))
+    healthy, problems = cs.assess(cluster.observe())
+    assert not healthy
+    assert problems[-1].startswith("endpoints belong to different clusters: ")
+
+
+def test_endpoint_answering_as_an_unknown_member():
+    nodes = three()
+    stray = Node("old", 0x999, 9, leader=0x100)
+    cluster = Cluster(*nodes)
+    cluster.by_url[stray.url] = stray
+    healthy, problems = cs.assess(cluster.observe(nodes[0].url, stray.url))
+    assert not healthy
+    assert "http://10.0.0.9:2379: answers as member 999, which is not in the member list" in problems
+
+
+# -- table and sizes --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "size, text",
+    [(None, "-"), (0, "0 B"), (1023, "1023 B"), (1024, "1 KiB"), (20480, "20 KiB"), (1536, "1.5 KiB"),
+     (1572864, "1.5 MiB"), (2 * 1024 ** 3, "2 GiB"), (8 * 1024 ** 5, "8 PiB"), (3 * 1024 ** 6, "3072 PiB")],
+)
+def test_human_size(size, text):
+    assert cs.human_size(size) == text
+
+
+def test_table_columns_are_aligned():
+    cluster = Cluster(*three(h0={"index": 123456, "db_size": 3 * 1024 ** 2}, h2={"down": True}))
+    cluster.nodes[1].name = "a-much-longer-member-name"
+    lines = cs.format_table(cluster.observe())
+    assert lines[0].split("  ")[0].strip() == "NAME"
+    header = lines[0]
+    starts = [header.index(col) for col in cs.TABLE_COLUMNS]
+    assert starts == sorted(starts)
+    for line in lines[1:]:
+        for start in starts[1:]:
+            assert line[start - 2:start] == "  ", (line, start)
+            assert line[start] != " "
+    assert lines[1].startswith("a-much-longer-member-name  http://10.0.0.2:2379")
+    leader_row = lines[2].split()
+    assert leader_row[:8] == ["h0", "http://10.0.0.1:2379", "3.5.1", "yes", "no", "2", "123456", "3"]
+    assert "3 MiB" in lines[2]
+    assert lines[3].split()[2:5] == ["-", "-", "no"]
+
+
+# -- waiting --------------------------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self, work=0.1):
+        self.now = 1000.0
+        self.work = work
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        assert seconds >= 0
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+
+
+def test_wait_until_returns_at_the_first_healthy_round():
+    clock = FakeClock()
+    answers = iter([False, False, True])
+
+    def check():
+        clock.now += clock.work
+        return next(answers), "payload"
+
+    assert cs.wait_until(check, 60, clock=clock, sleep=clock.sleep) == (True, "payload", 3, pytest.approx(2.1))
+    assert clock.sleeps == [0.9, 0.9]
+
+
+def test_wait_until_gives_up_at_the_deadline_with_the_last_payload():
+    clock = FakeClock(work=0.25)
+    rounds = []
+
+    def check():
+        clock.now += clock.work
+        rounds.append(clock.now)
+        return False, len(rounds)
+
+    healthy, payload, count, elapsed = cs.wait_until(check, 5, clock=clock, sleep=clock.sleep)
+    assert not healthy
+    assert payload == count == 6
+    assert elapsed == pytest.approx(5.25)  # the last round starts at the deadline
+    assert max(clock.sleeps) <= 0.75
+
+
+def test_wait_until_checks_once_even_without_time():
+    clock = FakeClock()
+    assert cs.wait_until(lambda: (False, None), 0, clock=clock, sleep=clock.sleep)[2] == 1
+    assert clock.sleeps == []
+
+
+def test_wait_until_sleeps_for_real_but_briefly():
+    answers = iter([False, True])
+    healthy, _payload, rounds, elapsed = cs.wait_until(lambda: (next(answers), None), 5, interval=0.01)
+    assert (healthy, rounds) == (True, 2)
+    assert elapsed < 1

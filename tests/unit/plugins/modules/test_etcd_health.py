@@ -1,0 +1,197 @@
+import json
+
+import pytest
+import yaml
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.raftops.etcd.plugins.doc_fragments.connection import ModuleDocFragment
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.modules import etcd_health
+
+REFUSED = "[Errno 111] Connection refused"
+URLS = ["http://10.0.0.1:2379", "http://10.0.0.2:2379"]
+
+
+class World:
+    """Two members, m0 (leader) and m1; ``m1_back_after`` sleeps until m1 answers again."""
+
+    def __init__(self, m1_back_after=0, m0_up=True):
+        self.sleeps = 0
+        self.now = 0.0
+        self.m1_back_after = m1_back_after
+        self.m0_up = m0_up
+
+    def up(self, url):
+        if url == URLS[0]:
+            return self.m0_up
+        return self.sleeps >= self.m1_back_after
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps += 1
+        self.now += seconds
+
+    def client(self, url):
+        return FakeClient(self, url)
+
+
+class FakeClient:
+    def __init__(self, world, endpoint):
+        self.world, self.endpoint = world, endpoint
+        self.index = URLS.index(endpoint)
+
+    def _check(self):
+        self.world.now += 0.05
+        if not self.world.up(self.endpoint):
+            raise ec.EtcdUnreachable(REFUSED, endpoint=self.endpoint)
+
+    def health(self):
+        self._check()
+        return True, ""
+
+    def status(self):
+        self._check()
+        return ec.normalize_status({
+            "header": {"cluster_id": "99", "member_id": str(10 + self.index)}, "leader": "10",
+            "version": "3.5.1", "raftTerm": "3", "raftIndex": "40", "raftAppliedIndex": "40", "dbSize": "24576",
+        }, endpoint=self.endpoint)
+
+    def member_list(self):
+        self._check()
+        return [ec.normalize_member({"ID": str(10 + i), "name": "m%d" % i, "clientURLs": [u],
+                                     "peerURLs": [u.replace("2379", "2380")]}) for i, u in enumerate(URLS)]
+
+    def alarms(self):
+        self._check()
+        return []
+
+    def version(self):
+        self._check()
+        return {"etcdserver": "3.5.1", "etcdcluster": "3.5.0"}
+
+
+def params(**overrides):
+    p = dict(endpoints=[URLS[0]], ca_cert=None, client_cert=None, client_key=None, timeout=1.0, discover=True,
+             wait=False, wait_timeout=60, max_raft_index_gap=None, expect_members=None, allow_learners=True)
+    p.update(overrides)
+    return p
+
+
+def run(world, **overrides):
+    p = params(**overrides)
+    clients = [world.client(u) for u in p["endpoints"]]
+    return etcd_health.run(p, clients, world.client, clock=world.clock, sleep=world.sleep)
+
+
+def test_healthy_cluster_returns_everything_and_changes_nothing():
+    failure, result = run(World())
+    assert failure is None
+    assert result["changed"] is False
+    assert result["healthy"] is True
+    assert result["problems"] == []
+    assert result["cluster"]["leader"] == "m0"
+    assert [e["endpoint"] for e in result["endpoints"]] == URLS
+    assert result["table"] == [
+        "NAME  CLIENT URL            VERSION  LEADER  LEARNER  TERM  INDEX  DB SIZE  HEALTH",
+        "m0    http://10.0.0.1:2379  3.5.1    yes     no       3     40     24 KiB   healthy",
+        "m1    http://10.0.0.2:2379  3.5.1    no      no       3     40     24 KiB   healthy",
+    ]
+    assert "rounds" not in result
+    json.dumps(result)
+
+
+def test_unhealthy_without_wait_is_not_a_failure():
+    failure, result = run(World(m1_back_after=99))
+    assert failure is None
+    assert result["healthy"] is False
+    assert result["problems"] == ["m1 (http://10.0.0.2:2379): unreachable: " + REFUSED]
+
+
+def test_no_endpoint_answering_fails_naming_each_endpoint():
+    failure, result = run(World(m0_up=False, m1_back_after=99), endpoints=URLS)
+    assert failure == "no etcd endpoint answered: http://10.0.0.1:2379: %s; http://10.0.0.2:2379: %s" % (
+        REFUSED, REFUSED)
+    assert result["healthy"] is False
+
+
+def test_wait_polls_until_the_restarted_member_is_back():
+    world = World(m1_back_after=3)
+    failure, result = run(world, wait=True, wait_timeout=30)
+    assert failure is None
+    assert result["healthy"] is True
+    assert result["rounds"] == 4
+    assert world.sleeps == 3
+    assert 3 <= result["elapsed"] < 5
+
+
+def test_wait_keeps_polling_while_nothing_answers():
+    world = World(m1_back_after=2)
+    failure, result = run(world, endpoints=[URLS[1]], wait=True, wait_timeout=30)
+    assert failure is None
+    assert result["rounds"] == 3
+
+
+def test_wait_timeout_names_what_is_wrong_and_returns_the_last_observation():
+    world = World(m1_back_after=99)
+    failure, result = run(world, wait=True, wait_timeout=5)
+    assert failure.startswith("etcd cluster not healthy after 5s (")
+    assert failure.endswith(" checks): m1 (http://10.0.0.2:2379): unreachable: " + REFUSED)
+    assert result["healthy"] is False
+    assert result["table"][2].endswith("unreachable: " + REFUSED)
+    assert 5 <= world.now < 7
+
+
+# -- the module as Ansible runs it --------------------------------------------------------------
+
+
+def run_main(monkeypatch, capsys, args, world=None):
+    world = world or World()
+    monkeypatch.setattr(etcd_health, "EtcdClient", lambda url, **kw: world.client(url))
+    monkeypatch.setattr(etcd_health, "clients_from_params", lambda p: [world.client(u) for u in p["endpoints"]])
+    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
+        etcd_health.main()
+    return exit_info.value.code, json.loads(capsys.readouterr().out)
+
+
+def test_main_in_check_mode(monkeypatch, capsys):
+    code, out = run_main(monkeypatch, capsys, {"endpoints": [URLS[0]], "_ansible_check_mode": True})
+    assert code == 0
+    assert out["changed"] is False
+    assert out["healthy"] is True
+    assert len(out["table"]) == 3
+
+
+def test_main_fails_when_no_endpoint_answers(monkeypatch, capsys):
+    code, out = run_main(monkeypatch, capsys, {"endpoints": [URLS[0]]}, World(m0_up=False))
+    assert code == 1
+    assert out["failed"] is True
+    assert out["msg"] == "no etcd endpoint answered: http://10.0.0.1:2379: " + REFUSED
+
+
+def test_main_rejects_negative_numbers(monkeypatch, capsys):
+    code, out = run_main(monkeypatch, capsys, {"endpoints": [URLS[0]], "max_raft_index_gap": -1})
+    assert code == 1
+    assert out["msg"] == "max_raft_index_gap must not be negative, got -1"
+
+
+# -- documentation ----------------------------------------------------------------------------
+
+
+def test_documented_options_match_the_argument_spec():
+    doc = yaml.safe_load(etcd_health.DOCUMENTATION)
+    fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)
+    documented = dict(fragment["options"], **doc["options"])
+    spec = etcd_health.argument_spec()
+    assert set(documented) == set(spec)
+    for name, option in spec.items():
+        assert documented[name].get("type", "str") == option.get("type", "str"), name
+        assert documented[name].get("default") == option.get("default"), name
+
+
+def test_examples_and_return_are_yaml():
+    assert len(yaml.safe_load(etcd_health.EXAMPLES)) == 4
+    returned = yaml.safe_load(etcd_health.RETURN)
+    assert {"healthy", "problems", "table", "cluster", "members", "endpoints"} <= set(returned)
