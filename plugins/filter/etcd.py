@@ -23,6 +23,10 @@ def _hostvar(hostvars, host, key, default=None):
     return default if value is None or value == "" else value
 
 
+def _member_name(hostvars, host):
+    return str(_hostvar(hostvars, host, "NODE_NAME") or _hostvar(hostvars, host, "etcd_member_name") or host)
+
+
 def _address(hostvars, host):
     address = _hostvar(hostvars, host, "etcd_address")
     if not address:
@@ -47,7 +51,7 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None):
         )
     records, errors, by_name, by_peer = [], [], {}, {}
     for host in hosts:
-        name = str(_hostvar(hostvars, host, "NODE_NAME") or _hostvar(hostvars, host, "etcd_member_name") or host)
+        name = _member_name(hostvars, host)
         if not NAME_PATTERN.match(name):
             errors.append(
                 "host %s: member name %r (NODE_NAME) is invalid; use letters, digits, '.', '_' and '-', "
@@ -88,6 +92,23 @@ def initial_cluster(hosts, hostvars, scheme=None, peer_port=None):
     return ",".join("%s=%s" % (m["name"], m["peer_url"]) for m in members(hosts, hostvars, scheme, peer_port))
 
 
+def member_target(requested, hosts, hostvars):
+    """Resolve an operator's ``NAME`` (a member name or an inventory host) to {host, name}.
+
+    A name that matches no inventory host is still a valid target (its host may be gone from the
+    inventory already): ``host`` is then empty and etcd decides whether such a member exists.
+    Exact matches only: ``etcd-1`` never matches ``etcd-10``.
+    """
+    requested = str(requested).strip()
+    for host in hosts or []:
+        name = _member_name(hostvars, host)
+        if requested in (name, host):
+            return dict(host=host, name=name)
+    if not NAME_PATTERN.match(requested):
+        raise AnsibleFilterError("%r is not a member name or inventory host" % requested)
+    return dict(host="", name=requested)
+
+
 def release_checksum(sums_text, filename, url=""):
     """The SHA-256 of ``filename`` from the text of a release's SHA256SUMS file."""
     for line in str(sums_text).splitlines():
@@ -109,6 +130,40 @@ def version_tuple(version):
     return [int(match.group(k)) for k in ("major", "minor", "patch")]
 
 
+def upgrade_problem(running_versions, target, allow_downgrade=False):
+    """Why the running members may not move to ``target``, or an empty string when they may.
+
+    Upgrades go one minor version at a time (3.4 -> 3.5 -> 3.6); patch changes are free. A
+    downgrade needs the operator's consent and is only offered where etcd documents a plain
+    binary swap: a patch downgrade, or 3.5 -> 3.4.32+ (3.6 -> 3.5 needs etcd's downgrade API).
+    """
+    wanted = version_tuple(target)
+    problems = []
+    for version in sorted(set(str(v) for v in running_versions if v)):
+        running = version_tuple(version)
+        if running == wanted:
+            continue
+        if wanted > running:
+            if wanted[0] != running[0] or wanted[1] - running[1] > 1:
+                problems.append(
+                    "upgrading %s to %s skips a minor version: upgrade one minor version at a time (%d.%d first)"
+                    % (version, str(target), running[0], running[1] + 1)
+                )
+            continue
+        if not _truthy(allow_downgrade):
+            problems.append(
+                "%s is older than the running %s: a downgrade needs etcd_allow_downgrade=true" % (target, version)
+            )
+        elif wanted[:2] == running[:2] or (wanted[:2] == [3, 4] and running[:2] == [3, 5] and wanted >= [3, 4, 32]):
+            continue
+        else:
+            problems.append(
+                "downgrading %s to %s is not a binary swap: etcd supports a plain swap only within a minor version "
+                "or from 3.5 to 3.4.32 or later (3.6 to 3.5 needs etcdctl downgrade enable first)" % (version, target)
+            )
+    return "; ".join(problems)
+
+
 def _truthy(value):
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on", "y")
@@ -119,7 +174,9 @@ class FilterModule:
     def filters(self):
         return {
             "initial_cluster": initial_cluster,
+            "member_target": member_target,
             "members": members,
             "release_checksum": release_checksum,
+            "upgrade_problem": upgrade_problem,
             "version_tuple": version_tuple,
         }

@@ -35,12 +35,13 @@ DEFAULT_TIMEOUT = 10.0
 class EtcdError(Exception):
     """An error from etcd or from reaching it, with the endpoint it came from."""
 
-    def __init__(self, message, endpoint=None, status=None, grpc_code=None):
+    def __init__(self, message, endpoint=None, status=None, grpc_code=None, body=None):
         super().__init__(message)
         self.message = message
         self.endpoint = endpoint
         self.status = status
         self.grpc_code = grpc_code
+        self.body = body
 
     def __str__(self):
         if self.endpoint:
@@ -200,11 +201,10 @@ class EtcdClient:
                 body = json.loads(raw.decode("utf-8"))
             except ValueError:
                 body = raw.decode("utf-8", "replace").strip() or exc.reason
-            if isinstance(body, dict):
-                exc.etcd_body = body
             raise EtcdError(
                 error_message(body), endpoint=self.endpoint, status=exc.code,
                 grpc_code=body.get("code") if isinstance(body, dict) else None,
+                body=body,
             ) from None
         except RemoteDisconnected:
             raise EtcdUnreachable(
@@ -245,7 +245,7 @@ class EtcdClient:
         except EtcdError as exc:
             if exc.status is None:
                 raise
-            return exc.status, {"message": exc.message}
+            return exc.status, exc.body if isinstance(exc.body, dict) else {"message": exc.message}
         try:
             return status, json.loads(raw.decode("utf-8"))
         except ValueError:

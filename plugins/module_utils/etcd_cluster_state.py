@@ -13,7 +13,6 @@ Three layers, so that the decisions can be tested without hosts:
 * ``wait_until()`` polls with an injectable clock and sleep.
 """
 
-import json
 import time
 
 from concurrent.futures import ThreadPoolExecutor
@@ -35,19 +34,6 @@ MAX_PARALLEL_PROBES = 16
 
 def _url_key(url):
     return (url or "").strip().rstrip("/").lower()
-
-
-def _health_reason(reason):
-    """The reason from /health, unwrapped when a 503 body arrived as a JSON string."""
-    reason = reason or ""
-    if reason.startswith("{"):
-        try:
-            body = json.loads(reason)
-        except ValueError:
-            return reason
-        if isinstance(body, dict):
-            return body.get("reason") or body.get("message") or ""
-    return reason
 
 
 def _error_text(exc):
@@ -92,7 +78,7 @@ def probe(client, discovered=False):
         return record
     except EtcdError as exc:
         healthy, reason = False, _error_text(exc)
-    record.update(reachable=True, healthy=bool(healthy), health_reason=_health_reason(reason))
+    record.update(reachable=True, healthy=bool(healthy), health_reason=reason or "")
     try:
         status = client.status()
     except EtcdError as exc:

@@ -135,3 +135,68 @@ def test_version_tuple(text, expected):
 def test_version_tuple_rejects_malformed(text):
     with pytest.raises(AnsibleFilterError, match=r"etcd_version .* is not a release version like 3\.5\.17"):
         f.version_tuple(text)
+
+
+TARGETS = inventory(
+    **{
+        "host-a": {"NODE_NAME": "etcd-1"},
+        "host-b": {"NODE_NAME": "etcd-10"},
+        "10.0.0.13": {},
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "requested, expected",
+    [
+        ("etcd-1", {"host": "host-a", "name": "etcd-1"}),
+        ("etcd-10", {"host": "host-b", "name": "etcd-10"}),
+        ("host-b", {"host": "host-b", "name": "etcd-10"}),
+        (" 10.0.0.13 ", {"host": "10.0.0.13", "name": "10.0.0.13"}),
+        ("etcd-gone", {"host": "", "name": "etcd-gone"}),
+    ],
+)
+def test_member_target_matches_names_and_hosts_exactly(requested, expected):
+    assert f.member_target(requested, list(TARGETS), TARGETS) == expected
+
+
+def test_member_target_rejects_what_cannot_be_a_member_name():
+    with pytest.raises(AnsibleFilterError, match="'etcd 1' is not a member name or inventory host"):
+        f.member_target("etcd 1", list(TARGETS), TARGETS)
+
+
+@pytest.mark.parametrize(
+    "running, target",
+    [
+        (["3.5.1"], "3.5.1"),
+        (["3.5.0"], "3.5.1"),
+        (["3.4.23"], "3.5.0"),
+        (["3.4.23", "3.5.0"], "3.5.0"),
+        (["3.5.1", None, ""], "3.6.14"),
+        ([], "3.6.14"),
+    ],
+)
+def test_upgrade_problem_allows_patch_and_single_minor_steps(running, target):
+    assert f.upgrade_problem(running, target) == ""
+
+
+def test_upgrade_problem_refuses_a_skipped_minor_naming_the_step():
+    assert f.upgrade_problem(["3.4.23"], "3.6.14") == (
+        "upgrading 3.4.23 to 3.6.14 skips a minor version: upgrade one minor version at a time (3.5 first)"
+    )
+
+
+def test_upgrade_problem_refuses_a_downgrade_without_consent():
+    assert f.upgrade_problem(["3.5.1"], "3.5.0") == (
+        "3.5.0 is older than the running 3.5.1: a downgrade needs etcd_allow_downgrade=true"
+    )
+
+
+@pytest.mark.parametrize("running, target", [(["3.5.1"], "3.5.0"), (["3.5.9"], "3.4.32")])
+def test_upgrade_problem_allows_documented_downgrades_with_consent(running, target):
+    assert f.upgrade_problem(running, target, allow_downgrade="true") == ""
+
+
+@pytest.mark.parametrize("running, target", [(["3.6.1"], "3.5.30"), (["3.5.9"], "3.4.23")])
+def test_upgrade_problem_refuses_downgrades_that_are_not_a_binary_swap(running, target):
+    assert "is not a binary swap" in f.upgrade_problem(running, target, allow_downgrade=True)

@@ -112,3 +112,14 @@ def test_connection_argument_spec_defaults_to_tls_on_loopback():
     spec = ec.connection_argument_spec()
     assert spec["endpoints"]["default"] == ["https://127.0.0.1:2379"]
     assert spec["timeout"]["default"] == 10.0
+
+
+def test_health_reads_the_reason_of_a_503_body(monkeypatch):
+    client = ec.EtcdClient("http://127.0.0.1:1")
+
+    def refuse(path, data=None, method="GET", timeout=None):
+        body = {"health": "false", "reason": "RAFT NO LEADER"}
+        raise ec.EtcdError(ec.error_message(body), endpoint=client.endpoint, status=503, body=body)
+
+    monkeypatch.setattr(client, "_open", refuse)
+    assert client.health() == (False, "RAFT NO LEADER")
