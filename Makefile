@@ -13,7 +13,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 SCENARIOS ?= default pki membership restore upgrade
 SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
-SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables
+SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck
 
 .PHONY: help deps system-deps venv lint ruff ansible-lint sanity unit molecule test demo demo-destroy bench clean
 
@@ -47,10 +47,26 @@ ansible-lint: venv
 
 lint: ruff ansible-lint
 
+# ansible-test bootstraps pip into the virtual environments it creates with a get-pip script from
+# a host our machines cannot reach; this puts the same pip version, from its PyPI wheel, in its place.
+PIP_BOOTSTRAP_VERSION := 24.2
+PIP_BOOTSTRAP_DIR := $(HOME)/.ansible/test/cache
+PIP_BOOTSTRAP := $(PIP_BOOTSTRAP_DIR)/get_pip_$(subst .,_,$(PIP_BOOTSTRAP_VERSION)).py
+PIP_WHEEL := $(PIP_BOOTSTRAP_DIR)/pip-$(PIP_BOOTSTRAP_VERSION)-py3-none-any.whl
+
+$(PIP_WHEEL): | venv
+	mkdir -p $(PIP_BOOTSTRAP_DIR)
+	$(BIN)/pip download -q --disable-pip-version-check --no-deps -d $(PIP_BOOTSTRAP_DIR) pip==$(PIP_BOOTSTRAP_VERSION)
+
+$(PIP_BOOTSTRAP): tests/sanity/get_pip.py.in $(PIP_WHEEL)
+	sed "s|@WHEEL@|$(PIP_WHEEL)|" tests/sanity/get_pip.py.in > $@
+
 # ansible-test wants the tree at ansible_collections/<namespace>/<name>.
-sanity: venv
+sanity: venv $(PIP_BOOTSTRAP)
 	rm -rf $(SANITY_TREE) && mkdir -p $(SANITY_TREE)
 	git ls-files -co --exclude-standard | grep -v '^collections/' | tar -c -T - | tar -x -C $(SANITY_TREE)
+	# ansible-test lists a collection's files through git.
+	cd $(SANITY_TREE) && git init -q && git add -A
 	cd $(SANITY_TREE) && ansible-test sanity --color no --python 3.11 --requirements
 
 unit: venv
