@@ -1,0 +1,387 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any
+# time. Do not use this from other collections or standalone plugins/modules!
+"""Pure decisions about etcd membership: matching, quorum math, learner limits, leader choice.
+
+Nothing here talks to etcd. Members are the dicts of ``etcd_client.normalize_member`` (``id`` as an
+int, ``name`` empty until the member has started, ``is_learner``); statuses are the dicts of
+``etcd_client.normalize_status``; ``health`` maps a member ID to True when that member answered a
+status request and knows a leader.
+
+Matching is always exact. A selector never matches a prefix or a substring of a name, an ID or a
+URL: ``10.0.0.1`` must not pick ``10.0.0.11`` (a tool that grepped address prefixes removed the
+wrong member that way).
+"""
+
+import re
+from collections import namedtuple
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_HEX_RE = re.compile(r"^[0-9a-f]{1,16}$")
+_DEC_RE = re.compile(r"^[0-9]{1,20}$")
+_UINT64_MAX = (1 << 64) - 1
+
+
+class MembershipError(Exception):
+    """A membership request that cannot be decided safely (ambiguous or malformed)."""
+
+
+class Verdict(namedtuple("Verdict", "ok reason warnings")):
+    """Outcome of a safety check: ``ok``, the ``reason`` when refused, and ``warnings``."""
+
+    __slots__ = ()
+
+    def __bool__(self):
+        return bool(self.ok)
+
+
+def allow(warnings=None):
+    return Verdict(True, "", list(warnings or []))
+
+
+def refuse(reason):
+    return Verdict(False, reason, [])
+
+
+# -- quorum math -----------------------------------------------------------------------------
+
+
+def quorum(n):
+    """Votes needed to commit anything in a cluster of ``n`` voting members."""
+    return n // 2 + 1
+
+
+def failures_tolerated(n):
+    """Voting members that may fail while the cluster keeps quorum."""
+    return max(n - quorum(n), 0) if n else 0
+
+
+def quorum_summary(voter_count):
+    return dict(voters=voter_count, quorum=quorum(voter_count) if voter_count else 0,
+                failures_tolerated=failures_tolerated(voter_count))
+
+
+# -- describing members ----------------------------------------------------------------------
+
+
+def voters(members):
+    return [m for m in members if not m["is_learner"]]
+
+
+def learners(members):
+    return [m for m in members if m["is_learner"]]
+
+
+def id_hex(member_id):
+    return "%x" % int(member_id) if member_id is not None else "?"
+
+
+def describe(member):
+    """``name (id)``; a member that has not started has no name, so show its peer URLs."""
+    name = member.get("name")
+    if not name:
+        name = "unstarted member %s" % ",".join(member.get("peer_urls") or [])
+    return "%s (%s)" % (name.strip(), id_hex(member.get("id")))
+
+
+def member_line(member):
+    """One line of a diff: ``name (id) learner|voter peer_urls``."""
+    return "%s (%s) %s %s" % (
+        member.get("name") or "<unstarted>",
+        id_hex(member.get("id")),
+        "learner" if member["is_learner"] else "voter",
+        ",".join(member.get("peer_urls") or []),
+    )
+
+
+def diff_text(members):
+    lines = sorted(member_line(m) for m in members)
+    return "".join(line + "\n" for line in lines)
+
+
+def member_names(members):
+    """Every member as an operator would name it, for 'members are: ...' messages."""
+    return ", ".join(
+        m["name"] if m.get("name") else "%s (unstarted, %s)" % (id_hex(m["id"]), ",".join(m.get("peer_urls") or []))
+        for m in members
+    ) or "(none)"
+
+
+# -- exact matching --------------------------------------------------------------------------
+
+
+def normalize_url(url):
+    """A peer or client URL for comparison: surrounding space and a trailing ``/`` removed.
+
+    Nothing else is changed; two URLs are the same member only if they are equal strings after
+    this, so ``http://10.0.0.1:2380`` never matches ``http://10.0.0.11:2380``.
+    """
+    return str(url).strip().rstrip("/")
+
+
+def same_urls(first, second):
+    return {normalize_url(u) for u in first} == {normalize_url(u) for u in second}
+
+
+def id_candidates(text):
+    """Every integer a member ID written as ``text`` can mean.
+
+    etcdctl prints IDs in hex (``8e9e05c52164694d``) and the gateway sends decimal strings. A
+    string of decimal digits is also valid hex, so both readings are returned and the caller keeps
+    the one that names an existing member. ``0x`` forces hex.
+    """
+    if isinstance(text, int) and not isinstance(text, bool):
+        return {text}
+    raw = str(text).strip().lower()
+    if raw.startswith("0x"):
+        raw = raw[2:]
+        if not _HEX_RE.match(raw):
+            raise MembershipError("%r is not a member ID (expected up to 16 hex digits after 0x)" % (text,))
+        return {int(raw, 16)}
+    found = set()
+    if _HEX_RE.match(raw):
+        found.add(int(raw, 16))
+    if _DEC_RE.match(raw) and int(raw) <= _UINT64_MAX:
+        found.add(int(raw, 10))
+    if not found:
+        raise MembershipError(
+            "%r is not a member ID: use the hex form etcdctl prints (8e9e05c52164694d) or the decimal form" % (text,)
+        )
+    return found
+
+
+def find_members(members, name=None, member_id=None, peer_url=None):
+    """All members matching the one selector given; exact matches only."""
+    if name is not None:
+        return [m for m in members if m.get("name") and m["name"] == name]
+    if member_id is not None:
+        wanted = id_candidates(member_id)
+        return [m for m in members if m["id"] in wanted]
+    if peer_url is not None:
+        url = normalize_url(peer_url)
+        return [m for m in members if url in {normalize_url(u) for u in m.get("peer_urls") or []}]
+    raise MembershipError("no selector given: use name, id or peer_url")
+
+
+def selector_text(name=None, member_id=None, peer_url=None):
+    if name is not None:
+        return "named %s" % name
+    if member_id is not None:
+        return "with ID %s" % member_id
+    return "with peer URL %s" % peer_url
+
+
+def find_member(members, name=None, member_id=None, peer_url=None):
+    """The one member matching the selector, or None; more than one match is an error."""
+    found = find_members(members, name=name, member_id=member_id, peer_url=peer_url)
+    if len(found) > 1:
+        raise MembershipError(
+            "more than one member %s: %s; select it by id instead"
+            % (selector_text(name, member_id, peer_url), ", ".join(describe(m) for m in found))
+        )
+    return found[0] if found else None
+
+
+def not_found_message(members, name=None, member_id=None, peer_url=None):
+    return "no member %s; members are: %s" % (selector_text(name, member_id, peer_url), member_names(members))
+
+
+# -- safety checks ---------------------------------------------------------------------------
+
+
+def _healthy(member, health):
+    return bool(member.get("name")) and bool(health.get(member["id"]))
+
+
+def _unhealthy_text(members, health, reasons):
+    reasons = reasons or {}
+    parts = []
+    for m in members:
+        if not _healthy(m, health):
+            why = reasons.get(m["id"]) or ("not started" if not m.get("name") else "unhealthy")
+            parts.append("%s: %s" % (describe(m), why))
+    return "; ".join(parts)
+
+
+def _lost_quorum(members, health, reasons):
+    """Why the cluster cannot commit any change now, or "" when it can."""
+    voting = voters(members)
+    healthy = [m for m in voting if _healthy(m, health)]
+    if voting and len(healthy) < quorum(len(voting)):
+        return (
+            "the cluster has no quorum: only %d of %d voting members are healthy (quorum %d), so no membership "
+            "change can be committed. Unhealthy: %s. Start or bring back those members, or recover from a snapshot."
+            % (len(healthy), len(voting), quorum(len(voting)), _unhealthy_text(voting, health, reasons))
+        )
+    return ""
+
+
+def one_to_two_warning(name):
+    return (
+        "%s makes a 1-member cluster a 2-member cluster: this gains no fault tolerance and quorum becomes 2, "
+        "so losing either member stops the cluster. Add a third member next." % name
+    )
+
+
+def can_add(members, health, learner=True, name="the new member", reasons=None):
+    """May a member be added now? Learner adds are judged on current quorum and the learner limit.
+
+    * one learner at a time (etcd 3.4/3.5 allow one; 3.6 defaults to one);
+    * no add while another added member has not started: it already counts toward quorum;
+    * the change must be committable: healthy voters >= quorum of the current voters;
+    * a voting add needs healthy voters >= quorum of the new size, except 1 -> 2 (which etcd
+      allows too, with a warning here).
+    """
+    pending = learners(members)
+    if learner and pending:
+        return refuse(
+            "learner %s has not been promoted yet; promote or remove it first (etcd allows one learner at a time)"
+            % describe(pending[0])
+        )
+    for m in members:
+        if not m.get("name"):
+            return refuse(
+                "%s was added but has not started, and it already counts toward quorum; start it "
+                "(initial-cluster-state existing) or remove it before adding %s" % (describe(m), name)
+            )
+    lost = _lost_quorum(members, health, reasons)
+    if lost:
+        return refuse(lost)
+    voting = voters(members)
+    healthy = [m for m in voting if _healthy(m, health)]
+    if learner:
+        if len(voting) == 1:
+            return allow([one_to_two_warning("promoting learner %s later" % name)])
+        return allow()
+    new_size = len(voting) + 1
+    if len(voting) == 1 and len(healthy) == 1:
+        return allow([one_to_two_warning("adding %s as a voting member" % name)])
+    if len(healthy) < quorum(new_size):
+        return refuse(
+            "adding %s as a voting member makes %d voting members (quorum %d) with only %d healthy, so the "
+            "cluster could not commit anything while it joins. Unhealthy: %s. Bring those members back, or remove a "
+            "dead member first (to replace a member, remove it and then add the new one)."
+            % (name, new_size, quorum(new_size), len(healthy), _unhealthy_text(voting, health, reasons) or "none")
+        )
+    return allow()
+
+
+def can_promote(members, health, target, reasons=None):
+    """May learner ``target`` become a voting member? (etcd also requires it to be in sync.)"""
+    if not target["is_learner"]:
+        return allow()
+    lost = _lost_quorum(members, health, reasons)
+    if lost:
+        return refuse(lost)
+    voting = voters(members)
+    healthy = [m for m in voting if _healthy(m, health)]
+    if _healthy(target, health):
+        healthy.append(target)
+    new_size = len(voting) + 1
+    if len(voting) == 1:
+        return allow([one_to_two_warning("promoting learner %s" % describe(target))])
+    if len(healthy) < quorum(new_size):
+        return refuse(
+            "promoting %s makes %d voting members (quorum %d) with only %d healthy. Unhealthy: %s. "
+            "Start the learner and bring members back first."
+            % (describe(target), new_size, quorum(new_size), len(healthy),
+               _unhealthy_text([*voting, target], health, reasons))
+        )
+    return allow()
+
+
+def can_remove(members, health, target, reasons=None):
+    """May ``target`` be removed without losing quorum?
+
+    Learners can always be removed. The last voting member never. Otherwise the change must be
+    committable now, and the voting members left must hold quorum of the new size with the
+    healthy ones alone.
+    """
+    if target["is_learner"]:
+        return allow()
+    voting = voters(members)
+    if len(voting) <= 1:
+        return refuse(
+            "%s is the last voting member; removing it would destroy the cluster. Stop the cluster instead, "
+            "or add and promote another member first." % describe(target)
+        )
+    lost = _lost_quorum(members, health, reasons)
+    if lost:
+        return refuse(lost)
+    after = [m for m in voting if m["id"] != target["id"]]
+    healthy_after = [m for m in after if _healthy(m, health)]
+    if len(healthy_after) < quorum(len(after)):
+        return refuse(
+            "removing %s would leave %d voting members (quorum %d) with only %d healthy, so the cluster "
+            "would lose quorum. Unhealthy: %s. Bring those members back, or remove the unhealthy member first."
+            % (describe(target), len(after), quorum(len(after)), len(healthy_after),
+               _unhealthy_text(after, health, reasons))
+        )
+    warnings = []
+    if len(voting) == 2:
+        warnings.append(
+            "removing %s shrinks a 2-member cluster: the change needs both members, and if either fails during "
+            "it the cluster may need recovery from a snapshot" % describe(target)
+        )
+    if len(after) == 1:
+        warnings.append("the cluster will have a single voting member and tolerate no failure")
+    return allow(warnings)
+
+
+def pick_leader_target(statuses, exclude_id=None, members=None):
+    """The healthy voting follower best placed to take over leadership, or None.
+
+    ``statuses`` are normalized status replies (a list or a dict keyed by member ID; None or
+    missing entries are unreachable members). A candidate knows a leader, is not the leader, is not
+    a learner (by its own status and, when given, by the member list) and is not ``exclude_id``.
+    The one with the highest raft applied index wins (it is the most caught up); ties go to the
+    higher raft index, then to the lower member ID, so the choice is stable.
+    """
+    if isinstance(statuses, dict):
+        statuses = list(statuses.values())
+    learner_ids = {m["id"] for m in members or [] if m["is_learner"]}
+    known_ids = {m["id"] for m in members} if members is not None else None
+    candidates = [
+        s for s in statuses
+        if s
+        and s.get("leader_id")
+        and not s.get("is_leader")
+        and not s.get("is_learner")
+        and s["member_id"] != exclude_id
+        and s["member_id"] not in learner_ids
+        and (known_ids is None or s["member_id"] in known_ids)
+    ]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda s: (s.get("raft_applied_index", 0), s.get("raft_index", 0), -s["member_id"]))
+
+
+# -- joining ---------------------------------------------------------------------------------
+
+
+def initial_cluster(members, name, peer_urls):
+    """The ``--initial-cluster`` a joining member must start with: ``name=url,...``.
+
+    Every current member with its peer URLs, plus the new member. The new member (found by its
+    peer URLs) has no name until it starts, so ``name`` is used for it; it is appended when it is
+    not in ``members`` yet. Another member that never started cannot be named, so it is an error.
+    """
+    entries = []
+    found = False
+    for m in members:
+        if same_urls(m.get("peer_urls") or [], peer_urls):
+            member_name, found = name, True
+        elif m.get("name"):
+            member_name = m["name"]
+        else:
+            raise MembershipError(
+                "%s has not started and has no name, so no initial cluster can be built for %s; start or remove it"
+                % (describe(m), name)
+            )
+        entries.extend("%s=%s" % (member_name, normalize_url(u)) for u in m.get("peer_urls") or [])
+    if not found:
+        entries.extend("%s=%s" % (name, normalize_url(u)) for u in peer_urls)
+    return ",".join(entries)

@@ -1,0 +1,991 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+DOCUMENTATION = r"""
+module: etcd_member
+short_description: List, add, promote, remove and re-lead etcd cluster members
+version_added: 0.1.0
+description:
+  - Manages the membership of an etcd cluster through the v3 HTTP/JSON gateway of any reachable
+    member. The O(endpoints) are tried in order, so a dead member does not block the run.
+  - O(state=list) reports the members and the leader and never changes anything.
+  - O(state=present) adds a member (as a learner by default) and returns the
+    RV(initial_cluster) the new member must start with, or updates the peer URLs of a member
+    that already exists under O(name).
+  - O(state=promoted) promotes a learner to a voting member, retrying while etcd reports that
+    the learner has not caught up with the leader.
+  - O(state=absent) removes a member, moving leadership away first when it is the leader.
+  - O(state=leader) makes a member the leader, for example so that a rolling restart restarts
+    the leader last.
+  - Every change is checked against quorum before anything is sent to etcd. The module probes
+    each member's client URL (C(/v3/maintenance/status), with the same TLS options and a short
+    O(probe_timeout)) and refuses a change that would leave fewer healthy voting members than the
+    quorum of the new cluster size. A refusal names the unhealthy members and what to do.
+  - Members are matched exactly by name, ID or peer URL; a selector never matches a prefix or a
+    substring, so V(http://10.0.0.1:2380) never selects V(http://10.0.0.11:2380).
+author:
+  - raftops developers (@raftops)
+extends_documentation_fragment:
+  - raftops.etcd.connection
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports what would be done, including a leadership move, and changes nothing.
+  diff_mode:
+    support: full
+    details:
+      - For O(state=present), O(state=absent) and O(state=promoted) the diff lists the members
+        before and after, one line each as C(name (id) learner|voter peer_urls).
+      - O(state=list) and O(state=leader) do not change membership and return no diff.
+  platform:
+    platforms: posix
+options:
+  state:
+    description:
+      - V(list) returns the members and the leader (read-only).
+      - V(present) makes sure a member with O(name) and O(peer_urls) exists. When no member has
+        those peer URLs it is added, as a learner unless O(learner=false). When a member named
+        O(name) exists with other peer URLs, its peer URLs are updated. A member that was added
+        but has not started yet (it has no name) is recognised by its peer URLs.
+      - V(promoted) promotes the learner selected by O(name), O(id) or O(peer_url); a voting
+        member is left alone.
+      - V(absent) removes the member selected by O(name), O(id) or O(peer_url).
+      - V(leader) moves leadership to the member selected by O(name), O(id) or O(peer_url).
+    type: str
+    choices: [list, present, promoted, absent, leader]
+    default: present
+  name:
+    description:
+      - The member's etcd C(--name) (the inventory's C(NODE_NAME)). Matched exactly.
+      - Required with O(state=present). With other states one of O(name), O(id) or O(peer_url)
+        selects the member.
+      - A member that has not started yet has no name; select it by O(id) or O(peer_url).
+    type: str
+  id:
+    description:
+      - Member ID, either in hex as C(etcdctl member list) prints it (V(8e9e05c52164694d), also
+        with V(0x)) or in decimal as the gateway returns it.
+      - A string of decimal digits is also valid hex; the module uses whichever reading names an
+        existing member, and fails when both do.
+    type: str
+    aliases: [member_id]
+  peer_url:
+    description:
+      - Selects the member that has exactly this peer URL (a trailing V(/) is ignored).
+    type: str
+  peer_urls:
+    description:
+      - Peer URLs of the member for O(state=present), for example V(https://10.0.0.14:2380).
+      - Each must be C(http://) or C(https://) with a host and a port and no path.
+    type: list
+    elements: str
+  learner:
+    description:
+      - With O(state=present), add the member as a learner (non-voting) member. Promote it with
+        O(state=promoted) once it has started.
+      - Set V(false) only to add a voting member directly; the cluster's quorum grows at once,
+        before the new member has caught up.
+      - etcd allows one learner at a time; a second learner is refused until the first is promoted
+        or removed.
+    type: bool
+    default: true
+  probe:
+    description:
+      - With O(state=list), query each member's client URL and report RV(members[].reachable) and
+        RV(members[].healthy).
+      - Other states always probe the members they need to judge quorum.
+    type: bool
+    default: false
+  probe_timeout:
+    description:
+      - Seconds to wait for each member's status when probing. A member that does not answer in
+        time counts as unhealthy.
+    type: float
+    default: 3
+  promote_timeout:
+    description:
+      - With O(state=promoted), seconds to keep retrying the promotion while etcd answers that the
+        learner is not in sync with the leader (it needs 90% of the leader's log). One attempt per
+        second.
+    type: int
+    default: 120
+  transfer_timeout:
+    description:
+      - Seconds to wait for leadership to move, with O(state=leader) and when O(state=absent)
+        removes the leader.
+    type: int
+    default: 30
+  missing_ok:
+    description:
+      - With O(state=absent), a member selected by O(name) or O(peer_url) that does not exist is
+        reported as V(changed=false) instead of failing.
+      - By default a missing member fails the task, so a typo in a name is not silently ignored.
+      - Not allowed with O(id). Member IDs change when a member is re-added, so a missing ID most
+        likely is the wrong ID and always fails.
+    type: bool
+    default: false
+notes:
+  - Adding follows etcd's runtime reconfiguration procedure. After O(state=present) added a
+    member, start it with an empty data directory, C(--initial-cluster-state existing) and
+    C(--initial-cluster) set to RV(initial_cluster); then promote it with O(state=promoted).
+  - Only one member may be added at a time. While an added member has not started it counts
+    toward quorum, so another add is refused until it has started or was removed.
+  - Updating the peer URLs of a learner is refused, because etcd before 3.5.31 and 3.6.12 promotes
+    a learner on C(member/update). Remove and re-add it instead.
+  - etcd 3.4 and 3.5 refuse any add while the member that handles it is not connected to every
+    voting member (C(unhealthy cluster)). To replace a dead member, remove it first, then add the
+    replacement.
+  - Removing the leader moves leadership first to the healthy voting follower with the highest
+    raft applied index, by calling C(transfer-leadership) on the leader's own client URL.
+  - With etcd authentication enabled, membership changes need the root role.
+seealso:
+  - name: etcd runtime reconfiguration
+    description: The add, promote and remove procedure this module implements.
+    link: https://etcd.io/docs/v3.5/op-guide/runtime-configuration/
+  - name: etcd learner design
+    description: Why new members join as learners.
+    link: https://etcd.io/docs/v3.5/learning/design-learner/
+"""
+
+EXAMPLES = r"""
+- name: List the members and the leader, with the health of each member
+  raftops.etcd.etcd_member:
+    endpoints: ["https://10.0.0.11:2379", "https://10.0.0.12:2379"]
+    ca_cert: /etc/etcd/pki/ca.pem
+    client_cert: /etc/etcd/pki/admin.pem
+    client_key: /etc/etcd/pki/admin-key.pem
+    state: list
+    probe: true
+  register: etcd_members
+
+- name: Add etcd-host3 as a learner
+  raftops.etcd.etcd_member:
+    endpoints: ["https://10.0.0.11:2379", "https://10.0.0.12:2379"]
+    ca_cert: /etc/etcd/pki/ca.pem
+    client_cert: /etc/etcd/pki/admin.pem
+    client_key: /etc/etcd/pki/admin-key.pem
+    state: present
+    name: etcd-host3
+    peer_urls: ["https://10.0.0.14:2380"]
+  register: etcd_join
+
+- name: Start the new member with the cluster it joins
+  ansible.builtin.debug:
+    msg: "--initial-cluster-state existing --initial-cluster {{ etcd_join.initial_cluster }}"
+
+- name: Promote etcd-host3 once it has caught up (retries for up to 5 minutes)
+  raftops.etcd.etcd_member:
+    endpoints: ["https://10.0.0.11:2379"]
+    ca_cert: /etc/etcd/pki/ca.pem
+    client_cert: /etc/etcd/pki/admin.pem
+    client_key: /etc/etcd/pki/admin-key.pem
+    state: promoted
+    name: etcd-host3
+    promote_timeout: 300
+
+- name: Remove etcd-host1 by name (leadership moves away first if it leads)
+  raftops.etcd.etcd_member:
+    endpoints: ["https://10.0.0.11:2379", "https://10.0.0.13:2379"]
+    ca_cert: /etc/etcd/pki/ca.pem
+    client_cert: /etc/etcd/pki/admin.pem
+    client_key: /etc/etcd/pki/admin-key.pem
+    state: absent
+    name: etcd-host1
+
+- name: Remove a member by the hex ID etcdctl printed
+  raftops.etcd.etcd_member:
+    endpoints: ["https://10.0.0.11:2379"]
+    ca_cert: /etc/etcd/pki/ca.pem
+    client_cert: /etc/etcd/pki/admin.pem
+    client_key: /etc/etcd/pki/admin-key.pem
+    state: absent
+    id: 8e9e05c52164694d
+
+- name: Remove a dead member if it is still there (no failure when already gone)
+  raftops.etcd.etcd_member:
+    endpoints: ["https://10.0.0.11:2379"]
+    ca_cert: /etc/etcd/pki/ca.pem
+    client_cert: /etc/etcd/pki/admin.pem
+    client_key: /etc/etcd/pki/admin-key.pem
+    state: absent
+    peer_url: https://10.0.0.13:2380
+    missing_ok: true
+
+- name: Make etcd-host0 the leader before restarting the others
+  raftops.etcd.etcd_member:
+    endpoints: ["https://10.0.0.11:2379"]
+    ca_cert: /etc/etcd/pki/ca.pem
+    client_cert: /etc/etcd/pki/admin.pem
+    client_key: /etc/etcd/pki/admin-key.pem
+    state: leader
+    name: etcd-host0
+"""
+
+RETURN = r"""
+members:
+  description:
+    - The members after the task (for O(state=list), as they are). In check mode, the members as
+      they would be.
+    - A member that was added but has not started has an empty RV(members[].name) and no client
+      URLs.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Member ID in decimal, as a string (it is a 64-bit number).
+      type: str
+      sample: "10276657743932975437"
+    id_hex:
+      description: Member ID in hex, as etcdctl prints it.
+      type: str
+      sample: 8e9e05c52164694d
+    name:
+      description: The member's C(--name); empty until the member has started.
+      type: str
+      sample: etcd-host0
+    peer_urls:
+      description: Peer URLs.
+      type: list
+      elements: str
+      sample: ["https://10.0.0.11:2380"]
+    client_urls:
+      description: Client URLs the member advertises; empty until it has started.
+      type: list
+      elements: str
+      sample: ["https://10.0.0.11:2379"]
+    is_learner:
+      description: Whether the member is a learner (non-voting).
+      type: bool
+      sample: false
+    started:
+      description: Whether the member has started and joined (it then has a name).
+      type: bool
+      sample: true
+    reachable:
+      description: Whether the member answered a status request on one of its client URLs.
+      type: bool
+      returned: when O(probe=true)
+      sample: true
+    healthy:
+      description: Whether the member answered and knows a leader.
+      type: bool
+      returned: when O(probe=true)
+      sample: true
+    probe_error:
+      description: Why the member is not healthy; empty when it is.
+      type: str
+      returned: when O(probe=true)
+      sample: ""
+leader:
+  description:
+    - The leader, with the same keys as an entry of RV(members); V(null) when no member knows a
+      leader.
+  returned: always
+  type: dict
+  sample:
+    id: "10276657743932975437"
+    id_hex: 8e9e05c52164694d
+    name: etcd-host0
+    peer_urls: ["https://10.0.0.11:2380"]
+    client_urls: ["https://10.0.0.11:2379"]
+    is_learner: false
+    started: true
+member:
+  description:
+    - The member the task acted on, with the same keys as an entry of RV(members). After a
+      removal, the member that was removed.
+    - In check mode an add has not happened, so the new member's C(id) and C(id_hex) are empty.
+    - V(null) when O(state=absent) found nothing and O(missing_ok=true).
+  returned: when O(state) is not V(list)
+  type: dict
+  sample:
+    id: "12046737592219339042"
+    id_hex: a72e1bbcea94d222
+    name: ""
+    peer_urls: ["https://10.0.0.14:2380"]
+    client_urls: []
+    is_learner: true
+    started: false
+initial_cluster:
+  description:
+    - The C(--initial-cluster) value the member must start with to join, C(name=peer_url) for every
+      member including itself, comma-separated.
+  returned: when O(state=present)
+  type: str
+  sample: etcd-host0=https://10.0.0.11:2380,etcd-host1=https://10.0.0.12:2380,etcd-host2=https://10.0.0.13:2380,etcd-host3=https://10.0.0.14:2380
+quorum:
+  description: Voting members, quorum and failures tolerated after the task.
+  returned: always
+  type: dict
+  sample:
+    voters: 3
+    quorum: 2
+    failures_tolerated: 1
+leader_moved_to:
+  description:
+    - The member that took over leadership when O(state=absent) removed the leader or O(state=leader)
+      moved it; V(null) when leadership did not move.
+  returned: when O(state=absent) or O(state=leader)
+  type: dict
+  sample:
+    id: "9372538179322589801"
+    id_hex: 8211f1d0f64f3269
+    name: etcd-host1
+    peer_urls: ["https://10.0.0.12:2380"]
+    client_urls: ["https://10.0.0.12:2379"]
+    is_learner: false
+    started: true
+attempts:
+  description: Promotion requests sent before etcd accepted one (0 when nothing was sent).
+  returned: when O(state=promoted)
+  type: int
+  sample: 4
+msg:
+  description: What was done, or would be done in check mode, and any warning that applies.
+  returned: always
+  type: str
+  sample: added etcd-host3 (a72e1bbcea94d222) as a learner; start it with initial-cluster-state existing, then promote it
+"""
+
+import concurrent.futures  # noqa: E402
+import ssl  # noqa: E402
+import time  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (  # noqa: E402
+    EtcdClient,
+    EtcdError,
+    EtcdUnreachable,
+    clients_from_params,
+    connection_argument_spec,
+    first_answer,
+)
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_membership as em  # noqa: E402
+
+SELECTORS = ("name", "id", "peer_url")
+SETTLE_SECONDS = 15
+IN_SYNC_ERROR = "can only promote a learner member which is in sync with leader"
+NOT_LEARNER_ERROR = "can only promote a learner member"
+
+# What an operator can do about the errors etcd gives for membership changes.
+ADVICE = (
+    ("too many learner members", "Promote or remove the pending learner first"),
+    ("not enough started members",
+     "A voting member that was added has not started; start it or remove it, or add the new one as a learner"),
+    ("unhealthy cluster",
+     "The member that handled the request has not been connected to every voting member for 5 s (etcd 3.4/3.5 "
+     "require that for an add, and a connected quorum for a removal); bring the dead member back, or remove it "
+     "first and then add its replacement"),
+    ("peer urls already exists", "Another member already has this peer URL; list the members and remove it first"),
+    ("member not found", "The member is gone already; list the members"),
+    ("not leader", "Leadership moved meanwhile; run the task again"),
+    ("permission denied", "Membership changes need etcd's root role"),
+    ("user name is empty", "Authentication is enabled; membership changes need etcd's root role"),
+)
+
+
+def _advice(exc):
+    for fragment, advice in ADVICE:
+        if exc.matches(fragment):
+            return advice
+    return ""
+
+
+def endpoint_clients(params):
+    """Clients for the module's endpoints (tests replace this)."""
+    return clients_from_params(params)
+
+
+def member_client(url, params, timeout):
+    """A client for one member's client URL with the module's TLS options (tests replace this)."""
+    return EtcdClient(url, ca_cert=params.get("ca_cert"), client_cert=params.get("client_cert"),
+                      client_key=params.get("client_key"), timeout=timeout)
+
+
+def _sleep(seconds):
+    time.sleep(seconds)
+
+
+def _now():
+    return time.monotonic()
+
+
+def public_member(member, probe=None):
+    if member is None:
+        return None
+    out = dict(
+        id=str(member["id"]) if member.get("id") is not None else "",
+        id_hex=member.get("id_hex") or (em.id_hex(member["id"]) if member.get("id") is not None else ""),
+        name=member.get("name", ""),
+        peer_urls=list(member.get("peer_urls") or []),
+        client_urls=list(member.get("client_urls") or []),
+        is_learner=bool(member.get("is_learner")),
+        started=bool(member.get("name")),
+    )
+    if probe is not None:
+        out.update(reachable=probe["reachable"], healthy=probe["healthy"], probe_error=probe["error"])
+    return out
+
+
+class Failure(Exception):
+    """A refusal or failure with the message the operator sees."""
+
+
+class MemberTask:
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.clients = endpoint_clients(module.params)
+        self.endpoints = ", ".join(c.endpoint for c in self.clients)
+        self.source = None
+        self.result = dict(changed=False)
+        self.notes = []
+
+    # -- talking to etcd -------------------------------------------------------------------
+
+    def list_members(self):
+        def action(client):
+            return client.endpoint, client.member_list()
+
+        try:
+            self.source, members = first_answer(self.clients, action)
+        except EtcdError as exc:
+            raise Failure(
+                "cannot list the members through any of %s: %s. Check that etcd runs there and that the TLS options "
+                "(ca_cert, client_cert, client_key) are right." % (self.endpoints, exc)
+            ) from None
+        return members
+
+    def probe_one(self, member):
+        urls = member.get("client_urls") or []
+        if not member.get("name") or not urls:
+            return dict(reachable=False, healthy=False, status=None, endpoint=None,
+                        error="not started (no client URLs)")
+        errors = []
+        for url in urls:
+            try:
+                status = member_client(url, self.params, self.params["probe_timeout"]).status()
+            except EtcdError as exc:
+                errors.append(str(exc) if exc.endpoint else "%s: %s" % (url, exc))
+                continue
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                errors.append("%s: %s" % (url, exc))
+                continue
+            if status["member_id"] != member["id"]:
+                return dict(reachable=True, healthy=False, status=None, endpoint=url,
+                            error="%s answered as member %s, not %s" % (url, status["member_id_hex"], member["id_hex"]))
+            if not status["leader_id"]:
+                return dict(reachable=True, healthy=False, status=status, endpoint=url,
+                            error="%s answers but knows no leader" % url)
+            return dict(reachable=True, healthy=True, status=status, endpoint=url, error="")
+        return dict(reachable=False, healthy=False, status=None, endpoint=None, error="; ".join(errors))
+
+    def probe(self, members):
+        """{member id: probe} for every member, probed in parallel with a short timeout."""
+        if not members:
+            return {}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(len(members), 8)) as pool:
+            results = list(pool.map(self.probe_one, members))
+        return {m["id"]: r for m, r in zip(members, results)}
+
+    @staticmethod
+    def health_of(probes):
+        return ({mid: p["healthy"] for mid, p in probes.items()},
+                {mid: p["error"] for mid, p in probes.items() if p["error"]})
+
+    @staticmethod
+    def statuses_of(probes):
+        return {mid: p["status"] for mid, p in probes.items() if p["healthy"]}
+
+    def leader_id(self, probes=None):
+        if probes:
+            for mid, p in probes.items():
+                if p["healthy"] and p["status"]["is_leader"]:
+                    return mid
+            votes = [p["status"]["leader_id"] for p in probes.values() if p["healthy"]]
+            if votes:
+                return max(set(votes), key=votes.count)
+            return None
+        try:
+            status = first_answer(self.clients, lambda c: c.status())
+        except EtcdError:
+            return None
+        return status["leader_id"] or None
+
+    def mutate(self, what, action, done):
+        """Send a membership change to the first endpoint that answers.
+
+        A request that timed out may still have been applied, so after an unreachable endpoint a
+        later error is checked against ``done()`` (a fresh member list) before failing.
+
+        etcd answers ``unhealthy cluster`` until its peers have been connected for 5 seconds
+        (right after a start or restart), so that answer is retried for SETTLE_SECONDS; the
+        module's own probes already found quorum healthy before anything was sent.
+        """
+        deadline = _now() + SETTLE_SECONDS
+        while True:
+            try:
+                return self._mutate_once(what, action, done)
+            except EtcdError as exc:
+                advice = _advice(exc)
+                if exc.matches("unhealthy cluster") and _now() < deadline:
+                    _sleep(1)
+                    continue
+                raise Failure("could not %s via %s: %s%s" % (
+                    what, exc.endpoint, exc.message, ". " + advice if advice else "")) from None
+
+    def _mutate_once(self, what, action, done):
+        errors = []
+        for client in self.clients:
+            try:
+                return action(client)
+            except EtcdUnreachable as exc:
+                errors.append(str(exc))
+            except EtcdError as exc:
+                if exc.matches("rpc not supported for learner"):
+                    errors.append(str(exc))
+                    continue
+                if errors and done(self.list_members()):
+                    return None
+                raise
+        if errors and done(self.list_members()):
+            return None
+        raise Failure("could not %s: no endpoint answered: %s" % (what, "; ".join(errors)))
+
+    def transfer(self, members, leader, target):
+        """Move leadership from ``leader`` to ``target``, on the leader's own client URL, and wait."""
+        what = "move leadership from %s to %s" % (em.describe(leader), em.describe(target))
+        urls = leader.get("client_urls") or []
+        if not urls:
+            raise Failure("cannot %s: the leader advertises no client URL" % what)
+        clients = [member_client(u, self.params, self.params["timeout"]) for u in urls]
+        try:
+            first_answer(clients, lambda c: c.move_leader(target["id"]))
+        except EtcdError as exc:
+            raise Failure(
+                "could not %s via %s: %s. The transfer must be sent to the leader itself; check that its client "
+                "URL is reachable from this host, or run the task again if leadership moved meanwhile."
+                % (what, exc.endpoint or ", ".join(urls), exc.message)
+            ) from None
+        deadline = _now() + self.params["transfer_timeout"]
+        last = ""
+        while True:
+            probe = self.probe_one(target)
+            if probe["healthy"] and probe["status"]["leader_id"] == target["id"]:
+                return
+            last = probe["error"] or "leader is %s" % probe["status"]["leader_id_hex"]
+            if _now() >= deadline:
+                raise Failure(
+                    "leadership did not move to %s within %d s (last seen: %s); check the members' health and run "
+                    "the task again, or raise transfer_timeout" % (em.describe(target), self.params["transfer_timeout"], last)
+                )
+            _sleep(0.5)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def selector(self):
+        return {"name": self.params["name"], "member_id": self.params["id"], "peer_url": self.params["peer_url"]}
+
+    def select(self, members):
+        try:
+            return em.find_member(members, **self.selector())
+        except em.MembershipError as exc:
+            raise Failure("%s (cluster seen through %s)" % (exc, self.source)) from None
+
+    def not_found(self, members):
+        msg = "%s (cluster seen through %s)" % (em.not_found_message(members, **self.selector()), self.source)
+        if self.params["name"] is not None and any(not m["name"] for m in members):
+            msg += ". A member that has not started has no name yet; select it by id or peer_url"
+        return msg
+
+    def warn(self, text):
+        self.module.warn(text)
+        self.notes.append(text)
+
+    def finish(self, members_after, msg, before=None, leader=None, probes=None):
+        result = self.result
+        result["members"] = [public_member(m, probes.get(m["id"]) if probes is not None else None)
+                             for m in members_after]
+        result["leader"] = public_member(leader)
+        result["quorum"] = em.quorum_summary(len(em.voters(members_after)))
+        if self.module.check_mode and result["changed"]:
+            msg = "would have " + msg if not msg.startswith("would") else msg
+        result["msg"] = ". ".join([msg] + ["Warning: " + n.rstrip(".") for n in self.notes])
+        if before is not None and self.module._diff:
+            result["diff"] = dict(before=em.diff_text(before), after=em.diff_text(members_after))
+        return result
+
+    def member_by_id(self, members, member_id):
+        for m in members:
+            if m["id"] == member_id:
+                return m
+        return None
+
+    # -- states ----------------------------------------------------------------------------
+
+    def run_list(self):
+        members = self.list_members()
+        probes = self.probe(members) if self.params["probe"] else None
+        leader = self.member_by_id(members, self.leader_id(probes))
+        return self.finish(members, "%d members seen through %s" % (len(members), self.source),
+                           leader=leader, probes=probes)
+
+    def run_present(self):
+        name, peer_urls, learner = self.params["name"], self.params["peer_urls"], self.params["learner"]
+        members = self.list_members()
+        by_name = em.find_member(members, name=name)
+        wanted = {em.normalize_url(u) for u in peer_urls}
+        overlapping = [m for m in members if wanted & {em.normalize_url(u) for u in m["peer_urls"]}]
+
+        if by_name is not None:
+            others = [m for m in overlapping if m["id"] != by_name["id"]]
+            if others:
+                raise Failure(
+                    "cannot give %s the peer URLs %s: %s already uses %s (seen through %s); remove that member first"
+                    % (em.describe(by_name), ", ".join(peer_urls), em.describe(others[0]),
+                       ", ".join(others[0]["peer_urls"]), self.source))
+            if em.same_urls(by_name["peer_urls"], peer_urls):
+                return self.present_result(members, by_name, "%s exists already%s" % (
+                    em.describe(by_name), self.role_note(by_name, learner)))
+            return self.update_peer_urls(members, by_name, peer_urls)
+
+        if overlapping:
+            other = overlapping[0]
+            if len(overlapping) == 1 and em.same_urls(other["peer_urls"], peer_urls) and not other["name"]:
+                return self.present_result(members, other, (
+                    "%s with these peer URLs was added already and has not started yet; start %s with "
+                    "initial-cluster-state existing and the returned initial_cluster%s"
+                    % (em.describe(other), name, self.role_note(other, learner))))
+            raise Failure(
+                "cannot add %s with peer URLs %s: %s already has %s (seen through %s). Use name=%s to manage that "
+                "member, or remove it first."
+                % (name, ", ".join(peer_urls), em.describe(other), ", ".join(other["peer_urls"]), self.source,
+                   other["name"] or "(it has not started; select it by id)"))
+        return self.add(members, name, peer_urls, learner)
+
+    @staticmethod
+    def role_note(member, learner):
+        if member["is_learner"] and not learner:
+            return " (it is a learner; promote it with state=promoted)"
+        if not member["is_learner"] and learner:
+            return " (it is a voting member already)"
+        return ""
+
+    def present_result(self, members, member, msg):
+        self.result["member"] = public_member(member)
+        try:
+            self.result["initial_cluster"] = em.initial_cluster(members, self.params["name"], member["peer_urls"])
+        except em.MembershipError as exc:
+            if not member["name"]:
+                raise Failure("%s (seen through %s)" % (exc, self.source)) from None
+            # a started member needs no initial cluster; do not fail a converged run over it
+            self.result["initial_cluster"] = ""
+            self.warn(str(exc))
+        return self.finish(members, msg, before=members, leader=self.member_by_id(members, self.leader_id()))
+
+    def add(self, members, name, peer_urls, learner):
+        probes = self.probe(members)
+        health, reasons = self.health_of(probes)
+        verdict = em.can_add(members, health, learner=learner, name=name, reasons=reasons)
+        if not verdict:
+            raise Failure("refusing to add %s (%s): %s (cluster seen through %s)" % (
+                name, ", ".join(peer_urls), verdict.reason, self.source))
+        for text in verdict.warnings:
+            self.warn(text)
+        kind = "a learner" if learner else "a voting member"
+        self.result["changed"] = True
+        if self.module.check_mode:
+            new = dict(id=None, id_hex="", name="", peer_urls=list(peer_urls), client_urls=[],
+                       is_learner=learner, started=False)
+            after = [*members, new]
+        else:
+            reply = self.mutate(
+                "add %s (%s) as %s" % (name, ", ".join(peer_urls), kind),
+                lambda c: c.member_add(peer_urls, is_learner=learner),
+                lambda now: any(em.same_urls(m["peer_urls"], peer_urls) for m in now),
+            )
+            if reply is None:
+                after = self.list_members()
+                new = next(m for m in after if em.same_urls(m["peer_urls"], peer_urls))
+            else:
+                new, after = reply
+                if not after:
+                    after = [*members, new]
+        self.result["member"] = public_member(new)
+        self.result["initial_cluster"] = em.initial_cluster(after, name, peer_urls)
+        msg = "added %s (%s) as %s; start it with initial-cluster-state existing and the returned initial_cluster" % (
+            name, em.id_hex(new["id"]) if new["id"] is not None else "new ID", kind)
+        if learner:
+            msg += ", then promote it with state=promoted"
+        return self.finish(after, msg, before=members, leader=self.member_by_id(after, self.leader_id(probes)))
+
+    def update_peer_urls(self, members, member, peer_urls):
+        if member["is_learner"]:
+            raise Failure(
+                "refusing to change the peer URLs of learner %s from %s to %s: etcd before 3.5.31/3.6.12 promotes a "
+                "learner on member update. Remove it and add it again with the new peer URLs (seen through %s)"
+                % (em.describe(member), ", ".join(member["peer_urls"]), ", ".join(peer_urls), self.source))
+        self.result["changed"] = True
+        if not self.module.check_mode:
+            self.mutate(
+                "update the peer URLs of %s to %s" % (em.describe(member), ", ".join(peer_urls)),
+                lambda c: c.member_update(member["id"], peer_urls),
+                lambda now: any(m["id"] == member["id"] and em.same_urls(m["peer_urls"], peer_urls) for m in now),
+            )
+        updated = dict(member, peer_urls=list(peer_urls))
+        after = [updated if m["id"] == member["id"] else m for m in members]
+        self.result["member"] = public_member(updated)
+        self.result["initial_cluster"] = em.initial_cluster(after, self.params["name"], peer_urls)
+        msg = ("updated the peer URLs of %s from %s to %s; restart it with initial-advertise-peer-urls and "
+               "listen-peer-urls matching" % (em.describe(member), ", ".join(member["peer_urls"]), ", ".join(peer_urls)))
+        return self.finish(after, msg, before=members, leader=self.member_by_id(after, self.leader_id()))
+
+    def run_promoted(self):
+        members = self.list_members()
+        target = self.select(members)
+        if target is None:
+            raise Failure(self.not_found(members))
+        self.result["member"] = public_member(target)
+        self.result["attempts"] = 0
+        if not target["is_learner"]:
+            return self.finish(members, "%s is a voting member already" % em.describe(target), before=members,
+                               leader=self.member_by_id(members, self.leader_id()))
+        probes = self.probe(members)
+        health, reasons = self.health_of(probes)
+        verdict = em.can_promote(members, health, target, reasons=reasons)
+        if not verdict:
+            raise Failure("refusing to promote %s: %s (cluster seen through %s)" % (
+                em.describe(target), verdict.reason, self.source))
+        for text in verdict.warnings:
+            self.warn(text)
+        self.result["changed"] = True
+        promoted = dict(target, is_learner=False)
+        after = [promoted if m["id"] == target["id"] else m for m in members]
+        if not self.module.check_mode:
+            self.promote(target)
+            after = self.list_members()
+            promoted = self.member_by_id(after, target["id"]) or promoted
+        self.result["member"] = public_member(promoted)
+        msg = "promoted %s to a voting member" % em.describe(promoted)
+        if self.result["attempts"] > 1:
+            msg += " after %d attempts (it was catching up with the leader)" % self.result["attempts"]
+        return self.finish(after, msg, before=members, leader=self.member_by_id(after, self.leader_id(probes)))
+
+    def promote(self, target):
+        timeout = self.params["promote_timeout"]
+        deadline = _now() + timeout
+        what = "promote %s" % em.describe(target)
+        while True:
+            self.result["attempts"] += 1
+            try:
+                first_answer(self.clients, lambda c: c.member_promote(target["id"]))
+                return
+            except EtcdUnreachable as exc:
+                raise Failure("could not %s: %s" % (what, exc)) from None
+            except EtcdError as exc:
+                if exc.matches(IN_SYNC_ERROR) or exc.matches("leader changed", "no leader"):
+                    if _now() < deadline:
+                        _sleep(1)
+                        continue
+                    now = self.list_members()
+                    current = self.member_by_id(now, target["id"]) or target
+                    hint = ("it has not started yet: start it with initial-cluster-state existing and the "
+                            "initial_cluster from state=present" if not current["name"] else
+                            "check that it runs, reaches its peers and is not far behind (its log and disk)")
+                    raise Failure(
+                        "learner %s did not catch up with the leader within %d s (%d attempts; last answer from %s: "
+                        "%s); %s, or raise promote_timeout"
+                        % (em.describe(current), timeout, self.result["attempts"], exc.endpoint, exc.message, hint)
+                    ) from None
+                if exc.matches(NOT_LEARNER_ERROR):
+                    # promoted meanwhile (or a request that timed out was applied after all)
+                    return
+                advice = _advice(exc)
+                raise Failure("could not %s via %s: %s%s" % (
+                    what, exc.endpoint, exc.message, ". " + advice if advice else "")) from None
+
+    def run_absent(self):
+        members = self.list_members()
+        target = self.select(members)
+        if target is None:
+            if self.params["missing_ok"]:
+                self.result["member"] = None
+                self.result["leader_moved_to"] = None
+                return self.finish(members, "no member %s; nothing to remove" % em.selector_text(**self.selector()),
+                                   before=members, leader=self.member_by_id(members, self.leader_id()))
+            hint = "" if self.params["id"] else " Set missing_ok=true if the member may be gone already."
+            raise Failure(self.not_found(members) + "." + hint)
+        self.result["member"] = public_member(target)
+        self.result["leader_moved_to"] = None
+        probes = self.probe(members)
+        health, reasons = self.health_of(probes)
+        verdict = em.can_remove(members, health, target, reasons=reasons)
+        if not verdict:
+            raise Failure("refusing to remove %s: %s (cluster seen through %s)" % (
+                em.describe(target), verdict.reason, self.source))
+        for text in verdict.warnings:
+            self.warn(text)
+        leader_id = self.leader_id(probes)
+        msg = "removed %s" % em.describe(target)
+        new_leader = None
+        if leader_id == target["id"]:
+            status = em.pick_leader_target(self.statuses_of(probes), exclude_id=target["id"], members=members)
+            if status is None:
+                raise Failure(
+                    "refusing to remove %s: it is the leader and no healthy voting follower can take over (%s). Bring "
+                    "a follower back first." % (em.describe(target), "; ".join(
+                        "%s: %s" % (em.describe(m), reasons.get(m["id"]) or "learner")
+                        for m in members if m["id"] != target["id"]) or "no other member"))
+            new_leader = self.member_by_id(members, status["member_id"])
+            self.result["leader_moved_to"] = public_member(new_leader)
+            msg = "moved leadership from %s to %s, then removed %s" % (
+                em.describe(target), em.describe(new_leader), em.describe(target))
+        self.result["changed"] = True
+        after = [m for m in members if m["id"] != target["id"]]
+        if not self.module.check_mode:
+            if new_leader is not None:
+                self.transfer(members, target, new_leader)
+            self.mutate(
+                "remove %s" % em.describe(target),
+                lambda c: c.member_remove(target["id"]),
+                lambda now: all(m["id"] != target["id"] for m in now),
+            )
+        leader = new_leader or self.member_by_id(after, leader_id)
+        msg += "; stop it and wipe its data directory before it is added again" if target["name"] else ""
+        return self.finish(after, msg, before=members, leader=leader)
+
+    def run_leader(self):
+        members = self.list_members()
+        target = self.select(members)
+        if target is None:
+            raise Failure(self.not_found(members))
+        self.result["member"] = public_member(target)
+        self.result["leader_moved_to"] = None
+        if target["is_learner"]:
+            raise Failure("%s is a learner and cannot lead; promote it first (seen through %s)" % (
+                em.describe(target), self.source))
+        probes = self.probe(members)
+        leader_id = self.leader_id(probes)
+        if leader_id == target["id"]:
+            return self.finish(members, "%s is the leader already" % em.describe(target), leader=target)
+        leader = self.member_by_id(members, leader_id)
+        if leader is None:
+            raise Failure("no member knows a leader, so leadership cannot be moved to %s; members: %s" % (
+                em.describe(target), "; ".join("%s: %s" % (em.describe(m), probes[m["id"]]["error"] or "healthy")
+                                               for m in members)))
+        probe = probes[target["id"]]
+        if not probe["healthy"]:
+            raise Failure("cannot make %s the leader: it is not healthy (%s); bring it back first" % (
+                em.describe(target), probe["error"]))
+        self.result["changed"] = True
+        self.result["leader_moved_to"] = public_member(target)
+        if not self.module.check_mode:
+            self.transfer(members, leader, target)
+        return self.finish(members, "moved leadership from %s to %s" % (em.describe(leader), em.describe(target)),
+                           leader=target)
+
+
+def validate(module):
+    p = module.params
+    state = p["state"]
+    given = [s for s in SELECTORS if p[s] is not None]
+    if state == "list" and (given or p["peer_urls"]):
+        module.fail_json(msg="%s only apply with state present, promoted, absent or leader; state=list changes "
+                             "nothing and lists every member" % ", ".join(given + (["peer_urls"] if p["peer_urls"] else [])))
+    if state != "present" and p["peer_urls"]:
+        module.fail_json(msg="peer_urls only applies with state=present; select a member with peer_url (one URL)")
+    if state == "absent" and p["missing_ok"] and p["id"] is not None:
+        module.fail_json(msg="missing_ok cannot be used with id %s: member IDs change when a member is re-added, "
+                             "so a missing ID is always an error; select the member by name or peer_url" % p["id"])
+    if state == "present":
+        if not em.NAME_RE.match(p["name"]):
+            module.fail_json(msg="name %r is not a valid member name: use letters, digits, '.', '_' and '-', "
+                                 "starting with a letter or digit" % p["name"])
+        for url in p["peer_urls"]:
+            problem = url_problem(url)
+            if problem:
+                module.fail_json(msg="peer_urls: %r %s" % (url, problem))
+    if p["id"] is not None:
+        try:
+            em.id_candidates(p["id"])
+        except em.MembershipError as exc:
+            module.fail_json(msg=str(exc))
+    for key in ("promote_timeout", "transfer_timeout"):
+        if p[key] < 0:
+            module.fail_json(msg="%s must not be negative, got %s" % (key, p[key]))
+
+
+def url_problem(url):
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return "is not a URL (%s)" % exc
+    if parts.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not parts.hostname:
+        return "has no host"
+    if port is None:
+        return "has no port (etcd's peer port is usually 2380)"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return "must not have a path, query or fragment"
+    return ""
+
+
+def argument_spec():
+    spec = connection_argument_spec()
+    spec.update(
+        state=dict(type="str", default="present", choices=["list", "present", "promoted", "absent", "leader"]),
+        name=dict(type="str"),
+        id=dict(type="str", aliases=["member_id"]),
+        peer_url=dict(type="str"),
+        peer_urls=dict(type="list", elements="str"),
+        learner=dict(type="bool", default=True),
+        probe=dict(type="bool", default=False),
+        probe_timeout=dict(type="float", default=3.0),
+        promote_timeout=dict(type="int", default=120),
+        transfer_timeout=dict(type="int", default=30),
+        missing_ok=dict(type="bool", default=False),
+    )
+    return spec
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=[SELECTORS],
+        required_if=[
+            ("state", "present", ("name", "peer_urls")),
+            ("state", "promoted", SELECTORS, True),
+            ("state", "absent", SELECTORS, True),
+            ("state", "leader", SELECTORS, True),
+        ],
+        supports_check_mode=True,
+    )
+    validate(module)
+    try:
+        task = MemberTask(module)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        module.fail_json(msg="cannot set up TLS for %s with ca_cert=%s, client_cert=%s, client_key=%s: %s" % (
+            ", ".join(module.params["endpoints"]), module.params["ca_cert"], module.params["client_cert"],
+            module.params["client_key"], exc))
+    runner = getattr(task, "run_" + module.params["state"])
+    try:
+        result = runner()
+    except Failure as exc:
+        module.fail_json(msg=str(exc), **task.result)
+    except em.MembershipError as exc:
+        module.fail_json(msg="%s (cluster seen through %s)" % (exc, task.source or task.endpoints), **task.result)
+    except EtcdError as exc:
+        module.fail_json(msg="etcd error: %s" % exc, **task.result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

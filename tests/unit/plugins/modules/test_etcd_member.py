@@ -1,0 +1,316 @@
+import copy
+import json
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.modules import etcd_member
+
+
+class FakeCluster:
+    """An etcd cluster in memory, reached through FakeClient objects by client URL."""
+
+    def __init__(self, names, leader, learner=None):
+        self.members = []
+        for index, name in enumerate(names):
+            self.members.append(self._member(name, 0xA0 + index, "http://10.0.0.%d" % (index + 1),
+                                             learner=name == learner))
+        self.leader = self.by_name(leader)["id"]
+        self.down = set()
+        self.calls = []
+        self.promote_refusals = 0
+        self.unsettled = 0
+        self.next_id = 0xF00
+
+    @staticmethod
+    def _member(name, member_id, host, learner=False, started=True):
+        return dict(id=member_id, id_hex="%x" % member_id, name=name if started else "",
+                    peer_urls=[host + ":2380"], client_urls=[host + ":2379"] if started else [],
+                    is_learner=learner, started=started)
+
+    def by_name(self, name):
+        return next(m for m in self.members if m["name"] == name)
+
+    def client(self, endpoint):
+        return FakeClient(self, endpoint)
+
+
+class FakeClient:
+    def __init__(self, cluster, endpoint):
+        self.cluster, self.endpoint = cluster, endpoint.rstrip("/")
+
+    def _me(self):
+        for m in self.cluster.members:
+            if self.endpoint in m["client_urls"] and m["id"] not in self.cluster.down:
+                return m
+        raise ec.EtcdUnreachable("[Errno 111] Connection refused", endpoint=self.endpoint)
+
+    def _log(self, *call):
+        self.cluster.calls.append((self.endpoint, *call))
+
+    def member_list(self):
+        self._me()
+        return copy.deepcopy(self.cluster.members)
+
+    def status(self):
+        me = self._me()
+        raw = {"header": {"member_id": str(me["id"])}, "leader": str(self.cluster.leader),
+               "raftIndex": "50", "raftAppliedIndex": str(50 - (me["id"] & 0xF)), "isLearner": me["is_learner"]}
+        return ec.normalize_status(raw, endpoint=self.endpoint)
+
+    def move_leader(self, target_id):
+        me = self._me()
+        self._log("move_leader", target_id)
+        if me["id"] != self.cluster.leader:
+            raise ec.EtcdError("etcdserver: not leader", endpoint=self.endpoint)
+        self.cluster.leader = target_id
+        return {}
+
+    def member_add(self, peer_urls, is_learner=True):
+        self._me()
+        self._log("member_add", list(peer_urls), is_learner)
+        if self.cluster.unsettled:
+            self.cluster.unsettled -= 1
+            raise ec.EtcdError("etcdserver: unhealthy cluster", endpoint=self.endpoint)
+        new = dict(FakeCluster._member("", self.cluster.next_id, "x", learner=is_learner, started=False),
+                   peer_urls=list(peer_urls))
+        self.cluster.members.append(new)
+        return copy.deepcopy(new), copy.deepcopy(self.cluster.members)
+
+    def member_remove(self, member_id):
+        self._me()
+        self._log("member_remove", member_id)
+        self.cluster.members = [m for m in self.cluster.members if m["id"] != member_id]
+        return {}
+
+    def member_promote(self, member_id):
+        self._me()
+        self._log("member_promote", member_id)
+        if self.cluster.promote_refusals:
+            self.cluster.promote_refusals -= 1
+            raise ec.EtcdError("etcdserver: can only promote a learner member which is in sync with leader",
+                               endpoint=self.endpoint)
+        for m in self.cluster.members:
+            if m["id"] == member_id:
+                m["is_learner"] = False
+        return {}
+
+
+@pytest.fixture
+def cluster(monkeypatch):
+    fake = FakeCluster(["etcd-a", "etcd-b", "etcd-c"], leader="etcd-a")
+    monkeypatch.setattr(etcd_member, "endpoint_clients", lambda params: [fake.client(e) for e in params["endpoints"]])
+    monkeypatch.setattr(etcd_member, "member_client", lambda url, params, timeout: fake.client(url))
+    clock = {"now": 0.0}
+    monkeypatch.setattr(etcd_member, "_now", lambda: clock["now"])
+    monkeypatch.setattr(etcd_member, "_sleep", lambda seconds: clock.update(now=clock["now"] + seconds))
+    return fake
+
+
+ENDPOINTS = ["http://10.0.0.1:2379", "http://10.0.0.2:2379", "http://10.0.0.3:2379"]
+
+
+def run(capsys, args, check_mode=False, diff=False):
+    args = dict(args)
+    args.setdefault("endpoints", ENDPOINTS)
+    if check_mode:
+        args["_ansible_check_mode"] = True
+    if diff:
+        args["_ansible_diff"] = True
+    with patch_module_args(args), pytest.raises(SystemExit) as exc:
+        etcd_member.main()
+    result = json.loads(capsys.readouterr().out)
+    result["rc"] = exc.value.code
+    return result
+
+
+# -- argument handling -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"state": "present", "name": "etcd-d"}, "state is present but all of the following are missing: peer_urls"),
+        ({"state": "absent"}, "state is absent but any of the following are missing: name, id, peer_url"),
+        ({"state": "promoted"}, "state is promoted but any of the following are missing: name, id, peer_url"),
+        ({"state": "leader"}, "state is leader but any of the following are missing: name, id, peer_url"),
+        ({"state": "absent", "name": "etcd-a", "id": "a0"}, "parameters are mutually exclusive: name|id|peer_url"),
+        ({"state": "absent", "id": "a0", "peer_url": "http://10.0.0.1:2380"}, "mutually exclusive"),
+        ({"state": "list", "name": "etcd-a"}, "name only apply with state present, promoted, absent or leader"),
+        ({"name": "etcd-a"}, "state is present but all of the following are missing: peer_urls"),
+        ({}, "state is present but all of the following are missing: name, peer_urls"),
+        ({"state": "absent", "id": "a0", "missing_ok": True}, "missing_ok cannot be used with id a0"),
+        ({"state": "absent", "peer_urls": ["http://10.0.0.1:2380"], "name": "a"}, "peer_urls only applies"),
+        ({"state": "absent", "id": "zz"}, "'zz' is not a member ID"),
+        ({"state": "present", "name": "etcd d", "peer_urls": ["http://10.0.0.4:2380"]}, "is not a valid member name"),
+        ({"state": "present", "name": "etcd-d", "peer_urls": ["10.0.0.4:2380"]}, "must start with http:// or https://"),
+        ({"state": "present", "name": "etcd-d", "peer_urls": ["http://10.0.0.4"]}, "has no port"),
+        ({"state": "present", "name": "etcd-d", "peer_urls": ["http://10.0.0.4:2380/x"]}, "must not have a path"),
+    ],
+)
+def test_argument_errors(cluster, capsys, args, message):
+    result = run(capsys, args)
+    assert result["failed"] is True
+    assert message in result["msg"]
+    assert cluster.calls == []
+
+
+def test_member_id_alias(cluster, capsys):
+    result = run(capsys, {"state": "leader", "member_id": "a0"}, check_mode=True)
+    assert result["changed"] is False
+    assert result["msg"] == "etcd-a (a0) is the leader already"
+
+
+# -- full runs -------------------------------------------------------------------------------
+
+
+def test_list_with_probe_skips_a_dead_endpoint(cluster, capsys):
+    cluster.down.add(cluster.by_name("etcd-a")["id"])
+    cluster.leader = cluster.by_name("etcd-b")["id"]
+    result = run(capsys, {"state": "list", "probe": True})
+    assert result["changed"] is False
+    assert result["msg"] == "3 members seen through http://10.0.0.2:2379"
+    assert result["leader"]["name"] == "etcd-b"
+    by_name = {m["name"]: m for m in result["members"]}
+    assert by_name["etcd-a"]["reachable"] is False
+    assert "Connection refused" in by_name["etcd-a"]["probe_error"]
+    assert by_name["etcd-b"]["healthy"] is True
+    assert by_name["etcd-b"]["id"] == str(0xA1)
+    assert by_name["etcd-b"]["id_hex"] == "a1"
+
+
+def test_present_adds_a_learner_and_returns_the_initial_cluster(cluster, capsys):
+    args = {"state": "present", "name": "etcd-d", "peer_urls": ["http://10.0.0.4:2380"]}
+    result = run(capsys, args, diff=True)
+    assert result["changed"] is True
+    assert cluster.calls == [("http://10.0.0.1:2379", "member_add", ["http://10.0.0.4:2380"], True)]
+    assert result["member"]["id_hex"] == "f00"
+    assert result["member"]["is_learner"] is True
+    assert result["initial_cluster"] == (
+        "etcd-a=http://10.0.0.1:2380,etcd-b=http://10.0.0.2:2380,etcd-c=http://10.0.0.3:2380,"
+        "etcd-d=http://10.0.0.4:2380"
+    )
+    assert "<unstarted> (f00) learner http://10.0.0.4:2380\n" in result["diff"]["after"]
+    assert "<unstarted>" not in result["diff"]["before"]
+
+    again = run(capsys, args)
+    assert again["changed"] is False
+    assert again["initial_cluster"] == result["initial_cluster"]
+    assert len(cluster.calls) == 1
+
+    second = run(capsys, {"state": "present", "name": "etcd-e", "peer_urls": ["http://10.0.0.5:2380"]})
+    assert second["failed"] is True
+    assert ("learner unstarted member http://10.0.0.4:2380 (f00) has not been promoted yet; promote or remove it "
+            "first") in second["msg"]
+
+
+def test_present_warns_when_one_member_becomes_two(cluster, capsys, monkeypatch):
+    warned = []
+    monkeypatch.setattr(etcd_member.AnsibleModule, "warn", lambda self, text: warned.append(text))
+    cluster.members = cluster.members[:1]
+    result = run(capsys, {"state": "present", "name": "etcd-b", "peer_urls": ["http://10.0.0.2:2380"],
+                          "learner": False})
+    assert result["changed"] is True
+    assert len(warned) == 1
+    assert "quorum becomes 2" in warned[0]
+    assert "quorum becomes 2" in result["msg"]
+    assert result["quorum"] == {"voters": 2, "quorum": 2, "failures_tolerated": 0}
+
+
+def test_present_refuses_peer_urls_of_another_member(cluster, capsys):
+    result = run(capsys, {"state": "present", "name": "etcd-z", "peer_urls": ["http://10.0.0.2:2380"]})
+    assert result["failed"] is True
+    assert "etcd-b (a1) already has http://10.0.0.2:2380" in result["msg"]
+
+
+def test_promote_retries_until_the_learner_is_in_sync(cluster, capsys):
+    cluster.members.append(FakeCluster._member("etcd-d", 0xD0, "http://10.0.0.4", learner=True))
+    cluster.promote_refusals = 3
+    result = run(capsys, {"state": "promoted", "name": "etcd-d"}, diff=True)
+    assert result["changed"] is True
+    assert result["attempts"] == 4
+    assert "after 4 attempts" in result["msg"]
+    assert "etcd-d (d0) learner" in result["diff"]["before"]
+    assert "etcd-d (d0) voter" in result["diff"]["after"]
+    again = run(capsys, {"state": "promoted", "name": "etcd-d"})
+    assert again["changed"] is False
+
+
+def test_promote_times_out_naming_the_learner(cluster, capsys):
+    cluster.members.append(FakeCluster._member("etcd-d", 0xD0, "http://10.0.0.4", learner=True))
+    cluster.promote_refusals = 1000
+    result = run(capsys, {"state": "promoted", "id": "d0", "promote_timeout": 5})
+    assert result["failed"] is True
+    assert result["msg"].startswith("learner etcd-d (d0) did not catch up with the leader within 5 s (6 attempts")
+    assert "raise promote_timeout" in result["msg"]
+
+
+def test_absent_moves_leadership_away_before_removing_the_leader(cluster, capsys):
+    result = run(capsys, {"state": "absent", "name": "etcd-a"})
+    assert result["changed"] is True
+    # etcd-b has the highest applied index in the fake (50 - low nibble of the ID)
+    assert cluster.calls == [
+        ("http://10.0.0.1:2379", "move_leader", 0xA1),
+        ("http://10.0.0.1:2379", "member_remove", 0xA0),
+    ]
+    assert result["leader_moved_to"]["name"] == "etcd-b"
+    assert result["leader"]["name"] == "etcd-b"
+    assert [m["name"] for m in result["members"]] == ["etcd-b", "etcd-c"]
+
+
+def test_absent_in_check_mode_changes_nothing(cluster, capsys):
+    result = run(capsys, {"state": "absent", "id": str(0xA0)}, check_mode=True, diff=True)
+    assert result["changed"] is True
+    assert result["msg"].startswith("would have moved leadership from etcd-a (a0) to etcd-b (a1)")
+    assert cluster.calls == []
+    assert "etcd-a" in result["diff"]["before"] and "etcd-a" not in result["diff"]["after"]
+
+
+def test_absent_refuses_to_break_quorum_and_removes_the_dead_member(cluster, capsys):
+    cluster.down.add(cluster.by_name("etcd-c")["id"])
+    refused = run(capsys, {"state": "absent", "name": "etcd-b"})
+    assert refused["failed"] is True
+    assert "refusing to remove etcd-b (a1)" in refused["msg"]
+    assert "etcd-c (a2): http://10.0.0.3:2379: [Errno 111] Connection refused" in refused["msg"]
+    assert cluster.calls == []
+    removed = run(capsys, {"state": "absent", "peer_url": "http://10.0.0.3:2380"})
+    assert removed["changed"] is True
+    assert cluster.calls == [("http://10.0.0.1:2379", "member_remove", 0xA2)]
+
+
+def test_absent_unknown_member_fails_unless_missing_ok(cluster, capsys):
+    result = run(capsys, {"state": "absent", "name": "etcd-a1"})
+    assert result["failed"] is True
+    assert result["msg"].startswith("no member named etcd-a1; members are: etcd-a, etcd-b, etcd-c")
+    ok = run(capsys, {"state": "absent", "name": "etcd-a1", "missing_ok": True})
+    assert ok["changed"] is False
+    assert ok["member"] is None
+    assert cluster.calls == []
+
+
+def test_leader_moves_leadership_from_the_leaders_own_url(cluster, capsys):
+    result = run(capsys, {"state": "leader", "name": "etcd-c"})
+    assert result["changed"] is True
+    assert cluster.calls == [("http://10.0.0.1:2379", "move_leader", 0xA2)]
+    assert result["leader"]["name"] == "etcd-c"
+    again = run(capsys, {"state": "leader", "name": "etcd-c"})
+    assert again["changed"] is False
+
+
+def test_add_waits_while_etcd_says_unhealthy_cluster_after_a_start(cluster, capsys):
+    cluster.unsettled = 3
+    result = run(capsys, {"state": "present", "name": "etcd-d", "peer_urls": ["http://10.0.0.4:2380"]})
+    assert result["changed"] is True
+    assert [c[1] for c in cluster.calls] == ["member_add"] * 4
+
+
+def test_add_gives_up_on_unhealthy_cluster_with_advice(cluster, capsys):
+    cluster.unsettled = 1000
+    result = run(capsys, {"state": "present", "name": "etcd-d", "peer_urls": ["http://10.0.0.4:2380"]})
+    assert result["failed"] is True
+    assert result["msg"].startswith(
+        "could not add etcd-d (http://10.0.0.4:2380) as a learner via http://10.0.0.1:2379: etcdserver: unhealthy "
+        "cluster. The member that handled the request has not been connected to every voting member"
+    )
