@@ -15,17 +15,22 @@ traps are handled here once, for every module:
 * error bodies differ between releases (``error`` + ``message`` in 3.4/3.5, ``message`` in 3.6)
   and so do status codes, so errors are classified by their ``message`` text;
 * a member that has not joined a cluster with quorum accepts connections but never answers, so
-  every request has a timeout.
+  every request has a timeout;
+* a request that was sent and then timed out may still be applied, so a membership change is never
+  repeated on another endpoint after that (``first_answer(..., idempotent=False)``).
 """
 
 import base64
 import json
+import os
+import re
 import socket
 import ssl
 
 from urllib.error import HTTPError, URLError
 from urllib.request import HTTPHandler, HTTPSHandler, Request, build_opener
 
+from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPException, RemoteDisconnected
 
 DEFAULT_ENDPOINT = "https://127.0.0.1:2379"
@@ -55,7 +60,29 @@ class EtcdError(Exception):
 
 
 class EtcdUnreachable(EtcdError):
-    """The endpoint did not answer: refused, timed out, TLS handshake failed, or cut off."""
+    """The endpoint did not answer: refused, timed out, TLS handshake failed, or cut off.
+
+    ``sent`` is False only when the request surely never reached etcd (connection refused, host
+    unreachable or unresolvable, TLS handshake failed, connect timed out), so etcd cannot have acted
+    on it. When True (the default, the safe assumption) the request may have been applied.
+    """
+
+    def __init__(self, message, endpoint=None, sent=True, **kwargs):
+        super().__init__(message, endpoint=endpoint, **kwargs)
+        self.sent = sent
+
+
+class EtcdConfigError(EtcdError, ValueError):
+    """A connection option that cannot be used, such as a missing or invalid TLS file.
+
+    Raised before anything is sent. ``option`` is the module option (``ca_cert``, ``client_cert``,
+    ``client_key``) and ``path`` its value. It is also a ValueError, for callers that catch that.
+    """
+
+    def __init__(self, message, option=None, path=None):
+        super().__init__(message)
+        self.option = option
+        self.path = path
 
 
 def connection_argument_spec():
@@ -95,20 +122,72 @@ def id_to_hex(member_id):
     return "%x" % int(member_id)
 
 
-def parse_member_id(text):
-    """Accept a member ID as etcdctl prints it (hex) or as the gateway sends it (decimal).
+UINT64_MAX = (1 << 64) - 1
+_HEX_ID_RE = re.compile(r"^[0-9a-f]{1,16}$")
+_DEC_ID_RE = re.compile(r"^[0-9]{1,20}$")
+_ID_FORMS = "use the hex form etcdctl prints (8e9e05c52164694d or 0x8e9e05c52164694d) or the decimal form"
 
-    IDs are random 64-bit numbers: at most 16 hex digits, while their decimal form nearly always
-    has more than 16 digits. So a string longer than 16 characters is decimal, anything else hex.
+
+class AmbiguousMemberID(ValueError):
+    """An all-digit member ID of 16 digits or fewer: it reads as hex and as decimal.
+
+    ``readings`` holds both integers, the hex reading first. Resolve it against the member list
+    (``etcd_membership.resolve_member_id``) or ask for the ``0x`` form.
     """
-    text = str(text).strip().lower()
-    if text.startswith("0x"):
-        text = text[2:]
-    if not text:
-        raise ValueError("empty member ID")
-    if len(text) > 16:
-        return int(text, 10)
-    return int(text, 16)
+
+    def __init__(self, text, readings):
+        super().__init__(
+            "member ID %r is ambiguous: it reads as hex (0x%x) and as decimal (%d); write hex IDs with 0x"
+            % (text, readings[0], readings[1])
+        )
+        self.text = text
+        self.readings = tuple(readings)
+
+
+def member_id_readings(text):
+    """Every member ID ``text`` can mean, as a tuple of one or two ints (the hex reading first).
+
+    etcdctl prints IDs in hex (at most 16 digits); the gateway sends them in decimal (usually 17 to
+    20 digits, since IDs are random 64-bit numbers). The rules:
+
+    * an int is itself;
+    * ``0x`` followed by 1 to 16 hex digits is hex;
+    * a string with any of ``a``-``f`` is hex (at most 16 digits);
+    * more than 16 decimal digits is decimal (no hex ID is that long);
+    * 16 or fewer decimal digits is both, unless the two readings are equal (``0``-``9``).
+
+    Anything else, or a number above 2**64-1, raises ValueError.
+    """
+    if isinstance(text, int) and not isinstance(text, bool):
+        if 0 <= text <= UINT64_MAX:
+            return (text,)
+        raise ValueError("%r is not a member ID: IDs are unsigned 64-bit numbers" % (text,))
+    raw = str(text).strip().lower()
+    if raw.startswith("0x"):
+        if _HEX_ID_RE.match(raw[2:]):
+            return (int(raw[2:], 16),)
+        raise ValueError("%r is not a member ID (expected 1 to 16 hex digits after 0x)" % (text,))
+    if _HEX_ID_RE.match(raw) and not raw.isdigit():
+        return (int(raw, 16),)
+    if _DEC_ID_RE.match(raw) and int(raw, 10) <= UINT64_MAX:
+        if len(raw) > 16:
+            return (int(raw, 10),)
+        readings = (int(raw, 16), int(raw, 10))
+        return readings[:1] if readings[0] == readings[1] else readings
+    raise ValueError("%r is not a member ID: %s" % (text, _ID_FORMS))
+
+
+def parse_member_id(text):
+    """The one member ID ``text`` means, by the rules of ``member_id_readings``.
+
+    An all-digit string of 16 digits or fewer is both hex and decimal: it raises
+    AmbiguousMemberID (a ValueError) carrying both readings rather than guessing. Callers that have
+    the member list resolve it there instead (``etcd_membership.resolve_member_id``).
+    """
+    readings = member_id_readings(text)
+    if len(readings) > 1:
+        raise AmbiguousMemberID(str(text).strip(), readings)
+    return readings[0]
 
 
 def normalize_member(raw):
@@ -171,18 +250,98 @@ def error_message(body):
     return str(body)
 
 
+# -- TLS -------------------------------------------------------------------------------------
+
+
+def _check_file(option, path):
+    if not os.path.exists(path):
+        raise EtcdConfigError("%s %s does not exist" % (option, path), option=option, path=path)
+    if os.path.isdir(path):
+        raise EtcdConfigError("%s %s is a directory, not a PEM file" % (option, path), option=option, path=path)
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise EtcdConfigError("%s %s cannot be read: %s" % (option, path, exc.strerror or exc),
+                              option=option, path=path) from None
+
+
+def _head(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(1 << 20)
+    except OSError:
+        return b""
+
+
+def _no_password():
+    raise EtcdConfigError("an encrypted private key needs a password", option="client_key")
+
+
+def _ssl_text(exc):
+    return getattr(exc, "reason", None) or str(exc)
+
+
+def tls_context(ca_cert=None, client_cert=None, client_key=None):
+    """An ssl.SSLContext for etcd's client port: verify the server with ``ca_cert`` (the system store
+    when None) and present ``client_cert``/``client_key`` (the key may be inside ``client_cert``).
+
+    No ALPN is offered on purpose: etcd's listener prefers h2, which urllib cannot speak. Every
+    problem with a file raises EtcdConfigError naming the option and the file.
+    """
+    for option, path in (("ca_cert", ca_cert), ("client_cert", client_cert), ("client_key", client_key)):
+        if path:
+            _check_file(option, path)
+    if client_key and not client_cert:
+        raise EtcdConfigError("client_key %s is set without client_cert; set both or neither" % client_key,
+                              option="client_cert", path=None)
+    try:
+        context = ssl.create_default_context(cafile=ca_cert)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        if not ca_cert:
+            raise EtcdConfigError("cannot load the system's trusted CA certificates: %s" % _ssl_text(exc),
+                                  option="ca_cert") from None
+        raise EtcdConfigError("ca_cert %s holds no usable PEM CA certificate (%s)" % (ca_cert, _ssl_text(exc)),
+                              option="ca_cert", path=ca_cert) from None
+    if client_cert:
+        try:
+            context.load_cert_chain(client_cert, client_key, password=_no_password)
+        except (EtcdConfigError, ssl.SSLError, OSError, ValueError) as exc:
+            raise _cert_chain_error(client_cert, client_key, exc) from None
+    return context
+
+
+def _cert_chain_error(client_cert, client_key, exc):
+    key_option, key_path = ("client_key", client_key) if client_key else ("client_cert", client_cert)
+    if b"-----BEGIN CERTIFICATE-----" not in _head(client_cert):
+        return EtcdConfigError("client_cert %s holds no PEM certificate (%s)" % (client_cert, _ssl_text(exc)),
+                               option="client_cert", path=client_cert)
+    key = _head(key_path)
+    if b"ENCRYPTED" in key or isinstance(exc, EtcdConfigError):
+        return EtcdConfigError("%s %s is an encrypted private key; the modules need an unencrypted key (mode 0600)"
+                               % (key_option, key_path), option=key_option, path=key_path)
+    if b"PRIVATE KEY-----" not in key:
+        return EtcdConfigError("%s %s holds no PEM private key (%s)" % (key_option, key_path, _ssl_text(exc)),
+                               option=key_option, path=key_path)
+    if "KEY_VALUES_MISMATCH" in str(exc) or "key values mismatch" in str(exc):
+        return EtcdConfigError("%s %s is not the key of client_cert %s" % (key_option, key_path, client_cert),
+                               option=key_option, path=key_path)
+    return EtcdConfigError("client_cert %s and %s %s cannot be loaded: %s" % (
+        client_cert, key_option, key_path, _ssl_text(exc)), option="client_cert", path=client_cert)
+
+
+# -- clients ---------------------------------------------------------------------------------
+
+
 class EtcdClient:
     """Talks to one etcd client URL."""
 
     def __init__(self, endpoint, ca_cert=None, client_cert=None, client_key=None, timeout=DEFAULT_TIMEOUT):
+        """Raises EtcdConfigError (an EtcdError) naming the option and file when a TLS file is unusable."""
         self.endpoint = endpoint.rstrip("/")
         self.timeout = timeout
         if self.endpoint.startswith("https://"):
-            context = ssl.create_default_context(cafile=ca_cert)
-            # No ALPN on purpose: etcd's listener prefers h2, which urllib cannot speak.
-            if client_cert:
-                context.load_cert_chain(client_cert, client_key)
-            self._opener = build_opener(HTTPSHandler(context=context))
+            self._opener = build_opener(HTTPSHandler(context=tls_context(ca_cert, client_cert, client_key)))
         else:
             self._opener = build_opener(HTTPHandler())
 
@@ -209,12 +368,15 @@ class EtcdClient:
         except RemoteDisconnected:
             raise EtcdUnreachable(
                 "connection closed without a reply (with auth enabled this can mean a missing or invalid token)",
-                endpoint=self.endpoint,
+                endpoint=self.endpoint, sent=True,
             ) from None
         except URLError as exc:
-            raise EtcdUnreachable(_reason(exc.reason), endpoint=self.endpoint) from exc
+            # urllib wraps in URLError only what fails while connecting (TLS handshake included) and
+            # sending; the request did not reach etcd complete, so etcd cannot have acted on it.
+            raise EtcdUnreachable(_reason(exc.reason, connecting=True), endpoint=self.endpoint, sent=False) from exc
         except (socket.timeout, ssl.SSLError, OSError, HTTPException) as exc:
-            raise EtcdUnreachable(_reason(exc), endpoint=self.endpoint) from exc
+            # failed while waiting for the reply: the request was sent and may have been applied
+            raise EtcdUnreachable(_reason(exc), endpoint=self.endpoint, sent=True) from exc
 
     def _read(self, response):
         try:
@@ -341,27 +503,114 @@ class EtcdClient:
         return to_int(reply.get("count"))
 
 
-def first_answer(clients, action):
+def first_answer(clients, action, idempotent=True):
     """Run ``action(client)`` on each client in turn and return the first success.
 
     Cluster-wide questions (the member list, an add or a remove) can be asked of any member, so a
-    dead member must not stop them. Raises the last error, listing every endpoint tried.
+    dead member must not stop them. An endpoint that is unreachable, or a learner that refuses the
+    RPC, passes the request on to the next one; any other etcd error is raised at once.
+
+    ``idempotent`` says whether sending the request twice is harmless. When False (member add,
+    remove, update; leadership transfer), the next endpoint is tried only when the request surely
+    never reached the previous one (``EtcdUnreachable.sent`` is False: refused, unreachable,
+    TLS handshake failed, connect timed out). A request that was sent and then timed out or was cut
+    off may have been applied, so it is not repeated: EtcdUnreachable with ``sent=True`` is raised
+    at once and the caller must look (list the members) to learn what happened.
+
+    When no endpoint answers, raises EtcdUnreachable listing every endpoint tried; its ``sent`` is
+    True when any of them may have received the request.
     """
     errors = []
+    sent = False
     for client in clients:
         try:
             return action(client)
         except EtcdUnreachable as exc:
             errors.append(str(exc))
+            sent = sent or exc.sent
+            if exc.sent and not idempotent:
+                raise EtcdUnreachable(
+                    "%s (the request was sent and may have been applied, so it was not repeated on another "
+                    "endpoint)" % "; ".join(errors),
+                    endpoint=None, sent=True,
+                ) from exc
         except EtcdError as exc:
             if exc.matches("rpc not supported for learner"):
                 errors.append(str(exc))
                 continue
             raise
-    raise EtcdUnreachable("no endpoint answered: " + "; ".join(errors))
+    raise EtcdUnreachable("no endpoint answered: " + ("; ".join(errors) or "no endpoints given"), sent=sent)
 
 
-def _reason(exc):
+def member_list_from(clients):
+    """(endpoint that answered, members) from the first endpoint that answers.
+
+    Raises EtcdError with a message an operator can act on when none does.
+    """
+    try:
+        return first_answer(clients, lambda c: (c.endpoint, c.member_list()))
+    except EtcdError as exc:
+        raise EtcdError(
+            "cannot list the members through any of %s: %s. Check that etcd runs there and that the TLS options "
+            "(ca_cert, client_cert, client_key) are right" % (", ".join(c.endpoint for c in clients), exc),
+            status=exc.status, grpc_code=exc.grpc_code, body=exc.body,
+        ) from None
+
+
+def cluster_leader_id(clients):
+    """The leader's ID as the first answering endpoint sees it, or None (no answer, or no leader)."""
+    try:
+        status = first_answer(clients, lambda c: c.status())
+    except EtcdError:
+        return None
+    return status["leader_id"] or None
+
+
+# -- probing members -------------------------------------------------------------------------
+
+
+def probe_member(member, make_client):
+    """Ask ``member`` for its status at its own client URLs; never raises.
+
+    ``make_client(url)`` builds the client (with a short timeout). Returns a dict: ``reachable``,
+    ``healthy`` (answered as itself and knows a leader), ``status`` (normalized, or None),
+    ``endpoint`` (the URL that answered) and ``error`` (why it is not healthy; empty when it is).
+    """
+    urls = member.get("client_urls") or []
+    if not member.get("name") or not urls:
+        return dict(reachable=False, healthy=False, status=None, endpoint=None, error="not started (no client URLs)")
+    errors = []
+    for url in urls:
+        try:
+            status = make_client(url).status()
+        except EtcdError as exc:
+            errors.append(str(exc) if exc.endpoint else "%s: %s" % (url, exc))
+            continue
+        except (OSError, ValueError) as exc:
+            errors.append("%s: %s" % (url, exc))
+            continue
+        if status["member_id"] != member["id"]:
+            return dict(reachable=True, healthy=False, status=None, endpoint=url,
+                        error="%s answered as member %s, not %s" % (url, status["member_id_hex"], member["id_hex"]))
+        if not status["leader_id"]:
+            return dict(reachable=True, healthy=False, status=status, endpoint=url,
+                        error="%s answers but knows no leader" % url)
+        return dict(reachable=True, healthy=True, status=status, endpoint=url, error="")
+    return dict(reachable=False, healthy=False, status=None, endpoint=None, error="; ".join(errors))
+
+
+def probe_members(members, make_client, max_workers=8):
+    """{member id: probe_member(...)} for every member, probed in parallel."""
+    if not members:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(len(members), max_workers)) as pool:
+        results = list(pool.map(lambda m: probe_member(m, make_client), members))
+    return {m["id"]: r for m, r in zip(members, results)}
+
+
+def _reason(exc, connecting=False):
     if isinstance(exc, socket.timeout) or "timed out" in str(exc):
+        if connecting:
+            return "timed out connecting (the host is down, or a firewall drops the port)"
         return "timed out (a member that has not joined a cluster with quorum does not answer)"
     return str(exc) or exc.__class__.__name__

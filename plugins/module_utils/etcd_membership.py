@@ -19,10 +19,9 @@ wrong member that way).
 import re
 from collections import namedtuple
 
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import member_id_readings
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_HEX_RE = re.compile(r"^[0-9a-f]{1,16}$")
-_DEC_RE = re.compile(r"^[0-9]{1,20}$")
-_UINT64_MAX = (1 << 64) - 1
 
 
 class MembershipError(Exception):
@@ -126,31 +125,39 @@ def same_urls(first, second):
     return {normalize_url(u) for u in first} == {normalize_url(u) for u in second}
 
 
-def id_candidates(text):
-    """Every integer a member ID written as ``text`` can mean.
+def _readings(text):
+    try:
+        return member_id_readings(text)
+    except ValueError as exc:
+        raise MembershipError(str(exc)) from None
 
-    etcdctl prints IDs in hex (``8e9e05c52164694d``) and the gateway sends decimal strings. A
-    string of decimal digits is also valid hex, so both readings are returned and the caller keeps
-    the one that names an existing member. ``0x`` forces hex.
+
+def id_candidates(text):
+    """Every integer a member ID written as ``text`` can mean (``etcd_client.member_id_readings``).
+
+    A malformed ID raises MembershipError.
     """
-    if isinstance(text, int) and not isinstance(text, bool):
-        return {text}
-    raw = str(text).strip().lower()
-    if raw.startswith("0x"):
-        raw = raw[2:]
-        if not _HEX_RE.match(raw):
-            raise MembershipError("%r is not a member ID (expected up to 16 hex digits after 0x)" % (text,))
-        return {int(raw, 16)}
-    found = set()
-    if _HEX_RE.match(raw):
-        found.add(int(raw, 16))
-    if _DEC_RE.match(raw) and int(raw) <= _UINT64_MAX:
-        found.add(int(raw, 10))
-    if not found:
+    return set(_readings(text))
+
+
+def resolve_member_id(members, text):
+    """The member whose ID ``text`` names, or None; the one place a member ID is matched.
+
+    ``text`` follows ``etcd_client.member_id_readings``: ``0x`` or any of ``a``-``f`` is hex, more
+    than 16 digits is decimal, and an all-digit string of 16 digits or fewer is read both ways. The
+    reading that names an existing member wins; when both readings name members the ID is refused as
+    ambiguous, naming both, and when neither does the result is None.
+    """
+    readings = _readings(text)
+    by_id = {m["id"]: m for m in members if m["id"] in readings}
+    if len(by_id) > 1:
+        as_hex, as_dec = readings
         raise MembershipError(
-            "%r is not a member ID: use the hex form etcdctl prints (8e9e05c52164694d) or the decimal form" % (text,)
+            "member ID %s is ambiguous: as hex it is %s and as decimal it is %s; select the member as 0x%s or "
+            "0x%s, or by name or peer_url"
+            % (str(text).strip(), describe(by_id[as_hex]), describe(by_id[as_dec]), id_hex(as_hex), id_hex(as_dec))
         )
-    return found
+    return next(iter(by_id.values()), None)
 
 
 def find_members(members, name=None, member_id=None, peer_url=None):
@@ -158,8 +165,8 @@ def find_members(members, name=None, member_id=None, peer_url=None):
     if name is not None:
         return [m for m in members if m.get("name") and m["name"] == name]
     if member_id is not None:
-        wanted = id_candidates(member_id)
-        return [m for m in members if m["id"] in wanted]
+        found = resolve_member_id(members, member_id)
+        return [found] if found is not None else []
     if peer_url is not None:
         url = normalize_url(peer_url)
         return [m for m in members if url in {normalize_url(u) for u in m.get("peer_urls") or []}]
@@ -385,3 +392,68 @@ def initial_cluster(members, name, peer_urls):
     if not found:
         entries.extend("%s=%s" % (name, normalize_url(u)) for u in peer_urls)
     return ",".join(entries)
+
+
+# -- reporting -------------------------------------------------------------------------------
+
+
+def member_by_id(members, member_id):
+    for m in members:
+        if m["id"] == member_id:
+            return m
+    return None
+
+
+def public_member(member, probe=None):
+    """A member as the modules return it: IDs as strings (64-bit numbers do not survive JSON
+    consumers), and with ``probe`` (an ``etcd_client.probe_member`` result) its health."""
+    if member is None:
+        return None
+    out = dict(
+        id=str(member["id"]) if member.get("id") is not None else "",
+        id_hex=member.get("id_hex") or (id_hex(member["id"]) if member.get("id") is not None else ""),
+        name=member.get("name", ""),
+        peer_urls=list(member.get("peer_urls") or []),
+        client_urls=list(member.get("client_urls") or []),
+        is_learner=bool(member.get("is_learner")),
+        started=bool(member.get("name")),
+    )
+    if probe is not None:
+        out.update(reachable=probe["reachable"], healthy=probe["healthy"], probe_error=probe["error"])
+    return out
+
+
+def health_of(probes):
+    """(health, reasons) for the ``can_*`` checks from ``{member id: probe}``."""
+    return ({mid: p["healthy"] for mid, p in probes.items()},
+            {mid: p["error"] for mid, p in probes.items() if p["error"]})
+
+
+def statuses_of(probes):
+    """The statuses of the healthy members, for ``pick_leader_target``."""
+    return {mid: p["status"] for mid, p in probes.items() if p["healthy"]}
+
+
+def leader_from_probes(probes):
+    """The leader's ID: the healthy member that says it leads, else the leader most healthy members
+    name; None when no healthy member knows one."""
+    for mid, p in probes.items():
+        if p["healthy"] and p["status"]["is_leader"]:
+            return mid
+    votes = [p["status"]["leader_id"] for p in probes.values() if p["healthy"]]
+    if votes:
+        return max(set(votes), key=votes.count)
+    return None
+
+
+def membership_report(members, leader=None, probes=None):
+    """``members``, ``leader`` and ``quorum`` as etcd_member and etcd_member_info return them.
+
+    With ``probes`` ({member id: probe}) every member also gets ``reachable``, ``healthy`` and
+    ``probe_error``.
+    """
+    return dict(
+        members=[public_member(m, probes.get(m["id"]) if probes is not None else None) for m in members],
+        leader=public_member(leader),
+        quorum=quorum_summary(len(voters(members))),
+    )

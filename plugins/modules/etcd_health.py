@@ -338,14 +338,14 @@ rounds:
   sample: 5
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (  # noqa: E402
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     EtcdClient,
     clients_from_params,
     connection_argument_spec,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import (  # noqa: E402
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import (
     assess,
     cluster_summary,
     format_table,

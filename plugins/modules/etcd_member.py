@@ -5,12 +5,14 @@
 
 DOCUMENTATION = r"""
 module: etcd_member
-short_description: List, add, promote, remove and re-lead etcd cluster members
+short_description: Add, promote, remove and re-lead etcd cluster members
 version_added: 0.1.0
 description:
   - Manages the membership of an etcd cluster through the v3 HTTP/JSON gateway of any reachable
     member. The O(endpoints) are tried in order, so a dead member does not block the run.
-  - O(state=list) reports the members and the leader and never changes anything.
+  - To read the members, the leader and the quorum without changing anything, use
+    M(raftops.etcd.etcd_member_info). Every state of this module also returns RV(members),
+    RV(leader) and RV(quorum) as they are after the task.
   - O(state=present) adds a member (as a learner by default) and returns the
     RV(initial_cluster) the new member must start with, or updates the peer URLs of a member
     that already exists under O(name).
@@ -39,13 +41,12 @@ attributes:
     details:
       - For O(state=present), O(state=absent) and O(state=promoted) the diff lists the members
         before and after, one line each as C(name (id) learner|voter peer_urls).
-      - O(state=list) and O(state=leader) do not change membership and return no diff.
+      - O(state=leader) does not change membership and returns no diff.
   platform:
     platforms: posix
 options:
   state:
     description:
-      - V(list) returns the members and the leader (read-only).
       - V(present) makes sure a member with O(name) and O(peer_urls) exists. When no member has
         those peer URLs it is added, as a learner unless O(learner=false). When a member named
         O(name) exists with other peer URLs, its peer URLs are updated. A member that was added
@@ -55,7 +56,7 @@ options:
       - V(absent) removes the member selected by O(name), O(id) or O(peer_url).
       - V(leader) moves leadership to the member selected by O(name), O(id) or O(peer_url).
     type: str
-    choices: [list, present, promoted, absent, leader]
+    choices: [present, promoted, absent, leader]
     default: present
   name:
     description:
@@ -92,17 +93,10 @@ options:
         or removed.
     type: bool
     default: true
-  probe:
-    description:
-      - With O(state=list), query each member's client URL and report RV(members[].reachable) and
-        RV(members[].healthy).
-      - Other states always probe the members they need to judge quorum.
-    type: bool
-    default: false
   probe_timeout:
     description:
-      - Seconds to wait for each member's status when probing. A member that does not answer in
-        time counts as unhealthy.
+      - Seconds to wait for each member's status when probing the members before a change. A member
+        that does not answer in time counts as unhealthy.
     type: float
     default: 3
   promote_timeout:
@@ -138,10 +132,17 @@ notes:
   - etcd 3.4 and 3.5 refuse any add while the member that handles it is not connected to every
     voting member (C(unhealthy cluster)). To replace a dead member, remove it first, then add the
     replacement.
+  - A membership change is sent to the first endpoint that accepts a connection. When the request
+    was sent and then timed out it may still be applied, so it is not repeated on another endpoint;
+    the module lists the members to see whether it took effect, and fails only when it did not.
   - Removing the leader moves leadership first to the healthy voting follower with the highest
     raft applied index, by calling C(transfer-leadership) on the leader's own client URL.
   - With etcd authentication enabled, membership changes need the root role.
 seealso:
+  - module: raftops.etcd.etcd_member_info
+    description: List the members, the leader and the quorum, optionally with each member's health.
+  - module: raftops.etcd.etcd_health
+    description: Wait until every member is healthy, for example between joining and promoting.
   - name: etcd runtime reconfiguration
     description: The add, promote and remove procedure this module implements.
     link: https://etcd.io/docs/v3.5/op-guide/runtime-configuration/
@@ -151,16 +152,6 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: List the members and the leader, with the health of each member
-  raftops.etcd.etcd_member:
-    endpoints: ["https://10.0.0.11:2379", "https://10.0.0.12:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
-    state: list
-    probe: true
-  register: etcd_members
-
 - name: Add etcd-host3 as a learner
   raftops.etcd.etcd_member:
     endpoints: ["https://10.0.0.11:2379", "https://10.0.0.12:2379"]
@@ -227,8 +218,8 @@ EXAMPLES = r"""
 RETURN = r"""
 members:
   description:
-    - The members after the task (for O(state=list), as they are). In check mode, the members as
-      they would be.
+    - The members after the task. In check mode, the members as they would be.
+    - The same list M(raftops.etcd.etcd_member_info) returns (without the probe fields).
     - A member that was added but has not started has an empty RV(members[].name) and no client
       URLs.
   returned: always
@@ -265,21 +256,6 @@ members:
       description: Whether the member has started and joined (it then has a name).
       type: bool
       sample: true
-    reachable:
-      description: Whether the member answered a status request on one of its client URLs.
-      type: bool
-      returned: when O(probe=true)
-      sample: true
-    healthy:
-      description: Whether the member answered and knows a leader.
-      type: bool
-      returned: when O(probe=true)
-      sample: true
-    probe_error:
-      description: Why the member is not healthy; empty when it is.
-      type: str
-      returned: when O(probe=true)
-      sample: ""
 leader:
   description:
     - The leader, with the same keys as an entry of RV(members); V(null) when no member knows a
@@ -300,7 +276,7 @@ member:
       removal, the member that was removed.
     - In check mode an add has not happened, so the new member's C(id) and C(id_hex) are empty.
     - V(null) when O(state=absent) found nothing and O(missing_ok=true).
-  returned: when O(state) is not V(list)
+  returned: always
   type: dict
   sample:
     id: "12046737592219339042"
@@ -351,22 +327,24 @@ msg:
   sample: added etcd-host3 (a72e1bbcea94d222) as a learner; start it with initial-cluster-state existing, then promote it
 """
 
-import concurrent.futures  # noqa: E402
-import ssl  # noqa: E402
-import time  # noqa: E402
-from urllib.parse import urlsplit  # noqa: E402
+import time
+from urllib.parse import urlsplit
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (  # noqa: E402
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     EtcdClient,
     EtcdError,
     EtcdUnreachable,
     clients_from_params,
+    cluster_leader_id,
     connection_argument_spec,
     first_answer,
+    member_list_from,
+    probe_member,
+    probe_members,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_membership as em  # noqa: E402
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_membership as em
 
 SELECTORS = ("name", "id", "peer_url")
 SETTLE_SECONDS = 15
@@ -416,21 +394,7 @@ def _now():
     return time.monotonic()
 
 
-def public_member(member, probe=None):
-    if member is None:
-        return None
-    out = dict(
-        id=str(member["id"]) if member.get("id") is not None else "",
-        id_hex=member.get("id_hex") or (em.id_hex(member["id"]) if member.get("id") is not None else ""),
-        name=member.get("name", ""),
-        peer_urls=list(member.get("peer_urls") or []),
-        client_urls=list(member.get("client_urls") or []),
-        is_learner=bool(member.get("is_learner")),
-        started=bool(member.get("name")),
-    )
-    if probe is not None:
-        out.update(reachable=probe["reachable"], healthy=probe["healthy"], probe_error=probe["error"])
-    return out
+public_member = em.public_member
 
 
 class Failure(Exception):
@@ -450,79 +414,37 @@ class MemberTask:
     # -- talking to etcd -------------------------------------------------------------------
 
     def list_members(self):
-        def action(client):
-            return client.endpoint, client.member_list()
-
         try:
-            self.source, members = first_answer(self.clients, action)
+            self.source, members = member_list_from(self.clients)
         except EtcdError as exc:
-            raise Failure(
-                "cannot list the members through any of %s: %s. Check that etcd runs there and that the TLS options "
-                "(ca_cert, client_cert, client_key) are right." % (self.endpoints, exc)
-            ) from None
+            raise Failure(str(exc)) from None
         return members
 
+    def make_probe_client(self, url):
+        return member_client(url, self.params, self.params["probe_timeout"])
+
     def probe_one(self, member):
-        urls = member.get("client_urls") or []
-        if not member.get("name") or not urls:
-            return dict(reachable=False, healthy=False, status=None, endpoint=None,
-                        error="not started (no client URLs)")
-        errors = []
-        for url in urls:
-            try:
-                status = member_client(url, self.params, self.params["probe_timeout"]).status()
-            except EtcdError as exc:
-                errors.append(str(exc) if exc.endpoint else "%s: %s" % (url, exc))
-                continue
-            except (OSError, ssl.SSLError, ValueError) as exc:
-                errors.append("%s: %s" % (url, exc))
-                continue
-            if status["member_id"] != member["id"]:
-                return dict(reachable=True, healthy=False, status=None, endpoint=url,
-                            error="%s answered as member %s, not %s" % (url, status["member_id_hex"], member["id_hex"]))
-            if not status["leader_id"]:
-                return dict(reachable=True, healthy=False, status=status, endpoint=url,
-                            error="%s answers but knows no leader" % url)
-            return dict(reachable=True, healthy=True, status=status, endpoint=url, error="")
-        return dict(reachable=False, healthy=False, status=None, endpoint=None, error="; ".join(errors))
+        return probe_member(member, self.make_probe_client)
 
     def probe(self, members):
         """{member id: probe} for every member, probed in parallel with a short timeout."""
-        if not members:
-            return {}
-        with concurrent.futures.ThreadPoolExecutor(max_workers=min(len(members), 8)) as pool:
-            results = list(pool.map(self.probe_one, members))
-        return {m["id"]: r for m, r in zip(members, results)}
+        return probe_members(members, self.make_probe_client)
 
-    @staticmethod
-    def health_of(probes):
-        return ({mid: p["healthy"] for mid, p in probes.items()},
-                {mid: p["error"] for mid, p in probes.items() if p["error"]})
-
-    @staticmethod
-    def statuses_of(probes):
-        return {mid: p["status"] for mid, p in probes.items() if p["healthy"]}
+    health_of = staticmethod(em.health_of)
+    statuses_of = staticmethod(em.statuses_of)
 
     def leader_id(self, probes=None):
         if probes:
-            for mid, p in probes.items():
-                if p["healthy"] and p["status"]["is_leader"]:
-                    return mid
-            votes = [p["status"]["leader_id"] for p in probes.values() if p["healthy"]]
-            if votes:
-                return max(set(votes), key=votes.count)
-            return None
-        try:
-            status = first_answer(self.clients, lambda c: c.status())
-        except EtcdError:
-            return None
-        return status["leader_id"] or None
+            return em.leader_from_probes(probes)
+        return cluster_leader_id(self.clients)
 
     def mutate(self, what, action, done):
-        """Send a membership change to the first endpoint that answers.
+        """Send a membership change to the first endpoint that accepts a connection.
 
-        A request that timed out may still have been applied, so after an unreachable endpoint a
-        later error is checked against ``done()`` (a fresh member list) before failing.
+        The change is not idempotent, so it moves to the next endpoint only when the request never
+        reached the previous one (``first_answer(..., idempotent=False)``). A request that was sent
+        and then timed out may still have been applied: the members are listed again and ``done()``
+        decides before failing. Returns None when the change is found applied that way.
 
         etcd answers ``unhealthy cluster`` until its peers have been connected for 5 seconds
         (right after a start or restart), so that answer is retried for SETTLE_SECONDS; the
@@ -531,7 +453,17 @@ class MemberTask:
         deadline = _now() + SETTLE_SECONDS
         while True:
             try:
-                return self._mutate_once(what, action, done)
+                return first_answer(self.clients, action, idempotent=False)
+            except EtcdUnreachable as exc:
+                if exc.sent:
+                    try:
+                        applied = done(self.list_members())
+                    except Failure as again:
+                        raise Failure("could not %s: %s; whether it was applied is unknown: %s" % (
+                            what, exc, again)) from None
+                    if applied:
+                        return None
+                raise Failure("could not %s: %s" % (what, exc)) from None
             except EtcdError as exc:
                 advice = _advice(exc)
                 if exc.matches("unhealthy cluster") and _now() < deadline:
@@ -539,24 +471,6 @@ class MemberTask:
                     continue
                 raise Failure("could not %s via %s: %s%s" % (
                     what, exc.endpoint, exc.message, ". " + advice if advice else "")) from None
-
-    def _mutate_once(self, what, action, done):
-        errors = []
-        for client in self.clients:
-            try:
-                return action(client)
-            except EtcdUnreachable as exc:
-                errors.append(str(exc))
-            except EtcdError as exc:
-                if exc.matches("rpc not supported for learner"):
-                    errors.append(str(exc))
-                    continue
-                if errors and done(self.list_members()):
-                    return None
-                raise
-        if errors and done(self.list_members()):
-            return None
-        raise Failure("could not %s: no endpoint answered: %s" % (what, "; ".join(errors)))
 
     def transfer(self, members, leader, target):
         """Move leadership from ``leader`` to ``target``, on the leader's own client URL, and wait."""
@@ -566,7 +480,12 @@ class MemberTask:
             raise Failure("cannot %s: the leader advertises no client URL" % what)
         clients = [member_client(u, self.params, self.params["timeout"]) for u in urls]
         try:
-            first_answer(clients, lambda c: c.move_leader(target["id"]))
+            # not repeated on another URL once sent: a second request would find the leader moved
+            first_answer(clients, lambda c: c.move_leader(target["id"]), idempotent=False)
+        except EtcdUnreachable as exc:
+            if not exc.sent:
+                raise Failure("could not %s: %s; the transfer must be sent to the leader itself" % (what, exc)) from None
+            # it may have been applied: the wait below decides
         except EtcdError as exc:
             raise Failure(
                 "could not %s via %s: %s. The transfer must be sent to the leader itself; check that its client "
@@ -608,12 +527,9 @@ class MemberTask:
         self.module.warn(text)
         self.notes.append(text)
 
-    def finish(self, members_after, msg, before=None, leader=None, probes=None):
+    def finish(self, members_after, msg, before=None, leader=None):
         result = self.result
-        result["members"] = [public_member(m, probes.get(m["id"]) if probes is not None else None)
-                             for m in members_after]
-        result["leader"] = public_member(leader)
-        result["quorum"] = em.quorum_summary(len(em.voters(members_after)))
+        result.update(em.membership_report(members_after, leader))
         if self.module.check_mode and result["changed"]:
             msg = "would have " + msg if not msg.startswith("would") else msg
         result["msg"] = ". ".join([msg] + ["Warning: " + n.rstrip(".") for n in self.notes])
@@ -621,20 +537,9 @@ class MemberTask:
             result["diff"] = dict(before=em.diff_text(before), after=em.diff_text(members_after))
         return result
 
-    def member_by_id(self, members, member_id):
-        for m in members:
-            if m["id"] == member_id:
-                return m
-        return None
+    member_by_id = staticmethod(em.member_by_id)
 
     # -- states ----------------------------------------------------------------------------
-
-    def run_list(self):
-        members = self.list_members()
-        probes = self.probe(members) if self.params["probe"] else None
-        leader = self.member_by_id(members, self.leader_id(probes))
-        return self.finish(members, "%d members seen through %s" % (len(members), self.source),
-                           leader=leader, probes=probes)
 
     def run_present(self):
         name, peer_urls, learner = self.params["name"], self.params["peer_urls"], self.params["learner"]
@@ -784,6 +689,7 @@ class MemberTask:
         while True:
             self.result["attempts"] += 1
             try:
+                # Idempotent in effect: a repeat of an applied promotion gets NOT_LEARNER_ERROR below.
                 first_answer(self.clients, lambda c: c.member_promote(target["id"]))
                 return
             except EtcdUnreachable as exc:
@@ -894,10 +800,6 @@ class MemberTask:
 def validate(module):
     p = module.params
     state = p["state"]
-    given = [s for s in SELECTORS if p[s] is not None]
-    if state == "list" and (given or p["peer_urls"]):
-        module.fail_json(msg="%s only apply with state present, promoted, absent or leader; state=list changes "
-                             "nothing and lists every member" % ", ".join(given + (["peer_urls"] if p["peer_urls"] else [])))
     if state != "present" and p["peer_urls"]:
         module.fail_json(msg="peer_urls only applies with state=present; select a member with peer_url (one URL)")
     if state == "absent" and p["missing_ok"] and p["id"] is not None:
@@ -941,13 +843,12 @@ def url_problem(url):
 def argument_spec():
     spec = connection_argument_spec()
     spec.update(
-        state=dict(type="str", default="present", choices=["list", "present", "promoted", "absent", "leader"]),
+        state=dict(type="str", default="present", choices=["present", "promoted", "absent", "leader"]),
         name=dict(type="str"),
         id=dict(type="str", aliases=["member_id"]),
         peer_url=dict(type="str"),
         peer_urls=dict(type="list", elements="str"),
         learner=dict(type="bool", default=True),
-        probe=dict(type="bool", default=False),
         probe_timeout=dict(type="float", default=3.0),
         promote_timeout=dict(type="int", default=120),
         transfer_timeout=dict(type="int", default=30),
@@ -971,10 +872,8 @@ def main():
     validate(module)
     try:
         task = MemberTask(module)
-    except (OSError, ssl.SSLError, ValueError) as exc:
-        module.fail_json(msg="cannot set up TLS for %s with ca_cert=%s, client_cert=%s, client_key=%s: %s" % (
-            ", ".join(module.params["endpoints"]), module.params["ca_cert"], module.params["client_cert"],
-            module.params["client_key"], exc))
+    except EtcdError as exc:
+        module.fail_json(msg="cannot set up the etcd client for %s: %s" % (", ".join(module.params["endpoints"]), exc))
     runner = getattr(task, "run_" + module.params["state"])
     try:
         result = runner()

@@ -370,9 +370,9 @@ problems:
     - /srv/etcd-pki/etcd-host0.pem does not cover 10.0.0.11 in its subject alternative names
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_lib as lib  # noqa: E402
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_lib as lib
 
 
 def argument_spec():

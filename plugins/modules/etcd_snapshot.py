@@ -323,23 +323,23 @@ space:
   sample: {available: 85899345920, needed: 273780832}
 """
 
-import grp  # noqa: E402
-import os  # noqa: E402
-import pwd  # noqa: E402
-import re  # noqa: E402
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
+import grp
+import os
+import pwd
+import re
+import shutil
+import tempfile
+import time
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (  # noqa: E402
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     EtcdError,
     clients_from_params,
     connection_argument_spec,
     first_answer,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_file import (  # noqa: E402
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_file import (
     HASH_SIZE,
     SnapshotError,
     SnapshotStream,

@@ -1,3 +1,7 @@
+import socket
+import ssl
+import subprocess
+
 import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
@@ -6,19 +10,55 @@ from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as
 @pytest.mark.parametrize(
     "text, expected",
     [
+        # hex: 0x prefix, or any of a-f
         ("8e9e05c52164694d", 0x8E9E05C52164694D),
         ("0x8e9e05c52164694d", 0x8E9E05C52164694D),
-        ("10276657743932975437", 10276657743932975437),
+        ("0X8E9E05C52164694D", 0x8E9E05C52164694D),
         ("  ABC  ", 0xABC),
+        ("0x1234", 0x1234),
+        ("0x0000000000001234", 0x1234),
+        ("a", 10),
+        # decimal: all digits and longer than 16
+        ("10276657743932975437", 10276657743932975437),
+        ("18446744073709551615", (1 << 64) - 1),
+        ("12345678901234567", 12345678901234567),
+        # both readings are the same number
+        ("7", 7),
+        ("0", 0),
+        # ints are themselves
+        (0x8E9E05C52164694D, 0x8E9E05C52164694D),
     ],
 )
-def test_parse_member_id_accepts_hex_and_decimal(text, expected):
+def test_parse_member_id_unambiguous_forms(text, expected):
     assert ec.parse_member_id(text) == expected
+    assert ec.member_id_readings(text) == (expected,)
 
 
-def test_parse_member_id_rejects_empty():
-    with pytest.raises(ValueError, match="empty member ID"):
-        ec.parse_member_id("0x")
+@pytest.mark.parametrize(
+    "text, readings",
+    [
+        ("1234", (0x1234, 1234)),
+        ("10", (16, 10)),
+        ("1234567890123456", (0x1234567890123456, 1234567890123456)),  # 16 digits: still both
+    ],
+)
+def test_short_all_digit_ids_are_ambiguous_and_never_guessed(text, readings):
+    assert ec.member_id_readings(text) == readings
+    with pytest.raises(ec.AmbiguousMemberID) as caught:
+        ec.parse_member_id(text)
+    assert caught.value.readings == readings
+    assert isinstance(caught.value, ValueError)
+    assert "reads as hex (0x%x) and as decimal (%d); write hex IDs with 0x" % readings in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "0x", "xyz", "-5", "0x" + "f" * 17, "f" * 17, "18446744073709551616", "1" * 21, "12 34", "0x-1", True, -1,
+     1 << 64],
+)
+def test_parse_member_id_rejects_malformed(text):
+    with pytest.raises(ValueError, match="not a member ID"):
+        ec.parse_member_id(text)
 
 
 def test_normalize_member_fills_omitted_zero_fields():
@@ -97,6 +137,80 @@ def test_first_answer_skips_unreachable_and_learners_then_raises_with_all_endpoi
         ec.first_answer([dead, learner], action)
 
 
+class Endpoint:
+    def __init__(self, endpoint, outcome):
+        self.endpoint, self.outcome, self.calls = endpoint, outcome, 0
+
+
+def attempt(client):
+    client.calls += 1
+    if isinstance(client.outcome, Exception):
+        raise client.outcome
+    return client.outcome
+
+
+def test_first_answer_retries_a_timeout_only_for_idempotent_requests():
+    timed_out = Endpoint("a", ec.EtcdUnreachable("timed out", endpoint="a", sent=True))
+    good = Endpoint("b", "done")
+    assert ec.first_answer([timed_out, good], attempt) == "done"
+    assert ec.first_answer([timed_out, good], attempt, idempotent=True) == "done"
+    good.calls = 0
+    with pytest.raises(ec.EtcdUnreachable) as caught:
+        ec.first_answer([timed_out, good], attempt, idempotent=False)
+    assert good.calls == 0
+    assert caught.value.sent is True
+    assert str(caught.value) == ("a: timed out (the request was sent and may have been applied, so it was not "
+                                 "repeated on another endpoint)")
+
+
+def test_first_answer_non_idempotent_moves_on_when_nothing_was_sent():
+    refused = Endpoint("a", ec.EtcdUnreachable("[Errno 111] Connection refused", endpoint="a", sent=False))
+    learner = Endpoint("b", ec.EtcdError("etcdserver: rpc not supported for learner", endpoint="b"))
+    good = Endpoint("c", "added")
+    assert ec.first_answer([refused, learner, good], attempt, idempotent=False) == "added"
+    with pytest.raises(ec.EtcdUnreachable) as caught:
+        ec.first_answer([refused, learner], attempt, idempotent=False)
+    assert caught.value.sent is False
+    assert str(caught.value).startswith("no endpoint answered: a: [Errno 111] Connection refused; b: etcdserver")
+
+
+def test_first_answer_reports_whether_any_failed_request_was_sent():
+    timed_out = Endpoint("a", ec.EtcdUnreachable("timed out", endpoint="a"))
+    refused = Endpoint("b", ec.EtcdUnreachable("refused", endpoint="b", sent=False))
+    with pytest.raises(ec.EtcdUnreachable) as caught:
+        ec.first_answer([timed_out, refused], attempt)
+    assert caught.value.sent is True
+    with pytest.raises(ec.EtcdUnreachable, match="no endpoint answered: no endpoints given"):
+        ec.first_answer([], attempt)
+
+
+def test_unreachable_defaults_to_maybe_sent():
+    assert ec.EtcdUnreachable("x").sent is True
+
+
+def test_transport_marks_connect_failures_as_not_sent():
+    # port 1 on loopback refuses the connection: nothing reached a server
+    client = ec.EtcdClient("http://127.0.0.1:1", timeout=2)
+    with pytest.raises(ec.EtcdUnreachable) as caught:
+        client.member_add(["http://127.0.0.1:2380"])
+    assert caught.value.sent is False
+    assert caught.value.endpoint == "http://127.0.0.1:1"
+
+
+def test_transport_marks_a_timeout_after_sending_as_sent():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)  # accepts the connection in the kernel and never answers, like an unjoined member
+    try:
+        client = ec.EtcdClient("http://127.0.0.1:%d" % server.getsockname()[1], timeout=0.3)
+        with pytest.raises(ec.EtcdUnreachable) as caught:
+            client.member_remove(1)
+    finally:
+        server.close()
+    assert caught.value.sent is True
+    assert "timed out (a member that has not joined a cluster with quorum does not answer)" in str(caught.value)
+
+
 def test_first_answer_raises_real_errors_at_once():
     class Fake:
         endpoint = "a"
@@ -123,3 +237,147 @@ def test_health_reads_the_reason_of_a_503_body(monkeypatch):
 
     monkeypatch.setattr(client, "_open", refuse)
     assert client.health() == (False, "RAFT NO LEADER")
+
+
+# -- TLS files -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """A self-signed certificate with its key, another key, and an encrypted key (openssl CLI)."""
+    d = tmp_path_factory.mktemp("pki")
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+            "-subj", "/CN=admin", "-keyout", str(d / "admin-key.pem"), "-out", str(d / "admin.pem"))
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", str(d / "other-key.pem"))
+    openssl("pkey", "-in", str(d / "admin-key.pem"), "-aes256", "-passout", "pass:secret",
+            "-out", str(d / "encrypted-key.pem"))
+    (d / "garbage.pem").write_text("this is not PEM\n")
+    (d / "both.pem").write_text((d / "admin.pem").read_text() + (d / "admin-key.pem").read_text())
+    return d
+
+
+def config_error(**kwargs):
+    with pytest.raises(ec.EtcdError) as caught:
+        ec.EtcdClient("https://127.0.0.1:2379", **kwargs)
+    assert isinstance(caught.value, ec.EtcdConfigError)
+    assert isinstance(caught.value, ValueError)
+    return caught.value
+
+
+def test_good_tls_files_load(pki):
+    ec.EtcdClient("https://127.0.0.1:2379", ca_cert=str(pki / "admin.pem"), client_cert=str(pki / "admin.pem"),
+                  client_key=str(pki / "admin-key.pem"))
+    ec.EtcdClient("https://127.0.0.1:2379", client_cert=str(pki / "both.pem"))
+    assert isinstance(ec.tls_context(ca_cert=str(pki / "admin.pem")), ssl.SSLContext)
+
+
+def test_plain_http_ignores_tls_files(tmp_path):
+    ec.EtcdClient("http://127.0.0.1:2379", ca_cert=str(tmp_path / "missing.pem"))
+
+
+@pytest.mark.parametrize("option", ["ca_cert", "client_cert", "client_key"])
+def test_missing_tls_file_names_option_and_file(pki, tmp_path, option):
+    files = dict(client_cert=str(pki / "admin.pem"), client_key=str(pki / "admin-key.pem"))
+    files[option] = str(tmp_path / "nope.pem")
+    error = config_error(**files)
+    assert str(error) == "%s %s does not exist" % (option, tmp_path / "nope.pem")
+    assert (error.option, error.path) == (option, str(tmp_path / "nope.pem"))
+
+
+def test_directory_as_tls_file(tmp_path):
+    assert str(config_error(ca_cert=str(tmp_path))) == "ca_cert %s is a directory, not a PEM file" % tmp_path
+
+
+def test_bad_ca_cert(pki):
+    error = config_error(ca_cert=str(pki / "garbage.pem"))
+    assert str(error).startswith("ca_cert %s holds no usable PEM CA certificate (" % (pki / "garbage.pem"))
+    assert error.option == "ca_cert"
+
+
+def test_bad_client_cert(pki):
+    error = config_error(client_cert=str(pki / "garbage.pem"), client_key=str(pki / "admin-key.pem"))
+    assert str(error).startswith("client_cert %s holds no PEM certificate (" % (pki / "garbage.pem"))
+    assert error.option == "client_cert"
+
+
+def test_bad_client_key(pki):
+    error = config_error(client_cert=str(pki / "admin.pem"), client_key=str(pki / "garbage.pem"))
+    assert str(error).startswith("client_key %s holds no PEM private key (" % (pki / "garbage.pem"))
+    assert error.option == "client_key"
+
+
+def test_key_of_another_certificate(pki):
+    error = config_error(client_cert=str(pki / "admin.pem"), client_key=str(pki / "other-key.pem"))
+    assert str(error) == "client_key %s is not the key of client_cert %s" % (pki / "other-key.pem", pki / "admin.pem")
+
+
+def test_encrypted_key_fails_without_prompting(pki):
+    error = config_error(client_cert=str(pki / "admin.pem"), client_key=str(pki / "encrypted-key.pem"))
+    assert str(error) == ("client_key %s is an encrypted private key; the modules need an unencrypted key (mode 0600)"
+                          % (pki / "encrypted-key.pem"))
+
+
+def test_client_key_without_client_cert(pki):
+    error = config_error(client_key=str(pki / "admin-key.pem"))
+    assert "client_key %s is set without client_cert" % (pki / "admin-key.pem") in str(error)
+
+
+def test_clients_from_params_raises_the_config_error(tmp_path):
+    params = dict(endpoints=["https://127.0.0.1:2379"], ca_cert=str(tmp_path / "ca.pem"), client_cert=None,
+                  client_key=None, timeout=1)
+    with pytest.raises(ec.EtcdError, match=r"ca_cert .*ca\.pem does not exist"):
+        ec.clients_from_params(params)
+
+
+# -- probing ---------------------------------------------------------------------------------
+
+
+class StatusClient:
+    def __init__(self, url, replies):
+        self.endpoint, self.replies = url, replies
+
+    def status(self):
+        reply = self.replies[self.endpoint]
+        if isinstance(reply, Exception):
+            raise reply
+        return ec.normalize_status(reply, endpoint=self.endpoint)
+
+
+def member(member_id, urls, name="m"):
+    return dict(id=member_id, id_hex="%x" % member_id, name=name, peer_urls=[], client_urls=urls,
+                is_learner=False, started=bool(name))
+
+
+def test_probe_member_tries_each_client_url_and_checks_identity():
+    replies = {
+        "http://a:2379": ec.EtcdUnreachable("refused", endpoint="http://a:2379", sent=False),
+        "http://b:2379": {"header": {"member_id": "5"}, "leader": "5"},
+        "http://c:2379": {"header": {"member_id": "9"}, "leader": "5"},
+        "http://d:2379": {"header": {"member_id": "6"}},
+    }
+
+    def make(url):
+        return StatusClient(url, replies)
+
+    ok = ec.probe_member(member(5, ["http://a:2379", "http://b:2379"]), make)
+    assert (ok["reachable"], ok["healthy"], ok["endpoint"], ok["error"]) == (True, True, "http://b:2379", "")
+    impostor = ec.probe_member(member(5, ["http://c:2379"]), make)
+    assert impostor["error"] == "http://c:2379 answered as member 9, not 5"
+    leaderless = ec.probe_member(member(6, ["http://d:2379"]), make)
+    assert (leaderless["healthy"], leaderless["error"]) == (False, "http://d:2379 answers but knows no leader")
+    dead = ec.probe_member(member(7, ["http://a:2379"]), make)
+    assert (dead["reachable"], dead["error"]) == (False, "http://a:2379: refused")
+    unstarted = ec.probe_member(member(8, [], name=""), make)
+    assert unstarted["error"] == "not started (no client URLs)"
+
+    def bad_tls(url):
+        raise ec.EtcdConfigError("ca_cert /x does not exist", option="ca_cert", path="/x")
+
+    assert ec.probe_member(member(5, ["https://b:2379"]), bad_tls)["error"] == "https://b:2379: ca_cert /x does not exist"
+    probes = ec.probe_members([member(5, ["http://b:2379"]), member(6, ["http://d:2379"])], make)
+    assert sorted(probes) == [5, 6] and probes[5]["healthy"] and not probes[6]["healthy"]
+    assert ec.probe_members([], make) == {}

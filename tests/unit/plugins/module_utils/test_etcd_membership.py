@@ -172,8 +172,41 @@ def test_real_ids_match_in_both_forms():
 def test_id_that_reads_as_two_members_is_ambiguous():
     hex_reading = member("etcd-h", 0x10, "https://10.0.0.30:2380")
     dec_reading = member("etcd-d", 10, "https://10.0.0.31:2380")
-    with pytest.raises(em.MembershipError, match="more than one member with ID 10"):
+    message = ("member ID 10 is ambiguous: as hex it is etcd-h (10) and as decimal it is etcd-d (a); select the "
+               "member as 0x10 or 0xa, or by name or peer_url")
+    with pytest.raises(em.MembershipError) as caught:
         em.find_member([hex_reading, dec_reading], member_id="10")
+    assert str(caught.value) == message
+    with pytest.raises(em.MembershipError, match="is ambiguous"):
+        em.resolve_member_id([dec_reading, hex_reading], " 10 ")
+    # the prefix decides
+    assert em.resolve_member_id([hex_reading, dec_reading], "0x10") is hex_reading
+    assert em.resolve_member_id([hex_reading, dec_reading], "0xa") is dec_reading
+    assert em.resolve_member_id([hex_reading, dec_reading], "a") is dec_reading
+
+
+@pytest.mark.parametrize(
+    "members, text, expected",
+    [
+        # a short decimal ID: read as hex it names nobody, as decimal it names the member
+        ([member("etcd-s", 1234, "https://10.0.0.40:2380"), A], "1234", "etcd-s"),
+        # and the other way round
+        ([member("etcd-s", 0x1234, "https://10.0.0.40:2380"), A], "1234", "etcd-s"),
+        # 17+ digits is decimal only, never hex
+        ([member("etcd-x", 0x8E9E05C52164694D, "https://10.0.0.20:2380")], "10276657743932975437", "etcd-x"),
+        # neither reading names a member
+        ([A, B, C], "1234", None),
+        ([A, B, C], "0x1234", None),
+    ],
+)
+def test_resolve_member_id_against_the_member_list(members, text, expected):
+    found = em.resolve_member_id(members, text)
+    assert (found["name"] if found else None) == expected
+
+
+def test_resolve_member_id_rejects_malformed_ids():
+    with pytest.raises(em.MembershipError, match="'zz' is not a member ID: use the hex form etcdctl prints"):
+        em.resolve_member_id([A], "zz")
 
 
 @pytest.mark.parametrize("text", ["", "xyz", "0x", "0x" + "f" * 17, "-5", "1" * 21])
@@ -265,3 +298,40 @@ def test_diff_lines_show_name_id_role_and_peer_urls():
         "etcd-a (a1) voter https://10.0.0.1:2380\n"
         "etcd-b (b2) voter https://10.0.0.11:2380\n"
     )
+
+
+# -- reporting -------------------------------------------------------------------------------
+
+
+def probe(healthy, leader_id=None, member_id=None, error=""):
+    st = status(member_id, leader_id) if healthy else None
+    return dict(reachable=healthy, healthy=healthy, status=st, endpoint=None, error=error)
+
+
+def test_leader_from_probes_prefers_the_self_declared_leader_then_the_majority():
+    assert em.leader_from_probes({A["id"]: probe(True, B["id"], A["id"]), B["id"]: probe(True, B["id"], B["id"])}) \
+        == B["id"]
+    votes = {A["id"]: probe(True, C["id"], A["id"]), B["id"]: probe(True, C["id"], B["id"]),
+             C["id"]: probe(False, error="refused")}
+    assert em.leader_from_probes(votes) == C["id"]
+    assert em.leader_from_probes({A["id"]: probe(False, error="refused")}) is None
+
+
+def test_health_and_statuses_of_probes():
+    probes = {A["id"]: probe(True, A["id"], A["id"]), B["id"]: probe(False, error="refused")}
+    assert em.health_of(probes) == ({A["id"]: True, B["id"]: False}, {B["id"]: "refused"})
+    assert list(em.statuses_of(probes)) == [A["id"]]
+
+
+def test_membership_report_shape():
+    report = em.membership_report([A, LEARNER, UNSTARTED], leader=A)
+    assert report["quorum"] == {"voters": 1, "quorum": 1, "failures_tolerated": 0}
+    assert report["leader"] == dict(id=str(0xA1), id_hex="a1", name="etcd-a", peer_urls=["https://10.0.0.1:2380"],
+                                    client_urls=["https://10.0.0.1:2379"], is_learner=False, started=True)
+    assert report["members"][2]["started"] is False
+    assert "healthy" not in report["members"][0]
+    probed = em.membership_report([A], probes={A["id"]: probe(False, error="refused")})
+    assert probed["leader"] is None
+    assert (probed["members"][0]["reachable"], probed["members"][0]["probe_error"]) == (False, "refused")
+    assert em.public_member(dict(id=None, name="", peer_urls=["x"], is_learner=True))["id"] == ""
+    assert em.member_by_id([A, B], B["id"]) is B and em.member_by_id([A], 5) is None

@@ -1,4 +1,3 @@
-import copy
 import json
 
 import pytest
@@ -7,95 +6,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
 from ansible_collections.raftops.etcd.plugins.modules import etcd_member
-
-
-class FakeCluster:
-    """An etcd cluster in memory, reached through FakeClient objects by client URL."""
-
-    def __init__(self, names, leader, learner=None):
-        self.members = []
-        for index, name in enumerate(names):
-            self.members.append(self._member(name, 0xA0 + index, "http://10.0.0.%d" % (index + 1),
-                                             learner=name == learner))
-        self.leader = self.by_name(leader)["id"]
-        self.down = set()
-        self.calls = []
-        self.promote_refusals = 0
-        self.unsettled = 0
-        self.next_id = 0xF00
-
-    @staticmethod
-    def _member(name, member_id, host, learner=False, started=True):
-        return dict(id=member_id, id_hex="%x" % member_id, name=name if started else "",
-                    peer_urls=[host + ":2380"], client_urls=[host + ":2379"] if started else [],
-                    is_learner=learner, started=started)
-
-    def by_name(self, name):
-        return next(m for m in self.members if m["name"] == name)
-
-    def client(self, endpoint):
-        return FakeClient(self, endpoint)
-
-
-class FakeClient:
-    def __init__(self, cluster, endpoint):
-        self.cluster, self.endpoint = cluster, endpoint.rstrip("/")
-
-    def _me(self):
-        for m in self.cluster.members:
-            if self.endpoint in m["client_urls"] and m["id"] not in self.cluster.down:
-                return m
-        raise ec.EtcdUnreachable("[Errno 111] Connection refused", endpoint=self.endpoint)
-
-    def _log(self, *call):
-        self.cluster.calls.append((self.endpoint, *call))
-
-    def member_list(self):
-        self._me()
-        return copy.deepcopy(self.cluster.members)
-
-    def status(self):
-        me = self._me()
-        raw = {"header": {"member_id": str(me["id"])}, "leader": str(self.cluster.leader),
-               "raftIndex": "50", "raftAppliedIndex": str(50 - (me["id"] & 0xF)), "isLearner": me["is_learner"]}
-        return ec.normalize_status(raw, endpoint=self.endpoint)
-
-    def move_leader(self, target_id):
-        me = self._me()
-        self._log("move_leader", target_id)
-        if me["id"] != self.cluster.leader:
-            raise ec.EtcdError("etcdserver: not leader", endpoint=self.endpoint)
-        self.cluster.leader = target_id
-        return {}
-
-    def member_add(self, peer_urls, is_learner=True):
-        self._me()
-        self._log("member_add", list(peer_urls), is_learner)
-        if self.cluster.unsettled:
-            self.cluster.unsettled -= 1
-            raise ec.EtcdError("etcdserver: unhealthy cluster", endpoint=self.endpoint)
-        new = dict(FakeCluster._member("", self.cluster.next_id, "x", learner=is_learner, started=False),
-                   peer_urls=list(peer_urls))
-        self.cluster.members.append(new)
-        return copy.deepcopy(new), copy.deepcopy(self.cluster.members)
-
-    def member_remove(self, member_id):
-        self._me()
-        self._log("member_remove", member_id)
-        self.cluster.members = [m for m in self.cluster.members if m["id"] != member_id]
-        return {}
-
-    def member_promote(self, member_id):
-        self._me()
-        self._log("member_promote", member_id)
-        if self.cluster.promote_refusals:
-            self.cluster.promote_refusals -= 1
-            raise ec.EtcdError("etcdserver: can only promote a learner member which is in sync with leader",
-                               endpoint=self.endpoint)
-        for m in self.cluster.members:
-            if m["id"] == member_id:
-                m["is_learner"] = False
-        return {}
+from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd import FakeCluster
 
 
 @pytest.fixture
@@ -138,7 +49,7 @@ def run(capsys, args, check_mode=False, diff=False):
         ({"state": "leader"}, "state is leader but any of the following are missing: name, id, peer_url"),
         ({"state": "absent", "name": "etcd-a", "id": "a0"}, "parameters are mutually exclusive: name|id|peer_url"),
         ({"state": "absent", "id": "a0", "peer_url": "http://10.0.0.1:2380"}, "mutually exclusive"),
-        ({"state": "list", "name": "etcd-a"}, "name only apply with state present, promoted, absent or leader"),
+        ({"state": "list"}, "value of state must be one of: present, promoted, absent, leader, got: list"),
         ({"name": "etcd-a"}, "state is present but all of the following are missing: peer_urls"),
         ({}, "state is present but all of the following are missing: name, peer_urls"),
         ({"state": "absent", "id": "a0", "missing_ok": True}, "missing_ok cannot be used with id a0"),
@@ -164,21 +75,6 @@ def test_member_id_alias(cluster, capsys):
 
 
 # -- full runs -------------------------------------------------------------------------------
-
-
-def test_list_with_probe_skips_a_dead_endpoint(cluster, capsys):
-    cluster.down.add(cluster.by_name("etcd-a")["id"])
-    cluster.leader = cluster.by_name("etcd-b")["id"]
-    result = run(capsys, {"state": "list", "probe": True})
-    assert result["changed"] is False
-    assert result["msg"] == "3 members seen through http://10.0.0.2:2379"
-    assert result["leader"]["name"] == "etcd-b"
-    by_name = {m["name"]: m for m in result["members"]}
-    assert by_name["etcd-a"]["reachable"] is False
-    assert "Connection refused" in by_name["etcd-a"]["probe_error"]
-    assert by_name["etcd-b"]["healthy"] is True
-    assert by_name["etcd-b"]["id"] == str(0xA1)
-    assert by_name["etcd-b"]["id_hex"] == "a1"
 
 
 def test_present_adds_a_learner_and_returns_the_initial_cluster(cluster, capsys):
@@ -314,3 +210,86 @@ def test_add_gives_up_on_unhealthy_cluster_with_advice(cluster, capsys):
         "could not add etcd-d (http://10.0.0.4:2380) as a learner via http://10.0.0.1:2379: etcdserver: unhealthy "
         "cluster. The member that handled the request has not been connected to every voting member"
     )
+
+
+# -- non-idempotent requests -----------------------------------------------------------------
+
+
+def test_add_moves_on_only_from_an_endpoint_that_refused_the_connection(cluster, capsys):
+    cluster.down.add(cluster.by_name("etcd-a")["id"])
+    result = run(capsys, {"state": "present", "name": "etcd-d", "peer_urls": ["http://10.0.0.4:2380"],
+                          "endpoints": ENDPOINTS})
+    # etcd-a is down, so the quorum check passes with 2 of 3 only for a learner add
+    assert result["changed"] is True
+    assert cluster.calls == [("http://10.0.0.2:2379", "member_add", ["http://10.0.0.4:2380"], True)]
+
+
+def test_add_that_timed_out_but_was_applied_is_not_repeated(cluster, capsys):
+    cluster.timeouts["member_add"] = ["applied"]
+    result = run(capsys, {"state": "present", "name": "etcd-d", "peer_urls": ["http://10.0.0.4:2380"]})
+    assert result["changed"] is True
+    assert [c[:2] for c in cluster.calls] == [("http://10.0.0.1:2379", "member_add")]
+    assert result["member"]["id_hex"] == "f00"
+    assert result["initial_cluster"].endswith(",etcd-d=http://10.0.0.4:2380")
+    assert len([m for m in cluster.members if m["peer_urls"] == ["http://10.0.0.4:2380"]]) == 1
+
+
+def test_add_that_timed_out_and_was_lost_fails_without_trying_another_endpoint(cluster, capsys):
+    cluster.timeouts["member_add"] = ["lost"]
+    result = run(capsys, {"state": "present", "name": "etcd-d", "peer_urls": ["http://10.0.0.4:2380"]})
+    assert result["failed"] is True
+    assert [c[:2] for c in cluster.calls] == [("http://10.0.0.1:2379", "member_add")]
+    assert result["msg"].startswith("could not add etcd-d (http://10.0.0.4:2380) as a learner: http://10.0.0.1:2379: "
+                                    "timed out")
+    assert "may have been applied, so it was not repeated on another endpoint" in result["msg"]
+    assert len(cluster.members) == 3
+
+
+def test_remove_that_timed_out_but_was_applied_is_not_repeated(cluster, capsys):
+    cluster.timeouts["member_remove"] = ["applied"]
+    result = run(capsys, {"state": "absent", "name": "etcd-c"})
+    assert result["changed"] is True
+    assert cluster.calls == [("http://10.0.0.1:2379", "member_remove", 0xA2)]
+    assert [m["name"] for m in result["members"]] == ["etcd-a", "etcd-b"]
+
+
+def test_transfer_that_timed_out_is_judged_by_where_leadership_went(cluster, capsys, monkeypatch):
+    original = type(cluster.client("x")).move_leader
+
+    def slow_move(self, target_id):
+        original(self, target_id)
+        raise ec.EtcdUnreachable("timed out", endpoint=self.endpoint, sent=True)
+
+    monkeypatch.setattr(type(cluster.client("x")), "move_leader", slow_move)
+    result = run(capsys, {"state": "leader", "name": "etcd-c"})
+    assert result["changed"] is True
+    assert cluster.leader == 0xA2
+    assert cluster.calls == [("http://10.0.0.1:2379", "move_leader", 0xA2)]
+
+
+def test_tls_file_problem_fails_naming_the_option(capsys, tmp_path):
+    missing = tmp_path / "admin-key.pem"
+    result = run(capsys, {"state": "leader", "name": "etcd-a", "endpoints": ["https://127.0.0.1:1"],
+                          "client_cert": str(tmp_path / "admin.pem"), "client_key": str(missing)})
+    assert result["failed"] is True
+    assert result["msg"] == "cannot set up the etcd client for https://127.0.0.1:1: client_cert %s does not exist" % (
+        tmp_path / "admin.pem")
+
+
+def test_short_decimal_id_is_resolved_against_the_member_list(cluster, capsys):
+    cluster.members[2].update(id=1234, id_hex="4d2")
+    # "1234" read as hex is 0x1234 (no member), read as decimal it is etcd-c's ID
+    result = run(capsys, {"state": "absent", "id": "1234"}, check_mode=True)
+    assert result["changed"] is True
+    assert result["member"]["name"] == "etcd-c"
+    assert result["member"]["id"] == "1234"
+
+
+def test_id_naming_two_members_is_refused(cluster, capsys):
+    cluster.members[1].update(id=0x10, id_hex="10")
+    cluster.members[2].update(id=10, id_hex="a")
+    result = run(capsys, {"state": "absent", "id": "10"})
+    assert result["failed"] is True
+    assert result["msg"].startswith("member ID 10 is ambiguous: as hex it is etcd-b (10) and as decimal it is "
+                                    "etcd-c (a); select the member as 0x10 or 0xa, or by name or peer_url")
+    assert cluster.calls == []
