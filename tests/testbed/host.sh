@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Test hosts: systemd + sshd containers on the podman network raftops-etcd, reached by Ansible
+# over SSH as root at their fixed address, like real hosts.
+#
+#   host.sh network                   ensure the network (10.250.0.0/24, gateway .1; .2 is taken
+#                                     by an anchor container) and its traffic guards
+#   host.sh key                       create the SSH key pair once; print the private key path
+#   host.sh up [--instance-config FILE] NAME=IP [NAME=IP ...]
+#                                     start fresh hosts in parallel, wait for systemd and SSH;
+#                                     then write Molecule's instance config to FILE
+#   host.sh kill NAME                 simulate a lost host: SIGKILL it (the stopped container,
+#                                     disk included, stays until recreate/rm)
+#   host.sh revive NAME IP            start a killed host again with its disk intact; wait for SSH
+#   host.sh recreate NAME IP          replace the host with a fresh one, same name and address
+#   host.sh rm [--instance-config FILE] NAME [NAME ...]
+#                                     remove hosts (and empty Molecule's instance config)
+#   host.sh teardown                  remove every test bed container, the anchor, the mirror
+#                                     server, the network and its guards (not the image/cache)
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=tests/testbed/lib.sh source-path=SCRIPTDIR
+source "$HERE/lib.sh"
+
+SSH_OPTS=(-i "$TESTBED_KEY" -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=no
+  -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ControlMaster=no -o ControlPath=none
+  -o ConnectTimeout=2)
+WAIT_TIMEOUT="${RAFTOPS_TESTBED_WAIT:-90}"
+
+# The network, plus three guards that keep test traffic on it:
+# - an "anchor" container at .2 keeps the bridge, and so the gateway address the mirror server
+#   listens on, up between scenarios (netavark removes the bridge with the last container);
+# - an unreachable route for the subnet (metric 4242, below the bridge's own route) so that,
+#   should the bridge be down anyway, packets for a test address fail at once instead of
+#   leaving through the default route;
+# - a REJECT rule so that containers reach nothing outside the test network (the role's default
+#   release URL on the internet fails fast instead of going out).
+ANCHOR=raftops-etcd-anchor
+ANCHOR_IP=10.250.0.2
+FWD_RULE=(-s "$TESTBED_SUBNET" ! -d "$TESTBED_SUBNET" -m comment --comment "raftops-etcd testbed: nothing leaves the test network" -j REJECT --reject-with icmp-net-prohibited)
+ensure_network() {
+  podman network exists "$TESTBED_NETWORK" ||
+    podman network create --subnet "$TESTBED_SUBNET" --gateway "$TESTBED_GATEWAY" "$TESTBED_NETWORK" >/dev/null
+  [[ "$(ip route show table main type unreachable)" == *"$TESTBED_SUBNET metric 4242"* ]] ||
+    ip route add unreachable "$TESTBED_SUBNET" metric 4242
+  if [[ "$(podman inspect --format '{{.State.Running}}' "$ANCHOR" 2>/dev/null)" != true ]]; then
+    podman image exists "$TESTBED_IMAGE" || die "image $TESTBED_IMAGE is missing: run image.sh"
+    podman rm -f -t 0 "$ANCHOR" >/dev/null 2>&1 || true
+    podman run -d --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=64:64 \
+      --network "$TESTBED_NETWORK" --ip "$ANCHOR_IP" --name "$ANCHOR" --label raftops.testbed=anchor \
+      "$TESTBED_IMAGE" sleep infinity >/dev/null 2>"$TESTBED_CACHE/run-$ANCHOR.err" ||
+      { cat "$TESTBED_CACHE/run-$ANCHOR.err" >&2; die "could not start $ANCHOR"; }
+  fi
+  iptables -C FORWARD "${FWD_RULE[@]}" 2>/dev/null || iptables -I FORWARD 1 "${FWD_RULE[@]}"
+}
+
+ensure_key() {
+  if [[ ! -f "$TESTBED_KEY" ]]; then
+    mkdir -p "$(dirname "$TESTBED_KEY")"
+    chmod 700 "$(dirname "$TESTBED_KEY")"
+    ssh-keygen -q -t ed25519 -N '' -C raftops-etcd-testbed -f "$TESTBED_KEY"
+  fi
+}
+
+# Forget a host that is gone or replaced: end Ansible's persistent SSH connections to it
+# (ControlPersist masters, named <ip>-<port>-<user> in ~/.ansible/cp by Molecule's control_path;
+# asking a master whose peer died to exit can hang, so its pid is ended instead), and drop the
+# neighbour entry so a connection to a dead address fails in ~3 s ("No route to host") rather
+# than timing out.
+forget_host() {
+  local ip="$1" sock pid
+  for sock in "${HOME:-/root}/.ansible/cp/$ip"-*; do
+    [[ -S "$sock" ]] || continue
+    pid="$(ssh -o ControlPath="$sock" -O check "$ip" 2>&1 | sed -n 's/.*pid=\([0-9]*\).*/\1/p')"
+    if [[ -n "$pid" ]]; then kill "$pid" 2>/dev/null || true; fi
+    rm -f "$sock"
+  done
+  ip neigh flush to "$ip" 2>/dev/null || true
+}
+
+wait_ready() { # NAME IP: systemd finished booting (running or degraded), then SSH answers
+  local name="$1" ip="$2" deadline=$((SECONDS + WAIT_TIMEOUT)) state
+  while :; do
+    state="$(podman exec "$name" systemctl is-system-running 2>/dev/null || true)"
+    [[ "$state" == running || "$state" == degraded ]] && break
+    ((SECONDS < deadline)) || die "$name: systemd is '$state' after ${WAIT_TIMEOUT}s"
+    sleep 0.2
+  done
+  until ssh "${SSH_OPTS[@]}" "root@$ip" true 2>/dev/null; do
+    ((SECONDS < deadline)) || die "$name: no SSH on $ip after ${WAIT_TIMEOUT}s"
+    sleep 0.2
+  done
+}
+
+start_one() { # NAME IP: a fresh container (any old one of that name is removed first)
+  local name="$1" ip="$2"
+  podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
+  forget_host "$ip"
+  podman run -d "${TESTBED_RUN_OPTS[@]}" \
+    --network "$TESTBED_NETWORK" --ip "$ip" --hostname "$name" --name "$name" \
+    --label raftops.testbed=1 \
+    --mount "type=bind,src=$TESTBED_KEY.pub,dst=/root/.ssh/authorized_keys,ro=true" \
+    "$TESTBED_IMAGE" /sbin/init >/dev/null 2>"$TESTBED_CACHE/run-$name.err" ||
+    { cat "$TESTBED_CACHE/run-$name.err" >&2; die "$name: podman run failed"; }
+  wait_ready "$name" "$ip"
+}
+
+# Molecule's instance config: one entry per host, from which Molecule's delegated driver makes
+# ansible_host / ansible_user / ansible_port / ansible_private_key_file.
+write_instance_config() { # FILE NAME=IP...
+  local file="$1" spec
+  shift
+  {
+    [[ $# -eq 0 ]] && echo "[]"
+    for spec in "$@"; do
+      printf -- '- instance: %s\n  address: %s\n  user: root\n  port: 22\n  identity_file: %s\n' \
+        "${spec%%=*}" "${spec#*=}" "$TESTBED_KEY"
+    done
+  } >"$file.tmp"
+  mv "$file.tmp" "$file"
+}
+
+up() {
+  local spec pids=() rc=0 conf=""
+  if [[ "${1:-}" == --instance-config ]]; then conf="$2"; shift 2; fi
+  podman image exists "$TESTBED_IMAGE" || die "image $TESTBED_IMAGE is missing: run image.sh"
+  ensure_network
+  ensure_key
+  for spec in "$@"; do
+    [[ "$spec" == *=* ]] || die "expected NAME=IP, got '$spec'"
+    start_one "${spec%%=*}" "${spec#*=}" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+  if [[ "$rc" -eq 0 && -n "$conf" ]]; then write_instance_config "$conf" "$@"; fi
+  return "$rc"
+}
+
+ip_of() { podman inspect --format "{{(index .NetworkSettings.Networks \"$TESTBED_NETWORK\").IPAddress}}" "$1" 2>/dev/null || true; }
+
+mkdir -p "$TESTBED_CACHE"
+cmd="${1:-}"
+shift || true
+case "$cmd" in
+  network) ensure_network ;;
+  key) ensure_key && echo "$TESTBED_KEY" ;;
+  up) up "$@" ;;
+  kill)
+    [[ $# -ge 1 ]] || die "usage: host.sh kill NAME"
+    ip="$(ip_of "$1")"
+    podman kill "$1" >/dev/null
+    podman wait "$1" >/dev/null 2>&1 || true
+    if [[ -n "$ip" ]]; then forget_host "$ip"; fi
+    log "$1 killed"
+    ;;
+  revive)
+    [[ $# -eq 2 ]] || die "usage: host.sh revive NAME IP"
+    forget_host "$2"
+    podman start "$1" >/dev/null
+    wait_ready "$1" "$2"
+    log "$1 is back on $2 (disk intact)"
+    ;;
+  recreate)
+    [[ $# -eq 2 ]] || die "usage: host.sh recreate NAME IP"
+    up "$1=$2"
+    log "$1 recreated fresh on $2"
+    ;;
+  rm)
+    if [[ "${1:-}" == --instance-config ]]; then write_instance_config "$2"; shift 2; fi
+    for name in "$@"; do
+      ip="$(ip_of "$name")"
+      podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
+      if [[ -n "$ip" ]]; then forget_host "$ip"; fi
+    done
+    ;;
+  teardown)
+    "$HERE/mirror.sh" stop
+    for name in $(podman ps -a --filter label=raftops.testbed --format '{{.Names}}'); do
+      ip="$(ip_of "$name")"
+      podman rm -f -t 0 "$name" >/dev/null
+      if [[ -n "$ip" ]]; then forget_host "$ip"; fi
+    done
+    podman network rm -f "$TESTBED_NETWORK" >/dev/null 2>&1 || true
+    while iptables -C FORWARD "${FWD_RULE[@]}" 2>/dev/null; do iptables -D FORWARD "${FWD_RULE[@]}"; done
+    ip route del unreachable "$TESTBED_SUBNET" metric 4242 2>/dev/null || true
+    log "test bed removed"
+    ;;
+  *) die "usage: host.sh {network|key|up NAME=IP...|kill NAME|revive NAME IP|recreate NAME IP|rm NAME...|teardown}" ;;
+esac
