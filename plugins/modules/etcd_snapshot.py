@@ -547,8 +547,8 @@ def save(module, params):
             "is complete and verified)" % dest
         )
     uid, gid = resolve_ids(params["owner"], params["group"])
-    clients = clients_from_params(params)
     try:
+        clients = clients_from_params(params)
         client, status = first_answer(clients, lambda c: (c, c.status()))
     except EtcdError as exc:
         raise Failure("cannot ask etcd for a snapshot: %s" % exc) from None

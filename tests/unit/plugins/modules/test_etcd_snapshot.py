@@ -554,3 +554,12 @@ def test_restore_with_etcdctl_34_sets_api_3(tmp_path, snapshot_file, tool, monke
     assert not failed, result
     assert all(c["api"] == "3" for c in calls())
     assert "etcd-host0=https://10.0.0.11:2380,etcd-host1=https://10.0.0.12:2380" in result["cmd"]
+
+
+def test_save_names_a_missing_ca_file_and_writes_nothing(tmp_path):
+    missing = str(tmp_path / "missing-ca.pem")
+    result, failed = run_module(dict(dest=str(tmp_path / "etcd.db"), ca_cert=missing))
+    assert failed
+    assert result["msg"].startswith("cannot ask etcd for a snapshot: ")
+    assert "ca_cert" in result["msg"] and missing in result["msg"]
+    assert listing(tmp_path) == []
