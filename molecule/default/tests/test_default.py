@@ -1,13 +1,131 @@
-"""Trivial checks of the test hosts until the role's own verifier replaces them."""
+"""A 3-member TLS cluster deployed by the raftops.etcd.etcd playbook, checked on the hosts and
+from the controller; then every refused input leaves every host as it was."""
+
+import json
+import os
+import ssl
+import urllib.error
+import urllib.request
+
+import pytest
+from etcdtest import PKI, Gateway, fingerprint, group_hosts, playbook, recap
+
+NODE_NAMES = {"etcd-host0": "etcd-host0", "etcd-host1": "etcd-host1", "etcd-host2": "etcd-host2"}
+ADDRESSES = {"etcd-host0": "10.250.0.10", "etcd-host1": "10.250.0.11", "etcd-host2": "10.250.0.12"}
+URLS = ["https://%s:2379" % a for a in ADDRESSES.values()]
 
 
-def test_systemd_is_pid_1(host):
-    assert host.file("/proc/1/comm").content_string.strip() == "systemd"
+def test_service_runs_as_the_etcd_user(host):
+    assert host.service("etcd").is_running
+    assert host.service("etcd").is_enabled
+    pid = host.check_output("systemctl show -p MainPID --value etcd")
+    assert host.check_output("ps -o user= -p %s" % pid).strip() == "etcd"
 
 
-def test_sshd_is_running(host):
-    assert host.service("ssh").is_running
+def test_unit_is_hardened_and_notify(host):
+    unit = host.file("/etc/systemd/system/etcd.service").content_string
+    for line in ("Type=notify", "User=etcd", "NoNewPrivileges=true", "ProtectSystem=strict", "LimitNOFILE="):
+        assert line in unit
 
 
-def test_python3_is_present(host):
-    assert host.exists("python3")
+def test_files_owners_and_modes(host):
+    expected = {
+        "/var/lib/etcd": ("etcd", "etcd", 0o700),
+        "/etc/etcd/pki/server-key.pem": ("etcd", "etcd", 0o600),
+        "/etc/etcd/pki/peer-key.pem": ("etcd", "etcd", 0o600),
+        "/etc/etcd/pki/server.pem": ("etcd", "etcd", 0o644),
+        "/etc/etcd/etcd.env": ("root", "etcd", 0o640),
+    }
+    for path, (user, group, mode) in expected.items():
+        f = host.file(path)
+        assert (f.user, f.group, f.mode) == (user, group, mode), path
+    assert host.file("/usr/local/bin/etcd").linked_to == "/opt/etcd/v3.5.1/etcd"
+    assert not host.file("/etc/etcd/etcd-initial.env").exists
+
+
+def test_no_ca_key_on_any_member(host):
+    assert host.run("find / -xdev -name 'ca-key*'").stdout.strip() == ""
+    etcd_keys = host.run("grep -rl -- '-----BEGIN .*PRIVATE KEY-----' /etc/etcd /var/lib/etcd").stdout.split()
+    assert sorted(etcd_keys) == ["/etc/etcd/pki/peer-key.pem", "/etc/etcd/pki/server-key.pem"]
+    ca_key_line = open(os.path.join(PKI, "ca-key.pem")).read().strip().splitlines()[1]
+    # The whole line: EC keys share their first bytes (the ASN.1 prefix), not the rest.
+    assert host.run("grep -rqsF %s /etc /opt /var /root /tmp" % ca_key_line).rc == 1
+
+
+def test_member_certificate_sans(host):
+    name = host.backend.get_hostname()
+    text = host.check_output("openssl x509 -in /etc/etcd/pki/server.pem -noout -ext subjectAltName,extendedKeyUsage"
+                             " 2>/dev/null || python3 -c 'print()'")
+    if "Subject Alternative Name" not in text:
+        pytest.skip("openssl not on the host")
+    for san in ("IP Address:%s" % ADDRESSES[name], "IP Address:127.0.0.1", "DNS:localhost", "DNS:%s" % name):
+        assert san in text
+    assert "TLS Web Server Authentication" in text and "TLS Web Client Authentication" in text
+
+
+def test_no_plaintext_listener(host):
+    listening = host.check_output("ss -Htln")
+    assert ":2379" in listening and ":2380" in listening
+    # http:// is refused on every listener, loopback included.
+    for url in ("http://127.0.0.1:2379/health", "http://%s:2379/health" % ADDRESSES[host.backend.get_hostname()]):
+        res = host.run("python3 -c \"import urllib.request as u; u.urlopen('%s', timeout=3)\"" % url)
+        assert res.rc != 0
+
+
+def test_member_names_are_the_node_names():
+    members = Gateway(URLS[0]).members()
+    assert sorted(m["name"] for m in members) == sorted(NODE_NAMES.values())
+    assert all(m["peerURLs"][0].startswith("https://") for m in members)
+    assert not any(m.get("isLearner") for m in members)
+
+
+def test_health_over_every_client_url():
+    ctx = ssl.create_default_context(cafile=os.path.join(PKI, "ca.pem"))
+    ctx.load_cert_chain(os.path.join(PKI, "admin.pem"), os.path.join(PKI, "admin-key.pem"))
+    for url in URLS:
+        with urllib.request.urlopen(url + "/health", context=ctx, timeout=5) as resp:
+            assert json.load(resp)["health"] == "true"
+
+
+def test_https_without_a_client_certificate_is_refused():
+    with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionResetError)):
+        Gateway(URLS[0], cert=False).members()
+
+
+def test_a_key_written_through_one_member_is_read_from_another():
+    Gateway(URLS[0]).put("/verify/cross-member", "written-via-host0")
+    assert Gateway(URLS[2]).get("/verify/cross-member") == "written-via-host0"
+
+
+def test_second_run_and_check_mode_change_nothing():
+    before = fingerprint(group_hosts())
+    rc, out = playbook("etcd", check=True)
+    assert rc == 0, out
+    assert all(c["changed"] == 0 for c in recap(out).values()), out
+    assert fingerprint(group_hosts()) == before
+
+
+REFUSED = [
+    ("duplicate NODE_NAME", ["-e", "NODE_NAME=etcd-same"], "both use the member name 'etcd-same'"),
+    ("invalid NODE_NAME", ["-e", "NODE_NAME=-bad"], "member name '-bad' (NODE_NAME) is invalid"),
+    ("empty group", ["-e", "etcd_group=etcd_nothing_here"], "the etcd group is empty or missing"),
+    ("member without an address", ["-e", '{"ansible_default_ipv4": {}}'], "host etcd-host0: no address: set etcd_address"),
+    ("malformed etcd_version", ["-e", "etcd_version=3.5"], "etcd_version '3.5' is not a release version like 3.5.17"),
+    ("release URL unreachable", ["-e", "etcd_release_base_url=http://10.250.0.1:8099", "-e", "etcd_download_cache_dir={tmp}"],
+     "etcd 3.5.1 could not be downloaded and verified from http://10.250.0.1:8099/v3.5.1/ (no host was changed)"),
+    ("checksum mismatch", ["-e", "etcd_release_base_url=http://10.250.0.1:8080/corrupt",
+                           "-e", "etcd_download_cache_dir={tmp}"],
+     "etcd 3.5.1 could not be downloaded and verified from http://10.250.0.1:8080/corrupt/v3.5.1/ (no host was changed)"),
+]
+
+
+@pytest.mark.parametrize("case, extra, message", REFUSED, ids=[c[0] for c in REFUSED])
+def test_bad_input_is_refused_before_any_host_changes(case, extra, message, tmp_path):
+    before = fingerprint(group_hosts())
+    rc, out = playbook("etcd", *[a.replace("{tmp}", str(tmp_path)) for a in extra])
+    assert rc != 0, out
+    assert message in " ".join(out.split()), out
+    if case == "checksum mismatch":
+        # get_url names the expected and the actual sum.
+        assert "did not match" in out and "it was" in out, out
+    assert fingerprint(group_hosts()) == before
