@@ -78,11 +78,11 @@ molecule: deps
 test: deps lint sanity unit molecule
 
 demo: deps
-	molecule converge -s default
-	@tests/testbed/demo-info.sh
+	tests/testbed/demo.sh
 
-demo-destroy: venv
-	molecule destroy -s default
+demo-destroy:
+	tests/testbed/host.sh rm demo-host0 demo-host1 demo-host2
+	rm -rf .cache/demo
 
 bench: deps
 	tests/bench/deploy.sh
