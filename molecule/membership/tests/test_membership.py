@@ -1,0 +1,316 @@
+"""Membership lifecycle of a live 3-member cluster, the operator's way, while a client writes
+through member-0 and member-1 all along and a monitor samples the leader and the member list.
+
+The tests run in file order, each one starting from where the previous one left the cluster:
+another 1-member cluster grows to 2 (warned); a new host holding that cluster's data is refused;
+a new host cut off from the peers fails to join and is undone; a second learner is refused;
+3 -> 5 with the foreign data discarded on confirmation; a dead member and a live one are
+removed; an unknown name and a removal that would break quorum are refused; a dead member is
+replaced in one step. Last, every acknowledged write must read back, and quorum must have held
+during every operation. Every refusal leaves every reachable host as it was (fingerprint).
+"""
+
+import contextlib
+import json
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+from conftest import FIGURES
+from etcdtest import EPHEMERAL, INVENTORY, ROOT, Gateway, Writer, ansible_env, b64, fingerprint, host, playbook
+
+HOSTS = ["mem-host%d" % i for i in range(6)]
+ADDRESS = {h: "10.250.0.%d" % (30 + i) for i, h in enumerate(HOSTS)}
+NAME = {h: "member-%d" % i for i, h in enumerate(HOSTS)}
+URL = {h: "https://%s:2379" % a for h, a in ADDRESS.items()}
+PEER = {h: "https://%s:2380" % a for h, a in ADDRESS.items()}
+WRITER_PREFIX = "/membership/"
+# A stretch without any acknowledged write longer than this means the cluster could not commit:
+# far above an election (1 s election timeout) and the stalls of a busy test machine (< 4 s).
+MAX_WRITE_GAP = 8.0
+
+
+def flat(text):
+    return " ".join(text.split())
+
+
+def with_group(group, *hosts):
+    """A second inventory (-i) that puts ``hosts`` in ``group``, as an operator edits the inventory."""
+    path = os.path.join(EPHEMERAL, "inventory-%s-%s.yml" % (group, "-".join(h[-1] for h in hosts)))
+    with open(path, "w") as out:
+        json.dump({group: {"hosts": {h: None for h in hosts}}}, out)
+    return ["-i", path]
+
+
+def run_testbed(*args):
+    subprocess.run([os.path.join(ROOT, "tests", "testbed", "host.sh"), *args], check=True,
+                   stdout=subprocess.DEVNULL, timeout=180)
+
+
+def members(url=URL["mem-host0"]):
+    """{name (or peer URL while unstarted): (id, is_learner)} of the cluster behind ``url``."""
+    return {m.get("name") or m["peerURLs"][0]: (m["ID"], bool(m.get("isLearner"))) for m in Gateway(url).members()}
+
+
+def voters(url=URL["mem-host0"]):
+    return sorted(name for name, (_, learner) in members(url).items() if not learner)
+
+
+def process_of(names):
+    """The etcd process of each host: unchanged pid and start time means it was not restarted."""
+    return {n: host(n).check_output("systemctl show etcd -p MainPID -p ExecMainStartTimestamp") for n in names}
+
+
+class Traffic:
+    """A Writer through member-0 and member-1 (never removed or killed) and a monitor sampling the
+    leader and the member list every 0.25 s; operations are timed windows over both."""
+
+    def __init__(self):
+        self.writer = Writer([URL["mem-host0"], URL["mem-host1"]], prefix=WRITER_PREFIX, interval=0.1,
+                             max_seconds=1800)
+        self.samples = []  # (time, leader id or None, {peer URL: is_learner} or None)
+        self.operations = []  # (label, start, end)
+        self._stop = threading.Event()
+        self.monitor = threading.Thread(target=self._sample, daemon=True)
+
+    def start(self):
+        self.writer.start()
+        self.monitor.start()
+
+    def _sample(self):
+        gateways = [Gateway(URL["mem-host0"], timeout=2), Gateway(URL["mem-host1"], timeout=2)]
+        while not self._stop.is_set():
+            leader = listing = None
+            for gw in gateways:
+                try:
+                    leader = gw.status().get("leader") or None
+                    listing = {m["peerURLs"][0]: bool(m.get("isLearner")) for m in gw.members()}
+                    break
+                except OSError:
+                    continue
+            self.samples.append((time.time(), leader, listing))
+            self._stop.wait(0.25)
+
+    @contextlib.contextmanager
+    def operation(self, label):
+        start = time.time()
+        yield
+        self.operations.append((label, start, time.time()))
+
+    def during(self, label):
+        """The monitor's samples taken during operation ``label``."""
+        start, stop = next((start, stop) for name, start, stop in self.operations if name == label)
+        return [s for s in self.samples if start <= s[0] <= stop]
+
+    def stop(self):
+        self._stop.set()
+        self.monitor.join(10)
+        self.writer.stop()
+
+    def acked_times(self):
+        return {key: float(value.split("-", 1)[1]) for key, value in self.writer.acked.items()}
+
+
+@pytest.fixture(scope="module")
+def traffic():
+    running = Traffic()
+    running.start()
+    yield running
+    running.stop()
+
+
+def test_another_cluster_grows_from_one_member_to_two_with_a_warning():
+    rc, out = playbook("etcd", "-e", "etcd_group=etcd_other", *with_group("etcd_other", "mem-host4"))
+    assert rc == 0, out
+    text = flat(out)
+    assert "[WARNING]: promoting learner member-4 later makes a 1-member cluster a 2-member cluster" in text, out
+    assert "gains no fault tolerance and quorum becomes 2, so losing either member stops the cluster" in text, out
+    assert voters(URL["mem-host5"]) == ["member-4", "member-5"]
+
+
+def test_a_new_host_with_another_clusters_data_is_refused(traffic):
+    before = fingerprint(HOSTS)
+    listing = members()
+    rc, out = playbook("etcd", *with_group("etcd", "mem-host3", "mem-host4"))
+    assert rc != 0, out
+    text = flat(out)
+    assert "host mem-host4: /var/lib/etcd holds etcd data that is not of a member of this cluster (its etcd belongs to cluster" in text, out
+    assert "with members member-5, member-4" in text or "with members member-4, member-5" in text, out
+    assert """nothing was changed. To discard that data, confirm with -e '{"etcd_discard_foreign_data": ["mem-host4"]}'""" in text, out
+    assert "host mem-host3:" not in text, "a host without data is not foreign"
+    assert fingerprint(HOSTS) == before
+    assert members() == listing
+
+
+def test_a_new_host_that_cannot_reach_the_peers_is_undone(traffic):
+    cut_off = "iptables -{op} INPUT -p tcp --dport 2380 -j REJECT && iptables -{op} OUTPUT -p tcp --dport 2380 -j REJECT"
+    others = ["mem-host0", "mem-host1", "mem-host2", "mem-host4", "mem-host5"]
+    before, listing = fingerprint(others), members()
+    host("mem-host3").check_output(cut_off.format(op="A"))
+    try:
+        rc, out = playbook("etcd", *with_group("etcd", "mem-host3"))
+    finally:
+        host("mem-host3").check_output(cut_off.format(op="D"))
+    assert rc != 0, out
+    text = flat(out)
+    assert "host mem-host3 (member member-3) did not join the cluster" in text, out
+    assert "etcd said:" in text, out
+    assert "Its learner entry was removed again, and so was the data it wrote; the cluster is as it was" in text, out
+    assert members() == listing
+    assert fingerprint(others) == before
+    new = host("mem-host3")
+    assert not new.service("etcd").is_running
+    assert not new.file("/var/lib/etcd/member").exists
+    assert not new.file("/etc/etcd/etcd-initial.env").exists
+
+
+def test_a_second_learner_is_refused_while_one_is_pending(traffic):
+    gateway = Gateway(URL["mem-host0"])
+    # A learner that never starts: a peer URL on which nothing listens.
+    pending = gateway.call("/v3/cluster/member/add", {"peerURLs": ["https://10.250.0.35:2390"], "isLearner": True})["member"]
+    try:
+        before, listing = fingerprint(HOSTS[:3]), members()
+        args = {
+            "endpoints": [URL["mem-host0"]], "ca_cert": "/etc/etcd/pki/ca.pem",
+            "client_cert": "/etc/etcd/pki/server.pem", "client_key": "/etc/etcd/pki/server-key.pem",
+            "name": "member-3", "peer_urls": ["https://10.250.0.33:2380"],
+        }
+        proc = subprocess.run(["ansible", "mem-host0", "-i", INVENTORY, "-m", "raftops.etcd.etcd_member", "-a", json.dumps(args)],
+                              env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120,
+                              check=False)
+        assert proc.returncode != 0, proc.stdout
+        assert "refusing to add member-3 (https://10.250.0.33:2380): learner" in proc.stdout, proc.stdout
+        assert "has not been promoted yet; promote or remove it first (etcd allows one learner at a time)" in proc.stdout
+        assert members() == listing
+        assert fingerprint(HOSTS[:3]) == before
+    finally:
+        gateway.call("/v3/cluster/member/remove", {"ID": pending["ID"]})
+
+
+def test_grow_from_3_to_5_discarding_foreign_data_on_confirmation(traffic):
+    existing = ["mem-host0", "mem-host1", "mem-host2"]
+    processes = process_of(existing)
+    with traffic.operation("grow 3 -> 5"):
+        rc, out = playbook("etcd", *with_group("etcd", "mem-host3", "mem-host4"),
+                           "-e", '{"etcd_discard_foreign_data": ["mem-host4"]}')
+    assert rc == 0, out
+    assert voters() == ["member-%d" % i for i in range(5)]
+    assert process_of(existing) == processes, "an existing member was restarted"
+    discarded = host("mem-host4")
+    assert discarded.run("ls -d /var/lib/etcd.foreign-*/member/wal").rc == 0
+    assert discarded.service("etcd").is_running
+    assert host("mem-host3").service("etcd-snapshot.timer").is_enabled
+    # One learner at a time, each a learner before it votes.
+    seen = [listing for _, _, listing in traffic.during("grow 3 -> 5") if listing]
+    assert max(sum(listing.values()) for listing in seen) == 1
+    for new in ("mem-host3", "mem-host4"):
+        states = [listing[PEER[new]] for listing in seen if PEER[new] in listing]
+        assert states[0] is True and states[-1] is False, (new, states)
+
+
+def test_remove_a_member_whose_host_is_dead(traffic):
+    run_testbed("kill", "mem-host4")
+    with traffic.operation("remove dead member-4"):
+        rc, out = playbook("remove_member", *with_group("etcd", "mem-host3", "mem-host4"), "-e", "etcd_remove=mem-host4")
+    assert rc == 0, out
+    assert voters() == ["member-0", "member-1", "member-2", "member-3"]
+    assert "Take mem-host4 out of group etcd in the inventory now" in flat(out)
+
+
+def test_removing_an_unknown_name_is_refused_whole(traffic):
+    alive = HOSTS[:4]
+    before, listing = fingerprint(alive), members()
+    rc, out = playbook("remove_member", *with_group("etcd", "mem-host3"), "-e", "etcd_remove=member-3,member-9")
+    assert rc != 0, out
+    text = flat(out)
+    assert "no member named member-9 in the cluster and no such host in group etcd (etcd_remove=member-3,member-9)" in text, out
+    assert "members are: member-0, member-1, member-2, member-3; nothing was changed" in text, out
+    assert members() == listing
+    assert fingerprint(alive) == before
+
+
+def test_remove_a_live_member_by_node_name(traffic):
+    with traffic.operation("remove member-3"):
+        rc, out = playbook("remove_member", *with_group("etcd", "mem-host3"), "-e", "etcd_remove=member-3")
+    assert rc == 0, out
+    assert voters() == ["member-0", "member-1", "member-2"]
+    retired = host("mem-host3")
+    assert not retired.service("etcd").is_running and not retired.service("etcd").is_enabled
+    assert not retired.service("etcd-snapshot.timer").is_enabled
+    assert not retired.file("/var/lib/etcd").exists
+    assert retired.run("ls -d /var/lib/etcd.removed-*/member/wal").rc == 0
+
+
+def test_a_removal_that_would_break_quorum_is_refused(traffic):
+    run_testbed("kill", "mem-host2")
+    alive = ["mem-host0", "mem-host1"]
+    before, listing = fingerprint(alive), members()
+    rc, out = playbook("remove_member", "-e", "etcd_remove=member-1")
+    assert rc != 0, out
+    text = flat(out)
+    assert ("refusing to remove member-1: 2 voting members would be left (quorum 2) and only 1 of them healthy "
+            "(member-2: ") in text, out
+    assert "so the cluster would lose quorum" in text and "nothing was changed" in text, out
+    assert members() == listing
+    assert fingerprint(alive) == before
+
+
+def test_replacing_a_name_without_a_host_is_refused(traffic):
+    alive = ["mem-host0", "mem-host1"]
+    before, listing = fingerprint(alive), members()
+    rc, out = playbook("replace_member", "-e", "etcd_replace=member-9")
+    assert rc != 0, out
+    assert ("etcd_replace=member-9 must name one member of group etcd, by its NODE_NAME or inventory host, whose host "
+            "is in the inventory to join in its place") in flat(out), out
+    assert members() == listing
+    assert fingerprint(alive) == before
+
+
+def test_replace_a_dead_member_in_one_step(traffic):
+    run_testbed("recreate", "mem-host2", ADDRESS["mem-host2"])
+    survivors = ["mem-host0", "mem-host1"]
+    before, old_id = fingerprint(survivors), members()["member-2"][0]
+    with traffic.operation("replace member-2"):
+        rc, out = playbook("replace_member", "-e", "etcd_replace=member-2")
+    assert rc == 0, out
+    assert voters() == ["member-0", "member-1", "member-2"]
+    assert members()["member-2"][0] != old_id
+    assert fingerprint(survivors) == before, "a surviving member changed or restarted"
+
+
+def test_every_acknowledged_write_reads_back_and_quorum_held(traffic):
+    traffic.stop()
+    end = WRITER_PREFIX[:-1] + chr(ord(WRITER_PREFIX[-1]) + 1)
+    stored = Gateway(URL["mem-host2"], timeout=30).call("/v3/kv/range", {"key": b64(WRITER_PREFIX), "range_end": b64(end)})
+    readable = {kv["key"]: kv["value"] for kv in stored.get("kvs", [])}
+    lost = [k for k, v in traffic.writer.acked.items() if readable.get(b64(k)) != b64(v)]
+    acked_at = traffic.acked_times()
+
+    lines = ["%-22s %8s %7s %7s %5s %12s %s" % ("operation", "seconds", "acked", "failed", "lost", "longest gap", "no leader")]
+    problems = []
+    for label, start, stop in traffic.operations:
+        window = sorted(t for t in acked_at.values() if start <= t <= stop)
+        gaps = [b - a for a, b in zip([start, *window], [*window, stop])]
+        failed = [f for f in traffic.writer.failed if start <= f[0] <= stop]
+        leaderless = [s for s in traffic.samples if start <= s[0] <= stop and not s[1]]
+        lost_here = [k for k in lost if start <= acked_at[k] <= stop]
+        lines.append("%-22s %8.1f %7d %7d %5d %11.1fs %d of %d samples" % (
+            label, stop - start, len(window), len(failed), len(lost_here), max(gaps),
+            len(leaderless), len([s for s in traffic.samples if start <= s[0] <= stop])))
+        lines.extend("  failed write %.1f s in, through %s: %s" % (f[0] - start, f[1], f[2]) for f in failed)
+        if max(gaps) > MAX_WRITE_GAP or leaderless:
+            problems.append("%s: longest stretch without an acknowledged write %.1f s, %d samples without a leader"
+                            % (label, max(gaps), len(leaderless)))
+    # A member's join as the cluster sees it: from its learner entry to its promotion.
+    for label, new in (("grow 3 -> 5", "mem-host3"), ("grow 3 -> 5", "mem-host4"), ("replace member-2", "mem-host2")):
+        sampled = [(t, listing.get(PEER[new])) for t, _, listing in traffic.during(label) if listing]
+        added = next(t for t, learner in sampled if learner is True)
+        promoted = next(t for t, learner in sampled if learner is False and t > added)
+        lines.append("%s joined in %.1f s (learner entry to promotion)" % (NAME[new], promoted - added))
+    lines.append("whole run: %d writes acknowledged, %d failed, %d lost" % (len(acked_at), len(traffic.writer.failed), len(lost)))
+    with open(FIGURES, "w") as out:
+        out.write("\n".join(lines) + "\n")
+    assert not lost, "acknowledged writes lost: %s" % lost[:10]
+    assert not problems, problems
