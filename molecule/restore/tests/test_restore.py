@@ -1,0 +1,254 @@
+"""Backups, scheduled snapshots and disaster recovery, the operator's way.
+
+In order: the members' timer takes and prunes snapshots; the backup playbook brings verified
+snapshots to the controller and keeps the newest etcd_backup_keep; every bad snapshot, and a
+member short of space, is refused with every host left as it was; then two of the three hosts
+are lost and replaced by fresh ones, and the restore playbook brings every key back from the
+newest backup into a new cluster. (Molecule's idempotence step runs after this verifier, on the
+restored cluster.)
+"""
+
+import base64
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from etcdtest import BACKUPS, ROOT, Gateway, b64, fingerprint, host, playbook
+
+ADDRESSES = {"rst-host0": "10.250.0.40", "rst-host1": "10.250.0.41", "rst-host2": "10.250.0.42"}
+HOSTS = sorted(ADDRESSES)
+URLS = ["https://%s:2379" % ADDRESSES[h] for h in HOSTS]
+# rst-host0 keeps its data on a tmpfs of its own (prepare.yml); the others use the default.
+DATA_DIRS = {"rst-host0": "/srv/etcd/data", "rst-host1": "/var/lib/etcd", "rst-host2": "/var/lib/etcd"}
+SMALL_FS = "/srv/etcd"
+SURVIVOR, LOST = "rst-host0", ["rst-host1", "rst-host2"]
+KEEP = 2          # etcd_backup_keep in molecule.yml
+HOST_KEEP = 2     # etcd_backup_host_keep
+HOST_DIR = "/var/backups/etcd"
+NAME = re.compile(r"^etcd-snapshot-\d{8}T\d{6}Z\.db$")
+
+# Keys of several shapes: plain, UTF-8, binary-safe text, empty and a large value.
+KNOWN = {"/known/%03d" % i: "value-%d" % i for i in range(150)}
+KNOWN.update({"/known/utf8": "grüße ✓", "/known/empty": "", "/known/large": "x" * 20000})
+
+state = {}
+
+
+def poll(check, seconds=30, interval=0.5):
+    """check() until it returns a true value; the last value otherwise."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
+
+
+def put_all(gateway, items):
+    """One transaction per 100 keys (etcd allows 128 operations per transaction)."""
+    pairs = sorted(items.items())
+    for start in range(0, len(pairs), 100):
+        ops = [{"requestPut": {"key": b64(k), "value": b64(v)}} for k, v in pairs[start:start + 100]]
+        assert gateway.call("/v3/kv/txn", {"success": ops})["succeeded"] is True
+
+
+def read_prefix(gateway, prefix):
+    end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    kvs = gateway.call("/v3/kv/range", {"key": b64(prefix), "range_end": b64(end)}).get("kvs") or []
+    return {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv.get("value", "")).decode() for kv in kvs}
+
+
+def host_state():
+    """fingerprint() plus what a restore would touch: data dirs, moved-aside dirs, copies, the timer."""
+    state_now = fingerprint(HOSTS)
+    for name in HOSTS:
+        data = DATA_DIRS[name]
+        state_now[name] += host(name).run(
+            "ls -a %s %s/member; ls -d %s.* 2>&1; ls -a %s | grep -v '^etcd-snapshot-'; "
+            "systemctl show etcd-snapshot.timer -p ActiveState" % (data, data, data, HOST_DIR)
+        ).stdout
+    return state_now
+
+
+def backups():
+    return sorted(os.listdir(BACKUPS))
+
+
+def snapshot_files(name):
+    out = host(name).run("ls %s" % HOST_DIR).stdout.split()
+    return sorted(f for f in out if NAME.match(f))
+
+
+def test_scheduled_snapshots_are_taken_and_pruned():
+    """The timer (every 5 s) saves snapshots on every member; only the newest HOST_KEEP stay."""
+    for name in HOSTS:
+        def pruned_to_the_newest(name=name):
+            log = host(name).run("journalctl -u etcd-snapshot -o cat --no-pager").stdout
+            saved = [os.path.basename(p) for p in re.findall(r"^saved (\S+) \(", log, re.M)]
+            pruned = [os.path.basename(p) for p in re.findall(r"^pruned (\S+)$", log, re.M)]
+            return pruned and snapshot_files(name) == sorted(saved[-HOST_KEEP:]) and (saved, pruned)
+
+        found = poll(pruned_to_the_newest)
+        assert found, "%s: no pruning seen; files %s" % (name, snapshot_files(name))
+        saved, pruned = found
+        assert len(saved) > HOST_KEEP and set(pruned) <= set(saved[:-HOST_KEEP])
+        newest = "%s/%s" % (HOST_DIR, snapshot_files(name)[-1])
+        status = json.loads(host(name).check_output("etcdutl snapshot status %s -w json" % newest))
+        assert status["totalKey"] > 0
+        assert host(name).file(newest).mode == 0o600
+
+
+def test_backups_land_on_the_controller_named_by_time_newest_kept():
+    gateway = Gateway(URLS[0])
+    put_all(gateway, KNOWN)
+    revision = int(gateway.status()["header"]["revision"])
+    taken = []
+    for _ in range(KEEP + 1):
+        rc, out = playbook("backup")
+        assert rc == 0, out
+        path = re.search(r'"snapshot: (\S+)"', out).group(1)
+        assert os.path.dirname(path) == BACKUPS and NAME.match(os.path.basename(path)), path
+        assert re.search(r'"revision: %d, keys: \d+"' % revision, out), out
+        assert re.search(r'"size: \d+ bytes \(', out), out
+        taken.append(os.path.basename(path))
+    assert taken == sorted(set(taken)), "names must sort by time: %s" % taken
+    assert backups() == taken[-KEEP:], "the oldest is pruned, the newest %d stay" % KEEP
+    assert os.stat(BACKUPS).st_mode & 0o777 == 0o700
+    assert all(os.stat(os.path.join(BACKUPS, f)).st_mode & 0o777 == 0o600 for f in backups())
+    for name in HOSTS:
+        assert not host(name).run("ls %s/outgoing-*" % HOST_DIR).stdout.strip(), "member copy left on %s" % name
+    state["snapshot"] = os.path.join(BACKUPS, taken[-1])
+    state["revision"] = revision
+    # Written after the last backup: the restored cluster must not have it.
+    gateway.put("/after-backup", "not in the snapshot")
+
+
+def test_backup_keeping_no_snapshot_is_refused():
+    before, files = host_state(), backups()
+    rc, out = playbook("backup", "-e", "etcd_backup_keep=0")
+    assert rc != 0
+    assert "etcd_backup_keep is 0: keep at least 1 snapshot on the controller; nothing was changed" in out, out
+    assert backups() == files
+    assert host_state() == before
+
+
+def test_removing_the_schedule_keeps_the_snapshots():
+    rc, out = playbook("etcd", "-e", "etcd_backup_schedule=", "--tags", "etcd_backup")
+    assert rc == 0, out
+    for name in HOSTS:
+        h = host(name)
+        assert not h.file("/etc/systemd/system/etcd-snapshot.timer").exists
+        assert not h.file("/usr/local/bin/etcd-snapshot").exists
+        assert h.run("systemctl is-active etcd-snapshot.timer").stdout.strip() == "inactive"
+        assert len(snapshot_files(name)) == HOST_KEEP
+
+
+def damaged(tmp_path, how):
+    """A copy of the newest backup, damaged as named."""
+    data = bytearray(Path(state["snapshot"]).read_bytes())
+    path = tmp_path / ("%s.db" % how)
+    if how == "flipped":
+        data[len(data) // 2] ^= 0x01
+    elif how == "truncated":
+        data = data[:-100]
+    elif how == "text":
+        data = b"this is not an etcd snapshot\n" * 400
+    elif how == "bare-db":
+        # The member's live database file: a bbolt file without the trailer snapshot save adds.
+        data = host("rst-host1").check_output("base64 -w0 /var/lib/etcd/member/snap/db")
+        data = base64.b64decode(data)
+    if how != "missing":
+        path.write_bytes(bytes(data))
+    return str(path)
+
+
+BAD_SNAPSHOTS = [
+    ("missing", "snapshot file {path} does not exist"),
+    ("flipped", "is not a sound etcd snapshot: SHA-256 mismatch: the trailer expects"),
+    ("truncated", "is not a sound etcd snapshot: truncated or damaged: the size"),
+    ("text", "is not a sound etcd snapshot: not an etcd snapshot: no bbolt magic"),
+    ("bare-db", "is not a sound etcd snapshot: no SHA-256 trailer"),
+]
+
+
+@pytest.mark.parametrize("how, message", BAD_SNAPSHOTS, ids=[b[0] for b in BAD_SNAPSHOTS])
+def test_a_bad_snapshot_is_refused_before_any_host_changes(how, message, tmp_path):
+    path = damaged(tmp_path, how)
+    before = host_state()
+    rc, out = playbook("restore", "-e", "etcd_restore_snapshot=" + path)
+    assert rc != 0
+    flat = " ".join(out.split())
+    assert "etcd_restore_snapshot %s: " % path in flat, out
+    assert message.format(path=path) in flat and "; nothing was changed" in flat, out
+    assert host_state() == before
+
+
+def test_a_restore_without_a_snapshot_is_refused():
+    before = host_state()
+    rc, out = playbook("restore")
+    assert rc != 0
+    assert "missing required arguments: etcd_restore_snapshot" in out, out
+    assert host_state() == before
+
+
+def test_a_member_short_of_space_is_refused_before_any_host_changes():
+    """The module's own free-space check on rst-host0, whose data filesystem is made small."""
+    small = host(SURVIVOR)
+    used = int(small.check_output("df -B1 --output=used %s | tail -1" % SMALL_FS))
+    before = host_state()
+    small.check_output("mount -o remount,size=%d %s" % (used + (32 << 20), SMALL_FS))
+    try:
+        rc, out = playbook("restore", "-e", "etcd_restore_snapshot=" + state["snapshot"])
+    finally:
+        small.check_output("mount -o remount,size=512m %s" % SMALL_FS)
+    assert rc != 0
+    flat = " ".join(out.split())
+    assert re.search(r"host rst-host0: not enough free space for the restore on the filesystem of /srv/etcd: "
+                     r"a [\d.]+ KiB snapshot needs about [\d.]+ MiB .* [\d.]+ MiB is available; nothing was changed", flat), out
+    assert host_state() == before
+
+
+def test_two_hosts_lost_replaced_and_restored_from_the_newest_backup():
+    gateway = Gateway(URLS[0])
+    before_ids = {m["name"]: m["ID"] for m in gateway.members()}
+    before_cluster = gateway.status()["header"]["cluster_id"]
+
+    recreate = [subprocess.Popen([os.path.join(ROOT, "tests/testbed/host.sh"), "recreate", name, ADDRESSES[name]])
+                for name in LOST]
+    assert all(p.wait(timeout=180) == 0 for p in recreate)
+
+    started = time.monotonic()
+    rc, out = playbook("restore", "-e", "etcd_restore_snapshot=" + state["snapshot"])
+    print("restore of 3 members took %.1f s" % (time.monotonic() - started))
+    assert rc == 0, out
+    assert re.search(r"restored %s: revision %d, \d+ keys, cluster token etcd-restored-" % (re.escape(state["snapshot"]),
+                                                                                           state["revision"]), out), out
+
+    for url in URLS:
+        restored = Gateway(url)
+        assert read_prefix(restored, "/known/") == KNOWN
+        assert restored.get("/after-backup") is None
+    members = {m["name"]: m["ID"] for m in gateway.members()}
+    assert sorted(members) == HOSTS
+    assert not set(members.values()) & set(before_ids.values()), "a new token gives new member IDs"
+    assert gateway.status()["header"]["cluster_id"] != before_cluster
+
+    # The survivor's old data is kept aside; the fresh hosts had none to move.
+    aside = host(SURVIVOR).run("ls -d %s.before-restore-*" % DATA_DIRS[SURVIVOR]).stdout.split()
+    assert len(aside) == 1 and host(SURVIVOR).file(aside[0] + "/member/wal").is_directory
+    for name in LOST:
+        assert host(name).run("ls -d %s.before-restore-*" % DATA_DIRS[name]).rc != 0
+    for name in HOSTS:
+        assert not host(name).file(HOST_DIR + "/restore.db").exists
+
+    # The cluster takes writes, and the restore put the schedule back on every member.
+    Gateway(URLS[1]).put("/after-restore", "ok")
+    assert Gateway(URLS[2]).get("/after-restore") == "ok"
+    since = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 1))
+    for name in HOSTS:
+        assert poll(lambda name=name: any(f[14:30] >= since for f in snapshot_files(name))), name
+
