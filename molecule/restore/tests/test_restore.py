@@ -107,9 +107,13 @@ def test_backups_land_on_the_controller_named_by_time_newest_kept():
     put_all(gateway, KNOWN)
     revision = int(gateway.status()["header"]["revision"])
     taken = []
-    for _ in range(KEEP + 1):
-        rc, out = playbook("backup")
+    for run in range(KEEP + 1):
+        # The last one also shows etcd_backup_transfer_dir (and -v shows where the member's copy went).
+        last = run == KEEP
+        rc, out = playbook("backup", *(["-v", "-e", "etcd_backup_transfer_dir=/var/tmp"] if last else []))
         assert rc == 0, out
+        if last:
+            assert re.search(r'"path": "/var/tmp/ansible\.\w+\.etcd-backup/etcd-snapshot-', out), out
         path = re.search(r'"snapshot: (\S+)"', out).group(1)
         assert os.path.dirname(path) == BACKUPS and NAME.match(os.path.basename(path)), path
         assert re.search(r'"revision: %d, keys: \d+"' % revision, out), out
@@ -120,7 +124,7 @@ def test_backups_land_on_the_controller_named_by_time_newest_kept():
     assert os.stat(BACKUPS).st_mode & 0o777 == 0o700
     assert all(os.stat(os.path.join(BACKUPS, f)).st_mode & 0o777 == 0o600 for f in backups())
     for name in HOSTS:
-        assert not host(name).run("ls %s/outgoing-*" % HOST_DIR).stdout.strip(), "member copy left on %s" % name
+        assert not host(name).run("ls -d /tmp/*.etcd-backup /var/tmp/*.etcd-backup").stdout.strip(), name
     state["snapshot"] = os.path.join(BACKUPS, taken[-1])
     state["revision"] = revision
     # Written after the last backup: the restored cluster must not have it.
