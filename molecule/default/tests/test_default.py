@@ -47,7 +47,8 @@ def test_no_ca_key_on_any_member(host):
     assert host.run("find / -xdev -name 'ca-key*'").stdout.strip() == ""
     etcd_keys = host.run("grep -rl -- '-----BEGIN .*PRIVATE KEY-----' /etc/etcd /var/lib/etcd").stdout.split()
     assert sorted(etcd_keys) == ["/etc/etcd/pki/peer-key.pem", "/etc/etcd/pki/server-key.pem"]
-    ca_key_line = open(os.path.join(PKI, "ca-key.pem")).read().strip().splitlines()[1]
+    with open(os.path.join(PKI, "ca-key.pem")) as ca_key:
+        ca_key_line = ca_key.read().strip().splitlines()[1]
     # The whole line: EC keys share their first bytes (the ASN.1 prefix), not the rest.
     assert host.run("grep -rqsF %s /etc /opt /var /root /tmp" % ca_key_line).rc == 1
 
