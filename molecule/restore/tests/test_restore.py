@@ -199,6 +199,15 @@ def test_a_restore_without_a_snapshot_is_refused():
     assert host_state() == before
 
 
+def test_a_restore_leaving_a_member_out_is_refused():
+    before = host_state()
+    rc, out = playbook("restore", "-e", "etcd_restore_snapshot=" + state["snapshot"], "--limit", "rst-host0,rst-host1")
+    assert rc != 0
+    assert ("every member must take part in a restore, but rst-host2 of group etcd are not in this run "
+            "(unreachable or --limit)") in " ".join(out.split()), out
+    assert host_state() == before
+
+
 def test_a_member_short_of_space_is_refused_before_any_host_changes():
     """The module's own free-space check on rst-host0, whose data filesystem is made small."""
     small = host(SURVIVOR)
