@@ -60,8 +60,8 @@ options:
       - It must not exist, or must be an empty directory (a mount point, for example, where a C(lost+found)
         directory is allowed). The module never removes or overwrites data; move an old data directory aside
         first.
-      - The filesystem that will hold it needs free space of about twice the size of the snapshot plus 64 MB,
-        the WAL segment etcd preallocates; the task fails before writing anything if it has less.
+      - The filesystem that will hold it needs free space of about twice the size of the snapshot plus 128 MiB
+        for the WAL segments etcd preallocates; the task fails before writing anything if it has less.
       - The result is owned by O(owner) and O(group) and has mode V(0700).
     type: path
   name:
@@ -318,7 +318,7 @@ space:
       description: Bytes available to the module's user.
       type: int
     needed:
-      description: Twice the snapshot size plus 64 MB.
+      description: Twice the snapshot size plus 128 MiB for the WAL.
       type: int
   sample: {available: 85899345920, needed: 273780832}
 """
@@ -349,7 +349,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_file im
 )
 
 SNAPSHOT_RPC = "/v3/maintenance/snapshot"
-WAL_SEGMENT_BYTES = 64 * 1000 * 1000
+# A restored member's WAL: etcd preallocates a 64 MiB segment and keeps the next one ready.
+WAL_BYTES = 2 * 64 * 1024 * 1024
 MEMBER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 TOOL_SEARCH_DIRS = ["/usr/local/bin"]
 TOOL_VERSION = re.compile(r"^(etcdutl|etcdctl) version:\s*v?(\d+)\.(\d+)\.(\d+)\S*", re.MULTILINE)
@@ -767,13 +768,13 @@ def restore(module, params):
         staging_parent = os.path.dirname(data_dir) or "."
         if not os.path.isdir(staging_parent):
             raise Failure("the parent directory %s of data_dir does not exist" % staging_parent)
-    needed = 2 * result["size"] + WAL_SEGMENT_BYTES
+    needed = 2 * result["size"] + WAL_BYTES
     available = free_bytes(staging_parent)
     result["space"] = dict(needed=needed, available=available)
     if available < needed:
         raise Failure(
             "not enough free space for the restore on the filesystem of %s: a %s snapshot needs about %s (twice "
-            "its size plus a 64 MB WAL segment), %s is available" % (
+            "its size plus 128 MiB for the WAL), %s is available" % (
                 staging_parent, human_size(result["size"]), human_size(needed), human_size(available)),
             space=result["space"],
         )

@@ -432,7 +432,7 @@ def test_restore_into_a_new_directory(tmp_path, snapshot_file, tool):
                        "--initial-cluster-token", "restore-1",
                        "--initial-advertise-peer-urls", "https://10.0.0.11:2380"]
     assert (result["revision"], result["total_key"], result["status_source"]) == (7, 7, "etcdutl")
-    assert result["space"]["needed"] == 2 * len(SNAPSHOT) + 64 * 1000 * 1000
+    assert result["space"]["needed"] == 2 * len(SNAPSHOT) + 128 * 1024 * 1024
     assert [c["args"][:2] for c in calls()] == [["version"], ["snapshot", "status"], ["snapshot", "restore"]]
 
 
@@ -487,8 +487,8 @@ def test_restore_refuses_without_enough_space(tmp_path, snapshot_file, tool, mon
     result, failed = run_module(restore_args(snapshot_file, tmp_path / "data"))
     assert failed
     assert result["msg"] == (
-        "not enough free space for the restore on the filesystem of %s: a 28.0 KiB snapshot needs about 61.1 MiB "
-        "(twice its size plus a 64 MB WAL segment), 10.0 MiB is available" % tmp_path
+        "not enough free space for the restore on the filesystem of %s: a 28.0 KiB snapshot needs about 128.1 MiB "
+        "(twice its size plus 128 MiB for the WAL), 10.0 MiB is available" % tmp_path
     )
     assert result["space"] == dict(needed=2 * len(SNAPSHOT) + 64000000, available=10 << 20)
     assert not (tmp_path / "data").exists()
