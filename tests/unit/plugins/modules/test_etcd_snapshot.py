@@ -490,7 +490,7 @@ def test_restore_refuses_without_enough_space(tmp_path, snapshot_file, tool, mon
         "not enough free space for the restore on the filesystem of %s: a 28.0 KiB snapshot needs about 128.1 MiB "
         "(twice its size plus 128 MiB for the WAL), 10.0 MiB is available" % tmp_path
     )
-    assert result["space"] == dict(needed=2 * len(SNAPSHOT) + 64000000, available=10 << 20)
+    assert result["space"] == dict(needed=2 * len(SNAPSHOT) + (128 << 20), available=10 << 20)
     assert not (tmp_path / "data").exists()
 
 
