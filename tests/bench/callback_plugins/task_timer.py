@@ -38,7 +38,7 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_stats(self, stats):
         self._close()
-        total = sum(t for t, _ in self._times)
+        total = sum(seconds for seconds, _name in self._times)
         self._display.display("task profile: %d tasks, %.1f s in tasks; slowest:" % (len(self._times), total))
         for seconds, name in sorted(self._times, reverse=True)[:12]:
             self._display.display("  %6.2f s  %s" % (seconds, name))
