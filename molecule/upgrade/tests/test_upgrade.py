@@ -1,0 +1,291 @@
+"""Refused version changes on a 3.4.23 cluster, then rolling upgrades to 3.5.0 and 3.5.1 and a
+rolling setting change (its first run killed half-way), each with the upgrade playbook while a
+client writes through every client URL, then a run that must change nothing.
+
+Tests run in file order: each step starts from the cluster the previous one left. Each roll
+prints its figures (time, failed and lost writes, longest time without a leader); the scenario
+runs pytest with -s, so they show in Molecule's output.
+"""
+
+import datetime
+import glob
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from etcdtest import BACKUPS, INVENTORY, ROOT, Gateway, Writer, ansible_env, fingerprint, host, playbook, recap
+
+HOSTS = ["upg-host0", "upg-host1", "upg-host2"]
+URL = {h: "https://10.250.0.5%d:2379" % i for i, h in enumerate(HOSTS)}
+ELECTION_TIMEOUT = 1.0  # etcd_election_timeout, in seconds
+# The watch asks every 50 ms with a 0.5 s timeout, on a busy machine: it may see a leader late.
+LEADER_WATCH_SLACK = 0.5
+# A failed write and a restart are timed on different clocks of the same machine, a few
+# milliseconds apart; this is the tolerance.
+CLOCK_SLACK = 0.5
+
+
+def versions(name):
+    """A member's /version: its own release and the cluster version."""
+    gateway = Gateway(URL[name])
+    with urllib.request.urlopen(URL[name] + "/version", context=gateway.ctx, timeout=5) as resp:
+        return json.load(resp)
+
+
+def leader_host():
+    status = Gateway(URL[HOSTS[0]]).status()
+    return {m["ID"]: m["name"] for m in Gateway(URL[HOSTS[0]]).members()}[status["leader"]]
+
+
+def snapshots():
+    return sorted(glob.glob(os.path.join(BACKUPS, "etcd-snapshot-*.db")))
+
+
+def on_every_host(function):
+    """{host: function(host)}, the hosts asked at once."""
+    with ThreadPoolExecutor(len(HOSTS)) as pool:
+        return dict(zip(HOSTS, pool.map(function, HOSTS)))
+
+
+def unchanged_state():
+    """Every host's fingerprint plus the controller's snapshots: what a refused run must not touch."""
+    return on_every_host(lambda name: fingerprint([name])), snapshots()
+
+
+def _systemd_time(text):
+    return datetime.datetime.strptime(text.strip(), "%a %Y-%m-%d %H:%M:%S.%f %Z").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def restarts():
+    """Per host: MainPID and the last restart as (stop began, ready again), in epoch seconds."""
+    def read(name):
+        props = dict(line.split("=", 1) for line in host(name).check_output(
+            "systemctl show etcd --timestamp=us+utc -p MainPID -p ActiveExitTimestamp -p ActiveEnterTimestamp").splitlines())
+        stopped = _systemd_time(props["ActiveExitTimestamp"]) if props["ActiveExitTimestamp"] else None
+        return dict(pid=props["MainPID"], stop=stopped, ready=_systemd_time(props["ActiveEnterTimestamp"]))
+    return on_every_host(read)
+
+
+class LeaderWatch:
+    """Asks every member for its status every 50 ms, each in its own thread, and records who it
+    says leads; a member that is down adds nothing, the others keep reporting."""
+
+    def __init__(self):
+        self.samples, self._stop = [], threading.Event()
+        self._threads = [threading.Thread(target=self._watch, args=(URL[h], h), daemon=True) for h in HOSTS]
+
+    def _watch(self, url, name):
+        gateway = Gateway(url, timeout=0.5)
+        while not self._stop.is_set():
+            try:
+                status = gateway.status()
+                self.samples.append((time.time(), name, status["header"]["member_id"], status.get("leader", "0"),
+                                     int(status["raftTerm"])))
+            except OSError:
+                pass
+            self._stop.wait(0.05)
+
+    def start(self):
+        for t in self._threads:
+            t.start()
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(5)
+        self.samples.sort()
+
+    def terms(self):
+        """The raft terms seen, in order: every election or hand-off starts a new term."""
+        return sorted({term for *_rest, term in self.samples})
+
+    def handoff(self):
+        """(last answer of the old leader as leader, first of the new one): the time the cluster was
+        without a leader when the term last changed, as far as 50 ms samples can tell."""
+        old, new = self.terms()[-2:]
+        claims = [(t, term) for t, _name, me, leader, term in self.samples if leader == me]
+        return max(t for t, term in claims if term == old), min(t for t, term in claims if term == new)
+
+    def leader_at(self, when):
+        """The member (host) named leader by the last answer before ``when``."""
+        names = {me: name for _t, name, me, _leader, _term in self.samples}
+        before = [leader for t, _name, _me, leader, _term in self.samples if t < when and leader != "0"]
+        return names.get(before[-1]) if before else None
+
+
+def killed_playbook(args, when_line_starts):
+    """Run the upgrade playbook and kill it with its processes (a controller that crashed or lost
+    its connection) once a line of its output starts with ``when_line_starts``; returns (returncode,
+    output)."""
+    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(ROOT, "playbooks", "upgrade.yml"), *args]
+    proc = subprocess.Popen(cmd, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith(when_line_starts):
+            os.killpg(proc.pid, signal.SIGKILL)
+    return proc.wait(timeout=60), "".join(lines)
+
+
+def roll(extra_vars, interrupt_before=None):
+    """Run the upgrade playbook while a client writes and leadership is watched; return what was seen.
+
+    With ``interrupt_before`` (a host), a first run is killed as it is about to roll that host,
+    and a second run with the same variables finishes the roll."""
+    args = [a for k, v in extra_vars.items() for a in ("-e", "%s=%s" % (k, v))]
+    before = restarts()
+    snapshots_before = snapshots()
+    watch, writer = LeaderWatch(), Writer(URL.values(), prefix="/roll-%d/" % time.time())
+    watch.start()
+    writer.start()
+    time.sleep(1)
+    started = time.time()
+    leader_before = watch.leader_at(started)
+    interrupted = None
+    if interrupt_before:
+        rc, out = killed_playbook(args, "TASK [raftops.etcd.etcd : Read the cluster status before restarting %s]"
+                                       % interrupt_before)
+        noted = on_every_host(lambda name: host(name).file("/etc/etcd/restart-pending").exists)
+        interrupted = dict(rc=rc, out=out, restarts=restarts(), noted=[h for h in HOSTS if noted[h]])
+    rc, out = playbook("upgrade", *args)
+    elapsed = time.time() - started
+    time.sleep(1)
+    writer.stop()
+    watch.stop()
+    after = restarts()
+    return dict(rc=rc, out=out, elapsed=elapsed, before=before, after=after, leader_before=leader_before,
+                watch=watch, writer=writer, lost=writer.lost(Gateway(URL[HOSTS[0]])), interrupted=interrupted,
+                new_snapshots=[s for s in snapshots() if s not in snapshots_before])
+
+
+def check_roll(result, label):
+    """What every roll must show; prints the figures."""
+    assert result["rc"] == 0, result["out"]
+    after, before, writer, watch = result["after"], result["before"], result["writer"], result["watch"]
+    failed_by_host = {h: [f for f in writer.failed if f[1] == URL[h]] for h in HOSTS}
+    restarting = max(r["ready"] for r in after.values()) - min(r["stop"] for r in after.values())
+    print("\n%s: run %.1f s, members restarted within %.1f s; %d writes acknowledged, %d failed (%s), %d lost"
+          % (label, result["elapsed"], restarting, len(writer.acked), len(writer.failed),
+             ", ".join("%s %d" % (h, len(f)) for h, f in failed_by_host.items()), len(result["lost"])))
+
+    assert result["lost"] == [], "acknowledged writes that cannot be read back"
+    assert len(writer.acked) > 100, "the client hardly wrote: %s" % writer.failed[:5]
+
+    # Every member restarted exactly once, one at a time, the one that led at the start last.
+    assert all(after[h]["pid"] != before[h]["pid"] for h in HOSTS), (before, after)
+    order = sorted(HOSTS, key=lambda h: after[h]["stop"])
+    for earlier, later in zip(order, order[1:]):
+        assert after[earlier]["ready"] < after[later]["stop"], "%s and %s were down together" % (earlier, later)
+    assert result["leader_before"] in HOSTS
+    assert order[-1] == result["leader_before"], "restart order %s, leader at the start %s" % (order, result["leader_before"])
+    # ... after leadership had moved to a member that was already restarted.
+    leader = result["leader_before"]
+    moved_to = watch.leader_at(after[leader]["stop"])
+    assert moved_to in order[:-1], "leader when %s stopped: %s" % (leader, moved_to)
+
+    # One new term only, the hand-off's: no restart caused an election, and the cluster was without
+    # a leader only while leadership moved.
+    assert len(watch.terms()) == 2, "raft terms seen: %s" % watch.terms()
+    leader_gone, leader_back = watch.handoff()
+    print("  without a leader at the hand-off: %.2f s" % (leader_back - leader_gone))
+    assert leader_back - leader_gone < ELECTION_TIMEOUT + LEADER_WATCH_SLACK
+
+    # Writes fail at the member that is restarting, while it is. Through a member that is up, only
+    # a write in flight at the hand-off may fail (etcd drops proposals while leadership moves),
+    # fewer than one per restart.
+    while_up = [f for h, failures in failed_by_host.items() for f in failures
+                if not after[h]["stop"] - CLOCK_SLACK <= f[0] <= after[h]["ready"] + CLOCK_SLACK]
+    print("  failed through members that were up: %d (%s)" % (len(while_up), "; ".join(f[2] for f in while_up)))
+    assert all(leader_gone - CLOCK_SLACK <= f[0] <= leader_back + CLOCK_SLACK for f in while_up), \
+        "writes failed through members that were up: %s" % while_up
+    assert len(while_up) < len(HOSTS)
+
+
+@pytest.fixture(scope="module")
+def refused_versions():
+    """The three refused version changes, run at once against the 3.4.23 cluster."""
+    cases = ["3.6.0", "3.4.22", "3.5.99"]
+    state = unchanged_state()
+    with ThreadPoolExecutor(len(cases)) as pool:
+        runs = dict(zip(cases, pool.map(lambda v: playbook("upgrade", "-e", "etcd_version=" + v), cases)))
+    return runs, state, unchanged_state()
+
+
+@pytest.mark.parametrize("version, message", [
+    ("3.6.0", "upgrading 3.4.23 to 3.6.0 skips a minor version: upgrade one minor version at a time (3.5 first); nothing was changed"),
+    ("3.4.22", "3.4.22 is older than the running 3.4.23: a downgrade needs etcd_allow_downgrade=true; nothing was changed"),
+    ("3.5.99", "etcd 3.5.99 could not be downloaded and verified from http://10.250.0.1:8080/v3.5.99/ (no host was changed)"),
+], ids=["skipped minor", "downgrade without consent", "release missing from the mirror"])
+def test_a_refused_version_changes_nothing(refused_versions, version, message):
+    runs, before, after = refused_versions
+    rc, out = runs[version]
+    assert rc != 0, out
+    assert message in " ".join(out.split()), out
+    assert after == before
+
+
+def test_an_unhealthy_cluster_is_not_rolled():
+    stopped = host("upg-host2")
+    stopped.check_output("systemctl stop etcd")
+    try:
+        before = unchanged_state()
+        rc, out = playbook("upgrade", "-e", "etcd_version=3.5.0")
+        assert rc != 0, out
+        text = " ".join(out.split())
+        assert "the cluster is not healthy, so it will not be rolled from 3.4.23 to 3.5.0: upg-host2 (https://10.250.0.52:2379)" in text, out
+        assert "nothing was changed" in text, out
+        assert unchanged_state() == before
+    finally:
+        stopped.check_output("systemctl start etcd")
+
+
+@pytest.mark.parametrize("version", ["3.5.0", "3.5.1"])
+def test_upgrade_rolls_one_member_at_a_time_the_leader_last(version):
+    result = roll({"etcd_version": version})
+    check_roll(result, "upgrade to " + version)
+    # A snapshot was brought to the controller before the first member stopped.
+    assert len(result["new_snapshots"]) == 1, result["new_snapshots"]
+    first_stop = min(r["stop"] for r in result["after"].values())
+    assert os.path.getmtime(result["new_snapshots"][0]) < first_stop
+    assert os.path.getsize(result["new_snapshots"][0]) % 512 == 32  # a whole snapshot: data and its hash
+    # Every member runs the release and etcd raised the cluster version to its minor version.
+    for h in HOSTS:
+        assert versions(h) == {"etcdserver": version, "etcdcluster": version[:3] + ".0"}
+    assert host(HOSTS[0]).file("/usr/local/bin/etcd").linked_to == "/opt/etcd/v%s/etcd" % version
+
+
+def test_a_changed_setting_rolls_every_member_also_when_a_run_is_interrupted():
+    # Followers roll in inventory order, the leader last: kill the first run when it is about to
+    # restart the second follower.
+    leader = leader_host()
+    first, second = [h for h in HOSTS if h != leader]
+    result = roll({"etcd_version": "3.5.1", "etcd_heartbeat_interval": 150}, interrupt_before=second)
+    interrupted = result["interrupted"]
+    assert interrupted["rc"] == -signal.SIGKILL, interrupted["out"]
+    restarted = [h for h in HOSTS if interrupted["restarts"][h]["pid"] != result["before"][h]["pid"]]
+    assert restarted == [first], interrupted["out"]
+    # The members still to restart kept their note: the second run, which changes no file,
+    # restarts them and only them.
+    assert interrupted["noted"] == sorted([second, leader])
+    assert result["after"][first]["pid"] == interrupted["restarts"][first]["pid"]
+    check_roll(result, "heartbeat interval 100 -> 150 ms, interrupted after %s" % first)
+    assert result["new_snapshots"] == []  # no version change, no snapshot
+    settings = on_every_host(lambda name: host(name).check_output("cat /etc/etcd/etcd.env; ls /etc/etcd"))
+    for h in HOSTS:
+        assert "ETCD_HEARTBEAT_INTERVAL=150\n" in settings[h] and "restart-pending" not in settings[h]
+
+
+def test_a_run_without_changes_restarts_nothing():
+    before = unchanged_state()
+    rc, out = playbook("upgrade", "-e", "etcd_version=3.5.1", "-e", "etcd_heartbeat_interval=150")
+    assert rc == 0, out
+    assert all(c["changed"] == 0 for c in recap(out).values()), out
+    assert unchanged_state() == before
