@@ -115,7 +115,7 @@ REFUSED = [
     ("release URL unreachable", ["-e", "etcd_release_base_url=http://10.250.0.1:8099", "-e", "etcd_download_cache_dir={tmp}"],
      "etcd 3.5.1 could not be downloaded and verified from http://10.250.0.1:8099/v3.5.1/ (no host was changed)"),
     ("etcd_pki_dir without the cluster's CA", ["-e", "etcd_pki_dir={tmp}/elsewhere"],
-     "it holds no ca.pem, but etcd-host0, etcd-host1, etcd-host2 run with the CA in /etc/etcd/pki/ca.pem"),
+     "its ca.pem is another CA, but etcd-host0, etcd-host1, etcd-host2 run with the CA in /etc/etcd/pki/ca.pem"),
     ("checksum mismatch", ["-e", "etcd_release_base_url=http://10.250.0.1:8080/corrupt",
                            "-e", "etcd_download_cache_dir={tmp}"],
      "etcd 3.5.1 could not be downloaded and verified from http://10.250.0.1:8080/corrupt/v3.5.1/ (no host was changed)"),
