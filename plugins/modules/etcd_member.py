@@ -594,15 +594,24 @@ class MemberTask:
             self.warn(str(exc))
         return self.finish(members, msg, before=members, leader=self.member_by_id(members, self.leader_id()))
 
-    def add(self, members, name, peer_urls, learner):
+    def judge(self, members, action, subject, decide):
+        """Probe the members, ask ``decide(health, reasons)`` for a verdict; refuse or pass on its warnings.
+
+        Returns the probes and the reasons members are unhealthy, for callers that need them too.
+        """
         probes = self.probe(members)
         health, reasons = self.health_of(probes)
-        verdict = em.can_add(members, health, learner=learner, name=name, reasons=reasons)
+        verdict = decide(health, reasons)
         if not verdict:
-            raise Failure("refusing to add %s (%s): %s (cluster seen through %s)" % (
-                name, ", ".join(peer_urls), verdict.reason, self.source))
+            raise Failure("refusing to %s %s: %s (cluster seen through %s)" % (
+                action, subject, verdict.reason, self.source))
         for text in verdict.warnings:
             self.warn(text)
+        return probes, reasons
+
+    def add(self, members, name, peer_urls, learner):
+        probes, _reasons = self.judge(members, "add", "%s (%s)" % (name, ", ".join(peer_urls)),
+                                      lambda health, reasons: em.can_add(members, health, learner=learner, name=name, reasons=reasons))
         kind = "a learner" if learner else "a voting member"
         self.result["changed"] = True
         if self.module.check_mode:
@@ -661,14 +670,8 @@ class MemberTask:
         if not target["is_learner"]:
             return self.finish(members, "%s is a voting member already" % em.describe(target), before=members,
                                leader=self.member_by_id(members, self.leader_id()))
-        probes = self.probe(members)
-        health, reasons = self.health_of(probes)
-        verdict = em.can_promote(members, health, target, reasons=reasons)
-        if not verdict:
-            raise Failure("refusing to promote %s: %s (cluster seen through %s)" % (
-                em.describe(target), verdict.reason, self.source))
-        for text in verdict.warnings:
-            self.warn(text)
+        probes, _reasons = self.judge(members, "promote", em.describe(target),
+                                      lambda health, reasons: em.can_promote(members, health, target, reasons=reasons))
         self.result["changed"] = True
         promoted = dict(target, is_learner=False)
         after = [promoted if m["id"] == target["id"] else m for m in members]
@@ -729,14 +732,8 @@ class MemberTask:
             raise Failure(self.not_found(members) + "." + hint)
         self.result["member"] = public_member(target)
         self.result["leader_moved_to"] = None
-        probes = self.probe(members)
-        health, reasons = self.health_of(probes)
-        verdict = em.can_remove(members, health, target, reasons=reasons)
-        if not verdict:
-            raise Failure("refusing to remove %s: %s (cluster seen through %s)" % (
-                em.describe(target), verdict.reason, self.source))
-        for text in verdict.warnings:
-            self.warn(text)
+        probes, reasons = self.judge(members, "remove", em.describe(target),
+                                     lambda health, reasons: em.can_remove(members, health, target, reasons=reasons))
         leader_id = self.leader_id(probes)
         msg = "removed %s" % em.describe(target)
         new_leader = None
