@@ -130,12 +130,18 @@ def version_tuple(version):
     return [int(match.group(k)) for k in ("major", "minor", "patch")]
 
 
+# The oldest patch of a minor version that etcd's upgrade guide lets move to the next minor
+# version: 3.5 patches before 3.5.32 carry known 3.5 -> 3.6 upgrade blockers (too many learners,
+# zombie members), fixed from 3.5.20 to 3.5.32.
+MINOR_UPGRADE_FROM = {(3, 5): [3, 5, 32]}
+
+
 def upgrade_problem(running_versions, target, allow_downgrade=False):
     """Why the running members may not move to ``target``, or an empty string when they may.
 
-    Upgrades go one minor version at a time (3.4 -> 3.5 -> 3.6); patch changes are free. A
-    downgrade needs the operator's consent and is only offered where etcd documents a plain
-    binary swap: a patch downgrade, or 3.5 -> 3.4.32+ (3.6 -> 3.5 needs etcd's downgrade API).
+    Upgrades go one minor version at a time (3.4 -> 3.5 -> 3.6), from a patch etcd's guide allows
+    (3.5.32 or later before 3.6); patch changes are free. A downgrade needs the operator's consent
+    and is only offered where etcd documents a plain binary swap: a patch downgrade, or 3.5 -> 3.4.32+ (3.6 -> 3.5 needs etcd's downgrade API).
     """
     wanted = version_tuple(target)
     problems = []
@@ -148,6 +154,12 @@ def upgrade_problem(running_versions, target, allow_downgrade=False):
                 problems.append(
                     "upgrading %s to %s skips a minor version: upgrade one minor version at a time (%d.%d first)"
                     % (version, str(target), running[0], running[1] + 1)
+                )
+            elif wanted[1] != running[1] and running < MINOR_UPGRADE_FROM.get(tuple(running[:2]), running):
+                floor = "%d.%d.%d" % tuple(MINOR_UPGRADE_FROM[tuple(running[:2])])
+                problems.append(
+                    "upgrading %s to %s needs %s or later first: etcd's upgrade guide requires it before %d.%d "
+                    "(a patch upgrade to %s is allowed)" % (version, str(target), floor, wanted[0], wanted[1], floor)
                 )
             continue
         if not _truthy(allow_downgrade):

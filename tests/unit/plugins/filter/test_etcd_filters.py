@@ -172,7 +172,8 @@ def test_member_target_rejects_what_cannot_be_a_member_name():
         (["3.5.0"], "3.5.1"),
         (["3.4.23"], "3.5.0"),
         (["3.4.23", "3.5.0"], "3.5.0"),
-        (["3.5.1", None, ""], "3.6.14"),
+        (["3.5.32", None, ""], "3.6.14"),
+        (["3.5.40"], "3.6.0"),
         ([], "3.6.14"),
     ],
 )
@@ -184,6 +185,18 @@ def test_upgrade_problem_refuses_a_skipped_minor_naming_the_step():
     assert f.upgrade_problem(["3.4.23"], "3.6.14") == (
         "upgrading 3.4.23 to 3.6.14 skips a minor version: upgrade one minor version at a time (3.5 first)"
     )
+
+
+@pytest.mark.parametrize("running", [["3.5.1"], ["3.5.31", "3.5.32"]])
+def test_upgrade_problem_refuses_a_minor_step_from_a_patch_the_guide_does_not_allow(running):
+    assert f.upgrade_problem(running, "3.6.14") == (
+        "upgrading %s to 3.6.14 needs 3.5.32 or later first: etcd's upgrade guide requires it before 3.6 "
+        "(a patch upgrade to 3.5.32 is allowed)" % running[0]
+    )
+
+
+def test_upgrade_problem_allows_the_patch_upgrade_that_reaches_the_minimum():
+    assert f.upgrade_problem(["3.5.1"], "3.5.32") == ""
 
 
 def test_upgrade_problem_refuses_a_downgrade_without_consent():
