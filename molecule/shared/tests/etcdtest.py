@@ -6,6 +6,7 @@ admin client pair, independently of the collection's own client.
 """
 
 import base64
+import http.client
 import json
 import os
 import re
@@ -13,7 +14,7 @@ import ssl
 import subprocess
 import threading
 import time
-import urllib.error
+import urllib.parse
 import urllib.request
 
 import testinfra
@@ -98,8 +99,26 @@ class Gateway:
         with urllib.request.urlopen(req, context=self.ctx, timeout=self.timeout) as resp:
             return json.load(resp)
 
-    def put(self, key, value):
-        return self.call("/v3/kv/put", {"key": b64(key), "value": b64(value)})
+    def connect(self, timeout):
+        """An HTTPS connection whose TCP and TLS handshakes finished within ``timeout``; requests
+        on it then have the gateway's timeout."""
+        url = urllib.parse.urlsplit(self.url)
+        connection = http.client.HTTPSConnection(url.hostname, url.port, timeout=timeout, context=self.ctx)
+        connection.connect()
+        connection.sock.settimeout(self.timeout)
+        return connection
+
+    def put(self, key, value, connection=None):
+        """Put one key; over ``connection`` when given (a write sent once, on an open connection)."""
+        body = {"key": b64(key), "value": b64(value)}
+        if connection is None:
+            return self.call("/v3/kv/put", body)
+        connection.request("POST", "/v3/kv/put", json.dumps(body), {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        answer = response.read()
+        if response.status != 200:
+            raise ValueError("HTTP %d: %s" % (response.status, answer[:200].decode(errors="replace")))
+        return json.loads(answer)
 
     def get(self, key):
         kvs = self.call("/v3/kv/range", {"key": b64(key)}).get("kvs") or []
@@ -118,16 +137,22 @@ class Gateway:
 
 
 class Writer(threading.Thread):
-    """Writes keys continuously, round robin over client URLs, until stopped (bounded in time).
+    """Writes keys continuously through the client URLs in turn until stopped (bounded in time),
+    and fails over the way etcd's own client does.
 
-    Records every acknowledged write and every failed one; ``lost()`` lists acknowledged writes
-    that cannot be read back.
+    A member that refuses the connection, or does not finish the TLS handshake within
+    ``connect_timeout`` (a member starts listening before it serves), never received the request:
+    the write goes to the next URL, and the refusal is recorded in ``rerouted``. A write that was
+    sent and not acknowledged is never resent (it may have been applied): it is recorded in
+    ``failed``, as is a write no member accepted a connection for. ``lost()`` lists acknowledged
+    writes that cannot be read back.
     """
 
-    def __init__(self, urls, prefix="/writer/", interval=0.02, max_seconds=900):
+    def __init__(self, urls, prefix="/writer/", interval=0.02, max_seconds=900, connect_timeout=1.0):
         super().__init__(daemon=True)
         self.urls, self.prefix, self.interval, self.max_seconds = list(urls), prefix, interval, max_seconds
-        self.acked, self.failed = {}, []
+        self.connect_timeout = connect_timeout
+        self.acked, self.failed, self.rerouted = {}, [], []
         self._stop_event = threading.Event()
 
     def run(self):
@@ -135,14 +160,29 @@ class Writer(threading.Thread):
         started, n = time.monotonic(), 0
         while not self._stop_event.is_set() and time.monotonic() - started < self.max_seconds:
             key, value = "%s%06d" % (self.prefix, n), "v%d-%f" % (n, time.time())
-            gw = gateways[n % len(gateways)]
-            try:
-                gw.put(key, value)
-                self.acked[key] = value
-            except (OSError, urllib.error.URLError, ValueError) as exc:
-                self.failed.append((time.time(), gw.url, str(exc)[:120]))
+            self._write(key, value, [gateways[(n + i) % len(gateways)] for i in range(len(gateways))])
             n += 1
             time.sleep(self.interval)
+
+    def _write(self, key, value, gateways):
+        """One write; failures and reroutes are recorded with the time the attempt began."""
+        began = time.time()
+        for gw in gateways:
+            attempt = time.time()
+            try:
+                connection = gw.connect(self.connect_timeout)
+            except OSError as exc:
+                self.rerouted.append((attempt, gw.url, str(exc)[:120]))
+                continue
+            try:
+                gw.put(key, value, connection)
+                self.acked[key] = value
+            except (OSError, http.client.HTTPException, ValueError) as exc:
+                self.failed.append((attempt, gw.url, str(exc)[:120]))
+            finally:
+                connection.close()
+            return
+        self.failed.append((began, "every URL", "no member accepted a connection"))
 
     def stop(self):
         self._stop_event.set()
