@@ -8,7 +8,7 @@ DOCUMENTATION = """
 name: task_timer
 type: aggregate
 short_description: print the slowest tasks of a run
-description: Records the wall time of every task and prints the slowest ones at the end of the run.
+description: Records the wall time of every task and prints the slowest ones, then all in order, at the end of the run.
 requirements: [enable in ansible.cfg or ANSIBLE_CALLBACKS_ENABLED]
 """
 
@@ -41,4 +41,7 @@ class CallbackModule(CallbackBase):
         total = sum(seconds for seconds, _name in self._times)
         self._display.display("task profile: %d tasks, %.1f s in tasks; slowest:" % (len(self._times), total))
         for seconds, name in sorted(self._times, reverse=True)[:12]:
+            self._display.display("  %6.2f s  %s" % (seconds, name))
+        self._display.display("task timeline:")
+        for seconds, name in self._times:
             self._display.display("  %6.2f s  %s" % (seconds, name))
