@@ -1,0 +1,242 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+DOCUMENTATION = r"""
+module: etcd_member_files
+short_description: Put a member's directories, settings, unit and certificates in place in one call
+version_added: 0.1.0
+description:
+  - Makes each directory in O(directories) and writes each file in O(files) and O(private_files) with
+    the given content, owner, group and mode, changing only what differs.
+  - One call replaces a C(file), C(copy) or C(template) task per item, each of which costs
+    several round trips to the host even when nothing changes.
+  - A file is written to a temporary file in its own directory, readable by root only, then
+    renamed over the old one, so a reader never sees a partial file or a key with loose
+    permissions.
+  - Directories are made before files, in the order given; missing parents are made too, with
+    default permissions.
+author:
+  - raftops developers (@raftops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: partial
+    details: Shows the content of changed O(files); a changed O(private_files) item shows only its path.
+  platform:
+    platforms: posix
+options:
+  directories:
+    description: Directories to make, or to give the owner, group and mode listed.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path of the directory.
+        type: path
+        required: true
+      owner:
+        description: User that owns it.
+        type: str
+        required: true
+      group:
+        description: Group that owns it.
+        type: str
+        required: true
+      mode:
+        description: Permissions, in octal, for example V("0750").
+        type: raw
+        required: true
+  files:
+    description: Files to write; their content is logged and shown in diffs.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path of the file.
+        type: path
+        required: true
+      content:
+        description: Exact content of the file.
+        type: str
+        required: true
+      owner:
+        description: User that owns it.
+        type: str
+        required: true
+      group:
+        description: Group that owns it.
+        type: str
+        required: true
+      mode:
+        description: Permissions, in octal, for example V("0640").
+        type: raw
+        required: true
+  private_files:
+    description:
+      - Files to write whose content is never logged or shown in a diff, such as private keys.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path of the file.
+        type: path
+        required: true
+      content:
+        description: Exact content of the file; never logged.
+        type: str
+        required: true
+      owner:
+        description: User that owns it.
+        type: str
+        required: true
+      group:
+        description: Group that owns it.
+        type: str
+        required: true
+      mode:
+        description: Permissions, in octal, for example V("0640").
+        type: raw
+        required: true
+notes:
+  - The C(content) of O(private_files) is masked in the module's output and never logged on the host.
+seealso:
+  - module: ansible.builtin.copy
+    description: The general way to write one file.
+"""
+
+EXAMPLES = r"""
+- name: Put the certificates of this member in place
+  raftops.etcd.etcd_member_files:
+    directories:
+      - {path: /etc/etcd/pki, owner: root, group: etcd, mode: "0750"}
+    files:
+      - path: /etc/etcd/pki/server.pem
+        content: "{{ lookup('ansible.builtin.file', 'etcd-pki/etcd-host0.pem', rstrip=false) }}"
+        owner: etcd
+        group: etcd
+        mode: "0644"
+    private_files:
+      - path: /etc/etcd/pki/server-key.pem
+        content: "{{ lookup('ansible.builtin.file', 'etcd-pki/etcd-host0-key.pem', rstrip=false) }}"
+        owner: etcd
+        group: etcd
+        mode: "0600"
+  register: certificates
+
+- name: Restart etcd when a certificate changed
+  ansible.builtin.systemd_service:
+    name: etcd
+    state: restarted
+  when: certificates.changed_paths | length > 0
+"""
+
+RETURN = r"""
+changed_paths:
+  description: Paths of the directories and files that were made, written or whose owner, group or mode changed.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/etcd/pki/server.pem]
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+ITEM_OPTIONS = dict(
+    path=dict(type="path", required=True),
+    owner=dict(type="str", required=True),
+    group=dict(type="str", required=True),
+    mode=dict(type="raw", required=True),
+)
+FILE_OPTIONS = dict(ITEM_OPTIONS, content=dict(type="str", required=True))
+PRIVATE_OPTIONS = dict(ITEM_OPTIONS, content=dict(type="str", required=True, no_log=True))
+
+
+def attributes_of(module, item):
+    """The owner, group and mode of ``item`` in the form AnsibleModule's file helpers take."""
+    return module.load_file_common_arguments(
+        dict(owner=item["owner"], group=item["group"], mode=item["mode"]), path=item["path"])
+
+
+def ensure_directory(module, item):
+    path = item["path"]
+    made = False
+    if not os.path.isdir(path):
+        if os.path.lexists(path):
+            module.fail_json(msg="%s exists and is not a directory; nothing was changed there" % path)
+        made = True
+        if not module.check_mode:
+            os.makedirs(path, 0o700)
+    return module.set_fs_attributes_if_different(attributes_of(module, item), made)
+
+
+def ensure_file(module, item, private, diffs):
+    path, wanted = item["path"], to_bytes(item["content"], errors="surrogate_or_strict")
+    current = None
+    if os.path.lexists(path):
+        if not os.path.isfile(path) or os.path.islink(path):
+            module.fail_json(msg="%s exists and is not a regular file; nothing was changed there" % path)
+        with open(path, "rb") as handle:
+            current = handle.read()
+    written = current != wanted
+    if written:
+        diffs.append(dict(before_header=path, after_header=path,
+                          before="" if private or current is None else to_native(current, errors="surrogate_or_strict"),
+                          after="(private content changed)\n" if private else item["content"]))
+        if not module.check_mode:
+            write_atomically(module, path, wanted)
+    return module.set_fs_attributes_if_different(attributes_of(module, item), written)
+
+
+def write_atomically(module, path, content):
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        module.fail_json(msg="cannot write %s: its directory %s does not exist" % (path, directory))
+    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path))
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        module.atomic_move(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            directories=dict(type="list", elements="dict", default=[], options=ITEM_OPTIONS),
+            files=dict(type="list", elements="dict", default=[], options=FILE_OPTIONS),
+            private_files=dict(type="list", elements="dict", default=[], options=PRIVATE_OPTIONS),
+        ),
+        supports_check_mode=True,
+    )
+    changed_paths, diffs = [], []
+    for item in module.params["directories"]:
+        if ensure_directory(module, item):
+            changed_paths.append(item["path"])
+    for key, private in (("files", False), ("private_files", True)):
+        for item in module.params[key]:
+            if ensure_file(module, item, private, diffs):
+                changed_paths.append(item["path"])
+    result = dict(changed=bool(changed_paths), changed_paths=changed_paths)
+    if module._diff:
+        result["diff"] = diffs
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

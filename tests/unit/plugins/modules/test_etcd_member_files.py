@@ -1,0 +1,122 @@
+"""etcd_member_files on a temporary directory: writes only what differs, atomically, honours
+check mode, and never shows a secret's content."""
+
+import grp
+import json
+import os
+import pwd
+import stat
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.raftops.etcd.plugins.modules import etcd_member_files
+
+USER = pwd.getpwuid(os.getuid()).pw_name
+GROUP = grp.getgrgid(os.getgid()).gr_name
+KEY = "-----BEGIN PRIVATE KEY-----\nsecret-bytes\n-----END PRIVATE KEY-----\n"
+
+
+def run(args, capsys, check=False, diff=False):
+    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
+        etcd_member_files.main()
+    return exit_info.value.code, json.loads(capsys.readouterr().out)
+
+
+def item(path, mode, content=None):
+    entry = {"path": str(path), "owner": USER, "group": GROUP, "mode": mode}
+    if content is not None:
+        entry["content"] = content
+    return entry
+
+
+@pytest.fixture
+def layout(tmp_path):
+    conf = tmp_path / "etc" / "etcd"
+    return {
+        "directories": [item(conf, "0750"), item(tmp_path / "var" / "lib" / "etcd", "0700")],
+        "files": [item(conf / "etcd.env", "0640", "ETCD_NAME=etcd-host0\n")],
+        "private_files": [item(conf / "server-key.pem", "0600", KEY)],
+    }, conf
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_writes_everything_once_then_changes_nothing(layout, capsys):
+    args, conf = layout
+    code, out = run(args, capsys)
+    assert code == 0 and out["changed"] is True
+    assert out["changed_paths"] == [d["path"] for d in args["directories"]] + [str(conf / "etcd.env"), str(conf / "server-key.pem")]
+    assert (conf / "etcd.env").read_text() == "ETCD_NAME=etcd-host0\n"
+    assert (conf / "server-key.pem").read_text() == KEY
+    assert mode_of(conf) == 0o750 and mode_of(conf / "etcd.env") == 0o640 and mode_of(conf / "server-key.pem") == 0o600
+    assert [p for p in os.listdir(conf) if p.startswith(".")] == []  # no temporary file left
+
+    code, out = run(args, capsys)
+    assert code == 0 and out["changed"] is False and out["changed_paths"] == []
+
+
+def test_only_what_differs_changes(layout, capsys):
+    args, conf = layout
+    run(args, capsys)
+    os.chmod(conf / "server-key.pem", 0o644)
+    (conf / "etcd.env").write_text("ETCD_NAME=old\n")
+    inode = os.stat(conf / "etcd.env").st_ino
+    code, out = run(args, capsys, diff=True)
+    assert code == 0
+    assert out["changed_paths"] == [str(conf / "etcd.env"), str(conf / "server-key.pem")]
+    assert mode_of(conf / "server-key.pem") == 0o600 and (conf / "server-key.pem").read_text() == KEY
+    # Replaced by a rename, not rewritten in place.
+    assert os.stat(conf / "etcd.env").st_ino != inode and (conf / "etcd.env").read_text() == "ETCD_NAME=etcd-host0\n"
+    assert out["diff"] == [{"before_header": str(conf / "etcd.env"), "after_header": str(conf / "etcd.env"),
+                            "before": "ETCD_NAME=old\n", "after": "ETCD_NAME=etcd-host0\n"}]
+
+
+def test_check_mode_reports_and_changes_nothing(layout, capsys):
+    args, conf = layout
+    code, out = run(args, capsys, check=True)
+    assert code == 0 and out["changed"] is True and len(out["changed_paths"]) == 4
+    assert not conf.exists()
+
+    run(args, capsys)
+    (conf / "etcd.env").write_text("ETCD_NAME=old\n")
+    code, out = run(args, capsys, check=True)
+    assert out["changed_paths"] == [str(conf / "etcd.env")]
+    assert (conf / "etcd.env").read_text() == "ETCD_NAME=old\n"
+
+
+def test_a_secret_never_shows(layout, capsys):
+    args, conf = layout
+    code, out = run(args, capsys, diff=True)
+    assert code == 0
+    text = json.dumps(out)
+    assert "secret-bytes" not in text
+    assert {"before_header": str(conf / "server-key.pem"), "after_header": str(conf / "server-key.pem"),
+            "before": "", "after": "(private content changed)\n"} in out["diff"]
+
+
+@pytest.mark.parametrize("kind", ["directory", "file"])
+def test_a_path_of_the_wrong_kind_is_refused_and_left_alone(tmp_path, capsys, kind):
+    if kind == "directory":
+        (tmp_path / "pki").write_text("not a directory")
+        args = {"directories": [item(tmp_path / "pki", "0750")]}
+    else:
+        (tmp_path / "etcd.env").mkdir()
+        args = {"files": [item(tmp_path / "etcd.env", "0640", "x\n")]}
+    before = sorted(os.listdir(tmp_path))
+    code, out = run(args, capsys)
+    assert code == 1
+    assert out["msg"] == "%s exists and is not a %s; nothing was changed there" % (
+        tmp_path / ("pki" if kind == "directory" else "etcd.env"), "directory" if kind == "directory" else "regular file")
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_a_file_whose_directory_is_missing_is_refused(tmp_path, capsys):
+    code, out = run({"files": [item(tmp_path / "missing" / "etcd.env", "0640", "x\n")]}, capsys)
+    assert code == 1
+    assert out["msg"] == "cannot write %s: its directory %s does not exist" % (tmp_path / "missing" / "etcd.env", tmp_path / "missing")
+    assert not (tmp_path / "missing").exists()
