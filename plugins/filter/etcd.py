@@ -141,7 +141,8 @@ def upgrade_problem(running_versions, target, allow_downgrade=False):
 
     Upgrades go one minor version at a time (3.4 -> 3.5 -> 3.6), from a patch etcd's guide allows
     (3.5.32 or later before 3.6); patch changes are free. A downgrade needs the operator's consent
-    and is only offered where etcd documents a plain binary swap: a patch downgrade, or 3.5 -> 3.4.32+ (3.6 -> 3.5 needs etcd's downgrade API).
+    and is only offered where etcd documents a plain binary swap: a patch downgrade, or
+    3.5 -> 3.4.32+ (3.6 -> 3.5 needs etcd's downgrade API).
     """
     wanted = version_tuple(target)
     problems = []

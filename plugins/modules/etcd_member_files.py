@@ -57,7 +57,7 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions:
+    suboptions: &file_options
       path:
         description: Absolute path of the file.
         type: path
@@ -81,30 +81,11 @@ options:
   private_files:
     description:
       - Files to write whose content is never logged or shown in a diff, such as private keys.
+      - Same options as O(files).
     type: list
     elements: dict
     default: []
-    suboptions:
-      path:
-        description: Absolute path of the file.
-        type: path
-        required: true
-      content:
-        description: Exact content of the file; never logged.
-        type: str
-        required: true
-      owner:
-        description: User that owns it.
-        type: str
-        required: true
-      group:
-        description: Group that owns it.
-        type: str
-        required: true
-      mode:
-        description: Permissions, in octal, for example V("0640").
-        type: raw
-        required: true
+    suboptions: *file_options
 notes:
   - The C(content) of O(private_files) is masked in the module's output and never logged on the host.
 seealso:
