@@ -366,6 +366,70 @@ def pick_leader_target(statuses, exclude_id=None, members=None):
     return max(candidates, key=lambda s: (s.get("raft_applied_index", 0), s.get("raft_index", 0), -s["member_id"]))
 
 
+# -- promoting ------------------------------------------------------------------------------
+
+
+class CatchUp:
+    """Is a learner that etcd will not promote yet still catching up? Judged on its raft applied index.
+
+    etcd refuses a promotion until the learner has 90% of the leader's log, and a learner that
+    receives a large snapshot or a long log takes minutes for that. A fixed timeout rolls such a
+    learner back however well it is doing, so the wait is judged on progress instead: the learner
+    is catching up while its applied index (``raftAppliedIndex`` of its own status) rises above the
+    highest value seen. A reading that failed (``None``) is no progress, and so is an index that
+    went back (a restart replays from its last snapshot) until it passes the highest seen again.
+
+    ``stall_seconds`` is how long the index may stay put; ``max_seconds`` (0: no limit) is an
+    absolute ceiling on the whole wait. Times are the caller's clock (seconds), from ``start``.
+    """
+
+    def __init__(self, start, stall_seconds, max_seconds=0, learner_index=None, leader_index=None):
+        self.start = start
+        self.last_progress = start
+        self.stall_seconds = stall_seconds
+        self.max_seconds = max_seconds or 0
+        self.learner_index = learner_index
+        self.highest = learner_index
+        self.leader_index = leader_index
+        self.error = ""
+
+    def observe(self, now, learner_index=None, leader_index=None, error=""):
+        """Record one reading; True when the learner's applied index moved past the highest seen."""
+        if leader_index is not None:
+            self.leader_index = leader_index
+        if learner_index is None:
+            self.error = error or "its status could not be read"
+            return False
+        self.error = ""
+        self.learner_index = learner_index
+        moved = self.highest is not None and learner_index > self.highest
+        if self.highest is None or learner_index > self.highest:
+            self.highest = learner_index
+        if moved:
+            self.last_progress = now
+        return moved
+
+    def stalled_for(self, now):
+        """Seconds since the applied index last moved (since ``start`` when it never did)."""
+        return max(now - self.last_progress, 0)
+
+    def waited(self, now):
+        return max(now - self.start, 0)
+
+    def verdict(self, now):
+        """``""`` to keep waiting, ``"stalled"`` when the index has not moved for ``stall_seconds``,
+        ``"ceiling"`` when ``max_seconds`` have passed although it moves."""
+        if self.stalled_for(now) >= self.stall_seconds:
+            return "stalled"
+        if self.max_seconds and self.waited(now) >= self.max_seconds:
+            return "ceiling"
+        return ""
+
+    @staticmethod
+    def index_text(index):
+        return "unknown" if index is None else "%d" % index
+
+
 # -- joining ---------------------------------------------------------------------------------
 
 

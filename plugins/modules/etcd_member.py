@@ -14,10 +14,11 @@ description:
     M(raftops.etcd.etcd_member_info). Every state of this module also returns RV(members),
     RV(leader) and RV(quorum) as they are after the task.
   - O(state=present) adds a member (as a learner by default) and returns the
-    RV(initial_cluster) the new member must start with, or updates the peer URLs of a member
-    that already exists under O(name).
+    RV(initial_cluster) the new member must start with. It never re-points a member that exists
+    under O(name) with other peer URLs unless O(update_peer_urls=true).
   - O(state=promoted) promotes a learner to a voting member, retrying while etcd reports that
-    the learner has not caught up with the leader.
+    the learner has not caught up with the leader and the learner's raft applied index keeps
+    moving, so a large member that takes long to catch up is not given up on.
   - O(state=absent) removes a member, moving leadership away first when it is the leader.
   - O(state=leader) makes a member the leader, for example so that a rolling restart restarts
     the leader last.
@@ -48,9 +49,13 @@ options:
   state:
     description:
       - V(present) makes sure a member with O(name) and O(peer_urls) exists. When no member has
-        those peer URLs it is added, as a learner unless O(learner=false). When a member named
-        O(name) exists with other peer URLs, its peer URLs are updated. A member that was added
-        but has not started yet (it has no name) is recognised by its peer URLs.
+        those peer URLs it is added, as a learner unless O(learner=false).
+      - A member that was added but has not started yet (it has no name) is recognised by its peer
+        URLs, and a learner that has started under O(name) with these peer URLs (a join that was
+        interrupted) is reported unchanged; both return RV(initial_cluster), so the member can be
+        started again and promoted.
+      - When a member named O(name) exists with other peer URLs the task fails, unless
+        O(update_peer_urls=true).
       - V(promoted) promotes the learner selected by O(name), O(id) or O(peer_url); a voting
         member is left alone.
       - V(absent) removes the member selected by O(name), O(id) or O(peer_url).
@@ -101,11 +106,35 @@ options:
     default: 3
   promote_timeout:
     description:
-      - With O(state=promoted), seconds to keep retrying the promotion while etcd answers that the
-        learner is not in sync with the leader (it needs 90% of the leader's log). One attempt per
-        second.
+      - With O(state=promoted), how long the learner may make no progress, in seconds.
+      - etcd refuses the promotion until the learner has 90% of the leader's log. The refusal is
+        retried once a second for as long as the learner's raft applied index (read from its own
+        C(/v3/maintenance/status) on its client URLs) keeps rising; the task fails once the index
+        has not moved for this many seconds. A learner whose status cannot be read counts as not
+        moving.
+      - While a learner receives a snapshot from the leader its applied index does not move; allow
+        for the time a snapshot of the cluster's database takes to transfer.
+      - Set an absolute ceiling with O(promote_max_time).
     type: int
     default: 120
+  promote_max_time:
+    description:
+      - With O(state=promoted), the most seconds to keep retrying in all, even while the learner
+        makes progress. V(0) means no limit; the wait then ends only when the learner is promoted
+        or has stalled for O(promote_timeout).
+    type: int
+    default: 0
+  update_peer_urls:
+    description:
+      - With O(state=present), when a voting member named O(name) exists with other peer URLs,
+        update its peer URLs to O(peer_urls) (C(member/update)); for a member that moved to a new
+        address.
+      - By default such a task fails and changes nothing, because the name most likely belongs to
+        a live member and another host was given it by mistake; to put a new host in place of a
+        member, use the C(replace_member) playbook.
+      - The peer URLs of a learner are never updated (see the notes).
+    type: bool
+    default: false
   transfer_timeout:
     description:
       - Seconds to wait for leadership to move, with O(state=leader) and when O(state=absent)
@@ -127,8 +156,11 @@ notes:
     C(--initial-cluster) set to RV(initial_cluster); then promote it with O(state=promoted).
   - Only one member may be added at a time. While an added member has not started it counts
     toward quorum, so another add is refused until it has started or was removed.
-  - Updating the peer URLs of a learner is refused, because etcd before 3.5.31 and 3.6.12 promotes
-    a learner on C(member/update). Remove and re-add it instead.
+  - Updating the peer URLs of a learner is refused, whatever O(update_peer_urls), because etcd
+    before 3.5.31 and 3.6.12 promotes a learner on C(member/update). Remove and re-add it instead.
+  - O(state=present) with O(learner=true) for a voting member that exists with the same name and
+    peer URLs changes nothing and returns it as RV(member) with C(is_learner) V(false) and
+    C(started) V(true).
   - etcd 3.4 and 3.5 refuse any add while the member that handles it is not connected to every
     voting member (C(unhealthy cluster)). To replace a dead member, remove it first, then add the
     replacement.
@@ -167,7 +199,7 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "--initial-cluster-state existing --initial-cluster {{ etcd_join.initial_cluster }}"
 
-- name: Promote etcd-host3 once it has caught up (retries for up to 5 minutes)
+- name: Promote etcd-host3 once it has caught up (fails when it makes no progress for 5 minutes, or after 2 hours)
   raftops.etcd.etcd_member:
     endpoints: ["https://10.0.0.11:2379"]
     ca_cert: /etc/etcd/pki/ca.pem
@@ -176,6 +208,18 @@ EXAMPLES = r"""
     state: promoted
     name: etcd-host3
     promote_timeout: 300
+    promote_max_time: 7200
+
+- name: Point etcd-host2 at its new address after the host was re-addressed
+  raftops.etcd.etcd_member:
+    endpoints: ["https://10.0.0.11:2379"]
+    ca_cert: /etc/etcd/pki/ca.pem
+    client_cert: /etc/etcd/pki/admin.pem
+    client_key: /etc/etcd/pki/admin-key.pem
+    state: present
+    name: etcd-host2
+    peer_urls: ["https://10.0.1.13:2380"]
+    update_peer_urls: true
 
 - name: Remove etcd-host1 by name (leadership moves away first if it leads)
   raftops.etcd.etcd_member:
@@ -320,6 +364,21 @@ attempts:
   returned: when O(state=promoted)
   type: int
   sample: 4
+learner_applied_index:
+  description:
+    - The learner's raft applied index as last read from its own status, before the promotion
+      and after each refusal; V(null) when it could not be read.
+    - Also returned when the task fails, to show how far the learner got.
+  returned: when O(state=promoted) selected a learner
+  type: int
+  sample: 183402
+leader_applied_index:
+  description:
+    - The leader's raft applied index as last read, at the same times as
+      RV(learner_applied_index); V(null) when it could not be read.
+  returned: when O(state=promoted) selected a learner
+  type: int
+  sample: 183467
 msg:
   description: What was done, or would be done in check mode, and any warning that applies.
   returned: always
@@ -556,9 +615,15 @@ class MemberTask:
                     % (em.describe(by_name), ", ".join(peer_urls), em.describe(others[0]),
                        ", ".join(others[0]["peer_urls"]), self.source))
             if em.same_urls(by_name["peer_urls"], peer_urls):
+                if by_name["is_learner"] and learner:
+                    # a join that was interrupted after the learner started: restart it and promote it
+                    return self.present_result(members, by_name, (
+                        "learner %s with these peer URLs has started already; make sure it runs (with the returned "
+                        "initial_cluster if it must start again) and promote it with state=promoted"
+                        % em.describe(by_name)))
                 return self.present_result(members, by_name, "%s exists already%s" % (
                     em.describe(by_name), self.role_note(by_name, learner)))
-            return self.update_peer_urls(members, by_name, peer_urls)
+            return self.update_member_urls(members, by_name, peer_urls)
 
         if overlapping:
             other = overlapping[0]
@@ -639,11 +704,19 @@ class MemberTask:
             msg += ", then promote it with state=promoted"
         return self.finish(after, msg, before=members, leader=self.member_by_id(after, self.leader_id(probes)))
 
-    def update_peer_urls(self, members, member, peer_urls):
+    def update_member_urls(self, members, member, peer_urls):
+        """Re-point the member named ``name`` to new peer URLs, only when asked to (``update_peer_urls``)."""
         if member["is_learner"]:
             raise Failure(
                 "refusing to change the peer URLs of learner %s from %s to %s: etcd before 3.5.31/3.6.12 promotes a "
                 "learner on member update. Remove it and add it again with the new peer URLs (seen through %s)"
+                % (em.describe(member), ", ".join(member["peer_urls"]), ", ".join(peer_urls), self.source))
+        if not self.params["update_peer_urls"]:
+            raise Failure(
+                "member %s exists with peer URLs %s, not the requested %s (seen through %s); refusing to re-point it "
+                "(update_peer_urls=false): if that member moved to a new address, run with update_peer_urls=true "
+                "(the role's re-IP does this); if this is another host that should take the name, it belongs to a "
+                "live member: use the replace_member playbook"
                 % (em.describe(member), ", ".join(member["peer_urls"]), ", ".join(peer_urls), self.source))
         self.result["changed"] = True
         if not self.module.check_mode:
@@ -672,11 +745,16 @@ class MemberTask:
                                leader=self.member_by_id(members, self.leader_id()))
         probes, _reasons = self.judge(members, "promote", em.describe(target),
                                       lambda health, reasons: em.can_promote(members, health, target, reasons=reasons))
+        # the probes before the change are the first reading of how far the learner is
+        progress = em.CatchUp(_now(), self.params["promote_timeout"], self.params["promote_max_time"])
+        learner_probe = probes.get(target["id"]) or {}
+        leader_probe = probes.get(em.leader_from_probes(probes)) or {}
+        self.observe(progress, learner_probe, leader_probe)
         self.result["changed"] = True
         promoted = dict(target, is_learner=False)
         after = [promoted if m["id"] == target["id"] else m for m in members]
         if not self.module.check_mode:
-            self.promote(target)
+            self.promote(members, target, progress)
             after = self.list_members()
             promoted = self.member_by_id(after, target["id"]) or promoted
         self.result["member"] = public_member(promoted)
@@ -685,10 +763,46 @@ class MemberTask:
             msg += " after %d attempts (it was catching up with the leader)" % self.result["attempts"]
         return self.finish(after, msg, before=members, leader=self.member_by_id(after, self.leader_id(probes)))
 
-    def promote(self, target):
-        timeout = self.params["promote_timeout"]
-        deadline = _now() + timeout
+    def observe(self, progress, learner_probe, leader_probe):
+        """Record a reading of the learner's and the leader's raft applied index (from ``probe_member``
+        results; a failed probe reads as no progress) and show the last seen values in the result."""
+        learner_status = learner_probe.get("status")
+        leader_status = leader_probe.get("status")
+        progress.observe(
+            _now(),
+            learner_index=learner_status["raft_applied_index"] if learner_status else None,
+            leader_index=leader_status["raft_applied_index"] if leader_status else None,
+            error=learner_probe.get("error") or "",
+        )
+        self.result["learner_applied_index"] = progress.learner_index
+        self.result["leader_applied_index"] = progress.leader_index
+
+    def watch_learner(self, members, learner, progress):
+        """Read the learner's status on its own client URLs, and the leader's; returns the learner as
+        last listed (a learner that had not started is listed again, it may have started since)."""
+        if not learner.get("name") or not learner.get("client_urls"):
+            try:
+                learner = self.member_by_id(self.list_members(), learner["id"]) or learner
+            except Failure:
+                pass
+        learner_probe = self.probe_one(learner)
+        status = learner_probe["status"]
+        leader_id = status["leader_id"] if status and status["leader_id"] else self.leader_id()
+        leader = self.member_by_id(members, leader_id) if leader_id else None
+        leader_probe = self.probe_one(leader) if leader is not None and leader["id"] != learner["id"] else {}
+        self.observe(progress, learner_probe, leader_probe)
+        return learner
+
+    def promote(self, members, target, progress):
+        """Send the promotion until etcd accepts it, while the learner keeps catching up.
+
+        etcd refuses a learner that has less than 90% of the leader's log. That refusal (and a
+        leader election meanwhile) is retried once a second for as long as the learner's raft
+        applied index keeps moving (``em.CatchUp``): it fails once the index has not moved for
+        promote_timeout seconds, or after promote_max_time seconds in all when that is set.
+        """
         what = "promote %s" % em.describe(target)
+        learner = target
         while True:
             self.result["attempts"] += 1
             try:
@@ -699,25 +813,45 @@ class MemberTask:
                 raise Failure("could not %s: %s" % (what, exc)) from None
             except EtcdError as exc:
                 if exc.matches(IN_SYNC_ERROR) or exc.matches("leader changed", "no leader"):
-                    if _now() < deadline:
+                    learner = self.watch_learner(members, learner, progress)
+                    verdict = progress.verdict(_now())
+                    if not verdict:
                         _sleep(1)
                         continue
-                    now = self.list_members()
-                    current = self.member_by_id(now, target["id"]) or target
-                    hint = ("it has not started yet: start it with initial-cluster-state existing and the "
-                            "initial_cluster from state=present" if not current["name"] else
-                            "check that it runs, reaches its peers and is not far behind (its log and disk)")
-                    raise Failure(
-                        "learner %s did not catch up with the leader within %d s (%d attempts; last answer from %s: "
-                        "%s); %s, or raise promote_timeout"
-                        % (em.describe(current), timeout, self.result["attempts"], exc.endpoint, exc.message, hint)
-                    ) from None
+                    raise Failure(self.catch_up_failure(learner, progress, verdict, exc)) from None
                 if exc.matches(NOT_LEARNER_ERROR):
                     # promoted meanwhile (or a request that timed out was applied after all)
                     return
                 advice = _advice(exc)
                 raise Failure("could not %s via %s: %s%s" % (
                     what, exc.endpoint, exc.message, ". " + advice if advice else "")) from None
+
+    def catch_up_failure(self, learner, progress, verdict, exc):
+        now = _now()
+        learner_at = em.CatchUp.index_text(progress.learner_index)
+        leader_at = em.CatchUp.index_text(progress.leader_index)
+        answers = "%d attempts; last answer from %s: %s" % (self.result["attempts"], exc.endpoint, exc.message)
+        if verdict == "ceiling":
+            return (
+                "learner %s did not catch up with the leader within promote_max_time=%d s although its raft applied "
+                "index kept moving (last seen %s, leader at %s; %s). It is catching up slowly: check its disk and "
+                "network, then run the task again, or raise promote_max_time (0 = no limit)"
+                % (em.describe(learner), self.params["promote_max_time"], learner_at, leader_at, answers))
+        if not learner.get("name"):
+            check = ("It has not started yet: start it with initial-cluster-state existing and the initial_cluster "
+                     "from state=present")
+        elif progress.error:
+            check = ("Its status could not be read (%s): check that etcd runs on it and that its client URL is "
+                     "reachable from here" % progress.error)
+        else:
+            check = ("Check that it runs and reaches the leader on its peer URL (its log: journalctl -u etcd), and its "
+                     "disk and network")
+        return (
+            "learner %s stalled at applied index %s (leader at %s) for %d s: etcd refused to promote it as not in "
+            "sync with the leader, and its raft applied index did not move for promote_timeout=%d s (%s). %s; or "
+            "raise promote_timeout (how long the learner may make no progress)"
+            % (em.describe(learner), learner_at, leader_at, int(progress.stalled_for(now)),
+               self.params["promote_timeout"], answers, check))
 
     def run_absent(self):
         members = self.list_members()
@@ -815,7 +949,7 @@ def validate(module):
             em.id_candidates(p["id"])
         except em.MembershipError as exc:
             module.fail_json(msg=str(exc))
-    for key in ("promote_timeout", "transfer_timeout"):
+    for key in ("promote_timeout", "promote_max_time", "transfer_timeout"):
         if p[key] < 0:
             module.fail_json(msg="%s must not be negative, got %s" % (key, p[key]))
 
@@ -848,8 +982,10 @@ def argument_spec():
         learner=dict(type="bool", default=True),
         probe_timeout=dict(type="float", default=3.0),
         promote_timeout=dict(type="int", default=120),
+        promote_max_time=dict(type="int", default=0),
         transfer_timeout=dict(type="int", default=30),
         missing_ok=dict(type="bool", default=False),
+        update_peer_urls=dict(type="bool", default=False),
     )
     return spec
 

@@ -3,6 +3,10 @@
 FakeClient has the methods of ``etcd_client.EtcdClient`` the membership modules call. A member in
 ``down`` refuses connections (``EtcdUnreachable`` with ``sent=False``); ``timeouts`` makes the
 next calls of a method time out after the request was sent, applied first or not.
+
+``applied`` scripts a member's ``raftAppliedIndex`` (learners answer status too): member ID -> an
+int, or a list whose items the member's status calls return in turn (the last one stays). Without
+an entry a member reports ``50 - (low nibble of its ID)``.
 """
 
 import copy
@@ -29,12 +33,22 @@ class FakeCluster:
         # method name -> list of "applied" / "lost": the next calls time out after sending, with the
         # change applied by etcd anyway or not
         self.timeouts = {}
+        # member id -> raftAppliedIndex: an int, or a list consumed one status call at a time
+        self.applied = {}
 
     @staticmethod
     def _member(name, member_id, host, learner=False, started=True):
         return dict(id=member_id, id_hex="%x" % member_id, name=name if started else "",
                     peer_urls=[host + ":2380"], client_urls=[host + ":2379"] if started else [],
                     is_learner=learner, started=started)
+
+    def applied_index(self, member):
+        script = self.applied.get(member["id"])
+        if script is None:
+            return 50 - (member["id"] & 0xF)
+        if isinstance(script, list):
+            return script.pop(0) if len(script) > 1 else script[0]
+        return script
 
     def by_name(self, name):
         return next(m for m in self.members if m["name"] == name)
@@ -73,7 +87,7 @@ class FakeClient:
     def status(self):
         me = self._me()
         raw = {"header": {"member_id": str(me["id"])}, "leader": str(self.cluster.leader),
-               "raftIndex": "50", "raftAppliedIndex": str(50 - (me["id"] & 0xF)), "isLearner": me["is_learner"]}
+               "raftIndex": "50", "raftAppliedIndex": str(self.cluster.applied_index(me)), "isLearner": me["is_learner"]}
         return ec.normalize_status(raw, endpoint=self.endpoint)
 
     def move_leader(self, target_id):
@@ -120,3 +134,12 @@ class FakeClient:
             if m["id"] == member_id:
                 m["is_learner"] = False
         return {}
+
+    def member_update(self, member_id, peer_urls):
+        self._me()
+        self._log("member_update", member_id, list(peer_urls))
+        for m in self.cluster.members:
+            if m["id"] == member_id:
+                m["peer_urls"] = list(peer_urls)
+                return {}
+        raise ec.EtcdError("etcdserver: member not found", endpoint=self.endpoint)

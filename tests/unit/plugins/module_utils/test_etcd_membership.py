@@ -335,3 +335,61 @@ def test_membership_report_shape():
     assert (probed["members"][0]["reachable"], probed["members"][0]["probe_error"]) == (False, "refused")
     assert em.public_member(dict(id=None, name="", peer_urls=["x"], is_learner=True))["id"] == ""
     assert em.member_by_id([A, B], B["id"]) is B and em.member_by_id([A], 5) is None
+
+
+# -- promotion progress ----------------------------------------------------------------------
+
+
+def test_catch_up_waits_while_the_applied_index_rises():
+    progress = em.CatchUp(start=0, stall_seconds=5, learner_index=100, leader_index=500)
+    for now, index in ((4, 100), (4.5, 101), (9, 101), (9.4, 102), (14, 102)):
+        progress.observe(now, learner_index=index, leader_index=500)
+        assert progress.verdict(now) == ""
+    assert progress.verdict(14.4) == "stalled"
+    assert progress.stalled_for(14.4) == pytest.approx(5)
+    assert (progress.learner_index, progress.leader_index) == (102, 500)
+
+
+def test_catch_up_first_reading_is_not_progress():
+    progress = em.CatchUp(start=0, stall_seconds=5)
+    assert progress.observe(3, learner_index=700) is False
+    assert progress.verdict(5) == "stalled"
+    assert progress.learner_index == 700
+
+
+def test_catch_up_failed_reading_is_no_progress_and_keeps_the_last_value():
+    progress = em.CatchUp(start=0, stall_seconds=5, learner_index=100)
+    assert progress.observe(1, learner_index=None, error="refused") is False
+    assert progress.error == "refused"
+    assert progress.learner_index == 100
+    assert progress.verdict(5) == "stalled"
+    assert progress.observe(6, learner_index=101) is True
+    assert progress.error == ""
+    assert progress.verdict(10) == ""
+
+
+def test_catch_up_index_going_back_counts_only_once_past_the_highest():
+    progress = em.CatchUp(start=0, stall_seconds=5, learner_index=100)
+    assert progress.observe(1, learner_index=40) is False  # restarted, replays from its snapshot
+    assert progress.observe(2, learner_index=90) is False
+    assert progress.observe(3, learner_index=100) is False
+    assert progress.verdict(5) == "stalled"
+    assert progress.observe(5, learner_index=101) is True
+    assert progress.verdict(9) == ""
+
+
+def test_catch_up_ceiling_ends_the_wait_although_the_index_moves():
+    progress = em.CatchUp(start=10, stall_seconds=5, max_seconds=20, learner_index=0)
+    for now in range(11, 30):
+        progress.observe(now, learner_index=now)
+        assert progress.verdict(now) == ""
+    progress.observe(30, learner_index=30)
+    assert progress.verdict(30) == "ceiling"
+    unlimited = em.CatchUp(start=0, stall_seconds=5, max_seconds=0, learner_index=0)
+    unlimited.observe(10 ** 6, learner_index=1)
+    assert unlimited.verdict(10 ** 6) == ""
+
+
+def test_catch_up_index_text():
+    assert em.CatchUp.index_text(None) == "unknown"
+    assert em.CatchUp.index_text(0) == "0"

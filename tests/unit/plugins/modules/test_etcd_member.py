@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
@@ -134,13 +135,221 @@ def test_promote_retries_until_the_learner_is_in_sync(cluster, capsys):
     assert again["changed"] is False
 
 
-def test_promote_times_out_naming_the_learner(cluster, capsys):
-    cluster.members.append(FakeCluster._member("etcd-d", 0xD0, "http://10.0.0.4", learner=True))
+def add_learner(cluster, started=True):
+    learner = FakeCluster._member("etcd-d", 0xD0, "http://10.0.0.4", learner=True, started=started)
+    cluster.members.append(learner)
+    return learner
+
+
+def test_promote_waits_while_the_learner_makes_progress(cluster, capsys):
+    add_learner(cluster)
+    # etcd refuses for 150 s, far past promote_timeout (and the old fixed 120 s), while the learner's
+    # applied index moves by one every 4 s: one status read before the change, then one per refusal
+    cluster.applied[0xD0] = [100 + i // 4 for i in range(160)]
+    cluster.promote_refusals = 150
+    result = run(capsys, {"state": "promoted", "name": "etcd-d", "promote_timeout": 5})
+    assert result["changed"] is True
+    assert result["attempts"] == 151
+    assert result["member"]["is_learner"] is False
+    assert result["learner_applied_index"] == 100 + 150 // 4
+    assert result["leader_applied_index"] == 50
+    assert "after 151 attempts (it was catching up with the leader)" in result["msg"]
+
+
+def test_promote_fails_when_the_learner_stalls(cluster, capsys):
+    add_learner(cluster)
+    cluster.applied[0xD0] = [100, 101, 102, 103]
     cluster.promote_refusals = 1000
     result = run(capsys, {"state": "promoted", "id": "d0", "promote_timeout": 5})
     assert result["failed"] is True
-    assert result["msg"].startswith("learner etcd-d (d0) did not catch up with the leader within 5 s (6 attempts")
-    assert "raise promote_timeout" in result["msg"]
+    # moved at 0, 1 and 2 s; stalled from 2 s, so the eighth attempt (at 7 s) is the last
+    assert result["msg"].startswith(
+        "learner etcd-d (d0) stalled at applied index 103 (leader at 50) for 5 s: etcd refused to promote it as not "
+        "in sync with the leader, and its raft applied index did not move for promote_timeout=5 s (8 attempts; last "
+        "answer from http://10.0.0.1:2379: etcdserver: can only promote a learner member which is in sync with leader)"
+    )
+    assert "Check that it runs and reaches the leader on its peer URL" in result["msg"]
+    assert "raise promote_timeout (how long the learner may make no progress)" in result["msg"]
+    assert result["attempts"] == 8
+    assert result["learner_applied_index"] == 103
+    assert result["leader_applied_index"] == 50
+    assert cluster.by_name("etcd-d")["is_learner"] is True
+
+
+def test_promote_counts_a_learner_that_cannot_be_probed_as_not_moving(cluster, capsys):
+    add_learner(cluster)
+    cluster.down.add(0xD0)
+    cluster.promote_refusals = 1000
+    result = run(capsys, {"state": "promoted", "name": "etcd-d", "promote_timeout": 5})
+    assert result["failed"] is True
+    assert result["msg"].startswith("learner etcd-d (d0) stalled at applied index unknown (leader at 50) for 5 s")
+    assert "Its status could not be read (http://10.0.0.4:2379: [Errno 111] Connection refused)" in result["msg"]
+    assert result["attempts"] == 6
+    assert result["learner_applied_index"] is None
+
+
+def test_promote_of_a_learner_that_never_started_says_to_start_it(cluster, capsys):
+    add_learner(cluster, started=False)
+    cluster.promote_refusals = 1000
+    result = run(capsys, {"state": "promoted", "id": "d0", "promote_timeout": 3})
+    assert result["failed"] is True
+    assert result["msg"].startswith("learner unstarted member http://10.0.0.4:2380 (d0) stalled at applied index "
+                                    "unknown (leader at 50) for 3 s")
+    assert "It has not started yet: start it with initial-cluster-state existing" in result["msg"]
+
+
+def test_promote_follows_a_learner_that_starts_while_waiting(cluster, capsys, monkeypatch):
+    learner = add_learner(cluster, started=False)
+    cluster.applied[0xD0] = [100 + i for i in range(100)]
+    cluster.promote_refusals = 20
+    fake_client = type(cluster.client("x"))
+    original = fake_client.member_promote
+
+    def promote(self, member_id):
+        # the learner publishes its name and client URL after the third refusal
+        if cluster.promote_refusals == 17:
+            learner.update(name="etcd-d", client_urls=["http://10.0.0.4:2379"], started=True)
+        return original(self, member_id)
+
+    monkeypatch.setattr(fake_client, "member_promote", promote)
+    result = run(capsys, {"state": "promoted", "id": "d0", "promote_timeout": 5})
+    assert result["changed"] is True
+    assert result["attempts"] == 21
+    assert result["learner_applied_index"] >= 110
+
+
+def test_promote_gives_up_at_promote_max_time_although_the_learner_moves(cluster, capsys):
+    add_learner(cluster)
+    cluster.applied[0xD0] = list(range(100, 400))
+    cluster.promote_refusals = 1000
+    result = run(capsys, {"state": "promoted", "name": "etcd-d", "promote_timeout": 5, "promote_max_time": 30})
+    assert result["failed"] is True
+    assert result["msg"].startswith(
+        "learner etcd-d (d0) did not catch up with the leader within promote_max_time=30 s although its raft applied "
+        "index kept moving (last seen 131, leader at 50; 31 attempts"
+    )
+    assert "raise promote_max_time (0 = no limit)" in result["msg"]
+    assert result["attempts"] == 31
+
+
+def test_promote_in_check_mode_sends_nothing(cluster, capsys):
+    add_learner(cluster)
+    cluster.applied[0xD0] = 42
+    cluster.promote_refusals = 1000
+    result = run(capsys, {"state": "promoted", "name": "etcd-d", "promote_timeout": 5}, check_mode=True)
+    assert result["changed"] is True
+    assert result["msg"] == "would have promoted etcd-d (d0) to a voting member"
+    assert result["attempts"] == 0
+    assert result["member"]["is_learner"] is False
+    assert result["learner_applied_index"] == 42
+    assert result["leader_applied_index"] == 50
+    assert cluster.calls == []
+    assert cluster.by_name("etcd-d")["is_learner"] is True
+
+
+def test_promote_of_a_voter_returns_no_applied_indexes(cluster, capsys):
+    result = run(capsys, {"state": "promoted", "name": "etcd-b"})
+    assert result["changed"] is False
+    assert result["attempts"] == 0
+    assert "learner_applied_index" not in result
+
+
+# -- joining safely --------------------------------------------------------------------------
+
+
+def test_present_never_repoints_a_voter_by_default(cluster, capsys):
+    args = {"state": "present", "name": "etcd-b", "peer_urls": ["http://10.0.0.9:2380"]}
+    for check_mode in (True, False):
+        result = run(capsys, args, check_mode=check_mode)
+        assert result["failed"] is True
+        assert result["msg"] == (
+            "member etcd-b (a1) exists with peer URLs http://10.0.0.2:2380, not the requested http://10.0.0.9:2380 "
+            "(seen through http://10.0.0.1:2379); refusing to re-point it (update_peer_urls=false): if that member "
+            "moved to a new address, run with update_peer_urls=true (the role's re-IP does this); if this is another "
+            "host that should take the name, it belongs to a live member: use the replace_member playbook"
+        )
+    assert cluster.calls == []
+    assert cluster.by_name("etcd-b")["peer_urls"] == ["http://10.0.0.2:2380"]
+
+
+def test_present_repoints_a_voter_with_update_peer_urls(cluster, capsys):
+    args = {"state": "present", "name": "etcd-b", "peer_urls": ["http://10.0.0.9:2380"], "update_peer_urls": True}
+    result = run(capsys, args)
+    assert result["changed"] is True
+    assert cluster.calls == [("http://10.0.0.1:2379", "member_update", 0xA1, ["http://10.0.0.9:2380"])]
+    assert result["member"]["peer_urls"] == ["http://10.0.0.9:2380"]
+    assert result["msg"].startswith("updated the peer URLs of etcd-b (a1) from http://10.0.0.2:2380 to "
+                                    "http://10.0.0.9:2380")
+    assert "etcd-b=http://10.0.0.9:2380" in result["initial_cluster"]
+    again = run(capsys, args)
+    assert again["changed"] is False
+    assert len(cluster.calls) == 1
+
+
+@pytest.mark.parametrize("update", [False, True])
+def test_present_never_updates_the_peer_urls_of_a_learner(cluster, capsys, update):
+    add_learner(cluster)
+    result = run(capsys, {"state": "present", "name": "etcd-d", "peer_urls": ["http://10.0.0.9:2380"],
+                          "update_peer_urls": update})
+    assert result["failed"] is True
+    assert result["msg"].startswith("refusing to change the peer URLs of learner etcd-d (d0) from http://10.0.0.4:2380 "
+                                    "to http://10.0.0.9:2380")
+    assert cluster.calls == []
+
+
+def test_present_learner_for_a_started_voter_is_ok_and_says_it_votes(cluster, capsys):
+    result = run(capsys, {"state": "present", "name": "etcd-c", "peer_urls": ["http://10.0.0.3:2380"],
+                          "learner": True})
+    assert result["changed"] is False
+    assert "failed" not in result
+    assert result["member"]["is_learner"] is False
+    assert result["member"]["started"] is True
+    assert result["msg"] == "etcd-c (a2) exists already (it is a voting member already)"
+    assert result["initial_cluster"] == (
+        "etcd-a=http://10.0.0.1:2380,etcd-b=http://10.0.0.2:2380,etcd-c=http://10.0.0.3:2380")
+    assert cluster.calls == []
+
+
+def test_present_reuses_a_learner_that_started_under_the_name(cluster, capsys):
+    add_learner(cluster)
+    result = run(capsys, {"state": "present", "name": "etcd-d", "peer_urls": ["http://10.0.0.4:2380/"]})
+    assert result["changed"] is False
+    assert "failed" not in result
+    assert result["member"]["id_hex"] == "d0"
+    assert result["member"]["is_learner"] is True
+    assert result["member"]["started"] is True
+    assert result["initial_cluster"] == (
+        "etcd-a=http://10.0.0.1:2380,etcd-b=http://10.0.0.2:2380,etcd-c=http://10.0.0.3:2380,"
+        "etcd-d=http://10.0.0.4:2380"
+    )
+    assert result["msg"].startswith("learner etcd-d (d0) with these peer URLs has started already")
+    assert "promote it with state=promoted" in result["msg"]
+    assert cluster.calls == []
+
+
+def test_present_reuses_a_learner_that_never_started(cluster, capsys):
+    add_learner(cluster, started=False)
+    result = run(capsys, {"state": "present", "name": "etcd-d", "peer_urls": ["http://10.0.0.4:2380"]})
+    assert result["changed"] is False
+    assert result["member"]["id_hex"] == "d0"
+    assert result["member"]["started"] is False
+    assert result["initial_cluster"].endswith(",etcd-d=http://10.0.0.4:2380")
+    assert cluster.calls == []
+
+
+def test_documentation_options_match_the_argument_spec():
+    doc = yaml.safe_load(etcd_member.DOCUMENTATION)
+    spec = etcd_member.argument_spec()
+    own = {k for k in spec if k not in ("endpoints", "ca_cert", "client_cert", "client_key", "timeout")}
+    assert set(doc["options"]) == own
+    for name in own:
+        assert doc["options"][name]["type"] == spec[name]["type"]
+        assert doc["options"][name].get("default") == spec[name].get("default")
+        assert doc["options"][name].get("choices") == spec[name].get("choices")
+        assert doc["options"][name].get("aliases") == spec[name].get("aliases")
+    returned = yaml.safe_load(etcd_member.RETURN)
+    assert {"attempts", "learner_applied_index", "leader_applied_index"} <= set(returned)
+    yaml.safe_load(etcd_member.EXAMPLES)
 
 
 def test_absent_moves_leadership_away_before_removing_the_leader(cluster, capsys):
