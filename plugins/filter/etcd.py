@@ -6,6 +6,7 @@ Every place that needs member names, URLs or the ``--initial-cluster`` string go
 ``members()``, so the inventory is validated in one place and with one set of messages.
 """
 
+import ipaddress
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -13,6 +14,8 @@ from ansible.errors import AnsibleFilterError
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 VERSION_PATTERN = re.compile(r"^(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)$")
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+DNS_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+HOST_PORT = re.compile(r"(?P<host>[^:]+):[0-9]+")
 
 
 def _hostvar(hostvars, host, key, default=None):
@@ -35,6 +38,48 @@ def _address(hostvars, host):
     return address
 
 
+def address_problem(address):
+    """Why ``address`` cannot be a member's address in its URLs, or an empty string when it can.
+
+    An IPv4 or IPv6 address (no zone, no brackets) or a DNS host name (RFC 1123; its last label not all
+    digits, so a mistyped IPv4 address is no name); no port, scheme, whitespace or trailing newline.
+    """
+    text = str(address)
+    if re.search(r"[\s\x00-\x1f\x7f]", text):
+        return "it contains whitespace or control characters"
+    if "://" in text:
+        return "give the address without a scheme (the role adds it)"
+    if text.startswith("[") or text.endswith("]"):
+        return "give an IPv6 address without brackets (the role adds them in URLs)"
+    port = HOST_PORT.fullmatch(text)
+    if port and (is_ip_address(port.group("host")) or is_dns_name(port.group("host"))):
+        return "give the address without a port (the role adds etcd_peer_port and etcd_client_port)"
+    if is_ip_address(text) or is_dns_name(text):
+        return ""
+    return "use an IPv4 or IPv6 address or a DNS name"
+
+
+def is_ip_address(text):
+    """True for an IPv4 or IPv6 address as written in a URL's host (no zone, no brackets)."""
+    if not isinstance(text, str) or "%" in text:
+        return False
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def is_dns_name(text, wildcard=False):
+    """True for an RFC 1123 host name (with ``wildcard``, ``*.`` may come first) whose last label is not all digits."""
+    if not isinstance(text, str) or len(text) > 253:
+        return False
+    labels = text.split(".")
+    if wildcard and len(labels) > 1 and labels[0] == "*":
+        labels = labels[1:]
+    return all(DNS_LABEL.fullmatch(label) for label in labels) and not labels[-1].isdigit()
+
+
 def _url_host(address):
     return "[%s]" % address if ":" in address else address
 
@@ -52,7 +97,7 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None):
     records, errors, by_name, by_peer = [], [], {}, {}
     for host in hosts:
         name = _member_name(hostvars, host)
-        if not NAME_PATTERN.match(name):
+        if not NAME_PATTERN.fullmatch(name):
             errors.append(
                 "host %s: member name %r (NODE_NAME) is invalid; use letters, digits, '.', '_' and '-', "
                 "starting with a letter or digit" % (host, name)
@@ -65,6 +110,10 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None):
         if not address:
             errors.append("host %s: no address: set etcd_address, or gather facts so that "
                           "ansible_default_ipv4.address is known" % host)
+            continue
+        problem = address_problem(address)
+        if problem:
+            errors.append("host %s: etcd_address %r is invalid; %s" % (host, str(address), problem))
             continue
         tls = _hostvar(hostvars, host, "etcd_tls", True)
         url_scheme = scheme or ("https" if _truthy(tls) else "http")
@@ -104,7 +153,7 @@ def member_target(requested, hosts, hostvars):
         name = _member_name(hostvars, host)
         if requested in (name, host):
             return dict(host=host, name=name)
-    if not NAME_PATTERN.match(requested):
+    if not NAME_PATTERN.fullmatch(requested):
         raise AnsibleFilterError("%r is not a member name or inventory host" % requested)
     return dict(host="", name=requested)
 

@@ -213,3 +213,73 @@ def test_upgrade_problem_allows_documented_downgrades_with_consent(running, targ
 @pytest.mark.parametrize("running, target", [(["3.6.1"], "3.5.30"), (["3.5.9"], "3.4.23")])
 def test_upgrade_problem_refuses_downgrades_that_are_not_a_binary_swap(running, target):
     assert "is not a binary swap" in f.upgrade_problem(running, target, allow_downgrade=True)
+
+
+@pytest.mark.parametrize("name", ["etcd-1\n", "etcd-1\r\n", "etcd\n1"])
+def test_member_name_must_match_as_a_whole(name):
+    hv = inventory(h1={"NODE_NAME": name, "etcd_address": "10.0.0.1"})
+    with pytest.raises(AnsibleFilterError, match=re.escape("host h1: member name %r (NODE_NAME) is invalid" % name)):
+        f.members(["h1"], hv)
+
+
+def test_member_target_refuses_a_name_with_a_newline_inside():
+    with pytest.raises(AnsibleFilterError, match="is not a member name or inventory host"):
+        f.member_target("etcd\n1", list(TARGETS), TARGETS)
+
+
+@pytest.mark.parametrize(
+    "address, why",
+    [
+        ("10.0.0.1:2379", "give the address without a port (the role adds etcd_peer_port and etcd_client_port)"),
+        ("etcd-1.example.com:2380", "give the address without a port"),
+        ("[::1]", "give an IPv6 address without brackets (the role adds them in URLs)"),
+        ("[fd00::1]:2379", "give an IPv6 address without brackets"),
+        ("https://10.0.0.1", "give the address without a scheme (the role adds it)"),
+        ("10.0.0.1\n", "it contains whitespace or control characters"),
+        ("10.0.0.1 ", "it contains whitespace or control characters"),
+        ("etcd 1", "it contains whitespace or control characters"),
+        ("10.0.0.256", "use an IPv4 or IPv6 address or a DNS name"),
+        ("etcd_1.example.com", "use an IPv4 or IPv6 address or a DNS name"),
+        ("-etcd.example.com", "use an IPv4 or IPv6 address or a DNS name"),
+        ("etcd..example.com", "use an IPv4 or IPv6 address or a DNS name"),
+        ("etcd.example.com.", "use an IPv4 or IPv6 address or a DNS name"),
+        ("fe80::1%eth0", "use an IPv4 or IPv6 address or a DNS name"),
+        ("10.0.0.1/24", "use an IPv4 or IPv6 address or a DNS name"),
+    ],
+)
+def test_invalid_address_names_host_variable_and_value(address, why):
+    hv = inventory(h1={"NODE_NAME": "a", "etcd_address": address})
+    with pytest.raises(AnsibleFilterError) as err:
+        f.members(["h1"], hv)
+    assert "host h1: etcd_address %r is invalid; %s" % (address, why) in str(err.value)
+
+
+def test_invalid_address_is_reported_with_the_other_problems():
+    hv = inventory(h1={"NODE_NAME": "bad name", "etcd_address": "10.0.0.1:2379"}, h2={"etcd_address": "10.0.0.1"})
+    with pytest.raises(AnsibleFilterError) as err:
+        f.members(["h1", "h2"], hv)
+    text = str(err.value)
+    assert "host h1: member name 'bad name'" in text
+    assert "host h1: etcd_address '10.0.0.1:2379' is invalid" in text
+    assert "peer URL" not in text
+
+
+@pytest.mark.parametrize(
+    "address, url",
+    [
+        ("10.0.0.1", "https://10.0.0.1:2380"),
+        ("fd00::1", "https://[fd00::1]:2380"),
+        ("::ffff:10.0.0.1", "https://[::ffff:10.0.0.1]:2380"),
+        ("etcd-1.example.com", "https://etcd-1.example.com:2380"),
+        ("ETCD-1", "https://ETCD-1:2380"),
+        ("localhost", "https://localhost:2380"),
+    ],
+)
+def test_valid_addresses_make_urls(address, url):
+    hv = inventory(h1={"etcd_address": address})
+    assert f.members(["h1"], hv)[0]["peer_url"] == url
+
+
+@pytest.mark.parametrize("text", ["3.5.1\n", "v3.5.1\n"])
+def test_version_pattern_matches_whole_strings_only(text):
+    assert f.VERSION_PATTERN.fullmatch(text) is None

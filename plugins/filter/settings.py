@@ -1,0 +1,560 @@
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""What the role's variables may hold: one table of rules, applied by ``settings_problems``.
+
+Every rule checks a value for its meaning, not only its type, and says what is allowed. The role
+calls the filter once per host in preflight, before any host changes; docs/settings.md lists the
+same table for operators.
+"""
+
+import posixpath
+import re
+from collections import namedtuple
+from collections.abc import Mapping
+
+from ansible_collections.raftops.etcd.plugins.filter.etcd import VERSION_PATTERN, is_dns_name, is_ip_address
+
+# One rule: the variable it reports on, the check, what is allowed (the message when the check
+# just fails) and why. A check gets the value and the settings that passed their own rules so far,
+# and returns None when the value is fine, True to report ``allowed``, a text to report instead,
+# or a list of (label, value, text) for parts of the value (keys of a dict, items of a list).
+# A rule is skipped when its variable is missing or failed an earlier rule, so rules that relate
+# several variables come last and only ever see values that are sound on their own.
+Rule = namedtuple("Rule", ["variable", "check", "allowed", "why"])
+
+# --- values -------------------------------------------------------------------------------------
+
+INTEGER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+BOOL_TEXTS = ("yes", "on", "true", "1", "no", "off", "false", "0")  # what Ansible's bool filter takes
+
+
+def _integer(value):
+    """The int a value stands for (an int, or its decimal text), else None; a bool is no integer."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str) and INTEGER_TEXT.fullmatch(value):
+        return int(value)
+    return None
+
+
+def _plain(value):
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, Mapping):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def show(value):
+    """A value as a message shows it: on one line, strings quoted, long ones cut short."""
+    try:
+        text = repr(_plain(value))
+    except Exception:  # a value that cannot even be shown is still only a message
+        text = "<%s>" % type(value).__name__
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def whole_number(minimum=None, maximum=None):
+    def check(value, _settings):
+        number = _integer(value)
+        if number is None:
+            return True
+        if minimum is not None and number < minimum:
+            return True
+        if maximum is not None and number > maximum:
+            return True
+        return None
+    return check
+
+
+def one_of(choices):
+    def check(value, _settings):
+        return None if isinstance(value, str) and value in choices else True
+    return check
+
+
+def boolean(value, _settings):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.lower() in BOOL_TEXTS:
+        return None
+    if isinstance(value, int) and value in (0, 1):
+        return None
+    return True
+
+
+def matches(pattern, empty_ok=False):
+    compiled = re.compile(pattern)
+
+    def check(value, _settings):
+        if not isinstance(value, str):
+            return True
+        if value == "" and empty_ok:
+            return None
+        return None if compiled.fullmatch(value) else True
+    return check
+
+
+# --- ports, timing, sizes -----------------------------------------------------------------------
+
+PORT_TEXT = "a port is a whole number from 1 to 65535"
+MAX_ELECTION_MS = 50000  # etcd's maxElectionMs
+GIB = 1024 ** 3
+MAX_QUOTA = 100 * GIB
+
+
+def ports_differ(value, settings):
+    if "etcd_client_port" in settings and _integer(value) == _integer(settings["etcd_client_port"]):
+        return "must differ from etcd_client_port (%s)" % show(settings["etcd_client_port"])
+    return None
+
+
+def election_vs_heartbeat(value, settings):
+    if "etcd_heartbeat_interval" not in settings:
+        return None
+    heartbeat = _integer(settings["etcd_heartbeat_interval"])
+    if _integer(value) < 5 * heartbeat:
+        return ("must be at least 5 x etcd_heartbeat_interval (5 x %d = %d), as etcd requires"
+                % (heartbeat, 5 * heartbeat))
+    return None
+
+
+# --- compaction ---------------------------------------------------------------------------------
+
+COMPACTION_MODES = ("", "periodic", "revision")
+GO_DURATION = re.compile(r"(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:h|m|s))+")
+GO_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]*)(h|m|s)")
+SECONDS = {"h": 3600, "m": 60, "s": 1}
+PERIODIC_TEXT = ("with etcd_auto_compaction_mode='periodic': a Go duration like '1h', '30m' or '1h30m', or a whole "
+                 "number of hours like '1'; not 0 (set etcd_auto_compaction_mode to '' to turn compaction off)")
+REVISION_TEXT = ("with etcd_auto_compaction_mode='revision': a whole number of revisions to keep, at least 1 "
+                 "(set etcd_auto_compaction_mode to '' to turn compaction off)")
+RETENTION_TEXT = ("a Go duration like '1h' or '1h30m', or a whole number (hours with periodic, revisions with "
+                  "revision compaction), above 0")
+
+
+def _retention_periodic(value):
+    number = _integer(value)
+    if number is not None:
+        return number >= 1
+    if isinstance(value, str) and GO_DURATION.fullmatch(value):
+        return sum(float(n) * SECONDS[u] for n, u in GO_DURATION_PART.findall(value)) > 0
+    return False
+
+
+def _retention_revision(value):
+    number = _integer(value)
+    return number is not None and number >= 1
+
+
+def compaction_retention(value, settings):
+    mode = settings.get("etcd_auto_compaction_mode")
+    if mode == "":
+        return None  # compaction is off: the retention is not written anywhere
+    if mode == "periodic":
+        return None if _retention_periodic(value) else PERIODIC_TEXT
+    if mode == "revision":
+        return None if _retention_revision(value) else REVISION_TEXT
+    return None if _retention_periodic(value) else RETENTION_TEXT
+
+
+# --- paths --------------------------------------------------------------------------------------
+
+PATH_CHARS = re.compile(r"[A-Za-z0-9/._+@-]+")
+# Directories the system or other software own: the role would chown, chmod, fill or move them.
+SYSTEM_DIRS = frozenset((
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/lost+found", "/media",
+    "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/snap", "/srv", "/sys", "/tmp", "/usr", "/var",
+    "/etc/default", "/etc/pki", "/etc/ssl", "/etc/ssh", "/etc/sysconfig", "/etc/systemd", "/etc/systemd/system",
+    "/etc/init.d", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libexec", "/usr/include",
+    "/usr/share", "/usr/src", "/usr/local", "/usr/local/bin", "/usr/local/sbin", "/usr/local/lib",
+    "/usr/local/share", "/usr/local/etc", "/usr/local/src", "/var/backups", "/var/cache", "/var/lib", "/var/local",
+    "/var/lock", "/var/log", "/var/mail", "/var/opt", "/var/run", "/var/spool", "/var/tmp", "/var/www",
+    "/var/lib/systemd", "/var/lib/docker", "/var/lib/containers",
+))
+# Trees that are emptied at boot or are kernel filesystems: nothing of etcd's may live there.
+VOLATILE_DIRS = (
+    ("/tmp", "a temporary directory that is cleared"),
+    ("/var/tmp", "a temporary directory that is cleared"),
+    ("/run", "a tmpfs emptied at every boot"),
+    ("/proc", "a kernel filesystem"),
+    ("/sys", "a kernel filesystem"),
+    ("/dev", "the device tree"),
+    ("/boot", "the boot partition"),
+)
+SEPARATE_DIRS = ("etcd_data_dir", "etcd_wal_dir", "etcd_config_dir", "etcd_install_dir", "etcd_backup_host_dir")
+
+
+def _normal(path):
+    normal = posixpath.normpath(path)
+    return "/" + normal.lstrip("/") if normal.startswith("//") else normal
+
+
+def _inside(path, parent):
+    return path != parent and path.startswith(parent.rstrip("/") + "/")
+
+
+def directory(example, empty_ok=False, system_ok=False, volatile_ok=False):
+    def check(value, _settings):
+        if value == "" and empty_ok:
+            return None
+        if not isinstance(value, str) or not value.startswith("/"):
+            return "must be an absolute path, like %s" % example
+        if not PATH_CHARS.fullmatch(value):
+            return ("may hold only letters, digits and / . _ - + @ (no whitespace, control characters or "
+                    "quotes: it is written into systemd units and scripts)")
+        if _normal(value) != value:
+            return "is not in normal form (no trailing /, // or . and .. parts): write it as %s" % _normal(value)
+        if value in SYSTEM_DIRS and not system_ok:
+            return "is a system or shared directory; use a directory of its own, like %s" % example
+        for root, what in () if volatile_ok else VOLATILE_DIRS:
+            if value == root or _inside(value, root):
+                return "lies under %s, %s; use a persistent directory, like %s" % (root, what, example)
+        return None
+    return check
+
+
+def separate_directory(me):
+    """A check for directory ``me``: equal to an earlier one of SEPARATE_DIRS, or inside any other."""
+    def check(value, settings):
+        for variable in SEPARATE_DIRS:
+            other = settings.get(variable)
+            if variable == me or not other:
+                continue
+            if other == value and SEPARATE_DIRS.index(variable) < SEPARATE_DIRS.index(me):
+                return ("is the same directory as %s; the data, WAL, config, install and backup directories "
+                        "must each be separate" % variable)
+            if _inside(value, other):
+                if me == "etcd_wal_dir" and variable == "etcd_data_dir":
+                    member = other + "/member"
+                    if value == member or _inside(value, member):
+                        return ("lies inside etcd_data_dir's member directory (%s), which etcd manages; "
+                                "put the WAL outside it" % member)
+                    continue
+                return ("lies inside %s (%s); the data, WAL, config, install and backup directories must each "
+                        "be separate, none inside another" % (variable, other))
+        return None
+    return check
+
+
+# --- names, URLs, certificates ------------------------------------------------------------------
+
+USER_PATTERN = r"[a-z_][a-z0-9_-]{0,30}"
+SYSTEM_USERS = frozenset((
+    "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data",
+    "backup", "list", "irc", "gnats", "nobody", "nogroup", "adm", "wheel", "sudo", "admin", "operator", "halt",
+    "shutdown", "ftp", "sshd", "messagebus", "dbus", "syslog", "polkitd", "_apt", "tss", "uuidd", "postgres",
+    "mysql", "redis", "nginx", "apache", "ubuntu", "debian", "centos", "ec2-user",
+))
+
+
+def service_user(value, _settings):
+    if not isinstance(value, str) or not re.fullmatch(USER_PATTERN, value):
+        return True
+    if value in SYSTEM_USERS or value.startswith("systemd-"):
+        return ("is a system or login account; etcd needs a system user of its own, like etcd "
+                "(the role creates it)")
+    return None
+
+
+TOKEN_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+SAN_TEXT = ("an IP address or a DNS name, like 10.0.0.10, lb.example.com or *.example.com "
+            "(no port, scheme or whitespace)")
+
+
+def extra_sans(value, _settings):
+    if not isinstance(value, (list, tuple)):
+        return "must be a list of IP addresses or DNS names, like ['10.0.0.10', 'lb.example.com']"
+    return [("etcd_pki_extra_sans[%d]" % i, san, SAN_TEXT)
+            for i, san in enumerate(value) if not (is_ip_address(san) or is_dns_name(san, wildcard=True))]
+
+
+def validity_ca(value, settings):
+    if "etcd_pki_validity_days" in settings and _integer(value) < _integer(settings["etcd_pki_validity_days"]):
+        return ("must be at least etcd_pki_validity_days (%s): a certificate cannot outlive its CA"
+                % show(settings["etcd_pki_validity_days"]))
+    return None
+
+
+def renew_before(value, settings):
+    if "etcd_pki_validity_days" in settings and _integer(value) >= _integer(settings["etcd_pki_validity_days"]):
+        return ("must be less than etcd_pki_validity_days (%s), or every run would renew every certificate"
+                % show(settings["etcd_pki_validity_days"]))
+    return None
+
+
+PKI_KEY_TYPES = ("ec", "rsa")  # = the choices of etcd_pki_key_type in meta/argument_specs.yml
+LOG_LEVELS = ("debug", "info", "warn", "error", "panic", "fatal")  # etcd's --log-level
+
+
+def release_url(value, _settings):
+    if not isinstance(value, str) or not re.fullmatch(r"(https|http|file)://[^\s\x00-\x1f\x7f]+", value):
+        return True
+    return "must not end with /: the role appends /v{version}/..." if value.endswith("/") else None
+
+
+def release_version(value, _settings):
+    match = VERSION_PATTERN.fullmatch(value) if isinstance(value, str) else None
+    if not match:
+        return True
+    if (int(match.group("major")), int(match.group("minor"))) < (3, 4):
+        return "is older than 3.4, which this role does not support"
+    return None
+
+
+def schedule(value, _settings):
+    if not isinstance(value, str):
+        return True
+    return True if CONTROL.search(value) or re.search(r"[;#%\\]", value) else None
+
+
+# --- etcd_extra_env -----------------------------------------------------------------------------
+
+ENV_KEY = re.compile(r"ETCD_[A-Z0-9_]+")
+SAFETY = "the role manages this for safety"
+TLS_SAFETY = SAFETY + " (TLS comes from etcd_tls and etcd_pki_dir)"
+TLS_KEYS = (
+    "ETCD_TRUSTED_CA_FILE", "ETCD_CERT_FILE", "ETCD_KEY_FILE", "ETCD_CLIENT_CERT_AUTH", "ETCD_CLIENT_CRL_FILE",
+    "ETCD_CLIENT_CERT_ALLOWED_HOSTNAME", "ETCD_CLIENT_CERT_FILE", "ETCD_CLIENT_KEY_FILE",
+    "ETCD_PEER_TRUSTED_CA_FILE", "ETCD_PEER_CERT_FILE", "ETCD_PEER_KEY_FILE", "ETCD_PEER_CLIENT_CERT_AUTH",
+    "ETCD_PEER_CRL_FILE", "ETCD_PEER_CERT_ALLOWED_CN", "ETCD_PEER_CERT_ALLOWED_HOSTNAME",
+    "ETCD_PEER_CLIENT_CERT_FILE", "ETCD_PEER_CLIENT_KEY_FILE", "ETCD_AUTO_TLS", "ETCD_PEER_AUTO_TLS",
+    "ETCD_SELF_SIGNED_CERT_VALIDITY", "ETCD_TLS_MIN_VERSION", "ETCD_TLS_MAX_VERSION", "ETCD_CIPHER_SUITES",
+    "ETCD_PEER_SKIP_CLIENT_SAN_VERIFICATION", "ETCD_EXPERIMENTAL_PEER_SKIP_CLIENT_SAN_VERIFICATION",
+)
+# Settings the role writes itself or that would break what it guarantees: key -> why refused.
+MANAGED_ENV = dict(
+    {key: TLS_SAFETY for key in TLS_KEYS},
+    ETCD_NAME="the role sets this; use NODE_NAME instead",
+    ETCD_DATA_DIR="the role sets this; use etcd_data_dir instead",
+    ETCD_WAL_DIR="the role sets this; use etcd_wal_dir instead",
+    ETCD_LISTEN_PEER_URLS="the role sets this; use etcd_address and etcd_peer_port instead",
+    ETCD_INITIAL_ADVERTISE_PEER_URLS="the role sets this; use etcd_address and etcd_peer_port instead",
+    ETCD_LISTEN_CLIENT_URLS="the role sets this; use etcd_address and etcd_client_port instead",
+    ETCD_ADVERTISE_CLIENT_URLS="the role sets this; use etcd_address and etcd_client_port instead",
+    ETCD_INITIAL_CLUSTER="the role sets this; use the hosts of the etcd_group group instead",
+    ETCD_INITIAL_CLUSTER_TOKEN="the role sets this; use etcd_cluster_token instead",
+    ETCD_INITIAL_CLUSTER_STATE=SAFETY,
+    ETCD_HEARTBEAT_INTERVAL="the role sets this; use etcd_heartbeat_interval instead",
+    ETCD_ELECTION_TIMEOUT="the role sets this; use etcd_election_timeout instead",
+    ETCD_SNAPSHOT_COUNT="the role sets this; use etcd_snapshot_count instead",
+    ETCD_QUOTA_BACKEND_BYTES="the role sets this; use etcd_quota_backend_bytes instead",
+    ETCD_AUTO_COMPACTION_MODE="the role sets this; use etcd_auto_compaction_mode instead",
+    ETCD_AUTO_COMPACTION_RETENTION="the role sets this; use etcd_auto_compaction_retention instead",
+    ETCD_LOG_LEVEL="the role sets this; use etcd_log_level instead",
+    ETCD_LOGGER="the role sets this (zap, to stderr and so the journal); use etcd_log_level instead",
+    ETCD_LOG_OUTPUTS="the role sets this (zap, to stderr and so the journal); use etcd_log_level instead",
+    ETCD_CONFIG_FILE=SAFETY + ": etcd would ignore every other setting",
+    ETCD_FORCE_NEW_CLUSTER=SAFETY + ": it would split this member off as a cluster of its own",
+    ETCD_DISCOVERY=SAFETY + ": the role bootstraps the cluster",
+    ETCD_DISCOVERY_SRV=SAFETY + ": the role bootstraps the cluster",
+    ETCD_UNSAFE_NO_FSYNC=SAFETY + ": a crash could lose committed data",
+)
+# Anything else about TLS (experimental or future names) is the role's too.
+TLS_KEY = re.compile(r".*(TLS|CERT|KEY_FILE|CRL|CIPHER|_CA_FILE|SAN_VERIFICATION).*")
+ENV_KEY_TEXT = "a key is ETCD_ and upper-case letters, digits and _, like ETCD_MAX_REQUEST_BYTES"
+ENV_VALUE_TEXT = "a value is one line of text, a number or true/false (no newline, carriage return or NUL)"
+PLAINTEXT_TEXT = ("a plaintext listener (http:// or unix://) is refused; use https:// (http:// only on a loopback "
+                  "address in ETCD_LISTEN_METRICS_URLS)")
+LOOPBACK_HTTP = re.compile(r"http://(127(?:\.[0-9]{1,3}){3}|\[::1\]|localhost)(:[0-9]+)?/?", re.IGNORECASE)
+
+
+def _managed(key):
+    if key in MANAGED_ENV:
+        return MANAGED_ENV[key]
+    if key.startswith("ETCD_DISCOVERY_"):
+        return SAFETY + ": the role bootstraps the cluster"
+    if TLS_KEY.fullmatch(key):
+        return TLS_SAFETY
+    return None
+
+
+def _plaintext_listener(key, text):
+    if not key.startswith(("ETCD_LISTEN_", "ETCD_ADVERTISE_")):
+        return False
+    for url in text.split(","):
+        url = url.strip()
+        if not url.lower().startswith(("http://", "unix://")):
+            continue
+        if key == "ETCD_LISTEN_METRICS_URLS" and LOOPBACK_HTTP.fullmatch(url):
+            continue
+        return True
+    return False
+
+
+def extra_env(value, _settings):
+    if not isinstance(value, Mapping):
+        return True
+    problems = []
+    for key in sorted(value, key=str):
+        item = value[key]
+        label = "etcd_extra_env[%s]" % show(key)
+        if not isinstance(key, str) or not ENV_KEY.fullmatch(key):
+            problems.append((label, item, ENV_KEY_TEXT))
+            continue
+        managed = _managed(key)
+        if managed:
+            problems.append((label, item, managed))
+            continue
+        if not isinstance(item, (str, int)) or (isinstance(item, str) and re.search(r"[\r\n\x00]", item)):
+            problems.append((label, item, ENV_VALUE_TEXT))
+            continue
+        if isinstance(item, str) and _plaintext_listener(key, item):
+            problems.append((label, item, PLAINTEXT_TEXT))
+    return problems
+
+
+# --- the table ----------------------------------------------------------------------------------
+
+BOOL_TEXT = "true or false (yes/no, on/off and 1/0 work too)"
+
+RULES = [
+    Rule("etcd_version", release_version, "a release version X.Y.Z, 3.4.0 or later, like 3.6.14 (no v, no spaces)",
+         "it is part of the download URL; the role supports etcd 3.4 and later"),
+    Rule("etcd_release_base_url", release_url,
+         "a URL starting with https://, http:// or file://, without whitespace or a trailing /",
+         "releases are fetched from {base}/v{version}/..."),
+    Rule("etcd_client_port", whole_number(1, 65535), PORT_TEXT, "etcd listens on it"),
+    Rule("etcd_peer_port", whole_number(1, 65535), PORT_TEXT, "etcd listens on it"),
+    Rule("etcd_heartbeat_interval", whole_number(1, MAX_ELECTION_MS // 5),
+         "a whole number of milliseconds from 1 to %d" % (MAX_ELECTION_MS // 5),
+         "etcd refuses 0, and the election timeout (at least 5 x this) may not pass %d" % MAX_ELECTION_MS),
+    Rule("etcd_election_timeout", whole_number(5, MAX_ELECTION_MS),
+         "a whole number of milliseconds from 5 to %d" % MAX_ELECTION_MS,
+         "etcd refuses more than %d ms (its maxElectionMs)" % MAX_ELECTION_MS),
+    Rule("etcd_snapshot_count", whole_number(1), "a whole number of committed transactions, at least 1",
+         "raft snapshots are taken every that many transactions"),
+    Rule("etcd_quota_backend_bytes", whole_number(0, MAX_QUOTA),
+         "a whole number of bytes from 0 (etcd's default, 2 GiB) to 100 GiB; etcd recommends at most 8 GiB",
+         "a larger value is most likely a typo"),
+    Rule("etcd_auto_compaction_mode", one_of(COMPACTION_MODES), "'' (off), 'periodic' or 'revision'",
+         "the modes etcd knows"),
+    Rule("etcd_auto_compaction_retention", compaction_retention, RETENTION_TEXT,
+         "periodic takes a duration or hours, revision a revision count; 0 would silently turn compaction off"),
+    Rule("etcd_log_level", one_of(LOG_LEVELS), "one of %s" % ", ".join(LOG_LEVELS),
+         "the levels etcd knows"),
+    Rule("etcd_limit_nofile", whole_number(1024), "a whole number of open files, at least 1024",
+         "etcd holds a file per client connection and per peer stream"),
+    Rule("etcd_health_timeout", whole_number(1), "a whole number of seconds, at least 1",
+         "how long the role waits for health"),
+    Rule("etcd_learner_stall_timeout", whole_number(1), "a whole number of seconds, at least 1",
+         "how long a joining learner may make no progress"),
+    Rule("etcd_run_lock_ttl", whole_number(10), "a whole number of seconds, at least 10",
+         "the lock of a run that died expires after it; a shorter one would expire under a live run"),
+    Rule("etcd_run_lock_wait", whole_number(0), "a whole number of seconds, 0 or more",
+         "how long a run waits for another run's lock"),
+    Rule("etcd_max_raft_index_gap", whole_number(0), "a whole number of raft entries, 0 or more",
+         "how far behind the leader a restarted member may be"),
+    Rule("etcd_backup_keep", whole_number(1), "a whole number of snapshots, at least 1",
+         "0 would delete every snapshot"),
+    Rule("etcd_backup_host_keep", whole_number(1), "a whole number of snapshots, at least 1",
+         "0 would delete every snapshot"),
+    Rule("etcd_backup_transfer_dir", directory("/var/tmp", empty_ok=True, system_ok=True, volatile_ok=True),
+         "'' (the login user's temporary directory) or an absolute path in normal form",
+         "a private directory for one snapshot is made in it"),
+    Rule("etcd_backup_schedule", schedule,
+         "'' (no timer) or a systemd OnCalendar expression like 'hourly' or '*-*-* 00/6:00:00', on one line, "
+         "without ; # % or \\",
+         "it is written into a systemd timer; systemd-analyze checks the expression on the host"),
+    Rule("etcd_pki_validity_days", whole_number(1), "a whole number of days, at least 1",
+         "lifetime of member and client certificates"),
+    Rule("etcd_pki_ca_validity_days", whole_number(1), "a whole number of days, at least 1",
+         "lifetime of a new CA"),
+    Rule("etcd_pki_renew_before_days", whole_number(0), "a whole number of days, 0 or more",
+         "certificates this close to expiry are renewed"),
+    Rule("etcd_pki_key_type", one_of(PKI_KEY_TYPES), "one of %s" % ", ".join(PKI_KEY_TYPES),
+         "the key types the role can make"),
+    Rule("etcd_pki_extra_sans", extra_sans, "a list of IP addresses or DNS names (*.example.com allowed)",
+         "they go into every member certificate"),
+    Rule("etcd_data_dir", directory("/var/lib/etcd"), "an absolute path in normal form, a directory of its own",
+         "the role chowns it to the etcd user, mode 0700, and moves it aside on removal and restore"),
+    Rule("etcd_wal_dir", directory("/var/lib/etcd-wal", empty_ok=True),
+         "'' (inside the data dir) or an absolute path in normal form, a directory of its own",
+         "like the data dir; often a separate fast disk"),
+    Rule("etcd_config_dir", directory("/etc/etcd"), "an absolute path in normal form, a directory of its own",
+         "holds the settings and keys, readable by the etcd user only"),
+    Rule("etcd_install_dir", directory("/opt/etcd"), "an absolute path in normal form, a directory of its own",
+         "releases are unpacked into it"),
+    Rule("etcd_bin_dir", directory("/usr/local/bin", system_ok=True),
+         "an absolute path in normal form (a system bin directory is fine)",
+         "links to etcd, etcdctl and etcdutl go there"),
+    Rule("etcd_backup_host_dir", directory("/var/backups/etcd"),
+         "an absolute path in normal form, a directory of its own", "snapshots are kept and deleted there"),
+    Rule("etcd_user", service_user,
+         "a user name matching ^[a-z_][a-z0-9_-]{0,30}$ that is not root or another system or login account",
+         "etcd runs as this user, which owns the data and keys"),
+    Rule("etcd_cluster_token", matches(TOKEN_PATTERN, empty_ok=True),
+         "'' (a unique token is made) or letters, digits, '.', '_' and '-', starting with a letter or digit",
+         "it seeds the cluster and member IDs"),
+    Rule("etcd_extra_env", extra_env,
+         "a dict of ETCD_* settings, like {ETCD_MAX_REQUEST_BYTES: 10485760}, that the role does not manage",
+         "each becomes a line of the member's environment file"),
+] + [
+    Rule(variable, boolean, BOOL_TEXT,
+         "the role reads it with Ansible's bool filter, which takes other values (like 'y') as false")
+    for variable in ("etcd_tls", "etcd_pki_managed", "etcd_systemd_hardening", "etcd_show_status",
+                     "etcd_remove_wipe", "etcd_allow_downgrade", "etcd_backup_before_upgrade", "etcd_pki_replace_ca",
+                     "etcd_run_lock")
+] + [
+    # Rules between variables: they only see values that passed the rules above.
+    Rule("etcd_peer_port", ports_differ, "not the same as etcd_client_port", "etcd listens on both"),
+    Rule("etcd_election_timeout", election_vs_heartbeat, "at least 5 x etcd_heartbeat_interval",
+         "etcd's own check"),
+    Rule("etcd_pki_ca_validity_days", validity_ca, "at least etcd_pki_validity_days",
+         "a certificate cannot outlive its CA"),
+    Rule("etcd_pki_renew_before_days", renew_before, "less than etcd_pki_validity_days",
+         "or every run would renew every certificate"),
+] + [
+    Rule(variable, separate_directory(variable),
+         "not the same as, nor inside, another of %s (the WAL dir may be inside the data dir, but not in "
+         "its member directory)" % ", ".join(SEPARATE_DIRS),
+         "the role chowns, moves and deletes these directories whole")
+    for variable in SEPARATE_DIRS
+]
+
+# The keys the filter reads (in table order): the dict given to it may hold any subset.
+VARIABLES = tuple(dict.fromkeys(rule.variable for rule in RULES))
+
+
+def settings_problems(settings, host="?"):
+    """Messages ``host H: VARIABLE=VALUE: what is allowed`` for every bad value; empty when all are fine.
+
+    Variables missing from ``settings`` are skipped; unknown keys are ignored. Never raises for a bad value.
+    """
+    host = str(host)
+    if not isinstance(settings, Mapping):
+        return ["host %s: the settings to check must be a dict of role variables, not %s" % (host, show(settings))]
+    problems, failed, sound = [], set(), {}
+    for rule in RULES:
+        variable = rule.variable
+        if variable not in settings or variable in failed:
+            continue
+        value = settings[variable]
+        try:
+            result = rule.check(value, sound)
+        except Exception:  # a check that trips over a value still only reports it
+            result = True
+        if not result:
+            sound[variable] = value
+            continue
+        failed.add(variable)
+        if isinstance(result, list):
+            problems.extend("host %s: %s=%s: %s" % (host, label, show(item), text) for label, item, text in result)
+        else:
+            text = rule.allowed if result is True else result
+            problems.append("host %s: %s=%s: %s" % (host, variable, show(value), text))
+    return problems
+
+
+class FilterModule:
+    def filters(self):
+        return {"settings_problems": settings_problems}

@@ -1,0 +1,452 @@
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.raftops.etcd.plugins.filter import settings as s
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+HOST = "etcd-1"
+
+
+def _load(*parts):
+    with open(os.path.join(ROOT, *parts)) as f:
+        return yaml.safe_load(f)
+
+
+DEFAULTS = _load("roles", "etcd", "defaults", "main.yml")
+# The role's defaults for every variable the filter reads (etcd_wal_dir is new: '' = inside the data dir).
+BASE = dict({"etcd_wal_dir": ""}, **{k: v for k, v in DEFAULTS.items() if k in s.VARIABLES})
+
+
+def problems(**overrides):
+    return s.settings_problems(dict(BASE, **overrides), HOST)
+
+
+def test_role_defaults_have_no_problem():
+    assert set(s.VARIABLES) <= set(BASE)
+    assert problems() == []
+
+
+def test_every_variable_the_filter_reads_is_a_role_default_except_perhaps_the_new_wal_dir():
+    assert set(s.VARIABLES) - set(DEFAULTS) <= {"etcd_wal_dir"}
+
+
+def test_missing_keys_are_skipped_and_unknown_keys_ignored():
+    assert s.settings_problems({}, HOST) == []
+    assert s.settings_problems({"etcd_client_port": 2379, "something_else": object()}, HOST) == []
+    # A relation with a variable that was not given is not checked.
+    assert s.settings_problems({"etcd_election_timeout": 5}, HOST) == []
+
+
+def test_a_non_dict_is_a_message_too():
+    assert s.settings_problems(None, HOST) == [
+        "host etcd-1: the settings to check must be a dict of role variables, not None"
+    ]
+
+
+GOOD = [
+    dict(etcd_client_port="2379", etcd_peer_port="2380"),
+    dict(etcd_client_port=12379, etcd_peer_port=12380),
+    dict(etcd_heartbeat_interval=10000, etcd_election_timeout=50000),
+    dict(etcd_heartbeat_interval=1, etcd_election_timeout=5),
+    dict(etcd_quota_backend_bytes=8 * 1024 ** 3),
+    dict(etcd_quota_backend_bytes=100 * 1024 ** 3),
+    dict(etcd_auto_compaction_retention="1h"),
+    dict(etcd_auto_compaction_retention="30m"),
+    dict(etcd_auto_compaction_retention="1h30m"),
+    dict(etcd_auto_compaction_retention="1.5h"),
+    dict(etcd_auto_compaction_retention="72"),
+    dict(etcd_auto_compaction_retention=5),
+    dict(etcd_auto_compaction_mode="revision", etcd_auto_compaction_retention="1000"),
+    dict(etcd_auto_compaction_mode="revision", etcd_auto_compaction_retention=10000),
+    dict(etcd_auto_compaction_mode="", etcd_auto_compaction_retention="0"),
+    dict(etcd_auto_compaction_mode="", etcd_auto_compaction_retention=""),
+    dict(etcd_log_level="warn"),
+    dict(etcd_log_level="panic"),
+    dict(etcd_limit_nofile=1024),
+    dict(etcd_max_raft_index_gap=0, etcd_health_timeout=1),
+    dict(etcd_backup_keep=1, etcd_backup_host_keep="48"),
+    dict(etcd_backup_transfer_dir="/tmp"),
+    dict(etcd_backup_transfer_dir="/srv/scratch"),
+    dict(etcd_learner_stall_timeout=600),
+    dict(etcd_backup_schedule="hourly"),
+    dict(etcd_backup_schedule="*-*-* 00/6:00:00"),
+    dict(etcd_backup_schedule="Mon..Fri 02:30"),
+    dict(etcd_pki_validity_days=3650, etcd_pki_ca_validity_days=3650, etcd_pki_renew_before_days=0),
+    dict(etcd_pki_validity_days=31, etcd_pki_renew_before_days=30),
+    dict(etcd_pki_key_type="rsa"),
+    dict(etcd_pki_extra_sans=["10.0.0.10", "fd00::10", "lb.example.com", "*.etcd.example.com", "localhost", "LB-1"]),
+    dict(etcd_data_dir="/srv/etcd", etcd_config_dir="/etc/etcd-prod", etcd_install_dir="/opt/etcd-prod"),
+    dict(etcd_data_dir="/data/etcd", etcd_wal_dir="/data/etcd-wal"),
+    dict(etcd_wal_dir="/var/lib/etcd-wal"),
+    # The WAL may live inside the data dir, only not in its member directory.
+    dict(etcd_wal_dir="/var/lib/etcd/wal"),
+    dict(etcd_wal_dir="/var/lib/etcd/members"),
+    dict(etcd_bin_dir="/usr/bin"),
+    dict(etcd_bin_dir="/opt/etcd/bin"),
+    dict(etcd_backup_host_dir="/var/backups/etcd-prod", etcd_data_dir="/var/lib/etcd_prod.1"),
+    dict(etcd_user="_etcd"),
+    dict(etcd_user="etcd-prod"),
+    dict(etcd_cluster_token="prod-etcd.1"),
+    dict(etcd_cluster_token="A"),
+    dict(etcd_extra_env={
+        "ETCD_MAX_REQUEST_BYTES": 10485760,
+        "ETCD_ENABLE_PPROF": True,
+        "ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK": "true",
+        "ETCD_LISTEN_METRICS_URLS": "http://127.0.0.1:2381",
+    }),
+    dict(etcd_extra_env={"ETCD_LISTEN_METRICS_URLS": "https://0.0.0.0:2381,http://localhost:2381"}),
+    dict(etcd_tls="yes", etcd_pki_managed="False", etcd_systemd_hardening=1, etcd_show_status=0,
+         etcd_remove_wipe="no", etcd_allow_downgrade="off", etcd_backup_before_upgrade="ON", etcd_pki_replace_ca=False),
+    dict(etcd_version="3.4.0"),
+    dict(etcd_version="3.5.17"),
+    dict(etcd_release_base_url="file:///srv/mirror/etcd"),
+    dict(etcd_release_base_url="http://mirror.local:8080/etcd/releases"),
+]
+
+
+@pytest.mark.parametrize("overrides", GOOD)
+def test_good_values_have_no_problem(overrides):
+    assert problems(**overrides) == []
+
+
+EXACT = "the message after 'variable=value: ' is exactly this"
+GIB = 1024 ** 3
+
+# (overrides, variable as named in the message, value as shown, part of what the message says)
+BAD = [
+    # ports
+    (dict(etcd_client_port=70000), "etcd_client_port", "70000", "a port is a whole number from 1 to 65535"),
+    (dict(etcd_client_port=0), "etcd_client_port", "0", "from 1 to 65535"),
+    (dict(etcd_peer_port="abc"), "etcd_peer_port", "'abc'", "from 1 to 65535"),
+    (dict(etcd_peer_port=True), "etcd_peer_port", "True", "from 1 to 65535"),
+    (dict(etcd_client_port=None), "etcd_client_port", "None", "from 1 to 65535"),
+    (dict(etcd_client_port="2379 "), "etcd_client_port", "'2379 '", "from 1 to 65535"),
+    (dict(etcd_client_port=2379.0), "etcd_client_port", "2379.0", "from 1 to 65535"),
+    (dict(etcd_peer_port=2379), "etcd_peer_port", "2379", "must differ from etcd_client_port (2379)"),
+    # timing
+    (dict(etcd_heartbeat_interval=0), "etcd_heartbeat_interval", "0", "from 1 to 10000"),
+    (dict(etcd_heartbeat_interval=10001), "etcd_heartbeat_interval", "10001", "from 1 to 10000"),
+    (dict(etcd_heartbeat_interval="fast"), "etcd_heartbeat_interval", "'fast'", "milliseconds"),
+    (dict(etcd_election_timeout=60000), "etcd_election_timeout", "60000", "from 5 to 50000"),
+    (dict(etcd_election_timeout=400), "etcd_election_timeout", "400",
+     "must be at least 5 x etcd_heartbeat_interval (5 x 100 = 500)"),
+    (dict(etcd_election_timeout=[1000]), "etcd_election_timeout", "[1000]", "from 5 to 50000"),
+    # sizes
+    (dict(etcd_snapshot_count=0), "etcd_snapshot_count", "0", "at least 1"),
+    (dict(etcd_quota_backend_bytes=-1), "etcd_quota_backend_bytes", "-1", "from 0 (etcd's default, 2 GiB)"),
+    (dict(etcd_quota_backend_bytes=200 * GIB), "etcd_quota_backend_bytes", str(200 * GIB),
+     "etcd recommends at most 8 GiB"),
+    (dict(etcd_quota_backend_bytes="8G"), "etcd_quota_backend_bytes", "'8G'", "a whole number of bytes"),
+    # compaction
+    (dict(etcd_auto_compaction_mode="hourly"), "etcd_auto_compaction_mode", "'hourly'",
+     "'' (off), 'periodic' or 'revision'"),
+    (dict(etcd_auto_compaction_mode=None), "etcd_auto_compaction_mode", "None", "'periodic' or 'revision'"),
+    (dict(etcd_auto_compaction_retention="0"), "etcd_auto_compaction_retention", "'0'", "not 0"),
+    (dict(etcd_auto_compaction_retention="0h"), "etcd_auto_compaction_retention", "'0h'", "not 0"),
+    (dict(etcd_auto_compaction_retention=""), "etcd_auto_compaction_retention", "''", "a Go duration like"),
+    (dict(etcd_auto_compaction_retention="1d"), "etcd_auto_compaction_retention", "'1d'", "a Go duration like"),
+    (dict(etcd_auto_compaction_retention="-1h"), "etcd_auto_compaction_retention", "'-1h'", "a Go duration"),
+    (dict(etcd_auto_compaction_retention="1 h"), "etcd_auto_compaction_retention", "'1 h'", "a Go duration"),
+    (dict(etcd_auto_compaction_mode="revision", etcd_auto_compaction_retention="1h"),
+     "etcd_auto_compaction_retention", "'1h'", "a whole number of revisions to keep, at least 1"),
+    (dict(etcd_auto_compaction_mode="revision", etcd_auto_compaction_retention=0),
+     "etcd_auto_compaction_retention", "0", "with etcd_auto_compaction_mode='revision'"),
+    # logging, limits, waits
+    (dict(etcd_log_level="verbose"), "etcd_log_level", "'verbose'", "one of debug, info, warn, error, panic, fatal"),
+    (dict(etcd_log_level="INFO"), "etcd_log_level", "'INFO'", "one of debug, info"),
+    (dict(etcd_limit_nofile=512), "etcd_limit_nofile", "512", "at least 1024"),
+    (dict(etcd_limit_nofile="infinity"), "etcd_limit_nofile", "'infinity'", "at least 1024"),
+    (dict(etcd_health_timeout=0), "etcd_health_timeout", "0", "seconds, at least 1"),
+    (dict(etcd_learner_stall_timeout=0), "etcd_learner_stall_timeout", "0", "seconds, at least 1"),
+    (dict(etcd_run_lock_ttl=5), "etcd_run_lock_ttl", "5", "seconds, at least 10"),
+    (dict(etcd_run_lock_wait=-1), "etcd_run_lock_wait", "-1", "seconds, 0 or more"),
+    (dict(etcd_max_raft_index_gap=-1), "etcd_max_raft_index_gap", "-1", "0 or more"),
+    # backups
+    (dict(etcd_backup_keep=0), "etcd_backup_keep", "0", "at least 1"),
+    (dict(etcd_backup_host_keep="many"), "etcd_backup_host_keep", "'many'", "at least 1"),
+    (dict(etcd_backup_transfer_dir="tmp"), "etcd_backup_transfer_dir", "'tmp'", "must be an absolute path"),
+    (dict(etcd_backup_transfer_dir="/var/tmp/"), "etcd_backup_transfer_dir", "'/var/tmp/'", "write it as /var/tmp"),
+    (dict(etcd_backup_transfer_dir=None), "etcd_backup_transfer_dir", "None", "must be an absolute path"),
+    (dict(etcd_backup_schedule="hourly\n"), "etcd_backup_schedule", "'hourly\\n'", "on one line"),
+    (dict(etcd_backup_schedule="daily; rm -rf /"), "etcd_backup_schedule", "'daily; rm -rf /'", "without ; # %"),
+    (dict(etcd_backup_schedule="# hourly"), "etcd_backup_schedule", "'# hourly'", "OnCalendar"),
+    (dict(etcd_backup_schedule=None), "etcd_backup_schedule", "None", "'' (no timer)"),
+    # PKI
+    (dict(etcd_pki_validity_days=0), "etcd_pki_validity_days", "0", "at least 1"),
+    (dict(etcd_pki_ca_validity_days=365), "etcd_pki_ca_validity_days", "365",
+     "must be at least etcd_pki_validity_days (730): a certificate cannot outlive its CA"),
+    (dict(etcd_pki_renew_before_days=730), "etcd_pki_renew_before_days", "730",
+     "must be less than etcd_pki_validity_days (730)"),
+    (dict(etcd_pki_renew_before_days=-1), "etcd_pki_renew_before_days", "-1", "0 or more"),
+    (dict(etcd_pki_key_type="dsa"), "etcd_pki_key_type", "'dsa'", "one of ec, rsa"),
+    (dict(etcd_pki_extra_sans="lb.example.com"), "etcd_pki_extra_sans", "'lb.example.com'", "must be a list"),
+    (dict(etcd_pki_extra_sans=None), "etcd_pki_extra_sans", "None", "must be a list"),
+    (dict(etcd_pki_extra_sans=["10.0.0.10", "lb.example.com:2379"]), "etcd_pki_extra_sans[1]",
+     "'lb.example.com:2379'", "an IP address or a DNS name"),
+    (dict(etcd_pki_extra_sans=["https://lb"]), "etcd_pki_extra_sans[0]", "'https://lb'", "no port, scheme"),
+    (dict(etcd_pki_extra_sans=["lb .example.com"]), "etcd_pki_extra_sans[0]", "'lb .example.com'", "whitespace"),
+    (dict(etcd_pki_extra_sans=["10.0.0.256"]), "etcd_pki_extra_sans[0]", "'10.0.0.256'", "an IP address"),
+    (dict(etcd_pki_extra_sans=["a.*.example.com"]), "etcd_pki_extra_sans[0]", "'a.*.example.com'", "DNS name"),
+    (dict(etcd_pki_extra_sans=[None]), "etcd_pki_extra_sans[0]", "None", "DNS name"),
+    # paths
+    (dict(etcd_data_dir="var/lib/etcd"), "etcd_data_dir", "'var/lib/etcd'", "must be an absolute path"),
+    (dict(etcd_data_dir=None), "etcd_data_dir", "None", "must be an absolute path, like /var/lib/etcd"),
+    (dict(etcd_data_dir=""), "etcd_data_dir", "''", "must be an absolute path"),
+    (dict(etcd_data_dir="/var/lib/etcd/"), "etcd_data_dir", "'/var/lib/etcd/'",
+     "is not in normal form (no trailing /, // or . and .. parts): write it as /var/lib/etcd"),
+    (dict(etcd_data_dir="/var/lib//etcd"), "etcd_data_dir", "'/var/lib//etcd'", "write it as /var/lib/etcd"),
+    (dict(etcd_data_dir="//var/lib/etcd"), "etcd_data_dir", "'//var/lib/etcd'", "write it as /var/lib/etcd"),
+    (dict(etcd_data_dir="/var/lib/etcd/../etcd2"), "etcd_data_dir", "'/var/lib/etcd/../etcd2'",
+     "write it as /var/lib/etcd2"),
+    (dict(etcd_data_dir="/var/lib/./etcd"), "etcd_data_dir", "'/var/lib/./etcd'", "write it as /var/lib/etcd"),
+    (dict(etcd_data_dir="/var/lib"), "etcd_data_dir", "'/var/lib'", "is a system or shared directory"),
+    (dict(etcd_data_dir="/"), "etcd_data_dir", "'/'", "is a system or shared directory"),
+    (dict(etcd_data_dir="/tmp/etcd"), "etcd_data_dir", "'/tmp/etcd'", "lies under /tmp"),
+    (dict(etcd_data_dir="/proc/etcd"), "etcd_data_dir", "'/proc/etcd'", "lies under /proc, a kernel filesystem"),
+    (dict(etcd_data_dir="/var/lib/etcd data"), "etcd_data_dir", "'/var/lib/etcd data'", "no whitespace"),
+    (dict(etcd_data_dir="/var/lib/etcd\n"), "etcd_data_dir", "'/var/lib/etcd\\n'", "control characters"),
+    (dict(etcd_data_dir="/var/lib/$HOME"), "etcd_data_dir", "'/var/lib/$HOME'", "only letters, digits"),
+    (dict(etcd_data_dir="/var/lib/etcd%n"), "etcd_data_dir", "'/var/lib/etcd%n'", "systemd units"),
+    (dict(etcd_wal_dir="/run/etcd-wal"), "etcd_wal_dir", "'/run/etcd-wal'", "a tmpfs emptied at every boot"),
+    (dict(etcd_wal_dir="/var/tmp/wal"), "etcd_wal_dir", "'/var/tmp/wal'", "lies under /var/tmp"),
+    (dict(etcd_wal_dir="wal"), "etcd_wal_dir", "'wal'", "must be an absolute path"),
+    (dict(etcd_wal_dir="/var/lib/etcd/member/wal"), "etcd_wal_dir", "'/var/lib/etcd/member/wal'",
+     "lies inside etcd_data_dir's member directory (/var/lib/etcd/member)"),
+    (dict(etcd_wal_dir="/var/lib/etcd/member"), "etcd_wal_dir", "'/var/lib/etcd/member'", "member directory"),
+    (dict(etcd_wal_dir="/var/lib/etcd"), "etcd_wal_dir", "'/var/lib/etcd'", "is the same directory as etcd_data_dir"),
+    (dict(etcd_data_dir="/data/etcd/data", etcd_wal_dir="/data/etcd"), "etcd_data_dir", "'/data/etcd/data'",
+     "lies inside etcd_wal_dir (/data/etcd)"),
+    (dict(etcd_config_dir="/etc"), "etcd_config_dir", "'/etc'", "is a system or shared directory"),
+    (dict(etcd_config_dir="/etc/systemd"), "etcd_config_dir", "'/etc/systemd'", "like /etc/etcd"),
+    (dict(etcd_config_dir="/var/lib/etcd"), "etcd_config_dir", "'/var/lib/etcd'",
+     "is the same directory as etcd_data_dir"),
+    (dict(etcd_data_dir="/etc/etcd/data"), "etcd_data_dir", "'/etc/etcd/data'",
+     "lies inside etcd_config_dir (/etc/etcd); the data, WAL, config, install and backup directories"),
+    (dict(etcd_install_dir="/opt"), "etcd_install_dir", "'/opt'", "like /opt/etcd"),
+    (dict(etcd_install_dir="/usr/local"), "etcd_install_dir", "'/usr/local'", "is a system or shared directory"),
+    (dict(etcd_data_dir="/opt/etcd/data"), "etcd_data_dir", "'/opt/etcd/data'", "lies inside etcd_install_dir"),
+    (dict(etcd_backup_host_dir="/var/backups"), "etcd_backup_host_dir", "'/var/backups'",
+     "like /var/backups/etcd"),
+    (dict(etcd_backup_host_dir="/var/lib/etcd/backups"), "etcd_backup_host_dir", "'/var/lib/etcd/backups'",
+     "lies inside etcd_data_dir (/var/lib/etcd)"),
+    (dict(etcd_backup_host_dir="/etc/etcd"), "etcd_backup_host_dir", "'/etc/etcd'",
+     "is the same directory as etcd_config_dir"),
+    (dict(etcd_bin_dir="usr/local/bin"), "etcd_bin_dir", "'usr/local/bin'", "must be an absolute path"),
+    (dict(etcd_bin_dir="/usr/local/bin/"), "etcd_bin_dir", "'/usr/local/bin/'", "write it as /usr/local/bin"),
+    (dict(etcd_bin_dir="/tmp/bin"), "etcd_bin_dir", "'/tmp/bin'", "lies under /tmp"),
+    # user and token
+    (dict(etcd_user="root"), "etcd_user", "'root'", "is a system or login account"),
+    (dict(etcd_user="systemd-resolve"), "etcd_user", "'systemd-resolve'", "is a system or login account"),
+    (dict(etcd_user="www-data"), "etcd_user", "'www-data'", "a system user of its own"),
+    (dict(etcd_user="nobody"), "etcd_user", "'nobody'", "a system user of its own"),
+    (dict(etcd_user="Etcd"), "etcd_user", "'Etcd'", "^[a-z_][a-z0-9_-]{0,30}$"),
+    (dict(etcd_user="etcd\n"), "etcd_user", "'etcd\\n'", "a user name matching"),
+    (dict(etcd_user="e" * 33), "etcd_user", "'%s'" % ("e" * 33), "a user name matching"),
+    (dict(etcd_user=None), "etcd_user", "None", "a user name matching"),
+    (dict(etcd_cluster_token="my token"), "etcd_cluster_token", "'my token'", "letters, digits, '.', '_' and '-'"),
+    (dict(etcd_cluster_token="-tok"), "etcd_cluster_token", "'-tok'", "starting with a letter or digit"),
+    (dict(etcd_cluster_token="tok\n"), "etcd_cluster_token", "'tok\\n'", "'' (a unique token is made)"),
+    (dict(etcd_cluster_token=None), "etcd_cluster_token", "None", "letters, digits"),
+    # extra environment
+    (dict(etcd_extra_env=["ETCD_X=1"]), "etcd_extra_env", "['ETCD_X=1']", "a dict of ETCD_* settings"),
+    (dict(etcd_extra_env=None), "etcd_extra_env", "None", "a dict of ETCD_* settings"),
+    (dict(etcd_extra_env={"etcd_foo": 1}), "etcd_extra_env['etcd_foo']", "1", "a key is ETCD_ and upper-case"),
+    (dict(etcd_extra_env={"ETCD_FOO\n": 1}), "etcd_extra_env['ETCD_FOO\\n']", "1", "a key is ETCD_"),
+    (dict(etcd_extra_env={"ETCD_": 1}), "etcd_extra_env['ETCD_']", "1", "a key is ETCD_"),
+    (dict(etcd_extra_env={1: 1}), "etcd_extra_env[1]", "1", "a key is ETCD_"),
+    (dict(etcd_extra_env={"ETCD_FOO": None}), "etcd_extra_env['ETCD_FOO']", "None", "a value is one line of text"),
+    (dict(etcd_extra_env={"ETCD_FOO": {"a": 1}}), "etcd_extra_env['ETCD_FOO']", "{'a': 1}", "a number or true/false"),
+    (dict(etcd_extra_env={"ETCD_FOO": [1]}), "etcd_extra_env['ETCD_FOO']", "[1]", "one line of text"),
+    (dict(etcd_extra_env={"ETCD_FOO": 1.5}), "etcd_extra_env['ETCD_FOO']", "1.5", "one line of text"),
+    (dict(etcd_extra_env={"ETCD_FOO": "a\nETCD_FORCE_NEW_CLUSTER=true"}), "etcd_extra_env['ETCD_FOO']",
+     "'a\\nETCD_FORCE_NEW_CLUSTER=true'", "no newline, carriage return or NUL"),
+    (dict(etcd_extra_env={"ETCD_FOO": "a\rb"}), "etcd_extra_env['ETCD_FOO']", "'a\\rb'", "carriage return"),
+    (dict(etcd_extra_env={"ETCD_FOO": "a\x00b"}), "etcd_extra_env['ETCD_FOO']", "'a\\x00b'", "NUL"),
+    (dict(etcd_extra_env={"ETCD_NAME": "x"}), "etcd_extra_env['ETCD_NAME']", "'x'",
+     "the role sets this; use NODE_NAME instead"),
+    (dict(etcd_extra_env={"ETCD_DATA_DIR": "/data"}), "etcd_extra_env['ETCD_DATA_DIR']", "'/data'",
+     "the role sets this; use etcd_data_dir instead"),
+    (dict(etcd_extra_env={"ETCD_WAL_DIR": "/wal"}), "etcd_extra_env['ETCD_WAL_DIR']", "'/wal'",
+     "the role sets this; use etcd_wal_dir instead"),
+    (dict(etcd_extra_env={"ETCD_HEARTBEAT_INTERVAL": 200}), "etcd_extra_env['ETCD_HEARTBEAT_INTERVAL']", "200",
+     "the role sets this; use etcd_heartbeat_interval instead"),
+    (dict(etcd_extra_env={"ETCD_AUTO_COMPACTION_RETENTION": "1h"}),
+     "etcd_extra_env['ETCD_AUTO_COMPACTION_RETENTION']", "'1h'", "use etcd_auto_compaction_retention instead"),
+    (dict(etcd_extra_env={"ETCD_LISTEN_PEER_URLS": "https://0.0.0.0:2380"}),
+     "etcd_extra_env['ETCD_LISTEN_PEER_URLS']", "'https://0.0.0.0:2380'", "use etcd_address and etcd_peer_port"),
+    (dict(etcd_extra_env={"ETCD_INITIAL_CLUSTER_TOKEN": "t"}), "etcd_extra_env['ETCD_INITIAL_CLUSTER_TOKEN']", "'t'",
+     "use etcd_cluster_token instead"),
+    (dict(etcd_extra_env={"ETCD_INITIAL_CLUSTER_STATE": "existing"}), "etcd_extra_env['ETCD_INITIAL_CLUSTER_STATE']",
+     "'existing'", "the role manages this for safety"),
+    (dict(etcd_extra_env={"ETCD_CONFIG_FILE": "/etc/etcd/etcd.yml"}), "etcd_extra_env['ETCD_CONFIG_FILE']",
+     "'/etc/etcd/etcd.yml'", "etcd would ignore every other setting"),
+    (dict(etcd_extra_env={"ETCD_FORCE_NEW_CLUSTER": True}), "etcd_extra_env['ETCD_FORCE_NEW_CLUSTER']", "True",
+     "split this member off as a cluster of its own"),
+    (dict(etcd_extra_env={"ETCD_DISCOVERY_SRV": "example.com"}), "etcd_extra_env['ETCD_DISCOVERY_SRV']",
+     "'example.com'", "the role bootstraps the cluster"),
+    (dict(etcd_extra_env={"ETCD_DISCOVERY_ENDPOINTS": "https://d:2379"}), "etcd_extra_env['ETCD_DISCOVERY_ENDPOINTS']",
+     "'https://d:2379'", "the role bootstraps the cluster"),
+    (dict(etcd_extra_env={"ETCD_TLS_MIN_VERSION": "TLS1.0"}), "etcd_extra_env['ETCD_TLS_MIN_VERSION']", "'TLS1.0'",
+     "the role manages this for safety (TLS comes from etcd_tls and etcd_pki_dir)"),
+    (dict(etcd_extra_env={"ETCD_CLIENT_CERT_AUTH": False}), "etcd_extra_env['ETCD_CLIENT_CERT_AUTH']", "False",
+     "TLS comes from etcd_tls"),
+    (dict(etcd_extra_env={"ETCD_EXPERIMENTAL_PEER_SKIP_CLIENT_SAN_VERIFICATION": True}),
+     "etcd_extra_env['ETCD_EXPERIMENTAL_PEER_SKIP_CLIENT_SAN_VERIFICATION']", "True", "TLS comes from etcd_tls"),
+    (dict(etcd_extra_env={"ETCD_FUTURE_CLIENT_KEY_FILE": "/k"}), "etcd_extra_env['ETCD_FUTURE_CLIENT_KEY_FILE']",
+     "'/k'", "TLS comes from etcd_tls"),
+    (dict(etcd_extra_env={"ETCD_LOGGER": "capnslog"}), "etcd_extra_env['ETCD_LOGGER']", "'capnslog'",
+     "use etcd_log_level instead"),
+    (dict(etcd_extra_env={"ETCD_LISTEN_METRICS_URLS": "http://0.0.0.0:2381"}),
+     "etcd_extra_env['ETCD_LISTEN_METRICS_URLS']", "'http://0.0.0.0:2381'", "a plaintext listener"),
+    (dict(etcd_extra_env={"ETCD_LISTEN_METRICS_URLS": "https://127.0.0.1:2381,HTTP://10.0.0.1:2381"}),
+     "etcd_extra_env['ETCD_LISTEN_METRICS_URLS']", "'https://127.0.0.1:2381,HTTP://10.0.0.1:2381'", "plaintext"),
+    (dict(etcd_extra_env={"ETCD_LISTEN_CLIENT_HTTP_URLS": "http://127.0.0.1:2382"}),
+     "etcd_extra_env['ETCD_LISTEN_CLIENT_HTTP_URLS']", "'http://127.0.0.1:2382'", "use https://"),
+    # booleans
+    (dict(etcd_tls="y"), "etcd_tls", "'y'", "true or false (yes/no, on/off and 1/0 work too)"),
+    (dict(etcd_pki_managed=None), "etcd_pki_managed", "None", "true or false"),
+    (dict(etcd_show_status="maybe"), "etcd_show_status", "'maybe'", "true or false"),
+    (dict(etcd_remove_wipe=2), "etcd_remove_wipe", "2", "true or false"),
+    (dict(etcd_run_lock="y"), "etcd_run_lock", "'y'", "true or false"),
+    (dict(etcd_allow_downgrade=" yes"), "etcd_allow_downgrade", "' yes'", "true or false"),
+    (dict(etcd_systemd_hardening=[]), "etcd_systemd_hardening", "[]", "true or false"),
+    (dict(etcd_backup_before_upgrade="t"), "etcd_backup_before_upgrade", "'t'", "true or false"),
+    (dict(etcd_pki_replace_ca=1.0), "etcd_pki_replace_ca", "1.0", "true or false"),
+    # release
+    (dict(etcd_release_base_url="ftp://mirror/etcd"), "etcd_release_base_url", "'ftp://mirror/etcd'",
+     "a URL starting with https://, http:// or file://"),
+    (dict(etcd_release_base_url="https://mirror/releases/"), "etcd_release_base_url", "'https://mirror/releases/'",
+     "must not end with /"),
+    (dict(etcd_release_base_url="https://mirror /x"), "etcd_release_base_url", "'https://mirror /x'",
+     "without whitespace"),
+    (dict(etcd_release_base_url="https://"), "etcd_release_base_url", "'https://'", "a URL starting with"),
+    (dict(etcd_release_base_url=None), "etcd_release_base_url", "None", "a URL starting with"),
+    (dict(etcd_version="3.6.14\n"), "etcd_version", "'3.6.14\\n'", "a release version X.Y.Z"),
+    (dict(etcd_version="v3.6.14"), "etcd_version", "'v3.6.14'", "no v, no spaces"),
+    (dict(etcd_version="3.3.25"), "etcd_version", "'3.3.25'", "is older than 3.4"),
+    (dict(etcd_version="3.6"), "etcd_version", "'3.6'", "like 3.6.14"),
+    (dict(etcd_version=3.6), "etcd_version", "3.6", "like 3.6.14"),
+    (dict(etcd_version="latest"), "etcd_version", "'latest'", "like 3.6.14"),
+]
+
+
+def _expected_ids():
+    return ["%s=%s" % (variable, shown) for _o, variable, shown, _t in BAD]
+
+
+@pytest.mark.parametrize("overrides, variable, shown, says", BAD, ids=_expected_ids())
+def test_bad_value_is_reported_naming_host_variable_and_value(overrides, variable, shown, says):
+    found = problems(**overrides)
+    prefix = "host %s: %s=%s: " % (HOST, variable, shown)
+    mine = [p for p in found if p.startswith(prefix)]
+    assert mine, "no message starting %r in %r" % (prefix, found)
+    assert any(says in p[len(prefix):] for p in mine), (says, mine)
+    # Nothing else is reported: a bad value does not drag other, sound variables in.
+    assert len(found) == 1, found
+
+
+def test_there_are_many_bad_cases_and_each_variable_has_one():
+    assert len(BAD) >= 45
+    named = set(variable.split("[")[0] for _o, variable, _s, _t in BAD)
+    assert set(s.VARIABLES) <= named
+
+
+def test_every_problem_is_reported_at_once():
+    found = problems(etcd_client_port=0, etcd_log_level="loud", etcd_user="root",
+                     etcd_extra_env={"ETCD_NAME": "x", "ETCD_DATA_DIR": "/d"})
+    assert [p.split(":")[1].split("=")[0].strip() for p in found] == [
+        "etcd_client_port", "etcd_log_level", "etcd_user", "etcd_extra_env['ETCD_DATA_DIR']",
+        "etcd_extra_env['ETCD_NAME']",
+    ]
+
+
+def test_relations_only_see_sound_values():
+    # A heartbeat that is no number is reported once, and the election timeout is not judged by it.
+    assert problems(etcd_heartbeat_interval="x") == [
+        "host etcd-1: etcd_heartbeat_interval='x': a whole number of milliseconds from 1 to 10000"
+    ]
+    # A bad compaction mode leaves the retention to the rule that fits both modes.
+    assert problems(etcd_auto_compaction_mode="weekly", etcd_auto_compaction_retention="1h") == [
+        "host etcd-1: etcd_auto_compaction_mode='weekly': '' (off), 'periodic' or 'revision'"
+    ]
+
+
+def test_a_directory_pair_is_reported_once_naming_both():
+    found = problems(etcd_data_dir="/srv/etcd", etcd_config_dir="/srv/etcd", etcd_backup_host_dir="/srv/etcd/backup")
+    assert found == [
+        "host etcd-1: etcd_config_dir='/srv/etcd': is the same directory as etcd_data_dir; the data, WAL, config, "
+        "install and backup directories must each be separate",
+        "host etcd-1: etcd_backup_host_dir='/srv/etcd/backup': lies inside etcd_data_dir (/srv/etcd); the data, WAL, "
+        "config, install and backup directories must each be separate, none inside another",
+    ]
+
+
+def test_the_message_format_of_the_brief():
+    assert problems(etcd_client_port=70000) == [
+        "host etcd-1: etcd_client_port=70000: a port is a whole number from 1 to 65535"
+    ]
+
+
+WEIRD = [None, True, False, 0, -1, 1.5, float("nan"), "", " ", "x\n", "\x00", [], [None], {}, {"a": [1]},
+         ("a",), b"bytes", object(), 10 ** 30, "9" * 400]
+
+
+@pytest.mark.parametrize("variable", s.VARIABLES)
+def test_no_value_raises(variable):
+    for value in WEIRD:
+        for found in (problems(**{variable: value}), s.settings_problems({variable: value}, HOST)):
+            assert isinstance(found, list)
+            for message in found:
+                assert isinstance(message, str)
+                assert message.startswith("host etcd-1: ")
+                assert "\n" not in message
+                assert len(message) < 400
+
+
+def test_long_values_are_shown_short():
+    (message,) = problems(etcd_user="x" * 1000)
+    assert "..." in message and len(message) < 250
+
+
+def test_the_host_is_named_as_given():
+    assert s.settings_problems({"etcd_tls": "maybe"}, "10.0.0.11") == [
+        "host 10.0.0.11: etcd_tls='maybe': true or false (yes/no, on/off and 1/0 work too)"
+    ]
+
+
+def test_the_filter_is_exposed():
+    assert s.FilterModule().filters() == {"settings_problems": s.settings_problems}
+
+
+SPECS = _load("roles", "etcd", "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+
+
+def test_choices_equal_the_argument_specs():
+    assert set(SPECS["etcd_pki_key_type"]["choices"]) == set(s.PKI_KEY_TYPES)
+    assert set(SPECS["etcd_auto_compaction_mode"]["choices"]) == set(s.COMPACTION_MODES)
+    # etcd takes panic and fatal too; the argument specs may list fewer, never others.
+    assert set(SPECS["etcd_log_level"]["choices"]) <= set(s.LOG_LEVELS)
+
+
+def test_every_rule_says_what_is_allowed_and_why():
+    for rule in s.RULES:
+        assert rule.variable.startswith("etcd_") and rule.allowed and rule.why, rule
+
+
+def test_the_operator_page_lists_every_variable_of_the_table():
+    with open(os.path.join(ROOT, "docs", "settings.md")) as f:
+        page = f.read()
+    missing = [v for v in s.VARIABLES if "`%s`" % v not in page]
+    assert missing == []
+    # and the filter's documentation names them too
+    with open(os.path.join(ROOT, "plugins", "filter", "settings_problems.yml")) as f:
+        doc = f.read()
+    assert [v for v in s.VARIABLES if "C(%s)" % v not in doc] == []
+
+
+def test_every_managed_env_key_is_refused():
+    for key, why in s.MANAGED_ENV.items():
+        (message,) = problems(etcd_extra_env={key: "x"})
+        assert message == "host etcd-1: etcd_extra_env[%r]='x': %s" % (key, why)
