@@ -502,6 +502,102 @@ class EtcdClient:
         reply = self.call("/v3/kv/range", {"key": _b64(prefix), "range_end": _b64(b"\0"), "count_only": True})
         return to_int(reply.get("count"))
 
+    # -- leases and transactions ---------------------------------------------------------------
+    # A lease ID is an int64 that the gateway sends as a decimal string; etcdctl prints and parses
+    # it as hex (``%016x``; ``etcdctl lease revoke <hex>``). Here IDs are ints.
+
+    def lease_grant(self, ttl):
+        """Grant a lease of ``ttl`` seconds; returns {"id": int, "ttl": the TTL etcd granted}.
+
+        Not idempotent: sent twice, it grants two leases (see ``first_answer(..., idempotent=False)``).
+        etcd raises a TTL below its minimum (about 1.5 election timeouts) to that minimum.
+        """
+        reply = self.call("/v3/lease/grant", {"TTL": str(int(ttl))})
+        if reply.get("error"):
+            raise EtcdError(reply["error"], endpoint=self.endpoint, body=reply)
+        lease_id = to_int(reply.get("ID"))
+        if not lease_id:
+            raise EtcdError("lease grant answered without a lease ID: %r" % (reply,), endpoint=self.endpoint,
+                            body=reply)
+        return dict(id=lease_id, ttl=to_int(reply.get("TTL"), int(ttl)))
+
+    def lease_revoke(self, lease_id):
+        """Revoke a lease, which deletes every key attached to it.
+
+        Returns True when revoked, False when etcd no longer knows the lease (it expired or was
+        revoked already), so that repeating it is harmless.
+        """
+        try:
+            self.call("/v3/lease/revoke", {"ID": str(int(lease_id))})
+        except EtcdError as exc:
+            if isinstance(exc, EtcdUnreachable) or not exc.matches("requested lease not found"):
+                raise
+            return False
+        return True
+
+    def lease_keepalive_once(self, lease_id):
+        """Renew a lease once; returns its TTL in seconds from now, 0 when the lease has expired.
+
+        LeaseKeepAlive is a streaming RPC: the gateway answers the request with one JSON document
+        per line, ``{"result": {"ID": "...", "TTL": "600"}}``. Only the first is read, then the
+        connection is closed. An expired or unknown lease gets a TTL of 0 (omitted, as zeros are)
+        or, from old releases, the error ``requested lease not found``.
+        """
+        messages = self.stream("/v3/lease/keepalive", {"ID": str(int(lease_id))})
+        try:
+            result = next(messages, None)
+        except EtcdError as exc:
+            if isinstance(exc, EtcdUnreachable) or not exc.matches("requested lease not found"):
+                raise
+            return 0
+        finally:
+            messages.close()
+        if result is None:
+            raise EtcdError("the keepalive stream ended without an answer", endpoint=self.endpoint)
+        return max(to_int(result.get("TTL")), 0)
+
+    def lease_time_to_live(self, lease_id):
+        """{"id", "ttl" (seconds left; -1 when the lease does not exist), "granted_ttl"} of a lease."""
+        reply = self.call("/v3/lease/timetolive", {"ID": str(int(lease_id))})
+        return dict(id=to_int(reply.get("ID"), int(lease_id)), ttl=to_int(reply.get("TTL")),
+                    granted_ttl=to_int(reply.get("grantedTTL")))
+
+    def txn(self, compare, success=None, failure=None):
+        """One transaction (``/v3/kv/txn``), raw gateway dicts in and out.
+
+        ``compare``, ``success`` and ``failure`` are lists as the gateway takes them (keys and values
+        base64, int64 as decimal strings, enums by name: ``{"key": ..., "target": "CREATE", "result":
+        "EQUAL", "create_revision": "0"}``, ``{"request_put": {...}}``). The reply has
+        ``succeeded`` (missing when false) and ``responses`` (``response_put``, ``response_range``,
+        ``response_delete_range``). Not idempotent unless the comparisons make it so.
+        """
+        body = {"compare": list(compare or [])}
+        if success:
+            body["success"] = list(success)
+        if failure:
+            body["failure"] = list(failure)
+        return self.call("/v3/kv/txn", body)
+
+    def range_kv(self, key, serializable=False):
+        """One key with its metadata (``decode_kv``), or None when it does not exist."""
+        reply = self.call("/v3/kv/range", {"key": _b64(key), "serializable": bool(serializable)})
+        kvs = reply.get("kvs") or []
+        return self.decode_kv(kvs[0]) if kvs else None
+
+    @staticmethod
+    def decode_kv(raw):
+        """A key-value as the gateway sends it (base64, int64 as strings, zeros omitted) decoded:
+        ``key`` and ``value`` as bytes, ``create_revision``, ``mod_revision``, ``version`` and
+        ``lease`` (0: none) as ints."""
+        return dict(
+            key=_unb64(raw.get("key")),
+            value=_unb64(raw.get("value")),
+            create_revision=to_int(raw.get("create_revision")),
+            mod_revision=to_int(raw.get("mod_revision")),
+            version=to_int(raw.get("version")),
+            lease=to_int(raw.get("lease")),
+        )
+
 
 def first_answer(clients, action, idempotent=True):
     """Run ``action(client)`` on each client in turn and return the first success.
