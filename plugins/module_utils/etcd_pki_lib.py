@@ -24,6 +24,15 @@ Profiles (what etcd needs):
 * client certificate ``CLIENT.pem``: clientAuth only and an **empty subject** (no CN) with a
   critical SAN ``DNS:CLIENT``; etcd's gateway answers HTTP 400 to a client certificate with a CN
   when RBAC auth is enabled.
+
+Revocation: ``crl.pem`` is a CRL signed by the CA, always present in a managed PKI (empty at
+first), ``nextUpdate`` at the CA's end because etcd never fetches a new one. etcd
+(``--client-crl-file``/``--peer-crl-file``, ``checkCRL`` in its pkg/transport) reads the file on
+every new TLS connection and compares serial numbers only: it checks neither the CRL's signature
+nor its dates, and refuses every connection when the file cannot be parsed. So the file is always
+written whole (atomically), and a name in ``revoke`` has its certificates' serials added to the
+CRL *before* its files are moved into ``revoked/``: a crash in between leaves the files in place
+for the next run, never a moved certificate missing from the CRL.
 """
 
 import datetime
@@ -76,6 +85,13 @@ CA_CHANGED = "ca changed"
 PROFILE_CHANGED = "profile changed"
 NEW_KEY = "new key"
 
+REVOKED = "revoked"
+NEXT_UPDATE_CHANGED = "next update changed"
+
+CRL_FILE = "crl.pem"
+REVOKED_DIR = "revoked"
+CRL_MODE = 0o644
+
 _MEMBER_FILE_KEYS = ("cert", "key", "peer_cert", "peer_key")
 
 
@@ -103,6 +119,8 @@ def default_params(**overrides):
         renew_before_days=DEFAULT_RENEW_BEFORE_DAYS,
         key_type="ec",
         rsa_key_size=DEFAULT_RSA_KEY_SIZE,
+        revoke=[],
+        crl=None,
     )
     params.update(overrides)
     return params
@@ -253,6 +271,75 @@ def load_key(path, what):
 
 
 # --------------------------------------------------------------------------------------------
+# CRL helpers
+
+
+def serial_hex(serial):
+    """A serial number as etcd prints it (``transport: certificate serial %x revoked``): lowercase
+    hex of its big-endian bytes, so ``0a...`` keeps its leading zero."""
+    if serial < 0:
+        return "-" + serial_hex(-serial)
+    return serial.to_bytes(max(1, (serial.bit_length() + 7) // 8), "big").hex()
+
+
+def crl_next_update(crl):
+    value = getattr(crl, "next_update_utc", None)
+    if value is not None:
+        return value
+    value = crl.next_update
+    return None if value is None else value.replace(tzinfo=datetime.timezone.utc)
+
+
+def revocation_date(revoked):
+    value = getattr(revoked, "revocation_date_utc", None)
+    return value if value is not None else revoked.revocation_date.replace(tzinfo=datetime.timezone.utc)
+
+
+def load_crl(path, what="CRL"):
+    """The CRL in ``path``, PEM or DER (etcd accepts both)."""
+    data = _read(path, what)
+    try:
+        if b"-----BEGIN X509 CRL-----" in data:
+            return x509.load_pem_x509_crl(data)
+        return x509.load_der_x509_crl(data)
+    except ValueError as exc:
+        raise PkiError("the %s %s is not a readable PEM or DER CRL: %s" % (what, path, exc)) from exc
+
+
+def crl_signed_by(crl, ca):
+    """True when ``ca`` (a certificate) names and signed ``crl``."""
+    if crl.issuer != ca.subject:
+        return False
+    try:
+        return bool(crl.is_signature_valid(ca.public_key()))
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+
+
+def crl_serials(crl):
+    return {revoked.serial_number for revoked in crl}
+
+
+def crl_number(crl):
+    value = None
+    try:
+        value = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except x509.ExtensionNotFound:
+        pass
+    return value or 0
+
+
+def _signature_hash(key):
+    if isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)):
+        return None
+    return hashes.SHA256()
+
+
+def crl_pem(crl):
+    return crl.public_bytes(serialization.Encoding.PEM)
+
+
+# --------------------------------------------------------------------------------------------
 # SANs
 
 
@@ -388,6 +475,42 @@ def build_leaf(key, profile, common_name, sans, ca_cert, ca_key, now, days):
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
+
+
+class _CrlEntry:
+    """One revoked serial: kept from the existing CRL (with its date and extensions) or new."""
+
+    def __init__(self, serial, date, extensions=()):
+        self.serial = serial
+        self.date = date
+        self.extensions = list(extensions)  # (value, critical)
+
+    @classmethod
+    def from_revoked(cls, revoked):
+        return cls(
+            revoked.serial_number,
+            revocation_date(revoked),
+            [(ext.value, ext.critical) for ext in revoked.extensions],
+        )
+
+
+def build_crl(ca_cert, ca_key, entries, number, now):
+    """A CRL of ``entries`` signed by the CA, valid until the CA ends (etcd never fetches a newer
+    one, and nothing the CA signs outlives it)."""
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca_cert.subject)
+        .last_update(now - BACKDATE)
+        .next_update(not_after(ca_cert))
+        .add_extension(x509.CRLNumber(number), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+    )
+    for entry in sorted(entries, key=lambda e: e.serial):
+        revoked = x509.RevokedCertificateBuilder().serial_number(entry.serial).revocation_date(entry.date)
+        for value, critical in entry.extensions:
+            revoked = revoked.add_extension(value, critical)
+        builder = builder.add_revoked_certificate(revoked.build())
+    return builder.sign(ca_key, _signature_hash(ca_key))
 
 
 def _profile_ok(cert, profile, common_name):
@@ -531,6 +654,8 @@ def _validate(params):
 
     ca_cert = _abspath(params["ca_cert"]) if params.get("ca_cert") else os.path.join(base, "ca.pem")
     ca_key = _abspath(params["ca_key"]) if params.get("ca_key") else os.path.join(base, "ca-key.pem")
+    crl = _abspath(params["crl"]) if params.get("crl") else os.path.join(base, CRL_FILE)
+    revoke = _validate_revoke(params, base, seen, (ca_cert, ca_key, crl))
 
     if state == "present":
         owners = {}
@@ -542,6 +667,7 @@ def _validate(params):
 
         claim(ca_cert, "the CA certificate")
         claim(ca_key, "the CA key")
+        claim(crl, "the CRL")
         for member in members:
             for option, label in (
                 ("cert", "server certificate"),
@@ -554,7 +680,47 @@ def _validate(params):
             claim(client["cert"], "the certificate of client %s" % client["name"])
             claim(client["key"], "the key of client %s" % client["name"])
 
-    return base, members, clients, ca_cert, ca_key
+    return base, members, clients, ca_cert, ca_key, crl, revoke
+
+
+def revoke_files(base, name):
+    """The files a name may own in the PKI directory: (certificate, key) for the server or client
+    pair and for the peer pair."""
+    return (
+        (os.path.join(base, "%s.pem" % name), os.path.join(base, "%s-key.pem" % name)),
+        (os.path.join(base, "%s-peer.pem" % name), os.path.join(base, "%s-peer-key.pem" % name)),
+    )
+
+
+def _validate_revoke(params, base, seen, protected):
+    """The names in ``revoke``, unique, in order; refused when also issued in this call or when
+    their file names are the CA's or the CRL's."""
+    names = []
+    for index, name in enumerate(params.get("revoke") or []):
+        where = "revoke[%d]" % index
+        _validate_name(name, where)
+        if name in seen:
+            kind = "members" if seen[name] >= 0 else "clients"
+            raise PkiError(
+                "%s %r is also in %s: revoke moves its certificates aside and %s would issue new ones in "
+                "the same run. Revoke it in one run (with it no longer in %s) and list it in %s again in a "
+                "later run when it comes back" % (where, name, kind, kind, kind, kind)
+            )
+        if params["state"] != "present":
+            raise PkiError(
+                "%s: revoke needs state=present (a PKI this module manages); with a PKI you provide, revoke "
+                "with your own CA and put its CRL at %s" % (where, protected[2])
+            )
+        for cert_path, key_path in revoke_files(base, name):
+            for path in (cert_path, key_path):
+                if path in protected:
+                    raise PkiError(
+                        "%s %r would move %s, which is the %s, not a member or client certificate"
+                        % (where, name, path, ("CA certificate", "CA key", "CRL")[protected.index(path)])
+                    )
+        if name not in names:
+            names.append(name)
+    return names
 
 
 def _check_writable(paths, base):
@@ -658,7 +824,7 @@ def _leaf_items(members, clients):
 def plan_present(params, now=None):
     """Read and judge everything; raise PkiError on bad input. Returns the plan (nothing written)."""
     now = now or utcnow()
-    base, members, clients, ca_cert_path, ca_key_path = _validate(params)
+    base, members, clients, ca_cert_path, ca_key_path, crl_path, revoke = _validate(params)
     if os.path.exists(base) and not os.path.isdir(base):
         raise PkiError("the PKI path %s exists and is not a directory" % base)
     renew_before = datetime.timedelta(days=params["renew_before_days"])
@@ -707,12 +873,28 @@ def plan_present(params, now=None):
                 % (ca_cert_path, iso(expires), ca_cert_path, ca_key_path)
             )
 
+    existing_crl = None
+    if os.path.exists(crl_path):
+        try:
+            existing_crl = load_crl(crl_path)
+        except PkiError as exc:
+            raise PkiError(
+                "%s. Restore it from a backup, or move it away to start an empty CRL (the certificates it "
+                "revoked are then accepted again until revoked anew). Nothing was written." % exc
+            ) from exc
+    listed = crl_serials(existing_crl) if existing_crl is not None else set()
+
     items = _leaf_items(members, clients)
     for item in items:
         _load_existing(item)
     for item in items:
         # A new CA means every existing certificate is signed by something else.
         _plan_leaf(item, params, ca.cert, ca.cert_reason is not None, now, renew_before)
+        if item.cert is not None and item.cert.serial_number in listed:
+            # A revoked pair put back (a restored backup): etcd refuses it, and its key was on a
+            # host that left, so both are new.
+            item.key_reason = item.key_reason or REVOKED
+            item.cert_reason = REVOKED
         if item.cert_reason is None and not_after(item.cert) - now <= renew_before:
             warnings.append(
                 "%s ends on %s together with the CA and cannot be renewed before the CA is rotated"
@@ -727,12 +909,26 @@ def plan_present(params, now=None):
             % (ca_key_path, to_sign[0].cert_path, to_sign[0].cert_reason, ca_cert_path)
         )
 
+    # The current CA when it is kept; a new CA has signed nothing yet.
+    kept_ca = None if ca.cert_reason else ca.cert
+    revocations = _plan_revocations(revoke, base, kept_ca, items, now, warnings)
+    crl = _plan_crl(crl_path, existing_crl, ca, revocations, os.path.join(base, REVOKED_DIR), now)
+    if ca_key_missing and crl["reason"]:
+        raise PkiError(
+            "the CA key %s is missing, so the CRL %s cannot be signed (%s). Restore the CA key. Nothing was "
+            "written." % (ca_key_path, crl_path, crl["reason"])
+        )
+
     writes = []
     for item in [ca, *items]:
         if item.key_reason:
             writes.append(item.key_path)
         if item.cert_reason:
             writes.append(item.cert_path)
+    if crl["reason"]:
+        writes.append(crl_path)
+    for revocation in revocations:
+        writes.extend(move["moved_to"] for move in revocation["files"])
     if writes or not os.path.isdir(base):
         _check_writable(writes, base)
 
@@ -742,8 +938,151 @@ def plan_present(params, now=None):
         "items": items,
         "members": members,
         "clients": clients,
+        "crl": crl,
+        "revocations": revocations,
         "warnings": warnings,
         "now": now,
+    }
+
+
+def _names(cert, name):
+    """True when ``cert`` is ``name``'s: its common name (member pairs), or no common name and the
+    DNS name ``name`` (client pairs)."""
+    common_names = _common_names(cert)
+    if common_names:
+        return common_names == [name]
+    return ("dns", name.lower()) in cert_sans(cert)
+
+
+def _plan_revocations(names, base, ca_cert, items, now, warnings):
+    """What revoking ``names`` means: per name the serials to list in the CRL and the files to move
+    into ``revoked/``. Names without certificates are left out (nothing to do)."""
+    in_use = {}
+    for item in items:
+        in_use[item.cert_path] = in_use[item.key_path] = item.owner
+    revoked_dir = os.path.join(base, REVOKED_DIR)
+    stamp = now.astimezone(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    taken = set()
+    plan = []
+
+    def target(path):
+        """``revoked/STAMP-FILE``, or ``revoked/STAMP.N-FILE`` when that exists already."""
+        filename = os.path.basename(path)
+        candidate = os.path.join(revoked_dir, "%s-%s" % (stamp, filename))
+        number = 0
+        while candidate in taken or os.path.lexists(candidate):
+            number += 1
+            candidate = os.path.join(revoked_dir, "%s.%d-%s" % (stamp, number, filename))
+        taken.add(candidate)
+        return candidate
+
+    for name in names:
+        files = []
+        serials = []
+        for cert_path, key_path in revoke_files(base, name):
+            if not os.path.exists(cert_path):
+                continue
+            cert = load_certs(cert_path, "certificate of %s (to revoke)" % name)[0]
+            if not _names(cert, name):
+                warnings.append(
+                    "revoke %s: %s is not a certificate of %s (subject %r, names %s); it was left in place"
+                    % (
+                        name,
+                        cert_path,
+                        name,
+                        cert.subject.rfc4514_string(),
+                        ", ".join(sorted(san_text(s) for s in cert_sans(cert))) or "none",
+                    )
+                )
+                continue
+            for path in (cert_path, key_path):
+                if path in in_use:
+                    raise PkiError(
+                        "revoke %s would move %s, which is the file of %s in this run; rename one of them. "
+                        "Nothing was written." % (name, path, in_use[path])
+                    )
+            serial = None
+            if ca_cert is not None and signed_by(cert, ca_cert):
+                serial = cert.serial_number
+                serials.append(serial)
+            else:
+                warnings.append(
+                    "revoke %s: %s is not signed by the current CA, which the members trust alone; it is moved "
+                    "aside without a CRL entry" % (name, cert_path)
+                )
+            files.append({"file": cert_path, "moved_to": target(cert_path), "key": False, "serial": serial})
+            if os.path.exists(key_path):
+                files.append({"file": key_path, "moved_to": target(key_path), "key": True, "serial": None})
+        if files:
+            plan.append({"name": name, "serials": serials, "files": files})
+    return plan
+
+
+def _expired_revoked_serials(revoked_dir, now):
+    """Serials of the certificates in ``revoked/`` that have expired: their CRL entries can go."""
+    serials = set()
+    try:
+        filenames = os.listdir(revoked_dir)
+    except OSError:
+        return serials
+    for filename in filenames:
+        path = os.path.join(revoked_dir, filename)
+        if filename.endswith("-key.pem") or not os.path.isfile(path):
+            continue
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+            blocks = _PEM_CERT_RE.findall(data)
+            cert = x509.load_pem_x509_certificate(blocks[0]) if blocks else None
+        except (OSError, ValueError):
+            continue
+        if cert is not None and not_after(cert) <= now:
+            serials.add(cert.serial_number)
+    return serials
+
+
+def _plan_crl(crl_path, existing, ca, revocations, revoked_dir, now):
+    """Whether (and why) ``crl.pem`` is signed again, and the entries it then holds."""
+    listed = crl_serials(existing) if existing is not None else set()
+    new = []
+    for revocation in revocations:
+        for serial in revocation["serials"]:
+            if serial not in listed and serial not in new:
+                new.append(serial)
+    if existing is None:
+        reason = MISSING
+    elif ca.cert_reason or not crl_signed_by(existing, ca.cert):
+        # Entries are kept: until every member trusts the new CA alone, the old one's revoked
+        # certificates must stay refused.
+        reason = CA_CHANGED
+    elif crl_next_update(existing) != not_after(ca.cert):
+        reason = NEXT_UPDATE_CHANGED
+    elif new:
+        reason = REVOKED
+    else:
+        reason = None
+
+    entries = None
+    dropped = []
+    if reason:
+        entries = [_CrlEntry.from_revoked(revoked) for revoked in existing] if existing is not None else []
+        expired = _expired_revoked_serials(revoked_dir, now)
+        dropped = sorted(entry.serial for entry in entries if entry.serial in expired)
+        entries = [entry for entry in entries if entry.serial not in expired]
+        why = [(x509.CRLReason(x509.ReasonFlags.cessation_of_operation), False)]
+        entries.extend(_CrlEntry(serial, now, why) for serial in new)
+        after = {entry.serial for entry in entries}
+    else:
+        after = listed
+    return {
+        "path": crl_path,
+        "existing": existing,
+        "reason": reason,
+        "entries": entries,
+        "before": sorted(listed),
+        "after": sorted(after),
+        "dropped": dropped,
+        "number": (crl_number(existing) if existing is not None else 0) + 1,
     }
 
 
@@ -764,8 +1103,10 @@ def apply_plan(plan, params, check_mode=False):
         if item.fix_key_mode is not None and not item.key_reason:
             modes_fixed.append({"file": item.key_path, "mode_was": "%04o" % item.fix_key_mode, "mode": "0600"})
 
+    crl = plan["crl"]
+    revocations = plan["revocations"]
     created_dir = not os.path.isdir(base)
-    changed = bool(issued or modes_fixed or created_dir)
+    changed = bool(issued or modes_fixed or created_dir or crl["reason"] or revocations)
 
     if not check_mode:
         # Everything is generated in memory first, so a signing error writes nothing.
@@ -787,9 +1128,13 @@ def apply_plan(plan, params, check_mode=False):
                     now,
                     params["validity_days"],
                 )
+        new_crl = None
+        if crl["reason"]:
+            new_crl = build_crl(ca.cert, ca.key, crl["entries"], crl["number"], now)
         if created_dir:
             os.makedirs(base, mode=DIR_MODE, exist_ok=True)
-        for item in [ca, *items]:
+
+        def write_item(item):
             for path, needed in ((item.key_path, item.key_reason), (item.cert_path, item.cert_reason)):
                 if needed and not os.path.isdir(os.path.dirname(path)):
                     os.makedirs(os.path.dirname(path), mode=DIR_MODE, exist_ok=True)
@@ -800,9 +1145,25 @@ def apply_plan(plan, params, check_mode=False):
             if item.cert_reason:
                 write_atomic(item.cert_path, cert_pem(item.cert), CERT_MODE)
 
+        # Order matters: the CA before the CRL it signs, and the CRL listing a revoked serial
+        # before that certificate is moved aside (a crash in between leaves the files for the next
+        # run; never a moved certificate that the CRL does not list).
+        write_item(ca)
+        if new_crl is not None:
+            if not os.path.isdir(os.path.dirname(crl["path"])):
+                os.makedirs(os.path.dirname(crl["path"]), mode=DIR_MODE, exist_ok=True)
+            write_atomic(crl["path"], crl_pem(new_crl), CRL_MODE)
+        _move_revoked(revocations)
+        for item in items:
+            write_item(item)
+
     def fresh(item):
         return not check_mode or not item.cert_reason
 
+    if crl["reason"]:
+        next_update = iso(not_after(ca.cert)) if fresh(ca) else None
+    else:
+        next_update = iso(crl_next_update(crl["existing"]))
     result = {
         "changed": changed,
         "issued": issued,
@@ -812,9 +1173,26 @@ def apply_plan(plan, params, check_mode=False):
             "not_after": iso(not_after(ca.cert)) if fresh(ca) else None,
             "fingerprint": fingerprint(ca.cert) if fresh(ca) else None,
         },
+        "crl": {
+            "path": crl["path"],
+            "changed": bool(crl["reason"]),
+            "reason": crl["reason"],
+            "revoked_serials": [serial_hex(serial) for serial in crl["after"]],
+            "dropped_serials": [serial_hex(serial) for serial in crl["dropped"]],
+            "next_update": next_update,
+        },
+        "revoked": [
+            {
+                "name": revocation["name"],
+                "serials": [serial_hex(serial) for serial in revocation["serials"]],
+                "files": [{"file": move["file"], "moved_to": move["moved_to"]} for move in revocation["files"]],
+            }
+            for revocation in revocations
+        ],
         "certificates": {},
         "clients": {},
         "warnings": plan["warnings"],
+        "diff": _diff(crl, revocations),
     }
     index = 0
     for member in plan["members"]:
@@ -840,6 +1218,56 @@ def apply_plan(plan, params, check_mode=False):
     return result
 
 
+def _move_revoked(revocations):
+    """Move the files of revoked names into ``revoked/`` (0700), keys ending up 0600."""
+    directories = set()
+    for revocation in revocations:
+        for move in revocation["files"]:
+            directory = os.path.dirname(move["moved_to"])
+            if not os.path.isdir(directory):
+                os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
+            os.rename(move["file"], move["moved_to"])
+            if move["key"]:
+                os.chmod(move["moved_to"], KEY_MODE)
+            directories.update((directory, os.path.dirname(move["file"])))
+    for directory in sorted(directories):
+        try:
+            dir_fd = os.open(directory, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(dir_fd)
+        except OSError:
+            pass
+        finally:
+            os.close(dir_fd)
+
+
+def _diff(crl, revocations):
+    """Ansible diffs: the CRL's serials, and where the files of revoked names go. No key material."""
+    diffs = []
+    if crl["reason"]:
+        diffs.append(
+            {
+                "before_header": "%s (revoked serials)" % crl["path"] if crl["existing"] is not None else "(no CRL)",
+                "after_header": "%s (revoked serials)" % crl["path"],
+                "before": "".join("%s\n" % serial_hex(s) for s in crl["before"]),
+                "after": "".join("%s\n" % serial_hex(s) for s in crl["after"]),
+            }
+        )
+    moves = [move for revocation in revocations for move in revocation["files"]]
+    if moves:
+        diffs.append(
+            {
+                "before_header": "revoked files",
+                "after_header": "revoked files",
+                "before": "".join("%s\n" % move["file"] for move in moves),
+                "after": "".join("%s\n" % move["moved_to"] for move in moves),
+            }
+        )
+    return diffs
+
+
 # --------------------------------------------------------------------------------------------
 # state=verified
 
@@ -847,7 +1275,7 @@ def apply_plan(plan, params, check_mode=False):
 def verify(params, now=None):
     """Check operator-provided files; never writes. Raises PkiError listing every problem."""
     now = now or utcnow()
-    _base, members, clients, ca_cert_path, _ca_key_path = _validate(params)
+    _base, members, clients, ca_cert_path, _ca_key_path, crl_path, _revoke = _validate(params)
     problems = []
     warnings = []
     result = {
@@ -855,9 +1283,19 @@ def verify(params, now=None):
         "issued": [],
         "modes_fixed": [],
         "ca": {"path": ca_cert_path, "not_after": None, "fingerprint": None},
+        "crl": {
+            "path": None,
+            "changed": False,
+            "reason": None,
+            "revoked_serials": [],
+            "dropped_serials": [],
+            "next_update": None,
+        },
+        "revoked": [],
         "certificates": {},
         "clients": {},
         "warnings": warnings,
+        "diff": [],
     }
 
     cas = []
@@ -876,6 +1314,34 @@ def verify(params, now=None):
         result["ca"]["not_after"] = iso(not_after(cas[0]))
         result["ca"]["fingerprint"] = fingerprint(cas[0])
 
+    # The operator's CRL is optional; one that is there must be the CA's, as etcd would refuse
+    # every connection over a file it cannot parse.
+    revoked_serials = set()
+    if params.get("crl") or os.path.exists(crl_path):
+        crl = None
+        try:
+            crl = load_crl(crl_path)
+        except PkiError as exc:
+            problems.append(str(exc))
+        if crl is not None:
+            if cas and not any(crl_signed_by(crl, ca) for ca in cas):
+                problems.append(
+                    "the CRL %s is not signed by the CA in %s (issuer %s)"
+                    % (crl_path, ca_cert_path, crl.issuer.rfc4514_string())
+                )
+            next_update = crl_next_update(crl)
+            if next_update is not None and next_update <= now:
+                warnings.append(
+                    "the CRL %s was due for an update on %s; etcd ignores that date, other TLS tools may refuse "
+                    "the CRL" % (crl_path, iso(next_update))
+                )
+            revoked_serials = crl_serials(crl)
+            result["crl"].update(
+                path=crl_path,
+                revoked_serials=[serial_hex(serial) for serial in sorted(revoked_serials)],
+                next_update=iso(next_update) if next_update is not None else None,
+            )
+
     def check_pair(cert_path, key_path, what, wanted_ekus, required_sans):
         """Problems of one pair are appended; returns the certificate when it could be read."""
         cert = key = None
@@ -891,6 +1357,11 @@ def verify(params, now=None):
             return None
         if key is not None and not key_matches(cert, key):
             problems.append("%s: the certificate does not match its key %s" % (cert_path, key_path))
+        if cert.serial_number in revoked_serials:
+            problems.append(
+                "%s is revoked in the CRL %s (serial %s): etcd refuses it"
+                % (cert_path, crl_path, serial_hex(cert.serial_number))
+            )
         if cas and not any(signed_by(cert, ca) for ca in cas):
             problems.append(
                 "%s is not signed by the CA in %s (issuer %s)" % (cert_path, ca_cert_path, cert.issuer.rfc4514_string())

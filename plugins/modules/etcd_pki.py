@@ -24,11 +24,21 @@ description:
     with a user and password (token) instead.
   - The module is idempotent. A file is only (re)issued when it is missing, a key does not match
     its certificate or has another type than O(key_type), the certificate is not signed by the
-    current CA, its subject alternative names or profile differ from the wanted ones, or it
-    expires within O(renew_before_days). Renewal keeps the existing key. Every (re)issued file is
+    current CA, its subject alternative names or profile differ from the wanted ones, it
+    expires within O(renew_before_days), or the CRL lists it. Renewal keeps the existing key. Every (re)issued file is
     reported with its reason in RV(issued).
   - Certificates never outlive the CA. An expired CA is an error; nothing is written and the
     message explains how to rotate it.
+  - With O(state=present) the directory also holds C(crl.pem) (see O(crl)), a certificate
+    revocation list signed by the CA, empty at first. Give it to etcd as C(--client-crl-file) and
+    C(--peer-crl-file). O(revoke) adds the serial numbers of a removed member's or client's
+    certificates to it, and moves those files into C(revoked/) in O(path), so that a member that
+    comes back under the same name gets new certificates with new serial numbers.
+  - etcd reads the CRL file again for every new TLS connection, so copying a new C(crl.pem) to the
+    members takes effect without a restart. etcd compares serial numbers only. It checks neither
+    the CRL's signature nor its dates, and it refuses every connection when the file is missing
+    or cannot be parsed. So the CRL's next update is set to the end of the CA, and the module
+    always writes the file whole (atomically).
   - Bad input is reported before anything is written.
   - With O(state=verified) nothing is ever written. The module checks certificates the operator
     provides ("bring your own PKI"). It reports every problem at once, each with the file name.
@@ -41,9 +51,12 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reports what would be issued and why, and writes nothing.
+    details: Reports what would be issued and why, what would be revoked and moved, and how the CRL
+      would change, and writes nothing.
   diff_mode:
-    support: none
+    support: partial
+    details: Shows the serial numbers the CRL lists before and after, and where the files of
+      revoked names go. Nothing is shown for certificates; see RV(issued).
   platform:
     platforms: posix
 options:
@@ -184,6 +197,42 @@ options:
     type: int
     choices: [2048, 3072, 4096]
     default: 3072
+  revoke:
+    description:
+      - Names of members or clients whose certificates must stop working, for example members that
+        were removed or are being replaced. Only with O(state=present).
+      - For each name, the certificates in O(path) that belong to it are revoked. These are the
+        server (or client) certificate C(NAME.pem) and the peer certificate C(NAME-peer.pem).
+        A certificate belongs to the name when its common name is the name, or when it has no
+        common name and the name as a DNS name (a client).
+        Their serial numbers are added to the CRL. Then these files and their keys are moved to
+        C(revoked/STAMP-FILE) in O(path) (directory V(0700), keys V(0600)). C(STAMP) is the UTC
+        time, for example C(20250501T120000Z).
+      - A later run that lists the name in O(members) or O(clients) again issues new keys and
+        certificates with new serial numbers.
+      - A name that has no certificates in O(path) is skipped, so running the same O(revoke) list
+        again changes nothing.
+      - A name cannot be in O(revoke) and in O(members) or O(clients) in the same call.
+      - A certificate that the current CA did not sign is moved aside without a CRL entry, with a
+        warning, because the members do not trust it anyway.
+    type: list
+    elements: str
+    default: []
+  crl:
+    description:
+      - The certificate revocation list. Default C(crl.pem) in O(path).
+      - With O(state=present) it is always kept. It is created empty and signed by the CA. It is
+        signed again when the CA changes (it keeps its entries), when its next update is not the
+        CA's end, or when O(revoke) adds serial numbers. Entries whose certificate in C(revoked/)
+        has expired are dropped whenever the CRL is signed again.
+      - An existing CRL that cannot be read is an error and nothing is written, because replacing
+        it would let the certificates it revokes work again.
+      - A current member or client certificate that the CRL lists is re-issued with a new key
+        (reason V(revoked)). This happens, for example, when a backup of revoked files is put back.
+      - With O(state=verified), a CRL at this path is optional. When it exists, it must be readable
+        and signed by a CA in O(ca_cert), and no checked certificate may be in it. If you set this
+        option, the file must exist.
+    type: path
 seealso:
   - name: etcd transport security model
     description: How etcd uses client, server and peer certificates.
@@ -222,6 +271,24 @@ EXAMPLES = r"""
   delegate_to: localhost
   run_once: true
 
+- name: Revoke the certificates of a removed member (its name is no longer in members)
+  raftops.etcd.etcd_pki:
+    path: "{{ inventory_dir }}/etcd-pki"
+    members: "{{ etcd_pki_members }}"
+    revoke: [etcd-host2]
+  delegate_to: localhost
+  run_once: true
+  register: etcd_pki
+
+- name: Give every member the new CRL; etcd reads it on each new connection, no restart
+  ansible.builtin.copy:
+    src: "{{ etcd_pki.crl.path }}"
+    dest: /etc/etcd/pki/crl.pem
+    owner: root
+    group: etcd
+    mode: "0644"
+  when: etcd_pki.crl.changed
+
 - name: Check certificates the operator brings, without writing anything
   raftops.etcd.etcd_pki:
     path: /etc/company-pki/etcd
@@ -250,7 +317,9 @@ issued:
       V(key type changed) (the key is not of O(key_type)); V(new key) (a certificate re-issued because its key
       is new); V(ca changed) (not signed by the current CA); V(sans changed); V(profile changed)
       (extended key usages or subject differ from what the module issues); V(expiring) (within
-      O(renew_before_days)); V(expired)."
+      O(renew_before_days)); V(expired); V(revoked) (the CRL lists the certificate, so key and certificate
+      are both new)."
+    - The CRL is reported in RV(crl), and the files of revoked names in RV(revoked); neither is listed here.
     - Always empty with O(state=verified).
   returned: always
   type: list
@@ -361,6 +430,84 @@ clients:
     not_after:
       description: End of validity, ISO 8601 UTC; V(null) in check mode when it would be (re)issued.
       type: str
+crl:
+  description: The certificate revocation list.
+  returned: always
+  type: dict
+  sample:
+    path: /srv/etcd-pki/crl.pem
+    changed: true
+    reason: revoked
+    revoked_serials: [0a3e5f9c2b7d41e8a5c6b0f3d2e1c4a5b6c7d8e9, 5c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d]
+    dropped_serials: []
+    next_update: "2035-05-01T12:00:00Z"
+  contains:
+    path:
+      description:
+        - Absolute path of the CRL, the file to give etcd as C(--client-crl-file) and
+          C(--peer-crl-file).
+        - With O(state=verified), V(null) when there is no CRL.
+      type: str
+    changed:
+      description: Whether the CRL was (or, in check mode, would be) written.
+      type: bool
+    reason:
+      description:
+        - Why it was written. The reasons are V(missing), V(ca changed) (it was not signed by the
+          current CA), V(next update changed) (its next update was not the CA's end), and
+          V(revoked) (new serial numbers). The value is V(null) when the CRL did not change.
+      type: str
+    revoked_serials:
+      description:
+        - "The serial numbers the CRL lists afterwards, sorted, as lowercase hex of the serial's
+          bytes. This is the form etcd logs when it rejects a certificate
+          (C(transport: certificate serial ... revoked))."
+      type: list
+      elements: str
+    dropped_serials:
+      description: Entries dropped because their certificate (found in C(revoked/)) has expired.
+      type: list
+      elements: str
+    next_update:
+      description:
+        - The CRL's next update, ISO 8601 UTC. It is the CA's end.
+        - V(null) in check mode when the CA would be created, and with O(state=verified) when
+          there is no CRL.
+      type: str
+revoked:
+  description:
+    - The names from O(revoke) whose certificates were (or, in check mode, would be) revoked in
+      this run. Names that had no certificates are not listed.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: etcd-host2
+      serials: [0a3e5f9c2b7d41e8a5c6b0f3d2e1c4a5b6c7d8e9, 5c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d]
+      files:
+        - file: /srv/etcd-pki/etcd-host2.pem
+          moved_to: /srv/etcd-pki/revoked/20250501T120000Z-etcd-host2.pem
+        - file: /srv/etcd-pki/etcd-host2-key.pem
+          moved_to: /srv/etcd-pki/revoked/20250501T120000Z-etcd-host2-key.pem
+  contains:
+    name:
+      description: The member or client name.
+      type: str
+    serials:
+      description: The serial numbers added to the CRL, in the form of RV(crl.revoked_serials).
+      type: list
+      elements: str
+    files:
+      description: The certificate and key files moved out of the way.
+      type: list
+      elements: dict
+      contains:
+        file:
+          description: Where the file was.
+          type: str
+        moved_to:
+          description: Where it is now, in C(revoked/).
+          type: str
 problems:
   description: With O(state=verified), every problem found, each naming its file.
   returned: failure
@@ -403,6 +550,8 @@ def argument_spec():
         renew_before_days=dict(type="int", default=lib.DEFAULT_RENEW_BEFORE_DAYS),
         key_type=dict(type="str", choices=["ec", "rsa"], default="ec"),
         rsa_key_size=dict(type="int", choices=[2048, 3072, 4096], default=lib.DEFAULT_RSA_KEY_SIZE, no_log=False),
+        revoke=dict(type="list", elements="str", default=[]),
+        crl=dict(type="path"),
     )
 
 
@@ -416,6 +565,9 @@ def main():
         module.fail_json(msg="raftops.etcd.etcd_pki: %s" % exc, problems=exc.problems, changed=False)
     for warning in result.pop("warnings", []):
         module.warn(warning)
+    diff = result.pop("diff", [])
+    if module._diff and diff:
+        result["diff"] = diff
     module.exit_json(**result)
 
 

@@ -94,3 +94,51 @@ def test_leaf_never_outlives_its_ca():
     ca = lib.build_ca(ca_key, "test CA", now, 10)
     leaf = lib.build_leaf(lib.generate_key(params), "server", "n", {("dns", "n")}, ca, ca_key, now, 730)
     assert lib.not_after(leaf) == lib.not_after(ca)
+
+
+class _OldCrl:
+    """A CRL as older cryptography releases present it (naive datetimes, no *_utc)."""
+
+    def __init__(self, crl):
+        self._crl = crl
+
+    def __getattr__(self, name):
+        if name in ("next_update_utc", "last_update_utc"):
+            raise AttributeError(name)
+        return getattr(self._crl, name)
+
+    @property
+    def next_update(self):
+        return self._crl.next_update_utc.replace(tzinfo=None)
+
+
+@pytest.mark.parametrize("key_type", ["ec", "rsa"])
+def test_crl_is_signed_by_its_ca_only_and_ends_with_it(key_type):
+    params = lib.default_params(key_type=key_type, rsa_key_size=2048)
+    now = lib.utcnow()
+    ca_key, other_key = lib.generate_key(params), lib.generate_key(params)
+    ca = lib.build_ca(ca_key, "test CA", now, 10)
+    other = lib.build_ca(other_key, "test CA", now, 10)  # same name, different key
+    entries = [lib._CrlEntry(0x0A01, now), lib._CrlEntry(5, now)]
+    crl = lib.build_crl(ca, ca_key, entries, 3, now)
+    assert lib.crl_signed_by(crl, ca) and not lib.crl_signed_by(crl, other)
+    assert lib.crl_serials(crl) == {0x0A01, 5}
+    assert lib.crl_number(crl) == 3
+    assert lib.crl_next_update(crl) == lib.not_after(ca)
+    assert lib.crl_next_update(_OldCrl(crl)) == lib.not_after(ca)
+    assert [lib.serial_hex(r.serial_number) for r in crl] == ["05", "0a01"]
+
+
+def test_load_crl_reads_pem_and_der_and_names_the_file(tmp_path):
+    params = lib.default_params()
+    now = lib.utcnow()
+    ca_key = lib.generate_key(params)
+    ca = lib.build_ca(ca_key, "test CA", now, 10)
+    crl = lib.build_crl(ca, ca_key, [], 1, now)
+    pem, der, bad = tmp_path / "crl.pem", tmp_path / "crl.der", tmp_path / "bad.pem"
+    pem.write_bytes(lib.crl_pem(crl))
+    der.write_bytes(crl.public_bytes(lib.serialization.Encoding.DER))
+    bad.write_bytes(b"not a CRL")
+    assert len(lib.load_crl(str(pem))) == 0 and len(lib.load_crl(str(der))) == 0
+    with pytest.raises(lib.PkiError, match=r"^the CRL .*bad\.pem is not a readable PEM or DER CRL"):
+        lib.load_crl(str(bad))
