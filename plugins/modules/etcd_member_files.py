@@ -17,6 +17,9 @@ description:
     permissions.
   - Directories are made before files, in the order given; missing parents are made too, with
     default permissions.
+  - With O(stage_dir), a file of O(files) whose content differs is not written in place but staged
+    beside the others in O(stage_dir), to be put in place later with O(activate): a service that
+    restarts on its own meanwhile keeps running with the file it was proven with.
 author:
   - raftops developers (@raftops)
 extends_documentation_fragment:
@@ -86,6 +89,21 @@ options:
     elements: dict
     default: []
     suboptions: *file_options
+  stage_dir:
+    description:
+      - Directory (made C(0700), owned by root) where a file of O(files) whose content differs from
+        the file at its path is written, under the path's base name, instead of at the path. The file
+        in use keeps its content; its owner, group and mode are set as given.
+      - A staged copy whose content equals the file in use is removed again.
+      - The base names of O(files) must differ from each other.
+    type: path
+  activate:
+    description:
+      - Paths whose staged copy in O(stage_dir) is moved over them, atomically, before anything else
+        is done. A path with no staged copy is left as it is. Needs O(stage_dir).
+    type: list
+    elements: path
+    default: []
 notes:
   - The C(content) of O(private_files) is masked in the module's output and never logged on the host.
 seealso:
@@ -121,11 +139,20 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changed_paths:
-  description: Paths of the directories and files that were made, written or whose owner, group or mode changed.
+  description:
+    - Paths of the directories and files that were made, written, put in place from a staged copy
+      (O(activate)), or whose owner, group or mode changed.
+    - A file staged instead of written is not listed here but in RV(staged_paths).
   returned: always
   type: list
   elements: str
   sample: [/etc/etcd/pki/server.pem]
+staged_paths:
+  description: Paths of O(files) that have a staged copy in O(stage_dir) waiting to be put in place, by this call or an earlier one.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/etcd/etcd.env]
 """
 
 import os
@@ -162,22 +189,55 @@ def ensure_directory(module, item):
     return module.set_fs_attributes_if_different(attributes_of(module, item), made)
 
 
-def ensure_file(module, item, private, diffs):
+def read_regular_file(module, path):
+    """The content of ``path``, or None when there is none; anything but a regular file is refused."""
+    if not os.path.lexists(path):
+        return None
+    if not os.path.isfile(path) or os.path.islink(path):
+        module.fail_json(msg="%s exists and is not a regular file; nothing was changed there" % path)
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def staged_path(stage_dir, path):
+    return os.path.join(stage_dir, os.path.basename(path))
+
+
+def ensure_file(module, item, private, diffs, stage_dir=None):
+    """Write ``item`` in place, or stage it in ``stage_dir``; returns (changed, staged)."""
     path, wanted = item["path"], to_bytes(item["content"], errors="surrogate_or_strict")
-    current = None
-    if os.path.lexists(path):
-        if not os.path.isfile(path) or os.path.islink(path):
-            module.fail_json(msg="%s exists and is not a regular file; nothing was changed there" % path)
-        with open(path, "rb") as handle:
-            current = handle.read()
-    written = current != wanted
+    current = read_regular_file(module, path)
+    # A file that does not exist yet has nothing in use to protect: it is written in place.
+    staged = stage_dir is not None and current is not None and current != wanted
+    target = staged_path(stage_dir, path) if staged else path
+    written = (read_regular_file(module, target) if staged else current) != wanted
     if written:
-        diffs.append(dict(before_header=path, after_header=path,
+        diffs.append(dict(before_header=path, after_header=target,
                           before="" if private or current is None else to_native(current, errors="surrogate_or_strict"),
                           after="(private content changed)\n" if private else item["content"]))
         if not module.check_mode:
-            write_atomically(module, path, wanted)
-    return module.set_fs_attributes_if_different(attributes_of(module, item), written)
+            write_atomically(module, target, wanted)
+    if stage_dir is not None and not staged and os.path.lexists(staged_path(stage_dir, path)):
+        # staged by an earlier run, and no longer wanted
+        written = True
+        if not module.check_mode:
+            os.unlink(staged_path(stage_dir, path))
+    if staged and not module.check_mode:
+        module.set_fs_attributes_if_different(attributes_of(module, dict(item, path=target)), False)
+    return module.set_fs_attributes_if_different(attributes_of(module, item), written), staged
+
+
+def activate(module, stage_dir, paths):
+    """Move the staged copy of each path over it; returns the paths put in place."""
+    moved = []
+    for path in paths:
+        copy = staged_path(stage_dir, path)
+        if read_regular_file(module, copy) is None:
+            continue
+        moved.append(path)
+        if not module.check_mode:
+            module.atomic_move(copy, path)
+    return moved
 
 
 def write_atomically(module, path, content):
@@ -202,18 +262,34 @@ def main():
             directories=dict(type="list", elements="dict", default=[], options=ITEM_OPTIONS),
             files=dict(type="list", elements="dict", default=[], options=FILE_OPTIONS),
             private_files=dict(type="list", elements="dict", default=[], options=PRIVATE_OPTIONS),
+            stage_dir=dict(type="path"),
+            activate=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
     )
-    changed_paths, diffs = [], []
+    stage_dir = module.params["stage_dir"]
+    if module.params["activate"] and stage_dir is None:
+        module.fail_json(msg="activate needs stage_dir, the directory the staged copies are in")
+    names = [os.path.basename(item["path"]) for item in module.params["files"]]
+    if stage_dir is not None and len(set(names)) != len(names):
+        module.fail_json(msg="with stage_dir, the files must have different base names: %s" % ", ".join(sorted(names)))
+    changed_paths = activate(module, stage_dir, module.params["activate"]) if stage_dir else []
+    staged_paths, diffs, any_staged_change = [], [], False
     for item in module.params["directories"]:
         if ensure_directory(module, item):
             changed_paths.append(item["path"])
+    if stage_dir is not None and ensure_directory(module, dict(path=stage_dir, owner="root", group="root", mode="0700")):
+        changed_paths.append(stage_dir)
     for key, private in (("files", False), ("private_files", True)):
         for item in module.params[key]:
-            if ensure_file(module, item, private, diffs):
+            changed, staged = ensure_file(module, item, private, diffs, stage_dir if key == "files" else None)
+            if staged:
+                staged_paths.append(item["path"])
+                any_staged_change = any_staged_change or changed
+            elif changed:
                 changed_paths.append(item["path"])
-    result = dict(changed=bool(changed_paths), changed_paths=changed_paths)
+    result = dict(changed=bool(changed_paths) or any_staged_change, changed_paths=changed_paths,
+                  staged_paths=staged_paths)
     if module._diff:
         result["diff"] = diffs
     module.exit_json(**result)

@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import re
+import signal
 import ssl
 import subprocess
 import threading
@@ -43,6 +44,21 @@ def playbook(name, *args, check=False, timeout=900):
     proc = subprocess.run(cmd, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, timeout=timeout, check=False)
     return proc.returncode, proc.stdout
+
+
+def killed_playbook(name, args, when_line_starts):
+    """Run ``playbooks/<name>.yml`` and kill it with its processes (a controller that crashed or
+    lost its connection) once a line of its output starts with ``when_line_starts``; returns
+    (returncode, output)."""
+    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(ROOT, "playbooks", name + ".yml"), *args]
+    proc = subprocess.Popen(cmd, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith(when_line_starts):
+            os.killpg(proc.pid, signal.SIGKILL)
+    return proc.wait(timeout=60), "".join(lines)
 
 
 def recap(output):

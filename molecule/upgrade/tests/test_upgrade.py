@@ -14,14 +14,13 @@ import glob
 import json
 import os
 import signal
-import subprocess
 import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from etcdtest import BACKUPS, INVENTORY, ROOT, Gateway, Writer, ansible_env, fingerprint, host, playbook, recap
+from etcdtest import BACKUPS, Gateway, Writer, fingerprint, host, killed_playbook, playbook, recap
 
 HOSTS = ["upg-host0", "upg-host1", "upg-host2"]
 URL = {h: "https://10.250.0.5%d:2379" % i for i, h in enumerate(HOSTS)}
@@ -122,21 +121,6 @@ class LeaderWatch:
         return names.get(before[-1]) if before else None
 
 
-def killed_playbook(args, when_line_starts):
-    """Run the upgrade playbook and kill it with its processes (a controller that crashed or lost
-    its connection) once a line of its output starts with ``when_line_starts``; returns (returncode,
-    output)."""
-    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(ROOT, "playbooks", "upgrade.yml"), *args]
-    proc = subprocess.Popen(cmd, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if line.startswith(when_line_starts):
-            os.killpg(proc.pid, signal.SIGKILL)
-    return proc.wait(timeout=60), "".join(lines)
-
-
 def roll(extra_vars, interrupt_before=None):
     """Run the upgrade playbook while a client writes and leadership is watched; return what was seen.
 
@@ -153,8 +137,8 @@ def roll(extra_vars, interrupt_before=None):
     leader_before = watch.leader_at(started)
     interrupted = None
     if interrupt_before:
-        rc, out = killed_playbook(args, "TASK [raftops.etcd.etcd : Read the cluster status before restarting %s]"
-                                       % interrupt_before)
+        rc, out = killed_playbook("upgrade", args, "TASK [raftops.etcd.etcd : Wait until the cluster is healthy and "
+                                                   "caught up before restarting %s]" % interrupt_before)
         noted = on_every_host(lambda name: host(name).file("/etc/etcd/restart-pending").exists)
         interrupted = dict(rc=rc, out=out, restarts=restarts(), noted=[h for h in HOSTS if noted[h]])
     rc, out = playbook("upgrade", *args)

@@ -120,3 +120,67 @@ def test_a_file_whose_directory_is_missing_is_refused(tmp_path, capsys):
     assert code == 1
     assert out["msg"] == "cannot write %s: its directory %s does not exist" % (tmp_path / "missing" / "etcd.env", tmp_path / "missing")
     assert not (tmp_path / "missing").exists()
+
+
+def test_stage_dir_keeps_the_file_in_use_until_activated(layout, tmp_path, capsys):
+    args, conf = layout
+    stage = tmp_path / "stage"
+    run(dict(args, stage_dir=str(stage)), capsys)
+    env = conf / "etcd.env"
+    # a file that did not exist is written in place: nothing runs with it yet
+    assert env.read_text() == "ETCD_NAME=etcd-host0\n"
+
+    changed_env = dict(args, stage_dir=str(stage), files=[item(env, "0640", "ETCD_NAME=etcd-host0\nX=1\n")])
+    code, result = run(changed_env, capsys)
+    assert code == 0 and result["changed"]
+    assert result["staged_paths"] == [str(env)] and str(env) not in result["changed_paths"]
+    assert env.read_text() == "ETCD_NAME=etcd-host0\n"
+    assert (stage / "etcd.env").read_text() == "ETCD_NAME=etcd-host0\nX=1\n"
+    assert mode_of(stage) == 0o700 and mode_of(stage / "etcd.env") == 0o640
+
+    # staged already: a re-run changes nothing but still reports the waiting copy
+    code, result = run(changed_env, capsys)
+    assert not result["changed"] and result["staged_paths"] == [str(env)]
+
+    code, result = run(dict(changed_env, activate=[str(env)]), capsys)
+    assert result["changed"] and result["changed_paths"] == [str(env)] and result["staged_paths"] == []
+    assert env.read_text() == "ETCD_NAME=etcd-host0\nX=1\n" and not (stage / "etcd.env").exists()
+    assert mode_of(env) == 0o640
+
+
+def test_a_staged_copy_no_longer_wanted_is_removed(layout, tmp_path, capsys):
+    args, conf = layout
+    stage = tmp_path / "stage"
+    run(dict(args, stage_dir=str(stage)), capsys)
+    env = conf / "etcd.env"
+    run(dict(args, stage_dir=str(stage), files=[item(env, "0640", "other\n")]), capsys)
+    assert (stage / "etcd.env").exists()
+    _code, result = run(dict(args, stage_dir=str(stage)), capsys)
+    assert result["changed"] and result["staged_paths"] == [] and not (stage / "etcd.env").exists()
+    assert env.read_text() == "ETCD_NAME=etcd-host0\n"
+
+
+def test_staging_in_check_mode_writes_nothing(layout, tmp_path, capsys):
+    args, conf = layout
+    stage = tmp_path / "stage"
+    run(dict(args, stage_dir=str(stage)), capsys)
+    env = conf / "etcd.env"
+    _code, result = run(dict(args, stage_dir=str(stage), files=[item(env, "0640", "new\n")]), capsys, check=True)
+    assert result["changed"] and result["staged_paths"] == [str(env)]
+    assert not (stage / "etcd.env").exists() and env.read_text() == "ETCD_NAME=etcd-host0\n"
+
+
+def test_activate_without_a_staged_copy_changes_nothing(layout, tmp_path, capsys):
+    args, conf = layout
+    stage = tmp_path / "stage"
+    run(dict(args, stage_dir=str(stage)), capsys)
+    code, result = run(dict(args, stage_dir=str(stage), activate=[str(conf / "etcd.env")]), capsys)
+    assert code == 0 and not result["changed"]
+
+
+def test_stage_dir_needs_distinct_base_names(layout, tmp_path, capsys):
+    args, conf = layout
+    files = [item(conf / "a" / "etcd.env", "0640", "x"), item(conf / "b" / "etcd.env", "0640", "y")]
+    code, result = run(dict(args, files=files, stage_dir=str(tmp_path / "stage")), capsys)
+    assert code == 1 and "different base names" in result["msg"]
+    assert not (tmp_path / "stage").exists()

@@ -1,0 +1,309 @@
+"""Faults and refusals on a running 3-member cluster, the operator's way, while a client writes
+through hard-0 and hard-1 and a monitor asks every client URL, every 0.5 s, which cluster it
+serves and whether it answers.
+
+The tests run in file order, each one starting from where the previous one left the cluster:
+a wiped data dir does not start (no second cluster) and the playbook brings the member back;
+identity changes of running members and bad values are refused with every host unchanged; a
+roll killed half-way leaves the other members on their proven settings even when they restart
+on their own; a member moves to a new address. Last: no acknowledged write lost, one cluster ID
+only, never more than one member down, and a run that changes nothing.
+"""
+
+import json
+import os
+import threading
+import time
+
+import pytest
+from etcdtest import EPHEMERAL, Gateway, Writer, b64, fingerprint, host, killed_playbook, playbook, recap
+
+HOSTS = ["hard-host0", "hard-host1", "hard-host2"]
+NAME = {h: "hard-%d" % i for i, h in enumerate(HOSTS)}
+URL = {h: "https://10.250.0.6%d:2379" % i for i, h in enumerate(HOSTS)}
+# hard-host2 moves to this address in the last fault.
+NEW_ADDRESS = "10.250.0.72"
+NEW_URL = "https://%s:2379" % NEW_ADDRESS
+
+
+def flat(text):
+    return " ".join(text.split())
+
+
+def host_vars_file(label, values):
+    """A second inventory (-i) with host variables, as an operator edits the inventory."""
+    path = os.path.join(EPHEMERAL, "inventory-%s.yml" % label)
+    with open(path, "w") as out:
+        json.dump({"etcd": {"hosts": values}}, out)
+    return ["-i", path]
+
+
+def unchanged():
+    return fingerprint(HOSTS)
+
+
+class Monitor:
+    """Asks every client URL for its status every 0.5 s: the cluster IDs that answer, and how many
+    members did not answer at once."""
+
+    def __init__(self, urls):
+        self.urls = list(urls)
+        self.cluster_ids = {}  # id -> first URL that answered with it
+        self.most_down = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        gateways = [Gateway(u, timeout=2) for u in self.urls]
+        while not self._stop.is_set():
+            down = 0
+            for gw in gateways:
+                try:
+                    self.cluster_ids.setdefault(gw.status()["header"]["cluster_id"], gw.url)
+                except OSError:
+                    down += 1
+            # the old and the new URL of the re-addressed member count once
+            self.most_down = max(self.most_down, down - (1 if len(gateways) > len(HOSTS) else 0))
+            self.samples += 1
+            self._stop.wait(0.5)
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self._stop.set()
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def traffic():
+    writer = Writer([URL["hard-host0"], URL["hard-host1"]], prefix="/hardening/", interval=0.1, max_seconds=1800)
+    monitor = Monitor([*list(URL.values()), NEW_URL])
+    writer.start()
+    monitor.start()
+    yield writer, monitor
+    writer.stop()
+    monitor.stop()
+
+
+def voters():
+    return sorted(m["name"] for m in Gateway(URL["hard-host0"]).members() if not m.get("isLearner"))
+
+
+def member_ids():
+    return {m["name"]: m["ID"] for m in Gateway(URL["hard-host0"]).members()}
+
+
+def test_the_cluster_serves(traffic):
+    assert voters() == sorted(NAME.values())
+    time.sleep(2)
+    assert len(traffic[1].cluster_ids) == 1
+
+
+def test_a_member_whose_data_was_wiped_does_not_start_as_a_cluster_of_its_own(traffic):
+    h = host("hard-host2")
+    h.run("systemctl stop etcd && rm -rf /var/lib/etcd/member")
+    started = h.run("systemctl start etcd")
+    assert started.rc != 0
+    time.sleep(7)  # longer than RestartSec: a refused start is not retried
+    show = h.check_output("systemctl show etcd -p ActiveState -p ExecMainStatus -p NRestarts")
+    assert "ActiveState=failed" in show and "ExecMainStatus=78" in show and "NRestarts=0" in show, show
+    journal = flat(h.check_output("journalctl -u etcd --no-pager -n 20 -o cat"))
+    assert "etcd member hard-2 will not start: /var/lib/etcd/member/wal holds no data" in journal
+    assert "ansible-playbook raftops.etcd.etcd -i INVENTORY" in journal
+    assert "raftops.etcd.replace_member -i INVENTORY -e etcd_replace=hard-2" in journal
+    assert not h.socket("tcp://0.0.0.0:2379").is_listening and not h.socket("tcp://10.250.0.62:2379").is_listening
+    assert len(traffic[1].cluster_ids) == 1
+
+
+def test_the_playbook_brings_the_wiped_member_back_as_a_new_member(traffic):
+    old_ids = member_ids()
+    rc, out = playbook("etcd")
+    assert rc == 0, out[-3000:]
+    new_ids = member_ids()
+    assert voters() == sorted(NAME.values())
+    assert new_ids["hard-2"] != old_ids["hard-2"] and new_ids["hard-0"] == old_ids["hard-0"]
+    # it serves the data written before it was wiped
+    writer = traffic[0]
+    first = sorted(writer.acked)[0]
+    assert Gateway(URL["hard-host2"]).get(first) == writer.acked[first]
+    assert len(traffic[1].cluster_ids) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-e", "etcd_data_dir=/srv/etcd"],
+     "host hard-host0: etcd_data_dir is /srv/etcd, but the member runs with its data in /var/lib/etcd; the role does "
+     "not move a live member's data"),
+    (["-e", "etcd_peer_port=2480"],
+     "host hard-host0: etcd_peer_port is 2480, but the member runs with peer URL https://10.250.0.60:2380"),
+    (["-e", "etcd_client_port=2479"],
+     "host hard-host0: etcd_client_port is 2479, but the member serves clients at https://10.250.0.60:2379"),
+    (["-e", "etcd_tls=false"],
+     "host hard-host0: etcd_tls asks for http, but the member runs with https peer URL https://10.250.0.60:2380"),
+    (["-e", "etcd_wal_dir=/srv/etcd-wal"],
+     "host hard-host0: etcd_wal_dir is /srv/etcd-wal, but the member runs with its WAL in its data dir"),
+    (host_vars_file("renamed", {"hard-host1": {"NODE_NAME": "renamed-1"}}),
+     "host hard-host1: NODE_NAME is renamed-1, but the member there runs as hard-1; a member's name cannot change "
+     "in place"),
+], ids=["data-dir", "peer-port", "client-port", "tls", "wal-dir", "node-name"])
+def test_an_identity_change_of_a_running_member_is_refused(args, message):
+    before = unchanged()
+    rc, out = playbook("etcd", *args)
+    assert rc != 0 and message in flat(out), flat(out)[-2500:]
+    assert "nothing was changed" in flat(out)
+    assert unchanged() == before
+
+
+def test_a_node_name_of_a_live_member_on_another_host_is_refused():
+    before = unchanged()
+    # the inventory gives hard-host2's name to hard-host1 and the other way round
+    rc, out = playbook("etcd", *host_vars_file("swapped", {"hard-host1": {"NODE_NAME": "hard-2"},
+                                                           "hard-host2": {"NODE_NAME": "hard-1"}}))
+    assert rc != 0
+    assert "host hard-host1: NODE_NAME is hard-2, but the member there runs as hard-1" in flat(out)
+    assert unchanged() == before
+
+
+# Bad values, by class, each with a value of the right type (argument validation passes) whose
+# meaning is wrong. One run per batch: preflight names every problem at once.
+BAD_VALUES = [
+    # ports, timings, sizes, counts
+    [("etcd_client_port", 70000, "a port is a whole number from 1 to 65535"),
+     ("etcd_peer_port", 0, "a port is a whole number from 1 to 65535"),
+     ("etcd_heartbeat_interval", 0, "milliseconds from 1"),
+     ("etcd_election_timeout", 60000, "milliseconds from 5 to 50000"),
+     ("etcd_snapshot_count", 0, "at least 1"),
+     ("etcd_quota_backend_bytes", -1, "bytes from 0"),
+     ("etcd_limit_nofile", 100, "at least 1024"),
+     ("etcd_health_timeout", 0, "at least 1"),
+     ("etcd_learner_stall_timeout", 0, "at least 1"),
+     ("etcd_max_raft_index_gap", -5, "0 or more"),
+     ("etcd_backup_keep", 0, "at least 1"),
+     ("etcd_backup_host_keep", 0, "at least 1"),
+     ("etcd_run_lock_ttl", 1, "at least 10"),
+     ("etcd_pki_renew_before_days", 5000, "")],
+    # paths, accounts, names, URLs
+    [("etcd_data_dir", "var/lib/etcd", "absolute"),
+     ("etcd_config_dir", "/etc", ""),
+     ("etcd_install_dir", "/opt/etcd/", "/opt/etcd"),
+     ("etcd_backup_host_dir", "/tmp/etcd-backups", ""),
+     ("etcd_wal_dir", "/usr", ""),
+     ("etcd_bin_dir", "usr/local/bin", "absolute"),
+     ("etcd_user", "root", ""),
+     ("etcd_cluster_token", "bad token", ""),
+     ("etcd_pki_extra_sans", ["http://x:1"], ""),
+     ("etcd_release_base_url", "ftp://mirror", "https://")],
+    # what the role manages, certificates, compaction, calendar
+    [("etcd_extra_env", {"ETCD_CLIENT_CERT_AUTH": "false"}, "ETCD_CLIENT_CERT_AUTH"),
+     ("etcd_pki_validity_days", 0, "at least 1"),
+     ("etcd_pki_ca_validity_days", -1, "at least 1"),
+     ("etcd_auto_compaction_retention", "0", ""),
+     ("etcd_backup_schedule", "hourly; rm -rf /", "")],
+    [("etcd_extra_env", {"ETCD_LISTEN_CLIENT_URLS": "http://0.0.0.0:2379"}, "ETCD_LISTEN_CLIENT_URLS")],
+    [("etcd_extra_env", {"FOO": "1"}, "FOO")],
+    [("etcd_extra_env", {"ETCD_MAX_TXN_OPS": "1\nETCD_CLIENT_CERT_AUTH=false"}, "ETCD_MAX_TXN_OPS")],
+    [("etcd_extra_env", {"ETCD_FORCE_NEW_CLUSTER": "true"}, "ETCD_FORCE_NEW_CLUSTER")],
+    [("etcd_extra_env", {"ETCD_CONFIG_FILE": "/etc/etcd/other.yml"}, "ETCD_CONFIG_FILE")],
+]
+
+
+@pytest.mark.parametrize("batch", BAD_VALUES, ids=lambda batch: "+".join(v for v, _x, _t in batch))
+def test_bad_values_are_refused_before_any_host_changes(batch):
+    before = unchanged()
+    rc, out = playbook("etcd", "-e", json.dumps({variable: value for variable, value, _text in batch}))
+    text = flat(out)
+    assert rc != 0
+    for variable, _value, fragment in batch:
+        for name in HOSTS:
+            assert "host %s: %s" % (name, variable) in text, (variable, text[-3000:])
+        assert fragment in text, (variable, fragment, text[-3000:])
+    assert "nothing was changed" in text and "Traceback" not in text
+    assert unchanged() == before
+
+
+def test_a_calendar_systemd_cannot_read_is_refused():
+    before = unchanged()
+    rc, out = playbook("etcd", "-e", "etcd_backup_schedule='Mon..Fri 25:00'")
+    assert rc != 0
+    assert "host hard-host0: etcd_backup_schedule=Mon..Fri 25:00: systemd does not read it as a calendar" in flat(out)
+    assert unchanged() == before
+
+
+def test_a_second_run_is_refused_naming_the_run_that_holds_the_lock():
+    gateway = Gateway(URL["hard-host0"])
+    lease = gateway.call("/v3/lease/grant", {"TTL": 120})["ID"]
+    holder = "ansible-playbook (Deploy and converge etcd) on ops-1 by alice, pid 4242, started 2026-01-01T00:00:00Z"
+    value = json.dumps({"holder": holder, "acquired_at": "2026-01-01T00:00:00Z", "ttl": 120})
+    key = "/raftops/etcd/run"
+    put = gateway.call("/v3/kv/txn", {
+        "compare": [{"key": b64(key), "target": "CREATE", "result": "EQUAL", "create_revision": "0"}],
+        "success": [{"request_put": {"key": b64(key), "value": b64(value), "lease": lease}}]})
+    assert put.get("succeeded")
+    before = unchanged()
+    rc, out = playbook("etcd", "-e", "etcd_heartbeat_interval=120")
+    text = flat(out)
+    assert rc != 0 and "is held by %s" % holder in text and "lease revoke" in text, text[-3000:]
+    assert unchanged() == before
+    gateway.call("/v3/lease/revoke", {"ID": lease})
+    rc, out = playbook("etcd")
+    assert rc == 0, out[-3000:]
+    assert Gateway(URL["hard-host0"]).call("/v3/kv/range", {"key": b64(key)}).get("kvs") is None
+
+
+def environ(name, key):
+    """``key`` as the running etcd of host ``name`` sees it."""
+    pid = host(name).check_output("systemctl show etcd -p MainPID --value")
+    env = host(name).check_output("tr '\\0' '\\n' < /proc/%s/environ" % pid)
+    return dict(line.split("=", 1) for line in env.splitlines() if "=" in line).get(key)
+
+
+def test_a_member_restarting_on_its_own_mid_roll_keeps_its_proven_settings(traffic):
+    # Kill the roll as it is about to restart its first member (inventory order, leader last):
+    # every member has the new heartbeat staged, none has it in use.
+    args = ["-e", "etcd_heartbeat_interval=150", "-e", "etcd_election_timeout=1500"]
+    rc, out = killed_playbook("etcd", args, "TASK [raftops.etcd.etcd : Restart etcd on ")
+    assert rc != 0
+    for name in HOSTS:
+        h = host(name)
+        assert "ETCD_HEARTBEAT_INTERVAL=100" in h.check_output("cat /etc/etcd/etcd.env")
+        assert "ETCD_HEARTBEAT_INTERVAL=150" in h.check_output("cat /etc/etcd/staged/etcd.env")
+        assert h.file("/etc/etcd/restart-pending").exists
+    # A member restarts on its own (a crash, a reboot): it comes back with what it was proven with.
+    restarted = next(name for name in HOSTS if environ(name, "ETCD_HEARTBEAT_INTERVAL") == "100")
+    host(restarted).run("systemctl restart etcd")
+    assert environ(restarted, "ETCD_HEARTBEAT_INTERVAL") == "100"
+    # The next run finishes the roll.
+    rc, out = playbook("etcd", *args)
+    assert rc == 0, out[-3000:]
+    for name in HOSTS:
+        assert environ(name, "ETCD_HEARTBEAT_INTERVAL") == "150"
+        assert not host(name).file("/etc/etcd/restart-pending").exists
+        assert not host(name).file("/etc/etcd/staged/etcd.env").exists
+
+
+def test_a_member_moves_to_a_new_address_one_member_at_a_time(traffic):
+    host("hard-host2").run("ip addr add %s/24 dev eth0" % NEW_ADDRESS)
+    moved = host_vars_file("moved", {"hard-host2": {"etcd_address": NEW_ADDRESS}})
+    rc, out = playbook("etcd", *moved, "-e", "etcd_heartbeat_interval=150", "-e", "etcd_election_timeout=1500")
+    assert rc == 0, out[-3000:]
+    members = {m["name"]: m for m in Gateway(URL["hard-host0"]).members()}
+    assert members["hard-2"]["peerURLs"] == ["https://%s:2380" % NEW_ADDRESS]
+    assert members["hard-2"]["clientURLs"] == [NEW_URL]
+    assert not members["hard-2"].get("isLearner")
+    assert Gateway(NEW_URL).status()["header"]["cluster_id"] == Gateway(URL["hard-host0"]).status()["header"]["cluster_id"]
+    # a run with the new address changes nothing
+    rc, out = playbook("etcd", *moved, "-e", "etcd_heartbeat_interval=150", "-e", "etcd_election_timeout=1500")
+    assert rc == 0 and all(c["changed"] == 0 for c in recap(out).values()), out[-3000:]
+
+
+def test_no_acknowledged_write_was_lost_and_one_cluster_answered(traffic):
+    writer, monitor = traffic
+    writer.stop()
+    monitor.stop()
+    assert len(writer.acked) > 100
+    assert writer.lost(Gateway(URL["hard-host0"])) == []
+    assert len(monitor.cluster_ids) == 1, monitor.cluster_ids
+    assert monitor.most_down <= 1
+    print("\nhardening: %d writes acknowledged, %d failed, 0 lost; %d monitor samples, one cluster ID, at most %d "
+          "member down" % (len(writer.acked), len(writer.failed), monitor.samples, monitor.most_down))

@@ -1,0 +1,208 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+DOCUMENTATION = r"""
+module: etcd_host_info
+short_description: What etcd a host already has installed, configured and stored
+version_added: 0.2.0
+description:
+  - Reads, in one call, what a host already runs as an etcd member; the role compares it with the
+    inventory before changing anything.
+  - The installed settings come from the C(EnvironmentFile=) files named in the systemd unit, so a
+    member whose configuration directory, data directory, ports or address changed in the
+    inventory is still found with the values it runs with.
+  - Whether a data directory holds member data is decided by its write-ahead log (a non-empty
+    C(member/wal), or the separate WAL directory).
+  - Never changes anything.
+author:
+  - raftops developers (@raftops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  unit_path:
+    description: The systemd unit of the etcd service.
+    type: path
+    default: /etc/systemd/system/etcd.service
+  data_dir:
+    description: The data directory the inventory asks for.
+    type: path
+    required: true
+  wal_dir:
+    description: The separate WAL directory the inventory asks for; empty when the WAL lives in the data directory.
+    type: path
+  bin_path:
+    description: The etcd binary, usually a link into a versioned release directory.
+    type: path
+    default: /usr/local/bin/etcd
+notes:
+  - Run it with privileges that can read the data directory (C(0700), owned by the etcd user).
+seealso:
+  - module: raftops.etcd.etcd_health
+    description: What the running member says about itself and its cluster.
+"""
+
+EXAMPLES = r"""
+- name: Read what this host runs
+  become: true
+  raftops.etcd.etcd_host_info:
+    data_dir: /var/lib/etcd
+  register: installed
+
+- name: Say when the member runs with another data directory
+  ansible.builtin.debug:
+    msg: "etcd runs with {{ installed.data_dir }}"
+  when: installed.data_dir not in [None, '/var/lib/etcd']
+"""
+
+RETURN = r"""
+installed:
+  description: Whether the etcd unit exists.
+  returned: always
+  type: bool
+  sample: true
+settings:
+  description: The C(ETCD_*) settings of the unit's environment files, later files winning, without the bootstrap or join file.
+  returned: always
+  type: dict
+  sample: {"ETCD_NAME": "etcd-host0", "ETCD_DATA_DIR": "/var/lib/etcd"}
+initial_settings:
+  description:
+    - The settings of an environment file the unit reads only when it exists (C(EnvironmentFile=-...)),
+      which the role writes while a member bootstraps or joins; empty when there is none.
+  returned: always
+  type: dict
+  sample: {"ETCD_INITIAL_CLUSTER_STATE": "existing"}
+data_dir:
+  description: The data directory the installed member runs with (C(ETCD_DATA_DIR)); null when none is installed.
+  returned: always
+  type: str
+  sample: /var/lib/etcd
+has_data:
+  description: Whether the installed member's data directory (or its WAL directory) holds member data.
+  returned: always
+  type: bool
+configured_has_data:
+  description: Whether the data directory (or WAL directory) of O(data_dir) and O(wal_dir) holds member data.
+  returned: always
+  type: bool
+release:
+  description: The release the binary links to (C(X.Y.Z) from C(.../vX.Y.Z/etcd)); null when it is no such link.
+  returned: always
+  type: str
+  sample: 3.5.1
+binary:
+  description: Where O(bin_path) points; null when it does not exist.
+  returned: always
+  type: str
+  sample: /opt/etcd/v3.5.1/etcd
+active:
+  description: Whether the etcd service is active (running or starting), by C(systemctl is-active).
+  returned: always
+  type: bool
+"""
+
+import os
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+RELEASE_IN_PATH = re.compile(r"/v(\d+\.\d+\.\d+)/etcd$")
+
+
+def parse_environment(text):
+    """KEY=VALUE lines of a systemd environment file (comments and blank lines skipped, quotes removed)."""
+    settings = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")) or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        settings[key.strip()] = value
+    return settings
+
+
+def environment_files(unit_text):
+    """(path, optional) of each EnvironmentFile= of a unit, in order."""
+    files = []
+    for line in unit_text.splitlines():
+        line = line.strip()
+        if line.startswith("EnvironmentFile="):
+            path = line.split("=", 1)[1].strip()
+            files.append((path[1:], True) if path.startswith("-") else (path, False))
+    return files
+
+
+def holds_member_data(data_dir, wal_dir=None):
+    """Member data is a non-empty write-ahead log: etcd starts from it, never from the snap directory alone."""
+    if not data_dir:
+        return False
+    wal = wal_dir or os.path.join(data_dir, "member", "wal")
+    try:
+        return any(name.endswith(".wal") for name in os.listdir(wal))
+    except OSError:
+        return False
+
+
+def read_text(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def host_info(unit_path, data_dir, wal_dir, bin_path, active):
+    unit = read_text(unit_path)
+    settings, initial = {}, {}
+    for path, optional in environment_files(unit or ""):
+        text = read_text(path)
+        if text is not None:
+            (initial if optional else settings).update(parse_environment(text))
+    installed_dir = settings.get("ETCD_DATA_DIR") or None
+    binary = os.path.realpath(bin_path) if os.path.lexists(bin_path) else None
+    release = RELEASE_IN_PATH.search(os.readlink(bin_path)) if os.path.islink(bin_path) else None
+    return dict(
+        installed=unit is not None,
+        settings=settings,
+        initial_settings=initial,
+        data_dir=installed_dir,
+        has_data=holds_member_data(installed_dir, settings.get("ETCD_WAL_DIR") or None),
+        configured_has_data=holds_member_data(data_dir, wal_dir or None),
+        release=release.group(1) if release else None,
+        binary=binary,
+        active=active,
+    )
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            unit_path=dict(type="path", default="/etc/systemd/system/etcd.service"),
+            data_dir=dict(type="path", required=True),
+            wal_dir=dict(type="path"),
+            bin_path=dict(type="path", default="/usr/local/bin/etcd"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    systemctl = module.get_bin_path("systemctl")
+    unit_name = os.path.basename(p["unit_path"])
+    active = bool(systemctl) and module.run_command([systemctl, "is-active", "--quiet", unit_name])[0] == 0
+    module.exit_json(changed=False, **host_info(p["unit_path"], p["data_dir"], p["wal_dir"], p["bin_path"], active))
+
+
+if __name__ == "__main__":
+    main()

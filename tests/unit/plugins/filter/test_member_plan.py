@@ -1,0 +1,167 @@
+"""member_plan: which hosts hold the cluster's data, which join, re-join or move, and which
+identity changes of a running member are refused (with the old and new values)."""
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.raftops.etcd.plugins.filter.plan import member_plan
+
+CLUSTER_ID = "c1"
+
+
+def record(i, address=None, name=None, scheme="https", peer=2380, client=2379):
+    address = address or "10.0.0.%d" % (10 + i)
+    return dict(host="h%d" % i, name=name or "m%d" % i, address=address,
+                peer_url="%s://%s:%d" % (scheme, address, peer), client_url="%s://%s:%d" % (scheme, address, client))
+
+
+def view(names=(0, 1, 2), cluster_id=CLUSTER_ID, started=True):
+    return dict(cluster=dict(id=cluster_id), members=[
+        dict(id="a%d" % i, name="m%d" % i if started else "", started=started,
+             peer_urls=["https://10.0.0.%d:2380" % (10 + i)]) for i in names])
+
+
+def installed(i, address=None, data_dir="/var/lib/etcd", name=None, scheme="https", peer=2380, client=2379,
+              has_data=True, wal_dir=""):
+    address = address or "10.0.0.%d" % (10 + i)
+    settings = dict(ETCD_NAME=name or "m%d" % i, ETCD_DATA_DIR=data_dir,
+                    ETCD_INITIAL_ADVERTISE_PEER_URLS="%s://%s:%d" % (scheme, address, peer),
+                    ETCD_ADVERTISE_CLIENT_URLS="%s://%s:%d" % (scheme, address, client))
+    if wal_dir:
+        settings["ETCD_WAL_DIR"] = wal_dir
+    return dict(settings=settings, data_dir=data_dir, has_data=has_data, configured_has_data=has_data)
+
+
+def fresh():
+    return dict(settings={}, data_dir=None, has_data=False, configured_has_data=False)
+
+
+def facts(infos, local=None, wanted=None):
+    return {"h%d" % i: dict(info=info, local=(local or {}).get(i, {}),
+                            wanted=(wanted or {}).get(i, dict(data_dir="/var/lib/etcd", wal_dir="")))
+            for i, info in infos.items()}
+
+
+def running(*hosts):
+    return {i: view() for i in hosts}
+
+
+def test_a_new_cluster_is_all_new():
+    plan = member_plan([record(i) for i in range(3)], facts({i: fresh() for i in range(3)}))
+    assert plan["new"] == ["h0", "h1", "h2"] and plan["with_data"] == [] and plan["problems"] == []
+    assert plan["cluster"] == {}
+
+
+def test_a_converged_cluster_has_nothing_to_do():
+    plan = member_plan([record(i) for i in range(3)], facts({i: installed(i) for i in range(3)}, running(0, 1, 2)))
+    assert plan["with_data"] == ["h0", "h1", "h2"] and plan["new"] == []
+    assert plan["problems"] == [] and plan["rejoin"] == {} and plan["readdress"] == {}
+
+
+def test_a_member_whose_data_was_wiped_rejoins_after_its_entry_goes():
+    infos = {0: installed(0), 1: installed(1), 2: dict(installed(2), has_data=False, configured_has_data=False)}
+    plan = member_plan([record(i) for i in range(3)], facts(infos, running(0, 1)))
+    assert plan["new"] == ["h2"] and plan["rejoin"] == {"h2": "a2"} and plan["problems"] == []
+
+
+def test_a_learner_that_never_started_is_reused_not_removed():
+    cluster = view((0, 1))
+    cluster["members"].append(dict(id="a2", name="", started=False, peer_urls=["https://10.0.0.12:2380"]))
+    infos = {0: installed(0), 1: installed(1), 2: fresh()}
+    plan = member_plan([record(i) for i in range(3)], facts(infos, {0: cluster, 1: cluster}))
+    assert plan["new"] == ["h2"] and plan["rejoin"] == {} and plan["problems"] == []
+
+
+def test_a_node_name_of_a_live_member_on_another_host_is_refused():
+    # the inventory moved m1 from h1 to the new host h3, while m1 still runs on h1
+    members = [record(0), record(2), record(3, name="m1")]
+    infos = {0: installed(0), 2: installed(2), 3: fresh()}
+    plan = member_plan(members, facts(infos, running(0, 2)))
+    assert len(plan["problems"]) == 1
+    problem = plan["problems"][0]
+    assert problem.startswith("host h3: NODE_NAME m1 belongs to a live member") and "https://10.0.0.11:2380" in problem
+    assert "replace_member" in problem and "etcd_replace=m1" in problem
+
+
+def test_a_peer_url_of_another_member_is_refused():
+    # h3 got the address of m2 (whose host is gone from the inventory)
+    members = [record(0), record(1), record(3, address="10.0.0.12")]
+    infos = {0: installed(0), 1: installed(1), 3: fresh()}
+    plan = member_plan(members, facts(infos, running(0, 1)))
+    assert plan["problems"] == [
+        "host h3: its peer URL https://10.0.0.12:2380 belongs to member m2 of the running cluster, not to m3 "
+        "(NODE_NAME); give the host its member's NODE_NAME, or remove that member first (remove_member playbook)"]
+
+
+def test_foreign_data_is_refused_until_confirmed():
+    other = view((9,), cluster_id="c9")
+    infos = {0: installed(0), 1: installed(1), 2: installed(2), 3: installed(3)}
+    members = [record(i) for i in range(4)]
+    plan = member_plan(members, facts(infos, {**running(0, 1, 2), 3: other}))
+    assert plan["foreign"] == ["h3"] and plan["new"] == ["h3"] and "h3" not in plan["with_data"]
+    assert "cluster c9 with members m9; this cluster is c1" in plan["problems"][0]
+    assert "etcd_discard_foreign_data" in plan["problems"][0]
+    for discard in (["h3"], "h1, h3", ["m3"]):
+        assert member_plan(members, facts(infos, {**running(0, 1, 2), 3: other}), discard)["problems"] == []
+
+
+def test_data_of_a_removed_member_is_foreign():
+    infos = {0: installed(0), 1: installed(1), 2: installed(2), 3: installed(3)}
+    plan = member_plan([record(i) for i in range(4)], facts(infos, running(0, 1, 2)))
+    assert plan["foreign"] == ["h3"]
+    assert "no member has its peer URL https://10.0.0.13:2380" in plan["problems"][0]
+
+
+def test_when_no_etcd_answers_nothing_is_judged_foreign():
+    plan = member_plan([record(i) for i in range(3)], facts({i: installed(i) for i in range(3)}))
+    assert plan["foreign"] == [] and plan["with_data"] == ["h0", "h1", "h2"] and plan["problems"] == []
+
+
+@pytest.mark.parametrize("change, expected", [
+    (dict(name="renamed"), "host h1: NODE_NAME is renamed, but the member there runs as m1; a member's name cannot "
+                           "change in place: set NODE_NAME back to m1"),
+    (dict(data_dir="/srv/etcd"), "host h1: etcd_data_dir is /srv/etcd, but the member runs with its data in "
+                                 "/var/lib/etcd; the role does not move a live member's data: set etcd_data_dir back "
+                                 "to /var/lib/etcd"),
+    (dict(wal_dir="/srv/wal"), "host h1: etcd_wal_dir is /srv/wal, but the member runs with its WAL in its data dir"),
+    (dict(scheme="http"), "host h1: etcd_tls asks for http, but the member runs with https peer URL "
+                          "https://10.0.0.11:2380; switching TLS on a running cluster is not done by the role"),
+    (dict(peer=2480), "host h1: etcd_peer_port is 2480, but the member runs with peer URL https://10.0.0.11:2380; "
+                      "the role does not change the peer port of a running member: set etcd_peer_port back to 2380"),
+    (dict(client=2479), "host h1: etcd_client_port is 2479, but the member serves clients at https://10.0.0.11:2379"),
+])
+def test_identity_changes_of_a_running_member_are_refused_with_old_and_new(change, expected):
+    members = [record(0), record(1, **{k: v for k, v in change.items() if k in ("name", "scheme", "peer", "client")}),
+               record(2)]
+    wanted = {1: dict(data_dir=change.get("data_dir", "/var/lib/etcd"), wal_dir=change.get("wal_dir", ""))}
+    plan = member_plan(members, facts({i: installed(i) for i in range(3)}, running(0, 1, 2), wanted))
+    assert len(plan["problems"]) == 1 and plan["problems"][0].startswith(expected), plan["problems"]
+    assert plan["with_data"] == ["h0", "h1", "h2"]
+
+
+def test_data_moved_by_hand_to_the_new_data_dir_is_accepted():
+    infos = {i: installed(i) for i in range(3)}
+    infos[1] = dict(infos[1], has_data=False, configured_has_data=True)
+    wanted = {1: dict(data_dir="/srv/etcd", wal_dir="")}
+    plan = member_plan([record(i) for i in range(3)], facts(infos, running(0, 2), wanted))
+    assert plan["problems"] == [] and plan["with_data"] == ["h0", "h1", "h2"]
+
+
+def test_a_new_address_is_a_readdress_not_a_new_member():
+    members = [record(0), record(1, address="10.0.0.21"), record(2)]
+    plan = member_plan(members, facts({i: installed(i) for i in range(3)}, running(0, 2)))
+    assert plan["problems"] == [] and plan["with_data"] == ["h0", "h1", "h2"] and plan["new"] == []
+    assert plan["readdress"] == {"h1": dict(name="m1", old_peer_url="https://10.0.0.11:2380",
+                                            new_peer_url="https://10.0.0.21:2380", member_id="a1")}
+
+
+def test_hosts_left_out_of_the_run_are_not_judged():
+    plan = member_plan([record(i) for i in range(3)], facts({0: installed(0)}, running(0)))
+    assert plan["with_data"] == ["h0"] and plan["new"] == []
+
+
+def test_facts_must_be_a_dict():
+    with pytest.raises(AnsibleFilterError, match="facts must be a dict"):
+        member_plan([record(0)], [])
+

@@ -1,0 +1,62 @@
+"""etcd_host_info on a temporary tree: the installed settings come from the unit's environment
+files, member data is a non-empty WAL, and the release is read from the binary's link."""
+
+import os
+
+from ansible_collections.raftops.etcd.plugins.modules.etcd_host_info import (
+    environment_files, holds_member_data, host_info, parse_environment)
+
+
+def test_parse_environment_skips_comments_and_unquotes():
+    text = "# managed\n\nETCD_NAME=etcd-host0\n; other comment\nETCD_X=\"a b\"\nETCD_Y='c'\nnot a setting\n"
+    assert parse_environment(text) == {"ETCD_NAME": "etcd-host0", "ETCD_X": "a b", "ETCD_Y": "c"}
+
+
+def test_environment_files_in_order_with_optional_ones_marked():
+    unit = "[Service]\nEnvironmentFile=/etc/etcd/etcd.env\nEnvironmentFile=-/etc/etcd/etcd-initial.env\nExecStart=x\n"
+    assert environment_files(unit) == [("/etc/etcd/etcd.env", False), ("/etc/etcd/etcd-initial.env", True)]
+
+
+def test_member_data_is_a_non_empty_wal(tmp_path):
+    data = tmp_path / "data"
+    assert not holds_member_data(str(data))
+    (data / "member" / "wal").mkdir(parents=True)
+    assert not holds_member_data(str(data))
+    (data / "member" / "wal" / "0000000000000000-0000000000000000.wal").write_bytes(b"x")
+    assert holds_member_data(str(data))
+    wal = tmp_path / "wal"
+    wal.mkdir()
+    assert not holds_member_data(str(data), str(wal))
+    (wal / "0.wal").write_bytes(b"x")
+    assert holds_member_data(str(data), str(wal))
+    assert not holds_member_data(None)
+
+
+def test_host_info_reads_what_the_unit_points_at(tmp_path):
+    conf = tmp_path / "etc"
+    conf.mkdir()
+    data = tmp_path / "old-data"
+    (data / "member" / "wal").mkdir(parents=True)
+    (data / "member" / "wal" / "0.wal").write_bytes(b"x")
+    (conf / "etcd.env").write_text("ETCD_NAME=m0\nETCD_DATA_DIR=%s\n" % data)
+    (conf / "etcd-initial.env").write_text("ETCD_INITIAL_CLUSTER_STATE=existing\n")
+    unit = tmp_path / "etcd.service"
+    unit.write_text("EnvironmentFile=%s/etcd.env\nEnvironmentFile=-%s/etcd-initial.env\n" % (conf, conf))
+    release = tmp_path / "opt" / "v3.5.1"
+    release.mkdir(parents=True)
+    (release / "etcd").write_bytes(b"")
+    link = tmp_path / "etcd"
+    os.symlink(str(release / "etcd"), str(link))
+
+    info = host_info(str(unit), str(tmp_path / "new-data"), None, str(link), True)
+    assert info["installed"] and info["active"]
+    assert info["settings"] == {"ETCD_NAME": "m0", "ETCD_DATA_DIR": str(data)}
+    assert info["initial_settings"] == {"ETCD_INITIAL_CLUSTER_STATE": "existing"}
+    assert info["data_dir"] == str(data) and info["has_data"] and not info["configured_has_data"]
+    assert info["release"] == "3.5.1" and info["binary"] == str(release / "etcd")
+
+
+def test_host_info_of_a_fresh_host(tmp_path):
+    info = host_info(str(tmp_path / "none.service"), str(tmp_path / "data"), None, str(tmp_path / "etcd"), False)
+    assert info == dict(installed=False, settings={}, initial_settings={}, data_dir=None, has_data=False,
+                        configured_has_data=False, release=None, binary=None, active=False)
