@@ -14,7 +14,7 @@ from ansible.errors import AnsibleFilterError
 
 
 def _url_parts(url):
-    parts = urlsplit(str(url or "").split(",")[0].strip())
+    parts = urlsplit(str(url or "").split(",", maxsplit=1)[0].strip())
     try:
         port = parts.port
     except ValueError:
@@ -23,7 +23,7 @@ def _url_parts(url):
 
 
 def _first_url(settings, key):
-    return str(settings.get(key) or "").split(",")[0].strip()
+    return str(settings.get(key) or "").split(",", maxsplit=1)[0].strip()
 
 
 def _cluster_view(facts):
@@ -149,8 +149,8 @@ def _identity_problems(plan, record, info, wanted, settings, installed_peer, ins
                 host, wanted.get("wal_dir") or "'' (inside the data dir)", installed_wal or "its data dir"))
     old_scheme, old_address, old_peer_port = _url_parts(installed_peer)
     new_scheme, new_address, new_peer_port = _url_parts(record["peer_url"])
-    old_client_scheme, _, old_client_port = _url_parts(installed_client)
-    _, _, new_client_port = _url_parts(record["client_url"])
+    old_client_scheme, old_client_port = _url_parts(installed_client)[0::2]
+    new_client_port = _url_parts(record["client_url"])[2]
     if old_scheme != new_scheme or old_client_scheme != new_scheme:
         plan["problems"].append(
             "host %s: etcd_tls asks for %s, but the member runs with %s peer URL %s; switching TLS on a running "
@@ -159,15 +159,15 @@ def _identity_problems(plan, record, info, wanted, settings, installed_peer, ins
     if old_peer_port != new_peer_port:
         plan["problems"].append(
             "host %s: etcd_peer_port is %s, but the member runs with peer URL %s; the role does not change the "
-            "peer port of a running member: set etcd_peer_port back to %s" % (host, new_peer_port, installed_peer,
-                                                                             old_peer_port))
+            "peer port of a running member: set etcd_peer_port back to %s"
+            % (host, new_peer_port, installed_peer, old_peer_port))
     if old_client_port != new_client_port:
         plan["problems"].append(
             "host %s: etcd_client_port is %s, but the member serves clients at %s; the role does not change the "
             "client port of a running member (clients would lose it): set etcd_client_port back to %s"
             % (host, new_client_port, installed_client, old_client_port))
     if old_address != new_address and old_peer_port == new_peer_port:
-        plan["readdress"][host] = dict(name=record["name"], old_peer_url=installed_peer,
+        plan["readdress"][host] = dict(name=record["name"], old_address=old_address, old_peer_url=installed_peer,
                                        new_peer_url=record["peer_url"],
                                        member_id=(member or {}).get("id"))
 

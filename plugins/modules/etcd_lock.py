@@ -260,7 +260,9 @@ release_command:
   description: The C(etcdctl) command that releases the lock of the other holder.
   returned: when another holder holds the lock
   type: str
-  sample: etcdctl --endpoints=https://10.0.0.11:2379 --cacert=/etc/etcd/pki/ca.pem --cert=/etc/etcd/pki/admin.pem --key=/etc/etcd/pki/admin-key.pem lease revoke 694d77aa9e38260f
+  sample: >-
+    etcdctl --endpoints=https://10.0.0.11:2379 --cacert=/etc/etcd/pki/ca.pem --cert=/etc/etcd/pki/admin.pem
+    --key=/etc/etcd/pki/admin-key.pem lease revoke 694d77aa9e38260f
 msg:
   description: What was done, in words.
   returned: always
@@ -677,8 +679,8 @@ class Lock:
                       acquired_at=info["acquired_at"])
         if self.lease_id is not None and kv["lease"] != self.lease_id:
             result["msg"] = ("lock %s had already expired or been taken (lease %s no longer holds it): it is held by "
-                             "%s since %s now; left alone" % (self.name, lease_hex(self.lease_id), info["holder"],
-                                                             info["acquired_at"]))
+                             "%s since %s now; left alone"
+                             % (self.name, lease_hex(self.lease_id), info["holder"], info["acquired_at"]))
             self.warnings.append(result["msg"])
             return result
         if self.lease_id is None and p.get("holder") and info["holder"] != p["holder"]:

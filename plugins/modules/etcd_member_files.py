@@ -18,7 +18,7 @@ description:
   - Directories are made before files, in the order given; missing parents are made too, with
     default permissions.
   - With O(stage_dir), a file of O(files) whose content differs is not written in place but staged
-    beside the others in O(stage_dir), to be put in place later with O(activate): a service that
+    beside the others in O(stage_dir), to be put in place later with O(activate). A service that
     restarts on its own meanwhile keeps running with the file it was proven with.
 author:
   - raftops developers (@raftops)
@@ -81,6 +81,12 @@ options:
         description: Permissions, in octal, for example V("0640").
         type: raw
         required: true
+      stage:
+        description:
+          - With O(stage_dir), whether a changed file of O(files) waits there (V(true)) or is written in place.
+          - O(private_files) are always written in place.
+        type: bool
+        default: true
   private_files:
     description:
       - Files to write whose content is never logged or shown in a diff, such as private keys.
@@ -167,8 +173,8 @@ ITEM_OPTIONS = dict(
     group=dict(type="str", required=True),
     mode=dict(type="raw", required=True),
 )
-FILE_OPTIONS = dict(ITEM_OPTIONS, content=dict(type="str", required=True))
-PRIVATE_OPTIONS = dict(ITEM_OPTIONS, content=dict(type="str", required=True, no_log=True))
+FILE_OPTIONS = dict(ITEM_OPTIONS, content=dict(type="str", required=True), stage=dict(type="bool", default=True))
+PRIVATE_OPTIONS = dict(ITEM_OPTIONS, content=dict(type="str", required=True, no_log=True), stage=dict(type="bool", default=True))
 
 
 def attributes_of(module, item):
@@ -282,7 +288,8 @@ def main():
         changed_paths.append(stage_dir)
     for key, private in (("files", False), ("private_files", True)):
         for item in module.params[key]:
-            changed, staged = ensure_file(module, item, private, diffs, stage_dir if key == "files" else None)
+            staging = stage_dir if key == "files" and item["stage"] else None
+            changed, staged = ensure_file(module, item, private, diffs, staging)
             if staged:
                 staged_paths.append(item["path"])
                 any_staged_change = any_staged_change or changed

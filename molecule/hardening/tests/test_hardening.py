@@ -10,13 +10,16 @@ on their own; a member moves to a new address. Last: no acknowledged write lost,
 only, never more than one member down, and a run that changes nothing.
 """
 
+import contextlib
 import json
 import os
+import re
 import threading
 import time
 
 import pytest
-from etcdtest import EPHEMERAL, Gateway, Writer, b64, fingerprint, host, killed_playbook, playbook, recap
+import yaml
+from etcdtest import EPHEMERAL, INVENTORY, Gateway, Writer, b64, fingerprint, host, killed_playbook, playbook, recap
 
 HOSTS = ["hard-host0", "hard-host1", "hard-host2"]
 NAME = {h: "hard-%d" % i for i, h in enumerate(HOSTS)}
@@ -36,6 +39,22 @@ def host_vars_file(label, values):
     with open(path, "w") as out:
         json.dump({"etcd": {"hosts": values}}, out)
     return ["-i", path]
+
+
+@contextlib.contextmanager
+def edited_host_vars(name, **values):
+    """The scenario's host_vars file of ``name`` with ``values`` added, as an operator edits the
+    inventory (a second inventory file could not override what host_vars sets)."""
+    path = os.path.join(os.path.dirname(INVENTORY), "host_vars", name)
+    with open(path) as original:
+        text = original.read()
+    with open(path, "w") as edited:
+        yaml.safe_dump(dict(yaml.safe_load(text) or {}, **values), edited)
+    try:
+        yield
+    finally:
+        with open(path, "w") as restored:
+            restored.write(text)
 
 
 def unchanged():
@@ -143,10 +162,7 @@ def test_the_playbook_brings_the_wiped_member_back_as_a_new_member(traffic):
      "host hard-host0: etcd_tls asks for http, but the member runs with https peer URL https://10.250.0.60:2380"),
     (["-e", "etcd_wal_dir=/srv/etcd-wal"],
      "host hard-host0: etcd_wal_dir is /srv/etcd-wal, but the member runs with its WAL in its data dir"),
-    (host_vars_file("renamed", {"hard-host1": {"NODE_NAME": "renamed-1"}}),
-     "host hard-host1: NODE_NAME is renamed-1, but the member there runs as hard-1; a member's name cannot change "
-     "in place"),
-], ids=["data-dir", "peer-port", "client-port", "tls", "wal-dir", "node-name"])
+], ids=["data-dir", "peer-port", "client-port", "tls", "wal-dir"])
 def test_an_identity_change_of_a_running_member_is_refused(args, message):
     before = unchanged()
     rc, out = playbook("etcd", *args)
@@ -155,13 +171,23 @@ def test_an_identity_change_of_a_running_member_is_refused(args, message):
     assert unchanged() == before
 
 
-def test_a_node_name_of_a_live_member_on_another_host_is_refused():
+def test_a_changed_node_name_is_refused():
     before = unchanged()
-    # the inventory gives hard-host2's name to hard-host1 and the other way round
-    rc, out = playbook("etcd", *host_vars_file("swapped", {"hard-host1": {"NODE_NAME": "hard-2"},
-                                                           "hard-host2": {"NODE_NAME": "hard-1"}}))
+    with edited_host_vars("hard-host1", NODE_NAME="renamed-1"):
+        rc, out = playbook("etcd")
+    assert rc != 0
+    assert ("host hard-host1: NODE_NAME is renamed-1, but the member there runs as hard-1; a member's name cannot "
+            "change in place" in flat(out))
+    assert unchanged() == before
+
+
+def test_node_names_swapped_between_live_members_are_refused():
+    before = unchanged()
+    with edited_host_vars("hard-host1", NODE_NAME="hard-2"), edited_host_vars("hard-host2", NODE_NAME="hard-1"):
+        rc, out = playbook("etcd")
     assert rc != 0
     assert "host hard-host1: NODE_NAME is hard-2, but the member there runs as hard-1" in flat(out)
+    assert "host hard-host2: NODE_NAME is hard-1, but the member there runs as hard-2" in flat(out)
     assert unchanged() == before
 
 
@@ -259,10 +285,10 @@ def environ(name, key):
 
 
 def test_a_member_restarting_on_its_own_mid_roll_keeps_its_proven_settings(traffic):
-    # Kill the roll as it is about to restart its first member (inventory order, leader last):
-    # every member has the new heartbeat staged, none has it in use.
+    # Kill the roll in the step of its first member (inventory order, leader last), before its
+    # settings are put in place: every member has the new heartbeat staged, none has it in use.
     args = ["-e", "etcd_heartbeat_interval=150", "-e", "etcd_election_timeout=1500"]
-    rc, out = killed_playbook("etcd", args, "TASK [raftops.etcd.etcd : Restart etcd on ")
+    rc, out = killed_playbook("etcd", args, "TASK [raftops.etcd.etcd : Update the peer URL of ")
     assert rc != 0
     for name in HOSTS:
         h = host(name)
@@ -273,7 +299,12 @@ def test_a_member_restarting_on_its_own_mid_roll_keeps_its_proven_settings(traff
     restarted = next(name for name in HOSTS if environ(name, "ETCD_HEARTBEAT_INTERVAL") == "100")
     host(restarted).run("systemctl restart etcd")
     assert environ(restarted, "ETCD_HEARTBEAT_INTERVAL") == "100"
-    # The next run finishes the roll.
+    # The killed run's lock is still held: the next run refuses with the command that frees it.
+    rc, out = playbook("etcd", *args)
+    assert rc != 0 and "is held by ansible-playbook" in flat(out), flat(out)[-3000:]
+    lease = re.search(r"lease revoke ([0-9a-f]+)", flat(out)).group(1)
+    Gateway(URL["hard-host0"]).call("/v3/lease/revoke", {"ID": str(int(lease, 16))})
+    # Then the same command finishes the roll.
     rc, out = playbook("etcd", *args)
     assert rc == 0, out[-3000:]
     for name in HOSTS:
@@ -283,17 +314,24 @@ def test_a_member_restarting_on_its_own_mid_roll_keeps_its_proven_settings(traff
 
 
 def test_a_member_moves_to_a_new_address_one_member_at_a_time(traffic):
-    host("hard-host2").run("ip addr add %s/24 dev eth0" % NEW_ADDRESS)
+    # The operator re-addresses the host: the new address is the one it connects from; the old
+    # one stays until etcd has moved (the test bed's SSH still uses it).
+    host("hard-host2").run(f"ip addr add {NEW_ADDRESS}/24 dev eth0 && ip route replace 10.250.0.0/24 dev eth0 proto kernel "
+                           f"scope link src {NEW_ADDRESS}")
     moved = host_vars_file("moved", {"hard-host2": {"etcd_address": NEW_ADDRESS}})
-    rc, out = playbook("etcd", *moved, "-e", "etcd_heartbeat_interval=150", "-e", "etcd_election_timeout=1500")
+    settings = ["-e", "etcd_heartbeat_interval=150", "-e", "etcd_election_timeout=1500"]
+    rc, out = playbook("etcd", *moved, *settings)
     assert rc == 0, out[-3000:]
     members = {m["name"]: m for m in Gateway(URL["hard-host0"]).members()}
     assert members["hard-2"]["peerURLs"] == ["https://%s:2380" % NEW_ADDRESS]
     assert members["hard-2"]["clientURLs"] == [NEW_URL]
     assert not members["hard-2"].get("isLearner")
     assert Gateway(NEW_URL).status()["header"]["cluster_id"] == Gateway(URL["hard-host0"]).status()["header"]["cluster_id"]
-    # a run with the new address changes nothing
-    rc, out = playbook("etcd", *moved, "-e", "etcd_heartbeat_interval=150", "-e", "etcd_election_timeout=1500")
+    # The next run drops the old address from its certificate (one more restart of that member),
+    # and the one after changes nothing.
+    rc, out = playbook("etcd", *moved, *settings)
+    assert rc == 0, out[-3000:]
+    rc, out = playbook("etcd", *moved, *settings)
     assert rc == 0 and all(c["changed"] == 0 for c in recap(out).values()), out[-3000:]
 
 

@@ -61,6 +61,15 @@ def killed_playbook(name, args, when_line_starts):
     return proc.wait(timeout=60), "".join(lines)
 
 
+def release_run_lock(url, group="etcd"):
+    """Free the run lock a killed run left (the command its refusal names, done through the gateway)."""
+    gateway = Gateway(url)
+    kvs = gateway.call("/v3/kv/range", {"key": b64("/raftops/%s/run" % group)}).get("kvs") or []
+    for kv in kvs:
+        gateway.call("/v3/lease/revoke", {"ID": kv["lease"]})
+    return bool(kvs)
+
+
 def recap(output):
     """The PLAY RECAP counters per host: {host: {'ok': n, 'changed': n, ...}}."""
     counts = {}

@@ -20,7 +20,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from etcdtest import BACKUPS, Gateway, Writer, fingerprint, host, killed_playbook, playbook, recap
+from etcdtest import BACKUPS, Gateway, Writer, fingerprint, host, killed_playbook, playbook, recap, release_run_lock
 
 HOSTS = ["upg-host0", "upg-host1", "upg-host2"]
 URL = {h: "https://10.250.0.5%d:2379" % i for i, h in enumerate(HOSTS)}
@@ -140,7 +140,8 @@ def roll(extra_vars, interrupt_before=None):
         rc, out = killed_playbook("upgrade", args, "TASK [raftops.etcd.etcd : Wait until the cluster is healthy and "
                                                    "caught up before restarting %s]" % interrupt_before)
         noted = on_every_host(lambda name: host(name).file("/etc/etcd/restart-pending").exists)
-        interrupted = dict(rc=rc, out=out, restarts=restarts(), noted=[h for h in HOSTS if noted[h]])
+        interrupted = dict(rc=rc, out=out, restarts=restarts(), noted=[h for h in HOSTS if noted[h]],
+                           lock_left=release_run_lock(URL[HOSTS[0]]))
     rc, out = playbook("upgrade", *args)
     elapsed = time.time() - started
     time.sleep(1)
@@ -268,6 +269,7 @@ def test_a_changed_setting_rolls_every_member_also_when_a_run_is_interrupted():
     result = roll({"etcd_version": "3.5.1", "etcd_heartbeat_interval": 150}, interrupt_before=second)
     interrupted = result["interrupted"]
     assert interrupted["rc"] == -signal.SIGKILL, interrupted["out"]
+    assert interrupted["lock_left"], "the killed run left its run lock"
     restarted = [h for h in HOSTS if interrupted["restarts"][h]["pid"] != result["before"][h]["pid"]]
     assert restarted == [first], interrupted["out"]
     # The members still to restart kept their note: the second run, which changes no file,

@@ -152,7 +152,7 @@ def test_a_new_address_is_a_readdress_not_a_new_member():
     members = [record(0), record(1, address="10.0.0.21"), record(2)]
     plan = member_plan(members, facts({i: installed(i) for i in range(3)}, running(0, 2)))
     assert plan["problems"] == [] and plan["with_data"] == ["h0", "h1", "h2"] and plan["new"] == []
-    assert plan["readdress"] == {"h1": dict(name="m1", old_peer_url="https://10.0.0.11:2380",
+    assert plan["readdress"] == {"h1": dict(name="m1", old_address="10.0.0.11", old_peer_url="https://10.0.0.11:2380",
                                             new_peer_url="https://10.0.0.21:2380", member_id="a1")}
 
 
@@ -164,4 +164,3 @@ def test_hosts_left_out_of_the_run_are_not_judged():
 def test_facts_must_be_a_dict():
     with pytest.raises(AnsibleFilterError, match="facts must be a dict"):
         member_plan([record(0)], [])
-

@@ -73,8 +73,8 @@ def test_a_held_lock_is_refused_naming_the_holder_and_how_to_release_it():
     cluster = FakeKVCluster()
     acquire(cluster, holder=BOB)
     cluster.advance(88)
-    failure, result, _ = run(cluster, endpoints=URLS, ca_cert="/etc/etcd/pki/ca.pem",
-                             client_cert="/etc/etcd/pki/admin.pem", client_key="/etc/etcd/pki/admin-key.pem")
+    failure, result, _cluster = run(cluster, endpoints=URLS, ca_cert="/etc/etcd/pki/ca.pem",
+                                    client_cert="/etc/etcd/pki/admin.pem", client_key="/etc/etcd/pki/admin-key.pem")
     command = ("etcdctl --endpoints=http://10.0.0.1:2379,http://10.0.0.2:2379 --cacert=/etc/etcd/pki/ca.pem "
                "--cert=/etc/etcd/pki/admin.pem --key=/etc/etcd/pki/admin-key.pem lease revoke 694d77aa9e38260f")
     assert failure == (
@@ -94,7 +94,7 @@ def test_a_held_lock_is_refused_naming_the_holder_and_how_to_release_it():
 def test_the_refusal_command_quotes_what_the_shell_would_split():
     cluster = FakeKVCluster()
     acquire(cluster, holder=BOB)
-    failure, _result, _ = run(cluster, ca_cert="/etc/etcd/my pki/ca.pem")
+    failure, _result, _cluster = run(cluster, ca_cert="/etc/etcd/my pki/ca.pem")
     assert failure.endswith("release it with: etcdctl --endpoints=http://10.0.0.1:2379 "
                             "'--cacert=/etc/etcd/my pki/ca.pem' lease revoke 694d77aa9e38260f")
 
@@ -123,7 +123,7 @@ def test_wait_then_acquire_when_the_holder_releases():
 def test_wait_then_acquire_when_the_holders_lease_expires():
     cluster = FakeKVCluster()
     acquire(cluster, holder=BOB, ttl=5)
-    failure, result, _ = run(cluster, wait_timeout=30)
+    failure, result, _cluster = run(cluster, wait_timeout=30)
     assert failure is None
     assert result["previous_holder"] == BOB
     assert result["waited"] == 5.0
@@ -133,7 +133,7 @@ def test_wait_then_acquire_when_the_holders_lease_expires():
 def test_waiting_gives_up_after_wait_timeout():
     cluster = FakeKVCluster()
     acquire(cluster, holder=BOB)
-    failure, result, _ = run(cluster, wait_timeout=3)
+    failure, result, _cluster = run(cluster, wait_timeout=3)
     assert failure.startswith("waited 3 s: lock run is held by %s since 2026-11-22T10:00:00Z (lease "
                               "694d77aa9e38260f, expires in 597 s unless renewed)" % BOB)
     assert result["waited"] == 3.0
@@ -184,7 +184,7 @@ def test_renewing_an_expired_lease_fails_clearly():
     cluster = FakeKVCluster()
     first = acquire(cluster, ttl=10)
     cluster.advance(11)
-    failure, result, _ = run(cluster, lease_id=first["lease_id"])
+    failure, result, _cluster = run(cluster, lease_id=first["lease_id"])
     assert failure == ("lock run was lost: its lease 694d77aa9e38260f expired or was revoked, and nobody holds it "
                        "now. Whatever ran after the lease expired ran without the lock; take the lock again (without "
                        "lease_id) before going on")
@@ -197,7 +197,7 @@ def test_renewing_a_lease_whose_lock_was_taken_names_the_new_holder():
     first = acquire(cluster, ttl=10)
     cluster.advance(11)
     acquire(cluster, holder=BOB)
-    failure, _result, _ = run(cluster, lease_id=first["lease_id"])
+    failure, _result, _cluster = run(cluster, lease_id=first["lease_id"])
     assert failure.startswith("lock run was lost: its lease 694d77aa9e38260f expired or was revoked, and it is now held "
                               "by %s since 2026-11-22T10:00:11Z (lease 694d77aa9e382610, expires in 600 s unless "
                               "renewed)." % BOB)
@@ -208,7 +208,7 @@ def test_renewal_that_finds_the_lease_expired_before_etcd_deleted_the_key_fails(
     cluster = FakeKVCluster()
     first = acquire(cluster)
     del cluster.leases[FIRST_LEASE]  # expired; the leader has not deleted the key yet
-    failure, _result, _ = run(cluster, lease_id=first["lease_id"])
+    failure, _result, _cluster = run(cluster, lease_id=first["lease_id"])
     assert failure.startswith("lock run was lost: its lease 694d77aa9e38260f has expired and etcd is deleting the "
                               "lock.")
 
@@ -231,7 +231,7 @@ def test_a_lock_left_by_an_expired_lease_is_taken_over_unless_it_changes():
 def test_a_key_without_a_lease_is_refused_with_the_delete_command():
     cluster = FakeKVCluster()
     cluster.put(KEY, "manual maintenance by carol")
-    failure, result, _ = run(cluster)
+    failure, result, _cluster = run(cluster)
     assert failure == ("lock run is held by manual maintenance by carol since unknown (no lease: it never expires); "
                        "wait for that run to finish, or if it died, release it with: "
                        "etcdctl --endpoints=http://10.0.0.1:2379 del /raftops/etcd/run")
@@ -258,7 +258,7 @@ def test_no_lease_is_leaked_when_another_holder_wins_the_race():
         cluster.put(KEY, etcd_lock.encode_value(BOB, "2026-11-22T10:00:00Z", 600), lease)
 
     cluster.before["txn"] = bob_takes_it
-    failure, result, _ = run(cluster)
+    failure, result, _cluster = run(cluster)
     assert failure.startswith("lock run is held by %s since 2026-11-22T10:00:00Z (lease 0000000000000b0b, expires "
                               "in 600 s unless renewed)" % BOB)
     assert result["held_by"]["lease_id"] == "0000000000000b0b"
@@ -273,7 +273,7 @@ def test_no_lease_is_leaked_when_another_holder_wins_the_race():
 def test_a_timed_out_txn_is_not_resent_and_its_lease_is_revoked(outcome):
     cluster = FakeKVCluster()
     cluster.timeouts["txn"] = [outcome]
-    failure, result, _ = run(cluster, endpoints=URLS)
+    failure, result, _cluster = run(cluster, endpoints=URLS)
     assert failure.startswith("lock run: the request that takes the lock got no answer after it was sent, so etcd "
                               "may have applied it; it was not sent again (")
     assert failure.endswith("Its lease 694d77aa9e38260f has been revoked, so this run does not hold the lock; "
@@ -287,7 +287,7 @@ def test_a_timed_out_txn_whose_lease_cannot_be_revoked_says_how_to_clean_up():
     cluster = FakeKVCluster()
     cluster.timeouts["txn"] = ["applied"]
     cluster.timeouts["lease_revoke"] = ["lost", "lost"]
-    failure, _result, _ = run(cluster, endpoints=URLS)
+    failure, _result, _cluster = run(cluster, endpoints=URLS)
     assert len(calls(cluster, "txn")) == 1
     assert "Revoking its lease 694d77aa9e38260f failed too (" in failure
     assert failure.endswith("so the lock may be held by that lease for up to 600 s: look with etcdctl "
@@ -299,7 +299,7 @@ def test_a_timed_out_txn_whose_lease_cannot_be_revoked_says_how_to_clean_up():
 def test_a_timed_out_lease_grant_is_not_resent():
     cluster = FakeKVCluster()
     cluster.timeouts["lease_grant"] = ["applied"]
-    failure, _result, _ = run(cluster, endpoints=URLS)
+    failure, _result, _cluster = run(cluster, endpoints=URLS)
     assert failure.startswith("lock run not acquired: granting its lease got no answer: ")
     assert failure.endswith("A lease may have been granted; it holds nothing and expires within 600 s. Run again")
     assert len(calls(cluster, "lease_grant")) == 1
@@ -309,7 +309,7 @@ def test_a_timed_out_lease_grant_is_not_resent():
 def test_an_unreachable_cluster_fails_naming_the_lock():
     cluster = FakeKVCluster()
     cluster.down.update(m["id"] for m in cluster.members)
-    failure, result, _ = run(cluster)
+    failure, result, _cluster = run(cluster)
     assert failure == ("lock run (/raftops/etcd/run): no endpoint answered: http://10.0.0.1:2379: [Errno 111] "
                        "Connection refused")
     assert result == dict(changed=False, key=KEY)
@@ -362,7 +362,7 @@ def test_release_by_holder_without_lease_id():
     failure, result, warnings = run(cluster, state="released", holder=ALICE)
     assert failure is None and result["changed"] is False
     assert warnings == ["lock run is held by %s since 2026-11-22T10:00:00Z, not by %s; left alone" % (BOB, ALICE)]
-    failure, result, _ = run(cluster, state="released", holder=BOB)
+    failure, result, _cluster = run(cluster, state="released", holder=BOB)
     assert failure is None and result["changed"] is True
     assert cluster.kv == {}
 
@@ -370,7 +370,7 @@ def test_release_by_holder_without_lease_id():
 def test_release_without_holder_or_lease_breaks_the_lock():
     cluster = FakeKVCluster()
     acquire(cluster, holder=BOB)
-    failure, result, _ = run(cluster, state="released", holder=None)
+    failure, result, _cluster = run(cluster, state="released", holder=None)
     assert failure is None and result["released"] is True and result["holder"] == BOB
     assert cluster.kv == {} and cluster.revoked == [FIRST_LEASE]
 
@@ -378,7 +378,7 @@ def test_release_without_holder_or_lease_breaks_the_lock():
 def test_release_of_a_key_without_lease_deletes_it_only_if_unchanged():
     cluster = FakeKVCluster()
     cluster.put(KEY, "manual")
-    failure, result, _ = run(cluster, state="released", holder=None)
+    failure, result, _cluster = run(cluster, state="released", holder=None)
     assert failure is None and result["changed"] is True
     assert cluster.kv == {}
     (_method, compare, success, _failure), = calls(cluster, "txn")
@@ -401,7 +401,7 @@ WRITES = {"lease_grant", "lease_revoke", "lease_keepalive_once", "txn"}
 
 def test_check_mode_acquire_reports_and_writes_nothing():
     cluster = FakeKVCluster()
-    failure, result, _ = run(cluster, check_mode=True)
+    failure, result, _cluster = run(cluster, check_mode=True)
     assert failure is None
     assert result["changed"] is True and result["acquired"] is True
     assert "lease_id" not in result
@@ -428,7 +428,7 @@ def test_check_mode_acquire_of_an_expired_lock_would_change():
     acquire(cluster, holder=BOB)
     del cluster.leases[FIRST_LEASE]
     cluster.calls.clear()
-    failure, result, _ = run(cluster, check_mode=True)
+    failure, result, _cluster = run(cluster, check_mode=True)
     assert failure is None and result["changed"] is True and result["previous_holder"] == BOB
     assert not {c[0] for c in calls(cluster)} & WRITES
 
@@ -439,7 +439,7 @@ def test_check_mode_by_the_same_holder_and_with_lease_id_does_not_renew():
     cluster.advance(100)
     cluster.calls.clear()
     for extra in ({}, {"lease_id": lock["lease_id"]}):
-        failure, result, _ = run(cluster, check_mode=True, **extra)
+        failure, result, _cluster = run(cluster, check_mode=True, **extra)
         assert failure is None and result["changed"] is False and result["expires_in"] == 500
     assert not {c[0] for c in calls(cluster)} & WRITES
     assert cluster.leases[FIRST_LEASE]["expiry"] == 600
@@ -449,11 +449,11 @@ def test_check_mode_release():
     cluster = FakeKVCluster()
     lock = acquire(cluster)
     cluster.calls.clear()
-    failure, result, _ = run(cluster, check_mode=True, state="released", lease_id=lock["lease_id"])
+    failure, result, _cluster = run(cluster, check_mode=True, state="released", lease_id=lock["lease_id"])
     assert failure is None and result["changed"] is True and result["released"] is True
     assert KEY.encode() in cluster.kv and FIRST_LEASE in cluster.leases
     assert not {c[0] for c in calls(cluster)} & WRITES
-    failure, result, _ = run(cluster, check_mode=True, state="released", lease_id="abc")
+    failure, result, _cluster = run(cluster, check_mode=True, state="released", lease_id="abc")
     assert failure is None and result["changed"] is False
 
 
@@ -476,7 +476,7 @@ def test_parse_lease_id_rejects_what_is_not_a_lease(text):
 
 def test_a_bad_lease_id_fails_before_anything_is_sent():
     cluster = FakeKVCluster()
-    failure, _result, _ = run(cluster, lease_id="lease-1")
+    failure, _result, _cluster = run(cluster, lease_id="lease-1")
     assert failure.startswith("lease_id 'lease-1' is not a lease ID")
     assert cluster.calls == []
 

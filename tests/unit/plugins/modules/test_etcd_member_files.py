@@ -184,3 +184,13 @@ def test_stage_dir_needs_distinct_base_names(layout, tmp_path, capsys):
     code, result = run(dict(args, files=files, stage_dir=str(tmp_path / "stage")), capsys)
     assert code == 1 and "different base names" in result["msg"]
     assert not (tmp_path / "stage").exists()
+
+
+def test_a_file_marked_not_to_stage_is_written_in_place(layout, tmp_path, capsys):
+    args, conf = layout
+    stage = tmp_path / "stage"
+    run(dict(args, stage_dir=str(stage)), capsys)
+    env = conf / "etcd.env"
+    _code, result = run(dict(args, stage_dir=str(stage), files=[dict(item(env, "0640", "live\n"), stage=False)]), capsys)
+    assert result["changed_paths"] == [str(env)] and result["staged_paths"] == []
+    assert env.read_text() == "live\n" and not (stage / "etcd.env").exists()
