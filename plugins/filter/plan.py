@@ -8,6 +8,7 @@ Decided here, in tested Python, from what each host reports (``etcd_host_info``,
 and the inventory; the role's tasks only act on the result.
 """
 
+import json
 from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
@@ -56,6 +57,7 @@ def member_plan(members, facts, discard=None):
     host_of_name = {m["name"]: m["host"] for m in members}
     discard = _discard_list(discard)
     plan = dict(cluster=view, with_data=[], new=[], foreign=[], rejoin={}, readdress={}, problems=[])
+    unconfirmed, data_dir = [], "the data dir"
 
     for record in members:
         host = record["host"]
@@ -78,11 +80,13 @@ def member_plan(members, facts, discard=None):
         if view and member is None:
             plan["foreign"].append(host)
             if host not in discard and record["name"] not in discard:
-                plan["problems"].append(_foreign_problem(record, fact.get("local") or {}, view, installed_peer))
+                unconfirmed.append((host, _foreign_owner(fact.get("local") or {}, view, installed_peer)))
+                data_dir = wanted.get("data_dir") or data_dir
             plan["new"].append(host)
             continue
         plan["with_data"].append(host)
         _identity_problems(plan, record, info, wanted, settings, installed_peer, installed_client, member)
+    plan["foreign_refusal"] = foreign_refusal(unconfirmed, data_dir)
     return plan
 
 
@@ -112,17 +116,23 @@ def _plan_new_host(plan, record, by_peer, view_members, host_of_name):
             return
 
 
-def _foreign_problem(record, local, view, installed_peer):
-    host = record["host"]
+def _foreign_owner(local, view, installed_peer):
     theirs = (local.get("cluster") or {}).get("id")
     if theirs and theirs != view["cluster"]["id"]:
-        owner = "its etcd belongs to cluster %s with members %s; this cluster is %s" % (
+        return "its etcd belongs to cluster %s with members %s; this cluster is %s" % (
             theirs, ", ".join(m.get("name") or "?" for m in local.get("members") or []), view["cluster"]["id"])
-    else:
-        owner = "no member has its peer URL %s: data of another cluster or of a removed member" % installed_peer
-    return ("host %s: its data dir holds etcd data that is not of a member of this cluster (%s). To discard that "
-            "data, confirm with -e '{\"etcd_discard_foreign_data\": [\"%s\"]}': the join then stops the etcd there "
-            "and moves the data dir aside to <data dir>.foreign-<UTC time>" % (host, owner, host))
+    return "no member has its peer URL %s: data of another cluster or of a removed member" % installed_peer
+
+
+def foreign_refusal(unconfirmed, data_dir):
+    """One message for the hosts whose foreign data the operator has not let the role discard."""
+    if not unconfirmed:
+        return ""
+    return ("%snothing was changed. To discard that data, confirm with -e '{\"etcd_discard_foreign_data\": %s}': the "
+            "join then stops the etcd there and moves %s aside to %s.foreign-<UTC time>." % (
+                "".join("host %s: %s holds etcd data that is not of a member of this cluster (%s); " % (host, data_dir, owner)
+                        for host, owner in unconfirmed),
+                json.dumps([host for host, _owner in unconfirmed]), data_dir, data_dir))
 
 
 def _identity_problems(plan, record, info, wanted, settings, installed_peer, installed_client, member):

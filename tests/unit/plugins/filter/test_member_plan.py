@@ -100,17 +100,21 @@ def test_foreign_data_is_refused_until_confirmed():
     members = [record(i) for i in range(4)]
     plan = member_plan(members, facts(infos, {**running(0, 1, 2), 3: other}))
     assert plan["foreign"] == ["h3"] and plan["new"] == ["h3"] and "h3" not in plan["with_data"]
-    assert "cluster c9 with members m9; this cluster is c1" in plan["problems"][0]
-    assert "etcd_discard_foreign_data" in plan["problems"][0]
+    assert plan["problems"] == []
+    assert plan["foreign_refusal"] == (
+        "host h3: /var/lib/etcd holds etcd data that is not of a member of this cluster (its etcd belongs to cluster "
+        "c9 with members m9; this cluster is c1); nothing was changed. To discard that data, confirm with "
+        "-e '{\"etcd_discard_foreign_data\": [\"h3\"]}': the join then stops the etcd there and moves /var/lib/etcd "
+        "aside to /var/lib/etcd.foreign-<UTC time>.")
     for discard in (["h3"], "h1, h3", ["m3"]):
-        assert member_plan(members, facts(infos, {**running(0, 1, 2), 3: other}), discard)["problems"] == []
+        assert member_plan(members, facts(infos, {**running(0, 1, 2), 3: other}), discard)["foreign_refusal"] == ""
 
 
 def test_data_of_a_removed_member_is_foreign():
     infos = {0: installed(0), 1: installed(1), 2: installed(2), 3: installed(3)}
     plan = member_plan([record(i) for i in range(4)], facts(infos, running(0, 1, 2)))
     assert plan["foreign"] == ["h3"]
-    assert "no member has its peer URL https://10.0.0.13:2380" in plan["problems"][0]
+    assert "no member has its peer URL https://10.0.0.13:2380" in plan["foreign_refusal"]
 
 
 def test_when_no_etcd_answers_nothing_is_judged_foreign():
