@@ -97,7 +97,7 @@ options:
     suboptions: *file_options
   stage_dir:
     description:
-      - Directory (made C(0700), owned by root) where a file of O(files) whose content differs from
+      - Directory (made C(0700) when a file is first staged) where a file of O(files) whose content differs from
         the file at its path is written, under the path's base name, instead of at the path. The file
         in use keeps its content; its owner, group and mode are set as given.
       - A staged copy whose content equals the file in use is removed again.
@@ -222,6 +222,9 @@ def ensure_file(module, item, private, diffs, stage_dir=None):
                           before="" if private or current is None else to_native(current, errors="surrogate_or_strict"),
                           after="(private content changed)\n" if private else item["content"]))
         if not module.check_mode:
+            if staged and not os.path.isdir(stage_dir):
+                # made only when something waits there: a run that stages nothing changes nothing
+                os.makedirs(stage_dir, 0o700)
             write_atomically(module, target, wanted)
     if stage_dir is not None and not staged and os.path.lexists(staged_path(stage_dir, path)):
         # staged by an earlier run, and no longer wanted
@@ -284,8 +287,6 @@ def main():
     for item in module.params["directories"]:
         if ensure_directory(module, item):
             changed_paths.append(item["path"])
-    if stage_dir is not None and ensure_directory(module, dict(path=stage_dir, owner="root", group="root", mode="0700")):
-        changed_paths.append(stage_dir)
     for key, private in (("files", False), ("private_files", True)):
         for item in module.params[key]:
             staging = stage_dir if key == "files" and item["stage"] else None

@@ -194,3 +194,11 @@ def test_a_file_marked_not_to_stage_is_written_in_place(layout, tmp_path, capsys
     _code, result = run(dict(args, stage_dir=str(stage), files=[dict(item(env, "0640", "live\n"), stage=False)]), capsys)
     assert result["changed_paths"] == [str(env)] and result["staged_paths"] == []
     assert env.read_text() == "live\n" and not (stage / "etcd.env").exists()
+
+
+def test_a_stage_dir_is_made_only_when_something_waits_there(layout, tmp_path, capsys):
+    args, _conf = layout
+    stage = tmp_path / "stage"
+    run(args, capsys)
+    _code, result = run(dict(args, stage_dir=str(stage)), capsys)
+    assert not result["changed"] and not stage.exists()
