@@ -536,6 +536,11 @@ def write_atomic(path, data, mode):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    fsync_directory(directory)
+
+
+def fsync_directory(directory):
+    """Make a rename in ``directory`` durable; a file system that cannot is left as it is."""
     try:
         dir_fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -1231,16 +1236,7 @@ def _move_revoked(revocations):
                 os.chmod(move["moved_to"], KEY_MODE)
             directories.update((directory, os.path.dirname(move["file"])))
     for directory in sorted(directories):
-        try:
-            dir_fd = os.open(directory, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            os.fsync(dir_fd)
-        except OSError:
-            pass
-        finally:
-            os.close(dir_fd)
+        fsync_directory(directory)
 
 
 def _diff(crl, revocations):

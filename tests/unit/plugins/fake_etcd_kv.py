@@ -6,7 +6,6 @@ shape, so the tests check the requests the module builds. Time is a controllable
 (also ``sleep``) moves it on and expires leases, deleting their keys, as the leader does.
 """
 
-import base64
 import copy
 import datetime
 
@@ -14,20 +13,13 @@ from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as
 
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd import FakeClient, FakeCluster
 
+# The gateway's base64, as the client encodes it.
+b64, unb64 = ec._b64, ec._unb64
+
 LEASE_NOT_FOUND = "etcdserver: requested lease not found"
 EPOCH = datetime.datetime(2026, 11, 22, 10, 0, 0, tzinfo=datetime.timezone.utc)
 FIRST_LEASE = 0x694D77AA9E38260F
 _INT64_FIELDS = ("create_revision", "mod_revision", "version", "lease")
-
-
-def b64(data):
-    if not isinstance(data, bytes):
-        data = data.encode("utf-8")
-    return base64.b64encode(data).decode("ascii")
-
-
-def unb64(text):
-    return base64.b64decode(text or "")
 
 
 def _int64(value, what):
