@@ -54,7 +54,6 @@ def member_plan(members, facts, discard=None):
     for member in view_members:
         for url in member.get("peer_urls") or []:
             by_peer[_url_parts(url)] = member
-    host_of_name = {m["name"]: m["host"] for m in members}
     discard = _discard_list(discard)
     plan = dict(cluster=view, with_data=[], new=[], foreign=[], rejoin={}, readdress={}, problems=[])
     unconfirmed, data_dir = [], "the data dir"
@@ -73,7 +72,7 @@ def member_plan(members, facts, discard=None):
 
         if not has_data:
             plan["new"].append(host)
-            _plan_new_host(plan, record, by_peer, view_members, host_of_name)
+            _plan_new_host(plan, record, by_peer, view_members)
             continue
 
         member = by_peer.get(_url_parts(installed_peer))
@@ -90,7 +89,7 @@ def member_plan(members, facts, discard=None):
     return plan
 
 
-def _plan_new_host(plan, record, by_peer, view_members, host_of_name):
+def _plan_new_host(plan, record, by_peer, view_members):
     host, name = record["host"], record["name"]
     same_peer = by_peer.get(_url_parts(record["peer_url"]))
     if same_peer is not None:
@@ -106,13 +105,11 @@ def _plan_new_host(plan, record, by_peer, view_members, host_of_name):
         return
     for member in view_members:
         if member.get("name") == name:
-            other = host_of_name.get(name)
             plan["problems"].append(
-                "host %s: NODE_NAME %s belongs to a live member of the running cluster at %s%s; to move that "
+                "host %s: NODE_NAME %s belongs to a live member of the running cluster at %s; to move that "
                 "member to %s, run the replace_member playbook with -e etcd_replace=%s (it removes the old "
                 "member first), or give %s another NODE_NAME"
-                % (host, name, ", ".join(member.get("peer_urls") or []),
-                   " (host %s)" % other if other and other != host else "", host, name, host))
+                % (host, name, ", ".join(member.get("peer_urls") or []), host, name, host))
             return
 
 
