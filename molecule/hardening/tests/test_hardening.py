@@ -208,6 +208,7 @@ BAD_VALUES = [
      ("etcd_backup_keep", 0, "at least 1"),
      ("etcd_backup_host_keep", 0, "at least 1"),
      ("etcd_run_lock_ttl", 1, "at least 10"),
+     ("etcd_run_lock_wait", -1, "0 or more"),
      ("etcd_pki_renew_before_days", 5000, "")],
     # paths, accounts, names, URLs
     [("etcd_data_dir", "var/lib/etcd", "absolute"),
@@ -225,7 +226,8 @@ BAD_VALUES = [
      ("etcd_pki_validity_days", 0, "at least 1"),
      ("etcd_pki_ca_validity_days", -1, "at least 1"),
      ("etcd_auto_compaction_retention", "0", ""),
-     ("etcd_backup_schedule", "hourly; rm -rf /", "")],
+     ("etcd_backup_schedule", "hourly; rm -rf /", ""),
+     ("etcd_run_lock", "y", "true or false")],
     [("etcd_extra_env", {"ETCD_LISTEN_CLIENT_URLS": "http://0.0.0.0:2379"}, "ETCD_LISTEN_CLIENT_URLS")],
     [("etcd_extra_env", {"FOO": "1"}, "FOO")],
     [("etcd_extra_env", {"ETCD_MAX_TXN_OPS": "1\nETCD_CLIENT_CERT_AUTH=false"}, "ETCD_MAX_TXN_OPS")],
