@@ -5,13 +5,16 @@ The tests run in file order, each one starting from where the previous one left 
 a 1-member cluster (mem-host4) is warned about growing to 2, and its new host, cut off from the
 peers, fails to join and is undone; mem-host4, holding that cluster's data, is refused as a new
 member; a second learner is refused; 3 -> 5 with mem-host4's data discarded on confirmation; a
-dead member and a live one are removed; an unknown name, a removal that would break quorum and a
+dead member and a live one are removed, their certificates revoked; an unknown name, a PKI
+directory without the cluster's CA, a removal that would break quorum and a
 replacement without a host are refused; a dead member is replaced in one step. Last, every
 acknowledged write must read back, and quorum must have held during every operation. Every
 refusal leaves every reachable host as it was (fingerprint).
 """
 
 import contextlib
+import glob
+import hashlib
 import json
 import os
 import subprocess
@@ -20,7 +23,7 @@ import time
 
 import pytest
 from conftest import FIGURES
-from etcdtest import EPHEMERAL, INVENTORY, ROOT, Gateway, Writer, ansible_env, b64, fingerprint, host, playbook
+from etcdtest import EPHEMERAL, INVENTORY, PKI, ROOT, Gateway, Writer, ansible_env, b64, fingerprint, host, playbook
 
 HOSTS = ["mem-host%d" % i for i in range(5)]
 ADDRESS = {h: "10.250.0.%d" % (30 + i) for i, h in enumerate(HOSTS)}
@@ -57,6 +60,29 @@ def members(url=URL["mem-host0"]):
 
 def voters(url=URL["mem-host0"]):
     return sorted(name for name, (_, learner) in members(url).items() if not learner)
+
+
+def revoked_pair(name):
+    """The server certificate and key of member ``name`` that its removal moved to revoked/."""
+    cert, = glob.glob(os.path.join(PKI, "revoked", "*-%s.pem" % name))
+    return cert, cert[:-len(".pem")] + "-key.pem"
+
+
+def assert_shut_out(name, survivors):
+    """``name``'s old pair no longer gets in (each survivor has the controller's CRL), and the
+    admin pair still does: the member's server certificate is a TLS client certificate too."""
+    with open(os.path.join(PKI, "crl.pem"), "rb") as crl:
+        checksum = hashlib.sha256(crl.read()).hexdigest()
+    assert {s: host(s).file("/etc/etcd/pki/crl.pem").sha256sum for s in survivors} == dict.fromkeys(survivors, checksum)
+    cert, key = revoked_pair(name)
+    for survivor in survivors:
+        with pytest.raises(OSError):
+            Gateway(URL[survivor], cert=cert, key=key).call("/v3/maintenance/status")
+        assert Gateway(URL[survivor]).call("/v3/maintenance/status")["header"]["cluster_id"]
+
+
+def without_crl(state):
+    return {h: "\n".join(line for line in text.splitlines() if not line.endswith("/crl.pem")) for h, text in state.items()}
 
 
 def process_of(names):
@@ -213,7 +239,9 @@ def test_remove_a_member_whose_host_is_dead(traffic):
         rc, out = playbook("remove_member", *with_group("etcd", "mem-host3", "mem-host4"), "-e", "etcd_remove=mem-host4")
     assert rc == 0, out
     assert voters() == ["member-0", "member-1", "member-2", "member-3"]
-    assert "Take mem-host4 out of group etcd in the inventory now" in flat(out)
+    assert "Removed member-4; their certificates are revoked. Take mem-host4 out of group etcd in the inventory now" in flat(out)
+    assert not os.path.exists(os.path.join(PKI, "member-4.pem"))
+    assert_shut_out("member-4", HOSTS[:4])
 
 
 def test_removing_an_unknown_name_is_refused_whole(traffic):
@@ -228,6 +256,19 @@ def test_removing_an_unknown_name_is_refused_whole(traffic):
     assert fingerprint(alive) == before
 
 
+def test_removing_through_a_pki_dir_without_the_ca_is_refused(traffic, tmp_path):
+    alive = HOSTS[:4]
+    before, listing = fingerprint(alive), members()
+    rc, out = playbook("remove_member", *with_group("etcd", "mem-host3"), "-e", "etcd_remove=member-3",
+                       "-e", "etcd_pki_dir=%s" % tmp_path)
+    assert rc != 0, out
+    assert ("etcd_pki_dir %s holds no ca.pem, so the removed members' certificates could not be revoked. Point "
+            "etcd_pki_dir at the directory the cluster was deployed with; nothing was changed" % tmp_path) in flat(out), out
+    assert members() == listing
+    assert fingerprint(alive) == before
+    assert os.listdir(tmp_path) == []
+
+
 def test_remove_a_live_member_by_node_name(traffic):
     with traffic.operation("remove member-3"):
         rc, out = playbook("remove_member", *with_group("etcd", "mem-host3"), "-e", "etcd_remove=member-3")
@@ -238,6 +279,9 @@ def test_remove_a_live_member_by_node_name(traffic):
     assert not retired.service("etcd-snapshot.timer").is_enabled
     assert not retired.file("/var/lib/etcd").exists
     assert retired.run("ls -d /var/lib/etcd.removed-*/member/wal").rc == 0
+    assert retired.run("ls /etc/etcd/pki").stdout.split() == ["ca.pem", "crl.pem"]
+    assert not os.path.exists(os.path.join(PKI, "member-3.pem"))
+    assert_shut_out("member-3", HOSTS[:3])
 
 
 def test_a_removal_that_would_break_quorum_is_refused(traffic):
@@ -274,7 +318,11 @@ def test_replace_a_dead_member_in_one_step(traffic):
     assert rc == 0, out
     assert voters() == ["member-0", "member-1", "member-2"]
     assert members()["member-2"][0] != old_id
-    assert fingerprint(survivors) == before, "a surviving member changed or restarted"
+    assert without_crl(fingerprint(survivors)) == without_crl(before), "a surviving member changed or restarted"
+    # The lost member's old pair is refused; its host got a new one, which works.
+    assert_shut_out("member-2", survivors)
+    assert Gateway(URL["mem-host0"], cert=os.path.join(PKI, "member-2.pem"),
+                   key=os.path.join(PKI, "member-2-key.pem")).call("/v3/maintenance/status")
 
 
 def test_every_acknowledged_write_reads_back_and_quorum_held(traffic):
