@@ -78,7 +78,9 @@ def member_plan(members, facts, discard=None):
         member = by_peer.get(_url_parts(installed_peer))
         if view and member is None:
             plan["foreign"].append(host)
-            if host not in discard and record["name"] not in discard:
+            # The data of this host's own join that never finished is moved aside unasked.
+            unasked = _interrupted_join(info, fact.get("local") or {}, view, installed_peer)
+            if not unasked and host not in discard and record["name"] not in discard:
                 unconfirmed.append((host, _foreign_owner(fact.get("local") or {}, view, installed_peer)))
                 data_dir = wanted.get("data_dir") or data_dir
             plan["new"].append(host)
@@ -111,6 +113,22 @@ def _plan_new_host(plan, record, by_peer, view_members):
                 "member first), or give %s another NODE_NAME"
                 % (host, name, ", ".join(member.get("peer_urls") or []), host, name, host))
             return
+
+
+def _interrupted_join(info, local, view, installed_peer):
+    """True for data a join into this cluster wrote and never finished (the host went down
+    mid-join and the failed join removed its learner entry): the host still has its join settings,
+    whose peers are members of this cluster, and its etcd claims no other cluster."""
+    initial = info.get("initial_settings") or {}
+    if initial.get("ETCD_INITIAL_CLUSTER_STATE") != "existing":
+        return False
+    theirs = (local.get("cluster") or {}).get("id")
+    if theirs and theirs != view["cluster"]["id"]:
+        return False
+    peers = {_url_parts(entry.split("=", 1)[1]) for entry in (initial.get("ETCD_INITIAL_CLUSTER") or "").split(",")
+             if "=" in entry}
+    ours = {_url_parts(url) for member in view.get("members") or [] for url in member.get("peer_urls") or []}
+    return bool((peers - {_url_parts(installed_peer)}) & ours)
 
 
 def _foreign_owner(local, view, installed_peer):

@@ -3,7 +3,8 @@ through hard-0 and hard-1 and a monitor asks every client URL, every 0.5 s, whic
 serves and whether it answers.
 
 The tests run in file order, each one starting from where the previous one left the cluster:
-a wiped data dir does not start (no second cluster) and the playbook brings the member back;
+a wiped data dir does not start (no second cluster) and the playbook brings the member back,
+also when that run is killed mid-join and the host reboots;
 identity changes of running members and bad values are refused with every host unchanged; a
 roll killed half-way leaves the other members on their proven settings even when they restart
 on their own; a member moves to a new address. Last: no acknowledged write lost, one cluster ID
@@ -19,7 +20,8 @@ import time
 
 import pytest
 import yaml
-from etcdtest import EPHEMERAL, INVENTORY, Gateway, Writer, b64, fingerprint, host, killed_playbook, playbook, recap
+from etcdtest import (EPHEMERAL, INVENTORY, Gateway, Writer, b64, fingerprint, host, interrupted_playbook, playbook, recap,
+                      release_run_lock, run_testbed)
 
 HOSTS = ["hard-host0", "hard-host1", "hard-host2"]
 NAME = {h: "hard-%d" % i for i, h in enumerate(HOSTS)}
@@ -106,6 +108,15 @@ def traffic():
     monitor.stop()
 
 
+def wait_for(condition, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(1)
+    return False
+
+
 def voters():
     return sorted(m["name"] for m in Gateway(URL["hard-host0"]).members() if not m.get("isLearner"))
 
@@ -136,13 +147,26 @@ def test_a_member_whose_data_was_wiped_does_not_start_as_a_cluster_of_its_own(tr
     assert len(traffic[1].cluster_ids) == 1
 
 
-def test_the_playbook_brings_the_wiped_member_back_as_a_new_member(traffic):
+def test_the_playbook_brings_the_wiped_member_back_even_when_its_join_is_cut(traffic):
     old_ids = member_ids()
+    # The run that re-joins it dies while the new learner catches up, and the host reboots.
+    rc, out = interrupted_playbook("etcd", [], "TASK [raftops.etcd.etcd : Promote once caught up, hard-host2]")
+    assert rc != 0
+    assert [m["name"] for m in Gateway(URL["hard-host0"]).members() if m.get("isLearner")] == ["hard-2"]
+    run_testbed("kill", "hard-host2")
+    run_testbed("revive", "hard-host2", "10.250.0.62")
+    # Booted mid-join, it comes back as the learner it was, never as a cluster of its own.
+    h = host("hard-host2")
+    assert wait_for(lambda: h.run("systemctl is-active etcd").stdout.strip() == "active")
+    assert Gateway(URL["hard-host2"], timeout=10).status()["header"]["cluster_id"] == Gateway(URL["hard-host0"]).status()["header"]["cluster_id"]
+    assert release_run_lock(URL["hard-host0"])
+    # The next run promotes it.
     rc, out = playbook("etcd")
     assert rc == 0, out[-3000:]
     new_ids = member_ids()
     assert voters() == sorted(NAME.values())
     assert new_ids["hard-2"] != old_ids["hard-2"] and new_ids["hard-0"] == old_ids["hard-0"]
+    assert not h.file("/etc/etcd/etcd-initial.env").exists
     # it serves the data written before it was wiped
     writer = traffic[0]
     first = sorted(writer.acked)[0]
@@ -290,7 +314,7 @@ def test_a_member_restarting_on_its_own_mid_roll_keeps_its_proven_settings(traff
     # Kill the roll in the step of its first member (inventory order, leader last), before its
     # settings are put in place: every member has the new heartbeat staged, none has it in use.
     args = ["-e", "etcd_heartbeat_interval=150", "-e", "etcd_election_timeout=1500"]
-    rc, out = killed_playbook("etcd", args, "TASK [raftops.etcd.etcd : Update the peer URL of ")
+    rc, out = interrupted_playbook("etcd", args, "TASK [raftops.etcd.etcd : Update the peer URL of ")
     assert rc != 0
     for name in HOSTS:
         h = host(name)

@@ -46,10 +46,10 @@ def playbook(name, *args, check=False, timeout=900):
     return proc.returncode, proc.stdout
 
 
-def killed_playbook(name, args, when_line_starts):
-    """Run ``playbooks/<name>.yml`` and kill it with its processes (a controller that crashed or
-    lost its connection) once a line of its output starts with ``when_line_starts``; returns
-    (returncode, output)."""
+def interrupted_playbook(name, args, when_line_starts, fault=None):
+    """Run ``playbooks/<name>.yml`` and, once a line of its output starts with ``when_line_starts``,
+    kill it with its processes (a controller that crashed or lost its connection), or call
+    ``fault()`` once and let the run go on; returns (returncode, output)."""
     cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(ROOT, "playbooks", name + ".yml"), *args]
     proc = subprocess.Popen(cmd, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
@@ -57,8 +57,18 @@ def killed_playbook(name, args, when_line_starts):
     for line in proc.stdout:
         lines.append(line)
         if line.startswith(when_line_starts):
-            os.killpg(proc.pid, signal.SIGKILL)
-    return proc.wait(timeout=60), "".join(lines)
+            if fault is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                fault()
+                fault, when_line_starts = None, "\0never"
+    return proc.wait(timeout=900), "".join(lines)
+
+
+def run_testbed(*args):
+    """tests/testbed/host.sh: kill (a host loses power), revive (it boots again), recreate."""
+    subprocess.run([os.path.join(ROOT, "tests", "testbed", "host.sh"), *args], check=True,
+                   stdout=subprocess.DEVNULL, timeout=180)
 
 
 def release_run_lock(url, group="etcd"):

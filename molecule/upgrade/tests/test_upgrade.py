@@ -20,7 +20,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from etcdtest import BACKUPS, Gateway, Writer, fingerprint, host, killed_playbook, playbook, recap, release_run_lock
+from etcdtest import BACKUPS, Gateway, Writer, fingerprint, host, interrupted_playbook, playbook, recap, release_run_lock
 
 HOSTS = ["upg-host0", "upg-host1", "upg-host2"]
 URL = {h: "https://10.250.0.5%d:2379" % i for i, h in enumerate(HOSTS)}
@@ -137,7 +137,7 @@ def roll(extra_vars, interrupt_before=None):
     leader_before = watch.leader_at(started)
     interrupted = None
     if interrupt_before:
-        rc, out = killed_playbook("upgrade", args, "TASK [raftops.etcd.etcd : Wait until the cluster is healthy and "
+        rc, out = interrupted_playbook("upgrade", args, "TASK [raftops.etcd.etcd : Wait until the cluster is healthy and "
                                                    "caught up before restarting %s]" % interrupt_before)
         noted = on_every_host(lambda name: host(name).file("/etc/etcd/restart-pending").exists)
         interrupted = dict(rc=rc, out=out, restarts=restarts(), noted=[h for h in HOSTS if noted[h]],

@@ -117,6 +117,31 @@ def test_data_of_a_removed_member_is_foreign():
     assert "no member has its peer URL https://10.0.0.13:2380" in plan["foreign_refusal"]
 
 
+def joining(i, peers, state="existing"):
+    initial = dict(ETCD_INITIAL_CLUSTER=",".join("m%d=https://10.0.0.%d:2380" % (p, 10 + p) for p in peers),
+                   ETCD_INITIAL_CLUSTER_STATE=state)
+    return dict(installed(i), initial_settings=initial)
+
+
+def test_data_of_an_interrupted_join_into_this_cluster_is_moved_aside_unasked():
+    infos = {0: installed(0), 1: installed(1), 2: installed(2), 3: joining(3, (0, 1, 2, 3))}
+    plan = member_plan([record(i) for i in range(4)], facts(infos, running(0, 1, 2)))
+    assert plan["foreign"] == ["h3"] and plan["new"] == ["h3"]
+    assert plan["foreign_refusal"] == "" and plan["problems"] == []
+
+
+@pytest.mark.parametrize("info, local", [
+    (joining(3, (0, 1, 2, 3), state="new"), {}),  # a bootstrap, not a join
+    (joining(3, (7, 8, 3)), {}),  # a join into another cluster
+    (joining(3, (3,)), {}),  # names no peer but itself
+    (joining(3, (0, 1, 2, 3)), view((9,), cluster_id="c9")),  # its etcd serves another cluster
+], ids=["bootstrap", "other-peers", "only-itself", "other-cluster"])
+def test_other_join_settings_leave_the_data_foreign_until_confirmed(info, local):
+    infos = {0: installed(0), 1: installed(1), 2: installed(2), 3: info}
+    plan = member_plan([record(i) for i in range(4)], facts(infos, {**running(0, 1, 2), 3: local}))
+    assert plan["foreign"] == ["h3"] and "host h3: /var/lib/etcd holds etcd data" in plan["foreign_refusal"]
+
+
 def test_when_no_etcd_answers_nothing_is_judged_foreign():
     plan = member_plan([record(i) for i in range(3)], facts({i: installed(i) for i in range(3)}))
     assert plan["foreign"] == [] and plan["with_data"] == ["h0", "h1", "h2"] and plan["problems"] == []
