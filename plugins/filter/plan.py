@@ -2,13 +2,15 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """The run's view of each member host: which hold data of this cluster, which are new, which hold
 another cluster's data, which lost their data and must re-join, which moved to a new address, and
-which identity changes are refused before any host changes.
+which identity changes are refused before any host changes; where a host's own etcd listens; and
+in which order the members that must restart are rolled.
 
 Decided here, in tested Python, from what each host reports (``etcd_host_info``, its local etcd)
 and the inventory; the role's tasks only act on the result.
 """
 
 import json
+import re
 from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
@@ -197,6 +199,40 @@ def _identity_problems(plan, record, info, wanted, settings, installed_peer, ins
                                        member_id=(member or {}).get("id"))
 
 
+LOOPBACK_CLIENT_URL = re.compile(r"^https?://127[.]0[.]0[.]1:")
+
+
+def installed_local_endpoint(settings, default):
+    """The loopback client URL the etcd installed on a host listens on (its ``ETCD_LISTEN_CLIENT_URLS``,
+    as ``etcd_host_info`` read them), else ``default``: a member is asked where it listens now, not
+    where the inventory would have it listen."""
+    listen = (settings or {}).get("ETCD_LISTEN_CLIENT_URLS") or ""
+    for url in str(listen).split(","):
+        if LOOPBACK_CLIENT_URL.match(url):
+            return url
+    return default
+
+
+def _truthy(value):
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on", "y")
+    return bool(value)
+
+
+def roll_order(hosts, restart_due, leader, members):
+    """The hosts of ``hosts`` whose member must restart (``restart_due``: host -> bool), in their
+    order, the leader's host last: every restart but one costs no election."""
+    if not isinstance(restart_due, dict):
+        raise AnsibleFilterError("roll_order: restart_due must be a dict of host -> bool")
+    leader_host = next((m["host"] for m in members or [] if leader and m.get("name") == leader), "")
+    due = [host for host in hosts or [] if _truthy(restart_due.get(host))]
+    return [host for host in due if host != leader_host] + [host for host in due if host == leader_host]
+
+
 class FilterModule:
     def filters(self):
-        return {"member_plan": member_plan}
+        return {
+            "installed_local_endpoint": installed_local_endpoint,
+            "member_plan": member_plan,
+            "roll_order": roll_order,
+        }

@@ -1,11 +1,13 @@
-"""member_plan: which hosts hold the cluster's data, which join, re-join or move, and which
-identity changes of a running member are refused (with the old and new values)."""
+"""plan: which hosts hold the cluster's data, which join, re-join or move, and which identity
+changes of a running member are refused (with the old and new values) - member_plan; where a host's
+own etcd listens - installed_local_endpoint; the order of the restarts - roll_order."""
 
 import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.raftops.etcd.plugins.filter.plan import member_plan
+from ansible_collections.raftops.etcd.plugins.filter import plan as plan_filters
+from ansible_collections.raftops.etcd.plugins.filter.plan import installed_local_endpoint, member_plan, roll_order
 
 CLUSTER_ID = "c1"
 
@@ -193,3 +195,72 @@ def test_hosts_left_out_of_the_run_are_not_judged():
 def test_facts_must_be_a_dict():
     with pytest.raises(AnsibleFilterError, match="facts must be a dict"):
         member_plan([record(0)], [])
+
+
+def test_the_filters_are_registered():
+    assert plan_filters.FilterModule().filters() == {
+        "installed_local_endpoint": installed_local_endpoint, "member_plan": member_plan, "roll_order": roll_order}
+
+
+# --- installed_local_endpoint ----------------------------------------------------------------------
+
+DEFAULT = "https://127.0.0.1:2379"
+
+
+@pytest.mark.parametrize("settings, endpoint", [
+    ({"ETCD_LISTEN_CLIENT_URLS": "https://10.0.0.1:2379,https://127.0.0.1:2379"}, "https://127.0.0.1:2379"),
+    ({"ETCD_LISTEN_CLIENT_URLS": "http://10.0.0.1:4001,http://127.0.0.1:4001,https://127.0.0.1:2379"}, "http://127.0.0.1:4001"),
+    ({"ETCD_LISTEN_CLIENT_URLS": "https://127.0.0.1:2999"}, "https://127.0.0.1:2999"),
+])
+def test_the_member_is_asked_on_the_loopback_url_it_listens_on(settings, endpoint):
+    assert installed_local_endpoint(settings, DEFAULT) == endpoint
+
+
+@pytest.mark.parametrize("settings", [
+    {}, None, {"ETCD_LISTEN_CLIENT_URLS": ""}, {"ETCD_LISTEN_CLIENT_URLS": None},
+    {"ETCD_LISTEN_CLIENT_URLS": "https://10.0.0.1:2379"},
+    # Taken as etcd_host_info read them: an item with a space before it is no loopback URL.
+    {"ETCD_LISTEN_CLIENT_URLS": "https://10.0.0.1:2379, https://127.0.0.1:2379"},
+    {"ETCD_LISTEN_CLIENT_URLS": "https://127.0.0.10:2379,unix://127.0.0.1:2379"},
+])
+def test_without_an_installed_loopback_url_the_default_is_asked(settings):
+    assert installed_local_endpoint(settings, DEFAULT) == DEFAULT
+
+
+# --- roll_order ------------------------------------------------------------------------------------
+
+RECORDS = [record(i) for i in range(4)]
+
+
+def test_only_the_members_that_must_restart_roll_in_host_order():
+    due = {"h0": True, "h1": False, "h2": True, "h3": True}
+    assert roll_order(["h0", "h1", "h2", "h3"], due, "", RECORDS) == ["h0", "h2", "h3"]
+
+
+def test_the_leader_rolls_last():
+    due = {"h0": True, "h1": True, "h2": True}
+    assert roll_order(["h0", "h1", "h2"], due, "m0", RECORDS) == ["h1", "h2", "h0"]
+    assert roll_order(["h0", "h1", "h2"], due, "m2", RECORDS) == ["h0", "h1", "h2"]
+
+
+def test_a_leader_that_needs_no_restart_is_not_rolled():
+    assert roll_order(["h0", "h1", "h2"], {"h0": False, "h1": True, "h2": True}, "m0", RECORDS) == ["h1", "h2"]
+
+
+@pytest.mark.parametrize("leader", ["", None, "not-a-member"])
+def test_an_unknown_leader_leaves_the_order(leader):
+    assert roll_order(["h1", "h0"], {"h0": True, "h1": True}, leader, RECORDS) == ["h1", "h0"]
+
+
+def test_hosts_without_a_note_or_with_false_texts_do_not_roll():
+    due = {"h0": "false", "h1": "True", "h2": None}
+    assert roll_order(["h0", "h1", "h2", "h3"], due, "m1", RECORDS) == ["h1"]
+
+
+def test_nothing_to_roll():
+    assert roll_order([], {}, "m0", RECORDS) == []
+
+
+def test_restart_due_must_be_by_host():
+    with pytest.raises(AnsibleFilterError, match="restart_due must be a dict"):
+        roll_order(["h0"], ["h0"], "m0", RECORDS)

@@ -1,0 +1,106 @@
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""The preflight checks of the etcd role that look at hosts rather than at settings: each returns the
+refusal to show (an empty string or list when all is well), so that the role's tasks only read,
+call a filter and assert on its answer.
+
+plugins/filter/settings.py checks the values of the role's variables; this file checks what the
+hosts are (system, architecture, group, the etcd user's account, systemd's reading of the schedule)
+and whether the running cluster may change release.
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.raftops.etcd.plugins.filter.etcd import upgrade_problem
+
+# Shells of accounts that cannot log in (the role's own system user gets /usr/sbin/nologin).
+NOLOGIN_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false")
+# Below this uid an account is a system account (Debian and RHEL alike).
+FIRST_LOGIN_UID = 1000
+
+
+def _as_int(value):
+    """A number as Jinja's ``int`` filter reads it: ``'12'`` and ``12.5`` are numbers, anything else is 0."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            return int(float(value))
+        except (TypeError, ValueError):
+            return 0
+
+
+def system_problems(hosts, hostvars, group_hosts, group, architectures):
+    """Hosts of the play that are no members or cannot run etcd; see plugins/filter/system_problems.yml."""
+    if isinstance(hosts, str):
+        raise AnsibleFilterError("system_problems: the hosts must be a list of inventory hostnames")
+    architectures = list(architectures or [])
+    group_hosts = list(group_hosts or [])
+    problems = []
+    for host in hosts:
+        facts = hostvars[host]
+        if host not in group_hosts:
+            problems.append("host %s: not in the group %s (etcd_group); run the role on the members only" % (host, group))
+        # A fact that was not gathered counts as Linux with systemd, and is shown as '?'.
+        if facts.get("ansible_system", "Linux") != "Linux" or facts.get("ansible_service_mgr", "systemd") != "systemd":
+            problems.append("host %s: unsupported system %s with %s; Linux with systemd is required"
+                            % (host, facts.get("ansible_system", "?"), facts.get("ansible_service_mgr", "?")))
+        architecture = facts.get("ansible_architecture", "?")
+        if architecture not in architectures:
+            problems.append("host %s: unsupported architecture %s; etcd releases exist for %s"
+                            % (host, architecture, ", ".join(str(a) for a in architectures)))
+    return problems
+
+
+def account_problem(account, user, host):
+    """Why ``user``, as getent reads it (``account``: its passwd fields after the name), may not run etcd; '' when it may."""
+    fields = list(account or [])
+    if not fields:
+        return ""
+    uid = fields[1] if len(fields) > 1 else None
+    shell = fields[5] if len(fields) > 5 else None
+    if _as_int(uid) < FIRST_LOGIN_UID and shell in NOLOGIN_SHELLS:
+        return ""
+    return ("host %s: etcd_user=%s: that account exists as a login account (uid %s, shell %s); the role runs etcd as "
+            "a system account of its own without a login: choose another etcd_user; nothing was changed"
+            % (host, user, "?" if uid is None else uid, "?" if shell is None else shell))
+
+
+def calendar_problem(result, schedule, host):
+    """Why systemd cannot run ``schedule`` (``result``: what ``systemd-analyze calendar`` returned); '' when it can."""
+    result = result or {}
+    if result.get("rc") == 0:
+        return ""
+    return ("host %s: etcd_backup_schedule=%s: systemd does not read it as a calendar expression (%s); see "
+            "'man systemd.time', e.g. hourly or *-*-* 00/6:00:00; nothing was changed"
+            % (host, schedule, str(result.get("stderr", "")).strip()))
+
+
+def version_change_problem(versions, target, allow_downgrade=False, health=None):
+    """Why the members, running ``versions``, may not move to ``target`` now; '' when they may.
+
+    etcd's policy first (plugins/filter/etcd.py upgrade_problem), then health: a change of release
+    rolls every member, which only a healthy cluster survives.
+    """
+    versions = [str(v) for v in versions or []]
+    health = health or {}
+    policy = upgrade_problem(versions, target, allow_downgrade)
+    if policy:
+        return policy + "; nothing was changed"
+    if all(v == str(target) for v in versions) or health.get("healthy"):
+        return ""
+    why = "; ".join(str(p) for p in health.get("problems") or [])
+    if not why:
+        why = str(health["msg"]) if "msg" in health else "no member answered"
+    return ("the cluster is not healthy, so it will not be rolled from %s to %s: %s. Bring the cluster back to health "
+            "with its current etcd_version first; nothing was changed" % (", ".join(versions), target, why))
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "account_problem": account_problem,
+            "calendar_problem": calendar_problem,
+            "system_problems": system_problems,
+            "version_change_problem": version_change_problem,
+        }

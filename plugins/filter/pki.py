@@ -1,0 +1,46 @@
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""What the members' certificates must name, and which members trust another CA than the one in
+etcd_pki_dir: the PKI decisions of the etcd role, made here so that its tasks only act on them."""
+
+from ansible.errors import AnsibleFilterError
+
+
+def pki_members(members, hostvars, readdress=None, managed=True):
+    """The ``members`` option of ``etcd_pki`` for the validated member records; see plugins/filter/pki_members.yml."""
+    readdress = readdress or {}
+    entries = []
+    for member in members or []:
+        host, address = member["host"], member["address"]
+        moving = readdress.get(host) or {}
+        hostnames = []
+        if managed:
+            facts = hostvars[host]
+            for name in (facts.get("ansible_hostname", ""), facts.get("ansible_fqdn", ""), host):
+                if name != "" and name != address and name not in hostnames:
+                    hostnames.append(name)
+        entries.append(dict(name=member["name"],
+                            addresses=[address] + ([moving["old_address"]] if moving else []),
+                            hostnames=hostnames))
+    return entries
+
+
+def other_ca_hosts(hosts, hostvars, result, checksum):
+    """The hosts of ``hosts`` that have a CA certificate whose SHA-256 is not ``checksum``.
+
+    ``result`` names the registered ``stat`` of the host's ca.pem (with ``checksum_algorithm:
+    sha256``); a host without the file, or where the stat did not run, trusts no other CA.
+    """
+    if isinstance(hosts, str):
+        raise AnsibleFilterError("other_ca_hosts: the hosts must be a list of inventory hostnames")
+    others = []
+    for host in hosts or []:
+        stat = (hostvars[host].get(result) or {}).get("stat") or {}
+        if stat.get("exists") and stat.get("checksum") != checksum:
+            others.append(host)
+    return others
+
+
+class FilterModule:
+    def filters(self):
+        return {"other_ca_hosts": other_ca_hosts, "pki_members": pki_members}

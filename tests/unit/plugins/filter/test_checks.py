@@ -1,0 +1,163 @@
+"""checks: the preflight refusals about hosts (system, architecture, group, the etcd user's
+account, the backup schedule) and about the change of release, with their exact messages."""
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.raftops.etcd.plugins.filter import checks
+from ansible_collections.raftops.etcd.plugins.filter.checks import (
+    account_problem,
+    calendar_problem,
+    system_problems,
+    version_change_problem,
+)
+
+ARCHES = {"x86_64": "amd64", "aarch64": "arm64", "ppc64le": "ppc64le", "s390x": "s390x"}
+LINUX = dict(ansible_system="Linux", ansible_service_mgr="systemd", ansible_architecture="x86_64")
+
+
+def test_the_filters_are_registered():
+    assert checks.FilterModule().filters() == {
+        "account_problem": account_problem,
+        "calendar_problem": calendar_problem,
+        "system_problems": system_problems,
+        "version_change_problem": version_change_problem,
+    }
+
+
+# --- system_problems -------------------------------------------------------------------------------
+
+
+def test_members_on_linux_with_systemd_pass():
+    hostvars = {"a": LINUX, "b": dict(LINUX, ansible_architecture="aarch64")}
+    assert system_problems(["a", "b"], hostvars, ["a", "b"], "etcd", ARCHES) == []
+
+
+def test_a_host_outside_the_group_is_refused():
+    assert system_problems(["a", "x"], {"a": LINUX, "x": LINUX}, ["a"], "etcd_main", ARCHES) == [
+        "host x: not in the group etcd_main (etcd_group); run the role on the members only"]
+
+
+@pytest.mark.parametrize("facts, shown", [
+    (dict(LINUX, ansible_system="FreeBSD", ansible_service_mgr="bsdinit"), "FreeBSD with bsdinit"),
+    (dict(LINUX, ansible_service_mgr="sysvinit"), "Linux with sysvinit"),
+    ({"ansible_system": "Darwin", "ansible_architecture": "x86_64"}, "Darwin with ?"),
+    ({"ansible_service_mgr": "openrc", "ansible_architecture": "x86_64"}, "? with openrc"),
+])
+def test_another_system_or_service_manager_is_refused(facts, shown):
+    assert system_problems(["a"], {"a": facts}, ["a"], "etcd", ARCHES) == [
+        "host a: unsupported system %s; Linux with systemd is required" % shown]
+
+
+def test_facts_not_gathered_count_as_linux_with_systemd_but_not_as_an_architecture():
+    assert system_problems(["a"], {"a": {}}, ["a"], "etcd", ARCHES) == [
+        "host a: unsupported architecture ?; etcd releases exist for x86_64, aarch64, ppc64le, s390x"]
+
+
+def test_an_architecture_without_releases_is_refused_listing_those_with():
+    assert system_problems(["a"], {"a": dict(LINUX, ansible_architecture="armv7l")}, ["a"], "etcd", ["x86_64", "aarch64"]) == [
+        "host a: unsupported architecture armv7l; etcd releases exist for x86_64, aarch64"]
+
+
+def test_every_problem_of_every_host_is_listed_in_host_order():
+    hostvars = {"b": {"ansible_system": "Darwin", "ansible_architecture": "arm64"}, "a": LINUX, "c": LINUX}
+    assert system_problems(["b", "a", "c"], hostvars, ["a", "b"], "etcd", ARCHES) == [
+        "host b: unsupported system Darwin with ?; Linux with systemd is required",
+        "host b: unsupported architecture arm64; etcd releases exist for x86_64, aarch64, ppc64le, s390x",
+        "host c: not in the group etcd (etcd_group); run the role on the members only",
+    ]
+
+
+def test_system_problems_wants_a_list_of_hosts():
+    with pytest.raises(AnsibleFilterError, match="list of inventory hostnames"):
+        system_problems("a", {"a": LINUX}, ["a"], "etcd", ARCHES)
+
+
+# --- account_problem -------------------------------------------------------------------------------
+
+LOGIN = ("host etcd-1: etcd_user=%s: that account exists as a login account (uid %s, shell %s); the role runs etcd "
+         "as a system account of its own without a login: choose another etcd_user; nothing was changed")
+
+
+@pytest.mark.parametrize("account", [None, [], ["x", "998", "998", "", "/var/lib/etcd", "/usr/sbin/nologin"],
+                                     ["x", "999", "1", "", "/", "/sbin/nologin"], ["x", "0", "0", "", "/", "/bin/false"],
+                                     ["x", 120, 120, "", "/", "/usr/bin/false"]])
+def test_no_account_or_a_system_account_without_login_passes(account):
+    assert account_problem(account, "etcd", "etcd-1") == ""
+
+
+@pytest.mark.parametrize("account, uid, shell", [
+    (["x", "1000", "1000", "Ann", "/home/ann", "/usr/sbin/nologin"], "1000", "/usr/sbin/nologin"),
+    (["x", "100", "100", "", "/srv", "/bin/bash"], "100", "/bin/bash"),
+    (["x", "60000", "60000", "", "/", "/bin/sh"], "60000", "/bin/sh"),
+    (["x", "998", "998"], "998", "?"),
+])
+def test_a_login_account_is_refused_with_its_uid_and_shell(account, uid, shell):
+    assert account_problem(account, "ann", "etcd-1") == LOGIN % ("ann", uid, shell)
+
+
+def test_a_uid_that_is_no_number_reads_as_0_as_in_jinja():
+    assert account_problem(["x", "abc", "1", "", "/", "/bin/false"], "etcd", "etcd-1") == ""
+    assert account_problem(["x"], "etcd", "etcd-1") == LOGIN % ("etcd", "?", "?")
+
+
+# --- calendar_problem ------------------------------------------------------------------------------
+
+
+def test_a_schedule_systemd_reads_passes():
+    assert calendar_problem({"rc": 0, "stderr": ""}, "hourly", "etcd-1") == ""
+
+
+def test_a_schedule_systemd_cannot_read_is_refused_with_its_reason():
+    result = {"rc": 1, "stderr": "Failed to parse calendar specification 'evry day': Invalid argument\n"}
+    assert calendar_problem(result, "evry day", "etcd-1") == (
+        "host etcd-1: etcd_backup_schedule=evry day: systemd does not read it as a calendar expression (Failed to "
+        "parse calendar specification 'evry day': Invalid argument); see 'man systemd.time', e.g. hourly or "
+        "*-*-* 00/6:00:00; nothing was changed")
+
+
+def test_a_parser_that_did_not_run_is_a_refusal_too():
+    assert calendar_problem({"rc": 2, "msg": "No such file"}, "hourly", "etcd-1") == (
+        "host etcd-1: etcd_backup_schedule=hourly: systemd does not read it as a calendar expression (); see "
+        "'man systemd.time', e.g. hourly or *-*-* 00/6:00:00; nothing was changed")
+    assert calendar_problem(None, "hourly", "etcd-1").startswith("host etcd-1: etcd_backup_schedule=hourly: ")
+
+
+# --- version_change_problem ------------------------------------------------------------------------
+
+UNHEALTHY = ("the cluster is not healthy, so it will not be rolled from %s to %s: %s. Bring the cluster back to health "
+             "with its current etcd_version first; nothing was changed")
+
+
+def test_no_running_release_or_the_same_release_passes_whatever_the_health():
+    assert version_change_problem([], "3.5.17", False, {"skipped": True}) == ""
+    assert version_change_problem([], "3.5.17") == ""
+    assert version_change_problem(["3.5.17"], "3.5.17", False, {"healthy": False, "problems": ["x"]}) == ""
+
+
+def test_a_change_on_a_healthy_cluster_passes():
+    assert version_change_problem(["3.5.16", "3.5.17"], "3.5.17", False, {"healthy": True}) == ""
+
+
+def test_etcd_policy_comes_first_and_ends_the_message():
+    assert version_change_problem(["3.4.23"], "3.6.0", False, {"healthy": False}) == (
+        "upgrading 3.4.23 to 3.6.0 skips a minor version: upgrade one minor version at a time (3.5 first); "
+        "nothing was changed")
+    assert version_change_problem(["3.5.17"], "3.5.1", False, {"healthy": True}) == (
+        "3.5.1 is older than the running 3.5.17: a downgrade needs etcd_allow_downgrade=true; nothing was changed")
+    assert version_change_problem(["3.5.17"], "3.5.1", True, {"healthy": True}) == ""
+
+
+def test_an_unhealthy_cluster_is_not_rolled_naming_its_problems():
+    health = {"healthy": False, "problems": ["upg-host2 (https://10.250.0.52:2379): connection refused", "no leader"]}
+    assert version_change_problem(["3.4.23"], "3.5.0", False, health) == UNHEALTHY % (
+        "3.4.23", "3.5.0", "upg-host2 (https://10.250.0.52:2379): connection refused; no leader")
+
+
+def test_without_problems_the_health_message_or_no_answer_is_named():
+    assert version_change_problem(["3.4.23", "3.5.0"], "3.5.0", False, {"healthy": False, "problems": [], "msg": "timed out"}) == (
+        UNHEALTHY % ("3.4.23, 3.5.0", "3.5.0", "timed out"))
+    assert version_change_problem(["3.4.23"], "3.5.0", False, {"healthy": False}) == (
+        UNHEALTHY % ("3.4.23", "3.5.0", "no member answered"))
+    assert version_change_problem(["3.4.23"], "3.5.0") == UNHEALTHY % ("3.4.23", "3.5.0", "no member answered")
