@@ -33,6 +33,8 @@ from urllib.request import HTTPHandler, HTTPSHandler, Request, build_opener
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPException, RemoteDisconnected
 
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, normalize_url
+
 DEFAULT_ENDPOINT = "https://127.0.0.1:2379"
 DEFAULT_TIMEOUT = 10.0
 
@@ -117,11 +119,6 @@ def to_int(value, default=0):
     return int(value)
 
 
-def id_to_hex(member_id):
-    """etcdctl prints member IDs as hex; the gateway speaks decimal."""
-    return "%x" % int(member_id)
-
-
 UINT64_MAX = (1 << 64) - 1
 _HEX_ID_RE = re.compile(r"^[0-9a-f]{1,16}$")
 _DEC_ID_RE = re.compile(r"^[0-9]{1,20}$")
@@ -195,7 +192,7 @@ def normalize_member(raw):
     member_id = to_int(raw.get("ID"))
     return dict(
         id=member_id,
-        id_hex=id_to_hex(member_id),
+        id_hex=id_hex(member_id),
         name=raw.get("name", ""),
         peer_urls=list(raw.get("peerURLs") or []),
         client_urls=list(raw.get("clientURLs") or []),
@@ -212,11 +209,11 @@ def normalize_status(raw, endpoint=None):
     return dict(
         endpoint=endpoint,
         member_id=member_id,
-        member_id_hex=id_to_hex(member_id),
-        cluster_id=id_to_hex(to_int(header.get("cluster_id"))),
+        member_id_hex=id_hex(member_id),
+        cluster_id=id_hex(to_int(header.get("cluster_id"))),
         version=raw.get("version", ""),
         leader_id=leader_id,
-        leader_id_hex=id_to_hex(leader_id),
+        leader_id_hex=id_hex(leader_id),
         is_leader=bool(leader_id) and leader_id == member_id,
         is_learner=bool(raw.get("isLearner", False)),
         raft_term=to_int(raw.get("raftTerm")),
@@ -338,7 +335,7 @@ class EtcdClient:
 
     def __init__(self, endpoint, ca_cert=None, client_cert=None, client_key=None, timeout=DEFAULT_TIMEOUT):
         """Raises EtcdConfigError (an EtcdError) naming the option and file when a TLS file is unusable."""
-        self.endpoint = endpoint.rstrip("/")
+        self.endpoint = normalize_url(endpoint)
         self.timeout = timeout
         if self.endpoint.startswith("https://"):
             self._opener = build_opener(HTTPSHandler(context=tls_context(ca_cert, client_cert, client_key)))
@@ -461,7 +458,7 @@ class EtcdClient:
     def alarms(self):
         reply = self.call("/v3/maintenance/alarm", {"action": "GET"})
         return [
-            dict(member_id=to_int(a.get("memberID")), member_id_hex=id_to_hex(to_int(a.get("memberID"))),
+            dict(member_id=to_int(a.get("memberID")), member_id_hex=id_hex(to_int(a.get("memberID"))),
                  alarm=a.get("alarm", "NONE"))
             for a in reply.get("alarms") or []
         ]

@@ -22,6 +22,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     EtcdUnreachable,
     first_answer,
 )
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import human_size, normalize_url
 
 GATEWAY_HINT = (
     " (the v3 JSON gateway is off: etcd 3.4 started with a config file needs 'enable-grpc-gateway: true')"
@@ -30,10 +31,6 @@ LEARNER_HINT = " (every endpoint that answered is a learner; name a voting membe
 MAX_PARALLEL_PROBES = 16
 
 # -- observation -----------------------------------------------------------------------------
-
-
-def _url_key(url):
-    return (url or "").strip().rstrip("/").lower()
 
 
 def _error_text(exc):
@@ -156,12 +153,12 @@ def observe(clients, discover=True, make_client=None):
 
     if discover and members and make_client is not None:
         seen_ids = {r["member_id"] for r in records if r["member_id"]}
-        seen_urls = {_url_key(r["endpoint"]) for r in records}
+        seen_urls = {normalize_url(r["endpoint"]) for r in records}
         todo = [
-            ([url for url in m["client_urls"] if _url_key(url) not in seen_urls], make_client)
+            ([url for url in m["client_urls"] if normalize_url(url) not in seen_urls], make_client)
             for m in members
             if m["started"] and m["id_hex"] not in seen_ids
-            and not any(_url_key(url) in seen_urls for url in m["client_urls"])
+            and not any(normalize_url(url) in seen_urls for url in m["client_urls"])
         ]
         for found in _parallel(_probe_member_urls, [item for item in todo if item[0]]):
             records.extend(found)
@@ -192,9 +189,9 @@ def name_endpoints(observation):
 
 
 def _member_by_url(members, url):
-    key = _url_key(url)
+    key = normalize_url(url)
     for member in members:
-        if any(_url_key(u) == key for u in member["client_urls"]):
+        if any(normalize_url(u) == key for u in member["client_urls"]):
             return member
     return None
 
@@ -438,27 +435,6 @@ def public_members(observation):
 
 
 # -- presentation ---------------------------------------------------------------------------
-
-_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
-
-
-def human_size(size):
-    """Bytes as an operator reads them: ``512 B``, ``20 KiB``, ``1.5 MiB``."""
-    if size is None:
-        return "-"
-    size = int(size)
-    if size < 1024:
-        return "%d B" % size
-    value = float(size)
-    for unit in _UNITS:
-        value /= 1024.0
-        if value < 1024 or unit == _UNITS[-1]:
-            text = "%.1f" % value
-            if text.endswith(".0"):
-                text = text[:-2]
-            return "%s %s" % (text, unit)
-    raise AssertionError("unreachable")
-
 
 TABLE_COLUMNS = ("NAME", "CLIENT URL", "VERSION", "LEADER", "LEARNER", "TERM", "INDEX", "DB SIZE", "HEALTH")
 

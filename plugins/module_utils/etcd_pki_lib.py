@@ -41,6 +41,8 @@ import os
 import re
 import tempfile
 
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_PATTERN, is_valid_name
+
 try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -54,8 +56,6 @@ else:
     HAS_CRYPTOGRAPHY = True
     CRYPTOGRAPHY_IMPORT_ERROR = None
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-_NAME_RE = re.compile(NAME_PATTERN)
 # A DNS SAN: labels of letters, digits, '-' and '_', optionally a leading '*.' wildcard.
 _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
 _DNS_RE = re.compile(r"^(?:\*\.)?%s(?:\.%s)*\.?$" % (_LABEL, _LABEL))
@@ -557,8 +557,8 @@ def fsync_directory(directory):
 # Input
 
 
-def _validate_name(name, where):
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+def validate_name(name, where):
+    if not is_valid_name(name):
         raise PkiError("%s %r is not a valid name: it must match %s" % (where, name, NAME_PATTERN))
 
 
@@ -573,7 +573,7 @@ def _normalize_clients(raw):
         unknown = sorted(set(item) - {"name", "cert", "key"})
         if unknown:
             raise PkiError("%s has unknown keys %s (allowed: name, cert, key)" % (where, ", ".join(unknown)))
-        _validate_name(item.get("name"), where + ".name")
+        validate_name(item.get("name"), where + ".name")
         clients.append({"name": item["name"], "cert": item.get("cert"), "key": item.get("key")})
     return clients
 
@@ -609,7 +609,7 @@ def _validate(params):
     for index, member in enumerate(params.get("members") or []):
         where = "members[%d]" % index
         name = member.get("name")
-        _validate_name(name, where + ".name")
+        validate_name(name, where + ".name")
         if name in seen:
             raise PkiError("member name %r appears twice (members[%d] and %s)" % (name, seen[name], where))
         seen[name] = index
@@ -703,7 +703,7 @@ def _validate_revoke(params, base, seen, protected):
     names = []
     for index, name in enumerate(params.get("revoke") or []):
         where = "revoke[%d]" % index
-        _validate_name(name, where)
+        validate_name(name, where)
         if name in seen:
             kind = "members" if seen[name] >= 0 else "clients"
             raise PkiError(

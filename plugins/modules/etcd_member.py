@@ -403,6 +403,12 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     probe_member,
     probe_members,
 )
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import (
+    NAME_RULE,
+    id_hex,
+    is_valid_name,
+    normalize_url,
+)
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_membership as em
 
 SELECTORS = ("name", "id", "peer_url")
@@ -604,8 +610,8 @@ class MemberTask:
         name, peer_urls, learner = self.params["name"], self.params["peer_urls"], self.params["learner"]
         members = self.list_members()
         by_name = em.find_member(members, name=name)
-        wanted = {em.normalize_url(u) for u in peer_urls}
-        overlapping = [m for m in members if wanted & {em.normalize_url(u) for u in m["peer_urls"]}]
+        wanted = {normalize_url(u) for u in peer_urls}
+        overlapping = [m for m in members if wanted & {normalize_url(u) for u in m["peer_urls"]}]
 
         if by_name is not None:
             others = [m for m in overlapping if m["id"] != by_name["id"]]
@@ -699,7 +705,7 @@ class MemberTask:
         self.result["member"] = public_member(new)
         self.result["initial_cluster"] = em.initial_cluster(after, name, peer_urls)
         msg = "added %s (%s) as %s; start it with initial-cluster-state existing and the returned initial_cluster" % (
-            name, em.id_hex(new["id"]) if new["id"] is not None else "new ID", kind)
+            name, id_hex(new["id"]) if new["id"] is not None else "new ID", kind)
         if learner:
             msg += ", then promote it with state=promoted"
         return self.finish(after, msg, before=members, leader=self.member_by_id(after, self.leader_id(probes)))
@@ -937,9 +943,8 @@ def validate(module):
         module.fail_json(msg="missing_ok cannot be used with id %s: member IDs change when a member is re-added, "
                              "so a missing ID is always an error; select the member by name or peer_url" % p["id"])
     if state == "present":
-        if not em.NAME_RE.match(p["name"]):
-            module.fail_json(msg="name %r is not a valid member name: use letters, digits, '.', '_' and '-', "
-                                 "starting with a letter or digit" % p["name"])
+        if not is_valid_name(p["name"]):
+            module.fail_json(msg="name %r is not a valid member name: use %s" % (p["name"], NAME_RULE))
         for url in p["peer_urls"]:
             problem = url_problem(url)
             if problem:

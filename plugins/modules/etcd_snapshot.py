@@ -344,14 +344,18 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_file im
     SnapshotError,
     SnapshotStream,
     check_snapshot_file,
-    human_size,
     parse_status_json,
+)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import (
+    NAME_RULE,
+    human_size,
+    is_valid_name,
+    normalize_url,
 )
 
 SNAPSHOT_RPC = "/v3/maintenance/snapshot"
 # A restored member's WAL: etcd preallocates a 64 MiB segment and keeps the next one ready.
 WAL_BYTES = 2 * 64 * 1024 * 1024
-MEMBER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 TOOL_SEARCH_DIRS = ["/usr/local/bin"]
 TOOL_VERSION = re.compile(r"^(etcdutl|etcdctl) version:\s*v?(\d+)\.(\d+)\.(\d+)\S*", re.MULTILINE)
 
@@ -689,7 +693,7 @@ def parse_initial_cluster(text):
         name, sep, url = item.partition("=")
         if not sep or not name or not url:
             raise Failure("initial_cluster entry %r is not NAME=PEER_URL" % item)
-        members.setdefault(name, []).append(url.rstrip("/"))
+        members.setdefault(name, []).append(normalize_url(url))
     if not members:
         raise Failure("initial_cluster %r lists no member" % text)
     return members
@@ -698,9 +702,9 @@ def parse_initial_cluster(text):
 def restore_plan(params):
     """Validate the restore options; returns (initial_cluster, peer URLs)."""
     name = params["name"]
-    if not MEMBER_NAME.match(name):
-        raise Failure("name %r is not a valid member name (letters, digits, '.', '_', '-'; starting with a letter or digit)" % name)
-    urls = [url.strip().rstrip("/") for url in params["initial_advertise_peer_urls"] if url.strip()]
+    if not is_valid_name(name):
+        raise Failure("name %r is not a valid member name: use %s" % (name, NAME_RULE))
+    urls = [normalize_url(url) for url in params["initial_advertise_peer_urls"] if url.strip()]
     if not urls:
         raise Failure("initial_advertise_peer_urls is empty")
     for url in urls:
