@@ -39,8 +39,8 @@ import datetime
 import ipaddress
 import os
 import re
-import tempfile
 
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import fsync_directory, write_file_atomically
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_PATTERN, is_valid_name
 
 try:
@@ -519,38 +519,6 @@ def _profile_ok(cert, profile, common_name):
     if profile != "client":
         wanted.add(ExtendedKeyUsageOID.SERVER_AUTH)
     return ekus == wanted and _common_names(cert) == ([common_name] if common_name else []) and not _is_ca(cert)
-
-
-def write_atomic(path, data, mode):
-    """Write ``data`` to ``path`` through a temporary file in the same directory, then rename."""
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    fsync_directory(directory)
-
-
-def fsync_directory(directory):
-    """Make a rename in ``directory`` durable; a file system that cannot is left as it is."""
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1144,11 +1112,11 @@ def apply_plan(plan, params, check_mode=False):
                 if needed and not os.path.isdir(os.path.dirname(path)):
                     os.makedirs(os.path.dirname(path), mode=DIR_MODE, exist_ok=True)
             if item.key_reason:
-                write_atomic(item.key_path, key_pem(item.key), KEY_MODE)
+                write_file_atomically(item.key_path, key_pem(item.key), KEY_MODE)
             elif item.fix_key_mode is not None:
                 os.chmod(item.key_path, KEY_MODE)
             if item.cert_reason:
-                write_atomic(item.cert_path, cert_pem(item.cert), CERT_MODE)
+                write_file_atomically(item.cert_path, cert_pem(item.cert), CERT_MODE)
 
         # Order matters: the CA before the CRL it signs, and the CRL listing a revoked serial
         # before that certificate is moved aside (a crash in between leaves the files for the next
@@ -1157,7 +1125,7 @@ def apply_plan(plan, params, check_mode=False):
         if new_crl is not None:
             if not os.path.isdir(os.path.dirname(crl["path"])):
                 os.makedirs(os.path.dirname(crl["path"]), mode=DIR_MODE, exist_ok=True)
-            write_atomic(crl["path"], crl_pem(new_crl), CRL_MODE)
+            write_file_atomically(crl["path"], crl_pem(new_crl), CRL_MODE)
         _move_revoked(revocations)
         for item in items:
             write_item(item)

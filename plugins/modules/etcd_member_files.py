@@ -162,10 +162,11 @@ staged_paths:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file
 
 ITEM_OPTIONS = dict(
     path=dict(type="path", required=True),
@@ -225,7 +226,7 @@ def ensure_file(module, item, private, diffs, stage_dir=None):
             if staged and not os.path.isdir(stage_dir):
                 # made only when something waits there: a run that stages nothing changes nothing
                 os.makedirs(stage_dir, 0o700)
-            write_atomically(module, target, wanted)
+            write_atomically(module, target, wanted, item)
     if stage_dir is not None and not staged and os.path.lexists(staged_path(stage_dir, path)):
         # staged by an earlier run, and no longer wanted
         written = True
@@ -249,20 +250,16 @@ def activate(module, stage_dir, paths):
     return moved
 
 
-def write_atomically(module, path, content):
+def write_atomically(module, path, content, item):
+    """Replace ``path`` with ``content``, owned and moded as ``item`` says before it takes the name,
+    so that etcd, which reads its certificates on every connection, never finds one it cannot read."""
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         module.fail_json(msg="cannot write %s: its directory %s does not exist" % (path, directory))
-    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path))
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        module.atomic_move(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    with atomic_file(path) as out:
+        out.write(content)
+        out.handle.flush()
+        module.set_fs_attributes_if_different(attributes_of(module, dict(item, path=out.path)), False)
 
 
 def main():

@@ -346,6 +346,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_file im
     check_snapshot_file,
     parse_status_json,
 )
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file, fsync_directory
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import (
     NAME_RULE,
     human_size,
@@ -454,21 +455,6 @@ def free_bytes(path):
     return stat.f_bavail * stat.f_frsize
 
 
-def fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def remove_quietly(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
 def file_fields(report):
     return {key: report.get(key) for key in FILE_FIELDS}
 
@@ -484,12 +470,12 @@ def write_snapshot(client, dest, uid=-1, gid=-1):
     meta pages checked. Any error removes it.
     """
     directory = os.path.dirname(dest) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(dest) + ".", suffix=".part")
-    stream = None
+    stream = temporary = None
     started = time.monotonic()
     try:
-        with os.fdopen(fd, "wb") as out:
-            stream = SnapshotStream(out)
+        with atomic_file(dest, 0o600, suffix=".part") as out:
+            temporary = out.path
+            stream = SnapshotStream(out.handle)
             for message in client.stream(SNAPSHOT_RPC):
                 stream.feed(message)
                 if stream.messages == 1:
@@ -501,28 +487,21 @@ def write_snapshot(client, dest, uid=-1, gid=-1):
                                human_size(available))
                         )
             summary = stream.finish()
-            out.flush()
-            os.fsync(out.fileno())
-        report = check_snapshot_file(tmp, verify_hash=False, count_keys=False)
-        if report["errors"]:
-            raise SnapshotError("etcd sent a snapshot that fails the file checks: " + "; ".join(report["errors"]))
-        if uid != -1 or gid != -1:
-            os.chown(tmp, uid, gid)
-        os.rename(tmp, dest)
-        fsync_dir(directory)
+            out.handle.flush()
+            report = check_snapshot_file(temporary, verify_hash=False, count_keys=False)
+            if report["errors"]:
+                raise SnapshotError("etcd sent a snapshot that fails the file checks: " + "; ".join(report["errors"]))
+            if uid != -1 or gid != -1:
+                os.chown(temporary, uid, gid)
     except EtcdError as exc:
-        remove_quietly(tmp)
         received = stream.received if stream else 0
-        raise Failure("saving the snapshot failed after %d bytes, %s was removed: %s" % (received, tmp, exc)) from None
+        raise Failure("saving the snapshot failed after %d bytes, %s was removed: %s" % (
+            received, temporary, exc)) from None
     except SnapshotError as exc:
-        remove_quietly(tmp)
-        raise Failure("saving the snapshot failed, %s was removed: %s" % (tmp, exc)) from None
+        raise Failure("saving the snapshot failed, %s was removed: %s" % (temporary, exc)) from None
     except OSError as exc:
-        remove_quietly(tmp)
-        raise Failure("writing the snapshot to %s failed, the partial file was removed: %s" % (tmp, exc)) from None
-    except BaseException:
-        remove_quietly(tmp)
-        raise
+        raise Failure("writing the snapshot to %s failed, the partial file was removed: %s" % (
+            temporary or dest, exc)) from None
     duration = max(time.monotonic() - started, 1e-6)
     details = file_fields(report)
     details.update(
@@ -813,7 +792,7 @@ def restore(module, params):
                 os.chown(data_dir, uid, gid)
         else:
             os.rename(target, data_dir)
-        fsync_dir(os.path.dirname(data_dir) or ".")
+        fsync_directory(os.path.dirname(data_dir) or ".")
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise Failure("restoring into %s failed, the temporary directory was removed: %s" % (data_dir, exc),

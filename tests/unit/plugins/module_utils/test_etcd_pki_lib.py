@@ -2,8 +2,6 @@
 
 import datetime
 import ipaddress
-import os
-import stat
 
 import pytest
 
@@ -43,16 +41,6 @@ def test_san_covers_matches_exact_names_and_single_label_wildcards():
     assert not lib.san_covers(sans, ("dns", "example.com"))
     assert lib.san_covers(sans, ("ip", ipaddress.ip_address("10.0.0.1")))
     assert not lib.san_covers(sans, ("ip", ipaddress.ip_address("10.0.0.2")))
-
-
-def test_write_atomic_sets_mode_and_leaves_no_temporary_file(tmp_path):
-    target = tmp_path / "k.pem"
-    target.write_bytes(b"old")
-    os.chmod(target, 0o644)
-    lib.write_atomic(str(target), b"new", 0o600)
-    assert target.read_bytes() == b"new"
-    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
-    assert os.listdir(tmp_path) == ["k.pem"]
 
 
 class _OldCertificate:

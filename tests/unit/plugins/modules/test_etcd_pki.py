@@ -16,6 +16,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_lib as lib
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import write_file_atomically
 from ansible_collections.raftops.etcd.plugins.modules import etcd_pki
 
 DAY = datetime.timedelta(days=1)
@@ -617,7 +618,7 @@ def test_verified_requires_client_auth_on_server_certificate(tmp_path, pki):
         .add_extension(original.extensions.get_extension_for_class(x509.SubjectAlternativeName).value, critical=False)
         .sign(ca_key, lib.hashes.SHA256())
     )
-    lib.write_atomic(members[0]["cert"], lib.cert_pem(cert), 0o644)
+    write_file_atomically(members[0]["cert"], lib.cert_pem(cert), 0o644)
     with pytest.raises(
         lib.PkiError, match=r"etcd-host0.cert lacks the extended key usage clientAuth \(needed by the gateway"
     ):

@@ -14,6 +14,7 @@ from cryptography import x509
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_lib as lib
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import write_file_atomically
 from ansible_collections.raftops.etcd.plugins.modules import etcd_pki
 
 DAY = datetime.timedelta(days=1)
@@ -199,7 +200,7 @@ def test_a_crl_whose_next_update_is_not_the_ca_end_is_signed_again(pki):
         .add_extension(x509.CRLNumber(7), critical=False)
         .sign(ca_key, lib.hashes.SHA256())
     )
-    lib.write_atomic(os.path.join(pki, "crl.pem"), lib.crl_pem(short), 0o644)
+    write_file_atomically(os.path.join(pki, "crl.pem"), lib.crl_pem(short), 0o644)
     result = lib.run(params(pki))
     crl = load_crl(pki)
     assert result["crl"]["reason"] == "next update changed"
