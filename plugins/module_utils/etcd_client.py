@@ -30,7 +30,6 @@ import ssl
 from urllib.error import HTTPError, URLError
 from urllib.request import HTTPHandler, HTTPSHandler, Request, build_opener
 
-from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPException, RemoteDisconnected
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, normalize_url
@@ -98,18 +97,22 @@ def connection_argument_spec():
     )
 
 
+def client_factory(params, timeout=None):
+    """The one way modules make clients: ``make_client(url)`` with the module's TLS options.
+
+    ``timeout`` replaces the module's ``timeout`` (probes use a shorter one). Building a client
+    raises EtcdConfigError naming the option when a TLS file is unusable.
+    """
+    def make_client(url):
+        return EtcdClient(url, ca_cert=params.get("ca_cert"), client_cert=params.get("client_cert"),
+                          client_key=params.get("client_key"),
+                          timeout=timeout or params.get("timeout") or DEFAULT_TIMEOUT)
+    return make_client
+
+
 def clients_from_params(params):
     """One EtcdClient per endpoint named in a module's connection parameters."""
-    return [
-        EtcdClient(
-            endpoint,
-            ca_cert=params.get("ca_cert"),
-            client_cert=params.get("client_cert"),
-            client_key=params.get("client_key"),
-            timeout=params.get("timeout") or DEFAULT_TIMEOUT,
-        )
-        for endpoint in params["endpoints"]
-    ]
+    return [client_factory(params)(endpoint) for endpoint in params["endpoints"]]
 
 
 def to_int(value, default=0):
@@ -657,48 +660,6 @@ def cluster_leader_id(clients):
     except EtcdError:
         return None
     return status["leader_id"] or None
-
-
-# -- probing members -------------------------------------------------------------------------
-
-
-def probe_member(member, make_client):
-    """Ask ``member`` for its status at its own client URLs; never raises.
-
-    ``make_client(url)`` builds the client (with a short timeout). Returns a dict: ``reachable``,
-    ``healthy`` (answered as itself and knows a leader), ``status`` (normalized, or None),
-    ``endpoint`` (the URL that answered) and ``error`` (why it is not healthy; empty when it is).
-    """
-    urls = member.get("client_urls") or []
-    if not member.get("name") or not urls:
-        return dict(reachable=False, healthy=False, status=None, endpoint=None, error="not started (no client URLs)")
-    errors = []
-    for url in urls:
-        try:
-            status = make_client(url).status()
-        except EtcdError as exc:
-            errors.append(str(exc) if exc.endpoint else "%s: %s" % (url, exc))
-            continue
-        except (OSError, ValueError) as exc:
-            errors.append("%s: %s" % (url, exc))
-            continue
-        if status["member_id"] != member["id"]:
-            return dict(reachable=True, healthy=False, status=None, endpoint=url,
-                        error="%s answered as member %s, not %s" % (url, status["member_id_hex"], member["id_hex"]))
-        if not status["leader_id"]:
-            return dict(reachable=True, healthy=False, status=status, endpoint=url,
-                        error="%s answers but knows no leader" % url)
-        return dict(reachable=True, healthy=True, status=status, endpoint=url, error="")
-    return dict(reachable=False, healthy=False, status=None, endpoint=None, error="; ".join(errors))
-
-
-def probe_members(members, make_client, max_workers=8):
-    """{member id: probe_member(...)} for every member, probed in parallel."""
-    if not members:
-        return {}
-    with ThreadPoolExecutor(max_workers=min(len(members), max_workers)) as pool:
-        results = list(pool.map(lambda m: probe_member(m, make_client), members))
-    return {m["id"]: r for m, r in zip(members, results)}
 
 
 def _reason(exc, connecting=False):

@@ -8,8 +8,8 @@
 
 Nothing here talks to etcd. Members are the dicts of ``etcd_client.normalize_member`` (``id`` as an
 int, ``name`` empty until the member has started, ``is_learner``); statuses are the dicts of
-``etcd_client.normalize_status``; ``health`` maps a member ID to True when that member answered a
-status request and knows a leader.
+``etcd_client.normalize_status``; ``health`` maps a member ID to True when that member is healthy
+(``etcd_probe``: its status answers as itself with a leader, and its ``/health`` is true).
 
 Matching is always exact. A selector never matches a prefix or a substring of a name, an ID or a
 URL: ``10.0.0.1`` must not pick ``10.0.0.11`` (a tool that grepped address prefixes removed the
@@ -460,7 +460,7 @@ def member_by_id(members, member_id):
 
 def public_member(member, probe=None):
     """A member as the modules return it: IDs as strings (64-bit numbers do not survive JSON
-    consumers), and with ``probe`` (an ``etcd_client.probe_member`` result) its health."""
+    consumers), and with ``probe`` (an ``etcd_probe.probe_member`` result) its health."""
     if member is None:
         return None
     out = dict(
@@ -473,14 +473,14 @@ def public_member(member, probe=None):
         started=bool(member.get("name")),
     )
     if probe is not None:
-        out.update(reachable=probe["reachable"], healthy=probe["healthy"], probe_error=probe["error"])
+        out.update(reachable=probe["reachable"], healthy=probe["healthy"], probe_error=probe["problem"])
     return out
 
 
 def health_of(probes):
     """(health, reasons) for the ``can_*`` checks from ``{member id: probe}``."""
     return ({mid: p["healthy"] for mid, p in probes.items()},
-            {mid: p["error"] for mid, p in probes.items() if p["error"]})
+            {mid: p["problem"] for mid, p in probes.items() if p["problem"]})
 
 
 def statuses_of(probes):

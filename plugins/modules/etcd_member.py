@@ -23,8 +23,8 @@ description:
   - O(state=leader) makes a member the leader, for example so that a rolling restart restarts
     the leader last.
   - Every change is checked against quorum before anything is sent to etcd. The module probes
-    each member's client URL (C(/v3/maintenance/status), with the same TLS options and a short
-    O(probe_timeout)) and refuses a change that would leave fewer healthy voting members than the
+    each member's client URL (C(/v3/maintenance/status) and C(/health), with the same TLS options
+    and a short O(probe_timeout)) and refuses a change that would leave fewer healthy voting members than the
     quorum of the new cluster size. A refusal names the unhealthy members and what to do.
   - Members are matched exactly by name, ID or peer URL; a selector never matches a prefix or a
     substring, so V(http://10.0.0.1:2380) never selects V(http://10.0.0.11:2380).
@@ -100,8 +100,8 @@ options:
     default: true
   probe_timeout:
     description:
-      - Seconds to wait for each member's status when probing the members before a change. A member
-        that does not answer in time counts as unhealthy.
+      - Seconds to wait for each answer (status, then C(/health)) when probing the members before a
+        change. A member that does not answer in time counts as unhealthy.
     type: float
     default: 3
   promote_timeout:
@@ -392,16 +392,14 @@ from urllib.parse import urlsplit
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
-    EtcdClient,
     EtcdError,
     EtcdUnreachable,
+    client_factory,
     clients_from_params,
     cluster_leader_id,
     connection_argument_spec,
     first_answer,
     member_list_from,
-    probe_member,
-    probe_members,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import (
     NAME_RULE,
@@ -410,6 +408,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import (
     normalize_url,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_membership as em
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import probe_member, probe_members
 
 SELECTORS = ("name", "id", "peer_url")
 SETTLE_SECONDS = 15
@@ -440,17 +439,6 @@ def _advice(exc):
     return ""
 
 
-def endpoint_clients(params):
-    """Clients for the module's endpoints (tests replace this)."""
-    return clients_from_params(params)
-
-
-def member_client(url, params, timeout):
-    """A client for one member's client URL with the module's TLS options (tests replace this)."""
-    return EtcdClient(url, ca_cert=params.get("ca_cert"), client_cert=params.get("client_cert"),
-                      client_key=params.get("client_key"), timeout=timeout)
-
-
 def _sleep(seconds):
     time.sleep(seconds)
 
@@ -470,7 +458,8 @@ class MemberTask:
     def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.clients = endpoint_clients(module.params)
+        self.clients = clients_from_params(module.params)
+        self.make_probe_client = client_factory(module.params, module.params["probe_timeout"])
         self.endpoints = ", ".join(c.endpoint for c in self.clients)
         self.source = None
         self.result = dict(changed=False)
@@ -484,9 +473,6 @@ class MemberTask:
         except EtcdError as exc:
             raise Failure(str(exc)) from None
         return members
-
-    def make_probe_client(self, url):
-        return member_client(url, self.params, self.params["probe_timeout"])
 
     def probe_one(self, member):
         return probe_member(member, self.make_probe_client)
@@ -543,7 +529,7 @@ class MemberTask:
         urls = leader.get("client_urls") or []
         if not urls:
             raise Failure("cannot %s: the leader advertises no client URL" % what)
-        clients = [member_client(u, self.params, self.params["timeout"]) for u in urls]
+        clients = [client_factory(self.params)(u) for u in urls]
         try:
             # not repeated on another URL once sent: a second request would find the leader moved
             first_answer(clients, lambda c: c.move_leader(target["id"]), idempotent=False)
@@ -563,7 +549,7 @@ class MemberTask:
             probe = self.probe_one(target)
             if probe["healthy"] and probe["status"]["leader_id"] == target["id"]:
                 return
-            last = probe["error"] or "leader is %s" % probe["status"]["leader_id_hex"]
+            last = probe["problem"] or "leader is %s" % probe["status"]["leader_id_hex"]
             if _now() >= deadline:
                 raise Failure(
                     "leadership did not move to %s within %d s (last seen: %s); check the members' health and run "
@@ -770,7 +756,7 @@ class MemberTask:
         return self.finish(after, msg, before=members, leader=self.member_by_id(after, self.leader_id(probes)))
 
     def observe(self, progress, learner_probe, leader_probe):
-        """Record a reading of the learner's and the leader's raft applied index (from ``probe_member``
+        """Record a reading of the learner's and the leader's raft applied index (from ``etcd_probe.probe_member``
         results; a failed probe reads as no progress) and show the last seen values in the result."""
         learner_status = learner_probe.get("status")
         leader_status = leader_probe.get("status")
@@ -778,7 +764,7 @@ class MemberTask:
             _now(),
             learner_index=learner_status["raft_applied_index"] if learner_status else None,
             leader_index=leader_status["raft_applied_index"] if leader_status else None,
-            error=learner_probe.get("error") or "",
+            error=learner_probe.get("problem") or "",
         )
         self.result["learner_applied_index"] = progress.learner_index
         self.result["leader_applied_index"] = progress.leader_index
@@ -920,12 +906,12 @@ class MemberTask:
         leader = self.member_by_id(members, leader_id)
         if leader is None:
             raise Failure("no member knows a leader, so leadership cannot be moved to %s; members: %s" % (
-                em.describe(target), "; ".join("%s: %s" % (em.describe(m), probes[m["id"]]["error"] or "healthy")
+                em.describe(target), "; ".join("%s: %s" % (em.describe(m), probes[m["id"]]["problem"] or "healthy")
                                                for m in members)))
         probe = probes[target["id"]]
         if not probe["healthy"]:
             raise Failure("cannot make %s the leader: it is not healthy (%s); bring it back first" % (
-                em.describe(target), probe["error"]))
+                em.describe(target), probe["problem"]))
         self.result["changed"] = True
         self.result["leader_moved_to"] = public_member(target)
         if not self.module.check_mode:

@@ -304,8 +304,9 @@ def test_diff_lines_show_name_id_role_and_peer_urls():
 
 
 def probe(healthy, leader_id=None, member_id=None, error=""):
+    """An etcd_probe.probe_member result."""
     st = status(member_id, leader_id) if healthy else None
-    return dict(reachable=healthy, healthy=healthy, status=st, endpoint=None, error=error)
+    return dict(reachable=healthy, healthy=healthy, status=st, endpoint=None, problem=error)
 
 
 def test_leader_from_probes_prefers_the_self_declared_leader_then_the_majority():

@@ -13,8 +13,7 @@ from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd import FakeCl
 @pytest.fixture
 def cluster(monkeypatch):
     fake = FakeCluster(["etcd-a", "etcd-b", "etcd-c"], leader="etcd-a")
-    monkeypatch.setattr(etcd_member, "endpoint_clients", lambda params: [fake.client(e) for e in params["endpoints"]])
-    monkeypatch.setattr(etcd_member, "member_client", lambda url, params, timeout: fake.client(url))
+    monkeypatch.setattr(ec, "EtcdClient", lambda url, **options: fake.client(url))
     clock = {"now": 0.0}
     monkeypatch.setattr(etcd_member, "_now", lambda: clock["now"])
     monkeypatch.setattr(etcd_member, "_sleep", lambda seconds: clock.update(now=clock["now"] + seconds))

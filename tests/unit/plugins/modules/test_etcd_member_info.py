@@ -5,6 +5,7 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
 from ansible_collections.raftops.etcd.plugins.modules import etcd_member, etcd_member_info
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd import REFUSED, FakeCluster
 
@@ -14,9 +15,7 @@ ENDPOINTS = ["http://10.0.0.1:2379", "http://10.0.0.2:2379", "http://10.0.0.3:23
 @pytest.fixture
 def cluster(monkeypatch):
     fake = FakeCluster(["etcd-a", "etcd-b", "etcd-c"], leader="etcd-a")
-    for module in (etcd_member_info, etcd_member):
-        monkeypatch.setattr(module, "endpoint_clients", lambda params: [fake.client(e) for e in params["endpoints"]])
-        monkeypatch.setattr(module, "member_client", lambda url, params, timeout: fake.client(url))
+    monkeypatch.setattr(ec, "EtcdClient", lambda url, **options: fake.client(url))
     return fake
 
 
