@@ -17,6 +17,7 @@ import time
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdError, first_answer
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import human_size, normalize_url
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_membership import public_member
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import (
     GATEWAY_HINT,
     error_text,
@@ -390,12 +391,8 @@ def cluster_summary(observation):
 
 
 def public_members(observation):
-    """The member list as returned to the play (IDs as etcdctl prints them)."""
-    return [
-        dict(id=m["id_hex"], name=m["name"], peer_urls=m["peer_urls"], client_urls=m["client_urls"],
-             is_learner=m["is_learner"], started=m["started"])
-        for m in observation.get("members") or []
-    ]
+    """The member list as returned to the play, each member as every module returns one."""
+    return [public_member(m) for m in observation.get("members") or []]
 
 
 # -- presentation ---------------------------------------------------------------------------

@@ -459,13 +459,13 @@ def member_by_id(members, member_id):
 
 
 def public_member(member, probe=None):
-    """A member as the modules return it: IDs as strings (64-bit numbers do not survive JSON
-    consumers), and with ``probe`` (an ``etcd_probe.probe_member`` result) its health."""
+    """A member as every module returns it: the ID in hex as etcdctl prints it (empty for a member
+    not added yet, in check mode), and with ``probe`` (an ``etcd_probe.probe_member`` result) its
+    health."""
     if member is None:
         return None
     out = dict(
-        id=str(member["id"]) if member.get("id") is not None else "",
-        id_hex=member.get("id_hex") or (id_hex(member["id"]) if member.get("id") is not None else ""),
+        id=id_hex(member["id"]) if member.get("id") is not None else "",
         name=member.get("name", ""),
         peer_urls=list(member.get("peer_urls") or []),
         client_urls=list(member.get("client_urls") or []),

@@ -263,43 +263,19 @@ RETURN = r"""
 members:
   description:
     - The members after the task. In check mode, the members as they would be.
-    - The same list M(raftops.etcd.etcd_member_info) returns (without the probe fields).
-    - A member that was added but has not started has an empty RV(members[].name) and no client
-      URLs.
+    - Each entry is a member as M(raftops.etcd.etcd_member_info) returns it in its RV(members), without
+      the probe fields; C(id) is the member ID in hex as C(etcdctl member list) prints it.
+    - A member that was added but has not started has an empty C(name) and no client URLs.
   returned: always
   type: list
   elements: dict
-  contains:
-    id:
-      description: Member ID in decimal, as a string (it is a 64-bit number).
-      type: str
-      sample: "10276657743932975437"
-    id_hex:
-      description: Member ID in hex, as etcdctl prints it.
-      type: str
-      sample: 8e9e05c52164694d
-    name:
-      description: The member's C(--name); empty until the member has started.
-      type: str
-      sample: etcd-host0
-    peer_urls:
-      description: Peer URLs.
-      type: list
-      elements: str
-      sample: ["https://10.0.0.11:2380"]
-    client_urls:
-      description: Client URLs the member advertises; empty until it has started.
-      type: list
-      elements: str
-      sample: ["https://10.0.0.11:2379"]
-    is_learner:
-      description: Whether the member is a learner (non-voting).
-      type: bool
-      sample: false
-    started:
-      description: Whether the member has started and joined (it then has a name).
-      type: bool
-      sample: true
+  sample:
+    - id: 8e9e05c52164694d
+      name: etcd-host0
+      peer_urls: ["https://10.0.0.11:2380"]
+      client_urls: ["https://10.0.0.11:2379"]
+      is_learner: false
+      started: true
 leader:
   description:
     - The leader, with the same keys as an entry of RV(members); V(null) when no member knows a
@@ -307,8 +283,7 @@ leader:
   returned: always
   type: dict
   sample:
-    id: "10276657743932975437"
-    id_hex: 8e9e05c52164694d
+    id: 8e9e05c52164694d
     name: etcd-host0
     peer_urls: ["https://10.0.0.11:2380"]
     client_urls: ["https://10.0.0.11:2379"]
@@ -318,13 +293,12 @@ member:
   description:
     - The member the task acted on, with the same keys as an entry of RV(members). After a
       removal, the member that was removed.
-    - In check mode an add has not happened, so the new member's C(id) and C(id_hex) are empty.
+    - In check mode an add has not happened, so the new member's C(id) is empty.
     - V(null) when O(state=absent) found nothing and O(missing_ok=true).
   returned: always
   type: dict
   sample:
-    id: "12046737592219339042"
-    id_hex: a72e1bbcea94d222
+    id: a72e1bbcea94d222
     name: ""
     peer_urls: ["https://10.0.0.14:2380"]
     client_urls: []
@@ -352,8 +326,7 @@ leader_moved_to:
   returned: when O(state=absent) or O(state=leader)
   type: dict
   sample:
-    id: "9372538179322589801"
-    id_hex: 8211f1d0f64f3269
+    id: 8211f1d0f64f3269
     name: etcd-host1
     peer_urls: ["https://10.0.0.12:2380"]
     client_urls: ["https://10.0.0.12:2379"]
@@ -672,7 +645,7 @@ class MemberTask:
         kind = "a learner" if learner else "a voting member"
         self.result["changed"] = True
         if self.module.check_mode:
-            new = dict(id=None, id_hex="", name="", peer_urls=list(peer_urls), client_urls=[],
+            new = dict(id=None, name="", peer_urls=list(peer_urls), client_urls=[],
                        is_learner=learner, started=False)
             after = [*members, new]
         else:

@@ -90,7 +90,7 @@ EXAMPLES = r"""
 
 - name: Find the learner that still waits for promotion, if any
   ansible.builtin.set_fact:
-    etcd_pending_learner: "{{ etcd_members.members | selectattr('is_learner') | map(attribute='id_hex') | first | default('') }}"
+    etcd_pending_learner: "{{ etcd_members.members | selectattr('is_learner') | map(attribute='id') | first | default('') }}"
 """
 
 RETURN = r"""
@@ -104,11 +104,9 @@ members:
   elements: dict
   contains:
     id:
-      description: Member ID in decimal, as a string (it is a 64-bit number).
-      type: str
-      sample: "10276657743932975437"
-    id_hex:
-      description: Member ID in hex, as etcdctl prints it.
+      description:
+        - Member ID in hex as C(etcdctl member list) prints it (lowercase, no C(0x)), like every ID
+          the collection's modules return.
       type: str
       sample: 8e9e05c52164694d
     name:
@@ -158,8 +156,7 @@ leader:
   returned: always
   type: dict
   sample:
-    id: "10276657743932975437"
-    id_hex: 8e9e05c52164694d
+    id: 8e9e05c52164694d
     name: etcd-host0
     peer_urls: ["https://10.0.0.11:2380"]
     client_urls: ["https://10.0.0.11:2379"]
