@@ -21,18 +21,10 @@ description:
     exists and every member agrees on it, no alarm is raised, every member has started, and the
     optional conditions O(max_raft_index_gap), O(expect_members) and O(allow_learners) hold.
   - It only reads; it never changes the cluster.
-author:
-  - raftops developers (@raftops)
 extends_documentation_fragment:
+  - raftops.etcd.common
   - raftops.etcd.connection
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 options:
   discover:
     description:

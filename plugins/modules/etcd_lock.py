@@ -27,23 +27,17 @@ description:
   - A request that was sent and then got no answer may have been applied, so it is never sent
     again; the module then revokes the lease it granted, so that the outcome is known (this run
     does not hold the lock), and fails.
-author:
-  - raftops developers (@raftops)
 extends_documentation_fragment:
+  - raftops.etcd.common
   - raftops.etcd.connection
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    support: full
     details:
       - Reads the lock and reports whether it would be acquired (V(changed) when it is free or held
         by an expired lease) or released; never writes, never renews and never waits.
       - When another holder holds the lock, check mode reports it in RV(held_by) and a warning
         instead of failing.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 options:
   name:
     description:

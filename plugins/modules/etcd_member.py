@@ -28,14 +28,12 @@ description:
     quorum of the new cluster size. A refusal names the unhealthy members and what to do.
   - Members are matched exactly by name, ID or peer URL; a selector never matches a prefix or a
     substring, so V(http://10.0.0.1:2380) never selects V(http://10.0.0.11:2380).
-author:
-  - raftops developers (@raftops)
 extends_documentation_fragment:
+  - raftops.etcd.common
   - raftops.etcd.connection
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    support: full
     details: Reports what would be done, including a leadership move, and changes nothing.
   diff_mode:
     support: full
@@ -43,8 +41,6 @@ attributes:
       - For O(state=present), O(state=absent) and O(state=promoted) the diff lists the members
         before and after, one line each as C(name (id) learner|voter peer_urls).
       - O(state=leader) does not change membership and returns no diff.
-  platform:
-    platforms: posix
 options:
   state:
     description:

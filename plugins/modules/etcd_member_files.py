@@ -20,18 +20,13 @@ description:
   - With O(stage_dir), a file of O(files) whose content differs is not written in place but staged
     beside the others in O(stage_dir), to be put in place later with O(activate). A service that
     restarts on its own meanwhile keeps running with the file it was proven with.
-author:
-  - raftops developers (@raftops)
 extends_documentation_fragment:
+  - raftops.etcd.common
   - ansible.builtin.action_common_attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: partial
     details: Shows the content of changed O(files); a changed O(private_files) item shows only its path.
-  platform:
-    platforms: posix
 options:
   directories:
     description: Directories to make, or to give the owner, group and mode listed.

@@ -16,19 +16,13 @@ description:
     reports whether it is reachable and healthy.
   - Never changes anything. To add, promote, remove or re-lead members use
     M(raftops.etcd.etcd_member).
-author:
-  - raftops developers (@raftops)
 extends_documentation_fragment:
+  - raftops.etcd.common
   - raftops.etcd.connection
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    support: full
     details: The module only reads, so it runs in check mode exactly as without it.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 options:
   probe:
     description:

@@ -42,23 +42,19 @@ description:
   - Bad input is reported before anything is written.
   - With O(state=verified) nothing is ever written. The module checks certificates the operator
     provides ("bring your own PKI"). It reports every problem at once, each with the file name.
-author:
-  - raftops developers (@raftops)
 requirements:
   - cryptography >= 3.1 on the controller
 extends_documentation_fragment:
+  - raftops.etcd.common
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    support: full
     details: Reports what would be issued and why, what would be revoked and moved, and how the CRL
       would change, and writes nothing.
   diff_mode:
     support: partial
     details: Shows the serial numbers the CRL lists before and after, and where the files of
       revoked names go. Nothing is shown for certificates; see RV(issued).
-  platform:
-    platforms: posix
 options:
   path:
     description:

@@ -105,20 +105,16 @@ options:
         itself); O(state=restored) fails without one.
     type: path
 extends_documentation_fragment:
+  - raftops.etcd.common
   - raftops.etcd.connection
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    support: full
     details:
       - O(state=saved) asks the endpoint for its status, checks O(dest) and the free space for the member's
         database, and reports a change without saving.
       - O(state=restored) runs every check (file, tool, data directory, free space) and reports a change
         without restoring.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 notes:
   - The connection options are used by O(state=saved) only.
   - A snapshot holds the v3 keyspace only, at the revision it was taken.
@@ -130,8 +126,6 @@ seealso:
   - name: etcd disaster recovery
     description: Snapshot and restore in the etcd operations guide.
     link: https://etcd.io/docs/v3.5/op-guide/recovery/
-author:
-  - raftops developers (@raftops)
 """
 
 EXAMPLES = r"""
