@@ -4,10 +4,9 @@
 
 
 class ModuleDocFragment:
-    """What every raftops.etcd module shares: its authors and the attributes most of them have.
+    """What every raftops.etcd module shares: its authors and its attributes as most modules have them.
 
-    A module lists this fragment with ``ansible.builtin.action_common_attributes`` (the attribute
-    descriptions) and states only the attributes where it differs or has details to add.
+    A module states only the attributes where it differs or has details to add.
     """
 
     DOCUMENTATION = r"""
@@ -15,9 +14,13 @@ author:
   - raftops developers (@raftops)
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change without changing it.
     support: full
   diff_mode:
+    description: Returns what changed (or would change in check mode) when run with C(--diff).
     support: none
   platform:
+    description: Target OS families the module runs on.
+    support: N/A
     platforms: posix
 """

@@ -24,7 +24,6 @@ description:
 extends_documentation_fragment:
   - raftops.etcd.common
   - raftops.etcd.connection
-  - ansible.builtin.action_common_attributes
 options:
   discover:
     description:

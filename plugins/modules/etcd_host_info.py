@@ -18,7 +18,6 @@ description:
   - Never changes anything.
 extends_documentation_fragment:
   - raftops.etcd.common
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     details: The module only reads.

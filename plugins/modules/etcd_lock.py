@@ -30,7 +30,6 @@ description:
 extends_documentation_fragment:
   - raftops.etcd.common
   - raftops.etcd.connection
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     details:

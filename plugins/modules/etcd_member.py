@@ -31,7 +31,6 @@ description:
 extends_documentation_fragment:
   - raftops.etcd.common
   - raftops.etcd.connection
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     details: Reports what would be done, including a leadership move, and changes nothing.
@@ -278,13 +277,6 @@ leader:
       leader.
   returned: always
   type: dict
-  sample:
-    id: 8e9e05c52164694d
-    name: etcd-host0
-    peer_urls: ["https://10.0.0.11:2380"]
-    client_urls: ["https://10.0.0.11:2379"]
-    is_learner: false
-    started: true
 member:
   description:
     - The member the task acted on, with the same keys as an entry of RV(members). After a

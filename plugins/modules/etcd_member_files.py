@@ -22,7 +22,6 @@ description:
     restarts on its own meanwhile keeps running with the file it was proven with.
 extends_documentation_fragment:
   - raftops.etcd.common
-  - ansible.builtin.action_common_attributes
 attributes:
   diff_mode:
     support: partial

@@ -19,7 +19,6 @@ description:
 extends_documentation_fragment:
   - raftops.etcd.common
   - raftops.etcd.connection
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     details: The module only reads, so it runs in check mode exactly as without it.

@@ -46,7 +46,6 @@ requirements:
   - cryptography >= 3.1 on the controller
 extends_documentation_fragment:
   - raftops.etcd.common
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     details: Reports what would be issued and why, what would be revoked and moved, and how the CRL

@@ -107,7 +107,6 @@ options:
 extends_documentation_fragment:
   - raftops.etcd.common
   - raftops.etcd.connection
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     details:
@@ -424,24 +423,19 @@ def check_state_options(params):
 
 def resolve_ids(owner, group):
     """(uid, gid) for os.chown, -1 for 'leave as is'; unknown names fail before anything is written."""
-    uid = gid = -1
-    if owner:
-        if owner.isdigit():
-            uid = int(owner)
-        else:
-            try:
-                uid = pwd.getpwnam(owner).pw_uid
-            except KeyError:
-                raise Failure("owner %r: no such user on this host" % owner) from None
-    if group:
-        if group.isdigit():
-            gid = int(group)
-        else:
-            try:
-                gid = grp.getgrnam(group).gr_gid
-            except KeyError:
-                raise Failure("group %r: no such group on this host" % group) from None
-    return uid, gid
+    return (_resolve_id(owner, pwd.getpwnam, "pw_uid", "owner %r: no such user on this host"),
+            _resolve_id(group, grp.getgrnam, "gr_gid", "group %r: no such group on this host"))
+
+
+def _resolve_id(name, lookup, field, unknown):
+    if not name:
+        return -1
+    if name.isdigit():
+        return int(name)
+    try:
+        return getattr(lookup(name), field)
+    except KeyError:
+        raise Failure(unknown % name) from None
 
 
 def free_bytes(path):
