@@ -7,7 +7,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.raftops.etcd.plugins.filter import etcd as etcd_filters
 from ansible_collections.raftops.etcd.plugins.filter import settings
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_formats as fmt
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_lib
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_params
 from ansible_collections.raftops.etcd.plugins.modules import etcd_member, etcd_snapshot
 
 VALID_NAMES = ["etcd-host0", "a", "0", "A.b_c-d", "host..1", "x-"]
@@ -81,8 +81,8 @@ def _accepted_by_snapshot_restore(name):
 
 def _accepted_by_pki(name):
     try:
-        etcd_pki_lib.validate_name(name, "members[0].name")
-    except etcd_pki_lib.PkiError:
+        etcd_pki_params.validate_name(name, "members[0].name")
+    except etcd_pki_params.PkiError:
         return False
     return True
 
