@@ -18,6 +18,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_x509 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import write_file_atomically
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_present import run_present
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_verified import verify
+from ansible_collections.raftops.etcd.tests.unit.plugins.module_utils.pki_helpers import load, read, reasons, snapshot
 
 DAY = datetime.timedelta(days=1)
 HOSTS = ("etcd-host0", "etcd-host1", "etcd-host2")
@@ -36,30 +37,9 @@ def params(path, **overrides):
     return pki_params.default_params(path=path, **overrides)
 
 
-def load(path):
-    with open(path, "rb") as handle:
-        return x509.load_pem_x509_certificate(handle.read())
-
-
 def load_crl(pki):
     with open(os.path.join(pki, "crl.pem"), "rb") as handle:
         return x509.load_pem_x509_crl(handle.read())
-
-
-def read(path):
-    with open(path, "rb") as handle:
-        return handle.read()
-
-
-def snapshot(directory):
-    if not os.path.exists(directory):
-        return None
-    state = {}
-    for root, _dirs, files in os.walk(directory):
-        for name in files:
-            path = os.path.join(root, name)
-            state[path] = (read(path), stat.S_IMODE(os.stat(path).st_mode))
-    return state
 
 
 def serial_of(pki, filename):
@@ -73,10 +53,6 @@ def listed(pki):
 def hexes(*serials):
     """The CRL's serials as the module returns them: sorted by value, in etcd's hex form."""
     return [pki_x509.serial_hex(s) for s in sorted(serials)]
-
-
-def reasons(result):
-    return {os.path.basename(item["file"]): item["reason"] for item in result["issued"]}
 
 
 def ca_of(pki):
