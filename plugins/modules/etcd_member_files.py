@@ -12,9 +12,9 @@ description:
     the given content, owner, group and mode, changing only what differs.
   - One call replaces a C(file), C(copy) or C(template) task per item, each of which costs
     several round trips to the host even when nothing changes.
-  - A file is written to a temporary file in its own directory, readable by root only, then
-    renamed over the old one, so a reader never sees a partial file or a key with loose
-    permissions.
+  - A file is written to a temporary file in its own directory, created readable by root only and
+    given its owner, group and mode before it is renamed over the old one, so a reader never sees
+    a partial file or a key with loose permissions, and etcd never finds one it cannot read.
   - Directories are made before files, in the order given; missing parents are made too, with
     default permissions.
   - With O(stage_dir), a file of O(files) whose content differs is not written in place but staged
@@ -37,11 +37,11 @@ options:
         description: Absolute path of the directory.
         type: path
         required: true
-      owner:
+      owner: &owner
         description: User that owns it.
         type: str
         required: true
-      group:
+      group: &group
         description: Group that owns it.
         type: str
         required: true
@@ -63,14 +63,8 @@ options:
         description: Exact content of the file.
         type: str
         required: true
-      owner:
-        description: User that owns it.
-        type: str
-        required: true
-      group:
-        description: Group that owns it.
-        type: str
-        required: true
+      owner: *owner
+      group: *group
       mode:
         description: Permissions, in octal, for example V("0640").
         type: raw
