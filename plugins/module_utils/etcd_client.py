@@ -112,7 +112,8 @@ def client_factory(params, timeout=None):
 
 def clients_from_params(params):
     """One EtcdClient per endpoint named in a module's connection parameters."""
-    return [client_factory(params)(endpoint) for endpoint in params["endpoints"]]
+    make_client = client_factory(params)
+    return [make_client(endpoint) for endpoint in params["endpoints"]]
 
 
 def to_int(value, default=0):

@@ -420,6 +420,7 @@ class MemberTask:
         self.module = module
         self.params = module.params
         self.clients = clients_from_params(module.params)
+        self.make_client = client_factory(module.params)
         self.make_probe_client = client_factory(module.params, module.params["probe_timeout"])
         self.endpoints = ", ".join(c.endpoint for c in self.clients)
         self.source = None
@@ -490,7 +491,7 @@ class MemberTask:
         urls = leader.get("client_urls") or []
         if not urls:
             raise Failure("cannot %s: the leader advertises no client URL" % what)
-        clients = [client_factory(self.params)(u) for u in urls]
+        clients = [self.make_client(u) for u in urls]
         try:
             # not repeated on another URL once sent: a second request would find the leader moved
             first_answer(clients, lambda c: c.move_leader(target["id"]), idempotent=False)
