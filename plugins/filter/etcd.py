@@ -11,7 +11,8 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_RULE, is_valid_name
+
 VERSION_PATTERN = re.compile(r"^(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)$")
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 DNS_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
@@ -97,11 +98,8 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None):
     records, errors, by_name, by_peer = [], [], {}, {}
     for host in hosts:
         name = _member_name(hostvars, host)
-        if not NAME_PATTERN.fullmatch(name):
-            errors.append(
-                "host %s: member name %r (NODE_NAME) is invalid; use letters, digits, '.', '_' and '-', "
-                "starting with a letter or digit" % (host, name)
-            )
+        if not is_valid_name(name):
+            errors.append("host %s: member name %r (NODE_NAME) is invalid; use %s" % (host, name, NAME_RULE))
         if name in by_name:
             errors.append("hosts %s and %s both use the member name %r (NODE_NAME must be unique)"
                           % (by_name[name], host, name))
@@ -153,7 +151,7 @@ def member_target(requested, hosts, hostvars):
         name = _member_name(hostvars, host)
         if requested in (name, host):
             return dict(host=host, name=name)
-    if not NAME_PATTERN.fullmatch(requested):
+    if not is_valid_name(requested):
         raise AnsibleFilterError("%r is not a member name or inventory host" % requested)
     return dict(host="", name=requested)
 

@@ -13,6 +13,7 @@ from collections import namedtuple
 from collections.abc import Mapping
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import VERSION_PATTERN, is_dns_name, is_ip_address
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_PATTERN, NAME_RULE
 
 # One rule: the variable it reports on, the check, what is allowed (the message when the check
 # just fails) and why. A check gets the value and the settings that passed their own rules so far,
@@ -266,7 +267,6 @@ def service_user(value, _settings):
     return None
 
 
-TOKEN_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 SAN_TEXT = ("an IP address or a DNS name, like 10.0.0.10, lb.example.com or *.example.com "
             "(no port, scheme or whitespace)")
 
@@ -492,8 +492,7 @@ RULES = [
     Rule("etcd_user", service_user,
          "a user name matching ^[a-z_][a-z0-9_-]{0,30}$ that is not root or another system or login account",
          "etcd runs as this user, which owns the data and keys"),
-    Rule("etcd_cluster_token", matches(TOKEN_PATTERN, empty_ok=True),
-         "'' (a unique token is made) or letters, digits, '.', '_' and '-', starting with a letter or digit",
+    Rule("etcd_cluster_token", matches(NAME_PATTERN, empty_ok=True), "'' (a unique token is made) or " + NAME_RULE,
          "it seeds the cluster and member IDs"),
     Rule("etcd_extra_env", extra_env,
          "a dict of ETCD_* settings, like {ETCD_MAX_REQUEST_BYTES: 10485760}, that the role does not manage",

@@ -30,8 +30,9 @@ import ssl
 from urllib.error import HTTPError, URLError
 from urllib.request import HTTPHandler, HTTPSHandler, Request, build_opener
 
-from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPException, RemoteDisconnected
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, normalize_url
 
 DEFAULT_ENDPOINT = "https://127.0.0.1:2379"
 DEFAULT_TIMEOUT = 10.0
@@ -96,18 +97,23 @@ def connection_argument_spec():
     )
 
 
+def client_factory(params, timeout=None):
+    """The one way modules make clients: ``make_client(url)`` with the module's TLS options.
+
+    ``timeout`` replaces the module's ``timeout`` (probes use a shorter one). Building a client
+    raises EtcdConfigError naming the option when a TLS file is unusable.
+    """
+    def make_client(url):
+        return EtcdClient(url, ca_cert=params.get("ca_cert"), client_cert=params.get("client_cert"),
+                          client_key=params.get("client_key"),
+                          timeout=timeout or params.get("timeout") or DEFAULT_TIMEOUT)
+    return make_client
+
+
 def clients_from_params(params):
     """One EtcdClient per endpoint named in a module's connection parameters."""
-    return [
-        EtcdClient(
-            endpoint,
-            ca_cert=params.get("ca_cert"),
-            client_cert=params.get("client_cert"),
-            client_key=params.get("client_key"),
-            timeout=params.get("timeout") or DEFAULT_TIMEOUT,
-        )
-        for endpoint in params["endpoints"]
-    ]
+    make_client = client_factory(params)
+    return [make_client(endpoint) for endpoint in params["endpoints"]]
 
 
 def to_int(value, default=0):
@@ -115,11 +121,6 @@ def to_int(value, default=0):
     if value is None or value == "":
         return default
     return int(value)
-
-
-def id_to_hex(member_id):
-    """etcdctl prints member IDs as hex; the gateway speaks decimal."""
-    return "%x" % int(member_id)
 
 
 UINT64_MAX = (1 << 64) - 1
@@ -195,7 +196,7 @@ def normalize_member(raw):
     member_id = to_int(raw.get("ID"))
     return dict(
         id=member_id,
-        id_hex=id_to_hex(member_id),
+        id_hex=id_hex(member_id),
         name=raw.get("name", ""),
         peer_urls=list(raw.get("peerURLs") or []),
         client_urls=list(raw.get("clientURLs") or []),
@@ -212,11 +213,11 @@ def normalize_status(raw, endpoint=None):
     return dict(
         endpoint=endpoint,
         member_id=member_id,
-        member_id_hex=id_to_hex(member_id),
-        cluster_id=id_to_hex(to_int(header.get("cluster_id"))),
+        member_id_hex=id_hex(member_id),
+        cluster_id=id_hex(to_int(header.get("cluster_id"))),
         version=raw.get("version", ""),
         leader_id=leader_id,
-        leader_id_hex=id_to_hex(leader_id),
+        leader_id_hex=id_hex(leader_id),
         is_leader=bool(leader_id) and leader_id == member_id,
         is_learner=bool(raw.get("isLearner", False)),
         raft_term=to_int(raw.get("raftTerm")),
@@ -338,7 +339,7 @@ class EtcdClient:
 
     def __init__(self, endpoint, ca_cert=None, client_cert=None, client_key=None, timeout=DEFAULT_TIMEOUT):
         """Raises EtcdConfigError (an EtcdError) naming the option and file when a TLS file is unusable."""
-        self.endpoint = endpoint.rstrip("/")
+        self.endpoint = normalize_url(endpoint)
         self.timeout = timeout
         if self.endpoint.startswith("https://"):
             self._opener = build_opener(HTTPSHandler(context=tls_context(ca_cert, client_cert, client_key)))
@@ -461,7 +462,7 @@ class EtcdClient:
     def alarms(self):
         reply = self.call("/v3/maintenance/alarm", {"action": "GET"})
         return [
-            dict(member_id=to_int(a.get("memberID")), member_id_hex=id_to_hex(to_int(a.get("memberID"))),
+            dict(member_id=to_int(a.get("memberID")), member_id_hex=id_hex(to_int(a.get("memberID"))),
                  alarm=a.get("alarm", "NONE"))
             for a in reply.get("alarms") or []
         ]
@@ -660,48 +661,6 @@ def cluster_leader_id(clients):
     except EtcdError:
         return None
     return status["leader_id"] or None
-
-
-# -- probing members -------------------------------------------------------------------------
-
-
-def probe_member(member, make_client):
-    """Ask ``member`` for its status at its own client URLs; never raises.
-
-    ``make_client(url)`` builds the client (with a short timeout). Returns a dict: ``reachable``,
-    ``healthy`` (answered as itself and knows a leader), ``status`` (normalized, or None),
-    ``endpoint`` (the URL that answered) and ``error`` (why it is not healthy; empty when it is).
-    """
-    urls = member.get("client_urls") or []
-    if not member.get("name") or not urls:
-        return dict(reachable=False, healthy=False, status=None, endpoint=None, error="not started (no client URLs)")
-    errors = []
-    for url in urls:
-        try:
-            status = make_client(url).status()
-        except EtcdError as exc:
-            errors.append(str(exc) if exc.endpoint else "%s: %s" % (url, exc))
-            continue
-        except (OSError, ValueError) as exc:
-            errors.append("%s: %s" % (url, exc))
-            continue
-        if status["member_id"] != member["id"]:
-            return dict(reachable=True, healthy=False, status=None, endpoint=url,
-                        error="%s answered as member %s, not %s" % (url, status["member_id_hex"], member["id_hex"]))
-        if not status["leader_id"]:
-            return dict(reachable=True, healthy=False, status=status, endpoint=url,
-                        error="%s answers but knows no leader" % url)
-        return dict(reachable=True, healthy=True, status=status, endpoint=url, error="")
-    return dict(reachable=False, healthy=False, status=None, endpoint=None, error="; ".join(errors))
-
-
-def probe_members(members, make_client, max_workers=8):
-    """{member id: probe_member(...)} for every member, probed in parallel."""
-    if not members:
-        return {}
-    with ThreadPoolExecutor(max_workers=min(len(members), max_workers)) as pool:
-        results = list(pool.map(lambda m: probe_member(m, make_client), members))
-    return {m["id"]: r for m, r in zip(members, results)}
 
 
 def _reason(exc, connecting=False):

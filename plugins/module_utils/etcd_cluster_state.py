@@ -15,45 +15,36 @@ Three layers, so that the decisions can be tested without hosts:
 
 import time
 
-from concurrent.futures import ThreadPoolExecutor
-
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
-    EtcdError,
-    EtcdUnreachable,
-    first_answer,
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdError, first_answer
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import human_size, normalize_url
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_membership import public_member
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import (
+    GATEWAY_HINT,
+    error_text,
+    in_parallel,
+    probe_endpoint,
+    probe_urls,
 )
 
-GATEWAY_HINT = (
-    " (the v3 JSON gateway is off: etcd 3.4 started with a config file needs 'enable-grpc-gateway: true')"
-)
 LEARNER_HINT = " (every endpoint that answered is a learner; name a voting member in endpoints)"
-MAX_PARALLEL_PROBES = 16
 
 # -- observation -----------------------------------------------------------------------------
 
 
-def _url_key(url):
-    return (url or "").strip().rstrip("/").lower()
-
-
-def _error_text(exc):
-    text = exc.message if isinstance(exc, EtcdError) else str(exc)
-    if isinstance(exc, EtcdError) and exc.status == 404:
-        text += GATEWAY_HINT
-    return text
-
-
-def empty_endpoint(endpoint, discovered=False):
-    return dict(
-        endpoint=endpoint,
+def endpoint_record(probe, discovered=False):
+    """One entry of ``endpoints`` as etcd_health returns it: a probe (``etcd_probe.probe_endpoint``)
+    flattened, IDs in hex, ``member`` filled in later from the member list."""
+    status = probe["status"]
+    record = dict(
+        endpoint=probe["endpoint"],
         discovered=discovered,
         member=None,
-        member_id=None,
-        reachable=False,
-        error=None,
-        healthy=False,
-        health_reason=None,
-        status_error=None,
+        member_id=status["member_id_hex"] if status else None,
+        reachable=probe["reachable"],
+        error=probe["error"],
+        healthy=probe["healthy"],
+        health_reason=probe["health_reason"],
+        status_error=probe["status_error"],
         version=None,
         cluster_id=None,
         is_leader=False,
@@ -66,59 +57,30 @@ def empty_endpoint(endpoint, discovered=False):
         db_size_in_use=None,
         errors=[],
     )
-
-
-def probe(client, discovered=False):
-    """GET /health and POST /v3/maintenance/status on one endpoint; never raises."""
-    record = empty_endpoint(client.endpoint, discovered)
-    try:
-        healthy, reason = client.health()
-    except EtcdUnreachable as exc:
-        record["error"] = exc.message
-        return record
-    except EtcdError as exc:
-        healthy, reason = False, _error_text(exc)
-    record.update(reachable=True, healthy=bool(healthy), health_reason=reason or "")
-    try:
-        status = client.status()
-    except EtcdError as exc:
-        record["status_error"] = _error_text(exc)
-        return record
-    record.update(
-        member_id=status["member_id_hex"],
-        version=status["version"],
-        cluster_id=status["cluster_id"],
-        is_leader=status["is_leader"],
-        is_learner=status["is_learner"],
-        leader_id=status["leader_id_hex"] if status["leader_id"] else None,
-        raft_term=status["raft_term"],
-        raft_index=status["raft_index"],
-        raft_applied_index=status["raft_applied_index"],
-        db_size=status["db_size"],
-        db_size_in_use=status["db_size_in_use"],
-        errors=list(status["errors"]),
-    )
+    if status:
+        record.update(
+            version=status["version"],
+            cluster_id=status["cluster_id"],
+            is_leader=status["is_leader"],
+            is_learner=status["is_learner"],
+            leader_id=status["leader_id_hex"] if status["leader_id"] else None,
+            raft_term=status["raft_term"],
+            raft_index=status["raft_index"],
+            raft_applied_index=status["raft_applied_index"],
+            db_size=status["db_size"],
+            db_size_in_use=status["db_size_in_use"],
+            errors=list(status["errors"]),
+        )
     return record
 
 
-def _parallel(function, items):
-    items = list(items)
-    if len(items) <= 1:
-        return [function(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_PROBES, len(items))) as pool:
-        return list(pool.map(function, items))
+def _probe_client(client):
+    return endpoint_record(probe_endpoint(client))
 
 
-def _probe_member_urls(args):
-    """Try one member's client URLs in order; stop at the first that answers."""
+def _discover(args):
     urls, make_client = args
-    records = []
-    for url in urls:
-        record = probe(make_client(url), discovered=True)
-        records.append(record)
-        if record["reachable"]:
-            break
-    return records
+    return [endpoint_record(probe, discovered=True) for probe in probe_urls(urls, make_client)]
 
 
 def _cluster_call(clients, action):
@@ -128,7 +90,7 @@ def _cluster_call(clients, action):
     try:
         return first_answer(clients, action), None
     except EtcdError as exc:
-        return None, _error_text(exc)
+        return None, error_text(exc)
 
 
 def observe(clients, discover=True, make_client=None):
@@ -137,7 +99,7 @@ def observe(clients, discover=True, make_client=None):
     ``clients`` are the endpoints the user named. With ``discover``, every started member not
     already reached through them is probed at its advertised client URLs (``make_client(url)``).
     """
-    records = _parallel(probe, clients)
+    records = in_parallel(_probe_client, clients)
     by_endpoint = {client.endpoint: client for client in clients}
 
     def cluster_order(record):
@@ -156,14 +118,14 @@ def observe(clients, discover=True, make_client=None):
 
     if discover and members and make_client is not None:
         seen_ids = {r["member_id"] for r in records if r["member_id"]}
-        seen_urls = {_url_key(r["endpoint"]) for r in records}
+        seen_urls = {normalize_url(r["endpoint"]) for r in records}
         todo = [
-            ([url for url in m["client_urls"] if _url_key(url) not in seen_urls], make_client)
+            ([url for url in m["client_urls"] if normalize_url(url) not in seen_urls], make_client)
             for m in members
             if m["started"] and m["id_hex"] not in seen_ids
-            and not any(_url_key(url) in seen_urls for url in m["client_urls"])
+            and not any(normalize_url(url) in seen_urls for url in m["client_urls"])
         ]
-        for found in _parallel(_probe_member_urls, [item for item in todo if item[0]]):
+        for found in in_parallel(_discover, [item for item in todo if item[0]]):
             records.extend(found)
 
     observation = dict(
@@ -192,9 +154,9 @@ def name_endpoints(observation):
 
 
 def _member_by_url(members, url):
-    key = _url_key(url)
+    key = normalize_url(url)
     for member in members:
-        if any(_url_key(u) == key for u in member["client_urls"]):
+        if any(normalize_url(u) == key for u in member["client_urls"]):
             return member
     return None
 
@@ -296,8 +258,8 @@ def assess(observation, max_raft_index_gap=None, expect_members=None, allow_lear
         if not record["reachable"]:
             problems.append("%s: unreachable: %s" % (where, record["error"]))
             continue
-        if not record["healthy"]:
-            problems.append("%s: /health false: %s" % (where, record["health_reason"] or "no reason given"))
+        if record["health_reason"]:
+            problems.append("%s: /health false: %s" % (where, record["health_reason"]))
         if record["status_error"]:
             problems.append("%s: status failed: %s" % (where, record["status_error"]))
         errors = _own_errors(record, observation)
@@ -429,36 +391,11 @@ def cluster_summary(observation):
 
 
 def public_members(observation):
-    """The member list as returned to the play (IDs as etcdctl prints them)."""
-    return [
-        dict(id=m["id_hex"], name=m["name"], peer_urls=m["peer_urls"], client_urls=m["client_urls"],
-             is_learner=m["is_learner"], started=m["started"])
-        for m in observation.get("members") or []
-    ]
+    """The member list as returned to the play, each member as every module returns one."""
+    return [public_member(m) for m in observation.get("members") or []]
 
 
 # -- presentation ---------------------------------------------------------------------------
-
-_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
-
-
-def human_size(size):
-    """Bytes as an operator reads them: ``512 B``, ``20 KiB``, ``1.5 MiB``."""
-    if size is None:
-        return "-"
-    size = int(size)
-    if size < 1024:
-        return "%d B" % size
-    value = float(size)
-    for unit in _UNITS:
-        value /= 1024.0
-        if value < 1024 or unit == _UNITS[-1]:
-            text = "%.1f" % value
-            if text.endswith(".0"):
-                text = text[:-2]
-            return "%s %s" % (text, unit)
-    raise AssertionError("unreachable")
-
 
 TABLE_COLUMNS = ("NAME", "CLIENT URL", "VERSION", "LEADER", "LEARNER", "TERM", "INDEX", "DB SIZE", "HEALTH")
 
@@ -471,10 +408,12 @@ def _health_cell(view):
         return "not checked"
     if not record["reachable"]:
         return "unreachable: %s" % record["error"]
-    if not record["healthy"]:
-        return "unhealthy: %s" % (record["health_reason"] or "/health false")
+    if record["health_reason"]:
+        return "unhealthy: %s" % record["health_reason"]
     if record["status_error"]:
         return "status failed: %s" % record["status_error"]
+    if not record["healthy"]:
+        return "unhealthy: knows no leader"
     return "healthy"
 
 

@@ -8,20 +8,18 @@
 
 Nothing here talks to etcd. Members are the dicts of ``etcd_client.normalize_member`` (``id`` as an
 int, ``name`` empty until the member has started, ``is_learner``); statuses are the dicts of
-``etcd_client.normalize_status``; ``health`` maps a member ID to True when that member answered a
-status request and knows a leader.
+``etcd_client.normalize_status``; ``health`` maps a member ID to True when that member is healthy
+(``etcd_probe``: its status answers as itself with a leader, and its ``/health`` is true).
 
 Matching is always exact. A selector never matches a prefix or a substring of a name, an ID or a
 URL: ``10.0.0.1`` must not pick ``10.0.0.11`` (a tool that grepped address prefixes removed the
 wrong member that way).
 """
 
-import re
 from collections import namedtuple
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import member_id_readings
-
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, normalize_url
 
 
 class MembershipError(Exception):
@@ -74,8 +72,9 @@ def learners(members):
     return [m for m in members if m["is_learner"]]
 
 
-def id_hex(member_id):
-    return "%x" % int(member_id) if member_id is not None else "?"
+def id_text(member_id):
+    """The member ID in messages: hex, or ``?`` for a member not added yet (check mode)."""
+    return id_hex(member_id) if member_id is not None else "?"
 
 
 def describe(member):
@@ -83,14 +82,14 @@ def describe(member):
     name = member.get("name")
     if not name:
         name = "unstarted member %s" % ",".join(member.get("peer_urls") or [])
-    return "%s (%s)" % (name.strip(), id_hex(member.get("id")))
+    return "%s (%s)" % (name.strip(), id_text(member.get("id")))
 
 
 def member_line(member):
     """One line of a diff: ``name (id) learner|voter peer_urls``."""
     return "%s (%s) %s %s" % (
         member.get("name") or "<unstarted>",
-        id_hex(member.get("id")),
+        id_text(member.get("id")),
         "learner" if member["is_learner"] else "voter",
         ",".join(member.get("peer_urls") or []),
     )
@@ -104,21 +103,12 @@ def diff_text(members):
 def member_names(members):
     """Every member as an operator would name it, for 'members are: ...' messages."""
     return ", ".join(
-        m["name"] if m.get("name") else "%s (unstarted, %s)" % (id_hex(m["id"]), ",".join(m.get("peer_urls") or []))
+        m["name"] if m.get("name") else "%s (unstarted, %s)" % (id_text(m["id"]), ",".join(m.get("peer_urls") or []))
         for m in members
     ) or "(none)"
 
 
 # -- exact matching --------------------------------------------------------------------------
-
-
-def normalize_url(url):
-    """A peer or client URL for comparison: surrounding space and a trailing ``/`` removed.
-
-    Nothing else is changed; two URLs are the same member only if they are equal strings after
-    this, so ``http://10.0.0.1:2380`` never matches ``http://10.0.0.11:2380``.
-    """
-    return str(url).strip().rstrip("/")
 
 
 def same_urls(first, second):
@@ -469,13 +459,13 @@ def member_by_id(members, member_id):
 
 
 def public_member(member, probe=None):
-    """A member as the modules return it: IDs as strings (64-bit numbers do not survive JSON
-    consumers), and with ``probe`` (an ``etcd_client.probe_member`` result) its health."""
+    """A member as every module returns it: the ID in hex as etcdctl prints it (empty for a member
+    not added yet, in check mode), and with ``probe`` (an ``etcd_probe.probe_member`` result) its
+    health."""
     if member is None:
         return None
     out = dict(
-        id=str(member["id"]) if member.get("id") is not None else "",
-        id_hex=member.get("id_hex") or (id_hex(member["id"]) if member.get("id") is not None else ""),
+        id=id_hex(member["id"]) if member.get("id") is not None else "",
         name=member.get("name", ""),
         peer_urls=list(member.get("peer_urls") or []),
         client_urls=list(member.get("client_urls") or []),
@@ -483,14 +473,14 @@ def public_member(member, probe=None):
         started=bool(member.get("name")),
     )
     if probe is not None:
-        out.update(reachable=probe["reachable"], healthy=probe["healthy"], probe_error=probe["error"])
+        out.update(reachable=probe["reachable"], healthy=probe["healthy"], probe_error=probe["problem"])
     return out
 
 
 def health_of(probes):
     """(health, reasons) for the ``can_*`` checks from ``{member id: probe}``."""
     return ({mid: p["healthy"] for mid, p in probes.items()},
-            {mid: p["error"] for mid, p in probes.items() if p["error"]})
+            {mid: p["problem"] for mid, p in probes.items() if p["problem"]})
 
 
 def statuses_of(probes):

@@ -65,18 +65,6 @@ class SnapshotError(Exception):
     """A snapshot stream or file that cannot be trusted; the message says why."""
 
 
-def human_size(size):
-    """Bytes as an operator reads them (``1.5 GiB``)."""
-    if size < 1024:
-        return "%d B" % size
-    value = float(size)
-    for unit in ("KiB", "MiB", "GiB"):
-        value /= 1024
-        if value < 1024:
-            return "%.1f %s" % (value, unit)
-    return "%.1f TiB" % (value / 1024)
-
-
 def fnv1a64(data):
     """FNV-1a, 64 bits: bbolt's meta page checksum."""
     value = FNV64_OFFSET

@@ -21,18 +21,9 @@ description:
     exists and every member agrees on it, no alarm is raised, every member has started, and the
     optional conditions O(max_raft_index_gap), O(expect_members) and O(allow_learners) hold.
   - It only reads; it never changes the cluster.
-author:
-  - raftops developers (@raftops)
 extends_documentation_fragment:
+  - raftops.etcd.common
   - raftops.etcd.connection
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 options:
   discover:
     description:
@@ -263,10 +254,17 @@ endpoints:
       description: Why it did not answer.
       type: str
     healthy:
-      description: Whether C(/health) answered V(true).
+      description:
+        - Whether the member is healthy. It answered its status and names a leader, and its
+          C(/health) answered V(true).
+        - The same meaning as C(members[].healthy) of M(raftops.etcd.etcd_member_info), which the
+          quorum checks of M(raftops.etcd.etcd_member) count.
       type: bool
     health_reason:
-      description: Reason given by C(/health) (etcd 3.4.29, 3.5.0 and later), or the error.
+      description:
+        - Empty when C(/health) answered V(true); else the reason it gave (etcd 3.4.29, 3.5.0 and
+          later; V(no reason given) before), or why it did not answer.
+        - V(null) when the endpoint did not answer.
       type: str
     status_error:
       description: Error of the status call, when C(/health) answered but status did not.
@@ -341,7 +339,7 @@ rounds:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
-    EtcdClient,
+    client_factory,
     clients_from_params,
     connection_argument_spec,
 )
@@ -424,16 +422,12 @@ def main():
     if not params["endpoints"]:
         module.fail_json(msg="endpoints must name at least one etcd client URL")
 
-    def make_client(url):
-        return EtcdClient(url, ca_cert=params["ca_cert"], client_cert=params["client_cert"],
-                          client_key=params["client_key"], timeout=params["timeout"])
-
     try:
         clients = clients_from_params(params)
     except (OSError, ValueError) as exc:
         module.fail_json(msg="cannot set up the etcd client: %s" % exc)
 
-    failure, result = run(params, clients, make_client)
+    failure, result = run(params, clients, client_factory(params))
     if failure:
         module.fail_json(msg=failure, **result)
     module.exit_json(**result)

@@ -16,18 +16,11 @@ description:
   - Whether a data directory holds member data is decided by its write-ahead log (a non-empty
     C(member/wal), or the separate WAL directory).
   - Never changes anything.
-author:
-  - raftops developers (@raftops)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - raftops.etcd.common
 attributes:
   check_mode:
-    support: full
     details: The module only reads.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 options:
   unit_path:
     description: The systemd unit of the etcd service.

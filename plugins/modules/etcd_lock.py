@@ -27,23 +27,16 @@ description:
   - A request that was sent and then got no answer may have been applied, so it is never sent
     again; the module then revokes the lease it granted, so that the outcome is known (this run
     does not hold the lock), and fails.
-author:
-  - raftops developers (@raftops)
 extends_documentation_fragment:
+  - raftops.etcd.common
   - raftops.etcd.connection
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    support: full
     details:
       - Reads the lock and reports whether it would be acquired (V(changed) when it is free or held
         by an expired lease) or released; never writes, never renews and never waits.
       - When another holder holds the lock, check mode reports it in RV(held_by) and a warning
         instead of failing.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 options:
   name:
     description:
@@ -90,7 +83,7 @@ options:
     description:
       - The lease of a lock taken earlier, as RV(lease_id) returned it (hex, as C(etcdctl) prints
         lease IDs; an optional C(0x) is allowed). 17 or more decimal digits are read as the decimal
-        form (RV(lease_id_dec)).
+        form the gateway uses.
       - With O(state=acquired), renews the lease when it still holds the lock (no change), and
         fails when it no longer does (it expired, or was revoked, and the lock may have been
         taken), so that the caller does not go on as if it held the lock.
@@ -190,11 +183,6 @@ lease_id:
   returned: when the lock is held (or was released) by this task; not in check mode before the lock exists
   type: str
   sample: 694d77aa9e38260f
-lease_id_dec:
-  description: The same lease ID in decimal, as the gateway takes it.
-  returned: with RV(lease_id)
-  type: str
-  sample: "7587869340393578511"
 holder:
   description:
     - The holder of the lock. With O(state=released), the holder whose lock was released, or who
@@ -244,9 +232,6 @@ held_by:
     lease_id:
       description: Its lease in hex; null when the key has no lease.
       type: str
-    lease_id_dec:
-      description: Its lease in decimal; null when the key has no lease.
-      type: str
     expires_in:
       description: Seconds until its lease expires unless renewed; null when the key has no lease.
       type: int
@@ -254,7 +239,6 @@ held_by:
     holder: ansible-playbook on ctl-host by bob, pid 4321, started 2026-11-22T09:58:00Z
     acquired_at: "2026-11-22T09:58:01Z"
     lease_id: 694d77aa9e38260f
-    lease_id_dec: "7587869340393578511"
     expires_in: 512
 release_command:
   description: The C(etcdctl) command that releases the lock of the other holder.
@@ -330,7 +314,7 @@ def parse_lease_id(text):
         value = None
     if not value or value > INT63_MAX:
         raise ValueError("lease_id %r is not a lease ID: give it in hex as the module returned it in lease_id "
-                         "(as etcdctl prints it, e.g. 694d77aa9e38260f) or in decimal as lease_id_dec" % (text,))
+                         "(as etcdctl prints it, e.g. 694d77aa9e38260f) or in decimal (17 to 19 digits)" % (text,))
     return value
 
 
@@ -440,7 +424,7 @@ class Lock:
     def held_by(self, info, expires_in):
         lease = info["lease"]
         return dict(holder=info["holder"], acquired_at=info["acquired_at"],
-                    lease_id=lease_hex(lease) if lease else None, lease_id_dec=str(lease) if lease else None,
+                    lease_id=lease_hex(lease) if lease else None,
                     expires_in=expires_in if lease else None)
 
     def release_command(self, info):
@@ -466,7 +450,7 @@ class Lock:
 
     def held(self, lease_id, info, ttl, expires_in, changed, msg):
         return dict(changed=changed, acquired=True, key=self.key, lease_id=lease_hex(lease_id),
-                    lease_id_dec=str(lease_id), holder=info["holder"], acquired_at=info["acquired_at"],
+                    holder=info["holder"], acquired_at=info["acquired_at"],
                     ttl=ttl, expires_in=expires_in, msg=msg)
 
     # -- acquire ------------------------------------------------------------------------------
@@ -689,7 +673,7 @@ class Lock:
             self.warnings.append(result["msg"])
             return result
         if kv["lease"]:
-            result.update(lease_id=lease_hex(kv["lease"]), lease_id_dec=str(kv["lease"]))
+            result.update(lease_id=lease_hex(kv["lease"]))
         if self.check_mode:
             result.update(changed=True, released=True, msg="lock %s of %s would be released" % (
                 self.name, info["holder"]))

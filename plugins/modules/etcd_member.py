@@ -23,19 +23,16 @@ description:
   - O(state=leader) makes a member the leader, for example so that a rolling restart restarts
     the leader last.
   - Every change is checked against quorum before anything is sent to etcd. The module probes
-    each member's client URL (C(/v3/maintenance/status), with the same TLS options and a short
-    O(probe_timeout)) and refuses a change that would leave fewer healthy voting members than the
+    each member's client URL (C(/v3/maintenance/status) and C(/health), with the same TLS options
+    and a short O(probe_timeout)) and refuses a change that would leave fewer healthy voting members than the
     quorum of the new cluster size. A refusal names the unhealthy members and what to do.
   - Members are matched exactly by name, ID or peer URL; a selector never matches a prefix or a
     substring, so V(http://10.0.0.1:2380) never selects V(http://10.0.0.11:2380).
-author:
-  - raftops developers (@raftops)
 extends_documentation_fragment:
+  - raftops.etcd.common
   - raftops.etcd.connection
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    support: full
     details: Reports what would be done, including a leadership move, and changes nothing.
   diff_mode:
     support: full
@@ -43,8 +40,6 @@ attributes:
       - For O(state=present), O(state=absent) and O(state=promoted) the diff lists the members
         before and after, one line each as C(name (id) learner|voter peer_urls).
       - O(state=leader) does not change membership and returns no diff.
-  platform:
-    platforms: posix
 options:
   state:
     description:
@@ -100,8 +95,8 @@ options:
     default: true
   probe_timeout:
     description:
-      - Seconds to wait for each member's status when probing the members before a change. A member
-        that does not answer in time counts as unhealthy.
+      - Seconds to wait for each answer (status, then C(/health)) when probing the members before a
+        change. A member that does not answer in time counts as unhealthy.
     type: float
     default: 3
   promote_timeout:
@@ -263,68 +258,35 @@ RETURN = r"""
 members:
   description:
     - The members after the task. In check mode, the members as they would be.
-    - The same list M(raftops.etcd.etcd_member_info) returns (without the probe fields).
-    - A member that was added but has not started has an empty RV(members[].name) and no client
-      URLs.
+    - Each entry is a member as M(raftops.etcd.etcd_member_info) returns it in its RV(members), without
+      the probe fields; C(id) is the member ID in hex as C(etcdctl member list) prints it.
+    - A member that was added but has not started has an empty C(name) and no client URLs.
   returned: always
   type: list
   elements: dict
-  contains:
-    id:
-      description: Member ID in decimal, as a string (it is a 64-bit number).
-      type: str
-      sample: "10276657743932975437"
-    id_hex:
-      description: Member ID in hex, as etcdctl prints it.
-      type: str
-      sample: 8e9e05c52164694d
-    name:
-      description: The member's C(--name); empty until the member has started.
-      type: str
-      sample: etcd-host0
-    peer_urls:
-      description: Peer URLs.
-      type: list
-      elements: str
-      sample: ["https://10.0.0.11:2380"]
-    client_urls:
-      description: Client URLs the member advertises; empty until it has started.
-      type: list
-      elements: str
-      sample: ["https://10.0.0.11:2379"]
-    is_learner:
-      description: Whether the member is a learner (non-voting).
-      type: bool
-      sample: false
-    started:
-      description: Whether the member has started and joined (it then has a name).
-      type: bool
-      sample: true
+  sample:
+    - id: 8e9e05c52164694d
+      name: etcd-host0
+      peer_urls: ["https://10.0.0.11:2380"]
+      client_urls: ["https://10.0.0.11:2379"]
+      is_learner: false
+      started: true
 leader:
   description:
     - The leader, with the same keys as an entry of RV(members); V(null) when no member knows a
       leader.
   returned: always
   type: dict
-  sample:
-    id: "10276657743932975437"
-    id_hex: 8e9e05c52164694d
-    name: etcd-host0
-    peer_urls: ["https://10.0.0.11:2380"]
-    client_urls: ["https://10.0.0.11:2379"]
-    is_learner: false
-    started: true
 member:
   description:
     - The member the task acted on, with the same keys as an entry of RV(members). After a
       removal, the member that was removed.
-    - In check mode an add has not happened, so the new member's C(id) and C(id_hex) are empty.
+    - In check mode an add has not happened, so the new member's C(id) is empty.
     - V(null) when O(state=absent) found nothing and O(missing_ok=true).
   returned: always
   type: dict
   sample:
-    id: "12046737592219339042"
-    id_hex: a72e1bbcea94d222
+    id: a72e1bbcea94d222
     name: ""
     peer_urls: ["https://10.0.0.14:2380"]
     client_urls: []
@@ -352,8 +314,7 @@ leader_moved_to:
   returned: when O(state=absent) or O(state=leader)
   type: dict
   sample:
-    id: "9372538179322589801"
-    id_hex: 8211f1d0f64f3269
+    id: 8211f1d0f64f3269
     name: etcd-host1
     peer_urls: ["https://10.0.0.12:2380"]
     client_urls: ["https://10.0.0.12:2379"]
@@ -392,18 +353,23 @@ from urllib.parse import urlsplit
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
-    EtcdClient,
     EtcdError,
     EtcdUnreachable,
+    client_factory,
     clients_from_params,
     cluster_leader_id,
     connection_argument_spec,
     first_answer,
     member_list_from,
-    probe_member,
-    probe_members,
+)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import (
+    NAME_RULE,
+    id_hex,
+    is_valid_name,
+    normalize_url,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_membership as em
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import probe_member, probe_members
 
 SELECTORS = ("name", "id", "peer_url")
 SETTLE_SECONDS = 15
@@ -434,17 +400,6 @@ def _advice(exc):
     return ""
 
 
-def endpoint_clients(params):
-    """Clients for the module's endpoints (tests replace this)."""
-    return clients_from_params(params)
-
-
-def member_client(url, params, timeout):
-    """A client for one member's client URL with the module's TLS options (tests replace this)."""
-    return EtcdClient(url, ca_cert=params.get("ca_cert"), client_cert=params.get("client_cert"),
-                      client_key=params.get("client_key"), timeout=timeout)
-
-
 def _sleep(seconds):
     time.sleep(seconds)
 
@@ -464,7 +419,9 @@ class MemberTask:
     def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.clients = endpoint_clients(module.params)
+        self.clients = clients_from_params(module.params)
+        self.make_client = client_factory(module.params)
+        self.make_probe_client = client_factory(module.params, module.params["probe_timeout"])
         self.endpoints = ", ".join(c.endpoint for c in self.clients)
         self.source = None
         self.result = dict(changed=False)
@@ -478,9 +435,6 @@ class MemberTask:
         except EtcdError as exc:
             raise Failure(str(exc)) from None
         return members
-
-    def make_probe_client(self, url):
-        return member_client(url, self.params, self.params["probe_timeout"])
 
     def probe_one(self, member):
         return probe_member(member, self.make_probe_client)
@@ -537,7 +491,7 @@ class MemberTask:
         urls = leader.get("client_urls") or []
         if not urls:
             raise Failure("cannot %s: the leader advertises no client URL" % what)
-        clients = [member_client(u, self.params, self.params["timeout"]) for u in urls]
+        clients = [self.make_client(u) for u in urls]
         try:
             # not repeated on another URL once sent: a second request would find the leader moved
             first_answer(clients, lambda c: c.move_leader(target["id"]), idempotent=False)
@@ -557,7 +511,7 @@ class MemberTask:
             probe = self.probe_one(target)
             if probe["healthy"] and probe["status"]["leader_id"] == target["id"]:
                 return
-            last = probe["error"] or "leader is %s" % probe["status"]["leader_id_hex"]
+            last = probe["problem"] or "leader is %s" % probe["status"]["leader_id_hex"]
             if _now() >= deadline:
                 raise Failure(
                     "leadership did not move to %s within %d s (last seen: %s); check the members' health and run "
@@ -604,8 +558,8 @@ class MemberTask:
         name, peer_urls, learner = self.params["name"], self.params["peer_urls"], self.params["learner"]
         members = self.list_members()
         by_name = em.find_member(members, name=name)
-        wanted = {em.normalize_url(u) for u in peer_urls}
-        overlapping = [m for m in members if wanted & {em.normalize_url(u) for u in m["peer_urls"]}]
+        wanted = {normalize_url(u) for u in peer_urls}
+        overlapping = [m for m in members if wanted & {normalize_url(u) for u in m["peer_urls"]}]
 
         if by_name is not None:
             others = [m for m in overlapping if m["id"] != by_name["id"]]
@@ -680,7 +634,7 @@ class MemberTask:
         kind = "a learner" if learner else "a voting member"
         self.result["changed"] = True
         if self.module.check_mode:
-            new = dict(id=None, id_hex="", name="", peer_urls=list(peer_urls), client_urls=[],
+            new = dict(id=None, name="", peer_urls=list(peer_urls), client_urls=[],
                        is_learner=learner, started=False)
             after = [*members, new]
         else:
@@ -699,7 +653,7 @@ class MemberTask:
         self.result["member"] = public_member(new)
         self.result["initial_cluster"] = em.initial_cluster(after, name, peer_urls)
         msg = "added %s (%s) as %s; start it with initial-cluster-state existing and the returned initial_cluster" % (
-            name, em.id_hex(new["id"]) if new["id"] is not None else "new ID", kind)
+            name, id_hex(new["id"]) if new["id"] is not None else "new ID", kind)
         if learner:
             msg += ", then promote it with state=promoted"
         return self.finish(after, msg, before=members, leader=self.member_by_id(after, self.leader_id(probes)))
@@ -764,7 +718,7 @@ class MemberTask:
         return self.finish(after, msg, before=members, leader=self.member_by_id(after, self.leader_id(probes)))
 
     def observe(self, progress, learner_probe, leader_probe):
-        """Record a reading of the learner's and the leader's raft applied index (from ``probe_member``
+        """Record a reading of the learner's and the leader's raft applied index (from ``etcd_probe.probe_member``
         results; a failed probe reads as no progress) and show the last seen values in the result."""
         learner_status = learner_probe.get("status")
         leader_status = leader_probe.get("status")
@@ -772,7 +726,7 @@ class MemberTask:
             _now(),
             learner_index=learner_status["raft_applied_index"] if learner_status else None,
             leader_index=leader_status["raft_applied_index"] if leader_status else None,
-            error=learner_probe.get("error") or "",
+            error=learner_probe.get("problem") or "",
         )
         self.result["learner_applied_index"] = progress.learner_index
         self.result["leader_applied_index"] = progress.leader_index
@@ -914,12 +868,12 @@ class MemberTask:
         leader = self.member_by_id(members, leader_id)
         if leader is None:
             raise Failure("no member knows a leader, so leadership cannot be moved to %s; members: %s" % (
-                em.describe(target), "; ".join("%s: %s" % (em.describe(m), probes[m["id"]]["error"] or "healthy")
+                em.describe(target), "; ".join("%s: %s" % (em.describe(m), probes[m["id"]]["problem"] or "healthy")
                                                for m in members)))
         probe = probes[target["id"]]
         if not probe["healthy"]:
             raise Failure("cannot make %s the leader: it is not healthy (%s); bring it back first" % (
-                em.describe(target), probe["error"]))
+                em.describe(target), probe["problem"]))
         self.result["changed"] = True
         self.result["leader_moved_to"] = public_member(target)
         if not self.module.check_mode:
@@ -937,9 +891,8 @@ def validate(module):
         module.fail_json(msg="missing_ok cannot be used with id %s: member IDs change when a member is re-added, "
                              "so a missing ID is always an error; select the member by name or peer_url" % p["id"])
     if state == "present":
-        if not em.NAME_RE.match(p["name"]):
-            module.fail_json(msg="name %r is not a valid member name: use letters, digits, '.', '_' and '-', "
-                                 "starting with a letter or digit" % p["name"])
+        if not is_valid_name(p["name"]):
+            module.fail_json(msg="name %r is not a valid member name: use %s" % (p["name"], NAME_RULE))
         for url in p["peer_urls"]:
             problem = url_problem(url)
             if problem:

@@ -12,26 +12,20 @@ description:
     the given content, owner, group and mode, changing only what differs.
   - One call replaces a C(file), C(copy) or C(template) task per item, each of which costs
     several round trips to the host even when nothing changes.
-  - A file is written to a temporary file in its own directory, readable by root only, then
-    renamed over the old one, so a reader never sees a partial file or a key with loose
-    permissions.
+  - A file is written to a temporary file in its own directory, created readable by root only and
+    given its owner, group and mode before it is renamed over the old one, so a reader never sees
+    a partial file or a key with loose permissions, and etcd never finds one it cannot read.
   - Directories are made before files, in the order given; missing parents are made too, with
     default permissions.
   - With O(stage_dir), a file of O(files) whose content differs is not written in place but staged
     beside the others in O(stage_dir), to be put in place later with O(activate). A service that
     restarts on its own meanwhile keeps running with the file it was proven with.
-author:
-  - raftops developers (@raftops)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - raftops.etcd.common
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: partial
     details: Shows the content of changed O(files); a changed O(private_files) item shows only its path.
-  platform:
-    platforms: posix
 options:
   directories:
     description: Directories to make, or to give the owner, group and mode listed.
@@ -43,11 +37,11 @@ options:
         description: Absolute path of the directory.
         type: path
         required: true
-      owner:
+      owner: &owner
         description: User that owns it.
         type: str
         required: true
-      group:
+      group: &group
         description: Group that owns it.
         type: str
         required: true
@@ -69,14 +63,8 @@ options:
         description: Exact content of the file.
         type: str
         required: true
-      owner:
-        description: User that owns it.
-        type: str
-        required: true
-      group:
-        description: Group that owns it.
-        type: str
-        required: true
+      owner: *owner
+      group: *group
       mode:
         description: Permissions, in octal, for example V("0640").
         type: raw
@@ -162,10 +150,11 @@ staged_paths:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file
 
 ITEM_OPTIONS = dict(
     path=dict(type="path", required=True),
@@ -225,7 +214,7 @@ def ensure_file(module, item, private, diffs, stage_dir=None):
             if staged and not os.path.isdir(stage_dir):
                 # made only when something waits there: a run that stages nothing changes nothing
                 os.makedirs(stage_dir, 0o700)
-            write_atomically(module, target, wanted)
+            write_atomically(module, target, wanted, item)
     if stage_dir is not None and not staged and os.path.lexists(staged_path(stage_dir, path)):
         # staged by an earlier run, and no longer wanted
         written = True
@@ -249,20 +238,16 @@ def activate(module, stage_dir, paths):
     return moved
 
 
-def write_atomically(module, path, content):
+def write_atomically(module, path, content, item):
+    """Replace ``path`` with ``content``, owned and moded as ``item`` says before it takes the name,
+    so that etcd, which reads its certificates on every connection, never finds one it cannot read."""
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         module.fail_json(msg="cannot write %s: its directory %s does not exist" % (path, directory))
-    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path))
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        module.atomic_move(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    with atomic_file(path) as out:
+        out.write(content)
+        out.handle.flush()
+        module.set_fs_attributes_if_different(attributes_of(module, dict(item, path=out.path)), False)
 
 
 def main():

@@ -16,25 +16,18 @@ description:
     reports whether it is reachable and healthy.
   - Never changes anything. To add, promote, remove or re-lead members use
     M(raftops.etcd.etcd_member).
-author:
-  - raftops developers (@raftops)
 extends_documentation_fragment:
+  - raftops.etcd.common
   - raftops.etcd.connection
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    support: full
     details: The module only reads, so it runs in check mode exactly as without it.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 options:
   probe:
     description:
-      - Ask each member's client URL for its status (C(/v3/maintenance/status), with the same TLS
-        options and O(probe_timeout)) and report RV(members[].reachable), RV(members[].healthy)
-        and RV(members[].probe_error).
+      - Ask each member's client URL for its status (C(/v3/maintenance/status)) and C(/health), with
+        the same TLS options and O(probe_timeout), and report RV(members[].reachable),
+        RV(members[].healthy) and RV(members[].probe_error).
       - With probing, RV(leader) is the member the healthy members agree on; without it, the
         leader as the endpoint that answered sees it.
       - The host running the module must reach every member's advertised client URL.
@@ -42,8 +35,8 @@ options:
     default: false
   probe_timeout:
     description:
-      - Seconds to wait for each member's status when O(probe=true). A member that does not answer
-        in time is reported as not reachable.
+      - Seconds to wait for each answer (status, then C(/health)) when O(probe=true). A member whose
+        status does not come in time is reported as not reachable.
     type: float
     default: 3
 notes:
@@ -90,7 +83,7 @@ EXAMPLES = r"""
 
 - name: Find the learner that still waits for promotion, if any
   ansible.builtin.set_fact:
-    etcd_pending_learner: "{{ etcd_members.members | selectattr('is_learner') | map(attribute='id_hex') | first | default('') }}"
+    etcd_pending_learner: "{{ etcd_members.members | selectattr('is_learner') | map(attribute='id') | first | default('') }}"
 """
 
 RETURN = r"""
@@ -104,11 +97,9 @@ members:
   elements: dict
   contains:
     id:
-      description: Member ID in decimal, as a string (it is a 64-bit number).
-      type: str
-      sample: "10276657743932975437"
-    id_hex:
-      description: Member ID in hex, as etcdctl prints it.
+      description:
+        - Member ID in hex as C(etcdctl member list) prints it (lowercase, no C(0x)), like every ID
+          the collection's modules return.
       type: str
       sample: 8e9e05c52164694d
     name:
@@ -139,7 +130,10 @@ members:
       returned: when O(probe=true)
       sample: true
     healthy:
-      description: Whether the member answered as itself and knows a leader.
+      description:
+        - Whether the member is healthy. It answered its status as itself and names a leader, and
+          its C(/health) answered V(true).
+        - The same meaning as C(endpoints[].healthy) of M(raftops.etcd.etcd_health).
       type: bool
       returned: when O(probe=true)
       sample: true
@@ -155,8 +149,7 @@ leader:
   returned: always
   type: dict
   sample:
-    id: "10276657743932975437"
-    id_hex: 8e9e05c52164694d
+    id: 8e9e05c52164694d
     name: etcd-host0
     peer_urls: ["https://10.0.0.11:2380"]
     client_urls: ["https://10.0.0.11:2379"]
@@ -189,33 +182,22 @@ msg:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
-    EtcdClient,
     EtcdError,
+    client_factory,
     clients_from_params,
     cluster_leader_id,
     connection_argument_spec,
     member_list_from,
-    probe_members,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_membership as em
-
-
-def endpoint_clients(params):
-    """Clients for the module's endpoints (tests replace this)."""
-    return clients_from_params(params)
-
-
-def member_client(url, params, timeout):
-    """A client for one member's client URL with the module's TLS options (tests replace this)."""
-    return EtcdClient(url, ca_cert=params.get("ca_cert"), client_cert=params.get("client_cert"),
-                      client_key=params.get("client_key"), timeout=timeout)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import probe_members
 
 
 def run(params, clients):
     """The module's result; raises EtcdError when no endpoint lists the members."""
     source, members = member_list_from(clients)
     if params["probe"]:
-        probes = probe_members(members, lambda url: member_client(url, params, params["probe_timeout"]))
+        probes = probe_members(members, client_factory(params, params["probe_timeout"]))
         leader_id = em.leader_from_probes(probes)
     else:
         probes = None
@@ -243,7 +225,7 @@ def main():
     if params["probe_timeout"] <= 0:
         module.fail_json(msg="probe_timeout must be positive, got %s" % params["probe_timeout"])
     try:
-        clients = endpoint_clients(params)
+        clients = clients_from_params(params)
     except EtcdError as exc:
         module.fail_json(msg="cannot set up the etcd client for %s: %s" % (", ".join(params["endpoints"]), exc))
     try:

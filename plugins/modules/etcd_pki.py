@@ -42,23 +42,18 @@ description:
   - Bad input is reported before anything is written.
   - With O(state=verified) nothing is ever written. The module checks certificates the operator
     provides ("bring your own PKI"). It reports every problem at once, each with the file name.
-author:
-  - raftops developers (@raftops)
 requirements:
   - cryptography >= 3.1 on the controller
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - raftops.etcd.common
 attributes:
   check_mode:
-    support: full
     details: Reports what would be issued and why, what would be revoked and moved, and how the CRL
       would change, and writes nothing.
   diff_mode:
     support: partial
     details: Shows the serial numbers the CRL lists before and after, and where the files of
       revoked names go. Nothing is shown for certificates; see RV(issued).
-  platform:
-    platforms: posix
 options:
   path:
     description:
@@ -519,7 +514,14 @@ problems:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_lib as lib
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_params as pki_params
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_present import run_present
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_verified import verify
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import (
+    CRYPTOGRAPHY_IMPORT_ERROR,
+    HAS_CRYPTOGRAPHY,
+    PkiError,
+)
 
 
 def argument_spec():
@@ -544,12 +546,12 @@ def argument_spec():
         clients=dict(type="list", elements="raw", default=["admin"]),
         ca_cert=dict(type="path"),
         ca_key=dict(type="path", no_log=False),
-        ca_common_name=dict(type="str", default=lib.DEFAULT_CA_COMMON_NAME),
-        validity_days=dict(type="int", default=lib.DEFAULT_VALIDITY_DAYS),
-        ca_validity_days=dict(type="int", default=lib.DEFAULT_CA_VALIDITY_DAYS),
-        renew_before_days=dict(type="int", default=lib.DEFAULT_RENEW_BEFORE_DAYS),
+        ca_common_name=dict(type="str", default=pki_params.DEFAULT_CA_COMMON_NAME),
+        validity_days=dict(type="int", default=pki_params.DEFAULT_VALIDITY_DAYS),
+        ca_validity_days=dict(type="int", default=pki_params.DEFAULT_CA_VALIDITY_DAYS),
+        renew_before_days=dict(type="int", default=pki_params.DEFAULT_RENEW_BEFORE_DAYS),
         key_type=dict(type="str", choices=["ec", "rsa"], default="ec"),
-        rsa_key_size=dict(type="int", choices=[2048, 3072, 4096], default=lib.DEFAULT_RSA_KEY_SIZE, no_log=False),
+        rsa_key_size=dict(type="int", choices=[2048, 3072, 4096], default=pki_params.DEFAULT_RSA_KEY_SIZE, no_log=False),
         revoke=dict(type="list", elements="str", default=[]),
         crl=dict(type="path"),
     )
@@ -557,11 +559,14 @@ def argument_spec():
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not lib.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(lib.CRYPTOGRAPHY_IMPORT_ERROR))
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
     try:
-        result = lib.run(module.params, check_mode=module.check_mode)
-    except lib.PkiError as exc:
+        if module.params["state"] == "verified":
+            result = verify(module.params)
+        else:
+            result = run_present(module.params, check_mode=module.check_mode)
+    except PkiError as exc:
         module.fail_json(msg="raftops.etcd.etcd_pki: %s" % exc, problems=exc.problems, changed=False)
     for warning in result.pop("warnings", []):
         module.warn(warning)

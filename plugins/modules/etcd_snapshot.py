@@ -105,20 +105,15 @@ options:
         itself); O(state=restored) fails without one.
     type: path
 extends_documentation_fragment:
+  - raftops.etcd.common
   - raftops.etcd.connection
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    support: full
     details:
       - O(state=saved) asks the endpoint for its status, checks O(dest) and the free space for the member's
         database, and reports a change without saving.
       - O(state=restored) runs every check (file, tool, data directory, free space) and reports a change
         without restoring.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 notes:
   - The connection options are used by O(state=saved) only.
   - A snapshot holds the v3 keyspace only, at the revision it was taken.
@@ -130,8 +125,6 @@ seealso:
   - name: etcd disaster recovery
     description: Snapshot and restore in the etcd operations guide.
     link: https://etcd.io/docs/v3.5/op-guide/recovery/
-author:
-  - raftops developers (@raftops)
 """
 
 EXAMPLES = r"""
@@ -344,14 +337,19 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_file im
     SnapshotError,
     SnapshotStream,
     check_snapshot_file,
-    human_size,
     parse_status_json,
+)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file, fsync_directory
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import (
+    NAME_RULE,
+    human_size,
+    is_valid_name,
+    normalize_url,
 )
 
 SNAPSHOT_RPC = "/v3/maintenance/snapshot"
 # A restored member's WAL: etcd preallocates a 64 MiB segment and keeps the next one ready.
 WAL_BYTES = 2 * 64 * 1024 * 1024
-MEMBER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 TOOL_SEARCH_DIRS = ["/usr/local/bin"]
 TOOL_VERSION = re.compile(r"^(etcdutl|etcdctl) version:\s*v?(\d+)\.(\d+)\.(\d+)\S*", re.MULTILINE)
 
@@ -425,44 +423,24 @@ def check_state_options(params):
 
 def resolve_ids(owner, group):
     """(uid, gid) for os.chown, -1 for 'leave as is'; unknown names fail before anything is written."""
-    uid = gid = -1
-    if owner:
-        if owner.isdigit():
-            uid = int(owner)
-        else:
-            try:
-                uid = pwd.getpwnam(owner).pw_uid
-            except KeyError:
-                raise Failure("owner %r: no such user on this host" % owner) from None
-    if group:
-        if group.isdigit():
-            gid = int(group)
-        else:
-            try:
-                gid = grp.getgrnam(group).gr_gid
-            except KeyError:
-                raise Failure("group %r: no such group on this host" % group) from None
-    return uid, gid
+    return (_resolve_id(owner, pwd.getpwnam, "pw_uid", "owner %r: no such user on this host"),
+            _resolve_id(group, grp.getgrnam, "gr_gid", "group %r: no such group on this host"))
+
+
+def _resolve_id(name, lookup, field, unknown):
+    if not name:
+        return -1
+    if name.isdigit():
+        return int(name)
+    try:
+        return getattr(lookup(name), field)
+    except KeyError:
+        raise Failure(unknown % name) from None
 
 
 def free_bytes(path):
     stat = os.statvfs(path)
     return stat.f_bavail * stat.f_frsize
-
-
-def fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def remove_quietly(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def file_fields(report):
@@ -480,12 +458,12 @@ def write_snapshot(client, dest, uid=-1, gid=-1):
     meta pages checked. Any error removes it.
     """
     directory = os.path.dirname(dest) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(dest) + ".", suffix=".part")
-    stream = None
+    stream = temporary = None
     started = time.monotonic()
     try:
-        with os.fdopen(fd, "wb") as out:
-            stream = SnapshotStream(out)
+        with atomic_file(dest, 0o600, suffix=".part") as out:
+            temporary = out.path
+            stream = SnapshotStream(out.handle)
             for message in client.stream(SNAPSHOT_RPC):
                 stream.feed(message)
                 if stream.messages == 1:
@@ -497,28 +475,21 @@ def write_snapshot(client, dest, uid=-1, gid=-1):
                                human_size(available))
                         )
             summary = stream.finish()
-            out.flush()
-            os.fsync(out.fileno())
-        report = check_snapshot_file(tmp, verify_hash=False, count_keys=False)
-        if report["errors"]:
-            raise SnapshotError("etcd sent a snapshot that fails the file checks: " + "; ".join(report["errors"]))
-        if uid != -1 or gid != -1:
-            os.chown(tmp, uid, gid)
-        os.rename(tmp, dest)
-        fsync_dir(directory)
+            out.handle.flush()
+            report = check_snapshot_file(temporary, verify_hash=False, count_keys=False)
+            if report["errors"]:
+                raise SnapshotError("etcd sent a snapshot that fails the file checks: " + "; ".join(report["errors"]))
+            if uid != -1 or gid != -1:
+                os.chown(temporary, uid, gid)
     except EtcdError as exc:
-        remove_quietly(tmp)
         received = stream.received if stream else 0
-        raise Failure("saving the snapshot failed after %d bytes, %s was removed: %s" % (received, tmp, exc)) from None
+        raise Failure("saving the snapshot failed after %d bytes, %s was removed: %s" % (
+            received, temporary, exc)) from None
     except SnapshotError as exc:
-        remove_quietly(tmp)
-        raise Failure("saving the snapshot failed, %s was removed: %s" % (tmp, exc)) from None
+        raise Failure("saving the snapshot failed, %s was removed: %s" % (temporary, exc)) from None
     except OSError as exc:
-        remove_quietly(tmp)
-        raise Failure("writing the snapshot to %s failed, the partial file was removed: %s" % (tmp, exc)) from None
-    except BaseException:
-        remove_quietly(tmp)
-        raise
+        raise Failure("writing the snapshot to %s failed, the partial file was removed: %s" % (
+            temporary or dest, exc)) from None
     duration = max(time.monotonic() - started, 1e-6)
     details = file_fields(report)
     details.update(
@@ -689,7 +660,7 @@ def parse_initial_cluster(text):
         name, sep, url = item.partition("=")
         if not sep or not name or not url:
             raise Failure("initial_cluster entry %r is not NAME=PEER_URL" % item)
-        members.setdefault(name, []).append(url.rstrip("/"))
+        members.setdefault(name, []).append(normalize_url(url))
     if not members:
         raise Failure("initial_cluster %r lists no member" % text)
     return members
@@ -698,9 +669,9 @@ def parse_initial_cluster(text):
 def restore_plan(params):
     """Validate the restore options; returns (initial_cluster, peer URLs)."""
     name = params["name"]
-    if not MEMBER_NAME.match(name):
-        raise Failure("name %r is not a valid member name (letters, digits, '.', '_', '-'; starting with a letter or digit)" % name)
-    urls = [url.strip().rstrip("/") for url in params["initial_advertise_peer_urls"] if url.strip()]
+    if not is_valid_name(name):
+        raise Failure("name %r is not a valid member name: use %s" % (name, NAME_RULE))
+    urls = [normalize_url(url) for url in params["initial_advertise_peer_urls"] if url.strip()]
     if not urls:
         raise Failure("initial_advertise_peer_urls is empty")
     for url in urls:
@@ -809,7 +780,7 @@ def restore(module, params):
                 os.chown(data_dir, uid, gid)
         else:
             os.rename(target, data_dir)
-        fsync_dir(os.path.dirname(data_dir) or ".")
+        fsync_directory(os.path.dirname(data_dir) or ".")
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise Failure("restoring into %s failed, the temporary directory was removed: %s" % (data_dir, exc),

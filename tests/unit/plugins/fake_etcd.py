@@ -1,6 +1,7 @@
 """An etcd cluster in memory for the module tests, reached through FakeClient objects by client URL.
 
-FakeClient has the methods of ``etcd_client.EtcdClient`` the membership modules call. A member in
+FakeClient has the methods of ``etcd_client.EtcdClient`` the membership modules call; the tests
+put it in EtcdClient's place, so every client the modules make (``client_factory``) is a fake. A member in
 ``down`` refuses connections (``EtcdUnreachable`` with ``sent=False``); ``timeouts`` makes the
 next calls of a method time out after the request was sent, applied first or not.
 
@@ -89,6 +90,11 @@ class FakeClient:
         raw = {"header": {"member_id": str(me["id"])}, "leader": str(self.cluster.leader),
                "raftIndex": "50", "raftAppliedIndex": str(self.cluster.applied_index(me)), "isLearner": me["is_learner"]}
         return ec.normalize_status(raw, endpoint=self.endpoint)
+
+    def health(self):
+        """``/health``: true for a member that is up (the fake cluster always has its leader)."""
+        self._me()
+        return True, ""
 
     def move_leader(self, target_id):
         me = self._me()

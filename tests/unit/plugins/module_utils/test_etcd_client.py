@@ -333,51 +333,11 @@ def test_clients_from_params_raises_the_config_error(tmp_path):
         ec.clients_from_params(params)
 
 
-# -- probing ---------------------------------------------------------------------------------
-
-
-class StatusClient:
-    def __init__(self, url, replies):
-        self.endpoint, self.replies = url, replies
-
-    def status(self):
-        reply = self.replies[self.endpoint]
-        if isinstance(reply, Exception):
-            raise reply
-        return ec.normalize_status(reply, endpoint=self.endpoint)
-
-
-def member(member_id, urls, name="m"):
-    return dict(id=member_id, id_hex="%x" % member_id, name=name, peer_urls=[], client_urls=urls,
-                is_learner=False, started=bool(name))
-
-
-def test_probe_member_tries_each_client_url_and_checks_identity():
-    replies = {
-        "http://a:2379": ec.EtcdUnreachable("refused", endpoint="http://a:2379", sent=False),
-        "http://b:2379": {"header": {"member_id": "5"}, "leader": "5"},
-        "http://c:2379": {"header": {"member_id": "9"}, "leader": "5"},
-        "http://d:2379": {"header": {"member_id": "6"}},
-    }
-
-    def make(url):
-        return StatusClient(url, replies)
-
-    ok = ec.probe_member(member(5, ["http://a:2379", "http://b:2379"]), make)
-    assert (ok["reachable"], ok["healthy"], ok["endpoint"], ok["error"]) == (True, True, "http://b:2379", "")
-    impostor = ec.probe_member(member(5, ["http://c:2379"]), make)
-    assert impostor["error"] == "http://c:2379 answered as member 9, not 5"
-    leaderless = ec.probe_member(member(6, ["http://d:2379"]), make)
-    assert (leaderless["healthy"], leaderless["error"]) == (False, "http://d:2379 answers but knows no leader")
-    dead = ec.probe_member(member(7, ["http://a:2379"]), make)
-    assert (dead["reachable"], dead["error"]) == (False, "http://a:2379: refused")
-    unstarted = ec.probe_member(member(8, [], name=""), make)
-    assert unstarted["error"] == "not started (no client URLs)"
-
-    def bad_tls(url):
-        raise ec.EtcdConfigError("ca_cert /x does not exist", option="ca_cert", path="/x")
-
-    assert ec.probe_member(member(5, ["https://b:2379"]), bad_tls)["error"] == "https://b:2379: ca_cert /x does not exist"
-    probes = ec.probe_members([member(5, ["http://b:2379"]), member(6, ["http://d:2379"])], make)
-    assert sorted(probes) == [5, 6] and probes[5]["healthy"] and not probes[6]["healthy"]
-    assert ec.probe_members([], make) == {}
+def test_client_factory_makes_every_client_with_the_module_options(pki):
+    params = dict(endpoints=["https://127.0.0.1:2379/", "HTTP://Etcd-A:2379"], ca_cert=str(pki / "admin.pem"),
+                  client_cert=str(pki / "admin.pem"), client_key=str(pki / "admin-key.pem"), timeout=7.0)
+    clients = ec.clients_from_params(params)
+    assert [(c.endpoint, c.timeout) for c in clients] == [("https://127.0.0.1:2379", 7.0), ("http://etcd-a:2379", 7.0)]
+    probe_client = ec.client_factory(params, timeout=2.0)("http://10.0.0.1:2379")
+    assert (probe_client.endpoint, probe_client.timeout) == ("http://10.0.0.1:2379", 2.0)
+    assert ec.client_factory(dict(params, timeout=None))("http://h:2379").timeout == ec.DEFAULT_TIMEOUT

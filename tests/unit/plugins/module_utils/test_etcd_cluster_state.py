@@ -2,6 +2,7 @@ import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_cluster_state as cs
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex
 
 REFUSED = "[Errno 111] Connection refused"
 
@@ -77,7 +78,7 @@ class FakeClient:
 
     def alarms(self):
         self._voting()
-        return [dict(member_id=i, member_id_hex=ec.id_to_hex(i), alarm=a) for i, a in self.cluster.alarms]
+        return [dict(member_id=i, member_id_hex=id_hex(i), alarm=a) for i, a in self.cluster.alarms]
 
     def version(self):
         self._node()
@@ -302,16 +303,7 @@ def test_endpoint_answering_as_an_unknown_member():
     assert "http://10.0.0.9:2379: answers as member 999, which is not in the member list" in problems
 
 
-# -- table and sizes --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "size, text",
-    [(None, "-"), (0, "0 B"), (1023, "1023 B"), (1024, "1 KiB"), (20480, "20 KiB"), (1536, "1.5 KiB"),
-     (1572864, "1.5 MiB"), (2 * 1024 ** 3, "2 GiB"), (8 * 1024 ** 5, "8 PiB"), (3 * 1024 ** 6, "3072 PiB")],
-)
-def test_human_size(size, text):
-    assert cs.human_size(size) == text
+# -- table --------------------------------------------------------------------------------
 
 
 def test_table_columns_are_aligned():

@@ -1,5 +1,7 @@
 import pytest
 
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_cluster_state as cs
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_membership as em
 
 
@@ -304,8 +306,9 @@ def test_diff_lines_show_name_id_role_and_peer_urls():
 
 
 def probe(healthy, leader_id=None, member_id=None, error=""):
+    """An etcd_probe.probe_member result."""
     st = status(member_id, leader_id) if healthy else None
-    return dict(reachable=healthy, healthy=healthy, status=st, endpoint=None, error=error)
+    return dict(reachable=healthy, healthy=healthy, status=st, endpoint=None, problem=error)
 
 
 def test_leader_from_probes_prefers_the_self_declared_leader_then_the_majority():
@@ -326,7 +329,7 @@ def test_health_and_statuses_of_probes():
 def test_membership_report_shape():
     report = em.membership_report([A, LEARNER, UNSTARTED], leader=A)
     assert report["quorum"] == {"voters": 1, "quorum": 1, "failures_tolerated": 0}
-    assert report["leader"] == dict(id=str(0xA1), id_hex="a1", name="etcd-a", peer_urls=["https://10.0.0.1:2380"],
+    assert report["leader"] == dict(id="a1", name="etcd-a", peer_urls=["https://10.0.0.1:2380"],
                                     client_urls=["https://10.0.0.1:2379"], is_learner=False, started=True)
     assert report["members"][2]["started"] is False
     assert "healthy" not in report["members"][0]
@@ -393,3 +396,14 @@ def test_catch_up_ceiling_ends_the_wait_although_the_index_moves():
 def test_catch_up_index_text():
     assert em.CatchUp.index_text(None) == "unknown"
     assert em.CatchUp.index_text(0) == "0"
+
+
+def test_every_module_returns_a_member_with_its_id_in_hex_as_etcdctl_prints_it():
+    raw = {"ID": "10276657743932975437", "name": "etcd-a", "peerURLs": ["https://10.0.0.1:2380"]}
+    member = ec.normalize_member(raw)
+    returned = em.public_member(member)
+    assert returned["id"] == "8e9e05c52164694d" and "id_hex" not in returned
+    # etcd_health returns its member list through the same function
+    assert cs.public_members({"members": [member]}) == [returned]
+    # a member added in check mode has no ID yet
+    assert em.public_member(dict(member, id=None))["id"] == ""

@@ -34,13 +34,6 @@ def test_fnv1a64_known_vectors(data, expected):
     assert sf.fnv1a64(data) == expected
 
 
-@pytest.mark.parametrize(
-    "size, text", [(0, "0 B"), (1023, "1023 B"), (1536, "1.5 KiB"), (100 << 20, "100.0 MiB"), (3 << 40, "3.0 TiB")]
-)
-def test_human_size(size, text):
-    assert sf.human_size(size) == text
-
-
 # -- file checks -------------------------------------------------------------------------------
 
 

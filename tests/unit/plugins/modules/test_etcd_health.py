@@ -149,8 +149,7 @@ def test_wait_timeout_names_what_is_wrong_and_returns_the_last_observation():
 
 def run_main(monkeypatch, capsys, args, world=None):
     world = world or World()
-    monkeypatch.setattr(etcd_health, "EtcdClient", lambda url, **kw: world.client(url))
-    monkeypatch.setattr(etcd_health, "clients_from_params", lambda p: [world.client(u) for u in p["endpoints"]])
+    monkeypatch.setattr(ec, "EtcdClient", lambda url, **kw: world.client(url))
     with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
         etcd_health.main()
     return exit_info.value.code, json.loads(capsys.readouterr().out)

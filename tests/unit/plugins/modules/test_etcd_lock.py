@@ -55,7 +55,7 @@ def test_acquire_a_free_lock():
     failure, result, warnings = run(cluster)
     assert failure is None and warnings == []
     assert result == dict(
-        changed=True, acquired=True, key=KEY, lease_id=FIRST_HEX, lease_id_dec=str(FIRST_LEASE), holder=ALICE,
+        changed=True, acquired=True, key=KEY, lease_id=FIRST_HEX, holder=ALICE,
         acquired_at="2026-11-22T10:00:00Z", ttl=600, expires_in=600, waited=0.0,
         msg="lock run acquired (lease 694d77aa9e38260f, TTL 600 s)")
     assert stored(cluster) == ({"holder": ALICE, "acquired_at": "2026-11-22T10:00:00Z", "ttl": 600}, FIRST_LEASE)
@@ -83,7 +83,7 @@ def test_a_held_lock_is_refused_naming_the_holder_and_how_to_release_it():
             BOB, command))
     assert result["release_command"] == command
     assert result["held_by"] == dict(holder=BOB, acquired_at="2026-11-22T10:00:00Z", lease_id=FIRST_HEX,
-                                     lease_id_dec=str(FIRST_LEASE), expires_in=512)
+                                     expires_in=512)
     assert result["changed"] is False and result["acquired"] is False
     # nothing granted, nothing written: the lock stays Bob's
     assert calls(cluster, "lease_grant") == [("lease_grant", 600)]
@@ -164,7 +164,7 @@ def test_renew_with_lease_id_in_hex_or_decimal():
     assert (renewed["lease_id"], renewed["expires_in"], renewed["ttl"]) == (FIRST_HEX, 60, 60)
     assert cluster.leases[FIRST_LEASE]["expiry"] == 110
     cluster.advance(50)
-    assert acquire(cluster, ttl=60, lease_id=first["lease_id_dec"])["expires_in"] == 60
+    assert acquire(cluster, ttl=60, lease_id=str(FIRST_LEASE))["expires_in"] == 60
     assert acquire(cluster, ttl=60, lease_id="0x" + FIRST_HEX.upper())["lease_id"] == FIRST_HEX
     assert len(calls(cluster, "lease_grant")) == 1
     assert len(calls(cluster, "lease_keepalive_once")) == 3
@@ -324,7 +324,7 @@ def test_release_revokes_the_lease():
     failure, result, warnings = run(cluster, state="released", lease_id=lock["lease_id"])
     assert failure is None and warnings == []
     assert result == dict(changed=True, released=True, key=KEY, holder=ALICE, acquired_at="2026-11-22T10:00:00Z",
-                          lease_id=FIRST_HEX, lease_id_dec=str(FIRST_LEASE),
+                          lease_id=FIRST_HEX,
                           msg="lock run of %s released (lease 694d77aa9e38260f revoked)" % ALICE)
     assert cluster.kv == {} and cluster.leases == {}
     # released again: nothing to do, and it says so
@@ -560,5 +560,5 @@ def test_documented_options_match_the_argument_spec():
 def test_examples_and_return_are_yaml():
     assert len(yaml.safe_load(etcd_lock.EXAMPLES)) == 4
     returned = yaml.safe_load(etcd_lock.RETURN)
-    assert {"key", "acquired", "released", "lease_id", "lease_id_dec", "holder", "acquired_at", "ttl", "expires_in",
+    assert {"key", "acquired", "released", "lease_id", "holder", "acquired_at", "ttl", "expires_in",
             "waited", "previous_holder", "held_by", "release_command", "msg"} <= set(returned)

@@ -13,8 +13,7 @@ from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd import FakeCl
 @pytest.fixture
 def cluster(monkeypatch):
     fake = FakeCluster(["etcd-a", "etcd-b", "etcd-c"], leader="etcd-a")
-    monkeypatch.setattr(etcd_member, "endpoint_clients", lambda params: [fake.client(e) for e in params["endpoints"]])
-    monkeypatch.setattr(etcd_member, "member_client", lambda url, params, timeout: fake.client(url))
+    monkeypatch.setattr(ec, "EtcdClient", lambda url, **options: fake.client(url))
     clock = {"now": 0.0}
     monkeypatch.setattr(etcd_member, "_now", lambda: clock["now"])
     monkeypatch.setattr(etcd_member, "_sleep", lambda seconds: clock.update(now=clock["now"] + seconds))
@@ -83,7 +82,7 @@ def test_present_adds_a_learner_and_returns_the_initial_cluster(cluster, capsys)
     result = run(capsys, args, diff=True)
     assert result["changed"] is True
     assert cluster.calls == [("http://10.0.0.1:2379", "member_add", ["http://10.0.0.4:2380"], True)]
-    assert result["member"]["id_hex"] == "f00"
+    assert result["member"]["id"] == "f00"
     assert result["member"]["is_learner"] is True
     assert result["initial_cluster"] == (
         "etcd-a=http://10.0.0.1:2380,etcd-b=http://10.0.0.2:2380,etcd-c=http://10.0.0.3:2380,"
@@ -315,7 +314,7 @@ def test_present_reuses_a_learner_that_started_under_the_name(cluster, capsys):
     result = run(capsys, {"state": "present", "name": "etcd-d", "peer_urls": ["http://10.0.0.4:2380/"]})
     assert result["changed"] is False
     assert "failed" not in result
-    assert result["member"]["id_hex"] == "d0"
+    assert result["member"]["id"] == "d0"
     assert result["member"]["is_learner"] is True
     assert result["member"]["started"] is True
     assert result["initial_cluster"] == (
@@ -331,7 +330,7 @@ def test_present_reuses_a_learner_that_never_started(cluster, capsys):
     add_learner(cluster, started=False)
     result = run(capsys, {"state": "present", "name": "etcd-d", "peer_urls": ["http://10.0.0.4:2380"]})
     assert result["changed"] is False
-    assert result["member"]["id_hex"] == "d0"
+    assert result["member"]["id"] == "d0"
     assert result["member"]["started"] is False
     assert result["initial_cluster"].endswith(",etcd-d=http://10.0.0.4:2380")
     assert cluster.calls == []
@@ -438,7 +437,7 @@ def test_add_that_timed_out_but_was_applied_is_not_repeated(cluster, capsys):
     result = run(capsys, {"state": "present", "name": "etcd-d", "peer_urls": ["http://10.0.0.4:2380"]})
     assert result["changed"] is True
     assert [c[:2] for c in cluster.calls] == [("http://10.0.0.1:2379", "member_add")]
-    assert result["member"]["id_hex"] == "f00"
+    assert result["member"]["id"] == "f00"
     assert result["initial_cluster"].endswith(",etcd-d=http://10.0.0.4:2380")
     assert len([m for m in cluster.members if m["peer_urls"] == ["http://10.0.0.4:2380"]]) == 1
 
@@ -491,7 +490,7 @@ def test_short_decimal_id_is_resolved_against_the_member_list(cluster, capsys):
     result = run(capsys, {"state": "absent", "id": "1234"}, check_mode=True)
     assert result["changed"] is True
     assert result["member"]["name"] == "etcd-c"
-    assert result["member"]["id"] == "1234"
+    assert result["member"]["id"] == "4d2"
 
 
 def test_id_naming_two_members_is_refused(cluster, capsys):

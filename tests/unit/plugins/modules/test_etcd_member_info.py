@@ -5,6 +5,7 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
 from ansible_collections.raftops.etcd.plugins.modules import etcd_member, etcd_member_info
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd import REFUSED, FakeCluster
 
@@ -14,9 +15,7 @@ ENDPOINTS = ["http://10.0.0.1:2379", "http://10.0.0.2:2379", "http://10.0.0.3:23
 @pytest.fixture
 def cluster(monkeypatch):
     fake = FakeCluster(["etcd-a", "etcd-b", "etcd-c"], leader="etcd-a")
-    for module in (etcd_member_info, etcd_member):
-        monkeypatch.setattr(module, "endpoint_clients", lambda params: [fake.client(e) for e in params["endpoints"]])
-        monkeypatch.setattr(module, "member_client", lambda url, params, timeout: fake.client(url))
+    monkeypatch.setattr(ec, "EtcdClient", lambda url, **options: fake.client(url))
     return fake
 
 
@@ -39,7 +38,7 @@ def test_lists_members_leader_and_quorum_without_probing(cluster, capsys):
     assert result["leader"]["name"] == "etcd-a"
     assert result["quorum"] == {"voters": 3, "quorum": 2, "failures_tolerated": 1}
     assert result["members"][1] == {
-        "id": str(0xA1), "id_hex": "a1", "name": "etcd-b", "peer_urls": ["http://10.0.0.2:2380"],
+        "id": "a1", "name": "etcd-b", "peer_urls": ["http://10.0.0.2:2380"],
         "client_urls": ["http://10.0.0.2:2379"], "is_learner": False, "started": True,
     }
     assert cluster.calls == []
@@ -57,7 +56,7 @@ def test_probe_skips_a_dead_endpoint_and_reports_each_members_health(cluster, ca
     assert by_name["etcd-a"]["healthy"] is False
     assert by_name["etcd-a"]["probe_error"] == "http://10.0.0.1:2379: " + REFUSED
     assert by_name["etcd-b"] == {
-        "id": str(0xA1), "id_hex": "a1", "name": "etcd-b", "peer_urls": ["http://10.0.0.2:2380"],
+        "id": "a1", "name": "etcd-b", "peer_urls": ["http://10.0.0.2:2380"],
         "client_urls": ["http://10.0.0.2:2379"], "is_learner": False, "started": True,
         "reachable": True, "healthy": True, "probe_error": "",
     }

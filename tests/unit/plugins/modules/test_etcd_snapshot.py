@@ -168,7 +168,7 @@ def test_save_check_mode_checks_free_space(tmp_path, clients, monkeypatch):
     monkeypatch.setattr(etcd_snapshot, "free_bytes", lambda path: 4096)
     result, failed = run_module(dict(dest=str(tmp_path / "etcd.db")), check=True)
     assert failed and result["msg"] == (
-        "not enough space in %s for the snapshot: it needs about 28.0 KiB (the member's database size), 4.0 KiB "
+        "not enough space in %s for the snapshot: it needs about 28 KiB (the member's database size), 4 KiB "
         "is available" % tmp_path
     )
 
@@ -228,7 +228,7 @@ def test_save_needs_the_space_etcd_announces(tmp_path, clients, monkeypatch):
     monkeypatch.setattr(etcd_snapshot, "free_bytes", lambda path: 1000)
     result, failed = run_module(dict(dest=str(tmp_path / "etcd.db")))
     assert failed
-    assert result["msg"] == ("not enough space in %s for the snapshot: it needs 28.0 KiB (28704 bytes), 1000 B is "
+    assert result["msg"] == ("not enough space in %s for the snapshot: it needs 28 KiB (28704 bytes), 1000 B is "
                              "available" % tmp_path)
     assert listing(tmp_path) == []
 
@@ -487,8 +487,8 @@ def test_restore_refuses_without_enough_space(tmp_path, snapshot_file, tool, mon
     result, failed = run_module(restore_args(snapshot_file, tmp_path / "data"))
     assert failed
     assert result["msg"] == (
-        "not enough free space for the restore on the filesystem of %s: a 28.0 KiB snapshot needs about 128.1 MiB "
-        "(twice its size plus 128 MiB for the WAL), 10.0 MiB is available" % tmp_path
+        "not enough free space for the restore on the filesystem of %s: a 28 KiB snapshot needs about 128.1 MiB "
+        "(twice its size plus 128 MiB for the WAL), 10 MiB is available" % tmp_path
     )
     assert result["space"] == dict(needed=2 * len(SNAPSHOT) + (128 << 20), available=10 << 20)
     assert not (tmp_path / "data").exists()

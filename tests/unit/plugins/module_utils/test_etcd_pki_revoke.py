@@ -1,7 +1,6 @@
-"""raftops.etcd.etcd_pki: the CRL (crl.pem) and revoking the certificates of removed members and clients."""
+"""etcd_pki_revoke: the CRL (crl.pem) and revoking the certificates of removed members and clients."""
 
 import datetime
-import json
 import os
 import re
 import shutil
@@ -11,10 +10,15 @@ import subprocess
 import pytest
 from cryptography import x509
 
-from ansible.module_utils.testing import patch_module_args
+from cryptography.hazmat.primitives import hashes, serialization
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_lib as lib
-from ansible_collections.raftops.etcd.plugins.modules import etcd_pki
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_params as pki_params
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_present as present
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_x509 as pki_x509
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import write_file_atomically
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_present import run_present
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_verified import verify
+from ansible_collections.raftops.etcd.tests.unit.plugins.module_utils.pki_helpers import load, read, reasons, snapshot
 
 DAY = datetime.timedelta(days=1)
 HOSTS = ("etcd-host0", "etcd-host1", "etcd-host2")
@@ -28,40 +32,14 @@ ALL = members(*HOSTS)
 KEPT = members("etcd-host0", "etcd-host1")
 
 
-@pytest.fixture
-def pki(tmp_path):
-    return str(tmp_path / "pki")
-
-
 def params(path, **overrides):
     overrides.setdefault("members", members(*HOSTS))
-    return lib.default_params(path=path, **overrides)
-
-
-def load(path):
-    with open(path, "rb") as handle:
-        return x509.load_pem_x509_certificate(handle.read())
+    return pki_params.default_params(path=path, **overrides)
 
 
 def load_crl(pki):
     with open(os.path.join(pki, "crl.pem"), "rb") as handle:
         return x509.load_pem_x509_crl(handle.read())
-
-
-def read(path):
-    with open(path, "rb") as handle:
-        return handle.read()
-
-
-def snapshot(directory):
-    if not os.path.exists(directory):
-        return None
-    state = {}
-    for root, _dirs, files in os.walk(directory):
-        for name in files:
-            path = os.path.join(root, name)
-            state[path] = (read(path), stat.S_IMODE(os.stat(path).st_mode))
-    return state
 
 
 def serial_of(pki, filename):
@@ -74,11 +52,7 @@ def listed(pki):
 
 def hexes(*serials):
     """The CRL's serials as the module returns them: sorted by value, in etcd's hex form."""
-    return [lib.serial_hex(s) for s in sorted(serials)]
-
-
-def reasons(result):
-    return {os.path.basename(item["file"]): item["reason"] for item in result["issued"]}
+    return [pki_x509.serial_hex(s) for s in sorted(serials)]
 
 
 def ca_of(pki):
@@ -90,13 +64,13 @@ def ca_of(pki):
 
 
 def test_first_run_writes_an_empty_crl_signed_by_the_ca_until_its_end(pki):
-    result = lib.run(params(pki))
+    result = run_present(params(pki))
     crl = load_crl(pki)
     ca = ca_of(pki)
     assert len(crl) == 0
-    assert lib.crl_signed_by(crl, ca)
-    assert lib.crl_next_update(crl) == lib.not_after(ca)
-    assert lib.crl_number(crl) == 1
+    assert pki_x509.crl_signed_by(crl, ca)
+    assert pki_x509.crl_next_update(crl) == pki_x509.not_after(ca)
+    assert pki_x509.crl_number(crl) == 1
     assert stat.S_IMODE(os.stat(os.path.join(pki, "crl.pem")).st_mode) == 0o644
     assert result["crl"] == {
         "path": os.path.join(pki, "crl.pem"),
@@ -104,26 +78,26 @@ def test_first_run_writes_an_empty_crl_signed_by_the_ca_until_its_end(pki):
         "reason": "missing",
         "revoked_serials": [],
         "dropped_serials": [],
-        "next_update": lib.iso(lib.not_after(ca)),
+        "next_update": pki_x509.iso(pki_x509.not_after(ca)),
     }
     assert result["revoked"] == []
     assert "crl.pem" not in reasons(result)  # the CRL is reported in crl, not in issued
 
 
 def test_a_pki_from_before_the_crl_gets_one_once(pki):
-    lib.run(params(pki))
+    run_present(params(pki))
     os.unlink(os.path.join(pki, "crl.pem"))
-    result = lib.run(params(pki))
+    result = run_present(params(pki))
     assert result["changed"] is True and result["issued"] == []
     assert result["crl"]["reason"] == "missing"
-    assert lib.run(params(pki))["changed"] is False
+    assert run_present(params(pki))["changed"] is False
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
 def test_openssl_verifies_the_crl_and_sees_the_revoked_serials(pki):
-    lib.run(params(pki))
+    run_present(params(pki))
     serial = serial_of(pki, "etcd-host2.pem")
-    lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]))
+    run_present(params(pki, members=KEPT, revoke=["etcd-host2"]))
     out = subprocess.run(
         [
             "openssl",
@@ -146,48 +120,48 @@ def test_openssl_verifies_the_crl_and_sees_the_revoked_serials(pki):
 
 
 def test_crl_survives_later_runs_unchanged(pki):
-    lib.run(params(pki))
-    lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]))
+    run_present(params(pki))
+    run_present(params(pki, members=KEPT, revoke=["etcd-host2"]))
     before = read(os.path.join(pki, "crl.pem"))
-    result = lib.run(params(pki, members=KEPT))
+    result = run_present(params(pki, members=KEPT))
     assert result["changed"] is False and result["crl"]["changed"] is False
     assert len(result["crl"]["revoked_serials"]) == 2
     assert read(os.path.join(pki, "crl.pem")) == before
 
 
 def test_a_new_ca_signs_the_crl_again_and_keeps_its_entries(pki):
-    lib.run(params(pki))
-    lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]))
+    run_present(params(pki))
+    run_present(params(pki, members=KEPT, revoke=["etcd-host2"]))
     entries = listed(pki)
     old_ca = ca_of(pki)
     os.unlink(os.path.join(pki, "ca.pem"))
     os.unlink(os.path.join(pki, "ca-key.pem"))
-    result = lib.run(params(pki, members=KEPT))
+    result = run_present(params(pki, members=KEPT))
     crl = load_crl(pki)
     new_ca = ca_of(pki)
     assert result["crl"]["reason"] == "ca changed"
-    assert lib.crl_signed_by(crl, new_ca) and not lib.crl_signed_by(crl, old_ca)
-    assert lib.crl_next_update(crl) == lib.not_after(new_ca)
+    assert pki_x509.crl_signed_by(crl, new_ca) and not pki_x509.crl_signed_by(crl, old_ca)
+    assert pki_x509.crl_next_update(crl) == pki_x509.not_after(new_ca)
     # Until every member trusts the new CA alone, the old CA's revoked certificates stay refused.
     assert listed(pki) == entries
-    assert lib.run(params(pki, members=KEPT))["changed"] is False
+    assert run_present(params(pki, members=KEPT))["changed"] is False
 
 
 def test_a_crl_signed_by_another_ca_is_signed_again(pki, tmp_path):
-    lib.run(params(pki))
+    run_present(params(pki))
     other = str(tmp_path / "other")
-    lib.run(params(other))
+    run_present(params(other))
     shutil.copy(os.path.join(other, "crl.pem"), os.path.join(pki, "crl.pem"))
-    result = lib.run(params(pki))
+    result = run_present(params(pki))
     assert result["crl"]["reason"] == "ca changed" and result["issued"] == []
-    assert lib.crl_signed_by(load_crl(pki), ca_of(pki))
+    assert pki_x509.crl_signed_by(load_crl(pki), ca_of(pki))
 
 
 def test_a_crl_whose_next_update_is_not_the_ca_end_is_signed_again(pki):
-    lib.run(params(pki))
+    run_present(params(pki))
     ca = ca_of(pki)
-    ca_key = lib.load_key(os.path.join(pki, "ca-key.pem"), "k")
-    now = lib.utcnow()
+    ca_key = pki_x509.load_key(os.path.join(pki, "ca-key.pem"), "k")
+    now = pki_x509.utcnow()
     short = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca.subject)
@@ -197,39 +171,39 @@ def test_a_crl_whose_next_update_is_not_the_ca_end_is_signed_again(pki):
             x509.RevokedCertificateBuilder().serial_number(4242).revocation_date(now - DAY).build()
         )
         .add_extension(x509.CRLNumber(7), critical=False)
-        .sign(ca_key, lib.hashes.SHA256())
+        .sign(ca_key, hashes.SHA256())
     )
-    lib.write_atomic(os.path.join(pki, "crl.pem"), lib.crl_pem(short), 0o644)
-    result = lib.run(params(pki))
+    write_file_atomically(os.path.join(pki, "crl.pem"), pki_x509.crl_pem(short), 0o644)
+    result = run_present(params(pki))
     crl = load_crl(pki)
     assert result["crl"]["reason"] == "next update changed"
-    assert lib.crl_next_update(crl) == lib.not_after(ca)
+    assert pki_x509.crl_next_update(crl) == pki_x509.not_after(ca)
     assert listed(pki) == {4242}
-    assert lib.crl_number(crl) == 8
-    assert lib.revocation_date(next(iter(crl))) == (now - DAY).replace(microsecond=0)
+    assert pki_x509.crl_number(crl) == 8
+    assert pki_x509.revocation_date(next(iter(crl))) == (now - DAY).replace(microsecond=0)
 
 
 def test_an_unreadable_crl_is_refused_and_nothing_is_written(pki):
-    lib.run(params(pki))
+    run_present(params(pki))
     with open(os.path.join(pki, "crl.pem"), "wb") as handle:
         handle.write(b"-----BEGIN X509 CRL-----\ngarbage\n-----END X509 CRL-----\n")
     os.unlink(os.path.join(pki, "admin.pem"))
     before = snapshot(pki)
-    with pytest.raises(lib.PkiError, match=r"crl\.pem is not a readable PEM or DER CRL.*Restore it from a backup"):
-        lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]))
+    with pytest.raises(pki_x509.PkiError, match=r"crl\.pem is not a readable PEM or DER CRL.*Restore it from a backup"):
+        run_present(params(pki, members=KEPT, revoke=["etcd-host2"]))
     assert snapshot(pki) == before
 
 
 def test_missing_ca_key_is_refused_when_the_crl_must_be_signed(pki):
-    lib.run(params(pki))
+    run_present(params(pki))
     os.unlink(os.path.join(pki, "ca-key.pem"))
     before = snapshot(pki)
     with pytest.raises(
-        lib.PkiError, match=r"the CA key .*ca-key\.pem is missing, so the CRL .*crl\.pem cannot be signed"
+        pki_x509.PkiError, match=r"the CA key .*ca-key\.pem is missing, so the CRL .*crl\.pem cannot be signed"
     ):
-        lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]))
+        run_present(params(pki, members=KEPT, revoke=["etcd-host2"]))
     assert snapshot(pki) == before
-    assert lib.run(params(pki))["changed"] is False  # nothing to sign: fine without the key
+    assert run_present(params(pki))["changed"] is False  # nothing to sign: fine without the key
 
 
 # ------------------------------------------------------------------------------------------
@@ -237,16 +211,16 @@ def test_missing_ca_key_is_refused_when_the_crl_must_be_signed(pki):
 
 
 def test_revoking_a_member_lists_both_serials_and_moves_its_files(pki):
-    now = lib.utcnow().replace(microsecond=0)
-    lib.run(params(pki), now=now)
+    now = pki_x509.utcnow().replace(microsecond=0)
+    run_present(params(pki), now=now)
     server, peer = serial_of(pki, "etcd-host2.pem"), serial_of(pki, "etcd-host2-peer.pem")
     keys = {n: read(os.path.join(pki, n)) for n in ("etcd-host2-key.pem", "etcd-host2-peer-key.pem")}
 
-    result = lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]), now=now)
+    result = run_present(params(pki, members=KEPT, revoke=["etcd-host2"]), now=now)
 
     assert result["changed"] is True and result["issued"] == []
     assert listed(pki) == {server, peer}
-    assert lib.crl_signed_by(load_crl(pki), ca_of(pki))
+    assert pki_x509.crl_signed_by(load_crl(pki), ca_of(pki))
     assert result["crl"]["changed"] is True and result["crl"]["reason"] == "revoked"
     assert result["crl"]["revoked_serials"] == hexes(server, peer)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
@@ -254,7 +228,7 @@ def test_revoking_a_member_lists_both_serials_and_moves_its_files(pki):
     assert result["revoked"] == [
         {
             "name": "etcd-host2",
-            "serials": [lib.serial_hex(server), lib.serial_hex(peer)],
+            "serials": [pki_x509.serial_hex(server), pki_x509.serial_hex(peer)],
             "files": [
                 {"file": os.path.join(pki, f), "moved_to": os.path.join(revoked, "%s-%s" % (stamp, f))}
                 for f in ("etcd-host2.pem", "etcd-host2-key.pem", "etcd-host2-peer.pem", "etcd-host2-peer-key.pem")
@@ -269,7 +243,7 @@ def test_revoking_a_member_lists_both_serials_and_moves_its_files(pki):
     assert read(os.path.join(revoked, "%s-etcd-host2-key.pem" % stamp)) == keys["etcd-host2-key.pem"]
     # The entries carry the revocation time and why.
     entry = load_crl(pki).get_revoked_certificate_by_serial_number(server)
-    assert lib.revocation_date(entry) == now
+    assert pki_x509.revocation_date(entry) == now
     assert (
         entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == x509.ReasonFlags.cessation_of_operation
     )
@@ -279,29 +253,29 @@ def test_revoking_a_member_lists_both_serials_and_moves_its_files(pki):
 
 def test_serials_are_printed_the_way_etcd_logs_them():
     # etcd: fmt.Errorf("transport: certificate serial %x revoked", serial.Bytes())
-    assert lib.serial_hex(0x0A1B2C) == "0a1b2c"
-    assert lib.serial_hex(0xF9BB) == "f9bb"
-    assert lib.serial_hex(1) == "01"
+    assert pki_x509.serial_hex(0x0A1B2C) == "0a1b2c"
+    assert pki_x509.serial_hex(0xF9BB) == "f9bb"
+    assert pki_x509.serial_hex(1) == "01"
 
 
 def test_revoking_a_client(pki):
-    lib.run(params(pki, clients=["admin", "backup"]))
+    run_present(params(pki, clients=["admin", "backup"]))
     serial = serial_of(pki, "backup.pem")
-    result = lib.run(params(pki, clients=["admin"], revoke=["backup"]))
-    assert result["revoked"][0]["serials"] == [lib.serial_hex(serial)]
+    result = run_present(params(pki, clients=["admin"], revoke=["backup"]))
+    assert result["revoked"][0]["serials"] == [pki_x509.serial_hex(serial)]
     assert [os.path.basename(f["file"]) for f in result["revoked"][0]["files"]] == ["backup.pem", "backup-key.pem"]
     assert listed(pki) == {serial}
     assert not os.path.exists(os.path.join(pki, "backup.pem"))
 
 
 def test_a_returning_member_gets_new_keys_and_serials(pki):
-    lib.run(params(pki))
+    run_present(params(pki))
     old_serials = {serial_of(pki, "etcd-host2.pem"), serial_of(pki, "etcd-host2-peer.pem")}
     old_key = read(os.path.join(pki, "etcd-host2-key.pem"))
-    lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]))
+    run_present(params(pki, members=KEPT, revoke=["etcd-host2"]))
     crl_before = read(os.path.join(pki, "crl.pem"))
 
-    result = lib.run(params(pki))
+    result = run_present(params(pki))
 
     assert reasons(result) == {
         "etcd-host2.pem": "missing",
@@ -317,45 +291,45 @@ def test_a_returning_member_gets_new_keys_and_serials(pki):
 
 
 def test_revoking_again_is_a_no_op(pki):
-    lib.run(params(pki))
-    lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]))
+    run_present(params(pki))
+    run_present(params(pki, members=KEPT, revoke=["etcd-host2"]))
     before = snapshot(pki)
-    result = lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]))
+    result = run_present(params(pki, members=KEPT, revoke=["etcd-host2"]))
     assert result["changed"] is False
     assert result["revoked"] == [] and result["crl"]["changed"] is False
     assert snapshot(pki) == before
-    check = lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]), check_mode=True)
+    check = run_present(params(pki, members=KEPT, revoke=["etcd-host2"]), check_mode=True)
     assert check["changed"] is False
 
 
 def test_revoking_a_name_without_certificates_is_a_no_op(pki):
-    lib.run(params(pki))
+    run_present(params(pki))
     before = snapshot(pki)
-    result = lib.run(params(pki, revoke=["never-existed", "never-existed"]))
+    result = run_present(params(pki, revoke=["never-existed", "never-existed"]))
     assert result["changed"] is False and result["revoked"] == []
     assert snapshot(pki) == before
 
 
 def test_revocations_accumulate(pki):
-    lib.run(params(pki))
+    run_present(params(pki))
     first = {serial_of(pki, "etcd-host2.pem"), serial_of(pki, "etcd-host2-peer.pem")}
-    lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]))
-    first_date = lib.revocation_date(load_crl(pki).get_revoked_certificate_by_serial_number(min(first)))
+    run_present(params(pki, members=KEPT, revoke=["etcd-host2"]))
+    first_date = pki_x509.revocation_date(load_crl(pki).get_revoked_certificate_by_serial_number(min(first)))
     second = {serial_of(pki, "etcd-host1.pem"), serial_of(pki, "etcd-host1-peer.pem")}
-    result = lib.run(params(pki, members=members("etcd-host0"), revoke=["etcd-host1"]))
+    result = run_present(params(pki, members=members("etcd-host0"), revoke=["etcd-host1"]))
     crl = load_crl(pki)
     assert listed(pki) == first | second
     assert result["crl"]["revoked_serials"] == hexes(*(first | second))
-    assert lib.crl_number(crl) == 3
-    assert lib.revocation_date(crl.get_revoked_certificate_by_serial_number(min(first))) == first_date
+    assert pki_x509.crl_number(crl) == 3
+    assert pki_x509.revocation_date(crl.get_revoked_certificate_by_serial_number(min(first))) == first_date
 
 
 def test_several_names_in_one_run_and_no_clash_in_revoked(pki):
-    now = lib.utcnow()
-    lib.run(params(pki, clients=["admin", "ops"]), now=now)
-    lib.run(params(pki, members=KEPT, clients=["admin", "ops"], revoke=["etcd-host2"]), now=now)
-    lib.run(params(pki, clients=["admin", "ops"]), now=now)  # etcd-host2 comes back
-    result = lib.run(
+    now = pki_x509.utcnow()
+    run_present(params(pki, clients=["admin", "ops"]), now=now)
+    run_present(params(pki, members=KEPT, clients=["admin", "ops"], revoke=["etcd-host2"]), now=now)
+    run_present(params(pki, clients=["admin", "ops"]), now=now)  # etcd-host2 comes back
+    result = run_present(
         params(pki, members=members("etcd-host0"), clients=["admin"], revoke=["etcd-host2", "etcd-host1", "ops"]),
         now=now,
     )
@@ -368,27 +342,27 @@ def test_several_names_in_one_run_and_no_clash_in_revoked(pki):
 
 
 def test_expired_entries_are_dropped_when_the_crl_is_signed_again(pki):
-    start = lib.utcnow()
-    lib.run(params(pki), now=start)
+    start = pki_x509.utcnow()
+    run_present(params(pki), now=start)
     old = {serial_of(pki, "etcd-host2.pem"), serial_of(pki, "etcd-host2-peer.pem")}
-    lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]), now=start)
+    run_present(params(pki, members=KEPT, revoke=["etcd-host2"]), now=start)
     later = start + 740 * DAY  # etcd-host2's certificates ended on day 730
-    assert lib.run(params(pki, members=KEPT), now=later)["crl"]["changed"] is False  # kept until re-signed anyway
+    assert run_present(params(pki, members=KEPT), now=later)["crl"]["changed"] is False  # kept until re-signed anyway
     assert listed(pki) == old
     host1 = {serial_of(pki, "etcd-host1.pem"), serial_of(pki, "etcd-host1-peer.pem")}
-    result = lib.run(params(pki, members=members("etcd-host0"), revoke=["etcd-host1"]), now=later)
+    result = run_present(params(pki, members=members("etcd-host0"), revoke=["etcd-host1"]), now=later)
     assert listed(pki) == host1
     assert result["crl"]["dropped_serials"] == hexes(*old)
 
 
 def test_a_revoked_pair_put_back_is_reissued_with_a_new_key(pki):
-    lib.run(params(pki))
+    run_present(params(pki))
     key = read(os.path.join(pki, "etcd-host2-key.pem"))
     serial = serial_of(pki, "etcd-host2.pem")
-    result = lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]))
+    result = run_present(params(pki, members=KEPT, revoke=["etcd-host2"]))
     for move in result["revoked"][0]["files"]:  # someone restores a backup
         shutil.copy(move["moved_to"], move["file"])
-    result = lib.run(params(pki))
+    result = run_present(params(pki))
     assert reasons(result) == {
         "etcd-host2.pem": "revoked",
         "etcd-host2-key.pem": "revoked",
@@ -397,26 +371,26 @@ def test_a_revoked_pair_put_back_is_reissued_with_a_new_key(pki):
     }
     assert serial_of(pki, "etcd-host2.pem") != serial
     assert read(os.path.join(pki, "etcd-host2-key.pem")) != key
-    assert lib.run(params(pki))["changed"] is False
+    assert run_present(params(pki))["changed"] is False
 
 
 def test_a_file_of_another_name_is_left_alone(pki):
     # etcd-host0-peer.pem is etcd-host0's peer certificate, not a pair of a client "etcd-host0-peer".
-    lib.run(params(pki))
+    run_present(params(pki))
     before = snapshot(pki)
-    result = lib.run(params(pki, members=[], clients=[], revoke=["etcd-host0-peer"]))
+    result = run_present(params(pki, members=[], clients=[], revoke=["etcd-host0-peer"]))
     assert result["changed"] is False and result["revoked"] == []
     assert snapshot(pki) == before
     assert any("etcd-host0-peer.pem is not a certificate of etcd-host0-peer" in w for w in result["warnings"])
 
 
 def test_a_certificate_of_another_ca_is_moved_without_crl_entry(pki, tmp_path):
-    lib.run(params(pki, members=KEPT))
+    run_present(params(pki, members=KEPT))
     other = str(tmp_path / "other")
-    lib.run(params(other))
+    run_present(params(other))
     for suffix in (".pem", "-key.pem"):
         shutil.copy(os.path.join(other, "etcd-host2" + suffix), os.path.join(pki, "etcd-host2" + suffix))
-    result = lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]))
+    result = run_present(params(pki, members=KEPT, revoke=["etcd-host2"]))
     assert result["revoked"][0]["serials"] == [] and len(result["revoked"][0]["files"]) == 2
     assert result["crl"]["changed"] is False and listed(pki) == set()
     assert any("is not signed by the current CA" in w for w in result["warnings"])
@@ -424,18 +398,18 @@ def test_a_certificate_of_another_ca_is_moved_without_crl_entry(pki, tmp_path):
 
 
 def test_a_crash_between_crl_and_move_is_finished_by_the_next_run(pki, monkeypatch):
-    lib.run(params(pki))
+    run_present(params(pki))
     serials = {serial_of(pki, "etcd-host2.pem"), serial_of(pki, "etcd-host2-peer.pem")}
 
     def crash(_revocations):
         raise OSError("power cut")
 
-    monkeypatch.setattr(lib, "_move_revoked", crash)
+    monkeypatch.setattr(present, "move_revoked", crash)
     with pytest.raises(OSError):
-        lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]))
+        run_present(params(pki, members=KEPT, revoke=["etcd-host2"]))
     monkeypatch.undo()
     assert listed(pki) == serials  # the CRL is written first
-    result = lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]))
+    result = run_present(params(pki, members=KEPT, revoke=["etcd-host2"]))
     assert result["changed"] is True and result["crl"]["changed"] is False
     assert len(result["revoked"][0]["files"]) == 4
     assert not os.path.exists(os.path.join(pki, "etcd-host2.pem"))
@@ -446,14 +420,14 @@ def test_a_crash_between_crl_and_move_is_finished_by_the_next_run(pki, monkeypat
 
 
 def test_check_mode_reports_the_revocation_and_writes_nothing(pki):
-    lib.run(params(pki))
+    run_present(params(pki))
     serials = {serial_of(pki, "etcd-host2.pem"), serial_of(pki, "etcd-host2-peer.pem")}
     before = snapshot(pki)
-    result = lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]), check_mode=True)
+    result = run_present(params(pki, members=KEPT, revoke=["etcd-host2"]), check_mode=True)
     assert result["changed"] is True
     assert result["crl"]["changed"] is True and result["crl"]["reason"] == "revoked"
     assert result["crl"]["revoked_serials"] == hexes(*serials)
-    assert result["crl"]["next_update"] == lib.iso(lib.not_after(ca_of(pki)))
+    assert result["crl"]["next_update"] == pki_x509.iso(pki_x509.not_after(ca_of(pki)))
     assert [os.path.basename(f["file"]) for f in result["revoked"][0]["files"]] == [
         "etcd-host2.pem",
         "etcd-host2-key.pem",
@@ -464,7 +438,7 @@ def test_check_mode_reports_the_revocation_and_writes_nothing(pki):
 
 
 def test_check_mode_on_an_empty_directory_plans_the_crl(pki):
-    result = lib.run(params(pki), check_mode=True)
+    result = run_present(params(pki), check_mode=True)
     assert result["crl"]["changed"] is True and result["crl"]["reason"] == "missing"
     assert result["crl"]["next_update"] is None
     assert not os.path.exists(pki)
@@ -472,13 +446,13 @@ def test_check_mode_on_an_empty_directory_plans_the_crl(pki):
 
 def assert_refused(pki, match, **overrides):
     before = snapshot(pki)
-    with pytest.raises(lib.PkiError, match=match):
-        lib.run(params(pki, **overrides))
+    with pytest.raises(pki_x509.PkiError, match=match):
+        run_present(params(pki, **overrides))
     assert snapshot(pki) == before
 
 
 def test_a_name_in_members_and_revoke_is_refused(pki):
-    lib.run(params(pki))
+    run_present(params(pki))
     assert_refused(
         pki,
         re.escape("revoke[0] 'etcd-host2' is also in members: revoke moves its certificates aside"),
@@ -492,7 +466,7 @@ def test_a_name_in_clients_and_revoke_is_refused(pki):
 
 @pytest.mark.parametrize("name", ["ca", "crl"])
 def test_revoking_the_ca_or_crl_files_is_refused(pki, name):
-    lib.run(params(pki))
+    run_present(params(pki))
     assert_refused(pki, r"revoke\[0\] '%s' would move .*%s\.pem, which is the C" % (name, name), revoke=[name])
 
 
@@ -509,14 +483,14 @@ def test_a_member_named_crl_is_refused(pki):
 
 
 def test_revoke_with_state_verified_is_refused(pki):
-    lib.run(params(pki))
-    with pytest.raises(lib.PkiError, match=r"revoke\[0\]: revoke needs state=present"):
-        lib.run(lib.default_params(path=pki, state="verified", members=KEPT, revoke=["etcd-host2"]))
+    run_present(params(pki))
+    with pytest.raises(pki_x509.PkiError, match=r"revoke\[0\]: revoke needs state=present"):
+        verify(pki_params.default_params(path=pki, state="verified", members=KEPT, revoke=["etcd-host2"]))
 
 
 def test_an_unwritable_directory_is_refused_before_revoking(pki, monkeypatch):
-    lib.run(params(pki))
-    monkeypatch.setattr(lib.os, "access", lambda p, mode: p != pki)
+    run_present(params(pki))
+    monkeypatch.setattr(pki_params.os, "access", lambda p, mode: p != pki)
     assert_refused(pki, re.escape("the PKI directory %s is not writable" % pki), members=KEPT, revoke=["etcd-host2"])
 
 
@@ -526,14 +500,14 @@ def test_an_unwritable_directory_is_refused_before_revoking(pki, monkeypatch):
 
 def verified(pki, **overrides):
     overrides.setdefault("members", KEPT)
-    return lib.default_params(path=pki, state="verified", **overrides)
+    return pki_params.default_params(path=pki, state="verified", **overrides)
 
 
 def test_verified_returns_the_operators_crl(pki):
-    lib.run(params(pki))
-    lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]))
+    run_present(params(pki))
+    run_present(params(pki, members=KEPT, revoke=["etcd-host2"]))
     before = snapshot(pki)
-    result = lib.run(verified(pki))
+    result = verify(verified(pki))
     assert result["changed"] is False
     assert result["crl"]["path"] == os.path.join(pki, "crl.pem")
     assert result["crl"]["changed"] is False
@@ -542,19 +516,19 @@ def test_verified_returns_the_operators_crl(pki):
 
 
 def test_verified_without_a_crl_is_fine(pki):
-    lib.run(params(pki))
+    run_present(params(pki))
     os.unlink(os.path.join(pki, "crl.pem"))
-    result = lib.run(verified(pki))
+    result = verify(verified(pki))
     assert result["crl"]["path"] is None and result["crl"]["revoked_serials"] == []
 
 
 def test_verified_refuses_a_crl_of_another_ca(pki, tmp_path):
-    lib.run(params(pki))
+    run_present(params(pki))
     other = str(tmp_path / "other")
-    lib.run(params(other))
+    run_present(params(other))
     shutil.copy(os.path.join(other, "crl.pem"), os.path.join(pki, "crl.pem"))
-    with pytest.raises(lib.PkiError) as info:
-        lib.run(verified(pki))
+    with pytest.raises(pki_x509.PkiError) as info:
+        verify(verified(pki))
     assert info.value.problems == [
         "the CRL %s is not signed by the CA in %s (issuer CN=raftops etcd CA)"
         % (os.path.join(pki, "crl.pem"), os.path.join(pki, "ca.pem"))
@@ -562,13 +536,13 @@ def test_verified_refuses_a_crl_of_another_ca(pki, tmp_path):
 
 
 def test_verified_refuses_a_certificate_the_crl_lists(pki):
-    lib.run(params(pki))
-    lib.run(params(pki, members=KEPT, revoke=["etcd-host2"]))
+    run_present(params(pki))
+    run_present(params(pki, members=KEPT, revoke=["etcd-host2"]))
     revoked = os.path.join(pki, "revoked")
     for name in os.listdir(revoked):  # the operator puts the revoked pair back
         shutil.copy(os.path.join(revoked, name), os.path.join(pki, name.split("-", 1)[1]))
-    with pytest.raises(lib.PkiError) as info:
-        lib.run(verified(pki, members=members(*HOSTS)))
+    with pytest.raises(pki_x509.PkiError) as info:
+        verify(verified(pki, members=members(*HOSTS)))
     text = "\n".join(info.value.problems)
     assert (
         "%s is revoked in the CRL %s (serial " % (os.path.join(pki, "etcd-host2.pem"), os.path.join(pki, "crl.pem"))
@@ -578,56 +552,14 @@ def test_verified_refuses_a_certificate_the_crl_lists(pki):
 
 
 def test_verified_with_an_explicit_crl_path_requires_the_file(pki, tmp_path):
-    lib.run(params(pki))
-    with pytest.raises(lib.PkiError, match=r"cannot read the CRL .*missing\.pem"):
-        lib.run(verified(pki, crl=str(tmp_path / "missing.pem")))
+    run_present(params(pki))
+    with pytest.raises(pki_x509.PkiError, match=r"cannot read the CRL .*missing\.pem"):
+        verify(verified(pki, crl=str(tmp_path / "missing.pem")))
 
 
 def test_verified_accepts_a_der_crl(pki, tmp_path):
-    lib.run(params(pki))
+    run_present(params(pki))
     der = tmp_path / "crl.der"
-    der.write_bytes(load_crl(pki).public_bytes(lib.serialization.Encoding.DER))
-    result = lib.run(verified(pki, crl=str(der)))
+    der.write_bytes(load_crl(pki).public_bytes(serialization.Encoding.DER))
+    result = verify(verified(pki, crl=str(der)))
     assert result["crl"]["path"] == str(der)
-
-
-# ------------------------------------------------------------------------------------------
-# The module entry point
-
-
-def run_main(args, capsys):
-    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
-        etcd_pki.main()
-    out = capsys.readouterr().out
-    return exit_info.value.code, json.loads(out), out
-
-
-def test_main_revokes_with_diff_and_never_shows_a_key(pki, capsys):
-    lib.run(params(pki))
-    key_pem = read(os.path.join(pki, "etcd-host2-key.pem")).decode()
-    args = {"path": pki, "members": KEPT, "revoke": ["etcd-host2"], "_ansible_diff": True}
-
-    code, out, raw = run_main(dict(args, _ansible_check_mode=True), capsys)
-    assert code == 0 and out["changed"] is True and os.path.exists(os.path.join(pki, "etcd-host2.pem"))
-
-    code, out, raw = run_main(args, capsys)
-    assert code == 0 and out["changed"] is True
-    assert out["revoked"][0]["name"] == "etcd-host2"
-    crl_diff, files_diff = out["diff"]
-    assert crl_diff["before"] == "" and crl_diff["after"].count("\n") == 2
-    assert files_diff["before"].splitlines()[0] == os.path.join(pki, "etcd-host2.pem")
-    assert "PRIVATE KEY" not in raw and key_pem.splitlines()[1] not in raw
-
-    code, out, raw = run_main(args, capsys)
-    assert code == 0 and out["changed"] is False and "diff" not in out
-
-
-def test_main_without_diff_mode_returns_no_diff(pki, capsys):
-    code, out, _raw = run_main({"path": pki, "members": KEPT}, capsys)
-    assert code == 0 and "diff" not in out and out["crl"]["reason"] == "missing"
-
-
-def test_main_refuses_a_name_in_both_lists(pki, capsys):
-    code, out, _raw = run_main({"path": pki, "members": KEPT, "revoke": ["etcd-host1"]}, capsys)
-    assert code == 1 and out["msg"].startswith("raftops.etcd.etcd_pki: revoke[0] 'etcd-host1' is also in members")
-    assert not os.path.exists(pki)

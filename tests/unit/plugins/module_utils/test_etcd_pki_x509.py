@@ -1,13 +1,12 @@
-"""Helpers of etcd_pki_lib: SAN parsing and matching, atomic writes, signature checks."""
+"""etcd_pki_x509: SAN parsing and matching, signature checks, CRLs, across cryptography releases."""
 
 import datetime
 import ipaddress
-import os
-import stat
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_lib as lib
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_params as pki_params
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_x509 as lib
 
 
 @pytest.mark.parametrize(
@@ -45,16 +44,6 @@ def test_san_covers_matches_exact_names_and_single_label_wildcards():
     assert not lib.san_covers(sans, ("ip", ipaddress.ip_address("10.0.0.2")))
 
 
-def test_write_atomic_sets_mode_and_leaves_no_temporary_file(tmp_path):
-    target = tmp_path / "k.pem"
-    target.write_bytes(b"old")
-    os.chmod(target, 0o644)
-    lib.write_atomic(str(target), b"new", 0o600)
-    assert target.read_bytes() == b"new"
-    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
-    assert os.listdir(tmp_path) == ["k.pem"]
-
-
 class _OldCertificate:
     """A certificate as older cryptography releases present it (no *_utc, no verify_directly_issued_by)."""
 
@@ -73,7 +62,7 @@ class _OldCertificate:
 
 @pytest.mark.parametrize("key_type", ["ec", "rsa"])
 def test_signature_check_without_verify_directly_issued_by(key_type):
-    params = lib.default_params(key_type=key_type, rsa_key_size=2048)
+    params = pki_params.default_params(key_type=key_type, rsa_key_size=2048)
     now = lib.utcnow()
     ca_key, other_key = lib.generate_key(params), lib.generate_key(params)
     ca = lib.build_ca(ca_key, "test CA", now, 10)
@@ -88,7 +77,7 @@ def test_signature_check_without_verify_directly_issued_by(key_type):
 
 
 def test_leaf_never_outlives_its_ca():
-    params = lib.default_params()
+    params = pki_params.default_params()
     now = lib.utcnow()
     ca_key = lib.generate_key(params)
     ca = lib.build_ca(ca_key, "test CA", now, 10)
@@ -114,12 +103,12 @@ class _OldCrl:
 
 @pytest.mark.parametrize("key_type", ["ec", "rsa"])
 def test_crl_is_signed_by_its_ca_only_and_ends_with_it(key_type):
-    params = lib.default_params(key_type=key_type, rsa_key_size=2048)
+    params = pki_params.default_params(key_type=key_type, rsa_key_size=2048)
     now = lib.utcnow()
     ca_key, other_key = lib.generate_key(params), lib.generate_key(params)
     ca = lib.build_ca(ca_key, "test CA", now, 10)
     other = lib.build_ca(other_key, "test CA", now, 10)  # same name, different key
-    entries = [lib._CrlEntry(0x0A01, now), lib._CrlEntry(5, now)]
+    entries = [lib.CrlEntry(0x0A01, now), lib.CrlEntry(5, now)]
     crl = lib.build_crl(ca, ca_key, entries, 3, now)
     assert lib.crl_signed_by(crl, ca) and not lib.crl_signed_by(crl, other)
     assert lib.crl_serials(crl) == {0x0A01, 5}
@@ -130,7 +119,7 @@ def test_crl_is_signed_by_its_ca_only_and_ends_with_it(key_type):
 
 
 def test_load_crl_reads_pem_and_der_and_names_the_file(tmp_path):
-    params = lib.default_params()
+    params = pki_params.default_params()
     now = lib.utcnow()
     ca_key = lib.generate_key(params)
     ca = lib.build_ca(ca_key, "test CA", now, 10)

@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any
+# time. Do not use this from other collections or standalone plugins/modules!
+"""The one rule or format for each small thing the collection reads and writes.
+
+Member names, URLs, sizes and IDs are checked, compared and shown in modules on the hosts and in
+filters on the controller; each is defined here once so that a name one accepts the other never
+refuses, and an ID or a size reads the same in every result. Standard library only.
+"""
+
+import re
+
+# etcd itself accepts any --name; this rule keeps names usable in file names (NAME.pem), systemd
+# units, DNS SANs and the ``name=url`` pairs of --initial-cluster.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+NAME_RULE = "letters, digits, '.', '_' and '-', starting with a letter or digit"
+_NAME_RE = re.compile(NAME_PATTERN)
+
+
+def is_valid_name(name):
+    """True for a member, client or cluster-token name that follows NAME_PATTERN.
+
+    The whole string must match: a trailing newline (which ``$`` alone lets through) is refused.
+    """
+    return isinstance(name, str) and _NAME_RE.fullmatch(name) is not None
+
+
+def normalize_url(url):
+    """A client or peer URL in the one form URLs are compared and written in.
+
+    Surrounding space and trailing ``/`` are dropped, and the scheme and host are lowercased (both
+    are case-insensitive). Nothing else changes, so two URLs are the same member only when they are
+    equal after this: ``http://10.0.0.1:2380`` never matches ``http://10.0.0.11:2380``.
+    """
+    text = str(url if url is not None else "").strip().rstrip("/")
+    scheme, separator, rest = text.partition("://")
+    if not separator:
+        return text
+    authority, slash, path = rest.partition("/")
+    return "%s://%s%s%s" % (scheme.lower(), authority.lower(), slash, path)
+
+
+_SIZE_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def human_size(size):
+    """Bytes as an operator reads them: ``512 B``, ``20 KiB``, ``1.5 MiB`` (one decimal, ``.0`` dropped)."""
+    size = int(size)
+    if size < 1024:
+        return "%d B" % size
+    value = float(size)
+    for unit in _SIZE_UNITS:
+        value /= 1024.0
+        if value < 1024 or unit == _SIZE_UNITS[-1]:
+            text = "%.1f" % value
+            return "%s %s" % (text[:-2] if text.endswith(".0") else text, unit)
+    raise AssertionError("unreachable: the last unit always returns")
+
+
+def id_hex(value):
+    """A member or cluster ID as etcdctl prints it: lowercase hex without ``0x``.
+
+    ``value`` is an int or the decimal string the gateway sends (it sends 64-bit numbers as strings).
+    Every ID in the modules' results is written this way.
+    """
+    return "%x" % int(value)

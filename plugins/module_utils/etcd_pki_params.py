@@ -1,0 +1,260 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any
+# time. Do not use this from other collections or standalone plugins/modules!
+"""The parameters of ``raftops.etcd.etcd_pki``: defaults, validation and where each file goes.
+
+Every refusal of bad input is raised here, as PkiError naming the option and the value, before
+any file is read for its content or written.
+"""
+
+import os
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_PATTERN, is_valid_name
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import PkiError, parse_san
+
+DEFAULT_CA_COMMON_NAME = "raftops etcd CA"
+DEFAULT_VALIDITY_DAYS = 730
+DEFAULT_CA_VALIDITY_DAYS = 3650
+DEFAULT_RENEW_BEFORE_DAYS = 30
+DEFAULT_RSA_KEY_SIZE = 3072
+LOOPBACK_SANS = ("127.0.0.1", "localhost")
+
+CRL_FILE = "crl.pem"
+REVOKED_DIR = "revoked"
+
+KEY_MODE = 0o600
+CERT_MODE = 0o644
+CRL_MODE = 0o644
+DIR_MODE = 0o700
+
+# Reasons reported for each (re)issued file and for the CRL.
+MISSING = "missing"
+KEY_MISMATCH = "key mismatch"
+KEY_TYPE_CHANGED = "key type changed"
+SANS_CHANGED = "sans changed"
+EXPIRING = "expiring"
+EXPIRED = "expired"
+CA_CHANGED = "ca changed"
+PROFILE_CHANGED = "profile changed"
+NEW_KEY = "new key"
+REVOKED = "revoked"
+NEXT_UPDATE_CHANGED = "next update changed"
+
+_MEMBER_FILE_KEYS = ("cert", "key", "peer_cert", "peer_key")
+
+
+def default_params(**overrides):
+    """The module's parameters with their defaults (used by tests and by the callers of the state functions)."""
+    params = dict(
+        path=None,
+        state="present",
+        members=[],
+        clients=["admin"],
+        extra_sans=[],
+        ca_cert=None,
+        ca_key=None,
+        ca_common_name=DEFAULT_CA_COMMON_NAME,
+        validity_days=DEFAULT_VALIDITY_DAYS,
+        ca_validity_days=DEFAULT_CA_VALIDITY_DAYS,
+        renew_before_days=DEFAULT_RENEW_BEFORE_DAYS,
+        key_type="ec",
+        rsa_key_size=DEFAULT_RSA_KEY_SIZE,
+        revoke=[],
+        crl=None,
+    )
+    params.update(overrides)
+    return params
+
+
+def validate_name(name, where):
+    if not is_valid_name(name):
+        raise PkiError("%s %r is not a valid name: it must match %s" % (where, name, NAME_PATTERN))
+
+
+def _normalize_clients(raw):
+    clients = []
+    for index, item in enumerate(raw or []):
+        where = "clients[%d]" % index
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict):
+            raise PkiError("%s must be a client name or a dict with name, cert and key, not %r" % (where, item))
+        unknown = sorted(set(item) - {"name", "cert", "key"})
+        if unknown:
+            raise PkiError("%s has unknown keys %s (allowed: name, cert, key)" % (where, ", ".join(unknown)))
+        validate_name(item.get("name"), where + ".name")
+        clients.append({"name": item["name"], "cert": item.get("cert"), "key": item.get("key")})
+    return clients
+
+
+def _abspath(path):
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def validate_params(params):
+    if not params.get("path"):
+        raise PkiError("path is required")
+    for option in ("validity_days", "ca_validity_days"):
+        if params[option] <= params["renew_before_days"]:
+            raise PkiError(
+                "%s (%s) must be greater than renew_before_days (%s), or every run would re-issue"
+                % (option, params[option], params["renew_before_days"])
+            )
+    if params["renew_before_days"] < 0:
+        raise PkiError("renew_before_days must not be negative, got %s" % params["renew_before_days"])
+    if params["key_type"] not in ("ec", "rsa"):
+        raise PkiError("key_type must be ec or rsa, got %r" % params["key_type"])
+    if params["key_type"] == "rsa" and params["rsa_key_size"] < 2048:
+        raise PkiError("rsa_key_size must be at least 2048, got %s" % params["rsa_key_size"])
+    if not params.get("ca_common_name"):
+        raise PkiError("ca_common_name must not be empty")
+
+    base = _abspath(params["path"])
+    state = params["state"]
+    extra = [parse_san(value, "extra_sans[%d]" % i) for i, value in enumerate(params.get("extra_sans") or [])]
+
+    members = []
+    seen = {}
+    for index, member in enumerate(params.get("members") or []):
+        where = "members[%d]" % index
+        name = member.get("name")
+        validate_name(name, where + ".name")
+        if name in seen:
+            raise PkiError("member name %r appears twice (members[%d] and %s)" % (name, seen[name], where))
+        seen[name] = index
+        required = set()
+        for option in ("addresses", "hostnames"):
+            for i, value in enumerate(member.get(option) or []):
+                required.add(parse_san(value, "%s.%s[%d] of member %s" % (where, option, i, name)))
+        files = {}
+        for option in _MEMBER_FILE_KEYS:
+            if member.get(option) and state != "verified":
+                raise PkiError("%s.%s (member %s) is only used with state=verified" % (where, option, name))
+            files[option] = _abspath(member[option]) if member.get(option) else None
+        default_names = {
+            "cert": "%s.pem" % name,
+            "key": "%s-key.pem" % name,
+            "peer_cert": "%s-peer.pem" % name,
+            "peer_key": "%s-peer-key.pem" % name,
+        }
+        for option, filename in default_names.items():
+            if files[option] is None:
+                files[option] = os.path.join(base, filename)
+        try:
+            name_san = parse_san(name, "%s.name" % where)
+        except PkiError:
+            # A valid member name that is not a valid host name (``a..b``, ``host-``) is still an
+            # IA5 string that certificates can carry.
+            name_san = ("dns", name.lower())
+        wanted = set(required) | set(extra) | {name_san} | {parse_san(v, "loopback") for v in LOOPBACK_SANS}
+        members.append({"name": name, "required": required, "wanted": wanted, "files": files})
+
+    clients = []
+    for client in _normalize_clients(params.get("clients")):
+        name = client["name"]
+        if (client["cert"] or client["key"]) and state != "verified":
+            raise PkiError("clients entry %s: cert and key are only used with state=verified" % name)
+        if name in seen:
+            raise PkiError("client name %r is also a member name" % name)
+        seen[name] = -1
+        clients.append(
+            {
+                "name": name,
+                "cert": _abspath(client["cert"]) if client["cert"] else os.path.join(base, "%s.pem" % name),
+                "key": _abspath(client["key"]) if client["key"] else os.path.join(base, "%s-key.pem" % name),
+                "wanted": {("dns", name.lower())},
+            }
+        )
+
+    ca_cert = _abspath(params["ca_cert"]) if params.get("ca_cert") else os.path.join(base, "ca.pem")
+    ca_key = _abspath(params["ca_key"]) if params.get("ca_key") else os.path.join(base, "ca-key.pem")
+    crl = _abspath(params["crl"]) if params.get("crl") else os.path.join(base, CRL_FILE)
+    revoke = _validate_revoke(params, base, seen, (ca_cert, ca_key, crl))
+
+    if state == "present":
+        owners = {}
+
+        def claim(path, owner):
+            if path in owners:
+                raise PkiError("%s and %s would both be written to %s; rename one" % (owners[path], owner, path))
+            owners[path] = owner
+
+        claim(ca_cert, "the CA certificate")
+        claim(ca_key, "the CA key")
+        claim(crl, "the CRL")
+        for member in members:
+            for option, label in (
+                ("cert", "server certificate"),
+                ("key", "server key"),
+                ("peer_cert", "peer certificate"),
+                ("peer_key", "peer key"),
+            ):
+                claim(member["files"][option], "the %s of member %s" % (label, member["name"]))
+        for client in clients:
+            claim(client["cert"], "the certificate of client %s" % client["name"])
+            claim(client["key"], "the key of client %s" % client["name"])
+
+    return base, members, clients, ca_cert, ca_key, crl, revoke
+
+
+def revoke_files(base, name):
+    """The files a name may own in the PKI directory: (certificate, key) for the server or client
+    pair and for the peer pair."""
+    return (
+        (os.path.join(base, "%s.pem" % name), os.path.join(base, "%s-key.pem" % name)),
+        (os.path.join(base, "%s-peer.pem" % name), os.path.join(base, "%s-peer-key.pem" % name)),
+    )
+
+
+def _validate_revoke(params, base, seen, protected):
+    """The names in ``revoke``, unique, in order; refused when also issued in this call or when
+    their file names are the CA's or the CRL's."""
+    names = []
+    for index, name in enumerate(params.get("revoke") or []):
+        where = "revoke[%d]" % index
+        validate_name(name, where)
+        if name in seen:
+            kind = "members" if seen[name] >= 0 else "clients"
+            raise PkiError(
+                "%s %r is also in %s: revoke moves its certificates aside and %s would issue new ones in "
+                "the same run. Revoke it in one run (with it no longer in %s) and list it in %s again in a "
+                "later run when it comes back" % (where, name, kind, kind, kind, kind)
+            )
+        if params["state"] != "present":
+            raise PkiError(
+                "%s: revoke needs state=present (a PKI this module manages); with a PKI you provide, revoke "
+                "with your own CA and put its CRL at %s" % (where, protected[2])
+            )
+        for cert_path, key_path in revoke_files(base, name):
+            for path in (cert_path, key_path):
+                if path in protected:
+                    raise PkiError(
+                        "%s %r would move %s, which is the %s, not a member or client certificate"
+                        % (where, name, path, ("CA certificate", "CA key", "CRL")[protected.index(path)])
+                    )
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def check_writable(paths, base):
+    """Every directory that receives a file must exist (or be creatable) and be writable."""
+    directories = sorted({os.path.dirname(path) for path in paths} | {base})
+    for directory in directories:
+        probe = directory
+        while not os.path.exists(probe):
+            parent = os.path.dirname(probe)
+            if parent == probe:
+                break
+            probe = parent
+        if not os.path.isdir(probe):
+            raise PkiError("cannot create the PKI directory %s: %s is not a directory" % (directory, probe))
+        if not os.access(probe, os.W_OK | os.X_OK):
+            if probe == directory:
+                raise PkiError("the PKI directory %s is not writable by uid %d" % (directory, os.geteuid()))
+            raise PkiError(
+                "cannot create the PKI directory %s: %s is not writable by uid %d" % (directory, probe, os.geteuid())
+            )

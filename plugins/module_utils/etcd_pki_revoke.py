@@ -1,0 +1,223 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any
+# time. Do not use this from other collections or standalone plugins/modules!
+"""Revocation for ``raftops.etcd.etcd_pki``: the CRL and the certificates of removed names.
+
+``crl.pem`` is a CRL signed by the CA, always present in a managed PKI (empty at first),
+``nextUpdate`` at the CA's end because etcd never fetches a new one. etcd
+(``--client-crl-file``/``--peer-crl-file``, ``checkCRL`` in its pkg/transport) reads the file on
+every new TLS connection and compares serial numbers only: it checks neither the CRL's signature
+nor its dates, and refuses every connection when the file cannot be parsed. So the file is always
+written whole (atomically), and a name in ``revoke`` has its certificates' serials added to the
+CRL *before* its files are moved into ``revoked/``: a crash in between leaves the files in place
+for the next run, never a moved certificate missing from the CRL.
+"""
+
+import datetime
+import os
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import fsync_directory
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import REVOKED_DIR, revoke_files
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import (
+    CA_CHANGED,
+    DIR_MODE,
+    KEY_MODE,
+    MISSING,
+    NEXT_UPDATE_CHANGED,
+    REVOKED,
+)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import (
+    CrlEntry,
+    PkiError,
+    cert_sans,
+    common_names,
+    crl_next_update,
+    crl_number,
+    crl_serials,
+    crl_signed_by,
+    load_certs,
+    not_after,
+    san_text,
+    serial_hex,
+    signed_by,
+)
+
+def _belongs_to(cert, name):
+    """True when ``cert`` is ``name``'s: its common name (member pairs), or no common name and the
+    DNS name ``name`` (client pairs)."""
+    names = common_names(cert)
+    if names:
+        return names == [name]
+    return ("dns", name.lower()) in cert_sans(cert)
+
+
+def plan_revocations(names, base, ca_cert, items, now, warnings):
+    """What revoking ``names`` means: per name the serials to list in the CRL and the files to move
+    into ``revoked/``. Names without certificates are left out (nothing to do)."""
+    in_use = {}
+    for item in items:
+        in_use[item.cert_path] = in_use[item.key_path] = item.owner
+    revoked_dir = os.path.join(base, REVOKED_DIR)
+    stamp = now.astimezone(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    taken = set()
+    plan = []
+
+    def target(path):
+        """``revoked/STAMP-FILE``, or ``revoked/STAMP.N-FILE`` when that exists already."""
+        filename = os.path.basename(path)
+        candidate = os.path.join(revoked_dir, "%s-%s" % (stamp, filename))
+        number = 0
+        while candidate in taken or os.path.lexists(candidate):
+            number += 1
+            candidate = os.path.join(revoked_dir, "%s.%d-%s" % (stamp, number, filename))
+        taken.add(candidate)
+        return candidate
+
+    for name in names:
+        files = []
+        serials = []
+        for cert_path, key_path in revoke_files(base, name):
+            if not os.path.exists(cert_path):
+                continue
+            cert = load_certs(cert_path, "certificate of %s (to revoke)" % name)[0]
+            if not _belongs_to(cert, name):
+                warnings.append(
+                    "revoke %s: %s is not a certificate of %s (subject %r, names %s); it was left in place"
+                    % (
+                        name,
+                        cert_path,
+                        name,
+                        cert.subject.rfc4514_string(),
+                        ", ".join(sorted(san_text(s) for s in cert_sans(cert))) or "none",
+                    )
+                )
+                continue
+            for path in (cert_path, key_path):
+                if path in in_use:
+                    raise PkiError(
+                        "revoke %s would move %s, which is the file of %s in this run; rename one of them. "
+                        "Nothing was written." % (name, path, in_use[path])
+                    )
+            serial = None
+            if ca_cert is not None and signed_by(cert, ca_cert):
+                serial = cert.serial_number
+                serials.append(serial)
+            else:
+                warnings.append(
+                    "revoke %s: %s is not signed by the current CA, which the members trust alone; it is moved "
+                    "aside without a CRL entry" % (name, cert_path)
+                )
+            files.append({"file": cert_path, "moved_to": target(cert_path), "key": False, "serial": serial})
+            if os.path.exists(key_path):
+                files.append({"file": key_path, "moved_to": target(key_path), "key": True, "serial": None})
+        if files:
+            plan.append({"name": name, "serials": serials, "files": files})
+    return plan
+
+
+def _expired_revoked_serials(revoked_dir, now):
+    """Serials of the certificates in ``revoked/`` that have expired: their CRL entries can go."""
+    serials = set()
+    try:
+        filenames = os.listdir(revoked_dir)
+    except OSError:
+        return serials
+    for filename in filenames:
+        path = os.path.join(revoked_dir, filename)
+        if filename.endswith("-key.pem") or not os.path.isfile(path):
+            continue
+        try:
+            cert = load_certs(path, "revoked certificate")[0]
+        except PkiError:
+            continue
+        if not_after(cert) <= now:
+            serials.add(cert.serial_number)
+    return serials
+
+
+def plan_crl(crl_path, existing, ca, revocations, revoked_dir, now):
+    """Whether (and why) ``crl.pem`` is signed again, and the entries it then holds."""
+    listed = crl_serials(existing) if existing is not None else set()
+    new = []
+    for revocation in revocations:
+        for serial in revocation["serials"]:
+            if serial not in listed and serial not in new:
+                new.append(serial)
+    if existing is None:
+        reason = MISSING
+    elif ca.cert_reason or not crl_signed_by(existing, ca.cert):
+        # Entries are kept: until every member trusts the new CA alone, the old one's revoked
+        # certificates must stay refused.
+        reason = CA_CHANGED
+    elif crl_next_update(existing) != not_after(ca.cert):
+        reason = NEXT_UPDATE_CHANGED
+    elif new:
+        reason = REVOKED
+    else:
+        reason = None
+
+    entries = None
+    dropped = []
+    if reason:
+        entries = [CrlEntry.from_revoked(revoked) for revoked in existing] if existing is not None else []
+        expired = _expired_revoked_serials(revoked_dir, now)
+        dropped = sorted(entry.serial for entry in entries if entry.serial in expired)
+        entries = [entry for entry in entries if entry.serial not in expired]
+        entries.extend(CrlEntry.retired(serial, now) for serial in new)
+        after = {entry.serial for entry in entries}
+    else:
+        after = listed
+    return {
+        "path": crl_path,
+        "existing": existing,
+        "reason": reason,
+        "entries": entries,
+        "before": sorted(listed),
+        "after": sorted(after),
+        "dropped": dropped,
+        "number": (crl_number(existing) if existing is not None else 0) + 1,
+    }
+
+
+def move_revoked(revocations):
+    """Move the files of revoked names into ``revoked/`` (0700), keys ending up 0600."""
+    directories = set()
+    for revocation in revocations:
+        for move in revocation["files"]:
+            directory = os.path.dirname(move["moved_to"])
+            if not os.path.isdir(directory):
+                os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
+            os.rename(move["file"], move["moved_to"])
+            if move["key"]:
+                os.chmod(move["moved_to"], KEY_MODE)
+            directories.update((directory, os.path.dirname(move["file"])))
+    for directory in sorted(directories):
+        fsync_directory(directory)
+
+
+def revocation_diff(crl, revocations):
+    """Ansible diffs: the CRL's serials, and where the files of revoked names go. No key material."""
+    diffs = []
+    if crl["reason"]:
+        diffs.append(
+            {
+                "before_header": "%s (revoked serials)" % crl["path"] if crl["existing"] is not None else "(no CRL)",
+                "after_header": "%s (revoked serials)" % crl["path"],
+                "before": "".join("%s\n" % serial_hex(s) for s in crl["before"]),
+                "after": "".join("%s\n" % serial_hex(s) for s in crl["after"]),
+            }
+        )
+    moves = [move for revocation in revocations for move in revocation["files"]]
+    if moves:
+        diffs.append(
+            {
+                "before_header": "revoked files",
+                "after_header": "revoked files",
+                "before": "".join("%s\n" % move["file"] for move in moves),
+                "after": "".join("%s\n" % move["moved_to"] for move in moves),
+            }
+        )
+    return diffs

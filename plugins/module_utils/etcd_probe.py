@@ -1,0 +1,140 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any
+# time. Do not use this from other collections or standalone plugins/modules!
+"""The one prober: is this member healthy? One meaning of healthy for every module.
+
+A member is **healthy** when it answers its status (``/v3/maintenance/status``) as the member it
+is expected to be and names a leader, and its ``/health`` answers true (etcd then sees a leader,
+no alarm, and can serve a read through raft). ``etcd_health`` reports it per endpoint, and
+``etcd_member`` / ``etcd_member_info`` count the healthy voting members against quorum with it.
+
+The status is asked first: it says who answers and how far its raft log is, which a learner that
+is catching up reports at once while its ``/health`` may wait for raft; a probe that got the status
+keeps it whatever ``/health`` says.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdError, EtcdUnreachable
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex
+
+GATEWAY_HINT = (
+    " (the v3 JSON gateway is off: etcd 3.4 started with a config file needs 'enable-grpc-gateway: true')"
+)
+MAX_PARALLEL_PROBES = 16
+NOT_STARTED = "not started (no client URLs)"
+
+
+def error_text(exc):
+    """An etcd error as a probe reports it; a 404 gets the hint that the gateway is off."""
+    text = exc.message if isinstance(exc, EtcdError) else str(exc)
+    if isinstance(exc, EtcdError) and exc.status == 404:
+        text += GATEWAY_HINT
+    return text
+
+
+def _record(endpoint, **fields):
+    record = dict(endpoint=endpoint, reachable=False, error=None, health_reason=None, status=None,
+                  status_error=None, healthy=False, problem="")
+    record.update(fields)
+    return record
+
+
+def probe_endpoint(client, member_id=None):
+    """Probe one client URL; never raises. ``member_id`` (an int), when given, is who must answer.
+
+    Returns a dict:
+
+    * ``endpoint``, ``reachable`` (it answered at all) and ``error`` (why not; None when it did);
+    * ``status``: the normalized status (``etcd_client.normalize_status``) or None, and
+      ``status_error``: why it could not be read;
+    * ``health_reason``: ``""`` when ``/health`` answered true, else its reason (``no reason given``
+      when etcd gave none) or why it failed; None when it was not asked;
+    * ``healthy`` and ``problem``: the one verdict, and why it is not healthy (``""`` when it is).
+    """
+    url = client.endpoint
+    try:
+        status = client.status()
+    except EtcdUnreachable as exc:
+        return _record(url, error=exc.message, problem="%s: %s" % (url, exc.message))
+    except EtcdError as exc:
+        status, status_error = None, error_text(exc)
+    else:
+        if member_id is not None and status["member_id"] != member_id:
+            # another member behind this URL: nothing it says is about the member asked for
+            return _record(url, reachable=True, problem="%s answered as member %s, not %s" % (
+                url, status["member_id_hex"], id_hex(member_id)))
+        status_error = None
+    try:
+        health, reason = client.health()
+    except EtcdError as exc:
+        health, reason = False, error_text(exc)
+    record = _record(url, reachable=True, status=status, status_error=status_error,
+                     health_reason="" if health else (reason or "no reason given"))
+    record["problem"] = _problem(record)
+    record["healthy"] = not record["problem"]
+    return record
+
+
+def _problem(record):
+    url, status = record["endpoint"], record["status"]
+    if status is None:
+        return "%s: status failed: %s" % (url, record["status_error"])
+    if not status["leader_id"]:
+        return "%s answers but knows no leader" % url
+    if record["health_reason"]:
+        return "%s: /health false: %s" % (url, record["health_reason"])
+    return ""
+
+
+def probe_urls(urls, make_client, member_id=None):
+    """Probe a member's client URLs in order until one answers; returns the record of each URL tried.
+
+    ``make_client(url)`` builds the client (``etcd_client.client_factory``); a URL it cannot build
+    a client for counts as not answering.
+    """
+    records = []
+    for url in urls:
+        try:
+            client = make_client(url)
+        except (EtcdError, OSError, ValueError) as exc:
+            text = error_text(exc)
+            records.append(_record(url, error=text, problem="%s: %s" % (url, text)))
+            continue
+        records.append(probe_endpoint(client, member_id))
+        if records[-1]["reachable"]:
+            break
+    return records
+
+
+def probe_member(member, make_client):
+    """The probe of a listed member (``etcd_client.normalize_member``) at its own client URLs.
+
+    The record of the URL that answered, checked to answer as ``member``; when none did, a record
+    whose ``problem`` names every URL tried. A member that has not started has no client URL.
+    """
+    urls = member.get("client_urls") or []
+    if not member.get("name") or not urls:
+        return _record(None, error=NOT_STARTED, problem=NOT_STARTED)
+    records = probe_urls(urls, make_client, member["id"])
+    answer = records[-1]
+    if answer["reachable"]:
+        return answer
+    return dict(answer, endpoint=None, problem="; ".join(r["problem"] for r in records))
+
+
+def in_parallel(function, items):
+    """``[function(item) for item in items]``, run side by side (probes mostly wait on the network)."""
+    items = list(items)
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_PROBES, len(items))) as pool:
+        return list(pool.map(function, items))
+
+
+def probe_members(members, make_client):
+    """{member id: probe_member(...)} for every member, probed in parallel."""
+    return {m["id"]: probe for m, probe in zip(members, in_parallel(lambda m: probe_member(m, make_client), members))}

@@ -1,0 +1,159 @@
+"""The one name rule, URL form, size format and ID format, and that every user applies the same one."""
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.raftops.etcd.plugins.filter import etcd as etcd_filters
+from ansible_collections.raftops.etcd.plugins.filter import settings
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_formats as fmt
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_params
+from ansible_collections.raftops.etcd.plugins.modules import etcd_member, etcd_snapshot
+
+VALID_NAMES = ["etcd-host0", "a", "0", "A.b_c-d", "host..1", "x-"]
+INVALID_NAMES = ["", "-a", ".a", "_a", "a b", "a/b", "a=b", "a,b", "tok\n", "\ta", "naïve", None, 7]
+
+# -- the name rule -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", VALID_NAMES)
+def test_valid_names(name):
+    assert fmt.is_valid_name(name)
+
+
+@pytest.mark.parametrize("name", INVALID_NAMES)
+def test_invalid_names(name):
+    assert not fmt.is_valid_name(name)
+
+
+class _Refused(Exception):
+    pass
+
+
+class _Module:
+    """Just enough of AnsibleModule for etcd_member.validate."""
+
+    def __init__(self, name):
+        self.params = dict(state="present", name=name, peer_urls=["http://10.0.0.4:2380"], missing_ok=False, id=None,
+                           promote_timeout=1, promote_max_time=0, transfer_timeout=1)
+
+    def fail_json(self, msg):
+        raise _Refused(msg)
+
+
+def _accepted_by_inventory(name):
+    try:
+        etcd_filters.members(["h1"], {"h1": {"NODE_NAME": name, "etcd_address": "10.0.0.1"}})
+    except AnsibleFilterError:
+        return False
+    return True
+
+
+def _accepted_as_remove_target(name):
+    try:
+        etcd_filters.member_target(name, [], {})
+    except AnsibleFilterError:
+        return False
+    return True
+
+
+def _accepted_as_cluster_token(name):
+    return settings.settings_problems({"etcd_cluster_token": name}) == []
+
+
+def _accepted_by_etcd_member(name):
+    try:
+        etcd_member.validate(_Module(name))
+    except _Refused:
+        return False
+    return True
+
+
+def _accepted_by_snapshot_restore(name):
+    params = dict(name=name, initial_advertise_peer_urls=["http://10.0.0.1:2380"], initial_cluster=None,
+                  initial_cluster_token="tok")
+    try:
+        etcd_snapshot.restore_plan(params)
+    except etcd_snapshot.Failure:
+        return False
+    return True
+
+
+def _accepted_by_pki(name):
+    try:
+        etcd_pki_params.validate_name(name, "members[0].name")
+    except etcd_pki_params.PkiError:
+        return False
+    return True
+
+
+USERS = [_accepted_by_inventory, _accepted_as_remove_target, _accepted_as_cluster_token, _accepted_by_etcd_member,
+         _accepted_by_snapshot_restore, _accepted_by_pki]
+
+
+NAMED = [n for n in VALID_NAMES + INVALID_NAMES if isinstance(n, str) and n]
+# member_target trims the operator's text first (it comes from a comma-separated -e value)
+CASES = [(accepts, name) for accepts in USERS for name in NAMED
+         if not (accepts is _accepted_as_remove_target and name != name.strip())]
+
+
+@pytest.mark.parametrize("accepts, name", CASES)
+def test_every_user_of_the_name_rule_agrees(accepts, name):
+    assert accepts(name) is fmt.is_valid_name(name)
+
+
+def test_refusals_explain_the_rule_in_the_same_words():
+    with pytest.raises(_Refused, match="use " + fmt.NAME_RULE):
+        etcd_member.validate(_Module("a b"))
+    with pytest.raises(etcd_snapshot.Failure, match="use " + fmt.NAME_RULE):
+        etcd_snapshot.restore_plan(dict(name="a b", initial_advertise_peer_urls=[], initial_cluster=None,
+                                        initial_cluster_token="t"))
+    assert fmt.NAME_RULE in settings.settings_problems({"etcd_cluster_token": "a b"})[0]
+
+
+# -- URLs ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url, normal",
+    [
+        ("http://10.0.0.1:2380", "http://10.0.0.1:2380"),
+        (" https://10.0.0.1:2380/ ", "https://10.0.0.1:2380"),
+        ("HTTPS://Etcd-Host0.Example.COM:2379//", "https://etcd-host0.example.com:2379"),
+        ("http://[FD00::1]:2380", "http://[fd00::1]:2380"),
+        ("http://h:1/Path/", "http://h:1/Path"),
+        ("not a url/", "not a url"),
+        (None, ""),
+    ],
+)
+def test_normalize_url(url, normal):
+    assert fmt.normalize_url(url) == normal
+
+
+def test_normalized_urls_never_match_a_prefix():
+    assert fmt.normalize_url("http://10.0.0.1:2380") != fmt.normalize_url("http://10.0.0.11:2380")
+
+
+# -- sizes ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "size, text",
+    [(0, "0 B"), (1023, "1023 B"), (1024, "1 KiB"), (20480, "20 KiB"), (1536, "1.5 KiB"), (28704, "28 KiB"),
+     (100 << 20, "100 MiB"), (1572864, "1.5 MiB"), (2 * 1024 ** 3, "2 GiB"), (3 << 40, "3 TiB"),
+     (8 * 1024 ** 5, "8 PiB"), (3 * 1024 ** 6, "3072 PiB"), ("4096", "4 KiB")],
+)
+def test_human_size(size, text):
+    assert fmt.human_size(size) == text
+
+
+# -- IDs -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [(10276657743932975437, "8e9e05c52164694d"), ("10276657743932975437", "8e9e05c52164694d"),
+     (0xA0, "a0"), ("160", "a0"), (1, "1"), ((1 << 64) - 1, "ffffffffffffffff")],
+)
+def test_id_hex_is_lowercase_hex_without_prefix(value, text):
+    assert fmt.id_hex(value) == text

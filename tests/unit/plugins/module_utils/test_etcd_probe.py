@@ -1,0 +1,131 @@
+"""The one prober and its one meaning of healthy, for etcd_health as for etcd_member(_info)."""
+
+import pytest
+
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_probe as ep
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import endpoint_record
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_membership import health_of
+
+
+class Client:
+    """Answers status from ``replies[url]`` and /health from ``health[url]`` (an exception is raised)."""
+
+    def __init__(self, url, replies, health, asked):
+        self.endpoint, self.replies, self.health_replies, self.asked = url, replies, health, asked
+
+    def _answer(self, table, call):
+        self.asked.append((self.endpoint, call))
+        reply = table[self.endpoint]
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    def status(self):
+        return ec.normalize_status(self._answer(self.replies, "status"), endpoint=self.endpoint)
+
+    def health(self):
+        return self._answer(self.health_replies, "health")
+
+
+REFUSED = ec.EtcdUnreachable("refused", endpoint="http://a:2379", sent=False)
+REPLIES = {
+    "http://a:2379": REFUSED,
+    "http://b:2379": {"header": {"member_id": "5"}, "leader": "5", "raftAppliedIndex": "40"},
+    "http://c:2379": {"header": {"member_id": "9"}, "leader": "5"},
+    "http://d:2379": {"header": {"member_id": "6"}},
+    "http://e:2379": {"header": {"member_id": "7"}, "leader": "5", "raftAppliedIndex": "12"},
+    "http://f:2379": ec.EtcdError("Not Found", endpoint="http://f:2379", status=404),
+}
+HEALTH = {
+    "http://b:2379": (True, ""),
+    "http://c:2379": (True, ""),
+    "http://d:2379": (False, "RAFT NO LEADER"),
+    "http://e:2379": ec.EtcdUnreachable("timed out", endpoint="http://e:2379"),
+    "http://f:2379": (False, ""),
+}
+
+
+@pytest.fixture
+def asked():
+    return []
+
+
+@pytest.fixture
+def make(asked):
+    return lambda url: Client(url, REPLIES, HEALTH, asked)
+
+
+def member(member_id, urls, name="m"):
+    return dict(id=member_id, id_hex="%x" % member_id, name=name, peer_urls=[], client_urls=urls,
+                is_learner=False, started=bool(name))
+
+
+def test_healthy_means_status_as_itself_with_a_leader_and_health_true(make):
+    ok = ep.probe_endpoint(make("http://b:2379"), member_id=5)
+    assert (ok["reachable"], ok["healthy"], ok["problem"], ok["health_reason"]) == (True, True, "", "")
+    assert ok["status"]["raft_applied_index"] == 40
+
+
+def test_each_way_of_not_being_healthy_says_why(make):
+    assert ep.probe_endpoint(make("http://a:2379"))["problem"] == "http://a:2379: refused"
+    assert ep.probe_endpoint(make("http://c:2379"), member_id=5)["problem"] == "http://c:2379 answered as member 9, not 5"
+    assert ep.probe_endpoint(make("http://d:2379"))["problem"] == "http://d:2379 answers but knows no leader"
+    assert ep.probe_endpoint(make("http://e:2379"))["problem"] == "http://e:2379: /health false: timed out"
+    gateway_off = ep.probe_endpoint(make("http://f:2379"))
+    assert gateway_off["problem"] == "http://f:2379: status failed: Not Found" + ep.GATEWAY_HINT
+    assert gateway_off["health_reason"] == "no reason given"
+
+
+def test_an_unreachable_member_is_asked_once(make, asked):
+    record = ep.probe_endpoint(make("http://a:2379"))
+    assert (record["reachable"], record["error"], record["status"]) == (False, "refused", None)
+    assert asked == [("http://a:2379", "status")]
+
+
+def test_a_status_is_kept_when_health_does_not_answer(make):
+    """A learner catching up answers its status at once while its /health waits for raft."""
+    record = ep.probe_endpoint(make("http://e:2379"), member_id=7)
+    assert record["reachable"] and not record["healthy"]
+    assert record["status"]["raft_applied_index"] == 12
+
+
+def test_an_impostor_gives_no_status(make, asked):
+    record = ep.probe_endpoint(make("http://c:2379"), member_id=5)
+    assert record["status"] is None and not record["healthy"]
+    assert ("http://c:2379", "health") not in asked
+
+
+def test_probe_member_tries_each_client_url_in_turn(make):
+    ok = ep.probe_member(member(5, ["http://a:2379", "http://b:2379"]), make)
+    assert (ok["reachable"], ok["healthy"], ok["endpoint"], ok["problem"]) == (True, True, "http://b:2379", "")
+    dead = ep.probe_member(member(7, ["http://a:2379"]), make)
+    assert (dead["reachable"], dead["endpoint"], dead["problem"]) == (False, None, "http://a:2379: refused")
+    unstarted = ep.probe_member(member(8, [], name=""), make)
+    assert unstarted["problem"] == "not started (no client URLs)" and not unstarted["reachable"]
+
+    def bad_tls(url):
+        raise ec.EtcdConfigError("ca_cert /x does not exist", option="ca_cert", path="/x")
+
+    assert ep.probe_member(member(5, ["https://b:2379"]), bad_tls)["problem"] == \
+        "https://b:2379: ca_cert /x does not exist"
+
+
+def test_probe_urls_stops_at_the_first_that_answers(make, asked):
+    records = ep.probe_urls(["http://a:2379", "http://d:2379", "http://b:2379"], make)
+    assert [r["endpoint"] for r in records] == ["http://a:2379", "http://d:2379"]
+    assert ("http://b:2379", "status") not in asked
+
+
+def test_probe_members_in_parallel(make):
+    probes = ep.probe_members([member(5, ["http://b:2379"]), member(6, ["http://d:2379"])], make)
+    assert sorted(probes) == [5, 6] and probes[5]["healthy"] and not probes[6]["healthy"]
+    assert ep.probe_members([], make) == {}
+
+
+@pytest.mark.parametrize("url, member_id", [("http://b:2379", 5), ("http://d:2379", 6), ("http://e:2379", 7),
+                                            ("http://f:2379", None), ("http://a:2379", None)])
+def test_etcd_health_and_the_quorum_checks_agree_on_healthy(make, url, member_id):
+    probe = ep.probe_endpoint(make(url), member_id=member_id)
+    health, _reasons = health_of({member_id: probe})
+    assert endpoint_record(probe)["healthy"] is health[member_id] is probe["healthy"]
