@@ -73,6 +73,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import 
     wanted_key_description,
 )
 
+
 class _Item:
     """One certificate/key pair to keep: what exists, what is wanted, and what must change."""
 

@@ -45,6 +45,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import 
     signed_by,
 )
 
+
 def _belongs_to(cert, name):
     """True when ``cert`` is ``name``'s: its common name (member pairs), or no common name and the
     DNS name ``name`` (client pairs)."""
