@@ -15,7 +15,7 @@ SCENARIOS ?= default pki membership restore upgrade hardening
 SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
 SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck
 
-.PHONY: help deps system-deps venv lint ruff ansible-lint sanity unit molecule test demo demo-destroy bench clean
+.PHONY: help deps system-deps venv lint ruff ansible-lint shellcheck sanity unit molecule test demo demo-destroy bench clean
 
 help:
 	@echo "make demo   - install what is needed, start 3 local test hosts, deploy a TLS etcd cluster on them"
@@ -45,7 +45,11 @@ ruff: venv
 ansible-lint: venv
 	ansible-lint --offline
 
-lint: ruff ansible-lint
+# The test bed and bench scripts (ansible-test's shellcheck sees only what the collection ships).
+shellcheck: system-deps
+	shellcheck tests/testbed/*.sh tests/bench/*.sh
+
+lint: ruff ansible-lint shellcheck
 
 # ansible-test bootstraps pip into the virtual environments it creates with a get-pip script from
 # a host our machines cannot reach; this puts the same pip version, from its PyPI wheel, in its place.

@@ -1,6 +1,9 @@
 """A 3-member TLS cluster deployed by the raftops.etcd.etcd playbook, checked on the hosts and
-from the controller; then every refused input leaves every host as it was."""
+from the controller; each playbook and each phase tag in check mode reports and changes nothing
+(the scenario's check step ran the etcd playbook in check mode on the fresh hosts first); then
+every refused input leaves every host as it was."""
 
+import hashlib
 import json
 import os
 import ssl
@@ -8,7 +11,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from etcdtest import PKI, Gateway, fingerprint, group_hosts, playbook, recap
+from etcdtest import BACKUPS, PKI, Gateway, fingerprint, group_hosts, playbook, recap
 
 NODE_NAMES = {"etcd-host0": "etcd-host0", "etcd-host1": "etcd-host1", "etcd-host2": "etcd-host2"}
 ADDRESSES = {"etcd-host0": "10.250.0.10", "etcd-host1": "10.250.0.11", "etcd-host2": "10.250.0.12"}
@@ -98,12 +101,44 @@ def test_a_key_written_through_one_member_is_read_from_another():
     assert Gateway(URLS[2]).get("/verify/cross-member") == "written-via-host0"
 
 
-def test_second_run_and_check_mode_change_nothing():
-    before = fingerprint(group_hosts())
-    rc, out = playbook("etcd", check=True)
+def controller_pki():
+    """Every file in etcd_pki_dir and its content: a check run must not issue, revoke or move any."""
+    found = {}
+    for directory, _subdirs, files in os.walk(PKI):
+        for name in files:
+            with open(os.path.join(directory, name), "rb") as f:
+                found[os.path.relpath(os.path.join(directory, name), PKI)] = hashlib.sha256(f.read()).hexdigest()
+    return found
+
+
+@pytest.fixture(scope="module")
+def newest_backup():
+    """A real backup to restore from in check mode (a backup in check mode takes none)."""
+    rc, out = playbook("backup")
     assert rc == 0, out
-    assert all(c["changed"] == 0 for c in recap(out).values()), out
+    return os.path.join(BACKUPS, sorted(os.listdir(BACKUPS))[-1])
+
+
+PHASE_TAGS = ["etcd_preflight", "etcd_install", "etcd_configure", "etcd_pki", "etcd_cluster", "etcd_backup", "etcd_status"]
+CHECK_RUNS = [("etcd", [])] + [("etcd", ["--tags", tag]) for tag in PHASE_TAGS] + [
+    ("backup", []),
+    ("upgrade", []),
+    ("remove_member", ["-e", "etcd_remove=etcd-host2"]),
+    ("replace_member", ["-e", "etcd_replace=etcd-host2"]),
+    ("restore", ["-e", "etcd_restore_snapshot={backup}"]),
+]
+
+
+@pytest.mark.parametrize("name, args", CHECK_RUNS, ids=[" ".join([n, *a[1:2]]) for n, a in CHECK_RUNS])
+def test_check_mode_reports_and_changes_nothing(name, args, newest_backup):
+    before, pki, members = fingerprint(group_hosts()), controller_pki(), Gateway(URLS[0]).members()
+    rc, out = playbook(name, *[a.replace("{backup}", newest_backup) for a in args], check=True)
+    assert rc == 0, out
+    if name == "etcd":
+        assert all(c["changed"] == 0 for c in recap(out).values()), out
     assert fingerprint(group_hosts()) == before
+    assert controller_pki() == pki
+    assert Gateway(URLS[0]).members() == members
 
 
 REFUSED = [

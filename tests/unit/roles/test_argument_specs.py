@@ -31,7 +31,11 @@ def test_every_default_is_documented_in_an_entry_point():
 def test_documented_defaults_match_defaults_main(name):
     value = DEFAULTS[name]
     if isinstance(value, str) and "{{" in value:
-        pytest.skip("templated default: documented in words")
+        # Documented as an operator reads it (~/.cache/..., {{ inventory_dir }}/...): the fixed
+        # part after the template must agree.
+        tail = value.rsplit("}}", 1)[1]
+        assert [str(doc.get("default", "")).endswith(tail) for doc in documented(name)] == [True] * len(documented(name))
+        return
     assert [doc.get("default") for doc in documented(name)] == [value] * len(documented(name))
 
 
