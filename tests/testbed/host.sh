@@ -77,11 +77,21 @@ forget_host() {
   ip neigh flush to "$ip" 2>/dev/null || true
 }
 
+# Boot is done when the only job still running is etcd's (the rest wait on it): a member that comes
+# back without a quorum to join stays "activating" until its start timeout, as on real hosts.
+boot_waits_only_for_etcd() { # NAME
+  local running
+  running="$(podman exec "$1" systemctl list-jobs --no-legend 2>/dev/null | awk '$4 == "running" {print $2}')" ||
+    return 1
+  [[ -n "$running" ]] && ! grep -qvE '^etcd[^ ]*\.service$' <<<"$running"
+}
+
 wait_ready() { # NAME IP: systemd finished booting (running or degraded), then SSH answers
   local name="$1" ip="$2" deadline=$((SECONDS + WAIT_TIMEOUT)) state
   while :; do
     state="$(podman exec "$name" systemctl is-system-running 2>/dev/null || true)"
     [[ "$state" == running || "$state" == degraded ]] && break
+    [[ "$state" == starting ]] && boot_waits_only_for_etcd "$name" && break
     ((SECONDS < deadline)) || die "$name: systemd is '$state' after ${WAIT_TIMEOUT}s"
     sleep 0.2
   done
