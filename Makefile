@@ -11,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-SCENARIOS ?= default pki membership restore upgrade hardening
+SCENARIOS ?= default pki membership restore upgrade hardening maintenance
 SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
 SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck
 

@@ -66,14 +66,16 @@ def account_problem(account, user, host):
             % (host, user, "?" if uid is None else uid, "?" if shell is None else shell))
 
 
-def calendar_problem(result, schedule, host):
-    """Why systemd cannot run ``schedule`` (``result``: what ``systemd-analyze calendar`` returned); '' when it can."""
+def calendar_problem(result, host):
+    """Why systemd cannot run a timer's schedule; '' when it can. ``result``: what ``systemd-analyze calendar``
+    returned in a loop over the timers (``result.item``: the timer, with its ``setting`` and ``schedule``)."""
     result = result or {}
     if result.get("rc") == 0:
         return ""
-    return ("host %s: etcd_backup_schedule=%s: systemd does not read it as a calendar expression (%s); see "
+    timer = result.get("item") or {}
+    return ("host %s: %s=%s: systemd does not read it as a calendar expression (%s); see "
             "'man systemd.time', e.g. hourly or *-*-* 00/6:00:00; nothing was changed"
-            % (host, schedule, str(result.get("stderr", "")).strip()))
+            % (host, timer.get("setting"), timer.get("schedule"), str(result.get("stderr", "")).strip()))
 
 
 def version_change_problem(versions, target, allow_downgrade=False, health=None):

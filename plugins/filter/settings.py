@@ -465,6 +465,14 @@ RULES = [
          "'' (no timer) or a systemd OnCalendar expression like 'hourly' or '*-*-* 00/6:00:00', on one line, "
          "without ; # % or \\",
          "it is written into a systemd timer; systemd-analyze checks the expression on the host"),
+    Rule("etcd_maintenance_schedule", schedule,
+         "'' (no timer) or a systemd OnCalendar expression like 'daily' or 'Sun *-*-* 03:00:00', on one line, "
+         "without ; # % or \\",
+         "it is written into a systemd timer; systemd-analyze checks the expression on the host"),
+    Rule("etcd_maintenance_defrag_timeout", whole_number(1), "a whole number of seconds, at least 1",
+         "how long one member's defragmentation may take"),
+    Rule("etcd_maintenance_compact_keep", whole_number(0), "a whole number of revisions, 0 or more",
+         "how many revisions a NOSPACE recovery keeps when it compacts"),
     Rule("etcd_pki_validity_days", whole_number(1), "a whole number of days, at least 1",
          "lifetime of member and client certificates"),
     Rule("etcd_pki_ca_validity_days", whole_number(1), "a whole number of days, at least 1",

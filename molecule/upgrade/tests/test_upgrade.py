@@ -14,13 +14,12 @@ import glob
 import json
 import os
 import signal
-import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from etcdtest import BACKUPS, Gateway, Writer, fingerprint, host, interrupted_playbook, playbook, recap, release_run_lock
+from etcdtest import BACKUPS, Gateway, LeaderWatch, Writer, fingerprint, host, interrupted_playbook, playbook, recap, release_run_lock
 
 HOSTS = ["upg-host0", "upg-host1", "upg-host2"]
 URL = {h: "https://10.250.0.5%d:2379" % i for i, h in enumerate(HOSTS)}
@@ -74,53 +73,6 @@ def restarts():
     return on_every_host(read)
 
 
-class LeaderWatch:
-    """Asks every member for its status every 50 ms, each in its own thread, and records who it
-    says leads; a member that is down adds nothing, the others keep reporting."""
-
-    def __init__(self):
-        self.samples, self._stop = [], threading.Event()
-        self._threads = [threading.Thread(target=self._watch, args=(URL[h], h), daemon=True) for h in HOSTS]
-
-    def _watch(self, url, name):
-        gateway = Gateway(url, timeout=0.5)
-        while not self._stop.is_set():
-            try:
-                status = gateway.status()
-                self.samples.append((time.time(), name, status["header"]["member_id"], status.get("leader", "0"),
-                                     int(status["raftTerm"])))
-            except OSError:
-                pass
-            self._stop.wait(0.05)
-
-    def start(self):
-        for t in self._threads:
-            t.start()
-
-    def stop(self):
-        self._stop.set()
-        for t in self._threads:
-            t.join(5)
-        self.samples.sort()
-
-    def terms(self):
-        """The raft terms seen, in order: every election or hand-off starts a new term."""
-        return sorted({term for *_rest, term in self.samples})
-
-    def handoff(self):
-        """(last answer of the old leader as leader, first of the new one): the time the cluster was
-        without a leader when the term last changed, as far as 50 ms samples can tell."""
-        old, new = self.terms()[-2:]
-        claims = [(t, term) for t, _name, me, leader, term in self.samples if leader == me]
-        return max(t for t, term in claims if term == old), min(t for t, term in claims if term == new)
-
-    def leader_at(self, when):
-        """The member (host) named leader by the last answer before ``when``."""
-        names = {me: name for _t, name, me, _leader, _term in self.samples}
-        before = [leader for t, _name, _me, leader, _term in self.samples if t < when and leader != "0"]
-        return names.get(before[-1]) if before else None
-
-
 def roll(extra_vars, interrupt_before=None):
     """Run the upgrade playbook while a client writes and leadership is watched; return what was seen.
 
@@ -129,7 +81,7 @@ def roll(extra_vars, interrupt_before=None):
     args = [a for k, v in extra_vars.items() for a in ("-e", "%s=%s" % (k, v))]
     before = restarts()
     snapshots_before = snapshots()
-    watch, writer = LeaderWatch(), Writer(URL.values(), prefix="/roll-%d/" % time.time())
+    watch, writer = LeaderWatch(URL), Writer(URL.values(), prefix="/roll-%d/" % time.time())
     watch.start()
     writer.start()
     time.sleep(1)

@@ -105,23 +105,26 @@ def test_a_uid_that_is_no_number_reads_as_0_as_in_jinja():
 # --- calendar_problem ------------------------------------------------------------------------------
 
 
+BACKUP_TIMER = {"setting": "etcd_backup_schedule", "schedule": "hourly"}
+
+
 def test_a_schedule_systemd_reads_passes():
-    assert calendar_problem({"rc": 0, "stderr": ""}, "hourly", "etcd-1") == ""
+    assert calendar_problem({"rc": 0, "stderr": "", "item": BACKUP_TIMER}, "etcd-1") == ""
 
 
-def test_a_schedule_systemd_cannot_read_is_refused_with_its_reason():
-    result = {"rc": 1, "stderr": "Failed to parse calendar specification 'evry day': Invalid argument\n"}
-    assert calendar_problem(result, "evry day", "etcd-1") == (
-        "host etcd-1: etcd_backup_schedule=evry day: systemd does not read it as a calendar expression (Failed to "
+def test_a_schedule_systemd_cannot_read_is_refused_with_its_setting_and_reason():
+    result = {"rc": 1, "stderr": "Failed to parse calendar specification 'evry day': Invalid argument\n",
+              "item": {"setting": "etcd_maintenance_schedule", "schedule": "evry day"}}
+    assert calendar_problem(result, "etcd-1") == (
+        "host etcd-1: etcd_maintenance_schedule=evry day: systemd does not read it as a calendar expression (Failed to "
         "parse calendar specification 'evry day': Invalid argument); see 'man systemd.time', e.g. hourly or "
         "*-*-* 00/6:00:00; nothing was changed")
 
 
 def test_a_parser_that_did_not_run_is_a_refusal_too():
-    assert calendar_problem({"rc": 2, "msg": "No such file"}, "hourly", "etcd-1") == (
+    assert calendar_problem({"rc": 2, "msg": "No such file", "item": BACKUP_TIMER}, "etcd-1") == (
         "host etcd-1: etcd_backup_schedule=hourly: systemd does not read it as a calendar expression (); see "
         "'man systemd.time', e.g. hourly or *-*-* 00/6:00:00; nothing was changed")
-    assert calendar_problem(None, "hourly", "etcd-1").startswith("host etcd-1: etcd_backup_schedule=hourly: ")
 
 
 # --- version_change_problem ------------------------------------------------------------------------

@@ -173,6 +173,12 @@ BAD = [
     (dict(etcd_backup_schedule="daily; rm -rf /"), "etcd_backup_schedule", "'daily; rm -rf /'", "without ; # %"),
     (dict(etcd_backup_schedule="# hourly"), "etcd_backup_schedule", "'# hourly'", "OnCalendar"),
     (dict(etcd_backup_schedule=None), "etcd_backup_schedule", "None", "'' (no timer)"),
+    # maintenance
+    (dict(etcd_maintenance_schedule="daily\n"), "etcd_maintenance_schedule", "'daily\\n'", "on one line"),
+    (dict(etcd_maintenance_schedule="weekly; reboot"), "etcd_maintenance_schedule", "'weekly; reboot'",
+     "without ; # %"),
+    (dict(etcd_maintenance_defrag_timeout=0), "etcd_maintenance_defrag_timeout", "0", "seconds, at least 1"),
+    (dict(etcd_maintenance_compact_keep=-1), "etcd_maintenance_compact_keep", "-1", "revisions, 0 or more"),
     # PKI
     (dict(etcd_pki_validity_days=0), "etcd_pki_validity_days", "0", "at least 1"),
     (dict(etcd_pki_ca_validity_days=365), "etcd_pki_ca_validity_days", "365",

@@ -1,0 +1,246 @@
+"""Maintenance, the operator's way: defragmentation by rule, NOSPACE recovery, hash checks, timers.
+
+In order: every bad input is refused with nothing defragmented (a rule that does not parse, a
+negative keep, a schedule that is not a calendar, a member down, a learner catching up); a cluster
+filled to NOSPACE while a client writes is recovered by the maintenance playbook, one member at a
+time with the leader last and one leader change, no acknowledged write lost, and the members'
+hashes equal under that load; a run again changes nothing; --check defragments nothing; and the
+scheduled defragmentation of two members never runs on both at once, nor on a leader.
+"""
+
+import re
+import time
+
+import pytest
+from etcdtest import Gateway, LeaderWatch, Writer, b64, fingerprint, host, playbook, recap
+
+HOSTS = ["mnt-host0", "mnt-host1", "mnt-host2"]
+URL = {h: "https://10.250.0.7%d:2379" % i for i, h in enumerate(HOSTS)}
+MiB = 1024 * 1024
+BIG = "x" * MiB
+DEFRAGMENTED = re.compile(r"^TASK \[raftops\.etcd\.etcd : Defragment (\S+)\]", re.M)
+
+
+def gateway(name=HOSTS[0], timeout=5):
+    return Gateway(URL[name], timeout=timeout)
+
+
+def sizes():
+    """{host: (dbSize, dbSizeInUse)} as each member reports them."""
+    result = {}
+    for name in HOSTS:
+        status = gateway(name).status()
+        result[name] = (int(status["dbSize"]), int(status.get("dbSizeInUse", status["dbSize"])))
+    return result
+
+
+def alarms():
+    return [a for a in gateway().call("/v3/maintenance/alarm", {"action": "GET"}).get("alarms") or []
+            if a.get("alarm", "NONE") != "NONE"]
+
+
+def leader_name():
+    names = {m["ID"]: m["name"] for m in gateway().members()}
+    return names[gateway().status()["leader"]]
+
+
+def revision():
+    return int(gateway().call("/v3/kv/range", {"key": b64("/"), "count_only": True})["header"]["revision"])
+
+
+def fragment(megabytes=8):
+    """Write, delete and compact that many MiB: every member's file keeps them as free pages."""
+    for i in range(megabytes):
+        gateway().put("/fragment/%d" % i, BIG)
+    gateway().call("/v3/kv/deleterange", {"key": b64("/fragment/"), "range_end": b64("/fragment0")})
+    gateway().call("/v3/kv/compaction", {"revision": revision(), "physical": True})
+
+
+def fill_until_nospace():
+    """Overwrite one key with 1 MiB values (no compaction: every revision stays) until the quota is hit."""
+    for written in range(200):
+        try:
+            gateway().put("/fill", BIG)
+        except OSError as exc:
+            body = exc.read().decode() if hasattr(exc, "read") else str(exc)
+            assert "database space exceeded" in body, body
+            return written
+    raise AssertionError("no NOSPACE after 200 MiB of writes")
+
+
+def wait_healthy(seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if all(gateway(h, timeout=2).status().get("leader", "0") != "0" for h in HOSTS):
+                return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise AssertionError("the cluster did not become healthy")
+
+
+def refused(args, message, check_files=True):
+    """Run the maintenance with ``args``; it must fail with ``message`` and defragment nothing."""
+    before_sizes, before_files = sizes(), fingerprint(HOSTS) if check_files else None
+    rc, out = playbook("maintenance", *args)
+    assert rc != 0, out
+    assert message in out, out
+    assert not DEFRAGMENTED.search(out), out
+    if check_files:
+        assert fingerprint(HOSTS) == before_files
+    assert sizes() == before_sizes
+    return out
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-e", "etcd_defrag_rule='free >> 5'"], "etcd_defrag_rule"),
+    (["-e", "etcd_defrag_rule='free > 5 parsecs'"], "etcd_defrag_rule"),
+    (["-e", "etcd_maintenance_compact_keep=-1"], "etcd_maintenance_compact_keep=-1"),
+])
+def test_a_bad_value_is_refused_and_nothing_changes(args, message):
+    fragment(2)
+    refused(args, message)
+
+
+def test_a_schedule_that_is_not_a_calendar_is_refused_before_any_host_changes():
+    before = fingerprint(HOSTS)
+    rc, out = playbook("etcd", "-e", "etcd_maintenance_schedule='evry sunday'")
+    assert rc != 0
+    assert "etcd_maintenance_schedule=evry sunday: systemd does not read it as a calendar expression" in out
+    assert fingerprint(HOSTS) == before
+
+
+def test_a_member_down_is_refused_naming_it():
+    host("mnt-host2").run("systemctl stop etcd")
+    try:
+        refused(["-e", "etcd_defrag_rule=always"], "mnt-host2", check_files=False)
+    finally:
+        host("mnt-host2").run("systemctl start etcd")
+        wait_healthy()
+
+
+def test_a_learner_catching_up_is_refused_naming_it():
+    added = gateway().call("/v3/cluster/member/add", {"peerURLs": ["https://10.250.0.79:2380"], "isLearner": True})
+    try:
+        refused(["-e", "etcd_defrag_rule=always"], "learner")
+    finally:
+        gateway().call("/v3/cluster/member/remove", {"ID": added["member"]["ID"]})
+
+
+# --- NOSPACE recovery ---------------------------------------------------------------------------
+
+
+def test_nospace_is_recovered_one_member_at_a_time_with_the_leader_last():
+    fill_until_nospace()
+    assert [a["alarm"] for a in alarms()] == ["NOSPACE"] * len(alarms()) and alarms()
+    before = sizes()
+    leader_before = leader_name()
+
+    watch, writer = LeaderWatch(URL), Writer(URL.values(), prefix="/during-maintenance/")
+    watch.start()
+    writer.start()
+    started = time.monotonic()
+    rc, out = playbook("maintenance")
+    elapsed = time.monotonic() - started
+    time.sleep(2)  # writes acknowledged after the disarm
+    writer.stop()
+    watch.stop()
+    assert rc == 0, out
+
+    # Every member, one at a time, the leader of the start last; one hand-off, so one new term.
+    order = DEFRAGMENTED.findall(out)
+    assert sorted(order) == HOSTS and order[-1] == leader_before, (order, leader_before)
+    assert len(watch.terms()) == 2, watch.terms()
+    # The alarm is gone and writes work again; every file shrank; nothing acknowledged was lost.
+    assert alarms() == []
+    gateway().put("/after-maintenance", "ok")
+    assert gateway("mnt-host2").get("/after-maintenance") == "ok"
+    after = sizes()
+    for name in HOSTS:
+        assert after[name][0] < before[name][0] / 2, (name, before[name], after[name])
+    lost = writer.lost(gateway())
+    assert lost == [], lost
+    assert writer.acked, "no write was acknowledged after the recovery"
+    # The members' hashes were compared at one revision while the client wrote.
+    assert re.search(r"the KV hashes of 3 members agree at revision \d+", out), out
+
+    gap = watch.handoff()
+    print("\nNOSPACE recovery: %.1f s; longest time without a leader %.2f s; writes failed %d (NOSPACE "
+          "until the disarm), acknowledged %d, lost %d" % (
+              elapsed, gap[1] - gap[0], len(writer.failed), len(writer.acked), len(lost)))
+    for name in HOSTS:
+        print("  %s: %.1f MiB -> %.1f MiB" % (name, before[name][0] / MiB, after[name][0] / MiB))
+    for line in re.findall(r"defragmented \S+ in [^\"']+", out):
+        print("  " + line)
+
+
+def test_a_run_with_nothing_to_do_changes_nothing():
+    before = sizes()
+    rc, out = playbook("maintenance")
+    assert rc == 0, out
+    assert not DEFRAGMENTED.search(out)
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), out
+    assert sizes() == before
+
+
+def test_check_mode_shows_the_plan_and_defragments_nothing():
+    fragment(8)
+    before = sizes()
+    rc, out = playbook("maintenance", "-e", "etcd_defrag_rule='free > 4MiB'", check=True)
+    assert rc == 0, out
+    for name in HOSTS:
+        assert re.search(r"%s: free .*-> defragment" % name, out), out
+    assert sizes() == before
+
+
+# --- scheduled defragmentation -------------------------------------------------------------------
+
+
+def journal(name):
+    """(epoch seconds, message) of every line the member's maintenance service logged."""
+    out = host(name).run("journalctl -u etcd-maintenance -o short-unix --no-pager -q").stdout
+    lines = []
+    for line in out.splitlines():
+        stamp, _, rest = line.partition(" ")
+        lines.append((float(stamp), rest.split(": ", 1)[-1]))
+    return lines
+
+
+def defragmentations(name):
+    """(start, end) of each defragmentation the member's timer ran."""
+    lines = journal(name)
+    starts = [t for t, text in lines if text.startswith("defragmenting ")]
+    ends = [t for t, text in lines if text.startswith("defragmented ")]
+    return list(zip(starts, ends))
+
+
+def test_scheduled_defragmentation_runs_on_one_member_at_a_time_and_never_on_the_leader():
+    # mnt-host1 leads, and its timer and mnt-host2's fire at the same second.
+    leader_id = {m["name"]: m["ID"] for m in gateway().members()}["mnt-host1"]
+    current = {m["ID"]: m["name"] for m in gateway().members()}[gateway().status()["leader"]]
+    if current != "mnt-host1":
+        gateway(current).call("/v3/maintenance/transfer-leadership", {"targetID": leader_id})
+    assert leader_name() == "mnt-host1"
+    fragment(8)
+    rc, out = playbook("etcd", "--limit", "mnt-host1,mnt-host2", "-e", "etcd_maintenance_schedule=*:*:0/20",
+                       "-e", "etcd_defrag_rule='free > 4MiB'")
+    assert rc == 0, out
+
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline and not all(defragmentations(h) for h in ("mnt-host1", "mnt-host2")):
+        time.sleep(3)
+    runs = {h: defragmentations(h) for h in ("mnt-host1", "mnt-host2")}
+    assert all(runs.values()), (runs, journal("mnt-host1"), journal("mnt-host2"))
+    # Never both at once: each defragmentation ended before the other began.
+    for start1, end1 in runs["mnt-host1"]:
+        for start2, end2 in runs["mnt-host2"]:
+            assert end1 <= start2 or end2 <= start1, runs
+    # The leader handed leadership over before it defragmented itself.
+    texts = [text for _t, text in journal("mnt-host1")]
+    assert any(text.startswith("mnt-host1 leads: handing leadership") for text in texts), texts
+    assert not defragmentations("mnt-host0")
+    print("\nscheduled defragmentations: %s" % runs)
