@@ -34,11 +34,10 @@ UNITS = {"B": 1, "KB": 1000, "MB": 1000 ** 2, "GB": 1000 ** 3, "KiB": 1024, "MiB
 BYTE_QUANTITIES = ("size", "in_use", "free")
 PERCENT_QUANTITIES = ("free_percent", "quota_percent")
 OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
-RULE_HELP = (
-    "a rule looks like %r: quantities %s; operators %s; units %s (or %% after a percentage); and, or, "
-    "parentheses, always, never" % (DEFAULT_RULE, ", ".join(BYTE_QUANTITIES + PERCENT_QUANTITIES),
-                                     " ".join(OPERATORS), ", ".join(UNITS))
-)
+QUANTITIES = BYTE_QUANTITIES + PERCENT_QUANTITIES
+RULE_HELP = ("a rule looks like %r: quantities %s; operators %s; units %s (or %% after a percentage); and, or, "
+             "parentheses, always, never"
+             % (DEFAULT_RULE, ", ".join(QUANTITIES), " ".join(OPERATORS), ", ".join(UNITS)))
 
 # A number takes the letters right after it as its unit (100MiB); '%' is a token of its own.
 _TOKEN_RE = re.compile(
@@ -204,9 +203,9 @@ class _Parser:
         if token.is_word("always", "never"):
             return _Constant(token.text)
         if token.kind == "word" and not token.is_word("and", "or"):
-            if token.text not in BYTE_QUANTITIES + PERCENT_QUANTITIES:
+            if token.text not in QUANTITIES:
                 self.fail("unknown quantity %r at character %d (quantities: %s)" % (
-                    token.text, token.position, ", ".join(BYTE_QUANTITIES + PERCENT_QUANTITIES)))
+                    token.text, token.position, ", ".join(QUANTITIES)))
             return self.comparison(token.text)
         self.unexpected(token, "a quantity, always, never or '('")
 

@@ -620,8 +620,8 @@ class MaintenanceTask:
             if not exc.matches(COMPACTED):
                 raise Failure("etcd refused to compact to revision %d: %s" % (target, _etcd_said(exc))) from None
             self.result.update(changed=False, compacted_to=None)
-            self.result["msg"] = "nothing to compact: the history was compacted up to revision %d or later meanwhile" % (
-                target)
+            self.result["msg"] = ("nothing to compact: the history was compacted up to revision %d or later "
+                                  "meanwhile" % target)
             return
         self.result["msg"] = "compacted the history up to revision %d (current revision %d)" % (target, current)
 
