@@ -177,18 +177,18 @@ class _Parser:
         return tree
 
     def either(self):
-        parts = [self.both()]
-        while self.peek().is_word("or"):
-            self.take()
-            parts.append(self.both())
-        return parts[0] if len(parts) == 1 else _Any(parts)
+        return self.joined("or", self.both, _Any)
 
     def both(self):
-        parts = [self.atom()]
-        while self.peek().is_word("and"):
+        return self.joined("and", self.atom, _All)
+
+    def joined(self, word, part, combine):
+        """part (word part)*: a single part as it is, more than one combined."""
+        parts = [part()]
+        while self.peek().is_word(word):
             self.take()
-            parts.append(self.atom())
-        return parts[0] if len(parts) == 1 else _All(parts)
+            parts.append(part())
+        return parts[0] if len(parts) == 1 else combine(parts)
 
     def atom(self):
         token = self.take()
