@@ -8,7 +8,6 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.raftops.etcd.plugins.doc_fragments.connection import ModuleDocFragment
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import DEFAULT_RULE, RULE_HELP
 from ansible_collections.raftops.etcd.plugins.modules import etcd_maintenance
@@ -17,6 +16,7 @@ from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_maintenance i
     SPACE_EXCEEDED,
     FakeMaintenanceCluster,
 )
+from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match
 
 MiB = 1024 ** 2
 URLS = ["http://10.0.0.1:2379", "http://10.0.0.2:2379", "http://10.0.0.3:2379"]
@@ -504,15 +504,8 @@ def test_main_refuses_bad_arguments_before_sending_anything(monkeypatch, capsys,
 
 
 def test_documented_options_match_the_argument_spec():
+    assert_documented_options_match(etcd_maintenance)
     doc = yaml.safe_load(etcd_maintenance.DOCUMENTATION)
-    fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)
-    documented = dict(fragment["options"], **doc["options"])
-    spec = etcd_maintenance.argument_spec()
-    assert set(documented) == set(spec)
-    for name, option in spec.items():
-        assert documented[name].get("type", "str") == option.get("type", "str"), name
-        assert documented[name].get("default") == option.get("default"), name
-        assert documented[name].get("choices") == option.get("choices"), name
     assert DEFAULT_RULE in " ".join(doc["options"]["rule"]["description"])
 
 
