@@ -164,83 +164,59 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Plan the maintenance (followers first, the leader last)
-  raftops.etcd.etcd_maintenance:
-    endpoints: ["https://127.0.0.1:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
-    action: plan
-    rule: "free_percent > 30 and free > 1GiB or quota_percent > 70"
-    quota_bytes: 8589934592
-  register: etcd_plan
+- name: Maintain the cluster through the member on the first host
   run_once: true
+  delegate_to: "{{ groups['etcd'][0] }}"
+  module_defaults:
+    raftops.etcd.etcd_maintenance: &etcd_connection
+      endpoints: ["https://127.0.0.1:2379"]
+      ca_cert: /etc/etcd/pki/ca.pem
+      client_cert: /etc/etcd/pki/admin.pem
+      client_key: /etc/etcd/pki/admin-key.pem
+    raftops.etcd.etcd_member: *etcd_connection
+  block:
+    - name: Compact, keeping the last 10000 revisions
+      raftops.etcd.etcd_maintenance:
+        action: compact
+        keep: 10000
 
-- name: Compact, keeping the last 10000 revisions
-  raftops.etcd.etcd_maintenance:
-    endpoints: ["https://127.0.0.1:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
-    action: compact
-    keep: 10000
-  run_once: true
+    - name: Plan the defragmentation (followers first, the leader last)
+      raftops.etcd.etcd_maintenance:
+        action: plan
+        rule: "free_percent > 30 and free > 1GiB or quota_percent > 70"
+        quota_bytes: 8589934592
+      register: etcd_plan
 
-- name: Defragment the followers the plan names, one at a time
-  raftops.etcd.etcd_maintenance:
-    endpoints: ["https://127.0.0.1:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
-    action: defragment
-    member: "{{ item.name }}"
-    defrag_timeout: 600
-  loop: "{{ etcd_plan.members | selectattr('defragment') | rejectattr('is_leader') }}"
-  loop_control:
-    label: "{{ item.name }}"
-  run_once: true
+    - name: Defragment the followers the plan names, one at a time
+      raftops.etcd.etcd_maintenance:
+        action: defragment
+        member: "{{ item.name }}"
+        defrag_timeout: 600
+      loop: "{{ etcd_plan.members | selectattr('defragment') | rejectattr('is_leader') }}"
+      loop_control:
+        label: "{{ item.name }}"
 
-- name: Move leadership to a follower before the leader's turn
-  raftops.etcd.etcd_member:
-    endpoints: ["https://127.0.0.1:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
-    state: leader
-    name: "{{ etcd_plan.members[0].name }}"
-  when: (etcd_plan.members | last).defragment and etcd_plan.members | length > 1
-  run_once: true
+    - name: Move leadership to a follower before the leader's turn
+      raftops.etcd.etcd_member:
+        state: leader
+        name: "{{ etcd_plan.members[0].name }}"
+      when: (etcd_plan.members | last).defragment and etcd_plan.members | length > 1
 
-- name: Defragment the member that was the leader
-  raftops.etcd.etcd_maintenance:
-    endpoints: ["https://127.0.0.1:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
-    action: defragment
-    member: "{{ (etcd_plan.members | last).name }}"
-    defrag_timeout: 600
-  when: (etcd_plan.members | last).defragment
-  run_once: true
+    - name: Defragment the member that was the leader
+      raftops.etcd.etcd_maintenance:
+        action: defragment
+        member: "{{ (etcd_plan.members | last).name }}"
+        defrag_timeout: 600
+      when: (etcd_plan.members | last).defragment
 
-- name: After NOSPACE, compacted and defragmented, disarm and prove that writes work
-  raftops.etcd.etcd_maintenance:
-    endpoints: ["https://127.0.0.1:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
-    action: disarm
-  run_once: true
+    - name: After NOSPACE, once compacted and defragmented, disarm and prove that writes work
+      raftops.etcd.etcd_maintenance:
+        action: disarm
 
-- name: Check that every member holds the same keyspace
-  raftops.etcd.etcd_maintenance:
-    endpoints: ["https://127.0.0.1:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
-    action: hash_check
-    timeout: 60
-  run_once: true
+    - name: Check that every member holds the same keyspace
+      raftops.etcd.etcd_maintenance:
+        action: hash_check
+        timeout: 60
 """
 
 RETURN = r"""

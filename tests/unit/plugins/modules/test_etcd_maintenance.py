@@ -510,7 +510,7 @@ def test_documented_options_match_the_argument_spec():
 
 
 def test_examples_and_return_are_yaml():
-    assert len(yaml.safe_load(etcd_maintenance.EXAMPLES)) == 7
+    assert len(yaml.safe_load(etcd_maintenance.EXAMPLES)[0]["block"]) == 7
     returned = yaml.safe_load(etcd_maintenance.RETURN)
     assert {"members", "order", "alarms", "nospace", "rule", "revision", "compacted_to", "current_revision",
             "before", "after", "reclaimed", "seconds", "disarmed", "write_checked", "hashes", "diverged",
