@@ -119,6 +119,19 @@ def clients_from_params(params):
     return [make_client(endpoint) for endpoint in params["endpoints"]]
 
 
+def module_clients(module):
+    """(clients, make_client) for an AnsibleModule's connection options; fails the module, before
+    anything is sent, when no endpoint is named or a TLS file is unusable."""
+    params = module.params
+    if not params["endpoints"]:
+        module.fail_json(msg="endpoints must name at least one etcd client URL")
+    try:
+        clients = clients_from_params(params)
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg="cannot set up the etcd client: %s" % exc)
+    return clients, client_factory(params)
+
+
 def to_int(value, default=0):
     """etcd sends int64/uint64 as decimal strings and omits zeros."""
     if value is None or value == "":

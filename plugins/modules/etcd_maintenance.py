@@ -441,10 +441,9 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     FUTURE_REVISION,
     EtcdError,
     EtcdUnreachable,
-    client_factory,
-    clients_from_params,
     connection_argument_spec,
     first_answer,
+    module_clients,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import (
     assess,
@@ -824,14 +823,8 @@ def argument_spec():
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), required_if=[("action", "defragment", ("member",))],
                            supports_check_mode=True)
-    params = module.params
-    if not params["endpoints"]:
-        module.fail_json(msg="endpoints must name at least one etcd client URL")
-    try:
-        clients = clients_from_params(params)
-    except (OSError, ValueError) as exc:
-        module.fail_json(msg="cannot set up the etcd client: %s" % exc)
-    failure, result = run(params, clients, client_factory(params), check_mode=module.check_mode)
+    clients, make_client = module_clients(module)
+    failure, result = run(module.params, clients, make_client, check_mode=module.check_mode)
     if failure:
         module.fail_json(msg=failure, **result)
     module.exit_json(**result)
