@@ -36,6 +36,9 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import i
 
 DEFAULT_ENDPOINT = "https://127.0.0.1:2379"
 DEFAULT_TIMEOUT = 10.0
+# etcd's messages for a revision it no longer keeps and for one it does not have yet
+COMPACTED = "required revision has been compacted"
+FUTURE_REVISION = "required revision is a future revision"
 
 
 class EtcdError(Exception):
@@ -114,6 +117,19 @@ def clients_from_params(params):
     """One EtcdClient per endpoint named in a module's connection parameters."""
     make_client = client_factory(params)
     return [make_client(endpoint) for endpoint in params["endpoints"]]
+
+
+def module_clients(module):
+    """(clients, make_client) for an AnsibleModule's connection options; fails the module, before
+    anything is sent, when no endpoint is named or a TLS file is unusable."""
+    params = module.params
+    if not params["endpoints"]:
+        module.fail_json(msg="endpoints must name at least one etcd client URL")
+    try:
+        clients = clients_from_params(params)
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg="cannot set up the etcd client: %s" % exc)
+    return clients, client_factory(params)
 
 
 def to_int(value, default=0):
@@ -229,6 +245,15 @@ def normalize_status(raw, endpoint=None):
         errors=list(raw.get("errors") or []),
         storage_version=raw.get("storageVersion", ""),
     )
+
+
+def _alarm_list(reply):
+    """The alarms of an alarm reply, each with the member's ID as an int and in hex."""
+    return [
+        dict(member_id=to_int(a.get("memberID")), member_id_hex=id_hex(to_int(a.get("memberID"))),
+             alarm=a.get("alarm", "NONE"))
+        for a in reply.get("alarms") or []
+    ]
 
 
 def _b64(data):
@@ -460,12 +485,7 @@ class EtcdClient:
         return normalize_status(self.call("/v3/maintenance/status"), endpoint=self.endpoint)
 
     def alarms(self):
-        reply = self.call("/v3/maintenance/alarm", {"action": "GET"})
-        return [
-            dict(member_id=to_int(a.get("memberID")), member_id_hex=id_hex(to_int(a.get("memberID"))),
-                 alarm=a.get("alarm", "NONE"))
-            for a in reply.get("alarms") or []
-        ]
+        return _alarm_list(self.call("/v3/maintenance/alarm", {"action": "GET"}))
 
     def member_list(self, linearizable=False):
         body = {"linearizable": True} if linearizable else {}
@@ -502,6 +522,69 @@ class EtcdClient:
         """Number of keys from ``prefix`` on (the whole keyspace by default)."""
         reply = self.call("/v3/kv/range", {"key": _b64(prefix), "range_end": _b64(b"\0"), "count_only": True})
         return to_int(reply.get("count"))
+
+    def delete_key(self, key):
+        """Delete one key; returns how many keys were deleted (0 when it did not exist)."""
+        return to_int(self.call("/v3/kv/deleterange", {"key": _b64(key)}).get("deleted"))
+
+    # -- maintenance ---------------------------------------------------------------------------
+    # etcd refuses a revision at or below the last compaction with COMPACTED, and one above its
+    # current revision with FUTURE_REVISION; callers match on these (EtcdError.matches).
+
+    def current_revision(self):
+        """The cluster's current revision, read through raft (the header of a linearizable count)."""
+        reply = self.call("/v3/kv/range", {"key": _b64(b"\0"), "count_only": True})
+        return to_int((reply.get("header") or {}).get("revision"))
+
+    def is_compacted(self, revision):
+        """True when the history at ``revision`` is gone: a compaction went past it.
+
+        A range at a revision below the last compaction is refused before any key is read, so a
+        count of one key answers this cheaply. Compacting to R is refused once R itself was compacted
+        to, so R needs compacting only while ``is_compacted(R - 1)`` is False.
+        """
+        try:
+            self.call("/v3/kv/range", {"key": _b64(b"\0"), "revision": str(int(revision)), "count_only": True})
+        except EtcdError as exc:
+            if isinstance(exc, EtcdUnreachable) or not exc.matches(COMPACTED):
+                raise
+            return True
+        return False
+
+    def compact(self, revision, physical=True):
+        """Drop the keyspace's history before ``revision``; returns the revision of the reply's header.
+
+        With ``physical`` the reply waits until this member's database has removed it too. Not
+        repeatable: a second compaction to the same revision is refused with COMPACTED.
+        """
+        reply = self.call("/v3/kv/compaction", {"revision": str(int(revision)), "physical": bool(physical)})
+        return to_int((reply.get("header") or {}).get("revision"))
+
+    def defragment(self, timeout=None):
+        """Defragment this member's database (only the member this client talks to).
+
+        The member serves no reads or writes meanwhile, and a large database takes long: pass a
+        ``timeout`` longer than the client's.
+        """
+        self.call("/v3/maintenance/defragment", timeout=timeout)
+
+    def hash_kv(self, revision=0):
+        """This member's hash of the keyspace's history from its last compaction up to ``revision``.
+
+        Returns ``hash``, ``compact_revision`` (the hash starts there, so only hashes with equal
+        compact revisions are comparable), ``hash_revision`` (the revision hashed; None from
+        releases that do not send it) and ``revision`` (the member's current revision). etcd 3.4's
+        gateway does not serve it (it maps HashKV to Hash's path), so 3.4 answers 404.
+        """
+        reply = self.call("/v3/maintenance/hashkv", {"revision": str(int(revision))})
+        return dict(hash=to_int(reply.get("hash")), compact_revision=to_int(reply.get("compact_revision")),
+                    hash_revision=to_int(reply.get("hash_revision"), None),
+                    revision=to_int((reply.get("header") or {}).get("revision")))
+
+    def alarm_disarm(self, member_id, alarm):
+        """Disarm one member's alarm (``NOSPACE``, ``CORRUPT``); returns the alarms it disarmed."""
+        return _alarm_list(self.call("/v3/maintenance/alarm", {
+            "action": "DEACTIVATE", "memberID": str(int(member_id)), "alarm": alarm}))
 
     # -- leases and transactions ---------------------------------------------------------------
     # A lease ID is an int64 that the gateway sends as a decimal string; etcdctl prints and parses

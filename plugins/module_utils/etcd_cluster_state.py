@@ -20,6 +20,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import h
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_membership import public_member
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import (
     GATEWAY_HINT,
+    NO_REASON,
     error_text,
     in_parallel,
     probe_endpoint,
@@ -229,8 +230,17 @@ def leader_of(observation):
     return leader_id, None
 
 
-def assess(observation, max_raft_index_gap=None, expect_members=None, allow_learners=True):
-    """(healthy, problems) for one observation. Pure: no I/O."""
+def member_records(observation):
+    """(member, its best endpoint record or None) for each member of the member list, by name."""
+    return [(view["member"], view["endpoint"]) for view in _views(observation) if view["member"] is not None]
+
+
+def assess(observation, max_raft_index_gap=None, expect_members=None, allow_learners=True, tolerate_alarms=()):
+    """(healthy, problems) for one observation. Pure: no I/O.
+
+    ``tolerate_alarms`` names alarms (``NOSPACE``) that are no problem, nor is the ``/health`` false
+    they cause: the maintenance that clears an alarm needs the cluster healthy apart from it.
+    """
     problems = []
     records = observation["endpoints"]
     if not any(r["reachable"] for r in records):
@@ -242,6 +252,7 @@ def assess(observation, max_raft_index_gap=None, expect_members=None, allow_lear
     if members is None:
         problems.append("member list unavailable: %s" % observation.get("member_list_error"))
 
+    excused = _excused_health_reasons(observation, tolerate_alarms)
     views = _views(observation)
     for view in views:
         member, record = view["member"], view["endpoint"]
@@ -258,7 +269,7 @@ def assess(observation, max_raft_index_gap=None, expect_members=None, allow_lear
         if not record["reachable"]:
             problems.append("%s: unreachable: %s" % (where, record["error"]))
             continue
-        if record["health_reason"]:
+        if record["health_reason"] and record["health_reason"] not in excused:
             problems.append("%s: /health false: %s" % (where, record["health_reason"]))
         if record["status_error"]:
             problems.append("%s: status failed: %s" % (where, record["status_error"]))
@@ -280,7 +291,7 @@ def assess(observation, max_raft_index_gap=None, expect_members=None, allow_lear
         problems.append("alarms could not be read: %s" % observation["alarms_error"])
     names = {m["id_hex"]: member_label(m) for m in members or []}
     for alarm in observation.get("alarms") or []:
-        if alarm["alarm"] and alarm["alarm"] != "NONE":
+        if alarm["alarm"] and alarm["alarm"] != "NONE" and alarm["alarm"] not in tolerate_alarms:
             who = names.get(alarm["member_id_hex"], alarm["member_id_hex"])
             problems.append("alarm %s on member %s" % (alarm["alarm"], who))
 
@@ -294,6 +305,15 @@ def assess(observation, max_raft_index_gap=None, expect_members=None, allow_lear
                 expect_members, len(voting), ", ".join(sorted(m["name"] for m in voting)) or "none"))
 
     return not problems, _hint_once(problems)
+
+
+def _excused_health_reasons(observation, tolerate_alarms):
+    """The ``/health`` reasons that a raised alarm of ``tolerate_alarms`` explains: ``ALARM NOSPACE``,
+    and no reason at all, which releases before 3.4.29 and 3.5.0 give for an alarm too."""
+    raised = {a["alarm"] for a in observation.get("alarms") or []} & set(tolerate_alarms)
+    if not raised:
+        return set()
+    return {"ALARM %s" % name for name in raised} | {NO_REASON}
 
 
 def _hint_once(problems):

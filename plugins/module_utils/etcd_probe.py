@@ -26,6 +26,8 @@ GATEWAY_HINT = (
 )
 MAX_PARALLEL_PROBES = 16
 NOT_STARTED = "not started (no client URLs)"
+# what a probe reports when /health answers false without a reason (releases before 3.4.29 and 3.5.0)
+NO_REASON = "no reason given"
 
 
 def error_text(exc):
@@ -73,7 +75,7 @@ def probe_endpoint(client, member_id=None):
     except EtcdError as exc:
         health, reason = False, error_text(exc)
     record = _record(url, reachable=True, status=status, status_error=status_error,
-                     health_reason="" if health else (reason or "no reason given"))
+                     health_reason="" if health else (reason or NO_REASON))
     record["problem"] = _problem(record)
     record["healthy"] = not record["problem"]
     return record

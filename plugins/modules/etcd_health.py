@@ -339,9 +339,8 @@ rounds:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
-    client_factory,
-    clients_from_params,
     connection_argument_spec,
+    module_clients,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import (
     assess,
@@ -419,15 +418,8 @@ def main():
     for name in ("wait_timeout", "max_raft_index_gap", "expect_members"):
         if params[name] is not None and params[name] < 0:
             module.fail_json(msg="%s must not be negative, got %d" % (name, params[name]))
-    if not params["endpoints"]:
-        module.fail_json(msg="endpoints must name at least one etcd client URL")
-
-    try:
-        clients = clients_from_params(params)
-    except (OSError, ValueError) as exc:
-        module.fail_json(msg="cannot set up the etcd client: %s" % exc)
-
-    failure, result = run(params, clients, client_factory(params))
+    clients, make_client = module_clients(module)
+    failure, result = run(params, clients, make_client)
     if failure:
         module.fail_json(msg=failure, **result)
     module.exit_json(**result)

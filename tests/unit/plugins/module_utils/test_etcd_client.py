@@ -333,6 +333,26 @@ def test_clients_from_params_raises_the_config_error(tmp_path):
         ec.clients_from_params(params)
 
 
+class Module:
+    """What module_clients uses of an AnsibleModule: its params and fail_json, which ends the run."""
+
+    def __init__(self, **params):
+        self.params = dict(dict(ca_cert=None, client_cert=None, client_key=None, timeout=1), **params)
+
+    def fail_json(self, msg):
+        raise SystemExit(msg)
+
+
+def test_module_clients_fails_the_module_before_anything_is_sent(tmp_path):
+    with pytest.raises(SystemExit, match=r"^endpoints must name at least one etcd client URL$"):
+        ec.module_clients(Module(endpoints=[]))
+    with pytest.raises(SystemExit, match=r"^cannot set up the etcd client: ca_cert .*ca\.pem does not exist$"):
+        ec.module_clients(Module(endpoints=["https://127.0.0.1:2379"], ca_cert=str(tmp_path / "ca.pem")))
+    clients, make_client = ec.module_clients(Module(endpoints=["http://127.0.0.1:2379"], timeout=3.0))
+    assert [(c.endpoint, c.timeout) for c in clients] == [("http://127.0.0.1:2379", 3.0)]
+    assert make_client("http://10.0.0.1:2379").timeout == 3.0
+
+
 def test_client_factory_makes_every_client_with_the_module_options(pki):
     params = dict(endpoints=["https://127.0.0.1:2379/", "HTTP://Etcd-A:2379"], ca_cert=str(pki / "admin.pem"),
                   client_cert=str(pki / "admin.pem"), client_key=str(pki / "admin-key.pem"), timeout=7.0)

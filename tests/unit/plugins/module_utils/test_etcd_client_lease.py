@@ -1,4 +1,5 @@
-"""EtcdClient's lease and transaction calls against a local HTTP server answering as etcd's gateway does.
+"""EtcdClient's lease and transaction calls against a local HTTP server answering as etcd's gateway does
+(``gateway`` fixture, fake_gateway.Gateway).
 
 The replies are the gateway's JSON shapes (3.4/3.5 and 3.6 error bodies): int64 as decimal strings,
 zero values omitted, keys and values in base64, and the keepalive stream as one JSON document per
@@ -6,18 +7,13 @@ line on a connection the server keeps open.
 """
 
 import base64
-import json
-import threading
-
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.tests.unit.plugins.fake_gateway import HEADER
 
 LEASE = 7587869340393578511  # 0x694d77aa9e38260f
-HEADER = {"cluster_id": "14841639068965178418", "member_id": "10276657743932975437", "revision": "5",
-          "raft_term": "2"}
 KEY = "/raftops/etcd/run"
 KEY_B64 = base64.b64encode(KEY.encode()).decode()
 VALUE = '{"acquired_at": "2026-11-22T10:00:00Z", "holder": "alice", "ttl": 600}'
@@ -26,64 +22,6 @@ RAW_KV = {"key": KEY_B64, "create_revision": "6", "mod_revision": "6", "version"
 NOT_FOUND_34 = {"error": "etcdserver: requested lease not found", "message": "etcdserver: requested lease not found",
                 "code": 5}
 NOT_FOUND_36 = {"code": 5, "message": "etcdserver: requested lease not found", "details": []}
-
-
-class Gateway:
-    """A local HTTP server; ``routes[path]`` is (status, JSON body) or ("stream", [lines])."""
-
-    def __init__(self):
-        self.routes = {}
-        self.requests = []
-        self.release = threading.Event()
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                gateway.requests.append((self.path, json.loads(body)))
-                status, payload = gateway.routes[self.path]
-                if status == "stream":
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Transfer-Encoding", "chunked")
-                    self.end_headers()
-                    for line in payload:
-                        data = (json.dumps(line) + "\n").encode()
-                        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                        self.wfile.flush()
-                    # a keepalive stream stays open: the client must not wait for its end
-                    gateway.release.wait(10)
-                    self.close_connection = True
-                    return
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-        self.thread.start()
-        self.client = ec.EtcdClient("http://127.0.0.1:%d" % self.server.server_address[1], timeout=2)
-
-    def close(self):
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def gateway():
-    gw = Gateway()
-    yield gw
-    gw.close()
 
 
 def test_lease_grant_sends_the_ttl_as_a_string_and_reads_the_id(gateway):

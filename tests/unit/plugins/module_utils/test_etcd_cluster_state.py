@@ -263,6 +263,51 @@ def test_alarm_is_named_with_the_member_once():
                                  "alarms could not be read: timed out"]
 
 
+NOSPACE_H1 = dict(alarms=[(0x101, "NOSPACE")])
+
+
+def test_a_tolerated_alarm_and_the_health_it_costs_are_no_problem():
+    cluster = Cluster(*three(h0={"healthy": False, "reason": "ALARM NOSPACE"},
+                             h1={"healthy": False, "reason": "ALARM NOSPACE", "errors": ["memberID:257 alarm:NOSPACE "]},
+                             h2={"healthy": False}), **NOSPACE_H1)  # h2: a release that gives no reason
+    obs = cluster.observe()
+    assert cs.assess(obs, tolerate_alarms=("NOSPACE",)) == (True, [])
+    assert cs.assess(obs)[1] == [
+        "h0 (http://10.0.0.1:2379): /health false: ALARM NOSPACE",
+        "h1 (http://10.0.0.2:2379): /health false: ALARM NOSPACE",
+        "h2 (http://10.0.0.3:2379): /health false: no reason given",
+        "alarm NOSPACE on member h1",
+    ]
+
+
+def test_tolerating_an_alarm_that_is_not_raised_excuses_nothing():
+    cluster = Cluster(*three(h1={"healthy": False}, h2={"healthy": False, "reason": "ALARM NOSPACE"}))
+    assert cs.assess(cluster.observe(), tolerate_alarms=("NOSPACE",))[1] == [
+        "h1 (http://10.0.0.2:2379): /health false: no reason given",
+        "h2 (http://10.0.0.3:2379): /health false: ALARM NOSPACE",
+    ]
+
+
+def test_other_alarms_and_reasons_stay_problems_while_one_is_tolerated():
+    cluster = Cluster(*three(h0={"healthy": False, "reason": "ALARM CORRUPT"}, h2={"down": True}),
+                      alarms=[(0x101, "NOSPACE"), (0x100, "CORRUPT")])
+    assert cs.assess(cluster.observe(), tolerate_alarms=("NOSPACE",))[1] == [
+        "h0 (http://10.0.0.1:2379): /health false: ALARM CORRUPT",
+        "h2 (http://10.0.0.3:2379): unreachable: " + REFUSED,
+        "alarm CORRUPT on member h0",
+    ]
+
+
+def test_member_records_pair_each_listed_member_with_its_best_endpoint():
+    nodes = three(h2={"down": True})
+    cluster = Cluster(*nodes)
+    cluster.by_url["http://127.0.0.1:2379"] = nodes[0]
+    pairs = cs.member_records(cluster.observe("http://127.0.0.1:2379", "http://10.0.0.9:2379"))
+    assert [(m["name"], r["endpoint"], r["reachable"]) for m, r in pairs] == [
+        ("h0", "http://127.0.0.1:2379", True), ("h1", "http://10.0.0.2:2379", True),
+        ("h2", "http://10.0.0.3:2379", False)]
+
+
 def test_expect_members():
     cluster = Cluster(*three(h2={"learner": True}))
     obs = cluster.observe()

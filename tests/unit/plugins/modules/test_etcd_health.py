@@ -5,9 +5,9 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.raftops.etcd.plugins.doc_fragments.connection import ModuleDocFragment
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
 from ansible_collections.raftops.etcd.plugins.modules import etcd_health
+from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match
 
 REFUSED = "[Errno 111] Connection refused"
 URLS = ["http://10.0.0.1:2379", "http://10.0.0.2:2379"]
@@ -180,14 +180,7 @@ def test_main_rejects_negative_numbers(monkeypatch, capsys):
 
 
 def test_documented_options_match_the_argument_spec():
-    doc = yaml.safe_load(etcd_health.DOCUMENTATION)
-    fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)
-    documented = dict(fragment["options"], **doc["options"])
-    spec = etcd_health.argument_spec()
-    assert set(documented) == set(spec)
-    for name, option in spec.items():
-        assert documented[name].get("type", "str") == option.get("type", "str"), name
-        assert documented[name].get("default") == option.get("default"), name
+    assert_documented_options_match(etcd_health)
 
 
 def test_examples_and_return_are_yaml():

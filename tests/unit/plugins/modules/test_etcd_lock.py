@@ -6,9 +6,9 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.raftops.etcd.plugins.doc_fragments.connection import ModuleDocFragment
 from ansible_collections.raftops.etcd.plugins.modules import etcd_lock
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_kv import FIRST_LEASE, FakeKVCluster
+from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match
 
 URLS = ["http://10.0.0.1:2379", "http://10.0.0.2:2379"]
 KEY = "/raftops/etcd/run"
@@ -545,16 +545,7 @@ def test_main_rejects_bad_parameters(monkeypatch, capsys, args, message):
 
 
 def test_documented_options_match_the_argument_spec():
-    doc = yaml.safe_load(etcd_lock.DOCUMENTATION)
-    fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)
-    documented = dict(fragment["options"], **doc["options"])
-    spec = etcd_lock.argument_spec()
-    assert set(documented) == set(spec)
-    for name, option in spec.items():
-        assert documented[name].get("type", "str") == option.get("type", "str"), name
-        assert documented[name].get("default") == option.get("default"), name
-        assert documented[name].get("choices") == option.get("choices"), name
-        assert bool(documented[name].get("required")) == bool(option.get("required")), name
+    assert_documented_options_match(etcd_lock)
 
 
 def test_examples_and_return_are_yaml():

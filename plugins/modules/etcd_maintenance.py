@@ -1,0 +1,834 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+DOCUMENTATION = r"""
+---
+module: etcd_maintenance
+short_description: Plan and run etcd maintenance, member by member and leader last
+version_added: 0.2.0
+description:
+  - Keeps the databases of an etcd cluster in shape through etcd's v3 HTTP/JSON gateway, one step per
+    task so that a playbook can work through the members one at a time, followers first and the
+    leader last, moving leadership before the leader's turn.
+  - O(action=plan) observes every member (as M(raftops.etcd.etcd_health) does) and returns the
+    members in the order to work on, with each member's database figures and whether O(rule) says
+    to defragment it. It changes nothing.
+  - O(action=compact) drops the keyspace's history before a revision, for the whole cluster.
+  - O(action=defragment) defragments one member's database, optionally only when O(rule) holds
+    for it, and refuses the leader unless O(allow_leader=true).
+  - O(action=alarms) lists the raised alarms; O(action=disarm) disarms them and, after a
+    C(NOSPACE) alarm, proves that a write works again.
+  - O(action=hash_check) compares the keyspace hash of every voting member at one revision, to
+    find a member whose data diverged.
+  - To recover from C(NOSPACE) (the database reached its quota and etcd refuses writes), follow
+    etcd's procedure with the actions in this order - V(compact), V(plan), V(defragment) for each
+    member of RV(order) (with a C(NOSPACE) alarm raised every member is in it), V(disarm).
+  - O(action=plan) and O(action=defragment) refuse to work on a cluster that is not healthy apart
+    from C(NOSPACE) alarms - a member down or unhealthy, no leader, another alarm raised - or that
+    has a learner, and name every member concerned and why. Defragmenting blocks the member's reads
+    and writes while it runs, which a cluster with a member already missing may not survive.
+extends_documentation_fragment:
+  - raftops.etcd.common
+  - raftops.etcd.connection
+attributes:
+  check_mode:
+    details:
+      - O(action=plan), O(action=alarms) and O(action=hash_check) only read, and run in full.
+      - O(action=compact) reports the revision it would compact to, O(action=defragment) its
+        decision and O(action=disarm) the alarms it would disarm, and none of them changes anything.
+options:
+  action:
+    description:
+      - What to do; see the description.
+    type: str
+    required: true
+    choices: [plan, compact, defragment, alarms, disarm, hash_check]
+  rule:
+    description:
+      - With O(action=plan) and O(action=defragment), when a member's database is worth
+        defragmenting. A rule compares the member's C(size) (the database file's bytes, etcd's
+        C(dbSize)), C(in_use) (C(dbSizeInUse)), C(free) (C(size) - C(in_use), what defragmenting
+        gives back), C(free_percent) (C(free) as a percentage of C(size); 0 for an empty file) and
+        C(quota_percent) (C(size) as a percentage of O(quota_bytes)).
+      - A comparison is C(quantity OP number[unit]) with OP one of C(>), C(>=), C(<), C(<=). Units
+        are C(B), C(KB), C(MB), C(GB) (powers of 1000) and C(KiB), C(MiB), C(GiB) (powers of 1024),
+        written exactly so; a byte quantity without a unit is in bytes; C(%) may follow only the two
+        percentages. C(and) binds tighter than C(or), parentheses group, and C(always) and C(never)
+        stand for themselves.
+      - With O(action=plan) it defaults to V(free_percent > 50 and free > 100MiB or quota_percent > 80)
+        (half the file is free and that is more than 100 MiB, or the file fills 80% of the quota).
+      - With O(action=defragment), without a rule the member is defragmented whatever its figures.
+      - While a C(NOSPACE) alarm is raised every member is defragmented, whatever the rule says.
+      - A rule that cannot be read fails the task before anything is sent, naming the problem and
+        where it is.
+    type: str
+  quota_bytes:
+    description:
+      - The members' backend quota in bytes (C(--quota-backend-bytes)), for C(quota_percent).
+      - V(0) means etcd's default, 2 GiB, as it does for etcd.
+    type: int
+    default: 0
+  max_raft_index_gap:
+    description:
+      - With O(action=plan), every voting member's raft applied index must be within this many
+        entries of the leader's, or the plan fails naming the member that is behind.
+    type: int
+    default: 50
+  keep:
+    description:
+      - With O(action=compact), how many revisions of history to keep - the cluster is compacted to
+        its current revision minus O(keep), as etcd's revision auto-compaction does.
+      - V(0) compacts to the current revision.
+    type: int
+    default: 0
+  physical:
+    description:
+      - With O(action=compact), wait until the member that handles the request has removed the
+        compacted history from its database, so that a defragmentation after it gives the space
+        back.
+    type: bool
+    default: true
+  member:
+    description:
+      - With O(action=defragment), the name of the member to defragment (required there).
+      - The module sends the request to that member's own client URL, as it reached it when it
+        observed the cluster.
+    type: str
+  allow_leader:
+    description:
+      - With O(action=defragment), defragment the member even when it is the leader.
+      - By default the leader is refused, because a defragmenting member stops applying and
+        answering while it runs, which on the leader stalls every write and can cost a leader
+        election; move leadership away first (M(raftops.etcd.etcd_member) with
+        O(raftops.etcd.etcd_member#module:state=leader)).
+    type: bool
+    default: false
+  defrag_timeout:
+    description:
+      - With O(action=defragment), seconds to wait for the defragmentation to finish. Defragmenting
+        rewrites the whole database file, so a large database takes long.
+      - etcd goes on defragmenting when the wait ends; the task then fails saying so.
+    type: int
+    default: 300
+  alarm:
+    description:
+      - With O(action=disarm), which alarms to disarm on every member that has them raised.
+      - V(NOSPACE) is raised when a member's database reached the quota; disarm it after compacting
+        and defragmenting, or etcd raises it again at the next write.
+      - V(CORRUPT) is raised when etcd's corruption check found members whose data differ. It is
+        disarmed only when named here, or with V(all), never by default. Disarming it repairs
+        nothing - find the diverged member with O(action=hash_check) and replace it first.
+      - V(all) disarms both.
+    type: str
+    choices: [NOSPACE, CORRUPT, all]
+    default: NOSPACE
+  write_check_key:
+    description:
+      - With O(action=disarm), after disarming a C(NOSPACE) alarm, this key is written and deleted
+        to prove that writes work again. Choose a key no application uses.
+    type: str
+    default: /raftops/maintenance/write-check
+  fail_on_divergence:
+    description:
+      - With O(action=hash_check), fail naming the members whose hash differs from the majority's.
+      - With V(false) the task succeeds and RV(consistent) and RV(diverged) tell.
+    type: bool
+    default: true
+notes:
+  - Defragmenting works on one member only and blocks its reads and writes while it runs; work
+    through the members one at a time with RV(order), waiting for the cluster to be healthy in
+    between (M(raftops.etcd.etcd_health) with O(raftops.etcd.etcd_health#module:wait=true)).
+  - Compaction goes through raft and reaches every member; a member's database file keeps its size
+    until that member is defragmented.
+  - O(action=hash_check) reads each voting member's C(HashKV) at the lowest current revision among
+    them, so that no member is asked for a revision it does not have yet. A hash covers the history
+    from the member's last compaction on, so hashes compare only when every member reports the same
+    compact revision; while a compaction is still reaching the members the check is repeated, up to
+    3 times a second apart. Learners are not checked. The check reads every member's whole
+    keyspace; raise O(timeout) for large databases.
+  - etcd 3.4's gateway does not serve C(HashKV) (it maps it to the path of C(Hash)), so
+    O(action=hash_check) needs etcd 3.5 or later.
+  - etcd 3.6 reports each member's quota in its status; this module uses O(quota_bytes) on every
+    release, so set it when the members run with a C(--quota-backend-bytes) of their own.
+  - With etcd authentication enabled, defragmentation and C(HashKV) need the root role.
+seealso:
+  - module: raftops.etcd.etcd_health
+    description: Wait for the cluster to be healthy between two members.
+  - module: raftops.etcd.etcd_member
+    description: Move leadership away from the leader before its turn.
+  - name: etcd maintenance
+    description: Compaction, defragmentation, space quota and alarms.
+    link: https://etcd.io/docs/v3.5/op-guide/maintenance/
+"""
+
+EXAMPLES = r"""
+- name: Maintain the cluster through the member on the first host
+  run_once: true
+  delegate_to: "{{ groups['etcd'][0] }}"
+  module_defaults:
+    raftops.etcd.etcd_maintenance: &etcd_connection
+      endpoints: ["https://127.0.0.1:2379"]
+      ca_cert: /etc/etcd/pki/ca.pem
+      client_cert: /etc/etcd/pki/admin.pem
+      client_key: /etc/etcd/pki/admin-key.pem
+    raftops.etcd.etcd_member: *etcd_connection
+  block:
+    - name: Compact, keeping the last 10000 revisions
+      raftops.etcd.etcd_maintenance:
+        action: compact
+        keep: 10000
+
+    - name: Plan the defragmentation (followers first, the leader last)
+      raftops.etcd.etcd_maintenance:
+        action: plan
+        rule: "free_percent > 30 and free > 1GiB or quota_percent > 70"
+        quota_bytes: 8589934592
+      register: etcd_plan
+
+    - name: Defragment the followers the plan names, one at a time
+      raftops.etcd.etcd_maintenance:
+        action: defragment
+        member: "{{ item.name }}"
+        defrag_timeout: 600
+      loop: "{{ etcd_plan.members | selectattr('defragment') | rejectattr('is_leader') }}"
+      loop_control:
+        label: "{{ item.name }}"
+
+    - name: Move leadership to a follower before the leader's turn
+      raftops.etcd.etcd_member:
+        state: leader
+        name: "{{ etcd_plan.members[0].name }}"
+      when: (etcd_plan.members | last).defragment and etcd_plan.members | length > 1
+
+    - name: Defragment the member that was the leader
+      raftops.etcd.etcd_maintenance:
+        action: defragment
+        member: "{{ (etcd_plan.members | last).name }}"
+        defrag_timeout: 600
+      when: (etcd_plan.members | last).defragment
+
+    - name: After NOSPACE, once compacted and defragmented, disarm and prove that writes work
+      raftops.etcd.etcd_maintenance:
+        action: disarm
+
+    - name: Check that every member holds the same keyspace
+      raftops.etcd.etcd_maintenance:
+        action: hash_check
+        timeout: 60
+"""
+
+RETURN = r"""
+msg:
+  description: What the task did or would do, in a sentence.
+  returned: always
+  type: str
+  sample: "etcd-b: defragmented in 2.4 s, 250 MiB given back (400 MiB -> 150 MiB)"
+members:
+  description:
+    - The voting members in the order to work on them, followers first by name and the leader last.
+  returned: when O(action=plan)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Member name.
+      type: str
+    member_id:
+      description: Member ID in hex, as etcdctl prints it.
+      type: str
+    endpoint:
+      description: The member's first advertised client URL.
+      type: str
+    is_leader:
+      description: Whether the member is the leader.
+      type: bool
+    db_size:
+      description: Size of the member's database file in bytes (C(size) of the rule).
+      type: int
+    db_size_in_use:
+      description: Bytes of the file in use (C(in_use) of the rule).
+      type: int
+    free:
+      description: Bytes that defragmenting would give back (C(free) of the rule).
+      type: int
+    free_percent:
+      description: C(free) as a percentage of the file's size, to one decimal.
+      type: float
+    quota_percent:
+      description: The file's size as a percentage of O(quota_bytes), to one decimal.
+      type: float
+    defragment:
+      description: Whether to defragment the member - the rule holds, or a C(NOSPACE) alarm is raised.
+      type: bool
+    reason:
+      description: The comparisons of the rule that decided, with the member's figures.
+      type: str
+  sample:
+    - name: etcd-b
+      member_id: 8211f1d0f64f3269
+      endpoint: https://10.0.0.12:2379
+      is_leader: false
+      db_size: 419430400
+      db_size_in_use: 157286400
+      free: 262144000
+      free_percent: 62.5
+      quota_percent: 19.5
+      defragment: true
+      reason: "free_percent 62.5 > 50: yes, free 250.0 MiB > 100 MiB: yes -> defragment"
+order:
+  description: The names of the members to defragment, in the order of RV(members).
+  returned: when O(action=plan)
+  type: list
+  elements: str
+  sample: [etcd-b, etcd-a]
+alarms:
+  description: The alarms raised, one entry per member and alarm.
+  returned: when O(action=plan) or O(action=alarms)
+  type: list
+  elements: dict
+  contains:
+    member:
+      description: Name of the member; null for a member that is no longer in the member list.
+      type: str
+    member_id:
+      description: Member ID in hex.
+      type: str
+    alarm:
+      description: C(NOSPACE) or C(CORRUPT).
+      type: str
+  sample: [{"member": "etcd-a", "member_id": "8e9e05c52164694d", "alarm": "NOSPACE"}]
+nospace:
+  description: Whether a C(NOSPACE) alarm is raised (every member is then in RV(order)).
+  returned: when O(action=plan)
+  type: bool
+  sample: false
+rule:
+  description: The rule that decided, as written.
+  returned: when O(action=plan), and with O(action=defragment) when O(rule) is set
+  type: str
+  sample: "free_percent > 50 and free > 100MiB or quota_percent > 80"
+revision:
+  description:
+    - With O(action=plan), the cluster's current revision.
+    - With O(action=hash_check), the revision every member hashed up to.
+  returned: when O(action=plan) or O(action=hash_check)
+  type: int
+  sample: 48210
+current_revision:
+  description: The cluster's revision before compacting.
+  returned: when O(action=compact)
+  type: int
+  sample: 48210
+compacted_to:
+  description:
+    - The revision the history was compacted to (in check mode, would be); the history before it
+      is gone.
+    - null when there was nothing to compact - O(keep) covers the whole history, or it was compacted
+      that far already.
+  returned: when O(action=compact)
+  type: int
+  sample: 38210
+physical:
+  description: Whether the compaction waited until the history was removed from the database.
+  returned: when O(action=compact)
+  type: bool
+  sample: true
+member:
+  description: Name of the member O(action=defragment) worked on.
+  returned: when O(action=defragment)
+  type: str
+  sample: etcd-b
+member_id:
+  description: Its member ID in hex.
+  returned: when O(action=defragment)
+  type: str
+  sample: 8211f1d0f64f3269
+endpoint:
+  description: The client URL the defragmentation was sent to.
+  returned: when O(action=defragment)
+  type: str
+  sample: https://10.0.0.12:2379
+is_leader:
+  description: Whether the member was the leader.
+  returned: when O(action=defragment)
+  type: bool
+  sample: false
+defragment:
+  description: Whether the member is (in check mode, would be) defragmented.
+  returned: when O(action=defragment)
+  type: bool
+  sample: true
+reason:
+  description: Why or why not - the rule's comparisons, C(NOSPACE), or no rule given.
+  returned: when O(action=defragment)
+  type: str
+  sample: "free_percent 62.5 > 50: yes, free 250.0 MiB > 100 MiB: yes -> defragment"
+before:
+  description: The member's database before defragmenting, C(db_size) and C(db_size_in_use) in bytes.
+  returned: when O(action=defragment)
+  type: dict
+  sample: {"db_size": 419430400, "db_size_in_use": 157286400}
+after:
+  description: The member's database after defragmenting; null when it was not defragmented.
+  returned: when O(action=defragment)
+  type: dict
+  sample: {"db_size": 157286400, "db_size_in_use": 157286400}
+reclaimed:
+  description:
+    - Bytes the database file shrank by; null when it was not defragmented.
+    - Writes during the defragmentation count against it.
+  returned: when O(action=defragment)
+  type: int
+  sample: 262144000
+seconds:
+  description: How long the defragmentation took; null when it was not defragmented.
+  returned: when O(action=defragment)
+  type: float
+  sample: 2.4
+disarmed:
+  description: The alarms disarmed (in check mode, to disarm), with the keys of RV(alarms).
+  returned: when O(action=disarm)
+  type: list
+  elements: dict
+  sample: [{"member": "etcd-a", "member_id": "8e9e05c52164694d", "alarm": "NOSPACE"}]
+write_checked:
+  description: Whether a write was made and deleted after disarming C(NOSPACE), and worked.
+  returned: when O(action=disarm)
+  type: bool
+  sample: true
+hashes:
+  description: Each voting member's hash of the keyspace at RV(revision).
+  returned: when O(action=hash_check)
+  type: list
+  elements: dict
+  contains:
+    member:
+      description: Member name.
+      type: str
+    member_id:
+      description: Member ID in hex.
+      type: str
+    hash:
+      description: The member's HashKV.
+      type: int
+    compact_revision:
+      description: The member's last compaction, where its hash starts.
+      type: int
+  sample: [{"member": "etcd-a", "member_id": "8e9e05c52164694d", "hash": 3709914232, "compact_revision": 38210}]
+diverged:
+  description:
+    - Names of the members whose hash differs from the one most members share.
+    - Every member, when no hash is shared by more than half of them.
+  returned: when O(action=hash_check)
+  type: list
+  elements: str
+  sample: []
+consistent:
+  description: Whether every member's hash is the same.
+  returned: when O(action=hash_check)
+  type: bool
+  sample: true
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+    COMPACTED,
+    FUTURE_REVISION,
+    EtcdError,
+    EtcdUnreachable,
+    connection_argument_spec,
+    first_answer,
+    module_clients,
+)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import (
+    assess,
+    cluster_summary,
+    leader_of,
+    member_label,
+    member_records,
+    observe,
+)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import (
+    DEFAULT_RULE,
+    RuleError,
+    decide,
+    parse,
+    quantities,
+)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import human_size
+
+ACTIONS = ("plan", "compact", "defragment", "alarms", "disarm", "hash_check")
+DISARMS = {"NOSPACE": ("NOSPACE",), "CORRUPT": ("CORRUPT",), "all": ("NOSPACE", "CORRUPT")}
+HASH_ATTEMPTS = 3
+WRITE_CHECK_VALUE = "written by raftops.etcd.etcd_maintenance after disarming NOSPACE, and deleted at once"
+SPACE_EXCEEDED = "database space exceeded"
+
+
+class Failure(Exception):
+    """The task fails with this message; the result gathered so far goes with it."""
+
+
+def _etcd_said(exc):
+    """An etcd error as the messages quote it: what etcd said, and where."""
+    return "'%s'%s" % (exc.message, " (%s)" % exc.endpoint if exc.endpoint else "")
+
+
+def readiness_problems(observation, max_raft_index_gap=None):
+    """Why the cluster may not be maintained now: unhealthy apart from NOSPACE alarms, or a learner in it."""
+    _healthy, problems = assess(observation, max_raft_index_gap=max_raft_index_gap, tolerate_alarms=("NOSPACE",))
+    for member in observation.get("members") or []:
+        if member["is_learner"]:
+            problems.append("a learner is catching up: %s; let its join finish (the main playbook promotes it) and "
+                            "run again" % member_label(member))
+    return problems
+
+
+def raised(observation):
+    """The alarms raised, as the module returns them (``etcd_cluster_state.cluster_summary``)."""
+    return cluster_summary(observation)["alarms"]
+
+
+def has_nospace(alarms):
+    return any(alarm["alarm"] == "NOSPACE" for alarm in alarms)
+
+
+def decision(rule, record, quota, nospace):
+    """(defragment?, reason) for a member's endpoint record: NOSPACE, the rule, or no rule."""
+    if nospace:
+        return True, "a NOSPACE alarm is raised: every member is defragmented"
+    if rule is None:
+        return True, "no rule given: defragmented as asked"
+    return decide(rule, record["db_size"], record["db_size_in_use"], quota)
+
+
+class MaintenanceTask:
+    """One run of the module; ``result`` holds what is known so far, also when it fails."""
+
+    def __init__(self, params, clients, make_client, check_mode=False, clock=time.monotonic, sleep=time.sleep):
+        self.params, self.clients, self.make_client = params, clients, make_client
+        self.check_mode, self.clock, self.sleep = check_mode, clock, sleep
+        self.result = dict(changed=False)
+        self.rule = None
+
+    def validate(self):
+        """Refuse parameters that cannot work, before anything is sent."""
+        p = self.params
+        for name in ("keep", "quota_bytes", "max_raft_index_gap"):
+            if p[name] < 0:
+                raise Failure("%s must be 0 or more, got %d; nothing was sent" % (name, p[name]))
+        if p["defrag_timeout"] < 1:
+            raise Failure("defrag_timeout must be 1 second or more, got %d; nothing was sent" % p["defrag_timeout"])
+        if not p["write_check_key"]:
+            raise Failure("write_check_key must name a key; nothing was sent")
+        text = p["rule"]
+        if text is None and p["action"] == "plan":
+            text = DEFAULT_RULE
+        if text is not None:
+            try:
+                self.rule = parse(text)
+            except RuleError as exc:
+                raise Failure("%s; nothing was sent" % exc) from None
+
+    def observe(self):
+        return observe(self.clients, discover=True, make_client=self.make_client)
+
+    # -- plan ---------------------------------------------------------------------------------
+
+    def run_plan(self):
+        observation = self.observe()
+        problems = readiness_problems(observation, self.params["max_raft_index_gap"])
+        if problems:
+            raise Failure("not ready for maintenance: %s" % "; ".join(problems))
+        leader_id, _leader = leader_of(observation)
+        alarms = raised(observation)
+        nospace = has_nospace(alarms)
+        members = sorted((self.plan_entry(member, record, member["id_hex"] == leader_id, nospace)
+                          for member, record in member_records(observation)),
+                         key=lambda entry: (entry["is_leader"], entry["name"]))
+        order = [entry["name"] for entry in members if entry["defragment"]]
+        self.result.update(members=members, order=order, alarms=alarms, nospace=nospace, rule=self.rule.text,
+                           revision=first_answer(self.clients, lambda c: c.current_revision()))
+        self.result["msg"] = ("defragment, in this order: %s" % ", ".join(order)) if order else (
+            "no member needs defragmenting")
+
+    def plan_entry(self, member, record, is_leader, nospace):
+        figures = quantities(record["db_size"], record["db_size_in_use"], self.params["quota_bytes"])
+        defragment, reason = decision(self.rule, record, self.params["quota_bytes"], nospace)
+        return dict(name=member["name"], member_id=member["id_hex"], endpoint=member["client_urls"][0],
+                    is_leader=is_leader, db_size=figures["size"], db_size_in_use=figures["in_use"],
+                    free=figures["free"], free_percent=round(figures["free_percent"], 1),
+                    quota_percent=round(figures["quota_percent"], 1), defragment=defragment, reason=reason)
+
+    # -- compact ------------------------------------------------------------------------------
+
+    def run_compact(self):
+        keep, physical = self.params["keep"], self.params["physical"]
+        current = first_answer(self.clients, lambda c: c.current_revision())
+        target = current - keep
+        self.result.update(current_revision=current, compacted_to=None, physical=physical)
+        # Revision 1 is the first there is: nothing lies before it.
+        if target <= 1:
+            self.result["msg"] = "nothing to compact: keep=%d covers the whole history (current revision %d)" % (
+                keep, current)
+            return
+        # Compacting to the target is refused once the target itself was compacted to.
+        if first_answer(self.clients, lambda c: c.is_compacted(target - 1)):
+            self.result["msg"] = ("nothing to compact: the history is compacted up to revision %d or later already "
+                                  "(current revision %d)" % (target, current))
+            return
+        self.result.update(changed=True, compacted_to=target)
+        if self.check_mode:
+            self.result["msg"] = "would compact the history up to revision %d (current revision %d)" % (target, current)
+            return
+        try:
+            first_answer(self.clients, lambda c: c.compact(target, physical), idempotent=False)
+        except EtcdUnreachable as exc:
+            raise Failure("the compaction to revision %d got no answer: %s. It may have been applied (a physical "
+                          "compaction of a large database takes long): run the task again, which reports "
+                          "changed=false once it has been, or raise timeout" % (target, exc)) from None
+        except EtcdError as exc:
+            if not exc.matches(COMPACTED):
+                raise Failure("etcd refused to compact to revision %d: %s" % (target, _etcd_said(exc))) from None
+            self.result.update(changed=False, compacted_to=None)
+            self.result["msg"] = ("nothing to compact: the history was compacted up to revision %d or later "
+                                  "meanwhile" % target)
+            return
+        self.result["msg"] = "compacted the history up to revision %d (current revision %d)" % (target, current)
+
+    # -- defragment ---------------------------------------------------------------------------
+
+    def run_defragment(self):
+        name = self.params["member"]
+        observation = self.observe()
+        found = [(m, r) for m, r in member_records(observation) if m["name"] == name]
+        if not found and observation.get("members") is not None:
+            raise Failure("no member is named %s; the members are %s; nothing was defragmented" % (
+                name, ", ".join(member_label(m) for m in observation["members"])))
+        problems = readiness_problems(observation)
+        if problems:
+            raise Failure("refusing to defragment %s: the cluster is not healthy apart from NOSPACE alarms: %s; "
+                          "nothing was defragmented" % (name, "; ".join(problems)))
+        member, record = found[0]
+        is_leader = member["id_hex"] == leader_of(observation)[0]
+        self.result.update(member=name, member_id=member["id_hex"], endpoint=record["endpoint"], is_leader=is_leader,
+                           before=dict(db_size=record["db_size"], db_size_in_use=record["db_size_in_use"]),
+                           after=None, reclaimed=None, seconds=None)
+        if self.rule is not None:
+            self.result["rule"] = self.rule.text
+        if is_leader and not self.params["allow_leader"]:
+            raise Failure("refusing to defragment %s: it is the leader, and a defragmenting leader stalls every write "
+                          "and can cost a leader election; move leadership to another member first "
+                          "(raftops.etcd.etcd_member state=leader), or set allow_leader=true; nothing was defragmented"
+                          % name)
+        defragment, reason = decision(self.rule, record, self.params["quota_bytes"], has_nospace(raised(observation)))
+        self.result.update(defragment=defragment, reason=reason)
+        if not defragment:
+            self.result["msg"] = "%s: not defragmented: %s" % (name, reason)
+            return
+        self.result["changed"] = True
+        if self.check_mode:
+            self.result["msg"] = "%s: would be defragmented: %s" % (name, reason)
+            return
+        self.defragment(name, self.make_client(record["endpoint"]))
+
+    def defragment(self, name, client):
+        timeout = self.params["defrag_timeout"]
+        start = self.clock()
+        try:
+            client.defragment(timeout=timeout)
+        except EtcdUnreachable as exc:
+            raise Failure("defragmenting %s got no answer within defrag_timeout=%d s: %s. etcd goes on defragmenting: "
+                          "wait until the cluster is healthy (raftops.etcd.etcd_health wait=true) before the next "
+                          "member, and raise defrag_timeout for a database this size" % (name, timeout, exc)) from None
+        except EtcdError as exc:
+            raise Failure("etcd refused to defragment %s: %s" % (name, _etcd_said(exc))) from None
+        seconds = self.clock() - start
+        status = client.status()
+        before = self.result["before"]
+        reclaimed = before["db_size"] - status["db_size"]
+        self.result.update(after=dict(db_size=status["db_size"], db_size_in_use=status["db_size_in_use"]),
+                           reclaimed=reclaimed, seconds=round(seconds, 1))
+        self.result["msg"] = "%s: defragmented in %.1f s, %s given back (%s -> %s)" % (
+            name, seconds, human_size(max(reclaimed, 0)), human_size(before["db_size"]), human_size(status["db_size"]))
+
+    # -- alarms -------------------------------------------------------------------------------
+
+    def raised_alarms(self):
+        """The alarms raised, named from the member list, each with its member's ID as an int too."""
+        members = first_answer(self.clients, lambda c: c.member_list())
+        names = {m["id"]: m["name"] or None for m in members}
+        return [dict(member=names.get(a["member_id"]), member_id=a["member_id_hex"], alarm=a["alarm"],
+                     id=a["member_id"])
+                for a in first_answer(self.clients, lambda c: c.alarms()) if a["alarm"] != "NONE"]
+
+    @staticmethod
+    def public(alarms):
+        return [dict(member=a["member"], member_id=a["member_id"], alarm=a["alarm"]) for a in alarms]
+
+    @staticmethod
+    def describe(alarms):
+        return ", ".join("%s on %s" % (a["alarm"], a["member"] or a["member_id"]) for a in alarms)
+
+    def run_alarms(self):
+        alarms = self.raised_alarms()
+        self.result["alarms"] = self.public(alarms)
+        self.result["msg"] = "raised: %s" % self.describe(alarms) if alarms else "no alarm is raised"
+
+    def run_disarm(self):
+        wanted = DISARMS[self.params["alarm"]]
+        todo = [a for a in self.raised_alarms() if a["alarm"] in wanted]
+        self.result.update(disarmed=self.public(todo), write_checked=False)
+        if not todo:
+            self.result["msg"] = "no %s alarm is raised" % " or ".join(wanted)
+            return
+        self.result["changed"] = True
+        if self.check_mode:
+            self.result["msg"] = "would disarm %s" % self.describe(todo)
+            return
+        for alarm in todo:
+            first_answer(self.clients, lambda c, a=alarm: c.alarm_disarm(a["id"], a["alarm"]))
+        self.result["msg"] = "disarmed %s" % self.describe(todo)
+        if has_nospace(todo):
+            self.write_check(todo)
+
+    def write_check(self, disarmed):
+        key = self.params["write_check_key"]
+        try:
+            first_answer(self.clients, lambda c: c.put(key, WRITE_CHECK_VALUE))
+            first_answer(self.clients, lambda c: c.delete_key(key))
+        except EtcdError as exc:
+            advice = ""
+            if exc.matches(SPACE_EXCEEDED):
+                advice = ("; the database is still over its quota: compact, defragment every member (action=plan "
+                          "lists them), then disarm again")
+            raise Failure("disarmed %s, but a write of %s still fails: %s%s" % (
+                self.describe(disarmed), key, _etcd_said(exc), advice)) from None
+        self.result["write_checked"] = True
+        self.result["msg"] += "; a write of %s works" % key
+
+    # -- hash check ---------------------------------------------------------------------------
+
+    def run_hash_check(self):
+        observation = self.observe()
+        if observation.get("members") is None:
+            raise Failure("cannot list the members: %s" % observation.get("member_list_error"))
+        voters = [(m, r) for m, r in member_records(observation) if not m["is_learner"]]
+        unread = ["%s: %s" % (member_label(m), self.unread(r)) for m, r in voters if self.unread(r)]
+        if unread:
+            raise Failure("cannot compare the keyspace hashes, every voting member must answer: %s" % "; ".join(unread))
+        clients = [(m, self.make_client(r["endpoint"])) for m, r in voters]
+        revision, hashes = self.read_hashes(clients)
+        counts = {}
+        for entry in hashes:
+            counts[entry["hash"]] = counts.get(entry["hash"], 0) + 1
+        common = max(counts, key=counts.get)
+        shared = counts[common] * 2 > len(hashes)
+        diverged = [entry["member"] for entry in hashes if entry["hash"] != common or not shared]
+        self.result.update(revision=revision, hashes=hashes, diverged=diverged, consistent=len(counts) == 1)
+        if not diverged:
+            self.result["msg"] = "every voting member has hash %d at revision %d" % (common, revision)
+            return
+        seen = "; ".join("%s: %d" % (e["member"], e["hash"]) for e in hashes)
+        if shared:
+            message = "the keyspace of %s differs from the majority's at revision %d (%s)" % (
+                ", ".join(diverged), revision, seen)
+        else:
+            message = "no majority of the members agrees on the keyspace hash at revision %d (%s)" % (revision, seen)
+        if self.params["fail_on_divergence"]:
+            raise Failure(message)
+        self.result["msg"] = message
+
+    @staticmethod
+    def unread(record):
+        """Why a member's status was not read; '' when it was."""
+        if record is None:
+            return "not reached"
+        if not record["reachable"]:
+            return "unreachable: %s" % record["error"]
+        if record["status_error"]:
+            return "status failed: %s" % record["status_error"]
+        return ""
+
+    def read_hashes(self, clients):
+        """(revision, hashes) of every member at the lowest current revision among them, once they all
+        report the same compact revision (a compaction may still be reaching some)."""
+        names = {client.endpoint: member["name"] for member, client in clients}
+        for attempt in range(1, HASH_ATTEMPTS + 1):
+            last = attempt == HASH_ATTEMPTS
+            try:
+                revision = min(client.status()["revision"] for _member, client in clients)
+                hashes = []
+                for member, client in clients:
+                    answer = client.hash_kv(revision)
+                    hashes.append(dict(member=member["name"], member_id=member["id_hex"], hash=answer["hash"],
+                                       compact_revision=answer["compact_revision"]))
+            except EtcdError as exc:
+                name = names.get(exc.endpoint, exc.endpoint)
+                if exc.status == 404:
+                    raise Failure("%s does not serve HashKV at %s (etcd 3.4's gateway maps it to the path of Hash): "
+                                  "the hash check needs etcd 3.5 or later" % (name, exc.endpoint)) from None
+                if last or isinstance(exc, EtcdUnreachable) or not exc.matches(COMPACTED, FUTURE_REVISION):
+                    raise Failure("cannot read the keyspace hash of %s: %s" % (name, _etcd_said(exc))) from None
+                self.sleep(1)
+                continue
+            if len({entry["compact_revision"] for entry in hashes}) == 1:
+                return revision, hashes
+            if last:
+                raise Failure("the members report different compact revisions after %d attempts (%s), so their hashes "
+                              "cover different history and cannot be compared; run again once the compaction has "
+                              "reached every member" % (HASH_ATTEMPTS, "; ".join(
+                                  "%s: %d" % (e["member"], e["compact_revision"]) for e in hashes)))
+            self.sleep(1)
+        raise AssertionError("unreachable: the last attempt returns or fails")
+
+
+def run(params, clients, make_client, check_mode=False, clock=time.monotonic, sleep=time.sleep):
+    """(failure message or None, result) for the module's parameters."""
+    task = MaintenanceTask(params, clients, make_client, check_mode, clock, sleep)
+    try:
+        task.validate()
+        getattr(task, "run_" + params["action"])()
+    except Failure as exc:
+        return str(exc), task.result
+    except EtcdError as exc:
+        return "etcd error: %s" % exc, task.result
+    return None, task.result
+
+
+def argument_spec():
+    spec = connection_argument_spec()
+    spec.update(
+        action=dict(type="str", required=True, choices=list(ACTIONS)),
+        rule=dict(type="str"),
+        quota_bytes=dict(type="int", default=0),
+        max_raft_index_gap=dict(type="int", default=50),
+        keep=dict(type="int", default=0),
+        physical=dict(type="bool", default=True),
+        member=dict(type="str"),
+        allow_leader=dict(type="bool", default=False),
+        defrag_timeout=dict(type="int", default=300),
+        alarm=dict(type="str", default="NOSPACE", choices=list(DISARMS)),
+        # a key of etcd's keyspace, not a secret
+        write_check_key=dict(type="str", default="/raftops/maintenance/write-check", no_log=False),
+        fail_on_divergence=dict(type="bool", default=True),
+    )
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), required_if=[("action", "defragment", ("member",))],
+                           supports_check_mode=True)
+    clients, make_client = module_clients(module)
+    failure, result = run(module.params, clients, make_client, check_mode=module.check_mode)
+    if failure:
+        module.fail_json(msg=failure, **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

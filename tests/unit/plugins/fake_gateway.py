@@ -1,0 +1,66 @@
+"""A local HTTP server answering as etcd's v3 JSON gateway does, for EtcdClient's tests.
+
+``routes[path]`` is (status, JSON body) or ("stream", [lines]); ``requests`` records each (path,
+decoded body). ``client`` is an EtcdClient pointed at it.
+"""
+
+import json
+import threading
+
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+
+HEADER = {"cluster_id": "14841639068965178418", "member_id": "10276657743932975437", "revision": "5",
+          "raft_term": "2"}
+
+
+class Gateway:
+    """A local HTTP server; ``routes[path]`` is (status, JSON body) or ("stream", [lines])."""
+
+    def __init__(self):
+        self.routes = {}
+        self.requests = []
+        self.release = threading.Event()
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                gateway.requests.append((self.path, json.loads(body)))
+                status, payload = gateway.routes[self.path]
+                if status == "stream":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for line in payload:
+                        data = (json.dumps(line) + "\n").encode()
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                        self.wfile.flush()
+                    # a keepalive stream stays open: the client must not wait for its end
+                    gateway.release.wait(10)
+                    self.close_connection = True
+                    return
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+        self.thread.start()
+        self.client = ec.EtcdClient("http://127.0.0.1:%d" % self.server.server_address[1], timeout=2)
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
