@@ -13,7 +13,6 @@ way the members' timer and etcd_maintenance will read it.
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import upgrade_problem
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import RuleError, parse
 
 # Shells of accounts that cannot log in (the role's own system user gets /usr/sbin/nologin).
 NOLOGIN_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false")
@@ -100,21 +99,11 @@ def version_change_problem(versions, target, allow_downgrade=False, health=None)
             "with its current etcd_version first; nothing was changed" % (", ".join(versions), target, why))
 
 
-def defrag_rule_problem(rule):
-    """Why ``rule`` cannot be read as a defragmentation rule (etcd_defrag_rule's message); '' when it can."""
-    try:
-        parse(rule)
-    except RuleError as exc:
-        return str(exc)
-    return ""
-
-
 class FilterModule:
     def filters(self):
         return {
             "account_problem": account_problem,
             "calendar_problem": calendar_problem,
-            "defrag_rule_problem": defrag_rule_problem,
             "system_problems": system_problems,
             "version_change_problem": version_change_problem,
         }

@@ -13,6 +13,7 @@ from collections import namedtuple
 from collections.abc import Mapping
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import VERSION_PATTERN, is_dns_name, is_ip_address
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import RuleError, parse as parse_defrag_rule
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_PATTERN, NAME_RULE
 
 # One rule: the variable it reports on, the check, what is allowed (the message when the check
@@ -317,6 +318,14 @@ def schedule(value, _settings):
     return True if CONTROL.search(value) or re.search(r"[;#%\\]", value) else None
 
 
+def defrag_rule(value, _settings):
+    try:
+        parse_defrag_rule(value)
+    except RuleError as exc:
+        return "%s; see docs/maintenance.md for the words a rule uses" % exc.problem
+    return None
+
+
 # --- etcd_extra_env -----------------------------------------------------------------------------
 
 ENV_KEY = re.compile(r"ETCD_[A-Z0-9_]+")
@@ -469,6 +478,8 @@ RULES = [
          "'' (no timer) or a systemd OnCalendar expression like 'daily' or 'Sun *-*-* 03:00:00', on one line, "
          "without ; # % or \\",
          "it is written into a systemd timer; systemd-analyze checks the expression on the host"),
+    Rule("etcd_defrag_rule", defrag_rule, "a defragmentation rule (docs/maintenance.md)",
+         "the maintenance playbook and timers decide with it"),
     Rule("etcd_maintenance_defrag_timeout", whole_number(1), "a whole number of seconds, at least 1",
          "how long one member's defragmentation may take"),
     Rule("etcd_maintenance_compact_keep", whole_number(0), "a whole number of revisions, 0 or more",

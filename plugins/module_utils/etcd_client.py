@@ -467,7 +467,9 @@ class EtcdClient:
 
     def health(self):
         """(healthy, reason) from ``/health``; unreachable raises EtcdUnreachable."""
-        status, body = self.get("/health")
+        # A NOSPACE alarm is the cluster's, reported with the alarms: a member that raised it still
+        # serves, knows its leader, and can be defragmented or hand leadership over.
+        status, body = self.get("/health?exclude=NOSPACE")
         if isinstance(body, dict):
             healthy = str(body.get("health", "false")).lower() == "true"
             reason = body.get("reason") or body.get("message") or ""

@@ -16,6 +16,7 @@ Three layers, so that the decisions can be tested without hosts:
 import time
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdError, first_answer
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import effective_quota
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import human_size, normalize_url
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_membership import public_member
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import (
@@ -417,7 +418,8 @@ def public_members(observation):
 
 # -- presentation ---------------------------------------------------------------------------
 
-TABLE_COLUMNS = ("NAME", "CLIENT URL", "VERSION", "LEADER", "LEARNER", "TERM", "INDEX", "DB SIZE", "HEALTH")
+TABLE_COLUMNS = ("NAME", "CLIENT URL", "VERSION", "LEADER", "LEARNER", "TERM", "INDEX", "DB SIZE", "IN USE", "QUOTA",
+                 "HEALTH")
 
 
 def _health_cell(view):
@@ -441,7 +443,12 @@ def _yes_no(value):
     return "yes" if value else "no"
 
 
-def table_rows(observation):
+def _quota_cell(db_size, quota_bytes):
+    return "%d%%" % round(db_size * 100.0 / effective_quota(quota_bytes))
+
+
+def table_rows(observation, quota_bytes=0):
+    """One row per member; QUOTA is the file's size against ``quota_bytes`` (0: etcd's 2 GiB)."""
     rows = []
     for view in _views(observation):
         member, record = view["member"], view["endpoint"]
@@ -461,15 +468,17 @@ def table_rows(observation):
             str(record["raft_term"]) if has_status else "-",
             str(record["raft_index"]) if has_status else "-",
             human_size(record["db_size"]) if has_status else "-",
+            human_size(record["db_size_in_use"]) if has_status and record["db_size_in_use"] is not None else "-",
+            _quota_cell(record["db_size"], quota_bytes) if has_status else "-",
             _health_cell(view),
         ))
     rows.sort(key=lambda row: (row[0].startswith(("(", "?")), row[0], row[1]))
     return rows
 
 
-def format_table(observation):
+def format_table(observation, quota_bytes=0):
     """Aligned text lines, header first, one row per member."""
-    rows = [TABLE_COLUMNS, *table_rows(observation)]
+    rows = [TABLE_COLUMNS, *table_rows(observation, quota_bytes)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
 

@@ -46,11 +46,16 @@ _TOKEN_RE = re.compile(
 
 
 class RuleError(ValueError):
-    """A rule that cannot be read; the message names the problem, where it is, and what a rule looks like."""
+    """A rule that cannot be read; the message names the rule, the problem, where it is, and what a
+    rule looks like; ``problem`` is the problem alone."""
+
+    def __init__(self, text, problem):
+        self.problem = problem
+        super().__init__("etcd_defrag_rule %r: %s; %s" % (text, problem, RULE_HELP))
 
 
 def _error(text, problem):
-    return RuleError("etcd_defrag_rule %r: %s; %s" % (text, problem, RULE_HELP))
+    return RuleError(text, problem)
 
 
 class _Token:
@@ -62,7 +67,11 @@ class _Token:
         return self.kind == "word" and self.text in words
 
     def describe(self):
-        return "end of the rule" if self.kind == "end" else repr(self.text + self.unit)
+        if self.kind == "end":
+            return "end of the rule"
+        text = self.text + self.unit
+        # a runaway token (a pasted blob) is named by its start, to keep the message readable
+        return repr(text if len(text) <= 24 else text[:20] + "...")
 
 
 def _tokens(text):

@@ -70,6 +70,13 @@ options:
       - With V(false), any learner makes the cluster unhealthy.
     type: bool
     default: true
+  quota_bytes:
+    description:
+      - The members' backend quota (C(--quota-backend-bytes)), for the C(QUOTA) column of RV(table),
+        each member's database file against it.
+      - V(0) is etcd's default, 2 GiB.
+    type: int
+    default: 0
 notes:
   - Works with etcd 3.4, 3.5 and 3.6. etcd 3.4 started with a configuration file serves the v3
     gateway only when it sets C(enable-grpc-gateway) to V(true); the module says so when it gets
@@ -138,15 +145,16 @@ table:
     - An aligned status table, header first, one line per member, for an operator to read with
       M(ansible.builtin.debug).
     - Columns C(NAME), C(CLIENT URL), C(VERSION), C(LEADER), C(LEARNER), C(TERM), C(INDEX) (raft
-      index), C(DB SIZE), C(HEALTH).
+      index), C(DB SIZE) (the database file), C(IN USE) (the part of it that holds data; the rest
+      is what a defragmentation gives back), C(QUOTA) (the file against O(quota_bytes)), C(HEALTH).
   returned: always
   type: list
   elements: str
   sample:
-    - "NAME        CLIENT URL              VERSION  LEADER  LEARNER  TERM  INDEX  DB SIZE  HEALTH"
-    - "etcd-host0  http://10.0.0.11:2379  3.5.1    yes     no       2     12     20 KiB   healthy"
-    - "etcd-host1  http://10.0.0.12:2379  3.5.1    no      no       2     12     20 KiB   healthy"
-    - "etcd-host2  http://10.0.0.13:2379  -        -       no       -     -      -        unreachable: [Errno 111] Connection refused"
+    - "NAME        CLIENT URL              VERSION  LEADER  LEARNER  TERM  INDEX  DB SIZE  IN USE  QUOTA  HEALTH"
+    - "etcd-host0  http://10.0.0.11:2379  3.5.1    yes     no       2     12     20 KiB   16 KiB  0%     healthy"
+    - "etcd-host1  http://10.0.0.12:2379  3.5.1    no      no       2     12     20 KiB   16 KiB  0%     healthy"
+    - "etcd-host2  http://10.0.0.13:2379  -        -       no       -     -      -        -       -      unreachable: [Errno 111] Connection refused"
 cluster:
   description: The cluster as a whole.
   returned: always
@@ -361,6 +369,7 @@ def argument_spec():
         max_raft_index_gap=dict(type="int"),
         expect_members=dict(type="int"),
         allow_learners=dict(type="bool", default=True),
+        quota_bytes=dict(type="int", default=0),
     )
     return spec
 
@@ -378,7 +387,7 @@ def check_once(params, clients, make_client):
         changed=False,
         healthy=healthy,
         problems=problems,
-        table=format_table(observation),
+        table=format_table(observation, params["quota_bytes"]),
         cluster=cluster_summary(observation),
         members=public_members(observation),
         endpoints=observation["endpoints"],
@@ -415,7 +424,7 @@ def run(params, clients, make_client, clock=None, sleep=None):
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
-    for name in ("wait_timeout", "max_raft_index_gap", "expect_members"):
+    for name in ("wait_timeout", "max_raft_index_gap", "expect_members", "quota_bytes"):
         if params[name] is not None and params[name] < 0:
             module.fail_json(msg="%s must not be negative, got %d" % (name, params[name]))
     clients, make_client = module_clients(module)

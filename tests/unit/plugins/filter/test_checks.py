@@ -10,11 +10,9 @@ from ansible_collections.raftops.etcd.plugins.filter import checks
 from ansible_collections.raftops.etcd.plugins.filter.checks import (
     account_problem,
     calendar_problem,
-    defrag_rule_problem,
     system_problems,
     version_change_problem,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import DEFAULT_RULE, RULE_HELP
 
 ARCHES = {"x86_64": "amd64", "aarch64": "arm64", "ppc64le": "ppc64le", "s390x": "s390x"}
 LINUX = dict(ansible_system="Linux", ansible_service_mgr="systemd", ansible_architecture="x86_64")
@@ -24,7 +22,6 @@ def test_the_filters_are_registered():
     assert checks.FilterModule().filters() == {
         "account_problem": account_problem,
         "calendar_problem": calendar_problem,
-        "defrag_rule_problem": defrag_rule_problem,
         "system_problems": system_problems,
         "version_change_problem": version_change_problem,
     }
@@ -168,20 +165,3 @@ def test_without_problems_the_health_message_or_no_answer_is_named():
     assert version_change_problem(["3.4.23"], "3.5.0", False, {"healthy": False}) == (
         UNHEALTHY % ("3.4.23", "3.5.0", "no member answered"))
     assert version_change_problem(["3.4.23"], "3.5.0") == UNHEALTHY % ("3.4.23", "3.5.0", "no member answered")
-
-
-# --- defrag_rule_problem ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("rule", [DEFAULT_RULE, "always", "never", "(size > 1GiB or free_percent >= 30%) and free > 1 GB"])
-def test_a_rule_that_reads_is_no_problem(rule):
-    assert defrag_rule_problem(rule) == ""
-
-
-@pytest.mark.parametrize("rule, problem", [
-    ("free >> 5", "unexpected '>' at character 7, expected a number after free >"),
-    ("", "the rule is empty"),
-    (None, "a rule is text, not NoneType"),
-])
-def test_a_rule_that_does_not_read_gets_the_rule_message(rule, problem):
-    assert defrag_rule_problem(rule) == "etcd_defrag_rule %r: %s; %s" % (rule, problem, RULE_HELP)

@@ -75,7 +75,8 @@ class FakeClient:
 
 def params(**overrides):
     p = dict(endpoints=[URLS[0]], ca_cert=None, client_cert=None, client_key=None, timeout=1.0, discover=True,
-             wait=False, wait_timeout=60, max_raft_index_gap=None, expect_members=None, allow_learners=True)
+             wait=False, wait_timeout=60, max_raft_index_gap=None, expect_members=None, allow_learners=True,
+             quota_bytes=0)
     p.update(overrides)
     return p
 
@@ -95,9 +96,9 @@ def test_healthy_cluster_returns_everything_and_changes_nothing():
     assert result["cluster"]["leader"] == "m0"
     assert [e["endpoint"] for e in result["endpoints"]] == URLS
     assert result["table"] == [
-        "NAME  CLIENT URL            VERSION  LEADER  LEARNER  TERM  INDEX  DB SIZE  HEALTH",
-        "m0    http://10.0.0.1:2379  3.5.1    yes     no       3     40     24 KiB   healthy",
-        "m1    http://10.0.0.2:2379  3.5.1    no      no       3     40     24 KiB   healthy",
+        "NAME  CLIENT URL            VERSION  LEADER  LEARNER  TERM  INDEX  DB SIZE  IN USE  QUOTA  HEALTH",
+        "m0    http://10.0.0.1:2379  3.5.1    yes     no       3     40     24 KiB   0 B     0%     healthy",
+        "m1    http://10.0.0.2:2379  3.5.1    no      no       3     40     24 KiB   0 B     0%     healthy",
     ]
     assert "rounds" not in result
     json.dumps(result)

@@ -60,7 +60,7 @@ def test_plan_lists_followers_by_name_then_the_leader_with_the_rule_decision():
         ("m1", False, True), ("m2", False, False), ("m0", True, True)]
     assert result["members"][0] == dict(
         name="m1", member_id="a2", endpoint="http://10.0.0.3:2379", is_leader=False, db_size=400 * MiB,
-        db_size_in_use=150 * MiB, free=250 * MiB, free_percent=62.5, quota_percent=19.5, defragment=True,
+        db_size_in_use=150 * MiB, free=250 * MiB, free_percent=62.5, quota_percent=19.5, raft_applied_index=48, defragment=True,
         reason="free_percent 62.5 > 50: yes, free 250.0 MiB > 100 MiB: yes -> defragment")
     assert result["members"][1]["reason"] == (
         "free_percent 10.0 > 50: no, quota_percent 4.9 > 80: no -> do not defragment")
@@ -210,7 +210,7 @@ def test_defragment_a_follower(cluster):
         changed=True, member="m1", member_id="a1", endpoint="http://10.0.0.2:2379", is_leader=False,
         before=dict(db_size=400 * MiB, db_size_in_use=150 * MiB), after=dict(db_size=150 * MiB, db_size_in_use=150 * MiB),
         reclaimed=250 * MiB, seconds=2.4, defragment=True, reason="no rule given: defragmented as asked",
-        msg="m1: defragmented in 2.4 s, 250 MiB given back (400 MiB -> 150 MiB)")
+        msg="m1: defragmented in 2.40 s, 250 MiB given back (400 MiB -> 150 MiB)")
     assert sent(cluster, "defragment") == [(URLS[1], "defragment", 300)]
 
 
@@ -442,11 +442,12 @@ def test_hash_check_leaves_learners_out():
     assert [h["member"] for h in result["hashes"]] == ["m0", "m1"]
 
 
-def test_hash_check_on_etcd_34_says_it_needs_35(cluster):
+def test_hash_check_before_3_5_10_says_it_needs_it_and_marks_the_result_unsupported(cluster):
     cluster.refuse["hash_kv"] = (404, "Not Found")
-    failure, _result = run(cluster, action="hash_check")
-    assert failure == ("m0 does not serve HashKV at http://10.0.0.1:2379 (etcd 3.4's gateway maps it to the path of "
-                       "Hash): the hash check needs etcd 3.5 or later")
+    failure, result = run(cluster, action="hash_check")
+    assert failure == ("m0 does not serve HashKV at http://10.0.0.1:2379 (before etcd 3.5.10 the gateway maps it to "
+                       "the path of Hash): the hash check needs etcd 3.5.10 or later")
+    assert result["unsupported"] is True
 
 
 def test_hash_check_quotes_other_errors_naming_the_member(cluster):
