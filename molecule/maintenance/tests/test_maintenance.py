@@ -4,7 +4,8 @@ In order: every bad input is refused with nothing defragmented (a rule that does
 negative keep, a schedule that is not a calendar, a member down, a learner catching up); a cluster
 filled to NOSPACE while a client writes is recovered by the maintenance playbook, one member at a
 time with the leader last and one leader change, no acknowledged write lost, and the members'
-hashes equal under that load; a run again changes nothing; --check defragments nothing; and the
+hashes equal under that load; a run again changes nothing; --check defragments nothing; a member
+that goes down mid-run stops it by name and a run again finishes the job; and the
 scheduled defragmentation of two members never runs on both at once, nor on a leader.
 """
 
@@ -12,7 +13,7 @@ import re
 import time
 
 import pytest
-from etcdtest import Gateway, LeaderWatch, Writer, b64, fingerprint, host, playbook, recap
+from etcdtest import Gateway, LeaderWatch, Writer, b64, fingerprint, host, interrupted_playbook, playbook, recap
 
 HOSTS = ["mnt-host0", "mnt-host1", "mnt-host2"]
 URL = {h: "https://10.250.0.8%d:2379" % i for i, h in enumerate(HOSTS)}
@@ -215,6 +216,28 @@ def test_check_mode_shows_the_plan_and_defragments_nothing():
     for name in HOSTS:
         assert re.search(r"%s: free .*-> defragment" % name, out), out
     assert not_shrunk(before)
+
+
+def test_a_member_that_fails_mid_run_stops_it_by_name_and_a_run_again_finishes():
+    fragment(8)
+    args = ["-e", "etcd_defrag_rule='free > 1MiB'", "-e", "etcd_health_timeout=10"]
+    # Once the first member is done, the leader (last in the order) goes down.
+    leader = leader_name()
+    rc, out = interrupted_playbook(
+        "maintenance", args, "TASK [raftops.etcd.etcd : Record the defragmentation of ",
+        fault=lambda: host(leader).run("systemctl stop etcd"))
+    text = " ".join(out.split())
+    assert rc != 0, out
+    first = DEFRAGMENTED.findall(out)
+    assert len(first) == 1 and first[0] != leader, first
+    assert "the maintenance stopped at member" in text and leader in text, out
+    host(leader).run("systemctl start etcd")
+    wait_healthy()
+
+    rc, out = playbook("maintenance", *args)
+    assert rc == 0, out
+    second = DEFRAGMENTED.findall(out)
+    assert first[0] not in second and sorted(first + second) == HOSTS, (first, second)
 
 
 # --- scheduled defragmentation -------------------------------------------------------------------
