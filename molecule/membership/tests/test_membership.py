@@ -25,7 +25,7 @@ import time
 import pytest
 from conftest import FIGURES
 from etcdtest import (EPHEMERAL, INVENTORY, PKI, Gateway, Writer, ansible_env, b64, fingerprint, host, interrupted_playbook,
-                      playbook, run_testbed)
+                      playbook, release_run_lock, run_testbed)
 
 HOSTS = ["mem-host%d" % i for i in range(5)]
 ADDRESS = {h: "10.250.0.%d" % (30 + i) for i, h in enumerate(HOSTS)}
@@ -274,6 +274,12 @@ def test_remove_a_live_member_by_node_name_when_the_first_run_is_killed(traffic)
         rc, out = interrupted_playbook("remove_member", args, "TASK [raftops.etcd.etcd : Revoke the removed members'")
         assert rc != 0
         assert voters() == ["member-0", "member-1", "member-2"]
+        # The killed run still holds the run lock (until etcd_run_lock_ttl): the next run is refused,
+        # naming it and the command that frees it, which the operator runs.
+        rc, out = playbook("remove_member", *args)
+        assert rc != 0 and "is held by ansible-playbook (Remove members from the etcd cluster)" in flat(out), out
+        assert "lease revoke" in flat(out)
+        assert release_run_lock(URL["mem-host0"])
         rc, out = playbook("remove_member", *args)
     assert rc == 0, out
     assert voters() == ["member-0", "member-1", "member-2"]
