@@ -54,10 +54,6 @@ class RuleError(ValueError):
         super().__init__("etcd_defrag_rule %r: %s; %s" % (text, problem, RULE_HELP))
 
 
-def _error(text, problem):
-    return RuleError(text, problem)
-
-
 class _Token:
     def __init__(self, kind, text, position, unit="", unit_position=None):
         self.kind, self.text, self.position = kind, text, position
@@ -86,7 +82,7 @@ def _tokens(text):
             return tokens
         found = _TOKEN_RE.match(text, at)
         if found is None:
-            raise _error(text, "unexpected %r at character %d" % (text[at], at + 1))
+            raise RuleError(text, "unexpected %r at character %d" % (text[at], at + 1))
         if found.group("number") is not None:
             tokens.append(_Token("number", found.group("number"), at + 1, found.group("unit"), found.start("unit") + 1))
         elif found.group("mark") is not None:
@@ -160,7 +156,7 @@ class _Parser:
         self.at = 0
 
     def fail(self, problem):
-        raise _error(self.text, problem)
+        raise RuleError(self.text, problem)
 
     def unexpected(self, token, expected):
         if token.kind == "end":
@@ -248,7 +244,7 @@ class _Parser:
 def parse(text):
     """The Rule that ``text`` writes; raises RuleError naming the problem and where it is."""
     if not isinstance(text, str):
-        raise _error(text, "a rule is text, not %s" % type(text).__name__)
+        raise RuleError(text, "a rule is text, not %s" % type(text).__name__)
     return Rule(text, _Parser(text).rule())
 
 
