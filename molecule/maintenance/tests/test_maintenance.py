@@ -120,6 +120,7 @@ def refused(args, message, check_files=True, up=HOSTS):
     (["-e", "etcd_defrag_rule='free >> 5'"], "etcd_defrag_rule"),
     (["-e", "etcd_defrag_rule='free > 5 parsecs'"], "etcd_defrag_rule"),
     (["-e", "etcd_maintenance_compact_keep=-1"], "etcd_maintenance_compact_keep='-1': a whole number of revisions"),
+    (["-e", "etcd_maintenance_defrag_timeout=0"], "etcd_maintenance_defrag_timeout='0': a whole number of seconds, at least 1"),
 ])
 def test_a_bad_value_is_refused_and_nothing_changes(args, message):
     fragment(2)
