@@ -74,6 +74,7 @@ def member_plan(members, facts, discard=None):
 
         if not has_data:
             plan["new"].append(host)
+            _port_problems(plan, record, info)
             _plan_new_host(plan, record, by_peer, view_members)
             continue
 
@@ -115,6 +116,22 @@ def _plan_new_host(plan, record, by_peer, view_members):
                 "member first), or give %s another NODE_NAME"
                 % (host, name, ", ".join(member.get("peer_urls") or []), host, name, host))
             return
+
+
+def _port_problems(plan, record, info):
+    """A new member cannot listen where something else on its host already does (another etcd instance)."""
+    if info.get("active"):
+        return  # its own etcd, starting
+    busy = set(info.get("ports_in_use") or [])
+    clashes = ["%s %s" % (variable, _url_parts(url)[2])
+               for variable, url in (("etcd_client_port", record["client_url"]), ("etcd_peer_port", record["peer_url"]))
+               if _url_parts(url)[2] in busy]
+    if clashes:
+        plan["problems"].append(
+            "host %s: %s %s already in use there (another etcd instance or another service listens on %s); give "
+            "this cluster free ports, or stop what listens" % (
+                record["host"], " and ".join(clashes), "are" if len(clashes) > 1 else "is",
+                "them" if len(clashes) > 1 else "it"))
 
 
 def _interrupted_join(info, local, view, installed_peer):

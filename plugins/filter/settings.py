@@ -426,7 +426,14 @@ def extra_env(value, _settings):
 
 BOOL_TEXT = "true or false (yes/no, on/off and 1/0 work too)"
 
+# A cluster's name on its hosts (etcd_instance): a unit, a user, directories and timers derive from it.
+INSTANCE_PATTERN = r"[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?"
+
 RULES = [
+    Rule("etcd_instance", matches(INSTANCE_PATTERN),
+         "1 to 20 lowercase letters, digits and -, starting with a letter and not ending with -, like etcd or "
+         "etcd-events",
+         "it names this cluster's systemd unit, user and directories on each host"),
     Rule("etcd_version", release_version, "a release version X.Y.Z, 3.4.0 or later, like 3.6.14 (no v, no spaces)",
          "it is part of the download URL; the role supports etcd 3.4 and later"),
     Rule("etcd_release_base_url", release_url,

@@ -37,6 +37,13 @@ options:
     description: The etcd binary, usually a link into a versioned release directory.
     type: path
     default: /usr/local/bin/etcd
+  ports:
+    description:
+      - TCP ports the member will listen on; RV(ports_in_use) says which of them something on the host
+        already listens on (another etcd instance or another service), from C(/proc/net/tcp) and C(/proc/net/tcp6).
+    type: list
+    elements: int
+    default: []
 notes:
   - Run it with privileges that can read the data directory (C(0700), owned by the etcd user).
 seealso:
@@ -102,6 +109,12 @@ active:
   description: Whether the etcd service is active (running or starting), by C(systemctl is-active).
   returned: always
   type: bool
+ports_in_use:
+  description: The ports of O(ports) that a socket on the host listens on, in ascending order.
+  returned: always
+  type: list
+  elements: int
+  sample: [2379]
 """
 
 import os
@@ -157,7 +170,23 @@ def read_text(path):
         return None
 
 
-def host_info(unit_path, data_dir, wal_dir, bin_path, active):
+# /proc/net/tcp{,6}: "sl local_address rem_address st ...", the address as HEX:PORT in hex, state 0A = LISTEN.
+PROC_NET_TCP = ("/proc/net/tcp", "/proc/net/tcp6")
+TCP_LISTEN = "0A"
+
+
+def listening_ports(tables):
+    """The local ports of the listening sockets in the text of /proc/net/tcp-style tables."""
+    ports = set()
+    for text in tables:
+        for line in (text or "").splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 3 and fields[3] == TCP_LISTEN and ":" in fields[1]:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def host_info(unit_path, data_dir, wal_dir, bin_path, active, ports=()):
     unit = read_text(unit_path)
     settings, initial = {}, {}
     for path, optional in environment_files(unit or ""):
@@ -177,6 +206,7 @@ def host_info(unit_path, data_dir, wal_dir, bin_path, active):
         release=release.group(1) if release else None,
         binary=binary,
         active=active,
+        ports_in_use=sorted(set(ports) & listening_ports(read_text(path) for path in PROC_NET_TCP)),
     )
 
 
@@ -187,6 +217,7 @@ def main():
             data_dir=dict(type="path", required=True),
             wal_dir=dict(type="path"),
             bin_path=dict(type="path", default="/usr/local/bin/etcd"),
+            ports=dict(type="list", elements="int", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -194,7 +225,8 @@ def main():
     systemctl = module.get_bin_path("systemctl")
     unit_name = os.path.basename(p["unit_path"])
     active = bool(systemctl) and module.run_command([systemctl, "is-active", "--quiet", unit_name])[0] == 0
-    module.exit_json(changed=False, **host_info(p["unit_path"], p["data_dir"], p["wal_dir"], p["bin_path"], active))
+    module.exit_json(changed=False, **host_info(p["unit_path"], p["data_dir"], p["wal_dir"], p["bin_path"], active,
+                                                p["ports"]))
 
 
 if __name__ == "__main__":

@@ -98,17 +98,20 @@ def group_hosts(group="etcd"):
     return json.loads(out)[group]["hosts"]
 
 
-def fingerprint(names):
-    """What must not change when a run is refused: files, binaries, certs and the running process."""
+def fingerprint(names, instance="etcd"):
+    """What must not change when a run is refused: files, binaries, certs and the running process
+    of the cluster ``instance`` (etcd_instance), and whether its user exists."""
+    bin_dir = "/usr/local/bin" if instance == "etcd" else "/opt/%s/bin" % instance
     state = {}
     for name in names:
         h = host(name)
         cmd = (
-            "sha256sum /etc/etcd/* /etc/etcd/pki/* /etc/systemd/system/etcd.service 2>/dev/null; "
-            "readlink /usr/local/bin/etcd; ls /opt/etcd 2>/dev/null; "
-            "systemctl show etcd -p MainPID -p NRestarts -p ExecMainStartTimestamp; "
-            "ls -a /var/lib/etcd/member 2>/dev/null"
-        )
+            "sha256sum /etc/{i}/* /etc/{i}/pki/* /etc/systemd/system/{i}.service /etc/systemd/system/{i}-snapshot.* "
+            "/etc/systemd/system/{i}-maintenance.* 2>/dev/null; "
+            "readlink {bin}/etcd; ls -R /opt/{i} 2>/dev/null; id {i} 2>&1; "
+            "systemctl show {i} -p MainPID -p NRestarts -p ExecMainStartTimestamp; "
+            "ls -a /var/lib/{i}/member /var/lib/{i} 2>&1"
+        ).format(i=instance, bin=bin_dir)
         state[name] = h.run(cmd).stdout
     return state
 

@@ -55,6 +55,21 @@ def test_a_new_cluster_is_all_new():
     assert plan["cluster"] == {}
 
 
+def test_a_new_member_whose_ports_something_listens_on_is_refused_naming_each():
+    # Something on h0 listens on 2380, another etcd instance on h1 on both; h2's own etcd is starting (active).
+    busy = dict(fresh(), ports_in_use=[2379, 2380])
+    plan = member_plan([record(i) for i in range(3)],
+                       facts({0: dict(fresh(), ports_in_use=[2380]), 1: busy, 2: dict(busy, active=True)}))
+    assert plan["problems"] == [
+        "host h0: etcd_peer_port 2380 is already in use there (another etcd instance or another service listens "
+        "on it); give this cluster free ports, or stop what listens",
+        "host h1: etcd_client_port 2379 and etcd_peer_port 2380 are already in use there (another etcd instance or "
+        "another service listens on them); give this cluster free ports, or stop what listens"]
+    # Other ports in use on the host are none of the plan's business.
+    clear = member_plan([record(i, peer=2384, client=2383) for i in range(3)], facts({i: busy for i in range(3)}))
+    assert clear["problems"] == []
+
+
 def test_a_converged_cluster_has_nothing_to_do():
     plan = member_plan([record(i) for i in range(3)], facts({i: installed(i) for i in range(3)}, running(0, 1, 2)))
     assert plan["with_data"] == ["h0", "h1", "h2"] and plan["new"] == []

@@ -1,5 +1,6 @@
 import os
 
+import jinja2
 import pytest
 import yaml
 
@@ -14,7 +15,17 @@ def _load(*parts):
         return yaml.safe_load(f)
 
 
-DEFAULTS = _load("roles", "etcd", "defaults", "main.yml")
+def _rendered(defaults):
+    """The defaults as the role sees them: those that derive from others (etcd_instance) templated."""
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    values = dict(defaults)
+    for _depth in range(3):  # a default may name a default that names another
+        values = {k: env.from_string(v).render(values, inventory_dir="/inventory") if isinstance(v, str) and "{{" in v
+                  and "lookup(" not in v else v for k, v in values.items()}
+    return values
+
+
+DEFAULTS = _rendered(_load("roles", "etcd", "defaults", "main.yml"))
 # The role's defaults for every variable the filter reads (etcd_wal_dir is new: '' = inside the data dir).
 BASE = dict({"etcd_wal_dir": ""}, **{k: v for k, v in DEFAULTS.items() if k in s.VARIABLES})
 
@@ -89,6 +100,10 @@ GOOD = [
     dict(etcd_bin_dir="/opt/etcd/bin"),
     dict(etcd_backup_host_dir="/var/backups/etcd-prod", etcd_data_dir="/var/lib/etcd_prod.1"),
     dict(etcd_user="_etcd"),
+    dict(etcd_instance="etcd"),
+    dict(etcd_instance="etcd-events"),
+    dict(etcd_instance="e"),
+    dict(etcd_instance="etcd2-events-cluster"),
     dict(etcd_user="etcd-prod"),
     dict(etcd_cluster_token="prod-etcd.1"),
     dict(etcd_cluster_token="A"),
@@ -248,6 +263,14 @@ BAD = [
     (dict(etcd_bin_dir="usr/local/bin"), "etcd_bin_dir", "'usr/local/bin'", "must be an absolute path"),
     (dict(etcd_bin_dir="/usr/local/bin/"), "etcd_bin_dir", "'/usr/local/bin/'", "write it as /usr/local/bin"),
     (dict(etcd_bin_dir="/tmp/bin"), "etcd_bin_dir", "'/tmp/bin'", "lies under /tmp"),
+    # instance
+    (dict(etcd_instance="Etcd"), "etcd_instance", "'Etcd'", "lowercase letters, digits and -"),
+    (dict(etcd_instance="etcd_events"), "etcd_instance", "'etcd_events'", "like etcd or etcd-events"),
+    (dict(etcd_instance="etcd-"), "etcd_instance", "'etcd-'", "not ending with -"),
+    (dict(etcd_instance="2etcd"), "etcd_instance", "'2etcd'", "starting with a letter"),
+    (dict(etcd_instance="etcd-events-cluster-a"), "etcd_instance", "'etcd-events-cluster-a'", "1 to 20"),
+    (dict(etcd_instance=""), "etcd_instance", "''", "1 to 20"),
+    (dict(etcd_instance="etcd/events"), "etcd_instance", "'etcd/events'", "like etcd or etcd-events"),
     # user and token
     (dict(etcd_user="root"), "etcd_user", "'root'", "is a system or login account"),
     (dict(etcd_user="systemd-resolve"), "etcd_user", "'systemd-resolve'", "is a system or login account"),

@@ -2,9 +2,10 @@
 files, member data is a non-empty WAL, and the release is read from the binary's link."""
 
 import os
+import socket
 
 from ansible_collections.raftops.etcd.plugins.modules.etcd_host_info import (
-    environment_files, holds_member_data, host_info, parse_environment)
+    environment_files, holds_member_data, host_info, listening_ports, parse_environment)
 
 
 def test_parse_environment_skips_comments_and_unquotes():
@@ -59,4 +60,30 @@ def test_host_info_reads_what_the_unit_points_at(tmp_path):
 def test_host_info_of_a_fresh_host(tmp_path):
     info = host_info(str(tmp_path / "none.service"), str(tmp_path / "data"), None, str(tmp_path / "etcd"), False)
     assert info == dict(installed=False, settings={}, initial_settings={}, data_dir=None, has_data=False,
-                        configured_has_data=False, release=None, binary=None, active=False)
+                        configured_has_data=False, release=None, binary=None, active=False, ports_in_use=[])
+
+
+PROC_TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:094B 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0
+   1: 0A00FA0A:094C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0 100 0 0 10 0
+   2: 0A00FA0A:C350 0A00FA0B:0950 01 00000000:00000000 00:00000000 00000000     0        0 3 1 0 100 0 0 10 0
+"""
+PROC_TCP6 = """  sl  local_address                         remote_address                        st tx_queue rx_queue
+   0: 00000000000000000000000000000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000
+"""
+
+
+def test_listening_ports_are_the_sockets_in_listen_state():
+    # 0x094B = 2379 and 0x094C = 2380 listen; 0xC350 is an established connection to port 2384, not a listener.
+    assert listening_ports([PROC_TCP, PROC_TCP6, None, ""]) == {2379, 2380, 22}
+
+
+def test_host_info_names_the_asked_ports_something_listens_on(tmp_path):
+    with socket.socket() as listener, socket.socket() as bound_only:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        bound_only.bind(("127.0.0.1", 0))  # bound, not listening: not what the module reports
+        busy, idle = listener.getsockname()[1], bound_only.getsockname()[1]
+        info = host_info(str(tmp_path / "none.service"), str(tmp_path / "data"), None, str(tmp_path / "etcd"), False,
+                         [busy, idle])
+    assert info["ports_in_use"] == [busy]

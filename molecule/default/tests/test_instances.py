@@ -1,0 +1,125 @@
+"""A second cluster beside the first on the same hosts: etcd_instance=etcd-events, on its own ports
+and its own release. Before it exists, the etcd playbook, each phase tag alone, the upgrade and a
+restore in check mode report and change nothing on the fresh hosts; a backup, a maintenance or a
+removal of it is refused saying it is not deployed; the first cluster's ports are refused. Then it
+deploys without touching the first cluster, each re-run changes nothing, and its backups and timers
+are its own. Runs after test_default.py (file order), on the cluster it leaves."""
+
+import os
+
+import pytest
+from etcdtest import BACKUPS, EPHEMERAL, Gateway, fingerprint, group_hosts, host, playbook, recap
+
+ADDRESSES = ["10.250.0.10", "10.250.0.11", "10.250.0.12"]
+FIRST_URLS = ["https://%s:2379" % a for a in ADDRESSES]
+EVENTS_URLS = ["https://%s:2383" % a for a in ADDRESSES]
+EVENTS_PKI = os.path.join(EPHEMERAL, "etcd-events-pki")
+EVENTS_BACKUPS = os.path.join(EPHEMERAL, "etcd-events-backups")
+EVENTS = ["-e", "etcd_instance=etcd-events", "-e", "etcd_client_port=2383", "-e", "etcd_peer_port=2384",
+          "-e", "etcd_version=3.5.30", "-e", "etcd_backup_schedule=hourly"]
+PHASE_TAGS = ["etcd_preflight", "etcd_install", "etcd_configure", "etcd_pki", "etcd_cluster", "etcd_backup", "etcd_status"]
+
+
+def events_gateway(url=EVENTS_URLS[0]):
+    return Gateway(url, cert=os.path.join(EVENTS_PKI, "admin.pem"), key=os.path.join(EVENTS_PKI, "admin-key.pem"),
+                   ca=os.path.join(EVENTS_PKI, "ca.pem"))
+
+
+def both_fingerprints():
+    names = group_hosts()
+    return fingerprint(names), fingerprint(names, "etcd-events")
+
+
+@pytest.fixture(scope="module")
+def first_cluster_backup():
+    """A snapshot of the first cluster, for the restore of the second one in check mode."""
+    rc, out = playbook("backup")
+    assert rc == 0, out
+    return os.path.join(BACKUPS, sorted(os.listdir(BACKUPS))[-1])
+
+
+FRESH_CHECK_RUNS = [("etcd", [])] + [("etcd", ["--tags", tag]) for tag in PHASE_TAGS] + [
+    ("upgrade", []),
+    ("restore", ["-e", "etcd_restore_snapshot={backup}"]),
+]
+
+
+@pytest.mark.parametrize("name, args", FRESH_CHECK_RUNS, ids=[" ".join([n, *a[1:2]]) for n, a in FRESH_CHECK_RUNS])
+def test_check_mode_on_hosts_without_the_cluster_reports_and_changes_nothing(name, args, first_cluster_backup):
+    before = both_fingerprints()
+    rc, out = playbook(name, *EVENTS, *[a.replace("{backup}", first_cluster_backup) for a in args], check=True)
+    assert rc == 0, out
+    assert both_fingerprints() == before
+    # Nothing issued on the controller either: the CA and the certificates are made by the real run.
+    assert not os.path.exists(EVENTS_PKI)
+
+
+NOT_DEPLOYED = [("backup", []), ("maintenance", []), ("remove_member", ["-e", "etcd_remove=etcd-host2"])]
+
+
+@pytest.mark.parametrize("name, args", NOT_DEPLOYED, ids=[n for n, _a in NOT_DEPLOYED])
+@pytest.mark.parametrize("check", [True, False], ids=["check", "run"])
+def test_day_2_playbooks_refuse_a_cluster_that_is_not_deployed(name, args, check):
+    before = both_fingerprints()
+    rc, out = playbook(name, *EVENTS, *args, check=check)
+    assert rc != 0, out
+    assert ("no host of group etcd has the etcd cluster etcd-events (etcd_instance): none has "
+            "/etc/systemd/system/etcd-events.service. Deploy it first") in " ".join(out.split()), out
+    assert both_fingerprints() == before
+
+
+def test_the_first_clusters_ports_are_refused_naming_them():
+    before = both_fingerprints()
+    rc, out = playbook("etcd", "-e", "etcd_instance=etcd-events")
+    assert rc != 0, out
+    text = " ".join(out.split())
+    for name in group_hosts():
+        assert ("host %s: etcd_client_port 2379 and etcd_peer_port 2380 are already in use there (another etcd "
+                "instance or another service listens on them)" % name) in text, out
+    assert both_fingerprints() == before
+
+
+def test_the_second_cluster_deploys_beside_the_first_without_touching_it():
+    first_before = fingerprint(group_hosts())
+    first_id = Gateway(FIRST_URLS[0]).call("/v3/cluster/member/list")["header"]["cluster_id"]
+    rc, out = playbook("etcd", *EVENTS)
+    assert rc == 0, out
+    assert fingerprint(group_hosts()) == first_before  # not restarted, no file of it changed
+
+    members = events_gateway().call("/v3/cluster/member/list")
+    assert members["header"]["cluster_id"] != first_id
+    assert sorted(m["clientURLs"][0] for m in members["members"]) == EVENTS_URLS
+    events_gateway(EVENTS_URLS[1]).put("/instances/only-in-events", "x")
+    assert events_gateway(EVENTS_URLS[2]).get("/instances/only-in-events") == "x"
+    assert Gateway(FIRST_URLS[0]).count("/instances/") == 0
+
+
+@pytest.mark.parametrize("name", group_hosts())
+def test_each_cluster_has_its_own_unit_user_directories_binaries_and_timers(name):
+    h = host(name)
+    assert h.service("etcd-events").is_running and h.service("etcd").is_running
+    pid = h.check_output("systemctl show -p MainPID --value etcd-events")
+    assert h.check_output("ps -o user= -p %s" % pid).strip() == "etcd-events"
+    for path, owner in (("/var/lib/etcd-events", "etcd-events"), ("/etc/etcd-events/pki/server-key.pem", "etcd-events")):
+        assert h.file(path).user == owner, path
+    assert h.file("/opt/etcd-events/bin/etcd").linked_to == "/opt/etcd-events/v3.5.30/etcd"
+    assert h.file("/usr/local/bin/etcd").linked_to == "/opt/etcd/v3.5.1/etcd"
+    assert h.service("etcd-events-snapshot.timer").is_enabled
+    assert not h.file("/etc/systemd/system/etcd-snapshot.timer").exists
+
+
+def test_re_runs_of_either_cluster_change_nothing():
+    for args in (EVENTS, []):
+        before = both_fingerprints()
+        rc, out = playbook("etcd", *args)
+        assert rc == 0, out
+        assert all(c["changed"] == 0 for c in recap(out).values()), out
+        assert both_fingerprints() == before
+
+
+def test_the_second_clusters_backup_is_its_own():
+    first_backups = sorted(os.listdir(BACKUPS))
+    rc, out = playbook("backup", *EVENTS)
+    assert rc == 0, out
+    assert len(os.listdir(EVENTS_BACKUPS)) == 1
+    assert sorted(os.listdir(BACKUPS)) == first_backups
