@@ -316,9 +316,7 @@ space:
   sample: {available: 85899345920, needed: 273780832}
 """
 
-import grp
 import os
-import pwd
 import re
 import shutil
 import tempfile
@@ -337,7 +335,14 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_file im
     SnapshotError,
     SnapshotStream,
     check_snapshot_file,
-    parse_status_json,
+)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_host import (
+    Failure,
+    file_fields,
+    free_bytes,
+    inspect,
+    resolve_ids,
+    run_module,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file, fsync_directory
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import (
@@ -350,8 +355,6 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import (
 SNAPSHOT_RPC = "/v3/maintenance/snapshot"
 # A restored member's WAL: etcd preallocates a 64 MiB segment and keeps the next one ready.
 WAL_BYTES = 2 * 64 * 1024 * 1024
-TOOL_SEARCH_DIRS = ["/usr/local/bin"]
-TOOL_VERSION = re.compile(r"^(etcdutl|etcdctl) version:\s*v?(\d+)\.(\d+)\.(\d+)\S*", re.MULTILINE)
 
 # Options that belong to one state only (besides the connection options, which have defaults).
 STATE_OPTIONS = dict(
@@ -367,16 +370,6 @@ STATE_OPTIONS = dict(
     group=("saved", "restored"),
     etcdutl_path=("inspected", "restored"),
 )
-FILE_FIELDS = ("path", "size", "db_size", "sha256", "hash_expected", "hash_actual", "page_size", "checks")
-
-
-class Failure(Exception):
-    """Ends the task with ``msg`` and any result fields worth showing."""
-
-    def __init__(self, msg, **result):
-        super().__init__(msg)
-        self.msg = msg
-        self.result = result
 
 
 def argument_spec():
@@ -419,32 +412,6 @@ def check_state_options(params):
                 "; ".join("%s is for state=%s" % (o, "/".join(STATE_OPTIONS[o])) for o in stray),
             )
         )
-
-
-def resolve_ids(owner, group):
-    """(uid, gid) for os.chown, -1 for 'leave as is'; unknown names fail before anything is written."""
-    return (_resolve_id(owner, pwd.getpwnam, "pw_uid", "owner %r: no such user on this host"),
-            _resolve_id(group, grp.getgrnam, "gr_gid", "group %r: no such group on this host"))
-
-
-def _resolve_id(name, lookup, field, unknown):
-    if not name:
-        return -1
-    if name.isdigit():
-        return int(name)
-    try:
-        return getattr(lookup(name), field)
-    except KeyError:
-        raise Failure(unknown % name) from None
-
-
-def free_bytes(path):
-    stat = os.statvfs(path)
-    return stat.f_bavail * stat.f_frsize
-
-
-def file_fields(report):
-    return {key: report.get(key) for key in FILE_FIELDS}
 
 
 # -- state=saved -------------------------------------------------------------------------------
@@ -548,106 +515,6 @@ def save(module, params):
     return result
 
 
-# -- the etcdutl / etcdctl program -------------------------------------------------------------
-
-
-class Tool:
-    """etcdutl (3.5+) or etcdctl (3.4, 3.5) for ``snapshot status`` and ``snapshot restore``."""
-
-    def __init__(self, path, kind, version):
-        self.path = path
-        self.kind = kind
-        self.version = version
-
-    @property
-    def version_text(self):
-        return ".".join(str(part) for part in self.version)
-
-    @property
-    def environ(self):
-        return {"ETCDCTL_API": "3"} if self.kind == "etcdctl" else {}
-
-
-def probe_tool(module, path):
-    """A Tool for the program at ``path``, or a string saying why it cannot serve."""
-    rc, out, err = module.run_command([path, "version"], environ_update={"ETCDCTL_API": "3"})
-    match = TOOL_VERSION.search(out or "")
-    if rc != 0 or not match:
-        return "%s version failed (rc=%d): %s" % (path, rc, (err or out).strip()[:200])
-    kind = match.group(1)
-    version = tuple(int(part) for part in match.group(2, 3, 4))
-    if kind == "etcdctl" and version >= (3, 6):
-        return "%s is etcdctl %d.%d.%d, which has no snapshot status or restore: use etcdutl" % (path, *version)
-    return Tool(path, kind, version)
-
-
-def find_tool(module, path, required):
-    """The tool to use: ``path`` when given, else etcdutl then etcdctl from /usr/local/bin and PATH."""
-    if path:
-        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-            raise Failure("etcdutl_path %s is not an executable file" % path)
-        candidates = [path]
-    else:
-        candidates = []
-        for name in ("etcdutl", "etcdctl"):
-            found = module.get_bin_path(name, opt_dirs=TOOL_SEARCH_DIRS)
-            if found:
-                candidates.append(found)
-    problems = []
-    for candidate in candidates:
-        tool = probe_tool(module, candidate)
-        if isinstance(tool, Tool):
-            return tool, problems
-        problems.append(tool)
-    if required:
-        raise Failure(
-            "no usable etcdutl (etcd 3.5+) or etcdctl (etcd 3.4) found in %s or PATH; set etcdutl_path%s"
-            % (", ".join(TOOL_SEARCH_DIRS), (": " + "; ".join(problems)) if problems else "")
-        )
-    return None, problems
-
-
-# -- state=inspected ---------------------------------------------------------------------------
-
-
-def inspect(module, src, tool_required=False):
-    """Check ``src`` and read what it holds; a failed check raises Failure with the report's fields."""
-    try:
-        report = check_snapshot_file(src)
-    except SnapshotError as exc:
-        raise Failure(str(exc), path=src) from None
-    except OSError as exc:
-        raise Failure("cannot read %s: %s" % (src, exc), path=src) from None
-    result = file_fields(report)
-    if report["errors"]:
-        raise Failure("%s is not a sound etcd snapshot: %s" % (src, "; ".join(report["errors"])), **result)
-    warnings = list(report["warnings"])
-    result.update(
-        revision=report["revision"], total_key=report["total_key"], total_size=report["total_size"],
-        hash=None, status_source="file", tool=None, tool_version=None,
-    )
-    tool, problems = find_tool(module, module.params["etcdutl_path"], required=tool_required)
-    if tool is None:
-        warnings.extend(problems)
-        return result, tool, warnings
-    cmd = [tool.path, "snapshot", "status", src, "-w", "json"]
-    rc, out, err = module.run_command(cmd, environ_update=tool.environ)
-    if rc != 0:
-        raise Failure("%s failed on %s (rc=%d): %s" % (" ".join(cmd[:3]), src, rc, (err or out).strip()), **result)
-    try:
-        status = parse_status_json(out)
-    except SnapshotError as exc:
-        raise Failure(str(exc), **result) from None
-    for key in ("revision", "total_key", "total_size"):
-        if report[key] is not None and report[key] != status[key]:
-            warnings.append("%s reports %s %s, the file reads %s" % (tool.kind, key, status[key], report[key]))
-    result.update(
-        revision=status["revision"], total_key=status["total_key"], total_size=status["total_size"],
-        hash=status["hash"], status_source=tool.kind, tool=tool.path, tool_version=tool.version_text,
-    )
-    return result, tool, warnings
-
-
 # -- state=restored ----------------------------------------------------------------------------
 
 
@@ -718,7 +585,7 @@ def restore(module, params):
     uid, gid = resolve_ids(params["owner"], params["group"])
 
     # Every check comes before anything is written: the file, the tool, the target, the space.
-    result, tool, warnings = inspect(module, src, tool_required=True)
+    result, tool, warnings = inspect(module, src, params["etcdutl_path"], tool_required=True)
     result.update(changed=True, data_dir=data_dir, warnings=warnings)
 
     exists = os.path.lexists(data_dir)
@@ -802,7 +669,7 @@ def run(module):
     if state == "saved":
         return save(module, params)
     if state == "inspected":
-        result, _tool, warnings = inspect(module, params["src"])
+        result, _tool, warnings = inspect(module, params["src"], params["etcdutl_path"])
         result.update(changed=False, warnings=warnings)
         return result
     return restore(module, params)
@@ -810,14 +677,7 @@ def run(module):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), required_if=REQUIRED_IF, supports_check_mode=True)
-    try:
-        result = run(module)
-    except Failure as exc:
-        module.fail_json(msg=exc.msg, **exc.result)
-    warnings = result.pop("warnings", None) or []
-    for warning in warnings:
-        module.warn(warning)
-    module.exit_json(**result)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

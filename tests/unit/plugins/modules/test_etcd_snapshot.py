@@ -10,6 +10,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_snapshot_host
 from ansible_collections.raftops.etcd.plugins.modules import etcd_snapshot
 from ansible_collections.raftops.etcd.tests.unit.plugins.snapshot_builder import build_snapshot, stream_messages
 
@@ -304,7 +305,7 @@ def tool(tmp_path, monkeypatch):
     log.write_text("")
     monkeypatch.setenv("FAKE_LOG", str(log))
     monkeypatch.setenv("PATH", str(bin_dir))
-    monkeypatch.setattr(etcd_snapshot, "TOOL_SEARCH_DIRS", [])
+    monkeypatch.setattr(etcd_snapshot_host, "TOOL_SEARCH_DIRS", [])
 
     def calls():
         return [json.loads(line) for line in log.read_text().splitlines()]
@@ -317,7 +318,7 @@ def no_tool(tmp_path, monkeypatch):
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    monkeypatch.setattr(etcd_snapshot, "TOOL_SEARCH_DIRS", [])
+    monkeypatch.setattr(etcd_snapshot_host, "TOOL_SEARCH_DIRS", [])
 
 
 @pytest.fixture
