@@ -6,122 +6,59 @@
 DOCUMENTATION = r"""
 ---
 module: etcd_snapshot
-short_description: Save, inspect and restore etcd v3 snapshots
+short_description: Save a verified etcd v3 snapshot
 version_added: 0.1.0
 description:
-  - Saves a snapshot of one member's v3 keyspace by streaming it from etcd's HTTP/JSON gateway, writing it
-    atomically and verifying the SHA-256 that etcd appends to it (O(state=saved)). The file is byte for byte
-    what C(etcdctl snapshot save) writes.
-  - Checks a snapshot file without etcd running (O(state=inspected)).
-  - Restores a snapshot into a new data directory for one member with C(etcdutl) (etcd 3.5 and later) or
-    C(etcdctl) (etcd 3.4) (O(state=restored)), after checking the file and the target.
-  - Runs on a member host. Saving and inspecting need nothing but python3; restoring needs C(etcdutl) or
-    C(etcdctl) on the host.
+  - Saves a snapshot of one member's v3 keyspace by streaming it from etcd's HTTP/JSON gateway, from the first
+    of O(endpoints) that answers (and only from that one), into O(dest). The file is byte for byte what
+    C(etcdctl snapshot save) writes.
+  - The data goes to a temporary file in the directory of O(dest), created with mode V(0600), which is synced
+    and checked (the SHA-256 trailer etcd appends as it arrives, then the size and the bbolt meta pages) and
+    only then renamed to O(dest). On any error the partial file is removed and the task fails.
+  - Always reports a change.
+  - Runs on a member host and needs nothing but python3. To check a snapshot file use
+    M(raftops.etcd.etcd_snapshot_info); to restore one, M(raftops.etcd.etcd_snapshot_restore).
 options:
-  state:
-    description:
-      - V(saved) streams a snapshot from the first of O(endpoints) that answers (and only from that one) into
-        O(dest). The data goes to a temporary file in the directory of O(dest), created with mode V(0600), which
-        is synced and checked (SHA-256 trailer, size, bbolt meta pages) and only then renamed to O(dest). On any
-        error the partial file is removed and the task fails. Always reports a change.
-      - V(inspected) checks the file O(src) without etcd, see O(src). When C(etcdutl) or C(etcdctl) is
-        available (see O(etcdutl_path)) it also runs its C(snapshot status). Never reports a change.
-      - V(restored) checks O(src) as V(inspected) does, checks O(data_dir) and its free space, then runs
-        C(snapshot restore) into a temporary directory beside O(data_dir) and renames the result into place.
-        A failed restore leaves nothing behind. Always reports a change; a second run fails because
-        O(data_dir) is no longer empty.
-    type: str
-    choices: [saved, inspected, restored]
-    default: saved
   dest:
     description:
-      - With O(state=saved), the path of the snapshot file to write. Its directory must exist.
+      - The path of the snapshot file to write. Its directory must exist.
       - If O(dest) already exists the task fails, unless O(force=true). Even then the existing file stays in
         place until the new snapshot is complete and verified.
     type: path
+    required: true
   force:
     description:
-      - With O(state=saved), replace O(dest) when it already exists.
+      - Replace O(dest) when it already exists.
     type: bool
     default: false
-  src:
-    description:
-      - The snapshot file to check (O(state=inspected)) or restore (O(state=restored)).
-      - "The checks: the file exists; its size is a multiple of 512 plus 32; its last 32 bytes are the SHA-256
-        of everything before them; the database is a whole number of bbolt pages; the bbolt meta pages at
-        offsets 0 and page size have the magic V(0xED0CDAED), version 2, the meta page flag and a valid
-        FNV-1a checksum, and say no more pages are in use than the file holds."
-      - The task fails when a check fails, naming each problem (a hash mismatch gives the expected and the
-        actual hash) and returning the same fields as a sound file.
-    type: path
-  data_dir:
-    description:
-      - With O(state=restored), the member's data directory to create, for example V(/var/lib/etcd).
-      - It must not exist, or must be an empty directory (a mount point, for example, where a C(lost+found)
-        directory is allowed). The module never removes or overwrites data; move an old data directory aside
-        first.
-      - The filesystem that will hold it needs free space of about twice the size of the snapshot plus 128 MiB
-        for the WAL segments etcd preallocates; the task fails before writing anything if it has less.
-      - The result is owned by O(owner) and O(group) and has mode V(0700).
-    type: path
-  name:
-    description:
-      - With O(state=restored), the member's name (etcd C(--name)), the inventory's C(NODE_NAME).
-    type: str
-  initial_cluster:
-    description:
-      - With O(state=restored), every member of the restored cluster as C(name=peer URL), comma-separated,
-        identical on every member, for example the output of the P(raftops.etcd.initial_cluster#filter)
-        filter.
-      - It must list O(name) with exactly the URLs of O(initial_advertise_peer_urls).
-      - Defaults to a one-member cluster of O(name) at O(initial_advertise_peer_urls).
-    type: str
-  initial_cluster_token:
-    description:
-      - With O(state=restored), the token of the restored cluster. Member and cluster IDs derive from it, so
-        use a new token for every restore, the same on every member.
-    type: str
-  initial_advertise_peer_urls:
-    description:
-      - With O(state=restored), the member's peer URLs, for example V(https://10.0.0.11:2380).
-    type: list
-    elements: str
   owner:
     description:
-      - Name or numeric ID of the user that owns the saved file (O(state=saved)) or the restored data
-        directory (O(state=restored)), usually V(etcd). By default they belong to the user the module runs as.
+      - Name or numeric ID of the user that owns the saved file, for example V(etcd). By default it belongs to
+        the user the module runs as.
     type: str
   group:
     description:
-      - Name or numeric ID of the group of the saved file or the restored data directory.
+      - Name or numeric ID of the group of the saved file.
     type: str
-  etcdutl_path:
-    description:
-      - With O(state=inspected) or O(state=restored), the C(etcdutl) (etcd 3.5 and later) or C(etcdctl)
-        (etcd 3.4 or 3.5) program to run; its C(version) output tells which it is.
-      - By default C(etcdutl) is looked for in C(/usr/local/bin) and then E(PATH), then C(etcdctl) the same
-        way. C(etcdctl) 3.6 and later has no C(snapshot) restore or status and is skipped.
-      - O(state=inspected) works without one (the revision and key count are then read from the file
-        itself); O(state=restored) fails without one.
-    type: path
 extends_documentation_fragment:
   - raftops.etcd.common
   - raftops.etcd.connection
 attributes:
   check_mode:
     details:
-      - O(state=saved) asks the endpoint for its status, checks O(dest) and the free space for the member's
-        database, and reports a change without saving.
-      - O(state=restored) runs every check (file, tool, data directory, free space) and reports a change
-        without restoring.
+      - Asks the endpoint for its status, checks O(dest) and the free space for the member's database, and
+        reports a change without saving.
 notes:
-  - The connection options are used by O(state=saved) only.
   - A snapshot holds the v3 keyspace only, at the revision it was taken.
   - With etcd authentication enabled, saving a snapshot needs the C(root) role.
-  - A multi-member restore uses the same snapshot file on every member, each with its own O(name) and
-    O(initial_advertise_peer_urls), one O(initial_cluster) and a new O(initial_cluster_token); start all
-    members afterwards.
+  - This module used to inspect and restore snapshots too, chosen with an option C(state). It has no such option
+    now, and a task that sets it fails. Use M(raftops.etcd.etcd_snapshot_info) where it had C(state=inspected)
+    and M(raftops.etcd.etcd_snapshot_restore) where it had C(state=restored), and drop C(state=saved).
 seealso:
+  - module: raftops.etcd.etcd_snapshot_info
+    description: Check a snapshot file without etcd and read its revision and key count.
+  - module: raftops.etcd.etcd_snapshot_restore
+    description: Restore a snapshot into a new data directory.
   - name: etcd disaster recovery
     description: Snapshot and restore in the etcd operations guide.
     link: https://etcd.io/docs/v3.5/op-guide/recovery/
@@ -130,7 +67,6 @@ seealso:
 EXAMPLES = r"""
 - name: Save a snapshot of the member on this host
   raftops.etcd.etcd_snapshot:
-    state: saved
     dest: /var/backups/etcd/etcd-{{ backup_stamp }}.db
     endpoints: [https://127.0.0.1:2379]
     ca_cert: /etc/etcd/pki/ca.pem
@@ -138,190 +74,106 @@ EXAMPLES = r"""
     client_key: /etc/etcd/pki/admin-key.pem
   register: etcd_snapshot_saved
 
-- name: Check a snapshot before relying on it
-  raftops.etcd.etcd_snapshot:
-    state: inspected
-    src: "{{ etcd_snapshot_saved.path }}"
-  register: etcd_snapshot_check
-
-- name: Show what it holds
+- name: Show what was saved
   ansible.builtin.debug:
-    msg: "revision {{ etcd_snapshot_check.revision }}, {{ etcd_snapshot_check.total_key }} keys"
+    msg: "{{ etcd_snapshot_saved.path }}: revision {{ etcd_snapshot_saved.revision }}, sha256 {{ etcd_snapshot_saved.sha256 }}"
 
-- name: Restore the same file on every member, into a new cluster
+- name: Replace the latest snapshot, owned by etcd
   raftops.etcd.etcd_snapshot:
-    state: restored
-    src: /var/backups/etcd/restore.db
-    data_dir: /var/lib/etcd
-    name: "{{ NODE_NAME }}"
-    initial_cluster: "{{ groups['etcd'] | raftops.etcd.initial_cluster(hostvars) }}"
-    initial_cluster_token: etcd-restore-20260821
-    initial_advertise_peer_urls: ["https://{{ etcd_address }}:2380"]
+    dest: /var/backups/etcd/latest.db
+    force: true
     owner: etcd
     group: etcd
+    ca_cert: /etc/etcd/pki/ca.pem
+    client_cert: /etc/etcd/pki/admin.pem
+    client_key: /etc/etcd/pki/admin-key.pem
 """
 
 RETURN = r"""
 path:
-  description: The snapshot file written (O(dest)) or read (O(src)).
+  description: The snapshot file written (O(dest)).
   returned: always
   type: str
   sample: /var/backups/etcd/etcd-20260821T1200.db
 size:
   description: Size of the snapshot file in bytes, database plus the 32-byte SHA-256 trailer.
-  returned: success, and on a failed check when the file exists
+  returned: success, outside check mode
   type: int
   sample: 104890400
 db_size:
-  description: Size of the bbolt database in the file (O(state=saved) in check mode, the member's database size).
-  returned: success, and on a failed check when the file exists
+  description: Size of the bbolt database in the file; in check mode, the member's database size.
+  returned: success
   type: int
   sample: 104890368
 sha256:
-  description:
-    - SHA-256 of the whole file, trailer included, for comparison with a copy elsewhere.
-    - Not returned in check mode with O(state=saved).
-  returned: success, and on a failed check when the file exists
+  description: SHA-256 of the whole file, trailer included, for comparison with a copy elsewhere.
+  returned: success, outside check mode
   type: str
   sample: 36767e97361aec6db2ca08680567c245974328fbeca73855657327bb486a2a07
 hash_expected:
   description: The SHA-256 in the file's trailer, which etcd computed when it sent the snapshot.
-  returned: success, and on a failed check when the size allows a trailer
+  returned: success, outside check mode
   type: str
   sample: e12c9b8fbfc5a35b763b6f7218097da69516bed7a7c3ba9b1a619257877844df
 hash_actual:
-  description: The SHA-256 of the database as read; equal to RV(hash_expected) for a sound snapshot.
-  returned: success, and on a failed check when the size allows a trailer
+  description: The SHA-256 of the database as received; equal to RV(hash_expected), or the task fails.
+  returned: success, outside check mode
   type: str
   sample: e12c9b8fbfc5a35b763b6f7218097da69516bed7a7c3ba9b1a619257877844df
 page_size:
   description: bbolt page size of the database.
-  returned: success, and on a failed check when the meta page gives one
+  returned: success, outside check mode
   type: int
   sample: 4096
 checks:
   description:
-    - Outcome of each file check; V(null) when it could not be run.
-    - With O(state=saved) the stream itself was checked as it arrived, and the file checks skip re-hashing.
-  returned: success, and on a failed check
+    - Outcome of each file check, as M(raftops.etcd.etcd_snapshot_info) reports them; all V(true), or the task
+      fails.
+    - The stream itself was checked as it arrived, and the file checks skip re-hashing.
+  returned: success, outside check mode
   type: dict
-  contains:
-    size_aligned:
-      description: The size is a multiple of 512 plus 32.
-      type: bool
-    hash_ok:
-      description: The trailer is the SHA-256 of the data before it.
-      type: bool
-    page_aligned:
-      description: The database is a whole number of pages and holds every page its meta page counts.
-      type: bool
-    meta_ok:
-      description: Both bbolt meta pages are valid.
-      type: bool
   sample: {size_aligned: true, hash_ok: true, page_aligned: true, meta_ok: true}
 revision:
   description:
     - The etcd revision the snapshot was taken at, read from the database (the last key of its C(key)
-      bucket), or from C(snapshot status) when a tool ran.
-    - With O(state=saved) in check mode, the member's current revision.
+      bucket).
+    - In check mode, the member's current revision.
   returned: success
   type: int
   sample: 100051
-total_key:
-  description: Number of entries in all buckets of the database, as C(etcdutl snapshot status) counts them.
-  returned: success, with O(state=inspected) and O(state=restored)
-  type: int
-  sample: 100056
-total_size:
-  description: Bytes of the database in use, as C(etcdutl snapshot status) reports it.
-  returned: success, with O(state=inspected) and O(state=restored)
-  type: int
-  sample: 104890368
-hash:
-  description: C(snapshot status)'s hash of the keys and values (CRC-32C), or V(null) when no tool ran.
-  returned: success, with O(state=inspected) and O(state=restored)
-  type: int
-  sample: 2010096040
-status_source:
-  description: Where RV(revision), RV(total_key) and RV(total_size) come from, V(etcdutl), V(etcdctl) or V(file).
-  returned: success, with O(state=inspected) and O(state=restored)
-  type: str
-  sample: etcdutl
-tool:
-  description: The C(etcdutl) or C(etcdctl) program used, or V(null).
-  returned: success, with O(state=inspected) and O(state=restored)
-  type: str
-  sample: /usr/local/bin/etcdutl
-tool_version:
-  description: Version of RV(tool).
-  returned: success, with O(state=inspected) and O(state=restored)
-  type: str
-  sample: 3.5.1
 endpoint:
   description: The client URL the snapshot was streamed from.
-  returned: success, with O(state=saved)
+  returned: success
   type: str
   sample: https://127.0.0.1:2379
 member_id:
   description: ID of the member the snapshot was taken from, in hex as etcdctl prints it.
-  returned: success, with O(state=saved)
+  returned: success
   type: str
   sample: 599b2166ae58a47f
 server_version:
   description: etcd version of that member.
-  returned: success, with O(state=saved)
+  returned: success
   type: str
   sample: 3.5.1
 storage_version:
   description: Storage version etcd announced in the stream (etcd 3.6 and later; empty before).
-  returned: success, with O(state=saved) outside check mode
+  returned: success, outside check mode
   type: str
   sample: "3.6.0"
 duration:
   description: Seconds taken to stream, write, sync and check the snapshot.
-  returned: success, with O(state=saved) outside check mode
+  returned: success, outside check mode
   type: float
   sample: 1.284
 throughput:
   description: Snapshot size divided by RV(duration), in MiB per second.
-  returned: success, with O(state=saved) outside check mode
+  returned: success, outside check mode
   type: float
   sample: 77.9
-data_dir:
-  description: The data directory restored.
-  returned: success, with O(state=restored)
-  type: str
-  sample: /var/lib/etcd
-cmd:
-  description:
-    - The restore command run, with the temporary directory it restored into; in check mode the command
-      that would run, with O(data_dir).
-  returned: success, with O(state=restored)
-  type: list
-  elements: str
-  sample: [/usr/local/bin/etcdutl, snapshot, restore, /var/backups/etcd/restore.db, --name, etcd-host0,
-           --data-dir, /var/lib/.etcd.restore-k2j3/data, --initial-cluster, etcd-host0=https://10.0.0.11:2380,
-           --initial-cluster-token, etcd-restore-20260821, --initial-advertise-peer-urls, https://10.0.0.11:2380]
-space:
-  description: Free space on the filesystem of O(data_dir) before the restore, and the space it was required to have, in bytes.
-  returned: success, with O(state=restored), and when the free space is too small
-  type: dict
-  contains:
-    available:
-      description: Bytes available to the module's user.
-      type: int
-    needed:
-      description: Twice the snapshot size plus 128 MiB for the WAL.
-      type: int
-  sample: {available: 85899345920, needed: 273780832}
 """
 
-import grp
 import os
-import pwd
-import re
-import shutil
-import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -337,117 +189,29 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_file im
     SnapshotError,
     SnapshotStream,
     check_snapshot_file,
-    parse_status_json,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file, fsync_directory
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import (
-    NAME_RULE,
-    human_size,
-    is_valid_name,
-    normalize_url,
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_host import (
+    Failure,
+    file_fields,
+    free_bytes,
+    resolve_ids,
+    run_module,
 )
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import human_size
 
 SNAPSHOT_RPC = "/v3/maintenance/snapshot"
-# A restored member's WAL: etcd preallocates a 64 MiB segment and keeps the next one ready.
-WAL_BYTES = 2 * 64 * 1024 * 1024
-TOOL_SEARCH_DIRS = ["/usr/local/bin"]
-TOOL_VERSION = re.compile(r"^(etcdutl|etcdctl) version:\s*v?(\d+)\.(\d+)\.(\d+)\S*", re.MULTILINE)
-
-# Options that belong to one state only (besides the connection options, which have defaults).
-STATE_OPTIONS = dict(
-    dest=("saved",),
-    force=("saved",),
-    src=("inspected", "restored"),
-    data_dir=("restored",),
-    name=("restored",),
-    initial_cluster=("restored",),
-    initial_cluster_token=("restored",),
-    initial_advertise_peer_urls=("restored",),
-    owner=("saved", "restored"),
-    group=("saved", "restored"),
-    etcdutl_path=("inspected", "restored"),
-)
-FILE_FIELDS = ("path", "size", "db_size", "sha256", "hash_expected", "hash_actual", "page_size", "checks")
-
-
-class Failure(Exception):
-    """Ends the task with ``msg`` and any result fields worth showing."""
-
-    def __init__(self, msg, **result):
-        super().__init__(msg)
-        self.msg = msg
-        self.result = result
 
 
 def argument_spec():
     spec = connection_argument_spec()
     spec.update(
-        state=dict(type="str", default="saved", choices=["saved", "inspected", "restored"]),
-        dest=dict(type="path"),
+        dest=dict(type="path", required=True),
         force=dict(type="bool", default=False),
-        src=dict(type="path"),
-        data_dir=dict(type="path"),
-        name=dict(type="str"),
-        initial_cluster=dict(type="str"),
-        initial_cluster_token=dict(type="str", no_log=False),
-        initial_advertise_peer_urls=dict(type="list", elements="str"),
         owner=dict(type="str"),
         group=dict(type="str"),
-        etcdutl_path=dict(type="path"),
     )
     return spec
-
-
-REQUIRED_IF = [
-    ("state", "saved", ["dest"]),
-    ("state", "inspected", ["src"]),
-    ("state", "restored", ["src", "data_dir", "name", "initial_cluster_token", "initial_advertise_peer_urls"]),
-]
-
-
-def check_state_options(params):
-    """Refuse options that the chosen state would silently ignore: they are a mistake in the task."""
-    state = params["state"]
-    stray = sorted(
-        option for option, states in STATE_OPTIONS.items()
-        if state not in states and params.get(option) not in (None, False)
-    )
-    if stray:
-        raise Failure(
-            "state=%s does not use %s (%s)" % (
-                state, ", ".join(stray),
-                "; ".join("%s is for state=%s" % (o, "/".join(STATE_OPTIONS[o])) for o in stray),
-            )
-        )
-
-
-def resolve_ids(owner, group):
-    """(uid, gid) for os.chown, -1 for 'leave as is'; unknown names fail before anything is written."""
-    return (_resolve_id(owner, pwd.getpwnam, "pw_uid", "owner %r: no such user on this host"),
-            _resolve_id(group, grp.getgrnam, "gr_gid", "group %r: no such group on this host"))
-
-
-def _resolve_id(name, lookup, field, unknown):
-    if not name:
-        return -1
-    if name.isdigit():
-        return int(name)
-    try:
-        return getattr(lookup(name), field)
-    except KeyError:
-        raise Failure(unknown % name) from None
-
-
-def free_bytes(path):
-    stat = os.statvfs(path)
-    return stat.f_bavail * stat.f_frsize
-
-
-def file_fields(report):
-    return {key: report.get(key) for key in FILE_FIELDS}
-
-
-# -- state=saved -------------------------------------------------------------------------------
 
 
 def write_snapshot(client, dest, uid=-1, gid=-1):
@@ -506,7 +270,8 @@ def write_snapshot(client, dest, uid=-1, gid=-1):
     return details
 
 
-def save(module, params):
+def save(module):
+    params = module.params
     dest = params["dest"]
     directory = os.path.dirname(dest) or "."
     if os.path.isdir(dest):
@@ -548,276 +313,9 @@ def save(module, params):
     return result
 
 
-# -- the etcdutl / etcdctl program -------------------------------------------------------------
-
-
-class Tool:
-    """etcdutl (3.5+) or etcdctl (3.4, 3.5) for ``snapshot status`` and ``snapshot restore``."""
-
-    def __init__(self, path, kind, version):
-        self.path = path
-        self.kind = kind
-        self.version = version
-
-    @property
-    def version_text(self):
-        return ".".join(str(part) for part in self.version)
-
-    @property
-    def environ(self):
-        return {"ETCDCTL_API": "3"} if self.kind == "etcdctl" else {}
-
-
-def probe_tool(module, path):
-    """A Tool for the program at ``path``, or a string saying why it cannot serve."""
-    rc, out, err = module.run_command([path, "version"], environ_update={"ETCDCTL_API": "3"})
-    match = TOOL_VERSION.search(out or "")
-    if rc != 0 or not match:
-        return "%s version failed (rc=%d): %s" % (path, rc, (err or out).strip()[:200])
-    kind = match.group(1)
-    version = tuple(int(part) for part in match.group(2, 3, 4))
-    if kind == "etcdctl" and version >= (3, 6):
-        return "%s is etcdctl %d.%d.%d, which has no snapshot status or restore: use etcdutl" % (path, *version)
-    return Tool(path, kind, version)
-
-
-def find_tool(module, path, required):
-    """The tool to use: ``path`` when given, else etcdutl then etcdctl from /usr/local/bin and PATH."""
-    if path:
-        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-            raise Failure("etcdutl_path %s is not an executable file" % path)
-        candidates = [path]
-    else:
-        candidates = []
-        for name in ("etcdutl", "etcdctl"):
-            found = module.get_bin_path(name, opt_dirs=TOOL_SEARCH_DIRS)
-            if found:
-                candidates.append(found)
-    problems = []
-    for candidate in candidates:
-        tool = probe_tool(module, candidate)
-        if isinstance(tool, Tool):
-            return tool, problems
-        problems.append(tool)
-    if required:
-        raise Failure(
-            "no usable etcdutl (etcd 3.5+) or etcdctl (etcd 3.4) found in %s or PATH; set etcdutl_path%s"
-            % (", ".join(TOOL_SEARCH_DIRS), (": " + "; ".join(problems)) if problems else "")
-        )
-    return None, problems
-
-
-# -- state=inspected ---------------------------------------------------------------------------
-
-
-def inspect(module, src, tool_required=False):
-    """Check ``src`` and read what it holds; a failed check raises Failure with the report's fields."""
-    try:
-        report = check_snapshot_file(src)
-    except SnapshotError as exc:
-        raise Failure(str(exc), path=src) from None
-    except OSError as exc:
-        raise Failure("cannot read %s: %s" % (src, exc), path=src) from None
-    result = file_fields(report)
-    if report["errors"]:
-        raise Failure("%s is not a sound etcd snapshot: %s" % (src, "; ".join(report["errors"])), **result)
-    warnings = list(report["warnings"])
-    result.update(
-        revision=report["revision"], total_key=report["total_key"], total_size=report["total_size"],
-        hash=None, status_source="file", tool=None, tool_version=None,
-    )
-    tool, problems = find_tool(module, module.params["etcdutl_path"], required=tool_required)
-    if tool is None:
-        warnings.extend(problems)
-        return result, tool, warnings
-    cmd = [tool.path, "snapshot", "status", src, "-w", "json"]
-    rc, out, err = module.run_command(cmd, environ_update=tool.environ)
-    if rc != 0:
-        raise Failure("%s failed on %s (rc=%d): %s" % (" ".join(cmd[:3]), src, rc, (err or out).strip()), **result)
-    try:
-        status = parse_status_json(out)
-    except SnapshotError as exc:
-        raise Failure(str(exc), **result) from None
-    for key in ("revision", "total_key", "total_size"):
-        if report[key] is not None and report[key] != status[key]:
-            warnings.append("%s reports %s %s, the file reads %s" % (tool.kind, key, status[key], report[key]))
-    result.update(
-        revision=status["revision"], total_key=status["total_key"], total_size=status["total_size"],
-        hash=status["hash"], status_source=tool.kind, tool=tool.path, tool_version=tool.version_text,
-    )
-    return result, tool, warnings
-
-
-# -- state=restored ----------------------------------------------------------------------------
-
-
-def parse_initial_cluster(text):
-    members = {}
-    for item in text.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        name, sep, url = item.partition("=")
-        if not sep or not name or not url:
-            raise Failure("initial_cluster entry %r is not NAME=PEER_URL" % item)
-        members.setdefault(name, []).append(normalize_url(url))
-    if not members:
-        raise Failure("initial_cluster %r lists no member" % text)
-    return members
-
-
-def restore_plan(params):
-    """Validate the restore options; returns (initial_cluster, peer URLs)."""
-    name = params["name"]
-    if not is_valid_name(name):
-        raise Failure("name %r is not a valid member name: use %s" % (name, NAME_RULE))
-    urls = [normalize_url(url) for url in params["initial_advertise_peer_urls"] if url.strip()]
-    if not urls:
-        raise Failure("initial_advertise_peer_urls is empty")
-    for url in urls:
-        if not re.match(r"^https?://[^/]+$", url):
-            raise Failure("initial_advertise_peer_urls: %r is not an http(s)://HOST:PORT URL" % url)
-    if not params["initial_cluster_token"].strip():
-        raise Failure("initial_cluster_token is empty")
-    initial_cluster = params["initial_cluster"] or ",".join("%s=%s" % (name, url) for url in urls)
-    members = parse_initial_cluster(initial_cluster)
-    if name not in members:
-        raise Failure("initial_cluster %r has no entry for this member's name %r" % (initial_cluster, name))
-    if sorted(members[name]) != sorted(urls):
-        raise Failure(
-            "initial_cluster gives %s the peer URLs %s but initial_advertise_peer_urls is %s: they must match"
-            % (name, ",".join(members[name]), ",".join(urls))
-        )
-    return initial_cluster, urls
-
-
-def restore_command(tool, src, data_dir, params, initial_cluster, urls):
-    return [
-        tool.path, "snapshot", "restore", src,
-        "--name", params["name"],
-        "--data-dir", data_dir,
-        "--initial-cluster", initial_cluster,
-        "--initial-cluster-token", params["initial_cluster_token"],
-        "--initial-advertise-peer-urls", ",".join(urls),
-    ]
-
-
-def chown_tree(path, uid, gid):
-    if uid == -1 and gid == -1:
-        return
-    os.lchown(path, uid, gid)
-    for root, dirs, files in os.walk(path):
-        for entry in dirs + files:
-            os.lchown(os.path.join(root, entry), uid, gid)
-
-
-def restore(module, params):
-    src = params["src"]
-    data_dir = os.path.normpath(params["data_dir"])
-    initial_cluster, urls = restore_plan(params)
-    uid, gid = resolve_ids(params["owner"], params["group"])
-
-    # Every check comes before anything is written: the file, the tool, the target, the space.
-    result, tool, warnings = inspect(module, src, tool_required=True)
-    result.update(changed=True, data_dir=data_dir, warnings=warnings)
-
-    exists = os.path.lexists(data_dir)
-    if exists:
-        if os.path.islink(data_dir) or not os.path.isdir(data_dir):
-            raise Failure("data_dir %s exists and is a symlink or not a directory" % data_dir)
-        # A filesystem mounted on data_dir has lost+found at its root: that does not count as data.
-        entries = sorted(e for e in os.listdir(data_dir)
-                         if not (e == "lost+found" and os.path.isdir(os.path.join(data_dir, e))))
-        if entries:
-            shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
-            raise Failure(
-                "data_dir %s is not empty (%s): a restore never overwrites a data directory; move it aside first"
-                % (data_dir, shown)
-            )
-        staging_parent = data_dir
-    else:
-        staging_parent = os.path.dirname(data_dir) or "."
-        if not os.path.isdir(staging_parent):
-            raise Failure("the parent directory %s of data_dir does not exist" % staging_parent)
-    needed = 2 * result["size"] + WAL_BYTES
-    available = free_bytes(staging_parent)
-    result["space"] = dict(needed=needed, available=available)
-    if available < needed:
-        raise Failure(
-            "not enough free space for the restore on the filesystem of %s: a %s snapshot needs about %s (twice "
-            "its size plus 128 MiB for the WAL), %s is available" % (
-                staging_parent, human_size(result["size"]), human_size(needed), human_size(available)),
-            space=result["space"],
-        )
-
-    if module.check_mode:
-        result["cmd"] = restore_command(tool, src, data_dir, params, initial_cluster, urls)
-        return result
-
-    if exists:
-        staging = tempfile.mkdtemp(dir=data_dir, prefix=".restore-")
-    else:
-        staging = tempfile.mkdtemp(dir=staging_parent, prefix="." + os.path.basename(data_dir) + ".restore-")
-    target = os.path.join(staging, "data")
-    cmd = restore_command(tool, src, target, params, initial_cluster, urls)
-    result["cmd"] = cmd
-    try:
-        rc, out, err = module.run_command(cmd, environ_update=tool.environ)
-        if rc != 0:
-            raise Failure(
-                "%s snapshot restore failed (rc=%d), nothing was left behind: %s"
-                % (tool.kind, rc, (err or out).strip()), cmd=cmd, stdout=out, stderr=err,
-            )
-        if not os.path.isdir(os.path.join(target, "member")):
-            raise Failure("%s snapshot restore left no member directory in %s" % (tool.kind, target), cmd=cmd)
-        chown_tree(target, uid, gid)
-        os.chmod(target, 0o700)
-        if exists:
-            for entry in os.listdir(target):
-                os.rename(os.path.join(target, entry), os.path.join(data_dir, entry))
-            os.chmod(data_dir, 0o700)
-            if uid != -1 or gid != -1:
-                os.chown(data_dir, uid, gid)
-        else:
-            os.rename(target, data_dir)
-        fsync_directory(os.path.dirname(data_dir) or ".")
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise Failure("restoring into %s failed, the temporary directory was removed: %s" % (data_dir, exc),
-                      cmd=cmd) from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(staging, ignore_errors=True)
-    return result
-
-
-# -- main --------------------------------------------------------------------------------------
-
-
-def run(module):
-    params = module.params
-    check_state_options(params)
-    state = params["state"]
-    if state == "saved":
-        return save(module, params)
-    if state == "inspected":
-        result, _tool, warnings = inspect(module, params["src"])
-        result.update(changed=False, warnings=warnings)
-        return result
-    return restore(module, params)
-
-
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), required_if=REQUIRED_IF, supports_check_mode=True)
-    try:
-        result = run(module)
-    except Failure as exc:
-        module.fail_json(msg=exc.msg, **exc.result)
-    warnings = result.pop("warnings", None) or []
-    for warning in warnings:
-        module.warn(warning)
-    module.exit_json(**result)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    run_module(module, save)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,30 @@
 """Checks of a module's documentation against its code, for the module tests."""
 
+import importlib
+
 import yaml
 
-from ansible_collections.raftops.etcd.plugins.doc_fragments.connection import ModuleDocFragment
+PREFIX = "raftops.etcd."
+
+
+def documented_options(module):
+    """The options ``module.DOCUMENTATION`` documents, with those of the collection's fragments it extends."""
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    documented = {}
+    for name in doc.get("extends_documentation_fragment", []):
+        assert name.startswith(PREFIX), name
+        fragment = importlib.import_module(
+            "ansible_collections.raftops.etcd.plugins.doc_fragments." + name[len(PREFIX):]
+        ).ModuleDocFragment
+        documented.update(yaml.safe_load(fragment.DOCUMENTATION).get("options", {}))
+    documented.update(doc.get("options", {}))
+    return documented
 
 
 def assert_documented_options_match(module):
-    """Every option of ``module.argument_spec()`` is documented (in the module or the connection fragment)
+    """Every option of ``module.argument_spec()`` is documented (in the module or a fragment it extends)
     with its type, default, choices and whether it is required, and nothing else is."""
-    doc = yaml.safe_load(module.DOCUMENTATION)
-    fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)
-    documented = dict(fragment["options"], **doc["options"])
+    documented = documented_options(module)
     spec = module.argument_spec()
     assert set(documented) == set(spec)
     for name, option in spec.items():

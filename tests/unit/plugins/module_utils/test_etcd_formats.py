@@ -8,7 +8,7 @@ from ansible_collections.raftops.etcd.plugins.filter import etcd as etcd_filters
 from ansible_collections.raftops.etcd.plugins.filter import settings
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_formats as fmt
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_params
-from ansible_collections.raftops.etcd.plugins.modules import etcd_member, etcd_snapshot
+from ansible_collections.raftops.etcd.plugins.modules import etcd_member, etcd_snapshot_restore
 
 VALID_NAMES = ["etcd-host0", "a", "0", "A.b_c-d", "host..1", "x-"]
 INVALID_NAMES = ["", "-a", ".a", "_a", "a b", "a/b", "a=b", "a,b", "tok\n", "\ta", "naïve", None, 7]
@@ -73,8 +73,8 @@ def _accepted_by_snapshot_restore(name):
     params = dict(name=name, initial_advertise_peer_urls=["http://10.0.0.1:2380"], initial_cluster=None,
                   initial_cluster_token="tok")
     try:
-        etcd_snapshot.restore_plan(params)
-    except etcd_snapshot.Failure:
+        etcd_snapshot_restore.restore_plan(params)
+    except etcd_snapshot_restore.Failure:
         return False
     return True
 
@@ -105,9 +105,9 @@ def test_every_user_of_the_name_rule_agrees(accepts, name):
 def test_refusals_explain_the_rule_in_the_same_words():
     with pytest.raises(_Refused, match="use " + fmt.NAME_RULE):
         etcd_member.validate(_Module("a b"))
-    with pytest.raises(etcd_snapshot.Failure, match="use " + fmt.NAME_RULE):
-        etcd_snapshot.restore_plan(dict(name="a b", initial_advertise_peer_urls=[], initial_cluster=None,
-                                        initial_cluster_token="t"))
+    with pytest.raises(etcd_snapshot_restore.Failure, match="use " + fmt.NAME_RULE):
+        etcd_snapshot_restore.restore_plan(dict(name="a b", initial_advertise_peer_urls=[], initial_cluster=None,
+                                                initial_cluster_token="t"))
     assert fmt.NAME_RULE in settings.settings_problems({"etcd_cluster_token": "a b"})[0]
 
 

@@ -1,0 +1,406 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+DOCUMENTATION = r"""
+---
+module: etcd_snapshot_restore
+short_description: Restore an etcd v3 snapshot into a new data directory
+version_added: 0.2.0
+description:
+  - Restores the snapshot O(src) into a new data directory O(data_dir) for one member with C(etcdutl) (etcd 3.5
+    and later) or C(etcdctl) (etcd 3.4), after checking the file as M(raftops.etcd.etcd_snapshot_info) does, the
+    options, the program, the target and its free space.
+  - Runs C(snapshot restore) into a temporary directory beside O(data_dir) and renames the result into place. A
+    failed restore leaves nothing behind.
+  - Always reports a change; a second run fails because O(data_dir) is no longer empty.
+  - Runs on a member host, which needs C(etcdutl) or C(etcdctl).
+options:
+  data_dir:
+    description:
+      - The member's data directory to create, for example V(/var/lib/etcd).
+      - It must not exist, or must be an empty directory (a mount point, for example, where a C(lost+found)
+        directory is allowed). The module never removes or overwrites data; move an old data directory aside
+        first.
+      - The filesystem that will hold it needs free space of about twice the size of the snapshot plus 128 MiB
+        for the WAL segments etcd preallocates; the task fails before writing anything if it has less.
+      - The result is owned by O(owner) and O(group) and has mode V(0700).
+    type: path
+    required: true
+  name:
+    description:
+      - The member's name (etcd C(--name)), the inventory's C(NODE_NAME).
+    type: str
+    required: true
+  initial_cluster:
+    description:
+      - Every member of the restored cluster as C(name=peer URL), comma-separated, identical on every member, for
+        example the output of the P(raftops.etcd.initial_cluster#filter) filter.
+      - It must list O(name) with exactly the URLs of O(initial_advertise_peer_urls).
+      - Defaults to a one-member cluster of O(name) at O(initial_advertise_peer_urls).
+    type: str
+  initial_cluster_token:
+    description:
+      - The token of the restored cluster. Member and cluster IDs derive from it, so use a new token for every
+        restore, the same on every member.
+    type: str
+    required: true
+  initial_advertise_peer_urls:
+    description:
+      - The member's peer URLs, for example V(https://10.0.0.11:2380).
+    type: list
+    elements: str
+    required: true
+  owner:
+    description:
+      - Name or numeric ID of the user that owns the restored data directory, usually V(etcd). By default it
+        belongs to the user the module runs as.
+    type: str
+  group:
+    description:
+      - Name or numeric ID of the group of the restored data directory.
+    type: str
+extends_documentation_fragment:
+  - raftops.etcd.common
+  - raftops.etcd.snapshot_file
+attributes:
+  check_mode:
+    details:
+      - Runs every check (options, file, program, data directory, free space) and reports a change without
+        restoring.
+notes:
+  - A multi-member restore uses the same snapshot file on every member, each with its own O(name) and
+    O(initial_advertise_peer_urls), one O(initial_cluster) and a new O(initial_cluster_token); start all
+    members afterwards.
+seealso:
+  - module: raftops.etcd.etcd_snapshot
+    description: Save a verified snapshot from a member.
+  - module: raftops.etcd.etcd_snapshot_info
+    description: Check a snapshot file without etcd.
+  - name: etcd disaster recovery
+    description: Snapshot and restore in the etcd operations guide.
+    link: https://etcd.io/docs/v3.5/op-guide/recovery/
+"""
+
+EXAMPLES = r"""
+- name: Restore the same file on every member, into a new cluster
+  raftops.etcd.etcd_snapshot_restore:
+    src: /var/backups/etcd/restore.db
+    data_dir: /var/lib/etcd
+    name: "{{ NODE_NAME }}"
+    initial_cluster: "{{ groups['etcd'] | raftops.etcd.initial_cluster(hostvars) }}"
+    initial_cluster_token: etcd-restore-20260821
+    initial_advertise_peer_urls: ["https://{{ etcd_address }}:2380"]
+    owner: etcd
+    group: etcd
+  register: etcd_restored
+
+- name: Show what was restored
+  ansible.builtin.debug:
+    msg: "revision {{ etcd_restored.revision }}, {{ etcd_restored.total_key }} keys in {{ etcd_restored.data_dir }}"
+
+- name: Check that a restore would work here, without doing it
+  raftops.etcd.etcd_snapshot_restore:
+    src: /var/backups/etcd/restore.db
+    data_dir: /var/lib/etcd.restore-check
+    name: "{{ NODE_NAME }}"
+    initial_cluster_token: restore-check
+    initial_advertise_peer_urls: ["https://{{ etcd_address }}:2380"]
+  check_mode: true
+"""
+
+RETURN = r"""
+path:
+  description: The snapshot file restored (O(src)).
+  returned: success, and when the file check fails
+  type: str
+  sample: /var/backups/etcd/restore.db
+size:
+  description: Size of the snapshot file in bytes.
+  returned: success, and on a failed check when the file exists
+  type: int
+  sample: 104890400
+db_size:
+  description: Size of the bbolt database in the file.
+  returned: success, and on a failed check when the file exists
+  type: int
+  sample: 104890368
+sha256:
+  description: SHA-256 of the whole file, trailer included.
+  returned: success, and on a failed check when the file exists
+  type: str
+  sample: 36767e97361aec6db2ca08680567c245974328fbeca73855657327bb486a2a07
+hash_expected:
+  description: The SHA-256 in the file's trailer.
+  returned: success, and on a failed check when the size allows a trailer
+  type: str
+  sample: e12c9b8fbfc5a35b763b6f7218097da69516bed7a7c3ba9b1a619257877844df
+hash_actual:
+  description: The SHA-256 of the database as read; equal to RV(hash_expected), or the task fails.
+  returned: success, and on a failed check when the size allows a trailer
+  type: str
+  sample: e12c9b8fbfc5a35b763b6f7218097da69516bed7a7c3ba9b1a619257877844df
+page_size:
+  description: bbolt page size of the database.
+  returned: success, and on a failed check when the meta page gives one
+  type: int
+  sample: 4096
+checks:
+  description: Outcome of each file check, as M(raftops.etcd.etcd_snapshot_info) returns them.
+  returned: success, and on a failed check
+  type: dict
+  sample: {size_aligned: true, hash_ok: true, page_aligned: true, meta_ok: true}
+revision:
+  description: The etcd revision the snapshot was taken at, from the program's C(snapshot status).
+  returned: success
+  type: int
+  sample: 100051
+total_key:
+  description: Number of entries in all buckets of the database, from C(snapshot status).
+  returned: success
+  type: int
+  sample: 100056
+total_size:
+  description: Bytes of the database in use, from C(snapshot status).
+  returned: success
+  type: int
+  sample: 104890368
+hash:
+  description: C(snapshot status)'s hash of the keys and values (CRC-32C).
+  returned: success
+  type: int
+  sample: 2010096040
+status_source:
+  description: The kind of RV(tool), V(etcdutl) or V(etcdctl).
+  returned: success
+  type: str
+  sample: etcdutl
+tool:
+  description: The C(etcdutl) or C(etcdctl) program that checked and restored the snapshot.
+  returned: success
+  type: str
+  sample: /usr/local/bin/etcdutl
+tool_version:
+  description: Version of RV(tool).
+  returned: success
+  type: str
+  sample: 3.5.1
+data_dir:
+  description: The data directory restored.
+  returned: success
+  type: str
+  sample: /var/lib/etcd
+cmd:
+  description:
+    - The restore command run, with the temporary directory it restored into; in check mode the command
+      that would run, with O(data_dir).
+  returned: success, and when the restore command fails
+  type: list
+  elements: str
+  sample: [/usr/local/bin/etcdutl, snapshot, restore, /var/backups/etcd/restore.db, --name, etcd-host0,
+           --data-dir, /var/lib/.etcd.restore-k2j3/data, --initial-cluster, etcd-host0=https://10.0.0.11:2380,
+           --initial-cluster-token, etcd-restore-20260821, --initial-advertise-peer-urls, https://10.0.0.11:2380]
+space:
+  description: Free space on the filesystem of O(data_dir) before the restore, and the space it was required to have, in bytes.
+  returned: success, and when the free space is too small
+  type: dict
+  contains:
+    available:
+      description: Bytes available to the module's user.
+      type: int
+    needed:
+      description: Twice the snapshot size plus 128 MiB for the WAL.
+      type: int
+  sample: {available: 85899345920, needed: 273780832}
+"""
+
+import os
+import re
+import shutil
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import fsync_directory
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import (
+    NAME_RULE,
+    human_size,
+    is_valid_name,
+    normalize_url,
+)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_host import (
+    Failure,
+    free_bytes,
+    inspect,
+    resolve_ids,
+    run_module,
+)
+
+# A restored member's WAL: etcd preallocates a 64 MiB segment and keeps the next one ready.
+WAL_BYTES = 2 * 64 * 1024 * 1024
+
+
+def argument_spec():
+    return dict(
+        src=dict(type="path", required=True),
+        data_dir=dict(type="path", required=True),
+        name=dict(type="str", required=True),
+        initial_cluster=dict(type="str"),
+        initial_cluster_token=dict(type="str", required=True, no_log=False),
+        initial_advertise_peer_urls=dict(type="list", elements="str", required=True),
+        owner=dict(type="str"),
+        group=dict(type="str"),
+        etcdutl_path=dict(type="path"),
+    )
+
+
+def parse_initial_cluster(text):
+    members = {}
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, sep, url = item.partition("=")
+        if not sep or not name or not url:
+            raise Failure("initial_cluster entry %r is not NAME=PEER_URL" % item)
+        members.setdefault(name, []).append(normalize_url(url))
+    if not members:
+        raise Failure("initial_cluster %r lists no member" % text)
+    return members
+
+
+def restore_plan(params):
+    """Validate the restore options; returns (initial_cluster, peer URLs)."""
+    name = params["name"]
+    if not is_valid_name(name):
+        raise Failure("name %r is not a valid member name: use %s" % (name, NAME_RULE))
+    urls = [normalize_url(url) for url in params["initial_advertise_peer_urls"] if url.strip()]
+    if not urls:
+        raise Failure("initial_advertise_peer_urls is empty")
+    for url in urls:
+        if not re.match(r"^https?://[^/]+$", url):
+            raise Failure("initial_advertise_peer_urls: %r is not an http(s)://HOST:PORT URL" % url)
+    if not params["initial_cluster_token"].strip():
+        raise Failure("initial_cluster_token is empty")
+    initial_cluster = params["initial_cluster"] or ",".join("%s=%s" % (name, url) for url in urls)
+    members = parse_initial_cluster(initial_cluster)
+    if name not in members:
+        raise Failure("initial_cluster %r has no entry for this member's name %r" % (initial_cluster, name))
+    if sorted(members[name]) != sorted(urls):
+        raise Failure(
+            "initial_cluster gives %s the peer URLs %s but initial_advertise_peer_urls is %s: they must match"
+            % (name, ",".join(members[name]), ",".join(urls))
+        )
+    return initial_cluster, urls
+
+
+def restore_command(tool, src, data_dir, params, initial_cluster, urls):
+    return [
+        tool.path, "snapshot", "restore", src,
+        "--name", params["name"],
+        "--data-dir", data_dir,
+        "--initial-cluster", initial_cluster,
+        "--initial-cluster-token", params["initial_cluster_token"],
+        "--initial-advertise-peer-urls", ",".join(urls),
+    ]
+
+
+def chown_tree(path, uid, gid):
+    if uid == -1 and gid == -1:
+        return
+    os.lchown(path, uid, gid)
+    for root, dirs, files in os.walk(path):
+        for entry in dirs + files:
+            os.lchown(os.path.join(root, entry), uid, gid)
+
+
+def restore(module):
+    params = module.params
+    src = params["src"]
+    data_dir = os.path.normpath(params["data_dir"])
+    initial_cluster, urls = restore_plan(params)
+    uid, gid = resolve_ids(params["owner"], params["group"])
+
+    # Every check comes before anything is written: the file, the tool, the target, the space.
+    result, tool, warnings = inspect(module, src, params["etcdutl_path"], tool_required=True)
+    result.update(changed=True, data_dir=data_dir, warnings=warnings)
+
+    exists = os.path.lexists(data_dir)
+    if exists:
+        if os.path.islink(data_dir) or not os.path.isdir(data_dir):
+            raise Failure("data_dir %s exists and is a symlink or not a directory" % data_dir)
+        # A filesystem mounted on data_dir has lost+found at its root: that does not count as data.
+        entries = sorted(e for e in os.listdir(data_dir)
+                         if not (e == "lost+found" and os.path.isdir(os.path.join(data_dir, e))))
+        if entries:
+            shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+            raise Failure(
+                "data_dir %s is not empty (%s): a restore never overwrites a data directory; move it aside first"
+                % (data_dir, shown)
+            )
+        staging_parent = data_dir
+    else:
+        staging_parent = os.path.dirname(data_dir) or "."
+        if not os.path.isdir(staging_parent):
+            raise Failure("the parent directory %s of data_dir does not exist" % staging_parent)
+    needed = 2 * result["size"] + WAL_BYTES
+    available = free_bytes(staging_parent)
+    result["space"] = dict(needed=needed, available=available)
+    if available < needed:
+        raise Failure(
+            "not enough free space for the restore on the filesystem of %s: a %s snapshot needs about %s (twice "
+            "its size plus 128 MiB for the WAL), %s is available" % (
+                staging_parent, human_size(result["size"]), human_size(needed), human_size(available)),
+            space=result["space"],
+        )
+
+    if module.check_mode:
+        result["cmd"] = restore_command(tool, src, data_dir, params, initial_cluster, urls)
+        return result
+
+    if exists:
+        staging = tempfile.mkdtemp(dir=data_dir, prefix=".restore-")
+    else:
+        staging = tempfile.mkdtemp(dir=staging_parent, prefix="." + os.path.basename(data_dir) + ".restore-")
+    target = os.path.join(staging, "data")
+    cmd = restore_command(tool, src, target, params, initial_cluster, urls)
+    result["cmd"] = cmd
+    try:
+        rc, out, err = module.run_command(cmd, environ_update=tool.environ)
+        if rc != 0:
+            raise Failure(
+                "%s snapshot restore failed (rc=%d), nothing was left behind: %s"
+                % (tool.kind, rc, (err or out).strip()), cmd=cmd, stdout=out, stderr=err,
+            )
+        if not os.path.isdir(os.path.join(target, "member")):
+            raise Failure("%s snapshot restore left no member directory in %s" % (tool.kind, target), cmd=cmd)
+        chown_tree(target, uid, gid)
+        os.chmod(target, 0o700)
+        if exists:
+            for entry in os.listdir(target):
+                os.rename(os.path.join(target, entry), os.path.join(data_dir, entry))
+            os.chmod(data_dir, 0o700)
+            if uid != -1 or gid != -1:
+                os.chown(data_dir, uid, gid)
+        else:
+            os.rename(target, data_dir)
+        fsync_directory(os.path.dirname(data_dir) or ".")
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise Failure("restoring into %s failed, the temporary directory was removed: %s" % (data_dir, exc),
+                      cmd=cmd) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    run_module(module, restore)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+import os
+import stat
+from functools import partial
+
+import pytest
+
+from ansible_collections.raftops.etcd.plugins.modules import etcd_snapshot_restore
+from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match
+from ansible_collections.raftops.etcd.tests.unit.plugins.snapshot_modules import SNAPSHOT, listing
+from ansible_collections.raftops.etcd.tests.unit.plugins.snapshot_modules import run_module as run_any
+
+RESTORE = dict(name="etcd-host0", initial_cluster_token="restore-1", initial_advertise_peer_urls=["https://10.0.0.11:2380"])
+
+run_module = partial(run_any, etcd_snapshot_restore)
+
+
+def restore_args(snapshot_file, data_dir, **extra):
+    return dict(RESTORE, src=str(snapshot_file), data_dir=str(data_dir), **extra)
+
+
+# -- argument handling -------------------------------------------------------------------------
+
+
+def test_documented_options_match_the_code():
+    assert_documented_options_match(etcd_snapshot_restore)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"src": "/s.db"},
+         "missing required arguments: data_dir, initial_advertise_peer_urls, initial_cluster_token, name"),
+        (dict(RESTORE, src="/s.db", data_dir="/d", dest="/x.db"), ") module: dest. Supported parameters include:"),
+    ],
+)
+def test_argument_errors(args, message):
+    result, failed = run_module(args)
+    assert failed
+    assert message in result["msg"]
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"name": "-bad"}, "name '-bad' is not a valid member name"),
+        ({"initial_advertise_peer_urls": ["10.0.0.11:2380"]}, "'10.0.0.11:2380' is not an http(s)://HOST:PORT URL"),
+        ({"initial_cluster_token": " "}, "initial_cluster_token is empty"),
+        ({"initial_cluster": "etcd-host1=https://10.0.0.12:2380"}, "has no entry for this member's name 'etcd-host0'"),
+        ({"initial_cluster": "etcd-host0=https://10.0.0.99:2380"},
+         "initial_cluster gives etcd-host0 the peer URLs https://10.0.0.99:2380 but initial_advertise_peer_urls is "
+         "https://10.0.0.11:2380: they must match"),
+        ({"initial_cluster": "etcd-host0"}, "initial_cluster entry 'etcd-host0' is not NAME=PEER_URL"),
+        ({"owner": "no-such-user-raftops"}, "owner 'no-such-user-raftops': no such user on this host"),
+        ({"group": "no-such-group-raftops"}, "group 'no-such-group-raftops': no such group on this host"),
+    ],
+)
+def test_restore_argument_errors_come_before_anything_else(tmp_path, overrides, message):
+    args = dict(RESTORE, src=str(tmp_path / "missing.db"), data_dir=str(tmp_path / "data"), **overrides)
+    result, failed = run_module(args)
+    assert failed and message in result["msg"]
+    assert listing(tmp_path) == []
+
+
+# -- restoring ---------------------------------------------------------------------------------
+
+
+def test_restore_into_a_new_directory(tmp_path, snapshot_file, tool):
+    path, calls = tool
+    data_dir = tmp_path / "data"
+    result, failed = run_module(restore_args(snapshot_file, data_dir, owner=str(os.getuid()),
+                                             group=str(os.getgid())))
+    assert not failed, result
+    assert result["changed"] is True and result["data_dir"] == str(data_dir)
+    assert (data_dir / "member" / "snap" / "db").read_bytes() == SNAPSHOT
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert listing(tmp_path) == ["bin", "calls.log", "data", "snap.db"]  # no staging directory left
+    cmd = result["cmd"]
+    staging = cmd[cmd.index("--data-dir") + 1]
+    assert staging.startswith(str(tmp_path / ".data.restore-")) and staging.endswith("/data")
+    assert cmd[:4] == [path, "snapshot", "restore", str(snapshot_file)]
+    assert cmd[4:] == ["--name", "etcd-host0", "--data-dir", staging,
+                       "--initial-cluster", "etcd-host0=https://10.0.0.11:2380",
+                       "--initial-cluster-token", "restore-1",
+                       "--initial-advertise-peer-urls", "https://10.0.0.11:2380"]
+    assert (result["revision"], result["total_key"], result["status_source"]) == (7, 7, "etcdutl")
+    assert result["space"]["needed"] == 2 * len(SNAPSHOT) + 128 * 1024 * 1024
+    assert [c["args"][:2] for c in calls()] == [["version"], ["snapshot", "status"], ["snapshot", "restore"]]
+
+
+def test_restore_into_an_existing_empty_directory(tmp_path, snapshot_file, tool):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o755)
+    result, failed = run_module(restore_args(snapshot_file, data_dir))
+    assert not failed, result
+    assert listing(data_dir) == ["member"]
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert result["cmd"][result["cmd"].index("--data-dir") + 1].startswith(str(data_dir / ".restore-"))
+
+
+def test_restore_refuses_a_non_empty_data_dir(tmp_path, snapshot_file, tool):
+    _path, calls = tool
+    data_dir = tmp_path / "data"
+    (data_dir / "member").mkdir(parents=True)
+    result, failed = run_module(restore_args(snapshot_file, data_dir))
+    assert failed
+    assert result["msg"] == ("data_dir %s is not empty (member): a restore never overwrites a data directory; "
+                             "move it aside first" % data_dir)
+    assert listing(data_dir) == ["member"]
+    assert ["snapshot", "restore"] not in [c["args"][:2] for c in calls()]
+
+
+def test_restore_allows_lost_and_found_on_a_mounted_data_dir(tmp_path, snapshot_file, tool):
+    data_dir = tmp_path / "data"
+    (data_dir / "lost+found").mkdir(parents=True)
+    result, failed = run_module(restore_args(snapshot_file, data_dir))
+    assert not failed, result
+    assert listing(data_dir) == ["lost+found", "member"]
+
+
+def test_restore_refuses_a_symlinked_data_dir(tmp_path, snapshot_file, tool):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "data").symlink_to(tmp_path / "real")
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data"))
+    assert failed and result["msg"] == "data_dir %s exists and is a symlink or not a directory" % (tmp_path / "data")
+
+
+def test_restore_refuses_a_bad_file_before_touching_anything(tmp_path, tool):
+    _path, calls = tool
+    src = tmp_path / "bad.db"
+    src.write_bytes(SNAPSHOT[:-1] + b"\0")
+    result, failed = run_module(restore_args(src, tmp_path / "data"))
+    assert failed and "SHA-256 mismatch" in result["msg"]
+    assert calls() == [] and not (tmp_path / "data").exists()
+
+
+def test_restore_refuses_without_enough_space(tmp_path, snapshot_file, tool, monkeypatch):
+    monkeypatch.setattr(etcd_snapshot_restore, "free_bytes", lambda path: 10 << 20)
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data"))
+    assert failed
+    assert result["msg"] == (
+        "not enough free space for the restore on the filesystem of %s: a 28 KiB snapshot needs about 128.1 MiB "
+        "(twice its size plus 128 MiB for the WAL), 10 MiB is available" % tmp_path
+    )
+    assert result["space"] == dict(needed=2 * len(SNAPSHOT) + (128 << 20), available=10 << 20)
+    assert not (tmp_path / "data").exists()
+
+
+def test_failed_restore_leaves_nothing_behind(tmp_path, snapshot_file, tool, monkeypatch):
+    monkeypatch.setenv("FAKE_FAIL", "1")
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data"))
+    assert failed
+    assert "etcdutl snapshot restore failed (rc=1), nothing was left behind: Error: failed to restore" in result["msg"]
+    assert listing(tmp_path) == ["bin", "calls.log", "snap.db"]
+
+
+def test_failed_restore_into_existing_dir_leaves_it_empty(tmp_path, snapshot_file, tool, monkeypatch):
+    monkeypatch.setenv("FAKE_FAIL", "1")
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    _result, failed = run_module(restore_args(snapshot_file, data_dir))
+    assert failed and listing(data_dir) == []
+
+
+def test_restore_check_mode_checks_but_writes_nothing(tmp_path, snapshot_file, tool):
+    _path, calls = tool
+    data_dir = tmp_path / "data"
+    result, failed = run_module(restore_args(snapshot_file, data_dir), check=True)
+    assert not failed and result["changed"] is True
+    assert result["cmd"][result["cmd"].index("--data-dir") + 1] == str(data_dir)
+    assert not data_dir.exists()
+    assert [c["args"][:2] for c in calls()] == [["version"], ["snapshot", "status"]]
+
+
+def test_restore_without_a_tool_fails_clearly(tmp_path, snapshot_file, no_tool):
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data"))
+    assert failed
+    assert result["msg"] == "no usable etcdutl (etcd 3.5+) or etcdctl (etcd 3.4) found in  or PATH; set etcdutl_path"
+
+
+def test_restore_with_etcdctl_36_fails_clearly(tmp_path, snapshot_file, tool, monkeypatch):
+    path, _calls = tool
+    monkeypatch.setenv("FAKE_KIND", "etcdctl")
+    monkeypatch.setenv("FAKE_VERSION", "3.6.1")
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data", etcdutl_path=path))
+    assert failed and "is etcdctl 3.6.1, which has no snapshot status or restore: use etcdutl" in result["msg"]
+
+
+def test_restore_etcdutl_path_must_be_executable(tmp_path, snapshot_file):
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data", etcdutl_path=str(snapshot_file)))
+    assert failed and result["msg"] == "etcdutl_path %s is not an executable file" % snapshot_file
+
+
+def test_restore_parent_of_data_dir_must_exist(tmp_path, snapshot_file, tool):
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "no" / "data"))
+    assert failed and result["msg"] == "the parent directory %s of data_dir does not exist" % (tmp_path / "no")
+
+
+def test_restore_with_etcdctl_34_sets_api_3(tmp_path, snapshot_file, tool, monkeypatch):
+    path, calls = tool
+    monkeypatch.setenv("FAKE_KIND", "etcdctl")
+    monkeypatch.setenv("FAKE_VERSION", "3.4.23")
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data", etcdutl_path=path,
+                                             initial_cluster="etcd-host0=https://10.0.0.11:2380,"
+                                                             "etcd-host1=https://10.0.0.12:2380"))
+    assert not failed, result
+    assert all(c["api"] == "3" for c in calls())
+    assert "etcd-host0=https://10.0.0.11:2380,etcd-host1=https://10.0.0.12:2380" in result["cmd"]
