@@ -106,12 +106,12 @@ def fingerprint(names, instance="etcd"):
     for name in names:
         h = host(name)
         cmd = (
-            "sha256sum /etc/{i}/* /etc/{i}/pki/* /etc/systemd/system/{i}.service /etc/systemd/system/{i}-snapshot.* "
-            "/etc/systemd/system/{i}-maintenance.* 2>/dev/null; "
-            "readlink {bin}/etcd; ls -R /opt/{i} 2>/dev/null; id {i} 2>&1; "
-            "systemctl show {i} -p MainPID -p NRestarts -p ExecMainStartTimestamp; "
-            "ls -a /var/lib/{i}/member /var/lib/{i} 2>&1"
-        ).format(i=instance, bin=bin_dir)
+            f"sha256sum /etc/{instance}/* /etc/{instance}/pki/* /etc/systemd/system/{instance}.service /etc/systemd/system/{instance}-snapshot.* "
+            f"/etc/systemd/system/{instance}-maintenance.* 2>/dev/null; "
+            f"readlink {bin_dir}/etcd; ls -R /opt/{instance} 2>/dev/null; id {instance} 2>&1; "
+            f"systemctl show {instance} -p MainPID -p NRestarts -p ExecMainStartTimestamp; "
+            f"ls -a /var/lib/{instance}/member /var/lib/{instance} 2>&1"
+        )
         state[name] = h.run(cmd).stdout
     return state
 
