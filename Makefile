@@ -13,7 +13,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 SCENARIOS ?= default pki membership restore upgrade hardening maintenance
 SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
-SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck
+SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck openssl
 
 .PHONY: help deps system-deps venv lint ruff ansible-lint shellcheck sanity unit molecule test demo demo-destroy bench clean
 
