@@ -74,7 +74,7 @@ def member_plan(members, facts, discard=None):
 
         if not has_data:
             plan["new"].append(host)
-            _port_problems(plan, record, info)
+            _port_problems(plan, record, info, wanted)
             _plan_new_host(plan, record, by_peer, view_members)
             continue
 
@@ -118,19 +118,21 @@ def _plan_new_host(plan, record, by_peer, view_members):
             return
 
 
-def _port_problems(plan, record, info):
+def _port_problems(plan, record, info, wanted):
     """A new member cannot listen where something else on its host already does (another etcd instance)."""
     if info.get("active"):
         return  # its own etcd, starting
     busy = set(info.get("ports_in_use") or [])
-    clashes = ["%s %s" % (variable, _url_parts(url)[2])
-               for variable, url in (("etcd_client_port", record["client_url"]), ("etcd_peer_port", record["peer_url"]))
-               if _url_parts(url)[2] in busy]
+    ports = [("etcd_client_port", _url_parts(record["client_url"])[2]), ("etcd_peer_port", _url_parts(record["peer_url"])[2])]
+    if wanted.get("metrics_port") not in (None, ""):
+        ports.append(("etcd_metrics_port", int(wanted["metrics_port"])))
+    clashes = ["%s %s" % (variable, port) for variable, port in ports if port in busy]
     if clashes:
         plan["problems"].append(
             "host %s: %s %s already in use there (another etcd instance or another service listens on %s); give "
             "this cluster free ports, or stop what listens" % (
-                record["host"], " and ".join(clashes), "are" if len(clashes) > 1 else "is",
+                record["host"], " and ".join([", ".join(clashes[:-1]), clashes[-1]] if len(clashes) > 1 else clashes),
+                "are" if len(clashes) > 1 else "is",
                 "them" if len(clashes) > 1 else "it"))
 
 

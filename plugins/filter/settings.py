@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import VERSION_PATTERN, is_dns_name, is_ip_address
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import RuleError, parse as parse_defrag_rule
+from ansible_collections.raftops.etcd.plugins.filter.server_env import METRICS_MODES
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_PATTERN, NAME_RULE
 
 # One rule: the variable it reports on, the check, what is allowed (the message when the check
@@ -117,6 +118,13 @@ MAX_QUOTA = 100 * GIB
 def ports_differ(value, settings):
     if "etcd_client_port" in settings and _integer(value) == _integer(settings["etcd_client_port"]):
         return "must differ from etcd_client_port (%s)" % show(settings["etcd_client_port"])
+    return None
+
+
+def metrics_port_differs(value, settings):
+    for variable in ("etcd_client_port", "etcd_peer_port"):
+        if variable in settings and _integer(value) == _integer(settings[variable]):
+            return "must differ from %s (%s)" % (variable, show(settings[variable]))
     return None
 
 
@@ -367,14 +375,16 @@ MANAGED_ENV = dict(
     ETCD_DISCOVERY=SAFETY + ": the role bootstraps the cluster",
     ETCD_DISCOVERY_SRV=SAFETY + ": the role bootstraps the cluster",
     ETCD_UNSAFE_NO_FSYNC=SAFETY + ": a crash could lose committed data",
+    ETCD_LISTEN_METRICS_URLS="the role sets this; use etcd_metrics and etcd_metrics_port instead",
+    ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK="the role sets this; use etcd_corruption_checks instead",
+    ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED="the role sets this; use etcd_corruption_checks instead",
 )
 # Anything else about TLS (experimental or future names) is the role's too.
 TLS_KEY = re.compile(r".*(TLS|CERT|KEY_FILE|CRL|CIPHER|_CA_FILE|SAN_VERIFICATION).*")
 ENV_KEY_TEXT = "a key is ETCD_ and upper-case letters, digits and _, like ETCD_MAX_REQUEST_BYTES"
 ENV_VALUE_TEXT = "a value is one line of text, a number or true/false (no newline, carriage return or NUL)"
-PLAINTEXT_TEXT = ("a plaintext listener (http:// or unix://) is refused; use https:// (http:// only on a loopback "
-                  "address in ETCD_LISTEN_METRICS_URLS)")
-LOOPBACK_HTTP = re.compile(r"http://(127(?:\.[0-9]{1,3}){3}|\[::1\]|localhost)(:[0-9]+)?/?", re.IGNORECASE)
+PLAINTEXT_TEXT = ("a plaintext listener (http:// or unix://) is refused; use https:// (metrics on loopback: "
+                  "etcd_metrics)")
 
 
 def _managed(key):
@@ -392,11 +402,8 @@ def _plaintext_listener(key, text):
         return False
     for url in text.split(","):
         url = url.strip()
-        if not url.lower().startswith(("http://", "unix://")):
-            continue
-        if key == "ETCD_LISTEN_METRICS_URLS" and LOOPBACK_HTTP.fullmatch(url):
-            continue
-        return True
+        if url.lower().startswith(("http://", "unix://")):
+            return True
     return False
 
 
@@ -440,6 +447,9 @@ RULES = [
          "a URL starting with https://, http:// or file://, without whitespace or a trailing /",
          "releases are fetched from {base}/v{version}/..."),
     Rule("etcd_client_port", whole_number(1, 65535), PORT_TEXT, "etcd listens on it"),
+    Rule("etcd_metrics", one_of(METRICS_MODES), "loopback, address or off",
+         "where each member serves /metrics and /health (docs/monitoring.md)"),
+    Rule("etcd_metrics_port", whole_number(1, 65535), PORT_TEXT, "etcd listens on it unless etcd_metrics is off"),
     Rule("etcd_peer_port", whole_number(1, 65535), PORT_TEXT, "etcd listens on it"),
     Rule("etcd_heartbeat_interval", whole_number(1, MAX_ELECTION_MS // 5),
          "a whole number of milliseconds from 1 to %d" % (MAX_ELECTION_MS // 5),
@@ -528,10 +538,12 @@ RULES = [
          "the role reads it with Ansible's bool filter, which takes other values (like 'y') as false")
     for variable in ("etcd_tls", "etcd_pki_managed", "etcd_systemd_hardening", "etcd_show_status",
                      "etcd_remove_wipe", "etcd_allow_downgrade", "etcd_backup_before_upgrade", "etcd_pki_replace_ca",
-                     "etcd_run_lock")
+                     "etcd_run_lock", "etcd_corruption_checks")
 ] + [
     # Rules between variables: they only see values that passed the rules above.
     Rule("etcd_peer_port", ports_differ, "not the same as etcd_client_port", "etcd listens on both"),
+    Rule("etcd_metrics_port", metrics_port_differs, "not the same as etcd_client_port or etcd_peer_port",
+         "etcd listens on all three"),
     Rule("etcd_election_timeout", election_vs_heartbeat, "at least 5 x etcd_heartbeat_interval",
          "etcd's own check"),
     Rule("etcd_pki_ca_validity_days", validity_ca, "at least etcd_pki_validity_days",

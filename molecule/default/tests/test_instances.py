@@ -16,7 +16,7 @@ EVENTS_URLS = ["https://%s:2383" % a for a in ADDRESSES]
 EVENTS_PKI = os.path.join(EPHEMERAL, "etcd-events-pki")
 EVENTS_BACKUPS = os.path.join(EPHEMERAL, "etcd-events-backups")
 EVENTS = ["-e", "etcd_instance=etcd-events", "-e", "etcd_client_port=2383", "-e", "etcd_peer_port=2384",
-          "-e", "etcd_version=3.5.30", "-e", "etcd_backup_schedule=hourly"]
+          "-e", "etcd_metrics_port=2385", "-e", "etcd_version=3.5.30", "-e", "etcd_backup_schedule=hourly"]
 PHASE_TAGS = ["etcd_preflight", "etcd_install", "etcd_configure", "etcd_pki", "etcd_cluster", "etcd_backup", "etcd_status"]
 
 
@@ -74,8 +74,8 @@ def test_the_first_clusters_ports_are_refused_naming_them():
     assert rc != 0, out
     text = " ".join(out.split())
     for name in group_hosts():
-        assert ("host %s: etcd_client_port 2379 and etcd_peer_port 2380 are already in use there (another etcd "
-                "instance or another service listens on them)" % name) in text, out
+        assert ("host %s: etcd_client_port 2379, etcd_peer_port 2380 and etcd_metrics_port 2381 are already in use "
+                "there (another etcd instance or another service listens on them)" % name) in text, out
     assert both_fingerprints() == before
 
 

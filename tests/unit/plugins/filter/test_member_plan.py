@@ -65,6 +65,12 @@ def test_a_new_member_whose_ports_something_listens_on_is_refused_naming_each():
         "on it); give this cluster free ports, or stop what listens",
         "host h1: etcd_client_port 2379 and etcd_peer_port 2380 are already in use there (another etcd instance or "
         "another service listens on them); give this cluster free ports, or stop what listens"]
+    # The metrics port too, when the member serves metrics.
+    metrics = member_plan([record(0)], facts({0: dict(fresh(), ports_in_use=[2381])},
+                                             wanted={0: dict(data_dir="/var/lib/etcd", wal_dir="", metrics_port="2381")}))
+    assert metrics["problems"] == [
+        "host h0: etcd_metrics_port 2381 is already in use there (another etcd instance or another service listens "
+        "on it); give this cluster free ports, or stop what listens"]
     # Other ports in use on the host are none of the plan's business.
     clear = member_plan([record(i, peer=2384, client=2383) for i in range(3)], facts({i: busy for i in range(3)}))
     assert clear["problems"] == []

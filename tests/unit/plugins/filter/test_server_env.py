@@ -1,0 +1,78 @@
+"""server_env: the metrics listener, the corruption checks and the TLS floor, release by release."""
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.raftops.etcd.plugins.filter.server_env import FilterModule, scrape_targets, server_env
+
+MEMBER = {"client_url": "https://10.0.0.11:2379"}
+DEFAULTS = {"tls": True, "metrics": "loopback", "metrics_port": 2381, "corruption_checks": True}
+
+
+def env(version, member=MEMBER, **settings):
+    return server_env(dict(DEFAULTS, **settings), version, member)
+
+
+@pytest.mark.parametrize("version, checks", [
+    ([3, 4, 23], {"ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK": "true"}),
+    ([3, 5, 4], {"ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK": "true"}),
+    ([3, 5, 5], {"ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK": "true", "ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED": "true"}),
+    ([3, 5, 30], {"ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK": "true", "ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED": "true"}),
+    ([3, 6, 0], {"ETCD_FEATURE_GATES": "CompactHashCheck=true,InitialCorruptCheck=true"}),
+    ([3, 6, 14], {"ETCD_FEATURE_GATES": "CompactHashCheck=true,InitialCorruptCheck=true"}),
+])
+def test_each_release_gets_the_corruption_checks_it_knows(version, checks):
+    found = {k: v for k, v in env(version).items() if "CORRUPT" in k or "HASH" in k or "GATES" in k}
+    assert found == checks
+
+
+def test_the_checks_can_be_turned_off():
+    assert not [k for k in env([3, 6, 14], corruption_checks=False) if "CORRUPT" in k or "GATES" in k]
+    assert not [k for k in env([3, 5, 30], corruption_checks=False) if "CORRUPT" in k or "HASH" in k]
+
+
+@pytest.mark.parametrize("version, floor", [
+    ([3, 4, 24], False), ([3, 4, 25], True), ([3, 5, 0], False), ([3, 5, 7], False), ([3, 5, 8], True), ([3, 6, 0], True),
+])
+def test_the_tls_floor_where_the_release_has_it(version, floor):
+    assert ("ETCD_TLS_MIN_VERSION" in env(version)) is floor
+    assert "ETCD_TLS_MIN_VERSION" not in env(version, tls=False)
+
+
+def test_metrics_on_loopback_only_by_default():
+    assert env([3, 5, 30])["ETCD_LISTEN_METRICS_URLS"] == "http://127.0.0.1:2381"
+
+
+def test_metrics_on_the_address_use_the_client_tls_and_keep_loopback():
+    assert env([3, 5, 30], metrics="address", metrics_port=2391)["ETCD_LISTEN_METRICS_URLS"] == (
+        "https://10.0.0.11:2391,http://127.0.0.1:2391")
+    assert env([3, 5, 30], metrics="address", tls=False)["ETCD_LISTEN_METRICS_URLS"] == (
+        "http://10.0.0.11:2381,http://127.0.0.1:2381")
+    ipv6 = {"client_url": "https://[fd00::11]:2379"}
+    assert env([3, 5, 30], ipv6, metrics="address")["ETCD_LISTEN_METRICS_URLS"] == (
+        "https://[fd00::11]:2381,http://127.0.0.1:2381")
+
+
+def test_metrics_off_serves_none():
+    assert "ETCD_LISTEN_METRICS_URLS" not in env([3, 5, 30], metrics="off")
+
+
+def test_bad_input_is_named():
+    with pytest.raises(AnsibleFilterError, match="etcd_metrics must be one of loopback, address, off, not 'everywhere'"):
+        env([3, 5, 30], metrics="everywhere")
+    with pytest.raises(AnsibleFilterError, match=r"the release must be \[major, minor, patch\]"):
+        env("3.5.30")
+
+
+def test_scrape_targets_name_each_member_and_the_cluster():
+    members = [dict(name="m0", client_url="https://10.0.0.10:2379"), dict(name="m1", client_url="https://[fd00::11]:2379")]
+    assert scrape_targets(members, 2385, "etcd-events", True) == [
+        {"targets": ["10.0.0.10:2385"], "labels": {"__scheme__": "https", "cluster": "etcd-events", "member": "m0"}},
+        {"targets": ["[fd00::11]:2385"], "labels": {"__scheme__": "https", "cluster": "etcd-events", "member": "m1"}},
+    ]
+    assert scrape_targets(members[:1], "2381", "etcd", False)[0]["labels"]["__scheme__"] == "http"
+
+
+def test_the_filters_are_registered():
+    assert FilterModule().filters() == {"server_env": server_env, "scrape_targets": scrape_targets}
