@@ -1,8 +1,9 @@
-"""The shipped Prometheus alert rules: promtool checks and unit-tests them (the *.test.yml files
-here), every alert fires and stays quiet in some test, and every metric they read is one etcd
-really exports."""
+"""The shipped Prometheus alert rules and Grafana dashboard: promtool checks and unit-tests the
+rules (the *.test.yml files here), every alert fires and stays quiet in some test, and every
+metric the rules and the dashboard read is one etcd really exports."""
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -13,6 +14,7 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 RULES = os.path.join(ROOT, "roles", "etcd", "files", "prometheus", "etcd-alerts.yml")
+DASHBOARD = os.path.join(ROOT, "roles", "etcd", "files", "grafana", "etcd-dashboard.json")
 TESTS = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "*.test.yml")))
 
 # Metric names as etcd 3.4 to 3.6 register them (server, WAL, backend and mvcc metrics), read in
@@ -66,6 +68,20 @@ def alert_rules():
     return [rule for group in load_yaml(RULES)["groups"] for rule in group["rules"] if "alert" in rule]
 
 
+def dashboard():
+    with open(DASHBOARD) as f:
+        return json.load(f)
+
+
+def dashboard_queries(dash):
+    """Every panel query, and the variables' queries with label_values' label argument left out."""
+    queries = [target["expr"] for panel in dash["panels"] for target in panel.get("targets", [])]
+    for variable in dash["templating"]["list"]:
+        query = variable["query"]["query"] if isinstance(variable["query"], dict) else variable["query"]
+        queries.append(re.sub(r"^label_values\((.*),\s*\w+\)$", r"\1", query))
+    return queries
+
+
 def test_promtool_checks_the_rules():
     promtool("check", "rules", RULES)
 
@@ -105,3 +121,37 @@ def test_rules_read_only_metrics_etcd_exports():
 def test_metric_names_finds_metrics_not_functions_or_labels():
     expr = 'histogram_quantile(0.99, sum by (cluster, le) (rate(a_bucket{job="etcd"}[5m]))) > 0.01 and b > 0'
     assert metric_names(expr) == {"a_bucket", "b"}
+
+
+def test_dashboard_reads_only_known_metrics():
+    used = set().union(*(metric_names(query) for query in dashboard_queries(dashboard())))
+    rules_metrics = set().union(*(metric_names(rule["expr"]) for rule in alert_rules()))
+    assert sorted(used - rules_metrics - ETCD_METRICS - PROMETHEUS_METRICS) == []
+
+
+def test_dashboard_queries_are_valid_promql(tmp_path):
+    # promtool parses PromQL in rule files: each query becomes a recording rule, with Grafana's
+    # variables replaced by values.
+    queries = [q.replace("$__rate_interval", "5m").replace("$cluster", "etcd") for q in dashboard_queries(dashboard())]
+    rules = {"groups": [{"name": "dashboard", "rules": [{"record": f"q{i}", "expr": q} for i, q in enumerate(queries)]}]}
+    path = tmp_path / "dashboard-queries.yml"
+    path.write_text(yaml.safe_dump(rules))
+    promtool("check", "rules", str(path))
+
+
+def datasources(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "datasource":
+                yield value
+            yield from datasources(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from datasources(item)
+
+
+def test_dashboard_takes_its_datasource_as_an_input():
+    dash = dashboard()
+    assert [i["name"] for i in dash["__inputs"]] == ["DS_PROMETHEUS"]
+    sources = list(datasources(dash))
+    assert sources and all(source == {"type": "prometheus", "uid": "${DS_PROMETHEUS}"} for source in sources)
