@@ -15,6 +15,7 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 RULES = os.path.join(ROOT, "roles", "etcd", "files", "prometheus", "etcd-alerts.yml")
 DASHBOARD = os.path.join(ROOT, "roles", "etcd", "files", "grafana", "etcd-dashboard.json")
+MONITORING_DOC = os.path.join(ROOT, "docs", "monitoring.md")
 TESTS = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "*.test.yml")))
 
 # Metric names as etcd 3.4 to 3.6 register them (server, WAL, backend and mvcc metrics), read in
@@ -155,3 +156,9 @@ def test_dashboard_takes_its_datasource_as_an_input():
     assert [i["name"] for i in dash["__inputs"]] == ["DS_PROMETHEUS"]
     sources = list(datasources(dash))
     assert sources and all(source == {"type": "prometheus", "uid": "${DS_PROMETHEUS}"} for source in sources)
+
+
+def test_monitoring_guide_lists_every_alert():
+    with open(MONITORING_DOC) as f:
+        guide = f.read()
+    assert sorted(rule["alert"] for rule in alert_rules() if f"`{rule['alert']}`" not in guide) == []
