@@ -13,7 +13,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 SCENARIOS ?= default pki membership restore upgrade hardening maintenance
 SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
-SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck openssl
+# prometheus brings promtool, which the unit tests run on the shipped alert rules.
+SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck openssl prometheus
 
 .PHONY: help deps system-deps venv lint ruff ansible-lint shellcheck sanity unit molecule test demo demo-destroy bench clean
 
