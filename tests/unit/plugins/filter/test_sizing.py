@@ -65,6 +65,20 @@ def test_quotas_stay_within_what_etcd_recommends_and_memory_holds_them():
         assert profile.memory_gib * GIB > 2 * profile.quota_bytes
 
 
+def test_the_operator_page_lists_the_table():
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__)))))
+    with open(os.path.join(root, "docs", "sizing.md")) as handle:
+        page = handle.read()
+    for name, p in PROFILES.items():
+        row = [line for line in page.splitlines() if line.startswith("| `%s` |" % name)]
+        assert len(row) == 1, name
+        cells = [cell.strip() for cell in row[0].strip("|").split("|")]
+        assert cells[4:] == ["%d" % p.vcpus, "%g GiB" % p.memory_gib, f"{p.disk_iops:,}",
+                             "%d MB/s" % p.disk_mbps, "%d GiB" % (p.quota_bytes // GIB),
+                             f"{p.snapshot_count:,}"], name
+
+
 # --- profile_settings ---------------------------------------------------------------------------
 
 
