@@ -93,7 +93,7 @@ def _whole(value, variable, minimum, allowed):
 
 def _number(value):
     """A measured figure as a number, or None when it is missing or no number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:  # NaN is no figure
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         return None
     return value
 
@@ -268,8 +268,8 @@ def _rule_findings(figures, want):
                     rule.label, errors[rule.figure], rule.wants(wanted, want))))
             continue
         if not rule.fine(measured, wanted):
-            found.append((rule.what, measured, wanted, "%s; %s" % (rule.measured(measured, figures),
-                                                                  rule.wants(wanted, want))))
+            text = "%s; %s" % (rule.measured(measured, figures), rule.wants(wanted, want))
+            found.append((rule.what, measured, wanted, text))
     return found
 
 

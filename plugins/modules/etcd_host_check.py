@@ -229,7 +229,7 @@ def parse_meminfo(text):
     """The ``Key: N kB`` lines of /proc/meminfo as {key: bytes}."""
     values = {}
     for line in text.splitlines():
-        key, _, rest = line.partition(":")
+        key, _colon, rest = line.partition(":")
         fields = rest.split()
         if fields and fields[0].isdigit():
             values[key.strip()] = int(fields[0]) * (1024 if fields[1:2] == ["kB"] else 1)
@@ -292,7 +292,7 @@ def fsync_latencies(directory, writes, size):
         os.fsync(fd)
         block = os.urandom(size)
         times = []
-        for _ in range(writes):
+        for _write in range(writes):
             _write_all(fd, block)
             start = time.perf_counter()
             sync(fd)
@@ -333,7 +333,7 @@ def round_trip(peer, samples, timeout):
     except (ValueError, OSError) as exc:
         return dict(record, lost=samples, error=str(exc))
     times = []
-    for _ in range(samples):
+    for _sample in range(samples):
         with socket.socket(family, kind, proto) as sock:
             sock.settimeout(timeout)
             start = time.perf_counter()

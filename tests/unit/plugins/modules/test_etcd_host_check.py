@@ -57,7 +57,7 @@ def silent():
         address = server.getsockname()
         held = []
         try:
-            for _ in range(16):  # fill the accept queue until a connection is dropped
+            for _attempt in range(16):  # fill the accept queue until a connection is dropped
                 client = socket.socket()
                 client.settimeout(0.2)
                 try:
