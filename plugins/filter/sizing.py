@@ -196,16 +196,10 @@ def suggested_timeouts(rtt_ms_by_peer, heartbeat=None, election=None):
 # What a host is held against: the profile (None for none), the quota (bytes) and the timeouts (ms).
 Want = namedtuple("Want", ["name", "profile", "quota", "heartbeat", "election"])
 
-# One rule: what it is about (the finding's ``what``), the figure of etcd_host_check it reads, how
-# the figure is named when it could not be measured, the wanted value (None: the rule does not
+# One rule: what it is about (the finding's ``what``), the figures of etcd_host_check it adds up,
+# how they are named when one could not be measured, the wanted value (None: the rule does not
 # apply), whether a measured value is fine, and how the measured and the wanted value are said.
-Rule = namedtuple("Rule", ["what", "figure", "label", "wanted", "fine", "measured", "wants"])
-
-
-def _disk_room(figures):
-    """Room for the quota: free space on the data dir's file system and what the data dir holds already."""
-    free = _number(figures.get("free_bytes"))
-    return None if free is None else free + (_number(figures.get("path_used_bytes")) or 0)
+Rule = namedtuple("Rule", ["what", "figures", "label", "wanted", "fine", "measured", "wants"])
 
 
 def _disk_measured(room, figures):
@@ -221,35 +215,35 @@ def _fsync_measured(p99, figures):
 
 
 RULES = [
-    Rule("cpus", "cpus", "the CPU count",
-         lambda w: w.profile and w.profile.vcpus,
+    Rule("cpus", ("cpus",), "the CPU count",
+         lambda w: w.profile.vcpus if w.profile else None,
          lambda measured, wanted: measured >= wanted,
          lambda cpus, _f: "%d CPUs usable" % cpus,
          lambda wanted, w: "profile %s wants %d vCPUs" % (w.name, wanted)),
-    Rule("memory", "memory_bytes", "the memory",
-         lambda w: w.profile and int(w.profile.memory_gib * GIB),
+    Rule("memory", ("memory_bytes",), "the memory",
+         lambda w: int(w.profile.memory_gib * GIB) if w.profile else None,
          lambda measured, wanted: measured >= wanted * MEMORY_SHARE,
          lambda memory, _f: "memory %s" % human_size(memory),
          lambda wanted, w: "profile %s wants %s (a MemTotal of at least %s)" % (
              w.name, human_size(wanted), human_size(int(wanted * MEMORY_SHARE)))),
-    Rule("swap", "swap_used_bytes", "the swap in use",
+    Rule("swap", ("swap_used_bytes",), "the swap in use",
          lambda w: 0,
          lambda measured, wanted: measured <= wanted,
          lambda used, f: "swap in use %s of %s" % (human_size(used), human_size(f.get("swap_total_bytes") or 0)),
          lambda _wanted, _w: "etcd wants none in use (a member whose memory is swapped out misses heartbeats)"),
-    Rule("disk_space", "free_bytes", "the free space of the data dir's file system",
+    # the room for the quota: free space on the data dir's file system and what the data dir holds already
+    Rule("disk_space", ("free_bytes", "path_used_bytes"), "the room for the data dir",
          lambda w: w.quota + WAL_ROOM,
          lambda measured, wanted: measured >= wanted,
          _disk_measured,
          lambda wanted, w: "etcd_quota_backend_bytes=%d wants %s (the quota %s and %s of WAL)" % (
              w.quota, human_size(wanted), human_size(w.quota), human_size(WAL_ROOM))),
-    Rule("fsync_p99", "fsync_p99_ms", "the fsync latency",
+    Rule("fsync_p99", ("fsync_p99_ms",), "the fsync latency",
          lambda w: FSYNC_P99_MS,
          lambda measured, wanted: measured < wanted,
          _fsync_measured,
          lambda wanted, _w: "etcd wants under %d ms (the p99 of its WAL fsync)" % wanted),
 ]
-READERS = {"free_bytes": _disk_room}
 
 
 def _rule_findings(figures, want):
@@ -259,14 +253,16 @@ def _rule_findings(figures, want):
     found = []
     for rule in RULES:
         wanted = rule.wanted(want)
-        if wanted is None or wanted is False:
+        if wanted is None:
             continue
-        measured = READERS[rule.figure](figures) if rule.figure in READERS else _number(figures.get(rule.figure))
-        if measured is None:
-            if rule.figure in errors:
+        parts = [_number(figures.get(name)) for name in rule.figures]
+        if None in parts:
+            why = [errors[name] for name in rule.figures if name in errors]
+            if why:
                 found.append((rule.what, None, wanted, "%s could not be measured (%s); %s" % (
-                    rule.label, errors[rule.figure], rule.wants(wanted, want))))
+                    rule.label, why[0], rule.wants(wanted, want))))
             continue
+        measured = sum(parts)
         if not rule.fine(measured, wanted):
             text = "%s; %s" % (rule.measured(measured, figures), rule.wants(wanted, want))
             found.append((rule.what, measured, wanted, text))

@@ -62,6 +62,8 @@ options:
     type: float
     default: 2.0
 notes:
+  - Run it with privileges that can read the data directory (C(0700), owned by the etcd user), or
+    what it holds cannot be counted (RV(errors) says so).
   - C(/proc/meminfo) and the CPU count are what the kernel shows this process; in a container they
     may be the host's.
   - On a member where etcd already runs, each round trip sample is a connection that closes at
@@ -253,17 +255,22 @@ def nearest_dir(path):
     return path
 
 
+def _blocks(path):
+    try:
+        return os.lstat(path).st_blocks * 512
+    except FileNotFoundError:  # removed since it was listed (a running member turns its WAL over)
+        return 0
+
+
 def used_bytes(path):
     """Bytes on disk of the files under ``path`` (links not followed); 0 when it does not exist."""
-    if not os.path.lexists(path):
-        return 0
     errors = []
-    total = os.lstat(path).st_blocks * 512
+    total = _blocks(path)
     for root, dirs, files in os.walk(path, onerror=errors.append):
-        for name in dirs + files:
-            total += os.lstat(os.path.join(root, name)).st_blocks * 512
-    if errors:
-        raise errors[0]
+        total += sum(_blocks(os.path.join(root, name)) for name in dirs + files)
+    problems = [error for error in errors if not isinstance(error, FileNotFoundError)]
+    if problems:
+        raise problems[0]
     return total
 
 

@@ -234,8 +234,10 @@ def test_a_figure_that_could_not_be_measured_is_a_finding_one_not_measured_is_no
         "profile medium wants 15 GiB (a MemTotal of at least 13.5 GiB)"]
     free = dict(free_bytes=None, errors={"free_bytes": "[Errno 13] Permission denied"})
     assert messages(free, quota=0) == [
-        "host etcd-1: the free space of the data dir's file system could not be measured ([Errno 13] Permission "
-        "denied); etcd_quota_backend_bytes=2147483648 wants 2.3 GiB (the quota 2 GiB and 320 MiB of WAL)"]
+        "host etcd-1: the room for the data dir could not be measured ([Errno 13] Permission denied); "
+        "etcd_quota_backend_bytes=2147483648 wants 2.3 GiB (the quota 2 GiB and 320 MiB of WAL)"]
+    unreadable = dict(path_used_bytes=None, errors={"path_used_bytes": "[Errno 13] Permission denied: '/var/lib/etcd'"})
+    assert [f["what"] for f in findings(unreadable)] == ["disk_space"]
 
 
 def test_a_host_whose_check_did_not_run_is_one_finding():
