@@ -99,6 +99,9 @@ def _number(value):
 
 
 def _ms(value):
+    """Milliseconds with the digits that matter: 0.027 ms, 23.4 ms, 150 ms."""
+    if value < 1:
+        return "%.3f ms" % value
     return "%.1f ms" % value if value < 100 else "%d ms" % round(value)
 
 

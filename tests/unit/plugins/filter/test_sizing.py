@@ -306,7 +306,7 @@ def test_the_longest_round_trip_of_all_hosts_decides():
 def test_a_fast_network_keeps_etcds_defaults():
     suggestion = suggested_timeouts({"b:2380": 0.412, "c:2380": 0.38}, 100, 1000)
     assert suggestion["fits"] is True
-    assert suggestion["message"] == ("the longest round trip, 0.4 ms to b:2380, is covered by etcd's defaults, "
+    assert suggestion["message"] == ("the longest round trip, 0.412 ms to b:2380, is covered by etcd's defaults, "
                                      "etcd_heartbeat_interval=100 and etcd_election_timeout=1000")
 
 
