@@ -73,7 +73,7 @@ def scrape_targets(members, port, cluster, tls):
     """The members as Prometheus file_sd targets of their metrics listener on their address
     (etcd_metrics=address); see plugins/filter/scrape_targets.yml."""
     return [{"targets": ["%s:%d" % (_address(member["client_url"]), int(port))],
-             "labels": {"__scheme__": "https" if tls else "http", "cluster": str(cluster), "member": member["name"]}}
+             "labels": {"__scheme__": "https" if tls else "http", "cluster": str(cluster), "instance": member["name"]}}
             for member in members]
 
 

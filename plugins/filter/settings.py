@@ -128,6 +128,11 @@ def metrics_port_differs(value, settings):
     return None
 
 
+def sizing_profile(value, _settings):
+    from ansible_collections.raftops.etcd.plugins.filter.sizing import PROFILE_NAMES  # sizing reads this module's helpers
+    return None if value in ("",) + PROFILE_NAMES else True
+
+
 def election_vs_heartbeat(value, settings):
     if "etcd_heartbeat_interval" not in settings:
         return None
@@ -447,6 +452,11 @@ RULES = [
          "a URL starting with https://, http:// or file://, without whitespace or a trailing /",
          "releases are fetched from {base}/v{version}/..."),
     Rule("etcd_client_port", whole_number(1, 65535), PORT_TEXT, "etcd listens on it"),
+    Rule("etcd_profile", sizing_profile, "'' (none), small, medium, large or xlarge",
+         "the class of cluster: it sets the quota and snapshot count, and the hardware preflight checks against it "
+         "(docs/sizing.md)"),
+    Rule("etcd_preflight_hardware", one_of(("new", "all", "off")), "new, all or off",
+         "which hosts the hardware preflight measures: new members, every member, none"),
     Rule("etcd_metrics", one_of(METRICS_MODES), "loopback, address or off",
          "where each member serves /metrics and /health (docs/monitoring.md)"),
     Rule("etcd_metrics_port", whole_number(1, 65535), PORT_TEXT, "etcd listens on it unless etcd_metrics is off"),
@@ -538,7 +548,7 @@ RULES = [
          "the role reads it with Ansible's bool filter, which takes other values (like 'y') as false")
     for variable in ("etcd_tls", "etcd_pki_managed", "etcd_systemd_hardening", "etcd_show_status",
                      "etcd_remove_wipe", "etcd_allow_downgrade", "etcd_backup_before_upgrade", "etcd_pki_replace_ca",
-                     "etcd_run_lock", "etcd_corruption_checks")
+                     "etcd_run_lock", "etcd_corruption_checks", "etcd_preflight_strict")
 ] + [
     # Rules between variables: they only see values that passed the rules above.
     Rule("etcd_peer_port", ports_differ, "not the same as etcd_client_port", "etcd listens on both"),

@@ -7,6 +7,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import ssl
 import urllib.error
 import urllib.request
@@ -155,10 +156,22 @@ REFUSED = [
      "etcd 3.5.1 could not be downloaded and verified from http://10.250.0.1:8099/v3.5.1/ (no host was changed)"),
     ("etcd_pki_dir without the cluster's CA", ["-e", "etcd_pki_dir={tmp}/elsewhere"],
      "its ca.pem is another CA, but etcd-host0, etcd-host1, etcd-host2 run with the CA in /etc/etcd/pki/ca.pem"),
+    ("hosts short of the profile, strict", ["-e", "etcd_profile=xlarge", "-e", "etcd_preflight_strict=true",
+                                            "-e", "etcd_preflight_hardware=all"], "profile xlarge wants 16 vCPUs"),
+    ("unknown profile", ["-e", "etcd_profile=huge"], "etcd_profile='huge': '' (none), small, medium, large or xlarge"),
     ("checksum mismatch", ["-e", "etcd_release_base_url=http://10.250.0.1:8080/corrupt",
                            "-e", "etcd_download_cache_dir={tmp}"],
      "etcd 3.5.1 could not be downloaded and verified from http://10.250.0.1:8080/corrupt/v3.5.1/ (no host was changed)"),
 ]
+
+
+def test_hosts_short_of_the_profile_are_named_with_their_figures_and_the_run_goes_on():
+    rc, out = playbook("etcd", "-e", "etcd_profile=xlarge", "-e", "etcd_preflight_hardware=all", "--tags", "etcd_preflight")
+    assert rc == 0, out
+    text = " ".join(out.split())
+    for name in NODE_NAMES:
+        assert re.search(r"host %s: [0-9]+ CPUs usable; profile xlarge wants 16 vCPUs" % name, text), out
+        assert re.search(r"host %s: memory [0-9.]+ GiB; profile xlarge wants 60 GiB" % name, text), out
 
 
 @pytest.mark.parametrize("case, extra, message", REFUSED, ids=[c[0] for c in REFUSED])

@@ -68,8 +68,8 @@ def test_bad_input_is_named():
 def test_scrape_targets_name_each_member_and_the_cluster():
     members = [dict(name="m0", client_url="https://10.0.0.10:2379"), dict(name="m1", client_url="https://[fd00::11]:2379")]
     assert scrape_targets(members, 2385, "etcd-events", True) == [
-        {"targets": ["10.0.0.10:2385"], "labels": {"__scheme__": "https", "cluster": "etcd-events", "member": "m0"}},
-        {"targets": ["[fd00::11]:2385"], "labels": {"__scheme__": "https", "cluster": "etcd-events", "member": "m1"}},
+        {"targets": ["10.0.0.10:2385"], "labels": {"__scheme__": "https", "cluster": "etcd-events", "instance": "m0"}},
+        {"targets": ["[fd00::11]:2385"], "labels": {"__scheme__": "https", "cluster": "etcd-events", "instance": "m1"}},
     ]
     assert scrape_targets(members[:1], "2381", "etcd", False)[0]["labels"]["__scheme__"] == "http"
 

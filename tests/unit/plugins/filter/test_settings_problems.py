@@ -5,6 +5,7 @@ import pytest
 import yaml
 
 from ansible_collections.raftops.etcd.plugins.filter import settings as s
+from ansible_collections.raftops.etcd.plugins.filter import sizing
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 HOST = "etcd-1"
@@ -18,6 +19,7 @@ def _load(*parts):
 def _rendered(defaults):
     """The defaults as the role sees them: those that derive from others (etcd_instance) templated."""
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env.filters.update({"raftops.etcd." + name: f for name, f in sizing.FilterModule().filters().items()})
     values = dict(defaults)
     for _depth in range(3):  # a default may name a default that names another
         values = {k: env.from_string(v).render(values, inventory_dir="/inventory") if isinstance(v, str) and "{{" in v
@@ -101,6 +103,8 @@ GOOD = [
     dict(etcd_backup_host_dir="/var/backups/etcd-prod", etcd_data_dir="/var/lib/etcd_prod.1"),
     dict(etcd_user="_etcd"),
     dict(etcd_instance="etcd"),
+    dict(etcd_profile="xlarge", etcd_preflight_hardware="all", etcd_preflight_strict=True),
+    dict(etcd_profile="", etcd_preflight_hardware="off"),
     dict(etcd_instance="etcd-events"),
     dict(etcd_instance="e"),
     dict(etcd_instance="etcd2-events-cluster"),
@@ -263,6 +267,10 @@ BAD = [
     (dict(etcd_bin_dir="usr/local/bin"), "etcd_bin_dir", "'usr/local/bin'", "must be an absolute path"),
     (dict(etcd_bin_dir="/usr/local/bin/"), "etcd_bin_dir", "'/usr/local/bin/'", "write it as /usr/local/bin"),
     (dict(etcd_bin_dir="/tmp/bin"), "etcd_bin_dir", "'/tmp/bin'", "lies under /tmp"),
+    # sizing
+    (dict(etcd_profile="huge"), "etcd_profile", "'huge'", "'' (none), small, medium, large or xlarge"),
+    (dict(etcd_preflight_hardware="some"), "etcd_preflight_hardware", "'some'", "new, all or off"),
+    (dict(etcd_preflight_strict="y"), "etcd_preflight_strict", "'y'", "true or false"),
     # instance
     (dict(etcd_instance="Etcd"), "etcd_instance", "'Etcd'", "lowercase letters, digits and -"),
     (dict(etcd_instance="etcd_events"), "etcd_instance", "'etcd_events'", "like etcd or etcd-events"),
