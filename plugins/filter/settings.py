@@ -130,7 +130,7 @@ def metrics_port_differs(value, settings):
 
 def sizing_profile(value, _settings):
     from ansible_collections.raftops.etcd.plugins.filter.sizing import PROFILE_NAMES  # sizing reads this module's helpers
-    return None if value in ("",) + PROFILE_NAMES else True
+    return None if value in ("", *PROFILE_NAMES) else True
 
 
 def election_vs_heartbeat(value, settings):
@@ -285,11 +285,14 @@ SAN_TEXT = ("an IP address or a DNS name, like 10.0.0.10, lb.example.com or *.ex
             "(no port, scheme or whitespace)")
 
 
-def extra_sans(value, _settings):
-    if not isinstance(value, (list, tuple)):
-        return "must be a list of IP addresses or DNS names, like ['10.0.0.10', 'lb.example.com']"
-    return [("etcd_pki_extra_sans[%d]" % i, san, SAN_TEXT)
-            for i, san in enumerate(value) if not (is_ip_address(san) or is_dns_name(san, wildcard=True))]
+def san_list(variable):
+    """A check for ``variable``, a list of SANs: each item an IP address or a DNS name."""
+    def check(value, _settings):
+        if not isinstance(value, (list, tuple)):
+            return "must be a list of IP addresses or DNS names, like ['10.0.0.10', 'lb.example.com']"
+        return [("%s[%d]" % (variable, i), san, SAN_TEXT)
+                for i, san in enumerate(value) if not (is_ip_address(san) or is_dns_name(san, wildcard=True))]
+    return check
 
 
 def validity_ca(value, settings):
@@ -460,6 +463,8 @@ RULES = [
     Rule("etcd_metrics", one_of(METRICS_MODES), "loopback, address or off",
          "where each member serves /metrics and /health (docs/monitoring.md)"),
     Rule("etcd_metrics_port", whole_number(1, 65535), PORT_TEXT, "etcd listens on it unless etcd_metrics is off"),
+    Rule("etcd_metrics_scrapers", san_list("etcd_metrics_scrapers"), "a list of IP addresses or DNS names (the Prometheus servers)",
+         "they become the SANs of the scrapers' client certificate, which etcd checks"),
     Rule("etcd_peer_port", whole_number(1, 65535), PORT_TEXT, "etcd listens on it"),
     Rule("etcd_heartbeat_interval", whole_number(1, MAX_ELECTION_MS // 5),
          "a whole number of milliseconds from 1 to %d" % (MAX_ELECTION_MS // 5),
@@ -519,7 +524,7 @@ RULES = [
          "certificates this close to expiry are renewed"),
     Rule("etcd_pki_key_type", one_of(PKI_KEY_TYPES), "one of %s" % ", ".join(PKI_KEY_TYPES),
          "the key types the role can make"),
-    Rule("etcd_pki_extra_sans", extra_sans, "a list of IP addresses or DNS names (*.example.com allowed)",
+    Rule("etcd_pki_extra_sans", san_list("etcd_pki_extra_sans"), "a list of IP addresses or DNS names (*.example.com allowed)",
          "they go into every member certificate"),
     Rule("etcd_data_dir", directory("/var/lib/etcd"), "an absolute path in normal form, a directory of its own",
          "the role chowns it to the etcd user, mode 0700, and moves it aside on removal and restore"),

@@ -81,12 +81,18 @@ def _normalize_clients(raw):
         if isinstance(item, str):
             item = {"name": item}
         if not isinstance(item, dict):
-            raise PkiError("%s must be a client name or a dict with name, cert and key, not %r" % (where, item))
-        unknown = sorted(set(item) - {"name", "cert", "key"})
+            raise PkiError("%s must be a client name or a dict with name, cert, key and sans, not %r" % (where, item))
+        unknown = sorted(set(item) - {"name", "cert", "key", "sans"})
         if unknown:
-            raise PkiError("%s has unknown keys %s (allowed: name, cert, key)" % (where, ", ".join(unknown)))
+            raise PkiError("%s has unknown keys %s (allowed: name, cert, key, sans)" % (where, ", ".join(unknown)))
         validate_name(item.get("name"), where + ".name")
-        clients.append({"name": item["name"], "cert": item.get("cert"), "key": item.get("key")})
+        sans = item.get("sans") or []
+        if not isinstance(sans, list):
+            raise PkiError("%s.sans must be a list of IP addresses or DNS names, not %r" % (where, sans))
+        clients.append({"name": item["name"], "cert": item.get("cert"), "key": item.get("key"),
+                        # Where the client connects from: etcd's metrics listener checks a client
+                        # certificate's SANs against the address it connects from.
+                        "sans": {parse_san(value, "%s.sans[%d]" % (where, i)) for i, value in enumerate(sans)}})
     return clients
 
 
@@ -165,7 +171,7 @@ def validate_params(params):
                 "name": name,
                 "cert": _abspath(client["cert"]) if client["cert"] else os.path.join(base, "%s.pem" % name),
                 "key": _abspath(client["key"]) if client["key"] else os.path.join(base, "%s-key.pem" % name),
-                "wanted": {("dns", name.lower())},
+                "wanted": {("dns", name.lower())} | client["sans"],
             }
         )
 

@@ -133,8 +133,9 @@ options:
   clients:
     description:
       - Client certificates to keep in O(path), each C(NAME.pem)/C(NAME-key.pem).
-      - Each entry is a name, or (for O(state=verified)) a dict with C(name) and optionally C(cert)
-        and C(key) paths.
+      - Each entry is a name, or a dict with C(name) and optionally C(sans) (the IP addresses or DNS
+        names the client connects from, which etcd's https metrics listener checks a client
+        certificate's SANs against) and, for O(state=verified), C(cert) and C(key) paths.
       - The default V(admin) pair is what the collection's modules and an operator's C(etcdctl)
         use.
       - Client names follow the rules for member names and must differ from them.

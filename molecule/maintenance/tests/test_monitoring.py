@@ -51,6 +51,15 @@ def test_metrics_are_plain_http_on_loopback_and_https_with_a_certificate_on_the_
     assert "ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED=true" in env
     with pytest.raises(OSError):  # plain http on the address: no
         urllib.request.urlopen("http://%s:2381/metrics" % ADDRESS[name], timeout=5)
+    scraper = Gateway("https://%s:2381" % ADDRESS[name], cert=os.path.join(PKI, "prometheus.pem"),
+                      key=os.path.join(PKI, "prometheus-key.pem"))
+    connection = scraper.connect(5)
+    connection.request("GET", "/metrics")
+    assert b"etcd_server_has_leader 1" in connection.getresponse().read()
+    with pytest.raises(OSError):  # the admin pair names no address of the controller: etcd drops it
+        connection = Gateway("https://%s:2381" % ADDRESS[name]).connect(5)
+        connection.request("GET", "/metrics")
+        connection.getresponse().read()
     with pytest.raises(OSError):  # https without a client certificate: no
         connection = Gateway("https://%s:2381" % ADDRESS[name], cert=False).connect(5)
         connection.request("GET", "/metrics")
@@ -68,8 +77,8 @@ def prometheus(tmp_path_factory):
         "scrape_configs": [{
             "job_name": "etcd",
             "file_sd_configs": [{"files": [TARGETS]}],
-            "tls_config": {"ca_file": os.path.join(PKI, "ca.pem"), "cert_file": os.path.join(PKI, "admin.pem"),
-                           "key_file": os.path.join(PKI, "admin-key.pem")},
+            "tls_config": {"ca_file": os.path.join(PKI, "ca.pem"), "cert_file": os.path.join(PKI, "prometheus.pem"),
+                           "key_file": os.path.join(PKI, "prometheus-key.pem")},
         }],
     }
     (work / "prometheus.yml").write_text(json.dumps(config))
@@ -87,7 +96,7 @@ def prometheus(tmp_path_factory):
                 return json.load(resp)["data"]
 
         try:
-            deadline = time.monotonic() + 60
+            deadline, targets = time.monotonic() + 60, []
             while True:
                 try:
                     targets = get("targets")["activeTargets"]
@@ -95,7 +104,8 @@ def prometheus(tmp_path_factory):
                         break
                 except OSError:
                     pass
-                assert time.monotonic() < deadline and proc.poll() is None, (work / "prometheus.log").read_text()
+                assert time.monotonic() < deadline and proc.poll() is None, (
+                    [(t["scrapeUrl"], t["health"], t["lastError"]) for t in targets], (work / "prometheus.log").read_text())
                 time.sleep(1)
             yield get
         finally:

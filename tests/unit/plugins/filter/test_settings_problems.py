@@ -347,6 +347,8 @@ BAD = [
      "etcd_extra_env['ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK']", "'false'", "use etcd_corruption_checks"),
     (dict(etcd_extra_env={"ETCD_LISTEN_CLIENT_URLS_X": "HTTP://10.0.0.1:2381"}),
      "etcd_extra_env['ETCD_LISTEN_CLIENT_URLS_X']", "'HTTP://10.0.0.1:2381'", "plaintext"),
+    (dict(etcd_metrics_scrapers=["http://10.0.0.5:9090"]), "etcd_metrics_scrapers[0]", "'http://10.0.0.5:9090'",
+     "an IP address or a DNS name"),
     (dict(etcd_metrics="everywhere"), "etcd_metrics", "'everywhere'", "loopback, address or off"),
     (dict(etcd_metrics_port=0), "etcd_metrics_port", "0", "from 1 to 65535"),
     (dict(etcd_metrics_port=2379), "etcd_metrics_port", "2379", "must differ from etcd_client_port (2379)"),

@@ -111,6 +111,25 @@ def test_admin_client_certificate_is_san_only_client_auth(pki):
     assert pki_x509.signed_by(cert, load(os.path.join(pki, "ca.pem")))
 
 
+def test_a_client_with_sans_carries_them_and_a_change_reissues_it(pki):
+    # etcd's metrics listener checks a client certificate's SANs against the address it connects from.
+    scraper = {"name": "prometheus", "sans": ["10.0.0.5", "Prom.example.com"]}
+    run_present(params(pki, clients=["admin", scraper]))
+    cert = load(os.path.join(pki, "prometheus.pem"))
+    assert sans_of(cert) == ["10.0.0.5", "prom.example.com", "prometheus"]
+    assert list(cert.subject) == [] and ekus_of(cert) == {ExtendedKeyUsageOID.CLIENT_AUTH}
+    assert run_present(params(pki, clients=["admin", scraper]))["changed"] is False
+    moved = run_present(params(pki, clients=["admin", dict(scraper, sans=["10.0.0.6"])]))
+    assert reasons(moved) == {"prometheus.pem": "sans changed"}
+
+
+def test_bad_client_sans_are_named(pki):
+    with pytest.raises(pki_x509.PkiError, match=r"clients\[1\]\.sans\[0\]"):
+        run_present(params(pki, clients=["admin", {"name": "prometheus", "sans": ["bad name!"]}]))
+    with pytest.raises(pki_x509.PkiError, match=r"clients\[1\]\.sans must be a list"):
+        run_present(params(pki, clients=["admin", {"name": "prometheus", "sans": "10.0.0.5"}]))
+
+
 def test_ca_profile_and_validity_periods(pki):
     now = pki_x509.utcnow()
     run_present(params(pki), now=now)
