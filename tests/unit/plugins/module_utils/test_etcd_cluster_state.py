@@ -1,3 +1,6 @@
+import re
+import time
+
 import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
@@ -26,17 +29,20 @@ class Node:
         self.errors = kw.get("errors", [])
         self.gateway_404 = kw.get("gateway_404", False)
         self.cluster_id = kw.get("cluster_id", 77)
+        self.cert_not_after = kw.get("cert_not_after")
 
 
 class FakeClient:
     def __init__(self, cluster, endpoint):
         self.cluster, self.endpoint = cluster, endpoint
+        self.server_cert_not_after = None
 
     def _node(self):
         self.cluster.calls.append(self.endpoint)
         node = self.cluster.by_url.get(self.endpoint)
         if node is None or node.down or not node.started:
             raise ec.EtcdUnreachable(REFUSED, endpoint=self.endpoint)
+        self.server_cert_not_after = node.cert_not_after
         return node
 
     def health(self):
@@ -130,7 +136,7 @@ def test_discover_off_checks_only_the_named_endpoints():
     obs = cluster.observe(discover=False)
     assert [r["endpoint"] for r in obs["endpoints"]] == ["http://10.0.0.1:2379"]
     assert cs.assess(obs) == (True, [])
-    assert cs.format_table(obs)[3].endswith("not checked")
+    assert cs.format_table(obs)[3].endswith("not-checked")
 
 
 def test_a_member_reached_through_an_alias_is_not_probed_twice():
@@ -148,7 +154,8 @@ def test_unreachable_member_is_named_with_its_url_and_error():
     obs = cluster.observe()
     assert cs.assess(obs) == (False, ["h2 (http://10.0.0.3:2379): unreachable: " + REFUSED])
     row = cs.format_table(obs)[3]
-    assert row.startswith("h2") and row.endswith("unreachable: " + REFUSED)
+    assert row.startswith("h2") and row.endswith("unreachable")
+    assert cs.member_status(obs)[2]["reason"] == REFUSED
 
 
 def test_named_endpoint_that_is_no_member_and_does_not_answer_is_a_problem():
@@ -204,7 +211,7 @@ def test_unstarted_member():
     assert not healthy
     assert problems == ["unstarted member 102 (http://10.0.0.3:2380): not started (added but has never joined the cluster)"]
     assert cs.format_table(obs)[3].startswith("(102)")
-    assert cs.format_table(obs)[3].endswith("not started")
+    assert cs.format_table(obs)[3].endswith("not-started")
 
 
 @pytest.mark.parametrize("started", [True, False])
@@ -365,9 +372,52 @@ def test_table_columns_are_aligned():
             assert line[start] != " "
     assert lines[1].startswith("a-much-longer-member-name  http://10.0.0.2:2379")
     leader_row = lines[2].split()
-    assert leader_row[:8] == ["h0", "http://10.0.0.1:2379", "3.5.1", "yes", "no", "2", "123456", "3"]
-    assert "3 MiB" in lines[2]
+    assert leader_row[:8] == ["h0", "http://10.0.0.1:2379", "3.5.1", "yes", "no", "2", "123456", "3MiB"]
     assert lines[3].split()[2:5] == ["-", "-", "no"]
+
+
+def test_no_cell_holds_a_single_space_so_yaml_never_folds_a_row():
+    cluster = Cluster(*three(h1={"healthy": False, "reason": "RAFT NO LEADER"}, h2={"down": True}),
+                      alarms=[(0x100, "NOSPACE"), (0x100, "CORRUPT")])
+    for line in cs.format_table(cluster.observe()):
+        assert re.search(r"(?<! ) (?! )", line) is None, line
+
+
+def test_alarms_lag_and_certificate_days_per_member():
+    now = time.time()
+    cluster = Cluster(*three(h0={"index": 500, "applied": 499, "cert_not_after": now + 12.5 * 86400},
+                             h1={"index": 480, "applied": 470, "cert_not_after": now + 700.5 * 86400},
+                             h2={"index": 90, "applied": 80, "learner": True}),
+                      alarms=[(0x101, "NOSPACE"), (0x101, "CORRUPT"), (0x100, "NONE")])
+    obs = cluster.observe()
+    records = {r["member"]: r for r in obs["endpoints"]}
+    assert [records[n]["alarms"] for n in ("h0", "h1", "h2")] == [[], ["CORRUPT", "NOSPACE"], []]
+    # the leader's raft index less each member's applied index
+    assert [records[n]["applied_lag"] for n in ("h0", "h1", "h2")] == [1, 30, 420]
+    assert [records[n]["cert_days_left"] for n in ("h0", "h1", "h2")] == [12, 700, None]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", records["h0"]["cert_expires"])
+    status = {entry["name"]: entry for entry in cs.member_status(obs, quota_bytes=1024 ** 2)}
+    assert status["h1"]["alarms"] == ["CORRUPT", "NOSPACE"]
+    assert status["h1"]["quota_percent"] == pytest.approx(2.0)
+    assert (status["h2"]["is_learner"], status["h2"]["applied_lag"]) == (True, 420)
+    rows = {line.split()[0]: line.split() for line in cs.format_table(obs)[1:]}
+    assert rows["h0"][10:] == ["-", "1", "12", "healthy"]
+    assert rows["h1"][10:] == ["CORRUPT,NOSPACE", "30", "700", "healthy"]
+    assert rows["h2"][10:] == ["-", "420", "-", "healthy"]
+
+
+def test_a_member_down_has_no_lag_nor_certificate_and_says_why():
+    cluster = Cluster(*three(h2={"down": True}))
+    entry = cs.member_status(cluster.observe())[2]
+    assert (entry["name"], entry["health"], entry["reason"]) == ("h2", "unreachable", REFUSED)
+    assert (entry["applied_lag"], entry["cert_days_left"], entry["raft_index"]) == (None, None, None)
+
+
+def test_an_expired_certificate_counts_negative_days():
+    record = cs.endpoint_record(dict(endpoint="https://10.0.0.1:2379", status=None, reachable=True, error=None,
+                                     healthy=False, health_reason="", status_error="x", cert_not_after=1000.0),
+                                now=1000.0 + 2.5 * 86400)
+    assert (record["cert_days_left"], record["cert_expires"]) == (-3, "1970-01-01T00:16:40Z")
 
 
 # -- waiting --------------------------------------------------------------------------------
