@@ -537,7 +537,8 @@ def _dash(value, show=str):
     return "-" if value is None else show(value)
 
 
-def _size(size):
+def short_size(size):
+    """A size as the table shows it, without a space: ``20KiB``, ``1.5GiB``."""
     return human_size(size).replace(" ", "")
 
 
@@ -551,8 +552,8 @@ def table_rows(observation, quota_bytes=0):
         _yes_no(entry["is_learner"]),
         _dash(entry["raft_term"]),
         _dash(entry["raft_index"]),
-        _dash(entry["db_size"], _size),
-        _dash(entry["db_size_in_use"], _size),
+        _dash(entry["db_size"], short_size),
+        _dash(entry["db_size_in_use"], short_size),
         _dash(entry["quota_percent"], lambda percent: "%d%%" % round(percent)),
         ",".join(entry["alarms"]) or "-",
         _dash(entry["applied_lag"]),
