@@ -186,8 +186,9 @@ class _Advisor:
         in_use = quota_percent(entry["db_size_in_use"] or 0, self.quota)
         if in_use > QUOTA_WARN_PERCENT:
             return ["%s: data in use at %d%% of the quota (%s of %s), a defragmentation cannot free it -> raise "
-                    "etcd_quota_backend_bytes, then %s" % (_label(entry), round(in_use), short_size(entry["db_size_in_use"]),
-                                                          short_size(self.quota), playbook("etcd"))]
+                    "etcd_quota_backend_bytes, then %s" % (
+                        _label(entry), round(in_use), short_size(entry["db_size_in_use"]), short_size(self.quota),
+                        playbook("etcd"))]
         return ["%s: database at %d%% of the quota (%s of %s, %s in use) -> %s" % (
             _label(entry), round(used), short_size(entry["db_size"]), short_size(self.quota),
             short_size(entry["db_size_in_use"] or 0), playbook("maintenance"))]

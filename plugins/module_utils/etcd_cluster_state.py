@@ -160,10 +160,14 @@ def observe(clients, discover=True, make_client=None):
     name_endpoints(observation)
     leader = _leader_record(observation, _views(observation))
     for record in records:
-        record["alarms"] = sorted({a["alarm"] for a in alarms or []
-                                   if a["member_id_hex"] == record["member_id"] and a["alarm"] != "NONE"})
+        record["alarms"] = raised_on(alarms, record["member_id"])
         record["applied_lag"] = applied_lag(record, leader)
     return observation
+
+
+def raised_on(alarms, member_id_hex):
+    """The names of the alarms of an alarm list raised on one member, sorted."""
+    return sorted({a["alarm"] for a in alarms or [] if a["member_id_hex"] == member_id_hex and a["alarm"] != "NONE"})
 
 
 def name_endpoints(observation):
@@ -518,8 +522,7 @@ def member_status(observation, quota_bytes=0):
             db_size=status.get("db_size"),
             db_size_in_use=status.get("db_size_in_use"),
             quota_percent=round(quota_percent(status["db_size"], quota_bytes), 1) if status else None,
-            alarms=sorted({a["alarm"] for a in observation.get("alarms") or []
-                           if a["member_id_hex"] == member_id and a["alarm"] != "NONE"}),
+            alarms=raised_on(observation.get("alarms"), member_id),
             cert_expires=(record or {}).get("cert_expires"),
             cert_days_left=(record or {}).get("cert_days_left"),
             health=health,

@@ -120,7 +120,7 @@ def test_a_voting_member_behind_the_leader_beyond_the_gap():
 
 def test_a_database_near_the_quota_is_defragmented_or_needs_a_larger_quota():
     nodes = three({1: dict(db_size=90 * MIB, in_use=20 * MIB), 2: dict(db_size=95 * MIB, in_use=90 * MIB),
-                     3: dict(db_size=70 * MIB, in_use=60 * MIB)})
+                   3: dict(db_size=70 * MIB, in_use=60 * MIB)})
     assert advice(nodes, quota_bytes=100 * MIB, etcd_quota_backend_bytes=100 * MIB) == [
         "etcd-1: database at 90% of the quota (90MiB of 100MiB, 20MiB in use) -> " + MAINTENANCE,
         "etcd-2: data in use at 90% of the quota (90MiB of 100MiB), a defragmentation cannot free it -> raise "

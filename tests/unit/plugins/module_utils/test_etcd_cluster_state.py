@@ -6,6 +6,7 @@ import pytest
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_cluster_state as cs
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_members import REFUSED, Cluster, Node, three
 
+
 def test_one_endpoint_discovers_and_checks_the_whole_cluster():
     cluster = Cluster(*three())
     obs = cluster.observe()
