@@ -21,6 +21,7 @@ traps are handled here once, for every module:
 """
 
 import base64
+import functools
 import json
 import os
 import re
@@ -30,7 +31,7 @@ import ssl
 from urllib.error import HTTPError, URLError
 from urllib.request import HTTPHandler, HTTPSHandler, Request, build_opener
 
-from http.client import HTTPException, RemoteDisconnected
+from http.client import HTTPException, HTTPSConnection, RemoteDisconnected
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, normalize_url
 
@@ -356,20 +357,54 @@ def _cert_chain_error(client_cert, client_key, exc):
         client_cert, key_option, key_path, _ssl_text(exc)), option="client_cert", path=client_cert)
 
 
+class _CertNotingHTTPSConnection(HTTPSConnection):
+    """An HTTPS connection that hands the server's certificate, as verified in the handshake, to
+    ``note_cert`` (the dict of ``SSLSocket.getpeercert()``)."""
+
+    def __init__(self, *args, **kwargs):
+        self._note_cert = kwargs.pop("note_cert")
+        super().__init__(*args, **kwargs)
+
+    def connect(self):
+        super().connect()
+        self._note_cert(self.sock.getpeercert())
+
+
+class _CertNotingHTTPSHandler(HTTPSHandler):
+    def __init__(self, context, note_cert):
+        super().__init__(context=context)
+        self._note_cert = note_cert
+
+    def https_open(self, req):
+        connection = functools.partial(_CertNotingHTTPSConnection, note_cert=self._note_cert)
+        return self.do_open(connection, req, context=self._context)
+
+
 # -- clients ---------------------------------------------------------------------------------
 
 
 class EtcdClient:
-    """Talks to one etcd client URL."""
+    """Talks to one etcd client URL.
+
+    ``server_cert_not_after``: over https, when the certificate the member presented in the last
+    handshake expires (seconds since the epoch, from its verified ``notAfter``); None over http and
+    until a request has connected.
+    """
 
     def __init__(self, endpoint, ca_cert=None, client_cert=None, client_key=None, timeout=DEFAULT_TIMEOUT):
         """Raises EtcdConfigError (an EtcdError) naming the option and file when a TLS file is unusable."""
         self.endpoint = normalize_url(endpoint)
         self.timeout = timeout
+        self.server_cert_not_after = None
         if self.endpoint.startswith("https://"):
-            self._opener = build_opener(HTTPSHandler(context=tls_context(ca_cert, client_cert, client_key)))
+            context = tls_context(ca_cert, client_cert, client_key)
+            self._opener = build_opener(_CertNotingHTTPSHandler(context, self._note_server_cert))
         else:
             self._opener = build_opener(HTTPHandler())
+
+    def _note_server_cert(self, cert):
+        not_after = (cert or {}).get("notAfter")
+        self.server_cert_not_after = float(ssl.cert_time_to_seconds(not_after)) if not_after else None
 
     # -- transport ---------------------------------------------------------------------------
 

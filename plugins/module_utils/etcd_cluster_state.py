@@ -15,6 +15,8 @@ Three layers, so that the decisions can be tested without hosts:
 
 import time
 
+from datetime import datetime, timezone
+
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdError, first_answer
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import effective_quota
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import human_size, normalize_url
@@ -29,14 +31,21 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import (
 )
 
 LEARNER_HINT = " (every endpoint that answered is a learner; name a voting member in endpoints)"
+DAY = 86400
 
 # -- observation -----------------------------------------------------------------------------
 
 
-def endpoint_record(probe, discovered=False):
+def endpoint_record(probe, discovered=False, now=None):
     """One entry of ``endpoints`` as etcd_health returns it: a probe (``etcd_probe.probe_endpoint``)
-    flattened, IDs in hex, ``member`` filled in later from the member list."""
+    flattened, IDs in hex, ``member`` filled in later from the member list, ``alarms`` and
+    ``applied_lag`` once the whole cluster is observed (``observe``).
+
+    ``cert_expires`` (UTC, ISO 8601) and ``cert_days_left`` (whole days from ``now``, negative once
+    expired) are of the certificate the member presented; None over http.
+    """
     status = probe["status"]
+    not_after = probe.get("cert_not_after")
     record = dict(
         endpoint=probe["endpoint"],
         discovered=discovered,
@@ -58,7 +67,16 @@ def endpoint_record(probe, discovered=False):
         db_size=None,
         db_size_in_use=None,
         errors=[],
+        alarms=[],
+        applied_lag=None,
+        cert_expires=None,
+        cert_days_left=None,
     )
+    if not_after is not None:
+        record.update(
+            cert_expires=datetime.fromtimestamp(not_after, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            cert_days_left=int((not_after - (time.time() if now is None else now)) // DAY),
+        )
     if status:
         record.update(
             version=status["version"],
@@ -140,7 +158,16 @@ def observe(clients, discover=True, make_client=None):
         version_error=version_error,
     )
     name_endpoints(observation)
+    leader = _leader_record(observation, _views(observation))
+    for record in records:
+        record["alarms"] = raised_on(alarms, record["member_id"])
+        record["applied_lag"] = applied_lag(record, leader)
     return observation
+
+
+def raised_on(alarms, member_id_hex):
+    """The names of the alarms of an alarm list raised on one member, sorted."""
+    return sorted({a["alarm"] for a in alarms or [] if a["member_id_hex"] == member_id_hex and a["alarm"] != "NONE"})
 
 
 def name_endpoints(observation):
@@ -370,26 +397,41 @@ def _member_name(observation, member_id_hex):
     return member_id_hex
 
 
-def _gap_problems(observation, views, max_gap):
+def _leader_record(observation, views):
+    """The leader's own endpoint record, when the members agree on a leader and it answered its status."""
     leader_id, _name = leader_of(observation)
-    leader_record = None
     for view in views:
         record = view["endpoint"]
         if leader_id and record and record["member_id"] == leader_id and record["is_leader"]:
-            leader_record = record
+            return record
+    return None
+
+
+def _applied(record):
+    return record["raft_applied_index"] or record["raft_index"]
+
+
+def applied_lag(record, leader_record):
+    """Raft entries a member has still to apply: the leader's raft index less the member's applied
+    index (never below 0: the two are read a moment apart). None without either status."""
+    if leader_record is None or record is None or record["raft_term"] is None:
+        return None
+    return max(0, leader_record["raft_index"] - _applied(record))
+
+
+def _gap_problems(observation, views, max_gap):
+    leader_record = _leader_record(observation, views)
     if leader_record is None:
         return ["raft index gap not checked: the leader's status was not observed"]
-    leader_index = leader_record["raft_index"]
     problems = []
     for view in views:
         record = view["endpoint"]
         if view["is_learner"] or record is None or record["raft_term"] is None:
             continue
-        applied = record["raft_applied_index"] or record["raft_index"]
-        gap = leader_index - applied
+        gap = applied_lag(record, leader_record)
         if gap > max_gap:
             problems.append("%s: behind the leader by %d raft entries (applied %d, leader index %d, max %d)"
-                            % (_where(view), gap, applied, leader_index, max_gap))
+                            % (_where(view), gap, _applied(record), leader_record["raft_index"], max_gap))
     return problems
 
 
@@ -418,62 +460,109 @@ def public_members(observation):
 
 # -- presentation ---------------------------------------------------------------------------
 
-TABLE_COLUMNS = ("NAME", "CLIENT URL", "VERSION", "LEADER", "LEARNER", "TERM", "INDEX", "DB SIZE", "IN USE", "QUOTA",
-                 "HEALTH")
+# No cell holds a single space (words are joined with '-', a size is written "20KiB"), and cells
+# are two spaces apart: YAML emitters (the yaml result format of Ansible's callbacks) fold a long
+# line only at a single space, so a table row always stays on one line.
+TABLE_COLUMNS = ("NAME", "CLIENT-URL", "VERSION", "LEADER", "LEARNER", "TERM", "INDEX", "DB-SIZE", "IN-USE", "QUOTA",
+                 "ALARMS", "LAG", "CERT-DAYS", "HEALTH")
 
 
-def _health_cell(view):
+def _health(view):
+    """(the HEALTH cell, why): one word, and the reason behind it (empty when there is none)."""
     member, record = view["member"], view["endpoint"]
     if member is not None and not member["started"]:
-        return "not started"
+        return "not-started", "added but has never joined the cluster"
     if record is None:
-        return "not checked"
+        return "not-checked", ""
     if not record["reachable"]:
-        return "unreachable: %s" % record["error"]
+        return "unreachable", record["error"] or ""
     if record["health_reason"]:
-        return "unhealthy: %s" % record["health_reason"]
+        return "unhealthy", record["health_reason"]
     if record["status_error"]:
-        return "status failed: %s" % record["status_error"]
+        return "status-failed", record["status_error"]
     if not record["healthy"]:
-        return "unhealthy: knows no leader"
-    return "healthy"
+        return "no-leader", "knows no leader"
+    return "healthy", ""
+
+
+def quota_percent(db_size, quota_bytes):
+    """A member's database file against its quota (``quota_bytes`` 0: etcd's 2 GiB), in percent."""
+    return db_size * 100.0 / effective_quota(quota_bytes)
+
+
+def member_status(observation, quota_bytes=0):
+    """One entry per member (and per endpoint that maps to no member), in the table's order: what
+    each column of ``format_table`` shows, as values (None where unknown), plus ``reason`` (why the
+    ``health`` word) and ``cluster_id``. Pure: no I/O."""
+    entries = []
+    for view in _views(observation):
+        member, record = view["member"], view["endpoint"]
+        if member is not None:
+            name = member["name"] or "(%s)" % member["id_hex"]
+            url = record["endpoint"] if record else (member["client_urls"] or [None])[0]
+            member_id = member["id_hex"]
+        else:
+            name = "?" if not record["member_id"] else "(%s)" % record["member_id"]
+            url = record["endpoint"]
+            member_id = record["member_id"]
+        status = record if record is not None and record["raft_term"] is not None else {}
+        health, reason = _health(view)
+        entries.append(dict(
+            name=name,
+            member_id=member_id,
+            endpoint=url,
+            started=member["started"] if member is not None else None,
+            is_learner=view["is_learner"],
+            is_leader=status.get("is_leader"),
+            version=status.get("version"),
+            cluster_id=status.get("cluster_id"),
+            raft_term=status.get("raft_term"),
+            raft_index=status.get("raft_index"),
+            applied_lag=status.get("applied_lag"),
+            db_size=status.get("db_size"),
+            db_size_in_use=status.get("db_size_in_use"),
+            quota_percent=round(quota_percent(status["db_size"], quota_bytes), 1) if status else None,
+            alarms=raised_on(observation.get("alarms"), member_id),
+            cert_expires=(record or {}).get("cert_expires"),
+            cert_days_left=(record or {}).get("cert_days_left"),
+            health=health,
+            reason=reason,
+        ))
+    entries.sort(key=lambda entry: (entry["name"].startswith(("(", "?")), entry["name"], entry["endpoint"] or ""))
+    return entries
 
 
 def _yes_no(value):
     return "yes" if value else "no"
 
 
-def _quota_cell(db_size, quota_bytes):
-    return "%d%%" % round(db_size * 100.0 / effective_quota(quota_bytes))
+def _dash(value, show=str):
+    return "-" if value is None else show(value)
+
+
+def short_size(size):
+    """A size as the table shows it, without a space: ``20KiB``, ``1.5GiB``."""
+    return human_size(size).replace(" ", "")
 
 
 def table_rows(observation, quota_bytes=0):
-    """One row per member; QUOTA is the file's size against ``quota_bytes`` (0: etcd's 2 GiB)."""
-    rows = []
-    for view in _views(observation):
-        member, record = view["member"], view["endpoint"]
-        if member is not None:
-            name = member["name"] or "(%s)" % member["id_hex"]
-            url = record["endpoint"] if record else (member["client_urls"] or ["-"])[0]
-        else:
-            name = "?" if not record["member_id"] else "(%s)" % record["member_id"]
-            url = record["endpoint"]
-        has_status = record is not None and record["raft_term"] is not None
-        rows.append((
-            name,
-            url,
-            record["version"] if has_status else "-",
-            _yes_no(record["is_leader"]) if has_status else "-",
-            _yes_no(view["is_learner"]),
-            str(record["raft_term"]) if has_status else "-",
-            str(record["raft_index"]) if has_status else "-",
-            human_size(record["db_size"]) if has_status else "-",
-            human_size(record["db_size_in_use"]) if has_status and record["db_size_in_use"] is not None else "-",
-            _quota_cell(record["db_size"], quota_bytes) if has_status else "-",
-            _health_cell(view),
-        ))
-    rows.sort(key=lambda row: (row[0].startswith(("(", "?")), row[0], row[1]))
-    return rows
+    """One row of cells per member (``member_status``); QUOTA is the file's size against ``quota_bytes``."""
+    return [(
+        entry["name"],
+        entry["endpoint"] or "-",
+        _dash(entry["version"]),
+        _dash(entry["is_leader"], _yes_no),
+        _yes_no(entry["is_learner"]),
+        _dash(entry["raft_term"]),
+        _dash(entry["raft_index"]),
+        _dash(entry["db_size"], short_size),
+        _dash(entry["db_size_in_use"], short_size),
+        _dash(entry["quota_percent"], lambda percent: "%d%%" % round(percent)),
+        ",".join(entry["alarms"]) or "-",
+        _dash(entry["applied_lag"]),
+        _dash(entry["cert_days_left"]),
+        entry["health"],
+    ) for entry in member_status(observation, quota_bytes)]
 
 
 def format_table(observation, quota_bytes=0):

@@ -40,7 +40,7 @@ def error_text(exc):
 
 def _record(endpoint, **fields):
     record = dict(endpoint=endpoint, reachable=False, error=None, health_reason=None, status=None,
-                  status_error=None, healthy=False, problem="")
+                  status_error=None, healthy=False, problem="", cert_not_after=None)
     record.update(fields)
     return record
 
@@ -55,7 +55,9 @@ def probe_endpoint(client, member_id=None):
       ``status_error``: why it could not be read;
     * ``health_reason``: ``""`` when ``/health`` answered true, else its reason (``no reason given``
       when etcd gave none) or why it failed; None when it was not asked;
-    * ``healthy`` and ``problem``: the one verdict, and why it is not healthy (``""`` when it is).
+    * ``healthy`` and ``problem``: the one verdict, and why it is not healthy (``""`` when it is);
+    * ``cert_not_after``: over https, when the certificate the member presented expires (seconds
+      since the epoch, ``EtcdClient.server_cert_not_after``); None over http or unreachable.
     """
     url = client.endpoint
     try:
@@ -75,7 +77,8 @@ def probe_endpoint(client, member_id=None):
     except EtcdError as exc:
         health, reason = False, error_text(exc)
     record = _record(url, reachable=True, status=status, status_error=status_error,
-                     health_reason="" if health else (reason or NO_REASON))
+                     health_reason="" if health else (reason or NO_REASON),
+                     cert_not_after=getattr(client, "server_cert_not_after", None))
     record["problem"] = _problem(record)
     record["healthy"] = not record["problem"]
     return record

@@ -14,7 +14,10 @@ description:
   - With O(discover=true) (the default) one reachable endpoint is enough, because every started
     member is then also checked at the client URLs it advertises.
   - Decides whether the cluster is healthy and returns why not in RV(problems), plus an aligned
-    status table in RV(table) for an operator to read.
+    status table in RV(table) for an operator to read and the same figures per member in
+    RV(member_status) (for P(raftops.etcd.status_advice#filter)).
+  - Over https each member's server certificate is read in the TLS handshake (verified against
+    O(ca_cert)); the days until it expires are in the table and in RV(endpoints).
   - An unhealthy cluster is not a failure unless O(wait=true); the module fails only when no
     endpoint answers at all, or when O(wait) times out.
   - The cluster is healthy when every member answers C(/health) with V(true), exactly one leader
@@ -144,17 +147,110 @@ table:
   description:
     - An aligned status table, header first, one line per member, for an operator to read with
       M(ansible.builtin.debug).
-    - Columns C(NAME), C(CLIENT URL), C(VERSION), C(LEADER), C(LEARNER), C(TERM), C(INDEX) (raft
-      index), C(DB SIZE) (the database file), C(IN USE) (the part of it that holds data; the rest
-      is what a defragmentation gives back), C(QUOTA) (the file against O(quota_bytes)), C(HEALTH).
+    - Columns C(NAME), C(CLIENT-URL), C(VERSION), C(LEADER), C(LEARNER), C(TERM), C(INDEX) (raft
+      index), C(DB-SIZE) (the database file), C(IN-USE) (the part of it that holds data; the rest
+      is what a defragmentation gives back), C(QUOTA) (the file against O(quota_bytes)),
+      C(ALARMS) (raised on the member), C(LAG) (raft entries the member has still to apply, the
+      leader's raft index less its applied index), C(CERT-DAYS) (days until the member's server
+      certificate expires; C(-) over http), C(HEALTH) (one word; RV(problems) and
+      RV(member_status) say why).
+    - No cell holds a single space, so that a YAML result format never folds a row.
   returned: always
   type: list
   elements: str
   sample:
-    - "NAME        CLIENT URL              VERSION  LEADER  LEARNER  TERM  INDEX  DB SIZE  IN USE  QUOTA  HEALTH"
-    - "etcd-host0  http://10.0.0.11:2379  3.5.1    yes     no       2     12     20 KiB   16 KiB  0%     healthy"
-    - "etcd-host1  http://10.0.0.12:2379  3.5.1    no      no       2     12     20 KiB   16 KiB  0%     healthy"
-    - "etcd-host2  http://10.0.0.13:2379  -        -       no       -     -      -        -       -      unreachable: [Errno 111] Connection refused"
+    - "NAME        CLIENT-URL              VERSION  LEADER  LEARNER  TERM  INDEX  DB-SIZE  IN-USE  QUOTA  ALARMS  LAG  CERT-DAYS  HEALTH"
+    - "etcd-host0  https://10.0.0.11:2379  3.5.1    yes     no       2     12     20KiB    16KiB   0%     -       0    729        healthy"
+    - "etcd-host1  https://10.0.0.12:2379  3.5.1    no      no       2     12     20KiB    16KiB   0%     -       0    729        healthy"
+    - "etcd-host2  https://10.0.0.13:2379  -        -       no       -     -      -        -       -      -       -    -          unreachable"
+member_status:
+  description:
+    - One entry per member (and per endpoint that answers as no member), in the order of RV(table),
+      the figures of its columns as values, null where unknown.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Member name; C((ID)) for a member that has not started, C(?) for an endpoint of no known member.
+      type: str
+    member_id:
+      description: Member ID in hex, when known.
+      type: str
+    endpoint:
+      description: The client URL the figures come from.
+      type: str
+    started:
+      description: Whether the member has started; null for an endpoint of no known member.
+      type: bool
+    is_learner:
+      description: Whether the member is a learner.
+      type: bool
+    is_leader:
+      description: Whether it is the leader; null without its status.
+      type: bool
+    version:
+      description: etcd server version.
+      type: str
+    cluster_id:
+      description: Cluster ID in hex it answered with.
+      type: str
+    raft_term:
+      description: Raft term.
+      type: int
+    raft_index:
+      description: Raft index.
+      type: int
+    applied_lag:
+      description: Raft entries it has still to apply (the leader's raft index less its applied index).
+      type: int
+    db_size:
+      description: Database file size in bytes.
+      type: int
+    db_size_in_use:
+      description: Bytes of the file in use.
+      type: int
+    quota_percent:
+      description: The file against O(quota_bytes), in percent.
+      type: float
+    alarms:
+      description: Alarms raised on the member (C(NOSPACE), C(CORRUPT)).
+      type: list
+      elements: str
+    cert_expires:
+      description: When its server certificate expires (UTC, ISO 8601); null over http or unreachable.
+      type: str
+    cert_days_left:
+      description: Whole days until then; negative once expired.
+      type: int
+    health:
+      description: >-
+        C(healthy), C(unhealthy), C(unreachable), C(not-started), C(not-checked), C(status-failed)
+        or C(no-leader).
+      type: str
+    reason:
+      description: Why, when not healthy (the error or the C(/health) reason); empty otherwise.
+      type: str
+  sample:
+    - name: etcd-host0
+      member_id: 8211f1d0f64f3269
+      endpoint: https://10.0.0.11:2379
+      started: true
+      is_learner: false
+      is_leader: true
+      version: 3.5.1
+      cluster_id: ef37ad9dc622a7c4
+      raft_term: 2
+      raft_index: 12
+      applied_lag: 0
+      db_size: 20480
+      db_size_in_use: 16384
+      quota_percent: 0.0
+      alarms: []
+      cert_expires: "2028-11-20T10:00:00Z"
+      cert_days_left: 729
+      health: healthy
+      reason: ""
 cluster:
   description: The cluster as a whole.
   returned: always
@@ -311,6 +407,21 @@ endpoints:
       description: Errors the member reports in its status (for example alarms).
       type: list
       elements: str
+    alarms:
+      description: Alarms raised on this member, from the cluster's alarm list.
+      type: list
+      elements: str
+    applied_lag:
+      description:
+        - Raft entries it has still to apply (the leader's raft index less its applied index).
+        - Null without the status of both.
+      type: int
+    cert_expires:
+      description: When the server certificate it presented expires (UTC, ISO 8601); null over http or unreachable.
+      type: str
+    cert_days_left:
+      description: Whole days until then; negative once expired.
+      type: int
   sample:
     - endpoint: http://10.0.0.11:2379
       discovered: false
@@ -332,6 +443,10 @@ endpoints:
       db_size: 20480
       db_size_in_use: 16384
       errors: []
+      alarms: []
+      applied_lag: 0
+      cert_expires: null
+      cert_days_left: null
 elapsed:
   description: Seconds spent waiting.
   returned: when O(wait=true)
@@ -354,6 +469,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state im
     assess,
     cluster_summary,
     format_table,
+    member_status,
     observe,
     public_members,
     wait_until,
@@ -388,6 +504,7 @@ def check_once(params, clients, make_client):
         healthy=healthy,
         problems=problems,
         table=format_table(observation, params["quota_bytes"]),
+        member_status=member_status(observation, params["quota_bytes"]),
         cluster=cluster_summary(observation),
         members=public_members(observation),
         endpoints=observation["endpoints"],

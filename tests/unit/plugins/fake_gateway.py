@@ -1,10 +1,12 @@
 """A local HTTP server answering as etcd's v3 JSON gateway does, for EtcdClient's tests.
 
 ``routes[path]`` is (status, JSON body) or ("stream", [lines]); ``requests`` records each (path,
-decoded body). ``client`` is an EtcdClient pointed at it.
+decoded body). ``client`` is an EtcdClient pointed at it; with ``tls=(cert, key)`` the server speaks
+https with that pair and the client trusts ``cert``.
 """
 
 import json
+import ssl
 import threading
 
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +20,7 @@ HEADER = {"cluster_id": "14841639068965178418", "member_id": "102766577439329754
 class Gateway:
     """A local HTTP server; ``routes[path]`` is (status, JSON body) or ("stream", [lines])."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         self.routes = {}
         self.requests = []
         self.release = threading.Event()
@@ -56,9 +58,16 @@ class Gateway:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        scheme = "http"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
         self.thread.start()
-        self.client = ec.EtcdClient("http://127.0.0.1:%d" % self.server.server_address[1], timeout=2)
+        self.client = ec.EtcdClient("%s://127.0.0.1:%d" % (scheme, self.server.server_address[1]), timeout=2,
+                                    ca_cert=tls[0] if tls else None)
 
     def close(self):
         self.release.set()

@@ -10,8 +10,8 @@ MEMBER = {"client_url": "https://10.0.0.11:2379"}
 DEFAULTS = {"tls": True, "metrics": "loopback", "metrics_port": 2381, "corruption_checks": True}
 
 
-def env(version, member=MEMBER, **settings):
-    return server_env(dict(DEFAULTS, **settings), version, member)
+def env(version, member=None, **settings):
+    return server_env(dict(DEFAULTS, **settings), version, MEMBER if member is None else member)
 
 
 @pytest.mark.parametrize("version, checks", [

@@ -1,10 +1,12 @@
 import socket
 import ssl
 import subprocess
+import time
 
 import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.tests.unit.plugins.fake_gateway import HEADER, Gateway
 
 
 @pytest.mark.parametrize(
@@ -361,3 +363,28 @@ def test_client_factory_makes_every_client_with_the_module_options(pki):
     probe_client = ec.client_factory(params, timeout=2.0)("http://10.0.0.1:2379")
     assert (probe_client.endpoint, probe_client.timeout) == ("http://10.0.0.1:2379", 2.0)
     assert ec.client_factory(dict(params, timeout=None))("http://h:2379").timeout == ec.DEFAULT_TIMEOUT
+
+
+# -- the member's certificate ----------------------------------------------------------------
+
+
+def test_the_server_certificate_expiry_is_read_in_the_verified_handshake(tmp_path):
+    cert, key = str(tmp_path / "server.pem"), str(tmp_path / "server-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-days", "12", "-subj", "/CN=etcd-1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    gateway = Gateway(tls=(cert, key))
+    try:
+        gateway.routes["/v3/maintenance/status"] = (200, {"header": HEADER, "version": "3.6.14"})
+        assert gateway.client.server_cert_not_after is None
+        assert gateway.client.status()["version"] == "3.6.14"
+        days = (gateway.client.server_cert_not_after - time.time()) / 86400
+        assert 11.9 < days <= 12
+    finally:
+        gateway.close()
+
+
+def test_plain_http_has_no_server_certificate(gateway):
+    gateway.routes["/v3/maintenance/status"] = (200, {"header": HEADER})
+    gateway.client.status()
+    assert gateway.client.server_cert_not_after is None

@@ -1,113 +1,10 @@
+import re
+import time
+
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_cluster_state as cs
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex
-
-REFUSED = "[Errno 111] Connection refused"
-
-
-class Node:
-    """One fake member; fields mirror what the gateway would say."""
-
-    def __init__(self, name, member_id, port, **kw):
-        self.name, self.id, self.port = name, member_id, port
-        self.url = "http://10.0.0.%d:2379" % port
-        self.learner = kw.get("learner", False)
-        self.started = kw.get("started", True)
-        self.down = kw.get("down", False)
-        self.healthy = kw.get("healthy", True)
-        self.reason = kw.get("reason", "")
-        self.leader = kw.get("leader")
-        self.term = kw.get("term", 2)
-        self.index = kw.get("index", 100)
-        self.applied = kw.get("applied", self.index)
-        self.db_size = kw.get("db_size", 20480)
-        self.errors = kw.get("errors", [])
-        self.gateway_404 = kw.get("gateway_404", False)
-        self.cluster_id = kw.get("cluster_id", 77)
-
-
-class FakeClient:
-    def __init__(self, cluster, endpoint):
-        self.cluster, self.endpoint = cluster, endpoint
-
-    def _node(self):
-        self.cluster.calls.append(self.endpoint)
-        node = self.cluster.by_url.get(self.endpoint)
-        if node is None or node.down or not node.started:
-            raise ec.EtcdUnreachable(REFUSED, endpoint=self.endpoint)
-        return node
-
-    def health(self):
-        node = self._node()
-        return node.healthy, node.reason
-
-    def status(self):
-        node = self._node()
-        if node.gateway_404:
-            raise ec.EtcdError("Not Found", endpoint=self.endpoint, status=404)
-        raw = {
-            "header": {"cluster_id": str(node.cluster_id), "member_id": str(node.id)},
-            "version": "3.5.1", "dbSize": str(node.db_size), "raftTerm": str(node.term),
-            "raftIndex": str(node.index), "raftAppliedIndex": str(node.applied), "errors": node.errors,
-        }
-        if node.leader:
-            raw["leader"] = str(node.leader)
-        if node.learner:
-            raw["isLearner"] = True
-        return ec.normalize_status(raw, endpoint=self.endpoint)
-
-    def _voting(self):
-        node = self._node()
-        if node.learner:
-            raise ec.EtcdError("etcdserver: rpc not supported for learner", endpoint=self.endpoint, status=503)
-        return node
-
-    def member_list(self):
-        self._voting()
-        members = []
-        for n in self.cluster.nodes:
-            raw = {"ID": str(n.id), "peerURLs": ["http://10.0.0.%d:2380" % n.port]}
-            if n.started:
-                raw.update(name=n.name, clientURLs=[n.url])
-            if n.learner:
-                raw["isLearner"] = True
-            members.append(ec.normalize_member(raw))
-        return members
-
-    def alarms(self):
-        self._voting()
-        return [dict(member_id=i, member_id_hex=id_hex(i), alarm=a) for i, a in self.cluster.alarms]
-
-    def version(self):
-        self._node()
-        return {"etcdserver": "3.5.1", "etcdcluster": "3.5.0"}
-
-
-class Cluster:
-    def __init__(self, *nodes, alarms=()):
-        self.nodes = list(nodes)
-        self.by_url = {n.url: n for n in nodes}
-        self.alarms = list(alarms)
-        self.calls = []
-
-    def client(self, url):
-        return FakeClient(self, url)
-
-    def observe(self, *urls, discover=True):
-        clients = [self.client(u) for u in (urls or [self.nodes[0].url])]
-        return cs.observe(clients, discover=discover, make_client=self.client)
-
-
-def three(**overrides):
-    """h0 (leader), h1, h2 following h0; overrides: {name: {field: value}}."""
-    nodes = []
-    for i, name in enumerate(("h0", "h1", "h2")):
-        kw = dict(leader=0x100)
-        kw.update(overrides.get(name, {}))
-        nodes.append(Node(name, 0x100 + i, i + 1, **kw))
-    return nodes
+from ansible_collections.raftops.etcd.tests.unit.plugins.fake_members import REFUSED, Cluster, Node, three
 
 
 def test_one_endpoint_discovers_and_checks_the_whole_cluster():
@@ -130,7 +27,7 @@ def test_discover_off_checks_only_the_named_endpoints():
     obs = cluster.observe(discover=False)
     assert [r["endpoint"] for r in obs["endpoints"]] == ["http://10.0.0.1:2379"]
     assert cs.assess(obs) == (True, [])
-    assert cs.format_table(obs)[3].endswith("not checked")
+    assert cs.format_table(obs)[3].endswith("not-checked")
 
 
 def test_a_member_reached_through_an_alias_is_not_probed_twice():
@@ -148,7 +45,8 @@ def test_unreachable_member_is_named_with_its_url_and_error():
     obs = cluster.observe()
     assert cs.assess(obs) == (False, ["h2 (http://10.0.0.3:2379): unreachable: " + REFUSED])
     row = cs.format_table(obs)[3]
-    assert row.startswith("h2") and row.endswith("unreachable: " + REFUSED)
+    assert row.startswith("h2") and row.endswith("unreachable")
+    assert cs.member_status(obs)[2]["reason"] == REFUSED
 
 
 def test_named_endpoint_that_is_no_member_and_does_not_answer_is_a_problem():
@@ -204,7 +102,7 @@ def test_unstarted_member():
     assert not healthy
     assert problems == ["unstarted member 102 (http://10.0.0.3:2380): not started (added but has never joined the cluster)"]
     assert cs.format_table(obs)[3].startswith("(102)")
-    assert cs.format_table(obs)[3].endswith("not started")
+    assert cs.format_table(obs)[3].endswith("not-started")
 
 
 @pytest.mark.parametrize("started", [True, False])
@@ -365,9 +263,52 @@ def test_table_columns_are_aligned():
             assert line[start] != " "
     assert lines[1].startswith("a-much-longer-member-name  http://10.0.0.2:2379")
     leader_row = lines[2].split()
-    assert leader_row[:8] == ["h0", "http://10.0.0.1:2379", "3.5.1", "yes", "no", "2", "123456", "3"]
-    assert "3 MiB" in lines[2]
+    assert leader_row[:8] == ["h0", "http://10.0.0.1:2379", "3.5.1", "yes", "no", "2", "123456", "3MiB"]
     assert lines[3].split()[2:5] == ["-", "-", "no"]
+
+
+def test_no_cell_holds_a_single_space_so_yaml_never_folds_a_row():
+    cluster = Cluster(*three(h1={"healthy": False, "reason": "RAFT NO LEADER"}, h2={"down": True}),
+                      alarms=[(0x100, "NOSPACE"), (0x100, "CORRUPT")])
+    for line in cs.format_table(cluster.observe()):
+        assert re.search(r"(?<! ) (?! )", line) is None, line
+
+
+def test_alarms_lag_and_certificate_days_per_member():
+    now = time.time()
+    cluster = Cluster(*three(h0={"index": 500, "applied": 499, "cert_not_after": now + 12.5 * 86400},
+                             h1={"index": 480, "applied": 470, "cert_not_after": now + 700.5 * 86400},
+                             h2={"index": 90, "applied": 80, "learner": True}),
+                      alarms=[(0x101, "NOSPACE"), (0x101, "CORRUPT"), (0x100, "NONE")])
+    obs = cluster.observe()
+    records = {r["member"]: r for r in obs["endpoints"]}
+    assert [records[n]["alarms"] for n in ("h0", "h1", "h2")] == [[], ["CORRUPT", "NOSPACE"], []]
+    # the leader's raft index less each member's applied index
+    assert [records[n]["applied_lag"] for n in ("h0", "h1", "h2")] == [1, 30, 420]
+    assert [records[n]["cert_days_left"] for n in ("h0", "h1", "h2")] == [12, 700, None]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", records["h0"]["cert_expires"])
+    status = {entry["name"]: entry for entry in cs.member_status(obs, quota_bytes=1024 ** 2)}
+    assert status["h1"]["alarms"] == ["CORRUPT", "NOSPACE"]
+    assert status["h1"]["quota_percent"] == pytest.approx(2.0)
+    assert (status["h2"]["is_learner"], status["h2"]["applied_lag"]) == (True, 420)
+    rows = {line.split()[0]: line.split() for line in cs.format_table(obs)[1:]}
+    assert rows["h0"][10:] == ["-", "1", "12", "healthy"]
+    assert rows["h1"][10:] == ["CORRUPT,NOSPACE", "30", "700", "healthy"]
+    assert rows["h2"][10:] == ["-", "420", "-", "healthy"]
+
+
+def test_a_member_down_has_no_lag_nor_certificate_and_says_why():
+    cluster = Cluster(*three(h2={"down": True}))
+    entry = cs.member_status(cluster.observe())[2]
+    assert (entry["name"], entry["health"], entry["reason"]) == ("h2", "unreachable", REFUSED)
+    assert (entry["applied_lag"], entry["cert_days_left"], entry["raft_index"]) == (None, None, None)
+
+
+def test_an_expired_certificate_counts_negative_days():
+    record = cs.endpoint_record(dict(endpoint="https://10.0.0.1:2379", status=None, reachable=True, error=None,
+                                     healthy=False, health_reason="", status_error="x", cert_not_after=1000.0),
+                                now=1000.0 + 2.5 * 86400)
+    assert (record["cert_days_left"], record["cert_expires"]) == (-3, "1970-01-01T00:16:40Z")
 
 
 # -- waiting --------------------------------------------------------------------------------

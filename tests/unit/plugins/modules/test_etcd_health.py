@@ -96,10 +96,15 @@ def test_healthy_cluster_returns_everything_and_changes_nothing():
     assert result["cluster"]["leader"] == "m0"
     assert [e["endpoint"] for e in result["endpoints"]] == URLS
     assert result["table"] == [
-        "NAME  CLIENT URL            VERSION  LEADER  LEARNER  TERM  INDEX  DB SIZE  IN USE  QUOTA  HEALTH",
-        "m0    http://10.0.0.1:2379  3.5.1    yes     no       3     40     24 KiB   0 B     0%     healthy",
-        "m1    http://10.0.0.2:2379  3.5.1    no      no       3     40     24 KiB   0 B     0%     healthy",
+        "NAME  CLIENT-URL            VERSION  LEADER  LEARNER  TERM  INDEX  DB-SIZE  IN-USE  QUOTA  ALARMS  LAG  CERT-DAYS"
+        "  HEALTH",
+        "m0    http://10.0.0.1:2379  3.5.1    yes     no       3     40     24KiB    0B      0%     -       0    -"
+        "          healthy",
+        "m1    http://10.0.0.2:2379  3.5.1    no      no       3     40     24KiB    0B      0%     -       0    -"
+        "          healthy",
     ]
+    assert [(e["name"], e["health"], e["applied_lag"], e["alarms"]) for e in result["member_status"]] == [
+        ("m0", "healthy", 0, []), ("m1", "healthy", 0, [])]
     assert "rounds" not in result
     json.dumps(result)
 
@@ -141,7 +146,7 @@ def test_wait_timeout_names_what_is_wrong_and_returns_the_last_observation():
     assert failure.startswith("etcd cluster not healthy after 5s (")
     assert failure.endswith(" checks): m1 (http://10.0.0.2:2379): unreachable: " + REFUSED)
     assert result["healthy"] is False
-    assert result["table"][2].endswith("unreachable: " + REFUSED)
+    assert result["table"][2].endswith("unreachable")
     assert 5 <= world.now < 7
 
 

@@ -1,0 +1,267 @@
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""What the status tells the operator to do (playbooks/status.yml, and the status at the end of a
+run): every problem the health result shows, each with the command that addresses it, and the
+lines that show them under the table.
+
+docs/status.md lists every advice and what it means.
+"""
+
+import re
+import textwrap
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import (
+    cluster_summary,
+    member_status,
+    quota_percent,
+    short_size,
+)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import effective_quota
+
+SETTINGS = dict(etcd_group="etcd", etcd_instance="etcd", etcd_pki_renew_before_days=30, etcd_pki_managed=True,
+                etcd_quota_backend_bytes=0, etcd_max_raft_index_gap=50)
+# The default etcd_defrag_rule defragments a member whose file passes this share of the quota.
+QUOTA_WARN_PERCENT = 80
+INVENTORY = "INVENTORY"
+# YAML emitters (the yaml result format of Ansible's callbacks) fold a line at a single space past
+# their width, 80 columns counted from the list's "- ". status_lines keeps every single space of
+# its lines before this column, and no table cell holds one (etcd_cluster_state.TABLE_COLUMNS).
+FOLD_SAFE_COLUMN = 72
+_COMMAND = re.compile(r"ansible-playbook raftops\.etcd\.\w+ -i %s(?: -e \S+)*|journalctl -u \S+" % INVENTORY)
+_KEEP = "\0"
+
+
+def playbook(name, **extra_vars):
+    """The command line of one of the collection's playbooks."""
+    return " ".join(["ansible-playbook raftops.etcd.%s -i %s" % (name, INVENTORY)]
+                    + ["-e %s=%s" % item for item in sorted(extra_vars.items())])
+
+
+def _settings(settings):
+    merged = dict(SETTINGS)
+    merged.update({key: value for key, value in (settings or {}).items() if key in SETTINGS and value is not None})
+    try:
+        for key in ("etcd_pki_renew_before_days", "etcd_quota_backend_bytes", "etcd_max_raft_index_gap"):
+            merged[key] = int(merged[key])
+        merged["etcd_pki_managed"] = boolean(merged["etcd_pki_managed"], strict=False)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError("status_advice: settings hold a value that is not a number: %s" % exc) from None
+    return merged
+
+
+def _read(health, quota_bytes):
+    """(member_status entries, cluster summary, problems) of an etcd_health result or an observation."""
+    if not isinstance(health, dict):
+        raise AnsibleFilterError("status_advice: expects the result of raftops.etcd.etcd_health, got %s"
+                                 % type(health).__name__)
+    if "member_status" in health:
+        return health["member_status"], health.get("cluster") or {}, list(health.get("problems") or [])
+    if "endpoints" in health and "alarms" in health:
+        return member_status(health, quota_bytes), cluster_summary(health), []
+    raise AnsibleFilterError("status_advice: expects the result of raftops.etcd.etcd_health (with member_status); "
+                             "this one has none: %s" % (health.get("msg") or ", ".join(sorted(health))))
+
+
+def _label(entry):
+    return entry["endpoint"] if entry["name"] == "?" else entry["name"]
+
+
+def _named(entry):
+    """The member's name when the replace_member playbook can take it."""
+    return entry["name"] if entry["name"] and entry["name"][0] not in "(?" else None
+
+
+def _days(days):
+    if days <= 0:
+        return "within a day"
+    return "in %d day%s" % (days, "" if days == 1 else "s")
+
+
+def _replace(entry, why="if the host is lost"):
+    name = _named(entry)
+    return "; %s: %s" % (why, playbook("replace_member", etcd_replace=name)) if name else ""
+
+
+class _Advisor:
+    def __init__(self, entries, cluster, settings):
+        self.entries = entries
+        self.leader = cluster.get("leader")
+        self.settings = settings
+        self.unit = "%s.service" % settings["etcd_instance"]
+        self.journal = "journalctl -u %s" % self.unit
+        self.quota = effective_quota(settings["etcd_quota_backend_bytes"])
+
+    def cluster_lines(self):
+        voters = [e for e in self.entries if e["started"] is not None and not e["is_learner"]]
+        answering = [e for e in voters if e["raft_term"] is not None]
+        if self.leader or not voters:
+            return []
+        quorum = len(voters) // 2 + 1
+        if len(answering) < quorum:
+            return ["cluster: no leader, %d of %d voting members answer (quorum %d) -> %s starts the members that "
+                    "are down; if most hosts are lost: %s" % (
+                        len(answering), len(voters), quorum, playbook("etcd"),
+                        playbook("restore", etcd_restore_snapshot="SNAPSHOT"))]
+        return ["cluster: no leader although %d of %d voting members answer -> check that the members reach each "
+                "other on the peer port, and their logs: %s" % (len(answering), len(voters), self.journal)]
+
+    def member_lines(self, entry, majority_cluster):
+        lines = []
+        lines.extend(self._health_lines(entry))
+        lines.extend(self._alarm_lines(entry))
+        if majority_cluster and entry["cluster_id"] and entry["cluster_id"] != majority_cluster:
+            lines.append("%s: answers for another cluster (ID %s, the others %s), its data is not this cluster's -> %s"
+                         % (_label(entry), entry["cluster_id"], majority_cluster,
+                            playbook("replace_member", etcd_replace=_named(entry) or "NAME")))
+        if entry["raft_term"] is not None:
+            lines.extend(self._lag_lines(entry))
+            lines.extend(self._quota_lines(entry))
+        lines.extend(self._cert_lines(entry))
+        return lines
+
+    def _health_lines(self, entry):
+        label, health, reason = _label(entry), entry["health"], entry["reason"]
+        if health == "not-started":
+            kind = "learner" if entry["is_learner"] else "voting member (it counts toward quorum)"
+            return ["%s: %s added but never started -> %s joins it when its host is in the inventory; else remove "
+                    "the entry with the module raftops.etcd.etcd_member (state=absent, id=%s)"
+                    % (label, kind, playbook("etcd"), entry["member_id"])]
+        if health == "unreachable":
+            if "certificate" in reason.lower():
+                return ["%s: not reachable, its certificate is refused (%s) -> %s" % (label, reason, self._renewal())]
+            return ["%s: not reachable (%s) -> %s starts it%s" % (label, reason, playbook("etcd"), _replace(entry))]
+        if health in ("unhealthy", "no-leader") and not self.leader:
+            return []  # the cluster has no leader: said once, for the cluster
+        if health == "unhealthy" and not reason.startswith("ALARM"):
+            return ["%s: unhealthy (/health: %s) -> its log: %s%s"
+                    % (label, reason, self.journal, _replace(entry, "if it does not recover"))]
+        if health == "no-leader":
+            return ["%s: knows no leader while the others follow %s, cut off from its peers -> check that it reaches "
+                    "them on the peer port, and its log: %s" % (label, self.leader, self.journal)]
+        if health == "status-failed":
+            return ["%s: answers /health but not its status (%s) -> its log: %s" % (label, reason, self.journal)]
+        return []
+
+    def _alarm_lines(self, entry):
+        lines = []
+        for alarm in entry["alarms"]:
+            if alarm == "NOSPACE":
+                lines.append("%s: NOSPACE alarm raised, the cluster refuses writes%s -> %s"
+                             % (_label(entry), self._size_figure(entry), playbook("maintenance")))
+            elif alarm == "CORRUPT":
+                lines.append("%s: CORRUPT alarm raised, its data differs from the other members' -> %s"
+                             % (_label(entry), playbook("replace_member", etcd_replace=_named(entry) or "NAME")))
+            else:
+                lines.append("%s: %s alarm raised -> its log: %s" % (_label(entry), alarm, self.journal))
+        return lines
+
+    def _size_figure(self, entry):
+        if entry["db_size"] is None:
+            return ""
+        return " (database %s, %d%% of the %s quota)" % (
+            short_size(entry["db_size"]), round(quota_percent(entry["db_size"], self.quota)), short_size(self.quota))
+
+    def _lag_lines(self, entry):
+        lag = entry["applied_lag"]
+        if entry["is_learner"]:
+            behind = "" if lag is None else " (%d raft entries behind the leader)" % lag
+            return ["%s: learner not promoted%s, promoted once caught up -> %s"
+                    % (_label(entry), behind, playbook("etcd"))]
+        gap = self.settings["etcd_max_raft_index_gap"]
+        if lag is None or lag <= gap:
+            return []
+        return ["%s: %d raft entries behind the leader (more than etcd_max_raft_index_gap=%d) -> a slow disk or "
+                "network, see its log: %s%s" % (_label(entry), lag, gap, self.journal,
+                                                _replace(entry, "if it does not catch up"))]
+
+    def _quota_lines(self, entry):
+        if "NOSPACE" in entry["alarms"]:
+            return []
+        used = quota_percent(entry["db_size"], self.quota)
+        if used <= QUOTA_WARN_PERCENT:
+            return []
+        in_use = quota_percent(entry["db_size_in_use"] or 0, self.quota)
+        if in_use > QUOTA_WARN_PERCENT:
+            return ["%s: data in use at %d%% of the quota (%s of %s), a defragmentation cannot free it -> raise "
+                    "etcd_quota_backend_bytes, then %s" % (
+                        _label(entry), round(in_use), short_size(entry["db_size_in_use"]), short_size(self.quota),
+                        playbook("etcd"))]
+        return ["%s: database at %d%% of the quota (%s of %s, %s in use) -> %s" % (
+            _label(entry), round(used), short_size(entry["db_size"]), short_size(self.quota),
+            short_size(entry["db_size_in_use"] or 0), playbook("maintenance"))]
+
+    def _renewal(self):
+        if self.settings["etcd_pki_managed"]:
+            return "%s renews it" % playbook("etcd")
+        return "put a new NAME.pem and NAME-key.pem in etcd_pki_dir (etcd_pki_managed=false), then %s" % playbook("etcd")
+
+    def _cert_lines(self, entry):
+        days, renew = entry["cert_days_left"], self.settings["etcd_pki_renew_before_days"]
+        if days is None or days >= renew:
+            return []
+        return ["%s: certificate expires %s (renewed within etcd_pki_renew_before_days=%d) -> %s"
+                % (_label(entry), _days(days), renew, self._renewal())]
+
+
+def _majority(values):
+    counts = {}
+    for value in values:
+        if value:
+            counts[value] = counts.get(value, 0) + 1
+    best = sorted(counts.items(), key=lambda item: -item[1])
+    if not best or (len(best) > 1 and best[0][1] == best[1][1]):
+        return None
+    return best[0][0]
+
+
+def status_advice(health, settings=None):
+    """Every problem of the cluster, each as ``MEMBER: what is wrong (figure) -> the command``; see
+    plugins/filter/status_advice.yml."""
+    settings = _settings(settings)
+    entries, cluster, problems = _read(health, settings["etcd_quota_backend_bytes"])
+    advisor = _Advisor(entries, cluster, settings)
+    majority_cluster = _majority(entry["cluster_id"] for entry in entries)
+    lines = advisor.cluster_lines()
+    for entry in entries:
+        lines.extend(advisor.member_lines(entry, majority_cluster))
+    if not lines and health.get("healthy") is False:
+        lines = ["cluster: %s -> the members' logs: %s" % (problem, advisor.journal) for problem in problems]
+    if lines and (settings["etcd_instance"], settings["etcd_group"]) != ("etcd", "etcd"):
+        lines.append("(cluster etcd_instance=%s, group %s: give each command the -e options of this run)"
+                     % (settings["etcd_instance"], settings["etcd_group"]))
+    return lines
+
+
+def _wrap(text, first, rest):
+    """Lines of at most FOLD_SAFE_COLUMN characters; a command is never split (it may run longer)."""
+    kept = _COMMAND.sub(lambda match: match.group(0).replace(" ", _KEEP), text)
+    return [line.replace(_KEEP, " ") for line in textwrap.wrap(
+        kept, width=FOLD_SAFE_COLUMN, initial_indent=first, subsequent_indent=rest,
+        break_long_words=False, break_on_hyphens=False)]
+
+
+def status_lines(table, advice):
+    """The status table and, below it, the advice, as lines that no callback folds; see
+    plugins/filter/status_lines.yml."""
+    if isinstance(table, str) or isinstance(advice, str):
+        raise AnsibleFilterError("status_lines: expects the table and the advice as lists of lines")
+    lines = list(table or [])
+    found = sum(1 for item in advice or [] if " -> " in str(item))  # a line without an arrow is a note
+    if not found:
+        return [*lines, "no problem found", *(str(item) for item in advice or [])]
+    lines.append("%d problem%s found, each with what addresses it:" % (found, "" if found == 1 else "s"))
+    for item in advice:
+        problem, arrow, actions = str(item).partition(" -> ")
+        lines.extend(_wrap(problem, "", "    "))
+        if arrow:
+            for action in actions.split("; "):
+                lines.extend(_wrap(action, "  -> ", "     "))
+    return lines
+
+
+class FilterModule:
+    def filters(self):
+        return {"status_advice": status_advice, "status_lines": status_lines}

@@ -1,0 +1,248 @@
+"""status_advice: each problem an etcd_health result shows, with the command that addresses it; and
+status_lines: the table and the advice as lines that no YAML callback folds."""
+
+import re
+import time
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.raftops.etcd.plugins.filter import status_advice as sa
+from ansible_collections.raftops.etcd.plugins.filter.status_advice import status_advice, status_lines
+from ansible_collections.raftops.etcd.tests.unit.plugins.fake_members import REFUSED, Cluster
+from ansible_collections.raftops.etcd.tests.unit.plugins.status_sample import DAY, MIB, health, member, sample
+
+ETCD = "ansible-playbook raftops.etcd.etcd -i INVENTORY"
+MAINTENANCE = "ansible-playbook raftops.etcd.maintenance -i INVENTORY"
+
+
+def replace(name):
+    return "ansible-playbook raftops.etcd.replace_member -i INVENTORY -e etcd_replace=%s" % name
+
+
+def three(overrides=None):
+    """etcd-1 (leader), etcd-2, etcd-3; overrides: {number: {field: value}}."""
+    return [member(n, **(overrides or {}).get(n, {})) for n in (1, 2, 3)]
+
+
+def advice(nodes=None, alarms=(), quota_bytes=0, **settings):
+    return status_advice(health(nodes or three(), alarms, quota_bytes), settings)
+
+
+def test_the_filters_are_registered():
+    assert sa.FilterModule().filters() == {"status_advice": status_advice, "status_lines": status_lines}
+
+
+def test_a_healthy_cluster_needs_nothing():
+    result = health(three())
+    assert status_advice(result, {}) == []
+    assert status_lines(result["table"], []) == [*result["table"], "no problem found"]
+
+
+def test_nospace_alarm_points_to_the_maintenance_playbook():
+    nodes = three({2: dict(db_size=2048 * MIB, in_use=600 * MIB)})
+    assert advice(nodes, alarms=[(0xA2, "NOSPACE")]) == [
+        "etcd-2: NOSPACE alarm raised, the cluster refuses writes (database 2GiB, 100% of the 2GiB quota) -> "
+        + MAINTENANCE]
+
+
+def test_corrupt_alarm_points_to_replace_member():
+    nodes = three({3: dict(healthy=False, reason="ALARM CORRUPT")})
+    assert advice(nodes, alarms=[(0xA3, "CORRUPT")]) == [
+        "etcd-3: CORRUPT alarm raised, its data differs from the other members' -> " + replace("etcd-3")]
+
+
+@pytest.mark.parametrize("days, expected", [
+    (12.5, "etcd-3: certificate expires in 12 days (renewed within etcd_pki_renew_before_days=30) -> %s renews it"
+     % ETCD),
+    (1.5, "etcd-3: certificate expires in 1 day (renewed within etcd_pki_renew_before_days=30) -> %s renews it"
+     % ETCD),
+    (0.5, "etcd-3: certificate expires within a day (renewed within etcd_pki_renew_before_days=30) -> %s renews it"
+     % ETCD),
+    (29.9, "etcd-3: certificate expires in 29 days (renewed within etcd_pki_renew_before_days=30) -> %s renews it"
+     % ETCD),
+    (30.1, None),
+])
+def test_a_certificate_the_next_run_renews_points_to_the_etcd_playbook(days, expected):
+    nodes = three({3: dict(cert_not_after=time.time() + days * DAY)})
+    assert advice(nodes) == ([expected] if expected else [])
+
+
+def test_the_renewal_window_is_the_setting_and_own_certificates_are_the_operators():
+    nodes = three({3: dict(cert_not_after=time.time() + 50.5 * DAY)})
+    assert advice(nodes, etcd_pki_renew_before_days="60", etcd_pki_managed="false") == [
+        "etcd-3: certificate expires in 50 days (renewed within etcd_pki_renew_before_days=60) -> put a new NAME.pem "
+        "and NAME-key.pem in etcd_pki_dir (etcd_pki_managed=false), then " + ETCD]
+
+
+def test_plain_http_members_have_no_certificate_to_judge():
+    nodes = three({n: dict(cert_not_after=None) for n in (1, 2, 3)})
+    assert advice(nodes) == []
+    assert [entry["cert_days_left"] for entry in health(nodes)["member_status"]] == [None, None, None]
+
+
+def test_a_member_down_is_started_by_the_etcd_playbook_or_replaced():
+    assert advice(three({2: dict(down=True)})) == [
+        "etcd-2: not reachable (%s) -> %s starts it; if the host is lost: %s" % (REFUSED, ETCD, replace("etcd-2"))]
+
+
+def test_a_refused_certificate_is_renewed_rather_than_the_member_replaced():
+    result = health(three())
+    entry = result["member_status"][1]
+    entry.update(health="unreachable", reason="[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+                 "certificate has expired", raft_term=None, cert_days_left=None)
+    assert status_advice(result, {}) == [
+        "etcd-2: not reachable, its certificate is refused ([SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+        "failed: certificate has expired) -> %s renews it" % ETCD]
+
+
+def test_a_learner_not_promoted_points_to_the_etcd_playbook():
+    nodes = [*three(), member(4, index=100, applied=70, learner=True)]
+    assert advice(nodes) == [
+        "etcd-4: learner not promoted (30 raft entries behind the leader), promoted once caught up -> " + ETCD]
+
+
+def test_a_learner_never_started_is_joined_or_removed():
+    nodes = [*three(), member(4, learner=True, started=False)]
+    assert advice(nodes) == [
+        "(a4): learner added but never started -> %s joins it when its host is in the inventory; else remove the "
+        "entry with the module raftops.etcd.etcd_member (state=absent, id=a4)" % ETCD]
+
+
+def test_a_voting_member_behind_the_leader_beyond_the_gap():
+    nodes = three({2: dict(index=100, applied=40)})
+    assert advice(nodes, etcd_max_raft_index_gap=50) == [
+        "etcd-2: 60 raft entries behind the leader (more than etcd_max_raft_index_gap=50) -> a slow disk or network, "
+        "see its log: journalctl -u etcd.service; if it does not catch up: " + replace("etcd-2")]
+    assert advice(nodes, etcd_max_raft_index_gap=60) == []
+
+
+def test_a_database_near_the_quota_is_defragmented_or_needs_a_larger_quota():
+    nodes = three({1: dict(db_size=90 * MIB, in_use=20 * MIB), 2: dict(db_size=95 * MIB, in_use=90 * MIB),
+                   3: dict(db_size=70 * MIB, in_use=60 * MIB)})
+    assert advice(nodes, quota_bytes=100 * MIB, etcd_quota_backend_bytes=100 * MIB) == [
+        "etcd-1: database at 90% of the quota (90MiB of 100MiB, 20MiB in use) -> " + MAINTENANCE,
+        "etcd-2: data in use at 90% of the quota (90MiB of 100MiB), a defragmentation cannot free it -> raise "
+        "etcd_quota_backend_bytes, then " + ETCD,
+    ]
+
+
+def test_no_leader_without_quorum_points_to_starting_members_or_a_restore():
+    nodes = [member(1, leader=None), member(2, leader=None, down=True), member(3, leader=None, down=True)]
+    assert advice(nodes) == [
+        "cluster: no leader, 1 of 3 voting members answer (quorum 2) -> %s starts the members that are down; if most "
+        "hosts are lost: ansible-playbook raftops.etcd.restore -i INVENTORY -e etcd_restore_snapshot=SNAPSHOT" % ETCD,
+        "etcd-2: not reachable (%s) -> %s starts it; if the host is lost: %s" % (REFUSED, ETCD, replace("etcd-2")),
+        "etcd-3: not reachable (%s) -> %s starts it; if the host is lost: %s" % (REFUSED, ETCD, replace("etcd-3")),
+    ]
+
+
+def test_no_leader_with_every_member_answering_is_a_network_problem():
+    nodes = [member(n, leader=None, healthy=False, reason="RAFT NO LEADER") for n in (1, 2, 3)]
+    assert advice(nodes) == [
+        "cluster: no leader although 3 of 3 voting members answer -> check that the members reach each other on the "
+        "peer port, and their logs: journalctl -u etcd.service"]
+
+
+def test_a_member_cut_off_from_the_leader():
+    nodes = three({3: dict(leader=None, healthy=False, reason="RAFT NO LEADER")})
+    assert advice(nodes) == [
+        "etcd-3: unhealthy (/health: RAFT NO LEADER) -> its log: journalctl -u etcd.service; if it does not recover: "
+        + replace("etcd-3")]
+
+
+def test_a_member_answering_for_another_cluster_has_diverged():
+    nodes = three({3: dict(cluster_id=99)})
+    assert advice(nodes) == [
+        "etcd-3: answers for another cluster (ID 63, the others 4d), its data is not this cluster's -> "
+        + replace("etcd-3")]
+
+
+def test_another_instance_names_its_unit_and_asks_for_the_same_options():
+    nodes = three({2: dict(index=100, applied=10)})
+    assert advice(nodes, etcd_instance="etcd-events", etcd_group="events") == [
+        "etcd-2: 90 raft entries behind the leader (more than etcd_max_raft_index_gap=50) -> a slow disk or network, "
+        "see its log: journalctl -u etcd-events.service; if it does not catch up: " + replace("etcd-2"),
+        "(cluster etcd_instance=etcd-events, group events: give each command the -e options of this run)",
+    ]
+
+
+def test_an_observation_gives_the_same_advice_as_the_health_result():
+    nodes = three({2: dict(down=True), 3: dict(cert_not_after=time.time() + 3.5 * DAY)})
+    observation = Cluster(*nodes).observe(nodes[0].url)
+    assert status_advice(observation, {}) == advice(nodes)
+    assert len(status_advice(observation, {})) == 2
+
+
+def test_problems_the_advice_does_not_know_are_still_shown():
+    result = dict(health(three()), healthy=False, problems=["leader a9 is not in the member list"])
+    assert status_advice(result, {}) == [
+        "cluster: leader a9 is not in the member list -> the members' logs: journalctl -u etcd.service"]
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("text", "expects the result of raftops.etcd.etcd_health, got str"),
+    ({"failed": True, "msg": "cannot set up the etcd client: ca_cert /x does not exist"},
+     "has none: cannot set up the etcd client: ca_cert /x does not exist"),
+])
+def test_anything_but_a_health_result_is_refused(bad, message):
+    with pytest.raises(AnsibleFilterError, match=re.escape(message)):
+        status_advice(bad, {})
+
+
+def test_settings_that_are_no_numbers_are_refused():
+    with pytest.raises(AnsibleFilterError, match="not a number"):
+        status_advice(health(three()), {"etcd_pki_renew_before_days": "soon"})
+
+
+# -- status_lines --------------------------------------------------------------------------------
+
+
+def single_spaces_from(line, column):
+    """Where a YAML emitter may fold ``line``: single spaces at or past ``column``."""
+    return [m.start() for m in re.finditer(r"(?<! ) (?! )", line) if m.start() >= column]
+
+
+def test_the_sample_shows_the_table_then_each_problem_and_its_command():
+    result = sample()
+    lines = status_lines(result["table"], status_advice(result, {}))
+    assert lines[:6] == result["table"]
+    assert lines[6:] == [
+        "4 problems found, each with what addresses it:",
+        "etcd-2: NOSPACE alarm raised, the cluster refuses writes (database 2GiB,",
+        "    100% of the 2GiB quota)",
+        "  -> " + MAINTENANCE,
+        "etcd-3: certificate expires in 12 days (renewed within",
+        "    etcd_pki_renew_before_days=30)",
+        "  -> %s renews it" % ETCD,
+        "etcd-4: not reachable ([Errno 111] Connection refused)",
+        "  -> %s starts it" % ETCD,
+        "  -> if the host is lost:",
+        "     " + replace("etcd-4"),
+        "etcd-5: learner not promoted (1210 raft entries behind the leader),",
+        "    promoted once caught up",
+        "  -> " + ETCD,
+    ]
+
+
+def test_no_line_can_fold_and_no_command_is_split():
+    result = sample()
+    every = status_advice(result, {})
+    long_name = health([member(1), member(2), member(3, down=True)])
+    long_name["member_status"][2]["name"] = "etcd-member-with-a-rather-long-name-in-a-big-datacenter"
+    every += status_advice(long_name, {"etcd_instance": "etcd-events"})
+    lines = status_lines(result["table"], every)
+    for line in lines:
+        assert single_spaces_from(line, sa.FOLD_SAFE_COLUMN) == [], line
+    for command in re.findall(r"ansible-playbook [^;]*?INVENTORY(?: -e \S+)*", " ".join(every)):
+        assert any(command in line for line in lines), command
+
+
+def test_a_note_is_no_problem():
+    assert status_lines(["TABLE"], ["(a note)"]) == ["TABLE", "no problem found", "(a note)"]
+
+
+def test_status_lines_wants_lists():
+    with pytest.raises(AnsibleFilterError, match="lists of lines"):
+        status_lines("TABLE", [])
