@@ -3,10 +3,13 @@
 file the role wrote, over https with a client certificate, and loads the shipped alert rules; the
 loopback listener serves plain http on the host only; and a follower whose stored data was altered
 while it was stopped is refused by etcd's start check, named by the maintenance's hash check when
-that check is off, and brought back by the etcd playbook once its data is wiped."""
+that check is off, and brought back by the etcd playbook once its data is wiped. The status playbook
+names a NOSPACE alarm, a stopped member and expiring certificates, each with the command that
+addresses it, in rows and lines that do not wrap; the maintenance playbook it advises clears them."""
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -15,7 +18,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from etcdtest import EPHEMERAL, PKI, ROOT, Gateway, b64, host, playbook
+from etcdtest import EPHEMERAL, PKI, ROOT, Gateway, b64, host, playbook, recap
 
 HOSTS = ["mnt-host0", "mnt-host1", "mnt-host2"]
 ADDRESS = {h: "10.250.0.8%d" % i for i, h in enumerate(HOSTS)}
@@ -126,6 +129,43 @@ def test_prometheus_loads_and_evaluates_the_shipped_alert_rules(prometheus):
     assert rules and all(r["health"] == "ok" for r in rules), rules
     # A healthy cluster: no alert fires.
     assert [r["name"] for r in rules if r.get("state") == "firing"] == []
+
+
+def output_line(pattern, out):
+    """A whole line of a debug message, in the default callback's json or yaml form."""
+    return re.search(r"^\s*(?:- )?['\"]?\s*%s['\"]?,?$" % pattern, out, re.M)
+
+
+def test_status_names_each_problem_with_the_command_that_addresses_it():
+    gateway = Gateway(URL[HOSTS[0]])
+    ids = {m["name"]: m["ID"] for m in gateway.members()}
+    nospace, stopped = HOSTS[1], HOSTS[2]
+    gateway.call("/v3/maintenance/alarm", {"action": "ACTIVATE", "memberID": ids[nospace], "alarm": "NOSPACE"})
+    host(stopped).run_expect([0], "systemctl stop etcd")
+    try:
+        # Certificates of 730 days renewed within 800: each one that answers is "expiring".
+        window = ["-e", "etcd_pki_validity_days=1000", "-e", "etcd_pki_renew_before_days=800"]
+        for check in (False, True):
+            rc, out = playbook("status", *window, check=check)
+            assert rc == 0, out
+            assert all(c["changed"] == 0 for c in recap(out).values()), out
+            # Whole rows and whole commands, one per line: nothing folded.
+            for pattern in (r"%s\s+https://\S+\s.*\sNOSPACE\s.*healthy" % nospace,
+                            r"%s\s+https://\S+\s.*unreachable" % stopped,
+                            r"%s: NOSPACE alarm raised.*" % nospace,
+                            r"-> ansible-playbook raftops\.etcd\.maintenance -i INVENTORY",
+                            r"%s: not reachable.*" % stopped,
+                            r"ansible-playbook raftops\.etcd\.replace_member -i INVENTORY -e etcd_replace=%s" % stopped,
+                            r"%s: certificate expires in 7[0-9][0-9] days.*" % HOSTS[0]):
+                assert output_line(pattern, out), (pattern, out)
+    finally:
+        host(stopped).run_expect([0], "systemctl start etcd")
+    # The advised commands clear them: the maintenance disarms NOSPACE; nothing is left to advise.
+    rc, out = playbook("maintenance")
+    assert rc == 0, out
+    rc, out = playbook("status")
+    assert rc == 0, out
+    assert "NOSPACE" not in out and "not reachable" not in out, out
 
 
 def leader_name():
