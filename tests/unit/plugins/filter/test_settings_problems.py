@@ -22,7 +22,7 @@ def _rendered(defaults):
     env.filters.update({"raftops.etcd." + name: f for name, f in sizing.FilterModule().filters().items()})
     values = dict(defaults)
     for _depth in range(3):  # a default may name a default that names another
-        values = {k: env.from_string(v).render(values, inventory_dir="/inventory") if isinstance(v, str) and "{{" in v
+        values = {k: env.from_string(v).render(values, inventory_dir="/inventory", inventory_hostname=HOST) if isinstance(v, str) and "{{" in v
                   and "lookup(" not in v else v for k, v in values.items()}
     return values
 
