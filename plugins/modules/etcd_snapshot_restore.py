@@ -61,6 +61,22 @@ options:
     description:
       - Name or numeric ID of the group of the restored data directory.
     type: str
+  bump_revision:
+    description:
+      - Raise the restored keyspace's revision by this many (C(--bump-revision)), so that every revision the
+        restored cluster hands out is above those the lost cluster handed out after the snapshot. Clients that
+        cache by revision (Kubernetes' informers) then never take new data for old.
+      - Needs O(mark_compacted=true), as C(etcdutl) does, and etcd 3.4.27, 3.5.10 or later; with an older
+        program the task fails before anything is written.
+      - Use the same value on every member. V(0) or unset restores without a bump.
+    type: int
+  mark_compacted:
+    description:
+      - Mark the restored revision as compacted (C(--mark-compacted)), so that a watch from an older revision
+        ends with a compaction error and its client reads the keyspace afresh.
+      - Only with a O(bump_revision) above V(0), which needs it.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - raftops.etcd.common
   - raftops.etcd.snapshot_file
@@ -186,6 +202,21 @@ tool_version:
   returned: success
   type: str
   sample: 3.5.1
+bump_revision:
+  description: The revision bump applied (O(bump_revision)), V(0) for none.
+  returned: success
+  type: int
+  sample: 1000000000
+mark_compacted:
+  description: Whether the restored revision was marked compacted.
+  returned: success
+  type: bool
+  sample: true
+restored_revision:
+  description: The revision the restored member starts at, RV(revision) plus RV(bump_revision).
+  returned: success
+  type: int
+  sample: 1000100051
 data_dir:
   description: The data directory restored.
   returned: success
@@ -229,6 +260,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import (
     is_valid_name,
     normalize_url,
 )
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_restore_rules import bump_supported
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_host import (
     Failure,
     free_bytes,
@@ -251,6 +283,8 @@ def argument_spec():
         initial_advertise_peer_urls=dict(type="list", elements="str", required=True),
         owner=dict(type="str"),
         group=dict(type="str"),
+        bump_revision=dict(type="int"),
+        mark_compacted=dict(type="bool", default=False),
         etcdutl_path=dict(type="path"),
     )
 
@@ -283,6 +317,12 @@ def restore_plan(params):
             raise Failure("initial_advertise_peer_urls: %r is not an http(s)://HOST:PORT URL" % url)
     if not params["initial_cluster_token"].strip():
         raise Failure("initial_cluster_token is empty")
+    bump = params.get("bump_revision") or 0
+    if bump < 0:
+        raise Failure("bump_revision is %d: give a number of revisions above 0, or 0 for no bump" % bump)
+    if bool(bump) != bool(params.get("mark_compacted")):
+        raise Failure("bump_revision=%d with mark_compacted=%s: etcdutl bumps the revision only together with "
+                      "--mark-compacted, and marks it compacted only with a bump" % (bump, params.get("mark_compacted")))
     initial_cluster = params["initial_cluster"] or ",".join("%s=%s" % (name, url) for url in urls)
     members = parse_initial_cluster(initial_cluster)
     if name not in members:
@@ -296,6 +336,7 @@ def restore_plan(params):
 
 
 def restore_command(tool, src, data_dir, params, initial_cluster, urls):
+    bump = params.get("bump_revision") or 0
     return [
         tool.path, "snapshot", "restore", src,
         "--name", params["name"],
@@ -303,7 +344,7 @@ def restore_command(tool, src, data_dir, params, initial_cluster, urls):
         "--initial-cluster", initial_cluster,
         "--initial-cluster-token", params["initial_cluster_token"],
         "--initial-advertise-peer-urls", ",".join(urls),
-    ]
+    ] + (["--bump-revision", str(bump), "--mark-compacted"] if bump else [])
 
 
 def chown_tree(path, uid, gid):
@@ -324,7 +365,12 @@ def restore(module):
 
     # Every check comes before anything is written: the file, the tool, the target, the space.
     result, tool, warnings = inspect(module, src, params["etcdutl_path"], tool_required=True)
-    result.update(changed=True, data_dir=data_dir, warnings=warnings)
+    bump = params.get("bump_revision") or 0
+    if bump and not bump_supported(tool.version):
+        raise Failure("bump_revision: %s %s cannot bump the revision (etcd 3.4.27, 3.5.10 or later can); restore "
+                      "without bump_revision and mark_compacted" % (tool.kind, tool.version_text), **result)
+    result.update(changed=True, data_dir=data_dir, warnings=warnings, bump_revision=bump, mark_compacted=bool(bump),
+                  restored_revision=result["revision"] + bump)
 
     exists = os.path.lexists(data_dir)
     if exists:

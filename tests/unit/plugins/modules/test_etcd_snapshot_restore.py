@@ -205,3 +205,42 @@ def test_restore_with_etcdctl_34_sets_api_3(tmp_path, snapshot_file, tool, monke
     assert not failed, result
     assert all(c["api"] == "3" for c in calls())
     assert "etcd-host0=https://10.0.0.11:2380,etcd-host1=https://10.0.0.12:2380" in result["cmd"]
+
+
+# -- the revision bump -------------------------------------------------------------------------
+
+
+def test_restore_bumps_the_revision_and_marks_it_compacted(tmp_path, snapshot_file, tool, monkeypatch):
+    monkeypatch.setenv("FAKE_VERSION", "3.5.30")
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data", bump_revision=1000, mark_compacted=True))
+    assert not failed, result
+    assert result["cmd"][-3:] == ["--bump-revision", "1000", "--mark-compacted"]
+    assert (result["bump_revision"], result["mark_compacted"], result["restored_revision"]) == (1000, True, 1007)
+
+
+def test_restore_without_a_bump_passes_no_bump_flags(tmp_path, snapshot_file, tool):
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data"))
+    assert not failed, result
+    assert "--bump-revision" not in result["cmd"] and "--mark-compacted" not in result["cmd"]
+    assert (result["bump_revision"], result["mark_compacted"], result["restored_revision"]) == (0, False, 7)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (dict(bump_revision=1000), "bump_revision=1000 with mark_compacted=False: etcdutl bumps the revision only together "
+                               "with --mark-compacted"),
+    (dict(mark_compacted=True), "bump_revision=0 with mark_compacted=True"),
+    (dict(bump_revision=-5, mark_compacted=True), "bump_revision is -5: give a number of revisions above 0"),
+])
+def test_restore_refuses_bump_options_etcdutl_refuses(tmp_path, snapshot_file, tool, extra, message):
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data", **extra))
+    assert failed and message in result["msg"]
+    assert "data" not in listing(tmp_path)
+
+
+def test_restore_refuses_a_bump_the_program_cannot_make(tmp_path, snapshot_file, tool, monkeypatch):
+    monkeypatch.setenv("FAKE_VERSION", "3.5.9")
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data", bump_revision=10, mark_compacted=True))
+    assert failed
+    assert result["msg"].startswith("bump_revision: etcdutl 3.5.9 cannot bump the revision (etcd 3.4.27, 3.5.10 or "
+                                    "later can)")
+    assert "data" not in listing(tmp_path)
