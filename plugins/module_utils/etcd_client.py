@@ -40,6 +40,8 @@ DEFAULT_TIMEOUT = 10.0
 # etcd's messages for a revision it no longer keeps and for one it does not have yet
 COMPACTED = "required revision has been compacted"
 FUTURE_REVISION = "required revision is a future revision"
+# The first release whose gateway serves HashKV (before, its path answers with Hash, or 404 on 3.4).
+HASHKV_SINCE = (3, 5, 10)
 
 
 class EtcdError(Exception):
@@ -617,6 +619,31 @@ class EtcdClient:
         return dict(hash=to_int(reply.get("hash")), compact_revision=to_int(reply.get("compact_revision")),
                     hash_revision=to_int(reply.get("hash_revision"), None),
                     revision=to_int((reply.get("header") or {}).get("revision")))
+
+    def keyspace(self, revision=0):
+        """What a drill or a backup compares of the keyspace at ``revision`` (0: the current one).
+
+        Returns ``revision`` (the one read), ``current_revision``, ``keys`` (a count-only range over
+        the whole keyspace), and this member's ``hash`` and ``compact_revision`` (``hash_kv``) at that
+        revision; both None, with ``hash_problem`` saying why, from a release whose gateway does not
+        serve HashKV (before HASHKV_SINCE).
+        """
+        body = {"key": _b64(b"\0"), "range_end": _b64(b"\0"), "count_only": True}
+        if revision:
+            body["revision"] = str(int(revision))
+        reply = self.call("/v3/kv/range", body)
+        current = to_int((reply.get("header") or {}).get("revision"))
+        summary = dict(revision=int(revision) or current, current_revision=current, keys=to_int(reply.get("count")),
+                       hash=None, compact_revision=None, hash_problem=None)
+        version = str(self.version().get("etcdserver", ""))
+        match = re.match(r"^(\d+)\.(\d+)\.(\d+)", version)
+        if not match or tuple(int(part) for part in match.groups()) < HASHKV_SINCE:
+            summary["hash_problem"] = "etcd %s does not serve HashKV through its gateway (3.5.10 and later do)" % (
+                version or "of an unknown release")
+            return summary
+        answer = self.hash_kv(summary["revision"])
+        summary.update(hash=answer["hash"], compact_revision=answer["compact_revision"])
+        return summary
 
     def alarm_disarm(self, member_id, alarm):
         """Disarm one member's alarm (``NOSPACE``, ``CORRUPT``); returns the alarms it disarmed."""

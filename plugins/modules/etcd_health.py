@@ -80,6 +80,18 @@ options:
       - V(0) is etcd's default, 2 GiB.
     type: int
     default: 0
+  keyspace:
+    description:
+      - Also read RV(keyspace) from the first endpoint of O(endpoints) that answers, once the cluster is
+        healthy with O(wait=true) - its revision, its key count and its hash - as the backup playbook
+        records them and the restore drill compares them.
+    type: bool
+    default: false
+  keyspace_revision:
+    description:
+      - With O(keyspace=true), the revision to count and hash at; V(0) is the current revision.
+    type: int
+    default: 0
 notes:
   - Works with etcd 3.4, 3.5 and 3.6. etcd 3.4 started with a configuration file serves the v3
     gateway only when it sets C(enable-grpc-gateway) to V(true); the module says so when it gets
@@ -452,6 +464,38 @@ elapsed:
   returned: when O(wait=true)
   type: float
   sample: 4.2
+keyspace:
+  description:
+    - The keyspace as one member sees it (O(keyspace=true)).
+    - The hash is the member's C(HashKV), from its last compaction up to RV(keyspace.revision); only hashes
+      with equal RV(keyspace.compact_revision) compare. etcd before 3.5.10 serves no HashKV through its
+      gateway; RV(keyspace.hash) is then null and RV(keyspace.hash_problem) says so.
+  returned: when O(keyspace=true) and an endpoint answered
+  type: dict
+  contains:
+    endpoint:
+      description: The endpoint that answered.
+      type: str
+    revision:
+      description: The revision counted and hashed.
+      type: int
+    current_revision:
+      description: The member's current revision.
+      type: int
+    keys:
+      description: The number of keys at RV(keyspace.revision) (a count-only range over the whole keyspace).
+      type: int
+    hash:
+      description: The member's C(HashKV) at RV(keyspace.revision).
+      type: int
+    compact_revision:
+      description: The member's last compaction (V(-1) when it never compacted), where the hash starts.
+      type: int
+    hash_problem:
+      description: Why there is no hash; null when there is one.
+      type: str
+  sample: {endpoint: "http://127.0.0.1:23790", revision: 22, current_revision: 22, keys: 19, hash: 755857414,
+           compact_revision: -1, hash_problem: null}
 rounds:
   description: Number of checks made while waiting.
   returned: when O(wait=true)
@@ -462,7 +506,9 @@ rounds:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+    EtcdError,
     connection_argument_spec,
+    first_answer,
     module_clients,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import (
@@ -486,6 +532,8 @@ def argument_spec():
         expect_members=dict(type="int"),
         allow_learners=dict(type="bool", default=True),
         quota_bytes=dict(type="int", default=0),
+        keyspace=dict(type="bool", default=False),
+        keyspace_revision=dict(type="int", default=0),
     )
     return spec
 
@@ -513,8 +561,24 @@ def check_once(params, clients, make_client):
     return healthy, result
 
 
+def read_keyspace(params, clients, failure, result):
+    """(failure, result) with ``keyspace`` added when asked for and the cluster answered."""
+    if failure or not params.get("keyspace"):
+        return failure, result
+    try:
+        result["keyspace"] = first_answer(
+            clients, lambda c: dict(c.keyspace(params.get("keyspace_revision") or 0), endpoint=c.endpoint))
+    except EtcdError as exc:
+        return "cannot read the keyspace: %s" % exc, result
+    return None, result
+
+
 def run(params, clients, make_client, clock=None, sleep=None):
     """(failure message or None, result) for the module's parameters."""
+    return read_keyspace(params, clients, *observe_or_wait(params, clients, make_client, clock, sleep))
+
+
+def observe_or_wait(params, clients, make_client, clock=None, sleep=None):
     if not params["wait"]:
         _healthy, result = check_once(params, clients, make_client)
         answered = result.pop("_answered")
@@ -541,7 +605,7 @@ def run(params, clients, make_client, clock=None, sleep=None):
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
-    for name in ("wait_timeout", "max_raft_index_gap", "expect_members", "quota_bytes"):
+    for name in ("wait_timeout", "max_raft_index_gap", "expect_members", "quota_bytes", "keyspace_revision"):
         if params[name] is not None and params[name] < 0:
             module.fail_json(msg="%s must not be negative, got %d" % (name, params[name]))
     clients, make_client = module_clients(module)

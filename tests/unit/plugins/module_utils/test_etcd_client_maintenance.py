@@ -108,3 +108,34 @@ def test_delete_key_returns_how_many_were_deleted(gateway):
                                                         .decode()})]
     gateway.routes["/v3/kv/deleterange"] = (200, {"header": HEADER})
     assert gateway.client.delete_key("/gone") == 0
+
+
+def test_keyspace_counts_every_key_and_hashes_at_the_revision(gateway, monkeypatch):
+    monkeypatch.setattr(gateway.client, "version", lambda: {"etcdserver": "3.5.30"})
+    gateway.routes["/v3/kv/range"] = (200, {"header": HEADER, "count": "19"})
+    gateway.routes["/v3/maintenance/hashkv"] = (200, {"header": HEADER, "hash": 755857414, "compact_revision": "-1"})
+    assert gateway.client.keyspace(4) == dict(revision=4, current_revision=5, keys=19, hash=755857414,
+                                              compact_revision=-1, hash_problem=None)
+    assert gateway.requests == [
+        ("/v3/kv/range", {"key": ZERO_KEY, "range_end": ZERO_KEY, "count_only": True, "revision": "4"}),
+        ("/v3/maintenance/hashkv", {"revision": "4"})]
+
+
+def test_keyspace_at_the_current_revision(gateway, monkeypatch):
+    monkeypatch.setattr(gateway.client, "version", lambda: {"etcdserver": "3.6.14"})
+    gateway.routes["/v3/kv/range"] = (200, {"header": HEADER})
+    gateway.routes["/v3/maintenance/hashkv"] = (200, {"header": HEADER, "hash": 1})
+    assert gateway.client.keyspace() == dict(revision=5, current_revision=5, keys=0, hash=1, compact_revision=0,
+                                             hash_problem=None)
+    assert gateway.requests[-1] == ("/v3/maintenance/hashkv", {"revision": "5"})
+
+
+@pytest.mark.parametrize("version", ["3.5.9", "3.4.23", ""])
+def test_keyspace_asks_no_hash_of_a_release_whose_gateway_lacks_hashkv(gateway, monkeypatch, version):
+    monkeypatch.setattr(gateway.client, "version", lambda: {"etcdserver": version})
+    gateway.routes["/v3/kv/range"] = (200, {"header": HEADER, "count": "2"})
+    summary = gateway.client.keyspace()
+    assert (summary["keys"], summary["hash"], summary["compact_revision"]) == (2, None, None)
+    assert summary["hash_problem"] == "etcd %s does not serve HashKV through its gateway (3.5.10 and later do)" % (
+        version or "of an unknown release")
+    assert [path for path, _body in gateway.requests] == ["/v3/kv/range"]

@@ -72,6 +72,13 @@ class FakeClient:
         self._check()
         return {"etcdserver": "3.5.1", "etcdcluster": "3.5.0"}
 
+    def keyspace(self, revision=0):
+        self._check()
+        if revision > 40:
+            raise ec.EtcdError("etcdserver: mvcc: required revision is a future revision", endpoint=self.endpoint)
+        return dict(revision=revision or 40, current_revision=40, keys=7, hash=None, compact_revision=None,
+                    hash_problem="etcd 3.5.1 does not serve HashKV through its gateway (3.5.10 and later do)")
+
 
 def params(**overrides):
     p = dict(endpoints=[URLS[0]], ca_cert=None, client_cert=None, client_key=None, timeout=1.0, discover=True,
@@ -193,3 +200,21 @@ def test_examples_and_return_are_yaml():
     assert len(yaml.safe_load(etcd_health.EXAMPLES)) == 4
     returned = yaml.safe_load(etcd_health.RETURN)
     assert {"healthy", "problems", "table", "cluster", "members", "endpoints"} <= set(returned)
+
+
+def test_keyspace_is_read_from_the_first_endpoint_that_answers():
+    failure, result = run(World(m0_up=False), endpoints=URLS, keyspace=True)
+    assert failure is None
+    assert result["keyspace"] == dict(endpoint=URLS[1], revision=40, current_revision=40, keys=7, hash=None,
+                                      compact_revision=None, hash_problem="etcd 3.5.1 does not serve HashKV through "
+                                      "its gateway (3.5.10 and later do)")
+    _failure, result = run(World(), keyspace=True, keyspace_revision=12)
+    assert result["keyspace"]["revision"] == 12
+    assert "keyspace" not in run(World())[1]
+
+
+def test_a_keyspace_that_cannot_be_read_fails_saying_why():
+    failure, result = run(World(), keyspace=True, keyspace_revision=99)
+    assert failure == ("cannot read the keyspace: http://10.0.0.1:2379: etcdserver: mvcc: required revision is a "
+                       "future revision")
+    assert result["healthy"] is True
