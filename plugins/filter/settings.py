@@ -334,6 +334,21 @@ def schedule(value, _settings):
     return True if CONTROL.search(value) or re.search(r"[;#%\\]", value) else None
 
 
+def restore_bump(value, _settings):
+    if isinstance(value, str) and value == "auto":
+        return None
+    number = _integer(value)
+    return None if number is not None and number >= 0 else True
+
+
+def bump_needs_mark(value, settings):
+    bump = settings.get("etcd_restore_bump_revision", "auto")
+    if str(value).lower() in ("no", "off", "false", "0") and _integer(bump) != 0:
+        return ("must be true while etcd_restore_bump_revision is %s: etcdutl bumps the revision only together "
+                "with --mark-compacted; set etcd_restore_bump_revision=0 to restore without either" % show(bump))
+    return None
+
+
 def defrag_rule(value, _settings):
     try:
         parse_defrag_rule(value)
@@ -499,6 +514,10 @@ RULES = [
          "0 would delete every snapshot"),
     Rule("etcd_backup_host_keep", whole_number(1), "a whole number of snapshots, at least 1",
          "0 would delete every snapshot"),
+    Rule("etcd_restore_bump_revision", restore_bump, "auto or a whole number of revisions, 0 (no bump) or more",
+         "a restore raises the revision by it (docs/backup-restore.md)"),
+    Rule("etcd_status_backup_max_age_hours", whole_number(1), "a whole number of hours, at least 1",
+         "the status warns when the newest snapshot is older"),
     Rule("etcd_backup_transfer_dir", directory("/var/tmp", empty_ok=True, system_ok=True, volatile_ok=True),
          "'' (the login user's temporary directory) or an absolute path in normal form",
          "a private directory for one snapshot is made in it"),
@@ -553,7 +572,7 @@ RULES = [
          "the role reads it with Ansible's bool filter, which takes other values (like 'y') as false")
     for variable in ("etcd_tls", "etcd_pki_managed", "etcd_systemd_hardening", "etcd_show_status",
                      "etcd_remove_wipe", "etcd_allow_downgrade", "etcd_backup_before_upgrade", "etcd_pki_replace_ca",
-                     "etcd_run_lock", "etcd_corruption_checks", "etcd_preflight_strict")
+                     "etcd_run_lock", "etcd_corruption_checks", "etcd_preflight_strict", "etcd_restore_mark_compacted")
 ] + [
     # Rules between variables: they only see values that passed the rules above.
     Rule("etcd_peer_port", ports_differ, "not the same as etcd_client_port", "etcd listens on both"),
@@ -565,6 +584,8 @@ RULES = [
          "a certificate cannot outlive its CA"),
     Rule("etcd_pki_renew_before_days", renew_before, "less than etcd_pki_validity_days",
          "or every run would renew every certificate"),
+    Rule("etcd_restore_mark_compacted", bump_needs_mark, "true unless etcd_restore_bump_revision is 0",
+         "etcdutl bumps the revision only together with --mark-compacted"),
 ] + [
     Rule(variable, separate_directory(variable),
          "not the same as, nor inside, another of %s (the WAL dir may be inside the data dir, but not in "

@@ -66,6 +66,7 @@ def endpoint_record(probe, discovered=False, now=None):
         raft_applied_index=None,
         db_size=None,
         db_size_in_use=None,
+        revision=None,
         errors=[],
         alarms=[],
         applied_lag=None,
@@ -89,6 +90,7 @@ def endpoint_record(probe, discovered=False, now=None):
             raft_applied_index=status["raft_applied_index"],
             db_size=status["db_size"],
             db_size_in_use=status["db_size_in_use"],
+            revision=status["revision"],
             errors=list(status["errors"]),
         )
     return record

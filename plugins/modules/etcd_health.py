@@ -415,6 +415,9 @@ endpoints:
     db_size_in_use:
       description: Bytes of the database in use (the rest is reclaimed by defragmentation).
       type: int
+    revision:
+      description: The member's current revision of the keyspace.
+      type: int
     errors:
       description: Errors the member reports in its status (for example alarms).
       type: list
