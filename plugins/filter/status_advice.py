@@ -7,6 +7,7 @@ lines that show them under the table.
 docs/status.md lists every advice and what it means.
 """
 
+import os
 import re
 import textwrap
 
@@ -22,7 +23,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state im
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import effective_quota
 
 SETTINGS = dict(etcd_group="etcd", etcd_instance="etcd", etcd_pki_renew_before_days=30, etcd_pki_managed=True,
-                etcd_quota_backend_bytes=0, etcd_max_raft_index_gap=50)
+                etcd_quota_backend_bytes=0, etcd_max_raft_index_gap=50, etcd_status_backup_max_age_hours=26)
 # The default etcd_defrag_rule defragments a member whose file passes this share of the quota.
 QUOTA_WARN_PERCENT = 80
 INVENTORY = "INVENTORY"
@@ -44,7 +45,8 @@ def _settings(settings):
     merged = dict(SETTINGS)
     merged.update({key: value for key, value in (settings or {}).items() if key in SETTINGS and value is not None})
     try:
-        for key in ("etcd_pki_renew_before_days", "etcd_quota_backend_bytes", "etcd_max_raft_index_gap"):
+        for key in ("etcd_pki_renew_before_days", "etcd_quota_backend_bytes", "etcd_max_raft_index_gap",
+                    "etcd_status_backup_max_age_hours"):
             merged[key] = int(merged[key])
         merged["etcd_pki_managed"] = boolean(merged["etcd_pki_managed"], strict=False)
     except (TypeError, ValueError) as exc:
@@ -217,7 +219,28 @@ def _majority(values):
     return best[0][0]
 
 
-def status_advice(health, settings=None):
+def backup_lines(backups, max_age_hours):
+    """The advice about the snapshots on the controller: none at all, or the newest too old."""
+    if not isinstance(backups, dict) or not isinstance(backups.get("files", []), list):
+        raise AnsibleFilterError("status_advice: backups must be a dict with dir, files (of ansible.builtin.find) "
+                                 "and now")
+    files = [f for f in backups.get("files") or [] if isinstance(f, dict) and f.get("mtime") is not None]
+    where = backups.get("dir") or "etcd_backup_dir"
+    if not files:
+        return ["backups: no snapshot in %s -> take one: %s" % (where, playbook("backup"))]
+    newest = max(files, key=lambda f: float(f["mtime"]))
+    try:
+        hours = (float(backups["now"]) - float(newest["mtime"])) / 3600
+    except (KeyError, TypeError, ValueError):
+        raise AnsibleFilterError("status_advice: backups needs now, the time in seconds since the epoch") from None
+    if hours <= max_age_hours:
+        return []
+    age = "%d hours" % hours if hours < 72 else "%d days" % (hours // 24)
+    return ["backups: the newest snapshot, %s, is %s old (more than etcd_status_backup_max_age_hours=%d) -> %s"
+            % (os.path.basename(str(newest.get("path", "?"))), age, max_age_hours, playbook("backup"))]
+
+
+def status_advice(health, settings=None, backups=None):
     """Every problem of the cluster, each as ``MEMBER: what is wrong (figure) -> the command``; see
     plugins/filter/status_advice.yml."""
     settings = _settings(settings)
@@ -229,6 +252,8 @@ def status_advice(health, settings=None):
         lines.extend(advisor.member_lines(entry, majority_cluster))
     if not lines and health.get("healthy") is False:
         lines = ["cluster: %s -> the members' logs: %s" % (problem, advisor.journal) for problem in problems]
+    if backups is not None:
+        lines.extend(backup_lines(backups, settings["etcd_status_backup_max_age_hours"]))
     if lines and (settings["etcd_instance"], settings["etcd_group"]) != ("etcd", "etcd"):
         lines.append("(cluster etcd_instance=%s, group %s: give each command the -e options of this run)"
                      % (settings["etcd_instance"], settings["etcd_group"]))

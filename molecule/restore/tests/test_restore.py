@@ -76,7 +76,8 @@ def host_state():
 
 
 def backups():
-    return sorted(os.listdir(BACKUPS))
+    """The snapshots on the controller (each has its record <snapshot>.json beside it)."""
+    return sorted(f for f in os.listdir(BACKUPS) if f.endswith(".db"))
 
 
 def snapshot_files(name):

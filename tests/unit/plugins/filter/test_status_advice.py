@@ -246,3 +246,45 @@ def test_a_note_is_no_problem():
 def test_status_lines_wants_lists():
     with pytest.raises(AnsibleFilterError, match="lists of lines"):
         status_lines("TABLE", [])
+
+
+# -- the snapshots on the controller -----------------------------------------------------------
+
+BACKUP = "ansible-playbook raftops.etcd.backup -i INVENTORY"
+NOW = 1_800_000_000.0
+
+
+def backups(*ages_hours, directory="/inv/etcd-backups"):
+    return dict(dir=directory, now=NOW, files=[
+        dict(path="%s/etcd-snapshot-%d.db" % (directory, i), mtime=NOW - hours * 3600) for i, hours in enumerate(ages_hours)])
+
+
+def test_no_backup_at_all_advises_the_backup_playbook():
+    assert status_advice(health(three()), {}, backups()) == [
+        "backups: no snapshot in /inv/etcd-backups -> take one: " + BACKUP]
+
+
+def test_a_fresh_backup_needs_nothing():
+    assert status_advice(health(three()), {}, backups(50, 25.5)) == []
+
+
+@pytest.mark.parametrize("ages, settings, expected", [
+    ((30, 80), {}, "etcd-snapshot-0.db, is 30 hours old (more than etcd_status_backup_max_age_hours=26)"),
+    ((100,), {}, "etcd-snapshot-0.db, is 4 days old (more than etcd_status_backup_max_age_hours=26)"),
+    ((3,), {"etcd_status_backup_max_age_hours": "2"}, "is 3 hours old (more than etcd_status_backup_max_age_hours=2)"),
+])
+def test_a_backup_too_old_warns_with_its_age_and_the_command(ages, settings, expected):
+    lines = status_advice(health(three()), settings, backups(*ages))
+    assert len(lines) == 1
+    assert lines[0].startswith("backups: the newest snapshot, ") and expected in lines[0]
+    assert lines[0].endswith(" -> " + BACKUP)
+
+
+def test_without_backups_nothing_is_said_of_them():
+    assert status_advice(health(three()), {}) == []
+
+
+@pytest.mark.parametrize("bad", ["x", dict(files="x"), dict(files=[dict(path="a", mtime=1)])])
+def test_bad_backups_are_refused(bad):
+    with pytest.raises(AnsibleFilterError, match="status_advice: backups"):
+        status_advice(health(three()), {}, bad)
