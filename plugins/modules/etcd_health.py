@@ -536,7 +536,8 @@ def argument_spec():
         allow_learners=dict(type="bool", default=True),
         quota_bytes=dict(type="int", default=0),
         keyspace=dict(type="bool", default=False),
-        keyspace_revision=dict(type="int", default=0),
+        # a revision of etcd's keyspace, not a secret
+        keyspace_revision=dict(type="int", default=0, no_log=False),
     )
     return spec
 
