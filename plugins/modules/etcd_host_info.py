@@ -44,6 +44,12 @@ options:
     type: list
     elements: int
     default: []
+  read_log:
+    description:
+      - Also read the installed member's write-ahead log, offline, into RV(log), which quorum recovery compares
+        between survivors. Stop etcd first for a final answer; a running member's log may grow while it is read.
+    type: bool
+    default: false
 notes:
   - Run it with privileges that can read the data directory (C(0700), owned by the etcd user).
 seealso:
@@ -115,12 +121,53 @@ ports_in_use:
   type: list
   elements: int
   sample: [2379]
+log:
+  description:
+    - What the installed member's write-ahead log holds, with O(read_log=true); null without it or when the
+      member has no data.
+  returned: always
+  type: dict
+  contains:
+    node_id:
+      description: The member ID the log was written by (decimal; etcd shows it in hex).
+      type: int
+    cluster_id:
+      description: The cluster ID (decimal).
+      type: int
+    term:
+      description: The raft term of the last hard state.
+      type: int
+    commit:
+      description: The commit index of the last hard state; entries up to it were committed by the cluster.
+      type: int
+    last_index:
+      description: The index of the last entry in the log.
+      type: int
+    last_term:
+      description: The term of the last entry in the log.
+      type: int
+    snapshot_index:
+      description: The index of the last raft snapshot the log records.
+      type: int
+    files:
+      description: The number of WAL files.
+      type: int
+    torn_tail:
+      description: Whether the last file ends in a partly written record (the member died while writing it).
+      type: bool
+  sample: {"node_id": 12020451340049434369, "cluster_id": 1496131217543287940, "term": 4, "commit": 1822,
+           "last_index": 1822, "last_term": 4, "snapshot_index": 0, "files": 1, "torn_tail": false}
+log_error:
+  description: Why the log could not be read, with O(read_log=true); empty otherwise.
+  returned: always
+  type: str
 """
 
 import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_wal import WalError, log_state
 
 RELEASE_IN_PATH = re.compile(r"/v(\d+\.\d+\.\d+)/etcd$")
 
@@ -151,11 +198,15 @@ def environment_files(unit_text):
     return files
 
 
+def wal_path(data_dir, wal_dir=None):
+    return wal_dir or os.path.join(data_dir, "member", "wal")
+
+
 def holds_member_data(data_dir, wal_dir=None):
     """Member data is a non-empty write-ahead log: etcd starts from it, never from the snap directory alone."""
     if not data_dir:
         return False
-    wal = wal_dir or os.path.join(data_dir, "member", "wal")
+    wal = wal_path(data_dir, wal_dir)
     try:
         return any(name.endswith(".wal") for name in os.listdir(wal))
     except OSError:
@@ -186,7 +237,15 @@ def listening_ports(tables):
     return ports
 
 
-def host_info(unit_path, data_dir, wal_dir, bin_path, active, ports=()):
+def read_log(data_dir, wal_dir):
+    """(log state, error) of a member's write-ahead log."""
+    try:
+        return log_state(wal_path(data_dir, wal_dir)), ""
+    except (OSError, WalError) as error:
+        return None, "cannot read the write-ahead log in %s: %s" % (wal_path(data_dir, wal_dir), error)
+
+
+def host_info(unit_path, data_dir, wal_dir, bin_path, active, ports=(), with_log=False):
     unit = read_text(unit_path)
     settings, initial = {}, {}
     for path, optional in environment_files(unit or ""):
@@ -196,17 +255,22 @@ def host_info(unit_path, data_dir, wal_dir, bin_path, active, ports=()):
     installed_dir = settings.get("ETCD_DATA_DIR") or None
     binary = os.path.realpath(bin_path) if os.path.lexists(bin_path) else None
     release = RELEASE_IN_PATH.search(os.readlink(bin_path)) if os.path.islink(bin_path) else None
+    installed_wal = settings.get("ETCD_WAL_DIR") or None
+    has_data = holds_member_data(installed_dir, installed_wal)
+    log, log_error = read_log(installed_dir, installed_wal) if with_log and has_data else (None, "")
     return dict(
         installed=unit is not None,
         settings=settings,
         initial_settings=initial,
         data_dir=installed_dir,
-        has_data=holds_member_data(installed_dir, settings.get("ETCD_WAL_DIR") or None),
+        has_data=has_data,
         configured_has_data=holds_member_data(data_dir, wal_dir or None),
         release=release.group(1) if release else None,
         binary=binary,
         active=active,
         ports_in_use=sorted(set(ports) & listening_ports(read_text(path) for path in PROC_NET_TCP)),
+        log=log,
+        log_error=log_error,
     )
 
 
@@ -218,6 +282,7 @@ def main():
             wal_dir=dict(type="path"),
             bin_path=dict(type="path", default="/usr/local/bin/etcd"),
             ports=dict(type="list", elements="int", default=[]),
+            read_log=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -226,7 +291,7 @@ def main():
     unit_name = os.path.basename(p["unit_path"])
     active = bool(systemctl) and module.run_command([systemctl, "is-active", "--quiet", unit_name])[0] == 0
     module.exit_json(changed=False, **host_info(p["unit_path"], p["data_dir"], p["wal_dir"], p["bin_path"], active,
-                                                p["ports"]))
+                                                p["ports"], p["read_log"]))
 
 
 if __name__ == "__main__":

@@ -60,7 +60,8 @@ def test_host_info_reads_what_the_unit_points_at(tmp_path):
 def test_host_info_of_a_fresh_host(tmp_path):
     info = host_info(str(tmp_path / "none.service"), str(tmp_path / "data"), None, str(tmp_path / "etcd"), False)
     assert info == dict(installed=False, settings={}, initial_settings={}, data_dir=None, has_data=False,
-                        configured_has_data=False, release=None, binary=None, active=False, ports_in_use=[])
+                        configured_has_data=False, release=None, binary=None, active=False, ports_in_use=[],
+                        log=None, log_error="")
 
 
 PROC_TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -87,3 +88,25 @@ def test_host_info_names_the_asked_ports_something_listens_on(tmp_path):
         info = host_info(str(tmp_path / "none.service"), str(tmp_path / "data"), None, str(tmp_path / "etcd"), False,
                          [busy, idle])
     assert info["ports_in_use"] == [busy]
+
+
+def test_host_info_reads_the_installed_members_log_only_when_asked(tmp_path):
+    from ansible_collections.raftops.etcd.tests.unit.plugins.wal_builder import entry, frame, hard_state, metadata
+    data = tmp_path / "data"
+    (data / "member" / "wal").mkdir(parents=True)
+    (data / "member" / "wal" / "0000000000000000-0000000000000000.wal").write_bytes(
+        frame(metadata(7, 9)) + frame(entry(2, 5)) + frame(hard_state(2, 1, 5)) + bytes(64))
+    (tmp_path / "etcd.env").write_text("ETCD_DATA_DIR=%s\n" % data)
+    unit = tmp_path / "etcd.service"
+    unit.write_text("EnvironmentFile=%s/etcd.env\n" % tmp_path)
+
+    assert host_info(str(unit), str(data), None, str(tmp_path / "etcd"), False)["log"] is None
+    info = host_info(str(unit), str(data), None, str(tmp_path / "etcd"), False, with_log=True)
+    assert info["log"]["commit"] == 5 and info["log"]["cluster_id"] == 9 and info["log_error"] == ""
+
+    (data / "member" / "wal" / "0000000000000001-0000000000000006.wal").write_bytes(b"\x01" * 8)
+    (data / "member" / "wal" / "0000000000000002-0000000000000007.wal").write_bytes(bytes(8))
+    info = host_info(str(unit), str(data), None, str(tmp_path / "etcd"), False, with_log=True)
+    assert info["log"] is None
+    assert info["log_error"] == ("cannot read the write-ahead log in %s/member/wal: 0000000000000001-0000000000000006.wal "
+                                 "is damaged before its end" % data)

@@ -1,0 +1,115 @@
+"""Quorum loss, the operator's way, on five members under a writer.
+
+In order: on a healthy cluster recover_quorum is refused with every host unchanged; then
+rcv-host1 lags (its peer traffic cut while writes go on), and three others are lost at once:
+rcv-host2 and rcv-host3 come back as empty machines, rcv-host4 is gone for good (the operator
+takes it out of the group). recover_quorum picks the up-to-date survivor rcv-host0, not the
+lagging one, keeps every acknowledged write and grows back to the group's four voters; run again
+it is refused with nothing changed. Later rcv-host4 comes back as a new machine and the ordinary
+playbook adds it. (Molecule's idempotence step runs after this verifier.)
+"""
+
+import json
+import os
+import re
+import time
+
+import pytest
+from etcdtest import EPHEMERAL, Gateway, Writer, fingerprint, host, playbook, run_testbed
+
+ADDRESS = {"rcv-host%d" % i: "10.250.0.9%d" % i for i in range(5)}
+HOSTS = sorted(ADDRESS)
+URL = {h: "https://%s:2379" % a for h, a in ADDRESS.items()}
+UP_TO_DATE, LAGGING, EMPTIED, GONE = "rcv-host0", "rcv-host1", ["rcv-host2", "rcv-host3"], "rcv-host4"
+# Both ends of every peer connection: the streams a member dialed carry traffic to it from port 2380.
+CUT = " && ".join("iptables -{op} %s -p tcp --%s 2380 -j DROP" % (chain, port)
+                  for chain in ("INPUT", "OUTPUT") for port in ("dport", "sport"))
+FIGURES = os.path.join(EPHEMERAL, "recovery-figures.txt")
+
+
+def flat(text):
+    return " ".join(text.split())
+
+
+def voters(url):
+    return sorted(m["name"] for m in Gateway(url).members() if not m.get("isLearner"))
+
+
+def survivors_group():
+    """A second inventory (-i) with the group the operator keeps: every host but the one gone for good."""
+    path = os.path.join(EPHEMERAL, "inventory-recovered.yml")
+    with open(path, "w") as out:
+        json.dump({"etcd_recovered": {"hosts": {h: None for h in HOSTS if h != GONE}}}, out)
+    return ["-i", path, "-e", "etcd_group=etcd_recovered"]
+
+
+def test_a_cluster_with_quorum_is_refused_with_every_host_unchanged():
+    before = fingerprint(HOSTS)
+    rc, out = playbook("recover_quorum")
+    assert rc != 0
+    assert re.search(r"the cluster has quorum \(leader rcv-host\d, 5 of 5 members healthy\): quorum recovery is only "
+                     r"for a cluster that lost it; replace a lost member with raftops.etcd.replace_member; nothing "
+                     r"was changed", flat(out)), out
+    assert fingerprint(HOSTS) == before
+
+
+@pytest.fixture(scope="module")
+def lost_quorum():
+    """Writes through the members that stay up to date; rcv-host1 lags, then three members are lost."""
+    writer = Writer([URL[h] for h in HOSTS if h != LAGGING], interval=0.02)
+    writer.start()
+    time.sleep(1)
+    assert host(LAGGING).run(CUT.format(op="A")).rc == 0
+    time.sleep(4)
+    for lost in [*EMPTIED, GONE]:
+        run_testbed("kill", lost)
+    time.sleep(2)
+    writer.stop()
+    assert writer.acked, "the writer got no write through before the loss"
+    for lost in EMPTIED:
+        run_testbed("recreate", lost, ADDRESS[lost])
+    # The network heals; rcv-host1 still lags, and two members are no quorum of five.
+    assert host(LAGGING).run(CUT.format(op="D")).rc == 0
+    return writer
+
+
+def test_quorum_is_recovered_from_the_up_to_date_survivor_with_no_acknowledged_write_lost(lost_quorum):
+    writer = lost_quorum
+    acked_before_loss = len(writer.acked)
+    started = time.monotonic()
+    rc, out = playbook("recover_quorum", *survivors_group())
+    took = time.monotonic() - started
+    assert rc == 0, out
+    text = flat(out)
+    chosen = re.search(r"started rcv-host0 \(host rcv-host0\) as a new one-member cluster from its own data: commit "
+                       r"index (\d+), log to index (\d+)", text)
+    assert chosen, out
+    lagging = re.search(r"survivor rcv-host1: commit index (\d+)", text)
+    assert lagging and int(lagging.group(1)) < int(chosen.group(1)), out
+    assert "no data on rcv-host2, rcv-host3: they join as new members" in text
+    # Every acknowledged write is there, read through a member that joined afterwards.
+    assert writer.lost(Gateway(URL["rcv-host3"])) == []
+    assert voters(URL[UP_TO_DATE]) == [h for h in HOSTS if h != GONE]
+    statuses = [Gateway(URL[h]).status() for h in HOSTS if h != GONE]
+    assert len({s["header"]["cluster_id"] for s in statuses}) == 1
+    # The lagging member's old log is kept aside, not deleted.
+    assert host(LAGGING).run("ls -d /var/lib/etcd.before-recover-*").rc == 0
+    with open(FIGURES, "a") as figures:
+        figures.write("recover_quorum: %.1f s from the command to 4 healthy voters; %d acknowledged writes before the "
+                      "loss, 0 lost; chosen commit index %s, the lagging survivor's %s\n"
+                      % (took, acked_before_loss, chosen.group(1), lagging.group(1)))
+
+
+def test_run_again_on_the_recovered_cluster_it_is_refused_and_changes_nothing(lost_quorum):
+    before = fingerprint([h for h in HOSTS if h != GONE])
+    rc, out = playbook("recover_quorum", *survivors_group())
+    assert rc != 0
+    assert "the cluster has quorum (leader rcv-host0, 4 of 4 members healthy)" in flat(out), out
+    assert fingerprint([h for h in HOSTS if h != GONE]) == before
+
+
+def test_the_lost_host_comes_back_as_a_new_machine_and_joins(lost_quorum):
+    run_testbed("recreate", GONE, ADDRESS[GONE])
+    rc, out = playbook("etcd")
+    assert rc == 0, out
+    assert voters(URL[UP_TO_DATE]) == HOSTS
