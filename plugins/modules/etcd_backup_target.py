@@ -13,7 +13,9 @@ description:
     the controller (O(key_file)) before it leaves it, in chunks of 4 MiB, each bound to its place and to an
     authenticated header that holds the snapshot's size and SHA-256.
   - V(present) seals O(src) and uploads it to the bucket of O(target) as C(<prefix><name>); an object already there
-    under that name with the same snapshot SHA-256 in its metadata is not sent again.
+    under that name with the same snapshot SHA-256 in its metadata is not sent again. When O(src) is already an
+    encrypted backup (made by V(sealed), so one snapshot is sealed once for several targets), its header is checked
+    against the key and the file is uploaded as it is.
   - V(fetched) downloads one object (or the newest), verifies every chunk and decrypts it into O(dest), which is
     written only when all of it verified. A truncated or tampered object, or one sealed with another key, is
     refused with a message naming the object, the target and which of these it is.
@@ -96,7 +98,8 @@ options:
     required: true
   src:
     description:
-      - V(present), V(sealed) - the snapshot to send.
+      - V(present) - the snapshot to send, or the encrypted backup V(sealed) made of it.
+      - V(sealed) - the snapshot to seal.
       - V(unsealed) - the encrypted backup to open.
     type: path
   dest:
@@ -411,27 +414,54 @@ def _remove(path):
         pass
 
 
+def _sealed_header(module, src):
+    """The checked header of ``src`` when it is already an encrypted backup (sealed once for every
+    target), else None."""
+    try:
+        with open(src, "rb") as handle:
+            if handle.read(len(crypto.MAGIC)) != crypto.MAGIC:
+                return None
+            handle.seek(0)
+            return crypto.read_header(handle, src, _key(module, create=False)[0])
+    except crypto.BackupCryptoError as exc:
+        raise TargetError(str(exc)) from None
+    except OSError as exc:
+        raise TargetError("%s cannot be read: %s" % (src, exc.strerror)) from None
+
+
 def present(module, bucket):
     src = module.params["src"]
-    name = module.params["name"] or os.path.basename(src) + crypto.OBJECT_SUFFIX
-    size, sha256 = _plain_digest(src)
+    header = _sealed_header(module, src)
+    if header is None:
+        name = module.params["name"] or os.path.basename(src) + crypto.OBJECT_SUFFIX
+        size, sha256 = _plain_digest(src)
+    else:
+        name = module.params["name"] or os.path.basename(src)
+        size, sha256 = header["size"], header["sha256"]
     result = dict(object=name, size=size, sha256=sha256)
     there = bucket.head(name)
     if there is not None and there.get("plaintext-sha256") == sha256:
         result.update(changed=False, key_id=there.get("key-id"), key_created=False)
         return result
     if module.check_mode:
-        result.update(_would_seal(module), changed=True)
+        result.update(_would_seal(module) if header is None else dict(key_id=header["key_id"], key_created=False),
+                      changed=True)
         return result
-    sealed = _private_temp(src)
+    if header is None:
+        sealed = _private_temp(src)
+    else:
+        sealed = src
+        result.update(key_id=header["key_id"], key_created=False, encrypted_size=os.path.getsize(src))
     try:
-        result.update(_seal(module, sealed))
+        if header is None:
+            result.update(_seal(module, sealed))
         started = time.monotonic()
         bucket.upload(sealed, name, {"plaintext-sha256": result["sha256"], "plaintext-size": str(result["size"]),
                                      "key-id": result["key_id"], "format": FORMAT})
         seconds = time.monotonic() - started
     finally:
-        _remove(sealed)
+        if header is None:
+            _remove(sealed)
     result.update(changed=True, upload_seconds=round(seconds, 3),
                   upload_mib_s=crypto.throughput(result["encrypted_size"], seconds))
     return result

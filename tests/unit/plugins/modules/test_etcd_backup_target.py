@@ -258,3 +258,21 @@ def test_a_bucket_that_does_not_exist_is_named(s3, key_file):
     target, _client = s3
     result, failed = run_module(dict(state="listed", target=dict(target, bucket="no-such-bucket"), key_file=key_file))
     assert failed and result["msg"].startswith("target offsite (s3://no-such-bucket/prod/): listing failed:")
+
+
+def test_a_backup_sealed_once_is_uploaded_as_it_is(s3, snapshot, key_file, tmp_path):
+    target, client = s3
+    plain = snapshot()
+    sealed = tmp_path / (plain.name + ".enc")
+    seal, _ = run_module(dict(state="sealed", src=str(plain), dest=str(sealed), key_file=key_file))
+    result, failed = send(target, key_file, sealed)
+    assert not failed and result["changed"] and result["object"] == sealed.name
+    assert result["sha256"] == seal["sha256"] and "encrypt_mib_s" not in result
+    body = client.get_object(Bucket=target["bucket"], Key="prod/" + sealed.name)["Body"].read()
+    assert body == sealed.read_bytes()
+    assert send(target, key_file, sealed)[0]["changed"] is False
+
+    other = str(tmp_path / "other.key")
+    crypto.create_key(other)
+    result, failed = send(dict(target, prefix="other/"), other, sealed)
+    assert failed and "was made with another key" in result["msg"]
