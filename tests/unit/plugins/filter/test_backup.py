@@ -51,8 +51,29 @@ def test_a_retention_that_keeps_nothing_is_refused_naming_the_target():
         backup.backup_prune([found(dict(name="one", host="h", path="/p", keep=0), 1)], now=NOW)
 
 
-@pytest.mark.parametrize("name", ["backup_targets", "backup_prune"])
+@pytest.mark.parametrize("name", ["backup_targets", "backup_prune", "backup_report"])
 def test_each_filter_is_exposed_and_documented(name):
     assert name in backup.FilterModule().filters()
     with open(os.path.join(os.path.dirname(backup.__file__), name + ".yml")) as f:
         assert yaml.safe_load(f)["DOCUMENTATION"]["name"] == name
+
+
+def test_the_report_has_a_line_for_the_encryption_and_each_target():
+    sealed = dict(object="etcd-snapshot-1.db.enc", size=100 * 1024 * 1024, encrypt_mib_s=312.4, key_id="4f2a",
+                  key_created=True)
+    s3 = dict(name="offsite", type="s3", bucket="b", prefix="prod/")
+    ssh = dict(name="vault", type="ssh", host="backup1", path="/srv/b")
+    uploaded = [dict(item=s3, changed=True, object="etcd-snapshot-1.db.enc", encrypted_size=104857936,
+                     upload_mib_s=83.4)]
+    s3_pruned = [dict(item=s3, kept=["a", "b"], deleted=["etcd-snapshot-0.db.enc"])]
+    copied = [dict(item=ssh, changed=False, dest="/srv/b/etcd-snapshot-1.db.enc", size=104857936)]
+    found = [dict(item=ssh, files=[{"path": "/srv/b/x"}, {"path": "/srv/b/y"}, {"path": "/srv/b/z"}])]
+    pruned = [dict(item=dict(target="vault", host="backup1", path="/srv/b/etcd-snapshot-0.db.enc"))]
+    assert backup.backup_report(sealed, "/inv/etcd-backup.key", uploaded, s3_pruned, copied, found, pruned) == [
+        "encrypted etcd-snapshot-1.db.enc: 100 MiB at 312.4 MiB/s, key id 4f2a (new key /inv/etcd-backup.key: keep "
+        "a copy apart from the backups)",
+        "target offsite (s3://b/prod/): etcd-snapshot-1.db.enc uploaded 100 MiB at 83.4 MiB/s; kept 2, deleted 1: "
+        "etcd-snapshot-0.db.enc",
+        "target vault (backup1:/srv/b): etcd-snapshot-1.db.enc already there; kept 2, deleted 1: "
+        "etcd-snapshot-0.db.enc",
+    ]
