@@ -280,13 +280,20 @@ def is_backup_object(name):
     return name.startswith(OBJECT_PREFIX) and name.endswith(OBJECT_SUFFIX)
 
 
+def newest_first(items):
+    """Backups (``{"name", "mtime"}``) newest first: by name (``etcd-snapshot-<UTC time>``), then mtime."""
+    return sorted(items, key=lambda item: (item["name"], float(item["mtime"])), reverse=True)
+
+
 def retention(objects, keep, max_age_days, now):
     """Which backups a target deletes: ``(kept, deleted)``, lists of names, newest first.
 
-    ``objects`` are ``{"name", "mtime"}`` dicts (mtime in seconds since the epoch). The newest
-    ``keep`` are kept unless older than ``max_age_days`` (0: no age limit), and the newest backup
-    is always kept, however old, so a target never ends up empty. Objects that are not backups
-    (``is_backup_object``) are neither kept nor deleted.
+    ``objects`` are ``{"name", "mtime"}`` dicts (mtime in seconds since the epoch). Backups are
+    ordered by name, which holds the UTC time the snapshot was taken (as the controller's own
+    pruning orders them), so a backup sent again later does not pass for a new one; their age is
+    their mtime. The newest ``keep`` are kept unless older than ``max_age_days`` (0: no age
+    limit), and the newest backup is always kept, however old, so a target never ends up empty.
+    Objects that are not backups (``is_backup_object``) are neither kept nor deleted.
     """
     keep = int(keep)
     max_age_days = int(max_age_days)
@@ -294,8 +301,7 @@ def retention(objects, keep, max_age_days, now):
         raise ValueError("keep is %d: keep at least 1 backup" % keep)
     if max_age_days < 0:
         raise ValueError("max_age_days is %d: 0 (no age limit) or more" % max_age_days)
-    backups = sorted((o for o in objects if is_backup_object(o["name"])),
-                     key=lambda o: (float(o["mtime"]), o["name"]), reverse=True)
+    backups = newest_first(o for o in objects if is_backup_object(o["name"]))
     oldest = now - max_age_days * 86400
     kept, deleted = [], []
     for position, item in enumerate(backups):

@@ -339,7 +339,7 @@ class Bucket:
                         objects.append(dict(name=name, size=item["Size"], mtime=item["LastModified"].timestamp()))
         except self.errors as exc:
             self.fail("listing", exc)
-        return sorted(objects, key=lambda o: (o["mtime"], o["name"]), reverse=True)
+        return crypto.newest_first(objects)
 
     def upload(self, path, name, metadata):
         try:

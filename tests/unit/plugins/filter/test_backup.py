@@ -28,19 +28,20 @@ def test_targets_that_are_no_list_of_dicts_are_refused(value):
 
 
 def found(target, *ages):
-    return {"item": target, "files": [{"path": "%s/etcd-snapshot-%d.db.enc" % (target["path"], i),
+    """A find result whose files are newest first (etcd-snapshot-0 the oldest name)."""
+    return {"item": target, "files": [{"path": "%s/etcd-snapshot-%d.db.enc" % (target["path"], len(ages) - 1 - i),
                                        "mtime": NOW - age * DAY} for i, age in enumerate(ages)]}
 
 
 def test_prune_plans_each_ssh_target_with_its_own_retention():
     one = dict(name="one", type="ssh", host="h1", path="/srv/a", keep=2, max_age_days=0)
     two = dict(name="two", type="ssh", host="h2", path="/srv/b", keep=7, max_age_days=30)
-    plan = backup.backup_prune([found(one, 0, 1, 2, 3), found(two, 40, 50, 1)], now=NOW)
+    plan = backup.backup_prune([found(one, 0, 1, 2, 3), found(two, 1, 40, 50)], now=NOW)
     assert plan == [
-        {"target": "one", "host": "h1", "path": "/srv/a/etcd-snapshot-2.db.enc"},
-        {"target": "one", "host": "h1", "path": "/srv/a/etcd-snapshot-3.db.enc"},
-        {"target": "two", "host": "h2", "path": "/srv/b/etcd-snapshot-0.db.enc"},
+        {"target": "one", "host": "h1", "path": "/srv/a/etcd-snapshot-1.db.enc"},
+        {"target": "one", "host": "h1", "path": "/srv/a/etcd-snapshot-0.db.enc"},
         {"target": "two", "host": "h2", "path": "/srv/b/etcd-snapshot-1.db.enc"},
+        {"target": "two", "host": "h2", "path": "/srv/b/etcd-snapshot-0.db.enc"},
     ]
     assert backup.backup_prune([found(two, 90)], now=NOW) == []  # the newest stays however old
     assert backup.backup_prune([]) == []

@@ -232,27 +232,31 @@ NOW = 1_800_000_000
 
 
 def backups(*ages_in_days):
-    return [{"name": "etcd-snapshot-%02d.db.enc" % i, "mtime": NOW - age * DAY} for i, age in enumerate(ages_in_days)]
+    """Backups named as the backup playbook names them, the first one newest (etcd-snapshot-00 the oldest name)."""
+    count = len(ages_in_days)
+    return [{"name": "etcd-snapshot-%02d.db.enc" % (count - 1 - i), "mtime": NOW - age * DAY}
+            for i, age in enumerate(ages_in_days)]
 
 
 def test_retention_keeps_the_newest_by_count():
     kept, deleted = crypto.retention(backups(0, 1, 2, 3, 4), keep=3, max_age_days=0, now=NOW)
-    assert kept == ["etcd-snapshot-00.db.enc", "etcd-snapshot-01.db.enc", "etcd-snapshot-02.db.enc"]
-    assert deleted == ["etcd-snapshot-03.db.enc", "etcd-snapshot-04.db.enc"]
+    assert kept == ["etcd-snapshot-04.db.enc", "etcd-snapshot-03.db.enc", "etcd-snapshot-02.db.enc"]
+    assert deleted == ["etcd-snapshot-01.db.enc", "etcd-snapshot-00.db.enc"]
 
 
 def test_retention_by_age_within_the_count():
     kept, deleted = crypto.retention(backups(1, 10, 40, 50), keep=7, max_age_days=30, now=NOW)
-    assert kept == ["etcd-snapshot-00.db.enc", "etcd-snapshot-01.db.enc"]
-    assert deleted == ["etcd-snapshot-02.db.enc", "etcd-snapshot-03.db.enc"]
+    assert kept == ["etcd-snapshot-03.db.enc", "etcd-snapshot-02.db.enc"]
+    assert deleted == ["etcd-snapshot-01.db.enc", "etcd-snapshot-00.db.enc"]
 
 
 def test_the_newest_is_never_deleted_however_old():
     kept, deleted = crypto.retention(backups(90, 100), keep=1, max_age_days=30, now=NOW)
-    assert kept == ["etcd-snapshot-00.db.enc"] and deleted == ["etcd-snapshot-01.db.enc"]
+    assert kept == ["etcd-snapshot-01.db.enc"] and deleted == ["etcd-snapshot-00.db.enc"]
 
 
-def test_other_objects_are_left_alone_and_order_does_not_matter():
+def test_other_objects_are_left_alone_and_the_name_not_the_upload_time_orders():
+    # The older snapshot was sent again today: it does not push out the newer one.
     objects = [*backups(3, 0), {"name": "notes.txt", "mtime": 0}, {"name": "etcd-snapshot-x.db", "mtime": 0}]
     kept, deleted = crypto.retention(objects, keep=1, max_age_days=0, now=NOW)
     assert kept == ["etcd-snapshot-01.db.enc"] and deleted == ["etcd-snapshot-00.db.enc"]
