@@ -369,15 +369,15 @@ def _target_problem(target, names, inventory):
         return "type %s is not s3 or ssh" % show(kind)
     unknown = sorted(set(map(str, target)) - set(TARGET_KEYS[kind]))
     if unknown:
-        return "%s target %s: unknown keys %s; it takes %s" % (kind, name, ", ".join(unknown),
-                                                                 ", ".join(TARGET_KEYS[kind]))
+        allowed = ", ".join(TARGET_KEYS[kind])
+        return "%s target %s: unknown keys %s; it takes %s" % (kind, name, ", ".join(unknown), allowed)
     if _integer(target.get("keep", 1)) is None or _integer(target.get("keep", 1)) < 1:
         return "keep %s: a whole number of backups, at least 1 (0 would delete every backup)" % show(target["keep"])
     if _integer(target.get("max_age_days", 0)) is None or _integer(target.get("max_age_days", 0)) < 0:
         return "max_age_days %s: a whole number of days, 0 (no age limit) or more" % show(target["max_age_days"])
     if kind == "s3":
-        if not isinstance(target.get("bucket"), str) or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
-                                                                        target["bucket"]):
+        bucket = target.get("bucket")
+        if not isinstance(bucket, str) or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
             return "s3 target %s needs a bucket: 3 to 63 lowercase letters, digits, . and -" % name
         return None
     host = target.get("host")

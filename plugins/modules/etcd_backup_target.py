@@ -330,8 +330,8 @@ class Bucket:
         """The backups under the prefix: [{name, size, mtime}], newest first."""
         objects = []
         try:
-            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.target["bucket"],
-                                                                           Prefix=self.prefix)
+            paginator = self.client.get_paginator("list_objects_v2")
+            pages = paginator.paginate(Bucket=self.target["bucket"], Prefix=self.prefix)
             for page in pages:
                 for item in page.get("Contents", []):
                     name = item["Key"][len(self.prefix):]

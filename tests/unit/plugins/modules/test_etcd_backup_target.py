@@ -200,7 +200,7 @@ def test_list_prune_and_fetch(s3, snapshot, key_file, tmp_path):
     pruned, failed = run_module(dict(state="pruned", target=keep_two, key_file=key_file))
     assert not failed and pruned["deleted"] == [plains[0].name + ".enc"]
     assert pruned["kept"] == [plains[2].name + ".enc", plains[1].name + ".enc"]
-    again, _ = run_module(dict(state="pruned", target=keep_two, key_file=key_file))
+    again = run_module(dict(state="pruned", target=keep_two, key_file=key_file))[0]
     assert again["changed"] is False and again["deleted"] == []
 
     dest = tmp_path / "restore" / "snap.db"
@@ -264,7 +264,7 @@ def test_a_backup_sealed_once_is_uploaded_as_it_is(s3, snapshot, key_file, tmp_p
     target, client = s3
     plain = snapshot()
     sealed = tmp_path / (plain.name + ".enc")
-    seal, _ = run_module(dict(state="sealed", src=str(plain), dest=str(sealed), key_file=key_file))
+    seal = run_module(dict(state="sealed", src=str(plain), dest=str(sealed), key_file=key_file))[0]
     result, failed = send(target, key_file, sealed)
     assert not failed and result["changed"] and result["object"] == sealed.name
     assert result["sha256"] == seal["sha256"] and "encrypt_mib_s" not in result
