@@ -10,13 +10,16 @@ as it was.
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
-from etcdtest import BACKUPS, EPHEMERAL, ansible_env, fingerprint, host, playbook
+from etcdtest import BACKUPS, EPHEMERAL, ROOT, ansible_env, fingerprint, host, playbook
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
+# The unit tests' moto server, found through the path above.
+from moto_server import moto_server
 
 HOSTS = ["rst-host0", "rst-host1", "rst-host2"]
 BUCKET = "etcd-offsite"
@@ -53,24 +56,8 @@ FETCH_PLAYBOOK = """
 @pytest.fixture(scope="module")
 def moto_url():
     """A moto S3 server on the controller (the targets are used from the controller)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, "the moto server did not start"
-                time.sleep(0.2)
-        yield "http://127.0.0.1:%d" % port
-    finally:
-        server.terminate()
-        server.wait(10)
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,7 @@
 """etcd_backup_target: its arguments, sealing for SSH targets, and a whole S3 life against a real moto server."""
 
 import os
-import socket
-import subprocess
 import sys
-import time
 from functools import partial
 
 import boto3
@@ -13,6 +10,7 @@ import pytest
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 from ansible_collections.raftops.etcd.plugins.modules import etcd_backup_target
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match
+from ansible_collections.raftops.etcd.tests.unit.plugins.moto_server import moto_server
 from ansible_collections.raftops.etcd.tests.unit.plugins.snapshot_modules import run_module as run_any
 
 run_module = partial(run_any, etcd_backup_target)
@@ -20,34 +18,12 @@ BUCKET = "etcd-backups"
 CREDENTIALS = dict(access_key="testing", secret_key="testing", region="us-east-1")
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def moto_url(tmp_path_factory):
     """A moto S3 server process on 127.0.0.1, for the whole module."""
-    port = free_port()
     log = tmp_path_factory.mktemp("moto") / "server.log"
-    with open(log, "wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                  stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("the moto server did not start: %s" % log.read_text())
-                time.sleep(0.2)
-        yield "http://127.0.0.1:%d" % port
-    finally:
-        server.terminate()
-        server.wait(10)
+    with open(log, "wb") as out, moto_server(out) as url:
+        yield url
 
 
 @pytest.fixture
