@@ -357,6 +357,86 @@ def defrag_rule(value, _settings):
     return None
 
 
+# --- off-host backup targets --------------------------------------------------------------------
+
+# Where settings_problems puts the inventory's hosts for the checks (not a variable name).
+INVENTORY = "(inventory hosts)"
+TARGET_KEYS = dict(
+    s3=("name", "type", "bucket", "prefix", "endpoint_url", "region", "access_key", "secret_key", "keep",
+        "max_age_days"),
+    ssh=("name", "type", "host", "path", "keep", "max_age_days"),
+)
+TARGET_TEXT = ("a dict with name, type (s3 or ssh) and, for s3, bucket (prefix, endpoint_url, region, access_key, "
+               "secret_key optional), for ssh, host and path; keep and max_age_days optional")
+
+
+def _target_problem(target, names, inventory):
+    """What is wrong with one item of etcd_backup_targets, or None."""
+    if not isinstance(target, Mapping):
+        return TARGET_TEXT
+    name = target.get("name")
+    if not isinstance(name, str) or not re.fullmatch(NAME_PATTERN, name):
+        return "name must be %s" % NAME_RULE
+    if name in names:
+        return "name %s is used by another target too; each target needs its own name" % show(name)
+    kind = target.get("type", "s3")
+    if kind not in TARGET_KEYS:
+        return "type %s is not s3 or ssh" % show(kind)
+    unknown = sorted(set(map(str, target)) - set(TARGET_KEYS[kind]))
+    if unknown:
+        allowed = ", ".join(TARGET_KEYS[kind])
+        return "%s target %s: unknown keys %s; it takes %s" % (kind, name, ", ".join(unknown), allowed)
+    if _integer(target.get("keep", 1)) is None or _integer(target.get("keep", 1)) < 1:
+        return "keep %s: a whole number of backups, at least 1 (0 would delete every backup)" % show(target["keep"])
+    if _integer(target.get("max_age_days", 0)) is None or _integer(target.get("max_age_days", 0)) < 0:
+        return "max_age_days %s: a whole number of days, 0 (no age limit) or more" % show(target["max_age_days"])
+    if kind == "s3":
+        bucket = target.get("bucket")
+        if not isinstance(bucket, str) or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
+            return "s3 target %s needs a bucket: 3 to 63 lowercase letters, digits, . and -" % name
+        return None
+    host = target.get("host")
+    if not isinstance(host, str) or not host:
+        return "ssh target %s needs a host: an inventory host name" % name
+    if inventory is not None and host not in inventory:
+        return "ssh target %s: host %s is not in the inventory" % (name, show(host))
+    path = target.get("path")
+    problem = directory("/srv/etcd-backups", volatile_ok=False)(path, {})
+    if problem:
+        return "ssh target %s: path %s %s" % (name, show(path), problem)
+    return None
+
+
+SECRET_KEYS = ("access_key", "secret_key")
+
+
+def _redacted(target):
+    """A target as a message may show it: without its credentials."""
+    if not isinstance(target, Mapping):
+        return target
+    return {k: ("<hidden>" if k in SECRET_KEYS else v) for k, v in target.items()}
+
+
+def backup_targets(value, settings):
+    if not isinstance(value, (list, tuple)):
+        return [("etcd_backup_targets", _redacted(value),
+                 "must be a list of targets, like [{name: offsite, type: s3, bucket: etcd-backups}]")]
+    problems, names = [], set()
+    for index, target in enumerate(value):
+        problem = _target_problem(target, names, settings.get(INVENTORY))
+        if problem:
+            problems.append(("etcd_backup_targets[%d]" % index, _redacted(target), problem))
+        elif isinstance(target, Mapping):
+            names.add(target["name"])
+    return problems
+
+
+def controller_file(value, _settings):
+    if not isinstance(value, str) or not value.startswith("/") or CONTROL.search(value) or value.endswith("/"):
+        return True
+    return None
+
+
 # --- etcd_extra_env -----------------------------------------------------------------------------
 
 ENV_KEY = re.compile(r"ETCD_[A-Z0-9_]+")
@@ -521,6 +601,10 @@ RULES = [
     Rule("etcd_backup_transfer_dir", directory("/var/tmp", empty_ok=True, system_ok=True, volatile_ok=True),
          "'' (the login user's temporary directory) or an absolute path in normal form",
          "a private directory for one snapshot is made in it"),
+    Rule("etcd_backup_targets", backup_targets, TARGET_TEXT,
+         "each backup is encrypted and sent to every target (docs/backup-targets.md)"),
+    Rule("etcd_backup_key_file", controller_file, "an absolute path of a file on the controller",
+         "the backup key is read from it, and made there on first use"),
     Rule("etcd_backup_schedule", schedule,
          "'' (no timer) or a systemd OnCalendar expression like 'hourly' or '*-*-* 00/6:00:00', on one line, "
          "without ; # % or \\",
@@ -598,15 +682,18 @@ RULES = [
 VARIABLES = tuple(dict.fromkeys(rule.variable for rule in RULES))
 
 
-def settings_problems(settings, host="?"):
+def settings_problems(settings, host="?", inventory_hosts=None):
     """Messages ``host H: VARIABLE=VALUE: what is allowed`` for every bad value; empty when all are fine.
 
     Variables missing from ``settings`` are skipped; unknown keys are ignored. Never raises for a bad value.
+    ``inventory_hosts`` (``groups['all']``), when given, are the hosts an SSH backup target may name.
     """
     host = str(host)
     if not isinstance(settings, Mapping):
         return ["host %s: the settings to check must be a dict of role variables, not %s" % (host, show(settings))]
     problems, failed, sound = [], set(), {}
+    if inventory_hosts is not None:
+        sound[INVENTORY] = frozenset(map(str, inventory_hosts))
     for rule in RULES:
         variable = rule.variable
         if variable not in settings or variable in failed:

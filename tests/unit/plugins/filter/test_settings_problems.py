@@ -124,6 +124,12 @@ GOOD = [
     dict(etcd_tls="yes", etcd_pki_managed="False", etcd_systemd_hardening=1, etcd_show_status=0,
          etcd_remove_wipe="no", etcd_allow_downgrade="off", etcd_backup_before_upgrade="ON", etcd_pki_replace_ca=False),
     dict(etcd_version="3.4.0"),
+    dict(etcd_backup_targets=[
+        {"name": "offsite", "type": "s3", "bucket": "etcd-backups", "prefix": "prod/", "keep": 3, "max_age_days": 0},
+        {"name": "minio", "bucket": "b.k-1", "endpoint_url": "https://s3.example.com", "access_key": "a",
+         "secret_key": "s", "region": "eu-1"},
+        {"name": "vault", "type": "ssh", "host": "backup1", "path": "/srv/etcd-backups", "keep": "14"},
+    ], etcd_backup_key_file="/home/ops/keys/etcd-backup.key"),
     dict(etcd_version="3.5.17"),
     dict(etcd_release_base_url="file:///srv/mirror/etcd"),
     dict(etcd_release_base_url="http://mirror.local:8080/etcd/releases"),
@@ -140,6 +146,33 @@ GIB = 1024 ** 3
 
 # (overrides, variable as named in the message, value as shown, part of what the message says)
 BAD = [
+    # off-host backup targets
+    (dict(etcd_backup_targets={"name": "o"}), "etcd_backup_targets", "{'name': 'o'}", "must be a list of targets"),
+    (dict(etcd_backup_targets=["s3://b"]), "etcd_backup_targets[0]", "'s3://b'", "a dict with name, type (s3 or ssh)"),
+    (dict(etcd_backup_targets=[{"type": "s3", "bucket": "b-1"}]), "etcd_backup_targets[0]",
+     "{'type': 's3', 'bucket': 'b-1'}", "name must be letters, digits"),
+    (dict(etcd_backup_targets=[{"name": "o", "type": "ftp"}]), "etcd_backup_targets[0]",
+     "{'name': 'o', 'type': 'ftp'}", "type 'ftp' is not s3 or ssh"),
+    (dict(etcd_backup_targets=[{"name": "o", "bucket": "b-1", "path": "/x"}]), "etcd_backup_targets[0]",
+     "{'name': 'o', 'bucket': 'b-1', 'path': '/x'}", "s3 target o: unknown keys path; it takes name, type, bucket"),
+    (dict(etcd_backup_targets=[{"name": "o", "type": "s3"}]), "etcd_backup_targets[0]",
+     "{'name': 'o', 'type': 's3'}", "s3 target o needs a bucket"),
+    (dict(etcd_backup_targets=[{"name": "o", "bucket": "Bad_Bucket"}]), "etcd_backup_targets[0]",
+     "{'name': 'o', 'bucket': 'Bad_Bucket'}", "s3 target o needs a bucket: 3 to 63 lowercase"),
+    (dict(etcd_backup_targets=[{"name": "o", "bucket": "b-1", "keep": 0}]), "etcd_backup_targets[0]",
+     "{'name': 'o', 'bucket': 'b-1', 'keep': 0}", "keep 0: a whole number of backups, at least 1"),
+    (dict(etcd_backup_targets=[{"name": "o", "bucket": "b-1", "max_age_days": "month"}]), "etcd_backup_targets[0]",
+     "{'name': 'o', 'bucket': 'b-1', 'max_age_days': 'month'}", "max_age_days 'month': a whole number of days"),
+    (dict(etcd_backup_targets=[{"name": "v", "type": "ssh", "path": "/srv/b"}]), "etcd_backup_targets[0]",
+     "{'name': 'v', 'type': 'ssh', 'path': '/srv/b'}", "ssh target v needs a host: an inventory host name"),
+    (dict(etcd_backup_targets=[{"name": "v", "type": "ssh", "host": "h"}]), "etcd_backup_targets[0]",
+     "{'name': 'v', 'type': 'ssh', 'host': 'h'}", "ssh target v: path None must be an absolute path"),
+    (dict(etcd_backup_targets=[{"name": "v", "type": "ssh", "host": "h", "path": "/tmp/b"}]), "etcd_backup_targets[0]",
+     "{'name': 'v', 'type': 'ssh', 'host': 'h', 'path': '/tmp/b'}", "path '/tmp/b' lies under /tmp"),
+    (dict(etcd_backup_targets=[{"name": "o", "bucket": "b-1"}, {"name": "o", "type": "ssh", "host": "h", "path": "/srv/b"}]),
+     "etcd_backup_targets[1]", "{'name': 'o', 'type': 'ssh', 'host': 'h', 'path': '/srv/b'}",
+     "name 'o' is used by another target too"),
+    (dict(etcd_backup_key_file="backup.key"), "etcd_backup_key_file", "'backup.key'", "an absolute path of a file"),
     # ports
     (dict(etcd_client_port=70000), "etcd_client_port", "70000", "a port is a whole number from 1 to 65535"),
     (dict(etcd_client_port=0), "etcd_client_port", "0", "from 1 to 65535"),
@@ -505,6 +538,23 @@ def test_the_operator_page_lists_every_variable_of_the_table():
     with open(os.path.join(ROOT, "plugins", "filter", "settings_problems.yml")) as f:
         doc = f.read()
     assert [v for v in s.VARIABLES if "C(%s)" % v not in doc] == []
+
+
+def test_an_ssh_target_names_an_inventory_host():
+    targets = [{"name": "vault", "type": "ssh", "host": "backup9", "path": "/srv/etcd-backups"}]
+    settings = dict(BASE, etcd_backup_targets=targets)
+    assert s.settings_problems(settings, HOST, ["etcd-1", "backup1"]) == [
+        "host etcd-1: etcd_backup_targets[0]={'name': 'vault', 'type': 'ssh', 'host': 'backup9', 'path': "
+        "'/srv/etcd-backups'}: ssh target vault: host 'backup9' is not in the inventory"
+    ]
+    assert s.settings_problems(settings, HOST, ["etcd-1", "backup9"]) == []
+    assert s.settings_problems(settings, HOST) == []  # without the inventory the host is not judged
+
+
+def test_a_refused_target_never_shows_its_credentials():
+    (message,) = problems(etcd_backup_targets=[{"name": "o", "access_key": "AKIA123", "secret_key": "hunter2"}])
+    assert "AKIA123" not in message and "hunter2" not in message
+    assert "'secret_key': '<hidden>'" in message and "needs a bucket" in message
 
 
 def test_every_managed_env_key_is_refused():

@@ -1,0 +1,100 @@
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""The off-host backup targets as the role's tasks use them (docs/backup-targets.md): each target
+with its defaults filled in, and which backups an SSH target deletes. The retention decision itself
+is the one the etcd_backup_target module applies to S3 targets (module_utils/etcd_backup_crypto).
+"""
+
+import posixpath
+import time
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_crypto import retention
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import human_size
+
+TARGET_DEFAULTS = dict(type="s3", keep=7, max_age_days=30)
+S3_DEFAULTS = dict(prefix="")
+
+
+def backup_targets(targets):
+    """``etcd_backup_targets`` with each target's defaults filled in (type s3, keep 7, max_age_days 30, prefix '')."""
+    if not isinstance(targets, (list, tuple)):
+        raise AnsibleFilterError("backup_targets: etcd_backup_targets must be a list of targets")
+    normal = []
+    for target in targets:
+        if not isinstance(target, Mapping):
+            raise AnsibleFilterError("backup_targets: each target must be a dict, not %s" % type(target).__name__)
+        item = dict(TARGET_DEFAULTS, **target)
+        if item["type"] == "s3":
+            item = dict(S3_DEFAULTS, **item)
+        item["keep"], item["max_age_days"] = int(item["keep"]), int(item["max_age_days"])
+        normal.append(item)
+    return normal
+
+
+def backup_prune(found, now=None):
+    """The backups SSH targets delete: ``[{target, host, path}]`` from a looped find's ``results``.
+
+    Each result has ``item`` (the target, as ``backup_targets`` gives it) and ``files`` (find's
+    ``path`` and ``mtime``). The retention is ``module_utils.etcd_backup_crypto.retention``: the
+    newest ``keep``, none older than ``max_age_days``, never the newest one.
+    """
+    now = time.time() if now is None else float(now)
+    plan = []
+    for result in found or []:
+        target = result.get("item") or {}
+        files = [dict(name=posixpath.basename(f["path"]), mtime=f["mtime"], path=f["path"])
+                 for f in result.get("files") or []]
+        try:
+            _kept, deleted = retention(files, target.get("keep", 7), target.get("max_age_days", 30), now)
+        except ValueError as exc:
+            raise AnsibleFilterError("backup_prune: target %s: %s" % (target.get("name"), exc)) from None
+        paths = {f["name"]: f["path"] for f in files}
+        plan.extend(dict(target=target.get("name"), host=target.get("host"), path=paths[name]) for name in deleted)
+    return plan
+
+
+def _size(value):
+    return human_size(value) if isinstance(value, int) else "?"
+
+
+def _rate(value):
+    return "%s MiB/s" % value if value else "too fast to time"
+
+
+def _deleted(names):
+    return "deleted %d: %s" % (len(names), ", ".join(names)) if names else "deleted none"
+
+
+def backup_report(sealed, key_file, uploaded, s3_pruned, copied, ssh_found, ssh_pruned):
+    """The lines that report one off-host backup: the encryption, then one line per target.
+
+    The arguments are registered results of roles/etcd/tasks/backup_targets.yml: the seal, then
+    the looped results of the uploads, the S3 prunes, the SSH copies, finds and prunes.
+    """
+    lines = ["encrypted %s: %s at %s, key id %s%s" % (
+        sealed.get("object"), _size(sealed.get("size")), _rate(sealed.get("encrypt_mib_s")), sealed.get("key_id"),
+        " (new key %s: keep a copy apart from the backups)" % key_file if sealed.get("key_created") else "")]
+    for upload, prune in zip(uploaded or [], s3_pruned or []):
+        target = upload.get("item") or {}
+        sent = ("uploaded %s at %s" % (_size(upload.get("encrypted_size")), _rate(upload.get("upload_mib_s")))
+                if upload.get("changed") else "already there")
+        lines.append("target %s (s3://%s/%s): %s %s; kept %d, %s" % (
+            target.get("name"), target.get("bucket"), target.get("prefix") or "", upload.get("object"), sent,
+            len(prune.get("kept") or []), _deleted(prune.get("deleted") or [])))
+    removed = [r.get("item") or {} for r in ssh_pruned or []]
+    for copy, found in zip(copied or [], ssh_found or []):
+        target = copy.get("item") or {}
+        deleted = [posixpath.basename(r["path"]) for r in removed if r.get("target") == target.get("name")]
+        lines.append("target %s (%s:%s): %s %s; kept %d, %s" % (
+            target.get("name"), target.get("host"), target.get("path"), posixpath.basename(copy.get("dest") or "?"),
+            "copied (%s)" % _size(copy.get("size")) if copy.get("changed") else "already there",
+            len(found.get("files") or []) - len(deleted), _deleted(deleted)))
+    return lines
+
+
+class FilterModule:
+    def filters(self):
+        return {"backup_targets": backup_targets, "backup_prune": backup_prune, "backup_report": backup_report}

@@ -1,0 +1,313 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any
+# time. Do not use this from other collections or standalone plugins/modules!
+"""Encrypted backup files, their key, and the retention decision of off-host backup targets.
+
+A backup leaves the controller only in this format, sealed with a key that never leaves it:
+
+* header, 80 bytes: ``magic "RAFTOPS-ETCD-BACKUP" (19), version u8 = 1, key id (8: the first bytes
+  of SHA-256 of the key), chunk size u32, nonce prefix (8 random bytes), plaintext size u64,
+  plaintext SHA-256 (32)``, all integers big-endian;
+* header tag, 16 bytes: AES-256-GCM of nothing, with the header as associated data and the nonce
+  ``prefix + 0xFFFFFFFF`` (a counter no chunk uses);
+* chunks: the plaintext in pieces of ``chunk size`` (the last one shorter, or empty for an empty
+  file), each sealed with AES-256-GCM (ciphertext + 16-byte tag), nonce ``prefix + index u32`` and
+  associated data ``header + index u32 + final flag u8``.
+
+The header fixes how many chunks there are and how long the last is, and every chunk is bound to
+its place and to its header, so a cut anywhere ("truncated"), a changed or swapped byte, chunk or
+tag ("authentication failed: tampered or wrong key") and another key ("made with another key")
+are each told apart. A decrypted file replaces its destination only once every chunk and the
+SHA-256 verified. Files are read and written a chunk at a time: a 100 MiB snapshot never sits in
+memory.
+"""
+
+import base64
+import binascii
+import hashlib
+import os
+import stat
+import struct
+import time
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file
+
+try:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+except ImportError as exc:  # reported by the module through missing_required_lib()
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = exc
+else:
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+
+MAGIC = b"RAFTOPS-ETCD-BACKUP"
+VERSION = 1
+KEY_SIZE = 32
+KEY_ID_SIZE = 8
+TAG_SIZE = 16
+CHUNK_SIZE = 4 * 1024 * 1024
+HEADER = struct.Struct(">%dsB%dsI8sQ32s" % (len(MAGIC), KEY_ID_SIZE))
+HEADER_NONCE_COUNTER = 0xFFFFFFFF
+MAX_CHUNK_SIZE = 64 * 1024 * 1024
+MIB = 1024.0 * 1024.0
+
+# What a target keeps and prunes: the backup playbook's snapshot names, sealed.
+OBJECT_SUFFIX = ".enc"
+OBJECT_PREFIX = "etcd-snapshot-"
+
+
+class BackupCryptoError(Exception):
+    """A key or an encrypted backup that cannot be used. ``kind`` says which problem it is:
+    ``key``, ``not_a_backup``, ``other_key``, ``truncated`` or ``tampered``."""
+
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+
+
+# -- the key ------------------------------------------------------------------------------------
+
+
+def key_id(key):
+    """The hex id written in every backup sealed with ``key``: the first 8 bytes of its SHA-256."""
+    return hashlib.sha256(key).hexdigest()[:2 * KEY_ID_SIZE]
+
+
+def _check_key_file_mode(path, st):
+    if not stat.S_ISREG(st.st_mode):
+        raise BackupCryptoError("key", "key file %s is not a regular file" % path)
+    if st.st_mode & 0o077:
+        raise BackupCryptoError(
+            "key", "key file %s has mode %04o: group and others may not read it; run chmod 600 %s"
+            % (path, stat.S_IMODE(st.st_mode), path))
+
+
+def read_key(path):
+    """The 32-byte key in ``path`` (base64 text), refused when others may read it or it is not 32 bytes."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise BackupCryptoError("key", "key file %s cannot be read: %s" % (path, exc.strerror)) from None
+    _check_key_file_mode(path, st)
+    with open(path, "rb") as handle:
+        text = handle.read(4096).strip()
+    try:
+        key = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise BackupCryptoError("key", "key file %s does not hold base64 text" % path) from None
+    if len(key) != KEY_SIZE:
+        raise BackupCryptoError(
+            "key", "key file %s holds %d bytes, not %d (base64 of 32 random bytes)" % (path, len(key), KEY_SIZE))
+    return key
+
+
+def create_key(path):
+    """Write a new random key to ``path`` (mode 0600), which must not exist; returns the key."""
+    key = os.urandom(KEY_SIZE)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise BackupCryptoError("key", "key file %s cannot be created: %s" % (path, exc.strerror)) from None
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(base64.b64encode(key) + b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return key
+
+
+def load_key(path, create=False):
+    """(key, created): the key in ``path``, made there first when ``create`` and it does not exist."""
+    if create and not os.path.lexists(path):
+        return create_key(path), True
+    return read_key(path), False
+
+
+# -- the format ---------------------------------------------------------------------------------
+
+
+def _nonce(prefix, counter):
+    return prefix + struct.pack(">I", counter)
+
+
+def _chunk_aad(header, index, final):
+    return header + struct.pack(">IB", index, 1 if final else 0)
+
+
+def chunk_count(size, chunk_size):
+    """How many chunks a plaintext of ``size`` bytes takes: at least one (an empty file has one, empty)."""
+    return max(1, -(-size // chunk_size))
+
+
+def file_sha256(path, chunk_size=CHUNK_SIZE):
+    """(size, hex SHA-256) of a file, read a chunk at a time."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk_size), b""):
+            digest.update(block)
+            size += len(block)
+    return size, digest.hexdigest()
+
+
+def encrypt_file(src, dest, key, chunk_size=CHUNK_SIZE):
+    """Seal ``src`` into ``dest`` (mode 0600, replaced whole); returns what a report shows.
+
+    The plaintext is hashed first (its size and SHA-256 go into the authenticated header), then
+    sealed a chunk at a time. A file that changes between the two reads is refused.
+    """
+    started = time.monotonic()
+    size, sha256 = file_sha256(src, chunk_size)
+    prefix = os.urandom(8)
+    header = HEADER.pack(MAGIC, VERSION, binascii.unhexlify(key_id(key)), chunk_size, prefix, size,
+                         binascii.unhexlify(sha256))
+    aead = AESGCM(key)
+    count = chunk_count(size, chunk_size)
+    written = 0
+    check = hashlib.sha256()
+    with open(src, "rb") as source, atomic_file(dest, 0o600) as out:
+        out.write(header)
+        out.write(aead.encrypt(_nonce(prefix, HEADER_NONCE_COUNTER), b"", header))
+        written += HEADER.size + TAG_SIZE
+        for index in range(count):
+            block = source.read(chunk_size)
+            check.update(block)
+            final = index == count - 1
+            sealed = aead.encrypt(_nonce(prefix, index), block, _chunk_aad(header, index, final))
+            out.write(sealed)
+            written += len(sealed)
+        if source.read(1) or check.hexdigest() != sha256:
+            raise BackupCryptoError("tampered", "%s changed while it was being encrypted" % src)
+    seconds = time.monotonic() - started
+    return dict(size=size, sha256=sha256, encrypted_size=written, key_id=key_id(key),
+                encrypt_seconds=round(seconds, 3), encrypt_mib_s=throughput(size, seconds))
+
+
+def throughput(size, seconds):
+    """MiB/s, rounded to one decimal; None when the time is too short to say."""
+    return round(size / MIB / seconds, 1) if seconds > 0 else None
+
+
+def read_header(handle, what, key=None):
+    """The fields of an encrypted backup's header (read from ``handle``), checked against ``key`` when given.
+
+    ``what`` names the backup in messages. With ``key``, the header's tag is verified too.
+    """
+    raw = handle.read(HEADER.size + TAG_SIZE)
+    if len(raw) < len(MAGIC) or raw[:len(MAGIC)] != MAGIC:
+        if len(raw) < len(MAGIC) and MAGIC.startswith(raw):
+            raise BackupCryptoError("truncated", "%s is truncated: it ends at byte %d, inside its header" % (what, len(raw)))
+        raise BackupCryptoError("not_a_backup", "%s is not an encrypted raftops etcd backup (no %s header)"
+                                % (what, MAGIC.decode()))
+    if len(raw) < HEADER.size + TAG_SIZE:
+        raise BackupCryptoError("truncated", "%s is truncated: it ends at byte %d, inside its header" % (what, len(raw)))
+    header, tag = raw[:HEADER.size], raw[HEADER.size:]
+    _magic, version, kid, chunk_size, prefix, size, sha256 = HEADER.unpack(header)
+    if version != VERSION:
+        raise BackupCryptoError("not_a_backup", "%s has format version %d; this collection reads version %d"
+                                % (what, version, VERSION))
+    fields = dict(header=header, key_id=binascii.hexlify(kid).decode(), chunk_size=chunk_size, prefix=prefix,
+                  size=size, sha256=binascii.hexlify(sha256).decode())
+    if key is None:
+        return fields
+    if fields["key_id"] != key_id(key):
+        raise BackupCryptoError("other_key", "%s was made with another key (key id %s; the key file's id is %s)"
+                                % (what, fields["key_id"], key_id(key)))
+    if not 0 < chunk_size <= MAX_CHUNK_SIZE:
+        raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (chunk size %d in its header)"
+                                % (what, chunk_size))
+    try:
+        AESGCM(key).decrypt(_nonce(prefix, HEADER_NONCE_COUNTER), tag, header)
+    except InvalidTag:
+        raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (its header)" % what) from None
+    return fields
+
+
+def decrypt_file(src, dest, key, what=None):
+    """Verify and decrypt ``src`` into ``dest``, which is replaced only when everything verified.
+
+    Returns the size, SHA-256 and key id of the plaintext; raises BackupCryptoError naming ``what``
+    (default: ``src``) and the kind of problem.
+    """
+    what = what or src
+    started = time.monotonic()
+    with open(src, "rb") as handle:
+        fields = read_header(handle, what, key)
+        header, prefix, chunk_size, size = fields["header"], fields["prefix"], fields["chunk_size"], fields["size"]
+        count = chunk_count(size, chunk_size)
+        aead = AESGCM(key)
+        digest = hashlib.sha256()
+        offset = HEADER.size + TAG_SIZE
+        with atomic_file(dest, 0o600) as out:
+            for index in range(count):
+                final = index == count - 1
+                length = (size - chunk_size * index if final else chunk_size) + TAG_SIZE
+                sealed = handle.read(length)
+                if len(sealed) < length:
+                    raise BackupCryptoError(
+                        "truncated", "%s is truncated: it ends at byte %d, inside chunk %d of %d (expected %d bytes)"
+                        % (what, offset + len(sealed), index + 1, count,
+                           HEADER.size + TAG_SIZE + size + count * TAG_SIZE))
+                try:
+                    block = aead.decrypt(_nonce(prefix, index), sealed, _chunk_aad(header, index, final))
+                except InvalidTag:
+                    raise BackupCryptoError(
+                        "tampered", "%s: authentication failed: tampered or wrong key (chunk %d of %d)"
+                        % (what, index + 1, count)) from None
+                digest.update(block)
+                out.write(block)
+                offset += length
+            if handle.read(1):
+                raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (bytes after "
+                                        "its last chunk, at byte %d)" % (what, offset))
+            if digest.hexdigest() != fields["sha256"]:
+                raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (SHA-256 %s, "
+                                        "its header says %s)" % (what, digest.hexdigest(), fields["sha256"]))
+    seconds = time.monotonic() - started
+    return dict(size=size, sha256=fields["sha256"], key_id=fields["key_id"], decrypt_seconds=round(seconds, 3),
+                decrypt_mib_s=throughput(size, seconds))
+
+
+# -- retention ----------------------------------------------------------------------------------
+
+
+def is_backup_object(name):
+    """True for the objects a target keeps and prunes: ``etcd-snapshot-*.enc`` (other files are never touched)."""
+    return name.startswith(OBJECT_PREFIX) and name.endswith(OBJECT_SUFFIX)
+
+
+def newest_first(items):
+    """Backups (``{"name", "mtime"}``) newest first: by name (``etcd-snapshot-<UTC time>``), then mtime."""
+    return sorted(items, key=lambda item: (item["name"], float(item["mtime"])), reverse=True)
+
+
+def retention(objects, keep, max_age_days, now):
+    """Which backups a target deletes: ``(kept, deleted)``, lists of names, newest first.
+
+    ``objects`` are ``{"name", "mtime"}`` dicts (mtime in seconds since the epoch). Backups are
+    ordered by name, which holds the UTC time the snapshot was taken (as the controller's own
+    pruning orders them), so a backup sent again later does not pass for a new one; their age is
+    their mtime. The newest ``keep`` are kept unless older than ``max_age_days`` (0: no age
+    limit), and the newest backup is always kept, however old, so a target never ends up empty.
+    Objects that are not backups (``is_backup_object``) are neither kept nor deleted.
+    """
+    keep = int(keep)
+    max_age_days = int(max_age_days)
+    if keep < 1:
+        raise ValueError("keep is %d: keep at least 1 backup" % keep)
+    if max_age_days < 0:
+        raise ValueError("max_age_days is %d: 0 (no age limit) or more" % max_age_days)
+    backups = newest_first(o for o in objects if is_backup_object(o["name"]))
+    oldest = now - max_age_days * 86400
+    kept, deleted = [], []
+    for position, item in enumerate(backups):
+        too_old = max_age_days > 0 and float(item["mtime"]) < oldest
+        if position == 0 or (position < keep and not too_old):
+            kept.append(item["name"])
+        else:
+            deleted.append(item["name"])
+    return kept, deleted

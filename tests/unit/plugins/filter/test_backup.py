@@ -1,0 +1,80 @@
+"""The backup target filters: defaults filled in, and the SSH targets' retention through the one decision."""
+
+import os
+
+import pytest
+import yaml
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.raftops.etcd.plugins.filter import backup
+
+DAY = 86400
+NOW = 1_800_000_000
+
+
+def test_targets_get_their_defaults():
+    assert backup.backup_targets([{"name": "o", "bucket": "b"}, {"name": "v", "type": "ssh", "host": "h",
+                                                                 "path": "/srv/b", "keep": "3"}]) == [
+        {"name": "o", "bucket": "b", "type": "s3", "keep": 7, "max_age_days": 30, "prefix": ""},
+        {"name": "v", "type": "ssh", "host": "h", "path": "/srv/b", "keep": 3, "max_age_days": 30},
+    ]
+
+
+@pytest.mark.parametrize("value", [None, "x", [1]])
+def test_targets_that_are_no_list_of_dicts_are_refused(value):
+    with pytest.raises(AnsibleFilterError, match="backup_targets: "):
+        backup.backup_targets(value)
+
+
+def found(target, *ages):
+    """A find result whose files are newest first (etcd-snapshot-0 the oldest name)."""
+    return {"item": target, "files": [{"path": "%s/etcd-snapshot-%d.db.enc" % (target["path"], len(ages) - 1 - i),
+                                       "mtime": NOW - age * DAY} for i, age in enumerate(ages)]}
+
+
+def test_prune_plans_each_ssh_target_with_its_own_retention():
+    one = dict(name="one", type="ssh", host="h1", path="/srv/a", keep=2, max_age_days=0)
+    two = dict(name="two", type="ssh", host="h2", path="/srv/b", keep=7, max_age_days=30)
+    plan = backup.backup_prune([found(one, 0, 1, 2, 3), found(two, 1, 40, 50)], now=NOW)
+    assert plan == [
+        {"target": "one", "host": "h1", "path": "/srv/a/etcd-snapshot-1.db.enc"},
+        {"target": "one", "host": "h1", "path": "/srv/a/etcd-snapshot-0.db.enc"},
+        {"target": "two", "host": "h2", "path": "/srv/b/etcd-snapshot-1.db.enc"},
+        {"target": "two", "host": "h2", "path": "/srv/b/etcd-snapshot-0.db.enc"},
+    ]
+    assert backup.backup_prune([found(two, 90)], now=NOW) == []  # the newest stays however old
+    assert backup.backup_prune([]) == []
+
+
+def test_a_retention_that_keeps_nothing_is_refused_naming_the_target():
+    with pytest.raises(AnsibleFilterError, match="backup_prune: target one: keep is 0"):
+        backup.backup_prune([found(dict(name="one", host="h", path="/p", keep=0), 1)], now=NOW)
+
+
+@pytest.mark.parametrize("name", ["backup_targets", "backup_prune", "backup_report"])
+def test_each_filter_is_exposed_and_documented(name):
+    assert name in backup.FilterModule().filters()
+    with open(os.path.join(os.path.dirname(backup.__file__), name + ".yml")) as f:
+        assert yaml.safe_load(f)["DOCUMENTATION"]["name"] == name
+
+
+def test_the_report_has_a_line_for_the_encryption_and_each_target():
+    sealed = dict(object="etcd-snapshot-1.db.enc", size=100 * 1024 * 1024, encrypt_mib_s=312.4, key_id="4f2a",
+                  key_created=True)
+    s3 = dict(name="offsite", type="s3", bucket="b", prefix="prod/")
+    ssh = dict(name="vault", type="ssh", host="backup1", path="/srv/b")
+    uploaded = [dict(item=s3, changed=True, object="etcd-snapshot-1.db.enc", encrypted_size=104857936,
+                     upload_mib_s=83.4)]
+    s3_pruned = [dict(item=s3, kept=["a", "b"], deleted=["etcd-snapshot-0.db.enc"])]
+    copied = [dict(item=ssh, changed=False, dest="/srv/b/etcd-snapshot-1.db.enc", size=104857936)]
+    found = [dict(item=ssh, files=[{"path": "/srv/b/x"}, {"path": "/srv/b/y"}, {"path": "/srv/b/z"}])]
+    pruned = [dict(item=dict(target="vault", host="backup1", path="/srv/b/etcd-snapshot-0.db.enc"))]
+    assert backup.backup_report(sealed, "/inv/etcd-backup.key", uploaded, s3_pruned, copied, found, pruned) == [
+        "encrypted etcd-snapshot-1.db.enc: 100 MiB at 312.4 MiB/s, key id 4f2a (new key /inv/etcd-backup.key: keep "
+        "a copy apart from the backups)",
+        "target offsite (s3://b/prod/): etcd-snapshot-1.db.enc uploaded 100 MiB at 83.4 MiB/s; kept 2, deleted 1: "
+        "etcd-snapshot-0.db.enc",
+        "target vault (backup1:/srv/b): etcd-snapshot-1.db.enc already there; kept 2, deleted 1: "
+        "etcd-snapshot-0.db.enc",
+    ]

@@ -1,0 +1,254 @@
+"""etcd_backup_target: its arguments, sealing for SSH targets, and a whole S3 life against a real moto server."""
+
+import os
+import sys
+from functools import partial
+
+import boto3
+import pytest
+
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.modules import etcd_backup_target
+from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match
+from ansible_collections.raftops.etcd.tests.unit.plugins.moto_server import moto_server
+from ansible_collections.raftops.etcd.tests.unit.plugins.snapshot_modules import run_module as run_any
+
+run_module = partial(run_any, etcd_backup_target)
+BUCKET = "etcd-backups"
+CREDENTIALS = dict(access_key="testing", secret_key="testing", region="us-east-1")
+
+
+@pytest.fixture(scope="module")
+def moto_url(tmp_path_factory):
+    """A moto S3 server process on 127.0.0.1, for the whole module."""
+    log = tmp_path_factory.mktemp("moto") / "server.log"
+    with open(log, "wb") as out, moto_server(out) as url:
+        yield url
+
+
+@pytest.fixture
+def s3(moto_url, monkeypatch, request):
+    """A fresh bucket for one test: (target dict, boto3 client)."""
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    client = boto3.client("s3", endpoint_url=moto_url, aws_access_key_id="testing", aws_secret_access_key="testing",
+                          region_name="us-east-1")
+    bucket = "%s-%d" % (BUCKET, abs(hash(request.node.name)) % 10 ** 8)
+    client.create_bucket(Bucket=bucket)
+    target = dict(name="offsite", type="s3", bucket=bucket, prefix="prod/", endpoint_url=moto_url, **CREDENTIALS)
+    return target, client
+
+
+@pytest.fixture
+def snapshot(tmp_path):
+    def make(name="etcd-snapshot-20260101T000000Z.db", size=300_000):
+        path = tmp_path / name
+        path.write_bytes(os.urandom(size))
+        return path
+    return make
+
+
+@pytest.fixture
+def key_file(tmp_path):
+    return str(tmp_path / "etcd-backup.key")
+
+
+# -- arguments ---------------------------------------------------------------------------------
+
+
+def test_documented_options_match_the_code():
+    assert_documented_options_match(etcd_backup_target)
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"state": "present", "src": "/s.db"}, "state is present but the following are missing: target"),
+    ({"state": "fetched", "target": {"name": "t", "bucket": "b"}}, "missing: name, dest"),
+    ({"state": "sealed", "src": "/s.db"}, "missing: dest"),
+    ({"state": "pruned", "target": {"name": "t"}}, "target t is an S3 target without a bucket"),
+    ({"state": "pruned", "target": {"name": "box", "type": "ssh", "host": "h", "path": "/srv"}},
+     "target box is an ssh target: state pruned works on S3 targets"),
+    ({"state": "listed", "target": {"name": "t", "bucket": "b", "colour": "red"}}, "colour"),
+])
+def test_argument_errors(args, message, key_file):
+    result, failed = run_module(dict(args, key_file=key_file))
+    assert failed and message in result["msg"]
+
+
+def test_an_s3_target_without_boto3_names_the_pip_command(monkeypatch, key_file):
+    monkeypatch.setitem(sys.modules, "boto3", None)
+    result, failed = run_module(dict(state="listed", target=dict(name="offsite", bucket="b"), key_file=key_file))
+    assert failed
+    assert result["msg"] == "target offsite is an S3 target, which needs boto3 on the controller: pip install boto3"
+
+
+def test_secrets_are_not_logged():
+    spec = etcd_backup_target.argument_spec()["target"]["options"]
+    assert spec["secret_key"]["no_log"] and spec["access_key"]["no_log"]
+
+
+# -- sealing for SSH targets -------------------------------------------------------------------
+
+
+def test_seal_creates_the_key_and_unseal_opens_it(tmp_path, snapshot, key_file):
+    plain = snapshot()
+    sealed = tmp_path / "out.enc"
+    result, failed = run_module(dict(state="sealed", src=str(plain), dest=str(sealed), key_file=key_file,
+                                     target=dict(name="box", type="ssh", host="h", path="/srv/b")))
+    assert not failed and result["changed"] and result["key_created"]
+    assert result["size"] == 300_000 and result["encrypted_size"] == os.path.getsize(sealed)
+    assert result["encrypt_mib_s"] is None or result["encrypt_mib_s"] > 0
+    assert oct(os.stat(key_file).st_mode & 0o777) == "0o600"
+    opened = tmp_path / "opened.db"
+    result, failed = run_module(dict(state="unsealed", src=str(sealed), dest=str(opened), key_file=key_file,
+                                     name="etcd-snapshot-x.db.enc", target=dict(name="box", type="ssh")))
+    assert not failed and opened.read_bytes() == plain.read_bytes()
+    assert result["target"] == "box" and result["object"] == "etcd-snapshot-x.db.enc"
+
+
+def test_seal_in_check_mode_writes_nothing(tmp_path, snapshot, key_file):
+    result, failed = run_module(dict(state="sealed", src=str(snapshot()), dest=str(tmp_path / "o.enc"),
+                                     key_file=key_file), check=True)
+    assert not failed and result["changed"] and result["key_created"] and result["key_id"] is None
+    assert not os.path.exists(key_file) and not (tmp_path / "o.enc").exists()
+
+
+def test_unseal_of_a_tampered_file_names_object_and_target(tmp_path, snapshot, key_file):
+    sealed = tmp_path / "o.enc"
+    run_module(dict(state="sealed", src=str(snapshot()), dest=str(sealed), key_file=key_file))
+    data = bytearray(sealed.read_bytes())
+    data[500] ^= 0xFF
+    sealed.write_bytes(bytes(data))
+    result, failed = run_module(dict(state="unsealed", src=str(sealed), dest=str(tmp_path / "x.db"),
+                                     key_file=key_file, name="etcd-snapshot-1.db.enc", target=dict(name="box")))
+    assert failed and not (tmp_path / "x.db").exists()
+    assert result["msg"] == ("object etcd-snapshot-1.db.enc on target box: authentication failed: tampered or wrong "
+                             "key (chunk 1 of 1)")
+
+
+def test_a_key_others_can_read_is_refused(tmp_path, snapshot, key_file):
+    crypto.create_key(key_file)
+    os.chmod(key_file, 0o644)
+    result, failed = run_module(dict(state="sealed", src=str(snapshot()), dest=str(tmp_path / "o.enc"),
+                                     key_file=key_file))
+    assert failed and result["msg"].startswith("key file %s has mode 0644" % key_file)
+
+
+# -- S3, against moto --------------------------------------------------------------------------
+
+
+def send(target, key_file, src, check=False):
+    return run_module(dict(state="present", target=target, key_file=key_file, src=str(src)), check=check)
+
+
+def test_present_uploads_once_encrypted(s3, snapshot, key_file):
+    target, client = s3
+    plain = snapshot()
+    result, failed = send(target, key_file, plain, check=True)
+    assert not failed and result["changed"] and "upload_mib_s" not in result
+    assert client.list_objects_v2(Bucket=target["bucket"]).get("KeyCount") == 0
+
+    result, failed = send(target, key_file, plain)
+    assert not failed and result["changed"], result
+    assert result["object"] == plain.name + ".enc" and result["target"] == "offsite"
+    assert result["upload_mib_s"] is None or result["upload_mib_s"] > 0
+    stored = client.get_object(Bucket=target["bucket"], Key="prod/" + plain.name + ".enc")
+    body = stored["Body"].read()
+    assert body.startswith(crypto.MAGIC) and plain.read_bytes()[:64] not in body
+    assert stored["Metadata"]["plaintext-sha256"] == result["sha256"]
+    assert stored["Metadata"]["key-id"] == result["key_id"]
+
+    again, failed = send(target, key_file, plain)
+    assert not failed and again["changed"] is False and again["sha256"] == result["sha256"]
+
+
+def test_list_prune_and_fetch(s3, snapshot, key_file, tmp_path):
+    target, _client = s3
+    plains = [snapshot("etcd-snapshot-2026010%dT000000Z.db" % day, size=1000 * day) for day in (1, 2, 3)]
+    for plain in plains:
+        assert not send(target, key_file, plain)[1]
+
+    listed, failed = run_module(dict(state="listed", target=target, key_file=key_file))
+    assert not failed and [o["name"] for o in listed["objects"]] == [p.name + ".enc" for p in reversed(plains)]
+
+    keep_two = dict(target, keep=2)
+    would, failed = run_module(dict(state="pruned", target=keep_two, key_file=key_file), check=True)
+    assert not failed and would["changed"] and would["deleted"] == [plains[0].name + ".enc"]
+    pruned, failed = run_module(dict(state="pruned", target=keep_two, key_file=key_file))
+    assert not failed and pruned["deleted"] == [plains[0].name + ".enc"]
+    assert pruned["kept"] == [plains[2].name + ".enc", plains[1].name + ".enc"]
+    again = run_module(dict(state="pruned", target=keep_two, key_file=key_file))[0]
+    assert again["changed"] is False and again["deleted"] == []
+
+    dest = tmp_path / "restore" / "snap.db"
+    dest.parent.mkdir()
+    fetched, failed = run_module(dict(state="fetched", target=target, key_file=key_file, name="latest",
+                                      dest=str(dest)))
+    assert not failed and fetched["object"] == plains[2].name + ".enc"
+    assert dest.read_bytes() == plains[2].read_bytes() and oct(os.stat(dest).st_mode & 0o777) == "0o600"
+    assert os.listdir(dest.parent) == ["snap.db"]  # no downloaded or partial file left
+
+    fetched, failed = run_module(dict(state="fetched", target=target, key_file=key_file,
+                                      name=plains[1].name + ".enc", dest=str(dest)))
+    assert not failed and dest.read_bytes() == plains[1].read_bytes()
+
+    missing, failed = run_module(dict(state="fetched", target=target, key_file=key_file,
+                                      name=plains[0].name + ".enc", dest=str(dest)))
+    assert failed and missing["msg"] == "target offsite (s3://%s/prod/) has no object %s" % (
+        target["bucket"], plains[0].name + ".enc")
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda body: body[:-100], "is truncated: it ends at byte"),
+    (lambda body: body[:1000] + bytes([body[1000] ^ 1]) + body[1001:], "authentication failed: tampered or wrong key"),
+])
+def test_a_tampered_object_is_refused_and_dest_untouched(s3, snapshot, key_file, tmp_path, damage, problem):
+    target, client = s3
+    plain = snapshot()
+    send(target, key_file, plain)
+    key = "prod/" + plain.name + ".enc"
+    body = client.get_object(Bucket=target["bucket"], Key=key)["Body"].read()
+    client.put_object(Bucket=target["bucket"], Key=key, Body=damage(body))
+    dest = tmp_path / "restore.db"
+    dest.write_bytes(b"before")
+    result, failed = run_module(dict(state="fetched", target=target, key_file=key_file, name="latest",
+                                     dest=str(dest)))
+    assert failed
+    assert result["msg"].startswith("object %s on target offsite" % (plain.name + ".enc"))
+    assert problem in result["msg"]
+    assert dest.read_bytes() == b"before"
+    assert sorted(os.listdir(tmp_path)) == sorted([plain.name, "etcd-backup.key", "restore.db"])
+
+
+def test_an_object_sealed_with_another_key_is_named(s3, snapshot, key_file, tmp_path):
+    target, _client = s3
+    plain = snapshot()
+    send(target, key_file, plain)
+    other = str(tmp_path / "other.key")
+    crypto.create_key(other)
+    result, failed = run_module(dict(state="fetched", target=target, key_file=other, name="latest",
+                                     dest=str(tmp_path / "r.db")))
+    assert failed and "was made with another key (key id %s" % crypto.key_id(crypto.read_key(key_file)) in result["msg"]
+
+
+def test_a_bucket_that_does_not_exist_is_named(s3, key_file):
+    target, _client = s3
+    result, failed = run_module(dict(state="listed", target=dict(target, bucket="no-such-bucket"), key_file=key_file))
+    assert failed and result["msg"].startswith("target offsite (s3://no-such-bucket/prod/): listing failed:")
+
+
+def test_a_backup_sealed_once_is_uploaded_as_it_is(s3, snapshot, key_file, tmp_path):
+    target, client = s3
+    plain = snapshot()
+    sealed = tmp_path / (plain.name + ".enc")
+    seal = run_module(dict(state="sealed", src=str(plain), dest=str(sealed), key_file=key_file))[0]
+    result, failed = send(target, key_file, sealed)
+    assert not failed and result["changed"] and result["object"] == sealed.name
+    assert result["sha256"] == seal["sha256"] and "encrypt_mib_s" not in result
+    body = client.get_object(Bucket=target["bucket"], Key="prod/" + sealed.name)["Body"].read()
+    assert body == sealed.read_bytes()
+    assert send(target, key_file, sealed)[0]["changed"] is False
+
+    other = str(tmp_path / "other.key")
+    crypto.create_key(other)
+    result, failed = send(dict(target, prefix="other/"), other, sealed)
+    assert failed and "was made with another key" in result["msg"]

@@ -1,0 +1,36 @@
+"""A real moto S3 server process on 127.0.0.1, for the S3 tests of etcd_backup_target and for the
+restore scenario's verifier (standard library only, so both can import it)."""
+
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def moto_server(log=subprocess.DEVNULL, seconds=30):
+    """Start ``python -m moto.server`` on a free port; yields its URL, and stops it afterwards."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the moto server did not start (exit code %s)" % server.poll()) from None
+                time.sleep(0.2)
+        yield "http://127.0.0.1:%d" % port
+    finally:
+        server.terminate()
+        server.wait(10)
