@@ -165,3 +165,10 @@ def test_a_hash_that_cannot_be_compared_is_said(seen, record, note):
 def test_the_module_util_is_private():
     with open(rules.__file__) as source:
         assert "PRIVATE" in source.read()
+
+
+def test_a_snapshot_of_a_keyspace_never_written_restores_at_revision_one():
+    empty = dict(revision=0, total_key=0)
+    assert drill_findings(empty, observed(revision=1, keys=0), None)[0] == []
+    assert drill_findings(empty, observed(revision=2, keys=0), None)[0] == [
+        "the restored etcd is at revision 2, the snapshot at 0"]
