@@ -64,6 +64,30 @@ def test_the_drill_passes_on_a_good_backup_and_leaves_nothing_behind():
     assert fingerprint(HOSTS) == before, "the members are untouched"
 
 
+def unwrapped(out):
+    """The status lines as one text: the report wraps a long line into several list items."""
+    return " ".join(re.sub(r'",\s*"', " ", out).split())
+
+
+def test_the_status_names_a_backup_older_than_the_threshold():
+    """Aged by its file time, as a backup job that stopped running leaves it."""
+    backups = [os.path.join(BACKUPS, n) for n in os.listdir(BACKUPS) if n.endswith(".db")]
+    rc, out = playbook("status")
+    assert rc == 0 and "backups:" not in out, out
+    originals = {path: os.stat(path).st_mtime for path in backups}
+    try:
+        for path in backups:
+            os.utime(path, (originals[path] - 30 * 3600, originals[path] - 30 * 3600))
+        rc, out = playbook("status")
+    finally:
+        for path, mtime in originals.items():
+            os.utime(path, (mtime, mtime))
+    assert rc == 0, out
+    newest = os.path.basename(sorted(backups)[-1])
+    assert re.search(r"backups: the newest snapshot, %s, is 3\d hours old \(more than etcd_status_backup_max_age_hours=26\) "
+                     r"-> ansible-playbook raftops.etcd.backup" % re.escape(newest), unwrapped(out)), out
+
+
 def damaged(tmp_path, how):
     data = bytearray(Path(state["snapshot"]).read_bytes())
     if how == "flipped":
