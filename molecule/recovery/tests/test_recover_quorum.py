@@ -15,6 +15,7 @@ import re
 import time
 
 import pytest
+from conftest import FIGURES
 from etcdtest import EPHEMERAL, Gateway, Writer, fingerprint, host, playbook, run_testbed
 
 ADDRESS = {"rcv-host%d" % i: "10.250.0.9%d" % i for i in range(5)}
@@ -24,7 +25,6 @@ UP_TO_DATE, LAGGING, EMPTIED, GONE = "rcv-host0", "rcv-host1", ["rcv-host2", "rc
 # Both ends of every peer connection: the streams a member dialed carry traffic to it from port 2380.
 CUT = " && ".join("iptables -{op} %s -p tcp --%s 2380 -j DROP" % (chain, port)
                   for chain in ("INPUT", "OUTPUT") for port in ("dport", "sport"))
-FIGURES = os.path.join(EPHEMERAL, "recovery-figures.txt")
 
 
 def flat(text):

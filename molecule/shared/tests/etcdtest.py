@@ -276,3 +276,17 @@ class LeaderWatch:
         names = {me: name for _t, name, me, _leader, _term in self.samples}
         before = [leader for t, _name, _me, leader, _term in self.samples if t < when and leader != "0"]
         return names.get(before[-1]) if before else None
+
+
+def figures_report(scenario):
+    """(file, pytest_terminal_summary hook) for a scenario's figures: the verifier writes them to the
+    file, in the ephemeral directory Molecule removes on destroy, and the hook prints them at the end."""
+    path = os.path.join(EPHEMERAL, scenario + "-figures.txt")
+
+    def pytest_terminal_summary(terminalreporter):
+        if os.path.exists(path):
+            terminalreporter.section(scenario + " figures")
+            with open(path) as figures:
+                terminalreporter.write(figures.read())
+
+    return path, pytest_terminal_summary
