@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from etcdtest import BACKUPS, PKI, Gateway, fingerprint, group_hosts, playbook, recap
+from etcdtest import BACKUPS, PKI, Gateway, fingerprint, group_hosts, playbook, recap, snapshots
 
 NODE_NAMES = {"etcd-host0": "etcd-host0", "etcd-host1": "etcd-host1", "etcd-host2": "etcd-host2"}
 ADDRESSES = {"etcd-host0": "10.250.0.10", "etcd-host1": "10.250.0.11", "etcd-host2": "10.250.0.12"}
@@ -121,7 +121,7 @@ def newest_backup():
     """A real backup to restore from in check mode (a backup in check mode takes none)."""
     rc, out = playbook("backup")
     assert rc == 0, out
-    return os.path.join(BACKUPS, sorted(os.listdir(BACKUPS))[-1])
+    return os.path.join(BACKUPS, snapshots()[-1])
 
 
 PHASE_TAGS = ["etcd_preflight", "etcd_install", "etcd_configure", "etcd_pki", "etcd_cluster", "etcd_backup", "etcd_status"]

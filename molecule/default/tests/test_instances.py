@@ -8,7 +8,7 @@ are its own. Runs after test_default.py (file order), on the cluster it leaves."
 import os
 
 import pytest
-from etcdtest import BACKUPS, EPHEMERAL, Gateway, fingerprint, group_hosts, host, playbook, recap
+from etcdtest import BACKUPS, EPHEMERAL, Gateway, fingerprint, group_hosts, host, playbook, recap, snapshots
 
 ADDRESSES = ["10.250.0.10", "10.250.0.11", "10.250.0.12"]
 FIRST_URLS = ["https://%s:2379" % a for a in ADDRESSES]
@@ -35,7 +35,7 @@ def first_cluster_backup():
     """A snapshot of the first cluster, for the restore of the second one in check mode."""
     rc, out = playbook("backup")
     assert rc == 0, out
-    return os.path.join(BACKUPS, sorted(os.listdir(BACKUPS))[-1])
+    return os.path.join(BACKUPS, snapshots()[-1])
 
 
 FRESH_CHECK_RUNS = [("etcd", [])] + [("etcd", ["--tags", tag]) for tag in PHASE_TAGS] + [
@@ -118,8 +118,8 @@ def test_re_runs_of_either_cluster_change_nothing():
 
 
 def test_the_second_clusters_backup_is_its_own():
-    first_backups = sorted(os.listdir(BACKUPS))
+    first_backups = snapshots()
     rc, out = playbook("backup", *EVENTS)
     assert rc == 0, out
-    assert len(os.listdir(EVENTS_BACKUPS)) == 1
-    assert sorted(os.listdir(BACKUPS)) == first_backups
+    assert len(snapshots(EVENTS_BACKUPS)) == 1
+    assert snapshots() == first_backups

@@ -13,7 +13,7 @@ import sys
 import time
 
 import pytest
-from etcdtest import BACKUPS, EPHEMERAL, ROOT, fingerprint, host, playbook
+from etcdtest import EPHEMERAL, ROOT, fingerprint, host, playbook, snapshots
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
 # The unit tests' moto server, found through the path above.
@@ -65,7 +65,7 @@ def test_backups_go_off_host_encrypted_and_pruned_to_keep(targets, s3):
         time.sleep(1)  # snapshot names hold the second
     assert "target offsite (s3://%s/rst/): " % BUCKET in out and "MiB/s" in out, out
     assert "target vault (%s:%s): " % (SSH_HOST, SSH_PATH) in out, out
-    newest = sorted(n for n in os.listdir(BACKUPS) if n.endswith(".db"))[-1]
+    newest = snapshots()[-1]
     # keep: 1 on both targets - only the newest backup is left on each
     assert objects(s3) == ["rst/%s.enc" % newest]
     remote = host(SSH_HOST)

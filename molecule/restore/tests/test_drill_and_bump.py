@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from etcdtest import BACKUPS, Gateway, b64, fingerprint, host, playbook
+from etcdtest import BACKUPS, Gateway, b64, fingerprint, host, playbook, snapshots
 
 ADDRESSES = {"rst-host0": "10.250.0.40", "rst-host1": "10.250.0.41", "rst-host2": "10.250.0.42"}
 HOSTS = sorted(ADDRESSES)
@@ -32,7 +32,7 @@ def leftovers(name=DRILL_HOST):
 
 
 def newest_backup():
-    snapshot = os.path.join(BACKUPS, sorted(f for f in os.listdir(BACKUPS) if f.endswith(".db"))[-1])
+    snapshot = os.path.join(BACKUPS, snapshots()[-1])
     with open(snapshot + ".json") as record:
         return snapshot, json.load(record)
 
@@ -71,7 +71,7 @@ def unwrapped(out):
 
 def test_the_status_names_a_backup_older_than_the_threshold():
     """Aged by its file time, as a backup job that stopped running leaves it."""
-    backups = [os.path.join(BACKUPS, n) for n in os.listdir(BACKUPS) if n.endswith(".db")]
+    backups = [os.path.join(BACKUPS, n) for n in snapshots()]
     rc, out = playbook("status")
     assert rc == 0 and "backups:" not in out, out
     originals = {path: os.stat(path).st_mtime for path in backups}

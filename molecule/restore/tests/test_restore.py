@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
-from etcdtest import BACKUPS, ROOT, Gateway, b64, fingerprint, host, interrupted_playbook, playbook, run_testbed
+from etcdtest import (BACKUPS, ROOT, Gateway, b64, fingerprint, host, interrupted_playbook, playbook, run_testbed,
+                      snapshots)
 
 ADDRESSES = {"rst-host0": "10.250.0.40", "rst-host1": "10.250.0.41", "rst-host2": "10.250.0.42"}
 HOSTS = sorted(ADDRESSES)
@@ -75,11 +76,6 @@ def host_state():
     return state_now
 
 
-def backups():
-    """The snapshots on the controller (each has its record <snapshot>.json beside it)."""
-    return sorted(f for f in os.listdir(BACKUPS) if f.endswith(".db"))
-
-
 def snapshot_files(name):
     out = host(name).run("ls %s" % HOST_DIR).stdout.split()
     return sorted(f for f in out if NAME.match(f))
@@ -122,9 +118,9 @@ def test_backups_land_on_the_controller_named_by_time_newest_kept():
         assert re.search(r'"size: \d+ bytes \(', out), out
         taken.append(os.path.basename(path))
     assert taken == sorted(set(taken)), "names must sort by time: %s" % taken
-    assert backups() == taken[-KEEP:], "the oldest is pruned, the newest %d stay" % KEEP
+    assert snapshots() == taken[-KEEP:], "the oldest is pruned, the newest %d stay" % KEEP
     assert os.stat(BACKUPS).st_mode & 0o777 == 0o700
-    assert all(os.stat(os.path.join(BACKUPS, f)).st_mode & 0o777 == 0o600 for f in backups())
+    assert all(os.stat(os.path.join(BACKUPS, f)).st_mode & 0o777 == 0o600 for f in snapshots())
     for name in HOSTS:
         assert not host(name).run("ls -d /tmp/*.etcd-backup /var/tmp/*.etcd-backup").stdout.strip(), name
     state["snapshot"] = os.path.join(BACKUPS, taken[-1])
@@ -134,11 +130,11 @@ def test_backups_land_on_the_controller_named_by_time_newest_kept():
 
 
 def test_backup_keeping_no_snapshot_is_refused():
-    before, files = host_state(), backups()
+    before, files = host_state(), snapshots()
     rc, out = playbook("backup", "-e", "etcd_backup_keep=0")
     assert rc != 0
     assert "etcd_backup_keep is 0: keep at least 1 snapshot on the controller; nothing was changed" in out, out
-    assert backups() == files
+    assert snapshots() == files
     assert host_state() == before
 
 

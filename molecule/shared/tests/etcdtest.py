@@ -290,3 +290,9 @@ def figures_report(scenario):
                 terminalreporter.write(figures.read())
 
     return path, pytest_terminal_summary
+
+
+def snapshots(directory=BACKUPS):
+    """The snapshot files in a backup directory on the controller, oldest first (each has its
+    record, <snapshot>.json, beside it)."""
+    return sorted(name for name in os.listdir(directory) if name.startswith("etcd-snapshot-") and name.endswith(".db"))
