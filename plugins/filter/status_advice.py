@@ -104,8 +104,9 @@ class _Advisor:
         quorum = len(voters) // 2 + 1
         if len(answering) < quorum:
             return ["cluster: no leader, %d of %d voting members answer (quorum %d) -> %s starts the members that "
-                    "are down; if most hosts are lost: %s" % (
-                        len(answering), len(voters), quorum, playbook("etcd"),
+                    "are down; if most hosts are lost: %s recovers from the survivor with the most data, or, when "
+                    "none kept its data, %s" % (
+                        len(answering), len(voters), quorum, playbook("etcd"), playbook("recover_quorum"),
                         playbook("restore", etcd_restore_snapshot="SNAPSHOT"))]
         return ["cluster: no leader although %d of %d voting members answer -> check that the members reach each "
                 "other on the peer port, and their logs: %s" % (len(answering), len(voters), self.journal)]

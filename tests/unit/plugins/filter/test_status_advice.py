@@ -128,11 +128,13 @@ def test_a_database_near_the_quota_is_defragmented_or_needs_a_larger_quota():
     ]
 
 
-def test_no_leader_without_quorum_points_to_starting_members_or_a_restore():
+def test_no_leader_without_quorum_points_to_starting_members_quorum_recovery_or_a_restore():
     nodes = [member(1, leader=None), member(2, leader=None, down=True), member(3, leader=None, down=True)]
     assert advice(nodes) == [
         "cluster: no leader, 1 of 3 voting members answer (quorum 2) -> %s starts the members that are down; if most "
-        "hosts are lost: ansible-playbook raftops.etcd.restore -i INVENTORY -e etcd_restore_snapshot=SNAPSHOT" % ETCD,
+        "hosts are lost: ansible-playbook raftops.etcd.recover_quorum -i INVENTORY recovers from the survivor with the "
+        "most data, or, when none kept its data, ansible-playbook raftops.etcd.restore -i INVENTORY "
+        "-e etcd_restore_snapshot=SNAPSHOT" % ETCD,
         "etcd-2: not reachable (%s) -> %s starts it; if the host is lost: %s" % (REFUSED, ETCD, replace("etcd-2")),
         "etcd-3: not reachable (%s) -> %s starts it; if the host is lost: %s" % (REFUSED, ETCD, replace("etcd-3")),
     ]
