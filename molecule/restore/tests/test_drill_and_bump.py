@@ -64,6 +64,13 @@ def test_the_drill_passes_on_a_good_backup_and_leaves_nothing_behind():
     assert fingerprint(HOSTS) == before, "the members are untouched"
 
 
+def test_a_drill_host_outside_the_inventory_is_refused():
+    rc, out = playbook("restore_drill", "-e", "etcd_drill_host=no-such-host")
+    assert rc != 0
+    assert "etcd_drill_host no-such-host is not a host of the inventory; nothing was changed" in out, out
+    assert "PLAY [Drill a restore of an etcd snapshot]" not in out, out
+
+
 def unwrapped(out):
     """The status lines as one text: the report wraps a long line into several list items."""
     return " ".join(re.sub(r'",\s*"', " ", out).split())
