@@ -24,7 +24,8 @@ def quorum_recovery_plan(health, survivors, group_hosts, hostvars):
         raise AnsibleFilterError("quorum_recovery_plan: health must be the result of etcd_health and survivors a list")
     group_hosts = list(group_hosts or [])
     name_of = {host: str((hostvars.get(host) or {}).get("NODE_NAME", host)) for host in group_hosts}
-    statuses = health.get("member_status") or []
+    # Endpoints that answer as no member of the cluster (hosts that have not joined yet) are not counted.
+    statuses = [status for status in health.get("member_status") or [] if status.get("started") is not None]
     healthy = [status for status in statuses if status.get("health") == "healthy"]
     in_cluster = {status.get("name") for status in statuses}
     plan = dict(action="refuse", refusal="", chosen=None, candidates=[], empty=[], unreachable=[], notes=[],

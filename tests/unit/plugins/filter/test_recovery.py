@@ -10,7 +10,7 @@ from ansible_collections.raftops.etcd.plugins.filter.recovery import quorum_reco
 
 GROUP = ["h0", "h1", "h2", "h3", "h4"]
 HOSTVARS = {host: dict(NODE_NAME="m" + host[1:]) for host in GROUP}
-NO_QUORUM = {"member_status": [dict(name="m%d" % i, health="no-leader") for i in range(5)]}
+NO_QUORUM = {"member_status": [dict(name="m%d" % i, started=True, health="no-leader") for i in range(5)]}
 
 
 def log(commit, last_index=None, last_term=3, cluster_id=0xABC, torn_tail=False):
@@ -53,9 +53,11 @@ def test_a_torn_tail_is_noted():
 
 
 def test_a_cluster_with_quorum_is_refused():
-    health = {"member_status": [dict(name="m0", health="healthy", is_leader=True), dict(name="m1", health="healthy"),
-                                dict(name="m2", health="healthy"), dict(name="m3", health="unreachable"),
-                                dict(name="m4", health="unreachable")]}
+    health = {"member_status": [dict(name="m0", started=True, health="healthy", is_leader=True),
+                                dict(name="m1", started=True, health="healthy"),
+                                dict(name="m2", started=True, health="healthy"),
+                                dict(name="m3", started=True, health="unreachable"),
+                                dict(name="m4", started=True, health="unreachable")]}
     result = plan([dict(host="h0", log=log(3))], health=health)
     assert result["action"] == "refuse" and result["chosen"] is None
     assert result["refusal"] == ("the cluster has quorum (leader m0, 3 of 5 members healthy): quorum recovery is only "
@@ -63,13 +65,15 @@ def test_a_cluster_with_quorum_is_refused():
 
 
 def test_a_healthy_cluster_lacking_inventory_hosts_is_grown_not_recovered():
-    health = {"member_status": [dict(name="m1", health="healthy", is_leader=True)]}
+    # The hosts that have not joined answer as no member (or not at all): they are not counted.
+    health = {"member_status": [dict(name="m1", started=True, health="healthy", is_leader=True),
+                                dict(name="?", started=None, health="unreachable")]}
     result = plan([dict(host="h1", log=log(3))], health=health)
     assert result["action"] == "grow" and result["grow"] == ["h0", "h2", "h3", "h4"]
 
 
 def test_a_healthy_cluster_with_every_member_is_refused():
-    health = {"member_status": [dict(name="m%d" % i, health="healthy", is_leader=i == 2) for i in range(5)]}
+    health = {"member_status": [dict(name="m%d" % i, started=True, health="healthy", is_leader=i == 2) for i in range(5)]}
     assert plan([], health=health)["refusal"].startswith("the cluster has quorum (leader m2, 5 of 5 members healthy)")
 
 
