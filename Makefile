@@ -80,7 +80,7 @@ unit: venv
 	python -m pytest -q tests/unit
 
 molecule: deps
-	for s in $(SCENARIOS); do molecule test -s $$s; done
+	for s in $(SCENARIOS); do molecule test -s $$s || { tests/testbed/host.sh diagnose; exit 1; }; done
 
 test: deps lint sanity unit molecule
 

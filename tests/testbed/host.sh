@@ -16,6 +16,8 @@
 #                                     remove hosts (and empty Molecule's instance config)
 #   host.sh teardown                  remove every test bed container, the anchor, the mirror
 #                                     server, the network and its guards (not the image/cache)
+#   host.sh diagnose                  print the test bed's state (after a failed scenario, so that
+#                                     the end of a CI log says what was missing)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=tests/testbed/lib.sh source-path=SCRIPTDIR
@@ -194,5 +196,19 @@ case "$cmd" in
     ip route del unreachable "$TESTBED_SUBNET" metric 4242 2>/dev/null || true
     log "test bed removed"
     ;;
-  *) die "usage: host.sh {network|key|up NAME=IP...|kill NAME|revive NAME IP|recreate NAME IP|rm NAME...|teardown}" ;;
+  diagnose)
+    {
+      echo "--- test bed state"
+      podman image exists "$TESTBED_IMAGE" && echo "image $TESTBED_IMAGE: present" || echo "image $TESTBED_IMAGE: MISSING"
+      podman network exists "$TESTBED_NETWORK" && echo "network $TESTBED_NETWORK: present" || echo "network $TESTBED_NETWORK: MISSING"
+      "$HERE/mirror.sh" status && echo "mirror: answering" || echo "mirror: NOT answering"
+      podman ps -a --filter label=raftops.testbed --format '{{.Names}} {{.Status}}'
+      df -h "$TESTBED_CACHE" | tail -n 1
+      for f in "$TESTBED_CACHE"/run-*.err "$TESTBED_CACHE/mirror-http.log"; do
+        [[ -s "$f" ]] && { echo "--- $f"; tail -n 5 "$f"; }
+      done
+      [[ -f "$TESTBED_CACHE/debootstrap.log" ]] && { echo "--- debootstrap.log"; tail -n 5 "$TESTBED_CACHE/debootstrap.log"; }
+    } >&2 || true
+    ;;
+  *) die "usage: host.sh {network|key|up NAME=IP...|kill NAME|revive NAME IP|recreate NAME IP|rm NAME...|teardown|diagnose}" ;;
 esac

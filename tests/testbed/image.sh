@@ -25,11 +25,14 @@ trap 'rm -rf "$ROOTFS"' EXIT
 
 start=$SECONDS
 log "debootstrap bookworm from $MIRROR"
-debootstrap --variant=minbase \
-  --cache-dir="$TESTBED_CACHE/debootstrap-debs" \
-  --include=systemd,systemd-sysv,dbus,python3,openssh-server,iproute2,iptables,ca-certificates,procps,tar,gzip \
-  bookworm "$ROOTFS" "$MIRROR" >"$TESTBED_CACHE/debootstrap.log" 2>&1 ||
-  { tail -n 30 "$TESTBED_CACHE/debootstrap.log" >&2; die "debootstrap failed"; }
+bootstrap() { # a failed attempt leaves a partial tree: start each one from an empty folder
+  find "$ROOTFS" -mindepth 1 -delete
+  debootstrap --variant=minbase \
+    --cache-dir="$TESTBED_CACHE/debootstrap-debs" \
+    --include=systemd,systemd-sysv,dbus,python3,openssh-server,iproute2,iptables,ca-certificates,procps,tar,gzip \
+    bookworm "$ROOTFS" "$MIRROR" >"$TESTBED_CACHE/debootstrap.log" 2>&1
+}
+retry bootstrap || { tail -n 30 "$TESTBED_CACHE/debootstrap.log" >&2; die "debootstrap failed"; }
 
 # --- tailor the root file system for a container -------------------------------------------
 R="$ROOTFS"

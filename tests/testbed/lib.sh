@@ -30,6 +30,20 @@ fi
 log() { printf '[testbed] %s\n' "$*" >&2; }
 die() { printf '[testbed] ERROR: %s\n' "$*" >&2; exit 1; }
 
+# retry CMD...: run a download from a package registry up to 4 times, 5, 10 and 20 s apart (a
+# registry that fails for a moment must not fail a whole test run).
+retry() {
+  local attempt pause=5
+  for attempt in 1 2 3 4; do
+    "$@" && return 0
+    ((attempt < 4)) || break
+    log "attempt $attempt of 4 failed: $*; again in ${pause}s"
+    sleep "$pause"
+    pause=$((pause * 2))
+  done
+  return 1
+}
+
 # The Debian mirror this machine's apt uses (first bookworm "main" source), never hard-coded.
 debian_mirror() {
   python3 - <<'PY'

