@@ -134,7 +134,7 @@ def proxy_problems(settings, host, member_hosts, member_settings=None, group="et
     # members' addresses, 127.0.0.1 and localhost, and etcd_pki_extra_sans.
     listen = str(settings.get("etcd_proxy_listen_address", "127.0.0.1"))
     if settings.get("etcd_proxy_mode") == "gateway" and _truthy(settings.get("etcd_tls", True)) \
-            and listen not in ("127.0.0.1", "::1") + WILDCARDS and listen not in [str(x) for x in extra_sans or []]:
+            and listen not in ("127.0.0.1", "::1", *WILDCARDS) and listen not in [str(x) for x in extra_sans or []]:
         problems.append(
             "host %s: etcd_proxy_listen_address=%r: the gateway passes TLS through, and the members' certificates "
             "do not name %s, so its clients could not verify them; add %s to etcd_pki_extra_sans and run the etcd "
