@@ -535,9 +535,11 @@ def extra_env(value, _settings):
 # --- the client access tier (roles/etcd_proxy) ---------------------------------------------------
 
 PROXY_MODES = ("grpc", "gateway")  # = plugins/filter/proxy.py MODES and the argument_specs choices
-KEY_PREFIX = re.compile(r"/[\x21-\x7e]*")
+# Written into the proxy's ExecStart, where systemd expands % and $: letters, digits and / . _ : @ + = , - only.
+KEY_PREFIX = re.compile(r"/[A-Za-z0-9/._:@+=,-]*")
 NAMESPACE_TEXT = ("'' (no namespace) or a key prefix that starts and ends with /, like /app/: without the final / "
-                  "the keys of /app would share their prefix with those of /apple")
+                  "the keys of /app would share their prefix with those of /apple (letters, digits and / . _ : @ + = , - "
+                  "only)")
 
 
 def key_prefix(value, _settings):
@@ -696,7 +698,8 @@ RULES = [
          "the gRPC proxy serves /metrics on it, on 127.0.0.1"),
     Rule("etcd_proxy_namespace", key_prefix, NAMESPACE_TEXT, "the gRPC proxy prefixes every key of its clients with it"),
     Rule("etcd_proxy_resolver_prefix", key_prefix,
-         "'' (no registration) or a key prefix that starts and ends with /, like /proxies/",
+         "'' (no registration) or a key prefix that starts and ends with /, like /proxies/ (letters, digits and "
+         "/ . _ : @ + = , - only)",
          "the gRPC proxy registers its address under it, for clients that discover proxies"),
     Rule("etcd_proxy_resolver_ttl", whole_number(1), "a whole number of seconds, at least 1",
          "the registration expires after it unless the proxy renews it (etcd refuses 0 with a prefix)"),

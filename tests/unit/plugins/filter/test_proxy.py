@@ -200,11 +200,13 @@ def test_the_proxy_defaults_have_no_problem():
     ("etcd_proxy_mode", "l4", "host c0: etcd_proxy_mode='l4': one of grpc, gateway"),
     ("etcd_proxy_namespace", "/app",
      "host c0: etcd_proxy_namespace='/app': '' (no namespace) or a key prefix that starts and ends with /, like /app/: "
-     "without the final / the keys of /app would share their prefix with those of /apple"),
+     "without the final / the keys of /app would share their prefix with those of /apple (letters, digits and "
+     "/ . _ : @ + = , - only)"),
     ("etcd_proxy_namespace", "app/", None),
+    ("etcd_proxy_namespace", "/100%/", None),
     ("etcd_proxy_resolver_prefix", "/proxies",
      "host c0: etcd_proxy_resolver_prefix='/proxies': '' (no registration) or a key prefix that starts and ends "
-     "with /, like /proxies/"),
+     "with /, like /proxies/ (letters, digits and / . _ : @ + = , - only)"),
     ("etcd_proxy_resolver_ttl", 0, "host c0: etcd_proxy_resolver_ttl=0: a whole number of seconds, at least 1"),
     ("etcd_proxy_port", 70000, "host c0: etcd_proxy_port=70000: a port is a whole number from 1 to 65535"),
     ("etcd_proxy_listen_address", "localhost",
@@ -232,3 +234,20 @@ def test_the_filters_are_registered_and_documented():
     for name in names:
         with open(os.path.join(ROOT, "plugins", "filter", name + ".yml")) as f:
             assert yaml.safe_load(f)["DOCUMENTATION"]["name"] == name
+
+
+def test_the_unit_runs_the_command_line_as_the_proxy_user_under_hardening():
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True)  # as Ansible's
+    env.filters["comment"] = lambda text: "# " + text
+    env.filters["bool"] = bool
+    env.filters["raftops.etcd.proxy_args"] = p.proxy_args
+    with open(os.path.join(ROOT, "roles", "etcd_proxy", "templates", "etcd-proxy.service.j2")) as f:
+        unit = env.from_string(f.read()).render(
+            ansible_managed="managed", etcd_proxy_mode="grpc", etcd_instance="etcd", etcd_group="etcd",
+            etcd_proxy_user="etcd-proxy", etcd_proxy_data_dir="/var/lib/etcd-proxy", etcd_limit_nofile=65536,
+            etcd_systemd_hardening=True, _etcd_proxy_members=MEMBERS, _etcd_proxy_settings=SETTINGS)
+    assert "User=etcd-proxy\n" in unit and "ProtectSystem=strict\n" in unit and "CapabilityBoundingSet=\n" in unit
+    assert "ExecStart=/usr/local/bin/etcd grpc-proxy start \\\n    --endpoints=https://10.0.0.11:2379," in unit
+    assert "    --metrics-addr=http://127.0.0.1:23791\nRestart=always\n" in unit
