@@ -6,6 +6,7 @@ refusals the role asserts before any proxy host changes. The role only calls the
 Flags are those of ``etcd grpc-proxy start --help`` and ``etcd gateway start --help`` of etcd 3.5.
 """
 
+import json
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -177,6 +178,17 @@ def proxy_reach_problem(health, host, endpoints, certificates=True):
             % (host, ", ".join(str(e) for e in endpoints or []) or "?", why))
 
 
+def _health_body(answer):
+    """The JSON of a /health answer (``json``, or ``content`` when the reply was not labelled JSON)."""
+    if isinstance(answer.get("json"), Mapping):
+        return answer["json"]
+    try:
+        body = json.loads(answer.get("content") or "")
+    except (TypeError, ValueError):
+        return {}
+    return body if isinstance(body, Mapping) else {}
+
+
 def proxy_status_lines(records):
     """An aligned table, one line per proxy: whether it reaches the cluster; see proxy_status_lines.yml."""
     if isinstance(records, (str, Mapping)):
@@ -185,10 +197,11 @@ def proxy_status_lines(records):
     for record in records or []:
         record = record if isinstance(record, Mapping) else {}
         answer = record.get("answer") if isinstance(record.get("answer"), Mapping) else {}
-        body = answer.get("json") if isinstance(answer.get("json"), Mapping) else {}
-        if answer.get("status") == 200 and str(body.get("health", "")).lower() == "true":
+        body = _health_body(answer)
+        status = answer.get("status") if isinstance(answer.get("status"), int) else 0
+        if status == 200 and str(body.get("health", "")).lower() == "true":
             reaches = "yes"
-        elif answer.get("status"):
+        elif status > 0:
             reaches = "no:HTTP-%s:%s" % (answer.get("status"), str(body.get("reason") or "unhealthy").replace(" ", "-"))
         else:
             reaches = "no:proxy-unreachable"

@@ -171,13 +171,17 @@ def test_status_lines():
          "answer": {"status": 503, "json": {"health": "false", "reason": "no leader"}}},
         {"host": "client-2", "mode": "grpc", "listen": "0.0.0.0:23790", "answer": {"status": -1, "msg": "refused"}},
         {"host": "c3", "mode": "grpc", "listen": "127.0.0.1:23790", "answer": {"msg": "refused"}},
+        {"host": "c4", "mode": "grpc", "listen": "127.0.0.1:23790", "answer": {"status": 200, "content": '{"health":"true"}'}},
+        {"host": "c5", "mode": "grpc", "listen": "127.0.0.1:23790", "answer": {"status": 404, "content": "404 page not found"}},
     ])
     assert lines == [
         "PROXY     MODE     LISTEN           REACHES-CLUSTER",
         "c0        grpc     127.0.0.1:23790  yes",
         "c1        gateway  127.0.0.1:23790  no:HTTP-503:no-leader",
-        "client-2  grpc     0.0.0.0:23790    no:HTTP--1:unhealthy",
+        "client-2  grpc     0.0.0.0:23790    no:proxy-unreachable",
         "c3        grpc     127.0.0.1:23790  no:proxy-unreachable",
+        "c4        grpc     127.0.0.1:23790  yes",
+        "c5        grpc     127.0.0.1:23790  no:HTTP-404:unhealthy",
     ]
 
 
