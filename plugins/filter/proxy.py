@@ -10,7 +10,8 @@ import json
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from ansible.errors import AnsibleFilterError
+from ansible.errors import AnsibleFilterError, AnsibleUndefinedVariable
+from jinja2 import Undefined
 
 MODES = ("grpc", "gateway")
 WILDCARDS = ("0.0.0.0", "::")
@@ -125,12 +126,11 @@ def proxy_problems(settings, host, member_hosts, member_settings=None, group="et
                     "host %s: etcd_proxy_port=%s: this host is also a member of group %s, whose etcd listens on "
                     "port %s (%s); give the proxy another port, like 23790" % (host, port, group, value, variable))
     for variable in SHARED:
-        if variable in member_settings and variable in settings \
-                and str(member_settings[variable]) != str(settings[variable]):
+        member_value = _member_value(member_settings, variable)
+        if member_value is not None and variable in settings and member_value != str(settings[variable]):
             problems.append(
                 "host %s: %s=%r, but the members of group %s have %r: proxies share it with the members; set it "
-                "for both groups (group_vars/all)" % (host, variable, str(settings[variable]), group,
-                                                      str(member_settings[variable])))
+                "for both groups (group_vars/all)" % (host, variable, str(settings[variable]), group, member_value))
     # The gateway passes TLS through: its clients verify the members' certificates, which name the
     # members' addresses, 127.0.0.1 and localhost, and etcd_pki_extra_sans.
     listen = str(settings.get("etcd_proxy_listen_address", "127.0.0.1"))
@@ -141,6 +141,19 @@ def proxy_problems(settings, host, member_hosts, member_settings=None, group="et
             "do not name %s, so its clients could not verify them; add %s to etcd_pki_extra_sans and run the etcd "
             "playbook first, or listen on 127.0.0.1" % (host, listen, listen, listen))
     return problems
+
+
+def _member_value(member_settings, variable):
+    """A member's value of ``variable`` as text, or None when it has none that resolves here.
+
+    ``member_settings`` is a member's hostvars: an inventory value built on the etcd role's defaults
+    (``{{ etcd_instance }}-pki``) does not resolve in them, and is not compared then.
+    """
+    try:
+        value = member_settings.get(variable)
+    except AnsibleUndefinedVariable:  # ansible-core before 2.19 raises; 2.19 hands over an Undefined
+        return None
+    return None if value is None or isinstance(value, Undefined) else str(value)
 
 
 def proxy_group_problem(hosts, group, asked=True):

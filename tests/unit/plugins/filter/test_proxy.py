@@ -1,10 +1,12 @@
 """The client access tier's decisions: the proxy command line and the refusals (plugins/filter/proxy.py)."""
 
 import os
+from collections.abc import Mapping
 
 import pytest
 import yaml
-from ansible.errors import AnsibleFilterError
+from jinja2 import Undefined
+from ansible.errors import AnsibleFilterError, AnsibleUndefinedVariable
 
 from ansible_collections.raftops.etcd.plugins.filter import proxy as p
 from ansible_collections.raftops.etcd.plugins.filter import settings as s
@@ -113,6 +115,34 @@ def test_settings_the_members_have_otherwise_are_refused():
     member = {"etcd_pki_dir": "/inv/other-pki", "etcd_version": "3.5.30", "ansible_host": "10.0.0.11"}
     assert p.proxy_problems(dict(PROXY, etcd_proxy_port=23790), "c0", ["h0"], member) == [
         "host c0: etcd_pki_dir='/inv/etcd-pki', but the members of group etcd have '/inv/other-pki': proxies share it "
+        "with the members; set it for both groups (group_vars/all)"]
+
+
+class _HostvarsWithAnUnresolvedValue(Mapping):
+    """A member's hostvars whose etcd_pki_dir is built on a role default that is not in them."""
+
+    def __init__(self, **values):
+        self._values = values
+
+    def __getitem__(self, key):
+        if key == "etcd_pki_dir":
+            raise AnsibleUndefinedVariable("'etcd_instance' is undefined")
+        return self._values[key]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self):
+        return len(self._values)
+
+
+@pytest.mark.parametrize("member", [
+    _HostvarsWithAnUnresolvedValue(etcd_pki_dir="{{ etcd_instance }}-pki", etcd_version="3.5.1"),
+    {"etcd_pki_dir": Undefined("etcd_instance"), "etcd_version": "3.5.1"},
+], ids=["raised", "handed-over"])
+def test_a_member_value_that_does_not_resolve_in_its_hostvars_is_not_compared(member):
+    assert p.proxy_problems(dict(PROXY, etcd_proxy_port=23790), "c0", ["h0"], member) == [
+        "host c0: etcd_version='3.5.30', but the members of group etcd have '3.5.1': proxies share it "
         "with the members; set it for both groups (group_vars/all)"]
 
 
