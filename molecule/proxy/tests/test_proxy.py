@@ -148,7 +148,7 @@ def test_a_rerun_changes_nothing_and_the_status_lists_both_proxies():
 
 
 @pytest.mark.parametrize("args, says", [
-    (["-e", "etcd_proxy_mode=l4"], "etcd_proxy_mode='l4': one of grpc, gateway"),
+    (["-e", "etcd_proxy_mode=l4"], "value of etcd_proxy_mode must be one of: grpc, gateway, got: l4"),
     (["-e", "etcd_proxy_namespace=/app"], "etcd_proxy_namespace='/app': '' (no namespace) or a key prefix"),
     (["-e", "etcd_proxy_group=etcd_clients"], "the proxy group is empty or missing"),
     (["-e", "etcd_proxy_port=2379", "-e", "etcd_proxy_group=etcd"], "this host is also a member of group etcd"),
