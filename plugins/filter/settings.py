@@ -532,6 +532,42 @@ def extra_env(value, _settings):
     return problems
 
 
+# --- the client access tier (roles/etcd_proxy) ---------------------------------------------------
+
+PROXY_MODES = ("grpc", "gateway")  # = plugins/filter/proxy.py MODES and the argument_specs choices
+# Written into the proxy's ExecStart, where systemd expands % and $: letters, digits and / . _ : @ + = , - only.
+KEY_PREFIX = re.compile(r"/[A-Za-z0-9/._:@+=,-]*")
+NAMESPACE_TEXT = ("'' (no namespace) or a key prefix that starts and ends with /, like /app/: without the final / "
+                  "the keys of /app would share their prefix with those of /apple (letters, digits and / . _ : @ + = , - "
+                  "only)")
+
+
+def key_prefix(value, _settings):
+    if not isinstance(value, str):
+        return True
+    if value == "":
+        return None
+    return None if KEY_PREFIX.fullmatch(value) and value.endswith("/") else True
+
+
+def ip_address(value, _settings):
+    return None if isinstance(value, str) and is_ip_address(value) else True
+
+
+def host_address(value, _settings):
+    return None if isinstance(value, str) and (value == "" or is_ip_address(value) or is_dns_name(value)) else True
+
+
+def go_duration(value, _settings):
+    return None if isinstance(value, str) and _retention_periodic(value) and _integer(value) is None else True
+
+
+def proxy_ports_differ(value, settings):
+    if _integer(value) != 0 and "etcd_proxy_port" in settings and _integer(value) == _integer(settings["etcd_proxy_port"]):
+        return "must differ from etcd_proxy_port (%s)" % show(settings["etcd_proxy_port"])
+    return None
+
+
 # --- the table ----------------------------------------------------------------------------------
 
 BOOL_TEXT = "true or false (yes/no, on/off and 1/0 work too)"
@@ -651,6 +687,34 @@ RULES = [
     Rule("etcd_extra_env", extra_env,
          "a dict of ETCD_* settings, like {ETCD_MAX_REQUEST_BYTES: 10485760}, that the role does not manage",
          "each becomes a line of the member's environment file"),
+    Rule("etcd_proxy_group", matches(r"[A-Za-z_][A-Za-z0-9_-]*"), "an inventory group name, like etcd_proxy",
+         "the client hosts that run a proxy are its hosts"),
+    Rule("etcd_proxy_mode", one_of(PROXY_MODES), "one of grpc, gateway",
+         "grpc runs etcd grpc-proxy, gateway runs etcd gateway (docs/proxy.md)"),
+    Rule("etcd_proxy_listen_address", ip_address, "an IP address, like 127.0.0.1 (this host only) or 0.0.0.0",
+         "the proxy listens on it"),
+    Rule("etcd_proxy_port", whole_number(1, 65535), PORT_TEXT, "the proxy listens on it"),
+    Rule("etcd_proxy_metrics_port", whole_number(0, 65535), "0 (none) or a port, a whole number from 1 to 65535",
+         "the gRPC proxy serves /metrics on it, on 127.0.0.1"),
+    Rule("etcd_proxy_namespace", key_prefix, NAMESPACE_TEXT, "the gRPC proxy prefixes every key of its clients with it"),
+    Rule("etcd_proxy_resolver_prefix", key_prefix,
+         "'' (no registration) or a key prefix that starts and ends with /, like /proxies/ (letters, digits and "
+         "/ . _ : @ + = , - only)",
+         "the gRPC proxy registers its address under it, for clients that discover proxies"),
+    Rule("etcd_proxy_resolver_ttl", whole_number(1), "a whole number of seconds, at least 1",
+         "the registration expires after it unless the proxy renews it (etcd refuses 0 with a prefix)"),
+    Rule("etcd_proxy_advertise_address", host_address,
+         "'' (the listen address, or the host's address for 0.0.0.0) or an IP address or DNS name, without a port",
+         "the address the gRPC proxy registers under etcd_proxy_resolver_prefix"),
+    Rule("etcd_proxy_retry_delay", go_duration, "a Go duration above 0, like 1m or 30s (with its unit)",
+         "the gateway waits this long before it tries a failed member again"),
+    Rule("etcd_proxy_user", service_user,
+         "a user name matching ^[a-z_][a-z0-9_-]{0,30}$ that is not root or another system or login account",
+         "the proxy runs as this user"),
+    Rule("etcd_proxy_config_dir", directory("/etc/etcd-proxy"), "an absolute path in normal form, a directory of its own",
+         "holds the proxy's keys, readable by its user only"),
+    Rule("etcd_proxy_data_dir", directory("/var/lib/etcd-proxy"), "an absolute path in normal form, a directory of its own",
+         "the gRPC proxy's working directory"),
 ] + [
     Rule(variable, boolean, BOOL_TEXT,
          "the role reads it with Ansible's bool filter, which takes other values (like 'y') as false")
@@ -668,6 +732,8 @@ RULES = [
          "a certificate cannot outlive its CA"),
     Rule("etcd_pki_renew_before_days", renew_before, "less than etcd_pki_validity_days",
          "or every run would renew every certificate"),
+    Rule("etcd_proxy_metrics_port", proxy_ports_differ, "0 or not the same as etcd_proxy_port",
+         "the gRPC proxy listens on both"),
     Rule("etcd_restore_mark_compacted", bump_needs_mark, "true unless etcd_restore_bump_revision is 0",
          "etcdutl bumps the revision only together with --mark-compacted"),
 ] + [

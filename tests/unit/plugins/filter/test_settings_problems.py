@@ -27,7 +27,8 @@ def _rendered(defaults):
     return values
 
 
-DEFAULTS = _rendered(_load("roles", "etcd", "defaults", "main.yml"))
+# The proxy role reads the etcd role's defaults too (roles/etcd_proxy): the table covers both.
+DEFAULTS = _rendered(dict(_load("roles", "etcd", "defaults", "main.yml"), **_load("roles", "etcd_proxy", "defaults", "main.yml")))
 # The role's defaults for every variable the filter reads (etcd_wal_dir is new: '' = inside the data dir).
 BASE = dict({"etcd_wal_dir": ""}, **{k: v for k, v in DEFAULTS.items() if k in s.VARIABLES})
 
@@ -423,6 +424,21 @@ BAD = [
     (dict(etcd_version="3.6"), "etcd_version", "'3.6'", "like 3.6.14"),
     (dict(etcd_version=3.6), "etcd_version", "3.6", "like 3.6.14"),
     (dict(etcd_version="latest"), "etcd_version", "'latest'", "like 3.6.14"),
+    # The client access tier (roles/etcd_proxy; tests/unit/plugins/filter/test_proxy.py has more).
+    (dict(etcd_proxy_group="etcd proxy"), "etcd_proxy_group", "'etcd proxy'", "an inventory group name"),
+    (dict(etcd_proxy_mode="l4"), "etcd_proxy_mode", "'l4'", "one of grpc, gateway"),
+    (dict(etcd_proxy_listen_address="localhost"), "etcd_proxy_listen_address", "'localhost'", "an IP address"),
+    (dict(etcd_proxy_port=0), "etcd_proxy_port", "0", "from 1 to 65535"),
+    (dict(etcd_proxy_metrics_port=-1), "etcd_proxy_metrics_port", "-1", "0 (none) or a port"),
+    (dict(etcd_proxy_namespace="/app"), "etcd_proxy_namespace", "'/app'", "starts and ends with /"),
+    (dict(etcd_proxy_resolver_prefix="proxies/"), "etcd_proxy_resolver_prefix", "'proxies/'", "starts and ends with /"),
+    (dict(etcd_proxy_resolver_ttl=0), "etcd_proxy_resolver_ttl", "0", "at least 1"),
+    (dict(etcd_proxy_advertise_address="10.0.0.5:23790"), "etcd_proxy_advertise_address", "'10.0.0.5:23790'",
+     "without a port"),
+    (dict(etcd_proxy_retry_delay=5), "etcd_proxy_retry_delay", "5", "a Go duration"),
+    (dict(etcd_proxy_user="root"), "etcd_proxy_user", "'root'", "is a system or login account"),
+    (dict(etcd_proxy_config_dir="etc/proxy"), "etcd_proxy_config_dir", "'etc/proxy'", "must be an absolute path"),
+    (dict(etcd_proxy_data_dir="/tmp/proxy"), "etcd_proxy_data_dir", "'/tmp/proxy'", "lies under /tmp"),
 ]
 
 

@@ -1,0 +1,172 @@
+"""The client access tier (docs/proxy.md): a namespaced gRPC proxy on prx-host3 and a gateway on
+prx-host4, each on its loopback, in front of a 3-member cluster. Clients on the client hosts use
+etcdctl (linked there by the role) with the admin pair. The tests run in file order.
+"""
+
+import os
+import re
+import time
+
+import pytest
+from conftest import FIGURES
+from etcdtest import PKI, Gateway, host, playbook, recap, run_testbed
+
+MEMBERS = ["prx-host0", "prx-host1", "prx-host2"]
+ADDRESS = {h: "10.250.0.%d" % (100 + i) for i, h in enumerate(MEMBERS)}
+URLS = ["https://%s:2379" % a for a in ADDRESS.values()]
+GRPC, GATEWAY = "prx-host3", "prx-host4"
+NAMESPACE = {GRPC: "/ns/", GATEWAY: ""}
+CLIENT_DIR = "/root/etcd-client"
+ETCDCTL = ("etcdctl --endpoints=https://127.0.0.1:23790 --cacert=%s/ca.pem --cert=%s/admin.pem "
+           "--key=%s/admin-key.pem --dial-timeout=2s --command-timeout=3s" % ((CLIENT_DIR,) * 3))
+
+
+def etcdctl(name, args, cert=True):
+    command = ETCDCTL if cert else re.sub(r" --(cert|key)=\S+", "", ETCDCTL)
+    return host(name).run("%s %s" % (command, args))
+
+
+def cluster():
+    return Gateway(URLS[0])
+
+
+def watchers():
+    """The watchers the members count, summed (etcd_debugging_mvcc_watcher_total on loopback metrics)."""
+    total = 0
+    for name in MEMBERS:
+        out = host(name).run("python3 -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1:2381/metrics').read().decode())\"").stdout
+        total += sum(int(float(v)) for v in re.findall(r"^etcd_debugging_mvcc_watcher_total (\S+)$", out, re.M))
+    return total
+
+
+@pytest.fixture(scope="module", autouse=True)
+def client_pairs():
+    for name in (GRPC, GATEWAY):
+        host(name).run("mkdir -p %s" % CLIENT_DIR)
+        for f in ("ca.pem", "admin.pem", "admin-key.pem"):
+            host(name).ansible("copy", "src=%s dest=%s/%s mode=0600" % (os.path.join(PKI, f), CLIENT_DIR, f),
+                               check=False, become=True)
+
+
+@pytest.mark.parametrize("name, mode", [(GRPC, "grpc-proxy"), (GATEWAY, "gateway")])
+def test_each_proxy_runs_as_its_own_user_under_a_hardened_unit_on_loopback(name, mode):
+    h = host(name)
+    assert h.service("etcd-proxy").is_running and h.service("etcd-proxy").is_enabled
+    assert h.user("etcd-proxy").shell == "/usr/sbin/nologin"
+    unit = h.file("/etc/systemd/system/etcd-proxy.service").content_string
+    assert "User=etcd-proxy" in unit and "ProtectSystem=strict" in unit and mode + " start" in unit
+    assert h.socket("tcp://127.0.0.1:23790").is_listening
+    assert not h.socket("tcp://0.0.0.0:23790").is_listening
+    assert h.file("/etc/etcd-proxy/pki/client-key.pem").mode == 0o600
+
+
+def test_a_client_without_a_certificate_is_refused():
+    # by the gRPC proxy itself (client-cert auth on its listener), and through the gateway by the members
+    for name in (GRPC, GATEWAY):
+        assert etcdctl(name, "put /nocert x", cert=False).rc != 0
+    assert cluster().get("/nocert") is None and cluster().get("/ns//nocert") is None
+
+
+def test_a_key_written_through_the_namespaced_proxy_lands_under_its_prefix():
+    assert etcdctl(GRPC, "put /ns-check here").rc == 0
+    assert cluster().get("/ns//ns-check") == "here" and cluster().get("/ns-check") is None
+    assert etcdctl(GATEWAY, "put /gw-check here").rc == 0
+    assert cluster().get("/gw-check") == "here"
+
+
+def test_a_watch_through_the_grpc_proxy_sees_every_write():
+    h = host(GRPC)
+    h.run("systemd-run --unit=proxy-watch -p StandardOutput=file:/root/watch.out %s watch --prefix /watched/"
+          % ETCDCTL.replace("--command-timeout=3s", ""))
+    time.sleep(2)
+    for i in range(50):
+        assert etcdctl(GRPC, "put /watched/%02d %d" % (i, i)).rc == 0
+    time.sleep(2)
+    h.run("systemctl stop proxy-watch")
+    seen = re.findall(r"^/watched/(\d\d)$", h.file("/root/watch.out").content_string, re.M)
+    assert sorted(set(seen)) == ["%02d" % i for i in range(50)]
+
+
+def test_100_watchers_through_the_grpc_proxy_open_one_watch_on_the_cluster():
+    before = watchers()
+    h = host(GRPC)
+    h.run("for i in $(seq 100); do systemd-run --unit=proxy-w$i %s watch /one >/dev/null 2>&1; done"
+          % ETCDCTL.replace("--command-timeout=3s", ""))
+    time.sleep(5)
+    during = watchers()
+    h.run("for i in $(seq 100); do systemctl stop proxy-w$i; done")
+    with open(FIGURES, "a") as out:
+        out.write("100 watchers on one key through the gRPC proxy: %d watchers more on the members\n" % (during - before))
+    assert during - before <= 2
+
+
+def start_writers():
+    for name in (GRPC, GATEWAY):
+        host(name).run("rm -f /root/acked; systemd-run --unit=proxy-writer /bin/sh -c 'i=0; while :; do "
+                       "k=/writer/$(printf %%06d $i); %s put $k v$i >/dev/null 2>&1 && echo $k >> /root/acked; "
+                       "i=$((i+1)); sleep 0.05; done'" % ETCDCTL)
+
+
+def stop_writers():
+    acked = {}
+    for name in (GRPC, GATEWAY):
+        host(name).run("systemctl stop proxy-writer")
+        acked[name] = host(name).file("/root/acked").content_string.split()
+    return acked
+
+
+def test_writes_through_both_proxies_survive_a_member_restart_and_a_replacement():
+    start_writers()
+    time.sleep(3)
+    host("prx-host1").run("systemctl stop etcd")
+    time.sleep(5)
+    host("prx-host1").run("systemctl start etcd")
+    time.sleep(3)
+    run_testbed("recreate", "prx-host2", ADDRESS["prx-host2"])
+    rc, out = playbook("replace_member", "-e", "etcd_replace=proxied-2")
+    assert rc == 0, out[-3000:]
+    time.sleep(3)
+    acked = stop_writers()
+    gateway = Gateway(URLS[0])
+    for name, keys in acked.items():
+        assert len(keys) > 100, (name, len(keys))
+        lost = [k for k in keys if gateway.get(NAMESPACE[name] + k) is None]
+        assert lost == [], (name, lost[:10])
+    with open(FIGURES, "a") as out:
+        out.write("writes acknowledged through a member restart and a replacement: %s, none lost\n"
+                  % ", ".join("%s %d" % (n, len(k)) for n, k in acked.items()))
+
+
+def test_a_rerun_changes_nothing_and_the_status_lists_both_proxies():
+    rc, out = playbook("etcd")
+    assert rc == 0, out[-3000:]
+    assert {h: c["changed"] for h, c in recap(out).items()} == {h: 0 for h in recap(out)}
+    rc, out = playbook("status")
+    assert rc == 0, out[-3000:]
+    assert re.search(r"prx-host3\s+grpc\s+127\.0\.0\.1:23790\s+yes", out)
+    assert re.search(r"prx-host4\s+gateway\s+127\.0\.0\.1:23790\s+yes", out)
+
+
+@pytest.mark.parametrize("args, says", [
+    (["-e", "etcd_proxy_mode=l4"], "value of etcd_proxy_mode must be one of: grpc, gateway, got: l4"),
+    (["-e", "etcd_proxy_namespace=/app"], "etcd_proxy_namespace='/app': '' (no namespace) or a key prefix"),
+    (["-e", "etcd_proxy_group=etcd_clients"], "the proxy group is empty or missing"),
+    (["-e", "etcd_proxy_port=2379", "-e", "etcd_proxy_group=etcd"], "this host is also a member of group etcd"),
+])
+def test_bad_input_is_refused_before_any_proxy_host_changes(args, says):
+    before = {n: host(n).run("sha256sum /etc/systemd/system/etcd-proxy.service; systemctl show etcd-proxy -p MainPID").stdout
+              for n in (GRPC, GATEWAY)}
+    rc, out = playbook("proxy", *args)
+    assert rc != 0 and says in " ".join(out.split()), out[-3000:]
+    assert before == {n: host(n).run("sha256sum /etc/systemd/system/etcd-proxy.service; systemctl show etcd-proxy -p MainPID").stdout
+                      for n in (GRPC, GATEWAY)}
+
+
+def test_a_proxy_host_that_reaches_no_member_is_named():
+    h = host(GATEWAY)
+    h.run("iptables -I OUTPUT -p tcp --dport 2379 -j REJECT")
+    try:
+        rc, out = playbook("proxy")
+    finally:
+        h.run("iptables -D OUTPUT -p tcp --dport 2379 -j REJECT")
+    assert rc != 0 and "host prx-host4 reaches no member of the cluster" in " ".join(out.split()), out[-3000:]

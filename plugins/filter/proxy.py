@@ -1,0 +1,235 @@
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""The client access tier (roles/etcd_proxy, docs/proxy.md): the proxy's command line, and the
+refusals the role asserts before any proxy host changes. The role only calls these and acts.
+
+Flags are those of ``etcd grpc-proxy start --help`` and ``etcd gateway start --help`` of etcd 3.5.
+"""
+
+import json
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from ansible.errors import AnsibleFilterError, AnsibleUndefinedVariable
+from jinja2 import Undefined
+
+MODES = ("grpc", "gateway")
+WILDCARDS = ("0.0.0.0", "::")
+# What proxy_args reads; every key is required (the role passes them all).
+ARG_KEYS = ("mode", "binary", "listen_address", "port", "tls", "pki_dir", "data_dir", "namespace",
+            "resolver_prefix", "resolver_ttl", "advertise_address", "metrics_port", "retry_delay")
+# Settings proxies must share with the members: another value would make another CA (etcd_pki_dir),
+# speak the wrong scheme (etcd_tls), name another cluster's files (etcd_instance) or switch the
+# binaries of a host that is also a member (etcd_version).
+SHARED = ("etcd_instance", "etcd_version", "etcd_tls", "etcd_pki_dir")
+
+
+def _fail(name, text):
+    raise AnsibleFilterError("raftops.etcd.%s: %s" % (name, text))
+
+
+def host_port(address, port):
+    """``address:port``, an IPv6 address in brackets."""
+    address = str(address)
+    return "%s:%d" % ("[%s]" % address if ":" in address else address, int(port))
+
+
+def _client_urls(members):
+    if isinstance(members, (str, Mapping)) or not members:
+        _fail("proxy_args", "the members must be a non-empty list of member records (raftops.etcd.members), not %r"
+              % (members,))
+    urls = []
+    for member in members:
+        if not isinstance(member, Mapping) or not member.get("client_url"):
+            _fail("proxy_args", "a member record without client_url: %r" % (member,))
+        urls.append(str(member["client_url"]))
+    return urls
+
+
+def _truthy(value):
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on", "y")
+    return bool(value)
+
+
+def proxy_args(members, settings):
+    """The proxy's command line (argv) for the members' client URLs; see plugins/filter/proxy_args.yml."""
+    urls = _client_urls(members)
+    if not isinstance(settings, Mapping):
+        _fail("proxy_args", "the settings must be a dict, not %r" % (settings,))
+    missing = [k for k in ARG_KEYS if k not in settings]
+    unknown = sorted(set(settings) - set(ARG_KEYS))
+    if missing or unknown:
+        _fail("proxy_args", "settings lack %s%s" % (", ".join(missing) or "nothing",
+                                                    ("; unknown keys " + ", ".join(unknown)) if unknown else ""))
+    mode = settings["mode"]
+    if mode not in MODES:
+        _fail("proxy_args", "mode %r is not one of %s" % (mode, ", ".join(MODES)))
+    listen = host_port(settings["listen_address"], settings["port"])
+    if mode == "gateway":
+        # An L4 passthrough: it forwards TCP to host:port, TLS and all, and never reads a certificate.
+        endpoints = [urlsplit(url).netloc for url in urls]
+        return [settings["binary"], "gateway", "start",
+                "--endpoints=" + ",".join(endpoints),
+                "--listen-addr=" + listen,
+                "--retry-delay=" + str(settings["retry_delay"])]
+    argv = [settings["binary"], "grpc-proxy", "start",
+            "--endpoints=" + ",".join(urls),
+            "--listen-addr=" + listen,
+            "--data-dir=" + settings["data_dir"]]
+    if _truthy(settings["tls"]):
+        pki = settings["pki_dir"]
+        argv += [
+            # Upstream: the members, with the proxy's own client certificate (no CN).
+            "--cacert=%s/ca.pem" % pki, "--cert=%s/client.pem" % pki, "--key=%s/client-key.pem" % pki,
+            # Its listener: TLS with its server certificate; a trusted CA turns client-cert auth on.
+            "--cert-file=%s/server.pem" % pki, "--key-file=%s/server-key.pem" % pki,
+            "--trusted-ca-file=%s/ca.pem" % pki,
+        ]
+    if settings["namespace"]:
+        argv.append("--namespace=" + settings["namespace"])
+    if settings["resolver_prefix"]:
+        advertise = settings["advertise_address"] or settings["listen_address"]
+        argv += ["--resolver-prefix=" + settings["resolver_prefix"],
+                 "--resolver-ttl=%d" % int(settings["resolver_ttl"]),
+                 "--advertise-client-url=" + host_port(advertise, settings["port"])]
+    if int(settings["metrics_port"] or 0) > 0:
+        # Plain http on loopback only, like the members' /metrics (docs/monitoring.md).
+        argv.append("--metrics-addr=http://127.0.0.1:%d" % int(settings["metrics_port"]))
+    return argv
+
+
+def proxy_health_url(settings):
+    """Where the proxy host asks its proxy for ``/health``: its listener, loopback for a wildcard."""
+    address = str(settings.get("listen_address", "127.0.0.1"))
+    if address in WILDCARDS:
+        address = "127.0.0.1" if address == "0.0.0.0" else "::1"
+    scheme = "https" if _truthy(settings.get("tls", True)) else "http"
+    return "%s://%s/health" % (scheme, host_port(address, settings.get("port", 23790)))
+
+
+def proxy_problems(settings, host, member_hosts, member_settings=None, group="etcd", extra_sans=None):
+    """Why ``host`` cannot run the proxy with ``settings``; see plugins/filter/proxy_problems.yml."""
+    if not isinstance(settings, Mapping):
+        _fail("proxy_problems", "the settings must be a dict of role variables, not %r" % (settings,))
+    member_settings = member_settings if member_settings is not None else {}
+    problems = []
+    port = settings.get("etcd_proxy_port")
+    if host in (member_hosts or []):
+        taken = [("etcd_client_port", settings.get("etcd_client_port", 2379)),
+                 ("etcd_peer_port", settings.get("etcd_peer_port", 2380))]
+        if settings.get("etcd_metrics", "loopback") != "off":
+            taken.append(("etcd_metrics_port", settings.get("etcd_metrics_port", 2381)))
+        for variable, value in taken:
+            if str(port) == str(value):
+                problems.append(
+                    "host %s: etcd_proxy_port=%s: this host is also a member of group %s, whose etcd listens on "
+                    "port %s (%s); give the proxy another port, like 23790" % (host, port, group, value, variable))
+    for variable in SHARED:
+        member_value = _member_value(member_settings, variable)
+        if member_value is not None and variable in settings and member_value != str(settings[variable]):
+            problems.append(
+                "host %s: %s=%r, but the members of group %s have %r: proxies share it with the members; set it "
+                "for both groups (group_vars/all)" % (host, variable, str(settings[variable]), group, member_value))
+    # The gateway passes TLS through: its clients verify the members' certificates, which name the
+    # members' addresses, 127.0.0.1 and localhost, and etcd_pki_extra_sans.
+    listen = str(settings.get("etcd_proxy_listen_address", "127.0.0.1"))
+    if settings.get("etcd_proxy_mode") == "gateway" and _truthy(settings.get("etcd_tls", True)) \
+            and listen not in ("127.0.0.1", "::1", *WILDCARDS) and listen not in [str(x) for x in extra_sans or []]:
+        problems.append(
+            "host %s: etcd_proxy_listen_address=%r: the gateway passes TLS through, and the members' certificates "
+            "do not name %s, so its clients could not verify them; add %s to etcd_pki_extra_sans and run the etcd "
+            "playbook first, or listen on 127.0.0.1" % (host, listen, listen, listen))
+    return problems
+
+
+def _member_value(member_settings, variable):
+    """A member's value of ``variable`` as text, or None when it has none that resolves here.
+
+    ``member_settings`` is a member's hostvars: an inventory value built on the etcd role's defaults
+    (``{{ etcd_instance }}-pki``) does not resolve in them, and is not compared then.
+    """
+    try:
+        value = member_settings.get(variable)
+    except AnsibleUndefinedVariable:  # ansible-core before 2.19 raises; 2.19 hands over an Undefined
+        return None
+    return None if value is None or isinstance(value, Undefined) else str(value)
+
+
+def proxy_group_problem(hosts, group, asked=True):
+    """A refusal when the proxy group is empty or missing and a proxy was asked for; else ``''``."""
+    if hosts and not isinstance(hosts, str):
+        return ""
+    if not _truthy(asked):
+        return ""
+    return ("the proxy group is empty or missing: the inventory has no hosts in group '%s' (etcd_proxy_group); "
+            "add the client hosts to it, or leave etcd_proxy_mode unset; nothing was changed" % group)
+
+
+def _tls_error(text):
+    text = str(text or "").lower()
+    return any(word in text for word in ("ssl", "certificate", "tls", "handshake"))
+
+
+def proxy_reach_problem(health, host, endpoints, certificates=True):
+    """A refusal naming ``host`` and the members it cannot reach, from its ``etcd_health`` result; else ``''``.
+
+    ``certificates``: whether the host had its proxy certificates when it asked. Without them (a new
+    proxy host) a member that answered the TLS handshake with a certificate error is reached: the
+    network path is there, and this run brings the certificates.
+    """
+    health = health if isinstance(health, Mapping) else {}
+    records = [r for r in health.get("endpoints") or [] if isinstance(r, Mapping)]
+    reached = [r.get("endpoint") for r in records
+               if r.get("reachable") or (not _truthy(certificates) and _tls_error(r.get("error")))]
+    if reached:
+        return ""
+    why = "; ".join("%s: %s" % (r.get("endpoint"), r.get("error") or "no answer") for r in records) \
+        or str(health.get("msg") or "no answer")
+    return ("host %s reaches no member of the cluster at %s (%s); open the members' client port to the "
+            "proxy hosts, or check etcd_address; no proxy host was changed"
+            % (host, ", ".join(str(e) for e in endpoints or []) or "?", why))
+
+
+def _health_body(answer):
+    """The JSON of a /health answer (``json``, or ``content`` when the reply was not labelled JSON)."""
+    if isinstance(answer.get("json"), Mapping):
+        return answer["json"]
+    try:
+        body = json.loads(answer.get("content") or "")
+    except (TypeError, ValueError):
+        return {}
+    return body if isinstance(body, Mapping) else {}
+
+
+def proxy_status_lines(records):
+    """An aligned table, one line per proxy: whether it reaches the cluster; see proxy_status_lines.yml."""
+    if isinstance(records, (str, Mapping)):
+        _fail("proxy_status_lines", "the records must be a list of dicts, not %r" % (records,))
+    rows = [("PROXY", "MODE", "LISTEN", "REACHES-CLUSTER")]
+    for record in records or []:
+        record = record if isinstance(record, Mapping) else {}
+        answer = record.get("answer") if isinstance(record.get("answer"), Mapping) else {}
+        body = _health_body(answer)
+        status = answer.get("status") if isinstance(answer.get("status"), int) else 0
+        if status == 200 and str(body.get("health", "")).lower() == "true":
+            reaches = "yes"
+        elif status > 0:
+            reaches = "no:HTTP-%s:%s" % (answer.get("status"), str(body.get("reason") or "unhealthy").replace(" ", "-"))
+        else:
+            reaches = "no:proxy-unreachable"
+        rows.append((str(record.get("host", "?")), str(record.get("mode", "?")), str(record.get("listen", "?")), reaches))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "proxy_args": proxy_args,
+            "proxy_group_problem": proxy_group_problem,
+            "proxy_health_url": proxy_health_url,
+            "proxy_problems": proxy_problems,
+            "proxy_reach_problem": proxy_reach_problem,
+            "proxy_status_lines": proxy_status_lines,
+        }
