@@ -50,7 +50,7 @@ def test_a_member_name_that_is_no_dns_label_needs_a_target():
 def test_two_members_may_not_share_a_target():
     hostvars = inventory(h0={"etcd_address": "10.0.0.11", "etcd_srv_target": "e.example.com"},
                          h1={"etcd_address": "10.0.0.12", "etcd_srv_target": "E.example.com"})
-    with pytest.raises(AnsibleFilterError, match="hosts h0 and h1 both use the SRV target e.example.com"):
+    with pytest.raises(AnsibleFilterError, match=r"hosts h0 and h1 both use the SRV target e\.example\.com"):
         f.members(["h0", "h1"], hostvars, srv_domain="example.com")
 
 
@@ -103,7 +103,7 @@ def test_a_new_member_is_told_it_needs_its_record_before_it_joins():
 
 
 def test_a_wrong_port_is_named():
-    records = GOOD[:2] + [record("node2.infra.example.com", 2381, "10.0.0.13")]
+    records = [*GOOD[:2], record("node2.infra.example.com", 2381, "10.0.0.13")]
     assert srv.srv_problems(records, MEMBERS, SERVICE) == [
         "record _etcd-server-ssl._tcp.example.com -> node2.infra.example.com:2381: port 2381 is not member "
         "etcd-host2's peer port 2380"
@@ -111,7 +111,7 @@ def test_a_wrong_port_is_named():
 
 
 def test_a_record_outside_the_group_is_named():
-    records = GOOD + [record("etcd-old.example.com", 2380, "10.0.0.99")]
+    records = [*GOOD, record("etcd-old.example.com", 2380, "10.0.0.99")]
     assert srv.srv_problems(records, MEMBERS, SERVICE) == [
         "record _etcd-server-ssl._tcp.example.com -> etcd-old.example.com:2380 points at 10.0.0.99, which is no "
         "member of the group: remove the record, or add that host to the group"
@@ -119,7 +119,7 @@ def test_a_record_outside_the_group_is_named():
 
 
 def test_two_records_for_one_member_are_named():
-    records = GOOD + [record("etcd-host1.example.com", 2380, "10.0.0.12")]
+    records = [*GOOD, record("etcd-host1.example.com", 2380, "10.0.0.12")]
     assert srv.srv_problems(records, MEMBERS, SERVICE) == [
         "member etcd-host1 (host h1) has 2 records in _etcd-server-ssl._tcp.example.com "
         "(etcd-host1.example.com:2380, etcd-host1.example.com:2380): keep exactly one"
@@ -127,7 +127,7 @@ def test_two_records_for_one_member_are_named():
 
 
 def test_a_target_under_another_name_is_named():
-    records = GOOD[:2] + [record("etcd-host2.example.com", 2380, "10.0.0.13")]
+    records = [*GOOD[:2], record("etcd-host2.example.com", 2380, "10.0.0.13")]
     assert srv.srv_problems(records, MEMBERS, SERVICE) == [
         "record _etcd-server-ssl._tcp.example.com -> etcd-host2.example.com:2380 points at member etcd-host2 "
         "(host h2) under the name etcd-host2.example.com, but its peer URL and certificates use "
@@ -136,7 +136,7 @@ def test_a_target_under_another_name_is_named():
 
 
 def test_a_target_resolving_elsewhere_or_nowhere_is_named():
-    records = GOOD[:2] + [record("node2.infra.example.com", 2380, "10.0.0.14"), record("ghost.example.com", 2380)]
+    records = [*GOOD[:2], record("node2.infra.example.com", 2380, "10.0.0.14"), record("ghost.example.com", 2380)]
     assert srv.srv_problems(records, MEMBERS, SERVICE) == [
         "record _etcd-server-ssl._tcp.example.com -> node2.infra.example.com:2380: node2.infra.example.com resolves "
         "to 10.0.0.14, not to member etcd-host2's address 10.0.0.13",

@@ -72,7 +72,7 @@ def test_a_name_without_records_is_empty():
 
 
 def test_a_dns_failure_is_named():
-    with pytest.raises(AnsibleLookupError, match="cannot resolve _etcd-server-ssl._tcp.example.com: "):
+    with pytest.raises(AnsibleLookupError, match=r"cannot resolve _etcd-server-ssl\._tcp\.example\.com: "):
         etcd_srv.resolve_srv("_etcd-server-ssl._tcp.example.com", ZoneResolver(ZONE, fail=dns.exception.Timeout()))
 
 
