@@ -1,3 +1,4 @@
+#!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
@@ -115,7 +116,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_discovery import
 def argument_spec():
     return dict(
         url=dict(type="str"),
-        token=dict(type="str"),
+        # A name under /_etcd/registry/, written into the members' environment file: no credential.
+        token=dict(type="str", no_log=False),
         endpoints=dict(type="list", elements="str", default=[]),
         size=dict(type="int"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
