@@ -31,6 +31,15 @@ options:
     description:
       - PEM private key of O(client_cert).
     type: path
+  tls_verify:
+    description:
+      - Verify the members' server certificates (with O(ca_cert) or the system trust store).
+      - V(false) only for a cluster that runs etcd's auto-TLS (C(--auto-tls), the role's
+        C(etcd_auto_tls)), whose self-signed certificates no CA vouches for. The traffic is still
+        encrypted, but the server is not authenticated. Never set it for any other cluster.
+      - V(false) cannot be combined with O(ca_cert).
+    type: bool
+    default: true
   timeout:
     description:
       - Seconds to wait for any one request. A member that has not joined a cluster with quorum

@@ -85,17 +85,22 @@ def _url_host(address):
     return "[%s]" % address if ":" in address else address
 
 
-def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None):
+def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_domain=None):
     """Validated member records for the hosts of the etcd group, in inventory order.
 
     The member name is ``NODE_NAME``, else ``etcd_member_name``, else the inventory hostname.
+    With ``srv_domain`` (DNS SRV bootstrap) each record also has ``srv_target``, the target of its
+    SRV records (``etcd_srv_target``, else ``NAME.DOMAIN``), and its ``peer_url`` uses that name: etcd
+    builds the initial cluster from the records' targets, so the cluster knows its members by them.
+    ``listen_peer_url`` is then where it listens, on its address (etcd binds only to IPs).
     Raises AnsibleFilterError naming the hosts and values at fault.
     """
     if isinstance(hosts, str) or not hosts:
         raise AnsibleFilterError(
             "the etcd group is empty or missing: add the member hosts to the inventory group named by etcd_group"
         )
-    records, errors, by_name, by_peer = [], [], {}, {}
+    records, errors, by_name, by_peer, by_target = [], [], {}, {}, {}
+    domain = str(srv_domain or "").rstrip(".").lower()
     for host in hosts:
         name = _member_name(hostvars, host)
         if not is_valid_name(name):
@@ -117,7 +122,19 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None):
         url_scheme = scheme or ("https" if _truthy(tls) else "http")
         peer = int(peer_port or _hostvar(hostvars, host, "etcd_peer_port", 2380))
         client = int(client_port or _hostvar(hostvars, host, "etcd_client_port", 2379))
-        peer_url = "%s://%s:%d" % (url_scheme, _url_host(str(address)), peer)
+        listen_peer_url = peer_url = "%s://%s:%d" % (url_scheme, _url_host(str(address)), peer)
+        target = None
+        if domain:
+            target = str(_hostvar(hostvars, host, "etcd_srv_target") or "%s.%s" % (name, domain)).rstrip(".").lower()
+            if not is_dns_name(target):
+                errors.append("host %s: SRV target %r (etcd_srv_target, default NAME.%s) is no DNS name; set "
+                              "etcd_srv_target to the name its SRV records point at" % (host, target, domain))
+                continue
+            if target in by_target:
+                errors.append("hosts %s and %s both use the SRV target %s (etcd_srv_target must differ)"
+                              % (by_target[target], host, target))
+            by_target.setdefault(target, host)
+            peer_url = "%s://%s:%d" % (url_scheme, target, peer)
         if peer_url in by_peer:
             errors.append("hosts %s and %s both use the peer URL %s (etcd_address must differ)"
                           % (by_peer[peer_url], host, peer_url))
@@ -129,6 +146,8 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None):
             peer_url=peer_url,
             client_url="%s://%s:%d" % (url_scheme, _url_host(str(address)), client),
         ))
+        if target:
+            records[-1].update(srv_target=target, listen_peer_url=listen_peer_url)
     if errors:
         raise AnsibleFilterError("invalid etcd inventory:\n  - " + "\n  - ".join(errors))
     return records

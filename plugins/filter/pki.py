@@ -6,9 +6,10 @@ etcd_pki_dir: the PKI decisions of the etcd role, made here so that its tasks on
 from ansible.errors import AnsibleFilterError
 
 
-def pki_members(members, hostvars, readdress=None, managed=True):
+def pki_members(members, hostvars, readdress=None, managed=True, srv_domain=""):
     """The ``members`` option of ``etcd_pki`` for the validated member records; see plugins/filter/pki_members.yml."""
     readdress = readdress or {}
+    srv_domain = str(srv_domain or "").rstrip(".").lower()
     entries = []
     for member in members or []:
         host, address = member["host"], member["address"]
@@ -18,6 +19,12 @@ def pki_members(members, hostvars, readdress=None, managed=True):
             facts = hostvars[host]
             for name in (facts.get("ansible_hostname", ""), facts.get("ansible_fqdn", ""), host):
                 if name != "" and name != address and name not in hostnames:
+                    hostnames.append(name)
+        # DNS SRV: peers dial the record's target (the peer URL) and etcd checks the domain too;
+        # required of an operator's certificates as well.
+        if srv_domain:
+            for name in (member.get("srv_target") or "", srv_domain):
+                if name != "" and name not in hostnames:
                     hostnames.append(name)
         entries.append(dict(name=member["name"],
                             addresses=[address] + ([moving["old_address"]] if moving else []),

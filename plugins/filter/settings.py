@@ -437,6 +437,86 @@ def controller_file(value, _settings):
     return None
 
 
+# --- bootstrap: DNS SRV, discovery service, auto-TLS (docs/bootstrap.md) -------------------------
+
+BOOTSTRAP_MODES = ("static", "dns_srv", "discovery")  # = the choices of etcd_bootstrap in meta/argument_specs.yml
+SRV_NAME_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,40}[A-Za-z0-9])?"
+# etcd's v2 discovery URL: a directory of the v2 keys API, by convention /v2/keys/_etcd/registry/<token>.
+DISCOVERY_URL = re.compile(r"https?://[^/\s\x00-\x1f\x7f]+/v2/keys/(?:[A-Za-z0-9._-]+/)*[A-Za-z0-9._-]+")
+DISCOVERY_URL_TEXT = ("'' or the v2 URL of a token on the discovery cluster, like "
+                      "https://disco.example.com:2379/v2/keys/_etcd/registry/<token> (no trailing /)")
+ENDPOINT_URL = re.compile(r"https?://[^/\s\x00-\x1f\x7f]+")
+V3_DISCOVERY_SINCE = (3, 6)
+
+
+def discovery_domain(value, _settings):
+    if not isinstance(value, str):
+        return True
+    if value == "":
+        return None
+    return None if is_dns_name(value.rstrip(".")) and "." in value.rstrip(".") else True
+
+
+def discovery_endpoints(value, _settings):
+    if not isinstance(value, (list, tuple)):
+        return "must be a list of client URLs of the discovery cluster, like ['https://disco.example.com:2379']"
+    return [("etcd_discovery_endpoints[%d]" % i, url, "a client URL like https://disco.example.com:2379 (no path)")
+            for i, url in enumerate(value) if not (isinstance(url, str) and ENDPOINT_URL.fullmatch(url))]
+
+
+def _release(settings):
+    match = VERSION_PATTERN.fullmatch(settings.get("etcd_version", "")) if isinstance(
+        settings.get("etcd_version"), str) else None
+    return (int(match.group("major")), int(match.group("minor"))) if match else None
+
+
+def bootstrap_needs(value, settings):
+    """What the bootstrap mode ``value`` needs from the other settings."""
+    if value == "dns_srv" and not settings.get("etcd_discovery_srv"):
+        return ("needs etcd_discovery_srv, the domain whose _etcd-server-ssl._tcp SRV records name the members "
+                "(docs/bootstrap.md)")
+    if value != "discovery":
+        for variable in ("etcd_discovery_url", "etcd_discovery_token"):
+            if settings.get(variable):
+                return "does not use %s (set etcd_bootstrap: discovery, or leave %s empty)" % (variable, variable)
+        if value != "dns_srv" and settings.get("etcd_discovery_srv"):
+            return "does not use etcd_discovery_srv (set etcd_bootstrap: dns_srv, or leave etcd_discovery_srv empty)"
+        return None
+    release = _release(settings)
+    v3 = bool(settings.get("etcd_discovery_endpoints")) or bool(settings.get("etcd_discovery_token"))
+    if release is not None and release >= V3_DISCOVERY_SINCE:
+        if settings.get("etcd_discovery_url"):
+            return ("with etcd %d.%d uses the v3 discovery protocol: set etcd_discovery_endpoints and "
+                    "etcd_discovery_token instead of etcd_discovery_url" % release)
+        if not (settings.get("etcd_discovery_endpoints") and settings.get("etcd_discovery_token")):
+            return ("with etcd %d.%d needs etcd_discovery_endpoints (the discovery cluster's client URLs) and "
+                    "etcd_discovery_token" % release)
+        return None
+    if v3:
+        return ("with etcd before 3.6 uses the v2 discovery protocol: set etcd_discovery_url, not "
+                "etcd_discovery_endpoints or etcd_discovery_token")
+    if not settings.get("etcd_discovery_url"):
+        return ("needs etcd_discovery_url, the v2 URL of a token on the discovery cluster, like "
+                "https://disco.example.com:2379/v2/keys/_etcd/registry/<token>")
+    return None
+
+
+AUTO_TLS_WITH_CERT_AUTH = ("cannot be combined with etcd_tls=true: auto-TLS certificates are self-signed, so etcd "
+                           "can authenticate no client or peer with them; set etcd_tls: false with etcd_auto_tls: "
+                           "true (encrypted, unauthenticated), or keep etcd_tls and turn etcd_auto_tls off")
+
+
+def auto_tls_alone(value, settings):
+    if str(value).lower() not in ("yes", "on", "true", "1"):
+        return None
+    if str(settings.get("etcd_tls", False)).lower() in ("yes", "on", "true", "1"):
+        return AUTO_TLS_WITH_CERT_AUTH
+    if settings.get("etcd_metrics") == "address":
+        return ("cannot be combined with etcd_metrics=address: without client certificates the metrics listener on "
+                "the member's address would be plaintext; use etcd_metrics: loopback")
+    return None
+
+
 # --- etcd_extra_env -----------------------------------------------------------------------------
 
 ENV_KEY = re.compile(r"ETCD_[A-Z0-9_]+")
@@ -684,6 +764,22 @@ RULES = [
          "etcd runs as this user, which owns the data and keys"),
     Rule("etcd_cluster_token", matches(NAME_PATTERN, empty_ok=True), "'' (a unique token is made) or " + NAME_RULE,
          "it seeds the cluster and member IDs"),
+    Rule("etcd_bootstrap", one_of(BOOTSTRAP_MODES), "static, dns_srv or discovery",
+         "how a new cluster finds its members (docs/bootstrap.md)"),
+    Rule("etcd_discovery_srv", discovery_domain, "'' or a DNS domain like example.com",
+         "etcd looks up _etcd-server-ssl._tcp.<domain> (and the members' certificates name it)"),
+    Rule("etcd_discovery_srv_name", matches(SRV_NAME_PATTERN, empty_ok=True),
+         "'' or letters, digits and - (not first or last), like prod",
+         "etcd appends -<name> to the SRV service names (--discovery-srv-name)"),
+    Rule("etcd_discovery_srv_resolvers", san_list("etcd_discovery_srv_resolvers"),
+         "a list of nameserver IP addresses ([] for the controller's own resolver)",
+         "the controller asks them for the SRV records in preflight"),
+    Rule("etcd_discovery_url", matches(DISCOVERY_URL.pattern, empty_ok=True), DISCOVERY_URL_TEXT,
+         "etcd 3.4/3.5 members register under it (--discovery)"),
+    Rule("etcd_discovery_endpoints", discovery_endpoints, "a list of client URLs of the discovery cluster",
+         "etcd 3.6 members register there (--discovery-endpoints)"),
+    Rule("etcd_discovery_token", matches(NAME_PATTERN, empty_ok=True), "'' or " + NAME_RULE,
+         "etcd 3.6 members register under /_etcd/registry/<token> (--discovery-token)"),
     Rule("etcd_extra_env", extra_env,
          "a dict of ETCD_* settings, like {ETCD_MAX_REQUEST_BYTES: 10485760}, that the role does not manage",
          "each becomes a line of the member's environment file"),
@@ -720,7 +816,8 @@ RULES = [
          "the role reads it with Ansible's bool filter, which takes other values (like 'y') as false")
     for variable in ("etcd_tls", "etcd_pki_managed", "etcd_systemd_hardening", "etcd_show_status",
                      "etcd_remove_wipe", "etcd_allow_downgrade", "etcd_backup_before_upgrade", "etcd_pki_replace_ca",
-                     "etcd_run_lock", "etcd_corruption_checks", "etcd_preflight_strict", "etcd_restore_mark_compacted")
+                     "etcd_run_lock", "etcd_corruption_checks", "etcd_preflight_strict", "etcd_restore_mark_compacted",
+                     "etcd_auto_tls")
 ] + [
     # Rules between variables: they only see values that passed the rules above.
     Rule("etcd_peer_port", ports_differ, "not the same as etcd_client_port", "etcd listens on both"),
@@ -734,6 +831,10 @@ RULES = [
          "or every run would renew every certificate"),
     Rule("etcd_proxy_metrics_port", proxy_ports_differ, "0 or not the same as etcd_proxy_port",
          "the gRPC proxy listens on both"),
+    Rule("etcd_bootstrap", bootstrap_needs, "the settings its mode needs (docs/bootstrap.md)",
+         "etcd refuses to start without them"),
+    Rule("etcd_auto_tls", auto_tls_alone, "false while etcd_tls is true or etcd_metrics is address",
+         "auto-TLS authenticates nobody: it is refused with client-certificate auth"),
     Rule("etcd_restore_mark_compacted", bump_needs_mark, "true unless etcd_restore_bump_revision is 0",
          "etcdutl bumps the revision only together with --mark-compacted"),
 ] + [

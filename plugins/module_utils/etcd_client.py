@@ -99,6 +99,7 @@ def connection_argument_spec():
         ca_cert=dict(type="path"),
         client_cert=dict(type="path"),
         client_key=dict(type="path", no_log=False),
+        tls_verify=dict(type="bool", default=True),
         timeout=dict(type="float", default=DEFAULT_TIMEOUT),
     )
 
@@ -111,7 +112,7 @@ def client_factory(params, timeout=None):
     """
     def make_client(url):
         return EtcdClient(url, ca_cert=params.get("ca_cert"), client_cert=params.get("client_cert"),
-                          client_key=params.get("client_key"),
+                          client_key=params.get("client_key"), tls_verify=params.get("tls_verify", True),
                           timeout=timeout or params.get("timeout") or DEFAULT_TIMEOUT)
     return make_client
 
@@ -311,9 +312,13 @@ def _ssl_text(exc):
     return getattr(exc, "reason", None) or str(exc)
 
 
-def tls_context(ca_cert=None, client_cert=None, client_key=None):
+def tls_context(ca_cert=None, client_cert=None, client_key=None, verify=True):
     """An ssl.SSLContext for etcd's client port: verify the server with ``ca_cert`` (the system store
     when None) and present ``client_cert``/``client_key`` (the key may be inside ``client_cert``).
+
+    ``verify=False`` is only for etcd's auto-TLS (``--auto-tls``), whose self-signed certificate no CA
+    vouches for: the traffic is encrypted, the server is not authenticated. It must be asked for
+    explicitly and cannot be combined with ``ca_cert`` (which asks for verification).
 
     No ALPN is offered on purpose: etcd's listener prefers h2, which urllib cannot speak. Every
     problem with a file raises EtcdConfigError naming the option and the file.
@@ -324,6 +329,20 @@ def tls_context(ca_cert=None, client_cert=None, client_key=None):
     if client_key and not client_cert:
         raise EtcdConfigError("client_key %s is set without client_cert; set both or neither" % client_key,
                               option="client_cert", path=None)
+    if not verify:
+        if ca_cert:
+            raise EtcdConfigError("tls_verify=false cannot be combined with ca_cert %s: a CA asks for the "
+                                  "server to be verified; drop one of them" % ca_cert, option="tls_verify", path=None)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if client_cert:
+            try:
+                context.load_cert_chain(client_cert, client_key, password=_no_password)
+            except (EtcdConfigError, ssl.SSLError, OSError, ValueError) as exc:
+                raise _cert_chain_error(client_cert, client_key, exc) from None
+        return context
     try:
         context = ssl.create_default_context(cafile=ca_cert)
     except (ssl.SSLError, OSError, ValueError) as exc:
@@ -393,13 +412,16 @@ class EtcdClient:
     until a request has connected.
     """
 
-    def __init__(self, endpoint, ca_cert=None, client_cert=None, client_key=None, timeout=DEFAULT_TIMEOUT):
-        """Raises EtcdConfigError (an EtcdError) naming the option and file when a TLS file is unusable."""
+    def __init__(self, endpoint, ca_cert=None, client_cert=None, client_key=None, timeout=DEFAULT_TIMEOUT,
+                 tls_verify=True):
+        """Raises EtcdConfigError (an EtcdError) naming the option and file when a TLS file is unusable.
+
+        ``tls_verify=False`` (etcd's auto-TLS only) encrypts without verifying the server's certificate."""
         self.endpoint = normalize_url(endpoint)
         self.timeout = timeout
         self.server_cert_not_after = None
         if self.endpoint.startswith("https://"):
-            context = tls_context(ca_cert, client_cert, client_key)
+            context = tls_context(ca_cert, client_cert, client_key, verify=tls_verify)
             self._opener = build_opener(_CertNotingHTTPSHandler(context, self._note_server_cert))
         else:
             self._opener = build_opener(HTTPHandler())

@@ -40,7 +40,7 @@ def test_documented_defaults_match_defaults_main(name):
 
 
 def test_documented_options_exist_or_are_per_host_inventory_variables():
-    per_host = {"NODE_NAME", "etcd_member_name", "etcd_address"}
+    per_host = {"NODE_NAME", "etcd_member_name", "etcd_address", "etcd_srv_target"}
     for entry, spec in SPECS.items():
         for name in spec.get("options", {}):
             assert name in DEFAULTS or name in per_host or entry != "main", (entry, name)

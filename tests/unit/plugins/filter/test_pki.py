@@ -25,6 +25,16 @@ def test_managed_certificates_name_the_address_short_name_fqdn_and_inventory_nam
         dict(name="m1", addresses=["10.0.0.1"], hostnames=["etcd1", "etcd1.example.org", "h1"])]
 
 
+def test_dns_srv_certificates_name_the_srv_target_and_the_domain_managed_or_not():
+    hostvars = {"h1": dict(ansible_hostname="etcd1", ansible_fqdn="etcd1.example.com")}
+    srv_member = dict(member(1), srv_target="m1.example.com")
+    assert pki_members([srv_member], hostvars, {}, True, "example.com.") == [
+        dict(name="m1", addresses=["10.0.0.1"], hostnames=["etcd1", "etcd1.example.com", "h1", "m1.example.com",
+                                                           "example.com"])]
+    assert pki_members([srv_member], {}, {}, False, "example.com") == [
+        dict(name="m1", addresses=["10.0.0.1"], hostnames=["m1.example.com", "example.com"])]
+
+
 def test_names_that_are_empty_repeat_or_equal_the_address_are_left_out():
     hostvars = {
         "h1": dict(ansible_hostname="h1", ansible_fqdn="h1"),

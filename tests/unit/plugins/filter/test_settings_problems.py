@@ -147,6 +147,15 @@ GIB = 1024 ** 3
 
 # (overrides, variable as named in the message, value as shown, part of what the message says)
 BAD = [
+    # bootstrap modes and auto-TLS (tests/unit/plugins/filter/test_settings_bootstrap.py has the rest)
+    (dict(etcd_bootstrap="dns"), "etcd_bootstrap", "'dns'", "static, dns_srv or discovery"),
+    (dict(etcd_discovery_srv="localhost"), "etcd_discovery_srv", "'localhost'", "a DNS domain like example.com"),
+    (dict(etcd_discovery_srv_name="a_b"), "etcd_discovery_srv_name", "'a_b'", "letters, digits and -"),
+    (dict(etcd_discovery_srv_resolvers=["ns 1"]), "etcd_discovery_srv_resolvers[0]", "'ns 1'", "an IP address"),
+    (dict(etcd_discovery_url="http://d/x"), "etcd_discovery_url", "'http://d/x'", "the v2 URL of a token"),
+    (dict(etcd_discovery_endpoints="http://d:2379"), "etcd_discovery_endpoints", "'http://d:2379'", "must be a list"),
+    (dict(etcd_discovery_token="-t"), "etcd_discovery_token", "'-t'", "letters, digits"),
+    (dict(etcd_auto_tls=True), "etcd_auto_tls", "True", "cannot be combined with etcd_tls=true"),
     # off-host backup targets
     (dict(etcd_backup_targets={"name": "o"}), "etcd_backup_targets", "{'name': 'o'}", "must be a list of targets"),
     (dict(etcd_backup_targets=["s3://b"]), "etcd_backup_targets[0]", "'s3://b'", "a dict with name, type (s3 or ssh)"),

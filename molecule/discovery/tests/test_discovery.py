@@ -1,0 +1,145 @@
+"""Bootstrap by DNS SRV and by the discovery service, and auto-TLS, on real hosts (docs/bootstrap.md).
+
+In file order: the cluster converge.yml bootstrapped from the SRV records of etcd.test; a new
+member without its record, with a record on the wrong port, and with a record pointing at a host
+outside the group are each refused before any host changes, naming the record; with its record
+the member joins. Then a second cluster on the same members (etcd_instance etcd-disc) bootstraps
+through a token on disc-disco, and a second bootstrap with the same token is refused. Last, a third
+(etcd-auto) runs auto-TLS and serves TLS only.
+"""
+
+import http.client
+import json
+import os
+import shlex
+import ssl
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+from etcdtest import EPHEMERAL, Gateway, fingerprint, host, playbook
+
+MEMBERS = ["disc-host0", "disc-host1", "disc-host2"]
+SPARE = "disc-host3"
+DISCO = "http://10.250.0.115:2379"
+TOKEN = uuid.uuid4().hex
+RECORDS = "/etc/dnsmasq.d/etcd.conf"
+
+
+def flat(text):
+    return " ".join(text.split())
+
+
+def extra_vars(name, **values):
+    path = os.path.join(EPHEMERAL, name + ".json")
+    with open(path, "w") as out:
+        json.dump(values, out)
+    return ["-e", "@" + path]
+
+
+def with_spare():
+    """A second inventory (-i) that puts disc-host3 in group etcd, as an operator edits the inventory."""
+    path = os.path.join(EPHEMERAL, "inventory-spare.json")
+    with open(path, "w") as out:
+        json.dump({"etcd": {"hosts": {SPARE: None}}}, out)
+    return ["-i", path]
+
+
+def set_spare_records(*lines):
+    """Replace the test's own lines of the zone (the spare's records, a stray one) and restart dnsmasq."""
+    dns = host("disc-dns")
+    dns.run("sed -i '/disc-3.etcd.test,23/d; /stray/d' %s" % RECORDS)
+    for line in lines:
+        dns.run("echo %s >> %s" % (shlex.quote(line), RECORDS))
+    assert dns.run("systemctl restart dnsmasq").rc == 0
+
+
+SPARE_RECORD = "srv-host=_etcd-server-ssl._tcp.etcd.test,disc-3.etcd.test,2380,0,0"
+
+
+def peer_urls(url="https://10.250.0.111:2379"):
+    return sorted(m["peerURLs"][0] for m in Gateway(url).members())
+
+
+def test_the_cluster_bootstrapped_from_its_srv_records():
+    assert peer_urls() == ["https://disc-%d.etcd.test:2380" % i for i in range(3)]
+    for name in MEMBERS:
+        h = host(name)
+        assert not h.file("/etc/etcd/etcd-initial.env").exists
+        assert h.run("getent hosts disc-0.etcd.test").stdout.split()[0] == "10.250.0.111"
+        # The certificate names the record's target and the domain.
+        sans = h.run("openssl x509 -noout -ext subjectAltName -in /etc/etcd/pki/peer.pem").stdout
+        assert "DNS:%s.etcd.test" % name.replace("host", "") in sans and "DNS:etcd.test" in sans
+
+
+@pytest.mark.parametrize("records, named", [
+    ([], "member disc-3 (host disc-host3, 10.250.0.114) has no record in _etcd-server-ssl._tcp.etcd.test"),
+    (["srv-host=_etcd-server-ssl._tcp.etcd.test,disc-3.etcd.test,2381,0,0"],
+     "record _etcd-server-ssl._tcp.etcd.test -> disc-3.etcd.test:2381: port 2381 is not member disc-3's peer port 2380"),
+    ([SPARE_RECORD, "srv-host=_etcd-server-ssl._tcp.etcd.test,stray.etcd.test,2380,0,0",
+      "host-record=stray.etcd.test,10.250.0.110"],
+     "record _etcd-server-ssl._tcp.etcd.test -> stray.etcd.test:2380 points at 10.250.0.110, which is no member"),
+], ids=["missing", "wrong-port", "outside-the-group"])
+def test_a_bad_record_is_refused_before_any_host_changes(records, named):
+    set_spare_records(*records)
+    before = fingerprint([*MEMBERS, SPARE])
+    rc, out = playbook("etcd", *with_spare())
+    assert rc != 0
+    assert named in flat(out)
+    assert "Nothing was changed" in flat(out)
+    assert fingerprint([*MEMBERS, SPARE]) == before
+
+
+def test_the_new_member_joins_once_its_record_exists():
+    set_spare_records(SPARE_RECORD)
+    rc, out = playbook("etcd", *with_spare())
+    assert rc == 0, out[-3000:]
+    assert peer_urls() == ["https://disc-%d.etcd.test:2380" % i for i in range(4)]
+
+
+DISC = dict(etcd_instance="etcd-disc", etcd_client_port=12379, etcd_peer_port=12380, etcd_metrics_port=12381,
+            etcd_bootstrap="discovery", etcd_discovery_srv="",
+            etcd_discovery_url="%s/v2/keys/_etcd/registry/%s" % (DISCO, TOKEN))
+
+
+def test_a_cluster_bootstraps_through_a_discovery_token():
+    rc, out = playbook("etcd", *extra_vars("disc", **DISC))
+    assert rc == 0, out[-3000:]
+    assert len(Gateway("https://10.250.0.111:12379", ca=os.path.join(EPHEMERAL, "etcd-disc-pki", "ca.pem"),
+                       cert=os.path.join(EPHEMERAL, "etcd-disc-pki", "admin.pem"),
+                       key=os.path.join(EPHEMERAL, "etcd-disc-pki", "admin-key.pem")).members()) == 3
+    with urllib.request.urlopen("%s/v2/keys/_etcd/registry/%s?recursive=true" % (DISCO, TOKEN), timeout=5) as reply:
+        nodes = json.load(reply)["node"]["nodes"]
+    assert len([n for n in nodes if not n["key"].endswith("/_config")]) == 3
+
+
+def test_a_used_token_is_refused_before_any_host_changes():
+    again = dict(DISC, etcd_instance="etcd-disc2", etcd_client_port=13379, etcd_peer_port=13380, etcd_metrics_port=13381)
+    before = fingerprint(MEMBERS, instance="etcd-disc2")
+    rc, out = playbook("etcd", *extra_vars("disc2", **again))
+    assert rc != 0
+    assert "is already used: 3 member(s) registered" in flat(out)
+    assert fingerprint(MEMBERS, instance="etcd-disc2") == before
+
+
+AUTO = dict(etcd_instance="etcd-auto", etcd_client_port=22379, etcd_peer_port=22380, etcd_metrics_port=22381,
+            etcd_bootstrap="static", etcd_discovery_srv="", etcd_tls=False, etcd_auto_tls=True)
+
+
+def test_an_auto_tls_cluster_serves_tls_only():
+    rc, out = playbook("etcd", *extra_vars("auto", **AUTO))
+    assert rc == 0, out[-3000:]
+    assert "WARNING: etcd_auto_tls=true" in flat(out)
+    unverified = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
+    with urllib.request.urlopen("https://10.250.0.111:22379/health", context=unverified, timeout=5) as reply:
+        assert json.load(reply)["health"] == "true"
+    # No plaintext: plain http on the client port gets no answer from etcd.
+    with pytest.raises((OSError, http.client.HTTPException)):
+        urllib.request.urlopen("http://10.250.0.111:22379/health", timeout=5).read()
+    # Self-signed by etcd itself: no CA of ours vouches for it.
+    with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+        urllib.request.urlopen("https://10.250.0.111:22379/health",
+                               context=ssl.create_default_context(cafile=os.path.join(EPHEMERAL, "etcd-pki", "ca.pem")),
+                               timeout=5)

@@ -1,0 +1,105 @@
+"""The SRV lookup against dnspython's own zone parsing: no network."""
+
+import dns.exception
+import dns.name
+import dns.rdataclass
+import dns.rdatatype
+import dns.resolver
+import dns.zone
+import pytest
+
+from ansible.errors import AnsibleLookupError
+
+from ansible_collections.raftops.etcd.plugins.filter import etcd as f
+from ansible_collections.raftops.etcd.plugins.filter import srv
+from ansible_collections.raftops.etcd.plugins.lookup import etcd_srv
+
+ZONE = """
+$ORIGIN example.com.
+$TTL 300
+@ IN SOA ns.example.com. admin.example.com. 1 3600 600 86400 300
+@ IN NS ns
+ns IN A 10.0.0.53
+_etcd-server-ssl._tcp IN SRV 0 0 2380 etcd-host1.example.com.
+_etcd-server-ssl._tcp IN SRV 0 0 2380 etcd-host0.example.com.
+_etcd-server-ssl._tcp IN SRV 0 0 2381 etcd-host2.example.com.
+_etcd-server-ssl._tcp IN SRV 0 0 2380 stray.example.com.
+_etcd-server-ssl._tcp IN SRV 0 0 2380 nowhere.example.com.
+etcd-host0 IN A 10.0.0.11
+etcd-host1 IN A 10.0.0.12
+etcd-host1 IN AAAA fd00::12
+etcd-host2 IN A 10.0.0.13
+stray IN A 10.0.0.99
+"""
+
+
+class ZoneResolver:
+    """Answers from a zone as a resolver would: NXDOMAIN for a missing name, NoAnswer for a missing type."""
+
+    def __init__(self, text, fail=None):
+        self.zone = dns.zone.from_text(text, relativize=False)
+        self.fail = fail
+        self.asked = []
+
+    def resolve(self, qname, rdtype):
+        self.asked.append((str(qname), rdtype))
+        if self.fail:
+            raise self.fail
+        name = qname if isinstance(qname, dns.name.Name) else dns.name.from_text(qname)
+        node = self.zone.get_node(name)
+        if node is None:
+            raise dns.resolver.NXDOMAIN()
+        rdataset = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.from_text(rdtype))
+        if rdataset is None:
+            raise dns.resolver.NoAnswer()
+        return rdataset
+
+
+def test_records_with_their_addresses():
+    records = etcd_srv.resolve_srv("_etcd-server-ssl._tcp.example.com.", ZoneResolver(ZONE))
+    assert records == [
+        {"target": "etcd-host0.example.com", "port": 2380, "priority": 0, "weight": 0, "addresses": ["10.0.0.11"]},
+        {"target": "etcd-host1.example.com", "port": 2380, "priority": 0, "weight": 0,
+         "addresses": ["10.0.0.12", "fd00::12"]},
+        {"target": "etcd-host2.example.com", "port": 2381, "priority": 0, "weight": 0, "addresses": ["10.0.0.13"]},
+        {"target": "nowhere.example.com", "port": 2380, "priority": 0, "weight": 0, "addresses": []},
+        {"target": "stray.example.com", "port": 2380, "priority": 0, "weight": 0, "addresses": ["10.0.0.99"]},
+    ]
+
+
+def test_a_name_without_records_is_empty():
+    assert etcd_srv.resolve_srv("_etcd-server._tcp.example.com.", ZoneResolver(ZONE)) == []
+
+
+def test_a_dns_failure_is_named():
+    with pytest.raises(AnsibleLookupError, match=r"cannot resolve _etcd-server-ssl\._tcp\.example\.com: "):
+        etcd_srv.resolve_srv("_etcd-server-ssl._tcp.example.com", ZoneResolver(ZONE, fail=dns.exception.Timeout()))
+
+
+def test_resolved_records_checked_against_the_inventory():
+    hostvars = {h: {"NODE_NAME": "etcd-host%d" % i, "etcd_address": "10.0.0.1%d" % (i + 1)}
+                for i, h in enumerate(["h0", "h1", "h2"])}
+    members = f.members(["h0", "h1", "h2"], hostvars, srv_domain="example.com")
+    records = etcd_srv.resolve_srv("_etcd-server-ssl._tcp.example.com.", ZoneResolver(ZONE))
+    assert srv.srv_problems(records, members, "_etcd-server-ssl._tcp.example.com") == [
+        "record _etcd-server-ssl._tcp.example.com -> etcd-host2.example.com:2381: port 2381 is not member "
+        "etcd-host2's peer port 2380",
+        "record _etcd-server-ssl._tcp.example.com -> nowhere.example.com:2380: nowhere.example.com does not "
+        "resolve to an address",
+        "record _etcd-server-ssl._tcp.example.com -> stray.example.com:2380 points at 10.0.0.99, which is no "
+        "member of the group: remove the record, or add that host to the group",
+    ]
+
+
+def test_the_zone_lines_of_srv_records_parse_and_pass_the_check():
+    hostvars = {h: {"NODE_NAME": "etcd-host%d" % i, "etcd_address": "10.0.0.1%d" % (i + 1)}
+                for i, h in enumerate(["h0", "h1", "h2"])}
+    members = f.members(["h0", "h1", "h2"], hostvars, srv_domain="example.com")
+    zone = ZONE.split("_etcd-server-ssl", 1)[0] + "\n".join(srv.srv_records(members, "example.com")) + "\n"
+    records = etcd_srv.resolve_srv("_etcd-server-ssl._tcp.example.com.", ZoneResolver(zone))
+    assert srv.srv_problems(records, members, "_etcd-server-ssl._tcp.example.com") == []
+
+
+def test_a_resolver_with_nameservers_asks_only_them():
+    resolver = etcd_srv.make_resolver(["10.0.0.53"], 3)
+    assert resolver.nameservers == ["10.0.0.53"] and resolver.lifetime == 3.0
