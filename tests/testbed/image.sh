@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the local base image for the Molecule test bed: Debian bookworm with systemd as PID 1,
-# sshd and python3. No container registry is needed: debootstrap from the machine's own Debian
+# sshd and python3 (and dnsmasq-base, the DNS server of the discovery scenario: the test hosts
+# reach no package mirror). No container registry is needed: debootstrap from the machine's own Debian
 # mirror, then `podman import`. The image is labelled with a hash of this script,
 # so it is rebuilt only when they change.  Usage: image.sh [--force]
 set -euo pipefail
@@ -29,7 +30,7 @@ bootstrap() { # a failed attempt leaves a partial tree: start each one from an e
   find "$ROOTFS" -mindepth 1 -delete
   debootstrap --variant=minbase \
     --cache-dir="$TESTBED_CACHE/debootstrap-debs" \
-    --include=systemd,systemd-sysv,dbus,python3,openssh-server,iproute2,iptables,ca-certificates,procps,tar,gzip \
+    --include=systemd,systemd-sysv,dbus,python3,openssh-server,iproute2,iptables,ca-certificates,procps,tar,gzip,dnsmasq-base \
     bookworm "$ROOTFS" "$MIRROR" >"$TESTBED_CACHE/debootstrap.log" 2>&1
 }
 retry bootstrap || { tail -n 30 "$TESTBED_CACHE/debootstrap.log" >&2; die "debootstrap failed"; }
