@@ -170,3 +170,28 @@ def test_a_proxy_host_that_reaches_no_member_is_named():
     finally:
         h.run("iptables -D OUTPUT -p tcp --dport 2379 -j REJECT")
     assert rc != 0 and "host prx-host4 reaches no member of the cluster" in " ".join(out.split()), out[-3000:]
+
+
+def unix_times(name, *properties):
+    out = host(name).run("systemctl show etcd-proxy --timestamp=unix -p %s" % ",".join(properties)).stdout
+    return {k: int(v.lstrip("@") or 0) for k, v in (line.split("=", 1) for line in out.split())}
+
+
+def test_a_scale_in_takes_the_member_out_of_both_proxies_one_proxy_at_a_time():
+    start_writers()
+    time.sleep(2)
+    rc, out = playbook("remove_member", "-e", "etcd_remove=proxied-2")
+    time.sleep(2)
+    acked = stop_writers()
+    assert rc == 0, out[-3000:]
+    for name in (GRPC, GATEWAY):
+        unit = host(name).file("/etc/systemd/system/etcd-proxy.service").content_string
+        assert ADDRESS["prx-host2"] not in unit and ADDRESS["prx-host0"] in unit, unit
+    # One at a time: the second proxy was stopped only after the first was running again.
+    times = sorted((unix_times(n, "ActiveEnterTimestamp", "InactiveEnterTimestamp") for n in (GRPC, GATEWAY)),
+                   key=lambda t: t["ActiveEnterTimestamp"])
+    assert times[1]["InactiveEnterTimestamp"] >= times[0]["ActiveEnterTimestamp"], times
+    gateway = Gateway(URLS[0])
+    for name, keys in acked.items():
+        assert keys, name
+        assert [k for k in keys if gateway.get(NAMESPACE[name] + k) is None] == [], name
