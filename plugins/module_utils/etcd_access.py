@@ -13,7 +13,14 @@ revoke. range_end is b"" for one key, ``prefix_range_end(prefix)`` for a prefix,
 key b"\\0" for every key (an empty prefix, as etcdctl sends it).
 """
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import prefix_range_end
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+    EtcdError,
+    first_answer,
+    module_clients,
+    prefix_range_end,
+)
 
 ROOT = "root"
 # the module's names for etcd's permission types (rpc.proto's authpb.Permission.Type)
@@ -100,3 +107,35 @@ def role_diff(current, wanted, append=False):
     grants = sorted(set(wanted) - set(current))
     revokes = [] if append else sorted(set(current) - set(wanted))
     return grants, revokes
+
+
+class Access:
+    """What the access modules share: their clients, check mode, and warnings for the operator."""
+
+    def __init__(self, params, clients, check_mode=False):
+        self.params = params
+        self.clients = clients
+        self.check_mode = check_mode
+        self.warnings = []
+
+    def ask(self, method, *args):
+        """The client's ``method(*args)`` on the first endpoint that answers. RBAC changes are safe to
+        repeat (a second add fails as existing, which the next run reads), so every call may move on."""
+        return first_answer(self.clients, lambda client: getattr(client, method)(*args))
+
+
+def run_module(argument_spec, run):
+    """The main() of an access module: ``run(params, clients, check_mode)`` returns (result,
+    warnings) or raises AccessError or EtcdError, which fail the task with their message. The
+    result's ``diff`` is returned only with --diff."""
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    clients, _make_client = module_clients(module)
+    try:
+        result, warnings = run(module.params, clients, check_mode=module.check_mode)
+    except (AccessError, EtcdError) as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    for warning in warnings:
+        module.warn(warning)
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)
