@@ -118,20 +118,35 @@ class Access:
         self.check_mode = check_mode
         self.warnings = []
 
+    @classmethod
+    def outcome(cls, params, clients, check_mode=False):
+        """(result, warnings) of the task; raises AccessError or EtcdError with the message it fails with."""
+        task = cls(params, clients, check_mode)
+        return task.apply(), task.warnings
+
+    def delete(self, kind, name, before, method):
+        """Delete user or role ``name`` (``before`` is None when it does not exist) with ``method``."""
+        if before is None:
+            return dict(changed=False, name=name, msg="%s %s does not exist" % (kind, name),
+                        diff=dict(before={}, after={}))
+        if not self.check_mode:
+            self.ask(method, name)
+        return dict(changed=True, name=name, diff=dict(before=before, after={}),
+                    msg="%s %s %s" % (kind, name, "would be deleted" if self.check_mode else "deleted"))
+
     def ask(self, method, *args):
         """The client's ``method(*args)`` on the first endpoint that answers. RBAC changes are safe to
         repeat (a second add fails as existing, which the next run reads), so every call may move on."""
         return first_answer(self.clients, lambda client: getattr(client, method)(*args))
 
 
-def run_module(argument_spec, run):
-    """The main() of an access module: ``run(params, clients, check_mode)`` returns (result,
-    warnings) or raises AccessError or EtcdError, which fail the task with their message. The
-    result's ``diff`` is returned only with --diff."""
+def run_module(argument_spec, task):
+    """The main() of an access module whose work is ``task`` (an Access class): AccessError and
+    EtcdError fail the task with their message; the result's ``diff`` is returned only with --diff."""
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     clients, _make_client = module_clients(module)
     try:
-        result, warnings = run(module.params, clients, check_mode=module.check_mode)
+        result, warnings = task.outcome(module.params, clients, check_mode=module.check_mode)
     except (AccessError, EtcdError) as exc:
         module.fail_json(msg=str(exc), changed=False)
     for warning in warnings:

@@ -84,7 +84,7 @@ def argument_spec():
 
 
 class Auth(ea.Access):
-    def run(self):
+    def apply(self):
         wanted = self.params["state"] == "enabled"
         enabled = self.ask("auth_enabled")
         result = dict(changed=enabled != wanted, enabled=wanted,
@@ -116,14 +116,11 @@ class Auth(ea.Access):
                 "roles=[root] append_roles=true)" % (", ".join(roles) or "none"))
 
 
-def run(params, clients, check_mode=False):
-    """(result, warnings); raises AccessError or EtcdError with the message the task fails with."""
-    auth = Auth(params, clients, check_mode)
-    return auth.run(), auth.warnings
+run = Auth.outcome
 
 
 def main():
-    ea.run_module(argument_spec, run)
+    ea.run_module(argument_spec, Auth)
 
 
 if __name__ == "__main__":

@@ -158,7 +158,7 @@ def _described(perms):
 
 
 class Role(ea.Access):
-    def run(self):
+    def apply(self):
         p = self.params
         name = p["name"]
         if not name:
@@ -171,7 +171,7 @@ class Role(ea.Access):
         current = self.ask("role_get", name)
         before = None if current is None else dict(name=name, permissions=_described(current))
         if p["state"] == "absent":
-            return self.absent(name, before)
+            return self.delete("role", name, before, "role_delete")
         grants, revokes = ([], []) if p["permissions"] is None else ea.permission_diff(current or [], wanted,
                                                                                      p["append_permissions"])
         held = dict(((key, end), kind) for key, end, kind in current or [])
@@ -200,23 +200,12 @@ class Role(ea.Access):
                 self.ask("role_grant_permission", name, key, end, kind)
         return result
 
-    def absent(self, name, before):
-        if before is None:
-            return dict(changed=False, name=name, msg="role %s does not exist" % name, diff=dict(before={}, after={}))
-        if not self.check_mode:
-            self.ask("role_delete", name)
-        return dict(changed=True, name=name, diff=dict(before=before, after={}),
-                    msg="role %s %s" % (name, "would be deleted" if self.check_mode else "deleted"))
 
-
-def run(params, clients, check_mode=False):
-    """(result, warnings); raises AccessError or EtcdError with the message the task fails with."""
-    role = Role(params, clients, check_mode)
-    return role.run(), role.warnings
+run = Role.outcome
 
 
 def main():
-    ea.run_module(argument_spec, run)
+    ea.run_module(argument_spec, Role)
 
 
 if __name__ == "__main__":

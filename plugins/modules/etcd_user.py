@@ -166,7 +166,7 @@ def argument_spec():
 
 
 class User(ea.Access):
-    def run(self):
+    def apply(self):
         p = self.params
         name = p["name"]
         if not name:
@@ -248,24 +248,16 @@ class User(ea.Access):
         return ", ".join(words)
 
     def absent(self, name, current):
-        if current is None:
-            return dict(changed=False, name=name, msg="user %s does not exist" % name, diff=dict(before={}, after={}))
-        if name == ea.ROOT and self.ask("auth_enabled"):
+        if current is not None and name == ea.ROOT and self.ask("auth_enabled"):
             raise ea.AccessError("user root is not deleted while auth is enabled (etcd refuses it); disable auth first")
-        if not self.check_mode:
-            self.ask("user_delete", name)
-        return dict(changed=True, name=name, diff=dict(before=dict(name=name, roles=current), after={}),
-                    msg="user %s %s" % (name, "would be deleted" if self.check_mode else "deleted"))
+        return self.delete("user", name, None if current is None else dict(name=name, roles=current), "user_delete")
 
 
-def run(params, clients, check_mode=False):
-    """(result, warnings); raises AccessError or EtcdError with the message the task fails with."""
-    user = User(params, clients, check_mode)
-    return user.run(), user.warnings
+run = User.outcome
 
 
 def main():
-    ea.run_module(argument_spec, run)
+    ea.run_module(argument_spec, User)
 
 
 if __name__ == "__main__":
