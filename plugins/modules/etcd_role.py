@@ -172,8 +172,9 @@ class Role(ea.Access):
         before = None if current is None else dict(name=name, permissions=_described(current))
         if p["state"] == "absent":
             return self.delete("role", name, before, "role_delete")
-        grants, revokes = ([], []) if p["permissions"] is None else ea.permission_diff(current or [], wanted,
-                                                                                     p["append_permissions"])
+        grants, revokes = ([], [])
+        if p["permissions"] is not None:
+            grants, revokes = ea.permission_diff(current or [], wanted, p["append_permissions"])
         held = dict(((key, end), kind) for key, end, kind in current or [])
         revoked = _described((key, end, held.pop((key, end))) for key, end in revokes)
         held.update(((key, end), kind) for key, end, kind in grants)

@@ -1,8 +1,9 @@
 """A local HTTP server answering as etcd's v3 JSON gateway does, for EtcdClient's tests.
 
 ``routes[path]`` is (status, JSON body) or ("stream", [lines]); ``requests`` records each (path,
-decoded body), ``authorizations`` the Authorization header of each (None without one). ``client`` is an EtcdClient pointed at it; with ``tls=(cert, key)`` the server speaks
-https with that pair and the client trusts ``cert``.
+decoded body), ``authorizations`` the Authorization header of each (None without one). ``client``
+is an EtcdClient pointed at it; with ``tls=(cert, key)`` the server speaks https with that pair
+and the client trusts ``cert``.
 """
 
 import json

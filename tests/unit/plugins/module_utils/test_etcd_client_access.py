@@ -67,8 +67,8 @@ def test_rbac_calls_use_rpc_protos_field_names(gateway):
         ("/v3/auth/user/revoke", {"name": "app", "role": "r"}),
         ("/v3/auth/role/add", {"name": "r"}),
         ("/v3/auth/role/delete", {"role": "r"}),
-        ("/v3/auth/role/grant", {"name": "r", "perm": {"permType": "READWRITE", "key": b64("app/"),
-                                                      "range_end": b64("app0")}}),
+        ("/v3/auth/role/grant", {"name": "r", "perm": {
+            "permType": "READWRITE", "key": b64("app/"), "range_end": b64("app0")}}),
         ("/v3/auth/role/grant", {"name": "r", "perm": {"permType": "READ", "key": b64("k")}}),
         ("/v3/auth/role/revoke", {"role": "r", "key": b64("app/"), "range_end": b64("app0")}),
         ("/v3/auth/enable", {}),
