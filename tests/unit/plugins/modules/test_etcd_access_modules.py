@@ -43,13 +43,13 @@ def refused(module, cluster, message, **params):
 
 def test_role_created_with_its_permissions_then_unchanged():
     cluster = FakeAuthCluster()
-    result, _ = run(etcd_role, cluster, name="app", permissions=APP)
+    result = run(etcd_role, cluster, name="app", permissions=APP)[0]
     assert result["changed"] is True and result["msg"] == "role app created, 2 permissions granted"
     assert cluster.roles["app"] == {(b"app/", b"app0"): "READWRITE", (b"shared/", b"shared0"): "READ"}
     assert result["permissions"] == [dict(prefix="app/", permission="readwrite"),
                                      dict(prefix="shared/", permission="read")]
     cluster.calls.clear()
-    again, _ = run(etcd_role, cluster, name="app", permissions=APP)
+    again = run(etcd_role, cluster, name="app", permissions=APP)[0]
     assert again["changed"] is False and again["msg"] == "role app has these permissions already"
     assert cluster.changes() == []
 
@@ -57,7 +57,7 @@ def test_role_created_with_its_permissions_then_unchanged():
 def test_role_grants_and_revokes_only_the_difference():
     cluster = FakeAuthCluster()
     cluster.add_role("app", {(b"app/", b"app0"): "READ", (b"old", b""): "WRITE", (b"shared/", b"shared0"): "READ"})
-    result, _ = run(etcd_role, cluster, name="app", permissions=APP)
+    result = run(etcd_role, cluster, name="app", permissions=APP)[0]
     assert cluster.changes() == [("role_revoke_permission", "app", b"old", b""),
                                  ("role_grant_permission", "app", b"app/", b"app0", "READWRITE")]
     assert result["revoked"] == [dict(key="old", permission="write")]
@@ -76,7 +76,7 @@ def test_role_append_permissions_revokes_nothing():
 
 def test_role_check_mode_changes_nothing():
     cluster = FakeAuthCluster()
-    result, _ = run(etcd_role, cluster, check_mode=True, name="app", permissions=APP)
+    result = run(etcd_role, cluster, check_mode=True, name="app", permissions=APP)[0]
     assert result["changed"] is True and result["msg"] == "role app would be created, 2 permissions would be granted"
     assert cluster.changes() == [] and cluster.roles == {}
 
@@ -117,12 +117,12 @@ def test_role_bad_permissions_are_refused(permissions, message):
 def test_user_created_with_roles_then_unchanged():
     cluster = FakeAuthCluster()
     cluster.add_role("app")
-    result, _ = run(etcd_user, cluster, name="app", password="s3cret", roles=["app"])
+    result = run(etcd_user, cluster, name="app", password="s3cret", roles=["app"])[0]
     assert result["changed"] is True and result["msg"] == "user app created, roles granted app"
     assert cluster.users["app"] == dict(password="s3cret", roles={"app"}, no_password=False)
     assert "s3cret" not in json.dumps(result)
     cluster.calls.clear()
-    again, _ = run(etcd_user, cluster, name="app", password="other", roles=["app"])
+    again = run(etcd_user, cluster, name="app", password="other", roles=["app"])[0]
     assert again["changed"] is False and again["msg"] == "user app is as asked already"
     assert cluster.changes() == [] and cluster.users["app"]["password"] == "s3cret"  # update_password=on_create
 
@@ -132,9 +132,9 @@ def test_user_roles_listed_exactly_or_appended():
     cluster.add_role("a")
     cluster.add_role("b")
     cluster.add_user("app", roles=["a"])
-    result, _ = run(etcd_user, cluster, name="app", roles=["b"], append_roles=True)
+    result = run(etcd_user, cluster, name="app", roles=["b"], append_roles=True)[0]
     assert result["granted"] == ["b"] and result["revoked"] == [] and cluster.users["app"]["roles"] == {"a", "b"}
-    result, _ = run(etcd_user, cluster, name="app", roles=["b"])
+    result = run(etcd_user, cluster, name="app", roles=["b"])[0]
     assert result["revoked"] == ["a"] and cluster.users["app"]["roles"] == {"b"}
     assert result["diff"] == dict(before=dict(name="app", roles=["a", "b"]), after=dict(name="app", roles=["b"]))
 
@@ -142,7 +142,7 @@ def test_user_roles_listed_exactly_or_appended():
 def test_user_check_mode_changes_nothing():
     cluster = FakeAuthCluster()
     cluster.add_role("app")
-    result, _ = run(etcd_user, cluster, check_mode=True, name="app", password="x", roles=["app"])
+    result = run(etcd_user, cluster, check_mode=True, name="app", password="x", roles=["app"])[0]
     assert result["changed"] is True and result["msg"] == "user app would be created, roles would be granted app"
     assert cluster.changes() == [] and cluster.users == {}
 
@@ -151,7 +151,7 @@ def test_user_password_always_is_checked_by_logging_in_when_auth_is_on():
     cluster = FakeAuthCluster()
     cluster.add_user("app", password="old")
     cluster.auth = True
-    result, _ = run(etcd_user, cluster, name="app", password="new", update_password="always")
+    result = run(etcd_user, cluster, name="app", password="new", update_password="always")[0]
     assert result["password_changed"] is True and cluster.users["app"]["password"] == "new"
     assert result["diff"]["after"]["password"] == "(changed)"
     again, warnings = run(etcd_user, cluster, name="app", password="new", update_password="always")
@@ -169,7 +169,7 @@ def test_user_without_password_needs_no_password():
     cluster = FakeAuthCluster()
     refused(etcd_user, cluster, "user billing does not exist and has no password: set password, or no_password=true "
             "for a user that only connects with a client certificate whose common name is billing", name="billing")
-    result, _ = run(etcd_user, cluster, name="billing", no_password=True)
+    result = run(etcd_user, cluster, name="billing", no_password=True)[0]
     assert result["changed"] is True and cluster.users["billing"]["no_password"] is True
     assert cluster.changes() == [("user_add", "billing", True)]
 
@@ -209,13 +209,13 @@ def test_user_deleted_then_absent_changes_nothing():
 def test_auth_enabled_with_root_then_unchanged_then_disabled():
     cluster = FakeAuthCluster()
     cluster.add_user("root", roles=["root"])
-    checked, _ = run(etcd_auth, cluster, check_mode=True)
+    checked = run(etcd_auth, cluster, check_mode=True)[0]
     assert checked["changed"] is True and checked["msg"] == "auth would be enabled" and cluster.auth is False
     result, warnings = run(etcd_auth, cluster)
     assert result["changed"] is True and cluster.auth is True
     assert result["diff"] == dict(before=dict(enabled=False), after=dict(enabled=True))
     assert warnings[0].startswith("auth is on from now: set auth_user and auth_password")
-    again, _ = run(etcd_auth, cluster, auth_user="root", auth_password="secret")
+    again = run(etcd_auth, cluster, auth_user="root", auth_password="secret")[0]
     assert again["changed"] is False and again["msg"] == "auth is enabled already"
     assert run(etcd_auth, cluster, state="disabled")[0]["changed"] is True and cluster.auth is False
 
