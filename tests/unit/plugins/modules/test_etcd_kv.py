@@ -226,8 +226,10 @@ def test_bad_input_is_refused_before_etcd_is_asked(overrides, message):
 
 
 def run_main(monkeypatch, capsys, args, cluster):
-    monkeypatch.setattr(etcd_kv, "module_clients",
-                        lambda module: ([cluster.client(u) for u in module.params["endpoints"]], None))
+    def module_clients(module):
+        return [cluster.client(url) for url in module.params["endpoints"]], None
+
+    monkeypatch.setattr(etcd_kv, "module_clients", module_clients)
     with patch_module_args(dict(args, endpoints=[URL])), pytest.raises(SystemExit) as exit_info:
         etcd_kv.main()
     return exit_info.value.code, json.loads(capsys.readouterr().out)
