@@ -46,6 +46,19 @@ options:
         accepts connections but never answers, so this bounds every call.
     type: float
     default: 10
+  auth_user:
+    description:
+      - etcd user to authenticate as when RBAC auth is enabled (etcd's password authentication),
+        with O(auth_password). The token it gets is sent with every request.
+      - Needed once auth is on, because through etcd's HTTP/JSON gateway a client certificate's
+        common name is no etcd user (with auth on, the gateway refuses certificates that have one).
+      - While auth is off the modules work without a token, so a play can set these before it
+        enables auth.
+    type: str
+  auth_password:
+    description:
+      - Password of O(auth_user).
+    type: str
 notes:
   - The modules speak to etcd's v3 HTTP/JSON gateway with the Python standard library only; the
     managed host needs nothing but python3.

@@ -42,6 +42,15 @@ COMPACTED = "required revision has been compacted"
 FUTURE_REVISION = "required revision is a future revision"
 # The first release whose gateway serves HashKV (before, its path answers with Hash, or 404 on 3.4).
 HASHKV_SINCE = (3, 5, 10)
+# etcd's messages for an expired or unknown auth token, and for auth enabled or not
+INVALID_TOKEN = "invalid auth token"
+USER_EMPTY = "user name is empty"
+AUTH_NOT_ENABLED = "authentication is not enabled"
+AUTH_FAILED = "authentication failed"
+USER_NOT_FOUND = "user name not found"
+ROLE_NOT_FOUND = "role name not found"
+# Permission types as rpc.proto's authpb.Permission.Type names them (READ, the zero value, is omitted)
+PERM_TYPES = ("READ", "WRITE", "READWRITE")
 
 
 class EtcdError(Exception):
@@ -101,6 +110,8 @@ def connection_argument_spec():
         client_key=dict(type="path", no_log=False),
         tls_verify=dict(type="bool", default=True),
         timeout=dict(type="float", default=DEFAULT_TIMEOUT),
+        auth_user=dict(type="str"),
+        auth_password=dict(type="str", no_log=True),
     )
 
 
@@ -113,7 +124,8 @@ def client_factory(params, timeout=None):
     def make_client(url):
         return EtcdClient(url, ca_cert=params.get("ca_cert"), client_cert=params.get("client_cert"),
                           client_key=params.get("client_key"), tls_verify=params.get("tls_verify", True),
-                          timeout=timeout or params.get("timeout") or DEFAULT_TIMEOUT)
+                          timeout=timeout or params.get("timeout") or DEFAULT_TIMEOUT,
+                          auth_user=params.get("auth_user"), auth_password=params.get("auth_password"))
     return make_client
 
 
@@ -410,16 +422,28 @@ class EtcdClient:
     ``server_cert_not_after``: over https, when the certificate the member presented in the last
     handshake expires (seconds since the epoch, from its verified ``notAfter``); None over http and
     until a request has connected.
+
+    With ``auth_user`` and ``auth_password`` (etcd's RBAC auth), the client authenticates before its
+    first RPC and sends the token as the raw ``Authorization`` header of every RPC; a token that
+    expired (``--auth-token-ttl``) is renewed once and the RPC sent again. Through the gateway this
+    is the only way to be an etcd user: it ignores, and with auth on refuses (HTTP 400), the CN of a
+    client certificate.
     """
 
     def __init__(self, endpoint, ca_cert=None, client_cert=None, client_key=None, timeout=DEFAULT_TIMEOUT,
-                 tls_verify=True):
-        """Raises EtcdConfigError (an EtcdError) naming the option and file when a TLS file is unusable.
+                 tls_verify=True, auth_user=None, auth_password=None):
+        """Raises EtcdConfigError (an EtcdError) naming the option and file when a TLS file is unusable,
+        or naming the auth option when only one of auth_user and auth_password is set.
 
         ``tls_verify=False`` (etcd's auto-TLS only) encrypts without verifying the server's certificate."""
         self.endpoint = normalize_url(endpoint)
         self.timeout = timeout
         self.server_cert_not_after = None
+        if bool(auth_user) != bool(auth_password):
+            missing = "auth_password" if auth_user else "auth_user"
+            raise EtcdConfigError("auth_user and auth_password go together: %s is missing" % missing, option=missing)
+        self._auth = (auth_user, auth_password) if auth_user else None
+        self._token = None
         if self.endpoint.startswith("https://"):
             context = tls_context(ca_cert, client_cert, client_key, verify=tls_verify)
             self._opener = build_opener(_CertNotingHTTPSHandler(context, self._note_server_cert))
@@ -435,6 +459,8 @@ class EtcdClient:
     def _open(self, path, data=None, method="GET", timeout=None):
         url = self.endpoint + path
         headers = {"Content-Type": "application/json"} if data is not None else {}
+        if self._token and path.startswith("/v3/"):
+            headers["Authorization"] = self._token
         request = Request(url, data=data, headers=headers)
         request.get_method = lambda: method
         try:
@@ -471,14 +497,49 @@ class EtcdClient:
         finally:
             response.close()
 
+    def _login(self):
+        """Get a token for the client's user; while auth is off, RPCs go without one (token "")."""
+        try:
+            self._token = self.authenticate(*self._auth)
+        except EtcdError as exc:
+            if isinstance(exc, EtcdUnreachable) or not exc.matches(AUTH_NOT_ENABLED):
+                raise
+            self._token = ""
+
+    def _authorized_open(self, path, data, timeout):
+        """POST with the auth token, authenticating first, and once more when the token expired (or
+        auth was enabled since the client learnt it was off)."""
+        if self._auth and self._token is None:
+            self._login()
+        try:
+            return self._open(path, data=data, method="POST", timeout=timeout)
+        except EtcdError as exc:
+            if not self._auth or isinstance(exc, EtcdUnreachable) or not exc.matches(INVALID_TOKEN, USER_EMPTY):
+                raise
+        self._login()
+        return self._open(path, data=data, method="POST", timeout=timeout)
+
     def call(self, path, body=None, timeout=None):
         """POST a gateway RPC (``/v3/...``) and return the decoded JSON reply."""
         data = json.dumps(body or {}).encode("utf-8")
-        raw = self._read(self._open(path, data=data, method="POST", timeout=timeout))
+        return self._decode(self._read(self._authorized_open(path, data, timeout)))
+
+    def _decode(self, raw):
         try:
             return json.loads(raw.decode("utf-8")) if raw else {}
         except ValueError:
             raise EtcdError("reply is not JSON: %r" % raw[:200], endpoint=self.endpoint) from None
+
+    def authenticate(self, name, password):
+        """A token for etcd user ``name`` (``/v3/auth/authenticate``); raises EtcdError when refused.
+
+        etcd answers AUTH_NOT_ENABLED while auth is off, and AUTH_FAILED for a wrong name or password.
+        """
+        data = json.dumps({"name": name, "password": password}).encode("utf-8")
+        reply = self._decode(self._read(self._open("/v3/auth/authenticate", data=data, method="POST")))
+        if not reply.get("token"):
+            raise EtcdError("authenticate answered without a token", endpoint=self.endpoint)
+        return reply["token"]
 
     def get(self, path, timeout=None):
         """GET a plain endpoint (``/health``, ``/version``); returns (status, decoded body).
@@ -504,7 +565,7 @@ class EtcdClient:
         The gateway sends one JSON document per line; an ``error`` line ends the stream.
         """
         data = json.dumps(body or {}).encode("utf-8")
-        response = self._open(path, data=data, method="POST", timeout=timeout)
+        response = self._authorized_open(path, data, timeout)
         try:
             for line in response:
                 line = line.strip()
@@ -767,6 +828,132 @@ class EtcdClient:
             version=to_int(raw.get("version")),
             lease=to_int(raw.get("lease")),
         )
+
+    def range(self, key, range_end=None, serializable=False):
+        """The key-values from ``key`` up to ``range_end`` (just ``key`` when None), each decoded
+        (``decode_kv``), in key order. ``prefix_range_end`` gives the range_end of a prefix."""
+        body = {"key": _b64(key)}
+        if range_end is not None:
+            body["range_end"] = _b64(range_end)
+        if serializable:
+            body["serializable"] = True
+        return [self.decode_kv(raw) for raw in self.call("/v3/kv/range", body).get("kvs") or []]
+
+    # -- RBAC: users, roles, auth ----------------------------------------------------------------
+    # Field names are rpc.proto's, which differ between calls: user/grant takes "user" and
+    # user/revoke "name"; role/add and role/grant take "name", role/get, role/delete and
+    # role/revoke "role". Permission keys are base64; permType is a PERM_TYPES name, and READ (0)
+    # is omitted from replies as every zero value is.
+
+    def _unless_missing(self, path, body, missing):
+        """The reply, or None when etcd answers ``missing`` (no such user or role)."""
+        try:
+            return self.call(path, body)
+        except EtcdError as exc:
+            if isinstance(exc, EtcdUnreachable) or not exc.matches(missing):
+                raise
+            return None
+
+    def user_list(self):
+        return sorted(self.call("/v3/auth/user/list").get("users") or [])
+
+    def user_get(self, name):
+        """The roles of user ``name``, sorted, or None when there is no such user."""
+        reply = self._unless_missing("/v3/auth/user/get", {"name": name}, USER_NOT_FOUND)
+        return None if reply is None else sorted(reply.get("roles") or [])
+
+    def user_add(self, name, password=None, no_password=False):
+        """Add a user; ``no_password`` (etcd 3.4+) makes one that only certificates can log in as."""
+        body = {"name": name}
+        if password:
+            body["password"] = password
+        if no_password:
+            body["options"] = {"no_password": True}
+        self.call("/v3/auth/user/add", body)
+
+    def user_delete(self, name):
+        self.call("/v3/auth/user/delete", {"name": name})
+
+    def user_change_password(self, name, password):
+        self.call("/v3/auth/user/changepw", {"name": name, "password": password})
+
+    def user_grant_role(self, user, role):
+        self.call("/v3/auth/user/grant", {"user": user, "role": role})
+
+    def user_revoke_role(self, user, role):
+        self.call("/v3/auth/user/revoke", {"name": user, "role": role})
+
+    def role_list(self):
+        return sorted(self.call("/v3/auth/role/list").get("roles") or [])
+
+    def role_get(self, role):
+        """The permissions of ``role`` as (key, range_end, type) tuples (bytes, bytes, a PERM_TYPES
+        name; range_end b"" for one key), sorted, or None when there is no such role."""
+        reply = self._unless_missing("/v3/auth/role/get", {"role": role}, ROLE_NOT_FOUND)
+        if reply is None:
+            return None
+        return sorted((_unb64(p.get("key")), _unb64(p.get("range_end")), p.get("permType") or "READ")
+                      for p in reply.get("perm") or [])
+
+    def role_add(self, role):
+        self.call("/v3/auth/role/add", {"name": role})
+
+    def role_delete(self, role):
+        self.call("/v3/auth/role/delete", {"role": role})
+
+    def role_grant_permission(self, role, key, range_end, perm_type):
+        """Grant ``perm_type`` on [key, range_end) (one key when range_end is empty); a grant on a
+        range the role has already replaces its type."""
+        perm = {"permType": perm_type, "key": _b64(key)}
+        if range_end:
+            perm["range_end"] = _b64(range_end)
+        self.call("/v3/auth/role/grant", {"name": role, "perm": perm})
+
+    def role_revoke_permission(self, role, key, range_end):
+        body = {"role": role, "key": _b64(key)}
+        if range_end:
+            body["range_end"] = _b64(range_end)
+        self.call("/v3/auth/role/revoke", body)
+
+    def auth_enable(self):
+        """Turn RBAC auth on; etcd refuses without a root user holding the root role."""
+        self.call("/v3/auth/enable")
+
+    def auth_disable(self):
+        self.call("/v3/auth/disable")
+
+    def auth_enabled(self):
+        """Whether RBAC auth is on: ``/v3/auth/status`` (3.5+); from 3.4, whose gateway does not serve
+        it (404), what an authentication without a user answers (etcd says whether auth is on first)."""
+        try:
+            return bool(self.call("/v3/auth/status").get("enabled"))
+        except EtcdError as exc:
+            if isinstance(exc, EtcdUnreachable) or exc.status != 404:
+                raise
+        try:
+            self.authenticate("", "")
+        except EtcdError as exc:
+            if exc.matches(AUTH_NOT_ENABLED):
+                return False
+            if isinstance(exc, EtcdUnreachable) or not exc.matches(AUTH_FAILED, USER_EMPTY):
+                raise
+        return True
+
+
+def prefix_range_end(prefix):
+    """The range_end that makes [prefix, range_end) every key starting with ``prefix`` (bytes or
+    text), as ``etcdctl --prefix`` computes it: the prefix with its last byte below 0xff increased
+    by one, the 0xff bytes after it dropped. An empty prefix, or one of 0xff bytes only, is every key
+    from it on: range_end b"\\0"."""
+    if not isinstance(prefix, bytes):
+        prefix = prefix.encode("utf-8")
+    end = bytearray(prefix)
+    while end and end[-1] == 0xFF:
+        end.pop()
+    if not end:
+        return b"\0"
+    end[-1] += 1
+    return bytes(end)
 
 
 def first_answer(clients, action, idempotent=True):

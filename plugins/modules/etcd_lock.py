@@ -12,6 +12,7 @@ description:
   - Takes or gives back a named lock kept in etcd, through its v3 HTTP/JSON gateway. The lock is
     the key O(prefix) + O(name), attached to a lease of O(ttl) seconds; its value records who holds
     it (O(holder)), since when and for how long.
+  - Use it to serialize work across plays, hosts and operators (see the first example).
   - Only one holder can hold the lock. A second one waits up to O(wait_timeout) seconds, polling
     every second, then fails with a message that names the holder, the lease and when it expires,
     and gives the C(etcdctl) command that releases it.
@@ -104,6 +105,30 @@ seealso:
 """
 
 EXAMPLES = r"""
+# Serialize work across plays, hosts and operators: every play that takes the same lock runs its
+# critical part alone; the others wait (here up to 10 minutes), and a play that dies holds the lock
+# at most ttl seconds.
+- name: Take the lock of the schema migration
+  raftops.etcd.etcd_lock:
+    name: schema-migration
+    holder: "{{ ansible_play_name }} on {{ lookup('pipe', 'hostname') }}, pid {{ lookup('pipe', 'echo $PPID') }}"
+    ttl: 300
+    wait_timeout: 600
+  run_once: true
+  register: migration_lock
+
+- name: Migrate (only one play at a time gets here)
+  ansible.builtin.command: /usr/local/bin/migrate-schema
+  run_once: true
+  changed_when: true
+
+- name: Give the lock back
+  raftops.etcd.etcd_lock:
+    name: schema-migration
+    state: released
+    lease_id: "{{ migration_lock.lease_id }}"
+  run_once: true
+
 - name: Take the run lock of the cluster, waiting up to 5 minutes for another run to finish
   raftops.etcd.etcd_lock:
     endpoints: ["https://10.0.0.11:2379", "https://10.0.0.12:2379"]
@@ -723,7 +748,7 @@ def validate(params):
     if params["state"] == "acquired" and not params.get("holder"):
         return "holder is required with state=acquired: say who takes the lock"
     if params["ttl"] < 1:
-        return "ttl must be at least 1 second, got %d" % params["ttl"]
+        return "ttl must be at least 1 second, got %d (a lease of 0 s would never hold the lock)" % params["ttl"]
     if params["wait_timeout"] < 0:
         return "wait_timeout must not be negative, got %d" % params["wait_timeout"]
     if not params["endpoints"]:

@@ -90,6 +90,14 @@ class FakeKVCluster(FakeCluster):
         self.kv[key] = dict(value=value, create_revision=old["create_revision"] if old else self.revision,
                             mod_revision=self.revision, version=(old["version"] + 1) if old else 1, lease=lease)
 
+    def keys_in(self, key, range_end=None):
+        """The keys of [key, range_end) in order (just ``key`` when range_end is None; b"\\0" is every
+        key from ``key`` on), as etcd's range and delete_range read them."""
+        key = key.encode("utf-8") if isinstance(key, str) else key
+        if range_end is None:
+            return [key] if key in self.kv else []
+        return sorted(k for k in self.kv if k >= key and (range_end == b"\0" or k < range_end))
+
     def raw_kv(self, key):
         item = self.kv[key]
         raw = {"key": b64(key), "value": b64(item["value"])}
@@ -122,6 +130,10 @@ class FakeKVClient(FakeClient):
         if key not in self.cluster.kv:
             return None
         return ec.EtcdClient.decode_kv(self.cluster.raw_kv(key))
+
+    def range(self, key, range_end=None, serializable=False):
+        self._call("range", key, range_end)
+        return [ec.EtcdClient.decode_kv(self.cluster.raw_kv(k)) for k in self.cluster.keys_in(key, range_end)]
 
     def lease_grant(self, ttl):
         self._call("lease_grant", ttl)
@@ -187,6 +199,7 @@ class FakeKVClient(FakeClient):
         for op in ops:
             (kind, request), = op.items()
             key = unb64(request["key"])
+            range_end = unb64(request["range_end"]) if "range_end" in request else None
             if kind == "request_put":
                 cluster.put(key, unb64(request.get("value")), _int64(request.get("lease", "0"), "lease"))
                 responses.append({"response_put": {"header": cluster.header()}})
@@ -196,11 +209,14 @@ class FakeKVClient(FakeClient):
                     reply.update(kvs=[cluster.raw_kv(key)], count="1")
                 responses.append({"response_range": reply})
             elif kind == "request_delete_range":
+                doomed = cluster.keys_in(key, range_end)
+                for gone in doomed:
+                    del cluster.kv[gone]
+                if doomed:
+                    cluster.revision += 1  # one transaction, one revision
                 reply = {"header": cluster.header()}
-                if key in cluster.kv:
-                    del cluster.kv[key]
-                    cluster.revision += 1
-                    reply["deleted"] = "1"
+                if doomed:
+                    reply["deleted"] = str(len(doomed))
                 responses.append({"response_delete_range": reply})
             else:
                 raise AssertionError("unknown txn operation %r" % kind)
@@ -212,10 +228,16 @@ class FakeKVClient(FakeClient):
     def _compare(self, cmp):
         item = self.cluster.kv.get(unb64(cmp["key"]))
         target = cmp.get("target", "VERSION")
-        field = {"CREATE": "create_revision", "MOD": "mod_revision", "VERSION": "version", "LEASE": "lease"}[target]
+        field = {"CREATE": "create_revision", "MOD": "mod_revision", "VERSION": "version", "LEASE": "lease",
+                 "VALUE": "value"}[target]
         if field not in cmp:
             raise AssertionError("compare on %s needs %s: %r" % (target, field, cmp))
-        actual = item[field] if item else 0
-        expected = _int64(cmp[field], field)
+        if field == "value":  # etcd compares the value of a key that does not exist as false
+            if item is None:
+                return False
+            actual, expected = item["value"], unb64(cmp["value"])
+        else:
+            actual = item[field] if item else 0
+            expected = _int64(cmp[field], field)
         return {"EQUAL": actual == expected, "NOT_EQUAL": actual != expected, "GREATER": actual > expected,
                 "LESS": actual < expected}[cmp.get("result", "EQUAL")]

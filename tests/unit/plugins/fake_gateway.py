@@ -1,8 +1,9 @@
 """A local HTTP server answering as etcd's v3 JSON gateway does, for EtcdClient's tests.
 
 ``routes[path]`` is (status, JSON body) or ("stream", [lines]); ``requests`` records each (path,
-decoded body). ``client`` is an EtcdClient pointed at it; with ``tls=(cert, key)`` the server speaks
-https with that pair and the client trusts ``cert``.
+decoded body), ``authorizations`` the Authorization header of each (None without one). ``client``
+is an EtcdClient pointed at it; with ``tls=(cert, key)`` the server speaks https with that pair
+and the client trusts ``cert``.
 """
 
 import json
@@ -23,6 +24,7 @@ class Gateway:
     def __init__(self, tls=None):
         self.routes = {}
         self.requests = []
+        self.authorizations = []
         self.release = threading.Event()
         gateway = self
 
@@ -35,6 +37,7 @@ class Gateway:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 gateway.requests.append((self.path, json.loads(body)))
+                gateway.authorizations.append(self.headers.get("Authorization"))
                 status, payload = gateway.routes[self.path]
                 if status == "stream":
                     self.send_response(200)

@@ -531,7 +531,10 @@ def test_main_check_mode_warns(monkeypatch, capsys):
 @pytest.mark.parametrize("args, message", [
     ({"name": "run"}, "holder is required with state=acquired: say who takes the lock"),
     ({"name": "", "state": "released"}, "name must not be empty"),
-    ({"name": "run", "holder": "a", "ttl": 0}, "ttl must be at least 1 second, got 0"),
+    ({"name": "run", "holder": "a", "ttl": 0}, "ttl must be at least 1 second, got 0 (a lease of 0 s would never hold "
+                                               "the lock)"),
+    ({"name": "run", "holder": "a", "ttl": -5}, "ttl must be at least 1 second, got -5 (a lease of 0 s would never "
+                                                "hold the lock)"),
     ({"name": "run", "holder": "a", "wait_timeout": -1}, "wait_timeout must not be negative, got -1"),
 ])
 def test_main_rejects_bad_parameters(monkeypatch, capsys, args, message):
@@ -549,7 +552,7 @@ def test_documented_options_match_the_argument_spec():
 
 
 def test_examples_and_return_are_yaml():
-    assert len(yaml.safe_load(etcd_lock.EXAMPLES)) == 4
+    assert len(yaml.safe_load(etcd_lock.EXAMPLES)) == 7
     returned = yaml.safe_load(etcd_lock.RETURN)
     assert {"key", "acquired", "released", "lease_id", "holder", "acquired_at", "ttl", "expires_in",
             "waited", "previous_holder", "held_by", "release_command", "msg"} <= set(returned)

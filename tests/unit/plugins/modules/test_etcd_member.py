@@ -339,7 +339,7 @@ def test_present_reuses_a_learner_that_never_started(cluster, capsys):
 def test_documentation_options_match_the_argument_spec():
     doc = yaml.safe_load(etcd_member.DOCUMENTATION)
     spec = etcd_member.argument_spec()
-    own = {k for k in spec if k not in ("endpoints", "ca_cert", "client_cert", "client_key", "tls_verify", "timeout")}
+    own = {k for k in spec if k not in ec.connection_argument_spec()}
     assert set(doc["options"]) == own
     for name in own:
         assert doc["options"][name]["type"] == spec[name]["type"]

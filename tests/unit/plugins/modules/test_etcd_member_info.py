@@ -119,7 +119,7 @@ def test_same_shape_as_etcd_member_returns(cluster, capsys):
 def test_documentation_options_match_the_argument_spec():
     doc = yaml.safe_load(etcd_member_info.DOCUMENTATION)
     spec = etcd_member_info.argument_spec()
-    own = {k for k in spec if k not in ("endpoints", "ca_cert", "client_cert", "client_key", "tls_verify", "timeout")}
+    own = {k for k in spec if k not in ec.connection_argument_spec()}
     assert set(doc["options"]) == own
     for name in own:
         assert doc["options"][name]["type"] == spec[name]["type"]

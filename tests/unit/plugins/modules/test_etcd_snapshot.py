@@ -28,7 +28,7 @@ def test_documented_options_match_the_code():
     [
         ({}, "missing required arguments: dest"),
         ({"dest": "/tmp/x.db", "src": "/s.db", "data_dir": "/d"},
-         ") module: data_dir, src. Supported parameters include: ca_cert,"),
+         ") module: data_dir, src. Supported parameters include: auth_password, auth_user, ca_cert,"),
     ],
 )
 def test_argument_errors(args, message):
@@ -43,7 +43,7 @@ def test_state_is_refused_before_anything_happens(tmp_path, state):
     result, failed = run_module(dict(state=state, dest=str(tmp_path / "etcd.db")))
     assert failed
     assert result["msg"].startswith("Unsupported parameters for (")  # the module's file name, basic.py here
-    assert ") module: state. Supported parameters include: ca_cert," in result["msg"]
+    assert ") module: state. Supported parameters include: auth_password, auth_user, ca_cert," in result["msg"]
     assert listing(tmp_path) == []
 
 
