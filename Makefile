@@ -11,7 +11,9 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-SCENARIOS ?= default pki membership restore recovery upgrade hardening maintenance proxy discovery
+# Molecule scenarios in two lanes that run side by side (tests/testbed/lanes.sh), balanced by their
+# measured durations; `make molecule MOLECULE_LANES=pki` runs one scenario.
+MOLECULE_LANES ?= "default hardening pki discovery recovery" "upgrade restore proxy maintenance membership"
 SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
 # prometheus brings promtool, which the unit tests run on the shipped alert rules.
 SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck openssl prometheus
@@ -80,7 +82,7 @@ unit: venv
 	python -m pytest -q tests/unit
 
 molecule: deps
-	for s in $(SCENARIOS); do molecule test -s $$s || { tests/testbed/host.sh diagnose; exit 1; }; done
+	tests/testbed/lanes.sh $(MOLECULE_LANES)
 
 test: deps lint sanity unit molecule
 

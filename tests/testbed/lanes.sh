@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Run Molecule scenarios in lanes side by side: the scenarios of one lane run one after another,
+# the lanes at the same time. Each scenario has its own host names and addresses, so lanes do
+# not meet on the test network; the test bed (image, network, mirror) is prepared once before
+# they start, so no two scenarios build it at once.
+#
+#   lanes.sh "default pki" "upgrade restore"   two lanes
+#
+# Each output line carries its scenario's name. A failed scenario ends its lane (the other lanes
+# finish theirs) and, at the end, the test bed's state is printed. The last lines list every
+# scenario with its result and duration.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=tests/testbed/lib.sh source-path=SCRIPTDIR
+source "$HERE/lib.sh"
+
+[[ $# -ge 1 ]] || die "usage: lanes.sh 'SCENARIO...' ['SCENARIO...' ...]"
+results="$(mktemp -d)"
+trap 'rm -rf "$results"' EXIT
+
+run_lane() { # SCENARIO...
+  local scenario start rc
+  for scenario in "$@"; do
+    start=$SECONDS
+    rc=0
+    molecule test -s "$scenario" 2>&1 | sed -u "s/^/[$scenario] /" || rc=$?
+    printf '%-12s %-6s %3dm%02ds\n' "$scenario" "$([[ $rc -eq 0 ]] && echo passed || echo FAILED)" \
+      $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60)) >>"$results/summary"
+    [[ $rc -eq 0 ]] || return 1
+  done
+}
+
+"$HERE/prepare.sh"
+pids=()
+for lane in "$@"; do
+  # shellcheck disable=SC2086 # a lane is a space-separated list of scenario names
+  run_lane $lane &
+  pids+=($!)
+done
+rc=0
+for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+
+echo "--- scenarios (lanes: $#)"
+cat "$results/summary"
+if [[ $rc -ne 0 ]]; then
+  "$HERE/host.sh" diagnose
+  exit 1
+fi
