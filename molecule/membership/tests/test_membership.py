@@ -4,7 +4,8 @@ through member-0 and member-1 all along and a monitor samples the leader and the
 The tests run in file order, each one starting from where the previous one left the cluster:
 a 1-member cluster (mem-host4) is warned about growing to 2, and its new host, cut off from the
 peers, fails to join and is undone; mem-host4, holding that cluster's data, is refused as a new
-member; a second learner is refused; 3 -> 5 with mem-host4's data discarded on confirmation; a
+member; a second learner is refused; the next new host, on a throttled disk and behind a delayed
+link, is named with its fsync and round-trip figures and refused in strict mode; 3 -> 5 with mem-host4's data discarded on confirmation; a
 dead member and a live one are removed (the latter by a run killed half-way and run again), their
 certificates revoked; an unknown name, a PKI
 directory without the cluster's CA, a removal that would break quorum and a
@@ -18,6 +19,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -209,6 +211,55 @@ def test_a_second_learner_is_refused_while_one_is_pending(traffic):
         gateway.call("/v3/cluster/member/remove", {"ID": pending["ID"]})
 
 
+SLOW_DATA_DIR = "/var/lib/etcd"
+SLOW_IOPS = "20"  # writes per second on mem-host3's data dir: an fdatasync takes tens of ms
+ADDED_DELAY_MS = "75"  # each way: a round trip from mem-host3 grows by 150 ms, beyond the 100 ms
+#                        that etcd's default 100 ms heartbeat and 1 s election timeout cover
+
+
+@pytest.fixture
+def slow_new_host():
+    """mem-host3, the next member, with its data dir on a throttled disk and its TCP traffic delayed."""
+    run_testbed("slow-disk", "mem-host3", SLOW_DATA_DIR, SLOW_IOPS, script="fault.sh")
+    try:
+        run_testbed("delay", "mem-host3", ADDED_DELAY_MS, script="fault.sh")
+        yield host("mem-host3")
+    finally:
+        run_testbed("undelay", "mem-host3", script="fault.sh")
+        run_testbed("fast-disk", "mem-host3", SLOW_DATA_DIR, script="fault.sh")
+
+
+def test_a_slow_disk_and_a_delayed_link_are_named_with_their_figures_and_strict_refuses(traffic, slow_new_host):
+    before, listing = fingerprint(HOSTS), members()
+    rc, out = playbook("etcd", *with_group("etcd", "mem-host3"), "-e", "etcd_preflight_strict=true")
+    assert rc != 0, out
+    text = flat(out)
+    fsync = re.search(r"host mem-host3: fsync p99 ([0-9.]+) ms \(100 writes of 2 KiB, each followed by fdatasync, in "
+                      r"/var/lib/etcd\); etcd wants under 10 ms", text)
+    assert fsync and float(fsync.group(1)) > 10, out
+    round_trips = re.findall(r"host mem-host3: round trip to (\S+) ([0-9.]+) ms; etcd_heartbeat_interval=100 and "
+                             r"etcd_election_timeout=1000 cover up to 100 ms: raise them to ([0-9]+) and ([0-9]+) on every member",
+                             text)
+    assert sorted(peer for peer, *_ in round_trips) == sorted("%s:2380" % ADDRESS[h] for h in HOSTS[:3]), out
+    assert all(float(rtt) >= 2 * float(ADDED_DELAY_MS) for _, rtt, _, _ in round_trips), round_trips
+    # Only the new member is measured (etcd_preflight_hardware: new), and nothing changed anywhere.
+    assert not re.search(r"host mem-host[0-24]: (fsync|round trip)", text), out
+    assert "nothing was changed" in text, out
+    assert fingerprint(HOSTS) == before
+    assert members() == listing
+    assert slow_new_host.check_output("ls -A %s" % SLOW_DATA_DIR) == "", "the fsync probe is removed"
+
+    # Without strict: the same findings are warnings, with the timeouts to use, and the run goes on.
+    rc, out = playbook("etcd", *with_group("etcd", "mem-host3"), "--tags", "etcd_preflight")
+    assert rc == 0, out
+    text = flat(out)
+    assert "WARNING: host mem-host3: fsync p99" in text, out
+    assert re.search(r"host mem-host3: round trip to \S+ [0-9.]+ ms", text), out
+    with open(FIGURES, "a") as figures:
+        figures.write("slow new host: fsync p99 %s ms at %s write IOPS; round trips %s with %s ms added each way\n" % (
+            fsync.group(1), SLOW_IOPS, ", ".join("%s %s ms" % (peer, rtt) for peer, rtt, _, _ in round_trips), ADDED_DELAY_MS))
+
+
 def test_grow_from_3_to_5_discarding_foreign_data_on_confirmation(traffic):
     existing = ["mem-host0", "mem-host1", "mem-host2"]
     processes = process_of(existing)
@@ -364,7 +415,7 @@ def test_every_acknowledged_write_reads_back_and_quorum_held(traffic):
         promoted = next(t for t, learner in sampled if learner is False and t > added)
         lines.append("%s joined in %.1f s (learner entry to promotion)" % (NAME[new], promoted - added))
     lines.append("whole run: %d writes acknowledged, %d failed, %d lost" % (len(acked_at), len(traffic.writer.failed), len(lost)))
-    with open(FIGURES, "w") as out:
+    with open(FIGURES, "a") as out:
         out.write("\n".join(lines) + "\n")
     assert not lost, "acknowledged writes lost: %s" % lost[:10]
     assert not problems, problems

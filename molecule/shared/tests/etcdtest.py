@@ -65,9 +65,10 @@ def interrupted_playbook(name, args, when_line_starts, fault=None):
     return proc.wait(timeout=900), "".join(lines)
 
 
-def run_testbed(*args):
-    """tests/testbed/host.sh: kill (a host loses power), revive (it boots again), recreate."""
-    subprocess.run([os.path.join(ROOT, "tests", "testbed", "host.sh"), *args], check=True,
+def run_testbed(*args, script="host.sh"):
+    """tests/testbed/host.sh: kill (a host loses power), revive (it boots again), recreate;
+    with script="fault.sh": a slow disk or a delayed network on one host."""
+    subprocess.run([os.path.join(ROOT, "tests", "testbed", script), *args], check=True,
                    stdout=subprocess.DEVNULL, timeout=180)
 
 
