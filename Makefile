@@ -1,5 +1,6 @@
 # raftops.etcd: `make demo` deploys a 3-member cluster on local test hosts; `make test` runs
-# every gate (ruff, ansible-lint, ansible-test sanity, unit tests, Molecule scenarios).
+# every gate (ruff, ansible-lint, the execution environment check, ansible-test sanity, unit tests,
+# Molecule scenarios).
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
@@ -18,11 +19,12 @@ SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
 # prometheus brings promtool, which the unit tests run on the shipped alert rules.
 SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck openssl prometheus
 
-.PHONY: help deps system-deps venv lint ruff ansible-lint shellcheck sanity unit molecule test demo demo-destroy bench clean
+.PHONY: help deps system-deps venv lint ruff ansible-lint shellcheck ee sanity unit molecule test demo demo-destroy bench clean
 
 help:
 	@echo "make demo   - install what is needed, start 3 local test hosts, deploy a TLS etcd cluster on them"
-	@echo "make test   - install what is needed and run ruff, ansible-lint, ansible-test sanity, unit tests, Molecule"
+	@echo "make test   - install what is needed and run ruff, ansible-lint, the EE check, ansible-test sanity, unit tests, Molecule"
+	@echo "make ee     - write the build context of the execution environment in docs/ee/ and check this collection's requirements reach it"
 	@echo "make bench  - deploy timings (first deploy of 3 and 5 members, no-change re-run) with a task profile"
 
 deps: system-deps venv
@@ -54,6 +56,37 @@ shellcheck: system-deps
 
 lint: ruff ansible-lint shellcheck
 
+# The execution environment of docs/ee/execution-environment.yml, as far as it goes without a
+# container runtime or network: ansible-builder writes its build context around this collection's
+# tarball, then the two steps the image build runs on that context are run here: the collection
+# install from the context's requirements.yml, and the context's own introspect script, which
+# collects the Python and system requirements that collections declare in their
+# meta/execution-environment.yml. What comes out for raftops.etcd must be exactly
+# meta/ee-requirements.txt and meta/ee-bindep.txt, cryptography and dnspython among them.
+EE_DIR := .cache/ee
+EE_FROM := \s*\# from collection raftops\.etcd$$
+
+ee: venv
+	rm -rf $(EE_DIR) && mkdir -p $(EE_DIR)
+	cp docs/ee/execution-environment.yml $(EE_DIR)/
+	ansible-galaxy collection build --force --output-path $(EE_DIR) . >/dev/null
+	mv $(EE_DIR)/raftops-etcd-*.tar.gz $(EE_DIR)/raftops-etcd.tar.gz
+	ansible-builder create -f $(EE_DIR)/execution-environment.yml -c $(EE_DIR)/context >$(EE_DIR)/create.log 2>&1 \
+	  || { cat $(EE_DIR)/create.log; exit 1; }
+	cd $(EE_DIR)/context/_build && ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(EE_DIR)/collections ANSIBLE_GALAXY_DISABLE_GPG_VERIFY=1 \
+	  ansible-galaxy collection install --offline -r requirements.yml -p $(CURDIR)/$(EE_DIR)/collections >/dev/null
+	python $(EE_DIR)/context/_build/scripts/introspect.py introspect --write-pip=$(EE_DIR)/requirements.txt \
+	  --write-bindep=$(EE_DIR)/bindep.txt $(EE_DIR)/collections >$(EE_DIR)/introspect.log
+	for f in requirements bindep; do \
+	  sed -e 's/\s*#.*//' -e '/^\s*$$/d' meta/ee-$$f.txt | sort >$(EE_DIR)/declared-$$f.txt; \
+	  sed -n 's/$(EE_FROM)//p' $(EE_DIR)/$$f.txt | sort >$(EE_DIR)/introspected-$$f.txt; \
+	  diff -u --label meta/ee-$$f.txt --label "execution environment" $(EE_DIR)/declared-$$f.txt $(EE_DIR)/introspected-$$f.txt; \
+	done
+	for p in cryptography dnspython; do \
+	  grep -Eq "^$$p([^A-Za-z0-9._-]|$$)" $(EE_DIR)/introspected-requirements.txt || { echo "ee: $$p is not in the execution environment"; exit 1; }; \
+	done
+	@echo "ee: the execution environment gets $$(paste -sd' ' $(EE_DIR)/introspected-requirements.txt) and $$(paste -sd' ' $(EE_DIR)/introspected-bindep.txt) from raftops.etcd"
+
 # ansible-test bootstraps pip into the virtual environments it creates with a get-pip script from
 # a host our machines cannot reach; this puts the same pip version, from its PyPI wheel, in its place.
 PIP_BOOTSTRAP_VERSION := 24.2
@@ -84,7 +117,7 @@ unit: venv
 molecule: deps
 	tests/testbed/lanes.sh $(MOLECULE_LANES)
 
-test: deps lint sanity unit molecule
+test: deps lint ee sanity unit molecule
 
 demo: deps
 	tests/testbed/demo.sh
@@ -97,4 +130,4 @@ bench: deps
 	tests/bench/deploy.sh
 
 clean:
-	rm -rf .cache/sanity tests/output
+	rm -rf .cache/sanity .cache/ee tests/output
