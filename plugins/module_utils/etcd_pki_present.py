@@ -409,23 +409,20 @@ def apply_plan(plan, params, check_mode=False):
             "not_after": iso(min(ends)) if len(ends) == 2 else None,
             "sans": [san_text(s) for s in sort_sans(member["wanted"])],
         }
+
+    def client_pair(item):
+        return {
+            "cert": item.cert_path,
+            "key": item.key_path,
+            "not_after": iso(not_after(item.cert)) if fresh(item) else None,
+        }
+
     for client in plan["clients"]:
-        item = items[index]
+        result["clients"][client["name"]] = client_pair(items[index])
         index += 1
-        result["clients"][client["name"]] = {
-            "cert": item.cert_path,
-            "key": item.key_path,
-            "not_after": iso(not_after(item.cert)) if fresh(item) else None,
-        }
     for application in plan["applications"]:
-        item = items[index]
+        result["applications"][application["name"]] = dict(client_pair(items[index]), user=application["user"])
         index += 1
-        result["applications"][application["name"]] = {
-            "cert": item.cert_path,
-            "key": item.key_path,
-            "user": application["user"],
-            "not_after": iso(not_after(item.cert)) if fresh(item) else None,
-        }
     return result
 
 

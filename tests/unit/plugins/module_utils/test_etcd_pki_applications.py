@@ -242,8 +242,8 @@ def test_a_file_in_clients_that_is_no_certificate_is_moved_aside_with_a_warning(
     result = run_present(apps(pki))
     assert [r["name"] for r in result["revoked"]] == ["stray"] and result["crl"]["changed"] is False
     assert any("holds no PEM certificate" in w and "moved aside without a CRL entry" in w for w in result["warnings"])
-    assert sorted(os.listdir(os.path.join(pki, "clients"))) == ["README", "billing-key.pem", "billing.pem",
-                                                                 "web-key.pem", "web.pem"]
+    assert sorted(os.listdir(os.path.join(pki, "clients"))) == [
+        "README", "billing-key.pem", "billing.pem", "web-key.pem", "web.pem"]
 
 
 def test_an_application_certificate_of_another_ca_is_moved_without_crl_entry(pki, tmp_path):
