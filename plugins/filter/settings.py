@@ -16,6 +16,7 @@ from ansible_collections.raftops.etcd.plugins.filter.etcd import VERSION_PATTERN
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import RuleError, parse as parse_defrag_rule
 from ansible_collections.raftops.etcd.plugins.filter.server_env import METRICS_MODES
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_PATTERN, NAME_RULE
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import application_problems
 
 # One rule: the variable it reports on, the check, what is allowed (the message when the check
 # just fails) and why. A check gets the value and the settings that passed their own rules so far,
@@ -83,6 +84,11 @@ def one_of(choices):
     def check(value, _settings):
         return None if isinstance(value, str) and value in choices else True
     return check
+
+
+def _true(value):
+    """What Ansible's bool filter makes of a value that passed ``boolean``."""
+    return str(value).lower() in ("yes", "on", "true", "1")
 
 
 def boolean(value, _settings):
@@ -309,6 +315,22 @@ def renew_before(value, settings):
     return None
 
 
+def pki_clients(value, _settings):
+    """etcd_pki_clients: the rules of etcd_pki's applications (plugins/module_utils/etcd_pki_params.py)."""
+    return application_problems(value, "etcd_pki_clients") or None
+
+
+def pki_clients_issued(value, settings):
+    if not value:
+        return None
+    if not _true(settings.get("etcd_tls", True)):
+        return "needs etcd_tls=true: without TLS etcd checks no client certificate"
+    if not _true(settings.get("etcd_pki_managed", True)):
+        return ("needs etcd_pki_managed=true: the role issues no certificate into a PKI you provide; issue the "
+                "applications' certificates with your CA (and revoke them in its crl.pem)")
+    return None
+
+
 PKI_KEY_TYPES = ("ec", "rsa")  # = the choices of etcd_pki_key_type in meta/argument_specs.yml
 LOG_LEVELS = ("debug", "info", "warn", "error", "panic", "fatal")  # etcd's --log-level
 
@@ -507,9 +529,9 @@ AUTO_TLS_WITH_CERT_AUTH = ("cannot be combined with etcd_tls=true: auto-TLS cert
 
 
 def auto_tls_alone(value, settings):
-    if str(value).lower() not in ("yes", "on", "true", "1"):
+    if not _true(value):
         return None
-    if str(settings.get("etcd_tls", False)).lower() in ("yes", "on", "true", "1"):
+    if _true(settings.get("etcd_tls", False)):
         return AUTO_TLS_WITH_CERT_AUTH
     if settings.get("etcd_metrics") == "address":
         return ("cannot be combined with etcd_metrics=address: without client certificates the metrics listener on "
@@ -745,6 +767,11 @@ RULES = [
          "the key types the role can make"),
     Rule("etcd_pki_extra_sans", san_list("etcd_pki_extra_sans"), "a list of IP addresses or DNS names (*.example.com allowed)",
          "they go into every member certificate"),
+    Rule("etcd_pki_clients", pki_clients,
+         "a list of applications, each {name: NAME} or {name: NAME, user: USER}: names unique (ignoring case), "
+         "1 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit, not ending in -key; "
+         "user 1 to 64 characters without control characters or surrounding spaces",
+         "each application gets etcd_pki_dir/clients/NAME.pem with USER (default NAME) as its common name"),
     Rule("etcd_data_dir", directory("/var/lib/etcd"), "an absolute path in normal form, a directory of its own",
          "the role chowns it to the etcd user, mode 0700, and moves it aside on removal and restore"),
     Rule("etcd_wal_dir", directory("/var/lib/etcd-wal", empty_ok=True),
@@ -835,6 +862,8 @@ RULES = [
          "etcd refuses to start without them"),
     Rule("etcd_auto_tls", auto_tls_alone, "false while etcd_tls is true or etcd_metrics is address",
          "auto-TLS authenticates nobody: it is refused with client-certificate auth"),
+    Rule("etcd_pki_clients", pki_clients_issued, "[] unless etcd_tls and etcd_pki_managed are true",
+         "the role issues the applications' certificates only into a PKI it manages"),
     Rule("etcd_restore_mark_compacted", bump_needs_mark, "true unless etcd_restore_bump_revision is 0",
          "etcdutl bumps the revision only together with --mark-compacted"),
 ] + [

@@ -11,8 +11,10 @@ any file is read for its content or written.
 """
 
 import os
+import re
+from collections.abc import Mapping
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_PATTERN, is_valid_name
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_PATTERN, NAME_RULE, is_valid_name
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import PkiError, parse_san
 
 DEFAULT_CA_COMMON_NAME = "raftops etcd CA"
@@ -24,6 +26,10 @@ LOOPBACK_SANS = ("127.0.0.1", "localhost")
 
 CRL_FILE = "crl.pem"
 REVOKED_DIR = "revoked"
+# Applications' client pairs live apart from the members' and the admin's: a name never clashes
+# with theirs, and every certificate in it is an application's (one no longer listed is revoked).
+APPLICATIONS_DIR = "clients"
+KEY_SUFFIX = "-key.pem"
 
 KEY_MODE = 0o600
 CERT_MODE = 0o644
@@ -64,6 +70,7 @@ def default_params(**overrides):
         rsa_key_size=DEFAULT_RSA_KEY_SIZE,
         revoke=[],
         crl=None,
+        applications=None,
     )
     params.update(overrides)
     return params
@@ -94,6 +101,83 @@ def _normalize_clients(raw):
                         # certificate's SANs against the address it connects from.
                         "sans": {parse_san(value, "%s.sans[%d]" % (where, i)) for i, value in enumerate(sans)}})
     return clients
+
+
+# An X.509 common name holds at most 64 characters (RFC 5280, ub-common-name); names stay as short
+# so that revoked/STAMP-clients-NAME-key.pem fits any file system.
+APPLICATION_NAME_MAX = 64
+APPLICATION_USER_MAX = 64
+APPLICATION_TEXT = "a dict with name and optionally user, like {name: billing} or {name: web, user: web-app}"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _application_problem(entry, taken, label):
+    """What is wrong with one application entry (None when it is fine); ``taken`` maps the
+    lowercased names of the entries before it to their index."""
+    if not isinstance(entry, Mapping):
+        return "an application is " + APPLICATION_TEXT
+    unknown = sorted(set(map(str, entry)) - {"name", "user"})
+    if unknown:
+        return "unknown keys %s; an application takes name and optionally user" % ", ".join(unknown)
+    name = entry.get("name")
+    if not is_valid_name(name) or len(name) > APPLICATION_NAME_MAX:
+        return ("name must be 1 to %d %s: it names the files %s/NAME.pem and %s/NAME-key.pem"
+                % (APPLICATION_NAME_MAX, NAME_RULE, APPLICATIONS_DIR, APPLICATIONS_DIR))
+    if name.endswith("-key"):
+        return ("name %r ends in -key, like the applications' key files (%s/NAME-key.pem); choose another name"
+                % (name, APPLICATIONS_DIR))
+    if name.lower() in taken:
+        return ("name %r is also the name of %s[%d] (compared ignoring case, as the file names may be); each "
+                "application needs its own name" % (name, label, taken[name.lower()]))
+    user = entry.get("user")
+    if user is not None and (not isinstance(user, str) or not user or len(user) > APPLICATION_USER_MAX
+                             or user != user.strip() or _CONTROL.search(user)):
+        return ("user must be an etcd user name of 1 to %d characters, without control characters or leading or "
+                "trailing spaces: it is the certificate's common name, the user etcd takes the application for "
+                "(leave user out to use the name)" % APPLICATION_USER_MAX)
+    return None
+
+
+def application_problems(entries, label):
+    """Every bad entry of a list of applications as ``(label[i], entry, what is wrong)``; empty when
+    all are fine. The module's ``applications`` and the role's ``etcd_pki_clients`` both use it."""
+    if not isinstance(entries, (list, tuple)):
+        return [(label, entries, "must be a list of applications, each " + APPLICATION_TEXT)]
+    problems, taken = [], {}
+    for index, entry in enumerate(entries):
+        problem = _application_problem(entry, taken, label)
+        if problem:
+            problems.append(("%s[%d]" % (label, index), entry, problem))
+        else:
+            taken[entry["name"].lower()] = index
+    return problems
+
+
+def application_paths(base, name):
+    """(certificate, key) of application ``name`` in the PKI directory ``base``."""
+    directory = os.path.join(base, APPLICATIONS_DIR)
+    return os.path.join(directory, name + ".pem"), os.path.join(directory, name + KEY_SUFFIX)
+
+
+def _applications(params, base):
+    """The applications to keep (None: the applications' directory is left as it is)."""
+    raw = params.get("applications")
+    if raw is None:
+        return None
+    if params["state"] != "present":
+        raise PkiError(
+            "applications needs state=present (a PKI this module manages); with a PKI you provide, issue the "
+            "applications' certificates with your own CA"
+        )
+    problems = ["%s=%r: %s" % problem for problem in application_problems(raw, "applications")]
+    if problems:
+        raise PkiError("; ".join(problems), problems=problems)
+    applications = []
+    for entry in raw:
+        cert, key = application_paths(base, entry["name"])
+        applications.append({"name": entry["name"], "user": entry.get("user") or entry["name"], "cert": cert,
+                             "key": key, "wanted": {("dns", entry["name"].lower())}})
+    return applications
 
 
 def _abspath(path):
@@ -179,6 +263,7 @@ def validate_params(params):
     ca_key = _abspath(params["ca_key"]) if params.get("ca_key") else os.path.join(base, "ca-key.pem")
     crl = _abspath(params["crl"]) if params.get("crl") else os.path.join(base, CRL_FILE)
     revoke = _validate_revoke(params, base, seen, (ca_cert, ca_key, crl))
+    applications = _applications(params, base)
 
     if state == "present":
         owners = {}
@@ -202,8 +287,11 @@ def validate_params(params):
         for client in clients:
             claim(client["cert"], "the certificate of client %s" % client["name"])
             claim(client["key"], "the key of client %s" % client["name"])
+        for application in applications or []:
+            claim(application["cert"], "the certificate of application %s" % application["name"])
+            claim(application["key"], "the key of application %s" % application["name"])
 
-    return base, members, clients, ca_cert, ca_key, crl, revoke
+    return base, members, clients, ca_cert, ca_key, crl, revoke, applications
 
 
 def revoke_files(base, name):

@@ -39,9 +39,11 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params impor
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_revoke import (
     move_revoked,
+    name_targets,
     plan_crl,
     plan_revocations,
     revocation_diff,
+    unlisted_applications,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import (
     PkiError,
@@ -134,7 +136,7 @@ def _ca_item(ca_cert, ca_key):
     return _Item("ca", "CA", ca_cert, ca_key, None, None)
 
 
-def _leaf_items(members, clients):
+def _leaf_items(members, clients, applications):
     items = []
     for member in members:
         files = member["files"]
@@ -145,13 +147,20 @@ def _leaf_items(members, clients):
         items.append(
             _Item("client", "client %s" % client["name"], client["cert"], client["key"], None, client["wanted"])
         )
+    # An application's pair is a client pair whose common name is its etcd user: etcd takes the
+    # user from it on its gRPC port.
+    for application in applications:
+        items.append(
+            _Item("client", "application %s" % application["name"], application["cert"], application["key"],
+                  application["user"], application["wanted"])
+        )
     return items
 
 
 def plan_present(params, now=None):
     """Read and judge everything; raise PkiError on bad input. Returns the plan (nothing written)."""
     now = now or utcnow()
-    base, members, clients, ca_cert_path, ca_key_path, crl_path, revoke = validate_params(params)
+    base, members, clients, ca_cert_path, ca_key_path, crl_path, revoke, applications = validate_params(params)
     if os.path.exists(base) and not os.path.isdir(base):
         raise PkiError("the PKI path %s exists and is not a directory" % base)
     renew_before = datetime.timedelta(days=params["renew_before_days"])
@@ -211,7 +220,7 @@ def plan_present(params, now=None):
             ) from exc
     listed = crl_serials(existing_crl) if existing_crl is not None else set()
 
-    items = _leaf_items(members, clients)
+    items = _leaf_items(members, clients, applications or [])
     for item in items:
         _load_existing(item)
     for item in items:
@@ -238,7 +247,12 @@ def plan_present(params, now=None):
 
     # The current CA when it is kept; a new CA has signed nothing yet.
     kept_ca = None if ca.cert_reason else ca.cert
-    revocations = plan_revocations(revoke, base, kept_ca, items, now, warnings)
+    # Applications no longer listed are revoked like the names in revoke (applications=None: the
+    # caller does not manage them, and they are left as they are).
+    targets = name_targets(base, revoke)
+    if applications is not None:
+        targets += unlisted_applications(base, applications)
+    revocations = plan_revocations(targets, base, kept_ca, items, now, warnings, applications or [])
     crl = plan_crl(crl_path, existing_crl, ca, revocations, os.path.join(base, REVOKED_DIR), now)
     if ca_key_missing and crl["reason"]:
         raise PkiError(
@@ -265,6 +279,7 @@ def plan_present(params, now=None):
         "items": items,
         "members": members,
         "clients": clients,
+        "applications": applications or [],
         "crl": crl,
         "revocations": revocations,
         "warnings": warnings,
@@ -377,6 +392,7 @@ def apply_plan(plan, params, check_mode=False):
         ],
         "certificates": {},
         "clients": {},
+        "applications": {},
         "warnings": plan["warnings"],
         "diff": revocation_diff(crl, revocations),
     }
@@ -393,14 +409,20 @@ def apply_plan(plan, params, check_mode=False):
             "not_after": iso(min(ends)) if len(ends) == 2 else None,
             "sans": [san_text(s) for s in sort_sans(member["wanted"])],
         }
-    for client in plan["clients"]:
-        item = items[index]
-        index += 1
-        result["clients"][client["name"]] = {
+
+    def client_pair(item):
+        return {
             "cert": item.cert_path,
             "key": item.key_path,
             "not_after": iso(not_after(item.cert)) if fresh(item) else None,
         }
+
+    for client in plan["clients"]:
+        result["clients"][client["name"]] = client_pair(items[index])
+        index += 1
+    for application in plan["applications"]:
+        result["applications"][application["name"]] = dict(client_pair(items[index]), user=application["user"])
+        index += 1
     return result
 
 

@@ -20,14 +20,18 @@ import datetime
 import os
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import fsync_directory
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import REVOKED_DIR, revoke_files
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import (
+    APPLICATIONS_DIR,
     CA_CHANGED,
     DIR_MODE,
     KEY_MODE,
+    KEY_SUFFIX,
     MISSING,
     NEXT_UPDATE_CHANGED,
     REVOKED,
+    REVOKED_DIR,
+    application_paths,
+    revoke_files,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import (
     CrlEntry,
@@ -55,36 +59,99 @@ def _belongs_to(cert, name):
     return ("dns", name.lower()) in cert_sans(cert)
 
 
-def plan_revocations(names, base, ca_cert, items, now, warnings):
-    """What revoking ``names`` means: per name the serials to list in the CRL and the files to move
-    into ``revoked/``. Names without certificates are left out (nothing to do)."""
+def name_targets(base, names):
+    """The names of ``revoke``: their server (or client) and peer pairs in the PKI directory, each
+    certificate revoked only when it is the name's (``_belongs_to``)."""
+    return [{"name": name, "pairs": revoke_files(base, name), "owned": False} for name in names]
+
+
+def unlisted_applications(base, applications):
+    """The applications that have files in ``clients/`` but are not in ``applications`` (the wanted
+    ones), as revocation targets. That directory holds nothing but the applications' pairs, so what
+    is there is revoked whatever it names, and a key left without its certificate goes too."""
+    directory = os.path.join(base, APPLICATIONS_DIR)
+    try:
+        filenames = sorted(os.listdir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        raise PkiError("cannot read the applications' directory %s: %s" % (directory, exc.strerror or exc)) from exc
+    wanted = {application["name"] for application in applications}
+    names = []
+    for filename in filenames:
+        if not filename.endswith(".pem") or not os.path.isfile(os.path.join(directory, filename)):
+            continue
+        name = filename[: -len(KEY_SUFFIX)] if filename.endswith(KEY_SUFFIX) else filename[: -len(".pem")]
+        if name not in wanted and name not in names:
+            names.append(name)
+    return [{"name": name, "pairs": [application_paths(base, name)], "owned": True} for name in names]
+
+
+class _RevokedPaths:
+    """Where files go in ``revoked/``: ``STAMP-FILE``, or ``STAMP.N-FILE`` when that is taken. FILE is
+    the path below the PKI directory with ``/`` as ``-`` (``clients/web.pem``: ``clients-web.pem``)."""
+
+    def __init__(self, base, now):
+        self.base = base
+        self.directory = os.path.join(base, REVOKED_DIR)
+        self.stamp = now.astimezone(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        self.taken = set()
+
+    def target(self, path):
+        filename = os.path.relpath(path, self.base).replace(os.sep, "-")
+        candidate = os.path.join(self.directory, "%s-%s" % (self.stamp, filename))
+        number = 0
+        while candidate in self.taken or os.path.lexists(candidate):
+            number += 1
+            candidate = os.path.join(self.directory, "%s.%d-%s" % (self.stamp, number, filename))
+        self.taken.add(candidate)
+        return candidate
+
+
+def _load_to_revoke(cert_path, name, owned, warnings):
+    """The certificate to revoke; None (with a warning) for a file in the applications' directory
+    that holds none, which is then only moved aside."""
+    try:
+        return load_certs(cert_path, "certificate of %s (to revoke)" % name)[0]
+    except PkiError as exc:
+        if not owned:
+            raise
+        warnings.append("revoke %s: %s; it is moved aside without a CRL entry" % (name, exc))
+        return None
+
+
+def plan_revocations(targets, base, ca_cert, items, now, warnings, applications=()):
+    """What revoking ``targets`` (``name_targets``, ``unlisted_applications``) means: per name the
+    serials to list in the CRL and the files to move into ``revoked/``. Names without files to move
+    are left out (nothing to do). Then the ``applications`` kept whose user changed
+    (``_superseded``)."""
     in_use = {}
     for item in items:
         in_use[item.cert_path] = in_use[item.key_path] = item.owner
-    revoked_dir = os.path.join(base, REVOKED_DIR)
-    stamp = now.astimezone(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    taken = set()
+    paths = _RevokedPaths(base, now)
     plan = []
 
-    def target(path):
-        """``revoked/STAMP-FILE``, or ``revoked/STAMP.N-FILE`` when that exists already."""
-        filename = os.path.basename(path)
-        candidate = os.path.join(revoked_dir, "%s-%s" % (stamp, filename))
-        number = 0
-        while candidate in taken or os.path.lexists(candidate):
-            number += 1
-            candidate = os.path.join(revoked_dir, "%s.%d-%s" % (stamp, number, filename))
-        taken.add(candidate)
-        return candidate
+    def refuse_in_use(name, path):
+        if path in in_use:
+            raise PkiError(
+                "revoke %s would move %s, which is the file of %s in this run; rename one of them. "
+                "Nothing was written." % (name, path, in_use[path])
+            )
 
-    for name in names:
+    for entry in targets:
+        name, owned = entry["name"], entry["owned"]
         files = []
         serials = []
-        for cert_path, key_path in revoke_files(base, name):
+        for cert_path, key_path in entry["pairs"]:
             if not os.path.exists(cert_path):
+                # A key whose certificate was moved by a run that stopped half-way. Only in the
+                # applications' directory is a lone key surely the name's.
+                if owned and os.path.exists(key_path):
+                    refuse_in_use(name, key_path)
+                    files.append({"file": key_path, "moved_to": paths.target(key_path), "key": True, "serial": None})
                 continue
-            cert = load_certs(cert_path, "certificate of %s (to revoke)" % name)[0]
-            if not _belongs_to(cert, name):
+            cert = _load_to_revoke(cert_path, name, owned, warnings)
+            if cert is not None and not owned and not _belongs_to(cert, name):
                 warnings.append(
                     "revoke %s: %s is not a certificate of %s (subject %r, names %s); it was left in place"
                     % (
@@ -97,25 +164,39 @@ def plan_revocations(names, base, ca_cert, items, now, warnings):
                 )
                 continue
             for path in (cert_path, key_path):
-                if path in in_use:
-                    raise PkiError(
-                        "revoke %s would move %s, which is the file of %s in this run; rename one of them. "
-                        "Nothing was written." % (name, path, in_use[path])
-                    )
+                refuse_in_use(name, path)
             serial = None
-            if ca_cert is not None and signed_by(cert, ca_cert):
+            if cert is not None and ca_cert is not None and signed_by(cert, ca_cert):
                 serial = cert.serial_number
                 serials.append(serial)
-            else:
+            elif cert is not None:
                 warnings.append(
                     "revoke %s: %s is not signed by the current CA, which the members trust alone; it is moved "
                     "aside without a CRL entry" % (name, cert_path)
                 )
-            files.append({"file": cert_path, "moved_to": target(cert_path), "key": False, "serial": serial})
+            files.append({"file": cert_path, "moved_to": paths.target(cert_path), "key": False, "serial": serial})
             if os.path.exists(key_path):
-                files.append({"file": key_path, "moved_to": target(key_path), "key": True, "serial": None})
+                files.append({"file": key_path, "moved_to": paths.target(key_path), "key": True, "serial": None})
         if files:
             plan.append({"name": name, "serials": serials, "files": files})
+    return plan + _superseded(applications, items, ca_cert, paths)
+
+
+def _superseded(applications, items, ca_cert, paths):
+    """Applications whose user changed: the certificate that names the previous user is revoked and
+    moved aside before the new one is written (the key stays), or its holder would keep that user
+    until it expires. One the current CA did not sign is trusted by no member: it is just replaced."""
+    plan = []
+    certs = {item.cert_path: item.cert for item in items}
+    for application in applications:
+        cert = certs[application["cert"]]
+        if cert is None or common_names(cert) == [application["user"]]:
+            continue
+        if ca_cert is None or not signed_by(cert, ca_cert):
+            continue
+        move = {"file": application["cert"], "moved_to": paths.target(application["cert"]), "key": False,
+                "serial": cert.serial_number}
+        plan.append({"name": application["name"], "serials": [cert.serial_number], "files": [move]})
     return plan
 
 

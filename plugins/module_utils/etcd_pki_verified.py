@@ -40,7 +40,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import 
 def verify(params, now=None):
     """Check operator-provided files; never writes. Raises PkiError listing every problem."""
     now = now or utcnow()
-    _base, members, clients, ca_cert_path, _ca_key_path, crl_path, _revoke = validate_params(params)
+    _base, members, clients, ca_cert_path, _ca_key_path, crl_path, _revoke, _applications = validate_params(params)
     problems = []
     warnings = []
     result = {

@@ -29,6 +29,8 @@ description:
     reported with its reason in RV(issued).
   - Certificates never outlive the CA. An expired CA is an error; nothing is written and the
     message explains how to rotate it.
+  - With O(applications), each application gets a client pair C(clients/NAME.pem)/C(clients/NAME-key.pem)
+    whose common name is its etcd user; an application no longer listed is revoked.
   - With O(state=present) the directory also holds C(crl.pem) (see O(crl)), a certificate
     revocation list signed by the CA, empty at first. Give it to etcd as C(--client-crl-file) and
     C(--peer-crl-file). O(revoke) adds the serial numbers of a removed member's or client's
@@ -209,11 +211,45 @@ options:
       - A name that has no certificates in O(path) is skipped, so running the same O(revoke) list
         again changes nothing.
       - A name cannot be in O(revoke) and in O(members) or O(clients) in the same call.
+      - O(revoke) names the files at the top of O(path); applications are revoked by leaving them out
+        of O(applications).
       - A certificate that the current CA did not sign is moved aside without a CRL entry, with a
         warning, because the members do not trust it anyway.
     type: list
     elements: str
     default: []
+  applications:
+    description:
+      - Client pairs for applications, kept in C(clients/) in O(path) as C(clients/NAME.pem) and
+        C(clients/NAME-key.pem) (directory V(0700), keys V(0600)). Only with O(state=present).
+      - Each certificate allows client authentication only. Its common name is the application's etcd
+        user, which etcd takes as the user on its gRPC port (C(etcdctl), Go clients) once RBAC auth is
+        enabled; its single subject alternative name is C(DNS:NAME). etcd's HTTP/JSON gateway refuses
+        certificates with a common name while auth is enabled, so an application that uses the gateway
+        needs a password instead.
+      - They are issued and renewed like the other pairs (O(key_type), O(validity_days),
+        O(renew_before_days)).
+      - The list is the whole set. An application whose files are in C(clients/) but that is not listed
+        is revoked as with O(revoke) (its serial added to the CRL, its files moved to
+        C(revoked/STAMP-clients-NAME.pem) and C(revoked/STAMP-clients-NAME-key.pem)); V([]) revokes
+        every application. When the user of a listed application changes, its previous certificate is
+        revoked the same way and a new one issued with the same key.
+      - When omitted, C(clients/) is left as it is.
+      - Names must be unique (ignoring case), 1 to 64 letters, digits, C(.), C(_) and C(-), starting
+        with a letter or digit, and not end in C(-key). Bad entries are refused, each named, before
+        anything is written.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: The application's name, which names its files.
+        type: str
+        required: true
+      user:
+        description:
+          - The etcd user the application acts as, the certificate's common name. Default O(applications[].name).
+          - 1 to 64 characters, no control characters or leading or trailing spaces. V(root) is allowed.
+        type: str
   crl:
     description:
       - The certificate revocation list. Default C(crl.pem) in O(path).
@@ -284,6 +320,17 @@ EXAMPLES = r"""
     group: etcd
     mode: "0644"
   when: etcd_pki.crl.changed
+
+- name: Client pairs for two applications; any other application in clients/ is revoked
+  raftops.etcd.etcd_pki:
+    path: "{{ inventory_dir }}/etcd-pki"
+    members: "{{ etcd_pki_members }}"
+    applications:
+      - name: billing            # clients/billing.pem, CN=billing
+      - name: web
+        user: web-app            # clients/web.pem, CN=web-app
+  delegate_to: localhost
+  run_once: true
 
 - name: Check certificates the operator brings, without writing anything
   raftops.etcd.etcd_pki:
@@ -426,6 +473,29 @@ clients:
     not_after:
       description: End of validity, ISO 8601 UTC; V(null) in check mode when it would be (re)issued.
       type: str
+applications:
+  description: The application client pairs by application name; empty when O(applications) is omitted.
+  returned: always
+  type: dict
+  sample:
+    web:
+      cert: /srv/etcd-pki/clients/web.pem
+      key: /srv/etcd-pki/clients/web-key.pem
+      user: web-app
+      not_after: "2028-05-01T12:00:00Z"
+  contains:
+    cert:
+      description: Client certificate.
+      type: str
+    key:
+      description: Client key.
+      type: str
+    user:
+      description: The etcd user, the certificate's common name.
+      type: str
+    not_after:
+      description: End of validity, ISO 8601 UTC; V(null) in check mode when it would be (re)issued.
+      type: str
 crl:
   description: The certificate revocation list.
   returned: always
@@ -472,8 +542,9 @@ crl:
       type: str
 revoked:
   description:
-    - The names from O(revoke) whose certificates were (or, in check mode, would be) revoked in
-      this run. Names that had no certificates are not listed.
+    - The names whose certificates were (or, in check mode, would be) revoked in this run - from
+      O(revoke), applications no longer in O(applications), and applications whose user changed
+      (their previous certificate). Names that had no certificates are not listed.
   returned: always
   type: list
   elements: dict
@@ -487,7 +558,7 @@ revoked:
           moved_to: /srv/etcd-pki/revoked/20250501T120000Z-etcd-host2-key.pem
   contains:
     name:
-      description: The member or client name.
+      description: The member, client or application name.
       type: str
     serials:
       description: The serial numbers added to the CRL, in the form of RV(crl.revoked_serials).
@@ -555,6 +626,11 @@ def argument_spec():
         rsa_key_size=dict(type="int", choices=[2048, 3072, 4096], default=pki_params.DEFAULT_RSA_KEY_SIZE, no_log=False),
         revoke=dict(type="list", elements="str", default=[]),
         crl=dict(type="path"),
+        applications=dict(
+            type="list",
+            elements="dict",
+            options=dict(name=dict(type="str", required=True), user=dict(type="str")),
+        ),
     )
 
 

@@ -96,3 +96,28 @@ def test_main_without_diff_mode_returns_no_diff(pki, capsys):
 def test_main_refuses_a_name_in_both_lists(pki, capsys):
     code, out, _raw = run_main({"path": pki, "members": KEPT, "revoke": ["etcd-host1"]}, capsys)
     assert code == 1 and out["msg"].startswith("raftops.etcd.etcd_pki: revoke[0] 'etcd-host1' is also in members")
+
+
+def test_main_keeps_application_pairs_and_revokes_one_left_out(pki, capsys):
+    two = [{"name": "billing"}, {"name": "web", "user": "web-app"}]
+    code, out, _raw = run_main({"path": pki, "members": KEPT, "applications": two}, capsys)
+    assert code == 0 and {n: a["user"] for n, a in out["applications"].items()} == {"billing": "billing", "web": "web-app"}
+    code, out, _raw = run_main({"path": pki, "members": KEPT, "applications": two}, capsys)
+    assert code == 0 and out["changed"] is False
+
+    code, out, _raw = run_main({"path": pki, "members": KEPT, "applications": two[1:]}, capsys)
+    assert code == 0 and out["changed"] is True and [r["name"] for r in out["revoked"]] == ["billing"]
+    assert out["crl"]["revoked_serials"] == out["revoked"][0]["serials"]
+
+
+def test_main_refuses_duplicate_applications_naming_the_entry(pki, capsys):
+    code, out, _raw = run_main({"path": pki, "applications": [{"name": "web"}, {"name": "web"}]}, capsys)
+    assert code == 1 and out["msg"].startswith(
+        "raftops.etcd.etcd_pki: applications[1]={'name': 'web', 'user': None}: name 'web' is also the name of "
+        "applications[0]")
+    assert out["problems"] and not os.path.exists(pki)
+
+
+def test_main_rejects_unknown_application_keys(pki, capsys):
+    code, out, _raw = run_main({"path": pki, "applications": [{"name": "web", "usr": "x"}]}, capsys)
+    assert code == 1 and "usr" in out["msg"] and not os.path.exists(pki)
