@@ -158,10 +158,10 @@ def parse_response(message):
     offset = 12
     records = []
     try:
-        for _ in range(qdcount):
+        for _question in range(qdcount):
             _name, offset = read_name(message, offset)
             offset += 4
-        for _ in range(ancount):
+        for _answer in range(ancount):
             _name, offset = read_name(message, offset)
             if offset + 10 > len(message):
                 raise DNSFormatError("an answer at offset %d is cut short" % offset)
