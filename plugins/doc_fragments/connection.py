@@ -14,9 +14,31 @@ options:
       - Use C(https://) URLs for a cluster with TLS (the default of the role).
       - Modules run on the host they are delegated to, so C(https://127.0.0.1:2379) reaches the
         member on that host.
+      - Mutually exclusive with O(discovery_srv).
     type: list
     elements: str
     default: ['https://127.0.0.1:2379']
+  discovery_srv:
+    description:
+      - Find the members by DNS SRV instead of O(endpoints), as etcd's clients do with
+        C(--discovery-srv) (the domain of a cluster bootstrapped with the role's C(etcd_bootstrap=dns_srv)).
+      - The module asks for C(_etcd-client-ssl._tcp.DOMAIN) (https endpoints) and
+        C(_etcd-client._tcp.DOMAIN) (http endpoints) and uses every record it gets, https first, each
+        sorted by priority and then weight (the heaviest first). It fails, naming the records and
+        the nameservers, when neither has a record.
+      - The host the module runs on resolves them itself, with the nameservers of its
+        C(/etc/resolv.conf) (its C(timeout) and C(attempts) options apply) over UDP, and over TCP
+        when the answer is truncated. Nothing but python3 is needed.
+      - The endpoints are the records' targets, so the members' certificates must name them (the
+        role's do in C(dns_srv) mode).
+      - Mutually exclusive with O(endpoints).
+    type: str
+  discovery_srv_name:
+    description:
+      - With O(discovery_srv), the suffix of the service names, as etcd's C(--discovery-srv-name).
+        V(prod) makes them C(_etcd-client-ssl-prod._tcp.DOMAIN) and C(_etcd-client-prod._tcp.DOMAIN).
+    type: str
+    default: ''
   ca_cert:
     description:
       - PEM file of the CA that signed the members' server certificates.

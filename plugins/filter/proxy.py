@@ -17,7 +17,8 @@ MODES = ("grpc", "gateway")
 WILDCARDS = ("0.0.0.0", "::")
 # What proxy_args reads; every key is required (the role passes them all).
 ARG_KEYS = ("mode", "binary", "listen_address", "port", "tls", "pki_dir", "data_dir", "namespace",
-            "resolver_prefix", "resolver_ttl", "advertise_address", "metrics_port", "retry_delay")
+            "resolver_prefix", "resolver_ttl", "advertise_address", "metrics_port", "retry_delay",
+            "discovery_srv", "discovery_srv_name")
 # Settings proxies must share with the members: another value would make another CA (etcd_pki_dir),
 # speak the wrong scheme (etcd_tls), name another cluster's files (etcd_instance) or switch the
 # binaries of a host that is also a member (etcd_version).
@@ -66,18 +67,19 @@ def proxy_args(members, settings):
     if mode not in MODES:
         _fail("proxy_args", "mode %r is not one of %s" % (mode, ", ".join(MODES)))
     listen = host_port(settings["listen_address"], settings["port"])
+    tls = _truthy(settings["tls"])
     if mode == "gateway":
         # An L4 passthrough: it forwards TCP to host:port, TLS and all, and never reads a certificate.
-        endpoints = [urlsplit(url).netloc for url in urls]
-        return [settings["binary"], "gateway", "start",
-                "--endpoints=" + ",".join(endpoints),
+        upstream = _discovery_args(settings, "--trusted-ca-file") or \
+            ["--endpoints=" + ",".join(urlsplit(url).netloc for url in urls)]
+        return [settings["binary"], "gateway", "start", *upstream,
                 "--listen-addr=" + listen,
                 "--retry-delay=" + str(settings["retry_delay"])]
-    argv = [settings["binary"], "grpc-proxy", "start",
-            "--endpoints=" + ",".join(urls),
+    upstream = _discovery_args(settings) or ["--endpoints=" + ",".join(urls)]
+    argv = [settings["binary"], "grpc-proxy", "start", *upstream,
             "--listen-addr=" + listen,
             "--data-dir=" + settings["data_dir"]]
-    if _truthy(settings["tls"]):
+    if tls:
         pki = settings["pki_dir"]
         argv += [
             # Upstream: the members, with the proxy's own client certificate (no CN).
@@ -96,6 +98,28 @@ def proxy_args(members, settings):
     if int(settings["metrics_port"] or 0) > 0:
         # Plain http on loopback only, like the members' /metrics (docs/monitoring.md).
         argv.append("--metrics-addr=http://127.0.0.1:%d" % int(settings["metrics_port"]))
+    return argv
+
+
+def _discovery_args(settings, ca_flag=None):
+    """etcd's own DNS SRV discovery instead of --endpoints (``discovery_srv`` set), else [].
+
+    Both commands read ``_etcd-client-ssl[-NAME]._tcp.DOMAIN`` and ``_etcd-client[-NAME]._tcp.DOMAIN``
+    once, at start, and check each https target with a TLS handshake against the CA (the gRPC
+    proxy's --cacert, the gateway's --trusted-ca-file) and the server name DOMAIN; a target that
+    fails is dropped. Without TLS the records are http ones, which that check refuses:
+    --insecure-discovery.
+    """
+    domain = str(settings["discovery_srv"] or "").strip()
+    if not domain:
+        return []
+    argv = ["--discovery-srv=" + domain]
+    if settings["discovery_srv_name"]:
+        argv.append("--discovery-srv-name=" + str(settings["discovery_srv_name"]))
+    if not _truthy(settings["tls"]):
+        argv.append("--insecure-discovery")
+    elif ca_flag:
+        argv.append("%s=%s/ca.pem" % (ca_flag, settings["pki_dir"]))
     return argv
 
 
@@ -131,6 +155,19 @@ def proxy_problems(settings, host, member_hosts, member_settings=None, group="et
             problems.append(
                 "host %s: %s=%r, but the members of group %s have %r: proxies share it with the members; set it "
                 "for both groups (group_vars/all)" % (host, variable, str(settings[variable]), group, member_value))
+    # etcd checks each member it finds by SRV with a TLS handshake for the server name DOMAIN and
+    # silently falls back to 127.0.0.1:2379 when none passes: the members' certificates must name it.
+    domain = str(settings.get("etcd_proxy_discovery_srv") or "").strip().rstrip(".").lower()
+    if domain and _truthy(settings.get("etcd_tls", True)):
+        named = {str(x).rstrip(".").lower() for x in extra_sans or []}
+        if _member_value(member_settings, "etcd_bootstrap") == "dns_srv":
+            named.add(str(_member_value(member_settings, "etcd_discovery_srv") or "").rstrip(".").lower())
+        if domain not in named:
+            problems.append(
+                "host %s: etcd_proxy_discovery_srv=%r: the proxy checks each member it finds by SRV against the server "
+                "name %s, which the members' certificates do not carry; bootstrap the cluster with "
+                "etcd_bootstrap=dns_srv and etcd_discovery_srv=%s, or add %s to etcd_pki_extra_sans and run the etcd "
+                "playbook first" % (host, domain, domain, domain, domain))
     # The gateway passes TLS through: its clients verify the members' certificates, which name the
     # members' addresses, 127.0.0.1 and localhost, and etcd_pki_extra_sans.
     listen = str(settings.get("etcd_proxy_listen_address", "127.0.0.1"))

@@ -15,16 +15,16 @@ from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_dns import srv_service
+
 
 def service_name(kind, domain, tls=True, srv_name=""):
-    """``_etcd-server-ssl._tcp.example.com`` and friends; ``kind`` is ``server`` or ``client``."""
-    if kind not in ("server", "client"):
-        raise AnsibleFilterError("srv_records: kind must be server or client, not %r" % (kind,))
-    domain = str(domain or "").rstrip(".")
-    if not domain:
-        raise AnsibleFilterError("srv_records: the domain (etcd_discovery_srv) is empty")
-    suffix = "-%s" % srv_name if srv_name else ""
-    return "_etcd-%s%s%s._tcp.%s" % (kind, "-ssl" if tls else "", suffix, domain)
+    """``_etcd-server-ssl._tcp.example.com`` and friends; ``kind`` is ``server`` or ``client``
+    (module_utils/etcd_dns.srv_service, which the modules' discovery_srv uses too)."""
+    try:
+        return srv_service(kind, domain, tls, srv_name)
+    except ValueError as exc:
+        raise AnsibleFilterError("srv_records: %s (etcd_discovery_srv)" % exc) from None
 
 
 def _port(url):

@@ -77,7 +77,9 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
         params = dict((name, self.get_option(name)) for name in connection_argument_spec())
-        if not params["endpoints"]:
+        if params["discovery_srv"] and "endpoints" in kwargs:
+            raise AnsibleLookupError("raftops.etcd.etcd_kv: parameters are mutually exclusive: endpoints|discovery_srv")
+        if not params["endpoints"] and not params["discovery_srv"]:
             raise AnsibleLookupError("raftops.etcd.etcd_kv: endpoints must name at least one etcd client URL")
         try:
             clients = clients_from_params(params)

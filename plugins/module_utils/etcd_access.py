@@ -16,6 +16,7 @@ key b"\\0" for every key (an empty prefix, as etcdctl sends it).
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+    CONNECTION_EXCLUSIVE,
     EtcdError,
     first_answer,
     module_clients,
@@ -143,7 +144,7 @@ class Access:
 def run_module(argument_spec, task):
     """The main() of an access module whose work is ``task`` (an Access class): AccessError and
     EtcdError fail the task with their message; the result's ``diff`` is returned only with --diff."""
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), mutually_exclusive=CONNECTION_EXCLUSIVE, supports_check_mode=True)
     clients, _make_client = module_clients(module)
     try:
         result, warnings = task.outcome(module.params, clients, check_mode=module.check_mode)

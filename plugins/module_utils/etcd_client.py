@@ -33,6 +33,7 @@ from urllib.request import HTTPHandler, HTTPSHandler, Request, build_opener
 
 from http.client import HTTPException, HTTPSConnection, RemoteDisconnected
 
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_dns import DNSError, client_endpoints
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, normalize_url
 
 DEFAULT_ENDPOINT = "https://127.0.0.1:2379"
@@ -105,6 +106,8 @@ def connection_argument_spec():
     """The connection options every module shares (documented in the ``connection`` fragment)."""
     return dict(
         endpoints=dict(type="list", elements="str", default=[DEFAULT_ENDPOINT]),
+        discovery_srv=dict(type="str"),
+        discovery_srv_name=dict(type="str", default=""),
         ca_cert=dict(type="path"),
         client_cert=dict(type="path"),
         client_key=dict(type="path", no_log=False),
@@ -113,6 +116,41 @@ def connection_argument_spec():
         auth_user=dict(type="str"),
         auth_password=dict(type="str", no_log=True),
     )
+
+
+# For AnsibleModule(mutually_exclusive=...): checked before the defaults apply, so an endpoints
+# list the task did not set does not count.
+CONNECTION_EXCLUSIVE = [("endpoints", "discovery_srv")]
+_DISCOVERED = {}
+
+
+def resolve_endpoints(params):
+    """The endpoints of a module's connection parameters: ``endpoints``, or with ``discovery_srv``
+    the client URLs its SRV records name (etcd_dns.client_endpoints), which then replace
+    ``params["endpoints"]`` so that every message names what was asked. Resolved once per domain
+    and name. Raises EtcdConfigError (option discovery_srv) naming the records and the
+    nameservers when DNS gives none.
+    """
+    domain = params.get("discovery_srv")
+    if not domain:
+        return params["endpoints"]
+    key = (domain, params.get("discovery_srv_name") or "")
+    if key not in _DISCOVERED:
+        try:
+            _DISCOVERED[key] = client_endpoints(domain, key[1])
+        except (DNSError, ValueError) as exc:
+            raise EtcdConfigError("discovery_srv %s: %s" % (domain, exc), option="discovery_srv", path=domain) from None
+    params["endpoints"] = list(_DISCOVERED[key])
+    return params["endpoints"]
+
+
+def endpoints_shown(params):
+    """What a module's connection parameters point at, for messages: the endpoints, or the SRV
+    domain while it is not resolved yet."""
+    if params.get("discovery_srv") and (params.get("discovery_srv"), params.get("discovery_srv_name") or "") \
+            not in _DISCOVERED:
+        return "the SRV records of %s" % params["discovery_srv"]
+    return ", ".join(params["endpoints"])
 
 
 def client_factory(params, timeout=None):
@@ -132,14 +170,14 @@ def client_factory(params, timeout=None):
 def clients_from_params(params):
     """One EtcdClient per endpoint named in a module's connection parameters."""
     make_client = client_factory(params)
-    return [make_client(endpoint) for endpoint in params["endpoints"]]
+    return [make_client(endpoint) for endpoint in resolve_endpoints(params)]
 
 
 def module_clients(module):
     """(clients, make_client) for an AnsibleModule's connection options; fails the module, before
     anything is sent, when no endpoint is named or a TLS file is unusable."""
     params = module.params
-    if not params["endpoints"]:
+    if not params["endpoints"] and not params.get("discovery_srv"):
         module.fail_json(msg="endpoints must name at least one etcd client URL")
     try:
         clients = clients_from_params(params)

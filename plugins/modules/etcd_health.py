@@ -509,6 +509,7 @@ rounds:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+    CONNECTION_EXCLUSIVE,
     EtcdError,
     connection_argument_spec,
     first_answer,
@@ -607,7 +608,7 @@ def observe_or_wait(params, clients, make_client, clock=None, sleep=None):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), mutually_exclusive=CONNECTION_EXCLUSIVE, supports_check_mode=True)
     params = module.params
     for name in ("wait_timeout", "max_raft_index_gap", "expect_members", "quota_bytes", "keyspace_revision"):
         if params[name] is not None and params[name] < 0:

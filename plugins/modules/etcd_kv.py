@@ -178,6 +178,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_kv
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+    CONNECTION_EXCLUSIVE,
     EtcdClient,
     EtcdError,
     _b64,
@@ -421,7 +422,7 @@ def run(params, clients, check_mode=False):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), mutually_exclusive=CONNECTION_EXCLUSIVE, supports_check_mode=True)
     try:
         validate(module.params)
     except KvError as exc:

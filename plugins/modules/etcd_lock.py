@@ -289,6 +289,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+    CONNECTION_EXCLUSIVE,
     EtcdClient,
     EtcdError,
     EtcdUnreachable,
@@ -757,7 +758,7 @@ def validate(params):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), mutually_exclusive=CONNECTION_EXCLUSIVE, supports_check_mode=True)
     problem = validate(module.params)
     if problem:
         module.fail_json(msg=problem)

@@ -446,6 +446,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+    CONNECTION_EXCLUSIVE,
     COMPACTED,
     FUTURE_REVISION,
     EtcdError,
@@ -833,7 +834,8 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), required_if=[("action", "defragment", ("member",))],
+    module = AnsibleModule(argument_spec=argument_spec(), mutually_exclusive=CONNECTION_EXCLUSIVE,
+                           required_if=[("action", "defragment", ("member",))],
                            supports_check_mode=True)
     clients, make_client = module_clients(module)
     failure, result = run(module.params, clients, make_client, check_mode=module.check_mode)

@@ -353,12 +353,14 @@ from urllib.parse import urlsplit
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+    CONNECTION_EXCLUSIVE,
     EtcdError,
     EtcdUnreachable,
     client_factory,
     clients_from_params,
     cluster_leader_id,
     connection_argument_spec,
+    endpoints_shown,
     first_answer,
     member_list_from,
 )
@@ -946,7 +948,7 @@ def argument_spec():
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(),
-        mutually_exclusive=[SELECTORS],
+        mutually_exclusive=[SELECTORS, *CONNECTION_EXCLUSIVE],
         required_if=[
             ("state", "present", ("name", "peer_urls")),
             ("state", "promoted", SELECTORS, True),
@@ -959,7 +961,7 @@ def main():
     try:
         task = MemberTask(module)
     except EtcdError as exc:
-        module.fail_json(msg="cannot set up the etcd client for %s: %s" % (", ".join(module.params["endpoints"]), exc))
+        module.fail_json(msg="cannot set up the etcd client for %s: %s" % (endpoints_shown(module.params), exc))
     runner = getattr(task, "run_" + module.params["state"])
     try:
         result = runner()

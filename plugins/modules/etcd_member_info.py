@@ -182,11 +182,13 @@ msg:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+    CONNECTION_EXCLUSIVE,
     EtcdError,
     client_factory,
     clients_from_params,
     cluster_leader_id,
     connection_argument_spec,
+    endpoints_shown,
     member_list_from,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_membership as em
@@ -218,7 +220,7 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), mutually_exclusive=CONNECTION_EXCLUSIVE, supports_check_mode=True)
     params = module.params
     if not params["endpoints"]:
         module.fail_json(msg="endpoints must name at least one etcd client URL")
@@ -227,7 +229,7 @@ def main():
     try:
         clients = clients_from_params(params)
     except EtcdError as exc:
-        module.fail_json(msg="cannot set up the etcd client for %s: %s" % (", ".join(params["endpoints"]), exc))
+        module.fail_json(msg="cannot set up the etcd client for %s: %s" % (endpoints_shown(params), exc))
     try:
         result = run(params, clients)
     except EtcdError as exc:

@@ -179,6 +179,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+    CONNECTION_EXCLUSIVE,
     EtcdError,
     clients_from_params,
     connection_argument_spec,
@@ -314,7 +315,7 @@ def save(module):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), mutually_exclusive=CONNECTION_EXCLUSIVE, supports_check_mode=True)
     run_module(module, save)
 
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Hold every packet of an NFQUEUE queue for a fixed time, then let it pass.
 
 The test hosts' kernel has no netem qdisc, but it has NFQUEUE: iptables hands matching packets to

@@ -3,9 +3,11 @@
 In file order: the cluster converge.yml bootstrapped from the SRV records of etcd.test; a new
 member without its record, with a record on the wrong port, and with a record pointing at a host
 outside the group are each refused before any host changes, naming the record; with its record
-the member joins. Then a second cluster on the same members (etcd_instance etcd-disc) bootstraps
+the member joins. A module run on a member with discovery_srv (no endpoints) finds the cluster
+through the client SRV records, and a domain without records is refused naming the record. Then a
+second cluster on the same members (etcd_instance etcd-disc) bootstraps
 through a token on disc-disco, and a second bootstrap with the same token is refused. Last, a third
-(etcd-auto) runs auto-TLS and serves TLS only.
+(etcd-auto) runs auto-TLS and serves TLS only, and the status playbook reports it.
 """
 
 import http.client
@@ -13,12 +15,13 @@ import json
 import os
 import shlex
 import ssl
+import subprocess
 import urllib.error
 import urllib.request
 import uuid
 
 import pytest
-from etcdtest import EPHEMERAL, Gateway, fingerprint, host, playbook
+from etcdtest import EPHEMERAL, INVENTORY, Gateway, ansible_env, fingerprint, host, playbook
 
 MEMBERS = ["disc-host0", "disc-host1", "disc-host2"]
 SPARE = "disc-host3"
@@ -98,6 +101,50 @@ def test_the_new_member_joins_once_its_record_exists():
     assert peer_urls() == ["https://disc-%d.etcd.test:2380" % i for i in range(4)]
 
 
+def module(name, target, **args):
+    """Run module raftops.etcd.<name> on host ``target`` as an operator does (ansible -m); returns
+    (returncode, its result as JSON, the output)."""
+    proc = subprocess.run(["ansible", target, "-i", INVENTORY, "-m", "raftops.etcd." + name, "-a", json.dumps(args)],
+                          env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120,
+                          check=False)
+    _head, _sep, body = proc.stdout.partition(" => ")
+    try:
+        result = json.loads(body)
+    except ValueError:
+        result = {}
+    return proc.returncode, result, proc.stdout
+
+
+MEMBER_TLS = dict(ca_cert="/etc/etcd/pki/ca.pem", client_cert="/etc/etcd/pki/server.pem",
+                  client_key="/etc/etcd/pki/server-key.pem")
+
+
+def test_a_module_finds_the_cluster_by_its_client_srv_records():
+    # The zone has _etcd-client-ssl._tcp.etcd.test records for disc-0..2 (not for disc-3): the
+    # module on the member resolves them itself (its resolv.conf names disc-dns), with python3 only.
+    rc, result, out = module("etcd_member_info", "disc-host1", discovery_srv="etcd.test", **MEMBER_TLS)
+    assert rc == 0, out
+    assert sorted(m["name"] for m in result["members"]) == ["disc-%d" % i for i in range(4)]
+    assert result["msg"].startswith("4 members seen through https://disc-")
+    assert result["msg"].endswith(".etcd.test:2379")
+    rc, result, out = module("etcd_health", "disc-host1", discovery_srv="etcd.test", discover=False, **MEMBER_TLS)
+    assert rc == 0, out
+    assert sorted(e["endpoint"] for e in result["endpoints"]) == [
+        "https://disc-%d.etcd.test:2379" % i for i in range(3)]
+
+
+def test_a_discovery_domain_without_records_is_refused_naming_the_record():
+    rc, _result, out = module("etcd_member_info", "disc-host1", discovery_srv="none.etcd.test", **MEMBER_TLS)
+    assert rc != 0
+    assert "no etcd client SRV record for none.etcd.test" in flat(out)
+    assert ("SRV _etcd-client-ssl._tcp.none.etcd.test does not exist (NXDOMAIN from nameserver 10.250.0.110)"
+            in flat(out)), out
+    rc, _result, out = module("etcd_member_info", "disc-host1", discovery_srv="etcd.test",
+                              endpoints=["https://10.250.0.111:2379"], **MEMBER_TLS)
+    assert rc != 0
+    assert "parameters are mutually exclusive: endpoints|discovery_srv" in out
+
+
 DISC = dict(etcd_instance="etcd-disc", etcd_client_port=12379, etcd_peer_port=12380, etcd_metrics_port=12381,
             etcd_bootstrap="discovery", etcd_discovery_srv="",
             etcd_discovery_url="%s/v2/keys/_etcd/registry/%s" % (DISCO, TOKEN))
@@ -143,3 +190,12 @@ def test_an_auto_tls_cluster_serves_tls_only():
         urllib.request.urlopen("https://10.250.0.111:22379/health",
                                context=ssl.create_default_context(cafile=os.path.join(EPHEMERAL, "etcd-pki", "ca.pem")),
                                timeout=5)
+
+
+def test_the_status_playbook_reports_the_auto_tls_cluster():
+    rc, out = playbook("status", *extra_vars("auto", **AUTO))
+    assert rc == 0, out[-3000:]
+    rows = [line.strip().strip('"') for line in out.splitlines()
+            if line.strip().strip('"').startswith("disc-") and ":22379" in line]
+    assert sorted(row.split()[0] for row in rows) == ["disc-0", "disc-1", "disc-2"], out[-3000:]
+    assert all("healthy" in row for row in rows), rows

@@ -19,7 +19,8 @@ MEMBERS = [
 ]
 SETTINGS = dict(mode="grpc", binary="/usr/local/bin/etcd", listen_address="127.0.0.1", port=23790, tls=True,
                 pki_dir="/etc/etcd-proxy/pki", data_dir="/var/lib/etcd-proxy", namespace="", resolver_prefix="",
-                resolver_ttl=60, advertise_address="", metrics_port=23791, retry_delay="1m")
+                resolver_ttl=60, advertise_address="", metrics_port=23791, retry_delay="1m", discovery_srv="",
+                discovery_srv_name="")
 
 
 def args(**overrides):
@@ -38,6 +39,24 @@ def test_grpc_proxy_dials_the_members_with_its_client_pair_and_serves_tls_with_c
         "--trusted-ca-file=/etc/etcd-proxy/pki/ca.pem",
         "--metrics-addr=http://127.0.0.1:23791",
     ]
+
+
+def test_grpc_proxy_finds_the_members_by_dns_srv_instead_of_endpoints():
+    argv = args(discovery_srv="etcd.test")
+    assert argv[3:5] == ["--discovery-srv=etcd.test", "--listen-addr=127.0.0.1:23790"]
+    assert not [a for a in argv if a.startswith("--endpoints")]
+    # its --cacert checks each member it finds against the server name etcd.test
+    assert "--cacert=/etc/etcd-proxy/pki/ca.pem" in argv
+    assert args(discovery_srv="etcd.test", discovery_srv_name="prod", tls=False)[3:6] == [
+        "--discovery-srv=etcd.test", "--discovery-srv-name=prod", "--insecure-discovery"]
+
+
+def test_gateway_finds_the_members_by_dns_srv_and_checks_them_with_the_ca():
+    assert args(mode="gateway", discovery_srv="etcd.test") == [
+        "/usr/local/bin/etcd", "gateway", "start", "--discovery-srv=etcd.test",
+        "--trusted-ca-file=/etc/etcd-proxy/pki/ca.pem", "--listen-addr=127.0.0.1:23790", "--retry-delay=1m"]
+    assert args(mode="gateway", discovery_srv="etcd.test", tls=False)[3:5] == [
+        "--discovery-srv=etcd.test", "--insecure-discovery"]
 
 
 def test_grpc_proxy_namespace_resolver_and_no_metrics():
@@ -224,6 +243,27 @@ PROXY_SETTINGS = {k: v.replace("{{ etcd_instance }}", "etcd") if isinstance(v, s
 
 def problems(**overrides):
     return s.settings_problems(dict(PROXY_SETTINGS, **overrides), "c0")
+
+
+def test_a_discovery_domain_the_members_certificates_do_not_name_is_refused():
+    srv = dict(PROXY, etcd_proxy_port=23790, etcd_proxy_discovery_srv="etcd.test")
+    assert p.proxy_problems(srv, "c0", ["h0"]) == [
+        "host c0: etcd_proxy_discovery_srv='etcd.test': the proxy checks each member it finds by SRV against the "
+        "server name etcd.test, which the members' certificates do not carry; bootstrap the cluster with "
+        "etcd_bootstrap=dns_srv and etcd_discovery_srv=etcd.test, or add etcd.test to etcd_pki_extra_sans and run "
+        "the etcd playbook first"]
+    assert p.proxy_problems(srv, "c0", ["h0"], {"etcd_bootstrap": "dns_srv", "etcd_discovery_srv": "etcd.test."}) == []
+    assert p.proxy_problems(srv, "c0", ["h0"], extra_sans=["ETCD.test"]) == []
+    assert p.proxy_problems(dict(srv, etcd_tls=False), "c0", ["h0"]) == []
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("etcd_proxy_discovery_srv", "etcd", "host c0: etcd_proxy_discovery_srv='etcd': '' or a DNS domain like example.com"),
+    ("etcd_proxy_discovery_srv_name", "-prod",
+     "host c0: etcd_proxy_discovery_srv_name='-prod': '' or letters, digits and - (not first or last), like prod"),
+])
+def test_bad_proxy_discovery_settings_are_named(variable, value, message):
+    assert [m for m in problems(**{variable: value}) if m.startswith(message)] != []
 
 
 def test_the_proxy_defaults_have_no_problem():

@@ -462,6 +462,8 @@ BAD = [
     (dict(etcd_proxy_advertise_address="10.0.0.5:23790"), "etcd_proxy_advertise_address", "'10.0.0.5:23790'",
      "without a port"),
     (dict(etcd_proxy_retry_delay=5), "etcd_proxy_retry_delay", "5", "a Go duration"),
+    (dict(etcd_proxy_discovery_srv="etcd"), "etcd_proxy_discovery_srv", "'etcd'", "a DNS domain like example.com"),
+    (dict(etcd_proxy_discovery_srv_name="a_b"), "etcd_proxy_discovery_srv_name", "'a_b'", "letters, digits and -"),
     (dict(etcd_proxy_user="root"), "etcd_proxy_user", "'root'", "is a system or login account"),
     (dict(etcd_proxy_config_dir="etc/proxy"), "etcd_proxy_config_dir", "'etc/proxy'", "must be an absolute path"),
     (dict(etcd_proxy_data_dir="/tmp/proxy"), "etcd_proxy_data_dir", "'/tmp/proxy'", "lies under /tmp"),

@@ -82,7 +82,7 @@ def test_service_names_follow_etcd():
     assert srv.service_name("server", "example.com", True, "") == "_etcd-server-ssl._tcp.example.com"
     assert srv.service_name("server", "example.com", True, "a") == "_etcd-server-ssl-a._tcp.example.com"
     assert srv.service_name("client", "example.com", False, "") == "_etcd-client._tcp.example.com"
-    with pytest.raises(AnsibleFilterError, match="the domain"):
+    with pytest.raises(AnsibleFilterError, match=r"srv_records: the discovery domain is empty \(etcd_discovery_srv\)"):
         srv.service_name("server", "", True)
 
 
