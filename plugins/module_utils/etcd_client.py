@@ -124,6 +124,11 @@ CONNECTION_EXCLUSIVE = [("endpoints", "discovery_srv")]
 _DISCOVERED = {}
 
 
+def _srv_key(params):
+    """What a resolution is kept under: the SRV domain and name of a module's parameters."""
+    return params["discovery_srv"], params.get("discovery_srv_name") or ""
+
+
 def resolve_endpoints(params):
     """The endpoints of a module's connection parameters: ``endpoints``, or with ``discovery_srv``
     the client URLs its SRV records name (etcd_dns.client_endpoints), which then replace
@@ -134,7 +139,7 @@ def resolve_endpoints(params):
     domain = params.get("discovery_srv")
     if not domain:
         return params["endpoints"]
-    key = (domain, params.get("discovery_srv_name") or "")
+    key = _srv_key(params)
     if key not in _DISCOVERED:
         try:
             _DISCOVERED[key] = client_endpoints(domain, key[1])
@@ -147,8 +152,7 @@ def resolve_endpoints(params):
 def endpoints_shown(params):
     """What a module's connection parameters point at, for messages: the endpoints, or the SRV
     domain while it is not resolved yet."""
-    if params.get("discovery_srv") and (params.get("discovery_srv"), params.get("discovery_srv_name") or "") \
-            not in _DISCOVERED:
+    if params.get("discovery_srv") and _srv_key(params) not in _DISCOVERED:
         return "the SRV records of %s" % params["discovery_srv"]
     return ", ".join(params["endpoints"])
 
