@@ -5,9 +5,11 @@ member without its record, with a record on the wrong port, and with a record po
 outside the group are each refused before any host changes, naming the record; with its record
 the member joins. A module run on a member with discovery_srv (no endpoints) finds the cluster
 through the client SRV records, and a domain without records is refused naming the record. Then a
-second cluster on the same members (etcd_instance etcd-disc) bootstraps
-through a token on disc-disco, and a second bootstrap with the same token is refused. Last, a third
-(etcd-auto) runs auto-TLS and serves TLS only, and the status playbook reports it.
+second cluster on the same members (etcd_instance etcd-disc) fails to form while two members
+are cut off from their peers, and the run cleans up (members stopped, their data and the token
+deleted), so that it bootstraps through the same token on disc-disco next; a second bootstrap with
+that token is refused. A third (etcd-auto) runs auto-TLS and serves TLS only, and the status
+playbook reports it. Last, a gRPC proxy, then a gateway, on disc-proxy find the members by their client SRV records.
 """
 
 import http.client
@@ -21,7 +23,7 @@ import urllib.request
 import uuid
 
 import pytest
-from etcdtest import EPHEMERAL, INVENTORY, Gateway, ansible_env, fingerprint, host, playbook
+from etcdtest import EPHEMERAL, INVENTORY, Gateway, ansible_env, fingerprint, host, playbook, recap
 
 MEMBERS = ["disc-host0", "disc-host1", "disc-host2"]
 SPARE = "disc-host3"
@@ -150,15 +152,54 @@ DISC = dict(etcd_instance="etcd-disc", etcd_client_port=12379, etcd_peer_port=12
             etcd_discovery_url="%s/v2/keys/_etcd/registry/%s" % (DISCO, TOKEN))
 
 
+def registry(token=TOKEN):
+    """The token's keys on the discovery cluster (its size and the members registered), or None
+    once the token is gone."""
+    try:
+        with urllib.request.urlopen("%s/v2/keys/_etcd/registry/%s?recursive=true" % (DISCO, token), timeout=5) as reply:
+            return [n["key"].rsplit("/", 1)[-1] for n in json.load(reply)["node"].get("nodes", [])]
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise
+
+
+PEER_CUT = "-p tcp --dport %d -j DROP" % DISC["etcd_peer_port"]
+
+
+def test_a_failed_discovery_bootstrap_is_cleaned_up_so_that_a_rerun_starts_afresh():
+    # disc-host1 and disc-host2 reach the discovery cluster but no peer: every member registers
+    # under the token and starts, and no quorum forms. The run stops them, deletes what they wrote
+    # and the token; the next test bootstraps with the same token (which a used token would refuse).
+    cut = ["disc-host1", "disc-host2"]
+    for name in cut:
+        for chain in ("INPUT", "OUTPUT"):
+            assert host(name).run("iptables -I %s %s" % (chain, PEER_CUT)).rc == 0
+    try:
+        rc, out = playbook("etcd", *extra_vars("disc-cut", **DISC, etcd_health_timeout=20))
+    finally:
+        for name in cut:
+            for chain in ("INPUT", "OUTPUT"):
+                host(name).run("iptables -D %s %s" % (chain, PEER_CUT))
+    assert rc != 0
+    assert "the new cluster did not form (discovery bootstrap)" in flat(out), out[-3000:]
+    assert "The members were stopped, their new data and the discovery token deleted; run the playbook again." in flat(out)
+    assert registry() is None
+    for name in MEMBERS:
+        h = host(name)
+        # It had registered and found its peers: the token was used, and then deleted.
+        assert "found all needed peers from discovery server" in h.run("journalctl -u etcd-disc --no-pager").stdout
+        assert h.run("systemctl is-active etcd-disc").stdout.strip() != "active"
+        assert not h.file("/var/lib/etcd-disc/member").exists
+
+
 def test_a_cluster_bootstraps_through_a_discovery_token():
     rc, out = playbook("etcd", *extra_vars("disc", **DISC))
     assert rc == 0, out[-3000:]
     assert len(Gateway("https://10.250.0.111:12379", ca=os.path.join(EPHEMERAL, "etcd-disc-pki", "ca.pem"),
                        cert=os.path.join(EPHEMERAL, "etcd-disc-pki", "admin.pem"),
                        key=os.path.join(EPHEMERAL, "etcd-disc-pki", "admin-key.pem")).members()) == 3
-    with urllib.request.urlopen("%s/v2/keys/_etcd/registry/%s?recursive=true" % (DISCO, TOKEN), timeout=5) as reply:
-        nodes = json.load(reply)["node"]["nodes"]
-    assert len([n for n in nodes if not n["key"].endswith("/_config")]) == 3
+    assert len([key for key in registry() if key != "_config"]) == 3
 
 
 def test_a_used_token_is_refused_before_any_host_changes():
@@ -199,3 +240,38 @@ def test_the_status_playbook_reports_the_auto_tls_cluster():
             if line.strip().strip('"').startswith("disc-") and ":22379" in line]
     assert sorted(row.split()[0] for row in rows) == ["disc-0", "disc-1", "disc-2"], out[-3000:]
     assert all("healthy" in row for row in rows), rows
+
+
+PROXY = "disc-proxy"
+PROXY_CLIENT = "/root/etcd-client"
+
+
+def with_proxy():
+    """A second inventory (-i) that makes disc-proxy a gRPC proxy host finding the members by the
+    client SRV records of etcd.test, with the settings the members have."""
+    path = os.path.join(EPHEMERAL, "inventory-proxy.json")
+    settings = dict(etcd_release_base_url="http://10.250.0.1:8080", etcd_version="3.5.30", etcd_limit_nofile=20000,
+                    etcd_pki_dir=os.path.join(EPHEMERAL, "etcd-pki"), etcd_proxy_discovery_srv="etcd.test")
+    with open(path, "w") as out:
+        json.dump({"etcd_proxy": {"hosts": {PROXY: settings}}}, out)
+    return ["-i", path]
+
+
+@pytest.mark.parametrize("mode, command", [("grpc", "grpc-proxy start"), ("gateway", "gateway start")])
+def test_a_proxy_finds_the_members_by_their_srv_records(mode, command):
+    rc, out = playbook("proxy", *with_proxy(), "-e", "etcd_proxy_mode=" + mode)
+    assert rc == 0, out[-3000:]
+    h = host(PROXY)
+    unit = h.file("/etc/systemd/system/etcd-proxy.service").content_string
+    assert command in unit and "--discovery-srv=etcd.test" in unit and "--endpoints" not in unit
+    h.run("mkdir -p %s" % PROXY_CLIENT)
+    for f in ("ca.pem", "admin.pem", "admin-key.pem"):
+        h.ansible("copy", "src=%s dest=%s/%s mode=0600" % (os.path.join(EPHEMERAL, "etcd-pki", f), PROXY_CLIENT, f),
+                  check=False)
+    key = "/through-srv-" + mode
+    put = h.run(f"etcdctl --endpoints=https://127.0.0.1:23790 --cacert={PROXY_CLIENT}/ca.pem --cert={PROXY_CLIENT}/admin.pem "
+                f"--key={PROXY_CLIENT}/admin-key.pem --dial-timeout=2s --command-timeout=5s put {key} yes")
+    assert put.rc == 0, put.stderr
+    assert Gateway("https://10.250.0.111:2379").get(key) == "yes"
+    rc, out = playbook("proxy", *with_proxy(), "-e", "etcd_proxy_mode=" + mode)
+    assert rc == 0 and recap(out)[PROXY]["changed"] == 0, out[-2000:]
