@@ -1,53 +1,201 @@
 #!/usr/bin/env bash
-# make bench: wall time of a first deploy of 3 and of 5 members (TLS, the default), of a
-# no-change re-run with its changed count, and of a first deploy without TLS, each with the
-# slowest tasks. A benchmark, not a test: it prints figures and asserts nothing.
+# make bench: the floor (the least possible work to bring up a TLS cluster: one SSH call per host,
+# in parallel, that fetches, verifies, unpacks, writes certificates, unit and settings, starts etcd
+# and waits until it is healthy), then this collection's first deploy, no-change re-run and
+# --check run for each member count, each with the slowest tasks, and the ratios the speed goals
+# are stated in. A benchmark, not a test: it prints figures and asserts nothing.
 # Each figure carries the machine's 1-minute load average before and after its run: a loaded
 # machine (Molecule scenarios next to it) makes every figure slower.
-#   BENCH_COUNTS="3 5"   member counts to deploy and re-run (default both)
-#   BENCH_NO_TLS=1       also the first deploy without TLS (default 1)
+#   BENCH_COUNTS="3 5 7" member counts to deploy, re-run and check (default all three)
+#   BENCH_NO_TLS=1       also the first deploy of 3 members without TLS (default 0)
 #   BENCH_TOP=5          how many of the slowest tasks to print per run
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 TESTBED="$ROOT/tests/testbed"
 WORK="$ROOT/.cache/bench"
+# Addresses no Molecule scenario uses (tests/testbed/README.md), so the bench can run beside them.
+FIRST_OCTET=200
+MAX_HOSTS=7
+VERSION=3.5.1
 export ANSIBLE_CALLBACK_PLUGINS="$HERE/callback_plugins"
 export ANSIBLE_CALLBACKS_ENABLED=task_timer
 cd "$ROOT"
+# shellcheck source=tests/testbed/lib.sh
+source "$TESTBED/lib.sh"
 
 load() { cut -d' ' -f1 /proc/loadavg; }
+now() { date +%s%N; }
+seconds() { awk "BEGIN {printf \"%.1f\", ($2 - $1) / 1e9}"; }
+declare -A FIGURE
 
-run() {  # run LABEL INVENTORY: one timed playbook run; prints its time, changed count, load and profile
-  local label=$1 inventory=$2 start end log load_before
-  log="$WORK/$label.log"
+report() {  # report KEY LABEL START END LOAD_BEFORE [CHANGED]
+  FIGURE[$1]=$(seconds "$3" "$4")
+  printf '%-36s %6s s   %-12s load %s -> %s\n' "$2" "${FIGURE[$1]}" "${6:+changed=$6}" "$5" "$(load)"
+}
+
+run() {  # run KEY LABEL [ansible-playbook options]: one timed playbook run with its profile
+  local key=$1 label=$2 start end log load_before
+  shift 2
+  log="$WORK/$key.log"
   load_before=$(load)
-  start=$(date +%s%N)
-  ansible-playbook etcd.yml -i "$inventory" >"$log" 2>&1 || { cat "$log"; exit 1; }
-  end=$(date +%s%N)
-  printf '%-34s %6.1f s   changed=%-3s load %s -> %s\n' "$label" "$(awk "BEGIN {print ($end - $start) / 1e9}")" \
-    "$(awk '/^bench-host/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' "$log")" \
-    "$load_before" "$(load)"
+  start=$(now)
+  ansible-playbook etcd.yml -i "$WORK/hosts" "$@" >"$log" 2>&1 || { cat "$log"; exit 1; }
+  end=$(now)
+  report "$key" "$label" "$start" "$end" "$load_before" \
+    "$(awk '/^bench-host/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' "$log")"
   awk -v top="${BENCH_TOP:-5}" '/^task profile/ {p = 1} p && n++ <= top {print "    " $0}' "$log"
+}
+
+remove_hosts() {
+  local names=()
+  for ((i = 0; i < MAX_HOSTS; i++)); do names+=("bench-host$i"); done
+  "$TESTBED/host.sh" rm "${names[@]}" >/dev/null 2>&1 || true
 }
 
 fresh() {  # fresh COUNT [inventory lines...]: new hosts and an inventory for them
   local count=$1
   shift
-  "$TESTBED/host.sh" rm bench-host0 bench-host1 bench-host2 bench-host3 bench-host4 >/dev/null 2>&1 || true
+  remove_hosts
   rm -rf "$WORK/etcd-pki"
-  "$TESTBED/inventory.sh" "$WORK/hosts" bench-host 60 "$count" "$@" >/dev/null 2>&1
+  "$TESTBED/inventory.sh" "$WORK/hosts" bench-host "$FIRST_OCTET" "$count" "$@" >/dev/null 2>&1
 }
 
-mkdir -p "$WORK"
-echo "raftops.etcd deploy benchmark ($(nproc) cores; hosts are local systemd containers over SSH)"
-for count in ${BENCH_COUNTS:-3 5}; do
+# --- the floor ---------------------------------------------------------------------------------
+# Certificates are made before the clock starts (the collection's figures include its PKI step):
+# a CA and one pair per member, for its peer and client traffic and as the health check's client.
+floor_pki() {
+  local count=$1 dir="$WORK/floor-pki" ip
+  rm -rf "$dir" && mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=floor-ca \
+    -keyout "$dir/ca-key.pem" -out "$dir/ca.pem" 2>/dev/null
+  for ((i = 0; i < count; i++)); do
+    ip="10.250.0.$((FIRST_OCTET + i))"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=bench-host$i" \
+      -keyout "$dir/$i-key.pem" -out "$dir/$i.csr" 2>/dev/null
+    openssl x509 -req -in "$dir/$i.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca-key.pem" -CAcreateserial -days 2 \
+      -extfile <(printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$ip") \
+      -out "$dir/$i.pem" 2>/dev/null
+  done
+}
+
+# The whole of one host's work, as one script for one SSH call.
+floor_script() {
+  local i=$1 cluster=$2 dir="$WORK/floor-pki" ip="10.250.0.$((FIRST_OCTET + $1))"
+  local base="http://$TESTBED_GATEWAY:$TESTBED_MIRROR_PORT/v$VERSION" tarball="etcd-v$VERSION-linux-amd64.tar.gz"
+  cat <<EOF
+set -euo pipefail
+mkdir -p /opt/floor /etc/floor /var/lib/floor && chmod 700 /var/lib/floor
+python3 - <<'PY'
+import hashlib, io, tarfile, urllib.request
+data = urllib.request.urlopen("$base/$tarball", timeout=30).read()
+sums = urllib.request.urlopen("$base/SHA256SUMS", timeout=30).read().decode()
+want = dict(reversed(line.split()) for line in sums.splitlines() if line.strip())["$tarball"]
+assert hashlib.sha256(data).hexdigest() == want, "checksum mismatch"
+tarfile.open(fileobj=io.BytesIO(data)).extractall("/opt/floor")
+PY
+cat >/etc/floor/ca.pem <<'PEM'
+$(cat "$dir/ca.pem")
+PEM
+cat >/etc/floor/member.pem <<'PEM'
+$(cat "$dir/$i.pem")
+PEM
+(umask 077 && cat >/etc/floor/member-key.pem <<'PEM'
+$(cat "$dir/$i-key.pem")
+PEM
+)
+cat >/etc/floor/etcd.env <<'ENV'
+ETCD_NAME=bench-host$i
+ETCD_DATA_DIR=/var/lib/floor
+ETCD_LISTEN_PEER_URLS=https://$ip:2380
+ETCD_INITIAL_ADVERTISE_PEER_URLS=https://$ip:2380
+ETCD_LISTEN_CLIENT_URLS=https://$ip:2379
+ETCD_ADVERTISE_CLIENT_URLS=https://$ip:2379
+ETCD_INITIAL_CLUSTER=$cluster
+ETCD_INITIAL_CLUSTER_STATE=new
+ETCD_INITIAL_CLUSTER_TOKEN=floor
+ETCD_CERT_FILE=/etc/floor/member.pem
+ETCD_KEY_FILE=/etc/floor/member-key.pem
+ETCD_TRUSTED_CA_FILE=/etc/floor/ca.pem
+ETCD_CLIENT_CERT_AUTH=true
+ETCD_PEER_CERT_FILE=/etc/floor/member.pem
+ETCD_PEER_KEY_FILE=/etc/floor/member-key.pem
+ETCD_PEER_TRUSTED_CA_FILE=/etc/floor/ca.pem
+ETCD_PEER_CLIENT_CERT_AUTH=true
+ENV
+cat >/etc/systemd/system/floor.service <<'UNIT'
+[Service]
+Type=notify
+EnvironmentFile=/etc/floor/etcd.env
+ExecStart=/opt/floor/etcd-v$VERSION-linux-amd64/etcd
+UNIT
+systemctl daemon-reload
+systemctl start --no-block floor
+python3 - <<'PY'
+import json, ssl, time, urllib.request
+ctx = ssl.create_default_context(cafile="/etc/floor/ca.pem")
+ctx.load_cert_chain("/etc/floor/member.pem", "/etc/floor/member-key.pem")
+deadline = time.monotonic() + 60
+while True:
+    try:
+        if json.load(urllib.request.urlopen("https://$ip:2379/health", context=ctx, timeout=2))["health"] == "true":
+            break
+    except OSError:
+        pass
+    if time.monotonic() > deadline:
+        raise SystemExit("bench-host$i: not healthy after 60 s")
+    time.sleep(0.05)
+PY
+EOF
+}
+
+floor() {  # floor COUNT: fresh hosts, then every host's one SSH call at once, timed
+  local count=$1 cluster="" key start end load_before pids=()
   fresh "$count"
-  run "first deploy, $count members" "$WORK/hosts"
-  run "no-change re-run, $count members" "$WORK/hosts"
+  floor_pki "$count"
+  for ((i = 0; i < count; i++)); do cluster+="${cluster:+,}bench-host$i=https://10.250.0.$((FIRST_OCTET + i)):2380"; done
+  for ((i = 0; i < count; i++)); do floor_script "$i" "$cluster" >"$WORK/floor-$i.sh"; done
+  key=$("$TESTBED/host.sh" key)
+  load_before=$(load)
+  start=$(now)
+  for ((i = 0; i < count; i++)); do
+    ssh -i "$key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+      "root@10.250.0.$((FIRST_OCTET + i))" bash -s <"$WORK/floor-$i.sh" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+  end=$(now)
+  report "floor-$count" "floor, $count members" "$start" "$end" "$load_before"
+}
+
+ratio() { awk "BEGIN {printf \"%.2f\", $1 / $2}"; }
+
+mkdir -p "$WORK"
+counts=${BENCH_COUNTS:-3 5 7}
+echo "raftops.etcd deploy benchmark ($(nproc) cores; hosts are local systemd containers over SSH; etcd $VERSION)"
+for count in $counts; do
+  floor "$count"
+  fresh "$count"
+  run "first-$count" "first deploy, $count members"
+  run "rerun-$count" "no-change re-run, $count members"
+  run "check-$count" "--check run, $count members" --check
 done
-if [[ "${BENCH_NO_TLS:-1}" == 1 ]]; then
+if [[ "${BENCH_NO_TLS:-0}" == 1 ]]; then
   fresh 3 "etcd_tls=false"
-  run "first deploy, 3 members, no TLS" "$WORK/hosts"
+  run "first-3-no-tls" "first deploy, 3 members, no TLS"
 fi
-"$TESTBED/host.sh" rm bench-host0 bench-host1 bench-host2 >/dev/null 2>&1 || true
+remove_hosts
+
+echo
+echo "ratios"
+for count in $counts; do
+  printf '  %d members: first deploy / floor %s\n' "$count" "$(ratio "${FIGURE[first-$count]}" "${FIGURE[floor-$count]}")"
+done
+first=${counts%% *}
+for count in $counts; do
+  [[ "$count" == "$first" ]] && continue
+  printf '  %d vs %d members: first deploy %s, re-run %s, --check %s\n' "$count" "$first" \
+    "$(ratio "${FIGURE[first-$count]}" "${FIGURE[first-$first]}")" \
+    "$(ratio "${FIGURE[rerun-$count]}" "${FIGURE[rerun-$first]}")" \
+    "$(ratio "${FIGURE[check-$count]}" "${FIGURE[check-$first]}")"
+done
