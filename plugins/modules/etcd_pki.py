@@ -446,7 +446,7 @@ ca:
       sample: "3A:1F:...:9C"
     trusted_path:
       description:
-        - The file whose content members trust as C(--trusted-ca-file) and C(--peer-trusted-ca-file):
+        - The file whose content members trust as C(--trusted-ca-file) and C(--peer-trusted-ca-file), that is
           C(ca-bundle.pem) while a CA rotation is in progress (see O(ca_rotation)), else the CA certificate.
       type: str
       sample: /srv/etcd-pki/ca.pem
