@@ -33,17 +33,19 @@ def pki_members(members, hostvars, readdress=None, managed=True, srv_domain=""):
 
 
 def other_ca_hosts(hosts, hostvars, result, checksum):
-    """The hosts of ``hosts`` that have a CA certificate whose SHA-256 is not ``checksum``.
+    """The hosts of ``hosts`` that have a CA certificate whose SHA-256 is not ``checksum`` (or, a
+    list, none of them: during a CA rotation members may trust the old CA, both or the new one).
 
     ``result`` names the registered ``stat`` of the host's ca.pem (with ``checksum_algorithm:
     sha256``); a host without the file, or where the stat did not run, trusts no other CA.
     """
     if isinstance(hosts, str):
         raise AnsibleFilterError("other_ca_hosts: the hosts must be a list of inventory hostnames")
+    accepted = [checksum] if isinstance(checksum, str) else list(checksum or [])
     others = []
     for host in hosts or []:
         stat = (hostvars[host].get(result) or {}).get("stat") or {}
-        if stat.get("exists") and stat.get("checksum") != checksum:
+        if stat.get("exists") and stat.get("checksum") not in accepted:
             others.append(host)
     return others
 

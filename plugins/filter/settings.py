@@ -331,6 +331,21 @@ def pki_clients_issued(value, settings):
     return None
 
 
+def rotate_ca_needs(value, settings):
+    """etcd_pki_rotate_ca: a rotation of the role's own CA, not together with its replacement."""
+    if not _true(value):
+        return None
+    if not _true(settings.get("etcd_tls", True)):
+        return "needs etcd_tls=true: without TLS there is no CA to rotate"
+    if not _true(settings.get("etcd_pki_managed", True)):
+        return ("needs etcd_pki_managed=true: the role rotates only a CA it manages; put the new certificates "
+                "of your CA (and a ca.pem that holds both CAs meanwhile) in etcd_pki_dir instead")
+    if _true(settings.get("etcd_pki_replace_ca", False)):
+        return ("cannot be combined with etcd_pki_replace_ca=true: a rotation keeps the members trusting the CA "
+                "they run with until every certificate is new; a replacement does not")
+    return None
+
+
 PKI_KEY_TYPES = ("ec", "rsa")  # = the choices of etcd_pki_key_type in meta/argument_specs.yml
 LOG_LEVELS = ("debug", "info", "warn", "error", "panic", "fatal")  # etcd's --log-level
 
@@ -848,6 +863,7 @@ RULES = [
          "the role reads it with Ansible's bool filter, which takes other values (like 'y') as false")
     for variable in ("etcd_tls", "etcd_pki_managed", "etcd_systemd_hardening", "etcd_show_status",
                      "etcd_remove_wipe", "etcd_allow_downgrade", "etcd_backup_before_upgrade", "etcd_pki_replace_ca",
+                     "etcd_pki_rotate_ca",
                      "etcd_run_lock", "etcd_corruption_checks", "etcd_preflight_strict", "etcd_restore_mark_compacted",
                      "etcd_auto_tls")
 ] + [
@@ -869,6 +885,8 @@ RULES = [
          "auto-TLS authenticates nobody: it is refused with client-certificate auth"),
     Rule("etcd_pki_clients", pki_clients_issued, "[] unless etcd_tls and etcd_pki_managed are true",
          "the role issues the applications' certificates only into a PKI it manages"),
+    Rule("etcd_pki_rotate_ca", rotate_ca_needs, "false unless etcd_tls and etcd_pki_managed are true and "
+         "etcd_pki_replace_ca is false", "the role rotates only the CA of a PKI it manages (docs/pki.md, CA rotation)"),
     Rule("etcd_restore_mark_compacted", bump_needs_mark, "true unless etcd_restore_bump_revision is 0",
          "etcdutl bumps the revision only together with --mark-compacted"),
 ] + [

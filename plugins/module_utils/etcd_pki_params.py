@@ -71,6 +71,8 @@ def default_params(**overrides):
         revoke=[],
         crl=None,
         applications=None,
+        ca_rotation="keep",
+        ca_rotation_blockers=[],
     )
     params.update(overrides)
     return params

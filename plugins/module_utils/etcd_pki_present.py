@@ -45,6 +45,16 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_revoke impor
     revocation_diff,
     unlisted_applications,
 )
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_rotation import (
+    NONE,
+    accepted_checksums,
+    apply_rotation,
+    plan_rotation,
+    rotation_changes,
+    rotation_result,
+    rotation_writes,
+    trusted_path,
+)
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import (
     PkiError,
     build_ca,
@@ -166,14 +176,21 @@ def plan_present(params, now=None):
     renew_before = datetime.timedelta(days=params["renew_before_days"])
     warnings = []
 
+    ca_expiring = False
+    if os.path.exists(ca_cert_path):
+        ca_expiring = not_after(load_certs(ca_cert_path, "CA certificate")[0]) - now <= renew_before
+    # A CA rotation (etcd_pki_rotation): which CA signs in this run, and what its step writes.
+    rotation = plan_rotation(base, ca_cert_path, ca_key_path, params["ca_rotation"], ca_expiring,
+                             params["ca_rotation_blockers"], now)
+    sign_cert, sign_key = rotation["sign_cert"], rotation["sign_key"]
     ca = _ca_item(ca_cert_path, ca_key_path)
-    cert_exists, key_exists = os.path.exists(ca_cert_path), os.path.exists(ca_key_path)
+    cert_exists, key_exists = os.path.exists(sign_cert), os.path.exists(sign_key)
     if cert_exists:
-        ca.cert = load_certs(ca_cert_path, "CA certificate")[0]
+        ca.cert = load_certs(sign_cert, "CA certificate")[0]
     if key_exists:
-        ca.key = load_key(ca_key_path, "CA key")
-        mode = os.stat(ca_key_path).st_mode & 0o777
-        if mode & 0o077:
+        ca.key = load_key(sign_key, "CA key")
+        mode = os.stat(sign_key).st_mode & 0o777
+        if mode & 0o077 and sign_key == ca_key_path:
             ca.fix_key_mode = mode
     if cert_exists and not key_exists:
         ca_key_missing = True
@@ -202,11 +219,11 @@ def plan_present(params, now=None):
                 "client certificate is then re-issued, and all members must be restarted with the new CA. "
                 "Nothing was written." % (ca_cert_path, iso(expires), ca_cert_path, ca_key_path)
             )
-        if expires - now <= renew_before:
+        if expires - now <= renew_before and rotation["after"] == NONE:
             warnings.append(
-                "the CA certificate %s expires on %s; certificates it signs end then too. Plan a CA rotation: "
-                "move %s and %s away and run again to create a new CA and re-issue everything."
-                % (ca_cert_path, iso(expires), ca_cert_path, ca_key_path)
+                "the CA certificate %s expires on %s; certificates it signs end then too. Rotate it without "
+                "downtime: run the etcd playbook with -e etcd_pki_rotate_ca=true (docs/pki.md, CA rotation)."
+                % (ca_cert_path, iso(expires))
             )
 
     existing_crl = None
@@ -268,6 +285,7 @@ def plan_present(params, now=None):
             writes.append(item.cert_path)
     if crl["reason"]:
         writes.append(crl_path)
+    writes += rotation_writes(rotation)
     for revocation in revocations:
         writes.extend(move["moved_to"] for move in revocation["files"])
     if writes or not os.path.isdir(base):
@@ -284,6 +302,7 @@ def plan_present(params, now=None):
         "revocations": revocations,
         "warnings": warnings,
         "now": now,
+        "rotation": rotation,
     }
 
 
@@ -307,7 +326,8 @@ def apply_plan(plan, params, check_mode=False):
     crl = plan["crl"]
     revocations = plan["revocations"]
     created_dir = not os.path.isdir(base)
-    changed = bool(issued or modes_fixed or created_dir or crl["reason"] or revocations)
+    rotation = plan["rotation"]
+    changed = bool(issued or modes_fixed or created_dir or crl["reason"] or revocations or rotation_changes(rotation))
 
     if not check_mode:
         # Everything is generated in memory first, so a signing error writes nothing.
@@ -334,6 +354,15 @@ def apply_plan(plan, params, check_mode=False):
             new_crl = build_crl(ca.cert, ca.key, crl["entries"], crl["number"], now)
         if created_dir:
             os.makedirs(base, mode=DIR_MODE, exist_ok=True)
+
+        def make_ca():
+            # Another common name than the old CA's: clients pick the issuer by name.
+            key = generate_key(params)
+            name = "%s %s" % (params["ca_common_name"], now.strftime("%Y%m%dT%H%M%SZ"))
+            return key_pem(key), cert_pem(build_ca(key, name, now, params["ca_validity_days"]))
+
+        # The rotation's step first: a swap puts the new CA in place before anything it signs.
+        apply_rotation(rotation, make_ca)
 
         def write_item(item):
             for path, needed in ((item.key_path, item.key_reason), (item.cert_path, item.cert_reason)):
@@ -373,7 +402,12 @@ def apply_plan(plan, params, check_mode=False):
             "path": ca.cert_path,
             "not_after": iso(not_after(ca.cert)) if fresh(ca) else None,
             "fingerprint": fingerprint(ca.cert) if fresh(ca) else None,
+            "trusted_path": trusted_path(rotation, ca.cert_path),
+            "trusted_checksums": (
+                accepted_checksums(rotation["old_pem"], rotation["new_pem"]) if rotation.get("old_pem") else []
+            ),
         },
+        "rotation": rotation_result(rotation, check_mode),
         "crl": {
             "path": crl["path"],
             "changed": bool(crl["reason"]),

@@ -265,6 +265,33 @@ options:
         and signed by a CA in O(ca_cert), and no checked certificate may be in it. If you set this
         option, the file must exist.
     type: path
+  ca_rotation:
+    description:
+      - Replaces the CA without downtime, in three phases that each need a one-at-a-time restart of the
+        members in between (etcd reads its trusted CA only when it starts). Only with O(state=present).
+      - Phase 1 (C(trust)) makes a new CA C(ca-next.pem)/C(ca-next-key.pem) and the bundle
+        C(ca-bundle.pem) (the old CA, then the new one) that members and applications trust; certificates
+        still come from the old CA. Phase 2 (C(reissue)) makes the new CA C(ca.pem) (the old one is kept as
+        C(ca-previous.pem)), which re-issues every member, admin and application certificate with its key and
+        signs the CRL again with its entries. Phase 3 (C(drop)) writes C(ca-bundle.pem) with the new CA only,
+        keeping the old one as C(ca-retiring.pem) until the next step moves it to C(retired/STAMP-ca.pem).
+      - The phase is which of these files exist, so every step is resumed by the next call; a step cut
+        short is completed by the next call with V(auto) or V(advance).
+      - V(keep) never starts or advances a rotation (one in progress stays where it is); V(auto) starts one when
+        the CA expires within O(renew_before_days); V(start) starts one now (nothing happens while one is in
+        progress); V(advance) moves one phase on (the caller has restarted every member since the last step).
+      - See RV(rotation) and RV(ca.trusted_path).
+    type: str
+    choices: [keep, auto, start, advance]
+    default: keep
+  ca_rotation_blockers:
+    description:
+      - Members that are not up and healthy, as the caller names them. While the list is not empty, a
+        rotation is neither started nor advanced, and one in progress is refused, naming them; nothing is
+        written.
+    type: list
+    elements: str
+    default: []
 seealso:
   - name: etcd transport security model
     description: How etcd uses client, server and peer certificates.
@@ -417,6 +444,48 @@ ca:
         - V(null) in check mode when the CA would be created.
       type: str
       sample: "3A:1F:...:9C"
+    trusted_path:
+      description:
+        - The file whose content members trust as C(--trusted-ca-file) and C(--peer-trusted-ca-file), that is
+          C(ca-bundle.pem) while a CA rotation is in progress (see O(ca_rotation)), else the CA certificate.
+      type: str
+      sample: /srv/etcd-pki/ca.pem
+    trusted_checksums:
+      description:
+        - SHA-256 (hex) of each trusted CA file a member of this PKI may hold; during a rotation the old CA,
+          the bundle and the new CA. Empty when there is no CA yet.
+      type: list
+      elements: str
+rotation:
+  description: The CA rotation (O(ca_rotation)) after this call.
+  returned: always
+  type: dict
+  sample:
+    phase: trust
+    phase_before: none
+    step: 1
+    changed: true
+    description: members trust the old and the new CA, certificates come from the old one
+    bundle: /srv/etcd-pki/ca-bundle.pem
+  contains:
+    phase:
+      description: V(none), V(trust), V(reissue) or V(drop).
+      type: str
+    phase_before:
+      description: The phase before this call.
+      type: str
+    step:
+      description: The phase's number, 0 to 3.
+      type: int
+    changed:
+      description: Whether this call wrote (or, in check mode, would write) a file of the rotation.
+      type: bool
+    description:
+      description: What members trust in this phase, and which CA signs.
+      type: str
+    bundle:
+      description: The path of C(ca-bundle.pem), the CAs to trust now; V(null) when no rotation ever ran.
+      type: str
 certificates:
   description: The member certificates by member name.
   returned: always
@@ -626,6 +695,8 @@ def argument_spec():
         rsa_key_size=dict(type="int", choices=[2048, 3072, 4096], default=pki_params.DEFAULT_RSA_KEY_SIZE, no_log=False),
         revoke=dict(type="list", elements="str", default=[]),
         crl=dict(type="path"),
+        ca_rotation=dict(type="str", choices=["keep", "auto", "start", "advance"], default="keep"),
+        ca_rotation_blockers=dict(type="list", elements="str", default=[]),
         applications=dict(
             type="list",
             elements="dict",

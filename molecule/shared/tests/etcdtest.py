@@ -46,16 +46,19 @@ def playbook(name, *args, check=False, timeout=900):
     return proc.returncode, proc.stdout
 
 
-def interrupted_playbook(name, args, when_line_starts, fault=None):
+def interrupted_playbook(name, args, when_line_starts, fault=None, times=None):
     """Run ``playbooks/<name>.yml`` and, once a line of its output starts with ``when_line_starts``,
     kill it with its processes (a controller that crashed or lost its connection), or call
-    ``fault()`` once and let the run go on; returns (returncode, output)."""
+    ``fault()`` once and let the run go on; returns (returncode, output). ``times``, a list, receives
+    (time.time(), line) for each line as it arrives."""
     cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(ROOT, "playbooks", name + ".yml"), *args]
     proc = subprocess.Popen(cmd, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     lines = []
     for line in proc.stdout:
         lines.append(line)
+        if times is not None:
+            times.append((time.time(), line))
         if line.startswith(when_line_starts):
             if fault is None:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -119,6 +122,13 @@ def fingerprint(names, instance="etcd"):
 
 def b64(text):
     return base64.b64encode(text.encode()).decode()
+
+
+def rotating_tls():
+    """The admin pair and the CAs to trust as they are in the PKI directory right now: during a CA
+    rotation ca-bundle.pem (both CAs), and admin.pem is re-issued by the new CA in its second phase."""
+    bundle = os.path.join(PKI, "ca-bundle.pem")
+    return {"ca": bundle if os.path.exists(bundle) else None}
 
 
 class Gateway:
@@ -187,10 +197,12 @@ class Writer(threading.Thread):
     writes that cannot be read back.
     """
 
-    def __init__(self, urls, prefix="/writer/", interval=0.02, max_seconds=900, connect_timeout=1.0):
+    def __init__(self, urls, prefix="/writer/", interval=0.02, max_seconds=900, connect_timeout=1.0, tls=None):
         super().__init__(daemon=True)
         self.urls, self.prefix, self.interval, self.max_seconds = list(urls), prefix, interval, max_seconds
         self.connect_timeout = connect_timeout
+        # tls(): Gateway's TLS arguments, read again for every write (a CA rotation: rotating_tls).
+        self.tls = tls
         self.acked, self.failed, self.rerouted = {}, [], []
         self._stop_event = threading.Event()
 
@@ -199,6 +211,8 @@ class Writer(threading.Thread):
         started, n = time.monotonic(), 0
         while not self._stop_event.is_set() and time.monotonic() - started < self.max_seconds:
             key, value = "%s%06d" % (self.prefix, n), "v%d-%f" % (n, time.time())
+            if self.tls is not None:
+                gateways = [Gateway(u, timeout=3, **self.tls()) for u in self.urls]
             self._write(key, value, [gateways[(n + i) % len(gateways)] for i in range(len(gateways))])
             n += 1
             time.sleep(self.interval)
@@ -235,8 +249,8 @@ class LeaderWatch:
     """Asks every member ({name: client URL}) for its status every 50 ms, each in its own thread, and
     records who it says leads; a member that is down adds nothing, the others keep reporting."""
 
-    def __init__(self, urls):
-        self.samples, self._stop = [], threading.Event()
+    def __init__(self, urls, tls=None):
+        self.samples, self._stop, self.tls = [], threading.Event(), tls
         self._threads = [threading.Thread(target=self._watch, args=(url, name), daemon=True)
                          for name, url in urls.items()]
 
@@ -244,6 +258,8 @@ class LeaderWatch:
         gateway = Gateway(url, timeout=0.5)
         while not self._stop.is_set():
             try:
+                if self.tls is not None:
+                    gateway = Gateway(url, timeout=0.5, **self.tls())
                 status = gateway.status()
                 self.samples.append((time.time(), name, status["header"]["member_id"], status.get("leader", "0"),
                                      int(status["raftTerm"])))

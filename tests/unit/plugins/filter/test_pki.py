@@ -93,3 +93,10 @@ def test_an_empty_checksum_lists_every_host_with_a_ca_certificate():
 def test_other_ca_hosts_wants_a_list_of_hosts():
     with pytest.raises(AnsibleFilterError, match="list of inventory hostnames"):
         other_ca_hosts("same", HOSTVARS, "ca", "aa")
+
+
+def test_a_list_of_checksums_accepts_any_of_them():
+    # During a CA rotation: the old CA, the bundle of both or the new CA.
+    assert other_ca_hosts(["same", "other"], HOSTVARS, "ca", ["aa", "bb"]) == []
+    assert other_ca_hosts(["same", "other"], HOSTVARS, "ca", ["bb"]) == ["same"]
+    assert other_ca_hosts(["same", "none"], HOSTVARS, "ca", []) == ["same"]

@@ -128,6 +128,8 @@ GOOD = [
     dict(etcd_metrics="off", etcd_corruption_checks=False),
     dict(etcd_tls="yes", etcd_pki_managed="False", etcd_systemd_hardening=1, etcd_show_status=0,
          etcd_remove_wipe="no", etcd_allow_downgrade="off", etcd_backup_before_upgrade="ON", etcd_pki_replace_ca=False),
+    dict(etcd_pki_rotate_ca=True),
+    dict(etcd_pki_rotate_ca=False, etcd_pki_managed=False),
     dict(etcd_version="3.4.0"),
     dict(etcd_backup_targets=[
         {"name": "offsite", "type": "s3", "bucket": "etcd-backups", "prefix": "prod/", "keep": 3, "max_age_days": 0},
@@ -435,6 +437,12 @@ BAD = [
     (dict(etcd_systemd_hardening=[]), "etcd_systemd_hardening", "[]", "true or false"),
     (dict(etcd_backup_before_upgrade="t"), "etcd_backup_before_upgrade", "'t'", "true or false"),
     (dict(etcd_pki_replace_ca=1.0), "etcd_pki_replace_ca", "1.0", "true or false"),
+    (dict(etcd_pki_rotate_ca="soon"), "etcd_pki_rotate_ca", "'soon'", "true or false"),
+    (dict(etcd_pki_rotate_ca=True, etcd_tls=False), "etcd_pki_rotate_ca", "True", "needs etcd_tls=true"),
+    (dict(etcd_pki_rotate_ca=True, etcd_pki_managed=False), "etcd_pki_rotate_ca", "True",
+     "needs etcd_pki_managed=true: the role rotates only a CA it manages"),
+    (dict(etcd_pki_rotate_ca="yes", etcd_pki_replace_ca=True), "etcd_pki_rotate_ca", "'yes'",
+     "cannot be combined with etcd_pki_replace_ca=true"),
     # release
     (dict(etcd_release_base_url="ftp://mirror/etcd"), "etcd_release_base_url", "'ftp://mirror/etcd'",
      "a URL starting with https://, http:// or file://"),

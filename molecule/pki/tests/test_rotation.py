@@ -1,0 +1,239 @@
+"""CA rotation (etcd_pki_rotate_ca) of the running 3-member cluster: refused while a member is down
+(no host changed), nothing changed in check mode, then a rotation under a continuous writer and a
+leader monitor whose first run is killed after phase 1 and finished by the next run, and a run after
+it that changes nothing.
+
+While it runs, a probe connects to every member again and again with the admin pair of the old CA
+(copied before the rotation) and, once it exists, the admin pair of the new CA, both trusting the
+CAs of ca-bundle.pem as an application told to would.
+"""
+
+import http.client
+import os
+import shutil
+import threading
+import time
+
+from cryptography import x509
+from etcdtest import (
+    PKI,
+    Gateway,
+    LeaderWatch,
+    Writer,
+    fingerprint,
+    host,
+    interrupted_playbook,
+    playbook,
+    recap,
+    release_run_lock,
+    rotating_tls,
+)
+
+MEMBERS = {"pki-host0": ("pki-a", "10.250.0.20"), "pki-host1": ("pki-b", "10.250.0.21"),
+           "pki-host2": ("pki-c", "10.250.0.22")}
+URLS = ["https://%s:2379" % address for _, address in MEMBERS.values()]
+HOSTS = list(MEMBERS)
+ROTATE = ["-e", "etcd_pki_rotate_ca=true"]
+APP = ["-e", '{"etcd_pki_clients": [{"name": "rot-app"}]}']
+REPORT = "TASK [raftops.etcd.etcd : Report the CA rotation phase in place on every member]"
+
+
+def load(path):
+    with open(path, "rb") as handle:
+        return x509.load_pem_x509_certificate(handle.read())
+
+
+def pki_files():
+    state = {}
+    for root, _dirs, files in os.walk(PKI):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as handle:
+                state[os.path.relpath(os.path.join(root, name), PKI)] = handle.read()
+    return state
+
+
+def answers(url, cert, key):
+    """True when the member serves a request from this client pair (trusting the CAs to trust now)."""
+    try:
+        Gateway(url, cert=cert, key=key, timeout=3, **rotating_tls()).status()
+        return True
+    except (OSError, ValueError, http.client.HTTPException):
+        return False
+
+
+class Probe(threading.Thread):
+    """Every 0.3 s, each member with the old CA's admin pair and, once issued, the new CA's."""
+
+    def __init__(self, old_pair, old_issuer):
+        super().__init__(daemon=True)
+        self.old_pair, self.old_issuer = old_pair, old_issuer
+        self.old, self.new, self._stop_event = [], [], threading.Event()
+
+    def run(self):
+        while not self._stop_event.is_set():
+            new_pair = (os.path.join(PKI, "admin.pem"), os.path.join(PKI, "admin-key.pem"))
+            fresh = load(new_pair[0]).issuer != self.old_issuer
+            for url in URLS:
+                self.old.append((time.time(), url, answers(url, *self.old_pair)))
+                if fresh:
+                    self.new.append((time.time(), url, answers(url, *new_pair)))
+            self._stop_event.wait(0.3)
+
+    def stop(self):
+        self._stop_event.set()
+        self.join(30)
+
+
+def restart_windows(since):
+    """{client URL: [(stopping, started)]}: when each member's etcd was restarting, in wall-clock time
+    (the hosts are containers on this kernel), from systemd's journal."""
+    windows = {}
+    for h, (_name, address) in MEMBERS.items():
+        out = host(h).check_output("journalctl -u etcd --since @%d -o short-unix --no-pager | grep -E ': (Stopping|Started) ' "
+                                   "|| true" % since)
+        stopping, spans = None, []
+        for line in out.splitlines():
+            stamp = float(line.split()[0])
+            if ": Stopping " in line:
+                stopping = stamp
+            elif stopping is not None:
+                spans.append((stopping, stamp))
+                stopping = None
+        windows["https://%s:2379" % address] = spans
+    return windows
+
+
+def unexcused(samples, windows, keep):
+    """Failed probes outside a restart of their member (1 s before it stopped to 3 s after it was
+    ready: a member restarting refuses or drops connections, whatever the pair)."""
+    return [(t, url) for t, url, ok in samples if keep(t) and not ok
+            and not any(stop - 1 <= t <= started + 3 for stop, started in windows[url])]
+
+
+def line_time(times, text, occurrence=1):
+    hits = [t for t, line in times if text in line]
+    assert len(hits) >= occurrence, (text, occurrence)
+    return hits[occurrence - 1]
+
+
+def test_a_rotation_with_a_member_down_is_refused_before_any_host_changes():
+    host("pki-host1").check_output("systemctl stop etcd")
+    try:
+        before, files = fingerprint(HOSTS), pki_files()
+        rc, out = playbook("etcd", *ROTATE)
+        assert rc != 0, out
+        text = " ".join(out.split())
+        assert ("a CA rotation needs every member up and healthy, and member pki-b on host pki-host1 is not: "
+                "start it and run again. Nothing was written. No host was changed.") in text, out
+        assert fingerprint(HOSTS) == before
+        assert pki_files() == files
+    finally:
+        host("pki-host1").check_output("systemctl start etcd")
+    deadline = time.monotonic() + 60
+    while not answers(URLS[1], None, None) and time.monotonic() < deadline:
+        time.sleep(1)
+
+
+def test_check_mode_changes_nothing():
+    before, files = fingerprint(HOSTS), pki_files()
+    rc, out = playbook("etcd", *ROTATE, *APP, check=True)
+    assert rc == 0, out
+    assert fingerprint(HOSTS) == before
+    assert pki_files() == files
+
+
+def test_a_rotation_killed_after_phase_1_is_finished_by_the_next_run_without_downtime(tmp_path):
+    old_ca = load(os.path.join(PKI, "ca.pem"))
+    crl_before = x509.load_pem_x509_crl(pki_files()["crl.pem"])
+    old_pair = (str(tmp_path / "old-admin.pem"), str(tmp_path / "old-admin-key.pem"))
+    shutil.copy(os.path.join(PKI, "admin.pem"), old_pair[0])
+    shutil.copy(os.path.join(PKI, "admin-key.pem"), old_pair[1])
+
+    writer = Writer(URLS, prefix="/rotation/", tls=rotating_tls)
+    watch = LeaderWatch({name: "https://%s:2379" % address for name, address in MEMBERS.values()}, tls=rotating_tls)
+    probe = Probe(old_pair, old_ca.subject)
+    writer.start()
+    watch.start()
+    probe.start()
+    first, second = [], []
+    try:
+        began, wall_began = time.monotonic(), int(time.time()) - 1
+        # Killed once phase 1 is in place on every member.
+        rc, out = interrupted_playbook("etcd", ROTATE + APP, REPORT, times=first)
+        killed = time.monotonic()
+        assert REPORT in out and "CA rotation: phase 1 of 3" not in out, out
+        assert os.path.exists(os.path.join(PKI, "ca-next.pem")), out
+        bundle = pki_files()["ca-bundle.pem"]
+        for h in HOSTS:
+            assert host(h).file("/etc/etcd/pki/ca.pem").content == bundle, h
+            assert not host(h).file("/etc/etcd/restart-pending").exists, h
+        app_old = load(os.path.join(PKI, "clients", "rot-app.pem"))
+        assert app_old.issuer == old_ca.subject
+        release_run_lock(URLS[0])
+
+        # The next run, without etcd_pki_rotate_ca: the phase is read from etcd_pki_dir.
+        resumed = time.monotonic()
+        rc, out = interrupted_playbook("etcd", APP, "\0never", times=second)
+        ended = time.monotonic()
+        assert rc == 0, out
+    finally:
+        writer.stop()
+        watch.stop()
+        probe.stop()
+
+    # Every phase: 1 (resumed, already in place), 2, 3.
+    for phase in (1, 2, 3):
+        assert "CA rotation: phase %d of 3 is in place on every member" % phase in out, out
+    phase2 = line_time(second, "CA rotation: phase 2 of 3 is in place")
+    new_ca = load(os.path.join(PKI, "ca.pem"))
+    assert new_ca.subject != old_ca.subject
+    assert sorted(os.listdir(os.path.join(PKI, "retired")))[-1].endswith("-ca.pem")
+    assert not [n for n in os.listdir(PKI) if n.startswith(("ca-next", "ca-previous", "ca-retiring"))]
+    assert pki_files()["ca-bundle.pem"] == pki_files()["ca.pem"]
+
+    # Members trust the new CA only; every certificate, the admin's and the application's, is the new CA's.
+    for h, (name, _address) in MEMBERS.items():
+        assert host(h).file("/etc/etcd/pki/ca.pem").content == pki_files()["ca.pem"], h
+        for leaf in (name + ".pem", name + "-peer.pem", "admin.pem", os.path.join("clients", "rot-app.pem")):
+            assert load(os.path.join(PKI, leaf)).issuer == new_ca.subject, leaf
+    # The CRL is the new CA's and still lists what it listed before.
+    crl = x509.load_pem_x509_crl(pki_files()["crl.pem"])
+    assert crl.issuer == new_ca.subject
+    assert {r.serial_number for r in crl} == {r.serial_number for r in crl_before}
+    for h in HOSTS:
+        assert host(h).file("/etc/etcd/pki/crl.pem").content == pki_files()["crl.pem"], h
+
+    # The old CA's client worked until the last phase began and is refused after it; the new CA's
+    # works from phase 2 on.
+    windows = restart_windows(wall_began)
+    old_before = [ok for t, _url, ok in probe.old if t < phase2]
+    assert old_before and unexcused(probe.old, windows, lambda t: t < phase2) == []
+    for url in URLS:
+        assert not answers(url, *old_pair), url
+        assert answers(url, os.path.join(PKI, "admin.pem"), os.path.join(PKI, "admin-key.pem")), url
+    new_after = [ok for t, _url, ok in probe.new if t >= phase2]
+    assert new_after and unexcused(probe.new, windows, lambda t: t >= phase2) == []
+
+    # No acknowledged write lost, and a leader at every sample.
+    lost = writer.lost(Gateway(URLS[0], **rotating_tls()))
+    leaderless = [s for s in watch.samples if s[3] == "0"]
+    print("\nCA rotation of 3 members: first run %.1fs (killed after phase 1), second run %.1fs (phases 2 and 3), "
+          "%.1fs in all; writes acknowledged %d, failed %d, lost %d; leader samples %d, without a leader %d, "
+          "terms %d; old-CA client probes %d (failed %d, all while its member restarted or after phase 2), new-CA client "
+          "probes %d (failed %d, all while its member restarted)"
+          % (killed - began, ended - resumed, (killed - began) + (ended - resumed), len(writer.acked),
+             len(writer.failed), len(lost), len(watch.samples), len(leaderless), len(watch.terms()),
+             len(probe.old), len([p for p in probe.old if not p[2]]), len(probe.new),
+             len([p for p in probe.new if not p[2]])))
+    assert len(writer.acked) > 100
+    assert lost == []
+    assert len(watch.samples) > 100 and leaderless == []
+
+
+def test_a_run_after_the_rotation_changes_nothing():
+    before, files = fingerprint(HOSTS), pki_files()
+    rc, out = playbook("etcd", *APP)
+    assert rc == 0, out
+    assert all(c["changed"] == 0 for c in recap(out).values()), out
+    assert fingerprint(HOSTS) == before
+    assert pki_files() == files
