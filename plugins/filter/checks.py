@@ -92,7 +92,7 @@ def version_change_problem(versions, target, allow_downgrade=False, health=None,
     if policy:
         return policy + "; nothing was changed"
     if auth is True or str(auth).lower() in ("yes", "on", "true", "1"):
-        minors = set(tuple(version_tuple(v)[:2]) for v in versions + [str(target)])
+        minors = set(tuple(version_tuple(v)[:2]) for v in [*versions, str(target)])
         if {(3, 4), (3, 5)} <= minors:
             return ("etcd_auth_enabled is true and the change from %s to %s mixes 3.4 and 3.5 members: etcd does not "
                     "support a rolling change between 3.4 and 3.5 with auth enabled; turn auth off "
