@@ -12,7 +12,7 @@ way the members' timer and etcd_maintenance will read it.
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.raftops.etcd.plugins.filter.etcd import upgrade_problem
+from ansible_collections.raftops.etcd.plugins.filter.etcd import upgrade_problem, version_tuple
 
 # Shells of accounts that cannot log in (the role's own system user gets /usr/sbin/nologin).
 NOLOGIN_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false")
@@ -79,17 +79,25 @@ def calendar_problem(result, host):
             % (host, timer.get("setting"), timer.get("schedule"), str(result.get("stderr", "")).strip()))
 
 
-def version_change_problem(versions, target, allow_downgrade=False, health=None):
+def version_change_problem(versions, target, allow_downgrade=False, health=None, auth=False):
     """Why the members, running ``versions``, may not move to ``target`` now; '' when they may.
 
-    etcd's policy first (plugins/filter/etcd.py upgrade_problem), then health: a change of release
-    rolls every member, which only a healthy cluster survives.
+    etcd's policy first (plugins/filter/etcd.py upgrade_problem), then auth (``auth``: the role is to
+    keep RBAC auth on, etcd_auth_enabled), then health: a change of release rolls every member,
+    which only a healthy cluster survives.
     """
     versions = [str(v) for v in versions or []]
     health = health or {}
     policy = upgrade_problem(versions, target, allow_downgrade)
     if policy:
         return policy + "; nothing was changed"
+    if auth is True or str(auth).lower() in ("yes", "on", "true", "1"):
+        minors = set(tuple(version_tuple(v)[:2]) for v in [*versions, str(target)])
+        if {(3, 4), (3, 5)} <= minors:
+            return ("etcd_auth_enabled is true and the change from %s to %s mixes 3.4 and 3.5 members: etcd does not "
+                    "support a rolling change between 3.4 and 3.5 with auth enabled; turn auth off "
+                    "(etcd_auth_enabled: false), change the release, then turn it on again; nothing was changed"
+                    % (", ".join(versions), target))
     if all(v == str(target) for v in versions) or health.get("healthy"):
         return ""
     why = "; ".join(str(p) for p in health.get("problems") or [])

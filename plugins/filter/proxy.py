@@ -239,6 +239,30 @@ def _health_body(answer):
     return body if isinstance(body, Mapping) else {}
 
 
+# What etcd answers a client without a user once auth is on. The gRPC proxy's /health reads a key
+# through its own connection, which has no user (its certificate has no CN, and a CN would be no
+# user through the gateway either): with auth on it answers health false with such a reason,
+# although it reaches the cluster (etcd takes "permission denied" for health, not these).
+AUTH_REFUSALS = ("user name is empty", "invalid auth token", "user name not found", "permission denied")
+
+
+def proxy_reaches(answer):
+    """Whether a proxy's /health ``answer`` (ansible.builtin.uri's result) says it reaches the cluster:
+    ``yes``, ``yes:auth-on`` (etcd refused its read for want of a user: the cluster answered), or
+    ``no:...`` with why."""
+    answer = answer if isinstance(answer, Mapping) else {}
+    body = _health_body(answer)
+    status = answer.get("status") if isinstance(answer.get("status"), int) else 0
+    if status == 200 and str(body.get("health", "")).lower() == "true":
+        return "yes"
+    reason = str(body.get("reason") or "unhealthy")
+    if status > 0 and any(refusal in reason.lower() for refusal in AUTH_REFUSALS):
+        return "yes:auth-on"
+    if status > 0:
+        return "no:HTTP-%s:%s" % (answer.get("status"), reason.replace(" ", "-"))
+    return "no:proxy-unreachable"
+
+
 def proxy_status_lines(records):
     """An aligned table, one line per proxy: whether it reaches the cluster; see proxy_status_lines.yml."""
     if isinstance(records, (str, Mapping)):
@@ -246,15 +270,7 @@ def proxy_status_lines(records):
     rows = [("PROXY", "MODE", "LISTEN", "REACHES-CLUSTER")]
     for record in records or []:
         record = record if isinstance(record, Mapping) else {}
-        answer = record.get("answer") if isinstance(record.get("answer"), Mapping) else {}
-        body = _health_body(answer)
-        status = answer.get("status") if isinstance(answer.get("status"), int) else 0
-        if status == 200 and str(body.get("health", "")).lower() == "true":
-            reaches = "yes"
-        elif status > 0:
-            reaches = "no:HTTP-%s:%s" % (answer.get("status"), str(body.get("reason") or "unhealthy").replace(" ", "-"))
-        else:
-            reaches = "no:proxy-unreachable"
+        reaches = proxy_reaches(record.get("answer"))
         rows.append((str(record.get("host", "?")), str(record.get("mode", "?")), str(record.get("listen", "?")), reaches))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
@@ -266,6 +282,7 @@ class FilterModule:
             "proxy_args": proxy_args,
             "proxy_group_problem": proxy_group_problem,
             "proxy_health_url": proxy_health_url,
+            "proxy_reaches": proxy_reaches,
             "proxy_problems": proxy_problems,
             "proxy_reach_problem": proxy_reach_problem,
             "proxy_status_lines": proxy_status_lines,

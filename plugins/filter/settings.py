@@ -16,6 +16,7 @@ from ansible_collections.raftops.etcd.plugins.filter.etcd import VERSION_PATTERN
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import RuleError, parse as parse_defrag_rule
 from ansible_collections.raftops.etcd.plugins.filter.server_env import METRICS_MODES
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_PATTERN, NAME_RULE
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_access import ROOT, AccessError, wanted_permissions
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import application_problems
 
 # One rule: the variable it reports on, the check, what is allowed (the message when the check
@@ -474,6 +475,151 @@ def controller_file(value, _settings):
     return None
 
 
+# --- auth: users, roles and RBAC as role variables (docs/access.md) -----------------------------
+
+ACCESS_NAME = re.compile(r"[^\x00-\x1f\x7f\s](?:[^\x00-\x1f\x7f]{0,126}[^\x00-\x1f\x7f\s])?")
+ACCESS_NAME_TEXT = "1 to 128 characters without control characters or surrounding spaces"
+ROLE_KEYS = ("name", "permissions", "state")
+USER_KEYS = ("name", "password", "roles", "state")
+ROLES_TEXT = ("a list of roles, each {name: NAME, permissions: [{prefix: P, permission: read|write|readwrite}, ...]} "
+              "(key: K for one key) or {name: NAME, state: absent}")
+USERS_TEXT = ("a list of users, each {name: NAME, password: P, roles: [ROLE, ...]} (no password: a certificate-only "
+              "user, named by an etcd_pki_clients entry) or {name: NAME, state: absent}")
+ROOT_PASSWORD_TEXT = "'' (none) or the password of etcd's root user: a string without control characters"
+
+
+def optional_boolean(value, settings):
+    return None if value is None else boolean(value, settings)
+
+
+def _hidden(entry):
+    """An etcd_users entry as a message may show it: without its password."""
+    if not isinstance(entry, Mapping):
+        return entry
+    return {k: ("<hidden>" if k == "password" else v) for k, v in entry.items()}
+
+
+def _access_entry_problem(entry, kind, keys, seen):
+    """What is wrong with one etcd_roles / etcd_users entry on its own; '' when nothing."""
+    if not isinstance(entry, Mapping):
+        return "must be a dict with a name"
+    unknown = sorted(str(k) for k in entry if k not in keys)
+    if unknown:
+        return "unknown key(s) %s; the keys are %s" % (", ".join(unknown), ", ".join(keys))
+    name = entry.get("name")
+    if not isinstance(name, str) or not ACCESS_NAME.fullmatch(name):
+        return "name %s: a %s name is %s" % (show(name), kind, ACCESS_NAME_TEXT)
+    if name in seen:
+        return "%s %s is listed twice" % (kind, name)
+    seen.add(name)
+    if entry.get("state", "present") not in ("present", "absent"):
+        return "state %s: present or absent" % show(entry.get("state"))
+    if name == ROOT:
+        if kind == "role":
+            return ("the role root is etcd's own: it holds every permission and cannot be changed or deleted; "
+                    "give the permissions to a role of your own")
+        return ("the user root is the role's: set etcd_auth_root_password (in a vault), and list your "
+                "applications' users here")
+    return ""
+
+
+def access_roles(value, _settings):
+    if not isinstance(value, (list, tuple)):
+        return True
+    problems, seen = [], set()
+    for index, entry in enumerate(value):
+        problem = _access_entry_problem(entry, "role", ROLE_KEYS, seen)
+        if not problem and entry.get("state", "present") == "present":
+            if not isinstance(entry.get("permissions") or [], (list, tuple)):
+                problem = "role %s: permissions must be a list" % entry["name"]
+            else:
+                try:
+                    wanted_permissions(entry.get("permissions") or [])
+                except AccessError as exc:
+                    problem = "role %s: %s" % (entry["name"], exc)
+        if problem:
+            problems.append(("etcd_roles[%d]" % index, entry, problem))
+    return problems
+
+
+def access_users(value, _settings):
+    if not isinstance(value, (list, tuple)):
+        return True
+    problems, seen = [], set()
+    for index, entry in enumerate(value):
+        problem = _access_entry_problem(entry, "user", USER_KEYS, seen)
+        if not problem:
+            password, roles = entry.get("password"), entry.get("roles", [])
+            if password is not None and (not isinstance(password, str) or not password or CONTROL.search(password)):
+                problem = "user %s: the password must be a non-empty string without control characters" % entry["name"]
+            elif not isinstance(roles, (list, tuple)) or not all(isinstance(r, str) and r for r in roles):
+                problem = "user %s: roles must be a list of role names" % entry["name"]
+        if problem:
+            problems.append(("etcd_users[%d]" % index, _hidden(entry), problem))
+    return problems
+
+
+def root_password(value, _settings):
+    if isinstance(value, str) and not CONTROL.search(value):
+        return None
+    # the value is a secret: never shown
+    return [("etcd_auth_root_password", "<hidden>", ROOT_PASSWORD_TEXT)]
+
+
+def _present(entries):
+    return [e for e in entries or [] if e.get("state", "present") == "present"]
+
+
+def users_roles_known(value, settings):
+    """Every role a user is to get is one etcd_roles defines (or root); the rest of etcd's roles are not the role's."""
+    if "etcd_roles" not in settings:
+        return None
+    defined = set(e["name"] for e in _present(settings["etcd_roles"])) | {ROOT}
+    problems = []
+    for index, entry in enumerate(value or []):
+        if entry.get("state", "present") != "present":
+            continue
+        unknown = [r for r in entry.get("roles", []) if r not in defined]
+        if unknown:
+            problems.append(("etcd_users[%d]" % index, _hidden(entry),
+                             "user %s: role(s) %s not defined (present) in etcd_roles; define them there, or take them "
+                             "off the user" % (entry["name"], ", ".join(unknown))))
+    return problems
+
+
+def users_log_in(value, settings):
+    """A user without a password logs in with a client certificate: an etcd_pki_clients entry must name it."""
+    cert_users = set(str(c.get("user", c.get("name"))) for c in settings.get("etcd_pki_clients") or []
+                     if isinstance(c, Mapping))
+    problems = []
+    for index, entry in enumerate(value or []):
+        if entry.get("state", "present") == "present" and entry.get("password") is None \
+                and entry["name"] not in cert_users:
+            problems.append(("etcd_users[%d]" % index, _hidden(entry),
+                             "user %s has neither a password nor a certificate: give it a password (in a vault), or "
+                             "add {name: ..., user: %s} to etcd_pki_clients for a certificate whose CN is the user"
+                             % (entry["name"], entry["name"])))
+    return problems
+
+
+def auth_needs_root(value, settings):
+    """Turning auth on or off needs the root user, and the role logs in as root once auth is on."""
+    if value is None:
+        return None
+    if not settings.get("etcd_auth_root_password"):
+        return ("there is no root user: etcd enables auth only with a user root holding the role root, and the role "
+                "logs in as root once auth is on; set etcd_auth_root_password (in a vault) and the role creates it")
+    return None
+
+
+def root_login_needs_pki(value, settings):
+    if value and _true(settings.get("etcd_tls", True)) and not _true(settings.get("etcd_pki_managed", True)):
+        return [("etcd_auth_root_password", "<hidden>",
+                 "needs etcd_pki_managed=true while etcd_tls is true: with auth on, the role's calls from the members "
+                 "use the admin client pair (no CN), which it issues only in a PKI it manages")]
+    return None
+
+
 # --- bootstrap: DNS SRV, discovery service, auto-TLS (docs/bootstrap.md) -------------------------
 
 BOOTSTRAP_MODES = ("static", "dns_srv", "discovery")  # = the choices of etcd_bootstrap in meta/argument_specs.yml
@@ -787,6 +933,12 @@ RULES = [
          "1 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit, not ending in -key; "
          "user 1 to 64 characters without control characters or surrounding spaces",
          "each application gets etcd_pki_dir/clients/NAME.pem with USER (default NAME) as its common name"),
+    Rule("etcd_auth_enabled", optional_boolean, "true (turn etcd's auth on), false (turn it off) or null (leave it)",
+         "the role turns etcd's RBAC auth on or off to match (docs/access.md)"),
+    Rule("etcd_auth_root_password", root_password, ROOT_PASSWORD_TEXT,
+         "the role creates the user root with it and logs in as root once auth is on"),
+    Rule("etcd_roles", access_roles, ROLES_TEXT, "the role creates them with exactly these permissions"),
+    Rule("etcd_users", access_users, USERS_TEXT, "the role creates them with exactly these roles"),
     Rule("etcd_data_dir", directory("/var/lib/etcd"), "an absolute path in normal form, a directory of its own",
          "the role chowns it to the etcd user, mode 0700, and moves it aside on removal and restore"),
     Rule("etcd_wal_dir", directory("/var/lib/etcd-wal", empty_ok=True),
@@ -887,6 +1039,14 @@ RULES = [
          "the role issues the applications' certificates only into a PKI it manages"),
     Rule("etcd_pki_rotate_ca", rotate_ca_needs, "false unless etcd_tls and etcd_pki_managed are true and "
          "etcd_pki_replace_ca is false", "the role rotates only the CA of a PKI it manages (docs/pki.md, CA rotation)"),
+    Rule("etcd_auth_enabled", auth_needs_root, "null unless etcd_auth_root_password is set",
+         "etcd needs the user root to turn auth on, and the role logs in as root"),
+    Rule("etcd_auth_root_password", root_login_needs_pki, "'' unless etcd_pki_managed is true (with etcd_tls)",
+         "the role's calls use the admin client pair it issues"),
+    Rule("etcd_users", users_roles_known, "roles that etcd_roles defines, or root",
+         "the role manages only the roles it lists"),
+    Rule("etcd_users", users_log_in, "a password, or an etcd_pki_clients entry for the user",
+         "a user logs in with a password or a client certificate whose CN is its name"),
     Rule("etcd_restore_mark_compacted", bump_needs_mark, "true unless etcd_restore_bump_revision is 0",
          "etcdutl bumps the revision only together with --mark-compacted"),
 ] + [

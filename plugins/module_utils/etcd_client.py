@@ -556,10 +556,23 @@ class EtcdClient:
         try:
             return self._open(path, data=data, method="POST", timeout=timeout)
         except EtcdError as exc:
-            if not self._auth or isinstance(exc, EtcdUnreachable) or not exc.matches(INVALID_TOKEN, USER_EMPTY):
+            if not self._auth_refusal(exc):
                 raise
-        self._login()
+            learnt_off = self._token == ""
+            self._login()
+            if learnt_off and not self._token:
+                raise  # auth is still off: the refusal was not about auth
         return self._open(path, data=data, method="POST", timeout=timeout)
+
+    def _auth_refusal(self, exc):
+        """Whether ``exc`` may be etcd refusing the RPC for want of a (valid) token. While the client
+        knows auth as off (token ""), whatever etcd answers may be that: auth came on since (the
+        answer differs by release: no user, permission denied, or 3.4's empty reply)."""
+        if not self._auth:
+            return False
+        if self._token == "":
+            return not isinstance(exc, EtcdUnreachable) or (exc.sent and "without a reply" in str(exc))
+        return not isinstance(exc, EtcdUnreachable) and exc.matches(INVALID_TOKEN, USER_EMPTY)
 
     def call(self, path, body=None, timeout=None):
         """POST a gateway RPC (``/v3/...``) and return the decoded JSON reply."""

@@ -1,6 +1,7 @@
 """A local HTTP server answering as etcd's v3 JSON gateway does, for EtcdClient's tests.
 
-``routes[path]`` is (status, JSON body) or ("stream", [lines]); ``requests`` records each (path,
+``routes[path]`` is (status, JSON body) or ("stream", [lines]), or a list of them answered in turn;
+``requests`` records each (path,
 decoded body), ``authorizations`` the Authorization header of each (None without one). ``client``
 is an EtcdClient pointed at it; with ``tls=(cert, key)`` the server speaks https with that pair
 and the client trusts ``cert``.
@@ -38,7 +39,8 @@ class Gateway:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 gateway.requests.append((self.path, json.loads(body)))
                 gateway.authorizations.append(self.headers.get("Authorization"))
-                status, payload = gateway.routes[self.path]
+                route = gateway.routes[self.path]
+                status, payload = route.pop(0) if isinstance(route, list) else route
                 if status == "stream":
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")

@@ -165,3 +165,18 @@ def test_without_problems_the_health_message_or_no_answer_is_named():
     assert version_change_problem(["3.4.23"], "3.5.0", False, {"healthy": False}) == (
         UNHEALTHY % ("3.4.23", "3.5.0", "no member answered"))
     assert version_change_problem(["3.4.23"], "3.5.0") == UNHEALTHY % ("3.4.23", "3.5.0", "no member answered")
+
+
+def test_a_rolling_change_between_3_4_and_3_5_is_refused_while_auth_is_to_stay_on():
+    message = version_change_problem(["3.4.23"], "3.5.1", False, {"healthy": True}, auth=True)
+    assert message.startswith("etcd_auth_enabled is true and the change from 3.4.23 to 3.5.1 mixes 3.4 and 3.5")
+    assert message.endswith("turn it on again; nothing was changed")
+    assert version_change_problem(["3.4.23", "3.5.1"], "3.5.1", False, {"healthy": True}, auth="true") != ""
+    assert version_change_problem(["3.5.1"], "3.4.23", True, {"healthy": True}, auth=True) != ""
+
+
+def test_auth_off_or_left_alone_and_other_changes_with_auth_pass():
+    assert version_change_problem(["3.4.23"], "3.5.1", False, {"healthy": True}, auth=None) == ""
+    assert version_change_problem(["3.4.23"], "3.5.1", False, {"healthy": True}, auth=False) == ""
+    assert version_change_problem(["3.5.0"], "3.5.1", False, {"healthy": True}, auth=True) == ""
+    assert version_change_problem(["3.5.1"], "3.5.1", False, {}, auth=True) == ""

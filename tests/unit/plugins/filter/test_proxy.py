@@ -234,6 +234,20 @@ def test_status_lines():
     ]
 
 
+@pytest.mark.parametrize("reason", ["GET ERROR:etcdserver: user name is empty", "GET ERROR:etcdserver: invalid auth token"])
+def test_a_grpc_proxy_refused_for_want_of_a_user_reaches_the_cluster(reason):
+    answer = {"status": 503, "json": {"health": "false", "reason": reason}}
+    assert p.proxy_reaches(answer) == "yes:auth-on"
+    (_head, line) = p.proxy_status_lines([{"host": "c0", "mode": "grpc", "listen": "127.0.0.1:23790", "answer": answer}])
+    assert line.endswith("yes:auth-on")
+
+
+def test_other_unhealthy_answers_do_not_reach_it():
+    assert p.proxy_reaches({"status": 503, "json": {"health": "false", "reason": "GET ERROR:context deadline exceeded"}}) \
+        == "no:HTTP-503:GET-ERROR:context-deadline-exceeded"
+    assert p.proxy_reaches(None) == "no:proxy-unreachable"
+
+
 # --- the settings table's rules for the proxies ---------------------------------------------------
 
 with open(os.path.join(ROOT, "roles", "etcd_proxy", "defaults", "main.yml")) as _f:
@@ -304,7 +318,7 @@ def test_bad_proxy_settings_are_named(variable, value, message):
 def test_the_filters_are_registered_and_documented():
     names = sorted(p.FilterModule().filters())
     assert names == ["proxy_args", "proxy_group_problem", "proxy_health_url", "proxy_problems", "proxy_reach_problem",
-                     "proxy_status_lines"]
+                     "proxy_reaches", "proxy_status_lines"]
     for name in names:
         with open(os.path.join(ROOT, "plugins", "filter", name + ".yml")) as f:
             assert yaml.safe_load(f)["DOCUMENTATION"]["name"] == name

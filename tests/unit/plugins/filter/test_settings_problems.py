@@ -140,6 +140,15 @@ GOOD = [
     dict(etcd_version="3.5.17"),
     dict(etcd_release_base_url="file:///srv/mirror/etcd"),
     dict(etcd_release_base_url="http://mirror.local:8080/etcd/releases"),
+    dict(etcd_auth_enabled=True, etcd_auth_root_password="s3cret",
+         etcd_roles=[{"name": "app", "permissions": [{"prefix": "app/", "permission": "readwrite"},
+                                                     {"key": "shared/x", "permission": "read"}]},
+                     {"name": "old", "state": "absent"}],
+         etcd_users=[{"name": "app", "password": "pw", "roles": ["app"]}, {"name": "billing", "roles": ["root"]},
+                     {"name": "gone", "state": "absent"}],
+         etcd_pki_clients=[{"name": "billing-app", "user": "billing"}]),
+    dict(etcd_auth_enabled=False, etcd_auth_root_password="s3cret"),
+    dict(etcd_auth_enabled="no", etcd_auth_root_password="s3cret"),
 ]
 
 
@@ -475,6 +484,32 @@ BAD = [
     (dict(etcd_proxy_user="root"), "etcd_proxy_user", "'root'", "is a system or login account"),
     (dict(etcd_proxy_config_dir="etc/proxy"), "etcd_proxy_config_dir", "'etc/proxy'", "must be an absolute path"),
     (dict(etcd_proxy_data_dir="/tmp/proxy"), "etcd_proxy_data_dir", "'/tmp/proxy'", "lies under /tmp"),
+    # auth as role variables (docs/access.md)
+    (dict(etcd_auth_enabled="maybe"), "etcd_auth_enabled", "'maybe'", "or null (leave it)"),
+    (dict(etcd_auth_enabled=True), "etcd_auth_enabled", "True", "there is no root user"),
+    (dict(etcd_auth_enabled=False), "etcd_auth_enabled", "False", "set etcd_auth_root_password"),
+    (dict(etcd_auth_root_password=["x"]), "etcd_auth_root_password", "'<hidden>'", "without control characters"),
+    (dict(etcd_auth_root_password="s", etcd_pki_managed=False), "etcd_auth_root_password", "'<hidden>'",
+     "needs etcd_pki_managed=true"),
+    (dict(etcd_roles={"name": "app"}), "etcd_roles", "{'name': 'app'}", "a list of roles"),
+    (dict(etcd_roles=[{"name": "root", "permissions": [{"prefix": "", "permission": "read"}]}]), "etcd_roles[0]",
+     "{'name': 'root', 'permissions': [{'prefix': '', 'permission': 'read'}]}", "the role root is etcd's own"),
+    (dict(etcd_roles=[{"name": "app", "permissions": [{"prefix": "app/", "permission": "all"}]}]), "etcd_roles[0]",
+     "{'name': 'app', 'permissions': [{'prefix': 'app/', 'permission': 'all'}]}", "permission must be one of"),
+    (dict(etcd_roles=[{"name": "app"}, {"name": "app", "state": "absent"}]), "etcd_roles[1]",
+     "{'name': 'app', 'state': 'absent'}", "role app is listed twice"),
+    (dict(etcd_roles=[{"name": "app", "perms": []}]), "etcd_roles[0]", "{'name': 'app', 'perms': []}",
+     "unknown key(s) perms"),
+    (dict(etcd_users=[{"name": "root", "password": "pw"}]), "etcd_users[0]", "{'name': 'root', 'password': '<hidden>'}",
+     "set etcd_auth_root_password"),
+    (dict(etcd_users=[{"name": " app", "password": "pw"}]), "etcd_users[0]", "{'name': ' app', 'password': '<hidden>'}",
+     "surrounding spaces"),
+    (dict(etcd_users=[{"name": "app", "password": "pw", "roles": "app"}]), "etcd_users[0]",
+     "{'name': 'app', 'password': '<hidden>', 'roles': 'app'}", "roles must be a list"),
+    (dict(etcd_users=[{"name": "app", "password": "pw", "roles": ["ap"]}]), "etcd_users[0]",
+     "{'name': 'app', 'password': '<hidden>', 'roles': ['ap']}", "role(s) ap not defined (present) in etcd_roles"),
+    (dict(etcd_users=[{"name": "app", "roles": []}]), "etcd_users[0]", "{'name': 'app', 'roles': []}",
+     "has neither a password nor a certificate"),
 ]
 
 
@@ -613,3 +648,21 @@ def test_every_managed_env_key_is_refused():
     for key, why in s.MANAGED_ENV.items():
         (message,) = problems(etcd_extra_env={key: "x"})
         assert message == "host etcd-1: etcd_extra_env[%r]='x': %s" % (key, why)
+
+
+def test_a_refused_user_never_shows_a_password():
+    found = problems(etcd_auth_enabled=True, etcd_auth_root_password="\nroot-pw",
+                     etcd_users=[{"name": "app", "password": "app-pw", "roles": ["nope"]}])
+    assert found and not [m for m in found if "root-pw" in m or "app-pw" in m], found
+
+
+def test_a_user_may_get_a_role_listed_later_but_not_one_that_is_deleted():
+    roles = [{"name": "app", "permissions": []}, {"name": "old", "state": "absent"}]
+    assert problems(etcd_roles=roles, etcd_users=[{"name": "u", "password": "p", "roles": ["app", "root"]}]) == []
+    (message,) = problems(etcd_roles=roles, etcd_users=[{"name": "u", "password": "p", "roles": ["old"]}])
+    assert "role(s) old not defined (present) in etcd_roles" in message
+
+
+def test_users_are_not_judged_by_roles_that_failed_their_own_rule():
+    (message,) = problems(etcd_roles="app", etcd_users=[{"name": "u", "password": "p", "roles": ["app"]}])
+    assert message.startswith("host etcd-1: etcd_roles='app': ")

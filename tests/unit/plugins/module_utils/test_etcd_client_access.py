@@ -146,3 +146,28 @@ def test_auth_user_and_password_go_together():
     with pytest.raises(ec.EtcdConfigError, match="auth_password is missing") as caught:
         ec.EtcdClient("http://127.0.0.1:2379", auth_user="root")
     assert caught.value.option == "auth_password"
+
+
+@pytest.mark.parametrize("refusal", [
+    (400, error(ec.USER_EMPTY, 3)),
+    (403, error("permission denied", 7)),
+])
+def test_a_client_that_learnt_auth_was_off_logs_in_once_auth_came_on(gateway, refusal):
+    client = authenticating(gateway, auth_user="root", auth_password="pw")
+    gateway.routes["/v3/auth/authenticate"] = (400, error(ec.AUTH_NOT_ENABLED))
+    client.range("a")  # auth off: no token
+    gateway.routes["/v3/auth/authenticate"] = (200, {"header": HEADER, "token": "tok2"})
+    gateway.routes["/v3/kv/range"] = [refusal, (200, {"header": HEADER})]
+    client.range("b")
+    assert [path for path, _body in gateway.requests][2:] == ["/v3/kv/range", "/v3/auth/authenticate", "/v3/kv/range"]
+    assert gateway.authorizations[-1] == "tok2"
+
+
+def test_while_auth_stays_off_an_error_is_raised_as_it_came_without_a_second_try(gateway):
+    client = authenticating(gateway, auth_user="root", auth_password="pw")
+    gateway.routes["/v3/auth/authenticate"] = (400, error(ec.AUTH_NOT_ENABLED))
+    client.range("a")
+    gateway.routes["/v3/kv/range"] = (400, error("mvcc: required revision has been compacted", 11))
+    with pytest.raises(ec.EtcdError, match="compacted"):
+        client.range("b")
+    assert [path for path, _body in gateway.requests][2:] == ["/v3/kv/range", "/v3/auth/authenticate"]
