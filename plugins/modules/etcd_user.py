@@ -157,7 +157,8 @@ def argument_spec():
         name=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         password=dict(type="str", no_log=True),
-        no_password=dict(type="bool", default=False),
+        # A flag, not a secret: no_log=False says so (Ansible warns about options named like passwords).
+        no_password=dict(type="bool", default=False, no_log=False),
         update_password=dict(type="str", choices=["on_create", "always"], default="on_create", no_log=False),
         roles=dict(type="list", elements="str"),
         append_roles=dict(type="bool", default=False),
