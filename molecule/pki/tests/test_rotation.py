@@ -36,6 +36,9 @@ HOSTS = list(MEMBERS)
 ROTATE = ["-e", "etcd_pki_rotate_ca=true"]
 APP = ["-e", '{"etcd_pki_clients": [{"name": "rot-app"}]}']
 REPORT = "TASK [raftops.etcd.etcd : Report the CA rotation phase in place on every member]"
+# etcd's default election timeout (1 s) and the leader monitor's sampling slack: a hand-off is done
+# well within it.
+HANDOFF_LIMIT = 1.5
 
 
 def load(path):
@@ -214,20 +217,34 @@ def test_a_rotation_killed_after_phase_1_is_finished_by_the_next_run_without_dow
     new_after = [ok for t, _url, ok in probe.new if t >= phase2]
     assert new_after and unexcused(probe.new, windows, lambda t: t >= phase2) == []
 
-    # No acknowledged write lost, and a leader at every sample.
+    # No acknowledged write lost, and a leader at every sample but at a hand-off: the roll moves
+    # leadership away before the leader restarts, and a member already in the new term may answer
+    # before the new leader's first heartbeat reaches it. Around such an answer, the last member that
+    # answered as leader and the first one to answer as leader in the new term are apart by less
+    # than an election timeout; a lost leader is only replaced after one.
     lost = writer.lost(Gateway(URLS[0], **rotating_tls()))
     leaderless = [s for s in watch.samples if s[3] == "0"]
+    claims = [(at, term) for at, _name, me, leader, term in watch.samples if leader == me]
+    gaps = []
+    for at, name, _me, _leader, term in leaderless:
+        before = [t for t, _term in claims if t < at]
+        after = [t for t, claim_term in claims if t > at and claim_term >= term]
+        assert before and after, "no leader around %s's answer without one in term %d" % (name, term)
+        gaps.append(after[0] - before[-1])
     print("\nCA rotation of 3 members: first run %.1fs (killed after phase 1), second run %.1fs (phases 2 and 3), "
-          "%.1fs in all; writes acknowledged %d, failed %d, lost %d; leader samples %d, without a leader %d, "
+          "%.1fs in all; writes acknowledged %d, failed %d, lost %d; leader samples %d, without a leader %d "
+          "(at hand-offs, a leader within %.2fs), "
           "terms %d; old-CA client probes %d (failed %d, all while its member restarted or after phase 2), new-CA client "
           "probes %d (failed %d, all while its member restarted)"
           % (killed - began, ended - resumed, (killed - began) + (ended - resumed), len(writer.acked),
-             len(writer.failed), len(lost), len(watch.samples), len(leaderless), len(watch.terms()),
+             len(writer.failed), len(lost), len(watch.samples), len(leaderless), max(gaps, default=0.0),
+             len(watch.terms()),
              len(probe.old), len([p for p in probe.old if not p[2]]), len(probe.new),
              len([p for p in probe.new if not p[2]])))
     assert len(writer.acked) > 100
     assert lost == []
-    assert len(watch.samples) > 100 and leaderless == []
+    assert len(watch.samples) > 100
+    assert max(gaps, default=0.0) < HANDOFF_LIMIT, leaderless
 
 
 def test_a_run_after_the_rotation_changes_nothing():
