@@ -36,19 +36,21 @@ def flat(text):
     return " ".join(text.split())
 
 
-def extra_vars(name, **values):
+def json_file(name, data):
+    """``data`` written to EPHEMERAL/<name>.json, for ansible-playbook's -e @FILE or -i FILE."""
     path = os.path.join(EPHEMERAL, name + ".json")
     with open(path, "w") as out:
-        json.dump(values, out)
-    return ["-e", "@" + path]
+        json.dump(data, out)
+    return path
+
+
+def extra_vars(name, **values):
+    return ["-e", "@" + json_file(name, values)]
 
 
 def with_spare():
     """A second inventory (-i) that puts disc-host3 in group etcd, as an operator edits the inventory."""
-    path = os.path.join(EPHEMERAL, "inventory-spare.json")
-    with open(path, "w") as out:
-        json.dump({"etcd": {"hosts": {SPARE: None}}}, out)
-    return ["-i", path]
+    return ["-i", json_file("inventory-spare", {"etcd": {"hosts": {SPARE: None}}})]
 
 
 def set_spare_records(*lines):
@@ -247,14 +249,11 @@ PROXY_CLIENT = "/root/etcd-client"
 
 
 def with_proxy():
-    """A second inventory (-i) that makes disc-proxy a gRPC proxy host finding the members by the
-    client SRV records of etcd.test, with the settings the members have."""
-    path = os.path.join(EPHEMERAL, "inventory-proxy.json")
+    """A second inventory (-i) that makes disc-proxy a proxy host finding the members by the client
+    SRV records of etcd.test, with the settings the members have."""
     settings = dict(etcd_release_base_url="http://10.250.0.1:8080", etcd_version="3.5.30", etcd_limit_nofile=20000,
                     etcd_pki_dir=os.path.join(EPHEMERAL, "etcd-pki"), etcd_proxy_discovery_srv="etcd.test")
-    with open(path, "w") as out:
-        json.dump({"etcd_proxy": {"hosts": {PROXY: settings}}}, out)
-    return ["-i", path]
+    return ["-i", json_file("inventory-proxy", {"etcd_proxy": {"hosts": {PROXY: settings}}})]
 
 
 @pytest.mark.parametrize("mode, command", [("grpc", "grpc-proxy start"), ("gateway", "gateway start")])
