@@ -16,6 +16,7 @@ description:
   - Whether a data directory holds member data is decided by its write-ahead log (a non-empty
     C(member/wal), or the separate WAL directory).
   - Never changes anything.
+  - The role's preflight reads everything it needs of a host in this one call.
 extends_documentation_fragment:
   - raftops.etcd.common
 attributes:
@@ -43,6 +44,21 @@ options:
         already listens on (another etcd instance or another service), from C(/proc/net/tcp) and C(/proc/net/tcp6).
     type: list
     elements: int
+    default: []
+  facts:
+    description:
+      - Also return, as facts, the few the role uses in place of a C(setup) run, which costs more:
+        C(ansible_architecture), C(ansible_service_mgr), C(ansible_hostname), C(ansible_fqdn) and
+        C(ansible_default_ipv4.address) (the source address of the route to the internet; none without one).
+    type: bool
+    default: false
+  account:
+    description: Also read this account from the password database into RV(account).
+    type: str
+  paths:
+    description: Also say which of these paths exist, in RV(present).
+    type: list
+    elements: path
     default: []
   read_log:
     description:
@@ -161,10 +177,33 @@ log_error:
   description: Why the log could not be read, with O(read_log=true); empty otherwise.
   returned: always
   type: str
+account:
+  description:
+    - The fields of O(account) in the password database after its name, as C(getent passwd) shows them
+      (password, uid, gid, comment, home, shell); empty when there is no such account or no O(account).
+  returned: always
+  type: list
+  elements: str
+  sample: ["x", "998", "998", "", "/var/lib/etcd", "/usr/sbin/nologin"]
+present:
+  description: The paths of O(paths) that exist.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/etcd/pki/client-key.pem]
+ansible_facts:
+  description: With O(facts=true), the facts named there.
+  returned: with O(facts=true)
+  type: dict
+  sample: {"ansible_architecture": "x86_64", "ansible_service_mgr": "systemd", "ansible_hostname": "etcd-host0",
+           "ansible_fqdn": "etcd-host0.example.net", "ansible_default_ipv4": {"address": "10.0.0.10"}}
 """
 
 import os
+import platform
+import pwd
 import re
+import socket
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_wal import WalError, log_state
@@ -274,6 +313,46 @@ def host_info(unit_path, data_dir, wal_dir, bin_path, active, ports=(), with_log
     )
 
 
+# Any address outside the host: connecting a UDP socket sends nothing, it only picks the route.
+ROUTE_PROBE = ("192.0.2.1", 9)
+
+
+def default_ipv4():
+    """The source address of the host's route to the internet (what C(ip route get) says), or None without one."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(ROUTE_PROBE)
+        return probe.getsockname()[0]
+    except OSError:
+        return None
+    finally:
+        probe.close()
+
+
+def service_manager():
+    """systemd when it runs the host (its runtime directory exists), else the name of process 1."""
+    if os.path.isdir("/run/systemd/system"):
+        return "systemd"
+    return (read_text("/proc/1/comm") or "unknown").strip()
+
+
+def host_facts():
+    address = default_ipv4()
+    facts = dict(architecture=platform.machine(), service_mgr=service_manager(), hostname=platform.node().split(".")[0],
+                 fqdn=socket.getfqdn(), default_ipv4=dict(address=address) if address else {})
+    # Named as setup names them: Ansible keeps facts under ansible_facts without the prefix.
+    return {"ansible_" + name: value for name, value in facts.items()}
+
+
+def passwd_fields(name):
+    """The password database entry of ``name`` after the name, as getent shows it; [] when there is none."""
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return []
+    return [entry.pw_passwd, str(entry.pw_uid), str(entry.pw_gid), entry.pw_gecos, entry.pw_dir, entry.pw_shell]
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -283,6 +362,9 @@ def main():
             bin_path=dict(type="path", default="/usr/local/bin/etcd"),
             ports=dict(type="list", elements="int", default=[]),
             read_log=dict(type="bool", default=False),
+            facts=dict(type="bool", default=False),
+            account=dict(type="str"),
+            paths=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -290,8 +372,12 @@ def main():
     systemctl = module.get_bin_path("systemctl")
     unit_name = os.path.basename(p["unit_path"])
     active = bool(systemctl) and module.run_command([systemctl, "is-active", "--quiet", unit_name])[0] == 0
-    module.exit_json(changed=False, **host_info(p["unit_path"], p["data_dir"], p["wal_dir"], p["bin_path"], active,
-                                                p["ports"], p["read_log"]))
+    result = host_info(p["unit_path"], p["data_dir"], p["wal_dir"], p["bin_path"], active, p["ports"], p["read_log"])
+    result["account"] = passwd_fields(p["account"]) if p["account"] else []
+    result["present"] = [path for path in p["paths"] if os.path.lexists(path)]
+    if p["facts"]:
+        result["ansible_facts"] = host_facts()
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,17 @@
 """etcd_host_info on a temporary tree: the installed settings come from the unit's environment
 files, member data is a non-empty WAL, and the release is read from the binary's link."""
 
+import json
 import os
+import platform
+import pwd
 import socket
 
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.raftops.etcd.plugins.modules import etcd_host_info
 from ansible_collections.raftops.etcd.plugins.modules.etcd_host_info import (
     environment_files, holds_member_data, host_info, listening_ports, parse_environment)
 
@@ -110,3 +118,29 @@ def test_host_info_reads_the_installed_members_log_only_when_asked(tmp_path):
     assert info["log"] is None
     assert info["log_error"] == ("cannot read the write-ahead log in %s/member/wal: 0000000000000001-0000000000000006.wal "
                                  "is damaged before its end" % data)
+
+
+def run_module(args, capsys):
+    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
+        etcd_host_info.main()
+    return exit_info.value.code, json.loads(capsys.readouterr().out)
+
+
+def test_the_same_call_reads_the_account_the_paths_and_the_facts_the_role_uses(tmp_path, capsys):
+    present = tmp_path / "client-key.pem"
+    present.write_text("key")
+    me = pwd.getpwuid(os.getuid())
+    code, out = run_module({"data_dir": str(tmp_path / "data"), "account": me.pw_name, "facts": True,
+                            "paths": [str(present), str(tmp_path / "absent.pem")]}, capsys)
+    assert code == 0 and out["changed"] is False
+    assert out["account"] == [me.pw_passwd, str(me.pw_uid), str(me.pw_gid), me.pw_gecos, me.pw_dir, me.pw_shell]
+    assert out["present"] == [str(present)]
+    facts = out["ansible_facts"]
+    assert facts["ansible_architecture"] == platform.machine() and facts["ansible_hostname"] == platform.node().split(".")[0]
+    assert facts["ansible_service_mgr"] and facts["ansible_fqdn"]
+    assert facts["ansible_default_ipv4"] in ({}, {"address": etcd_host_info.default_ipv4()})
+
+
+def test_without_facts_asked_none_are_set_and_a_missing_account_reads_empty(tmp_path, capsys):
+    code, out = run_module({"data_dir": str(tmp_path / "data"), "account": "no-such-account-raftops"}, capsys)
+    assert code == 0 and out["account"] == [] and out["present"] == [] and "ansible_facts" not in out

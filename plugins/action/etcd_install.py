@@ -1,0 +1,44 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Action for raftops.etcd.etcd_install: the release tarball goes to the host only when it needs it.
+
+The module runs once; a host whose release directory is complete (every run after the first) needs
+nothing else, not even a temporary directory. A host without the release says so, and only then
+is the tarball sent and the module run again with the copy.
+"""
+
+import os
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+
+MODULE = "raftops.etcd.etcd_install"
+
+
+class ActionModule(ActionBase):
+    # The temporary directory is made only when the tarball is sent (run() below).
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp  # unused since ansible-core 2.5
+        args = dict(self._task.args)
+        answer = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
+        if not answer.pop("needs_src", False):
+            result.update(answer)
+            return result
+        src = os.path.expanduser(to_text(args["src"]))
+        if not os.path.isfile(src):
+            raise AnsibleActionFail("the release tarball %s is not on the controller" % src)
+        try:
+            self._make_tmp_path()
+            host_src = self._connection._shell.join_path(self._connection._shell.tmpdir, os.path.basename(src))
+            self._transfer_file(src, host_src)
+            self._fixup_perms2((self._connection._shell.tmpdir, host_src))
+            result.update(self._execute_module(module_name=MODULE, module_args=dict(args, _host_src=host_src),
+                                               task_vars=task_vars))
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result

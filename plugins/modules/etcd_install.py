@@ -1,0 +1,282 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+DOCUMENTATION = r"""
+module: etcd_install
+short_description: Install an etcd release on a host in one call, the account and the binaries' links included
+version_added: 0.1.0
+description:
+  - Makes the service account, unpacks the release tarball into its own directory and links the
+    binaries to it, changing only what differs; each step on its own would cost a task and a round
+    trip or more to the host, even when nothing changes.
+  - The tarball is sent to the host only when the release directory has no C(etcd) binary yet. Its
+    SHA-256 is checked on the host before anything is unpacked, so a damaged copy changes nothing.
+  - The release is unpacked without its top directory (C(etcd-vX.Y.Z-linux-ARCH/)), each file
+    written whole and renamed into place, C(etcd) last, so a release directory with C(etcd) is a
+    complete one.
+  - A link is replaced atomically, so a service that starts meanwhile finds the old binary or the new one.
+extends_documentation_fragment:
+  - raftops.etcd.common
+attributes:
+  action:
+    description: The action plugin sends the tarball from the controller, and only when the host needs it.
+    support: full
+  check_mode:
+    details: The tarball is not sent in check mode; the result says whether the release would be unpacked.
+options:
+  src:
+    description:
+      - The release tarball on the controller, as published (C(etcd-vX.Y.Z-linux-ARCH.tar.gz)).
+      - Omit to only link a release installed earlier; the module fails when it is not complete.
+    type: path
+  checksum:
+    description:
+      - The tarball's SHA-256, in hex, as the release's C(SHA256SUMS) lists it.
+      - Required with O(src).
+    type: str
+  release_dir:
+    description: The directory the release is unpacked into, owned by root, mode C(0755).
+    type: path
+    required: true
+  bin_dir:
+    description: The directory of the links.
+    type: path
+    required: true
+  make_bin_dir:
+    description:
+      - Make O(bin_dir) (root, C(0755)) when it is missing. Leave V(false) for a system directory
+        such as C(/usr/local/bin), which is left as it is.
+    type: bool
+    default: false
+  binaries:
+    description: The names in the release to link from O(bin_dir).
+    type: list
+    elements: str
+    required: true
+  link:
+    description:
+      - Point the links at this release. V(false) installs the release and leaves the links as they are
+        (a member that switches release in its own roll step).
+    type: bool
+    default: true
+  user:
+    description:
+      - The system account etcd runs as, with a group of the same name, made when missing. An existing
+        account or group is left as it is.
+      - Omit to make no account.
+    type: str
+  home:
+    description: The home directory of an account this module makes; it is not created.
+    type: path
+    default: /nonexistent
+seealso:
+  - module: ansible.builtin.unarchive
+    description: The general way to unpack an archive.
+"""
+
+EXAMPLES = r"""
+- name: Install etcd 3.5.1
+  raftops.etcd.etcd_install:
+    src: /var/cache/etcd/v3.5.1/etcd-v3.5.1-linux-amd64.tar.gz
+    checksum: "{{ sha256_from_the_release_SHA256SUMS }}"
+    release_dir: /opt/etcd/v3.5.1
+    bin_dir: /usr/local/bin
+    binaries: [etcd, etcdctl, etcdutl]
+    user: etcd
+    home: /var/lib/etcd
+
+- name: Switch the links to the release installed earlier
+  raftops.etcd.etcd_install:
+    release_dir: /opt/etcd/v3.5.1
+    bin_dir: /usr/local/bin
+    binaries: [etcd, etcdctl, etcdutl]
+"""
+
+RETURN = r"""
+account_made:
+  description: The account or its group was made (or would be, in check mode).
+  returned: always
+  type: bool
+unpacked:
+  description: The release was unpacked (or would be, in check mode).
+  returned: always
+  type: bool
+linked:
+  description: The links that were made or pointed at this release (or would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [/usr/local/bin/etcd, /usr/local/bin/etcdctl]
+"""
+
+import grp
+import hashlib
+import os
+import posixpath
+import pwd
+import shutil
+import tarfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file
+
+# The binary whose presence marks a release directory as complete: it is written last.
+COMPLETE_MARK = "etcd"
+
+
+class ReleaseError(Exception):
+    """A tarball that is not the release it should be; nothing was unpacked."""
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def release_members(archive):
+    """(relative path, TarInfo) of each file and directory below the tarball's top directory, ``etcd``
+    last; anything else (links, devices) or a path that leaves the directory is refused."""
+    members = []
+    for info in archive.getmembers():
+        parts = [part for part in posixpath.normpath(info.name).split("/") if part not in ("", ".")]
+        relative = "/".join(parts[1:])
+        if not relative:
+            continue
+        if info.name.startswith("/") or ".." in parts or not (info.isfile() or info.isdir()):
+            raise ReleaseError("unexpected entry %s (%s)" % (info.name, "link" if info.issym() or info.islnk() else "path"))
+        members.append((relative, info))
+    if COMPLETE_MARK not in [relative for relative, info in members if info.isfile()]:
+        raise ReleaseError("no %s binary in it" % COMPLETE_MARK)
+    return sorted(members, key=lambda member: member[0] == COMPLETE_MARK)
+
+
+def unpack(path, release_dir):
+    """Write the release's files into ``release_dir`` (root-owned), each whole, ``etcd`` last."""
+    with tarfile.open(path, "r:gz") as archive:
+        members = release_members(archive)
+        for relative, info in members:
+            target = os.path.join(release_dir, relative)
+            if info.isdir():
+                os.makedirs(target, 0o755, exist_ok=True)
+                continue
+            os.makedirs(os.path.dirname(target), 0o755, exist_ok=True)
+            source = archive.extractfile(info)
+            with atomic_file(target, mode=info.mode & 0o755) as out:
+                shutil.copyfileobj(source, out.handle)
+                os.chown(out.path, 0, 0)
+
+
+def links_to_change(bin_dir, release_dir, binaries):
+    """The links in ``bin_dir`` that do not point at ``release_dir`` yet."""
+    return [os.path.join(bin_dir, name) for name in binaries
+            if not (os.path.islink(os.path.join(bin_dir, name))
+                    and os.readlink(os.path.join(bin_dir, name)) == os.path.join(release_dir, name))]
+
+
+def replace_link(path, target):
+    """Point ``path`` at ``target`` in one rename, whatever non-directory was there."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        raise OSError("%s is a directory" % path)
+    temporary = "%s.%d.tmp" % (path, os.getpid())
+    if os.path.lexists(temporary):
+        os.unlink(temporary)
+    os.symlink(target, temporary)
+    os.replace(temporary, path)
+
+
+def missing_account(user):
+    """(group missing, user missing) for the account ``user``."""
+    try:
+        grp.getgrnam(user)
+        group_missing = False
+    except KeyError:
+        group_missing = True
+    try:
+        pwd.getpwnam(user)
+        user_missing = False
+    except KeyError:
+        user_missing = True
+    return group_missing, user_missing
+
+
+def make_account(module, user, home, group_missing, user_missing):
+    if group_missing:
+        module.run_command([module.get_bin_path("groupadd", required=True), "--system", user], check_rc=True)
+    if user_missing:
+        module.run_command([module.get_bin_path("useradd", required=True), "--system", "--gid", user,
+                            "--shell", "/usr/sbin/nologin", "--home-dir", home, "--no-create-home", user], check_rc=True)
+
+
+def make_directory(path):
+    os.makedirs(path, 0o755, exist_ok=True)
+    os.chown(path, 0, 0)
+    os.chmod(path, 0o755)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            src=dict(type="path"),
+            checksum=dict(type="str"),
+            release_dir=dict(type="path", required=True),
+            bin_dir=dict(type="path", required=True),
+            make_bin_dir=dict(type="bool", default=False),
+            binaries=dict(type="list", elements="str", required=True),
+            link=dict(type="bool", default=True),
+            user=dict(type="str"),
+            home=dict(type="path", default="/nonexistent"),
+            # Set by the action plugin: src is the copy it sent to the host (None: none was sent).
+            _host_src=dict(type="path"),
+        ),
+        required_together=[("src", "checksum")],
+        supports_check_mode=True,
+    )
+    params = module.params
+    release_dir, bin_dir = params["release_dir"], params["bin_dir"]
+    result = dict(changed=False, account_made=False, unpacked=False, linked=[])
+
+    group_missing, user_missing = missing_account(params["user"]) if params["user"] else (False, False)
+    result["account_made"] = group_missing or user_missing
+    result["unpacked"] = not os.path.isfile(os.path.join(release_dir, COMPLETE_MARK))
+    if result["unpacked"] and params["src"] is None:
+        module.fail_json(msg="%s has no complete etcd release (no %s binary), and no src was given to unpack"
+                         % (release_dir, COMPLETE_MARK), **result)
+    if result["unpacked"] and params["_host_src"] is None and not module.check_mode:
+        # The action plugin asked first: it sends the tarball only when this says so.
+        module.exit_json(changed=False, needs_src=True, account_made=False, unpacked=False, linked=[])
+    if params["link"]:
+        result["linked"] = links_to_change(bin_dir, release_dir, params["binaries"])
+    result["changed"] = result["account_made"] or result["unpacked"] or bool(result["linked"])
+    if module.check_mode or not result["changed"]:
+        module.exit_json(**result)
+
+    if result["unpacked"]:
+        actual = sha256_of(params["_host_src"])
+        if actual != params["checksum"].lower():
+            module.fail_json(msg="the copy of %s on the host has SHA-256 %s, not %s; nothing was unpacked"
+                             % (params["src"], actual, params["checksum"]), **dict(result, changed=False))
+    make_account(module, params["user"], params["home"], group_missing, user_missing)
+    try:
+        if result["unpacked"]:
+            make_directory(release_dir)
+            unpack(params["_host_src"], release_dir)
+        if result["linked"] and params["make_bin_dir"] and not os.path.isdir(bin_dir):
+            make_directory(bin_dir)
+        for path in result["linked"]:
+            replace_link(path, os.path.join(release_dir, os.path.basename(path)))
+    except (ReleaseError, tarfile.TarError) as exc:
+        module.fail_json(msg="%s is not an etcd release tarball: %s; nothing was linked to %s"
+                         % (params["src"], exc, release_dir), **result)
+    except OSError as exc:
+        module.fail_json(msg="cannot install etcd in %s (links in %s): %s" % (release_dir, bin_dir, exc), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
