@@ -32,20 +32,22 @@ def pki_members(members, hostvars, readdress=None, managed=True, srv_domain=""):
     return entries
 
 
-def other_ca_hosts(hosts, hostvars, result, checksum):
+def other_ca_hosts(hosts, hostvars, result, checksum, path=None):
     """The hosts of ``hosts`` that have a CA certificate whose SHA-256 is not ``checksum`` (or, a
     list, none of them: during a CA rotation members may trust the old CA, both or the new one).
 
     ``result`` names the registered ``stat`` of the host's ca.pem (with ``checksum_algorithm:
-    sha256``); a host without the file, or where the stat did not run, trusts no other CA.
+    sha256``), or with ``path`` an ``etcd_host_info`` result whose ``checksums`` has it; a host
+    without the file, or where the read did not run, trusts no other CA.
     """
     if isinstance(hosts, str):
         raise AnsibleFilterError("other_ca_hosts: the hosts must be a list of inventory hostnames")
     accepted = [checksum] if isinstance(checksum, str) else list(checksum or [])
     others = []
     for host in hosts or []:
-        stat = (hostvars[host].get(result) or {}).get("stat") or {}
-        if stat.get("exists") and stat.get("checksum") not in accepted:
+        read = hostvars[host].get(result) or {}
+        found = (read.get("checksums") or {}).get(path) if path else (read.get("stat") or {}).get("checksum")
+        if found and found not in accepted:
             others.append(host)
     return others
 

@@ -60,6 +60,11 @@ options:
     type: list
     elements: path
     default: []
+  checksums:
+    description: Also read the SHA-256 of each of these files that exists, into RV(checksums).
+    type: list
+    elements: path
+    default: []
   read_log:
     description:
       - Also read the installed member's write-ahead log, offline, into RV(log), which quorum recovery compares
@@ -185,6 +190,11 @@ account:
   type: list
   elements: str
   sample: ["x", "998", "998", "", "/var/lib/etcd", "/usr/sbin/nologin"]
+checksums:
+  description: The SHA-256 of each file of O(checksums) that exists, by path.
+  returned: always
+  type: dict
+  sample: {"/etc/etcd/pki/ca.pem": "5f0c...e2"}
 present:
   description: The paths of O(paths) that exist.
   returned: always
@@ -199,6 +209,7 @@ ansible_facts:
            "ansible_fqdn": "etcd-host0.example.net", "ansible_default_ipv4": {"address": "10.0.0.10"}}
 """
 
+import hashlib
 import os
 import platform
 import pwd
@@ -344,6 +355,11 @@ def host_facts():
     return {"ansible_" + name: value for name, value in facts.items()}
 
 
+def sha256_of(path):
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
 def passwd_fields(name):
     """The password database entry of ``name`` after the name, as getent shows it; [] when there is none."""
     try:
@@ -365,6 +381,7 @@ def main():
             facts=dict(type="bool", default=False),
             account=dict(type="str"),
             paths=dict(type="list", elements="path", default=[]),
+            checksums=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -375,6 +392,7 @@ def main():
     result = host_info(p["unit_path"], p["data_dir"], p["wal_dir"], p["bin_path"], active, p["ports"], p["read_log"])
     result["account"] = passwd_fields(p["account"]) if p["account"] else []
     result["present"] = [path for path in p["paths"] if os.path.lexists(path)]
+    result["checksums"] = {path: sha256_of(path) for path in p["checksums"] if os.path.isfile(path)}
     if p["facts"]:
         result["ansible_facts"] = host_facts()
     module.exit_json(changed=False, **result)

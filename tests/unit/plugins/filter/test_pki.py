@@ -100,3 +100,11 @@ def test_a_list_of_checksums_accepts_any_of_them():
     assert other_ca_hosts(["same", "other"], HOSTVARS, "ca", ["aa", "bb"]) == []
     assert other_ca_hosts(["same", "other"], HOSTVARS, "ca", ["bb"]) == ["same"]
     assert other_ca_hosts(["same", "none"], HOSTVARS, "ca", []) == ["same"]
+
+
+def test_with_a_path_the_checksums_of_a_host_read_are_compared():
+    ca = "/etc/etcd/pki/ca.pem"
+    hostvars = {"same": {"info": {"checksums": {ca: "aa"}}}, "other": {"info": {"checksums": {ca: "bb"}}},
+                "none": {"info": {"checksums": {}}}, "unread": {}}
+    assert other_ca_hosts(["same", "other", "none", "unread"], hostvars, "info", "aa", ca) == ["other"]
+    assert other_ca_hosts(["same", "other"], hostvars, "info", ["aa", "bb"], ca) == []
