@@ -47,8 +47,8 @@ options:
     default: []
   facts:
     description:
-      - Also return, as facts, the few the role uses in place of a C(setup) run, which costs more:
-        C(ansible_architecture), C(ansible_service_mgr), C(ansible_hostname), C(ansible_fqdn) and
+      - Also return, as facts, the few the role uses, in place of a C(setup) run, which costs more.
+      - They are C(ansible_architecture), C(ansible_service_mgr), C(ansible_hostname), C(ansible_fqdn) and
         C(ansible_default_ipv4.address) (the source address of the route to the internet; none without one).
     type: bool
     default: false

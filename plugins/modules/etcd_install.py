@@ -260,7 +260,7 @@ def main():
         actual = sha256_of(params["_host_src"])
         if actual != params["checksum"].lower():
             module.fail_json(msg="the copy of %s on the host has SHA-256 %s, not %s; nothing was unpacked"
-                             % (params["src"], actual, params["checksum"]), **dict(result, changed=False))
+                             % (params["src"], actual, params["checksum"]), account_made=False, unpacked=False, linked=[])
     make_account(module, params["user"], params["home"], group_missing, user_missing)
     try:
         if result["unpacked"]:
