@@ -89,6 +89,14 @@ class EtcdUnreachable(EtcdError):
         self.sent = sent
 
 
+class EtcdLoginUnanswered(EtcdUnreachable):
+    """The member took a login (``/v3/auth/authenticate``) and did not answer it in time.
+
+    etcd commits every login through raft, so a member of a cluster that lost quorum keeps it
+    waiting while it still answers what needs no login (``/health``, ``/version``).
+    """
+
+
 class EtcdConfigError(EtcdError, ValueError):
     """A connection option that cannot be used, such as a missing or invalid TLS file.
 
@@ -543,8 +551,14 @@ class EtcdClient:
         """Get a token for the client's user; while auth is off, RPCs go without one (token "")."""
         try:
             self._token = self.authenticate(*self._auth)
+        except EtcdUnreachable as exc:
+            if not exc.sent:
+                raise
+            raise EtcdLoginUnanswered(
+                "no answer to the login as %s: %s (etcd commits a login through raft: without quorum no one can "
+                "log in)" % (self._auth[0], exc.message), endpoint=self.endpoint, sent=False) from exc
         except EtcdError as exc:
-            if isinstance(exc, EtcdUnreachable) or not exc.matches(AUTH_NOT_ENABLED):
+            if not exc.matches(AUTH_NOT_ENABLED):
                 raise
             self._token = ""
 

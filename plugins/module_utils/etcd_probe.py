@@ -18,7 +18,11 @@ keeps it whatever ``/health`` says.
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdError, EtcdUnreachable
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+    EtcdError,
+    EtcdLoginUnanswered,
+    EtcdUnreachable,
+)
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex
 
 GATEWAY_HINT = (
@@ -60,8 +64,12 @@ def probe_endpoint(client, member_id=None):
       since the epoch, ``EtcdClient.server_cert_not_after``); None over http or unreachable.
     """
     url = client.endpoint
+    login_unanswered = None
     try:
         status = client.status()
+    except EtcdLoginUnanswered as exc:
+        # With auth on, a member that lost quorum cannot log anyone in; its /health needs no login.
+        status, status_error, login_unanswered = None, exc.message, exc
     except EtcdUnreachable as exc:
         return _record(url, error=exc.message, problem="%s: %s" % (url, exc.message))
     except EtcdError as exc:
@@ -74,6 +82,11 @@ def probe_endpoint(client, member_id=None):
         status_error = None
     try:
         health, reason = client.health()
+    except EtcdUnreachable as exc:
+        if login_unanswered is not None:
+            # it answered nothing at all
+            return _record(url, error=login_unanswered.message, problem="%s: %s" % (url, login_unanswered.message))
+        health, reason = False, error_text(exc)
     except EtcdError as exc:
         health, reason = False, error_text(exc)
     record = _record(url, reachable=True, status=status, status_error=status_error,

@@ -9,6 +9,9 @@ lagging one; killed before the joins, it is finished by the next run, which keep
 acknowledged write and grows back to the group's four voters; run again it is refused with
 nothing changed. Later rcv-host4 comes back as a new machine and the ordinary
 playbook adds it. (Molecule's idempotence step runs after this verifier.)
+
+All of it with etcd's auth on (molecule.yml): the writer logs in as user writer, the checks as
+root, and at the end the admin pair alone is still refused.
 """
 
 import json
@@ -16,15 +19,22 @@ import os
 import re
 import time
 
+import functools
+import urllib.error
+
 import pytest
 from conftest import FIGURES
-from etcdtest import EPHEMERAL, Gateway, Writer, fingerprint, host, interrupted_playbook, playbook, run_testbed
+from etcdtest import (EPHEMERAL, AuthGateway, Gateway, Writer, fingerprint, host, interrupted_playbook, playbook,
+                      run_testbed)
 
 ADDRESS = {"rcv-host%d" % i: "10.250.0.9%d" % i for i in range(5)}
 HOSTS = sorted(ADDRESS)
 URL = {h: "https://%s:2379" % a for h, a in ADDRESS.items()}
 UP_TO_DATE, LAGGING, EMPTIED, GONE = "rcv-host0", "rcv-host1", ["rcv-host2", "rcv-host3"], "rcv-host4"
 # Both ends of every peer connection: the streams a member dialed carry traffic to it from port 2380.
+# The users of molecule.yml: root for the checks, writer (readwrite on /writer/) for the writer.
+Root = functools.partial(AuthGateway, user="root", password="recovery-root-secret")
+WriterUser = functools.partial(AuthGateway, user="writer", password="writer-secret")
 CUT = " && ".join("iptables -{op} %s -p tcp --%s 2380 -j DROP" % (chain, port)
                   for chain in ("INPUT", "OUTPUT") for port in ("dport", "sport"))
 
@@ -34,7 +44,7 @@ def flat(text):
 
 
 def voters(url):
-    return sorted(m["name"] for m in Gateway(url).members() if not m.get("isLearner"))
+    return sorted(m["name"] for m in Root(url).members() if not m.get("isLearner"))
 
 
 def survivors_group():
@@ -58,7 +68,7 @@ def test_a_cluster_with_quorum_is_refused_with_every_host_unchanged():
 @pytest.fixture(scope="module")
 def lost_quorum():
     """Writes through the members that stay up to date; rcv-host1 lags, then three members are lost."""
-    writer = Writer([URL[h] for h in HOSTS if h != LAGGING], interval=0.02)
+    writer = Writer([URL[h] for h in HOSTS if h != LAGGING], interval=0.02, gateway=WriterUser)
     writer.start()
     time.sleep(1)
     assert host(LAGGING).run(CUT.format(op="A")).rc == 0
@@ -102,9 +112,9 @@ def test_quorum_is_recovered_from_the_up_to_date_survivor_with_no_acknowledged_w
     assert lagging and int(lagging.group(1)) < int(chosen.group(1)), out
     assert "no data on rcv-host2, rcv-host3: they join as new members" in text
     # Every acknowledged write is there, read through a member that joined afterwards.
-    assert writer.lost(Gateway(URL["rcv-host3"])) == []
+    assert writer.lost(Root(URL["rcv-host3"])) == []
     assert voters(URL[UP_TO_DATE]) == [h for h in HOSTS if h != GONE]
-    statuses = [Gateway(URL[h]).status() for h in HOSTS if h != GONE]
+    statuses = [Root(URL[h]).status() for h in HOSTS if h != GONE]
     assert len({s["header"]["cluster_id"] for s in statuses}) == 1
     # The lagging member's old log is kept aside, not deleted.
     assert host(LAGGING).run("ls -d /var/lib/etcd.before-recover-*").rc == 0
@@ -128,3 +138,17 @@ def test_the_lost_host_comes_back_as_a_new_machine_and_joins(lost_quorum):
     rc, out = playbook("etcd")
     assert rc == 0, out
     assert voters(URL[UP_TO_DATE]) == HOSTS
+
+
+def test_auth_is_still_on_after_the_recovery(lost_quorum):
+    """The recovered cluster keeps the users, roles and auth of the old one: the admin pair alone is
+    refused, root and the writer log in, and the writer is held to its prefix."""
+    for h in HOSTS:
+        with pytest.raises(urllib.error.HTTPError):
+            Gateway(URL[h]).put("/writer/no-user", "refused")
+    writer = WriterUser(URL[UP_TO_DATE])
+    writer.put("/writer/after-recovery", "ok")
+    assert Root(URL[GONE]).get("/writer/after-recovery") == "ok"
+    with pytest.raises(urllib.error.HTTPError) as denied:
+        writer.put("/other/key", "refused")
+    assert "permission denied" in denied.value.read().decode(errors="replace")

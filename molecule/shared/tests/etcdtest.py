@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -185,6 +186,47 @@ class Gateway:
         return self.call("/v3/maintenance/status")
 
 
+class AuthGateway(Gateway):
+    """The gateway as an etcd user, for a cluster with auth on: the admin pair (no CN: with auth on
+    etcd's gateway refuses a certificate with one) and the user's token as the Authorization
+    header. The token is asked for at the first call, and again once when etcd calls it invalid."""
+
+    def __init__(self, url, user="root", password=None, **kwargs):
+        super().__init__(url, **kwargs)
+        self.user, self.password, self.token = user, password, None
+
+    def authenticate(self):
+        self.token = Gateway.call(self, "/v3/auth/authenticate", {"name": self.user, "password": self.password})["token"]
+
+    def call(self, path, body=None):
+        for renew in (False, True):
+            if self.token is None or renew:
+                self.authenticate()
+            req = urllib.request.Request(self.url + path, data=json.dumps(body or {}).encode(), method="POST",
+                                         headers={"Content-Type": "application/json", "Authorization": self.token})
+            try:
+                with urllib.request.urlopen(req, context=self.ctx, timeout=self.timeout) as resp:
+                    return json.load(resp)
+            except urllib.error.HTTPError as exc:
+                if renew or exc.code != 401:
+                    raise
+
+    def put(self, key, value, connection=None):
+        """Gateway.put; over ``connection`` a write is sent once, with the token as it is."""
+        if connection is None:
+            return super().put(key, value)
+        if self.token is None:
+            self.authenticate()
+        body = {"key": b64(key), "value": b64(value)}
+        connection.request("POST", "/v3/kv/put", json.dumps(body),
+                           {"Content-Type": "application/json", "Authorization": self.token})
+        response = connection.getresponse()
+        answer = response.read()
+        if response.status != 200:
+            raise ValueError("HTTP %d: %s" % (response.status, answer[:200].decode(errors="replace")))
+        return json.loads(answer)
+
+
 class Writer(threading.Thread):
     """Writes keys continuously through the client URLs in turn until stopped (bounded in time),
     and fails over the way etcd's own client does.
@@ -197,8 +239,11 @@ class Writer(threading.Thread):
     writes that cannot be read back.
     """
 
-    def __init__(self, urls, prefix="/writer/", interval=0.02, max_seconds=900, connect_timeout=1.0, tls=None):
+    def __init__(self, urls, prefix="/writer/", interval=0.02, max_seconds=900, connect_timeout=1.0, tls=None,
+                 gateway=Gateway):
         super().__init__(daemon=True)
+        # gateway(url, timeout=...): how it reaches a member (with auth on: an AuthGateway as a user).
+        self.gateway = gateway
         self.urls, self.prefix, self.interval, self.max_seconds = list(urls), prefix, interval, max_seconds
         self.connect_timeout = connect_timeout
         # tls(): Gateway's TLS arguments, read again for every write (a CA rotation: rotating_tls).
@@ -207,12 +252,12 @@ class Writer(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self):
-        gateways = [Gateway(u, timeout=3) for u in self.urls]
+        gateways = [self.gateway(u, timeout=3) for u in self.urls]
         started, n = time.monotonic(), 0
         while not self._stop_event.is_set() and time.monotonic() - started < self.max_seconds:
             key, value = "%s%06d" % (self.prefix, n), "v%d-%f" % (n, time.time())
             if self.tls is not None:
-                gateways = [Gateway(u, timeout=3, **self.tls()) for u in self.urls]
+                gateways = [self.gateway(u, timeout=3, **self.tls()) for u in self.urls]
             self._write(key, value, [gateways[(n + i) % len(gateways)] for i in range(len(gateways))])
             n += 1
             time.sleep(self.interval)

@@ -142,6 +142,17 @@ def test_while_auth_is_off_the_client_sends_no_token(gateway):
     assert gateway.authorizations == [None, None, None]
 
 
+def test_a_login_left_unanswered_is_told_apart_from_an_unreachable_member(gateway):
+    """etcd commits a login through raft: a member without quorum takes it and never answers. The
+    RPC itself was not sent."""
+    client = ec.EtcdClient(gateway.client.endpoint, timeout=0.3, auth_user="root", auth_password="pw")
+    gateway.routes["/v3/auth/authenticate"] = ("stream", [])
+    with pytest.raises(ec.EtcdLoginUnanswered, match="no answer to the login as root: timed out") as caught:
+        client.status()
+    assert not caught.value.sent
+    assert [path for path, _body in gateway.requests] == ["/v3/auth/authenticate"]
+
+
 def test_auth_user_and_password_go_together():
     with pytest.raises(ec.EtcdConfigError, match="auth_password is missing") as caught:
         ec.EtcdClient("http://127.0.0.1:2379", auth_user="root")

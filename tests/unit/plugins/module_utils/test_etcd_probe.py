@@ -36,6 +36,8 @@ REPLIES = {
     "http://d:2379": {"header": {"member_id": "6"}},
     "http://e:2379": {"header": {"member_id": "7"}, "leader": "5", "raftAppliedIndex": "12"},
     "http://f:2379": ec.EtcdError("Not Found", endpoint="http://f:2379", status=404),
+    "http://g:2379": ec.EtcdLoginUnanswered("no answer to the login as root: timed out", endpoint="http://g:2379"),
+    "http://h:2379": ec.EtcdLoginUnanswered("no answer to the login as root: timed out", endpoint="http://h:2379"),
 }
 HEALTH = {
     "http://b:2379": (True, ""),
@@ -43,6 +45,8 @@ HEALTH = {
     "http://d:2379": (False, "RAFT NO LEADER"),
     "http://e:2379": ec.EtcdUnreachable("timed out", endpoint="http://e:2379"),
     "http://f:2379": (False, ""),
+    "http://g:2379": (False, "RAFT NO LEADER"),
+    "http://h:2379": ec.EtcdUnreachable("timed out", endpoint="http://h:2379"),
 }
 
 
@@ -81,6 +85,18 @@ def test_an_unreachable_member_is_asked_once(make, asked):
     record = ep.probe_endpoint(make("http://a:2379"))
     assert (record["reachable"], record["error"], record["status"]) == (False, "refused", None)
     assert asked == [("http://a:2379", "status")]
+
+
+def test_with_auth_on_a_member_that_lost_quorum_answers_its_health_but_no_login(make, asked):
+    """etcd commits a login through raft: without quorum the status (which needs one) is not read,
+    and the member still answers /health, which needs none."""
+    record = ep.probe_endpoint(make("http://g:2379"))
+    assert (record["reachable"], record["healthy"], record["health_reason"]) == (True, False, "RAFT NO LEADER")
+    assert record["problem"] == "http://g:2379: status failed: no answer to the login as root: timed out"
+    silent = ep.probe_endpoint(make("http://h:2379"))
+    assert (silent["reachable"], silent["error"]) == (False, "no answer to the login as root: timed out")
+    assert asked == [("http://g:2379", "status"), ("http://g:2379", "health"), ("http://h:2379", "status"),
+                     ("http://h:2379", "health")]
 
 
 def test_a_status_is_kept_when_health_does_not_answer(make):
