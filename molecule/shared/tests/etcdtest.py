@@ -7,6 +7,7 @@ admin client pair, independently of the collection's own client.
 
 import base64
 import http.client
+import io
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import ssl
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -75,9 +77,10 @@ def run_testbed(*args, script="host.sh"):
                    stdout=subprocess.DEVNULL, timeout=180)
 
 
-def release_run_lock(url, group="etcd"):
-    """Free the run lock a killed run left (the command its refusal names, done through the gateway)."""
-    gateway = Gateway(url)
+def release_run_lock(url, group="etcd", login=None):
+    """Free the run lock a killed run left (the command its refusal names, done through the gateway);
+    with auth on, as the user ``login`` (user, password) names."""
+    gateway = UserGateway(url, *login) if login else Gateway(url)
     kvs = gateway.call("/v3/kv/range", {"key": b64("/raftops/%s/run" % group)}).get("kvs") or []
     for kv in kvs:
         gateway.call("/v3/lease/revoke", {"ID": kv["lease"]})
@@ -142,9 +145,15 @@ class Gateway:
             ctx.load_cert_chain(cert or os.path.join(PKI, "admin.pem"), key or os.path.join(PKI, "admin-key.pem"))
         self.ctx = ctx
 
+    def headers(self):
+        return {"Content-Type": "application/json"}
+
     def call(self, path, body=None):
+        return self._post(path, body, self.headers())
+
+    def _post(self, path, body, headers):
         req = urllib.request.Request(self.url + path, data=json.dumps(body or {}).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers=headers)
         with urllib.request.urlopen(req, context=self.ctx, timeout=self.timeout) as resp:
             return json.load(resp)
 
@@ -162,7 +171,7 @@ class Gateway:
         body = {"key": b64(key), "value": b64(value)}
         if connection is None:
             return self.call("/v3/kv/put", body)
-        connection.request("POST", "/v3/kv/put", json.dumps(body), {"Content-Type": "application/json"})
+        connection.request("POST", "/v3/kv/put", json.dumps(body), self.headers())
         response = connection.getresponse()
         answer = response.read()
         if response.status != 200:
@@ -185,6 +194,55 @@ class Gateway:
         return self.call("/v3/maintenance/status")
 
 
+class UserGateway(Gateway):
+    """The gateway as etcd user ``user``, with auth on: the admin pair (no CN: once auth is on the
+    gateway refuses a certificate with one) and the token /v3/auth/authenticate gives, got when
+    first needed. etcd refuses a token a restarted member never saw, or one from before a change
+    of users or roles, without applying the request: it is sent again once with a new token, as
+    etcd's own client does."""
+
+    STALE = ("invalid auth token", "revision of auth store is old")
+
+    def __init__(self, url, user, password, **kwargs):
+        super().__init__(url, **kwargs)
+        self.user, self.password, self.token = user, password, None
+
+    def headers(self):
+        if self.token is None:
+            login = {"name": self.user, "password": self.password}
+            self.token = self._post("/v3/auth/authenticate", login, super().headers())["token"]
+        return {**super().headers(), "Authorization": self.token}
+
+    def call(self, path, body=None):
+        try:
+            return super().call(path, body)
+        except urllib.error.HTTPError as exc:
+            answer = exc.read()
+            if not any(s in answer.decode(errors="replace") for s in self.STALE):
+                # Read once here: the caller gets the body again.
+                raise urllib.error.HTTPError(exc.url, exc.code, exc.msg, exc.hdrs, io.BytesIO(answer)) from None
+        self.token = None
+        return super().call(path, body)
+
+    def put(self, key, value, connection=None):
+        try:
+            return super().put(key, value, connection)
+        except ValueError as exc:
+            if connection is None or not any(s in str(exc) for s in self.STALE):
+                raise
+        self.token = None
+        return super().put(key, value, connection)
+
+
+def refused(call):
+    """The body of the HTTP error ``call()`` raises, or None when it succeeds."""
+    try:
+        call()
+    except urllib.error.HTTPError as exc:
+        return exc.read().decode(errors="replace")
+    return None
+
+
 class Writer(threading.Thread):
     """Writes keys continuously through the client URLs in turn until stopped (bounded in time),
     and fails over the way etcd's own client does.
@@ -197,17 +255,19 @@ class Writer(threading.Thread):
     writes that cannot be read back.
     """
 
-    def __init__(self, urls, prefix="/writer/", interval=0.02, max_seconds=900, connect_timeout=1.0, tls=None):
+    def __init__(self, urls, prefix="/writer/", interval=0.02, max_seconds=900, connect_timeout=1.0, tls=None, login=None):
         super().__init__(daemon=True)
         self.urls, self.prefix, self.interval, self.max_seconds = list(urls), prefix, interval, max_seconds
         self.connect_timeout = connect_timeout
         # tls(): Gateway's TLS arguments, read again for every write (a CA rotation: rotating_tls).
         self.tls = tls
+        # (user, password): with auth on, the writes are that etcd user's (UserGateway).
+        self.login = login
         self.acked, self.failed, self.rerouted = {}, [], []
         self._stop_event = threading.Event()
 
     def run(self):
-        gateways = [Gateway(u, timeout=3) for u in self.urls]
+        gateways = [UserGateway(u, *self.login, timeout=3) if self.login else Gateway(u, timeout=3) for u in self.urls]
         started, n = time.monotonic(), 0
         while not self._stop_event.is_set() and time.monotonic() - started < self.max_seconds:
             key, value = "%s%06d" % (self.prefix, n), "v%d-%f" % (n, time.time())
