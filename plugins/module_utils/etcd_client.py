@@ -50,6 +50,8 @@ AUTH_NOT_ENABLED = "authentication is not enabled"
 AUTH_FAILED = "authentication failed"
 USER_NOT_FOUND = "user name not found"
 ROLE_NOT_FOUND = "role name not found"
+# What a learner answers every RPC but its status and serializable reads, a login included
+NOT_FOR_LEARNER = "rpc not supported for learner"
 # Permission types as rpc.proto's authpb.Permission.Type names them (READ, the zero value, is omitted)
 PERM_TYPES = ("READ", "WRITE", "READWRITE")
 
@@ -548,7 +550,9 @@ class EtcdClient:
             response.close()
 
     def _login(self):
-        """Get a token for the client's user; while auth is off, RPCs go without one (token "")."""
+        """Get a token for the client's user; while auth is off, RPCs go without one (token ""), and so
+        do they to a learner: it serves no login, and what it serves (its status, serializable reads)
+        etcd answers without a user, so that a learner's progress can be read while auth is on."""
         try:
             self._token = self.authenticate(*self._auth)
         except EtcdUnreachable as exc:
@@ -558,7 +562,7 @@ class EtcdClient:
                 "no answer to the login as %s: %s (etcd commits a login through raft: without quorum no one can "
                 "log in)" % (self._auth[0], exc.message), endpoint=self.endpoint, sent=False) from exc
         except EtcdError as exc:
-            if not exc.matches(AUTH_NOT_ENABLED):
+            if not exc.matches(AUTH_NOT_ENABLED, NOT_FOR_LEARNER):
                 raise
             self._token = ""
 
@@ -1057,7 +1061,7 @@ def first_answer(clients, action, idempotent=True):
                     endpoint=None, sent=True,
                 ) from exc
         except EtcdError as exc:
-            if exc.matches("rpc not supported for learner"):
+            if exc.matches(NOT_FOR_LEARNER):
                 errors.append(str(exc))
                 continue
             raise

@@ -749,6 +749,13 @@ class MemberTask:
         self.observe(progress, learner_probe, leader_probe)
         return learner
 
+    def leader_clients(self, members):
+        """Clients for the leader's own client URLs ([] when no leader is known). With auth on, a
+        follower forwards a promotion to the leader without its user, which the leader refuses until
+        the request times out (etcd #20757); sent to the leader, it is applied there."""
+        leader = self.member_by_id(members, self.leader_id())
+        return [self.make_client(url) for url in (leader or {}).get("client_urls") or []]
+
     def promote(self, members, target, progress):
         """Send the promotion until etcd accepts it, while the learner keeps catching up.
 
@@ -763,7 +770,7 @@ class MemberTask:
             self.result["attempts"] += 1
             try:
                 # Idempotent in effect: a repeat of an applied promotion gets NOT_LEARNER_ERROR below.
-                first_answer(self.clients, lambda c: c.member_promote(target["id"]))
+                first_answer(self.leader_clients(members) + self.clients, lambda c: c.member_promote(target["id"]))
                 return
             except EtcdUnreachable as exc:
                 raise Failure("could not %s: %s" % (what, exc)) from None

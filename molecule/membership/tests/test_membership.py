@@ -12,6 +12,10 @@ directory without the cluster's CA, a removal that would break quorum and a
 replacement without a host are refused; a dead member is replaced in one step. Last, every
 acknowledged write must read back, and quorum must have held during every operation. Every
 refusal leaves every reachable host as it was (fingerprint).
+
+Auth is on in both clusters from the first deploy (molecule.yml): the client writes as the etcd
+user writer, whose role covers only its prefix, every run logs in as root, and the admin pair alone
+(no user) is refused a read at the start and at the end.
 """
 
 import contextlib
@@ -23,11 +27,12 @@ import re
 import subprocess
 import threading
 import time
+import urllib.error
 
 import pytest
 from conftest import FIGURES
-from etcdtest import (EPHEMERAL, INVENTORY, PKI, Gateway, Writer, ansible_env, b64, fingerprint, host, interrupted_playbook,
-                      playbook, release_run_lock, run_testbed)
+from etcdtest import (EPHEMERAL, INVENTORY, PKI, Gateway, UserGateway, Writer, ansible_env, b64, fingerprint, host,
+                      interrupted_playbook, playbook, refused, release_run_lock, run_testbed)
 
 HOSTS = ["mem-host%d" % i for i in range(5)]
 ADDRESS = {h: "10.250.0.%d" % (30 + i) for i, h in enumerate(HOSTS)}
@@ -38,6 +43,9 @@ WRITER_PREFIX = "/membership/"
 # A stretch without any acknowledged write longer than this means the cluster could not commit:
 # far above an election (1 s election timeout) and the stalls of a busy test machine (< 4 s).
 MAX_WRITE_GAP = 8.0
+# The etcd users of molecule.yml: (user, password).
+ROOT = ("root", "root-secret")
+WRITER = ("writer", "writer-secret")
 
 
 def flat(text):
@@ -67,6 +75,18 @@ def revoked_pair(name):
     return cert, cert[:-len(".pem")] + "-key.pem"
 
 
+def tls_accepts(url, cert, key):
+    """Whether the member at ``url`` takes the pair in the TLS handshake. With auth on, the gateway
+    then answers a certificate with a CN (a member's) with HTTP 400, which is past the handshake."""
+    try:
+        Gateway(url, cert=cert, key=key).call("/v3/maintenance/status")
+    except urllib.error.HTTPError as exc:
+        return exc.code == 400 and "CommonName" in exc.read().decode(errors="replace")
+    except OSError:
+        return False
+    return True
+
+
 def assert_shut_out(name, survivors):
     """``name``'s old pair no longer gets in (each survivor has the controller's CRL), and the
     admin pair still does: the member's server certificate is a TLS client certificate too."""
@@ -75,8 +95,7 @@ def assert_shut_out(name, survivors):
     assert {s: host(s).file("/etc/etcd/pki/crl.pem").sha256sum for s in survivors} == dict.fromkeys(survivors, checksum)
     cert, key = revoked_pair(name)
     for survivor in survivors:
-        with pytest.raises(OSError):
-            Gateway(URL[survivor], cert=cert, key=key).call("/v3/maintenance/status")
+        assert not tls_accepts(URL[survivor], cert, key)
         assert Gateway(URL[survivor]).call("/v3/maintenance/status")["header"]["cluster_id"]
 
 
@@ -96,7 +115,7 @@ class Traffic:
 
     def __init__(self):
         self.writer = Writer([URL["mem-host0"], URL["mem-host1"]], prefix=WRITER_PREFIX, interval=0.1,
-                             max_seconds=1800)
+                             max_seconds=1800, login=WRITER)
         self.samples = []  # (time, leader id or None, {peer URL: is_learner} or None)
         self.operations = []  # (label, start, end)
         self._stop = threading.Event()
@@ -148,6 +167,22 @@ def traffic():
     running.stop()
 
 
+def assert_auth_on(url):
+    """Auth is on at ``url``: the admin pair alone is no user; writer writes its prefix only."""
+    assert refused(lambda: Gateway(url).get(WRITER_PREFIX + "probe")) is not None
+    writer = UserGateway(url, *WRITER)
+    writer.put(WRITER_PREFIX + "probe", "1")
+    assert "permission denied" in refused(lambda: writer.put("/elsewhere/probe", "1"))
+
+
+def test_auth_is_on_in_both_clusters_and_the_client_writes_as_its_user(traffic):
+    assert_auth_on(URL["mem-host0"])
+    assert refused(lambda: Gateway(URL["mem-host4"]).get("probe")) is not None
+    assert UserGateway(URL["mem-host4"], *ROOT).put("probe", "1")
+    time.sleep(2)
+    assert traffic.writer.acked and not traffic.writer.failed, traffic.writer.failed[:5]
+
+
 def test_growing_a_1_member_cluster_warns_and_a_cut_off_host_is_undone():
     cut_off = "iptables -{op} INPUT -p tcp --dport 2380 -j REJECT && iptables -{op} OUTPUT -p tcp --dport 2380 -j REJECT"
     others = ["mem-host0", "mem-host1", "mem-host2", "mem-host4"]
@@ -190,14 +225,16 @@ def test_a_new_host_with_another_clusters_data_is_refused(traffic):
 
 
 def test_a_second_learner_is_refused_while_one_is_pending(traffic):
-    gateway = Gateway(URL["mem-host0"])
+    gateway = UserGateway(URL["mem-host0"], *ROOT)
     # A learner that never starts: a peer URL on which nothing listens.
     pending = gateway.call("/v3/cluster/member/add", {"peerURLs": ["https://10.250.0.33:2390"], "isLearner": True})["member"]
     try:
         before, listing = fingerprint(HOSTS[:3]), members()
         args = {
             "endpoints": [URL["mem-host0"]], "ca_cert": "/etc/etcd/pki/ca.pem",
-            "client_cert": "/etc/etcd/pki/server.pem", "client_key": "/etc/etcd/pki/server-key.pem",
+            # With auth on: the CN-less pair the role put on the member, and a root login.
+            "client_cert": "/etc/etcd/pki/client.pem", "client_key": "/etc/etcd/pki/client-key.pem",
+            "auth_user": ROOT[0], "auth_password": ROOT[1],
             "name": "member-3", "peer_urls": ["https://10.250.0.33:2380"],
         }
         proc = subprocess.run(["ansible", "mem-host0", "-i", INVENTORY, "-m", "raftops.etcd.etcd_member", "-a", json.dumps(args)],
@@ -337,7 +374,7 @@ def test_remove_a_live_member_by_node_name_when_the_first_run_is_killed(traffic)
         rc, out = playbook("remove_member", *args)
         assert rc != 0 and "is held by ansible-playbook (Remove members from the etcd cluster)" in flat(out), out
         assert "lease revoke" in flat(out)
-        assert release_run_lock(URL["mem-host0"])
+        assert release_run_lock(URL["mem-host0"], login=ROOT)
         rc, out = playbook("remove_member", *args)
     assert rc == 0, out
     assert voters() == ["member-0", "member-1", "member-2"]
@@ -388,14 +425,14 @@ def test_replace_a_dead_member_in_one_step(traffic):
     assert without_crl(fingerprint(survivors)) == without_crl(before), "a surviving member changed or restarted"
     # The lost member's old pair is refused; its host got a new one, which works.
     assert_shut_out("member-2", survivors)
-    assert Gateway(URL["mem-host0"], cert=os.path.join(PKI, "member-2.pem"),
-                   key=os.path.join(PKI, "member-2-key.pem")).call("/v3/maintenance/status")
+    assert tls_accepts(URL["mem-host0"], os.path.join(PKI, "member-2.pem"), os.path.join(PKI, "member-2-key.pem"))
 
 
 def test_every_acknowledged_write_reads_back_and_quorum_held(traffic):
     traffic.stop()
     end = WRITER_PREFIX[:-1] + chr(ord(WRITER_PREFIX[-1]) + 1)
-    stored = Gateway(URL["mem-host2"], timeout=30).call("/v3/kv/range", {"key": b64(WRITER_PREFIX), "range_end": b64(end)})
+    assert_auth_on(URL["mem-host2"])
+    stored = UserGateway(URL["mem-host2"], *WRITER, timeout=30).call("/v3/kv/range", {"key": b64(WRITER_PREFIX), "range_end": b64(end)})
     readable = {kv["key"]: kv["value"] for kv in stored.get("kvs", [])}
     lost = [k for k, v in traffic.writer.acked.items() if readable.get(b64(k)) != b64(v)]
     acked_at = traffic.acked_times()

@@ -24,7 +24,7 @@ import urllib.error
 
 import pytest
 from conftest import FIGURES
-from etcdtest import (EPHEMERAL, AuthGateway, Gateway, Writer, fingerprint, host, interrupted_playbook, playbook,
+from etcdtest import (EPHEMERAL, Gateway, UserGateway, Writer, fingerprint, host, interrupted_playbook, playbook,
                       run_testbed)
 
 ADDRESS = {"rcv-host%d" % i: "10.250.0.9%d" % i for i in range(5)}
@@ -33,8 +33,8 @@ URL = {h: "https://%s:2379" % a for h, a in ADDRESS.items()}
 UP_TO_DATE, LAGGING, EMPTIED, GONE = "rcv-host0", "rcv-host1", ["rcv-host2", "rcv-host3"], "rcv-host4"
 # Both ends of every peer connection: the streams a member dialed carry traffic to it from port 2380.
 # The users of molecule.yml: root for the checks, writer (readwrite on /writer/) for the writer.
-Root = functools.partial(AuthGateway, user="root", password="recovery-root-secret")
-WriterUser = functools.partial(AuthGateway, user="writer", password="writer-secret")
+Root = functools.partial(UserGateway, user="root", password="recovery-root-secret")
+WRITER = ("writer", "writer-secret")
 CUT = " && ".join("iptables -{op} %s -p tcp --%s 2380 -j DROP" % (chain, port)
                   for chain in ("INPUT", "OUTPUT") for port in ("dport", "sport"))
 
@@ -68,7 +68,7 @@ def test_a_cluster_with_quorum_is_refused_with_every_host_unchanged():
 @pytest.fixture(scope="module")
 def lost_quorum():
     """Writes through the members that stay up to date; rcv-host1 lags, then three members are lost."""
-    writer = Writer([URL[h] for h in HOSTS if h != LAGGING], interval=0.02, gateway=WriterUser)
+    writer = Writer([URL[h] for h in HOSTS if h != LAGGING], interval=0.02, login=WRITER)
     writer.start()
     time.sleep(1)
     assert host(LAGGING).run(CUT.format(op="A")).rc == 0
@@ -146,7 +146,7 @@ def test_auth_is_still_on_after_the_recovery(lost_quorum):
     for h in HOSTS:
         with pytest.raises(urllib.error.HTTPError):
             Gateway(URL[h]).put("/writer/no-user", "refused")
-    writer = WriterUser(URL[UP_TO_DATE])
+    writer = UserGateway(URL[UP_TO_DATE], *WRITER)
     writer.put("/writer/after-recovery", "ok")
     assert Root(URL[GONE]).get("/writer/after-recovery") == "ok"
     with pytest.raises(urllib.error.HTTPError) as denied:

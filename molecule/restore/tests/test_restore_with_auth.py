@@ -10,9 +10,8 @@ converges without the root password.
 import functools
 import json
 import re
-import urllib.error
 
-from etcdtest import AuthGateway, Gateway, playbook
+from etcdtest import Gateway, UserGateway, playbook, refused
 from test_restore import URLS, read_prefix
 
 ROOT_PASSWORD = "restore-root-secret"
@@ -22,8 +21,8 @@ AUTH = {
     "etcd_roles": [{"name": "app", "permissions": [{"prefix": "/app/", "permission": "readwrite"}]}],
     "etcd_users": [{"name": "web", "password": "web-secret", "roles": ["app"]}],
 }
-Root = functools.partial(AuthGateway, user="root", password=ROOT_PASSWORD)
-Web = functools.partial(AuthGateway, user="web", password="web-secret")
+Root = functools.partial(UserGateway, user="root", password=ROOT_PASSWORD)
+Web = functools.partial(UserGateway, user="web", password="web-secret")
 SNAPSHOT_KEYS = {"/app/%02d" % i: "in-the-snapshot-%d" % i for i in range(30)}
 
 state = {}
@@ -31,15 +30,6 @@ state = {}
 
 def with_auth(**more):
     return ["-e", json.dumps(dict(AUTH, **more))]
-
-
-def refused(call):
-    """etcd's answer to a call it refuses; None when it does not refuse it."""
-    try:
-        call()
-    except urllib.error.HTTPError as exc:
-        return exc.read().decode(errors="replace")
-    return None
 
 
 def test_auth_is_turned_on_and_a_backup_taken():

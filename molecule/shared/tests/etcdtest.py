@@ -7,6 +7,7 @@ admin client pair, independently of the collection's own client.
 
 import base64
 import http.client
+import io
 import json
 import os
 import re
@@ -76,9 +77,10 @@ def run_testbed(*args, script="host.sh"):
                    stdout=subprocess.DEVNULL, timeout=180)
 
 
-def release_run_lock(url, group="etcd"):
-    """Free the run lock a killed run left (the command its refusal names, done through the gateway)."""
-    gateway = Gateway(url)
+def release_run_lock(url, group="etcd", login=None):
+    """Free the run lock a killed run left (the command its refusal names, done through the gateway);
+    with auth on, as the user ``login`` (user, password) names."""
+    gateway = UserGateway(url, *login) if login else Gateway(url)
     kvs = gateway.call("/v3/kv/range", {"key": b64("/raftops/%s/run" % group)}).get("kvs") or []
     for kv in kvs:
         gateway.call("/v3/lease/revoke", {"ID": kv["lease"]})
@@ -143,9 +145,15 @@ class Gateway:
             ctx.load_cert_chain(cert or os.path.join(PKI, "admin.pem"), key or os.path.join(PKI, "admin-key.pem"))
         self.ctx = ctx
 
+    def headers(self):
+        return {"Content-Type": "application/json"}
+
     def call(self, path, body=None):
+        return self._post(path, body, self.headers())
+
+    def _post(self, path, body, headers):
         req = urllib.request.Request(self.url + path, data=json.dumps(body or {}).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers=headers)
         with urllib.request.urlopen(req, context=self.ctx, timeout=self.timeout) as resp:
             return json.load(resp)
 
@@ -163,7 +171,7 @@ class Gateway:
         body = {"key": b64(key), "value": b64(value)}
         if connection is None:
             return self.call("/v3/kv/put", body)
-        connection.request("POST", "/v3/kv/put", json.dumps(body), {"Content-Type": "application/json"})
+        connection.request("POST", "/v3/kv/put", json.dumps(body), self.headers())
         response = connection.getresponse()
         answer = response.read()
         if response.status != 200:
@@ -186,45 +194,53 @@ class Gateway:
         return self.call("/v3/maintenance/status")
 
 
-class AuthGateway(Gateway):
-    """The gateway as an etcd user, for a cluster with auth on: the admin pair (no CN: with auth on
-    etcd's gateway refuses a certificate with one) and the user's token as the Authorization
-    header. The token is asked for at the first call, and again once when etcd calls it invalid."""
+class UserGateway(Gateway):
+    """The gateway as etcd user ``user``, with auth on: the admin pair (no CN: once auth is on the
+    gateway refuses a certificate with one) and the token /v3/auth/authenticate gives, got when
+    first needed. etcd refuses a token a restarted member never saw, or one from before a change
+    of users or roles, without applying the request: it is sent again once with a new token, as
+    etcd's own client does."""
 
-    def __init__(self, url, user="root", password=None, **kwargs):
+    STALE = ("invalid auth token", "revision of auth store is old")
+
+    def __init__(self, url, user, password, **kwargs):
         super().__init__(url, **kwargs)
         self.user, self.password, self.token = user, password, None
 
-    def authenticate(self):
-        self.token = Gateway.call(self, "/v3/auth/authenticate", {"name": self.user, "password": self.password})["token"]
+    def headers(self):
+        if self.token is None:
+            login = {"name": self.user, "password": self.password}
+            self.token = self._post("/v3/auth/authenticate", login, super().headers())["token"]
+        return {**super().headers(), "Authorization": self.token}
 
     def call(self, path, body=None):
-        for renew in (False, True):
-            if self.token is None or renew:
-                self.authenticate()
-            req = urllib.request.Request(self.url + path, data=json.dumps(body or {}).encode(), method="POST",
-                                         headers={"Content-Type": "application/json", "Authorization": self.token})
-            try:
-                with urllib.request.urlopen(req, context=self.ctx, timeout=self.timeout) as resp:
-                    return json.load(resp)
-            except urllib.error.HTTPError as exc:
-                if renew or exc.code != 401:
-                    raise
+        try:
+            return super().call(path, body)
+        except urllib.error.HTTPError as exc:
+            answer = exc.read()
+            if not any(s in answer.decode(errors="replace") for s in self.STALE):
+                # Read once here: the caller gets the body again.
+                raise urllib.error.HTTPError(exc.url, exc.code, exc.msg, exc.hdrs, io.BytesIO(answer)) from None
+        self.token = None
+        return super().call(path, body)
 
     def put(self, key, value, connection=None):
-        """Gateway.put; over ``connection`` a write is sent once, with the token as it is."""
-        if connection is None:
-            return super().put(key, value)
-        if self.token is None:
-            self.authenticate()
-        body = {"key": b64(key), "value": b64(value)}
-        connection.request("POST", "/v3/kv/put", json.dumps(body),
-                           {"Content-Type": "application/json", "Authorization": self.token})
-        response = connection.getresponse()
-        answer = response.read()
-        if response.status != 200:
-            raise ValueError("HTTP %d: %s" % (response.status, answer[:200].decode(errors="replace")))
-        return json.loads(answer)
+        try:
+            return super().put(key, value, connection)
+        except ValueError as exc:
+            if connection is None or not any(s in str(exc) for s in self.STALE):
+                raise
+        self.token = None
+        return super().put(key, value, connection)
+
+
+def refused(call):
+    """The body of the HTTP error ``call()`` raises, or None when it succeeds."""
+    try:
+        call()
+    except urllib.error.HTTPError as exc:
+        return exc.read().decode(errors="replace")
+    return None
 
 
 class Writer(threading.Thread):
@@ -239,25 +255,24 @@ class Writer(threading.Thread):
     writes that cannot be read back.
     """
 
-    def __init__(self, urls, prefix="/writer/", interval=0.02, max_seconds=900, connect_timeout=1.0, tls=None,
-                 gateway=Gateway):
+    def __init__(self, urls, prefix="/writer/", interval=0.02, max_seconds=900, connect_timeout=1.0, tls=None, login=None):
         super().__init__(daemon=True)
-        # gateway(url, timeout=...): how it reaches a member (with auth on: an AuthGateway as a user).
-        self.gateway = gateway
         self.urls, self.prefix, self.interval, self.max_seconds = list(urls), prefix, interval, max_seconds
         self.connect_timeout = connect_timeout
         # tls(): Gateway's TLS arguments, read again for every write (a CA rotation: rotating_tls).
         self.tls = tls
+        # (user, password): with auth on, the writes are that etcd user's (UserGateway).
+        self.login = login
         self.acked, self.failed, self.rerouted = {}, [], []
         self._stop_event = threading.Event()
 
     def run(self):
-        gateways = [self.gateway(u, timeout=3) for u in self.urls]
+        gateways = [UserGateway(u, *self.login, timeout=3) if self.login else Gateway(u, timeout=3) for u in self.urls]
         started, n = time.monotonic(), 0
         while not self._stop_event.is_set() and time.monotonic() - started < self.max_seconds:
             key, value = "%s%06d" % (self.prefix, n), "v%d-%f" % (n, time.time())
             if self.tls is not None:
-                gateways = [self.gateway(u, timeout=3, **self.tls()) for u in self.urls]
+                gateways = [Gateway(u, timeout=3, **self.tls()) for u in self.urls]
             self._write(key, value, [gateways[(n + i) % len(gateways)] for i in range(len(gateways))])
             n += 1
             time.sleep(self.interval)

@@ -153,6 +153,20 @@ def test_a_login_left_unanswered_is_told_apart_from_an_unreachable_member(gatewa
     assert [path for path, _body in gateway.requests] == ["/v3/auth/authenticate"]
 
 
+def test_a_learner_serves_no_login_so_its_status_goes_without_a_token_and_a_promoted_one_logs_in(gateway):
+    client = authenticating(gateway, auth_user="root", auth_password="pw")
+    gateway.routes["/v3/auth/authenticate"] = (400, error(ec.NOT_FOR_LEARNER, 9))
+    gateway.routes["/v3/maintenance/status"] = (200, {"header": HEADER, "raftAppliedIndex": "7", "isLearner": True})
+    assert client.status()["raft_applied_index"] == 7
+    assert gateway.authorizations == [None, None]
+    # promoted since: etcd refuses the call without a user, and the client logs in
+    gateway.routes["/v3/auth/authenticate"] = (200, {"header": HEADER, "token": "tok1"})
+    gateway.routes["/v3/kv/range"] = [(400, error(ec.USER_EMPTY, 3)), (200, {"header": HEADER})]
+    client.range("a")
+    assert [path for path, _body in gateway.requests][2:] == ["/v3/kv/range", "/v3/auth/authenticate", "/v3/kv/range"]
+    assert gateway.authorizations[-1] == "tok1"
+
+
 def test_auth_user_and_password_go_together():
     with pytest.raises(ec.EtcdConfigError, match="auth_password is missing") as caught:
         ec.EtcdClient("http://127.0.0.1:2379", auth_user="root")

@@ -140,6 +140,26 @@ def add_learner(cluster, started=True):
     return learner
 
 
+def test_promote_is_sent_to_the_leader_itself(cluster, capsys, monkeypatch):
+    # With auth on, a follower forwards a promotion to the leader without the user, and the leader
+    # refuses it until the request times out (etcd #20757).
+    add_learner(cluster)
+    cluster.leader = cluster.by_name("etcd-b")["id"]
+    fake_client = type(cluster.client("x"))
+    original = fake_client.member_promote
+
+    def promote(self, member_id):
+        if self._me()["id"] != cluster.leader:
+            raise ec.EtcdError("etcdserver: request timed out", endpoint=self.endpoint)
+        return original(self, member_id)
+
+    monkeypatch.setattr(fake_client, "member_promote", promote)
+    result = run(capsys, {"state": "promoted", "name": "etcd-d"})
+    assert result["changed"] is True, result
+    assert [call for call in cluster.calls if call[1] == "member_promote"] == [("http://10.0.0.2:2379", "member_promote", 0xD0)]
+    assert cluster.by_name("etcd-d")["is_learner"] is False
+
+
 def test_promote_waits_while_the_learner_makes_progress(cluster, capsys):
     add_learner(cluster)
     # etcd refuses for 150 s, far past promote_timeout (and the old fixed 120 s), while the learner's
