@@ -13,6 +13,12 @@ way the members' timer and etcd_maintenance will read it.
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import upgrade_problem, version_tuple
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+    AUTH_FAILED,
+    GATEWAY_CN_REFUSED,
+    INVALID_TOKEN,
+    USER_EMPTY,
+)
 
 # Shells of accounts that cannot log in (the role's own system user gets /usr/sbin/nologin).
 NOLOGIN_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false")
@@ -107,10 +113,29 @@ def version_change_problem(versions, target, allow_downgrade=False, health=None,
             "with its current etcd_version first; nothing was changed" % (", ".join(versions), target, why))
 
 
+# What etcd answers, with RBAC auth on, a call that is no etcd user's (or not root's with a wrong
+# password): a certificate with a CN through the gateway, no token, a stale token, a failed login.
+AUTH_REFUSALS = (GATEWAY_CN_REFUSED, USER_EMPTY, INVALID_TOKEN, AUTH_FAILED)
+
+
+def auth_refused(reads):
+    """The hosts whose etcd refused the role's read for want of an etcd user, each with etcd's answer;
+    ``reads``: host -> the result of raftops.etcd.etcd_health (a skipped one counts as no read)."""
+    refused = {}
+    for host, read in (reads or {}).items():
+        for record in (read or {}).get("endpoints") or []:
+            error = str(record.get("status_error") or "")
+            if any(refusal.lower() in error.lower() for refusal in AUTH_REFUSALS):
+                refused[host] = error
+                break
+    return refused
+
+
 class FilterModule:
     def filters(self):
         return {
             "account_problem": account_problem,
+            "auth_refused": auth_refused,
             "calendar_problem": calendar_problem,
             "system_problems": system_problems,
             "version_change_problem": version_change_problem,

@@ -52,6 +52,8 @@ USER_NOT_FOUND = "user name not found"
 ROLE_NOT_FOUND = "role name not found"
 # What a learner answers every RPC but its status and serializable reads, a login included
 NOT_FOR_LEARNER = "rpc not supported for learner"
+# What etcd's gateway answers (HTTP 400) to a client certificate with a CN while RBAC auth is on
+GATEWAY_CN_REFUSED = "CommonName of client sending a request against gateway"
 # Permission types as rpc.proto's authpb.Permission.Type names them (READ, the zero value, is omitted)
 PERM_TYPES = ("READ", "WRITE", "READWRITE")
 

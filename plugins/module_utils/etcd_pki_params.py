@@ -91,14 +91,19 @@ def _normalize_clients(raw):
             item = {"name": item}
         if not isinstance(item, dict):
             raise PkiError("%s must be a client name or a dict with name, cert, key and sans, not %r" % (where, item))
-        unknown = sorted(set(item) - {"name", "cert", "key", "sans"})
+        unknown = sorted(set(item) - {"name", "cert", "key", "sans", "user"})
         if unknown:
-            raise PkiError("%s has unknown keys %s (allowed: name, cert, key, sans)" % (where, ", ".join(unknown)))
+            raise PkiError("%s has unknown keys %s (allowed: name, cert, key, sans, user)" % (where, ", ".join(unknown)))
         validate_name(item.get("name"), where + ".name")
         sans = item.get("sans") or []
         if not isinstance(sans, list):
             raise PkiError("%s.sans must be a list of IP addresses or DNS names, not %r" % (where, sans))
+        if item.get("user") is not None and not user_ok(item["user"]):
+            raise PkiError("%s.user %r: %s" % (where, item["user"], USER_RULE))
         clients.append({"name": item["name"], "cert": item.get("cert"), "key": item.get("key"),
+                        # The certificate's common name, when set: the etcd user on etcd's gRPC port
+                        # (the role's root pair); without it the pair has no common name.
+                        "user": item.get("user"),
                         # Where the client connects from: etcd's metrics listener checks a client
                         # certificate's SANs against the address it connects from.
                         "sans": {parse_san(value, "%s.sans[%d]" % (where, i)) for i, value in enumerate(sans)}})
@@ -111,6 +116,15 @@ APPLICATION_NAME_MAX = 64
 APPLICATION_USER_MAX = 64
 APPLICATION_TEXT = "a dict with name and optionally user, like {name: billing} or {name: web, user: web-app}"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+USER_RULE = ("user must be an etcd user name of 1 to %d characters, without control characters or leading or "
+             "trailing spaces: it is the certificate's common name, the user etcd takes the client for"
+             % APPLICATION_USER_MAX)
+
+
+def user_ok(user):
+    """Whether ``user`` can be a certificate's common name and an etcd user name."""
+    return (isinstance(user, str) and 0 < len(user) <= APPLICATION_USER_MAX and user == user.strip()
+            and not _CONTROL.search(user))
 
 
 def _application_problem(entry, taken, label):
@@ -132,11 +146,8 @@ def _application_problem(entry, taken, label):
         return ("name %r is also the name of %s[%d] (compared ignoring case, as the file names may be); each "
                 "application needs its own name" % (name, label, taken[name.lower()]))
     user = entry.get("user")
-    if user is not None and (not isinstance(user, str) or not user or len(user) > APPLICATION_USER_MAX
-                             or user != user.strip() or _CONTROL.search(user)):
-        return ("user must be an etcd user name of 1 to %d characters, without control characters or leading or "
-                "trailing spaces: it is the certificate's common name, the user etcd takes the application for "
-                "(leave user out to use the name)" % APPLICATION_USER_MAX)
+    if user is not None and not user_ok(user):
+        return USER_RULE + " (leave user out to use the name)"
     return None
 
 
@@ -258,6 +269,7 @@ def validate_params(params):
                 "cert": _abspath(client["cert"]) if client["cert"] else os.path.join(base, "%s.pem" % name),
                 "key": _abspath(client["key"]) if client["key"] else os.path.join(base, "%s-key.pem" % name),
                 "wanted": {("dns", name.lower())} | client["sans"],
+                "user": client["user"],
             }
         )
 

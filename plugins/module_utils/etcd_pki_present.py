@@ -155,7 +155,8 @@ def _leaf_items(members, clients, applications):
             items.append(_Item(kind, owner, files[cert_key], files[key_key], member["name"], member["wanted"]))
     for client in clients:
         items.append(
-            _Item("client", "client %s" % client["name"], client["cert"], client["key"], None, client["wanted"])
+            _Item("client", "client %s" % client["name"], client["cert"], client["key"], client["user"],
+                  client["wanted"])
         )
     # An application's pair is a client pair whose common name is its etcd user: etcd takes the
     # user from it on its gRPC port.

@@ -184,7 +184,11 @@ def verify(params, now=None):
             (peer_client_auth,),
             set(),
         )
-        if cert is not None and common_names(cert):
+        if cert is not None and client["user"] is not None:
+            if common_names(cert) != [client["user"]]:
+                problems.append("%s has the common name %s, not %s: etcd takes the common name for the user"
+                                % (client["cert"], ", ".join(common_names(cert)) or "(none)", client["user"]))
+        elif cert is not None and common_names(cert):
             warnings.append(
                 "%s has a common name; etcd's HTTP/JSON gateway rejects such client certificates (HTTP 400) "
                 "once RBAC auth is enabled" % client["cert"]

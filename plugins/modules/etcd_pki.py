@@ -19,9 +19,9 @@ description:
     subject alternative names are the member's O(members[].addresses) and
     O(members[].hostnames), the member name, C(127.0.0.1), C(localhost) and O(extra_sans).
   - Client certificates allow client authentication only and have an empty subject (no common
-    name) with the single subject alternative name C(DNS:CLIENT). etcd's gateway rejects client
-    certificates with a common name once RBAC auth is enabled, so clients authenticate to RBAC
-    with a user and password (token) instead.
+    name, unless O(clients) gives a C(user)) with the single subject alternative name C(DNS:CLIENT).
+    etcd's gateway rejects client certificates with a common name once RBAC auth is enabled, so
+    clients authenticate to RBAC with a user and password (token) instead.
   - The module is idempotent. A file is only (re)issued when it is missing, a key does not match
     its certificate or has another type than O(key_type), the certificate is not signed by the
     current CA, its subject alternative names or profile differ from the wanted ones, it
@@ -137,7 +137,12 @@ options:
       - Client certificates to keep in O(path), each C(NAME.pem)/C(NAME-key.pem).
       - Each entry is a name, or a dict with C(name) and optionally C(sans) (the IP addresses or DNS
         names the client connects from, which etcd's https metrics listener checks a client
-        certificate's SANs against) and, for O(state=verified), C(cert) and C(key) paths.
+        certificate's SANs against), C(user) and, for O(state=verified), C(cert) and C(key) paths.
+      - Without C(user) the certificate has no common name (see above). With C(user) its common name
+        is that etcd user, which etcd takes as the user on its gRPC port (C(etcdctl)) once RBAC auth is
+        enabled, like an application's (O(applications)); the gateway refuses such a certificate while
+        auth is on. The etcd role keeps a pair V(root) with user V(root) for the members' scheduled
+        snapshots and defragmentation. With O(state=verified) the common name must be the user.
       - The default V(admin) pair is what the collection's modules and an operator's C(etcdctl)
         use.
       - Client names follow the rules for member names and must differ from them.

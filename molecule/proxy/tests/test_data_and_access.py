@@ -1,7 +1,9 @@
 """Data and access as code (docs/access.md) on the proxy scenario's cluster, before its proxy tests:
 keys, a lease, a lock two plays contend for, users, roles and auth, through the collection's
 modules and lookup from a playbook (data_and_access.yml, one tag per test); then auth as role
-variables through the main playbook, and the backup, status and a member restart with auth on.
+variables through the main playbook, and the backup, status, a member restart and the members'
+timers with auth on, and a cluster whose auth was turned on outside the role, refused without the
+root password and adopted with it.
 Auth is disabled again at the end, so the proxy tests run as on any cluster.
 """
 
@@ -154,6 +156,27 @@ def test_the_main_playbook_turns_auth_on_with_the_users_and_roles_it_lists():
         figures.write("auth on through the main playbook: %.0f s\n" % (time.monotonic() - started))
 
 
+def started(h, unit):
+    """Start a oneshot service and wait for it; (its Result, what this run of it logged)."""
+    h.run("systemctl start %s" % unit)
+    invocation = h.run("systemctl show -p InvocationID --value %s" % unit).stdout.strip()
+    log = h.run("journalctl -q --no-pager -o cat _SYSTEMD_INVOCATION_ID=%s" % invocation).stdout
+    return h.run("systemctl show -p Result --value %s" % unit).stdout.strip(), log
+
+
+def test_with_auth_on_the_scheduled_snapshot_and_defragmentation_run():
+    # The timers' etcdctl goes over gRPC, where etcd takes a certificate's CN for the user: the
+    # members' root pair (CN root), not their server pair (CN the member name, no etcd user).
+    h = host("prx-host1")
+    before = set(h.run("ls /var/backups/etcd").stdout.split())
+    result, log = started(h, "etcd-snapshot.service")
+    assert result == "success", log
+    assert len(set(h.run("ls /var/backups/etcd").stdout.split()) - before) == 1, log
+    # etcd_defrag_rule is always in this scenario: the run takes the run lock and defragments.
+    result, log = started(h, "etcd-maintenance.service")
+    assert result == "success" and "defragmented proxied-1" in log, log
+
+
 def test_with_auth_on_a_rerun_changes_nothing():
     rc, out = playbook("etcd", *auth_vars())
     assert rc == 0, out[-3000:]
@@ -190,10 +213,14 @@ BAD_AUTH = [
     (dict(etcd_roles=[{"name": "root", "permissions": [{"prefix": "", "permission": "read"}]}], etcd_users=[]),
      "etcd_roles[0]={'name': 'root', 'permissions': [{'prefix': '', 'permission': 'read'}]}: the role root is etcd's own"),
     (dict(etcd_auth_root_password=""), "host prx-host0: etcd_auth_enabled=True: there is no root user"),
+    # auth is on (as if turned on with etcdctl), and the inventory neither turns it on nor has a root login
+    (dict(etcd_auth_enabled=None, etcd_auth_root_password="", etcd_users=[], etcd_roles=[]),
+     "auth is enabled on the cluster (turned on outside this role?): set etcd_auth_root_password (in a vault) "
+     "to the password of etcd"),
 ]
 
 
-BAD_AUTH_IDS = ["unknown-role", "no-password-no-certificate", "root-role", "no-root-user"]
+BAD_AUTH_IDS = ["unknown-role", "no-password-no-certificate", "root-role", "no-root-user", "auth-on-no-root-login"]
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +242,21 @@ def test_bad_auth_input_is_refused_naming_it_before_any_host_changes(bad_auth_ru
     assert rc != 0 and says in " ".join(out.split()), out[-3000:]
     assert "web-secret" not in out
     assert fingerprint(MEMBERS) == before
+
+
+def test_a_cluster_whose_auth_was_turned_on_outside_the_role_is_adopted_with_the_root_password():
+    # As after `etcdctl auth enable`: no client pair for a root login on the members, and an
+    # inventory that leaves auth as it is (etcd_auth_enabled null).
+    for name in MEMBERS:
+        host(name).run("rm -f /etc/etcd/pki/client.pem /etc/etcd/pki/client-key.pem")
+    rc, out = playbook("etcd", *auth_vars("auth-adopt", etcd_auth_enabled=None))
+    assert rc == 0, out[-3000:]
+    # Only the client pair was put back, once per member.
+    assert {h: c["changed"] for h, c in recap(out).items()} == {h: int(h in MEMBERS) for h in recap(out)}, out[-3000:]
+    assert all(host(name).file("/etc/etcd/pki/client-key.pem").mode == 0o600 for name in MEMBERS)
+    # auth stays on: the certificate alone is no user
+    assert refused(lambda: Gateway(URLS[0]).get("app/from-web")) is not None
+    assert UserGateway(URLS[0], "root", "root-secret").get("app/from-web") == "1"
 
 
 def test_the_main_playbook_turns_auth_off_again():

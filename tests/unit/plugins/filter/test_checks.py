@@ -9,6 +9,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.raftops.etcd.plugins.filter import checks
 from ansible_collections.raftops.etcd.plugins.filter.checks import (
     account_problem,
+    auth_refused,
     calendar_problem,
     system_problems,
     version_change_problem,
@@ -21,6 +22,7 @@ LINUX = dict(ansible_system="Linux", ansible_service_mgr="systemd", ansible_arch
 def test_the_filters_are_registered():
     assert checks.FilterModule().filters() == {
         "account_problem": account_problem,
+        "auth_refused": auth_refused,
         "calendar_problem": calendar_problem,
         "system_problems": system_problems,
         "version_change_problem": version_change_problem,
@@ -180,3 +182,37 @@ def test_auth_off_or_left_alone_and_other_changes_with_auth_pass():
     assert version_change_problem(["3.4.23"], "3.5.1", False, {"healthy": True}, auth=False) == ""
     assert version_change_problem(["3.5.0"], "3.5.1", False, {"healthy": True}, auth=True) == ""
     assert version_change_problem(["3.5.1"], "3.5.1", False, {}, auth=True) == ""
+
+
+# --- auth_refused ----------------------------------------------------------------------------------
+
+CN_REFUSED = "CommonName of client sending a request against gateway will be ignored and not used as expected"
+
+
+def read(*status_errors):
+    """An etcd_health result whose endpoints answered their status with these errors (None: answered)."""
+    return {"endpoints": [{"endpoint": "https://127.0.0.1:2379", "reachable": True, "status_error": e}
+                          for e in status_errors]}
+
+
+def test_the_hosts_whose_etcd_refused_the_read_for_want_of_a_user_are_named_with_its_answer():
+    reads = {
+        "a": read(CN_REFUSED),  # auth turned on outside the role: the member's server pair has a CN
+        "b": read("etcdserver: user name is empty"),  # the CN-less pair without a login
+        "c": read("etcdserver: authentication failed, invalid user ID or password"),  # a wrong password
+        "d": read("etcdserver: invalid auth token"),
+        "e": read(None),
+        "f": read("etcdserver: rpc not supported for learner"),
+        "g": {"skipped": True, "changed": False},  # a host without data
+        "h": {"msg": "no etcd endpoint answered", "endpoints": [{"reachable": False, "status_error": None}]},
+    }
+    assert auth_refused(reads) == {
+        "a": CN_REFUSED,
+        "b": "etcdserver: user name is empty",
+        "c": "etcdserver: authentication failed, invalid user ID or password",
+        "d": "etcdserver: invalid auth token",
+    }
+
+
+def test_no_reads_no_refusals():
+    assert auth_refused({}) == {} and auth_refused(None) == {}

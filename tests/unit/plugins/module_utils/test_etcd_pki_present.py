@@ -123,6 +123,37 @@ def test_a_client_with_sans_carries_them_and_a_change_reissues_it(pki):
     assert reasons(moved) == {"prometheus.pem": "sans changed"}
 
 
+ROOT_PAIR = {"name": "root", "user": "root"}
+
+
+def test_a_client_with_a_user_has_it_as_common_name_and_is_renewed_like_the_others(pki):
+    # The role's root pair: etcd takes the common name for the user on its gRPC port.
+    result = run_present(params(pki, clients=["admin", ROOT_PAIR]))
+    assert result["clients"]["root"] == dict(result["clients"]["root"], cert=os.path.join(pki, "root.pem"),
+                                             key=os.path.join(pki, "root-key.pem"))
+    cert = load(os.path.join(pki, "root.pem"))
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "root"
+    assert sans_of(cert) == ["root"] and ekus_of(cert) == {ExtendedKeyUsageOID.CLIENT_AUTH}
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    assert not san.critical  # RFC 5280: only an empty subject needs a critical SAN
+    assert list(load(os.path.join(pki, "admin.pem")).subject) == []
+    assert run_present(params(pki, clients=["admin", ROOT_PAIR]))["changed"] is False
+    # A CN-less pair of the same name (an earlier release's) is re-issued with its key.
+    key = read(os.path.join(pki, "root-key.pem"))
+    again = run_present(params(pki, clients=["admin", {"name": "root"}]))
+    assert reasons(again) == {"root.pem": "profile changed"}
+    assert list(load(os.path.join(pki, "root.pem")).subject) == []
+    assert reasons(run_present(params(pki, clients=["admin", ROOT_PAIR]))) == {"root.pem": "profile changed"}
+    assert read(os.path.join(pki, "root-key.pem")) == key
+
+
+@pytest.mark.parametrize("user", ["", " root", "a" * 65, "ro\not", 7])
+def test_a_bad_client_user_is_named(pki, user):
+    with pytest.raises(pki_x509.PkiError, match=r"clients\[1\]\.user .*: user must be an etcd user name"):
+        run_present(params(pki, clients=["admin", {"name": "root", "user": user}]))
+    assert not os.path.exists(pki)
+
+
 def test_bad_client_sans_are_named(pki):
     with pytest.raises(pki_x509.PkiError, match=r"clients\[1\]\.sans\[0\]"):
         run_present(params(pki, clients=["admin", {"name": "prometheus", "sans": ["bad name!"]}]))

@@ -72,7 +72,9 @@ def test_the_bundle_is_old_then_new_and_the_checksums_cover_every_state():
 
 
 def run(pki, ca_rotation, **overrides):
-    return run_present(params(pki, ca_rotation=ca_rotation, applications=[{"name": "web"}], **overrides))
+    # The clients the etcd role keeps: admin, and root (CN root) for the members' timers.
+    return run_present(params(pki, ca_rotation=ca_rotation, applications=[{"name": "web"}],
+                              clients=["admin", {"name": "root", "user": "root"}], **overrides))
 
 
 def pems(path):
@@ -113,10 +115,12 @@ def test_a_whole_rotation_phase_by_phase(pki):
     assert read(bundle) == bundle_bytes
     reasons = {os.path.relpath(i["file"], pki): i["reason"] for i in two["issued"]}
     assert reasons == {name: "ca changed" for name in (
-        "etcd-host0.pem", "etcd-host0-peer.pem", "etcd-host1.pem", "etcd-host1-peer.pem", "admin.pem",
+        "etcd-host0.pem", "etcd-host0-peer.pem", "etcd-host1.pem", "etcd-host1-peer.pem", "admin.pem", "root.pem",
         os.path.join("clients", "web.pem"))}
     admin = load(os.path.join(pki, "admin.pem"))
     assert admin.issuer == new_ca.subject and admin.public_key() == old_admin.public_key()
+    root = load(os.path.join(pki, "root.pem"))
+    assert root.issuer == new_ca.subject and [a.value for a in root.subject] == ["root"]
     crl = load_crl(os.path.join(pki, "crl.pem"))
     assert crl.issuer == new_ca.subject and crl_serials(crl) == revoked
     assert run(pki, "auto")["changed"] is False

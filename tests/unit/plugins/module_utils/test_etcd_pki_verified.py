@@ -156,3 +156,15 @@ def test_verified_client_entries_with_explicit_paths(tmp_path, pki):
         verify(verified(own, members, clients=[client]))
     client["key"] = os.path.join(pki, "admin-key.pem")
     assert verify(verified(own, members, clients=[client]))["clients"]["ops"]["cert"] == client["cert"]
+
+
+def test_verified_client_with_a_user_needs_that_common_name(tmp_path, pki):
+    own, members = byo(tmp_path, pki)
+    run_present(params(pki, clients=["admin", {"name": "root", "user": "root"}]))
+    root = {"name": "root", "user": "root", "cert": os.path.join(pki, "root.pem"), "key": os.path.join(pki, "root-key.pem")}
+    result = verify(verified(own, members, ca_cert=os.path.join(pki, "ca.pem"), clients=[root]))
+    assert result["clients"]["root"]["cert"] == root["cert"]
+    assert not [w for w in result.get("warnings", []) if "root.pem" in w]  # its CN is wanted
+    admin = dict(root, cert=os.path.join(pki, "admin.pem"), key=os.path.join(pki, "admin-key.pem"))
+    with pytest.raises(pki_x509.PkiError, match=re.escape("admin.pem has the common name (none), not root")):
+        verify(verified(own, members, ca_cert=os.path.join(pki, "ca.pem"), clients=[admin]))
