@@ -37,7 +37,7 @@ class ActionModule(ActionBase):
             host_src = self._connection._shell.join_path(self._connection._shell.tmpdir, os.path.basename(src))
             self._transfer_file(src, host_src)
             self._fixup_perms2((self._connection._shell.tmpdir, host_src))
-            result.update(self._execute_module(module_name=MODULE, module_args=dict(args, _host_src=host_src),
+            result.update(self._execute_module(module_name=MODULE, module_args=dict(args, host_src=host_src),
                                                task_vars=task_vars))
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)

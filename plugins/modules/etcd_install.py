@@ -31,6 +31,10 @@ options:
       - The release tarball on the controller, as published (C(etcd-vX.Y.Z-linux-ARCH.tar.gz)).
       - Omit to only link a release installed earlier; the module fails when it is not complete.
     type: path
+  host_src:
+    description:
+      - The copy of O(src) on the host. The action plugin sets it when it has sent one; leave it unset.
+    type: path
   checksum:
     description:
       - The tarball's SHA-256, in hex, as the release's C(SHA256SUMS) lists it.
@@ -231,8 +235,7 @@ def main():
             link=dict(type="bool", default=True),
             user=dict(type="str"),
             home=dict(type="path", default="/nonexistent"),
-            # Set by the action plugin: src is the copy it sent to the host (None: none was sent).
-            _host_src=dict(type="path"),
+            host_src=dict(type="path"),
         ),
         required_together=[("src", "checksum")],
         supports_check_mode=True,
@@ -247,7 +250,7 @@ def main():
     if result["unpacked"] and params["src"] is None:
         module.fail_json(msg="%s has no complete etcd release (no %s binary), and no src was given to unpack"
                          % (release_dir, COMPLETE_MARK), **result)
-    if result["unpacked"] and params["_host_src"] is None and not module.check_mode:
+    if result["unpacked"] and params["host_src"] is None and not module.check_mode:
         # The action plugin asked first: it sends the tarball only when this says so.
         module.exit_json(changed=False, needs_src=True, account_made=False, unpacked=False, linked=[])
     if params["link"]:
@@ -257,7 +260,7 @@ def main():
         module.exit_json(**result)
 
     if result["unpacked"]:
-        actual = sha256_of(params["_host_src"])
+        actual = sha256_of(params["host_src"])
         if actual != params["checksum"].lower():
             module.fail_json(msg="the copy of %s on the host has SHA-256 %s, not %s; nothing was unpacked"
                              % (params["src"], actual, params["checksum"]), account_made=False, unpacked=False, linked=[])
@@ -265,7 +268,7 @@ def main():
     try:
         if result["unpacked"]:
             make_directory(release_dir)
-            unpack(params["_host_src"], release_dir)
+            unpack(params["host_src"], release_dir)
         if result["linked"] and params["make_bin_dir"] and not os.path.isdir(bin_dir):
             make_directory(bin_dir)
         for path in result["linked"]:

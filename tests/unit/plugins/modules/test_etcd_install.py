@@ -46,7 +46,7 @@ RELEASE = {TOP: None, TOP + "etcd": b"etcd-binary", TOP + "etcdctl": b"etcdctl-b
 def layout(tmp_path):
     tarball = tmp_path / "etcd-v3.5.1-linux-amd64.tar.gz"
     checksum = build_tarball(tarball, RELEASE)
-    args = {"src": "/controller/cache/" + tarball.name, "checksum": checksum, "_host_src": str(tarball),
+    args = {"src": "/controller/cache/" + tarball.name, "checksum": checksum, "host_src": str(tarball),
             "release_dir": str(tmp_path / "opt" / "v3.5.1"), "bin_dir": str(tmp_path / "bin"),
             "make_bin_dir": True, "binaries": BINARIES}
     return args, tmp_path
@@ -70,21 +70,21 @@ def test_unpacks_links_once_then_changes_nothing(layout, capsys):
     assert os.readlink(tmp / "bin" / "etcdctl") == str(release / "etcdctl")
     assert sorted(p for p in os.listdir(release) if p.startswith(".")) == []
 
-    code, out = run(dict(args, _host_src=None), capsys)
+    code, out = run(dict(args, host_src=None), capsys)
     assert code == 0 and out == dict(out, changed=False, unpacked=False, linked=[], account_made=False)
     assert "needs_src" not in out
 
 
 def test_asks_for_the_tarball_only_when_the_release_is_incomplete(layout, capsys):
     args, tmp = layout
-    code, out = run(dict(args, _host_src=None), capsys)
+    code, out = run(dict(args, host_src=None), capsys)
     assert code == 0 and out["needs_src"] is True and out["changed"] is False
     assert not (tmp / "opt").exists() and not (tmp / "bin").exists()
 
 
 def test_check_mode_says_what_would_change_and_changes_nothing(layout, capsys):
     args, tmp = layout
-    code, out = run(dict(args, _host_src=None), capsys, check=True)
+    code, out = run(dict(args, host_src=None), capsys, check=True)
     assert code == 0 and out["changed"] and out["unpacked"] and len(out["linked"]) == 3 and "needs_src" not in out
     assert not (tmp / "opt").exists() and not (tmp / "bin").exists()
 
@@ -103,7 +103,7 @@ def test_a_damaged_copy_is_refused_before_anything_changes(layout, capsys):
 ])
 def test_what_is_not_a_release_is_refused_and_nothing_is_linked(layout, capsys, entries, says):
     args, tmp = layout
-    checksum = build_tarball(args["_host_src"], entries)
+    checksum = build_tarball(args["host_src"], entries)
     code, out = run(dict(args, checksum=checksum), capsys)
     assert code == 1 and says in out["msg"] and "is not an etcd release tarball" in out["msg"]
     assert not (tmp / "opt" / "v3.5.1" / "etcd").exists() and not (tmp / "bin").exists()
