@@ -12,12 +12,11 @@ import os
 import re
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 from conftest import FIGURES
-from etcdtest import BACKUPS, EPHEMERAL, INVENTORY, PKI, ROOT, Gateway, ansible_env, fingerprint, host, playbook, recap, snapshots
+from etcdtest import (BACKUPS, EPHEMERAL, INVENTORY, PKI, ROOT, Gateway, UserGateway, ansible_env, fingerprint, host, playbook, recap,
+                      refused, snapshots)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 URL = "https://10.250.0.100:2379"
@@ -98,28 +97,6 @@ def auth_vars(name="auth-vars", **changes):
     return ["-e", "@" + path]
 
 
-class UserGateway(Gateway):
-    """The gateway as an etcd user: the admin pair (no CN) and a token."""
-
-    def __init__(self, url, user, password):
-        super().__init__(url)
-        self.token = Gateway(url).call("/v3/auth/authenticate", {"name": user, "password": password})["token"]
-
-    def call(self, path, body=None):
-        req = urllib.request.Request(self.url + path, data=json.dumps(body or {}).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", "Authorization": self.token})
-        with urllib.request.urlopen(req, context=self.ctx, timeout=self.timeout) as resp:
-            return json.load(resp)
-
-
-def refused(call):
-    try:
-        call()
-    except urllib.error.HTTPError as exc:
-        return exc.read().decode(errors="replace")
-    return None
-
-
 def billing_etcdctl(args):
     """etcdctl on prx-host0 over gRPC with billing's certificate (CN billing): a certificate-only user."""
     return host("prx-host0").run("etcdctl --endpoints=%s --cacert=/root/billing/ca.pem --cert=/root/billing/billing.pem "
@@ -142,7 +119,7 @@ def test_the_main_playbook_turns_auth_on_with_the_users_and_roles_it_lists():
     # the certificate alone is no user through the gateway
     assert refused(lambda: Gateway(URLS[0]).get("app/from-web")) is not None
     # user app was listed as absent: it is gone
-    assert "authentication failed" in refused(lambda: UserGateway(URLS[0], "app", "app-secret"))
+    assert "authentication failed" in refused(lambda: UserGateway(URLS[0], "app", "app-secret").status())
     # billing, a certificate-only user, over gRPC with etcdctl
     h = host("prx-host0")
     h.run("mkdir -p /root/billing")
