@@ -15,8 +15,8 @@ import time
 
 import pytest
 from conftest import FIGURES
-from etcdtest import (BACKUPS, EPHEMERAL, INVENTORY, PKI, ROOT, Gateway, UserGateway, ansible_env, fingerprint, host, playbook, recap,
-                      refused, snapshots)
+from etcdtest import (BACKUPS, EPHEMERAL, INVENTORY, PKI, ROOT, Gateway, UserGateway, Writer, ansible_env, fingerprint, host, playbook,
+                      recap, refused, snapshots)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 URL = "https://10.250.0.100:2379"
@@ -179,6 +179,35 @@ def test_with_auth_on_a_stopped_member_is_started_a_backup_taken_and_the_status_
     root = UserGateway(URLS[2], "root", "root-secret")
     assert [root.get("before-auth/%02d" % i) for i in range(50)] == ["v%d" % i for i in range(50)]
     assert root.get("app/from-web") == "1" and root.get("app/from-billing") == "2"
+
+
+def main_started(name):
+    """When etcd on a member last started, on the kernel's monotonic clock the hosts share."""
+    return int(host(name).run("systemctl show etcd -p ExecMainStartTimestampMonotonic --value").stdout)
+
+
+def test_with_auth_on_a_changed_setting_rolls_the_members_one_at_a_time_the_leader_last():
+    # The roll's calls (health, leader hand-off) log in as root; the application writes as web meanwhile.
+    root = {name: UserGateway(url, "root", "root-secret") for name, url in zip(MEMBERS, URLS)}
+    ids = {root[name].status()["header"]["member_id"]: name for name in MEMBERS}
+    leader = ids[root[MEMBERS[0]].status()["leader"]]
+    before = {name: main_started(name) for name in MEMBERS}
+    writer = Writer(URLS, prefix="app/roll/", login=("web", "web-secret"))
+    writer.start()
+    try:
+        rc, out = playbook("etcd", *auth_vars("auth-roll", etcd_heartbeat_interval=120))
+    finally:
+        writer.stop()
+    assert rc == 0, out[-3000:]
+    after = {name: main_started(name) for name in MEMBERS}
+    assert all(after[name] > before[name] for name in MEMBERS), (before, after)
+    assert sorted(MEMBERS, key=after.get)[-1] == leader, (leader, after)
+    assert all("ETCD_HEARTBEAT_INTERVAL=120\n" in host(name).run("cat /etc/etcd/etcd.env").stdout for name in MEMBERS)
+    assert len(writer.acked) > 0 and writer.lost(root[MEMBERS[0]]) == []
+    assert [f for f in writer.failed if f[1] == "every URL"] == [], writer.failed
+    # Back to the inventory's setting for the tests after this one: a second roll with auth on.
+    rc, out = playbook("etcd", *auth_vars())
+    assert rc == 0, out[-3000:]
 
 
 BAD_AUTH = [
