@@ -8,6 +8,8 @@
 # machine (Molecule scenarios next to it) makes every figure slower.
 #   BENCH_COUNTS="3 5 7" member counts to deploy, re-run and check (default all three)
 #   BENCH_NO_TLS=1       also the first deploy of 3 members without TLS (default 0)
+#   BENCH_DAY2=0         leave out the day-2 runs on the first member count: a backup, a roll
+#                        (a changed setting, every member restarted), a scale out by one (default 1)
 #   BENCH_TOP=5          how many of the slowest tasks to print per run
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,13 +36,13 @@ report() {  # report KEY LABEL START END LOAD_BEFORE [CHANGED]
   printf '%-36s %6s s   %-12s load %s -> %s\n' "$2" "${FIGURE[$1]}" "${6:+changed=$6}" "$5" "$(load)"
 }
 
-run() {  # run KEY LABEL [ansible-playbook options]: one timed playbook run with its profile
+run() {  # [PLAYBOOK=FILE] run KEY LABEL [ansible-playbook options]: one timed playbook run with its profile
   local key=$1 label=$2 start end log load_before
   shift 2
   log="$WORK/$key.log"
   load_before=$(load)
   start=$(now)
-  ansible-playbook etcd.yml -i "$WORK/hosts" "$@" >"$log" 2>&1 || { cat "$log"; exit 1; }
+  ansible-playbook "${PLAYBOOK:-etcd.yml}" -i "$WORK/hosts" "$@" >"$log" 2>&1 || { cat "$log"; exit 1; }
   end=$(now)
   report "$key" "$label" "$start" "$end" "$load_before" \
     "$(awk '/^bench-host/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' "$log")"
@@ -57,7 +59,7 @@ fresh() {  # fresh COUNT [inventory lines...]: new hosts and an inventory for th
   local count=$1
   shift
   remove_hosts
-  rm -rf "$WORK/etcd-pki"
+  rm -rf "$WORK/etcd-pki" "$WORK/etcd-backups"
   "$TESTBED/inventory.sh" "$WORK/hosts" bench-host "$FIRST_OCTET" "$count" "$@" >/dev/null 2>&1
 }
 
@@ -168,6 +170,18 @@ floor() {  # floor COUNT: fresh hosts, then every host's one SSH call at once, t
   report "floor-$count" "floor, $count members" "$start" "$end" "$load_before"
 }
 
+# Day-2 operations on the COUNT members the runs above left: a backup to the controller, a roll
+# (the heartbeat interval changed: every member restarts, the leader last), then one more member
+# (started, joined as a learner, promoted); the roll's setting stays, so the scale out rolls nobody.
+day2() {  # day2 COUNT
+  local count=$1 new="bench-host$1" ip="10.250.0.$((FIRST_OCTET + $1))"
+  PLAYBOOK=playbooks/backup.yml run "backup-$count" "backup, $count members"
+  run "roll-$count" "roll of $count members" -e etcd_heartbeat_interval=150
+  "$TESTBED/host.sh" up "$new=$ip" >/dev/null 2>&1
+  sed -i "/^\[etcd:vars\]/i $new ansible_host=$ip NODE_NAME=$new" "$WORK/hosts"
+  run "scale-$count" "scale out $count -> $((count + 1)) members" -e etcd_heartbeat_interval=150
+}
+
 ratio() { awk "BEGIN {printf \"%.2f\", $1 / $2}"; }
 
 mkdir -p "$WORK"
@@ -179,6 +193,9 @@ for count in $counts; do
   run "first-$count" "first deploy, $count members"
   run "rerun-$count" "no-change re-run, $count members"
   run "check-$count" "--check run, $count members" --check
+  if [[ "${BENCH_DAY2:-1}" == 1 && "$count" == "${counts%% *}" && "$count" -lt "$MAX_HOSTS" ]]; then
+    day2 "$count"
+  fi
 done
 if [[ "${BENCH_NO_TLS:-0}" == 1 ]]; then
   fresh 3 "etcd_tls=false"
