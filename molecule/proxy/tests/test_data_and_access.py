@@ -210,6 +210,15 @@ def test_with_auth_on_a_changed_setting_rolls_the_members_one_at_a_time_the_lead
     assert rc == 0, out[-3000:]
 
 
+def test_with_auth_on_the_maintenance_playbook_defragments_every_member():
+    # etcd_defrag_rule is always in this scenario: every member, one at a time, the leader last.
+    rc, out = playbook("maintenance", *auth_vars())
+    assert rc == 0, out[-3000:]
+    defragmented = re.findall(r"^TASK \[raftops\.etcd\.etcd : Defragment (\S+)\]", out, re.M)
+    assert sorted(defragmented) == ["proxied-0", "proxied-1", "proxied-2"], out[-3000:]
+    assert UserGateway(URLS[0], "root", "root-secret").get("app/from-web") == "1"
+
+
 BAD_AUTH = [
     (dict(etcd_users=[{"name": "web", "password": "web-secret", "roles": ["ap"]}]),
      "host prx-host0: etcd_users[0]={'name': 'web', 'password': '<hidden>', 'roles': ['ap']}: user web: role(s) ap "
