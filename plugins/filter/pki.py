@@ -52,6 +52,26 @@ def other_ca_hosts(hosts, hostvars, result, checksum, path=None):
     return others
 
 
+# How a pass of the etcd role left a CA rotation with proxies (roles/etcd/tasks/rotate_ca_phase.yml).
+ROTATION_PASS_OUTCOMES = ("held", "ended")
+
+
+def rotation_pass_hosts(hosts, hostvars, rotation_pass, outcome=None):
+    """The hosts of ``hosts`` on which pass ``rotation_pass`` of the etcd role left a CA rotation as
+    ``outcome`` (``held`` for the proxies, or ``ended``; either when None), in the given order. The
+    etcd playbook's later plays run on these, so that proxies follow the members phase by phase."""
+    if isinstance(hosts, str):
+        raise AnsibleFilterError("rotation_pass_hosts: the hosts must be a list of inventory hostnames")
+    if outcome is not None and outcome not in ROTATION_PASS_OUTCOMES:
+        raise AnsibleFilterError("rotation_pass_hosts: outcome must be one of %s, got %r"
+                                 % (", ".join(ROTATION_PASS_OUTCOMES), outcome))
+    wanted = ROTATION_PASS_OUTCOMES if outcome is None else (outcome,)
+    key = str(rotation_pass)
+    # Without hostvars (a syntax check templates the play's hosts before any host has facts): no host.
+    return [host for host in hosts or []
+            if host in hostvars and (hostvars[host].get("_etcd_rotation_after_pass_facts") or {}).get(key) in wanted]
+
+
 class FilterModule:
     def filters(self):
-        return {"other_ca_hosts": other_ca_hosts, "pki_members": pki_members}
+        return {"other_ca_hosts": other_ca_hosts, "pki_members": pki_members, "rotation_pass_hosts": rotation_pass_hosts}

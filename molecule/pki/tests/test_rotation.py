@@ -5,10 +5,13 @@ it that changes nothing.
 
 While it runs, a probe connects to every member again and again with the admin pair of the old CA
 (copied before the rotation) and, once it exists, the admin pair of the new CA, both trusting the
-CAs of ca-bundle.pem as an application told to would.
+CAs of ca-bundle.pem as an application told to would. A gRPC proxy on pki-proxy (group etcd_proxy
+through this test's own inventory) follows the rotation, while a client on its host writes through
+it with the files the proxy has at each moment.
 """
 
 import http.client
+import json
 import os
 import shutil
 import threading
@@ -16,6 +19,7 @@ import time
 
 from cryptography import x509
 from etcdtest import (
+    EPHEMERAL,
     PKI,
     Gateway,
     LeaderWatch,
@@ -87,23 +91,60 @@ class Probe(threading.Thread):
         self.join(30)
 
 
+def restarts(name, unit, since):
+    """[(stopping, started)]: when ``unit`` on host ``name`` was restarting, in wall-clock time (the
+    hosts are containers on this kernel), from systemd's journal."""
+    out = host(name).check_output("journalctl -u %s --since @%d -o short-unix --no-pager | grep -E ': (Stopping|Started) ' "
+                                  "|| true" % (unit, since))
+    stopping, spans = None, []
+    for line in out.splitlines():
+        stamp = float(line.split()[0])
+        if ": Stopping " in line:
+            stopping = stamp
+        elif stopping is not None:
+            spans.append((stopping, stamp))
+            stopping = None
+    return spans
+
+
 def restart_windows(since):
-    """{client URL: [(stopping, started)]}: when each member's etcd was restarting, in wall-clock time
-    (the hosts are containers on this kernel), from systemd's journal."""
-    windows = {}
-    for h, (_name, address) in MEMBERS.items():
-        out = host(h).check_output("journalctl -u etcd --since @%d -o short-unix --no-pager | grep -E ': (Stopping|Started) ' "
-                                   "|| true" % since)
-        stopping, spans = None, []
-        for line in out.splitlines():
-            stamp = float(line.split()[0])
-            if ": Stopping " in line:
-                stopping = stamp
-            elif stopping is not None:
-                spans.append((stopping, stamp))
-                stopping = None
-        windows["https://%s:2379" % address] = spans
-    return windows
+    """{client URL: [(stopping, started)]}: when each member's etcd was restarting."""
+    return {"https://%s:2379" % address: restarts(h, "etcd", since) for h, (_name, address) in MEMBERS.items()}
+
+
+PROXY = "pki-proxy"
+PROXY_PKI = "/etc/etcd-proxy/pki"
+PROXY_LOG = "/root/through-proxy.log"
+PROXY_STOP = "/root/through-proxy.stop"
+
+
+def with_proxy():
+    """A second inventory (-i) that makes pki-proxy a gRPC proxy host, with the settings the members have."""
+    settings = dict(etcd_release_base_url="http://10.250.0.1:8080", etcd_version="3.5.1", etcd_limit_nofile=20000,
+                    etcd_pki_dir=PKI, etcd_proxy_mode="grpc")
+    path = os.path.join(EPHEMERAL, "inventory-proxy.json")
+    with open(path, "w") as out:
+        json.dump({"etcd_proxy": {"hosts": {PROXY: settings}}}, out)
+    return ["-i", path]
+
+
+def start_proxy_client():
+    """On the proxy's host, a write through the proxy every 0.3 s (each with a new connection and the
+    proxy's own CA file and client pair as they are then), one line "<time> <exit code>" each, until
+    PROXY_STOP exists or 900 s passed."""
+    host(PROXY).check_output("rm -f %s %s" % (PROXY_LOG, PROXY_STOP))
+    loop = ("end=$((SECONDS + 900)); n=0; while [ ! -e %s ] && [ $SECONDS -lt $end ]; do n=$((n + 1)); "
+            "t=$(date +%%s.%%N); etcdctl --endpoints=https://127.0.0.1:23790 --cacert=%s/ca.pem --cert=%s/client.pem "
+            "--key=%s/client-key.pem --dial-timeout=1s --command-timeout=3s put /through-proxy/$n $n >/dev/null 2>&1; "
+            "echo \"$t $?\" >> %s; sleep 0.3; done" % (PROXY_STOP, PROXY_PKI, PROXY_PKI, PROXY_PKI, PROXY_LOG))
+    host(PROXY).check_output("nohup bash -c '%s' >/dev/null 2>&1 &" % loop)
+
+
+def stop_proxy_client():
+    """[(time, ok)] of every write through the proxy."""
+    host(PROXY).check_output("touch %s && sleep 1" % PROXY_STOP)
+    lines = host(PROXY).check_output("cat %s" % PROXY_LOG).splitlines()
+    return [(float(t), rc == "0") for t, rc in (line.split() for line in lines)]
 
 
 def unexcused(samples, windows, keep):
@@ -152,17 +193,21 @@ def test_a_rotation_killed_after_phase_1_is_finished_by_the_next_run_without_dow
     shutil.copy(os.path.join(PKI, "admin.pem"), old_pair[0])
     shutil.copy(os.path.join(PKI, "admin-key.pem"), old_pair[1])
 
+    # The gRPC proxy, deployed as the proxy playbook does it, before the rotation.
+    rc, out = playbook("proxy", *with_proxy())
+    assert rc == 0, out[-3000:]
     writer = Writer(URLS, prefix="/rotation/", tls=rotating_tls)
     watch = LeaderWatch({name: "https://%s:2379" % address for name, address in MEMBERS.values()}, tls=rotating_tls)
     probe = Probe(old_pair, old_ca.subject)
     writer.start()
     watch.start()
     probe.start()
-    first, second = [], []
+    start_proxy_client()
+    first, second, through_proxy = [], [], []
     try:
         began, wall_began = time.monotonic(), int(time.time()) - 1
         # Killed once phase 1 is in place on every member.
-        rc, out = interrupted_playbook("etcd", ROTATE + APP, REPORT, times=first)
+        rc, out = interrupted_playbook("etcd", ROTATE + APP + with_proxy(), REPORT, times=first)
         killed = time.monotonic()
         assert REPORT in out and "CA rotation: phase 1 of 3" not in out, out
         assert os.path.exists(os.path.join(PKI, "ca-next.pem")), out
@@ -176,13 +221,14 @@ def test_a_rotation_killed_after_phase_1_is_finished_by_the_next_run_without_dow
 
         # The next run, without etcd_pki_rotate_ca: the phase is read from etcd_pki_dir.
         resumed = time.monotonic()
-        rc, out = interrupted_playbook("etcd", APP, "\0never", times=second)
+        rc, out = interrupted_playbook("etcd", APP + with_proxy(), "\0never", times=second)
         ended = time.monotonic()
         assert rc == 0, out
     finally:
         writer.stop()
         watch.stop()
         probe.stop()
+        through_proxy = stop_proxy_client()
 
     # Every phase: 1 (resumed, already in place), 2, 3.
     for phase in (1, 2, 3):
@@ -199,6 +245,22 @@ def test_a_rotation_killed_after_phase_1_is_finished_by_the_next_run_without_dow
         assert host(h).file("/etc/etcd/pki/ca.pem").content == pki_files()["ca.pem"], h
         for leaf in (name + ".pem", name + "-peer.pem", "admin.pem", os.path.join("clients", "rot-app.pem")):
             assert load(os.path.join(PKI, leaf)).issuer == new_ca.subject, leaf
+    # The proxy followed: it trusts the new CA only and reaches the members with a pair of it. Its
+    # client wrote through it all along, but while the proxy or a member restarted: the members
+    # never moved on before the proxy trusted both CAs (phase 1) and held a new-CA pair (phase 2).
+    assert host(PROXY).file(PROXY_PKI + "/ca.pem").content == pki_files()["ca.pem"]
+    assert x509.load_pem_x509_certificate(host(PROXY).file(PROXY_PKI + "/client.pem").content).issuer == new_ca.subject
+    proxy_windows = restarts(PROXY, "etcd-proxy", wall_began) + [w for spans in restart_windows(wall_began).values()
+                                                                 for w in spans]
+    assert len(restarts(PROXY, "etcd-proxy", wall_began)) == 3  # phase 1, phase 2, the end
+    proxy_failed = [t for t, ok in through_proxy if not ok and not any(stop - 1 <= t <= started + 3
+                                                                       for stop, started in proxy_windows)]
+    assert len([ok for _t, ok in through_proxy if ok]) > 100 and proxy_failed == [], proxy_failed
+    after = host(PROXY).run(f"etcdctl --endpoints=https://127.0.0.1:23790 --cacert={PROXY_PKI}/ca.pem "
+                            f"--cert={PROXY_PKI}/client.pem --key={PROXY_PKI}/client-key.pem "
+                            "--dial-timeout=2s --command-timeout=5s put /through-proxy/after yes")
+    assert after.rc == 0, after.stderr
+
     # The CRL is the new CA's and still lists what it listed before.
     crl = x509.load_pem_x509_crl(pki_files()["crl.pem"])
     assert crl.issuer == new_ca.subject
@@ -231,6 +293,8 @@ def test_a_rotation_killed_after_phase_1_is_finished_by_the_next_run_without_dow
         after = [t for t, claim_term in claims if t > at and claim_term >= term]
         assert before and after, "no leader around %s's answer without one in term %d" % (name, term)
         gaps.append(after[0] - before[-1])
+    print("\nwrites through the gRPC proxy: %d, failed %d (all while the proxy or a member restarted)"
+          % (len(through_proxy), len([ok for _t, ok in through_proxy if not ok])))
     print("\nCA rotation of 3 members: first run %.1fs (killed after phase 1), second run %.1fs (phases 2 and 3), "
           "%.1fs in all; writes acknowledged %d, failed %d, lost %d; leader samples %d, without a leader %d "
           "(at hand-offs, a leader within %.2fs), "
@@ -249,7 +313,7 @@ def test_a_rotation_killed_after_phase_1_is_finished_by_the_next_run_without_dow
 
 def test_a_run_after_the_rotation_changes_nothing():
     before, files = fingerprint(HOSTS), pki_files()
-    rc, out = playbook("etcd", *APP)
+    rc, out = playbook("etcd", *APP, *with_proxy())
     assert rc == 0, out
     assert all(c["changed"] == 0 for c in recap(out).values()), out
     assert fingerprint(HOSTS) == before

@@ -5,7 +5,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.raftops.etcd.plugins.filter import pki
-from ansible_collections.raftops.etcd.plugins.filter.pki import other_ca_hosts, pki_members
+from ansible_collections.raftops.etcd.plugins.filter.pki import other_ca_hosts, pki_members, rotation_pass_hosts
 
 
 def member(i, host=None):
@@ -13,7 +13,8 @@ def member(i, host=None):
 
 
 def test_the_filters_are_registered():
-    assert pki.FilterModule().filters() == {"other_ca_hosts": other_ca_hosts, "pki_members": pki_members}
+    assert pki.FilterModule().filters() == {"other_ca_hosts": other_ca_hosts, "pki_members": pki_members,
+                                            "rotation_pass_hosts": rotation_pass_hosts}
 
 
 # --- pki_members -----------------------------------------------------------------------------------
@@ -108,3 +109,35 @@ def test_with_a_path_the_checksums_of_a_host_read_are_compared():
                 "none": {"info": {"checksums": {}}}, "unread": {}}
     assert other_ca_hosts(["same", "other", "none", "unread"], hostvars, "info", "aa", ca) == ["other"]
     assert other_ca_hosts(["same", "other"], hostvars, "info", ["aa", "bb"], ca) == []
+
+
+# --- rotation_pass_hosts ---------------------------------------------------------------------------
+
+PASSES = {"a": {"_etcd_rotation_after_pass_facts": {"1": "held", "2": "ended"}},
+          "b": {"_etcd_rotation_after_pass_facts": {"1": "held"}},
+          "c": {}}
+
+
+@pytest.mark.parametrize("rotation_pass, outcome, hosts", [
+    (1, "held", ["a", "b"]),
+    (1, None, ["a", "b"]),
+    (2, "held", []),
+    (2, "ended", ["a"]),
+    ("2", None, ["a"]),
+    (3, None, []),
+])
+def test_the_hosts_on_which_a_pass_held_or_ended_the_rotation(rotation_pass, outcome, hosts):
+    assert rotation_pass_hosts(["a", "b", "c"], PASSES, rotation_pass, outcome) == hosts
+
+
+def test_no_rotation_noted_means_no_host():
+    assert rotation_pass_hosts(["c"], PASSES, 1) == [] and rotation_pass_hosts([], PASSES, 1, "held") == []
+
+
+@pytest.mark.parametrize("hosts, outcome, says", [
+    ("a", "held", "rotation_pass_hosts: the hosts must be a list of inventory hostnames"),
+    (["a"], "done", "rotation_pass_hosts: outcome must be one of held, ended, got 'done'"),
+])
+def test_bad_arguments_are_refused_naming_them(hosts, outcome, says):
+    with pytest.raises(AnsibleFilterError, match="^" + says.replace("(", r"\(").replace(")", r"\)") + "$"):
+        rotation_pass_hosts(hosts, PASSES, 1, outcome)
