@@ -14,7 +14,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 # Molecule scenarios in two lanes that run side by side (tests/testbed/lanes.sh), balanced by their
 # measured durations; `make molecule MOLECULE_LANES=pki` runs one scenario.
-MOLECULE_LANES ?= "default pki hardening maintenance" "proxy upgrade restore membership discovery recovery"
+MOLECULE_LANES ?= "default pki hardening maintenance recovery" "proxy upgrade restore membership discovery"
 SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
 # prometheus brings promtool, which the unit tests run on the shipped alert rules.
 SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck openssl prometheus
