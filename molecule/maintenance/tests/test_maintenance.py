@@ -13,7 +13,8 @@ import re
 import time
 
 import pytest
-from etcdtest import Gateway, LeaderWatch, Writer, b64, fingerprint, host, interrupted_playbook, playbook, recap
+from etcdtest import (Gateway, LeaderWatch, Writer, b64, fingerprint, host, interrupted_playbook, move_leadership, playbook,
+                      recap)
 
 HOSTS = ["mnt-host0", "mnt-host1", "mnt-host2"]
 URL = {h: "https://10.250.0.8%d:2379" % i for i, h in enumerate(HOSTS)}
@@ -264,10 +265,7 @@ def defragmentations(name):
 
 def test_scheduled_defragmentation_runs_on_one_member_at_a_time_and_never_on_the_leader():
     # mnt-host1 leads, and its timer and mnt-host2's fire at the same second.
-    leader_id = {m["name"]: m["ID"] for m in gateway().members()}["mnt-host1"]
-    current = {m["ID"]: m["name"] for m in gateway().members()}[gateway().status()["leader"]]
-    if current != "mnt-host1":
-        gateway(current).call("/v3/maintenance/transfer-leadership", {"targetID": leader_id})
+    move_leadership({h: gateway(h) for h in HOSTS}, "mnt-host1")
     assert leader_name() == "mnt-host1"
     fragment(8)
     rc, out = playbook("etcd", "-e", "two_member_schedule=*:*:0/20", "-e", "etcd_defrag_rule='free > 1MiB'")

@@ -116,6 +116,9 @@ PROXY = "pki-proxy"
 PROXY_PKI = "/etc/etcd-proxy/pki"
 PROXY_LOG = "/root/through-proxy.log"
 PROXY_STOP = "/root/through-proxy.stop"
+# etcdctl through the proxy on its host, with the proxy's own CA file and client pair as they are then.
+THROUGH_PROXY = (f"etcdctl --endpoints=https://127.0.0.1:23790 --cacert={PROXY_PKI}/ca.pem --cert={PROXY_PKI}/client.pem "
+                 f"--key={PROXY_PKI}/client-key.pem")
 
 
 def with_proxy():
@@ -134,9 +137,8 @@ def start_proxy_client():
     PROXY_STOP exists or 900 s passed."""
     host(PROXY).check_output("rm -f %s %s" % (PROXY_LOG, PROXY_STOP))
     loop = ("end=$((SECONDS + 900)); n=0; while [ ! -e %s ] && [ $SECONDS -lt $end ]; do n=$((n + 1)); "
-            "t=$(date +%%s.%%N); etcdctl --endpoints=https://127.0.0.1:23790 --cacert=%s/ca.pem --cert=%s/client.pem "
-            "--key=%s/client-key.pem --dial-timeout=1s --command-timeout=3s put /through-proxy/$n $n >/dev/null 2>&1; "
-            "echo \"$t $?\" >> %s; sleep 0.3; done" % (PROXY_STOP, PROXY_PKI, PROXY_PKI, PROXY_PKI, PROXY_LOG))
+            "t=$(date +%%s.%%N); %s --dial-timeout=1s --command-timeout=3s put /through-proxy/$n $n >/dev/null 2>&1; "
+            "echo \"$t $?\" >> %s; sleep 0.3; done" % (PROXY_STOP, THROUGH_PROXY, PROXY_LOG))
     host(PROXY).check_output("nohup bash -c '%s' >/dev/null 2>&1 &" % loop)
 
 
@@ -250,15 +252,13 @@ def test_a_rotation_killed_after_phase_1_is_finished_by_the_next_run_without_dow
     # never moved on before the proxy trusted both CAs (phase 1) and held a new-CA pair (phase 2).
     assert host(PROXY).file(PROXY_PKI + "/ca.pem").content == pki_files()["ca.pem"]
     assert x509.load_pem_x509_certificate(host(PROXY).file(PROXY_PKI + "/client.pem").content).issuer == new_ca.subject
-    proxy_windows = restarts(PROXY, "etcd-proxy", wall_began) + [w for spans in restart_windows(wall_began).values()
-                                                                 for w in spans]
-    assert len(restarts(PROXY, "etcd-proxy", wall_began)) == 3  # phase 1, phase 2, the end
+    proxy_restarts = restarts(PROXY, "etcd-proxy", wall_began)
+    assert len(proxy_restarts) == 3  # phase 1, phase 2, the end
+    proxy_windows = proxy_restarts + [w for spans in restart_windows(wall_began).values() for w in spans]
     proxy_failed = [t for t, ok in through_proxy if not ok and not any(stop - 1 <= t <= started + 3
                                                                        for stop, started in proxy_windows)]
     assert len([ok for _t, ok in through_proxy if ok]) > 100 and proxy_failed == [], proxy_failed
-    after = host(PROXY).run(f"etcdctl --endpoints=https://127.0.0.1:23790 --cacert={PROXY_PKI}/ca.pem "
-                            f"--cert={PROXY_PKI}/client.pem --key={PROXY_PKI}/client-key.pem "
-                            "--dial-timeout=2s --command-timeout=5s put /through-proxy/after yes")
+    after = host(PROXY).run(THROUGH_PROXY + " --dial-timeout=2s --command-timeout=5s put /through-proxy/after yes")
     assert after.rc == 0, after.stderr
 
     # The CRL is the new CA's and still lists what it listed before.

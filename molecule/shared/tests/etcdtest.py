@@ -234,6 +234,22 @@ class UserGateway(Gateway):
         return super().put(key, value, connection)
 
 
+def move_leadership(gateways, name, timeout=60):
+    """Leadership moved to member ``name``: ``gateways`` is {name: Gateway} of the members to ask,
+    ``name`` among them. Asked of the leader again each 0.5 s while leadership changes hands."""
+    ids = {gateway.status()["header"]["member_id"]: member for member, gateway in gateways.items()}
+    target = {member: member_id for member_id, member in ids.items()}[name]
+    deadline = time.monotonic() + timeout
+    while (leader := ids.get(gateways[name].status()["leader"])) != name:
+        assert time.monotonic() < deadline, "leadership did not move to %s in %d s (leader: %s)" % (name, timeout, leader)
+        if leader is not None:
+            try:
+                gateways[leader].call("/v3/maintenance/transfer-leadership", {"targetID": target})
+            except (OSError, urllib.error.HTTPError):
+                pass  # asked again while the leader changes
+        time.sleep(0.5)
+
+
 def refused(call):
     """The body of the HTTP error ``call()`` raises, or None when it succeeds."""
     try:
