@@ -5,14 +5,17 @@
 
 The module runs once; a host whose release directory is complete (every run after the first) needs
 nothing else, not even a temporary directory. A host without the release says so, and only then
-is the tarball sent and the module run again with the copy.
+is the tarball sent and the module run again with the copy. With host_info, what etcd_host_info
+read of the host earlier, a host that has everything in place is not asked at all.
 """
 
 import os
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import install_changes, state_from_host_info
 
 MODULE = "raftops.etcd.etcd_install"
 
@@ -25,6 +28,14 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp  # unused since ansible-core 2.5
         args = dict(self._task.args)
+        known = args.pop("host_info", None)
+        state = known and state_from_host_info(known, args["release_dir"], args["bin_dir"], args["binaries"], args.get("user"))
+        if state:
+            changes = install_changes(state, args["release_dir"], args["bin_dir"], args["binaries"],
+                                      boolean(args.get("link", True)), args.get("user"))
+            if not any(changes.values()):
+                result.update(changed=False, **changes)
+                return result
         answer = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
         if not answer.pop("needs_src", False):
             result.update(answer)

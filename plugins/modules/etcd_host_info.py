@@ -60,6 +60,11 @@ options:
     type: list
     elements: path
     default: []
+  links:
+    description: Also read where each of these paths links to, into RV(links).
+    type: list
+    elements: path
+    default: []
   checksums:
     description: Also read the SHA-256 of each of these files that exists, into RV(checksums).
     type: list
@@ -190,6 +195,20 @@ account:
   type: list
   elements: str
   sample: ["x", "998", "998", "", "/var/lib/etcd", "/usr/sbin/nologin"]
+account_name:
+  description: The account O(account) names, which RV(account) and RV(account_group) are of; null without O(account).
+  returned: always
+  type: str
+  sample: etcd
+account_group:
+  description: Whether a group of the name O(account) exists; false without O(account).
+  returned: always
+  type: bool
+links:
+  description: For each path of O(links), where it links to; null when it is no link (or does not exist).
+  returned: always
+  type: dict
+  sample: {"/usr/local/bin/etcd": "/opt/etcd/v3.5.1/etcd"}
 checksums:
   description: The SHA-256 of each file of O(checksums) that exists, by path.
   returned: always
@@ -209,6 +228,7 @@ ansible_facts:
            "ansible_fqdn": "etcd-host0.example.net", "ansible_default_ipv4": {"address": "10.0.0.10"}}
 """
 
+import grp
 import hashlib
 import os
 import platform
@@ -369,6 +389,14 @@ def passwd_fields(name):
     return [entry.pw_passwd, str(entry.pw_uid), str(entry.pw_gid), entry.pw_gecos, entry.pw_dir, entry.pw_shell]
 
 
+def group_exists(name):
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        return False
+    return True
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -381,6 +409,7 @@ def main():
             facts=dict(type="bool", default=False),
             account=dict(type="str"),
             paths=dict(type="list", elements="path", default=[]),
+            links=dict(type="list", elements="path", default=[]),
             checksums=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
@@ -391,6 +420,9 @@ def main():
     active = bool(systemctl) and module.run_command([systemctl, "is-active", "--quiet", unit_name])[0] == 0
     result = host_info(p["unit_path"], p["data_dir"], p["wal_dir"], p["bin_path"], active, p["ports"], p["read_log"])
     result["account"] = passwd_fields(p["account"]) if p["account"] else []
+    result["account_name"] = p["account"]
+    result["account_group"] = bool(p["account"]) and group_exists(p["account"])
+    result["links"] = {path: os.readlink(path) if os.path.islink(path) else None for path in p["links"]}
     result["present"] = [path for path in p["paths"] if os.path.lexists(path)]
     result["checksums"] = {path: sha256_of(path) for path in p["checksums"] if os.path.isfile(path)}
     if p["facts"]:

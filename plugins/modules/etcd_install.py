@@ -75,6 +75,14 @@ options:
     description: The home directory of an account this module makes; it is not created.
     type: path
     default: /nonexistent
+  host_info:
+    description:
+      - What M(raftops.etcd.etcd_host_info) read of the host earlier, with O(raftops.etcd.etcd_host_info#module:account=)
+        the account O(user), O(raftops.etcd.etcd_host_info#module:links=) the links of O(binaries) and
+        O(raftops.etcd.etcd_host_info#module:paths=) the release's C(etcd) binary in O(release_dir).
+      - When it shows everything in place, the action plugin returns without a call to the host. When it does not,
+        or read less than that, the host is asked as without it.
+    type: dict
 seealso:
   - module: ansible.builtin.unarchive
     description: The general way to unpack an archive.
@@ -126,9 +134,7 @@ import tarfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file
-
-# The binary whose presence marks a release directory as complete: it is written last.
-COMPLETE_MARK = "etcd"
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import COMPLETE_MARK, install_changes
 
 
 class ReleaseError(Exception):
@@ -176,11 +182,10 @@ def unpack(path, release_dir):
                 os.chown(out.path, 0, 0)
 
 
-def links_to_change(bin_dir, release_dir, binaries):
-    """The links in ``bin_dir`` that do not point at ``release_dir`` yet."""
-    return [os.path.join(bin_dir, name) for name in binaries
-            if not (os.path.islink(os.path.join(bin_dir, name))
-                    and os.readlink(os.path.join(bin_dir, name)) == os.path.join(release_dir, name))]
+def read_links(bin_dir, binaries):
+    """{path of each of ``binaries`` in ``bin_dir``: its target, or None when it is no link}."""
+    paths = [os.path.join(bin_dir, name) for name in binaries]
+    return {path: os.readlink(path) if os.path.islink(path) else None for path in paths}
 
 
 def replace_link(path, target):
@@ -236,6 +241,8 @@ def main():
             user=dict(type="str"),
             home=dict(type="path", default="/nonexistent"),
             host_src=dict(type="path"),
+            # Read by the action plugin, which does not pass it on.
+            host_info=dict(type="dict"),
         ),
         required_together=[("src", "checksum")],
         supports_check_mode=True,
@@ -245,16 +252,16 @@ def main():
     result = dict(changed=False, account_made=False, unpacked=False, linked=[])
 
     group_missing, user_missing = missing_account(params["user"]) if params["user"] else (False, False)
-    result["account_made"] = group_missing or user_missing
-    result["unpacked"] = not os.path.isfile(os.path.join(release_dir, COMPLETE_MARK))
+    state = dict(group_missing=group_missing, user_missing=user_missing,
+                 complete=os.path.isfile(os.path.join(release_dir, COMPLETE_MARK)),
+                 links=read_links(bin_dir, params["binaries"]))
+    result.update(install_changes(state, release_dir, bin_dir, params["binaries"], params["link"], params["user"]))
     if result["unpacked"] and params["src"] is None:
         module.fail_json(msg="%s has no complete etcd release (no %s binary), and no src was given to unpack"
                          % (release_dir, COMPLETE_MARK), **result)
     if result["unpacked"] and params["host_src"] is None and not module.check_mode:
         # The action plugin asked first: it sends the tarball only when this says so.
         module.exit_json(changed=False, needs_src=True, account_made=False, unpacked=False, linked=[])
-    if params["link"]:
-        result["linked"] = links_to_change(bin_dir, release_dir, params["binaries"])
     result["changed"] = result["account_made"] or result["unpacked"] or bool(result["linked"])
     if module.check_mode or not result["changed"]:
         module.exit_json(**result)

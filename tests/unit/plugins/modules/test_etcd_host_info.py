@@ -1,6 +1,7 @@
 """etcd_host_info on a temporary tree: the installed settings come from the unit's environment
 files, member data is a non-empty WAL, and the release is read from the binary's link."""
 
+import grp
 import json
 import os
 import platform
@@ -144,3 +145,18 @@ def test_the_same_call_reads_the_account_the_paths_and_the_facts_the_role_uses(t
 def test_without_facts_asked_none_are_set_and_a_missing_account_reads_empty(tmp_path, capsys):
     code, out = run_module({"data_dir": str(tmp_path / "data"), "account": "no-such-account-raftops"}, capsys)
     assert code == 0 and out["account"] == [] and out["present"] == [] and "ansible_facts" not in out
+
+
+def test_the_links_and_the_group_of_the_account_are_read_for_etcd_install(tmp_path, capsys):
+    (tmp_path / "v3.5.1").mkdir()
+    (tmp_path / "v3.5.1" / "etcd").write_text("binary")
+    os.symlink(str(tmp_path / "v3.5.1" / "etcd"), str(tmp_path / "etcd"))
+    (tmp_path / "etcdctl").write_text("a plain file")
+    me = pwd.getpwuid(os.getuid())
+    asked = [str(tmp_path / name) for name in ("etcd", "etcdctl", "etcdutl")]
+    code, out = run_module({"data_dir": str(tmp_path / "data"), "account": me.pw_name, "links": asked}, capsys)
+    assert code == 0
+    assert out["links"] == {asked[0]: str(tmp_path / "v3.5.1" / "etcd"), asked[1]: None, asked[2]: None}
+    assert out["account_name"] == me.pw_name and out["account_group"] is (me.pw_name in [g.gr_name for g in grp.getgrall()])
+    code, out = run_module({"data_dir": str(tmp_path / "data")}, capsys)
+    assert out["links"] == {} and out["account_name"] is None and out["account_group"] is False

@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any
+# time. Do not use this from other collections or standalone plugins/modules!
+"""What raftops.etcd.etcd_install changes on a host, decided from what the host has. Standard library only.
+
+One decision for two callers: the module, which reads the host itself, and its action plugin, which
+may know the host already from raftops.etcd.etcd_host_info and then spares it a call when nothing
+would change.
+"""
+
+import posixpath
+
+# The binary whose presence marks a release directory as complete: it is written last.
+COMPLETE_MARK = "etcd"
+
+
+def install_changes(state, release_dir, bin_dir, binaries, link, user):
+    """{account_made, unpacked, linked} for a host whose ``state`` is: ``group_missing`` and
+    ``user_missing`` (the account ``user``), ``complete`` (``release_dir`` holds COMPLETE_MARK) and
+    ``links`` ({path in ``bin_dir``: its target, or None when it is no link})."""
+    paths = [posixpath.join(bin_dir, name) for name in binaries]
+    return dict(
+        account_made=bool(user) and (state["group_missing"] or state["user_missing"]),
+        unpacked=not state["complete"],
+        linked=[path for path in paths
+                if state["links"].get(path) != posixpath.join(release_dir, posixpath.basename(path))] if link else [],
+    )
+
+
+def state_from_host_info(info, release_dir, bin_dir, binaries, user):
+    """The state install_changes reads, from an etcd_host_info result that read the account
+    ``user``, the links of ``binaries`` in ``bin_dir`` and found the release complete (its
+    COMPLETE_MARK among the paths present); None otherwise: the host is then asked."""
+    links = info.get("links") or {}
+    paths = [posixpath.join(bin_dir, name) for name in binaries]
+    if (any(path not in links for path in paths) or (user and info.get("account_name") != user)
+            or posixpath.join(release_dir, COMPLETE_MARK) not in info.get("present", [])):
+        return None
+    return dict(group_missing=not info.get("account_group", False), user_missing=not info.get("account"),
+                complete=True, links=links)

@@ -1,0 +1,60 @@
+"""The one decision of what etcd_install changes: from the module's own read of a host, and from
+an etcd_host_info read, which lets the action plugin leave a host that has everything in place."""
+
+import pytest
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import install_changes, state_from_host_info
+
+RELEASE, BIN, BINARIES = "/opt/etcd/v3.5.1", "/usr/local/bin", ["etcd", "etcdctl", "etcdutl"]
+IN_PLACE = {"/usr/local/bin/" + name: "/opt/etcd/v3.5.1/" + name for name in BINARIES}
+NOTHING = dict(account_made=False, unpacked=False, linked=[])
+
+
+def state(**changes):
+    return dict(dict(group_missing=False, user_missing=False, complete=True, links=dict(IN_PLACE)), **changes)
+
+
+def test_a_host_with_everything_in_place_needs_nothing():
+    assert install_changes(state(), RELEASE, BIN, BINARIES, True, "etcd") == NOTHING
+
+
+@pytest.mark.parametrize("changed, expected", [
+    (dict(complete=False), dict(NOTHING, unpacked=True)),
+    (dict(group_missing=True), dict(NOTHING, account_made=True)),
+    (dict(user_missing=True), dict(NOTHING, account_made=True)),
+    (dict(links=dict(IN_PLACE, **{"/usr/local/bin/etcd": "/opt/etcd/v3.4.23/etcd"})), dict(NOTHING, linked=["/usr/local/bin/etcd"])),
+    (dict(links=dict(IN_PLACE, **{"/usr/local/bin/etcdutl": None})), dict(NOTHING, linked=["/usr/local/bin/etcdutl"])),
+])
+def test_each_thing_out_of_place_is_named(changed, expected):
+    assert install_changes(state(**changed), RELEASE, BIN, BINARIES, True, "etcd") == expected
+
+
+def test_links_are_left_alone_without_link_and_no_account_is_asked_for_without_user():
+    outdated = state(links={path: "/opt/etcd/v3.4.23/x" for path in IN_PLACE}, group_missing=True)
+    assert install_changes(outdated, RELEASE, BIN, BINARIES, False, None) == NOTHING
+
+
+def info(**changes):
+    read = dict(account=["x", "998", "998", "", "/var/lib/etcd", "/usr/sbin/nologin"], account_name="etcd",
+                account_group=True, present=["/etc/etcd/pki/client-key.pem", RELEASE + "/etcd"], links=dict(IN_PLACE))
+    read.update(changes)
+    return read
+
+
+def test_a_host_info_read_of_a_complete_install_gives_its_state():
+    assert state_from_host_info(info(), RELEASE, BIN, BINARIES, "etcd") == state()
+    assert state_from_host_info(info(account_group=False, account=[]), RELEASE, BIN, BINARIES, "etcd") == state(
+        group_missing=True, user_missing=True)
+
+
+@pytest.mark.parametrize("changes", [
+    # The release's etcd was not found: incomplete, or never asked; the module finds out which.
+    dict(present=["/etc/etcd/pki/client-key.pem"]),
+    # A binary's link was not read, nor any (a read from before links were asked for).
+    dict(links={path: target for path, target in IN_PLACE.items() if not path.endswith("etcdutl")}),
+    dict(links=None),
+    # Another account was read.
+    dict(account_name="other"),
+])
+def test_a_read_that_does_not_cover_the_install_gives_no_state(changes):
+    assert state_from_host_info(info(**changes), RELEASE, BIN, BINARIES, "etcd") is None
