@@ -6,7 +6,8 @@
 The module runs once; a host whose release directory is complete (every run after the first) needs
 nothing else, not even a temporary directory. A host without the release says so, and only then
 is the tarball sent and the module run again with the copy. With host_info, what etcd_host_info
-read of the host earlier, a host that has everything in place is not asked at all.
+read of the host earlier, a host that has everything in place is not asked at all, and one known
+to lack the release gets the tarball with the first call.
 """
 
 import os
@@ -36,10 +37,13 @@ class ActionModule(ActionBase):
             if not any(changes.values()):
                 result.update(changed=False, **changes)
                 return result
-        answer = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
-        if not answer.pop("needs_src", False):
-            result.update(answer)
-            return result
+        # A host known to lack the release gets the tarball at once; in check mode nothing is sent.
+        lacks_release = bool(state) and not state["complete"] and bool(args.get("src")) and not self._task.check_mode
+        if not lacks_release:
+            answer = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
+            if not answer.pop("needs_src", False):
+                result.update(answer)
+                return result
         src = os.path.expanduser(to_text(args["src"]))
         if not os.path.isfile(src):
             raise AnsibleActionFail("the release tarball %s is not on the controller" % src)

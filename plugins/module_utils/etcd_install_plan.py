@@ -32,12 +32,13 @@ def install_changes(state, release_dir, bin_dir, binaries, link, user):
 
 def state_from_host_info(info, release_dir, bin_dir, binaries, user):
     """The state install_changes reads, from an etcd_host_info result that read the account
-    ``user``, the links of ``binaries`` in ``bin_dir`` and found the release complete (its
-    COMPLETE_MARK among the paths present); None otherwise: the host is then asked."""
+    ``user``, the links of ``binaries`` in ``bin_dir`` and the release's COMPLETE_MARK (among the
+    paths present or absent); None when it did not read all of them: the host is then asked."""
     links = info.get("links") or {}
     paths = [posixpath.join(bin_dir, name) for name in binaries]
+    mark = posixpath.join(release_dir, COMPLETE_MARK)
     if (any(path not in links for path in paths) or (user and info.get("account_name") != user)
-            or posixpath.join(release_dir, COMPLETE_MARK) not in info.get("present", [])):
+            or mark not in info.get("present", []) + (info.get("absent") or [])):
         return None
     return dict(group_missing=not info.get("account_group", False), user_missing=not info.get("account"),
-                complete=True, links=links)
+                complete=mark in info.get("present", []), links=links)

@@ -56,7 +56,7 @@ options:
     description: Also read this account from the password database into RV(account).
     type: str
   paths:
-    description: Also say which of these paths exist, in RV(present).
+    description: Also say which of these paths exist, in RV(present), and which do not, in RV(absent).
     type: list
     elements: path
     default: []
@@ -220,6 +220,12 @@ present:
   type: list
   elements: str
   sample: [/etc/etcd/pki/client-key.pem]
+absent:
+  description: The paths of O(paths) that do not exist.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/etcd/restart-pending]
 ansible_facts:
   description: With O(facts=true), the facts named there.
   returned: with O(facts=true)
@@ -424,6 +430,7 @@ def main():
     result["account_group"] = bool(p["account"]) and group_exists(p["account"])
     result["links"] = {path: os.readlink(path) if os.path.islink(path) else None for path in p["links"]}
     result["present"] = [path for path in p["paths"] if os.path.lexists(path)]
+    result["absent"] = [path for path in p["paths"] if path not in result["present"]]
     result["checksums"] = {path: sha256_of(path) for path in p["checksums"] if os.path.isfile(path)}
     if p["facts"]:
         result["ansible_facts"] = host_facts()

@@ -14,15 +14,24 @@ BIN = "/usr/local/bin"
 BINARIES = ["etcd", "etcdctl", "etcdutl"]
 IN_PLACE = {"%s/%s" % (BIN, name): "%s/%s" % (RELEASE, name) for name in BINARIES}
 READ = dict(account=["x", "998", "998", "", "/var/lib/etcd", "/usr/sbin/nologin"], account_name="etcd",
-            account_group=True, present=[RELEASE + "/etcd"], links=IN_PLACE)
+            account_group=True, present=[RELEASE + "/etcd"], absent=[], links=IN_PLACE)
 ARGS = dict(release_dir=RELEASE, bin_dir=BIN, binaries=BINARIES, link=True, user="etcd", home="/var/lib/etcd")
 
 
 @pytest.fixture
-def action(monkeypatch):
+def action(monkeypatch, tmp_path):
     monkeypatch.setattr(ActionBase, "run", lambda self, tmp=None, task_vars=None: {})
     module = ActionModule(MagicMock(), MagicMock(), MagicMock(), MagicMock(), MagicMock(), MagicMock())
-    module.calls = []
+    module._task.check_mode = False
+    module.calls, module.sent = [], []
+    module._make_tmp_path = lambda: None
+    module._connection._shell.tmpdir = "/tmp/ansible-tmp"
+    module._connection._shell.join_path = lambda *parts: "/".join(parts)
+    module._transfer_file = lambda src, dest: module.sent.append((src, dest))
+    module._fixup_perms2 = lambda paths: None
+    module._remove_tmp_path = lambda path: None
+    module.tarball = tmp_path / "etcd-v3.5.1-linux-amd64.tar.gz"
+    module.tarball.write_bytes(b"release")
 
     def execute_module(module_name, module_args, task_vars):
         module.calls.append(module_args)
@@ -44,6 +53,7 @@ def test_a_host_with_everything_in_place_is_not_asked(action):
 @pytest.mark.parametrize("read", [
     dict(READ, links=dict(IN_PLACE, **{BIN + "/etcd": "/opt/etcd/v3.4.23/etcd"})),
     dict(READ, account=[]),
+    # The release's etcd was not asked about.
     dict(READ, present=[]),
     None,
 ])
@@ -57,3 +67,17 @@ def test_link_false_leaves_the_links_to_the_roll_and_asks_no_host_with_the_relea
     outdated = dict(READ, links={path: "/opt/etcd/v3.4.23/x" for path in IN_PLACE})
     assert run(action, host_info=outdated, link="False")["changed"] is False
     assert action.calls == []
+
+
+def test_a_host_known_to_lack_the_release_gets_the_tarball_with_the_first_call(action):
+    lacking = dict(READ, present=[], absent=[RELEASE + "/etcd"], links=dict.fromkeys(IN_PLACE))
+    run(action, host_info=lacking, src=str(action.tarball), checksum="0" * 64)
+    assert action.sent == [(str(action.tarball), "/tmp/ansible-tmp/" + action.tarball.name)]
+    assert [call.get("host_src") for call in action.calls] == ["/tmp/ansible-tmp/" + action.tarball.name]
+
+
+def test_in_check_mode_a_host_lacking_the_release_is_asked_and_sent_nothing(action):
+    action._task.check_mode = True
+    lacking = dict(READ, present=[], absent=[RELEASE + "/etcd"], links=dict.fromkeys(IN_PLACE))
+    run(action, host_info=lacking, src=str(action.tarball), checksum="0" * 64)
+    assert action.sent == [] and [call.get("host_src") for call in action.calls] == [None]

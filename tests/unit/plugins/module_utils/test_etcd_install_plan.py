@@ -36,7 +36,8 @@ def test_links_are_left_alone_without_link_and_no_account_is_asked_for_without_u
 
 def info(**changes):
     read = dict(account=["x", "998", "998", "", "/var/lib/etcd", "/usr/sbin/nologin"], account_name="etcd",
-                account_group=True, present=["/etc/etcd/pki/client-key.pem", RELEASE + "/etcd"], links=dict(IN_PLACE))
+                account_group=True, present=["/etc/etcd/pki/client-key.pem", RELEASE + "/etcd"], absent=[],
+                links=dict(IN_PLACE))
     read.update(changes)
     return read
 
@@ -45,10 +46,12 @@ def test_a_host_info_read_of_a_complete_install_gives_its_state():
     assert state_from_host_info(info(), RELEASE, BIN, BINARIES, "etcd") == state()
     assert state_from_host_info(info(account_group=False, account=[]), RELEASE, BIN, BINARIES, "etcd") == state(
         group_missing=True, user_missing=True)
+    assert state_from_host_info(info(present=[], absent=[RELEASE + "/etcd"]), RELEASE, BIN, BINARIES, "etcd") == state(
+        complete=False)
 
 
 @pytest.mark.parametrize("changes", [
-    # The release's etcd was not found: incomplete, or never asked; the module finds out which.
+    # The release's etcd was not asked about.
     dict(present=["/etc/etcd/pki/client-key.pem"]),
     # A binary's link was not read, nor any (a read from before links were asked for).
     dict(links={path: target for path, target in IN_PLACE.items() if not path.endswith("etcdutl")}),

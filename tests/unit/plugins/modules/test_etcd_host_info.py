@@ -135,7 +135,7 @@ def test_the_same_call_reads_the_account_the_paths_and_the_facts_the_role_uses(t
                             "paths": [str(present), str(tmp_path / "absent.pem")]}, capsys)
     assert code == 0 and out["changed"] is False
     assert out["account"] == [me.pw_passwd, str(me.pw_uid), str(me.pw_gid), me.pw_gecos, me.pw_dir, me.pw_shell]
-    assert out["present"] == [str(present)]
+    assert out["present"] == [str(present)] and out["absent"] == [str(tmp_path / "absent.pem")]
     facts = out["ansible_facts"]
     assert facts["ansible_architecture"] == platform.machine() and facts["ansible_hostname"] == platform.node().split(".")[0]
     assert facts["ansible_service_mgr"] and facts["ansible_fqdn"]
