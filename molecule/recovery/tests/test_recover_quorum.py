@@ -82,12 +82,16 @@ def lost_quorum():
     # A follower may not yet hold an entry that the leader and two other followers committed; the
     # leader holds every committed entry. So with rcv-host0 leading when the others are lost, every
     # acknowledged write is on it, and one missing after the recovery was lost by the recovery.
-    move_leadership({h: Root(URL[h]) for h in HOSTS if h != LAGGING}, UP_TO_DATE)
+    gateways = {h: Root(URL[h]) for h in HOSTS if h != LAGGING}
+    move_leadership(gateways, UP_TO_DATE)
     for lost in [*EMPTIED, GONE]:
         run_testbed("kill", lost)
     time.sleep(2)
     writer.stop()
     assert writer.acked, "the writer got no write through before the loss"
+    # The survivor's own copy before the recovery (its login token from before the loss: without
+    # quorum etcd grants none): a write missing afterwards but here was lost by the recovery.
+    writer.missing_on_survivor = writer.lost(gateways[UP_TO_DATE], serializable=True)
     for lost in EMPTIED:
         run_testbed("recreate", lost, ADDRESS[lost])
     # Two members are no quorum of five; rcv-host1's peer traffic stays cut until the first
@@ -116,9 +120,10 @@ def test_quorum_is_recovered_from_the_up_to_date_survivor_with_no_acknowledged_w
     lagging = re.search(r"survivor rcv-host1: commit index (\d+)", text)
     assert lagging and int(lagging.group(1)) < int(chosen.group(1)), out
     assert "no data on rcv-host2, rcv-host3: they join as new members" in text
-    # Every acknowledged write is there, read through a member that joined afterwards.
-    lost = writer.lost(Root(URL["rcv-host3"]))
-    assert lost == [], (lost, out[-4000:], rerun[-2000:])
+    # Every acknowledged write is there, read through every member (three joined afterwards).
+    lost = {h: writer.lost(Root(URL[h])) for h in HOSTS if h != GONE}
+    assert lost == {h: [] for h in lost}, (lost, "missing on the survivor before the recovery: %s"
+                                           % writer.missing_on_survivor, out[-4000:], rerun[-2000:])
     assert voters(URL[UP_TO_DATE]) == [h for h in HOSTS if h != GONE]
     statuses = [Root(URL[h]).status() for h in HOSTS if h != GONE]
     assert len({s["header"]["cluster_id"] for s in statuses}) == 1

@@ -178,8 +178,9 @@ class Gateway:
             raise ValueError("HTTP %d: %s" % (response.status, answer[:200].decode(errors="replace")))
         return json.loads(answer)
 
-    def get(self, key):
-        kvs = self.call("/v3/kv/range", {"key": b64(key)}).get("kvs") or []
+    def get(self, key, serializable=False):
+        """The key's value, or None; ``serializable``: the member's own copy, read without quorum."""
+        kvs = self.call("/v3/kv/range", {"key": b64(key), "serializable": serializable}).get("kvs") or []
         return base64.b64decode(kvs[0]["value"]).decode() if kvs else None
 
     def count(self, prefix):
@@ -317,8 +318,8 @@ class Writer(threading.Thread):
         self._stop_event.set()
         self.join(30)
 
-    def lost(self, gateway):
-        return [k for k, v in self.acked.items() if gateway.get(k) != v]
+    def lost(self, gateway, serializable=False):
+        return [k for k, v in self.acked.items() if gateway.get(k, serializable) != v]
 
 
 class LeaderWatch:
