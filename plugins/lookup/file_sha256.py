@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+DOCUMENTATION = r"""
+name: file_sha256
+short_description: The SHA-256 of files on the controller
+version_added: 0.2.0
+description:
+  - Reads each file on the controller and returns its SHA-256 in hex, or an empty string when the
+    file does not exist.
+  - The role checks the release tarball in its download cache with it, so that a cached tarball
+    that matches the release's checksum costs no module run on the controller.
+options:
+  _terms:
+    description: Paths of files on the controller.
+    type: list
+    elements: path
+    required: true
+author: raftops developers (@raftops)
+"""
+
+EXAMPLES = r"""
+- name: Download the tarball unless the cached copy matches
+  ansible.builtin.get_url:
+    url: https://example.com/etcd-v3.5.1-linux-amd64.tar.gz
+    dest: /var/cache/etcd/etcd-v3.5.1-linux-amd64.tar.gz
+    checksum: "sha256:{{ expected }}"
+    mode: "0644"
+  when: lookup('raftops.etcd.file_sha256', '/var/cache/etcd/etcd-v3.5.1-linux-amd64.tar.gz') != expected
+"""
+
+RETURN = r"""
+_raw:
+  description: Per term, the file's SHA-256 in lower-case hex; an empty string when there is no such file.
+  type: list
+  elements: str
+"""
+
+import hashlib
+import os
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+
+def file_sha256(path):
+    """The SHA-256 of the file at ``path`` in hex; '' when there is no file there."""
+    if not os.path.isfile(path):
+        return ""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise AnsibleLookupError("raftops.etcd.file_sha256: cannot read %s: %s" % (path, exc)) from None
+    return digest.hexdigest()
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        return [file_sha256(os.path.expanduser(str(term))) for term in terms]
