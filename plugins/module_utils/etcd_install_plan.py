@@ -11,10 +11,33 @@ may know the host already from raftops.etcd.etcd_host_info and then spares it a 
 would change.
 """
 
+import grp
+import os
 import posixpath
+import pwd
 
 # The binary whose presence marks a release directory as complete: it is written last.
 COMPLETE_MARK = "etcd"
+
+
+def read_links(paths):
+    """{each of ``paths``: where it links to, or None when it is no link}."""
+    return {path: os.readlink(path) if os.path.islink(path) else None for path in paths}
+
+
+def missing_account(user):
+    """(group missing, user missing) for the account ``user``."""
+    try:
+        grp.getgrnam(user)
+        group_missing = False
+    except KeyError:
+        group_missing = True
+    try:
+        pwd.getpwnam(user)
+        user_missing = False
+    except KeyError:
+        user_missing = True
+    return group_missing, user_missing
 
 
 def install_changes(state, release_dir, bin_dir, binaries, link, user):

@@ -234,7 +234,6 @@ ansible_facts:
            "ansible_fqdn": "etcd-host0.example.net", "ansible_default_ipv4": {"address": "10.0.0.10"}}
 """
 
-import grp
 import hashlib
 import os
 import platform
@@ -243,6 +242,7 @@ import re
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import missing_account, read_links
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_wal import WalError, log_state
 
 RELEASE_IN_PATH = re.compile(r"/v(\d+\.\d+\.\d+)/etcd$")
@@ -395,14 +395,6 @@ def passwd_fields(name):
     return [entry.pw_passwd, str(entry.pw_uid), str(entry.pw_gid), entry.pw_gecos, entry.pw_dir, entry.pw_shell]
 
 
-def group_exists(name):
-    try:
-        grp.getgrnam(name)
-    except KeyError:
-        return False
-    return True
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -427,8 +419,8 @@ def main():
     result = host_info(p["unit_path"], p["data_dir"], p["wal_dir"], p["bin_path"], active, p["ports"], p["read_log"])
     result["account"] = passwd_fields(p["account"]) if p["account"] else []
     result["account_name"] = p["account"]
-    result["account_group"] = bool(p["account"]) and group_exists(p["account"])
-    result["links"] = {path: os.readlink(path) if os.path.islink(path) else None for path in p["links"]}
+    result["account_group"] = bool(p["account"]) and not missing_account(p["account"])[0]
+    result["links"] = read_links(p["links"])
     result["present"] = [path for path in p["paths"] if os.path.lexists(path)]
     result["absent"] = [path for path in p["paths"] if path not in result["present"]]
     result["checksums"] = {path: sha256_of(path) for path in p["checksums"] if os.path.isfile(path)}

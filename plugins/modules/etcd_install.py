@@ -123,18 +123,17 @@ linked:
   sample: [/usr/local/bin/etcd, /usr/local/bin/etcdctl]
 """
 
-import grp
 import hashlib
 import os
 import posixpath
-import pwd
 import shutil
 import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import COMPLETE_MARK, install_changes
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import (
+    COMPLETE_MARK, install_changes, missing_account, read_links)
 
 
 class ReleaseError(Exception):
@@ -182,12 +181,6 @@ def unpack(path, release_dir):
                 os.chown(out.path, 0, 0)
 
 
-def read_links(bin_dir, binaries):
-    """{path of each of ``binaries`` in ``bin_dir``: its target, or None when it is no link}."""
-    paths = [os.path.join(bin_dir, name) for name in binaries]
-    return {path: os.readlink(path) if os.path.islink(path) else None for path in paths}
-
-
 def replace_link(path, target):
     """Point ``path`` at ``target`` in one rename, whatever non-directory was there."""
     if os.path.isdir(path) and not os.path.islink(path):
@@ -197,21 +190,6 @@ def replace_link(path, target):
         os.unlink(temporary)
     os.symlink(target, temporary)
     os.replace(temporary, path)
-
-
-def missing_account(user):
-    """(group missing, user missing) for the account ``user``."""
-    try:
-        grp.getgrnam(user)
-        group_missing = False
-    except KeyError:
-        group_missing = True
-    try:
-        pwd.getpwnam(user)
-        user_missing = False
-    except KeyError:
-        user_missing = True
-    return group_missing, user_missing
 
 
 def make_account(module, user, home, group_missing, user_missing):
@@ -254,7 +232,7 @@ def main():
     group_missing, user_missing = missing_account(params["user"]) if params["user"] else (False, False)
     state = dict(group_missing=group_missing, user_missing=user_missing,
                  complete=os.path.isfile(os.path.join(release_dir, COMPLETE_MARK)),
-                 links=read_links(bin_dir, params["binaries"]))
+                 links=read_links([os.path.join(bin_dir, name) for name in params["binaries"]]))
     result.update(install_changes(state, release_dir, bin_dir, params["binaries"], params["link"], params["user"]))
     if result["unpacked"] and params["src"] is None:
         module.fail_json(msg="%s has no complete etcd release (no %s binary), and no src was given to unpack"
