@@ -113,6 +113,32 @@ def version_change_problem(versions, target, allow_downgrade=False, health=None,
             "with its current etcd_version first; nothing was changed" % (", ".join(versions), target, why))
 
 
+# Releases with known data inconsistency bugs, as etcd's maintainers announced them: the first and
+# last release affected, the fix, and what goes wrong. etcd recommends 3.4.22+ and 3.5.6+.
+INCONSISTENT_RELEASES = (
+    ((3, 5, 0), (3, 5, 2), "3.5.3", "a member killed while it applies writes can skip some of them on restart"),
+    ((3, 5, 0), (3, 5, 5), "3.5.6", "a member that crashes during a defragmentation can come back with data that "
+                                    "differs from the others'"),
+    ((3, 4, 20), (3, 4, 21), "3.4.22", "with auth on, a member added to the cluster can apply writes differently "
+                                       "from the others"),
+    ((3, 5, 5), (3, 5, 5), "3.5.6", "with auth on, a member added to the cluster can apply writes differently from "
+                                    "the others"),
+)
+
+
+def release_warning(version):
+    """A warning naming the data inconsistency bugs etcd ``version`` is known to have and the release
+    that fixes them; '' for a release without one. Members that diverge answer reads differently."""
+    release = tuple(version_tuple(version))
+    bugs = [(fix, what) for first, last, fix, what in INCONSISTENT_RELEASES if first <= release <= last]
+    if not bugs:
+        return ""
+    fixed_in = max((version_tuple(fix), fix) for fix, _ in bugs)[1]
+    return ("WARNING: etcd %s has known data inconsistency bugs, after which members answer reads differently: %s. "
+            "etcd recommends %s or later; set etcd_version to a later release of the same minor version"
+            % (version, "; ".join(what for _, what in bugs), fixed_in))
+
+
 # What etcd answers, with RBAC auth on, a call that is no etcd user's (or not root's with a wrong
 # password): a certificate with a CN through the gateway, no token, a stale token, a failed login.
 AUTH_REFUSALS = (GATEWAY_CN_REFUSED, USER_EMPTY, INVALID_TOKEN, AUTH_FAILED)
@@ -137,6 +163,7 @@ class FilterModule:
             "account_problem": account_problem,
             "auth_refused": auth_refused,
             "calendar_problem": calendar_problem,
+            "release_warning": release_warning,
             "system_problems": system_problems,
             "version_change_problem": version_change_problem,
         }

@@ -29,7 +29,7 @@ def quorum_recovery_plan(health, survivors, group_hosts, hostvars):
     healthy = [status for status in statuses if status.get("health") == "healthy"]
     in_cluster = {status.get("name") for status in statuses}
     plan = dict(action="refuse", refusal="", chosen=None, candidates=[], empty=[], unreachable=[], notes=[],
-                cluster_id=None, grow=[])
+                cluster_id=None, grow=[], reference=None)
     reported = {survivor["host"] for survivor in survivors}
     plan["unreachable"] = [host for host in group_hosts if host not in reported]
     if healthy:
@@ -37,7 +37,8 @@ def quorum_recovery_plan(health, survivors, group_hosts, hostvars):
         leader = [status["name"] for status in healthy if status.get("is_leader")]
         if missing and len(healthy) == len(statuses):
             # A recovery stopped after the new cluster started: growing back is what is left.
-            plan.update(action="grow", grow=missing)
+            # The members it has are what the joining ones copy: its leader is the reference.
+            plan.update(action="grow", grow=missing, reference=(leader or [healthy[0].get("name")])[0])
             return plan
         plan["refusal"] = (
             "the cluster has quorum (leader %s, %d of %d members healthy): quorum recovery is only for a cluster that "
@@ -71,7 +72,7 @@ def quorum_recovery_plan(health, survivors, group_hosts, hostvars):
     plan.update(action="recover", chosen=dict(host=chosen["host"], name=name_of.get(chosen["host"], chosen["host"]),
                                               **chosen["log"]),
                 candidates=[dict(host=survivor["host"], **survivor["log"]) for survivor in ranked],
-                cluster_id=_hex(chosen["log"].get("cluster_id")))
+                cluster_id=_hex(chosen["log"].get("cluster_id")), reference=name_of.get(chosen["host"], chosen["host"]))
     for survivor in ranked[1:]:
         if _log_rank(survivor)[0] == commit:
             plan["notes"].append("%s has the same commit index %d: %s was chosen by the end of its log, then inventory "

@@ -498,6 +498,9 @@ class EtcdClient:
             raise EtcdConfigError("auth_user and auth_password go together: %s is missing" % missing, option=missing)
         self._auth = (auth_user, auth_password) if auth_user else None
         self._token = None
+        # The last login's EtcdLoginUnanswered, None once a login is answered: what needs a token
+        # would wait for the same timeout again (etcd_cluster_state.observe skips such a member).
+        self.login_unanswered = None
         if self.endpoint.startswith("https://"):
             context = tls_context(ca_cert, client_cert, client_key, verify=tls_verify)
             self._opener = build_opener(_CertNotingHTTPSHandler(context, self._note_server_cert))
@@ -557,12 +560,14 @@ class EtcdClient:
         etcd answers without a user, so that a learner's progress can be read while auth is on."""
         try:
             self._token = self.authenticate(*self._auth)
+            self.login_unanswered = None
         except EtcdUnreachable as exc:
             if not exc.sent:
                 raise
-            raise EtcdLoginUnanswered(
+            self.login_unanswered = EtcdLoginUnanswered(
                 "no answer to the login as %s: %s (etcd commits a login through raft: without quorum no one can "
-                "log in)" % (self._auth[0], exc.message), endpoint=self.endpoint, sent=False) from exc
+                "log in)" % (self._auth[0], exc.message), endpoint=self.endpoint, sent=False)
+            raise self.login_unanswered from exc
         except EtcdError as exc:
             if not exc.matches(AUTH_NOT_ENABLED, NOT_FOR_LEARNER):
                 raise

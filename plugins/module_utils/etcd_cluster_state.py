@@ -105,10 +105,11 @@ def _discover(args):
     return [endpoint_record(probe, discovered=True) for probe in probe_urls(urls, make_client)]
 
 
-def _cluster_call(clients, action):
-    """(answer, error text) of a cluster-wide call asked of the first endpoint that answers."""
+def _cluster_call(clients, action, none_answers="no endpoint answered"):
+    """(answer, error text) of a cluster-wide call asked of the first endpoint that answers;
+    ``none_answers`` is the error when there is no endpoint to ask."""
     if not clients:
-        return None, "no endpoint answered"
+        return None, none_answers
     try:
         return first_answer(clients, action), None
     except EtcdError as exc:
@@ -131,11 +132,16 @@ def observe(clients, discover=True, make_client=None):
     answering = [by_endpoint[r["endpoint"]] for r in sorted(
         (r for r in records if r["reachable"]), key=cluster_order)]
 
-    members, member_list_error = _cluster_call(answering, lambda c: c.member_list())
+    # With auth on, a member that left the probe's login unanswered (no quorum) would keep the
+    # member list and alarms, which need a token, waiting just as long: they are not asked of it.
+    unanswered = [client.login_unanswered for client in answering if getattr(client, "login_unanswered", None)]
+    logged_in = [client for client in answering if not getattr(client, "login_unanswered", None)]
+    none_answers = error_text(unanswered[0]) if unanswered else "no endpoint answered"
+    members, member_list_error = _cluster_call(logged_in, lambda c: c.member_list(), none_answers)
     answered = [r for r in records if r["reachable"]]
     if member_list_error and answered and all(r["is_learner"] for r in answered):
         member_list_error += LEARNER_HINT
-    alarms, alarms_error = _cluster_call(answering, lambda c: c.alarms())
+    alarms, alarms_error = _cluster_call(logged_in, lambda c: c.alarms(), none_answers)
     version, version_error = _cluster_call(answering, lambda c: c.version())
 
     if discover and members and make_client is not None:

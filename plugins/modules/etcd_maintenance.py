@@ -95,6 +95,9 @@ options:
       - With O(action=defragment), the name of the member to defragment (required there).
       - The module sends the request to that member's own client URL, as it reached it when it
         observed the cluster.
+      - With O(action=hash_check), the voting member whose keyspace is the reference, such as the
+        survivor a quorum recovery started from; the members whose hash differs from its hash are
+        named. Without it, the hash most members share is the reference.
     type: str
   allow_leader:
     description:
@@ -132,7 +135,8 @@ options:
     default: /raftops/maintenance/write-check
   fail_on_divergence:
     description:
-      - With O(action=hash_check), fail naming the members whose hash differs from the majority's.
+      - With O(action=hash_check), fail naming the members whose hash differs from the reference's
+        (O(member), else the majority's).
       - With V(false) the task succeeds and RV(consistent) and RV(diverged) tell.
     type: bool
     default: true
@@ -423,8 +427,9 @@ hashes:
   sample: [{"member": "etcd-a", "member_id": "8e9e05c52164694d", "hash": 3709914232, "compact_revision": 38210}]
 diverged:
   description:
-    - Names of the members whose hash differs from the one most members share.
-    - Every member, when no hash is shared by more than half of them.
+    - Names of the members whose hash differs from O(member)'s, or without O(member) from the one
+      most members share.
+    - Every member, when no O(member) is given and no hash is shared by more than half of them.
   returned: when O(action=hash_check)
   type: list
   elements: str
@@ -729,6 +734,10 @@ class MaintenanceTask:
         if observation.get("members") is None:
             raise Failure("cannot list the members: %s" % observation.get("member_list_error"))
         voters = [(m, r) for m, r in member_records(observation) if not m["is_learner"]]
+        reference = self.params["member"]
+        if reference and reference not in [m["name"] for m, _r in voters]:
+            raise Failure("the reference member %s is not a voting member of the cluster (voting members: %s)"
+                          % (reference, ", ".join(sorted(m["name"] for m, _r in voters))))
         unread = ["%s: %s" % (member_label(m), self.unread(r)) for m, r in voters if self.unread(r)]
         if unread:
             raise Failure("cannot compare the keyspace hashes, every voting member must answer: %s" % "; ".join(unread))
@@ -737,8 +746,12 @@ class MaintenanceTask:
         counts = {}
         for entry in hashes:
             counts[entry["hash"]] = counts.get(entry["hash"], 0) + 1
-        common = max(counts, key=counts.get)
-        shared = counts[common] * 2 > len(hashes)
+        if reference:
+            common = next(entry["hash"] for entry in hashes if entry["member"] == reference)
+            shared = True
+        else:
+            common = max(counts, key=counts.get)
+            shared = counts[common] * 2 > len(hashes)
         diverged = [entry["member"] for entry in hashes if entry["hash"] != common or not shared]
         self.result.update(revision=revision, hashes=hashes, diverged=diverged, consistent=len(counts) == 1)
         if not diverged:
@@ -746,8 +759,8 @@ class MaintenanceTask:
             return
         seen = "; ".join("%s: %d" % (e["member"], e["hash"]) for e in hashes)
         if shared:
-            message = "the keyspace of %s differs from the majority's at revision %d (%s)" % (
-                ", ".join(diverged), revision, seen)
+            message = "the keyspace of %s differs from %s at revision %d (%s)" % (
+                ", ".join(diverged), "%s's" % reference if reference else "the majority's", revision, seen)
         else:
             message = "no majority of the members agrees on the keyspace hash at revision %d (%s)" % (revision, seen)
         if self.params["fail_on_divergence"]:

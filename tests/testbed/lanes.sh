@@ -7,8 +7,8 @@
 #   lanes.sh "default pki" "upgrade restore"   two lanes
 #
 # Each output line carries its scenario's name. A failed scenario ends its lane (the other lanes
-# finish theirs) and, at the end, the test bed's state is printed. The last lines list every
-# scenario with its result and duration.
+# finish theirs) and, at the end, the test bed's state and the failed scenarios' failure lines are
+# printed. The last lines list every scenario with its result and duration.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=tests/testbed/lib.sh source-path=SCRIPTDIR
@@ -23,7 +23,7 @@ run_lane() { # SCENARIO...
   for scenario in "$@"; do
     start=$SECONDS
     rc=0
-    molecule test -s "$scenario" 2>&1 | sed -u "s/^/[$scenario] /" || rc=$?
+    molecule test -s "$scenario" 2>&1 | sed -u "s/^/[$scenario] /" | tee "$results/$scenario.log" || rc=$?
     printf '%-12s %-6s %3dm%02ds\n' "$scenario" "$([[ $rc -eq 0 ]] && echo passed || echo FAILED)" \
       $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60)) >>"$results/summary"
     [[ $rc -eq 0 ]] || return 1
@@ -40,9 +40,14 @@ done
 rc=0
 for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
 
+# The test bed's state first, so that the last lines say which scenario failed and why.
+[[ $rc -eq 0 ]] || "$HERE/host.sh" diagnose
+if [[ $rc -ne 0 ]]; then
+  while read -r failed _; do
+    echo "--- why $failed failed"
+    { grep -E "FAILED |Error|ERROR|CRITICAL|assert|fatal:|failed=[1-9]" "$results/$failed.log" || true; } | tail -n 25 | cut -c1-400
+  done < <(awk '$2 == "FAILED"' "$results/summary")
+fi
 echo "--- scenarios (lanes: $#)"
 cat "$results/summary"
-if [[ $rc -ne 0 ]]; then
-  "$HERE/host.sh" diagnose
-  exit 1
-fi
+exit "$rc"

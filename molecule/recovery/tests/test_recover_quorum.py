@@ -6,8 +6,10 @@ it), and three others are lost at once:
 rcv-host2 and rcv-host3 come back as empty machines, rcv-host4 is gone for good (the operator
 takes it out of the group). recover_quorum picks the up-to-date survivor rcv-host0, not the
 lagging one; killed before the joins, it is finished by the next run, which keeps every
-acknowledged write and grows back to the group's four voters; run again it is refused with
-nothing changed. Later rcv-host4 comes back as a new machine and the ordinary
+acknowledged write, grows back to the group's four voters and finds every member's keyspace hash
+equal to the survivor's (etcd 3.5.30: 3.5.1 lets joined members diverge); run again it is refused with
+nothing changed. The survivor's etcd hangs when the first run stops it (an ExecStop that sleeps):
+the run kills it after the grace period. Later rcv-host4 comes back as a new machine and the ordinary
 playbook adds it. (Molecule's idempotence step runs after this verifier.)
 
 All of it with etcd's auth on (molecule.yml): the writer logs in as user writer, the checks as
@@ -35,6 +37,14 @@ UP_TO_DATE, LAGGING, EMPTIED, GONE = "rcv-host0", "rcv-host1", ["rcv-host2", "rc
 # The users of molecule.yml: root for the checks, writer (readwrite on /writer/) for the writer.
 Root = functools.partial(UserGateway, user="root", password="recovery-root-secret")
 WRITER = ("writer", "writer-secret")
+# A stop that hangs once: systemd runs ExecStop before it signals etcd and waits for it up to the
+# unit's stop timeout (90 s), as it did for a survivor whose peers were gone (etcd 3.5.30). "+"
+# runs it as root, outside the unit's sandbox, so that it can remove its marker.
+DROP_IN = "/etc/systemd/system/etcd.service.d/hang-on-stop.conf"
+HANG_ON_STOP = ("mkdir -p %s && touch /run/etcd-hang-once && printf '%%s\\n' '[Service]' "
+                "'ExecStop=+/bin/sh -c \"if [ -e /run/etcd-hang-once ]; then rm /run/etcd-hang-once; sleep 80; fi\"' "
+                "> %s && systemctl daemon-reload" % (os.path.dirname(DROP_IN), DROP_IN))
+NO_HANG = "rm -f %s && systemctl daemon-reload" % DROP_IN
 CUT = " && ".join("iptables -{op} %s -p tcp --%s 2380 -j DROP" % (chain, port)
                   for chain in ("INPUT", "OUTPUT") for port in ("dport", "sport"))
 
@@ -104,9 +114,14 @@ def test_quorum_is_recovered_from_the_up_to_date_survivor_with_no_acknowledged_w
     next run finds a healthy cluster that lacks hosts of the inventory and grows it."""
     writer = lost_quorum
     acked_before_loss = len(writer.acked)
+    assert host(UP_TO_DATE).run(HANG_ON_STOP).rc == 0
     started = time.monotonic()
     rc, out = interrupted_playbook("recover_quorum", survivors_group(), "PLAY [Grow the cluster back to the inventory]")
+    assert host(UP_TO_DATE).run(NO_HANG).rc == 0
     assert rc != 0, out
+    # The survivor did not stop within the grace period: it was killed, and the recovery went on.
+    assert re.search(r"TASK \[raftops.etcd.etcd : Kill etcd, which did not stop in time\][^\n]*\n(skipping: [^\n]*\n)*"
+                     r"changed: \[rcv-host0\]", out), out
     assert voters(URL[UP_TO_DATE]) == [UP_TO_DATE]
     assert host(LAGGING).run(CUT.format(op="D")).rc == 0
     rc, rerun = playbook("recover_quorum", *survivors_group())
@@ -120,6 +135,8 @@ def test_quorum_is_recovered_from_the_up_to_date_survivor_with_no_acknowledged_w
     lagging = re.search(r"survivor rcv-host1: commit index (\d+)", text)
     assert lagging and int(lagging.group(1)) < int(chosen.group(1)), out
     assert "no data on rcv-host2, rcv-host3: they join as new members" in text
+    # The run that grew the cluster compared every member's keyspace with the survivor's.
+    assert re.search(r"the KV hashes of 4 members agree at revision \d+ with rcv-host0's", flat(rerun)), rerun
     # Every acknowledged write is there, read through every member (three joined afterwards).
     lost = {h: writer.lost(Root(URL[h])) for h in HOSTS if h != GONE}
     assert lost == {h: [] for h in lost}, (lost, "missing on the survivor before the recovery: %s"

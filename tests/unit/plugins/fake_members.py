@@ -34,12 +34,23 @@ class Node:
         self.gateway_404 = kw.get("gateway_404", False)
         self.cluster_id = kw.get("cluster_id", 77)
         self.cert_not_after = kw.get("cert_not_after")
+        # with auth on and no quorum: the login waits (EtcdLoginUnanswered), /health and /version answer
+        self.login_unanswered = kw.get("login_unanswered", False)
 
 
 class FakeClient:
     def __init__(self, cluster, endpoint):
         self.cluster, self.endpoint = cluster, endpoint
         self.server_cert_not_after = None
+        self.login_unanswered = None
+
+    def _logged_in(self):
+        node = self._node()
+        if node.login_unanswered:
+            self.login_unanswered = ec.EtcdLoginUnanswered("no answer to the login as root: timed out",
+                                                           endpoint=self.endpoint)
+            raise self.login_unanswered
+        return node
 
     def _node(self):
         self.cluster.calls.append(self.endpoint)
@@ -54,7 +65,7 @@ class FakeClient:
         return node.healthy, node.reason
 
     def status(self):
-        node = self._node()
+        node = self._logged_in()
         if node.gateway_404:
             raise ec.EtcdError("Not Found", endpoint=self.endpoint, status=404)
         raw = {
@@ -70,7 +81,7 @@ class FakeClient:
         return ec.normalize_status(raw, endpoint=self.endpoint)
 
     def _voting(self):
-        node = self._node()
+        node = self._logged_in()
         if node.learner:
             raise ec.EtcdError("etcdserver: rpc not supported for learner", endpoint=self.endpoint, status=503)
         return node

@@ -11,6 +11,7 @@ from ansible_collections.raftops.etcd.plugins.filter.checks import (
     account_problem,
     auth_refused,
     calendar_problem,
+    release_warning,
     system_problems,
     version_change_problem,
 )
@@ -24,6 +25,7 @@ def test_the_filters_are_registered():
         "account_problem": account_problem,
         "auth_refused": auth_refused,
         "calendar_problem": calendar_problem,
+        "release_warning": release_warning,
         "system_problems": system_problems,
         "version_change_problem": version_change_problem,
     }
@@ -128,6 +130,42 @@ def test_a_parser_that_did_not_run_is_a_refusal_too():
     assert calendar_problem({"rc": 2, "msg": "No such file", "item": BACKUP_TIMER}, "etcd-1") == (
         "host etcd-1: etcd_backup_schedule=hourly: systemd does not read it as a calendar expression (); see "
         "'man systemd.time', e.g. hourly or *-*-* 00/6:00:00; nothing was changed")
+
+
+# --- release_warning -------------------------------------------------------------------------------
+
+
+def test_a_release_before_the_first_consistency_fix_names_every_bug_it_has_and_the_last_fix():
+    warning = release_warning("3.5.1")
+    assert warning.startswith("WARNING: etcd 3.5.1 has known data inconsistency bugs")
+    assert "killed while it applies writes" in warning
+    assert "crashes during a defragmentation" in warning
+    assert "with auth on" not in warning
+    assert warning.endswith("etcd recommends 3.5.6 or later; set etcd_version to a later release of the same minor version")
+
+
+@pytest.mark.parametrize("version", ["3.5.5", "v3.5.5"])
+def test_3_5_5_has_the_defragmentation_and_the_auth_bug(version):
+    warning = release_warning(version)
+    assert "crashes during a defragmentation" in warning and "with auth on" in warning
+    assert "killed while it applies writes" not in warning
+    assert "recommends 3.5.6 or later" in warning
+
+
+def test_3_4_20_and_21_have_the_auth_bug():
+    for version in ("3.4.20", "3.4.21"):
+        warning = release_warning(version)
+        assert "with auth on" in warning and "recommends 3.4.22 or later" in warning
+
+
+@pytest.mark.parametrize("version", ["3.4.19", "3.4.22", "3.4.23", "3.5.6", "3.5.30", "3.6.0", "3.6.14"])
+def test_releases_without_a_known_inconsistency_get_no_warning(version):
+    assert release_warning(version) == ""
+
+
+def test_a_version_that_is_no_release_is_an_error():
+    with pytest.raises(AnsibleFilterError):
+        release_warning("latest")
 
 
 # --- version_change_problem ------------------------------------------------------------------------

@@ -35,6 +35,7 @@ def test_the_survivor_with_the_highest_commit_index_is_chosen_not_the_longest_lo
     assert [survivor["host"] for survivor in result["candidates"]] == ["h1", "h0"]
     assert result["empty"] == ["h2", "h3"] and result["unreachable"] == ["h4"]
     assert result["grow"] == ["h0", "h2", "h3", "h4"] and result["cluster_id"] == "abc"
+    assert result["reference"] == "m1"
     assert result["notes"] == ["h0 logged entries up to index 120, beyond the chosen commit index 100, without "
                                "knowing them committed: they are not kept"]
 
@@ -59,7 +60,7 @@ def test_a_cluster_with_quorum_is_refused():
                                 dict(name="m3", started=True, health="unreachable"),
                                 dict(name="m4", started=True, health="unreachable")]}
     result = plan([dict(host="h0", log=log(3))], health=health)
-    assert result["action"] == "refuse" and result["chosen"] is None
+    assert result["action"] == "refuse" and result["chosen"] is None and result["reference"] is None
     assert result["refusal"] == ("the cluster has quorum (leader m0, 3 of 5 members healthy): quorum recovery is only "
                                  "for a cluster that lost it; replace a lost member with raftops.etcd.replace_member")
 
@@ -70,6 +71,7 @@ def test_a_healthy_cluster_lacking_inventory_hosts_is_grown_not_recovered():
                                 dict(name="?", started=None, health="unreachable")]}
     result = plan([dict(host="h1", log=log(3))], health=health)
     assert result["action"] == "grow" and result["grow"] == ["h0", "h2", "h3", "h4"]
+    assert result["reference"] == "m1"
 
 
 def test_a_healthy_cluster_with_every_member_is_refused():

@@ -151,6 +151,12 @@ def test_a_login_left_unanswered_is_told_apart_from_an_unreachable_member(gatewa
         client.status()
     assert not caught.value.sent
     assert [path for path, _body in gateway.requests] == ["/v3/auth/authenticate"]
+    assert client.login_unanswered is caught.value
+    # quorum is back: the next call logs in again and the client forgets the wait
+    gateway.routes["/v3/auth/authenticate"] = (200, {"header": HEADER, "token": "tok1"})
+    gateway.routes["/v3/maintenance/status"] = (200, {"header": HEADER, "raftAppliedIndex": "7"})
+    client.status()
+    assert client.login_unanswered is None
 
 
 def test_a_learner_serves_no_login_so_its_status_goes_without_a_token_and_a_promoted_one_logs_in(gateway):

@@ -22,6 +22,28 @@ def test_one_endpoint_discovers_and_checks_the_whole_cluster():
     assert [m["id"] for m in cs.public_members(obs)] == ["100", "101", "102"]
 
 
+def test_with_auth_on_and_no_quorum_the_member_list_and_alarms_are_not_asked_of_members_that_left_the_login_waiting():
+    """Each would wait as long as the probe's login did (etcd commits a login through raft)."""
+    cluster = Cluster(*three(h0={"login_unanswered": True, "healthy": False, "reason": "timed out"},
+                             h1={"login_unanswered": True, "healthy": False, "reason": "timed out"},
+                             h2={"down": True}))
+    obs = cluster.observe("http://10.0.0.1:2379", "http://10.0.0.2:2379", "http://10.0.0.3:2379")
+    assert obs["members"] is None and obs["alarms"] is None
+    assert obs["member_list_error"] == obs["alarms_error"] == "no answer to the login as root: timed out"
+    assert obs["cluster_version"] == "3.5.0"
+    # status and /health from the probe (only the status of the member that is down), then /version
+    # of the first; no member list, no alarms
+    assert sorted(cluster.calls) == sorted(["http://10.0.0.1:2379"] * 3 + ["http://10.0.0.2:2379"] * 2
+                                           + ["http://10.0.0.3:2379"])
+
+
+def test_a_member_that_logs_in_is_asked_even_when_another_left_the_login_waiting():
+    cluster = Cluster(*three(h0={"login_unanswered": True}))
+    obs = cluster.observe("http://10.0.0.1:2379", "http://10.0.0.2:2379")
+    assert [m["name"] for m in obs["members"]] == ["h0", "h1", "h2"]
+    assert obs["alarms"] == [] and obs["member_list_error"] is None
+
+
 def test_discover_off_checks_only_the_named_endpoints():
     cluster = Cluster(*three(h2={"down": True}))
     obs = cluster.observe(discover=False)

@@ -391,6 +391,29 @@ def test_hash_check_fails_naming_the_member_that_diverged(cluster):
     assert result["msg"].startswith("the keyspace of m2 differs")
 
 
+def test_hash_check_against_a_reference_member_names_the_majority_when_they_differ_from_it(cluster):
+    cluster.corrupt.add("m0")
+    failure, result = run(cluster, action="hash_check", member="m0")
+    hashes = {h["member"]: h["hash"] for h in result["hashes"]}
+    assert failure == "the keyspace of m1, m2 differs from m0's at revision 40 (m0: %d; m1: %d; m2: %d)" % (
+        hashes["m0"], hashes["m1"], hashes["m2"])
+    assert (result["diverged"], result["consistent"]) == (["m1", "m2"], False)
+    failure, result = run(cluster, action="hash_check", member="m1")
+    assert failure.startswith("the keyspace of m0 differs from m1's at revision 40")
+
+
+def test_hash_check_against_a_reference_member_passes_when_all_agree(cluster):
+    failure, result = run(cluster, action="hash_check", member="m2")
+    assert failure is None
+    assert (result["diverged"], result["consistent"]) == ([], True)
+
+
+def test_hash_check_refuses_a_reference_that_is_no_voting_member(cluster):
+    failure, result = run(cluster, action="hash_check", member="m9")
+    assert failure == "the reference member m9 is not a voting member of the cluster (voting members: m0, m1, m2)"
+    assert sent(cluster, "hash_kv") == []
+
+
 def test_hash_check_without_a_majority_doubts_every_member():
     cluster = FakeMaintenanceCluster(("m0", "m1"))
     cluster.corrupt.add("m1")
