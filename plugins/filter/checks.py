@@ -130,13 +130,13 @@ def release_warning(version):
     """A warning naming the data inconsistency bugs etcd ``version`` is known to have and the release
     that fixes them; '' for a release without one. Members that diverge answer reads differently."""
     release = tuple(version_tuple(version))
-    bugs = [(fix, what) for first, last, fix, what in INCONSISTENT_RELEASES if first <= release <= last]
+    bugs = [bug for bug in INCONSISTENT_RELEASES if bug[0] <= release <= bug[1]]
     if not bugs:
         return ""
-    fixed_in = max((version_tuple(fix), fix) for fix, _ in bugs)[1]
+    fixed_in = max((version_tuple(bug[2]), bug[2]) for bug in bugs)[1]
     return ("WARNING: etcd %s has known data inconsistency bugs, after which members answer reads differently: %s. "
             "etcd recommends %s or later; set etcd_version to a later release of the same minor version"
-            % (version, "; ".join(what for _, what in bugs), fixed_in))
+            % (version, "; ".join(bug[3] for bug in bugs), fixed_in))
 
 
 # What etcd answers, with RBAC auth on, a call that is no etcd user's (or not root's with a wrong
