@@ -411,6 +411,7 @@ def test_hash_check_against_a_reference_member_passes_when_all_agree(cluster):
 def test_hash_check_refuses_a_reference_that_is_no_voting_member(cluster):
     failure, result = run(cluster, action="hash_check", member="m9")
     assert failure == "the reference member m9 is not a voting member of the cluster (voting members: m0, m1, m2)"
+    assert result["changed"] is False
     assert sent(cluster, "hash_kv") == []
 
 
