@@ -5,9 +5,10 @@
 
 The module runs once; a host whose release directory is complete (every run after the first) needs
 nothing else, not even a temporary directory. A host without the release says so, and only then
-is the tarball sent and the module run again with the copy. With host_info, what etcd_host_info
-read of the host earlier, a host that has everything in place is not asked at all, and one known
-to lack the release gets the tarball with the first call.
+is the tarball sent and the module run again with the copy; with url the host fetches the release
+itself, in that one call. With host_info, what etcd_host_info read of the host earlier, a host
+that has everything in place is not asked at all, and one known to lack the release gets the
+tarball with the first call.
 """
 
 import os
@@ -38,8 +39,9 @@ class ActionModule(ActionBase):
                 result.update(changed=False, **changes)
                 return result
         # A host known to lack the release gets the tarball at once; in check mode nothing is sent.
+        # With url the host fetches the tarball itself: one call, nothing to send.
         lacks_release = bool(state) and not state["complete"] and bool(args.get("src")) and not self._task.check_mode
-        if not lacks_release:
+        if args.get("url") or not lacks_release:
             answer = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
             if not answer.pop("needs_src", False):
                 result.update(answer)

@@ -1017,7 +1017,7 @@ RULES = [
                      "etcd_remove_wipe", "etcd_allow_downgrade", "etcd_backup_before_upgrade", "etcd_pki_replace_ca",
                      "etcd_pki_rotate_ca",
                      "etcd_run_lock", "etcd_corruption_checks", "etcd_preflight_strict", "etcd_restore_mark_compacted",
-                     "etcd_auto_tls")
+                     "etcd_auto_tls", "etcd_download_on_hosts")
 ] + [
     # Rules between variables: they only see values that passed the rules above.
     Rule("etcd_peer_port", ports_differ, "not the same as etcd_client_port", "etcd listens on both"),

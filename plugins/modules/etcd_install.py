@@ -11,8 +11,9 @@ description:
   - Makes the service account, unpacks the release tarball into its own directory and links the
     binaries to it, changing only what differs; each step on its own would cost a task and a round
     trip or more to the host, even when nothing changes.
-  - The tarball is sent to the host only when the release directory has no C(etcd) binary yet. Its
-    SHA-256 is checked on the host before anything is unpacked, so a damaged copy changes nothing.
+  - The tarball is sent to the host (O(src)), or fetched by the host itself (O(url)), only when the
+    release directory has no C(etcd) binary yet. Its SHA-256 is checked on the host before anything
+    is unpacked, so a damaged copy changes nothing.
   - The release is unpacked without its top directory (C(etcd-vX.Y.Z-linux-ARCH/)), each file
     written whole and renamed into place, C(etcd) last, so a release directory with C(etcd) is a
     complete one.
@@ -35,10 +36,22 @@ options:
     description:
       - The copy of O(src) on the host. The action plugin sets it when it has sent one; leave it unset.
     type: path
+  url:
+    description:
+      - The release tarball's URL, which the host fetches itself (C(https://), C(http://) or C(file://)),
+        instead of a copy of O(src) from the controller.
+      - Fetched only when the release directory is incomplete, into the module's temporary directory,
+        and checked against O(checksum) before anything is unpacked.
+      - Mutually exclusive with O(src).
+    type: str
+  url_timeout:
+    description: Seconds the host waits for the server of O(url) to answer.
+    type: int
+    default: 60
   checksum:
     description:
       - The tarball's SHA-256, in hex, as the release's C(SHA256SUMS) lists it.
-      - Required with O(src).
+      - Required with O(src) and O(url).
     type: str
   release_dir:
     description: The directory the release is unpacked into, owned by root, mode C(0755).
@@ -99,6 +112,15 @@ EXAMPLES = r"""
     user: etcd
     home: /var/lib/etcd
 
+- name: Install etcd 3.6.14, the host fetching the release itself
+  raftops.etcd.etcd_install:
+    url: https://github.com/etcd-io/etcd/releases/download/v3.6.14/etcd-v3.6.14-linux-amd64.tar.gz
+    checksum: "{{ sha256_from_the_release_SHA256SUMS }}"
+    release_dir: /opt/etcd/v3.6.14
+    bin_dir: /usr/local/bin
+    binaries: [etcd, etcdctl, etcdutl]
+    user: etcd
+
 - name: Switch the links to the release installed earlier
   raftops.etcd.etcd_install:
     release_dir: /opt/etcd/v3.5.1
@@ -130,6 +152,7 @@ import shutil
 import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import (
@@ -146,6 +169,16 @@ def sha256_of(path):
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def fetch(url, dest, timeout):
+    """Write what ``url`` serves to ``dest``; an unreachable server or an error status raises OSError."""
+    response = open_url(url, timeout=timeout, follow_redirects="safe")
+    try:
+        with open(dest, "wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)
+    finally:
+        response.close()
 
 
 def release_members(archive):
@@ -219,10 +252,13 @@ def main():
             user=dict(type="str"),
             home=dict(type="path", default="/nonexistent"),
             host_src=dict(type="path"),
+            url=dict(type="str"),
+            url_timeout=dict(type="int", default=60),
             # Read by the action plugin, which does not pass it on.
             host_info=dict(type="dict"),
         ),
-        required_together=[("src", "checksum")],
+        required_by={"src": "checksum", "url": "checksum"},
+        mutually_exclusive=[("src", "url")],
         supports_check_mode=True,
     )
     params = module.params
@@ -234,33 +270,41 @@ def main():
                  complete=os.path.isfile(os.path.join(release_dir, COMPLETE_MARK)),
                  links=read_links([os.path.join(bin_dir, name) for name in params["binaries"]]))
     result.update(install_changes(state, release_dir, bin_dir, params["binaries"], params["link"], params["user"]))
-    if result["unpacked"] and params["src"] is None:
-        module.fail_json(msg="%s has no complete etcd release (no %s binary), and no src was given to unpack"
+    if result["unpacked"] and params["src"] is None and params["url"] is None:
+        module.fail_json(msg="%s has no complete etcd release (no %s binary), and no src or url was given to unpack"
                          % (release_dir, COMPLETE_MARK), **result)
-    if result["unpacked"] and params["host_src"] is None and not module.check_mode:
+    if result["unpacked"] and params["src"] is not None and params["host_src"] is None and not module.check_mode:
         # The action plugin asked first: it sends the tarball only when this says so.
         module.exit_json(changed=False, needs_src=True, account_made=False, unpacked=False, linked=[])
     result["changed"] = result["account_made"] or result["unpacked"] or bool(result["linked"])
     if module.check_mode or not result["changed"]:
         module.exit_json(**result)
 
+    tarball, source = params["host_src"], params["src"]
+    if result["unpacked"] and params["url"] is not None:
+        tarball, source = os.path.join(module.tmpdir, posixpath.basename(params["url"]) or "release.tar.gz"), params["url"]
+        try:
+            fetch(params["url"], tarball, params["url_timeout"])
+        except Exception as exc:  # open_url raises URLError, HTTPError, ssl and socket errors alike
+            module.fail_json(msg="the host cannot fetch %s: %s; nothing was unpacked" % (params["url"], exc),
+                             account_made=False, unpacked=False, linked=[])
     if result["unpacked"]:
-        actual = sha256_of(params["host_src"])
+        actual = sha256_of(tarball)
         if actual != params["checksum"].lower():
             module.fail_json(msg="the copy of %s on the host has SHA-256 %s, not %s; nothing was unpacked"
-                             % (params["src"], actual, params["checksum"]), account_made=False, unpacked=False, linked=[])
+                             % (source, actual, params["checksum"]), account_made=False, unpacked=False, linked=[])
     make_account(module, params["user"], params["home"], group_missing, user_missing)
     try:
         if result["unpacked"]:
             make_directory(release_dir)
-            unpack(params["host_src"], release_dir)
+            unpack(tarball, release_dir)
         if result["linked"] and params["make_bin_dir"] and not os.path.isdir(bin_dir):
             make_directory(bin_dir)
         for path in result["linked"]:
             replace_link(path, os.path.join(release_dir, os.path.basename(path)))
     except (ReleaseError, tarfile.TarError) as exc:
         module.fail_json(msg="%s is not an etcd release tarball: %s; nothing was linked to %s"
-                         % (params["src"], exc, release_dir), **result)
+                         % (source, exc, release_dir), **result)
     except OSError as exc:
         module.fail_json(msg="cannot install etcd in %s (links in %s): %s" % (release_dir, bin_dir, exc), **result)
     module.exit_json(**result)

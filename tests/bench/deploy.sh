@@ -10,6 +10,8 @@
 #   BENCH_NO_TLS=1       also the first deploy of 3 members without TLS (default 0)
 #   BENCH_DAY2=0         leave out the day-2 runs on the first member count: a backup, a roll
 #                        (a changed setting, every member restarted), a scale out by one (default 1)
+#   BENCH_HOSTS_FETCH=0  leave out the first deploy with etcd_download_on_hosts=true, where each host
+#                        fetches the release from the mirror itself (default 1)
 #   BENCH_TOP=5          how many of the slowest tasks to print per run
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -193,6 +195,10 @@ for count in $counts; do
   run "first-$count" "first deploy, $count members"
   run "rerun-$count" "no-change re-run, $count members"
   run "check-$count" "--check run, $count members" --check
+  if [[ "${BENCH_HOSTS_FETCH:-1}" == 1 ]]; then
+    fresh "$count"
+    run "fetch-$count" "first deploy, $count, hosts fetch" -e etcd_download_on_hosts=true
+  fi
   if [[ "${BENCH_DAY2:-1}" == 1 && "$count" == "${counts%% *}" && "$count" -lt "$MAX_HOSTS" ]]; then
     day2 "$count"
   fi
@@ -207,6 +213,8 @@ echo
 echo "ratios"
 for count in $counts; do
   printf '  %d members: first deploy / floor %s\n' "$count" "$(ratio "${FIGURE[first-$count]}" "${FIGURE[floor-$count]}")"
+  [[ -n "${FIGURE[fetch-$count]:-}" ]] && printf '  %d members: first deploy, hosts fetch / floor %s\n' "$count" \
+    "$(ratio "${FIGURE[fetch-$count]}" "${FIGURE[floor-$count]}")"
 done
 first=${counts%% *}
 for count in $counts; do

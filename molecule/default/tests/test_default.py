@@ -164,6 +164,9 @@ REFUSED = [
     ("checksum mismatch", ["-e", "etcd_release_base_url=http://10.250.0.1:8080/corrupt",
                            "-e", "etcd_download_cache_dir={tmp}"],
      "etcd 3.5.1 could not be downloaded and verified from http://10.250.0.1:8080/corrupt/v3.5.1/ (no host was changed)"),
+    ("checksum mismatch, fetched by the host", ["-e", "etcd_release_base_url=http://10.250.0.1:8080/corrupt",
+                                                "-e", "etcd_download_on_hosts=true", "-e", "etcd_download_cache_dir={tmp}"],
+     "the copy of http://10.250.0.1:8080/corrupt/v3.5.1/etcd-v3.5.1-linux-amd64.tar.gz on the host has SHA-256 "),
 ]
 
 
@@ -176,24 +179,31 @@ def test_hosts_short_of_the_profile_are_named_with_their_figures_and_the_run_goe
         assert re.search(r"host %s: memory [0-9.]+ GiB; profile xlarge wants 60 GiB" % name, text), out
 
 
-# A run downloads the release only when a host lacks it: for these, etcd-host0 seems to, its link gone.
-NEEDS_DOWNLOAD = {"release URL unreachable", "checksum mismatch"}
+# A run downloads the release only when a host lacks it: for these, etcd-host0 seems to, its link gone;
+# a host fetches it only when its release directory lacks etcd too.
+NEEDS_DOWNLOAD = {"release URL unreachable", "checksum mismatch", "checksum mismatch, fetched by the host"}
+ASIDE = {"checksum mismatch, fetched by the host": ["/usr/local/bin/etcd", "/opt/etcd/v3.5.1/etcd"]}
 
 
 @pytest.mark.parametrize("case, extra, message", REFUSED, ids=[c[0] for c in REFUSED])
 def test_bad_input_is_refused_before_any_host_changes(case, extra, message, tmp_path):
-    if case in NEEDS_DOWNLOAD:
-        host("etcd-host0").run_expect([0], "mv /usr/local/bin/etcd /usr/local/bin/etcd.aside")
+    aside = ASIDE.get(case, ["/usr/local/bin/etcd"]) if case in NEEDS_DOWNLOAD else []
+    for path in aside:
+        host("etcd-host0").run_expect([0], "mv %s %s.aside" % (path, path))
     try:
         before = fingerprint(group_hosts())
         rc, out = playbook("etcd", *[a.replace("{tmp}", str(tmp_path)) for a in extra])
         after = fingerprint(group_hosts())
     finally:
-        if case in NEEDS_DOWNLOAD:
-            host("etcd-host0").run_expect([0], "mv /usr/local/bin/etcd.aside /usr/local/bin/etcd")
+        for path in aside:
+            host("etcd-host0").run_expect([0], "mv %s.aside %s" % (path, path))
     assert rc != 0, out
     assert message in " ".join(out.split()), out
     if case == "checksum mismatch":
         # get_url names the expected and the actual sum.
         assert "did not match" in out and "it was" in out, out
+    if case == "checksum mismatch, fetched by the host":
+        # the sum it found and the release's, then that nothing was unpacked; the controller fetched no tarball
+        assert re.search(r"has SHA-256 [0-9a-f]{64}, not [0-9a-f]{64}; nothing was unpacked", " ".join(out.split())), out
+        assert sorted(os.listdir(tmp_path / "v3.5.1")) == ["SHA256SUMS"]
     assert after == before

@@ -81,3 +81,11 @@ def test_in_check_mode_a_host_lacking_the_release_is_asked_and_sent_nothing(acti
     lacking = dict(READ, present=[], absent=[RELEASE + "/etcd"], links=dict.fromkeys(IN_PLACE))
     run(action, host_info=lacking, src=str(action.tarball), checksum="0" * 64)
     assert action.sent == [] and [call.get("host_src") for call in action.calls] == [None]
+
+
+def test_a_host_that_fetches_the_release_itself_is_asked_once_and_sent_nothing(action):
+    lacking = dict(READ, present=[], absent=[RELEASE + "/etcd"], links=dict.fromkeys(IN_PLACE))
+    url = "https://mirror.example/v3.5.1/etcd-v3.5.1-linux-amd64.tar.gz"
+    run(action, host_info=lacking, url=url, checksum="0" * 64)
+    assert action.sent == []
+    assert [(call.get("url"), call.get("host_src")) for call in action.calls] == [(url, None)]

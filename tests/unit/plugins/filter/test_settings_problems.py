@@ -445,6 +445,7 @@ BAD = [
     (dict(etcd_allow_downgrade=" yes"), "etcd_allow_downgrade", "' yes'", "true or false"),
     (dict(etcd_systemd_hardening=[]), "etcd_systemd_hardening", "[]", "true or false"),
     (dict(etcd_backup_before_upgrade="t"), "etcd_backup_before_upgrade", "'t'", "true or false"),
+    (dict(etcd_download_on_hosts="hosts"), "etcd_download_on_hosts", "'hosts'", "true or false"),
     (dict(etcd_pki_replace_ca=1.0), "etcd_pki_replace_ca", "1.0", "true or false"),
     (dict(etcd_pki_rotate_ca="soon"), "etcd_pki_rotate_ca", "'soon'", "true or false"),
     (dict(etcd_pki_rotate_ca=True, etcd_tls=False), "etcd_pki_rotate_ca", "True", "needs etcd_tls=true"),

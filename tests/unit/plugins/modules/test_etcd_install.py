@@ -1,12 +1,15 @@
 """etcd_install on a temporary directory: unpacks a release only when it is incomplete, checks the
 copy's SHA-256 first, refuses what is not a release, writes etcd last, and switches links atomically."""
 
+import functools
 import hashlib
+import http.server
 import io
 import json
 import os
 import pwd
 import tarfile
+import threading
 
 import pytest
 
@@ -137,3 +140,88 @@ def test_an_existing_account_is_left_as_it_is(layout, capsys):
     code, out = run(dict(args, user=USER, home=str(tmp / "data")), capsys)
     assert code == 0 and out["account_made"] is False and not (tmp / "data").exists()
     assert etcd_install.missing_account("no-such-account-raftops") == (True, True)
+
+
+@pytest.fixture
+def served(tmp_path):
+    """An HTTP server on the loopback serving ``tmp_path/www``; yields (base URL, directory)."""
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield "http://127.0.0.1:%d" % server.server_address[1], www
+    server.shutdown()
+    server.server_close()
+
+
+def fetching(layout, url):
+    args, _tmp = layout
+    args = {key: value for key, value in args.items() if key not in ("src", "host_src")}
+    return dict(args, url=url)
+
+
+def test_with_url_the_host_fetches_checks_and_unpacks_the_release(layout, served, capsys):
+    base, www = served
+    _args, tmp = layout
+    (www / "etcd-v3.5.1-linux-amd64.tar.gz").write_bytes((tmp / "etcd-v3.5.1-linux-amd64.tar.gz").read_bytes())
+    code, result = run(fetching(layout, base + "/etcd-v3.5.1-linux-amd64.tar.gz"), capsys)
+    assert code == 0, result
+    assert (result["changed"], result["unpacked"]) == (True, True)
+    assert (tmp / "opt" / "v3.5.1" / "etcd").read_bytes() == b"etcd-binary"
+    assert os.readlink(tmp / "bin" / "etcd") == str(tmp / "opt" / "v3.5.1" / "etcd")
+
+
+def test_with_url_a_host_with_the_release_fetches_nothing(layout, capsys):
+    args, _tmp = layout
+    assert run(args, capsys)[0] == 0
+    # nothing listens there: a fetch would fail
+    code, result = run(fetching(layout, "http://127.0.0.1:9/etcd-v3.5.1-linux-amd64.tar.gz"), capsys)
+    assert (code, result["changed"], result["unpacked"]) == (0, False, False)
+
+
+def test_with_url_a_download_that_differs_from_the_checksum_changes_nothing(layout, served, capsys):
+    base, www = served
+    args, tmp = layout
+    (www / "etcd-v3.5.1-linux-amd64.tar.gz").write_bytes(b"not the release")
+    url = base + "/etcd-v3.5.1-linux-amd64.tar.gz"
+    code, result = run(fetching(layout, url), capsys)
+    assert code == 1
+    assert result["msg"] == "the copy of %s on the host has SHA-256 %s, not %s; nothing was unpacked" % (
+        url, hashlib.sha256(b"not the release").hexdigest(), args["checksum"])
+    assert not (tmp / "opt").exists() and not (tmp / "bin").exists()
+
+
+def test_with_url_a_missing_release_is_named_and_changes_nothing(layout, served, capsys):
+    base, _www = served
+    _args, tmp = layout
+    url = base + "/v9.9.9/etcd-v9.9.9-linux-amd64.tar.gz"
+    code, result = run(fetching(layout, url), capsys)
+    assert code == 1
+    assert result["msg"].startswith("the host cannot fetch %s: HTTP Error 404" % url)
+    assert result["msg"].endswith("; nothing was unpacked")
+    assert not (tmp / "opt").exists() and not (tmp / "bin").exists()
+
+
+def test_src_and_url_are_mutually_exclusive(layout, capsys):
+    args, tmp = layout
+    code, result = run(dict(args, url="http://127.0.0.1:9/x.tar.gz"), capsys)
+    assert code == 1 and result["msg"] == "parameters are mutually exclusive: src|url"
+    assert not (tmp / "opt").exists()
+
+
+def test_url_needs_the_checksum(layout, capsys):
+    _args, tmp = layout
+    url_args = fetching(layout, "http://127.0.0.1:9/x.tar.gz")
+    del url_args["checksum"]
+    code, result = run(url_args, capsys)
+    assert code == 1 and result["msg"] == "missing parameter(s) required by 'url': checksum"
+    assert not (tmp / "opt").exists()
+
+
+def test_with_a_file_url_the_host_reads_its_own_copy(layout, capsys):
+    _args, tmp = layout
+    code, result = run(fetching(layout, "file://" + str(tmp / "etcd-v3.5.1-linux-amd64.tar.gz")), capsys)
+    assert (code, result["unpacked"]) == (0, True), result
+    assert (tmp / "opt" / "v3.5.1" / "etcdctl").read_bytes() == b"etcdctl-binary"
