@@ -72,7 +72,9 @@ forget_host() {
   local ip="$1" sock pid
   for sock in "${HOME:-/root}/.ansible/cp/$ip"-*; do
     [[ -S "$sock" ]] || continue
-    pid="$(ssh -o ControlPath="$sock" -O check "$ip" 2>&1 | sed -n 's/.*pid=\([0-9]*\).*/\1/p')"
+    # A master killed with its host leaves its socket behind: the check then fails, which must
+    # not end this script (set -e, pipefail) before the socket is removed.
+    pid="$(ssh -o ControlPath="$sock" -O check "$ip" 2>&1 | sed -n 's/.*pid=\([0-9]*\).*/\1/p' || true)"
     if [[ -n "$pid" ]]; then kill "$pid" 2>/dev/null || true; fi
     rm -f "$sock"
   done
