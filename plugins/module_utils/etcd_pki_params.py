@@ -52,6 +52,47 @@ NEXT_UPDATE_CHANGED = "next update changed"
 _MEMBER_FILE_KEYS = ("cert", "key", "peer_cert", "peer_key")
 
 
+def argument_spec():
+    """The options of raftops.etcd.etcd_pki, for the module and for its action on the controller."""
+    return dict(
+        path=dict(type="path", required=True),
+        state=dict(type="str", choices=["present", "verified"], default="present"),
+        members=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(
+                name=dict(type="str", required=True),
+                addresses=dict(type="list", elements="str", default=[]),
+                hostnames=dict(type="list", elements="str", default=[]),
+                cert=dict(type="path"),
+                key=dict(type="path", no_log=False),
+                peer_cert=dict(type="path"),
+                peer_key=dict(type="path", no_log=False),
+            ),
+        ),
+        extra_sans=dict(type="list", elements="str", default=[]),
+        clients=dict(type="list", elements="raw", default=["admin"]),
+        ca_cert=dict(type="path"),
+        ca_key=dict(type="path", no_log=False),
+        ca_common_name=dict(type="str", default=DEFAULT_CA_COMMON_NAME),
+        validity_days=dict(type="int", default=DEFAULT_VALIDITY_DAYS),
+        ca_validity_days=dict(type="int", default=DEFAULT_CA_VALIDITY_DAYS),
+        renew_before_days=dict(type="int", default=DEFAULT_RENEW_BEFORE_DAYS),
+        key_type=dict(type="str", choices=["ec", "rsa"], default="ec"),
+        rsa_key_size=dict(type="int", choices=[2048, 3072, 4096], default=DEFAULT_RSA_KEY_SIZE, no_log=False),
+        revoke=dict(type="list", elements="str", default=[]),
+        crl=dict(type="path"),
+        ca_rotation=dict(type="str", choices=["keep", "auto", "start", "advance"], default="keep"),
+        ca_rotation_blockers=dict(type="list", elements="str", default=[]),
+        applications=dict(
+            type="list",
+            elements="dict",
+            options=dict(name=dict(type="str", required=True), user=dict(type="str")),
+        ),
+    )
+
+
 def default_params(**overrides):
     """The module's parameters with their defaults (used by tests and by the callers of the state functions)."""
     params = dict(

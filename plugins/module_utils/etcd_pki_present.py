@@ -55,6 +55,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_rotation imp
     rotation_writes,
     trusted_path,
 )
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_verified import verify
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import (
     PkiError,
     build_ca,
@@ -464,3 +465,11 @@ def apply_plan(plan, params, check_mode=False):
 def run_present(params, check_mode=False, now=None):
     """``state=present`` whole: returns the result dict or raises PkiError (nothing written then)."""
     return apply_plan(plan_present(params, now=now), params, check_mode=check_mode)
+
+
+def run_pki(params, check_mode=False):
+    """What ``state`` asks, whole: the result dict (its ``warnings`` and ``diff`` for the caller to
+    report) or PkiError. The module and its action on the controller both run this."""
+    if params["state"] == "verified":
+        return verify(params)
+    return run_present(params, check_mode=check_mode)

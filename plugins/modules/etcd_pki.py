@@ -9,6 +9,8 @@ version_added: 0.1.0
 description:
   - Keeps a PKI directory on the Ansible controller for a TLS etcd cluster, with the Python
     C(cryptography) library. Run it on the controller (C(delegate_to=localhost), C(run_once=true)).
+    There, with a local connection and without C(become), its action runs the module's code within
+    C(ansible-playbook)'s own process rather than starting a module; anywhere else it runs as a module.
   - With O(state=present) it creates a CA when none exists (C(ca.pem), C(ca-key.pem)), and for each
     member C(NAME) a server pair C(NAME.pem)/C(NAME-key.pem) and a peer pair
     C(NAME-peer.pem)/C(NAME-peer-key.pem), plus a pair C(CLIENT.pem)/C(CLIENT-key.pem) for each
@@ -660,9 +662,8 @@ problems:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_params as pki_params
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_present import run_present
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_verified import verify
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import argument_spec
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_present import run_pki
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
@@ -670,55 +671,12 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import 
 )
 
 
-def argument_spec():
-    return dict(
-        path=dict(type="path", required=True),
-        state=dict(type="str", choices=["present", "verified"], default="present"),
-        members=dict(
-            type="list",
-            elements="dict",
-            default=[],
-            options=dict(
-                name=dict(type="str", required=True),
-                addresses=dict(type="list", elements="str", default=[]),
-                hostnames=dict(type="list", elements="str", default=[]),
-                cert=dict(type="path"),
-                key=dict(type="path", no_log=False),
-                peer_cert=dict(type="path"),
-                peer_key=dict(type="path", no_log=False),
-            ),
-        ),
-        extra_sans=dict(type="list", elements="str", default=[]),
-        clients=dict(type="list", elements="raw", default=["admin"]),
-        ca_cert=dict(type="path"),
-        ca_key=dict(type="path", no_log=False),
-        ca_common_name=dict(type="str", default=pki_params.DEFAULT_CA_COMMON_NAME),
-        validity_days=dict(type="int", default=pki_params.DEFAULT_VALIDITY_DAYS),
-        ca_validity_days=dict(type="int", default=pki_params.DEFAULT_CA_VALIDITY_DAYS),
-        renew_before_days=dict(type="int", default=pki_params.DEFAULT_RENEW_BEFORE_DAYS),
-        key_type=dict(type="str", choices=["ec", "rsa"], default="ec"),
-        rsa_key_size=dict(type="int", choices=[2048, 3072, 4096], default=pki_params.DEFAULT_RSA_KEY_SIZE, no_log=False),
-        revoke=dict(type="list", elements="str", default=[]),
-        crl=dict(type="path"),
-        ca_rotation=dict(type="str", choices=["keep", "auto", "start", "advance"], default="keep"),
-        ca_rotation_blockers=dict(type="list", elements="str", default=[]),
-        applications=dict(
-            type="list",
-            elements="dict",
-            options=dict(name=dict(type="str", required=True), user=dict(type="str")),
-        ),
-    )
-
-
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
     try:
-        if module.params["state"] == "verified":
-            result = verify(module.params)
-        else:
-            result = run_present(module.params, check_mode=module.check_mode)
+        result = run_pki(module.params, check_mode=module.check_mode)
     except PkiError as exc:
         module.fail_json(msg="raftops.etcd.etcd_pki: %s" % exc, problems=exc.problems, changed=False)
     for warning in result.pop("warnings", []):
