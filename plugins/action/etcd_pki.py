@@ -31,12 +31,12 @@ class ActionModule(ActionBase):
             return result
         validated = ArgumentSpecValidator(argument_spec()).validate(self._task.args)
         if validated.error_messages:
-            result.update(failed=True, changed=False, msg="raftops.etcd.etcd_pki: %s" % "; ".join(validated.error_messages))
+            result.update(failed=True, changed=False, msg="%s: %s" % (MODULE, "; ".join(validated.error_messages)))
             return result
         try:
             answer = run_pki(validated.validated_parameters, check_mode=bool(self._task.check_mode))
         except PkiError as exc:
-            result.update(failed=True, changed=False, msg="raftops.etcd.etcd_pki: %s" % exc, problems=exc.problems)
+            result.update(failed=True, changed=False, msg="%s: %s" % (MODULE, exc), problems=exc.problems)
             return result
         warnings = answer.pop("warnings", [])
         diff = answer.pop("diff", [])

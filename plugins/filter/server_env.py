@@ -1,9 +1,10 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """The members' ETCD_* settings whose form depends on the release: the metrics listener, the data
-corruption checks and the TLS floor. One place decides them, so that the members' settings (_etcd_env_content) only write them
-and each release gets the flags it knows (an unknown ETCD_* variable is only warned about by etcd,
-so a mistake here would silently turn a check off; the unit tests pin every release boundary).
+corruption checks and the TLS floor. One place decides them, so that the members' settings
+(_etcd_env_content in the role's vars) only write them and each release gets the flags it knows (an
+unknown ETCD_* variable is only warned about by etcd, so a mistake here would silently turn a check
+off; the unit tests pin every release boundary).
 """
 
 from urllib.parse import urlsplit

@@ -172,7 +172,8 @@ def sha256_of(path):
 
 
 def fetch(url, dest, timeout):
-    """Write what ``url`` serves to ``dest``; an unreachable server or an error status raises OSError."""
+    """Write what ``url`` serves to ``dest``; raises what open_url raises for an unreachable server, an
+    error status or a bad certificate (URLError, HTTPError, ssl and socket errors)."""
     response = open_url(url, timeout=timeout, follow_redirects="safe")
     try:
         with open(dest, "wb") as out:
