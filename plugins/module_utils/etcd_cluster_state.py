@@ -583,7 +583,12 @@ def format_table(observation, quota_bytes=0):
 # -- waiting --------------------------------------------------------------------------------
 
 
-def wait_until(check, wait_timeout, interval=1.0, clock=time.monotonic, sleep=time.sleep):
+# A health round answers in milliseconds: a short poll ends a wait (a start, a restart) about as soon
+# as etcd is ready, not up to a second later.
+WAIT_INTERVAL = 0.2
+
+
+def wait_until(check, wait_timeout, interval=WAIT_INTERVAL, clock=time.monotonic, sleep=time.sleep):
     """Call ``check()`` until it returns a truthy first item or ``wait_timeout`` seconds pass.
 
     ``check`` returns ``(healthy, payload)``. Returns ``(healthy, payload, rounds, elapsed)`` of

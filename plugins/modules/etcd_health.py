@@ -40,7 +40,7 @@ options:
     default: true
   wait:
     description:
-      - Poll about every second until the cluster is healthy, for at most O(wait_timeout) seconds.
+      - Poll five times a second until the cluster is healthy, for at most O(wait_timeout) seconds.
       - On timeout the module fails, naming every member that is not healthy and why, and still
         returns the last observation.
       - While no endpoint answers (a member restarting), polling continues.

@@ -359,8 +359,20 @@ def test_wait_until_returns_at_the_first_healthy_round():
         clock.now += clock.work
         return next(answers), "payload"
 
-    assert cs.wait_until(check, 60, clock=clock, sleep=clock.sleep) == (True, "payload", 3, pytest.approx(2.1))
+    assert cs.wait_until(check, 60, interval=1.0, clock=clock, sleep=clock.sleep) == (True, "payload", 3, pytest.approx(2.1))
     assert clock.sleeps == [0.9, 0.9]
+
+
+def test_wait_until_polls_five_times_a_second_by_default():
+    clock = FakeClock(work=0.05)
+    answers = iter([False, False, False, True])
+
+    def check():
+        clock.now += clock.work
+        return next(answers), None
+
+    assert cs.wait_until(check, 60, clock=clock, sleep=clock.sleep)[2:] == (4, pytest.approx(0.65))
+    assert clock.sleeps == [0.15, 0.15, 0.15]
 
 
 def test_wait_until_gives_up_at_the_deadline_with_the_last_payload():
@@ -372,7 +384,7 @@ def test_wait_until_gives_up_at_the_deadline_with_the_last_payload():
         rounds.append(clock.now)
         return False, len(rounds)
 
-    healthy, payload, count, elapsed = cs.wait_until(check, 5, clock=clock, sleep=clock.sleep)
+    healthy, payload, count, elapsed = cs.wait_until(check, 5, interval=1.0, clock=clock, sleep=clock.sleep)
     assert not healthy
     assert payload == count == 6
     assert elapsed == pytest.approx(5.25)  # the last round starts at the deadline

@@ -6,6 +6,7 @@ import yaml
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_cluster_state as cs
 from ansible_collections.raftops.etcd.plugins.modules import etcd_health
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match
 
@@ -137,7 +138,7 @@ def test_wait_polls_until_the_restarted_member_is_back():
     assert result["healthy"] is True
     assert result["rounds"] == 4
     assert world.sleeps == 3
-    assert 3 <= result["elapsed"] < 5
+    assert 3 * cs.WAIT_INTERVAL <= result["elapsed"] < 2  # a poll every WAIT_INTERVAL, not every second
 
 
 def test_wait_keeps_polling_while_nothing_answers():
