@@ -5,7 +5,7 @@
 
 DOCUMENTATION = r"""
 module: etcd_member_files
-short_description: Put a member's directories, settings, unit and certificates in place in one call
+short_description: Put a member's directories, settings, unit and certificates in place, or remove files, in one call
 version_added: 0.1.0
 description:
   - Makes each directory in O(directories) and writes each file in O(files) and O(private_files) with
@@ -20,6 +20,7 @@ description:
   - With O(stage_dir), a file of O(files) whose content differs is not written in place but staged
     beside the others in O(stage_dir), to be put in place later with O(activate). A service that
     restarts on its own meanwhile keeps running with the file it was proven with.
+  - Removes each file in O(absent), after everything else.
 extends_documentation_fragment:
   - raftops.etcd.common
 attributes:
@@ -98,6 +99,13 @@ options:
     type: list
     elements: path
     default: []
+  absent:
+    description:
+      - Files to remove, after the directories and files above are in place. A path that is not
+        there is left as it is; one that is a directory or a link is refused.
+    type: list
+    elements: path
+    default: []
 notes:
   - The C(content) of O(private_files) is masked in the module's output and never logged on the host.
 seealso:
@@ -129,13 +137,17 @@ EXAMPLES = r"""
     name: etcd
     state: restarted
   when: certificates.changed_paths | length > 0
+
+- name: Remove the bootstrap settings once the member has joined
+  raftops.etcd.etcd_member_files:
+    absent: [/etc/etcd/etcd-initial.env]
 """
 
 RETURN = r"""
 changed_paths:
   description:
     - Paths of the directories and files that were made, written, put in place from a staged copy
-      (O(activate)), or whose owner, group or mode changed.
+      (O(activate)), removed (O(absent)), or whose owner, group or mode changed.
     - A file staged instead of written is not listed here but in RV(staged_paths).
   returned: always
   type: list
@@ -238,6 +250,15 @@ def activate(module, stage_dir, paths):
     return moved
 
 
+def remove(module, paths):
+    """Remove each regular file of ``paths``; returns the paths that were there."""
+    removed = [path for path in paths if read_regular_file(module, path) is not None]
+    if not module.check_mode:
+        for path in removed:
+            os.unlink(path)
+    return removed
+
+
 def write_atomically(module, path, content, item):
     """Replace ``path`` with ``content``, owned and moded as ``item`` says before it takes the name,
     so that etcd, which reads its certificates on every connection, never finds one it cannot read."""
@@ -258,6 +279,7 @@ def main():
             private_files=dict(type="list", elements="dict", default=[], options=PRIVATE_OPTIONS),
             stage_dir=dict(type="path"),
             activate=dict(type="list", elements="path", default=[]),
+            absent=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -281,6 +303,7 @@ def main():
                 any_staged_change = any_staged_change or changed
             elif changed:
                 changed_paths.append(item["path"])
+    changed_paths.extend(remove(module, module.params["absent"]))
     result = dict(changed=bool(changed_paths) or any_staged_change, changed_paths=changed_paths,
                   staged_paths=staged_paths)
     if module._diff:

@@ -202,3 +202,32 @@ def test_a_stage_dir_is_made_only_when_something_waits_there(layout, tmp_path, c
     run(args, capsys)
     _code, result = run(dict(args, stage_dir=str(stage)), capsys)
     assert not result["changed"] and not stage.exists()
+
+
+def test_absent_removes_files_after_the_rest_and_only_once(layout, capsys):
+    args, conf = layout
+    run(args, capsys)
+    note = conf / "restart-pending"
+    note.write_text("restart\n")
+    code, out = run(dict(args, absent=[str(note), str(conf / "never-there")]), capsys, check=True)
+    assert (code, out["changed"], out["changed_paths"]) == (0, True, [str(note)])
+    assert note.exists()  # check mode only reports
+
+    code, out = run(dict(args, absent=[str(note), str(conf / "never-there")]), capsys)
+    assert (code, out["changed"], out["changed_paths"]) == (0, True, [str(note)])
+    assert not note.exists() and (conf / "etcd.env").exists()
+    code, out = run(dict(args, absent=[str(note)]), capsys)
+    assert (code, out["changed"], out["changed_paths"]) == (0, False, [])
+
+
+@pytest.mark.parametrize("kind", ["directory", "link"])
+def test_absent_refuses_what_is_not_a_regular_file_and_removes_nothing(tmp_path, capsys, kind):
+    (tmp_path / "settings").write_text("x\n")
+    if kind == "directory":
+        (tmp_path / "odd").mkdir()
+    else:
+        (tmp_path / "odd").symlink_to(tmp_path / "settings")
+    code, out = run({"absent": [str(tmp_path / "settings"), str(tmp_path / "odd")]}, capsys)
+    assert code == 1
+    assert out["msg"] == "%s exists and is not a regular file; nothing was changed there" % (tmp_path / "odd")
+    assert sorted(os.listdir(tmp_path)) == ["odd", "settings"]
