@@ -146,7 +146,8 @@ AUTH_REFUSALS = (GATEWAY_CN_REFUSED, USER_EMPTY, INVALID_TOKEN, AUTH_FAILED)
 
 def auth_refused(reads):
     """The hosts whose etcd refused the role's read for want of an etcd user, each with etcd's answer;
-    ``reads``: host -> the result of raftops.etcd.etcd_health (a skipped one counts as no read)."""
+    ``reads``: host -> a result of raftops.etcd.etcd_health, or etcd_host_info's ``local_health`` (a
+    skipped or empty one counts as no read)."""
     refused = {}
     for host, read in (reads or {}).items():
         for record in (read or {}).get("endpoints") or []:

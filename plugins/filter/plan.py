@@ -10,10 +10,10 @@ and the inventory; the role's tasks only act on the result.
 """
 
 import json
-import re
 from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import installed_local_endpoint
 
 
 def _url_parts(url):
@@ -216,20 +216,6 @@ def _identity_problems(plan, record, info, wanted, settings, installed_peer, ins
         plan["readdress"][host] = dict(name=record["name"], old_address=old_address, old_peer_url=installed_peer,
                                        new_peer_url=record["peer_url"],
                                        member_id=(member or {}).get("id"))
-
-
-LOOPBACK_CLIENT_URL = re.compile(r"^https?://127[.]0[.]0[.]1:")
-
-
-def installed_local_endpoint(settings, default):
-    """The loopback client URL the etcd installed on a host listens on (its ``ETCD_LISTEN_CLIENT_URLS``,
-    as ``etcd_host_info`` read them), else ``default``: a member is asked where it listens now, not
-    where the inventory would have it listen."""
-    listen = (settings or {}).get("ETCD_LISTEN_CLIENT_URLS") or ""
-    for url in str(listen).split(","):
-        if LOOPBACK_CLIENT_URL.match(url):
-            return url
-    return default
 
 
 def _truthy(value):

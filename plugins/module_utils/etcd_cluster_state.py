@@ -9,7 +9,8 @@
 Three layers, so that the decisions can be tested without hosts:
 
 * ``observe()`` asks the endpoints (through ``EtcdClient``-like objects) and returns a plain dict;
-* ``assess()``, ``cluster_summary()`` and ``format_table()`` are pure functions of that dict;
+* ``assess()``, ``cluster_summary()`` and ``format_table()`` are pure functions of that dict, and
+  ``health_result()`` puts them together as etcd_health (and etcd_host_info's local read) return them;
 * ``wait_until()`` polls with an injectable clock and sleep.
 """
 
@@ -578,6 +579,30 @@ def format_table(observation, quota_bytes=0):
     rows = [TABLE_COLUMNS, *table_rows(observation, quota_bytes)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+
+
+def health_result(observation, max_raft_index_gap=None, expect_members=None, allow_learners=True, quota_bytes=0):
+    """(healthy, result) for one observation, as etcd_health returns it; ``result["answered"]`` says
+    whether any endpoint answered."""
+    healthy, problems = assess(observation, max_raft_index_gap=max_raft_index_gap, expect_members=expect_members,
+                               allow_learners=allow_learners)
+    return healthy, dict(
+        changed=False,
+        healthy=healthy,
+        problems=problems,
+        table=format_table(observation, quota_bytes),
+        member_status=member_status(observation, quota_bytes),
+        cluster=cluster_summary(observation),
+        members=public_members(observation),
+        endpoints=observation["endpoints"],
+        answered=any(record["reachable"] for record in observation["endpoints"]),
+    )
+
+
+def unanswered_message(result):
+    """What etcd_health says when no endpoint of ``result`` answered."""
+    return "no etcd endpoint answered: %s" % "; ".join(
+        "%s: %s" % (r["endpoint"], r["error"]) for r in result["endpoints"])
 
 
 # -- waiting --------------------------------------------------------------------------------

@@ -67,3 +67,17 @@ def id_hex(value):
     Every ID in the modules' results is written this way.
     """
     return "%x" % int(value)
+
+
+LOOPBACK_CLIENT_URL = re.compile(r"^https?://127[.]0[.]0[.]1:")
+
+
+def installed_local_endpoint(settings, default):
+    """The loopback client URL the etcd installed on a host listens on (its ``ETCD_LISTEN_CLIENT_URLS``,
+    as ``etcd_host_info`` reads them), else ``default``: a member is asked where it listens now, not
+    where the inventory would have it listen."""
+    listen = (settings or {}).get("ETCD_LISTEN_CLIENT_URLS") or ""
+    for url in str(listen).split(","):
+        if LOOPBACK_CLIENT_URL.match(url):
+            return url
+    return default

@@ -516,12 +516,9 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     module_clients,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import (
-    assess,
-    cluster_summary,
-    format_table,
-    member_status,
+    health_result,
     observe,
-    public_members,
+    unanswered_message,
     wait_until,
 )
 
@@ -545,25 +542,9 @@ def argument_spec():
 
 def check_once(params, clients, make_client):
     """One observation turned into the module's result; returns (healthy, result)."""
-    observation = observe(clients, discover=params["discover"], make_client=make_client)
-    healthy, problems = assess(
-        observation,
-        max_raft_index_gap=params["max_raft_index_gap"],
-        expect_members=params["expect_members"],
-        allow_learners=params["allow_learners"],
-    )
-    result = dict(
-        changed=False,
-        healthy=healthy,
-        problems=problems,
-        table=format_table(observation, params["quota_bytes"]),
-        member_status=member_status(observation, params["quota_bytes"]),
-        cluster=cluster_summary(observation),
-        members=public_members(observation),
-        endpoints=observation["endpoints"],
-    )
-    result["_answered"] = any(record["reachable"] for record in observation["endpoints"])
-    return healthy, result
+    return health_result(observe(clients, discover=params["discover"], make_client=make_client),
+                         max_raft_index_gap=params["max_raft_index_gap"], expect_members=params["expect_members"],
+                         allow_learners=params["allow_learners"], quota_bytes=params["quota_bytes"])
 
 
 def read_keyspace(params, clients, failure, result):
@@ -586,10 +567,8 @@ def run(params, clients, make_client, clock=None, sleep=None):
 def observe_or_wait(params, clients, make_client, clock=None, sleep=None):
     if not params["wait"]:
         _healthy, result = check_once(params, clients, make_client)
-        answered = result.pop("_answered")
-        if not answered:
-            return "no etcd endpoint answered: %s" % "; ".join(
-                "%s: %s" % (r["endpoint"], r["error"]) for r in result["endpoints"]), result
+        if not result.pop("answered"):
+            return unanswered_message(result), result
         return None, result
 
     kwargs = {}
@@ -599,7 +578,7 @@ def observe_or_wait(params, clients, make_client, clock=None, sleep=None):
         kwargs["sleep"] = sleep
     healthy, result, rounds, elapsed = wait_until(
         lambda: check_once(params, clients, make_client), params["wait_timeout"], **kwargs)
-    result.pop("_answered")
+    result.pop("answered")
     result.update(rounds=rounds, elapsed=round(elapsed, 1))
     if healthy:
         return None, result

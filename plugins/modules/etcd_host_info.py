@@ -16,9 +16,11 @@ description:
   - Whether a data directory holds member data is decided by its write-ahead log (a non-empty
     C(member/wal), or the separate WAL directory).
   - Never changes anything.
-  - The role's preflight reads everything it needs of a host in this one call.
+  - The role's preflight reads everything it needs of a host in this one call, the answer of the
+    host's own etcd included (O(ask_etcd)).
 extends_documentation_fragment:
   - raftops.etcd.common
+  - raftops.etcd.connection
 attributes:
   check_mode:
     details: The module only reads.
@@ -76,6 +78,24 @@ options:
         between survivors. Stop etcd first for a final answer; a running member's log may grow while it is read.
     type: bool
     default: false
+  ask_etcd:
+    description:
+      - Also ask the etcd on this host which cluster it belongs to, into RV(local_health), when the host
+        holds member data (RV(has_data) or RV(configured_has_data)).
+      - It is asked at the loopback client URL its installed settings listen on (C(ETCD_LISTEN_CLIENT_URLS)),
+        else at the first of O(endpoints), with the connection options, as M(raftops.etcd.etcd_health)
+        with O(raftops.etcd.etcd_health#module:discover=false) asks.
+    type: bool
+    default: false
+  login_client_cert:
+    description:
+      - With O(ask_etcd) and O(auth_user), a client certificate used in place of O(client_cert) when it and
+        O(login_client_key) exist on the host. Once auth is on, etcd's gateway refuses certificates with a
+        common name, so a login needs one without (the role's C(client.pem) for its root login).
+    type: path
+  login_client_key:
+    description: The private key of O(login_client_cert).
+    type: path
 notes:
   - Run it with privileges that can read the data directory (C(0700), owned by the etcd user).
 seealso:
@@ -226,6 +246,16 @@ absent:
   type: list
   elements: str
   sample: [/etc/etcd/restart-pending]
+local_health:
+  description:
+    - With O(ask_etcd), the answer of the host's own etcd, as M(raftops.etcd.etcd_health) returns it
+      (RV(raftops.etcd.etcd_health#module:members), RV(raftops.etcd.etcd_health#module:cluster),
+      RV(raftops.etcd.etcd_health#module:endpoints), ...). When it did not answer, or could not be asked, it
+      also holds C(failed=true) and C(msg), and the module itself still succeeds.
+    - Empty without O(ask_etcd) or when the host holds no member data.
+  returned: always
+  type: dict
+  sample: {"healthy": true, "members": [{"name": "etcd-host0", "id": "8e9e05c52164694d"}], "endpoints": []}
 ansible_facts:
   description: With O(facts=true), the facts named there.
   returned: with O(facts=true)
@@ -242,6 +272,10 @@ import re
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+    CONNECTION_EXCLUSIVE, client_factory, connection_argument_spec)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import health_result, observe, unanswered_message
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import installed_local_endpoint
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import missing_account, read_links
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_wal import WalError, log_state
 
@@ -395,9 +429,30 @@ def passwd_fields(name):
     return [entry.pw_passwd, str(entry.pw_uid), str(entry.pw_gid), entry.pw_gecos, entry.pw_dir, entry.pw_shell]
 
 
+def ask_local_etcd(params, settings):
+    """What the etcd on this host says of its cluster, as etcd_health returns it (``failed`` and ``msg``
+    added when it cannot be asked or does not answer), at the loopback URL its installed ``settings``
+    listen on, else at the first of ``endpoints``."""
+    connection = dict(params)
+    login_pair = (params["login_client_cert"], params["login_client_key"])
+    if params["auth_user"] and all(login_pair) and all(os.path.isfile(path) for path in login_pair):
+        connection.update(client_cert=login_pair[0], client_key=login_pair[1])
+    endpoint = installed_local_endpoint(settings, (params["endpoints"] or [None])[0])
+    make_client = client_factory(connection)
+    try:
+        client = make_client(endpoint)
+    except (OSError, ValueError) as exc:
+        return dict(failed=True, msg="cannot set up the etcd client: %s" % exc)
+    _healthy, result = health_result(observe([client], discover=False, make_client=make_client))
+    if not result.pop("answered"):
+        result.update(failed=True, msg=unanswered_message(result))
+    return result
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            connection_argument_spec(),
             unit_path=dict(type="path", default="/etc/systemd/system/etcd.service"),
             data_dir=dict(type="path", required=True),
             wal_dir=dict(type="path"),
@@ -409,7 +464,11 @@ def main():
             paths=dict(type="list", elements="path", default=[]),
             links=dict(type="list", elements="path", default=[]),
             checksums=dict(type="list", elements="path", default=[]),
+            ask_etcd=dict(type="bool", default=False),
+            login_client_cert=dict(type="path"),
+            login_client_key=dict(type="path", no_log=False),
         ),
+        mutually_exclusive=CONNECTION_EXCLUSIVE,
         supports_check_mode=True,
     )
     p = module.params
@@ -424,6 +483,8 @@ def main():
     result["present"] = [path for path in p["paths"] if os.path.lexists(path)]
     result["absent"] = [path for path in p["paths"] if path not in result["present"]]
     result["checksums"] = {path: sha256_of(path) for path in p["checksums"] if os.path.isfile(path)}
+    asked = p["ask_etcd"] and (result["has_data"] or result["configured_has_data"])
+    result["local_health"] = ask_local_etcd(p, result["settings"]) if asked else {}
     if p["facts"]:
         result["ansible_facts"] = host_facts()
     module.exit_json(changed=False, **result)

@@ -160,3 +160,89 @@ def test_the_links_and_the_group_of_the_account_are_read_for_etcd_install(tmp_pa
     assert out["account_name"] == me.pw_name and out["account_group"] is (me.pw_name in [g.gr_name for g in grp.getgrall()])
     code, out = run_module({"data_dir": str(tmp_path / "data")}, capsys)
     assert out["links"] == {} and out["account_name"] is None and out["account_group"] is False
+
+
+# -- ask_etcd: the host's own etcd, in the same call -------------------------------------------
+
+
+def installed_member(tmp_path, listen):
+    """A unit whose settings listen on ``listen``, with member data."""
+    data = tmp_path / "data"
+    (data / "member" / "wal").mkdir(parents=True)
+    (data / "member" / "wal" / "0.wal").write_bytes(b"x")
+    (tmp_path / "etcd.env").write_text("ETCD_DATA_DIR=%s\nETCD_LISTEN_CLIENT_URLS=%s\n" % (data, listen))
+    unit = tmp_path / "etcd.service"
+    unit.write_text("EnvironmentFile=%s/etcd.env\n" % tmp_path)
+    return {"unit_path": str(unit), "data_dir": str(data), "ask_etcd": True,
+            "endpoints": ["http://127.0.0.1:2379"], "timeout": 5}
+
+
+@pytest.fixture
+def fake_etcd(monkeypatch):
+    """The members of fake_members.three(); every URL reaches h0. ``asked`` records each client made."""
+    from ansible_collections.raftops.etcd.tests.unit.plugins.fake_members import Cluster, three
+    cluster = Cluster(*three())
+    asked = []
+
+    def factory(params, timeout=None):
+        def make_client(url):
+            asked.append(dict(url=url, client_cert=params.get("client_cert"), timeout=params.get("timeout")))
+            return cluster.client(cluster.nodes[0].url)
+        return make_client
+
+    monkeypatch.setattr(etcd_host_info, "client_factory", factory)
+    return asked
+
+
+def test_ask_etcd_asks_the_member_where_its_installed_settings_listen(tmp_path, capsys, fake_etcd):
+    args = installed_member(tmp_path, "http://10.0.0.1:2379,http://127.0.0.1:12379")
+    code, out = run_module(args, capsys)
+    assert code == 0 and out["changed"] is False and "failed" not in out
+    assert fake_etcd[0] == dict(url="http://127.0.0.1:12379", client_cert=None, timeout=5)
+    health = out["local_health"]
+    assert "failed" not in health and "answered" not in health
+    assert sorted(m["name"] for m in health["members"]) == ["h0", "h1", "h2"]
+    assert health["endpoints"][0]["reachable"] is True
+
+
+def test_ask_etcd_asks_nobody_on_a_host_without_member_data(tmp_path, capsys, fake_etcd):
+    code, out = run_module({"data_dir": str(tmp_path / "data"), "ask_etcd": True}, capsys)
+    assert (code, out["local_health"], fake_etcd) == (0, {}, [])
+    code, out = run_module(dict(installed_member(tmp_path, "http://127.0.0.1:2379"), ask_etcd=False), capsys)
+    assert (code, out["local_health"], fake_etcd) == (0, {}, [])
+
+
+@pytest.mark.parametrize("login_pair_there", [True, False])
+def test_a_login_uses_the_login_pair_only_where_it_is(tmp_path, capsys, fake_etcd, login_pair_there):
+    if login_pair_there:
+        (tmp_path / "client.pem").write_text("cert")
+        (tmp_path / "client-key.pem").write_text("key")
+    args = dict(installed_member(tmp_path, "http://127.0.0.1:2379"), auth_user="root", auth_password="secret",
+                client_cert=str(tmp_path / "server.pem"), client_key=str(tmp_path / "server-key.pem"),
+                login_client_cert=str(tmp_path / "client.pem"), login_client_key=str(tmp_path / "client-key.pem"))
+    code, out = run_module(args, capsys)
+    assert code == 0 and "failed" not in out["local_health"]
+    assert fake_etcd[0]["client_cert"] == str(tmp_path / ("client.pem" if login_pair_there else "server.pem"))
+    # without a login the login pair is never used
+    run_module(dict(args, auth_user=None, auth_password=None), capsys)
+    assert fake_etcd[-1]["client_cert"] == str(tmp_path / "server.pem")
+
+
+def test_an_etcd_that_does_not_answer_is_reported_and_the_read_still_succeeds(tmp_path, capsys):
+    with socket.socket() as bound_only:
+        bound_only.bind(("127.0.0.1", 0))  # bound, not listening: the connection is refused
+        url = "http://127.0.0.1:%d" % bound_only.getsockname()[1]
+        code, out = run_module(installed_member(tmp_path, url), capsys)
+    assert code == 0 and out["has_data"] is True
+    health = out["local_health"]
+    assert health["failed"] is True and health["msg"].startswith("no etcd endpoint answered: %s: " % url)
+    assert health["endpoints"][0]["reachable"] is False
+
+
+def test_an_unusable_tls_file_is_reported_and_the_read_still_succeeds(tmp_path, capsys):
+    args = dict(installed_member(tmp_path, "https://127.0.0.1:2379"), ca_cert=str(tmp_path / "missing-ca.pem"))
+    code, out = run_module(args, capsys)
+    assert code == 0 and out["settings"]["ETCD_LISTEN_CLIENT_URLS"] == "https://127.0.0.1:2379"
+    assert out["local_health"]["failed"] is True
+    assert out["local_health"]["msg"].startswith("cannot set up the etcd client: ")
+    assert "missing-ca.pem" in out["local_health"]["msg"]
