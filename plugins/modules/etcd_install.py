@@ -145,11 +145,14 @@ linked:
   sample: [/usr/local/bin/etcd, /usr/local/bin/etcdctl]
 """
 
+import gzip
 import hashlib
+import io
 import os
 import posixpath
 import shutil
 import tarfile
+import zlib
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
@@ -200,8 +203,16 @@ def release_members(archive):
 
 
 def unpack(path, release_dir):
-    """Write the release's files into ``release_dir`` (root-owned), each whole, ``etcd`` last."""
-    with tarfile.open(path, "r:gz") as archive:
+    """Write the release's files into ``release_dir`` (root-owned), each whole, ``etcd`` last.
+
+    The tarball is decompressed once, into memory (some 60 MB for a release): a tarfile on the
+    compressed file decompresses again from the start for each member it seeks back to."""
+    with open(path, "rb") as handle:
+        try:
+            data = gzip.decompress(handle.read())
+        except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            raise ReleaseError("not gzip data (%s)" % exc) from exc
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         members = release_members(archive)
         for relative, info in members:
             target = os.path.join(release_dir, relative)

@@ -2,6 +2,7 @@
 copy's SHA-256 first, refuses what is not a release, writes etcd last, and switches links atomically."""
 
 import functools
+import gzip
 import hashlib
 import http.server
 import io
@@ -97,6 +98,20 @@ def test_a_damaged_copy_is_refused_before_anything_changes(layout, capsys):
     code, out = run(dict(args, checksum="0" * 64), capsys)
     assert code == 1 and "has SHA-256" in out["msg"] and "not " + "0" * 64 in out["msg"]
     assert "nothing was unpacked" in out["msg"] and not (tmp / "opt").exists() and not (tmp / "bin").exists()
+
+
+@pytest.mark.parametrize("content, says", [
+    (b"plain text, not gzip", "not gzip data"),
+    (gzip.compress(b"x" * 1000)[:-8], "not gzip data"),  # cut short
+    (gzip.compress(b"not a tar archive" * 100), "is not an etcd release tarball"),
+])
+def test_a_file_with_the_right_checksum_that_is_no_gzipped_tarball_is_refused(layout, capsys, content, says):
+    args, tmp = layout
+    with open(args["host_src"], "wb") as handle:
+        handle.write(content)
+    code, out = run(dict(args, checksum=hashlib.sha256(content).hexdigest()), capsys)
+    assert code == 1 and says in out["msg"] and "is not an etcd release tarball" in out["msg"]
+    assert not (tmp / "bin").exists() and os.listdir(args["release_dir"]) == []
 
 
 @pytest.mark.parametrize("entries, says", [
