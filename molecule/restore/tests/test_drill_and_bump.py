@@ -51,6 +51,34 @@ def test_a_backup_records_revision_keys_and_hash_beside_the_snapshot():
     state.update(snapshot=snapshot, record=record)
 
 
+def test_a_backup_keeps_the_newest_few_each_with_its_record(tmp_path):
+    """Into a directory of its own, left world-readable, that holds two older snapshots."""
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    os.chmod(str(backups), 0o755)
+    old = ["etcd-snapshot-20200101T000000Z.db", "etcd-snapshot-20200102T000000Z.db"]
+    for name in old:
+        (backups / name).write_bytes(b"an old snapshot")
+        (backups / (name + ".json")).write_text("{}")
+    rc, out = playbook("backup", "-e", "etcd_backup_dir=%s" % backups, "-e", "etcd_backup_keep=2")
+    assert rc == 0, out
+    new = snapshots(str(backups))[-1]
+    assert sorted(os.listdir(str(backups))) == sorted([old[1], old[1] + ".json", new, new + ".json"])
+    assert os.stat(str(backups)).st_mode & 0o777 == 0o700
+    assert [os.stat(str(backups / n)).st_mode & 0o777 for n in (new, new + ".json")] == [0o600, 0o600]
+    with open(str(backups / (new + ".json"))) as record:
+        assert json.load(record)["snapshot"] == new
+
+
+def test_a_backup_of_a_cluster_that_is_not_deployed_is_refused(tmp_path):
+    backups = tmp_path / "backups"
+    rc, out = playbook("backup", "-e", "etcd_instance=etcd-nosuch", "-e", "etcd_backup_dir=%s" % backups)
+    assert rc != 0
+    assert "no host of group etcd has the etcd cluster etcd-nosuch (etcd_instance): none has " \
+           "/etc/systemd/system/etcd-nosuch.service" in " ".join(out.split()), out
+    assert not backups.exists()
+
+
 def test_the_drill_passes_on_a_good_backup_and_leaves_nothing_behind():
     before = fingerprint(HOSTS)
     rc, out = playbook("restore_drill")

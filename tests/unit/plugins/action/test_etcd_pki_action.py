@@ -2,32 +2,19 @@
 this process, with its options, check mode, warnings and diff; anywhere else the module runs."""
 
 import os
-from unittest.mock import MagicMock
 
 import pytest
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.raftops.etcd.plugins.action.etcd_pki import ActionModule
+from ansible_collections.raftops.etcd.tests.unit.plugins.action.in_process import controller_action
 
 MEMBERS = [{"name": "etcd-host0", "addresses": ["10.0.0.10"]}]
 
 
 @pytest.fixture
 def action(monkeypatch, tmp_path):
-    monkeypatch.setattr(ActionBase, "run", lambda self, tmp=None, task_vars=None: {})
-    module = ActionModule(MagicMock(), MagicMock(), MagicMock(), MagicMock(), MagicMock(), MagicMock())
-    module._connection.transport = "local"
-    module._play_context.become = False
-    module._task.check_mode = False
-    module._task.diff = False
-    module.calls = []
+    module = controller_action(ActionModule, monkeypatch)
     module.pki = str(tmp_path / "pki")
-
-    def execute_module(module_name, module_args, task_vars):
-        module.calls.append((module_name, module_args))
-        return {"changed": False, "from": "module"}
-    module._execute_module = execute_module
     return module
 
 

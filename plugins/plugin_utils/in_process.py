@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""An action that runs its module's code within ansible-playbook's own process when the task runs
+on the controller (a local connection without become): work of a few milliseconds there would
+otherwise pay for packaging the module and starting a Python with its imports, 0.3 to 0.5 s a task.
+Any other task runs the module as usual."""
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+
+class InProcessAction(ActionBase):
+    """Subclasses name their ``MODULE`` and give ``argument_spec()`` and ``run_here(params, check_mode)``,
+    which returns the module's result (``failed`` and ``msg`` for a failure)."""
+
+    TRANSFERS_FILES = False
+    MODULE = ""
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp  # unused since ansible-core 2.5
+        if not (self.can_run_here() and self._runs_on_controller()):
+            result.update(self._execute_module(module_name=self.MODULE, module_args=self._task.args, task_vars=task_vars))
+            return result
+        validated = ArgumentSpecValidator(self.argument_spec()).validate(self._task.args)
+        if validated.error_messages:
+            result.update(failed=True, changed=False, msg="%s: %s" % (self.MODULE, "; ".join(validated.error_messages)))
+            return result
+        answer = self.run_here(validated.validated_parameters, bool(self._task.check_mode))
+        warnings = answer.pop("warnings", [])
+        result.update(answer)
+        if warnings:
+            result["warnings"] = result.get("warnings", []) + warnings
+        return result
+
+    def can_run_here(self):
+        """Whether this process has what the module's code needs."""
+        return True
+
+    def argument_spec(self):
+        raise NotImplementedError
+
+    def run_here(self, params, check_mode):
+        raise NotImplementedError
+
+    def _runs_on_controller(self):
+        return self._connection.transport == "local" and not self._play_context.become
