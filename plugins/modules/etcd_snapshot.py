@@ -40,6 +40,26 @@ options:
     description:
       - Name or numeric ID of the group of the saved file.
     type: str
+  inspect:
+    description:
+      - Also read the saved file as M(raftops.etcd.etcd_snapshot_info) does, with C(etcdutl) or C(etcdctl)
+        C(snapshot status) when one is found (see O(etcdutl_path)), and return that as RV(inspected), so that
+        etcd's own tool opens the snapshot it would restore from, in the same call.
+    type: bool
+    default: false
+  etcdutl_path:
+    description:
+      - With O(inspect=true), the C(etcdutl) (or etcd 3.4 C(etcdctl)) to run, as O(raftops.etcd.etcd_snapshot_info#module:etcdutl_path).
+        By default C(etcdutl), then C(etcdctl), from C(/usr/local/bin) and C(PATH); without one the file is read alone.
+    type: path
+  keyspace:
+    description:
+      - Also read, from the member the snapshot came from, its keyspace at the snapshot's revision (key count and
+        C(HashKV)), as O(raftops.etcd.etcd_health#module:keyspace) reads it, and return it as RV(keyspace), what a
+        restored copy is compared with.
+      - A member that cannot answer does not fail the task; RV(keyspace_error) says why.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - raftops.etcd.common
   - raftops.etcd.connection
@@ -171,6 +191,29 @@ throughput:
   returned: success, outside check mode
   type: float
   sample: 77.9
+inspected:
+  description:
+    - With O(inspect=true), what M(raftops.etcd.etcd_snapshot_info) returns for the saved file, among them
+      C(revision), C(total_key), C(total_size), C(hash), C(status_source) and C(tool).
+    - Where the tool and the file disagree, a warning says so.
+  returned: success with O(inspect=true), outside check mode
+  type: dict
+  sample: {revision: 100051, total_key: 100056, total_size: 104890368, hash: 1234567, status_source: etcdutl,
+           tool: /usr/local/bin/etcdutl, tool_version: 3.5.21}
+keyspace:
+  description:
+    - With O(keyspace=true), the member's keyspace at RV(revision), as RV(raftops.etcd.etcd_health#module:keyspace)
+      returns it - C(revision), C(current_revision), C(keys), C(hash), C(compact_revision), C(hash_problem) - and
+      C(endpoint).
+  returned: success with O(keyspace=true), outside check mode, when the member answered
+  type: dict
+  sample: {revision: 100051, current_revision: 100060, keys: 100000, hash: 3425135, compact_revision: 99000,
+           hash_problem: null, endpoint: https://127.0.0.1:2379}
+keyspace_error:
+  description: With O(keyspace=true), why the member did not say what its keyspace is; null when it did.
+  returned: success with O(keyspace=true), outside check mode
+  type: str
+  sample: null
 """
 
 import os
@@ -195,6 +238,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_host im
     Failure,
     file_fields,
     free_bytes,
+    inspect,
     resolve_ids,
     run_module,
 )
@@ -211,6 +255,9 @@ def argument_spec():
         force=dict(type="bool", default=False),
         owner=dict(type="str"),
         group=dict(type="str"),
+        inspect=dict(type="bool", default=False),
+        etcdutl_path=dict(type="path"),
+        keyspace=dict(type="bool", default=False),
     )
     return spec
 
@@ -311,7 +358,20 @@ def save(module):
     if not details["revision"]:
         details["revision"] = status["revision"]
     result.update(details)
+    if params["inspect"]:
+        result["inspected"], _tool, result["warnings"] = inspect(module, dest, params["etcdutl_path"])
+    if params["keyspace"]:
+        result.update(keyspace_at(client, result["revision"]))
     return result
+
+
+def keyspace_at(client, revision):
+    """``keyspace`` (with the endpoint) and ``keyspace_error``: what the member says of its keyspace at
+    ``revision``, or why it did not say."""
+    try:
+        return dict(keyspace=dict(client.keyspace(revision), endpoint=client.endpoint), keyspace_error=None)
+    except EtcdError as exc:
+        return dict(keyspace_error="cannot read the keyspace: %s" % exc)
 
 
 def main():

@@ -13,6 +13,8 @@
 #   BENCH_HOSTS_FETCH=0  leave out the first deploy with etcd_download_on_hosts=true, where each host
 #                        fetches the release from the mirror itself (default 1)
 #   BENCH_TOP=5          how many of the slowest tasks to print per run
+#   BENCH_REPEAT=3       how many times the re-run and the --check run are timed; their median is
+#                        the figure (a single run varies by a second on a busy 2-core machine)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -49,6 +51,20 @@ run() {  # [PLAYBOOK=FILE] run KEY LABEL [ansible-playbook options]: one timed p
   report "$key" "$label" "$start" "$end" "$load_before" \
     "$(awk '/^bench-host/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' "$log")"
   awk -v top="${BENCH_TOP:-5}" '/^task profile/ {p = 1} p && n++ <= top {print "    " $0}' "$log"
+}
+
+repeated() {  # repeated KEY LABEL [options]: BENCH_REPEAT timed runs of a no-change playbook, the
+  # slowest tasks of the first; FIGURE[KEY] is the median
+  local key=$1 label=$2 i top times=()
+  shift 2
+  for ((i = 1; i <= ${BENCH_REPEAT:-3}; i++)); do
+    top=-1
+    [[ $i == 1 ]] && top=${BENCH_TOP:-5}
+    BENCH_TOP=$top run "$key-$i" "$label, $i" "$@"
+    times+=("${FIGURE[$key-$i]}")
+  done
+  FIGURE[$key]=$(printf '%s\n' "${times[@]}" | sort -n | awk '{t[NR] = $1} END {print t[int((NR + 1) / 2)]}')
+  printf '%-36s %6s s   median of %d\n' "$label" "${FIGURE[$key]}" "${#times[@]}"
 }
 
 remove_hosts() {
@@ -193,8 +209,8 @@ for count in $counts; do
   floor "$count"
   fresh "$count"
   run "first-$count" "first deploy, $count members"
-  run "rerun-$count" "no-change re-run, $count members"
-  run "check-$count" "--check run, $count members" --check
+  repeated "rerun-$count" "no-change re-run, $count members"
+  repeated "check-$count" "--check run, $count members" --check
   if [[ "${BENCH_HOSTS_FETCH:-1}" == 1 ]]; then
     fresh "$count"
     run "fetch-$count" "first deploy, $count, hosts fetch" -e etcd_download_on_hosts=true

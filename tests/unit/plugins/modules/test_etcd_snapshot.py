@@ -57,6 +57,8 @@ class FakeClient:
         self.fail_after = fail_after
         self.unreachable = unreachable
         self.streamed = False
+        self.keyspace_asked = None
+        self.keyspace_fails = False
 
     def status(self):
         if self.unreachable:
@@ -65,6 +67,13 @@ class FakeClient:
             {"header": {"member_id": "6456791215661163647", "revision": "7"}, "version": "3.5.1", "dbSize": "28672"},
             endpoint=self.endpoint,
         )
+
+    def keyspace(self, revision=0):
+        self.keyspace_asked = revision
+        if self.keyspace_fails:
+            raise ec.EtcdError("etcdserver: permission denied", endpoint=self.endpoint)
+        return dict(revision=revision, current_revision=9, keys=5, hash=None, compact_revision=None,
+                    hash_problem="etcd 3.5.1 does not serve HashKV through its gateway (3.5.10 and later do)")
 
     def stream(self, path, body=None, timeout=None):
         assert path == "/v3/maintenance/snapshot"
@@ -234,3 +243,48 @@ def test_save_names_a_missing_ca_file_and_writes_nothing(tmp_path):
     assert result["msg"].startswith("cannot ask etcd for a snapshot: ")
     assert "ca_cert" in result["msg"] and missing in result["msg"]
     assert listing(tmp_path) == []
+
+
+# -- inspecting the saved file and reading the keyspace in the same call -------------------------
+
+
+def test_without_inspect_or_keyspace_neither_is_read(tmp_path, clients, tool):
+    _path, calls = tool
+    result, failed = run_module(dict(dest=str(tmp_path / "etcd.db")))
+    assert not failed and "inspected" not in result and "keyspace" not in result and "keyspace_error" not in result
+    assert calls() == [] and clients["https://127.0.0.1:2379"].keyspace_asked is None
+
+
+def test_inspect_runs_the_tools_snapshot_status_on_the_saved_file(tmp_path, clients, tool):
+    _path, calls = tool
+    dest = tmp_path / "etcd.db"
+    result, failed = run_module(dict(dest=str(dest), inspect=True))
+    assert not failed, result
+    assert result["inspected"]["status_source"] == "etcdutl" and result["inspected"]["revision"] == 7
+    assert result["inspected"]["total_key"] == 7 and result["inspected"]["hash"] == 12345
+    assert [c["args"][:3] for c in calls()] == [["version"], ["snapshot", "status", str(dest)]]
+
+
+def test_inspect_without_a_tool_reads_the_file_alone(tmp_path, clients, no_tool):
+    result, failed = run_module(dict(dest=str(tmp_path / "etcd.db"), inspect=True))
+    assert not failed and result["inspected"]["status_source"] == "file" and result["inspected"]["revision"] == 7
+
+
+def test_keyspace_is_read_from_the_same_member_at_the_snapshots_revision(tmp_path, clients):
+    clients["https://dead:2379"] = FakeClient("https://dead:2379", unreachable=True)
+    result, failed = run_module(dict(dest=str(tmp_path / "etcd.db"), endpoints=["https://dead:2379", "https://live:2379"],
+                                     keyspace=True))
+    assert not failed and result["keyspace_error"] is None
+    assert result["keyspace"] == dict(revision=7, current_revision=9, keys=5, hash=None, compact_revision=None,
+                                      hash_problem="etcd 3.5.1 does not serve HashKV through its gateway (3.5.10 and later do)",
+                                      endpoint="https://live:2379")
+    assert clients["https://live:2379"].keyspace_asked == 7 and clients["https://dead:2379"].keyspace_asked is None
+
+
+def test_a_keyspace_the_member_does_not_give_is_no_failure(tmp_path, clients):
+    clients["https://127.0.0.1:2379"] = client = FakeClient("https://127.0.0.1:2379")
+    client.keyspace_fails = True
+    dest = tmp_path / "etcd.db"
+    result, failed = run_module(dict(dest=str(dest), keyspace=True))
+    assert not failed and "keyspace" not in result and dest.read_bytes() == SNAPSHOT
+    assert result["keyspace_error"] == "cannot read the keyspace: https://127.0.0.1:2379: etcdserver: permission denied"
