@@ -1075,6 +1075,15 @@ def first_answer(clients, action, idempotent=True):
     raise EtcdUnreachable("no endpoint answered: " + ("; ".join(errors) or "no endpoints given"), sent=sent)
 
 
+def keyspace_of(clients, revision=0):
+    """(the keyspace at ``revision`` as ``EtcdClient.keyspace`` reads it, with the ``endpoint`` that
+    answered, None) from the first of ``clients`` that answers; (None, why not) when none does."""
+    try:
+        return first_answer(clients, lambda c: dict(c.keyspace(revision), endpoint=c.endpoint)), None
+    except EtcdError as exc:
+        return None, "cannot read the keyspace: %s" % exc
+
+
 def member_list_from(clients):
     """(endpoint that answered, members) from the first endpoint that answers.
 

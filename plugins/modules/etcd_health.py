@@ -510,9 +510,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     CONNECTION_EXCLUSIVE,
-    EtcdError,
     connection_argument_spec,
-    first_answer,
+    keyspace_of,
     module_clients,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import (
@@ -551,11 +550,10 @@ def read_keyspace(params, clients, failure, result):
     """(failure, result) with ``keyspace`` added when asked for and the cluster answered."""
     if failure or not params.get("keyspace"):
         return failure, result
-    try:
-        result["keyspace"] = first_answer(
-            clients, lambda c: dict(c.keyspace(params.get("keyspace_revision") or 0), endpoint=c.endpoint))
-    except EtcdError as exc:
-        return "cannot read the keyspace: %s" % exc, result
+    keyspace, error = keyspace_of(clients, params.get("keyspace_revision") or 0)
+    if error:
+        return error, result
+    result["keyspace"] = keyspace
     return None, result
 
 

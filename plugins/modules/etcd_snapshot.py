@@ -227,6 +227,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     clients_from_params,
     connection_argument_spec,
     first_answer,
+    keyspace_of,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_file import (
     HASH_SIZE,
@@ -361,17 +362,10 @@ def save(module):
     if params["inspect"]:
         result["inspected"], _tool, result["warnings"] = inspect(module, dest, params["etcdutl_path"])
     if params["keyspace"]:
-        result.update(keyspace_at(client, result["revision"]))
+        keyspace, result["keyspace_error"] = keyspace_of([client], result["revision"])
+        if keyspace:
+            result["keyspace"] = keyspace
     return result
-
-
-def keyspace_at(client, revision):
-    """``keyspace`` (with the endpoint) and ``keyspace_error``: what the member says of its keyspace at
-    ``revision``, or why it did not say."""
-    try:
-        return dict(keyspace=dict(client.keyspace(revision), endpoint=client.endpoint), keyspace_error=None)
-    except EtcdError as exc:
-        return dict(keyspace_error="cannot read the keyspace: %s" % exc)
 
 
 def main():
