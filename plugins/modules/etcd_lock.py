@@ -91,6 +91,17 @@ options:
       - With O(state=released), the lock is released only when this lease still holds it;
         otherwise nothing changes and a warning says it had expired or been taken.
     type: str
+  read_cluster:
+    description:
+      - Also read the cluster in the same call, right before the lock is taken, as
+        M(raftops.etcd.etcd_health) reads it when it does not wait. It asks every endpoint, and
+        every started member found in the member list. The read is in RV(cluster).
+      - The lock is then asked only of endpoints that answered the read.
+      - When no endpoint answers, there is no etcd to hold a lock. No lock is taken and the task
+        does not fail; RV(acquired) is V(false) and RV(cluster) says why in its C(msg).
+      - Only with O(state=acquired).
+    type: bool
+    default: false
 notes:
   - The lease is renewed only when the module runs. Choose O(ttl) longer than the work the lock
     protects, or renew it with O(lease_id) between steps.
@@ -272,6 +283,16 @@ release_command:
   sample: >-
     etcdctl --endpoints=https://10.0.0.11:2379 --cacert=/etc/etcd/pki/ca.pem --cert=/etc/etcd/pki/admin.pem
     --key=/etc/etcd/pki/admin-key.pem lease revoke 694d77aa9e38260f
+cluster:
+  description:
+    - With O(read_cluster), the cluster as M(raftops.etcd.etcd_health) returns it (C(healthy),
+      C(problems), C(endpoints), C(members), C(cluster), C(table), C(member_status)), read before
+      the lock was taken; with C(msg) when no endpoint answered.
+  returned: when O(read_cluster=true), also when the lock is refused
+  type: dict
+  sample:
+    healthy: true
+    problems: []
 msg:
   description: What was done, in words.
   returned: always
@@ -293,10 +314,12 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     EtcdClient,
     EtcdError,
     EtcdUnreachable,
+    client_factory,
     clients_from_params,
     connection_argument_spec,
     first_answer,
 )
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import health_result, observe, unanswered_message
 
 POLL_INTERVAL = 1.0
 MAX_CONFLICTS = 10
@@ -323,8 +346,20 @@ def argument_spec():
         ttl=dict(type="int", default=600),
         wait_timeout=dict(type="int", default=0),
         lease_id=dict(type="str"),
+        read_cluster=dict(type="bool", default=False),
     )
     return spec
+
+
+def read_cluster(clients, make_client):
+    """(the cluster as etcd_health reads it, the clients that answered): the lock is asked only of
+    endpoints that answered, so that a dead one costs no timeout."""
+    _healthy, cluster = health_result(observe(clients, discover=True, make_client=make_client))
+    if not cluster.pop("answered"):
+        cluster["msg"] = unanswered_message(cluster)
+        return cluster, []
+    answered = {record["endpoint"] for record in cluster["endpoints"] if record["reachable"]}
+    return cluster, [client for client in clients if client.endpoint in answered]
 
 
 def parse_lease_id(text):
@@ -726,20 +761,25 @@ class Lock:
         return result
 
 
-def run(params, clients, check_mode=False, clock=time.monotonic, sleep=time.sleep, utcnow=_utcnow):
+def run(params, clients, check_mode=False, clock=time.monotonic, sleep=time.sleep, utcnow=_utcnow, make_client=None):
     """(failure message or None, result, warnings) for the module's parameters."""
     try:
         lock = Lock(params, clients, check_mode=check_mode, clock=clock, sleep=sleep, utcnow=utcnow)
     except ValueError as exc:
         return str(exc), dict(changed=False), []
     key = dict(key=lock.key)
+    if params.get("read_cluster"):
+        key["cluster"], lock.clients = read_cluster(clients, make_client or client_factory(params))
+        if not lock.clients:
+            return None, dict(changed=False, acquired=False, msg="lock %s not taken: %s" % (
+                lock.name, key["cluster"]["msg"]), **key), []
     try:
         result = lock.acquire() if params["state"] == "acquired" else lock.release()
     except LockError as exc:
         return str(exc), dict(dict(changed=False, **key), **exc.result), lock.warnings
     except EtcdError as exc:
         return "lock %s (%s): %s" % (lock.name, lock.key, exc), dict(changed=False, **key), lock.warnings
-    return None, result, lock.warnings
+    return None, dict(result, **key), lock.warnings
 
 
 def validate(params):
@@ -754,6 +794,8 @@ def validate(params):
         return "wait_timeout must not be negative, got %d" % params["wait_timeout"]
     if not params["endpoints"]:
         return "endpoints must name at least one etcd client URL"
+    if params.get("read_cluster") and params["state"] != "acquired":
+        return "read_cluster goes with state=acquired only: a release reads nothing"
     return None
 
 
@@ -766,7 +808,8 @@ def main():
         clients = clients_from_params(module.params)
     except (OSError, ValueError, EtcdError) as exc:
         module.fail_json(msg="cannot set up the etcd client: %s" % exc)
-    failure, result, warnings = run(module.params, clients, check_mode=module.check_mode)
+    failure, result, warnings = run(module.params, clients, check_mode=module.check_mode,
+                                    make_client=client_factory(module.params))
     for warning in warnings:
         module.warn(warning)
     if failure:

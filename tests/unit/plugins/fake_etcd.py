@@ -96,6 +96,14 @@ class FakeClient:
         self._me()
         return True, ""
 
+    def alarms(self):
+        self._me()
+        return []
+
+    def version(self):
+        self._me()
+        return {"etcdserver": "3.5.1", "etcdcluster": "3.5.0"}
+
     def move_leader(self, target_id):
         me = self._me()
         self._log("move_leader", target_id)

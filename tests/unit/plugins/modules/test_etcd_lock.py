@@ -29,7 +29,7 @@ def run(cluster, check_mode=False, **overrides):
     p = params(**overrides)
     clients = [cluster.client(u) for u in p["endpoints"]]
     return etcd_lock.run(p, clients, check_mode=check_mode, clock=cluster.clock, sleep=cluster.sleep,
-                         utcnow=cluster.utcnow)
+                         utcnow=cluster.utcnow, make_client=cluster.client)
 
 
 def acquire(cluster, **overrides):
@@ -315,6 +315,54 @@ def test_an_unreachable_cluster_fails_naming_the_lock():
     assert result == dict(changed=False, key=KEY)
 
 
+# -- read_cluster: the cluster read in the same call ----------------------------------------
+
+
+def test_read_cluster_returns_the_read_with_the_lock_taken():
+    cluster = FakeKVCluster()
+    failure, result, warnings = run(cluster, read_cluster=True)
+    assert failure is None and warnings == []
+    assert result["acquired"] is True and result["lease_id"] == FIRST_HEX and result["changed"] is True
+    read = result["cluster"]
+    # every member, the two not named in endpoints found through the member list
+    assert read["healthy"] is True and read["problems"] == []
+    assert sorted(e["member"] for e in read["endpoints"]) == ["m0", "m1", "m2"]
+    assert "answered" not in read and "msg" not in read
+    assert stored(cluster)[0]["holder"] == ALICE
+
+
+def test_read_cluster_asks_the_lock_only_of_endpoints_that_answered():
+    cluster = FakeKVCluster()
+    cluster.down.add(cluster.members[0]["id"])
+    failure, result, _warnings = run(cluster, read_cluster=True, endpoints=URLS)
+    assert failure is None and result["acquired"] is True
+    assert result["cluster"]["healthy"] is False
+    assert any("http://10.0.0.1:2379" in problem for problem in result["cluster"]["problems"])
+    assert {c[0] for c in cluster.calls} == {URLS[1]}
+
+
+def test_read_cluster_of_a_cluster_that_does_not_answer_takes_no_lock_and_does_not_fail():
+    cluster = FakeKVCluster()
+    cluster.down.update(m["id"] for m in cluster.members)
+    failure, result, warnings = run(cluster, read_cluster=True, endpoints=URLS)
+    assert failure is None and warnings == []
+    assert result["changed"] is False and result["acquired"] is False and "lease_id" not in result
+    assert result["msg"] == ("lock run not taken: no etcd endpoint answered: http://10.0.0.1:2379: [Errno 111] Connection "
+                             "refused; http://10.0.0.2:2379: [Errno 111] Connection refused")
+    assert result["cluster"]["msg"] == result["msg"][len("lock run not taken: "):]
+    assert cluster.calls == [] and cluster.leases == {} and cluster.kv == {}
+
+
+def test_read_cluster_with_the_lock_held_fails_naming_the_holder_and_returns_the_read():
+    cluster = FakeKVCluster()
+    acquire(cluster, holder=BOB)
+    failure, result, _warnings = run(cluster, read_cluster=True)
+    assert failure.startswith("lock run is held by %s" % BOB)
+    assert result["changed"] is False and result["cluster"]["healthy"] is True
+    assert result["held_by"]["holder"] == BOB
+    assert stored(cluster)[0]["holder"] == BOB
+
+
 # -- release ---------------------------------------------------------------------------------
 
 
@@ -536,6 +584,8 @@ def test_main_check_mode_warns(monkeypatch, capsys):
     ({"name": "run", "holder": "a", "ttl": -5}, "ttl must be at least 1 second, got -5 (a lease of 0 s would never "
                                                 "hold the lock)"),
     ({"name": "run", "holder": "a", "wait_timeout": -1}, "wait_timeout must not be negative, got -1"),
+    ({"name": "run", "state": "released", "read_cluster": True},
+     "read_cluster goes with state=acquired only: a release reads nothing"),
 ])
 def test_main_rejects_bad_parameters(monkeypatch, capsys, args, message):
     cluster = FakeKVCluster()
@@ -555,4 +605,4 @@ def test_examples_and_return_are_yaml():
     assert len(yaml.safe_load(etcd_lock.EXAMPLES)) == 7
     returned = yaml.safe_load(etcd_lock.RETURN)
     assert {"key", "acquired", "released", "lease_id", "holder", "acquired_at", "ttl", "expires_in",
-            "waited", "previous_holder", "held_by", "release_command", "msg"} <= set(returned)
+            "waited", "previous_holder", "held_by", "release_command", "cluster", "msg"} <= set(returned)
