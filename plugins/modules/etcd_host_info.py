@@ -72,6 +72,14 @@ options:
     type: list
     elements: path
     default: []
+  files:
+    description:
+      - Also read what each of these paths is, into RV(files), as M(raftops.etcd.etcd_member_files) compares it.
+      - Give it the paths a later M(raftops.etcd.etcd_member_files) call writes, and that call's
+        O(raftops.etcd.etcd_member_files#module:host_files) spares the host the call when nothing would change.
+    type: list
+    elements: path
+    default: []
   read_log:
     description:
       - Also read the installed member's write-ahead log, offline, into RV(log), which quorum recovery compares
@@ -234,6 +242,14 @@ checksums:
   returned: always
   type: dict
   sample: {"/etc/etcd/pki/ca.pem": "5f0c...e2"}
+files:
+  description:
+    - For each path of O(files), what it is (C(kind) V(file), V(directory), V(other), V(absent), or V(unreadable)),
+      and what exists with its C(owner), C(group) and C(mode) (four octal digits); for a file the SHA-256 of its
+      content (C(sha256)), never the content.
+  returned: always
+  type: dict
+  sample: {"/etc/etcd/etcd.env": {"kind": "file", "owner": "root", "group": "etcd", "mode": "0640", "sha256": "9a3c...41"}}
 present:
   description: The paths of O(paths) that exist.
   returned: always
@@ -264,7 +280,6 @@ ansible_facts:
            "ansible_fqdn": "etcd-host0.example.net", "ansible_default_ipv4": {"address": "10.0.0.10"}}
 """
 
-import hashlib
 import os
 import platform
 import pwd
@@ -277,6 +292,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import health_result, observe, unanswered_message
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import installed_local_endpoint
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import missing_account, read_links
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import path_state, sha256_of
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_wal import WalError, log_state
 
 RELEASE_IN_PATH = re.compile(r"/v(\d+\.\d+\.\d+)/etcd$")
@@ -415,11 +431,6 @@ def host_facts():
     return {"ansible_" + name: value for name, value in facts.items()}
 
 
-def sha256_of(path):
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
-
-
 def passwd_fields(name):
     """The password database entry of ``name`` after the name, as getent shows it; [] when there is none."""
     try:
@@ -464,6 +475,7 @@ def main():
             paths=dict(type="list", elements="path", default=[]),
             links=dict(type="list", elements="path", default=[]),
             checksums=dict(type="list", elements="path", default=[]),
+            files=dict(type="list", elements="path", default=[]),
             ask_etcd=dict(type="bool", default=False),
             login_client_cert=dict(type="path"),
             login_client_key=dict(type="path", no_log=False),
@@ -483,6 +495,7 @@ def main():
     result["present"] = [path for path in p["paths"] if os.path.lexists(path)]
     result["absent"] = [path for path in p["paths"] if path not in result["present"]]
     result["checksums"] = {path: sha256_of(path) for path in p["checksums"] if os.path.isfile(path)}
+    result["files"] = {path: path_state(path) for path in p["files"]}
     asked = p["ask_etcd"] and (result["has_data"] or result["configured_has_data"])
     result["local_health"] = ask_local_etcd(p, result["settings"]) if asked else {}
     if p["facts"]:

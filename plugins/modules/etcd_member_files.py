@@ -106,6 +106,16 @@ options:
     type: list
     elements: path
     default: []
+  host_files:
+    description:
+      - What M(raftops.etcd.etcd_host_info) read of the host earlier, its
+        RV(raftops.etcd.etcd_host_info#module:files) for the paths of O(directories), O(files),
+        O(private_files) and their staged copies in O(stage_dir).
+      - When it shows every directory and file as asked (content, owner, group and mode) and no staged
+        copy, the action plugin returns without a call to the host. When it does not, or read less
+        than that, the host is asked as without it.
+      - Pass it only while nothing has written these paths since that read.
+    type: dict
 notes:
   - The C(content) of O(private_files) is masked in the module's output and never logged on the host.
 seealso:
@@ -280,6 +290,8 @@ def main():
             stage_dir=dict(type="path"),
             activate=dict(type="list", elements="path", default=[]),
             absent=dict(type="list", elements="path", default=[]),
+            # Read by the action plugin, which does not pass it on.
+            host_files=dict(type="dict"),
         ),
         supports_check_mode=True,
     )

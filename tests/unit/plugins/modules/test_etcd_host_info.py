@@ -12,6 +12,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import path_state
 from ansible_collections.raftops.etcd.plugins.modules import etcd_host_info
 from ansible_collections.raftops.etcd.plugins.modules.etcd_host_info import (
     environment_files, holds_member_data, host_info, listening_ports, parse_environment)
@@ -160,6 +161,17 @@ def test_the_links_and_the_group_of_the_account_are_read_for_etcd_install(tmp_pa
     assert out["account_name"] == me.pw_name and out["account_group"] is (me.pw_name in [g.gr_name for g in grp.getgrall()])
     code, out = run_module({"data_dir": str(tmp_path / "data")}, capsys)
     assert out["links"] == {} and out["account_name"] is None and out["account_group"] is False
+
+
+def test_the_member_files_are_read_as_etcd_member_files_compares_them(tmp_path, capsys):
+    (tmp_path / "etcd.env").write_text("ETCD_NAME=etcd-host0\n")
+    asked = [str(tmp_path), str(tmp_path / "etcd.env"), str(tmp_path / "staged" / "etcd.env")]
+    code, out = run_module({"data_dir": str(tmp_path / "data"), "files": asked}, capsys)
+    assert code == 0
+    assert out["files"] == {path: path_state(path) for path in asked}
+    assert out["files"][asked[1]]["kind"] == "file" and out["files"][asked[2]] == {"kind": "absent"}
+    code, out = run_module({"data_dir": str(tmp_path / "data")}, capsys)
+    assert out["files"] == {}
 
 
 # -- ask_etcd: the host's own etcd, in the same call -------------------------------------------
