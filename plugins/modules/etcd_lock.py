@@ -102,6 +102,12 @@ options:
       - Only with O(state=acquired).
     type: bool
     default: false
+  quota_bytes:
+    description:
+      - With O(read_cluster), the members' backend quota, as M(raftops.etcd.etcd_health)'s
+        O(raftops.etcd.etcd_health#module:quota_bytes) takes it, for the read's table and member status.
+    type: int
+    default: 0
 notes:
   - The lease is renewed only when the module runs. Choose O(ttl) longer than the work the lock
     protects, or renew it with O(lease_id) between steps.
@@ -347,14 +353,15 @@ def argument_spec():
         wait_timeout=dict(type="int", default=0),
         lease_id=dict(type="str"),
         read_cluster=dict(type="bool", default=False),
+        quota_bytes=dict(type="int", default=0),
     )
     return spec
 
 
-def read_cluster(clients, make_client):
+def read_cluster(clients, make_client, quota_bytes=0):
     """(the cluster as etcd_health reads it, the clients that answered): the lock is asked only of
     endpoints that answered, so that a dead one costs no timeout."""
-    _healthy, cluster = health_result(observe(clients, discover=True, make_client=make_client))
+    _healthy, cluster = health_result(observe(clients, discover=True, make_client=make_client), quota_bytes=quota_bytes)
     if not cluster.pop("answered"):
         cluster["msg"] = unanswered_message(cluster)
         return cluster, []
@@ -769,7 +776,8 @@ def run(params, clients, check_mode=False, clock=time.monotonic, sleep=time.slee
         return str(exc), dict(changed=False), []
     key = dict(key=lock.key)
     if params.get("read_cluster"):
-        key["cluster"], lock.clients = read_cluster(clients, make_client or client_factory(params))
+        key["cluster"], lock.clients = read_cluster(clients, make_client or client_factory(params),
+                                                    params.get("quota_bytes") or 0)
         if not lock.clients:
             return None, dict(changed=False, acquired=False, msg="lock %s not taken: %s" % (
                 lock.name, key["cluster"]["msg"]), **key), []
@@ -796,6 +804,8 @@ def validate(params):
         return "endpoints must name at least one etcd client URL"
     if params.get("read_cluster") and params["state"] != "acquired":
         return "read_cluster goes with state=acquired only: a release reads nothing"
+    if (params.get("quota_bytes") or 0) < 0:
+        return "quota_bytes must not be negative, got %d" % params["quota_bytes"]
     return None
 
 

@@ -107,6 +107,32 @@ def test_a_key_written_through_one_member_is_read_from_another():
     assert Gateway(URLS[2]).get("/verify/cross-member") == "written-via-host0"
 
 
+def task_output(out, name):
+    """The lines a task printed: from its TASK header to the next one."""
+    start = out.index("TASK [raftops.etcd.etcd : %s" % name)
+    end = out.find("\nTASK [", start + 1)
+    return out[start:end if end > 0 else len(out)]
+
+
+def test_a_re_run_calls_no_host_for_files_in_place_and_shows_preflight_read_as_the_status():
+    rc, out = playbook("etcd", "-vvv")
+    assert rc == 0 and all(c["changed"] == 0 for c in recap(out).values()), out
+    # Every member's files are as asked: the files call answers on the controller (a module's
+    # result carries its invocation, shown with -vvv), and the cluster, unchanged, is read once,
+    # in preflight.
+    written = task_output(out, "Write the certificates, the member configuration and the systemd unit")
+    assert "invocation" not in written and written.count("ok: [") == 3, written
+    assert "skipping" in task_output(out, "Read the cluster status")
+    assert "CLIENT-URL" in task_output(out, "Show the cluster status")
+    # A file that is not as asked (its mode) on one member: that member is called, and it is fixed.
+    host("etcd-host1").run("chmod 0600 /etc/etcd/pki/root.pem")
+    rc, out = playbook("etcd", "-vvv")
+    assert rc == 0, out
+    written = task_output(out, "Write the certificates, the member configuration and the systemd unit")
+    assert "changed: [etcd-host1]" in written and written.count("invocation") == 1, written
+    assert host("etcd-host1").file("/etc/etcd/pki/root.pem").mode == 0o644
+
+
 def controller_pki():
     """Every file in etcd_pki_dir and its content: a check run must not issue, revoke or move any."""
     found = {}

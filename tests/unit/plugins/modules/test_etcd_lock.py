@@ -331,6 +331,18 @@ def test_read_cluster_returns_the_read_with_the_lock_taken():
     assert stored(cluster)[0]["holder"] == ALICE
 
 
+def test_read_cluster_compares_each_database_with_the_quota_given(monkeypatch):
+    quotas = []
+    health_result = etcd_lock.health_result
+
+    def recording(observation, quota_bytes=0):
+        quotas.append(quota_bytes)
+        return health_result(observation, quota_bytes=quota_bytes)
+    monkeypatch.setattr(etcd_lock, "health_result", recording)
+    _failure, result, _warnings = run(FakeKVCluster(), read_cluster=True, quota_bytes=8 * 1024 ** 3)
+    assert quotas == [8 * 1024 ** 3] and result["acquired"] is True
+
+
 def test_read_cluster_asks_the_lock_only_of_endpoints_that_answered():
     cluster = FakeKVCluster()
     cluster.down.add(cluster.members[0]["id"])
@@ -586,6 +598,7 @@ def test_main_check_mode_warns(monkeypatch, capsys):
     ({"name": "run", "holder": "a", "wait_timeout": -1}, "wait_timeout must not be negative, got -1"),
     ({"name": "run", "state": "released", "read_cluster": True},
      "read_cluster goes with state=acquired only: a release reads nothing"),
+    ({"name": "run", "holder": "a", "read_cluster": True, "quota_bytes": -1}, "quota_bytes must not be negative, got -1"),
 ])
 def test_main_rejects_bad_parameters(monkeypatch, capsys, args, message):
     cluster = FakeKVCluster()
