@@ -420,6 +420,8 @@ def test_replace_a_dead_member_in_one_step(traffic):
     with traffic.operation("replace member-2"):
         rc, out = playbook("replace_member", "-e", "etcd_replace=member-2")
     assert rc == 0, out
+    # Both plays released their run lock: the removal's, then the deploy's (taken in its preflight).
+    assert not release_run_lock(URL["mem-host0"], login=ROOT), "replace_member left its run lock held"
     assert voters() == ["member-0", "member-1", "member-2"]
     assert members()["member-2"][0] != old_id
     assert without_crl(fingerprint(survivors)) == without_crl(before), "a surviving member changed or restarted"
