@@ -16,36 +16,36 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible.plugins.action import ActionBase
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import install_changes, state_from_host_info
+from ansible_collections.raftops.etcd.plugins.plugin_utils.host_read import HostReadAction
 
-MODULE = "raftops.etcd.etcd_install"
+
+def _state(read, args):
+    return state_from_host_info(read, args["release_dir"], args["bin_dir"], args["binaries"], args.get("user"))
 
 
-class ActionModule(ActionBase):
-    # The temporary directory is made only when the tarball is sent (run() below).
-    TRANSFERS_FILES = False
+class ActionModule(HostReadAction):
+    # The temporary directory is made only when the tarball is sent (call_host() below).
+    MODULE = "raftops.etcd.etcd_install"
+    READ_OPTION = "host_info"
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp  # unused since ansible-core 2.5
-        args = dict(self._task.args)
-        known = args.pop("host_info", None)
-        state = known and state_from_host_info(known, args["release_dir"], args["bin_dir"], args["binaries"], args.get("user"))
-        if state:
-            changes = install_changes(state, args["release_dir"], args["bin_dir"], args["binaries"],
-                                      boolean(args.get("link", True)), args.get("user"))
-            if not any(changes.values()):
-                result.update(changed=False, **changes)
-                return result
+    def answer(self, read, args):
+        state = _state(read, args)
+        if not state:
+            return None
+        changes = install_changes(state, args["release_dir"], args["bin_dir"], args["binaries"],
+                                  boolean(args.get("link", True)), args.get("user"))
+        return None if any(changes.values()) else dict(changed=False, **changes)
+
+    def call_host(self, args, read, task_vars):
+        state = read and _state(read, args)
         # A host known to lack the release gets the tarball at once; in check mode nothing is sent.
         # With url the host fetches the tarball itself: one call, nothing to send.
         lacks_release = bool(state) and not state["complete"] and bool(args.get("src")) and not self._task.check_mode
         if args.get("url") or not lacks_release:
-            answer = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
+            answer = self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars)
             if not answer.pop("needs_src", False):
-                result.update(answer)
-                return result
+                return answer
         src = os.path.expanduser(to_text(args["src"]))
         if not os.path.isfile(src):
             raise AnsibleActionFail("the release tarball %s is not on the controller" % src)
@@ -54,8 +54,7 @@ class ActionModule(ActionBase):
             host_src = self._connection._shell.join_path(self._connection._shell.tmpdir, os.path.basename(src))
             self._transfer_file(src, host_src)
             self._fixup_perms2((self._connection._shell.tmpdir, host_src))
-            result.update(self._execute_module(module_name=MODULE, module_args=dict(args, host_src=host_src),
-                                               task_vars=task_vars))
+            return self._execute_module(module_name=self.MODULE, module_args=dict(args, host_src=host_src),
+                                        task_vars=task_vars)
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
-        return result

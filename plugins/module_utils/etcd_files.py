@@ -11,9 +11,10 @@ snapshot is trusted by its name: none of them may ever be seen half written, wit
 permissions, or with an owner etcd cannot read. So a file is written to a temporary file beside it
 (same file system, so the rename is atomic), created 0600, given its final mode and owner, synced,
 and only then renamed over the old one; the rename is synced too, so a crash leaves the old file
-or the new one.
+or the new one. And the one way it reads a file's SHA-256 (sha256_of).
 """
 
+import hashlib
 import os
 import tempfile
 from contextlib import contextmanager
@@ -74,3 +75,12 @@ def fsync_directory(directory):
         pass
     finally:
         os.close(dir_fd)
+
+
+def sha256_of(path):
+    """The SHA-256 of the file at ``path``, read a block at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -22,20 +22,13 @@ import stat
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import sha256_of
+
 _OCTAL_MODE = re.compile(r"^0?[0-7]{3,4}$")
 
 
 def sha256_of_bytes(data):
     return hashlib.sha256(data).hexdigest()
-
-
-def sha256_of(path):
-    """The SHA-256 of the file at ``path``, read a block at a time."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _name(lookup, number):

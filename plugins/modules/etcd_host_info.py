@@ -292,7 +292,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import health_result, observe, unanswered_message
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import installed_local_endpoint
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import missing_account, read_links
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import path_state, sha256_of
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import sha256_of
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import path_state
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_wal import WalError, log_state
 
 RELEASE_IN_PATH = re.compile(r"/v(\d+\.\d+\.\d+)/etcd$")

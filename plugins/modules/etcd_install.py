@@ -146,7 +146,6 @@ linked:
 """
 
 import gzip
-import hashlib
 import io
 import os
 import posixpath
@@ -157,21 +156,13 @@ import zlib
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file, sha256_of
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import (
     COMPLETE_MARK, install_changes, missing_account, read_links)
 
 
 class ReleaseError(Exception):
     """A tarball that is not the release it should be; nothing was unpacked."""
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch(url, dest, timeout):
