@@ -298,6 +298,11 @@ def test_a_second_run_is_refused_naming_the_run_that_holds_the_lock():
     text = flat(out)
     assert rc != 0 and "is held by %s" % holder in text and "lease revoke" in text, text[-3000:]
     assert unchanged() == before
+    # A run that its checks refuse says why, even while another run holds the lock.
+    rc, out = playbook("etcd", "-e", "etcd_version=3.7.0")
+    text = flat(out)
+    assert rc != 0 and "upgrading 3.5.1 to 3.7.0 skips a minor version" in text and "is held by" not in text, text[-3000:]
+    assert unchanged() == before
     # The day-2 playbooks that change the cluster hold the same lock: refused the same way, with
     # every member still in the cluster and none defragmented.
     for name, args in (("remove_member", ["-e", "etcd_remove=hard-host2"]),

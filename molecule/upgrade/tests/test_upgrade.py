@@ -162,11 +162,14 @@ def rerouted_by_host(writer):
 
 @pytest.fixture(scope="module")
 def refused_versions():
-    """The three refused version changes, run at once against the 3.4.23 cluster."""
+    """The three refused version changes, run at once against the 3.4.23 cluster. Each takes the run
+    lock when it reads the cluster, before its checks; they wait for it in turn (etcd_run_lock_wait),
+    as runs started together would, so that each is refused for its version, not for the lock."""
     cases = ["3.6.0", "3.4.22", "3.5.99"]
     state = unchanged_state()
     with ThreadPoolExecutor(len(cases)) as pool:
-        runs = dict(zip(cases, pool.map(lambda v: playbook("upgrade", "-e", "etcd_version=" + v), cases)))
+        runs = dict(zip(cases, pool.map(
+            lambda v: playbook("upgrade", "-e", "etcd_version=" + v, "-e", "etcd_run_lock_wait=120"), cases)))
     return runs, state, unchanged_state()
 
 
