@@ -12,6 +12,9 @@ Three layers, so that the decisions can be tested without hosts:
 * ``assess()``, ``cluster_summary()`` and ``format_table()`` are pure functions of that dict, and
   ``health_result()`` puts them together as etcd_health (and etcd_host_info's local read) return them;
 * ``wait_until()`` polls with an injectable clock and sleep.
+
+``read_cluster_health()`` is ``observe()`` then ``health_result()``: the one read of a cluster that
+etcd_health, etcd_host_info and etcd_lock share.
 """
 
 import time
@@ -603,6 +606,19 @@ def unanswered_message(result):
     """What etcd_health says when no endpoint of ``result`` answered."""
     return "no etcd endpoint answered: %s" % "; ".join(
         "%s: %s" % (r["endpoint"], r["error"]) for r in result["endpoints"])
+
+
+def read_cluster_health(clients, make_client, discover=True, **health_options):
+    """Observe the cluster once and assess it: (healthy, result, no_answer).
+
+    ``result`` is health_result's (``health_options`` are its options) without ``answered``;
+    ``no_answer`` is None when an endpoint answered, else unanswered_message's wording. What a
+    silent cluster means is the caller's: etcd_health fails, etcd_host_info marks its answer
+    failed, etcd_lock takes no lock.
+    """
+    healthy, result = health_result(observe(clients, discover=discover, make_client=make_client), **health_options)
+    no_answer = None if result.pop("answered") else unanswered_message(result)
+    return healthy, result, no_answer
 
 
 # -- waiting --------------------------------------------------------------------------------

@@ -514,12 +514,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     keyspace_of,
     module_clients,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import (
-    health_result,
-    observe,
-    unanswered_message,
-    wait_until,
-)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import read_cluster_health, wait_until
 
 
 def argument_spec():
@@ -540,10 +535,11 @@ def argument_spec():
 
 
 def check_once(params, clients, make_client):
-    """One observation turned into the module's result; returns (healthy, result)."""
-    return health_result(observe(clients, discover=params["discover"], make_client=make_client),
-                         max_raft_index_gap=params["max_raft_index_gap"], expect_members=params["expect_members"],
-                         allow_learners=params["allow_learners"], quota_bytes=params["quota_bytes"])
+    """One observation turned into the module's result: (healthy, result, no_answer) as
+    read_cluster_health returns them."""
+    return read_cluster_health(clients, make_client, discover=params["discover"],
+                               max_raft_index_gap=params["max_raft_index_gap"], expect_members=params["expect_members"],
+                               allow_learners=params["allow_learners"], quota_bytes=params["quota_bytes"])
 
 
 def read_keyspace(params, clients, failure, result):
@@ -564,19 +560,17 @@ def run(params, clients, make_client, clock=None, sleep=None):
 
 def observe_or_wait(params, clients, make_client, clock=None, sleep=None):
     if not params["wait"]:
-        _healthy, result = check_once(params, clients, make_client)
-        if not result.pop("answered"):
-            return unanswered_message(result), result
-        return None, result
+        _healthy, result, no_answer = check_once(params, clients, make_client)
+        return no_answer, result
 
     kwargs = {}
     if clock is not None:
         kwargs["clock"] = clock
     if sleep is not None:
         kwargs["sleep"] = sleep
+    # a wait ends on health alone: a silent cluster is one more unhealthy round
     healthy, result, rounds, elapsed = wait_until(
-        lambda: check_once(params, clients, make_client), params["wait_timeout"], **kwargs)
-    result.pop("answered")
+        lambda: check_once(params, clients, make_client)[:2], params["wait_timeout"], **kwargs)
     result.update(rounds=rounds, elapsed=round(elapsed, 1))
     if healthy:
         return None, result

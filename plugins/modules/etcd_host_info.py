@@ -289,7 +289,7 @@ import socket
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     CONNECTION_EXCLUSIVE, client_factory, connection_argument_spec)
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import health_result, observe, unanswered_message
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import read_cluster_health
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import installed_local_endpoint
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import missing_account, read_links
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import sha256_of
@@ -455,9 +455,9 @@ def ask_local_etcd(params, settings):
         client = make_client(endpoint)
     except (OSError, ValueError) as exc:
         return dict(failed=True, msg="cannot set up the etcd client: %s" % exc)
-    _healthy, result = health_result(observe([client], discover=False, make_client=make_client))
-    if not result.pop("answered"):
-        result.update(failed=True, msg=unanswered_message(result))
+    _healthy, result, no_answer = read_cluster_health([client], make_client, discover=False)
+    if no_answer:
+        result.update(failed=True, msg=no_answer)
     return result
 
 

@@ -321,11 +321,11 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     EtcdError,
     EtcdUnreachable,
     client_factory,
-    clients_from_params,
     connection_argument_spec,
     first_answer,
+    module_clients,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import health_result, observe, unanswered_message
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import read_cluster_health
 
 POLL_INTERVAL = 1.0
 MAX_CONFLICTS = 10
@@ -361,9 +361,9 @@ def argument_spec():
 def read_cluster(clients, make_client, quota_bytes=0):
     """(the cluster as etcd_health reads it, the clients that answered): the lock is asked only of
     endpoints that answered, so that a dead one costs no timeout."""
-    _healthy, cluster = health_result(observe(clients, discover=True, make_client=make_client), quota_bytes=quota_bytes)
-    if not cluster.pop("answered"):
-        cluster["msg"] = unanswered_message(cluster)
+    _healthy, cluster, no_answer = read_cluster_health(clients, make_client, quota_bytes=quota_bytes)
+    if no_answer:
+        cluster["msg"] = no_answer
         return cluster, []
     answered = {record["endpoint"] for record in cluster["endpoints"] if record["reachable"]}
     return cluster, [client for client in clients if client.endpoint in answered]
@@ -814,12 +814,8 @@ def main():
     problem = validate(module.params)
     if problem:
         module.fail_json(msg=problem)
-    try:
-        clients = clients_from_params(module.params)
-    except (OSError, ValueError, EtcdError) as exc:
-        module.fail_json(msg="cannot set up the etcd client: %s" % exc)
-    failure, result, warnings = run(module.params, clients, check_mode=module.check_mode,
-                                    make_client=client_factory(module.params))
+    clients, make_client = module_clients(module)
+    failure, result, warnings = run(module.params, clients, check_mode=module.check_mode, make_client=make_client)
     for warning in warnings:
         module.warn(warning)
     if failure:

@@ -18,8 +18,7 @@ def health(nodes, alarms=(), quota_bytes=0):
     cluster = Cluster(*nodes, alarms=alarms)
     params = dict(discover=True, max_raft_index_gap=None, expect_members=None, allow_learners=True,
                   quota_bytes=quota_bytes)
-    _healthy, result = etcd_health.check_once(params, [cluster.client(nodes[0].url)], cluster.client)
-    result.pop("answered")
+    _healthy, result, _no_answer = etcd_health.check_once(params, [cluster.client(nodes[0].url)], cluster.client)
     return result
 
 

@@ -333,6 +333,37 @@ def test_an_expired_certificate_counts_negative_days():
     assert (record["cert_days_left"], record["cert_expires"]) == (-3, "1970-01-01T00:16:40Z")
 
 
+# -- read_cluster_health: the read etcd_health, etcd_host_info and etcd_lock share ---------
+
+
+def test_read_cluster_health_of_a_cluster_that_answers_is_the_health_result_without_answered():
+    cluster = Cluster(*three(h2={"down": True}))
+    healthy, result, no_answer = cs.read_cluster_health([cluster.client("http://10.0.0.1:2379")], cluster.client,
+                                                        expect_members=3)
+    expected_healthy, expected = cs.health_result(cluster.observe(), expect_members=3)
+    assert expected.pop("answered") is True
+    assert (healthy, result, no_answer) == (expected_healthy, expected, None)
+    assert healthy is False and [r["member"] for r in result["endpoints"]] == ["h0", "h1", "h2"]
+
+
+def test_read_cluster_health_without_discover_asks_only_the_clients_given():
+    cluster = Cluster(*three())
+    _healthy, result, no_answer = cs.read_cluster_health([cluster.client("http://10.0.0.1:2379")], cluster.client,
+                                                         discover=False)
+    assert no_answer is None and [r["endpoint"] for r in result["endpoints"]] == ["http://10.0.0.1:2379"]
+
+
+def test_read_cluster_health_of_a_silent_cluster_words_every_endpoint_and_leaves_the_rest_to_the_caller():
+    cluster = Cluster(*three(h0={"down": True}, h1={"down": True}))
+    clients = [cluster.client(url) for url in ("http://10.0.0.1:2379", "http://10.0.0.2:2379")]
+    healthy, result, no_answer = cs.read_cluster_health(clients, cluster.client)
+    assert no_answer == ("no etcd endpoint answered: http://10.0.0.1:2379: %s; http://10.0.0.2:2379: %s"
+                         % (REFUSED, REFUSED))
+    assert no_answer == cs.unanswered_message(result)
+    assert healthy is False and result["problems"][0] == "no endpoint answered"
+    assert not {"answered", "msg", "failed"} & set(result)
+
+
 # -- waiting --------------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client, etcd_cluster_state
 from ansible_collections.raftops.etcd.plugins.modules import etcd_lock
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_kv import FIRST_LEASE, FakeKVCluster
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match
@@ -333,12 +334,12 @@ def test_read_cluster_returns_the_read_with_the_lock_taken():
 
 def test_read_cluster_compares_each_database_with_the_quota_given(monkeypatch):
     quotas = []
-    health_result = etcd_lock.health_result
+    health_result = etcd_cluster_state.health_result
 
     def recording(observation, quota_bytes=0):
         quotas.append(quota_bytes)
         return health_result(observation, quota_bytes=quota_bytes)
-    monkeypatch.setattr(etcd_lock, "health_result", recording)
+    monkeypatch.setattr(etcd_cluster_state, "health_result", recording)
     _failure, result, _warnings = run(FakeKVCluster(), read_cluster=True, quota_bytes=8 * 1024 ** 3)
     assert quotas == [8 * 1024 ** 3] and result["acquired"] is True
 
@@ -551,7 +552,8 @@ def test_a_value_not_written_by_the_module_is_the_holder():
 
 def run_main(monkeypatch, capsys, args, cluster=None):
     cluster = cluster or FakeKVCluster()
-    monkeypatch.setattr(etcd_lock, "clients_from_params", lambda p: [cluster.client(u) for u in p["endpoints"]])
+    # main builds its clients through module_clients; only the list it builds is faked
+    monkeypatch.setattr(etcd_client, "clients_from_params", lambda p: [cluster.client(u) for u in p["endpoints"]])
     with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
         etcd_lock.main()
     return exit_info.value.code, json.loads(capsys.readouterr().out)
@@ -586,6 +588,15 @@ def test_main_check_mode_warns(monkeypatch, capsys):
                                                "holder": ALICE, "_ansible_check_mode": True}, cluster)
     assert code == 0 and out["changed"] is False
     assert len(seen) == 1 and seen[0].startswith("lock run is held by " + BOB)
+
+
+def test_main_names_an_unusable_tls_file_before_anything_is_sent(capsys, tmp_path):
+    args = {"endpoints": ["https://10.0.0.1:2379"], "ca_cert": str(tmp_path / "ca.pem"), "name": "run", "holder": ALICE}
+    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
+        etcd_lock.main()
+    out = json.loads(capsys.readouterr().out)
+    assert exit_info.value.code == 1 and out["failed"] is True
+    assert out["msg"] == "cannot set up the etcd client: ca_cert %s does not exist" % (tmp_path / "ca.pem")
 
 
 @pytest.mark.parametrize("args, message", [
