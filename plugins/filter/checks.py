@@ -37,7 +37,7 @@ def _as_int(value):
             return 0
 
 
-def system_problems(hosts, hostvars, group_hosts, group, architectures):
+def system_problems(hosts, hostvars, group_hosts, group, architectures, host_reads=None):
     """Hosts of the play that are no members or cannot run etcd; see plugins/filter/system_problems.yml."""
     if isinstance(hosts, str):
         raise AnsibleFilterError("system_problems: the hosts must be a list of inventory hostnames")
@@ -56,6 +56,10 @@ def system_problems(hosts, hostvars, group_hosts, group, architectures):
         if architecture not in architectures:
             problems.append("host %s: unsupported architecture %s; etcd releases exist for %s"
                             % (host, architecture, ", ".join(str(a) for a in architectures)))
+        read = (host_reads or {}).get(host) or {}
+        login = account_problem(read.get("account"), read.get("account_name"), host)
+        if login:
+            problems.append(login)
     return problems
 
 
@@ -73,16 +77,16 @@ def account_problem(account, user, host):
             % (host, user, "?" if uid is None else uid, "?" if shell is None else shell))
 
 
-def calendar_problem(result, host):
-    """Why systemd cannot run a timer's schedule; '' when it can. ``result``: what ``systemd-analyze calendar``
-    returned in a loop over the timers (``result.item``: the timer, with its ``setting`` and ``schedule``)."""
-    result = result or {}
-    if result.get("rc") == 0:
-        return ""
-    timer = result.get("item") or {}
-    return ("host %s: %s=%s: systemd does not read it as a calendar expression (%s); see "
-            "'man systemd.time', e.g. hourly or *-*-* 00/6:00:00; nothing was changed"
-            % (host, timer.get("setting"), timer.get("schedule"), str(result.get("stderr", "")).strip()))
+def calendar_problems(reads):
+    """Each schedule systemd cannot read, on each host; see plugins/filter/calendar_problems.yml."""
+    problems = []
+    for host, calendars in (reads or {}).items():
+        for setting, read in (calendars or {}).items():
+            if read.get("error"):
+                problems.append("host %s: %s=%s: systemd does not read it as a calendar expression (%s); see "
+                                "'man systemd.time', e.g. hourly or *-*-* 00/6:00:00; nothing was changed"
+                                % (host, setting, read.get("expression"), read["error"]))
+    return problems
 
 
 def version_change_problem(versions, target, allow_downgrade=False, health=None, auth=False):
@@ -163,7 +167,7 @@ class FilterModule:
         return {
             "account_problem": account_problem,
             "auth_refused": auth_refused,
-            "calendar_problem": calendar_problem,
+            "calendar_problems": calendar_problems,
             "release_warning": release_warning,
             "system_problems": system_problems,
             "version_change_problem": version_change_problem,

@@ -80,6 +80,13 @@ options:
     type: list
     elements: path
     default: []
+  calendars:
+    description:
+      - Also have systemd's own parser (C(systemd-analyze calendar)) read each of these calendar expressions,
+        into RV(calendars), so that a timer's schedule is checked on the host that will run it.
+      - The keys are the caller's names for the expressions (the role uses the settings that hold them).
+    type: dict
+    default: {}
   read_log:
     description:
       - Also read the installed member's write-ahead log, offline, into RV(log), which quorum recovery compares
@@ -278,6 +285,13 @@ ansible_facts:
   type: dict
   sample: {"ansible_architecture": "x86_64", "ansible_service_mgr": "systemd", "ansible_hostname": "etcd-host0",
            "ansible_fqdn": "etcd-host0.example.net", "ansible_default_ipv4": {"address": "10.0.0.10"}}
+calendars:
+  description:
+    - For each name of O(calendars), its C(expression) and the C(error) C(systemd-analyze calendar) gave for it,
+      empty when systemd reads it.
+  returned: always
+  type: dict
+  sample: {"etcd_backup_schedule": {"expression": "Mon..Fri 25:00", "error": "Failed to parse calendar specification 'Mon..Fri 25:00': Invalid argument"}}
 """
 
 import os
@@ -441,6 +455,20 @@ def passwd_fields(name):
     return [entry.pw_passwd, str(entry.pw_uid), str(entry.pw_gid), entry.pw_gecos, entry.pw_dir, entry.pw_shell]
 
 
+def read_calendars(calendars, run_command, analyze_path):
+    """What systemd's parser says of each calendar expression, by name: {'expression', 'error'}, the
+    error empty when systemd reads it. ``run_command(argv)`` returns (rc, out, err)."""
+    read = {}
+    for name, expression in calendars.items():
+        if analyze_path is None:
+            error = "systemd-analyze was not found on the host"
+        else:
+            rc, _out, err = run_command([analyze_path, "calendar", str(expression)])
+            error = "" if rc == 0 else (err.strip() or "systemd-analyze exited with %d" % rc)
+        read[name] = dict(expression=expression, error=error)
+    return read
+
+
 def ask_local_etcd(params, settings):
     """What the etcd on this host says of its cluster, as etcd_health returns it (``failed`` and ``msg``
     added when it cannot be asked or does not answer), at the loopback URL its installed ``settings``
@@ -477,6 +505,7 @@ def main():
             links=dict(type="list", elements="path", default=[]),
             checksums=dict(type="list", elements="path", default=[]),
             files=dict(type="list", elements="path", default=[]),
+            calendars=dict(type="dict", default={}),
             ask_etcd=dict(type="bool", default=False),
             login_client_cert=dict(type="path"),
             login_client_key=dict(type="path", no_log=False),
@@ -497,6 +526,7 @@ def main():
     result["absent"] = [path for path in p["paths"] if path not in result["present"]]
     result["checksums"] = {path: sha256_of(path) for path in p["checksums"] if os.path.isfile(path)}
     result["files"] = {path: path_state(path) for path in p["files"]}
+    result["calendars"] = read_calendars(p["calendars"], module.run_command, module.get_bin_path("systemd-analyze"))
     asked = p["ask_etcd"] and (result["has_data"] or result["configured_has_data"])
     result["local_health"] = ask_local_etcd(p, result["settings"]) if asked else {}
     if p["facts"]:

@@ -10,7 +10,7 @@ from ansible_collections.raftops.etcd.plugins.filter import checks
 from ansible_collections.raftops.etcd.plugins.filter.checks import (
     account_problem,
     auth_refused,
-    calendar_problem,
+    calendar_problems,
     release_warning,
     system_problems,
     version_change_problem,
@@ -24,7 +24,7 @@ def test_the_filters_are_registered():
     assert checks.FilterModule().filters() == {
         "account_problem": account_problem,
         "auth_refused": auth_refused,
-        "calendar_problem": calendar_problem,
+        "calendar_problems": calendar_problems,
         "release_warning": release_warning,
         "system_problems": system_problems,
         "version_change_problem": version_change_problem,
@@ -107,29 +107,37 @@ def test_a_uid_that_is_no_number_reads_as_0_as_in_jinja():
     assert account_problem(["x"], "etcd", "etcd-1") == LOGIN % ("etcd", "?", "?")
 
 
-# --- calendar_problem ------------------------------------------------------------------------------
+def test_system_problems_name_each_host_whose_etcd_user_is_a_login_account():
+    reads = {
+        "etcd-1": {"account": ["x", "1000", "1000", "Ann", "/home/ann", "/bin/bash"], "account_name": "ann"},
+        "etcd-2": {"account": ["x", "998", "998", "", "/var/lib/etcd", "/usr/sbin/nologin"], "account_name": "etcd"},
+        "etcd-3": {"account": None, "account_name": "etcd"},
+    }
+    hosts = ["etcd-1", "etcd-2", "etcd-3", "etcd-4"]
+    hostvars = dict.fromkeys(hosts, LINUX)
+    # etcd-4 has no read (unreachable): it is not checked for its account.
+    assert system_problems(hosts, hostvars, hosts, "etcd", ARCHES, reads) == [
+        LOGIN % ("ann", "1000", "/bin/bash")]
+    assert system_problems(hosts, hostvars, hosts, "etcd", ARCHES) == []
 
 
-BACKUP_TIMER = {"setting": "etcd_backup_schedule", "schedule": "hourly"}
+# --- calendar_problems -----------------------------------------------------------------------------
 
 
-def test_a_schedule_systemd_reads_passes():
-    assert calendar_problem({"rc": 0, "stderr": "", "item": BACKUP_TIMER}, "etcd-1") == ""
+def test_schedules_systemd_reads_pass():
+    assert calendar_problems({"etcd-1": {"etcd_backup_schedule": {"expression": "hourly", "error": ""}},
+                              "etcd-2": {}, "etcd-3": None}) == []
+    assert calendar_problems({}) == []
 
 
-def test_a_schedule_systemd_cannot_read_is_refused_with_its_setting_and_reason():
-    result = {"rc": 1, "stderr": "Failed to parse calendar specification 'evry day': Invalid argument\n",
-              "item": {"setting": "etcd_maintenance_schedule", "schedule": "evry day"}}
-    assert calendar_problem(result, "etcd-1") == (
-        "host etcd-1: etcd_maintenance_schedule=evry day: systemd does not read it as a calendar expression (Failed to "
+def test_each_schedule_systemd_cannot_read_is_refused_with_its_host_setting_and_reason():
+    bad = {"expression": "evry day", "error": "Failed to parse calendar specification 'evry day': Invalid argument"}
+    reads = {"etcd-1": {"etcd_backup_schedule": {"expression": "hourly", "error": ""}, "etcd_maintenance_schedule": bad},
+             "etcd-2": {"etcd_maintenance_schedule": bad}}
+    assert calendar_problems(reads) == [
+        "host %s: etcd_maintenance_schedule=evry day: systemd does not read it as a calendar expression (Failed to "
         "parse calendar specification 'evry day': Invalid argument); see 'man systemd.time', e.g. hourly or "
-        "*-*-* 00/6:00:00; nothing was changed")
-
-
-def test_a_parser_that_did_not_run_is_a_refusal_too():
-    assert calendar_problem({"rc": 2, "msg": "No such file", "item": BACKUP_TIMER}, "etcd-1") == (
-        "host etcd-1: etcd_backup_schedule=hourly: systemd does not read it as a calendar expression (); see "
-        "'man systemd.time', e.g. hourly or *-*-* 00/6:00:00; nothing was changed")
+        "*-*-* 00/6:00:00; nothing was changed" % host for host in ("etcd-1", "etcd-2")]
 
 
 # --- release_warning -------------------------------------------------------------------------------

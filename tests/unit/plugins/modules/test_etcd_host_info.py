@@ -206,6 +206,29 @@ def fake_etcd(monkeypatch):
     return asked
 
 
+def test_each_calendar_is_read_by_systemds_parser_and_its_refusal_kept():
+    asked = []
+
+    def run_command(argv):
+        asked.append(argv)
+        return (0, "Next elapse: ...", "") if argv[-1] == "hourly" else (1, "", "Failed to parse calendar specification\n")
+
+    read = etcd_host_info.read_calendars({"etcd_backup_schedule": "hourly", "etcd_maintenance_schedule": "evry day"},
+                                         run_command, "/usr/bin/systemd-analyze")
+    assert read == {"etcd_backup_schedule": {"expression": "hourly", "error": ""},
+                    "etcd_maintenance_schedule": {"expression": "evry day", "error": "Failed to parse calendar specification"}}
+    assert asked == [["/usr/bin/systemd-analyze", "calendar", "hourly"], ["/usr/bin/systemd-analyze", "calendar", "evry day"]]
+    assert etcd_host_info.read_calendars({"etcd_backup_schedule": "hourly"}, run_command, None) == {
+        "etcd_backup_schedule": {"expression": "hourly", "error": "systemd-analyze was not found on the host"}}
+    assert etcd_host_info.read_calendars({"s": "x"}, lambda argv: (3, "", ""), "/bin/systemd-analyze") == {
+        "s": {"expression": "x", "error": "systemd-analyze exited with 3"}}
+
+
+def test_no_calendar_asked_reads_none(tmp_path, capsys):
+    code, out = run_module({"data_dir": str(tmp_path / "data")}, capsys)
+    assert code == 0 and out["calendars"] == {}
+
+
 def test_ask_etcd_asks_the_member_where_its_installed_settings_listen(tmp_path, capsys, fake_etcd):
     args = installed_member(tmp_path, "http://10.0.0.1:2379,http://127.0.0.1:12379")
     code, out = run_module(args, capsys)
