@@ -87,6 +87,13 @@ options:
       - The keys are the caller's names for the expressions (the role uses the settings that hold them).
     type: dict
     default: {}
+  units:
+    description:
+      - Also read whether each of these systemd units is active and enabled, into RV(units), in one
+        C(systemctl show) call (the role's timers, so that one running as asked is not started again).
+    type: list
+    elements: str
+    default: []
   read_log:
     description:
       - Also read the installed member's write-ahead log, offline, into RV(log), which quorum recovery compares
@@ -285,6 +292,13 @@ ansible_facts:
   type: dict
   sample: {"ansible_architecture": "x86_64", "ansible_service_mgr": "systemd", "ansible_hostname": "etcd-host0",
            "ansible_fqdn": "etcd-host0.example.net", "ansible_default_ipv4": {"address": "10.0.0.10"}}
+units:
+  description:
+    - For each unit of O(units), its C(active) state (V(active), V(inactive), V(failed), ...) and its C(enabled)
+      state (V(enabled), V(disabled), ..., empty for a unit without a file), as systemd reports them.
+  returned: always
+  type: dict
+  sample: {"etcd-snapshot.timer": {"active": "active", "enabled": "enabled"}}
 calendars:
   description:
     - For each name of O(calendars), its C(expression) and the C(error) C(systemd-analyze calendar) gave for it,
@@ -469,6 +483,26 @@ def read_calendars(calendars, run_command, analyze_path):
     return read
 
 
+def read_units(units, run_command, systemctl_path):
+    """{unit: {'active', 'enabled'}} from one ``systemctl show``, which prints one block of
+    properties per unit, in the order asked; a unit systemd does not know reads inactive, with no
+    unit file state. Without systemctl every unit reads unknown."""
+    if not units:
+        return {}
+    unknown = {unit: dict(active="unknown", enabled="") for unit in units}
+    if systemctl_path is None:
+        return unknown
+    rc, out, _err = run_command([systemctl_path, "show", "--property=ActiveState,UnitFileState", "--", *units])
+    blocks = out.strip().split("\n\n") if out.strip() else []
+    if rc != 0 or len(blocks) != len(units):
+        return unknown
+    read = {}
+    for unit, block in zip(units, blocks):
+        properties = dict(line.partition("=")[::2] for line in block.splitlines() if "=" in line)
+        read[unit] = dict(active=properties.get("ActiveState", "unknown"), enabled=properties.get("UnitFileState", ""))
+    return read
+
+
 def ask_local_etcd(params, settings):
     """What the etcd on this host says of its cluster, as etcd_health returns it (``failed`` and ``msg``
     added when it cannot be asked or does not answer), at the loopback URL its installed ``settings``
@@ -506,6 +540,7 @@ def main():
             checksums=dict(type="list", elements="path", default=[]),
             files=dict(type="list", elements="path", default=[]),
             calendars=dict(type="dict", default={}),
+            units=dict(type="list", elements="str", default=[]),
             ask_etcd=dict(type="bool", default=False),
             login_client_cert=dict(type="path"),
             login_client_key=dict(type="path", no_log=False),
@@ -526,6 +561,7 @@ def main():
     result["absent"] = [path for path in p["paths"] if path not in result["present"]]
     result["checksums"] = {path: sha256_of(path) for path in p["checksums"] if os.path.isfile(path)}
     result["files"] = {path: path_state(path) for path in p["files"]}
+    result["units"] = read_units(p["units"], module.run_command, systemctl)
     result["calendars"] = read_calendars(p["calendars"], module.run_command, module.get_bin_path("systemd-analyze"))
     asked = p["ask_etcd"] and (result["has_data"] or result["configured_has_data"])
     result["local_health"] = ask_local_etcd(p, result["settings"]) if asked else {}

@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from etcdtest import BACKUPS, PKI, Gateway, fingerprint, group_hosts, host, playbook, recap, snapshots
+from etcdtest import BACKUPS, PKI, Gateway, fingerprint, group_hosts, host, hosts_called, playbook, recap, snapshots, task_output
 
 NODE_NAMES = {"etcd-host0": "etcd-host0", "etcd-host1": "etcd-host1", "etcd-host2": "etcd-host2"}
 ADDRESSES = {"etcd-host0": "10.250.0.10", "etcd-host1": "10.250.0.11", "etcd-host2": "10.250.0.12"}
@@ -105,18 +105,6 @@ def test_https_without_a_client_certificate_is_refused():
 def test_a_key_written_through_one_member_is_read_from_another():
     Gateway(URLS[0]).put("/verify/cross-member", "written-via-host0")
     assert Gateway(URLS[2]).get("/verify/cross-member") == "written-via-host0"
-
-
-def task_output(out, name):
-    """The lines a task printed: from its TASK header to the next one."""
-    start = out.index("TASK [raftops.etcd.etcd : %s" % name)
-    end = out.find("\nTASK [", start + 1)
-    return out[start:end if end > 0 else len(out)]
-
-
-def hosts_called(output):
-    """The addresses a task's output (with -vvv) shows a command sent to over SSH."""
-    return sorted(set(re.findall(r"^<(\S+)> SSH: EXEC", output, re.M)))
 
 
 def test_a_re_run_calls_no_host_for_files_in_place_and_shows_preflight_read_as_the_status():

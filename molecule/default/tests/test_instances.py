@@ -8,7 +8,7 @@ are its own. Runs after test_default.py (file order), on the cluster it leaves."
 import os
 
 import pytest
-from etcdtest import BACKUPS, EPHEMERAL, Gateway, fingerprint, group_hosts, host, playbook, recap, snapshots
+from etcdtest import BACKUPS, EPHEMERAL, Gateway, fingerprint, group_hosts, host, hosts_called, playbook, recap, snapshots, task_output
 
 ADDRESSES = ["10.250.0.10", "10.250.0.11", "10.250.0.12"]
 FIRST_URLS = ["https://%s:2379" % a for a in ADDRESSES]
@@ -115,6 +115,24 @@ def test_re_runs_of_either_cluster_change_nothing():
         assert rc == 0, out
         assert all(c["changed"] == 0 for c in recap(out).values()), out
         assert both_fingerprints() == before
+
+
+def test_a_re_run_calls_no_host_for_timers_as_asked_and_starts_one_stopped_by_hand():
+    # The timers' files as asked and each timer running and enabled, as the read of each host found:
+    # neither the files call nor the timers' start is sent to any host.
+    rc, out = playbook("etcd", *EVENTS, "-vvv")
+    assert rc == 0 and all(c["changed"] == 0 for c in recap(out).values()), out[-3000:]
+    timers = task_output(out, "Write the timers' directories") + task_output(out, "Enable the timers")
+    assert hosts_called(timers) == [], timers
+    # A timer stopped and disabled by hand: that member alone is sent the start, and it runs again.
+    stopped = group_hosts()[1]
+    host(stopped).run("systemctl disable --now etcd-events-snapshot.timer")
+    rc, out = playbook("etcd", *EVENTS, "-vvv")
+    assert rc == 0, out[-3000:]
+    started = task_output(out, "Enable the timers")
+    assert hosts_called(started) == [ADDRESSES[1]] and "changed: [%s]" % stopped in started, started
+    timer = host(stopped).service("etcd-events-snapshot.timer")
+    assert timer.is_enabled and timer.is_running
 
 
 def test_the_second_clusters_backup_is_its_own():

@@ -95,6 +95,18 @@ def recap(output):
     return counts
 
 
+def task_output(out, name):
+    """The lines a task of the role printed: from its TASK header to the next one."""
+    start = out.index("TASK [raftops.etcd.etcd : %s" % name)
+    end = out.find("\nTASK [", start + 1)
+    return out[start:end if end > 0 else len(out)]
+
+
+def hosts_called(output):
+    """The addresses a task's output (with -vvv) shows a command sent to over SSH."""
+    return sorted(set(re.findall(r"^<(\S+)> SSH: EXEC", output, re.M)))
+
+
 def host(name):
     return testinfra.get_host("ansible://" + name, ansible_inventory=INVENTORY)
 

@@ -224,9 +224,37 @@ def test_each_calendar_is_read_by_systemds_parser_and_its_refusal_kept():
         "s": {"expression": "x", "error": "systemd-analyze exited with 3"}}
 
 
+def test_the_units_are_read_in_one_systemctl_show_in_the_order_asked():
+    asked = []
+    shown = ("ActiveState=active\nUnitFileState=enabled\n\n"
+             "ActiveState=inactive\nUnitFileState=\n\n"
+             "UnitFileState=disabled\nActiveState=failed\n")
+
+    def run_command(argv):
+        asked.append(argv)
+        return 0, shown, ""
+
+    units = ["etcd-snapshot.timer", "etcd-maintenance.timer", "other.timer"]
+    assert etcd_host_info.read_units(units, run_command, "/bin/systemctl") == {
+        "etcd-snapshot.timer": {"active": "active", "enabled": "enabled"},
+        "etcd-maintenance.timer": {"active": "inactive", "enabled": ""},
+        "other.timer": {"active": "failed", "enabled": "disabled"}}
+    assert asked == [["/bin/systemctl", "show", "--property=ActiveState,UnitFileState", "--", *units]]
+
+
+def test_units_read_unknown_when_systemctl_cannot_say_and_none_asked_costs_no_call():
+    unknown = {"a.timer": {"active": "unknown", "enabled": ""}}
+    assert etcd_host_info.read_units(["a.timer"], None, None) == unknown
+    assert etcd_host_info.read_units(["a.timer"], lambda argv: (1, "", "Failed to connect to bus"), "/bin/systemctl") == unknown
+    # a block missing: the answer cannot be matched to the units
+    assert etcd_host_info.read_units(["a.timer", "b.timer"], lambda argv: (0, "ActiveState=active\n", ""),
+                                     "/bin/systemctl") == dict(unknown, **{"b.timer": {"active": "unknown", "enabled": ""}})
+    assert etcd_host_info.read_units([], None, "/bin/systemctl") == {}
+
+
 def test_no_calendar_asked_reads_none(tmp_path, capsys):
     code, out = run_module({"data_dir": str(tmp_path / "data")}, capsys)
-    assert code == 0 and out["calendars"] == {}
+    assert code == 0 and out["calendars"] == {} and out["units"] == {}
 
 
 def test_ask_etcd_asks_the_member_where_its_installed_settings_listen(tmp_path, capsys, fake_etcd):
