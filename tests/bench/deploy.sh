@@ -9,7 +9,8 @@
 #   BENCH_COUNTS="3 5 7" member counts to deploy, re-run and check (default all three)
 #   BENCH_NO_TLS=1       also the first deploy of 3 members without TLS (default 0)
 #   BENCH_DAY2=0         leave out the day-2 runs on the first member count: a backup, a roll
-#                        (a changed setting, every member restarted), a scale out by one (default 1)
+#                        (a changed setting, every member restarted), a scale out by one, the
+#                        timers turned on and no-change re-runs with them (default 1)
 #   BENCH_HOSTS_FETCH=0  leave out the first deploy with etcd_download_on_hosts=true, where each host
 #                        fetches the release from the mirror itself (default 1)
 #   BENCH_TOP=5          how many of the slowest tasks to print per run
@@ -198,6 +199,10 @@ day2() {  # day2 COUNT
   "$TESTBED/host.sh" up "$new=$ip" >/dev/null 2>&1
   sed -i "/^\[etcd:vars\]/i $new ansible_host=$ip NODE_NAME=$new" "$WORK/hosts"
   run "scale-$count" "scale out $count -> $((count + 1)) members" -e etcd_heartbeat_interval=150
+  # The members' timers on (scheduled snapshots and defragmentation), then no-change re-runs with them.
+  local timers=(-e etcd_heartbeat_interval=150 -e etcd_backup_schedule=hourly -e etcd_maintenance_schedule=weekly)
+  run "timers-$count" "timers on, $((count + 1)) members" "${timers[@]}"
+  repeated "rerun-timers-$count" "no-change re-run with timers, $((count + 1)) members" "${timers[@]}"
 }
 
 ratio() { awk "BEGIN {printf \"%.2f\", $1 / $2}"; }
