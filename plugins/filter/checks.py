@@ -80,8 +80,8 @@ def account_problem(account, user, host):
 def calendar_problems(reads):
     """Each schedule systemd cannot read, on each host; see plugins/filter/calendar_problems.yml."""
     problems = []
-    for host, calendars in (reads or {}).items():
-        for setting, read in (calendars or {}).items():
+    for host, host_read in (reads or {}).items():
+        for setting, read in ((host_read or {}).get("calendars") or {}).items():
             if read.get("error"):
                 problems.append("host %s: %s=%s: systemd does not read it as a calendar expression (%s); see "
                                 "'man systemd.time', e.g. hourly or *-*-* 00/6:00:00; nothing was changed"

@@ -5,7 +5,10 @@
 # --check run for each member count, each with the slowest tasks, and the ratios the speed goals
 # are stated in. A benchmark, not a test: it prints figures and asserts nothing.
 # Each figure carries the machine's 1-minute load average before and after its run: a loaded
-# machine (Molecule scenarios next to it) makes every figure slower.
+# machine (Molecule scenarios next to it) makes every figure slower. Each playbook run also carries
+# the controller's CPU time (ansible-playbook and its forks, user and system; not the SSH masters
+# that outlive the run): the share that grows with the hosts on any controller, whereas on this
+# machine the test hosts also share its cores.
 #   BENCH_COUNTS="3 5 7" member counts to deploy, re-run and check (default all three)
 #   BENCH_NO_TLS=1       also the first deploy of 3 members without TLS (default 0)
 #   BENCH_DAY2=0         leave out the day-2 runs on the first member count: a backup, a roll
@@ -36,9 +39,18 @@ now() { date +%s%N; }
 seconds() { awk "BEGIN {printf \"%.1f\", ($2 - $1) / 1e9}"; }
 declare -A FIGURE
 
-report() {  # report KEY LABEL START END LOAD_BEFORE [CHANGED]
+report() {  # report KEY LABEL START END LOAD_BEFORE [CHANGED CONTROLLER_CPU]
   FIGURE[$1]=$(seconds "$3" "$4")
-  printf '%-36s %6s s   %-12s load %s -> %s\n' "$2" "${FIGURE[$1]}" "${6:+changed=$6}" "$5" "$(load)"
+  printf '%-36s %6s s   %-12s load %s -> %s%s\n' "$2" "${FIGURE[$1]}" "${6:+changed=$6}" "$5" "$(load)" \
+    "${7:+   controller CPU $7 s}"
+}
+
+# The CPU seconds, user and system, of this shell's children that have finished (bash's `times`,
+# second line), written to FILE: run in this shell, as a command substitution would count its own.
+children_cpu() { times >"$1"; }
+cpu_between() {  # cpu_between BEFORE AFTER: the CPU seconds between two children_cpu files
+  awk 'FNR == 2 {for (i = 1; i <= 2; i++) {split($i, t, /[ms]/); s[FILENAME] += t[1] * 60 + t[2]}}
+       END {printf "%.1f", s[ARGV[2]] - s[ARGV[1]]}' "$1" "$2"
 }
 
 run() {  # [PLAYBOOK=FILE] run KEY LABEL [ansible-playbook options]: one timed playbook run with its profile
@@ -46,11 +58,14 @@ run() {  # [PLAYBOOK=FILE] run KEY LABEL [ansible-playbook options]: one timed p
   shift 2
   log="$WORK/$key.log"
   load_before=$(load)
+  children_cpu "$WORK/cpu-before"
   start=$(now)
   ansible-playbook "${PLAYBOOK:-etcd.yml}" -i "$WORK/hosts" "$@" >"$log" 2>&1 || { cat "$log"; exit 1; }
   end=$(now)
+  children_cpu "$WORK/cpu-after"
   report "$key" "$label" "$start" "$end" "$load_before" \
-    "$(awk '/^bench-host/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' "$log")"
+    "$(awk '/^bench-host/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' "$log")" \
+    "$(cpu_between "$WORK/cpu-before" "$WORK/cpu-after")"
   awk -v top="${BENCH_TOP:-5}" '/^task profile/ {p = 1} p && n++ <= top {print "    " $0}' "$log"
 }
 

@@ -283,6 +283,17 @@ def test_a_calendar_systemd_cannot_read_is_refused():
     assert unchanged() == before
 
 
+def test_fewer_forks_than_hosts_are_warned_of():
+    before = unchanged()
+    rc, out = playbook("etcd", "--tags", "etcd_status", "--forks", "2")
+    assert rc == 0, out[-3000:]
+    assert ("WARNING: forks=2 is fewer than the 3 hosts of this play: Ansible runs each task on 2 hosts at a time, so "
+            "every task waits for its hosts in 2 turns; set forks to 3 or more (ansible-playbook -f 3") in flat(out), out[-3000:]
+    assert unchanged() == before
+    rc, out = playbook("etcd", "--tags", "etcd_status", "--forks", "3")
+    assert rc == 0 and "WARNING: forks=" not in out, out[-3000:]
+
+
 def test_a_second_run_is_refused_naming_the_run_that_holds_the_lock():
     gateway = Gateway(URL["hard-host0"])
     lease = gateway.call("/v3/lease/grant", {"TTL": 120})["ID"]

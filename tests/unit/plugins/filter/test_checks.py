@@ -125,15 +125,16 @@ def test_system_problems_name_each_host_whose_etcd_user_is_a_login_account():
 
 
 def test_schedules_systemd_reads_pass():
-    assert calendar_problems({"etcd-1": {"etcd_backup_schedule": {"expression": "hourly", "error": ""}},
-                              "etcd-2": {}, "etcd-3": None}) == []
+    assert calendar_problems({"etcd-1": {"calendars": {"etcd_backup_schedule": {"expression": "hourly", "error": ""}}},
+                              "etcd-2": {"calendars": {}}, "etcd-3": {"present": []}, "etcd-4": None}) == []
     assert calendar_problems({}) == []
 
 
 def test_each_schedule_systemd_cannot_read_is_refused_with_its_host_setting_and_reason():
     bad = {"expression": "evry day", "error": "Failed to parse calendar specification 'evry day': Invalid argument"}
-    reads = {"etcd-1": {"etcd_backup_schedule": {"expression": "hourly", "error": ""}, "etcd_maintenance_schedule": bad},
-             "etcd-2": {"etcd_maintenance_schedule": bad}}
+    reads = {"etcd-1": {"calendars": {"etcd_backup_schedule": {"expression": "hourly", "error": ""},
+                                      "etcd_maintenance_schedule": bad}},
+             "etcd-2": {"present": [], "calendars": {"etcd_maintenance_schedule": bad}}}
     assert calendar_problems(reads) == [
         "host %s: etcd_maintenance_schedule=evry day: systemd does not read it as a calendar expression (Failed to "
         "parse calendar specification 'evry day': Invalid argument); see 'man systemd.time', e.g. hourly or "
