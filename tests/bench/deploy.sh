@@ -37,10 +37,11 @@ source "$TESTBED/lib.sh"
 load() { cut -d' ' -f1 /proc/loadavg; }
 now() { date +%s%N; }
 seconds() { awk "BEGIN {printf \"%.1f\", ($2 - $1) / 1e9}"; }
-declare -A FIGURE
+declare -A FIGURE CPU
 
 report() {  # report KEY LABEL START END LOAD_BEFORE [CHANGED CONTROLLER_CPU]
   FIGURE[$1]=$(seconds "$3" "$4")
+  CPU[$1]=${7:-}
   printf '%-36s %6s s   %-12s load %s -> %s%s\n' "$2" "${FIGURE[$1]}" "${6:+changed=$6}" "$5" "$(load)" \
     "${7:+   controller CPU $7 s}"
 }
@@ -69,18 +70,22 @@ run() {  # [PLAYBOOK=FILE] run KEY LABEL [ansible-playbook options]: one timed p
   awk -v top="${BENCH_TOP:-5}" '/^task profile/ {p = 1} p && n++ <= top {print "    " $0}' "$log"
 }
 
+median() { printf '%s\n' "$@" | sort -n | awk '{t[NR] = $1} END {print t[int((NR + 1) / 2)]}'; }
+
 repeated() {  # repeated KEY LABEL [options]: BENCH_REPEAT timed runs of a no-change playbook, the
   # slowest tasks of the first; FIGURE[KEY] is the median
-  local key=$1 label=$2 i top times=()
+  local key=$1 label=$2 i top times=() cpus=()
   shift 2
   for ((i = 1; i <= ${BENCH_REPEAT:-3}; i++)); do
     top=-1
     [[ $i == 1 ]] && top=${BENCH_TOP:-5}
     BENCH_TOP=$top run "$key-$i" "$label, $i" "$@"
     times+=("${FIGURE[$key-$i]}")
+    cpus+=("${CPU[$key-$i]}")
   done
-  FIGURE[$key]=$(printf '%s\n' "${times[@]}" | sort -n | awk '{t[NR] = $1} END {print t[int((NR + 1) / 2)]}')
-  printf '%-36s %6s s   median of %d\n' "$label" "${FIGURE[$key]}" "${#times[@]}"
+  FIGURE[$key]=$(median "${times[@]}")
+  CPU[$key]=$(median "${cpus[@]}")
+  printf '%-36s %6s s   median of %d, controller CPU %s s\n' "$label" "${FIGURE[$key]}" "${#times[@]}" "${CPU[$key]}"
 }
 
 remove_hosts() {
@@ -259,4 +264,9 @@ for count in $counts; do
     "$(ratio "${FIGURE[first-$count]}" "${FIGURE[first-$first]}")" \
     "$(ratio "${FIGURE[rerun-$count]}" "${FIGURE[rerun-$first]}")" \
     "$(ratio "${FIGURE[check-$count]}" "${FIGURE[check-$first]}")"
+  # The controller's share, and the floor's: on this machine the hosts share the controller's
+  # cores, so the floor grows with the member count too.
+  printf '  %d vs %d members: controller CPU, first deploy %s, re-run %s; the floor itself %s\n' "$count" "$first" \
+    "$(ratio "${CPU[first-$count]}" "${CPU[first-$first]}")" "$(ratio "${CPU[rerun-$count]}" "${CPU[rerun-$first]}")" \
+    "$(ratio "${FIGURE[floor-$count]}" "${FIGURE[floor-$first]}")"
 done
