@@ -8,7 +8,9 @@
 # machine (Molecule scenarios next to it) makes every figure slower. Each playbook run also carries
 # the controller's CPU time (ansible-playbook and its forks, user and system; not the SSH masters
 # that outlive the run): the share that grows with the hosts on any controller, whereas on this
-# machine the test hosts also share its cores.
+# machine the test hosts also share its cores. So each run also carries the hosts' CPU time (their
+# containers' cgroups: the modules, sshd, and etcd itself), and the least time the two together
+# allow on this machine's cores: a run close to it is bound by CPU, not by waiting.
 #   BENCH_COUNTS="3 5 7" member counts to deploy, re-run and check (default all three)
 #   BENCH_NO_TLS=1       also the first deploy of 3 members without TLS (default 0)
 #   BENCH_DAY2=0         leave out the day-2 runs on the first member count: a backup, a roll
@@ -37,13 +39,17 @@ source "$TESTBED/lib.sh"
 load() { cut -d' ' -f1 /proc/loadavg; }
 now() { date +%s%N; }
 seconds() { awk "BEGIN {printf \"%.1f\", ($2 - $1) / 1e9}"; }
-declare -A FIGURE CPU
+declare -A FIGURE CPU HOSTS_CPU
 
-report() {  # report KEY LABEL START END LOAD_BEFORE [CHANGED CONTROLLER_CPU]
+# The least time CONTROLLER_CPU and HOSTS_CPU seconds of work take on this machine's cores.
+cpu_bound() { awk "BEGIN {printf \"%.1f\", ($1 + $2) / $(nproc)}"; }
+
+report() {  # report KEY LABEL START END LOAD_BEFORE [CHANGED CONTROLLER_CPU HOSTS_CPU]
   FIGURE[$1]=$(seconds "$3" "$4")
   CPU[$1]=${7:-}
+  HOSTS_CPU[$1]=${8:-}
   printf '%-36s %6s s   %-12s load %s -> %s%s\n' "$2" "${FIGURE[$1]}" "${6:+changed=$6}" "$5" "$(load)" \
-    "${7:+   controller CPU $7 s}"
+    "${7:+   CPU: controller $7 s${8:+, hosts $8 s, least time $(cpu_bound "$7" "$8") s}}"
 }
 
 # The CPU seconds, user and system, of this shell's children that have finished (bash's `times`,
@@ -54,19 +60,41 @@ cpu_between() {  # cpu_between BEFORE AFTER: the CPU seconds between two childre
        END {printf "%.1f", s[ARGV[2]] - s[ARGV[1]]}' "$1" "$2"
 }
 
+# The CPU nanoseconds the bench hosts' containers have used so far (cgroup v1 cpuacct, or v2
+# cpu.stat); empty when a cgroup cannot be read.
+hosts_cpu_ns() {
+  local names paths path total=0
+  mapfile -t names < <(awk '/^bench-host/ {print $1}' "$WORK/hosts")
+  mapfile -t paths < <(podman inspect -f '{{.State.CgroupPath}}' "${names[@]}" 2>/dev/null)
+  [[ ${#paths[@]} -eq ${#names[@]} ]] || return 0
+  for path in "${paths[@]}"; do
+    if [[ -r "/sys/fs/cgroup/cpuacct$path/cpuacct.usage" ]]; then
+      total=$((total + $(cat "/sys/fs/cgroup/cpuacct$path/cpuacct.usage")))
+    elif [[ -r "/sys/fs/cgroup$path/cpu.stat" ]]; then
+      total=$((total + 1000 * $(awk '$1 == "usage_usec" {print $2}' "/sys/fs/cgroup$path/cpu.stat")))
+    else
+      return 0
+    fi
+  done
+  echo "$total"
+}
+
 run() {  # [PLAYBOOK=FILE] run KEY LABEL [ansible-playbook options]: one timed playbook run with its profile
-  local key=$1 label=$2 start end log load_before
+  local key=$1 label=$2 start end log load_before hosts_before hosts_after
   shift 2
   log="$WORK/$key.log"
   load_before=$(load)
+  hosts_before=$(hosts_cpu_ns)
   children_cpu "$WORK/cpu-before"
   start=$(now)
   ansible-playbook "${PLAYBOOK:-etcd.yml}" -i "$WORK/hosts" "$@" >"$log" 2>&1 || { cat "$log"; exit 1; }
   end=$(now)
   children_cpu "$WORK/cpu-after"
+  hosts_after=$(hosts_cpu_ns)
   report "$key" "$label" "$start" "$end" "$load_before" \
     "$(awk '/^bench-host/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' "$log")" \
-    "$(cpu_between "$WORK/cpu-before" "$WORK/cpu-after")"
+    "$(cpu_between "$WORK/cpu-before" "$WORK/cpu-after")" \
+    "${hosts_before:+${hosts_after:+$(seconds "$hosts_before" "$hosts_after")}}"
   awk -v top="${BENCH_TOP:-5}" '/^task profile/ {p = 1} p && n++ <= top {print "    " $0}' "$log"
 }
 
@@ -74,7 +102,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{t[NR] = $1} END {print t[int((NR
 
 repeated() {  # repeated KEY LABEL [options]: BENCH_REPEAT timed runs of a no-change playbook, the
   # slowest tasks of the first; FIGURE[KEY] is the median
-  local key=$1 label=$2 i top times=() cpus=()
+  local key=$1 label=$2 i top times=() cpus=() hosts_cpus=()
   shift 2
   for ((i = 1; i <= ${BENCH_REPEAT:-3}; i++)); do
     top=-1
@@ -82,10 +110,13 @@ repeated() {  # repeated KEY LABEL [options]: BENCH_REPEAT timed runs of a no-ch
     BENCH_TOP=$top run "$key-$i" "$label, $i" "$@"
     times+=("${FIGURE[$key-$i]}")
     cpus+=("${CPU[$key-$i]}")
+    hosts_cpus+=("${HOSTS_CPU[$key-$i]}")
   done
   FIGURE[$key]=$(median "${times[@]}")
   CPU[$key]=$(median "${cpus[@]}")
-  printf '%-36s %6s s   median of %d, controller CPU %s s\n' "$label" "${FIGURE[$key]}" "${#times[@]}" "${CPU[$key]}"
+  HOSTS_CPU[$key]=$(median "${hosts_cpus[@]}")
+  printf '%-36s %6s s   median of %d, CPU: controller %s s%s\n' "$label" "${FIGURE[$key]}" "${#times[@]}" "${CPU[$key]}" \
+    "${HOSTS_CPU[$key]:+, hosts ${HOSTS_CPU[$key]} s, least time $(cpu_bound "${CPU[$key]}" "${HOSTS_CPU[$key]}") s}"
 }
 
 remove_hosts() {
@@ -256,6 +287,13 @@ for count in $counts; do
   printf '  %d members: first deploy / floor %s\n' "$count" "$(ratio "${FIGURE[first-$count]}" "${FIGURE[floor-$count]}")"
   [[ -n "${FIGURE[fetch-$count]:-}" ]] && printf '  %d members: first deploy, hosts fetch / floor %s\n' "$count" \
     "$(ratio "${FIGURE[fetch-$count]}" "${FIGURE[floor-$count]}")"
+  # How close each run came to the least time its CPU work allows on this machine.
+  if [[ -n "${HOSTS_CPU[rerun-$count]:-}" ]]; then
+    printf '  %d members: time / least time for its CPU, first deploy %s, re-run %s, --check %s\n' "$count" \
+      "$(ratio "${FIGURE[first-$count]}" "$(cpu_bound "${CPU[first-$count]}" "${HOSTS_CPU[first-$count]}")")" \
+      "$(ratio "${FIGURE[rerun-$count]}" "$(cpu_bound "${CPU[rerun-$count]}" "${HOSTS_CPU[rerun-$count]}")")" \
+      "$(ratio "${FIGURE[check-$count]}" "$(cpu_bound "${CPU[check-$count]}" "${HOSTS_CPU[check-$count]}")")"
+  fi
 done
 first=${counts%% *}
 for count in $counts; do
@@ -269,4 +307,11 @@ for count in $counts; do
   printf '  %d vs %d members: controller CPU, first deploy %s, re-run %s; the floor itself %s\n' "$count" "$first" \
     "$(ratio "${CPU[first-$count]}" "${CPU[first-$first]}")" "$(ratio "${CPU[rerun-$count]}" "${CPU[rerun-$first]}")" \
     "$(ratio "${FIGURE[floor-$count]}" "${FIGURE[floor-$first]}")"
+  if [[ -n "${HOSTS_CPU[rerun-$count]:-}" ]]; then
+    printf '  %d vs %d members: least time for the CPU (controller and hosts), first deploy %s, re-run %s\n' "$count" "$first" \
+      "$(ratio "$(cpu_bound "${CPU[first-$count]}" "${HOSTS_CPU[first-$count]}")" \
+        "$(cpu_bound "${CPU[first-$first]}" "${HOSTS_CPU[first-$first]}")")" \
+      "$(ratio "$(cpu_bound "${CPU[rerun-$count]}" "${HOSTS_CPU[rerun-$count]}")" \
+        "$(cpu_bound "${CPU[rerun-$first]}" "${HOSTS_CPU[rerun-$first]}")")"
+  fi
 done
