@@ -39,7 +39,7 @@ source "$TESTBED/lib.sh"
 load() { cut -d' ' -f1 /proc/loadavg; }
 now() { date +%s%N; }
 seconds() { awk "BEGIN {printf \"%.1f\", ($2 - $1) / 1e9}"; }
-declare -A FIGURE CPU HOSTS_CPU
+declare -A FIGURE CPU HOSTS_CPU LEAST
 
 # The least time CONTROLLER_CPU and HOSTS_CPU seconds of work take on this machine's cores.
 cpu_bound() { awk "BEGIN {printf \"%.1f\", ($1 + $2) / $(nproc)}"; }
@@ -48,8 +48,9 @@ report() {  # report KEY LABEL START END LOAD_BEFORE [CHANGED CONTROLLER_CPU HOS
   FIGURE[$1]=$(seconds "$3" "$4")
   CPU[$1]=${7:-}
   HOSTS_CPU[$1]=${8:-}
+  LEAST[$1]=${8:+$(cpu_bound "$7" "$8")}
   printf '%-36s %6s s   %-12s load %s -> %s%s\n' "$2" "${FIGURE[$1]}" "${6:+changed=$6}" "$5" "$(load)" \
-    "${7:+   CPU: controller $7 s${8:+, hosts $8 s, least time $(cpu_bound "$7" "$8") s}}"
+    "${7:+   CPU: controller $7 s${8:+, hosts $8 s, least time ${LEAST[$1]} s}}"
 }
 
 # The CPU seconds, user and system, of this shell's children that have finished (bash's `times`,
@@ -115,8 +116,9 @@ repeated() {  # repeated KEY LABEL [options]: BENCH_REPEAT timed runs of a no-ch
   FIGURE[$key]=$(median "${times[@]}")
   CPU[$key]=$(median "${cpus[@]}")
   HOSTS_CPU[$key]=$(median "${hosts_cpus[@]}")
+  LEAST[$key]=${HOSTS_CPU[$key]:+$(cpu_bound "${CPU[$key]}" "${HOSTS_CPU[$key]}")}
   printf '%-36s %6s s   median of %d, CPU: controller %s s%s\n' "$label" "${FIGURE[$key]}" "${#times[@]}" "${CPU[$key]}" \
-    "${HOSTS_CPU[$key]:+, hosts ${HOSTS_CPU[$key]} s, least time $(cpu_bound "${CPU[$key]}" "${HOSTS_CPU[$key]}") s}"
+    "${HOSTS_CPU[$key]:+, hosts ${HOSTS_CPU[$key]} s, least time ${LEAST[$key]} s}"
 }
 
 remove_hosts() {
@@ -288,11 +290,10 @@ for count in $counts; do
   [[ -n "${FIGURE[fetch-$count]:-}" ]] && printf '  %d members: first deploy, hosts fetch / floor %s\n' "$count" \
     "$(ratio "${FIGURE[fetch-$count]}" "${FIGURE[floor-$count]}")"
   # How close each run came to the least time its CPU work allows on this machine.
-  if [[ -n "${HOSTS_CPU[rerun-$count]:-}" ]]; then
+  if [[ -n "${LEAST[rerun-$count]:-}" ]]; then
     printf '  %d members: time / least time for its CPU, first deploy %s, re-run %s, --check %s\n' "$count" \
-      "$(ratio "${FIGURE[first-$count]}" "$(cpu_bound "${CPU[first-$count]}" "${HOSTS_CPU[first-$count]}")")" \
-      "$(ratio "${FIGURE[rerun-$count]}" "$(cpu_bound "${CPU[rerun-$count]}" "${HOSTS_CPU[rerun-$count]}")")" \
-      "$(ratio "${FIGURE[check-$count]}" "$(cpu_bound "${CPU[check-$count]}" "${HOSTS_CPU[check-$count]}")")"
+      "$(ratio "${FIGURE[first-$count]}" "${LEAST[first-$count]}")" "$(ratio "${FIGURE[rerun-$count]}" "${LEAST[rerun-$count]}")" \
+      "$(ratio "${FIGURE[check-$count]}" "${LEAST[check-$count]}")"
   fi
 done
 first=${counts%% *}
@@ -307,11 +308,8 @@ for count in $counts; do
   printf '  %d vs %d members: controller CPU, first deploy %s, re-run %s; the floor itself %s\n' "$count" "$first" \
     "$(ratio "${CPU[first-$count]}" "${CPU[first-$first]}")" "$(ratio "${CPU[rerun-$count]}" "${CPU[rerun-$first]}")" \
     "$(ratio "${FIGURE[floor-$count]}" "${FIGURE[floor-$first]}")"
-  if [[ -n "${HOSTS_CPU[rerun-$count]:-}" ]]; then
+  if [[ -n "${LEAST[rerun-$count]:-}" ]]; then
     printf '  %d vs %d members: least time for the CPU (controller and hosts), first deploy %s, re-run %s\n' "$count" "$first" \
-      "$(ratio "$(cpu_bound "${CPU[first-$count]}" "${HOSTS_CPU[first-$count]}")" \
-        "$(cpu_bound "${CPU[first-$first]}" "${HOSTS_CPU[first-$first]}")")" \
-      "$(ratio "$(cpu_bound "${CPU[rerun-$count]}" "${HOSTS_CPU[rerun-$count]}")" \
-        "$(cpu_bound "${CPU[rerun-$first]}" "${HOSTS_CPU[rerun-$first]}")")"
+      "$(ratio "${LEAST[first-$count]}" "${LEAST[first-$first]}")" "$(ratio "${LEAST[rerun-$count]}" "${LEAST[rerun-$first]}")"
   fi
 done
