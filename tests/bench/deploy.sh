@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: the floor (the least possible work to bring up a TLS cluster: one SSH call per host,
 # in parallel, that fetches, verifies, unpacks, writes certificates, unit and settings, starts etcd
-# and waits until it is healthy), then this collection's first deploy, no-change re-run and
+# and waits until it is healthy) and the no-change floor (one SSH call per host that checks those
+# files, the release and the member's health), then this collection's first deploy, no-change re-run and
 # --check run for each member count, each with the slowest tasks, and the ratios the speed goals
 # are stated in. A benchmark, not a test: it prints figures and asserts nothing.
 # Each figure carries the machine's 1-minute load average before and after its run: a loaded
@@ -80,35 +81,47 @@ hosts_cpu_ns() {
   echo "$total"
 }
 
-run() {  # [PLAYBOOK=FILE] run KEY LABEL [ansible-playbook options]: one timed playbook run with its profile
-  local key=$1 label=$2 start end log load_before hosts_before hosts_after
-  shift 2
-  log="$WORK/$key.log"
+# measure COMMAND...: runs COMMAND, timed; TOOK holds its START END LOAD_BEFORE CONTROLLER_CPU HOSTS_CPU
+measure() {
+  local load_before hosts_before hosts_after start end
   load_before=$(load)
   hosts_before=$(hosts_cpu_ns)
   children_cpu "$WORK/cpu-before"
   start=$(now)
-  ansible-playbook "${PLAYBOOK:-etcd.yml}" -i "$WORK/hosts" "$@" >"$log" 2>&1 || { cat "$log"; exit 1; }
+  "$@"
   end=$(now)
   children_cpu "$WORK/cpu-after"
   hosts_after=$(hosts_cpu_ns)
-  report "$key" "$label" "$start" "$end" "$load_before" \
+  TOOK=("$start" "$end" "$load_before" "$(cpu_between "$WORK/cpu-before" "$WORK/cpu-after")"
+    "${hosts_before:+${hosts_after:+$(seconds "$hosts_before" "$hosts_after")}}")
+}
+
+playbook() {  # playbook LOG [ansible-playbook options]
+  local log=$1
+  shift
+  ansible-playbook "${PLAYBOOK:-etcd.yml}" -i "$WORK/hosts" "$@" >"$log" 2>&1 || { cat "$log"; exit 1; }
+}
+
+run() {  # [PLAYBOOK=FILE] run KEY LABEL [ansible-playbook options]: one timed playbook run with its profile
+  local key=$1 label=$2 log="$WORK/$1.log"
+  shift 2
+  measure playbook "$log" "$@"
+  report "$key" "$label" "${TOOK[0]}" "${TOOK[1]}" "${TOOK[2]}" \
     "$(awk '/^bench-host/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' "$log")" \
-    "$(cpu_between "$WORK/cpu-before" "$WORK/cpu-after")" \
-    "${hosts_before:+${hosts_after:+$(seconds "$hosts_before" "$hosts_after")}}"
+    "${TOOK[3]}" "${TOOK[4]}"
   awk -v top="${BENCH_TOP:-5}" '/^task profile/ {p = 1} p && n++ <= top {print "    " $0}' "$log"
 }
 
 median() { printf '%s\n' "$@" | sort -n | awk '{t[NR] = $1} END {print t[int((NR + 1) / 2)]}'; }
 
-repeated() {  # repeated KEY LABEL [options]: BENCH_REPEAT timed runs of a no-change playbook, the
-  # slowest tasks of the first; FIGURE[KEY] is the median
-  local key=$1 label=$2 i top times=() cpus=() hosts_cpus=()
-  shift 2
+repeated() {  # repeated KEY LABEL COMMAND [arguments]: BENCH_REPEAT timed no-change runs, each
+  # `COMMAND KEY-i LABEL,i arguments` (run: with the slowest tasks of the first); FIGURE[KEY] is the median
+  local key=$1 label=$2 command=$3 i top times=() cpus=() hosts_cpus=()
+  shift 3
   for ((i = 1; i <= ${BENCH_REPEAT:-3}; i++)); do
     top=-1
     [[ $i == 1 ]] && top=${BENCH_TOP:-5}
-    BENCH_TOP=$top run "$key-$i" "$label, $i" "$@"
+    BENCH_TOP=$top "$command" "$key-$i" "$label, $i" "$@"
     times+=("${FIGURE[$key-$i]}")
     cpus+=("${CPU[$key-$i]}")
     hosts_cpus+=("${HOSTS_CPU[$key-$i]}")
@@ -139,7 +152,7 @@ fresh() {  # fresh COUNT [inventory lines...]: new hosts and an inventory for th
 # Certificates are made before the clock starts (the collection's figures include its PKI step):
 # a CA and one pair per member, for its peer and client traffic and as the health check's client.
 floor_pki() {
-  local count=$1 dir="$WORK/floor-pki" ip
+  local count=$1 dir="$WORK/floor-pki" ip i
   rm -rf "$dir" && mkdir -p "$dir"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=floor-ca \
     -keyout "$dir/ca-key.pem" -out "$dir/ca.pem" 2>/dev/null
@@ -153,32 +166,12 @@ floor_pki() {
   done
 }
 
-# The whole of one host's work, as one script for one SSH call.
-floor_script() {
-  local i=$1 cluster=$2 dir="$WORK/floor-pki" ip="10.250.0.$((FIRST_OCTET + $1))"
-  local base="http://$TESTBED_GATEWAY:$TESTBED_MIRROR_PORT/v$VERSION" tarball="etcd-v$VERSION-linux-amd64.tar.gz"
-  cat <<EOF
-set -euo pipefail
-mkdir -p /opt/floor /etc/floor /var/lib/floor && chmod 700 /var/lib/floor
-python3 - <<'PY'
-import hashlib, io, tarfile, urllib.request
-data = urllib.request.urlopen("$base/$tarball", timeout=30).read()
-sums = urllib.request.urlopen("$base/SHA256SUMS", timeout=30).read().decode()
-want = dict(reversed(line.split()) for line in sums.splitlines() if line.strip())["$tarball"]
-assert hashlib.sha256(data).hexdigest() == want, "checksum mismatch"
-tarfile.open(fileobj=io.BytesIO(data)).extractall("/opt/floor")
-PY
-cat >/etc/floor/ca.pem <<'PEM'
-$(cat "$dir/ca.pem")
-PEM
-cat >/etc/floor/member.pem <<'PEM'
-$(cat "$dir/$i.pem")
-PEM
-(umask 077 && cat >/etc/floor/member-key.pem <<'PEM'
-$(cat "$dir/$i-key.pem")
-PEM
-)
-cat >/etc/floor/etcd.env <<'ENV'
+# The files one member's floor writes, in WORK/floor-I/ for its scripts to write and compare.
+floor_files() {
+  local i=$1 cluster=$2 pki="$WORK/floor-pki" dir="$WORK/floor-$1" ip="10.250.0.$((FIRST_OCTET + $1))"
+  rm -rf "$dir" && mkdir -p "$dir"
+  cp "$pki/ca.pem" "$dir/ca.pem" && cp "$pki/$i.pem" "$dir/member.pem" && cp "$pki/$i-key.pem" "$dir/member-key.pem"
+  cat >"$dir/etcd.env" <<EOF
 ETCD_NAME=bench-host$i
 ETCD_DATA_DIR=/var/lib/floor
 ETCD_LISTEN_PEER_URLS=https://$ip:2380
@@ -196,20 +189,28 @@ ETCD_PEER_CERT_FILE=/etc/floor/member.pem
 ETCD_PEER_KEY_FILE=/etc/floor/member-key.pem
 ETCD_PEER_TRUSTED_CA_FILE=/etc/floor/ca.pem
 ETCD_PEER_CLIENT_CERT_AUTH=true
-ENV
-cat >/etc/systemd/system/floor.service <<'UNIT'
+EOF
+  cat >"$dir/floor.service" <<EOF
 [Service]
 Type=notify
 EnvironmentFile=/etc/floor/etcd.env
 ExecStart=/opt/floor/etcd-v$VERSION-linux-amd64/etcd
-UNIT
-systemctl daemon-reload
-systemctl start --no-block floor
+EOF
+}
+
+FLOOR_FILES=(ca.pem member.pem member-key.pem etcd.env floor.service)
+# Where each of those files goes on the host.
+floor_path() { if [[ $1 == floor.service ]]; then echo /etc/systemd/system/floor.service; else echo "/etc/floor/$1"; fi; }
+
+# Asks the member whether it is healthy, until it is or WAIT seconds have passed.
+floor_health() {  # floor_health I WAIT
+  local i=$1 ip="10.250.0.$((FIRST_OCTET + $1))"
+  cat <<EOF
 python3 - <<'PY'
 import json, ssl, time, urllib.request
 ctx = ssl.create_default_context(cafile="/etc/floor/ca.pem")
 ctx.load_cert_chain("/etc/floor/member.pem", "/etc/floor/member-key.pem")
-deadline = time.monotonic() + 60
+deadline = time.monotonic() + $2
 while True:
     try:
         if json.load(urllib.request.urlopen("https://$ip:2379/health", context=ctx, timeout=2))["health"] == "true":
@@ -217,29 +218,81 @@ while True:
     except OSError:
         pass
     if time.monotonic() > deadline:
-        raise SystemExit("bench-host$i: not healthy after 60 s")
+        raise SystemExit("bench-host$i: not healthy")
     time.sleep(0.05)
 PY
 EOF
 }
 
-floor() {  # floor COUNT: fresh hosts, then every host's one SSH call at once, timed
-  local count=$1 cluster="" key start end load_before pids=()
-  fresh "$count"
-  floor_pki "$count"
-  for ((i = 0; i < count; i++)); do cluster+="${cluster:+,}bench-host$i=https://10.250.0.$((FIRST_OCTET + i)):2380"; done
-  for ((i = 0; i < count; i++)); do floor_script "$i" "$cluster" >"$WORK/floor-$i.sh"; done
+# The whole of one host's first deploy, as one script for one SSH call.
+floor_script() {
+  local i=$1 dir="$WORK/floor-$1" file mode
+  local base="http://$TESTBED_GATEWAY:$TESTBED_MIRROR_PORT/v$VERSION" tarball="etcd-v$VERSION-linux-amd64.tar.gz"
+  cat <<EOF
+set -euo pipefail
+mkdir -p /opt/floor /etc/floor /var/lib/floor && chmod 700 /var/lib/floor
+python3 - <<'PY'
+import hashlib, io, tarfile, urllib.request
+data = urllib.request.urlopen("$base/$tarball", timeout=30).read()
+sums = urllib.request.urlopen("$base/SHA256SUMS", timeout=30).read().decode()
+want = dict(reversed(line.split()) for line in sums.splitlines() if line.strip())["$tarball"]
+assert hashlib.sha256(data).hexdigest() == want, "checksum mismatch"
+tarfile.open(fileobj=io.BytesIO(data)).extractall("/opt/floor")
+PY
+EOF
+  for file in "${FLOOR_FILES[@]}"; do
+    mode=644
+    [[ $file == member-key.pem ]] && mode=600
+    printf "install -m %s /dev/stdin %s <<'FILE'\n%s\nFILE\n" "$mode" "$(floor_path "$file")" "$(cat "$dir/$file")"
+  done
+  echo "systemctl daemon-reload"
+  echo "systemctl start --no-block floor"
+  floor_health "$i" 60
+}
+
+# The whole of one host's no-change run, as one script for one SSH call: its files are the wanted
+# ones, it runs the wanted release, and it is healthy.
+floor_check_script() {
+  local i=$1 dir="$WORK/floor-$1" file
+  echo "set -euo pipefail"
+  echo "sha256sum --quiet -c <<'SUMS'"
+  for file in "${FLOOR_FILES[@]}"; do echo "$(sha256sum <"$dir/$file" | cut -d' ' -f1)  $(floor_path "$file")"; done
+  echo "SUMS"
+  # grep without -q reads all of etcd's output: pipefail would fail on the SIGPIPE of an early exit.
+  echo "/opt/floor/etcd-v$VERSION-linux-amd64/etcd --version | grep -x 'etcd Version: $VERSION' >/dev/null"
+  echo "systemctl is-active --quiet floor"
+  floor_health "$i" 0
+}
+
+on_each_host() {  # on_each_host COUNT SCRIPT: WORK/SCRIPT-I.sh on each host, one SSH call each, all at once
+  local count=$1 key i pids=()
   key=$("$TESTBED/host.sh" key)
-  load_before=$(load)
-  start=$(now)
   for ((i = 0; i < count; i++)); do
     ssh -i "$key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
-      "root@10.250.0.$((FIRST_OCTET + i))" bash -s <"$WORK/floor-$i.sh" &
+      "root@10.250.0.$((FIRST_OCTET + i))" bash -s <"$WORK/$2-$i.sh" &
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
-  end=$(now)
-  report "floor-$count" "floor, $count members" "$start" "$end" "$load_before"
+}
+
+floor_check() {  # floor_check KEY LABEL COUNT: the no-change floor, timed
+  measure on_each_host "$3" floor-check
+  report "$1" "$2" "${TOOK[0]}" "${TOOK[1]}" "${TOOK[2]}" "" "${TOOK[3]}" "${TOOK[4]}"
+}
+
+floor() {  # floor COUNT: fresh hosts, every host's one SSH call at once, timed; then the no-change floor
+  local count=$1 cluster="" i
+  fresh "$count"
+  floor_pki "$count"
+  for ((i = 0; i < count; i++)); do cluster+="${cluster:+,}bench-host$i=https://10.250.0.$((FIRST_OCTET + i)):2380"; done
+  for ((i = 0; i < count; i++)); do
+    floor_files "$i" "$cluster"
+    floor_script "$i" >"$WORK/floor-$i.sh"
+    floor_check_script "$i" >"$WORK/floor-check-$i.sh"
+  done
+  measure on_each_host "$count" floor
+  report "floor-$count" "floor, $count members" "${TOOK[0]}" "${TOOK[1]}" "${TOOK[2]}" "" "${TOOK[3]}" "${TOOK[4]}"
+  repeated "floor-check-$count" "no-change floor, $count members" floor_check "$count"
 }
 
 # Day-2 operations on the COUNT members the runs above left: a backup to the controller, a roll
@@ -255,7 +308,7 @@ day2() {  # day2 COUNT
   # The members' timers on (scheduled snapshots and defragmentation), then no-change re-runs with them.
   local timers=(-e etcd_heartbeat_interval=150 -e etcd_backup_schedule=hourly -e etcd_maintenance_schedule=weekly)
   run "timers-$count" "timers on, $((count + 1)) members" "${timers[@]}"
-  repeated "rerun-timers-$count" "no-change re-run with timers, $((count + 1)) members" "${timers[@]}"
+  repeated "rerun-timers-$count" "no-change re-run with timers, $((count + 1)) members" run "${timers[@]}"
 }
 
 ratio() { awk "BEGIN {printf \"%.2f\", $1 / $2}"; }
@@ -267,8 +320,8 @@ for count in $counts; do
   floor "$count"
   fresh "$count"
   run "first-$count" "first deploy, $count members"
-  repeated "rerun-$count" "no-change re-run, $count members"
-  repeated "check-$count" "--check run, $count members" --check
+  repeated "rerun-$count" "no-change re-run, $count members" run
+  repeated "check-$count" "--check run, $count members" run --check
   if [[ "${BENCH_HOSTS_FETCH:-1}" == 1 ]]; then
     fresh "$count"
     run "fetch-$count" "first deploy, $count, hosts fetch" -e etcd_download_on_hosts=true
@@ -287,6 +340,8 @@ echo
 echo "ratios"
 for count in $counts; do
   printf '  %d members: first deploy / floor %s\n' "$count" "$(ratio "${FIGURE[first-$count]}" "${FIGURE[floor-$count]}")"
+  printf '  %d members: no-change re-run / no-change floor %s\n' "$count" \
+    "$(ratio "${FIGURE[rerun-$count]}" "${FIGURE[floor-check-$count]}")"
   [[ -n "${FIGURE[fetch-$count]:-}" ]] && printf '  %d members: first deploy, hosts fetch / floor %s\n' "$count" \
     "$(ratio "${FIGURE[fetch-$count]}" "${FIGURE[floor-$count]}")"
   # How close each run came to the least time its CPU work allows on this machine.
@@ -303,11 +358,13 @@ for count in $counts; do
     "$(ratio "${FIGURE[first-$count]}" "${FIGURE[first-$first]}")" \
     "$(ratio "${FIGURE[rerun-$count]}" "${FIGURE[rerun-$first]}")" \
     "$(ratio "${FIGURE[check-$count]}" "${FIGURE[check-$first]}")"
-  # The controller's share, and the floor's: on this machine the hosts share the controller's
-  # cores, so the floor grows with the member count too.
-  printf '  %d vs %d members: controller CPU, first deploy %s, re-run %s; the floor itself %s\n' "$count" "$first" \
+  # The controller's share, and the floors': on this machine the hosts share the controller's
+  # cores, so even the least possible work grows with the member count.
+  printf '  %d vs %d members: controller CPU, first deploy %s, re-run %s; the floor itself %s, the no-change floor %s\n' \
+    "$count" "$first" \
     "$(ratio "${CPU[first-$count]}" "${CPU[first-$first]}")" "$(ratio "${CPU[rerun-$count]}" "${CPU[rerun-$first]}")" \
-    "$(ratio "${FIGURE[floor-$count]}" "${FIGURE[floor-$first]}")"
+    "$(ratio "${FIGURE[floor-$count]}" "${FIGURE[floor-$first]}")" \
+    "$(ratio "${FIGURE[floor-check-$count]}" "${FIGURE[floor-check-$first]}")"
   if [[ -n "${LEAST[rerun-$count]:-}" ]]; then
     printf '  %d vs %d members: least time for the CPU (controller and hosts), first deploy %s, re-run %s\n' "$count" "$first" \
       "$(ratio "${LEAST[first-$count]}" "${LEAST[first-$first]}")" "$(ratio "${LEAST[rerun-$count]}" "${LEAST[rerun-$first]}")"
