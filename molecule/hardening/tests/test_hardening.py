@@ -20,8 +20,8 @@ import time
 
 import pytest
 import yaml
-from etcdtest import (EPHEMERAL, INVENTORY, Gateway, Writer, b64, fingerprint, host, interrupted_playbook, playbook, recap,
-                      release_run_lock, run_testbed)
+from etcdtest import (EPHEMERAL, INVENTORY, Gateway, Writer, b64, fingerprint, host, interrupted_playbook, playbook, poll,
+                      recap, release_run_lock, run_testbed)
 
 HOSTS = ["hard-host0", "hard-host1", "hard-host2"]
 NAME = {h: "hard-%d" % i for i, h in enumerate(HOSTS)}
@@ -108,15 +108,6 @@ def traffic():
     monitor.stop()
 
 
-def wait_for(condition, seconds=60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(1)
-    return False
-
-
 def voters():
     return sorted(m["name"] for m in Gateway(URL["hard-host0"]).members() if not m.get("isLearner"))
 
@@ -157,7 +148,7 @@ def test_the_playbook_brings_the_wiped_member_back_even_when_its_join_is_cut(tra
     run_testbed("revive", "hard-host2", "10.250.0.62")
     # Booted mid-join, it comes back as the learner it was, never as a cluster of its own.
     h = host("hard-host2")
-    assert wait_for(lambda: h.run("systemctl is-active etcd").stdout.strip() == "active")
+    assert poll(lambda: h.run("systemctl is-active etcd").stdout.strip() == "active", seconds=60, interval=1)
     assert Gateway(URL["hard-host2"], timeout=10).status()["header"]["cluster_id"] == Gateway(URL["hard-host0"]).status()["header"]["cluster_id"]
     assert release_run_lock(URL["hard-host0"])
     # The next run promotes it.

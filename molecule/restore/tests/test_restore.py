@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
-from etcdtest import (BACKUPS, ROOT, Gateway, b64, fingerprint, host, interrupted_playbook, playbook, run_testbed,
-                      snapshots)
+from etcdtest import (BACKUPS, ROOT, Gateway, b64, fingerprint, host, interrupted_playbook, playbook, poll,
+                      run_testbed, snapshots)
 
 ADDRESSES = {"rst-host0": "10.250.0.40", "rst-host1": "10.250.0.41", "rst-host2": "10.250.0.42"}
 HOSTS = sorted(ADDRESSES)
@@ -38,16 +38,6 @@ KNOWN = {"/known/%03d" % i: "value-%d" % i for i in range(150)}
 KNOWN.update({"/known/utf8": "grüße ✓", "/known/empty": "", "/known/large": "x" * 20000})
 
 state = {}
-
-
-def poll(check, seconds=30, interval=0.5):
-    """check() until it returns a true value; the last value otherwise."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
 
 
 def put_all(gateway, items):

@@ -263,6 +263,17 @@ def move_leadership(gateways, name, timeout=60):
         time.sleep(0.5)
 
 
+def poll(check, seconds=30, interval=0.5):
+    """check() until it returns a true value, for up to ``seconds`` (a loaded host is slow); the
+    last value otherwise."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
+
+
 def refused(call):
     """The body of the HTTP error ``call()`` raises, or None when it succeeds."""
     try:
