@@ -41,17 +41,20 @@ load() { cut -d' ' -f1 /proc/loadavg; }
 now() { date +%s%N; }
 seconds() { awk "BEGIN {printf \"%.1f\", ($2 - $1) / 1e9}"; }
 declare -A FIGURE CPU HOSTS_CPU LEAST
+# The test hosts' SSH key, for the floors' own SSH calls (made once, outside their timed runs).
+SSH_KEY=$("$TESTBED/host.sh" key)
 
 # The least time CONTROLLER_CPU and HOSTS_CPU seconds of work take on this machine's cores.
 cpu_bound() { awk "BEGIN {printf \"%.1f\", ($1 + $2) / $(nproc)}"; }
 
-report() {  # report KEY LABEL START END LOAD_BEFORE [CHANGED CONTROLLER_CPU HOSTS_CPU]
-  FIGURE[$1]=$(seconds "$3" "$4")
-  CPU[$1]=${7:-}
-  HOSTS_CPU[$1]=${8:-}
-  LEAST[$1]=${8:+$(cpu_bound "$7" "$8")}
-  printf '%-36s %6s s   %-12s load %s -> %s%s\n' "$2" "${FIGURE[$1]}" "${6:+changed=$6}" "$5" "$(load)" \
-    "${7:+   CPU: controller $7 s${8:+, hosts $8 s, least time ${LEAST[$1]} s}}"
+report() {  # report KEY LABEL [CHANGED]: the run measure timed last (TOOK)
+  local start=${TOOK[0]} end=${TOOK[1]} load_before=${TOOK[2]} controller=${TOOK[3]} hosts=${TOOK[4]}
+  FIGURE[$1]=$(seconds "$start" "$end")
+  CPU[$1]=$controller
+  HOSTS_CPU[$1]=$hosts
+  LEAST[$1]=${hosts:+$(cpu_bound "$controller" "$hosts")}
+  printf '%-36s %6s s   %-12s load %s -> %s%s\n' "$2" "${FIGURE[$1]}" "${3:+changed=$3}" "$load_before" "$(load)" \
+    "   CPU: controller $controller s${hosts:+, hosts $hosts s, least time ${LEAST[$1]} s}"
 }
 
 # The CPU seconds, user and system, of this shell's children that have finished (bash's `times`,
@@ -106,9 +109,8 @@ run() {  # [PLAYBOOK=FILE] run KEY LABEL [ansible-playbook options]: one timed p
   local key=$1 label=$2 log="$WORK/$1.log"
   shift 2
   measure playbook "$log" "$@"
-  report "$key" "$label" "${TOOK[0]}" "${TOOK[1]}" "${TOOK[2]}" \
-    "$(awk '/^bench-host/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' "$log")" \
-    "${TOOK[3]}" "${TOOK[4]}"
+  report "$key" "$label" \
+    "$(awk '/^bench-host/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' "$log")"
   awk -v top="${BENCH_TOP:-5}" '/^task profile/ {p = 1} p && n++ <= top {print "    " $0}' "$log"
 }
 
@@ -265,10 +267,9 @@ floor_check_script() {
 }
 
 on_each_host() {  # on_each_host COUNT SCRIPT: WORK/SCRIPT-I.sh on each host, one SSH call each, all at once
-  local count=$1 key i pids=()
-  key=$("$TESTBED/host.sh" key)
+  local count=$1 i pids=()
   for ((i = 0; i < count; i++)); do
-    ssh -i "$key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+    ssh -i "$SSH_KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
       "root@10.250.0.$((FIRST_OCTET + i))" bash -s <"$WORK/$2-$i.sh" &
     pids+=($!)
   done
@@ -277,7 +278,7 @@ on_each_host() {  # on_each_host COUNT SCRIPT: WORK/SCRIPT-I.sh on each host, on
 
 floor_check() {  # floor_check KEY LABEL COUNT: the no-change floor, timed
   measure on_each_host "$3" floor-check
-  report "$1" "$2" "${TOOK[0]}" "${TOOK[1]}" "${TOOK[2]}" "" "${TOOK[3]}" "${TOOK[4]}"
+  report "$1" "$2"
 }
 
 floor() {  # floor COUNT: fresh hosts, every host's one SSH call at once, timed; then the no-change floor
@@ -291,7 +292,7 @@ floor() {  # floor COUNT: fresh hosts, every host's one SSH call at once, timed;
     floor_check_script "$i" >"$WORK/floor-check-$i.sh"
   done
   measure on_each_host "$count" floor
-  report "floor-$count" "floor, $count members" "${TOOK[0]}" "${TOOK[1]}" "${TOOK[2]}" "" "${TOOK[3]}" "${TOOK[4]}"
+  report "floor-$count" "floor, $count members"
   repeated "floor-check-$count" "no-change floor, $count members" floor_check "$count"
 }
 
