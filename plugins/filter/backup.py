@@ -68,17 +68,19 @@ def _deleted(names):
     return "deleted %d: %s" % (len(names), ", ".join(names)) if names else "deleted none"
 
 
-def backup_report(sealed, key_file, uploaded, s3_pruned, copied, ssh_found, ssh_pruned):
+def backup_report(sealed, key_file, targets, uploaded, s3_pruned, copied, ssh_found, ssh_pruned):
     """The lines that report one off-host backup: the encryption, then one line per target.
 
     The arguments are registered results of roles/etcd/tasks/backup_targets.yml: the seal, then
-    the looped results of the uploads, the S3 prunes, the SSH copies, finds and prunes.
+    (after the targets, as ``backup_targets`` gives them) the looped results of the uploads and
+    the S3 prunes (looped by target name), the SSH copies, finds and prunes.
     """
+    s3_targets = {target.get("name"): target for target in targets or []}
     lines = ["encrypted %s: %s at %s, key id %s%s" % (
         sealed.get("object"), _size(sealed.get("size")), _rate(sealed.get("encrypt_mib_s")), sealed.get("key_id"),
         " (new key %s: keep a copy apart from the backups)" % key_file if sealed.get("key_created") else "")]
     for upload, prune in zip(uploaded or [], s3_pruned or []):
-        target = upload.get("item") or {}
+        target = s3_targets.get(upload.get("item")) or {}
         sent = ("uploaded %s at %s" % (_size(upload.get("encrypted_size")), _rate(upload.get("upload_mib_s")))
                 if upload.get("changed") else "already there")
         lines.append("target %s (s3://%s/%s): %s %s; kept %d, %s" % (

@@ -13,7 +13,7 @@ import sys
 import time
 
 import pytest
-from etcdtest import EPHEMERAL, ROOT, fingerprint, host, playbook, snapshots
+from etcdtest import EPHEMERAL, ROOT, fingerprint, host, inventory_secrets, leaked, playbook, snapshots
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
 # The unit tests' moto server, found through the path above.
@@ -25,7 +25,8 @@ SSH_HOST, SSH_PATH = "rst-host2", "/srv/etcd-offsite"
 KEY_FILE = os.path.join(EPHEMERAL, "etcd-backup.key")
 MAGIC = b"RAFTOPS-ETCD-BACKUP"
 BBOLT_MAGIC = b"\xed\xda\x0c\xed"  # 0xED0CDAED, little-endian, in every bbolt meta page
-CREDENTIALS = dict(access_key="testing", secret_key="testing", region="us-east-1")
+# moto takes any keys: these are told apart from anything else a run prints.
+CREDENTIALS = dict(access_key="AKIDRAFTOPSLEAKPROBE", secret_key="raftops-s3-secret-must-never-show", region="us-east-1")
 
 @pytest.fixture(scope="module")
 def moto_url():
@@ -78,6 +79,21 @@ def test_backups_go_off_host_encrypted_and_pruned_to_keep(targets, s3):
     for body in (s3.get_object(Bucket=BUCKET, Key="rst/%s.enc" % newest)["Body"].read(), stored.content):
         assert body.startswith(MAGIC)
         assert BBOLT_MAGIC not in body and key_text not in body
+
+
+def test_no_key_shows_at_vvv_when_an_upload_fails_or_succeeds_and_the_failure_names_its_target(targets):
+    # Nothing listens on port 9 of the controller: the upload fails, and botocore's error says why.
+    unreachable = dict(targets[0], name="unreachable", endpoint_url="http://127.0.0.1:9")
+    rc, out = playbook("backup", "-vvv", *extra([unreachable]))
+    assert rc != 0, out[-3000:]
+    assert leaked(out, inventory_secrets(dict(etcd_backup_targets=[unreachable]), KEY_FILE)) == []
+    assert "target unreachable (s3://%s/rst/): looking for object etcd-snapshot-" % BUCKET in out, out[-3000:]
+    assert "Could not connect to the endpoint URL" in out, out[-3000:]
+    time.sleep(1)  # snapshot names hold the second
+    rc, out = playbook("backup", "-vvv", *extra(targets))
+    assert rc == 0, out[-3000:]
+    assert "target offsite (s3://%s/rst/): " % BUCKET in out
+    assert leaked(out, inventory_secrets(dict(etcd_backup_targets=targets), KEY_FILE)) == []
 
 
 def test_the_restore_drill_takes_the_newest_backup_from_the_ssh_target(targets):

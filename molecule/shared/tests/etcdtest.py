@@ -413,3 +413,24 @@ def snapshots(directory=BACKUPS):
     """The snapshot files in a backup directory on the controller, oldest first (each has its
     record, <snapshot>.json, beside it)."""
     return sorted(name for name in os.listdir(directory) if name.startswith("etcd-snapshot-") and name.endswith(".db"))
+
+
+def inventory_secrets(variables, key_file=None):
+    """{what: value} of every secret in role variables: etcd's root and users' passwords, the discovery
+    token, the S3 targets' keys and, when given, the backup key (the text of ``key_file``)."""
+    found = {"etcd_auth_root_password": variables.get("etcd_auth_root_password"),
+             "etcd_discovery_token": variables.get("etcd_discovery_token")}
+    for user in variables.get("etcd_users") or []:
+        found["etcd_users %s password" % user["name"]] = user.get("password")
+    for target in variables.get("etcd_backup_targets") or []:
+        for field in ("access_key", "secret_key"):
+            found["target %s %s" % (target["name"], field)] = target.get(field)
+    if key_file and os.path.exists(key_file):
+        with open(key_file) as handle:
+            found["backup key"] = handle.read().strip()
+    return {what: value for what, value in found.items() if value}
+
+
+def leaked(output, secrets):
+    """Which of ``secrets`` ({what: value}, inventory_secrets) appear in a run's output."""
+    return sorted(what for what, value in secrets.items() if value in output)
