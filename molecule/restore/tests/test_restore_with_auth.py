@@ -5,14 +5,23 @@ written, the drill restores the backup on its private etcd, and the restore brin
 to the snapshot with auth still on, the role and the user kept, the revision bumped past what the
 old cluster reached (read as root). Last, auth is turned off again: Molecule's idempotence step
 converges without the root password.
+
+Every playbook runs at -vvv with every kind of secret the inventory can hold (etcd's passwords, an
+S3 target's keys, the backup key): none may show in its output.
 """
 
 import functools
 import json
+import os
 import re
+import sys
 
-from etcdtest import Gateway, UserGateway, host, playbook, refused
+import pytest
+from etcdtest import EPHEMERAL, ROOT, Gateway, UserGateway, host, inventory_secrets, leaked, playbook, refused
 from test_restore import DATA_DIRS, SMALL_FS, SURVIVOR, URLS, read_prefix
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
+from moto_server import moto_server
 
 ROOT_PASSWORD = "restore-root-secret"
 AUTH = {
@@ -25,33 +34,59 @@ Root = functools.partial(UserGateway, user="root", password=ROOT_PASSWORD)
 Web = functools.partial(UserGateway, user="web", password="web-secret")
 SNAPSHOT_KEYS = {"/app/%02d" % i: "in-the-snapshot-%d" % i for i in range(30)}
 
+KEY_FILE = os.path.join(EPHEMERAL, "etcd-backup-auth.key")
+
 state = {}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def s3_target():
+    """An S3 target (a moto server) with keys of its own, used by every run of this file."""
+    import boto3
+    with moto_server() as url:
+        boto3.client("s3", endpoint_url=url, aws_access_key_id="x", aws_secret_access_key="x",
+                     region_name="us-east-1").create_bucket(Bucket="etcd-auth")
+        state["targets"] = [dict(name="authsite", type="s3", bucket="etcd-auth", endpoint_url=url, region="us-east-1",
+                                 access_key="AKIDRAFTOPSAUTHPROBE", secret_key="raftops-auth-s3-secret-never-shown")]
+        yield
+
+
 def with_auth(**more):
-    return ["-e", json.dumps(dict(AUTH, **more))]
+    return ["-e", json.dumps(dict(AUTH, etcd_backup_targets=state["targets"], etcd_backup_key_file=KEY_FILE, **more))]
+
+
+def vvv(name, **more):
+    """Run playbook ``name`` at -vvv with auth's variables (and ``more``); no secret may show in its output."""
+    rc, out = playbook(name, "-vvv", *with_auth(**more))
+    secrets = inventory_secrets(dict(AUTH, etcd_backup_targets=state["targets"], **more), KEY_FILE)
+    assert leaked(out, secrets) == [], "%s at -vvv prints %s" % (name, leaked(out, secrets))
+    return rc, out
 
 
 def test_auth_is_turned_on_and_a_backup_taken():
-    rc, out = playbook("etcd", *with_auth())
+    rc, out = vvv("etcd")
     assert rc == 0, out[-3000:]
-    assert ROOT_PASSWORD not in out and "web-secret" not in out
     assert refused(lambda: Gateway(URLS[0]).put("/app/no-user", "x")) is not None
     web = Web(URLS[0])
     for key, value in SNAPSHOT_KEYS.items():
         web.put(key, value)
-    rc, out = playbook("backup", *with_auth())
+    rc, out = vvv("backup")
     assert rc == 0, out[-3000:]
+    assert "target authsite (s3://etcd-auth/" in out, out[-3000:]
     state["snapshot"] = re.search(r'"snapshot: (\S+)"', out).group(1)
     state["revision"] = int(re.search(r'"revision: (\d+), keys: \d+"', out).group(1))
     # After the backup: lost with the old cluster.
     for i in range(20):
         web.put("/app/after-backup-%02d" % i, "not in the snapshot")
     state["old_revision"] = int(Root(URLS[1]).status()["header"]["revision"])
+    rc, out = vvv("status")
+    assert rc == 0, out[-3000:]
 
 
 def test_with_auth_on_the_drill_restores_the_backup():
-    rc, out = playbook("restore_drill", *with_auth(etcd_restore_snapshot=state["snapshot"]))
+    rc, out = vvv("restore_drill", etcd_restore_target="authsite", etcd_restore_snapshot="latest")
+    assert rc == 0, out[-3000:]
+    rc, out = vvv("restore_drill", etcd_restore_snapshot=state["snapshot"])
     assert rc == 0, out[-3000:]
     assert "drill passed: snapshot %s" % state["snapshot"] in out, out
     assert re.search(r"hash: hash \d+ equals the backup's", out), out
@@ -64,9 +99,8 @@ def test_with_auth_on_the_restore_keeps_auth_the_users_and_the_data_as_of_the_sn
     survivor = host(SURVIVOR)
     survivor.check_output("rm -rf %s.before-restore-*" % DATA_DIRS[SURVIVOR])
     assert int(survivor.check_output("df -B1 --output=avail %s | tail -1" % SMALL_FS)) > 256 << 20
-    rc, out = playbook("restore", *with_auth(etcd_restore_snapshot=state["snapshot"]))
+    rc, out = vvv("restore", etcd_restore_snapshot=state["snapshot"])
     assert rc == 0, out[-3000:]
-    assert ROOT_PASSWORD not in out
     # The bump step read, as root, how far the old cluster got.
     bumped = re.search(r"restored %s: revision %d, \d+ keys, cluster token \S+; revision bumped by \d+, marked "
                        r"compacted \(the old cluster reached revision (\d+), " % (re.escape(state["snapshot"]),
