@@ -9,11 +9,13 @@ naming it and its target, with every host as it was.
 
 import json
 import os
+import stat
 import sys
 import time
 
 import pytest
-from etcdtest import EPHEMERAL, ROOT, fingerprint, host, inventory_secrets, leaked, playbook, snapshots
+from etcdtest import (BACKUPS, EPHEMERAL, ROOT, fingerprint, host, interrupted_playbook, inventory_secrets, leaked,
+                      playbook, snapshots)
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
 # The unit tests' moto server, found through the path above.
@@ -101,6 +103,34 @@ def test_the_restore_drill_takes_the_newest_backup_from_the_ssh_target(targets):
     assert rc == 0, out
     assert "drill passed: snapshot " in out, out
     assert "Remove the backup fetched from the target" in out, out
+
+
+def fetch_dirs():
+    """The private directories a restore or a drill decrypts a fetched backup into."""
+    return sorted(name for name in os.listdir(BACKUPS) if name.endswith(".etcd-restore"))
+
+
+def test_a_backup_fetched_for_a_refused_or_a_checked_restore_is_decrypted_privately_and_removed(targets):
+    before = fingerprint(HOSTS)
+    seen = []
+
+    def look():
+        for name in fetch_dirs():
+            path = os.path.join(BACKUPS, name)
+            seen.append((stat.S_IMODE(os.stat(path).st_mode), os.listdir(path)))
+
+    # Refused after the fetch and the controller's check of the snapshot, by every member.
+    args = extra(targets, etcd_restore_target="offsite", etcd_restore_snapshot="latest", etcd_wal_dir="/var/lib/etcd-wal")
+    rc, out = interrupted_playbook("restore", args, "TASK [raftops.etcd.etcd : Check the snapshot file", fault=look)
+    assert rc != 0, out[-3000:]
+    assert "etcd_wal_dir /var/lib/etcd-wal is set" in out, out[-3000:]
+    assert seen == [(0o700, ["etcd-snapshot.db"])], seen
+    assert fetch_dirs() == []
+    rc, out = playbook("restore", *extra(targets, etcd_restore_target="offsite", etcd_restore_snapshot="latest"),
+                       check=True)
+    assert rc == 0, out[-3000:]
+    assert "check mode: " in out and fetch_dirs() == []
+    assert fingerprint(HOSTS) == before
 
 
 def test_a_restore_from_a_tampered_backup_is_refused_naming_it_with_hosts_unchanged(targets, s3):
