@@ -15,11 +15,11 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_crypto im
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import human_size
 
 TARGET_DEFAULTS = dict(type="s3", keep=7, max_age_days=30)
-S3_DEFAULTS = dict(prefix="")
 
 
-def backup_targets(targets):
-    """``etcd_backup_targets`` with each target's defaults filled in (type s3, keep 7, max_age_days 30, prefix '')."""
+def backup_targets(targets, cluster=""):
+    """``etcd_backup_targets`` with each target's defaults filled in (type s3, keep 7, max_age_days 30, and
+    prefix ``<cluster>/``: clusters sharing a bucket never prune each other's backups)."""
     if not isinstance(targets, (list, tuple)):
         raise AnsibleFilterError("backup_targets: etcd_backup_targets must be a list of targets")
     normal = []
@@ -28,7 +28,7 @@ def backup_targets(targets):
             raise AnsibleFilterError("backup_targets: each target must be a dict, not %s" % type(target).__name__)
         item = dict(TARGET_DEFAULTS, **target)
         if item["type"] == "s3":
-            item = dict(S3_DEFAULTS, **item)
+            item = dict(dict(prefix=cluster.rstrip("/") + "/" if cluster else ""), **item)
         item["keep"], item["max_age_days"] = int(item["keep"]), int(item["max_age_days"])
         normal.append(item)
     return normal

@@ -8,9 +8,13 @@
 
 A backup leaves the controller only in this format, sealed with a key that never leaves it:
 
-* header, 80 bytes: ``magic "RAFTOPS-ETCD-BACKUP" (19), version u8 = 1, key id (8: the first bytes
+* header: 80 bytes ``magic "RAFTOPS-ETCD-BACKUP" (19), version u8 = 2, key id (8: the first bytes
   of SHA-256 of the key), chunk size u32, nonce prefix (8 random bytes), plaintext size u64,
-  plaintext SHA-256 (32)``, all integers big-endian;
+  plaintext SHA-256 (32)``, all integers big-endian, then the label: its length u16 and compact
+  JSON ``{"name", "cluster", "cluster_id", "time"}`` - the object's name, the cluster it is a
+  backup of, etcd's cluster ID then, and the UTC time the snapshot was taken. Authenticated with
+  the rest, it makes a renamed or copied object, or one of another cluster, tell itself apart;
+  version 1 (before the label) is read, with a warning that its name is not authenticated;
 * header tag, 16 bytes: AES-256-GCM of nothing, with the header as associated data and the nonce
   ``prefix + 0xFFFFFFFF`` (a counter no chunk uses);
 * chunks: the plaintext in pieces of ``chunk size`` (the last one shorter, or empty for an empty
@@ -28,6 +32,7 @@ memory.
 import base64
 import binascii
 import hashlib
+import json
 import os
 import stat
 import struct
@@ -46,12 +51,15 @@ else:
     CRYPTOGRAPHY_IMPORT_ERROR = None
 
 MAGIC = b"RAFTOPS-ETCD-BACKUP"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 KEY_SIZE = 32
 KEY_ID_SIZE = 8
 TAG_SIZE = 16
 CHUNK_SIZE = 4 * 1024 * 1024
 HEADER = struct.Struct(">%dsB%dsI8sQ32s" % (len(MAGIC), KEY_ID_SIZE))
+LABEL_LENGTH = struct.Struct(">H")
+MAX_LABEL_SIZE = 4096
 HEADER_NONCE_COUNTER = 0xFFFFFFFF
 MAX_CHUNK_SIZE = 64 * 1024 * 1024
 MIB = 1024.0 * 1024.0
@@ -63,7 +71,8 @@ OBJECT_PREFIX = "etcd-snapshot-"
 
 class BackupCryptoError(Exception):
     """A key or an encrypted backup that cannot be used. ``kind`` says which problem it is:
-    ``key``, ``not_a_backup``, ``other_key``, ``truncated`` or ``tampered``."""
+    ``key``, ``not_a_backup``, ``other_key``, ``truncated``, ``tampered`` or ``mismatch`` (an
+    authentic backup under another name, or of another cluster)."""
 
     def __init__(self, kind, message):
         super().__init__(message)
@@ -154,8 +163,25 @@ def file_sha256(path, chunk_size=CHUNK_SIZE):
     return size, digest.hexdigest()
 
 
-def encrypt_file(src, dest, key, chunk_size=CHUNK_SIZE):
-    """Seal ``src`` into ``dest`` (mode 0600, replaced whole); returns what a report shows.
+def make_label(name, cluster="", cluster_id="", taken=None):
+    """The label a backup's header authenticates: its object name, cluster, etcd cluster ID and the
+    UTC time (``YYYYMMDDTHHMMSSZ``, now when not given) the snapshot was taken."""
+    if not name:
+        raise ValueError("a backup's label needs the object's name")
+    return dict(name=name, cluster=cluster or "", cluster_id=cluster_id or "",
+                time=taken or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+
+
+def _label_bytes(label):
+    text = json.dumps(label, sort_keys=True, separators=(",", ":")).encode()
+    if len(text) > MAX_LABEL_SIZE:
+        raise ValueError("a backup's label takes at most %d bytes, not %d" % (MAX_LABEL_SIZE, len(text)))
+    return LABEL_LENGTH.pack(len(text)) + text
+
+
+def encrypt_file(src, dest, key, label, chunk_size=CHUNK_SIZE):
+    """Seal ``src`` into ``dest`` (mode 0600, replaced whole) under ``label`` (make_label); returns
+    what a report shows.
 
     The plaintext is hashed first (its size and SHA-256 go into the authenticated header), then
     sealed a chunk at a time. A file that changes between the two reads is refused.
@@ -164,7 +190,7 @@ def encrypt_file(src, dest, key, chunk_size=CHUNK_SIZE):
     size, sha256 = file_sha256(src, chunk_size)
     prefix = os.urandom(8)
     header = HEADER.pack(MAGIC, VERSION, binascii.unhexlify(key_id(key)), chunk_size, prefix, size,
-                         binascii.unhexlify(sha256))
+                         binascii.unhexlify(sha256)) + _label_bytes(label)
     aead = AESGCM(key)
     count = chunk_count(size, chunk_size)
     written = 0
@@ -172,7 +198,7 @@ def encrypt_file(src, dest, key, chunk_size=CHUNK_SIZE):
     with open(src, "rb") as source, atomic_file(dest, 0o600) as out:
         out.write(header)
         out.write(aead.encrypt(_nonce(prefix, HEADER_NONCE_COUNTER), b"", header))
-        written += HEADER.size + TAG_SIZE
+        written += len(header) + TAG_SIZE
         for index in range(count):
             block = source.read(chunk_size)
             check.update(block)
@@ -183,7 +209,7 @@ def encrypt_file(src, dest, key, chunk_size=CHUNK_SIZE):
         if source.read(1) or check.hexdigest() != sha256:
             raise BackupCryptoError("tampered", "%s changed while it was being encrypted" % src)
     seconds = time.monotonic() - started
-    return dict(size=size, sha256=sha256, encrypted_size=written, key_id=key_id(key),
+    return dict(size=size, sha256=sha256, encrypted_size=written, key_id=key_id(key), label=label,
                 encrypt_seconds=round(seconds, 3), encrypt_mib_s=throughput(size, seconds))
 
 
@@ -192,56 +218,110 @@ def throughput(size, seconds):
     return round(size / MIB / seconds, 1) if seconds > 0 else None
 
 
+def _read_exactly(handle, size, what, read_so_far):
+    raw = handle.read(size)
+    if len(raw) < size:
+        raise BackupCryptoError("truncated", "%s is truncated: it ends at byte %d, inside its header"
+                                % (what, read_so_far + len(raw)))
+    return raw
+
+
 def read_header(handle, what, key=None):
     """The fields of an encrypted backup's header (read from ``handle``), checked against ``key`` when given.
 
-    ``what`` names the backup in messages. With ``key``, the header's tag is verified too.
+    ``what`` names the backup in messages. With ``key``, the header's tag is verified too. ``label``
+    is the header's label (make_label), None in a version 1 backup, which has none.
     """
-    raw = handle.read(HEADER.size + TAG_SIZE)
+    raw = handle.read(HEADER.size)
     if len(raw) < len(MAGIC) or raw[:len(MAGIC)] != MAGIC:
         if len(raw) < len(MAGIC) and MAGIC.startswith(raw):
             raise BackupCryptoError("truncated", "%s is truncated: it ends at byte %d, inside its header" % (what, len(raw)))
         raise BackupCryptoError("not_a_backup", "%s is not an encrypted raftops etcd backup (no %s header)"
                                 % (what, MAGIC.decode()))
-    if len(raw) < HEADER.size + TAG_SIZE:
+    if len(raw) < HEADER.size:
         raise BackupCryptoError("truncated", "%s is truncated: it ends at byte %d, inside its header" % (what, len(raw)))
-    header, tag = raw[:HEADER.size], raw[HEADER.size:]
-    _magic, version, kid, chunk_size, prefix, size, sha256 = HEADER.unpack(header)
-    if version != VERSION:
-        raise BackupCryptoError("not_a_backup", "%s has format version %d; this collection reads version %d"
-                                % (what, version, VERSION))
-    fields = dict(header=header, key_id=binascii.hexlify(kid).decode(), chunk_size=chunk_size, prefix=prefix,
-                  size=size, sha256=binascii.hexlify(sha256).decode())
-    if key is None:
-        return fields
-    if fields["key_id"] != key_id(key):
-        raise BackupCryptoError("other_key", "%s was made with another key (key id %s; the key file's id is %s)"
-                                % (what, fields["key_id"], key_id(key)))
-    if not 0 < chunk_size <= MAX_CHUNK_SIZE:
-        raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (chunk size %d in its header)"
-                                % (what, chunk_size))
-    try:
-        AESGCM(key).decrypt(_nonce(prefix, HEADER_NONCE_COUNTER), tag, header)
-    except InvalidTag:
-        raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (its header)" % what) from None
+    _magic, version, kid, chunk_size, prefix, size, sha256 = HEADER.unpack(raw)
+    if version not in READABLE_VERSIONS:
+        raise BackupCryptoError("not_a_backup", "%s has format version %d; this collection reads versions %s"
+                                % (what, version, " and ".join(map(str, READABLE_VERSIONS))))
+    header, label_text = raw, None
+    if version >= 2:
+        length = _read_exactly(handle, LABEL_LENGTH.size, what, len(header))
+        header += length
+        (label_size,) = LABEL_LENGTH.unpack(length)
+        if label_size > MAX_LABEL_SIZE:
+            raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (a label of %d bytes "
+                                    "in its header)" % (what, label_size))
+        label_text = _read_exactly(handle, label_size, what, len(header))
+        header += label_text
+    tag = _read_exactly(handle, TAG_SIZE, what, len(header))
+    fields = dict(header=header, version=version, key_id=binascii.hexlify(kid).decode(), chunk_size=chunk_size,
+                  prefix=prefix, size=size, sha256=binascii.hexlify(sha256).decode(), label=None)
+    if key is not None:
+        if fields["key_id"] != key_id(key):
+            raise BackupCryptoError("other_key", "%s was made with another key (key id %s; the key file's id is %s)"
+                                    % (what, fields["key_id"], key_id(key)))
+        if not 0 < chunk_size <= MAX_CHUNK_SIZE:
+            raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (chunk size %d in "
+                                    "its header)" % (what, chunk_size))
+        try:
+            AESGCM(key).decrypt(_nonce(prefix, HEADER_NONCE_COUNTER), tag, header)
+        except InvalidTag:
+            raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (its header)"
+                                    % what) from None
+    if label_text is not None:
+        try:
+            fields["label"] = json.loads(label_text)
+        except ValueError:
+            raise BackupCryptoError("tampered", "%s: its header's label is not JSON" % what) from None
     return fields
 
 
-def decrypt_file(src, dest, key, what=None):
+def check_label(fields, what, name=None, cluster=None):
+    """Refuse an authentic backup (read_header with the key) under another name than ``name``, or
+    of another cluster than ``cluster`` (each checked when given); returns a warning for a
+    version 1 backup, whose name, cluster and time are not authenticated, else None."""
+    label = fields["label"]
+    if label is None:
+        return ("%s has format version 1: its name, cluster and time are not authenticated (only its content is); "
+                "it is taken on the strength of its key alone" % what)
+    if name is not None and label.get("name") != name:
+        raise BackupCryptoError(
+            "mismatch", "%s: its authenticated header names it %s (cluster %s, taken %s): a renamed or copied backup "
+            "is refused" % (what, label.get("name"), label.get("cluster") or "?", label.get("time") or "?"))
+    if cluster is not None and label.get("cluster") != cluster:
+        raise BackupCryptoError(
+            "mismatch", "%s is a backup of cluster %s (its authenticated header), not of %s (etcd_backup_cluster): "
+            "set etcd_backup_cluster to %s to restore it on purpose" % (what, label.get("cluster") or "''", cluster,
+                                                                        label.get("cluster") or "''"))
+    return None
+
+
+def backup_time(fields, name):
+    """When a backup's snapshot was taken, to order backups by: its authenticated time, or for a
+    version 1 backup the time its name says (``etcd-snapshot-<time>.db.enc``)."""
+    if fields["label"] is not None:
+        return fields["label"].get("time") or ""
+    return name[len(OBJECT_PREFIX):].split(".", 1)[0]
+
+
+def decrypt_file(src, dest, key, what=None, name=None, cluster=None):
     """Verify and decrypt ``src`` into ``dest``, which is replaced only when everything verified.
 
-    Returns the size, SHA-256 and key id of the plaintext; raises BackupCryptoError naming ``what``
-    (default: ``src``) and the kind of problem.
+    Returns the size, SHA-256, key id and label of the plaintext, and ``warning`` (check_label, with
+    ``name`` and ``cluster``: an authentic backup under another name or of another cluster is
+    refused); raises BackupCryptoError naming ``what`` (default: ``src``) and the kind of problem.
     """
     what = what or src
     started = time.monotonic()
     with open(src, "rb") as handle:
         fields = read_header(handle, what, key)
+        warning = check_label(fields, what, name, cluster)
         header, prefix, chunk_size, size = fields["header"], fields["prefix"], fields["chunk_size"], fields["size"]
         count = chunk_count(size, chunk_size)
         aead = AESGCM(key)
         digest = hashlib.sha256()
-        offset = HEADER.size + TAG_SIZE
+        offset = len(header) + TAG_SIZE
         with atomic_file(dest, 0o600) as out:
             for index in range(count):
                 final = index == count - 1
@@ -251,7 +331,7 @@ def decrypt_file(src, dest, key, what=None):
                     raise BackupCryptoError(
                         "truncated", "%s is truncated: it ends at byte %d, inside chunk %d of %d (expected %d bytes)"
                         % (what, offset + len(sealed), index + 1, count,
-                           HEADER.size + TAG_SIZE + size + count * TAG_SIZE))
+                           len(header) + TAG_SIZE + size + count * TAG_SIZE))
                 try:
                     block = aead.decrypt(_nonce(prefix, index), sealed, _chunk_aad(header, index, final))
                 except InvalidTag:
@@ -268,8 +348,32 @@ def decrypt_file(src, dest, key, what=None):
                 raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (SHA-256 %s, "
                                         "its header says %s)" % (what, digest.hexdigest(), fields["sha256"]))
     seconds = time.monotonic() - started
-    return dict(size=size, sha256=fields["sha256"], key_id=fields["key_id"], decrypt_seconds=round(seconds, 3),
-                decrypt_mib_s=throughput(size, seconds))
+    return dict(size=size, sha256=fields["sha256"], key_id=fields["key_id"], label=fields["label"], warning=warning,
+                decrypt_seconds=round(seconds, 3), decrypt_mib_s=throughput(size, seconds))
+
+
+# -- choosing ----------------------------------------------------------------------------------
+
+
+def newest_authentic(headers, what, cluster=None):
+    """``latest``: the newest of a target's backups by authenticated time, as (name, skipped).
+
+    ``headers`` maps each backup's name to its header (read_header with the key) or to the
+    BackupCryptoError reading it raised; ``what(name)`` names one in messages. A backup that is not
+    authentic, is under another name or of another ``cluster`` is skipped (``skipped``: why, one
+    message each); name is None when none is left.
+    """
+    candidates, skipped = [], []
+    for name, fields in headers.items():
+        try:
+            if isinstance(fields, BackupCryptoError):
+                raise fields
+            check_label(fields, what(name), name, cluster)
+        except BackupCryptoError as exc:
+            skipped.append(str(exc))
+            continue
+        candidates.append((backup_time(fields, name), name))
+    return (max(candidates)[1] if candidates else None), sorted(skipped)
 
 
 # -- retention ----------------------------------------------------------------------------------

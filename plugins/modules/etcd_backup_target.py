@@ -19,6 +19,12 @@ description:
   - V(fetched) downloads one object (or the newest), verifies every chunk and decrypts it into O(dest), which is
     written only when all of it verified. A truncated or tampered object, or one sealed with another key, is
     refused with a message naming the object, the target and which of these it is.
+  - Every backup's encrypted header authenticates, with its content, the object's name, the cluster it is a backup
+    of (O(cluster)), etcd's cluster ID (O(cluster_id)) and when the snapshot was taken (O(taken)). An object renamed
+    or copied under another name, or (with O(cluster)) a backup of another cluster, is refused naming both.
+    V(latest) is the newest by that authenticated time; the objects that do not authenticate are skipped with a
+    warning. A backup of format version 1 (which has no such header) is read with a warning that its name is not
+    authenticated.
   - V(pruned) deletes the backups beyond the newest O(target.keep) or older than O(target.max_age_days), never the
     newest one; V(listed) lists the backups.
   - V(sealed) and V(unsealed) only encrypt O(src) into O(dest) or verify and decrypt it, for targets the module
@@ -111,6 +117,21 @@ options:
     description:
       - V(present) - the object's name after the prefix; defaults to the file name of O(src) with C(.enc) added.
       - V(fetched) - the object to fetch, or V(latest) for the newest.
+      - V(sealed) - the object's name the header authenticates; defaults to the file name of O(dest).
+      - V(unsealed) - the object's name the header must authenticate; defaults to the file name of O(src).
+    type: str
+  cluster:
+    description:
+      - V(present), V(sealed) - the cluster the backup is of, authenticated in its header.
+      - V(fetched), V(unsealed) - a backup of another cluster is refused; not checked when omitted.
+    type: str
+  cluster_id:
+    description: V(present), V(sealed) - etcd's cluster ID, recorded in the authenticated header.
+    type: str
+  taken:
+    description:
+      - V(present), V(sealed) - when the snapshot was taken, UTC, C(YYYYMMDDTHHMMSSZ), authenticated in the
+        header; now when omitted. V(latest) is the newest by this time.
     type: str
 seealso:
   - module: raftops.etcd.etcd_snapshot_info
@@ -182,6 +203,13 @@ encrypted_size:
   returned: V(present) and V(sealed) when something was sealed, V(fetched)
   type: int
   sample: 104890896
+label:
+  description: What the backup's header authenticates - its object name, cluster, etcd cluster ID and time (null for a
+    backup of format version 1).
+  returned: V(present) and V(sealed) when something was sealed, V(fetched) and V(unsealed) when not in check mode
+  type: dict
+  sample: {name: etcd-snapshot-20260821T120000Z.db.enc, cluster: etcd/etcd, cluster_id: ef37ad9dc622a7c4,
+           time: 20260821T120000Z}
 key_id:
   description: Id of the key (the first 8 bytes of its SHA-256, in hex), written in every backup it seals.
   returned: success, except V(listed) and V(pruned)
@@ -242,6 +270,7 @@ deleted:
   sample: [etcd-snapshot-20260701T120000Z.db.enc]
 """
 
+import io
 import os
 import tempfile
 import time
@@ -279,6 +308,9 @@ def argument_spec():
         src=dict(type="path"),
         dest=dict(type="path"),
         name=dict(type="str"),
+        cluster=dict(type="str"),
+        cluster_id=dict(type="str"),
+        taken=dict(type="str"),
     )
 
 
@@ -348,6 +380,22 @@ class Bucket:
         except self.errors as exc:
             self.fail("uploading object %s" % name, exc)
 
+    def header(self, name, key):
+        """The checked header of object ``name`` (crypto.read_header), from its first bytes only;
+        the BackupCryptoError it raises when it cannot be read or is not authentic."""
+        what = "object %s on target %s" % (name, self.name)
+        size = crypto.HEADER.size + crypto.LABEL_LENGTH.size + crypto.MAX_LABEL_SIZE + crypto.TAG_SIZE
+        try:
+            answer = self.client.get_object(Bucket=self.target["bucket"], Key=self.prefix + name,
+                                            Range="bytes=0-%d" % (size - 1))
+            first = answer["Body"].read()
+        except self.errors as exc:
+            self.fail("reading the header of object %s" % name, exc)
+        try:
+            return crypto.read_header(io.BytesIO(first), what, key)
+        except crypto.BackupCryptoError as exc:
+            return exc
+
     def download(self, name, path):
         try:
             self.client.download_file(self.target["bucket"], self.prefix + name, path)
@@ -371,11 +419,16 @@ def _key(module, create):
         raise TargetError(str(exc)) from None
 
 
-def _seal(module, dest):
-    """Seal src into dest with the key (made when missing); the sealing's report."""
+def _label(module, name):
+    params = module.params
+    return crypto.make_label(name, params["cluster"], params["cluster_id"], params["taken"])
+
+
+def _seal(module, dest, name):
+    """Seal src into dest, its header authenticating ``name``, with the key (made when missing); the sealing's report."""
     key, created = _key(module, create=True)
     try:
-        result = crypto.encrypt_file(module.params["src"], dest, key)
+        result = crypto.encrypt_file(module.params["src"], dest, key, _label(module, name))
     except (OSError, crypto.BackupCryptoError) as exc:
         raise TargetError("%s cannot be encrypted: %s" % (module.params["src"], exc)) from None
     result.update(key_created=created)
@@ -414,15 +467,19 @@ def _remove(path):
         pass
 
 
-def _sealed_header(module, src):
+def _sealed_header(module, src, name):
     """The checked header of ``src`` when it is already an encrypted backup (sealed once for every
-    target), else None."""
+    target), else None; refused when it authenticates another name than ``name``."""
     try:
         with open(src, "rb") as handle:
             if handle.read(len(crypto.MAGIC)) != crypto.MAGIC:
                 return None
             handle.seek(0)
-            return crypto.read_header(handle, src, _key(module, create=False)[0])
+            fields = crypto.read_header(handle, src, _key(module, create=False)[0])
+        warning = crypto.check_label(fields, src, name)
+        if warning:
+            module.warn(warning)
+        return fields
     except crypto.BackupCryptoError as exc:
         raise TargetError(str(exc)) from None
     except OSError as exc:
@@ -431,12 +488,12 @@ def _sealed_header(module, src):
 
 def present(module, bucket):
     src = module.params["src"]
-    header = _sealed_header(module, src)
+    sealed_already = _is_sealed(src)
+    name = module.params["name"] or os.path.basename(src) + ("" if sealed_already else crypto.OBJECT_SUFFIX)
+    header = _sealed_header(module, src, name) if sealed_already else None
     if header is None:
-        name = module.params["name"] or os.path.basename(src) + crypto.OBJECT_SUFFIX
         size, sha256 = _plain_digest(src)
     else:
-        name = module.params["name"] or os.path.basename(src)
         size, sha256 = header["size"], header["sha256"]
     result = dict(object=name, size=size, sha256=sha256)
     there = bucket.head(name)
@@ -454,7 +511,7 @@ def present(module, bucket):
         result.update(key_id=header["key_id"], key_created=False, encrypted_size=os.path.getsize(src))
     try:
         if header is None:
-            result.update(_seal(module, sealed))
+            result.update(_seal(module, sealed, name))
         started = time.monotonic()
         bucket.upload(sealed, name, {"plaintext-sha256": result["sha256"], "plaintext-size": str(result["size"]),
                                      "key-id": result["key_id"], "format": FORMAT})
@@ -467,24 +524,51 @@ def present(module, bucket):
     return result
 
 
-def _open(module, src, dest, what):
+def _is_sealed(src):
+    try:
+        with open(src, "rb") as handle:
+            return handle.read(len(crypto.MAGIC)) == crypto.MAGIC
+    except OSError as exc:
+        raise TargetError("%s cannot be read: %s" % (src, exc.strerror)) from None
+
+
+def _open(module, src, dest, what, name):
+    """Verify and decrypt ``src``, whose header must authenticate ``name`` (and the cluster, when given)."""
     key = _key(module, create=False)[0]
     try:
-        return crypto.decrypt_file(src, dest, key, what=what)
+        result = crypto.decrypt_file(src, dest, key, what=what, name=name, cluster=module.params["cluster"])
     except crypto.BackupCryptoError as exc:
         raise TargetError(str(exc)) from None
     except OSError as exc:
         raise TargetError("%s cannot be decrypted into %s: %s" % (what, dest, exc.strerror)) from None
+    warning = result.pop("warning")
+    if warning:
+        module.warn(warning)
+    return result
+
+
+def _latest(module, bucket):
+    """The newest backup of the target by authenticated time; those that do not authenticate are skipped, with a warning."""
+    objects = bucket.listing()
+    if not objects:
+        raise TargetError("target %s (%s) holds no backup (etcd-snapshot-*.enc)" % (bucket.name, bucket.where()))
+    key = _key(module, create=False)[0]
+    headers = {item["name"]: bucket.header(item["name"], key) for item in objects}
+    name, skipped = crypto.newest_authentic(headers, lambda n: "object %s on target %s" % (n, bucket.name),
+                                            module.params["cluster"])
+    for problem in skipped:
+        module.warn("latest: skipped %s" % problem)
+    if name is None:
+        raise TargetError("target %s (%s) holds no backup that authenticates: %s"
+                          % (bucket.name, bucket.where(), "; ".join(skipped)))
+    return name
 
 
 def fetched(module, bucket):
     name = module.params["name"]
     dest = module.params["dest"]
     if name == "latest":
-        objects = bucket.listing()
-        if not objects:
-            raise TargetError("target %s (%s) holds no backup (etcd-snapshot-*.enc)" % (bucket.name, bucket.where()))
-        name = objects[0]["name"]
+        name = _latest(module, bucket)
     elif bucket.head(name) is None:
         raise TargetError("target %s (%s) has no object %s" % (bucket.name, bucket.where(), name))
     result = dict(object=name, path=dest, changed=True)
@@ -497,7 +581,7 @@ def fetched(module, bucket):
         seconds = time.monotonic() - started
         result.update(encrypted_size=os.path.getsize(download),
                       download_mib_s=crypto.throughput(os.path.getsize(download), seconds))
-        result.update(_open(module, download, dest, "object %s on target %s" % (name, bucket.name)))
+        result.update(_open(module, download, dest, "object %s on target %s" % (name, bucket.name), name))
     finally:
         _remove(download)
     return result
@@ -522,8 +606,9 @@ def listed(_module, bucket):
 
 def sealed(module):
     dest = module.params["dest"]
-    result = dict(object=os.path.basename(dest), path=dest, changed=True)
-    result.update(_would_seal(module) if module.check_mode else _seal(module, dest))
+    name = module.params["name"] or os.path.basename(dest)
+    result = dict(object=name, path=dest, changed=True)
+    result.update(_would_seal(module) if module.check_mode else _seal(module, dest, name))
     return result
 
 
@@ -534,7 +619,7 @@ def unsealed(module):
     what = "object %s on target %s" % (name, target["name"]) if target else src
     result = dict(object=name, path=dest, changed=True)
     if not module.check_mode:
-        result.update(_open(module, src, dest, what))
+        result.update(_open(module, src, dest, what, name))
     return result
 
 

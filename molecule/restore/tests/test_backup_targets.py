@@ -133,6 +133,24 @@ def test_a_backup_fetched_for_a_refused_or_a_checked_restore_is_decrypted_privat
     assert fingerprint(HOSTS) == before
 
 
+def test_a_backup_copied_under_a_newer_name_is_refused_naming_both_names(targets):
+    remote = host(SSH_HOST)
+    (newest,) = remote.run("ls %s" % SSH_PATH).stdout.split()
+    copy = "etcd-snapshot-29991231T235959Z.db.enc"
+    remote.check_output("cp -p %s/%s %s/%s" % (SSH_PATH, newest, SSH_PATH, copy))
+    before = fingerprint(HOSTS)
+    try:
+        rc, out = playbook("restore", *extra(targets, etcd_restore_target="vault", etcd_restore_snapshot="latest"))
+    finally:
+        remote.check_output("rm %s/%s" % (SSH_PATH, copy))
+    assert rc != 0, out[-3000:]
+    assert ("object %s on target vault: its authenticated header names it %s (cluster etcd/etcd, taken %s): a renamed "
+            "or copied backup is refused; nothing was changed" % (copy, newest, newest.split("-")[2].split(".")[0])
+            in " ".join(out.split())), out[-3000:]
+    assert fingerprint(HOSTS) == before
+    assert fetch_dirs() == []
+
+
 def test_a_restore_from_a_tampered_backup_is_refused_naming_it_with_hosts_unchanged(targets, s3):
     (key,) = objects(s3)
     body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()

@@ -21,6 +21,15 @@ def test_targets_get_their_defaults():
     ]
 
 
+def test_the_default_prefix_of_an_s3_target_is_the_clusters_so_clusters_sharing_a_bucket_never_meet():
+    shared = [{"name": "o", "bucket": "b"}]
+    assert backup.backup_targets(shared, "prod/etcd")[0]["prefix"] == "prod/etcd/"
+    assert backup.backup_targets(shared, "stage/etcd")[0]["prefix"] == "stage/etcd/"
+    # A prefix given is kept, '' included.
+    assert backup.backup_targets([{"name": "o", "bucket": "b", "prefix": ""}], "prod/etcd")[0]["prefix"] == ""
+    assert backup.backup_targets([{"name": "o", "bucket": "b", "prefix": "p/"}], "prod/etcd")[0]["prefix"] == "p/"
+
+
 @pytest.mark.parametrize("value", [None, "x", [1]])
 def test_targets_that_are_no_list_of_dicts_are_refused(value):
     with pytest.raises(AnsibleFilterError, match="backup_targets: "):

@@ -1,8 +1,10 @@
 """The encrypted backup format: a round trip, and every way a file can go wrong named for what it is."""
 
 import base64
+import json
 import os
 import stat
+import struct
 
 import pytest
 
@@ -12,7 +14,10 @@ CHUNK = 64  # small chunks so that a few hundred bytes make several
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
 DATA_SIZE = CHUNK * 3 + 10  # four chunks, the last one short
-HEAD = crypto.HEADER.size + crypto.TAG_SIZE
+NAME = "etcd-snapshot-20260101T000000Z.db.enc"
+LABEL = crypto.make_label(NAME, "prod/etcd", "ef37ad9dc622a7c4", "20260101T000000Z")
+LABEL_TEXT = json.dumps(LABEL, sort_keys=True, separators=(",", ":")).encode()
+HEAD = crypto.HEADER.size + crypto.LABEL_LENGTH.size + len(LABEL_TEXT) + crypto.TAG_SIZE
 SEALED_CHUNK = CHUNK + crypto.TAG_SIZE
 
 
@@ -25,7 +30,7 @@ def plain(tmp_path):
 
 def seal(tmp_path, plain, key=KEY):
     sealed = tmp_path / (plain.name + ".enc")
-    crypto.encrypt_file(str(plain), str(sealed), key, chunk_size=CHUNK)
+    crypto.encrypt_file(str(plain), str(sealed), key, LABEL, chunk_size=CHUNK)
     return sealed
 
 
@@ -53,6 +58,7 @@ def test_round_trip(tmp_path, plain):
     assert result["size"] == DATA_SIZE
     assert result["sha256"] == crypto.file_sha256(str(plain))[1]
     assert result["key_id"] == crypto.key_id(KEY)
+    assert result["label"] == LABEL and result["warning"] is None
 
 
 def test_two_encryptions_of_one_file_differ(tmp_path, plain):
@@ -74,7 +80,7 @@ def test_the_default_chunk_size_streams(tmp_path):
     plain = tmp_path / "p.db"
     plain.write_bytes(os.urandom(crypto.CHUNK_SIZE + 5))
     sealed = tmp_path / "p.enc"
-    result = crypto.encrypt_file(str(plain), str(sealed), KEY)
+    result = crypto.encrypt_file(str(plain), str(sealed), KEY, LABEL)
     assert result["size"] == crypto.CHUNK_SIZE + 5 and result["encrypted_size"] == os.path.getsize(sealed)
     out = tmp_path / "out.db"
     crypto.decrypt_file(str(sealed), str(out), KEY)
@@ -95,7 +101,9 @@ def test_truncation_anywhere_is_named(tmp_path, plain, cut):
 @pytest.mark.parametrize("offset, where", [
     (len(crypto.MAGIC) + 1 + crypto.KEY_ID_SIZE + 4 + 8 + 2, "its header"),  # the size field
     (crypto.HEADER.size - 1, "its header"),  # the plaintext SHA-256
-    (crypto.HEADER.size + 3, "its header"),  # the header's tag
+    (crypto.HEADER.size + 1, "its header"),  # the label's length
+    (crypto.HEADER.size + 12, "its header"),  # the label
+    (HEAD - crypto.TAG_SIZE + 3, "its header"),  # the header's tag
     (HEAD + 7, "chunk 1 of 4"),
     (HEAD + SEALED_CHUNK * 2 + 1, "chunk 3 of 4"),
     (HEAD + SEALED_CHUNK - 1, "chunk 1 of 4"),  # the first chunk's tag
@@ -132,7 +140,7 @@ def test_swapped_chunks_are_tampering(tmp_path, plain):
 def test_a_chunk_from_another_backup_is_tampering(tmp_path, plain):
     one = seal(tmp_path, plain).read_bytes()
     two = tmp_path / "two.enc"
-    crypto.encrypt_file(str(plain), str(two), KEY, chunk_size=CHUNK)
+    crypto.encrypt_file(str(plain), str(two), KEY, LABEL, chunk_size=CHUNK)
     mixed = one[:HEAD + SEALED_CHUNK] + two.read_bytes()[HEAD + SEALED_CHUNK:]
     two.write_bytes(mixed)
     assert refused(tmp_path, two).kind == "tampered"
@@ -184,6 +192,102 @@ def test_the_header_is_readable_without_the_key(tmp_path, plain):
     with open(sealed, "rb") as handle:
         fields = crypto.read_header(handle, "x")
     assert fields["size"] == DATA_SIZE and fields["key_id"] == crypto.key_id(KEY) and fields["chunk_size"] == CHUNK
+    assert fields["version"] == 2 and fields["label"] == LABEL
+
+
+# -- the label: the name, cluster and time authenticated with the content -------------------------
+
+
+def test_a_renamed_or_copied_backup_is_refused_naming_both_names(tmp_path, plain):
+    sealed = seal(tmp_path, plain)
+    with pytest.raises(crypto.BackupCryptoError) as caught:
+        crypto.decrypt_file(str(sealed), str(tmp_path / "out.db"), KEY, what="object x.enc on target t", name="x.enc")
+    assert caught.value.kind == "mismatch"
+    assert str(caught.value) == ("object x.enc on target t: its authenticated header names it %s (cluster prod/etcd, "
+                                 "taken 20260101T000000Z): a renamed or copied backup is refused" % NAME)
+    assert not (tmp_path / "out.db").exists()
+
+
+def test_a_backup_of_another_cluster_is_refused_naming_both(tmp_path, plain):
+    sealed = seal(tmp_path, plain)
+    with pytest.raises(crypto.BackupCryptoError) as caught:
+        crypto.decrypt_file(str(sealed), str(tmp_path / "out.db"), KEY, what="w", name=NAME, cluster="stage/etcd")
+    assert caught.value.kind == "mismatch"
+    assert str(caught.value) == ("w is a backup of cluster prod/etcd (its authenticated header), not of stage/etcd "
+                                 "(etcd_backup_cluster): set etcd_backup_cluster to prod/etcd to restore it on purpose")
+    out = tmp_path / "out.db"
+    assert crypto.decrypt_file(str(sealed), str(out), KEY, name=NAME, cluster="prod/etcd")["warning"] is None
+    assert out.read_bytes() == plain.read_bytes()
+
+
+def test_a_label_longer_than_allowed_is_refused_before_any_read(tmp_path, plain):
+    sealed = seal(tmp_path, plain)
+    data = bytearray(sealed.read_bytes())
+    data[crypto.HEADER.size:crypto.HEADER.size + 2] = struct.pack(">H", crypto.MAX_LABEL_SIZE + 1)
+    sealed.write_bytes(bytes(data))
+    error = refused(tmp_path, sealed)
+    assert error.kind == "tampered" and "a label of %d bytes" % (crypto.MAX_LABEL_SIZE + 1) in str(error)
+    with pytest.raises(ValueError, match="at most 4096 bytes"):
+        crypto.encrypt_file(str(plain), str(tmp_path / "x.enc"), KEY, crypto.make_label("x" * 5000))
+
+
+def seal_version_1(plain, dest, key=KEY):
+    """A backup as version 1 wrote it: no label."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    data = plain.read_bytes()
+    prefix = os.urandom(8)
+    header = crypto.HEADER.pack(crypto.MAGIC, 1, bytes.fromhex(crypto.key_id(key)), CHUNK, prefix, len(data),
+                                bytes.fromhex(crypto.file_sha256(str(plain))[1]))
+    aead = AESGCM(key)
+    out = header + aead.encrypt(prefix + struct.pack(">I", 0xFFFFFFFF), b"", header)
+    count = crypto.chunk_count(len(data), CHUNK)
+    for index in range(count):
+        aad = header + struct.pack(">IB", index, 1 if index == count - 1 else 0)
+        out += aead.encrypt(prefix + struct.pack(">I", index), data[index * CHUNK:(index + 1) * CHUNK], aad)
+    dest.write_bytes(out)
+    return dest
+
+
+def test_a_version_1_backup_is_read_with_a_warning_that_its_name_is_not_authenticated(tmp_path, plain):
+    sealed = seal_version_1(plain, tmp_path / NAME)
+    out = tmp_path / "out.db"
+    result = crypto.decrypt_file(str(sealed), str(out), KEY, what="object %s" % NAME, name="any.enc", cluster="c")
+    assert out.read_bytes() == plain.read_bytes() and result["label"] is None
+    assert result["warning"] == ("object %s has format version 1: its name, cluster and time are not authenticated "
+                                 "(only its content is); it is taken on the strength of its key alone" % NAME)
+
+
+def header_of(path):
+    with open(path, "rb") as handle:
+        return crypto.read_header(handle, path.name, KEY)
+
+
+def test_latest_is_the_newest_by_authenticated_time_skipping_renamed_and_foreign_backups(tmp_path, plain):
+    headers = {}
+    for taken, cluster in (("20260101T000000Z", "prod/etcd"), ("20260301T000000Z", "prod/etcd"),
+                           ("20260401T000000Z", "stage/etcd")):
+        name = "etcd-snapshot-%s.db.enc" % taken
+        crypto.encrypt_file(str(plain), str(tmp_path / name), KEY, crypto.make_label(name, cluster, "", taken),
+                            chunk_size=CHUNK)
+        headers[name] = header_of(tmp_path / name)
+    # The backup of March, copied under a newer name.
+    headers["etcd-snapshot-20270101T000000Z.db.enc"] = headers["etcd-snapshot-20260301T000000Z.db.enc"]
+    headers["etcd-snapshot-20280101T000000Z.db.enc"] = crypto.BackupCryptoError("tampered", "object z: tampered")
+    # A version 1 backup is ordered by its name's time.
+    old = "etcd-snapshot-20260201T000000Z.db.enc"
+    headers[old] = header_of(seal_version_1(plain, tmp_path / old))
+    name, skipped = crypto.newest_authentic(headers, lambda n: "object " + n, "prod/etcd")
+    assert name == "etcd-snapshot-20260301T000000Z.db.enc"
+    assert skipped == [
+        "object etcd-snapshot-20260401T000000Z.db.enc is a backup of cluster stage/etcd (its authenticated header), "
+        "not of prod/etcd (etcd_backup_cluster): set etcd_backup_cluster to stage/etcd to restore it on purpose",
+        "object etcd-snapshot-20270101T000000Z.db.enc: its authenticated header names it "
+        "etcd-snapshot-20260301T000000Z.db.enc (cluster prod/etcd, taken 20260301T000000Z): a renamed or copied "
+        "backup is refused",
+        "object z: tampered"]
+    del headers["etcd-snapshot-20260301T000000Z.db.enc"]
+    assert crypto.newest_authentic(headers, str, "prod/etcd")[0] == old
+    assert crypto.newest_authentic({}, str) == (None, [])
 
 
 # -- the key -----------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def test_secrets_are_not_logged():
 
 def test_seal_creates_the_key_and_unseal_opens_it(tmp_path, snapshot, key_file):
     plain = snapshot()
-    sealed = tmp_path / "out.enc"
+    sealed = tmp_path / "etcd-snapshot-x.db.enc"
     result, failed = run_module(dict(state="sealed", src=str(plain), dest=str(sealed), key_file=key_file,
                                      target=dict(name="box", type="ssh", host="h", path="/srv/b")))
     assert not failed and result["changed"] and result["key_created"]
@@ -113,7 +113,7 @@ def test_seal_in_check_mode_writes_nothing(tmp_path, snapshot, key_file):
 
 
 def test_unseal_of_a_tampered_file_names_object_and_target(tmp_path, snapshot, key_file):
-    sealed = tmp_path / "o.enc"
+    sealed = tmp_path / "etcd-snapshot-1.db.enc"
     run_module(dict(state="sealed", src=str(snapshot()), dest=str(sealed), key_file=key_file))
     data = bytearray(sealed.read_bytes())
     data[500] ^= 0xFF
@@ -252,3 +252,47 @@ def test_a_backup_sealed_once_is_uploaded_as_it_is(s3, snapshot, key_file, tmp_p
     crypto.create_key(other)
     result, failed = send(dict(target, prefix="other/"), other, sealed)
     assert failed and "was made with another key" in result["msg"]
+
+
+def test_a_backup_authenticates_its_name_cluster_and_time_and_latest_is_the_newest_by_that_time(s3, snapshot, key_file,
+                                                                                               tmp_path, monkeypatch):
+    target, client = s3
+    warnings = []
+    monkeypatch.setattr(etcd_backup_target.AnsibleModule, "warn", lambda _module, text: warnings.append(text))
+    plains = [snapshot("etcd-snapshot-2026010%dT000000Z.db" % day) for day in (1, 2)]
+    for day, plain in zip((1, 2), plains):
+        result, failed = run_module(dict(state="present", target=target, key_file=key_file, src=str(plain),
+                                         cluster="prod/etcd", cluster_id="ef37", taken="2026010%dT000000Z" % day))
+        assert not failed and result["label"] == dict(name=plain.name + ".enc", cluster="prod/etcd", cluster_id="ef37",
+                                                      time="2026010%dT000000Z" % day)
+    # The older backup, copied under a newer name: latest skips it, fetched by its name it is refused.
+    copy = "etcd-snapshot-20270101T000000Z.db.enc"
+    client.copy_object(Bucket=target["bucket"], Key="prod/" + copy,
+                       CopySource=dict(Bucket=target["bucket"], Key="prod/" + plains[0].name + ".enc"))
+    dest = tmp_path / "r.db"
+    fetched, failed = run_module(dict(state="fetched", target=target, key_file=key_file, name="latest", dest=str(dest),
+                                      cluster="prod/etcd"))
+    assert not failed and fetched["object"] == plains[1].name + ".enc" and dest.read_bytes() == plains[1].read_bytes()
+    assert warnings == [
+        "latest: skipped object %s on target offsite: its authenticated header names it %s (cluster prod/etcd, taken "
+        "20260101T000000Z): a renamed or copied backup is refused" % (copy, plains[0].name + ".enc")]
+    refused, failed = run_module(dict(state="fetched", target=target, key_file=key_file, name=copy, dest=str(dest)))
+    assert failed and refused["msg"] == (
+        "object %s on target offsite: its authenticated header names it %s (cluster prod/etcd, taken 20260101T000000Z): "
+        "a renamed or copied backup is refused" % (copy, plains[0].name + ".enc"))
+    assert dest.read_bytes() == plains[1].read_bytes()
+    other, failed = run_module(dict(state="fetched", target=target, key_file=key_file, name="latest", dest=str(dest),
+                                    cluster="stage/etcd"))
+    assert failed and other["msg"].startswith("target offsite (s3://%s/prod/) holds no backup that authenticates: "
+                                              % target["bucket"])
+    assert "is a backup of cluster prod/etcd (its authenticated header), not of stage/etcd" in other["msg"]
+
+
+def test_a_sealed_backup_is_not_uploaded_under_another_name(s3, snapshot, key_file, tmp_path):
+    target, _client = s3
+    sealed = tmp_path / "etcd-snapshot-20260101T000000Z.db.enc"
+    run_module(dict(state="sealed", src=str(snapshot()), dest=str(sealed), key_file=key_file))
+    renamed = tmp_path / "etcd-snapshot-20270101T000000Z.db.enc"
+    os.rename(sealed, renamed)
+    result, failed = send(target, key_file, renamed)
+    assert failed and "its authenticated header names it etcd-snapshot-20260101T000000Z.db.enc" in result["msg"]
