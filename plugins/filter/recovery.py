@@ -142,7 +142,7 @@ def quorum_recovery_plan(health, survivors, group_hosts, hostvars, lost=None):
             gone.append(record)
         else:
             unproven.append(record)
-    plan.update(voters=len(voters), lost=gone)
+    plan.update(voters=len(voters), lost=sorted(gone, key=lambda record: record["name"]))
     if unproven:
         plan["refusal"] = (
             "voting member %s is in no host of the inventory that answered: whether it is lost is not known; if it "

@@ -232,3 +232,11 @@ def test_the_report_names_the_choice_what_is_kept_and_what_comes_next():
         "the old data of the other members was moved aside beside their data dir (.before-recover-<time>); h0, h2 join "
         "again next, one at a time, as learners",
     ]
+
+
+def test_lost_members_are_reported_by_name_whatever_their_ids():
+    # IDs are hashes: the member with the lowest ID is not the first by name (the log lists them by ID).
+    reversed_ids = [dict(member(host), id=200 - number) for number, host in reversed(list(enumerate(GROUP)))]
+    survivor = dict(host="h0", log=dict(log(9), node_id=200, members=reversed_ids), log_error="")
+    result = plan([survivor, empty("h2"), empty("h3")], lost=["h1", "h4"])
+    assert [record["name"] for record in result["lost"]] == ["m1", "m2", "m3", "m4"]
