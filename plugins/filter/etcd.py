@@ -85,7 +85,7 @@ def _url_host(address):
     return "[%s]" % address if ":" in address else address
 
 
-def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_domain=None):
+def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_domain=None, recorded=None):
     """Validated member records for the hosts of the etcd group, in inventory order.
 
     The member name is ``NODE_NAME``, else ``etcd_member_name``, else the inventory hostname.
@@ -93,6 +93,8 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_
     SRV records (``etcd_srv_target``, else ``NAME.DOMAIN``), and its ``peer_url`` uses that name: etcd
     builds the initial cluster from the records' targets, so the cluster knows its members by them.
     ``listen_peer_url`` is then where it listens, on its address (etcd binds only to IPs).
+    ``recorded`` ({member name: address}, from the cluster's own record of its members' peer URLs)
+    gives the address of a host that has neither ``etcd_address`` nor facts: a lost host cannot say.
     Raises AnsibleFilterError naming the hosts and values at fault.
     """
     if isinstance(hosts, str) or not hosts:
@@ -109,7 +111,7 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_
             errors.append("hosts %s and %s both use the member name %r (NODE_NAME must be unique)"
                           % (by_name[name], host, name))
         by_name.setdefault(name, host)
-        address = _address(hostvars, host)
+        address = _address(hostvars, host) or (recorded or {}).get(name)
         if not address:
             errors.append("host %s: no address: set etcd_address, or gather facts so that "
                           "ansible_default_ipv4.address is known" % host)

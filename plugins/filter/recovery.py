@@ -4,6 +4,8 @@
 which survivor's log the new cluster starts from. Decided here, before any host changes.
 """
 
+from urllib.parse import urlsplit
+
 from ansible.errors import AnsibleFilterError
 
 
@@ -18,24 +20,78 @@ def _log_rank(survivor):
     return (log["commit"], log["last_term"], log["last_index"])
 
 
-def quorum_recovery_plan(health, survivors, group_hosts, hostvars):
+# What a member's answer says, when it is not "I have no leader" or no answer at all (stopped or
+# gone): a live cluster, which a recovery must never touch.
+AUTH_ERRORS = ("authentication failed", "invalid user id or password", "permission denied", "user name is empty",
+               "invalid auth token", "bad certificate", "certificate verify failed")
+NO_LEADER = ("no leader",)
+TIMED_OUT = ("timed out", "timeout")
+
+
+def live_answer(endpoint):
+    """Why an etcd_health endpoint record shows a live cluster (or one that cannot be judged), or ""."""
+    url = endpoint.get("endpoint")
+    texts = " ".join(str(endpoint.get(key) or "") for key in ("error", "status_error", "health_reason")).lower()
+    if endpoint.get("healthy") or (endpoint.get("reachable") and endpoint.get("health_reason") == ""):
+        return "%s answered /health true (it serves linearizable reads: the cluster has quorum)" % url
+    if any(text in texts for text in AUTH_ERRORS):
+        return ("%s refused the login (%s): a live member answered; check etcd_auth_root_password and the client "
+                "certificates" % (url, endpoint.get("status_error") or endpoint.get("error")))
+    if endpoint.get("reachable") and endpoint.get("leader_id"):
+        return "%s follows leader %s" % (url, endpoint["leader_id"])
+    if endpoint.get("reachable"):
+        if any(text in texts for text in NO_LEADER):
+            return ""
+        return "%s answered without saying it has no leader (%s)" % (url, texts.strip() or "no reason")
+    if any(text in texts for text in TIMED_OUT):
+        return ("%s did not answer in time (%s): a slow member is no proof of a lost one; run again once it answers "
+                "or its host is down" % (url, endpoint.get("error")))
+    return ""
+
+
+def _declared(host, name, lost):
+    return host in lost or name in lost
+
+
+def quorum_recovery_plan(health, survivors, group_hosts, hostvars, lost=None):
     """Judge a quorum recovery; see plugins/filter/quorum_recovery_plan.yml."""
     if not isinstance(health, dict) or not isinstance(survivors, list):
         raise AnsibleFilterError("quorum_recovery_plan: health must be the result of etcd_health and survivors a list")
     group_hosts = list(group_hosts or [])
+    lost = {str(item).strip() for item in (lost.split(",") if isinstance(lost, str) else lost or []) if str(item).strip()}
     name_of = {host: str((hostvars.get(host) or {}).get("NODE_NAME", host)) for host in group_hosts}
     # Endpoints that answer as no member of the cluster (hosts that have not joined yet) are not counted.
     statuses = [status for status in health.get("member_status") or [] if status.get("started") is not None]
     healthy = [status for status in statuses if status.get("health") == "healthy"]
     in_cluster = {status.get("name") for status in statuses}
     plan = dict(action="refuse", refusal="", chosen=None, candidates=[], empty=[], unreachable=[], notes=[],
-                cluster_id=None, grow=[], reference=None)
-    reported = {survivor["host"] for survivor in survivors}
+                cluster_id=None, grow=[], reference=None, lost=[], voters=0)
+    reported = {survivor["host"]: survivor for survivor in survivors}
+    # A host that does not answer never drops out of the decision: it is a survivor until the operator
+    # says it is gone for good.
+    silent = [host for host in group_hosts if host not in reported and not _declared(host, name_of[host], lost)]
+    if silent:
+        plan["refusal"] = (
+            "%s did not report (unreachable, or a task failed there): every host of the group must answer before a "
+            "recovery is judged; bring it back, or if it is gone for good name it in etcd_recover_lost "
+            "(-e etcd_recover_lost=%s)" % (", ".join(silent), ",".join(silent)))
+        return plan
+    unreadable = [survivor for survivor in survivors if survivor.get("log_error")]
+    if unreadable:
+        plan["refusal"] = "; ".join("host %s: %s" % (survivor["host"], survivor["log_error"]) for survivor in unreadable) \
+            + ": a survivor whose log cannot be read cannot be compared with the others; repair or move its data first"
+        return plan
+    named_alive = [survivor["host"] for survivor in survivors
+                   if survivor.get("log") and _declared(survivor["host"], name_of.get(survivor["host"]), lost)]
+    if named_alive:
+        plan["refusal"] = ("%s answered with member data but is named in etcd_recover_lost: a survivor is never dropped; "
+                           "take it out of etcd_recover_lost" % ", ".join(named_alive))
+        return plan
     plan["unreachable"] = [host for host in group_hosts if host not in reported]
     if healthy:
-        missing = [host for host in group_hosts if name_of[host] not in in_cluster]
+        missing = [host for host in group_hosts if host in reported and name_of[host] not in in_cluster]
         leader = [status["name"] for status in healthy if status.get("is_leader")]
-        if missing and len(healthy) == len(statuses):
+        if missing and len(healthy) == len(statuses) and not plan["unreachable"]:
             # A recovery stopped after the new cluster started: growing back is what is left.
             # The members it has are what the joining ones copy: its leader is the reference.
             plan.update(action="grow", grow=missing, reference=(leader or [healthy[0].get("name")])[0])
@@ -45,17 +101,15 @@ def quorum_recovery_plan(health, survivors, group_hosts, hostvars):
             "lost it; replace a lost member with raftops.etcd.replace_member" % (
                 ", ".join(leader) or "elected", len(healthy), len(statuses)))
         return plan
+    live = [answer for answer in map(live_answer, health.get("endpoints") or []) if answer]
+    if live:
+        plan["refusal"] = "the cluster answered: %s; quorum recovery is only for a cluster that lost it" % "; ".join(live)
+        return plan
     candidates = [survivor for survivor in survivors if survivor.get("log")]
     plan["empty"] = [survivor["host"] for survivor in survivors if not survivor.get("log")]
     if not candidates:
         plan["refusal"] = ("no reachable member of the group has data left (%s): nothing to recover from; restore the "
                            "newest backup with raftops.etcd.restore" % (", ".join(plan["empty"]) or "none reachable"))
-        return plan
-    if len(candidates) >= _quorum(len(group_hosts)):
-        plan["refusal"] = (
-            "%d of the group's %d members still have their data (%s), a quorum: start them (raftops.etcd.etcd) and the "
-            "cluster comes back with nothing lost" % (len(candidates), len(group_hosts),
-                                                      ", ".join(survivor["host"] for survivor in candidates)))
         return plan
     clusters = {}
     for survivor in candidates:
@@ -67,13 +121,57 @@ def quorum_recovery_plan(health, survivors, group_hosts, hostvars):
         return plan
     ranked = sorted(candidates, key=lambda survivor: (_log_rank(survivor), -group_hosts.index(survivor["host"])),
                     reverse=True)
-    chosen = ranked[0]
+    # The membership the most advanced log commits to: the voters quorum is judged against.
+    best = ranked[0]["log"]
+    if best.get("members_error") or not best.get("members"):
+        plan["refusal"] = ("host %s: the membership in its log cannot be read (%s): quorum cannot be judged against "
+                           "the cluster's voters" % (ranked[0]["host"], best.get("members_error") or "no members"))
+        return plan
+    voters = [member for member in best["members"] if not member.get("learner")]
+    host_of_name = {name: host for host, name in name_of.items()}
+    by_id = {survivor["log"]["node_id"]: survivor for survivor in candidates}
+    surviving = [member for member in voters if member["id"] in by_id]
+    gone, unproven = [], []
+    for member in voters:
+        if member["id"] in by_id:
+            continue
+        host = host_of_name.get(member["name"])
+        record = dict(name=member["name"] or _hex(member["id"]), host=host or "", peer_urls=member["peer_urls"])
+        # Proof that a voter is lost: its host answers with no data, or the operator names it gone for good.
+        if (host in reported and not reported[host].get("log")) or _declared(host, member["name"], lost):
+            gone.append(record)
+        else:
+            unproven.append(record)
+    plan.update(voters=len(voters), lost=sorted(gone, key=lambda record: record["name"]))
+    if unproven:
+        plan["refusal"] = (
+            "voting member %s is in no host of the inventory that answered: whether it is lost is not known; if it "
+            "is gone for good name it in etcd_recover_lost" % ", ".join(
+                "%s (%s)" % (record["name"], ", ".join(record["peer_urls"])) for record in unproven))
+        return plan
+    if len(surviving) >= _quorum(len(voters)):
+        plan["refusal"] = (
+            "%d of the cluster's %d voting members still have their data (%s), a quorum: start them "
+            "(raftops.etcd.etcd) and the cluster comes back with nothing lost" % (
+                len(surviving), len(voters), ", ".join(by_id[member["id"]]["host"] for member in surviving)))
+        return plan
+    voting = [survivor for survivor in ranked if any(member["id"] == survivor["log"]["node_id"] for member in voters)]
+    if not voting:
+        plan["refusal"] = "no voting member has data left (the survivors %s are not voters): restore the newest " \
+                          "backup with raftops.etcd.restore" % ", ".join(survivor["host"] for survivor in ranked)
+        return plan
+    for survivor in ranked:
+        if survivor not in voting:
+            plan["notes"].append("%s is no voting member of the cluster: its data is moved aside" % survivor["host"])
+    chosen = voting[0]
     commit = chosen["log"]["commit"]
     plan.update(action="recover", chosen=dict(host=chosen["host"], name=name_of.get(chosen["host"], chosen["host"]),
-                                              **chosen["log"]),
-                candidates=[dict(host=survivor["host"], **survivor["log"]) for survivor in ranked],
+                                              **_log_summary(chosen["log"])),
+                candidates=[dict(host=survivor["host"], **_log_summary(survivor["log"])) for survivor in ranked],
                 cluster_id=_hex(chosen["log"].get("cluster_id")), reference=name_of.get(chosen["host"], chosen["host"]))
-    for survivor in ranked[1:]:
+    for survivor in ranked:
+        if survivor is chosen:
+            continue
         if _log_rank(survivor)[0] == commit:
             plan["notes"].append("%s has the same commit index %d: %s was chosen by the end of its log, then inventory "
                                  "order" % (survivor["host"], commit, chosen["host"]))
@@ -86,8 +184,28 @@ def quorum_recovery_plan(health, survivors, group_hosts, hostvars):
                              % (chosen["host"], commit + 1, chosen["log"]["last_index"]))
     if chosen["log"].get("torn_tail"):
         plan["notes"].append("%s's log ends in a torn record (written while it died); etcd drops it" % chosen["host"])
-    plan["grow"] = [host for host in group_hosts if host != chosen["host"]]
+    plan["grow"] = [host for host in group_hosts if host != chosen["host"] and host in reported]
     return plan
+
+
+def _log_summary(log):
+    return {key: value for key, value in log.items() if key not in ("members", "members_error")}
+
+
+def quorum_recovery_addresses(survivors):
+    """{member name: address} from the peer URLs of the membership the most advanced survivor's log
+    commits to: where a lost member lived, when its host can no longer say (no facts, no etcd_address)."""
+    logs = [survivor["log"] for survivor in survivors or [] if survivor.get("log")]
+    if not logs:
+        return {}
+    best = max(logs, key=lambda log: (log["commit"], log["last_term"], log["last_index"]))
+    addresses = {}
+    for member in best.get("members") or []:
+        if member.get("name") and member.get("peer_urls"):
+            host = urlsplit(member["peer_urls"][0]).hostname
+            if host:
+                addresses[member["name"]] = host
+    return addresses
 
 
 def quorum_recovery_report(plan, member_status):
@@ -102,9 +220,13 @@ def quorum_recovery_report(plan, member_status):
                  % chosen["commit"])
     if plan["empty"]:
         lines.append("no data on %s: they join as new members" % ", ".join(plan["empty"]))
+    if plan["lost"]:
+        lines.append("lost voting members: %s" % ", ".join(
+            "%s (%s)" % (record["name"], record["host"] or "in no host of the inventory") for record in plan["lost"]))
     if plan["unreachable"]:
-        lines.append("unreachable: %s; remove them from the inventory, or recreate them, before the cluster grows back "
-                     "(the next play joins every host of the inventory)" % ", ".join(plan["unreachable"]))
+        lines.append("gone for good (etcd_recover_lost): %s; recreate them, or take them out of the inventory, then "
+                     "run raftops.etcd.recover_quorum (or raftops.etcd.etcd) again: the cluster grows back to the "
+                     "inventory only once every host of it answers" % ", ".join(plan["unreachable"]))
     ids = sorted({status.get("cluster_id") for status in member_status or [] if status.get("cluster_id")})
     lines.append("cluster ID %s, kept by etcd's force-new-cluster; the old members are no longer in it, so etcd refuses "
                  "them should one come back with its old data" % (", ".join(ids) or plan["cluster_id"]))
@@ -120,4 +242,5 @@ def _hex(number):
 
 class FilterModule(object):
     def filters(self):
-        return {"quorum_recovery_plan": quorum_recovery_plan, "quorum_recovery_report": quorum_recovery_report}
+        return {"quorum_recovery_plan": quorum_recovery_plan, "quorum_recovery_report": quorum_recovery_report,
+                "quorum_recovery_addresses": quorum_recovery_addresses}

@@ -223,8 +223,21 @@ log:
     torn_tail:
       description: Whether the last file ends in a partly written record (the member died while writing it).
       type: bool
+    members:
+      description:
+        - The membership the log commits to, read offline from the member's newest raft snapshot the log
+          records (in C(member/snap)) and the committed membership changes after it; each with C(id) (decimal),
+          C(name) (empty until the member published it), C(peer_urls), C(client_urls) and C(learner).
+        - Empty when C(members_error) says why it is not known.
+      type: list
+      elements: dict
+    members_error:
+      description: Why the membership could not be read (a snapshot the log starts after is missing); empty otherwise.
+      type: str
   sample: {"node_id": 12020451340049434369, "cluster_id": 1496131217543287940, "term": 4, "commit": 1822,
-           "last_index": 1822, "last_term": 4, "snapshot_index": 0, "files": 1, "torn_tail": false}
+           "last_index": 1822, "last_term": 4, "snapshot_index": 0, "files": 1, "torn_tail": false,
+           "members": [{"id": 12020451340049434369, "name": "etcd-host0", "peer_urls": ["https://10.0.0.11:2380"],
+                        "client_urls": ["https://10.0.0.11:2379"], "learner": false}], "members_error": ""}
 log_error:
   description: Why the log could not be read, with O(read_log=true); empty otherwise.
   returned: always
@@ -395,7 +408,7 @@ def listening_ports(tables):
 def read_log(data_dir, wal_dir):
     """(log state, error) of a member's write-ahead log."""
     try:
-        return log_state(wal_path(data_dir, wal_dir)), ""
+        return log_state(wal_path(data_dir, wal_dir), os.path.join(data_dir, "member", "snap")), ""
     except (OSError, WalError) as error:
         return None, "cannot read the write-ahead log in %s: %s" % (wal_path(data_dir, wal_dir), error)
 

@@ -1,10 +1,13 @@
 """Quorum loss, the operator's way, on five members under a writer.
 
-In order: on a healthy cluster recover_quorum is refused with every host unchanged; then
+In order: on a healthy cluster recover_quorum is refused with every host unchanged, also when the
+root password is mistyped (a login refused is an answer from a live cluster, not a lost quorum); then
 rcv-host1 lags (its peer traffic cut while writes go on, until the first recovery run has read
 it), and three others are lost at once:
 rcv-host2 and rcv-host3 come back as empty machines, rcv-host4 is gone for good (the operator
-takes it out of the group). recover_quorum picks the up-to-date survivor rcv-host0, not the
+names it in etcd_recover_lost; it stays in the inventory, dead: no facts, no SSH, no etcd_address,
+its address comes from the survivors' logs). While a survivor does not report (its SSH refused)
+the run is refused before any change. recover_quorum picks the up-to-date survivor rcv-host0, not the
 lagging one; killed before the joins, it is finished by the next run, which keeps every
 acknowledged write, grows back to the group's four voters and finds every member's keyspace hash
 equal to the survivor's (etcd 3.5.30: 3.5.1 lets joined members diverge); run again it is refused with
@@ -22,6 +25,7 @@ import re
 import time
 
 import functools
+import subprocess
 import urllib.error
 
 import pytest
@@ -57,6 +61,14 @@ def voters(url):
     return sorted(m["name"] for m in Root(url).members() if not m.get("isLearner"))
 
 
+# A survivor that does not report: its SSH refused, the established connection reset with it.
+SSH_REFUSED = ["iptables", "-{op}", "INPUT", "-p", "tcp", "--dport", "22", "-j", "REJECT", "--reject-with", "tcp-reset"]
+
+
+def ssh_refused(name, op):
+    subprocess.run(["podman", "exec", name, *[arg.format(op=op) for arg in SSH_REFUSED]], check=True, timeout=60)
+
+
 def survivors_group():
     """A second inventory (-i) with the group the operator keeps: every host but the one gone for good."""
     path = os.path.join(EPHEMERAL, "inventory-recovered.yml")
@@ -72,6 +84,16 @@ def test_a_cluster_with_quorum_is_refused_with_every_host_unchanged():
     assert re.search(r"the cluster has quorum \(leader rcv-host\d, 5 of 5 members healthy\): quorum recovery is only "
                      r"for a cluster that lost it; replace a lost member with raftops.etcd.replace_member; nothing "
                      r"was changed", flat(out)), out
+    assert fingerprint(HOSTS) == before
+
+
+def test_a_mistyped_root_password_on_a_healthy_cluster_is_refused_with_nothing_stopped():
+    before = fingerprint(HOSTS)
+    rc, out = playbook("recover_quorum", "-e", "etcd_auth_root_password=mistyped")
+    assert rc != 0
+    assert re.search(r"(the cluster has quorum \(leader rcv-host\d, 5 of 5 members healthy\)|answered /health true)"
+                     r"[^;]*;.*nothing was changed", flat(out)), out
+    assert "mistyped" not in out
     assert fingerprint(HOSTS) == before
 
 
@@ -109,6 +131,25 @@ def lost_quorum():
     return writer
 
 
+def test_a_lost_host_not_named_or_a_survivor_that_does_not_report_is_refused_before_any_change(lost_quorum):
+    survivors = [UP_TO_DATE, LAGGING]
+    before = fingerprint(survivors)
+    rc, out = playbook("recover_quorum")
+    assert rc != 0
+    assert ("rcv-host4 did not report (unreachable, or a task failed there): every host of the group must answer "
+            "before a recovery is judged; bring it back, or if it is gone for good name it in etcd_recover_lost "
+            "(-e etcd_recover_lost=rcv-host4); nothing was changed") in flat(out), out
+    ssh_refused(LAGGING, "I")
+    try:
+        rc, out = playbook("recover_quorum", "-e", "etcd_recover_lost=%s" % GONE)
+    finally:
+        ssh_refused(LAGGING, "D")
+    assert rc != 0
+    assert "rcv-host1 did not report (unreachable, or a task failed there)" in flat(out), out
+    assert "nothing was changed" in flat(out), out
+    assert fingerprint(survivors) == before
+
+
 def test_quorum_is_recovered_from_the_up_to_date_survivor_with_no_acknowledged_write_lost(lost_quorum):
     """The first run is killed once the new cluster has started, before any host joins it: the
     next run finds a healthy cluster that lacks hosts of the inventory and grows it."""
@@ -116,7 +157,9 @@ def test_quorum_is_recovered_from_the_up_to_date_survivor_with_no_acknowledged_w
     acked_before_loss = len(writer.acked)
     assert host(UP_TO_DATE).run(HANG_ON_STOP).rc == 0
     started = time.monotonic()
-    rc, out = interrupted_playbook("recover_quorum", survivors_group(), "PLAY [Grow the cluster back to the inventory]")
+    # The inventory as it is: rcv-host4 dead in it (no facts, no SSH), named lost.
+    rc, out = interrupted_playbook("recover_quorum", ["-e", "etcd_recover_lost=%s" % GONE],
+                                   "PLAY [Grow the cluster back to the inventory]")
     assert host(UP_TO_DATE).run(NO_HANG).rc == 0
     # The network heals before any check, so that a failed check leaves the next tests a cluster
     # whose members reach each other.
@@ -138,6 +181,7 @@ def test_quorum_is_recovered_from_the_up_to_date_survivor_with_no_acknowledged_w
     lagging = re.search(r"survivor rcv-host1: commit index (\d+)", text)
     assert lagging and int(lagging.group(1)) < int(chosen.group(1)), out
     assert "no data on rcv-host2, rcv-host3: they join as new members" in text
+    assert "lost voting members: rcv-host2 (rcv-host2), rcv-host3 (rcv-host3), rcv-host4 (rcv-host4)" in text
     # The run that grew the cluster compared every member's keyspace with the survivor's.
     assert re.search(r"the KV hashes of 4 members agree at revision \d+ with rcv-host0's", flat(rerun)), rerun
     # Every acknowledged write is there, read through every member (three joined afterwards).

@@ -78,6 +78,16 @@ def test_missing_address_names_the_host():
         f.members(["h1", "h2"], hv)
 
 
+def test_a_host_without_address_or_facts_takes_the_address_the_cluster_recorded_for_its_member():
+    """A lost host (README inventory, no etcd_address, no facts): its peer URL in the survivors' membership."""
+    hv = inventory(h1={"NODE_NAME": "a"}, h2={"NODE_NAME": "b", "etcd_address": "10.0.0.2"})
+    records = f.members(["h1", "h2"], hv, recorded={"a": "10.0.0.1", "b": "10.9.9.9"})
+    assert [(m["host"], m["address"], m["peer_url"]) for m in records] == [
+        ("h1", "10.0.0.1", "https://10.0.0.1:2380"), ("h2", "10.0.0.2", "https://10.0.0.2:2380")]
+    with pytest.raises(AnsibleFilterError, match="host h1: no address: set etcd_address"):
+        f.members(["h1", "h2"], hv, recorded={"other": "10.0.0.1"})
+
+
 def test_shared_peer_url_names_both_hosts():
     hv = inventory(h1={"etcd_address": "10.0.0.1"}, h2={"etcd_address": "10.0.0.1"})
     with pytest.raises(AnsibleFilterError, match=re.escape("hosts h1 and h2 both use the peer URL https://10.0.0.1:2380")):

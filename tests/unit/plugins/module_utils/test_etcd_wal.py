@@ -5,7 +5,27 @@ import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_wal import WalError, fields, frames, log_state
 from ansible_collections.raftops.etcd.tests.unit.plugins.wal_builder import (
-    crc, entry, frame, hard_state, message, metadata, record, snapshot)
+    conf_change, crc, entry, frame, hard_state, member_attr_set, message, metadata, record, snap_file, snapshot,
+    v2_publish)
+
+ADD, REMOVE, UPDATE, ADD_LEARNER = 0, 1, 2, 3
+
+
+def peer(number):
+    return "https://10.0.0.1%d:2380" % number
+
+
+def bootstrap(*ids):
+    """The entries a new cluster starts its log with: one AddNode per initial member, then each publishes its name."""
+    entries = [conf_change(1, index, ADD, member_id, id=member_id, peerURLs=[peer(index)])
+               for index, member_id in enumerate(ids, start=1)]
+    entries += [member_attr_set(2, len(ids) + index, member_id, "m%d" % index, "https://10.0.0.1%d:2379" % index)
+                for index, member_id in enumerate(ids, start=1)]
+    return b"".join(frame(item) for item in [metadata(ids[0], 0xC), snapshot(0, 0), *entries])
+
+
+def summary(state):
+    return [(member["id"], member["name"], member["peer_urls"], member["learner"]) for member in state["members"]]
 
 
 def write(tmp_path, *files):
@@ -30,7 +50,8 @@ def test_a_member_log_gives_ids_hard_state_and_last_entry(tmp_path):
                 + b"".join(frame(entry(2, index)) for index in range(1, 8)) + frame(hard_state(2, 0xAABB, 6))
                 + bytes(1024))
     assert log_state(wal) == dict(node_id=0xAABB, cluster_id=0xCCDD, term=2, vote=0xAABB, commit=6, last_index=7,
-                                  last_term=2, snapshot_index=0, snapshot_term=0, files=1, torn_tail=False)
+                                  last_term=2, snapshot_index=0, snapshot_term=0, files=1, torn_tail=False,
+                                  members=[], members_error="")
 
 
 def test_an_overwritten_tail_ends_the_log_where_the_new_leader_wrote(tmp_path):
@@ -68,3 +89,49 @@ def test_damage_before_the_last_file_is_refused(tmp_path):
 def test_a_length_beyond_any_record_is_a_torn_tail(tmp_path):
     state = log_state(write(tmp_path, frame(metadata(1, 2)) + (2 ** 40).to_bytes(8, "little") + bytes(16)))
     assert state["torn_tail"] and state["cluster_id"] == 2
+
+
+def test_the_members_are_those_of_the_bootstrap_and_their_published_names(tmp_path):
+    state = log_state(write(tmp_path, bootstrap(11, 12, 13) + frame(hard_state(2, 11, 6))))
+    assert state["members_error"] == ""
+    assert summary(state) == [(11, "m1", [peer(1)], False), (12, "m2", [peer(2)], False), (13, "m3", [peer(3)], False)]
+    assert state["members"][0]["client_urls"] == ["https://10.0.0.11:2379"]
+
+
+def test_learners_promotions_removals_and_peer_url_updates_are_replayed_in_order(tmp_path):
+    changes = [conf_change(2, 7, ADD_LEARNER, 14, id=14, peerURLs=[peer(4)], isLearner=True),
+               conf_change(2, 8, REMOVE, 12), conf_change(2, 9, UPDATE, 13, id=13, peerURLs=[peer(7)]),
+               v2_publish(2, 10, 14, "m4", "https://10.0.0.14:2379")]
+    state = log_state(write(tmp_path, bootstrap(11, 12, 13) + b"".join(frame(item) for item in changes)
+                            + frame(hard_state(2, 11, 10))))
+    assert summary(state) == [(11, "m1", [peer(1)], False), (13, "m3", [peer(7)], False), (14, "m4", [peer(4)], True)]
+    promoted = log_state(write(tmp_path, bootstrap(11, 12, 13) + b"".join(frame(item) for item in changes)
+                               + frame(conf_change(2, 11, ADD, 14, id=14, isPromote=True))
+                               + frame(hard_state(2, 11, 11))))
+    assert summary(promoted)[-1] == (14, "m4", [peer(4)], False)
+
+
+def test_changes_not_committed_or_overwritten_do_not_count(tmp_path):
+    removal = frame(conf_change(2, 7, REMOVE, 13))
+    uncommitted = log_state(write(tmp_path, bootstrap(11, 12, 13) + removal + frame(hard_state(2, 11, 6))))
+    assert [member["id"] for member in uncommitted["members"]] == [11, 12, 13]
+    overwritten = log_state(write(tmp_path, bootstrap(11, 12, 13) + removal + frame(entry(3, 7))
+                                  + frame(hard_state(3, 11, 7))))
+    assert [member["id"] for member in overwritten["members"]] == [11, 12, 13]
+
+
+def test_a_log_after_a_snapshot_starts_from_the_snap_file_it_records(tmp_path):
+    wal_dir, snap_dir = tmp_path / "wal", tmp_path / "snap"
+    wal_dir.mkdir()
+    snap_dir.mkdir()
+    members = {11: ("m1", peer(1), "c1"), 12: ("m2", peer(2), "c2"), 14: ("m4", peer(4), "c4")}
+    (snap_dir / ("%016x-%016x.snap" % (3, 500))).write_bytes(snap_file(500, 3, [11, 12], [14], members))
+    conf_state = message((1, 11), (1, 12), (2, 14))
+    log = frame(metadata(11, 0xC)) + frame(snapshot(500, 3, conf_state)) \
+        + frame(conf_change(3, 501, REMOVE, 12)) + frame(hard_state(3, 11, 501))
+    state = log_state(write(wal_dir, log), str(snap_dir))
+    assert summary(state) == [(11, "m1", [peer(1)], False), (14, "m4", [peer(4)], True)]
+    assert state["members"][0]["client_urls"] == ["c1"]
+    missing = log_state(str(wal_dir), str(tmp_path / "nowhere"))
+    assert missing["members"] == []
+    assert missing["members_error"] == "the log starts after raft snapshot 500, which the snap directory does not hold"
