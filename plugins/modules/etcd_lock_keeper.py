@@ -81,6 +81,14 @@ options:
     description: Seconds each request to etcd may take.
     type: float
     default: 5
+  auth_user:
+    description:
+      - The etcd user the lease is renewed as, when RBAC auth is on (etcd refuses a keepalive of no
+        user then). Each renewal logs in afresh.
+    type: str
+  auth_password:
+    description: The password of O(auth_user).
+    type: str
 notes:
   - The controller must reach the members' client URLs. The module fails at once when it cannot.
 """
@@ -128,7 +136,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import 
 def renewer(params, lease_id):
     """renew(): one keepalive of the lease, with clients made afresh (the PKI files may change)."""
     def renew():
-        connection = dict(tls_verify=params["tls_verify"], timeout=params["timeout"])
+        connection = dict(tls_verify=params["tls_verify"], timeout=params["timeout"], auth_user=params["auth_user"],
+                          auth_password=params["auth_password"])
         if params["tls"] and params["pki_dir"]:
             connection.update(zip(("ca_cert", "client_cert", "client_key"),
                                   pki_connection(params["pki_dir"], params["client_pair"])))
@@ -151,6 +160,8 @@ def argument_spec():
         tls_verify=dict(type="bool", default=True),
         interval=dict(type="int", default=15),
         timeout=dict(type="float", default=5),
+        auth_user=dict(type="str"),
+        auth_password=dict(type="str", no_log=True),
     )
 
 

@@ -82,3 +82,10 @@ def test_a_pid_that_runs_nothing_is_refused(capsys):
 
 def test_documented_options_match_the_argument_spec():
     assert_documented_options_match(etcd_lock_keeper)
+
+
+def test_the_password_is_never_in_the_output(capsys):
+    code, out = run_main(capsys, {"pid": os.getpid(), "holder": holder(os.getpid()), "lease_id": "694d77aa9e38260f",
+                                  "endpoints": ["http://127.0.0.1:9"], "tls": False, "timeout": 1,
+                                  "auth_user": "root", "auth_password": "s3cret-pw"})
+    assert code == 1 and "s3cret-pw" not in json.dumps(out)
