@@ -26,7 +26,8 @@ import time
 
 HOLDER_RE = re.compile(
     r"^ansible-playbook \((?P<play>.*)\) on (?P<host>\S+) by (?P<user>.*), pid (?P<pid>[0-9]+), started (?P<started>\S+)$")
-PKI_LOCK_FILE = ".run.lock"
+# The lock file sits beside the PKI directory, not in it: what the directory holds stays the PKI.
+PKI_LOCK_SUFFIX = ".lock"
 # How often the keeper looks whether the run still lives.
 LIFE_CHECK_INTERVAL = 1.0
 
@@ -82,6 +83,11 @@ class PkiDirBusy(Exception):
     """The PKI directory's lock file is held by another run."""
 
 
+def pki_lock_path(pki_dir):
+    """The lock file of a PKI directory: ``<pki_dir>.lock`` beside it."""
+    return os.path.normpath(pki_dir) + PKI_LOCK_SUFFIX
+
+
 def lock_pki_dir(pki_dir, holder):
     """Take the lock file of the PKI directory for ``holder``; returns its open descriptor.
 
@@ -90,8 +96,7 @@ def lock_pki_dir(pki_dir, holder):
     holder of the lock is this run (``holder``'s host and pid: a later play of the same run).
     Raises PkiDirBusy with the other holder's words when another process holds it.
     """
-    os.makedirs(pki_dir, mode=0o700, exist_ok=True)
-    path = os.path.join(pki_dir, PKI_LOCK_FILE)
+    path = pki_lock_path(pki_dir)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -12,8 +12,8 @@ description:
   - Runs on the controller (C(delegate_to) V(localhost)) and leaves a detached process there, the
     keeper, for the length of an C(ansible-playbook) run (O(pid)). The role's run lock uses it
     (roles/etcd/tasks/run_keeper.yml).
-  - With O(hold_pki_dir), the keeper holds the lock file C(.run.lock) in O(pki_dir) (C(flock)), so
-    that two runs never write one PKI directory at once. A second run is refused by this module,
+  - With O(hold_pki_dir), the keeper holds the lock file O(pki_dir)C(.lock) beside O(pki_dir)
+    (C(flock)), so that two runs never write one PKI directory at once. A second run is refused by this module,
     naming the run that holds it.
   - With O(lease_id), the keeper renews that lease every O(interval) seconds while the process
     O(pid) lives, from the controller through O(endpoints). Before it detaches, this module renews
@@ -45,9 +45,11 @@ options:
     type: path
   hold_pki_dir:
     description:
-      - Hold the lock file C(.run.lock) of O(pki_dir) (created, mode 0600, with the directory when
-        missing) for the run. Another run that holds it is refused, naming it; a later play of this
-        same run finds it its own.
+      - Hold the lock file O(pki_dir)C(.lock) (created beside the directory, mode 0600) for the run.
+        Another run that holds it is refused, naming it; a later play of this same run finds it its
+        own.
+      - Where that file cannot be created (the directory's parent is not writable, or missing),
+        nothing is held; this run cannot write the directory either (M(raftops.etcd.etcd_pki) says so).
     type: bool
     default: false
   client_pair:
@@ -124,6 +126,7 @@ msg:
   sample: run lock kept alive (lease 694d77aa9e38260f, every 15 s) and etcd-pki held while pid 4242 runs
 """
 
+import errno
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -177,16 +180,20 @@ def main():
     if params["lease_id"] and not params["endpoints"]:
         module.fail_json(msg="endpoints must name the etcd client URLs to renew the lease through")
     keep_fds = set()
+    result = dict(changed=False)
+    not_held = None
     if params["hold_pki_dir"]:
         try:
             held = lock_pki_dir(params["pki_dir"], params["holder"])
         except PkiDirBusy as exc:
             module.fail_json(msg="etcd_pki_dir %s: wait for that run to finish; nothing was changed" % exc)
         except OSError as exc:
-            module.fail_json(msg="etcd_pki_dir %s: cannot take its lock file: %s" % (params["pki_dir"], exc))
+            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
+                module.fail_json(msg="etcd_pki_dir %s: cannot take its lock file: %s" % (params["pki_dir"], exc))
+            not_held = "%s not held (%s)" % (params["pki_dir"], exc.strerror)
+            held = None
         if held is not None:
             keep_fds.add(held)
-    result = dict(changed=False)
     renew = None
     if params["lease_id"]:
         lease_id = int(params["lease_id"], 16)
@@ -198,7 +205,7 @@ def main():
                                  "controller must reach the members' client URLs to keep the run lock alive"
                                  % (params["lease_id"], ", ".join(params["endpoints"]), exc))
     if not keep_fds and renew is None:
-        module.exit_json(msg="nothing to keep: this run holds %s already" % params["pki_dir"], **result)
+        module.exit_json(msg=not_held or "nothing to keep: this run holds %s already" % params["pki_dir"], **result)
     read_end, write_end = (high_fd(fd) for fd in os.pipe())
     if detach(keep_fds | {write_end}):
         # The keeper: it says who it is, keeps, and ends; never back into the module's code.
@@ -218,7 +225,7 @@ def main():
         kept.append("run lock kept alive (lease %s, every %d s)" % (params["lease_id"], params["interval"]))
     if keep_fds:
         kept.append("%s held" % params["pki_dir"])
-    result["msg"] = "%s while pid %d runs" % (" and ".join(kept) or "nothing to keep", params["pid"])
+    result["msg"] = "%s while pid %d runs%s" % (" and ".join(kept), params["pid"], "; " + not_held if not_held else "")
     module.exit_json(**result)
 
 

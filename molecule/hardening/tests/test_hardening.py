@@ -379,7 +379,7 @@ def test_a_second_run_is_refused_naming_the_run_that_holds_the_lock():
     gateway.call("/v3/lease/revoke", {"ID": lock_kv()["lease"]})
     # Another run (here: of another controller) on the same PKI directory: refused, named, before
     # any host or file changes.
-    with open(os.path.join(PKI, ".run.lock"), "a+") as other:
+    with open(PKI + ".lock", "a+") as other:
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
         other.seek(0)
         other.truncate()

@@ -109,12 +109,21 @@ def test_the_pki_dir_lock_refuses_a_second_run_naming_the_first(tmp_path):
         with pytest.raises(PkiDirBusy) as refused:
             lock_pki_dir(str(tmp_path), "another run")
         assert str(refused.value) == "%s is in use by %s" % (tmp_path, HOLDER)
-        assert oct(os.stat(tmp_path / ".run.lock").st_mode & 0o777) == "0o600"
+        # beside the directory, not in it
+        assert oct(os.stat(str(tmp_path) + ".lock").st_mode & 0o777) == "0o600"
+        assert os.listdir(tmp_path) == []
     finally:
         os.close(fd)
     # freed when its holder ends (here: closes it), whatever the file still says
     os.close(lock_pki_dir(str(tmp_path), "another run"))
-    assert (tmp_path / ".run.lock").read_text() == "another run"
+    with open(str(tmp_path) + ".lock") as lock_file:
+        assert lock_file.read() == "another run"
+    # a later play of the same run (host and pid) finds it its own
+    fd = lock_pki_dir(str(tmp_path), HOLDER)
+    try:
+        assert lock_pki_dir(str(tmp_path), HOLDER.replace("09:58:00Z", "10:05:00Z")) is None
+    finally:
+        os.close(fd)
 
 
 def test_pki_connection_trusts_the_bundle_during_and_after_a_rotation(tmp_path):

@@ -66,6 +66,12 @@ def test_the_keeper_holds_the_pki_dir_while_the_run_lives_and_ends_with_it(capsy
     assert pki_dir_free(pki)
 
 
+def test_a_pki_dir_whose_parent_cannot_be_written_is_not_held(capsys, tmp_path):
+    pki = str(tmp_path / "missing" / "etcd-pki")  # its parent does not exist: etcd_pki says what is wrong
+    code, out = run_main(capsys, {"pid": os.getpid(), "holder": holder(os.getpid()), "pki_dir": pki, "hold_pki_dir": True})
+    assert code == 0 and out["msg"] == "%s not held (No such file or directory)" % pki
+
+
 def test_a_lease_that_cannot_be_renewed_from_the_controller_fails_at_once(capsys, tmp_path):
     code, out = run_main(capsys, {"pid": os.getpid(), "holder": holder(os.getpid()), "lease_id": "694d77aa9e38260f",
                                   "endpoints": ["http://127.0.0.1:9"], "tls": False, "timeout": 1})
