@@ -85,7 +85,8 @@ def _url_host(address):
     return "[%s]" % address if ":" in address else address
 
 
-def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_domain=None, recorded=None):
+def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_domain=None, recorded=None,
+            play_hosts=None):
     """Validated member records for the hosts of the etcd group, in inventory order.
 
     The member name is ``NODE_NAME``, else ``etcd_member_name``, else the inventory hostname.
@@ -95,7 +96,8 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_
     ``listen_peer_url`` is then where it listens, on its address (etcd binds only to IPs).
     ``recorded`` ({member name: address}, from the cluster's own record of its members' peer URLs)
     gives the address of a host that has neither ``etcd_address`` nor facts: a lost host cannot say.
-    Raises AnsibleFilterError naming the hosts and values at fault.
+    ``play_hosts``, the hosts of the run: a host left out of it (--limit) whose address is still unknown
+    is named as such. Raises AnsibleFilterError naming the hosts and values at fault.
     """
     if isinstance(hosts, str) or not hosts:
         raise AnsibleFilterError(
@@ -112,6 +114,11 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_
                           % (by_name[name], host, name))
         by_name.setdefault(name, host)
         address = _address(hostvars, host) or (recorded or {}).get(name)
+        if not address and play_hosts is not None and host not in play_hosts:
+            errors.append("host %s: left out of this run (--limit), and its address is unknown (facts come only from "
+                          "the hosts a run reaches): set etcd_address for it in the inventory, or run without --limit"
+                          % host)
+            continue
         if not address:
             errors.append("host %s: no address: set etcd_address, or gather facts so that "
                           "ansible_default_ipv4.address is known" % host)

@@ -85,6 +85,7 @@ def argument_spec():
         crl=dict(type="path"),
         ca_rotation=dict(type="str", choices=["keep", "auto", "start", "advance"], default="keep"),
         ca_rotation_blockers=dict(type="list", elements="str", default=[]),
+        ca_rotation_left_out=dict(type="list", elements="str", default=[]),
         applications=dict(
             type="list",
             elements="dict",
@@ -114,6 +115,7 @@ def default_params(**overrides):
         applications=None,
         ca_rotation="keep",
         ca_rotation_blockers=[],
+        ca_rotation_left_out=[],
     )
     params.update(overrides)
     return params

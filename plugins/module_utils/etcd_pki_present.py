@@ -183,7 +183,7 @@ def plan_present(params, now=None):
         ca_expiring = not_after(load_certs(ca_cert_path, "CA certificate")[0]) - now <= renew_before
     # A CA rotation (etcd_pki_rotation): which CA signs in this run, and what its step writes.
     rotation = plan_rotation(base, ca_cert_path, ca_key_path, params["ca_rotation"], ca_expiring,
-                             params["ca_rotation_blockers"], now)
+                             params["ca_rotation_blockers"], now, left_out=params["ca_rotation_left_out"])
     sign_cert, sign_key = rotation["sign_cert"], rotation["sign_key"]
     ca = _ca_item(ca_cert_path, ca_key_path)
     cert_exists, key_exists = os.path.exists(sign_cert), os.path.exists(sign_key)

@@ -94,13 +94,16 @@ def _read(path):
         return handle.read()
 
 
-def plan_rotation(base, ca_cert_path, ca_key_path, request, ca_expiring, blockers, now):
+def plan_rotation(base, ca_cert_path, ca_key_path, request, ca_expiring, blockers, now, left_out=()):
     """Decide the rotation step of this run, before anything is written.
 
     Returns a dict: ``before``/``after`` (phases), ``sign_cert``/``sign_key`` (the CA files that
     sign this run's certificates), ``new_ca`` (True when a new CA is to be made), ``writes`` (path,
     bytes or a callable of the new CA's PEMs, mode) and ``removes``/``moves`` in order, ``bundle`` (its path) and the
     PEMs of the old and new CA as far as they exist.
+
+    ``blockers`` are members that are not up, ``left_out`` members this run does not reach (left out
+    by --limit): a rotation to start, or one in progress, is refused naming them.
     """
     names = (NEXT_CA, NEXT_CA_KEY, PREVIOUS_CA, PREVIOUS_CA_KEY, RETIRING_CA, RETIRING_CA_KEY)
     path = {name: os.path.join(base, name) for name in names}
@@ -113,6 +116,13 @@ def plan_rotation(base, ca_cert_path, ca_key_path, request, ca_expiring, blocker
         raise PkiError(
             "a step of the CA rotation in %s was cut short; run the etcd playbook to finish it (it resumes "
             "the rotation). Nothing was written." % base
+        )
+    if left_out and (before != NONE or after != NONE):
+        raise PkiError(
+            "%s must reach every member, and this run leaves out %s (--limit): run it again without --limit, or "
+            "with a --limit that includes every member. Nothing was written."
+            % ("the CA rotation in progress (phase %d of 3)" % PHASE_NUMBER[before] if before != NONE
+               else "a CA rotation", ", ".join(left_out))
         )
     if blockers and (before != NONE or after != NONE):
         raise PkiError(

@@ -19,6 +19,8 @@ description:
   - The lock of a holder that died is released by etcd when its lease expires, at most O(ttl)
     seconds after its last renewal. A holder that needs the lock for longer renews it by running
     the module again with O(lease_id).
+  - With O(controller), the lock of an C(ansible-playbook) run of that controller whose process no
+    longer runs is taken over at once, with a warning that names it (see O(controller)).
   - The same O(holder) acquiring a lock it already holds (a step run again) renews the lease and
     reports no change.
   - Acquiring grants a lease, then writes the key in one transaction that succeeds only when the
@@ -91,6 +93,26 @@ options:
       - With O(state=released), the lock is released only when this lease still holds it;
         otherwise nothing changes and a warning says it had expired or been taken.
     type: str
+  controller:
+    description:
+      - The controller this task runs from, for the role's run lock. A lock whose holder reads
+        V(ansible-playbook (PLAY\) on HOST by USER, pid PID, started TIME), with HOST equal to
+        O(controller.host) and a PID not in O(controller.run_pids), is held by a run of this
+        controller that died (killed, crashed, its session lost). It is taken over at once rather
+        than waited for, and a warning names it.
+      - A holder on another host is never taken over; its lease expires at most O(ttl) seconds after
+        its run last renewed it.
+    type: dict
+    suboptions:
+      host:
+        description: The controller's host name, as C(hostname) prints it.
+        type: str
+        required: true
+      run_pids:
+        description: The process IDs of the C(ansible-playbook) processes running on it now.
+        type: list
+        elements: int
+        required: true
   read_cluster:
     description:
       - Also read the cluster in the same call, right before the lock is taken, as
@@ -252,6 +274,13 @@ waited:
   returned: when O(state=acquired)
   type: float
   sample: 12.0
+taken_over:
+  description:
+    - The holder whose lock this task took over, because its lease had expired, or (with
+      O(controller)) because it is a run of this controller that died.
+  returned: when a lock was taken over
+  type: str
+  sample: ansible-playbook (Deploy and converge etcd) on ctl-host by bob, pid 4321, started 2026-11-22T09:58:00Z
 previous_holder:
   description:
     - The holder that held the lock before this one took it, when there was one. That is the
@@ -326,6 +355,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     module_clients,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import read_cluster_health
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import dead_holder
 
 POLL_INTERVAL = 1.0
 MAX_CONFLICTS = 10
@@ -353,6 +383,8 @@ def argument_spec():
         wait_timeout=dict(type="int", default=0),
         lease_id=dict(type="str"),
         read_cluster=dict(type="bool", default=False),
+        controller=dict(type="dict", options=dict(host=dict(type="str", required=True),
+                                                  run_pids=dict(type="list", elements="int", required=True))),
         quota_bytes=dict(type="int", default=0),
     )
     return spec
@@ -548,17 +580,17 @@ class Lock:
             if state == "free":
                 compare = [{"key": self.key_b64, "target": "CREATE", "result": "EQUAL", "create_revision": "0"}]
             else:
-                # held through a lease that has expired: etcd deletes the key any moment; take it
-                # over unless it changes meanwhile
+                # held through a lease that has expired (etcd deletes the key any moment), or by a
+                # run that died: take it over unless it changes meanwhile
                 if info["holder"] != self.params["holder"]:
                     previous = info
                 compare = [{"key": self.key_b64, "target": "MOD", "result": "EQUAL",
                             "mod_revision": str(kv["mod_revision"])}]
             if self.check_mode:
-                return self.would_acquire(info if state == "expired" else None)
+                return self.would_acquire(info if state in ("expired", "dead") else None)
             won, kv = self.try_acquire(compare)
             if won:
-                return self.acquired(won, previous, info if state == "expired" else None, start)
+                return self.acquired(won, previous, info if state in ("expired", "dead") else None, start)
             conflicts += 1
             if conflicts >= MAX_CONFLICTS:
                 raise LockError("lock %s changed hands %d times while this task tried to take it; try again"
@@ -568,7 +600,8 @@ class Lock:
         """(state, holder info, seconds its lease has left) of the lock as read.
 
         States: ``free``; ``mine`` (held by this holder, lease renewed, or in check mode alive);
-        ``expired`` (held through a lease that has expired); ``held`` (by another holder, or by a key
+        ``expired`` (held through a lease that has expired); ``dead`` (by a run of this controller
+        whose process is gone, ``info["dead"]`` says why); ``held`` (by another holder, or by a key
         without a lease, which never expires).
         """
         if kv is None:
@@ -583,14 +616,19 @@ class Lock:
             left = self.time_left(kv["lease"])
         if left <= 0:
             return "expired", info, 0
-        return ("mine" if info["holder"] == self.params["holder"] else "held"), info, left
+        if info["holder"] == self.params["holder"]:
+            return "mine", info, left
+        info["dead"] = dead_holder(info["holder"], self.params.get("controller"))
+        return ("dead" if info["dead"] else "held"), info, left
 
     def would_acquire(self, expired):
         p = self.params
         result = dict(changed=True, acquired=True, key=self.key, holder=p["holder"], ttl=p["ttl"], waited=0.0,
                       msg="lock %s would be acquired" % self.name)
         if expired is not None:
-            result["msg"] += " (the lease %s of %s has expired)" % (lease_hex(expired["lease"]), expired["holder"])
+            result["msg"] += " (the lease %s of %s %s)" % (
+                lease_hex(expired["lease"]), expired["holder"],
+                "is held by a run that died: %s" % expired["dead"] if expired.get("dead") else "has expired")
             if expired["holder"] != p["holder"]:
                 result["previous_holder"] = expired["holder"]
         return result
@@ -677,7 +715,14 @@ class Lock:
             result["previous_holder"] = previous["holder"]
             if self.polls:
                 result["msg"] += " after waiting %s s for %s" % (result["waited"], previous["holder"])
-        if expired is not None:
+        if expired is not None and expired.get("dead"):
+            result["taken_over"] = expired["holder"]
+            self.warnings.append(
+                "lock %s was held by %s since %s (lease %s), a run of this controller that died (%s): it may have "
+                "stopped part-way; the lock was taken over" % (self.name, expired["holder"], expired["acquired_at"],
+                                                               lease_hex(expired["lease"]), expired["dead"]))
+        elif expired is not None:
+            result["taken_over"] = expired["holder"]
             self.warnings.append(
                 "lock %s was still held by %s since %s through lease %s, which had expired: that run may have stopped "
                 "part-way; the lock was taken over" % (self.name, expired["holder"], expired["acquired_at"],

@@ -299,6 +299,14 @@ options:
     type: list
     elements: str
     default: []
+  ca_rotation_left_out:
+    description:
+      - Members the caller's run does not reach (left out by C(--limit)), as the caller names them. While
+        the list is not empty, a rotation that would start (also V(auto) with the CA expiring) or one in
+        progress is refused, naming them and saying to run without C(--limit); nothing is written.
+    type: list
+    elements: str
+    default: []
 seealso:
   - name: etcd transport security model
     description: How etcd uses client, server and peer certificates.

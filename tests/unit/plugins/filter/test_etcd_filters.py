@@ -88,6 +88,17 @@ def test_a_host_without_address_or_facts_takes_the_address_the_cluster_recorded_
         f.members(["h1", "h2"], hv, recorded={"other": "10.0.0.1"})
 
 
+def test_a_host_left_out_by_limit_without_address_is_named_with_what_to_do():
+    hv = inventory(h1={"NODE_NAME": "a"}, h2={"NODE_NAME": "b", "etcd_address": "10.0.0.2"})
+    with pytest.raises(AnsibleFilterError, match=re.escape(
+            "host h1: left out of this run (--limit), and its address is unknown (facts come only from the hosts a "
+            "run reaches): set etcd_address for it in the inventory, or run without --limit")):
+        f.members(["h1", "h2"], hv, play_hosts=["h2"])
+    # in the run, it is a host whose facts are missing
+    with pytest.raises(AnsibleFilterError, match="host h1: no address: set etcd_address"):
+        f.members(["h1", "h2"], hv, play_hosts=["h1", "h2"])
+
+
 def test_shared_peer_url_names_both_hosts():
     hv = inventory(h1={"etcd_address": "10.0.0.1"}, h2={"etcd_address": "10.0.0.1"})
     with pytest.raises(AnsibleFilterError, match=re.escape("hosts h1 and h2 both use the peer URL https://10.0.0.1:2380")):

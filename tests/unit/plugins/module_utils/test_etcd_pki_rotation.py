@@ -186,6 +186,28 @@ def test_members_down_refuse_a_rotation_and_write_nothing(pki):
     assert snapshot(pki) != before
 
 
+def test_members_left_out_by_limit_refuse_a_rotation_naming_them_and_write_nothing(pki):
+    run(pki, "keep")
+    before = snapshot(pki)
+    with pytest.raises(PkiError, match=re.escape(
+            "a CA rotation must reach every member, and this run leaves out member etcd-host2 on host host2 "
+            "(--limit): run it again without --limit, or with a --limit that includes every member. "
+            "Nothing was written.")):
+        run(pki, "start", ca_rotation_left_out=["member etcd-host2 on host host2"])
+    assert snapshot(pki) == before
+    # The automatic rotation of a CA that expires follows the same rule.
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=3630)
+    with pytest.raises(PkiError, match="a CA rotation must reach every member"):
+        run_present(params(pki, ca_rotation="auto", ca_rotation_left_out=["x"]), now=later)
+    assert snapshot(pki) == before
+    # Nothing to rotate: a run with --limit goes on.
+    run(pki, "auto", ca_rotation_left_out=["member etcd-host2 on host host2"])
+    # A rotation in progress is not advanced by a run that leaves members out.
+    run(pki, "start")
+    with pytest.raises(PkiError, match=r"the CA rotation in progress \(phase 1 of 3\) must reach every member"):
+        run(pki, "advance", ca_rotation_left_out=["x"])
+
+
 def test_an_expiring_ca_starts_a_rotation_with_auto(pki):
     run(pki, "keep")
     # 3630 days on, the 10-year CA ends within the 30 days of renew_before_days.

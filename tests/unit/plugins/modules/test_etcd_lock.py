@@ -630,3 +630,54 @@ def test_examples_and_return_are_yaml():
     returned = yaml.safe_load(etcd_lock.RETURN)
     assert {"key", "acquired", "released", "lease_id", "holder", "acquired_at", "ttl", "expires_in",
             "waited", "previous_holder", "held_by", "release_command", "cluster", "msg"} <= set(returned)
+
+
+# -- a run of this controller that died -------------------------------------------------------
+
+DEAD_RUN = "ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid 4242, started 2026-11-22T09:58:00Z"
+
+
+def test_the_lock_of_a_run_of_this_controller_that_died_is_taken_over_naming_it():
+    cluster = FakeKVCluster()
+    acquire(cluster, holder=DEAD_RUN, ttl=45)
+    failure, result, warnings = run(cluster, controller=dict(host="ctl-a", run_pids=[1234, 5678]))
+    assert failure is None, failure
+    assert result["acquired"] is True and result["holder"] == ALICE
+    assert result["taken_over"] == DEAD_RUN and result["previous_holder"] == DEAD_RUN
+    assert warnings == ["lock run was held by %s since 2026-11-22T10:00:00Z (lease %s), a run of this controller that "
+                        "died (pid 4242 on ctl-a runs no ansible-playbook any more): it may have stopped part-way; "
+                        "the lock was taken over" % (DEAD_RUN, FIRST_HEX)]
+    assert stored(cluster)[0]["holder"] == ALICE
+    # only if the lock did not change since it was read
+    (_method, compare, _success, _failure), = calls(cluster, "txn")[1:]
+    assert compare[0]["target"] == "MOD"
+
+
+@pytest.mark.parametrize("controller", [
+    dict(host="ctl-a", run_pids=[4242]),  # its process still runs ansible-playbook
+    dict(host="ctl-b", run_pids=[]),  # a run of another controller: its liveness is unknown here
+    None,  # the caller gives no controller
+], ids=["alive", "other-controller", "no-controller"])
+def test_the_lock_of_a_run_that_may_live_is_refused_naming_it(controller):
+    cluster = FakeKVCluster()
+    acquire(cluster, holder=DEAD_RUN, ttl=45)
+    failure, result, _warnings = run(cluster, controller=controller)
+    assert failure.startswith("lock run is held by %s since" % DEAD_RUN)
+    assert result["acquired"] is False and "taken_over" not in result
+    assert stored(cluster)[0]["holder"] == DEAD_RUN
+
+
+def test_a_holder_not_written_by_the_role_is_never_taken_over():
+    cluster = FakeKVCluster()
+    acquire(cluster, holder=BOB)
+    failure, _result, _warnings = run(cluster, controller=dict(host="ctl-b", run_pids=[]))
+    assert failure.startswith("lock run is held by %s" % BOB)
+
+
+def test_check_mode_reports_the_takeover_of_a_dead_run():
+    cluster = FakeKVCluster()
+    acquire(cluster, holder=DEAD_RUN)
+    failure, result, _warnings = run(cluster, check_mode=True, controller=dict(host="ctl-a", run_pids=[]))
+    assert failure is None and result["changed"] is True
+    assert "is held by a run that died: pid 4242 on ctl-a runs no ansible-playbook any more" in result["msg"]
+    assert stored(cluster)[0]["holder"] == DEAD_RUN

@@ -1,0 +1,97 @@
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import PkiDirBusy, lock_pki_dir, process_lives
+from ansible_collections.raftops.etcd.plugins.modules import etcd_lock_keeper
+from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match
+
+
+def holder(pid):
+    return "ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid %d, started 2026-11-22T09:58:00Z" % pid
+
+
+def run_main(capsys, args):
+    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
+        etcd_lock_keeper.main()
+    return exit_info.value.code, json.loads(capsys.readouterr().out)
+
+
+def wait_until(condition, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def pki_dir_free(path):
+    try:
+        os.close(lock_pki_dir(path, "probe"))
+    except PkiDirBusy:
+        return False
+    return True
+
+
+def test_the_keeper_holds_the_pki_dir_while_the_run_lives_and_ends_with_it(capsys, tmp_path):
+    run = subprocess.Popen(["sleep", "60"])
+    pki = str(tmp_path / "pki")
+    try:
+        code, out = run_main(capsys, {"pid": run.pid, "holder": holder(run.pid), "pki_dir": pki, "hold_pki_dir": True})
+        assert code == 0, out
+        assert out["msg"] == "%s held while pid %d runs" % (pki, run.pid)
+        keeper = out["keeper_pid"]
+        assert process_lives(keeper)
+        # another run is refused, naming the one that holds it
+        with pytest.raises(PkiDirBusy, match="is in use by %s" % holder(run.pid).replace("(", r"\(").replace(")", r"\)")):
+            lock_pki_dir(pki, holder(os.getpid()))
+        code, refused = run_main(capsys, {"pid": os.getpid(), "holder": holder(os.getpid()), "pki_dir": pki,
+                                          "hold_pki_dir": True})
+        assert code == 1 and refused["msg"] == (
+            "etcd_pki_dir %s is in use by %s: wait for that run to finish; nothing was changed" % (pki, holder(run.pid)))
+        # a later play of the same run finds it its own
+        code, again = run_main(capsys, {"pid": run.pid, "holder": holder(run.pid), "pki_dir": pki, "hold_pki_dir": True})
+        assert code == 0 and again["msg"] == "nothing to keep: this run holds %s already" % pki
+    finally:
+        run.kill()
+        run.wait()
+    # the run ends: the keeper within about a second, and with it the lock
+    assert wait_until(lambda: not process_lives(keeper))
+    assert pki_dir_free(pki)
+
+
+def test_a_pki_dir_whose_parent_cannot_be_written_is_not_held(capsys, tmp_path):
+    pki = str(tmp_path / "missing" / "etcd-pki")  # its parent does not exist: etcd_pki says what is wrong
+    code, out = run_main(capsys, {"pid": os.getpid(), "holder": holder(os.getpid()), "pki_dir": pki, "hold_pki_dir": True})
+    assert code == 0 and out["msg"] == "%s not held (No such file or directory)" % pki
+
+
+def test_a_lease_that_cannot_be_renewed_from_the_controller_fails_at_once(capsys, tmp_path):
+    code, out = run_main(capsys, {"pid": os.getpid(), "holder": holder(os.getpid()), "lease_id": "694d77aa9e38260f",
+                                  "endpoints": ["http://127.0.0.1:9"], "tls": False, "timeout": 1})
+    assert code == 1
+    assert out["msg"].startswith("the run lock's lease 694d77aa9e38260f cannot be renewed from this controller through "
+                                 "http://127.0.0.1:9: ")
+    assert out["msg"].endswith("The controller must reach the members' client URLs to keep the run lock alive")
+
+
+def test_a_pid_that_runs_nothing_is_refused(capsys):
+    code, out = run_main(capsys, {"pid": 2 ** 22 + 1, "holder": "x"})
+    assert code == 1 and out["msg"] == "pid 4194305 runs no process: give the pid of this ansible-playbook run"
+
+
+def test_documented_options_match_the_argument_spec():
+    assert_documented_options_match(etcd_lock_keeper)
+
+
+def test_the_password_is_never_in_the_output(capsys):
+    code, out = run_main(capsys, {"pid": os.getpid(), "holder": holder(os.getpid()), "lease_id": "694d77aa9e38260f",
+                                  "endpoints": ["http://127.0.0.1:9"], "tls": False, "timeout": 1,
+                                  "auth_user": "root", "auth_password": "s3cret-pw"})
+    assert code == 1 and "s3cret-pw" not in json.dumps(out)
