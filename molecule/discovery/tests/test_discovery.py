@@ -1,6 +1,7 @@
 """Bootstrap by DNS SRV and by the discovery service, and auto-TLS, on real hosts (docs/bootstrap.md).
 
-In file order: the cluster converge.yml bootstrapped from the SRV records of etcd.test; a new
+In file order: the cluster converge.yml bootstrapped from the SRV records of etcd.test (through a
+nameserver that refuses the targets' AAAA query, as a dnsmasq without upstream does); a new
 member without its record, with a record on the wrong port, and with a record pointing at a host
 outside the group are each refused before any host changes, naming the record; with its record
 the member joins. A module run on a member with discovery_srv (no endpoints) finds the cluster
@@ -22,6 +23,7 @@ import urllib.error
 import urllib.request
 import uuid
 
+import dns.resolver
 import pytest
 from etcdtest import EPHEMERAL, INVENTORY, Gateway, ansible_env, fingerprint, host, playbook, recap
 
@@ -70,6 +72,12 @@ def peer_urls(url="https://10.250.0.111:2379"):
 
 
 def test_the_cluster_bootstrapped_from_its_srv_records():
+    # The bootstrap above went through a nameserver that refuses the targets' AAAA query.
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers, resolver.lifetime = ["10.250.0.110"], 5
+    assert [str(a) for a in resolver.resolve("disc-0.etcd.test", "A")] == ["10.250.0.111"]
+    with pytest.raises(dns.resolver.NoNameservers, match="REFUSED"):
+        resolver.resolve("disc-0.etcd.test", "AAAA")
     assert peer_urls() == ["https://disc-%d.etcd.test:2380" % i for i in range(3)]
     for name in MEMBERS:
         h = host(name)
