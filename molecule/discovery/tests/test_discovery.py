@@ -221,8 +221,10 @@ def test_a_used_token_is_refused_before_any_host_changes():
     assert fingerprint(MEMBERS, instance="etcd-disc2") == before
 
 
+# Also compaction off the way etcd documents it: a retention of 0 (with the default mode periodic).
 AUTO = dict(etcd_instance="etcd-auto", etcd_client_port=22379, etcd_peer_port=22380, etcd_metrics_port=22381,
-            etcd_bootstrap="static", etcd_discovery_srv="", etcd_tls=False, etcd_auto_tls=True)
+            etcd_bootstrap="static", etcd_discovery_srv="", etcd_tls=False, etcd_auto_tls=True,
+            etcd_auto_compaction_retention="0")
 
 
 def test_an_auto_tls_cluster_serves_tls_only():
@@ -241,6 +243,17 @@ def test_an_auto_tls_cluster_serves_tls_only():
         urllib.request.urlopen("https://10.250.0.111:22379/health",
                                context=ssl.create_default_context(cafile=os.path.join(EPHEMERAL, "etcd-pki", "ca.pem")),
                                timeout=5)
+
+
+def test_a_retention_of_0_runs_the_members_without_compaction_and_a_rerun_changes_nothing():
+    for name in MEMBERS:
+        h = host(name)
+        assert "COMPACTION" not in h.file("/etc/etcd-auto/etcd.env").content_string
+        # etcd's own reading of its settings: no retention, so no compactor.
+        assert '"auto-compaction-retention":"0s"' in h.run("journalctl -u etcd-auto --no-pager").stdout
+    rc, out = playbook("etcd", *extra_vars("auto", **AUTO))
+    assert rc == 0, out[-3000:]
+    assert all(recap(out)[name]["changed"] == 0 for name in MEMBERS), out[-2000:]
 
 
 def test_the_status_playbook_reports_the_auto_tls_cluster():
