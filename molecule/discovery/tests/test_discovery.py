@@ -9,8 +9,11 @@ through the client SRV records, and a domain without records is refused naming t
 second cluster on the same members (etcd_instance etcd-disc) fails to form while two members
 are cut off from their peers, and the run cleans up (members stopped, their data and the token
 deleted), so that it bootstraps through the same token on disc-disco next; a second bootstrap with
-that token is refused. A third (etcd-auto) runs auto-TLS and serves TLS only, and the status
-playbook reports it. Last, a gRPC proxy, then a gateway, on disc-proxy find the members by their client SRV records.
+that token is refused. On that cluster, with auth on, etcd_user sets a password only when etcd
+says it is wrong, and refuses a certificate-only user given one. A third (etcd-auto) runs auto-TLS
+with compaction off (retention 0) and serves TLS only, a re-run changes nothing, and the status
+playbook reports it. Last, a gRPC proxy, then a gateway, on disc-proxy find the members by their
+client SRV records.
 """
 
 import http.client
@@ -113,7 +116,7 @@ def test_the_new_member_joins_once_its_record_exists():
     assert peer_urls() == ["https://disc-%d.etcd.test:2380" % i for i in range(4)]
 
 
-def module(name, target, **args):
+def module(name, target, /, **args):
     """Run module raftops.etcd.<name> on host ``target`` as an operator does (ansible -m); returns
     (returncode, its result as JSON, the output)."""
     proc = subprocess.run(["ansible", target, "-i", INVENTORY, "-m", "raftops.etcd." + name, "-a", json.dumps(args)],
@@ -219,6 +222,36 @@ def test_a_used_token_is_refused_before_any_host_changes():
     assert rc != 0
     assert "is already used: 3 member(s) registered" in flat(out)
     assert fingerprint(MEMBERS, instance="etcd-disc2") == before
+
+
+def test_a_password_is_set_only_when_etcd_says_it_is_wrong():
+    # etcd_user run on the controller against the discovery-bootstrapped cluster, with auth on.
+    pki = os.path.join(EPHEMERAL, "etcd-disc-pki")
+    tls = dict(endpoints=["https://10.250.0.111:%d" % DISC["etcd_client_port"]], ca_cert=os.path.join(pki, "ca.pem"),
+               client_cert=os.path.join(pki, "admin.pem"), client_key=os.path.join(pki, "admin-key.pem"))
+    as_root = dict(tls, auth_user="root", auth_password="root-Secret-1")
+    for args in (dict(name="root", password="root-Secret-1", roles=["root"]), dict(name="cert-only", no_password=True),
+                 dict(name="app", password="app-Secret-1")):
+        rc, _result, out = module("etcd_user", "localhost", **args, **tls)
+        assert rc == 0, out
+    rc, _result, out = module("etcd_auth", "localhost", state="enabled", **tls)
+    assert rc == 0, out
+    try:
+        rc, result, out = module("etcd_user", "localhost", name="app", password="app-Secret-1",
+                                 update_password="always", **as_root)
+        assert rc == 0 and result["changed"] is False, out
+        rc, result, out = module("etcd_user", "localhost", name="app", password="app-Secret-2",
+                                 update_password="always", **as_root)
+        assert rc == 0 and result["password_changed"] is True, out
+        # The operator's case: a certificate-only user given a password. etcd keeps it so, and
+        # would have it "set" on every run; it is refused, with nothing shown of the password.
+        rc, result, out = module("etcd_user", "localhost", name="cert-only", password="cert-Secret-1",
+                                 update_password="always", **as_root)
+        assert rc != 0 and "user cert-only was made with no_password=true" in result["msg"], out
+        assert "cert-Secret-1" not in out
+    finally:
+        rc, _result, out = module("etcd_auth", "localhost", state="disabled", **as_root)
+        assert rc == 0, out
 
 
 # Also compaction off the way etcd documents it: a retention of 0 (with the default mode periodic).
