@@ -156,37 +156,48 @@ COMPACTION_MODES = ("", "periodic", "revision")
 GO_DURATION = re.compile(r"(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:h|m|s))+")
 GO_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]*)(h|m|s)")
 SECONDS = {"h": 3600, "m": 60, "s": 1}
-PERIODIC_TEXT = ("with etcd_auto_compaction_mode='periodic': a Go duration like '1h', '30m' or '1h30m', or a whole "
-                 "number of hours like '1'; not 0 (set etcd_auto_compaction_mode to '' to turn compaction off)")
-REVISION_TEXT = ("with etcd_auto_compaction_mode='revision': a whole number of revisions to keep, at least 1 "
-                 "(set etcd_auto_compaction_mode to '' to turn compaction off)")
+PERIODIC_TEXT = ("with etcd_auto_compaction_mode='periodic': a Go duration like '1h', '30m' or '1h30m', a whole "
+                 "number of hours like '1', or 0 (off, as etcd takes it)")
+REVISION_TEXT = ("with etcd_auto_compaction_mode='revision': a whole number of revisions to keep, at least 1, "
+                 "or 0 (off, as etcd takes it)")
 RETENTION_TEXT = ("a Go duration like '1h' or '1h30m', or a whole number (hours with periodic, revisions with "
-                  "revision compaction), above 0")
+                  "revision compaction); 0 turns compaction off")
 
 
-def _retention_periodic(value):
-    number = _integer(value)
-    if number is not None:
-        return number >= 1
+def _duration_seconds(value):
+    """The seconds of a Go duration text like '1h30m', else None."""
     if isinstance(value, str) and GO_DURATION.fullmatch(value):
-        return sum(float(n) * SECONDS[u] for n, u in GO_DURATION_PART.findall(value)) > 0
-    return False
+        return sum(float(n) * SECONDS[u] for n, u in GO_DURATION_PART.findall(value))
+    return None
 
 
-def _retention_revision(value):
-    number = _integer(value)
-    return number is not None and number >= 1
+def compaction_off(mode, retention):
+    """Whether the members run no automatic compaction: mode '' (nothing written), or a retention of
+    0 in any form etcd reads (0, '0', '0h', '0m0s'), which etcd documents as off: it starts its
+    compactor only for a retention that is not 0 (etcdserver.NewServer)."""
+    return mode == "" or _integer(retention) == 0 or _duration_seconds(retention) == 0
+
+
+def compaction_env(mode, retention):
+    """ETCD_AUTO_COMPACTION_MODE and _RETENTION for the members' settings, or nothing when compaction
+    is off (compaction_off): both forms of "off" write the same file, etcd's default; see
+    plugins/filter/compaction_env.yml."""
+    if compaction_off(mode, retention):
+        return {}
+    return {"ETCD_AUTO_COMPACTION_MODE": str(mode), "ETCD_AUTO_COMPACTION_RETENTION": str(retention)}
 
 
 def compaction_retention(value, settings):
     mode = settings.get("etcd_auto_compaction_mode")
-    if mode == "":
+    if mode in COMPACTION_MODES and compaction_off(mode, value):
         return None  # compaction is off: the retention is not written anywhere
-    if mode == "periodic":
-        return None if _retention_periodic(value) else PERIODIC_TEXT
+    number = _integer(value)
     if mode == "revision":
-        return None if _retention_revision(value) else REVISION_TEXT
-    return None if _retention_periodic(value) else RETENTION_TEXT
+        return None if number is not None and number >= 1 else REVISION_TEXT
+    periodic = (number >= 1) if number is not None else (_duration_seconds(value) or 0) > 0
+    if mode == "periodic":
+        return None if periodic else PERIODIC_TEXT
+    return None if periodic else RETENTION_TEXT
 
 
 # --- paths --------------------------------------------------------------------------------------
@@ -822,7 +833,7 @@ def host_address(value, _settings):
 
 
 def go_duration(value, _settings):
-    return None if isinstance(value, str) and _retention_periodic(value) and _integer(value) is None else True
+    return None if (_duration_seconds(value) or 0) > 0 else True
 
 
 def proxy_ports_differ(value, settings):
@@ -874,7 +885,7 @@ RULES = [
     Rule("etcd_auto_compaction_mode", one_of(COMPACTION_MODES), "'' (off), 'periodic' or 'revision'",
          "the modes etcd knows"),
     Rule("etcd_auto_compaction_retention", compaction_retention, RETENTION_TEXT,
-         "periodic takes a duration or hours, revision a revision count; 0 would silently turn compaction off"),
+         "periodic takes a duration or hours, revision a revision count; 0 is off, as etcd documents it"),
     Rule("etcd_log_level", one_of(LOG_LEVELS), "one of %s" % ", ".join(LOG_LEVELS),
          "the levels etcd knows"),
     Rule("etcd_limit_nofile", whole_number(1024), "a whole number of open files, at least 1024",
@@ -1096,4 +1107,4 @@ def settings_problems(settings, host="?", inventory_hosts=None):
 
 class FilterModule:
     def filters(self):
-        return {"settings_problems": settings_problems}
+        return {"settings_problems": settings_problems, "compaction_env": compaction_env}

@@ -65,8 +65,9 @@ def srv_records(members, domain, srv_name="", tls=True, ttl=300):
 def srv_problems(records, members, service="", new_hosts=None):
     """What is wrong with the resolved SRV ``records`` for the ``members``; see plugins/filter/srv_problems.yml.
 
-    ``records``: dicts with ``target``, ``port`` and ``addresses`` (what the target resolves to), as
-    the lookup raftops.etcd.etcd_srv returns them. Every member needs exactly one record whose
+    ``records``: dicts with ``target``, ``port``, ``addresses`` (what the target resolves to) and
+    ``failures`` (why an address query failed), as the lookup raftops.etcd.etcd_srv returns them; a
+    target with addresses is used whatever its failures, as etcd does. Every member needs exactly one record whose
     target is its srv_target and resolves to its address, on its peer port; no record may point
     anywhere else. ``new_hosts`` are members that are not in the cluster yet (their message says
     that a new member needs its record before it joins).
@@ -83,7 +84,9 @@ def srv_problems(records, members, service="", new_hosts=None):
         addresses = set(map(str, record.get("addresses") or []))
         shown = "%s -> %s:%d" % (service, target, port)
         if not addresses:
-            problems.append("record %s: %s does not resolve to an address" % (shown, target))
+            failures = record.get("failures") or []
+            problems.append("record %s: %s does not resolve to an address%s"
+                            % (shown, target, " (%s)" % "; ".join(map(str, failures)) if failures else ""))
             continue
         owners = [m for m in members if m.get("srv_target") == target or str(m["address"]) in addresses]
         if not owners:

@@ -10,6 +10,10 @@ description:
   - Resolves each SRV service name (like C(_etcd-server-ssl._tcp.example.com)) with dnspython, as
     etcd's C(--discovery-srv) does on the members, and resolves each record's target to its A and
     AAAA addresses.
+  - As etcd's resolver (Go's) does, a target keeps the addresses of the type that answered when the
+    other type's query fails (a nameserver answering REFUSED or SERVFAIL to AAAA, a timeout). Only a
+    target that resolves to no address at all is a problem, and RV(_raw.failures) says why.
+  - An SRV query that fails (no nameserver answers it) fails the lookup, naming the service.
   - Returns, per term, the list of records; a name without records is an empty list. The role
     checks them against the inventory with P(raftops.etcd.srv_problems#filter) before any host changes.
 requirements:
@@ -60,6 +64,13 @@ _raw:
       description: The addresses the target resolves to (A and AAAA), sorted.
       type: list
       elements: str
+    failures:
+      description:
+        - The address queries of the target that failed, other than the name or the type not existing,
+          as C(AAAA) or C(A), a colon and why; empty when both answered.
+        - Addresses of the other type are still used, as etcd uses them.
+      type: list
+      elements: str
 """
 
 from ansible.errors import AnsibleLookupError
@@ -78,12 +89,33 @@ def _absent_errors():
     return (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer)
 
 
+def target_addresses(target, resolver):
+    """(addresses, failures) of SRV target ``target``: its A and AAAA addresses, sorted, and why a
+    type's query failed (``AAAA: <why>``) when it did not answer "no such name" or "no such data".
+
+    Go's resolver, which etcd uses to resolve the targets, keeps the answers of one type when the
+    other's query fails (a nameserver refusing AAAA for a name it only has an A record of); only a
+    target without any address is an error to etcd. So a failure here is not raised: the caller
+    refuses a target whose addresses are empty, naming the failures.
+    """
+    addresses, failures = [], []
+    for rdtype in ("A", "AAAA"):
+        try:
+            addresses.extend(str(item.address) for item in resolver.resolve(target, rdtype))
+        except _absent_errors():
+            continue
+        except dns.exception.DNSException as exc:
+            failures.append("%s: %s" % (rdtype, str(exc) or exc.__class__.__name__))
+    return sorted(set(addresses)), failures
+
+
 def resolve_srv(name, resolver):
     """The records of SRV service ``name`` as dicts (see RETURN), sorted; [] when there are none.
 
     ``resolver`` needs only ``resolve(qname, rdtype)`` returning an iterable of rdata (a dnspython
-    Resolver, or in tests a zone's rdatasets). Other DNS failures (timeouts, no nameserver
-    answering) raise AnsibleLookupError naming the name.
+    Resolver, or in tests a zone's rdatasets). An SRV query that fails (a timeout, no nameserver
+    answering) raises AnsibleLookupError naming the name; the targets' address queries never do
+    (target_addresses).
     """
     try:
         answer = resolver.resolve(name, "SRV")
@@ -93,17 +125,10 @@ def resolve_srv(name, resolver):
         raise AnsibleLookupError("raftops.etcd.etcd_srv: cannot resolve %s: %s" % (name, exc)) from None
     records = []
     for rdata in answer:
-        addresses = []
-        for rdtype in ("A", "AAAA"):
-            try:
-                addresses.extend(str(item.address) for item in resolver.resolve(rdata.target, rdtype))
-            except _absent_errors():
-                continue
-            except dns.exception.DNSException as exc:
-                raise AnsibleLookupError("raftops.etcd.etcd_srv: cannot resolve %s (%s of %s): %s"
-                                         % (rdata.target, rdtype, name, exc)) from None
+        addresses, failures = target_addresses(rdata.target, resolver)
         records.append(dict(target=rdata.target.to_text(omit_final_dot=True).lower(), port=int(rdata.port),
-                            priority=int(rdata.priority), weight=int(rdata.weight), addresses=sorted(set(addresses))))
+                            priority=int(rdata.priority), weight=int(rdata.weight), addresses=addresses,
+                            failures=failures))
     return sorted(records, key=lambda r: (r["target"], r["port"]))
 
 

@@ -48,6 +48,11 @@ INVALID_TOKEN = "invalid auth token"
 USER_EMPTY = "user name is empty"
 AUTH_NOT_ENABLED = "authentication is not enabled"
 AUTH_FAILED = "authentication failed"
+# The two answers AUTH_FAILED covers, told apart when it matters: the name or password is wrong (a
+# login's only answer that says the password differs), and a password given for a user made with
+# --no-password, which etcd never lets log in with one.
+WRONG_PASSWORD = "authentication failed, invalid user ID or password"
+NO_PASSWORD_USER = "password was given for no password user"
 USER_NOT_FOUND = "user name not found"
 ROLE_NOT_FOUND = "role name not found"
 # What a learner answers every RPC but its status and serializable reads, a login included

@@ -16,6 +16,10 @@ description:
   - etcd never returns a password. An existing user's password is set only with
     O(update_password=always), and is then checked first by logging in with it, which etcd allows
     only while auth is enabled; while auth is off it is set on every run (and reported changed).
+  - Only etcd's answer C(invalid user ID or password) to that login sets the password. Any other
+    failure (a leader change, a timeout, no endpoint answering) is tried again, three logins in all,
+    and then fails the task with nothing changed; a user made with O(no_password=true), which etcd
+    never lets log in with a password, is refused with what to do.
   - A user must have a password, unless it only ever connects with a client certificate whose
     common name is its name. Such a user needs O(no_password=true) (etcd 3.4 and later), so that a
     forgotten password is not mistaken for one.
@@ -142,13 +146,21 @@ msg:
   sample: user app created, roles granted app
 """
 
+import time
+
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_access as ea
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
-    AUTH_FAILED,
+    AUTH_NOT_ENABLED,
+    NO_PASSWORD_USER,
+    WRONG_PASSWORD,
     EtcdError,
-    EtcdUnreachable,
     connection_argument_spec,
 )
+
+# A login that gets another answer than yes or "wrong password" (a leader change, a timeout, no
+# endpoint answering) is tried again this many times in all, after 2 s, then 4 s.
+PASSWORD_CHECK_TRIES = 3
+PASSWORD_CHECK_DELAY = 2.0
 
 
 def argument_spec():
@@ -220,20 +232,35 @@ class User(ea.Access):
 
     def password_differs(self, name):
         """Whether an existing user's password is to be set: only with update_password=always, and
-        then unless logging in with it works (which needs auth to be on)."""
+        then only when etcd answers the login with it "invalid user ID or password" (or cannot check
+        it while auth is off). Any other answer never sets it: a no-password user is refused, and a
+        transient failure is tried again, then fails the task before anything changed."""
         p = self.params
         if p["update_password"] != "always" or not p["password"]:
             return False
-        try:
-            self.ask("authenticate", name, p["password"])
-        except EtcdError as exc:
-            if isinstance(exc, EtcdUnreachable):
-                raise
-            if not exc.matches(AUTH_FAILED):
-                self.warnings.append("user %s: the password cannot be checked while auth is off (%s), so it is set "
-                                     "again" % (name, exc))
-            return True
-        return False
+        failures = []
+        for attempt in range(PASSWORD_CHECK_TRIES):
+            if attempt:
+                time.sleep(PASSWORD_CHECK_DELAY * 2 ** (attempt - 1))
+            try:
+                self.ask("authenticate", name, p["password"])
+                return False
+            except EtcdError as exc:
+                if exc.matches(WRONG_PASSWORD):
+                    return True
+                if exc.matches(NO_PASSWORD_USER):
+                    raise ea.AccessError(
+                        "user %s was made with no_password=true: etcd refuses every password login for it and "
+                        "keeps it so when a password is set. Leave its password out, or delete the user and "
+                        "create it again with a password (state=absent, then present). Nothing was changed" % name) from None
+                if exc.matches(AUTH_NOT_ENABLED):
+                    self.warnings.append("user %s: the password cannot be checked while auth is off (%s), so it is "
+                                         "set again" % (name, exc))
+                    return True
+                failures.append(str(exc))
+        raise ea.AccessError("user %s: its password could not be checked (%d logins, each failed: %s); it was not set "
+                             "and nothing was changed: run again once the cluster answers"
+                             % (name, PASSWORD_CHECK_TRIES, "; ".join(failures)))
 
     def describe(self, name, created, password_changed, grants, revokes):
         verb = (lambda done: "would be " + done) if self.check_mode else (lambda done: done)

@@ -1,6 +1,7 @@
 """Bootstrap by DNS SRV and by the discovery service, and auto-TLS, on real hosts (docs/bootstrap.md).
 
-In file order: the cluster converge.yml bootstrapped from the SRV records of etcd.test; a new
+In file order: the cluster converge.yml bootstrapped from the SRV records of etcd.test (through a
+nameserver that refuses the targets' AAAA query, as a dnsmasq without upstream does); a new
 member without its record, with a record on the wrong port, and with a record pointing at a host
 outside the group are each refused before any host changes, naming the record; with its record
 the member joins. A module run on a member with discovery_srv (no endpoints) finds the cluster
@@ -8,8 +9,11 @@ through the client SRV records, and a domain without records is refused naming t
 second cluster on the same members (etcd_instance etcd-disc) fails to form while two members
 are cut off from their peers, and the run cleans up (members stopped, their data and the token
 deleted), so that it bootstraps through the same token on disc-disco next; a second bootstrap with
-that token is refused. A third (etcd-auto) runs auto-TLS and serves TLS only, and the status
-playbook reports it. Last, a gRPC proxy, then a gateway, on disc-proxy find the members by their client SRV records.
+that token is refused. On that cluster, with auth on, etcd_user sets a password only when etcd
+says it is wrong, and refuses a certificate-only user given one. A third (etcd-auto) runs auto-TLS
+with compaction off (retention 0) and serves TLS only, a re-run changes nothing, and the status
+playbook reports it. Last, a gRPC proxy, then a gateway, on disc-proxy find the members by their
+client SRV records.
 """
 
 import http.client
@@ -22,6 +26,7 @@ import urllib.error
 import urllib.request
 import uuid
 
+import dns.resolver
 import pytest
 from etcdtest import EPHEMERAL, INVENTORY, Gateway, ansible_env, fingerprint, host, playbook, recap
 
@@ -70,6 +75,12 @@ def peer_urls(url="https://10.250.0.111:2379"):
 
 
 def test_the_cluster_bootstrapped_from_its_srv_records():
+    # The bootstrap above went through a nameserver that refuses the targets' AAAA query.
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers, resolver.lifetime = ["10.250.0.110"], 5
+    assert [str(a) for a in resolver.resolve("disc-0.etcd.test", "A")] == ["10.250.0.111"]
+    with pytest.raises(dns.resolver.NoNameservers, match="REFUSED"):
+        resolver.resolve("disc-0.etcd.test", "AAAA")
     assert peer_urls() == ["https://disc-%d.etcd.test:2380" % i for i in range(3)]
     for name in MEMBERS:
         h = host(name)
@@ -105,7 +116,7 @@ def test_the_new_member_joins_once_its_record_exists():
     assert peer_urls() == ["https://disc-%d.etcd.test:2380" % i for i in range(4)]
 
 
-def module(name, target, **args):
+def module(name, target, /, **args):
     """Run module raftops.etcd.<name> on host ``target`` as an operator does (ansible -m); returns
     (returncode, its result as JSON, the output)."""
     proc = subprocess.run(["ansible", target, "-i", INVENTORY, "-m", "raftops.etcd." + name, "-a", json.dumps(args)],
@@ -213,8 +224,40 @@ def test_a_used_token_is_refused_before_any_host_changes():
     assert fingerprint(MEMBERS, instance="etcd-disc2") == before
 
 
+def test_a_password_is_set_only_when_etcd_says_it_is_wrong():
+    # etcd_user run on the controller against the discovery-bootstrapped cluster, with auth on.
+    pki = os.path.join(EPHEMERAL, "etcd-disc-pki")
+    tls = dict(endpoints=["https://10.250.0.111:%d" % DISC["etcd_client_port"]], ca_cert=os.path.join(pki, "ca.pem"),
+               client_cert=os.path.join(pki, "admin.pem"), client_key=os.path.join(pki, "admin-key.pem"))
+    as_root = dict(tls, auth_user="root", auth_password="root-Secret-1")
+    for args in (dict(name="root", password="root-Secret-1", roles=["root"]), dict(name="cert-only", no_password=True),
+                 dict(name="app", password="app-Secret-1")):
+        rc, _result, out = module("etcd_user", "localhost", **args, **tls)
+        assert rc == 0, out
+    rc, _result, out = module("etcd_auth", "localhost", state="enabled", **tls)
+    assert rc == 0, out
+    try:
+        rc, result, out = module("etcd_user", "localhost", name="app", password="app-Secret-1",
+                                 update_password="always", **as_root)
+        assert rc == 0 and result["changed"] is False, out
+        rc, result, out = module("etcd_user", "localhost", name="app", password="app-Secret-2",
+                                 update_password="always", **as_root)
+        assert rc == 0 and result["password_changed"] is True, out
+        # The operator's case: a certificate-only user given a password. etcd keeps it so, and
+        # would have it "set" on every run; it is refused, with nothing shown of the password.
+        rc, result, out = module("etcd_user", "localhost", name="cert-only", password="cert-Secret-1",
+                                 update_password="always", **as_root)
+        assert rc != 0 and "user cert-only was made with no_password=true" in result["msg"], out
+        assert "cert-Secret-1" not in out
+    finally:
+        rc, _result, out = module("etcd_auth", "localhost", state="disabled", **as_root)
+        assert rc == 0, out
+
+
+# Also compaction off the way etcd documents it: a retention of 0 (with the default mode periodic).
 AUTO = dict(etcd_instance="etcd-auto", etcd_client_port=22379, etcd_peer_port=22380, etcd_metrics_port=22381,
-            etcd_bootstrap="static", etcd_discovery_srv="", etcd_tls=False, etcd_auto_tls=True)
+            etcd_bootstrap="static", etcd_discovery_srv="", etcd_tls=False, etcd_auto_tls=True,
+            etcd_auto_compaction_retention="0")
 
 
 def test_an_auto_tls_cluster_serves_tls_only():
@@ -233,6 +276,17 @@ def test_an_auto_tls_cluster_serves_tls_only():
         urllib.request.urlopen("https://10.250.0.111:22379/health",
                                context=ssl.create_default_context(cafile=os.path.join(EPHEMERAL, "etcd-pki", "ca.pem")),
                                timeout=5)
+
+
+def test_a_retention_of_0_runs_the_members_without_compaction_and_a_rerun_changes_nothing():
+    for name in MEMBERS:
+        h = host(name)
+        assert "COMPACTION" not in h.file("/etc/etcd-auto/etcd.env").content_string
+        # etcd's own reading of its settings: no retention, so no compactor.
+        assert '"auto-compaction-retention":"0s"' in h.run("journalctl -u etcd-auto --no-pager").stdout
+    rc, out = playbook("etcd", *extra_vars("auto", **AUTO))
+    assert rc == 0, out[-3000:]
+    assert all(recap(out)[name]["changed"] == 0 for name in MEMBERS), out[-2000:]
 
 
 def test_the_status_playbook_reports_the_auto_tls_cluster():

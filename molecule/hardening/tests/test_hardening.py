@@ -286,7 +286,7 @@ BAD_VALUES = [
     [("etcd_extra_env", {"ETCD_CLIENT_CERT_AUTH": "false"}, "ETCD_CLIENT_CERT_AUTH"),
      ("etcd_pki_validity_days", 0, "at least 1"),
      ("etcd_pki_ca_validity_days", -1, "at least 1"),
-     ("etcd_auto_compaction_retention", "0", ""),
+     ("etcd_auto_compaction_retention", "1d", ""),
      ("etcd_backup_schedule", "hourly; rm -rf /", ""),
      ("etcd_run_lock", "y", "true or false"),
      ("etcd_download_on_hosts", "n", "true or false")],

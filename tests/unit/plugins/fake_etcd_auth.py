@@ -2,7 +2,8 @@
 
 FakeAuthClient has the RBAC methods of ``etcd_client.EtcdClient`` and refuses what etcd refuses, with
 etcd's messages: a role or user that does not exist, a user added twice, enabling auth without a root
-user holding the root role, deleting root or revoking its root role while auth is on. Every call is
+user holding the root role, deleting root or revoking its root role while auth is on, a password
+login as a no-password user (whose password change etcd ignores). Every call is
 logged in ``cluster.calls`` as (endpoint, method, args...).
 """
 
@@ -54,7 +55,11 @@ class FakeAuthClient(FakeKVClient):
         if not self.cluster.auth:
             raise _error(self, ec.AUTH_NOT_ENABLED)
         user = self.cluster.users.get(name)
-        if user is None or user["password"] is None or user["password"] != password:
+        if user is not None and user["no_password"]:
+            # etcd's auth store answers this one with gRPC code Unknown, and an "auth:" prefix
+            raise ec.EtcdError("auth: authentication failed, password was given for no password user",
+                               endpoint=self.endpoint, status=500, grpc_code=2)
+        if user is None or user["password"] != password:
             raise _error(self, "authentication failed, invalid user ID or password")
         return "token-" + name
 
@@ -82,7 +87,9 @@ class FakeAuthClient(FakeKVClient):
 
     def user_change_password(self, name, password):
         self._call("user_change_password", name)
-        self._user(name)["password"] = password
+        user = self._user(name)
+        if not user["no_password"]:  # etcd keeps a no-password user so, and stores no password for it
+            user["password"] = password
 
     def user_grant_role(self, user, role):
         self._call("user_grant_role", user, role)

@@ -75,6 +75,12 @@ GOOD = [
     dict(etcd_auto_compaction_mode="revision", etcd_auto_compaction_retention="1000"),
     dict(etcd_auto_compaction_mode="revision", etcd_auto_compaction_retention=10000),
     dict(etcd_auto_compaction_mode="", etcd_auto_compaction_retention="0"),
+    # etcd's documented "off": a retention of 0, in either mode and any form etcd reads.
+    dict(etcd_auto_compaction_retention="0"),
+    dict(etcd_auto_compaction_retention=0),
+    dict(etcd_auto_compaction_retention="0h"),
+    dict(etcd_auto_compaction_retention="0m0s"),
+    dict(etcd_auto_compaction_mode="revision", etcd_auto_compaction_retention=0),
     dict(etcd_auto_compaction_mode="", etcd_auto_compaction_retention=""),
     dict(etcd_log_level="warn"),
     dict(etcd_log_level="panic"),
@@ -238,16 +244,14 @@ BAD = [
     (dict(etcd_auto_compaction_mode="hourly"), "etcd_auto_compaction_mode", "'hourly'",
      "'' (off), 'periodic' or 'revision'"),
     (dict(etcd_auto_compaction_mode=None), "etcd_auto_compaction_mode", "None", "'periodic' or 'revision'"),
-    (dict(etcd_auto_compaction_retention="0"), "etcd_auto_compaction_retention", "'0'", "not 0"),
-    (dict(etcd_auto_compaction_retention="0h"), "etcd_auto_compaction_retention", "'0h'", "not 0"),
     (dict(etcd_auto_compaction_retention=""), "etcd_auto_compaction_retention", "''", "a Go duration like"),
     (dict(etcd_auto_compaction_retention="1d"), "etcd_auto_compaction_retention", "'1d'", "a Go duration like"),
     (dict(etcd_auto_compaction_retention="-1h"), "etcd_auto_compaction_retention", "'-1h'", "a Go duration"),
+    (dict(etcd_auto_compaction_retention="-1"), "etcd_auto_compaction_retention", "'-1'", "or 0 (off, as etcd takes it)"),
+    (dict(etcd_auto_compaction_retention="0.0"), "etcd_auto_compaction_retention", "'0.0'", "a Go duration"),
     (dict(etcd_auto_compaction_retention="1 h"), "etcd_auto_compaction_retention", "'1 h'", "a Go duration"),
     (dict(etcd_auto_compaction_mode="revision", etcd_auto_compaction_retention="1h"),
      "etcd_auto_compaction_retention", "'1h'", "a whole number of revisions to keep, at least 1"),
-    (dict(etcd_auto_compaction_mode="revision", etcd_auto_compaction_retention=0),
-     "etcd_auto_compaction_retention", "0", "with etcd_auto_compaction_mode='revision'"),
     # logging, limits, waits
     (dict(etcd_log_level="verbose"), "etcd_log_level", "'verbose'", "one of debug, info, warn, error, panic, fatal"),
     (dict(etcd_log_level="INFO"), "etcd_log_level", "'INFO'", "one of debug, info"),
@@ -599,7 +603,7 @@ def test_the_host_is_named_as_given():
 
 
 def test_the_filter_is_exposed():
-    assert s.FilterModule().filters() == {"settings_problems": s.settings_problems}
+    assert s.FilterModule().filters() == {"settings_problems": s.settings_problems, "compaction_env": s.compaction_env}
 
 
 SPECS = _load("roles", "etcd", "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
@@ -667,3 +671,25 @@ def test_a_user_may_get_a_role_listed_later_but_not_one_that_is_deleted():
 def test_users_are_not_judged_by_roles_that_failed_their_own_rule():
     (message,) = problems(etcd_roles="app", etcd_users=[{"name": "u", "password": "p", "roles": ["app"]}])
     assert message.startswith("host etcd-1: etcd_roles='app': ")
+
+
+@pytest.mark.parametrize("mode, retention, env", [
+    ("periodic", "1", {"ETCD_AUTO_COMPACTION_MODE": "periodic", "ETCD_AUTO_COMPACTION_RETENTION": "1"}),
+    ("periodic", "30m", {"ETCD_AUTO_COMPACTION_MODE": "periodic", "ETCD_AUTO_COMPACTION_RETENTION": "30m"}),
+    ("revision", 1000, {"ETCD_AUTO_COMPACTION_MODE": "revision", "ETCD_AUTO_COMPACTION_RETENTION": "1000"}),
+    # Off, in each form etcd knows: nothing written, etcd's default, the same file for each.
+    ("", "1", {}),
+    ("periodic", "0", {}),
+    ("periodic", 0, {}),
+    ("periodic", "0h", {}),
+    ("revision", "0", {}),
+])
+def test_the_members_compaction_settings(mode, retention, env):
+    assert s.compaction_env(mode, retention) == env
+
+
+def test_the_role_writes_the_compaction_settings_through_the_filter():
+    # One place decides whether compaction is on: the members' settings in the role's vars use it.
+    content = _load("roles", "etcd", "vars", "main.yml")["_etcd_env_content"]
+    assert "raftops.etcd.compaction_env(etcd_auto_compaction_retention)" in content
+    assert "ETCD_AUTO_COMPACTION_MODE=" not in content

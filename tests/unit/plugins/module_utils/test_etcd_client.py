@@ -277,8 +277,15 @@ def test_good_tls_files_load(pki):
     assert isinstance(ec.tls_context(ca_cert=str(pki / "admin.pem")), ssl.SSLContext)
 
 
-def test_plain_http_ignores_tls_files(tmp_path):
-    ec.EtcdClient("http://127.0.0.1:2379", ca_cert=str(tmp_path / "missing.pem"))
+def test_plain_http_ignores_tls_files(gateway, tmp_path):
+    # TLS files given for a plain http endpoint are neither read nor checked: the client talks http.
+    missing = str(tmp_path / "missing.pem")
+    client = ec.EtcdClient(gateway.client.endpoint, ca_cert=missing, client_cert=missing, client_key=missing, timeout=2)
+    gateway.routes["/v3/maintenance/alarm"] = (200, {"header": HEADER})
+    assert client.alarms() == []
+    assert gateway.requests == [("/v3/maintenance/alarm", {"action": "GET"})]
+    with pytest.raises(ec.EtcdConfigError, match="ca_cert %s does not exist" % missing):
+        ec.EtcdClient(gateway.client.endpoint.replace("http://", "https://"), ca_cert=missing)
 
 
 @pytest.mark.parametrize("option", ["ca_cert", "client_cert", "client_key"])

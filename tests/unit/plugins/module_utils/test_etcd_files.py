@@ -59,6 +59,31 @@ def test_a_missing_directory_raises_and_writes_nothing(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_fsync_directory_tolerates_what_cannot_be_synced(tmp_path):
+def _closed(fd):
+    try:
+        os.fstat(fd)
+    except OSError:
+        return True
+    return False
+
+
+def test_fsync_directory_syncs_the_directory_and_closes_it(tmp_path, monkeypatch):
+    synced = []
+    monkeypatch.setattr(etcd_files.os, "fsync", synced.append)
     etcd_files.fsync_directory(str(tmp_path))
-    etcd_files.fsync_directory(str(tmp_path / "missing"))
+    assert len(synced) == 1 and _closed(synced[0])
+
+
+def test_fsync_directory_tolerates_what_cannot_be_synced(tmp_path, monkeypatch):
+    synced = []
+
+    def refuse(fd):
+        synced.append(fd)
+        raise OSError(22, "Invalid argument")  # what some file systems answer for a directory
+
+    monkeypatch.setattr(etcd_files.os, "fsync", refuse)
+    assert etcd_files.fsync_directory(str(tmp_path)) is None
+    assert len(synced) == 1 and _closed(synced[0])
+    # A directory that cannot be opened is not synced at all.
+    assert etcd_files.fsync_directory(str(tmp_path / "missing")) is None
+    assert len(synced) == 1
