@@ -30,6 +30,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params impor
     KEY_TYPE_CHANGED,
     MISSING,
     NEW_KEY,
+    PEER_IDENTITY,
     PROFILE_CHANGED,
     REVOKED,
     REVOKED_DIR,
@@ -153,7 +154,9 @@ def _leaf_items(members, clients, applications):
         files = member["files"]
         for kind, cert_key, key_key in (("server", "cert", "key"), ("peer", "peer_cert", "peer_key")):
             owner = "member %s %s" % (member["name"], kind)
-            items.append(_Item(kind, owner, files[cert_key], files[key_key], member["name"], member["wanted"]))
+            # Only a peer pair carries the name the members' peer port asks for.
+            sans = member["wanted"] | {("dns", PEER_IDENTITY)} if kind == "peer" else member["wanted"]
+            items.append(_Item(kind, owner, files[cert_key], files[key_key], member["name"], sans))
     for client in clients:
         items.append(
             _Item("client", "client %s" % client["name"], client["cert"], client["key"], client["user"],
@@ -427,6 +430,7 @@ def apply_plan(plan, params, check_mode=False):
             for revocation in revocations
         ],
         "certificates": {},
+        "peer_identity": PEER_IDENTITY,
         "clients": {},
         "applications": {},
         "warnings": plan["warnings"],
