@@ -79,6 +79,7 @@ def argument_spec():
             ),
         ),
         extra_sans=dict(type="list", elements="str", default=[]),
+        peer_identity=dict(type="bool", default=True),
         clients=dict(type="list", elements="raw", default=["admin"]),
         ca_cert=dict(type="path"),
         ca_key=dict(type="path", no_log=False),
@@ -108,6 +109,7 @@ def default_params(**overrides):
         members=[],
         clients=["admin"],
         extra_sans=[],
+        peer_identity=True,
         ca_cert=None,
         ca_key=None,
         ca_common_name=DEFAULT_CA_COMMON_NAME,
@@ -306,7 +308,11 @@ def validate_params(params):
             # IA5 string that certificates can carry.
             name_san = ("dns", name.lower())
         wanted = set(required) | set(extra) | {name_san} | {parse_san(v, "loopback") for v in LOOPBACK_SANS}
-        members.append({"name": name, "required": required, "wanted": wanted, "files": files})
+        # Only a peer pair carries the name the members' peer port asks for (not the unused peer pair
+        # of a proxy, which etcd_pki makes as for a member: peer_identity=false).
+        peer_wanted = wanted | {("dns", PEER_IDENTITY)} if params.get("peer_identity", True) else wanted
+        members.append({"name": name, "required": required, "wanted": wanted, "peer_wanted": peer_wanted,
+                        "files": files})
 
     clients = []
     for client in _normalize_clients(params.get("clients")):

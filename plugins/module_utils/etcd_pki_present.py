@@ -152,10 +152,9 @@ def _leaf_items(members, clients, applications):
     items = []
     for member in members:
         files = member["files"]
-        for kind, cert_key, key_key in (("server", "cert", "key"), ("peer", "peer_cert", "peer_key")):
+        for kind, cert_key, key_key, sans in (("server", "cert", "key", member["wanted"]),
+                                              ("peer", "peer_cert", "peer_key", member["peer_wanted"])):
             owner = "member %s %s" % (member["name"], kind)
-            # Only a peer pair carries the name the members' peer port asks for.
-            sans = member["wanted"] | {("dns", PEER_IDENTITY)} if kind == "peer" else member["wanted"]
             items.append(_Item(kind, owner, files[cert_key], files[key_key], member["name"], sans))
     for client in clients:
         items.append(
@@ -430,7 +429,7 @@ def apply_plan(plan, params, check_mode=False):
             for revocation in revocations
         ],
         "certificates": {},
-        "peer_identity": PEER_IDENTITY,
+        "peer_identity": PEER_IDENTITY if params["peer_identity"] else None,
         "clients": {},
         "applications": {},
         "warnings": plan["warnings"],

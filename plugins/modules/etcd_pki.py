@@ -137,6 +137,13 @@ options:
     type: list
     elements: str
     default: []
+  peer_identity:
+    description:
+      - Whether the peer certificates of O(members) carry C(DNS:etcd-peer.invalid) (RV(peer_identity)).
+      - The etcd_proxy role sets V(false), as its proxies get a server pair made as for a member, and
+        their unused peer pair must not pass the members' peer port.
+    type: bool
+    default: true
   clients:
     description:
       - Client certificates to keep in O(path), each C(NAME.pem)/C(NAME-key.pem).
@@ -539,7 +546,7 @@ peer_identity:
   description:
     - The DNS name every peer certificate carries and no client certificate may, for the members'
       C(--peer-cert-allowed-hostname).
-  returned: with O(state=present)
+  returned: with O(state=present); V(null) with O(peer_identity=false)
   type: str
   sample: etcd-peer.invalid
 clients:

@@ -264,6 +264,14 @@ def test_a_peer_pair_without_the_peer_identity_is_reissued_with_its_key_and_noth
     assert run_present(params(pki))["changed"] is False
 
 
+def test_without_peer_identity_no_certificate_carries_it(pki):
+    # The etcd_proxy role's call: its proxies are "members" for a server pair, and are no peers.
+    result = run_present(params(pki, peer_identity=False))
+    assert result["peer_identity"] is None
+    assert sans_of(load(os.path.join(pki, "etcd-host0-peer.pem"))) == sans_of(load(os.path.join(pki, "etcd-host0.pem")))
+    assert "etcd-peer.invalid" not in sans_of(load(os.path.join(pki, "etcd-host0-peer.pem")))
+
+
 @pytest.mark.parametrize("client", [
     {"name": "etcd-peer.invalid"},
     {"name": "prometheus", "sans": ["10.0.0.5", "ETCD-PEER.invalid"]},
