@@ -74,7 +74,7 @@ def client_pairs(address):
     }
 
 
-def answers(from_host, to_address, pairs):
+def peer_port_answers(from_host, to_address, pairs):
     """name -> what ``to_address``:2380 answered each pair of ``pairs`` (name -> PEMs, or the path
     of a pair already on ``from_host``), asked from ``from_host``."""
     h = host(from_host)

@@ -16,7 +16,7 @@ import time
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from etcdtest import PKI, Gateway, Writer, fingerprint, host, playbook, poll, recap
-from peerprobe import answers, client_pairs, member_pairs, show
+from peerprobe import client_pairs, member_pairs, peer_port_answers, show
 
 MEMBERS = {"pki-host0": ("pki-a", "10.250.0.20"), "pki-host1": ("pki-b", "10.250.0.21"),
            "pki-host2": ("pki-c", "10.250.0.22")}
@@ -33,7 +33,7 @@ PKI_FILES = {"": ("root", "etcd", 0o750), "ca.pem": ("root", "etcd", 0o644), "cr
 def probe():
     """What pki-host1's peer port answers, asked from pki-host0 (10.250.0.20) with each client pair
     naming that address and with pki-host0's own pairs."""
-    return answers("pki-host0", MEMBERS["pki-host1"][1], dict(client_pairs(MEMBERS["pki-host0"][1]), **member_pairs()))
+    return peer_port_answers("pki-host0", MEMBERS["pki-host1"][1], dict(client_pairs(MEMBERS["pki-host0"][1]), **member_pairs()))
 
 
 def ownership(name):
