@@ -23,6 +23,13 @@ DEFAULT_CA_VALIDITY_DAYS = 3650
 DEFAULT_RENEW_BEFORE_DAYS = 30
 DEFAULT_RSA_KEY_SIZE = 3072
 LOOPBACK_SANS = ("127.0.0.1", "localhost")
+# The name only the members' peer certificates carry (a DNS SAN), which the members' peer port asks
+# for (etcd's --peer-cert-allowed-hostname): a client pair of the same CA that names its host's
+# address is then refused as a peer. Under .invalid (RFC 2606), so it never resolves to anything;
+# no client pair may carry it (PEER_IDENTITY_RULE).
+PEER_IDENTITY = "etcd-peer.invalid"
+PEER_IDENTITY_RULE = ("%s is the name only the members' peer certificates carry (the members' peer port "
+                      "admits no other certificate); a client pair must not carry it" % PEER_IDENTITY)
 
 CRL_FILE = "crl.pem"
 REVOKED_DIR = "revoked"
@@ -72,6 +79,7 @@ def argument_spec():
             ),
         ),
         extra_sans=dict(type="list", elements="str", default=[]),
+        peer_identity=dict(type="bool", default=True),
         clients=dict(type="list", elements="raw", default=["admin"]),
         ca_cert=dict(type="path"),
         ca_key=dict(type="path", no_log=False),
@@ -102,6 +110,7 @@ def default_params(**overrides):
         members=[],
         clients=["admin"],
         extra_sans=[],
+        peer_identity=True,
         ca_cert=None,
         ca_key=None,
         ca_common_name=DEFAULT_CA_COMMON_NAME,
@@ -143,13 +152,16 @@ def _normalize_clients(raw):
             raise PkiError("%s.sans must be a list of IP addresses or DNS names, not %r" % (where, sans))
         if item.get("user") is not None and not user_ok(item["user"]):
             raise PkiError("%s.user %r: %s" % (where, item["user"], USER_RULE))
+        client_sans = {parse_san(value, "%s.sans[%d]" % (where, i)) for i, value in enumerate(sans)}
+        if item["name"].lower() == PEER_IDENTITY or ("dns", PEER_IDENTITY) in client_sans:
+            raise PkiError("%s (client %s): %s" % (where, item["name"], PEER_IDENTITY_RULE))
         clients.append({"name": item["name"], "cert": item.get("cert"), "key": item.get("key"),
                         # The certificate's common name, when set: the etcd user on etcd's gRPC port
                         # (the role's root pair); without it the pair has no common name.
                         "user": item.get("user"),
                         # Where the client connects from: etcd's metrics listener checks a client
                         # certificate's SANs against the address it connects from.
-                        "sans": {parse_san(value, "%s.sans[%d]" % (where, i)) for i, value in enumerate(sans)}})
+                        "sans": client_sans})
     return clients
 
 
@@ -185,6 +197,8 @@ def _application_problem(entry, taken, label):
     if name.endswith("-key"):
         return ("name %r ends in -key, like the applications' key files (%s/NAME-key.pem); choose another name"
                 % (name, APPLICATIONS_DIR))
+    if name.lower() == PEER_IDENTITY:
+        return "name %r: %s (its pair carries its name)" % (name, PEER_IDENTITY_RULE)
     if name.lower() in taken:
         return ("name %r is also the name of %s[%d] (compared ignoring case, as the file names may be); each "
                 "application needs its own name" % (name, label, taken[name.lower()]))
@@ -296,7 +310,11 @@ def validate_params(params):
             # IA5 string that certificates can carry.
             name_san = ("dns", name.lower())
         wanted = set(required) | set(extra) | {name_san} | {parse_san(v, "loopback") for v in LOOPBACK_SANS}
-        members.append({"name": name, "required": required, "wanted": wanted, "files": files})
+        # Only a peer pair carries the name the members' peer port asks for (not the unused peer pair
+        # of a proxy, which etcd_pki makes as for a member: peer_identity=false).
+        peer_wanted = wanted | {("dns", PEER_IDENTITY)} if params.get("peer_identity", True) else wanted
+        members.append({"name": name, "required": required, "wanted": wanted, "peer_wanted": peer_wanted,
+                        "files": files})
 
     clients = []
     for client in _normalize_clients(params.get("clients")):

@@ -30,6 +30,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params impor
     KEY_TYPE_CHANGED,
     MISSING,
     NEW_KEY,
+    PEER_IDENTITY,
     PROFILE_CHANGED,
     REVOKED,
     REVOKED_DIR,
@@ -151,9 +152,10 @@ def _leaf_items(members, clients, applications):
     items = []
     for member in members:
         files = member["files"]
-        for kind, cert_key, key_key in (("server", "cert", "key"), ("peer", "peer_cert", "peer_key")):
+        for kind, cert_key, key_key, sans in (("server", "cert", "key", member["wanted"]),
+                                              ("peer", "peer_cert", "peer_key", member["peer_wanted"])):
             owner = "member %s %s" % (member["name"], kind)
-            items.append(_Item(kind, owner, files[cert_key], files[key_key], member["name"], member["wanted"]))
+            items.append(_Item(kind, owner, files[cert_key], files[key_key], member["name"], sans))
     for client in clients:
         items.append(
             _Item("client", "client %s" % client["name"], client["cert"], client["key"], client["user"],
@@ -427,6 +429,7 @@ def apply_plan(plan, params, check_mode=False):
             for revocation in revocations
         ],
         "certificates": {},
+        "peer_identity": PEER_IDENTITY if params["peer_identity"] else None,
         "clients": {},
         "applications": {},
         "warnings": plan["warnings"],

@@ -19,7 +19,10 @@ description:
     gateway connects to its own gRPC port presenting the server certificate as a client
     certificate. Peer certificates allow both as well. Their subject is C(CN=NAME) and their
     subject alternative names are the member's O(members[].addresses) and
-    O(members[].hostnames), the member name, C(127.0.0.1), C(localhost) and O(extra_sans).
+    O(members[].hostnames), the member name, C(127.0.0.1), C(localhost) and O(extra_sans). A peer
+    certificate also carries C(DNS:etcd-peer.invalid), the name no other certificate of the CA may
+    carry (RV(peer_identity)). Members that ask for it (C(--peer-cert-allowed-hostname)) take no
+    client pair of the same CA for a peer, even one used from a member's address.
   - Client certificates allow client authentication only and have an empty subject (no common
     name, unless O(clients) gives a C(user)) with the single subject alternative name C(DNS:CLIENT).
     etcd's gateway rejects client certificates with a common name once RBAC auth is enabled, so
@@ -134,6 +137,13 @@ options:
     type: list
     elements: str
     default: []
+  peer_identity:
+    description:
+      - Whether the peer certificates of O(members) carry C(DNS:etcd-peer.invalid) (RV(peer_identity)).
+      - The etcd_proxy role sets V(false), as its proxies get a server pair made as for a member, and
+        their unused peer pair must not pass the members' peer port.
+    type: bool
+    default: true
   clients:
     description:
       - Client certificates to keep in O(path), each C(NAME.pem)/C(NAME-key.pem).
@@ -147,7 +157,8 @@ options:
         snapshots and defragmentation. With O(state=verified) the common name must be the user.
       - The default V(admin) pair is what the collection's modules and an operator's C(etcdctl)
         use.
-      - Client names follow the rules for member names and must differ from them.
+      - Client names follow the rules for member names and must differ from them. A client named
+        V(etcd-peer.invalid), or with it in C(sans), is refused, because only peer certificates carry it.
     type: list
     elements: raw
     default: [admin]
@@ -243,8 +254,9 @@ options:
         revoked the same way and a new one issued with the same key.
       - When omitted, C(clients/) is left as it is.
       - Names must be unique (ignoring case), 1 to 64 letters, digits, C(.), C(_) and C(-), starting
-        with a letter or digit, and not end in C(-key). Bad entries are refused, each named, before
-        anything is written.
+        with a letter or digit, not end in C(-key) and not be V(etcd-peer.invalid) (the peer
+        certificates' name, RV(peer_identity)). Bad entries are refused, each named, before anything is
+        written.
     type: list
     elements: dict
     suboptions:
@@ -538,6 +550,13 @@ certificates:
           certificate.
       type: list
       elements: str
+peer_identity:
+  description:
+    - The DNS name every peer certificate carries and no client certificate may, for the members'
+      C(--peer-cert-allowed-hostname).
+  returned: with O(state=present); V(null) with O(peer_identity=false)
+  type: str
+  sample: etcd-peer.invalid
 clients:
   description: The client certificates by client name.
   returned: always

@@ -38,9 +38,11 @@ def test_unit_is_hardened_and_notify(host):
 def test_files_owners_and_modes(host):
     expected = {
         "/var/lib/etcd": ("etcd", "etcd", 0o700),
-        "/etc/etcd/pki/server-key.pem": ("etcd", "etcd", 0o600),
-        "/etc/etcd/pki/peer-key.pem": ("etcd", "etcd", 0o600),
-        "/etc/etcd/pki/server.pem": ("etcd", "etcd", 0o644),
+        # etcd only reads its PKI files: root owns them, etcd reads them through its group.
+        "/etc/etcd/pki": ("root", "etcd", 0o750),
+        "/etc/etcd/pki/server-key.pem": ("root", "etcd", 0o640),
+        "/etc/etcd/pki/peer-key.pem": ("root", "etcd", 0o640),
+        "/etc/etcd/pki/server.pem": ("root", "etcd", 0o644),
         "/etc/etcd/etcd.env": ("root", "etcd", 0o640),
     }
     for path, (user, group, mode) in expected.items():

@@ -100,8 +100,9 @@ def test_each_cluster_has_its_own_unit_user_directories_binaries_and_timers(name
     assert h.service("etcd-events").is_running and h.service("etcd").is_running
     pid = h.check_output("systemctl show -p MainPID --value etcd-events")
     assert h.check_output("ps -o user= -p %s" % pid).strip() == "etcd-events"
-    for path, owner in (("/var/lib/etcd-events", "etcd-events"), ("/etc/etcd-events/pki/server-key.pem", "etcd-events")):
-        assert h.file(path).user == owner, path
+    assert h.file("/var/lib/etcd-events").user == "etcd-events"
+    assert (h.file("/etc/etcd-events/pki/server-key.pem").user, h.file("/etc/etcd-events/pki/server-key.pem").group) == (
+        "root", "etcd-events")
     assert h.file("/opt/etcd-events/bin/etcd").linked_to == "/opt/etcd-events/v3.5.30/etcd"
     assert h.file("/usr/local/bin/etcd").linked_to == "/opt/etcd/v3.5.1/etcd"
     assert h.service("etcd-events-snapshot.timer").is_enabled

@@ -79,11 +79,13 @@ def managed_ca():
 
 
 def served_certificate(address, port):
-    """The certificate a member presents on a port, read without judging it (it may be expired)."""
+    """The certificate a member presents on a port, read without judging it (it may be expired).
+    The peer port takes only a peer pair (test_peer_trust.py)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    ctx.load_cert_chain(os.path.join(PKI, "admin.pem"), os.path.join(PKI, "admin-key.pem"))
+    pair = "pki-a-peer" if port == 2380 else "admin"
+    ctx.load_cert_chain(os.path.join(PKI, pair + ".pem"), os.path.join(PKI, pair + "-key.pem"))
     with socket.create_connection((address, port), timeout=5) as sock, ctx.wrap_socket(sock) as tls:
         return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
 

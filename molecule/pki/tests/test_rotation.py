@@ -18,6 +18,7 @@ import threading
 import time
 
 from cryptography import x509
+from peerprobe import client_pairs, member_pairs, peer_port_answers, show
 from etcdtest import (
     EPHEMERAL,
     PKI,
@@ -318,3 +319,11 @@ def test_a_run_after_the_rotation_changes_nothing():
     assert all(c["changed"] == 0 for c in recap(out).values()), out
     assert fingerprint(HOSTS) == before
     assert pki_files() == files
+
+
+def test_after_the_rotation_the_peer_port_still_takes_only_peers():
+    # The new CA's peer pairs carry the peer name too; its client pairs naming a member's address do not.
+    result = peer_port_answers("pki-host0", "10.250.0.21", dict(client_pairs("10.250.0.20"), **member_pairs()))
+    show("peer port of pki-b after the CA rotation, asked from pki-a's address", result)
+    assert result.pop("member's peer pair") == "200", result
+    assert all(a.startswith("refused:") and "BAD_CERTIFICATE" in a for a in result.values()), result

@@ -57,7 +57,8 @@ def test_each_proxy_runs_as_its_own_user_under_a_hardened_unit_on_loopback(name,
     assert "User=etcd-proxy" in unit and "ProtectSystem=strict" in unit and mode + " start" in unit
     assert h.socket("tcp://127.0.0.1:23790").is_listening
     assert not h.socket("tcp://0.0.0.0:23790").is_listening
-    assert h.file("/etc/etcd-proxy/pki/client-key.pem").mode == 0o600
+    key = h.file("/etc/etcd-proxy/pki/client-key.pem")
+    assert (key.user, key.group, key.mode) == ("root", "etcd-proxy", 0o640)
 
 
 def test_a_client_without_a_certificate_is_refused():

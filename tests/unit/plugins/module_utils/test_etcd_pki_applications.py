@@ -270,6 +270,10 @@ BAD = [
     ("empty name", [{"name": ""}], "name must be 1 to 64 letters"),
     ("name too long", [{"name": "a" * 65}], "name must be 1 to 64 letters"),
     ("name like a key file", [{"name": "web-key"}], "name 'web-key' ends in -key"),
+    ("name that is the peer identity", [{"name": "Etcd-Peer.invalid"}],
+     "applications[0]={'name': 'Etcd-Peer.invalid'}: name 'Etcd-Peer.invalid': etcd-peer.invalid is the name only "
+     "the members' peer certificates carry (the members' peer port admits no other certificate); a client pair "
+     "must not carry it (its pair carries its name)"),
     ("empty user", [{"name": "web", "user": ""}], "applications[0]={'name': 'web', 'user': ''}: user must be"),
     ("user with spaces around", [{"name": "web", "user": " web"}], "user must be an etcd user name"),
     ("user with a newline", [{"name": "web", "user": "web\n"}], "user must be an etcd user name"),

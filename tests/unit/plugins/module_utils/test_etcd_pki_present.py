@@ -80,12 +80,14 @@ def test_member_certificates_have_sans_cn_and_both_ekus(pki):
     for filename in ("etcd-host0.pem", "etcd-host0-peer.pem"):
         cert = load(os.path.join(pki, filename))
         assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "etcd-host0"
+        # Only the peer pair carries the name the members' peer port asks for.
         assert sans_of(cert) == [
             "10.0.0.11",
             "127.0.0.1",
             "192.0.2.10",
             "2001:db8::1",
             "etcd-host0",
+        ] + (["etcd-peer.invalid"] if "peer" in filename else []) + [
             "etcd.example.com",
             "host0.example.com",
             "localhost",
@@ -237,6 +239,50 @@ def test_san_change_reissues_only_that_members_certificates_and_keeps_keys(pki):
     after = snapshot(pki)
     changed = sorted(os.path.basename(p) for p in before if before[p] != after[p])
     assert changed == ["etcd-host0-peer.pem", "etcd-host0.pem"]
+
+
+def test_a_peer_pair_without_the_peer_identity_is_reissued_with_its_key_and_nothing_else(pki, tmp_path):
+    # A peer pair of an earlier release: the same pair without the name the peer port asks for.
+    run_present(params(pki))
+    ca, ca_key = load(os.path.join(pki, "ca.pem")), pki_x509.load_key(os.path.join(pki, "ca-key.pem"), "CA key")
+    peer_path = os.path.join(pki, "etcd-host0-peer.pem")
+    peer, key = load(peer_path), pki_x509.load_key(os.path.join(pki, "etcd-host0-peer-key.pem"), "key")
+    sans = [s for s in sans_of(peer) if s != "etcd-peer.invalid"]
+    old = pki_x509.build_leaf(key, "peer", "etcd-host0", {pki_x509.parse_san(s, "test") for s in sans}, ca, ca_key,
+                              pki_x509.utcnow(), 2)
+    with open(peer_path, "wb") as handle:
+        handle.write(pki_x509.cert_pem(old))
+    before = snapshot(pki)
+
+    result = run_present(params(pki))
+
+    assert result["peer_identity"] == "etcd-peer.invalid"
+    assert reasons(result) == {"etcd-host0-peer.pem": "sans changed"}
+    after = snapshot(pki)
+    assert sorted(os.path.basename(p) for p in before if before[p] != after[p]) == ["etcd-host0-peer.pem"]
+    assert sans_of(load(peer_path)) == sans_of(peer)
+    assert run_present(params(pki))["changed"] is False
+
+
+def test_without_peer_identity_no_certificate_carries_it(pki):
+    # The etcd_proxy role's call: its proxies are "members" for a server pair, and are no peers.
+    result = run_present(params(pki, peer_identity=False))
+    assert result["peer_identity"] is None
+    assert sans_of(load(os.path.join(pki, "etcd-host0-peer.pem"))) == sans_of(load(os.path.join(pki, "etcd-host0.pem")))
+    assert "etcd-peer.invalid" not in sans_of(load(os.path.join(pki, "etcd-host0-peer.pem")))
+
+
+@pytest.mark.parametrize("client", [
+    {"name": "etcd-peer.invalid"},
+    {"name": "prometheus", "sans": ["10.0.0.5", "ETCD-PEER.invalid"]},
+], ids=["name", "sans"])
+def test_a_client_that_would_carry_the_peer_identity_is_refused(pki, client):
+    with pytest.raises(pki_x509.PkiError) as refused:
+        run_present(params(pki, clients=["admin", client]))
+    assert str(refused.value) == (
+        "clients[1] (client %s): etcd-peer.invalid is the name only the members' peer certificates carry "
+        "(the members' peer port admits no other certificate); a client pair must not carry it" % client["name"])
+    assert not os.path.exists(pki)
 
 
 def test_extra_sans_change_reissues_every_member_but_not_clients(pki):
