@@ -292,6 +292,20 @@ def test_revoking_a_member_revokes_its_own_client_pairs_and_leaves_the_others_wo
     assert result["warnings"] == []
 
 
+def test_the_pairs_every_member_shared_are_revoked_once_and_admin_issued_anew(pki):
+    # roles/etcd/tasks/pki_issue.yml: a PKI of an earlier release (one root pair, admin copied to
+    # every member) gets revoke: [root, admin] while root.pem is there, then the usual call.
+    run_present(params(pki, clients=["admin", {"name": "root", "user": "root"}]))
+    shared = {serial_of(pki, "root.pem"), serial_of(pki, "admin.pem")}
+    old_admin_key = read(os.path.join(pki, "admin-key.pem"))
+    run_present(params(pki, members=[], clients=[], revoke=["root", "admin"]))
+    result = run_present(params(pki, clients=["admin", *host_pairs(*HOSTS)]))
+    assert listed(pki) == shared
+    assert not os.path.exists(os.path.join(pki, "root.pem"))  # the next run does not revoke again
+    assert reasons(result)["admin.pem"] == "missing" and read(os.path.join(pki, "admin-key.pem")) != old_admin_key
+    assert not {serial_of(pki, "admin.pem"), serial_of(pki, "etcd-host0-root.pem")} & shared
+
+
 def test_a_host_pair_of_another_name_is_left_alone(pki):
     # etcd-host2-root.pem holding etcd-host0's server certificate is not etcd-host2's root pair.
     run_present(params(pki))
