@@ -4,6 +4,7 @@
 etcd_pki_dir: the PKI decisions of the etcd role, made here so that its tasks only act on them."""
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import host_pair_name
 
 
 def pki_members(members, hostvars, readdress=None, managed=True, srv_domain=""):
@@ -30,6 +31,18 @@ def pki_members(members, hostvars, readdress=None, managed=True, srv_domain=""):
                             addresses=[address] + ([moving["old_address"]] if moving else []),
                             hostnames=hostnames))
     return entries
+
+
+def host_pairs(names):
+    """The ``clients`` of ``etcd_pki`` that each member holds of its own; see plugins/filter/host_pairs.yml."""
+    if isinstance(names, str):
+        raise AnsibleFilterError("host_pairs: the names must be a list of member names")
+    pairs = []
+    for name in names or []:
+        # CN root: etcd's user root on its gRPC port (the members' timers); no CN: the role's root login.
+        pairs.append({"name": host_pair_name(name, "-root"), "user": "root"})
+        pairs.append({"name": host_pair_name(name, "-client")})
+    return pairs
 
 
 def other_ca_hosts(hosts, hostvars, result, checksum, path=None):
@@ -74,4 +87,5 @@ def rotation_pass_hosts(hosts, hostvars, rotation_pass, outcome=None):
 
 class FilterModule:
     def filters(self):
-        return {"other_ca_hosts": other_ca_hosts, "pki_members": pki_members, "rotation_pass_hosts": rotation_pass_hosts}
+        return {"host_pairs": host_pairs, "other_ca_hosts": other_ca_hosts, "pki_members": pki_members,
+                "rotation_pass_hosts": rotation_pass_hosts}

@@ -7,16 +7,18 @@ Flags are those of ``etcd grpc-proxy start --help`` and ``etcd gateway start --h
 """
 
 import json
+import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError, AnsibleUndefinedVariable
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import HOST_PAIR_SUFFIXES
 from jinja2 import Undefined
 
 MODES = ("grpc", "gateway")
 WILDCARDS = ("0.0.0.0", "::")
 # What proxy_args reads; every key is required (the role passes them all).
-ARG_KEYS = ("mode", "binary", "listen_address", "port", "tls", "pki_dir", "data_dir", "namespace",
+ARG_KEYS = ("mode", "binary", "listen_address", "port", "tls", "crl", "pki_dir", "data_dir", "namespace",
             "resolver_prefix", "resolver_ttl", "advertise_address", "metrics_port", "retry_delay",
             "discovery_srv", "discovery_srv_name")
 # Settings proxies must share with the members: another value would make another CA (etcd_pki_dir),
@@ -88,6 +90,10 @@ def proxy_args(members, settings):
             "--cert-file=%s/server.pem" % pki, "--key-file=%s/server-key.pem" % pki,
             "--trusted-ca-file=%s/ca.pem" % pki,
         ]
+        if _truthy(settings["crl"]):
+            # The members' revocation list, read again for every new client connection as etcd does:
+            # a revoked client is refused here too, not served with the proxy's own pair upstream.
+            argv.append("--client-crl-file=%s/crl.pem" % pki)
     if settings["namespace"]:
         argv.append("--namespace=" + settings["namespace"])
     if settings["resolver_prefix"]:
@@ -276,12 +282,40 @@ def proxy_status_lines(records):
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
 
 
+# The suffixes of the files of a name in etcd_pki_dir besides NAME.pem: a proxy's NAME-peer.pem
+# (gRPC proxy) and NAME-client.pem, a member's NAME-root.pem too; each with its key (-key.pem).
+_PAIR_SUFFIXES = ("-peer", *HOST_PAIR_SUFFIXES)
+
+
+def proxy_pairs_leaving(files, prefix, kept, members=()):
+    """The proxy names (``etcd_pki``'s ``revoke``) whose pairs are in etcd_pki_dir but whose host
+    is no longer in the proxy group; see plugins/filter/proxy_pairs_leaving.yml."""
+    if isinstance(files, str) or isinstance(kept, str) or isinstance(members, str):
+        _fail("proxy_pairs_leaving", "the files, the kept names and the member names must be lists")
+    # A kept proxy's client pair is NAME-client (roles/etcd_proxy/vars/main.yml).
+    keep = set(kept or []) | {"%s-client" % name for name in kept or []} | set(members or [])
+    leaving = set()
+    for path in files or []:
+        filename = os.path.basename(str(path))
+        if not filename.startswith(prefix) or not filename.endswith(".pem"):
+            continue
+        stem = filename[: -len(".pem")]
+        stem = stem[: -len("-key")] if stem.endswith("-key") else stem
+        # The names the file may be of: a file of a kept proxy (or of a member) is never revoked.
+        owners = {stem} | {stem[: -len(suffix)] for suffix in _PAIR_SUFFIXES if stem.endswith(suffix)}
+        owners = {owner for owner in owners if len(owner) > len(prefix)}
+        if owners and not owners & keep:
+            leaving.add(min(owners, key=len))
+    return sorted(leaving)
+
+
 class FilterModule:
     def filters(self):
         return {
             "proxy_args": proxy_args,
             "proxy_group_problem": proxy_group_problem,
             "proxy_health_url": proxy_health_url,
+            "proxy_pairs_leaving": proxy_pairs_leaving,
             "proxy_reaches": proxy_reaches,
             "proxy_problems": proxy_problems,
             "proxy_reach_problem": proxy_reach_problem,

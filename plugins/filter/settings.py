@@ -332,6 +332,18 @@ def pki_clients(value, _settings):
     return application_problems(value, "etcd_pki_clients") or None
 
 
+def pki_clients_root(value, settings):
+    """An application whose certificate says root (its user, or its name without one) is etcd's
+    superuser on the gRPC port: refused unless etcd_pki_clients_allow_root says so."""
+    if _true(settings.get("etcd_pki_clients_allow_root", False)):
+        return None
+    return [("etcd_pki_clients[%d]" % index, entry,
+             "its certificate's common name would be root, etcd's superuser: every permission on the gRPC port "
+             "(etcdctl, Go clients) once auth is on; give the application a user of its own (user: NAME with "
+             "etcd_roles/etcd_users), or set etcd_pki_clients_allow_root=true to issue it anyway")
+            for index, entry in enumerate(value or []) if (entry.get("user") or entry.get("name")) == ROOT]
+
+
 def pki_clients_issued(value, settings):
     if not value:
         return None
@@ -1028,7 +1040,7 @@ RULES = [
                      "etcd_remove_wipe", "etcd_allow_downgrade", "etcd_backup_before_upgrade", "etcd_pki_replace_ca",
                      "etcd_pki_rotate_ca",
                      "etcd_run_lock", "etcd_corruption_checks", "etcd_preflight_strict", "etcd_restore_mark_compacted",
-                     "etcd_auto_tls", "etcd_download_on_hosts")
+                     "etcd_auto_tls", "etcd_download_on_hosts", "etcd_pki_clients_allow_root")
 ] + [
     # Rules between variables: they only see values that passed the rules above.
     Rule("etcd_peer_port", ports_differ, "not the same as etcd_client_port", "etcd listens on both"),
@@ -1048,6 +1060,8 @@ RULES = [
          "auto-TLS authenticates nobody: it is refused with client-certificate auth"),
     Rule("etcd_pki_clients", pki_clients_issued, "[] unless etcd_tls and etcd_pki_managed are true",
          "the role issues the applications' certificates only into a PKI it manages"),
+    Rule("etcd_pki_clients", pki_clients_root, "no application whose user is root, unless etcd_pki_clients_allow_root is true",
+         "a certificate with common name root is etcd's superuser on its gRPC port"),
     Rule("etcd_pki_rotate_ca", rotate_ca_needs, "false unless etcd_tls and etcd_pki_managed are true and "
          "etcd_pki_replace_ca is false", "the role rotates only the CA of a PKI it manages (docs/pki.md, CA rotation)"),
     Rule("etcd_auth_enabled", auth_needs_root, "null unless etcd_auth_root_password is set",

@@ -369,13 +369,30 @@ def validate_params(params):
     return base, members, clients, ca_cert, ca_key, crl, revoke, applications
 
 
+# The client pairs a host holds of its own, named after its member (or proxy) NAME: NAME-root
+# (common name root, the members' timers) and NAME-client (no common name: the role's root login,
+# a proxy's upstream pair). Each host has its own, so that revoking a removed host's copies leaves
+# every other host working.
+HOST_PAIR_SUFFIXES = ("-root", "-client")
+
+
+def host_pair_name(name, suffix):
+    """The client name of host ``name``'s own pair ``suffix`` (one of HOST_PAIR_SUFFIXES)."""
+    return name + suffix
+
+
 def revoke_files(base, name):
-    """The files a name may own in the PKI directory: (certificate, key) for the server or client
-    pair and for the peer pair."""
-    return (
-        (os.path.join(base, "%s.pem" % name), os.path.join(base, "%s-key.pem" % name)),
-        (os.path.join(base, "%s-peer.pem" % name), os.path.join(base, "%s-peer-key.pem" % name)),
-    )
+    """The files a name may own in the PKI directory, as (certificate, key, label): the server or
+    client pair and the peer pair, labelled ``name``, and the host's own client pairs
+    (HOST_PAIR_SUFFIXES), labelled with their client name."""
+    pairs = [
+        (os.path.join(base, "%s.pem" % name), os.path.join(base, "%s-key.pem" % name), name),
+        (os.path.join(base, "%s-peer.pem" % name), os.path.join(base, "%s-peer-key.pem" % name), name),
+    ]
+    for suffix in HOST_PAIR_SUFFIXES:
+        label = host_pair_name(name, suffix)
+        pairs.append((os.path.join(base, "%s.pem" % label), os.path.join(base, "%s-key.pem" % label), label))
+    return tuple(pairs)
 
 
 def _validate_revoke(params, base, seen, protected):
@@ -397,7 +414,7 @@ def _validate_revoke(params, base, seen, protected):
                 "%s: revoke needs state=present (a PKI this module manages); with a PKI you provide, revoke "
                 "with your own CA and put its CRL at %s" % (where, protected[2])
             )
-        for cert_path, key_path in revoke_files(base, name):
+        for cert_path, key_path, _label in revoke_files(base, name):
             for path in (cert_path, key_path):
                 if path in protected:
                     raise PkiError(

@@ -50,18 +50,16 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import 
 )
 
 
-def _belongs_to(cert, name):
-    """True when ``cert`` is ``name``'s: its common name (member pairs), or no common name and the
-    DNS name ``name`` (client pairs)."""
-    names = common_names(cert)
-    if names:
-        return names == [name]
-    return ("dns", name.lower()) in cert_sans(cert)
+def _belongs_to(cert, label):
+    """True when ``cert`` is the pair ``label``'s: its common name (member pairs), or the DNS name
+    ``label`` (client pairs, whose common name, if any, is their etcd user: a host's NAME-root)."""
+    return common_names(cert) == [label] or ("dns", label.lower()) in cert_sans(cert)
 
 
 def name_targets(base, names):
-    """The names of ``revoke``: their server (or client) and peer pairs in the PKI directory, each
-    certificate revoked only when it is the name's (``_belongs_to``)."""
+    """The names of ``revoke``: their server (or client) and peer pairs and the host's own client
+    pairs in the PKI directory (``revoke_files``), each certificate revoked only when it is the
+    pair's (``_belongs_to``)."""
     return [{"name": name, "pairs": revoke_files(base, name), "owned": False} for name in names]
 
 
@@ -84,7 +82,7 @@ def unlisted_applications(base, applications):
         name = filename[: -len(KEY_SUFFIX)] if filename.endswith(KEY_SUFFIX) else filename[: -len(".pem")]
         if name not in wanted and name not in names:
             names.append(name)
-    return [{"name": name, "pairs": [application_paths(base, name)], "owned": True} for name in names]
+    return [{"name": name, "pairs": [(*application_paths(base, name), name)], "owned": True} for name in names]
 
 
 class _RevokedPaths:
@@ -130,6 +128,9 @@ def plan_revocations(targets, base, ca_cert, items, now, warnings, applications=
         in_use[item.cert_path] = in_use[item.key_path] = item.owner
     paths = _RevokedPaths(base, now)
     plan = []
+    # A file two names may own (a proxy NAME's NAME-client.pem and a proxy named NAME-client's own
+    # certificate) is revoked once.
+    planned = set()
 
     def refuse_in_use(name, path):
         if path in in_use:
@@ -142,7 +143,9 @@ def plan_revocations(targets, base, ca_cert, items, now, warnings, applications=
         name, owned = entry["name"], entry["owned"]
         files = []
         serials = []
-        for cert_path, key_path in entry["pairs"]:
+        for cert_path, key_path, label in entry["pairs"]:
+            if cert_path in planned:
+                continue
             if not os.path.exists(cert_path):
                 # A key whose certificate was moved by a run that stopped half-way. Only in the
                 # applications' directory is a lone key surely the name's.
@@ -151,13 +154,13 @@ def plan_revocations(targets, base, ca_cert, items, now, warnings, applications=
                     files.append({"file": key_path, "moved_to": paths.target(key_path), "key": True, "serial": None})
                 continue
             cert = _load_to_revoke(cert_path, name, owned, warnings)
-            if cert is not None and not owned and not _belongs_to(cert, name):
+            if cert is not None and not owned and not _belongs_to(cert, label):
                 warnings.append(
                     "revoke %s: %s is not a certificate of %s (subject %r, names %s); it was left in place"
                     % (
                         name,
                         cert_path,
-                        name,
+                        label,
                         cert.subject.rfc4514_string(),
                         ", ".join(sorted(san_text(s) for s in cert_sans(cert))) or "none",
                     )
@@ -175,6 +178,7 @@ def plan_revocations(targets, base, ca_cert, items, now, warnings, applications=
                     "aside without a CRL entry" % (name, cert_path)
                 )
             files.append({"file": cert_path, "moved_to": paths.target(cert_path), "key": False, "serial": serial})
+            planned.add(cert_path)
             if os.path.exists(key_path):
                 files.append({"file": key_path, "moved_to": paths.target(key_path), "key": True, "serial": None})
         if files:

@@ -218,9 +218,13 @@ options:
       - Names of members or clients whose certificates must stop working, for example members that
         were removed or are being replaced. Only with O(state=present).
       - For each name, the certificates in O(path) that belong to it are revoked. These are the
-        server (or client) certificate C(NAME.pem) and the peer certificate C(NAME-peer.pem).
-        A certificate belongs to the name when its common name is the name, or when it has no
-        common name and the name as a DNS name (a client).
+        server (or client) certificate C(NAME.pem), the peer certificate C(NAME-peer.pem), and the
+        client pairs the host holds of its own, C(NAME-root.pem) and C(NAME-client.pem) (the role
+        issues them per member and per proxy, so that revoking one host's copies leaves the others
+        working).
+        A certificate belongs to its file when its common name is the file's name (C(NAME) for
+        C(NAME.pem) and C(NAME-peer.pem)), or when it has that name as a DNS name (a client, whose
+        common name, if any, is its etcd user).
         Their serial numbers are added to the CRL. Then these files and their keys are moved to
         C(revoked/STAMP-FILE) in O(path) (directory V(0700), keys V(0600)). C(STAMP) is the UTC
         time, for example C(20250501T120000Z).

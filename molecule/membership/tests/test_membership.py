@@ -21,13 +21,16 @@ user writer, whose role covers only its prefix, every run logs in as root, and t
 import contextlib
 import glob
 import hashlib
+import http.client
 import json
 import os
 import re
+import ssl
 import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 
 import pytest
 from conftest import FIGURES
@@ -97,6 +100,42 @@ def assert_shut_out(name, survivors):
     for survivor in survivors:
         assert not tls_accepts(URL[survivor], cert, key)
         assert Gateway(URL[survivor]).call("/v3/maintenance/status")["header"]["cluster_id"]
+
+
+# The client pairs each member holds of its own (since issue 34; before, every member held the same).
+HOST_PAIRS = ("root", "client")
+
+
+def copy_pairs(inventory_host, directory):
+    """The member's client pairs copied off its host, as a thief would: {pair: (cert, key)} in ``directory``."""
+    os.makedirs(directory, exist_ok=True)
+    pairs = {}
+    for pair in HOST_PAIRS:
+        paths = []
+        for suffix in (".pem", "-key.pem"):
+            path = os.path.join(directory, pair + suffix)
+            with open(path, "wb") as out:
+                out.write(host(inventory_host).file("/etc/etcd/pki/%s%s" % (pair, suffix)).content)
+            paths.append(path)
+        pairs[pair] = tuple(paths)
+    return pairs
+
+
+def health_with(url, cert, key):
+    """What the member at ``url`` answers to GET /health over TLS with this client pair: "ok" when it
+    answers (past the TLS handshake and etcd's CRL check; /health needs no etcd user), else the error."""
+    parts = urllib.parse.urlsplit(url)
+    ctx = ssl.create_default_context(cafile=os.path.join(PKI, "ca.pem"))
+    ctx.load_cert_chain(cert, key)
+    connection = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=5, context=ctx)
+    try:
+        connection.request("GET", "/health")
+        connection.getresponse().read()
+        return "ok"
+    except (OSError, http.client.HTTPException) as exc:  # handshake refused, or closed right after it
+        return "refused (%s: %s)" % (type(exc).__name__, exc)
+    finally:
+        connection.close()
 
 
 def without_crl(state):
@@ -325,7 +364,16 @@ def test_grow_from_3_to_5_discarding_foreign_data_on_confirmation(traffic):
         assert states[0] is True and states[-1] is False, (new, states)
 
 
-def test_remove_a_member_whose_host_is_dead(traffic):
+def test_remove_a_member_whose_host_is_dead(traffic, tmp_path):
+    survivors = HOSTS[:4]
+    # A thief's copy of the dead host's client pairs (root: CN root, etcd's superuser on the gRPC
+    # port; client: the root login's), and each survivor's own, all accepted before the removal.
+    stolen = copy_pairs("mem-host4", str(tmp_path / "stolen"))
+    own = {s: copy_pairs(s, str(tmp_path / s)) for s in survivors}
+    results = {"before": {}, "after": {}}
+    for pair, (cert, key) in stolen.items():
+        results["before"]["stolen " + pair] = {s: health_with(URL[s], cert, key) for s in survivors}
+    assert all(r == "ok" for answers in results["before"].values() for r in answers.values()), results
     run_testbed("kill", "mem-host4")
     with traffic.operation("remove dead member-4"):
         rc, out = playbook("remove_member", *with_group("etcd", "mem-host3", "mem-host4"), "-e", "etcd_remove=mem-host4")
@@ -333,7 +381,25 @@ def test_remove_a_member_whose_host_is_dead(traffic):
     assert voters() == ["member-0", "member-1", "member-2", "member-3"]
     assert "Removed member-4; their certificates are revoked. Take mem-host4 out of group etcd in the inventory now" in flat(out)
     assert not os.path.exists(os.path.join(PKI, "member-4.pem"))
-    assert_shut_out("member-4", HOSTS[:4])
+    assert_shut_out("member-4", survivors)
+    # The dead host's copies are refused by every remaining member; their own pairs still work.
+    for pair, (cert, key) in stolen.items():
+        results["after"]["stolen " + pair] = {s: health_with(URL[s], cert, key) for s in survivors}
+    for survivor, pairs in own.items():
+        for pair, (cert, key) in pairs.items():
+            results["after"]["%s's own %s" % (survivor, pair)] = {s: health_with(URL[s], cert, key) for s in survivors}
+    with open(FIGURES, "a") as figures:
+        for when, rows in results.items():
+            for label, answers in rows.items():
+                figures.write("dead member-4 removal, %s: %s pair on %s\n" % (when, label, ", ".join(
+                    "%s %s" % (NAME[s], answer) for s, answer in answers.items())))
+    refused_everywhere = {label: answers for label, answers in results["after"].items() if label.startswith("stolen")}
+    assert all(r.startswith("refused") for answers in refused_everywhere.values() for r in answers.values()), results
+    working = {label: answers for label, answers in results["after"].items() if not label.startswith("stolen")}
+    assert all(r == "ok" for answers in working.values() for r in answers.values()), results
+    # The survivors' timers still get in with their own root pair on the gRPC port.
+    snapshot = host("mem-host0").run("systemctl start etcd-snapshot.service")
+    assert snapshot.rc == 0, host("mem-host0").run("journalctl -u etcd-snapshot.service -n 20 --no-pager").stdout
 
 
 def test_removing_an_unknown_name_is_refused_whole(traffic):

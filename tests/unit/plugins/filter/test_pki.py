@@ -5,7 +5,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.raftops.etcd.plugins.filter import pki
-from ansible_collections.raftops.etcd.plugins.filter.pki import other_ca_hosts, pki_members, rotation_pass_hosts
+from ansible_collections.raftops.etcd.plugins.filter.pki import host_pairs, other_ca_hosts, pki_members, rotation_pass_hosts
 
 
 def member(i, host=None):
@@ -13,8 +13,19 @@ def member(i, host=None):
 
 
 def test_the_filters_are_registered():
-    assert pki.FilterModule().filters() == {"other_ca_hosts": other_ca_hosts, "pki_members": pki_members,
-                                            "rotation_pass_hosts": rotation_pass_hosts}
+    assert pki.FilterModule().filters() == {"host_pairs": host_pairs, "other_ca_hosts": other_ca_hosts,
+                                            "pki_members": pki_members, "rotation_pass_hosts": rotation_pass_hosts}
+
+
+# --- host_pairs ------------------------------------------------------------------------------------
+
+
+def test_each_member_gets_its_own_root_pair_and_login_pair():
+    assert host_pairs(["m0", "m1"]) == [{"name": "m0-root", "user": "root"}, {"name": "m0-client"},
+                                        {"name": "m1-root", "user": "root"}, {"name": "m1-client"}]
+    assert host_pairs([]) == []
+    with pytest.raises(AnsibleFilterError, match="host_pairs: the names must be a list of member names"):
+        host_pairs("m0")
 
 
 # --- pki_members -----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ MEMBERS = [
     {"host": "h1", "name": "etcd-1", "client_url": "https://10.0.0.12:2379"},
     {"host": "h2", "name": "etcd-2", "client_url": "https://[fd00::13]:2379"},
 ]
-SETTINGS = dict(mode="grpc", binary="/usr/local/bin/etcd", listen_address="127.0.0.1", port=23790, tls=True,
+SETTINGS = dict(mode="grpc", binary="/usr/local/bin/etcd", listen_address="127.0.0.1", port=23790, tls=True, crl=True,
                 pki_dir="/etc/etcd-proxy/pki", data_dir="/var/lib/etcd-proxy", namespace="", resolver_prefix="",
                 resolver_ttl=60, advertise_address="", metrics_port=23791, retry_delay="1m", discovery_srv="",
                 discovery_srv_name="")
@@ -37,8 +37,17 @@ def test_grpc_proxy_dials_the_members_with_its_client_pair_and_serves_tls_with_c
         "--key=/etc/etcd-proxy/pki/client-key.pem",
         "--cert-file=/etc/etcd-proxy/pki/server.pem", "--key-file=/etc/etcd-proxy/pki/server-key.pem",
         "--trusted-ca-file=/etc/etcd-proxy/pki/ca.pem",
+        "--client-crl-file=/etc/etcd-proxy/pki/crl.pem",
         "--metrics-addr=http://127.0.0.1:23791",
     ]
+
+
+def test_grpc_proxy_without_a_crl_checks_client_certificates_against_the_ca_only():
+    argv = args(crl=False)
+    assert "--trusted-ca-file=/etc/etcd-proxy/pki/ca.pem" in argv
+    assert not [a for a in argv if a.startswith("--client-crl-file")]
+    # The gateway passes TLS through: the members check the client's certificate and their CRL.
+    assert not [a for a in args(mode="gateway") if "crl" in a]
 
 
 def test_grpc_proxy_finds_the_members_by_dns_srv_instead_of_endpoints():
@@ -317,8 +326,8 @@ def test_bad_proxy_settings_are_named(variable, value, message):
 
 def test_the_filters_are_registered_and_documented():
     names = sorted(p.FilterModule().filters())
-    assert names == ["proxy_args", "proxy_group_problem", "proxy_health_url", "proxy_problems", "proxy_reach_problem",
-                     "proxy_reaches", "proxy_status_lines"]
+    assert names == ["proxy_args", "proxy_group_problem", "proxy_health_url", "proxy_pairs_leaving", "proxy_problems",
+                     "proxy_reach_problem", "proxy_reaches", "proxy_status_lines"]
     for name in names:
         with open(os.path.join(ROOT, "plugins", "filter", name + ".yml")) as f:
             assert yaml.safe_load(f)["DOCUMENTATION"]["name"] == name
@@ -339,3 +348,33 @@ def test_the_unit_runs_the_command_line_as_the_proxy_user_under_hardening():
     assert "User=etcd-proxy\n" in unit and "ProtectSystem=strict\n" in unit and "CapabilityBoundingSet=\n" in unit
     assert "ExecStart=/usr/local/bin/etcd grpc-proxy start \\\n    --endpoints=https://10.0.0.11:2379," in unit
     assert "    --metrics-addr=http://127.0.0.1:23791\nRestart=always\n" in unit
+
+
+# --- proxy_pairs_leaving ----------------------------------------------------------------------------
+
+PKI_FILES = ["/inv/etcd-pki/%s" % f for f in (
+    "ca.pem", "crl.pem", "admin.pem", "etcd-0.pem", "etcd-0-root.pem",
+    # a gRPC proxy still in the group, one that left, and a gateway that left (client pair only)
+    "etcd-proxy-p1.pem", "etcd-proxy-p1-key.pem", "etcd-proxy-p1-peer.pem", "etcd-proxy-p1-client.pem",
+    "etcd-proxy-p2.pem", "etcd-proxy-p2-key.pem", "etcd-proxy-p2-peer.pem", "etcd-proxy-p2-peer-key.pem",
+    "etcd-proxy-p2-client.pem", "etcd-proxy-p2-client-key.pem",
+    "etcd-proxy-gw-client.pem", "etcd-proxy-gw-client-key.pem",
+    # a proxy host named p1-client, still in the group: its files are not p1's either way
+    "etcd-proxy-p1-client-client.pem", "etcd-proxy-p1-client-peer.pem",
+    # another instance's proxy, and a member whose name starts like a proxy's
+    "other-proxy-p9.pem", "etcd-proxy-db.pem", "etcd-proxy-db-root.pem",
+)]
+
+
+def test_the_pairs_of_proxies_no_longer_in_the_group_are_revoked_and_no_other():
+    kept = ["etcd-proxy-p1", "etcd-proxy-p1-client"]  # hosts p1 and p1-client
+    assert p.proxy_pairs_leaving(PKI_FILES, "etcd-proxy-", kept, ["etcd-proxy-db", "etcd-0"]) == [
+        "etcd-proxy-gw", "etcd-proxy-p2"]
+    # Once revoked (files moved to revoked/), nothing is left to do.
+    assert p.proxy_pairs_leaving([f for f in PKI_FILES if "-p2" not in f and "-gw" not in f], "etcd-proxy-", kept,
+                                 ["etcd-proxy-db"]) == []
+
+
+def test_proxy_pairs_leaving_refuses_a_string():
+    with pytest.raises(AnsibleFilterError, match="proxy_pairs_leaving: the files, the kept names and the member names must be lists"):
+        p.proxy_pairs_leaving("etcd-proxy-p1.pem", "etcd-proxy-", [])

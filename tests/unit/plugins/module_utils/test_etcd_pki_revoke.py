@@ -268,6 +268,55 @@ def test_revoking_a_client(pki):
     assert not os.path.exists(os.path.join(pki, "backup.pem"))
 
 
+def host_pairs(*names):
+    """The role's clients: each member's own root pair (common name root) and login pair (no common name)."""
+    return [client for name in names for client in ({"name": name + "-root", "user": "root"}, name + "-client")]
+
+
+def test_revoking_a_member_revokes_its_own_client_pairs_and_leaves_the_others_working(pki):
+    run_present(params(pki, clients=["admin", *host_pairs(*HOSTS)]))
+    gone = {f: serial_of(pki, f) for f in ("etcd-host2.pem", "etcd-host2-peer.pem", "etcd-host2-root.pem",
+                                            "etcd-host2-client.pem")}
+    assert load(os.path.join(pki, "etcd-host2-root.pem")).subject.rfc4514_string() == "CN=root"
+    kept = {f: read(os.path.join(pki, f)) for f in ("etcd-host1-root.pem", "etcd-host1-client.pem", "admin.pem")}
+
+    result = run_present(params(pki, members=KEPT, clients=["admin", *host_pairs("etcd-host0", "etcd-host1")],
+                                revoke=["etcd-host2"]))
+
+    assert listed(pki) == set(gone.values())
+    moved = [os.path.basename(f["file"]) for f in result["revoked"][0]["files"]]
+    assert moved == ["etcd-host2.pem", "etcd-host2-key.pem", "etcd-host2-peer.pem", "etcd-host2-peer-key.pem",
+                     "etcd-host2-root.pem", "etcd-host2-root-key.pem", "etcd-host2-client.pem",
+                     "etcd-host2-client-key.pem"]
+    assert {f: read(os.path.join(pki, f)) for f in kept} == kept
+    assert result["warnings"] == []
+
+
+def test_the_pairs_every_member_shared_are_revoked_once_and_admin_issued_anew(pki):
+    # roles/etcd/tasks/pki_issue.yml: a PKI of an earlier release (one root pair, admin copied to
+    # every member) gets revoke: [root, admin] while root.pem is there, then the usual call.
+    run_present(params(pki, clients=["admin", {"name": "root", "user": "root"}]))
+    shared = {serial_of(pki, "root.pem"), serial_of(pki, "admin.pem")}
+    old_admin_key = read(os.path.join(pki, "admin-key.pem"))
+    run_present(params(pki, members=[], clients=[], revoke=["root", "admin"]))
+    result = run_present(params(pki, clients=["admin", *host_pairs(*HOSTS)]))
+    assert listed(pki) == shared
+    assert not os.path.exists(os.path.join(pki, "root.pem"))  # the next run does not revoke again
+    assert reasons(result)["admin.pem"] == "missing" and read(os.path.join(pki, "admin-key.pem")) != old_admin_key
+    assert not {serial_of(pki, "admin.pem"), serial_of(pki, "etcd-host0-root.pem")} & shared
+
+
+def test_a_host_pair_of_another_name_is_left_alone(pki):
+    # etcd-host2-root.pem holding etcd-host0's server certificate is not etcd-host2's root pair.
+    run_present(params(pki))
+    shutil.copy(os.path.join(pki, "etcd-host0.pem"), os.path.join(pki, "etcd-host2-root.pem"))
+    result = run_present(params(pki, members=KEPT, revoke=["etcd-host2"]))
+    assert os.path.exists(os.path.join(pki, "etcd-host2-root.pem"))
+    assert listed(pki) == {serial_of(pki, "revoked/" + n) for n in os.listdir(os.path.join(pki, "revoked"))
+                           if not n.endswith("-key.pem")}
+    assert any("etcd-host2-root.pem is not a certificate of etcd-host2-root" in w for w in result["warnings"])
+
+
 def test_a_returning_member_gets_new_keys_and_serials(pki):
     run_present(params(pki))
     old_serials = {serial_of(pki, "etcd-host2.pem"), serial_of(pki, "etcd-host2-peer.pem")}
