@@ -31,13 +31,14 @@ import ssl
 from urllib.error import HTTPError, URLError
 from urllib.request import HTTPHandler, HTTPSHandler, Request, build_opener
 
-from http.client import HTTPException, HTTPSConnection, RemoteDisconnected
+from http.client import HTTPConnection, HTTPException, HTTPSConnection, RemoteDisconnected
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_dns import DNSError, client_endpoints
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, normalize_url
 
 DEFAULT_ENDPOINT = "https://127.0.0.1:2379"
 DEFAULT_TIMEOUT = 10.0
+UNIX_SCHEME = "unix://"
 # etcd's messages for a revision it no longer keeps and for one it does not have yet
 COMPACTED = "required revision has been compacted"
 FUTURE_REVISION = "required revision is a future revision"
@@ -472,6 +473,34 @@ class _CertNotingHTTPSHandler(HTTPSHandler):
         return self.do_open(connection, req, context=self._context)
 
 
+class _UnixSocketHTTPConnection(HTTPConnection):
+    """HTTP over the unix socket ``socket_path`` (an etcd listening on ``unix://``: only who may
+    enter the socket's directory reaches it)."""
+
+    def __init__(self, *args, **kwargs):
+        self._socket_path = kwargs.pop("socket_path")
+        super().__init__(*args, **kwargs)
+
+    def connect(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._socket_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class _UnixSocketHTTPHandler(HTTPHandler):
+    def __init__(self, socket_path):
+        super().__init__()
+        self._socket_path = socket_path
+
+    def http_open(self, req):
+        return self.do_open(functools.partial(_UnixSocketHTTPConnection, socket_path=self._socket_path), req)
+
+
 # -- clients ---------------------------------------------------------------------------------
 
 
@@ -506,9 +535,14 @@ class EtcdClient:
         # The last login's EtcdLoginUnanswered, None once a login is answered: what needs a token
         # would wait for the same timeout again (etcd_cluster_state.observe skips such a member).
         self.login_unanswered = None
+        self._base_url = self.endpoint
         if self.endpoint.startswith("https://"):
             context = tls_context(ca_cert, client_cert, client_key, verify=tls_verify)
             self._opener = build_opener(_CertNotingHTTPSHandler(context, self._note_server_cert))
+        elif self.endpoint.startswith(UNIX_SCHEME):
+            # unix:///path/of/the/socket: plain HTTP to a private socket (the restore drill's etcd).
+            self._base_url = "http://localhost"
+            self._opener = build_opener(_UnixSocketHTTPHandler(self.endpoint[len(UNIX_SCHEME):]))
         else:
             self._opener = build_opener(HTTPHandler())
 
@@ -519,7 +553,7 @@ class EtcdClient:
     # -- transport ---------------------------------------------------------------------------
 
     def _open(self, path, data=None, method="GET", timeout=None):
-        url = self.endpoint + path
+        url = self._base_url + path
         headers = {"Content-Type": "application/json"} if data is not None else {}
         if self._token and path.startswith("/v3/"):
             headers["Authorization"] = self._token

@@ -48,7 +48,8 @@ options:
     required: true
   initial_advertise_peer_urls:
     description:
-      - The member's peer URLs, for example V(https://10.0.0.11:2380).
+      - The member's peer URLs, for example V(https://10.0.0.11:2380), or V(unix://NAME:PORT) for a unix socket
+        in etcd's working directory (the restore drill's private etcd).
     type: list
     elements: str
     required: true
@@ -313,8 +314,8 @@ def restore_plan(params):
     if not urls:
         raise Failure("initial_advertise_peer_urls is empty")
     for url in urls:
-        if not re.match(r"^https?://[^/]+$", url):
-            raise Failure("initial_advertise_peer_urls: %r is not an http(s)://HOST:PORT URL" % url)
+        if not re.match(r"^(https?|unix)://[^/]+$", url):
+            raise Failure("initial_advertise_peer_urls: %r is not an http(s)://HOST:PORT or unix://NAME:PORT URL" % url)
     if not params["initial_cluster_token"].strip():
         raise Failure("initial_cluster_token is empty")
     bump = params.get("bump_revision") or 0

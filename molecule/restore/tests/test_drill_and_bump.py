@@ -10,6 +10,7 @@ revision was compacted (etcd 3.5.30's etcdutl, molecule.yml).
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -79,10 +80,22 @@ def test_a_backup_of_a_cluster_that_is_not_deployed_is_refused(tmp_path):
     assert not backups.exists()
 
 
-def test_the_drill_passes_on_a_good_backup_and_leaves_nothing_behind():
+def drill_listeners(since, name=DRILL_HOST):
+    """What the drill etcds started since ``since`` (seconds since the epoch) listened on, from their journal."""
+    lines = host(name).check_output("journalctl -u 'etcd-drill-*' --since @%d -o cat" % int(since)).splitlines()
+    entries = [json.loads(line) for line in lines if line.startswith("{")]
+    return [{k: entry.get(k) for k in ("listen-client-urls", "listen-peer-urls", "listen-metrics-urls")}
+            for entry in entries if entry.get("msg") == "now serving peer/client/metrics"]
+
+
+def test_the_drill_passes_on_a_good_backup_reachable_only_by_the_drill_and_leaves_nothing_behind():
     before = fingerprint(HOSTS)
+    started = time.time() - 1
     rc, out = playbook("restore_drill")
     assert rc == 0, out
+    # No TCP port any local user could reach: unix sockets in the drill's directory (the etcd user's, 0700).
+    assert drill_listeners(started) == [{"listen-client-urls": ["unix://drill-client:0"],
+                                         "listen-peer-urls": ["unix://drill-peer:0"], "listen-metrics-urls": []}]
     snapshot, record = state["snapshot"], state["record"]
     assert "drill passed: snapshot %s restored on %s" % (snapshot, DRILL_HOST) in out, out
     assert "revision: %d, keys: %d" % (record["revision"], record["keys"]) in out, out

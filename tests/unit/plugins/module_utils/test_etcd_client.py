@@ -395,3 +395,44 @@ def test_plain_http_has_no_server_certificate(gateway):
     gateway.routes["/v3/maintenance/status"] = (200, {"header": HEADER})
     gateway.client.status()
     assert gateway.client.server_cert_not_after is None
+
+
+def test_a_unix_socket_endpoint_talks_http_over_the_socket(tmp_path):
+    """unix:///path: the restore drill's private etcd, which listens on no TCP port."""
+    import http.server
+    import json
+    import socketserver
+    import threading
+
+    asked = []
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            asked.append((self.path, self.headers["Host"]))
+            body = json.dumps({"header": {"cluster_id": "1", "member_id": "2", "revision": "7"}, "version": "3.5.30",
+                               "leader": "2", "dbSize": "20480"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args):
+            pass
+
+        def address_string(self):
+            return "unix"
+
+    path = str(tmp_path / "drill-client:0")
+    server = socketserver.UnixStreamServer(path, Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = ec.EtcdClient("unix://" + path)
+        status = client.status()
+        assert status["revision"] == 7 and status["endpoint"] == "unix://" + path
+        assert asked == [("/v3/maintenance/status", "localhost")]
+    finally:
+        server.shutdown()
+        server.server_close()
+    with pytest.raises(ec.EtcdUnreachable) as caught:
+        ec.EtcdClient("unix://" + str(tmp_path / "none"), timeout=1).status()
+    assert caught.value.endpoint == "unix://" + str(tmp_path / "none")

@@ -43,7 +43,7 @@ def test_argument_errors(args, message):
     "overrides, message",
     [
         ({"name": "-bad"}, "name '-bad' is not a valid member name"),
-        ({"initial_advertise_peer_urls": ["10.0.0.11:2380"]}, "'10.0.0.11:2380' is not an http(s)://HOST:PORT URL"),
+        ({"initial_advertise_peer_urls": ["10.0.0.11:2380"]}, "'10.0.0.11:2380' is not an http(s)://HOST:PORT or unix://NAME:PORT URL"),
         ({"initial_cluster_token": " "}, "initial_cluster_token is empty"),
         ({"initial_cluster": "etcd-host1=https://10.0.0.12:2380"}, "has no entry for this member's name 'etcd-host0'"),
         ({"initial_cluster": "etcd-host0=https://10.0.0.99:2380"},
