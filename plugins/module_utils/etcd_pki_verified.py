@@ -9,7 +9,7 @@
 import datetime
 import os
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import validate_params
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import PEER_IDENTITY, validate_params
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import (
     PkiError,
     cert_sans,
@@ -150,6 +150,8 @@ def verify(params, now=None):
     client_auth = ("clientAuth", "clientAuth (needed by the gateway's self-dial)")
     peer_client_auth = ("clientAuth", "clientAuth")
     loopback = parse_san("127.0.0.1", "loopback")
+    # The members ask for the peer name only when every peer certificate provided carries it.
+    peers_named = bool(members)
     for member in members:
         files = member["files"]
         name = member["name"]
@@ -163,6 +165,7 @@ def verify(params, now=None):
             (server_auth, peer_client_auth),
             member["required"],
         )
+        peers_named = peers_named and peer is not None and ("dns", PEER_IDENTITY) in cert_sans(peer)
         if server is not None and not san_covers(cert_sans(server), loopback):
             warnings.append(
                 "%s has no IP SAN 127.0.0.1: clients on the member must connect to one of its addresses" % files["cert"]
@@ -199,6 +202,7 @@ def verify(params, now=None):
             "not_after": iso(not_after(cert)) if cert is not None else None,
         }
 
+    result["peer_identity"] = PEER_IDENTITY if peers_named else None
     if problems:
         raise PkiError(
             "%d problem(s) in the provided PKI: %s" % (len(problems), "; ".join(problems)), problems=problems

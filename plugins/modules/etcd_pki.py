@@ -558,7 +558,7 @@ peer_identity:
   description:
     - The DNS name every peer certificate carries and no client certificate may, for the members'
       C(--peer-cert-allowed-hostname).
-  returned: with O(state=present); V(null) with O(peer_identity=false)
+  returned: always; V(null) with O(peer_identity=false), and with O(state=verified) unless every peer certificate carries it
   type: str
   sample: etcd-peer.invalid
 clients:

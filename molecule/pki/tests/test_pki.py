@@ -200,6 +200,15 @@ def drop_the_address(directory):
                             sans=[n for n in sans if str(n.value) != "10.250.0.22"]))
 
 
+def drop_the_peer_name(directory):
+    ca, ca_key = managed_ca()
+    path = os.path.join(directory, "pki-b-peer.pem")
+    cert = load_cert(path)
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    write_cert(path, resign(cert, ca, ca_key, cert.not_valid_before_utc, cert.not_valid_after_utc,
+                            sans=[n for n in sans if n != x509.DNSName("etcd-peer.invalid")]))
+
+
 def expire_the_ca(directory):
     ca, ca_key = managed_ca()
     write_cert(os.path.join(directory, "ca.pem"),
@@ -211,6 +220,12 @@ BROKEN = [
     ("not signed by the CA", sign_with_another_ca, "{d}/pki-b.pem is not signed by the CA in {d}/ca.pem (issuer CN=another CA)"),
     ("SANs miss the address", drop_the_address, "{d}/pki-c-peer.pem does not cover 10.250.0.22 in its subject alternative names"),
     ("expired CA", expire_the_ca, "the CA certificate {d}/ca.pem expired on"),
+    # The members ask for it (test_peer_trust.py): a peer pair without it would cut its member off.
+    ("peer certificate without the peer name", drop_the_peer_name,
+     "pki-host0, pki-host1, pki-host2 ask their peers for the name etcd-peer.invalid (ETCD_PEER_CERT_ALLOWED_HOSTNAME), "
+     "but not every peer certificate in etcd_pki_dir carries it; a member given one would be shut out by the others. "
+     "Issue every peer certificate with the subject alternative name DNS:etcd-peer.invalid (docs/pki.md). No host was "
+     "changed."),
 ]
 
 
@@ -253,14 +268,15 @@ def test_an_unwritable_managed_pki_dir_is_refused_before_any_host_changes(tmp_pa
 def test_operator_pki_is_deployed_as_provided(tmp_path):
     directory = operator_pki(tmp_path)
     # The operator's CA issued every member certificate anew (new serials, same keys) for the
-    # member's address and loopback only: no host names, which operator certificates need not carry.
+    # member's address and loopback only: no host names, which operator certificates need not carry;
+    # the peer certificates also carry the peer name the members ask for (docs/pki.md).
     ca, ca_key = managed_ca()
     for name, address in MEMBERS.values():
         sans = [x509.IPAddress(ipaddress.ip_address(a)) for a in (address, "127.0.0.1")]
-        for suffix in ("", "-peer"):
+        for suffix, more in (("", []), ("-peer", [x509.DNSName("etcd-peer.invalid")])):
             path = os.path.join(directory, name + suffix + ".pem")
             write_cert(path, resign(load_cert(path), ca, ca_key, now() - datetime.timedelta(minutes=5),
-                                    now() + datetime.timedelta(days=3), sans=sans))
+                                    now() + datetime.timedelta(days=3), sans=sans + more))
     provided = contents(directory)
 
     rc, out = playbook("etcd", "-e", "etcd_pki_managed=false", "-e", "etcd_pki_dir=" + directory)
@@ -272,6 +288,10 @@ def test_operator_pki_is_deployed_as_provided(tmp_path):
         for port, suffix in ((2379, ""), (2380, "-peer")):
             served = served_certificate(address, port).serial_number
             assert served == load_cert(os.path.join(directory, name + suffix + ".pem")).serial_number
+    # Its peer certificates all carry the peer name: the members go on asking for it.
+    for inventory_host in HOSTS:
+        assert "ETCD_PEER_CERT_ALLOWED_HOSTNAME=etcd-peer.invalid" in host(inventory_host).file(
+            "/etc/etcd/etcd.env").content_string.splitlines(), inventory_host
     # Nothing is written into an operator's PKI.
     assert contents(directory) == provided
 

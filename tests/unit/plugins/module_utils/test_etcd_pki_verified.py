@@ -69,6 +69,15 @@ def test_verified_accepts_a_good_pki_and_writes_nothing(tmp_path, pki):
     assert snapshot(own) == before
 
 
+def test_verified_reports_the_peer_name_only_when_every_peer_certificate_carries_it(tmp_path, pki):
+    own, members = byo(tmp_path, pki)
+    assert verify(verified(own, members))["peer_identity"] == "etcd-peer.invalid"
+    # One peer certificate without it (the server certificate, which has everything else): none.
+    shutil.copy(members[1]["cert"], members[1]["peer_cert"])
+    shutil.copy(members[1]["key"], members[1]["peer_key"])
+    assert verify(verified(own, members))["peer_identity"] is None
+
+
 def test_verified_defaults_to_the_module_file_names(pki):
     run_present(params(pki))
     result = verify(pki_params.default_params(path=pki, state="verified", members=member_list()))
