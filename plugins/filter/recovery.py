@@ -192,7 +192,7 @@ def _log_summary(log):
     return {key: value for key, value in log.items() if key not in ("members", "members_error")}
 
 
-def quorum_recovery_addresses(survivors):
+def logged_addresses(survivors):
     """{member name: address} from the peer URLs of the membership the most advanced survivor's log
     commits to: where a lost member lived, when its host can no longer say (no facts, no etcd_address)."""
     logs = [survivor["log"] for survivor in survivors or [] if survivor.get("log")]
@@ -243,4 +243,4 @@ def _hex(number):
 class FilterModule(object):
     def filters(self):
         return {"quorum_recovery_plan": quorum_recovery_plan, "quorum_recovery_report": quorum_recovery_report,
-                "quorum_recovery_addresses": quorum_recovery_addresses}
+                "logged_addresses": logged_addresses}

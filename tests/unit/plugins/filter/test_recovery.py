@@ -8,7 +8,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.raftops.etcd.plugins.filter import recovery
 from ansible_collections.raftops.etcd.plugins.filter.recovery import (
-    quorum_recovery_addresses, quorum_recovery_plan, quorum_recovery_report)
+    logged_addresses, quorum_recovery_plan, quorum_recovery_report)
 
 GROUP = ["h0", "h1", "h2", "h3", "h4"]
 HOSTVARS = {host: dict(NODE_NAME="m" + host[1:]) for host in GROUP}
@@ -46,7 +46,7 @@ def plan(survivors, health=None, group=None, lost=None):
 def test_the_filters_are_registered():
     assert recovery.FilterModule().filters() == {"quorum_recovery_plan": quorum_recovery_plan,
                                                  "quorum_recovery_report": quorum_recovery_report,
-                                                 "quorum_recovery_addresses": quorum_recovery_addresses}
+                                                 "logged_addresses": logged_addresses}
 
 
 def test_the_survivor_with_the_highest_commit_index_is_chosen_not_the_longest_log():
@@ -210,8 +210,8 @@ def test_bad_arguments_are_refused():
 
 def test_the_addresses_of_members_come_from_the_most_advanced_log():
     survivors = [alive("h0", 5, members=FIVE[:2]), alive("h1", 9), empty("h2")]
-    assert quorum_recovery_addresses(survivors) == {"m%d" % i: "10.0.0.1%d" % i for i in range(5)}
-    assert quorum_recovery_addresses([empty("h2")]) == {}
+    assert logged_addresses(survivors) == {"m%d" % i: "10.0.0.1%d" % i for i in range(5)}
+    assert logged_addresses([empty("h2")]) == {}
 
 
 def test_the_report_names_the_choice_what_is_kept_and_what_comes_next():
