@@ -115,9 +115,9 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_discovery import
 
 def argument_spec():
     return dict(
-        url=dict(type="str"),
-        # A name under /_etcd/registry/, written into the members' environment file: no credential.
-        token=dict(type="str", no_log=False),
+        # Whoever knows the token can register members under it before the cluster's own do: a secret.
+        url=dict(type="str", no_log=True),
+        token=dict(type="str", no_log=True),
         endpoints=dict(type="list", elements="str", default=[]),
         size=dict(type="int"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
