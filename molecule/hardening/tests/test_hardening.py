@@ -333,7 +333,8 @@ def test_fewer_forks_than_hosts_are_warned_of():
 
 def test_a_second_run_is_refused_naming_the_run_that_holds_the_lock():
     gateway = Gateway(URL["hard-host0"])
-    lease = gateway.call("/v3/lease/grant", {"TTL": 120})["ID"]
+    # Long enough for the refused runs below, on a loaded machine; revoked at the end.
+    lease = gateway.call("/v3/lease/grant", {"TTL": 900})["ID"]
     holder = "ansible-playbook (Deploy and converge etcd) on ops-1 by alice, pid 4242, started 2026-01-01T00:00:00Z"
     value = json.dumps({"holder": holder, "acquired_at": "2026-01-01T00:00:00Z", "ttl": 120})
     key = "/raftops/etcd/run"
