@@ -408,6 +408,8 @@ def test_a_unix_socket_endpoint_talks_http_over_the_socket(tmp_path):
 
     class Answer(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
+            # Read the request before answering: a reply to a request still being sent is a broken pipe.
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
             asked.append((self.path, self.headers["Host"]))
             body = json.dumps({"header": {"cluster_id": "1", "member_id": "2", "revision": "7"}, "version": "3.5.30",
                                "leader": "2", "dbSize": "20480"}).encode()
