@@ -14,6 +14,13 @@ if [[ "$(readlink "$link" 2>/dev/null)" != "$ROOT" ]]; then
   ln -sfn "$ROOT" "$link"
   log "linked $link -> $ROOT"
 fi
+# Each container's systemd takes several inotify instances; the kernel's default of 128 per user
+# runs out at about 17 hosts (two lanes of scenarios, or a scenario beside `make demo`), and a
+# host's systemd then never finishes booting. Raised only, never lowered.
+if (( $(sysctl -n fs.inotify.max_user_instances) < 1024 )); then
+  sysctl -q -w fs.inotify.max_user_instances=1024
+  log "fs.inotify.max_user_instances raised to 1024"
+fi
 "$HERE/image.sh"
 "$HERE/host.sh" network
 "$HERE/mirror.sh" serve
