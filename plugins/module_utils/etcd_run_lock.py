@@ -106,7 +106,7 @@ def lock_pki_dir(pki_dir, holder):
             raise
         other = os.read(fd, 4096).decode("utf-8", "replace").strip() or "another process"
         os.close(fd)
-        if same_run(other, holder):
+        if same_run(holder, other):
             return None
         raise PkiDirBusy("%s is in use by %s" % (pki_dir, other)) from None
     os.ftruncate(fd, 0)

@@ -22,11 +22,12 @@ description:
   - The keeper revokes nothing and ends within a second of the process O(pid). The run's own end
     releases the lock (M(raftops.etcd.etcd_lock)), a run that dies leaves a lease that expires at
     most its TTL later, and the kernel drops the lock file's lock when the keeper ends.
+extends_documentation_fragment:
+  - raftops.etcd.common
 attributes:
   check_mode:
     support: none
-  diff_mode:
-    support: none
+    details: It starts a process on the controller; in check mode the role does not call it.
 options:
   pid:
     description: The process ID of the C(ansible-playbook) run the keeper lives with.

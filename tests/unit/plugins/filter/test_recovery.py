@@ -125,8 +125,9 @@ HEALTHY_FIVE = {"member_status": [dict(name="m%d" % i, started=True, health="hea
      "raftops.etcd.restore"),
     ([alive("h0", 9, cluster_id=1), alive("h1", 9, cluster_id=2)], NO_QUORUM, GROUP, ["h2", "h3", "h4"],
      "the survivors belong to different clusters: cluster 1: h0; cluster 2: h1"),
-    ([dict(host="h0", log=dict(log(9), members=[], members_error="the log starts after raft snapshot 5, which the snap "
-                                                                  "directory does not hold"), log_error="")],
+    ([dict(host="h0", log=dict(log(9), members=[],
+                               members_error="the log starts after raft snapshot 5, which the snap directory does not hold"),
+           log_error="")],
      NO_QUORUM, GROUP, ["h1", "h2", "h3", "h4"],
      "host h0: the membership in its log cannot be read (the log starts after raft snapshot 5, which the snap directory "
      "does not hold): quorum cannot be judged against the cluster's voters"),

@@ -275,8 +275,8 @@ def host_pairs(*names):
 
 def test_revoking_a_member_revokes_its_own_client_pairs_and_leaves_the_others_working(pki):
     run_present(params(pki, clients=["admin", *host_pairs(*HOSTS)]))
-    gone = {f: serial_of(pki, f) for f in ("etcd-host2.pem", "etcd-host2-peer.pem", "etcd-host2-root.pem",
-                                            "etcd-host2-client.pem")}
+    gone = {f: serial_of(pki, f)
+            for f in ("etcd-host2.pem", "etcd-host2-peer.pem", "etcd-host2-root.pem", "etcd-host2-client.pem")}
     assert load(os.path.join(pki, "etcd-host2-root.pem")).subject.rfc4514_string() == "CN=root"
     kept = {f: read(os.path.join(pki, f)) for f in ("etcd-host1-root.pem", "etcd-host1-client.pem", "admin.pem")}
 

@@ -254,8 +254,8 @@ def test_a_backup_sealed_once_is_uploaded_as_it_is(s3, snapshot, key_file, tmp_p
     assert failed and "was made with another key" in result["msg"]
 
 
-def test_a_backup_authenticates_its_name_cluster_and_time_and_latest_is_the_newest_by_that_time(s3, snapshot, key_file,
-                                                                                               tmp_path, monkeypatch):
+def test_a_backup_authenticates_its_name_cluster_and_time_and_latest_is_the_newest_by_that_time(
+        s3, snapshot, key_file, tmp_path, monkeypatch):
     target, client = s3
     warnings = []
     monkeypatch.setattr(etcd_backup_target.AnsibleModule, "warn", lambda _module, text: warnings.append(text))
