@@ -53,9 +53,10 @@ def read_varint(data, pos):
             raise WalError("varint too long")
 
 
-def fields(data):
-    """{field number: last value} of a protobuf message: ints for varints, bytes otherwise."""
-    values, pos = {}, 0
+def each_field(data):
+    """(field number, wire type, value) of each field of a protobuf message, in order: ints for
+    varints, bytes otherwise."""
+    pos = 0
     while pos < len(data):
         key, pos = read_varint(data, pos)
         number, wire = key >> 3, key & 7
@@ -72,33 +73,33 @@ def fields(data):
             value, pos = bytes(data[pos:pos + 4]), pos + 4
         else:
             raise WalError("unsupported wire type %d" % wire)
-        values[number] = value
-    return values
+        yield number, wire, value
+
+
+def fields(data):
+    """{field number: last value} of a protobuf message: ints for varints, bytes otherwise."""
+    return {number: value for number, _wire, value in each_field(data)}
 
 
 def repeated(data, number):
     """Every value of a repeated varint field, packed or not."""
-    values, pos = [], 0
-    while pos < len(data):
-        key, pos = read_varint(data, pos)
-        wire = key & 7
+    values = []
+    for field, wire, value in each_field(data):
+        if field != number:
+            continue
         if wire == VARINT:
-            value, pos = read_varint(data, pos)
-            if key >> 3 == number:
-                values.append(value)
+            values.append(value)
         elif wire == LENGTH_DELIMITED:
-            size, pos = read_varint(data, pos)
-            if key >> 3 == number:
-                packed, inner = data[pos:pos + size], 0
-                while inner < len(packed):
-                    value, inner = read_varint(packed, inner)
-                    values.append(value)
-            pos += size
-        elif wire in (FIXED64, FIXED32):
-            pos += 8 if wire == FIXED64 else 4
-        else:
-            raise WalError("unsupported wire type %d" % wire)
+            inner = 0
+            while inner < len(value):
+                item, inner = read_varint(value, inner)
+                values.append(item)
     return values
+
+
+def repeated_bytes(data, number):
+    """Every value of a repeated length-delimited field."""
+    return [value for field, wire, value in each_field(data) if field == number and wire == LENGTH_DELIMITED]
 
 
 def frames(data):
@@ -271,23 +272,3 @@ def apply_member_name(members, data):
         name, client_urls = attributes.get("name", ""), attributes.get("clientURLs") or []
     if member_id in members:
         members[member_id].update(name=name, client_urls=client_urls)
-
-
-def repeated_bytes(data, number):
-    """Every value of a repeated length-delimited field."""
-    values, pos = [], 0
-    while pos < len(data):
-        key, pos = read_varint(data, pos)
-        wire = key & 7
-        if wire == VARINT:
-            _value, pos = read_varint(data, pos)
-        elif wire == LENGTH_DELIMITED:
-            size, pos = read_varint(data, pos)
-            if key >> 3 == number:
-                values.append(bytes(data[pos:pos + size]))
-            pos += size
-        elif wire in (FIXED64, FIXED32):
-            pos += 8 if wire == FIXED64 else 4
-        else:
-            raise WalError("unsupported wire type %d" % wire)
-    return values
