@@ -117,9 +117,17 @@ keeper_pid:
   sample: 12345
 expires_in:
   description: Seconds the lease had left after this module renewed it.
-  returned: with O(lease_id)
+  returned: with O(lease_id), when the files of O(client_pair) are in O(pki_dir)
   type: int
   sample: 45
+renewal_deferred:
+  description:
+    - Why the lease was not renewed before the keeper started - the CA or O(client_pair) files are not in
+      O(pki_dir) yet (a step after this one makes them, or refuses the directory). The keeper renews with
+      them once they are there.
+  returned: with O(lease_id), when those files are missing
+  type: str
+  sample: /etc/ansible/etcd-pki/ca.pem not there yet
 msg:
   description: What was done, in words.
   returned: always
@@ -199,12 +207,20 @@ def main():
     if params["lease_id"]:
         lease_id = int(params["lease_id"], 16)
         renew = renewer(params, lease_id)
-        try:
-            result["expires_in"] = renew()
-        except (EtcdError, OSError, ValueError) as exc:
-            module.fail_json(msg="the run lock's lease %s cannot be renewed from this controller through %s: %s. The "
-                                 "controller must reach the members' client URLs to keep the run lock alive"
-                                 % (params["lease_id"], ", ".join(params["endpoints"]), exc))
+        missing = [path for path in pki_connection(params["pki_dir"], params["client_pair"]) if not os.path.exists(path)] \
+            if params["tls"] and params["pki_dir"] else []
+        if missing:
+            # A PKI directory without the pair (a new or a wrong etcd_pki_dir): the certificate step
+            # that comes next makes it, or refuses the directory naming why; the keeper renews with
+            # the files from its first round on, well within the lease's TTL.
+            result["renewal_deferred"] = "%s not there yet" % ", ".join(missing)
+        else:
+            try:
+                result["expires_in"] = renew()
+            except (EtcdError, OSError, ValueError) as exc:
+                module.fail_json(msg="the run lock's lease %s cannot be renewed from this controller through %s: %s. The "
+                                     "controller must reach the members' client URLs to keep the run lock alive"
+                                     % (params["lease_id"], ", ".join(params["endpoints"]), exc))
     if not keep_fds and renew is None:
         module.exit_json(msg=not_held or "nothing to keep: this run holds %s already" % params["pki_dir"], **result)
     read_end, write_end = (high_fd(fd) for fd in os.pipe())

@@ -95,3 +95,22 @@ def test_the_password_is_never_in_the_output(capsys):
                                   "endpoints": ["http://127.0.0.1:9"], "tls": False, "timeout": 1,
                                   "auth_user": "root", "auth_password": "s3cret-pw"})
     assert code == 1 and "s3cret-pw" not in json.dumps(out)
+
+
+def test_a_pki_dir_without_the_pair_yet_defers_the_first_renewal_to_the_keeper(capsys, tmp_path):
+    """A new or wrong etcd_pki_dir: the certificate step after the keeper makes the pair, or refuses
+    the directory naming why; the keeper must not fail first with a message about files."""
+    run = subprocess.Popen(["sleep", "60"])
+    pki = tmp_path / "elsewhere"
+    pki.mkdir()
+    try:
+        code, out = run_main(capsys, {"pid": run.pid, "holder": holder(run.pid), "pki_dir": str(pki), "lease_id": "694d77aa9e38260f",
+                                      "endpoints": ["https://127.0.0.1:9"], "timeout": 1})
+        assert code == 0, out
+        assert out["renewal_deferred"] == "%s, %s, %s not there yet" % (pki / "ca.pem", pki / "admin.pem", pki / "admin-key.pem")
+        assert "expires_in" not in out
+        assert process_lives(out["keeper_pid"])
+    finally:
+        run.kill()
+        run.wait()
+    assert wait_until(lambda: not process_lives(out["keeper_pid"]))
