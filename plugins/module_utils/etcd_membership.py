@@ -328,34 +328,6 @@ def can_remove(members, health, target, reasons=None):
     return allow(warnings)
 
 
-def pick_leader_target(statuses, exclude_id=None, members=None):
-    """The healthy voting follower best placed to take over leadership, or None.
-
-    ``statuses`` are normalized status replies (a list or a dict keyed by member ID; None or
-    missing entries are unreachable members). A candidate knows a leader, is not the leader, is not
-    a learner (by its own status and, when given, by the member list) and is not ``exclude_id``.
-    The one with the highest raft applied index wins (it is the most caught up); ties go to the
-    higher raft index, then to the lower member ID, so the choice is stable.
-    """
-    if isinstance(statuses, dict):
-        statuses = list(statuses.values())
-    learner_ids = {m["id"] for m in members or [] if m["is_learner"]}
-    known_ids = {m["id"] for m in members} if members is not None else None
-    candidates = [
-        s for s in statuses
-        if s
-        and s.get("leader_id")
-        and not s.get("is_leader")
-        and not s.get("is_learner")
-        and s["member_id"] != exclude_id
-        and s["member_id"] not in learner_ids
-        and (known_ids is None or s["member_id"] in known_ids)
-    ]
-    if not candidates:
-        return None
-    return max(candidates, key=lambda s: (s.get("raft_applied_index", 0), s.get("raft_index", 0), -s["member_id"]))
-
-
 # -- promoting ------------------------------------------------------------------------------
 
 
@@ -484,7 +456,7 @@ def health_of(probes):
 
 
 def statuses_of(probes):
-    """The statuses of the healthy members, for ``pick_leader_target``."""
+    """The statuses of the healthy members, for ``etcd_leadership.successor``."""
     return {mid: p["status"] for mid, p in probes.items() if p["healthy"]}
 
 

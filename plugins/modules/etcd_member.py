@@ -54,7 +54,8 @@ options:
       - V(promoted) promotes the learner selected by O(name), O(id) or O(peer_url); a voting
         member is left alone.
       - V(absent) removes the member selected by O(name), O(id) or O(peer_url).
-      - V(leader) moves leadership to the member selected by O(name), O(id) or O(peer_url).
+      - V(leader) moves leadership to the member selected by O(name), O(id) or O(peer_url), or,
+        with O(away_from), away from a member to the follower best placed to take over.
     type: str
     choices: [present, promoted, absent, leader]
     default: present
@@ -136,6 +137,17 @@ options:
         removes the leader.
     type: int
     default: 30
+  away_from:
+    description:
+      - With O(state=leader), instead of a member to make the leader, the name of a member to move
+        leadership away from, for example before it restarts or defragments.
+      - When that member leads, leadership moves to the healthy voting follower that has applied
+        the most entries (ties go to the higher raft index, then to the lower member ID), and
+        RV(leader_moved_to) names it. When it does not lead, nothing changes.
+      - When no healthy voting follower can take over (a one-member cluster, or the others down or
+        learners), nothing changes, and RV(successor) is V(null).
+      - Not with O(name), O(id) or O(peer_url).
+    type: str
   missing_ok:
     description:
       - With O(state=absent), a member selected by O(name) or O(peer_url) that does not exist is
@@ -333,6 +345,17 @@ learner_applied_index:
   returned: when O(state=promoted) selected a learner
   type: int
   sample: 183402
+successor:
+  description:
+    - With O(away_from), the healthy voting follower that takes (or would take) over leadership
+      from that member, with the same keys as RV(member); V(null) when none can.
+  returned: when O(away_from) is given
+  type: dict
+  sample:
+    id: 8211f1d0f64f3269
+    name: etcd-host1
+    peer_urls: ["https://10.0.0.12:2380"]
+    client_urls: ["https://10.0.0.12:2379"]
 leader_applied_index:
   description:
     - The leader's raft applied index as last read, at the same times as
@@ -371,6 +394,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import (
     normalize_url,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_membership as em
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_leadership import successor
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import probe_member, probe_members
 
 SELECTORS = ("name", "id", "peer_url")
@@ -835,7 +859,7 @@ class MemberTask:
         msg = "removed %s" % em.describe(target)
         new_leader = None
         if leader_id == target["id"]:
-            status = em.pick_leader_target(self.statuses_of(probes), exclude_id=target["id"], members=members)
+            status = successor(self.statuses_of(probes), leaving_id=target["id"], members=members)
             if status is None:
                 raise Failure(
                     "refusing to remove %s: it is the leader and no healthy voting follower can take over (%s). Bring "
@@ -862,6 +886,8 @@ class MemberTask:
 
     def run_leader(self):
         members = self.list_members()
+        if self.params["away_from"]:
+            return self.move_leader_away(members, self.params["away_from"])
         target = self.select(members)
         if target is None:
             raise Failure(self.not_found(members))
@@ -889,6 +915,31 @@ class MemberTask:
             self.transfer(members, leader, target)
         return self.finish(members, "moved leadership from %s to %s" % (em.describe(leader), em.describe(target)),
                            leader=target)
+
+    def move_leader_away(self, members, name):
+        """Leadership away from the member ``name`` to its successor when it leads; else no change."""
+        leaving = em.find_member(members, name=name)
+        if leaving is None:
+            raise Failure("%s (cluster seen through %s)" % (em.not_found_message(members, name=name), self.source))
+        self.result["member"] = public_member(leaving)
+        self.result["leader_moved_to"] = None
+        probes = self.probe(members)
+        chosen = successor(self.statuses_of(probes), leaving_id=leaving["id"], members=members)
+        new_leader = self.member_by_id(members, chosen["member_id"]) if chosen else None
+        self.result["successor"] = public_member(new_leader) if new_leader else None
+        leader = self.member_by_id(members, self.leader_id(probes))
+        if leader is None or leader["id"] != leaving["id"]:
+            return self.finish(members, "%s does not lead (the leader is %s); leadership stays" % (
+                em.describe(leaving), em.describe(leader) if leader else "unknown"), leader=leader)
+        if new_leader is None:
+            return self.finish(members, "%s leads and no healthy voting follower can take over; leadership stays"
+                               % em.describe(leaving), leader=leader)
+        self.result["changed"] = True
+        self.result["leader_moved_to"] = public_member(new_leader)
+        if not self.module.check_mode:
+            self.transfer(members, leaving, new_leader)
+        return self.finish(members, "moved leadership from %s to %s" % (em.describe(leaving), em.describe(new_leader)),
+                           leader=new_leader)
 
 
 def validate(module):
@@ -948,6 +999,7 @@ def argument_spec():
         transfer_timeout=dict(type="int", default=30),
         missing_ok=dict(type="bool", default=False),
         update_peer_urls=dict(type="bool", default=False),
+        away_from=dict(type="str"),
     )
     return spec
 
@@ -955,12 +1007,12 @@ def argument_spec():
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(),
-        mutually_exclusive=[SELECTORS, *CONNECTION_EXCLUSIVE],
+        mutually_exclusive=[SELECTORS + ("away_from",), *CONNECTION_EXCLUSIVE],
         required_if=[
             ("state", "present", ("name", "peer_urls")),
             ("state", "promoted", SELECTORS, True),
             ("state", "absent", SELECTORS, True),
-            ("state", "leader", SELECTORS, True),
+            ("state", "leader", SELECTORS + ("away_from",), True),
         ],
         supports_check_mode=True,
     )

@@ -239,39 +239,6 @@ def test_not_found_lists_every_member():
     assert text == "no member named etcd-z; members are: etcd-a, etcd-b, e5 (unstarted, https://10.0.0.14:2380)"
 
 
-# -- leader choice ---------------------------------------------------------------------------
-
-
-def test_leader_target_is_the_most_caught_up_healthy_voting_follower():
-    statuses = {
-        A["id"]: status(A["id"], A["id"], applied=100),
-        B["id"]: status(B["id"], A["id"], applied=90),
-        C["id"]: status(C["id"], A["id"], applied=99),
-        LEARNER["id"]: status(LEARNER["id"], A["id"], applied=150, learner=True),
-    }
-    assert em.pick_leader_target(statuses)["member_id"] == C["id"]
-    assert em.pick_leader_target(statuses, exclude_id=C["id"])["member_id"] == B["id"]
-
-
-def test_leader_target_skips_unreachable_and_leaderless_members_and_learners_by_list():
-    statuses = [
-        status(A["id"], A["id"], applied=100),
-        None,
-        status(C["id"], 0, applied=100),
-        status(LEARNER["id"], A["id"], applied=100),  # status without isLearner (3.4 before the field)
-    ]
-    assert em.pick_leader_target(statuses, members=[A, B, C, LEARNER]) is None
-    statuses.append(status(B["id"], A["id"], applied=5))
-    assert em.pick_leader_target(statuses, members=[A, B, C, LEARNER])["member_id"] == B["id"]
-
-
-def test_leader_target_ties_are_stable():
-    statuses = [status(C["id"], A["id"], applied=7), status(B["id"], A["id"], applied=7)]
-    assert em.pick_leader_target(statuses)["member_id"] == B["id"]
-    statuses.append(status(A["id"] + 1000, A["id"], applied=7, index=8))
-    assert em.pick_leader_target(statuses)["member_id"] == A["id"] + 1000
-
-
 # -- joining and diffs -----------------------------------------------------------------------
 
 

@@ -423,6 +423,52 @@ def test_leader_moves_leadership_from_the_leaders_own_url(cluster, capsys):
     assert again["changed"] is False
 
 
+def test_away_from_the_leader_moves_leadership_to_the_follower_that_applied_the_most(cluster, capsys):
+    cluster.applied = {0xA1: [40], 0xA2: [45]}
+    result = run(capsys, {"state": "leader", "away_from": "etcd-a"})
+    assert result["changed"] is True
+    assert cluster.calls == [("http://10.0.0.1:2379", "move_leader", 0xA2)]
+    assert result["successor"]["name"] == result["leader_moved_to"]["name"] == result["leader"]["name"] == "etcd-c"
+    assert result["msg"] == "moved leadership from etcd-a (a0) to etcd-c (a2)"
+
+
+def test_away_from_a_follower_changes_nothing_and_names_the_successor(cluster, capsys):
+    result = run(capsys, {"state": "leader", "away_from": "etcd-b"})
+    assert result["changed"] is False
+    assert result["leader_moved_to"] is None
+    assert result["successor"]["name"] == "etcd-c"  # the leader itself never is one
+    assert result["msg"] == "etcd-b (a1) does not lead (the leader is etcd-a (a0)); leadership stays"
+    assert cluster.calls == []
+
+
+def test_away_from_a_leader_no_follower_can_replace_changes_nothing(cluster, capsys):
+    cluster.down.update({cluster.by_name("etcd-b")["id"], cluster.by_name("etcd-c")["id"]})
+    result = run(capsys, {"state": "leader", "away_from": "etcd-a"})
+    assert result["changed"] is False
+    assert result["successor"] is None and result["leader_moved_to"] is None
+    assert result["msg"] == "etcd-a (a0) leads and no healthy voting follower can take over; leadership stays"
+    assert cluster.calls == []
+
+
+def test_away_from_in_check_mode_moves_nothing(cluster, capsys):
+    result = run(capsys, {"state": "leader", "away_from": "etcd-a"}, check_mode=True)
+    assert result["changed"] is True
+    assert result["msg"] == "would have moved leadership from etcd-a (a0) to etcd-b (a1)"
+    assert cluster.calls == []
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"state": "leader", "away_from": "etcd-z"}, "no member named etcd-z; members are: etcd-a, etcd-b, etcd-c"),
+    ({"state": "leader", "away_from": "etcd-a", "name": "etcd-b"},
+     "parameters are mutually exclusive: name|id|peer_url|away_from"),
+])
+def test_away_from_bad_input_fails_and_changes_nothing(cluster, capsys, args, message):
+    result = run(capsys, args)
+    assert result["failed"] is True
+    assert message in result["msg"]
+    assert cluster.calls == []
+
+
 def test_add_waits_while_etcd_says_unhealthy_cluster_after_a_start(cluster, capsys):
     cluster.unsettled = 3
     result = run(capsys, {"state": "present", "name": "etcd-d", "peer_urls": ["http://10.0.0.4:2380"]})
