@@ -1007,12 +1007,12 @@ def argument_spec():
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(),
-        mutually_exclusive=[SELECTORS + ("away_from",), *CONNECTION_EXCLUSIVE],
+        mutually_exclusive=[(*SELECTORS, "away_from"), *CONNECTION_EXCLUSIVE],
         required_if=[
             ("state", "present", ("name", "peer_urls")),
             ("state", "promoted", SELECTORS, True),
             ("state", "absent", SELECTORS, True),
-            ("state", "leader", SELECTORS + ("away_from",), True),
+            ("state", "leader", (*SELECTORS, "away_from"), True),
         ],
         supports_check_mode=True,
     )

@@ -65,6 +65,7 @@ def test_successor(statuses, kwargs, chosen):
 
 def test_imports_nothing_but_the_standard_library():
     # the role copies this file onto the members, where only python3 is
-    tree = ast.parse(open(etcd_leadership.__file__).read())
+    with open(etcd_leadership.__file__, encoding="utf-8") as source:
+        tree = ast.parse(source.read())
     imported = [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
     assert imported == []
