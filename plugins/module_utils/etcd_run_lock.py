@@ -16,12 +16,33 @@ The keeper is a process detached on the controller for the length of a run. It h
 file of the controller's PKI directory (so two runs never write one PKI directory at once) and
 renews the run lock's lease while the ansible-playbook process lives. It revokes nothing: the
 run's own end releases the lock, and a run that dies leaves a lease that expires within its TTL.
+
+The lock itself (``Lock``: acquire, renew, take over, release) works on a ``store``, the few etcd
+calls it needs, so that the etcd_lock module (the HTTP/JSON gateway, etcd_lock_store.py) and the
+members' maintenance timer (etcdctl) take and give back the lock by the same rules. Standard library
+only, and no imports of the collection: the etcd role copies this very file onto the members.
+
+A store has ``Error`` (the exception class of its failures) and ``Unreachable`` (its subclass for
+a request that got no answer; ``sent`` False only when it surely never reached etcd), and:
+
+* ``get(key)``: the key as dict(value (bytes), lease (int, 0: none), mod_revision), or None;
+* ``grant(ttl)``: a new lease, dict(id, ttl as etcd granted it) (never sent twice);
+* ``time_left(lease)``: seconds the lease has left, 0 or less once it is gone;
+* ``keepalive(lease)``: renew it once; seconds left, 0 when it had expired;
+* ``revoke(lease)``: True when this call revoked it, False when it was gone already;
+* ``put_if(key, value, lease, mod_revision)``: write the key with the lease when its mod revision
+  still is ``mod_revision`` (0: it does not exist); (succeeded, the key as it is when it failed);
+* ``delete_if(key, mod_revision)``: delete it under the same condition; whether it did;
+* ``command(*args)``: the etcdctl command line an operator runs against the same cluster.
 """
 
+import datetime
 import errno
 import fcntl
+import json
 import os
 import re
+import shlex
 import time
 
 HOLDER_RE = re.compile(
@@ -30,6 +51,12 @@ HOLDER_RE = re.compile(
 PKI_LOCK_SUFFIX = ".lock"
 # How often the keeper looks whether the run still lives.
 LIFE_CHECK_INTERVAL = 1.0
+# How often a holder waiting for the lock reads it again, and how many lost races it accepts.
+POLL_INTERVAL = 1.0
+MAX_CONFLICTS = 10
+INT63_MAX = (1 << 63) - 1
+_HEX_RE = re.compile(r"^[0-9a-f]{1,16}$")
+_DEC_RE = re.compile(r"^[0-9]{17,19}$")
 
 
 def parse_holder(text):
@@ -66,6 +93,382 @@ def same_run(holder, other):
     """Whether two holders the role wrote name one ansible-playbook process (host and pid)."""
     first, second = parse_holder(holder), parse_holder(other)
     return bool(first and second and (first["host"], first["pid"]) == (second["host"], second["pid"]))
+
+
+# -- the lock -----------------------------------------------------------------------------------
+
+
+class LockError(Exception):
+    """A failure with the result to return alongside the message."""
+
+    def __init__(self, message, **result):
+        super().__init__(message)
+        self.result = result
+
+
+def parse_lease_id(text):
+    """A lease ID as an int: hex as etcdctl prints it (optional 0x), or 17 to 19 decimal digits."""
+    raw = str(text).strip().lower()
+    if raw.startswith("0x"):
+        value = int(raw[2:], 16) if _HEX_RE.match(raw[2:]) else None
+    elif _HEX_RE.match(raw):
+        value = int(raw, 16)
+    elif _DEC_RE.match(raw):
+        value = int(raw, 10)
+    else:
+        value = None
+    if not value or value > INT63_MAX:
+        raise ValueError("lease_id %r is not a lease ID: give it in hex as the module returned it in lease_id "
+                         "(as etcdctl prints it, e.g. 694d77aa9e38260f) or in decimal (17 to 19 digits)" % (text,))
+    return value
+
+
+def lease_hex(lease_id):
+    return "%016x" % lease_id
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def encode_value(holder, acquired_at, ttl):
+    return json.dumps(dict(holder=holder, acquired_at=acquired_at, ttl=ttl), sort_keys=True)
+
+
+def decode_value(value):
+    """holder, acquired_at and ttl from a lock's value; a value this module did not write is the holder."""
+    text = value.decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("holder"), str):
+        return dict(holder=data["holder"], acquired_at=str(data.get("acquired_at") or "unknown"),
+                    ttl=data.get("ttl"))
+    return dict(holder=text or "(empty value)", acquired_at="unknown", ttl=None)
+
+
+def etcdctl_command(endpoints, ca_cert=None, client_cert=None, client_key=None, *args):
+    """An etcdctl command line, quoted for a shell, with these endpoints and TLS files."""
+    words = ["etcdctl", "--endpoints=" + ",".join(endpoints)]
+    for flag, path in (("--cacert", ca_cert), ("--cert", client_cert), ("--key", client_key)):
+        if path:
+            words.append("%s=%s" % (flag, path))
+    words.extend(args)
+    return " ".join(shlex.quote(word) for word in words)
+
+
+class Lock:
+    """One lock in etcd, the key ``prefix`` + ``name`` held through a lease, reached through ``store``.
+
+    ``settings``: name, prefix, holder, ttl, wait_timeout, lease_id (text, as the module takes it)
+    and controller (see ``dead_holder``).
+    """
+
+    def __init__(self, store, settings, check_mode=False, clock=time.monotonic, sleep=time.sleep, now=utcnow):
+        self.store = store
+        self.params = settings
+        self.check_mode = check_mode
+        self.clock, self.sleep, self.utcnow = clock, sleep, now
+        self.name = settings["name"]
+        self.key = settings["prefix"] + settings["name"]
+        self.lease_id = parse_lease_id(settings["lease_id"]) if settings.get("lease_id") else None
+        self.warnings = []
+        self.polls = 0
+
+    def drop_lease(self, lease_id, ttl):
+        """Revoke a lease this task granted and does not use; a failure only warns (it expires)."""
+        try:
+            self.store.revoke(lease_id)
+        except self.store.Error as exc:
+            self.warnings.append("the unused lease %s could not be revoked (%s); it holds nothing and expires "
+                                 "within %d s" % (lease_hex(lease_id), exc, ttl))
+
+    # -- words --------------------------------------------------------------------------------
+
+    def holder_of(self, kv):
+        info = decode_value(kv["value"])
+        info.update(lease=kv["lease"], mod_revision=kv["mod_revision"])
+        return info
+
+    def held_by(self, info, expires_in):
+        lease = info["lease"]
+        return dict(holder=info["holder"], acquired_at=info["acquired_at"],
+                    lease_id=lease_hex(lease) if lease else None,
+                    expires_in=expires_in if lease else None)
+
+    def release_command(self, info):
+        if info["lease"]:
+            return self.store.command("lease", "revoke", lease_hex(info["lease"]))
+        return self.store.command("del", self.key)
+
+    def describe_holder(self, info, expires_in):
+        """<holder> since <acquired_at> (lease <id>, expires in <n> s unless renewed)."""
+        if info["lease"]:
+            lease = "lease %s, expires in %d s unless renewed" % (lease_hex(info["lease"]), expires_in)
+        else:
+            lease = "no lease: it never expires"
+        return "%s since %s (%s)" % (info["holder"], info["acquired_at"], lease)
+
+    def refusal(self, info, expires_in):
+        how = "wait for the lock to expire or release it with: " if info["lease"] else "release it with: "
+        return "lock %s is held by %s; wait for that run to finish, or if it died, %s%s" % (
+            self.name, self.describe_holder(info, expires_in), how, self.release_command(info))
+
+    def now_iso(self):
+        return self.utcnow().astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def held(self, lease_id, info, ttl, expires_in, changed, msg):
+        return dict(changed=changed, acquired=True, key=self.key, lease_id=lease_hex(lease_id),
+                    holder=info["holder"], acquired_at=info["acquired_at"],
+                    ttl=ttl, expires_in=expires_in, msg=msg)
+
+    # -- acquire ------------------------------------------------------------------------------
+
+    def acquire(self):
+        start = self.clock()
+        deadline = start + self.params["wait_timeout"]
+        kv = self.store.get(self.key)
+        if self.lease_id is not None:
+            return self.renew(kv)
+        previous = None
+        conflicts = 0
+        while True:
+            state, info, left = self.assess(kv)
+            if state == "mine":
+                return self.held(kv["lease"], info, info["ttl"] if info["ttl"] is not None else left, left, False,
+                                 "lock %s is held by this holder already; its lease %s %s" % (
+                                     self.name, lease_hex(kv["lease"]),
+                                     "would be renewed" if self.check_mode else "was renewed"))
+            if state == "held":
+                previous = info
+                result = self.blocked(info, left, start, deadline)
+                if result is not None:
+                    return result
+                kv = self.store.get(self.key)
+                continue
+            # free: only while nobody writes it; held through a lease that has expired (etcd deletes
+            # the key any moment), or by a run that died: taken over unless it changes meanwhile
+            mod_revision = 0 if state == "free" else kv["mod_revision"]
+            if state != "free" and info["holder"] != self.params["holder"]:
+                previous = info
+            if self.check_mode:
+                return self.would_acquire(info if state in ("expired", "dead") else None)
+            won, kv = self.try_acquire(mod_revision)
+            if won:
+                return self.acquired(won, previous, info if state in ("expired", "dead") else None, start)
+            conflicts += 1
+            if conflicts >= MAX_CONFLICTS:
+                raise LockError("lock %s changed hands %d times while this task tried to take it; try again"
+                                % (self.name, conflicts), key=self.key, acquired=False)
+
+    def assess(self, kv):
+        """(state, holder info, seconds its lease has left) of the lock as read.
+
+        States: ``free``; ``mine`` (held by this holder, lease renewed, or in check mode alive);
+        ``expired`` (held through a lease that has expired); ``dead`` (by a run of this controller
+        whose process is gone, ``info["dead"]`` says why); ``held`` (by another holder, or by a key
+        without a lease, which never expires).
+        """
+        if kv is None:
+            return "free", None, None
+        info = self.holder_of(kv)
+        if not kv["lease"]:
+            return "held", info, None
+        if info["holder"] == self.params["holder"] and not self.check_mode:
+            # the same holder again (a step run again): renew the lease it holds
+            left = self.store.keepalive(kv["lease"])
+        else:
+            left = self.store.time_left(kv["lease"])
+        if left <= 0:
+            return "expired", info, 0
+        if info["holder"] == self.params["holder"]:
+            return "mine", info, left
+        info["dead"] = dead_holder(info["holder"], self.params.get("controller"))
+        return ("dead" if info["dead"] else "held"), info, left
+
+    def would_acquire(self, expired):
+        p = self.params
+        result = dict(changed=True, acquired=True, key=self.key, holder=p["holder"], ttl=p["ttl"], waited=0.0,
+                      msg="lock %s would be acquired" % self.name)
+        if expired is not None:
+            result["msg"] += " (the lease %s of %s %s)" % (
+                lease_hex(expired["lease"]), expired["holder"],
+                "is held by a run that died: %s" % expired["dead"] if expired.get("dead") else "has expired")
+            if expired["holder"] != p["holder"]:
+                result["previous_holder"] = expired["holder"]
+        return result
+
+    def blocked(self, info, left, start, deadline):
+        """Held by another holder: a check-mode report, or None after waiting a poll, or LockError."""
+        details = dict(key=self.key, held_by=self.held_by(info, left), release_command=self.release_command(info))
+        if self.check_mode:
+            message = "lock %s is held by %s; a real run would %s" % (
+                self.name, self.describe_holder(info, left),
+                "wait up to %d s for it" % self.params["wait_timeout"] if self.params["wait_timeout"] else "fail")
+            self.warnings.append(message)
+            return dict(changed=False, acquired=False, waited=0.0, msg=message, **details)
+        now = self.clock()
+        if now >= deadline:
+            waited = round(now - start, 1)
+            message = self.refusal(info, left)
+            if self.params["wait_timeout"]:
+                message = "waited %d s: %s" % (round(waited), message)
+            raise LockError(message, acquired=False, waited=waited, **details)
+        self.polls += 1
+        self.sleep(min(POLL_INTERVAL, deadline - now))
+        return None
+
+    def try_acquire(self, mod_revision):
+        """Grant a lease and write the key with it if its mod revision still is ``mod_revision``.
+
+        Returns (dict(lease_id, ttl, acquired_at), None) when it did, else (None, the key as the
+        transaction's failure branch read it), after revoking the lease.
+        """
+        p = self.params
+        try:
+            grant = self.store.grant(p["ttl"])
+        except self.store.Unreachable as exc:
+            if exc.sent:
+                raise LockError("lock %s not acquired: granting its lease got no answer: %s. A lease may have been "
+                                "granted; it holds nothing and expires within %d s. Run again"
+                                % (self.name, exc, p["ttl"]), key=self.key) from None
+            raise
+        lease_id, ttl = grant["id"], grant["ttl"]
+        acquired_at = self.now_iso()
+        try:
+            won, kv = self.store.put_if(self.key, encode_value(p["holder"], acquired_at, ttl), lease_id, mod_revision)
+        except self.store.Unreachable as exc:
+            if exc.sent:
+                raise LockError(self.lost_txn(lease_id, ttl, exc), key=self.key) from None
+            self.drop_lease(lease_id, ttl)
+            raise
+        except self.store.Error:
+            self.drop_lease(lease_id, ttl)
+            raise
+        if won:
+            return dict(lease_id=lease_id, ttl=ttl, acquired_at=acquired_at), None
+        self.drop_lease(lease_id, ttl)
+        return None, kv
+
+    def lost_txn(self, lease_id, ttl, exc):
+        """The message for a transaction that got no answer after it was sent."""
+        head = ("lock %s: the request that takes the lock got no answer after it was sent, so etcd may have applied "
+                "it; it was not sent again (%s). " % (self.name, exc))
+        try:
+            self.store.revoke(lease_id)
+        except self.store.Error as revoke_exc:
+            return head + ("Revoking its lease %s failed too (%s), so the lock may be held by that lease for up to "
+                           "%d s: look with %s, and release it with: %s" % (
+                               lease_hex(lease_id), revoke_exc, ttl, self.store.command("get", self.key),
+                               self.store.command("lease", "revoke", lease_hex(lease_id))))
+        return head + ("Its lease %s has been revoked, so this run does not hold the lock; run again"
+                       % lease_hex(lease_id))
+
+    def acquired(self, won, previous, expired, start):
+        """The result for a lock taken: ``previous`` is the other holder it was waited for or taken
+        from, ``expired`` the lock whose expired lease it replaced."""
+        info = dict(holder=self.params["holder"], acquired_at=won["acquired_at"])
+        msg = "lock %s acquired (lease %s, TTL %d s)" % (self.name, lease_hex(won["lease_id"]), won["ttl"])
+        result = self.held(won["lease_id"], info, won["ttl"], won["ttl"], True, msg)
+        result["waited"] = round(self.clock() - start, 1) if self.polls else 0.0
+        if previous is not None:
+            result["previous_holder"] = previous["holder"]
+            if self.polls:
+                result["msg"] += " after waiting %s s for %s" % (result["waited"], previous["holder"])
+        if expired is not None and expired.get("dead"):
+            result["taken_over"] = expired["holder"]
+            self.warnings.append(
+                "lock %s was held by %s since %s (lease %s), a run of this controller that died (%s): it may have "
+                "stopped part-way; the lock was taken over" % (self.name, expired["holder"], expired["acquired_at"],
+                                                               lease_hex(expired["lease"]), expired["dead"]))
+        elif expired is not None:
+            result["taken_over"] = expired["holder"]
+            self.warnings.append(
+                "lock %s was still held by %s since %s through lease %s, which had expired: that run may have stopped "
+                "part-way; the lock was taken over" % (self.name, expired["holder"], expired["acquired_at"],
+                                                       lease_hex(expired["lease"])))
+        return result
+
+    def renew(self, kv):
+        """Acquire with lease_id: renew the lease when it still holds the lock, else fail."""
+        lease_id = self.lease_id
+        if kv is None or kv["lease"] != lease_id:
+            if kv is None:
+                now = "nobody holds it now"
+            else:
+                info = self.holder_of(kv)
+                now = "it is now held by %s" % self.describe_holder(
+                    info, self.store.time_left(info["lease"]) if info["lease"] else None)
+            raise LockError(
+                "lock %s was lost: its lease %s expired or was revoked, and %s. Whatever ran after the lease expired "
+                "ran without the lock; take the lock again (without lease_id) before going on"
+                % (self.name, lease_hex(lease_id), now), key=self.key, acquired=False)
+        info = self.holder_of(kv)
+        if self.params["holder"] != info["holder"]:
+            self.warnings.append("lock %s is held through lease %s by %r, not %r; renewed all the same (the lease "
+                                 "is what holds it)" % (self.name, lease_hex(lease_id), info["holder"],
+                                                        self.params["holder"]))
+        left = self.store.time_left(lease_id) if self.check_mode else self.store.keepalive(lease_id)
+        if left <= 0:
+            raise LockError(
+                "lock %s was lost: its lease %s has expired and etcd is deleting the lock. Whatever ran after the lease "
+                "expired ran without the lock; take the lock again (without lease_id) before going on"
+                % (self.name, lease_hex(lease_id)), key=self.key, acquired=False)
+        ttl = info["ttl"] if info["ttl"] is not None else left
+        return self.held(lease_id, info, ttl, left, False, "lock %s: lease %s %s (%d s left)" % (
+            self.name, lease_hex(lease_id), "would be renewed" if self.check_mode else "renewed", left))
+
+    # -- release ------------------------------------------------------------------------------
+
+    def release(self):
+        p = self.params
+        kv = self.store.get(self.key)
+        if kv is None:
+            if self.lease_id is not None:
+                message = "lock %s had already expired or been released (lease %s)" % (
+                    self.name, lease_hex(self.lease_id))
+                self.warnings.append(message)
+            else:
+                message = "lock %s is not held" % self.name
+            return dict(changed=False, released=False, key=self.key, msg=message)
+        info = self.holder_of(kv)
+        result = dict(changed=False, released=False, key=self.key, holder=info["holder"],
+                      acquired_at=info["acquired_at"])
+        if self.lease_id is not None and kv["lease"] != self.lease_id:
+            result["msg"] = ("lock %s had already expired or been taken (lease %s no longer holds it): it is held by "
+                             "%s since %s now; left alone"
+                             % (self.name, lease_hex(self.lease_id), info["holder"], info["acquired_at"]))
+            self.warnings.append(result["msg"])
+            return result
+        if self.lease_id is None and p.get("holder") and info["holder"] != p["holder"]:
+            result["msg"] = "lock %s is held by %s since %s, not by %s; left alone" % (
+                self.name, info["holder"], info["acquired_at"], p["holder"])
+            self.warnings.append(result["msg"])
+            return result
+        if kv["lease"]:
+            result.update(lease_id=lease_hex(kv["lease"]))
+        if self.check_mode:
+            result.update(changed=True, released=True, msg="lock %s of %s would be released" % (
+                self.name, info["holder"]))
+            return result
+        if kv["lease"]:
+            if self.store.revoke(kv["lease"]):
+                result.update(changed=True, released=True, msg="lock %s of %s released (lease %s revoked)" % (
+                    self.name, info["holder"], lease_hex(kv["lease"])))
+            else:
+                result["msg"] = "lock %s had already expired (lease %s)" % (self.name, lease_hex(kv["lease"]))
+                if self.lease_id is not None:
+                    self.warnings.append(result["msg"])
+            return result
+        # a key without a lease (not written by this module): delete it unless it changed meanwhile
+        if self.store.delete_if(self.key, kv["mod_revision"]):
+            result.update(changed=True, released=True, msg="lock %s of %s released (key deleted)" % (
+                self.name, info["holder"]))
+        else:
+            result["msg"] = "lock %s changed while it was being released; left alone" % self.name
+            self.warnings.append(result["msg"])
+        return result
 
 
 def process_lives(pid):

@@ -1,3 +1,6 @@
+import ast
+import datetime
+import json
 import os
 
 import pytest
@@ -131,3 +134,222 @@ def test_pki_connection_trusts_the_bundle_during_and_after_a_rotation(tmp_path):
                                              str(tmp_path / "admin-key.pem"))
     (tmp_path / "ca-bundle.pem").write_text("x")
     assert pki_connection(str(tmp_path))[0] == str(tmp_path / "ca-bundle.pem")
+@pytest.mark.parametrize("text, expected", [
+    ("694d77aa9e38260f", 0x694d77aa9e38260f), ("0x" + "694d77aa9e38260f", 0x694d77aa9e38260f), (" 694D77AA9E38260F ", 0x694d77aa9e38260f),
+    (str(0x694d77aa9e38260f), 0x694d77aa9e38260f), ("b0b", 0xB0B), ("1234", 0x1234),
+])
+def test_parse_lease_id(text, expected):
+    assert etcd_run_lock.parse_lease_id(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "0", "0x", "xyz", "-5", "8" + "0" * 15, "1" * 20, "0x" + "f" * 17])
+def test_parse_lease_id_rejects_what_is_not_a_lease(text):
+    with pytest.raises(ValueError, match="is not a lease ID"):
+        etcd_run_lock.parse_lease_id(text)
+
+
+def test_a_value_not_written_by_the_module_is_the_holder():
+    assert etcd_run_lock.decode_value(b"carol") == dict(holder="carol", acquired_at="unknown", ttl=None)
+    assert etcd_run_lock.decode_value(b'{"x": 1}')["holder"] == '{"x": 1}'
+
+
+
+# -- the lock on a store (what the module and the members' timer share) ---------------------
+
+
+class StoreError(Exception):
+    pass
+
+
+class StoreUnreachable(StoreError):
+    def __init__(self, message, sent=True):
+        super().__init__(message)
+        self.sent = sent
+
+
+class MemoryStore:
+    """The store contract of etcd_run_lock.Lock, in memory: leases expire on ``now``."""
+
+    Error = StoreError
+    Unreachable = StoreUnreachable
+
+    def __init__(self):
+        self.now = 0.0
+        self.keys = {}  # key -> dict(value, lease, mod_revision)
+        self.leases = {}  # id -> dict(ttl, expires)
+        self.revision = 1
+        self.next_lease = 0x694D77AA9E38260F
+        self.calls = []
+        self.before_put = None
+
+    def _expire(self):
+        for lease_id in [i for i, lease in self.leases.items() if lease["expires"] <= self.now]:
+            self._drop(lease_id)
+
+    def _drop(self, lease_id):
+        del self.leases[lease_id]
+        for key in [k for k, kv in self.keys.items() if kv["lease"] == lease_id]:
+            del self.keys[key]
+
+    def get(self, key):
+        self.calls.append("get")
+        self._expire()
+        return dict(self.keys[key]) if key in self.keys else None
+
+    def grant(self, ttl):
+        self.calls.append("grant")
+        lease_id, self.next_lease = self.next_lease, self.next_lease + 1
+        self.leases[lease_id] = dict(ttl=ttl, expires=self.now + ttl)
+        return dict(id=lease_id, ttl=ttl)
+
+    def time_left(self, lease_id):
+        self.calls.append("time_left")
+        lease = self.leases.get(lease_id)
+        return int(lease["expires"] - self.now) if lease else -1
+
+    def keepalive(self, lease_id):
+        self.calls.append("keepalive")
+        self._expire()
+        lease = self.leases.get(lease_id)
+        if not lease:
+            return 0
+        lease["expires"] = self.now + lease["ttl"]
+        return lease["ttl"]
+
+    def revoke(self, lease_id):
+        self.calls.append("revoke")
+        if lease_id not in self.leases:
+            return False
+        self._drop(lease_id)
+        return True
+
+    def put_if(self, key, value, lease_id, mod_revision):
+        self.calls.append("put_if")
+        if self.before_put:
+            self.before_put()
+        current = self.keys.get(key)
+        if (current["mod_revision"] if current else 0) != mod_revision:
+            return False, dict(current) if current else None
+        self.revision += 1
+        self.keys[key] = dict(value=value.encode(), lease=lease_id, mod_revision=self.revision)
+        return True, None
+
+    def delete_if(self, key, mod_revision):
+        self.calls.append("delete_if")
+        if key in self.keys and self.keys[key]["mod_revision"] == mod_revision:
+            del self.keys[key]
+            return True
+        return False
+
+    def command(self, *args):
+        return "etcdctl " + " ".join(args)
+
+
+ROLE_HOLDER = "ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid 4242, started 2026-11-22T09:58:00Z"
+OTHER_HOLDER = "scheduled defragmentation of etcd-host1 on host1, pid 77"
+KEY = "/raftops/etcd/run"
+
+
+def new_lock(store, holder=OTHER_HOLDER, check_mode=False, **settings):
+    settings = dict(dict(name="run", prefix="/raftops/etcd/", holder=holder, ttl=60, wait_timeout=0, lease_id=None),
+                    **settings)
+    return etcd_run_lock.Lock(store, settings, check_mode=check_mode, clock=lambda: store.now,
+                              sleep=lambda s: setattr(store, "now", store.now + s),
+                              now=lambda: datetime.datetime(2026, 11, 22, 10, 0, 0, tzinfo=datetime.timezone.utc))
+
+
+def test_a_free_lock_is_taken_with_the_holder_text_and_a_lease_of_the_ttl():
+    store = MemoryStore()
+    result = new_lock(store).acquire()
+    assert result["acquired"] is True and result["changed"] is True
+    assert json.loads(store.keys[KEY]["value"]) == dict(holder=OTHER_HOLDER, acquired_at="2026-11-22T10:00:00Z",
+                                                        ttl=60)
+    assert store.keys[KEY]["lease"] == int(result["lease_id"], 16)
+    assert store.leases[store.keys[KEY]["lease"]]["ttl"] == 60
+
+
+def test_a_lock_held_by_another_is_refused_naming_it_and_the_release_command():
+    store = MemoryStore()
+    role = new_lock(store, holder=ROLE_HOLDER).acquire()
+    store.now = 10
+    with pytest.raises(etcd_run_lock.LockError) as refused:
+        new_lock(store).acquire()
+    assert str(refused.value) == (
+        "lock run is held by %s since 2026-11-22T10:00:00Z (lease %s, expires in 50 s unless renewed); wait for "
+        "that run to finish, or if it died, wait for the lock to expire or release it with: etcdctl lease revoke %s"
+        % (ROLE_HOLDER, role["lease_id"], role["lease_id"]))
+    assert refused.value.result["held_by"]["holder"] == ROLE_HOLDER
+    assert len(store.leases) == 1  # nothing granted for the refusal
+
+
+def test_the_lock_of_a_dead_run_of_this_controller_is_taken_over_at_once():
+    store = MemoryStore()
+    new_lock(store, holder=ROLE_HOLDER).acquire()
+    lock = new_lock(store, holder=ROLE_HOLDER.replace("4242", "5000"), controller=dict(host="ctl-a", run_pids=[5000]))
+    result = lock.acquire()
+    assert result["taken_over"] == ROLE_HOLDER
+    assert "a run of this controller that died (pid 4242 on ctl-a runs no ansible-playbook any more)" in lock.warnings[0]
+
+
+@pytest.mark.parametrize("controller", [dict(host="ctl-a", run_pids=[4242]), dict(host="ctl-b", run_pids=[]), None])
+def test_a_run_that_may_live_is_never_taken_over(controller):
+    store = MemoryStore()
+    new_lock(store, holder=ROLE_HOLDER).acquire()
+    with pytest.raises(etcd_run_lock.LockError, match="lock run is held by ansible-playbook"):
+        new_lock(store, controller=controller).acquire()
+
+
+def test_a_lock_whose_lease_expired_is_taken_over_unless_it_changed_meanwhile():
+    store = MemoryStore()
+    new_lock(store, holder=ROLE_HOLDER).acquire()
+    store.leases[next(iter(store.leases))]["expires"] = 1e9  # the key outlives its lease for a moment
+    store.time_left = lambda lease_id: 0
+    lock = new_lock(store)
+    result = lock.acquire()
+    assert result["taken_over"] == ROLE_HOLDER and result["previous_holder"] == ROLE_HOLDER
+    assert "which had expired" in lock.warnings[0]
+
+
+def test_a_lost_race_revokes_the_lease_it_granted_and_reports_the_winner():
+    store = MemoryStore()
+
+    def the_role_takes_it_first():
+        store.before_put = None
+        new_lock(store, holder=ROLE_HOLDER).acquire()
+
+    store.before_put = the_role_takes_it_first
+    with pytest.raises(etcd_run_lock.LockError, match="is held by ansible-playbook"):
+        new_lock(store).acquire()
+    assert [json.loads(kv["value"])["holder"] for kv in store.keys.values()] == [ROLE_HOLDER]
+    assert len(store.leases) == 1  # the loser's lease is gone
+
+
+def test_the_same_holder_again_renews_its_lease_and_changes_nothing():
+    store = MemoryStore()
+    first = new_lock(store).acquire()
+    store.now = 30
+    again = new_lock(store).acquire()
+    assert again["changed"] is False and again["lease_id"] == first["lease_id"]
+    assert store.leases[int(first["lease_id"], 16)]["expires"] == 90
+
+
+def test_release_by_lease_and_a_lock_someone_else_took_is_left_alone():
+    store = MemoryStore()
+    mine = new_lock(store).acquire()
+    assert new_lock(store, lease_id=mine["lease_id"]).release()["released"] is True
+    assert store.keys == {} and store.leases == {}
+    theirs = new_lock(store, holder=ROLE_HOLDER).acquire()
+    lock = new_lock(store, lease_id=mine["lease_id"])
+    assert lock.release()["released"] is False
+    assert store.keys[KEY]["lease"] == int(theirs["lease_id"], 16)
+    assert "no longer holds it" in lock.warnings[0]
+
+
+def test_the_lock_file_is_plain_python_for_the_members():
+    # the role copies etcd_run_lock.py onto the members, where the maintenance timer imports it
+    # with python3 alone: only standard library imports, none of the collection or of Ansible
+    with open(etcd_run_lock.__file__, encoding="utf-8") as source:
+        tree = ast.parse(source.read())
+    modules = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    modules |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert modules <= {"datetime", "errno", "fcntl", "json", "os", "re", "shlex", "time"}

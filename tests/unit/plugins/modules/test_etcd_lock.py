@@ -6,7 +6,7 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client, etcd_cluster_state
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client, etcd_cluster_state, etcd_run_lock
 from ansible_collections.raftops.etcd.plugins.modules import etcd_lock
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_kv import FIRST_LEASE, FakeKVCluster
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match
@@ -256,7 +256,7 @@ def test_no_lease_is_leaked_when_another_holder_wins_the_race():
 
     def bob_takes_it():
         lease = cluster.grant(600, lease_id=0xB0B)
-        cluster.put(KEY, etcd_lock.encode_value(BOB, "2026-11-22T10:00:00Z", 600), lease)
+        cluster.put(KEY, etcd_run_lock.encode_value(BOB, "2026-11-22T10:00:00Z", 600), lease)
 
     cluster.before["txn"] = bob_takes_it
     failure, result, _cluster = run(cluster)
@@ -521,30 +521,11 @@ def test_check_mode_release():
 # -- parameters ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, expected", [
-    (FIRST_HEX, FIRST_LEASE), ("0x" + FIRST_HEX, FIRST_LEASE), (" 694D77AA9E38260F ", FIRST_LEASE),
-    (str(FIRST_LEASE), FIRST_LEASE), ("b0b", 0xB0B), ("1234", 0x1234),
-])
-def test_parse_lease_id(text, expected):
-    assert etcd_lock.parse_lease_id(text) == expected
-
-
-@pytest.mark.parametrize("text", ["", "0", "0x", "xyz", "-5", "8" + "0" * 15, "1" * 20, "0x" + "f" * 17])
-def test_parse_lease_id_rejects_what_is_not_a_lease(text):
-    with pytest.raises(ValueError, match="is not a lease ID"):
-        etcd_lock.parse_lease_id(text)
-
-
 def test_a_bad_lease_id_fails_before_anything_is_sent():
     cluster = FakeKVCluster()
     failure, _result, _cluster = run(cluster, lease_id="lease-1")
     assert failure.startswith("lease_id 'lease-1' is not a lease ID")
     assert cluster.calls == []
-
-
-def test_a_value_not_written_by_the_module_is_the_holder():
-    assert etcd_lock.decode_value(b"carol") == dict(holder="carol", acquired_at="unknown", ttl=None)
-    assert etcd_lock.decode_value(b'{"x": 1}')["holder"] == '{"x": 1}'
 
 
 # -- the module as Ansible runs it -----------------------------------------------------------
