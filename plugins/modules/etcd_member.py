@@ -351,11 +351,8 @@ successor:
       from that member, with the same keys as RV(member); V(null) when none can.
   returned: when O(away_from) is given
   type: dict
-  sample:
-    id: 8211f1d0f64f3269
-    name: etcd-host1
-    peer_urls: ["https://10.0.0.12:2380"]
-    client_urls: ["https://10.0.0.12:2379"]
+  sample: {id: 8211f1d0f64f3269, name: etcd-host1, peer_urls: ["https://10.0.0.12:2380"],
+           client_urls: ["https://10.0.0.12:2379"], is_learner: false, started: true}
 leader_applied_index:
   description:
     - The leader's raft applied index as last read, at the same times as
@@ -909,6 +906,10 @@ class MemberTask:
         if not probe["healthy"]:
             raise Failure("cannot make %s the leader: it is not healthy (%s); bring it back first" % (
                 em.describe(target), probe["problem"]))
+        return self.hand_over(members, leader, target)
+
+    def hand_over(self, members, leader, target):
+        """Move leadership from ``leader`` to ``target`` (not in check mode) and report it."""
         self.result["changed"] = True
         self.result["leader_moved_to"] = public_member(target)
         if not self.module.check_mode:
@@ -934,12 +935,7 @@ class MemberTask:
         if new_leader is None:
             return self.finish(members, "%s leads and no healthy voting follower can take over; leadership stays"
                                % em.describe(leaving), leader=leader)
-        self.result["changed"] = True
-        self.result["leader_moved_to"] = public_member(new_leader)
-        if not self.module.check_mode:
-            self.transfer(members, leaving, new_leader)
-        return self.finish(members, "moved leadership from %s to %s" % (em.describe(leaving), em.describe(new_leader)),
-                           leader=new_leader)
+        return self.hand_over(members, leaving, new_leader)
 
 
 def validate(module):
