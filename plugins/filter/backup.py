@@ -11,7 +11,8 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_crypto import retention
+# Other module_utils are imported where they are used, so that loading this file stays cheap: every
+# task's process that uses one filter of the collection loads all of them (docs/deploy.md).
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import human_size
 
 TARGET_DEFAULTS = dict(type="s3", keep=7, max_age_days=30)
@@ -41,6 +42,8 @@ def backup_prune(found, now=None):
     ``path`` and ``mtime``). The retention is ``module_utils.etcd_backup_crypto.retention``: the
     newest ``keep``, none older than ``max_age_days``, never the newest one.
     """
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_crypto import retention
+
     now = time.time() if now is None else float(now)
     plan = []
     for result in found or []:

@@ -13,12 +13,8 @@ way the members' timer and etcd_maintenance will read it.
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import upgrade_problem, version_tuple
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
-    AUTH_FAILED,
-    GATEWAY_CN_REFUSED,
-    INVALID_TOKEN,
-    USER_EMPTY,
-)
+# Other module_utils are imported where they are used, so that loading this file stays cheap: every
+# task's process that uses one filter of the collection loads all of them (docs/deploy.md).
 
 # Shells of accounts that cannot log in (the role's own system user gets /usr/sbin/nologin).
 NOLOGIN_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false")
@@ -143,20 +139,25 @@ def release_warning(version):
             % (version, "; ".join(bug[3] for bug in bugs), fixed_in))
 
 
-# What etcd answers, with RBAC auth on, a call that is no etcd user's (or not root's with a wrong
-# password): a certificate with a CN through the gateway, no token, a stale token, a failed login.
-AUTH_REFUSALS = (GATEWAY_CN_REFUSED, USER_EMPTY, INVALID_TOKEN, AUTH_FAILED)
-
-
 def auth_refused(reads):
     """The hosts whose etcd refused the role's read for want of an etcd user, each with etcd's answer;
     ``reads``: host -> a result of raftops.etcd.etcd_health, or etcd_host_info's ``local_health`` (a
     skipped or empty one counts as no read)."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+        AUTH_FAILED,
+        GATEWAY_CN_REFUSED,
+        INVALID_TOKEN,
+        USER_EMPTY,
+    )
+
+    # What etcd answers, with RBAC auth on, a call that is no etcd user's (or not root's with a wrong
+    # password): a certificate with a CN through the gateway, no token, a stale token, a failed login.
+    refusals = (GATEWAY_CN_REFUSED, USER_EMPTY, INVALID_TOKEN, AUTH_FAILED)
     refused = {}
     for host, read in (reads or {}).items():
         for record in (read or {}).get("endpoints") or []:
             error = str(record.get("status_error") or "")
-            if any(refusal.lower() in error.lower() for refusal in AUTH_REFUSALS):
+            if any(refusal.lower() in error.lower() for refusal in refusals):
                 refused[host] = error
                 break
     return refused

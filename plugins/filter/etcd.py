@@ -259,11 +259,8 @@ def _truthy(value):
 
 
 def with_filters_loaded(value):
-    """``value`` unchanged. A play's hosts pass through it so that Ansible's main process, which
-    templates them, loads this collection's filter plugins (Ansible loads them all for any one): the
-    process of each task on each host, forked from the main one, inherits them. Otherwise each of
-    those processes compiles them from source again, which was a quarter of the controller's CPU
-    in a run of the etcd playbook (docs/deploy.md, "Where the time goes")."""
+    """``value`` unchanged. Deprecated (meta/runtime.yml): it preloaded the collection's filters in
+    Ansible's main process from a play's hosts; loading them in each task's process is cheap now."""
     return value
 
 

@@ -4,7 +4,9 @@
 etcd_pki_dir: the PKI decisions of the etcd role, made here so that its tasks only act on them."""
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import host_pair_name
+
+# Other module_utils are imported where they are used, so that loading this file stays cheap: every
+# task's process that uses one filter of the collection loads all of them (docs/deploy.md).
 
 
 def pki_members(members, hostvars, readdress=None, managed=True, srv_domain=""):
@@ -37,6 +39,8 @@ def host_pairs(names):
     """The ``clients`` of ``etcd_pki`` that each member holds of its own; see plugins/filter/host_pairs.yml."""
     if isinstance(names, str):
         raise AnsibleFilterError("host_pairs: the names must be a list of member names")
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import host_pair_name
+
     pairs = []
     for name in names or []:
         # CN root: etcd's user root on its gRPC port (the members' timers); no CN: the role's root login.

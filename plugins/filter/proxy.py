@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError, AnsibleUndefinedVariable
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import HOST_PAIR_SUFFIXES
 from jinja2 import Undefined
+
+# Other module_utils are imported where they are used, so that loading this file stays cheap: every
+# task's process that uses one filter of the collection loads all of them (docs/deploy.md).
 
 MODES = ("grpc", "gateway")
 WILDCARDS = ("0.0.0.0", "::")
@@ -282,14 +284,14 @@ def proxy_status_lines(records):
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
 
 
-# The suffixes of the files of a name in etcd_pki_dir besides NAME.pem: a proxy's NAME-peer.pem
-# (gRPC proxy) and NAME-client.pem, a member's NAME-root.pem too; each with its key (-key.pem).
-_PAIR_SUFFIXES = ("-peer", *HOST_PAIR_SUFFIXES)
-
-
 def proxy_pairs_leaving(files, prefix, kept, members=()):
     """The proxy names (``etcd_pki``'s ``revoke``) whose pairs are in etcd_pki_dir but whose host
     is no longer in the proxy group; see plugins/filter/proxy_pairs_leaving.yml."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import HOST_PAIR_SUFFIXES
+
+    # The suffixes of the files of a name in etcd_pki_dir besides NAME.pem: a proxy's NAME-peer.pem
+    # (gRPC proxy) and NAME-client.pem, a member's NAME-root.pem too; each with its key (-key.pem).
+    pair_suffixes = ("-peer", *HOST_PAIR_SUFFIXES)
     if isinstance(files, str) or isinstance(kept, str) or isinstance(members, str):
         _fail("proxy_pairs_leaving", "the files, the kept names and the member names must be lists")
     # A kept proxy's client pair is NAME-client (roles/etcd_proxy/vars/main.yml).
@@ -302,7 +304,7 @@ def proxy_pairs_leaving(files, prefix, kept, members=()):
         stem = filename[: -len(".pem")]
         stem = stem[: -len("-key")] if stem.endswith("-key") else stem
         # The names the file may be of: a file of a kept proxy (or of a member) is never revoked.
-        owners = {stem} | {stem[: -len(suffix)] for suffix in _PAIR_SUFFIXES if stem.endswith(suffix)}
+        owners = {stem} | {stem[: -len(suffix)] for suffix in pair_suffixes if stem.endswith(suffix)}
         owners = {owner for owner in owners if len(owner) > len(prefix)}
         if owners and not owners & keep:
             leaving.add(min(owners, key=len))

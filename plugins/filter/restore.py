@@ -5,16 +5,14 @@ live in module_utils/etcd_restore_rules.py (docs/backup-restore.md)."""
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_restore_rules import (
-    RuleError,
-    drill_findings,
-    parse_backup_record,
-    restore_revision_plan,
-)
+# Other module_utils are imported where they are used, so that loading this file stays cheap: every
+# task's process that uses one filter of the collection loads all of them (docs/deploy.md).
 
 
 def restore_bump(snapshot_revision, setting="auto", mark_compacted=True, version=None, live_revisions=None):
     """{bump_revision, mark_compacted, note, warning} for a restore; see plugins/filter/restore_bump.yml."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_restore_rules import RuleError, restore_revision_plan
+
     try:
         return restore_revision_plan(setting, mark_compacted, version, snapshot_revision, live_revisions or [])
     except RuleError as exc:
@@ -23,6 +21,8 @@ def restore_bump(snapshot_revision, setting="auto", mark_compacted=True, version
 
 def drill_verdict(observed, snapshot, record_text=""):
     """{problems, notes} of a restore drill; see plugins/filter/drill_verdict.yml."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_restore_rules import RuleError, drill_findings, parse_backup_record
+
     if not isinstance(observed, dict) or not isinstance(snapshot, dict):
         raise AnsibleFilterError("raftops.etcd.drill_verdict: expects what the private etcd answered and the "
                                  "snapshot info as dicts")

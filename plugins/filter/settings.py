@@ -13,11 +13,10 @@ from collections import namedtuple
 from collections.abc import Mapping
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import VERSION_PATTERN, is_dns_name, is_ip_address
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import RuleError, parse as parse_defrag_rule
 from ansible_collections.raftops.etcd.plugins.filter.server_env import METRICS_MODES
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_PATTERN, NAME_RULE
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_access import ROOT, AccessError, wanted_permissions
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import application_problems
+# Other module_utils are imported where they are used, so that loading this file stays cheap: every
+# task's process that uses one filter of the collection loads all of them (docs/deploy.md).
 
 # One rule: the variable it reports on, the check, what is allowed (the message when the check
 # just fails) and why. A check gets the value and the settings that passed their own rules so far,
@@ -329,12 +328,16 @@ def renew_before(value, settings):
 
 def pki_clients(value, _settings):
     """etcd_pki_clients: the rules of etcd_pki's applications (plugins/module_utils/etcd_pki_params.py)."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import application_problems
+
     return application_problems(value, "etcd_pki_clients") or None
 
 
 def pki_clients_root(value, settings):
     """An application whose certificate says root (its user, or its name without one) is etcd's
     superuser on the gRPC port: refused unless etcd_pki_clients_allow_root says so."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_access import ROOT
+
     if _true(settings.get("etcd_pki_clients_allow_root", False)):
         return None
     return [("etcd_pki_clients[%d]" % index, entry,
@@ -411,6 +414,8 @@ def bump_needs_mark(value, settings):
 
 
 def defrag_rule(value, _settings):
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import RuleError, parse as parse_defrag_rule
+
     try:
         parse_defrag_rule(value)
     except RuleError as exc:
@@ -524,6 +529,8 @@ def _hidden(entry):
 
 def _access_entry_problem(entry, kind, keys, seen):
     """What is wrong with one etcd_roles / etcd_users entry on its own; '' when nothing."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_access import ROOT
+
     if not isinstance(entry, Mapping):
         return "must be a dict with a name"
     unknown = sorted(str(k) for k in entry if k not in keys)
@@ -556,6 +563,8 @@ def access_roles(value, _settings):
             if not isinstance(entry.get("permissions") or [], (list, tuple)):
                 problem = "role %s: permissions must be a list" % entry["name"]
             else:
+                from ansible_collections.raftops.etcd.plugins.module_utils.etcd_access import AccessError, wanted_permissions
+
                 try:
                     wanted_permissions(entry.get("permissions") or [])
                 except AccessError as exc:
@@ -595,6 +604,8 @@ def _present(entries):
 
 def users_roles_known(value, settings):
     """Every role a user is to get is one etcd_roles defines (or root); the rest of etcd's roles are not the role's."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_access import ROOT
+
     if "etcd_roles" not in settings:
         return None
     defined = set(e["name"] for e in _present(settings["etcd_roles"])) | {ROOT}

@@ -15,12 +15,15 @@ from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_dns import srv_service
+# Other module_utils are imported where they are used, so that loading this file stays cheap: every
+# task's process that uses one filter of the collection loads all of them (docs/deploy.md).
 
 
 def service_name(kind, domain, tls=True, srv_name=""):
     """``_etcd-server-ssl._tcp.example.com`` and friends; ``kind`` is ``server`` or ``client``
     (module_utils/etcd_dns.srv_service, which the modules' discovery_srv uses too)."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_dns import srv_service
+
     try:
         return srv_service(kind, domain, tls, srv_name)
     except ValueError as exc:

@@ -14,13 +14,8 @@ import textwrap
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import (
-    cluster_summary,
-    member_status,
-    quota_percent,
-    short_size,
-)
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import effective_quota
+# Other module_utils are imported where they are used, so that loading this file stays cheap: every
+# task's process that uses one filter of the collection loads all of them (docs/deploy.md).
 
 SETTINGS = dict(etcd_group="etcd", etcd_instance="etcd", etcd_pki_renew_before_days=30, etcd_pki_managed=True,
                 etcd_quota_backend_bytes=0, etcd_max_raft_index_gap=50, etcd_status_backup_max_age_hours=26)
@@ -62,6 +57,8 @@ def _read(health, quota_bytes):
     if "member_status" in health:
         return health["member_status"], health.get("cluster") or {}, list(health.get("problems") or [])
     if "endpoints" in health and "alarms" in health:
+        from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import cluster_summary, member_status
+
         return member_status(health, quota_bytes), cluster_summary(health), []
     raise AnsibleFilterError("status_advice: expects the result of raftops.etcd.etcd_health (with member_status); "
                              "this one has none: %s" % (health.get("msg") or ", ".join(sorted(health))))
@@ -94,6 +91,8 @@ class _Advisor:
         self.settings = settings
         self.unit = "%s.service" % settings["etcd_instance"]
         self.journal = "journalctl -u %s" % self.unit
+        from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import effective_quota
+
         self.quota = effective_quota(settings["etcd_quota_backend_bytes"])
 
     def cluster_lines(self):
@@ -162,6 +161,8 @@ class _Advisor:
         return lines
 
     def _size_figure(self, entry):
+        from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import quota_percent, short_size
+
         if entry["db_size"] is None:
             return ""
         return " (database %s, %d%% of the %s quota)" % (
@@ -181,6 +182,8 @@ class _Advisor:
                                                 _replace(entry, "if it does not catch up"))]
 
     def _quota_lines(self, entry):
+        from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import quota_percent, short_size
+
         if "NOSPACE" in entry["alarms"]:
             return []
         used = quota_percent(entry["db_size"], self.quota)

@@ -145,7 +145,9 @@ def newest_backup():
     return os.path.join(BACKUPS, snapshots()[-1])
 
 
-PHASE_TAGS = ["etcd_preflight", "etcd_install", "etcd_configure", "etcd_pki", "etcd_cluster", "etcd_backup", "etcd_status"]
+# Every tag of the role but always (roles/etcd/README.md, Tags).
+PHASE_TAGS = ["etcd_preflight", "etcd_install", "etcd_configure", "etcd_pki", "etcd_cluster", "etcd_auth", "etcd_backup",
+              "etcd_status"]
 CHECK_RUNS = [("etcd", [])] + [("etcd", ["--tags", tag]) for tag in PHASE_TAGS] + [
     ("backup", []),
     ("upgrade", []),

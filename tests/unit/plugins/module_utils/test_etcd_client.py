@@ -271,10 +271,15 @@ def config_error(**kwargs):
 
 
 def test_good_tls_files_load(pki):
-    ec.EtcdClient("https://127.0.0.1:2379", ca_cert=str(pki / "admin.pem"), client_cert=str(pki / "admin.pem"),
-                  client_key=str(pki / "admin-key.pem"))
-    ec.EtcdClient("https://127.0.0.1:2379", client_cert=str(pki / "both.pem"))
-    assert isinstance(ec.tls_context(ca_cert=str(pki / "admin.pem")), ssl.SSLContext)
+    # The context verifies the server against exactly the CA given (not the system store too) and
+    # loads the client pair, its key also from the certificate's own file; without a key, refused.
+    context = ec.tls_context(ca_cert=str(pki / "admin.pem"), client_cert=str(pki / "admin.pem"),
+                             client_key=str(pki / "admin-key.pem"))
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+    assert [cert["subject"] for cert in context.get_ca_certs()] == [((("commonName", "admin"),),)]
+    assert ec.tls_context(client_cert=str(pki / "both.pem")).verify_mode == ssl.CERT_REQUIRED
+    with pytest.raises(ec.EtcdConfigError, match=r"admin\.pem"):
+        ec.tls_context(client_cert=str(pki / "admin.pem"))
 
 
 def test_plain_http_ignores_tls_files(gateway, tmp_path):
