@@ -95,7 +95,8 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_
     builds the initial cluster from the records' targets, so the cluster knows its members by them.
     ``listen_peer_url`` is then where it listens, on its address (etcd binds only to IPs).
     ``recorded`` ({member name: address}, from the cluster's own record of its members' peer URLs)
-    gives the address of a host that has neither ``etcd_address`` nor facts: a lost host cannot say.
+    gives the address of a host that has neither ``etcd_address`` nor facts: a lost host cannot say. Failing
+    those, a host whose inventory name is an IP address has that address.
     ``play_hosts``, the hosts of the run: a host left out of it (--limit) whose address is still unknown
     is named as such. Raises AnsibleFilterError naming the hosts and values at fault.
     """
@@ -113,7 +114,9 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_
             errors.append("hosts %s and %s both use the member name %r (NODE_NAME must be unique)"
                           % (by_name[name], host, name))
         by_name.setdefault(name, host)
-        address = _address(hostvars, host) or (recorded or {}).get(name)
+        # Last, an inventory host named by its address (the README's style) is at that address: a dead
+        # host gives no facts, and one that never joined is in no record of the cluster.
+        address = _address(hostvars, host) or (recorded or {}).get(name) or (host if is_ip_address(host) else None)
         if not address and play_hosts is not None and host not in play_hosts:
             errors.append("host %s: left out of this run (--limit), and its address is unknown (facts come only from "
                           "the hosts a run reaches): set etcd_address for it in the inventory, or run without --limit"

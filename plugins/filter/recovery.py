@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.raftops.etcd.plugins.filter.etcd import _member_name
+
 
 def _quorum(size):
     return size // 2 + 1
@@ -53,13 +55,42 @@ def _declared(host, name, lost):
     return host in lost or name in lost
 
 
+def _lost_names(lost):
+    return {str(item).strip() for item in (lost.split(",") if isinstance(lost, str) else lost or []) if str(item).strip()}
+
+
+def recover_lost_hosts(lost, group_hosts, hostvars):
+    """The hosts of the group that ``lost`` (etcd_recover_lost) names, by inventory host or member name."""
+    names = _lost_names(lost)
+    return [host for host in group_hosts or [] if _declared(host, _member_name(hostvars, host), names)]
+
+
+def _lost_problem(lost, group_hosts, name_of, survivors):
+    """Why etcd_recover_lost cannot be what the operator meant, or "": each item must be a host of the
+    group (or its member name), or a member of the membership a survivor's log records (a lost host
+    already taken out of the inventory), and each member be named once."""
+    recorded = {member.get("name") for survivor in survivors if survivor.get("log")
+                for member in survivor["log"].get("members") or []}
+    host_of_name = {name: host for host, name in name_of.items()}
+    unknown = sorted(item for item in lost if item not in name_of and item not in host_of_name and item not in recorded)
+    if unknown:
+        return ("etcd_recover_lost=%s: %s is no host of the group, no member name of one and no member of the "
+                "cluster's recorded membership; name the hosts of the group that are gone for good (%s)"
+                % (",".join(sorted(lost)), ", ".join(unknown), ", ".join(group_hosts) or "the group is empty"))
+    twice = sorted(host for host, name in name_of.items() if host in lost and name in lost and host != name)
+    if twice:
+        return ("etcd_recover_lost=%s names %s twice (host and member name); name each lost host once"
+                % (",".join(sorted(lost)), ", ".join("%s (%s)" % (host, name_of[host]) for host in twice)))
+    return ""
+
+
 def quorum_recovery_plan(health, survivors, group_hosts, hostvars, lost=None):
     """Judge a quorum recovery; see plugins/filter/quorum_recovery_plan.yml."""
     if not isinstance(health, dict) or not isinstance(survivors, list):
         raise AnsibleFilterError("quorum_recovery_plan: health must be the result of etcd_health and survivors a list")
     group_hosts = list(group_hosts or [])
-    lost = {str(item).strip() for item in (lost.split(",") if isinstance(lost, str) else lost or []) if str(item).strip()}
-    name_of = {host: str((hostvars.get(host) or {}).get("NODE_NAME", host)) for host in group_hosts}
+    lost = _lost_names(lost)
+    name_of = {host: _member_name(hostvars, host) for host in group_hosts}
     # Endpoints that answer as no member of the cluster (hosts that have not joined yet) are not counted.
     statuses = [status for status in health.get("member_status") or [] if status.get("started") is not None]
     healthy = [status for status in statuses if status.get("health") == "healthy"]
@@ -67,6 +98,10 @@ def quorum_recovery_plan(health, survivors, group_hosts, hostvars, lost=None):
     plan = dict(action="refuse", refusal="", chosen=None, candidates=[], empty=[], unreachable=[], notes=[],
                 cluster_id=None, grow=[], reference=None, lost=[], voters=0)
     reported = {survivor["host"]: survivor for survivor in survivors}
+    wrong = _lost_problem(lost, group_hosts, name_of, survivors)
+    if wrong:
+        plan["refusal"] = wrong
+        return plan
     # A host that does not answer never drops out of the decision: it is a survivor until the operator
     # says it is gone for good.
     silent = [host for host in group_hosts if host not in reported and not _declared(host, name_of[host], lost)]
@@ -243,4 +278,4 @@ def _hex(number):
 class FilterModule(object):
     def filters(self):
         return {"quorum_recovery_plan": quorum_recovery_plan, "quorum_recovery_report": quorum_recovery_report,
-                "logged_addresses": logged_addresses}
+                "logged_addresses": logged_addresses, "recover_lost_hosts": recover_lost_hosts}

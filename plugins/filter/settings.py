@@ -497,6 +497,39 @@ def backup_targets(value, settings):
     return problems
 
 
+# A path segment of etcd_backup_cluster: it names S3 objects (<cluster>/...) and backup files.
+BACKUP_CLUSTER_SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+BACKUP_CLUSTER_TEXT = ("a name of letters, digits, '.', '_' and '-', or several joined by '/', like etcd/etcd (no leading "
+                       "or trailing '/', no empty part, no part starting with '.', so no '..')")
+
+
+def backup_cluster(value, _settings):
+    if not isinstance(value, str) or not value:
+        return True
+    return None if all(BACKUP_CLUSTER_SEGMENT.fullmatch(part) for part in value.split("/")) else True
+
+
+def recover_lost(value, settings):
+    """etcd_recover_lost: hosts (or member names) gone for good, a comma-separated text or a list, each once.
+    Whether each is a host of the group or a member of the cluster is judged by quorum_recovery_plan,
+    which has the group and the survivors' record of the membership."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(item, str) for item in items):
+        return True
+    names = [item.strip() for item in items]
+    if isinstance(value, str) and names == [""]:
+        return None
+    inventory = settings.get(INVENTORY) or ()
+    bad = [name for name in names if name not in inventory and not re.fullmatch(NAME_PATTERN, name)]
+    if bad:
+        return ("%s is no inventory host or member name (%s)"
+                % (", ".join(show(name) for name in bad), NAME_RULE))
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        return "%s is named more than once; name each lost host once" % ", ".join(twice)
+    return None
+
+
 def controller_file(value, _settings):
     if not isinstance(value, str) or not value.startswith("/") or CONTROL.search(value) or value.endswith("/"):
         return True
@@ -936,6 +969,11 @@ RULES = [
          "a private directory for one snapshot is made in it"),
     Rule("etcd_backup_targets", backup_targets, TARGET_TEXT,
          "each backup is encrypted and sent to every target (docs/backup-targets.md)"),
+    Rule("etcd_backup_cluster", backup_cluster, BACKUP_CLUSTER_TEXT,
+         "it is the default prefix of S3 targets and is written into every backup's header"),
+    Rule("etcd_recover_lost", recover_lost,
+         "a list (or comma-separated text) of the inventory hosts, or member names, gone for good, each once",
+         "recover_quorum counts them lost (docs/backup-restore.md); any other silent host stops it"),
     Rule("etcd_backup_key_file", controller_file, "an absolute path of a file on the controller",
          "the backup key is read from it, and made there on first use"),
     Rule("etcd_backup_schedule", schedule,

@@ -1,17 +1,21 @@
 """Membership lifecycle of a live 3-member cluster, the operator's way, while a client writes
 through member-0 and member-1 all along and a monitor samples the leader and the member list.
+The inventory is the README's: hosts by address (10.250.0.30-34), each with its NODE_NAME
+(member-0 to member-4), no etcd_address.
 
 The tests run in file order, each one starting from where the previous one left the cluster:
-a 1-member cluster (mem-host4) is warned about growing to 2, and its new host, cut off from the
-peers, fails to join and is undone; mem-host4, holding that cluster's data, is refused as a new
+a 1-member cluster (10.250.0.34) is warned about growing to 2, and its new host, cut off from the
+peers, fails to join and is undone; 10.250.0.34, holding that cluster's data, is refused as a new
 member; a second learner is refused; the next new host, on a throttled disk and behind a delayed
-link, is named with its fsync and round-trip figures and refused in strict mode; 3 -> 5 with mem-host4's data discarded on confirmation; a
-dead member and a live one are removed (the latter by a run killed half-way and run again), their
-certificates revoked; an unknown name, a PKI
-directory without the cluster's CA, a removal that would break quorum and a
-replacement without a host are refused; a dead member is replaced in one step. Last, every
-acknowledged write must read back, and quorum must have held during every operation. Every
-refusal leaves every reachable host as it was (fingerprint).
+link, is named with its fsync and round-trip figures and refused in strict mode; 3 -> 5 with
+10.250.0.34's data discarded on confirmation; a dead member (its host killed) and a live one are
+removed (the latter by a run killed half-way and run again), their certificates revoked; an
+unknown name, a PKI directory without the cluster's CA, a removal that would break quorum and a
+replacement without a host are refused; a dead member (its host still killed) is replaced in one
+step by a new machine at another address. The removal and the replacement of the dead members run
+at -vvv with no inventory secret in their output. Last, every acknowledged write must read back,
+and quorum must have held during every operation. Every refusal leaves every reachable host as it
+was (fingerprint).
 
 Auth is on in both clusters from the first deploy (molecule.yml): the client writes as the etcd
 user writer, whose role covers only its prefix, every run logs in as root, and the admin pair alone
@@ -35,13 +39,14 @@ import urllib.parse
 import pytest
 from conftest import FIGURES
 from etcdtest import (EPHEMERAL, INVENTORY, PKI, Gateway, UserGateway, Writer, ansible_env, b64, fingerprint, host,
-                      interrupted_playbook, playbook, refused, release_run_lock, run_testbed)
+                      hosts_called, interrupted_playbook, inventory_secrets, leaked, playbook, refused, release_run_lock,
+                      run_testbed)
 
-HOSTS = ["mem-host%d" % i for i in range(5)]
-ADDRESS = {h: "10.250.0.%d" % (30 + i) for i, h in enumerate(HOSTS)}
+# The inventory's hosts are their addresses (the README's style); NODE_NAME is the member's name.
+HOSTS = ["10.250.0.3%d" % i for i in range(5)]
 NAME = {h: "member-%d" % i for i, h in enumerate(HOSTS)}
-URL = {h: "https://%s:2379" % a for h, a in ADDRESS.items()}
-PEER = {h: "https://%s:2380" % a for h, a in ADDRESS.items()}
+URL = {h: "https://%s:2379" % h for h in HOSTS}
+PEER = {h: "https://%s:2380" % h for h in HOSTS}
 WRITER_PREFIX = "/membership/"
 # A stretch without any acknowledged write longer than this means the cluster could not commit:
 # far above an election (1 s election timeout) and the stalls of a busy test machine (< 4 s).
@@ -49,6 +54,8 @@ MAX_WRITE_GAP = 8.0
 # The etcd users of molecule.yml: (user, password).
 ROOT = ("root", "root-secret")
 WRITER = ("writer", "writer-secret")
+# The secrets of molecule.yml's inventory: none may show in a run's output, at -vvv either.
+SECRETS = inventory_secrets(dict(etcd_auth_root_password=ROOT[1], etcd_users=[dict(name=WRITER[0], password=WRITER[1])]))
 
 
 def flat(text):
@@ -63,12 +70,12 @@ def with_group(group, *hosts):
     return ["-i", path]
 
 
-def members(url=URL["mem-host0"]):
+def members(url=URL["10.250.0.30"]):
     """{name (or peer URL while unstarted): (id, is_learner)} of the cluster behind ``url``."""
     return {m.get("name") or m["peerURLs"][0]: (m["ID"], bool(m.get("isLearner"))) for m in Gateway(url).members()}
 
 
-def voters(url=URL["mem-host0"]):
+def voters(url=URL["10.250.0.30"]):
     return sorted(name for name, (_, learner) in members(url).items() if not learner)
 
 
@@ -153,7 +160,7 @@ class Traffic:
     operations are timed windows over both."""
 
     def __init__(self):
-        self.writer = Writer([URL["mem-host0"], URL["mem-host1"]], prefix=WRITER_PREFIX, interval=0.1,
+        self.writer = Writer([URL["10.250.0.30"], URL["10.250.0.31"]], prefix=WRITER_PREFIX, interval=0.1,
                              max_seconds=1800, login=WRITER)
         self.samples = []  # (time, leader id or None, {peer URL: is_learner} or None)
         self.operations = []  # (label, start, end)
@@ -165,7 +172,7 @@ class Traffic:
         self.monitor.start()
 
     def _sample(self):
-        gateways = [Gateway(URL["mem-host0"], timeout=2), Gateway(URL["mem-host1"], timeout=2)]
+        gateways = [Gateway(URL["10.250.0.30"], timeout=2), Gateway(URL["10.250.0.31"], timeout=2)]
         while not self._stop.is_set():
             leader = listing = None
             for gw in gateways:
@@ -215,33 +222,33 @@ def assert_auth_on(url):
 
 
 def test_auth_is_on_in_both_clusters_and_the_client_writes_as_its_user(traffic):
-    assert_auth_on(URL["mem-host0"])
-    assert refused(lambda: Gateway(URL["mem-host4"]).get("probe")) is not None
-    assert UserGateway(URL["mem-host4"], *ROOT).put("probe", "1")
+    assert_auth_on(URL["10.250.0.30"])
+    assert refused(lambda: Gateway(URL["10.250.0.34"]).get("probe")) is not None
+    assert UserGateway(URL["10.250.0.34"], *ROOT).put("probe", "1")
     time.sleep(2)
     assert traffic.writer.acked and not traffic.writer.failed, traffic.writer.failed[:5]
 
 
 def test_growing_a_1_member_cluster_warns_and_a_cut_off_host_is_undone():
     cut_off = "iptables -{op} INPUT -p tcp --dport 2380 -j REJECT && iptables -{op} OUTPUT -p tcp --dport 2380 -j REJECT"
-    others = ["mem-host0", "mem-host1", "mem-host2", "mem-host4"]
-    before, listing = fingerprint(others), members(URL["mem-host4"])
-    host("mem-host3").check_output(cut_off.format(op="A"))
+    others = ["10.250.0.30", "10.250.0.31", "10.250.0.32", "10.250.0.34"]
+    before, listing = fingerprint(others), members(URL["10.250.0.34"])
+    host("10.250.0.33").check_output(cut_off.format(op="A"))
     try:
-        rc, out = playbook("etcd", "-e", "etcd_group=etcd_other", *with_group("etcd_other", "mem-host3"))
+        rc, out = playbook("etcd", "-e", "etcd_group=etcd_other", *with_group("etcd_other", "10.250.0.33"))
     finally:
-        host("mem-host3").check_output(cut_off.format(op="D"))
+        host("10.250.0.33").check_output(cut_off.format(op="D"))
     assert rc != 0, out
     text = flat(out)
     assert "[WARNING]: promoting learner member-3 later makes a 1-member cluster a 2-member cluster" in text, out
     assert "gains no fault tolerance and quorum becomes 2, so losing either member stops the cluster" in text, out
-    assert ("host mem-host3 (member member-3) did not join the cluster: Unable to start service etcd: Job for "
+    assert ("host 10.250.0.33 (member member-3) did not join the cluster: Unable to start service etcd: Job for "
             "etcd.service failed because the control process exited with error code; etcd said: discovery failed: "
             "cannot fetch cluster info from peer urls") in text, out
     assert "Its learner entry was removed again, and so was the data it wrote; the cluster is as it was" in text, out
-    assert members(URL["mem-host4"]) == listing
+    assert members(URL["10.250.0.34"]) == listing
     assert fingerprint(others) == before
-    cut = host("mem-host3")
+    cut = host("10.250.0.33")
     assert not cut.service("etcd").is_running
     assert not cut.file("/var/lib/etcd/member").exists
     assert not cut.file("/etc/etcd/etcd-initial.env").exists
@@ -250,33 +257,33 @@ def test_growing_a_1_member_cluster_warns_and_a_cut_off_host_is_undone():
 def test_a_new_host_with_another_clusters_data_is_refused(traffic):
     before = fingerprint(HOSTS)
     listing = members()
-    rc, out = playbook("etcd", *with_group("etcd", "mem-host3", "mem-host4"))
+    rc, out = playbook("etcd", *with_group("etcd", "10.250.0.33", "10.250.0.34"))
     assert rc != 0, out
     text = flat(out)
-    assert ("host mem-host4: /var/lib/etcd holds etcd data that is not of a member of this cluster (its etcd belongs "
+    assert ("host 10.250.0.34: /var/lib/etcd holds etcd data that is not of a member of this cluster (its etcd belongs "
             "to cluster") in text, out
     assert "with members member-4; this cluster is" in text, out
-    assert """nothing was changed. To discard that data, confirm with -e '{"etcd_discard_foreign_data": ["mem-host4"]}'""" in text, out
-    # (mem-host3 may be named by the hardware preflight's warnings: a busy test machine's fsync.)
-    assert "host mem-host3: /var/lib/etcd holds" not in text, "a host without data is not foreign"
+    assert """nothing was changed. To discard that data, confirm with -e '{"etcd_discard_foreign_data": ["10.250.0.34"]}'""" in text, out
+    # (10.250.0.33 may be named by the hardware preflight's warnings: a busy test machine's fsync.)
+    assert "host 10.250.0.33: /var/lib/etcd holds" not in text, "a host without data is not foreign"
     assert fingerprint(HOSTS) == before
     assert members() == listing
 
 
 def test_a_second_learner_is_refused_while_one_is_pending(traffic):
-    gateway = UserGateway(URL["mem-host0"], *ROOT)
+    gateway = UserGateway(URL["10.250.0.30"], *ROOT)
     # A learner that never starts: a peer URL on which nothing listens.
     pending = gateway.call("/v3/cluster/member/add", {"peerURLs": ["https://10.250.0.33:2390"], "isLearner": True})["member"]
     try:
         before, listing = fingerprint(HOSTS[:3]), members()
         args = {
-            "endpoints": [URL["mem-host0"]], "ca_cert": "/etc/etcd/pki/ca.pem",
+            "endpoints": [URL["10.250.0.30"]], "ca_cert": "/etc/etcd/pki/ca.pem",
             # With auth on: the CN-less pair the role put on the member, and a root login.
             "client_cert": "/etc/etcd/pki/client.pem", "client_key": "/etc/etcd/pki/client-key.pem",
             "auth_user": ROOT[0], "auth_password": ROOT[1],
             "name": "member-3", "peer_urls": ["https://10.250.0.33:2380"],
         }
-        proc = subprocess.run(["ansible", "mem-host0", "-i", INVENTORY, "-m", "raftops.etcd.etcd_member", "-a", json.dumps(args)],
+        proc = subprocess.run(["ansible", "10.250.0.30", "-i", INVENTORY, "-m", "raftops.etcd.etcd_member", "-a", json.dumps(args)],
                               env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120,
                               check=False)
         assert proc.returncode != 0, proc.stdout
@@ -289,54 +296,54 @@ def test_a_second_learner_is_refused_while_one_is_pending(traffic):
 
 
 SLOW_DATA_DIR = "/var/lib/etcd"
-SLOW_IOPS = "20"  # writes per second on mem-host3's data dir: an fdatasync takes tens of ms
-ADDED_DELAY_MS = "75"  # each way: a round trip from mem-host3 grows by 150 ms, beyond the 100 ms
+SLOW_IOPS = "20"  # writes per second on 10.250.0.33's data dir: an fdatasync takes tens of ms
+ADDED_DELAY_MS = "75"  # each way: a round trip from 10.250.0.33 grows by 150 ms, beyond the 100 ms
 #                        that etcd's default 100 ms heartbeat and 1 s election timeout cover
 
 
 @pytest.fixture
 def slow_new_host():
-    """mem-host3, the next member, with its data dir on a throttled disk and its TCP traffic delayed."""
-    run_testbed("slow-disk", "mem-host3", SLOW_DATA_DIR, SLOW_IOPS, script="fault.sh")
+    """10.250.0.33, the next member, with its data dir on a throttled disk and its TCP traffic delayed."""
+    run_testbed("slow-disk", "10.250.0.33", SLOW_DATA_DIR, SLOW_IOPS, script="fault.sh")
     try:
-        run_testbed("delay", "mem-host3", ADDED_DELAY_MS, script="fault.sh")
-        yield host("mem-host3")
+        run_testbed("delay", "10.250.0.33", ADDED_DELAY_MS, script="fault.sh")
+        yield host("10.250.0.33")
     finally:
-        run_testbed("undelay", "mem-host3", script="fault.sh")
-        run_testbed("fast-disk", "mem-host3", SLOW_DATA_DIR, script="fault.sh")
+        run_testbed("undelay", "10.250.0.33", script="fault.sh")
+        run_testbed("fast-disk", "10.250.0.33", SLOW_DATA_DIR, script="fault.sh")
 
 
 def test_a_slow_disk_and_a_delayed_link_are_named_with_their_figures_and_strict_refuses(traffic, slow_new_host):
     before, listing = fingerprint(HOSTS), members()
-    rc, out = playbook("etcd", *with_group("etcd", "mem-host3"), "-e", "etcd_preflight_strict=true")
+    rc, out = playbook("etcd", *with_group("etcd", "10.250.0.33"), "-e", "etcd_preflight_strict=true")
     assert rc != 0, out
     text = flat(out)
-    fsync = re.search(r"host mem-host3: fsync p99 ([0-9.]+) ms \(100 writes of 2 KiB, each followed by fdatasync, in "
+    fsync = re.search(r"host 10\.250\.0\.33: fsync p99 ([0-9.]+) ms \(100 writes of 2 KiB, each followed by fdatasync, in "
                       r"/var/lib/etcd\); etcd wants under 10 ms", text)
     assert fsync and float(fsync.group(1)) > 10, out
-    round_trips = re.findall(r"host mem-host3: round trip to (\S+) ([0-9.]+) ms; etcd_heartbeat_interval=100 and "
+    round_trips = re.findall(r"host 10\.250\.0\.33: round trip to (\S+) ([0-9.]+) ms; etcd_heartbeat_interval=100 and "
                              r"etcd_election_timeout=1000 cover up to 100 ms: raise them to ([0-9]+) and ([0-9]+) on every member",
                              text)
     # (each finding shows twice: in the task's error and in its result)
     assert sorted({peer for peer, *_ in round_trips}) == [PEER[h] for h in HOSTS[:3]], out
     # The small file system is named too: 128 MiB holds no 2 GiB quota.
-    assert re.search(r"host mem-host3: room for the data dir [0-9.]+ MiB \([0-9.]+ MiB free on the file system of "
+    assert re.search(r"host 10\.250\.0\.33: room for the data dir [0-9.]+ MiB \([0-9.]+ MiB free on the file system of "
                      r"/var/lib/etcd", text), out
     assert all(float(rtt) >= 2 * float(ADDED_DELAY_MS) for _, rtt, _, _ in round_trips), round_trips
     # Only the new member is measured (etcd_preflight_hardware: new), and nothing changed anywhere.
-    assert not re.search(r"host mem-host[0-24]: (fsync|round trip)", text), out
+    assert not re.search(r"host 10\.250\.0\.3[0-24]: (fsync|round trip)", text), out
     assert "nothing was changed" in text, out
     assert fingerprint(HOSTS) == before
     assert members() == listing
     assert slow_new_host.check_output("ls -A %s" % SLOW_DATA_DIR) == "", "the fsync probe is removed"
 
     # Without strict: the same findings are warnings, with the timeouts to use, and the run goes on.
-    rc, out = playbook("etcd", *with_group("etcd", "mem-host3"), "--tags", "etcd_preflight")
+    rc, out = playbook("etcd", *with_group("etcd", "10.250.0.33"), "--tags", "etcd_preflight")
     assert rc == 0, out
     text = flat(out)
-    assert "WARNING: host mem-host3: " in text, out
-    assert "host mem-host3: fsync p99" in text, out
-    assert re.search(r"host mem-host3: round trip to \S+ [0-9.]+ ms", text), out
+    assert "WARNING: host 10.250.0.33: " in text, out
+    assert "host 10.250.0.33: fsync p99" in text, out
+    assert re.search(r"host 10\.250\.0\.33: round trip to \S+ [0-9.]+ ms", text), out
     with open(FIGURES, "a") as figures:
         figures.write("slow new host: fsync p99 %s ms at %s write IOPS; round trips %s with %s ms added each way\n" % (
             fsync.group(1), SLOW_IOPS, ", ".join(sorted({"%s %s ms" % (peer, rtt) for peer, rtt, _, _ in round_trips})),
@@ -344,22 +351,22 @@ def test_a_slow_disk_and_a_delayed_link_are_named_with_their_figures_and_strict_
 
 
 def test_grow_from_3_to_5_discarding_foreign_data_on_confirmation(traffic):
-    existing = ["mem-host0", "mem-host1", "mem-host2"]
+    existing = ["10.250.0.30", "10.250.0.31", "10.250.0.32"]
     processes = process_of(existing)
     with traffic.operation("grow 3 -> 5"):
-        rc, out = playbook("etcd", *with_group("etcd", "mem-host3", "mem-host4"),
-                           "-e", '{"etcd_discard_foreign_data": ["mem-host4"]}')
+        rc, out = playbook("etcd", *with_group("etcd", "10.250.0.33", "10.250.0.34"),
+                           "-e", '{"etcd_discard_foreign_data": ["10.250.0.34"]}')
     assert rc == 0, out
     assert voters() == ["member-%d" % i for i in range(5)]
     assert process_of(existing) == processes, "an existing member was restarted"
-    discarded = host("mem-host4")
+    discarded = host("10.250.0.34")
     assert discarded.run("ls -d /var/lib/etcd.foreign-*/member/wal").rc == 0
     assert discarded.service("etcd").is_running
-    assert host("mem-host3").service("etcd-snapshot.timer").is_enabled
+    assert host("10.250.0.33").service("etcd-snapshot.timer").is_enabled
     # One learner at a time, each a learner before it votes.
     seen = [listing for _, _, listing in traffic.during("grow 3 -> 5") if listing]
     assert max(sum(listing.values()) for listing in seen) == 1
-    for new in ("mem-host3", "mem-host4"):
+    for new in ("10.250.0.33", "10.250.0.34"):
         states = [listing[PEER[new]] for listing in seen if PEER[new] in listing]
         assert states[0] is True and states[-1] is False, (new, states)
 
@@ -368,18 +375,20 @@ def test_remove_a_member_whose_host_is_dead(traffic, tmp_path):
     survivors = HOSTS[:4]
     # A thief's copy of the dead host's client pairs (root: CN root, etcd's superuser on the gRPC
     # port; client: the root login's), and each survivor's own, all accepted before the removal.
-    stolen = copy_pairs("mem-host4", str(tmp_path / "stolen"))
+    stolen = copy_pairs("10.250.0.34", str(tmp_path / "stolen"))
     own = {s: copy_pairs(s, str(tmp_path / s)) for s in survivors}
     results = {"before": {}, "after": {}}
     for pair, (cert, key) in stolen.items():
         results["before"]["stolen " + pair] = {s: health_with(URL[s], cert, key) for s in survivors}
     assert all(r == "ok" for answers in results["before"].values() for r in answers.values()), results
-    run_testbed("kill", "mem-host4")
+    run_testbed("kill", "10.250.0.34")
     with traffic.operation("remove dead member-4"):
-        rc, out = playbook("remove_member", *with_group("etcd", "mem-host3", "mem-host4"), "-e", "etcd_remove=mem-host4")
-    assert rc == 0, out
+        rc, out = playbook("remove_member", "-vvv", *with_group("etcd", "10.250.0.33", "10.250.0.34"),
+                           "-e", "etcd_remove=10.250.0.34")
+    assert rc == 0, out[-8000:]
+    assert leaked(out, SECRETS) == [], "remove_member at -vvv prints %s" % leaked(out, SECRETS)
     assert voters() == ["member-0", "member-1", "member-2", "member-3"]
-    assert "Removed member-4; their certificates are revoked. Take mem-host4 out of group etcd in the inventory now" in flat(out)
+    assert "Removed member-4; their certificates are revoked. Take 10.250.0.34 out of group etcd in the inventory now" in flat(out)
     assert not os.path.exists(os.path.join(PKI, "member-4.pem"))
     assert_shut_out("member-4", survivors)
     # The dead host's copies are refused by every remaining member; their own pairs still work.
@@ -398,14 +407,14 @@ def test_remove_a_member_whose_host_is_dead(traffic, tmp_path):
     working = {label: answers for label, answers in results["after"].items() if not label.startswith("stolen")}
     assert all(r == "ok" for answers in working.values() for r in answers.values()), results
     # The survivors' timers still get in with their own root pair on the gRPC port.
-    snapshot = host("mem-host0").run("systemctl start etcd-snapshot.service")
-    assert snapshot.rc == 0, host("mem-host0").run("journalctl -u etcd-snapshot.service -n 20 --no-pager").stdout
+    snapshot = host("10.250.0.30").run("systemctl start etcd-snapshot.service")
+    assert snapshot.rc == 0, host("10.250.0.30").run("journalctl -u etcd-snapshot.service -n 20 --no-pager").stdout
 
 
 def test_removing_an_unknown_name_is_refused_whole(traffic):
     alive = HOSTS[:4]
     before, listing = fingerprint(alive), members()
-    rc, out = playbook("remove_member", *with_group("etcd", "mem-host3"), "-e", "etcd_remove=member-3,member-9")
+    rc, out = playbook("remove_member", *with_group("etcd", "10.250.0.33"), "-e", "etcd_remove=member-3,member-9")
     assert rc != 0, out
     text = flat(out)
     assert "no member named member-9 in the cluster and no such host in group etcd (etcd_remove=member-3,member-9)" in text, out
@@ -417,7 +426,7 @@ def test_removing_an_unknown_name_is_refused_whole(traffic):
 def test_removing_through_a_pki_dir_without_the_ca_is_refused(traffic, tmp_path):
     alive = HOSTS[:4]
     before, listing = fingerprint(alive), members()
-    rc, out = playbook("remove_member", *with_group("etcd", "mem-host3"), "-e", "etcd_remove=member-3",
+    rc, out = playbook("remove_member", *with_group("etcd", "10.250.0.33"), "-e", "etcd_remove=member-3",
                        "-e", "etcd_pki_dir=%s" % tmp_path)
     assert rc != 0, out
     assert ("etcd_pki_dir %s holds no ca.pem, so the removed members' certificates could not be revoked. Point "
@@ -428,7 +437,7 @@ def test_removing_through_a_pki_dir_without_the_ca_is_refused(traffic, tmp_path)
 
 
 def test_remove_a_live_member_by_node_name_when_the_first_run_is_killed(traffic):
-    args = [*with_group("etcd", "mem-host3"), "-e", "etcd_remove=member-3"]
+    args = [*with_group("etcd", "10.250.0.33"), "-e", "etcd_remove=member-3"]
     with traffic.operation("remove member-3"):
         # Killed once the member is out of the cluster, before its certificates are revoked and
         # its host retired: the same command finishes the job.
@@ -442,7 +451,7 @@ def test_remove_a_live_member_by_node_name_when_the_first_run_is_killed(traffic)
     assert re.search(r"lock run was held by ansible-playbook \(Remove members from the etcd cluster\) .*, a run of this "
                      r"controller that died \(pid \d+ on \S+ runs no ansible-playbook any more\)", flat(out)), out
     assert voters() == ["member-0", "member-1", "member-2"]
-    retired = host("mem-host3")
+    retired = host("10.250.0.33")
     assert not retired.service("etcd").is_running and not retired.service("etcd").is_enabled
     assert not retired.service("etcd-snapshot.timer").is_enabled
     assert not retired.file("/var/lib/etcd").exists
@@ -453,8 +462,8 @@ def test_remove_a_live_member_by_node_name_when_the_first_run_is_killed(traffic)
 
 
 def test_a_removal_that_would_break_quorum_is_refused(traffic):
-    run_testbed("kill", "mem-host2")
-    alive = ["mem-host0", "mem-host1"]
+    run_testbed("kill", "10.250.0.32")
+    alive = ["10.250.0.30", "10.250.0.31"]
     before, listing = fingerprint(alive), members()
     rc, out = playbook("remove_member", "-e", "etcd_remove=member-1")
     assert rc != 0, out
@@ -467,7 +476,7 @@ def test_a_removal_that_would_break_quorum_is_refused(traffic):
 
 
 def test_replacing_a_name_without_a_host_is_refused(traffic):
-    alive = ["mem-host0", "mem-host1"]
+    alive = ["10.250.0.30", "10.250.0.31"]
     before, listing = fingerprint(alive), members()
     rc, out = playbook("replace_member", "-e", "etcd_replace=member-9")
     assert rc != 0, out
@@ -477,28 +486,57 @@ def test_replacing_a_name_without_a_host_is_refused(traffic):
     assert fingerprint(alive) == before
 
 
-def test_replace_a_dead_member_in_one_step(traffic):
-    run_testbed("recreate", "mem-host2", ADDRESS["mem-host2"])
-    survivors = ["mem-host0", "mem-host1"]
+def replaced_inventory(new_host, name):
+    """The inventory an operator edits after a host died: the dead host's line gives way to a new
+    machine at another address with the dead member's NODE_NAME (a second inventory with a group of
+    its own, named by etcd_group, and the new host's NODE_NAME in its host_vars, which override
+    molecule's)."""
+    path = os.path.join(EPHEMERAL, "inventory-replaced")
+    os.makedirs(os.path.join(path, "host_vars"), exist_ok=True)
+    with open(os.path.join(path, "hosts.yml"), "w") as out:
+        json.dump({"etcd": {"hosts": {new_host: None}},
+                   "etcd_replaced": {"hosts": {h: None for h in ["10.250.0.30", "10.250.0.31", new_host]}}}, out)
+    with open(os.path.join(path, "host_vars", new_host + ".yml"), "w") as out:
+        json.dump({"NODE_NAME": name}, out)
+    return ["-i", path, "-e", "etcd_group=etcd_replaced"]
+
+
+# The new machine that takes member-2's place (the spare, retired by the removal of member-3).
+REPLACEMENT = "10.250.0.33"
+
+
+def test_replace_a_dead_member_by_a_new_machine_at_another_address_in_one_step(traffic):
+    """member-2's host 10.250.0.32 stays dead (killed above: no facts, no SSH); the operator gives its
+    NODE_NAME to a new machine at another address, as the README's inventory names hosts."""
+    survivors = ["10.250.0.30", "10.250.0.31"]
     before, old_id = fingerprint(survivors), members()["member-2"][0]
+    dead = subprocess.run(["podman", "inspect", "--format", "{{.State.Running}}", "10.250.0.32"], stdout=subprocess.PIPE,
+                          text=True, check=True, timeout=60).stdout.strip()
+    assert dead == "false", "10.250.0.32 should still be dead (killed by the quorum test)"
     with traffic.operation("replace member-2"):
-        rc, out = playbook("replace_member", "-e", "etcd_replace=member-2")
-    assert rc == 0, out
+        rc, out = playbook("replace_member", "-vvv", *replaced_inventory(REPLACEMENT, "member-2"),
+                           "-e", "etcd_replace=member-2")
+    assert rc == 0, out[-8000:]
+    assert leaked(out, SECRETS) == [], "replace_member at -vvv prints %s" % leaked(out, SECRETS)
+    # Nothing was asked of the dead host: it is in no group the run acts on.
+    assert "10.250.0.32" not in hosts_called(out)
     # Both plays released their run lock: the removal's, then the deploy's (taken in its preflight).
-    assert not release_run_lock(URL["mem-host0"], login=ROOT), "replace_member left its run lock held"
+    assert not release_run_lock(URL["10.250.0.30"], login=ROOT), "replace_member left its run lock held"
     assert voters() == ["member-0", "member-1", "member-2"]
     assert members()["member-2"][0] != old_id
     assert without_crl(fingerprint(survivors)) == without_crl(before), "a surviving member changed or restarted"
-    # The lost member's old pair is refused; its host got a new one, which works.
+    assert members()["member-2"][0] != old_id and PEER[REPLACEMENT] in [m["peerURLs"][0] for m in Gateway(URL["10.250.0.30"]).members()]
+    # The lost member's old pair is refused; its new host got a new one, which works.
     assert_shut_out("member-2", survivors)
-    assert tls_accepts(URL["mem-host0"], os.path.join(PKI, "member-2.pem"), os.path.join(PKI, "member-2-key.pem"))
+    assert tls_accepts(URL["10.250.0.30"], os.path.join(PKI, "member-2.pem"), os.path.join(PKI, "member-2-key.pem"))
+    assert tls_accepts(URL[REPLACEMENT], os.path.join(PKI, "member-2.pem"), os.path.join(PKI, "member-2-key.pem"))
 
 
 def test_every_acknowledged_write_reads_back_and_quorum_held(traffic):
     traffic.stop()
     end = WRITER_PREFIX[:-1] + chr(ord(WRITER_PREFIX[-1]) + 1)
-    assert_auth_on(URL["mem-host2"])
-    stored = UserGateway(URL["mem-host2"], *WRITER, timeout=30).call("/v3/kv/range", {"key": b64(WRITER_PREFIX), "range_end": b64(end)})
+    assert_auth_on(URL[REPLACEMENT])
+    stored = UserGateway(URL[REPLACEMENT], *WRITER, timeout=30).call("/v3/kv/range", {"key": b64(WRITER_PREFIX), "range_end": b64(end)})
     readable = {kv["key"]: kv["value"] for kv in stored.get("kvs", [])}
     lost = [k for k, v in traffic.writer.acked.items() if readable.get(b64(k)) != b64(v)]
     acked_at = traffic.acked_times()
@@ -519,11 +557,12 @@ def test_every_acknowledged_write_reads_back_and_quorum_held(traffic):
             problems.append("%s: longest stretch without an acknowledged write %.1f s, %d samples without a leader"
                             % (label, max(gaps), len(leaderless)))
     # A member's join as the cluster sees it: from its learner entry to its promotion.
-    for label, new in (("grow 3 -> 5", "mem-host3"), ("grow 3 -> 5", "mem-host4"), ("replace member-2", "mem-host2")):
+    for label, new, name in (("grow 3 -> 5", "10.250.0.33", "member-3"), ("grow 3 -> 5", "10.250.0.34", "member-4"),
+                             ("replace member-2", REPLACEMENT, "member-2")):
         sampled = [(t, listing.get(PEER[new])) for t, _, listing in traffic.during(label) if listing]
         added = next(t for t, learner in sampled if learner is True)
         promoted = next(t for t, learner in sampled if learner is False and t > added)
-        lines.append("%s joined in %.1f s (learner entry to promotion)" % (NAME[new], promoted - added))
+        lines.append("%s joined in %.1f s (learner entry to promotion)" % (name, promoted - added))
     lines.append("whole run: %d writes acknowledged, %d failed, %d lost" % (len(acked_at), len(traffic.writer.failed), len(lost)))
     with open(FIGURES, "a") as out:
         out.write("\n".join(lines) + "\n")

@@ -191,22 +191,16 @@ def sign_with_another_ca(directory):
     write_cert(path, resign(cert, other, key, cert.not_valid_before_utc, cert.not_valid_after_utc))
 
 
-def drop_the_address(directory):
-    ca, ca_key = managed_ca()
-    path = os.path.join(directory, "pki-c-peer.pem")
-    cert = load_cert(path)
-    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    write_cert(path, resign(cert, ca, ca_key, cert.not_valid_before_utc, cert.not_valid_after_utc,
-                            sans=[n for n in sans if str(n.value) != "10.250.0.22"]))
-
-
-def drop_the_peer_name(directory):
-    ca, ca_key = managed_ca()
-    path = os.path.join(directory, "pki-b-peer.pem")
-    cert = load_cert(path)
-    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    write_cert(path, resign(cert, ca, ca_key, cert.not_valid_before_utc, cert.not_valid_after_utc,
-                            sans=[n for n in sans if n != x509.DNSName("etcd-peer.invalid")]))
+def drop_a_san(pair, san):
+    """A spoiler that re-signs ``pair``'s certificate without the subject alternative name ``san``."""
+    def spoil(directory):
+        ca, ca_key = managed_ca()
+        path = os.path.join(directory, pair + ".pem")
+        cert = load_cert(path)
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        write_cert(path, resign(cert, ca, ca_key, cert.not_valid_before_utc, cert.not_valid_after_utc,
+                                sans=[n for n in sans if n != san]))
+    return spoil
 
 
 def expire_the_ca(directory):
@@ -218,10 +212,10 @@ def expire_the_ca(directory):
 BROKEN = [
     ("certificate does not match its key", swap_key, "{d}/pki-a.pem: the certificate does not match its key {d}/pki-a-key.pem"),
     ("not signed by the CA", sign_with_another_ca, "{d}/pki-b.pem is not signed by the CA in {d}/ca.pem (issuer CN=another CA)"),
-    ("SANs miss the address", drop_the_address, "{d}/pki-c-peer.pem does not cover 10.250.0.22 in its subject alternative names"),
+    ("SANs miss the address", drop_a_san("pki-c-peer", x509.IPAddress(ipaddress.ip_address("10.250.0.22"))), "{d}/pki-c-peer.pem does not cover 10.250.0.22 in its subject alternative names"),
     ("expired CA", expire_the_ca, "the CA certificate {d}/ca.pem expired on"),
     # The members ask for it (test_peer_trust.py): a peer pair without it would cut its member off.
-    ("peer certificate without the peer name", drop_the_peer_name,
+    ("peer certificate without the peer name", drop_a_san("pki-b-peer", x509.DNSName("etcd-peer.invalid")),
      "pki-host0, pki-host1, pki-host2 ask their peers for the name etcd-peer.invalid (ETCD_PEER_CERT_ALLOWED_HOSTNAME), "
      "but not every peer certificate in etcd_pki_dir carries it; a member given one would be shut out by the others. "
      "Issue every peer certificate with the subject alternative name DNS:etcd-peer.invalid (docs/pki.md). No host was "

@@ -1,14 +1,15 @@
 """Quorum loss, the operator's way, on five members under a writer.
 
-In order: on a healthy cluster recover_quorum is refused with every host unchanged, also when the
-root password is mistyped (a login refused is an answer from a live cluster, not a lost quorum); then
-rcv-host1 lags (its peer traffic cut while writes go on, until the first recovery run has read
-it), and three others are lost at once:
-rcv-host2 and rcv-host3 come back as empty machines, rcv-host4 is gone for good (the operator
-names it in etcd_recover_lost; it stays in the inventory, dead: no facts, no SSH, no etcd_address,
-its address comes from the survivors' logs). While a survivor does not report (its SSH refused)
-the run is refused before any change (status still shows the table, rcv-host4 dead in the
-inventory). recover_quorum picks the up-to-date survivor rcv-host0, not the
+The inventory is the README's: hosts by address (10.250.0.90-94), each with its NODE_NAME
+(rcv-host0-4), no etcd_address. In order: on a healthy cluster recover_quorum is refused with every
+host unchanged, also when the root password is mistyped (a login refused is an answer from a live
+cluster, not a lost quorum) and when etcd_recover_lost names a host twice; then rcv-host1 lags (its
+peer traffic cut while writes go on, until the first recovery run has read it), and three others
+are lost at once: rcv-host2 and rcv-host3 come back as empty machines, rcv-host4 is gone for good
+(the operator names it in etcd_recover_lost; it stays in the inventory, dead: its container killed,
+no facts, no SSH; its address comes from the survivors' logs). While a survivor does not report
+(its SSH refused) the run is refused before any change (status still shows the table, rcv-host4
+dead in the inventory). recover_quorum picks the up-to-date survivor rcv-host0, not the
 lagging one; killed before the joins, it is finished by the next run, which keeps every
 acknowledged write, grows back to the group's four voters and finds every member's keyspace hash
 equal to the survivor's (etcd 3.5.30: 3.5.1 lets joined members diverge); run again it is refused with
@@ -17,7 +18,8 @@ the run kills it after the grace period. Later rcv-host4 comes back as a new mac
 playbook adds it. (Molecule's idempotence step runs after this verifier.)
 
 All of it with etcd's auth on (molecule.yml): the writer logs in as user writer, the checks as
-root, and at the end the admin pair alone is still refused.
+root, and at the end the admin pair alone is still refused. The runs that recover or are refused
+run at -vvv, and no secret of the inventory is in their output.
 """
 
 import json
@@ -31,19 +33,23 @@ import urllib.error
 
 import pytest
 from conftest import FIGURES
-from etcdtest import (EPHEMERAL, Gateway, UserGateway, Writer, fingerprint, host, interrupted_playbook, move_leadership,
-                      playbook, run_testbed)
+from etcdtest import (EPHEMERAL, Gateway, UserGateway, Writer, fingerprint, host, interrupted_playbook, inventory_secrets,
+                      leaked, move_leadership, playbook, run_testbed)
 
-ADDRESS = {"rcv-host%d" % i: "10.250.0.9%d" % i for i in range(5)}
-HOSTS = sorted(ADDRESS)
-URL = {h: "https://%s:2379" % a for h, a in ADDRESS.items()}
+# The inventory's hosts are their addresses (the README's style); NODE_NAME is the member's name.
+HOSTS = ["10.250.0.9%d" % i for i in range(5)]
+NAME = {h: "rcv-host%d" % i for i, h in enumerate(HOSTS)}
+URL = {h: "https://%s:2379" % h for h in HOSTS}
 # Addresses of this scenario's block that no host has: spare hosts that are down.
 SPARE_ADDRESSES = ["10.250.0.98", "10.250.0.99"]
-UP_TO_DATE, LAGGING, EMPTIED, GONE = "rcv-host0", "rcv-host1", ["rcv-host2", "rcv-host3"], "rcv-host4"
+UP_TO_DATE, LAGGING, EMPTIED, GONE = HOSTS[0], HOSTS[1], HOSTS[2:4], HOSTS[4]
 # Both ends of every peer connection: the streams a member dialed carry traffic to it from port 2380.
 # The users of molecule.yml: root for the checks, writer (readwrite on /writer/) for the writer.
 Root = functools.partial(UserGateway, user="root", password="recovery-root-secret")
 WRITER = ("writer", "writer-secret")
+# The secrets of molecule.yml's inventory: none may show in any run's output, -vvv included.
+SECRETS = inventory_secrets(dict(etcd_auth_root_password="recovery-root-secret",
+                                 etcd_users=[dict(name="writer", password="writer-secret")]))
 # A stop that hangs once: systemd runs ExecStop before it signals etcd and waits for it up to the
 # unit's stop timeout (90 s), as it did for a survivor whose peers were gone (etcd 3.5.30). "+"
 # runs it as root, outside the unit's sandbox, so that it can remove its marker.
@@ -62,6 +68,14 @@ def flat(text):
 
 def voters(url):
     return sorted(m["name"] for m in Root(url).members() if not m.get("isLearner"))
+
+
+def names(hosts):
+    return sorted(NAME[h] for h in hosts)
+
+
+def assert_no_secret(out, what):
+    assert leaked(out, SECRETS) == [], "%s at -vvv prints %s" % (what, leaked(out, SECRETS))
 
 
 # A survivor that does not report: its SSH refused, the established connection reset with it.
@@ -95,17 +109,31 @@ def test_a_mistyped_root_password_on_a_healthy_cluster_is_refused_with_nothing_s
     the spares named lost, and a mistyped root password: the login refused is an answer from a live
     cluster, whose voters are five, not four hosts with two of them holding data."""
     path = os.path.join(EPHEMERAL, "inventory-spares.yml")
-    spares = {"rcv-spare%d" % i: {"ansible_host": address, "etcd_address": address, "NODE_NAME": "rcv-spare%d" % i}
-              for i, address in enumerate(SPARE_ADDRESSES)}
+    # The spares as the README writes hosts: by address, with a NODE_NAME; down, so no facts and in no
+    # record of the cluster: their address is their inventory name.
+    spares = {address: {"NODE_NAME": "rcv-spare%d" % i} for i, address in enumerate(SPARE_ADDRESSES)}
     with open(path, "w") as out:
-        json.dump({"etcd_spares": {"hosts": {"rcv-host0": None, "rcv-host1": None, **spares}}}, out)
+        json.dump({"etcd_spares": {"hosts": {UP_TO_DATE: None, LAGGING: None, **spares}}}, out)
     before = fingerprint(HOSTS)
-    rc, out = playbook("recover_quorum", "-i", path, "-e", "etcd_group=etcd_spares", "-e",
+    rc, out = playbook("recover_quorum", "-vvv", "-i", path, "-e", "etcd_group=etcd_spares", "-e",
                        "etcd_auth_root_password=mistyped", "-e", "etcd_recover_lost=%s" % ",".join(spares))
     assert rc != 0
+    assert "no address" not in out, out
     assert re.search(r"(the cluster has quorum \(leader rcv-host\d|the cluster answered: https://10\.250\.0\.9\d:2379 "
-                     r"(answered /health true|refused the login))[^\]]*nothing was changed", flat(out)), out
+                     r"(answered /health true|refused the login))[^\]]*nothing was changed", flat(out)), out[-6000:]
     assert "mistyped" not in out
+    assert_no_secret(out, "a refused recover_quorum")
+    assert fingerprint(HOSTS) == before
+
+
+def test_a_lost_host_named_twice_is_refused_in_preflight_with_every_host_unchanged():
+    """etcd_recover_lost is checked for meaning with every other setting, before anything changes."""
+    before = fingerprint(HOSTS)
+    rc, out = playbook("recover_quorum", "-e", "etcd_recover_lost=%s,%s" % (GONE, GONE))
+    assert rc != 0
+    assert ("host 10.250.0.90: etcd_recover_lost='10.250.0.94,10.250.0.94': 10.250.0.94 is named more than once; "
+            "name each lost host once") in flat(out), out
+    assert "nothing was changed" in flat(out), out
     assert fingerprint(HOSTS) == before
 
 
@@ -137,7 +165,7 @@ def lost_quorum():
     # quorum etcd grants none): a write missing afterwards but here was lost by the recovery.
     writer.missing_on_survivor = writer.lost(gateways[UP_TO_DATE], serializable=True)
     for lost in EMPTIED:
-        run_testbed("recreate", lost, ADDRESS[lost])
+        run_testbed("recreate", lost, lost)
     # Two members are no quorum of five; rcv-host1's peer traffic stays cut until the first
     # recovery run has read the survivors (the network heals before the run that finishes).
     return writer
@@ -150,21 +178,24 @@ def test_a_lost_host_not_named_or_a_survivor_that_does_not_report_is_refused_bef
     # peer URL in the survivors' logs, and the table is shown.
     rc, out = playbook("status")
     assert "no address" not in out, out
-    assert re.search(r"TASK \[raftops.etcd.etcd : Show the cluster status and what to do\][^\n]*\nok: \[rcv-host0\]",
+    assert re.search(r"TASK \[raftops.etcd.etcd : Show the cluster status and what to do\][^\n]*\nok: \[10\.250\.0\.90\]",
                      out), out
-    rc, out = playbook("recover_quorum")
+    rc, out = playbook("recover_quorum", "-vvv")
     assert rc != 0
-    assert ("rcv-host4 did not report (unreachable, or a task failed there): every host of the group must answer "
+    assert ("10.250.0.94 did not report (unreachable, or a task failed there): every host of the group must answer "
             "before a recovery is judged; bring it back, or if it is gone for good name it in etcd_recover_lost "
-            "(-e etcd_recover_lost=rcv-host4); nothing was changed") in flat(out), out
+            "(-e etcd_recover_lost=10.250.0.94); nothing was changed") in flat(out), out[-6000:]
+    assert_no_secret(out, "a refused recover_quorum")
+    # Named by its member name, as docs/backup-restore.md's example does: the same host.
     ssh_refused(LAGGING, "I")
     try:
-        rc, out = playbook("recover_quorum", "-e", "etcd_recover_lost=%s" % GONE)
+        rc, out = playbook("recover_quorum", "-vvv", "-e", "etcd_recover_lost=%s" % NAME[GONE])
     finally:
         ssh_refused(LAGGING, "D")
     assert rc != 0
-    assert "rcv-host1 did not report (unreachable, or a task failed there)" in flat(out), out
-    assert "nothing was changed" in flat(out), out
+    assert "10.250.0.91 did not report (unreachable, or a task failed there)" in flat(out), out[-6000:]
+    assert "nothing was changed" in flat(out), out[-6000:]
+    assert_no_secret(out, "a refused recover_quorum")
     assert fingerprint(survivors) == before
 
 
@@ -175,8 +206,8 @@ def test_quorum_is_recovered_from_the_up_to_date_survivor_with_no_acknowledged_w
     acked_before_loss = len(writer.acked)
     assert host(UP_TO_DATE).run(HANG_ON_STOP).rc == 0
     started = time.monotonic()
-    # The inventory as it is: rcv-host4 dead in it (no facts, no SSH), named lost.
-    rc, out = interrupted_playbook("recover_quorum", ["-e", "etcd_recover_lost=%s" % GONE],
+    # The inventory as it is: rcv-host4 dead in it (no facts, no SSH), named lost by its address.
+    rc, out = interrupted_playbook("recover_quorum", ["-vvv", "-e", "etcd_recover_lost=%s" % GONE],
                                    "PLAY [Grow the cluster back to the inventory]")
     assert host(UP_TO_DATE).run(NO_HANG).rc == 0
     # The network heals before any check, so that a failed check leaves the next tests a cluster
@@ -185,28 +216,31 @@ def test_quorum_is_recovered_from_the_up_to_date_survivor_with_no_acknowledged_w
     assert rc != 0, out
     # The survivor did not stop within the grace period: it was killed, and the recovery went on.
     # (rcv-host1, cut off from its peers, may not stop in time either: etcd can wait for them.)
-    assert re.search(r"TASK \[raftops.etcd.etcd : Kill etcd, which did not stop in time\][^\n]*\n((skipping|changed): [^\n]*\n)*"
-                     r"changed: \[rcv-host0\]", out), out
-    assert voters(URL[UP_TO_DATE]) == [UP_TO_DATE]
-    rc, rerun = playbook("recover_quorum", *survivors_group())
+    assert re.search(r"TASK \[raftops.etcd.etcd : Kill etcd, which did not stop in time\](?:(?!\nTASK \[).)*"
+                     r"\nchanged: \[10\.250\.0\.90\]", out, re.S), out[-6000:]
+    assert voters(URL[UP_TO_DATE]) == [NAME[UP_TO_DATE]]
+    assert_no_secret(out, "recover_quorum")
+    rc, rerun = playbook("recover_quorum", "-vvv", *survivors_group())
     took = time.monotonic() - started
-    assert rc == 0, rerun
-    assert "the cluster has quorum and lacks rcv-host1, rcv-host2, rcv-host3: they join it again next" in flat(rerun), rerun
+    assert rc == 0, rerun[-6000:]
+    assert_no_secret(rerun, "recover_quorum")
+    assert ("the cluster has quorum and lacks 10.250.0.91, 10.250.0.92, 10.250.0.93: they join it again next"
+            in flat(rerun)), rerun[-6000:]
     text = flat(out)
-    chosen = re.search(r"started rcv-host0 \(host rcv-host0\) as a new one-member cluster from its own data: commit "
+    chosen = re.search(r"started rcv-host0 \(host 10\.250\.0\.90\) as a new one-member cluster from its own data: commit "
                        r"index (\d+), log to index (\d+)", text)
-    assert chosen, out
-    lagging = re.search(r"survivor rcv-host1: commit index (\d+)", text)
-    assert lagging and int(lagging.group(1)) < int(chosen.group(1)), out
-    assert "no data on rcv-host2, rcv-host3: they join as new members" in text
-    assert "lost voting members: rcv-host2 (rcv-host2), rcv-host3 (rcv-host3), rcv-host4 (rcv-host4)" in text
+    assert chosen, out[-6000:]
+    lagging = re.search(r"survivor 10\.250\.0\.91: commit index (\d+)", text)
+    assert lagging and int(lagging.group(1)) < int(chosen.group(1)), out[-6000:]
+    assert "no data on 10.250.0.92, 10.250.0.93: they join as new members" in text
+    assert "lost voting members: rcv-host2 (10.250.0.92), rcv-host3 (10.250.0.93), rcv-host4 (10.250.0.94)" in text
     # The run that grew the cluster compared every member's keyspace with the survivor's.
-    assert re.search(r"the KV hashes of 4 members agree at revision \d+ with rcv-host0's", flat(rerun)), rerun
+    assert re.search(r"the KV hashes of 4 members agree at revision \d+ with rcv-host0's", flat(rerun)), rerun[-6000:]
     # Every acknowledged write is there, read through every member (three joined afterwards).
     lost = {h: writer.lost(Root(URL[h])) for h in HOSTS if h != GONE}
     assert lost == {h: [] for h in lost}, (lost, "missing on the survivor before the recovery: %s"
                                            % writer.missing_on_survivor, out[-4000:], rerun[-2000:])
-    assert voters(URL[UP_TO_DATE]) == [h for h in HOSTS if h != GONE]
+    assert voters(URL[UP_TO_DATE]) == names(h for h in HOSTS if h != GONE)
     statuses = [Root(URL[h]).status() for h in HOSTS if h != GONE]
     assert len({s["header"]["cluster_id"] for s in statuses}) == 1
     # The lagging member's old log is kept aside, not deleted.
@@ -227,10 +261,10 @@ def test_run_again_on_the_recovered_cluster_it_is_refused_and_changes_nothing(lo
 
 
 def test_the_lost_host_comes_back_as_a_new_machine_and_joins(lost_quorum):
-    run_testbed("recreate", GONE, ADDRESS[GONE])
+    run_testbed("recreate", GONE, GONE)
     rc, out = playbook("etcd")
     assert rc == 0, out
-    assert voters(URL[UP_TO_DATE]) == HOSTS
+    assert voters(URL[UP_TO_DATE]) == names(HOSTS)
 
 
 def test_auth_is_still_on_after_the_recovery(lost_quorum):

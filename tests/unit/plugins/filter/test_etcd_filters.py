@@ -88,6 +88,17 @@ def test_a_host_without_address_or_facts_takes_the_address_the_cluster_recorded_
         f.members(["h1", "h2"], hv, recorded={"other": "10.0.0.1"})
 
 
+def test_a_host_named_by_its_address_without_facts_or_record_is_at_that_address():
+    """The README's inventory style: a dead host (no facts) that is in no record of the cluster, like a spare."""
+    hv = inventory(**{"10.0.0.1": {"NODE_NAME": "a"}, "10.0.0.2": {"NODE_NAME": "b", "etcd_address": "10.0.0.9"}})
+    records = f.members(["10.0.0.1", "10.0.0.2"], hv)
+    assert [(m["host"], m["address"]) for m in records] == [("10.0.0.1", "10.0.0.1"), ("10.0.0.2", "10.0.0.9")]
+    # the cluster's record comes first; a host name that is no address still needs one
+    assert f.members(["10.0.0.1"], hv, recorded={"a": "10.0.0.7"})[0]["address"] == "10.0.0.7"
+    with pytest.raises(AnsibleFilterError, match="host etcd-a: no address: set etcd_address"):
+        f.members(["etcd-a"], inventory(**{"etcd-a": {}}))
+
+
 def test_a_host_left_out_by_limit_without_address_is_named_with_what_to_do():
     hv = inventory(h1={"NODE_NAME": "a"}, h2={"NODE_NAME": "b", "etcd_address": "10.0.0.2"})
     with pytest.raises(AnsibleFilterError, match=re.escape(

@@ -8,7 +8,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.raftops.etcd.plugins.filter import recovery
 from ansible_collections.raftops.etcd.plugins.filter.recovery import (
-    logged_addresses, quorum_recovery_plan, quorum_recovery_report)
+    logged_addresses, quorum_recovery_plan, quorum_recovery_report, recover_lost_hosts)
 
 GROUP = ["h0", "h1", "h2", "h3", "h4"]
 HOSTVARS = {host: dict(NODE_NAME="m" + host[1:]) for host in GROUP}
@@ -46,7 +46,8 @@ def plan(survivors, health=None, group=None, lost=None):
 def test_the_filters_are_registered():
     assert recovery.FilterModule().filters() == {"quorum_recovery_plan": quorum_recovery_plan,
                                                  "quorum_recovery_report": quorum_recovery_report,
-                                                 "logged_addresses": logged_addresses}
+                                                 "logged_addresses": logged_addresses,
+                                                 "recover_lost_hosts": recover_lost_hosts}
 
 
 def test_the_survivor_with_the_highest_commit_index_is_chosen_not_the_longest_log():
@@ -81,6 +82,35 @@ def test_a_tie_is_broken_by_the_log_end_then_inventory_order_and_named():
 def test_a_torn_tail_is_noted():
     assert plan([alive("h2", 5, torn_tail=True)], lost=["h0", "h1", "h3", "h4"])["notes"] == [
         "h2's log ends in a torn record (written while it died); etcd drops it"]
+
+
+@pytest.mark.parametrize("lost, refusal", [
+    # a typo: neither a host of the group, nor a member name, nor in the survivors' recorded membership
+    (["h4", "h44"], "etcd_recover_lost=h4,h44: h44 is no host of the group, no member name of one and no member of "
+                    "the cluster's recorded membership; name the hosts of the group that are gone for good "
+                    "(h0, h1, h2, h3, h4)"),
+    ("10.0.0.14", "etcd_recover_lost=10.0.0.14: 10.0.0.14 is no host of the group"),
+    # the same member twice, by its host and by its name
+    (["h4", "m4"], "etcd_recover_lost=h4,m4 names h4 (m4) twice (host and member name); name each lost host once"),
+])
+def test_a_lost_name_that_is_no_host_or_member_or_names_one_twice_is_refused_first(lost, refusal):
+    result = plan([alive("h0", 9), alive("h1", 8), empty("h2"), empty("h3")], lost=lost)
+    assert result["action"] == "refuse" and result["refusal"].startswith(refusal), result["refusal"]
+
+
+def test_a_lost_name_is_checked_against_the_group_when_no_survivor_has_a_log():
+    result = plan([empty("h0")], group=["h0", "h1"], lost=["m9"])
+    assert result["refusal"].startswith("etcd_recover_lost=m9: m9 is no host of the group"), result["refusal"]
+
+
+def test_the_hosts_named_lost_by_host_or_member_name():
+    """The README's inventory (hosts by address, NODE_NAME): the docs' example names members; either is a host."""
+    hostvars = {"10.0.0.13": dict(NODE_NAME="etcd-host3"), "10.0.0.14": dict(NODE_NAME="etcd-host4"), "10.0.0.15": {}}
+    group = sorted(hostvars)
+    assert recover_lost_hosts("etcd-host3, 10.0.0.14", group, hostvars) == ["10.0.0.13", "10.0.0.14"]
+    assert recover_lost_hosts(["10.0.0.15"], group, hostvars) == ["10.0.0.15"]
+    assert recover_lost_hosts([], group, hostvars) == recover_lost_hosts("", group, hostvars) == []
+    assert recover_lost_hosts("etcd-host9", group, hostvars) == []
 
 
 HEALTHY_FIVE = {"member_status": [dict(name="m%d" % i, started=True, health="healthy", is_leader=i == 2)

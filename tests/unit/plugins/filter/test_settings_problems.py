@@ -155,6 +155,12 @@ GOOD = [
          etcd_pki_clients=[{"name": "billing-app", "user": "billing"}]),
     dict(etcd_auth_enabled=False, etcd_auth_root_password="s3cret"),
     dict(etcd_auth_enabled="no", etcd_auth_root_password="s3cret"),
+    # recover_quorum's lost hosts: by address or name, as a list or as -e text; '' is none
+    dict(etcd_recover_lost="10.0.0.13, etcd-host4"),
+    dict(etcd_recover_lost=["10.0.0.13"]),
+    dict(etcd_recover_lost=""),
+    dict(etcd_backup_cluster="etcd"),
+    dict(etcd_backup_cluster="prod/etcd-main_2.x"),
 ]
 
 
@@ -522,6 +528,25 @@ BAD = [
      "{'name': 'app', 'password': '<hidden>', 'roles': ['ap']}", "role(s) ap not defined (present) in etcd_roles"),
     (dict(etcd_users=[{"name": "app", "roles": []}]), "etcd_users[0]", "{'name': 'app', 'roles': []}",
      "has neither a password nor a certificate"),
+    # recover_quorum's lost hosts (whether each is a host of the group: tests/unit/plugins/filter/test_recovery.py)
+    (dict(etcd_recover_lost=["10.0.0.13", "10.0.0.13"]), "etcd_recover_lost", "['10.0.0.13', '10.0.0.13']",
+     "10.0.0.13 is named more than once; name each lost host once"),
+    (dict(etcd_recover_lost="h3, h4,h3"), "etcd_recover_lost", "'h3, h4,h3'", "h3 is named more than once"),
+    (dict(etcd_recover_lost="h3,,h4"), "etcd_recover_lost", "'h3,,h4'", "'' is no inventory host or member name"),
+    (dict(etcd_recover_lost=["etcd host4"]), "etcd_recover_lost", "['etcd host4']",
+     "'etcd host4' is no inventory host or member name (letters, digits"),
+    (dict(etcd_recover_lost=[4]), "etcd_recover_lost", "[4]", "a list (or comma-separated text) of the inventory hosts"),
+    (dict(etcd_recover_lost={"h3": 1}), "etcd_recover_lost", "{'h3': 1}", "a list (or comma-separated text)"),
+    # the off-host backups' cluster: an S3 prefix and part of file names
+    (dict(etcd_backup_cluster=""), "etcd_backup_cluster", "''", "a name of letters, digits"),
+    (dict(etcd_backup_cluster="/etcd"), "etcd_backup_cluster", "'/etcd'", "no leading or trailing '/'"),
+    (dict(etcd_backup_cluster="etcd/"), "etcd_backup_cluster", "'etcd/'", "no leading or trailing '/'"),
+    (dict(etcd_backup_cluster="etcd/../other"), "etcd_backup_cluster", "'etcd/../other'", "so no '..'"),
+    (dict(etcd_backup_cluster=".."), "etcd_backup_cluster", "'..'", "so no '..'"),
+    (dict(etcd_backup_cluster="prod//etcd"), "etcd_backup_cluster", "'prod//etcd'", "no empty part"),
+    (dict(etcd_backup_cluster="prod etcd"), "etcd_backup_cluster", "'prod etcd'", "a name of letters, digits"),
+    (dict(etcd_backup_cluster="prod\\etcd"), "etcd_backup_cluster", "'prod\\\\etcd'", "a name of letters"),
+    (dict(etcd_backup_cluster=["etcd"]), "etcd_backup_cluster", "['etcd']", "a name of letters"),
 ]
 
 
@@ -637,6 +662,15 @@ def test_the_operator_page_lists_every_variable_of_the_table():
     with open(os.path.join(ROOT, "plugins", "filter", "settings_problems.yml")) as f:
         doc = f.read()
     assert [v for v in s.VARIABLES if "C(%s)" % v not in doc] == []
+
+
+def test_a_lost_host_outside_the_name_rule_may_still_be_an_inventory_host():
+    """An inventory may name a host in a way NAME_PATTERN does not take (IPv6 with ':'): it is still a host."""
+    settings = dict(BASE, etcd_recover_lost="fd00::13")
+    assert s.settings_problems(settings, HOST, ["etcd-1", "fd00::13"]) == []
+    assert s.settings_problems(settings, HOST, ["etcd-1"]) == [
+        "host etcd-1: etcd_recover_lost='fd00::13': 'fd00::13' is no inventory host or member name (letters, digits, "
+        "'.', '_' and '-', starting with a letter or digit)"]
 
 
 def test_an_ssh_target_names_an_inventory_host():
