@@ -12,10 +12,11 @@ import re
 from collections import namedtuple
 from collections.abc import Mapping
 
-from ansible_collections.raftops.etcd.plugins.filter.etcd import VERSION_PATTERN, is_dns_name, is_ip_address
+from ansible_collections.raftops.etcd.plugins.filter.etcd import is_dns_name, is_ip_address
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import RuleError, parse as parse_defrag_rule
 from ansible_collections.raftops.etcd.plugins.filter.server_env import METRICS_MODES
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_PATTERN, NAME_RULE
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import VERSION_PATTERN
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_access import ROOT, AccessError, wanted_permissions
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import application_problems
 

@@ -1,13 +1,19 @@
-"""plan: which hosts hold the cluster's data, which join, re-join or move, and which identity
-changes of a running member are refused (with the old and new values) - member_plan; where a host's
-own etcd listens - installed_local_endpoint; the order of the restarts - roll_order."""
+"""The deploy run's plan (module_utils/etcd_plan.py): which hosts hold the cluster's data, which join,
+re-join or move, and which identity changes of a running member are refused (with the old and new
+values) - member_plan; the host sets, refusals and warnings of each step - plan_hosts, plan_cluster,
+plan_roll; the order of the restarts - roll_order."""
 
 import pytest
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.raftops.etcd.plugins.filter import plan as plan_filters
-from ansible_collections.raftops.etcd.plugins.filter.plan import installed_local_endpoint, member_plan, roll_order
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import (
+    PlanError,
+    count_warnings,
+    member_plan,
+    plan_cluster,
+    plan_hosts,
+    plan_roll,
+    roll_order,
+)
 
 CLUSTER_ID = "c1"
 
@@ -214,38 +220,8 @@ def test_hosts_left_out_of_the_run_are_not_judged():
 
 
 def test_facts_must_be_a_dict():
-    with pytest.raises(AnsibleFilterError, match="facts must be a dict"):
+    with pytest.raises(PlanError, match="facts must be a dict"):
         member_plan([record(0)], [])
-
-
-def test_the_filters_are_registered():
-    assert plan_filters.FilterModule().filters() == {
-        "installed_local_endpoint": installed_local_endpoint, "member_plan": member_plan, "roll_order": roll_order}
-
-
-# --- installed_local_endpoint ----------------------------------------------------------------------
-
-DEFAULT = "https://127.0.0.1:2379"
-
-
-@pytest.mark.parametrize("settings, endpoint", [
-    ({"ETCD_LISTEN_CLIENT_URLS": "https://10.0.0.1:2379,https://127.0.0.1:2379"}, "https://127.0.0.1:2379"),
-    ({"ETCD_LISTEN_CLIENT_URLS": "http://10.0.0.1:4001,http://127.0.0.1:4001,https://127.0.0.1:2379"}, "http://127.0.0.1:4001"),
-    ({"ETCD_LISTEN_CLIENT_URLS": "https://127.0.0.1:2999"}, "https://127.0.0.1:2999"),
-])
-def test_the_member_is_asked_on_the_loopback_url_it_listens_on(settings, endpoint):
-    assert installed_local_endpoint(settings, DEFAULT) == endpoint
-
-
-@pytest.mark.parametrize("settings", [
-    {}, None, {"ETCD_LISTEN_CLIENT_URLS": ""}, {"ETCD_LISTEN_CLIENT_URLS": None},
-    {"ETCD_LISTEN_CLIENT_URLS": "https://10.0.0.1:2379"},
-    # Taken as etcd_host_info read them: an item with a space before it is no loopback URL.
-    {"ETCD_LISTEN_CLIENT_URLS": "https://10.0.0.1:2379, https://127.0.0.1:2379"},
-    {"ETCD_LISTEN_CLIENT_URLS": "https://127.0.0.10:2379,unix://127.0.0.1:2379"},
-])
-def test_without_an_installed_loopback_url_the_default_is_asked(settings):
-    assert installed_local_endpoint(settings, DEFAULT) == DEFAULT
 
 
 # --- roll_order ------------------------------------------------------------------------------------
@@ -283,5 +259,200 @@ def test_nothing_to_roll():
 
 
 def test_restart_due_must_be_by_host():
-    with pytest.raises(AnsibleFilterError, match="restart_due must be a dict"):
+    with pytest.raises(PlanError, match="restart_due must be a dict"):
         roll_order(["h0"], ["h0"], "m0", RECORDS)
+
+
+# --- plan_hosts: the first step, from each play host's read -----------------------------------------
+
+SETTINGS = dict(version="3.5.17", discard_foreign_data=[], cluster_token="", generated_token="etcd-abc", forks=5)
+
+
+def reports(infos, local=None, releases=None):
+    """plan_hosts' reports: facts() with each host's installed release."""
+    built = facts(infos, local)
+    for i, release in (releases or {}).items():
+        built["h%d" % i]["info"]["release"] = release
+    return built
+
+
+def hosts_plan(infos, local=None, releases=None, members=3, play=None, play_all=None, records=None, **settings):
+    records = records or [record(i) for i in range(members)]
+    play = ["h%d" % i for i in range(members)] if play is None else play
+    return plan_hosts(records, reports(infos, local, releases), play, play if play_all is None else play_all,
+                      dict(SETTINGS, **settings))
+
+
+def converged_hosts(**kwargs):
+    return hosts_plan({i: installed(i) for i in range(3)}, running(0, 1, 2),
+                      {i: "3.5.17" for i in range(3)}, **kwargs)
+
+
+@pytest.mark.parametrize("case, plan, expected", [
+    ("a new cluster bootstraps, all new", lambda: hosts_plan({i: fresh() for i in range(3)}),
+     dict(with_data=[], new=["h0", "h1", "h2"], bootstrap=True, cluster_tasks="bootstrap.yml", read_host="h0",
+          stable_client_urls=[], binaries_outdated=[], with_release=[], problems=[], unanswered=[], left_out=[])),
+    ("a converged cluster converges", converged_hosts,
+     dict(with_data=["h0", "h1", "h2"], new=[], bootstrap=False, cluster_tasks="existing.yml", read_host="h0",
+          stable_client_urls=["https://10.0.0.%d:2379" % (10 + i) for i in range(3)],
+          binaries_outdated=[], with_release=["h0", "h1", "h2"], problems=[], all_members_in_run=True)),
+    ("members linked to another release are outdated, a new host has no release",
+     lambda: hosts_plan({0: installed(0), 1: installed(1), 2: fresh()}, running(0, 1), {0: "3.5.16", 1: "3.5.17"}),
+     dict(with_data=["h0", "h1"], new=["h2"], binaries_outdated=["h0"], with_release=["h1"], read_host="h0")),
+    ("a member that moves keeps its old URL out of the stable ones",
+     lambda: hosts_plan({i: installed(i) for i in range(3)}, running(0, 1, 2), {i: "3.5.17" for i in range(3)},
+                        records=[record(0), record(1), record(2, address="10.0.0.99")]),
+     dict(with_data=["h0", "h1", "h2"], stable_client_urls=["https://10.0.0.10:2379", "https://10.0.0.11:2379"])),
+    ("a member left out of the run (--limit) is listed, not judged",
+     lambda: hosts_plan({0: installed(0), 1: installed(1)}, running(0, 1), play=["h0", "h1"]),
+     dict(with_data=["h0", "h1"], left_out=["h2"], unanswered=[], problems=[], all_members_in_run=False)),
+])
+def test_the_host_sets_of_the_first_step(case, plan, expected):
+    got = plan()
+    assert {key: got[key] for key in expected} == expected, case
+
+
+def test_a_host_whose_read_failed_is_a_problem_not_a_smaller_cluster():
+    # h2 started in the play and dropped out (unreachable, its read failed): nothing is decided without it.
+    plan = hosts_plan({0: installed(0), 1: installed(1)}, running(0, 1), play=["h0", "h1"],
+                      play_all=["h0", "h1", "h2"])
+    assert plan["unanswered"] == ["h2"] and plan["left_out"] == [] and not plan["all_members_in_run"]
+    assert plan["problems"] == ["host h2: its read failed or it is unreachable (see above), so the run cannot know "
+                                "whether it holds data"]
+    # Nor does the read of a host no longer in the play count, should it still be in the reports.
+    stale = plan_hosts([record(i) for i in range(3)], reports({i: installed(i) for i in range(3)}, running(0, 1, 2)),
+                       ["h0", "h1"], ["h0", "h1", "h2"], SETTINGS)
+    assert stale["unanswered"] == ["h2"] and "h2" not in stale["with_data"]
+
+
+def test_the_refusals_of_the_hosts_reach_the_plan():
+    # A foreign host unconfirmed, and a running member whose name changed.
+    infos = {0: installed(0), 1: installed(1, name="renamed"), 2: installed(2, address="10.0.0.50")}
+    plan = hosts_plan(infos, running(0, 1))
+    assert plan["foreign"] == ["h2"] and "etcd_discard_foreign_data" in plan["foreign_refusal"]
+    assert len(plan["problems"]) == 1 and plan["problems"][0].startswith("host h1: NODE_NAME is m1")
+    confirmed = hosts_plan(infos, running(0, 1), discard_foreign_data=["h2"])
+    assert confirmed["foreign_refusal"] == "" and confirmed["foreign"] == ["h2"]
+
+
+@pytest.mark.parametrize("settings, token", [
+    (dict(cluster_token="mine"), "mine"),
+    (dict(cluster_token=""), "etcd-abc"),
+])
+def test_the_token_of_a_new_cluster_is_the_operator_s_or_the_generated_one(settings, token):
+    assert hosts_plan({i: fresh() for i in range(3)}, **settings)["new_token"] == token
+
+
+def test_the_peer_name_is_asked_for_by_every_member_once_all_are_in_the_run():
+    assert converged_hosts()["peer_identity_hosts"] == ["h0", "h1", "h2"]
+    # With h2 left out, only a member that asks for the name already keeps asking for it.
+    infos = {0: installed(0), 1: installed(1)}
+    infos[1]["settings"]["ETCD_PEER_CERT_ALLOWED_HOSTNAME"] = "etcd-peer.invalid"
+    limited = hosts_plan(infos, running(0, 1), play=["h0", "h1"])
+    assert limited["peer_identity_hosts"] == ["h1"]
+
+
+@pytest.mark.parametrize("members, forks, hosts, expected", [
+    (3, 5, 3, []),
+    (4, 5, 4, ["WARNING: 4 members: an even count tolerates no more failures than 3 members and needs a larger "
+               "quorum; use 3, 5 or 7."]),
+    (7, 5, 7, ["WARNING: forks=5 is fewer than the 7 hosts of this play: Ansible runs each task on 5 hosts at a "
+               "time, so every task waits for its hosts in 2 turns; set forks to 7 or more (ansible-playbook -f 7, "
+               "or forks in ansible.cfg [defaults])."]),
+    (2, 1, 2, ["WARNING: 2 members: an even count tolerates no more failures than 1 members and needs a larger "
+               "quorum; use 3, 5 or 7.",
+               "WARNING: forks=1 is fewer than the 2 hosts of this play: Ansible runs each task on 1 hosts at a time, "
+               "so every task waits for its hosts in 2 turns; set forks to 2 or more (ansible-playbook -f 2, or forks "
+               "in ansible.cfg [defaults])."]),
+])
+def test_count_warnings(members, forks, hosts, expected):
+    assert count_warnings(members, forks, hosts) == expected
+
+
+def test_a_release_with_known_bugs_is_warned_about():
+    plan = converged_hosts(version="3.5.1")
+    assert len(plan["warnings"]) == 1 and plan["warnings"][0].startswith("WARNING: etcd 3.5.1 has known data")
+    assert converged_hosts()["warnings"] == []
+
+
+# --- plan_cluster: the second step, from preflight's read of the cluster -----------------------------
+
+def health(healthy=True, versions=("3.5.17",) * 3, serving=(0, 1, 2), learners=(), problems=()):
+    return dict(healthy=healthy, problems=list(problems),
+                endpoints=[dict(member="m%d" % i, healthy=i in serving, version=versions[i] if i in serving else None)
+                           for i in range(len(versions))],
+                members=[dict(name="m%d" % i, is_learner=i in learners) for i in range(len(versions))])
+
+
+CLUSTER_SETTINGS = dict(version="3.5.17", allow_downgrade=False, auth_enabled=None, hash_reference="")
+
+
+def cluster_plan(first, read, releases=None, **settings):
+    infos = {i: installed(i) for i in range(3)}
+    return plan_cluster(first, [record(i) for i in range(3)], read,
+                        reports(infos, releases={i: "3.5.17" for i in range(3)} if releases is None else releases),
+                        dict(CLUSTER_SETTINGS, **settings))
+
+
+@pytest.mark.parametrize("case, read, expected", [
+    ("a healthy converged cluster: no wait, its read stands", health(),
+     dict(not_serving=[], running_other_release=[], versions_before=["3.5.17"], version_problem="",
+          rotation_blockers=[], existing_wait=False, status_read="preflight")),
+    ("a stopped member is started, waited for, and blocks a CA rotation", health(healthy=True, serving=(0, 1)),
+     dict(not_serving=["h2"], existing_wait=True, status_read="none",
+          rotation_blockers=["member m2 on host h2"])),
+    ("a member on another release is noted, its release counts", health(versions=("3.5.17", "3.5.16", "3.5.17")),
+     dict(running_other_release=["h1"], versions_before=["3.5.16", "3.5.17"], existing_wait=False)),
+    ("a learner left by an interrupted join: its read does not stand", health(learners=(2,)),
+     dict(existing_wait=False, status_read="none")),
+    ("no endpoint answered: every member is not serving", {},
+     dict(not_serving=["h0", "h1", "h2"], existing_wait=True, versions_before=["3.5.17"])),
+])
+def test_the_cluster_sets_of_the_second_step(case, read, expected):
+    got = cluster_plan(converged_hosts(), read)
+    assert {key: got[key] for key in expected} == expected, case
+
+
+def test_a_change_of_release_is_refused_on_an_unhealthy_cluster():
+    read = health(healthy=False, serving=(0, 1), problems=["member m2 is unreachable"])
+    plan = cluster_plan(converged_hosts(version="3.5.18"), read, version="3.5.18")
+    assert plan["version_problem"].startswith("the cluster is not healthy, so it will not be rolled from 3.5.17 to "
+                                              "3.5.18: member m2 is unreachable")
+
+
+def test_a_stopped_member_counts_with_the_release_its_binary_links_to():
+    # m2 does not serve: its installed release (3.4.30) is what it would start with, and 3.4 -> 3.6 is refused.
+    plan = cluster_plan(converged_hosts(version="3.6.5"), health(serving=(0, 1)),
+                        releases={0: "3.5.17", 1: "3.5.17", 2: "3.4.30"}, version="3.6.5")
+    assert plan["versions_before"] == ["3.4.30", "3.5.17"]
+    assert "skips a minor version" in plan["version_problem"]
+
+
+def test_members_left_out_block_a_rotation_and_the_wait_follows_joins():
+    first = hosts_plan({0: installed(0), 1: installed(1)}, running(0, 1), play=["h0", "h1"])
+    assert cluster_plan(first, health())["rotation_left_out"] == ["member m2 on host h2"]
+    joining = hosts_plan({0: installed(0), 1: installed(1), 2: fresh()}, running(0, 1))
+    assert cluster_plan(joining, health())["existing_wait"] is True
+    rejoining = hosts_plan({0: installed(0), 1: installed(1), 2: dict(installed(2), has_data=False,
+                                                                        configured_has_data=False)}, running(0, 1))
+    assert rejoining["rejoin"] == {"h2": "a2"} and cluster_plan(rejoining, health())["existing_wait"] is True
+
+
+def test_a_new_cluster_s_status_is_its_bootstrap_read_and_a_hash_check_reads_again():
+    assert cluster_plan(hosts_plan({i: fresh() for i in range(3)}), {})["status_read"] == "bootstrap"
+    assert cluster_plan(hosts_plan({i: fresh() for i in range(3)}), {})["existing_wait"] is False
+    assert cluster_plan(converged_hosts(), health(), hash_reference="m0")["status_read"] == "none"
+
+
+# --- plan_roll: the last step, from the restarts noted --------------------------------------------------
+
+@pytest.mark.parametrize("restart_due, leader, phase, roll, status_read", [
+    ({}, "m0", "none", [], "preflight"),
+    ({"h0": True, "h1": False, "h2": True}, "m0", "none", ["h2", "h0"], "none"),
+    ({"h0": "false"}, "m1", "none", [], "preflight"),
+    ({}, "m0", "1", [], "none"),
+])
+def test_the_roll_and_whether_preflight_s_read_still_stands(restart_due, leader, phase, roll, status_read):
+    plan = plan_roll(cluster_plan(converged_hosts(), health()), [record(i) for i in range(3)], restart_due, leader,
+                     phase)
+    assert (plan["roll"], plan["status_read"]) == (roll, status_read)
