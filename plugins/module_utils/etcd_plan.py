@@ -22,8 +22,24 @@ out (--limit).
 import json
 from urllib.parse import urlsplit
 
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_membership import initial_cluster
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import PEER_IDENTITY
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy, upgrade_problem, version_tuple
+
+
+def argument_spec():
+    """The options of raftops.etcd.etcd_plan (its action plugin and its module's documentation)."""
+    return dict(
+        stage=dict(type="str", required=True, choices=["hosts", "cluster", "roll"]),
+        members=dict(type="list", elements="dict", required=True),
+        plan=dict(type="dict", default={}),
+        health=dict(type="dict", default={}),
+        leader=dict(type="str", default=""),
+        rotation_phase=dict(type="str", default="none"),
+        settings=dict(type="dict", default={}),
+        report_var=dict(type="str", default="_etcd_host_report"),
+        restart_var=dict(type="str", default="_etcd_restart_due"),
+    )
 
 
 class PlanError(ValueError):
@@ -321,6 +337,16 @@ def count_warnings(member_count, forks, play_host_count):
     return warnings
 
 
+def _with_local_view(report):
+    """A host's report with ``local``, what its own etcd answered: the read as root (``local_as_root``,
+    where etcd refused the role's read for want of an etcd user), else the read of etcd_host_info
+    (``info.local_health``), the first that lists members; {} when neither does."""
+    if "local" in report:
+        return report
+    reads = [report.get("local_as_root") or {}, (report.get("info") or {}).get("local_health") or {}]
+    return dict(report, local=next((read for read in reads if "members" in read), {}))
+
+
 def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     """The first step of the plan, before the cluster is read.
 
@@ -331,7 +357,7 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     """
     members = list(members or [])
     play_hosts, play_hosts_all = list(play_hosts or []), list(play_hosts_all or [])
-    reports = {host: report for host, report in (reports or {}).items() if host in play_hosts}
+    reports = {host: _with_local_view(report) for host, report in (reports or {}).items() if host in play_hosts}
     plan = member_plan(members, reports, settings.get("discard_foreign_data"))
     plan.pop("cluster", None)
     version = str(settings["version"])
@@ -346,6 +372,10 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     releases = {host: (report.get("info") or {}).get("release") for host, report in reports.items()}
     plan["binaries_outdated"] = [h for h in plan["with_data"] if releases.get(h) != version]
     plan["with_release"] = [h for h in play_hosts if h in releases and releases[h] == version]
+    # install.yml downloads the release only for these.
+    plan["without_release"] = [h for h in play_hosts if h not in plan["with_release"]]
+    plan["data_names"] = [m["name"] for m in members if m["host"] in plan["with_data"]]
+    plan["rejoin_names"] = [m["name"] for m in members if m["host"] in plan["rejoin"]]
     plan["bootstrap"] = not plan["with_data"]
     plan["cluster_tasks"] = "bootstrap.yml" if plan["bootstrap"] else "existing.yml"
     plan["read_host"] = (plan["with_data"] + play_hosts + [""])[0]
@@ -359,11 +389,17 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
         if plan["all_members_in_run"]
         or ((reports.get(h) or {}).get("info") or {}).get("settings", {}).get("ETCD_PEER_CERT_ALLOWED_HOSTNAME")
         == PEER_IDENTITY]
+    # A new cluster's --initial-cluster, with every member of the inventory.
+    plan["initial_cluster"] = initial_cluster([dict(name=m["name"], peer_urls=[m["peer_url"]]) for m in members],
+                                              members[0]["name"], [members[0]["peer_url"]]) if members else ""
+    # A new cluster gets its bootstrap settings with the rest of the member's files only when every
+    # member is in the run (bootstrap.yml refuses less, and starts them all at once).
+    plan["bootstrap_settings"] = plan["bootstrap"] and plan["all_members_in_run"]
     plan["new_token"] = settings.get("cluster_token") or settings.get("generated_token") or ""
-    plan["warnings"] = count_warnings(len(members), settings.get("forks"), len(play_hosts_all))
+    plan["run_warnings"] = count_warnings(len(members), settings.get("forks"), len(play_hosts_all))
     warning = release_warning(version)
     if warning:
-        plan["warnings"].append(warning)
+        plan["run_warnings"].append(warning)
     return plan
 
 
@@ -372,7 +408,7 @@ def plan_cluster(plan, members, health, reports, settings):
     cluster found (``health``: etcd_health's result, {} when the cluster was not read).
 
     ``reports``: as for plan_hosts; ``settings``: version, allow_downgrade, auth_enabled,
-    hash_reference.
+    hash_reference, pki_managed, pki_replace_ca, pki_rotate_ca.
     """
     plan = dict(plan)
     health = health or {}
@@ -387,10 +423,19 @@ def plan_cluster(plan, members, health, reports, settings):
     plan["versions_before"] = sorted({e["version"] for e in endpoints if e.get("version")} | {r for r in installed if r})
     plan["not_serving"] = [m["host"] for m in mine if m["name"] not in healthy_names]
     plan["running_other_release"] = [m["host"] for m in mine if m["name"] in other_release_names]
+    # install.yml takes a snapshot before a change of release (etcd_backup_before_upgrade).
+    plan["release_changes"] = any(v != version for v in plan["versions_before"])
     plan["version_problem"] = version_change_problem(plan["versions_before"], version, settings.get("allow_downgrade"),
                                                      health, settings.get("auth_enabled"))
     # A CA rotation rolls every member: only with every member serving, and none left out (--limit),
     # which would keep the old CA alone.
+    # What pki_controller.yml asks etcd_pki for: a CA rotation rolls members, so only in a cluster that
+    # runs, with the role's own PKI; etcd_pki_rotate_ca starts one, an expiring CA too (auto), one in
+    # progress goes on.
+    if plan["bootstrap"] or not truthy(settings.get("pki_managed", True)) or truthy(settings.get("pki_replace_ca")):
+        plan["rotation_request"] = "keep"
+    else:
+        plan["rotation_request"] = "start" if truthy(settings.get("pki_rotate_ca")) else "auto"
     plan["rotation_blockers"] = [_member_label(m) for m in mine if m["host"] in plan["not_serving"]]
     plan["rotation_left_out"] = [_member_label(m) for m in members if m["host"] in plan["left_out"]]
     learners = [m for m in health.get("members") or [] if m.get("is_learner")]

@@ -7,6 +7,7 @@ import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import (
     PlanError,
+    _with_local_view,
     count_warnings,
     member_plan,
     plan_cluster,
@@ -291,14 +292,18 @@ def converged_hosts(**kwargs):
 @pytest.mark.parametrize("case, plan, expected", [
     ("a new cluster bootstraps, all new", lambda: hosts_plan({i: fresh() for i in range(3)}),
      dict(with_data=[], new=["h0", "h1", "h2"], bootstrap=True, cluster_tasks="bootstrap.yml", read_host="h0",
+          bootstrap_settings=True,
+          initial_cluster="m0=https://10.0.0.10:2380,m1=https://10.0.0.11:2380,m2=https://10.0.0.12:2380",
           stable_client_urls=[], binaries_outdated=[], with_release=[], problems=[], unanswered=[], left_out=[])),
     ("a converged cluster converges", converged_hosts,
      dict(with_data=["h0", "h1", "h2"], new=[], bootstrap=False, cluster_tasks="existing.yml", read_host="h0",
           stable_client_urls=["https://10.0.0.%d:2379" % (10 + i) for i in range(3)],
-          binaries_outdated=[], with_release=["h0", "h1", "h2"], problems=[], all_members_in_run=True)),
+          binaries_outdated=[], with_release=["h0", "h1", "h2"], without_release=[], problems=[],
+          all_members_in_run=True)),
     ("members linked to another release are outdated, a new host has no release",
      lambda: hosts_plan({0: installed(0), 1: installed(1), 2: fresh()}, running(0, 1), {0: "3.5.16", 1: "3.5.17"}),
-     dict(with_data=["h0", "h1"], new=["h2"], binaries_outdated=["h0"], with_release=["h1"], read_host="h0")),
+     dict(with_data=["h0", "h1"], new=["h2"], binaries_outdated=["h0"], with_release=["h1"], read_host="h0",
+          without_release=["h0", "h2"])),
     ("a member that moves keeps its old URL out of the stable ones",
      lambda: hosts_plan({i: installed(i) for i in range(3)}, running(0, 1, 2), {i: "3.5.17" for i in range(3)},
                         records=[record(0), record(1), record(2, address="10.0.0.99")]),
@@ -317,6 +322,7 @@ def test_a_host_whose_read_failed_is_a_problem_not_a_smaller_cluster():
     plan = hosts_plan({0: installed(0), 1: installed(1)}, running(0, 1), play=["h0", "h1"],
                       play_all=["h0", "h1", "h2"])
     assert plan["unanswered"] == ["h2"] and plan["left_out"] == [] and not plan["all_members_in_run"]
+    assert plan["bootstrap_settings"] is False
     assert plan["problems"] == ["host h2: its read failed or it is unreachable (see above), so the run cannot know "
                                 "whether it holds data"]
     # Nor does the read of a host no longer in the play count, should it still be in the reports.
@@ -371,8 +377,8 @@ def test_count_warnings(members, forks, hosts, expected):
 
 def test_a_release_with_known_bugs_is_warned_about():
     plan = converged_hosts(version="3.5.1")
-    assert len(plan["warnings"]) == 1 and plan["warnings"][0].startswith("WARNING: etcd 3.5.1 has known data")
-    assert converged_hosts()["warnings"] == []
+    assert len(plan["run_warnings"]) == 1 and plan["run_warnings"][0].startswith("WARNING: etcd 3.5.1 has known data")
+    assert converged_hosts()["run_warnings"] == []
 
 
 # --- plan_cluster: the second step, from preflight's read of the cluster -----------------------------
@@ -397,12 +403,14 @@ def cluster_plan(first, read, releases=None, **settings):
 @pytest.mark.parametrize("case, read, expected", [
     ("a healthy converged cluster: no wait, its read stands", health(),
      dict(not_serving=[], running_other_release=[], versions_before=["3.5.17"], version_problem="",
-          rotation_blockers=[], existing_wait=False, status_read="preflight")),
+          release_changes=False, rotation_blockers=[], rotation_request="auto", existing_wait=False,
+          status_read="preflight")),
     ("a stopped member is started, waited for, and blocks a CA rotation", health(healthy=True, serving=(0, 1)),
      dict(not_serving=["h2"], existing_wait=True, status_read="none",
           rotation_blockers=["member m2 on host h2"])),
     ("a member on another release is noted, its release counts", health(versions=("3.5.17", "3.5.16", "3.5.17")),
-     dict(running_other_release=["h1"], versions_before=["3.5.16", "3.5.17"], existing_wait=False)),
+     dict(running_other_release=["h1"], versions_before=["3.5.16", "3.5.17"], release_changes=True,
+          existing_wait=False)),
     ("a learner left by an interrupted join: its read does not stand", health(learners=(2,)),
      dict(existing_wait=False, status_read="none")),
     ("no endpoint answered: every member is not serving", {},
@@ -435,13 +443,26 @@ def test_members_left_out_block_a_rotation_and_the_wait_follows_joins():
     assert cluster_plan(joining, health())["existing_wait"] is True
     rejoining = hosts_plan({0: installed(0), 1: installed(1), 2: dict(installed(2), has_data=False,
                                                                         configured_has_data=False)}, running(0, 1))
-    assert rejoining["rejoin"] == {"h2": "a2"} and cluster_plan(rejoining, health())["existing_wait"] is True
+    assert rejoining["rejoin"] == {"h2": "a2"} and rejoining["rejoin_names"] == ["m2"]
+    assert rejoining["data_names"] == ["m0", "m1"] and cluster_plan(rejoining, health())["existing_wait"] is True
 
 
 def test_a_new_cluster_s_status_is_its_bootstrap_read_and_a_hash_check_reads_again():
     assert cluster_plan(hosts_plan({i: fresh() for i in range(3)}), {})["status_read"] == "bootstrap"
     assert cluster_plan(hosts_plan({i: fresh() for i in range(3)}), {})["existing_wait"] is False
     assert cluster_plan(converged_hosts(), health(), hash_reference="m0")["status_read"] == "none"
+
+
+@pytest.mark.parametrize("bootstrap, settings, asked", [
+    (False, dict(), "auto"),
+    (False, dict(pki_rotate_ca=True), "start"),
+    (False, dict(pki_rotate_ca=True, pki_replace_ca=True), "keep"),
+    (False, dict(pki_rotate_ca="yes", pki_managed="false"), "keep"),
+    (True, dict(pki_rotate_ca=True), "keep"),
+])
+def test_a_ca_rotation_is_asked_for_only_in_a_running_cluster_with_the_role_s_pki(bootstrap, settings, asked):
+    first = hosts_plan({i: fresh() for i in range(3)}) if bootstrap else converged_hosts()
+    assert cluster_plan(first, {} if bootstrap else health(), **settings)["rotation_request"] == asked
 
 
 # --- plan_roll: the last step, from the restarts noted --------------------------------------------------
@@ -456,3 +477,15 @@ def test_the_roll_and_whether_preflight_s_read_still_stands(restart_due, leader,
     plan = plan_roll(cluster_plan(converged_hosts(), health()), [record(i) for i in range(3)], restart_due, leader,
                      phase)
     assert (plan["roll"], plan["status_read"]) == (roll, status_read)
+
+
+@pytest.mark.parametrize("report, cluster", [
+    # etcd_host_info's read of the host's own etcd.
+    (dict(info=dict(local_health=dict(cluster=dict(id="c1"), members=[]))), "c1"),
+    # Auth on outside the role: the read as root stands where the first read was refused.
+    (dict(info=dict(local_health=dict(endpoints=[])), local_as_root=dict(cluster=dict(id="c2"), members=[])), "c2"),
+    (dict(info=dict(local_health=dict(cluster=dict(id="c1"), members=[])), local_as_root=dict(skipped=True)), "c1"),
+    (dict(info=dict()), None),
+])
+def test_the_local_view_is_the_first_read_that_lists_members(report, cluster):
+    assert (_with_local_view(report)["local"].get("cluster") or {}).get("id") == cluster
