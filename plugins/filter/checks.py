@@ -12,8 +12,7 @@ way the members' timer and etcd_maintenance will read it.
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.raftops.etcd.plugins.filter.etcd import upgrade_problem, version_tuple
-# Other module_utils are imported where they are used, so that loading this file stays cheap: every
+# module_utils are imported where they are used, so that loading this file stays cheap: every
 # task's process that uses one filter of the collection loads all of them (docs/deploy.md).
 
 # Shells of accounts that cannot log in (the role's own system user gets /usr/sbin/nologin).
@@ -86,57 +85,23 @@ def calendar_problems(reads):
 
 
 def version_change_problem(versions, target, allow_downgrade=False, health=None, auth=False):
-    """Why the members, running ``versions``, may not move to ``target`` now; '' when they may.
+    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_plan.py, version_change_problem."""
+    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_plan
 
-    etcd's policy first (plugins/filter/etcd.py upgrade_problem), then auth (``auth``: the role is to
-    keep RBAC auth on, etcd_auth_enabled), then health: a change of release rolls every member,
-    which only a healthy cluster survives.
-    """
-    versions = [str(v) for v in versions or []]
-    health = health or {}
-    policy = upgrade_problem(versions, target, allow_downgrade)
-    if policy:
-        return policy + "; nothing was changed"
-    if auth is True or str(auth).lower() in ("yes", "on", "true", "1"):
-        minors = set(tuple(version_tuple(v)[:2]) for v in [*versions, str(target)])
-        if {(3, 4), (3, 5)} <= minors:
-            return ("etcd_auth_enabled is true and the change from %s to %s mixes 3.4 and 3.5 members: etcd does not "
-                    "support a rolling change between 3.4 and 3.5 with auth enabled; turn auth off "
-                    "(etcd_auth_enabled: false), change the release, then turn it on again; nothing was changed"
-                    % (", ".join(versions), target))
-    if all(v == str(target) for v in versions) or health.get("healthy"):
-        return ""
-    why = "; ".join(str(p) for p in health.get("problems") or [])
-    if not why:
-        why = str(health["msg"]) if "msg" in health else "no member answered"
-    return ("the cluster is not healthy, so it will not be rolled from %s to %s: %s. Bring the cluster back to health "
-            "with its current etcd_version first; nothing was changed" % (", ".join(versions), target, why))
-
-
-# Releases with known data inconsistency bugs, as etcd's maintainers announced them: the first and
-# last release affected, the fix, and what goes wrong. etcd recommends 3.4.22+ and 3.5.6+.
-INCONSISTENT_RELEASES = (
-    ((3, 5, 0), (3, 5, 2), "3.5.3", "a member killed while it applies writes can skip some of them on restart"),
-    ((3, 5, 0), (3, 5, 5), "3.5.6", "a member that crashes during a defragmentation can come back with data that "
-                                    "differs from the others'"),
-    ((3, 4, 20), (3, 4, 21), "3.4.22", "with auth on, a member added to the cluster can apply writes differently "
-                                       "from the others"),
-    ((3, 5, 5), (3, 5, 5), "3.5.6", "with auth on, a member added to the cluster can apply writes differently from "
-                                    "the others"),
-)
+    try:
+        return etcd_plan.version_change_problem(versions, target, allow_downgrade, health, auth)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
 
 
 def release_warning(version):
-    """A warning naming the data inconsistency bugs etcd ``version`` is known to have and the release
-    that fixes them; '' for a release without one. Members that diverge answer reads differently."""
-    release = tuple(version_tuple(version))
-    bugs = [bug for bug in INCONSISTENT_RELEASES if bug[0] <= release <= bug[1]]
-    if not bugs:
-        return ""
-    fixed_in = max((version_tuple(bug[2]), bug[2]) for bug in bugs)[1]
-    return ("WARNING: etcd %s has known data inconsistency bugs, after which members answer reads differently: %s. "
-            "etcd recommends %s or later; set etcd_version to a later release of the same minor version"
-            % (version, "; ".join(bug[3] for bug in bugs), fixed_in))
+    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_plan.py, release_warning."""
+    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_plan
+
+    try:
+        return etcd_plan.release_warning(version)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
 
 
 def auth_refused(reads):

@@ -12,9 +12,10 @@ import re
 from collections import namedtuple
 from collections.abc import Mapping
 
-from ansible_collections.raftops.etcd.plugins.filter.etcd import VERSION_PATTERN, is_dns_name, is_ip_address
+from ansible_collections.raftops.etcd.plugins.filter.etcd import is_dns_name, is_ip_address
 from ansible_collections.raftops.etcd.plugins.filter.server_env import METRICS_MODES
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_PATTERN, NAME_RULE
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import VERSION_PATTERN
 # Other module_utils are imported where they are used, so that loading this file stays cheap: every
 # task's process that uses one filter of the collection loads all of them (docs/deploy.md).
 

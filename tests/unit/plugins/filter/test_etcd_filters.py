@@ -4,6 +4,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.raftops.etcd.plugins.filter import etcd as f
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import VERSION_PATTERN
 
 
 def inventory(**hosts):
@@ -314,4 +315,4 @@ def test_valid_addresses_make_urls(address, url):
 
 @pytest.mark.parametrize("text", ["3.5.1\n", "v3.5.1\n"])
 def test_version_pattern_matches_whole_strings_only(text):
-    assert f.VERSION_PATTERN.fullmatch(text) is None
+    assert VERSION_PATTERN.fullmatch(text) is None

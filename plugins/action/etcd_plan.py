@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Action for raftops.etcd.etcd_plan: the plan of a deploy run, made on the controller.
+
+It reads what the role's tasks gathered in the hosts' variables (each play host's read, the
+restarts noted on the members), adds the settings given, and returns what
+plugins/module_utils/etcd_plan.py decides from them. Nothing is asked of a host.
+"""
+
+import secrets
+import string
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_plan
+
+# A generated cluster token: the group's name and 16 random lowercase letters and digits.
+TOKEN_CHARS = string.ascii_lowercase + string.digits
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp  # unused since ansible-core 2.5
+        task_vars = task_vars or {}
+        validated = ArgumentSpecValidator(etcd_plan.argument_spec()).validate(self._task.args)
+        if validated.error_messages:
+            result.update(failed=True, changed=False, msg="raftops.etcd.etcd_plan: %s" % "; ".join(validated.error_messages))
+            return result
+        params = validated.validated_parameters
+        play_hosts = list(task_vars.get("ansible_play_hosts") or [])
+        hostvars = task_vars.get("hostvars") or {}
+        members = params["members"]
+        previous = {key: value for key, value in params["plan"].items() if key not in ("changed", "failed", "invocation")}
+        try:
+            if params["stage"] == "hosts":
+                settings = dict(params["settings"])
+                settings.setdefault("forks", task_vars.get("ansible_forks"))
+                if not settings.get("cluster_token"):
+                    settings["generated_token"] = "%s-%s" % (
+                        settings.get("group") or "etcd", "".join(secrets.choice(TOKEN_CHARS) for _ in range(16)))
+                plan = etcd_plan.plan_hosts(members, self._host_values(hostvars, play_hosts, params["report_var"]),
+                                            play_hosts, task_vars.get("ansible_play_hosts_all") or play_hosts, settings)
+            elif params["stage"] == "cluster":
+                plan = etcd_plan.plan_cluster(previous, members, params["health"],
+                                              self._host_values(hostvars, play_hosts, params["report_var"]),
+                                              params["settings"])
+            else:
+                restart_due = self._host_values(hostvars, previous.get("with_data") or [], params["restart_var"])
+                plan = etcd_plan.plan_roll(previous, members, restart_due, params["leader"], params["rotation_phase"])
+        except (etcd_plan.PlanError, KeyError) as exc:
+            result.update(failed=True, changed=False, msg="raftops.etcd.etcd_plan: cannot plan the %s step: %s"
+                          % (params["stage"], exc))
+            return result
+        result.update(plan, changed=False)
+        return result
+
+    @staticmethod
+    def _host_values(hostvars, hosts, name):
+        """host -> the value of variable ``name`` there, for the hosts that have it."""
+        values = {}
+        for host in hosts:
+            if host in hostvars and name in hostvars[host]:
+                values[host] = hostvars[host][name]
+        return values

@@ -1,0 +1,466 @@
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""The plan of a deploy run (playbooks/etcd.yml): every decision the role's deploy path takes, made
+once on the controller from what the hosts and the cluster answered, as plain data.
+
+Pure functions on plain data (no Ansible, no I/O), called by the action plugin etcd_plan in three
+steps, each extending the plan of the one before:
+
+- plan_hosts: from each play host's read (etcd_host_info, its own etcd, the settings it is asked
+  for): which hosts hold this cluster's data, which are new, foreign, re-join or move; the refusals
+  and warnings known before the cluster is read; where the cluster is read.
+- plan_cluster: from preflight's read of the running cluster: which members do not serve or run
+  another release, whether the release may change, what blocks a CA rotation, whether existing.yml
+  must wait for health, and whether that read may stand for the status at the end.
+- plan_roll: from the restarts noted on the members and the leader: the order of the roll.
+
+A member of the inventory whose host did not answer is never left out of the decision: it is named,
+among the problems when it is in the play (its read failed), or in left_out when the run leaves it
+out (--limit).
+"""
+
+import json
+from urllib.parse import urlsplit
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_membership import initial_cluster
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import PEER_IDENTITY
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy, upgrade_problem, version_tuple
+
+
+def argument_spec():
+    """The options of raftops.etcd.etcd_plan (its action plugin and its module's documentation)."""
+    return dict(
+        stage=dict(type="str", required=True, choices=["hosts", "cluster", "roll"]),
+        members=dict(type="list", elements="dict", required=True),
+        plan=dict(type="dict", default={}),
+        health=dict(type="dict", default={}),
+        leader=dict(type="str", default=""),
+        rotation_phase=dict(type="str", default="none"),
+        settings=dict(type="dict", default={}),
+        report_var=dict(type="str", default="_etcd_host_report"),
+        restart_var=dict(type="str", default="_etcd_restart_due"),
+    )
+
+
+class PlanError(ValueError):
+    """Input the plan cannot be made from (a caller's mistake, not an operator's)."""
+
+
+def _url_parts(url):
+    parts = urlsplit(str(url or "").split(",", maxsplit=1)[0].strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def _first_url(settings, key):
+    return str(settings.get(key) or "").split(",", maxsplit=1)[0].strip()
+
+
+def _cluster_view(facts):
+    """The cluster most hosts with data belong to, as their own etcd reports it; {} when none answered."""
+    views = [f["local"] for f in facts.values() if (f.get("local") or {}).get("members")]
+    best, best_count = {}, 0
+    for view in views:
+        count = sum(1 for other in views if other["cluster"]["id"] == view["cluster"]["id"])
+        if count > best_count:
+            best, best_count = view, count
+    return best
+
+
+def _discard_list(discard):
+    if isinstance(discard, str):
+        return [item.strip() for item in discard.split(",") if item.strip()]
+    return [str(item).strip() for item in discard or []]
+
+
+def member_plan(members, facts, discard=None):
+    """Sort the members of this run (``members``: the validated inventory) by what each host's read
+    (``facts``: host -> {info, local, wanted}) says: with_data, new, foreign (also in new), rejoin
+    (host -> the id of the member entry it lost), readdress (host -> the move), the identity changes
+    refused (problems) and the foreign data not released by ``discard`` (foreign_refusal). A member
+    whose host is not in ``facts`` is the caller's to name (plan_hosts: left_out or unanswered)."""
+    if not isinstance(facts, dict):
+        raise PlanError("member_plan: facts must be a dict of host -> facts")
+    view = _cluster_view(facts)
+    view_members = view.get("members") or []
+    by_peer = {}
+    for member in view_members:
+        for url in member.get("peer_urls") or []:
+            by_peer[_url_parts(url)] = member
+    discard = _discard_list(discard)
+    plan = dict(cluster=view, with_data=[], new=[], foreign=[], rejoin={}, readdress={}, problems=[])
+    unconfirmed, data_dir = [], "the data dir"
+
+    for record in members:
+        host = record["host"]
+        if host not in facts:
+            continue
+        fact = facts[host]
+        info = fact.get("info") or {}
+        wanted = fact.get("wanted") or {}
+        settings = info.get("settings") or {}
+        installed_peer = _first_url(settings, "ETCD_INITIAL_ADVERTISE_PEER_URLS") or record["peer_url"]
+        installed_client = _first_url(settings, "ETCD_ADVERTISE_CLIENT_URLS") or record["client_url"]
+        has_data = bool(info.get("has_data") or info.get("configured_has_data"))
+
+        if not has_data:
+            plan["new"].append(host)
+            _port_problems(plan, record, info, wanted)
+            _plan_new_host(plan, record, by_peer, view_members)
+            continue
+
+        member = by_peer.get(_url_parts(installed_peer))
+        if view and member is None:
+            plan["foreign"].append(host)
+            # The data of this host's own join that never finished is moved aside unasked.
+            unasked = _interrupted_join(info, fact.get("local") or {}, view, installed_peer)
+            if not unasked and host not in discard and record["name"] not in discard:
+                unconfirmed.append((host, _foreign_owner(fact.get("local") or {}, view, installed_peer)))
+                data_dir = wanted.get("data_dir") or data_dir
+            plan["new"].append(host)
+            continue
+        plan["with_data"].append(host)
+        _identity_problems(plan, record, info, wanted, settings, installed_peer, installed_client, member)
+    plan["foreign_refusal"] = foreign_refusal(unconfirmed, data_dir)
+    return plan
+
+
+def _plan_new_host(plan, record, by_peer, view_members):
+    host, name = record["host"], record["name"]
+    same_peer = by_peer.get(_url_parts(record["peer_url"]))
+    if same_peer is not None:
+        if same_peer.get("name") and same_peer["name"] != name:
+            plan["problems"].append(
+                "host %s: its peer URL %s belongs to member %s of the running cluster, not to %s (NODE_NAME); "
+                "give the host its member's NODE_NAME, or remove that member first (remove_member playbook)"
+                % (host, record["peer_url"], same_peer["name"], name))
+        elif same_peer.get("started", bool(same_peer.get("name"))):
+            # This host's member lost its data: the entry must go before the host joins again as a
+            # learner, or etcd would take the empty member for one that still holds the log.
+            plan["rejoin"][host] = same_peer["id"]
+        return
+    for member in view_members:
+        if member.get("name") == name:
+            plan["problems"].append(
+                "host %s: NODE_NAME %s belongs to a live member of the running cluster at %s; to move that "
+                "member to %s, run the replace_member playbook with -e etcd_replace=%s (it removes the old "
+                "member first), or give %s another NODE_NAME"
+                % (host, name, ", ".join(member.get("peer_urls") or []), host, name, host))
+            return
+
+
+def _port_problems(plan, record, info, wanted):
+    """A new member cannot listen where something else on its host already does (another etcd instance)."""
+    if info.get("active"):
+        return  # its own etcd, starting
+    busy = set(info.get("ports_in_use") or [])
+    ports = [("etcd_client_port", _url_parts(record["client_url"])[2]), ("etcd_peer_port", _url_parts(record["peer_url"])[2])]
+    if wanted.get("metrics_port") not in (None, ""):
+        ports.append(("etcd_metrics_port", int(wanted["metrics_port"])))
+    clashes = ["%s %s" % (variable, port) for variable, port in ports if port in busy]
+    if clashes:
+        plan["problems"].append(
+            "host %s: %s %s already in use there (another etcd instance or another service listens on %s); give "
+            "this cluster free ports, or stop what listens" % (
+                record["host"], " and ".join([", ".join(clashes[:-1]), clashes[-1]] if len(clashes) > 1 else clashes),
+                "are" if len(clashes) > 1 else "is",
+                "them" if len(clashes) > 1 else "it"))
+
+
+def _interrupted_join(info, local, view, installed_peer):
+    """True for data a join into this cluster wrote and never finished (the host went down
+    mid-join and the failed join removed its learner entry): the host still has its join settings,
+    whose peers are members of this cluster, and its etcd claims no other cluster."""
+    initial = info.get("initial_settings") or {}
+    if initial.get("ETCD_INITIAL_CLUSTER_STATE") != "existing":
+        return False
+    theirs = (local.get("cluster") or {}).get("id")
+    if theirs and theirs != view["cluster"]["id"]:
+        return False
+    peers = {_url_parts(entry.split("=", 1)[1]) for entry in (initial.get("ETCD_INITIAL_CLUSTER") or "").split(",")
+             if "=" in entry}
+    ours = {_url_parts(url) for member in view.get("members") or [] for url in member.get("peer_urls") or []}
+    return bool((peers - {_url_parts(installed_peer)}) & ours)
+
+
+def _foreign_owner(local, view, installed_peer):
+    theirs = (local.get("cluster") or {}).get("id")
+    if theirs and theirs != view["cluster"]["id"]:
+        return "its etcd belongs to cluster %s with members %s; this cluster is %s" % (
+            theirs, ", ".join(m.get("name") or "?" for m in local.get("members") or []), view["cluster"]["id"])
+    return "no member has its peer URL %s: data of another cluster or of a removed member" % installed_peer
+
+
+def foreign_refusal(unconfirmed, data_dir):
+    """One message for the hosts whose foreign data the operator has not let the role discard."""
+    if not unconfirmed:
+        return ""
+    return ("%snothing was changed. To discard that data, confirm with -e '{\"etcd_discard_foreign_data\": %s}': the "
+            "join then stops the etcd there and moves %s aside to %s.foreign-<UTC time>." % (
+                "".join("host %s: %s holds etcd data that is not of a member of this cluster (%s); " % (host, data_dir, owner)
+                        for host, owner in unconfirmed),
+                json.dumps([host for host, _owner in unconfirmed]), data_dir, data_dir))
+
+
+def _identity_problems(plan, record, info, wanted, settings, installed_peer, installed_client, member):
+    host = record["host"]
+    if not settings:
+        return
+    installed_name = settings.get("ETCD_NAME")
+    if installed_name and installed_name != record["name"]:
+        plan["problems"].append(
+            "host %s: NODE_NAME is %s, but the member there runs as %s; a member's name cannot change in place: "
+            "set NODE_NAME back to %s, or replace the member (remove_member -e etcd_remove=%s, then the etcd "
+            "playbook)" % (host, record["name"], installed_name, installed_name, installed_name))
+    installed_dir = info.get("data_dir")
+    if installed_dir and info.get("has_data") and installed_dir != wanted.get("data_dir", installed_dir):
+        plan["problems"].append(
+            "host %s: etcd_data_dir is %s, but the member runs with its data in %s; the role does not move a live "
+            "member's data: set etcd_data_dir back to %s, or move it yourself (stop etcd, move the directory, run "
+            "the playbook)" % (host, wanted.get("data_dir"), installed_dir, installed_dir))
+    installed_wal = settings.get("ETCD_WAL_DIR") or ""
+    if info.get("has_data") and installed_wal != (wanted.get("wal_dir") or ""):
+        plan["problems"].append(
+            "host %s: etcd_wal_dir is %s, but the member runs with its WAL in %s; the role does not move a live "
+            "member's WAL: set etcd_wal_dir back" % (
+                host, wanted.get("wal_dir") or "'' (inside the data dir)", installed_wal or "its data dir"))
+    old_scheme, old_address, old_peer_port = _url_parts(installed_peer)
+    new_scheme, new_address, new_peer_port = _url_parts(record["peer_url"])
+    old_client_scheme, old_client_port = _url_parts(installed_client)[0::2]
+    new_client_port = _url_parts(record["client_url"])[2]
+    if old_scheme != new_scheme or old_client_scheme != new_scheme:
+        plan["problems"].append(
+            "host %s: etcd_tls asks for %s, but the member runs with %s peer URL %s; switching TLS on a running "
+            "cluster is not done by the role: set etcd_tls back" % (host, new_scheme, old_scheme, installed_peer))
+        return
+    if old_peer_port != new_peer_port:
+        plan["problems"].append(
+            "host %s: etcd_peer_port is %s, but the member runs with peer URL %s; the role does not change the "
+            "peer port of a running member: set etcd_peer_port back to %s"
+            % (host, new_peer_port, installed_peer, old_peer_port))
+    if old_client_port != new_client_port:
+        plan["problems"].append(
+            "host %s: etcd_client_port is %s, but the member serves clients at %s; the role does not change the "
+            "client port of a running member (clients would lose it): set etcd_client_port back to %s"
+            % (host, new_client_port, installed_client, old_client_port))
+    if old_address != new_address and old_peer_port == new_peer_port:
+        plan["readdress"][host] = dict(name=record["name"], old_address=old_address, old_peer_url=installed_peer,
+                                       new_peer_url=record["peer_url"],
+                                       member_id=(member or {}).get("id"))
+
+
+def roll_order(hosts, restart_due, leader, members):
+    """The hosts of ``hosts`` whose member must restart (``restart_due``: host -> bool), in their
+    order, the leader's host last: every restart but one costs no election."""
+    if not isinstance(restart_due, dict):
+        raise PlanError("roll_order: restart_due must be a dict of host -> bool")
+    leader_host = next((m["host"] for m in members or [] if leader and m.get("name") == leader), "")
+    due = [host for host in hosts or [] if truthy(restart_due.get(host))]
+    return [host for host in due if host != leader_host] + [host for host in due if host == leader_host]
+
+
+def version_change_problem(versions, target, allow_downgrade=False, health=None, auth=False):
+    """Why the members, running ``versions``, may not move to ``target`` now; '' when they may.
+
+    etcd's policy first (etcd_versions.upgrade_problem), then auth (``auth``: the role is to
+    keep RBAC auth on, etcd_auth_enabled), then health: a change of release rolls every member,
+    which only a healthy cluster survives.
+    """
+    versions = [str(v) for v in versions or []]
+    health = health or {}
+    policy = upgrade_problem(versions, target, allow_downgrade)
+    if policy:
+        return policy + "; nothing was changed"
+    if auth is True or str(auth).lower() in ("yes", "on", "true", "1"):
+        minors = set(tuple(version_tuple(v)[:2]) for v in [*versions, str(target)])
+        if {(3, 4), (3, 5)} <= minors:
+            return ("etcd_auth_enabled is true and the change from %s to %s mixes 3.4 and 3.5 members: etcd does not "
+                    "support a rolling change between 3.4 and 3.5 with auth enabled; turn auth off "
+                    "(etcd_auth_enabled: false), change the release, then turn it on again; nothing was changed"
+                    % (", ".join(versions), target))
+    if all(v == str(target) for v in versions) or health.get("healthy"):
+        return ""
+    why = "; ".join(str(p) for p in health.get("problems") or [])
+    if not why:
+        why = str(health["msg"]) if "msg" in health else "no member answered"
+    return ("the cluster is not healthy, so it will not be rolled from %s to %s: %s. Bring the cluster back to health "
+            "with its current etcd_version first; nothing was changed" % (", ".join(versions), target, why))
+
+
+# Releases with known data inconsistency bugs, as etcd's maintainers announced them: the first and
+# last release affected, the fix, and what goes wrong. etcd recommends 3.4.22+ and 3.5.6+.
+INCONSISTENT_RELEASES = (
+    ((3, 5, 0), (3, 5, 2), "3.5.3", "a member killed while it applies writes can skip some of them on restart"),
+    ((3, 5, 0), (3, 5, 5), "3.5.6", "a member that crashes during a defragmentation can come back with data that "
+                                    "differs from the others'"),
+    ((3, 4, 20), (3, 4, 21), "3.4.22", "with auth on, a member added to the cluster can apply writes differently "
+                                       "from the others"),
+    ((3, 5, 5), (3, 5, 5), "3.5.6", "with auth on, a member added to the cluster can apply writes differently from "
+                                    "the others"),
+)
+
+
+def release_warning(version):
+    """A warning naming the data inconsistency bugs etcd ``version`` is known to have and the release
+    that fixes them; '' for a release without one. Members that diverge answer reads differently."""
+    release = tuple(version_tuple(version))
+    bugs = [bug for bug in INCONSISTENT_RELEASES if bug[0] <= release <= bug[1]]
+    if not bugs:
+        return ""
+    fixed_in = max((version_tuple(bug[2]), bug[2]) for bug in bugs)[1]
+    return ("WARNING: etcd %s has known data inconsistency bugs, after which members answer reads differently: %s. "
+            "etcd recommends %s or later; set etcd_version to a later release of the same minor version"
+            % (version, "; ".join(bug[3] for bug in bugs), fixed_in))
+
+
+def _member_label(member):
+    return "member %s on host %s" % (member["name"], member["host"])
+
+
+def count_warnings(member_count, forks, play_host_count):
+    """Warnings about an even member count, and about fewer forks than hosts in the play (Ansible runs
+    each task on ``forks`` hosts at a time: every task then waits for its hosts in turns)."""
+    warnings = []
+    if member_count and member_count % 2 == 0:
+        warnings.append("WARNING: %d members: an even count tolerates no more failures than %d members and needs a "
+                        "larger quorum; use 3, 5 or 7." % (member_count, member_count - 1))
+    forks, play_host_count = int(forks or 0), int(play_host_count or 0)
+    if 0 < forks < play_host_count:
+        warnings.append("WARNING: forks=%d is fewer than the %d hosts of this play: Ansible runs each task on %d hosts "
+                        "at a time, so every task waits for its hosts in %d turns; set forks to %d or more "
+                        "(ansible-playbook -f %d, or forks in ansible.cfg [defaults])."
+                        % (forks, play_host_count, forks, -(-play_host_count // forks), play_host_count,
+                           play_host_count))
+    return warnings
+
+
+def _with_local_view(report):
+    """A host's report with ``local``, what its own etcd answered: the read as root (``local_as_root``,
+    where etcd refused the role's read for want of an etcd user), else the read of etcd_host_info
+    (``info.local_health``), the first that lists members; {} when neither does."""
+    if "local" in report:
+        return report
+    reads = [report.get("local_as_root") or {}, (report.get("info") or {}).get("local_health") or {}]
+    return dict(report, local=next((read for read in reads if "members" in read), {}))
+
+
+def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
+    """The first step of the plan, before the cluster is read.
+
+    ``members``: the validated inventory (filter members); ``reports``: play host -> {info, local,
+    wanted} (the host's etcd_host_info result, its own etcd's answer, the settings it is asked for);
+    ``play_hosts``: the hosts still in the play; ``play_hosts_all``: every host the play started
+    with; ``settings``: version, discard_foreign_data, cluster_token, forks.
+    """
+    members = list(members or [])
+    play_hosts, play_hosts_all = list(play_hosts or []), list(play_hosts_all or [])
+    reports = {host: _with_local_view(report) for host, report in (reports or {}).items() if host in play_hosts}
+    plan = member_plan(members, reports, settings.get("discard_foreign_data"))
+    plan.pop("cluster", None)
+    version = str(settings["version"])
+    hosts = [m["host"] for m in members]
+    # A host the play started with that is gone from it failed or was unreachable: its member may
+    # hold data, so nothing is decided without it.
+    plan["unanswered"] = [h for h in hosts if h in play_hosts_all and h not in reports]
+    plan["problems"] = ["host %s: its read failed or it is unreachable (see above), so the run cannot know whether "
+                        "it holds data" % host for host in plan["unanswered"]] + plan["problems"]
+    plan["left_out"] = [h for h in hosts if h not in play_hosts_all]
+    plan["all_members_in_run"] = not plan["left_out"] and not plan["unanswered"]
+    releases = {host: (report.get("info") or {}).get("release") for host, report in reports.items()}
+    plan["binaries_outdated"] = [h for h in plan["with_data"] if releases.get(h) != version]
+    plan["with_release"] = [h for h in play_hosts if h in releases and releases[h] == version]
+    # install.yml downloads the release only for these.
+    plan["without_release"] = [h for h in play_hosts if h not in plan["with_release"]]
+    plan["data_names"] = [m["name"] for m in members if m["host"] in plan["with_data"]]
+    plan["rejoin_names"] = [m["name"] for m in members if m["host"] in plan["rejoin"]]
+    plan["bootstrap"] = not plan["with_data"]
+    plan["cluster_tasks"] = "bootstrap.yml" if plan["bootstrap"] else "existing.yml"
+    plan["read_host"] = (plan["with_data"] + play_hosts + [""])[0]
+    plan["stable_client_urls"] = [m["client_url"] for m in members
+                                  if m["host"] in plan["with_data"] and m["host"] not in plan["readdress"]]
+    # A member asks its peers for the peer certificates' name once every member is in the run (each
+    # then gets its peer pair that carries it before any restart), or when it already asks for it: a
+    # run limited to some hosts never shuts out a member it did not reach.
+    plan["peer_identity_hosts"] = [
+        h for h in play_hosts
+        if plan["all_members_in_run"]
+        or ((reports.get(h) or {}).get("info") or {}).get("settings", {}).get("ETCD_PEER_CERT_ALLOWED_HOSTNAME")
+        == PEER_IDENTITY]
+    # A new cluster's --initial-cluster, with every member of the inventory.
+    plan["initial_cluster"] = initial_cluster([dict(name=m["name"], peer_urls=[m["peer_url"]]) for m in members],
+                                              members[0]["name"], [members[0]["peer_url"]]) if members else ""
+    # A new cluster gets its bootstrap settings with the rest of the member's files only when every
+    # member is in the run (bootstrap.yml refuses less, and starts them all at once).
+    plan["bootstrap_settings"] = plan["bootstrap"] and plan["all_members_in_run"]
+    plan["new_token"] = settings.get("cluster_token") or settings.get("generated_token") or ""
+    plan["run_warnings"] = count_warnings(len(members), settings.get("forks"), len(play_hosts_all))
+    warning = release_warning(version)
+    if warning:
+        plan["run_warnings"].append(warning)
+    return plan
+
+
+def plan_cluster(plan, members, health, reports, settings):
+    """The second step: ``plan`` (plan_hosts') extended by what preflight's read of the running
+    cluster found (``health``: etcd_health's result, {} when the cluster was not read).
+
+    ``reports``: as for plan_hosts; ``settings``: version, allow_downgrade, auth_enabled,
+    hash_reference, pki_managed, pki_replace_ca, pki_rotate_ca.
+    """
+    plan = dict(plan)
+    health = health or {}
+    version = str(settings["version"])
+    with_data = plan["with_data"]
+    endpoints = health.get("endpoints") or []
+    healthy_names = {e.get("member") for e in endpoints if e.get("healthy")}
+    other_release_names = {e.get("member") for e in endpoints if e.get("version") and e.get("version") != version}
+    mine = [m for m in members if m["host"] in with_data]
+    # A member that is stopped would start with the release its binary links to, so that counts too.
+    installed = [((reports.get(h) or {}).get("info") or {}).get("release") for h in with_data]
+    plan["versions_before"] = sorted({e["version"] for e in endpoints if e.get("version")} | {r for r in installed if r})
+    plan["not_serving"] = [m["host"] for m in mine if m["name"] not in healthy_names]
+    plan["running_other_release"] = [m["host"] for m in mine if m["name"] in other_release_names]
+    # install.yml takes a snapshot before a change of release (etcd_backup_before_upgrade).
+    plan["release_changes"] = any(v != version for v in plan["versions_before"])
+    plan["version_problem"] = version_change_problem(plan["versions_before"], version, settings.get("allow_downgrade"),
+                                                     health, settings.get("auth_enabled"))
+    # A CA rotation rolls every member: only with every member serving, and none left out (--limit),
+    # which would keep the old CA alone.
+    # What pki_controller.yml asks etcd_pki for: a CA rotation rolls members, so only in a cluster that
+    # runs, with the role's own PKI; etcd_pki_rotate_ca starts one, an expiring CA too (auto), one in
+    # progress goes on.
+    if plan["bootstrap"] or not truthy(settings.get("pki_managed", True)) or truthy(settings.get("pki_replace_ca")):
+        plan["rotation_request"] = "keep"
+    else:
+        plan["rotation_request"] = "start" if truthy(settings.get("pki_rotate_ca")) else "auto"
+    plan["rotation_blockers"] = [_member_label(m) for m in mine if m["host"] in plan["not_serving"]]
+    plan["rotation_left_out"] = [_member_label(m) for m in members if m["host"] in plan["left_out"]]
+    learners = [m for m in health.get("members") or [] if m.get("is_learner")]
+    # existing.yml waits for health unless this read found every member with data healthy and
+    # nothing is started, removed or joined before the wait.
+    plan["existing_wait"] = bool(with_data) and bool(
+        not health.get("healthy") or plan["not_serving"] or plan["rejoin"] or plan["new"])
+    # Which read stands for the status at the end (status.yml): the bootstrap's health wait, this
+    # read while nothing changes in the cluster (plan_roll may still say otherwise), or none.
+    if plan["bootstrap"]:
+        plan["status_read"] = "bootstrap"
+    elif not plan["existing_wait"] and not learners and not settings.get("hash_reference"):
+        plan["status_read"] = "preflight"
+    else:
+        plan["status_read"] = "none"
+    return plan
+
+
+def plan_roll(plan, members, restart_due, leader, rotation_phase="none"):
+    """The last step: the members with data noted for a restart (``restart_due``: host -> bool), in
+    the order of the roll, the leader's last (every restart but one costs no election); and whether
+    preflight's read of the cluster still stands for the status at the end (no member restarts and
+    no CA rotation goes on)."""
+    plan = dict(plan)
+    plan["roll"] = roll_order(plan["with_data"], restart_due, leader, members)
+    if plan["roll"] or (rotation_phase or "none") != "none":
+        plan["status_read"] = "none"
+    return plan

@@ -1,0 +1,249 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+DOCUMENTATION = r"""
+module: etcd_plan
+short_description: The plan of a deploy run of the etcd role, made once on the controller
+version_added: 0.1.0
+description:
+  - Decides, from what the role's preflight read of each host and of the running cluster, which
+    hosts hold the cluster's data, which are new, foreign, re-join or move to a new address, what
+    the run refuses and warns about, whether the existing cluster must be waited for, the order of
+    the roll, and which read of the cluster stands for the status at the end.
+  - Internal to the C(raftops.etcd.etcd) role's deploy path (C(playbooks/etcd.yml)); its fields
+    are listed in the role's README, with the tasks that read them.
+  - Runs on the controller only (an action plugin); it asks no host anything. Each step extends
+    the plan of the step before, given in O(plan).
+  - A member of the inventory whose host dropped out of the play (its read failed, or it was
+    unreachable) is a problem of the plan, never left out of the decision; one the run leaves out
+    (C(--limit)) is listed in RV(left_out).
+extends_documentation_fragment:
+  - raftops.etcd.common
+attributes:
+  action:
+    description: Runs as an action plugin on the controller.
+    support: full
+  check_mode:
+    support: full
+    details: Changes nothing in any mode.
+options:
+  stage:
+    description:
+      - V(hosts) from each play host's read (the variable O(report_var) of each host) before the
+        cluster is read; V(cluster) from preflight's read of the cluster (O(health)); V(roll) from
+        the restarts noted on the members with data (the variable O(restart_var) of each) and the leader.
+    type: str
+    required: true
+    choices: [hosts, cluster, roll]
+  members:
+    description: The validated members of the inventory (filter C(raftops.etcd.members)).
+    type: list
+    elements: dict
+    required: true
+  plan:
+    description: The plan of the step before (V(cluster) and V(roll)).
+    type: dict
+    default: {}
+  health:
+    description: The result of C(raftops.etcd.etcd_health) for the running cluster (V(cluster)); V({}) when it was not read.
+    type: dict
+    default: {}
+  leader:
+    description: The name of the cluster's leader (V(roll)), which restarts last.
+    type: str
+    default: ""
+  rotation_phase:
+    description: The phase of a CA rotation in progress (V(roll)); V(none) without one.
+    type: str
+    default: none
+  settings:
+    description:
+      - The role's settings the step reads. V(hosts) - C(version), C(discard_foreign_data),
+        C(cluster_token), C(group), and C(forks) (the play's forks unless given). V(cluster) -
+        C(version), C(allow_downgrade), C(auth_enabled), C(hash_reference).
+    type: dict
+    default: {}
+  report_var:
+    description: The variable of each play host that holds its read (V(hosts), V(cluster)), a dict with C(info), C(local) and C(wanted).
+    type: str
+    default: _etcd_host_report
+  restart_var:
+    description: The variable of each member with data that says whether it restarts (V(roll)).
+    type: str
+    default: _etcd_restart_due
+"""
+
+EXAMPLES = r"""
+- name: Plan the run from each host's read
+  run_once: true
+  raftops.etcd.etcd_plan:
+    stage: hosts
+    members: "{{ _etcd_members }}"
+    settings:
+      version: "{{ etcd_version }}"
+      discard_foreign_data: "{{ etcd_discard_foreign_data }}"
+      cluster_token: "{{ etcd_cluster_token }}"
+      group: "{{ etcd_group }}"
+  register: _etcd_plan
+
+- name: Extend the plan with the read of the running cluster
+  run_once: true
+  raftops.etcd.etcd_plan:
+    stage: cluster
+    plan: "{{ _etcd_plan }}"
+    members: "{{ _etcd_members }}"
+    health: "{{ _etcd_preflight_health }}"
+    settings:
+      version: "{{ etcd_version }}"
+      allow_downgrade: "{{ etcd_allow_downgrade }}"
+      auth_enabled: "{{ etcd_auth_enabled }}"
+  register: _etcd_plan
+"""
+
+RETURN = r"""
+with_data:
+  description: The hosts whose member holds this cluster's data.
+  returned: always
+  type: list
+  elements: str
+new:
+  description: The hosts without data of this cluster (new ones, those that lost their data, and those with foreign data).
+  returned: always
+  type: list
+  elements: str
+foreign:
+  description: The hosts whose data belongs to another cluster or to a removed member (also in RV(new)).
+  returned: always
+  type: list
+  elements: str
+rejoin:
+  description: Host -> the id of the member entry it lost with its data, removed before it joins again.
+  returned: always
+  type: dict
+readdress:
+  description: Host -> the move of a member to a new address (name, old and new peer URL, member id).
+  returned: always
+  type: dict
+problems:
+  description: The refusals of the run (identity changes, busy ports, hosts that dropped out of the play).
+  returned: always
+  type: list
+  elements: str
+foreign_refusal:
+  description: The refusal for foreign data the operator has not let the role discard; empty when none.
+  returned: always
+  type: str
+unanswered:
+  description: The members' hosts that started in the play and dropped out of it (also in RV(problems)).
+  returned: always
+  type: list
+  elements: str
+left_out:
+  description: The members' hosts this run leaves out (C(--limit)).
+  returned: always
+  type: list
+  elements: str
+all_members_in_run:
+  description: Whether every member's host is in the run.
+  returned: always
+  type: bool
+binaries_outdated:
+  description: The members with data whose binaries link to another release than C(etcd_version).
+  returned: always
+  type: list
+  elements: str
+with_release:
+  description: The play hosts whose binaries link to C(etcd_version) already.
+  returned: always
+  type: list
+  elements: str
+bootstrap:
+  description: Whether no member has data, so that the cluster is bootstrapped.
+  returned: always
+  type: bool
+cluster_tasks:
+  description: The role's task file that bootstraps (V(bootstrap.yml)) or converges (V(existing.yml)) the cluster.
+  returned: always
+  type: str
+read_host:
+  description: The host the cluster is read and the run lock taken from.
+  returned: always
+  type: str
+stable_client_urls:
+  description: The client URLs of the members with data that keep their address in this run.
+  returned: always
+  type: list
+  elements: str
+peer_identity_hosts:
+  description: The hosts whose member asks its peers for the name of the members' peer certificates.
+  returned: always
+  type: list
+  elements: str
+new_token:
+  description: The token of a new cluster (C(etcd_cluster_token), or the group's name and a random suffix).
+  returned: always
+  type: str
+run_warnings:
+  description: Warnings to show (an even member count, fewer forks than hosts, a release with known bugs).
+  returned: always
+  type: list
+  elements: str
+versions_before:
+  description: The releases the members with data run or have installed.
+  returned: with O(stage=cluster) and after
+  type: list
+  elements: str
+not_serving:
+  description: The members with data the read of the cluster did not find healthy.
+  returned: with O(stage=cluster) and after
+  type: list
+  elements: str
+running_other_release:
+  description: The members with data that run another release than C(etcd_version).
+  returned: with O(stage=cluster) and after
+  type: list
+  elements: str
+version_problem:
+  description: Why the release may not change now; empty when it may.
+  returned: with O(stage=cluster) and after
+  type: str
+rotation_blockers:
+  description: The members that block a CA rotation (not serving), each as C(member NAME on host HOST).
+  returned: with O(stage=cluster) and after
+  type: list
+  elements: str
+rotation_left_out:
+  description: The members a CA rotation would leave out (C(--limit)), each as C(member NAME on host HOST).
+  returned: with O(stage=cluster) and after
+  type: list
+  elements: str
+existing_wait:
+  description: Whether the existing cluster must be waited for until healthy before it converges.
+  returned: with O(stage=cluster) and after
+  type: bool
+status_read:
+  description: The read that stands for the status at the end, V(bootstrap), V(preflight), or V(none) (read again).
+  returned: with O(stage=cluster) and after
+  type: str
+roll:
+  description: The members with data that restart, in the order of the roll, the leader last.
+  returned: with O(stage=roll)
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import argument_spec
+
+
+def main():
+    # The action plugin of the same name does the work on the controller: nothing here runs on a host.
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module.fail_json(msg="raftops.etcd.etcd_plan runs on the controller as an action plugin only")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""The etcd_plan action: it reads each play host's read and each member's restart note from the
+hosts' variables, adds the settings given, and returns the plan (module_utils/etcd_plan.py) with
+changed=false; it asks no host anything, and bad arguments fail with the action's name."""
+
+from unittest.mock import MagicMock
+
+import pytest
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.raftops.etcd.plugins.action.etcd_plan import ActionModule
+
+MEMBERS = [dict(host="h%d" % i, name="m%d" % i, address="10.0.0.%d" % (10 + i),
+                peer_url="https://10.0.0.%d:2380" % (10 + i), client_url="https://10.0.0.%d:2379" % (10 + i))
+           for i in range(3)]
+
+
+def report(i, release="3.5.17"):
+    settings = dict(ETCD_NAME="m%d" % i, ETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.0.%d:2380" % (10 + i),
+                    ETCD_ADVERTISE_CLIENT_URLS="https://10.0.0.%d:2379" % (10 + i))
+    local = dict(cluster=dict(id="c1"), members=[dict(id="a%d" % j, name="m%d" % j, started=True,
+                                                       peer_urls=["https://10.0.0.%d:2380" % (10 + j)])
+                                                  for j in range(3)])
+    return dict(info=dict(settings=settings, has_data=True, data_dir="/var/lib/etcd", release=release), local=local,
+                wanted=dict(data_dir="/var/lib/etcd", wal_dir=""))
+
+
+@pytest.fixture
+def action(monkeypatch):
+    monkeypatch.setattr(ActionBase, "run", lambda self, tmp=None, task_vars=None: {})
+    module = ActionModule(MagicMock(), MagicMock(), MagicMock(), MagicMock(), MagicMock(), MagicMock())
+    module._task.check_mode = False
+    module._execute_module = MagicMock(side_effect=AssertionError("the plan asks no host"))
+    return module
+
+
+def run(action, hostvars, play=("h0", "h1", "h2"), play_all=None, **args):
+    action._task.args = dict(dict(members=MEMBERS), **args)
+    return action.run(task_vars=dict(hostvars=hostvars, ansible_play_hosts=list(play),
+                                     ansible_play_hosts_all=list(play_all or play), ansible_forks=5))
+
+
+def test_the_hosts_step_reads_each_play_host_s_report(action):
+    hostvars = {"h%d" % i: dict(_etcd_host_report=report(i, "3.5.16" if i == 2 else "3.5.17")) for i in range(3)}
+    plan = run(action, hostvars, stage="hosts", settings=dict(version="3.5.17", group="etcd"))
+    assert plan["changed"] is False and "failed" not in plan
+    assert plan["with_data"] == ["h0", "h1", "h2"] and plan["binaries_outdated"] == ["h2"]
+    # No etcd_cluster_token: one is generated, the group's name and 16 random characters.
+    assert plan["new_token"].startswith("etcd-") and len(plan["new_token"]) == len("etcd-") + 16
+    assert action._execute_module.call_count == 0
+
+
+def test_a_host_that_dropped_out_of_the_play_is_refused_by_name(action):
+    hostvars = {"h%d" % i: dict(_etcd_host_report=report(i)) for i in range(3)}
+    plan = run(action, hostvars, play=("h0", "h1"), play_all=("h0", "h1", "h2"), stage="hosts",
+               settings=dict(version="3.5.17"))
+    assert plan["unanswered"] == ["h2"] and plan["problems"][0].startswith("host h2: its read failed")
+
+
+def test_the_roll_step_reads_the_restart_notes_of_the_members_with_data(action):
+    hostvars = {"h0": dict(_etcd_restart_due=True), "h1": dict(_etcd_restart_due=False), "h2": dict(_etcd_restart_due=True)}
+    first = dict(with_data=["h0", "h1", "h2"], status_read="preflight", changed=False)
+    plan = run(action, hostvars, stage="roll", plan=first, leader="m0")
+    assert plan["roll"] == ["h2", "h0"] and plan["status_read"] == "none"
+
+
+@pytest.mark.parametrize("args, message", [
+    (dict(stage="later"), "value of stage must be one of: hosts, cluster, roll, got: later"),
+    (dict(stage="cluster", plan={}), "cannot plan the cluster step"),
+])
+def test_bad_arguments_fail_naming_the_action(action, args, message):
+    result = run(action, {}, **args)
+    assert result["failed"] is True and result["msg"].startswith("raftops.etcd.etcd_plan: ")
+    assert message in result["msg"]
+
+
+def test_the_run_s_warnings_are_a_field_not_ansible_s_own_warnings(action):
+    # A result's "warnings" would be shown by Ansible as well as by the task that shows the field.
+    hostvars = {"h%d" % i: dict(_etcd_host_report=report(i, "3.5.1")) for i in range(3)}
+    plan = run(action, hostvars, stage="hosts", settings=dict(version="3.5.1"))
+    assert "warnings" not in plan and plan["run_warnings"][0].startswith("WARNING: etcd 3.5.1 has known data")

@@ -1,0 +1,491 @@
+"""The deploy run's plan (module_utils/etcd_plan.py): which hosts hold the cluster's data, which join,
+re-join or move, and which identity changes of a running member are refused (with the old and new
+values) - member_plan; the host sets, refusals and warnings of each step - plan_hosts, plan_cluster,
+plan_roll; the order of the restarts - roll_order."""
+
+import pytest
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import (
+    PlanError,
+    _with_local_view,
+    count_warnings,
+    member_plan,
+    plan_cluster,
+    plan_hosts,
+    plan_roll,
+    roll_order,
+)
+
+CLUSTER_ID = "c1"
+
+
+def record(i, address=None, name=None, scheme="https", peer=2380, client=2379):
+    address = address or "10.0.0.%d" % (10 + i)
+    return dict(host="h%d" % i, name=name or "m%d" % i, address=address,
+                peer_url="%s://%s:%d" % (scheme, address, peer), client_url="%s://%s:%d" % (scheme, address, client))
+
+
+def view(names=(0, 1, 2), cluster_id=CLUSTER_ID, started=True):
+    return dict(cluster=dict(id=cluster_id), members=[
+        dict(id="a%d" % i, name="m%d" % i if started else "", started=started,
+             peer_urls=["https://10.0.0.%d:2380" % (10 + i)]) for i in names])
+
+
+def installed(i, address=None, data_dir="/var/lib/etcd", name=None, scheme="https", peer=2380, client=2379,
+              has_data=True, wal_dir=""):
+    address = address or "10.0.0.%d" % (10 + i)
+    settings = dict(ETCD_NAME=name or "m%d" % i, ETCD_DATA_DIR=data_dir,
+                    ETCD_INITIAL_ADVERTISE_PEER_URLS="%s://%s:%d" % (scheme, address, peer),
+                    ETCD_ADVERTISE_CLIENT_URLS="%s://%s:%d" % (scheme, address, client))
+    if wal_dir:
+        settings["ETCD_WAL_DIR"] = wal_dir
+    return dict(settings=settings, data_dir=data_dir, has_data=has_data, configured_has_data=has_data)
+
+
+def fresh():
+    return dict(settings={}, data_dir=None, has_data=False, configured_has_data=False)
+
+
+def facts(infos, local=None, wanted=None):
+    return {"h%d" % i: dict(info=info, local=(local or {}).get(i, {}),
+                            wanted=(wanted or {}).get(i, dict(data_dir="/var/lib/etcd", wal_dir="")))
+            for i, info in infos.items()}
+
+
+def running(*hosts):
+    return {i: view() for i in hosts}
+
+
+def test_a_new_cluster_is_all_new():
+    plan = member_plan([record(i) for i in range(3)], facts({i: fresh() for i in range(3)}))
+    assert plan["new"] == ["h0", "h1", "h2"] and plan["with_data"] == [] and plan["problems"] == []
+    assert plan["cluster"] == {}
+
+
+def test_a_new_member_whose_ports_something_listens_on_is_refused_naming_each():
+    # Something on h0 listens on 2380, another etcd instance on h1 on both; h2's own etcd is starting (active).
+    busy = dict(fresh(), ports_in_use=[2379, 2380])
+    plan = member_plan([record(i) for i in range(3)],
+                       facts({0: dict(fresh(), ports_in_use=[2380]), 1: busy, 2: dict(busy, active=True)}))
+    assert plan["problems"] == [
+        "host h0: etcd_peer_port 2380 is already in use there (another etcd instance or another service listens "
+        "on it); give this cluster free ports, or stop what listens",
+        "host h1: etcd_client_port 2379 and etcd_peer_port 2380 are already in use there (another etcd instance or "
+        "another service listens on them); give this cluster free ports, or stop what listens"]
+    # The metrics port too, when the member serves metrics.
+    metrics = member_plan([record(0)], facts({0: dict(fresh(), ports_in_use=[2381])},
+                                             wanted={0: dict(data_dir="/var/lib/etcd", wal_dir="", metrics_port="2381")}))
+    assert metrics["problems"] == [
+        "host h0: etcd_metrics_port 2381 is already in use there (another etcd instance or another service listens "
+        "on it); give this cluster free ports, or stop what listens"]
+    # Other ports in use on the host are none of the plan's business.
+    clear = member_plan([record(i, peer=2384, client=2383) for i in range(3)], facts({i: busy for i in range(3)}))
+    assert clear["problems"] == []
+
+
+def test_a_converged_cluster_has_nothing_to_do():
+    plan = member_plan([record(i) for i in range(3)], facts({i: installed(i) for i in range(3)}, running(0, 1, 2)))
+    assert plan["with_data"] == ["h0", "h1", "h2"] and plan["new"] == []
+    assert plan["problems"] == [] and plan["rejoin"] == {} and plan["readdress"] == {}
+
+
+def test_a_member_whose_data_was_wiped_rejoins_after_its_entry_goes():
+    infos = {0: installed(0), 1: installed(1), 2: dict(installed(2), has_data=False, configured_has_data=False)}
+    plan = member_plan([record(i) for i in range(3)], facts(infos, running(0, 1)))
+    assert plan["new"] == ["h2"] and plan["rejoin"] == {"h2": "a2"} and plan["problems"] == []
+
+
+def test_a_learner_that_never_started_is_reused_not_removed():
+    cluster = view((0, 1))
+    cluster["members"].append(dict(id="a2", name="", started=False, peer_urls=["https://10.0.0.12:2380"]))
+    infos = {0: installed(0), 1: installed(1), 2: fresh()}
+    plan = member_plan([record(i) for i in range(3)], facts(infos, {0: cluster, 1: cluster}))
+    assert plan["new"] == ["h2"] and plan["rejoin"] == {} and plan["problems"] == []
+
+
+def test_a_node_name_of_a_live_member_on_another_host_is_refused():
+    # the inventory moved m1 from h1 to the new host h3, while m1 still runs on h1
+    members = [record(0), record(2), record(3, name="m1")]
+    infos = {0: installed(0), 2: installed(2), 3: fresh()}
+    plan = member_plan(members, facts(infos, running(0, 2)))
+    assert len(plan["problems"]) == 1
+    problem = plan["problems"][0]
+    assert problem.startswith("host h3: NODE_NAME m1 belongs to a live member") and "https://10.0.0.11:2380" in problem
+    assert "replace_member" in problem and "etcd_replace=m1" in problem
+
+
+def test_a_peer_url_of_another_member_is_refused():
+    # h3 got the address of m2 (whose host is gone from the inventory)
+    members = [record(0), record(1), record(3, address="10.0.0.12")]
+    infos = {0: installed(0), 1: installed(1), 3: fresh()}
+    plan = member_plan(members, facts(infos, running(0, 1)))
+    assert plan["problems"] == [
+        "host h3: its peer URL https://10.0.0.12:2380 belongs to member m2 of the running cluster, not to m3 "
+        "(NODE_NAME); give the host its member's NODE_NAME, or remove that member first (remove_member playbook)"]
+
+
+def test_foreign_data_is_refused_until_confirmed():
+    other = view((9,), cluster_id="c9")
+    infos = {0: installed(0), 1: installed(1), 2: installed(2), 3: installed(3)}
+    members = [record(i) for i in range(4)]
+    plan = member_plan(members, facts(infos, {**running(0, 1, 2), 3: other}))
+    assert plan["foreign"] == ["h3"] and plan["new"] == ["h3"] and "h3" not in plan["with_data"]
+    assert plan["problems"] == []
+    assert plan["foreign_refusal"] == (
+        "host h3: /var/lib/etcd holds etcd data that is not of a member of this cluster (its etcd belongs to cluster "
+        "c9 with members m9; this cluster is c1); nothing was changed. To discard that data, confirm with "
+        "-e '{\"etcd_discard_foreign_data\": [\"h3\"]}': the join then stops the etcd there and moves /var/lib/etcd "
+        "aside to /var/lib/etcd.foreign-<UTC time>.")
+    for discard in (["h3"], "h1, h3", ["m3"]):
+        assert member_plan(members, facts(infos, {**running(0, 1, 2), 3: other}), discard)["foreign_refusal"] == ""
+
+
+def test_data_of_a_removed_member_is_foreign():
+    infos = {0: installed(0), 1: installed(1), 2: installed(2), 3: installed(3)}
+    plan = member_plan([record(i) for i in range(4)], facts(infos, running(0, 1, 2)))
+    assert plan["foreign"] == ["h3"]
+    assert "no member has its peer URL https://10.0.0.13:2380" in plan["foreign_refusal"]
+
+
+def joining(i, peers, state="existing"):
+    initial = dict(ETCD_INITIAL_CLUSTER=",".join("m%d=https://10.0.0.%d:2380" % (p, 10 + p) for p in peers),
+                   ETCD_INITIAL_CLUSTER_STATE=state)
+    return dict(installed(i), initial_settings=initial)
+
+
+def test_data_of_an_interrupted_join_into_this_cluster_is_moved_aside_unasked():
+    infos = {0: installed(0), 1: installed(1), 2: installed(2), 3: joining(3, (0, 1, 2, 3))}
+    plan = member_plan([record(i) for i in range(4)], facts(infos, running(0, 1, 2)))
+    assert plan["foreign"] == ["h3"] and plan["new"] == ["h3"]
+    assert plan["foreign_refusal"] == "" and plan["problems"] == []
+
+
+@pytest.mark.parametrize("info, local", [
+    (joining(3, (0, 1, 2, 3), state="new"), {}),  # a bootstrap, not a join
+    (joining(3, (7, 8, 3)), {}),  # a join into another cluster
+    (joining(3, (3,)), {}),  # names no peer but itself
+    (joining(3, (0, 1, 2, 3)), view((9,), cluster_id="c9")),  # its etcd serves another cluster
+], ids=["bootstrap", "other-peers", "only-itself", "other-cluster"])
+def test_other_join_settings_leave_the_data_foreign_until_confirmed(info, local):
+    infos = {0: installed(0), 1: installed(1), 2: installed(2), 3: info}
+    plan = member_plan([record(i) for i in range(4)], facts(infos, {**running(0, 1, 2), 3: local}))
+    assert plan["foreign"] == ["h3"] and "host h3: /var/lib/etcd holds etcd data" in plan["foreign_refusal"]
+
+
+def test_when_no_etcd_answers_nothing_is_judged_foreign():
+    plan = member_plan([record(i) for i in range(3)], facts({i: installed(i) for i in range(3)}))
+    assert plan["foreign"] == [] and plan["with_data"] == ["h0", "h1", "h2"] and plan["problems"] == []
+
+
+@pytest.mark.parametrize("change, expected", [
+    (dict(name="renamed"), "host h1: NODE_NAME is renamed, but the member there runs as m1; a member's name cannot "
+                           "change in place: set NODE_NAME back to m1"),
+    (dict(data_dir="/srv/etcd"), "host h1: etcd_data_dir is /srv/etcd, but the member runs with its data in "
+                                 "/var/lib/etcd; the role does not move a live member's data: set etcd_data_dir back "
+                                 "to /var/lib/etcd"),
+    (dict(wal_dir="/srv/wal"), "host h1: etcd_wal_dir is /srv/wal, but the member runs with its WAL in its data dir"),
+    (dict(scheme="http"), "host h1: etcd_tls asks for http, but the member runs with https peer URL "
+                          "https://10.0.0.11:2380; switching TLS on a running cluster is not done by the role"),
+    (dict(peer=2480), "host h1: etcd_peer_port is 2480, but the member runs with peer URL https://10.0.0.11:2380; "
+                      "the role does not change the peer port of a running member: set etcd_peer_port back to 2380"),
+    (dict(client=2479), "host h1: etcd_client_port is 2479, but the member serves clients at https://10.0.0.11:2379"),
+])
+def test_identity_changes_of_a_running_member_are_refused_with_old_and_new(change, expected):
+    members = [record(0), record(1, **{k: v for k, v in change.items() if k in ("name", "scheme", "peer", "client")}),
+               record(2)]
+    wanted = {1: dict(data_dir=change.get("data_dir", "/var/lib/etcd"), wal_dir=change.get("wal_dir", ""))}
+    plan = member_plan(members, facts({i: installed(i) for i in range(3)}, running(0, 1, 2), wanted))
+    assert len(plan["problems"]) == 1 and plan["problems"][0].startswith(expected), plan["problems"]
+    assert plan["with_data"] == ["h0", "h1", "h2"]
+
+
+def test_data_moved_by_hand_to_the_new_data_dir_is_accepted():
+    infos = {i: installed(i) for i in range(3)}
+    infos[1] = dict(infos[1], has_data=False, configured_has_data=True)
+    wanted = {1: dict(data_dir="/srv/etcd", wal_dir="")}
+    plan = member_plan([record(i) for i in range(3)], facts(infos, running(0, 2), wanted))
+    assert plan["problems"] == [] and plan["with_data"] == ["h0", "h1", "h2"]
+
+
+def test_a_new_address_is_a_readdress_not_a_new_member():
+    members = [record(0), record(1, address="10.0.0.21"), record(2)]
+    plan = member_plan(members, facts({i: installed(i) for i in range(3)}, running(0, 2)))
+    assert plan["problems"] == [] and plan["with_data"] == ["h0", "h1", "h2"] and plan["new"] == []
+    assert plan["readdress"] == {"h1": dict(name="m1", old_address="10.0.0.11", old_peer_url="https://10.0.0.11:2380",
+                                            new_peer_url="https://10.0.0.21:2380", member_id="a1")}
+
+
+def test_hosts_left_out_of_the_run_are_not_judged():
+    plan = member_plan([record(i) for i in range(3)], facts({0: installed(0)}, running(0)))
+    assert plan["with_data"] == ["h0"] and plan["new"] == []
+
+
+def test_facts_must_be_a_dict():
+    with pytest.raises(PlanError, match="facts must be a dict"):
+        member_plan([record(0)], [])
+
+
+# --- roll_order ------------------------------------------------------------------------------------
+
+RECORDS = [record(i) for i in range(4)]
+
+
+def test_only_the_members_that_must_restart_roll_in_host_order():
+    due = {"h0": True, "h1": False, "h2": True, "h3": True}
+    assert roll_order(["h0", "h1", "h2", "h3"], due, "", RECORDS) == ["h0", "h2", "h3"]
+
+
+def test_the_leader_rolls_last():
+    due = {"h0": True, "h1": True, "h2": True}
+    assert roll_order(["h0", "h1", "h2"], due, "m0", RECORDS) == ["h1", "h2", "h0"]
+    assert roll_order(["h0", "h1", "h2"], due, "m2", RECORDS) == ["h0", "h1", "h2"]
+
+
+def test_a_leader_that_needs_no_restart_is_not_rolled():
+    assert roll_order(["h0", "h1", "h2"], {"h0": False, "h1": True, "h2": True}, "m0", RECORDS) == ["h1", "h2"]
+
+
+@pytest.mark.parametrize("leader", ["", None, "not-a-member"])
+def test_an_unknown_leader_leaves_the_order(leader):
+    assert roll_order(["h1", "h0"], {"h0": True, "h1": True}, leader, RECORDS) == ["h1", "h0"]
+
+
+def test_hosts_without_a_note_or_with_false_texts_do_not_roll():
+    due = {"h0": "false", "h1": "True", "h2": None}
+    assert roll_order(["h0", "h1", "h2", "h3"], due, "m1", RECORDS) == ["h1"]
+
+
+def test_nothing_to_roll():
+    assert roll_order([], {}, "m0", RECORDS) == []
+
+
+def test_restart_due_must_be_by_host():
+    with pytest.raises(PlanError, match="restart_due must be a dict"):
+        roll_order(["h0"], ["h0"], "m0", RECORDS)
+
+
+# --- plan_hosts: the first step, from each play host's read -----------------------------------------
+
+SETTINGS = dict(version="3.5.17", discard_foreign_data=[], cluster_token="", generated_token="etcd-abc", forks=5)
+
+
+def reports(infos, local=None, releases=None):
+    """plan_hosts' reports: facts() with each host's installed release."""
+    built = facts(infos, local)
+    for i, release in (releases or {}).items():
+        built["h%d" % i]["info"]["release"] = release
+    return built
+
+
+def hosts_plan(infos, local=None, releases=None, members=3, play=None, play_all=None, records=None, **settings):
+    records = records or [record(i) for i in range(members)]
+    play = ["h%d" % i for i in range(members)] if play is None else play
+    return plan_hosts(records, reports(infos, local, releases), play, play if play_all is None else play_all,
+                      dict(SETTINGS, **settings))
+
+
+def converged_hosts(**kwargs):
+    return hosts_plan({i: installed(i) for i in range(3)}, running(0, 1, 2),
+                      {i: "3.5.17" for i in range(3)}, **kwargs)
+
+
+@pytest.mark.parametrize("case, plan, expected", [
+    ("a new cluster bootstraps, all new", lambda: hosts_plan({i: fresh() for i in range(3)}),
+     dict(with_data=[], new=["h0", "h1", "h2"], bootstrap=True, cluster_tasks="bootstrap.yml", read_host="h0",
+          bootstrap_settings=True,
+          initial_cluster="m0=https://10.0.0.10:2380,m1=https://10.0.0.11:2380,m2=https://10.0.0.12:2380",
+          stable_client_urls=[], binaries_outdated=[], with_release=[], problems=[], unanswered=[], left_out=[])),
+    ("a converged cluster converges", converged_hosts,
+     dict(with_data=["h0", "h1", "h2"], new=[], bootstrap=False, cluster_tasks="existing.yml", read_host="h0",
+          stable_client_urls=["https://10.0.0.%d:2379" % (10 + i) for i in range(3)],
+          binaries_outdated=[], with_release=["h0", "h1", "h2"], without_release=[], problems=[],
+          all_members_in_run=True)),
+    ("members linked to another release are outdated, a new host has no release",
+     lambda: hosts_plan({0: installed(0), 1: installed(1), 2: fresh()}, running(0, 1), {0: "3.5.16", 1: "3.5.17"}),
+     dict(with_data=["h0", "h1"], new=["h2"], binaries_outdated=["h0"], with_release=["h1"], read_host="h0",
+          without_release=["h0", "h2"])),
+    ("a member that moves keeps its old URL out of the stable ones",
+     lambda: hosts_plan({i: installed(i) for i in range(3)}, running(0, 1, 2), {i: "3.5.17" for i in range(3)},
+                        records=[record(0), record(1), record(2, address="10.0.0.99")]),
+     dict(with_data=["h0", "h1", "h2"], stable_client_urls=["https://10.0.0.10:2379", "https://10.0.0.11:2379"])),
+    ("a member left out of the run (--limit) is listed, not judged",
+     lambda: hosts_plan({0: installed(0), 1: installed(1)}, running(0, 1), play=["h0", "h1"]),
+     dict(with_data=["h0", "h1"], left_out=["h2"], unanswered=[], problems=[], all_members_in_run=False)),
+])
+def test_the_host_sets_of_the_first_step(case, plan, expected):
+    got = plan()
+    assert {key: got[key] for key in expected} == expected, case
+
+
+def test_a_host_whose_read_failed_is_a_problem_not_a_smaller_cluster():
+    # h2 started in the play and dropped out (unreachable, its read failed): nothing is decided without it.
+    plan = hosts_plan({0: installed(0), 1: installed(1)}, running(0, 1), play=["h0", "h1"],
+                      play_all=["h0", "h1", "h2"])
+    assert plan["unanswered"] == ["h2"] and plan["left_out"] == [] and not plan["all_members_in_run"]
+    assert plan["bootstrap_settings"] is False
+    assert plan["problems"] == ["host h2: its read failed or it is unreachable (see above), so the run cannot know "
+                                "whether it holds data"]
+    # Nor does the read of a host no longer in the play count, should it still be in the reports.
+    stale = plan_hosts([record(i) for i in range(3)], reports({i: installed(i) for i in range(3)}, running(0, 1, 2)),
+                       ["h0", "h1"], ["h0", "h1", "h2"], SETTINGS)
+    assert stale["unanswered"] == ["h2"] and "h2" not in stale["with_data"]
+
+
+def test_the_refusals_of_the_hosts_reach_the_plan():
+    # A foreign host unconfirmed, and a running member whose name changed.
+    infos = {0: installed(0), 1: installed(1, name="renamed"), 2: installed(2, address="10.0.0.50")}
+    plan = hosts_plan(infos, running(0, 1))
+    assert plan["foreign"] == ["h2"] and "etcd_discard_foreign_data" in plan["foreign_refusal"]
+    assert len(plan["problems"]) == 1 and plan["problems"][0].startswith("host h1: NODE_NAME is m1")
+    confirmed = hosts_plan(infos, running(0, 1), discard_foreign_data=["h2"])
+    assert confirmed["foreign_refusal"] == "" and confirmed["foreign"] == ["h2"]
+
+
+@pytest.mark.parametrize("settings, token", [
+    (dict(cluster_token="mine"), "mine"),
+    (dict(cluster_token=""), "etcd-abc"),
+])
+def test_the_token_of_a_new_cluster_is_the_operator_s_or_the_generated_one(settings, token):
+    assert hosts_plan({i: fresh() for i in range(3)}, **settings)["new_token"] == token
+
+
+def test_the_peer_name_is_asked_for_by_every_member_once_all_are_in_the_run():
+    assert converged_hosts()["peer_identity_hosts"] == ["h0", "h1", "h2"]
+    # With h2 left out, only a member that asks for the name already keeps asking for it.
+    infos = {0: installed(0), 1: installed(1)}
+    infos[1]["settings"]["ETCD_PEER_CERT_ALLOWED_HOSTNAME"] = "etcd-peer.invalid"
+    limited = hosts_plan(infos, running(0, 1), play=["h0", "h1"])
+    assert limited["peer_identity_hosts"] == ["h1"]
+
+
+@pytest.mark.parametrize("members, forks, hosts, expected", [
+    (3, 5, 3, []),
+    (4, 5, 4, ["WARNING: 4 members: an even count tolerates no more failures than 3 members and needs a larger "
+               "quorum; use 3, 5 or 7."]),
+    (7, 5, 7, ["WARNING: forks=5 is fewer than the 7 hosts of this play: Ansible runs each task on 5 hosts at a "
+               "time, so every task waits for its hosts in 2 turns; set forks to 7 or more (ansible-playbook -f 7, "
+               "or forks in ansible.cfg [defaults])."]),
+    (2, 1, 2, ["WARNING: 2 members: an even count tolerates no more failures than 1 members and needs a larger "
+               "quorum; use 3, 5 or 7.",
+               "WARNING: forks=1 is fewer than the 2 hosts of this play: Ansible runs each task on 1 hosts at a time, "
+               "so every task waits for its hosts in 2 turns; set forks to 2 or more (ansible-playbook -f 2, or forks "
+               "in ansible.cfg [defaults])."]),
+])
+def test_count_warnings(members, forks, hosts, expected):
+    assert count_warnings(members, forks, hosts) == expected
+
+
+def test_a_release_with_known_bugs_is_warned_about():
+    plan = converged_hosts(version="3.5.1")
+    assert len(plan["run_warnings"]) == 1 and plan["run_warnings"][0].startswith("WARNING: etcd 3.5.1 has known data")
+    assert converged_hosts()["run_warnings"] == []
+
+
+# --- plan_cluster: the second step, from preflight's read of the cluster -----------------------------
+
+def health(healthy=True, versions=("3.5.17",) * 3, serving=(0, 1, 2), learners=(), problems=()):
+    return dict(healthy=healthy, problems=list(problems),
+                endpoints=[dict(member="m%d" % i, healthy=i in serving, version=versions[i] if i in serving else None)
+                           for i in range(len(versions))],
+                members=[dict(name="m%d" % i, is_learner=i in learners) for i in range(len(versions))])
+
+
+CLUSTER_SETTINGS = dict(version="3.5.17", allow_downgrade=False, auth_enabled=None, hash_reference="")
+
+
+def cluster_plan(first, read, releases=None, **settings):
+    infos = {i: installed(i) for i in range(3)}
+    return plan_cluster(first, [record(i) for i in range(3)], read,
+                        reports(infos, releases={i: "3.5.17" for i in range(3)} if releases is None else releases),
+                        dict(CLUSTER_SETTINGS, **settings))
+
+
+@pytest.mark.parametrize("case, read, expected", [
+    ("a healthy converged cluster: no wait, its read stands", health(),
+     dict(not_serving=[], running_other_release=[], versions_before=["3.5.17"], version_problem="",
+          release_changes=False, rotation_blockers=[], rotation_request="auto", existing_wait=False,
+          status_read="preflight")),
+    ("a stopped member is started, waited for, and blocks a CA rotation", health(healthy=True, serving=(0, 1)),
+     dict(not_serving=["h2"], existing_wait=True, status_read="none",
+          rotation_blockers=["member m2 on host h2"])),
+    ("a member on another release is noted, its release counts", health(versions=("3.5.17", "3.5.16", "3.5.17")),
+     dict(running_other_release=["h1"], versions_before=["3.5.16", "3.5.17"], release_changes=True,
+          existing_wait=False)),
+    ("a learner left by an interrupted join: its read does not stand", health(learners=(2,)),
+     dict(existing_wait=False, status_read="none")),
+    ("no endpoint answered: every member is not serving", {},
+     dict(not_serving=["h0", "h1", "h2"], existing_wait=True, versions_before=["3.5.17"])),
+])
+def test_the_cluster_sets_of_the_second_step(case, read, expected):
+    got = cluster_plan(converged_hosts(), read)
+    assert {key: got[key] for key in expected} == expected, case
+
+
+def test_a_change_of_release_is_refused_on_an_unhealthy_cluster():
+    read = health(healthy=False, serving=(0, 1), problems=["member m2 is unreachable"])
+    plan = cluster_plan(converged_hosts(version="3.5.18"), read, version="3.5.18")
+    assert plan["version_problem"].startswith("the cluster is not healthy, so it will not be rolled from 3.5.17 to "
+                                              "3.5.18: member m2 is unreachable")
+
+
+def test_a_stopped_member_counts_with_the_release_its_binary_links_to():
+    # m2 does not serve: its installed release (3.4.30) is what it would start with, and 3.4 -> 3.6 is refused.
+    plan = cluster_plan(converged_hosts(version="3.6.5"), health(serving=(0, 1)),
+                        releases={0: "3.5.17", 1: "3.5.17", 2: "3.4.30"}, version="3.6.5")
+    assert plan["versions_before"] == ["3.4.30", "3.5.17"]
+    assert "skips a minor version" in plan["version_problem"]
+
+
+def test_members_left_out_block_a_rotation_and_the_wait_follows_joins():
+    first = hosts_plan({0: installed(0), 1: installed(1)}, running(0, 1), play=["h0", "h1"])
+    assert cluster_plan(first, health())["rotation_left_out"] == ["member m2 on host h2"]
+    joining = hosts_plan({0: installed(0), 1: installed(1), 2: fresh()}, running(0, 1))
+    assert cluster_plan(joining, health())["existing_wait"] is True
+    rejoining = hosts_plan({0: installed(0), 1: installed(1), 2: dict(installed(2), has_data=False,
+                                                                        configured_has_data=False)}, running(0, 1))
+    assert rejoining["rejoin"] == {"h2": "a2"} and rejoining["rejoin_names"] == ["m2"]
+    assert rejoining["data_names"] == ["m0", "m1"] and cluster_plan(rejoining, health())["existing_wait"] is True
+
+
+def test_a_new_cluster_s_status_is_its_bootstrap_read_and_a_hash_check_reads_again():
+    assert cluster_plan(hosts_plan({i: fresh() for i in range(3)}), {})["status_read"] == "bootstrap"
+    assert cluster_plan(hosts_plan({i: fresh() for i in range(3)}), {})["existing_wait"] is False
+    assert cluster_plan(converged_hosts(), health(), hash_reference="m0")["status_read"] == "none"
+
+
+@pytest.mark.parametrize("bootstrap, settings, asked", [
+    (False, dict(), "auto"),
+    (False, dict(pki_rotate_ca=True), "start"),
+    (False, dict(pki_rotate_ca=True, pki_replace_ca=True), "keep"),
+    (False, dict(pki_rotate_ca="yes", pki_managed="false"), "keep"),
+    (True, dict(pki_rotate_ca=True), "keep"),
+])
+def test_a_ca_rotation_is_asked_for_only_in_a_running_cluster_with_the_role_s_pki(bootstrap, settings, asked):
+    first = hosts_plan({i: fresh() for i in range(3)}) if bootstrap else converged_hosts()
+    assert cluster_plan(first, {} if bootstrap else health(), **settings)["rotation_request"] == asked
+
+
+# --- plan_roll: the last step, from the restarts noted --------------------------------------------------
+
+@pytest.mark.parametrize("restart_due, leader, phase, roll, status_read", [
+    ({}, "m0", "none", [], "preflight"),
+    ({"h0": True, "h1": False, "h2": True}, "m0", "none", ["h2", "h0"], "none"),
+    ({"h0": "false"}, "m1", "none", [], "preflight"),
+    ({}, "m0", "1", [], "none"),
+])
+def test_the_roll_and_whether_preflight_s_read_still_stands(restart_due, leader, phase, roll, status_read):
+    plan = plan_roll(cluster_plan(converged_hosts(), health()), [record(i) for i in range(3)], restart_due, leader,
+                     phase)
+    assert (plan["roll"], plan["status_read"]) == (roll, status_read)
+
+
+@pytest.mark.parametrize("report, cluster", [
+    # etcd_host_info's read of the host's own etcd.
+    (dict(info=dict(local_health=dict(cluster=dict(id="c1"), members=[]))), "c1"),
+    # Auth on outside the role: the read as root stands where the first read was refused.
+    (dict(info=dict(local_health=dict(endpoints=[])), local_as_root=dict(cluster=dict(id="c2"), members=[])), "c2"),
+    (dict(info=dict(local_health=dict(cluster=dict(id="c1"), members=[])), local_as_root=dict(skipped=True)), "c1"),
+    (dict(info=dict()), None),
+])
+def test_the_local_view_is_the_first_read_that_lists_members(report, cluster):
+    assert (_with_local_view(report)["local"].get("cluster") or {}).get("id") == cluster
