@@ -148,7 +148,7 @@ settings:
   description:
     - The C(ETCD_*) settings of the unit's environment files, later files winning, without the bootstrap or join file.
     - The value of a secret, C(ETCD_DISCOVERY) (the discovery URL carries the token), C(ETCD_DISCOVERY_TOKEN) or
-      C(ETCD_DISCOVERY_PASSWORD), is never returned; it reads C((secret, not shown)).
+      C(ETCD_DISCOVERY_PASSWORD), is never returned; it reads C(<hidden>).
   returned: always
   type: dict
   sample: {"ETCD_NAME": "etcd-host0", "ETCD_DATA_DIR": "/var/lib/etcd"}
@@ -335,17 +335,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     CONNECTION_EXCLUSIVE, client_factory, connection_argument_spec)
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import read_cluster_health
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import installed_local_endpoint
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import HIDDEN, SECRET_SETTINGS, installed_local_endpoint
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import missing_account, read_links
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import sha256_of
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import path_state
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_wal import WalError, log_state
 
 RELEASE_IN_PATH = re.compile(r"/v(\d+\.\d+\.\d+)/etcd$")
-# Settings whose value is a secret: a discovery URL or token lets whoever knows it register members
-# under it, and the v3 discovery password logs in. Only that they are set is returned.
-SECRET_SETTINGS = ("ETCD_DISCOVERY", "ETCD_DISCOVERY_TOKEN", "ETCD_DISCOVERY_PASSWORD")
-SECRET_SHOWN_AS = "(secret, not shown)"
 
 
 def parse_environment(text):
@@ -361,7 +357,7 @@ def parse_environment(text):
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
             value = value[1:-1]
         key = key.strip()
-        settings[key] = SECRET_SHOWN_AS if key in SECRET_SETTINGS and value else value
+        settings[key] = HIDDEN if key in SECRET_SETTINGS and value else value
     return settings
 
 

@@ -27,8 +27,8 @@ def test_a_secret_setting_is_read_as_set_never_with_its_value():
     text = ("ETCD_DISCOVERY=http://disco:2379/v2/keys/_etcd/registry/6c007a14\nETCD_DISCOVERY_TOKEN='t0ken'\n"
             "ETCD_DISCOVERY_PASSWORD=pw\nETCD_DISCOVERY_ENDPOINTS=http://disco:2379\nETCD_DISCOVERY_USER=\n")
     assert parse_environment(text) == {
-        "ETCD_DISCOVERY": "(secret, not shown)", "ETCD_DISCOVERY_TOKEN": "(secret, not shown)",
-        "ETCD_DISCOVERY_PASSWORD": "(secret, not shown)", "ETCD_DISCOVERY_ENDPOINTS": "http://disco:2379",
+        "ETCD_DISCOVERY": "<hidden>", "ETCD_DISCOVERY_TOKEN": "<hidden>",
+        "ETCD_DISCOVERY_PASSWORD": "<hidden>", "ETCD_DISCOVERY_ENDPOINTS": "http://disco:2379",
         "ETCD_DISCOVERY_USER": ""}
 
 
@@ -163,7 +163,7 @@ def test_the_bootstrap_settings_of_a_discovery_bootstrap_are_returned_without_th
     unit.write_text("EnvironmentFile=%s/etcd.env\nEnvironmentFile=-%s/etcd-initial.env\n" % (tmp_path, tmp_path))
     code, out = run_module({"data_dir": str(tmp_path / "data"), "unit_path": str(unit)}, capsys)
     assert code == 0
-    assert out["initial_settings"] == {"ETCD_DISCOVERY": "(secret, not shown)", "ETCD_INITIAL_CLUSTER_STATE": "new"}
+    assert out["initial_settings"] == {"ETCD_DISCOVERY": "<hidden>", "ETCD_INITIAL_CLUSTER_STATE": "new"}
     assert token not in json.dumps(out)
 
 
