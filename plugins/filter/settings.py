@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import is_dns_name, is_ip_address
 from ansible_collections.raftops.etcd.plugins.filter.server_env import METRICS_MODES
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_PATTERN, NAME_RULE
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import HIDDEN, NAME_PATTERN, NAME_RULE, SECRET_SETTINGS
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import VERSION_PATTERN
 # Other module_utils are imported where they are used, so that loading this file stays cheap: every
 # task's process that uses one filter of the collection loads all of them (docs/deploy.md).
@@ -696,6 +696,24 @@ SRV_NAME_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,40}[A-Za-z0-9])?"
 DISCOVERY_URL = re.compile(r"https?://[^/\s\x00-\x1f\x7f]+/v2/keys/(?:[A-Za-z0-9._-]+/)*[A-Za-z0-9._-]+")
 DISCOVERY_URL_TEXT = ("'' or the v2 URL of a token on the discovery cluster, like "
                       "https://disco.example.com:2379/v2/keys/_etcd/registry/<token> (no trailing /)")
+V2_KEYS = "/v2/keys/"
+
+
+def discovery_url(value, settings):
+    """A bad etcd_discovery_url is shown without its token: up to /v2/keys/ at most."""
+    if not matches(DISCOVERY_URL.pattern, empty_ok=True)(value, settings):
+        return None
+    shown = value.split(V2_KEYS, 1)[0] + V2_KEYS + HIDDEN if isinstance(value, str) and V2_KEYS in value else HIDDEN
+    return [("etcd_discovery_url", shown, DISCOVERY_URL_TEXT)]
+
+
+def discovery_token(value, settings):
+    """A bad etcd_discovery_token is refused without showing it."""
+    if not matches(NAME_PATTERN, empty_ok=True)(value, settings):
+        return None
+    return [("etcd_discovery_token", HIDDEN, "'' or " + NAME_RULE)]
+
+
 ENDPOINT_URL = re.compile(r"https?://[^/\s\x00-\x1f\x7f]+")
 V3_DISCOVERY_SINCE = (3, 6)
 
@@ -853,7 +871,8 @@ def extra_env(value, _settings):
             continue
         managed = _managed(key)
         if managed:
-            problems.append((label, item, managed))
+            # (every secret setting is one the role manages)
+            problems.append((label, HIDDEN if key in SECRET_SETTINGS else item, managed))
             continue
         if not isinstance(item, (str, int)) or (isinstance(item, str) and re.search(r"[\r\n\x00]", item)):
             problems.append((label, item, ENV_VALUE_TEXT))
@@ -1041,11 +1060,11 @@ RULES = [
     Rule("etcd_discovery_srv_resolvers", san_list("etcd_discovery_srv_resolvers"),
          "a list of nameserver IP addresses ([] for the controller's own resolver)",
          "the controller asks them for the SRV records in preflight"),
-    Rule("etcd_discovery_url", matches(DISCOVERY_URL.pattern, empty_ok=True), DISCOVERY_URL_TEXT,
+    Rule("etcd_discovery_url", discovery_url, DISCOVERY_URL_TEXT,
          "etcd 3.4/3.5 members register under it (--discovery)"),
     Rule("etcd_discovery_endpoints", discovery_endpoints, "a list of client URLs of the discovery cluster",
          "etcd 3.6 members register there (--discovery-endpoints)"),
-    Rule("etcd_discovery_token", matches(NAME_PATTERN, empty_ok=True), "'' or " + NAME_RULE,
+    Rule("etcd_discovery_token", discovery_token, "'' or " + NAME_RULE,
          "etcd 3.6 members register under /_etcd/registry/<token> (--discovery-token)"),
     Rule("etcd_extra_env", extra_env,
          "a dict of ETCD_* settings, like {ETCD_MAX_REQUEST_BYTES: 10485760}, that the role does not manage",

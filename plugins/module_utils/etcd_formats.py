@@ -19,6 +19,12 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 NAME_RULE = "letters, digits, '.', '_' and '-', starting with a letter or digit"
 _NAME_RE = re.compile(NAME_PATTERN)
 
+# etcd settings whose value is a secret: a discovery URL (it carries the token) or token lets whoever
+# knows it register members under it, and the v3 discovery password logs in. What the collection
+# reads or refuses of them is shown as HIDDEN, never with the value.
+SECRET_SETTINGS = ("ETCD_DISCOVERY", "ETCD_DISCOVERY_TOKEN", "ETCD_DISCOVERY_PASSWORD")
+HIDDEN = "<hidden>"
+
 
 def is_valid_name(name):
     """True for a member, client or cluster-token name that follows NAME_PATTERN.

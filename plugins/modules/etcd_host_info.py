@@ -145,7 +145,10 @@ installed:
   type: bool
   sample: true
 settings:
-  description: The C(ETCD_*) settings of the unit's environment files, later files winning, without the bootstrap or join file.
+  description:
+    - The C(ETCD_*) settings of the unit's environment files, later files winning, without the bootstrap or join file.
+    - The value of a secret, C(ETCD_DISCOVERY) (the discovery URL carries the token), C(ETCD_DISCOVERY_TOKEN) or
+      C(ETCD_DISCOVERY_PASSWORD), is never returned; it reads C(<hidden>).
   returned: always
   type: dict
   sample: {"ETCD_NAME": "etcd-host0", "ETCD_DATA_DIR": "/var/lib/etcd"}
@@ -153,6 +156,7 @@ initial_settings:
   description:
     - The settings of an environment file the unit reads only when it exists (C(EnvironmentFile=-...)),
       which the role writes while a member bootstraps or joins; empty when there is none.
+    - A secret's value is replaced as in RV(settings).
   returned: always
   type: dict
   sample: {"ETCD_INITIAL_CLUSTER_STATE": "existing"}
@@ -331,7 +335,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     CONNECTION_EXCLUSIVE, client_factory, connection_argument_spec)
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import read_cluster_health
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import installed_local_endpoint
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import HIDDEN, SECRET_SETTINGS, installed_local_endpoint
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import missing_account, read_links
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import sha256_of
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import path_state
@@ -341,7 +345,8 @@ RELEASE_IN_PATH = re.compile(r"/v(\d+\.\d+\.\d+)/etcd$")
 
 
 def parse_environment(text):
-    """KEY=VALUE lines of a systemd environment file (comments and blank lines skipped, quotes removed)."""
+    """KEY=VALUE lines of a systemd environment file (comments and blank lines skipped, quotes removed),
+    the value of a secret setting (SECRET_SETTINGS) replaced."""
     settings = {}
     for line in text.splitlines():
         line = line.strip()
@@ -351,7 +356,8 @@ def parse_environment(text):
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
             value = value[1:-1]
-        settings[key.strip()] = value
+        key = key.strip()
+        settings[key] = HIDDEN if key in SECRET_SETTINGS and value else value
     return settings
 
 

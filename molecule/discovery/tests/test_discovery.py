@@ -28,7 +28,8 @@ import uuid
 
 import dns.resolver
 import pytest
-from etcdtest import EPHEMERAL, INVENTORY, Gateway, ansible_env, fingerprint, host, playbook, recap
+from etcdtest import (EPHEMERAL, INVENTORY, Gateway, ansible_env, fingerprint, host, inventory_secrets, playbook,
+                      private_key_secrets, recap, where_leaked)
 
 MEMBERS = ["disc-host0", "disc-host1", "disc-host2"]
 SPARE = "disc-host3"
@@ -177,6 +178,14 @@ def registry(token=TOKEN):
         raise
 
 
+def secrets_shown(out, variables):
+    """What a -vvv run shows of the secrets its variables hold, the token (the secret part of the
+    v2 discovery URL) and the controller's private keys included; empty when nothing."""
+    secrets = dict(inventory_secrets(variables), **{"discovery token": TOKEN})
+    secrets.update(private_key_secrets(os.path.join(EPHEMERAL, "%s-pki" % variables.get("etcd_instance", "etcd"))))
+    return where_leaked(out, secrets)
+
+
 PEER_CUT = "-p tcp --dport %d -j DROP" % DISC["etcd_peer_port"]
 
 
@@ -189,7 +198,9 @@ def test_a_failed_discovery_bootstrap_is_cleaned_up_so_that_a_rerun_starts_afres
         for chain in ("INPUT", "OUTPUT"):
             assert host(name).run("iptables -I %s %s" % (chain, PEER_CUT)).rc == 0
     try:
-        rc, out = playbook("etcd", *extra_vars("disc-cut", **DISC, etcd_health_timeout=20))
+        # At -vvv, as an operator debugging a bootstrap would: whoever holds the token can register
+        # members under it, so it is a secret like a password (docs/bootstrap.md).
+        rc, out = playbook("etcd", "-vvv", *extra_vars("disc-cut", **DISC, etcd_health_timeout=20))
     finally:
         for name in cut:
             for chain in ("INPUT", "OUTPUT"):
@@ -198,6 +209,7 @@ def test_a_failed_discovery_bootstrap_is_cleaned_up_so_that_a_rerun_starts_afres
     assert "the new cluster did not form (discovery bootstrap)" in flat(out), out[-3000:]
     assert "The members were stopped, their new data and the discovery token deleted; run the playbook again." in flat(out)
     assert registry() is None
+    assert secrets_shown(out, DISC) == "", "the failed bootstrap at -vvv prints " + secrets_shown(out, DISC)
     for name in MEMBERS:
         h = host(name)
         # It had registered and found its peers: the token was used, and then deleted.
@@ -207,8 +219,10 @@ def test_a_failed_discovery_bootstrap_is_cleaned_up_so_that_a_rerun_starts_afres
 
 
 def test_a_cluster_bootstraps_through_a_discovery_token():
-    rc, out = playbook("etcd", *extra_vars("disc", **DISC))
+    # The failed bootstrap left its settings (the token's URL) on the members: this run reads them.
+    rc, out = playbook("etcd", "-vvv", *extra_vars("disc", **DISC))
     assert rc == 0, out[-3000:]
+    assert secrets_shown(out, DISC) == "", "the bootstrap at -vvv prints " + secrets_shown(out, DISC)
     assert len(Gateway("https://10.250.0.111:12379", ca=os.path.join(EPHEMERAL, "etcd-disc-pki", "ca.pem"),
                        cert=os.path.join(EPHEMERAL, "etcd-disc-pki", "admin.pem"),
                        key=os.path.join(EPHEMERAL, "etcd-disc-pki", "admin-key.pem")).members()) == 3
@@ -218,9 +232,10 @@ def test_a_cluster_bootstraps_through_a_discovery_token():
 def test_a_used_token_is_refused_before_any_host_changes():
     again = dict(DISC, etcd_instance="etcd-disc2", etcd_client_port=13379, etcd_peer_port=13380, etcd_metrics_port=13381)
     before = fingerprint(MEMBERS, instance="etcd-disc2")
-    rc, out = playbook("etcd", *extra_vars("disc2", **again))
+    rc, out = playbook("etcd", "-vvv", *extra_vars("disc2", **again))
     assert rc != 0
     assert "is already used: 3 member(s) registered" in flat(out)
+    assert secrets_shown(out, again) == "", "the refusal at -vvv prints " + secrets_shown(out, again)
     assert fingerprint(MEMBERS, instance="etcd-disc2") == before
 
 
@@ -313,8 +328,10 @@ def with_proxy():
 
 @pytest.mark.parametrize("mode, command", [("grpc", "grpc-proxy start"), ("gateway", "gateway start")])
 def test_a_proxy_finds_the_members_by_their_srv_records(mode, command):
-    rc, out = playbook("proxy", *with_proxy(), "-e", "etcd_proxy_mode=" + mode)
+    # At -vvv: the first run writes the proxy's keys.
+    rc, out = playbook("proxy", "-vvv", *with_proxy(), "-e", "etcd_proxy_mode=" + mode)
     assert rc == 0, out[-3000:]
+    assert secrets_shown(out, {}) == "", "the proxy playbook at -vvv prints " + secrets_shown(out, {})
     h = host(PROXY)
     unit = h.file("/etc/systemd/system/etcd-proxy.service").content_string
     assert command in unit and "--discovery-srv=etcd.test" in unit and "--endpoints" not in unit

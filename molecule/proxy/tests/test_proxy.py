@@ -10,7 +10,7 @@ import time
 
 import pytest
 from conftest import FIGURES
-from etcdtest import EPHEMERAL, PKI, Gateway, host, playbook, poll, recap, run_testbed
+from etcdtest import EPHEMERAL, PKI, Gateway, host, playbook, poll, private_key_secrets, recap, run_testbed, where_leaked
 
 MEMBERS = ["prx-host0", "prx-host1", "prx-host2"]
 ADDRESS = {h: "10.250.0.%d" % (100 + i) for i, h in enumerate(MEMBERS)}
@@ -256,10 +256,12 @@ def test_a_proxy_host_that_reaches_no_member_is_named():
     h = host(GATEWAY)
     h.run("iptables -I OUTPUT -p tcp --dport 2379 -j REJECT")
     try:
-        rc, out = playbook("proxy")
+        # At -vvv: the failure path shows no key either.
+        rc, out = playbook("proxy", "-vvv")
     finally:
         h.run("iptables -D OUTPUT -p tcp --dport 2379 -j REJECT")
     assert rc != 0 and "host prx-host4 reaches no member of the cluster" in " ".join(out.split()), out[-3000:]
+    assert where_leaked(out, private_key_secrets(PKI)) == "", "at -vvv: " + where_leaked(out, private_key_secrets(PKI))
 
 
 def unix_times(name, *properties):

@@ -434,3 +434,37 @@ def inventory_secrets(variables, key_file=None):
 def leaked(output, secrets):
     """Which of ``secrets`` ({what: value}, inventory_secrets) appear in a run's output."""
     return sorted(what for what, value in secrets.items() if value in output)
+
+
+def private_key_secrets(pki_dir):
+    """{what: text} of every private key in a controller PKI directory (``*-key.pem``, its
+    sub-directories included), each as its first line of key material, which a run's output would
+    show whole even when it escapes the key's newlines."""
+    found = {}
+    for parent, _dirs, files in os.walk(pki_dir):
+        for name in files:
+            if name.endswith("-key.pem"):
+                path = os.path.join(parent, name)
+                with open(path) as handle:
+                    body = [line for line in handle.read().splitlines() if line and not line.startswith("-----")]
+                if body:
+                    found["private key " + os.path.relpath(path, pki_dir)] = body[0]
+    return found
+
+
+def where_leaked(output, secrets):
+    """For an assertion message: each leaked secret of ``secrets`` ({what: value}) with the task
+    header above the first lines that show it, the value itself replaced by <what>."""
+    report = []
+    for what in leaked(output, secrets):
+        task = "(before any task)"
+        shown = []
+        for line in output.splitlines():
+            if line.startswith("TASK ["):
+                task = line
+            elif secrets[what] in line and len(shown) < 3:
+                at = line.index(secrets[what])
+                around = line[max(0, at - 200):at + len(secrets[what]) + 100]
+                shown.append("%s: ...%s..." % (task, around.replace(secrets[what], "<%s>" % what)))
+        report.append("%s in: %s" % (what, " | ".join(shown)))
+    return "; ".join(report)

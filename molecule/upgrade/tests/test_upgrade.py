@@ -19,7 +19,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from etcdtest import BACKUPS, Gateway, LeaderWatch, Writer, fingerprint, host, interrupted_playbook, playbook, recap, release_run_lock
+from etcdtest import (BACKUPS, PKI, Gateway, LeaderWatch, Writer, fingerprint, host, interrupted_playbook, playbook,
+                      private_key_secrets, recap, release_run_lock, where_leaked)
 
 HOSTS = ["upg-host0", "upg-host1", "upg-host2"]
 URL = {h: "https://10.250.0.5%d:2379" % i for i, h in enumerate(HOSTS)}
@@ -260,7 +261,9 @@ def test_a_member_that_does_not_come_back_stops_the_roll_until_it_is_fixed():
         "mkdir -p %s && printf '[Service]\\nExecStartPost=+/usr/sbin/iptables -I INPUT -p tcp --dport 2379 -j DROP\\n' > %s"
         " && systemctl daemon-reload" % (os.path.dirname(UNREACHABLE), UNREACHABLE))
     before = restarts()
-    rc, out = playbook("upgrade", "-e", "etcd_version=3.5.1", "-e", "etcd_heartbeat_interval=120",
+    # At -vvv, failure path included: the members' settings change, so their files (keys included)
+    # are sent to them.
+    rc, out = playbook("upgrade", "-vvv", "-e", "etcd_version=3.5.1", "-e", "etcd_heartbeat_interval=120",
                        "-e", "etcd_health_timeout=15")
     stopped = restarts()
     noted = on_every_host(lambda name: host(name).file("/etc/etcd/restart-pending").exists)
@@ -270,6 +273,7 @@ def test_a_member_that_does_not_come_back_stops_the_roll_until_it_is_fixed():
         assert "the roll stopped at %s (member %s): etcd cluster not healthy after 15s" % (first, first) in text, out
         assert "%s (%s)" % (first, URL[first]) in text.split("the roll stopped at", 1)[1], out
         assert "No further member was restarted" in text, out
+        assert where_leaked(out, private_key_secrets(PKI)) == "", "at -vvv: " + where_leaked(out, private_key_secrets(PKI))
         # Only that member restarted; every member keeps its note for the next run.
         assert [h for h in HOSTS if stopped[h]["pid"] != before[h]["pid"]] == [first]
         assert all(noted.values()), noted

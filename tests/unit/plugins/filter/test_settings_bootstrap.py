@@ -78,11 +78,22 @@ def test_discovery_on_3_6_uses_the_v3_settings():
                     etcd_discovery_endpoints=["https://disco.example.com:2379"]) == []
 
 
-@pytest.mark.parametrize("url", ["https://disco:2379/v2/keys/", "https://disco:2379/_etcd/registry/t",
-                                 "ftp://disco/v2/keys/t", "https://disco:2379/v2/keys/t/"])
-def test_the_v2_url_is_a_keys_url(url):
+# A bad URL is shown without its token: the part after /v2/keys/ (the whole URL when it has none).
+@pytest.mark.parametrize("url, shown", [
+    ("https://disco:2379/v2/keys/", "https://disco:2379/v2/keys/<hidden>"),
+    ("https://disco:2379/_etcd/registry/t0ken", "<hidden>"),
+    ("ftp://disco/v2/keys/_etcd/registry/t0ken", "ftp://disco/v2/keys/<hidden>"),
+    ("https://disco:2379/v2/keys/_etcd/registry/t0ken/", "https://disco:2379/v2/keys/<hidden>"),
+])
+def test_the_v2_url_is_a_keys_url_and_a_bad_one_is_shown_without_its_token(url, shown):
     assert problems(etcd_discovery_url=url) == [
-        "host etcd-1: etcd_discovery_url=%r: %s" % (url, s.DISCOVERY_URL_TEXT)
+        "host etcd-1: etcd_discovery_url=%r: %s" % (shown, s.DISCOVERY_URL_TEXT)
+    ]
+
+
+def test_a_bad_v3_token_is_refused_without_showing_it():
+    assert problems(etcd_discovery_token="t0ken/") == [
+        "host etcd-1: etcd_discovery_token='<hidden>': '' or letters, digits, '.', '_' and '-', starting with a letter or digit"
     ]
 
 

@@ -179,9 +179,9 @@ BAD = [
     (dict(etcd_discovery_srv="localhost"), "etcd_discovery_srv", "'localhost'", "a DNS domain like example.com"),
     (dict(etcd_discovery_srv_name="a_b"), "etcd_discovery_srv_name", "'a_b'", "letters, digits and -"),
     (dict(etcd_discovery_srv_resolvers=["ns 1"]), "etcd_discovery_srv_resolvers[0]", "'ns 1'", "an IP address"),
-    (dict(etcd_discovery_url="http://d/x"), "etcd_discovery_url", "'http://d/x'", "the v2 URL of a token"),
+    (dict(etcd_discovery_url="http://d/x"), "etcd_discovery_url", "'<hidden>'", "the v2 URL of a token"),
     (dict(etcd_discovery_endpoints="http://d:2379"), "etcd_discovery_endpoints", "'http://d:2379'", "must be a list"),
-    (dict(etcd_discovery_token="-t"), "etcd_discovery_token", "'-t'", "letters, digits"),
+    (dict(etcd_discovery_token="-t"), "etcd_discovery_token", "'<hidden>'", "letters, digits"),
     (dict(etcd_auto_tls=True), "etcd_auto_tls", "True", "cannot be combined with etcd_tls=true"),
     # applications' client certificates (the rules: tests/unit/plugins/module_utils/test_etcd_pki_applications.py)
     (dict(etcd_pki_clients="billing"), "etcd_pki_clients", "'billing'", "must be a list of applications"),
@@ -693,7 +693,15 @@ def test_a_refused_target_never_shows_its_credentials():
 def test_every_managed_env_key_is_refused():
     for key, why in s.MANAGED_ENV.items():
         (message,) = problems(etcd_extra_env={key: "x"})
-        assert message == "host etcd-1: etcd_extra_env[%r]='x': %s" % (key, why)
+        shown = "'<hidden>'" if key in ("ETCD_DISCOVERY", "ETCD_DISCOVERY_TOKEN", "ETCD_DISCOVERY_PASSWORD") else "'x'"
+        assert message == "host etcd-1: etcd_extra_env[%r]=%s: %s" % (key, shown, why)
+
+
+@pytest.mark.parametrize("key", ["ETCD_DISCOVERY", "ETCD_DISCOVERY_TOKEN", "ETCD_DISCOVERY_PASSWORD"])
+def test_a_refused_secret_setting_never_shows_its_value(key):
+    (message,) = problems(etcd_extra_env={key: "http://disco:2379/v2/keys/_etcd/registry/t0ken-5ecret"})
+    assert "t0ken-5ecret" not in message
+    assert message.startswith("host etcd-1: etcd_extra_env[%r]='<hidden>': " % key)
 
 
 def test_a_refused_user_never_shows_a_password():

@@ -23,6 +23,15 @@ def test_parse_environment_skips_comments_and_unquotes():
     assert parse_environment(text) == {"ETCD_NAME": "etcd-host0", "ETCD_X": "a b", "ETCD_Y": "c"}
 
 
+def test_a_secret_setting_is_read_as_set_never_with_its_value():
+    text = ("ETCD_DISCOVERY=http://disco:2379/v2/keys/_etcd/registry/6c007a14\nETCD_DISCOVERY_TOKEN='t0ken'\n"
+            "ETCD_DISCOVERY_PASSWORD=pw\nETCD_DISCOVERY_ENDPOINTS=http://disco:2379\nETCD_DISCOVERY_USER=\n")
+    assert parse_environment(text) == {
+        "ETCD_DISCOVERY": "<hidden>", "ETCD_DISCOVERY_TOKEN": "<hidden>",
+        "ETCD_DISCOVERY_PASSWORD": "<hidden>", "ETCD_DISCOVERY_ENDPOINTS": "http://disco:2379",
+        "ETCD_DISCOVERY_USER": ""}
+
+
 def test_environment_files_in_order_with_optional_ones_marked():
     unit = "[Service]\nEnvironmentFile=/etc/etcd/etcd.env\nEnvironmentFile=-/etc/etcd/etcd-initial.env\nExecStart=x\n"
     assert environment_files(unit) == [("/etc/etcd/etcd.env", False), ("/etc/etcd/etcd-initial.env", True)]
@@ -141,6 +150,21 @@ def test_the_same_call_reads_the_account_the_paths_and_the_facts_the_role_uses(t
     assert facts["ansible_architecture"] == platform.machine() and facts["ansible_hostname"] == platform.node().split(".")[0]
     assert facts["ansible_service_mgr"] and facts["ansible_fqdn"]
     assert facts["ansible_default_ipv4"] in ({}, {"address": etcd_host_info.default_ipv4()})
+
+
+def test_the_bootstrap_settings_of_a_discovery_bootstrap_are_returned_without_the_token(tmp_path, capsys):
+    # What a bootstrap through the discovery service that stopped half-way leaves on a member: the
+    # next run reads it, and shows the result at -v.
+    token = "6c007a14875d53d9bf0ef5a6fc0257c8"
+    (tmp_path / "etcd.env").write_text("ETCD_NAME=m0\n")
+    (tmp_path / "etcd-initial.env").write_text(
+        "ETCD_DISCOVERY=http://10.0.0.9:2379/v2/keys/_etcd/registry/%s\nETCD_INITIAL_CLUSTER_STATE=new\n" % token)
+    unit = tmp_path / "etcd.service"
+    unit.write_text("EnvironmentFile=%s/etcd.env\nEnvironmentFile=-%s/etcd-initial.env\n" % (tmp_path, tmp_path))
+    code, out = run_module({"data_dir": str(tmp_path / "data"), "unit_path": str(unit)}, capsys)
+    assert code == 0
+    assert out["initial_settings"] == {"ETCD_DISCOVERY": "<hidden>", "ETCD_INITIAL_CLUSTER_STATE": "new"}
+    assert token not in json.dumps(out)
 
 
 def test_without_facts_asked_none_are_set_and_a_missing_account_reads_empty(tmp_path, capsys):
