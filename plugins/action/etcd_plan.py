@@ -43,7 +43,7 @@ class ActionModule(ActionBase):
                 settings.setdefault("forks", task_vars.get("ansible_forks"))
                 if not settings.get("cluster_token"):
                     settings["generated_token"] = "%s-%s" % (
-                        settings.get("group") or "etcd", "".join(secrets.choice(TOKEN_CHARS) for _ in range(16)))
+                        settings.get("group") or "etcd", "".join(secrets.choice(TOKEN_CHARS) for dummy in range(16)))
                 plan = etcd_plan.plan_hosts(members, self._host_values(hostvars, play_hosts, params["report_var"]),
                                             play_hosts, task_vars.get("ansible_play_hosts_all") or play_hosts, settings)
             elif params["stage"] == "cluster":

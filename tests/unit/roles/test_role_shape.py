@@ -81,8 +81,8 @@ def _expressions(key, text):
 
 
 def _size(expression):
-    filters = sum(1 for _ in expression.find_all(nodes.Filter)) + isinstance(expression, nodes.Filter)
-    conditions = sum(1 for _ in expression.find_all((nodes.CondExpr, nodes.And, nodes.Or)))
+    filters = len(list(expression.find_all(nodes.Filter))) + isinstance(expression, nodes.Filter)
+    conditions = len(list(expression.find_all((nodes.CondExpr, nodes.And, nodes.Or))))
     conditions += isinstance(expression, (nodes.CondExpr, nodes.And, nodes.Or))
     return filters, conditions
 

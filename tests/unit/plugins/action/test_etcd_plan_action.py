@@ -18,9 +18,9 @@ MEMBERS = [dict(host="h%d" % i, name="m%d" % i, address="10.0.0.%d" % (10 + i),
 def report(i, release="3.5.17"):
     settings = dict(ETCD_NAME="m%d" % i, ETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.0.%d:2380" % (10 + i),
                     ETCD_ADVERTISE_CLIENT_URLS="https://10.0.0.%d:2379" % (10 + i))
-    local = dict(cluster=dict(id="c1"), members=[dict(id="a%d" % j, name="m%d" % j, started=True,
-                                                       peer_urls=["https://10.0.0.%d:2380" % (10 + j)])
-                                                  for j in range(3)])
+    peers = [dict(id="a%d" % j, name="m%d" % j, started=True, peer_urls=["https://10.0.0.%d:2380" % (10 + j)])
+             for j in range(3)]
+    local = dict(cluster=dict(id="c1"), members=peers)
     return dict(info=dict(settings=settings, has_data=True, data_dir="/var/lib/etcd", release=release), local=local,
                 wanted=dict(data_dir="/var/lib/etcd", wal_dir=""))
 

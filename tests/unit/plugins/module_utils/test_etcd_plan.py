@@ -441,8 +441,8 @@ def test_members_left_out_block_a_rotation_and_the_wait_follows_joins():
     assert cluster_plan(first, health())["rotation_left_out"] == ["member m2 on host h2"]
     joining = hosts_plan({0: installed(0), 1: installed(1), 2: fresh()}, running(0, 1))
     assert cluster_plan(joining, health())["existing_wait"] is True
-    rejoining = hosts_plan({0: installed(0), 1: installed(1), 2: dict(installed(2), has_data=False,
-                                                                        configured_has_data=False)}, running(0, 1))
+    wiped = dict(installed(2), has_data=False, configured_has_data=False)
+    rejoining = hosts_plan({0: installed(0), 1: installed(1), 2: wiped}, running(0, 1))
     assert rejoining["rejoin"] == {"h2": "a2"} and rejoining["rejoin_names"] == ["m2"]
     assert rejoining["data_names"] == ["m0", "m1"] and cluster_plan(rejoining, health())["existing_wait"] is True
 

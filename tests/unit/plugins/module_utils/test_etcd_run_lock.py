@@ -134,6 +134,8 @@ def test_pki_connection_trusts_the_bundle_during_and_after_a_rotation(tmp_path):
                                              str(tmp_path / "admin-key.pem"))
     (tmp_path / "ca-bundle.pem").write_text("x")
     assert pki_connection(str(tmp_path))[0] == str(tmp_path / "ca-bundle.pem")
+
+
 @pytest.mark.parametrize("text, expected", [
     ("694d77aa9e38260f", 0x694d77aa9e38260f), ("0x" + "694d77aa9e38260f", 0x694d77aa9e38260f), (" 694D77AA9E38260F ", 0x694d77aa9e38260f),
     (str(0x694d77aa9e38260f), 0x694d77aa9e38260f), ("b0b", 0xB0B), ("1234", 0x1234),
@@ -153,9 +155,7 @@ def test_a_value_not_written_by_the_module_is_the_holder():
     assert etcd_run_lock.decode_value(b'{"x": 1}')["holder"] == '{"x": 1}'
 
 
-
 # -- the lock on a store (what the module and the members' timer share) ---------------------
-
 
 class StoreError(Exception):
     pass
