@@ -131,7 +131,7 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_
             errors.append("host %s: etcd_address %r is invalid; %s" % (host, str(address), problem))
             continue
         tls = _hostvar(hostvars, host, "etcd_tls", True)
-        url_scheme = scheme or ("https" if _truthy(tls) else "http")
+        url_scheme = scheme or ("https" if versions.truthy(tls) else "http")
         peer = int(peer_port or _hostvar(hostvars, host, "etcd_peer_port", 2380))
         client = int(client_port or _hostvar(hostvars, host, "etcd_client_port", 2379))
         listen_peer_url = peer_url = "%s://%s:%d" % (url_scheme, _url_host(str(address)), peer)
@@ -210,12 +210,6 @@ def upgrade_problem(running_versions, target, allow_downgrade=False):
         return versions.upgrade_problem(running_versions, target, allow_downgrade)
     except ValueError as exc:
         raise AnsibleFilterError(str(exc)) from exc
-
-
-def _truthy(value):
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on", "y")
-    return bool(value)
 
 
 def with_filters_loaded(value):

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from ansible.errors import AnsibleFilterError, AnsibleUndefinedVariable
 from jinja2 import Undefined
 
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy
+
 # Other module_utils are imported where they are used, so that loading this file stays cheap: every
 # task's process that uses one filter of the collection loads all of them (docs/deploy.md).
 
@@ -51,12 +53,6 @@ def _client_urls(members):
     return urls
 
 
-def _truthy(value):
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on", "y")
-    return bool(value)
-
-
 def proxy_args(members, settings):
     """The proxy's command line (argv) for the members' client URLs; see plugins/filter/proxy_args.yml."""
     urls = _client_urls(members)
@@ -71,7 +67,7 @@ def proxy_args(members, settings):
     if mode not in MODES:
         _fail("proxy_args", "mode %r is not one of %s" % (mode, ", ".join(MODES)))
     listen = host_port(settings["listen_address"], settings["port"])
-    tls = _truthy(settings["tls"])
+    tls = truthy(settings["tls"])
     if mode == "gateway":
         # An L4 passthrough: it forwards TCP to host:port, TLS and all, and never reads a certificate.
         upstream = _discovery_args(settings, "--trusted-ca-file") or \
@@ -92,7 +88,7 @@ def proxy_args(members, settings):
             "--cert-file=%s/server.pem" % pki, "--key-file=%s/server-key.pem" % pki,
             "--trusted-ca-file=%s/ca.pem" % pki,
         ]
-        if _truthy(settings["crl"]):
+        if truthy(settings["crl"]):
             # The members' revocation list, read again for every new client connection as etcd does:
             # a revoked client is refused here too, not served with the proxy's own pair upstream.
             argv.append("--client-crl-file=%s/crl.pem" % pki)
@@ -124,7 +120,7 @@ def _discovery_args(settings, ca_flag=None):
     argv = ["--discovery-srv=" + domain]
     if settings["discovery_srv_name"]:
         argv.append("--discovery-srv-name=" + str(settings["discovery_srv_name"]))
-    if not _truthy(settings["tls"]):
+    if not truthy(settings["tls"]):
         argv.append("--insecure-discovery")
     elif ca_flag:
         argv.append("%s=%s/ca.pem" % (ca_flag, settings["pki_dir"]))
@@ -136,7 +132,7 @@ def proxy_health_url(settings):
     address = str(settings.get("listen_address", "127.0.0.1"))
     if address in WILDCARDS:
         address = "127.0.0.1" if address == "0.0.0.0" else "::1"
-    scheme = "https" if _truthy(settings.get("tls", True)) else "http"
+    scheme = "https" if truthy(settings.get("tls", True)) else "http"
     return "%s://%s/health" % (scheme, host_port(address, settings.get("port", 23790)))
 
 
@@ -166,7 +162,7 @@ def proxy_problems(settings, host, member_hosts, member_settings=None, group="et
     # etcd checks each member it finds by SRV with a TLS handshake for the server name DOMAIN and
     # silently falls back to 127.0.0.1:2379 when none passes: the members' certificates must name it.
     domain = str(settings.get("etcd_proxy_discovery_srv") or "").strip().rstrip(".").lower()
-    if domain and _truthy(settings.get("etcd_tls", True)):
+    if domain and truthy(settings.get("etcd_tls", True)):
         named = {str(x).rstrip(".").lower() for x in extra_sans or []}
         if _member_value(member_settings, "etcd_bootstrap") == "dns_srv":
             named.add(str(_member_value(member_settings, "etcd_discovery_srv") or "").rstrip(".").lower())
@@ -179,7 +175,7 @@ def proxy_problems(settings, host, member_hosts, member_settings=None, group="et
     # The gateway passes TLS through: its clients verify the members' certificates, which name the
     # members' addresses, 127.0.0.1 and localhost, and etcd_pki_extra_sans.
     listen = str(settings.get("etcd_proxy_listen_address", "127.0.0.1"))
-    if settings.get("etcd_proxy_mode") == "gateway" and _truthy(settings.get("etcd_tls", True)) \
+    if settings.get("etcd_proxy_mode") == "gateway" and truthy(settings.get("etcd_tls", True)) \
             and listen not in ("127.0.0.1", "::1", *WILDCARDS) and listen not in [str(x) for x in extra_sans or []]:
         problems.append(
             "host %s: etcd_proxy_listen_address=%r: the gateway passes TLS through, and the members' certificates "
@@ -205,7 +201,7 @@ def proxy_group_problem(hosts, group, asked=True):
     """A refusal when the proxy group is empty or missing and a proxy was asked for; else ``''``."""
     if hosts and not isinstance(hosts, str):
         return ""
-    if not _truthy(asked):
+    if not truthy(asked):
         return ""
     return ("the proxy group is empty or missing: the inventory has no hosts in group '%s' (etcd_proxy_group); "
             "add the client hosts to it, or leave etcd_proxy_mode unset; nothing was changed" % group)
@@ -226,7 +222,7 @@ def proxy_reach_problem(health, host, endpoints, certificates=True):
     health = health if isinstance(health, Mapping) else {}
     records = [r for r in health.get("endpoints") or [] if isinstance(r, Mapping)]
     reached = [r.get("endpoint") for r in records
-               if r.get("reachable") or (not _truthy(certificates) and _tls_error(r.get("error")))]
+               if r.get("reachable") or (not truthy(certificates) and _tls_error(r.get("error")))]
     if reached:
         return ""
     why = "; ".join("%s: %s" % (r.get("endpoint"), r.get("error") or "no answer") for r in records) \
