@@ -1,7 +1,7 @@
 """Off-host, encrypted backups (docs/backup-targets.md), before the restore tests rebuild the cluster.
 
 The backup playbook sends each snapshot, encrypted on the controller, to an S3 bucket (a moto
-server on the controller) and to a directory on rst-host2 over SSH, and prunes both to their
+server on the controller) and to a directory on 10.250.0.42 over SSH, and prunes both to their
 `keep`; neither copy holds the database or the key in the clear. The restore drill takes the newest
 backup from the SSH target and restores it; the restore refuses a tampered one from the bucket,
 naming it and its target, with every host as it was.
@@ -21,9 +21,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
 # The unit tests' moto server, found through the path above.
 from moto_server import moto_server
 
-HOSTS = ["rst-host0", "rst-host1", "rst-host2"]
+HOSTS = ["10.250.0.40", "10.250.0.41", "10.250.0.42"]
 BUCKET = "etcd-offsite"
-SSH_HOST, SSH_PATH = "rst-host2", "/srv/etcd-offsite"
+SSH_HOST, SSH_PATH = "10.250.0.42", "/srv/etcd-offsite"
 KEY_FILE = os.path.join(EPHEMERAL, "etcd-backup.key")
 MAGIC = b"RAFTOPS-ETCD-BACKUP"
 BBOLT_MAGIC = b"\xed\xda\x0c\xed"  # 0xED0CDAED, little-endian, in every bbolt meta page

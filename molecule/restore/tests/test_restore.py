@@ -3,9 +3,12 @@
 In order: the members' timer takes and prunes snapshots; the backup playbook brings verified
 snapshots to the controller and keeps the newest etcd_backup_keep; every bad snapshot, and a
 member short of space, is refused with every host left as it was; then two of the three hosts
-are lost and replaced by fresh ones, and the restore playbook brings every key back from the
-newest backup into a new cluster; a restore killed half-way while a host reboots finishes when
-run again. (Molecule's idempotence step runs after this verifier, on the
+are lost: one is replaced by a fresh host at its address, the other stays dead. The status
+playbook reports the dead member; the restore refuses to run with the dead host in the inventory,
+naming it and what to do; with its line taken out of the inventory, the restore brings every key
+back from the newest backup into a new, smaller cluster, and the deploy playbook adds the host back
+once it is replaced. A restore killed half-way while a host reboots finishes when run again.
+The inventory is in the README's style: hosts by address, each with its NODE_NAME. (Molecule's idempotence step runs after this verifier, on the
 restored cluster.)
 """
 
@@ -13,21 +16,25 @@ import base64
 import json
 import os
 import re
-import subprocess
+import shutil
 import time
 from pathlib import Path
 
 import pytest
-from etcdtest import (BACKUPS, ROOT, Gateway, b64, fingerprint, host, interrupted_playbook, playbook, poll,
-                      run_testbed, snapshots)
+import yaml
+from etcdtest import (BACKUPS, EPHEMERAL, INVENTORY, PKI, Gateway, b64, fingerprint, host, hosts_called,
+                      interrupted_playbook, playbook, poll, private_key_secrets, recap, run_testbed, snapshots,
+                      where_leaked)
 
-ADDRESSES = {"rst-host0": "10.250.0.40", "rst-host1": "10.250.0.41", "rst-host2": "10.250.0.42"}
-HOSTS = sorted(ADDRESSES)
-URLS = ["https://%s:2379" % ADDRESSES[h] for h in HOSTS]
-# rst-host0 keeps its data on a tmpfs of its own (prepare.yml); the others use the default.
-DATA_DIRS = {"rst-host0": "/srv/etcd/data", "rst-host1": "/var/lib/etcd", "rst-host2": "/var/lib/etcd"}
+# The inventory's hosts are their addresses (the README's style); NODE_NAME is the member's name.
+NAME = {"10.250.0.40": "rst-host0", "10.250.0.41": "rst-host1", "10.250.0.42": "rst-host2"}
+HOSTS = sorted(NAME)
+URLS = ["https://%s:2379" % h for h in HOSTS]
+# 10.250.0.40 keeps its data on a tmpfs of its own (prepare.yml); the others use the default.
+DATA_DIRS = {"10.250.0.40": "/srv/etcd/data", "10.250.0.41": "/var/lib/etcd", "10.250.0.42": "/var/lib/etcd"}
 SMALL_FS = "/srv/etcd"
-SURVIVOR, LOST = "rst-host0", ["rst-host1", "rst-host2"]
+# The disaster: the survivor keeps its data, FRESH's host is replaced by a fresh one, DEAD's stays dead.
+SURVIVOR, FRESH, DEAD = HOSTS
 KEEP = 2          # etcd_backup_keep in molecule.yml
 HOST_KEEP = 2     # etcd_backup_host_keep
 HOST_DIR = "/var/backups/etcd"
@@ -54,10 +61,10 @@ def read_prefix(gateway, prefix):
     return {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv.get("value", "")).decode() for kv in kvs}
 
 
-def host_state():
+def host_state(names=tuple(HOSTS)):
     """fingerprint() plus what a restore would touch: data dirs, moved-aside dirs, copies, the timer."""
-    state_now = fingerprint(HOSTS)
-    for name in HOSTS:
+    state_now = fingerprint(names)
+    for name in names:
         data = DATA_DIRS[name]
         state_now[name] += host(name).run(
             "ls -a %s %s/member; ls -d %s.* 2>&1; ls -a %s | grep -v '^etcd-snapshot-'; "
@@ -151,7 +158,7 @@ def damaged(tmp_path, how):
         data = b"this is not an etcd snapshot\n" * 400
     elif how == "bare-db":
         # The member's live database file: a bbolt file without the trailer snapshot save adds.
-        data = host("rst-host1").check_output("base64 -w0 /var/lib/etcd/member/snap/db")
+        data = host(FRESH).check_output("base64 -w0 /var/lib/etcd/member/snap/db")
         data = base64.b64decode(data)
     if how != "missing":
         path.write_bytes(bytes(data))
@@ -189,15 +196,15 @@ def test_a_restore_without_a_snapshot_is_refused():
 
 def test_a_restore_leaving_a_member_out_is_refused():
     before = host_state()
-    rc, out = playbook("restore", "-e", "etcd_restore_snapshot=" + state["snapshot"], "--limit", "rst-host0,rst-host1")
+    rc, out = playbook("restore", "-e", "etcd_restore_snapshot=" + state["snapshot"], "--limit", SURVIVOR + "," + FRESH)
     assert rc != 0
-    assert ("every member must take part in a restore, but rst-host2 of group etcd are not in this run "
-            "(unreachable or --limit)") in " ".join(out.split()), out
+    assert ("every member must take part in a restore, but 10.250.0.42 of group etcd are not in this run "
+            "(--limit). Bring a dead host back") in " ".join(out.split()), out
     assert host_state() == before
 
 
 def test_a_member_short_of_space_is_refused_before_any_host_changes():
-    """The module's own free-space check on rst-host0, whose data filesystem is made small."""
+    """The module's own free-space check on 10.250.0.40, whose data filesystem is made small."""
     small = host(SURVIVOR)
     used = int(small.check_output("df -B1 --output=used %s | tail -1" % SMALL_FS))
     before = host_state()
@@ -208,53 +215,115 @@ def test_a_member_short_of_space_is_refused_before_any_host_changes():
         small.check_output("mount -o remount,size=512m %s" % SMALL_FS)
     assert rc != 0
     flat = " ".join(out.split())
-    assert re.search(r"host rst-host0: not enough free space for the restore on the filesystem of /srv/etcd: "
+    assert re.search(r"host 10\.250\.0\.40: not enough free space for the restore on the filesystem of /srv/etcd: "
                      r"a [\d.]+ KiB snapshot needs about [\d.]+ MiB .* [\d.]+ MiB is available; nothing was changed", flat), out
     assert host_state() == before
 
 
-def test_two_hosts_lost_replaced_and_restored_from_the_newest_backup():
+def flat(text):
+    return " ".join(text.split())
+
+
+def inventory_without(gone):
+    """The inventory as an operator edits it when a host is gone for good: a copy of Molecule's
+    (its group_vars and host_vars with it) with the host's line taken out."""
+    path = os.path.join(EPHEMERAL, "inventory-without-" + gone)
+    shutil.rmtree(path, ignore_errors=True)
+    shutil.copytree(os.path.dirname(INVENTORY), path)
+    with open(INVENTORY) as handle:
+        groups = yaml.safe_load(handle)
+    for group in groups.values():
+        (group.get("hosts") or {}).pop(gone, None)
+    with open(os.path.join(path, os.path.basename(INVENTORY)), "w") as handle:
+        yaml.safe_dump(groups, handle)
+    return os.path.join(path, os.path.basename(INVENTORY))
+
+
+def no_key_shown(out, run):
+    """No private key of the controller's PKI (the CA's, the admin's, the members') in a run at -vvv."""
+    shown = where_leaked(out, private_key_secrets(PKI))
+    assert shown == "", "%s at -vvv: %s" % (run, shown)
+
+
+def test_a_dead_host_is_reported_refused_then_left_out_of_a_smaller_restore_and_added_back():
+    """Two hosts are lost for real: DEAD's is killed (no SSH, no facts) and stays dead, FRESH's is
+    replaced by a fresh host at its address (docs/backup-restore.md)."""
     gateway = Gateway(URLS[0])
     before_ids = {m["name"]: m["ID"] for m in gateway.members()}
     before_cluster = gateway.status()["header"]["cluster_id"]
     # Restores earlier in the scenario (test_drill_and_bump) left their own.
     aside_before = set(host(SURVIVOR).run("ls -d %s.before-restore-*" % DATA_DIRS[SURVIVOR]).stdout.split())
 
-    recreate = [subprocess.Popen([os.path.join(ROOT, "tests/testbed/host.sh"), "recreate", name, ADDRESSES[name]])
-                for name in LOST]
-    assert all(p.wait(timeout=180) == 0 for p in recreate)
+    # The status playbook, with the dead host in the inventory: its member is shown unreachable,
+    # with what to do; its address comes from the members' record (no facts, no etcd_address).
+    run_testbed("kill", DEAD)
+    rc, out = playbook("status", "-vvv")
+    no_key_shown(out, "status")
+    assert "no address" not in out, out
+    assert recap(out)[DEAD]["unreachable"] == 1 and recap(out)[SURVIVOR]["failed"] == 0, out
+    assert re.search(r"rst-host2 +https://10\.250\.0\.42:2379 .* unreachable", out), out
+    assert "etcd_replace=rst-host2" in flat(out), out
 
+    run_testbed("recreate", FRESH, FRESH)
+    # The restore with the dead host still in the inventory: refused before any host changes,
+    # naming the host and the ways on.
+    before = host_state([SURVIVOR, FRESH])
+    rc, out = playbook("restore", "-vvv", "-e", "etcd_restore_snapshot=" + state["snapshot"])
+    assert rc != 0
+    assert ("every member must take part in a restore, but 10.250.0.42 of group etcd did not answer (a dead host, "
+            "or no SSH: see above). Bring a dead host back, or put a fresh host at its address with its NODE_NAME, "
+            "and restore them all; or take it out of the inventory, restore the others as a smaller cluster and add "
+            "it back later with the deploy playbook (docs/backup-restore.md); nothing was changed") in flat(out), out[-6000:]
+    no_key_shown(out, "the refused restore")
+    assert host_state([SURVIVOR, FRESH]) == before
+
+    # The operator takes the dead host's line out of the inventory: the others are restored.
     started = time.monotonic()
-    rc, out = playbook("restore", "-e", "etcd_restore_snapshot=" + state["snapshot"])
-    print("restore of 3 members took %.1f s" % (time.monotonic() - started))
-    assert rc == 0, out
+    rc, out = playbook("restore", "-vvv", "-e", "etcd_restore_snapshot=" + state["snapshot"],
+                       inventory=inventory_without(DEAD))
+    print("restore of 2 members (one fresh) took %.1f s" % (time.monotonic() - started))
+    assert rc == 0, out[-8000:]
     assert re.search(r"restored %s: revision %d, \d+ keys, cluster token etcd-restored-" % (re.escape(state["snapshot"]),
-                                                                                           state["revision"]), out), out
+                                                                                           state["revision"]), out), out[-8000:]
+    no_key_shown(out, "the restore")
+    assert DEAD not in hosts_called(out), "the restore asked the dead host, out of its inventory"
+    members = {m["name"]: m["ID"] for m in gateway.members()}
+    assert sorted(members) == ["rst-host0", "rst-host1"]
+    for url in URLS[:2]:
+        assert read_prefix(Gateway(url), "/known/") == KNOWN
+
+    # The host is replaced by a fresh one at its address; back in the inventory, the deploy
+    # playbook adds it to the restored cluster.
+    run_testbed("recreate", DEAD, DEAD)
+    started = time.monotonic()
+    rc, out = playbook("etcd")
+    print("the replaced host added back by the deploy playbook in %.1f s" % (time.monotonic() - started))
+    assert rc == 0, out[-8000:]
 
     for url in URLS:
         restored = Gateway(url)
         assert read_prefix(restored, "/known/") == KNOWN
         assert restored.get("/after-backup") is None
     members = {m["name"]: m["ID"] for m in gateway.members()}
-    assert sorted(members) == HOSTS
+    assert sorted(members) == sorted(NAME.values())
     assert not set(members.values()) & set(before_ids.values()), "a new token gives new member IDs"
     assert gateway.status()["header"]["cluster_id"] != before_cluster
 
     # The survivor's old data is kept aside; the fresh hosts had none to move.
     aside = sorted(set(host(SURVIVOR).run("ls -d %s.before-restore-*" % DATA_DIRS[SURVIVOR]).stdout.split()) - aside_before)
     assert len(aside) == 1 and host(SURVIVOR).file(aside[0] + "/member/wal").is_directory
-    for name in LOST:
+    for name in (FRESH, DEAD):
         assert host(name).run("ls -d %s.before-restore-*" % DATA_DIRS[name]).rc != 0
     for name in HOSTS:
         assert not host(name).file(HOST_DIR + "/restore.db").exists
 
-    # The cluster takes writes, and the restore put the schedule back on every member.
+    # The cluster takes writes, and every member has the schedule: put back by the restore, or
+    # installed by the deploy on the host added back.
     Gateway(URLS[1]).put("/after-restore", "ok")
     assert Gateway(URLS[2]).get("/after-restore") == "ok"
     since = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 1))
     for name in HOSTS:
         assert poll(lambda name=name: any(f[14:30] >= since for f in snapshot_files(name))), name
-
 
 
 def test_a_restore_killed_mid_way_while_a_host_reboots_finishes_when_run_again():
@@ -263,8 +332,8 @@ def test_a_restore_killed_mid_way_while_a_host_reboots_finishes_when_run_again()
     assert rc != 0
     # Every member is stopped, its data moved aside and perhaps restored. A host that reboots now
     # starts etcd: it must not serve a cluster of its own (no data: refused; restored: no quorum).
-    run_testbed("kill", "rst-host1")
-    run_testbed("revive", "rst-host1", ADDRESSES["rst-host1"])
+    run_testbed("kill", FRESH)
+    run_testbed("revive", FRESH, FRESH)
     time.sleep(5)
     for url in URLS:
         try:
@@ -280,6 +349,6 @@ def test_a_restore_killed_mid_way_while_a_host_reboots_finishes_when_run_again()
     assert len(cluster_ids) == 1
     for url in URLS:
         assert read_prefix(Gateway(url), "/known/") == KNOWN
-    assert sorted(m["name"] for m in Gateway(URLS[0]).members()) == HOSTS
+    assert sorted(m["name"] for m in Gateway(URLS[0]).members()) == sorted(NAME.values())
     Gateway(URLS[2]).put("/after-second-restore", "ok")
     assert Gateway(URLS[0]).get("/after-second-restore") == "ok"

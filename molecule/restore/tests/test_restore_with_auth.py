@@ -93,7 +93,7 @@ def test_with_auth_on_the_drill_restores_the_backup():
 
 
 def test_with_auth_on_the_restore_keeps_auth_the_users_and_the_data_as_of_the_snapshot():
-    # Each earlier restore of the scenario kept rst-host0's old data dir beside the new one, on its
+    # Each earlier restore of the scenario kept 10.250.0.40's old data dir beside the new one, on its
     # small tmpfs (prepare.yml), WAL preallocation included: what is left free then varies around
     # what a restore needs. An operator deletes them once satisfied; so does this test, first.
     survivor = host(SURVIVOR)

@@ -38,9 +38,10 @@ def ansible_env():
     return env
 
 
-def playbook(name, *args, check=False, timeout=900):
-    """Run ``playbooks/<name>.yml`` of the collection; returns (returncode, output)."""
-    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(ROOT, "playbooks", name + ".yml"), *args]
+def playbook(name, *args, check=False, timeout=900, inventory=INVENTORY):
+    """Run ``playbooks/<name>.yml`` of the collection against ``inventory`` (Molecule's unless an
+    edited copy is given); returns (returncode, output)."""
+    cmd = ["ansible-playbook", "-i", inventory, os.path.join(ROOT, "playbooks", name + ".yml"), *args]
     if check:
         cmd.append("--check")
     proc = subprocess.run(cmd, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
