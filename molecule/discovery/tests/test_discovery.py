@@ -207,7 +207,8 @@ def test_a_failed_discovery_bootstrap_is_cleaned_up_so_that_a_rerun_starts_afres
                 host(name).run("iptables -D %s %s" % (chain, PEER_CUT))
     assert rc != 0
     assert "the new cluster did not form (discovery bootstrap)" in flat(out), out[-3000:]
-    assert "The members were stopped, their new data and the discovery token deleted; run the playbook again." in flat(out)
+    assert ("The members were stopped, their new data, bootstrap settings and the discovery token deleted; run the "
+            "playbook again.") in flat(out)
     assert registry() is None
     assert secrets_shown(out, DISC) == "", "the failed bootstrap at -vvv prints " + secrets_shown(out, DISC)
     for name in MEMBERS:
@@ -216,12 +217,32 @@ def test_a_failed_discovery_bootstrap_is_cleaned_up_so_that_a_rerun_starts_afres
         assert "found all needed peers from discovery server" in h.run("journalctl -u etcd-disc --no-pager").stdout
         assert h.run("systemctl is-active etcd-disc").stdout.strip() != "active"
         assert not h.file("/var/lib/etcd-disc/member").exists
+        # The settings that name the deleted token go with the data.
+        assert not h.file(INITIAL_ENV).exists
+
+
+# What a discovery bootstrap killed half-way leaves on each member (the rescue above never ran):
+# the bootstrap settings the role writes, naming the token, mode 0640 root:etcd-disc.
+INITIAL_ENV = "/etc/etcd-disc/etcd-initial.env"
+KILLED_RUN_SETTINGS = """# Ansible managed
+# Used only while this member bootstraps or joins; removed once the cluster is healthy.
+# The members register under a token of the discovery cluster (v2 discovery).
+ETCD_DISCOVERY=%s
+ETCD_INITIAL_CLUSTER_STATE=new
+ETCD_INITIAL_CLUSTER_TOKEN=etcd-disc-killed-run
+""" % DISC["etcd_discovery_url"]
 
 
 def test_a_cluster_bootstraps_through_a_discovery_token():
-    # The failed bootstrap left its settings (the token's URL) on the members: this run reads them.
+    # A run killed mid-bootstrap leaves its settings (the token's URL) on the members, which this
+    # run reads back: placed here as such a run leaves them, since the failed run above cleaned up.
+    for name in MEMBERS:
+        assert host(name).run("umask 077 && printf %%s %s > %s && chown root:etcd-disc %s && chmod 0640 %s" % (
+            shlex.quote(KILLED_RUN_SETTINGS), INITIAL_ENV, INITIAL_ENV, INITIAL_ENV)).rc == 0
     rc, out = playbook("etcd", "-vvv", *extra_vars("disc", **DISC))
     assert rc == 0, out[-3000:]
+    # The host read returned the leftover's secret setting, hidden.
+    assert '"ETCD_DISCOVERY": "<hidden>"' in out, out[-3000:]
     assert secrets_shown(out, DISC) == "", "the bootstrap at -vvv prints " + secrets_shown(out, DISC)
     assert len(Gateway("https://10.250.0.111:12379", ca=os.path.join(EPHEMERAL, "etcd-disc-pki", "ca.pem"),
                        cert=os.path.join(EPHEMERAL, "etcd-disc-pki", "admin.pem"),
