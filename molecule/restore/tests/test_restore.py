@@ -27,8 +27,8 @@ from etcdtest import (BACKUPS, EPHEMERAL, INVENTORY, PKI, Gateway, b64, fingerpr
                       where_leaked)
 
 # The inventory's hosts are their addresses (the README's style); NODE_NAME is the member's name.
-NAME = {"10.250.0.40": "rst-host0", "10.250.0.41": "rst-host1", "10.250.0.42": "rst-host2"}
-HOSTS = sorted(NAME)
+MEMBER = {"10.250.0.40": "rst-host0", "10.250.0.41": "rst-host1", "10.250.0.42": "rst-host2"}
+HOSTS = sorted(MEMBER)
 URLS = ["https://%s:2379" % h for h in HOSTS]
 # 10.250.0.40 keeps its data on a tmpfs of its own (prepare.yml); the others use the default.
 DATA_DIRS = {"10.250.0.40": "/srv/etcd/data", "10.250.0.41": "/var/lib/etcd", "10.250.0.42": "/var/lib/etcd"}
@@ -268,7 +268,9 @@ def test_a_dead_host_is_reported_refused_then_left_out_of_a_smaller_restore_and_
     # The restore with the dead host still in the inventory: refused before any host changes,
     # naming the host and the ways on.
     before = host_state([SURVIVOR, FRESH])
+    started = time.monotonic()
     rc, out = playbook("restore", "-vvv", "-e", "etcd_restore_snapshot=" + state["snapshot"])
+    print("the restore refused for the dead host in %.1f s" % (time.monotonic() - started))
     assert rc != 0
     assert ("every member must take part in a restore, but 10.250.0.42 of group etcd did not answer (a dead host, "
             "or no SSH: see above). Bring a dead host back, or put a fresh host at its address with its NODE_NAME, "
@@ -305,7 +307,7 @@ def test_a_dead_host_is_reported_refused_then_left_out_of_a_smaller_restore_and_
         assert read_prefix(restored, "/known/") == KNOWN
         assert restored.get("/after-backup") is None
     members = {m["name"]: m["ID"] for m in gateway.members()}
-    assert sorted(members) == sorted(NAME.values())
+    assert sorted(members) == sorted(MEMBER.values())
     assert not set(members.values()) & set(before_ids.values()), "a new token gives new member IDs"
     assert gateway.status()["header"]["cluster_id"] != before_cluster
 
@@ -349,6 +351,6 @@ def test_a_restore_killed_mid_way_while_a_host_reboots_finishes_when_run_again()
     assert len(cluster_ids) == 1
     for url in URLS:
         assert read_prefix(Gateway(url), "/known/") == KNOWN
-    assert sorted(m["name"] for m in Gateway(URLS[0]).members()) == sorted(NAME.values())
+    assert sorted(m["name"] for m in Gateway(URLS[0]).members()) == sorted(MEMBER.values())
     Gateway(URLS[2]).put("/after-second-restore", "ok")
     assert Gateway(URLS[0]).get("/after-second-restore") == "ok"
