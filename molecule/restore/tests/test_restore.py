@@ -8,8 +8,8 @@ playbook reports the dead member; the restore refuses to run with the dead host 
 naming it and what to do; with its line taken out of the inventory, the restore brings every key
 back from the newest backup into a new, smaller cluster, and the deploy playbook adds the host back
 once it is replaced. A restore killed half-way while a host reboots finishes when run again.
-The inventory is in the README's style: hosts by address, each with its NODE_NAME. (Molecule's idempotence step runs after this verifier, on the
-restored cluster.)
+The inventory is in the README's style: hosts by address, each with its NODE_NAME. (Molecule's
+idempotence step runs after this verifier, on the restored cluster.)
 """
 
 import base64
