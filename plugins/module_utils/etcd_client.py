@@ -285,17 +285,29 @@ def parse_member_id(text):
 
 # /livez and /readyz: 3.4.29, 3.5.11 and 3.6.0 on (etcdhttp/health.go); before them only /health.
 READYZ_SINCE = ((3, 4, 29), (3, 5, 11), (3, 6, 0))
+# /readyz's learner check (non_learner): 3.5.19 and 3.6.0 on, never in 3.4.
+NON_LEARNER_CHECK_SINCE = ((3, 5, 19), (3, 6, 0))
 
 
-def readyz_served(release):
-    """Whether etcd ``release`` (``"3.5.30"``; '' unknown) serves ``/readyz``."""
+def _since(release, table):
     try:
         parts = tuple(int(p) for p in str(release).split("-")[0].split("."))
     except ValueError:
         return False
     if len(parts) != 3:
         return False
-    return any(parts[:2] == since[:2] and parts >= since for since in READYZ_SINCE) or parts >= (3, 7, 0)
+    return any(parts[:2] == since[:2] and parts >= since for since in table) or parts >= (3, 7, 0)
+
+
+def readyz_served(release):
+    """Whether etcd ``release`` (``"3.5.30"``; '' unknown) serves ``/readyz``."""
+    return _since(release, READYZ_SINCE)
+
+
+def readyz_path(release):
+    """``/readyz`` without its learner check where it has one (a learner is reported as such by its
+    status, not as unhealthy; excluding a check the release lacks would draw a warning in its log)."""
+    return "/readyz?exclude=non_learner" if _since(release, NON_LEARNER_CHECK_SINCE) else "/readyz"
 
 
 def normalize_member(raw):
@@ -726,10 +738,8 @@ class EtcdClient:
         """(healthy, reason) from ``/readyz`` where ``release`` (the member's version, from its
         status) serves it, else ``/health``; unreachable raises EtcdUnreachable."""
         if readyz_served(release):
-            # /readyz checks no NOSPACE alarm (only CORRUPT) and, from 3.5.19, that the member is no
-            # learner: a learner is reported as such by its status, not as unhealthy. Names a release
-            # does not know are only warned about by etcd.
-            status, body = self.get("/readyz?exclude=non_learner")
+            # /readyz checks no NOSPACE alarm (only CORRUPT), as /health?exclude=NOSPACE below.
+            status, body = self.get(readyz_path(release))
             reason = body if isinstance(body, str) else str(body.get("message", body))
             return status == 200, "" if status == 200 else reason.strip()
         # A NOSPACE alarm is the cluster's, reported with the alarms: a member that raised it still

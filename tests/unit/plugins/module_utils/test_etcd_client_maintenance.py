@@ -151,11 +151,14 @@ def test_readyz_where_the_release_serves_it(release, served):
     assert ec.readyz_served(release) is served
 
 
-@pytest.mark.parametrize("release", ["3.5.11", "3.6.16", "3.7.3"])
-def test_health_asks_readyz_and_excludes_only_the_learner_check(gateway, release):
-    gateway.routes["/readyz?exclude=non_learner"] = (200, "ok\n")
+@pytest.mark.parametrize("release, path", [
+    ("3.4.29", "/readyz"), ("3.5.11", "/readyz"), ("3.5.18", "/readyz"), ("3.5.19", "/readyz?exclude=non_learner"),
+    ("3.6.16", "/readyz?exclude=non_learner"), ("3.7.3", "/readyz?exclude=non_learner"),
+])
+def test_health_asks_readyz_without_the_learner_check_where_it_has_one(gateway, release, path):
+    gateway.routes[path] = (200, "ok\n")
     assert gateway.client.health(release) == (True, "")
-    assert gateway.requests == [("/readyz?exclude=non_learner", None)]
+    assert gateway.requests == [(path, None)]
 
 
 def test_readyz_503_gives_etcds_reason(gateway):
