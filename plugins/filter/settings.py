@@ -1162,8 +1162,8 @@ RULES = [
     Rule(variable, boolean, BOOL_TEXT,
          "the role reads it with Ansible's bool filter, which takes other values (like 'y') as false")
     for variable in ("etcd_tls", "etcd_pki_managed", "etcd_systemd_hardening", "etcd_show_status",
-                     "etcd_remove_wipe", "etcd_allow_downgrade", "etcd_backup_before_upgrade", "etcd_pki_replace_ca",
-                     "etcd_pki_rotate_ca",
+                     "etcd_remove_wipe", "etcd_allow_downgrade", "etcd_downgrade_cancel", "etcd_backup_before_upgrade",
+                     "etcd_pki_replace_ca", "etcd_pki_rotate_ca",
                      "etcd_run_lock", "etcd_corruption_checks", "etcd_preflight_strict", "etcd_restore_mark_compacted",
                      "etcd_auto_tls", "etcd_download_on_hosts", "etcd_pki_clients_allow_root")
 ] + [

@@ -460,6 +460,7 @@ BAD = [
     (dict(etcd_pki_managed=None), "etcd_pki_managed", "None", "true or false"),
     (dict(etcd_show_status="maybe"), "etcd_show_status", "'maybe'", "true or false"),
     (dict(etcd_remove_wipe=2), "etcd_remove_wipe", "2", "true or false"),
+    (dict(etcd_downgrade_cancel="please"), "etcd_downgrade_cancel", "'please'", "true or false"),
     (dict(etcd_run_lock="y"), "etcd_run_lock", "'y'", "true or false"),
     (dict(etcd_allow_downgrade=" yes"), "etcd_allow_downgrade", "' yes'", "true or false"),
     (dict(etcd_systemd_hardening=[]), "etcd_systemd_hardening", "[]", "true or false"),
