@@ -926,7 +926,7 @@ def feature_gates(value, settings):
     unknown = sorted(name for name in value if name not in known)
     if unknown:
         return "etcd %d.%d knows no feature gate %s; its gates are %s" % (
-            release + (", ".join(unknown), ", ".join(known)))
+            *release, ", ".join(unknown), ", ".join(known))
     bad = sorted(name for name, on in value.items() if str(on).lower() not in ("true", "false", "yes", "no", "1", "0"))
     if bad:
         return "the value of %s must be true or false" % ", ".join(bad)

@@ -45,7 +45,7 @@ PLAIN_DOWNGRADE_TO_3_4 = [3, 4, 32]
 FEATURE_GATES_SINCE = (3, 6)
 _GATES_3_6 = ("AllAlpha", "AllBeta", "CompactHashCheck", "InitialCorruptCheck", "LeaseCheckpoint",
               "LeaseCheckpointPersist", "SetMemberLocalAddr", "StopGRPCServiceOnDefrag", "TxnModeWriteWithSharedBuffer")
-FEATURE_GATES = {(3, 6): _GATES_3_6, (3, 7): tuple(sorted(_GATES_3_6 + ("FastLeaseKeepAlive", "PriorityRequest")))}
+FEATURE_GATES = {(3, 6): _GATES_3_6, (3, 7): tuple(sorted((*_GATES_3_6, "FastLeaseKeepAlive", "PriorityRequest")))}
 
 # The --experimental-* flags 3.6 deprecated and 3.7 removed (v3.7.0 CHANGELOG "Removed all deprecated
 # experimental flags"), as ETCD_* settings, and what replaced each in 3.6: a flag

@@ -177,7 +177,7 @@ def test_check_mode_validates_and_enables_nothing(cluster):
 def test_a_member_that_does_not_answer_stops_the_step(cluster):
     c = cluster("3.6.16")
     c.gateways[2].close()
-    with pytest.raises(ed.DowngradeError, match="did not answer its status: .*every member must answer"):
+    with pytest.raises(ed.DowngradeError, match=r"did not answer its status: .*every member must answer"):
         ed.validate(c.clients, "3.5")
     assert c.asked == []
 
@@ -186,7 +186,7 @@ def test_settle_waits_for_the_last_member(cluster):
     c = cluster("3.6.16")
     ed.enable(c.clients, "3.5", **waits())
     c.versions = ["3.5.30", "3.5.30", "3.6.16"]
-    with pytest.raises(ed.DowngradeError, match="the cluster version's settling at 3.5 did not happen within 2 s"):
+    with pytest.raises(ed.DowngradeError, match=r"the cluster version's settling at 3\.5 did not happen within 2 s"):
         ed.settle(c.clients, "3.5", wait_timeout=2, **waits())
 
 
@@ -203,6 +203,6 @@ def test_the_module_reports_each_members_versions(cluster):
 @pytest.mark.parametrize("target", ["", "three", "v"])
 def test_a_bad_target_is_refused_before_any_call(cluster, target):
     c = cluster("3.6.16")
-    with pytest.raises(ed.DowngradeError, match="is not a release like 3.5 or 3.5.30"):
+    with pytest.raises(ed.DowngradeError, match=r"is not a release like 3\.5 or 3\.5\.30"):
         ed.validate(c.clients, target)
     assert c.asked == []
