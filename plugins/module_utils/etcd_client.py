@@ -291,7 +291,7 @@ NON_LEARNER_CHECK_SINCE = ((3, 5, 19), (3, 6, 0))
 
 def _since(release, table):
     try:
-        parts = tuple(int(p) for p in str(release).split("-")[0].split("."))
+        parts = tuple(int(p) for p in str(release).split("-", maxsplit=1)[0].split("."))
     except ValueError:
         return False
     if len(parts) != 3:

@@ -22,8 +22,8 @@ def problems(**overrides):
 
 @pytest.mark.parametrize("version", ["3.4.23", "3.5.30"])
 def test_experimental_settings_pass_before_3_6(version):
-    assert problems(etcd_version=version, etcd_extra_env={"ETCD_EXPERIMENTAL_CORRUPT_CHECK_TIME": "4h",
-                                                         "ETCD_EXPERIMENTAL_MEMORY_MLOCK": True}) == []
+    extra = {"ETCD_EXPERIMENTAL_CORRUPT_CHECK_TIME": "4h", "ETCD_EXPERIMENTAL_MEMORY_MLOCK": True}
+    assert problems(etcd_version=version, etcd_extra_env=extra) == []
 
 
 @pytest.mark.parametrize("version, minor", [("3.6.0", "3.6"), ("3.6.16", "3.6"), ("3.7.3", "3.7")])

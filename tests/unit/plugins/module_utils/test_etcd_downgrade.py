@@ -19,7 +19,7 @@ class Cluster:
     to follow an enabled downgrade."""
 
     def __init__(self, version, storage_lag=2):
-        self.gateways = [Gateway() for _ in range(3)]
+        self.gateways = [Gateway(), Gateway(), Gateway()]
         self.versions = [version] * 3
         self.cluster = "%d.%d.0" % _minor(version)
         self.storage = [self.cluster] * 3
@@ -29,7 +29,7 @@ class Cluster:
         for index, gw in enumerate(self.gateways):
             gw.routes["/v3/maintenance/status"] = lambda body, i=index: (200, self.status(i))
             gw.routes["/v3/maintenance/downgrade"] = self.downgrade
-            gw.routes["/version"] = lambda _body: (200, {"etcdserver": self.versions[0], "etcdcluster": self.cluster})
+            gw.routes["/version"] = lambda body: (200, {"etcdserver": self.versions[0], "etcdcluster": self.cluster})
 
     @property
     def clients(self):
