@@ -8,6 +8,7 @@ import pytest
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_downgrade as ed
 from ansible_collections.raftops.etcd.plugins.modules import etcd_downgrade as module
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_gateway import HEADER, Gateway
+from ansible_collections.raftops.etcd.tests.unit.plugins.module_utils.test_etcd_run_lock import Clock
 
 
 def _minor(version):
@@ -86,17 +87,6 @@ def cluster():
     yield make
     for c in made:
         c.close()
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def waits():
