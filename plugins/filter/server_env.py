@@ -1,7 +1,7 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """The members' ETCD_* settings whose form depends on the release: the metrics listener, the data
-corruption checks and the TLS floor. One place decides them, so that the members' settings
+corruption checks, the feature gates (etcd_feature_gates) and the TLS floor. One place decides them, so that the members' settings
 (_etcd_env_content in the role's vars) only write them and each release gets the flags it knows (an
 unknown ETCD_* variable is only warned about by etcd, so a mistake here would silently turn a check
 off; the unit tests pin every release boundary).
@@ -11,11 +11,14 @@ from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy
+
 METRICS_MODES = ("loopback", "address", "off")
 # --experimental-compact-hash-check-enabled exists from 3.5.5; in 3.6 both checks are feature gates
-# and the experimental flags are deprecated.
+# and the experimental flags are deprecated, in 3.7 gone (etcd_versions.EXPERIMENTAL_REPLACEMENTS).
 COMPACT_HASH_CHECK_SINCE = (3, 5, 5)
 FEATURE_GATES_SINCE = (3, 6, 0)
+CORRUPTION_CHECK_GATES = ("CompactHashCheck", "InitialCorruptCheck")
 # --tls-min-version exists from 3.4.25 and 3.5.8.
 TLS_MIN_VERSION_SINCE = ((3, 4, 25), (3, 5, 8))
 
@@ -58,13 +61,18 @@ def server_env(settings, version, member):
                         member["client_url"], tls)
     if urls:
         env["ETCD_LISTEN_METRICS_URLS"] = ",".join(urls)
-    if settings.get("corruption_checks"):
-        if version >= FEATURE_GATES_SINCE:
-            env["ETCD_FEATURE_GATES"] = "CompactHashCheck=true,InitialCorruptCheck=true"
-        else:
-            env["ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK"] = "true"
-            if version >= COMPACT_HASH_CHECK_SINCE:
-                env["ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED"] = "true"
+    gates = {}
+    if version >= FEATURE_GATES_SINCE:
+        # the operator's gates (settings_problems checked them against the release), then the checks'
+        gates = {str(name): truthy(on) for name, on in (settings.get("feature_gates") or {}).items()}
+        if settings.get("corruption_checks"):
+            gates.update((name, True) for name in CORRUPTION_CHECK_GATES)
+    if gates:
+        env["ETCD_FEATURE_GATES"] = ",".join("%s=%s" % (name, str(gates[name]).lower()) for name in sorted(gates))
+    if settings.get("corruption_checks") and version < FEATURE_GATES_SINCE:
+        env["ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK"] = "true"
+        if version >= COMPACT_HASH_CHECK_SINCE:
+            env["ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED"] = "true"
     if tls and (version >= TLS_MIN_VERSION_SINCE[1] or TLS_MIN_VERSION_SINCE[0] <= version < (3, 5, 0)):
         env["ETCD_TLS_MIN_VERSION"] = "TLS1.2"
     return env

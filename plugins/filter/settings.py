@@ -15,7 +15,12 @@ from collections.abc import Mapping
 from ansible_collections.raftops.etcd.plugins.filter.etcd import is_dns_name, is_ip_address
 from ansible_collections.raftops.etcd.plugins.filter.server_env import METRICS_MODES
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import HIDDEN, NAME_PATTERN, NAME_RULE, SECRET_SETTINGS
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import VERSION_PATTERN
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import (
+    EXPERIMENTAL_REPLACEMENTS,
+    FEATURE_GATES_SINCE,
+    VERSION_PATTERN,
+    known_feature_gates,
+)
 # Other module_utils are imported where they are used, so that loading this file stays cheap: every
 # task's process that uses one filter of the collection loads all of them (docs/deploy.md).
 
@@ -830,6 +835,7 @@ MANAGED_ENV = dict(
     ETCD_LISTEN_METRICS_URLS="the role sets this; use etcd_metrics and etcd_metrics_port instead",
     ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK="the role sets this; use etcd_corruption_checks instead",
     ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED="the role sets this; use etcd_corruption_checks instead",
+    ETCD_FEATURE_GATES="the role sets this (with the corruption checks' gates); use etcd_feature_gates instead",
 )
 # Anything else about TLS (experimental or future names) is the role's too.
 TLS_KEY = re.compile(r".*(TLS|CERT|KEY_FILE|CRL|CIPHER|_CA_FILE|SAN_VERIFICATION).*")
@@ -859,7 +865,7 @@ def _plaintext_listener(key, text):
     return False
 
 
-def extra_env(value, _settings):
+def extra_env(value, settings):
     if not isinstance(value, Mapping):
         return True
     problems = []
@@ -879,7 +885,55 @@ def extra_env(value, _settings):
             continue
         if isinstance(item, str) and _plaintext_listener(key, item):
             problems.append((label, item, PLAINTEXT_TEXT))
+            continue
+        release = _release(settings)
+        if key.startswith("ETCD_EXPERIMENTAL_") and release is not None and release >= FEATURE_GATES_SINCE:
+            problems.append((label, item, _experimental_text(key, release)))
     return problems
+
+
+def _experimental_text(key, release):
+    """etcd 3.6 deprecated the --experimental-* flags and 3.7 removed them, and an unknown ETCD_*
+    setting is only a warning: the member would start without it."""
+    replacement = EXPERIMENTAL_REPLACEMENTS.get(key)
+    text = "etcd %d.%d has no experimental settings any more (3.6 deprecated them, 3.7 removed them, and " \
+           "etcd would only warn and run without it); " % release
+    if replacement:
+        return text + "use %s instead" % replacement
+    return text + "see etcd's CHANGELOG-3.6 for the setting or feature gate (etcd_feature_gates) that replaced it"
+
+
+# --- etcd_feature_gates --------------------------------------------------------------------------
+
+FEATURE_GATES_TEXT = "a dict of etcd feature gate -> true/false, like {StopGRPCServiceOnDefrag: true}"
+CORRUPTION_GATES = ("CompactHashCheck", "InitialCorruptCheck")
+
+
+def feature_gates(value, settings):
+    """The gates must be ones etcd_version knows (an unknown gate stops etcd at start), with a
+    boolean each, and leave the corruption checks' gates to etcd_corruption_checks."""
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, (bool, str, int))
+                                                 for k, v in value.items()):
+        return True
+    if not value:
+        return None
+    release = _release(settings)
+    if release is None:
+        return None
+    if release < FEATURE_GATES_SINCE:
+        return "etcd %d.%d has no feature gates (--feature-gates arrives in 3.6); leave it {}" % release
+    known = known_feature_gates(release)
+    unknown = sorted(name for name in value if name not in known)
+    if unknown:
+        return "etcd %d.%d knows no feature gate %s; its gates are %s" % (
+            *release, ", ".join(unknown), ", ".join(known))
+    bad = sorted(name for name, on in value.items() if str(on).lower() not in ("true", "false", "yes", "no", "1", "0"))
+    if bad:
+        return "the value of %s must be true or false" % ", ".join(bad)
+    managed = sorted(name for name in value if name in CORRUPTION_GATES)
+    if managed:
+        return "%s: the role sets these for etcd_corruption_checks; use that instead" % ", ".join(managed)
+    return None
 
 
 # --- the client access tier (roles/etcd_proxy) ---------------------------------------------------
@@ -1066,6 +1120,8 @@ RULES = [
          "etcd 3.6 members register there (--discovery-endpoints)"),
     Rule("etcd_discovery_token", discovery_token, "'' or " + NAME_RULE,
          "etcd 3.6 members register under /_etcd/registry/<token> (--discovery-token)"),
+    Rule("etcd_feature_gates", feature_gates, FEATURE_GATES_TEXT,
+         "etcd 3.6 and later start with them (ETCD_FEATURE_GATES)"),
     Rule("etcd_extra_env", extra_env,
          "a dict of ETCD_* settings, like {ETCD_MAX_REQUEST_BYTES: 10485760}, that the role does not manage",
          "each becomes a line of the member's environment file"),
@@ -1106,8 +1162,8 @@ RULES = [
     Rule(variable, boolean, BOOL_TEXT,
          "the role reads it with Ansible's bool filter, which takes other values (like 'y') as false")
     for variable in ("etcd_tls", "etcd_pki_managed", "etcd_systemd_hardening", "etcd_show_status",
-                     "etcd_remove_wipe", "etcd_allow_downgrade", "etcd_backup_before_upgrade", "etcd_pki_replace_ca",
-                     "etcd_pki_rotate_ca",
+                     "etcd_remove_wipe", "etcd_allow_downgrade", "etcd_downgrade_cancel", "etcd_backup_before_upgrade",
+                     "etcd_pki_replace_ca", "etcd_pki_rotate_ca",
                      "etcd_run_lock", "etcd_corruption_checks", "etcd_preflight_strict", "etcd_restore_mark_compacted",
                      "etcd_auto_tls", "etcd_download_on_hosts", "etcd_pki_clients_allow_root")
 ] + [

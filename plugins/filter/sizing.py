@@ -234,13 +234,16 @@ RULES = [
          lambda measured, wanted: measured <= wanted,
          lambda used, f: "swap in use %s of %s" % (human_size(used), human_size(f.get("swap_total_bytes") or 0)),
          lambda _wanted, _w: "etcd wants none in use (a member whose memory is swapped out misses heartbeats)"),
-    # the room for the quota: free space on the data dir's file system and what the data dir holds already
+    # the room for the quota: free space on the data dir's file system and what the data dir holds already.
+    # A defragmentation writes a copy of the database beside it (db.tmp.*, about the in-use size, at
+    # most the quota) before it replaces the old one: a full database needs as much room again.
     Rule("disk_space", ("free_bytes", "path_used_bytes"), "the room for the data dir",
-         lambda w: w.quota + WAL_ROOM,
+         lambda w: 2 * w.quota + WAL_ROOM,
          lambda measured, wanted: measured >= wanted,
          _disk_measured,
-         lambda wanted, w: "etcd_quota_backend_bytes=%d wants %s (the quota %s and %s of WAL)" % (
-             w.quota, human_size(wanted), human_size(w.quota), human_size(WAL_ROOM))),
+         lambda wanted, w: ("etcd_quota_backend_bytes=%d wants %s (the quota %s, as much again for the copy a "
+                            "defragmentation writes, and %s of WAL)" % (
+                                w.quota, human_size(wanted), human_size(w.quota), human_size(WAL_ROOM)))),
     Rule("fsync_p99", ("fsync_p99_ms",), "the fsync latency",
          lambda w: FSYNC_P99_MS,
          lambda measured, wanted: measured < wanted,

@@ -283,6 +283,33 @@ def parse_member_id(text):
     return readings[0]
 
 
+# /livez and /readyz: 3.4.29, 3.5.11 and 3.6.0 on (etcdhttp/health.go); before them only /health.
+READYZ_SINCE = ((3, 4, 29), (3, 5, 11), (3, 6, 0))
+# /readyz's learner check (non_learner): 3.5.19 and 3.6.0 on, never in 3.4.
+NON_LEARNER_CHECK_SINCE = ((3, 5, 19), (3, 6, 0))
+
+
+def _since(release, table):
+    try:
+        parts = tuple(int(p) for p in str(release).split("-", maxsplit=1)[0].split("."))
+    except ValueError:
+        return False
+    if len(parts) != 3:
+        return False
+    return any(parts[:2] == since[:2] and parts >= since for since in table) or parts >= (3, 7, 0)
+
+
+def readyz_served(release):
+    """Whether etcd ``release`` (``"3.5.30"``; '' unknown) serves ``/readyz``."""
+    return _since(release, READYZ_SINCE)
+
+
+def readyz_path(release):
+    """``/readyz`` without its learner check where it has one (a learner is reported as such by its
+    status, not as unhealthy; excluding a check the release lacks would draw a warning in its log)."""
+    return "/readyz?exclude=non_learner" if _since(release, NON_LEARNER_CHECK_SINCE) else "/readyz"
+
+
 def normalize_member(raw):
     """A member as the gateway returns it, with defaults filled in and IDs as ints."""
     member_id = to_int(raw.get("ID"))
@@ -320,6 +347,9 @@ def normalize_status(raw, endpoint=None):
         revision=to_int(header.get("revision")),
         errors=list(raw.get("errors") or []),
         storage_version=raw.get("storageVersion", ""),
+        # 3.6+: a downgrade etcd's downgrade API enabled and not yet finished
+        downgrade_target=(raw.get("downgradeInfo") or {}).get("targetVersion", "")
+        if (raw.get("downgradeInfo") or {}).get("enabled") else "",
     )
 
 
@@ -704,8 +734,14 @@ class EtcdClient:
 
     # -- typed calls -------------------------------------------------------------------------
 
-    def health(self):
-        """(healthy, reason) from ``/health``; unreachable raises EtcdUnreachable."""
+    def health(self, release=""):
+        """(healthy, reason) from ``/readyz`` where ``release`` (the member's version, from its
+        status) serves it, else ``/health``; unreachable raises EtcdUnreachable."""
+        if readyz_served(release):
+            # /readyz checks no NOSPACE alarm (only CORRUPT), as /health?exclude=NOSPACE below.
+            status, body = self.get(readyz_path(release))
+            reason = body if isinstance(body, str) else str(body.get("message", body))
+            return status == 200, "" if status == 200 else reason.strip()
         # A NOSPACE alarm is the cluster's, reported with the alarms: a member that raised it still
         # serves, knows its leader, and can be defragmented or hand leadership over.
         status, body = self.get("/health?exclude=NOSPACE")
@@ -715,6 +751,12 @@ class EtcdClient:
         else:
             healthy, reason = False, str(body)
         return healthy and status == 200, reason
+
+    def downgrade(self, action, target):
+        """etcd's downgrade API (3.5+, used from 3.6): ``action`` VALIDATE, ENABLE or CANCEL,
+        ``target`` the minor version like ``"3.5"``; returns the cluster version it answers."""
+        reply = self.call("/v3/maintenance/downgrade", {"action": action, "version": target})
+        return reply.get("version", "")
 
     def version(self):
         status, body = self.get("/version")

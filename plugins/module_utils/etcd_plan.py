@@ -24,7 +24,12 @@ from urllib.parse import urlsplit
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_membership import initial_cluster
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import PEER_IDENTITY
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy, upgrade_problem, version_tuple
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import (
+    downgrade_target,
+    truthy,
+    upgrade_problem,
+    version_tuple,
+)
 
 
 def argument_spec():
@@ -427,6 +432,9 @@ def plan_cluster(plan, members, health, reports, settings):
     plan["release_changes"] = any(v != version for v in plan["versions_before"])
     plan["version_problem"] = version_change_problem(plan["versions_before"], version, settings.get("allow_downgrade"),
                                                      health, settings.get("auth_enabled"))
+    # downgrade.yml runs etcd's downgrade API around the roll (a consented one minor version down from 3.6).
+    plan["downgrade_target"] = (downgrade_target(plan["versions_before"], version)
+                                if not plan["version_problem"] else "")
     # A CA rotation rolls every member: only with every member serving, and none left out (--limit),
     # which would keep the old CA alone.
     # What pki_controller.yml asks etcd_pki for: a CA rotation rolls members, so only in a cluster that

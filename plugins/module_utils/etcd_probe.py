@@ -7,7 +7,8 @@
 """The one prober: is this member healthy? One meaning of healthy for every module.
 
 A member is **healthy** when it answers its status (``/v3/maintenance/status``) as the member it
-is expected to be and names a leader, and its ``/health`` answers true (etcd then sees a leader,
+is expected to be and names a leader, and its ``/readyz`` (``/health`` before 3.4.29 and 3.5.11)
+answers true (etcd then sees a leader,
 no alarm, and can serve a read through raft). ``etcd_health`` reports it per endpoint, and
 ``etcd_member`` / ``etcd_member_info`` count the healthy voting members against quorum with it.
 
@@ -22,6 +23,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     EtcdError,
     EtcdLoginUnanswered,
     EtcdUnreachable,
+    readyz_served,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex
 
@@ -80,8 +82,10 @@ def probe_endpoint(client, member_id=None):
             return _record(url, reachable=True, problem="%s answered as member %s, not %s" % (
                 url, status["member_id_hex"], id_hex(member_id)))
         status_error = None
+    # /readyz where the member's release serves it (3.4.29, 3.5.11, 3.6 on), else /health
+    release = (status or {}).get("version", "")
     try:
-        health, reason = client.health()
+        health, reason = client.health(release)
     except EtcdUnreachable as exc:
         if login_unanswered is not None:
             # it answered nothing at all
@@ -91,6 +95,7 @@ def probe_endpoint(client, member_id=None):
         health, reason = False, error_text(exc)
     record = _record(url, reachable=True, status=status, status_error=status_error,
                      health_reason="" if health else (reason or NO_REASON),
+                     health_path="/readyz" if readyz_served(release) else "/health",
                      cert_not_after=getattr(client, "server_cert_not_after", None))
     record["problem"] = _problem(record)
     record["healthy"] = not record["problem"]
@@ -104,7 +109,7 @@ def _problem(record):
     if not status["leader_id"]:
         return "%s answers but knows no leader" % url
     if record["health_reason"]:
-        return "%s: /health false: %s" % (url, record["health_reason"])
+        return "%s: %s false: %s" % (url, record.get("health_path", "/health"), record["health_reason"])
     return ""
 
 

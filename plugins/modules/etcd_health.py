@@ -9,7 +9,8 @@ module: etcd_health
 short_description: Report the health and status of an etcd cluster, or wait until it is healthy
 version_added: 0.1.0
 description:
-  - Asks every etcd member for C(/health) and C(/v3/maintenance/status), and the cluster once for
+  - Asks every etcd member for C(/v3/maintenance/status) and C(/readyz) (C(/health) on releases
+    before 3.4.29 and 3.5.11, which lack C(/readyz)), and the cluster once for
     its member list, alarms and cluster version, through etcd's v3 HTTP/JSON gateway.
   - With O(discover=true) (the default) one reachable endpoint is enough, because every started
     member is then also checked at the client URLs it advertises.
@@ -20,7 +21,7 @@ description:
     O(ca_cert)); the days until it expires are in the table and in RV(endpoints).
   - An unhealthy cluster is not a failure unless O(wait=true); the module fails only when no
     endpoint answers at all, or when O(wait) times out.
-  - The cluster is healthy when every member answers C(/health) with V(true), exactly one leader
+  - The cluster is healthy when every member answers C(/readyz) (or C(/health)) with V(true), exactly one leader
     exists and every member agrees on it, no alarm is raised, every member has started, and the
     optional conditions O(max_raft_index_gap), O(expect_members) and O(allow_learners) hold.
   - It only reads; it never changes the cluster.
@@ -96,6 +97,9 @@ notes:
   - Works with etcd 3.4, 3.5 and 3.6. etcd 3.4 started with a configuration file serves the v3
     gateway only when it sets C(enable-grpc-gateway) to V(true); the module says so when it gets
     C(404).
+  - C(/readyz) checks that a member is not corrupt and can serve local and linearizable reads; its
+    learner check is left out (a learner is reported as such). A NOSPACE alarm is reported with the
+    alarms, not as the member's health, on either endpoint.
   - C(/health) reports a reason from etcd 3.4.29 and 3.5.0 on; older members give none.
   - A member that was added but never started makes the cluster unhealthy (it counts toward
     quorum) unless it is a learner and O(allow_learners=true).

@@ -209,6 +209,12 @@ version_problem:
   description: Why the release may not change now; empty when it may.
   returned: with O(stage=cluster) and after
   type: str
+downgrade_target:
+  description:
+    - The minor version (like V(3.5)) etcd's downgrade API must be asked for before the roll (a consented
+      downgrade from 3.6 or later, M(raftops.etcd.etcd_downgrade)); empty when the change needs none.
+  returned: with O(stage=cluster) and after
+  type: str
 rotation_blockers:
   description: The members that block a CA rotation (not serving), each as C(member NAME on host HOST).
   returned: with O(stage=cluster) and after

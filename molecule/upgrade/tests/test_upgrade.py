@@ -2,7 +2,8 @@
 refused 3.6 upgrade from too old a 3.5 patch, and two rolling setting changes: one whose first
 run is killed half-way, one that stops at a member that does not come back; each roll runs the
 upgrade playbook while a client writes through every client URL. Then a run that must change
-nothing.
+nothing, a patch upgrade to 3.5.30 (whose members the role's gates ask /readyz) and a consented
+patch downgrade back to 3.5.1 (/health again), both under the writer.
 
 Tests run in file order: each step starts from the cluster the previous one left. Each roll
 prints its figures (time, failed and lost writes, longest time without a leader); the scenario
@@ -298,3 +299,27 @@ def test_a_run_without_changes_restarts_nothing():
     assert rc == 0, out
     assert all(c["changed"] == 0 for c in recap(out).values()), out
     assert unchanged_state() == before
+
+
+def readyz_checks(name):
+    """How many /readyz checks the member answered since it started (etcd_server_healthchecks_total)."""
+    metrics = host(name).check_output(
+        "python3 -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1:2381/metrics', timeout=5)"
+        ".read().decode())\"")
+    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+               if line.startswith("etcd_server_healthchecks_total{") and 'type="readyz"' in line)
+
+
+def test_a_patch_upgrade_to_3_5_30_is_gated_by_readyz_and_a_patch_downgrade_comes_back():
+    up = roll({"etcd_version": "3.5.30", "etcd_heartbeat_interval": 120})
+    check_roll(up, "upgrade to 3.5.30")
+    for h in HOSTS:
+        assert versions(h) == {"etcdserver": "3.5.30", "etcdcluster": "3.5.0"}
+    # 3.5.30 serves /readyz (3.5.11 on): the waits after each restart asked it of every member.
+    asked = on_every_host(readyz_checks)
+    assert all(count > 0 for count in asked.values()), asked
+
+    down = roll({"etcd_version": "3.5.1", "etcd_heartbeat_interval": 120, "etcd_allow_downgrade": "true"})
+    check_roll(down, "patch downgrade 3.5.30 -> 3.5.1")
+    for h in HOSTS:
+        assert versions(h) == {"etcdserver": "3.5.1", "etcdcluster": "3.5.0"}

@@ -91,7 +91,7 @@ class FakeClient:
                "raftIndex": "50", "raftAppliedIndex": str(self.cluster.applied_index(me)), "isLearner": me["is_learner"]}
         return ec.normalize_status(raw, endpoint=self.endpoint)
 
-    def health(self):
+    def health(self, release=""):
         """``/health``: true for a member that is up (the fake cluster always has its leader)."""
         self._me()
         return True, ""

@@ -80,7 +80,7 @@ class FakeMaintenanceClient(FakeKVClient):
                "errors": ["memberID:%d alarm:%s " % (self.cluster.by_name(n)["id"], a) for n, a in self.cluster.alarms]}
         return ec.normalize_status(raw, endpoint=self.endpoint)
 
-    def health(self):
+    def health(self, release=""):
         me = self._call("health")
         if me["name"] in self.cluster.unhealthy:
             return False, self.cluster.unhealthy[me["name"]]

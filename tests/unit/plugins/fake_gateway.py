@@ -1,6 +1,8 @@
 """A local HTTP server answering as etcd's v3 JSON gateway does, for EtcdClient's tests.
 
-``routes[path]`` is (status, JSON body) or ("stream", [lines]), or a list of them answered in turn;
+``routes[path]`` is (status, JSON body) or ("stream", [lines]), or a list of them answered in turn,
+or a function of the decoded body that returns one; a GET (``/readyz``, ``/health``) is answered
+from ``routes[path]`` too, a text body as text/plain;
 ``requests`` records each (path,
 decoded body), ``authorizations`` the Authorization header of each (None without one). ``client``
 is an EtcdClient pointed at it; with ``tls=(cert, key)`` the server speaks https with that pair
@@ -40,6 +42,8 @@ class Gateway:
                 gateway.requests.append((self.path, json.loads(body)))
                 gateway.authorizations.append(self.headers.get("Authorization"))
                 route = gateway.routes[self.path]
+                if callable(route):
+                    route = route(json.loads(body))
                 status, payload = route.pop(0) if isinstance(route, list) else route
                 if status == "stream":
                     self.send_response(200)
@@ -54,9 +58,21 @@ class Gateway:
                     gateway.release.wait(10)
                     self.close_connection = True
                     return
-                data = json.dumps(payload).encode()
+                self._reply(status, payload)
+
+            def do_GET(self):
+                gateway.requests.append((self.path, None))
+                if self.path not in gateway.routes:
+                    self._reply(404, "404 page not found\n")
+                    return
+                route = gateway.routes[self.path]
+                self._reply(*(route(None) if callable(route) else route))
+
+            def _reply(self, status, payload):
+                text = isinstance(payload, str)
+                data = payload.encode() if text else json.dumps(payload).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/plain; charset=utf-8" if text else "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

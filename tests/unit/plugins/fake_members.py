@@ -60,7 +60,7 @@ class FakeClient:
         self.server_cert_not_after = node.cert_not_after
         return node
 
-    def health(self):
+    def health(self, release=""):
         node = self._node()
         return node.healthy, node.reason
 

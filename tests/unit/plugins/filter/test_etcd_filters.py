@@ -238,14 +238,38 @@ def test_upgrade_problem_refuses_a_downgrade_without_consent():
     )
 
 
-@pytest.mark.parametrize("running, target", [(["3.5.1"], "3.5.0"), (["3.5.9"], "3.4.32")])
-def test_upgrade_problem_allows_documented_downgrades_with_consent(running, target):
+@pytest.mark.parametrize("running, target", [
+    (["3.5.1"], "3.5.0"), (["3.5.9"], "3.4.32"), (["3.6.14"], "3.5.30"), (["3.6.14", "3.5.30"], "3.5.30"),
+    (["3.7.3"], "3.6.16"), (["3.7.0"], "3.6.0"),
+])
+def test_upgrade_problem_allows_one_minor_downgrade_with_consent(running, target):
     assert f.upgrade_problem(running, target, allow_downgrade="true") == ""
 
 
-@pytest.mark.parametrize("running, target", [(["3.6.1"], "3.5.30"), (["3.5.9"], "3.4.23")])
-def test_upgrade_problem_refuses_downgrades_that_are_not_a_binary_swap(running, target):
-    assert "is not a binary swap" in f.upgrade_problem(running, target, allow_downgrade=True)
+@pytest.mark.parametrize("running, target, step", [
+    (["3.6.1"], "3.4.33", "3.5"), (["3.7.3"], "3.5.30", "3.6"), (["3.7.3", "3.6.16"], "3.5.30", "3.6"),
+])
+def test_upgrade_problem_refuses_a_downgrade_by_two_minors_naming_the_step(running, target, step):
+    assert f.upgrade_problem(running, target, allow_downgrade=True) == (
+        "downgrading %s to %s skips a minor version: etcd downgrades one minor version at a time (%s first)"
+        % (running[0], target, step))
+
+
+def test_upgrade_problem_refuses_3_5_to_an_old_3_4():
+    assert f.upgrade_problem(["3.5.9"], "3.4.23", allow_downgrade=True) == (
+        "downgrading 3.5.9 to 3.4.23 is not supported: etcd supports 3.5 to 3.4.32 or later only")
+
+
+@pytest.mark.parametrize("running, floor", [(["3.6.10"], "3.6.11"), (["3.6.0", "3.6.14"], "3.6.11")])
+def test_upgrade_problem_refuses_3_7_from_a_3_6_patch_before_the_floor(running, floor):
+    assert f.upgrade_problem(running, "3.7.3") == (
+        "upgrading %s to 3.7.3 needs %s or later first: etcd's upgrade guide requires it before 3.7 "
+        "(a patch upgrade to %s is allowed)" % (running[0], floor, floor))
+
+
+@pytest.mark.parametrize("running", [["3.6.11"], ["3.6.16", "3.7.0"]])
+def test_upgrade_problem_allows_3_7_from_3_6_11_on(running):
+    assert f.upgrade_problem(running, "3.7.3") == ""
 
 
 @pytest.mark.parametrize("name", ["etcd-1\n", "etcd-1\r\n", "etcd\n1"])

@@ -21,10 +21,39 @@ def env(version, member=None, **settings):
     ([3, 5, 30], {"ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK": "true", "ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED": "true"}),
     ([3, 6, 0], {"ETCD_FEATURE_GATES": "CompactHashCheck=true,InitialCorruptCheck=true"}),
     ([3, 6, 14], {"ETCD_FEATURE_GATES": "CompactHashCheck=true,InitialCorruptCheck=true"}),
+    ([3, 7, 0], {"ETCD_FEATURE_GATES": "CompactHashCheck=true,InitialCorruptCheck=true"}),
+    ([3, 7, 3], {"ETCD_FEATURE_GATES": "CompactHashCheck=true,InitialCorruptCheck=true"}),
 ])
 def test_each_release_gets_the_corruption_checks_it_knows(version, checks):
     found = {k: v for k, v in env(version).items() if "CORRUPT" in k or "HASH" in k or "GATES" in k}
     assert found == checks
+
+
+# Every name each release line gets, with every optional setting on: 3.7 knows no --experimental-*
+# flag (an unknown ETCD_* is only warned about), so none is written from 3.6 on.
+@pytest.mark.parametrize("version, names", [
+    ([3, 4, 23], ["ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK", "ETCD_LISTEN_METRICS_URLS"]),
+    ([3, 4, 25], ["ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK", "ETCD_LISTEN_METRICS_URLS", "ETCD_TLS_MIN_VERSION"]),
+    ([3, 5, 30], ["ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED", "ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK",
+                  "ETCD_LISTEN_METRICS_URLS", "ETCD_TLS_MIN_VERSION"]),
+    ([3, 6, 16], ["ETCD_FEATURE_GATES", "ETCD_LISTEN_METRICS_URLS", "ETCD_TLS_MIN_VERSION"]),
+    ([3, 7, 3], ["ETCD_FEATURE_GATES", "ETCD_LISTEN_METRICS_URLS", "ETCD_TLS_MIN_VERSION"]),
+])
+def test_each_release_line_gets_exactly_these_names(version, names):
+    assert sorted(env(version, metrics="address", feature_gates={"AllBeta": True})) == names
+
+
+@pytest.mark.parametrize("version", [[3, 6, 0], [3, 7, 3]])
+def test_the_operators_gates_join_the_checks_sorted(version):
+    assert env(version, feature_gates={"StopGRPCServiceOnDefrag": True, "AllAlpha": "false"})["ETCD_FEATURE_GATES"] == (
+        "AllAlpha=false,CompactHashCheck=true,InitialCorruptCheck=true,StopGRPCServiceOnDefrag=true")
+    assert env(version, corruption_checks=False, feature_gates={"PriorityRequest": "yes"})["ETCD_FEATURE_GATES"] == (
+        "PriorityRequest=true")
+    assert "ETCD_FEATURE_GATES" not in env(version, corruption_checks=False, feature_gates={})
+
+
+def test_gates_are_not_written_before_3_6():
+    assert "ETCD_FEATURE_GATES" not in env([3, 5, 30], feature_gates={"AllAlpha": True})
 
 
 def test_the_checks_can_be_turned_off():

@@ -128,7 +128,7 @@ GOOD = [
     dict(etcd_extra_env={
         "ETCD_MAX_REQUEST_BYTES": 10485760,
         "ETCD_ENABLE_PPROF": True,
-        "ETCD_EXPERIMENTAL_CORRUPT_CHECK_TIME": "4h",
+        "ETCD_CORRUPT_CHECK_TIME": "4h",
     }),
     dict(etcd_metrics="address", etcd_metrics_port=2391),
     dict(etcd_metrics="off", etcd_corruption_checks=False),
@@ -451,6 +451,8 @@ BAD = [
     (dict(etcd_metrics_port=2379), "etcd_metrics_port", "2379", "must differ from etcd_client_port (2379)"),
     (dict(etcd_metrics_port="2380"), "etcd_metrics_port", "'2380'", "must differ from etcd_peer_port (2380)"),
     (dict(etcd_corruption_checks="maybe"), "etcd_corruption_checks", "'maybe'", "true or false"),
+    (dict(etcd_feature_gates="AllAlpha=true"), "etcd_feature_gates", "'AllAlpha=true'",
+     "a dict of etcd feature gate -> true/false"),
     (dict(etcd_extra_env={"ETCD_LISTEN_CLIENT_HTTP_URLS": "http://127.0.0.1:2382"}),
      "etcd_extra_env['ETCD_LISTEN_CLIENT_HTTP_URLS']", "'http://127.0.0.1:2382'", "use https://"),
     # booleans
@@ -458,6 +460,7 @@ BAD = [
     (dict(etcd_pki_managed=None), "etcd_pki_managed", "None", "true or false"),
     (dict(etcd_show_status="maybe"), "etcd_show_status", "'maybe'", "true or false"),
     (dict(etcd_remove_wipe=2), "etcd_remove_wipe", "2", "true or false"),
+    (dict(etcd_downgrade_cancel="please"), "etcd_downgrade_cancel", "'please'", "true or false"),
     (dict(etcd_run_lock="y"), "etcd_run_lock", "'y'", "true or false"),
     (dict(etcd_allow_downgrade=" yes"), "etcd_allow_downgrade", "' yes'", "true or false"),
     (dict(etcd_systemd_hardening=[]), "etcd_systemd_hardening", "[]", "true or false"),

@@ -135,7 +135,8 @@ def test_every_shortfall_at_once_naming_host_figure_and_want():
         "host etcd-1: swap in use 100 MiB of 2 GiB; etcd wants none in use (a member whose memory is swapped out "
         "misses heartbeats)",
         "host etcd-1: room for the data dir 1.5 GiB (1 GiB free on the file system of /var/lib, 512 MiB in the data "
-        "dir); etcd_quota_backend_bytes=2147483648 wants 2.3 GiB (the quota 2 GiB and 320 MiB of WAL)",
+        "dir); etcd_quota_backend_bytes=2147483648 wants 4.3 GiB (the quota 2 GiB, as much again for the copy a "
+        "defragmentation writes, and 320 MiB of WAL)",
         "host etcd-1: fsync p99 23.4 ms (100 writes of 2 KiB, each followed by fdatasync, in /var/lib); etcd wants "
         "under 10 ms (the p99 of its WAL fsync)",
         "host etcd-1: round trip to 10.0.0.12:2380 150 ms; etcd_heartbeat_interval=100 and "
@@ -193,8 +194,9 @@ def test_the_cpu_count_must_reach_the_class():
     (0, 2 * GIB),  # etcd's default
     ("8589934592", 8 * GIB),
 ])
-def test_the_room_for_the_data_dir_is_held_against_the_quota_and_the_wal(quota, wanted):
-    room = wanted + 320 * MIB
+def test_the_room_for_the_data_dir_is_held_against_the_quota_the_defrag_copy_and_the_wal(quota, wanted):
+    # the database at the quota, the copy a defragmentation writes beside it (up to the quota), the WAL
+    room = 2 * wanted + 320 * MIB
     assert findings(dict(free_bytes=room - GIB, path_used_bytes=GIB), quota=quota) == []
     found = findings(dict(free_bytes=room - GIB - 1, path_used_bytes=GIB), quota=quota)
     assert [(f["what"], f["measured"], f["wanted"]) for f in found] == [("disk_space", room - 1, room)]
@@ -235,7 +237,8 @@ def test_a_figure_that_could_not_be_measured_is_a_finding_one_not_measured_is_no
     free = dict(free_bytes=None, errors={"free_bytes": "[Errno 13] Permission denied"})
     assert messages(free, quota=0) == [
         "host etcd-1: the room for the data dir could not be measured ([Errno 13] Permission denied); "
-        "etcd_quota_backend_bytes=2147483648 wants 2.3 GiB (the quota 2 GiB and 320 MiB of WAL)"]
+        "etcd_quota_backend_bytes=2147483648 wants 4.3 GiB (the quota 2 GiB, as much again for the copy a "
+        "defragmentation writes, and 320 MiB of WAL)"]
     unreadable = dict(path_used_bytes=None, errors={"path_used_bytes": "[Errno 13] Permission denied: '/var/lib/etcd'"})
     assert [f["what"] for f in findings(unreadable)] == ["disk_space"]
 

@@ -139,3 +139,51 @@ def test_keyspace_asks_no_hash_of_a_release_whose_gateway_lacks_hashkv(gateway, 
     assert summary["hash_problem"] == "etcd %s does not serve HashKV through its gateway (3.5.10 and later do)" % (
         version or "of an unknown release")
     assert [path for path, _body in gateway.requests] == ["/v3/kv/range"]
+
+
+# -- health: /readyz where the release serves it (3.4.29, 3.5.11, 3.6 on), /health before ---------------
+
+@pytest.mark.parametrize("release, served", [
+    ("3.4.23", False), ("3.4.29", True), ("3.5.10", False), ("3.5.11", True), ("3.5.30", True), ("3.6.0", True),
+    ("3.6.16", True), ("3.7.3", True), ("", False), ("3.6", False),
+])
+def test_readyz_where_the_release_serves_it(release, served):
+    assert ec.readyz_served(release) is served
+
+
+@pytest.mark.parametrize("release, path", [
+    ("3.4.29", "/readyz"), ("3.5.11", "/readyz"), ("3.5.18", "/readyz"), ("3.5.19", "/readyz?exclude=non_learner"),
+    ("3.6.16", "/readyz?exclude=non_learner"), ("3.7.3", "/readyz?exclude=non_learner"),
+])
+def test_health_asks_readyz_without_the_learner_check_where_it_has_one(gateway, release, path):
+    gateway.routes[path] = (200, "ok\n")
+    assert gateway.client.health(release) == (True, "")
+    assert gateway.requests == [(path, None)]
+
+
+def test_readyz_503_gives_etcds_reason(gateway):
+    gateway.routes["/readyz?exclude=non_learner"] = (503, "[-]linearizable_read failed: etcdserver: leader changed\n")
+    assert gateway.client.health("3.6.16") == (False, "[-]linearizable_read failed: etcdserver: leader changed")
+
+
+@pytest.mark.parametrize("release", ["3.4.23", "3.5.10", ""])
+def test_health_before_readyz_asks_health_without_the_nospace_alarm(gateway, release):
+    gateway.routes["/health?exclude=NOSPACE"] = (503, {"health": "false", "reason": "RAFT NO LEADER"})
+    assert gateway.client.health(release) == (False, "RAFT NO LEADER")
+    assert gateway.requests == [("/health?exclude=NOSPACE", None)]
+
+
+def test_the_status_carries_an_enabled_downgrade(gateway):
+    gateway.routes["/v3/maintenance/status"] = (200, {"header": HEADER, "version": "3.6.16", "storageVersion": "3.5.0",
+                                                      "downgradeInfo": {"enabled": True, "targetVersion": "3.5.0"}})
+    status = gateway.client.status()
+    assert (status["storage_version"], status["downgrade_target"]) == ("3.5.0", "3.5.0")
+    gateway.routes["/v3/maintenance/status"] = (200, {"header": HEADER, "version": "3.6.16", "storageVersion": "3.6.0",
+                                                      "downgradeInfo": {"targetVersion": "3.5.0"}})
+    assert gateway.client.status()["downgrade_target"] == ""
+
+
+def test_downgrade_posts_the_action_and_the_minor_version(gateway):
+    gateway.routes["/v3/maintenance/downgrade"] = (200, {"header": HEADER, "version": "3.6"})
+    assert gateway.client.downgrade("VALIDATE", "3.5") == "3.6"
+    assert gateway.requests == [("/v3/maintenance/downgrade", {"action": "VALIDATE", "version": "3.5"})]

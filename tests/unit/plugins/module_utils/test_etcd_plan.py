@@ -428,6 +428,31 @@ def test_a_change_of_release_is_refused_on_an_unhealthy_cluster():
                                               "3.5.18: member m2 is unreachable")
 
 
+@pytest.mark.parametrize("versions, target, allow, wanted, refused", [
+    (("3.6.16",) * 3, "3.5.30", True, "3.5", False),
+    (("3.7.3",) * 3, "3.6.16", True, "3.6", False),
+    (("3.6.16", "3.5.30", "3.5.30"), "3.5.30", True, "3.5", False),  # a roll that stopped half way goes on
+    (("3.5.30",) * 3, "3.5.16", True, "", False),  # a patch downgrade is a plain swap
+    (("3.5.32",) * 3, "3.6.16", False, "", False),  # an upgrade
+    (("3.6.16",) * 3, "3.5.30", False, "", True),  # no consent
+    (("3.7.3",) * 3, "3.5.30", True, "", True),  # two minor versions
+])
+def test_the_downgrade_api_is_planned_for_a_consented_one_minor_downgrade_from_3_6(versions, target, allow, wanted,
+                                                                                   refused):
+    plan = cluster_plan(converged_hosts(version=target), health(versions=versions),
+                        releases={i: versions[i] for i in range(3)}, version=target, allow_downgrade=allow)
+    assert plan["downgrade_target"] == wanted
+    assert bool(plan["version_problem"]) is refused
+
+
+def test_a_downgrade_by_two_minors_is_refused_by_name_before_any_change():
+    plan = cluster_plan(converged_hosts(version="3.5.30"), health(versions=("3.7.3",) * 3),
+                        releases={i: "3.7.3" for i in range(3)}, version="3.5.30", allow_downgrade=True)
+    assert plan["version_problem"] == ("downgrading 3.7.3 to 3.5.30 skips a minor version: etcd downgrades one "
+                                       "minor version at a time (3.6 first); nothing was changed")
+    assert plan["downgrade_target"] == ""
+
+
 def test_a_stopped_member_counts_with_the_release_its_binary_links_to():
     # m2 does not serve: its installed release (3.4.30) is what it would start with, and 3.4 -> 3.6 is refused.
     plan = cluster_plan(converged_hosts(version="3.6.5"), health(serving=(0, 1)),

@@ -24,7 +24,8 @@ class Client:
     def status(self):
         return ec.normalize_status(self._answer(self.replies, "status"), endpoint=self.endpoint)
 
-    def health(self):
+    def health(self, release=""):
+        self.release = release
         return self._answer(self.health_replies, "health")
 
 
@@ -38,6 +39,7 @@ REPLIES = {
     "http://f:2379": ec.EtcdError("Not Found", endpoint="http://f:2379", status=404),
     "http://g:2379": ec.EtcdLoginUnanswered("no answer to the login as root: timed out", endpoint="http://g:2379"),
     "http://h:2379": ec.EtcdLoginUnanswered("no answer to the login as root: timed out", endpoint="http://h:2379"),
+    "http://i:2379": {"header": {"member_id": "8"}, "leader": "5", "version": "3.6.16"},
 }
 HEALTH = {
     "http://b:2379": (True, ""),
@@ -47,6 +49,7 @@ HEALTH = {
     "http://f:2379": (False, ""),
     "http://g:2379": (False, "RAFT NO LEADER"),
     "http://h:2379": ec.EtcdUnreachable("timed out", endpoint="http://h:2379"),
+    "http://i:2379": (False, "[-]linearizable_read failed: timed out"),
 }
 
 
@@ -145,3 +148,10 @@ def test_etcd_health_and_the_quorum_checks_agree_on_healthy(make, url, member_id
     probe = ep.probe_endpoint(make(url), member_id=member_id)
     health, _reasons = health_of({member_id: probe})
     assert endpoint_record(probe)["healthy"] is health[member_id] is probe["healthy"]
+
+
+def test_the_release_from_the_status_chooses_readyz_and_the_problem_names_it(make):
+    client = make("http://i:2379")
+    record = ep.probe_endpoint(client)
+    assert client.release == "3.6.16"
+    assert record["problem"] == "http://i:2379: /readyz false: [-]linearizable_read failed: timed out"

@@ -49,7 +49,7 @@ class FakeClient:
         if not self.world.up(self.endpoint):
             raise ec.EtcdUnreachable(REFUSED, endpoint=self.endpoint)
 
-    def health(self):
+    def health(self, release=""):
         self._check()
         return True, ""
 
