@@ -357,7 +357,8 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     ``members``: the validated inventory (filter members); ``reports``: play host -> {info, local,
     wanted} (the host's etcd_host_info result, its own etcd's answer, the settings it is asked for);
     ``play_hosts``: the hosts still in the play; ``play_hosts_all``: every host the play started
-    with; ``settings``: version, discard_foreign_data, cluster_token, forks.
+    with; ``settings``: version, discard_foreign_data, cluster_token, forks, preflight_hardware,
+    auth_enabled, roles, users, root_login.
     """
     members = list(members or [])
     play_hosts, play_hosts_all = list(play_hosts or []), list(play_hosts_all or [])
@@ -405,6 +406,12 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     if warning:
         plan["run_warnings"].append(warning)
     plan["refusal"] = run_refusal(plan["foreign_refusal"], plan["problems"])
+    # preflight_hardware.yml measures the hosts against the profile: every one, or the new ones.
+    hardware = str(settings.get("preflight_hardware") or "new")
+    plan["hardware_check"] = hardware == "all" or (hardware == "new" and bool(plan["new"]))
+    # auth.yml runs when the role manages auth, roles or users, or logs in as root.
+    plan["auth_phase"] = (settings.get("auth_enabled") is not None or bool(settings.get("roles"))
+                          or bool(settings.get("users")) or truthy(settings.get("root_login")))
     return plan
 
 

@@ -63,7 +63,8 @@ options:
   settings:
     description:
       - The role's settings the step reads. V(hosts) - C(version), C(discard_foreign_data),
-        C(cluster_token), C(group), and C(forks) (the play's forks unless given). V(cluster) -
+        C(cluster_token), C(group), C(preflight_hardware), C(auth_enabled), C(roles), C(users),
+        C(root_login), and C(forks) (the play's forks unless given). V(cluster) -
         C(version), C(allow_downgrade), C(auth_enabled), C(hash_reference). V(converge) -
         C(restart_note_path), where a member keeps its note of a restart still due.
     type: dict
@@ -201,6 +202,14 @@ run_warnings:
   returned: always
   type: list
   elements: str
+hardware_check:
+  description: Whether preflight measures hosts against the hardware profile (C(etcd_preflight_hardware) V(all), or V(new) with new hosts).
+  returned: always
+  type: bool
+auth_phase:
+  description: Whether the role manages auth, roles or users, or logs in as root, so that its auth phase runs.
+  returned: always
+  type: bool
 versions_before:
   description: The releases the members with data run or have installed.
   returned: with O(stage=cluster) and after

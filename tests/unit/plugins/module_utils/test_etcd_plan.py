@@ -383,6 +383,21 @@ def test_a_release_with_known_bugs_is_warned_about():
     assert converged_hosts()["run_warnings"] == []
 
 
+@pytest.mark.parametrize("settings, hardware_check, auth_phase", [
+    (dict(), False, False),
+    (dict(preflight_hardware="all"), True, False),
+    (dict(preflight_hardware="none", auth_enabled=False), False, True),
+    (dict(roles=[dict(name="app")]), False, True),
+    (dict(users=[dict(name="app")]), False, True),
+    (dict(root_login="True"), False, True),
+])
+def test_the_hardware_check_and_the_auth_phase_follow_the_settings(settings, hardware_check, auth_phase):
+    plan = converged_hosts(**settings)
+    assert (plan["hardware_check"], plan["auth_phase"]) == (hardware_check, auth_phase)
+    # With new hosts, etcd_preflight_hardware=new (the default) measures them.
+    assert hosts_plan({i: fresh() for i in range(3)})["hardware_check"] is True
+
+
 # --- plan_cluster: the second step, from preflight's read of the cluster -----------------------------
 
 def health(healthy=True, versions=("3.5.17",) * 3, serving=(0, 1, 2), learners=(), problems=()):
