@@ -3,9 +3,9 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Action for raftops.etcd.etcd_plan: the plan of a deploy run, made on the controller.
 
-It reads what the role's tasks gathered in the hosts' variables (each play host's read and the
-settings it is asked for, the restarts noted on the members), adds the settings given, and returns
-what plugins/module_utils/etcd_plan.py decides from them. Nothing is asked of a host.
+It reads what the role's tasks gathered in the hosts' variables (each play host's read, the
+restarts noted on the members), adds the settings given, and returns what
+plugins/module_utils/etcd_plan.py decides from them. Nothing is asked of a host.
 """
 
 import secrets
@@ -44,14 +44,15 @@ class ActionModule(ActionBase):
                 if not settings.get("cluster_token"):
                     settings["generated_token"] = "%s-%s" % (
                         settings.get("group") or "etcd", "".join(secrets.choice(TOKEN_CHARS) for dummy in range(16)))
-                plan = etcd_plan.plan_hosts(members, self._reports(hostvars, play_hosts, params), play_hosts,
-                                            task_vars.get("ansible_play_hosts_all") or play_hosts, settings)
+                plan = etcd_plan.plan_hosts(members, self._host_values(hostvars, play_hosts, params["report_var"]),
+                                            play_hosts, task_vars.get("ansible_play_hosts_all") or play_hosts, settings)
             elif params["stage"] == "cluster":
                 plan = etcd_plan.plan_cluster(previous, members, params["health"],
-                                              self._reports(hostvars, play_hosts, params), params["settings"])
+                                              self._host_values(hostvars, play_hosts, params["report_var"]),
+                                              params["settings"])
             elif params["stage"] == "converge":
                 with_data = previous.get("with_data") or []
-                plan = etcd_plan.plan_converge(previous, self._reports(hostvars, with_data, params),
+                plan = etcd_plan.plan_converge(previous, self._host_values(hostvars, with_data, params["report_var"]),
                                                self._host_values(hostvars, with_data, params["outdated_var"]),
                                                str(params["settings"].get("restart_note_path") or ""))
             else:
@@ -63,23 +64,6 @@ class ActionModule(ActionBase):
             return result
         result.update(plan, changed=False)
         return result
-
-    @classmethod
-    def _reports(cls, hostvars, hosts, params):
-        """host -> {info, local_as_root, wanted}: its read (the variable info_var), its own etcd's answer as
-        root where etcd refused the role's read (as_root_var, for the hosts in settings' auth_refused), and
-        the settings it is asked for; only the hosts that have a read."""
-        refused = params["settings"].get("auth_refused") or []
-        reports = {}
-        for host, info in cls._host_values(hostvars, hosts, params["info_var"]).items():
-            values = hostvars[host]
-            metrics_port = values.get("etcd_metrics_port") if values.get("etcd_metrics", "off") != "off" else None
-            reports[host] = dict(
-                info=info,
-                local_as_root=(values.get(params["as_root_var"]) or {}) if host in refused else {},
-                wanted=dict(data_dir=values.get("etcd_data_dir"), wal_dir=values.get("etcd_wal_dir"),
-                            metrics_port=None if metrics_port in (None, "") else int(metrics_port)))
-        return reports
 
     @staticmethod
     def _host_values(hostvars, hosts, name):

@@ -40,8 +40,7 @@ def argument_spec():
         leader=dict(type="str", default=""),
         rotation_phase=dict(type="str", default="none"),
         settings=dict(type="dict", default={}),
-        info_var=dict(type="str", default="_etcd_host_info"),
-        as_root_var=dict(type="str", default="_etcd_local_health_as_root"),
+        report_var=dict(type="str", default="_etcd_host_report"),
         restart_var=dict(type="str", default="_etcd_restart_due"),
         outdated_var=dict(type="str", default="_etcd_runs_outdated"),
     )

@@ -31,7 +31,7 @@ attributes:
 options:
   stage:
     description:
-      - V(hosts) from each play host's read (the variable O(info_var) of each host) before the
+      - V(hosts) from each play host's read (the variable O(report_var) of each host) before the
         cluster is read; V(cluster) from preflight's read of the cluster (O(health)); V(converge)
         from what the members' files found out of date (the variable O(outdated_var) of each member
         with data) and the restart notes and join settings of each host's read; V(roll) from
@@ -64,25 +64,15 @@ options:
     description:
       - The role's settings the step reads. V(hosts) - C(version), C(discard_foreign_data),
         C(cluster_token), C(group), C(preflight_hardware), C(auth_enabled), C(roles), C(users),
-        C(root_login), C(auth_refused) (the hosts whose etcd refused the role's read, see
-        O(as_root_var)), and C(forks) (the play's forks unless given). V(cluster) -
+        C(root_login), and C(forks) (the play's forks unless given). V(cluster) -
         C(version), C(allow_downgrade), C(auth_enabled), C(hash_reference). V(converge) -
         C(restart_note_path), where a member keeps its note of a restart still due.
     type: dict
     default: {}
-  info_var:
-    description:
-      - The variable of each play host that holds its read, a result of M(raftops.etcd.etcd_host_info)
-        (V(hosts), V(cluster), V(converge)). With it the plan reads the settings the host is asked for
-        (C(etcd_data_dir), C(etcd_wal_dir), C(etcd_metrics), C(etcd_metrics_port)).
+  report_var:
+    description: The variable of each play host that holds its read (V(hosts), V(cluster)), a dict with C(info), C(local) and C(wanted).
     type: str
-    default: _etcd_host_info
-  as_root_var:
-    description:
-      - The variable of each host whose etcd refused the role's read for want of an etcd user (the
-        hosts in the setting C(auth_refused) of V(hosts)) that holds its etcd's answer to a read as root.
-    type: str
-    default: _etcd_local_health_as_root
+    default: _etcd_host_report
   restart_var:
     description: The variable of each member with data that says whether it restarts (V(roll)).
     type: str

@@ -15,16 +15,14 @@ MEMBERS = [dict(host="h%d" % i, name="m%d" % i, address="10.0.0.%d" % (10 + i),
            for i in range(3)]
 
 
-def report(i, release="3.5.17", **values):
-    """A host's variables: its read (etcd_host_info, with its own etcd's answer) and the settings it is asked for."""
+def report(i, release="3.5.17"):
     settings = dict(ETCD_NAME="m%d" % i, ETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.0.%d:2380" % (10 + i),
                     ETCD_ADVERTISE_CLIENT_URLS="https://10.0.0.%d:2379" % (10 + i))
     peers = [dict(id="a%d" % j, name="m%d" % j, started=True, peer_urls=["https://10.0.0.%d:2380" % (10 + j)])
              for j in range(3)]
     local = dict(cluster=dict(id="c1"), members=peers)
-    info = dict(settings=settings, has_data=True, data_dir="/var/lib/etcd", release=release, local_health=local)
-    return dict(dict(_etcd_host_info=info, etcd_data_dir="/var/lib/etcd", etcd_wal_dir="", etcd_metrics="off",
-                     etcd_metrics_port=2381), **values)
+    return dict(info=dict(settings=settings, has_data=True, data_dir="/var/lib/etcd", release=release), local=local,
+                wanted=dict(data_dir="/var/lib/etcd", wal_dir=""))
 
 
 @pytest.fixture
@@ -43,7 +41,7 @@ def run(action, hostvars, play=("h0", "h1", "h2"), play_all=None, **args):
 
 
 def test_the_hosts_step_reads_each_play_host_s_report(action):
-    hostvars = {"h%d" % i: report(i, "3.5.16" if i == 2 else "3.5.17") for i in range(3)}
+    hostvars = {"h%d" % i: dict(_etcd_host_report=report(i, "3.5.16" if i == 2 else "3.5.17")) for i in range(3)}
     plan = run(action, hostvars, stage="hosts", settings=dict(version="3.5.17", group="etcd"))
     assert plan["changed"] is False and "failed" not in plan
     assert plan["with_data"] == ["h0", "h1", "h2"] and plan["binaries_outdated"] == ["h2"]
@@ -52,27 +50,8 @@ def test_the_hosts_step_reads_each_play_host_s_report(action):
     assert action._execute_module.call_count == 0
 
 
-def test_the_settings_each_host_is_asked_for_and_its_read_as_root_reach_the_plan(action):
-    # h2 holds data of another cluster, whose etcd refused the role's read (auth on outside the role):
-    # its answer as root names that cluster. Then h2 is new, and its metrics port is busy there.
-    hostvars = {"h%d" % i: report(i) for i in range(2)}
-    other = dict(cluster=dict(id="c2"), members=[dict(id="b1", name="x", started=True, peer_urls=["https://10.9.9.9:2380"])])
-    hostvars["h2"] = report(2, _etcd_local_health_as_root=other, etcd_metrics="extensive", etcd_metrics_port="2381")
-    hostvars["h2"]["_etcd_host_info"].update(local_health=dict(endpoints=[]))
-    hostvars["h2"]["_etcd_host_info"]["settings"]["ETCD_INITIAL_ADVERTISE_PEER_URLS"] = "https://10.9.9.9:2380"
-    plan = run(action, hostvars, stage="hosts", settings=dict(version="3.5.17", auth_refused=["h2"]))
-    assert plan["foreign"] == ["h2"] and "its etcd belongs to cluster c2 with members x" in plan["foreign_refusal"]
-    # Not refused: its first read stands, which names no cluster.
-    plan = run(action, hostvars, stage="hosts", settings=dict(version="3.5.17"))
-    assert "no member has its peer URL https://10.9.9.9:2380" in plan["foreign_refusal"]
-    hostvars["h2"]["_etcd_host_info"].update(has_data=False, ports_in_use=[2381])
-    plan = run(action, hostvars, stage="hosts", settings=dict(version="3.5.17"))
-    assert plan["problems"] == ["host h2: etcd_metrics_port 2381 is already in use there (another etcd instance or "
-                                "another service listens on it); give this cluster free ports, or stop what listens"]
-
-
 def test_a_host_that_dropped_out_of_the_play_is_refused_by_name(action):
-    hostvars = {"h%d" % i: report(i) for i in range(3)}
+    hostvars = {"h%d" % i: dict(_etcd_host_report=report(i)) for i in range(3)}
     plan = run(action, hostvars, play=("h0", "h1"), play_all=("h0", "h1", "h2"), stage="hosts",
                settings=dict(version="3.5.17"))
     assert plan["unanswered"] == ["h2"] and plan["problems"][0].startswith("host h2: its read failed")
@@ -86,13 +65,13 @@ def test_the_roll_step_reads_the_restart_notes_of_the_members_with_data(action):
 
 
 def test_the_converge_step_reads_what_each_member_found_out_of_date(action):
-    hostvars = {"h%d" % i: dict(_etcd_host_info=dict(present=["/note"] if i == 2 else []), _etcd_runs_outdated=i == 1)
-                for i in range(3)}
+    hostvars = {"h%d" % i: dict(_etcd_host_report=dict(info=dict(present=["/note"] if i == 2 else [])),
+                                _etcd_runs_outdated=i == 1) for i in range(3)}
     first = dict(with_data=["h0", "h1", "h2"], bootstrap=False, running_other_release=[], not_serving=[], rejoin={},
                  new=[], learners=[], existing_wait=False, changed=False)
     plan = run(action, hostvars, stage="converge", plan=first, settings=dict(restart_note_path="/note"))
     assert plan["restart_due"] == ["h1", "h2"] and plan["converge"] is True and "failed" not in plan
-    quiet = {host: dict(values, _etcd_runs_outdated=False, _etcd_host_info={})
+    quiet = {host: dict(values, _etcd_runs_outdated=False, _etcd_host_report=dict(info={}))
              for host, values in hostvars.items()}
     assert run(action, quiet, stage="converge", plan=first, settings=dict(restart_note_path="/note"))["converge"] is False
 
@@ -109,6 +88,6 @@ def test_bad_arguments_fail_naming_the_action(action, args, message):
 
 def test_the_run_s_warnings_are_a_field_not_ansible_s_own_warnings(action):
     # A result's "warnings" would be shown by Ansible as well as by the task that shows the field.
-    hostvars = {"h%d" % i: report(i, "3.5.1") for i in range(3)}
+    hostvars = {"h%d" % i: dict(_etcd_host_report=report(i, "3.5.1")) for i in range(3)}
     plan = run(action, hostvars, stage="hosts", settings=dict(version="3.5.1"))
     assert "warnings" not in plan and plan["run_warnings"][0].startswith("WARNING: etcd 3.5.1 has known data")
