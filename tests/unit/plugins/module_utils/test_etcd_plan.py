@@ -499,7 +499,7 @@ def converge_plan(first=None, read=None, present=None, initial=None, outdated=No
 
 
 @pytest.mark.parametrize("case, plan, restart_due, converge", [
-    ("a converged cluster has nothing to do", lambda: converge_plan(), [], False),
+    ("a converged cluster has nothing to do", converge_plan, [], False),
     ("outdated files restart their member", lambda: converge_plan(outdated={"h1": True, "h2": "false"}), ["h1"], True),
     ("a note an earlier run left restarts its member", lambda: converge_plan(present={"h2": [NOTE, "/x"]}), ["h2"],
      True),
