@@ -50,6 +50,11 @@ class ActionModule(ActionBase):
                 plan = etcd_plan.plan_cluster(previous, members, params["health"],
                                               self._host_values(hostvars, play_hosts, params["report_var"]),
                                               params["settings"])
+            elif params["stage"] == "converge":
+                with_data = previous.get("with_data") or []
+                plan = etcd_plan.plan_converge(previous, self._host_values(hostvars, with_data, params["report_var"]),
+                                               self._host_values(hostvars, with_data, params["outdated_var"]),
+                                               str(params["settings"].get("restart_note_path") or ""))
             else:
                 restart_due = self._host_values(hostvars, previous.get("with_data") or [], params["restart_var"])
                 plan = etcd_plan.plan_roll(previous, members, restart_due, params["leader"], params["rotation_phase"])

@@ -12,6 +12,9 @@ steps, each extending the plan of the one before:
 - plan_cluster: from preflight's read of the running cluster: which members do not serve or run
   another release, whether the release may change, what blocks a CA rotation, whether existing.yml
   must wait for health, and whether that read may stand for the status at the end.
+- plan_converge: from what the writing of the members' files found out of date on each member and
+  the restart notes and join settings each host's read found: whether the existing cluster has
+  anything to do at all (existing.yml), so that a run with nothing to do includes none of it.
 - plan_roll: from the restarts noted on the members and the leader: the order of the roll.
 
 A member of the inventory whose host did not answer is never left out of the decision: it is named,
@@ -35,7 +38,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import 
 def argument_spec():
     """The options of raftops.etcd.etcd_plan (its action plugin and its module's documentation)."""
     return dict(
-        stage=dict(type="str", required=True, choices=["hosts", "cluster", "roll"]),
+        stage=dict(type="str", required=True, choices=["hosts", "cluster", "converge", "roll"]),
         members=dict(type="list", elements="dict", required=True),
         plan=dict(type="dict", default={}),
         health=dict(type="dict", default={}),
@@ -44,6 +47,7 @@ def argument_spec():
         settings=dict(type="dict", default={}),
         report_var=dict(type="str", default="_etcd_host_report"),
         restart_var=dict(type="str", default="_etcd_restart_due"),
+        outdated_var=dict(type="str", default="_etcd_runs_outdated"),
     )
 
 
@@ -358,7 +362,8 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     ``members``: the validated inventory (filter members); ``reports``: play host -> {info, local,
     wanted} (the host's etcd_host_info result, its own etcd's answer, the settings it is asked for);
     ``play_hosts``: the hosts still in the play; ``play_hosts_all``: every host the play started
-    with; ``settings``: version, discard_foreign_data, cluster_token, forks.
+    with; ``settings``: version, discard_foreign_data, cluster_token, forks, preflight_hardware,
+    auth_enabled, roles, users, root_login.
     """
     members = list(members or [])
     play_hosts, play_hosts_all = list(play_hosts or []), list(play_hosts_all or [])
@@ -405,7 +410,22 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     warning = release_warning(version)
     if warning:
         plan["run_warnings"].append(warning)
+    plan["refusal"] = run_refusal(plan["foreign_refusal"], plan["problems"])
+    # preflight_hardware.yml measures the hosts against the profile: every one, or the new ones.
+    hardware = str(settings.get("preflight_hardware") or "new")
+    plan["hardware_check"] = hardware == "all" or (hardware == "new" and bool(plan["new"]))
+    # auth.yml runs when the role manages auth, roles or users, or logs in as root.
+    plan["auth_phase"] = (settings.get("auth_enabled") is not None or bool(settings.get("roles"))
+                          or bool(settings.get("users")) or truthy(settings.get("root_login")))
     return plan
+
+
+def run_refusal(foreign, problems):
+    """The one message preflight refuses the run with before the cluster is read: the foreign data
+    first (its own advice), else every problem; '' when the run may go on."""
+    if foreign:
+        return foreign
+    return "%s; nothing was changed" % "; ".join(problems) if problems else ""
 
 
 def plan_cluster(plan, members, health, reports, settings):
@@ -447,6 +467,8 @@ def plan_cluster(plan, members, health, reports, settings):
     plan["rotation_blockers"] = [_member_label(m) for m in mine if m["host"] in plan["not_serving"]]
     plan["rotation_left_out"] = [_member_label(m) for m in members if m["host"] in plan["left_out"]]
     learners = [m for m in health.get("members") or [] if m.get("is_learner")]
+    # Learners with data, left by a join that stopped: existing.yml promotes them.
+    plan["learners"] = [m.get("name") for m in learners if m.get("name") in plan["data_names"]]
     # existing.yml waits for health unless this read found every member with data healthy and
     # nothing is started, removed or joined before the wait.
     plan["existing_wait"] = bool(with_data) and bool(
@@ -459,6 +481,31 @@ def plan_cluster(plan, members, health, reports, settings):
         plan["status_read"] = "preflight"
     else:
         plan["status_read"] = "none"
+    return plan
+
+
+def plan_converge(plan, reports, outdated, restart_note_path):
+    """The step after the members' files are written: ``plan`` (plan_cluster's) with ``restart_due``,
+    the members with data that restart in this run, and ``converge``, whether the cluster's phase has
+    anything to do (a new cluster always has).
+
+    ``reports``: host -> its read as for plan_hosts (``info.present``: the paths found, among them a
+    restart note an earlier run left at ``restart_note_path``; ``info.initial_settings``: bootstrap or
+    join settings a stopped run left); ``outdated``: host -> whether its binaries, settings or
+    certificates changed since it started (configure.yml). A member restarts when it runs with
+    outdated files, runs another release or still has a note. The existing cluster has nothing to do
+    when no member restarts, has join settings left or does not serve, none re-joins, joins or is a
+    learner, and preflight's read stands for its health.
+    """
+    plan = dict(plan)
+    with_data = plan["with_data"]
+    info = {host: (reports.get(host) or {}).get("info") or {} for host in with_data}
+    plan["restart_due"] = [h for h in with_data if truthy(outdated.get(h)) or h in plan["running_other_release"]
+                           or restart_note_path in (info[h].get("present") or [])]
+    leftover = [h for h in with_data if info[h].get("initial_settings")]
+    plan["converge"] = plan["bootstrap"] or bool(
+        plan["restart_due"] or leftover or plan["not_serving"] or plan["rejoin"] or plan["new"] or plan["learners"]
+        or plan["existing_wait"])
     return plan
 
 

@@ -32,11 +32,13 @@ options:
   stage:
     description:
       - V(hosts) from each play host's read (the variable O(report_var) of each host) before the
-        cluster is read; V(cluster) from preflight's read of the cluster (O(health)); V(roll) from
+        cluster is read; V(cluster) from preflight's read of the cluster (O(health)); V(converge)
+        from what the members' files found out of date (the variable O(outdated_var) of each member
+        with data) and the restart notes and join settings of each host's read; V(roll) from
         the restarts noted on the members with data (the variable O(restart_var) of each) and the leader.
     type: str
     required: true
-    choices: [hosts, cluster, roll]
+    choices: [hosts, cluster, converge, roll]
   members:
     description: The validated members of the inventory (filter C(raftops.etcd.members)).
     type: list
@@ -61,8 +63,10 @@ options:
   settings:
     description:
       - The role's settings the step reads. V(hosts) - C(version), C(discard_foreign_data),
-        C(cluster_token), C(group), and C(forks) (the play's forks unless given). V(cluster) -
-        C(version), C(allow_downgrade), C(auth_enabled), C(hash_reference).
+        C(cluster_token), C(group), C(preflight_hardware), C(auth_enabled), C(roles), C(users),
+        C(root_login), and C(forks) (the play's forks unless given). V(cluster) -
+        C(version), C(allow_downgrade), C(auth_enabled), C(hash_reference). V(converge) -
+        C(restart_note_path), where a member keeps its note of a restart still due.
     type: dict
     default: {}
   report_var:
@@ -73,6 +77,10 @@ options:
     description: The variable of each member with data that says whether it restarts (V(roll)).
     type: str
     default: _etcd_restart_due
+  outdated_var:
+    description: The variable of each member with data that says whether its binaries, settings or certificates changed (V(converge)).
+    type: str
+    default: _etcd_runs_outdated
 """
 
 EXAMPLES = r"""
@@ -135,6 +143,10 @@ foreign_refusal:
   description: The refusal for foreign data the operator has not let the role discard; empty when none.
   returned: always
   type: str
+refusal:
+  description: The message preflight refuses the run with, RV(foreign_refusal) or else RV(problems); empty when none.
+  returned: always
+  type: str
 unanswered:
   description: The members' hosts that started in the play and dropped out of it (also in RV(problems)).
   returned: always
@@ -190,6 +202,14 @@ run_warnings:
   returned: always
   type: list
   elements: str
+hardware_check:
+  description: Whether preflight measures hosts against the hardware profile (C(etcd_preflight_hardware) V(all), or V(new) with new hosts).
+  returned: always
+  type: bool
+auth_phase:
+  description: Whether the role manages auth, roles or users, or logs in as root, so that its auth phase runs.
+  returned: always
+  type: bool
 versions_before:
   description: The releases the members with data run or have installed.
   returned: with O(stage=cluster) and after
@@ -233,6 +253,20 @@ status_read:
   description: The read that stands for the status at the end, V(bootstrap), V(preflight), or V(none) (read again).
   returned: with O(stage=cluster) and after
   type: str
+learners:
+  description: The names of the members with data the read of the cluster found learners (a join that stopped).
+  returned: with O(stage=cluster) and after
+  type: list
+  elements: str
+restart_due:
+  description: The members with data that restart in this run (outdated files, another release, a note left).
+  returned: with O(stage=converge) and after
+  type: list
+  elements: str
+converge:
+  description: Whether the cluster's phase (RV(cluster_tasks)) has anything to do; always true for a new cluster.
+  returned: with O(stage=converge) and after
+  type: bool
 roll:
   description: The members with data that restart, in the order of the roll, the leader last.
   returned: with O(stage=roll)

@@ -40,7 +40,7 @@ source "$TESTBED/lib.sh"
 load() { cut -d' ' -f1 /proc/loadavg; }
 now() { date +%s%N; }
 seconds() { awk "BEGIN {printf \"%.1f\", ($2 - $1) / 1e9}"; }
-declare -A FIGURE CPU HOSTS_CPU LEAST
+declare -A FIGURE CPU HOSTS_CPU LEAST TASKS
 # The test hosts' SSH key, for the floors' own SSH calls (made once, outside their timed runs).
 SSH_KEY=$("$TESTBED/host.sh" key)
 
@@ -106,12 +106,20 @@ playbook() {  # playbook LOG [ansible-playbook options]
 }
 
 run() {  # [PLAYBOOK=FILE] run KEY LABEL [ansible-playbook options]: one timed playbook run with its profile
-  local key=$1 label=$2 log="$WORK/$1.log"
+  local key=$1 label=$2 log="$WORK/$1.log" top_tasks=1
   shift 2
+  [[ ${BENCH_TOP:-5} == -1 ]] && top_tasks=0
   measure playbook "$log" "$@"
   report "$key" "$label" \
     "$(awk '/^bench-host/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' "$log")"
   awk -v top="${BENCH_TOP:-5}" '/^task profile/ {p = 1} p && n++ <= top {print "    " $0}' "$log"
+  # The tasks each member ran or skipped (the recap's ok and skipped); TASKS[KEY] is the most of any.
+  TASKS[$key]=$(awk '/^bench-host/ {for (i = 1; i <= NF; i++) {split($i, a, "="); if (a[1] == "ok" || a[1] == "skipped") s[$1] += a[2]}}
+                    END {for (h in s) if (s[h] > m) m = s[h]; print m + 0}' "$log")
+  [[ $top_tasks == 1 ]] && awk '/^bench-host/ {for (i = 1; i <= NF; i++) {split($i, a, "="); v[a[1]] = a[2]}
+      line = line sprintf("%s%s %d run + %d skipped", line ? ", " : "", $1, v["ok"], v["skipped"])}
+    END {print "    tasks per member: " line "; target at most 25 each"}' "$log"
+  return 0
 }
 
 median() { printf '%s\n' "$@" | sort -n | awk '{t[NR] = $1} END {print t[int((NR + 1) / 2)]}'; }
@@ -128,6 +136,7 @@ repeated() {  # repeated KEY LABEL COMMAND [arguments]: BENCH_REPEAT timed no-ch
     cpus+=("${CPU[$key-$i]}")
     hosts_cpus+=("${HOSTS_CPU[$key-$i]}")
   done
+  TASKS[$key]=${TASKS[$key-1]:-}
   FIGURE[$key]=$(median "${times[@]}")
   CPU[$key]=$(median "${cpus[@]}")
   HOSTS_CPU[$key]=$(median "${hosts_cpus[@]}")
@@ -369,5 +378,20 @@ for count in $counts; do
   if [[ -n "${LEAST[rerun-$count]:-}" ]]; then
     printf '  %d vs %d members: least time for the CPU (controller and hosts), first deploy %s, re-run %s\n' "$count" "$first" \
       "$(ratio "${LEAST[first-$count]}" "${LEAST[first-$first]}")" "$(ratio "${LEAST[rerun-$count]}" "${LEAST[rerun-$first]}")"
+  fi
+done
+# The speed goals, each with its floor or target beside it.
+echo
+echo "goals"
+for count in $counts; do
+  printf '  %d members: first deploy %s x the floor (target at most 3 x)\n' "$count" \
+    "$(ratio "${FIGURE[first-$count]}" "${FIGURE[floor-$count]}")"
+  printf '  %d members: controller CPU of the no-change re-run %s s (target at most 3 s for 3 members; the no-change floor %s s)\n' \
+    "$count" "${CPU[rerun-$count]}" "${CPU[floor-check-$count]}"
+  printf '  %d members: tasks per member run or skipped in the no-change re-run, at most %s (target at most 25)\n' \
+    "$count" "${TASKS[rerun-$count]}"
+  if [[ "$count" != "$first" ]]; then
+    printf '  %d vs %d members: controller CPU of the no-change re-run %s s more per added member (target at most 0.3 s)\n' \
+      "$count" "$first" "$(awk "BEGIN {printf \"%.2f\", (${CPU[rerun-$count]} - ${CPU[rerun-$first]}) / ($count - $first)}")"
   fi
 done

@@ -64,8 +64,20 @@ def test_the_roll_step_reads_the_restart_notes_of_the_members_with_data(action):
     assert plan["roll"] == ["h2", "h0"] and plan["status_read"] == "none"
 
 
+def test_the_converge_step_reads_what_each_member_found_out_of_date(action):
+    hostvars = {"h%d" % i: dict(_etcd_host_report=dict(info=dict(present=["/note"] if i == 2 else [])),
+                                _etcd_runs_outdated=i == 1) for i in range(3)}
+    first = dict(with_data=["h0", "h1", "h2"], bootstrap=False, running_other_release=[], not_serving=[], rejoin={},
+                 new=[], learners=[], existing_wait=False, changed=False)
+    plan = run(action, hostvars, stage="converge", plan=first, settings=dict(restart_note_path="/note"))
+    assert plan["restart_due"] == ["h1", "h2"] and plan["converge"] is True and "failed" not in plan
+    quiet = {host: dict(values, _etcd_runs_outdated=False, _etcd_host_report=dict(info={}))
+             for host, values in hostvars.items()}
+    assert run(action, quiet, stage="converge", plan=first, settings=dict(restart_note_path="/note"))["converge"] is False
+
+
 @pytest.mark.parametrize("args, message", [
-    (dict(stage="later"), "value of stage must be one of: hosts, cluster, roll, got: later"),
+    (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, got: later"),
     (dict(stage="cluster", plan={}), "cannot plan the cluster step"),
 ])
 def test_bad_arguments_fail_naming_the_action(action, args, message):

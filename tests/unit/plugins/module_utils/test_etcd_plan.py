@@ -1,7 +1,7 @@
 """The deploy run's plan (module_utils/etcd_plan.py): which hosts hold the cluster's data, which join,
 re-join or move, and which identity changes of a running member are refused (with the old and new
 values) - member_plan; the host sets, refusals and warnings of each step - plan_hosts, plan_cluster,
-plan_roll; the order of the restarts - roll_order."""
+plan_converge, plan_roll; the order of the restarts - roll_order."""
 
 import pytest
 
@@ -11,9 +11,11 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import (
     count_warnings,
     member_plan,
     plan_cluster,
+    plan_converge,
     plan_hosts,
     plan_roll,
     roll_order,
+    run_refusal,
 )
 
 CLUSTER_ID = "c1"
@@ -381,6 +383,21 @@ def test_a_release_with_known_bugs_is_warned_about():
     assert converged_hosts()["run_warnings"] == []
 
 
+@pytest.mark.parametrize("settings, hardware_check, auth_phase", [
+    (dict(), False, False),
+    (dict(preflight_hardware="all"), True, False),
+    (dict(preflight_hardware="none", auth_enabled=False), False, True),
+    (dict(roles=[dict(name="app")]), False, True),
+    (dict(users=[dict(name="app")]), False, True),
+    (dict(root_login="True"), False, True),
+])
+def test_the_hardware_check_and_the_auth_phase_follow_the_settings(settings, hardware_check, auth_phase):
+    plan = converged_hosts(**settings)
+    assert (plan["hardware_check"], plan["auth_phase"]) == (hardware_check, auth_phase)
+    # With new hosts, etcd_preflight_hardware=new (the default) measures them.
+    assert hosts_plan({i: fresh() for i in range(3)})["hardware_check"] is True
+
+
 # --- plan_cluster: the second step, from preflight's read of the cluster -----------------------------
 
 def health(healthy=True, versions=("3.5.17",) * 3, serving=(0, 1, 2), learners=(), problems=()):
@@ -488,6 +505,70 @@ def test_a_new_cluster_s_status_is_its_bootstrap_read_and_a_hash_check_reads_aga
 def test_a_ca_rotation_is_asked_for_only_in_a_running_cluster_with_the_role_s_pki(bootstrap, settings, asked):
     first = hosts_plan({i: fresh() for i in range(3)}) if bootstrap else converged_hosts()
     assert cluster_plan(first, {} if bootstrap else health(), **settings)["rotation_request"] == asked
+
+
+# --- plan_converge: whether the cluster's phase has anything to do ----------------------------------
+
+NOTE = "/etc/etcd/restart-pending"
+
+
+def converge_plan(first=None, read=None, present=None, initial=None, outdated=None):
+    """plan_converge on a healthy converged cluster of 3, with the paths each host's read found
+    (``present``: host -> paths), the join settings it found (``initial``) and what configure.yml
+    found out of date (``outdated``)."""
+    plan = cluster_plan(first or converged_hosts(), health() if read is None else read)
+    reads = {"h%d" % i: dict(info=dict(present=(present or {}).get("h%d" % i, []),
+                                       initial_settings=(initial or {}).get("h%d" % i, {})))
+             for i in range(3)}
+    return plan_converge(plan, reads, outdated or {}, NOTE)
+
+
+@pytest.mark.parametrize("case, plan, restart_due, converge", [
+    ("a converged cluster has nothing to do", converge_plan, [], False),
+    ("outdated files restart their member", lambda: converge_plan(outdated={"h1": True, "h2": "false"}), ["h1"], True),
+    ("a note an earlier run left restarts its member", lambda: converge_plan(present={"h2": [NOTE, "/x"]}), ["h2"],
+     True),
+    ("a member on another release restarts",
+     lambda: converge_plan(read=health(versions=("3.5.17", "3.5.16", "3.5.17"))), ["h1"], True),
+    ("join settings a stopped run left are removed",
+     lambda: converge_plan(initial={"h0": {"ETCD_INITIAL_CLUSTER_STATE": "existing"}}), [], True),
+    ("a stopped member is started", lambda: converge_plan(read=health(serving=(0, 1))), [], True),
+    ("a learner left by a join is promoted", lambda: converge_plan(read=health(learners=(2,))), [], True),
+    ("a new host joins", lambda: converge_plan(first=hosts_plan({0: installed(0), 1: installed(1), 2: fresh()},
+                                                                running(0, 1))), [], True),
+    ("a host that lost its data re-joins",
+     lambda: converge_plan(first=hosts_plan({0: installed(0), 1: installed(1),
+                                             2: dict(installed(2), has_data=False, configured_has_data=False)},
+                                            running(0, 1))), [], True),
+    ("an unhealthy cluster is waited for", lambda: converge_plan(read=health(healthy=False)), [], True),
+    ("a new cluster always bootstraps", lambda: converge_plan(first=hosts_plan({i: fresh() for i in range(3)}), read={}),
+     [], True),
+])
+def test_the_cluster_s_phase_runs_only_with_something_to_do(case, plan, restart_due, converge):
+    got = plan()
+    assert (got["restart_due"], got["converge"]) == (restart_due, converge), case
+
+
+def test_a_learner_is_named_only_among_the_members_with_data():
+    # m2 joins as a new host: its learner entry is the join's, not one left by a stopped join.
+    first = hosts_plan({0: installed(0), 1: installed(1), 2: fresh()}, running(0, 1))
+    assert cluster_plan(first, health(learners=(1, 2)))["learners"] == ["m1"]
+
+
+@pytest.mark.parametrize("foreign, problems, refusal", [
+    ("", [], ""),
+    ("host h2: foreign", ["host h1: renamed"], "host h2: foreign"),
+    ("", ["host h1: renamed", "host h2: gone"], "host h1: renamed; host h2: gone; nothing was changed"),
+])
+def test_preflight_refuses_foreign_data_first_then_every_problem(foreign, problems, refusal):
+    assert run_refusal(foreign, problems) == refusal
+
+
+def test_the_hosts_step_carries_its_refusal():
+    infos = {0: installed(0), 1: installed(1, name="renamed"), 2: installed(2)}
+    plan = hosts_plan(infos, running(0, 1, 2))
+    assert plan["refusal"] == plan["problems"][0] + "; nothing was changed"
+    assert converged_hosts()["refusal"] == ""
 
 
 # --- plan_roll: the last step, from the restarts noted --------------------------------------------------
