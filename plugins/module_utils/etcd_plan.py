@@ -325,6 +325,41 @@ def release_warning(version):
             % (version, "; ".join(bug[3] for bug in bugs), fixed_in))
 
 
+# Security advisories etcd fixed in a patch release, as its CHANGELOG names them: the first and last
+# release of a line that has the issue, the patch that fixes it there, the advisory, what it does.
+# GHSA-3wh4-j44w-pg92 (the CRL not enforced on gRPC with --listen-client-http-urls) is left out: the
+# role never sets that flag. 3.4's CHANGELOG names no fix of the two 2026-07 advisories.
+AUTH_BYPASS = "CVE-2026-33413 and CVE-2026-33343 (with auth on, several APIs and nested transactions skip the " \
+              "permission check)"
+WATCH_LEAK = "GHSA-xg4h-6gfc-h4m8 (with auth on, a user allowed to read one key is sent watch events of every key " \
+             "from it)"
+NO_HANDSHAKE_TIMEOUT = "GHSA-6vch-q96h-7gc3 (a client that never ends its TLS handshake keeps its connection open)"
+SECURITY_ADVISORIES = (
+    ((3, 4, 0), (3, 4, 41), "3.4.42", AUTH_BYPASS),
+    ((3, 5, 0), (3, 5, 27), "3.5.28", AUTH_BYPASS),
+    ((3, 6, 0), (3, 6, 8), "3.6.9", AUTH_BYPASS),
+    ((3, 5, 0), (3, 5, 32), "3.5.33", WATCH_LEAK),
+    ((3, 6, 0), (3, 6, 13), "3.6.14", WATCH_LEAK),
+    ((3, 7, 0), (3, 7, 0), "3.7.1", WATCH_LEAK),
+    ((3, 5, 0), (3, 5, 32), "3.5.33", NO_HANDSHAKE_TIMEOUT),
+    ((3, 6, 0), (3, 6, 13), "3.6.14", NO_HANDSHAKE_TIMEOUT),
+    ((3, 7, 0), (3, 7, 0), "3.7.1", NO_HANDSHAKE_TIMEOUT),
+)
+
+
+def security_warning(version):
+    """A warning naming the security advisories etcd ``version`` is known to have and the patch of its
+    line that fixes them all; '' for a release without one."""
+    release = tuple(version_tuple(version))
+    advisories = [advisory for advisory in SECURITY_ADVISORIES if advisory[0] <= release <= advisory[1]]
+    if not advisories:
+        return ""
+    fixed_in = max((version_tuple(advisory[2]), advisory[2]) for advisory in advisories)[1]
+    return ("WARNING: etcd %s has known security issues: %s. etcd fixed them in %s; set etcd_version to %s or a "
+            "later release of the same minor version" % (version, "; ".join(a[3] for a in advisories), fixed_in,
+                                                        fixed_in))
+
+
 def _member_label(member):
     return "member %s on host %s" % (member["name"], member["host"])
 
@@ -407,9 +442,7 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     plan["bootstrap_settings"] = plan["bootstrap"] and plan["all_members_in_run"]
     plan["new_token"] = settings.get("cluster_token") or settings.get("generated_token") or ""
     plan["run_warnings"] = count_warnings(len(members), settings.get("forks"), len(play_hosts_all))
-    warning = release_warning(version)
-    if warning:
-        plan["run_warnings"].append(warning)
+    plan["run_warnings"] += [warning for warning in (release_warning(version), security_warning(version)) if warning]
     plan["refusal"] = run_refusal(plan["foreign_refusal"], plan["problems"])
     # preflight_hardware.yml measures the hosts against the profile: every one, or the new ones.
     hardware = str(settings.get("preflight_hardware") or "new")

@@ -16,6 +16,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import (
     plan_roll,
     roll_order,
     run_refusal,
+    security_warning,
 )
 
 CLUSTER_ID = "c1"
@@ -379,8 +380,32 @@ def test_count_warnings(members, forks, hosts, expected):
 
 def test_a_release_with_known_bugs_is_warned_about():
     plan = converged_hosts(version="3.5.1")
-    assert len(plan["run_warnings"]) == 1 and plan["run_warnings"][0].startswith("WARNING: etcd 3.5.1 has known data")
-    assert converged_hosts()["run_warnings"] == []
+    assert len(plan["run_warnings"]) == 2 and plan["run_warnings"][0].startswith("WARNING: etcd 3.5.1 has known data")
+    assert plan["run_warnings"][1].startswith("WARNING: etcd 3.5.1 has known security issues")
+    assert converged_hosts(version="3.5.33")["run_warnings"] == []
+
+
+@pytest.mark.parametrize("version, advisories, fixed_in", [
+    ("3.4.23", ["CVE-2026-33413"], "3.4.42"),
+    ("3.5.1", ["CVE-2026-33413", "GHSA-xg4h-6gfc-h4m8", "GHSA-6vch-q96h-7gc3"], "3.5.33"),
+    ("3.5.27", ["CVE-2026-33413", "GHSA-xg4h-6gfc-h4m8"], "3.5.33"),
+    ("3.5.30", ["GHSA-xg4h-6gfc-h4m8", "GHSA-6vch-q96h-7gc3"], "3.5.33"),
+    ("v3.5.32", ["GHSA-xg4h-6gfc-h4m8", "GHSA-6vch-q96h-7gc3"], "3.5.33"),
+    ("3.6.8", ["CVE-2026-33413", "GHSA-xg4h-6gfc-h4m8"], "3.6.14"),
+    ("3.6.13", ["GHSA-6vch-q96h-7gc3"], "3.6.14"),
+    ("3.7.0", ["GHSA-xg4h-6gfc-h4m8", "GHSA-6vch-q96h-7gc3"], "3.7.1"),
+])
+def test_a_release_with_known_security_issues_names_each_and_the_patch_that_fixes_them(version, advisories, fixed_in):
+    warning = security_warning(version)
+    assert warning.startswith("WARNING: etcd %s has known security issues: " % version)
+    assert all(advisory in warning for advisory in advisories)
+    assert warning.endswith("etcd fixed them in %s; set etcd_version to %s or a later release of the same minor "
+                            "version" % (fixed_in, fixed_in))
+
+
+@pytest.mark.parametrize("version", ["3.4.42", "3.4.45", "3.5.33", "3.6.14", "3.6.16", "3.7.1", "3.7.3"])
+def test_a_release_with_every_known_fix_gets_no_security_warning(version):
+    assert security_warning(version) == ""
 
 
 @pytest.mark.parametrize("settings, hardware_check, auth_phase", [
