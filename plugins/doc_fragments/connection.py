@@ -55,9 +55,9 @@ options:
     type: path
   client_cert_content:
     description:
-      - The PEM client certificate itself, instead of a file on the host the module runs on: for a
-        pair that is not there (yet), as the etcd role's preflight presents its client pair for a
-        root login before it has changed any host.
+      - The PEM client certificate itself, instead of a file on the host the module runs on, for a
+        pair that is not there (yet). The etcd role's preflight presents its client pair for a root
+        login so, before it has changed any host.
       - The module writes it, with O(client_key_content), into a new private (0700) directory, under
         C(/dev/shm) when it may, loads the pair and removes the directory at once, also on a failure.
       - Mutually exclusive with O(client_cert).
