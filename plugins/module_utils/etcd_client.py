@@ -113,7 +113,8 @@ class EtcdConfigError(EtcdError, ValueError):
     """A connection option that cannot be used, such as a missing or invalid TLS file.
 
     Raised before anything is sent. ``option`` is the module option (``ca_cert``, ``client_cert``,
-    ``client_key``, ``client_cert_content``, ...) and ``path`` its value (None for a text). It is also a ValueError, for callers that catch that.
+    ``client_key``, ``client_cert_content``, ...) and ``path`` its value (None for a text). It is
+    also a ValueError, for callers that catch that.
     """
 
     def __init__(self, message, option=None, path=None):
