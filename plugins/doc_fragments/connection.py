@@ -53,6 +53,21 @@ options:
     description:
       - PEM private key of O(client_cert).
     type: path
+  client_cert_content:
+    description:
+      - The PEM client certificate itself, instead of a file on the host the module runs on, for a
+        pair that is not there (yet). The etcd role's preflight presents its client pair for a root
+        login so, before it has changed any host.
+      - The module writes it, with O(client_key_content), into a new private (0700) directory, under
+        C(/dev/shm) when it may, loads the pair and removes the directory at once, also on a failure.
+      - Mutually exclusive with O(client_cert).
+    type: str
+  client_key_content:
+    description:
+      - The PEM private key of O(client_cert_content) (or of O(client_cert)) itself, instead of a file;
+        never shown in any output.
+      - Mutually exclusive with O(client_key).
+    type: str
   tls_verify:
     description:
       - Verify the members' server certificates (with O(ca_cert) or the system trust store).

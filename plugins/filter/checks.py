@@ -128,12 +128,32 @@ def auth_refused(reads):
     return refused
 
 
+def call_pair(tls, root_login, pair_there, auth_refused):
+    """The client pair the role's calls present (vars/main.yml, _etcd_connection): None without TLS.
+    Without a root login, 'server', the member's own pair. With one, 'client', the CN-less pair
+    configure.yml puts on the member, once it is there; before that 'text' where etcd refused the
+    role's read for want of a user (``auth_refused``, preflight's hosts: auth turned on outside the
+    role), the controller's pair given as text, so that preflight writes nothing before the run lock;
+    else 'server' (auth is off: etcd takes any certificate of its CA, and the controller's pair may not
+    be made yet)."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy
+
+    if not truthy(tls):
+        return None
+    if not truthy(root_login):
+        return "server"
+    if truthy(pair_there):
+        return "client"
+    return "text" if auth_refused else "server"
+
+
 class FilterModule:
     def filters(self):
         return {
             "account_problem": account_problem,
             "auth_refused": auth_refused,
             "calendar_problems": calendar_problems,
+            "call_pair": call_pair,
             "release_warning": release_warning,
             "system_problems": system_problems,
             "version_change_problem": version_change_problem,

@@ -25,8 +25,10 @@ import functools
 import json
 import os
 import re
+import shutil
 import socket
 import ssl
+import tempfile
 
 from urllib.error import HTTPError, URLError
 from urllib.request import HTTPHandler, HTTPSHandler, Request, build_opener
@@ -111,7 +113,8 @@ class EtcdConfigError(EtcdError, ValueError):
     """A connection option that cannot be used, such as a missing or invalid TLS file.
 
     Raised before anything is sent. ``option`` is the module option (``ca_cert``, ``client_cert``,
-    ``client_key``) and ``path`` its value. It is also a ValueError, for callers that catch that.
+    ``client_key``, ``client_cert_content``, ...) and ``path`` its value (None for a text). It is
+    also a ValueError, for callers that catch that.
     """
 
     def __init__(self, message, option=None, path=None):
@@ -129,6 +132,8 @@ def connection_argument_spec():
         ca_cert=dict(type="path"),
         client_cert=dict(type="path"),
         client_key=dict(type="path", no_log=False),
+        client_cert_content=dict(type="str", no_log=True),
+        client_key_content=dict(type="str", no_log=True),
         tls_verify=dict(type="bool", default=True),
         timeout=dict(type="float", default=DEFAULT_TIMEOUT),
         auth_user=dict(type="str"),
@@ -184,6 +189,8 @@ def client_factory(params, timeout=None):
     def make_client(url):
         return EtcdClient(url, ca_cert=params.get("ca_cert"), client_cert=params.get("client_cert"),
                           client_key=params.get("client_key"), tls_verify=params.get("tls_verify", True),
+                          client_cert_content=params.get("client_cert_content"),
+                          client_key_content=params.get("client_key_content"),
                           timeout=timeout or params.get("timeout") or DEFAULT_TIMEOUT,
                           auth_user=params.get("auth_user"), auth_password=params.get("auth_password"))
     return make_client
@@ -414,9 +421,52 @@ def _ssl_text(exc):
     return getattr(exc, "reason", None) or str(exc)
 
 
-def tls_context(ca_cert=None, client_cert=None, client_key=None, verify=True):
+def _pem_texts(client_cert, client_key, client_cert_content, client_key_content):
+    """{option: PEM text} of the pair given as text; refuses an option given both as a file and as a text."""
+    texts = {}
+    for option, path, text in (("client_cert", client_cert, client_cert_content),
+                               ("client_key", client_key, client_key_content)):
+        if path and text:
+            raise EtcdConfigError("%s and %s_content are mutually exclusive: give the PEM file or its text, not both"
+                                  % (option, option), option=option + "_content")
+        if text:
+            texts[option] = text
+    return texts
+
+
+def _private_tmp():
+    """Where a pair given as text is written while it loads: memory (/dev/shm) when this user may write there."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
+def _tls_context_from_texts(texts, ca_cert, client_cert, client_key, verify):
+    """tls_context with the pair given as text: OpenSSL loads a pair from files only, so the texts go to
+    a fresh 0700 directory that is removed as soon as the context holds them, also on a failure."""
+    directory = tempfile.mkdtemp(prefix="raftops-etcd-", dir=_private_tmp())
+    paths = {}
+    try:
+        for option, text in texts.items():
+            paths[option] = os.path.join(directory, option + ".pem")
+            with os.fdopen(os.open(paths[option], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+                handle.write(text)
+        return tls_context(ca_cert, paths.get("client_cert", client_cert), paths.get("client_key", client_key), verify)
+    except EtcdConfigError as exc:
+        # Named by the option, never by the directory that is gone by the time the message is read.
+        message = str(exc)
+        for option, path in paths.items():
+            message = message.replace("%s %s" % (option, path), option + "_content").replace(path, option + "_content")
+        option = exc.option + "_content" if exc.option in paths else exc.option
+        raise EtcdConfigError(message, option=option, path=None if exc.option in paths else exc.path) from None
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def tls_context(ca_cert=None, client_cert=None, client_key=None, verify=True, client_cert_content=None,
+                client_key_content=None):
     """An ssl.SSLContext for etcd's client port: verify the server with ``ca_cert`` (the system store
-    when None) and present ``client_cert``/``client_key`` (the key may be inside ``client_cert``).
+    when None) and present ``client_cert``/``client_key`` (the key may be inside ``client_cert``), or
+    the same given as PEM text (``client_cert_content``/``client_key_content``, exclusive with the files).
 
     ``verify=False`` is only for etcd's auto-TLS (``--auto-tls``), whose self-signed certificate no CA
     vouches for: the traffic is encrypted, the server is not authenticated. It must be asked for
@@ -425,6 +475,9 @@ def tls_context(ca_cert=None, client_cert=None, client_key=None, verify=True):
     No ALPN is offered on purpose: etcd's listener prefers h2, which urllib cannot speak. Every
     problem with a file raises EtcdConfigError naming the option and the file.
     """
+    texts = _pem_texts(client_cert, client_key, client_cert_content, client_key_content)
+    if texts:
+        return _tls_context_from_texts(texts, ca_cert, client_cert, client_key, verify)
     for option, path in (("ca_cert", ca_cert), ("client_cert", client_cert), ("client_key", client_key)):
         if path:
             _check_file(option, path)
@@ -549,7 +602,7 @@ class EtcdClient:
     """
 
     def __init__(self, endpoint, ca_cert=None, client_cert=None, client_key=None, timeout=DEFAULT_TIMEOUT,
-                 tls_verify=True, auth_user=None, auth_password=None):
+                 tls_verify=True, auth_user=None, auth_password=None, client_cert_content=None, client_key_content=None):
         """Raises EtcdConfigError (an EtcdError) naming the option and file when a TLS file is unusable,
         or naming the auth option when only one of auth_user and auth_password is set.
 
@@ -567,7 +620,8 @@ class EtcdClient:
         self.login_unanswered = None
         self._base_url = self.endpoint
         if self.endpoint.startswith("https://"):
-            context = tls_context(ca_cert, client_cert, client_key, verify=tls_verify)
+            context = tls_context(ca_cert, client_cert, client_key, verify=tls_verify,
+                                  client_cert_content=client_cert_content, client_key_content=client_key_content)
             self._opener = build_opener(_CertNotingHTTPSHandler(context, self._note_server_cert))
         elif self.endpoint.startswith(UNIX_SCHEME):
             # unix:///path/of/the/socket: plain HTTP to a private socket (the restore drill's etcd).

@@ -24,8 +24,8 @@ import time
 
 import pytest
 import yaml
-from etcdtest import (EPHEMERAL, INVENTORY, PKI, Gateway, Writer, b64, fingerprint, host, interrupted_playbook, playbook,
-                      poll, recap, run_testbed)
+from etcdtest import (EPHEMERAL, INVENTORY, PKI, Gateway, Writer, b64, fingerprint, hold_run_lock, host, interrupted_playbook,
+                      playbook, poll, recap, run_testbed)
 
 HOSTS = ["hard-host0", "hard-host1", "hard-host2"]
 NAME = {h: "hard-%d" % i for i, h in enumerate(HOSTS)}
@@ -333,15 +333,9 @@ def test_fewer_forks_than_hosts_are_warned_of():
 
 def test_a_second_run_is_refused_naming_the_run_that_holds_the_lock():
     gateway = Gateway(URL["hard-host0"])
-    # Long enough for the refused runs below, on a loaded machine; revoked at the end.
-    lease = gateway.call("/v3/lease/grant", {"TTL": 900})["ID"]
     holder = "ansible-playbook (Deploy and converge etcd) on ops-1 by alice, pid 4242, started 2026-01-01T00:00:00Z"
-    value = json.dumps({"holder": holder, "acquired_at": "2026-01-01T00:00:00Z", "ttl": 120})
-    key = "/raftops/etcd/run"
-    put = gateway.call("/v3/kv/txn", {
-        "compare": [{"key": b64(key), "target": "CREATE", "result": "EQUAL", "create_revision": "0"}],
-        "success": [{"request_put": {"key": b64(key), "value": b64(value), "lease": lease}}]})
-    assert put.get("succeeded")
+    # Revoked at the end.
+    lease = hold_run_lock(URL["hard-host0"], holder)
     before = unchanged()
     pki_before = pki_files()
     # Refused before anything changes, the controller's certificates included (a new client pair here).
@@ -393,7 +387,7 @@ def test_a_second_run_is_refused_naming_the_run_that_holds_the_lock():
     assert unchanged() == before and pki_files() == pki_before
     rc, out = playbook("etcd")
     assert rc == 0, out[-3000:]
-    assert Gateway(URL["hard-host0"]).call("/v3/kv/range", {"key": b64(key)}).get("kvs") is None
+    assert lock_kv() is None
 
 
 def test_a_ca_rotation_refuses_a_limit_that_leaves_members_out():

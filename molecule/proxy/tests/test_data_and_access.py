@@ -3,7 +3,8 @@ keys, a lease, a lock two plays contend for, users, roles and auth, through the 
 modules and lookup from a playbook (data_and_access.yml, one tag per test); then auth as role
 variables through the main playbook, and the backup, status, a member restart and the members'
 timers with auth on, and a cluster whose auth was turned on outside the role, refused without the
-root password and adopted with it.
+root password, with a wrong one and while another run holds the run lock (each at -vvv, with no host
+changed and no secret shown), and adopted with it.
 Auth is disabled again at the end, so the proxy tests run as on any cluster.
 """
 
@@ -15,8 +16,8 @@ import time
 
 import pytest
 from conftest import FIGURES
-from etcdtest import (BACKUPS, EPHEMERAL, INVENTORY, PKI, ROOT, Gateway, UserGateway, Writer, ansible_env, fingerprint, host, playbook,
-                      recap, refused, snapshots)
+from etcdtest import (BACKUPS, EPHEMERAL, INVENTORY, PKI, ROOT, Gateway, UserGateway, Writer, ansible_env, fingerprint, hold_run_lock,
+                      host, inventory_secrets, playbook, private_key_secrets, recap, refused, snapshots, where_leaked)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 URL = "https://10.250.0.100:2379"
@@ -259,15 +260,52 @@ def test_bad_auth_input_is_refused_naming_it_before_any_host_changes(bad_auth_ru
     assert fingerprint(MEMBERS) == before
 
 
+OTHER_RUN = "ansible-playbook (Deploy and converge etcd) on ops-1 by alice, pid 4242, started 2026-01-01T00:00:00Z"
+CLIENT_PAIR = ["/etc/etcd/pki/client.pem", "/etc/etcd/pki/client-key.pem"]
+
+
+def client_pair_files():
+    """The members' files of the client pair for a root login."""
+    return sorted("%s:%s" % (name, path) for name in MEMBERS for path in CLIENT_PAIR if host(name).file(path).exists)
+
+
 def test_a_cluster_whose_auth_was_turned_on_outside_the_role_is_adopted_with_the_root_password():
     # As after `etcdctl auth enable`: no client pair for a root login on the members, and an
     # inventory that leaves auth as it is (etcd_auth_enabled null).
     for name in MEMBERS:
-        host(name).run("rm -f /etc/etcd/pki/client.pem /etc/etcd/pki/client-key.pem")
-    rc, out = playbook("etcd", *auth_vars("auth-adopt", etcd_auth_enabled=None))
+        host(name).run("rm -f " + " ".join(CLIENT_PAIR))
+    before = fingerprint(MEMBERS)
+    # At -vvv, while another run holds the run lock: refused for the lock, and for a wrong root
+    # password, each before any host changes, the client pair included (preflight presents it as
+    # text), and with no secret in the output: the passwords, the keys of etcd_pki_dir.
+    lease = hold_run_lock(URLS[0], OTHER_RUN, login=("root", "root-secret"))
+    try:
+        runs = {}
+        for name, changes in (("locked", {}), ("wrong-password", {"etcd_auth_root_password": "not-the-root-pw"})):
+            cmd = ["ansible-playbook", "-vvv", "-i", INVENTORY, os.path.join(ROOT, "playbooks", "etcd.yml"),
+                   *auth_vars("auth-adopt-" + name, etcd_auth_enabled=None, **changes)]
+            runs[name] = subprocess.Popen(cmd, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        runs = {name: finished(proc) for name, proc in runs.items()}
+    finally:
+        UserGateway(URLS[0], "root", "root-secret").call("/v3/lease/revoke", {"ID": lease})
+    secrets = {**inventory_secrets(AUTH_VARS),
+               "wrong root password": "not-the-root-pw", **private_key_secrets(PKI)}
+    rc, out = runs["locked"]
+    assert rc != 0 and "is held by %s" % OTHER_RUN in " ".join(out.split()), out[-3000:]
+    assert where_leaked(out, secrets) == "", "the run refused for the lock at -vvv prints " + where_leaked(out, secrets)
+    rc, out = runs["wrong-password"]
+    says = " ".join(out.split())
+    assert rc != 0 and "etcd refused the role's root login on prx-host0" in says, out[-3000:]
+    assert "etcd_auth_root_password must be the password of etcd's user root. No host was changed." in says, out[-3000:]
+    assert where_leaked(out, secrets) == "", "the wrong root password's refusal at -vvv prints " + where_leaked(out, secrets)
+    assert client_pair_files() == [] and fingerprint(MEMBERS) == before
+    # With the lock free and the right password, at -vvv too: the run adopts the cluster.
+    rc, out = playbook("etcd", "-vvv", *auth_vars("auth-adopt", etcd_auth_enabled=None))
     assert rc == 0, out[-3000:]
+    assert where_leaked(out, secrets) == "", "the adoption at -vvv prints " + where_leaked(out, secrets)
     # Only the client pair was put back, once per member.
     assert {h: c["changed"] for h, c in recap(out).items()} == {h: int(h in MEMBERS) for h in recap(out)}, out[-3000:]
+    assert len(client_pair_files()) == 2 * len(MEMBERS)
     assert all(host(name).file("/etc/etcd/pki/client-key.pem").mode == 0o600 for name in MEMBERS)
     # auth stays on: the certificate alone is no user
     assert refused(lambda: Gateway(URLS[0]).get("app/from-web")) is not None

@@ -78,6 +78,21 @@ def run_testbed(*args, script="host.sh"):
                    stdout=subprocess.DEVNULL, timeout=180)
 
 
+def hold_run_lock(url, holder, group="etcd", login=None, ttl=900):
+    """Take the run lock as another run holds it, named ``holder``, on a lease of ``ttl`` seconds (long
+    enough for the refused runs of a test on a loaded machine); with auth on, as the user ``login``
+    (user, password) names. Returns the lease, which frees it when revoked."""
+    gateway = UserGateway(url, *login) if login else Gateway(url)
+    lease = gateway.call("/v3/lease/grant", {"TTL": ttl})["ID"]
+    key = b64("/raftops/%s/run" % group)
+    value = b64(json.dumps({"holder": holder, "acquired_at": "2026-01-01T00:00:00Z", "ttl": 120}))
+    put = gateway.call("/v3/kv/txn", {
+        "compare": [{"key": key, "target": "CREATE", "result": "EQUAL", "create_revision": "0"}],
+        "success": [{"request_put": {"key": key, "value": value, "lease": lease}}]})
+    assert put.get("succeeded"), "the run lock is held already"
+    return lease
+
+
 def release_run_lock(url, group="etcd", login=None):
     """Free the run lock a killed run left (the command its refusal names, done through the gateway);
     with auth on, as the user ``login`` (user, password) names."""

@@ -6,7 +6,8 @@ from ``routes[path]`` too, a text body as text/plain;
 ``requests`` records each (path,
 decoded body), ``authorizations`` the Authorization header of each (None without one). ``client``
 is an EtcdClient pointed at it; with ``tls=(cert, key)`` the server speaks https with that pair
-and the client trusts ``cert``.
+and the client trusts ``cert``; with ``client_ca`` too it asks for a client certificate of that CA,
+and ``peers`` holds the subject of each request's.
 """
 
 import json
@@ -24,9 +25,10 @@ HEADER = {"cluster_id": "14841639068965178418", "member_id": "102766577439329754
 class Gateway:
     """A local HTTP server; ``routes[path]`` is (status, JSON body) or ("stream", [lines])."""
 
-    def __init__(self, tls=None):
+    def __init__(self, tls=None, client_ca=None):
         self.routes = {}
         self.requests = []
+        self.peers = []
         self.authorizations = []
         self.release = threading.Event()
         gateway = self
@@ -41,6 +43,8 @@ class Gateway:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 gateway.requests.append((self.path, json.loads(body)))
                 gateway.authorizations.append(self.headers.get("Authorization"))
+                if client_ca:
+                    gateway.peers.append(self.connection.getpeercert()["subject"])
                 route = gateway.routes[self.path]
                 if callable(route):
                     route = route(json.loads(body))
@@ -83,6 +87,9 @@ class Gateway:
         if tls:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(*tls)
+            if client_ca:
+                context.load_verify_locations(client_ca)
+                context.verify_mode = ssl.CERT_REQUIRED
             self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
             scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)

@@ -11,6 +11,7 @@ from ansible_collections.raftops.etcd.plugins.filter.checks import (
     account_problem,
     auth_refused,
     calendar_problems,
+    call_pair,
     release_warning,
     system_problems,
     version_change_problem,
@@ -25,6 +26,7 @@ def test_the_filters_are_registered():
         "account_problem": account_problem,
         "auth_refused": auth_refused,
         "calendar_problems": calendar_problems,
+        "call_pair": call_pair,
         "release_warning": release_warning,
         "system_problems": system_problems,
         "version_change_problem": version_change_problem,
@@ -263,3 +265,29 @@ def test_the_hosts_whose_etcd_refused_the_read_for_want_of_a_user_are_named_with
 
 def test_no_reads_no_refusals():
     assert auth_refused({}) == {} and auth_refused(None) == {}
+
+
+# --- call_pair ---------------------------------------------------------------------------------------
+
+REFUSED = {"etcd-host0": "etcdserver: user name is empty"}
+
+
+@pytest.mark.parametrize("tls, root_login, pair_there, refused, pair", [
+    # without TLS no pair, whatever else
+    (False, True, True, REFUSED, None),
+    ("no", True, False, {}, None),
+    # without a root login the member's server pair, even where etcd refused it (preflight then refuses the run)
+    (True, False, False, {}, "server"),
+    (True, False, True, REFUSED, "server"),
+    # with one: the client pair once it is on the member
+    (True, True, True, {}, "client"),
+    (True, True, True, REFUSED, "client"),
+    # before that, where etcd asked for a user: the controller's pair as text (preflight writes nothing)
+    (True, True, False, REFUSED, "text"),
+    ("yes", "True", False, REFUSED, "text"),
+    # and where auth is off (a new cluster, or auth not on yet): the server pair
+    (True, True, False, {}, "server"),
+    (True, True, "False", None, "server"),
+])
+def test_call_pair(tls, root_login, pair_there, refused, pair):
+    assert call_pair(tls, root_login, pair_there, refused) == pair

@@ -1,3 +1,4 @@
+import os
 import socket
 import ssl
 import subprocess
@@ -338,6 +339,85 @@ def test_encrypted_key_fails_without_prompting(pki):
 def test_client_key_without_client_cert(pki):
     error = config_error(client_key=str(pki / "admin-key.pem"))
     assert "client_key %s is set without client_cert" % (pki / "admin-key.pem") in str(error)
+
+
+# -- a client pair given as text (client_cert_content, client_key_content) --------------------
+
+
+def pem_texts(pki, cert="admin.pem", key="admin-key.pem"):
+    return dict(client_cert_content=(pki / cert).read_text(), client_key_content=(pki / key).read_text())
+
+
+@pytest.fixture
+def pem_dirs(monkeypatch, tmp_path):
+    """The directories the client writes a pair given as text to (made under ``tmp_path``), each
+    with what it held, and with what modes, while the context loaded the pair."""
+    made, seen = [], {}
+    real_mkdtemp, real_load = ec.tempfile.mkdtemp, ssl.SSLContext.load_cert_chain
+
+    def mkdtemp(**kwargs):
+        made.append(real_mkdtemp(**dict(kwargs, dir=str(tmp_path))))
+        return made[-1]
+
+    def load_cert_chain(context, certfile, keyfile=None, password=None):
+        for directory in made:
+            seen[directory] = {name: os.stat(os.path.join(directory, name)).st_mode & 0o777 for name in os.listdir(directory)}
+            seen[directory]["."] = os.stat(directory).st_mode & 0o777
+        return real_load(context, certfile, keyfile, password)
+
+    monkeypatch.setattr(ec.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(ssl.SSLContext, "load_cert_chain", load_cert_chain)
+    return made, seen
+
+
+def test_a_pair_given_as_text_is_presented_and_on_disk_only_while_it_loads(pki, tmp_path, pem_dirs):
+    made, seen = pem_dirs
+    cert, key = str(tmp_path / "server.pem"), str(tmp_path / "server-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-days", "1", "-subj", "/CN=etcd-1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    # A server that asks for a client certificate of the CA admin.pem (self-signed) is.
+    gateway = Gateway(tls=(cert, key), client_ca=str(pki / "admin.pem"))
+    try:
+        gateway.routes["/v3/maintenance/status"] = (200, {"header": HEADER, "version": "3.6.14"})
+        client = ec.EtcdClient(gateway.client.endpoint, ca_cert=cert, timeout=2, **pem_texts(pki))
+        assert client.status()["version"] == "3.6.14"
+        assert gateway.peers == [((("commonName", "admin"),),)]
+        # Without the pair, the same server refuses the handshake: the pair above was what it took.
+        with pytest.raises(ec.EtcdUnreachable):
+            gateway.client.status()
+    finally:
+        gateway.close()
+    assert seen == {made[0]: {".": 0o700, "client_cert.pem": 0o600, "client_key.pem": 0o600}}
+    assert not os.path.exists(made[0])
+
+
+@pytest.mark.parametrize("texts, says, option", [
+    (dict(cert="garbage.pem"), "client_cert_content holds no PEM certificate (", "client_cert_content"),
+    (dict(key="garbage.pem"), "client_key_content holds no PEM private key (", "client_key_content"),
+    (dict(key="other-key.pem"), "client_key_content is not the key of client_cert_content", "client_key_content"),
+    (dict(key="encrypted-key.pem"), "client_key_content is an encrypted private key", "client_key_content"),
+], ids=["bad-cert", "bad-key", "other-key", "encrypted-key"])
+def test_a_bad_pair_given_as_text_is_named_by_its_option_and_leaves_nothing(pki, pem_dirs, texts, says, option):
+    made, _seen = pem_dirs
+    error = config_error(**pem_texts(pki, **texts))
+    assert str(error).startswith(says) and (error.option, error.path) == (option, None)
+    assert made[0] not in str(error) and not os.path.exists(made[0])
+
+
+@pytest.mark.parametrize("option", ["client_cert", "client_key"])
+def test_a_file_and_a_text_for_one_option_are_refused_before_anything_is_written(pki, pem_dirs, option):
+    made, _seen = pem_dirs
+    files = dict(client_cert=str(pki / "admin.pem"), client_key=str(pki / "admin-key.pem"))
+    error = config_error(**dict(pem_texts(pki), **{option: files[option]}))
+    assert str(error) == ("%s and %s_content are mutually exclusive: give the PEM file or its text, not both"
+                          % (option, option))
+    assert error.option == option + "_content" and made == []
+
+
+def test_the_content_options_are_never_logged():
+    spec = ec.connection_argument_spec()
+    assert [spec[name].get("no_log") for name in ("client_cert_content", "client_key_content")] == [True, True]
 
 
 def test_clients_from_params_raises_the_config_error(tmp_path):

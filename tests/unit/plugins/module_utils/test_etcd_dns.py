@@ -316,7 +316,7 @@ def test_modules_reach_the_members_the_srv_records_name(discovery):
     discovery({"_etcd-client-ssl-prod._tcp.etcd.test": [(0, 0, 2379, "10.0.0.11"), (0, 0, 2379, "10.0.0.12")]})
     params = dict(ec.connection_argument_spec(), endpoints=[ec.DEFAULT_ENDPOINT], discovery_srv="etcd.test",
                   discovery_srv_name="prod", ca_cert=None, client_cert=None, client_key=None, tls_verify=True,
-                  timeout=5.0, auth_user=None, auth_password=None)
+                  client_cert_content=None, client_key_content=None, timeout=5.0, auth_user=None, auth_password=None)
     assert ec.endpoints_shown(params) == "the SRV records of etcd.test"
     clients = ec.clients_from_params(params)
     assert [c.endpoint for c in clients] == ["https://10.0.0.11:2379", "https://10.0.0.12:2379"]
