@@ -37,7 +37,7 @@ ROLLING = ("roll", "scale_out", "remove", "replace", "maintenance", "upgrade")
 HEARTBEATS = (100, 120, 150, 180)
 # Task headers a run of each operation prints, about (counted in faultless runs): the moment is drawn
 # among them, so that a fault may hit any of the run's tasks.
-TASKS = {"roll": 30, "scale_out": 45, "remove": 20, "replace": 50, "maintenance": 20, "upgrade": 35,
+TASKS = {"roll": 75, "scale_out": 80, "remove": 30, "replace": 90, "maintenance": 18, "upgrade": 80,
          "backup": 15, "restore": 40}
 # How long a fault lasts before it is healed, in seconds, unless the run ends first.
 DURATION = (5, 30)
