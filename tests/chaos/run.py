@@ -233,8 +233,8 @@ class Campaign:
                 rc, out = self.play(plan["cleanup"][0], *plan["cleanup"][1])
                 if rc != 0:
                     failures.append("cleanup %s failed: %s" % (plan["cleanup"][0], why(out)))
-        except AssertionError as exc:
-            failures.append(str(exc))
+        except (AssertionError, OSError, subprocess.SubprocessError) as exc:
+            failures.append("%s: %s" % (type(exc).__name__, exc))
         finally:
             if fault is not None:
                 fault.heal()
