@@ -53,13 +53,16 @@ def split_clusters(answers, at_once=AT_ONCE):
     return found
 
 
-def two_leaders(samples):
-    """Invariant 2: terms in which two members said they led: {term: sorted member IDs}."""
+def two_leaders(samples, answers):
+    """Invariant 2: terms in which two members of one cluster said they led: {(cluster ID, term):
+    sorted member IDs}. A restored cluster counts its terms afresh: its cluster ID (from the answer
+    of the same moment and host) tells its terms from the old cluster's."""
+    cluster = {(t, host): cid for t, host, cid in answers}
     leaders = {}
-    for _t, _host, me, leader, term in samples:
+    for t, host, me, leader, term in samples:
         if me == leader:
-            leaders.setdefault(term, set()).add(me)
-    return {term: sorted(ids) for term, ids in leaders.items() if len(ids) > 1}
+            leaders.setdefault((cluster.get((t, host)), term), set()).add(me)
+    return {key: sorted(ids) for key, ids in leaders.items() if len(ids) > 1}
 
 
 def backwards(reads):

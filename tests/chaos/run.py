@@ -269,7 +269,7 @@ class Campaign:
         split = invariants.split_clusters(watch.answers)
         if split:
             failures.append("two cluster IDs answered at once %d times, first: %s" % (len(split), split[0]))
-        twice = invariants.two_leaders(watch.samples)
+        twice = invariants.two_leaders(watch.samples, watch.answers)
         if twice:
             failures.append("two leaders in one term: %s" % twice)
         back = invariants.backwards(reader.reads)

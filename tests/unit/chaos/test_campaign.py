@@ -86,11 +86,14 @@ def test_two_cluster_ids_answering_at_once_are_found_and_one_after_the_other_is_
     assert invariants.split_clusters(split) == [(1.5, {"h0": "A", "h1": "B"})]
 
 
-def test_two_leaders_in_one_term_are_found():
+def test_two_leaders_in_one_term_are_found_and_a_restored_cluster_counts_its_terms_afresh():
     samples = [(1.0, "h0", "m0", "m0", 4), (1.1, "h1", "m1", "m0", 4), (2.0, "h1", "m1", "m1", 5),
                (2.1, "h2", "m2", "m2", 5)]
-    assert invariants.two_leaders(samples) == {5: ["m1", "m2"]}
-    assert invariants.two_leaders(samples[:3]) == {}
+    answers = [(t, host, "A") for t, host, *_rest in samples]
+    assert invariants.two_leaders(samples, answers) == {("A", 5): ["m1", "m2"]}
+    assert invariants.two_leaders(samples[:3], answers) == {}
+    restored = [*answers[:3], (2.1, "h2", "B")]
+    assert invariants.two_leaders(samples, restored) == {}
 
 
 def test_a_revision_going_backwards_is_found():
