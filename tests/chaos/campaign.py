@@ -10,8 +10,12 @@ import random
 from collections import namedtuple
 
 # Implemented, in the order docs/chaos.md lists them.
-OPERATIONS = ("roll", "scale_out", "remove", "replace", "maintenance", "upgrade", "backup", "restore")
-FAULTS = ("sigkill", "etcd_kill", "host_crash", "reboot", "partition", "partition_in", "controller_lost")
+OPERATIONS = ("roll", "scale_out", "remove", "replace", "maintenance", "upgrade", "backup", "restore",
+              "recover_quorum")
+# A fault "A+B": A on the case's member and B, at the same moment, on the next member; B never takes
+# a member down, so that quorum allows both.
+FAULTS = ("sigkill", "etcd_kill", "host_crash", "reboot", "partition", "partition_in", "controller_lost",
+          "etcd_kill+controller_lost", "host_crash+controller_lost")
 WHAT = {
     "roll": "a roll of a changed setting (etcd_heartbeat_interval)",
     "scale_out": "scale out 3 -> 4 (then back to 3, without a fault)",
@@ -21,6 +25,7 @@ WHAT = {
     "upgrade": "upgrade 3.5.1 -> 3.5.30 (after a downgrade without a fault, when at 3.5.30)",
     "backup": "the backup playbook",
     "restore": "restore of a backup taken in the case (3.5.30, revision bumped)",
+    "recover_quorum": "recover_quorum from the case's member, after the two others' hosts were lost and recreated empty",
     "sigkill": "the playbook SIGKILLed (its process group) at the task",
     "etcd_kill": "the member's etcd killed -9 (systemd starts it again)",
     "host_crash": "the host killed (container SIGKILL), brought back after the duration",
@@ -28,6 +33,8 @@ WHAT = {
     "partition": "the member cut off from its peers both ways (iptables), healed after the duration",
     "partition_in": "the member hears nothing from its peers, they still hear it (iptables)",
     "controller_lost": "the controller's traffic to and from the host dropped (iptables), healed after the duration",
+    "etcd_kill+controller_lost": "etcd killed -9 on the member and the controller cut off from the next member",
+    "host_crash+controller_lost": "the member's host killed and the controller cut off from the next member",
 }
 # Operations whose run restarts members one at a time: invariant 3 (never more than one voter down
 # by the operation's own doing) is checked for them.
@@ -38,7 +45,7 @@ HEARTBEATS = (100, 120, 150, 180)
 # Task headers a run of each operation prints, about (counted in faultless runs): the moment is drawn
 # among them, so that a fault may hit any of the run's tasks.
 TASKS = {"roll": 75, "scale_out": 80, "remove": 30, "replace": 90, "maintenance": 18, "upgrade": 80,
-         "backup": 15, "restore": 40}
+         "backup": 15, "restore": 55, "recover_quorum": 60}
 # How long a fault lasts before it is healed, in seconds, unless the run ends first.
 DURATION = (5, 30)
 
@@ -61,8 +68,17 @@ def cases(seed, count, members, only=None):
     return [case(seed, n, members) for n in numbers]
 
 
+def second(c, members):
+    """The member the second fault of a case "A+B" hits: the one after the case's member."""
+    ordered = sorted(members)
+    return ordered[(ordered.index(c.target) + 1) % len(ordered)]
+
+
 def describe(c):
     fault = c.fault if c.fault == "sigkill" else "%s on %s for %d s" % (c.fault, c.target, c.duration)
+    if "+" in c.fault:
+        first, then = c.fault.split("+")
+        fault = "%s on %s and %s on the next member for %d s" % (first, c.target, then, c.duration)
     return "case %d: %s, %s at task %d" % (c.number, c.operation, fault, c.moment)
 
 

@@ -98,3 +98,22 @@ class Fault:
         subprocess.run(["podman", "exec", self.name, "iptables", "-F", CHAIN], check=True, timeout=60)
 
     _heal_partition = _heal_partition_in = _heal_controller_lost = _flush
+
+
+class Faults:
+    """Faults injected at the same moment and healed together."""
+
+    def __init__(self, faults):
+        self.faults = faults
+
+    @property
+    def injected(self):
+        return any(f.injected for f in self.faults)
+
+    def inject(self):
+        for f in self.faults:
+            f.inject()
+
+    def heal(self):
+        for f in self.faults:
+            f.heal()

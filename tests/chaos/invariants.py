@@ -22,9 +22,11 @@ FOREIGN = re.compile(r"Traceback \(most recent call last\)|An exception occurred
                      r"Unexpected templating type error|The error was: .*Error")
 
 
-def lost_writes(writes, stored):
-    """Invariant 1: acknowledged writes that do not read back with their value."""
-    return sorted(key for key, (value, _sent) in writes.items() if stored.get(key) != value)
+def lost_writes(writes, stored, unsure=None):
+    """Invariant 1: acknowledged writes that do not read back with their value; those sent within
+    ``unsure`` (from, to) are not counted (a quorum recovery keeps what its survivor had)."""
+    return sorted(key for key, (value, sent) in writes.items()
+                  if stored.get(key) != value and not (unsure and unsure[0] <= sent <= unsure[1]))
 
 
 def restore_writes(writes, stored, snapshot_began, snapshot_ended, restore_began, restore_ended):

@@ -15,7 +15,7 @@ import time
 
 import campaign
 import invariants
-from faults import Fault
+from faults import Fault, Faults
 from etcdtest import (EPHEMERAL, Gateway, LeaderWatch, Writer, ansible_env, b64, group_hosts, interrupted_playbook,
                       playbook, recap, run_testbed, snapshots)
 
@@ -168,6 +168,17 @@ class Campaign:
                                                                                     snapshots()[-1])]),
                 "rerun": "failed", "snapshot": (began, ended)}
 
+    def op_recover_quorum(self, c):
+        lost = [h for h in self.members if h != c.target]
+        lost_at = time.time()
+        for h in lost:
+            run_testbed("kill", h)
+        for h in lost:
+            run_testbed("recreate", h, self.ip[h])
+        # A write acknowledged by the lost members just before the loss may not have reached the
+        # survivor: etcd keeps what the survivor committed.
+        return {"run": ("recover_quorum", []), "rerun": "failed", "unsure": (lost_at - 1.0, lost_at)}
+
     def run_case(self, c):
         result = {"case": c, "acked": 0, "lost": 0, "leaderless": 0.0, "healthy_after": None, "failures": [],
                   "fired": False, "outputs": []}
@@ -186,8 +197,9 @@ class Campaign:
         try:
             plan = getattr(self, "op_" + c.operation)(c)
             names = plan.get("names", self.members)
-            peers = [self.ip[h] for h in [*self.members, self.spare] if h != c.target]
-            fault = Fault(c.fault, c.target, self.ip[c.target], peers)
+            hit = dict(zip(c.fault.split("+"), [c.target, campaign.second(c, self.members)]))
+            fault = Faults([Fault(kind, h, self.ip[h], [self.ip[p] for p in [*self.members, self.spare] if p != h])
+                            for kind, h in hit.items()])
             healer = threading.Timer(c.duration, fault.heal)
             tasks = []
 
@@ -262,7 +274,7 @@ class Campaign:
                 failures.append("%d writes from the old cluster after the snapshot are in the restored one: %s"
                                 % (len(foreign), foreign[:3]))
         else:
-            missing = invariants.lost_writes(writes, stored)
+            missing = invariants.lost_writes(writes, stored, plan.get("unsure"))
         result["lost"] = len(missing)
         if missing:
             failures.append("%d acknowledged writes lost: %s" % (len(missing), missing[:3]))
@@ -276,7 +288,8 @@ class Campaign:
         if back:
             failures.append("the revision went backwards %d times, first: %s" % (len(back), back[0]))
         if c.operation in campaign.ROLLING:
-            spared = {c.target, *plan.get("spared", [])}
+            spared = {c.target, campaign.second(c, self.members) if "+" in c.fault else c.target,
+                      *plan.get("spared", [])}
             together = invariants.voters_down_together(watch.answers, spared)
             if together:
                 failures.append("two members down at once by the operation: %s" % (together[0],))

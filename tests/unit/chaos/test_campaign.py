@@ -40,6 +40,9 @@ def test_a_case_is_described_with_its_operation_fault_target_and_moment():
     c = campaign.Case(1, 3, "roll", "host_crash", "h1", 12, 9, 150)
     assert campaign.describe(c) == "case 3: roll, host_crash on h1 for 9 s at task 12"
     assert campaign.describe(c._replace(fault="sigkill")) == "case 3: roll, sigkill at task 12"
+    assert campaign.describe(c._replace(fault="etcd_kill+controller_lost")) == (
+        "case 3: roll, etcd_kill on h1 and controller_lost on the next member for 9 s at task 12")
+    assert campaign.second(c, MEMBERS) == "h2" and campaign.second(c._replace(target="h2"), MEMBERS) == "h0"
 
 
 def result(operation, fault, acked, lost=0, leaderless=0.5, healthy=10.0, failures=(), fired=True):
@@ -66,6 +69,7 @@ def test_a_lost_write_and_a_changed_value_are_found():
     writes = {"/a": ("1", 10.0), "/b": ("2", 11.0), "/c": ("3", 12.0)}
     assert invariants.lost_writes(writes, {"/a": "1", "/b": "2", "/c": "3"}) == []
     assert invariants.lost_writes(writes, {"/a": "1", "/c": "other"}) == ["/b", "/c"]
+    assert invariants.lost_writes(writes, {"/a": "1", "/c": "other"}, unsure=(10.5, 11.5)) == ["/c"]
 
 
 def test_a_restore_keeps_what_the_snapshot_had_and_nothing_of_the_old_clusters_later_history():
