@@ -164,9 +164,9 @@ class Campaign:
         assert rc == 0, "setup (backup) failed: " + why(out)
         ended = time.time()
         time.sleep(3)  # writes the restored cluster must not have
-        return {"run": ("restore", ["-e", "etcd_restore_snapshot=" + os.path.join(EPHEMERAL, "etcd-backups",
-                                                                                    snapshots()[-1])]),
-                "rerun": "failed", "snapshot": (began, ended)}
+        snapshot = os.path.join(EPHEMERAL, "etcd-backups", snapshots()[-1])
+        return {"run": ("restore", ["-e", "etcd_restore_snapshot=" + snapshot]), "rerun": "failed",
+                "snapshot": (began, ended)}
 
     def op_recover_quorum(self, c):
         lost = [h for h in self.members if h != c.target]
