@@ -16,14 +16,16 @@ import time
 import campaign
 import invariants
 from faults import Fault, Faults
-from etcdtest import (EPHEMERAL, Gateway, LeaderWatch, Writer, ansible_env, b64, group_hosts, interrupted_playbook,
+from etcdtest import (EPHEMERAL, ROOT, Gateway, LeaderWatch, Writer, ansible_env, b64, group_hosts, interrupted_playbook,
                       playbook, recap, run_testbed, snapshots)
 
 VARS = os.path.join(EPHEMERAL, "chaos-vars.json")
 SCALED = os.path.join(EPHEMERAL, "chaos-scaled.json")
 BASE = {"etcd_version": "3.5.30", "etcd_heartbeat_interval": 100}
 OLD_VERSION = "3.5.1"
-FATAL = re.compile(r"^(fatal|failed):.*|^ERROR!.*", re.M)
+FATAL = re.compile(r"^(?:fatal|failed):.*|^ERROR!.*", re.M)
+# The outputs of a failed case's runs are kept here, for its report.
+KEPT = os.path.join(ROOT, ".cache", "chaos")
 
 
 def addresses():
@@ -267,8 +269,10 @@ class Campaign:
             stored = self.stored("/chaos/c%04d/" % c.number)
         except (OSError, AssertionError) as exc:
             failures.append("acknowledged writes could not be read back: %s" % exc)
-            stored = {}
-        if "snapshot" in plan and restore_began is not None:
+            stored = None
+        if stored is None:
+            missing = []
+        elif "snapshot" in plan and restore_began is not None:
             missing, foreign = invariants.restore_writes(writes, stored, *plan["snapshot"], restore_began, restore_ended)
             if foreign:
                 failures.append("%d writes from the old cluster after the snapshot are in the restored one: %s"
@@ -299,6 +303,11 @@ class Campaign:
                 failures.append("a message that is not the collection's: %s" % foreign[0])
         result["leaderless"] = invariants.longest_leaderless(watch.samples, began, ended)
         result["tasks"] = [len(re.findall(r"^TASK \[", out, re.M)) for out in result["outputs"]]
+        if failures:
+            os.makedirs(KEPT, exist_ok=True)
+            for i, out in enumerate(result["outputs"], 1):
+                with open(os.path.join(KEPT, "seed-%s-case-%d-run-%d.log" % (c.seed, c.number, i)), "w") as kept:
+                    kept.write(out)
 
     def repair(self):
         """After a failed case: heal what is left and converge; False when the cluster stays broken."""
@@ -306,6 +315,10 @@ class Campaign:
             if not running(h):
                 run_testbed("revive", h, self.ip[h])
         rc, _out = self.play("etcd")
+        if rc != 0:
+            # No quorum left (a quorum recovery that did not finish): the docs' way back.
+            self.play("recover_quorum")
+            rc, _out = self.play("etcd")
         return rc == 0 and self.wait_healthy(self.members)
 
 
@@ -331,6 +344,7 @@ def main(seed, count, only=None, report=print):
             r.get("tasks")))
         if r["failures"]:
             report("  replay: " + campaign.replay(c))
+            report("  its runs' output: %s" % os.path.join(KEPT, "seed-%s-case-%d-run-*.log" % (c.seed, c.number)))
             if not camp.repair():
                 report("  the cluster could not be repaired: the campaign stops here")
                 break

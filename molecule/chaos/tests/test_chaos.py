@@ -5,7 +5,6 @@ Every case must keep every invariant; a failing one prints the command that repl
 import os
 
 import run
-from etcdtest import ROOT
 
 # The sample of `make test`: two cases (a roll with a one-way partition, a removal with a host crash),
 # about 5 minutes.
@@ -19,8 +18,8 @@ def test_every_case_keeps_every_invariant():
     results, table = run.main(seed, count, only, report=lambda line: print(line, flush=True))
     print(table, flush=True)
     # Kept after the scenario's destroy, for docs/chaos.md.
-    os.makedirs(os.path.join(ROOT, ".cache", "chaos"), exist_ok=True)
-    with open(os.path.join(ROOT, ".cache", "chaos", "seed-%s.md" % seed), "w") as out:
+    os.makedirs(run.KEPT, exist_ok=True)
+    with open(os.path.join(run.KEPT, "seed-%s.md" % seed), "w") as out:
         out.write(table + "\n")
     failed = [r for r in results if r["failures"]]
     assert results and not failed, "\n".join(
