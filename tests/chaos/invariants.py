@@ -108,8 +108,9 @@ def voters_down_together(answers, spared=(), down_after=DOWN_AFTER):
 
 
 def longest_leaderless(samples, began, ended):
-    """The longest stretch of [began, ended] in which no member that answered said it led (seconds)."""
-    claims = sorted(t for t, _host, me, leader, _term in samples if me == leader and began <= t <= ended)
+    """The longest stretch of [began, ended] in which no member that answered named a leader
+    (seconds): followers count too, so that a leader the controller cannot reach still counts."""
+    claims = sorted(t for t, _host, _me, leader, _term in samples if leader not in ("0", None) and began <= t <= ended)
     edges = [began, *claims, ended]
     return max(b - a for a, b in zip(edges, edges[1:]))
 

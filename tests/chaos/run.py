@@ -140,8 +140,18 @@ class Campaign:
         assert rc == 0, "setup (scale out) failed: " + why(out)
         return {"run": ("remove_member", ["-i", SCALED, "-e", "etcd_remove=" + self.spare]), "spared": [self.spare]}
 
+    def recreate(self, name):
+        """A fresh empty host in place of ``name``, announced to the other hosts: a host that boots
+        announces its address (gratuitous ARP), which the test bed's containers do not, so the
+        others would send to the old machine until their neighbour entry expires (up to ~50 s)."""
+        run_testbed("recreate", name, self.ip[name])
+        for other in [*self.members, self.spare]:
+            if other != name and running(other):
+                subprocess.run(["podman", "exec", other, "ip", "neigh", "flush", "to", self.ip[name]], check=False,
+                               timeout=60)
+
     def op_replace(self, c):
-        run_testbed("recreate", c.target, self.ip[c.target])
+        self.recreate(c.target)
         return {"run": ("replace_member", ["-e", "etcd_replace=" + c.target]), "spared": [c.target]}
 
     def op_maintenance(self, c):
@@ -176,7 +186,7 @@ class Campaign:
         for h in lost:
             run_testbed("kill", h)
         for h in lost:
-            run_testbed("recreate", h, self.ip[h])
+            self.recreate(h)
         # A write acknowledged by the lost members just before the loss may not have reached the
         # survivor: etcd keeps what the survivor committed.
         return {"run": ("recover_quorum", []), "rerun": "failed", "unsure": (lost_at - 1.0, lost_at)}
