@@ -6,8 +6,8 @@ import os
 
 import run
 
-# The sample of `make test`: two cases (a roll with a one-way partition, a removal with a host crash),
-# about 5 minutes.
+# The sample of `make test`: two cases (a roll while a member's host reboots, a removal while a
+# member hears nothing from its peers), 2 to 5 minutes.
 SAMPLE_SEED, SAMPLE_CASES = "sample", 2
 
 
