@@ -13,18 +13,20 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 # Molecule scenarios in two lanes that run side by side (tests/testbed/lanes.sh), balanced by their
-# measured durations; `make molecule MOLECULE_LANES=pki` runs one scenario.
-MOLECULE_LANES ?= "default pki hardening maintenance recovery" "proxy upgrade restore membership discovery"
+# measured durations (chaos, the fault campaign's sample, about 4 minutes, in the first); `make molecule
+# MOLECULE_LANES=pki` runs one scenario.
+MOLECULE_LANES ?= "default pki hardening maintenance recovery chaos" "proxy upgrade restore membership discovery"
 SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
 # prometheus brings promtool, which the unit tests run on the shipped alert rules.
 SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck openssl prometheus
 
-.PHONY: help deps system-deps venv lint ruff ansible-lint shellcheck ee sanity unit molecule test demo demo-destroy bench clean
+.PHONY: help deps system-deps venv lint ruff ansible-lint shellcheck ee sanity unit molecule test chaos demo demo-destroy bench clean
 
 help:
 	@echo "make demo   - install what is needed, start 3 local test hosts, deploy a TLS etcd cluster on them"
 	@echo "make test   - install what is needed and run ruff, ansible-lint, the EE check, ansible-test sanity, unit tests, Molecule"
 	@echo "make ee     - write the build context of the execution environment in docs/ee/ and check this collection's requirements reach it"
+	@echo "make chaos  - the seeded fault campaign (docs/chaos.md): make chaos SEED=1234 CASES=40; one case alone: CASE=7"
 	@echo "make bench  - deploy timings: the floors (a first deploy, a no-change run), then first deploy, no-change re-run and --check of 3, 5 and 7 members, with task profiles and ratios"
 
 deps: system-deps venv
@@ -118,6 +120,15 @@ molecule: deps
 	tests/testbed/lanes.sh $(MOLECULE_LANES)
 
 test: deps lint ee sanity unit molecule
+
+# The seeded fault campaign on the hosts of molecule/chaos (`make test` runs its fixed sample):
+# every case is printed, then a table per operation and fault, also written to .cache/chaos/.
+SEED ?= $(shell date +%s)
+CASES ?= 40
+CASE ?=
+chaos: deps
+	tests/testbed/prepare.sh
+	CHAOS_SEED=$(SEED) CHAOS_CASES=$(CASES) CHAOS_CASE=$(CASE) molecule test -s chaos
 
 demo: deps
 	tests/testbed/demo.sh

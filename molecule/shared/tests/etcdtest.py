@@ -50,24 +50,26 @@ def playbook(name, *args, check=False, timeout=900, inventory=INVENTORY):
 
 
 def interrupted_playbook(name, args, when_line_starts, fault=None, times=None):
-    """Run ``playbooks/<name>.yml`` and, once a line of its output starts with ``when_line_starts``,
-    kill it with its processes (a controller that crashed or lost its connection), or call
-    ``fault()`` once and let the run go on; returns (returncode, output). ``times``, a list, receives
-    (time.time(), line) for each line as it arrives."""
+    """Run ``playbooks/<name>.yml`` and, once a line of its output starts with ``when_line_starts``
+    (or, when it is a function, once it returns true for a line), kill it with its processes (a
+    controller that crashed or lost its connection), or call ``fault()`` once and let the run go on;
+    returns (returncode, output). ``times``, a list, receives (time.time(), line) for each line as
+    it arrives."""
     cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(ROOT, "playbooks", name + ".yml"), *args]
     proc = subprocess.Popen(cmd, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
+    matches = when_line_starts if callable(when_line_starts) else (lambda line: line.startswith(when_line_starts))
     lines = []
     for line in proc.stdout:
         lines.append(line)
         if times is not None:
             times.append((time.time(), line))
-        if line.startswith(when_line_starts):
+        if matches(line):
             if fault is None:
                 os.killpg(proc.pid, signal.SIGKILL)
             else:
                 fault()
-                fault, when_line_starts = None, "\0never"
+                fault, matches = None, (lambda _line: False)
     return proc.wait(timeout=900), "".join(lines)
 
 
@@ -362,26 +364,32 @@ class Writer(threading.Thread):
 
 
 class LeaderWatch:
-    """Asks every member ({name: client URL}) for its status every 50 ms, each in its own thread, and
-    records who it says leads; a member that is down adds nothing, the others keep reporting."""
+    """Asks every member ({name: client URL}) for its status every ``interval`` seconds (50 ms), each
+    in its own thread, and records who it says leads; a member that is down adds nothing, the others
+    keep reporting. ``answers`` records every question: (time, name, cluster ID, or None when the
+    member did not answer)."""
 
-    def __init__(self, urls, tls=None):
-        self.samples, self._stop, self.tls = [], threading.Event(), tls
+    def __init__(self, urls, tls=None, interval=0.05, timeout=0.5):
+        self.samples, self.answers, self._stop, self.tls = [], [], threading.Event(), tls
+        self.interval, self.timeout = interval, timeout
         self._threads = [threading.Thread(target=self._watch, args=(url, name), daemon=True)
                          for name, url in urls.items()]
 
     def _watch(self, url, name):
-        gateway = Gateway(url, timeout=0.5)
+        gateway = Gateway(url, timeout=self.timeout)
         while not self._stop.is_set():
+            asked = time.time()
             try:
                 if self.tls is not None:
-                    gateway = Gateway(url, timeout=0.5, **self.tls())
+                    gateway = Gateway(url, timeout=self.timeout, **self.tls())
                 status = gateway.status()
-                self.samples.append((time.time(), name, status["header"]["member_id"], status.get("leader", "0"),
+                answered = time.time()
+                self.samples.append((answered, name, status["header"]["member_id"], status.get("leader", "0"),
                                      int(status["raftTerm"])))
-            except OSError:
-                pass
-            self._stop.wait(0.05)
+                self.answers.append((answered, name, status["header"]["cluster_id"]))
+            except (OSError, http.client.HTTPException, ValueError):
+                self.answers.append((asked, name, None))
+            self._stop.wait(self.interval)
 
     def start(self):
         for t in self._threads:
@@ -392,6 +400,7 @@ class LeaderWatch:
         for t in self._threads:
             t.join(5)
         self.samples.sort()
+        self.answers.sort(key=lambda answer: answer[:2])
 
     def terms(self):
         """The raft terms seen, in order: every election or hand-off starts a new term."""

@@ -1,0 +1,116 @@
+"""The fault campaign's cases and its table: pure, so that a seed gives the same cases anywhere.
+
+A case is one operation of the collection, one fault, the host the fault hits, the moment it
+hits (the n-th task the operation's run prints) and how long it lasts before it is healed. Case
+``number`` of a seed is drawn from its own generator (seed and number), so that one case can be
+replayed alone: ``make chaos SEED=<seed> CASE=<number>``.
+"""
+
+import random
+from collections import namedtuple
+
+# Implemented, in the order docs/chaos.md lists them.
+OPERATIONS = ("roll", "scale_out", "remove", "replace", "maintenance", "upgrade", "backup", "restore",
+              "recover_quorum")
+# A fault "A+B": A on the case's member and B, at the same moment, on the next member; B never takes
+# a member down, so that quorum allows both.
+FAULTS = ("sigkill", "etcd_kill", "host_crash", "reboot", "partition", "partition_in", "controller_lost",
+          "etcd_kill+controller_lost", "host_crash+controller_lost")
+WHAT = {
+    "roll": "a roll of a changed setting (etcd_heartbeat_interval)",
+    "scale_out": "scale out 3 -> 4 (then back to 3, without a fault)",
+    "remove": "remove_member 4 -> 3 (after a scale out without a fault)",
+    "replace": "replace_member of a member whose host was recreated empty",
+    "maintenance": "the maintenance playbook (defragmentation)",
+    "upgrade": "upgrade 3.5.1 -> 3.5.30 (after a downgrade without a fault, when at 3.5.30)",
+    "backup": "the backup playbook",
+    "restore": "restore of a backup taken in the case (3.5.30, revision bumped)",
+    "recover_quorum": "recover_quorum from the case's member, after the two others' hosts were lost and recreated empty",
+    "sigkill": "the playbook SIGKILLed (its process group) at the task",
+    "etcd_kill": "the member's etcd killed -9 (systemd starts it again)",
+    "host_crash": "the host killed (container SIGKILL), brought back after the duration",
+    "reboot": "the host rebooted (systemctl reboot, started again)",
+    "partition": "the member cut off from its peers both ways (iptables), healed after the duration",
+    "partition_in": "the member hears nothing from its peers, they still hear it (iptables)",
+    "controller_lost": "the controller's traffic to and from the host dropped (iptables), healed after the duration",
+    "etcd_kill+controller_lost": "etcd killed -9 on the member and the controller cut off from the next member",
+    "host_crash+controller_lost": "the member's host killed and the controller cut off from the next member",
+}
+# Operations whose run restarts members one at a time: invariant 3 (never more than one voter down
+# by the operation's own doing) is checked for them.
+ROLLING = ("roll", "scale_out", "remove", "replace", "maintenance", "upgrade")
+# Settings a roll case moves etcd_heartbeat_interval to (ms; etcd's election timeout, 1000 ms, stays
+# more than 5 times the largest).
+HEARTBEATS = (100, 120, 150, 180)
+# Task headers a run of each operation prints, about (counted in faultless runs): the moment is drawn
+# among them, so that a fault may hit any of the run's tasks.
+TASKS = {"roll": 75, "scale_out": 80, "remove": 30, "replace": 90, "maintenance": 18, "upgrade": 80,
+         "backup": 15, "restore": 55, "recover_quorum": 60}
+# How long a fault lasts before it is healed, in seconds, unless the run ends first.
+DURATION = (5, 30)
+
+Case = namedtuple("Case", "seed number operation fault target moment duration heartbeat")
+
+
+def case(seed, number, members):
+    """Case ``number`` (from 1) of campaign ``seed``; ``members``: the names of the hosts a fault
+    may hit (the base members)."""
+    rng = random.Random("%s/%d" % (seed, number))
+    operation = rng.choice(OPERATIONS)
+    fault = rng.choice(FAULTS)
+    return Case(seed, number, operation, fault, rng.choice(sorted(members)), rng.randint(1, TASKS[operation]),
+                rng.randint(*DURATION), rng.choice(HEARTBEATS))
+
+
+def cases(seed, count, members, only=None):
+    """The campaign's cases: 1..count, or only case ``only``."""
+    numbers = [only] if only else range(1, count + 1)
+    return [case(seed, n, members) for n in numbers]
+
+
+def second(c, members):
+    """The member the second fault of a case "A+B" hits: the one after the case's member."""
+    ordered = sorted(members)
+    return ordered[(ordered.index(c.target) + 1) % len(ordered)]
+
+
+def describe(c):
+    fault = c.fault if c.fault == "sigkill" else "%s on %s for %d s" % (c.fault, c.target, c.duration)
+    if "+" in c.fault:
+        first, then = c.fault.split("+")
+        fault = "%s on %s and %s on the next member for %d s" % (first, c.target, then, c.duration)
+    return "case %d: %s, %s at task %d" % (c.number, c.operation, fault, c.moment)
+
+
+def replay(c):
+    """The command that runs this case alone."""
+    return "make chaos SEED=%s CASE=%d" % (c.seed, c.number)
+
+
+def table(results):
+    """A table per operation and fault of results: [{'case': Case, 'acked': n, 'lost': n,
+    'leaderless': seconds, 'healthy_after': seconds or None, 'failures': [...], 'fired': bool}]."""
+    rows = {}
+    for r in results:
+        row = rows.setdefault((r["case"].operation, r["case"].fault),
+                              {"cases": 0, "missed": 0, "failed": 0, "acked": 0, "lost": 0, "leaderless": 0.0,
+                               "healthy": []})
+        row["cases"] += 1
+        row["missed"] += not r["fired"]
+        row["failed"] += bool(r["failures"])
+        row["acked"] += r["acked"]
+        row["lost"] += r["lost"]
+        row["leaderless"] = max(row["leaderless"], r["leaderless"])
+        if r["healthy_after"] is not None:
+            row["healthy"].append(r["healthy_after"])
+    lines = ["| operation | fault | cases | fault missed | failed | acked writes | lost | longest without a leader "
+             "| time to healthy after the re-run (max) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for (operation, fault), row in sorted(rows.items(), key=lambda item: (OPERATIONS.index(item[0][0]),
+                                                                          FAULTS.index(item[0][1]))):
+        lines.append("| %s | %s | %d | %d | %d | %d | %d | %.1f s | %s |" % (
+            operation, fault, row["cases"], row["missed"], row["failed"], row["acked"], row["lost"],
+            row["leaderless"], "%.0f s" % max(row["healthy"]) if row["healthy"] else "-"))
+    total = {key: sum(row[key] for row in rows.values()) for key in ("cases", "missed", "failed", "acked", "lost")}
+    lines.append("| **all** | | %(cases)d | %(missed)d | %(failed)d | %(acked)d | %(lost)d | | |" % total)
+    return "\n".join(lines)

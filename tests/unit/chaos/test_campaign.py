@@ -1,0 +1,152 @@
+"""The fault campaign's pure parts (tests/chaos): cases from a seed, the invariant checks on
+recorded samples, the table."""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "chaos"))
+
+import campaign
+import invariants
+
+MEMBERS = ["h0", "h1", "h2"]
+
+
+def test_a_seed_gives_the_same_cases_every_time_and_another_seed_others():
+    first = campaign.cases(1234, 40, MEMBERS)
+    assert first == campaign.cases(1234, 40, list(reversed(MEMBERS)))
+    assert first != campaign.cases(1235, 40, MEMBERS)
+    assert [c.number for c in first] == list(range(1, 41))
+
+
+def test_one_case_replayed_alone_is_the_case_of_the_campaign():
+    whole = campaign.cases("s", 12, MEMBERS)
+    assert campaign.cases("s", 12, MEMBERS, only=7) == [whole[6]]
+    assert campaign.replay(whole[6]) == "make chaos SEED=s CASE=7"
+
+
+def test_cases_stay_within_the_operations_faults_and_the_operations_tasks():
+    drawn = campaign.cases(7, 400, MEMBERS)
+    assert {c.operation for c in drawn} == set(campaign.OPERATIONS)
+    assert {c.fault for c in drawn} == set(campaign.FAULTS)
+    assert all(1 <= c.moment <= campaign.TASKS[c.operation] and c.target in MEMBERS for c in drawn)
+    assert all(campaign.DURATION[0] <= c.duration <= campaign.DURATION[1] for c in drawn)
+    assert set(campaign.WHAT) == set(campaign.OPERATIONS) | set(campaign.FAULTS)
+
+
+def test_a_case_is_described_with_its_operation_fault_target_and_moment():
+    c = campaign.Case(1, 3, "roll", "host_crash", "h1", 12, 9, 150)
+    assert campaign.describe(c) == "case 3: roll, host_crash on h1 for 9 s at task 12"
+    assert campaign.describe(c._replace(fault="sigkill")) == "case 3: roll, sigkill at task 12"
+    assert campaign.describe(c._replace(fault="etcd_kill+controller_lost")) == (
+        "case 3: roll, etcd_kill on h1 and controller_lost on the next member for 9 s at task 12")
+    assert campaign.second(c, MEMBERS) == "h2" and campaign.second(c._replace(target="h2"), MEMBERS) == "h0"
+
+
+def result(operation, fault, acked, lost=0, leaderless=0.5, healthy=10.0, failures=(), fired=True):
+    c = campaign.Case(1, 1, operation, fault, "h0", 1, 5, 100)
+    return {"case": c, "acked": acked, "lost": lost, "leaderless": leaderless, "healthy_after": healthy,
+            "failures": list(failures), "fired": fired}
+
+
+def test_the_table_sums_per_operation_and_fault_and_keeps_the_worst_times():
+    lines = campaign.table([
+        result("upgrade", "sigkill", 100, leaderless=1.5, healthy=20),
+        result("roll", "etcd_kill", 50),
+        result("upgrade", "sigkill", 30, lost=2, leaderless=0.2, healthy=None, failures=["lost"], fired=False),
+    ]).splitlines()
+    assert lines[0].startswith("| operation | fault | cases | fault missed | failed | acked writes | lost |")
+    assert lines[2:] == [
+        "| roll | etcd_kill | 1 | 0 | 0 | 50 | 0 | 0.5 s | 10 s |",
+        "| upgrade | sigkill | 2 | 1 | 1 | 130 | 2 | 1.5 s | 20 s |",
+        "| **all** | | 3 | 1 | 1 | 180 | 2 | | |",
+    ]
+
+
+def test_a_lost_write_and_a_changed_value_are_found():
+    writes = {"/a": ("1", 10.0), "/b": ("2", 11.0), "/c": ("3", 12.0)}
+    assert invariants.lost_writes(writes, {"/a": "1", "/b": "2", "/c": "3"}) == []
+    assert invariants.lost_writes(writes, {"/a": "1", "/c": "other"}) == ["/b", "/c"]
+    assert invariants.lost_writes(writes, {"/a": "1", "/c": "other"}, unsure=(10.5, 11.5)) == ["/c"]
+
+
+def test_a_restore_keeps_what_the_snapshot_had_and_nothing_of_the_old_clusters_later_history():
+    writes = {"/before": ("1", 5.0), "/during": ("2", 11.0), "/after-snapshot": ("3", 15.0),
+              "/in-restore": ("4", 25.0), "/restored": ("5", 40.0)}
+    windows = (10.0, 12.0, 20.0, 30.0)  # snapshot began, ended; restore began, ended
+    good = {"/before": "1", "/during": "2", "/in-restore": "4", "/restored": "5"}
+    assert invariants.restore_writes(writes, good, *windows) == ([], [])
+    assert invariants.restore_writes(writes, {"/restored": "5", "/after-snapshot": "3"}, *windows) == (
+        ["/before"], ["/after-snapshot"])
+
+
+def test_two_cluster_ids_answering_at_once_are_found_and_one_after_the_other_is_not():
+    restored = [(1.0, "h0", "A"), (1.1, "h1", "A"), (3.0, "h0", None), (3.1, "h1", None),
+                (5.0, "h0", "B"), (5.1, "h1", "B")]
+    assert invariants.split_clusters(restored) == []
+    split = [(1.0, "h0", "A"), (1.1, "h1", "A"), (1.5, "h1", "B")]
+    assert invariants.split_clusters(split) == [(1.5, {"h0": "A", "h1": "B"})]
+
+
+def test_two_leaders_in_one_term_are_found_and_a_restored_cluster_counts_its_terms_afresh():
+    samples = [(1.0, "h0", "m0", "m0", 4), (1.1, "h1", "m1", "m0", 4), (2.0, "h1", "m1", "m1", 5),
+               (2.1, "h2", "m2", "m2", 5)]
+    answers = [(t, host, "A") for t, host, *_rest in samples]
+    assert invariants.two_leaders(samples, answers) == {("A", 5): ["m1", "m2"]}
+    assert invariants.two_leaders(samples[:3], answers) == {}
+    restored = [*answers[:3], (2.1, "h2", "B")]
+    assert invariants.two_leaders(samples, restored) == {}
+
+
+def test_a_revision_going_backwards_is_found():
+    reads = [(1.0, "u0", 10), (1.5, "u1", 12), (2.0, "u2", 12), (2.5, "u0", 11), (3.0, "u1", 13)]
+    assert invariants.backwards(reads) == [(2.5, 12, 11)]
+    assert invariants.backwards(reads[:3]) == []
+
+
+def answers_down(host, began, ended, step=0.5, until=10.0):
+    """Answers of ``host`` every ``step`` s up to ``until``, none in [began, ended)."""
+    out, t = [], 0.0
+    while t < until:
+        out.append((t, host, None if began <= t < ended else "A"))
+        t += step
+    return out
+
+
+def test_two_members_down_at_once_are_found_unless_the_fault_took_one_down():
+    answers = answers_down("h0", 2, 5) + answers_down("h1", 4, 7) + answers_down("h2", 99, 99)
+    assert invariants.voters_down_together(answers) == [(4.0, 5.0, ("h0", "h1"))]
+    assert invariants.voters_down_together(answers, spared=["h1"]) == []
+    one_after_the_other = answers_down("h0", 2, 4) + answers_down("h1", 5, 7)
+    assert invariants.voters_down_together(one_after_the_other) == []
+
+
+def test_a_slow_answer_is_not_a_member_down():
+    assert invariants.down_periods(answers_down("h0", 2, 3)) == {}
+    assert invariants.down_periods(answers_down("h0", 2, 4)) == {"h0": [(2.0, 4.0)]}
+    assert invariants.down_periods(answers_down("h0", 8, 99)) == {"h0": [(8.0, 9.5)]}
+
+
+def test_the_longest_time_without_a_leader_counts_from_the_start_to_the_end_and_any_member_naming_one():
+    samples = [(2.0, "h0", "m0", "m0", 1), (3.0, "h1", "m1", "m0", 1), (4.0, "h1", "m1", "0", 1),
+               (7.0, "h2", "m2", "m1", 2)]
+    assert invariants.longest_leaderless(samples, 0.0, 9.0) == pytest.approx(4.0)
+    assert invariants.longest_leaderless([], 0.0, 9.0) == pytest.approx(9.0)
+
+
+def test_a_run_that_changed_failed_or_missed_a_host_has_not_converged():
+    counts = {"h0": {"ok": 5, "changed": 0}, "h1": {"ok": 5, "changed": 1}, "h2": {"ok": 1, "unreachable": 1},
+              "h3": {"ok": 2, "failed": 1}}
+    assert invariants.not_converged(counts) == ["h1", "h2", "h3"]
+
+
+def test_a_traceback_or_a_template_failure_is_not_a_message_of_the_collection():
+    refusal = 'fatal: [h0]: FAILED! => {"msg": "refusing to remove h1: quorum would be lost; nothing was changed"}'
+    assert invariants.foreign_messages(refusal) == []
+    for line in ("Traceback (most recent call last):",
+                 "fatal: [h0]: FAILED! => {\"msg\": \"The task includes an option with an undefined variable. "
+                 "The error was: 'dict object' has no attribute 'leader'\"}",
+                 "An exception occurred during task execution. To see the full traceback, use -vvv."):
+        assert invariants.foreign_messages("ok: [h1]\n" + line) == [line[:300]]
