@@ -312,17 +312,25 @@ INCONSISTENT_RELEASES = (
 )
 
 
+def _known_issues(version, table):
+    """The texts of the rows of ``table`` (first, last, fixed in, text) whose range holds ``version``,
+    and the latest release that fixes them all; ([], "") when none does."""
+    release = tuple(version_tuple(version))
+    rows = [row for row in table if row[0] <= release <= row[1]]
+    if not rows:
+        return [], ""
+    return [row[3] for row in rows], max((version_tuple(row[2]), row[2]) for row in rows)[1]
+
+
 def release_warning(version):
     """A warning naming the data inconsistency bugs etcd ``version`` is known to have and the release
     that fixes them; '' for a release without one. Members that diverge answer reads differently."""
-    release = tuple(version_tuple(version))
-    bugs = [bug for bug in INCONSISTENT_RELEASES if bug[0] <= release <= bug[1]]
+    bugs, fixed_in = _known_issues(version, INCONSISTENT_RELEASES)
     if not bugs:
         return ""
-    fixed_in = max((version_tuple(bug[2]), bug[2]) for bug in bugs)[1]
     return ("WARNING: etcd %s has known data inconsistency bugs, after which members answer reads differently: %s. "
             "etcd recommends %s or later; set etcd_version to a later release of the same minor version"
-            % (version, "; ".join(bug[3] for bug in bugs), fixed_in))
+            % (version, "; ".join(bugs), fixed_in))
 
 
 # Security advisories etcd fixed in a patch release, as its CHANGELOG names them: the first and last
@@ -350,14 +358,11 @@ SECURITY_ADVISORIES = (
 def security_warning(version):
     """A warning naming the security advisories etcd ``version`` is known to have and the patch of its
     line that fixes them all; '' for a release without one."""
-    release = tuple(version_tuple(version))
-    advisories = [advisory for advisory in SECURITY_ADVISORIES if advisory[0] <= release <= advisory[1]]
+    advisories, fixed_in = _known_issues(version, SECURITY_ADVISORIES)
     if not advisories:
         return ""
-    fixed_in = max((version_tuple(advisory[2]), advisory[2]) for advisory in advisories)[1]
     return ("WARNING: etcd %s has known security issues: %s. etcd fixed them in %s; set etcd_version to %s or a "
-            "later release of the same minor version" % (version, "; ".join(a[3] for a in advisories), fixed_in,
-                                                        fixed_in))
+            "later release of the same minor version" % (version, "; ".join(advisories), fixed_in, fixed_in))
 
 
 def _member_label(member):
