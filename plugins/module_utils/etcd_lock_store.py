@@ -12,6 +12,7 @@ endpoint once it may have reached etcd.
 """
 
 import base64
+import time
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     EtcdClient,
@@ -21,6 +22,12 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import read_cluster_health
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import etcdctl_command
+
+# While a leader is elected (a member back from a partition, a restart), etcd refuses a read with
+# "leader changed" or "no leader" without doing anything: a question is asked again, for a few
+# seconds, before the error stands.
+SETTLING = ("leader changed", "no leader")
+SETTLE_TRIES, SETTLE_PAUSE = 6, 1.0
 
 
 def _b64(data):
@@ -34,12 +41,25 @@ class GatewayLockStore:
     Error = EtcdError
     Unreachable = EtcdUnreachable
 
-    def __init__(self, clients, params):
+    def __init__(self, clients, params, sleep=time.sleep):
         self.clients = clients
         self.params = params
+        self.sleep = sleep
 
     def _ask(self, action, idempotent=True):
-        return first_answer(self.clients, action, idempotent=idempotent)
+        """``action``'s answer from the first endpoint that gives one; a question (``idempotent``)
+        refused while a leader is elected is asked again. A write is never sent twice."""
+        tries = 1
+        while True:
+            try:
+                return first_answer(self.clients, action, idempotent=idempotent)
+            except EtcdUnreachable:
+                raise
+            except EtcdError as exc:
+                if not idempotent or not exc.matches(*SETTLING) or tries >= SETTLE_TRIES:
+                    raise
+            tries += 1
+            self.sleep(SETTLE_PAUSE)
 
     def get(self, key):
         return self._ask(lambda c: c.range_kv(key))
