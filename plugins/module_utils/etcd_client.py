@@ -37,6 +37,7 @@ from http.client import HTTPConnection, HTTPException, HTTPSConnection, RemoteDi
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_dns import DNSError, client_endpoints
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, normalize_url
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import version_tuple
 
 DEFAULT_ENDPOINT = "https://127.0.0.1:2379"
 DEFAULT_TIMEOUT = 10.0
@@ -297,11 +298,11 @@ NON_LEARNER_CHECK_SINCE = ((3, 5, 19), (3, 6, 0))
 
 
 def _since(release, table):
+    """Whether ``release`` (a pre-release counts as its release; '' or unreadable: no) is at or after
+    the entry of ``table`` for its minor version, or 3.7 or later."""
     try:
-        parts = tuple(int(p) for p in str(release).split("-", maxsplit=1)[0].split("."))
+        parts = tuple(version_tuple(str(release).split("-", maxsplit=1)[0]))
     except ValueError:
-        return False
-    if len(parts) != 3:
         return False
     return any(parts[:2] == since[:2] and parts >= since for since in table) or parts >= (3, 7, 0)
 
