@@ -1,7 +1,10 @@
 # Shared settings for the test bed scripts (sourced, not executed).
 # shellcheck shell=bash disable=SC2034  # settings used by the scripts that source this
 
-TESTBED_IMAGE="${RAFTOPS_TESTBED_IMAGE:-localhost/raftops-etcd-testbed:bookworm}"
+# One image per Debian suite (tests/testbed/image.sh); hosts run the first unless told otherwise.
+TESTBED_SUITES=(bookworm trixie)
+testbed_image() { echo "localhost/raftops-etcd-testbed:$1"; }
+TESTBED_IMAGE="${RAFTOPS_TESTBED_IMAGE:-$(testbed_image bookworm)}"
 TESTBED_NETWORK="${RAFTOPS_TESTBED_NETWORK:-raftops-etcd}"
 TESTBED_SUBNET="10.250.0.0/24"
 TESTBED_GATEWAY="10.250.0.1"
