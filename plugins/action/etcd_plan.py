@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Action for raftops.etcd.etcd_plan: the plan of a deploy run, made on the controller.
+"""Action for raftops.etcd.etcd_plan: the plan of a deploy run or a removal, made on the controller.
 
 It reads what the role's tasks gathered in the hosts' variables (each play host's read, the
 restarts noted on the members), adds the settings given, and returns what
@@ -11,9 +11,11 @@ plugins/module_utils/etcd_plan.py decides from them. Nothing is asked of a host.
 import secrets
 import string
 
+from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.raftops.etcd.plugins.filter.etcd import _member_name as member_name, members as member_records
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_plan
 
 # A generated cluster token: the group's name and 16 random lowercase letters and digits.
@@ -55,15 +57,36 @@ class ActionModule(ActionBase):
                 plan = etcd_plan.plan_converge(previous, self._host_values(hostvars, with_data, params["report_var"]),
                                                self._host_values(hostvars, with_data, params["outdated_var"]),
                                                str(params["settings"].get("restart_note_path") or ""))
+            elif params["stage"] == "removal":
+                plan = self._plan_removal(params, task_vars, hostvars, play_hosts)
+            elif params["stage"] == "removal_check":
+                member_ca = {host: ((read or {}).get("stat") or {}).get("checksum") or ""
+                             for host, read in self._host_values(hostvars, previous.get("with_data") or [],
+                                                                 params["ca_var"]).items()}
+                plan = etcd_plan.plan_removal_check(previous, params["membership"].get("members"), member_ca,
+                                                    params["settings"])
             else:
                 restart_due = self._host_values(hostvars, previous.get("with_data") or [], params["restart_var"])
                 plan = etcd_plan.plan_roll(previous, members, restart_due, params["leader"], params["rotation_phase"])
-        except (etcd_plan.PlanError, KeyError) as exc:
+        except (etcd_plan.PlanError, KeyError, AnsibleFilterError) as exc:
             result.update(failed=True, changed=False, msg="raftops.etcd.etcd_plan: cannot plan the %s step: %s"
                           % (params["stage"], exc))
             return result
         result.update(plan, changed=False)
         return result
+
+    def _plan_removal(self, params, task_vars, hostvars, play_hosts):
+        """The removal's first step: the group's hosts by member name, the records of those that
+        answered (a dead host has no address to give), and which did not."""
+        settings = params["settings"]
+        group_hosts = list((task_vars.get("groups") or {}).get(settings.get("group") or "etcd") or [])
+        reads = self._host_values(hostvars, play_hosts, params["facts_var"])
+        unreachable = [host for host, read in reads.items() if (read or {}).get("unreachable")]
+        answered = [host for host in group_hosts if host in play_hosts and host not in unreachable]
+        return etcd_plan.plan_removal(params["requested"], [dict(host=host, name=member_name(hostvars, host))
+                                                            for host in group_hosts],
+                                      member_records(answered, hostvars) if answered else [], play_hosts,
+                                      task_vars.get("ansible_play_hosts_all") or play_hosts, unreachable, settings)
 
     @staticmethod
     def _host_values(hostvars, hosts, name):

@@ -12,7 +12,7 @@ import re
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_versions as versions
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_RULE, is_valid_name
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_RULE, is_valid_name, resolve_target
 
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 DNS_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
@@ -177,14 +177,10 @@ def member_target(requested, hosts, hostvars):
     inventory already): ``host`` is then empty and etcd decides whether such a member exists.
     Exact matches only: ``etcd-1`` never matches ``etcd-10``.
     """
-    requested = str(requested).strip()
-    for host in hosts or []:
-        name = _member_name(hostvars, host)
-        if requested in (name, host):
-            return dict(host=host, name=name)
-    if not is_valid_name(requested):
-        raise AnsibleFilterError("%r is not a member name or inventory host" % requested)
-    return dict(host="", name=requested)
+    target = resolve_target(requested, [dict(host=host, name=_member_name(hostvars, host)) for host in hosts or []])
+    if target is None:
+        raise AnsibleFilterError("%r is not a member name or inventory host" % str(requested).strip())
+    return target
 
 
 def release_checksum(sums_text, filename, url=""):

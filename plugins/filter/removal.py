@@ -1,42 +1,35 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""The removal of members (playbooks/remove_member.yml, replace_member.yml): which members the
-operator asked for, which hosts answer, which surviving members to act through, and whether the
-whole request may go ahead. A request is refused whole, before any member is removed.
+"""Deprecated (meta/runtime.yml): the removal's plan decides this now, in
+plugins/module_utils/etcd_plan.py (plan_removal, removal_problem), through the action
+raftops.etcd.etcd_plan. These filters keep their answers by asking it, imported where they are
+used: a filter file imports no larger module_utils at its top (tests/unit/plugins/filter/test_filter_load.py).
 """
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.raftops.etcd.plugins.filter.etcd import member_target, members
+from ansible_collections.raftops.etcd.plugins.filter.etcd import _member_name as member_name, member_target, members
 
 
 def removal_plan(requested, group, group_hosts, hostvars, reports):
     """Resolve ``etcd_remove`` against the group; see plugins/filter/removal_plan.yml."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import plan_removal
+
     if not isinstance(reports, dict):
         raise AnsibleFilterError("removal_plan: reports must be a dict of host -> the result of gathering its facts")
     group_hosts = list(group_hosts or [])
-    names = [name.strip() for name in ("" if requested is None else str(requested)).split(",")]
-    targets = [member_target(name, group_hosts, hostvars) for name in names if name != ""]
-    target_names = [target["name"] for target in targets]
-    target_hosts = [target["host"] for target in targets if target["host"]]
-    # A host that did not answer stays in the play (a dead host is what a removal is often about).
+    for name in ("" if requested is None else str(requested)).split(","):
+        if name.strip():
+            member_target(name, group_hosts, hostvars)
     reachable = [host for host in reports if not (reports[host] or {}).get("unreachable", False)]
-    plan = dict(targets=targets, names=target_names, hosts=target_hosts, reachable=reachable, survivors=[], refusal="")
-    if not targets:
-        plan["refusal"] = ("etcd_remove is empty: pass -e etcd_remove=NAME (a NODE_NAME or an inventory host; several "
-                           "comma-separated)")
-        return plan
-    survivor_hosts = [host for host in reachable if host in group_hosts and host not in target_hosts]
-    if not survivor_hosts:
-        plan["refusal"] = ("no reachable member of group %s is left besides %s: nothing to remove them through"
-                           % (group, ", ".join(target_names)))
-        return plan
-    plan["survivors"] = members(survivor_hosts, hostvars)
-    return plan
-
-
-def _ignore_case(text):
-    return text.lower() if isinstance(text, str) else text
+    unreachable = [host for host in reports if host not in reachable]
+    answered = [host for host in group_hosts if host in reachable]
+    plan = plan_removal(requested, [dict(host=host, name=member_name(hostvars, host)) for host in group_hosts],
+                        members(answered, hostvars) if answered else [], list(reports), list(reports), unreachable,
+                        dict(group=group))
+    survivors = members(plan["with_data"], hostvars) if plan["with_data"] else []
+    return dict(targets=plan["targets"], names=plan["names"], hosts=plan["hosts"], reachable=reachable,
+                survivors=survivors if plan["targets"] else [], refusal=plan["refusal"])
 
 
 def removal_refusal(cluster_members, targets, group, requested):
@@ -44,29 +37,10 @@ def removal_refusal(cluster_members, targets, group, requested):
 
     See plugins/filter/removal_refusal.yml.
     """
-    cluster_members = list(cluster_members or [])
-    remove_names = [target["name"] for target in targets or []]
-    member_names = [member.get("name") for member in cluster_members]
-    unknown = [target["name"] for target in targets or [] if target["host"] == "" and target["name"] not in member_names]
-    voters_left = [member for member in cluster_members
-                   if not member.get("is_learner") and member.get("name") not in remove_names]
-    healthy_left = [member for member in voters_left if member.get("healthy")]
-    quorum = len(voters_left) // 2 + 1
-    if unknown:
-        listed = sorted((member.get("name") or "(unstarted)" for member in cluster_members), key=_ignore_case)
-        why = ("no member named %s in the cluster and no such host in group %s (etcd_remove=%s); members are: %s"
-               % (", ".join(unknown), group, requested, ", ".join(str(name) for name in listed)))
-    elif not voters_left:
-        why = "removing %s would remove every voting member and destroy the cluster" % ", ".join(remove_names)
-    elif len(healthy_left) < quorum:
-        unhealthy = "; ".join("%s: %s" % (member.get("name"), member.get("probe_error"))
-                              for member in voters_left if not member.get("healthy"))
-        why = ("refusing to remove %s: %d voting members would be left (quorum %d) and only %d of them healthy (%s), "
-               "so the cluster would lose quorum. Bring those members back first, or replace a dead member with the "
-               "replace_member playbook" % (", ".join(remove_names), len(voters_left), quorum, len(healthy_left), unhealthy))
-    else:
-        return ""
-    return why + "; nothing was changed"
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import removal_problem
+
+    problem = removal_problem(cluster_members, targets, group, requested)
+    return problem + "; nothing was changed" if problem else ""
 
 
 class FilterModule:

@@ -34,6 +34,18 @@ def is_valid_name(name):
     return isinstance(name, str) and _NAME_RE.fullmatch(name) is not None
 
 
+def resolve_target(requested, group):
+    """{host, name} of the member an operator's ``requested`` (a member name or an inventory host, exact
+    matches only) names among ``group`` ([{host, name}], inventory order); ``host`` is '' for a name of
+    no host (gone from the inventory already: etcd decides whether such a member exists). None when
+    ``requested`` cannot be a member name."""
+    requested = str(requested).strip()
+    for entry in group:
+        if requested in (entry["name"], entry["host"]):
+            return dict(host=entry["host"], name=entry["name"])
+    return dict(host="", name=requested) if is_valid_name(requested) else None
+
+
 def normalize_url(url):
     """A client or peer URL in the one form URLs are compared and written in.
 

@@ -1,7 +1,8 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""The plan of a deploy run (playbooks/etcd.yml): every decision the role's deploy path takes, made
-once on the controller from what the hosts and the cluster answered, as plain data.
+"""The plan of a deploy run (playbooks/etcd.yml) and of a removal (remove_member.yml, replace_member.yml):
+every decision the role takes there, made once on the controller from what the hosts and the cluster
+answered, as plain data.
 
 Pure functions on plain data (no Ansible, no I/O), called by the action plugin etcd_plan in three
 steps, each extending the plan of the one before:
@@ -16,6 +17,9 @@ steps, each extending the plan of the one before:
   the restart notes and join settings each host's read found: whether the existing cluster has
   anything to do at all (existing.yml), so that a run with nothing to do includes none of it.
 - plan_roll: from the restarts noted on the members and the leader: the order of the roll.
+- plan_removal, then plan_removal_check (remove.yml): the members to remove, the hosts to retire, the
+  surviving members to act through, and every refusal, from the request and which hosts answered,
+  then from the cluster's member list and the CA each surviving member trusts.
 
 A member of the inventory whose host did not answer is never left out of the decision: it is named,
 among the problems when it is in the play (its read failed), or in left_out when the run leaves it
@@ -25,6 +29,7 @@ out (--limit).
 import json
 from urllib.parse import urlsplit
 
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_RULE, resolve_target
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_membership import initial_cluster
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import PEER_IDENTITY
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import (
@@ -38,8 +43,11 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import 
 def argument_spec():
     """The options of raftops.etcd.etcd_plan (its action plugin and its module's documentation)."""
     return dict(
-        stage=dict(type="str", required=True, choices=["hosts", "cluster", "converge", "roll"]),
-        members=dict(type="list", elements="dict", required=True),
+        stage=dict(type="str", required=True,
+                   choices=["hosts", "cluster", "converge", "roll", "removal", "removal_check"]),
+        members=dict(type="list", elements="dict", default=[]),
+        requested=dict(type="str", default=""),
+        membership=dict(type="dict", default={}),
         plan=dict(type="dict", default={}),
         health=dict(type="dict", default={}),
         leader=dict(type="str", default=""),
@@ -48,6 +56,8 @@ def argument_spec():
         report_var=dict(type="str", default="_etcd_host_report"),
         restart_var=dict(type="str", default="_etcd_restart_due"),
         outdated_var=dict(type="str", default="_etcd_runs_outdated"),
+        facts_var=dict(type="str", default="_etcd_remove_facts"),
+        ca_var=dict(type="str", default="_etcd_remove_member_ca"),
     )
 
 
@@ -556,4 +566,142 @@ def plan_roll(plan, members, restart_due, leader, rotation_phase="none"):
     plan["roll"] = roll_order(plan["with_data"], restart_due, leader, members)
     if plan["roll"] or (rotation_phase or "none") != "none":
         plan["status_read"] = "none"
+    return plan
+
+
+# --- The plan of a removal (roles/etcd/tasks/remove.yml: playbooks/remove_member.yml, replace_member.yml)
+
+
+def _request_refusal(requested, targets, invalid, group_name, settings):
+    """Why the request itself cannot be carried out, before any host's answer counts; '' when it can."""
+    if invalid:
+        return "%s: %s %s no member name or inventory host (%s)" % (
+            _request_label(requested, settings), ", ".join(repr(name) for name in invalid),
+            "is" if len(invalid) == 1 else "are", NAME_RULE)
+    if truthy(settings.get("replace")):
+        if len(targets) != 1 or not targets[0]["host"]:
+            return ("%s must name one member of group %s, by its NODE_NAME or inventory host, whose host is in the "
+                    "inventory to join in its place (to only remove members, use the remove_member playbook)"
+                    % (_request_label(requested, settings), group_name))
+        return ""
+    if not targets:
+        return ("etcd_remove is empty: pass -e etcd_remove=NAME (a NODE_NAME or an inventory host; several "
+                "comma-separated)")
+    return ""
+
+
+def _request_label(requested, settings):
+    return "%s=%s" % ("etcd_replace" if truthy(settings.get("replace")) else "etcd_remove", requested)
+
+
+def plan_removal(requested, group, records, play_hosts, play_hosts_all, unreachable, settings):
+    """The plan of a removal before the cluster is read: which members go, which hosts are retired,
+    which surviving members it acts through, and what refuses it.
+
+    ``requested``: etcd_remove (or with ``settings.replace`` etcd_replace), names comma-separated;
+    ``group``: [{host, name}] of the group's hosts in inventory order; ``records``: the member records
+    (filter members) of those that answered; ``play_hosts``, ``play_hosts_all``: as for plan_hosts;
+    ``unreachable``: the play hosts that did not answer (they stay in the play: a dead host is what a
+    removal is often about); ``settings``: group, replace, revokes.
+
+    ``refusal`` stops the run at once (the request, or no member left to act through); ``problems``
+    are judged with the cluster's answer (plan_removal_check): a surviving member's host that did not
+    answer stops the removal rather than be silently left out (it would keep trusting the removed
+    members' certificates); one the operator leaves out (--limit) is in ``left_out``.
+    """
+    group_name = settings.get("group") or "etcd"
+    names = [name.strip() for name in ("" if requested is None else str(requested)).split(",") if name.strip()]
+    resolved = [(name, resolve_target(name, group)) for name in names]
+    targets = [target for _name, target in resolved if target is not None]
+    invalid = [name for name, target in resolved if target is None]
+    target_hosts = [t["host"] for t in targets if t["host"]]
+    answered = [e["host"] for e in group if e["host"] in play_hosts and e["host"] not in unreachable]
+    others = [e for e in group if e["host"] not in target_hosts]
+    with_data = [e["host"] for e in others if e["host"] in answered]
+    by_host = {record["host"]: record for record in records}
+    plan = dict(
+        targets=targets, names=[t["name"] for t in targets], hosts=target_hosts,
+        retire=[h for h in target_hosts if h in answered],
+        unretired=[h for h in target_hosts if h not in answered],
+        with_data=with_data,
+        stable_client_urls=[by_host[h]["client_url"] for h in with_data],
+        act_through=(with_data + [""])[0],
+        unanswered=[e["host"] for e in others if e["host"] in play_hosts_all and e["host"] not in answered],
+        left_out=[e["host"] for e in others if e["host"] not in play_hosts_all],
+        revokes=truthy(settings.get("revokes")))
+    plan["problems"] = [
+        "host %s (member %s) did not answer (see above): the removal would leave it out silently, and it would keep "
+        "trusting the removed members' certificates; bring it back, name it in etcd_remove too, or leave it out on "
+        "purpose with --limit (the etcd playbook gives it the new revocation list once it is back)" % (e["host"], e["name"])
+        for e in others if e["host"] in plan["unanswered"]]
+    plan["refusal"] = _request_refusal(requested, targets, invalid, group_name, settings)
+    if not plan["refusal"] and truthy(settings.get("replace")) and plan["unretired"]:
+        plan["refusal"] = ("etcd_replace=%s: its host %s does not answer, so nothing could join in its place; the old "
+                           "member stays until the host answers" % (requested, targets[0]["host"]))
+    if not plan["refusal"] and not with_data:
+        plan["refusal"] = ("no reachable member of group %s is left besides %s: nothing to remove them through"
+                           % (group_name, ", ".join(plan["names"])))
+    if plan["refusal"]:
+        plan["refusal"] += "; nothing was changed"
+    return plan
+
+
+def _ignore_case(text):
+    return text.lower() if isinstance(text, str) else text
+
+
+def removal_problem(cluster_members, targets, group_name, requested):
+    """Why the removal of ``targets`` is refused, judged on the cluster's ``cluster_members`` (etcd_member_info
+    with probe): a name that is no member and no host, no voting member left, quorum lost; '' when none."""
+    cluster_members = list(cluster_members or [])
+    remove_names = [target["name"] for target in targets or []]
+    member_names = [member.get("name") for member in cluster_members]
+    unknown = [target["name"] for target in targets or [] if target["host"] == "" and target["name"] not in member_names]
+    voters_left = [member for member in cluster_members
+                   if not member.get("is_learner") and member.get("name") not in remove_names]
+    healthy_left = [member for member in voters_left if member.get("healthy")]
+    quorum = len(voters_left) // 2 + 1
+    if unknown:
+        listed = sorted((member.get("name") or "(unstarted)" for member in cluster_members), key=_ignore_case)
+        return ("no member named %s in the cluster and no such host in group %s (etcd_remove=%s); members are: %s"
+                % (", ".join(unknown), group_name, requested, ", ".join(str(name) for name in listed)))
+    if not voters_left:
+        return "removing %s would remove every voting member and destroy the cluster" % ", ".join(remove_names)
+    if len(healthy_left) < quorum:
+        unhealthy = "; ".join("%s: %s" % (member.get("name"), member.get("probe_error"))
+                              for member in voters_left if not member.get("healthy"))
+        return ("refusing to remove %s: %d voting members would be left (quorum %d) and only %d of them healthy (%s), "
+                "so the cluster would lose quorum. Bring those members back first, or replace a dead member with the "
+                "replace_member playbook" % (", ".join(remove_names), len(voters_left), quorum, len(healthy_left),
+                                             unhealthy))
+    return ""
+
+
+def plan_removal_check(plan, cluster_members, member_ca, settings):
+    """The removal's plan (plan_removal's) judged with the cluster's answer, before the run lock:
+    ``refusal``, every problem at once (hosts that did not answer, names etcd does not know, quorum,
+    and with ``revokes`` a CA in etcd_pki_dir the surviving members do not trust); ``crl_hosts``, the
+    surviving members that get the new revocation list (those with a CA).
+
+    ``cluster_members``: etcd_member_info's members (with probe); ``member_ca``: surviving host -> the
+    SHA-256 of its ca.pem, '' without one; ``settings``: group, requested, pki_dir, pki_host_dir,
+    pki_ca (the SHA-256 of etcd_pki_dir's ca.pem, '' without one).
+    """
+    plan = dict(plan)
+    problems = list(plan["problems"])
+    membership = removal_problem(cluster_members, plan["targets"], settings.get("group") or "etcd",
+                                 settings.get("requested"))
+    if membership:
+        problems.append(membership)
+    pki_ca = settings.get("pki_ca") or ""
+    other_ca = [h for h in plan["with_data"] if member_ca.get(h) and member_ca[h] != pki_ca]
+    if plan["revokes"] and other_ca:
+        problems.append(
+            "etcd_pki_dir %s %s, so the removed members' certificates could not be revoked. Point etcd_pki_dir at "
+            "the directory the cluster was deployed with" % (
+                settings.get("pki_dir"),
+                "holds another CA than %s/ca.pem on %s" % (settings.get("pki_host_dir"), ", ".join(other_ca))
+                if pki_ca else "holds no ca.pem"))
+    plan["refusal"] = "%s; nothing was changed" % "; ".join(problems) if problems else ""
+    plan["crl_hosts"] = [h for h in plan["with_data"] if member_ca.get(h)]
     return plan

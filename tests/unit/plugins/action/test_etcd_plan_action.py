@@ -77,7 +77,7 @@ def test_the_converge_step_reads_what_each_member_found_out_of_date(action):
 
 
 @pytest.mark.parametrize("args, message", [
-    (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, got: later"),
+    (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, removal, removal_check, got: later"),
     (dict(stage="cluster", plan={}), "cannot plan the cluster step"),
 ])
 def test_bad_arguments_fail_naming_the_action(action, args, message):

@@ -1,4 +1,4 @@
-"""removal: the request to remove members resolved against the group, the surviving members to act
+"""removal (deprecated: the removal's plan, module_utils/etcd_plan.py, answers for them): the request to remove members resolved against the group, the surviving members to act
 through, and the whole request refused (unknown names, no voting member left, quorum) with the
 exact messages."""
 
@@ -61,7 +61,8 @@ def test_an_empty_request_is_refused(requested):
     result = plan(requested)
     assert result["targets"] == [] and result["survivors"] == []
     assert result["refusal"] == (
-        "etcd_remove is empty: pass -e etcd_remove=NAME (a NODE_NAME or an inventory host; several comma-separated)")
+        "etcd_remove is empty: pass -e etcd_remove=NAME (a NODE_NAME or an inventory host; several comma-separated); "
+        "nothing was changed")
 
 
 def test_a_request_that_leaves_no_answering_member_is_refused():
@@ -69,7 +70,8 @@ def test_a_request_that_leaves_no_answering_member_is_refused():
     result = plan("member-2,h3", reports)
     assert result["survivors"] == []
     assert result["refusal"] == (
-        "no reachable member of group etcd is left besides member-2, member-3: nothing to remove them through")
+        "no reachable member of group etcd is left besides member-2, member-3: nothing to remove them through; nothing "
+        "was changed")
 
 
 def test_a_name_that_is_no_member_name_is_an_error():
