@@ -625,7 +625,7 @@ def plan_removal(requested, group, records, play_hosts, play_hosts_all, unreacha
         unretired=[h for h in target_hosts if h not in answered],
         with_data=with_data,
         stable_client_urls=[by_host[h]["client_url"] for h in with_data],
-        act_through=(with_data + [""])[0],
+        act_through=next(iter(with_data), ""),
         unanswered=[e["host"] for e in others if e["host"] in play_hosts_all and e["host"] not in answered],
         left_out=[e["host"] for e in others if e["host"] not in play_hosts_all],
         revokes=truthy(settings.get("revokes")))
