@@ -91,3 +91,50 @@ def test_the_run_s_warnings_are_a_field_not_ansible_s_own_warnings(action):
     hostvars = {"h%d" % i: dict(_etcd_host_report=report(i, "3.5.1")) for i in range(3)}
     plan = run(action, hostvars, stage="hosts", settings=dict(version="3.5.1"))
     assert "warnings" not in plan and plan["run_warnings"][0].startswith("WARNING: etcd 3.5.1 has known data")
+
+
+def run_removal(action, hostvars, play, **args):
+    action._task.args = args
+    return action.run(task_vars=dict(hostvars=hostvars, ansible_play_hosts=list(play), ansible_play_hosts_all=list(play),
+                                     groups=dict(etcd=["h0", "h1", "h2"], other=["x"])))
+
+
+REMOVAL_HOSTVARS = {"h%d" % i: dict(NODE_NAME="m%d" % i, etcd_address="10.0.0.%d" % (10 + i),
+                                    _etcd_remove_facts=dict(unreachable=i == 2) if i else dict(changed=False))
+                    for i in range(3)}
+
+
+def test_the_removal_step_reads_which_hosts_answered_and_names_the_group_s_members(action):
+    # h2 is dead (unreachable, still in the play) and has no facts; its address is not needed.
+    hostvars = dict(REMOVAL_HOSTVARS, h2=dict(NODE_NAME="m2", _etcd_remove_facts=dict(unreachable=True)))
+    plan = run_removal(action, hostvars, ["h0", "h1", "h2"], stage="removal", requested="m2",
+                       settings=dict(group="etcd", revokes=True))
+    assert "failed" not in plan and plan["changed"] is False
+    assert plan["targets"] == [dict(host="h2", name="m2")] and plan["unretired"] == ["h2"]
+    assert plan["with_data"] == ["h0", "h1"] and plan["stable_client_urls"] == [
+        "https://10.0.0.10:2379", "https://10.0.0.11:2379"]
+    dead_survivor = run_removal(action, hostvars, ["h0", "h1", "h2"], stage="removal", requested="m1",
+                                settings=dict(group="etcd"))
+    assert dead_survivor["unanswered"] == ["h2"] and dead_survivor["with_data"] == ["h0"]
+    assert action._execute_module.call_count == 0
+
+
+def test_the_removal_check_reads_the_ca_each_survivor_trusts(action):
+    first = dict(targets=[dict(host="h2", name="m2")], with_data=["h0", "h1"], problems=[], revokes=True, changed=False)
+    hostvars = dict(h0=dict(_etcd_remove_member_ca=dict(stat=dict(exists=True, checksum="aa"))),
+                    h1=dict(_etcd_remove_member_ca=dict(skipped=True)))
+    members = [dict(name=n, healthy=True, is_learner=False) for n in ("m0", "m1", "m2")]
+    plan = run_removal(action, hostvars, ["h0", "h1"], stage="removal_check", plan=first,
+                       membership=dict(members=members, changed=False),
+                       settings=dict(group="etcd", requested="m2", pki_dir="/pki", pki_host_dir="/etc/etcd/pki", pki_ca="aa"))
+    assert plan["refusal"] == "" and plan["crl_hosts"] == ["h0"]
+    other = run_removal(action, hostvars, ["h0", "h1"], stage="removal_check", plan=first,
+                        membership=dict(members=members), settings=dict(requested="m2", pki_dir="/pki", pki_ca="bb"))
+    assert other["refusal"].startswith("etcd_pki_dir /pki holds another CA than")
+
+
+def test_a_group_host_without_an_address_fails_the_removal_step_naming_it(action):
+    hostvars = dict(REMOVAL_HOSTVARS, h1=dict(NODE_NAME="m1", _etcd_remove_facts={}))
+    result = run_removal(action, hostvars, ["h0", "h1", "h2"], stage="removal", requested="m2",
+                         settings=dict(group="etcd"))
+    assert result["failed"] is True and "cannot plan the removal step: invalid etcd inventory:\n  - host h1: no address" in result["msg"]

@@ -13,6 +13,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import (
     plan_cluster,
     plan_converge,
     plan_hosts,
+    plan_removal,
+    plan_removal_check,
     plan_roll,
     roll_order,
     run_refusal,
@@ -620,3 +622,172 @@ def test_the_roll_and_whether_preflight_s_read_still_stands(restart_due, leader,
 ])
 def test_the_local_view_is_the_first_read_that_lists_members(report, cluster):
     assert (_with_local_view(report)["local"].get("cluster") or {}).get("id") == cluster
+
+
+# --- the plan of a removal: plan_removal, plan_removal_check -------------------------------------------
+
+GROUP = [dict(host="h%d" % i, name="m%d" % i) for i in range(4)]
+EVERY_HOST = [e["host"] for e in GROUP]
+
+
+def removal(requested, answered=EVERY_HOST, play_all=EVERY_HOST, unreachable=(), **settings):
+    """plan_removal with the records of the hosts that answered, as the action gives them."""
+    play = [h for h in play_all if h in answered or h in unreachable]
+    return plan_removal(requested, GROUP, [record(int(h[1:])) for h in answered if h not in unreachable], play,
+                        play_all, list(unreachable), dict(dict(group="etcd", revokes=True), **settings))
+
+
+def test_a_removal_resolves_names_and_hosts_and_acts_through_the_first_survivor():
+    plan = removal(" m3 , h2,")
+    assert plan["targets"] == [dict(host="h3", name="m3"), dict(host="h2", name="m2")]
+    assert plan["names"] == ["m3", "m2"] and plan["hosts"] == ["h3", "h2"]
+    assert plan["retire"] == ["h3", "h2"] and plan["unretired"] == []
+    assert plan["with_data"] == ["h0", "h1"] and plan["act_through"] == "h0"
+    assert plan["stable_client_urls"] == ["https://10.0.0.10:2379", "https://10.0.0.11:2379"]
+    assert plan["unanswered"] == [] and plan["left_out"] == [] and plan["problems"] == []
+    assert plan["refusal"] == "" and plan["revokes"] is True
+
+
+def test_a_dead_host_removed_is_not_retired_and_does_not_stop_the_removal():
+    plan = removal("h3", unreachable=["h3"])
+    assert plan["retire"] == [] and plan["unretired"] == ["h3"]
+    assert plan["with_data"] == ["h0", "h1", "h2"] and plan["problems"] == [] and plan["refusal"] == ""
+
+
+def test_a_name_of_no_host_is_kept_for_etcd_to_judge():
+    plan = removal("m9")
+    assert plan["targets"] == [dict(host="", name="m9")] and plan["hosts"] == [] and plan["retire"] == []
+    assert plan["with_data"] == EVERY_HOST and plan["refusal"] == ""
+
+
+def test_a_surviving_member_s_host_that_did_not_answer_is_a_problem_never_left_out():
+    # Unreachable (it stays in the play), or failed (it dropped out of it): both are named.
+    plan = removal("h3", answered=["h0", "h2", "h3"], unreachable=["h1"])
+    assert plan["with_data"] == ["h0", "h2"] and plan["unanswered"] == ["h1"]
+    dropped = removal("h3", answered=["h0", "h1", "h3"])
+    assert dropped["unanswered"] == ["h2"] and dropped["with_data"] == ["h0", "h1"]
+    assert plan["problems"] == [
+        "host h1 (member m1) did not answer (see above): the removal would leave it out silently, and it would keep "
+        "trusting the removed members' certificates; bring it back, name it in etcd_remove too, or leave it out on "
+        "purpose with --limit (the etcd playbook gives it the new revocation list once it is back)"]
+    # Judged with the cluster's answer (plan_removal_check), so that a quorum refusal is named too.
+    assert plan["refusal"] == ""
+
+
+def test_a_host_left_out_by_limit_is_listed_not_refused():
+    plan = removal("h3", play_all=["h0", "h1", "h3"], answered=["h0", "h1", "h3"])
+    assert plan["left_out"] == ["h2"] and plan["unanswered"] == [] and plan["problems"] == []
+    removed_left_out = removal("h3", play_all=["h0", "h1", "h2"], answered=["h0", "h1", "h2"])
+    assert removed_left_out["unretired"] == ["h3"] and removed_left_out["left_out"] == []
+
+
+@pytest.mark.parametrize("requested", ["", " , ", None])
+def test_an_empty_removal_is_refused(requested):
+    plan = removal(requested)
+    assert plan["targets"] == [] and plan["refusal"] == (
+        "etcd_remove is empty: pass -e etcd_remove=NAME (a NODE_NAME or an inventory host; several "
+        "comma-separated); nothing was changed")
+
+
+def test_a_name_that_cannot_be_a_member_name_is_refused_with_the_rule():
+    assert removal("m1,bad name,x/y")["refusal"] == (
+        "etcd_remove=m1,bad name,x/y: 'bad name', 'x/y' are no member name or inventory host (letters, digits, '.', "
+        "'_' and '-', starting with a letter or digit); nothing was changed")
+
+
+def test_a_removal_that_leaves_no_answering_member_to_act_through_is_refused():
+    plan = removal("m2,h3", unreachable=["h0", "h1"])
+    assert plan["with_data"] == [] and plan["act_through"] == ""
+    assert plan["refusal"] == ("no reachable member of group etcd is left besides m2, m3: nothing to remove them "
+                               "through; nothing was changed")
+
+
+@pytest.mark.parametrize("requested", ["m9", "m1,m2", "", "h1,"])
+def test_a_replacement_must_name_one_member_with_its_host(requested):
+    plan = removal(requested, replace=True)
+    if requested == "h1,":
+        assert plan["refusal"] == "" and plan["targets"] == [dict(host="h1", name="m1")]
+        return
+    assert plan["refusal"] == (
+        "etcd_replace=%s must name one member of group etcd, by its NODE_NAME or inventory host, whose host is in "
+        "the inventory to join in its place (to only remove members, use the remove_member playbook); nothing was "
+        "changed" % requested)
+
+
+def test_a_replacement_whose_host_does_not_answer_is_refused_before_the_old_member_goes():
+    assert removal("m2", unreachable=["h2"], replace=True)["refusal"] == (
+        "etcd_replace=m2: its host h2 does not answer, so nothing could join in its place; the old member stays "
+        "until the host answers; nothing was changed")
+    # A removal of the same dead host goes ahead: that is what it is for.
+    assert removal("m2", unreachable=["h2"])["refusal"] == ""
+
+
+def test_without_the_role_s_pki_nothing_is_revoked():
+    assert removal("m3", revokes=False)["revokes"] is False
+
+
+def voter(name, healthy=True, error=None, learner=False):
+    return dict(name=name, healthy=healthy, is_learner=learner, probe_error=error)
+
+
+CLUSTER = [voter("m0"), voter("m1"), voter("m2"), voter("m3")]
+CA = "ab" * 32
+CHECK = dict(group="etcd", requested="m3", pki_dir="/pki", pki_host_dir="/etc/etcd/pki", pki_ca=CA)
+
+
+def test_a_removal_that_keeps_quorum_with_the_ca_trusted_goes_ahead_and_every_survivor_gets_the_crl():
+    plan = plan_removal_check(removal("m3"), CLUSTER, dict(h0=CA, h1=CA, h2=CA), CHECK)
+    assert plan["refusal"] == "" and plan["crl_hosts"] == ["h0", "h1", "h2"]
+
+
+def test_a_survivor_without_a_ca_gets_no_crl():
+    plan = plan_removal_check(removal("m3"), CLUSTER, dict(h0=CA, h1="", h2=CA), CHECK)
+    assert plan["refusal"] == "" and plan["crl_hosts"] == ["h0", "h2"]
+
+
+def test_a_name_etcd_does_not_know_is_refused_listing_the_members_case_insensitively():
+    cluster = [voter("b-2"), voter("A-1"), dict(name="", healthy=False, is_learner=True, probe_error=None)]
+    plan = plan_removal_check(removal("m9,x8"), cluster, {}, dict(CHECK, requested="m9,x8"))
+    assert plan["refusal"] == ("no member named m9, x8 in the cluster and no such host in group etcd "
+                               "(etcd_remove=m9,x8); members are: (unstarted), A-1, b-2; nothing was changed")
+
+
+def test_a_host_of_the_group_gone_from_the_cluster_already_passes():
+    assert plan_removal_check(removal("h3"), CLUSTER[:3], {}, CHECK)["refusal"] == ""
+
+
+def test_removing_every_voting_member_is_refused():
+    plan = removal("h3", answered=["h0", "h1", "h2", "h3"])
+    cluster = [voter("m3"), voter("l", learner=True)]
+    assert plan_removal_check(plan, cluster, {}, CHECK)["refusal"] == (
+        "removing m3 would remove every voting member and destroy the cluster; nothing was changed")
+
+
+def test_a_removal_that_loses_quorum_is_refused_naming_the_unhealthy_and_learners_do_not_count():
+    cluster = [voter("m0"), voter("m1", False, "connection refused"), voter("m2", False, None), voter("m3"),
+               voter("l", False, "x", learner=True)]
+    assert plan_removal_check(removal("m3"), cluster, {}, CHECK)["refusal"] == (
+        "refusing to remove m3: 3 voting members would be left (quorum 2) and only 1 of them healthy "
+        "(m1: connection refused; m2: None), so the cluster would lose quorum. Bring those members back first, or "
+        "replace a dead member with the replace_member playbook; nothing was changed")
+
+
+def test_a_dead_survivor_and_lost_quorum_are_refused_together():
+    plan = removal("m1", answered=["h0", "h1", "h3"], unreachable=["h2"], play_all=["h0", "h1", "h2"])
+    cluster = [voter("m0"), voter("m1"), voter("m2", False, "timeout")]
+    refusal = plan_removal_check(plan, cluster, dict(h0=CA), dict(CHECK, requested="m1"))["refusal"]
+    assert refusal.startswith("host h2 (member m2) did not answer (see above)")
+    assert ("; refusing to remove m1: 2 voting members would be left (quorum 2) and only 1 of them healthy "
+            "(m2: timeout)") in refusal and refusal.endswith("; nothing was changed")
+
+
+def test_a_pki_dir_without_the_ca_or_with_another_is_refused_when_revoking():
+    without = plan_removal_check(removal("m3"), CLUSTER, dict(h0=CA, h1=CA, h2=CA), dict(CHECK, pki_ca=""))
+    assert without["refusal"] == (
+        "etcd_pki_dir /pki holds no ca.pem, so the removed members' certificates could not be revoked. Point "
+        "etcd_pki_dir at the directory the cluster was deployed with; nothing was changed")
+    other = plan_removal_check(removal("m3"), CLUSTER, dict(h0=CA, h1="cd" * 32, h2="", h3="cd" * 32), CHECK)
+    assert other["refusal"].startswith(
+        "etcd_pki_dir /pki holds another CA than /etc/etcd/pki/ca.pem on h1, so the removed members' certificates")
+    # Without revocation the CA in etcd_pki_dir does not matter.
+    assert plan_removal_check(removal("m3", revokes=False), CLUSTER, dict(h0=CA), dict(CHECK, pki_ca=""))["refusal"] == ""
