@@ -20,7 +20,7 @@ class ActionModule(HostReadAction):
         if not unchanged(read, args.get("directories") or [], args.get("files") or [], args.get("private_files") or [],
                          args.get("stage_dir"), args.get("activate") or [], args.get("absent") or []):
             return None
-        result = dict(changed=False, changed_paths=[], staged_paths=[])
+        result = dict(changed=False, changed_paths=[], staged_paths=[], restart_needed=False)
         if self._task.diff:
             result["diff"] = []
         return result

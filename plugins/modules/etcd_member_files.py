@@ -76,6 +76,12 @@ options:
           - O(private_files) are always written in place.
         type: bool
         default: true
+      restart:
+        description:
+          - Whether the service that reads the file must restart when it changes (RV(restart_needed)).
+            V(false) for a file read anew on each use, such as a revocation list or a client pair.
+        type: bool
+        default: true
   private_files:
     description:
       - Files to write whose content is never logged or shown in a diff, such as private keys.
@@ -146,7 +152,7 @@ EXAMPLES = r"""
   ansible.builtin.systemd_service:
     name: etcd
     state: restarted
-  when: certificates.changed_paths | length > 0
+  when: certificates.restart_needed
 
 - name: Remove the bootstrap settings once the member has joined
   raftops.etcd.etcd_member_files:
@@ -169,6 +175,14 @@ staged_paths:
   type: list
   elements: str
   sample: [/etc/etcd/etcd.env]
+restart_needed:
+  description:
+    - Whether the service must restart to read what this call changed - a file with O(files[].restart) (the
+      default) written in place, given another owner, group or mode, or put in place with O(activate) - or
+      a staged copy waits (RV(staged_paths)). A directory or a removed file never makes it so.
+  returned: always
+  type: bool
+  sample: true
 """
 
 import os
@@ -184,8 +198,9 @@ ITEM_OPTIONS = dict(
     group=dict(type="str", required=True),
     mode=dict(type="raw", required=True),
 )
-FILE_OPTIONS = dict(ITEM_OPTIONS, content=dict(type="str", required=True), stage=dict(type="bool", default=True))
-PRIVATE_OPTIONS = dict(ITEM_OPTIONS, content=dict(type="str", required=True, no_log=True), stage=dict(type="bool", default=True))
+FILE_OPTIONS = dict(ITEM_OPTIONS, content=dict(type="str", required=True), stage=dict(type="bool", default=True),
+                    restart=dict(type="bool", default=True))
+PRIVATE_OPTIONS = dict(FILE_OPTIONS, content=dict(type="str", required=True, no_log=True))
 
 
 def attributes_of(module, item):
@@ -303,6 +318,8 @@ def main():
         module.fail_json(msg="with stage_dir, the files must have different base names: %s" % ", ".join(sorted(names)))
     changed_paths = activate(module, stage_dir, module.params["activate"]) if stage_dir else []
     staged_paths, diffs, any_staged_change = [], [], False
+    # What was put in place from a staged copy is what a restart is for.
+    restart_needed = bool(changed_paths)
     for item in module.params["directories"]:
         if ensure_directory(module, item):
             changed_paths.append(item["path"])
@@ -315,9 +332,10 @@ def main():
                 any_staged_change = any_staged_change or changed
             elif changed:
                 changed_paths.append(item["path"])
+                restart_needed = restart_needed or item["restart"]
     changed_paths.extend(remove(module, module.params["absent"]))
     result = dict(changed=bool(changed_paths) or any_staged_change, changed_paths=changed_paths,
-                  staged_paths=staged_paths)
+                  staged_paths=staged_paths, restart_needed=restart_needed or bool(staged_paths))
     if module._diff:
         result["diff"] = diffs
     module.exit_json(**result)

@@ -46,7 +46,7 @@ def run(action, **args):
 
 
 def test_a_host_with_every_file_as_asked_is_not_called(action):
-    assert run(action, host_files=READ) == dict(changed=False, changed_paths=[], staged_paths=[])
+    assert run(action, host_files=READ) == dict(changed=False, changed_paths=[], staged_paths=[], restart_needed=False)
     assert action.calls == []
 
 

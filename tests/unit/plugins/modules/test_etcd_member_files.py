@@ -231,3 +231,41 @@ def test_absent_refuses_what_is_not_a_regular_file_and_removes_nothing(tmp_path,
     assert code == 1
     assert out["msg"] == "%s exists and is not a regular file; nothing was changed there" % (tmp_path / "odd")
     assert sorted(os.listdir(tmp_path)) == ["odd", "settings"]
+
+
+def test_restart_needed_for_a_file_that_restarts_the_service_not_for_one_read_on_each_use(layout, tmp_path, capsys):
+    args, conf = layout
+    crl = conf / "crl.pem"
+    files = [*args["files"], dict(item(crl, "0644", "crl 1\n"), stage=False, restart=False)]
+    _code, first = run(dict(args, files=files), capsys)
+    assert first["restart_needed"] is True  # everything was new
+    # Only a directory's mode changed: no restart.
+    os.chmod(conf, 0o755)
+    _code, result = run(dict(args, files=files), capsys)
+    assert result["changed_paths"] == [str(conf)] and result["restart_needed"] is False
+    # A new revocation list (restart: false), and a client key among the private files: no restart.
+    private = [*args["private_files"], dict(item(conf / "client-key.pem", "0600", KEY), restart=False)]
+    files[-1] = dict(files[-1], content="crl 2\n")
+    _code, result = run(dict(args, files=files, private_files=private), capsys)
+    assert result["changed_paths"] == [str(crl), str(conf / "client-key.pem")] and result["restart_needed"] is False
+    # A setting written in place, or given another mode: a restart.
+    os.chmod(conf / "server-key.pem", 0o644)
+    _code, result = run(dict(args, files=files, private_files=private), capsys)
+    assert result["changed_paths"] == [str(conf / "server-key.pem")] and result["restart_needed"] is True
+    # Nothing changed: none.
+    _code, result = run(dict(args, files=files, private_files=private), capsys)
+    assert result["changed"] is False and result["restart_needed"] is False
+
+
+def test_restart_needed_while_a_staged_copy_waits_and_when_it_is_put_in_place(layout, tmp_path, capsys):
+    args, conf = layout
+    stage = tmp_path / "stage"
+    run(dict(args, stage_dir=str(stage)), capsys)
+    env = conf / "etcd.env"
+    changed_env = dict(args, stage_dir=str(stage), files=[item(env, "0640", "X=2\n")])
+    _code, result = run(changed_env, capsys)
+    assert result["staged_paths"] == [str(env)] and result["changed_paths"] == [] and result["restart_needed"] is True
+    _code, result = run(changed_env, capsys)
+    assert result["changed"] is False and result["restart_needed"] is True  # it still waits
+    _code, result = run(dict(changed_env, activate=[str(env)]), capsys)
+    assert result["changed_paths"] == [str(env)] and result["restart_needed"] is True
