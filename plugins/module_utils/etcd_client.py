@@ -29,6 +29,7 @@ import shutil
 import socket
 import ssl
 import tempfile
+import time
 
 from urllib.error import HTTPError, URLError
 from urllib.request import HTTPHandler, HTTPSHandler, Request, build_opener
@@ -1211,6 +1212,36 @@ def first_answer(clients, action, idempotent=True):
     raise EtcdUnreachable("no endpoint answered: " + ("; ".join(errors) or "no endpoints given"), sent=sent)
 
 
+# While a leader is elected (a member back from a partition, a restart), etcd refuses a request with
+# one of these without doing anything.
+ELECTION_REFUSALS = ("leader changed", "no leader")
+# An election takes a few election timeouts (1 s by default): a question is asked again for that long.
+SETTLE_TRIES, SETTLE_PAUSE = 6, 1.0
+
+
+def during_election(exc):
+    """True for etcd's refusal of a request while a leader is elected (ELECTION_REFUSALS)."""
+    return isinstance(exc, EtcdError) and exc.matches(*ELECTION_REFUSALS)
+
+
+def settled_answer(clients, action, idempotent=True, sleep=None):
+    """``first_answer``, with a question (``idempotent``) that etcd refuses while a leader is elected
+    asked again, SETTLE_PAUSE s apart, until it is answered or SETTLE_TRIES tries were refused; the
+    refusal then stands. A request that must not be sent twice is never repeated: the refusal is
+    raised at once, as are every other error and an endpoint that does not answer."""
+    tries = 1
+    while True:
+        try:
+            return first_answer(clients, action, idempotent=idempotent)
+        except EtcdUnreachable:
+            raise
+        except EtcdError as exc:
+            if not idempotent or not during_election(exc) or tries >= SETTLE_TRIES:
+                raise
+        tries += 1
+        (sleep or time.sleep)(SETTLE_PAUSE)
+
+
 def keyspace_of(clients, revision=0):
     """(the keyspace at ``revision`` as ``EtcdClient.keyspace`` reads it, with the ``endpoint`` that
     answered, None) from the first of ``clients`` that answers; (None, why not) when none does."""
@@ -1221,12 +1252,14 @@ def keyspace_of(clients, revision=0):
 
 
 def member_list_from(clients):
-    """(endpoint that answered, members) from the first endpoint that answers.
+    """(endpoint that answered, members) from the first endpoint that answers; from 3.5 on the list is
+    a linearizable read, refused while a leader is elected, so it is asked again meanwhile
+    (``settled_answer``).
 
     Raises EtcdError with a message an operator can act on when none does.
     """
     try:
-        return first_answer(clients, lambda c: (c.endpoint, c.member_list()))
+        return settled_answer(clients, lambda c: (c.endpoint, c.member_list()))
     except EtcdError as exc:
         raise EtcdError(
             "cannot list the members through any of %s: %s. Check that etcd runs there and that the TLS options "

@@ -6,9 +6,10 @@
 # time. Do not use this from other collections or standalone plugins/modules!
 """The etcd_lock module's store for etcd_run_lock.Lock: its calls through the HTTP/JSON gateway.
 
-A question is asked of the first endpoint that answers (``first_answer``); a request that must not
-be sent twice (a lease grant, the transaction that takes the lock) is not repeated on another
-endpoint once it may have reached etcd.
+A question is asked of the first endpoint that answers, and asked again while a leader is elected
+(``settled_answer``); a request that must not be sent twice (a lease grant, the transaction that
+takes the lock) is not repeated, on another endpoint once it may have reached etcd nor after an
+election's refusal.
 """
 
 import base64
@@ -18,16 +19,10 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     EtcdClient,
     EtcdError,
     EtcdUnreachable,
-    first_answer,
+    settled_answer,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import read_cluster_health
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import etcdctl_command
-
-# While a leader is elected (a member back from a partition, a restart), etcd refuses a read with
-# "leader changed" or "no leader" without doing anything: a question is asked again, for a few
-# seconds, before the error stands.
-SETTLING = ("leader changed", "no leader")
-SETTLE_TRIES, SETTLE_PAUSE = 6, 1.0
 
 
 def _b64(data):
@@ -48,18 +43,8 @@ class GatewayLockStore:
 
     def _ask(self, action, idempotent=True):
         """``action``'s answer from the first endpoint that gives one; a question (``idempotent``)
-        refused while a leader is elected is asked again. A write is never sent twice."""
-        tries = 1
-        while True:
-            try:
-                return first_answer(self.clients, action, idempotent=idempotent)
-            except EtcdUnreachable:
-                raise
-            except EtcdError as exc:
-                if not idempotent or not exc.matches(*SETTLING) or tries >= SETTLE_TRIES:
-                    raise
-            tries += 1
-            self.sleep(SETTLE_PAUSE)
+        refused while a leader is elected is asked again (``settled_answer``). A write is never sent twice."""
+        return settled_answer(self.clients, action, idempotent=idempotent, sleep=self.sleep)
 
     def get(self, key):
         return self._ask(lambda c: c.range_kv(key))

@@ -380,6 +380,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     clients_from_params,
     cluster_leader_id,
     connection_argument_spec,
+    during_election,
     endpoints_shown,
     first_answer,
     member_list_from,
@@ -796,7 +797,7 @@ class MemberTask:
             except EtcdUnreachable as exc:
                 raise Failure("could not %s: %s" % (what, exc)) from None
             except EtcdError as exc:
-                if exc.matches(IN_SYNC_ERROR) or exc.matches("leader changed", "no leader"):
+                if exc.matches(IN_SYNC_ERROR) or during_election(exc):
                     learner = self.watch_learner(members, learner, progress)
                     verdict = progress.verdict(_now())
                     if not verdict:

@@ -523,3 +523,65 @@ def test_a_unix_socket_endpoint_talks_http_over_the_socket(tmp_path):
     with pytest.raises(ec.EtcdUnreachable) as caught:
         ec.EtcdClient("unix://" + str(tmp_path / "none"), timeout=1).status()
     assert caught.value.endpoint == "unix://" + str(tmp_path / "none")
+
+
+class Electing:
+    """An endpoint that refuses with ``refusals`` (etcd's errors during an election), then answers."""
+
+    endpoint = "https://10.0.0.1:2379"
+
+    def __init__(self, refusals, answer="answer"):
+        self.refusals, self.answer, self.calls = list(refusals), answer, 0
+
+    def ask(self, _client=None):
+        self.calls += 1
+        if self.refusals:
+            raise self.refusals.pop(0)
+        return self.answer
+
+    def member_list(self):
+        return self.ask()
+
+
+LEADER_CHANGED = ec.EtcdError("etcdserver: leader changed", endpoint=Electing.endpoint)
+NO_LEADER = ec.EtcdError("etcdserver: no leader", endpoint=Electing.endpoint)
+
+
+def test_a_question_refused_while_a_leader_is_elected_is_asked_again_until_answered():
+    endpoint, pauses = Electing([LEADER_CHANGED, NO_LEADER]), []
+    assert ec.settled_answer([endpoint], endpoint.ask, sleep=pauses.append) == "answer"
+    assert endpoint.calls == 3 and pauses == [ec.SETTLE_PAUSE] * 2
+
+
+def test_a_refusal_that_outlasts_the_election_stands():
+    endpoint, pauses = Electing([LEADER_CHANGED] * ec.SETTLE_TRIES), []
+    with pytest.raises(ec.EtcdError, match="leader changed"):
+        ec.settled_answer([endpoint], endpoint.ask, sleep=pauses.append)
+    assert endpoint.calls == ec.SETTLE_TRIES and len(pauses) == ec.SETTLE_TRIES - 1
+
+
+@pytest.mark.parametrize("refusal, idempotent", [
+    (LEADER_CHANGED, False),  # a write is never sent twice
+    (ec.EtcdError("etcdserver: permission denied", endpoint="e"), True),
+    (ec.EtcdUnreachable("timed out", endpoint="e", sent=True), True),
+])
+def test_a_write_another_error_or_no_answer_is_not_asked_again(refusal, idempotent):
+    endpoint, pauses = Electing([refusal]), []
+    with pytest.raises(ec.EtcdError):
+        ec.settled_answer([endpoint], endpoint.ask, idempotent=idempotent, sleep=pauses.append)
+    assert endpoint.calls == 1 and pauses == []
+
+
+def test_during_election_names_only_etcd_s_election_refusals():
+    assert ec.during_election(LEADER_CHANGED) and ec.during_election(NO_LEADER)
+    assert not ec.during_election(ec.EtcdError("etcdserver: unhealthy cluster", endpoint="e"))
+    assert not ec.during_election(ValueError("no leader"))
+
+
+def test_the_member_list_is_asked_again_while_a_leader_is_elected(monkeypatch):
+    # From 3.5 on, MemberList is a linearizable read: refused during an election.
+    pauses = []
+    monkeypatch.setattr(ec.time, "sleep", pauses.append)
+    endpoint = Electing([NO_LEADER], answer=[dict(name="m0")])
+    assert ec.member_list_from([endpoint]) == (Electing.endpoint, [dict(name="m0")])
+    assert endpoint.calls == 2 and pauses == [ec.SETTLE_PAUSE]

@@ -3,8 +3,8 @@
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdError, EtcdUnreachable
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_store import SETTLE_TRIES, GatewayLockStore
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import SETTLE_TRIES, EtcdError, EtcdUnreachable
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_store import GatewayLockStore
 
 
 class Client:
