@@ -5,15 +5,19 @@
 
 DOCUMENTATION = r"""
 module: etcd_plan
-short_description: The plan of a deploy run of the etcd role, made once on the controller
+short_description: The plan of a deploy run or a removal of the etcd role, made once on the controller
 version_added: 0.1.0
 description:
   - Decides, from what the role's preflight read of each host and of the running cluster, which
     hosts hold the cluster's data, which are new, foreign, re-join or move to a new address, what
     the run refuses and warns about, whether the existing cluster must be waited for, the order of
     the roll, and which read of the cluster stands for the status at the end.
-  - Internal to the C(raftops.etcd.etcd) role's deploy path (C(playbooks/etcd.yml)); its fields
-    are listed in the role's README, with the tasks that read them.
+  - Internal to the C(raftops.etcd.etcd) role's deploy path (C(playbooks/etcd.yml)) and removal
+    (C(playbooks/remove_member.yml), C(playbooks/replace_member.yml)); its fields are listed in the
+    role's README, with the tasks that read them.
+  - For a removal, decides which members go, which hosts are retired, which surviving members the
+    calls go through, and what refuses it; a surviving member's host that did not answer refuses it
+    rather than being left out.
   - Runs on the controller only (an action plugin); it asks no host anything. Each step extends
     the plan of the step before, given in O(plan).
   - A member of the inventory whose host dropped out of the play (its read failed, or it was
@@ -36,14 +40,25 @@ options:
         from what the members' files found out of date (the variable O(outdated_var) of each member
         with data) and the restart notes and join settings of each host's read; V(roll) from
         the restarts noted on the members with data (the variable O(restart_var) of each) and the leader.
+      - V(removal) from the request (O(requested)) and which hosts of the group answered (the variable
+        O(facts_var) of each play host); V(removal_check) from the cluster's member list (O(membership))
+        and the CA each surviving member trusts (the variable O(ca_var) of each).
     type: str
     required: true
-    choices: [hosts, cluster, converge, roll]
+    choices: [hosts, cluster, converge, roll, removal, removal_check]
   members:
-    description: The validated members of the inventory (filter C(raftops.etcd.members)).
+    description: The validated members of the inventory (filter C(raftops.etcd.members)); the deploy's steps need them.
     type: list
     elements: dict
-    required: true
+    default: []
+  requested:
+    description: The members to remove (V(removal)), comma-separated, each a C(NODE_NAME) or an inventory host.
+    type: str
+    default: ""
+  membership:
+    description: The result of C(raftops.etcd.etcd_member_info) with C(probe) (V(removal_check)).
+    type: dict
+    default: {}
   plan:
     description: The plan of the step before (V(cluster) and V(roll)).
     type: dict
@@ -66,7 +81,9 @@ options:
         C(cluster_token), C(group), C(preflight_hardware), C(auth_enabled), C(roles), C(users),
         C(root_login), and C(forks) (the play's forks unless given). V(cluster) -
         C(version), C(allow_downgrade), C(auth_enabled), C(hash_reference). V(converge) -
-        C(restart_note_path), where a member keeps its note of a restart still due.
+        C(restart_note_path), where a member keeps its note of a restart still due. V(removal) - C(group),
+        C(replace) (one member whose host answers, to join in its place), C(revokes). V(removal_check) -
+        C(group), C(requested), C(pki_dir) (whose C(ca.pem) the action reads on the controller), C(pki_host_dir).
     type: dict
     default: {}
   report_var:
@@ -81,6 +98,14 @@ options:
     description: The variable of each member with data that says whether its binaries, settings or certificates changed (V(converge)).
     type: str
     default: _etcd_runs_outdated
+  facts_var:
+    description: The variable of each play host that holds the result of gathering its facts with C(ignore_unreachable) (V(removal)).
+    type: str
+    default: _etcd_remove_facts
+  ca_var:
+    description: The variable of each surviving member that holds the C(stat) of its CA certificate, with its SHA-256 (V(removal_check)).
+    type: str
+    default: _etcd_remove_member_ca
 """
 
 EXAMPLES = r"""
@@ -112,7 +137,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 with_data:
-  description: The hosts whose member holds this cluster's data.
+  description: The hosts whose member holds this cluster's data; in a removal, the surviving members whose host answered.
   returned: always
   type: list
   elements: str
@@ -135,7 +160,7 @@ readdress:
   returned: always
   type: dict
 problems:
-  description: The refusals of the run (identity changes, busy ports, hosts that dropped out of the play).
+  description: The refusals of the run (identity changes, busy ports, hosts that dropped out of the play; in a removal, surviving members' hosts that did not answer).
   returned: always
   type: list
   elements: str
@@ -144,11 +169,13 @@ foreign_refusal:
   returned: always
   type: str
 refusal:
-  description: The message preflight refuses the run with, RV(foreign_refusal) or else RV(problems); empty when none.
+  description:
+    - The message preflight refuses the run with, RV(foreign_refusal) or else RV(problems); empty when none.
+    - In a removal, the request's own refusal (V(removal)), then every problem at once (V(removal_check)).
   returned: always
   type: str
 unanswered:
-  description: The members' hosts that started in the play and dropped out of it (also in RV(problems)).
+  description: The members' hosts that started in the play and dropped out of it, or in a removal did not answer (also in RV(problems)).
   returned: always
   type: list
   elements: str
@@ -184,7 +211,7 @@ read_host:
   returned: always
   type: str
 stable_client_urls:
-  description: The client URLs of the members with data that keep their address in this run.
+  description: The client URLs of the members with data that keep their address in this run (in a removal, of the surviving members).
   returned: always
   type: list
   elements: str
@@ -270,6 +297,44 @@ converge:
 roll:
   description: The members with data that restart, in the order of the roll, the leader last.
   returned: with O(stage=roll)
+  type: list
+  elements: str
+targets:
+  description: The members asked for, each a C(host) and C(name); C(host) is empty for a name of no host of the group.
+  returned: with O(stage=removal) and after
+  type: list
+  elements: dict
+names:
+  description: The names of RV(targets).
+  returned: with O(stage=removal) and after
+  type: list
+  elements: str
+hosts:
+  description: The hosts of RV(targets) that are in the group.
+  returned: with O(stage=removal) and after
+  type: list
+  elements: str
+retire:
+  description: The removed members' hosts that answered, where etcd is stopped, the data moved aside and the keys deleted.
+  returned: with O(stage=removal) and after
+  type: list
+  elements: str
+unretired:
+  description: The removed members' hosts that did not answer or are left out of the run.
+  returned: with O(stage=removal) and after
+  type: list
+  elements: str
+act_through:
+  description: The surviving member's host the calls of the removal run on.
+  returned: with O(stage=removal) and after
+  type: str
+revokes:
+  description: Whether the removed members' certificates are revoked.
+  returned: with O(stage=removal) and after
+  type: bool
+crl_hosts:
+  description: The surviving members with a CA certificate, which get the new revocation list.
+  returned: with O(stage=removal_check)
   type: list
   elements: str
 """

@@ -1,4 +1,5 @@
-"""removal (deprecated: the removal's plan, module_utils/etcd_plan.py, answers for them): the request to remove members resolved against the group, the surviving members to act
+"""removal (deprecated: the removal's plan, module_utils/etcd_plan.py, answers for them): the request
+to remove members resolved against the group, the surviving members to act
 through, and the whole request refused (unknown names, no voting member left, quorum) with the
 exact messages."""
 
