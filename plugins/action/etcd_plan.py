@@ -4,10 +4,13 @@
 """Action for raftops.etcd.etcd_plan: the plan of a deploy run or a removal, made on the controller.
 
 It reads what the role's tasks gathered in the hosts' variables (each play host's read, the
-restarts noted on the members), adds the settings given, and returns what
-plugins/module_utils/etcd_plan.py decides from them. Nothing is asked of a host.
+restarts noted on the members), adds the settings given (for a removal, the CA certificate in
+etcd_pki_dir, read on the controller), and returns what plugins/module_utils/etcd_plan.py decides
+from them. Nothing is asked of a host.
 """
 
+import hashlib
+import os
 import secrets
 import string
 
@@ -63,8 +66,8 @@ class ActionModule(ActionBase):
                 member_ca = {host: ((read or {}).get("stat") or {}).get("checksum") or ""
                              for host, read in self._host_values(hostvars, previous.get("with_data") or [],
                                                                  params["ca_var"]).items()}
-                plan = etcd_plan.plan_removal_check(previous, params["membership"].get("members"), member_ca,
-                                                    params["settings"])
+                settings = dict(params["settings"], pki_ca=self._controller_ca(params["settings"].get("pki_dir")))
+                plan = etcd_plan.plan_removal_check(previous, params["membership"].get("members"), member_ca, settings)
             else:
                 restart_due = self._host_values(hostvars, previous.get("with_data") or [], params["restart_var"])
                 plan = etcd_plan.plan_roll(previous, members, restart_due, params["leader"], params["rotation_phase"])
@@ -87,6 +90,15 @@ class ActionModule(ActionBase):
                                                             for host in group_hosts],
                                       member_records(answered, hostvars) if answered else [], play_hosts,
                                       task_vars.get("ansible_play_hosts_all") or play_hosts, unreachable, settings)
+
+    @staticmethod
+    def _controller_ca(pki_dir):
+        """The SHA-256 of the CA certificate in etcd_pki_dir on the controller, '' without one."""
+        try:
+            with open(os.path.join(os.path.expanduser(str(pki_dir or "")), "ca.pem"), "rb") as ca:
+                return hashlib.sha256(ca.read()).hexdigest()
+        except OSError:
+            return ""
 
     @staticmethod
     def _host_values(hostvars, hosts, name):

@@ -2,6 +2,7 @@
 hosts' variables, adds the settings given, and returns the plan (module_utils/etcd_plan.py) with
 changed=false; it asks no host anything, and bad arguments fail with the action's name."""
 
+import hashlib
 from unittest.mock import MagicMock
 
 import pytest
@@ -119,18 +120,25 @@ def test_the_removal_step_reads_which_hosts_answered_and_names_the_group_s_membe
     assert action._execute_module.call_count == 0
 
 
-def test_the_removal_check_reads_the_ca_each_survivor_trusts(action):
+def test_the_removal_check_compares_the_ca_each_survivor_trusts_with_the_controller_s(action, tmp_path):
+    (tmp_path / "ca.pem").write_bytes(b"the CA\n")
+    ours = hashlib.sha256(b"the CA\n").hexdigest()
     first = dict(targets=[dict(host="h2", name="m2")], with_data=["h0", "h1"], problems=[], revokes=True, changed=False)
-    hostvars = dict(h0=dict(_etcd_remove_member_ca=dict(stat=dict(exists=True, checksum="aa"))),
+    hostvars = dict(h0=dict(_etcd_remove_member_ca=dict(stat=dict(exists=True, checksum=ours))),
                     h1=dict(_etcd_remove_member_ca=dict(skipped=True)))
     members = [dict(name=n, healthy=True, is_learner=False) for n in ("m0", "m1", "m2")]
+    settings = dict(group="etcd", requested="m2", pki_dir=str(tmp_path), pki_host_dir="/etc/etcd/pki")
     plan = run_removal(action, hostvars, ["h0", "h1"], stage="removal_check", plan=first,
-                       membership=dict(members=members, changed=False),
-                       settings=dict(group="etcd", requested="m2", pki_dir="/pki", pki_host_dir="/etc/etcd/pki", pki_ca="aa"))
+                       membership=dict(members=members, changed=False), settings=settings)
     assert plan["refusal"] == "" and plan["crl_hosts"] == ["h0"]
+    (tmp_path / "ca.pem").write_bytes(b"another CA\n")
     other = run_removal(action, hostvars, ["h0", "h1"], stage="removal_check", plan=first,
-                        membership=dict(members=members), settings=dict(requested="m2", pki_dir="/pki", pki_ca="bb"))
-    assert other["refusal"].startswith("etcd_pki_dir /pki holds another CA than")
+                        membership=dict(members=members), settings=settings)
+    assert other["refusal"].startswith("etcd_pki_dir %s holds another CA than /etc/etcd/pki/ca.pem on h0" % tmp_path)
+    (tmp_path / "ca.pem").unlink()
+    none = run_removal(action, hostvars, ["h0", "h1"], stage="removal_check", plan=first,
+                       membership=dict(members=members), settings=settings)
+    assert none["refusal"].startswith("etcd_pki_dir %s holds no ca.pem" % tmp_path)
 
 
 def test_a_group_host_without_an_address_fails_the_removal_step_naming_it(action):
