@@ -175,7 +175,9 @@ refusal:
   returned: always
   type: str
 unanswered:
-  description: The members' hosts that started in the play and dropped out of it, or in a removal did not answer (also in RV(problems)).
+  description:
+    - The members' hosts that started in the play and dropped out of it, or in a removal did not answer
+      (also in RV(problems)).
   returned: always
   type: list
   elements: str
