@@ -160,7 +160,9 @@ readdress:
   returned: always
   type: dict
 problems:
-  description: The refusals of the run (identity changes, busy ports, hosts that dropped out of the play; in a removal, surviving members' hosts that did not answer).
+  description:
+    - The refusals of the run (identity changes, busy ports, hosts that dropped out of the play; in a removal,
+      surviving members' hosts that did not answer).
   returned: always
   type: list
   elements: str
