@@ -23,6 +23,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     EtcdError,
     EtcdLoginUnanswered,
     EtcdUnreachable,
+    NO_HANDSHAKE,
+    NO_REPLY,
     readyz_served,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex
@@ -147,6 +149,29 @@ def probe_member(member, make_client):
     if answer["reachable"]:
         return answer
     return dict(answer, endpoint=None, problem="; ".join(r["problem"] for r in records))
+
+
+def unready_peer(record, peer_urls, make_peer_client):
+    """The peer URL that answers for a member whose client URL took the connection and answered
+    nothing, neither a request nor (over https) the TLS handshake (``record``, an etcd_health endpoint
+    record), or None.
+
+    etcd serves its client URLs, ``/version`` included, only once it has published itself through
+    raft, that is joined a cluster with quorum, since it started; its peer URLs serve from the start.
+    A member restarted while its cluster has no quorum therefore answers on its peer URL only, while a
+    member that is merely slow answers on neither (or on its client URL too). ``make_peer_client(url)``
+    builds a client that the peer port accepts (the members' peer pair).
+    """
+    if record.get("reachable") or not any(text in (record.get("error") or "") for text in (NO_REPLY, NO_HANDSHAKE)):
+        return None
+    for url in peer_urls or []:
+        try:
+            # Any HTTP answer counts: the peer port served a request while the client port did not.
+            make_peer_client(url).get("/version")
+        except (EtcdError, OSError, ValueError):
+            continue
+        return url
+    return None
 
 
 def in_parallel(function, items):
