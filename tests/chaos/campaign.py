@@ -11,8 +11,8 @@ from collections import namedtuple
 
 # Implemented, in the order docs/chaos.md lists them.
 OPERATIONS = ("roll", "scale_out", "remove", "replace", "maintenance", "upgrade", "backup", "restore",
-              "recover_quorum", "first_deploy", "upgrade_34")
-# Seeds recorded before first_deploy and upgrade_34 were added (the sample of `make test`, seed 1 of
+              "recover_quorum", "first_deploy", "upgrade_34", "rotate_ca")
+# Seeds recorded before first_deploy, upgrade_34 and rotate_ca were added (the sample of `make test`, seed 1 of
 # docs/chaos.md): their cases are drawn among the operations of then, and upgrade from 3.5.1, so that
 # they replay as recorded.
 FIRST_DRAWS = {"sample", "1"}
@@ -35,6 +35,7 @@ WHAT = {
     "recover_quorum": "recover_quorum from the case's member, after the two others' hosts were lost and recreated empty",
     "first_deploy": "a first deploy of 3.5.30 on hosts recreated empty (the old cluster wiped, without a fault)",
     "upgrade_34": "upgrade 3.4.23 -> 3.5.30 (after a first deploy of 3.4.23 on hosts recreated empty)",
+    "rotate_ca": "a CA rotation (etcd_pki_rotate_ca=true: three phases, each a roll); the re-run is the etcd playbook",
     "sigkill": "the playbook SIGKILLed (its process group) at the task",
     "etcd_kill": "the member's etcd killed -9 (systemd starts it again)",
     "host_crash": "the host killed (container SIGKILL), brought back after the duration",
@@ -47,14 +48,14 @@ WHAT = {
 }
 # Operations whose run restarts members one at a time: invariant 3 (never more than one voter down
 # by the operation's own doing) is checked for them.
-ROLLING = ("roll", "scale_out", "remove", "replace", "maintenance", "upgrade", "upgrade_34")
+ROLLING = ("roll", "scale_out", "remove", "replace", "maintenance", "upgrade", "upgrade_34", "rotate_ca")
 # Settings a roll case moves etcd_heartbeat_interval to (ms; etcd's election timeout, 1000 ms, stays
 # more than 5 times the largest).
 HEARTBEATS = (100, 120, 150, 180)
 # Task headers a run of each operation prints, about (counted in faultless runs): the moment is drawn
 # among them, so that a fault may hit any of the run's tasks.
 TASKS = {"roll": 75, "scale_out": 80, "remove": 30, "replace": 90, "maintenance": 18, "upgrade": 80,
-         "backup": 15, "restore": 55, "recover_quorum": 60, "first_deploy": 100, "upgrade_34": 80}
+         "backup": 15, "restore": 55, "recover_quorum": 60, "first_deploy": 100, "upgrade_34": 80, "rotate_ca": 200}
 # How long a fault lasts before it is healed, in seconds, unless the run ends first.
 DURATION = (5, 30)
 

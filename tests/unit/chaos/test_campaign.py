@@ -52,10 +52,10 @@ def test_the_seeds_recorded_before_the_new_operations_draw_the_cases_they_record
     assert {c.upgrade_from for c in first} == {"3.5.1"}
 
 
-def test_new_seeds_draw_the_first_deploy_and_the_upgrade_from_3_4():
+def test_new_seeds_draw_the_first_deploy_the_upgrade_from_3_4_and_the_ca_rotation():
     drawn = campaign.cases("2", 60, MEMBERS)
-    assert {"first_deploy", "upgrade_34"} <= {c.operation for c in drawn}
-    assert "upgrade_34" in campaign.ROLLING and "first_deploy" not in campaign.ROLLING
+    assert {"first_deploy", "upgrade_34", "rotate_ca"} <= {c.operation for c in drawn}
+    assert {"upgrade_34", "rotate_ca"} <= set(campaign.ROLLING) and "first_deploy" not in campaign.ROLLING
 
 
 def test_a_case_is_described_with_its_operation_fault_target_and_moment():
