@@ -12,17 +12,17 @@ from collections import namedtuple
 # Implemented, in the order docs/chaos.md lists them.
 OPERATIONS = ("roll", "scale_out", "remove", "replace", "maintenance", "upgrade", "backup", "restore",
               "recover_quorum", "first_deploy", "upgrade_34", "rotate_ca")
-# Seeds recorded before first_deploy, upgrade_34 and rotate_ca were added (the sample of `make test`, seed 1 of
-# docs/chaos.md): their cases are drawn among the operations of then, and upgrade from 3.5.1, so that
-# they replay as recorded.
+# Seeds recorded before first_deploy, upgrade_34, rotate_ca and disk_full were added (the sample of
+# `make test`, seed 1 of docs/chaos.md): their cases are drawn among the operations and faults of
+# then, and upgrade from 3.5.1, so that they replay as recorded.
 FIRST_DRAWS = {"sample", "1"}
-FIRST_OPERATIONS = 9
+FIRST_OPERATIONS = FIRST_FAULTS = 9
 # The 3.5 releases an upgrade case starts from (the test bed's mirror has them), to 3.5.30.
 UPGRADE_FROM = ("3.5.0", "3.5.1")
 # A fault "A+B": A on the case's member and B, at the same moment, on the next member; B never takes
 # a member down, so that quorum allows both.
 FAULTS = ("sigkill", "etcd_kill", "host_crash", "reboot", "partition", "partition_in", "controller_lost",
-          "etcd_kill+controller_lost", "host_crash+controller_lost")
+          "etcd_kill+controller_lost", "host_crash+controller_lost", "disk_full")
 WHAT = {
     "roll": "a roll of a changed setting (etcd_heartbeat_interval)",
     "scale_out": "scale out 3 -> 4 (then back to 3, without a fault)",
@@ -45,6 +45,7 @@ WHAT = {
     "controller_lost": "the controller's traffic to and from the host dropped (iptables), healed after the duration",
     "etcd_kill+controller_lost": "etcd killed -9 on the member and the controller cut off from the next member",
     "host_crash+controller_lost": "the member's host killed and the controller cut off from the next member",
+    "disk_full": "the filesystem of the member's data dir filled up (a file takes all its free space), healed after the duration",
 }
 # Operations whose run restarts members one at a time: invariant 3 (never more than one voter down
 # by the operation's own doing) is checked for them.
@@ -68,7 +69,7 @@ def case(seed, number, members):
     rng = random.Random("%s/%d" % (seed, number))
     first = str(seed) in FIRST_DRAWS
     operation = rng.choice(OPERATIONS[:FIRST_OPERATIONS] if first else OPERATIONS)
-    fault = rng.choice(FAULTS)
+    fault = rng.choice(FAULTS[:FIRST_FAULTS] if first else FAULTS)
     return Case(seed, number, operation, fault, rng.choice(sorted(members)), rng.randint(1, TASKS[operation]),
                 rng.randint(*DURATION), rng.choice(HEARTBEATS), "3.5.1" if first else rng.choice(UPGRADE_FROM))
 

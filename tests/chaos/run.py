@@ -15,7 +15,7 @@ import time
 
 import campaign
 import invariants
-from faults import Fault, Faults
+from faults import DATA_FS, Fault, Faults, in_host
 from etcdtest import (EPHEMERAL, ROOT, Gateway, LeaderWatch, Writer, ansible_env, b64, group_hosts, interrupted_playbook,
                       playbook, recap, rotating_tls, run_testbed, snapshots)
 
@@ -303,7 +303,15 @@ class Campaign:
             watch.stop()
         ended = time.time()
         self.check(c, plan, result, writers, reader, watch, began, ended, restore_began, restore_ended)
+        self.tidy()
         return result
+
+    def tidy(self):
+        """The data a recovery or a restore moved aside (kept, for the operator) removed, as an operator
+        does in time: the data dirs' filesystems are small (disk_full fills them)."""
+        for h in [*self.members, self.spare]:
+            if running(h):
+                in_host(h, "rm -rf %s/*.before-*" % DATA_FS, check=False)
 
     def check(self, c, plan, result, writers, reader, watch, began, ended, restore_began, restore_ended):
         failures = result["failures"]

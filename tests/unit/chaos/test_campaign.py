@@ -49,12 +49,14 @@ def test_the_seeds_recorded_before_the_new_operations_draw_the_cases_they_record
     assert [campaign.describe(c) for c in drawn] == described
     first = campaign.cases(seed, 60, MEMBERS)
     assert {c.operation for c in first} <= set(campaign.OPERATIONS[:campaign.FIRST_OPERATIONS])
+    assert {c.fault for c in first} <= set(campaign.FAULTS[:campaign.FIRST_FAULTS])
     assert {c.upgrade_from for c in first} == {"3.5.1"}
 
 
-def test_new_seeds_draw_the_first_deploy_the_upgrade_from_3_4_and_the_ca_rotation():
+def test_new_seeds_draw_the_first_deploy_the_upgrade_from_3_4_the_ca_rotation_and_a_full_disk():
     drawn = campaign.cases("2", 60, MEMBERS)
     assert {"first_deploy", "upgrade_34", "rotate_ca"} <= {c.operation for c in drawn}
+    assert "disk_full" in {c.fault for c in drawn}
     assert {"upgrade_34", "rotate_ca"} <= set(campaign.ROLLING) and "first_deploy" not in campaign.ROLLING
 
 
