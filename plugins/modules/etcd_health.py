@@ -101,7 +101,7 @@ options:
       - etcd serves its client URLs only once it has joined a cluster with quorum since it started, and
         its peer URLs from the start; a member restarted while its cluster has no quorum answers on its
         peer URL only. A slow member answers on neither, or on both.
-      - Used by P(raftops.etcd.recover_quorum#playbook), which reads the members from the survivors' logs.
+      - The C(raftops.etcd.recover_quorum) playbook passes the members of the survivors' logs.
     type: dict
     default: {}
   peer_cert:

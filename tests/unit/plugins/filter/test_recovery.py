@@ -220,8 +220,9 @@ def test_members_without_a_leader_and_hosts_that_are_down_are_proof_of_a_lost_qu
     assert result["action"] == "recover" and result["chosen"]["host"] == "h0"
 
 
-SILENT = dict(reachable=False, error="no answer to the login as root: timed out (a member that has not joined a cluster "
-                                    "with quorum does not answer)", health_reason=None)
+SILENT = dict(reachable=False, health_reason=None,
+              error="no answer to the login as root: timed out (a member that has not joined a cluster with quorum does "
+                    "not answer)")
 
 
 def test_a_survivor_restarted_without_quorum_silent_but_on_its_peer_url_is_proof_of_a_lost_quorum():
