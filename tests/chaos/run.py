@@ -29,11 +29,13 @@ FATAL = re.compile(r"^(?:fatal|failed):.*|^ERROR!.*", re.M)
 KEPT = os.path.join(ROOT, ".cache", "chaos")
 
 
-def addresses():
-    """{inventory host: address} of the scenario's hosts."""
+def inventory():
+    """({inventory host: address}, {inventory host: member name}) of the scenario's hosts (the README's
+    inventory style: hosts by address, each with its NODE_NAME)."""
     out = subprocess.run(["ansible-inventory", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--list"],
                          env=ansible_env(), stdout=subprocess.PIPE, text=True, check=True).stdout
-    return {h: v["ansible_host"] for h, v in json.loads(out)["_meta"]["hostvars"].items()}
+    hostvars = json.loads(out)["_meta"]["hostvars"]
+    return ({h: v["ansible_host"] for h, v in hostvars.items()}, {h: v.get("NODE_NAME", h) for h, v in hostvars.items()})
 
 
 def why(output):
@@ -75,7 +77,7 @@ def tls_gateway(url, timeout):
 
 class Campaign:
     def __init__(self):
-        self.ip = addresses()
+        self.ip, self.node = inventory()
         self.members = sorted(group_hosts("etcd"))
         self.spare = group_hosts("etcd_spare")[0]
         self.url = {h: "https://%s:2379" % self.ip[h] for h in self.ip}
@@ -111,7 +113,7 @@ class Campaign:
             return False
         clusters = {s["header"]["cluster_id"] for s in statuses.values()}
         leaders = {s.get("leader") for s in statuses.values()}
-        return (sorted(listed) == sorted(names) and not any(listed.values()) and len(clusters) == 1
+        return (sorted(listed) == sorted(self.node[h] for h in names) and not any(listed.values()) and len(clusters) == 1
                 and len(leaders) == 1 and "0" not in leaders)
 
     def wait_healthy(self, names, seconds=120):
