@@ -41,6 +41,10 @@ def live_answer(endpoint):
                 "certificates" % (url, endpoint.get("status_error") or endpoint.get("error")))
     if endpoint.get("reachable") and endpoint.get("leader_id"):
         return "%s follows leader %s" % (url, endpoint["leader_id"])
+    # Its status answered (a cluster ID) and names no leader; its /health, a read through raft, was not
+    # asked (etcd_probe): the member's own word that it has no leader.
+    if endpoint.get("reachable") and endpoint.get("cluster_id") and endpoint.get("health_reason") is None:
+        return ""
     if endpoint.get("reachable"):
         if any(text in texts for text in NO_LEADER):
             return ""

@@ -62,7 +62,8 @@ def probe_endpoint(client, member_id=None):
     * ``status``: the normalized status (``etcd_client.normalize_status``) or None, and
       ``status_error``: why it could not be read;
     * ``health_reason``: ``""`` when ``/health`` answered true, else its reason (``no reason given``
-      when etcd gave none) or why it failed; None when it was not asked;
+      when etcd gave none) or why it failed; None when it was not asked (no status, or a status that
+      names no leader: /readyz would only wait for one);
     * ``healthy`` and ``problem``: the one verdict, and why it is not healthy (``""`` when it is);
     * ``cert_not_after``: over https, when the certificate the member presented expires (seconds
       since the epoch, ``EtcdClient.server_cert_not_after``); None over http or unreachable.
@@ -84,6 +85,13 @@ def probe_endpoint(client, member_id=None):
             return _record(url, reachable=True, problem="%s answered as member %s, not %s" % (
                 url, status["member_id_hex"], id_hex(member_id)))
         status_error = None
+    if status is not None and not status["leader_id"]:
+        # Its own view, which needs no quorum, names no leader: /readyz (/health), a read through raft,
+        # would only wait for one, past any timeout (etcd 3.5.30). Not asked: health_reason None.
+        record = _record(url, reachable=True, status=status,
+                         cert_not_after=getattr(client, "server_cert_not_after", None))
+        record["problem"] = _problem(record)
+        return record
     # /readyz where the member's release serves it (3.4.29, 3.5.11, 3.6 on), else /health
     release = (status or {}).get("version", "")
     try:

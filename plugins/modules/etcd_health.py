@@ -404,7 +404,8 @@ endpoints:
       description:
         - Empty when C(/health) answered V(true); else the reason it gave (etcd 3.4.29, 3.5.0 and
           later; V(no reason given) before), or why it did not answer.
-        - V(null) when the endpoint did not answer.
+        - V(null) when the endpoint did not answer, and when its status names no leader (C(/readyz) and
+          C(/health) read through raft and would only wait for one; they are not asked).
       type: str
     status_error:
       description: Error of the status call, when C(/health) answered but status did not.

@@ -234,6 +234,18 @@ def test_a_survivor_restarted_without_quorum_silent_but_on_its_peer_url_is_proof
     assert result["action"] == "recover" and result["chosen"]["host"] == "h0"
 
 
+def test_a_survivor_whose_status_names_no_leader_is_proof_of_a_lost_quorum():
+    """Seed 1 case 8 as replayed: the survivor's status answers with no leader; its /readyz, which would
+    wait for one, was not asked (health_reason None)."""
+    endpoints = [endpoint("u0", cluster_id="c0ffee", leader_id=None, health_reason=None),
+                 endpoint("u2", reachable=False, error="[Errno 111] Connection refused", health_reason=None)]
+    result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])
+    assert result["action"] == "recover" and result["chosen"]["host"] == "h0"
+    # a /health that was asked and said something else is no such word
+    endpoints[0].update(health_reason="something else")
+    assert plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])["action"] == "refuse"
+
+
 def test_a_silent_survivor_whose_peer_url_is_silent_too_is_a_slow_member_and_refused():
     endpoints = [endpoint("u0", unready_peer=None, **SILENT)]
     result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])

@@ -212,3 +212,11 @@ def test_the_login_unanswered_of_a_silent_member_counts_as_no_reply():
     record = dict(SILENT, error="no answer to the login as root: %s (etcd commits a login through raft: without quorum "
                                 "no one can log in)" % ec.NO_REPLY)
     assert ep.unready_peer(record, PEERS, PeerPort({url: 200 for url in PEERS}, [])) == "https://a:2380"
+
+
+def test_a_member_whose_status_names_no_leader_is_not_asked_a_read_through_raft(make, asked):
+    """etcd 3.5.30's /readyz waits for a leader past any timeout: the status, which needs no quorum, says it."""
+    record = ep.probe_endpoint(make("http://d:2379"))
+    assert asked == [("http://d:2379", "status")]
+    assert (record["reachable"], record["healthy"], record["health_reason"]) == (True, False, None)
+    assert record["problem"] == "http://d:2379 answers but knows no leader"
