@@ -95,11 +95,12 @@ def down_periods(answers, down_after=DOWN_AFTER):
     return periods
 
 
-def voters_down_together(answers, spared=(), down_after=DOWN_AFTER):
+def voters_down_together(answers, spared=(), down_after=DOWN_AFTER, voters=None):
     """Invariant 3: stretches two members not in ``spared`` (the hosts the fault hit) were down at
-    once: [(from, to, (host, host))]."""
+    once: [(from, to, (host, host))]. ``voters``: the hosts of the case's cluster (None: every host
+    answered for); a spare host that is no member of it is no voter to count."""
     periods = sorted((began, ended, host) for host, spans in down_periods(answers, down_after).items()
-                     if host not in spared for began, ended in spans)
+                     if host not in spared and (voters is None or host in voters) for began, ended in spans)
     found = []
     for i, (_began, ended, host) in enumerate(periods):
         for other_began, other_ended, other in periods[i + 1:]:

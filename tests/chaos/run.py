@@ -351,7 +351,7 @@ class Campaign:
             spared = {c.target, campaign.second(c, self.members) if "+" in c.fault else c.target,
                       *plan.get("spared", [])}
             observed = [answer for answer in watch.answers if answer[0] >= plan.get("observed_from", began)]
-            together = invariants.voters_down_together(observed, spared)
+            together = invariants.voters_down_together(observed, spared, voters={*plan.get("names", self.members), *spared})
             if together:
                 failures.append("two members down at once by the operation: %s" % (together[0],))
         for out in result["outputs"]:

@@ -154,6 +154,13 @@ def test_two_members_down_at_once_are_found_unless_the_fault_took_one_down():
     assert invariants.voters_down_together(one_after_the_other) == []
 
 
+def test_a_spare_host_that_is_no_member_of_the_case_is_no_voter_down():
+    """Seed 17 case 4: the spare, outside the cluster, down for 1.6 s while the roll restarted a member."""
+    answers = answers_down("h0", 2.0, 5.0) + answers_down("spare", 3.0, 4.6)
+    assert invariants.voters_down_together(answers, voters={"h0", "h1", "h2"}) == []
+    assert invariants.voters_down_together(answers) == [(3.0, 5.0, ("h0", "spare"))]
+
+
 def test_a_slow_answer_is_not_a_member_down():
     assert invariants.down_periods(answers_down("h0", 2, 3)) == {}
     assert invariants.down_periods(answers_down("h0", 2, 4)) == {"h0": [(2.0, 4.0)]}
