@@ -126,9 +126,11 @@ test: deps lint ee sanity unit molecule
 SEED ?= $(shell date +%s)
 CASES ?= 40
 CASE ?=
+# BEFORE=1/8,...: cases of other seeds (regression cases) replayed first, on the same hosts.
+BEFORE ?=
 chaos: deps
 	tests/testbed/prepare.sh
-	CHAOS_SEED=$(SEED) CHAOS_CASES=$(CASES) CHAOS_CASE=$(CASE) molecule test -s chaos
+	CHAOS_SEED=$(SEED) CHAOS_CASES=$(CASES) CHAOS_CASE=$(CASE) CHAOS_BEFORE=$(BEFORE) molecule test -s chaos
 
 demo: deps
 	tests/testbed/demo.sh

@@ -41,10 +41,18 @@ def live_answer(endpoint):
                 "certificates" % (url, endpoint.get("status_error") or endpoint.get("error")))
     if endpoint.get("reachable") and endpoint.get("leader_id"):
         return "%s follows leader %s" % (url, endpoint["leader_id"])
+    # Its status answered (a cluster ID) and names no leader; its /health, a read through raft, was not
+    # asked (etcd_probe): the member's own word that it has no leader.
+    if endpoint.get("reachable") and endpoint.get("cluster_id") and endpoint.get("health_reason") is None:
+        return ""
     if endpoint.get("reachable"):
         if any(text in texts for text in NO_LEADER):
             return ""
         return "%s answered without saying it has no leader (%s)" % (url, texts.strip() or "no reason")
+    # Silent on its client URL while its peer URL answers: a member that has not joined a cluster with
+    # quorum since it started (etcd_health's peer_urls), as good as "no leader".
+    if endpoint.get("unready_peer"):
+        return ""
     if any(text in texts for text in TIMED_OUT):
         return ("%s did not answer in time (%s): a slow member is no proof of a lost one; run again once it answers "
                 "or its host is down" % (url, endpoint.get("error")))
@@ -243,6 +251,12 @@ def logged_addresses(survivors):
     return addresses
 
 
+def logged_peer_urls(survivors):
+    """{client URL: peer URLs} of every member the survivors' logs record, for etcd_health's peer_urls."""
+    return {url: list(member.get("peer_urls") or []) for survivor in survivors or [] if survivor.get("log")
+            for member in survivor["log"].get("members") or [] for url in member.get("client_urls") or []}
+
+
 def quorum_recovery_report(plan, member_status):
     """Lines for the operator after a recovery; see plugins/filter/quorum_recovery_report.yml."""
     chosen = plan["chosen"]
@@ -278,4 +292,5 @@ def _hex(number):
 class FilterModule(object):
     def filters(self):
         return {"quorum_recovery_plan": quorum_recovery_plan, "quorum_recovery_report": quorum_recovery_report,
-                "logged_addresses": logged_addresses, "recover_lost_hosts": recover_lost_hosts}
+                "logged_addresses": logged_addresses, "logged_peer_urls": logged_peer_urls,
+                "recover_lost_hosts": recover_lost_hosts}

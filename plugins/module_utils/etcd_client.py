@@ -62,6 +62,12 @@ USER_NOT_FOUND = "user name not found"
 ROLE_NOT_FOUND = "role name not found"
 # What a learner answers every RPC but its status and serializable reads, a login included
 NOT_FOR_LEARNER = "rpc not supported for learner"
+# Why a request that was sent got no reply in time, and why a TLS handshake did not finish on a port that
+# took the connection: a member that has not joined a cluster with quorum since it started takes
+# connections and serves nothing on its client URLs, a TLS handshake included (etcd_probe.unready_peer)
+NO_REPLY = "timed out (a member that has not joined a cluster with quorum does not answer)"
+NO_HANDSHAKE = ("timed out in the TLS handshake (the port took the connection; a member that has not joined a cluster "
+                "with quorum does not answer)")
 # What etcd's gateway answers (HTTP 400) to a client certificate with a CN while RBAC auth is on
 GATEWAY_CN_REFUSED = "CommonName of client sending a request against gateway"
 # Permission types as rpc.proto's authpb.Permission.Type names them (READ, the zero value, is omitted)
@@ -1278,8 +1284,10 @@ def cluster_leader_id(clients):
 
 
 def _reason(exc, connecting=False):
+    if "handshake operation timed out" in str(exc):
+        return NO_HANDSHAKE
     if isinstance(exc, socket.timeout) or "timed out" in str(exc):
         if connecting:
             return "timed out connecting (the host is down, or a firewall drops the port)"
-        return "timed out (a member that has not joined a cluster with quorum does not answer)"
+        return NO_REPLY
     return str(exc) or exc.__class__.__name__

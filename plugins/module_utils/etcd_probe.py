@@ -23,6 +23,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     EtcdError,
     EtcdLoginUnanswered,
     EtcdUnreachable,
+    NO_HANDSHAKE,
+    NO_REPLY,
     readyz_served,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex
@@ -60,7 +62,8 @@ def probe_endpoint(client, member_id=None):
     * ``status``: the normalized status (``etcd_client.normalize_status``) or None, and
       ``status_error``: why it could not be read;
     * ``health_reason``: ``""`` when ``/health`` answered true, else its reason (``no reason given``
-      when etcd gave none) or why it failed; None when it was not asked;
+      when etcd gave none) or why it failed; None when it was not asked (no status, or a status that
+      names no leader: /readyz would only wait for one);
     * ``healthy`` and ``problem``: the one verdict, and why it is not healthy (``""`` when it is);
     * ``cert_not_after``: over https, when the certificate the member presented expires (seconds
       since the epoch, ``EtcdClient.server_cert_not_after``); None over http or unreachable.
@@ -82,6 +85,13 @@ def probe_endpoint(client, member_id=None):
             return _record(url, reachable=True, problem="%s answered as member %s, not %s" % (
                 url, status["member_id_hex"], id_hex(member_id)))
         status_error = None
+    if status is not None and not status["leader_id"]:
+        # Its own view, which needs no quorum, names no leader: /readyz (/health), a read through raft,
+        # would only wait for one, past any timeout (etcd 3.5.30). Not asked: health_reason None.
+        record = _record(url, reachable=True, status=status,
+                         cert_not_after=getattr(client, "server_cert_not_after", None))
+        record["problem"] = _problem(record)
+        return record
     # /readyz where the member's release serves it (3.4.29, 3.5.11, 3.6 on), else /health
     release = (status or {}).get("version", "")
     try:
@@ -147,6 +157,29 @@ def probe_member(member, make_client):
     if answer["reachable"]:
         return answer
     return dict(answer, endpoint=None, problem="; ".join(r["problem"] for r in records))
+
+
+def unready_peer(record, peer_urls, make_peer_client):
+    """The peer URL that answers for a member whose client URL took the connection and answered
+    nothing, neither a request nor (over https) the TLS handshake (``record``, an etcd_health endpoint
+    record), or None.
+
+    etcd serves its client URLs, ``/version`` included, only once it has published itself through
+    raft, that is joined a cluster with quorum, since it started; its peer URLs serve from the start.
+    A member restarted while its cluster has no quorum therefore answers on its peer URL only, while a
+    member that is merely slow answers on neither (or on its client URL too). ``make_peer_client(url)``
+    builds a client that the peer port accepts (the members' peer pair).
+    """
+    if record.get("reachable") or not any(text in (record.get("error") or "") for text in (NO_REPLY, NO_HANDSHAKE)):
+        return None
+    for url in peer_urls or []:
+        try:
+            # Any HTTP answer counts: the peer port served a request while the client port did not.
+            make_peer_client(url).get("/version")
+        except (EtcdError, OSError, ValueError):
+            continue
+        return url
+    return None
 
 
 def in_parallel(function, items):

@@ -93,6 +93,26 @@ options:
       - With O(keyspace=true), the revision to count and hash at; V(0) is the current revision.
     type: int
     default: 0
+  peer_urls:
+    description:
+      - The peer URLs of members by their client URLs (C({client URL -> [peer URL]})), to tell apart an
+        endpoint that takes the connection and answers nothing in O(timeout). When the member's peer URL
+        answers C(/version), the endpoint is reported with RV(endpoints[].unready_peer).
+      - etcd serves its client URLs only once it has joined a cluster with quorum since it started, and
+        its peer URLs from the start; a member restarted while its cluster has no quorum answers on its
+        peer URL only. A slow member answers on neither, or on both.
+      - The C(raftops.etcd.recover_quorum) playbook passes the members of the survivors' logs.
+    type: dict
+    default: {}
+  peer_cert:
+    description:
+      - Client certificate (PEM) to present to the peer URLs of O(peer_urls), when they ask for one
+        other than O(client_cert) (the members' peer pair).
+    type: path
+  peer_key:
+    description:
+      - Private key of O(peer_cert).
+    type: path
 notes:
   - Works with etcd 3.4, 3.5 and 3.6. etcd 3.4 started with a configuration file serves the v3
     gateway only when it sets C(enable-grpc-gateway) to V(true); the module says so when it gets
@@ -384,7 +404,8 @@ endpoints:
       description:
         - Empty when C(/health) answered V(true); else the reason it gave (etcd 3.4.29, 3.5.0 and
           later; V(no reason given) before), or why it did not answer.
-        - V(null) when the endpoint did not answer.
+        - V(null) when the endpoint did not answer, and when its status names no leader (C(/readyz) and
+          C(/health) read through raft and would only wait for one; they are not asked).
       type: str
     status_error:
       description: Error of the status call, when C(/health) answered but status did not.
@@ -441,6 +462,12 @@ endpoints:
     cert_days_left:
       description: Whole days until then; negative once expired.
       type: int
+    unready_peer:
+      description:
+        - The member's peer URL (O(peer_urls)) that answered while this endpoint took the connection and
+          answered nothing. The member has not joined a cluster with quorum since it started.
+        - Null otherwise, and when O(peer_urls) does not name the endpoint.
+      type: str
   sample:
     - endpoint: http://10.0.0.11:2379
       discovered: false
@@ -466,6 +493,7 @@ endpoints:
       applied_lag: 0
       cert_expires: null
       cert_days_left: null
+      unready_peer: null
 elapsed:
   description: Seconds spent waiting.
   returned: when O(wait=true)
@@ -514,11 +542,14 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     CONNECTION_EXCLUSIVE,
+    client_factory,
     connection_argument_spec,
     keyspace_of,
     module_clients,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import read_cluster_health, wait_until
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import normalize_url
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import unready_peer
 
 
 def argument_spec():
@@ -534,6 +565,9 @@ def argument_spec():
         keyspace=dict(type="bool", default=False),
         # a revision of etcd's keyspace, not a secret
         keyspace_revision=dict(type="int", default=0, no_log=False),
+        peer_urls=dict(type="dict", default={}),
+        peer_cert=dict(type="path"),
+        peer_key=dict(type="path", no_log=False),
     )
     return spec
 
@@ -557,9 +591,32 @@ def read_keyspace(params, clients, failure, result):
     return None, result
 
 
-def run(params, clients, make_client, clock=None, sleep=None):
-    """(failure message or None, result) for the module's parameters."""
-    return read_keyspace(params, clients, *observe_or_wait(params, clients, make_client, clock, sleep))
+def run(params, clients, make_client, clock=None, sleep=None, make_peer_client=None):
+    """(failure message or None, result) for the module's parameters; ``make_peer_client(url)``
+    (``peer_client_factory``) asks the peer URLs of O(peer_urls)."""
+    failure, result = observe_or_wait(params, clients, make_client, clock, sleep)
+    note_unready(params, result, make_peer_client)
+    return read_keyspace(params, clients, failure, result)
+
+
+def note_unready(params, result, make_peer_client):
+    """Mark each endpoint that took the connection and answered nothing while its member's peer URL
+    (``peer_urls``) answers: ``unready_peer``, and its ``error`` says what that means."""
+    peers = {normalize_url(url): urls for url, urls in (params.get("peer_urls") or {}).items()}
+    for record in result.get("endpoints") or []:
+        peer = unready_peer(record, peers.get(record["endpoint"]), make_peer_client) if peers else None
+        record["unready_peer"] = peer
+        if peer:
+            record["error"] = ("%s, while its peer URL %s answers: etcd serves its client URLs only once it has joined "
+                               "a cluster with quorum, and this member has not since it started" % (record["error"], peer))
+
+
+def peer_client_factory(params):
+    """Clients for the peer URLs: the module's TLS options, with ``peer_cert``/``peer_key`` when given,
+    and no login (a peer URL serves no RPC)."""
+    pair = dict(client_cert=params["peer_cert"], client_key=params["peer_key"], client_cert_content=None,
+                client_key_content=None) if params.get("peer_cert") else {}
+    return client_factory(dict(params, auth_user=None, auth_password=None, **pair))
 
 
 def observe_or_wait(params, clients, make_client, clock=None, sleep=None):
@@ -588,8 +645,10 @@ def main():
     for name in ("wait_timeout", "max_raft_index_gap", "expect_members", "quota_bytes", "keyspace_revision"):
         if params[name] is not None and params[name] < 0:
             module.fail_json(msg="%s must not be negative, got %d" % (name, params[name]))
+    if bool(params["peer_cert"]) != bool(params["peer_key"]):
+        module.fail_json(msg="peer_cert and peer_key go together: %s is missing" % ("peer_key" if params["peer_cert"] else "peer_cert"))
     clients, make_client = module_clients(module)
-    failure, result = run(params, clients, make_client)
+    failure, result = run(params, clients, make_client, make_peer_client=peer_client_factory(params))
     if failure:
         module.fail_json(msg=failure, **result)
     module.exit_json(**result)

@@ -11,21 +11,31 @@ from collections import namedtuple
 
 # Implemented, in the order docs/chaos.md lists them.
 OPERATIONS = ("roll", "scale_out", "remove", "replace", "maintenance", "upgrade", "backup", "restore",
-              "recover_quorum")
+              "recover_quorum", "first_deploy", "upgrade_34", "rotate_ca")
+# Seeds recorded before first_deploy, upgrade_34, rotate_ca and disk_full were added (the sample of
+# `make test`, seed 1 of docs/chaos.md): their cases are drawn among the operations and faults of
+# then, and upgrade from 3.5.1, so that they replay as recorded.
+FIRST_DRAWS = {"sample", "1"}
+FIRST_OPERATIONS = FIRST_FAULTS = 9
+# The 3.5 releases an upgrade case starts from (the test bed's mirror has them), to 3.5.30.
+UPGRADE_FROM = ("3.5.0", "3.5.1")
 # A fault "A+B": A on the case's member and B, at the same moment, on the next member; B never takes
 # a member down, so that quorum allows both.
 FAULTS = ("sigkill", "etcd_kill", "host_crash", "reboot", "partition", "partition_in", "controller_lost",
-          "etcd_kill+controller_lost", "host_crash+controller_lost")
+          "etcd_kill+controller_lost", "host_crash+controller_lost", "disk_full")
 WHAT = {
     "roll": "a roll of a changed setting (etcd_heartbeat_interval)",
     "scale_out": "scale out 3 -> 4 (then back to 3, without a fault)",
     "remove": "remove_member 4 -> 3 (after a scale out without a fault)",
     "replace": "replace_member of a member whose host was recreated empty",
     "maintenance": "the maintenance playbook (defragmentation)",
-    "upgrade": "upgrade 3.5.1 -> 3.5.30 (after a downgrade without a fault, when at 3.5.30)",
+    "upgrade": "upgrade 3.5.0 or 3.5.1 -> 3.5.30 (after a downgrade without a fault)",
     "backup": "the backup playbook",
     "restore": "restore of a backup taken in the case (3.5.30, revision bumped)",
     "recover_quorum": "recover_quorum from the case's member, after the two others' hosts were lost and recreated empty",
+    "first_deploy": "a first deploy of 3.5.30 on hosts recreated empty (the old cluster wiped, without a fault)",
+    "upgrade_34": "upgrade 3.4.23 -> 3.5.30 (after a first deploy of 3.4.23 on hosts recreated empty)",
+    "rotate_ca": "a CA rotation (etcd_pki_rotate_ca=true: three phases, each a roll); the re-run is the etcd playbook",
     "sigkill": "the playbook SIGKILLed (its process group) at the task",
     "etcd_kill": "the member's etcd killed -9 (systemd starts it again)",
     "host_crash": "the host killed (container SIGKILL), brought back after the duration",
@@ -35,31 +45,33 @@ WHAT = {
     "controller_lost": "the controller's traffic to and from the host dropped (iptables), healed after the duration",
     "etcd_kill+controller_lost": "etcd killed -9 on the member and the controller cut off from the next member",
     "host_crash+controller_lost": "the member's host killed and the controller cut off from the next member",
+    "disk_full": "the filesystem of the member's data dir filled up (a file takes all its free space), healed after the duration",
 }
 # Operations whose run restarts members one at a time: invariant 3 (never more than one voter down
 # by the operation's own doing) is checked for them.
-ROLLING = ("roll", "scale_out", "remove", "replace", "maintenance", "upgrade")
+ROLLING = ("roll", "scale_out", "remove", "replace", "maintenance", "upgrade", "upgrade_34", "rotate_ca")
 # Settings a roll case moves etcd_heartbeat_interval to (ms; etcd's election timeout, 1000 ms, stays
 # more than 5 times the largest).
 HEARTBEATS = (100, 120, 150, 180)
 # Task headers a run of each operation prints, about (counted in faultless runs): the moment is drawn
 # among them, so that a fault may hit any of the run's tasks.
 TASKS = {"roll": 75, "scale_out": 80, "remove": 30, "replace": 90, "maintenance": 18, "upgrade": 80,
-         "backup": 15, "restore": 55, "recover_quorum": 60}
+         "backup": 15, "restore": 55, "recover_quorum": 60, "first_deploy": 100, "upgrade_34": 80, "rotate_ca": 200}
 # How long a fault lasts before it is healed, in seconds, unless the run ends first.
 DURATION = (5, 30)
 
-Case = namedtuple("Case", "seed number operation fault target moment duration heartbeat")
+Case = namedtuple("Case", "seed number operation fault target moment duration heartbeat upgrade_from")
 
 
 def case(seed, number, members):
     """Case ``number`` (from 1) of campaign ``seed``; ``members``: the names of the hosts a fault
     may hit (the base members)."""
     rng = random.Random("%s/%d" % (seed, number))
-    operation = rng.choice(OPERATIONS)
-    fault = rng.choice(FAULTS)
+    first = str(seed) in FIRST_DRAWS
+    operation = rng.choice(OPERATIONS[:FIRST_OPERATIONS] if first else OPERATIONS)
+    fault = rng.choice(FAULTS[:FIRST_FAULTS] if first else FAULTS)
     return Case(seed, number, operation, fault, rng.choice(sorted(members)), rng.randint(1, TASKS[operation]),
-                rng.randint(*DURATION), rng.choice(HEARTBEATS))
+                rng.randint(*DURATION), rng.choice(HEARTBEATS), "3.5.1" if first else rng.choice(UPGRADE_FROM))
 
 
 def cases(seed, count, members, only=None):

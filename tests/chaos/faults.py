@@ -11,6 +11,10 @@ from etcdtest import run_testbed
 CONTROLLER = "10.250.0.1"
 # iptables chain of the campaign's rules in a host, hooked into INPUT and OUTPUT.
 CHAIN = "raftops-chaos"
+# The filesystem of the members' data dir: a small one of each host's own (molecule/chaos/molecule.yml,
+# RAFTOPS_TESTBED_DATA_FS and etcd_data_dir), which disk_full fills with this file.
+DATA_FS = "/srv/etcd"
+FILLER = DATA_FS + "/chaos-filler"
 
 
 def in_host(name, script, check=True):
@@ -59,6 +63,14 @@ class Fault:
 
     def _inject_etcd_kill(self):
         self.notes.append(in_host(self.name, "systemctl is-active etcd; pkill -9 -x etcd && echo killed", check=False))
+
+    def _inject_disk_full(self):
+        self.notes.append(in_host(self.name, "fallocate -l $(df -B1 --output=avail %s | tail -n 1) %s; df -h %s | tail -n 1"
+                                  % (DATA_FS, FILLER, DATA_FS), check=False))
+
+    def _heal_disk_full(self):
+        in_host(self.name, "rm -f %s" % FILLER)
+        self._heal_etcd_kill()
 
     def _heal_etcd_kill(self):
         # systemd starts it again (Restart=); a unit that gave up is started as an operator would.

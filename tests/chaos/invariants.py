@@ -6,7 +6,7 @@ Records:
   read back at the end;
 - answers: [(time, host, cluster ID or None when the member did not answer)], twice a second;
 - samples: [(time, host, member ID, leader ID, term)] of the members that answered;
-- reads: [(time, URL, revision)] of linearizable reads;
+- reads: [(time, URL, revision, cluster ID)] of linearizable reads;
 - outputs: the text of the case's ansible-playbook runs.
 """
 
@@ -68,12 +68,13 @@ def two_leaders(samples, answers):
 
 
 def backwards(reads):
-    """A linearizable read must never see an older revision than an earlier read: [(time, before, after)]."""
-    found, highest = [], None
-    for t, _url, revision in sorted(reads):
-        if highest is not None and revision < highest:
-            found.append((t, highest, revision))
-        highest = revision if highest is None else max(highest, revision)
+    """A linearizable read must never see an older revision than an earlier read of the same cluster
+    (a first deploy makes a new one, from revision 1): [(time, before, after)]."""
+    found, highest = [], {}
+    for t, _url, revision, cluster in sorted(reads):
+        if cluster in highest and revision < highest[cluster]:
+            found.append((t, highest[cluster], revision))
+        highest[cluster] = max(highest.get(cluster, revision), revision)
     return found
 
 
@@ -94,11 +95,12 @@ def down_periods(answers, down_after=DOWN_AFTER):
     return periods
 
 
-def voters_down_together(answers, spared=(), down_after=DOWN_AFTER):
+def voters_down_together(answers, spared=(), down_after=DOWN_AFTER, voters=None):
     """Invariant 3: stretches two members not in ``spared`` (the hosts the fault hit) were down at
-    once: [(from, to, (host, host))]."""
+    once: [(from, to, (host, host))]. ``voters``: the hosts of the case's cluster (None: every host
+    answered for); a spare host that is no member of it is no voter to count."""
     periods = sorted((began, ended, host) for host, spans in down_periods(answers, down_after).items()
-                     if host not in spared for began, ended in spans)
+                     if host not in spared and (voters is None or host in voters) for began, ended in spans)
     found = []
     for i, (_began, ended, host) in enumerate(periods):
         for other_began, other_ended, other in periods[i + 1:]:

@@ -15,24 +15,27 @@ import time
 
 import campaign
 import invariants
-from faults import Fault, Faults
+from faults import DATA_FS, Fault, Faults, in_host
 from etcdtest import (EPHEMERAL, ROOT, Gateway, LeaderWatch, Writer, ansible_env, b64, group_hosts, interrupted_playbook,
-                      playbook, recap, run_testbed, snapshots)
+                      playbook, recap, rotating_tls, run_testbed, snapshots)
 
 VARS = os.path.join(EPHEMERAL, "chaos-vars.json")
 SCALED = os.path.join(EPHEMERAL, "chaos-scaled.json")
 BASE = {"etcd_version": "3.5.30", "etcd_heartbeat_interval": 100}
-OLD_VERSION = "3.5.1"
+# What upgrade_34 deploys first.
+OLD_MINOR = "3.4.23"
 FATAL = re.compile(r"^(?:fatal|failed):.*|^ERROR!.*", re.M)
 # The outputs of a failed case's runs are kept here, for its report.
 KEPT = os.path.join(ROOT, ".cache", "chaos")
 
 
-def addresses():
-    """{inventory host: address} of the scenario's hosts."""
+def inventory():
+    """({inventory host: address}, {inventory host: member name}) of the scenario's hosts (the README's
+    inventory style: hosts by address, each with its NODE_NAME)."""
     out = subprocess.run(["ansible-inventory", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--list"],
                          env=ansible_env(), stdout=subprocess.PIPE, text=True, check=True).stdout
-    return {h: v["ansible_host"] for h, v in json.loads(out)["_meta"]["hostvars"].items()}
+    hostvars = json.loads(out)["_meta"]["hostvars"]
+    return ({h: v["ansible_host"] for h, v in hostvars.items()}, {h: v.get("NODE_NAME", h) for h, v in hostvars.items()})
 
 
 def why(output):
@@ -41,20 +44,21 @@ def why(output):
 
 
 class Reader(threading.Thread):
-    """Linearizable reads through every member in turn, twice a second: (time, URL, revision)."""
+    """Linearizable reads through every member in turn, twice a second: (time, URL, revision, cluster ID)."""
 
     def __init__(self, urls):
         super().__init__(daemon=True)
-        self.gateways = [Gateway(u, timeout=2) for u in urls]
+        self.urls = urls
         self.reads, self._stop_event = [], threading.Event()
 
     def run(self):
         n = 0
         while not self._stop_event.is_set():
-            gw = self.gateways[n % len(self.gateways)]
+            gw = tls_gateway(self.urls[n % len(self.urls)], timeout=2)
             try:
                 answer = gw.call("/v3/kv/range", {"key": b64("/chaos/"), "count_only": True})
-                self.reads.append((time.time(), gw.url, int(answer["header"]["revision"])))
+                header = answer["header"]
+                self.reads.append((time.time(), gw.url, int(header["revision"]), header.get("cluster_id")))
             except (OSError, ValueError, KeyError):
                 pass
             n += 1
@@ -65,9 +69,15 @@ class Reader(threading.Thread):
         self.join(10)
 
 
+def tls_gateway(url, timeout):
+    """A gateway with the CA and admin pair as the PKI directory holds them now: a CA rotation
+    changes both (etcdtest.rotating_tls); the writers and the sampler read them for every call too."""
+    return Gateway(url, timeout=timeout, **rotating_tls())
+
+
 class Campaign:
     def __init__(self):
-        self.ip = addresses()
+        self.ip, self.node = inventory()
         self.members = sorted(group_hosts("etcd"))
         self.spare = group_hosts("etcd_spare")[0]
         self.url = {h: "https://%s:2379" % self.ip[h] for h in self.ip}
@@ -86,7 +96,7 @@ class Campaign:
     def gateway(self, hosts=None):
         """A gateway of the first member of ``hosts`` that answers."""
         for h in hosts or self.members:
-            gw = Gateway(self.url[h], timeout=5)
+            gw = tls_gateway(self.url[h], timeout=5)
             try:
                 gw.status()
                 return gw
@@ -97,13 +107,13 @@ class Campaign:
     def healthy(self, names):
         """Every member of ``names`` answers, is a voter of one cluster, and all name one leader."""
         try:
-            statuses = {h: Gateway(self.url[h], timeout=3).status() for h in names}
+            statuses = {h: tls_gateway(self.url[h], timeout=3).status() for h in names}
             listed = {m.get("name"): m.get("isLearner", False) for m in self.gateway(names).members()}
         except (OSError, AssertionError, ValueError):
             return False
         clusters = {s["header"]["cluster_id"] for s in statuses.values()}
         leaders = {s.get("leader") for s in statuses.values()}
-        return (sorted(listed) == sorted(names) and not any(listed.values()) and len(clusters) == 1
+        return (sorted(listed) == sorted(self.node[h] for h in names) and not any(listed.values()) and len(clusters) == 1
                 and len(leaders) == 1 and "0" not in leaders)
 
     def wait_healthy(self, names, seconds=120):
@@ -158,14 +168,40 @@ class Campaign:
         return {"run": ("maintenance", [])}
 
     def op_upgrade(self, c):
-        if self.state["etcd_version"] != OLD_VERSION:
-            self.state["etcd_version"] = OLD_VERSION
+        if self.state["etcd_version"] != c.upgrade_from:
+            self.state["etcd_version"] = c.upgrade_from
             self.save_state()
             rc, out = self.play("etcd", "-e", "etcd_allow_downgrade=true")
-            assert rc == 0, "setup (downgrade to %s) failed: %s" % (OLD_VERSION, why(out))
+            assert rc == 0, "setup (downgrade to %s) failed: %s" % (c.upgrade_from, why(out))
         self.state["etcd_version"] = BASE["etcd_version"]
         self.save_state()
         return {"run": ("upgrade", [])}
+
+    def wipe(self):
+        """Every member's host recreated empty, the cluster with it; returns when it was gone. Writes
+        acknowledged before are lost by design, and the case's figures count from the operation on."""
+        for h in self.members:
+            self.recreate(h)
+        return time.time()
+
+    def op_first_deploy(self, c):
+        wiped = self.wipe()
+        return {"run": ("etcd", []), "unsure": (0, wiped), "observed_from": wiped}
+
+    def op_upgrade_34(self, c):
+        wiped = self.wipe()
+        self.state["etcd_version"] = OLD_MINOR
+        self.save_state()
+        rc, out = self.play("etcd")
+        assert rc == 0, "setup (first deploy of %s) failed: %s" % (OLD_MINOR, why(out))
+        self.state["etcd_version"] = BASE["etcd_version"]
+        self.save_state()
+        return {"run": ("upgrade", []), "unsure": (0, wiped), "observed_from": time.time()}
+
+    def op_rotate_ca(self, c):
+        # An interrupted rotation goes on with the etcd playbook, with or without etcd_pki_rotate_ca
+        # (docs/pki.md): the re-run does not start a second rotation after a finished one.
+        return {"run": ("etcd", ["-e", "etcd_pki_rotate_ca=true"]), "rerun_args": []}
 
     def op_backup(self, c):
         return {"run": ("backup", [])}
@@ -197,10 +233,12 @@ class Campaign:
         failures = result["failures"]
         prefix = "/chaos/c%04d/" % c.number
         urls = [self.url[h] for h in self.members]
-        writers = [Writer(urls, prefix="%sw%d/" % (prefix, i), interval=0.1, max_seconds=3600) for i in range(2)]
+        writers = [Writer(urls, prefix="%sw%d/" % (prefix, i), interval=0.1, max_seconds=3600, tls=rotating_tls)
+                   for i in range(2)]
         writers[1].urls.reverse()
         reader = Reader(urls)
-        watch = LeaderWatch({h: self.url[h] for h in [*self.members, self.spare]}, interval=0.5, timeout=1.0)
+        watch = LeaderWatch({h: self.url[h] for h in [*self.members, self.spare]}, interval=0.5, timeout=1.0,
+                            tls=rotating_tls)
         began = time.time()
         for observer in (*writers, reader, watch):
             observer.start()
@@ -237,7 +275,7 @@ class Campaign:
             if plan.get("rerun", "always") == "always" or rc != 0:
                 if "snapshot" in plan:
                     restore_began = time.time()
-                rc, out = self.play(name, *args)
+                rc, out = self.play(name, *plan.get("rerun_args", args))
                 result["outputs"].append(out)
                 restore_ended = time.time()
                 if rc != 0:
@@ -267,7 +305,15 @@ class Campaign:
             watch.stop()
         ended = time.time()
         self.check(c, plan, result, writers, reader, watch, began, ended, restore_began, restore_ended)
+        self.tidy()
         return result
+
+    def tidy(self):
+        """The data a recovery or a restore moved aside (kept, for the operator) removed, as an operator
+        does in time: the data dirs' filesystems are small (disk_full fills them)."""
+        for h in [*self.members, self.spare]:
+            if running(h):
+                in_host(h, "rm -rf %s/*.before-*" % DATA_FS, check=False)
 
     def check(self, c, plan, result, writers, reader, watch, began, ended, restore_began, restore_ended):
         failures = result["failures"]
@@ -304,14 +350,15 @@ class Campaign:
         if c.operation in campaign.ROLLING:
             spared = {c.target, campaign.second(c, self.members) if "+" in c.fault else c.target,
                       *plan.get("spared", [])}
-            together = invariants.voters_down_together(watch.answers, spared)
+            observed = [answer for answer in watch.answers if answer[0] >= plan.get("observed_from", began)]
+            together = invariants.voters_down_together(observed, spared, voters={*plan.get("names", self.members), *spared})
             if together:
                 failures.append("two members down at once by the operation: %s" % (together[0],))
         for out in result["outputs"]:
             foreign = invariants.foreign_messages(out)
             if foreign:
                 failures.append("a message that is not the collection's: %s" % foreign[0])
-        result["leaderless"] = invariants.longest_leaderless(watch.samples, began, ended)
+        result["leaderless"] = invariants.longest_leaderless(watch.samples, plan.get("observed_from", began), ended)
         result["tasks"] = [len(re.findall(r"^TASK \[", out, re.M)) for out in result["outputs"]]
         if failures:
             os.makedirs(KEPT, exist_ok=True)

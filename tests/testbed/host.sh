@@ -11,7 +11,12 @@
 #   host.sh kill NAME                 simulate a lost host: SIGKILL it (the stopped container,
 #                                     disk included, stays until recreate/rm)
 #   host.sh revive NAME IP            start a killed host again with its disk intact; wait for SSH
-#   host.sh recreate NAME IP          replace the host with a fresh one, same name and address
+#   host.sh recreate NAME IP          replace the host with a fresh one, same name and address (and
+#                                     a fresh data filesystem when it had one)
+#
+# RAFTOPS_TESTBED_DATA_FS=DIR:SIZE (for `up`): each host gets a filesystem of its own of SIZE at DIR,
+# a tmpfs of the machine bound in, which a test can fill (the fault campaign's full data
+# filesystem). It survives the host's crash, kill and reboot, not its recreation or removal.
 #   host.sh rm [--instance-config FILE] NAME [NAME ...]
 #                                     remove hosts (and empty Molecule's instance config)
 #   host.sh teardown                  remove every test bed container, the anchor, the mirror
@@ -105,13 +110,33 @@ wait_ready() { # NAME IP: systemd finished booting (running or degraded), then S
   done
 }
 
+data_fs_dir() { echo "$TESTBED_CACHE/datafs/$1"; }
+
+drop_data_fs() { # NAME: unmount the host's data filesystem, if it has one
+  local dir
+  dir="$(data_fs_dir "$1")"
+  if mountpoint -q "$dir"; then umount "$dir"; fi
+  rm -f "$dir.spec"
+}
+
 start_one() { # NAME IP: a fresh container (any old one of that name is removed first)
-  local name="$1" ip="$2"
+  local name="$1" ip="$2" dir spec="${RAFTOPS_TESTBED_DATA_FS:-}" fs=()
+  dir="$(data_fs_dir "$name")"
+  # A recreated host gets the kind of data filesystem it had, empty.
+  if [[ -z "$spec" && -f "$dir.spec" ]]; then spec="$(cat "$dir.spec")"; fi
   podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
   forget_host "$ip"
+  drop_data_fs "$name"
+  if [[ -n "$spec" ]]; then
+    [[ "$spec" == /*:* ]] || die "RAFTOPS_TESTBED_DATA_FS: expected DIR:SIZE, got '$spec'"
+    mkdir -p "$dir"
+    mount -t tmpfs -o "size=${spec#*:},mode=0755" tmpfs "$dir"
+    echo "$spec" >"$dir.spec"
+    fs=(--mount "type=bind,src=$dir,dst=${spec%%:*}")
+  fi
   podman run -d "${TESTBED_RUN_OPTS[@]}" \
     --network "$TESTBED_NETWORK" --ip "$ip" --hostname "$name" --name "$name" \
-    --label raftops.testbed=1 \
+    --label raftops.testbed=1 "${fs[@]}" \
     --mount "type=bind,src=$TESTBED_KEY.pub,dst=/root/.ssh/authorized_keys,ro=true" \
     "$TESTBED_IMAGE" /sbin/init >/dev/null 2>"$TESTBED_CACHE/run-$name.err" ||
     { cat "$TESTBED_CACHE/run-$name.err" >&2; die "$name: podman run failed"; }
@@ -184,6 +209,7 @@ case "$cmd" in
       ip="$(ip_of "$name")"
       podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
       if [[ -n "$ip" ]]; then forget_host "$ip"; fi
+      drop_data_fs "$name"
     done
     ;;
   teardown)
@@ -192,6 +218,7 @@ case "$cmd" in
       ip="$(ip_of "$name")"
       podman rm -f -t 0 "$name" >/dev/null
       if [[ -n "$ip" ]]; then forget_host "$ip"; fi
+      drop_data_fs "$name"
     done
     podman network rm -f "$TESTBED_NETWORK" >/dev/null 2>&1 || true
     while iptables -C FORWARD "${FWD_RULE[@]}" 2>/dev/null; do iptables -D FORWARD "${FWD_RULE[@]}"; done

@@ -33,11 +33,35 @@ def test_cases_stay_within_the_operations_faults_and_the_operations_tasks():
     assert {c.fault for c in drawn} == set(campaign.FAULTS)
     assert all(1 <= c.moment <= campaign.TASKS[c.operation] and c.target in MEMBERS for c in drawn)
     assert all(campaign.DURATION[0] <= c.duration <= campaign.DURATION[1] for c in drawn)
+    assert {c.upgrade_from for c in drawn} == set(campaign.UPGRADE_FROM)
     assert set(campaign.WHAT) == set(campaign.OPERATIONS) | set(campaign.FAULTS)
 
 
+@pytest.mark.parametrize("seed, count, described", [
+    # the sample of `make test`, as recorded in docs/chaos.md
+    ("sample", 2, ["case 1: roll, reboot on h1 for 11 s at task 24",
+                   "case 2: remove, partition_in on h0 for 29 s at task 24"]),
+    # seed 1, case 8: the regression case of recover_quorum with a survivor restarted without quorum
+    ("1", 8, ["case 8: recover_quorum, host_crash on h0 for 8 s at task 11"]),
+])
+def test_the_seeds_recorded_before_the_new_operations_draw_the_cases_they_recorded(seed, count, described):
+    drawn = campaign.cases(seed, count, MEMBERS, only=count if count == 8 else None)
+    assert [campaign.describe(c) for c in drawn] == described
+    first = campaign.cases(seed, 60, MEMBERS)
+    assert {c.operation for c in first} <= set(campaign.OPERATIONS[:campaign.FIRST_OPERATIONS])
+    assert {c.fault for c in first} <= set(campaign.FAULTS[:campaign.FIRST_FAULTS])
+    assert {c.upgrade_from for c in first} == {"3.5.1"}
+
+
+def test_new_seeds_draw_the_first_deploy_the_upgrade_from_3_4_the_ca_rotation_and_a_full_disk():
+    drawn = campaign.cases("2", 60, MEMBERS)
+    assert {"first_deploy", "upgrade_34", "rotate_ca"} <= {c.operation for c in drawn}
+    assert "disk_full" in {c.fault for c in drawn}
+    assert {"upgrade_34", "rotate_ca"} <= set(campaign.ROLLING) and "first_deploy" not in campaign.ROLLING
+
+
 def test_a_case_is_described_with_its_operation_fault_target_and_moment():
-    c = campaign.Case(1, 3, "roll", "host_crash", "h1", 12, 9, 150)
+    c = campaign.Case(1, 3, "roll", "host_crash", "h1", 12, 9, 150, "3.5.1")
     assert campaign.describe(c) == "case 3: roll, host_crash on h1 for 9 s at task 12"
     assert campaign.describe(c._replace(fault="sigkill")) == "case 3: roll, sigkill at task 12"
     assert campaign.describe(c._replace(fault="etcd_kill+controller_lost")) == (
@@ -46,7 +70,7 @@ def test_a_case_is_described_with_its_operation_fault_target_and_moment():
 
 
 def result(operation, fault, acked, lost=0, leaderless=0.5, healthy=10.0, failures=(), fired=True):
-    c = campaign.Case(1, 1, operation, fault, "h0", 1, 5, 100)
+    c = campaign.Case(1, 1, operation, fault, "h0", 1, 5, 100, "3.5.1")
     return {"case": c, "acked": acked, "lost": lost, "leaderless": leaderless, "healthy_after": healthy,
             "failures": list(failures), "fired": fired}
 
@@ -101,9 +125,16 @@ def test_two_leaders_in_one_term_are_found_and_a_restored_cluster_counts_its_ter
 
 
 def test_a_revision_going_backwards_is_found():
-    reads = [(1.0, "u0", 10), (1.5, "u1", 12), (2.0, "u2", 12), (2.5, "u0", 11), (3.0, "u1", 13)]
+    reads = [(1.0, "u0", 10, "A"), (1.5, "u1", 12, "A"), (2.0, "u2", 12, "A"), (2.5, "u0", 11, "A"),
+             (3.0, "u1", 13, "A")]
     assert invariants.backwards(reads) == [(2.5, 12, 11)]
     assert invariants.backwards(reads[:3]) == []
+
+
+def test_a_new_cluster_counts_its_revisions_afresh_and_the_old_one_still_may_not_go_back():
+    reads = [(1.0, "u0", 500, "A"), (5.0, "u0", 2, "B"), (5.5, "u1", 3, "B"), (6.0, "u1", 2, "B"),
+             (7.0, "u2", 499, "A")]
+    assert invariants.backwards(reads) == [(6.0, 3, 2), (7.0, 500, 499)]
 
 
 def answers_down(host, began, ended, step=0.5, until=10.0):
@@ -121,6 +152,13 @@ def test_two_members_down_at_once_are_found_unless_the_fault_took_one_down():
     assert invariants.voters_down_together(answers, spared=["h1"]) == []
     one_after_the_other = answers_down("h0", 2, 4) + answers_down("h1", 5, 7)
     assert invariants.voters_down_together(one_after_the_other) == []
+
+
+def test_a_spare_host_that_is_no_member_of_the_case_is_no_voter_down():
+    """Seed 17 case 4: the spare, outside the cluster, down for 1.6 s while the roll restarted a member."""
+    answers = answers_down("h0", 2.0, 5.0) + answers_down("spare", 3.0, 4.6)
+    assert invariants.voters_down_together(answers, voters={"h0", "h1", "h2"}) == []
+    assert invariants.voters_down_together(answers) == [(3.0, 5.0, ("h0", "spare"))]
 
 
 def test_a_slow_answer_is_not_a_member_down():

@@ -8,7 +8,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.raftops.etcd.plugins.filter import recovery
 from ansible_collections.raftops.etcd.plugins.filter.recovery import (
-    logged_addresses, quorum_recovery_plan, quorum_recovery_report, recover_lost_hosts)
+    logged_addresses, logged_peer_urls, quorum_recovery_plan, quorum_recovery_report, recover_lost_hosts)
 
 GROUP = ["h0", "h1", "h2", "h3", "h4"]
 HOSTVARS = {host: dict(NODE_NAME="m" + host[1:]) for host in GROUP}
@@ -47,6 +47,7 @@ def test_the_filters_are_registered():
     assert recovery.FilterModule().filters() == {"quorum_recovery_plan": quorum_recovery_plan,
                                                  "quorum_recovery_report": quorum_recovery_report,
                                                  "logged_addresses": logged_addresses,
+                                                 "logged_peer_urls": logged_peer_urls,
                                                  "recover_lost_hosts": recover_lost_hosts}
 
 
@@ -219,6 +220,47 @@ def test_members_without_a_leader_and_hosts_that_are_down_are_proof_of_a_lost_qu
     assert result["action"] == "recover" and result["chosen"]["host"] == "h0"
 
 
+SILENT = dict(reachable=False, health_reason=None,
+              error="no answer to the login as root: timed out (a member that has not joined a cluster with quorum does "
+                    "not answer)")
+
+
+def test_a_survivor_restarted_without_quorum_silent_but_on_its_peer_url_is_proof_of_a_lost_quorum():
+    """Seed 1 case 8 of the fault campaign: the survivor's etcd restarted after two of three members were
+    lost; it serves nothing on its client URL, its peer URL answers (etcd_health's unready_peer)."""
+    endpoints = [endpoint("u0", unready_peer="https://10.0.0.10:2380", **SILENT),
+                 endpoint("u2", reachable=False, error="[Errno 111] Connection refused", health_reason=None)]
+    result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])
+    assert result["action"] == "recover" and result["chosen"]["host"] == "h0"
+
+
+def test_a_survivor_whose_status_names_no_leader_is_proof_of_a_lost_quorum():
+    """Seed 1 case 8 as replayed: the survivor's status answers with no leader; its /readyz, which would
+    wait for one, was not asked (health_reason None)."""
+    endpoints = [endpoint("u0", cluster_id="c0ffee", leader_id=None, health_reason=None),
+                 endpoint("u2", reachable=False, error="[Errno 111] Connection refused", health_reason=None)]
+    result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])
+    assert result["action"] == "recover" and result["chosen"]["host"] == "h0"
+    # a /health that was asked and said something else is no such word
+    endpoints[0].update(health_reason="something else")
+    assert plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])["action"] == "refuse"
+
+
+def test_a_silent_survivor_whose_peer_url_is_silent_too_is_a_slow_member_and_refused():
+    endpoints = [endpoint("u0", unready_peer=None, **SILENT)]
+    result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])
+    assert result["action"] == "refuse"
+    assert result["refusal"].startswith("the cluster answered: u0 did not answer in time (no answer to the login as root: "
+                                        "timed out"), result["refusal"]
+
+
+def test_an_unready_member_does_not_outweigh_a_member_that_answers_with_a_leader():
+    endpoints = [endpoint("u0", unready_peer="https://10.0.0.10:2380", **SILENT),
+                 endpoint("u1", leader_id="7", health_reason="")]
+    result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])
+    assert result["action"] == "refuse" and "u1 answered /health true" in result["refusal"]
+
+
 def test_a_healthy_cluster_lacking_inventory_hosts_is_grown_not_recovered():
     # The hosts that have not joined answer as no member (or not at all): they are not counted.
     health = {"member_status": [dict(name="m1", started=True, health="healthy", is_leader=True),
@@ -237,6 +279,13 @@ def test_a_healthy_cluster_is_not_grown_while_a_named_lost_host_is_in_the_invent
 def test_bad_arguments_are_refused():
     with pytest.raises(AnsibleFilterError, match="health must be the result of etcd_health"):
         quorum_recovery_plan(None, [], GROUP, HOSTVARS)
+
+
+def test_the_peer_urls_of_members_by_their_client_urls_come_from_every_log():
+    survivors = [alive("h0", 5, members=FIVE[:2]), alive("h1", 9, members=[FIVE[4]]), empty("h2")]
+    assert logged_peer_urls(survivors) == {"https://10.0.0.1%d:2379" % i: ["https://10.0.0.1%d:2380" % i]
+                                           for i in (0, 1, 4)}
+    assert logged_peer_urls([empty("h2")]) == {} and logged_peer_urls(None) == {}
 
 
 def test_the_addresses_of_members_come_from_the_most_advanced_log():

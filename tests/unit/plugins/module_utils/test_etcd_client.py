@@ -214,6 +214,20 @@ def test_transport_marks_a_timeout_after_sending_as_sent():
     assert "timed out (a member that has not joined a cluster with quorum does not answer)" in str(caught.value)
 
 
+def test_transport_tells_a_tls_handshake_left_unanswered_from_a_port_that_takes_no_connection():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)  # takes the TCP connection, never the TLS handshake: etcd before it joined a quorum
+    try:
+        client = ec.EtcdClient("https://127.0.0.1:%d" % server.getsockname()[1], timeout=0.3)
+        with pytest.raises(ec.EtcdUnreachable) as caught:
+            client.get("/version")
+    finally:
+        server.close()
+    assert caught.value.sent is False
+    assert caught.value.message == ec.NO_HANDSHAKE
+
+
 def test_first_answer_raises_real_errors_at_once():
     class Fake:
         endpoint = "a"

@@ -155,3 +155,68 @@ def test_the_release_from_the_status_chooses_readyz_and_the_problem_names_it(mak
     record = ep.probe_endpoint(client)
     assert client.release == "3.6.16"
     assert record["problem"] == "http://i:2379: /readyz false: [-]linearizable_read failed: timed out"
+
+
+class PeerPort:
+    """A peer URL's answer to /version: an HTTP status, or an exception raised."""
+
+    def __init__(self, answers, asked):
+        self.answers, self.asked = answers, asked
+
+    def __call__(self, url):
+        self.url = url
+        return self
+
+    def get(self, path):
+        self.asked.append((self.url, path))
+        answer = self.answers[self.url]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer, {}
+
+
+SILENT = dict(endpoint="https://a:2379", reachable=False, error=ec.NO_REPLY)
+PEERS = ["https://a:2380", "https://a2:2380"]
+
+
+@pytest.mark.parametrize("answers, peer", [
+    ({"https://a:2380": 200}, "https://a:2380"),
+    # any HTTP answer: the peer port served a request (a 404 on a release without the path)
+    ({"https://a:2380": 404}, "https://a:2380"),
+    ({"https://a:2380": ec.EtcdUnreachable("refused", sent=False), "https://a2:2380": 200}, "https://a2:2380"),
+    ({"https://a:2380": ec.EtcdUnreachable(ec.NO_REPLY), "https://a2:2380": ec.EtcdConfigError("bad pair")}, None),
+], ids=["answers", "any-status", "second-url", "none"])
+def test_a_member_silent_on_its_client_url_is_unready_when_a_peer_url_answers(answers, peer):
+    asked = []
+    assert ep.unready_peer(SILENT, PEERS, PeerPort(answers, asked)) == peer
+    assert asked[0] == ("https://a:2380", "/version")
+
+
+@pytest.mark.parametrize("record", [
+    dict(SILENT, reachable=True, error=None),
+    dict(SILENT, error="timed out connecting (the host is down, or a firewall drops the port)"),
+    dict(SILENT, error="[Errno 111] Connection refused"),
+], ids=["answered", "connect-timeout", "refused"])
+def test_only_a_member_that_took_the_connection_and_answered_nothing_is_asked_at_its_peer_url(record):
+    asked = []
+    assert ep.unready_peer(record, PEERS, PeerPort({url: 200 for url in PEERS}, asked)) is None
+    assert asked == []
+
+
+def test_a_tls_handshake_left_unanswered_counts_as_no_reply():
+    record = dict(SILENT, error=ec.NO_HANDSHAKE)
+    assert ep.unready_peer(record, PEERS, PeerPort({url: 200 for url in PEERS}, [])) == "https://a:2380"
+
+
+def test_the_login_unanswered_of_a_silent_member_counts_as_no_reply():
+    record = dict(SILENT, error="no answer to the login as root: %s (etcd commits a login through raft: without quorum "
+                                "no one can log in)" % ec.NO_REPLY)
+    assert ep.unready_peer(record, PEERS, PeerPort({url: 200 for url in PEERS}, [])) == "https://a:2380"
+
+
+def test_a_member_whose_status_names_no_leader_is_not_asked_a_read_through_raft(make, asked):
+    """etcd 3.5.30's /readyz waits for a leader past any timeout: the status, which needs no quorum, says it."""
+    record = ep.probe_endpoint(make("http://d:2379"))
+    assert asked == [("http://d:2379", "status")]
+    assert (record["reachable"], record["healthy"], record["health_reason"]) == (True, False, None)
+    assert record["problem"] == "http://d:2379 answers but knows no leader"

@@ -17,7 +17,8 @@ URLS = ["http://10.0.0.1:2379", "http://10.0.0.2:2379"]
 class World:
     """Two members, m0 (leader) and m1; ``m1_back_after`` sleeps until m1 answers again."""
 
-    def __init__(self, m1_back_after=0, m0_up=True):
+    def __init__(self, m1_back_after=0, m0_up=True, silent=()):
+        self.silent = set(silent)
         self.sleeps = 0
         self.now = 0.0
         self.m1_back_after = m1_back_after
@@ -46,6 +47,9 @@ class FakeClient:
 
     def _check(self):
         self.world.now += 0.05
+        if self.endpoint in self.world.silent:
+            # took the connection, sent nothing back
+            raise ec.EtcdUnreachable(ec.NO_REPLY, endpoint=self.endpoint, sent=True)
         if not self.world.up(self.endpoint):
             raise ec.EtcdUnreachable(REFUSED, endpoint=self.endpoint)
 
@@ -89,10 +93,75 @@ def params(**overrides):
     return p
 
 
-def run(world, **overrides):
+def run(world, peers=None, **overrides):
     p = params(**overrides)
     clients = [world.client(u) for u in p["endpoints"]]
-    return etcd_health.run(p, clients, world.client, clock=world.clock, sleep=world.sleep)
+    return etcd_health.run(p, clients, world.client, clock=world.clock, sleep=world.sleep, make_peer_client=peers)
+
+
+class PeerPorts:
+    """Peer URLs: those in ``answering`` answer /version (any status), the others time out."""
+
+    def __init__(self, *answering):
+        self.answering, self.asked = answering, []
+
+    def __call__(self, url):
+        self.asked.append(url)
+        return self._Port(url, url in self.answering)
+
+    class _Port:
+        def __init__(self, url, answers):
+            self.url, self.answers = url, answers
+
+        def get(self, path):
+            assert path == "/version"
+            if not self.answers:
+                raise ec.EtcdUnreachable(ec.NO_REPLY, endpoint=self.url, sent=True)
+            return 200, {"etcdserver": "3.5.30"}
+
+
+PEER = {u: [u.replace("2379", "2380")] for u in URLS}
+
+
+def test_a_member_silent_on_its_client_url_whose_peer_url_answers_is_reported_unready():
+    peers = PeerPorts(PEER[URLS[0]][0])
+    failure, result = run(World(m1_back_after=99, silent=[URLS[0]]), peers, endpoints=URLS, peer_urls=PEER)
+    assert failure.startswith("no etcd endpoint answered")
+    first, second = result["endpoints"]
+    assert first["unready_peer"] == "http://10.0.0.1:2380"
+    assert first["error"] == (ec.NO_REPLY + ", while its peer URL http://10.0.0.1:2380 answers: etcd serves its client "
+                              "URLs only once it has joined a cluster with quorum, and this member has not since it "
+                              "started")
+    # a refused connection is no answer already: its peer URL is not asked
+    assert second["unready_peer"] is None and second["error"] == REFUSED
+    assert peers.asked == ["http://10.0.0.1:2380"]
+
+
+def test_a_member_silent_on_both_urls_is_not_unready():
+    peers = PeerPorts()
+    _failure, result = run(World(silent=[URLS[0]]), peers, endpoints=URLS, peer_urls=PEER)
+    first = result["endpoints"][0]
+    assert first["unready_peer"] is None and first["error"] == ec.NO_REPLY
+    assert peers.asked == ["http://10.0.0.1:2380"]
+
+
+def test_peer_urls_are_asked_only_of_silent_members_named_in_peer_urls():
+    peers = PeerPorts(*[urls[0] for urls in PEER.values()])
+    failure, result = run(World(), peers, endpoints=URLS, peer_urls=PEER)
+    assert failure is None and peers.asked == []
+    assert [record["unready_peer"] for record in result["endpoints"]] == [None, None]
+    _failure, result = run(World(silent=[URLS[0]]), peers, endpoints=URLS, peer_urls={URLS[1] + "/": PEER[URLS[1]]})
+    assert peers.asked == [] and result["endpoints"][0]["unready_peer"] is None
+
+
+def test_the_peer_urls_are_asked_with_the_peer_pair_and_no_login():
+    p = dict(params(), peer_cert="/pki/peer.pem", peer_key="/pki/peer-key.pem", client_cert="/pki/client.pem",
+             client_key="/pki/client-key.pem", client_cert_content=None, client_key_content=None, auth_user="root",
+             auth_password="secret", tls_verify=True)
+    client = etcd_health.peer_client_factory(dict(p, ca_cert=None))("http://10.0.0.1:2380")
+    assert client._auth is None
+    without_pair = etcd_health.peer_client_factory(dict(p, peer_cert=None, peer_key=None))("http://10.0.0.1:2380")
+    assert without_pair._auth is None
 
 
 def test_healthy_cluster_returns_everything_and_changes_nothing():
@@ -182,6 +251,14 @@ def test_main_fails_when_no_endpoint_answers(monkeypatch, capsys):
     assert code == 1
     assert out["failed"] is True
     assert out["msg"] == "no etcd endpoint answered: http://10.0.0.1:2379: " + REFUSED
+
+
+def test_main_refuses_a_peer_cert_without_its_key_before_asking_anything(monkeypatch, capsys):
+    world = World()
+    world.client = None  # any client built would fail the test
+    code, out = run_main(monkeypatch, capsys, {"endpoints": [URLS[0]], "peer_cert": "/pki/peer.pem"}, world)
+    assert code == 1
+    assert out["msg"] == "peer_cert and peer_key go together: peer_key is missing"
 
 
 def test_main_rejects_negative_numbers(monkeypatch, capsys):
