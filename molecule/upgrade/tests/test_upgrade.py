@@ -1,9 +1,10 @@
-"""Refused version changes on a 3.4.23 cluster, then rolling upgrades to 3.5.0 and 3.5.1, a
-refused 3.6 upgrade from too old a 3.5 patch, and two rolling setting changes: one whose first
-run is killed half-way, one that stops at a member that does not come back; each roll runs the
-upgrade playbook while a client writes through every client URL. Then a run that must change
-nothing, a patch upgrade to 3.5.30 (whose members the role's gates ask /readyz) and a consented
-patch downgrade back to 3.5.1 (/health again), both under the writer.
+"""Refused version changes on a 3.4.23 cluster, then a rolling upgrade to 3.5.16 (the gates ask
+the 3.4.23 members /health and the 3.5.16 ones /readyz), a refused 3.6 upgrade from too old a 3.5
+patch, and two rolling setting changes: one whose first run is killed half-way, one that stops at
+a member that does not come back; each roll runs the upgrade playbook while a client writes
+through every client URL. Then a run that must change nothing, a patch upgrade to 3.5.30 and a
+consented patch downgrade back to 3.5.16, both under the writer and gated by /readyz: the path
+3.4.23 -> 3.5.16 -> 3.5.30 -> 3.5.16 with no acknowledged write lost.
 
 Tests run in file order: each step starts from the cluster the previous one left. Each roll
 prints its figures (time, failed and lost writes, longest time without a leader); the scenario
@@ -193,20 +194,20 @@ def test_an_unhealthy_cluster_is_not_rolled():
     stopped.check_output("systemctl stop etcd")
     try:
         before = unchanged_state()
-        rc, out = playbook("upgrade", "-e", "etcd_version=3.5.0")
+        rc, out = playbook("upgrade", "-e", "etcd_version=3.5.16")
         assert rc != 0, out
         text = " ".join(out.split())
-        assert "the cluster is not healthy, so it will not be rolled from 3.4.23 to 3.5.0: upg-host2 (https://10.250.0.52:2379)" in text, out
+        assert "the cluster is not healthy, so it will not be rolled from 3.4.23 to 3.5.16: upg-host2 (https://10.250.0.52:2379)" in text, out
         assert "nothing was changed" in text, out
         assert unchanged_state() == before
     finally:
         stopped.check_output("systemctl start etcd")
 
 
-@pytest.mark.parametrize("version", ["3.5.0", "3.5.1"])
-def test_upgrade_rolls_one_member_at_a_time_the_leader_last(version):
+def test_upgrade_rolls_one_member_at_a_time_the_leader_last():
+    version = "3.5.16"
     result = roll({"etcd_version": version})
-    check_roll(result, "upgrade to " + version)
+    check_roll(result, "upgrade 3.4.23 -> " + version)
     # A snapshot was brought to the controller before the first member stopped.
     assert len(result["new_snapshots"]) == 1, result["new_snapshots"]
     first_stop = min(r["stop"] for r in result["after"].values())
@@ -214,8 +215,11 @@ def test_upgrade_rolls_one_member_at_a_time_the_leader_last(version):
     assert os.path.getsize(result["new_snapshots"][0]) % 512 == 32  # a whole snapshot: data and its hash
     # Every member runs the release and etcd raised the cluster version to its minor version.
     for h in HOSTS:
-        assert versions(h) == {"etcdserver": version, "etcdcluster": version[:3] + ".0"}
+        assert versions(h) == {"etcdserver": version, "etcdcluster": "3.5.0"}
     assert host(HOSTS[0]).file("/usr/local/bin/etcd").linked_to == "/opt/etcd/v%s/etcd" % version
+    # The gates asked each restarted 3.5.16 member /readyz (3.5.11 on).
+    asked = on_every_host(readyz_checks)
+    assert all(count > 0 for count in asked.values()), asked
 
 
 def test_a_changed_setting_rolls_every_member_also_when_a_run_is_interrupted():
@@ -223,7 +227,7 @@ def test_a_changed_setting_rolls_every_member_also_when_a_run_is_interrupted():
     # restart the second follower.
     leader = leader_host()
     first, second = [h for h in HOSTS if h != leader]
-    result = roll({"etcd_version": "3.5.1", "etcd_heartbeat_interval": 150}, interrupt_before=second)
+    result = roll({"etcd_version": "3.5.16", "etcd_heartbeat_interval": 150}, interrupt_before=second)
     interrupted = result["interrupted"]
     assert interrupted["rc"] == -signal.SIGKILL, interrupted["out"]
     assert interrupted["lock_left"], "the killed run left its run lock"
@@ -245,7 +249,7 @@ def test_a_minor_upgrade_from_an_older_patch_than_etcd_requires_is_refused():
     before = unchanged_state()
     rc, out = playbook("upgrade", "-e", "etcd_version=3.6.0")
     assert rc != 0, out
-    assert ("upgrading 3.5.1 to 3.6.0 needs 3.5.32 or later first: etcd's upgrade guide requires it before 3.6 "
+    assert ("upgrading 3.5.16 to 3.6.0 needs 3.5.32 or later first: etcd's upgrade guide requires it before 3.6 "
             "(a patch upgrade to 3.5.32 is allowed); nothing was changed") in " ".join(out.split()), out
     assert unchanged_state() == before
 
@@ -264,7 +268,7 @@ def test_a_member_that_does_not_come_back_stops_the_roll_until_it_is_fixed():
     before = restarts()
     # At -vvv, failure path included: the members' settings change, so their files (keys included)
     # are sent to them.
-    rc, out = playbook("upgrade", "-vvv", "-e", "etcd_version=3.5.1", "-e", "etcd_heartbeat_interval=120",
+    rc, out = playbook("upgrade", "-vvv", "-e", "etcd_version=3.5.16", "-e", "etcd_heartbeat_interval=120",
                        "-e", "etcd_health_timeout=15")
     stopped = restarts()
     noted = on_every_host(lambda name: host(name).file("/etc/etcd/restart-pending").exists)
@@ -286,7 +290,7 @@ def test_a_member_that_does_not_come_back_stops_the_roll_until_it_is_fixed():
                                  % UNREACHABLE)
 
     # Fixed: the same command finishes the roll, one member at a time, the leader last.
-    result = roll({"etcd_version": "3.5.1", "etcd_heartbeat_interval": 120})
+    result = roll({"etcd_version": "3.5.16", "etcd_heartbeat_interval": 120})
     check_roll(result, "heartbeat interval 150 -> 120 ms, after a roll stopped at %s" % first)
     settings = on_every_host(lambda name: host(name).check_output("cat /etc/etcd/etcd.env; ls /etc/etcd"))
     for h in HOSTS:
@@ -295,7 +299,7 @@ def test_a_member_that_does_not_come_back_stops_the_roll_until_it_is_fixed():
 
 def test_a_run_without_changes_restarts_nothing():
     before = unchanged_state()
-    rc, out = playbook("upgrade", "-e", "etcd_version=3.5.1", "-e", "etcd_heartbeat_interval=120")
+    rc, out = playbook("upgrade", "-e", "etcd_version=3.5.16", "-e", "etcd_heartbeat_interval=120")
     assert rc == 0, out
     assert all(c["changed"] == 0 for c in recap(out).values()), out
     assert unchanged_state() == before
@@ -310,7 +314,7 @@ def readyz_checks(name):
                if line.startswith("etcd_server_healthchecks_total{") and 'type="readyz"' in line)
 
 
-def test_a_patch_upgrade_to_3_5_30_is_gated_by_readyz_and_a_patch_downgrade_comes_back():
+def test_a_patch_upgrade_to_3_5_30_and_a_patch_downgrade_back_to_3_5_16_lose_no_write():
     up = roll({"etcd_version": "3.5.30", "etcd_heartbeat_interval": 120})
     check_roll(up, "upgrade to 3.5.30")
     for h in HOSTS:
@@ -319,7 +323,9 @@ def test_a_patch_upgrade_to_3_5_30_is_gated_by_readyz_and_a_patch_downgrade_come
     asked = on_every_host(readyz_checks)
     assert all(count > 0 for count in asked.values()), asked
 
-    down = roll({"etcd_version": "3.5.1", "etcd_heartbeat_interval": 120, "etcd_allow_downgrade": "true"})
-    check_roll(down, "patch downgrade 3.5.30 -> 3.5.1")
+    down = roll({"etcd_version": "3.5.16", "etcd_heartbeat_interval": 120, "etcd_allow_downgrade": "true"})
+    check_roll(down, "patch downgrade 3.5.30 -> 3.5.16")
     for h in HOSTS:
-        assert versions(h) == {"etcdserver": "3.5.1", "etcdcluster": "3.5.0"}
+        assert versions(h) == {"etcdserver": "3.5.16", "etcdcluster": "3.5.0"}
+    asked = on_every_host(readyz_checks)
+    assert all(count > 0 for count in asked.values()), asked
