@@ -16,13 +16,14 @@ import glob
 import json
 import os
 import signal
+import subprocess
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from etcdtest import (BACKUPS, PKI, Gateway, LeaderWatch, Writer, fingerprint, host, interrupted_playbook, playbook,
-                      private_key_secrets, recap, release_run_lock, where_leaked)
+from etcdtest import (BACKUPS, INVENTORY, PKI, Gateway, LeaderWatch, Writer, ansible_env, fingerprint, host,
+                      interrupted_playbook, playbook, private_key_secrets, recap, release_run_lock, where_leaked)
 
 HOSTS = ["upg-host0", "upg-host1", "upg-host2"]
 URL = {h: "https://10.250.0.5%d:2379" % i for i, h in enumerate(HOSTS)}
@@ -252,6 +253,24 @@ def test_a_minor_upgrade_from_an_older_patch_than_etcd_requires_is_refused():
     assert ("upgrading 3.5.16 to 3.6.0 needs 3.5.32 or later first: etcd's upgrade guide requires it before 3.6 "
             "(a patch upgrade to 3.5.32 is allowed); nothing was changed") in " ".join(out.split()), out
     assert unchanged_state() == before
+
+
+def test_running_members_whose_log_began_on_3_4_read_free_of_what_3_6_refuses():
+    # The read behind the v2 store check before 3.6 (docs/upgrade.md), which the 3.5.32 floor keeps
+    # this scenario's runs from reaching: on the running 3.5.16 members, whose logs hold 3.4.23's v2
+    # publishes and cluster version (which 3.6 applies), it finds nothing and disturbs nothing.
+    before = unchanged_state()
+    args = json.dumps(dict(data_dir="/var/lib/etcd", v2store_target="3.6.14"))
+    out = subprocess.run(["ansible", "-i", INVENTORY, "etcd", "-o", "-m", "raftops.etcd.etcd_host_info", "-a", args],
+                         env=ansible_env(), stdout=subprocess.PIPE, text=True, timeout=120, check=False).stdout
+    reads = {line.split(" | ", 1)[0]: json.loads(line.split(" => ", 1)[1])["v2store"]
+             for line in out.splitlines() if " => " in line}
+    assert sorted(reads) == HOSTS, out
+    assert all(read == dict(read, nodes=[], requests=[]) and "error" not in read for read in reads.values()), reads
+    assert on_every_host(lambda name: host(name).check_output("find /var/lib/etcd -name '*.broken'")) == {
+        h: "" for h in HOSTS}
+    assert unchanged_state() == before
+    print("\nv2 store read before 3.6 on the running members: %s" % reads)
 
 
 UNREACHABLE = "/etc/systemd/system/etcd.service.d/zz-test-unreachable.conf"
