@@ -141,13 +141,16 @@ write_instance_config() { # FILE NAME=IP...
   mv "$file.tmp" "$file"
 }
 
+suite_in() { # NAME=IP[@SUITE]: its suite, the first of TESTBED_SUITES unless it names one
+  if [[ "$1" == *@* ]]; then echo "${1##*@}"; else echo "${TESTBED_SUITES[0]}"; fi
+}
+
 up() {
   local spec suite addr pids=() rc=0 conf=""
   if [[ "${1:-}" == --instance-config ]]; then conf="$2"; shift 2; fi
   for spec in "$@"; do # every spec checked before any host starts
     [[ "$spec" == *=* ]] || die "expected NAME=IP[@SUITE], got '$spec'"
-    suite="${TESTBED_SUITES[0]}"
-    if [[ "$spec" == *@* ]]; then suite="${spec##*@}"; fi
+    suite="$(suite_in "$spec")"
     [[ " ${TESTBED_SUITES[*]} " == *" $suite "* ]] ||
       die "$spec: unknown suite '$suite' (test bed suites: ${TESTBED_SUITES[*]})"
     podman image exists "$(testbed_image "$suite")" || die "image $(testbed_image "$suite") is missing: run image.sh"
@@ -155,10 +158,8 @@ up() {
   ensure_network
   ensure_key
   for spec in "$@"; do
-    suite="${TESTBED_SUITES[0]}"
-    if [[ "$spec" == *@* ]]; then suite="${spec##*@}"; fi
     addr="${spec%@*}"
-    start_one "${addr%%=*}" "${addr#*=}" "$suite" &
+    start_one "${addr%%=*}" "${addr#*=}" "$(suite_in "$spec")" &
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
@@ -194,8 +195,9 @@ case "$cmd" in
     [[ $# -eq 2 ]] || die "usage: host.sh recreate NAME IP"
     # The fresh host runs the suite the old one ran (read before up removes it).
     suite="$(suite_of "$1")"
-    up "$1=$2@${suite:-${TESTBED_SUITES[0]}}"
-    log "$1 recreated fresh on $2 (${suite:-${TESTBED_SUITES[0]}})"
+    suite="${suite:-${TESTBED_SUITES[0]}}"
+    up "$1=$2@$suite"
+    log "$1 recreated fresh on $2 ($suite)"
     ;;
   rm)
     if [[ "${1:-}" == --instance-config ]]; then write_instance_config "$2"; shift 2; fi
