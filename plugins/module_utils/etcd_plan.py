@@ -311,12 +311,14 @@ def v2store_refusal(reads, target):
         if read.get("error"):
             found.append("host %s: %s" % (host, read["error"]))
             continue
-        what = ["v2 keys under %s in raft snapshot %d" % (", ".join(read["nodes"]), read["snapshot_index"])
-                ] if read.get("nodes") else []
+        since = "raft snapshot %d" % read["snapshot_index"] if read.get("snapshot_index") else ""
+        what = ["v2 keys under %s in %s" % (", ".join(read["nodes"]), since)] if read.get("nodes") else []
         requests = read.get("requests") or []
         if requests:
-            what.append("%d v2 request(s) in the log after it (%s%s)"
-                        % (len(requests), ", ".join(requests[:3]), ", ..." if len(requests) > 3 else ""))
+            counts = {text: requests.count(text) for text in requests}
+            what.append("%d v2 request(s) in the log%s (%s)" % (
+                len(requests), " after " + since if since else "",
+                ", ".join("%s x%d" % item if item[1] > 1 else item[0] for item in counts.items())))
         if what:
             found.append("host %s: %s" % (host, "; ".join(what)))
     if not found:

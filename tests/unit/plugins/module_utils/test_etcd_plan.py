@@ -637,13 +637,13 @@ CLEAN = dict(snapshot_index=0, nodes=[], requests=[])
 
 def test_a_move_to_3_6_is_refused_by_name_while_a_member_holds_v2_content():
     plan = v2store_plan({0: dict(error="cannot read the data in /var/lib/etcd: 1.wal is damaged before its end"),
-                         1: dict(snapshot_index=200, nodes=["/1"], requests=["PUT /1/a", "PUT /1/b", "SYNC", "QGET /1/a"]),
-                         2: CLEAN})
+                         1: dict(snapshot_index=200, nodes=["/1"], requests=["PUT /1/a", "SYNC", "PUT /1/a", "QGET /1/a"]),
+                         2: dict(CLEAN, requests=["QGET"] * 41)})
     assert plan["version_problem"] == (
         "etcd 3.6.14 refuses to start on data that holds etcd v2 store content, and these members hold some: "
         "host h0: cannot read the data in /var/lib/etcd: 1.wal is damaged before its end; "
-        "host h1: v2 keys under /1 in raft snapshot 200; 4 v2 request(s) in the log after it (PUT /1/a, PUT /1/b, "
-        "SYNC, ...). Before the upgrade (etcd's upgrade guide, V2 Store): move the v2 data still needed to v3, turn "
+        "host h1: v2 keys under /1 in raft snapshot 200; 4 v2 request(s) in the log after raft snapshot 200 "
+        "(PUT /1/a x2, SYNC, QGET /1/a); host h2: 41 v2 request(s) in the log (QGET x41). Before the upgrade (etcd's upgrade guide, V2 Store): move the v2 data still needed to v3, turn "
         "--enable-v2 off, and have each of these members write a new raft snapshot (a run of the deploy playbook "
         "with etcd_snapshot_count=1 for them, then one with the value back); then run again; nothing was changed")
     assert plan["downgrade_target"] == ""
