@@ -791,6 +791,8 @@ def test_a_pki_dir_without_the_ca_or_with_another_is_refused_when_revoking():
         "etcd_pki_dir /pki holds another CA than /etc/etcd/pki/ca.pem on h1, so the removed members' certificates")
     # Without revocation the CA in etcd_pki_dir does not matter.
     assert plan_removal_check(removal("m3", revokes=False), CLUSTER, dict(h0=CA), dict(CHECK, pki_ca=""))["refusal"] == ""
+
+
 def v2store_plan(reads, running="3.5.33", target="3.6.14"):
     """plan_cluster for a move of a healthy cluster on ``running`` to ``target``, each host's v2store read
     as etcd_host_info returns it (``reads``: index -> read)."""
