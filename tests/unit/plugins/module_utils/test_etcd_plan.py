@@ -814,7 +814,8 @@ def test_a_move_to_3_6_is_refused_by_name_while_a_member_holds_v2_content():
         "etcd 3.6.14 refuses to start on data that holds etcd v2 store content, and these members hold some: "
         "host h0: cannot read the data in /var/lib/etcd: 1.wal is damaged before its end; "
         "host h1: v2 keys under /1 in raft snapshot 200; 4 v2 request(s) in the log after raft snapshot 200 "
-        "(PUT /1/a x2, SYNC, QGET /1/a); host h2: 41 v2 request(s) in the log (QGET x41). Before the upgrade (etcd's upgrade guide, V2 Store): move the v2 data still needed to v3, turn "
+        "(PUT /1/a x2, SYNC, QGET /1/a); host h2: 41 v2 request(s) in the log (QGET x41). Before the upgrade "
+        "(etcd's upgrade guide, V2 Store): move the v2 data still needed to v3, turn "
         "--enable-v2 off, and have each of these members write a new raft snapshot (a run of the deploy playbook "
         "with etcd_snapshot_count=1 for them, then one with the value back); then run again; nothing was changed")
     assert plan["downgrade_target"] == ""
