@@ -138,6 +138,8 @@ def _host_problems(record, read, inventory):
                         "below its working directory; set ETCD_DATA_DIR to that path and restart it first"
                         % (host, reading["name"]))
     schemes = {_url_parts(u)[0] for u in reading["advertise_peer_urls"] + reading["advertise_client_urls"]}
+    if _adopted(read, inventory):
+        return problems + _address_problems(record, reading)
     if schemes != {"http"} or reading["tls_files"]:
         problems.append("host %s: its etcd already serves TLS (peer URLs %s); adopting a cluster with certificates "
                         "of its own is not built yet: only a plaintext cluster can be adopted"
@@ -153,6 +155,11 @@ def _host_problems(record, read, inventory):
         problems.append("host %s: its etcd runs as %s; the collection runs etcd as a system user, which must own "
                         "the data dir: run it as one first" % (host, read.get("user") or "an unknown user"))
     return problems
+
+
+def _adopted(read, inventory):
+    """Whether the running etcd is the collection's already: its unit reads the role's settings."""
+    return bool(inventory.get("env_path")) and inventory["env_path"] in (read.get("env_files") or [])
 
 
 def _address_problems(record, reading):
@@ -199,22 +206,25 @@ def adopt_plan(members, reads, inventory=None):
     """The adoption of the cluster the inventory's ``members`` (the validated records of filter
     members) run, from each host's read (``reads``: host -> etcd_adopt_info's result; a host missing
     there did not answer). ``inventory``: what the inventory asks (unit: the collection's unit name,
-    tls: etcd_tls, version: etcd_version when set).
+    env_path: the role's settings file, tls: etcd_tls, version: etcd_version when set).
 
     Returns refusal ('' when the adoption may go on, else every problem, each naming its host, and
     that nothing was changed), lines (host -> what stays, moves and restarts), hosts (host -> the role
     settings that keep the member's data, ports and user as they are), version (the release the
-    members run, which the collection installs) and cluster_id.
+    members run, which the collection installs), cluster_id and phase (take_over, or move when every
+    member is the collection's already).
     """
     inventory = inventory or {}
     reads = reads or {}
     problems = []
+    if reads and not [h for h, r in reads.items() if not r.get("failed") and not r.get("unreachable")]:
+        problems.append("no host answered")
     if not truthy(inventory.get("tls", True)):
         problems.append("etcd_tls is false, but an adopted cluster ends with TLS and client and peer certificate "
                         "auth like every cluster of the collection; leave etcd_tls unset")
     for record in members:
         read = reads.get(record["host"])
-        if read is None or read.get("failed"):
+        if read is None or read.get("failed") or read.get("unreachable"):
             problems.append("host %s: its read failed or it is unreachable (see above), so nothing can be decided "
                             "about its member" % record["host"])
             continue
@@ -225,7 +235,17 @@ def adopt_plan(members, reads, inventory=None):
     if inventory.get("version") and version and str(inventory["version"]) != version:
         problems.append("etcd_version is %s, but the cluster runs %s; adoption keeps the release: leave etcd_version "
                         "unset, and upgrade once the cluster is adopted (upgrade playbook)" % (inventory["version"], version))
-    plan = dict(refusal="", lines={}, hosts={}, version=version, cluster_id="")
+    adopted = [m["host"] for m in members if _adopted(reads.get(m["host"]) or {}, inventory)]
+    moved = [m["host"] for m in members if m["host"] in adopted and member_reading(
+        reads[m["host"]].get("settings") or {})["advertise_peer_urls"][0].startswith("https://")]
+    if moved and len(adopted) < len(members):
+        problems.append("hosts %s are the collection's and serve TLS already, but %s not: an adoption cannot go on "
+                        "from there; see docs/adopt.md, the way back" % (
+                            ", ".join(moved), ", ".join(m["host"] for m in members if m["host"] not in adopted)))
+    # take_over: the role takes each member over serving TLS beside plaintext, then moves it to TLS;
+    # move: every member is the collection's already (a re-run, or a run stopped between the two).
+    plan = dict(refusal="", lines={}, hosts={}, version=version, cluster_id="",
+                phase="move" if len(adopted) == len(members) else "take_over")
     if problems:
         plan["refusal"] = "; ".join(problems) + "; nothing was changed"
         return plan
@@ -242,7 +262,11 @@ def adopt_plan(members, reads, inventory=None):
             etcd_peer_port=_url_parts(reading["advertise_peer_urls"][0])[2],
             etcd_client_port=_url_parts(reading["advertise_client_urls"][0])[2],
         )
-        plan["lines"][record["host"]] = _member_lines(record, read, reading, status.get("member_id") == leader_id)
+        leader = status.get("member_id") == leader_id
+        plan["lines"][record["host"]] = (
+            ["member %s, cluster %s: the collection's already (its unit reads %s); the role converges it"
+             % (record["name"], plan["cluster_id"], inventory["env_path"])]
+            if record["host"] in adopted else _member_lines(record, read, reading, leader))
     return plan
 
 

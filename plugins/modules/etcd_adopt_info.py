@@ -33,7 +33,8 @@ options:
     type: float
     default: 5
 notes:
-  - Asks its etcd over plaintext HTTP; a member that serves only TLS answers with an error in C(local).
+  - A member that serves TLS is asked with its own server pair and CA (its C(ETCD_CERT_FILE),
+    C(ETCD_KEY_FILE) and C(ETCD_TRUSTED_CA_FILE)); run it with become.
 seealso:
   - module: raftops.etcd.etcd_host_info
 """
@@ -172,7 +173,9 @@ def _local_answer(settings, timeout):
     endpoint = etcd_adopt.member_reading(settings)["advertise_client_urls"][0]
     answer = dict(endpoint=endpoint)
     try:
-        client = EtcdClient(endpoint, timeout=timeout)
+        # Over TLS with the member's own pair, which its CA trusts.
+        client = EtcdClient(endpoint, timeout=timeout, ca_cert=settings.get("ETCD_TRUSTED_CA_FILE"),
+                            client_cert=settings.get("ETCD_CERT_FILE"), client_key=settings.get("ETCD_KEY_FILE"))
         answer["version"] = client.version().get("etcdserver", "")
         answer["status"] = client.status()
         answer["members"] = client.member_list()
