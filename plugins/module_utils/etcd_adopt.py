@@ -118,8 +118,8 @@ def _host_problems(record, read, inventory):
     reading = member_reading(read.get("settings") or {})
     if reading["name"] != record["name"]:
         problems.append("host %s: NODE_NAME is %s, but the etcd there runs as member %s (its --name); set "
-                        "NODE_NAME=%s for %s in the inventory" % (host, record["name"], reading["name"],
-                                                                   reading["name"], host))
+                        "NODE_NAME=%s for %s in the inventory"
+                        % (host, record["name"], reading["name"], reading["name"], host))
     local = _local_answer(read)
     if local.get("error"):
         problems.append("host %s: its etcd did not answer at %s: %s" % (host, local.get("endpoint"), local["error"]))

@@ -244,13 +244,11 @@ def _identity_problems(plan, record, info, wanted, settings, installed_peer, ins
     new_scheme, new_address, new_peer_port = _url_parts(record["peer_url"])
     old_client_scheme, old_client_port = _url_parts(installed_client)[0::2]
     new_client_port = _url_parts(record["client_url"])[2]
-    if _tls_move(settings, (old_scheme, old_client_scheme), new_scheme, (old_address, old_peer_port),
-                 _url_parts(record["peer_url"])[1:]):
+    if _tls_move(settings, (old_scheme, old_client_scheme), new_scheme):
         # A plaintext member that already serves TLS beside plaintext (etcd_tls_transition=both, the
         # adopt playbook): its roll step moves its peer URL to https right before its restart.
         plan["tls_move"].append(host)
-        return
-    if old_scheme != new_scheme or old_client_scheme != new_scheme:
+    elif old_scheme != new_scheme or old_client_scheme != new_scheme:
         plan["problems"].append(
             "host %s: etcd_tls asks for %s, but the member runs with %s peer URL %s; switching TLS on a running "
             "cluster is not done by the role: set etcd_tls back" % (host, new_scheme, old_scheme, installed_peer))
@@ -271,11 +269,11 @@ def _identity_problems(plan, record, info, wanted, settings, installed_peer, ins
                                        member_id=(member or {}).get("id"))
 
 
-def _tls_move(settings, old_schemes, new_scheme, old_place, new_place):
+def _tls_move(settings, old_schemes, new_scheme):
     """True for a member whose plaintext URLs may move to https at its restart: it holds its
-    certificates and serves TLS beside plaintext already, at the same address and ports."""
-    return (old_schemes == ("http", "http") and new_scheme == "https" and old_place == tuple(new_place)
-            and bool(settings.get("ETCD_PEER_CERT_FILE")) and "https://" in str(settings.get("ETCD_LISTEN_CLIENT_URLS")))
+    certificates and serves TLS beside plaintext already."""
+    return (old_schemes == ("http", "http") and new_scheme == "https" and bool(settings.get("ETCD_PEER_CERT_FILE"))
+            and "https://" in str(settings.get("ETCD_LISTEN_CLIENT_URLS")))
 
 
 def roll_order(hosts, restart_due, leader, members):
