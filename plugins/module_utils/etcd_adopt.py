@@ -224,9 +224,9 @@ def adopt_plan(members, reads, inventory=None):
                         "auth like every cluster of the collection; leave etcd_tls unset")
     for record in members:
         read = reads.get(record["host"])
-        if read is None or read.get("failed") or read.get("unreachable"):
-            problems.append("host %s: its read failed or it is unreachable (see above), so nothing can be decided "
-                            "about its member" % record["host"])
+        if read is None or read.get("failed") or read.get("unreachable") or "running" not in read:
+            problems.append("host %s: its read failed or it is unreachable (%s), so nothing can be decided about its "
+                            "member" % (record["host"], (read or {}).get("msg") or "see above"))
             continue
         problems += _host_problems(record, read, inventory)
     problems += _cluster_problems(members, reads)

@@ -69,6 +69,17 @@ def note(line):
         handle.write(line + "\n")
 
 
+def test_the_read_shows_what_the_package_runs():
+    result = host("adopt-host1").ansible("raftops.etcd.etcd_adopt_info", check=False, become=True)
+    assert result["running"], result
+    assert result["exe"] == "/usr/bin/etcd" and result["user"] == "etcd" and result["unit"] == "etcd.service"
+    assert result["unit_path"] == "/lib/systemd/system/etcd.service" and result["env_files"] == ["/etc/default/etcd"]
+    assert result["settings"]["ETCD_NAME"] == "adopt-host1" and result["sources"]["ETCD_NAME"] == "environment"
+    assert result["settings"]["ETCD_DATA_DIR"] == "/var/lib/etcd/default"
+    assert result["version"] == "3.4.23"
+    assert len(result["local"]["members"]) == 3 and result["local"]["status"]["leader_id"]
+
+
 def test_bad_input_is_refused_by_name_and_changes_nothing():
     before = state()
     wrong = edited_inventory("wrong-name", names={"adopt-host1": "etcd-b"})

@@ -69,6 +69,8 @@ def read(i, **change):
     for key, value in change.items():
         if key in ("ETCD_NAME", "ETCD_DATA_DIR", "ETCD_INITIAL_ADVERTISE_PEER_URLS", "ETCD_CERT_FILE"):
             result["settings"][key] = value
+        elif value is None:
+            result.pop(key)  # a read whose module failed, as failed_when: false registers it
         else:
             result[key] = value
     return result
@@ -116,6 +118,8 @@ def test_a_run_stopped_after_the_take_over_goes_on_with_the_move():
      "start it (systemctl start etcd.service) and run again"),
     (MEMBERS, {"h1": dict(failed=True)}, INVENTORY,
      "host h1: its read failed or it is unreachable (see above), so nothing can be decided about its member"),
+    (MEMBERS, {"h1": dict(running=None, msg="MODULE FAILURE")}, INVENTORY,
+     "host h1: its read failed or it is unreachable (MODULE FAILURE)"),
     (MEMBERS, {"h1": dict(unreachable=True)}, INVENTORY,
      "host h1: its read failed or it is unreachable"),
     (MEMBERS, {"h0": dict(local=dict(endpoint="http://10.0.0.10:2379", error="connection refused"))}, INVENTORY,
