@@ -15,6 +15,7 @@ from etcdtest import (
     EPHEMERAL,
     INVENTORY,
     Gateway,
+    LeaderWatch,
     Writer,
     fingerprint,
     host,
@@ -125,6 +126,10 @@ def test_the_package_cluster_is_adopted_under_a_writer_and_moved_to_tls():
     plain_writer = Writer(list(HTTP.values()), prefix="/plain/")
     tls_writer = Writer(list(HTTPS.values()), prefix="/tls/")
     plain_writer.start()
+    # Who leads, as each member says over plaintext (until the move) and over TLS (from the take-over).
+    watches = [LeaderWatch(HTTP), LeaderWatch(HTTPS)]
+    for watch in watches:
+        watch.start()
 
     def tls_from_here():
         # The members serve TLS beside plaintext from the take-over on: the second writer writes over
@@ -139,6 +144,8 @@ def test_the_package_cluster_is_adopted_under_a_writer_and_moved_to_tls():
         plain_writer.stop()
         if tls_writer.is_alive():
             tls_writer.stop()
+        for watch in watches:
+            watch.stop()
     took = time.monotonic() - started
     assert rc == 0, out[-6000:]
     assert TAKE_OVER_PLAY in out
@@ -186,6 +193,11 @@ def test_the_package_cluster_is_adopted_under_a_writer_and_moved_to_tls():
     note("writes acknowledged: %d over plaintext, %d over TLS; lost: %d; failed (sent, not acknowledged): %d + %d"
          % (len(plain_writer.acked), len(tls_writer.acked), len(lost), len(plain_writer.failed), len(tls_writer.failed)))
     note("longest gap between acknowledged writes: %.2f s" % gap)
+    # The longest time no member named a leader (samples every 50 ms of every member, both schemes).
+    led = sorted(t for watch in watches for t, _name, _me, leader, _term in watch.samples if leader != "0")
+    terms = sorted({term for watch in watches for term in watch.terms()})
+    note("longest time without a leader: %.2f s; raft terms %d -> %d (%d elections or hand-overs)"
+         % (max(b - a for a, b in zip(led, led[1:])), terms[0], terms[-1], terms[-1] - terms[0]))
 
     rc, out = playbook("adopt")
     assert rc == 0, out[-4000:]
