@@ -126,15 +126,16 @@ def test_the_package_cluster_is_adopted_under_a_writer_and_moved_to_tls():
     plain_writer = Writer(list(HTTP.values()), prefix="/plain/")
     tls_writer = Writer(list(HTTPS.values()), prefix="/tls/")
     plain_writer.start()
-    # Who leads, as each member says over plaintext (until the move) and over TLS (from the take-over).
-    watches = [LeaderWatch(HTTP), LeaderWatch(HTTPS)]
-    for watch in watches:
-        watch.start()
+    # Who leads, as each member says over plaintext until the move, and over TLS from then on.
+    watches = [LeaderWatch(HTTP)]
+    watches[0].start()
 
     def tls_from_here():
-        # The members serve TLS beside plaintext from the take-over on: the second writer writes over
-        # TLS from the move on, when plaintext goes away member by member.
+        # The members serve TLS beside plaintext from the take-over on (which made the admin pair):
+        # the second writer and watch use TLS from the move on, when plaintext goes away.
         tls_writer.start()
+        watches.append(LeaderWatch(HTTPS))
+        watches[-1].start()
 
     started = time.monotonic()
     times = []
