@@ -11,7 +11,8 @@ version_added: 0.4.0
 description:
   - Reads, without changing anything, what the adoption of a running etcd member needs to know
     (playbooks/adopt.yml, docs/adopt.md) - the running etcd's command line and environment
-    (C(/proc/PID/cmdline) and C(/proc/PID/environ)) and from them the settings it goes by (its
+    (C(/proc/PID/cmdline) and C(/proc/PID/environ), or as its unit gives it where root may not read
+    another user's process) and from them the settings it goes by (its
     command line over its environment, as etcd reads them), its binary, the user it runs as, its
     systemd unit with the unit's file, state and environment files, and its own answer - its
     release, status (member and cluster ID, leader), member list and alarms, asked at its advertised
@@ -92,6 +93,14 @@ settings:
   returned: when running
   type: dict
   sample: {"ETCD_NAME": "etcd-host0", "ETCD_DATA_DIR": "/var/lib/etcd/default"}
+environment_from:
+  description: >-
+    Where its environment was read - C(process) (C(/proc/PID/environ)), or C(unit), as its unit gives
+    it (C(Environment=), then each C(EnvironmentFile=)) where root may not read another user's
+    process (a container without C(CAP_SYS_PTRACE)).
+  returned: when running
+  type: str
+  sample: process
 sources:
   description: Where each setting comes from, C(environment) or C(command line).
   returned: when running
@@ -112,12 +121,15 @@ local:
 
 import os
 import pwd
+import shlex
+import shutil
 import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_adopt
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdClient, EtcdError
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import parse_environment
 
 
 def _read(path, mode="rb"):
@@ -148,13 +160,40 @@ def _unit_of(pid):
 def _unit_properties(unit):
     if not unit:
         return {}
-    out = subprocess.run(["systemctl", "show", unit, "-p", "FragmentPath", "-p", "UnitFileState", "-p", "EnvironmentFiles"],
+    out = subprocess.run(["systemctl", "show", unit, "-p", "FragmentPath", "-p", "UnitFileState", "-p", "EnvironmentFiles",
+                          "-p", "Environment"],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False).stdout
     props = {}
     for line in out.splitlines():
         key, _sep, value = line.partition("=")
         props.setdefault(key, []).append(value)
     return props
+
+
+def _environment(pid, props, env_files):
+    """The running etcd's environment, and where it was read: from the process, or - where reading
+    another user's process needs a capability root lacks (a container without CAP_SYS_PTRACE) - as
+    its unit gives it (Environment=, then each EnvironmentFile=, which systemd lets override it)."""
+    try:
+        text = _read("/proc/%d/environ" % pid).decode(errors="replace")
+        return dict(item.split("=", 1) for item in text.split("\0") if "=" in item), "process"
+    except PermissionError:
+        pass
+    environ = dict(item.split("=", 1) for line in props.get("Environment") or [] for item in shlex.split(line)
+                   if "=" in item)
+    for path in env_files:
+        try:
+            environ.update(parse_environment(_read(path, "r")))
+        except OSError:
+            continue  # an optional file (EnvironmentFile=-PATH) that is not there
+    return environ, "unit"
+
+
+def _exe(pid, argv):
+    try:
+        return os.readlink("/proc/%d/exe" % pid)
+    except PermissionError:
+        return shutil.which(argv[0]) or argv[0]
 
 
 def _user_of(pid):
@@ -190,17 +229,17 @@ def read_host(timeout):
     result = dict(running=pid is not None, unit="", unit_path="", unit_file_state="", env_files=[], version="")
     if pid is None:
         return result
-    argv = _read("/proc/%d/cmdline" % pid).decode(errors="replace").split("\0")
-    environ = dict(item.split("=", 1) for item in _read("/proc/%d/environ" % pid).decode(errors="replace").split("\0")
-                   if "=" in item)
-    settings, sources = etcd_adopt.effective_settings([a for a in argv[1:] if a], environ)
+    argv = [a for a in _read("/proc/%d/cmdline" % pid).decode(errors="replace").split("\0") if a]
     unit = _unit_of(pid)
     props = _unit_properties(unit)
+    env_files = [v.split(" (")[0] for v in props.get("EnvironmentFiles") or [] if v]
+    environ, environment_from = _environment(pid, props, env_files)
+    settings, sources = etcd_adopt.effective_settings(argv[1:], environ)
     local = _local_answer(settings, timeout)
     result.update(
-        pid=pid, exe=os.readlink("/proc/%d/exe" % pid), user=_user_of(pid), unit=unit,
+        pid=pid, exe=_exe(pid, argv), user=_user_of(pid), unit=unit,
         unit_path=(props.get("FragmentPath") or [""])[0], unit_file_state=(props.get("UnitFileState") or [""])[0],
-        env_files=[v.split(" (")[0] for v in props.get("EnvironmentFiles") or [] if v],
+        env_files=env_files, environment_from=environment_from,
         settings=etcd_adopt.shown(settings), sources=sources, version=local.pop("version", ""), local=local)
     return result
 
