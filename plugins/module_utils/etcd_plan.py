@@ -314,6 +314,37 @@ def version_change_problem(versions, target, allow_downgrade=False, health=None,
             "with its current etcd_version first; nothing was changed" % (", ".join(versions), target, why))
 
 
+def v2store_refusal(reads, target):
+    """Why the members may not move to ``target`` (3.6 or later) with the data they hold; '' when they may.
+
+    ``reads``: host -> its etcd_host_info v2store read (None where nothing was read). etcd 3.6 refuses
+    to start on a v2 store with content and stops at a v2 request in the log it does not apply."""
+    found = []
+    for host, read in sorted((reads or {}).items()):
+        if not read:
+            continue
+        if read.get("error"):
+            found.append("host %s: %s" % (host, read["error"]))
+            continue
+        since = "raft snapshot %d" % read["snapshot_index"] if read.get("snapshot_index") else ""
+        what = ["v2 keys under %s in %s" % (", ".join(read["nodes"]), since)] if read.get("nodes") else []
+        requests = read.get("requests") or []
+        if requests:
+            counts = {text: requests.count(text) for text in requests}
+            what.append("%d v2 request(s) in the log%s (%s)" % (
+                len(requests), " after " + since if since else "",
+                ", ".join("%s x%d" % item if item[1] > 1 else item[0] for item in counts.items())))
+        if what:
+            found.append("host %s: %s" % (host, "; ".join(what)))
+    if not found:
+        return ""
+    return ("etcd %s refuses to start on data that holds etcd v2 store content, and these members hold some: %s. "
+            "Before the upgrade (etcd's upgrade guide, V2 Store): move the v2 data still needed to v3, turn "
+            "--enable-v2 off, and have each of these members write a new raft snapshot (a run of the deploy "
+            "playbook with etcd_snapshot_count=1 for them, then one with the value back); then run again; nothing "
+            "was changed" % (target, "; ".join(found)))
+
+
 # Releases with known data inconsistency bugs, as etcd's maintainers announced them: the first and
 # last release affected, the fix, and what goes wrong. etcd recommends 3.4.22+ and 3.5.6+.
 INCONSISTENT_RELEASES = (
@@ -504,7 +535,8 @@ def plan_cluster(plan, members, health, reports, settings):
     # install.yml takes a snapshot before a change of release (etcd_backup_before_upgrade).
     plan["release_changes"] = any(v != version for v in plan["versions_before"])
     plan["version_problem"] = version_change_problem(plan["versions_before"], version, settings.get("allow_downgrade"),
-                                                     health, settings.get("auth_enabled"))
+                                                     health, settings.get("auth_enabled")) or v2store_refusal(
+        {h: ((reports.get(h) or {}).get("info") or {}).get("v2store") for h in with_data}, version)
     # downgrade.yml runs etcd's downgrade API around the roll (a consented one minor version down from 3.6).
     plan["downgrade_target"] = (downgrade_target(plan["versions_before"], version)
                                 if not plan["version_problem"] else "")

@@ -131,6 +131,18 @@ def wal_files(wal_dir):
     return sorted(name for name in os.listdir(wal_dir) if name.endswith(".wal"))
 
 
+def segments(wal_dir):
+    """(name, records, torn) of each .wal file in log order. Only the last file may end torn (etcd
+    repairs it on the next start): damage before it is an error."""
+    names = wal_files(wal_dir)
+    for number, name in enumerate(names):
+        with open(os.path.join(wal_dir, name), "rb") as handle:
+            records, torn = frames(handle.read())
+        if torn and number < len(names) - 1:
+            raise WalError("%s is damaged before its end" % name)
+        yield name, records, torn
+
+
 def log_state(wal_dir, snap_dir=None):
     """What the member's log holds: IDs, the last hard state, the last entry and its members.
 
@@ -142,16 +154,10 @@ def log_state(wal_dir, snap_dir=None):
     """
     state = dict(node_id=None, cluster_id=None, term=0, vote=0, commit=0, last_index=0, last_term=0,
                  snapshot_index=0, snapshot_term=0, files=0, torn_tail=False, members=[], members_error="")
-    names = wal_files(wal_dir)
-    state["files"] = len(names)
     # Membership changes and names in log order, (index, kind, data); truncated with the log.
     state["_changes"], state["_snapshots"] = [], {}
-    for number, name in enumerate(names):
-        with open(os.path.join(wal_dir, name), "rb") as handle:
-            records, torn = frames(handle.read())
-        # Only the last file may end torn: etcd repairs it on the next start.
-        if torn and number < len(names) - 1:
-            raise WalError("%s is damaged before its end" % name)
+    for _name, records, torn in segments(wal_dir):
+        state["files"] += 1
         state["torn_tail"] = torn
         for kind, data in records:
             apply_record(state, kind, data)
@@ -272,3 +278,79 @@ def apply_member_name(members, data):
         name, client_urls = attributes.get("name", ""), attributes.get("clientURLs") or []
     if member_id in members:
         members[member_id].update(name=name, client_urls=client_urls)
+
+
+# What etcd 3.6 refuses of a 3.5 member's data (etcd's membership/storev2.go IsMetaStoreOnly, checked
+# when 3.6 starts, and apply_v2.go, which stops 3.6 at any other v2 request in the log): v2 store
+# content beside /0 (the members and the cluster version) and the empty /2/users and /2/roles that
+# v2 auth leaves, and v2 requests but a PUT of a member's attributes or of the cluster version.
+V2_META, V2_AUTH = "0", "2"
+V2_METHODS = (b"PUT", b"POST", b"DELETE", b"QGET", b"GET", b"HEAD", b"SYNC")
+V2_KEPT_PATHS = (b"/0/version",)
+
+
+def v2_request(data):
+    """(method, path) of an entry that is a v2 request (etcdserverpb.Request{ID, Method, Path, ...},
+    written to the log as it is), or None for anything else (a v3 InternalRaftRequest)."""
+    try:
+        request = fields(data)
+    except WalError:
+        return None
+    method, path = request.get(2), request.get(3)
+    if method not in V2_METHODS or not isinstance(path, bytes):
+        return None
+    return method.decode(), path.decode("utf-8", "replace")
+
+
+def v2_store_content(store):
+    """The top nodes of a v2 store (its JSON, as a raft snapshot carries it) that hold content etcd
+    3.6 refuses: ``["/1"]`` when v2 keys were written."""
+    top = ((store or {}).get("Root") or {}).get("Children") or {}
+    found = []
+    for name, node in sorted(top.items()):
+        children = (node or {}).get("Children") or {}
+        if name == V2_META:
+            continue
+        if name == V2_AUTH:
+            children = {key: child for key, child in children.items() if (child or {}).get("Children")}
+        if children:
+            found.append("/" + name)
+    return found
+
+
+def v2_content(wal_dir, snap_dir):
+    """What of a member's data etcd 3.6 refuses, read offline and read-only (a running member is
+    not disturbed: etcd's own ``etcdutl check v2store`` wants a stopped one, and renames a snap file
+    it cannot read, as one being written):
+
+    ``snapshot_index``: the newest raft snapshot that the log records, the snap directory holds and
+    is committed (0: none); ``nodes``: its v2 store's top nodes with content (v2_store_content);
+    ``requests``: the log's v2 requests after it that 3.6 does not apply, as "METHOD path".
+    """
+    snapshots, commit, requests = [], 0, []
+    for _name, records, _torn in segments(wal_dir):
+        for kind, data in records:
+            values = fields(data)
+            if kind == SNAPSHOT:
+                snapshots.append(values.get(1, 0))
+            elif kind == STATE and values:
+                commit = values.get(3, 0)
+            elif kind == ENTRY:
+                index = values.get(3, 0)
+                while requests and requests[-1][0] >= index:
+                    requests.pop()
+                request = v2_request(values.get(4, b"")) if values.get(1, 0) == ENTRY_NORMAL else None
+                if request and not _kept_by_3_6(*request):
+                    requests.append((index, ("%s %s" % request).strip()))
+    base = max((index for index in snapshots if 0 < index <= commit and snap_file(snap_dir, index)), default=0)
+    nodes = []
+    if base:
+        with open(snap_file(snap_dir, base), "rb") as handle:
+            snapshot = fields(fields(handle.read()).get(2, b""))
+        nodes = v2_store_content(json.loads(snapshot.get(1, b"{}").decode("utf-8")))
+    return dict(snapshot_index=base, nodes=nodes, requests=[text for index, text in requests if index > base])
+
+
+def _kept_by_3_6(method, path):
+    return method == "PUT" and (path.encode() in V2_KEPT_PATHS or (
+        path.startswith(V2_MEMBERS.decode()) and path.endswith("/attributes")))

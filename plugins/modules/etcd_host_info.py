@@ -100,6 +100,15 @@ options:
         between survivors. Stop etcd first for a final answer; a running member's log may grow while it is read.
     type: bool
     default: false
+  v2store_target:
+    description:
+      - The release the run moves the member to. When it is 3.6 or later and the installed etcd is an
+        older minor version, also read the member's data, offline and read-only, for what etcd 3.6
+        refuses to start with (v2 store content, v2 requests in the log) into RV(v2store).
+      - A running member is not disturbed, unlike with C(etcdutl check v2store), which wants a stopped
+        one and renames a snap file it cannot read (one being written) to C(.broken).
+    type: str
+    default: ""
   ask_etcd:
     description:
       - Also ask the etcd on this host which cluster it belongs to, into RV(local_health), when the host
@@ -246,6 +255,28 @@ log_error:
   description: Why the log could not be read, with O(read_log=true); empty otherwise.
   returned: always
   type: str
+v2store:
+  description:
+    - What of the installed member's data etcd 3.6 refuses, with O(v2store_target) of 3.6 or later and an
+      installed release before 3.6; null otherwise.
+  returned: always
+  type: dict
+  contains:
+    snapshot_index:
+      description: The newest committed raft snapshot the log records and the snap directory holds; 0 for none.
+      type: int
+    nodes:
+      description: The top nodes of that snapshot's v2 store that hold content (the v2 keys are under C(/1)).
+      type: list
+      elements: str
+    requests:
+      description: The v2 requests in the log after that snapshot that etcd 3.6 does not apply, as C(METHOD path).
+      type: list
+      elements: str
+    error:
+      description: Why the data could not be read; only then set.
+      type: str
+  sample: {"snapshot_index": 0, "nodes": [], "requests": []}
 account:
   description:
     - The fields of O(account) in the password database after its name, as C(getent passwd) shows them
@@ -339,7 +370,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import i
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import missing_account, read_links
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import sha256_of
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import path_state
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_wal import WalError, log_state
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import version_tuple
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_wal import WalError, log_state, v2_content
 
 RELEASE_IN_PATH = re.compile(r"/v(\d+\.\d+\.\d+)/etcd$")
 
@@ -402,7 +434,22 @@ def read_log(data_dir, wal_dir):
         return None, "cannot read the write-ahead log in %s: %s" % (wal_path(data_dir, wal_dir), error)
 
 
-def host_info(unit_path, data_dir, wal_dir, bin_path, active, ports=(), with_log=False):
+def read_v2store(release, target, data_dir, wal_dir):
+    """What etcd 3.6 refuses of the member's data (etcd_wal.v2_content) when the run moves it from before
+    3.6 to ``target`` 3.6 or later; None otherwise."""
+    try:
+        moves_to_3_6 = version_tuple(target)[:2] >= [3, 6] > version_tuple(release)[:2]
+    except ValueError:
+        return None
+    if not moves_to_3_6:
+        return None
+    try:
+        return v2_content(wal_path(data_dir, wal_dir), os.path.join(data_dir, "member", "snap"))
+    except (OSError, ValueError, WalError) as error:
+        return dict(error="cannot read the data in %s: %s" % (data_dir, error))
+
+
+def host_info(unit_path, data_dir, wal_dir, bin_path, active, ports=(), with_log=False, v2store_target=""):
     unit = read_text(unit_path)
     settings, initial = {}, {}
     for path, optional in environment_files(unit or ""):
@@ -415,6 +462,7 @@ def host_info(unit_path, data_dir, wal_dir, bin_path, active, ports=(), with_log
     installed_wal = settings.get("ETCD_WAL_DIR") or None
     has_data = holds_member_data(installed_dir, installed_wal)
     log, log_error = read_log(installed_dir, installed_wal) if with_log and has_data else (None, "")
+    release = release.group(1) if release else None
     return dict(
         installed=unit is not None,
         settings=settings,
@@ -422,12 +470,13 @@ def host_info(unit_path, data_dir, wal_dir, bin_path, active, ports=(), with_log
         data_dir=installed_dir,
         has_data=has_data,
         configured_has_data=holds_member_data(data_dir, wal_dir or None),
-        release=release.group(1) if release else None,
+        release=release,
         binary=binary,
         active=active,
         ports_in_use=sorted(set(ports) & listening_ports(read_text(path) for path in PROC_NET_TCP)),
         log=log,
         log_error=log_error,
+        v2store=read_v2store(release, v2store_target, installed_dir, installed_wal) if has_data else None,
     )
 
 
@@ -535,6 +584,7 @@ def main():
             bin_path=dict(type="path", default="/usr/local/bin/etcd"),
             ports=dict(type="list", elements="int", default=[]),
             read_log=dict(type="bool", default=False),
+            v2store_target=dict(type="str", default=""),
             facts=dict(type="bool", default=False),
             account=dict(type="str"),
             paths=dict(type="list", elements="path", default=[]),
@@ -554,7 +604,8 @@ def main():
     systemctl = module.get_bin_path("systemctl")
     unit_name = os.path.basename(p["unit_path"])
     active = bool(systemctl) and module.run_command([systemctl, "is-active", "--quiet", unit_name])[0] == 0
-    result = host_info(p["unit_path"], p["data_dir"], p["wal_dir"], p["bin_path"], active, p["ports"], p["read_log"])
+    result = host_info(p["unit_path"], p["data_dir"], p["wal_dir"], p["bin_path"], active, p["ports"], p["read_log"],
+                       p["v2store_target"])
     result["account"] = passwd_fields(p["account"]) if p["account"] else []
     result["account_name"] = p["account"]
     result["account_group"] = bool(p["account"]) and not missing_account(p["account"])[0]

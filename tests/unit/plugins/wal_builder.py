@@ -55,22 +55,27 @@ def member_attr_set(term, index, node_id, name, client_url):
     return entry(term, index, message((100, message((1, 7))), (1301, message((1, node_id), (2, attributes)))))
 
 
+def v2_request(term, index, method, path, value=b""):
+    """A v2 API request as etcd 3.4 and 3.5 log it: etcdserverpb.Request{ID, Method, Path, Val}."""
+    return entry(term, index, message((1, 9), (2, method), (3, path), (4, value)))
+
+
 def v2_publish(term, index, node_id, name, client_url):
     """etcd 3.4's publish: a v2 Request PUT /0/members/<hex id>/attributes."""
     value = json.dumps({"name": name, "clientURLs": [client_url]}).encode()
     return entry(term, index, message((1, 9), (2, b"PUT"), (3, b"/0/members/%x/attributes" % node_id), (4, value)))
 
 
-def snap_file(index, term, voters, learners, members):
+def snap_file(index, term, voters, learners, members, v2_nodes=None):
     """A member/snap file: snappb.Snapshot{crc, raftpb.Snapshot{v2 store JSON, {ConfState, index, term}}}.
 
-    ``members``: {id: (name, peer URL, client URL)}.
+    ``members``: {id: (name, peer URL, client URL)}; ``v2_nodes``: more top nodes of the v2 store.
     """
     children = {"%x" % member_id: {"Children": {
         "raftAttributes": {"Value": json.dumps({"peerURLs": [peer]})},
         "attributes": {"Value": json.dumps({"name": name, "clientURLs": [client]})}}}
         for member_id, (name, peer, client) in members.items()}
-    store = {"Root": {"Children": {"0": {"Children": {"members": {"Children": children}}}}}}
+    store = {"Root": {"Children": {"0": {"Children": {"members": {"Children": children}}}, **(v2_nodes or {})}}}
     conf_state = message(*[(1, voter) for voter in voters], *[(2, learner) for learner in learners])
     metadata_ = message((1, conf_state), (2, index), (3, term))
     return message((1, 99), (2, message((1, json.dumps(store).encode()), (2, metadata_))))

@@ -667,3 +667,37 @@ def test_the_roll_and_whether_preflight_s_read_still_stands(restart_due, leader,
 ])
 def test_the_local_view_is_the_first_read_that_lists_members(report, cluster):
     assert (_with_local_view(report)["local"].get("cluster") or {}).get("id") == cluster
+
+
+def v2store_plan(reads, running="3.5.33", target="3.6.14"):
+    """plan_cluster for a move of a healthy cluster on ``running`` to ``target``, each host's v2store read
+    as etcd_host_info returns it (``reads``: index -> read)."""
+    built = reports({i: installed(i) for i in range(3)}, releases={i: running for i in range(3)})
+    for i, read in reads.items():
+        built["h%d" % i]["info"]["v2store"] = read
+    return plan_cluster(converged_hosts(version=target), [record(i) for i in range(3)], health(versions=(running,) * 3),
+                        built, dict(CLUSTER_SETTINGS, version=target))
+
+
+CLEAN = dict(snapshot_index=0, nodes=[], requests=[])
+
+
+def test_a_move_to_3_6_is_refused_by_name_while_a_member_holds_v2_content():
+    plan = v2store_plan({0: dict(error="cannot read the data in /var/lib/etcd: 1.wal is damaged before its end"),
+                         1: dict(snapshot_index=200, nodes=["/1"], requests=["PUT /1/a", "SYNC", "PUT /1/a", "QGET /1/a"]),
+                         2: dict(CLEAN, requests=["QGET"] * 41)})
+    assert plan["version_problem"] == (
+        "etcd 3.6.14 refuses to start on data that holds etcd v2 store content, and these members hold some: "
+        "host h0: cannot read the data in /var/lib/etcd: 1.wal is damaged before its end; "
+        "host h1: v2 keys under /1 in raft snapshot 200; 4 v2 request(s) in the log after raft snapshot 200 "
+        "(PUT /1/a x2, SYNC, QGET /1/a); host h2: 41 v2 request(s) in the log (QGET x41). Before the upgrade (etcd's upgrade guide, V2 Store): move the v2 data still needed to v3, turn "
+        "--enable-v2 off, and have each of these members write a new raft snapshot (a run of the deploy playbook "
+        "with etcd_snapshot_count=1 for them, then one with the value back); then run again; nothing was changed")
+    assert plan["downgrade_target"] == ""
+
+
+def test_a_move_to_3_6_from_data_without_v2_content_goes_on_and_etcds_policy_is_named_first():
+    assert v2store_plan({i: CLEAN for i in range(3)})["version_problem"] == ""
+    assert v2store_plan({})["version_problem"] == ""  # nothing read: no host had a reason to
+    plan = v2store_plan({0: dict(CLEAN, requests=["PUT /1/a"])}, running="3.5.30")
+    assert plan["version_problem"].startswith("upgrading 3.5.30 to 3.6.14 needs 3.5.32 or later first")

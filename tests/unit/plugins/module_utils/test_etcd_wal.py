@@ -3,10 +3,11 @@ across files, with padding, overwritten tails, snapshots, preallocated zeros and
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_wal import WalError, fields, frames, log_state
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_wal import (
+    WalError, fields, frames, log_state, v2_content, v2_store_content)
 from ansible_collections.raftops.etcd.tests.unit.plugins.wal_builder import (
     conf_change, crc, entry, frame, hard_state, member_attr_set, message, metadata, record, snap_file, snapshot,
-    v2_publish)
+    v2_publish, v2_request)
 
 ADD, REMOVE, UPDATE, ADD_LEARNER = 0, 1, 2, 3
 
@@ -135,3 +136,61 @@ def test_a_log_after_a_snapshot_starts_from_the_snap_file_it_records(tmp_path):
     missing = log_state(str(wal_dir), str(tmp_path / "nowhere"))
     assert missing["members"] == []
     assert missing["members_error"] == "the log starts after raft snapshot 500, which the snap directory does not hold"
+
+
+def v2_dirs(tmp_path, log, snaps=()):
+    """A member's wal and snap directories: ``log`` as its one WAL file, ``snaps`` (index, v2 nodes) as snap files."""
+    wal_dir, snap_dir = tmp_path / "wal", tmp_path / "snap"
+    wal_dir.mkdir()
+    snap_dir.mkdir()
+    for index, nodes in snaps:
+        (snap_dir / ("%016x-%016x.snap" % (2, index))).write_bytes(snap_file(index, 2, [11], [], {}, nodes))
+    return write(wal_dir, log), str(snap_dir)
+
+
+KEYS = {"1": {"Children": {"config": {"Value": "x"}}}}
+EMPTY_AUTH = {"2": {"Children": {"enabled": {"Value": "false"}, "users": {"Children": {}}, "roles": {"Children": {}}}}}
+AUTH_USER = {"2": {"Children": {"users": {"Children": {"alice": {"Value": "{}"}}}}}}
+
+
+def test_v2_content_is_what_etcd_3_6_refuses_of_a_v2_store():
+    # Only /0 (members, cluster version) and the empty /2/users and /2/roles v2 auth leaves behind are not content.
+    store = {"Root": {"Children": {"0": {"Children": {"members": {"Children": {"b": {}}}}}, "1": {"Children": {}}}}}
+    assert v2_store_content(store) == []
+    assert v2_store_content({"Root": {"Children": dict(EMPTY_AUTH)}}) == []
+    assert v2_store_content({"Root": {"Children": dict(KEYS, **AUTH_USER)}}) == ["/1", "/2"]
+    assert v2_store_content({}) == []
+
+
+def test_v2_content_reads_the_newest_committed_snapshot_the_log_records(tmp_path):
+    log = frame(metadata(11, 0xC)) + frame(snapshot(100, 2)) + frame(snapshot(200, 2)) + frame(snapshot(300, 2)) \
+        + frame(hard_state(2, 11, 250))
+    # 300 is not committed; 200 is, with v2 keys; 100 is older.
+    wal_dir, snap_dir = v2_dirs(tmp_path, log, [(100, {}), (200, KEYS), (300, {})])
+    assert v2_content(wal_dir, snap_dir) == dict(snapshot_index=200, nodes=["/1"], requests=[])
+    # A snap file the log does not record is not etcd's starting point.
+    (tmp_path / "snap" / ("%016x-%016x.snap" % (2, 200))).unlink()
+    assert v2_content(wal_dir, snap_dir) == dict(snapshot_index=100, nodes=[], requests=[])
+
+
+def test_v2_requests_after_the_snapshot_count_but_those_3_6_still_applies(tmp_path):
+    log = frame(metadata(11, 0xC)) + frame(snapshot(10, 2)) + b"".join(frame(item) for item in [
+        v2_request(2, 9, b"PUT", b"/1/before-the-snapshot"),
+        v2_request(2, 11, b"PUT", b"/0/members/b/attributes", b"{}"),
+        v2_request(2, 12, b"PUT", b"/0/version", b"3.4.0"),
+        member_attr_set(2, 13, 11, "m1", "https://10.0.0.11:2379"),
+        entry(2, 14, message((100, message((1, 7))), (4, message((1, b"/1/v3-key"), (2, b"v"))))),
+        v2_request(2, 15, b"PUT", b"/1/config", b"x"),
+        v2_request(2, 16, b"SYNC", b""),
+        v2_request(2, 17, b"DELETE", b"/1/old"),
+        v2_request(2, 18, b"QGET", b"/1/config"),
+    ]) + frame(hard_state(2, 11, 18))
+    wal_dir, snap_dir = v2_dirs(tmp_path, log, [(10, EMPTY_AUTH)])
+    assert v2_content(wal_dir, snap_dir) == dict(
+        snapshot_index=10, nodes=[], requests=["PUT /1/config", "SYNC", "DELETE /1/old", "QGET /1/config"])
+
+
+def test_a_v2_request_the_log_overwrote_does_not_count(tmp_path):
+    log = frame(metadata(11, 0xC)) + frame(v2_request(2, 5, b"PUT", b"/1/lost")) \
+        + frame(entry(3, 5)) + frame(hard_state(3, 11, 5))
+    assert v2_content(*v2_dirs(tmp_path, log)) == dict(snapshot_index=0, nodes=[], requests=[])

@@ -80,7 +80,7 @@ def test_host_info_of_a_fresh_host(tmp_path):
     info = host_info(str(tmp_path / "none.service"), str(tmp_path / "data"), None, str(tmp_path / "etcd"), False)
     assert info == dict(installed=False, settings={}, initial_settings={}, data_dir=None, has_data=False,
                         configured_has_data=False, release=None, binary=None, active=False, ports_in_use=[],
-                        log=None, log_error="")
+                        log=None, log_error="", v2store=None)
 
 
 PROC_TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -129,6 +129,36 @@ def test_host_info_reads_the_installed_members_log_only_when_asked(tmp_path):
     assert info["log"] is None
     assert info["log_error"] == ("cannot read the write-ahead log in %s/member/wal: 0000000000000001-0000000000000006.wal "
                                  "is damaged before its end" % data)
+
+
+def test_the_data_is_read_for_v2_content_only_on_a_move_from_before_3_6_to_3_6_or_later(tmp_path):
+    from ansible_collections.raftops.etcd.tests.unit.plugins.wal_builder import entry, frame, hard_state, metadata, message
+    data = tmp_path / "data"
+    (data / "member" / "wal").mkdir(parents=True)
+    v2_put = message((1, 9), (2, b"PUT"), (3, b"/1/config"), (4, b"x"))
+    (data / "member" / "wal" / "0000000000000000-0000000000000000.wal").write_bytes(
+        frame(metadata(7, 9)) + frame(entry(2, 5, v2_put)) + frame(hard_state(2, 1, 5)))
+    (tmp_path / "etcd.env").write_text("ETCD_DATA_DIR=%s\n" % data)
+    unit = tmp_path / "etcd.service"
+    unit.write_text("EnvironmentFile=%s/etcd.env\n" % tmp_path)
+    links = {}
+    for release in ("3.5.33", "3.6.14"):
+        (tmp_path / ("v" + release)).mkdir()
+        (tmp_path / ("v" + release) / "etcd").write_bytes(b"")
+        links[release] = tmp_path / ("link-" + release)
+        os.symlink(str(tmp_path / ("v" + release) / "etcd"), str(links[release]))
+
+    def read(release, target):
+        return host_info(str(unit), str(data), None, str(links[release]), True, v2store_target=target)["v2store"]
+
+    assert read("3.5.33", "3.6.14") == dict(snapshot_index=0, nodes=[], requests=["PUT /1/config"])
+    assert read("3.5.33", "3.7.0") == dict(snapshot_index=0, nodes=[], requests=["PUT /1/config"])
+    # Nothing to read: a patch change, a 3.6 member, no target, a target that is no release.
+    assert [read("3.5.33", "3.5.34"), read("3.6.14", "3.7.0"), read("3.5.33", ""), read("3.5.33", "latest")] == [None] * 4
+    (data / "member" / "wal" / "0000000000000001-0000000000000006.wal").write_bytes(b"\x01" * 8)
+    (data / "member" / "wal" / "0000000000000002-0000000000000007.wal").write_bytes(bytes(8))
+    assert read("3.5.33", "3.6.14") == dict(error="cannot read the data in %s: 0000000000000001-0000000000000006.wal "
+                                                  "is damaged before its end" % data)
 
 
 def run_module(args, capsys):
