@@ -18,6 +18,10 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import 
 # The releases the collection deploys and rolls (the role's etcd_version rule: 3.4.0 or later; the
 # newest line it knows is 3.6).
 ADOPTABLE_FROM, ADOPTABLE_TO = (3, 4), (3, 6)
+# The first line that serves plaintext and TLS callers on one client port, which the move to TLS
+# without downtime needs (3.4.23 answers a plaintext call there with "use of closed network
+# connection", measured; 3.5.16 serves both, even with client certificate auth on).
+TAKE_OVER_FROM = (3, 5)
 # Values never shown (beside etcd_formats' SECRET_SETTINGS): a token or password of any setting.
 SECRET_KEY_PARTS = ("TOKEN", "PASSWORD", "SECRET")
 # The flags that take no value on etcd's command line (the others take the next word or =VALUE).
@@ -211,8 +215,9 @@ def adopt_plan(members, reads, inventory=None):
     Returns refusal ('' when the adoption may go on, else every problem, each naming its host, and
     that nothing was changed), lines (host -> what stays, moves and restarts), hosts (host -> the role
     settings that keep the member's data, ports and user as they are), version (the release the
-    members run, which the collection installs), cluster_id and phase (take_over, or move when every
-    member is the collection's already).
+    members run, which the collection installs), cluster_id, phase (take_over, or move when every
+    member is the collection's already) and blocked ('' when the plan may be carried out, else why
+    not, naming the hosts: the read and the plan still hold).
     """
     inventory = inventory or {}
     reads = reads or {}
@@ -244,11 +249,12 @@ def adopt_plan(members, reads, inventory=None):
                             ", ".join(moved), ", ".join(m["host"] for m in members if m["host"] not in adopted)))
     # take_over: the role takes each member over serving TLS beside plaintext, then moves it to TLS;
     # move: every member is the collection's already (a re-run, or a run stopped between the two).
-    plan = dict(refusal="", lines={}, hosts={}, version=version, cluster_id="",
+    plan = dict(refusal="", lines={}, hosts={}, version=version, cluster_id="", blocked="",
                 phase="move" if len(adopted) == len(members) else "take_over")
     if problems:
         plan["refusal"] = "; ".join(problems) + "; nothing was changed"
         return plan
+    plan["blocked"] = _take_over_blocked(members, reads) if plan["phase"] == "take_over" else ""
     leader_id = _local_answer(running[0]).get("status", {}).get("leader_id")
     plan["cluster_id"] = _local_answer(running[0]).get("status", {}).get("cluster_id", "")
     for record in members:
@@ -268,6 +274,18 @@ def adopt_plan(members, reads, inventory=None):
              % (record["name"], plan["cluster_id"], inventory["env_path"])]
             if record["host"] in adopted else _member_lines(record, read, reading, leader))
     return plan
+
+
+def _take_over_blocked(members, reads):
+    """Why the plaintext cluster cannot be moved to TLS as it runs: members on a release before 3.5."""
+    old = ["%s (%s)" % (m["host"], reads[m["host"]].get("version") or "release unknown") for m in members
+           if tuple(version_tuple(reads[m["host"]].get("version") or "0.0.0")[:2]) < TAKE_OVER_FROM]
+    if not old:
+        return ""
+    return ("the take-over cannot go on: %s run etcd before 3.5, which cannot serve plaintext and TLS callers on one "
+            "client port, as the move to TLS without downtime needs; upgrade the cluster to 3.5 first with the "
+            "packages that installed it (Debian 13's etcd-server is 3.5.16), one member at a time, then run the "
+            "adoption again; nothing was changed" % ", ".join(old))
 
 
 def _member_lines(record, read, reading, leader):

@@ -88,13 +88,33 @@ def test_a_healthy_package_cluster_is_planned_keeping_its_data_ports_user_and_re
                                        etcd_peer_port=2380, etcd_client_port=2379)
     assert plan["lines"]["h2"][0] == "member m2, cluster c1, the leader: restarted last"
     assert "peer URL http://10.0.0.10:2380 -> https://10.0.0.10:2380" in plan["lines"]["h0"][3]
+    # Planned, but not carried out: 3.4 cannot serve both schemes on one client port.
+    assert plan["blocked"] == (
+        "the take-over cannot go on: h0 (3.4.23), h1 (3.4.23), h2 (3.4.23) run etcd before 3.5, which cannot serve "
+        "plaintext and TLS callers on one client port, as the move to TLS without downtime needs; upgrade the cluster "
+        "to 3.5 first with the packages that installed it (Debian 13's etcd-server is 3.5.16), one member at a time, "
+        "then run the adoption again; nothing was changed")
+
+
+@pytest.mark.parametrize("release", ["3.5.16", "3.6.4"])
+def test_a_cluster_on_3_5_or_later_may_be_taken_over(release):
+    plan = adopt_plan(MEMBERS, reads(**{"h%d" % i: dict(version=release) for i in range(3)}), INVENTORY)
+    assert plan["refusal"] == "" and plan["phase"] == "take_over" and plan["blocked"] == ""
+    assert plan["version"] == release
+
+
+def test_a_member_whose_release_is_unknown_blocks_the_take_over():
+    plan = adopt_plan(MEMBERS, reads(**{"h%d" % i: dict(version="3.5.16") for i in range(2)}, h2=dict(version="")),
+                      INVENTORY)
+    assert plan["refusal"] == ""
+    assert plan["blocked"].startswith("the take-over cannot go on: h2 (release unknown) run etcd before 3.5")
 
 
 def test_a_cluster_the_collection_runs_already_is_only_converged():
     adopted = {"h%d" % i: dict(env_files=["/etc/etcd/etcd.env"], ETCD_CERT_FILE="/etc/etcd/pki/server.pem",
                                ETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.0.%d:2380" % (10 + i)) for i in range(3)}
     plan = adopt_plan(MEMBERS, reads(**adopted), INVENTORY)
-    assert plan["refusal"] == "" and plan["phase"] == "move"
+    assert plan["refusal"] == "" and plan["phase"] == "move" and plan["blocked"] == ""
     assert plan["lines"]["h0"] == ["member m0, cluster c1: the collection's already (its unit reads /etc/etcd/etcd.env); "
                                    "the role converges it"]
 
