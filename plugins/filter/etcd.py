@@ -131,7 +131,9 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_
             errors.append("host %s: etcd_address %r is invalid; %s" % (host, str(address), problem))
             continue
         tls = _hostvar(hostvars, host, "etcd_tls", True)
-        url_scheme = scheme or ("https" if versions.truthy(tls) else "http")
+        # A plaintext cluster on its way to TLS keeps its plaintext URLs until the next run (docs/adopt.md).
+        plaintext = not versions.truthy(tls) or _hostvar(hostvars, host, "etcd_tls_transition", "none") == "both"
+        url_scheme = scheme or ("http" if plaintext else "https")
         peer = int(peer_port or _hostvar(hostvars, host, "etcd_peer_port", 2380))
         client = int(client_port or _hostvar(hostvars, host, "etcd_client_port", 2379))
         listen_peer_url = peer_url = "%s://%s:%d" % (url_scheme, _url_host(str(address)), peer)

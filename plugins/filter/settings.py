@@ -353,6 +353,16 @@ def pki_clients_root(value, settings):
             for index, entry in enumerate(value or []) if (entry.get("user") or entry.get("name")) == ROOT]
 
 
+# = the choices of etcd_tls_transition in meta/argument_specs.yml
+TLS_TRANSITIONS = ("none", "both")
+
+
+def tls_transition_needs(value, settings):
+    if value == "both" and not _true(settings.get("etcd_tls", True)):
+        return "needs etcd_tls=true: the move ends with TLS"
+    return None
+
+
 def pki_clients_issued(value, settings):
     if not value:
         return None
@@ -1181,6 +1191,10 @@ RULES = [
          "the gRPC proxy listens on both"),
     Rule("etcd_bootstrap", bootstrap_needs, "the settings its mode needs (docs/bootstrap.md)",
          "etcd refuses to start without them"),
+    Rule("etcd_tls_transition", one_of(TLS_TRANSITIONS), "none, or both with etcd_tls true",
+         "the step of a plaintext cluster's move to TLS, which the adopt playbook sets (docs/adopt.md)"),
+    Rule("etcd_tls_transition", tls_transition_needs, "none while etcd_tls is false",
+         "the move ends with TLS"),
     Rule("etcd_auto_tls", auto_tls_alone, "false while etcd_tls is true or etcd_metrics is address",
          "auto-TLS authenticates nobody: it is refused with client-certificate auth"),
     Rule("etcd_pki_clients", pki_clients_issued, "[] unless etcd_tls and etcd_pki_managed are true",

@@ -99,3 +99,20 @@ def installed_local_endpoint(settings, default):
         if LOOPBACK_CLIENT_URL.match(url):
             return url
     return default
+
+
+def parse_environment(text):
+    """KEY=VALUE lines of a systemd environment file (comments and blank lines skipped, quotes removed),
+    the value of a secret setting (SECRET_SETTINGS) replaced."""
+    settings = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")) or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        key = key.strip()
+        settings[key] = HIDDEN if key in SECRET_SETTINGS and value else value
+    return settings

@@ -110,7 +110,7 @@ def member_plan(members, facts, discard=None):
         for url in member.get("peer_urls") or []:
             by_peer[_url_parts(url)] = member
     discard = _discard_list(discard)
-    plan = dict(cluster=view, with_data=[], new=[], foreign=[], rejoin={}, readdress={}, problems=[])
+    plan = dict(cluster=view, with_data=[], new=[], foreign=[], rejoin={}, readdress={}, tls_move=[], problems=[])
     unconfirmed, data_dir = [], "the data dir"
 
     for record in members:
@@ -144,6 +144,10 @@ def member_plan(members, facts, discard=None):
         plan["with_data"].append(host)
         _identity_problems(plan, record, info, wanted, settings, installed_peer, installed_client, member)
     plan["foreign_refusal"] = foreign_refusal(unconfirmed, data_dir)
+    # The peer URL each roll step updates right before the restart: a move to a new address or to TLS.
+    plan["peer_url_updates"] = dict({host: move["new_peer_url"] for host, move in plan["readdress"].items()},
+                                    **{record["host"]: record["peer_url"] for record in members
+                                       if record["host"] in plan["tls_move"]})
     return plan
 
 
@@ -250,7 +254,11 @@ def _identity_problems(plan, record, info, wanted, settings, installed_peer, ins
     new_scheme, new_address, new_peer_port = _url_parts(record["peer_url"])
     old_client_scheme, old_client_port = _url_parts(installed_client)[0::2]
     new_client_port = _url_parts(record["client_url"])[2]
-    if old_scheme != new_scheme or old_client_scheme != new_scheme:
+    if _tls_move(settings, (old_scheme, old_client_scheme), new_scheme):
+        # A plaintext member that already serves TLS beside plaintext (etcd_tls_transition=both, the
+        # adopt playbook): its roll step moves its peer URL to https right before its restart.
+        plan["tls_move"].append(host)
+    elif old_scheme != new_scheme or old_client_scheme != new_scheme:
         plan["problems"].append(
             "host %s: etcd_tls asks for %s, but the member runs with %s peer URL %s; switching TLS on a running "
             "cluster is not done by the role: set etcd_tls back" % (host, new_scheme, old_scheme, installed_peer))
@@ -269,6 +277,13 @@ def _identity_problems(plan, record, info, wanted, settings, installed_peer, ins
         plan["readdress"][host] = dict(name=record["name"], old_address=old_address, old_peer_url=installed_peer,
                                        new_peer_url=record["peer_url"],
                                        member_id=(member or {}).get("id"))
+
+
+def _tls_move(settings, old_schemes, new_scheme):
+    """True for a member whose plaintext URLs may move to https at its restart: it holds its
+    certificates and serves TLS beside plaintext already."""
+    return (old_schemes == ("http", "http") and new_scheme == "https" and bool(settings.get("ETCD_PEER_CERT_FILE"))
+            and "https://" in str(settings.get("ETCD_LISTEN_CLIENT_URLS")))
 
 
 def roll_order(hosts, restart_due, leader, members):

@@ -366,7 +366,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     CONNECTION_EXCLUSIVE, client_factory, connection_argument_spec)
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import read_cluster_health
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import HIDDEN, SECRET_SETTINGS, installed_local_endpoint
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import installed_local_endpoint, parse_environment
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import missing_account, read_links
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import sha256_of
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import path_state
@@ -374,23 +374,6 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_wal import WalError, log_state, v2_content
 
 RELEASE_IN_PATH = re.compile(r"/v(\d+\.\d+\.\d+)/etcd$")
-
-
-def parse_environment(text):
-    """KEY=VALUE lines of a systemd environment file (comments and blank lines skipped, quotes removed),
-    the value of a secret setting (SECRET_SETTINGS) replaced."""
-    settings = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith(("#", ";")) or "=" not in line:
-            continue
-        key, value = line.split("=", 1)
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        key = key.strip()
-        settings[key] = HIDDEN if key in SECRET_SETTINGS and value else value
-    return settings
 
 
 def environment_files(unit_text):

@@ -159,6 +159,17 @@ readdress:
   description: Host -> the move of a member to a new address (name, old and new peer URL, member id).
   returned: always
   type: dict
+tls_move:
+  description: >-
+    The hosts whose plaintext member serves TLS beside plaintext already (O(settings) of the adopt
+    playbook's first run) and moves its peer URL to https at its restart (docs/adopt.md).
+  returned: always
+  type: list
+  elements: str
+peer_url_updates:
+  description: Host -> the peer URL its roll step gives its member right before the restart (RV(readdress), RV(tls_move)).
+  returned: always
+  type: dict
 problems:
   description:
     - The refusals of the run (identity changes, busy ports, hosts that dropped out of the play; in a removal,

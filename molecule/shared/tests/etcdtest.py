@@ -165,15 +165,17 @@ def rotating_tls():
 
 
 class Gateway:
-    """An etcd member's v3 JSON gateway, reached with the admin client pair (no ALPN: HTTP/1.1)."""
+    """An etcd member's v3 JSON gateway, reached with the admin client pair (no ALPN: HTTP/1.1); an
+    http:// URL (a plaintext cluster before the adopt playbook moved it to TLS) without TLS."""
 
     def __init__(self, url, cert=None, key=None, ca=None, timeout=5):
         self.url = url.rstrip("/")
         self.timeout = timeout
-        ctx = ssl.create_default_context(cafile=ca or os.path.join(PKI, "ca.pem"))
-        if cert is not False:
-            ctx.load_cert_chain(cert or os.path.join(PKI, "admin.pem"), key or os.path.join(PKI, "admin-key.pem"))
-        self.ctx = ctx
+        self.ctx = None
+        if self.url.startswith("https://"):
+            self.ctx = ssl.create_default_context(cafile=ca or os.path.join(PKI, "ca.pem"))
+            if cert is not False:
+                self.ctx.load_cert_chain(cert or os.path.join(PKI, "admin.pem"), key or os.path.join(PKI, "admin-key.pem"))
 
     def headers(self):
         return {"Content-Type": "application/json"}
@@ -188,10 +190,13 @@ class Gateway:
             return json.load(resp)
 
     def connect(self, timeout):
-        """An HTTPS connection whose TCP and TLS handshakes finished within ``timeout``; requests
-        on it then have the gateway's timeout."""
+        """An HTTPS connection whose TCP and TLS handshakes finished within ``timeout`` (or a plain
+        one); requests on it then have the gateway's timeout."""
         url = urllib.parse.urlsplit(self.url)
-        connection = http.client.HTTPSConnection(url.hostname, url.port, timeout=timeout, context=self.ctx)
+        if self.ctx is None:
+            connection = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
+        else:
+            connection = http.client.HTTPSConnection(url.hostname, url.port, timeout=timeout, context=self.ctx)
         connection.connect()
         connection.sock.settimeout(self.timeout)
         return connection

@@ -183,6 +183,8 @@ BAD = [
     (dict(etcd_discovery_endpoints="http://d:2379"), "etcd_discovery_endpoints", "'http://d:2379'", "must be a list"),
     (dict(etcd_discovery_token="-t"), "etcd_discovery_token", "'<hidden>'", "letters, digits"),
     (dict(etcd_auto_tls=True), "etcd_auto_tls", "True", "cannot be combined with etcd_tls=true"),
+    (dict(etcd_tls_transition="half"), "etcd_tls_transition", "'half'", "none, or both with etcd_tls true"),
+    (dict(etcd_tls_transition="both", etcd_tls=False), "etcd_tls_transition", "'both'", "needs etcd_tls=true"),
     # applications' client certificates (the rules: tests/unit/plugins/module_utils/test_etcd_pki_applications.py)
     (dict(etcd_pki_clients="billing"), "etcd_pki_clients", "'billing'", "must be a list of applications"),
     (dict(etcd_pki_clients=["billing"]), "etcd_pki_clients[0]", "'billing'", "an application is a dict with name"),

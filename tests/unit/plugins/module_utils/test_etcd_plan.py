@@ -220,6 +220,53 @@ def test_a_new_address_is_a_readdress_not_a_new_member():
                                             new_peer_url="https://10.0.0.21:2380", member_id="a1")}
 
 
+def plaintext_view():
+    return dict(cluster=dict(id=CLUSTER_ID), members=[
+        dict(id="a%d" % i, name="m%d" % i, started=True, peer_urls=["http://10.0.0.%d:2380" % (10 + i)]) for i in range(3)])
+
+
+def serving_both(i, tls=True):
+    """A member of a plaintext cluster as the adopt playbook's first run left it (etcd_tls_transition=both)."""
+    info = installed(i, scheme="http")
+    if tls:
+        info["settings"].update(ETCD_PEER_CERT_FILE="/etc/etcd/pki/peer.pem",
+                                ETCD_LISTEN_CLIENT_URLS="http://10.0.0.%d:2379,https://10.0.0.%d:2379" % (10 + i, 10 + i))
+    return info
+
+
+def test_a_plaintext_member_that_serves_tls_beside_moves_its_peer_url_to_https_at_its_restart():
+    plan = member_plan([record(i) for i in range(3)],
+                       facts({i: serving_both(i) for i in range(3)}, {i: plaintext_view() for i in range(3)}))
+    assert plan["problems"] == [] and plan["with_data"] == ["h0", "h1", "h2"] and plan["readdress"] == {}
+    assert plan["tls_move"] == ["h0", "h1", "h2"]
+    assert plan["peer_url_updates"] == {"h%d" % i: "https://10.0.0.%d:2380" % (10 + i) for i in range(3)}
+
+
+def test_a_plaintext_member_without_tls_beside_is_refused_the_move():
+    infos = {i: serving_both(i) for i in range(3)}
+    infos[1] = serving_both(1, tls=False)
+    plan = member_plan([record(i) for i in range(3)], facts(infos, {i: plaintext_view() for i in range(3)}))
+    assert plan["tls_move"] == ["h0", "h2"] and "h1" not in plan["peer_url_updates"]
+    assert plan["problems"] == ["host h1: etcd_tls asks for https, but the member runs with http peer URL "
+                                "http://10.0.0.11:2380; switching TLS on a running cluster is not done by the role: "
+                                "set etcd_tls back"]
+
+
+def test_a_move_to_tls_is_no_port_change():
+    infos = {i: serving_both(i) for i in range(3)}
+    infos[1]["settings"]["ETCD_ADVERTISE_CLIENT_URLS"] = "http://10.0.0.11:2479"
+    plan = member_plan([record(i) for i in range(3)], facts(infos, {i: plaintext_view() for i in range(3)}))
+    assert plan["problems"] == ["host h1: etcd_client_port is 2379, but the member serves clients at "
+                                "http://10.0.0.11:2479; the role does not change the client port of a running member "
+                                "(clients would lose it): set etcd_client_port back to 2479"]
+
+
+def test_an_address_move_is_a_peer_url_update_too():
+    members = [record(0), record(1, address="10.0.0.21"), record(2)]
+    plan = member_plan(members, facts({i: installed(i) for i in range(3)}, running(0, 2)))
+    assert plan["peer_url_updates"] == {"h1": "https://10.0.0.21:2380"} and plan["tls_move"] == []
+
+
 def test_hosts_left_out_of_the_run_are_not_judged():
     plan = member_plan([record(i) for i in range(3)], facts({0: installed(0)}, running(0)))
     assert plan["with_data"] == ["h0"] and plan["new"] == []

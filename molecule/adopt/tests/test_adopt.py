@@ -1,0 +1,226 @@
+"""The adoption of a cluster built with Debian's etcd-server package (converge.yml): bad input is
+refused by name with every host unchanged; the adopt playbook then takes the members over under a
+writer, the cluster ID kept, 0 acknowledged writes lost, plaintext moved to TLS with client and peer
+certificate auth; a re-run changes nothing."""
+
+import glob
+import os
+import shutil
+import time
+import urllib.error
+
+import pytest
+import yaml
+from conftest import FIGURES
+from etcdtest import (
+    EPHEMERAL,
+    INVENTORY,
+    Gateway,
+    LeaderWatch,
+    Writer,
+    fingerprint,
+    host,
+    interrupted_playbook,
+    playbook,
+    poll,
+    recap,
+)
+
+HOSTS = ["adopt-host0", "adopt-host1", "adopt-host2"]
+ADDRESS = {"adopt-host0": "10.250.0.130", "adopt-host1": "10.250.0.131", "adopt-host2": "10.250.0.132"}
+HTTP = {name: "http://%s:2379" % address for name, address in ADDRESS.items()}
+HTTPS = {name: "https://%s:2379" % address for name, address in ADDRESS.items()}
+TAKE_OVER_PLAY = "PLAY [Take each member over"
+MOVE_PLAY = "PLAY [Move each member to TLS"
+
+
+def edited_inventory(label, drop=None, names=None):
+    """A copy of Molecule's inventory (its group_vars and host_vars with it) as an operator might
+    get it wrong: ``drop`` a host's line, ``names``: host -> another NODE_NAME."""
+    path = os.path.join(EPHEMERAL, "inventory-" + label)
+    shutil.rmtree(path, ignore_errors=True)
+    shutil.copytree(os.path.dirname(INVENTORY), path)
+    inventory = os.path.join(path, os.path.basename(INVENTORY))
+    with open(inventory) as handle:
+        groups = yaml.safe_load(handle)
+    for group in groups.values():
+        (group.get("hosts") or {}).pop(drop, None)
+    with open(inventory, "w") as handle:
+        yaml.safe_dump(groups, handle)
+    for name, node_name in (names or {}).items():
+        for vars_file in glob.glob(os.path.join(path, "host_vars", name + "*")):
+            with open(vars_file) as handle:
+                variables = yaml.safe_load(handle) or {}
+            variables["NODE_NAME"] = node_name
+            with open(vars_file, "w") as handle:
+                yaml.safe_dump(variables, handle)
+    return inventory
+
+
+def state():
+    """What a refused run must not change: the collection's files and the running process, and the
+    package's settings file."""
+    prints = fingerprint(HOSTS)
+    for name in HOSTS:
+        prints[name] += host(name).run("sha256sum /etc/default/etcd; systemctl show etcd -p FragmentPath").stdout
+    return prints
+
+
+def note(line):
+    with open(FIGURES, "a") as handle:
+        handle.write(line + "\n")
+
+
+def test_the_read_shows_what_the_package_runs():
+    result = host("adopt-host1").ansible("raftops.etcd.etcd_adopt_info", check=False, become=True)
+    assert result["running"], result
+    assert result["exe"] == "/usr/bin/etcd" and result["user"] == "etcd" and result["unit"] == "etcd.service"
+    # Debian 13's package puts its unit below /usr/lib
+    assert result["unit_path"] == "/usr/lib/systemd/system/etcd.service" and result["env_files"] == ["/etc/default/etcd"]
+    assert result["settings"]["ETCD_NAME"] == "adopt-host1" and result["sources"]["ETCD_NAME"] == "environment"
+    assert result["settings"]["ETCD_DATA_DIR"] == "/var/lib/etcd/default"
+    assert result["version"] == "3.5.16"
+    assert len(result["local"]["members"]) == 3 and result["local"]["status"]["leader_id"]
+
+
+def test_bad_input_is_refused_by_name_and_changes_nothing():
+    before = state()
+    wrong = edited_inventory("wrong-name", names={"adopt-host1": "etcd-b"})
+    rc, out = playbook("adopt", inventory=wrong)
+    assert rc != 0
+    assert ("host adopt-host1: NODE_NAME is etcd-b, but the etcd there runs as member adopt-host1 (its --name); "
+            "set NODE_NAME=adopt-host1 for adopt-host1 in the inventory") in out, out[-3000:]
+    assert "nothing was changed" in out
+
+    missing = edited_inventory("missing", drop="adopt-host2")
+    rc, out = playbook("adopt", inventory=missing)
+    assert rc != 0
+    assert ("member adopt-host2 (peer URL http://10.250.0.132:2380) of the running cluster is not in the inventory: "
+            "add its host with NODE_NAME=adopt-host2") in out, out[-3000:]
+    assert "nothing was changed" in out
+
+    # A stopped member, started again afterwards (its own unit, as the operator would).
+    assert host("adopt-host2").run("systemctl stop etcd").rc == 0
+    try:
+        rc, out = playbook("adopt")
+    finally:
+        assert host("adopt-host2").run("systemctl start etcd").rc == 0
+    assert rc != 0
+    assert "host adopt-host2: no etcd runs there (a stopped member?)" in out, out[-3000:]
+    assert "nothing was changed" in out
+    after = state()
+    for name in HOSTS:
+        if name != "adopt-host2":
+            assert after[name] == before[name], name
+    # The stopped member's process changed (it was restarted by the test), nothing else of it.
+    assert [line for line in after["adopt-host2"].splitlines() if "MainPID" not in line and "Timestamp" not in line] == \
+        [line for line in before["adopt-host2"].splitlines() if "MainPID" not in line and "Timestamp" not in line]
+
+
+@pytest.mark.parametrize("ask", [["--check"], ["-e", "etcd_adopt_plan_only=true"]])
+def test_asked_for_the_plan_only_it_is_shown_and_nothing_changes(ask):
+    before = state()
+    rc, out = playbook("adopt", *ask)
+    assert rc == 0, out[-3000:]
+    assert "member adopt-host1, cluster " in out and "stays: the data in /var/lib/etcd/default, owned by etcd" in out
+    assert "only the plan was asked for (--check or etcd_adopt_plan_only), nothing was changed" in out
+    assert "Carried out, it would stop here" not in out
+    # The take-over's and the move's plays find no hosts.
+    for play in (TAKE_OVER_PLAY, MOVE_PLAY):
+        assert out.split(play, 1)[1].split("\n")[1].strip() == "skipping: no hosts matched", out[-3000:]
+    assert state() == before
+
+
+def test_the_package_cluster_is_adopted_under_a_writer_and_moved_to_tls():
+    plain = Gateway(HTTP["adopt-host0"])
+    assert poll(lambda: len([m for m in plain.members() if m.get("clientURLs")]) == 3, 60)
+    for n in range(200):
+        plain.put("/before/%03d" % n, "v%d" % n)
+    cluster_id = plain.status()["header"]["cluster_id"]
+    member_ids = sorted(m["ID"] for m in plain.members())
+
+    plain_writer = Writer(list(HTTP.values()), prefix="/plain/")
+    tls_writer = Writer(list(HTTPS.values()), prefix="/tls/")
+    plain_writer.start()
+    # Who leads, as each member says over plaintext until the move, and over TLS from then on.
+    watches = [LeaderWatch(HTTP)]
+    watches[0].start()
+
+    def tls_from_here():
+        # The members serve TLS beside plaintext from the take-over on (which made the admin pair):
+        # the second writer and watch use TLS from the move on, when plaintext goes away.
+        tls_writer.start()
+        watches.append(LeaderWatch(HTTPS))
+        watches[-1].start()
+
+    started = time.monotonic()
+    times = []
+    try:
+        rc, out = interrupted_playbook("adopt", [], MOVE_PLAY, fault=tls_from_here,
+                                       times=times)
+    finally:
+        plain_writer.stop()
+        if tls_writer.is_alive():
+            tls_writer.stop()
+        for watch in watches:
+            watch.stop()
+    took = time.monotonic() - started
+    assert rc == 0, out[-6000:]
+    assert TAKE_OVER_PLAY in out
+
+    tls = Gateway(HTTPS["adopt-host0"])
+    assert tls.status()["header"]["cluster_id"] == cluster_id
+    members = tls.members()
+    assert sorted(m["ID"] for m in members) == member_ids
+    assert sorted(u for m in members for u in m["peerURLs"]) == ["https://%s:2380" % a for a in sorted(ADDRESS.values())]
+    assert sorted(u for m in members for u in m["clientURLs"]) == sorted(HTTPS.values())
+    assert all(tls.get("/before/%03d" % n) == "v%d" % n for n in range(200))
+    lost = plain_writer.lost(tls) + tls_writer.lost(tls)
+    assert lost == [], lost[:10]
+    assert len(plain_writer.acked) > 50 and len(tls_writer.acked) > 50
+
+    # Plaintext is gone, and a client without a certificate is refused.
+    for url in HTTP.values():
+        try:
+            Gateway(url, timeout=3).status()
+            raise AssertionError("%s still answers plaintext" % url)
+        except (OSError, urllib.error.HTTPError, ValueError):
+            pass
+    try:
+        Gateway(HTTPS["adopt-host1"], cert=False, timeout=3).status()
+        raise AssertionError("a client without a certificate was served")
+    except (OSError, urllib.error.URLError):
+        pass
+
+    for name in HOSTS:
+        h = host(name)
+        # The collection's unit runs the member, with its data where the package had it; the
+        # package's unit and settings stay on disk, unused.
+        assert h.run("systemctl show etcd -p FragmentPath").stdout.strip() == "FragmentPath=/etc/systemd/system/etcd.service"
+        assert h.file("/etc/etcd/etcd.env").contains("^ETCD_DATA_DIR=/var/lib/etcd/default$")
+        assert h.file("/lib/systemd/system/etcd.service").exists and h.file("/etc/default/etcd").exists
+        # (its cmdline: root in these containers may not read another user's /proc/PID/exe)
+        assert h.run("tr '\\0' ' ' < /proc/$(systemctl show etcd -p MainPID --value)/cmdline").stdout.startswith(
+            "/usr/local/bin/etcd")
+        assert h.run("readlink -f /usr/local/bin/etcd").stdout.strip() == "/opt/etcd/v3.5.16/etcd"
+
+    # The figures: time to adopt, writes, and the longest gap between acknowledged writes (the
+    # longest time the cluster took no write, an upper bound of the time without a leader).
+    acked_times = sorted(float(v.split("-", 1)[1]) for w in (plain_writer, tls_writer) for v in w.acked.values())
+    gap = max(b - a for a, b in zip(acked_times, acked_times[1:]))
+    move_at = next(t for t, line in times if line.startswith(MOVE_PLAY))
+    note("adoption of 3 members (read, plan, take-over roll, TLS move roll): %.0f s; the TLS move from %.0f s on"
+         % (took, move_at - times[0][0]))
+    note("writes acknowledged: %d over plaintext, %d over TLS; lost: %d; failed (sent, not acknowledged): %d + %d"
+         % (len(plain_writer.acked), len(tls_writer.acked), len(lost), len(plain_writer.failed), len(tls_writer.failed)))
+    note("longest gap between acknowledged writes: %.2f s" % gap)
+    # The longest time no member named a leader (samples every 50 ms of every member, both schemes).
+    led = sorted(t for watch in watches for t, _name, _me, leader, _term in watch.samples if leader != "0")
+    terms = sorted({term for watch in watches for term in watch.terms()})
+    note("longest time without a leader: %.2f s; raft terms %d -> %d (%d elections or hand-overs)"
+         % (max(b - a for a, b in zip(led, led[1:])), terms[0], terms[-1], terms[-1] - terms[0]))
+
+    rc, out = playbook("adopt")
+    assert rc == 0, out[-4000:]
+    assert all(counts["changed"] == 0 for name, counts in recap(out).items() if name in HOSTS), recap(out)
+    assert "the collection's already" in out

@@ -1,0 +1,22 @@
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""The adoption of a running cluster (playbooks/adopt.yml): the plan, from each host's read.
+The decisions are plugins/module_utils/etcd_adopt.py's."""
+
+from ansible.errors import AnsibleFilterError
+
+# etcd_adopt is imported where it is used, so that loading this file stays cheap (docs/deploy.md).
+
+
+def adopt_plan(members, reads, inventory=None):
+    """See plugins/filter/adopt_plan.yml."""
+    if not isinstance(reads, dict):
+        raise AnsibleFilterError("adopt_plan: reads must be a dict of host -> the result of etcd_adopt_info")
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_adopt import adopt_plan as _adopt_plan
+
+    return _adopt_plan(list(members or []), reads, dict(inventory or {}))
+
+
+class FilterModule:
+    def filters(self):
+        return {"adopt_plan": adopt_plan}

@@ -1,0 +1,307 @@
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""The plan of an adoption (playbooks/adopt.yml): a running cluster that another tool or a package
+built becomes the collection's, member by member.
+
+Pure functions on plain data (no Ansible, no I/O): the module etcd_adopt_info reads each host (the
+running etcd's command line and environment, its unit, its own answer) and these decide, once, on
+the controller (filter raftops.etcd.adopt_plan): what each member keeps, what moves, what restarts,
+the role settings that keep its data where it is, and every refusal, each naming its host, before
+any host changes.
+"""
+
+from urllib.parse import urlsplit
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import HIDDEN, SECRET_SETTINGS
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy, version_tuple
+
+# The releases the collection deploys and rolls (the role's etcd_version rule: 3.4.0 or later; the
+# newest line it knows is 3.6).
+ADOPTABLE_FROM, ADOPTABLE_TO = (3, 4), (3, 6)
+# The first line that serves plaintext and TLS callers on one client port, which the move to TLS
+# without downtime needs (3.4.23 answers a plaintext call there with "use of closed network
+# connection", measured; 3.5.16 serves both, even with client certificate auth on).
+TAKE_OVER_FROM = (3, 5)
+# Values never shown (beside etcd_formats' SECRET_SETTINGS): a token or password of any setting.
+SECRET_KEY_PARTS = ("TOKEN", "PASSWORD", "SECRET")
+# The flags that take no value on etcd's command line (the others take the next word or =VALUE).
+BOOLEAN_FLAGS = frozenset((
+    "client-cert-auth", "peer-client-cert-auth", "auto-tls", "peer-auto-tls", "force-new-cluster",
+    "strict-reconfig-check", "enable-v2", "enable-pprof", "debug", "experimental-initial-corrupt-check",
+    "experimental-compact-hash-check-enabled", "unsafe-no-fsync", "enable-grpc-gateway",
+))
+# The settings whose plaintext or TLS form the plan reads.
+TLS_FILES = ("ETCD_CERT_FILE", "ETCD_KEY_FILE", "ETCD_TRUSTED_CA_FILE",
+             "ETCD_PEER_CERT_FILE", "ETCD_PEER_KEY_FILE", "ETCD_PEER_TRUSTED_CA_FILE")
+
+
+def _env_key(flag):
+    return "ETCD_" + flag.replace("-", "_").upper()
+
+
+def flag_settings(argv):
+    """The ETCD_* settings etcd's command line (argv without the program) gives, as etcd reads it:
+    --flag=value, --flag value, -flag value; a boolean flag alone is true."""
+    settings, args, i = {}, list(argv or []), 0
+    while i < len(args):
+        word = str(args[i])
+        i += 1
+        if not word.startswith("-"):
+            continue
+        flag = word.lstrip("-")
+        if "=" in flag:
+            flag, value = flag.split("=", 1)
+        elif flag in BOOLEAN_FLAGS or i >= len(args) or str(args[i]).startswith("-"):
+            value = "true"
+        else:
+            value, i = str(args[i]), i + 1
+        settings[_env_key(flag)] = value
+    return settings
+
+
+def effective_settings(argv, environ):
+    """What the running etcd goes by: its ETCD_* environment, and over it its command line (etcd
+    ignores a variable whose flag is also given). Returns (settings, source: key -> where from)."""
+    settings = {k: str(v) for k, v in (environ or {}).items() if str(k).startswith("ETCD_")}
+    source = {k: "environment" for k in settings}
+    for key, value in flag_settings(argv).items():
+        settings[key] = value
+        source[key] = "command line"
+    return settings, source
+
+
+def shown(settings):
+    """The settings as they may appear in any output: secret values hidden."""
+    return {k: (HIDDEN if k in SECRET_SETTINGS or any(part in k for part in SECRET_KEY_PARTS) else v)
+            for k, v in settings.items()}
+
+
+def _urls(text):
+    return [u.strip() for u in str(text or "").split(",") if u.strip()]
+
+
+def _url_parts(url):
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def member_reading(settings):
+    """The member a running etcd is, from its effective settings (etcd's defaults where unset)."""
+    name = settings.get("ETCD_NAME", "default")
+    peer = _urls(settings.get("ETCD_INITIAL_ADVERTISE_PEER_URLS") or "http://localhost:2380")
+    client = _urls(settings.get("ETCD_ADVERTISE_CLIENT_URLS") or "http://localhost:2379")
+    return dict(
+        name=name,
+        data_dir=settings.get("ETCD_DATA_DIR", ""),
+        wal_dir=settings.get("ETCD_WAL_DIR", ""),
+        listen_client_urls=_urls(settings.get("ETCD_LISTEN_CLIENT_URLS") or "http://localhost:2379"),
+        listen_peer_urls=_urls(settings.get("ETCD_LISTEN_PEER_URLS") or "http://localhost:2380"),
+        advertise_client_urls=client,
+        advertise_peer_urls=peer,
+        tls_files={k: settings[k] for k in TLS_FILES if settings.get(k)},
+        client_cert_auth=truthy(settings.get("ETCD_CLIENT_CERT_AUTH")),
+        peer_client_cert_auth=truthy(settings.get("ETCD_PEER_CLIENT_CERT_AUTH")),
+    )
+
+
+def _local_answer(read):
+    return read.get("local") or {}
+
+
+def _host_problems(record, read, inventory):
+    """Why this host's member cannot be adopted as it runs (each naming the host); [] when it can."""
+    host = record["host"]
+    if not read.get("running"):
+        return ["host %s: no etcd runs there (a stopped member?); adoption needs every member running and the "
+                "cluster healthy: start it (systemctl start %s) and run again" % (host, read.get("unit") or "etcd")]
+    problems = []
+    reading = member_reading(read.get("settings") or {})
+    if reading["name"] != record["name"]:
+        problems.append("host %s: NODE_NAME is %s, but the etcd there runs as member %s (its --name); set "
+                        "NODE_NAME=%s for %s in the inventory"
+                        % (host, record["name"], reading["name"], reading["name"], host))
+    local = _local_answer(read)
+    if local.get("error"):
+        problems.append("host %s: its etcd did not answer at %s: %s" % (host, local.get("endpoint"), local["error"]))
+    elif not local.get("status", {}).get("leader_id"):
+        problems.append("host %s: its member %s has no leader: the cluster is not healthy; adopt a healthy cluster"
+                        % (host, reading["name"]))
+    elif local.get("alarms"):
+        problems.append("host %s: the cluster raises alarms %s; clear them first (maintenance playbook)"
+                        % (host, ", ".join(local["alarms"])))
+    release = read.get("version") or ""
+    if release and not ADOPTABLE_FROM <= tuple(version_tuple(release)[:2]) <= ADOPTABLE_TO:
+        problems.append("host %s: it runs etcd %s, which the collection does not handle (3.4 to 3.6); upgrade or "
+                        "downgrade it with the tool that installed it first" % (host, release))
+    if not reading["data_dir"]:
+        problems.append("host %s: its etcd has no --data-dir (ETCD_DATA_DIR): etcd then keeps its data in %s.etcd "
+                        "below its working directory; set ETCD_DATA_DIR to that path and restart it first"
+                        % (host, reading["name"]))
+    schemes = {_url_parts(u)[0] for u in reading["advertise_peer_urls"] + reading["advertise_client_urls"]}
+    if _adopted(read, inventory):
+        return problems + _address_problems(record, reading)
+    if schemes != {"http"} or reading["tls_files"]:
+        problems.append("host %s: its etcd already serves TLS (peer URLs %s); adopting a cluster with certificates "
+                        "of its own is not built yet: only a plaintext cluster can be adopted"
+                        % (host, ", ".join(reading["advertise_peer_urls"])))
+    else:
+        problems += _address_problems(record, reading)
+    wanted_unit = inventory.get("unit") or "etcd.service"
+    if read.get("unit") != wanted_unit:
+        problems.append("host %s: its etcd runs %s, not under the systemd unit %s this collection writes "
+                        "(etcd_instance); adopting another unit name is not built yet"
+                        % (host, "as unit " + read["unit"] if read.get("unit") else "outside systemd", wanted_unit))
+    if read.get("user") in (None, "", "root"):
+        problems.append("host %s: its etcd runs as %s; the collection runs etcd as a system user, which must own "
+                        "the data dir: run it as one first" % (host, read.get("user") or "an unknown user"))
+    return problems
+
+
+def _adopted(read, inventory):
+    """Whether the running etcd is the collection's already: its unit reads the role's settings."""
+    return bool(inventory.get("env_path")) and inventory["env_path"] in (read.get("env_files") or [])
+
+
+def _address_problems(record, reading):
+    host, problems = record["host"], []
+    _scheme, address, peer_port = _url_parts(reading["advertise_peer_urls"][0])
+    wanted = _url_parts(record["peer_url"])[1]
+    if address != wanted:
+        problems.append("host %s: its member advertises peer URL %s, not at the inventory's address %s; set "
+                        "etcd_address=%s for %s" % (host, reading["advertise_peer_urls"][0], wanted, address, host))
+    if not peer_port:
+        problems.append("host %s: its peer URL %s names no port" % (host, reading["advertise_peer_urls"][0]))
+    if not _url_parts(reading["advertise_client_urls"][0])[2]:
+        problems.append("host %s: its client URL %s names no port" % (host, reading["advertise_client_urls"][0]))
+    return problems
+
+
+def _cluster_problems(members, reads):
+    """The members of the running cluster the inventory lacks, and hosts of another cluster."""
+    problems, names = [], {m["name"] for m in members}
+    clusters = {}
+    for record in members:
+        status = _local_answer(reads.get(record["host"]) or {}).get("status") or {}
+        if status.get("cluster_id"):
+            clusters.setdefault(status["cluster_id"], []).append(record["host"])
+    if len(clusters) > 1:
+        problems.append("the hosts belong to different clusters: %s; adopt one cluster per inventory" % "; ".join(
+            "cluster %s: %s" % (cid, ", ".join(hosts)) for cid, hosts in sorted(clusters.items())))
+    seen = {}
+    for record in members:
+        for member in _local_answer(reads.get(record["host"]) or {}).get("members") or []:
+            seen.setdefault(member.get("name") or member.get("id_hex") or "?", member)
+    for name, member in sorted(seen.items()):
+        if name not in names:
+            problems.append("member %s (peer URL %s) of the running cluster is not in the inventory: add its host "
+                            "with NODE_NAME=%s, or remove the member first; every member is adopted together"
+                            % (name, ", ".join(member.get("peer_urls") or []) or "none", name))
+    versions = {read.get("version") for read in reads.values() if read.get("running") and read.get("version")}
+    if len(versions) > 1:
+        problems.append("the members run different releases (%s); finish that upgrade first" % ", ".join(sorted(versions)))
+    return problems
+
+
+def adopt_plan(members, reads, inventory=None):
+    """The adoption of the cluster the inventory's ``members`` (the validated records of filter
+    members) run, from each host's read (``reads``: host -> etcd_adopt_info's result; a host missing
+    there did not answer). ``inventory``: what the inventory asks (unit: the collection's unit name,
+    env_path: the role's settings file, tls: etcd_tls, version: etcd_version when set).
+
+    Returns refusal ('' when the adoption may go on, else every problem, each naming its host, and
+    that nothing was changed), lines (host -> what stays, moves and restarts), hosts (host -> the role
+    settings that keep the member's data, ports and user as they are), version (the release the
+    members run, which the collection installs), cluster_id, phase (take_over, or move when every
+    member is the collection's already) and blocked ('' when the plan may be carried out, else why
+    not, naming the hosts: the read and the plan still hold).
+    """
+    inventory = inventory or {}
+    reads = reads or {}
+    problems = []
+    if reads and not [h for h, r in reads.items() if not r.get("failed") and not r.get("unreachable")]:
+        problems.append("no host answered")
+    if not truthy(inventory.get("tls", True)):
+        problems.append("etcd_tls is false, but an adopted cluster ends with TLS and client and peer certificate "
+                        "auth like every cluster of the collection; leave etcd_tls unset")
+    for record in members:
+        read = reads.get(record["host"])
+        if read is None or read.get("failed") or read.get("unreachable") or "running" not in read:
+            problems.append("host %s: its read failed or it is unreachable (%s), so nothing can be decided about its "
+                            "member" % (record["host"], (read or {}).get("msg") or "see above"))
+            continue
+        problems += _host_problems(record, read, inventory)
+    problems += _cluster_problems(members, reads)
+    running = [reads[m["host"]] for m in members if (reads.get(m["host"]) or {}).get("running")]
+    version = next((r.get("version") for r in running if r.get("version")), "")
+    if inventory.get("version") and version and str(inventory["version"]) != version:
+        problems.append("etcd_version is %s, but the cluster runs %s; adoption keeps the release: leave etcd_version "
+                        "unset, and upgrade once the cluster is adopted (upgrade playbook)" % (inventory["version"], version))
+    adopted = [m["host"] for m in members if _adopted(reads.get(m["host"]) or {}, inventory)]
+    moved = [m["host"] for m in members if m["host"] in adopted and member_reading(
+        reads[m["host"]].get("settings") or {})["advertise_peer_urls"][0].startswith("https://")]
+    if moved and len(adopted) < len(members):
+        problems.append("hosts %s are the collection's and serve TLS already, but %s not: an adoption cannot go on "
+                        "from there; see docs/adopt.md, the way back" % (
+                            ", ".join(moved), ", ".join(m["host"] for m in members if m["host"] not in adopted)))
+    # take_over: the role takes each member over serving TLS beside plaintext, then moves it to TLS;
+    # move: every member is the collection's already (a re-run, or a run stopped between the two).
+    plan = dict(refusal="", lines={}, hosts={}, version=version, cluster_id="", blocked="",
+                phase="move" if len(adopted) == len(members) else "take_over")
+    if problems:
+        plan["refusal"] = "; ".join(problems) + "; nothing was changed"
+        return plan
+    plan["blocked"] = _take_over_blocked(members, reads) if plan["phase"] == "take_over" else ""
+    leader_id = _local_answer(running[0]).get("status", {}).get("leader_id")
+    plan["cluster_id"] = _local_answer(running[0]).get("status", {}).get("cluster_id", "")
+    for record in members:
+        read = reads[record["host"]]
+        reading = member_reading(read["settings"])
+        status = _local_answer(read).get("status") or {}
+        plan["hosts"][record["host"]] = dict(
+            etcd_data_dir=reading["data_dir"],
+            etcd_wal_dir=reading["wal_dir"],
+            etcd_user=read["user"],
+            etcd_peer_port=_url_parts(reading["advertise_peer_urls"][0])[2],
+            etcd_client_port=_url_parts(reading["advertise_client_urls"][0])[2],
+        )
+        leader = status.get("member_id") == leader_id
+        plan["lines"][record["host"]] = (
+            ["member %s, cluster %s: the collection's already (its unit reads %s); the role converges it"
+             % (record["name"], plan["cluster_id"], inventory["env_path"])]
+            if record["host"] in adopted else _member_lines(record, read, reading, leader))
+    return plan
+
+
+def _take_over_blocked(members, reads):
+    """Why the plaintext cluster cannot be moved to TLS as it runs: members on a release before 3.5."""
+    old = ["%s (%s)" % (m["host"], reads[m["host"]].get("version") or "release unknown") for m in members
+           if tuple(version_tuple(reads[m["host"]].get("version") or "0.0.0")[:2]) < TAKE_OVER_FROM]
+    if not old:
+        return ""
+    return ("the take-over cannot go on: %s run etcd before 3.5, which cannot serve plaintext and TLS callers on one "
+            "client port, as the move to TLS without downtime needs; upgrade the cluster to 3.5 first with the "
+            "packages that installed it (Debian 13's etcd-server is 3.5.16), one member at a time, then run the "
+            "adoption again; nothing was changed" % ", ".join(old))
+
+
+def _member_lines(record, read, reading, leader):
+    peer, client = reading["advertise_peer_urls"][0], reading["advertise_client_urls"][0]
+    return [
+        "member %s, cluster %s%s" % (record["name"], (_local_answer(read).get("status") or {}).get("cluster_id", "?"),
+                                     ", the leader: restarted last" if leader else ""),
+        "stays: the data in %s%s, owned by %s; the member's name, ID and place in the cluster" % (
+            reading["data_dir"], " (WAL in %s)" % reading["wal_dir"] if reading["wal_dir"] else "", read["user"]),
+        "moves: binaries %s -> the collection's etcd %s; unit %s%s -> the collection's %s (the old one stays on disk, "
+        "shadowed, never started again); settings from %s -> the collection's" % (
+            read.get("exe") or "?", read.get("version") or "?", read.get("unit"),
+            " (%s)" % read["unit_path"] if read.get("unit_path") else "", read.get("unit"),
+            ", ".join(read.get("env_files") or []) or "its command line"),
+        "moves: plaintext -> TLS with client and peer certificate auth: peer URL %s -> %s, client URL %s -> %s" % (
+            peer, peer.replace("http://", "https://", 1), client, client.replace("http://", "https://", 1)),
+        "restarts: twice, one member at a time after a health and catch-up gate, the leader last: first to serve "
+        "TLS beside plaintext, then to drop plaintext (its peer URL moves to https right before)",
+    ]

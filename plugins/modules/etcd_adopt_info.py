@@ -1,0 +1,257 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+DOCUMENTATION = r"""
+---
+module: etcd_adopt_info
+short_description: Read the etcd a host runs that another tool or a package set up
+version_added: 0.4.0
+description:
+  - Reads, without changing anything, what the adoption of a running etcd member needs to know
+    (playbooks/adopt.yml, docs/adopt.md) - the running etcd's command line and environment
+    (C(/proc/PID/cmdline) and C(/proc/PID/environ), or as its unit gives it where root may not read
+    another user's process) and from them the settings it goes by (its
+    command line over its environment, as etcd reads them), its binary, the user it runs as, its
+    systemd unit with the unit's file, state and environment files, and its own answer - its
+    release, status (member and cluster ID, leader), member list and alarms, asked at its advertised
+    client URL.
+  - Only C(ETCD_*) variables of the environment are read; values of settings whose name holds
+    TOKEN, PASSWORD or SECRET, and of the discovery URL, are returned as C(<hidden>).
+  - The adoption's decisions are made from these reads on the controller, by the filter
+    P(raftops.etcd.adopt_plan#filter).
+extends_documentation_fragment:
+  - raftops.etcd.common
+attributes:
+  check_mode:
+    support: full
+    details:
+      - It only reads.
+options:
+  timeout:
+    description: Seconds to wait for the host's etcd to answer.
+    type: float
+    default: 5
+notes:
+  - A member that serves TLS is asked with its own server pair and CA (its C(ETCD_CERT_FILE),
+    C(ETCD_KEY_FILE) and C(ETCD_TRUSTED_CA_FILE)); run it with become.
+seealso:
+  - module: raftops.etcd.etcd_host_info
+"""
+
+EXAMPLES = r"""
+- name: Read the running etcd of each member before adopting it
+  raftops.etcd.etcd_adopt_info:
+  register: adopt_read
+"""
+
+RETURN = r"""
+running:
+  description: Whether an etcd process runs on the host.
+  returned: always
+  type: bool
+  sample: true
+pid:
+  description: Its process ID.
+  returned: when running
+  type: int
+  sample: 4711
+exe:
+  description: Its binary.
+  returned: when running
+  type: str
+  sample: /usr/bin/etcd
+user:
+  description: The user it runs as.
+  returned: when running
+  type: str
+  sample: etcd
+unit:
+  description: The systemd unit it runs under; empty outside systemd.
+  returned: always
+  type: str
+  sample: etcd.service
+unit_path:
+  description: The unit's file.
+  returned: always
+  type: str
+  sample: /lib/systemd/system/etcd.service
+unit_file_state:
+  description: Whether the unit is enabled (systemd's UnitFileState).
+  returned: always
+  type: str
+  sample: enabled
+env_files:
+  description: The unit's environment files.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/default/etcd]
+settings:
+  description: The C(ETCD_*) settings the running etcd goes by (secrets hidden).
+  returned: when running
+  type: dict
+  sample: {"ETCD_NAME": "etcd-host0", "ETCD_DATA_DIR": "/var/lib/etcd/default"}
+environment_from:
+  description: >-
+    Where its environment was read - C(process) (C(/proc/PID/environ)), or C(unit), as its unit gives
+    it (C(Environment=), then each C(EnvironmentFile=)) where root may not read another user's
+    process (a container without C(CAP_SYS_PTRACE)).
+  returned: when running
+  type: str
+  sample: process
+sources:
+  description: Where each setting comes from, C(environment) or C(command line).
+  returned: when running
+  type: dict
+  sample: {"ETCD_NAME": "environment"}
+version:
+  description: The release its etcd answers with; empty when it did not answer.
+  returned: always
+  type: str
+  sample: 3.4.23
+local:
+  description: >-
+    Its etcd's own answer at C(endpoint): C(status) (member_id, cluster_id, leader_id, ...),
+    C(members) (the member list), C(alarms), or C(error).
+  returned: when running
+  type: dict
+"""
+
+import os
+import pwd
+import shlex
+import shutil
+import subprocess
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_adopt
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdClient, EtcdError
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import parse_environment
+
+
+def _read(path, mode="rb"):
+    with open(path, mode) as handle:
+        return handle.read()
+
+
+def _etcd_pid():
+    """The oldest process whose program is etcd (a server, not etcdctl or etcdutl)."""
+    pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+    for pid in pids:
+        try:
+            if _read("/proc/%d/comm" % pid, "r").strip() == "etcd":
+                return pid
+        except OSError:
+            continue
+    return None
+
+
+def _unit_of(pid):
+    for line in _read("/proc/%d/cgroup" % pid, "r").splitlines():
+        for part in reversed(line.split(":", 2)[-1].split("/")):
+            if part.endswith(".service"):
+                return part
+    return ""
+
+
+def _unit_properties(unit):
+    if not unit:
+        return {}
+    out = subprocess.run(["systemctl", "show", unit, "-p", "FragmentPath", "-p", "UnitFileState", "-p", "EnvironmentFiles",
+                          "-p", "Environment"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False).stdout
+    props = {}
+    for line in out.splitlines():
+        key, _sep, value = line.partition("=")
+        props.setdefault(key, []).append(value)
+    return props
+
+
+def _environment(pid, props, env_files):
+    """The running etcd's environment, and where it was read: from the process, or - where reading
+    another user's process needs a capability root lacks (a container without CAP_SYS_PTRACE) - as
+    its unit gives it (Environment=, then each EnvironmentFile=, which systemd lets override it)."""
+    try:
+        text = _read("/proc/%d/environ" % pid).decode(errors="replace")
+        return dict(item.split("=", 1) for item in text.split("\0") if "=" in item), "process"
+    except PermissionError:
+        pass
+    environ = dict(item.split("=", 1) for line in props.get("Environment") or [] for item in shlex.split(line)
+                   if "=" in item)
+    for path in env_files:
+        try:
+            environ.update(parse_environment(_read(path, "r")))
+        except OSError:
+            continue  # an optional file (EnvironmentFile=-PATH) that is not there
+    return environ, "unit"
+
+
+def _exe(pid, argv):
+    try:
+        return os.readlink("/proc/%d/exe" % pid)
+    except PermissionError:
+        return shutil.which(argv[0]) or argv[0]
+
+
+def _user_of(pid):
+    for line in _read("/proc/%d/status" % pid, "r").splitlines():
+        if line.startswith("Uid:"):
+            uid = int(line.split()[1])
+            try:
+                return pwd.getpwuid(uid).pw_name
+            except KeyError:
+                return str(uid)
+    return ""
+
+
+def _local_answer(settings, timeout):
+    """The running etcd's own answer at its first advertised client URL (it listens there)."""
+    endpoint = etcd_adopt.member_reading(settings)["advertise_client_urls"][0]
+    answer = dict(endpoint=endpoint)
+    try:
+        # Over TLS with the member's own pair, which its CA trusts.
+        client = EtcdClient(endpoint, timeout=timeout, ca_cert=settings.get("ETCD_TRUSTED_CA_FILE"),
+                            client_cert=settings.get("ETCD_CERT_FILE"), client_key=settings.get("ETCD_KEY_FILE"))
+        answer["version"] = client.version().get("etcdserver", "")
+        answer["status"] = client.status()
+        answer["members"] = client.member_list()
+        answer["alarms"] = sorted({a["alarm"] for a in client.alarms() if a["alarm"] != "NONE"})
+    except (EtcdError, OSError, ValueError) as exc:
+        answer["error"] = str(exc)
+    return answer
+
+
+def read_host(timeout):
+    pid = _etcd_pid()
+    result = dict(running=pid is not None, unit="", unit_path="", unit_file_state="", env_files=[], version="")
+    if pid is None:
+        return result
+    argv = [a for a in _read("/proc/%d/cmdline" % pid).decode(errors="replace").split("\0") if a]
+    unit = _unit_of(pid)
+    props = _unit_properties(unit)
+    env_files = [v.split(" (")[0] for v in props.get("EnvironmentFiles") or [] if v]
+    environ, environment_from = _environment(pid, props, env_files)
+    settings, sources = etcd_adopt.effective_settings(argv[1:], environ)
+    local = _local_answer(settings, timeout)
+    result.update(
+        pid=pid, exe=_exe(pid, argv), user=_user_of(pid), unit=unit,
+        unit_path=(props.get("FragmentPath") or [""])[0], unit_file_state=(props.get("UnitFileState") or [""])[0],
+        env_files=env_files, environment_from=environment_from,
+        settings=etcd_adopt.shown(settings), sources=sources, version=local.pop("version", ""), local=local)
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(timeout=dict(type="float", default=5)), supports_check_mode=True)
+    try:
+        result = read_host(module.params["timeout"])
+    except OSError as exc:
+        module.fail_json(msg="reading the running etcd failed: %s" % exc)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""The adoption's plan (module_utils/etcd_adopt.py): the settings a running etcd goes by, what each
+member keeps, moves and restarts, and every refusal, each naming its host."""
+
+import copy
+
+import pytest
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_adopt import (
+    adopt_plan,
+    effective_settings,
+    flag_settings,
+    member_reading,
+    shown,
+)
+
+INVENTORY = {"unit": "etcd.service", "env_path": "/etc/etcd/etcd.env"}
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--name", "a", "--data-dir=/d"], {"ETCD_NAME": "a", "ETCD_DATA_DIR": "/d"}),
+    (["-name", "a"], {"ETCD_NAME": "a"}),
+    (["--client-cert-auth", "--name", "a"], {"ETCD_CLIENT_CERT_AUTH": "true", "ETCD_NAME": "a"}),
+    (["--debug"], {"ETCD_DEBUG": "true"}),
+    (["--listen-client-urls", "http://a:1,http://b:1"], {"ETCD_LISTEN_CLIENT_URLS": "http://a:1,http://b:1"}),
+    (["stray", "--enable-v2=false"], {"ETCD_ENABLE_V2": "false"}),
+    ([], {}),
+])
+def test_the_command_line_reads_as_etcd_reads_it(argv, expected):
+    assert flag_settings(argv) == expected
+
+
+def test_the_command_line_wins_over_the_environment_and_only_etcd_variables_count():
+    settings, source = effective_settings(["--name", "flag"], {"ETCD_NAME": "env", "ETCD_DATA_DIR": "/d", "HOME": "/root"})
+    assert settings == {"ETCD_NAME": "flag", "ETCD_DATA_DIR": "/d"}
+    assert source == {"ETCD_NAME": "command line", "ETCD_DATA_DIR": "environment"}
+
+
+def test_secrets_are_never_shown():
+    assert shown({"ETCD_DISCOVERY": "https://d/t", "ETCD_DISCOVERY_TOKEN": "t", "ETCD_NAME": "a"}) == {
+        "ETCD_DISCOVERY": "<hidden>", "ETCD_DISCOVERY_TOKEN": "<hidden>", "ETCD_NAME": "a"}
+
+
+def test_etcd_defaults_fill_what_is_unset():
+    reading = member_reading({})
+    assert reading["name"] == "default" and reading["data_dir"] == ""
+    assert reading["advertise_peer_urls"] == ["http://localhost:2380"] and reading["tls_files"] == {}
+
+
+def record(i, name=None):
+    address = "10.0.0.%d" % (10 + i)
+    return dict(host="h%d" % i, name=name or "m%d" % i, address=address,
+                peer_url="https://%s:2380" % address, client_url="https://%s:2379" % address)
+
+
+MEMBERS = [record(i) for i in range(3)]
+CLUSTER = [dict(id=100 + i, name="m%d" % i, peer_urls=["http://10.0.0.%d:2380" % (10 + i)]) for i in range(3)]
+
+
+def read(i, **change):
+    address = "10.0.0.%d" % (10 + i)
+    result = dict(
+        running=True, exe="/usr/bin/etcd", user="etcd", unit="etcd.service", unit_path="/lib/systemd/system/etcd.service",
+        env_files=["/etc/default/etcd"], version="3.4.23",
+        settings=dict(ETCD_NAME="m%d" % i, ETCD_DATA_DIR="/var/lib/etcd/default",
+                      ETCD_INITIAL_ADVERTISE_PEER_URLS="http://%s:2380" % address,
+                      ETCD_ADVERTISE_CLIENT_URLS="http://%s:2379" % address),
+        local=dict(endpoint="http://%s:2379" % address, members=copy.deepcopy(CLUSTER), alarms=[],
+                   status=dict(member_id=100 + i, leader_id=102, cluster_id="c1")))
+    for key, value in change.items():
+        if key in ("ETCD_NAME", "ETCD_DATA_DIR", "ETCD_INITIAL_ADVERTISE_PEER_URLS", "ETCD_CERT_FILE"):
+            result["settings"][key] = value
+        elif value is None:
+            result.pop(key)  # a read whose module failed, as failed_when: false registers it
+        else:
+            result[key] = value
+    return result
+
+
+def reads(**changes):
+    return {"h%d" % i: read(i, **changes.get("h%d" % i, {})) for i in range(3)}
+
+
+def test_a_healthy_package_cluster_is_planned_keeping_its_data_ports_user_and_release():
+    plan = adopt_plan(MEMBERS, reads(), INVENTORY)
+    assert plan["refusal"] == "" and plan["phase"] == "take_over"
+    assert plan["version"] == "3.4.23" and plan["cluster_id"] == "c1"
+    assert plan["hosts"]["h1"] == dict(etcd_data_dir="/var/lib/etcd/default", etcd_wal_dir="", etcd_user="etcd",
+                                       etcd_peer_port=2380, etcd_client_port=2379)
+    assert plan["lines"]["h2"][0] == "member m2, cluster c1, the leader: restarted last"
+    assert "peer URL http://10.0.0.10:2380 -> https://10.0.0.10:2380" in plan["lines"]["h0"][3]
+    # Planned, but not carried out: 3.4 cannot serve both schemes on one client port.
+    assert plan["blocked"] == (
+        "the take-over cannot go on: h0 (3.4.23), h1 (3.4.23), h2 (3.4.23) run etcd before 3.5, which cannot serve "
+        "plaintext and TLS callers on one client port, as the move to TLS without downtime needs; upgrade the cluster "
+        "to 3.5 first with the packages that installed it (Debian 13's etcd-server is 3.5.16), one member at a time, "
+        "then run the adoption again; nothing was changed")
+
+
+@pytest.mark.parametrize("release", ["3.5.16", "3.6.4"])
+def test_a_cluster_on_3_5_or_later_may_be_taken_over(release):
+    plan = adopt_plan(MEMBERS, reads(**{"h%d" % i: dict(version=release) for i in range(3)}), INVENTORY)
+    assert plan["refusal"] == "" and plan["phase"] == "take_over" and plan["blocked"] == ""
+    assert plan["version"] == release
+
+
+def test_a_member_whose_release_is_unknown_blocks_the_take_over():
+    plan = adopt_plan(MEMBERS, reads(**{"h%d" % i: dict(version="3.5.16") for i in range(2)}, h2=dict(version="")),
+                      INVENTORY)
+    assert plan["refusal"] == ""
+    assert plan["blocked"].startswith("the take-over cannot go on: h2 (release unknown) run etcd before 3.5")
+
+
+def test_a_cluster_the_collection_runs_already_is_only_converged():
+    adopted = {"h%d" % i: dict(env_files=["/etc/etcd/etcd.env"], ETCD_CERT_FILE="/etc/etcd/pki/server.pem",
+                               ETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.0.%d:2380" % (10 + i)) for i in range(3)}
+    plan = adopt_plan(MEMBERS, reads(**adopted), INVENTORY)
+    assert plan["refusal"] == "" and plan["phase"] == "move" and plan["blocked"] == ""
+    assert plan["lines"]["h0"] == ["member m0, cluster c1: the collection's already (its unit reads /etc/etcd/etcd.env); "
+                                   "the role converges it"]
+
+
+def test_a_run_stopped_after_the_take_over_goes_on_with_the_move():
+    adopted = {"h%d" % i: dict(env_files=["/etc/etcd/etcd.env"]) for i in range(3)}
+    assert adopt_plan(MEMBERS, reads(**adopted), INVENTORY)["phase"] == "move"
+    partly = {"h0": dict(env_files=["/etc/etcd/etcd.env"])}
+    assert adopt_plan(MEMBERS, reads(**partly), INVENTORY)["phase"] == "take_over"
+
+
+@pytest.mark.parametrize("members, changes, inventory, expected", [
+    ([record(0), record(1, name="etcd-b"), record(2)], {}, INVENTORY,
+     "host h1: NODE_NAME is etcd-b, but the etcd there runs as member m1 (its --name); set NODE_NAME=m1 for h1 "
+     "in the inventory"),
+    (MEMBERS[:2], {}, INVENTORY,
+     "member m2 (peer URL http://10.0.0.12:2380) of the running cluster is not in the inventory: add its host with "
+     "NODE_NAME=m2, or remove the member first; every member is adopted together"),
+    (MEMBERS, {"h2": dict(running=False)}, INVENTORY,
+     "host h2: no etcd runs there (a stopped member?); adoption needs every member running and the cluster healthy: "
+     "start it (systemctl start etcd.service) and run again"),
+    (MEMBERS, {"h1": dict(failed=True)}, INVENTORY,
+     "host h1: its read failed or it is unreachable (see above), so nothing can be decided about its member"),
+    (MEMBERS, {"h1": dict(running=None, msg="MODULE FAILURE")}, INVENTORY,
+     "host h1: its read failed or it is unreachable (MODULE FAILURE)"),
+    (MEMBERS, {"h1": dict(unreachable=True)}, INVENTORY,
+     "host h1: its read failed or it is unreachable"),
+    (MEMBERS, {"h0": dict(local=dict(endpoint="http://10.0.0.10:2379", error="connection refused"))}, INVENTORY,
+     "host h0: its etcd did not answer at http://10.0.0.10:2379: connection refused"),
+    (MEMBERS, {"h0": dict(local=dict(status=dict(leader_id=0, cluster_id="c1"), members=CLUSTER))}, INVENTORY,
+     "host h0: its member m0 has no leader: the cluster is not healthy"),
+    (MEMBERS, {"h0": dict(local=dict(status=dict(leader_id=102, cluster_id="c1"), members=CLUSTER, alarms=["NOSPACE"]))},
+     INVENTORY, "host h0: the cluster raises alarms NOSPACE"),
+    (MEMBERS, {"h%d" % i: dict(version="3.3.27") for i in range(3)}, INVENTORY,
+     "host h0: it runs etcd 3.3.27, which the collection does not handle (3.4 to 3.6)"),
+    (MEMBERS, {"h1": dict(version="3.5.16")}, INVENTORY,
+     "the members run different releases (3.4.23, 3.5.16); finish that upgrade first"),
+    (MEMBERS, {}, dict(INVENTORY, version="3.5.1"),
+     "etcd_version is 3.5.1, but the cluster runs 3.4.23; adoption keeps the release"),
+    (MEMBERS, {"h0": dict(ETCD_DATA_DIR="")}, INVENTORY,
+     "host h0: its etcd has no --data-dir (ETCD_DATA_DIR)"),
+    (MEMBERS, {"h0": dict(ETCD_CERT_FILE="/etc/ssl/etcd.pem")}, INVENTORY,
+     "host h0: its etcd already serves TLS (peer URLs http://10.0.0.10:2380); adopting a cluster with certificates "
+     "of its own is not built yet"),
+    (MEMBERS, {"h0": dict(ETCD_INITIAL_ADVERTISE_PEER_URLS="http://10.0.0.99:2380")}, INVENTORY,
+     "host h0: its member advertises peer URL http://10.0.0.99:2380, not at the inventory's address 10.0.0.10; set "
+     "etcd_address=10.0.0.99 for h0"),
+    (MEMBERS, {"h0": dict(unit="etcd-server.service")}, INVENTORY,
+     "host h0: its etcd runs as unit etcd-server.service, not under the systemd unit etcd.service this collection writes"),
+    (MEMBERS, {"h0": dict(unit="")}, INVENTORY, "host h0: its etcd runs outside systemd"),
+    (MEMBERS, {"h0": dict(user="root")}, INVENTORY, "host h0: its etcd runs as root"),
+    (MEMBERS, {"h0": dict(local=dict(status=dict(leader_id=1, cluster_id="c2"), members=CLUSTER, alarms=[]))}, INVENTORY,
+     "the hosts belong to different clusters: cluster c1: h1, h2; cluster c2: h0"),
+    (MEMBERS, {}, dict(INVENTORY, tls=False), "etcd_tls is false, but an adopted cluster ends with TLS"),
+    (MEMBERS, {"h0": dict(env_files=["/etc/etcd/etcd.env"], ETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.0.10:2380")},
+     INVENTORY, "hosts h0 are the collection's and serve TLS already, but h1, h2 not"),
+])
+def test_what_cannot_be_adopted_is_refused_naming_the_host(members, changes, inventory, expected):
+    plan = adopt_plan(members, reads(**changes), inventory)
+    assert expected in plan["refusal"], plan["refusal"]
+    assert plan["refusal"].endswith("; nothing was changed")
+    assert plan["hosts"] == {} and plan["lines"] == {}
+
+
+def test_a_host_that_did_not_answer_at_all_is_named():
+    plan = adopt_plan(MEMBERS, {h: r for h, r in reads().items() if h != "h2"}, INVENTORY)
+    assert "host h2: its read failed or it is unreachable" in plan["refusal"]
