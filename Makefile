@@ -15,7 +15,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Molecule scenarios in two lanes that run side by side (tests/testbed/lanes.sh), balanced by their
 # measured durations (chaos, the fault campaign's sample, about 4 minutes, in the first); `make molecule
 # MOLECULE_LANES=pki` runs one scenario.
-MOLECULE_LANES ?= "default pki hardening maintenance recovery chaos" "proxy upgrade restore membership discovery"
+MOLECULE_LANES ?= "default pki hardening maintenance recovery chaos" "proxy upgrade restore membership discovery adopt"
 SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
 # prometheus brings promtool, which the unit tests run on the shipped alert rules.
 SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck openssl prometheus
