@@ -27,6 +27,10 @@ description:
     authenticated.
   - V(pruned) deletes the backups beyond the newest O(target.keep) or older than O(target.max_age_days), never the
     newest one; V(listed) lists the backups.
+  - V(recipient) returns the public key of O(key_file) (made when missing), which the etcd role gives the members
+    that push their scheduled snapshots (C(etcd_backup_push)); a backup sealed to it opens with O(key_file) only.
+  - Backups are compressed (O(compression)) and then sealed to the X25519 public key of O(key_file) (format
+    version 3); backups of versions 1 and 2 are read too.
   - V(sealed) and V(unsealed) only encrypt O(src) into O(dest) or verify and decrypt it, for targets the module
     does not reach itself (SSH targets, which the role writes with M(ansible.builtin.copy) and reads with
     M(ansible.builtin.fetch)).
@@ -44,8 +48,15 @@ options:
     description:
       - What to do; see the description.
     type: str
-    choices: [present, fetched, pruned, listed, sealed, unsealed]
+    choices: [present, fetched, pruned, listed, sealed, unsealed, recipient]
     default: present
+  compression:
+    description:
+      - V(present), V(sealed) - how the snapshot is compressed before it is encrypted, recorded in the
+        authenticated header.
+    type: str
+    choices: [none, zlib, lzma]
+    default: zlib
   target:
     description:
       - The target, as an item of the role's C(etcd_backup_targets). Required except for V(sealed) and V(unsealed),
@@ -98,7 +109,7 @@ options:
     description:
       - The key, base64 of 32 random bytes, readable by its owner only (mode 0600; a key others can read, or not
         32 bytes long, is refused).
-      - V(present) and V(sealed) create it, mode 0600, when it does not exist. Keep a copy of it somewhere safe
+      - V(present), V(sealed) and V(recipient) create it, mode 0600, when it does not exist. Keep a copy of it somewhere safe
         and apart from the backups - without it no backup can be read.
     type: path
     required: true
@@ -217,9 +228,24 @@ key_id:
   sample: 4f2a9c01d3b7e655
 key_created:
   description: Whether O(key_file) was created by this run.
-  returned: V(present), V(sealed)
+  returned: V(present), V(sealed), V(recipient)
   type: bool
   sample: false
+public_key:
+  description: The X25519 public key of O(key_file), base64; it seals backups, it cannot open them.
+  returned: V(recipient), except in check mode when the key file does not exist yet
+  type: str
+  sample: 3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08=
+compression:
+  description: How the snapshot was compressed before encryption (none, zlib or lzma).
+  returned: V(present) and V(sealed) when something was sealed, V(fetched) and V(unsealed) when not in check mode
+  type: str
+  sample: zlib
+compressed_size:
+  description: Size in bytes of the compressed snapshot the backup holds.
+  returned: V(present) and V(sealed) when something was sealed, V(fetched) and V(unsealed) when not in check mode
+  type: int
+  sample: 20480311
 encrypt_seconds:
   description: Seconds spent sealing the snapshot.
   returned: V(present) and V(sealed) when something was sealed
@@ -270,6 +296,7 @@ deleted:
   sample: [etcd-snapshot-20260701T120000Z.db.enc]
 """
 
+import base64
 import io
 import os
 import tempfile
@@ -279,17 +306,15 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 
-FORMAT = "raftops-etcd-backup-%d" % crypto.VERSION
-
-
 class TargetError(Exception):
     """A target, key or object that cannot be used; the message names it."""
 
 
 def argument_spec():
     return dict(
-        state=dict(type="str", choices=["present", "fetched", "pruned", "listed", "sealed", "unsealed"],
+        state=dict(type="str", choices=["present", "fetched", "pruned", "listed", "sealed", "unsealed", "recipient"],
                    default="present"),
+        compression=dict(type="str", choices=list(crypto.CODECS), default=crypto.DEFAULT_CODEC),
         target=dict(type="dict", options=dict(
             name=dict(type="str", required=True),
             type=dict(type="str", choices=["s3", "ssh"], default="s3"),
@@ -315,7 +340,7 @@ def argument_spec():
 
 
 REQUIRED = dict(present=("target", "src"), fetched=("target", "name", "dest"), pruned=("target",),
-                listed=("target",), sealed=("src", "dest"), unsealed=("src", "dest"))
+                listed=("target",), sealed=("src", "dest"), unsealed=("src", "dest"), recipient=())
 
 
 # -- S3 ------------------------------------------------------------------------------------------
@@ -384,7 +409,7 @@ class Bucket:
         """The checked header of object ``name`` (crypto.read_header), from its first bytes only;
         the BackupCryptoError it raises when it cannot be read or is not authentic."""
         what = "object %s on target %s" % (name, self.name)
-        size = crypto.HEADER.size + crypto.LABEL_LENGTH.size + crypto.MAX_LABEL_SIZE + crypto.TAG_SIZE
+        size = crypto.MAX_HEAD_SIZE
         try:
             answer = self.client.get_object(Bucket=self.target["bucket"], Key=self.prefix + name,
                                             Range="bytes=0-%d" % (size - 1))
@@ -428,7 +453,8 @@ def _seal(module, dest, name):
     """Seal src into dest, its header authenticating ``name``, with the key (made when missing); the sealing's report."""
     key, created = _key(module, create=True)
     try:
-        result = crypto.encrypt_file(module.params["src"], dest, key, _label(module, name))
+        result = crypto.encrypt_file(module.params["src"], dest, crypto.recipient(key), _label(module, name),
+                                     compression=module.params["compression"])
     except (OSError, crypto.BackupCryptoError) as exc:
         raise TargetError("%s cannot be encrypted: %s" % (module.params["src"], exc)) from None
     result.update(key_created=created)
@@ -513,8 +539,7 @@ def present(module, bucket):
         if header is None:
             result.update(_seal(module, sealed, name))
         started = time.monotonic()
-        bucket.upload(sealed, name, {"plaintext-sha256": result["sha256"], "plaintext-size": str(result["size"]),
-                                     "key-id": result["key_id"], "format": FORMAT})
+        bucket.upload(sealed, name, crypto.object_metadata(result["size"], result["sha256"], result["key_id"]))
         seconds = time.monotonic() - started
     finally:
         if header is None:
@@ -623,8 +648,17 @@ def unsealed(module):
     return result
 
 
+def recipient(module):
+    """The public key members seal their backups to; the key file is made first when it does not exist."""
+    if module.check_mode and not os.path.lexists(module.params["key_file"]):
+        return dict(changed=True, key_created=True, key_id=None)
+    key, created = _key(module, create=True)
+    public_key, kid = crypto.recipient(key)
+    return dict(changed=created, key_created=created, key_id=kid, public_key=base64.b64encode(public_key).decode())
+
+
 S3_ACTIONS = dict(present=present, fetched=fetched, pruned=pruned, listed=listed)
-LOCAL_ACTIONS = dict(sealed=sealed, unsealed=unsealed)
+LOCAL_ACTIONS = dict(sealed=sealed, unsealed=unsealed, recipient=recipient)
 
 
 def run(module):
