@@ -47,6 +47,7 @@ import tempfile
 import time
 import zlib
 from collections import namedtuple
+from contextlib import nullcontext
 
 try:
     from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file
@@ -278,11 +279,9 @@ def encrypt_file(src, dest, to, label, chunk_size=CHUNK_SIZE, compression=DEFAUL
     with tempfile.TemporaryFile(dir=os.path.dirname(os.path.abspath(dest))) as stream:
         if compression == "none":
             size, sha256 = file_sha256(src, chunk_size)
-            source = open(src, "rb")
         else:
             size, sha256 = _hash_and_compress(src, stream, compression, chunk_size)
             stream.seek(0)
-            source = stream
         stored = size if compression == "none" else os.fstat(stream.fileno()).st_size
         prefix = os.urandom(8)
         aes_key, ephemeral = _new_sealing_key(to.public_key)
@@ -293,7 +292,8 @@ def encrypt_file(src, dest, to, label, chunk_size=CHUNK_SIZE, compression=DEFAUL
         count = chunk_count(stored, chunk_size)
         written = 0
         check = hashlib.sha256()
-        with source, atomic_file(dest, 0o600) as out:
+        with (open(src, "rb") if compression == "none" else nullcontext(stream)) as source, \
+                atomic_file(dest, 0o600) as out:
             out.write(header)
             out.write(aead.encrypt(_nonce(prefix, HEADER_NONCE_COUNTER), b"", header))
             written += len(header) + TAG_SIZE
