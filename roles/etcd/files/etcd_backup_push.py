@@ -166,7 +166,7 @@ class Push:
 
     def run(self, snapshot):
         name = os.path.basename(snapshot)
-        record = dict(member=self.settings["name"], snapshot=name, time=round(self.clock()), targets=[])
+        record = dict(member=self.settings["name"], instance=self.settings["instance"], snapshot=name, time=round(self.clock()), targets=[])
         try:
             claimed, other = self.claim()
         except (EtcdctlError, ValueError, KeyError, IndexError) as exc:
