@@ -27,10 +27,9 @@ description:
     authenticated.
   - V(pruned) deletes the backups beyond the newest O(target.keep) or older than O(target.max_age_days), never the
     newest one; V(listed) lists the backups.
-  - V(recipient) returns the public key of O(key_file) (made when missing), which the etcd role gives the members
-    that push their scheduled snapshots (C(etcd_backup_push)); a backup sealed to it opens with O(key_file) only.
   - Backups are compressed (O(compression)) and then sealed to the X25519 public key of O(key_file) (format
-    version 3); backups of versions 1 and 2 are read too.
+    version 3; the lookup P(raftops.etcd.backup_recipient#lookup) gives that public key); backups of versions 1
+    and 2 are read too.
   - V(sealed) and V(unsealed) only encrypt O(src) into O(dest) or verify and decrypt it, for targets the module
     does not reach itself (SSH targets, which the role writes with M(ansible.builtin.copy) and reads with
     M(ansible.builtin.fetch)).
@@ -48,7 +47,7 @@ options:
     description:
       - What to do; see the description.
     type: str
-    choices: [present, fetched, pruned, listed, sealed, unsealed, recipient]
+    choices: [present, fetched, pruned, listed, sealed, unsealed]
     default: present
   compression:
     description:
@@ -109,7 +108,7 @@ options:
     description:
       - The key, base64 of 32 random bytes, readable by its owner only (mode 0600; a key others can read, or not
         32 bytes long, is refused).
-      - V(present), V(sealed) and V(recipient) create it, mode 0600, when it does not exist. Keep a copy of it somewhere safe
+      - V(present) and V(sealed) create it, mode 0600, when it does not exist. Keep a copy of it somewhere safe
         and apart from the backups - without it no backup can be read.
     type: path
     required: true
@@ -228,14 +227,9 @@ key_id:
   sample: 4f2a9c01d3b7e655
 key_created:
   description: Whether O(key_file) was created by this run.
-  returned: V(present), V(sealed), V(recipient)
+  returned: V(present), V(sealed)
   type: bool
   sample: false
-public_key:
-  description: The X25519 public key of O(key_file), base64; it seals backups, it cannot open them.
-  returned: V(recipient), except in check mode when the key file does not exist yet
-  type: str
-  sample: 3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08=
 compression:
   description: How the snapshot was compressed before encryption (none, zlib or lzma).
   returned: V(present) and V(sealed) when something was sealed, V(fetched) and V(unsealed) when not in check mode
@@ -296,7 +290,6 @@ deleted:
   sample: [etcd-snapshot-20260701T120000Z.db.enc]
 """
 
-import base64
 import io
 import os
 import tempfile
@@ -312,7 +305,7 @@ class TargetError(Exception):
 
 def argument_spec():
     return dict(
-        state=dict(type="str", choices=["present", "fetched", "pruned", "listed", "sealed", "unsealed", "recipient"],
+        state=dict(type="str", choices=["present", "fetched", "pruned", "listed", "sealed", "unsealed"],
                    default="present"),
         compression=dict(type="str", choices=list(crypto.CODECS), default=crypto.DEFAULT_CODEC),
         target=dict(type="dict", options=dict(
@@ -340,7 +333,7 @@ def argument_spec():
 
 
 REQUIRED = dict(present=("target", "src"), fetched=("target", "name", "dest"), pruned=("target",),
-                listed=("target",), sealed=("src", "dest"), unsealed=("src", "dest"), recipient=())
+                listed=("target",), sealed=("src", "dest"), unsealed=("src", "dest"))
 
 
 # -- S3 ------------------------------------------------------------------------------------------
@@ -648,17 +641,8 @@ def unsealed(module):
     return result
 
 
-def recipient(module):
-    """The public key members seal their backups to; the key file is made first when it does not exist."""
-    if module.check_mode and not os.path.lexists(module.params["key_file"]):
-        return dict(changed=True, key_created=True, key_id=None)
-    key, created = _key(module, create=True)
-    public_key, kid = crypto.recipient(key)
-    return dict(changed=created, key_created=created, key_id=kid, public_key=base64.b64encode(public_key).decode())
-
-
 S3_ACTIONS = dict(present=present, fetched=fetched, pruned=pruned, listed=listed)
-LOCAL_ACTIONS = dict(sealed=sealed, unsealed=unsealed, recipient=recipient)
+LOCAL_ACTIONS = dict(sealed=sealed, unsealed=unsealed)
 
 
 def run(module):
