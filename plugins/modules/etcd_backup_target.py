@@ -299,6 +299,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 
+
 class TargetError(Exception):
     """A target, key or object that cannot be used; the message names it."""
 

@@ -46,8 +46,8 @@ def test_the_s3_get_object_example():
 
 def test_the_s3_put_object_example():
     payload = hashlib.sha256(b"Welcome to Amazon S3.").hexdigest()
-    assert s3_example("PUT", "/test%24file.text", [], {"date": "Fri, 24 May 2013 00:00:00 GMT",
-                                                        "x-amz-storage-class": "REDUCED_REDUNDANCY"}, payload) == (
+    headers = {"date": "Fri, 24 May 2013 00:00:00 GMT", "x-amz-storage-class": "REDUCED_REDUNDANCY"}
+    assert s3_example("PUT", "/test%24file.text", [], headers, payload) == (
         "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd")
 
 
