@@ -4,16 +4,14 @@ standing for an SSH target (the commands the push sends over ssh, run by a local
 
 import ast
 import base64
-import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
-import yaml
-from test_etcd_maintenance_script import SETTINGS, A, B, FakeEtcdctl
+from test_etcd_maintenance_script import SETTINGS, A, B, FakeEtcdctl, load_script
+from test_etcd_maintenance_script import lib_files as maintenance_lib_files
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 from ansible_collections.raftops.etcd.tests.unit.plugins.moto_server import moto_server
@@ -26,24 +24,15 @@ NAME = "etcd-snapshot-20261126T030000Z.db"
 
 
 def lib_files():
-    """(src, dest basename) of what the role copies for the push: the maintenance timer's code and the push's."""
-    with open(os.path.join(ROLE, "vars", "main.yml"), encoding="utf-8") as source:
-        variables = yaml.safe_load(source)
-    files = variables["_etcd_maintenance_lib_files"] + variables["_etcd_backup_push"]["lib_files"]
-    return [(f["src"].replace("{{ role_path }}", ROLE), os.path.basename(f["dest"])) for f in files]
+    """What the role copies for the push: the maintenance timer's code and the push's."""
+    return maintenance_lib_files(("_etcd_backup_push", "lib_files"))
 
 
 @pytest.fixture(scope="module")
 def script(tmp_path_factory):
-    lib = tmp_path_factory.mktemp("lib")
-    for src, name in lib_files():
-        shutil.copy(src, str(lib / name))
-    spec = importlib.util.spec_from_file_location("etcd_backup_push_timer", str(lib / "etcd_backup_push.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module, imported = load_script(tmp_path_factory.mktemp("lib"), lib_files(), "etcd_backup_push.py")
     yield module
-    for name in ("etcd_defrag_rule", "etcd_run_lock", "etcd_leadership", "etcd_maintenance", "etcd_backup_crypto",
-                 "etcd_s3", "etcd_files"):
+    for name in imported:
         sys.modules.pop(name, None)
 
 
