@@ -210,7 +210,7 @@ def test_a_member_whose_target_is_gone_keeps_its_snapshots_and_the_status_names_
     assert errors["offsite"].startswith("target offsite (s3://%s/%s): " % (BUCKET, PREFIX)), errors
     assert errors["vault"] is None, errors  # the SSH target still got it
     # Its snapshots stay as the timer keeps them (the newest 2 here), the failed one saved among them.
-    local = [f for f in host(name).run("ls /var/backups/etcd").stdout.split() if f.endswith(".db")]
+    local = [f for f in host(name).run("ls /var/backups/etcd").stdout.split() if crypto.OBJECT_PREFIX in f]
     assert len(local) == 2, local
     assert "saved /var/backups/etcd/%s (" % record["snapshot"] in journal(name)
     assert "push failed: target offsite (s3://%s/%s): " % (BUCKET, PREFIX) in journal(name)
