@@ -248,17 +248,21 @@ def backup_lines(backups, max_age_hours):
 
 
 def push_lines(pushes):
-    """A line for each member whose last off-host push (etcd_backup_push) failed: the slurped
-    push-status.json of each member (results without ``content`` are skipped: no push yet)."""
-    lines = []
+    """A line for each member whose last off-host push (etcd_backup_push) failed after the cluster's
+    newest successful one: the slurped push-status.json of each member (results without ``content``
+    are skipped: no push yet). An older failure is left out: a push since then reached every target."""
+    records = []
     for read in pushes or []:
         if not isinstance(read, dict) or not read.get("content"):
             continue
         try:
-            record = json.loads(base64.b64decode(read["content"]))
+            records.append(json.loads(base64.b64decode(read["content"])))
         except ValueError:
             raise AnsibleFilterError("status_advice: a push status that is not JSON") from None
-        if record.get("result") != "failed":
+    newest_pushed = max([r.get("time", 0) for r in records if r.get("result") == "pushed"], default=None)
+    lines = []
+    for record in records:
+        if record.get("result") != "failed" or (newest_pushed is not None and record.get("time", 0) < newest_pushed):
             continue
         errors = [t["error"] for t in record.get("targets") or [] if t.get("error")] or [record.get("error") or "?"]
         lines.append("%s: its last off-host push (%s, %s) failed: %s -> its local snapshots are kept; fix the "

@@ -14,8 +14,8 @@ create the claim key (``<run lock prefix>backup-push``, under a lease of etcd_ba
 seconds) pushes; the others skip. The leader waits a few seconds before it tries, so a follower
 pushes when one is up. The member holds the key file's public key only: it seals backups it cannot
 read. Credentials are in SETTINGS.json (mode 0600, root) and never printed. The result of every
-run is written to the status file (etcd_backup_host_dir/push-status.json), which the status
-playbook reads, and to the journal; a failed target makes the unit fail, and the local snapshots
+push (not of a skip) is written to the status file (etcd_backup_host_dir/push-status.json), which
+the status playbook reads, and to the journal; a failed target makes the unit fail, and the local snapshots
 stay as they are.
 """
 
@@ -174,9 +174,10 @@ class Push:
             self.log("push of %s failed: %s" % (name, record["error"]))
             return self.record(record)
         if not claimed:
-            record.update(result="skipped", pushed_by=other)
+            # The status file keeps this member's last push: a skip written over a failure would hide
+            # it from the status playbook while the next push is in flight.
             self.log("skipped: %s pushes this period" % other)
-            return self.record(record)
+            return 0
         work = tempfile.mkdtemp(prefix=".push.", dir=os.path.dirname(snapshot))
         try:
             obj = name + crypto.OBJECT_SUFFIX
