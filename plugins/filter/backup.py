@@ -35,6 +35,22 @@ def backup_targets(targets, cluster=""):
     return normal
 
 
+def backup_push_targets(targets, cluster, hostvars):
+    """The targets as a member's backup push reads them (roles/etcd/files/etcd_backup_push.py):
+    ``backup_targets``, each S3 target with every key (empty when not set), each SSH target with
+    the ``address`` and ``port`` of its host (``ansible_host`` and ``ansible_port``, else its name and 22)."""
+    items = []
+    for item in backup_targets(targets, cluster):
+        if item["type"] == "s3":
+            item = dict(dict.fromkeys(("endpoint_url", "region", "access_key", "secret_key"), ""), **item)
+            item = {k: ("" if v is None else v) for k, v in item.items()}
+        else:
+            host = hostvars.get(item["host"], {})
+            item.update(address=host.get("ansible_host") or item["host"], port=int(host.get("ansible_port") or 22))
+        items.append(item)
+    return items
+
+
 def backup_prune(found, now=None):
     """The backups SSH targets delete: ``[{target, host, path}]`` from a looped find's ``results``.
 
@@ -102,4 +118,5 @@ def backup_report(sealed, key_file, targets, uploaded, s3_pruned, copied, ssh_fo
 
 class FilterModule:
     def filters(self):
-        return {"backup_targets": backup_targets, "backup_prune": backup_prune, "backup_report": backup_report}
+        return {"backup_targets": backup_targets, "backup_push_targets": backup_push_targets,
+                "backup_prune": backup_prune, "backup_report": backup_report}

@@ -499,6 +499,17 @@ def _redacted(target):
     return {k: ("<hidden>" if k in SECRET_KEYS else v) for k, v in target.items()}
 
 
+def backup_push(value, settings):
+    """A boolean; on, every S3 target (of sound etcd_backup_targets) must carry its keys."""
+    if boolean(value, settings) or not _true(value):
+        return boolean(value, settings)
+    for target in settings.get("etcd_backup_targets") or []:
+        if target.get("type", "s3") == "s3" and not (target.get("access_key") and target.get("secret_key")):
+            return ("s3 target %s needs access_key and secret_key: the members have no other credentials"
+                    % target["name"])
+    return None
+
+
 def backup_targets(value, settings):
     if not isinstance(value, (list, tuple)):
         return [("etcd_backup_targets", _redacted(value),
@@ -1053,6 +1064,12 @@ RULES = [
          "a private directory for one snapshot is made in it"),
     Rule("etcd_backup_targets", backup_targets, TARGET_TEXT,
          "each backup is encrypted and sent to every target (docs/backup-targets.md)"),
+    Rule("etcd_backup_push", backup_push, BOOL_TEXT,
+         "the members push their snapshots to etcd_backup_targets (docs/backup-targets.md)"),
+    Rule("etcd_backup_push_window", whole_number(1), "a whole number of seconds, at least 1",
+         "one member pushes per window (docs/backup-targets.md)"),
+    Rule("etcd_backup_compression", one_of(("zlib", "lzma", "none")), "zlib, lzma or none",
+         "the codecs the backup format records"),
     Rule("etcd_backup_cluster", backup_cluster, BACKUP_CLUSTER_TEXT,
          "it is the default prefix of S3 targets and is written into every backup's header"),
     Rule("etcd_recover_lost", recover_lost,

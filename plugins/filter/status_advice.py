@@ -7,9 +7,12 @@ lines that show them under the table.
 docs/status.md lists every advice and what it means.
 """
 
+import base64
+import json
 import os
 import re
 import textwrap
+import time
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -244,7 +247,33 @@ def backup_lines(backups, max_age_hours):
             % (os.path.basename(str(newest.get("path", "?"))), age, max_age_hours, playbook("backup"))]
 
 
-def status_advice(health, settings=None, backups=None):
+def push_lines(pushes):
+    """A line for each member whose last off-host push (etcd_backup_push) failed after the cluster's
+    newest successful one: the slurped push-status.json of each member (results without ``content``
+    are skipped: no push yet). An older failure is left out: a push since then reached every target."""
+    records = []
+    for read in pushes or []:
+        if not isinstance(read, dict) or not read.get("content"):
+            continue
+        try:
+            records.append(json.loads(base64.b64decode(read["content"])))
+        except ValueError:
+            raise AnsibleFilterError("status_advice: a push status that is not JSON") from None
+    newest_pushed = max([r.get("time", 0) for r in records if r.get("result") == "pushed"], default=None)
+    lines = []
+    for record in records:
+        if record.get("result") != "failed" or (newest_pushed is not None and record.get("time", 0) < newest_pushed):
+            continue
+        errors = [t["error"] for t in record.get("targets") or [] if t.get("error")] or [record.get("error") or "?"]
+        lines.append("%s: its last off-host push (%s, %s) failed: %s -> its local snapshots are kept; fix the "
+                     "target, then: systemctl start %s-snapshot.service on it" % (
+                         record.get("member", "?"), record.get("snapshot", "?"),
+                         time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(record.get("time", 0))),
+                         "; ".join(errors), record.get("instance", "etcd")))
+    return lines
+
+
+def status_advice(health, settings=None, backups=None, pushes=None):
     """Every problem of the cluster, each as ``MEMBER: what is wrong (figure) -> the command``; see
     plugins/filter/status_advice.yml."""
     settings = _settings(settings)
@@ -258,6 +287,7 @@ def status_advice(health, settings=None, backups=None):
         lines = ["cluster: %s -> the members' logs: %s" % (problem, advisor.journal) for problem in problems]
     if backups is not None:
         lines.extend(backup_lines(backups, settings["etcd_status_backup_max_age_hours"]))
+    lines.extend(push_lines(pushes))
     if lines and (settings["etcd_instance"], settings["etcd_group"]) != ("etcd", "etcd"):
         lines.append("(cluster etcd_instance=%s, group %s: give each command the -e options of this run)"
                      % (settings["etcd_instance"], settings["etcd_group"]))

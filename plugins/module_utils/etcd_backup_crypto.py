@@ -6,18 +6,24 @@
 # time. Do not use this from other collections or standalone plugins/modules!
 """Encrypted backup files, their key, and the retention decision of off-host backup targets.
 
-A backup leaves the controller only in this format, sealed with a key that never leaves it:
+A backup leaves the controller (or a member, on its snapshot timer) only in this format, sealed
+so that only the key file kept on the controller opens it:
 
-* header: 80 bytes ``magic "RAFTOPS-ETCD-BACKUP" (19), version u8 = 2, key id (8: the first bytes
+* header: 80 bytes ``magic "RAFTOPS-ETCD-BACKUP" (19), version u8, key id (8: the first bytes
   of SHA-256 of the key), chunk size u32, nonce prefix (8 random bytes), plaintext size u64,
-  plaintext SHA-256 (32)``, all integers big-endian, then the label: its length u16 and compact
+  plaintext SHA-256 (32)``, all integers big-endian; version 3 adds 41 bytes: ``codec u8 (0 none,
+  1 zlib, 2 lzma), sealed size u64 (the compressed stream the chunks hold), ephemeral X25519
+  public key (32)``. Version 3 is sealed to the key file's X25519 public key: the AES-256-GCM key
+  is HKDF-SHA256 of the X25519 secret of a one-time key pair and the key file's key, so that a
+  member which seals backups holds only the public key and can read none of them. Versions 1 and 2
+  used the key file's 32 bytes as the AES key. Then the label: its length u16 and compact
   JSON ``{"name", "cluster", "cluster_id", "time"}`` - the object's name, the cluster it is a
   backup of, etcd's cluster ID then, and the UTC time the snapshot was taken. Authenticated with
   the rest, it makes a renamed or copied object, or one of another cluster, tell itself apart;
   version 1 (before the label) is read, with a warning that its name is not authenticated;
 * header tag, 16 bytes: AES-256-GCM of nothing, with the header as associated data and the nonce
   ``prefix + 0xFFFFFFFF`` (a counter no chunk uses);
-* chunks: the plaintext in pieces of ``chunk size`` (the last one shorter, or empty for an empty
+* chunks: the plaintext (version 3: its compressed stream) in pieces of ``chunk size`` (the last one shorter, or empty for an empty
   file), each sealed with AES-256-GCM (ciphertext + 16-byte tag), nonce ``prefix + index u32`` and
   associated data ``header + index u32 + final flag u8``.
 
@@ -34,15 +40,26 @@ import binascii
 import hashlib
 import json
 import os
+import lzma
 import stat
 import struct
+import tempfile
 import time
+import zlib
+from collections import namedtuple
+from contextlib import nullcontext
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file
+try:
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file
+except ImportError:  # copied onto a member beside etcd_files.py, for its backup push (etcd_backup_push.py)
+    from etcd_files import atomic_file
 
 try:
     from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 except ImportError as exc:  # reported by the module through missing_required_lib()
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_IMPORT_ERROR = exc
@@ -51,18 +68,26 @@ else:
     CRYPTOGRAPHY_IMPORT_ERROR = None
 
 MAGIC = b"RAFTOPS-ETCD-BACKUP"
-VERSION = 2
-READABLE_VERSIONS = (1, 2)
+VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 KEY_SIZE = 32
 KEY_ID_SIZE = 8
 TAG_SIZE = 16
 CHUNK_SIZE = 4 * 1024 * 1024
 HEADER = struct.Struct(">%dsB%dsI8sQ32s" % (len(MAGIC), KEY_ID_SIZE))
+# What version 3 adds to HEADER: codec, sealed size, the one-time public key.
+HEADER_V3 = struct.Struct(">BQ32s")
 LABEL_LENGTH = struct.Struct(">H")
 MAX_LABEL_SIZE = 4096
 HEADER_NONCE_COUNTER = 0xFFFFFFFF
 MAX_CHUNK_SIZE = 64 * 1024 * 1024
 MIB = 1024.0 * 1024.0
+# The most a backup's header, label and tag take: what a reader of the header fetches.
+MAX_HEAD_SIZE = HEADER.size + HEADER_V3.size + LABEL_LENGTH.size + MAX_LABEL_SIZE + TAG_SIZE
+HKDF_INFO = b"raftops-etcd-backup v3"
+# Compression before encryption (encrypted data does not compress): the codecs by their id in the header.
+CODECS = ("none", "zlib", "lzma")
+DEFAULT_CODEC = "zlib"
 
 # What a target keeps and prunes: the backup playbook's snapshot names, sealed.
 OBJECT_SUFFIX = ".enc"
@@ -136,6 +161,40 @@ def load_key(path, create=False):
     return read_key(path), False
 
 
+Recipient = namedtuple("Recipient", "public_key key_id")
+Recipient.__doc__ = """Whom a version 3 backup is sealed to: the key file's X25519 public key (32 bytes) and key id."""
+
+
+def recipient(key):
+    """The Recipient of the key file's ``key``: what a member needs to seal backups that only this key opens."""
+    public = X25519PrivateKey.from_private_bytes(key).public_key()
+    return Recipient(public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw), key_id(key))
+
+
+def _sealing_key(shared, ephemeral, public_key):
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=ephemeral + public_key,
+                info=HKDF_INFO).derive(shared)
+
+
+def _new_sealing_key(public_key):
+    """(AES key, one-time public key) for a new backup sealed to ``public_key``."""
+    one_time = X25519PrivateKey.generate()
+    ephemeral = one_time.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    shared = one_time.exchange(X25519PublicKey.from_public_bytes(public_key))
+    return _sealing_key(shared, ephemeral, public_key), ephemeral
+
+
+def _opening_key(key, ephemeral):
+    """The AES key of a version 3 backup with one-time public key ``ephemeral``, from the key file's ``key``."""
+    private = X25519PrivateKey.from_private_bytes(key)
+    public_key = recipient(key).public_key
+    try:
+        shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral))
+    except ValueError:  # an all-zero secret: a forged one-time key
+        return None
+    return _sealing_key(shared, ephemeral, public_key)
+
+
 # -- the format ---------------------------------------------------------------------------------
 
 
@@ -179,37 +238,77 @@ def _label_bytes(label):
     return LABEL_LENGTH.pack(len(text)) + text
 
 
-def encrypt_file(src, dest, key, label, chunk_size=CHUNK_SIZE):
-    """Seal ``src`` into ``dest`` (mode 0600, replaced whole) under ``label`` (make_label); returns
-    what a report shows.
+def _compressor(codec):
+    if codec == "zlib":
+        return zlib.compressobj(6)
+    if codec == "lzma":
+        return lzma.LZMACompressor(preset=1)
+    raise ValueError("compression %s is not one of %s" % (codec, ", ".join(CODECS)))
 
-    The plaintext is hashed first (its size and SHA-256 go into the authenticated header), then
-    sealed a chunk at a time. A file that changes between the two reads is refused.
+
+def _decompressor(codec):
+    return zlib.decompressobj() if codec == "zlib" else lzma.LZMADecompressor()
+
+
+def _hash_and_compress(src, out, codec, chunk_size):
+    """(size, hex SHA-256) of ``src``, its ``codec`` stream written to ``out`` in the same read."""
+    compressor = _compressor(codec)
+    digest = hashlib.sha256()
+    size = 0
+    with open(src, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk_size), b""):
+            digest.update(block)
+            size += len(block)
+            out.write(compressor.compress(block))
+    out.write(compressor.flush())
+    out.flush()
+    return size, digest.hexdigest()
+
+
+def encrypt_file(src, dest, to, label, chunk_size=CHUNK_SIZE, compression=DEFAULT_CODEC):
+    """Seal ``src`` into ``dest`` (mode 0600, replaced whole) for ``to`` (a Recipient) under ``label``
+    (make_label), compressed with ``compression`` (CODECS) first; returns what a report shows.
+
+    The plaintext is hashed (its size and SHA-256 go into the authenticated header) and compressed
+    into a private temporary file beside ``dest`` in one read, then sealed a chunk at a time.
+    Without compression the file is read twice, and a file that changes in between is refused.
     """
+    if compression not in CODECS:
+        raise ValueError("compression %s is not one of %s" % (compression, ", ".join(CODECS)))
     started = time.monotonic()
-    size, sha256 = file_sha256(src, chunk_size)
-    prefix = os.urandom(8)
-    header = HEADER.pack(MAGIC, VERSION, binascii.unhexlify(key_id(key)), chunk_size, prefix, size,
-                         binascii.unhexlify(sha256)) + _label_bytes(label)
-    aead = AESGCM(key)
-    count = chunk_count(size, chunk_size)
-    written = 0
-    check = hashlib.sha256()
-    with open(src, "rb") as source, atomic_file(dest, 0o600) as out:
-        out.write(header)
-        out.write(aead.encrypt(_nonce(prefix, HEADER_NONCE_COUNTER), b"", header))
-        written += len(header) + TAG_SIZE
-        for index in range(count):
-            block = source.read(chunk_size)
-            check.update(block)
-            final = index == count - 1
-            sealed = aead.encrypt(_nonce(prefix, index), block, _chunk_aad(header, index, final))
-            out.write(sealed)
-            written += len(sealed)
-        if source.read(1) or check.hexdigest() != sha256:
-            raise BackupCryptoError("tampered", "%s changed while it was being encrypted" % src)
+    with tempfile.TemporaryFile(dir=os.path.dirname(os.path.abspath(dest))) as stream:
+        if compression == "none":
+            size, sha256 = file_sha256(src, chunk_size)
+        else:
+            size, sha256 = _hash_and_compress(src, stream, compression, chunk_size)
+            stream.seek(0)
+        stored = size if compression == "none" else os.fstat(stream.fileno()).st_size
+        prefix = os.urandom(8)
+        aes_key, ephemeral = _new_sealing_key(to.public_key)
+        header = (HEADER.pack(MAGIC, VERSION, binascii.unhexlify(to.key_id), chunk_size, prefix, size,
+                              binascii.unhexlify(sha256))
+                  + HEADER_V3.pack(CODECS.index(compression), stored, ephemeral) + _label_bytes(label))
+        aead = AESGCM(aes_key)
+        count = chunk_count(stored, chunk_size)
+        written = 0
+        check = hashlib.sha256()
+        with (open(src, "rb") if compression == "none" else nullcontext(stream)) as source, \
+                atomic_file(dest, 0o600) as out:
+            out.write(header)
+            out.write(aead.encrypt(_nonce(prefix, HEADER_NONCE_COUNTER), b"", header))
+            written += len(header) + TAG_SIZE
+            for index in range(count):
+                block = source.read(chunk_size)
+                check.update(block)
+                final = index == count - 1
+                sealed = aead.encrypt(_nonce(prefix, index), block, _chunk_aad(header, index, final))
+                out.write(sealed)
+                written += len(sealed)
+            if source.read(1) or (compression == "none" and check.hexdigest() != sha256):
+                raise BackupCryptoError("tampered", "%s changed while it was being encrypted" % src)
     seconds = time.monotonic() - started
-    return dict(size=size, sha256=sha256, encrypted_size=written, key_id=key_id(key), label=label,
+    return dict(size=size, sha256=sha256, encrypted_size=written, key_id=to.key_id, label=label,
+                compression=compression, compressed_size=stored,
                 encrypt_seconds=round(seconds, 3), encrypt_mib_s=throughput(size, seconds))
 
 
@@ -245,6 +344,11 @@ def read_header(handle, what, key=None):
         raise BackupCryptoError("not_a_backup", "%s has format version %d; this collection reads versions %s"
                                 % (what, version, " and ".join(map(str, READABLE_VERSIONS))))
     header, label_text = raw, None
+    codec, stored, ephemeral = 0, size, None
+    if version >= 3:
+        extra = _read_exactly(handle, HEADER_V3.size, what, len(header))
+        header += extra
+        codec, stored, ephemeral = HEADER_V3.unpack(extra)
     if version >= 2:
         length = _read_exactly(handle, LABEL_LENGTH.size, what, len(header))
         header += length
@@ -256,7 +360,8 @@ def read_header(handle, what, key=None):
         header += label_text
     tag = _read_exactly(handle, TAG_SIZE, what, len(header))
     fields = dict(header=header, version=version, key_id=binascii.hexlify(kid).decode(), chunk_size=chunk_size,
-                  prefix=prefix, size=size, sha256=binascii.hexlify(sha256).decode(), label=None)
+                  prefix=prefix, size=size, sha256=binascii.hexlify(sha256).decode(), label=None,
+                  stored_size=stored, compression=CODECS[codec] if codec < len(CODECS) else codec, aes_key=None)
     if key is not None:
         if fields["key_id"] != key_id(key):
             raise BackupCryptoError("other_key", "%s was made with another key (key id %s; the key file's id is %s)"
@@ -264,11 +369,18 @@ def read_header(handle, what, key=None):
         if not 0 < chunk_size <= MAX_CHUNK_SIZE:
             raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (chunk size %d in "
                                     "its header)" % (what, chunk_size))
+        aes_key = key if version < 3 else _opening_key(key, ephemeral)
         try:
-            AESGCM(key).decrypt(_nonce(prefix, HEADER_NONCE_COUNTER), tag, header)
+            if aes_key is None:
+                raise InvalidTag()
+            AESGCM(aes_key).decrypt(_nonce(prefix, HEADER_NONCE_COUNTER), tag, header)
         except InvalidTag:
             raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (its header)"
                                     % what) from None
+        if fields["compression"] not in CODECS:  # authentic, so written by a newer collection
+            raise BackupCryptoError("not_a_backup", "%s is compressed with codec %d, which this collection does not "
+                                    "read" % (what, codec))
+        fields["aes_key"] = aes_key
     if label_text is not None:
         try:
             fields["label"] = json.loads(label_text)
@@ -305,6 +417,29 @@ def backup_time(fields, name):
     return name[len(OBJECT_PREFIX):].split(".", 1)[0]
 
 
+class _Plain:
+    """Where decrypted chunks go: decompressed (version 3) and hashed on their way to ``out``."""
+
+    def __init__(self, out, codec):
+        self.out = out
+        self.decompressor = None if codec == "none" else _decompressor(codec)
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, block):
+        if self.decompressor is not None:
+            block = self.decompressor.decompress(block)
+        self.digest.update(block)
+        self.size += len(block)
+        self.out.write(block)
+
+    def complete(self):
+        """False when a compressed stream did not end where the chunks did."""
+        if self.decompressor is None:
+            return True
+        return self.decompressor.eof and not self.decompressor.unused_data
+
+
 def decrypt_file(src, dest, key, what=None, name=None, cluster=None):
     """Verify and decrypt ``src`` into ``dest``, which is replaced only when everything verified.
 
@@ -317,39 +452,40 @@ def decrypt_file(src, dest, key, what=None, name=None, cluster=None):
     with open(src, "rb") as handle:
         fields = read_header(handle, what, key)
         warning = check_label(fields, what, name, cluster)
-        header, prefix, chunk_size, size = fields["header"], fields["prefix"], fields["chunk_size"], fields["size"]
-        count = chunk_count(size, chunk_size)
-        aead = AESGCM(key)
-        digest = hashlib.sha256()
+        header, prefix, chunk_size, stored = fields["header"], fields["prefix"], fields["chunk_size"], fields["stored_size"]
+        count = chunk_count(stored, chunk_size)
+        aead = AESGCM(fields["aes_key"])
         offset = len(header) + TAG_SIZE
         with atomic_file(dest, 0o600) as out:
+            plain = _Plain(out, fields["compression"])
             for index in range(count):
                 final = index == count - 1
-                length = (size - chunk_size * index if final else chunk_size) + TAG_SIZE
+                length = (stored - chunk_size * index if final else chunk_size) + TAG_SIZE
                 sealed = handle.read(length)
                 if len(sealed) < length:
                     raise BackupCryptoError(
                         "truncated", "%s is truncated: it ends at byte %d, inside chunk %d of %d (expected %d bytes)"
                         % (what, offset + len(sealed), index + 1, count,
-                           len(header) + TAG_SIZE + size + count * TAG_SIZE))
+                           len(header) + TAG_SIZE + stored + count * TAG_SIZE))
                 try:
                     block = aead.decrypt(_nonce(prefix, index), sealed, _chunk_aad(header, index, final))
                 except InvalidTag:
                     raise BackupCryptoError(
                         "tampered", "%s: authentication failed: tampered or wrong key (chunk %d of %d)"
                         % (what, index + 1, count)) from None
-                digest.update(block)
-                out.write(block)
+                plain.write(block)
                 offset += length
             if handle.read(1):
                 raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (bytes after "
                                         "its last chunk, at byte %d)" % (what, offset))
-            if digest.hexdigest() != fields["sha256"]:
-                raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (SHA-256 %s, "
-                                        "its header says %s)" % (what, digest.hexdigest(), fields["sha256"]))
+            if not plain.complete() or plain.digest.hexdigest() != fields["sha256"]:
+                raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (SHA-256 %s of "
+                                        "%d bytes, its header says %s)" % (what, plain.digest.hexdigest(), plain.size,
+                                                                           fields["sha256"]))
     seconds = time.monotonic() - started
-    return dict(size=size, sha256=fields["sha256"], key_id=fields["key_id"], label=fields["label"], warning=warning,
-                decrypt_seconds=round(seconds, 3), decrypt_mib_s=throughput(size, seconds))
+    return dict(size=fields["size"], sha256=fields["sha256"], key_id=fields["key_id"], label=fields["label"],
+                warning=warning, compression=fields["compression"], compressed_size=stored,
+                decrypt_seconds=round(seconds, 3), decrypt_mib_s=throughput(fields["size"], seconds))
 
 
 # -- choosing ----------------------------------------------------------------------------------
@@ -374,6 +510,14 @@ def newest_authentic(headers, what, cluster=None):
             continue
         candidates.append((backup_time(fields, name), name))
     return (max(candidates)[1] if candidates else None), sorted(skipped)
+
+
+def object_metadata(size, sha256, kid):
+    """What an S3 object of a backup carries in its metadata, readable without the key: the
+    snapshot's size and SHA-256 (a backup already there under its name is not sent again), the key
+    id and the format."""
+    return {"plaintext-sha256": sha256, "plaintext-size": str(size), "key-id": kid,
+            "format": "raftops-etcd-backup-%d" % VERSION}
 
 
 # -- retention ----------------------------------------------------------------------------------

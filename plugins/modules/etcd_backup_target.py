@@ -27,6 +27,9 @@ description:
     authenticated.
   - V(pruned) deletes the backups beyond the newest O(target.keep) or older than O(target.max_age_days), never the
     newest one; V(listed) lists the backups.
+  - Backups are compressed (O(compression)) and then sealed to the X25519 public key of O(key_file) (format
+    version 3; the lookup P(raftops.etcd.backup_recipient#lookup) gives that public key); backups of versions 1
+    and 2 are read too.
   - V(sealed) and V(unsealed) only encrypt O(src) into O(dest) or verify and decrypt it, for targets the module
     does not reach itself (SSH targets, which the role writes with M(ansible.builtin.copy) and reads with
     M(ansible.builtin.fetch)).
@@ -46,6 +49,13 @@ options:
     type: str
     choices: [present, fetched, pruned, listed, sealed, unsealed]
     default: present
+  compression:
+    description:
+      - V(present), V(sealed) - how the snapshot is compressed before it is encrypted, recorded in the
+        authenticated header.
+    type: str
+    choices: [none, zlib, lzma]
+    default: zlib
   target:
     description:
       - The target, as an item of the role's C(etcd_backup_targets). Required except for V(sealed) and V(unsealed),
@@ -220,6 +230,16 @@ key_created:
   returned: V(present), V(sealed)
   type: bool
   sample: false
+compression:
+  description: How the snapshot was compressed before encryption (none, zlib or lzma).
+  returned: V(present) and V(sealed) when something was sealed, V(fetched) and V(unsealed) when not in check mode
+  type: str
+  sample: zlib
+compressed_size:
+  description: Size in bytes of the compressed snapshot the backup holds.
+  returned: V(present) and V(sealed) when something was sealed, V(fetched) and V(unsealed) when not in check mode
+  type: int
+  sample: 20480311
 encrypt_seconds:
   description: Seconds spent sealing the snapshot.
   returned: V(present) and V(sealed) when something was sealed
@@ -279,8 +299,6 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 
-FORMAT = "raftops-etcd-backup-%d" % crypto.VERSION
-
 
 class TargetError(Exception):
     """A target, key or object that cannot be used; the message names it."""
@@ -290,6 +308,7 @@ def argument_spec():
     return dict(
         state=dict(type="str", choices=["present", "fetched", "pruned", "listed", "sealed", "unsealed"],
                    default="present"),
+        compression=dict(type="str", choices=list(crypto.CODECS), default=crypto.DEFAULT_CODEC),
         target=dict(type="dict", options=dict(
             name=dict(type="str", required=True),
             type=dict(type="str", choices=["s3", "ssh"], default="s3"),
@@ -384,7 +403,7 @@ class Bucket:
         """The checked header of object ``name`` (crypto.read_header), from its first bytes only;
         the BackupCryptoError it raises when it cannot be read or is not authentic."""
         what = "object %s on target %s" % (name, self.name)
-        size = crypto.HEADER.size + crypto.LABEL_LENGTH.size + crypto.MAX_LABEL_SIZE + crypto.TAG_SIZE
+        size = crypto.MAX_HEAD_SIZE
         try:
             answer = self.client.get_object(Bucket=self.target["bucket"], Key=self.prefix + name,
                                             Range="bytes=0-%d" % (size - 1))
@@ -428,7 +447,8 @@ def _seal(module, dest, name):
     """Seal src into dest, its header authenticating ``name``, with the key (made when missing); the sealing's report."""
     key, created = _key(module, create=True)
     try:
-        result = crypto.encrypt_file(module.params["src"], dest, key, _label(module, name))
+        result = crypto.encrypt_file(module.params["src"], dest, crypto.recipient(key), _label(module, name),
+                                     compression=module.params["compression"])
     except (OSError, crypto.BackupCryptoError) as exc:
         raise TargetError("%s cannot be encrypted: %s" % (module.params["src"], exc)) from None
     result.update(key_created=created)
@@ -513,8 +533,7 @@ def present(module, bucket):
         if header is None:
             result.update(_seal(module, sealed, name))
         started = time.monotonic()
-        bucket.upload(sealed, name, {"plaintext-sha256": result["sha256"], "plaintext-size": str(result["size"]),
-                                     "key-id": result["key_id"], "format": FORMAT})
+        bucket.upload(sealed, name, crypto.object_metadata(result["size"], result["sha256"], result["key_id"]))
         seconds = time.monotonic() - started
     finally:
         if header is None:

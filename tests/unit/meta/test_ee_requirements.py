@@ -23,8 +23,10 @@ META = os.path.join(ROOT, "meta", "execution-environment.yml")
 PLUGINS = os.path.join(ROOT, "plugins")
 # What an execution environment always has: ansible-core and what it installs with it.
 ALWAYS = "ansible-core"
-# Top-level names that are never a third-party package.
-OWN = {"__future__", "ansible", "ansible_collections"}
+# Top-level names that are never a third-party package: with the collection's own module_utils,
+# which code the role copies onto members imports flat, beside itself (etcd_backup_crypto.py).
+OWN = {"__future__", "ansible", "ansible_collections"} | {
+    name[:-3] for name in os.listdir(os.path.join(PLUGINS, "module_utils")) if name.endswith(".py")}
 
 
 def ee_dependency(entry):

@@ -8,29 +8,30 @@ import time
 from contextlib import contextmanager
 
 
-def free_port():
+def free_port(host="127.0.0.1"):
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
 @contextmanager
-def moto_server(log=subprocess.DEVNULL, seconds=30):
-    """Start ``python -m moto.server`` on a free port; yields its URL, and stops it afterwards."""
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+def moto_server(log=subprocess.DEVNULL, seconds=30, host="127.0.0.1"):
+    """Start ``python -m moto.server`` on a free port of ``host`` (loopback, or the test network's
+    gateway for the test hosts); yields its URL, and stops it afterwards."""
+    port = free_port(host)
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
                               stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + seconds
         while True:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                socket.create_connection((host, port), timeout=1).close()
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the moto server did not start (exit code %s)" % server.poll()) from None
                 time.sleep(0.2)
-        yield "http://127.0.0.1:%d" % port
+        yield "http://%s:%d" % (host, port)
     finally:
         server.terminate()
         server.wait(10)

@@ -3,6 +3,7 @@ from a directory laid out as the role lays it out on a member."""
 
 import ast
 import base64
+import functools
 import importlib.util
 import json
 import os
@@ -26,23 +27,33 @@ SETTINGS = dict(name="etcd-a", etcdctl="/usr/local/bin/etcdctl", endpoint="https
 ROLE_HOLDER = "ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid 4242, started 2026-11-22T09:58:00Z"
 
 
-def lib_files():
-    """(src, dest basename) of what the role copies beside the script (vars/main.yml)."""
+def lib_files(*extra):
+    """(src, dest basename) of what the role copies beside the script (vars/main.yml), with the
+    files of ``extra`` (lists of vars/main.yml, by their path, like ("_etcd_backup_push", "lib_files"))."""
     with open(os.path.join(ROLE, "vars", "main.yml"), encoding="utf-8") as source:
-        files = yaml.safe_load(source)["_etcd_maintenance_lib_files"]
+        variables = yaml.safe_load(source)
+    files = list(variables["_etcd_maintenance_lib_files"])
+    for path in extra:
+        files += functools.reduce(lambda node, key: node[key], path, variables)
     return [(f["src"].replace("{{ role_path }}", ROLE), os.path.basename(f["dest"])) for f in files]
+
+
+def load_script(lib, files, script_name):
+    """Import ``script_name`` from ``lib`` laid out with ``files`` as on a member; the module and
+    the names of the modules it imported from there (to forget afterwards)."""
+    for src, name in files:
+        shutil.copy(src, str(lib / name))
+    spec = importlib.util.spec_from_file_location(script_name[:-3] + "_timer", str(lib / script_name))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module, [name[:-3] for _src, name in files]
 
 
 @pytest.fixture(scope="module")
 def script(tmp_path_factory):
-    lib = tmp_path_factory.mktemp("lib")
-    for src, name in lib_files():
-        shutil.copy(src, str(lib / name))
-    spec = importlib.util.spec_from_file_location("etcd_maintenance_timer", str(lib / "etcd_maintenance.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module, imported = load_script(tmp_path_factory.mktemp("lib"), lib_files(), "etcd_maintenance.py")
     yield module
-    for name in ("etcd_defrag_rule", "etcd_run_lock", "etcd_leadership"):
+    for name in imported:
         sys.modules.pop(name, None)
 
 

@@ -87,3 +87,15 @@ def test_the_report_has_a_line_for_the_encryption_and_each_target():
         "target vault (backup1:/srv/b): etcd-snapshot-1.db.enc already there; kept 2, deleted 1: "
         "etcd-snapshot-0.db.enc",
     ]
+
+
+def test_push_targets_carry_every_s3_key_and_each_ssh_hosts_address_and_port():
+    hostvars = {"backup1": {"ansible_host": "10.0.0.9", "ansible_port": "2222"}, "backup2": {}}
+    targets = [{"name": "o", "bucket": "b", "access_key": "a", "secret_key": "s", "region": None},
+               {"name": "v", "type": "ssh", "host": "backup1", "path": "/srv/b"},
+               {"name": "w", "type": "ssh", "host": "backup2", "path": "/srv/c"}]
+    o, v, w = backup.backup_push_targets(targets, "prod/etcd", hostvars)
+    assert o == {"name": "o", "type": "s3", "bucket": "b", "prefix": "prod/etcd/", "endpoint_url": "", "region": "",
+                 "access_key": "a", "secret_key": "s", "keep": 7, "max_age_days": 30}
+    assert (v["address"], v["port"]) == ("10.0.0.9", 2222)
+    assert (w["address"], w["port"]) == ("backup2", 22)

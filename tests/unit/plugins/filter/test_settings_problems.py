@@ -280,6 +280,11 @@ BAD = [
     # backups
     (dict(etcd_backup_keep=0), "etcd_backup_keep", "0", "at least 1"),
     (dict(etcd_backup_host_keep="many"), "etcd_backup_host_keep", "'many'", "at least 1"),
+    (dict(etcd_backup_push="sometimes"), "etcd_backup_push", "'sometimes'", "true or false"),
+    (dict(etcd_backup_push_window=0), "etcd_backup_push_window", "0", "seconds, at least 1"),
+    (dict(etcd_backup_compression="bzip2"), "etcd_backup_compression", "'bzip2'", "zlib, lzma or none"),
+    (dict(etcd_backup_push=True, etcd_backup_targets=[{"name": "o", "bucket": "b-1"}]), "etcd_backup_push",
+     "True", "s3 target o needs access_key and secret_key: the members have no other credentials"),
     (dict(etcd_restore_bump_revision="lots"), "etcd_restore_bump_revision", "'lots'", "auto or a whole number"),
     (dict(etcd_restore_bump_revision=-1), "etcd_restore_bump_revision", "-1", "0 (no bump) or more"),
     (dict(etcd_restore_mark_compacted="maybe"), "etcd_restore_mark_compacted", "'maybe'", "true or false"),

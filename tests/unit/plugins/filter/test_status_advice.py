@@ -291,3 +291,29 @@ def test_without_backups_nothing_is_said_of_them():
 def test_bad_backups_are_refused(bad):
     with pytest.raises(AnsibleFilterError, match="status_advice: backups"):
         status_advice(health(three()), {}, bad)
+
+
+def pushed(record):
+    import base64
+    import json
+    return {"content": base64.b64encode(json.dumps(record).encode()).decode()}
+
+
+def test_a_member_whose_last_push_failed_is_named_with_the_targets_error():
+    failed = dict(member="etcd-b", instance="etcd", snapshot="etcd-snapshot-20261126T031500Z.db", time=1795662905,
+                  result="failed", targets=[dict(name="offsite", error="target offsite (s3://b/p/): HTTP 403 AccessDenied"),
+                                            dict(name="vault", uploaded=True)])
+    lines = status_advice(health(three()), {}, None, [
+        pushed(failed), pushed(dict(failed, member="etcd-a", result="skipped")), {"skipped": True},
+        {"failed": True, "msg": "file not found"}])
+    assert lines == ["etcd-b: its last off-host push (etcd-snapshot-20261126T031500Z.db, 2026-11-26 03:15:05Z) failed: "
+                     "target offsite (s3://b/p/): HTTP 403 AccessDenied -> its local snapshots are kept; fix the "
+                     "target, then: systemctl start etcd-snapshot.service on it"]
+    # A failure older than the cluster's newest successful push is left out; a newer one is named.
+    ok = dict(failed, member="etcd-c", result="pushed", targets=[dict(name="offsite", uploaded=True)])
+    assert status_advice(health(three()), {}, None, [pushed(failed), pushed(dict(ok, time=failed["time"] + 10))]) == []
+    assert status_advice(health(three()), {}, None, [pushed(failed), pushed(dict(ok, time=failed["time"] - 10))]) == lines
+    claim = dict(failed, targets=[], error="cannot claim the push of this period: etcdctl get: no leader")
+    assert "failed: cannot claim the push of this period" in status_advice(health(three()), {}, None, [pushed(claim)])[0]
+    with pytest.raises(AnsibleFilterError, match="a push status that is not JSON"):
+        status_advice(health(three()), {}, None, [{"content": "bm90IGpzb24="}])

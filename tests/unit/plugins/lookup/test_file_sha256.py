@@ -1,5 +1,6 @@
 """file_sha256: the SHA-256 of a controller file, '' for a missing one, a clear error for an unreadable one."""
 
+import base64
 import hashlib
 import os
 
@@ -27,3 +28,27 @@ def test_an_unreadable_file_is_named_in_the_error(tmp_path, monkeypatch):
     monkeypatch.setattr("builtins.open", refuse)
     with pytest.raises(AnsibleLookupError, match=r"cannot read .*tarball: .*Permission denied"):
         file_sha256(str(tmp_path / "tarball"))
+
+
+# -- backup_recipient: the public key the members seal to ------------------------------------------
+
+
+def test_the_recipient_is_the_key_files_public_key_and_the_key_is_made_once(tmp_path):
+    from ansible_collections.raftops.etcd.plugins.lookup.backup_recipient import LookupModule as Recipient
+    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+    path = tmp_path / "etcd-backup.key"
+    (first,) = Recipient().run([str(path)])
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    key = crypto.read_key(str(path))
+    assert first == dict(public_key=base64.b64encode(crypto.recipient(key).public_key).decode(),
+                         key_id=crypto.key_id(key))
+    assert Recipient().run([str(path)]) == [first]  # read, not made again
+
+
+def test_a_key_file_others_may_read_is_refused_naming_it(tmp_path):
+    from ansible_collections.raftops.etcd.plugins.lookup.backup_recipient import LookupModule as Recipient
+    path = tmp_path / "etcd-backup.key"
+    path.write_text(base64.b64encode(bytes(32)).decode())
+    os.chmod(path, 0o644)
+    with pytest.raises(AnsibleLookupError, match=r"key file .*etcd-backup.key has mode 0644"):
+        Recipient().run([str(path)])

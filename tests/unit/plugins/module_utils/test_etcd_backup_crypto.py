@@ -17,7 +17,7 @@ DATA_SIZE = CHUNK * 3 + 10  # four chunks, the last one short
 NAME = "etcd-snapshot-20260101T000000Z.db.enc"
 LABEL = crypto.make_label(NAME, "prod/etcd", "ef37ad9dc622a7c4", "20260101T000000Z")
 LABEL_TEXT = json.dumps(LABEL, sort_keys=True, separators=(",", ":")).encode()
-HEAD = crypto.HEADER.size + crypto.LABEL_LENGTH.size + len(LABEL_TEXT) + crypto.TAG_SIZE
+HEAD = crypto.HEADER.size + crypto.HEADER_V3.size + crypto.LABEL_LENGTH.size + len(LABEL_TEXT) + crypto.TAG_SIZE
 SEALED_CHUNK = CHUNK + crypto.TAG_SIZE
 
 
@@ -30,7 +30,7 @@ def plain(tmp_path):
 
 def seal(tmp_path, plain, key=KEY):
     sealed = tmp_path / (plain.name + ".enc")
-    crypto.encrypt_file(str(plain), str(sealed), key, LABEL, chunk_size=CHUNK)
+    crypto.encrypt_file(str(plain), str(sealed), crypto.recipient(key), LABEL, chunk_size=CHUNK, compression="none")
     return sealed
 
 
@@ -80,7 +80,7 @@ def test_the_default_chunk_size_streams(tmp_path):
     plain = tmp_path / "p.db"
     plain.write_bytes(os.urandom(crypto.CHUNK_SIZE + 5))
     sealed = tmp_path / "p.enc"
-    result = crypto.encrypt_file(str(plain), str(sealed), KEY, LABEL)
+    result = crypto.encrypt_file(str(plain), str(sealed), crypto.recipient(KEY), LABEL)
     assert result["size"] == crypto.CHUNK_SIZE + 5 and result["encrypted_size"] == os.path.getsize(sealed)
     out = tmp_path / "out.db"
     crypto.decrypt_file(str(sealed), str(out), KEY)
@@ -140,7 +140,7 @@ def test_swapped_chunks_are_tampering(tmp_path, plain):
 def test_a_chunk_from_another_backup_is_tampering(tmp_path, plain):
     one = seal(tmp_path, plain).read_bytes()
     two = tmp_path / "two.enc"
-    crypto.encrypt_file(str(plain), str(two), KEY, LABEL, chunk_size=CHUNK)
+    crypto.encrypt_file(str(plain), str(two), crypto.recipient(KEY), LABEL, chunk_size=CHUNK)
     mixed = one[:HEAD + SEALED_CHUNK] + two.read_bytes()[HEAD + SEALED_CHUNK:]
     two.write_bytes(mixed)
     assert refused(tmp_path, two).kind == "tampered"
@@ -151,6 +151,83 @@ def test_appended_bytes_are_tampering(tmp_path, plain):
     sealed.write_bytes(sealed.read_bytes() + b"x")
     error = refused(tmp_path, sealed)
     assert error.kind == "tampered" and "bytes after its last chunk" in str(error)
+
+
+def test_a_version_2_backup_is_read_and_checked_as_before(tmp_path, plain):
+    sealed = seal_version_1(plain, tmp_path / NAME, version=2)
+    out = tmp_path / "out.db"
+    result = crypto.decrypt_file(str(sealed), str(out), KEY, what="object %s" % NAME, name=NAME, cluster="prod/etcd")
+    assert out.read_bytes() == plain.read_bytes() and result["label"] == LABEL and result["warning"] is None
+    assert result["compression"] == "none"
+    data = bytearray(sealed.read_bytes())
+    data[-1] ^= 1
+    sealed.write_bytes(bytes(data))
+    error = refused(tmp_path, sealed)
+    assert str(error) == "object %s: authentication failed: tampered or wrong key (chunk 4 of 4)" % NAME
+
+
+# -- version 3: sealed to the key file's public key, compressed ------------------------------------
+
+
+def compressible(tmp_path, size=300000):
+    path = tmp_path / "etcd-snapshot-20260101T000000Z.db"
+    path.write_bytes(b"".join(b"/registry/pods/default/pod-%06d {\"spec\": %d}\n" % (i, i % 7)
+                              for i in range(size // 40))[:size])
+    return path
+
+
+@pytest.mark.parametrize("codec", ["zlib", "lzma"])
+def test_a_compressed_backup_is_smaller_and_reads_back_whole(tmp_path, codec):
+    plain = compressible(tmp_path)
+    sealed = tmp_path / NAME
+    result = crypto.encrypt_file(str(plain), str(sealed), crypto.recipient(KEY), LABEL, chunk_size=4096,
+                                 compression=codec)
+    assert result["compression"] == codec and result["size"] == plain.stat().st_size
+    assert result["compressed_size"] < plain.stat().st_size // 5
+    assert sealed.stat().st_size == result["encrypted_size"] < plain.stat().st_size // 5
+    out, opened = open_sealed(tmp_path, sealed)
+    assert out.read_bytes() == plain.read_bytes()
+    assert opened["compression"] == codec and opened["sha256"] == result["sha256"]
+    assert [p for p in os.listdir(tmp_path) if p not in (plain.name, sealed.name, out.name)] == []  # no stream left
+
+
+def test_a_compressed_backup_cut_or_changed_is_refused(tmp_path):
+    plain = compressible(tmp_path)
+    sealed = tmp_path / NAME
+    crypto.encrypt_file(str(plain), str(sealed), crypto.recipient(KEY), LABEL, chunk_size=1024)
+    data = sealed.read_bytes()
+    sealed.write_bytes(data[:-100])
+    assert refused(tmp_path, sealed).kind == "truncated"
+    changed = bytearray(data)
+    changed[len(data) // 2] ^= 1
+    sealed.write_bytes(bytes(changed))
+    assert "authentication failed: tampered or wrong key (chunk" in str(refused(tmp_path, sealed))
+    codec_at = crypto.HEADER.size
+    changed = bytearray(data)
+    changed[codec_at] = 2  # zlib claimed to be lzma: the header's tag no longer holds
+    sealed.write_bytes(bytes(changed))
+    assert str(refused(tmp_path, sealed)).endswith("authentication failed: tampered or wrong key (its header)")
+
+
+def test_the_public_key_seals_but_only_the_key_file_opens(tmp_path, plain):
+    to = crypto.recipient(KEY)
+    assert len(to.public_key) == 32 and to.key_id == crypto.key_id(KEY) and to.public_key != KEY
+    sealed = seal(tmp_path, plain)
+    # Nothing in the file, nor the public key, is the AES key: the one-time key differs every time.
+    with open(sealed, "rb") as handle:
+        ephemeral = crypto.read_header(handle, "x")["header"][crypto.HEADER.size + 9:crypto.HEADER.size + 41]
+    assert len(ephemeral) == 32 and ephemeral != to.public_key
+    # A backup whose one-time key is replaced does not authenticate (the key derivation binds it).
+    data = bytearray(sealed.read_bytes())
+    data[crypto.HEADER.size + 9] ^= 1
+    sealed.write_bytes(bytes(data))
+    assert str(refused(tmp_path, sealed)).endswith("(its header)")
+
+
+def test_an_unknown_compression_is_refused_before_anything_is_written(tmp_path, plain):
+    with pytest.raises(ValueError, match="compression bzip2 is not one of none, zlib, lzma"):
+        crypto.encrypt_file(str(plain), str(tmp_path / NAME), crypto.recipient(KEY), LABEL, compression="bzip2")
+    assert not (tmp_path / NAME).exists()
 
 
 def test_another_key_is_named_with_both_ids(tmp_path, plain):
@@ -192,7 +269,8 @@ def test_the_header_is_readable_without_the_key(tmp_path, plain):
     with open(sealed, "rb") as handle:
         fields = crypto.read_header(handle, "x")
     assert fields["size"] == DATA_SIZE and fields["key_id"] == crypto.key_id(KEY) and fields["chunk_size"] == CHUNK
-    assert fields["version"] == 2 and fields["label"] == LABEL
+    assert fields["version"] == 3 and fields["label"] == LABEL and fields["compression"] == "none"
+    assert fields["stored_size"] == DATA_SIZE and fields["aes_key"] is None
 
 
 # -- the label: the name, cluster and time authenticated with the content -------------------------
@@ -223,21 +301,24 @@ def test_a_backup_of_another_cluster_is_refused_naming_both(tmp_path, plain):
 def test_a_label_longer_than_allowed_is_refused_before_any_read(tmp_path, plain):
     sealed = seal(tmp_path, plain)
     data = bytearray(sealed.read_bytes())
-    data[crypto.HEADER.size:crypto.HEADER.size + 2] = struct.pack(">H", crypto.MAX_LABEL_SIZE + 1)
+    at = crypto.HEADER.size + crypto.HEADER_V3.size
+    data[at:at + 2] = struct.pack(">H", crypto.MAX_LABEL_SIZE + 1)
     sealed.write_bytes(bytes(data))
     error = refused(tmp_path, sealed)
     assert error.kind == "tampered" and "a label of %d bytes" % (crypto.MAX_LABEL_SIZE + 1) in str(error)
     with pytest.raises(ValueError, match="at most 4096 bytes"):
-        crypto.encrypt_file(str(plain), str(tmp_path / "x.enc"), KEY, crypto.make_label("x" * 5000))
+        crypto.encrypt_file(str(plain), str(tmp_path / "x.enc"), crypto.recipient(KEY), crypto.make_label("x" * 5000))
 
 
-def seal_version_1(plain, dest, key=KEY):
-    """A backup as version 1 wrote it: no label."""
+def seal_version_1(plain, dest, key=KEY, version=1):
+    """A backup as version 1 wrote it (no label), or version 2 (a label): sealed with the key file's bytes."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     data = plain.read_bytes()
     prefix = os.urandom(8)
-    header = crypto.HEADER.pack(crypto.MAGIC, 1, bytes.fromhex(crypto.key_id(key)), CHUNK, prefix, len(data),
+    header = crypto.HEADER.pack(crypto.MAGIC, version, bytes.fromhex(crypto.key_id(key)), CHUNK, prefix, len(data),
                                 bytes.fromhex(crypto.file_sha256(str(plain))[1]))
+    if version == 2:
+        header += struct.pack(">H", len(LABEL_TEXT)) + LABEL_TEXT
     aead = AESGCM(key)
     out = header + aead.encrypt(prefix + struct.pack(">I", 0xFFFFFFFF), b"", header)
     count = crypto.chunk_count(len(data), CHUNK)
@@ -267,7 +348,7 @@ def test_latest_is_the_newest_by_authenticated_time_skipping_renamed_and_foreign
     for taken, cluster in (("20260101T000000Z", "prod/etcd"), ("20260301T000000Z", "prod/etcd"),
                            ("20260401T000000Z", "stage/etcd")):
         name = "etcd-snapshot-%s.db.enc" % taken
-        crypto.encrypt_file(str(plain), str(tmp_path / name), KEY, crypto.make_label(name, cluster, "", taken),
+        crypto.encrypt_file(str(plain), str(tmp_path / name), crypto.recipient(KEY), crypto.make_label(name, cluster, "", taken),
                             chunk_size=CHUNK)
         headers[name] = header_of(tmp_path / name)
     # The backup of March, copied under a newer name.

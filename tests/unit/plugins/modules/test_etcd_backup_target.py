@@ -296,3 +296,17 @@ def test_a_sealed_backup_is_not_uploaded_under_another_name(s3, snapshot, key_fi
     os.rename(sealed, renamed)
     result, failed = send(target, key_file, renamed)
     assert failed and "its authenticated header names it etcd-snapshot-20260101T000000Z.db.enc" in result["msg"]
+
+
+@pytest.mark.parametrize("codec", ["zlib", "lzma", "none"])
+def test_seal_compresses_as_asked_and_records_it(tmp_path, snapshot, key_file, codec):
+    plain = tmp_path / "etcd-snapshot-c.db"
+    plain.write_bytes(b"/registry/configmaps/default/x {}\n" * 20000)
+    sealed = tmp_path / "etcd-snapshot-c.db.enc"
+    result, failed = run_module(dict(state="sealed", src=str(plain), dest=str(sealed), key_file=key_file,
+                                     compression=codec))
+    assert not failed and result["compression"] == codec
+    assert (result["compressed_size"] < result["size"] // 10) == (codec != "none")
+    opened = tmp_path / "opened.db"
+    result, failed = run_module(dict(state="unsealed", src=str(sealed), dest=str(opened), key_file=key_file))
+    assert not failed and opened.read_bytes() == plain.read_bytes() and result["compression"] == codec

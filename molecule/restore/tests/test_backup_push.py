@@ -1,0 +1,237 @@
+"""The members push their scheduled snapshots off-host (etcd_backup_push), with no playbook running.
+
+A converge turns the push on (an S3 bucket on a moto server on the test network's gateway, and a
+directory on 10.250.0.42 over SSH); then only the members' timers (every 5 s here) work: one member
+per window, a follower, seals each snapshot to the key file's public key and sends it to both
+targets, which are pruned to their `keep` without touching other clusters' objects. A tampered
+pushed backup is refused by the restore; a restore from the bucket brings back what was written
+before the snapshot. With the bucket gone, the pushing member keeps its snapshots and the status
+names the failure. A last converge turns the push off and removes its files.
+"""
+
+import base64
+import contextlib
+import json
+import os
+import re
+import sys
+import time
+
+import pytest
+from etcdtest import EPHEMERAL, ROOT, Gateway, fingerprint, host, inventory_secrets, leaked, playbook, poll
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
+from moto_server import moto_server
+
+sys.path.insert(0, os.path.join(ROOT, ".cache", "collections"))
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+
+HOSTS = ["10.250.0.40", "10.250.0.41", "10.250.0.42"]
+URLS = ["https://%s:2379" % h for h in HOSTS]
+GATEWAY = "10.250.0.1"  # the test network's gateway: the controller, as the members reach it
+BUCKET, PREFIX = "etcd-push", "etcd/etcd/"
+SSH_HOST, SSH_PATH = "10.250.0.42", "/srv/etcd-push"
+KEY_FILE = os.path.join(EPHEMERAL, "etcd-backup.key")
+SETTINGS = "/opt/etcd/lib/etcd_backup_push.json"
+STATUS = "/var/backups/etcd/push-status.json"
+WINDOW = 6  # one push per 6 s; the timer fires every 5 s: a push every 10 s
+CREDENTIALS = dict(access_key="AKIDRAFTOPSPUSHPROBE", secret_key="raftops-push-secret-must-never-show")
+FOREIGN = "other/etcd/etcd-snapshot-20200101T000000Z.db.enc"
+
+state = {}
+
+
+@pytest.fixture(scope="module")
+def moto():
+    """A moto S3 server the members reach; ``stop`` takes it away (an unreachable target)."""
+    stack = contextlib.ExitStack()
+    url = stack.enter_context(moto_server(host=GATEWAY))
+    import boto3
+    client = boto3.client("s3", endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing",
+                          region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    yield dict(url=url, s3=client, stop=stack.close)
+    stack.close()
+
+
+def targets(url):
+    return [dict(name="offsite", type="s3", bucket=BUCKET, endpoint_url=url, keep=2, **CREDENTIALS),
+            dict(name="vault", type="ssh", host=SSH_HOST, path=SSH_PATH, keep=2)]
+
+
+def push_vars(url, **more):
+    return dict(etcd_backup_targets=targets(url), etcd_backup_key_file=KEY_FILE, etcd_backup_push=True,
+                etcd_backup_push_window=WINDOW, **more)
+
+
+def pushed_objects(s3):
+    return sorted(o["Key"][len(PREFIX):] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX).get("Contents", []))
+
+
+def ssh_files():
+    return sorted(host(SSH_HOST).run("ls %s" % SSH_PATH).stdout.split())
+
+
+def journal(name, since=""):
+    return host(name).run("journalctl -u etcd-snapshot -o cat --no-pager %s" % since).stdout
+
+
+def opened(body, name, tmp_path):
+    """Decrypt a pushed backup with the key file; (result, snapshot bytes)."""
+    sealed, plain = tmp_path / name, tmp_path / (name + ".db")
+    sealed.write_bytes(body)
+    result = crypto.decrypt_file(str(sealed), str(plain), crypto.read_key(KEY_FILE), name=name, cluster="etcd/etcd")
+    return result, plain.read_bytes()
+
+
+def test_the_members_push_on_their_timers_to_both_targets_verified_and_pruned(moto, tmp_path):
+    s3 = moto["s3"]
+    Gateway(URLS[0]).put("/push/before", "acknowledged before the push")
+    s3.put_object(Bucket=BUCKET, Key=FOREIGN, Body=b"another cluster's backup")
+    s3.put_object(Bucket=BUCKET, Key=PREFIX + "notes.txt", Body=b"not a backup")
+    host(SSH_HOST).check_output("mkdir -p -m 700 %s && echo keep > %s/notes.txt" % (SSH_PATH, SSH_PATH))
+    started = time.monotonic()
+    rc, out = playbook("etcd", "-vvv", "--tags", "etcd_backup", "-e", json.dumps(push_vars(moto["url"])))
+    converge = time.monotonic() - started
+    assert rc == 0, out[-3000:]
+    assert leaked(out, inventory_secrets(push_vars(moto["url"]), KEY_FILE)) == []
+    since = "--since=@%d" % int(time.time())
+
+    # No playbook runs from here on: the timers push, and each target is pruned to its keep of 2.
+    def pruned_on_both():
+        logs = "".join(journal(name, since) for name in HOSTS)
+        pruned = [re.search(r"target %s .*deleted etcd-snapshot-" % t, logs) for t in ("offsite", "vault")]
+        return all(pruned) and logs
+
+    logs = poll(pruned_on_both, seconds=120, interval=2)
+    assert logs, "".join(journal(name) for name in HOSTS)[-3000:]
+    objects = pushed_objects(s3)
+    backups = [o for o in objects if crypto.is_backup_object(o)]
+    assert len(backups) == 2 and "notes.txt" in objects, objects
+    assert s3.get_object(Bucket=BUCKET, Key=FOREIGN)["Body"].read() == b"another cluster's backup"
+    files = ssh_files()
+    assert "notes.txt" in files and len([f for f in files if crypto.is_backup_object(f)]) == 2, files
+
+    # Each object opens with the key file, under its own name, of this cluster, compressed.
+    newest = backups[-1]
+    body = s3.get_object(Bucket=BUCKET, Key=PREFIX + newest)
+    result, snapshot = opened(body["Body"].read(), newest, tmp_path)
+    assert result["compression"] == "zlib" and result["compressed_size"] < result["size"]
+    assert body["Metadata"]["plaintext-sha256"] == result["sha256"] and body["Metadata"]["format"] == "raftops-etcd-backup-3"
+    assert b"/push/before" in snapshot and b"acknowledged before the push" in snapshot
+    remote = host(SSH_HOST)
+    name = [f for f in ssh_files() if crypto.is_backup_object(f)][-1]
+    stored = remote.file("%s/%s" % (SSH_PATH, name))
+    assert stored.mode == 0o600 and stored.user == "root"
+    ssh_result, _ = opened(base64.b64decode(remote.check_output("base64 -w0 %s/%s" % (SSH_PATH, name))), name, tmp_path)
+    assert ssh_result["label"]["cluster"] == "etcd/etcd"
+    upload = [float(s) for s in re.findall(r"target offsite \S+: \S+ uploaded in ([0-9.]+) s", logs)]
+    state.update(backups=backups, figures=dict(converge_s=round(converge, 1), snapshot_bytes=result["size"],
+                                               compressed_bytes=result["compressed_size"],
+                                               upload_s=max(upload) if upload else None))
+    print("push figures: %s" % state["figures"])
+
+
+def test_one_member_pushes_each_window_a_follower_by_preference():
+    pushes = []  # (snapshot time, member) of every push, from the members' journals
+    for name in HOSTS:
+        for stamp in re.findall(r"^encrypted etcd-snapshot-(\d{8}T\d{6}Z)\.db\.enc", journal(name), re.M):
+            pushes.append((time.mktime(time.strptime(stamp, "%Y%m%dT%H%M%SZ")), name))
+    skipped = "".join(journal(name) for name in HOSTS).count("pushes this period")
+    pushes.sort()
+    assert len(pushes) >= 3 and skipped >= len(pushes), (pushes, skipped)
+    # Never two pushes of one timer's firing (every 5 s on every member), on one member or two.
+    assert all(b[0] - a[0] >= 5 for a, b in zip(pushes, pushes[1:])), pushes
+    leader_id = int(Gateway(URLS[0]).status()["leader"])
+    leader = next(h for h, u in zip(HOSTS, URLS) if int(Gateway(u).status()["header"]["member_id"]) == leader_id)
+    by_leader = [p for p in pushes if p[1] == leader]
+    assert len(by_leader) < len(pushes) - len(by_leader), (leader, pushes)
+
+
+def test_the_push_credentials_are_root_0600_and_in_no_log_or_unit():
+    for name in HOSTS:
+        h = host(name)
+        settings = h.file(SETTINGS)
+        assert settings.mode == 0o600 and settings.user == "root"
+        assert CREDENTIALS["secret_key"] in h.check_output("cat %s" % SETTINGS)
+        key = h.file("/opt/etcd/lib/etcd_backup_push_ssh")
+        assert key.mode == 0o600 and key.user == "root"
+        shown = h.check_output("systemctl show etcd-snapshot.service etcd-snapshot.timer") + journal(name)
+        assert CREDENTIALS["secret_key"] not in shown and CREDENTIALS["access_key"] not in shown
+        # The member holds the public key only: nothing of the key file is on it.
+        with open(KEY_FILE) as handle:
+            assert handle.read().strip() not in h.check_output("cat %s" % SETTINGS)
+
+
+def test_a_tampered_pushed_backup_is_refused_and_an_intact_one_restores_from_the_bucket(moto):
+    s3 = moto["s3"]
+    for name in HOSTS:  # no new push while the restore reads the bucket
+        host(name).check_output("systemctl stop etcd-snapshot.timer")
+    for name in HOSTS:  # a oneshot service is "activating" while it runs
+        assert poll(lambda n=name: host(n).run("systemctl is-active etcd-snapshot.service").stdout.strip()
+                    in ("inactive", "failed"), seconds=60), name
+    older, newest = [o for o in pushed_objects(s3) if crypto.is_backup_object(o)]
+    body = s3.get_object(Bucket=BUCKET, Key=PREFIX + newest)["Body"].read()
+    s3.put_object(Bucket=BUCKET, Key=PREFIX + newest, Body=body[:-40] + bytes([body[-40] ^ 1]) + body[-39:])
+    before = fingerprint(HOSTS)
+    extra = json.dumps(dict(push_vars(moto["url"]), etcd_restore_target="offsite", etcd_restore_snapshot="latest"))
+    rc, out = playbook("restore", "-e", extra)
+    assert rc != 0, out[-3000:]
+    assert "object %s on target offsite: authentication failed: tampered or wrong key" % newest in out, out[-3000:]
+    assert "nothing was changed" in out and fingerprint(HOSTS) == before
+    Gateway(URLS[0]).put("/push/after", "written after the backups")
+    started = time.monotonic()
+    extra = json.dumps(dict(push_vars(moto["url"]), etcd_restore_target="offsite", etcd_restore_snapshot=older))
+    rc, out = playbook("restore", "-e", extra)
+    assert rc == 0, out[-3000:]
+    state["figures"]["restore_from_s3_s"] = round(time.monotonic() - started, 1)
+    gateway = Gateway(URLS[1])
+    assert gateway.get("/push/before") == "acknowledged before the push"
+    assert gateway.get("/push/after") is None
+
+
+def test_a_member_whose_target_is_gone_keeps_its_snapshots_and_the_status_names_the_failure(moto):
+    moto["stop"]()
+    for name in HOSTS:
+        host(name).check_output("systemctl start etcd-snapshot.timer")
+
+    def failed():
+        for name in HOSTS:
+            text = host(name).run("cat %s" % STATUS).stdout
+            record = json.loads(text) if text else {}
+            if record.get("result") == "failed" and record.get("targets"):
+                return name, record
+        return None
+
+    found = poll(failed, seconds=60, interval=2)
+    assert found, [host(n).run("cat %s" % STATUS).stdout for n in HOSTS]
+    name, record = found
+    errors = {t["name"]: t.get("error") for t in record["targets"]}
+    assert errors["offsite"].startswith("target offsite (s3://%s/%s): " % (BUCKET, PREFIX)), errors
+    assert errors["vault"] is None, errors  # the SSH target still got it
+    # Its snapshots stay as the timer keeps them (the newest 2 here), the failed one saved among them.
+    local = [f for f in host(name).run("ls /var/backups/etcd").stdout.split() if crypto.OBJECT_PREFIX in f]
+    assert len(local) == 2, local
+    assert "saved /var/backups/etcd/%s (" % record["snapshot"] in journal(name)
+    assert "push failed: target offsite (s3://%s/%s): " % (BUCKET, PREFIX) in journal(name)
+    assert "the local snapshots are kept" in journal(name)
+    rc, out = playbook("status", "-e", json.dumps(push_vars("http://%s:9" % GATEWAY)))
+    assert rc == 0, out[-3000:]
+    # The advice's lines, as the debug task lists them (quoted, a comma after each), joined again.
+    text = " ".join(line.strip().rstrip(",").strip('"').strip() for line in out.splitlines())
+    assert re.search(r"rst-host\d: its last off-host push \(etcd-snapshot-\d{8}T\d{6}Z\.db, [^)]*\) failed: target "
+                     r"offsite \(s3://%s/%s\): " % (BUCKET, PREFIX), text), out[-3000:]
+    assert CREDENTIALS["secret_key"] not in out
+
+
+def test_turning_the_push_off_removes_its_files_and_credentials():
+    rc, out = playbook("etcd", "--tags", "etcd_backup", "-e",
+                       json.dumps(dict(etcd_backup_key_file=KEY_FILE)))
+    assert rc == 0, out[-3000:]
+    for name in HOSTS:
+        h = host(name)
+        for path in (SETTINGS, "/opt/etcd/lib/etcd_backup_push_ssh", "/opt/etcd/lib/etcd_backup_push.py",
+                     "/opt/etcd/lib/etcd_s3.py"):
+            assert not h.file(path).exists, (name, path)
+        assert "etcd_backup_push.py" not in h.check_output("cat /usr/local/bin/etcd-snapshot")
+    print("push figures: %s" % state.get("figures"))

@@ -1,0 +1,249 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Send this member's scheduled snapshot off-host: ``python3 etcd_backup_push.py SETTINGS.json SNAPSHOT``.
+
+The snapshot script of the member's timer (etcd-snapshot.j2) runs this after it saved and checked
+SNAPSHOT, when etcd_backup_push is on. The etcd role installs it beside the collection's
+etcd_backup_crypto.py, etcd_s3.py, etcd_files.py and the maintenance timer's code (copied as they
+are): the backups it makes are those of the backup playbook - same format, names, metadata and
+retention decision - and the restore reads them alike.
+
+One member pushes each period: every member's timer fires at the same time, and the first to
+create the claim key (``<run lock prefix>backup-push``, under a lease of etcd_backup_push_window
+seconds) pushes; the others skip. The leader waits a few seconds before it tries, so a follower
+pushes when one is up. The member holds the key file's public key only: it seals backups it cannot
+read. Credentials are in SETTINGS.json (mode 0600, root) and never printed. The result of every
+push (not of a skip) is written to the status file (etcd_backup_host_dir/push-status.json), which
+the status playbook reads, and to the journal; a failed target makes the unit fail, and the local snapshots
+stay as they are.
+"""
+
+import base64
+import json
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import etcd_backup_crypto as crypto
+import etcd_s3
+from etcd_maintenance import Etcdctl, EtcdctlError
+
+CLAIM = "backup-push"
+SSH_TIMEOUT = 20
+
+
+class PushError(Exception):
+    """A target that failed; the message names it and says why, without its credentials."""
+
+
+def snapshot_time(name):
+    """``YYYYMMDDTHHMMSSZ`` of ``etcd-snapshot-<time>.db``: what the backup's header authenticates."""
+    return name[len(crypto.OBJECT_PREFIX):].split(".", 1)[0]
+
+
+class S3Target:
+    def __init__(self, target, bucket=None):
+        self.target = target
+        self.name = target["name"]
+        self.bucket = bucket or etcd_s3.Bucket(target["bucket"], target.get("prefix", ""), target["access_key"],
+                                               target["secret_key"], target.get("region", ""),
+                                               target.get("endpoint_url", ""))
+
+    def where(self):
+        return "s3://%s/%s" % (self.target["bucket"], self.target.get("prefix", ""))
+
+    def present(self, name, sha256):
+        return (self.bucket.head(name) or {}).get("plaintext-sha256") == sha256
+
+    def send(self, path, name, metadata):
+        self.bucket.put_file(name, path, metadata)
+        # Verified as it stands on the target: its size, and its header read back and checked.
+        there = {o["name"]: o for o in self.bucket.listing()}.get(name)
+        if there is None or there["size"] != os.path.getsize(path):
+            raise PushError("object %s is not on the target whole after the upload" % name)
+        with open(path, "rb") as handle:
+            head = handle.read(crypto.MAX_HEAD_SIZE)
+        if self.bucket.get_range(name, 0, len(head) - 1) != head:
+            raise PushError("object %s reads back other bytes than were sent" % name)
+
+    def listing(self):
+        return [o for o in self.bucket.listing() if crypto.is_backup_object(o["name"])]
+
+    def delete(self, name):
+        self.bucket.delete(name)
+
+
+class SshTarget:
+    """A directory on another host, reached as root with this member's own key (etcd_backup_push's SSH key)."""
+
+    def __init__(self, target, ssh_key, known_hosts, run=subprocess.run):
+        self.target = target
+        self.name = target["name"]
+        self.path = target["path"]
+        self.run = run
+        self.base = ["ssh", "-i", ssh_key, "-p", str(target.get("port", 22)), "-o", "BatchMode=yes",
+                     "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes",
+                     "-o", "UserKnownHostsFile=" + known_hosts, "-o", "ConnectTimeout=%d" % SSH_TIMEOUT,
+                     "-o", "LogLevel=ERROR", "root@" + target["address"]]
+
+    def where(self):
+        return "%s:%s" % (self.target["host"], self.path)
+
+    def ssh(self, command, stdin=None):
+        try:
+            done = self.run([*self.base, command], stdin=stdin, capture_output=True, timeout=600, check=False)
+        except subprocess.TimeoutExpired:
+            raise PushError("ssh to %s: no answer within 600 s" % self.target["address"]) from None
+        if done.returncode != 0:
+            raise PushError("ssh to %s: %s" % (self.target["address"],
+                                               done.stderr.decode(errors="replace").strip() or "exit %d" % done.returncode))
+        return done.stdout.decode()
+
+    def present(self, name, _sha256):
+        # As the backup playbook's copy (force: false): a backup there under its name is not sent again.
+        return self.ssh("test -e %s && echo yes || true" % shlex.quote(self.path + "/" + name)).strip() == "yes"
+
+    def send(self, path, name, _metadata):
+        final = shlex.quote(self.path + "/" + name)
+        part = shlex.quote("%s/.%s.part" % (self.path, name))
+        with open(path, "rb") as source:
+            self.ssh("umask 077 && mkdir -p %s && cat > %s && mv %s %s" % (shlex.quote(self.path), part, part, final),
+                     stdin=source)
+        size, sha256 = crypto.file_sha256(path)
+        there = self.ssh("stat -c %%s %s && sha256sum %s" % (final, final)).split()
+        if there[:2] != [str(size), sha256]:
+            raise PushError("object %s reads back as %s, not %d bytes with SHA-256 %s" % (name, " ".join(there[:2]),
+                                                                                          size, sha256))
+
+    def listing(self):
+        out = self.ssh("find %s -maxdepth 1 -type f -name 'etcd-snapshot-*.enc' -printf '%%f %%s %%T@\\n'"
+                       % shlex.quote(self.path))
+        objects = []
+        for line in out.splitlines():
+            name, size, mtime = line.rsplit(" ", 2)
+            objects.append(dict(name=name, size=int(size), mtime=float(mtime)))
+        return objects
+
+    def delete(self, name):
+        self.ssh("rm -f -- %s" % shlex.quote(self.path + "/" + name))
+
+
+class Push:
+    """One run: claim the period, seal the snapshot once, send it to every target, prune each, record the result."""
+
+    def __init__(self, settings, etcdctl, log, holder, targets, clock=time.time, sleep=time.sleep):
+        self.settings = settings
+        self.etcdctl = etcdctl
+        self.log = log
+        self.holder = holder
+        self.targets = targets
+        self.clock, self.sleep = clock, sleep
+
+    def own_status(self):
+        return self.etcdctl.json("endpoint", "status")[0]["Status"]
+
+    def claim(self):
+        """(True, None) when this member pushes this period, else (False, who does)."""
+        status = self.own_status()
+        if int(status.get("leader", 0)) == int(status["header"]["member_id"]):
+            self.sleep(int(self.settings["leader_delay"]))  # a follower pushes when one is up
+        lease = self.etcdctl.grant(int(self.settings["window"]))
+        claimed, held = self.etcdctl.put_if(self.settings["lock_prefix"] + CLAIM, self.holder, lease["id"], 0)
+        if claimed:
+            return True, None
+        self.etcdctl.revoke(lease["id"])
+        return False, (held or {}).get("value", b"?").decode(errors="replace")
+
+    def cluster_id(self):
+        return "%x" % int(self.own_status()["header"]["cluster_id"])
+
+    def run(self, snapshot):
+        name = os.path.basename(snapshot)
+        record = dict(member=self.settings["name"], instance=self.settings["instance"], snapshot=name, time=round(self.clock()), targets=[])
+        try:
+            claimed, other = self.claim()
+        except (EtcdctlError, ValueError, KeyError, IndexError) as exc:
+            record.update(result="failed", error="cannot claim the push of this period: %s" % exc)
+            self.log("push of %s failed: %s" % (name, record["error"]))
+            return self.record(record)
+        if not claimed:
+            # The status file keeps this member's last push: a skip written over a failure would hide
+            # it from the status playbook while the next push is in flight.
+            self.log("skipped: %s pushes this period" % other)
+            return 0
+        work = tempfile.mkdtemp(prefix=".push.", dir=os.path.dirname(snapshot))
+        try:
+            obj = name + crypto.OBJECT_SUFFIX
+            sealed = os.path.join(work, obj)
+            label = crypto.make_label(obj, self.settings["cluster"], self.cluster_id(), snapshot_time(name))
+            to = crypto.Recipient(base64.b64decode(self.settings["public_key"]), self.settings["key_id"])
+            seal = crypto.encrypt_file(snapshot, sealed, to, label, compression=self.settings["compression"])
+            self.log("encrypted %s: %d bytes, %s %d bytes, %.2f s" % (obj, seal["size"], seal["compression"],
+                                                                      seal["encrypted_size"], seal["encrypt_seconds"]))
+            record.update(size=seal["size"], encrypted_size=seal["encrypted_size"], compression=seal["compression"],
+                          encrypt_seconds=seal["encrypt_seconds"])
+            metadata = crypto.object_metadata(seal["size"], seal["sha256"], seal["key_id"])
+            for target in self.targets:
+                record["targets"].append(self.send(target, sealed, obj, seal["sha256"], metadata))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        failed = [t for t in record["targets"] if t.get("error")]
+        record["result"] = "failed" if failed else "pushed"
+        return self.record(record)
+
+    def send(self, target, sealed, obj, sha256, metadata):
+        """What became of one target: uploaded (with the time it took) or already there, then pruned; or the error."""
+        outcome = dict(name=target.name, where=target.where(), object=obj)
+        try:
+            started = time.monotonic()
+            if target.present(obj, sha256):
+                outcome["uploaded"] = False
+            else:
+                target.send(sealed, obj, metadata)
+                outcome.update(uploaded=True, upload_seconds=round(time.monotonic() - started, 3))
+            kept, deleted = crypto.retention(target.listing(), target.target["keep"], target.target["max_age_days"],
+                                             self.clock())
+            for old in deleted:
+                target.delete(old)
+            outcome.update(kept=len(kept), deleted=deleted)
+            self.log("target %s (%s): %s %s; kept %d, deleted %s" % (
+                target.name, target.where(), obj, "uploaded in %.2f s" % outcome["upload_seconds"]
+                if outcome["uploaded"] else "already there", len(kept), ", ".join(deleted) or "none"))
+        except (PushError, etcd_s3.S3Error, OSError, ValueError, IndexError) as exc:
+            outcome["error"] = "target %s (%s): %s" % (target.name, target.where(), exc)
+            self.log("push failed: %s; the local snapshots are kept" % outcome["error"])
+        return outcome
+
+    def record(self, record):
+        """Write the status file (replaced whole); 1 when the push failed, else 0."""
+        path = self.settings["status_file"]
+        partial = path + ".part"
+        with open(partial, "w", encoding="utf-8") as out:
+            json.dump(record, out, sort_keys=True)
+        os.chmod(partial, 0o600)
+        os.replace(partial, path)
+        return 1 if record["result"] == "failed" else 0
+
+
+def targets_of(settings):
+    return [S3Target(t) if t["type"] == "s3" else SshTarget(t, settings["ssh_key"], settings["known_hosts"])
+            for t in settings["targets"]]
+
+
+def main(argv):
+    with open(argv[1], encoding="utf-8") as source:
+        settings = json.load(source)
+    holder = "backup push of %s on %s, pid %d" % (settings["name"], socket.gethostname(), os.getpid())
+    push = Push(settings, Etcdctl(settings), lambda text: print(text, flush=True), holder, targets_of(settings))
+    return push.run(argv[2])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,191 @@
+"""The members' backup push (roles/etcd/files/etcd_backup_push.py), run from a directory laid out as
+the role lays it out on a member, against a fake etcdctl, a real (moto) S3 server and a directory
+standing for an SSH target (the commands the push sends over ssh, run by a local shell)."""
+
+import ast
+import base64
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from test_etcd_maintenance_script import SETTINGS, A, B, FakeEtcdctl, load_script
+from test_etcd_maintenance_script import lib_files as maintenance_lib_files
+
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+from ansible_collections.raftops.etcd.tests.unit.plugins.moto_server import moto_server
+
+ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "etcd")
+KEY = bytes(range(32))
+CLUSTER_ID = 0xEF37AD9DC622A7C4
+SECRET = "push-secret-never-shown"
+NAME = "etcd-snapshot-20261126T030000Z.db"
+
+
+def lib_files():
+    """What the role copies for the push: the maintenance timer's code and the push's."""
+    return maintenance_lib_files(("_etcd_backup_push", "lib_files"))
+
+
+@pytest.fixture(scope="module")
+def script(tmp_path_factory):
+    module, imported = load_script(tmp_path_factory.mktemp("lib"), lib_files(), "etcd_backup_push.py")
+    yield module
+    for name in imported:
+        sys.modules.pop(name, None)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with moto_server() as url:
+        import boto3
+        client = boto3.client("s3", endpoint_url=url, aws_access_key_id="a", aws_secret_access_key="b",
+                              region_name="us-east-1")
+        client.create_bucket(Bucket="push")
+        yield url, client
+
+
+class Etcd(FakeEtcdctl):
+    """The maintenance tests' fake etcdctl, whose status also carries the cluster ID."""
+
+    def status(self, member_id):
+        record = super().status(member_id)
+        record["Status"]["header"]["cluster_id"] = CLUSTER_ID
+        return record
+
+
+def local_ssh(argv, stdin=None, **_options):
+    """ssh's remote command, run by a local shell (what the push sends is what a host runs)."""
+    return subprocess.run(["sh", "-c", argv[-1]], stdin=stdin, capture_output=True, check=False)
+
+
+def settings(tmp_path, url, **more):
+    snapshots = tmp_path / "snapshots"
+    snapshots.mkdir(exist_ok=True)
+    to = crypto.recipient(KEY)
+    targets = [dict(name="offsite", type="s3", bucket="push", prefix="c/", endpoint_url=url, region="",
+                    access_key="AKIDPUSH", secret_key=SECRET, keep=2, max_age_days=30),
+               dict(name="vault", type="ssh", host="backup1", address="10.0.0.9", port=22,
+                    path=str(tmp_path / "vault"), keep=2, max_age_days=30)]
+    return dict(SETTINGS, instance="etcd", window=300, leader_delay=5, cluster="prod/etcd", compression="zlib",
+                public_key=base64.b64encode(to.public_key).decode(), key_id=to.key_id,
+                status_file=str(snapshots / "push-status.json"), ssh_key="/k", known_hosts="/h", targets=targets,
+                **more)
+
+
+def snapshot(tmp_path, name=NAME):
+    path = tmp_path / "snapshots" / name
+    path.write_bytes(b"".join(b"/registry/key-%05d value\n" % i for i in range(4000)))
+    return str(path)
+
+
+def push(script, conf, etcd, log=None, slept=None):
+    targets = [script.S3Target(t) if t["type"] == "s3" else script.SshTarget(t, "/k", "/h", run=local_ssh)
+               for t in conf["targets"]]
+    return script.Push(conf, script.Etcdctl(conf, run=etcd), (log if log is not None else []).append,
+                       "backup push of etcd-a on host-a, pid 7", targets,
+                       sleep=(slept if slept is not None else []).append)
+
+
+def status(conf):
+    with open(conf["status_file"], encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def test_the_role_copies_every_module_the_push_imports():
+    copied = {name[:-3] for _src, name in lib_files()}
+    for path in (os.path.join(ROLE, "files", "etcd_backup_push.py"),
+                 os.path.join(ROLE, "..", "..", "plugins", "module_utils", "etcd_backup_crypto.py")):
+        with open(path, encoding="utf-8") as source:
+            tree = ast.parse(source.read())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom) and node.module and not node.module.startswith("ansible")}
+        assert imported - copied - {"cryptography"} <= set(sys.stdlib_module_names), path
+
+
+def test_a_follower_seals_sends_to_every_target_and_prunes_each(script, server, tmp_path):
+    url, s3 = server
+    conf = settings(tmp_path, url)
+    os.makedirs(conf["targets"][1]["path"])
+    (tmp_path / "vault" / "notes.txt").write_text("not a backup")
+    etcd, log, slept = Etcd(leader=B), [], []
+    for minute in range(3):
+        name = "etcd-snapshot-20261126T03%02d00Z.db" % minute
+        assert push(script, conf, etcd, log, slept).run(snapshot(tmp_path, name)) == 0, log
+        etcd.keys.clear()  # the claim's lease ran out: the next period
+    assert slept == []  # a follower does not wait
+    objects = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="push", Prefix="c/")["Contents"])
+    assert objects == ["c/etcd-snapshot-20261126T030100Z.db.enc", "c/etcd-snapshot-20261126T030200Z.db.enc"]
+    assert sorted(os.listdir(tmp_path / "vault")) == ["etcd-snapshot-20261126T030100Z.db.enc",
+                                                      "etcd-snapshot-20261126T030200Z.db.enc", "notes.txt"]
+    newest = "etcd-snapshot-20261126T030200Z.db.enc"
+    stored = s3.get_object(Bucket="push", Key="c/" + newest)
+    for body in (stored["Body"].read(), (tmp_path / "vault" / newest).read_bytes()):
+        (tmp_path / "x.enc").write_bytes(body)
+        opened = crypto.decrypt_file(str(tmp_path / "x.enc"), str(tmp_path / "x.db"), KEY, name=newest,
+                                     cluster="prod/etcd")
+        assert (tmp_path / "x.db").read_bytes() == (tmp_path / "snapshots" / newest[:-4]).read_bytes()
+        assert opened["label"] == dict(name=newest, cluster="prod/etcd", cluster_id="%x" % CLUSTER_ID,
+                                       time="20261126T030200Z")
+        assert opened["compression"] == "zlib" and opened["compressed_size"] < opened["size"] // 4
+    assert stored["Metadata"] == crypto.object_metadata(opened["size"], opened["sha256"], crypto.key_id(KEY))
+    record = status(conf)
+    assert record["result"] == "pushed" and record["snapshot"] == newest[:-4]
+    assert [(t["name"], t["uploaded"], t["kept"], t["deleted"]) for t in record["targets"]] == [
+        ("offsite", True, 2, ["etcd-snapshot-20261126T030000Z.db.enc"]),
+        ("vault", True, 2, ["etcd-snapshot-20261126T030000Z.db.enc"])]
+    assert oct(os.stat(conf["status_file"]).st_mode & 0o777) == "0o600"
+    assert [p for p in os.listdir(tmp_path / "snapshots") if p.startswith(".push.")] == []  # no sealed copy left
+    assert SECRET not in "\n".join(log) + json.dumps(record)
+
+
+def test_a_second_member_of_the_same_window_skips_naming_the_one_that_pushes(script, server, tmp_path):
+    url, _s3 = server
+    conf = settings(tmp_path, url)
+    etcd, log = Etcd(leader=B), []
+    first = push(script, conf, etcd)
+    assert first.claim() == (True, None)
+    assert push(script, conf, etcd, log).run(snapshot(tmp_path)) == 0
+    assert log == ["skipped: backup push of etcd-a on host-a, pid 7 pushes this period"]
+    assert etcd.leases and len(etcd.leases) == 1  # its own lease revoked
+    # The status file still holds this member's last push (none here): a skip does not hide a failure.
+    assert not os.path.exists(conf["status_file"])
+
+
+def test_the_leader_waits_so_that_a_follower_pushes(script, server, tmp_path):
+    url, _s3 = server
+    conf = settings(tmp_path, url)
+    slept = []
+    assert push(script, conf, Etcd(leader=A), slept=slept).claim() == (True, None)
+    assert slept == [5]
+
+
+def test_an_unreachable_target_fails_the_run_keeps_the_snapshot_and_the_other_target(script, server, tmp_path):
+    url, _s3 = server
+    conf = settings(tmp_path, url)
+    conf["targets"][0]["endpoint_url"] = "http://127.0.0.1:9"
+    log = []
+    path = snapshot(tmp_path)
+    assert push(script, conf, Etcd(leader=B), log).run(path) == 1
+    record = status(conf)
+    assert record["result"] == "failed" and os.path.exists(path)
+    errors = {t["name"]: t.get("error") for t in record["targets"]}
+    assert errors["offsite"].startswith("target offsite (s3://push/c/): HEAD http://127.0.0.1:9/push/c/")
+    assert errors["vault"] is None
+    assert SECRET not in "\n".join(log) + json.dumps(record)
+
+
+def test_no_push_without_the_claim_when_etcd_does_not_answer(script, server, tmp_path):
+    url, s3 = server
+    conf = settings(tmp_path, url)
+
+    def down(argv, **_options):
+        return subprocess.CompletedProcess(argv, 1, stdout="", stderr="context deadline exceeded")
+
+    before = s3.list_objects_v2(Bucket="push", Prefix="c/").get("KeyCount")
+    assert push(script, conf, down).run(snapshot(tmp_path)) == 1
+    record = status(conf)
+    assert record["result"] == "failed" and "cannot claim the push of this period" in record["error"]
+    assert s3.list_objects_v2(Bucket="push", Prefix="c/").get("KeyCount") == before
