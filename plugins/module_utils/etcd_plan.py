@@ -254,6 +254,16 @@ def _identity_problems(plan, record, info, wanted, settings, installed_peer, ins
     new_scheme, new_address, new_peer_port = _url_parts(record["peer_url"])
     old_client_scheme, old_client_port = _url_parts(installed_client)[0::2]
     new_client_port = _url_parts(record["client_url"])[2]
+    moves = old_address != new_address or old_scheme != new_scheme
+    if moves and (member or {}).get("is_learner"):
+        # etcd #21694 (fixed in 2026's patch releases): a member update of a learner's peer URLs drops
+        # its learner flag from the member list while raft still counts it as a learner.
+        plan["problems"].append(
+            "host %s: member %s is a learner (its join has not finished); a peer URL update would make etcd's "
+            "member list forget that while raft still counts it as a learner (etcd issue 21694), so it could never "
+            "be promoted; let the join finish first (run the etcd playbook with its address and etcd_tls unchanged "
+            "until it is promoted), then change them" % (host, record["name"]))
+        return
     if _tls_move(settings, (old_scheme, old_client_scheme), new_scheme):
         # A plaintext member that already serves TLS beside plaintext (etcd_tls_transition=both, the
         # adopt playbook): its roll step moves its peer URL to https right before its restart.

@@ -220,6 +220,26 @@ def test_a_new_address_is_a_readdress_not_a_new_member():
                                             new_peer_url="https://10.0.0.21:2380", member_id="a1")}
 
 
+def test_a_learner_s_peer_url_is_not_updated_as_etcd_would_forget_it_is_a_learner():
+    members = [record(0), record(1, address="10.0.0.21"), record(2)]
+    learning = view()
+    learning["members"][1]["is_learner"] = True
+    plan = member_plan(members, facts({i: installed(i) for i in range(3)}, {0: learning, 2: learning}))
+    assert plan["readdress"] == {} and plan["peer_url_updates"] == {}
+    assert plan["problems"] == [
+        "host h1: member m1 is a learner (its join has not finished); a peer URL update would make etcd's member "
+        "list forget that while raft still counts it as a learner (etcd issue 21694), so it could never be "
+        "promoted; let the join finish first (run the etcd playbook with its address and etcd_tls unchanged until "
+        "it is promoted), then change them"]
+    # The same move to TLS (the adopt playbook's) of a learner is refused alike; a learner that stays is no problem.
+    tls = plaintext_view()
+    tls["members"][2]["is_learner"] = True
+    moved = member_plan([record(i) for i in range(3)], facts({i: serving_both(i) for i in range(3)}, {0: tls, 1: tls}))
+    assert moved["tls_move"] == ["h0", "h1"] and moved["problems"][0].startswith("host h2: member m2 is a learner")
+    staying = member_plan([record(i) for i in range(3)], facts({i: installed(i) for i in range(3)}, {0: learning}))
+    assert staying["problems"] == [] and staying["readdress"] == {}
+
+
 def plaintext_view():
     return dict(cluster=dict(id=CLUSTER_ID), members=[
         dict(id="a%d" % i, name="m%d" % i, started=True, peer_urls=["http://10.0.0.%d:2380" % (10 + i)]) for i in range(3)])
