@@ -211,14 +211,18 @@ def chunk_count(size, chunk_size):
     return max(1, -(-size // chunk_size))
 
 
-def file_sha256(path, chunk_size=CHUNK_SIZE):
-    """(size, hex SHA-256) of a file, read a chunk at a time."""
-    digest = hashlib.sha256()
-    size = 0
+def _hashed_blocks(path, chunk_size, digest):
+    """The blocks of a file, read a chunk at a time, each added to ``digest`` on the way."""
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(chunk_size), b""):
             digest.update(block)
-            size += len(block)
+            yield block
+
+
+def file_sha256(path, chunk_size=CHUNK_SIZE):
+    """(size, hex SHA-256) of a file, read a chunk at a time."""
+    digest = hashlib.sha256()
+    size = sum(len(block) for block in _hashed_blocks(path, chunk_size, digest))
     return size, digest.hexdigest()
 
 
@@ -255,11 +259,9 @@ def _hash_and_compress(src, out, codec, chunk_size):
     compressor = _compressor(codec)
     digest = hashlib.sha256()
     size = 0
-    with open(src, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk_size), b""):
-            digest.update(block)
-            size += len(block)
-            out.write(compressor.compress(block))
+    for block in _hashed_blocks(src, chunk_size, digest):
+        size += len(block)
+        out.write(compressor.compress(block))
     out.write(compressor.flush())
     out.flush()
     return size, digest.hexdigest()
