@@ -10,9 +10,7 @@ the role settings that keep its data where it is, and every refusal, each naming
 any host changes.
 """
 
-from urllib.parse import urlsplit
-
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import HIDDEN, SECRET_SETTINGS
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import HIDDEN, SECRET_SETTINGS, url_parts
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy, version_tuple
 
 # The releases the collection deploys and rolls (the role's etcd_version rule: 3.4.0 or later; the
@@ -80,15 +78,6 @@ def _urls(text):
     return [u.strip() for u in str(text or "").split(",") if u.strip()]
 
 
-def _url_parts(url):
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return parts.scheme, (parts.hostname or "").lower(), port
-
-
 def member_reading(settings):
     """The member a running etcd is, from its effective settings (etcd's defaults where unset)."""
     name = settings.get("ETCD_NAME", "default")
@@ -141,7 +130,7 @@ def _host_problems(record, read, inventory):
         problems.append("host %s: its etcd has no --data-dir (ETCD_DATA_DIR): etcd then keeps its data in %s.etcd "
                         "below its working directory; set ETCD_DATA_DIR to that path and restart it first"
                         % (host, reading["name"]))
-    schemes = {_url_parts(u)[0] for u in reading["advertise_peer_urls"] + reading["advertise_client_urls"]}
+    schemes = {url_parts(u)[0] for u in reading["advertise_peer_urls"] + reading["advertise_client_urls"]}
     if _adopted(read, inventory):
         return problems + _address_problems(record, reading)
     if schemes != {"http"} or reading["tls_files"]:
@@ -168,14 +157,14 @@ def _adopted(read, inventory):
 
 def _address_problems(record, reading):
     host, problems = record["host"], []
-    _scheme, address, peer_port = _url_parts(reading["advertise_peer_urls"][0])
-    wanted = _url_parts(record["peer_url"])[1]
+    _scheme, address, peer_port = url_parts(reading["advertise_peer_urls"][0])
+    wanted = url_parts(record["peer_url"])[1]
     if address != wanted:
         problems.append("host %s: its member advertises peer URL %s, not at the inventory's address %s; set "
                         "etcd_address=%s for %s" % (host, reading["advertise_peer_urls"][0], wanted, address, host))
     if not peer_port:
         problems.append("host %s: its peer URL %s names no port" % (host, reading["advertise_peer_urls"][0]))
-    if not _url_parts(reading["advertise_client_urls"][0])[2]:
+    if not url_parts(reading["advertise_client_urls"][0])[2]:
         problems.append("host %s: its client URL %s names no port" % (host, reading["advertise_client_urls"][0]))
     return problems
 
@@ -265,8 +254,8 @@ def adopt_plan(members, reads, inventory=None):
             etcd_data_dir=reading["data_dir"],
             etcd_wal_dir=reading["wal_dir"],
             etcd_user=read["user"],
-            etcd_peer_port=_url_parts(reading["advertise_peer_urls"][0])[2],
-            etcd_client_port=_url_parts(reading["advertise_client_urls"][0])[2],
+            etcd_peer_port=url_parts(reading["advertise_peer_urls"][0])[2],
+            etcd_client_port=url_parts(reading["advertise_client_urls"][0])[2],
         )
         leader = status.get("member_id") == leader_id
         plan["lines"][record["host"]] = (

@@ -12,6 +12,7 @@ refuses, and an ID or a size reads the same in every result. Standard library on
 """
 
 import re
+from urllib.parse import urlsplit
 
 # etcd itself accepts any --name; this rule keeps names usable in file names (NAME.pem), systemd
 # units, DNS SANs and the ``name=url`` pairs of --initial-cluster.
@@ -116,3 +117,13 @@ def parse_environment(text):
         key = key.strip()
         settings[key] = HIDDEN if key in SECRET_SETTINGS and value else value
     return settings
+
+
+def url_parts(url):
+    """(scheme, lower-case host, port or None) of a URL, or of the first of a comma-separated list."""
+    parts = urlsplit(str(url or "").split(",", maxsplit=1)[0].strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return parts.scheme, (parts.hostname or "").lower(), port

@@ -27,9 +27,8 @@ out (--limit).
 """
 
 import json
-from urllib.parse import urlsplit
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_RULE, resolve_target
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_RULE, resolve_target, url_parts
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_membership import initial_cluster
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import PEER_IDENTITY
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import (
@@ -63,15 +62,6 @@ def argument_spec():
 
 class PlanError(ValueError):
     """Input the plan cannot be made from (a caller's mistake, not an operator's)."""
-
-
-def _url_parts(url):
-    parts = urlsplit(str(url or "").split(",", maxsplit=1)[0].strip())
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return parts.scheme, (parts.hostname or "").lower(), port
 
 
 def _first_url(settings, key):
@@ -108,7 +98,7 @@ def member_plan(members, facts, discard=None):
     by_peer = {}
     for member in view_members:
         for url in member.get("peer_urls") or []:
-            by_peer[_url_parts(url)] = member
+            by_peer[url_parts(url)] = member
     discard = _discard_list(discard)
     plan = dict(cluster=view, with_data=[], new=[], foreign=[], rejoin={}, readdress={}, tls_move=[], problems=[])
     unconfirmed, data_dir = [], "the data dir"
@@ -131,7 +121,7 @@ def member_plan(members, facts, discard=None):
             _plan_new_host(plan, record, by_peer, view_members)
             continue
 
-        member = by_peer.get(_url_parts(installed_peer))
+        member = by_peer.get(url_parts(installed_peer))
         if view and member is None:
             plan["foreign"].append(host)
             # The data of this host's own join that never finished is moved aside unasked.
@@ -153,7 +143,7 @@ def member_plan(members, facts, discard=None):
 
 def _plan_new_host(plan, record, by_peer, view_members):
     host, name = record["host"], record["name"]
-    same_peer = by_peer.get(_url_parts(record["peer_url"]))
+    same_peer = by_peer.get(url_parts(record["peer_url"]))
     if same_peer is not None:
         if same_peer.get("name") and same_peer["name"] != name:
             plan["problems"].append(
@@ -180,7 +170,7 @@ def _port_problems(plan, record, info, wanted):
     if info.get("active"):
         return  # its own etcd, starting
     busy = set(info.get("ports_in_use") or [])
-    ports = [("etcd_client_port", _url_parts(record["client_url"])[2]), ("etcd_peer_port", _url_parts(record["peer_url"])[2])]
+    ports = [("etcd_client_port", url_parts(record["client_url"])[2]), ("etcd_peer_port", url_parts(record["peer_url"])[2])]
     if wanted.get("metrics_port") not in (None, ""):
         ports.append(("etcd_metrics_port", int(wanted["metrics_port"])))
     clashes = ["%s %s" % (variable, port) for variable, port in ports if port in busy]
@@ -203,10 +193,10 @@ def _interrupted_join(info, local, view, installed_peer):
     theirs = (local.get("cluster") or {}).get("id")
     if theirs and theirs != view["cluster"]["id"]:
         return False
-    peers = {_url_parts(entry.split("=", 1)[1]) for entry in (initial.get("ETCD_INITIAL_CLUSTER") or "").split(",")
+    peers = {url_parts(entry.split("=", 1)[1]) for entry in (initial.get("ETCD_INITIAL_CLUSTER") or "").split(",")
              if "=" in entry}
-    ours = {_url_parts(url) for member in view.get("members") or [] for url in member.get("peer_urls") or []}
-    return bool((peers - {_url_parts(installed_peer)}) & ours)
+    ours = {url_parts(url) for member in view.get("members") or [] for url in member.get("peer_urls") or []}
+    return bool((peers - {url_parts(installed_peer)}) & ours)
 
 
 def _foreign_owner(local, view, installed_peer):
@@ -250,10 +240,10 @@ def _identity_problems(plan, record, info, wanted, settings, installed_peer, ins
             "host %s: etcd_wal_dir is %s, but the member runs with its WAL in %s; the role does not move a live "
             "member's WAL: set etcd_wal_dir back" % (
                 host, wanted.get("wal_dir") or "'' (inside the data dir)", installed_wal or "its data dir"))
-    old_scheme, old_address, old_peer_port = _url_parts(installed_peer)
-    new_scheme, new_address, new_peer_port = _url_parts(record["peer_url"])
-    old_client_scheme, old_client_port = _url_parts(installed_client)[0::2]
-    new_client_port = _url_parts(record["client_url"])[2]
+    old_scheme, old_address, old_peer_port = url_parts(installed_peer)
+    new_scheme, new_address, new_peer_port = url_parts(record["peer_url"])
+    old_client_scheme, old_client_port = url_parts(installed_client)[0::2]
+    new_client_port = url_parts(record["client_url"])[2]
     moves = old_address != new_address or old_scheme != new_scheme
     if moves and (member or {}).get("is_learner"):
         # etcd #21694 (fixed in 2026's patch releases): a member update of a learner's peer URLs drops
