@@ -16,7 +16,7 @@ import time
 
 import pytest
 from conftest import FIGURES
-from etcdtest import (BACKUPS, EPHEMERAL, INVENTORY, PKI, ROOT, Gateway, UserGateway, Writer, ansible_env, fingerprint, hold_run_lock,
+from etcdtest import (BACKUPS, EPHEMERAL, INVENTORY, PKI, ROOT, Gateway, UserGateway, Writer, ansible_env, copy_to, fingerprint, hold_run_lock,
                       host, inventory_secrets, playbook, private_key_secrets, recap, refused, snapshots, where_leaked)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -122,10 +122,8 @@ def test_the_main_playbook_turns_auth_on_with_the_users_and_roles_it_lists():
     # user app was listed as absent: it is gone
     assert "authentication failed" in refused(lambda: UserGateway(URLS[0], "app", "app-secret").status())
     # billing, a certificate-only user, over gRPC with etcdctl
-    h = host("prx-host0")
-    h.run("mkdir -p /root/billing")
-    for src, dest in (("ca.pem", "ca.pem"), ("clients/billing.pem", "billing.pem"), ("clients/billing-key.pem", "billing-key.pem")):
-        h.ansible("copy", "src=%s dest=/root/billing/%s mode=0600" % (os.path.join(PKI, src), dest), check=False, become=True)
+    copy_to("prx-host0", "/root/billing", {dest: os.path.join(PKI, src) for src, dest in (
+        ("ca.pem", "ca.pem"), ("clients/billing.pem", "billing.pem"), ("clients/billing-key.pem", "billing-key.pem"))})
     assert billing_etcdctl("put app/from-billing 2").rc == 0
     assert billing_etcdctl("get shared/y --print-value-only").stdout.strip() == "for-everyone"
     denied = billing_etcdctl("put other/z 2")

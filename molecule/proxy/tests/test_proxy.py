@@ -10,7 +10,7 @@ import time
 
 import pytest
 from conftest import FIGURES
-from etcdtest import EPHEMERAL, PKI, Gateway, host, playbook, poll, private_key_secrets, recap, run_testbed, where_leaked
+from etcdtest import EPHEMERAL, PKI, Gateway, copy_to, host, playbook, poll, private_key_secrets, recap, run_testbed, where_leaked
 
 MEMBERS = ["prx-host0", "prx-host1", "prx-host2"]
 ADDRESS = {h: "10.250.0.%d" % (100 + i) for i, h in enumerate(MEMBERS)}
@@ -43,10 +43,7 @@ def watchers():
 @pytest.fixture(scope="module", autouse=True)
 def client_pairs():
     for name in (GRPC, GATEWAY):
-        host(name).run("mkdir -p %s" % CLIENT_DIR)
-        for f in ("ca.pem", "admin.pem", "admin-key.pem"):
-            host(name).ansible("copy", "src=%s dest=%s/%s mode=0600" % (os.path.join(PKI, f), CLIENT_DIR, f),
-                               check=False, become=True)
+        copy_to(name, CLIENT_DIR, {f: os.path.join(PKI, f) for f in ("ca.pem", "admin.pem", "admin-key.pem")})
 
 
 @pytest.mark.parametrize("name, mode", [(GRPC, "grpc-proxy"), (GATEWAY, "gateway")])
@@ -225,9 +222,8 @@ def test_a_revoked_client_pair_is_refused_through_the_grpc_proxy_as_by_every_mem
     rc, out = playbook("etcd", "-e", apps)
     assert rc == 0, out[-3000:]
     for name in (GRPC, GATEWAY):
-        for suffix in (".pem", "-key.pem"):
-            host(name).ansible("copy", "src=%s dest=%s/leaver%s mode=0600" % (
-                os.path.join(PKI, "clients", "leaver" + suffix), CLIENT_DIR, suffix), check=False, become=True)
+        copy_to(name, CLIENT_DIR, {"leaver" + suffix: os.path.join(PKI, "clients", "leaver" + suffix)
+                                   for suffix in (".pem", "-key.pem")})
     for suffix in (".pem", "-key.pem"):
         with open(os.path.join(PKI, "clients", "leaver" + suffix), "rb") as src, open(saved_pair("leaver")[suffix != ".pem"], "wb") as dst:
             dst.write(src.read())
