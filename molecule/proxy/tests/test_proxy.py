@@ -159,14 +159,11 @@ def test_writes_through_both_proxies_survive_a_member_restart_and_a_replacement(
                   % ", ".join("%s %d" % (n, len(k)) for n, k in acked.items()))
 
 
-def test_a_rerun_changes_nothing_and_the_status_lists_both_proxies():
+def test_a_rerun_after_the_replacement_changes_nothing():
+    # (The status playbook lists both proxies: test_data_and_access.py, with auth on.)
     rc, out = playbook("etcd")
     assert rc == 0, out[-3000:]
     assert {h: c["changed"] for h, c in recap(out).items()} == {h: 0 for h in recap(out)}
-    rc, out = playbook("status")
-    assert rc == 0, out[-3000:]
-    assert re.search(r"prx-host3\s+grpc\s+127\.0\.0\.1:23790\s+yes", out)
-    assert re.search(r"prx-host4\s+gateway\s+127\.0\.0\.1:23790\s+yes", out)
 
 
 @pytest.mark.parametrize("args, says", [
