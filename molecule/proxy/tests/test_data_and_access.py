@@ -5,7 +5,8 @@ variables through the main playbook, and the backup, status, a member restart an
 timers with auth on, and a cluster whose auth was turned on outside the role, refused without the
 root password, with a wrong one and while another run holds the run lock (each at -vvv, with no host
 changed and no secret shown), and adopted with it.
-Auth is disabled again at the end, so the proxy tests run as on any cluster.
+Auth is disabled again at the end, so the proxy tests run as on any cluster; billing's client pair
+stays issued for test_proxy.py, which revokes it.
 """
 
 import json

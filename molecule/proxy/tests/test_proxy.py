@@ -122,6 +122,69 @@ def test_100_watchers_through_the_grpc_proxy_open_one_watch_on_the_cluster():
     assert during - before <= 2
 
 
+def etcdctl_with(name, pair, args):
+    """etcdctl on a client host through its proxy with the client pair ``pair`` in CLIENT_DIR."""
+    command = ETCDCTL.replace("admin.pem", pair + ".pem").replace("admin-key.pem", pair + "-key.pem")
+    return host(name).run("%s %s" % (command, args))
+
+
+def answers_with(pair, url):
+    """"ok" when the member at ``url`` serves a status request made with the controller's copy of ``pair``."""
+    cert, key = saved_pair(pair)
+    try:
+        Gateway(url, cert=cert, key=key).status()
+    except (OSError, http.client.HTTPException) as exc:
+        return "refused (%s)" % type(exc).__name__
+    return "ok"
+
+
+def saved_pair(pair):
+    """The controller's copy of ``pair``: admin's in the PKI directory, the application's saved before it is revoked."""
+    directory = PKI if pair == "admin" else EPHEMERAL
+    return os.path.join(directory, pair + ".pem"), os.path.join(directory, pair + "-key.pem")
+
+
+def tried(pair):
+    """The pair tried through both proxies (etcdctl put) and on each member's client port."""
+    result = {}
+    for name, label in ((GRPC, "gRPC proxy"), (GATEWAY, "gateway")):
+        run = etcdctl_with(name, pair, "put /revocation/%s x" % pair)
+        result[label] = "ok" if run.rc == 0 else "refused (%s)" % (run.stderr.strip().splitlines() or ["rc %d" % run.rc])[-1][:120]
+    for member, url in zip(MEMBERS, URLS):
+        result[member + ":2379"] = answers_with(pair, url)
+    return result
+
+
+def test_a_revoked_client_pair_is_refused_through_the_grpc_proxy_as_by_every_member():
+    # billing's pair, which test_data_and_access.py had issued (etcd_pki_clients), works through both
+    # proxies and on every member until a run without it in the list revokes it.
+    for name in (GRPC, GATEWAY):
+        copy_to(name, CLIENT_DIR, {"billing" + suffix: os.path.join(PKI, "clients", "billing" + suffix)
+                                   for suffix in (".pem", "-key.pem")})
+    for suffix in (".pem", "-key.pem"):
+        with open(os.path.join(PKI, "clients", "billing" + suffix), "rb") as src, open(saved_pair("billing")[suffix != ".pem"], "wb") as dst:
+            dst.write(src.read())
+    before = {"billing": tried("billing"), "admin": tried("admin")}
+    assert all(r == "ok" for results in before.values() for r in results.values()), before
+    proxy_pid = host(GRPC).run("systemctl show etcd-proxy -p MainPID").stdout
+
+    rc, out = playbook("etcd")  # billing not listed: revoked
+    assert rc == 0, out[-3000:]
+    after = {"billing": tried("billing"), "admin": tried("admin")}
+    with open(FIGURES, "a") as figures:
+        for when, results in (("before", before), ("after", after)):
+            for pair, answers in results.items():
+                figures.write("%s the revocation of billing, the %s pair: %s\n" % (
+                    when, pair, ", ".join("%s %s" % item for item in answers.items())))
+    assert all(r.startswith("refused") for r in after["billing"].values()), after
+    assert all(r == "ok" for r in after["admin"].values()), after
+    # The gRPC proxy has the members' new CRL and read it without a restart.
+    with open(os.path.join(PKI, "crl.pem"), "rb") as crl:
+        assert host(GRPC).file("/etc/etcd-proxy/pki/crl.pem").content == crl.read()
+    assert "--client-crl-file=/etc/etcd-proxy/pki/crl.pem" in host(GRPC).file("/etc/systemd/system/etcd-proxy.service").content_string
+    assert host(GRPC).run("systemctl show etcd-proxy -p MainPID").stdout == proxy_pid
+
+
 def start_writers():
     for name in (GRPC, GATEWAY):
         host(name).run("rm -f /root/acked; systemd-run --unit=proxy-writer /bin/sh -c 'i=0; while :; do "
@@ -179,70 +242,6 @@ def test_bad_input_is_refused_before_any_proxy_host_changes(args, says):
     assert rc != 0 and says in " ".join(out.split()), out[-3000:]
     assert before == {n: host(n).run("sha256sum /etc/systemd/system/etcd-proxy.service; systemctl show etcd-proxy -p MainPID").stdout
                       for n in (GRPC, GATEWAY)}
-
-
-def etcdctl_with(name, pair, args):
-    """etcdctl on a client host through its proxy with the client pair ``pair`` in CLIENT_DIR."""
-    command = ETCDCTL.replace("admin.pem", pair + ".pem").replace("admin-key.pem", pair + "-key.pem")
-    return host(name).run("%s %s" % (command, args))
-
-
-def answers_with(pair, url):
-    """"ok" when the member at ``url`` serves a status request made with the controller's copy of ``pair``."""
-    cert, key = saved_pair(pair)
-    try:
-        Gateway(url, cert=cert, key=key).status()
-    except (OSError, http.client.HTTPException) as exc:
-        return "refused (%s)" % type(exc).__name__
-    return "ok"
-
-
-def saved_pair(pair):
-    """The controller's copy of ``pair``: admin's in the PKI directory, the application's saved before it is revoked."""
-    directory = PKI if pair == "admin" else EPHEMERAL
-    return os.path.join(directory, pair + ".pem"), os.path.join(directory, pair + "-key.pem")
-
-
-def tried(pair):
-    """The pair tried through both proxies (etcdctl put) and on each member's client port."""
-    result = {}
-    for name, label in ((GRPC, "gRPC proxy"), (GATEWAY, "gateway")):
-        run = etcdctl_with(name, pair, "put /revocation/%s x" % pair)
-        result[label] = "ok" if run.rc == 0 else "refused (%s)" % (run.stderr.strip().splitlines() or ["rc %d" % run.rc])[-1][:120]
-    for member, url in zip(MEMBERS, URLS):
-        result[member + ":2379"] = answers_with(pair, url)
-    return result
-
-
-def test_a_revoked_client_pair_is_refused_through_the_grpc_proxy_as_by_every_member():
-    apps = '{"etcd_pki_clients": [{"name": "leaver"}]}'
-    rc, out = playbook("etcd", "-e", apps)
-    assert rc == 0, out[-3000:]
-    for name in (GRPC, GATEWAY):
-        copy_to(name, CLIENT_DIR, {"leaver" + suffix: os.path.join(PKI, "clients", "leaver" + suffix)
-                                   for suffix in (".pem", "-key.pem")})
-    for suffix in (".pem", "-key.pem"):
-        with open(os.path.join(PKI, "clients", "leaver" + suffix), "rb") as src, open(saved_pair("leaver")[suffix != ".pem"], "wb") as dst:
-            dst.write(src.read())
-    before = {"leaver": tried("leaver"), "admin": tried("admin")}
-    assert all(r == "ok" for results in before.values() for r in results.values()), before
-    proxy_pid = host(GRPC).run("systemctl show etcd-proxy -p MainPID").stdout
-
-    rc, out = playbook("etcd")  # leaver no longer listed: revoked
-    assert rc == 0, out[-3000:]
-    after = {"leaver": tried("leaver"), "admin": tried("admin")}
-    with open(FIGURES, "a") as figures:
-        for when, results in (("before", before), ("after", after)):
-            for pair, answers in results.items():
-                figures.write("%s the revocation of leaver, the %s pair: %s\n" % (
-                    when, pair, ", ".join("%s %s" % item for item in answers.items())))
-    assert all(r.startswith("refused") for r in after["leaver"].values()), after
-    assert all(r == "ok" for r in after["admin"].values()), after
-    # The gRPC proxy has the members' new CRL and read it without a restart.
-    with open(os.path.join(PKI, "crl.pem"), "rb") as crl:
-        assert host(GRPC).file("/etc/etcd-proxy/pki/crl.pem").content == crl.read()
-    assert "--client-crl-file=/etc/etcd-proxy/pki/crl.pem" in host(GRPC).file("/etc/systemd/system/etcd-proxy.service").content_string
-    assert host(GRPC).run("systemctl show etcd-proxy -p MainPID").stdout == proxy_pid
 
 
 def test_a_proxy_host_that_reaches_no_member_is_named():
