@@ -19,15 +19,17 @@ results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT
 
 run_lane() { # SCENARIO...
-  local scenario start rc
+  local scenario start rc=0 lane_start=$SECONDS
   for scenario in "$@"; do
     start=$SECONDS
-    rc=0
     molecule test -s "$scenario" 2>&1 | sed -u "s/^/[$scenario] /" | tee "$results/$scenario.log" || rc=$?
     printf '%-12s %-6s %3dm%02ds\n' "$scenario" "$([[ $rc -eq 0 ]] && echo passed || echo FAILED)" \
       $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60)) >>"$results/summary"
-    [[ $rc -eq 0 ]] || return 1
+    [[ $rc -eq 0 ]] || break
   done
+  # Each lane's time, by which the Makefile's MOLECULE_LANES are balanced.
+  printf 'lane %3dm%02ds  %s\n' $(((SECONDS - lane_start) / 60)) $(((SECONDS - lane_start) % 60)) "$*" >>"$results/lanes"
+  [[ $rc -eq 0 ]]
 }
 
 "$HERE/prepare.sh"
@@ -49,5 +51,5 @@ if [[ $rc -ne 0 ]]; then
   done < <(awk '$2 == "FAILED"' "$results/summary")
 fi
 echo "--- scenarios (lanes: $#)"
-cat "$results/summary"
+cat "$results/summary" "$results/lanes"
 exit "$rc"
