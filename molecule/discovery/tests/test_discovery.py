@@ -28,7 +28,7 @@ import uuid
 
 import dns.resolver
 import pytest
-from etcdtest import (EPHEMERAL, INVENTORY, Gateway, ansible_env, copy_to, fingerprint, host, inventory_secrets, playbook,
+from etcdtest import (EPHEMERAL, INVENTORY, Gateway, ansible_env, fingerprint, host, inventory_secrets, playbook,
                       private_key_secrets, recap, where_leaked)
 
 MEMBERS = ["disc-host0", "disc-host1", "disc-host2"]
@@ -356,7 +356,10 @@ def test_a_proxy_finds_the_members_by_their_srv_records(mode, command):
     h = host(PROXY)
     unit = h.file("/etc/systemd/system/etcd-proxy.service").content_string
     assert command in unit and "--discovery-srv=etcd.test" in unit and "--endpoints" not in unit
-    copy_to(PROXY, PROXY_CLIENT, {f: os.path.join(EPHEMERAL, "etcd-pki", f) for f in ("ca.pem", "admin.pem", "admin-key.pem")})
+    h.run("mkdir -p %s" % PROXY_CLIENT)
+    for f in ("ca.pem", "admin.pem", "admin-key.pem"):
+        h.ansible("copy", "src=%s dest=%s/%s mode=0600" % (os.path.join(EPHEMERAL, "etcd-pki", f), PROXY_CLIENT, f),
+                  check=False)
     key = "/through-srv-" + mode
     put = h.run(f"etcdctl --endpoints=https://127.0.0.1:23790 --cacert={PROXY_CLIENT}/ca.pem --cert={PROXY_CLIENT}/admin.pem "
                 f"--key={PROXY_CLIENT}/admin-key.pem --dial-timeout=2s --command-timeout=5s put {key} yes")
