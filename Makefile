@@ -15,7 +15,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Molecule scenarios in two lanes that run side by side (tests/testbed/lanes.sh), balanced by their
 # durations in `make test`, in minutes (lanes.sh prints each lane's at the end): restore 10, pki 7.6,
 # hardening 4.7, membership 4, discovery 4 | proxy 7.8, default 6, upgrade 5, adopt 2, recovery 3.7,
-# maintenance 3.3, chaos (the fault campaign's sample) 2.3 to 4, last as it varies most.
+# maintenance 3.3, chaos (the fault campaign's sample) 2.3 to 4, last as it varies most (proxy and
+# default: estimated after their trim, to be replaced by the next `make test`'s figures).
 # `make molecule MOLECULE_LANES=pki` runs one scenario.
 MOLECULE_LANES ?= "restore pki hardening membership discovery" "proxy default upgrade adopt recovery maintenance chaos"
 SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
