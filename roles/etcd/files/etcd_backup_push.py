@@ -15,8 +15,14 @@ seconds) pushes; the others skip. The leader waits a few seconds before it tries
 pushes when one is up. The member holds the key file's public key only: it seals backups it cannot
 read. Credentials are in SETTINGS.json (mode 0600, root) and never printed. The result of every
 push (not of a skip) is written to the status file (etcd_backup_host_dir/push-status.json), which
-the status playbook reads, and to the journal; a failed target makes the unit fail, and the local snapshots
-stay as they are.
+the status playbook reads, to the journal and to the metrics file (``write_metrics``); a failed
+target makes the unit fail, and the local snapshots stay as they are.
+
+Once a target holds the backup, the record the scheduled drill (etcd_backup_drill.py) proves it
+against is written beside the snapshot (``<snapshot>.json``, the backup playbook's record with what
+was sent): the snapshot's revision and SHA-256, the member's key count and keyspace hash at that
+revision, and the size and SHA-256 of the sealed object. Only the member that pushed a backup holds
+its record, so that member alone drills it.
 """
 
 import base64
@@ -37,6 +43,43 @@ from etcd_maintenance import Etcdctl, EtcdctlError
 
 CLAIM = "backup-push"
 SSH_TIMEOUT = 20
+
+
+def write_metrics(settings, kind, samples):
+    """Replace ``<instance>-backup-<kind>.prom`` in the metrics directory (node_exporter's textfile
+    collector) with ``samples``, [(name, value, {more labels})], each labelled with the cluster and
+    the member; nothing when that directory does not exist (no collector on this host)."""
+    where = settings.get("metrics_dir") or ""
+    if not where or not os.path.isdir(where):
+        return
+    text = ""
+    for name, value, more in samples:
+        labels = dict(more, cluster=settings["cluster"], member=settings["name"])
+        text += "raftops_etcd_backup_%s{%s} %s\n" % (name, ",".join('%s="%s"' % (k, str(v).replace('"', ""))
+                                                                     for k, v in sorted(labels.items())), value)
+    path = os.path.join(where, "%s-backup-%s.prom" % (settings["instance"], kind))
+    with open(path + ".part", "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(path + ".part", 0o644)
+    os.replace(path + ".part", path)
+
+
+def write_json(path, record):
+    """Replace ``path`` whole with ``record`` as JSON, mode 0600."""
+    with open(path + ".part", "w", encoding="utf-8") as out:
+        json.dump(record, out, sort_keys=True)
+    os.chmod(path + ".part", 0o600)
+    os.replace(path + ".part", path)
+
+
+def read_json(path):
+    """The JSON object in ``path``; {} when there is none or it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as source:
+            found = json.load(source)
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 class PushError(Exception):
@@ -75,6 +118,9 @@ class S3Target:
 
     def listing(self):
         return [o for o in self.bucket.listing() if crypto.is_backup_object(o["name"])]
+
+    def fetch(self, name, dest):
+        self.bucket.get_file(name, dest)
 
     def delete(self, name):
         self.bucket.delete(name)
@@ -121,6 +167,13 @@ class SshTarget:
         if there[:2] != [str(size), sha256]:
             raise PushError("object %s reads back as %s, not %d bytes with SHA-256 %s" % (name, " ".join(there[:2]),
                                                                                           size, sha256))
+
+    def fetch(self, name, dest):
+        with open(dest, "wb") as out:
+            done = self.run([*self.base, "cat -- %s" % shlex.quote(self.path + "/" + name)], stdout=out,
+                            stderr=subprocess.PIPE, timeout=600, check=False)
+        if done.returncode != 0:
+            raise PushError("ssh to %s: %s" % (self.target["address"], done.stderr.decode(errors="replace").strip()))
 
     def listing(self):
         out = self.ssh("find %s -maxdepth 1 -type f -name 'etcd-snapshot-*.enc' -printf '%%f %%s %%T@\\n'"
@@ -190,13 +243,45 @@ class Push:
             record.update(size=seal["size"], encrypted_size=seal["encrypted_size"], compression=seal["compression"],
                           encrypt_seconds=seal["encrypt_seconds"])
             metadata = crypto.object_metadata(seal["size"], seal["sha256"], seal["key_id"])
+            sealed_size, sealed_sha256 = crypto.file_sha256(sealed)
             for target in self.targets:
                 record["targets"].append(self.send(target, sealed, obj, seal["sha256"], metadata))
+            if any(not t.get("error") for t in record["targets"]):
+                try:
+                    write_json(snapshot + ".json", dict(self.keyspace(snapshot), snapshot=name, object=obj,
+                                                        sha256=seal["sha256"], sealed_size=sealed_size,
+                                                        sealed_sha256=sealed_sha256, key_id=seal["key_id"],
+                                                        member=self.settings["name"]))
+                except (EtcdctlError, OSError, ValueError, KeyError) as exc:
+                    record["drill_record_error"] = str(exc)
+                    self.log("no drill record for %s: %s" % (obj, exc))
         finally:
             shutil.rmtree(work, ignore_errors=True)
         failed = [t for t in record["targets"] if t.get("error")]
         record["result"] = "failed" if failed else "pushed"
         return self.record(record)
+
+    def keyspace(self, snapshot):
+        """The backup record's revision (the snapshot's), key count and keyspace hash: the member's, at
+        that revision. Compacted past it already, keys and hash are None: the drill then says so."""
+        info = json.loads(self.snapshot_tool("snapshot", "status", snapshot, "-w", "json"))
+        found = dict(revision=int(info["revision"]), keys=None, hash_kv=None, compact_revision=None, hash_problem=None)
+        try:
+            found["keys"] = count_of(self.etcdctl("get", "", "--prefix", "--count-only", "--rev=%d" % found["revision"],
+                                                  "-w", "fields"))
+            hashed = self.etcdctl.json("endpoint", "hashkv", "--rev=%d" % found["revision"])[0]["HashKV"]
+            found.update(hash_kv=int(hashed.get("hash", 0)), compact_revision=int(hashed.get("compact_revision", 0)))
+        except (EtcdctlError, ValueError, KeyError, IndexError) as exc:
+            found["hash_problem"] = "read at revision %d: %s" % (found["revision"], exc)
+        return found
+
+    def snapshot_tool(self, *args):
+        done = self.etcdctl.run([self.settings["etcdutl"], *args], capture_output=True, text=True, timeout=600,
+                                check=False)
+        if done.returncode != 0:
+            raise EtcdctlError("%s %s: %s" % (os.path.basename(self.settings["etcdutl"]), " ".join(args),
+                                              done.stderr.strip()))
+        return done.stdout
 
     def send(self, target, sealed, obj, sha256, metadata):
         """What became of one target: uploaded (with the time it took) or already there, then pruned; or the error."""
@@ -222,14 +307,24 @@ class Push:
         return outcome
 
     def record(self, record):
-        """Write the status file (replaced whole); 1 when the push failed, else 0."""
-        path = self.settings["status_file"]
-        partial = path + ".part"
-        with open(partial, "w", encoding="utf-8") as out:
-            json.dump(record, out, sort_keys=True)
-        os.chmod(partial, 0o600)
-        os.replace(partial, path)
-        return 1 if record["result"] == "failed" else 0
+        """Write the status file (replaced whole) and the metrics; 1 when the push failed, else 0."""
+        ok = record["result"] == "pushed"
+        record["last_pushed"] = record["time"] if ok else read_json(self.settings["status_file"]).get("last_pushed")
+        write_json(self.settings["status_file"], record)
+        samples = [("push_success", int(ok), {}), ("push_last_run_timestamp_seconds", record["time"], {}),
+                   ("push_last_success_timestamp_seconds", record["last_pushed"] or 0, {})]
+        samples += [("push_target_success", int(not t.get("error")), dict(target=t["name"])) for t in record["targets"]]
+        write_metrics(self.settings, "push", samples)
+        return 0 if ok else 1
+
+
+def count_of(fields):
+    """The ``"Count" : N`` of etcdctl's ``-w fields`` output."""
+    for line in fields.splitlines():
+        name, _, value = line.partition(" : ")
+        if name.strip() == '"Count"':
+            return int(value)
+    raise ValueError("etcdctl gave no count")
 
 
 def targets_of(settings):
