@@ -153,7 +153,7 @@ class Drill:
             etcd = self.popen([self.settings["etcd"], "--name", "drill", "--data-dir", data,
                                "--listen-client-urls", "unix://" + CLIENT, "--advertise-client-urls", "unix://" + CLIENT,
                                "--listen-peer-urls", "unix://" + PEER, "--initial-advertise-peer-urls", "unix://" + PEER,
-                               "--initial-cluster", "drill=unix://" + PEER], cwd=work, user=user, group=user,
+                               "--initial-cluster", "drill=unix://" + PEER], cwd=work, user=user, group=user, extra_groups=[],
                               stdout=log, stderr=subprocess.STDOUT)
         try:
             etcdctl = Etcdctl(dict(etcdctl=self.settings["etcdctl"], endpoint="unix://%s/%s" % (work, CLIENT)),
