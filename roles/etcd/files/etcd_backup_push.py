@@ -11,8 +11,10 @@ retention decision - and the restore reads them alike.
 
 One member pushes each period: every member's timer fires at the same time, and the first to
 create the claim key (``<run lock prefix>backup-push``, under a lease of etcd_backup_push_window
-seconds) pushes; the others skip. The leader waits a few seconds before it tries, so a follower
-pushes when one is up. The member holds the key file's public key only: it seals backups it cannot
+seconds) pushes; the others wait for its result. Pushed, it marks the claim so and the others
+skip; failed, it gives the claim up, and the first of the others to claim it then pushes its own
+snapshot of the period in its place (a fallback: never two pushes at once, each holds the claim).
+The leader waits a few seconds before it tries, so a follower pushes when one is up. The member holds the key file's public key only: it seals backups it cannot
 read. Credentials are in SETTINGS.json (mode 0600, root) and never printed. The result of every
 push (not of a skip) is written to the status file (etcd_backup_host_dir/push-status.json), which
 the status playbook reads, to the journal and to the metrics file (``write_metrics``); a failed
@@ -42,6 +44,9 @@ import etcd_s3
 from etcd_maintenance import Etcdctl, EtcdctlError
 
 CLAIM = "backup-push"
+# A pushed claim's value ends so; the others wait for it, asking every FALLBACK_POLL seconds.
+PUSHED = b" (pushed)"
+FALLBACK_POLL = 2
 SSH_TIMEOUT = 20
 
 
@@ -198,6 +203,7 @@ class Push:
         self.holder = holder
         self.targets = targets
         self.clock, self.sleep = clock, sleep
+        self.lease = None
 
     def own_status(self):
         return self.etcdctl.json("endpoint", "status")[0]["Status"]
@@ -210,9 +216,41 @@ class Push:
         lease = self.etcdctl.grant(int(self.settings["window"]))
         claimed, held = self.etcdctl.put_if(self.settings["lock_prefix"] + CLAIM, self.holder, lease["id"], 0)
         if claimed:
+            self.lease = lease["id"]
             return True, None
         self.etcdctl.revoke(lease["id"])
         return False, (held or {}).get("value", b"?").decode(errors="replace")
+
+    def fall_back(self):
+        """(True, None) when the member that claimed this period gave it up (its push failed: it
+        revoked its claim) and this one claimed it in its place; else (False, who holds it). Asked
+        every FALLBACK_POLL seconds for at most one window; a claim marked pushed ends the wait."""
+        key = self.settings["lock_prefix"] + CLAIM
+        held = None
+        for _ in range(max(int(self.settings["window"]) // FALLBACK_POLL - 1, 0)):
+            self.sleep(FALLBACK_POLL)
+            held = self.etcdctl.get(key)
+            if held is None:
+                lease = self.etcdctl.grant(int(self.settings["window"]))
+                claimed, held = self.etcdctl.put_if(key, self.holder, lease["id"], 0)
+                if claimed:
+                    self.lease = lease["id"]
+                    return True, None
+                self.etcdctl.revoke(lease["id"])
+            if held and held["value"].endswith(PUSHED):
+                break
+        return False, (held or {}).get("value", b"?").decode(errors="replace")
+
+    def release(self, pushed):
+        """Pushed: the claim is marked so (those waiting to fall back stop), and held to the window's
+        end. Failed: it is given up, for another member to push this period."""
+        if pushed:
+            key = self.settings["lock_prefix"] + CLAIM
+            held = self.etcdctl.get(key)
+            if held and held["value"] == self.holder.encode():
+                self.etcdctl.put_if(key, self.holder + PUSHED.decode(), self.lease, held["mod_revision"])
+        else:
+            self.etcdctl.revoke(self.lease)
 
     def cluster_id(self):
         return "%x" % int(self.own_status()["header"]["cluster_id"])
@@ -226,6 +264,13 @@ class Push:
             record.update(result="failed", error="cannot claim the push of this period: %s" % exc)
             self.log("push of %s failed: %s" % (name, record["error"]))
             return self.record(record)
+        if not claimed:
+            try:
+                claimed, other = self.fall_back()
+            except (EtcdctlError, ValueError, KeyError) as exc:
+                other = "%s (the wait for its result failed: %s)" % (other, exc)
+            if claimed:
+                self.log("falling back: the push this period claimed failed; this member pushes in its place")
         if not claimed:
             # The status file keeps this member's last push: a skip written over a failure would hide
             # it from the status playbook while the next push is in flight.
@@ -259,6 +304,10 @@ class Push:
             shutil.rmtree(work, ignore_errors=True)
         failed = [t for t in record["targets"] if t.get("error")]
         record["result"] = "failed" if failed else "pushed"
+        try:
+            self.release(not failed)
+        except EtcdctlError as exc:
+            self.log("the claim of this period was not released: %s" % exc)
         return self.record(record)
 
     def keyspace(self, snapshot):

@@ -189,3 +189,37 @@ def test_no_push_without_the_claim_when_etcd_does_not_answer(script, server, tmp
     record = status(conf)
     assert record["result"] == "failed" and "cannot claim the push of this period" in record["error"]
     assert s3.list_objects_v2(Bucket="push", Prefix="c/").get("KeyCount") == before
+
+
+def test_when_the_claimants_push_fails_another_member_pushes_that_period_and_only_one(script, server, tmp_path):
+    url, s3 = server
+    conf = settings(tmp_path, url)
+    conf["targets"][0]["prefix"] = "fallback/"
+    os.makedirs(conf["targets"][1]["path"])
+    etcd = Etcd(leader=B)
+    failing = dict(conf, targets=[dict(conf["targets"][0], endpoint_url="http://127.0.0.1:9")])
+    first = push(script, failing, etcd)
+    assert first.claim() == (True, None)
+    waiting, log, slept = push(script, conf, etcd), [], []
+    waiting.log, waiting.sleep = log.append, slept.append
+    gets = []
+
+    def claimant_fails_meanwhile(seconds):
+        slept.append(seconds)
+        if len(slept) == 2:  # the claimant's push fails while this member waits: it gives the claim up
+            first.release(False)
+        gets.append(etcd.keys.get("/raftops/etcd/backup-push"))
+
+    waiting.sleep = claimant_fails_meanwhile
+    assert waiting.run(snapshot(tmp_path)) == 0, log
+    assert log[0] == "falling back: the push this period claimed failed; this member pushes in its place"
+    assert slept == [2, 2] and gets[0] is not None and gets[1] is None
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="push", Prefix="fallback/")["Contents"]] == ["fallback/" + NAME + ".enc"]
+    # Pushed, the fallback marks its claim so: a third member waiting on it skips at once.
+    held = base64.b64decode(etcd.keys["/raftops/etcd/backup-push"]["value"]).decode()
+    assert held == "backup push of etcd-a on host-a, pid 7 (pushed)"
+    third, third_log, third_slept = push(script, conf, etcd), [], []
+    third.log, third.sleep = third_log.append, third_slept.append
+    assert third.run(snapshot(tmp_path, "etcd-snapshot-20261126T030001Z.db")) == 0
+    assert third_slept == [2] and third_log == ["skipped: %s pushes this period" % held]
+    assert len(s3.list_objects_v2(Bucket="push", Prefix="fallback/")["Contents"]) == 1
