@@ -164,10 +164,15 @@ class SshTarget:
     def send(self, path, name, _metadata):
         final = shlex.quote(self.path + "/" + name)
         part = shlex.quote("%s/.%s.part" % (self.path, name))
-        with open(path, "rb") as source:
-            self.ssh("umask 077 && mkdir -p %s && cat > %s && mv %s %s" % (shlex.quote(self.path), part, part, final),
-                     stdin=source)
         size, sha256 = crypto.file_sha256(path)
+        # A push killed mid-way ends the copy's input early, which cat takes for its end: the copy gets
+        # its name only when it is whole. The parts of killed pushes go after an hour.
+        with open(path, "rb") as source:
+            self.ssh("umask 077 && mkdir -p %s && find %s -maxdepth 1 -name '.etcd-snapshot-*.part' -mmin +60 -delete && "
+                     "cat > %s && { printf '%%s  %%s\\n' %s %s | sha256sum -c --status || "
+                     "{ echo 'the copy is not what was sent (cut short?)' >&2; exit 1; }; } && mv %s %s"
+                     % (shlex.quote(self.path), shlex.quote(self.path), part, sha256, part, part, final),
+                     stdin=source)
         there = self.ssh("stat -c %%s %s && sha256sum %s" % (final, final)).split()
         if there[:2] != [str(size), sha256]:
             raise PushError("object %s reads back as %s, not %d bytes with SHA-256 %s" % (name, " ".join(there[:2]),
@@ -203,14 +208,15 @@ class Push:
         self.holder = holder
         self.targets = targets
         self.clock, self.sleep = clock, sleep
-        self.lease = None
+        self.lease = self.status = None
 
     def own_status(self):
         return self.etcdctl.json("endpoint", "status")[0]["Status"]
 
     def claim(self):
         """(True, None) when this member pushes this period, else (False, who does)."""
-        status = self.own_status()
+        # Read once: etcd may be gone by the time the backup is sealed, which needs its cluster ID.
+        status = self.status = self.own_status()
         if int(status.get("leader", 0)) == int(status["header"]["member_id"]):
             self.sleep(int(self.settings["leader_delay"]))  # a follower pushes when one is up
         lease = self.etcdctl.grant(int(self.settings["window"]))
@@ -253,7 +259,7 @@ class Push:
             self.etcdctl.revoke(self.lease)
 
     def cluster_id(self):
-        return "%x" % int(self.own_status()["header"]["cluster_id"])
+        return "%x" % int(self.status["header"]["cluster_id"])
 
     def run(self, snapshot):
         name = os.path.basename(snapshot)

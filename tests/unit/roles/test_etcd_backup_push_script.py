@@ -223,3 +223,63 @@ def test_when_the_claimants_push_fails_another_member_pushes_that_period_and_onl
     assert third.run(snapshot(tmp_path, "etcd-snapshot-20261126T030001Z.db")) == 0
     assert third_slept == [2] and third_log == ["skipped: %s pushes this period" % held]
     assert len(s3.list_objects_v2(Bucket="push", Prefix="fallback/")["Contents"]) == 1
+
+
+def test_a_push_killed_mid_copy_leaves_no_object_under_its_name_and_the_next_one_pushes(script, server, tmp_path):
+    """ssh killed mid-way: the target's cat sees its input end early, as if the copy were whole."""
+    url, _s3 = server
+    conf = settings(tmp_path, url)
+    vault = tmp_path / "vault"
+    os.makedirs(vault)
+    (vault / ".etcd-snapshot-20261126T010000Z.db.enc.part").write_bytes(b"a part left by a push killed long ago")
+    os.utime(vault / ".etcd-snapshot-20261126T010000Z.db.enc.part", (1, 1))
+
+    def cut_short(argv, stdin=None, **options):
+        if stdin is None:
+            return local_ssh(argv, **options)
+        half = stdin.read()[:1000]
+        return subprocess.run(["sh", "-c", argv[-1]], input=half, capture_output=True, check=False)
+
+    target = script.SshTarget(conf["targets"][1], "/k", "/h", run=cut_short)
+    sealed = tmp_path / "sealed.enc"
+    sealed.write_bytes(os.urandom(5000))
+    with pytest.raises(script.PushError, match="the copy is not what was sent"):
+        target.send(str(sealed), NAME + ".enc", {})
+    assert sorted(os.listdir(vault)) == [".%s.enc.part" % NAME]  # the old part went, the new one is hidden
+    assert target.listing() == []
+    # The next period pushes whole, and its object is the newest (the part is never a backup).
+    later = "etcd-snapshot-20261126T031000Z.db"
+    assert push(script, conf, Etcd(leader=B)).run(snapshot(tmp_path, later)) == 0
+    assert [o["name"] for o in target.listing()] == [later + ".enc"]
+
+
+def test_etcd_killed_mid_push_still_pushes_whole_without_a_drill_record(script, server, tmp_path):
+    url, s3 = server
+    conf = settings(tmp_path, url)
+    conf["targets"][0]["prefix"] = "etcd-killed/"
+    os.makedirs(conf["targets"][1]["path"])
+
+    class Killed(Etcd):
+        """etcd answers the claim, then is killed: every later call fails."""
+
+        def __call__(self, argv, input=None, **options):
+            if self.keys and os.path.basename(argv[0]) == "etcdctl":
+                return subprocess.CompletedProcess(argv, 1, stdout="", stderr="connection refused")
+            if os.path.basename(argv[0]) == "etcdutl":
+                return subprocess.CompletedProcess(argv, 0, stdout=json.dumps({"revision": 9, "totalKey": 3}),
+                                                   stderr="")
+            return super().__call__(argv, input=input, **options)
+
+    log = []
+    path = snapshot(tmp_path)
+    conf["etcdutl"] = "/usr/local/bin/etcdutl"
+    assert push(script, conf, Killed(leader=B), log).run(path) == 0, log
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="push", Prefix="etcd-killed/")["Contents"]] == [
+        "etcd-killed/%s.enc" % NAME]
+    assert status(conf)["result"] == "pushed"
+    # The drill's record holds what could be read: the revision, and why not the keys and hash.
+    with open(path + ".json", encoding="utf-8") as handle:
+        record = json.load(handle)
+    assert (record["revision"], record["keys"], record["hash_kv"]) == (9, None, None)
+    assert record["hash_problem"].startswith("read at revision 9: etcdctl get") and "connection refused" in record["hash_problem"]
+    assert "the claim of this period was not released: " in log[-1]
