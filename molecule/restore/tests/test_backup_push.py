@@ -187,14 +187,7 @@ def test_the_member_that_pushed_the_newest_backup_proves_it_on_its_timer_and_ref
     assert pusher.run("ls -a /var/tmp /tmp | grep -c drill").stdout.strip() == "0"  # nothing left behind
     assert 'raftops_etcd_backup_drill_success{cluster="etcd/etcd",member="%s"} 1' % record["member"] in \
         pusher.check_output("cat %s/etcd-backup-drill.prom" % METRICS)
-    state["drill_s"] = record["seconds"]
-
-    # The status shows the proven backup's age, and warns once it is older than etcd_backup_max_age.
-    rc, out = playbook("status", "-e", json.dumps(push_vars(moto["url"], etcd_backup_max_age="1s")))
-    assert rc == 0, out[-3000:]
-    text = " ".join(line.strip().rstrip(",").strip('"').strip() for line in out.splitlines())
-    assert re.search(r"backups: the newest proven backup, %s, is \d+ minutes old, more than etcd_backup_max_age=1s "
-                     r"\(proven by %s, revision \d+, \d+ keys\)" % (re.escape(newest), record["member"]), text), out[-3000:]
+    state.update(drill_s=record["seconds"], drilled=record)
 
     # A truncated copy on the bucket, then a tampered one on the SSH host: the drill fails naming it.
     key = PREFIX + newest
@@ -281,12 +274,19 @@ def test_a_member_whose_target_is_gone_keeps_its_snapshots_and_the_status_names_
     assert "saved /var/backups/etcd/%s (" % record["snapshot"] in journal(name)
     assert "push failed: target offsite (s3://%s/%s): " % (BUCKET, PREFIX) in journal(name)
     assert "the local snapshots are kept" in journal(name)
-    rc, out = playbook("status", "-e", json.dumps(push_vars("http://%s:9" % GATEWAY)))
+    rc, out = playbook("status", "-e", json.dumps(push_vars("http://%s:9" % GATEWAY, etcd_backup_max_age="1s")))
     assert rc == 0, out[-3000:]
     # The advice's lines, as the debug task lists them (quoted, a comma after each), joined again.
     text = " ".join(line.strip().rstrip(",").strip('"').strip() for line in out.splitlines())
     assert re.search(r"rst-host\d: its last off-host push \(etcd-snapshot-\d{8}T\d{6}Z\.db, [^)]*\) failed: target "
                      r"offsite \(s3://%s/%s\): " % (BUCKET, PREFIX), text), out[-3000:]
+    # The drills (test above): the proven backup's age, a problem past etcd_backup_max_age, and the
+    # pusher's last drill, which failed on the damaged copy after the one that passed.
+    drilled = state["drilled"]
+    assert re.search(r"backups: the newest proven backup, %s, is \d+ minutes old, more than etcd_backup_max_age=1s "
+                     r"\(proven by %s, revision \d+, \d+ keys\)" % (re.escape(drilled["object"]), drilled["member"]),
+                     text), out[-3000:]
+    assert "%s: its last drill (%s, " % (drilled["member"], drilled["object"]) in text, out[-3000:]
     assert CREDENTIALS["secret_key"] not in out
 
 
