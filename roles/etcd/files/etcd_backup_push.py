@@ -59,9 +59,9 @@ def write_metrics(settings, kind, samples):
         return
     text = ""
     for name, value, more in samples:
-        labels = dict(more, cluster=settings["cluster"], member=settings["name"])
-        text += "raftops_etcd_backup_%s{%s} %s\n" % (name, ",".join('%s="%s"' % (k, str(v).replace('"', ""))
-                                                                     for k, v in sorted(labels.items())), value)
+        labels = sorted(dict(more, cluster=settings["cluster"], member=settings["name"]).items())
+        shown = ",".join('%s="%s"' % (k, str(v).replace('"', "")) for k, v in labels)
+        text += "raftops_etcd_backup_%s{%s} %s\n" % (name, shown, value)
     path = os.path.join(where, "%s-backup-%s.prom" % (settings["instance"], kind))
     with open(path + ".part", "w", encoding="utf-8") as out:
         out.write(text)
@@ -233,7 +233,7 @@ class Push:
         every FALLBACK_POLL seconds for at most one window; a claim marked pushed ends the wait."""
         key = self.settings["lock_prefix"] + CLAIM
         held = None
-        for _ in range(max(int(self.settings["window"]) // FALLBACK_POLL - 1, 0)):
+        for _poll in range(max(int(self.settings["window"]) // FALLBACK_POLL - 1, 0)):
             self.sleep(FALLBACK_POLL)
             held = self.etcdctl.get(key)
             if held is None:
@@ -376,7 +376,7 @@ class Push:
 def count_of(fields):
     """The ``"Count" : N`` of etcdctl's ``-w fields`` output."""
     for line in fields.splitlines():
-        name, _, value = line.partition(" : ")
+        name, _colon, value = line.partition(" : ")
         if name.strip() == '"Count"':
             return int(value)
     raise ValueError("etcdctl gave no count")

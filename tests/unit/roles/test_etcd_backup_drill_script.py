@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from test_etcd_backup_push_script import Etcd, local_ssh, server, settings, snapshot  # noqa: F401 (fixture)
+from test_etcd_backup_push_script import Etcd, local_ssh, settings, snapshot
 from test_etcd_maintenance_script import load_script
 from test_etcd_maintenance_script import lib_files as maintenance_lib_files
 
@@ -77,14 +77,15 @@ class PrivateEtcd:
 def scripts(tmp_path_factory):
     files = maintenance_lib_files(("_etcd_backup_push", "lib_files"))
     lib = tmp_path_factory.mktemp("lib")
-    pushing, _ = load_script(lib, files, "etcd_backup_push.py")
+    pushing = load_script(lib, files, "etcd_backup_push.py")[0]
     drilling, imported = load_script(lib, files, "etcd_backup_drill.py")
     yield pushing, drilling
     for name in imported:
         sys.modules.pop(name, None)
 
 
-def conf_of(tmp_path, url):
+def conf_of(tmp_path, server):
+    url, s3 = server
     metrics = tmp_path / "metrics"
     metrics.mkdir(exist_ok=True)
     (tmp_path / "work").mkdir(exist_ok=True)
@@ -93,14 +94,9 @@ def conf_of(tmp_path, url):
                     drill_status_file=str(tmp_path / "snapshots" / "drill-status.json"), metrics_dir=str(metrics))
     os.makedirs(conf["targets"][1]["path"], exist_ok=True)
     conf["targets"][0]["prefix"] = PREFIX  # the bucket is the module's: each test empties the prefix first
-    for stored in server_client(url).list_objects_v2(Bucket="push", Prefix=PREFIX).get("Contents", []):
-        server_client(url).delete_object(Bucket="push", Key=stored["Key"])
+    for stored in s3.list_objects_v2(Bucket="push", Prefix=PREFIX).get("Contents", []):
+        s3.delete_object(Bucket="push", Key=stored["Key"])
     return conf
-
-
-def server_client(url):
-    import boto3
-    return boto3.client("s3", endpoint_url=url, aws_access_key_id="a", aws_secret_access_key="b", region_name="us-east-1")
 
 
 def local_ssh_to(argv, stdin=None, stdout=None, **options):
@@ -117,7 +113,7 @@ def targets_of(push, conf):
 
 
 def pushed(scripts, conf, tools, name):
-    pushing, _ = scripts
+    pushing = scripts[0]
     log = []
     run = pushing.Push(conf, pushing.Etcdctl(conf, run=tools), log.append, "holder", targets_of(pushing, conf))
     assert run.run(snapshot(pathlib.Path(conf["backup_dir"]).parent, name)) == 0, log
@@ -126,7 +122,7 @@ def pushed(scripts, conf, tools, name):
 
 
 def drill(scripts, conf, tools):
-    _, drilling = scripts
+    drilling = scripts[1]
     log = []
     PrivateEtcd.started.clear()
     rc = drilling.Drill(conf, targets_of(drilling.push, conf), log.append, run=tools, popen=PrivateEtcd).run()
@@ -144,8 +140,8 @@ NEWEST = "etcd-snapshot-20261126T040000Z.db"
 PREFIX = "drill/"
 
 
-def test_the_push_records_what_the_drill_proves_beside_the_snapshot(scripts, server, tmp_path):  # noqa: F811
-    conf = conf_of(tmp_path, server[0])
+def test_the_push_records_what_the_drill_proves_beside_the_snapshot(scripts, server, tmp_path):
+    conf = conf_of(tmp_path, server)
     pushed(scripts, conf, Tools(), NEWEST)
     record = read(os.path.join(conf["backup_dir"], NEWEST + ".json"))
     sealed = tmp_path / "vault" / (NEWEST + ".enc")
@@ -158,8 +154,8 @@ def test_the_push_records_what_the_drill_proves_beside_the_snapshot(scripts, ser
     assert 'raftops_etcd_backup_push_target_success{cluster="prod/etcd",member="etcd-a",target="vault"} 1' in metrics
 
 
-def test_the_pushing_member_proves_the_newest_backup_and_the_others_skip(scripts, server, tmp_path):  # noqa: F811
-    conf = conf_of(tmp_path, server[0])
+def test_the_pushing_member_proves_the_newest_backup_and_the_others_skip(scripts, server, tmp_path):
+    conf = conf_of(tmp_path, server)
     tools = Tools()
     pushed(scripts, conf, tools, "etcd-snapshot-20261126T035900Z.db")
     pushed(scripts, conf, tools, NEWEST)
@@ -170,8 +166,8 @@ def test_the_pushing_member_proves_the_newest_backup_and_the_others_skip(scripts
     assert "hash %d equals the backup's" % HASH in status["notes"]
     etcd = PrivateEtcd.started[0]
     assert etcd.stopped and etcd.user == ME
-    assert [a for a in etcd.argv if a.startswith("unix://")] and not [a for a in etcd.argv if "://" in a
-                                                                        and not a.startswith(("unix://", "drill="))]
+    urls = [a for a in etcd.argv if "://" in a]
+    assert urls and all(a.startswith(("unix://", "drill=unix://")) for a in urls), urls
     assert os.listdir(conf["work_dir"]) == []  # its private directory removed
     metrics = (tmp_path / "metrics" / "etcd-backup-drill.prom").read_text()
     assert 'raftops_etcd_backup_drill_success{cluster="prod/etcd",member="etcd-a"} 1' in metrics
@@ -188,9 +184,9 @@ def test_the_pushing_member_proves_the_newest_backup_and_the_others_skip(scripts
     ("truncated", "target offsite (s3://push/drill/): %s.enc is truncated: " % NEWEST),
     ("tampered", "target offsite (s3://push/drill/): %s.enc is not what was pushed (" % NEWEST),
 ])
-def test_a_damaged_copy_fails_the_drill_before_any_restore_and_keeps_the_proven_one(scripts, server, tmp_path,  # noqa: F811
+def test_a_damaged_copy_fails_the_drill_before_any_restore_and_keeps_the_proven_one(scripts, server, tmp_path,
                                                                                   damage, message):
-    conf = conf_of(tmp_path, server[0])
+    conf = conf_of(tmp_path, server)
     s3 = server[1]
     tools = Tools()
     pushed(scripts, conf, tools, "etcd-snapshot-20261126T035900Z.db")
@@ -216,9 +212,9 @@ def test_a_damaged_copy_fails_the_drill_before_any_restore_and_keeps_the_proven_
      % (REVISION, HASH + 1, HASH)),
     (dict(revision=REVISION - 1), "the restored etcd is at revision %d, the snapshot at %d" % (REVISION - 1, REVISION)),
 ])
-def test_a_restored_keyspace_that_differs_from_the_record_fails_the_drill(scripts, server, tmp_path,  # noqa: F811
+def test_a_restored_keyspace_that_differs_from_the_record_fails_the_drill(scripts, server, tmp_path,
                                                                           restored, message):
-    conf = conf_of(tmp_path, server[0])
+    conf = conf_of(tmp_path, server)
     tools = Tools(**restored)
     pushed(scripts, conf, tools, NEWEST)
     rc, _log, status = drill(scripts, conf, tools)
@@ -226,8 +222,8 @@ def test_a_restored_keyspace_that_differs_from_the_record_fails_the_drill(script
     assert PrivateEtcd.started[0].stopped and os.listdir(conf["work_dir"]) == []
 
 
-def test_a_local_snapshot_that_is_gone_or_changed_cannot_be_proven(scripts, server, tmp_path):  # noqa: F811
-    conf = conf_of(tmp_path, server[0])
+def test_a_local_snapshot_that_is_gone_or_changed_cannot_be_proven(scripts, server, tmp_path):
+    conf = conf_of(tmp_path, server)
     tools = Tools()
     pushed(scripts, conf, tools, NEWEST)
     local = os.path.join(conf["backup_dir"], NEWEST)
@@ -238,8 +234,8 @@ def test_a_local_snapshot_that_is_gone_or_changed_cannot_be_proven(scripts, serv
     assert "is gone (pruned: etcd_backup_host_keep)" in drill(scripts, conf, tools)[2]["problems"][0]
 
 
-def test_an_empty_target_fails_the_drill_naming_the_targets(scripts, server, tmp_path):  # noqa: F811
-    conf = conf_of(tmp_path, server[0])
+def test_an_empty_target_fails_the_drill_naming_the_targets(scripts, server, tmp_path):
+    conf = conf_of(tmp_path, server)
     conf["targets"][0]["prefix"] = "empty/"
     rc, _log, status = drill(scripts, conf, Tools())
     assert rc == 1 and status["problems"] == ["no backup on offsite, vault"]

@@ -14,7 +14,6 @@ from test_etcd_maintenance_script import SETTINGS, A, B, FakeEtcdctl, load_scrip
 from test_etcd_maintenance_script import lib_files as maintenance_lib_files
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
-from ansible_collections.raftops.etcd.tests.unit.plugins.moto_server import moto_server
 
 ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "etcd")
 KEY = bytes(range(32))
@@ -34,16 +33,6 @@ def script(tmp_path_factory):
     yield module
     for name in imported:
         sys.modules.pop(name, None)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with moto_server() as url:
-        import boto3
-        client = boto3.client("s3", endpoint_url=url, aws_access_key_id="a", aws_secret_access_key="b",
-                              region_name="us-east-1")
-        client.create_bucket(Bucket="push")
-        yield url, client
 
 
 class Etcd(FakeEtcdctl):
