@@ -191,14 +191,15 @@ def test_the_member_that_pushed_the_newest_backup_proves_it_on_its_timer_and_ref
 
     # A truncated copy on the bucket, then a tampered one on the SSH host: the drill fails naming it.
     key = PREFIX + newest
-    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-    s3.put_object(Bucket=BUCKET, Key=key, Body=body[:-100])
+    stored = s3.get_object(Bucket=BUCKET, Key=key)
+    body = stored["Body"].read()
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body[:-100], Metadata=stored["Metadata"])
     rc = pusher.run("systemctl start etcd-backup-drill.service").rc
     failed = json.loads(pusher.check_output("cat %s" % DRILL_STATUS))
     assert rc != 0 and failed["result"] == "failed", failed
     assert failed["problems"][0].startswith("target offsite (s3://%s/%s): %s is truncated: " % (BUCKET, PREFIX, newest))
     assert failed["proven"] == record["proven"]  # the last proven backup stays as proven
-    s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body, Metadata=stored["Metadata"])
     copy = "%s/%s" % (SSH_PATH, newest)
     host(SSH_HOST).check_output("cp %s /root/drill-copy && printf 'X' | dd of=%s bs=1 seek=200 conv=notrunc 2>/dev/null"
                                 % (copy, copy))
@@ -269,7 +270,7 @@ def test_a_member_whose_target_is_gone_keeps_its_snapshots_and_the_status_names_
     assert errors["offsite"].startswith("target offsite (s3://%s/%s): " % (BUCKET, PREFIX)), errors
     assert errors["vault"] is None, errors  # the SSH target still got it
     # Its snapshots stay as the timer keeps them (the newest 2 here), the failed one saved among them.
-    local = [f for f in host(name).run("ls /var/backups/etcd").stdout.split() if crypto.OBJECT_PREFIX in f]
+    local = [f for f in host(name).run("ls /var/backups/etcd").stdout.split() if re.match(r"etcd-snapshot-.*\.db$", f)]
     assert len(local) == 2, local
     assert "saved /var/backups/etcd/%s (" % record["snapshot"] in journal(name)
     assert "push failed: target offsite (s3://%s/%s): " % (BUCKET, PREFIX) in journal(name)
