@@ -184,8 +184,7 @@ def test_the_pushing_member_proves_the_newest_backup_and_the_others_skip(scripts
     ("truncated", "target offsite (s3://push/drill/): %s.enc is truncated: " % NEWEST),
     ("tampered", "target offsite (s3://push/drill/): %s.enc is not what was pushed (" % NEWEST),
 ])
-def test_a_damaged_copy_fails_the_drill_before_any_restore_and_keeps_the_proven_one(scripts, server, tmp_path, damage,
-                                                                                   message):
+def test_a_damaged_copy_fails_the_drill_before_any_restore_and_keeps_the_proven_one(scripts, server, tmp_path, damage, message):
     conf = conf_of(tmp_path, server)
     s3 = server[1]
     tools = Tools()
@@ -212,8 +211,7 @@ def test_a_damaged_copy_fails_the_drill_before_any_restore_and_keeps_the_proven_
      % (REVISION, HASH + 1, HASH)),
     (dict(revision=REVISION - 1), "the restored etcd is at revision %d, the snapshot at %d" % (REVISION - 1, REVISION)),
 ])
-def test_a_restored_keyspace_that_differs_from_the_record_fails_the_drill(scripts, server, tmp_path, restored,
-                                                                           message):
+def test_a_restored_keyspace_that_differs_from_the_record_fails_the_drill(scripts, server, tmp_path, restored, message):
     conf = conf_of(tmp_path, server)
     tools = Tools(**restored)
     pushed(scripts, conf, tools, NEWEST)
