@@ -5,6 +5,8 @@ with its defaults filled in, and which backups an SSH target deletes. The retent
 is the one the etcd_backup_target module applies to S3 targets (module_utils/etcd_backup_crypto).
 """
 
+import base64
+import json
 import posixpath
 import time
 from collections.abc import Mapping
@@ -49,6 +51,22 @@ def backup_push_targets(targets, cluster, hostvars):
             item.update(address=host.get("ansible_host") or item["host"], port=int(host.get("ansible_port") or 22))
         items.append(item)
     return items
+
+
+def backup_push_withdrawn(reads):
+    """The ``authorized_keys2`` lines a member's push put on SSH targets' hosts, to remove when the push
+    is turned off: ``[{host, line}]`` from the slurped push settings (etcd_backup_push.json) and public
+    key, in that order. Nothing when either was not read (no push files on the member)."""
+    contents = [r.get("content") for r in reads or [] if isinstance(r, Mapping)]
+    if len(contents) != 2 or not all(contents):
+        return []
+    try:
+        settings = json.loads(base64.b64decode(contents[0]))
+        line = "restrict " + base64.b64decode(contents[1]).decode().strip()
+    except (ValueError, UnicodeDecodeError):
+        raise AnsibleFilterError("backup_push_withdrawn: the push's settings or public key cannot be read") from None
+    hosts = sorted({t["host"] for t in settings.get("targets") or [] if t.get("type") == "ssh" and t.get("host")})
+    return [dict(host=host, line=line) for host in hosts]
 
 
 def backup_prune(found, now=None):
@@ -119,4 +137,5 @@ def backup_report(sealed, key_file, targets, uploaded, s3_pruned, copied, ssh_fo
 class FilterModule:
     def filters(self):
         return {"backup_targets": backup_targets, "backup_push_targets": backup_push_targets,
-                "backup_prune": backup_prune, "backup_report": backup_report}
+                "backup_prune": backup_prune, "backup_push_withdrawn": backup_push_withdrawn,
+                "backup_report": backup_report}

@@ -510,6 +510,17 @@ def backup_push(value, settings):
     return None
 
 
+def drill_schedule(value, settings):
+    """A timer's calendar (schedule); a drill proves the members' pushes, so it needs etcd_backup_push on."""
+    if schedule(value, settings) or not value or _true(settings.get("etcd_backup_push", False)):
+        return schedule(value, settings)
+    return "needs etcd_backup_push: true, whose pushes the drill proves (docs/backup-targets.md)"
+
+
+def max_age(value, _settings):
+    return None if (_duration_seconds(value) or 0) > 0 else True
+
+
 def backup_targets(value, settings):
     if not isinstance(value, (list, tuple)):
         return [("etcd_backup_targets", _redacted(value),
@@ -1081,6 +1092,15 @@ RULES = [
          "'' (no timer) or a systemd OnCalendar expression like 'hourly' or '*-*-* 00/6:00:00', on one line, "
          "without ; # % or \\",
          "it is written into a systemd timer; systemd-analyze checks the expression on the host"),
+    Rule("etcd_backup_drill_schedule", drill_schedule,
+         "'' (no timer) or a systemd OnCalendar expression like 'daily' or '*-*-* 04:30:00', on one line, "
+         "without ; # % or \\",
+         "it is written into a systemd timer; systemd-analyze checks the expression on the host"),
+    Rule("etcd_backup_max_age", max_age, "a Go duration like '26h' or '90m', more than 0",
+         "the status warns when the newest proven backup is older"),
+    Rule("etcd_backup_metrics_dir", directory("/var/lib/prometheus/node-exporter", volatile_ok=True),
+         "an absolute path in normal form, like /var/lib/prometheus/node-exporter",
+         "it is written into the timers' units"),
     Rule("etcd_maintenance_schedule", schedule,
          "'' (no timer) or a systemd OnCalendar expression like 'daily' or 'Sun *-*-* 03:00:00', on one line, "
          "without ; # % or \\",

@@ -8,6 +8,7 @@ docs/status.md lists every advice and what it means.
 """
 
 import base64
+import calendar
 import json
 import os
 import re
@@ -21,7 +22,8 @@ from ansible.module_utils.parsing.convert_bool import boolean
 # task's process that uses one filter of the collection loads all of them (docs/deploy.md).
 
 SETTINGS = dict(etcd_group="etcd", etcd_instance="etcd", etcd_pki_renew_before_days=30, etcd_pki_managed=True,
-                etcd_quota_backend_bytes=0, etcd_max_raft_index_gap=50, etcd_status_backup_max_age_hours=26)
+                etcd_quota_backend_bytes=0, etcd_max_raft_index_gap=50, etcd_status_backup_max_age_hours=26,
+                etcd_backup_max_age="26h")
 # The default etcd_defrag_rule defragments a member whose file passes this share of the quota.
 QUOTA_WARN_PERCENT = 80
 INVENTORY = "INVENTORY"
@@ -251,14 +253,7 @@ def push_lines(pushes):
     """A line for each member whose last off-host push (etcd_backup_push) failed after the cluster's
     newest successful one: the slurped push-status.json of each member (results without ``content``
     are skipped: no push yet). An older failure is left out: a push since then reached every target."""
-    records = []
-    for read in pushes or []:
-        if not isinstance(read, dict) or not read.get("content"):
-            continue
-        try:
-            records.append(json.loads(base64.b64decode(read["content"])))
-        except ValueError:
-            raise AnsibleFilterError("status_advice: a push status that is not JSON") from None
+    records = _slurped(pushes, "push")
     newest_pushed = max([r.get("time", 0) for r in records if r.get("result") == "pushed"], default=None)
     lines = []
     for record in records:
@@ -273,7 +268,59 @@ def push_lines(pushes):
     return lines
 
 
-def status_advice(health, settings=None, backups=None, pushes=None):
+def _slurped(reads, what):
+    """The JSON records of slurped files (results without ``content`` are skipped: none yet)."""
+    records = []
+    for read in reads or []:
+        if not isinstance(read, dict) or not read.get("content"):
+            continue
+        try:
+            records.append(json.loads(base64.b64decode(read["content"])))
+        except ValueError:
+            raise AnsibleFilterError("status_advice: a %s status that is not JSON" % what) from None
+    return records
+
+
+def _age(seconds):
+    hours = seconds / 3600
+    return "%d minutes" % (seconds // 60) if hours < 2 else "%d hours" % hours if hours < 72 else "%d days" % (hours // 24)
+
+
+def drill_lines(drills, max_age, now):
+    """With etcd_backup_drill_schedule: a note of the newest proven backup's age, a problem when it is
+    older than ``max_age`` (etcd_backup_max_age) or none is proven, and one for each member whose
+    last drill failed after the newest that passed (the slurped drill-status.json of each member)."""
+    from ansible_collections.raftops.etcd.plugins.filter.settings import _duration_seconds
+    limit = _duration_seconds(max_age)
+    if not limit:
+        raise AnsibleFilterError("status_advice: etcd_backup_max_age %r is not a Go duration like 26h" % (max_age,))
+    records = _slurped(drills, "drill")
+    proven = [dict(r["proven"], member=r.get("member", "?")) for r in records if r.get("proven")]
+    newest = max(proven, key=lambda p: p.get("backup_time") or "", default=None)
+    instance = next((r.get("instance") for r in records), None) or "etcd"
+    act = "the drills' log: journalctl -u %s-backup-drill; a drill now: systemctl start %s-backup-drill.service " \
+          "on the member that pushed the newest backup" % (instance, instance)
+    lines = []
+    if newest is None:
+        lines.append("backups: no off-host backup is proven restorable yet (etcd_backup_drill_schedule) -> " + act)
+    else:
+        age = float(now) - calendar.timegm(time.strptime(newest["backup_time"], "%Y%m%dT%H%M%SZ"))
+        text = "backups: the newest proven backup, %s, is %s old (proven by %s, revision %s, %s keys)" % (
+            newest.get("object"), _age(age), newest["member"], newest.get("revision"), newest.get("keys"))
+        lines.append(text + (" -> " + act if age > limit else ""))
+        if age > limit:
+            lines[-1] = lines[-1].replace(" old (", " old, more than etcd_backup_max_age=%s (" % max_age, 1)
+    newest_passed = max([r.get("time", 0) for r in records if r.get("result") == "passed"], default=0)
+    for record in records:
+        if record.get("result") == "failed" and record.get("time", 0) > newest_passed:
+            lines.append("%s: its last drill (%s, %s) failed: %s -> %s" % (
+                record.get("member", "?"), record.get("object", "the newest backup"),
+                time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(record.get("time", 0))),
+                "; ".join(record.get("problems") or ["?"]), act))
+    return lines
+
+
+def status_advice(health, settings=None, backups=None, pushes=None, drills=None):
     """Every problem of the cluster, each as ``MEMBER: what is wrong (figure) -> the command``; see
     plugins/filter/status_advice.yml."""
     settings = _settings(settings)
@@ -288,6 +335,8 @@ def status_advice(health, settings=None, backups=None, pushes=None):
     if backups is not None:
         lines.extend(backup_lines(backups, settings["etcd_status_backup_max_age_hours"]))
     lines.extend(push_lines(pushes))
+    if drills is not None:
+        lines.extend(drill_lines(drills, settings["etcd_backup_max_age"], (backups or {}).get("now", time.time())))
     if lines and (settings["etcd_instance"], settings["etcd_group"]) != ("etcd", "etcd"):
         lines.append("(cluster etcd_instance=%s, group %s: give each command the -e options of this run)"
                      % (settings["etcd_instance"], settings["etcd_group"]))

@@ -34,6 +34,8 @@ SSH_HOST, SSH_PATH = "10.250.0.42", "/srv/etcd-push"
 KEY_FILE = os.path.join(EPHEMERAL, "etcd-backup.key")
 SETTINGS = "/opt/etcd/lib/etcd_backup_push.json"
 STATUS = "/var/backups/etcd/push-status.json"
+DRILL_STATUS = "/var/backups/etcd/drill-status.json"
+METRICS = "/var/lib/prometheus/node-exporter"
 WINDOW = 6  # one push per 6 s; the timer fires every 5 s: a push every 10 s
 CREDENTIALS = dict(access_key="AKIDRAFTOPSPUSHPROBE", secret_key="raftops-push-secret-must-never-show")
 FOREIGN = "other/etcd/etcd-snapshot-20200101T000000Z.db.enc"
@@ -60,8 +62,9 @@ def targets(url):
 
 
 def push_vars(url, **more):
+    # The drill's timer fires once a day here: the test starts its service itself.
     return dict(etcd_backup_targets=targets(url), etcd_backup_key_file=KEY_FILE, etcd_backup_push=True,
-                etcd_backup_push_window=WINDOW, **more)
+                etcd_backup_push_window=WINDOW, etcd_backup_drill_schedule="*-*-* 03:33:00", **more)
 
 
 def pushed_objects(s3):
@@ -90,6 +93,8 @@ def test_the_members_push_on_their_timers_to_both_targets_verified_and_pruned(mo
     s3.put_object(Bucket=BUCKET, Key=FOREIGN, Body=b"another cluster's backup")
     s3.put_object(Bucket=BUCKET, Key=PREFIX + "notes.txt", Body=b"not a backup")
     host(SSH_HOST).check_output("mkdir -p -m 700 %s && echo keep > %s/notes.txt" % (SSH_PATH, SSH_PATH))
+    for name in HOSTS:  # node_exporter's textfile directory: the push and the drill write their metrics there
+        host(name).check_output("mkdir -p %s" % METRICS)
     started = time.monotonic()
     rc, out = playbook("etcd", "-vvv", "--tags", "etcd_backup", "-e", json.dumps(push_vars(moto["url"])))
     converge = time.monotonic() - started
@@ -148,6 +153,65 @@ def test_one_member_pushes_each_window_a_follower_by_preference():
     assert len(by_leader) < len(pushes) - len(by_leader), (leader, pushes)
 
 
+def stop_the_snapshot_timers():
+    for name in HOSTS:  # no new push meanwhile
+        host(name).check_output("systemctl stop etcd-snapshot.timer")
+    for name in HOSTS:  # a oneshot service is "activating" while it runs
+        assert poll(lambda n=name: host(n).run("systemctl is-active etcd-snapshot.service").stdout.strip()
+                    in ("inactive", "failed"), seconds=60), name
+
+
+def drill_all():
+    """Start every member's drill service (what its timer does); {member: (rc, its drill's journal)}."""
+    done = {}
+    for name in HOSTS:
+        since = "--since=@%d" % int(time.time() - 1)
+        rc = host(name).run("systemctl start etcd-backup-drill.service").rc
+        done[name] = (rc, host(name).run("journalctl -u etcd-backup-drill -o cat --no-pager %s" % since).stdout)
+    return done
+
+
+def test_the_member_that_pushed_the_newest_backup_proves_it_on_its_timer_and_refuses_a_damaged_copy(moto):
+    s3 = moto["s3"]
+    stop_the_snapshot_timers()
+    newest = [o for o in pushed_objects(s3) if crypto.is_backup_object(o)][-1]
+    done = drill_all()
+    passed = [n for n, (rc, log) in done.items() if rc == 0 and "drill passed: %s restored at revision" % newest in log]
+    skipped = [n for n, (rc, log) in done.items() if rc == 0 and "skipped: %s was not pushed by this member" % newest in log]
+    assert len(passed) == 1 and len(skipped) == 2, done
+    pusher = host(passed[0])
+    record = json.loads(pusher.check_output("cat %s" % DRILL_STATUS))
+    assert record["result"] == "passed" and record["proven"]["object"] == newest, record
+    assert "equals the backup's" in " ".join(record["notes"]), record
+    assert pusher.file(DRILL_STATUS).mode == 0o600
+    assert pusher.run("ls -a /var/tmp /tmp | grep -c drill").stdout.strip() == "0"  # nothing left behind
+    assert 'raftops_etcd_backup_drill_success{cluster="etcd/etcd",member="%s"} 1' % record["member"] in \
+        pusher.check_output("cat %s/etcd-backup-drill.prom" % METRICS)
+    state.update(drill_s=record["seconds"], drilled=record)
+
+    # A truncated copy on the bucket, then a tampered one on the SSH host: the drill fails naming it.
+    key = PREFIX + newest
+    stored = s3.get_object(Bucket=BUCKET, Key=key)
+    body = stored["Body"].read()
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body[:-100], Metadata=stored["Metadata"])
+    rc = pusher.run("systemctl start etcd-backup-drill.service").rc
+    failed = json.loads(pusher.check_output("cat %s" % DRILL_STATUS))
+    assert rc != 0 and failed["result"] == "failed", failed
+    assert failed["problems"][0].startswith("target offsite (s3://%s/%s): %s is truncated: " % (BUCKET, PREFIX, newest))
+    assert failed["proven"] == record["proven"]  # the last proven backup stays as proven
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body, Metadata=stored["Metadata"])
+    copy = "%s/%s" % (SSH_PATH, newest)
+    host(SSH_HOST).check_output("cp %s /root/drill-copy && printf 'X' | dd of=%s bs=1 seek=200 conv=notrunc 2>/dev/null"
+                                % (copy, copy))
+    rc = pusher.run("systemctl start etcd-backup-drill.service").rc
+    failed = json.loads(pusher.check_output("cat %s" % DRILL_STATUS))
+    assert rc != 0 and failed["problems"][0].startswith("target vault (%s:%s): %s is not what was pushed (" % (
+        SSH_HOST, SSH_PATH, newest)) and failed["problems"][0].endswith("tampered or replaced"), failed
+    host(SSH_HOST).check_output("mv /root/drill-copy %s" % copy)
+    assert 'raftops_etcd_backup_drill_success{cluster="etcd/etcd",member="%s"} 0' % record["member"] in \
+        pusher.check_output("cat %s/etcd-backup-drill.prom" % METRICS)
+
+
 def test_the_push_credentials_are_root_0600_and_in_no_log_or_unit():
     for name in HOSTS:
         h = host(name)
@@ -165,11 +229,7 @@ def test_the_push_credentials_are_root_0600_and_in_no_log_or_unit():
 
 def test_a_tampered_pushed_backup_is_refused_and_an_intact_one_restores_from_the_bucket(moto):
     s3 = moto["s3"]
-    for name in HOSTS:  # no new push while the restore reads the bucket
-        host(name).check_output("systemctl stop etcd-snapshot.timer")
-    for name in HOSTS:  # a oneshot service is "activating" while it runs
-        assert poll(lambda n=name: host(n).run("systemctl is-active etcd-snapshot.service").stdout.strip()
-                    in ("inactive", "failed"), seconds=60), name
+    stop_the_snapshot_timers()  # no new push while the restore reads the bucket
     older, newest = [o for o in pushed_objects(s3) if crypto.is_backup_object(o)]
     body = s3.get_object(Bucket=BUCKET, Key=PREFIX + newest)["Body"].read()
     s3.put_object(Bucket=BUCKET, Key=PREFIX + newest, Body=body[:-40] + bytes([body[-40] ^ 1]) + body[-39:])
@@ -210,17 +270,24 @@ def test_a_member_whose_target_is_gone_keeps_its_snapshots_and_the_status_names_
     assert errors["offsite"].startswith("target offsite (s3://%s/%s): " % (BUCKET, PREFIX)), errors
     assert errors["vault"] is None, errors  # the SSH target still got it
     # Its snapshots stay as the timer keeps them (the newest 2 here), the failed one saved among them.
-    local = [f for f in host(name).run("ls /var/backups/etcd").stdout.split() if crypto.OBJECT_PREFIX in f]
+    local = [f for f in host(name).run("ls /var/backups/etcd").stdout.split() if re.match(r"etcd-snapshot-.*\.db$", f)]
     assert len(local) == 2, local
     assert "saved /var/backups/etcd/%s (" % record["snapshot"] in journal(name)
     assert "push failed: target offsite (s3://%s/%s): " % (BUCKET, PREFIX) in journal(name)
     assert "the local snapshots are kept" in journal(name)
-    rc, out = playbook("status", "-e", json.dumps(push_vars("http://%s:9" % GATEWAY)))
+    rc, out = playbook("status", "-e", json.dumps(push_vars("http://%s:9" % GATEWAY, etcd_backup_max_age="1s")))
     assert rc == 0, out[-3000:]
     # The advice's lines, as the debug task lists them (quoted, a comma after each), joined again.
     text = " ".join(line.strip().rstrip(",").strip('"').strip() for line in out.splitlines())
     assert re.search(r"rst-host\d: its last off-host push \(etcd-snapshot-\d{8}T\d{6}Z\.db, [^)]*\) failed: target "
                      r"offsite \(s3://%s/%s\): " % (BUCKET, PREFIX), text), out[-3000:]
+    # The drills (test above): the proven backup's age, a problem past etcd_backup_max_age, and the
+    # pusher's last drill, which failed on the damaged copy after the one that passed.
+    drilled = state["drilled"]
+    assert re.search(r"backups: the newest proven backup, %s, is \d+ minutes old, more than etcd_backup_max_age=1s "
+                     r"\(proven by %s, revision \d+, \d+ keys\)" % (re.escape(drilled["object"]), drilled["member"]),
+                     text), out[-3000:]
+    assert "%s: its last drill (%s, " % (drilled["member"], drilled["object"]) in text, out[-3000:]
     assert CREDENTIALS["secret_key"] not in out
 
 
@@ -231,7 +298,10 @@ def test_turning_the_push_off_removes_its_files_and_credentials():
     for name in HOSTS:
         h = host(name)
         for path in (SETTINGS, "/opt/etcd/lib/etcd_backup_push_ssh", "/opt/etcd/lib/etcd_backup_push.py",
-                     "/opt/etcd/lib/etcd_s3.py"):
+                     "/opt/etcd/lib/etcd_s3.py", "/opt/etcd/lib/etcd_backup_drill.py",
+                     "/etc/systemd/system/etcd-backup-drill.timer"):
             assert not h.file(path).exists, (name, path)
         assert "etcd_backup_push.py" not in h.check_output("cat /usr/local/bin/etcd-snapshot")
-    print("push figures: %s" % state.get("figures"))
+    # The members' keys are gone from the SSH target's host too (authorized_keys2 is the push's file).
+    assert "etcd backup push" not in host(SSH_HOST).run("cat /root/.ssh/authorized_keys2").stdout
+    print("push figures: %s, drill %s s" % (state.get("figures"), state.get("drill_s")))

@@ -11,12 +11,20 @@ retention decision - and the restore reads them alike.
 
 One member pushes each period: every member's timer fires at the same time, and the first to
 create the claim key (``<run lock prefix>backup-push``, under a lease of etcd_backup_push_window
-seconds) pushes; the others skip. The leader waits a few seconds before it tries, so a follower
-pushes when one is up. The member holds the key file's public key only: it seals backups it cannot
+seconds) pushes; the others wait for its result. Pushed, it marks the claim so and the others
+skip; failed, it gives the claim up, and the first of the others to claim it then pushes its own
+snapshot of the period in its place (a fallback: never two pushes at once, each holds the claim).
+The leader waits a few seconds before it tries, so a follower pushes when one is up. The member holds the key file's public key only: it seals backups it cannot
 read. Credentials are in SETTINGS.json (mode 0600, root) and never printed. The result of every
 push (not of a skip) is written to the status file (etcd_backup_host_dir/push-status.json), which
-the status playbook reads, and to the journal; a failed target makes the unit fail, and the local snapshots
-stay as they are.
+the status playbook reads, to the journal and to the metrics file (``write_metrics``); a failed
+target makes the unit fail, and the local snapshots stay as they are.
+
+Once a target holds the backup, the record the scheduled drill (etcd_backup_drill.py) proves it
+against is written beside the snapshot (``<snapshot>.json``, the backup playbook's record with what
+was sent): the snapshot's revision and SHA-256, the member's key count and keyspace hash at that
+revision, and the size and SHA-256 of the sealed object. Only the member that pushed a backup holds
+its record, so that member alone drills it.
 """
 
 import base64
@@ -36,7 +44,47 @@ import etcd_s3
 from etcd_maintenance import Etcdctl, EtcdctlError
 
 CLAIM = "backup-push"
+# A pushed claim's value ends so; the others wait for it, asking every FALLBACK_POLL seconds.
+PUSHED = b" (pushed)"
+FALLBACK_POLL = 2
 SSH_TIMEOUT = 20
+
+
+def write_metrics(settings, kind, samples):
+    """Replace ``<instance>-backup-<kind>.prom`` in the metrics directory (node_exporter's textfile
+    collector) with ``samples``, [(name, value, {more labels})], each labelled with the cluster and
+    the member; nothing when that directory does not exist (no collector on this host)."""
+    where = settings.get("metrics_dir") or ""
+    if not where or not os.path.isdir(where):
+        return
+    text = ""
+    for name, value, more in samples:
+        labels = sorted(dict(more, cluster=settings["cluster"], member=settings["name"]).items())
+        shown = ",".join('%s="%s"' % (k, str(v).replace('"', "")) for k, v in labels)
+        text += "raftops_etcd_backup_%s{%s} %s\n" % (name, shown, value)
+    path = os.path.join(where, "%s-backup-%s.prom" % (settings["instance"], kind))
+    with open(path + ".part", "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(path + ".part", 0o644)
+    os.replace(path + ".part", path)
+
+
+def write_json(path, record):
+    """Replace ``path`` whole with ``record`` as JSON, mode 0600."""
+    with open(path + ".part", "w", encoding="utf-8") as out:
+        json.dump(record, out, sort_keys=True)
+    os.chmod(path + ".part", 0o600)
+    os.replace(path + ".part", path)
+
+
+def read_json(path):
+    """The JSON object in ``path``; {} when there is none or it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as source:
+            found = json.load(source)
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 class PushError(Exception):
@@ -76,6 +124,9 @@ class S3Target:
     def listing(self):
         return [o for o in self.bucket.listing() if crypto.is_backup_object(o["name"])]
 
+    def fetch(self, name, dest):
+        self.bucket.get_file(name, dest)
+
     def delete(self, name):
         self.bucket.delete(name)
 
@@ -113,14 +164,26 @@ class SshTarget:
     def send(self, path, name, _metadata):
         final = shlex.quote(self.path + "/" + name)
         part = shlex.quote("%s/.%s.part" % (self.path, name))
-        with open(path, "rb") as source:
-            self.ssh("umask 077 && mkdir -p %s && cat > %s && mv %s %s" % (shlex.quote(self.path), part, part, final),
-                     stdin=source)
         size, sha256 = crypto.file_sha256(path)
+        # A push killed mid-way ends the copy's input early, which cat takes for its end: the copy gets
+        # its name only when it is whole. The parts of killed pushes go after an hour.
+        with open(path, "rb") as source:
+            self.ssh("umask 077 && mkdir -p %s && find %s -maxdepth 1 -name '.etcd-snapshot-*.part' -mmin +60 -delete && "
+                     "cat > %s && { printf '%%s  %%s\\n' %s %s | sha256sum -c --status || "
+                     "{ echo 'the copy is not what was sent (cut short?)' >&2; exit 1; }; } && mv %s %s"
+                     % (shlex.quote(self.path), shlex.quote(self.path), part, sha256, part, part, final),
+                     stdin=source)
         there = self.ssh("stat -c %%s %s && sha256sum %s" % (final, final)).split()
         if there[:2] != [str(size), sha256]:
             raise PushError("object %s reads back as %s, not %d bytes with SHA-256 %s" % (name, " ".join(there[:2]),
                                                                                           size, sha256))
+
+    def fetch(self, name, dest):
+        with open(dest, "wb") as out:
+            done = self.run([*self.base, "cat -- %s" % shlex.quote(self.path + "/" + name)], stdout=out,
+                            stderr=subprocess.PIPE, timeout=600, check=False)
+        if done.returncode != 0:
+            raise PushError("ssh to %s: %s" % (self.target["address"], done.stderr.decode(errors="replace").strip()))
 
     def listing(self):
         out = self.ssh("find %s -maxdepth 1 -type f -name 'etcd-snapshot-*.enc' -printf '%%f %%s %%T@\\n'"
@@ -145,24 +208,58 @@ class Push:
         self.holder = holder
         self.targets = targets
         self.clock, self.sleep = clock, sleep
+        self.lease = self.status = None
 
     def own_status(self):
         return self.etcdctl.json("endpoint", "status")[0]["Status"]
 
     def claim(self):
         """(True, None) when this member pushes this period, else (False, who does)."""
-        status = self.own_status()
+        # Read once: etcd may be gone by the time the backup is sealed, which needs its cluster ID.
+        status = self.status = self.own_status()
         if int(status.get("leader", 0)) == int(status["header"]["member_id"]):
             self.sleep(int(self.settings["leader_delay"]))  # a follower pushes when one is up
         lease = self.etcdctl.grant(int(self.settings["window"]))
         claimed, held = self.etcdctl.put_if(self.settings["lock_prefix"] + CLAIM, self.holder, lease["id"], 0)
         if claimed:
+            self.lease = lease["id"]
             return True, None
         self.etcdctl.revoke(lease["id"])
         return False, (held or {}).get("value", b"?").decode(errors="replace")
 
+    def fall_back(self):
+        """(True, None) when the member that claimed this period gave it up (its push failed: it
+        revoked its claim) and this one claimed it in its place; else (False, who holds it). Asked
+        every FALLBACK_POLL seconds for at most one window; a claim marked pushed ends the wait."""
+        key = self.settings["lock_prefix"] + CLAIM
+        held = None
+        for _poll in range(max(int(self.settings["window"]) // FALLBACK_POLL - 1, 0)):
+            self.sleep(FALLBACK_POLL)
+            held = self.etcdctl.get(key)
+            if held is None:
+                lease = self.etcdctl.grant(int(self.settings["window"]))
+                claimed, held = self.etcdctl.put_if(key, self.holder, lease["id"], 0)
+                if claimed:
+                    self.lease = lease["id"]
+                    return True, None
+                self.etcdctl.revoke(lease["id"])
+            if held and held["value"].endswith(PUSHED):
+                break
+        return False, (held or {}).get("value", b"?").decode(errors="replace")
+
+    def release(self, pushed):
+        """Pushed: the claim is marked so (those waiting to fall back stop), and held to the window's
+        end. Failed: it is given up, for another member to push this period."""
+        if pushed:
+            key = self.settings["lock_prefix"] + CLAIM
+            held = self.etcdctl.get(key)
+            if held and held["value"] == self.holder.encode():
+                self.etcdctl.put_if(key, self.holder + PUSHED.decode(), self.lease, held["mod_revision"])
+        else:
+            self.etcdctl.revoke(self.lease)
+
     def cluster_id(self):
-        return "%x" % int(self.own_status()["header"]["cluster_id"])
+        return "%x" % int(self.status["header"]["cluster_id"])
 
     def run(self, snapshot):
         name = os.path.basename(snapshot)
@@ -173,6 +270,13 @@ class Push:
             record.update(result="failed", error="cannot claim the push of this period: %s" % exc)
             self.log("push of %s failed: %s" % (name, record["error"]))
             return self.record(record)
+        if not claimed:
+            try:
+                claimed, other = self.fall_back()
+            except (EtcdctlError, ValueError, KeyError) as exc:
+                other = "%s (the wait for its result failed: %s)" % (other, exc)
+            if claimed:
+                self.log("falling back: the push this period claimed failed; this member pushes in its place")
         if not claimed:
             # The status file keeps this member's last push: a skip written over a failure would hide
             # it from the status playbook while the next push is in flight.
@@ -190,13 +294,49 @@ class Push:
             record.update(size=seal["size"], encrypted_size=seal["encrypted_size"], compression=seal["compression"],
                           encrypt_seconds=seal["encrypt_seconds"])
             metadata = crypto.object_metadata(seal["size"], seal["sha256"], seal["key_id"])
+            sealed_size, sealed_sha256 = crypto.file_sha256(sealed)
             for target in self.targets:
                 record["targets"].append(self.send(target, sealed, obj, seal["sha256"], metadata))
+            if any(not t.get("error") for t in record["targets"]):
+                try:
+                    write_json(snapshot + ".json", dict(self.keyspace(snapshot), snapshot=name, object=obj,
+                                                        sha256=seal["sha256"], sealed_size=sealed_size,
+                                                        sealed_sha256=sealed_sha256, key_id=seal["key_id"],
+                                                        member=self.settings["name"]))
+                except (EtcdctlError, OSError, ValueError, KeyError) as exc:
+                    record["drill_record_error"] = str(exc)
+                    self.log("no drill record for %s: %s" % (obj, exc))
         finally:
             shutil.rmtree(work, ignore_errors=True)
         failed = [t for t in record["targets"] if t.get("error")]
         record["result"] = "failed" if failed else "pushed"
+        try:
+            self.release(not failed)
+        except EtcdctlError as exc:
+            self.log("the claim of this period was not released: %s" % exc)
         return self.record(record)
+
+    def keyspace(self, snapshot):
+        """The backup record's revision (the snapshot's), key count and keyspace hash: the member's, at
+        that revision. Compacted past it already, keys and hash are None: the drill then says so."""
+        info = json.loads(self.snapshot_tool("snapshot", "status", snapshot, "-w", "json"))
+        found = dict(revision=int(info["revision"]), keys=None, hash_kv=None, compact_revision=None, hash_problem=None)
+        try:
+            found["keys"] = count_of(self.etcdctl("get", "", "--prefix", "--count-only", "--rev=%d" % found["revision"],
+                                                  "-w", "fields"))
+            hashed = self.etcdctl.json("endpoint", "hashkv", "--rev=%d" % found["revision"])[0]["HashKV"]
+            found.update(hash_kv=int(hashed.get("hash", 0)), compact_revision=int(hashed.get("compact_revision", 0)))
+        except (EtcdctlError, ValueError, KeyError, IndexError) as exc:
+            found["hash_problem"] = "read at revision %d: %s" % (found["revision"], exc)
+        return found
+
+    def snapshot_tool(self, *args):
+        done = self.etcdctl.run([self.settings["etcdutl"], *args], capture_output=True, text=True, timeout=600,
+                                check=False)
+        if done.returncode != 0:
+            raise EtcdctlError("%s %s: %s" % (os.path.basename(self.settings["etcdutl"]), " ".join(args),
+                                              done.stderr.strip()))
+        return done.stdout
 
     def send(self, target, sealed, obj, sha256, metadata):
         """What became of one target: uploaded (with the time it took) or already there, then pruned; or the error."""
@@ -222,14 +362,24 @@ class Push:
         return outcome
 
     def record(self, record):
-        """Write the status file (replaced whole); 1 when the push failed, else 0."""
-        path = self.settings["status_file"]
-        partial = path + ".part"
-        with open(partial, "w", encoding="utf-8") as out:
-            json.dump(record, out, sort_keys=True)
-        os.chmod(partial, 0o600)
-        os.replace(partial, path)
-        return 1 if record["result"] == "failed" else 0
+        """Write the status file (replaced whole) and the metrics; 1 when the push failed, else 0."""
+        ok = record["result"] == "pushed"
+        record["last_pushed"] = record["time"] if ok else read_json(self.settings["status_file"]).get("last_pushed")
+        write_json(self.settings["status_file"], record)
+        samples = [("push_success", int(ok), {}), ("push_last_run_timestamp_seconds", record["time"], {}),
+                   ("push_last_success_timestamp_seconds", record["last_pushed"] or 0, {})]
+        samples += [("push_target_success", int(not t.get("error")), dict(target=t["name"])) for t in record["targets"]]
+        write_metrics(self.settings, "push", samples)
+        return 0 if ok else 1
+
+
+def count_of(fields):
+    """The ``"Count" : N`` of etcdctl's ``-w fields`` output."""
+    for line in fields.splitlines():
+        name, _colon, value = line.partition(" : ")
+        if name.strip() == '"Count"':
+            return int(value)
+    raise ValueError("etcdctl gave no count")
 
 
 def targets_of(settings):

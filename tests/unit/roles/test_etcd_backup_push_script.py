@@ -14,7 +14,6 @@ from test_etcd_maintenance_script import SETTINGS, A, B, FakeEtcdctl, load_scrip
 from test_etcd_maintenance_script import lib_files as maintenance_lib_files
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
-from ansible_collections.raftops.etcd.tests.unit.plugins.moto_server import moto_server
 
 ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "etcd")
 KEY = bytes(range(32))
@@ -34,16 +33,6 @@ def script(tmp_path_factory):
     yield module
     for name in imported:
         sys.modules.pop(name, None)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with moto_server() as url:
-        import boto3
-        client = boto3.client("s3", endpoint_url=url, aws_access_key_id="a", aws_secret_access_key="b",
-                              region_name="us-east-1")
-        client.create_bucket(Bucket="push")
-        yield url, client
 
 
 class Etcd(FakeEtcdctl):
@@ -189,3 +178,97 @@ def test_no_push_without_the_claim_when_etcd_does_not_answer(script, server, tmp
     record = status(conf)
     assert record["result"] == "failed" and "cannot claim the push of this period" in record["error"]
     assert s3.list_objects_v2(Bucket="push", Prefix="c/").get("KeyCount") == before
+
+
+def test_when_the_claimants_push_fails_another_member_pushes_that_period_and_only_one(script, server, tmp_path):
+    url, s3 = server
+    conf = settings(tmp_path, url)
+    conf["targets"][0]["prefix"] = "fallback/"
+    os.makedirs(conf["targets"][1]["path"])
+    etcd = Etcd(leader=B)
+    failing = dict(conf, targets=[dict(conf["targets"][0], endpoint_url="http://127.0.0.1:9")])
+    first = push(script, failing, etcd)
+    assert first.claim() == (True, None)
+    waiting, log, slept = push(script, conf, etcd), [], []
+    waiting.log, waiting.sleep = log.append, slept.append
+    gets = []
+
+    def claimant_fails_meanwhile(seconds):
+        slept.append(seconds)
+        if len(slept) == 2:  # the claimant's push fails while this member waits: it gives the claim up
+            first.release(False)
+        gets.append(etcd.keys.get("/raftops/etcd/backup-push"))
+
+    waiting.sleep = claimant_fails_meanwhile
+    assert waiting.run(snapshot(tmp_path)) == 0, log
+    assert log[0] == "falling back: the push this period claimed failed; this member pushes in its place"
+    assert slept == [2, 2] and gets[0] is not None and gets[1] is None
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="push", Prefix="fallback/")["Contents"]] == ["fallback/" + NAME + ".enc"]
+    # Pushed, the fallback marks its claim so: a third member waiting on it skips at once.
+    held = base64.b64decode(etcd.keys["/raftops/etcd/backup-push"]["value"]).decode()
+    assert held == "backup push of etcd-a on host-a, pid 7 (pushed)"
+    third, third_log, third_slept = push(script, conf, etcd), [], []
+    third.log, third.sleep = third_log.append, third_slept.append
+    assert third.run(snapshot(tmp_path, "etcd-snapshot-20261126T030001Z.db")) == 0
+    assert third_slept == [2] and third_log == ["skipped: %s pushes this period" % held]
+    assert len(s3.list_objects_v2(Bucket="push", Prefix="fallback/")["Contents"]) == 1
+
+
+def test_a_push_killed_mid_copy_leaves_no_object_under_its_name_and_the_next_one_pushes(script, server, tmp_path):
+    """ssh killed mid-way: the target's cat sees its input end early, as if the copy were whole."""
+    url, _s3 = server
+    conf = settings(tmp_path, url)
+    vault = tmp_path / "vault"
+    os.makedirs(vault)
+    (vault / ".etcd-snapshot-20261126T010000Z.db.enc.part").write_bytes(b"a part left by a push killed long ago")
+    os.utime(vault / ".etcd-snapshot-20261126T010000Z.db.enc.part", (1, 1))
+
+    def cut_short(argv, stdin=None, **options):
+        if stdin is None:
+            return local_ssh(argv, **options)
+        half = stdin.read()[:1000]
+        return subprocess.run(["sh", "-c", argv[-1]], input=half, capture_output=True, check=False)
+
+    target = script.SshTarget(conf["targets"][1], "/k", "/h", run=cut_short)
+    sealed = tmp_path / "sealed.enc"
+    sealed.write_bytes(os.urandom(5000))
+    with pytest.raises(script.PushError, match="the copy is not what was sent"):
+        target.send(str(sealed), NAME + ".enc", {})
+    assert sorted(os.listdir(vault)) == [".%s.enc.part" % NAME]  # the old part went, the new one is hidden
+    assert target.listing() == []
+    # The next period pushes whole, and its object is the newest (the part is never a backup).
+    later = "etcd-snapshot-20261126T031000Z.db"
+    assert push(script, conf, Etcd(leader=B)).run(snapshot(tmp_path, later)) == 0
+    assert [o["name"] for o in target.listing()] == [later + ".enc"]
+
+
+def test_etcd_killed_mid_push_still_pushes_whole_without_a_drill_record(script, server, tmp_path):
+    url, s3 = server
+    conf = settings(tmp_path, url)
+    conf["targets"][0]["prefix"] = "etcd-killed/"
+    os.makedirs(conf["targets"][1]["path"])
+
+    class Killed(Etcd):
+        """etcd answers the claim, then is killed: every later call fails."""
+
+        def __call__(self, argv, input=None, **options):
+            if self.keys and os.path.basename(argv[0]) == "etcdctl":
+                return subprocess.CompletedProcess(argv, 1, stdout="", stderr="connection refused")
+            if os.path.basename(argv[0]) == "etcdutl":
+                return subprocess.CompletedProcess(argv, 0, stdout=json.dumps({"revision": 9, "totalKey": 3}),
+                                                   stderr="")
+            return super().__call__(argv, input=input, **options)
+
+    log = []
+    path = snapshot(tmp_path)
+    conf["etcdutl"] = "/usr/local/bin/etcdutl"
+    assert push(script, conf, Killed(leader=B), log).run(path) == 0, log
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="push", Prefix="etcd-killed/")["Contents"]] == [
+        "etcd-killed/%s.enc" % NAME]
+    assert status(conf)["result"] == "pushed"
+    # The drill's record holds what could be read: the revision, and why not the keys and hash.
+    with open(path + ".json", encoding="utf-8") as handle:
+        record = json.load(handle)
+    assert (record["revision"], record["keys"], record["hash_kv"]) == (9, None, None)
+    assert record["hash_problem"].startswith("read at revision 9: etcdctl get") and "connection refused" in record["hash_problem"]
+    assert "the claim of this period was not released: " in log[-1]

@@ -99,3 +99,23 @@ def test_push_targets_carry_every_s3_key_and_each_ssh_hosts_address_and_port():
                  "access_key": "a", "secret_key": "s", "keep": 7, "max_age_days": 30}
     assert (v["address"], v["port"]) == ("10.0.0.9", 2222)
     assert (w["address"], w["port"]) == ("backup2", 22)
+
+
+def test_turning_the_push_off_withdraws_each_members_key_from_the_ssh_targets_hosts():
+    import base64
+    import json
+
+    def read(content):
+        return {"content": base64.b64encode(content).decode()}
+
+    settings = json.dumps(dict(targets=[dict(type="s3", name="o", secret_key="never"), dict(type="ssh", host="b2"),
+                                        dict(type="ssh", host="b1"), dict(type="ssh", host="b1")])).encode()
+    key = b"ssh-ed25519 AAAAC3Nza etcd backup push etcd-a\n"
+    assert backup.backup_push_withdrawn([read(settings), read(key)]) == [
+        dict(host="b1", line="restrict ssh-ed25519 AAAAC3Nza etcd backup push etcd-a"),
+        dict(host="b2", line="restrict ssh-ed25519 AAAAC3Nza etcd backup push etcd-a")]
+    # No push files on the member (either read failed): nothing to withdraw.
+    assert backup.backup_push_withdrawn([read(settings), {"failed": True}]) == []
+    assert backup.backup_push_withdrawn([]) == []
+    with pytest.raises(AnsibleFilterError, match="the push's settings or public key cannot be read"):
+        backup.backup_push_withdrawn([read(b"not json"), read(key)])

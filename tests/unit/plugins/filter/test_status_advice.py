@@ -317,3 +317,56 @@ def test_a_member_whose_last_push_failed_is_named_with_the_targets_error():
     assert "failed: cannot claim the push of this period" in status_advice(health(three()), {}, None, [pushed(claim)])[0]
     with pytest.raises(AnsibleFilterError, match="a push status that is not JSON"):
         status_advice(health(three()), {}, None, [{"content": "bm90IGpzb24="}])
+
+
+PROVEN_AT = 1795665600  # 2026-11-26 04:00:00Z, the proven backup's snapshot time
+
+
+def drilled(member, result, time_, proven=None, **more):
+    record = dict(member=member, instance="etcd", result=result, time=time_, object="etcd-snapshot-x.db.enc",
+                  problems=[] if result == "passed" else ["target offsite (s3://b/p/): etcd-snapshot-x.db.enc is "
+                                                          "truncated: 10 bytes, 20 were pushed"], **more)
+    record["proven"] = proven
+    return pushed(record)
+
+
+PROVEN = dict(object="etcd-snapshot-20261126T040000Z.db.enc", backup_time="20261126T040000Z", revision=4242, keys=4000,
+              time=PROVEN_AT + 60)
+
+
+@pytest.mark.parametrize("age, max_age, problem", [
+    (3 * 3600, "26h", False),
+    (27 * 3600, "26h", True),
+    (5 * 60, "90s", True),
+])
+def test_the_status_shows_the_newest_proven_backup_and_warns_when_it_is_older_than_the_max_age(age, max_age, problem):
+    backups = dict(dir="/b", files=[dict(path="/b/etcd-snapshot-1.db", mtime=PROVEN_AT)], now=PROVEN_AT + age)
+    older = dict(PROVEN, object="etcd-snapshot-20261126T030000Z.db.enc", backup_time="20261126T030000Z")
+    lines = status_advice(health(three()), {"etcd_backup_max_age": max_age, "etcd_status_backup_max_age_hours": 100},
+                          backups, None, [drilled("etcd-b", "passed", PROVEN_AT + 60, PROVEN),
+                                          drilled("etcd-a", "passed", PROVEN_AT - 3000, older), {"skipped": True}])
+    shown = "%d minutes" % (age // 60) if age < 7200 else "%d hours" % (age // 3600)
+    note = "backups: the newest proven backup, etcd-snapshot-20261126T040000Z.db.enc, is %s old" % shown
+    assert len(lines) == 1 and lines[0].startswith(note), lines
+    assert lines[0].endswith("(proven by etcd-b, revision 4242, 4000 keys)" + (
+        " -> the drills' log: journalctl -u etcd-backup-drill; a drill now: systemctl start "
+        "etcd-backup-drill.service on the member that pushed the newest backup" if problem else ""))
+    assert ("more than etcd_backup_max_age=%s" % max_age in lines[0]) is problem
+    assert ("no problem found" in status_lines([], lines)) is not problem
+
+
+def test_no_proven_backup_and_a_failed_drill_after_the_last_pass_are_problems():
+    backups = dict(dir="/b", files=[dict(path="/b/etcd-snapshot-1.db", mtime=PROVEN_AT)], now=PROVEN_AT + 60)
+    lines = status_advice(health(three()), {}, backups, None, [])
+    assert lines == ["backups: no off-host backup is proven restorable yet (etcd_backup_drill_schedule) -> the drills' "
+                     "log: journalctl -u etcd-backup-drill; a drill now: systemctl start etcd-backup-drill.service on "
+                     "the member that pushed the newest backup"]
+    failed = drilled("etcd-c", "failed", PROVEN_AT + 120, PROVEN)
+    lines = status_advice(health(three()), {}, backups, None, [drilled("etcd-b", "passed", PROVEN_AT + 60, PROVEN), failed])
+    assert lines[1].startswith("etcd-c: its last drill (etcd-snapshot-x.db.enc, 2026-11-26 04:02:00Z) failed: target "
+                               "offsite (s3://b/p/): etcd-snapshot-x.db.enc is truncated: 10 bytes, 20 were pushed -> ")
+    # A pass after the failure clears it.
+    later = drilled("etcd-b", "passed", PROVEN_AT + 180, PROVEN)
+    assert len(status_advice(health(three()), {}, backups, None, [later, failed])) == 1
+    with pytest.raises(AnsibleFilterError, match="etcd_backup_max_age 'soon' is not a Go duration"):
+        status_advice(health(three()), {"etcd_backup_max_age": "soon"}, backups, None, [])
