@@ -23,9 +23,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_rotation imp
 ROTATION_PHASES_WITH_PROXIES = (TRUST, REISSUE)
 
 
-def _hosts_refusal(hosts, what):
-    return "the hosts %s did not answer %s; nothing was changed. Run again once they answer" % (
-        ", ".join(hosts), what)
+def _hosts_refusal(hosts, what, outcome):
+    return "the hosts %s did not answer %s; %s. Run again once they answer" % (", ".join(hosts), what, outcome)
 
 
 def maintenance_order(entries):
@@ -59,7 +58,7 @@ def plan_maintenance(maintenance, members, play_hosts, play_hosts_all):
     if left_out:
         lines.append("left out of the run (--limit), defragmented through the cluster: %s" % ", ".join(left_out))
     return dict(
-        refusal=_hosts_refusal(unanswered, "the maintenance's read") if unanswered else "",
+        refusal=_hosts_refusal(unanswered, "the maintenance's read", "nothing was changed") if unanswered else "",
         unanswered=unanswered, left_out=left_out, lock_hosts=hosts,
         order=order, lines=lines, nospace=nospace, lock=bool(order) and not nospace,
         allow_leader=len(entries) == 1,
@@ -112,8 +111,8 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     unanswered = [host for host in with_data if host not in play_hosts
                   or not _answered(ca_files.get(host)) or not _answered(starts.get(host))]
     plan["rotation_refusal"] = _hosts_refusal(
-        unanswered, "the read of their trusted CA file and etcd's start, so the CA rotation stops before its next "
-        "phase") if unanswered else ""
+        unanswered, "the read of their trusted CA file and of etcd's start",
+        "the CA rotation stops in phase %s of 3, which the next run resumes" % rotation["step"]) if unanswered else ""
     plan["rotation_stale"] = [host for host in with_data if host not in unanswered
                               and _started_at(starts[host]) <= int((ca_files[host].get("stat") or {}).get("mtime") or 0)]
     first_round_of_later_pass = int(settings.get("round") or 1) == 1 and str(settings.get("pass") or "1") != "1"
