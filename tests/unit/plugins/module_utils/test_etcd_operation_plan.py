@@ -99,7 +99,8 @@ def started(second=2000):
     return dict(changed=False, stdout="@%d" % second if second else "")
 
 
-def rotation(ca_files=None, starts=None, play=HOSTS, rotation_read=ROTATION, **settings):
+def rotation(ca_files=None, starts=None, play=tuple(HOSTS), rotation_read=None, **settings):
+    rotation_read = rotation_read or ROTATION
     ca_files = {h: ca() for h in HOSTS} if ca_files is None else ca_files
     starts = {h: started() for h in HOSTS} if starts is None else starts
     return plan_rotation(dict(with_data=HOSTS, roll=["h1"]), rotation_read, ca_files, starts, play,
