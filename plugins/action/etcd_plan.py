@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Action for raftops.etcd.etcd_plan: the plan of a deploy run or a removal, made on the controller.
+"""Action for raftops.etcd.etcd_plan: the plan of a deploy run, a removal, a maintenance or a CA
+rotation's phase, made on the controller.
 
 It reads what the role's tasks gathered in the hosts' variables (each play host's read, the
 restarts noted on the members), adds the settings given (for a removal, the CA certificate in
@@ -19,7 +20,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import _member_name as member_name, members as member_records
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_plan
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_operation_plan, etcd_plan
 
 # A generated cluster token: the group's name and 16 random lowercase letters and digits.
 TOKEN_CHARS = string.ascii_lowercase + string.digits
@@ -68,6 +69,14 @@ class ActionModule(ActionBase):
                                                                  params["ca_var"]).items()}
                 settings = dict(params["settings"], pki_ca=self._controller_ca(params["settings"].get("pki_dir")))
                 plan = etcd_plan.plan_removal_check(previous, params["membership"].get("members"), member_ca, settings)
+            elif params["stage"] == "maintenance":
+                plan = etcd_operation_plan.plan_maintenance(params["maintenance"], members, play_hosts,
+                                                            task_vars.get("ansible_play_hosts_all") or play_hosts)
+            elif params["stage"] == "rotation":
+                with_data = previous.get("with_data") or []
+                plan = etcd_operation_plan.plan_rotation(
+                    previous, params["rotation"], self._host_values(hostvars, with_data, params["ca_file_var"]),
+                    self._host_values(hostvars, with_data, params["started_var"]), play_hosts, params["settings"])
             else:
                 restart_due = self._host_values(hostvars, previous.get("with_data") or [], params["restart_var"])
                 plan = etcd_plan.plan_roll(previous, members, restart_due, params["leader"], params["rotation_phase"])

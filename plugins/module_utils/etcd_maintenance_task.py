@@ -35,6 +35,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule impo
     quantities,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import human_size
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_operation_plan import maintenance_order
 
 ACTIONS = ("plan", "compact", "defragment", "alarms", "disarm", "hash_check")
 DISARMS = {"NOSPACE": ("NOSPACE",), "CORRUPT": ("CORRUPT",), "all": ("NOSPACE", "CORRUPT")}
@@ -121,10 +122,8 @@ class MaintenanceTask:
         leader_id, _leader = leader_of(observation)
         alarms = raised(observation)
         nospace = has_nospace(alarms)
-        members = sorted((self.plan_entry(member, record, member["id_hex"] == leader_id, nospace)
-                          for member, record in member_records(observation)),
-                         key=lambda entry: (entry["is_leader"], entry["name"]))
-        order = [entry["name"] for entry in members if entry["defragment"]]
+        members, order = maintenance_order(self.plan_entry(member, record, member["id_hex"] == leader_id, nospace)
+                                           for member, record in member_records(observation))
         self.result.update(members=members, order=order, alarms=alarms, nospace=nospace, rule=self.rule.text,
                            revision=first_answer(self.clients, lambda c: c.current_revision()))
         self.result["msg"] = ("defragment, in this order: %s" % ", ".join(order)) if order else (

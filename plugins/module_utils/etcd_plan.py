@@ -43,7 +43,8 @@ def argument_spec():
     """The options of raftops.etcd.etcd_plan (its action plugin and its module's documentation)."""
     return dict(
         stage=dict(type="str", required=True,
-                   choices=["hosts", "cluster", "converge", "roll", "removal", "removal_check"]),
+                   choices=["hosts", "cluster", "converge", "roll", "removal", "removal_check", "maintenance",
+                            "rotation"]),
         members=dict(type="list", elements="dict", default=[]),
         requested=dict(type="str", default=""),
         membership=dict(type="dict", default={}),
@@ -51,12 +52,16 @@ def argument_spec():
         health=dict(type="dict", default={}),
         leader=dict(type="str", default=""),
         rotation_phase=dict(type="str", default="none"),
+        maintenance=dict(type="dict", default={}),
+        rotation=dict(type="dict", default={}),
         settings=dict(type="dict", default={}),
         report_var=dict(type="str", default="_etcd_host_report"),
         restart_var=dict(type="str", default="_etcd_restart_due"),
         outdated_var=dict(type="str", default="_etcd_runs_outdated"),
         facts_var=dict(type="str", default="_etcd_remove_facts"),
         ca_var=dict(type="str", default="_etcd_remove_member_ca"),
+        ca_file_var=dict(type="str", default="_etcd_rotation_ca_file"),
+        started_var=dict(type="str", default="_etcd_rotation_started"),
     )
 
 

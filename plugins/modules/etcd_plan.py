@@ -5,7 +5,7 @@
 
 DOCUMENTATION = r"""
 module: etcd_plan
-short_description: The plan of a deploy run or a removal of the etcd role, made once on the controller
+short_description: The plan of a deploy run, a removal, a maintenance or a CA rotation of the etcd role, made on the controller
 version_added: 0.1.0
 description:
   - Decides, from what the role's preflight read of each host and of the running cluster, which
@@ -18,6 +18,11 @@ description:
   - For a removal, decides which members go, which hosts are retired, which surviving members the
     calls go through, and what refuses it; a surviving member's host that did not answer refuses it
     rather than being left out.
+  - For a maintenance (C(playbooks/maintenance.yml)), judges the members' read of
+    C(raftops.etcd.etcd_maintenance) (O(maintenance)) with the play's hosts - the order, the run lock,
+    the NOSPACE recovery - and refuses it when a member's host dropped out of the play. For each round
+    of a CA rotation, decides which members restart before the rotation moves on, whether it waits for
+    the proxies, and refuses it when a member's host did not answer.
   - Runs on the controller only (an action plugin); it asks no host anything. Each step extends
     the plan of the step before, given in O(plan).
   - A member of the inventory whose host dropped out of the play (its read failed, or it was
@@ -43,9 +48,12 @@ options:
       - V(removal) from the request (O(requested)) and which hosts of the group answered (the variable
         O(facts_var) of each play host); V(removal_check) from the cluster's member list (O(membership))
         and the CA each surviving member trusts (the variable O(ca_var) of each).
+      - V(maintenance) from etcd_maintenance's plan (O(maintenance)) and the play's hosts; V(rotation)
+        from the rotation in progress (O(rotation)), when each member's trusted CA file was written
+        (the variable O(ca_file_var) of each member with data) and when its etcd started (O(started_var)).
     type: str
     required: true
-    choices: [hosts, cluster, converge, roll, removal, removal_check]
+    choices: [hosts, cluster, converge, roll, removal, removal_check, maintenance, rotation]
   members:
     description: The validated members of the inventory (filter C(raftops.etcd.members)); the deploy's steps need them.
     type: list
@@ -75,6 +83,14 @@ options:
     description: The phase of a CA rotation in progress (V(roll)); V(none) without one.
     type: str
     default: none
+  maintenance:
+    description: The result of C(raftops.etcd.etcd_maintenance) with C(action=plan) (V(maintenance)).
+    type: dict
+    default: {}
+  rotation:
+    description: The C(rotation) of C(raftops.etcd.etcd_pki)'s result, with C(phase), C(step), C(description) and C(bundle) (V(rotation)).
+    type: dict
+    default: {}
   settings:
     description:
       - The role's settings the step reads. V(hosts) - C(version), C(discard_foreign_data),
@@ -84,6 +100,8 @@ options:
         C(restart_note_path), where a member keeps its note of a restart still due. V(removal) - C(group),
         C(replace) (one member whose host answers, to join in its place), C(revokes). V(removal_check) -
         C(group), C(requested), C(pki_dir) (whose C(ca.pem) the action reads on the controller), C(pki_host_dir).
+        V(rotation) - C(pki_dir), C(proxies_follow) (the etcd playbook brings proxies along), C(proxies)
+        (the proxy group's hosts), C(round) and C(pass) (of the role in the playbook).
     type: dict
     default: {}
   report_var:
@@ -106,6 +124,16 @@ options:
     description: The variable of each surviving member that holds the C(stat) of its CA certificate, with its SHA-256 (V(removal_check)).
     type: str
     default: _etcd_remove_member_ca
+  ca_file_var:
+    description: The variable of each member with data that holds the C(stat) of its trusted CA file (V(rotation)).
+    type: str
+    default: _etcd_rotation_ca_file
+  started_var:
+    description: >-
+      The variable of each member with data that holds the output of
+      C(systemctl show -p ExecMainStartTimestamp --timestamp=unix --value) for its etcd (V(rotation)).
+    type: str
+    default: _etcd_rotation_started
 """
 
 EXAMPLES = r"""
@@ -132,6 +160,14 @@ EXAMPLES = r"""
       version: "{{ etcd_version }}"
       allow_downgrade: "{{ etcd_allow_downgrade }}"
       auth_enabled: "{{ etcd_auth_enabled }}"
+  register: _etcd_plan
+
+- name: Plan the maintenance from the members' read and the play's hosts
+  run_once: true
+  raftops.etcd.etcd_plan:
+    stage: maintenance
+    members: "{{ _etcd_members }}"
+    maintenance: "{{ _etcd_maintenance_plan }}"
   register: _etcd_plan
 """
 
@@ -185,6 +221,7 @@ refusal:
   description:
     - The message preflight refuses the run with, RV(foreign_refusal) or else RV(problems); empty when none.
     - In a removal, the request's own refusal (V(removal)), then every problem at once (V(removal_check)).
+    - In a maintenance, the members' hosts that dropped out of the play.
   returned: always
   type: str
 unanswered:
@@ -352,6 +389,50 @@ crl_hosts:
   returned: with O(stage=removal_check)
   type: list
   elements: str
+order:
+  description: The names of the members to defragment, in order, the leader last.
+  returned: with O(stage=maintenance)
+  type: list
+  elements: str
+lines:
+  description: Each member and why it is defragmented or not; the hosts left out of the run.
+  returned: with O(stage=maintenance)
+  type: list
+  elements: str
+nospace:
+  description: Whether a NOSPACE alarm is raised, so that the run compacts first and disarms at the end.
+  returned: with O(stage=maintenance)
+  type: bool
+lock:
+  description: Whether the maintenance holds the run lock (it defragments a member, and the cluster is not in NOSPACE, which refuses the lock's write).
+  returned: with O(stage=maintenance)
+  type: bool
+lock_hosts:
+  description: The members' hosts the run lock is held on.
+  returned: with O(stage=maintenance)
+  type: list
+  elements: str
+allow_leader:
+  description: Whether the leader is defragmented as the leader (a cluster of one member has no one to hand leadership to).
+  returned: with O(stage=maintenance)
+  type: bool
+rotation_stale:
+  description: The members with data whose etcd started no later than its trusted CA file was written; they restart before the rotation moves on.
+  returned: with O(stage=rotation) and after
+  type: list
+  elements: str
+rotation_refusal:
+  description: The members with data whose host did not answer the rotation's reads or dropped out of the play, named; empty when none.
+  returned: with O(stage=rotation) and after
+  type: str
+rotation_hold:
+  description: Whether this pass of the role stops the rotation until the proxies follow the phase in place.
+  returned: with O(stage=rotation) and after
+  type: bool
+rotation_message:
+  description: The phase in place on every member and what it means for applications.
+  returned: with O(stage=rotation) and after
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

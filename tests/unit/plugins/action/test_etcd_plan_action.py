@@ -78,7 +78,8 @@ def test_the_converge_step_reads_what_each_member_found_out_of_date(action):
 
 
 @pytest.mark.parametrize("args, message", [
-    (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, removal, removal_check, got: later"),
+    (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, removal, removal_check, "
+                          "maintenance, rotation, got: later"),
     (dict(stage="cluster", plan={}), "cannot plan the cluster step"),
 ])
 def test_bad_arguments_fail_naming_the_action(action, args, message):
@@ -92,6 +93,35 @@ def test_the_run_s_warnings_are_a_field_not_ansible_s_own_warnings(action):
     hostvars = {"h%d" % i: dict(_etcd_host_report=report(i, "3.5.1")) for i in range(3)}
     plan = run(action, hostvars, stage="hosts", settings=dict(version="3.5.1"))
     assert "warnings" not in plan and plan["run_warnings"][0].startswith("WARNING: etcd 3.5.1 has known data")
+
+
+MAINTENANCE_READ = dict(changed=False, nospace=False, order=["m1", "m2", "m0"],
+                        members=[dict(name="m%d" % i, is_leader=i == 0, defragment=True, reason="always") for i in (1, 2, 0)])
+
+
+def test_the_maintenance_step_judges_the_members_read_with_the_play_s_hosts(action):
+    plan = run(action, {}, stage="maintenance", maintenance=MAINTENANCE_READ)
+    assert "failed" not in plan and plan["changed"] is False and plan["refusal"] == ""
+    assert plan["order"] == ["m1", "m2", "m0"] and plan["lock"] is True and plan["lock_hosts"] == ["h0", "h1", "h2"]
+    dropped = run(action, {}, play=("h0", "h2"), play_all=("h0", "h1", "h2"), stage="maintenance",
+                  maintenance=MAINTENANCE_READ)
+    assert dropped["unanswered"] == ["h1"] and dropped["refusal"].startswith("the hosts h1 did not answer")
+    assert action._execute_module.call_count == 0
+
+
+def test_the_rotation_step_reads_each_member_s_ca_file_and_etcd_s_start(action):
+    hostvars = {"h%d" % i: dict(_etcd_rotation_ca_file=dict(stat=dict(exists=True, mtime=1000)),
+                                _etcd_rotation_started=dict(stdout="@%d" % (900 if i == 1 else 2000)))
+                for i in range(3)}
+    first = dict(with_data=["h0", "h1", "h2"], roll=[], changed=False)
+    rotation = dict(phase="trust", step=1, description="both", bundle="/b.pem")
+    settings = dict(pki_dir="/pki", proxies_follow=True, proxies=["p0"], round=1, **{"pass": "1"})
+    plan = run(action, hostvars, stage="rotation", plan=first, rotation=rotation, settings=settings)
+    assert "failed" not in plan and plan["changed"] is False and plan["rotation_refusal"] == ""
+    assert plan["rotation_stale"] == ["h1"] and plan["rotation_hold"] is True and plan["with_data"] == first["with_data"]
+    del hostvars["h2"]["_etcd_rotation_started"]
+    refused = run(action, hostvars, stage="rotation", plan=first, rotation=rotation, settings=settings)
+    assert refused["rotation_refusal"].startswith("the hosts h2 did not answer")
 
 
 def run_removal(action, hostvars, play, **args):

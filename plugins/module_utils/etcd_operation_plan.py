@@ -1,0 +1,123 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any
+# time. Do not use this from other collections or standalone plugins/modules!
+"""The plans of two day-2 operations of the etcd role, beside the deploy's (etcd_plan.py):
+
+- the maintenance (playbooks/maintenance.yml): ``maintenance_order`` orders the members the
+  etcd_maintenance module read (followers first, the leader last), and ``plan_maintenance`` judges
+  that read with the play's hosts: which members are defragmented and how, and what refuses it;
+- a CA rotation's phase (tasks/rotate_ca_phase.yml): ``plan_rotation``, which members restart
+  before the phase moves on, whether the rotation waits for the proxies, and what it reports.
+
+Who takes leadership over from a member is etcd_leadership.successor, for every hand-over.
+Pure functions on plain data (no Ansible, no I/O). A host the operation needs that did not answer
+refuses the plan by name; it is never left out of it.
+"""
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_rotation import REISSUE, TRUST
+
+# The phases in which proxies must follow the members before the next: both CAs trusted.
+ROTATION_PHASES_WITH_PROXIES = (TRUST, REISSUE)
+
+
+def _hosts_refusal(hosts, what, outcome):
+    return "the hosts %s did not answer %s; %s. Run again once they answer" % (", ".join(hosts), what, outcome)
+
+
+def maintenance_order(entries):
+    """(entries, order): the members' entries of etcd_maintenance's plan, followers by name and the
+    leader last, and the names of those to defragment in that order. A leader defragmented last
+    hands leadership over once, and only when every follower is done."""
+    members = sorted(entries, key=lambda entry: (entry["is_leader"], entry["name"]))
+    return members, [entry["name"] for entry in members if entry["defragment"]]
+
+
+def plan_maintenance(maintenance, members, play_hosts, play_hosts_all):
+    """The maintenance run's plan, from etcd_maintenance's ``action=plan`` result (``maintenance``:
+    members, order, nospace) and the inventory's members (``members``: dicts with ``host``).
+
+    ``refusal``: the members' hosts that dropped out of the play (``unanswered``) refuse the run: the
+    run lock is held on them. Those the run leaves out (``--limit``) are in ``left_out``; their
+    members are defragmented through the cluster like the others.
+    ``order``: the names to defragment, the leader last; ``lines``: each member and why;
+    ``nospace``: with a NOSPACE alarm the run compacts first and disarms at the end, without the
+    run lock (the cluster refuses its write); ``lock``: whether the run lock is held;
+    ``allow_leader``: a cluster of one member has no one to hand leadership to, so its leader is
+    defragmented as the leader.
+    """
+    hosts = [member["host"] for member in members]
+    unanswered = [host for host in hosts if host in play_hosts_all and host not in play_hosts]
+    left_out = [host for host in hosts if host not in play_hosts_all]
+    entries = maintenance.get("members") or []
+    order = list(maintenance.get("order") or [])
+    nospace = bool(maintenance.get("nospace"))
+    lines = ["%s: %s" % (entry["name"], entry["reason"]) for entry in entries]
+    if left_out:
+        lines.append("left out of the run (--limit), defragmented through the cluster: %s" % ", ".join(left_out))
+    return dict(
+        refusal=_hosts_refusal(unanswered, "the maintenance's read", "nothing was changed") if unanswered else "",
+        unanswered=unanswered, left_out=left_out, lock_hosts=hosts,
+        order=order, lines=lines, nospace=nospace, lock=bool(order) and not nospace,
+        allow_leader=len(entries) == 1,
+    )
+
+
+def _answered(read):
+    """Whether a host's registered result is an answer: there, and neither unreachable nor failed."""
+    return isinstance(read, dict) and not read.get("unreachable") and not read.get("failed")
+
+
+def _started_at(read):
+    """The epoch second etcd started at, from ``systemctl show -p ExecMainStartTimestamp
+    --timestamp=unix --value`` (``@1700000000``); 0 when it does not run, or the command did not
+    run (check mode), which counts as older: a restart too many at worst."""
+    text = str(read.get("stdout") or "").strip().lstrip("@")
+    return int(text) if text.isdigit() else 0
+
+
+def _rotation_message(rotation, pki_dir):
+    phase = rotation["phase"]
+    if phase == TRUST:
+        advice = "Applications: trust %s from now on; their pairs of the old CA work until phase 3." % rotation["bundle"]
+    elif phase == REISSUE:
+        advice = ("Applications: the new pairs in %s/clients/ (and admin.pem) work now, and the old pairs until "
+                  "phase 3." % pki_dir)
+    else:
+        advice = "Pairs of the old CA are refused from now on."
+    return "CA rotation: phase %s of 3 is in place on every member (%s). %s" % (
+        rotation["step"], rotation["description"], advice)
+
+
+def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
+    """One round of a CA rotation in progress (``rotation``: etcd_pki's rotation, with phase, step,
+    description and bundle), extending the deploy's ``plan``.
+
+    ``rotation_stale``: the members with data whose etcd started no later than their trusted CA
+    file was written (``ca_files``: host -> its ``stat``; ``starts``: host -> the ``systemctl show``
+    of etcd's start): etcd reads that file only when it starts, so they restart before the rotation
+    moves on. The same second counts as older: one restart too many at worst.
+    ``rotation_refusal``: a member with data whose host did not answer either read, or dropped out
+    of the play, stops the rotation by name: it would keep trusting what the next phase drops.
+    ``rotation_hold``: the proxies follow the members phase by phase (``settings``: proxies_follow,
+    proxies, the round and the role's pass): this pass stops once the members are in phase 1 or 2,
+    except in the first round of a pass the proxies' play before it followed.
+    ``rotation_message``: what the phase in place means for applications (``settings``: pki_dir).
+    """
+    plan = dict(plan)
+    with_data = plan.get("with_data") or []
+    unanswered = [host for host in with_data if host not in play_hosts
+                  or not _answered(ca_files.get(host)) or not _answered(starts.get(host))]
+    plan["rotation_refusal"] = _hosts_refusal(
+        unanswered, "the read of their trusted CA file and of etcd's start",
+        "the CA rotation stops in phase %s of 3, which the next run resumes" % rotation["step"]) if unanswered else ""
+    plan["rotation_stale"] = [host for host in with_data if host not in unanswered
+                              and _started_at(starts[host]) <= int((ca_files[host].get("stat") or {}).get("mtime") or 0)]
+    first_round_of_later_pass = int(settings.get("round") or 1) == 1 and str(settings.get("pass") or "1") != "1"
+    plan["rotation_hold"] = bool(settings.get("proxies_follow") and settings.get("proxies")
+                                 and rotation["phase"] in ROTATION_PHASES_WITH_PROXIES
+                                 and not first_round_of_later_pass)
+    plan["rotation_message"] = _rotation_message(rotation, settings.get("pki_dir") or "")
+    return plan

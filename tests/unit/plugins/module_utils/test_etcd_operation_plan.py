@@ -1,0 +1,177 @@
+"""The plans of the maintenance and of a CA rotation's round (module_utils/etcd_operation_plan.py):
+the order, the host sets and every refusal; a host that did not answer refuses by name and is
+never left out."""
+
+import pytest
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_operation_plan import (
+    maintenance_order,
+    plan_maintenance,
+    plan_rotation,
+)
+
+HOSTS = ["h0", "h1", "h2"]
+MEMBERS = [dict(host="h%d" % i, name="m%d" % i) for i in range(3)]
+
+
+def entry(name, is_leader=False, defragment=True, reason="free 9 MiB (60%) -> defragment"):
+    return dict(name=name, is_leader=is_leader, defragment=defragment, reason=reason)
+
+
+# --- maintenance_order: followers by name, the leader last ----------------------------------------
+
+
+@pytest.mark.parametrize("leader, defragmented, order", [
+    ("m0", ("m0", "m1", "m2"), ["m1", "m2", "m0"]),
+    ("m1", ("m0", "m1", "m2"), ["m0", "m2", "m1"]),
+    ("m2", ("m0", "m1", "m2"), ["m0", "m1", "m2"]),
+    ("m0", ("m1",), ["m1"]),
+    ("m0", ("m0",), ["m0"]),
+    ("m1", (), []),
+])
+def test_the_maintenance_defragments_followers_by_name_and_the_leader_last(leader, defragmented, order):
+    entries = [entry(name, name == leader, name in defragmented) for name in ("m2", "m0", "m1")]
+    members, names = maintenance_order(entries)
+    assert names == order
+    assert [m["name"] for m in members][-1] == leader and len(members) == 3
+
+
+# --- plan_maintenance: the host sets and the refusal ----------------------------------------------
+
+
+def read(order=("m1", "m2", "m0"), nospace=False, count=3):
+    entries = [entry("m%d" % i, i == 0, "m%d" % i in order) for i in (1, 2, 0)][-count:] if count == 3 else [
+        entry("m0", True, "m0" in order)]
+    return dict(members=entries, order=list(order), nospace=nospace)
+
+
+def test_every_host_answered_the_maintenance_holds_the_lock_and_defragments_in_the_read_order():
+    plan = plan_maintenance(read(), MEMBERS, HOSTS, HOSTS)
+    assert plan["refusal"] == "" and plan["unanswered"] == [] and plan["left_out"] == []
+    assert plan["order"] == ["m1", "m2", "m0"] and plan["lock_hosts"] == HOSTS
+    assert plan["lock"] is True and plan["nospace"] is False and plan["allow_leader"] is False
+    assert plan["lines"] == ["m1: free 9 MiB (60%) -> defragment", "m2: free 9 MiB (60%) -> defragment",
+                             "m0: free 9 MiB (60%) -> defragment"]
+
+
+@pytest.mark.parametrize("play", [["h0", "h1"], ["h1"], []])
+def test_a_member_s_host_that_dropped_out_refuses_the_maintenance_by_name(play):
+    plan = plan_maintenance(read(), MEMBERS, play, HOSTS)
+    missing = [h for h in HOSTS if h not in play]
+    assert plan["unanswered"] == missing and plan["left_out"] == []
+    assert plan["refusal"].startswith("the hosts %s did not answer the maintenance's read; nothing was changed"
+                                      % ", ".join(missing)), plan["refusal"]
+
+
+def test_a_host_left_out_with_limit_is_listed_not_refused():
+    plan = plan_maintenance(read(), MEMBERS, ["h0", "h1"], ["h0", "h1"])
+    assert plan["refusal"] == "" and plan["unanswered"] == [] and plan["left_out"] == ["h2"]
+    # Its member is defragmented through the cluster like the others, and the lock covers it.
+    assert plan["order"] == ["m1", "m2", "m0"] and plan["lock_hosts"] == HOSTS
+    assert plan["lines"][-1] == "left out of the run (--limit), defragmented through the cluster: h2"
+
+
+def test_nospace_compacts_and_disarms_without_the_run_lock():
+    plan = plan_maintenance(read(nospace=True), MEMBERS, HOSTS, HOSTS)
+    assert plan["nospace"] is True and plan["lock"] is False and plan["order"] == ["m1", "m2", "m0"]
+
+
+def test_nothing_to_defragment_takes_no_lock():
+    plan = plan_maintenance(read(order=()), MEMBERS, HOSTS, HOSTS)
+    assert plan["order"] == [] and plan["lock"] is False and plan["refusal"] == ""
+
+
+def test_a_cluster_of_one_member_defragments_its_leader_as_the_leader():
+    plan = plan_maintenance(read(order=("m0",), count=1), MEMBERS[:1], ["h0"], ["h0"])
+    assert plan["allow_leader"] is True and plan["order"] == ["m0"]
+
+
+# --- plan_rotation: stale members, the hold for the proxies, the refusal ---------------------------
+
+ROTATION = dict(phase="trust", step=1, description="both CAs trusted", bundle="/etc/etcd/pki/ca-bundle.pem")
+
+
+def ca(mtime=1000):
+    return dict(changed=False, stat=dict(exists=True, mtime=mtime))
+
+
+def started(second=2000):
+    return dict(changed=False, stdout="@%d" % second if second else "")
+
+
+def rotation(ca_files=None, starts=None, play=tuple(HOSTS), rotation_read=None, **settings):
+    rotation_read = rotation_read or ROTATION
+    ca_files = {h: ca() for h in HOSTS} if ca_files is None else ca_files
+    starts = {h: started() for h in HOSTS} if starts is None else starts
+    return plan_rotation(dict(with_data=HOSTS, roll=["h1"]), rotation_read, ca_files, starts, play,
+                         dict(dict(pki_dir="/srv/pki", round=1, **{"pass": "1"}), **settings))
+
+
+def test_members_that_started_after_their_ca_file_was_written_do_not_restart():
+    plan = rotation()
+    assert plan["rotation_stale"] == [] and plan["rotation_refusal"] == "" and plan["rotation_hold"] is False
+    # The deploy's plan goes on with the rotation's fields.
+    assert plan["with_data"] == HOSTS and plan["roll"] == ["h1"]
+
+
+@pytest.mark.parametrize("starts, stale", [
+    ({"h0": started(999), "h1": started(), "h2": started()}, ["h0"]),
+    # The same second counts as older.
+    ({"h0": started(), "h1": started(1000), "h2": started(1000)}, ["h1", "h2"]),
+    # etcd does not run (no start time): it restarts.
+    ({"h0": started(0), "h1": started(), "h2": started()}, ["h0"]),
+])
+def test_members_that_run_with_an_older_trusted_ca_file_restart_first(starts, stale):
+    assert rotation(starts=starts)["rotation_stale"] == stale
+
+
+def test_a_member_without_a_ca_file_restarts_only_when_etcd_does_not_run():
+    plan = rotation(ca_files={"h0": dict(stat=dict(exists=False)), "h1": ca(), "h2": ca()},
+                    starts={"h0": started(0), "h1": started(), "h2": started()})
+    assert plan["rotation_stale"] == ["h0"]
+
+
+@pytest.mark.parametrize("play, ca_files, starts, missing", [
+    (["h0", "h1"], None, None, ["h2"]),
+    (HOSTS, {"h0": ca(), "h1": ca()}, None, ["h2"]),
+    (HOSTS, None, {"h0": started(), "h1": dict(unreachable=True, msg="ssh"), "h2": started()}, ["h1"]),
+    (HOSTS, {"h0": dict(failed=True, msg="denied"), "h1": ca(), "h2": ca()}, None, ["h0"]),
+    (["h0"], {"h0": ca()}, {"h0": started()}, ["h1", "h2"]),
+])
+def test_a_member_s_host_that_did_not_answer_stops_the_rotation_by_name(play, ca_files, starts, missing):
+    plan = rotation(ca_files=ca_files, starts=starts, play=play)
+    assert plan["rotation_refusal"].startswith("the hosts %s did not answer the read of their trusted CA file"
+                                               % ", ".join(missing)), plan["rotation_refusal"]
+    assert plan["rotation_refusal"].endswith(" and of etcd's start; the CA rotation stops in phase 1 of 3, which the "
+                                             "next run resumes. Run again once they answer"), plan["rotation_refusal"]
+    # Never shrunk: a host that did not answer is not counted fresh or stale, it refuses.
+    assert not set(missing) & set(plan["rotation_stale"])
+
+
+@pytest.mark.parametrize("phase, follow, proxies, round_, pass_, hold", [
+    ("trust", True, ["p0"], 1, "1", True),
+    ("reissue", True, ["p0"], 2, "1", True),
+    ("reissue", True, ["p0"], 2, "2", True),
+    # The first round of a later pass: the proxies' play before it followed that phase already.
+    ("trust", True, ["p0"], 1, "2", False),
+    ("drop", True, ["p0"], 1, "1", False),
+    ("trust", True, [], 1, "1", False),
+    ("trust", False, ["p0"], 1, "1", False),
+])
+def test_the_rotation_holds_for_the_proxies_in_phases_1_and_2(phase, follow, proxies, round_, pass_, hold):
+    plan = rotation(rotation_read=dict(ROTATION, phase=phase), proxies_follow=follow, proxies=proxies,
+                    round=round_, **{"pass": pass_})
+    assert plan["rotation_hold"] is hold
+
+
+@pytest.mark.parametrize("phase, step, advice", [
+    ("trust", 1, "Applications: trust /etc/etcd/pki/ca-bundle.pem from now on; their pairs of the old CA work "
+                 "until phase 3."),
+    ("reissue", 2, "Applications: the new pairs in /srv/pki/clients/ (and admin.pem) work now, and the old pairs "
+                   "until phase 3."),
+    ("drop", 3, "Pairs of the old CA are refused from now on."),
+])
+def test_the_rotation_reports_what_the_phase_in_place_means(phase, step, advice):
+    plan = rotation(rotation_read=dict(ROTATION, phase=phase, step=step))
+    assert plan["rotation_message"] == "CA rotation: phase %d of 3 is in place on every member (both CAs " \
+                                       "trusted). %s" % (step, advice)
