@@ -111,6 +111,14 @@ version:
   returned: always
   type: str
   sample: 3.4.23
+closed_parents:
+  description: >-
+    The directories above its data and WAL dirs that other users may not enter (no x bit for
+    others): a member taken over from root needs them open to the collection's user.
+  returned: when running
+  type: list
+  elements: str
+  sample: ["/srv/etcd"]
 local:
   description: >-
     Its etcd's own answer at C(endpoint): C(status) (member_id, cluster_id, leader_id, ...),
@@ -207,6 +215,22 @@ def _user_of(pid):
     return ""
 
 
+def _closed_parents(dirs):
+    """The directories above ``dirs`` that only their owner and group may enter (no x bit for
+    others): another user than the one running etcd now could not reach its data there."""
+    closed = []
+    for path in dirs:
+        parent = os.path.dirname(os.path.normpath(path))
+        while parent not in ("/", "") and parent not in closed:
+            try:
+                if not os.stat(parent).st_mode & 0o001:
+                    closed.append(parent)
+            except OSError:
+                pass
+            parent = os.path.dirname(parent)
+    return sorted(closed)
+
+
 def _local_answer(settings, timeout):
     """The running etcd's own answer at its first advertised client URL (it listens there)."""
     endpoint = etcd_adopt.member_reading(settings)["advertise_client_urls"][0]
@@ -240,6 +264,7 @@ def read_host(timeout):
         pid=pid, exe=_exe(pid, argv), user=_user_of(pid), unit=unit,
         unit_path=(props.get("FragmentPath") or [""])[0], unit_file_state=(props.get("UnitFileState") or [""])[0],
         env_files=env_files, environment_from=environment_from,
+        closed_parents=_closed_parents([settings[k] for k in ("ETCD_DATA_DIR", "ETCD_WAL_DIR") if settings.get(k)]),
         settings=etcd_adopt.shown(settings), sources=sources, version=local.pop("version", ""), local=local)
     return result
 
