@@ -132,8 +132,13 @@ def _host_problems(record, read, inventory):
                         % (host, reading["name"]))
     schemes = {url_parts(u)[0] for u in reading["advertise_peer_urls"] + reading["advertise_client_urls"]}
     if _adopted(read, inventory):
+        if read.get("data_move"):
+            problems.append("host %s: etcd_data_dir is %s, but its member, the collection's already, has its data in %s; "
+                            "the adoption moves a data dir only while it takes a member over: set etcd_data_dir=%s"
+                            % (host, read["data_move"]["target"], reading["data_dir"], reading["data_dir"]))
         return problems + _address_problems(record, reading)
     problems += _address_problems(record, reading) + _tls_problems(host, reading, schemes, inventory)
+    problems += _move_problems(host, reading, read.get("data_move"))
     if not read.get("unit"):
         problems.append("host %s: its etcd runs outside systemd; the collection takes over a member systemd runs, "
                         "so that its unit can be stopped and disabled: run it under a unit first" % host)
@@ -165,6 +170,21 @@ def _tls_problems(host, reading, schemes, inventory):
         return ["host %s: its etcd serves TLS with certificates of its own; keep them (its CA and pairs, copied into "
                 "etcd_pki_dir): set etcd_pki_managed=false; replacing them with the collection's "
                 "(etcd_pki_managed=true) is not built yet" % host]
+    return []
+
+
+def _move_problems(host, reading, move):
+    """Why the member's data cannot be renamed to etcd_data_dir while it is stopped."""
+    if not move:
+        return []
+    if not move.get("same_filesystem"):
+        return ["host %s: etcd_data_dir is %s, on another filesystem (a mount) than the member's data in %s: the move "
+                "would copy the data, not rename it, while the member is stopped; set etcd_data_dir=%s (or leave it "
+                "unset), or move the data there yourself before the adoption"
+                % (host, move["target"], reading["data_dir"], reading["data_dir"])]
+    if move.get("target_state") == "other":
+        return ["host %s: etcd_data_dir is %s, which holds something already; the member's data in %s is moved only "
+                "to a path that is absent or an empty directory" % (host, move["target"], reading["data_dir"])]
     return []
 
 
@@ -253,18 +273,19 @@ def adopt_plan(members, reads, inventory=None):
         problems.append("etcd_version is %s, but the cluster runs %s; adoption keeps the release: leave etcd_version "
                         "unset, and upgrade once the cluster is adopted (upgrade playbook)" % (inventory["version"], version))
     adopted = [m["host"] for m in members if _adopted(reads.get(m["host"]) or {}, inventory)]
+    # tls_move: a plaintext cluster, moved to TLS by a second roll; a TLS cluster keeps its
+    # certificates and is taken over in one (a run stopped halfway goes on from its members' state).
+    plain = [m["host"] for m in members if m["host"] not in adopted and member_reading(
+        (reads.get(m["host"]) or {}).get("settings") or {})["advertise_peer_urls"][0].startswith("http://")]
     moved = [m["host"] for m in members if m["host"] in adopted and member_reading(
         reads[m["host"]].get("settings") or {})["advertise_peer_urls"][0].startswith("https://")]
-    if moved and len(adopted) < len(members):
+    if moved and plain:
         problems.append("hosts %s are the collection's and serve TLS already, but %s not: an adoption cannot go on "
                         "from there; see docs/adopt.md, the way back" % (
                             ", ".join(moved), ", ".join(m["host"] for m in members if m["host"] not in adopted)))
-    # take_over: the role takes each member over serving TLS beside plaintext, then moves it to TLS;
-    # move: every member is the collection's already (a re-run, or a run stopped between the two).
-    # tls_move: a plaintext cluster, moved to TLS by a second roll; a TLS cluster keeps its
-    # certificates and is taken over in one.
-    plain = [m["host"] for m in members if m["host"] not in adopted and member_reading(
-        (reads.get(m["host"]) or {}).get("settings") or {})["advertise_peer_urls"][0].startswith("http://")]
+    # take_over: the role takes each member over (a plaintext one serving TLS beside plaintext, then
+    # moved to TLS); move: every member is the collection's already (a re-run, or a run stopped
+    # between the two).
     plan = dict(refusal="", lines={}, hosts={}, take_over={}, version=version, cluster_id="", blocked="",
                 phase="move" if len(adopted) == len(members) else "take_over", tls_move=bool(plain))
     if plain and len(plain) < len(members) - len(adopted):
@@ -281,8 +302,9 @@ def adopt_plan(members, reads, inventory=None):
         reading = member_reading(read["settings"])
         status = _local_answer(read).get("status") or {}
         user = _member_user(read, inventory)
+        move = read.get("data_move") if record["host"] not in adopted else None
         plan["hosts"][record["host"]] = dict(
-            etcd_data_dir=reading["data_dir"],
+            etcd_data_dir=move["target"] if move else reading["data_dir"],
             etcd_wal_dir=reading["wal_dir"],
             etcd_user=user,
             etcd_peer_port=url_parts(reading["advertise_peer_urls"][0])[2],
@@ -302,15 +324,19 @@ def adopt_plan(members, reads, inventory=None):
 
 def _take_over(record, read, reading, inventory, user):
     """What the adopt playbook does for the member beside the role: old_unit, another unit that runs
-    it now (stopped by the collection's unit's start, then disabled); chown, the dirs to give the
+    it now (stopped by the collection's unit's start, then disabled); move, its data dir renamed to
+    etcd_data_dir at that start (source, target, empty: the target is an empty directory); chown, the dirs to give the
     collection's user at that start (its user was root); pki_files, etcd_pki_dir's file name -> the
     member's file, the cluster's own certificates kept (etcd_pki_managed=false)."""
     wanted_unit = inventory.get("unit") or "etcd.service"
     files = reading["tls_files"]
+    move = read.get("data_move")
+    data_dir = move["target"] if move else reading["data_dir"]
     return dict(
         name=record["name"],
         old_unit=read["unit"] if read.get("unit") != wanted_unit else "",
-        chown=[d for d in (reading["data_dir"], reading["wal_dir"]) if d] if user != read.get("user") else [],
+        move=dict(source=reading["data_dir"], target=move["target"], empty=move["target_state"] == "empty") if move else {},
+        chown=[d for d in (data_dir, reading["wal_dir"]) if d] if user != read.get("user") else [],
         pki_files={} if reading["advertise_peer_urls"][0].startswith("http://") else {
             "ca.pem": files["ETCD_TRUSTED_CA_FILE"],
             record["name"] + ".pem": files["ETCD_CERT_FILE"],
@@ -339,8 +365,11 @@ def _member_lines(record, read, reading, leader, take_over, user):
     lines = [
         "member %s, cluster %s%s" % (record["name"], (_local_answer(read).get("status") or {}).get("cluster_id", "?"),
                                      ", the leader: restarted last" if leader else ""),
-        "stays: the data in %s%s, %s; the member's name, ID and place in the cluster" % (
-            reading["data_dir"], " (WAL in %s)" % reading["wal_dir"] if reading["wal_dir"] else "", owner),
+        "%s%s, %s; the member's name, ID and place in the cluster" % (
+            "moves: the data %s -> %s, renamed (one filesystem) while the member is stopped for its take-over" % (
+                reading["data_dir"], take_over["move"]["target"]) if take_over["move"] else
+            "stays: the data in %s" % reading["data_dir"],
+            " (WAL in %s)" % reading["wal_dir"] if reading["wal_dir"] else "", owner),
         "moves: binaries %s -> the collection's etcd %s; unit %s%s -> the collection's %s%s; settings from %s -> the "
         "collection's" % (
             read.get("exe") or "?", read.get("version") or "?", read.get("unit"),

@@ -229,7 +229,7 @@ def test_a_tls_cluster_of_another_unit_run_as_root_keeps_its_certificates_and_da
     assert plan["hosts"]["h1"] == dict(etcd_data_dir="/var/lib/etcd/default", etcd_wal_dir="/srv/wal", etcd_user="etcd",
                                        etcd_peer_port=2380, etcd_client_port=2379)
     assert plan["take_over"]["h1"] == dict(
-        name="m1", old_unit="etcd-main.service", chown=["/var/lib/etcd/default", "/srv/wal"],
+        name="m1", old_unit="etcd-main.service", move={}, chown=["/var/lib/etcd/default", "/srv/wal"],
         pki_files={"ca.pem": "/etc/tls/ca.crt", "m1.pem": "/etc/tls/node.crt", "m1-key.pem": "/etc/tls/node.key",
                    "m1-peer.pem": "/etc/tls/peer.crt", "m1-peer-key.pem": "/etc/tls/peer.key"})
     assert plan["lines"]["h2"][-1] == "restarts: once, one member at a time after a health and catch-up gate, the leader last"
@@ -240,4 +240,53 @@ def test_a_tls_cluster_of_another_unit_run_as_root_keeps_its_certificates_and_da
 def test_the_package_cluster_needs_no_unit_stop_no_chown_and_no_certificates():
     plan = adopt_plan(MEMBERS, reads(), INVENTORY)
     assert plan["tls_move"] is True
-    assert plan["take_over"]["h0"] == dict(name="m0", old_unit="", chown=[], pki_files={})
+    assert plan["take_over"]["h0"] == dict(name="m0", old_unit="", move={}, chown=[], pki_files={})
+
+
+def move(target="/srv/etcd", same_filesystem=True, target_state="absent"):
+    return dict(data_move=dict(target=target, same_filesystem=same_filesystem, target_state=target_state))
+
+
+@pytest.mark.parametrize("state", ["absent", "empty", "link"])
+def test_a_data_dir_on_the_same_filesystem_is_renamed_at_the_take_over(state):
+    tls = tls_reads()
+    tls["h1"].update(move(target_state=state))
+    plan = adopt_plan(MEMBERS, tls, BYO)
+    assert plan["refusal"] == ""
+    assert plan["hosts"]["h1"]["etcd_data_dir"] == "/srv/etcd"
+    assert plan["hosts"]["h0"]["etcd_data_dir"] == "/var/lib/etcd/default"
+    assert plan["take_over"]["h1"]["move"] == dict(source="/var/lib/etcd/default", target="/srv/etcd", empty=state == "empty")
+    # The collection's user is given the data where it moves to.
+    assert plan["take_over"]["h1"]["chown"] == ["/srv/etcd", "/srv/wal"]
+    assert plan["lines"]["h1"][1].startswith("moves: the data /var/lib/etcd/default -> /srv/etcd, renamed (one filesystem) "
+                                             "while the member is stopped for its take-over (WAL in /srv/wal)")
+    assert plan["take_over"]["h0"]["move"] == {}
+
+
+@pytest.mark.parametrize("change, expected", [
+    (move(same_filesystem=False),
+     "host h1: etcd_data_dir is /srv/etcd, on another filesystem (a mount) than the member's data in "
+     "/var/lib/etcd/default: the move would copy the data, not rename it, while the member is stopped; set "
+     "etcd_data_dir=/var/lib/etcd/default (or leave it unset), or move the data there yourself before the adoption"),
+    (move(target_state="other"),
+     "host h1: etcd_data_dir is /srv/etcd, which holds something already; the member's data in /var/lib/etcd/default "
+     "is moved only to a path that is absent or an empty directory"),
+    (dict(move(), env_files=["/etc/etcd/etcd.env"]),
+     "host h1: etcd_data_dir is /srv/etcd, but its member, the collection's already, has its data in "
+     "/var/lib/etcd/default; the adoption moves a data dir only while it takes a member over"),
+])
+def test_a_data_dir_move_that_is_no_rename_of_a_member_taken_over_is_refused(change, expected):
+    tls = tls_reads()
+    tls["h1"].update(change)
+    plan = adopt_plan(MEMBERS, tls, BYO)
+    assert expected in plan["refusal"], plan["refusal"]
+    assert plan["refusal"].endswith("; nothing was changed") and plan["hosts"] == {}
+
+
+def test_a_tls_adoption_stopped_halfway_goes_on_with_the_members_not_taken_over():
+    tls = tls_reads()
+    tls["h1"].update(env_files=["/etc/etcd/etcd.env"], unit="etcd.service", user="etcd")
+    plan = adopt_plan(MEMBERS, tls, dict(BYO, user="etcd"))
+    assert plan["refusal"] == "" and plan["phase"] == "take_over" and plan["tls_move"] is False
+    assert sorted(plan["take_over"]) == ["h0", "h2"]
+    assert plan["lines"]["h1"][0].endswith("the collection's already (its unit reads /etc/etcd/etcd.env); the role converges it")
