@@ -160,8 +160,8 @@ def _tls_problems(host, reading, schemes, inventory):
         return []
     if schemes != {"https"}:
         return ["host %s: its etcd serves both schemes (peer URLs %s, client URLs %s); adopt a cluster that is "
-                "plaintext or TLS throughout" % (host, ", ".join(reading["advertise_peer_urls"]),
-                                                   ", ".join(reading["advertise_client_urls"]))]
+                "plaintext or TLS throughout" % (
+                    host, ", ".join(reading["advertise_peer_urls"]), ", ".join(reading["advertise_client_urls"]))]
     missing = [key for key in TLS_FILES if key not in reading["tls_files"]]
     if missing:
         return ["host %s: its etcd serves TLS without %s; the collection keeps a cluster's own certificates only "
