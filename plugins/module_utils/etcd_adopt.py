@@ -132,22 +132,65 @@ def _host_problems(record, read, inventory):
                         % (host, reading["name"]))
     schemes = {url_parts(u)[0] for u in reading["advertise_peer_urls"] + reading["advertise_client_urls"]}
     if _adopted(read, inventory):
+        if read.get("data_move"):
+            problems.append("host %s: etcd_data_dir is %s, but its member, the collection's already, has its data in %s; "
+                            "the adoption moves a data dir only while it takes a member over: set etcd_data_dir=%s"
+                            % (host, read["data_move"]["target"], reading["data_dir"], reading["data_dir"]))
         return problems + _address_problems(record, reading)
-    if schemes != {"http"} or reading["tls_files"]:
-        problems.append("host %s: its etcd already serves TLS (peer URLs %s); adopting a cluster with certificates "
-                        "of its own is not built yet: only a plaintext cluster can be adopted"
-                        % (host, ", ".join(reading["advertise_peer_urls"])))
-    else:
-        problems += _address_problems(record, reading)
-    wanted_unit = inventory.get("unit") or "etcd.service"
-    if read.get("unit") != wanted_unit:
-        problems.append("host %s: its etcd runs %s, not under the systemd unit %s this collection writes "
-                        "(etcd_instance); adopting another unit name is not built yet"
-                        % (host, "as unit " + read["unit"] if read.get("unit") else "outside systemd", wanted_unit))
-    if read.get("user") in (None, "", "root"):
-        problems.append("host %s: its etcd runs as %s; the collection runs etcd as a system user, which must own "
-                        "the data dir: run it as one first" % (host, read.get("user") or "an unknown user"))
+    problems += _address_problems(record, reading) + _tls_problems(host, reading, schemes, inventory)
+    problems += _move_problems(host, reading, read.get("data_move"))
+    if not read.get("unit"):
+        problems.append("host %s: its etcd runs outside systemd; the collection takes over a member systemd runs, "
+                        "so that its unit can be stopped and disabled: run it under a unit first" % host)
+    user = _member_user(read, inventory)
+    if user != read.get("user") and read.get("closed_parents"):
+        problems.append("host %s: its etcd runs as %s and the collection will run it as %s, who cannot reach %s "
+                        "(closed to other users: no x bit for others); make them searchable (chmod o+x) first"
+                        % (host, read.get("user") or "an unknown user", user, ", ".join(read["closed_parents"])))
     return problems
+
+
+def _tls_problems(host, reading, schemes, inventory):
+    """Why the member's plaintext or TLS cannot be taken over as it is: partly TLS, a TLS member
+    without every certificate setting, or with certificates the collection would have to replace."""
+    if schemes == {"http"}:
+        if reading["tls_files"]:
+            return ["host %s: its etcd has certificate settings (%s) but serves plaintext URLs; adopt a cluster that "
+                    "is plaintext or TLS throughout" % (host, ", ".join(sorted(reading["tls_files"])))]
+        return []
+    if schemes != {"https"}:
+        return ["host %s: its etcd serves both schemes (peer URLs %s, client URLs %s); adopt a cluster that is "
+                "plaintext or TLS throughout" % (
+                    host, ", ".join(reading["advertise_peer_urls"]), ", ".join(reading["advertise_client_urls"]))]
+    missing = [key for key in TLS_FILES if key not in reading["tls_files"]]
+    if missing:
+        return ["host %s: its etcd serves TLS without %s; the collection keeps a cluster's own certificates only "
+                "with a CA and a pair for clients and for peers" % (host, ", ".join(missing))]
+    if truthy(inventory.get("pki_managed", True)):
+        return ["host %s: its etcd serves TLS with certificates of its own; keep them (its CA and pairs, copied into "
+                "etcd_pki_dir): set etcd_pki_managed=false; replacing them with the collection's "
+                "(etcd_pki_managed=true) is not built yet" % host]
+    return []
+
+
+def _move_problems(host, reading, move):
+    """Why the member's data cannot be renamed to etcd_data_dir while it is stopped."""
+    if not move:
+        return []
+    if not move.get("same_filesystem"):
+        return ["host %s: etcd_data_dir is %s, on another filesystem (a mount) than the member's data in %s: the move "
+                "would copy the data, not rename it, while the member is stopped; set etcd_data_dir=%s (or leave it "
+                "unset), or move the data there yourself before the adoption"
+                % (host, move["target"], reading["data_dir"], reading["data_dir"])]
+    if move.get("target_state") == "other":
+        return ["host %s: etcd_data_dir is %s, which holds something already; the member's data in %s is moved only "
+                "to a path that is absent or an empty directory" % (host, move["target"], reading["data_dir"])]
+    return []
+
+
+def _member_user(read, inventory):
+    """The user the collection runs the member as: the one that runs it now, but never root."""
+    return read.get("user") if read.get("user") not in (None, "", "root") else inventory.get("user") or "etcd"
 
 
 def _adopted(read, inventory):
@@ -230,39 +273,77 @@ def adopt_plan(members, reads, inventory=None):
         problems.append("etcd_version is %s, but the cluster runs %s; adoption keeps the release: leave etcd_version "
                         "unset, and upgrade once the cluster is adopted (upgrade playbook)" % (inventory["version"], version))
     adopted = [m["host"] for m in members if _adopted(reads.get(m["host"]) or {}, inventory)]
+    # tls_move: a plaintext cluster, moved to TLS by a second roll; a TLS cluster keeps its
+    # certificates and is taken over in one (a run stopped halfway goes on from its members' state).
+    plain = [m["host"] for m in members if m["host"] not in adopted and member_reading(
+        (reads.get(m["host"]) or {}).get("settings") or {})["advertise_peer_urls"][0].startswith("http://")]
     moved = [m["host"] for m in members if m["host"] in adopted and member_reading(
         reads[m["host"]].get("settings") or {})["advertise_peer_urls"][0].startswith("https://")]
-    if moved and len(adopted) < len(members):
+    if moved and plain:
         problems.append("hosts %s are the collection's and serve TLS already, but %s not: an adoption cannot go on "
                         "from there; see docs/adopt.md, the way back" % (
                             ", ".join(moved), ", ".join(m["host"] for m in members if m["host"] not in adopted)))
-    # take_over: the role takes each member over serving TLS beside plaintext, then moves it to TLS;
-    # move: every member is the collection's already (a re-run, or a run stopped between the two).
-    plan = dict(refusal="", lines={}, hosts={}, version=version, cluster_id="", blocked="",
-                phase="move" if len(adopted) == len(members) else "take_over")
+    # take_over: the role takes each member over (a plaintext one serving TLS beside plaintext, then
+    # moved to TLS); move: every member is the collection's already (a re-run, or a run stopped
+    # between the two).
+    plan = dict(refusal="", lines={}, hosts={}, take_over={}, version=version, cluster_id="", blocked="",
+                phase="move" if len(adopted) == len(members) else "take_over", tls_move=bool(plain))
+    if plain and len(plain) < len(members) - len(adopted):
+        problems.append("hosts %s serve plaintext, the others TLS: adopt a cluster that is plaintext or TLS "
+                        "throughout" % ", ".join(plain))
     if problems:
         plan["refusal"] = "; ".join(problems) + "; nothing was changed"
         return plan
-    plan["blocked"] = _take_over_blocked(members, reads) if plan["phase"] == "take_over" else ""
+    plan["blocked"] = _take_over_blocked(members, reads) if plan["tls_move"] else ""
     leader_id = _local_answer(running[0]).get("status", {}).get("leader_id")
     plan["cluster_id"] = _local_answer(running[0]).get("status", {}).get("cluster_id", "")
     for record in members:
         read = reads[record["host"]]
         reading = member_reading(read["settings"])
         status = _local_answer(read).get("status") or {}
+        user = _member_user(read, inventory)
+        move = read.get("data_move") if record["host"] not in adopted else None
         plan["hosts"][record["host"]] = dict(
-            etcd_data_dir=reading["data_dir"],
+            etcd_data_dir=move["target"] if move else reading["data_dir"],
             etcd_wal_dir=reading["wal_dir"],
-            etcd_user=read["user"],
+            etcd_user=user,
             etcd_peer_port=url_parts(reading["advertise_peer_urls"][0])[2],
             etcd_client_port=url_parts(reading["advertise_client_urls"][0])[2],
         )
         leader = status.get("member_id") == leader_id
-        plan["lines"][record["host"]] = (
-            ["member %s, cluster %s: the collection's already (its unit reads %s); the role converges it"
-             % (record["name"], plan["cluster_id"], inventory["env_path"])]
-            if record["host"] in adopted else _member_lines(record, read, reading, leader))
+        if record["host"] in adopted:
+            plan["lines"][record["host"]] = [
+                "member %s, cluster %s: the collection's already (its unit reads %s); the role converges it"
+                % (record["name"], plan["cluster_id"], inventory["env_path"])]
+            continue
+        plan["take_over"][record["host"]] = _take_over(record, read, reading, inventory, user)
+        plan["lines"][record["host"]] = _member_lines(record, read, reading, leader, plan["take_over"][record["host"]],
+                                                      user)
     return plan
+
+
+def _take_over(record, read, reading, inventory, user):
+    """What the adopt playbook does for the member beside the role: old_unit, another unit that runs
+    it now (stopped by the collection's unit's start, then disabled); move, its data dir renamed to
+    etcd_data_dir at that start (source, target, empty: the target is an empty directory); chown, the dirs to give the
+    collection's user at that start (its user was root); pki_files, etcd_pki_dir's file name -> the
+    member's file, the cluster's own certificates kept (etcd_pki_managed=false)."""
+    wanted_unit = inventory.get("unit") or "etcd.service"
+    files = reading["tls_files"]
+    move = read.get("data_move")
+    data_dir = move["target"] if move else reading["data_dir"]
+    return dict(
+        name=record["name"],
+        old_unit=read["unit"] if read.get("unit") != wanted_unit else "",
+        move=dict(source=reading["data_dir"], target=move["target"], empty=move["target_state"] == "empty") if move else {},
+        chown=[d for d in (data_dir, reading["wal_dir"]) if d] if user != read.get("user") else [],
+        pki_files={} if reading["advertise_peer_urls"][0].startswith("http://") else {
+            "ca.pem": files["ETCD_TRUSTED_CA_FILE"],
+            record["name"] + ".pem": files["ETCD_CERT_FILE"],
+            record["name"] + "-key.pem": files["ETCD_KEY_FILE"],
+            record["name"] + "-peer.pem": files["ETCD_PEER_CERT_FILE"],
+            record["name"] + "-peer-key.pem": files["ETCD_PEER_KEY_FILE"],
+        })
 
 
 def _take_over_blocked(members, reads):
@@ -277,18 +358,37 @@ def _take_over_blocked(members, reads):
             "adoption again; nothing was changed" % ", ".join(old))
 
 
-def _member_lines(record, read, reading, leader):
+def _member_lines(record, read, reading, leader, take_over, user):
     peer, client = reading["advertise_peer_urls"][0], reading["advertise_client_urls"][0]
-    return [
+    owner = "owned by %s" % user if not take_over["chown"] else "owned by %s -> by %s, as the collection runs etcd (at its start)" % (
+        read["user"], user)
+    lines = [
         "member %s, cluster %s%s" % (record["name"], (_local_answer(read).get("status") or {}).get("cluster_id", "?"),
                                      ", the leader: restarted last" if leader else ""),
-        "stays: the data in %s%s, owned by %s; the member's name, ID and place in the cluster" % (
-            reading["data_dir"], " (WAL in %s)" % reading["wal_dir"] if reading["wal_dir"] else "", read["user"]),
-        "moves: binaries %s -> the collection's etcd %s; unit %s%s -> the collection's %s (the old one stays on disk, "
-        "shadowed, never started again); settings from %s -> the collection's" % (
+        "%s%s, %s; the member's name, ID and place in the cluster" % (
+            "moves: the data %s -> %s, renamed (one filesystem) while the member is stopped for its take-over" % (
+                reading["data_dir"], take_over["move"]["target"]) if take_over["move"] else
+            "stays: the data in %s" % reading["data_dir"],
+            " (WAL in %s)" % reading["wal_dir"] if reading["wal_dir"] else "", owner),
+        "moves: binaries %s -> the collection's etcd %s; unit %s%s -> the collection's %s%s; settings from %s -> the "
+        "collection's" % (
             read.get("exe") or "?", read.get("version") or "?", read.get("unit"),
-            " (%s)" % read["unit_path"] if read.get("unit_path") else "", read.get("unit"),
+            " (%s)" % read["unit_path"] if read.get("unit_path") else "",
+            "unit" if take_over["old_unit"] else read.get("unit"),
+            " (the old one stopped at its start, then disabled, kept on disk)" if take_over["old_unit"]
+            else " (the old one stays on disk, shadowed, never started again)",
             ", ".join(read.get("env_files") or []) or "its command line"),
+    ]
+    if take_over["pki_files"]:
+        return [
+            *lines,
+            "stays: TLS with the cluster's own CA and pairs (%s), copied into etcd_pki_dir as %s where not there yet, "
+            "and onto the member in the collection's place; client and peer certificate auth on" % (
+                ", ".join(sorted(set(take_over["pki_files"].values()))), ", ".join(sorted(take_over["pki_files"]))),
+            "restarts: once, one member at a time after a health and catch-up gate, the leader last",
+        ]
+    return [
+        *lines,
         "moves: plaintext -> TLS with client and peer certificate auth: peer URL %s -> %s, client URL %s -> %s" % (
             peer, peer.replace("http://", "https://", 1), client, client.replace("http://", "https://", 1)),
         "restarts: twice, one member at a time after a health and catch-up gate, the leader last: first to serve "

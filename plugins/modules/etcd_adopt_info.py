@@ -33,6 +33,11 @@ options:
     description: Seconds to wait for the host's etcd to answer.
     type: float
     default: 5
+  data_dir:
+    description:
+      - Where the member's data should be (C(etcd_data_dir)); when it is not where the data is,
+        RV(data_move) says whether a rename can move it there.
+    type: path
 notes:
   - A member that serves TLS is asked with its own server pair and CA (its C(ETCD_CERT_FILE),
     C(ETCD_KEY_FILE) and C(ETCD_TRUSTED_CA_FILE)); run it with become.
@@ -111,6 +116,23 @@ version:
   returned: always
   type: str
   sample: 3.4.23
+data_move:
+  description: >-
+    When O(data_dir) is not the running member's data dir - C(target) (O(data_dir)),
+    C(same_filesystem) (the data dir and the nearest existing directory at or above the target are on
+    one filesystem: a rename moves it), C(target_state) (C(absent), C(empty), C(link): a link to
+    the data dir, a move that was prepared, or C(other): it holds something).
+  returned: when running and O(data_dir) differs from its data dir
+  type: dict
+  sample: {"target": "/srv/etcd", "same_filesystem": true, "target_state": "absent"}
+closed_parents:
+  description: >-
+    The directories above its data and WAL dirs that other users may not enter (no x bit for
+    others): a member taken over from root needs them open to the collection's user.
+  returned: when running
+  type: list
+  elements: str
+  sample: ["/srv/etcd"]
 local:
   description: >-
     Its etcd's own answer at C(endpoint): C(status) (member_id, cluster_id, leader_id, ...),
@@ -207,6 +229,37 @@ def _user_of(pid):
     return ""
 
 
+def _closed_parents(dirs):
+    """The directories above ``dirs`` that only their owner and group may enter (no x bit for
+    others): another user than the one running etcd now could not reach its data there."""
+    closed = []
+    for path in dirs:
+        parent = os.path.dirname(os.path.normpath(path))
+        while parent not in ("/", "") and parent not in closed:
+            try:
+                if not os.stat(parent).st_mode & 0o001:
+                    closed.append(parent)
+            except OSError:
+                pass
+            parent = os.path.dirname(parent)
+    return sorted(closed)
+
+
+def _data_move(data_dir, target):
+    """Whether the data in ``data_dir`` can be renamed to ``target`` (docs/adopt.md)."""
+    existing = target
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if os.path.islink(target):
+        state = "link" if os.path.realpath(target) == os.path.realpath(data_dir) else "other"
+    elif not os.path.exists(target):
+        state = "absent"
+    else:
+        state = "empty" if os.path.isdir(target) and not os.listdir(target) else "other"
+    same = os.stat(data_dir).st_dev == os.stat(os.path.dirname(target) if state == "link" else existing).st_dev
+    return dict(target=target, same_filesystem=same, target_state=state)
+
+
 def _local_answer(settings, timeout):
     """The running etcd's own answer at its first advertised client URL (it listens there)."""
     endpoint = etcd_adopt.member_reading(settings)["advertise_client_urls"][0]
@@ -224,7 +277,7 @@ def _local_answer(settings, timeout):
     return answer
 
 
-def read_host(timeout):
+def read_host(timeout, data_dir=None):
     pid = _etcd_pid()
     result = dict(running=pid is not None, unit="", unit_path="", unit_file_state="", env_files=[], version="")
     if pid is None:
@@ -240,14 +293,19 @@ def read_host(timeout):
         pid=pid, exe=_exe(pid, argv), user=_user_of(pid), unit=unit,
         unit_path=(props.get("FragmentPath") or [""])[0], unit_file_state=(props.get("UnitFileState") or [""])[0],
         env_files=env_files, environment_from=environment_from,
+        closed_parents=_closed_parents([settings[k] for k in ("ETCD_DATA_DIR", "ETCD_WAL_DIR") if settings.get(k)]),
         settings=etcd_adopt.shown(settings), sources=sources, version=local.pop("version", ""), local=local)
+    running_dir = settings.get("ETCD_DATA_DIR")
+    if data_dir and running_dir and os.path.normpath(data_dir) != os.path.normpath(running_dir) and os.path.isdir(running_dir):
+        result["data_move"] = _data_move(os.path.normpath(running_dir), os.path.normpath(data_dir))
     return result
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(timeout=dict(type="float", default=5)), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(timeout=dict(type="float", default=5), data_dir=dict(type="path")),
+                           supports_check_mode=True)
     try:
-        result = read_host(module.params["timeout"])
+        result = read_host(module.params["timeout"], module.params["data_dir"])
     except OSError as exc:
         module.fail_json(msg="reading the running etcd failed: %s" % exc)
     module.exit_json(changed=False, **result)

@@ -131,6 +131,17 @@ def test_asked_for_the_plan_only_it_is_shown_and_nothing_changes(ask):
     assert state() == before
 
 
+def test_a_plan_only_that_is_no_boolean_is_refused_and_changes_nothing():
+    # Ansible's bool would take it as false, and carry the adoption out.
+    before = state()
+    rc, out = playbook("adopt", "-e", "etcd_adopt_plan_only=ture")
+    assert rc != 0
+    assert ("etcd_adopt_plan_only=ture: true (show the plan only) or false (yes/no, on/off and 1/0 work too); "
+            "nothing was changed") in out, out[-3000:]
+    assert "TASK [Read the etcd each host runs]" not in out and TAKE_OVER_PLAY not in out
+    assert state() == before
+
+
 def test_the_package_cluster_is_adopted_under_a_writer_and_moved_to_tls():
     plain = Gateway(HTTP["adopt-host0"])
     assert poll(lambda: len([m for m in plain.members() if m.get("clientURLs")]) == 3, 60)

@@ -76,6 +76,30 @@ def read(i, **change):
     return result
 
 
+BYO = dict(INVENTORY, pki_managed=False)
+TLS_SETTINGS = dict(ETCD_TRUSTED_CA_FILE="/etc/tls/ca.crt", ETCD_CERT_FILE="/etc/tls/node.crt", ETCD_KEY_FILE="/etc/tls/node.key",
+                    ETCD_PEER_TRUSTED_CA_FILE="/etc/tls/ca.crt", ETCD_PEER_CERT_FILE="/etc/tls/peer.crt",
+                    ETCD_PEER_KEY_FILE="/etc/tls/peer.key")
+
+
+def tls_reads(**changes):
+    """A TLS cluster set up by hand: its own CA and pairs, its own unit, etcd run as root."""
+    result = {}
+    for i in range(3):
+        host = "h%d" % i
+        result[host] = read(i, unit="etcd-main.service", user="root", unit_path="/etc/systemd/system/etcd-main.service",
+                            env_files=[], version="3.5.16")
+        settings = result[host]["settings"]
+        settings.update(TLS_SETTINGS, ETCD_WAL_DIR="/srv/wal", ETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.0.%d:2380" % (10 + i),
+                        ETCD_ADVERTISE_CLIENT_URLS="https://10.0.0.%d:2379" % (10 + i))
+        for key, value in changes.get(host, {}).items():
+            if value is None:
+                settings.pop(key)
+            else:
+                settings[key] = value
+    return result
+
+
 def reads(**changes):
     return {"h%d" % i: read(i, **changes.get("h%d" % i, {})) for i in range(3)}
 
@@ -157,15 +181,27 @@ def test_a_run_stopped_after_the_take_over_goes_on_with_the_move():
     (MEMBERS, {"h0": dict(ETCD_DATA_DIR="")}, INVENTORY,
      "host h0: its etcd has no --data-dir (ETCD_DATA_DIR)"),
     (MEMBERS, {"h0": dict(ETCD_CERT_FILE="/etc/ssl/etcd.pem")}, INVENTORY,
-     "host h0: its etcd already serves TLS (peer URLs http://10.0.0.10:2380); adopting a cluster with certificates "
-     "of its own is not built yet"),
+     "host h0: its etcd has certificate settings (ETCD_CERT_FILE) but serves plaintext URLs; adopt a cluster that "
+     "is plaintext or TLS throughout"),
+    (MEMBERS, tls_reads(), INVENTORY,
+     "host h0: its etcd serves TLS with certificates of its own; keep them (its CA and pairs, copied into "
+     "etcd_pki_dir): set etcd_pki_managed=false; replacing them with the collection's (etcd_pki_managed=true) is not "
+     "built yet"),
+    (MEMBERS, tls_reads(h1=dict(ETCD_PEER_KEY_FILE=None)), BYO,
+     "host h1: its etcd serves TLS without ETCD_PEER_KEY_FILE; the collection keeps a cluster's own certificates only "
+     "with a CA and a pair for clients and for peers"),
+    (MEMBERS, tls_reads(h2=dict(ETCD_ADVERTISE_CLIENT_URLS="http://10.0.0.12:2379")), BYO,
+     "host h2: its etcd serves both schemes (peer URLs https://10.0.0.12:2380, client URLs http://10.0.0.12:2379)"),
+    (MEMBERS, dict(reads(), h2=tls_reads()["h2"]), BYO,
+     "hosts h0, h1 serve plaintext, the others TLS: adopt a cluster that is plaintext or TLS throughout"),
+    (MEMBERS, {"h0": dict(user="root", closed_parents=["/srv/etcd"])}, INVENTORY,
+     "host h0: its etcd runs as root and the collection will run it as etcd, who cannot reach /srv/etcd (closed to "
+     "other users: no x bit for others); make them searchable (chmod o+x) first"),
     (MEMBERS, {"h0": dict(ETCD_INITIAL_ADVERTISE_PEER_URLS="http://10.0.0.99:2380")}, INVENTORY,
      "host h0: its member advertises peer URL http://10.0.0.99:2380, not at the inventory's address 10.0.0.10; set "
      "etcd_address=10.0.0.99 for h0"),
-    (MEMBERS, {"h0": dict(unit="etcd-server.service")}, INVENTORY,
-     "host h0: its etcd runs as unit etcd-server.service, not under the systemd unit etcd.service this collection writes"),
-    (MEMBERS, {"h0": dict(unit="")}, INVENTORY, "host h0: its etcd runs outside systemd"),
-    (MEMBERS, {"h0": dict(user="root")}, INVENTORY, "host h0: its etcd runs as root"),
+    (MEMBERS, {"h0": dict(unit="")}, INVENTORY,
+     "host h0: its etcd runs outside systemd; the collection takes over a member systemd runs"),
     (MEMBERS, {"h0": dict(local=dict(status=dict(leader_id=1, cluster_id="c2"), members=CLUSTER, alarms=[]))}, INVENTORY,
      "the hosts belong to different clusters: cluster c1: h1, h2; cluster c2: h0"),
     (MEMBERS, {}, dict(INVENTORY, tls=False), "etcd_tls is false, but an adopted cluster ends with TLS"),
@@ -173,7 +209,9 @@ def test_a_run_stopped_after_the_take_over_goes_on_with_the_move():
      INVENTORY, "hosts h0 are the collection's and serve TLS already, but h1, h2 not"),
 ])
 def test_what_cannot_be_adopted_is_refused_naming_the_host(members, changes, inventory, expected):
-    plan = adopt_plan(members, reads(**changes), inventory)
+    # changes: whole reads (a TLS cluster), or what differs from the package cluster's
+    whole = changes and all("settings" in change for change in changes.values())
+    plan = adopt_plan(members, changes if whole else reads(**changes), inventory)
     assert expected in plan["refusal"], plan["refusal"]
     assert plan["refusal"].endswith("; nothing was changed")
     assert plan["hosts"] == {} and plan["lines"] == {}
@@ -182,3 +220,73 @@ def test_what_cannot_be_adopted_is_refused_naming_the_host(members, changes, inv
 def test_a_host_that_did_not_answer_at_all_is_named():
     plan = adopt_plan(MEMBERS, {h: r for h, r in reads().items() if h != "h2"}, INVENTORY)
     assert "host h2: its read failed or it is unreachable" in plan["refusal"]
+
+
+def test_a_tls_cluster_of_another_unit_run_as_root_keeps_its_certificates_and_data():
+    plan = adopt_plan(MEMBERS, tls_reads(), dict(BYO, user="etcd"))
+    assert plan["refusal"] == "" and plan["blocked"] == ""
+    assert plan["phase"] == "take_over" and plan["tls_move"] is False
+    assert plan["hosts"]["h1"] == dict(etcd_data_dir="/var/lib/etcd/default", etcd_wal_dir="/srv/wal", etcd_user="etcd",
+                                       etcd_peer_port=2380, etcd_client_port=2379)
+    assert plan["take_over"]["h1"] == dict(
+        name="m1", old_unit="etcd-main.service", move={}, chown=["/var/lib/etcd/default", "/srv/wal"],
+        pki_files={"ca.pem": "/etc/tls/ca.crt", "m1.pem": "/etc/tls/node.crt", "m1-key.pem": "/etc/tls/node.key",
+                   "m1-peer.pem": "/etc/tls/peer.crt", "m1-peer-key.pem": "/etc/tls/peer.key"})
+    assert plan["lines"]["h2"][-1] == "restarts: once, one member at a time after a health and catch-up gate, the leader last"
+    assert "owned by root -> by etcd" in plan["lines"]["h0"][1]
+    assert "the old one stopped at its start, then disabled, kept on disk" in plan["lines"]["h0"][2]
+
+
+def test_the_package_cluster_needs_no_unit_stop_no_chown_and_no_certificates():
+    plan = adopt_plan(MEMBERS, reads(), INVENTORY)
+    assert plan["tls_move"] is True
+    assert plan["take_over"]["h0"] == dict(name="m0", old_unit="", move={}, chown=[], pki_files={})
+
+
+def move(target="/srv/etcd", same_filesystem=True, target_state="absent"):
+    return dict(data_move=dict(target=target, same_filesystem=same_filesystem, target_state=target_state))
+
+
+@pytest.mark.parametrize("state", ["absent", "empty", "link"])
+def test_a_data_dir_on_the_same_filesystem_is_renamed_at_the_take_over(state):
+    tls = tls_reads()
+    tls["h1"].update(move(target_state=state))
+    plan = adopt_plan(MEMBERS, tls, BYO)
+    assert plan["refusal"] == ""
+    assert plan["hosts"]["h1"]["etcd_data_dir"] == "/srv/etcd"
+    assert plan["hosts"]["h0"]["etcd_data_dir"] == "/var/lib/etcd/default"
+    assert plan["take_over"]["h1"]["move"] == dict(source="/var/lib/etcd/default", target="/srv/etcd", empty=state == "empty")
+    # The collection's user is given the data where it moves to.
+    assert plan["take_over"]["h1"]["chown"] == ["/srv/etcd", "/srv/wal"]
+    assert plan["lines"]["h1"][1].startswith("moves: the data /var/lib/etcd/default -> /srv/etcd, renamed (one filesystem) "
+                                             "while the member is stopped for its take-over (WAL in /srv/wal)")
+    assert plan["take_over"]["h0"]["move"] == {}
+
+
+@pytest.mark.parametrize("change, expected", [
+    (move(same_filesystem=False),
+     "host h1: etcd_data_dir is /srv/etcd, on another filesystem (a mount) than the member's data in "
+     "/var/lib/etcd/default: the move would copy the data, not rename it, while the member is stopped; set "
+     "etcd_data_dir=/var/lib/etcd/default (or leave it unset), or move the data there yourself before the adoption"),
+    (move(target_state="other"),
+     "host h1: etcd_data_dir is /srv/etcd, which holds something already; the member's data in /var/lib/etcd/default "
+     "is moved only to a path that is absent or an empty directory"),
+    (dict(move(), env_files=["/etc/etcd/etcd.env"]),
+     "host h1: etcd_data_dir is /srv/etcd, but its member, the collection's already, has its data in "
+     "/var/lib/etcd/default; the adoption moves a data dir only while it takes a member over"),
+])
+def test_a_data_dir_move_that_is_no_rename_of_a_member_taken_over_is_refused(change, expected):
+    tls = tls_reads()
+    tls["h1"].update(change)
+    plan = adopt_plan(MEMBERS, tls, BYO)
+    assert expected in plan["refusal"], plan["refusal"]
+    assert plan["refusal"].endswith("; nothing was changed") and plan["hosts"] == {}
+
+
+def test_a_tls_adoption_stopped_halfway_goes_on_with_the_members_not_taken_over():
+    tls = tls_reads()
+    tls["h1"].update(env_files=["/etc/etcd/etcd.env"], unit="etcd.service", user="etcd")
+    plan = adopt_plan(MEMBERS, tls, dict(BYO, user="etcd"))
+    assert plan["refusal"] == "" and plan["phase"] == "take_over" and plan["tls_move"] is False
+    assert sorted(plan["take_over"]) == ["h0", "h2"]
+    assert plan["lines"]["h1"][0].endswith("the collection's already (its unit reads /etc/etcd/etcd.env); the role converges it")
