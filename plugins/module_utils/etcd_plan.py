@@ -43,7 +43,8 @@ def argument_spec():
     """The options of raftops.etcd.etcd_plan (its action plugin and its module's documentation)."""
     return dict(
         stage=dict(type="str", required=True,
-                   choices=["hosts", "cluster", "converge", "roll", "removal", "removal_check"]),
+                   choices=["hosts", "cluster", "converge", "roll", "removal", "removal_check", "restore",
+                            "restore_members", "restore_check", "restore_start", "recovery_logs", "recovery"]),
         members=dict(type="list", elements="dict", default=[]),
         requested=dict(type="str", default=""),
         membership=dict(type="dict", default={}),
@@ -57,6 +58,9 @@ def argument_spec():
         outdated_var=dict(type="str", default="_etcd_runs_outdated"),
         facts_var=dict(type="str", default="_etcd_remove_facts"),
         ca_var=dict(type="str", default="_etcd_remove_member_ca"),
+        data_dir_var=dict(type="str", default="_etcd_restore_old"),
+        problem_var=dict(type="str", default="_etcd_restore_problem"),
+        read_var=dict(type="str", default="_etcd_recover_read"),
     )
 
 
