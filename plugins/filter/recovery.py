@@ -37,6 +37,10 @@ def quorum_recovery_plan(health, survivors, group_hosts, hostvars, lost=None):
 def logged_addresses(survivors):
     """{member name: address} of the membership the most advanced survivor's log commits to; see
     plugins/filter/logged_addresses.yml."""
+    # facts.yml asks in every run, and only status and recover_quorum read logs: without one, the plan
+    # code is not loaded into the task's process.
+    if not any(isinstance(survivor, dict) and survivor.get("log") for survivor in survivors or []):
+        return {}
     from ansible_collections.raftops.etcd.plugins.module_utils.etcd_recovery_plan import logged_addresses as addresses
 
     return addresses(survivors)

@@ -28,7 +28,6 @@ recovery unless the operator names it gone for good (etcd_recover_lost).
 """
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, url_parts
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_membership import initial_cluster
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_restore_rules import RuleError, restore_revision_plan
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy
 
@@ -74,6 +73,10 @@ def plan_restore_members(plan, members, data_dirs, settings):
     time, made by the caller), ``aside_suffix``, ``read_old_revisions`` (settings ``bump_revision``
     auto, outside check mode: the old cluster is asked how far it got) and ``check_report``, what
     check mode says would be done (``settings``: snapshot, data_dir)."""
+    # Imported here: etcd_membership brings the etcd client, and facts.yml's filter logged_addresses
+    # loads this file in the task process of every entry point.
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_membership import initial_cluster
+
     plan = dict(plan)
     members = [m for m in members or [] if m["host"] in plan["hosts"]]
     if not members:
