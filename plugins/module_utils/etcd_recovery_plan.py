@@ -89,8 +89,10 @@ def plan_restore_members(plan, members, data_dirs, settings):
     plan["aside_suffix"] = ".before-restore-" + plan["stamp"]
     plan["read_old_revisions"] = (str(settings.get("bump_revision", "auto")).strip().lower() == "auto"
                                   and not truthy(settings.get("check_mode")))
-    aside = (", the old data dir of %s moved aside to %s%s" % (", ".join(plan["with_data_dir"]), settings.get("data_dir"),
-                                                                plan["aside_suffix"]) if plan["with_data_dir"] else "")
+    aside = ""
+    if plan["with_data_dir"]:
+        aside = ", the old data dir of %s moved aside to %s%s" % (", ".join(plan["with_data_dir"]),
+                                                                 settings.get("data_dir"), plan["aside_suffix"])
     plan["check_report"] = ("check mode: %s would be restored on %s as a new cluster%s; nothing was changed"
                             % (settings.get("snapshot"), ", ".join(plan["names"]), aside))
     return plan

@@ -356,7 +356,7 @@ def test_without_a_survivor_with_a_log_the_cluster_is_not_asked():
     assert result["ask_cluster"] is False and result["ask_through"] == "" and result["logged_client_urls"] == []
 
 
-def recovery(reads, previous=None, health=None, lost=("h4",), group=GROUP):
+def recovery(reads, previous=None, health=None, lost=("h4",), group=tuple(GROUP)):
     survivors = survivors_of(reads, [h for h in group if h in reads])
     return plan_recovery(previous or plan_recovery_logs(survivors, dict(tls=True, pki_host_dir="/p")),
                          NO_QUORUM if health is None else health, survivors, list(group), NAMES,
