@@ -467,7 +467,8 @@ def plan_recovery_logs(survivors, settings):
 def plan_recovery(plan, health, survivors, group_hosts, names, settings):
     """The verdict (judge_recovery) added to ``plan``, with ``refusal`` the full message, ``lost_hosts``
     (the hosts of the group named gone for good: the cluster grows back without them only in a later
-    run), ``aside`` (host -> the data and WAL dirs moved aside once the new cluster serves: every host
+    run), ``unreported`` (judge_recovery's ``unreachable``: those that did not report), ``aside`` (host ->
+    the data and WAL dirs moved aside once the new cluster serves: every host
     with data but the chosen one), ``stamp`` and ``report``, the lines for the operator.
 
     Judged again once every member is stopped (``plan`` holds the first verdict, action recover):
@@ -496,4 +497,6 @@ def plan_recovery(plan, health, survivors, group_hosts, names, settings):
         plan["report"] = ["the cluster has quorum and lacks %s: they join it again next" % ", ".join(plan["grow"])]
     else:
         plan["report"] = []
+    # An action's result with "unreachable" would mark the task's host unreachable.
+    plan["unreported"] = plan.pop("unreachable")
     return plan

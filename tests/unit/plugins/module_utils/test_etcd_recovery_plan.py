@@ -371,6 +371,8 @@ def test_a_recovery_moves_aside_every_other_host_s_data_and_wal_and_lists_the_ho
     assert result["action"] == "recover" and result["refusal"] == "" and result["chosen"]["host"] == "h1"
     assert result["aside"] == {"h0": ["/var/lib/etcd", "/wal0"]}
     assert result["lost_hosts"] == ["h4"] and result["stamp"] == "20260101T000000Z"
+    # not "unreachable": Ansible would take the action's host for unreachable
+    assert result["unreported"] == ["h4"] and "unreachable" not in result
     assert result["report"][0].startswith("started m1 (host h1) as a new one-member cluster from its own data")
     assert result["report"][-1].startswith("the old data of the other members was moved aside")
     # the first step's fields stay
