@@ -91,8 +91,8 @@ def plan_restore_members(plan, members, data_dirs, settings):
                                   and not truthy(settings.get("check_mode")))
     aside = ""
     if plan["with_data_dir"]:
-        aside = ", the old data dir of %s moved aside to %s%s" % (", ".join(plan["with_data_dir"]),
-                                                                 settings.get("data_dir"), plan["aside_suffix"])
+        aside = ", the old data dir of %s moved aside to %s%s" % (
+            ", ".join(plan["with_data_dir"]), settings.get("data_dir"), plan["aside_suffix"])
     plan["check_report"] = ("check mode: %s would be restored on %s as a new cluster%s; nothing was changed"
                             % (settings.get("snapshot"), ", ".join(plan["names"]), aside))
     return plan
