@@ -1,26 +1,27 @@
 # -*- coding: utf-8 -*-
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Action for raftops.etcd.etcd_plan: the plan of a deploy run, a removal, a maintenance or a CA
-rotation's phase, made on the controller.
+"""Action for raftops.etcd.etcd_plan: the plan of a deploy run, a removal, a maintenance, a CA
+rotation's phase, a restore or a quorum recovery, made on the controller.
 
 It reads what the role's tasks gathered in the hosts' variables (each play host's read, the
 restarts noted on the members), adds the settings given (for a removal, the CA certificate in
-etcd_pki_dir, read on the controller), and returns what plugins/module_utils/etcd_plan.py decides
-from them. Nothing is asked of a host.
+etcd_pki_dir, read on the controller), and returns what plugins/module_utils/etcd_plan.py (a restore and a
+quorum recovery: etcd_recovery_plan.py) decides from them. Nothing is asked of a host.
 """
 
 import hashlib
 import os
 import secrets
 import string
+from datetime import datetime, timezone
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import _member_name as member_name, members as member_records
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_operation_plan, etcd_plan
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_operation_plan, etcd_plan, etcd_recovery_plan
 
 # A generated cluster token: the group's name and 16 random lowercase letters and digits.
 TOKEN_CHARS = string.ascii_lowercase + string.digits
@@ -61,6 +62,8 @@ class ActionModule(ActionBase):
                 plan = etcd_plan.plan_converge(previous, self._host_values(hostvars, with_data, params["report_var"]),
                                                self._host_values(hostvars, with_data, params["outdated_var"]),
                                                str(params["settings"].get("restart_note_path") or ""))
+            elif params["stage"].startswith(("restore", "recovery")):
+                plan = self._plan_recovery(params, previous, task_vars, hostvars, play_hosts)
             elif params["stage"] == "removal":
                 plan = self._plan_removal(params, task_vars, hostvars, play_hosts)
             elif params["stage"] == "removal_check":
@@ -80,7 +83,7 @@ class ActionModule(ActionBase):
             else:
                 restart_due = self._host_values(hostvars, previous.get("with_data") or [], params["restart_var"])
                 plan = etcd_plan.plan_roll(previous, members, restart_due, params["leader"], params["rotation_phase"])
-        except (etcd_plan.PlanError, KeyError, AnsibleFilterError) as exc:
+        except (etcd_plan.PlanError, etcd_recovery_plan.PlanError, KeyError, AnsibleFilterError) as exc:
             result.update(failed=True, changed=False, msg="raftops.etcd.etcd_plan: cannot plan the %s step: %s"
                           % (params["stage"], exc))
             return result
@@ -99,6 +102,41 @@ class ActionModule(ActionBase):
                                                             for host in group_hosts],
                                       member_records(answered, hostvars) if answered else [], play_hosts,
                                       task_vars.get("ansible_play_hosts_all") or play_hosts, unreachable, settings)
+
+    def _plan_recovery(self, params, previous, task_vars, hostvars, play_hosts):
+        """The steps of a restore and of a quorum recovery (module_utils/etcd_recovery_plan.py): the
+        group's hosts and what each reported, the member names, a new token and the time."""
+        stage, settings = params["stage"], dict(params["settings"])
+        group_hosts = list((task_vars.get("groups") or {}).get(settings.get("group") or "etcd") or [])
+        if stage == "restore":
+            return etcd_recovery_plan.plan_restore(group_hosts, play_hosts,
+                                                   task_vars.get("ansible_play_hosts_all") or play_hosts, settings)
+        if stage == "restore_members":
+            settings.update(check_mode=self._task.check_mode, stamp=self._stamp(), token="%s-restored-%s" % (
+                settings.get("group") or "etcd", "".join(secrets.choice(TOKEN_CHARS) for dummy in range(12))))
+            data_dirs = {host: ((read or {}).get("stat") or {}).get("exists")
+                         for host, read in self._host_values(hostvars, previous["hosts"], params["data_dir_var"]).items()}
+            return etcd_recovery_plan.plan_restore_members(previous, params["members"], data_dirs, settings)
+        if stage in ("restore_check", "restore_start"):
+            # Read on every host of the group: one that dropped out of the play keeps what it reported.
+            reported = self._host_values(hostvars, group_hosts, params["problem_var"])
+            if stage == "restore_check":
+                return etcd_recovery_plan.plan_restore_check(previous, group_hosts, play_hosts, reported)
+            old_cluster = {} if params["health"].get("skipped") else params["health"]
+            return etcd_recovery_plan.plan_restore_start(previous, group_hosts, play_hosts, reported, old_cluster,
+                                                         settings)
+        survivors = etcd_recovery_plan.survivors_of(self._host_values(hostvars, play_hosts, params["read_var"]),
+                                                    play_hosts)
+        if stage == "recovery_logs":
+            return etcd_recovery_plan.plan_recovery_logs(survivors, settings)
+        health = {} if params["health"].get("skipped") else params["health"]
+        settings.update(stamp=self._stamp(), stopped=play_hosts)
+        return etcd_recovery_plan.plan_recovery(previous, health, survivors, group_hosts,
+                                                {host: member_name(hostvars, host) for host in group_hosts}, settings)
+
+    @staticmethod
+    def _stamp():
+        return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
     @staticmethod
     def _controller_ca(pki_dir):

@@ -44,7 +44,8 @@ def argument_spec():
     return dict(
         stage=dict(type="str", required=True,
                    choices=["hosts", "cluster", "converge", "roll", "removal", "removal_check", "maintenance",
-                            "rotation"]),
+                            "rotation", "restore", "restore_members", "restore_check", "restore_start",
+                            "recovery_logs", "recovery"]),
         members=dict(type="list", elements="dict", default=[]),
         requested=dict(type="str", default=""),
         membership=dict(type="dict", default={}),
@@ -62,6 +63,9 @@ def argument_spec():
         ca_var=dict(type="str", default="_etcd_remove_member_ca"),
         ca_file_var=dict(type="str", default="_etcd_rotation_ca_file"),
         started_var=dict(type="str", default="_etcd_rotation_started"),
+        data_dir_var=dict(type="str", default="_etcd_restore_old"),
+        problem_var=dict(type="str", default="_etcd_restore_problem"),
+        read_var=dict(type="str", default="_etcd_recover_read"),
     )
 
 

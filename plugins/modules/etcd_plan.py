@@ -5,7 +5,7 @@
 
 DOCUMENTATION = r"""
 module: etcd_plan
-short_description: The plan of a deploy run, a removal, a maintenance or a CA rotation of the etcd role, made on the controller
+short_description: The plan of a deploy run or a day-2 operation of the etcd role, made once on the controller
 version_added: 0.1.0
 description:
   - Decides, from what the role's preflight read of each host and of the running cluster, which
@@ -23,6 +23,14 @@ description:
     the NOSPACE recovery - and refuses it when a member's host dropped out of the play. For each round
     of a CA rotation, decides which members restart before the rotation moves on, whether it waits for
     the proxies, and refuses it when a member's host did not answer.
+  - For a restore (C(playbooks/restore.yml)), decides who restores and refuses a run without every
+    host of the group, gives the C(--initial-cluster), the new token and the old data dirs moved
+    aside, refuses what the members reported when the snapshot was checked there (or the hosts that
+    dropped out), and decides the revision bump right before the first member stops.
+  - For a quorum recovery (C(playbooks/recover_quorum.yml)), reads the survivors' logs (where each
+    member lives, what to ask, through which member), then judges whether quorum is truly lost and
+    which survivor the new cluster starts from, and again once every member is stopped; a host that
+    does not report refuses it unless C(etcd_recover_lost) names it.
   - Runs on the controller only (an action plugin); it asks no host anything. Each step extends
     the plan of the step before, given in O(plan).
   - A member of the inventory whose host dropped out of the play (its read failed, or it was
@@ -51,9 +59,18 @@ options:
       - V(maintenance) from etcd_maintenance's plan (O(maintenance)) and the play's hosts; V(rotation)
         from the rotation in progress (O(rotation)), when each member's trusted CA file was written
         (the variable O(ca_file_var) of each member with data) and when its etcd started (O(started_var)).
+      - V(restore) from the group and the play's hosts, before the facts; V(restore_members) from the
+        member records (O(members)) and whether each host has an old data dir (the variable
+        O(data_dir_var)); V(restore_check) and V(restore_start) from the problem each host of the group
+        reported (the variable O(problem_var)), the latter also from the read of the old cluster
+        (O(health)) for the revision bump.
+      - V(recovery_logs) from each play host's offline read of its log (the variable O(read_var));
+        V(recovery) from that read and the cluster's answer (O(health)), again with the first verdict
+        in O(plan) once every member is stopped.
     type: str
     required: true
-    choices: [hosts, cluster, converge, roll, removal, removal_check, maintenance, rotation]
+    choices: [hosts, cluster, converge, roll, removal, removal_check, maintenance, rotation, restore,
+              restore_members, restore_check, restore_start, recovery_logs, recovery]
   members:
     description: The validated members of the inventory (filter C(raftops.etcd.members)); the deploy's steps need them.
     type: list
@@ -68,11 +85,14 @@ options:
     type: dict
     default: {}
   plan:
-    description: The plan of the step before (V(cluster) and V(roll)).
+    description: The plan of the step before (every step but V(hosts), V(removal) and V(restore)).
     type: dict
     default: {}
   health:
-    description: The result of C(raftops.etcd.etcd_health) for the running cluster (V(cluster)); V({}) when it was not read.
+    description:
+      - The result of C(raftops.etcd.etcd_health) for the running cluster (V(cluster)); V({}) when it was not read.
+      - For V(restore_start), the read of the old members that still answer; for V(recovery), the cluster's
+        answer to the recovery. A skipped task's result counts as not read.
     type: dict
     default: {}
   leader:
@@ -102,6 +122,9 @@ options:
         C(group), C(requested), C(pki_dir) (whose C(ca.pem) the action reads on the controller), C(pki_host_dir).
         V(rotation) - C(pki_dir), C(proxies_follow) (the etcd playbook brings proxies along), C(proxies)
         (the proxy group's hosts), C(round) and C(pass) (of the role in the playbook).
+      - V(restore), V(restore_check) - C(group). V(restore_members) - C(group), C(bump_revision), C(snapshot),
+        C(data_dir). V(restore_start) - C(group), C(snapshot_revision), C(bump_revision), C(mark_compacted),
+        C(version). V(recovery_logs) - C(tls), C(root_login), C(pki_host_dir). V(recovery) - C(group), C(lost).
     type: dict
     default: {}
   report_var:
@@ -134,6 +157,18 @@ options:
       C(systemctl show -p ExecMainStartTimestamp --timestamp=unix --value) for its etcd (V(rotation)).
     type: str
     default: _etcd_rotation_started
+  data_dir_var:
+    description: The variable of each host that holds the C(stat) of its data dir (V(restore_members)).
+    type: str
+    default: _etcd_restore_old
+  problem_var:
+    description: The variable of each host of the group that holds why it cannot take the restore, when it cannot (V(restore_check), V(restore_start)).
+    type: str
+    default: _etcd_restore_problem
+  read_var:
+    description: The variable of each play host that holds its C(raftops.etcd.etcd_host_info) read with C(read_log) (V(recovery_logs), V(recovery)).
+    type: str
+    default: _etcd_recover_read
 """
 
 EXAMPLES = r"""
@@ -357,13 +392,13 @@ targets:
   type: list
   elements: dict
 names:
-  description: The names of RV(targets).
-  returned: with O(stage=removal) and after
+  description: The names of RV(targets); in a restore, of the members restored.
+  returned: with O(stage=removal) or O(stage=restore_members) and after
   type: list
   elements: str
 hosts:
-  description: The hosts of RV(targets) that are in the group.
-  returned: with O(stage=removal) and after
+  description: The hosts of RV(targets) that are in the group; in a restore, the hosts of the group in the play.
+  returned: with O(stage=removal) or O(stage=restore) and after
   type: list
   elements: str
 retire:
@@ -433,6 +468,116 @@ rotation_message:
   description: The phase in place on every member and what it means for applications.
   returned: with O(stage=rotation) and after
   type: str
+initial_cluster:
+  description: The C(--initial-cluster) of a new cluster with every member (in a restore, of the restored cluster).
+  returned: with O(stage=hosts) or O(stage=restore_members) and after
+  type: str
+with_data_dir:
+  description: The hosts of a restore with an old data dir, moved aside to its name and RV(aside_suffix).
+  returned: with O(stage=restore_members) and after
+  type: list
+  elements: str
+token:
+  description: The restored cluster's new token.
+  returned: with O(stage=restore_members) and after
+  type: str
+stamp:
+  description: The UTC time (like V(20260101T000000Z)) the data dirs moved aside are named by.
+  returned: with O(stage=restore_members) or O(stage=recovery) and after
+  type: str
+aside_suffix:
+  description: What an old data dir's name gets when a restore moves it aside (V(.before-restore-) and RV(stamp)).
+  returned: with O(stage=restore_members) and after
+  type: str
+read_old_revisions:
+  description: Whether the old members that still answer are asked how far they got (an automatic revision bump, outside check mode).
+  returned: with O(stage=restore_members) and after
+  type: bool
+check_report:
+  description: What check mode reports a restore would do.
+  returned: with O(stage=restore_members) and after
+  type: str
+dropped_out:
+  description: The hosts of the group that dropped out of the restore's run, named when no member reported a problem.
+  returned: with O(stage=restore_check) and after
+  type: list
+  elements: str
+bump_revision:
+  description: How far the restored revision is raised (0 for none).
+  returned: with O(stage=restore_start)
+  type: int
+mark_compacted:
+  description: Whether the restored revisions are marked compacted.
+  returned: with O(stage=restore_start)
+  type: bool
+bump_note:
+  description: The report's words for the revision bump.
+  returned: with O(stage=restore_start)
+  type: str
+bump_warning:
+  description: Why the revision was not bumped when it should have been (a release whose restore cannot); empty otherwise.
+  returned: with O(stage=restore_start)
+  type: str
+addresses:
+  description: Member name -> address, from the membership the most advanced survivor's log records.
+  returned: with O(stage=recovery_logs) and after
+  type: dict
+logged_client_urls:
+  description: The client URLs of every member the survivors' logs record.
+  returned: with O(stage=recovery_logs) and after
+  type: list
+  elements: str
+logged_peer_urls:
+  description: Client URL -> peer URLs of every member the survivors' logs record (M(raftops.etcd.etcd_health)'s O(raftops.etcd.etcd_health#module:peer_urls)).
+  returned: with O(stage=recovery_logs) and after
+  type: dict
+ask_cluster:
+  description: Whether a survivor has a log, so that the cluster is asked whether it answers.
+  returned: with O(stage=recovery_logs) and after
+  type: bool
+ask_through:
+  description: The first play host with a log, through which the cluster is asked.
+  returned: with O(stage=recovery_logs) and after
+  type: str
+ask_cert:
+  description: The client certificate that host presents (its CN-less client pair with a root login once it is there, else its server pair); empty without TLS.
+  returned: with O(stage=recovery_logs) and after
+  type: str
+ask_key:
+  description: The key of RV(ask_cert).
+  returned: with O(stage=recovery_logs) and after
+  type: str
+action:
+  description: V(refuse), V(recover) (from RV(chosen)), or V(grow) (a recovery stopped after the new cluster started).
+  returned: with O(stage=recovery)
+  type: str
+chosen:
+  description: The survivor the new cluster starts from (C(host), C(name) and its log's indexes); null unless RV(action) is V(recover).
+  returned: with O(stage=recovery)
+  type: dict
+grow:
+  description: The hosts that join the recovered cluster next.
+  returned: with O(stage=recovery)
+  type: list
+  elements: str
+reference:
+  description: The member whose keyspace every member must hold after the recovery.
+  returned: with O(stage=recovery)
+  type: str
+lost_hosts:
+  description: The hosts of the group C(etcd_recover_lost) names gone for good.
+  returned: with O(stage=recovery)
+  type: list
+  elements: str
+aside:
+  description: Host -> its data and WAL dirs moved aside once the new cluster serves.
+  returned: with O(stage=recovery)
+  type: dict
+report:
+  description: The lines for the operator after the recovery.
+  returned: with O(stage=recovery)
+  type: list
+  elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -79,7 +79,7 @@ def test_the_converge_step_reads_what_each_member_found_out_of_date(action):
 
 @pytest.mark.parametrize("args, message", [
     (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, removal, removal_check, "
-                          "maintenance, rotation, got: later"),
+                          "maintenance, rotation, restore, restore_members, restore_check, restore_start, recovery_logs, recovery, got: later"),
     (dict(stage="cluster", plan={}), "cannot plan the cluster step"),
 ])
 def test_bad_arguments_fail_naming_the_action(action, args, message):
@@ -176,3 +176,61 @@ def test_a_group_host_without_an_address_fails_the_removal_step_naming_it(action
     result = run_removal(action, hostvars, ["h0", "h1", "h2"], stage="removal", requested="m2",
                          settings=dict(group="etcd"))
     assert result["failed"] is True and "cannot plan the removal step: invalid etcd inventory:\n  - host h1: no address" in result["msg"]
+
+
+def run_restore(action, hostvars, play, play_all=None, **args):
+    action._task.args = args
+    return action.run(task_vars=dict(hostvars=hostvars, ansible_play_hosts=list(play),
+                                     ansible_play_hosts_all=list(play_all or play), groups=dict(etcd=["h0", "h1", "h2"])))
+
+
+def test_the_restore_steps_read_the_data_dirs_and_the_problems_of_every_host_of_the_group(action):
+    hosts = ("h0", "h1", "h2")
+    first = run_restore(action, {}, ["h0", "h1"], hosts, stage="restore", settings=dict(group="etcd"))
+    assert first["unanswered"] == ["h2"] and "h2 of group etcd did not answer" in first["refusal"]
+    first = run_restore(action, {}, hosts, stage="restore", settings=dict(group="etcd"))
+    hostvars = {h: dict(_etcd_restore_old=dict(stat=dict(exists=h != "h1"))) for h in hosts}
+    members = run_restore(action, hostvars, hosts, stage="restore_members", plan=first, members=MEMBERS,
+                          settings=dict(group="etcd", bump_revision="auto", snapshot="/s.db", data_dir="/d"))
+    assert "failed" not in members and members["with_data_dir"] == ["h0", "h2"]
+    # A new token and the time: the group's name and 12 random characters; a UTC stamp.
+    assert members["token"].startswith("etcd-restored-") and len(members["token"]) == len("etcd-restored-") + 12
+    assert len(members["stamp"]) == len("20260101T000000Z") and members["stamp"].endswith("Z")
+    assert members["read_old_revisions"] is True
+    # h2 reported a problem and dropped out of the play afterwards: it is still named
+    hostvars["h2"]["_etcd_restore_problem"] = "host h2: no space"
+    checked = run_restore(action, hostvars, ["h0", "h1"], hosts, stage="restore_check", plan=members,
+                          settings=dict(group="etcd"))
+    assert checked["refusal"] == "host h2: no space; nothing was changed"
+    del hostvars["h2"]["_etcd_restore_problem"]
+    started = run_restore(action, hostvars, hosts, stage="restore_start", plan=checked,
+                          health=dict(skipped=True, changed=False),
+                          settings=dict(snapshot_revision=10, bump_revision="auto", mark_compacted=True, version="3.5.30"))
+    assert started["refusal"] == "" and started["bump_revision"] == 1000000000
+    old = run_restore(action, hostvars, hosts, stage="restore_start", plan=checked,
+                      health=dict(endpoints=[dict(revision=20)]),
+                      settings=dict(snapshot_revision=10, bump_revision="auto", mark_compacted=True, version="3.5.30"))
+    assert old["bump_revision"] == 100010
+    assert action._execute_module.call_count == 0
+
+
+def test_the_recovery_steps_read_each_play_host_s_log_and_name_members_as_the_inventory_does(action):
+    members = [dict(id=100 + i, name="m%d" % i, peer_urls=["https://10.0.0.1%d:2380" % i],
+                    client_urls=["https://10.0.0.1%d:2379" % i], learner=False) for i in range(3)]
+    log = dict(node_id=100, cluster_id=0xABC, commit=9, last_index=9, last_term=3, members=members, members_error="")
+    hostvars = dict(h0=dict(NODE_NAME="m0", _etcd_recover_read=dict(log=log, log_error="", has_data=True,
+                                                                    data_dir="/d", present=["/p/client-key.pem"])),
+                    h1=dict(NODE_NAME="m1", _etcd_recover_read=dict(log=None, log_error="", has_data=False)),
+                    h2=dict(NODE_NAME="m2"))
+    first = run_restore(action, hostvars, ["h0", "h1"], ("h0", "h1", "h2"), stage="recovery_logs",
+                        settings=dict(tls=True, root_login=True, pki_host_dir="/p"))
+    assert first["ask_through"] == "h0" and first["ask_cert"] == "/p/client.pem"
+    assert first["addresses"] == {"m%d" % i: "10.0.0.1%d" % i for i in range(3)}
+    # h2 did not report (it dropped out of the play): named, not left out
+    refused = run_restore(action, hostvars, ["h0", "h1"], stage="recovery", plan=first,
+                          health=dict(skipped=True), settings=dict(group="etcd", lost=[]))
+    assert refused["action"] == "refuse" and refused["refusal"].startswith("h2 did not report")
+    plan = run_restore(action, hostvars, ["h0", "h1"], stage="recovery", plan=first,
+                       health=dict(member_status=[]), settings=dict(group="etcd", lost="m2"))
+    assert plan["action"] == "recover" and plan["chosen"]["host"] == "h0" and plan["lost_hosts"] == ["h2"]
+    assert plan["aside"] == {} and plan["stamp"].endswith("Z")

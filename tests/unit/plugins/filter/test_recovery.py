@@ -1,6 +1,5 @@
-"""quorum_recovery_plan: a cluster with quorum (or one that answers at all) is refused, or, half-recovered,
-grown; quorum is judged against the voters of the survivors' own membership; every host must report
-(or be named lost); the survivor with the most committed entries is chosen; every refusal is named."""
+"""The recovery's filters, deprecated but for logged_addresses (facts.yml): each answers as the
+recovery's plan (module_utils/etcd_recovery_plan.py) does, from the hosts' variables."""
 
 import pytest
 
@@ -10,37 +9,15 @@ from ansible_collections.raftops.etcd.plugins.filter import recovery
 from ansible_collections.raftops.etcd.plugins.filter.recovery import (
     logged_addresses, logged_peer_urls, quorum_recovery_plan, quorum_recovery_report, recover_lost_hosts)
 
-GROUP = ["h0", "h1", "h2", "h3", "h4"]
-HOSTVARS = {host: dict(NODE_NAME="m" + host[1:]) for host in GROUP}
-ID = {"h%d" % i: 100 + i for i in range(7)}
-NO_QUORUM = {"member_status": [dict(name="m%d" % i, started=True, health="no-leader") for i in range(5)]}
+GROUP = ["10.0.0.10", "10.0.0.11", "10.0.0.12"]
+HOSTVARS = {"10.0.0.10": dict(NODE_NAME="m0"), "10.0.0.11": dict(etcd_member_name="m1"), "10.0.0.12": {}}
+MEMBERS = [dict(id=100 + i, name=["m0", "m1", "10.0.0.12"][i], peer_urls=["https://10.0.0.1%d:2380" % i],
+                client_urls=["https://10.0.0.1%d:2379" % i], learner=False) for i in range(3)]
 
 
-def member(host, learner=False):
-    number = host[1:]
-    return dict(id=ID[host], name="m" + number, peer_urls=["https://10.0.0.1%s:2380" % number],
-                client_urls=["https://10.0.0.1%s:2379" % number], learner=learner)
-
-
-FIVE = [member(host) for host in GROUP]
-
-
-def log(commit, last_index=None, last_term=3, cluster_id=0xABC, torn_tail=False, host="h0", members=None):
-    return dict(node_id=ID[host], cluster_id=cluster_id, term=3, vote=0, commit=commit, last_index=last_index or commit,
-                last_term=last_term, snapshot_index=0, snapshot_term=0, files=1, torn_tail=torn_tail,
-                members=FIVE if members is None else members, members_error="")
-
-
-def alive(host, commit, **kwargs):
-    return dict(host=host, log=log(commit, host=host, **kwargs), log_error="")
-
-
-def empty(host):
-    return dict(host=host, log=None, log_error="")
-
-
-def plan(survivors, health=None, group=None, lost=None):
-    return quorum_recovery_plan(NO_QUORUM if health is None else health, survivors, group or GROUP, HOSTVARS, lost)
+def alive(host, commit, node_id):
+    return dict(host=host, log_error="", log=dict(node_id=node_id, cluster_id=0xABC, term=3, vote=0, commit=commit,
+                                                  last_index=commit, last_term=3, members=MEMBERS, members_error=""))
 
 
 def test_the_filters_are_registered():
@@ -51,272 +28,22 @@ def test_the_filters_are_registered():
                                                  "recover_lost_hosts": recover_lost_hosts}
 
 
-def test_the_survivor_with_the_highest_commit_index_is_chosen_not_the_longest_log():
-    result = plan([alive("h0", 90, last_index=120), alive("h1", 100), empty("h2"), empty("h3")], lost=["h4"])
-    assert result["action"] == "recover" and result["refusal"] == ""
-    assert result["chosen"]["host"] == "h1" and result["chosen"]["name"] == "m1" and result["chosen"]["commit"] == 100
-    assert "members" not in result["chosen"]
-    assert [survivor["host"] for survivor in result["candidates"]] == ["h1", "h0"]
-    assert result["empty"] == ["h2", "h3"] and result["unreachable"] == ["h4"]
-    assert result["lost"] == [dict(name="m%d" % i, host="h%d" % i, peer_urls=["https://10.0.0.1%d:2380" % i])
-                              for i in (2, 3, 4)]
-    assert result["voters"] == 5
-    assert result["grow"] == ["h0", "h2", "h3"] and result["cluster_id"] == "abc"
-    assert result["reference"] == "m1"
-    assert result["notes"] == ["h0 logged entries up to index 120, beyond the chosen commit index 100, without "
-                               "knowing them committed: they are not kept"]
+def test_the_plan_filter_names_members_as_the_inventory_does():
+    # m2's host has no NODE_NAME: its member name is its inventory name, and naming it lost is naming that
+    survivors = [alive("10.0.0.10", 9, 100), dict(host="10.0.0.11", log=None, log_error="")]
+    result = quorum_recovery_plan({}, survivors, GROUP, HOSTVARS, "10.0.0.12")
+    assert result["action"] == "recover" and result["chosen"]["name"] == "m0"
+    assert recover_lost_hosts("m1, 10.0.0.12", GROUP, HOSTVARS) == ["10.0.0.11", "10.0.0.12"]
+    lines = quorum_recovery_report(result, [dict(cluster_id="abc")])
+    assert lines[0].startswith("started m0 (host 10.0.0.10) as a new one-member cluster")
 
 
-def test_a_lost_member_may_be_named_by_member_name_or_be_absent_from_the_inventory_if_named():
-    result = plan([alive("h0", 9), alive("h1", 8)], group=["h0", "h1"], lost="m2, m3,m4")
-    assert result["action"] == "recover" and [record["host"] for record in result["lost"]] == ["", "", ""]
+def test_the_log_filters_read_the_survivors_records():
+    survivors = [alive("10.0.0.10", 9, 100)]
+    assert logged_addresses(survivors) == {"m0": "10.0.0.10", "m1": "10.0.0.11", "10.0.0.12": "10.0.0.12"}
+    assert logged_peer_urls(survivors)["https://10.0.0.12:2379"] == ["https://10.0.0.12:2380"]
 
 
-def test_a_tie_is_broken_by_the_log_end_then_inventory_order_and_named():
-    result = plan([alive("h0", 100), alive("h1", 100, last_index=101)], lost=["h2", "h3", "h4"])
-    assert result["chosen"]["host"] == "h1"
-    assert result["notes"][0] == "h0 has the same commit index 100: h1 was chosen by the end of its log, then inventory order"
-    assert "h1 logged entries 101 to 101 without knowing them committed: they are not kept" in result["notes"]
-    assert plan([alive("h1", 7), alive("h0", 7)], lost=["h2", "h3", "h4"])["chosen"]["host"] == "h0"
-
-
-def test_a_torn_tail_is_noted():
-    assert plan([alive("h2", 5, torn_tail=True)], lost=["h0", "h1", "h3", "h4"])["notes"] == [
-        "h2's log ends in a torn record (written while it died); etcd drops it"]
-
-
-@pytest.mark.parametrize("lost, refusal", [
-    # a typo: neither a host of the group, nor a member name, nor in the survivors' recorded membership
-    (["h4", "h44"], "etcd_recover_lost=h4,h44: h44 is no host of the group, no member name of one and no member of "
-                    "the cluster's recorded membership; name the hosts of the group that are gone for good "
-                    "(h0, h1, h2, h3, h4)"),
-    ("10.0.0.14", "etcd_recover_lost=10.0.0.14: 10.0.0.14 is no host of the group"),
-    # the same member twice, by its host and by its name
-    (["h4", "m4"], "etcd_recover_lost=h4,m4 names h4 (m4) twice (host and member name); name each lost host once"),
-])
-def test_a_lost_name_that_is_no_host_or_member_or_names_one_twice_is_refused_first(lost, refusal):
-    result = plan([alive("h0", 9), alive("h1", 8), empty("h2"), empty("h3")], lost=lost)
-    assert result["action"] == "refuse" and result["refusal"].startswith(refusal), result["refusal"]
-
-
-def test_a_lost_name_is_checked_against_the_group_when_no_survivor_has_a_log():
-    result = plan([empty("h0")], group=["h0", "h1"], lost=["m9"])
-    assert result["refusal"].startswith("etcd_recover_lost=m9: m9 is no host of the group"), result["refusal"]
-
-
-def test_the_hosts_named_lost_by_host_or_member_name():
-    """The README's inventory (hosts by address, NODE_NAME): the docs' example names members; either is a host."""
-    hostvars = {"10.0.0.13": dict(NODE_NAME="etcd-host3"), "10.0.0.14": dict(NODE_NAME="etcd-host4"), "10.0.0.15": {}}
-    group = sorted(hostvars)
-    assert recover_lost_hosts("etcd-host3, 10.0.0.14", group, hostvars) == ["10.0.0.13", "10.0.0.14"]
-    assert recover_lost_hosts(["10.0.0.15"], group, hostvars) == ["10.0.0.15"]
-    assert recover_lost_hosts([], group, hostvars) == recover_lost_hosts("", group, hostvars) == []
-    assert recover_lost_hosts("etcd-host9", group, hostvars) == []
-
-
-HEALTHY_FIVE = {"member_status": [dict(name="m%d" % i, started=True, health="healthy", is_leader=i == 2)
-                                  for i in range(5)]}
-
-
-@pytest.mark.parametrize("survivors, health, group, lost, refusal", [
-    # a host that does not answer stops the plan: it never silently drops out of it
-    ([alive("h0", 9), alive("h1", 9), empty("h2")], NO_QUORUM, GROUP, ["h4"],
-     "h3 did not report (unreachable, or a task failed there): every host of the group must answer before a recovery "
-     "is judged; bring it back, or if it is gone for good name it in etcd_recover_lost (-e etcd_recover_lost=h3)"),
-    ([alive("h0", 9)], NO_QUORUM, GROUP, [],
-     "h1, h2, h3, h4 did not report (unreachable, or a task failed there): every host of the group must answer before "
-     "a recovery is judged; bring it back, or if it is gone for good name it in etcd_recover_lost "
-     "(-e etcd_recover_lost=h1,h2,h3,h4)"),
-    # a survivor whose log cannot be read stops the plan
-    ([alive("h0", 9), dict(host="h1", log=None, log_error="cannot read the write-ahead log in /d: damaged")],
-     NO_QUORUM, GROUP, ["h2", "h3", "h4"],
-     "host h1: cannot read the write-ahead log in /d: damaged: a survivor whose log cannot be read cannot be compared "
-     "with the others; repair or move its data first"),
-    # a host named lost that answers with data
-    ([alive("h0", 9), alive("h1", 9)], NO_QUORUM, GROUP, ["h1", "h2", "h3", "h4"],
-     "h1 answered with member data but is named in etcd_recover_lost: a survivor is never dropped; take it out of "
-     "etcd_recover_lost"),
-    # quorum is judged against the voters of the log, not the inventory: 2 hosts left of a 5-member
-    # cluster whose dead members were taken out of the inventory, and not named
-    ([alive("h0", 9), alive("h1", 9)], NO_QUORUM, ["h0", "h1"], [],
-     "voting member m2 (https://10.0.0.12:2380), m3 (https://10.0.0.13:2380), m4 (https://10.0.0.14:2380) is in no "
-     "host of the inventory that answered: whether it is lost is not known; if it is gone for good name it in "
-     "etcd_recover_lost"),
-    # 3 of 5 voters have data: start them
-    ([alive("h0", 9), alive("h1", 9), alive("h2", 9), empty("h3")], NO_QUORUM, GROUP, ["h4"],
-     "3 of the cluster's 5 voting members still have their data (h0, h1, h2), a quorum: start them (raftops.etcd.etcd) "
-     "and the cluster comes back with nothing lost"),
-    # an inventory larger than the cluster: 2 of 3 voters, the spare hosts hold nothing
-    ([alive("h0", 9, members=FIVE[:3]), alive("h1", 9, members=FIVE[:3]), empty("h3"), empty("h4")], NO_QUORUM, GROUP,
-     ["h2"],
-     "2 of the cluster's 3 voting members still have their data (h0, h1), a quorum: start them (raftops.etcd.etcd) "
-     "and the cluster comes back with nothing lost"),
-    ([empty("h0")], {}, ["h0"], [],
-     "no reachable member of the group has data left (h0): nothing to recover from; restore the newest backup with "
-     "raftops.etcd.restore"),
-    ([alive("h0", 9, cluster_id=1), alive("h1", 9, cluster_id=2)], NO_QUORUM, GROUP, ["h2", "h3", "h4"],
-     "the survivors belong to different clusters: cluster 1: h0; cluster 2: h1"),
-    ([dict(host="h0", log=dict(log(9), members=[],
-                               members_error="the log starts after raft snapshot 5, which the snap directory does not hold"),
-           log_error="")],
-     NO_QUORUM, GROUP, ["h1", "h2", "h3", "h4"],
-     "host h0: the membership in its log cannot be read (the log starts after raft snapshot 5, which the snap directory "
-     "does not hold): quorum cannot be judged against the cluster's voters"),
-    ([alive("h0", 9, members=[member("h1"), member("h2"), member("h0", learner=True)])], NO_QUORUM, GROUP,
-     ["h1", "h2", "h3", "h4"],
-     "no voting member has data left (the survivors h0 are not voters): restore the newest backup with "
-     "raftops.etcd.restore"),
-    # a healthy cluster with every member
-    ([alive("h%d" % i, 9) for i in range(5)], HEALTHY_FIVE, GROUP, [],
-     "the cluster has quorum (leader m2, 5 of 5 members healthy): quorum recovery is only for a cluster that lost it; "
-     "replace a lost member with raftops.etcd.replace_member"),
-], ids=["one-silent", "all-silent", "unreadable-log", "named-but-alive", "dead-taken-out-of-inventory",
-        "quorum-with-data", "inventory-larger-than-cluster", "no-data", "two-clusters", "membership-unknown",
-        "no-voter-survives", "healthy"])
-def test_every_refusal_names_its_cause(survivors, health, group, lost, refusal):
-    result = plan(survivors, health=health, group=group, lost=lost)
-    assert result["action"] == "refuse" and result["chosen"] is None
-    assert result["refusal"] == refusal
-
-
-def endpoint(url, **fields):
-    return dict(dict(endpoint=url, reachable=True, error=None, healthy=False, health_reason="RAFT NO LEADER",
-                     status_error=None, leader_id=None), **fields)
-
-
-LOST = [alive("h0", 9), alive("h1", 8), empty("h2"), empty("h3")]
-
-
-@pytest.mark.parametrize("endpoints, refusal", [
-    # a wrong root password on a healthy cluster: the login fails, /health answers true
-    ([endpoint("u0", status_error="etcdserver: authentication failed, invalid user ID or password", health_reason="")],
-     "the cluster answered: u0 answered /health true (it serves linearizable reads: the cluster has quorum); quorum "
-     "recovery is only for a cluster that lost it"),
-    # the same error from a member whose /health was not read
-    ([endpoint("u0", status_error="etcdserver: authentication failed, invalid user ID or password",
-               health_reason="connection reset")],
-     "the cluster answered: u0 refused the login (etcdserver: authentication failed, invalid user ID or password): a "
-     "live member answered; check etcd_auth_root_password and the client certificates; quorum recovery is only for a "
-     "cluster that lost it"),
-    ([endpoint("u0", leader_id="7", health_reason="QGET ERROR")],
-     "the cluster answered: u0 follows leader 7; quorum recovery is only for a cluster that lost it"),
-    ([endpoint("u0", reachable=False, error="timed out", health_reason=None)],
-     "the cluster answered: u0 did not answer in time (timed out): a slow member is no proof of a lost one; run again "
-     "once it answers or its host is down; quorum recovery is only for a cluster that lost it"),
-    ([endpoint("u0", health_reason="something else")],
-     "the cluster answered: u0 answered without saying it has no leader (something else); quorum recovery is only "
-     "for a cluster that lost it"),
-], ids=["auth-on-healthy", "auth", "has-leader", "slow", "unclear"])
-def test_a_cluster_that_answers_is_never_recovered(endpoints, refusal):
-    result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])
-    assert result["action"] == "refuse" and result["refusal"] == refusal
-
-
-def test_members_without_a_leader_and_hosts_that_are_down_are_proof_of_a_lost_quorum():
-    endpoints = [endpoint("u0", status_error="no answer to the login as root: timed out"),
-                 endpoint("u1", reachable=False, error="[Errno 111] Connection refused", health_reason=None),
-                 endpoint("u2", reachable=False, error="[Errno 113] No route to host", health_reason=None)]
-    result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])
-    assert result["action"] == "recover" and result["chosen"]["host"] == "h0"
-
-
-SILENT = dict(reachable=False, health_reason=None,
-              error="no answer to the login as root: timed out (a member that has not joined a cluster with quorum does "
-                    "not answer)")
-
-
-def test_a_survivor_restarted_without_quorum_silent_but_on_its_peer_url_is_proof_of_a_lost_quorum():
-    """Seed 1 case 8 of the fault campaign: the survivor's etcd restarted after two of three members were
-    lost; it serves nothing on its client URL, its peer URL answers (etcd_health's unready_peer)."""
-    endpoints = [endpoint("u0", unready_peer="https://10.0.0.10:2380", **SILENT),
-                 endpoint("u2", reachable=False, error="[Errno 111] Connection refused", health_reason=None)]
-    result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])
-    assert result["action"] == "recover" and result["chosen"]["host"] == "h0"
-
-
-def test_a_survivor_whose_status_names_no_leader_is_proof_of_a_lost_quorum():
-    """Seed 1 case 8 as replayed: the survivor's status answers with no leader; its /readyz, which would
-    wait for one, was not asked (health_reason None)."""
-    endpoints = [endpoint("u0", cluster_id="c0ffee", leader_id=None, health_reason=None),
-                 endpoint("u2", reachable=False, error="[Errno 111] Connection refused", health_reason=None)]
-    result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])
-    assert result["action"] == "recover" and result["chosen"]["host"] == "h0"
-    # a /health that was asked and said something else is no such word
-    endpoints[0].update(health_reason="something else")
-    assert plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])["action"] == "refuse"
-
-
-def test_a_silent_survivor_whose_peer_url_is_silent_too_is_a_slow_member_and_refused():
-    endpoints = [endpoint("u0", unready_peer=None, **SILENT)]
-    result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])
-    assert result["action"] == "refuse"
-    assert result["refusal"].startswith("the cluster answered: u0 did not answer in time (no answer to the login as root: "
-                                        "timed out"), result["refusal"]
-
-
-def test_an_unready_member_does_not_outweigh_a_member_that_answers_with_a_leader():
-    endpoints = [endpoint("u0", unready_peer="https://10.0.0.10:2380", **SILENT),
-                 endpoint("u1", leader_id="7", health_reason="")]
-    result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])
-    assert result["action"] == "refuse" and "u1 answered /health true" in result["refusal"]
-
-
-def test_a_healthy_cluster_lacking_inventory_hosts_is_grown_not_recovered():
-    # The hosts that have not joined answer as no member (or not at all): they are not counted.
-    health = {"member_status": [dict(name="m1", started=True, health="healthy", is_leader=True),
-                                dict(name="?", started=None, health="unreachable")]}
-    result = plan([alive("h1", 3)] + [empty(host) for host in ("h0", "h2", "h3", "h4")], health=health)
-    assert result["action"] == "grow" and result["grow"] == ["h0", "h2", "h3", "h4"]
-    assert result["reference"] == "m1"
-
-
-def test_a_healthy_cluster_is_not_grown_while_a_named_lost_host_is_in_the_inventory():
-    health = {"member_status": [dict(name="m1", started=True, health="healthy", is_leader=True)]}
-    result = plan([alive("h1", 3)] + [empty(host) for host in ("h0", "h2", "h3")], health=health, lost=["h4"])
-    assert result["action"] == "refuse" and result["refusal"].startswith("the cluster has quorum (leader m1, 1 of 1")
-
-
-def test_bad_arguments_are_refused():
-    with pytest.raises(AnsibleFilterError, match="health must be the result of etcd_health"):
+def test_bad_arguments_are_refused_with_the_filter_s_name():
+    with pytest.raises(AnsibleFilterError, match="quorum_recovery_plan: health must be the result of etcd_health"):
         quorum_recovery_plan(None, [], GROUP, HOSTVARS)
-
-
-def test_the_peer_urls_of_members_by_their_client_urls_come_from_every_log():
-    survivors = [alive("h0", 5, members=FIVE[:2]), alive("h1", 9, members=[FIVE[4]]), empty("h2")]
-    assert logged_peer_urls(survivors) == {"https://10.0.0.1%d:2379" % i: ["https://10.0.0.1%d:2380" % i]
-                                           for i in (0, 1, 4)}
-    assert logged_peer_urls([empty("h2")]) == {} and logged_peer_urls(None) == {}
-
-
-def test_the_addresses_of_members_come_from_the_most_advanced_log():
-    survivors = [alive("h0", 5, members=FIVE[:2]), alive("h1", 9), empty("h2")]
-    assert logged_addresses(survivors) == {"m%d" % i: "10.0.0.1%d" % i for i in range(5)}
-    assert logged_addresses([empty("h2")]) == {}
-
-
-def test_the_report_names_the_choice_what_is_kept_and_what_comes_next():
-    result = plan([alive("h0", 90, last_index=95), alive("h1", 100), empty("h2")], lost=["h3", "m4"])
-    lines = quorum_recovery_report(result, [dict(name="m1", cluster_id="abc")])
-    assert lines == [
-        "started m1 (host h1) as a new one-member cluster from its own data: commit index 100, log to index 100 (term 3)",
-        "survivor h1: commit index 100, log to index 100 (term 3)",
-        "survivor h0: commit index 90, log to index 95 (term 3)",
-        "every entry up to index 100 is kept; entries the lost members committed after it cannot be recovered",
-        "no data on h2: they join as new members",
-        "lost voting members: m2 (h2), m3 (h3), m4 (h4)",
-        "gone for good (etcd_recover_lost): h3, h4; recreate them, or take them out of the inventory, then run "
-        "raftops.etcd.recover_quorum (or raftops.etcd.etcd) again: the cluster grows back to the inventory only once "
-        "every host of it answers",
-        "cluster ID abc, kept by etcd's force-new-cluster; the old members are no longer in it, so etcd refuses them "
-        "should one come back with its old data",
-        "the old data of the other members was moved aside beside their data dir (.before-recover-<time>); h0, h2 join "
-        "again next, one at a time, as learners",
-    ]
-
-
-def test_lost_members_are_reported_by_name_whatever_their_ids():
-    # IDs are hashes: the member with the lowest ID is not the first by name (the log lists them by ID).
-    reversed_ids = [dict(member(host), id=200 - number) for number, host in reversed(list(enumerate(GROUP)))]
-    survivor = dict(host="h0", log=dict(log(9), node_id=200, members=reversed_ids), log_error="")
-    result = plan([survivor, empty("h2"), empty("h3")], lost=["h1", "h4"])
-    assert [record["name"] for record in result["lost"]] == ["m1", "m2", "m3", "m4"]
