@@ -132,11 +132,14 @@ class Fault:
     def _heal_slow_disk(self):
         """etcd stopped, its data copied back to the data dir's own filesystem, etcd started again."""
         throttle(self.name, self._device, 0)
-        in_host(self.name, "systemctl stop etcd")
+        ran = in_host(self.name, "systemctl is-active etcd; systemctl stop etcd", check=False)
         in_namespace(self.name, f"""set -e; if mountpoint -q {DATA_DIR}; then rm -rf {SLOW_BACK}
             cp -a {DATA_DIR} {SLOW_BACK}; umount {DATA_DIR}; rm -rf {DATA_DIR}; mv {SLOW_BACK} {DATA_DIR}; fi
             rm -f {SLOW_DEVICE}""")
-        self._heal_etcd_kill()
+        if ran.startswith("active"):
+            in_host(self.name, "systemctl start --no-block etcd")
+        else:
+            self._heal_etcd_kill()
 
     def _inject_slow_net(self):
         run_testbed("delay", self.name, str(DELAY_MS), script="fault.sh")
