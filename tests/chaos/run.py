@@ -257,7 +257,7 @@ class Campaign:
 
     def op_proxy(self, c):
         choices = [d for d in campaign.RETRY_DELAYS if d != self.state["etcd_proxy_retry_delay"]]
-        self.state["etcd_proxy_retry_delay"] = choices[c.heartbeat % len(choices)]
+        self.state["etcd_proxy_retry_delay"] = choices[c.moment % len(choices)]
         self.save_state()
         return {"run": ("proxy", [])}
 
