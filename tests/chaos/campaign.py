@@ -151,7 +151,7 @@ def table(results):
 # The journal of a seed: one JSON line per case run (the latest line of a case counts), so that a
 # campaign goes on where it stopped and its table counts every case recorded, each with the commit
 # it ran on.
-RECORDED = ("acked", "lost", "leaderless", "healthy_after", "failures", "fired", "tasks", "phases", "seconds")
+RECORDED = ("acked", "acked_proxy", "lost", "leaderless", "healthy_after", "failures", "fired", "tasks", "phases", "seconds")
 
 
 def journal_line(result, commit, when):
