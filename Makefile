@@ -131,9 +131,12 @@ CASES ?= 40
 CASE ?=
 # BEFORE=1/8,...: cases of other seeds (regression cases) replayed first, on the same hosts.
 BEFORE ?=
+# UNTIL=HH:MM (UTC): no case starts after it; `make chaos` again with the same SEED and CASES goes on
+# with the cases its journal (.cache/chaos/journal-SEED.jsonl) does not record yet.
+UNTIL ?=
 chaos: deps
 	tests/testbed/prepare.sh
-	CHAOS_SEED=$(SEED) CHAOS_CASES=$(CASES) CHAOS_CASE=$(CASE) CHAOS_BEFORE=$(BEFORE) molecule test -s chaos
+	CHAOS_SEED=$(SEED) CHAOS_CASES=$(CASES) CHAOS_CASE=$(CASE) CHAOS_BEFORE=$(BEFORE) CHAOS_UNTIL=$(UNTIL) molecule test -s chaos
 
 demo: deps
 	tests/testbed/demo.sh

@@ -2,10 +2,12 @@
 called again; the second call waits for the first), so that a timer can heal it while the run
 goes on and the case heals it anyway once the run ends."""
 
+import os
 import subprocess
+import tempfile
 import threading
 
-from etcdtest import run_testbed
+from etcdtest import ROOT, run_testbed
 
 # The controller, as the test hosts see it (the test network's gateway).
 CONTROLLER = "10.250.0.1"
@@ -15,11 +17,43 @@ CHAIN = "raftops-chaos"
 # RAFTOPS_TESTBED_DATA_FS and etcd_data_dir), which disk_full fills with this file.
 DATA_FS = "/srv/etcd"
 FILLER = DATA_FS + "/chaos-filler"
+# slow_disk: the data dir moves to a filesystem of this size on a loop device of the machine whose
+# writes the host's blkio cgroup throttles to this many a second (a member's data dir holds two 64 MiB
+# WAL segments, the live one and the next one preallocated).
+DATA_DIR = DATA_FS + "/data"
+SLOW_SIZE, SLOW_IOPS = "320M", 20
+SLOW_MOUNT, SLOW_BACK, SLOW_DEVICE = DATA_FS + "/chaos-slow", DATA_FS + "/chaos-back", "/dev/raftops-chaos-slow"
+# slow_net: the hold of tests/testbed/fault.sh delay (each way); lossy_net: the share of packets dropped.
+DELAY_MS, LOSS = 150, 0.2
 
 
 def in_host(name, script, check=True):
     return subprocess.run(["podman", "exec", name, "sh", "-c", script], stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=120, check=check).stdout
+
+
+def pid_of(name):
+    return subprocess.run(["podman", "inspect", "--format", "{{.State.Pid}}", name], stdout=subprocess.PIPE, text=True,
+                          check=True, timeout=60).stdout.strip()
+
+
+def in_namespace(name, script):
+    """A command in host ``name``'s mount namespace, outside its cgroups (whose device rules forbid mounting)."""
+    return subprocess.run(["nsenter", "-t", pid_of(name), "-m", "--", "sh", "-c", script], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=300, check=True).stdout
+
+
+def throttle(name, device, iops):
+    """The write IOPS limit of host ``name``'s container on block device MAJ:MIN (0: none), in its
+    blkio cgroup (cgroup v1) or io.max (v2); tests/testbed/fault.sh does the same for a fresh host."""
+    with open("/proc/%s/cgroup" % pid_of(name)) as own:
+        groups = dict(line.rstrip("\n").split(":", 2)[1:] for line in own)
+    if os.path.isdir("/sys/fs/cgroup/blkio"):
+        path, rule = "/sys/fs/cgroup/blkio%s/blkio.throttle.write_iops_device" % groups["blkio"], "%s %d" % (device, iops)
+    else:
+        path, rule = "/sys/fs/cgroup%s/io.max" % groups[""], "%s wiops=%s" % (device, iops or "max")
+    with open(path, "w") as limit:
+        limit.write(rule)
 
 
 def drop(name, rules):
@@ -72,6 +106,50 @@ class Fault:
         in_host(self.name, "rm -f %s" % FILLER)
         self._heal_etcd_kill()
 
+    def _inject_slow_disk(self):
+        """etcd stopped (if it ran), its data copied to a fresh throttled filesystem mounted over the
+        data dir, etcd started again: the member's disk is slow from then on."""
+        with tempfile.NamedTemporaryFile(dir=os.path.join(ROOT, ".cache"), prefix="chaos-disk-") as image:
+            image.truncate(int(SLOW_SIZE[:-1]) << 20)
+            subprocess.run(["mkfs.ext4", "-q", "-F", image.name], check=True, timeout=120)
+            loop = subprocess.run(["losetup", "--find", "--show", image.name], stdout=subprocess.PIPE, text=True,
+                                  check=True).stdout.strip()
+        device = subprocess.run(["lsblk", "-dno", "MAJ:MIN", loop], stdout=subprocess.PIPE, text=True,
+                                check=True).stdout.strip()
+        self._device = device
+        ran = in_host(self.name, "systemctl is-active etcd; systemctl stop etcd", check=False)
+        in_namespace(self.name, f"""set -e; mkdir -p {SLOW_MOUNT} {DATA_DIR}; rm -f {SLOW_DEVICE}
+            mknod {SLOW_DEVICE} b {device.replace(":", " ")}; mount {SLOW_DEVICE} {SLOW_MOUNT}; rmdir {SLOW_MOUNT}/lost+found
+            cp -a {DATA_DIR}/. {SLOW_MOUNT}/; chown --reference={DATA_DIR} {SLOW_MOUNT}; chmod 0700 {SLOW_MOUNT}
+            mount --move {SLOW_MOUNT} {DATA_DIR}; rmdir {SLOW_MOUNT}""")
+        # Detached while mounted: the device goes away with the filesystem (unmounted, or the host gone).
+        subprocess.run(["losetup", "--detach", loop], check=True)
+        throttle(self.name, device, SLOW_IOPS)
+        self.notes.append("etcd was " + ran)
+        if ran.startswith("active"):
+            in_host(self.name, "systemctl start --no-block etcd")
+
+    def _heal_slow_disk(self):
+        """etcd stopped, its data copied back to the data dir's own filesystem, etcd started again."""
+        throttle(self.name, self._device, 0)
+        ran = in_host(self.name, "systemctl is-active etcd; systemctl stop etcd", check=False)
+        in_namespace(self.name, f"""set -e; if mountpoint -q {DATA_DIR}; then rm -rf {SLOW_BACK}
+            cp -a {DATA_DIR} {SLOW_BACK}; umount {DATA_DIR}; rm -rf {DATA_DIR}; mv {SLOW_BACK} {DATA_DIR}; fi
+            rm -f {SLOW_DEVICE}""")
+        if ran.startswith("active"):
+            in_host(self.name, "systemctl start --no-block etcd")
+        else:
+            self._heal_etcd_kill()
+
+    def _inject_slow_net(self):
+        run_testbed("delay", self.name, str(DELAY_MS), script="fault.sh")
+
+    def _heal_slow_net(self):
+        run_testbed("undelay", self.name, script="fault.sh")
+
+    def _inject_lossy_net(self):
+        drop(self.name, ["-p tcp -m multiport ! --ports 22 -m statistic --mode random --probability %s" % LOSS])
+
     def _heal_etcd_kill(self):
         # systemd starts it again (Restart=); a unit that gave up is started as an operator would.
         in_host(self.name, "for i in $(seq 60); do systemctl is-active -q etcd && exit 0; sleep 0.5; done; "
@@ -109,7 +187,7 @@ class Fault:
     def _flush(self):
         subprocess.run(["podman", "exec", self.name, "iptables", "-F", CHAIN], check=True, timeout=60)
 
-    _heal_partition = _heal_partition_in = _heal_controller_lost = _flush
+    _heal_partition = _heal_partition_in = _heal_controller_lost = _heal_lossy_net = _flush
 
 
 class Faults:
@@ -121,6 +199,10 @@ class Faults:
     @property
     def injected(self):
         return any(f.injected for f in self.faults)
+
+    @property
+    def healed(self):
+        return all(f.healed for f in self.faults if f.injected)
 
     def inject(self):
         for f in self.faults:

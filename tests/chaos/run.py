@@ -10,14 +10,16 @@ import json
 import os
 import re
 import subprocess
+import tarfile
 import threading
 import time
+import urllib.request
 
 import campaign
 import invariants
 from faults import DATA_FS, Fault, Faults, in_host
-from etcdtest import (EPHEMERAL, ROOT, Gateway, LeaderWatch, Writer, ansible_env, b64, group_hosts, interrupted_playbook,
-                      playbook, recap, rotating_tls, run_testbed, snapshots)
+from etcdtest import (EPHEMERAL, PKI, ROOT, Gateway, LeaderWatch, Writer, ansible_env, b64, group_hosts,
+                      interrupted_playbook, playbook, recap, rotating_tls, run_testbed, snapshots)
 
 VARS = os.path.join(EPHEMERAL, "chaos-vars.json")
 SCALED = os.path.join(EPHEMERAL, "chaos-scaled.json")
@@ -25,8 +27,12 @@ BASE = {"etcd_version": "3.5.30", "etcd_heartbeat_interval": 100}
 # What upgrade_34 deploys first.
 OLD_MINOR = "3.4.23"
 FATAL = re.compile(r"^(?:fatal|failed):.*|^ERROR!.*", re.M)
-# The outputs of a failed case's runs are kept here, for its report.
+# The outputs of a failed case's runs are kept here, for its report, with each seed's journal.
 KEPT = os.path.join(ROOT, ".cache", "chaos")
+# etcdctl for the writer through the gRPC proxy (this controller has no gRPC library): from the test
+# bed's mirror of etcd's releases, kept here.
+MIRROR = "http://10.250.0.1:8080/v{0}/etcd-v{0}-linux-amd64.tar.gz"
+ETCDCTL = os.path.join(KEPT, "etcdctl-" + BASE["etcd_version"])
 
 
 def inventory():
@@ -69,6 +75,47 @@ class Reader(threading.Thread):
         self.join(10)
 
 
+class ProxyWriter(threading.Thread):
+    """Writes through the gRPC proxy (etcdctl, a new connection for each write, with the CA and admin
+    pair as the PKI directory holds them now), 5 a second; ``acked`` as Writer's."""
+
+    def __init__(self, url, prefix):
+        super().__init__(daemon=True)
+        self.url, self.prefix = url, prefix
+        self.acked, self._stop_event = {}, threading.Event()
+
+    def run(self):
+        n = 0
+        while not self._stop_event.is_set():
+            key, value = "%s%06d" % (self.prefix, n), "v%d-%f" % (n, time.time())
+            ca = rotating_tls()["ca"] or os.path.join(PKI, "ca.pem")
+            done = subprocess.run([ETCDCTL, "--endpoints=" + self.url, "--cacert=" + ca,
+                                   "--cert=" + os.path.join(PKI, "admin.pem"), "--key=" + os.path.join(PKI, "admin-key.pem"),
+                                   "--dial-timeout=1s", "--command-timeout=3s", "put", key, value],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
+            if done.returncode == 0 and done.stdout.strip() == "OK":
+                self.acked[key] = value
+            n += 1
+            self._stop_event.wait(0.2)
+
+    def stop(self):
+        self._stop_event.set()
+        self.join(30)
+
+
+def fetch_etcdctl():
+    if not os.path.exists(ETCDCTL):
+        os.makedirs(KEPT, exist_ok=True)
+        with urllib.request.urlopen(MIRROR.format(BASE["etcd_version"]), timeout=60) as got, \
+                tarfile.open(fileobj=got, mode="r|gz") as tar:
+            for member in tar:
+                if member.name.endswith("/etcdctl"):
+                    with open(ETCDCTL + ".part", "wb") as out:
+                        out.write(tar.extractfile(member).read())
+        os.chmod(ETCDCTL + ".part", 0o755)
+        os.rename(ETCDCTL + ".part", ETCDCTL)
+
+
 def tls_gateway(url, timeout):
     """A gateway with the CA and admin pair as the PKI directory holds them now: a CA rotation
     changes both (etcdtest.rotating_tls); the writers and the sampler read them for every call too."""
@@ -80,8 +127,13 @@ class Campaign:
         self.ip, self.node = inventory()
         self.members = sorted(group_hosts("etcd"))
         self.spare = group_hosts("etcd_spare")[0]
+        # The gRPC proxy runs on the spare host, on its own address (molecule.yml): docs/proxy.md lets a
+        # proxy share a host with a member on another port.
+        self.proxy = group_hosts("etcd_proxy")[0]
+        self.proxy_url = "https://%s:23790" % self.ip[self.proxy]
+        fetch_etcdctl()
         self.url = {h: "https://%s:2379" % self.ip[h] for h in self.ip}
-        self.state = dict(BASE)
+        self.state = dict(BASE, etcd_proxy_retry_delay=campaign.RETRY_DELAYS[0])
         self.save_state()
         with open(SCALED, "w") as out:
             json.dump({"etcd": {"hosts": {self.spare: None}}}, out)
@@ -203,6 +255,12 @@ class Campaign:
         # (docs/pki.md): the re-run does not start a second rotation after a finished one.
         return {"run": ("etcd", ["-e", "etcd_pki_rotate_ca=true"]), "rerun_args": []}
 
+    def op_proxy(self, c):
+        choices = [d for d in campaign.RETRY_DELAYS if d != self.state["etcd_proxy_retry_delay"]]
+        self.state["etcd_proxy_retry_delay"] = choices[c.moment % len(choices)]
+        self.save_state()
+        return {"run": ("proxy", [])}
+
     def op_backup(self, c):
         return {"run": ("backup", [])}
 
@@ -236,6 +294,7 @@ class Campaign:
         writers = [Writer(urls, prefix="%sw%d/" % (prefix, i), interval=0.1, max_seconds=3600, tls=rotating_tls)
                    for i in range(2)]
         writers[1].urls.reverse()
+        writers.append(ProxyWriter(self.proxy_url, prefix + "proxy/"))
         reader = Reader(urls)
         watch = LeaderWatch({h: self.url[h] for h in [*self.members, self.spare]}, interval=0.5, timeout=1.0,
                             tls=rotating_tls)
@@ -244,10 +303,19 @@ class Campaign:
             observer.start()
         plan, fault = {}, None
         restore_began = restore_ended = None
+        phases = result["phases"] = {}
+        lap = [time.time()]
+
+        def phase(name):
+            now = time.time()
+            phases[name] = round(phases.get(name, 0) + now - lap[0], 1)
+            lap[0] = now
+
         try:
             plan = getattr(self, "op_" + c.operation)(c)
+            phase("setup")
             names = plan.get("names", self.members)
-            hit = dict(zip(c.fault.split("+"), [c.target, campaign.second(c, self.members)]))
+            hit = campaign.hit(c, self.members, self.proxy)
             fault = Faults([Fault(kind, h, self.ip[h], [self.ip[p] for p in [*self.members, self.spare] if p != h])
                             for kind, h in hit.items()])
             healer = threading.Timer(c.duration, fault.heal)
@@ -267,12 +335,20 @@ class Campaign:
             rc, out = interrupted_playbook(name, ["-e", "@" + VARS, *args], at_task,
                                            fault=None if c.fault == "sigkill" else inject)
             healer.cancel()
+            phase("run")
+            # A fault still in place when the run ended (its duration outlasted the run): the operator
+            # saw a host down or a member failing at the end, and runs the operation again.
+            lingering = fault.injected and not fault.healed
             fault.heal()
+            phase("heal")
             result["fired"] = len(tasks) >= c.moment
             result["outputs"].append(out)
             healed = time.time()
             restore_began, restore_ended = op_began, time.time()
-            if plan.get("rerun", "always") == "always" or rc != 0:
+            # The re-run an operator makes: after a failed run, or one that ended with the fault in
+            # place (a restore or a quorum recovery only after a failed run); a run that succeeded
+            # with its fault healed is not run again: the further run of the etcd playbook checks it.
+            if rc != 0 or (lingering and plan.get("rerun", "always") == "always"):
                 if "snapshot" in plan:
                     restore_began = time.time()
                 rc, out = self.play(name, *plan.get("rerun_args", args))
@@ -280,21 +356,25 @@ class Campaign:
                 restore_ended = time.time()
                 if rc != 0:
                     failures.append("the re-run failed: " + why(out))
+                phase("rerun")
             if not failures:
                 if self.wait_healthy(names):
                     result["healthy_after"] = time.time() - healed
                 else:
                     failures.append("not healthy 120 s after the re-run (members %s)" % ", ".join(names))
+                phase("healthy")
                 rc, out = self.play("etcd", *plan.get("converge", []))
                 result["outputs"].append(out)
                 moved = invariants.not_converged(recap(out))
                 if rc != 0 or moved:
                     failures.append("a further run of the etcd playbook changed or failed on %s: %s"
                                     % (", ".join(moved) or "-", why(out) if rc else "changed"))
+                phase("converge")
             if plan.get("cleanup"):
                 rc, out = self.play(plan["cleanup"][0], *plan["cleanup"][1])
                 if rc != 0:
                     failures.append("cleanup %s failed: %s" % (plan["cleanup"][0], why(out)))
+                phase("cleanup")
         except (AssertionError, OSError, subprocess.SubprocessError) as exc:
             failures.append("%s: %s" % (type(exc).__name__, exc))
         finally:
@@ -304,8 +384,10 @@ class Campaign:
                 observer.stop()
             watch.stop()
         ended = time.time()
+        phase("observers")
         self.check(c, plan, result, writers, reader, watch, began, ended, restore_began, restore_ended)
         self.tidy()
+        phase("check")
         return result
 
     def tidy(self):
@@ -321,6 +403,7 @@ class Campaign:
         for w in writers:
             writes.update({k: (v, float(v.split("-", 1)[1])) for k, v in w.acked.items()})
         result["acked"] = len(writes)
+        result["acked_proxy"] = len(writers[-1].acked)
         try:
             stored = self.stored("/chaos/c%04d/" % c.number)
         except (OSError, AssertionError) as exc:
@@ -384,21 +467,51 @@ def running(name):
                           text=True, check=False).stdout.strip() == "true"
 
 
-def main(seed, count, only=None, report=print):
-    """Run the campaign; returns (results, table)."""
+def commit():
+    """The commit the case runs on, "+" when the collection's files differ from it."""
+    head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short=12", "HEAD"], stdout=subprocess.PIPE, text=True,
+                          check=False).stdout.strip()
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "roles", "plugins", "playbooks"],
+                           stdout=subprocess.PIPE, text=True, check=False).stdout.strip()
+    return head + ("+" if dirty else "")
+
+
+def journal_path(seed):
+    return os.path.join(KEPT, "journal-%s.jsonl" % seed)
+
+
+def main(seed, count, only=None, report=print, journal=False, until=None):
+    """Run the campaign; returns (results, table). With ``journal``, the cases the seed's journal
+    records are not run again, each case run is added to it, and the table counts every case it
+    records; ``until`` (a time.time()): no case starts after it."""
     camp = Campaign()
-    report("chaos: seed %s, %s" % (seed, "case %d alone" % only if only else "%d cases" % count))
+    recorded = {}
+    if journal and os.path.exists(journal_path(seed)):
+        with open(journal_path(seed)) as lines:
+            recorded = campaign.read_journal(lines)
+    todo = campaign.pending(seed, count, camp.members, recorded, only)
+    report("chaos: seed %s, %s%s" % (seed, "case %d alone" % only if only else "%d cases" % count,
+                                      ", %d recorded in %s" % (len(recorded), journal_path(seed)) if recorded else ""))
     results = []
     started = time.time()
-    for c in campaign.cases(seed, count, camp.members, only):
+    for c in todo:
+        if until and time.time() > until:
+            report("chaos: stopped at the time asked for, %d cases left" % (len(todo) - len(results)))
+            break
         report(campaign.describe(c) + " ...")
         t = time.time()
         r = camp.run_case(c)
+        r["seconds"] = round(time.time() - t)
         results.append(r)
+        if journal:
+            os.makedirs(KEPT, exist_ok=True)
+            with open(journal_path(seed), "a") as out:
+                out.write(campaign.journal_line(r, commit(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+            recorded[c.number] = r
         outcome = "ok" if not r["failures"] else "FAILED: " + "; ".join(r["failures"])
-        report("  %s (%.0f s, %d acked, %d lost, %.1f s without a leader, fault %s, tasks %s)" % (
-            outcome, time.time() - t, r["acked"], r["lost"], r["leaderless"], "hit" if r["fired"] else "MISSED",
-            r.get("tasks")))
+        report("  %s (%.0f s, %d acked (%d through the proxy), %d lost, %.1f s without a leader, fault %s, tasks %s, "
+               "phases %s)" % (outcome, r["seconds"], r["acked"], r.get("acked_proxy", 0), r["lost"], r["leaderless"],
+                               "hit" if r["fired"] else "MISSED", r.get("tasks"), r.get("phases")))
         if r["failures"]:
             report("  replay: " + campaign.replay(c))
             report("  its runs' output: %s" % os.path.join(KEPT, "seed-%s-case-%d-run-*.log" % (c.seed, c.number)))
@@ -406,4 +519,5 @@ def main(seed, count, only=None, report=print):
                 report("  the cluster could not be repaired: the campaign stops here")
                 break
     report("chaos: seed %s, %d cases in %.0f s" % (seed, len(results), time.time() - started))
-    return results, campaign.table(results)
+    counted = campaign.recorded_results(recorded, count) if journal and not only else results
+    return results, campaign.table(counted)

@@ -48,9 +48,18 @@ def test_the_seeds_recorded_before_the_new_operations_draw_the_cases_they_record
     drawn = campaign.cases(seed, count, MEMBERS, only=count if count == 8 else None)
     assert [campaign.describe(c) for c in drawn] == described
     first = campaign.cases(seed, 60, MEMBERS)
-    assert {c.operation for c in first} <= set(campaign.OPERATIONS[:campaign.FIRST_OPERATIONS])
-    assert {c.fault for c in first} <= set(campaign.FAULTS[:campaign.FIRST_FAULTS])
+    assert {c.operation for c in first} <= set(campaign.OPERATIONS[:9])
+    assert {c.fault for c in first} <= set(campaign.FAULTS[:9])
     assert {c.upgrade_from for c in first} == {"3.5.1"}
+
+
+def test_seed_17_draws_the_cases_it_recorded_before_the_proxy_and_the_slow_faults():
+    drawn = campaign.cases("17", 60, MEMBERS)
+    assert [campaign.describe(c) for c in drawn[2:4]] == [
+        "case 3: restore, etcd_kill on h0 and controller_lost on the next member for 26 s at task 29",
+        "case 4: upgrade_34, partition on h2 for 17 s at task 75"]
+    assert {c.operation for c in drawn} <= set(campaign.OPERATIONS[:12]) and "proxy" not in campaign.OPERATIONS[:12]
+    assert {c.fault for c in drawn} <= set(campaign.FAULTS[:10])
 
 
 def test_new_seeds_draw_the_first_deploy_the_upgrade_from_3_4_the_ca_rotation_and_a_full_disk():
@@ -58,6 +67,60 @@ def test_new_seeds_draw_the_first_deploy_the_upgrade_from_3_4_the_ca_rotation_an
     assert {"first_deploy", "upgrade_34", "rotate_ca"} <= {c.operation for c in drawn}
     assert "disk_full" in {c.fault for c in drawn}
     assert {"upgrade_34", "rotate_ca"} <= set(campaign.ROLLING) and "first_deploy" not in campaign.ROLLING
+
+
+def test_new_seeds_draw_the_proxy_and_the_slow_disk_and_network():
+    drawn = campaign.cases("36", 100, MEMBERS)
+    assert set(campaign.OPERATIONS) == {c.operation for c in drawn}
+    assert set(campaign.FAULTS) == {c.fault for c in drawn}
+
+
+def test_a_proxy_case_puts_its_host_faults_on_the_proxy_host_and_a_kill_of_etcd_on_a_member():
+    c = campaign.Case("s", 1, "proxy", "host_crash", "h1", 3, 9, 100, "3.5.1")
+    assert campaign.hit(c, MEMBERS, "p") == {"host_crash": "p"}
+    assert campaign.describe(c) == "case 1: proxy, host_crash on the proxy host for 9 s at task 3"
+    assert campaign.hit(c._replace(fault="etcd_kill"), MEMBERS, "p") == {"etcd_kill": "h1"}
+    assert campaign.hit(c._replace(fault="slow_net"), MEMBERS, "p") == {"slow_net": "p"}
+    assert campaign.hit(c._replace(fault="etcd_kill+controller_lost"), MEMBERS, "p") == {
+        "etcd_kill": "h1", "controller_lost": "h2"}
+    assert campaign.hit(c._replace(fault="host_crash+controller_lost"), MEMBERS, "p") == {
+        "host_crash": "p", "controller_lost": "h2"}
+    assert campaign.hit(c._replace(operation="roll"), MEMBERS, "p") == {"host_crash": "h1"}
+
+
+def recorded_line(c, failures=(), acked=10):
+    return campaign.journal_line({"case": c, "acked": acked, "lost": 0, "leaderless": 0.5, "healthy_after": 3.0,
+                                  "failures": list(failures), "fired": True, "tasks": [40, 43], "outputs": ["x"],
+                                  "phases": {"run": 30.0}, "seconds": 60}, "abc123", "2026-11-26T07:00:00Z")
+
+
+def test_the_journal_records_each_case_with_its_commit_and_reads_back_the_latest_line_of_each():
+    drawn = campaign.cases("j", 3, MEMBERS)
+    lines = [recorded_line(drawn[0], ["lost"]), recorded_line(drawn[1]), recorded_line(drawn[0], acked=7)]
+    assert all(line.endswith("\n") and "outputs" not in line for line in lines)
+    recorded = campaign.read_journal(lines)
+    assert sorted(recorded) == [1, 2]
+    assert recorded[1]["case"] == drawn[0] and recorded[1]["acked"] == 7 and recorded[1]["failures"] == []
+    assert recorded[2]["commit"] == "abc123" and recorded[2]["date"] == "2026-11-26T07:00:00Z"
+    assert recorded[2]["phases"] == {"run": 30.0} and recorded[2]["seconds"] == 60
+
+
+def test_a_line_cut_short_by_a_killed_campaign_is_left_out_and_its_case_runs_again():
+    drawn = campaign.cases("j", 3, MEMBERS)
+    recorded = campaign.read_journal([recorded_line(drawn[0]), recorded_line(drawn[1])[:30]])
+    assert sorted(recorded) == [1]
+    assert [c.number for c in campaign.pending("j", 3, MEMBERS, recorded)] == [2, 3]
+
+
+def test_a_campaign_goes_on_with_the_cases_its_journal_does_not_record_and_counts_them_all():
+    drawn = campaign.cases("j", 5, MEMBERS)
+    recorded = campaign.read_journal([recorded_line(drawn[n]) for n in (0, 2)])
+    assert campaign.pending("j", 5, MEMBERS, recorded) == [drawn[1], drawn[3], drawn[4]]
+    assert campaign.pending("j", 5, MEMBERS, recorded, only=3) == [drawn[2]]
+    assert campaign.pending("j", 2, MEMBERS, campaign.read_journal([recorded_line(c) for c in drawn])) == []
+    counted = campaign.recorded_results(campaign.read_journal([recorded_line(c) for c in drawn]), 4)
+    assert [r["case"].number for r in counted] == [1, 2, 3, 4]
+    assert campaign.table(counted).splitlines()[-1] == "| **all** | | 4 | 0 | 0 | 40 | 0 | | |"
 
 
 def test_a_case_is_described_with_its_operation_fault_target_and_moment():
