@@ -54,7 +54,7 @@ def argument_spec():
         settings=dict(type="dict", default={}),
         report_var=dict(type="str", default="_etcd_host_report"),
         restart_var=dict(type="str", default="_etcd_restart_due"),
-        outdated_var=dict(type="str", default="_etcd_runs_outdated"),
+        outdated_var=dict(type="str", default="_etcd_member_files"),
         facts_var=dict(type="str", default="_etcd_remove_facts"),
         ca_var=dict(type="str", default="_etcd_remove_member_ca"),
     )
