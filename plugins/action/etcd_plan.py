@@ -81,6 +81,10 @@ class ActionModule(ActionBase):
             else:
                 restart_due = self._host_values(hostvars, previous.get("with_data") or [], params["restart_var"])
                 plan = etcd_plan.plan_roll(previous, members, restart_due, params["leader"], params["rotation_phase"])
+            refusal = plan.get("cluster_refusal" if params["stage"] == "cluster" else "refusal")
+            if params["refuse"] and refusal and not plan.get("root_read_pending"):
+                result.update(plan, failed=True, changed=False, msg=refusal)
+                return result
         except (etcd_plan.PlanError, KeyError, AnsibleFilterError) as exc:
             result.update(failed=True, changed=False, msg="raftops.etcd.etcd_plan: cannot plan the %s step: %s"
                           % (params["stage"], exc))
@@ -109,6 +113,9 @@ class ActionModule(ActionBase):
         plan["auth_refused"] = refused
         # With a root login, the members are asked again as root before the plan is made again.
         plan["root_login_read"] = bool(refused) and bool(settings.get("root_login")) and not settings.get("check_mode")
+        # Until they are asked, the refusal may stand on the refused reads: it waits for the plan made again.
+        plan["root_read_pending"] = plan["root_login_read"] and not as_root
+        plan["preflight_checks"] = bool(plan["root_login_read"] or plan.get("hardware_check") or settings.get("bootstrap_checks"))
         plan["refusal"] = etcd_host_checks.host_refusal(problems, auth_message, plan["refusal"])
         return plan
 

@@ -52,6 +52,7 @@ def argument_spec():
         leader=dict(type="str", default=""),
         rotation_phase=dict(type="str", default="none"),
         settings=dict(type="dict", default={}),
+        refuse=dict(type="bool", default=False),
         report_var=dict(type="str", default="_etcd_host_report"),
         restart_var=dict(type="str", default="_etcd_restart_due"),
         outdated_var=dict(type="str", default="_etcd_member_files"),

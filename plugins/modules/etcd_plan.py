@@ -81,14 +81,22 @@ options:
         C(cluster_token), C(group), C(preflight_hardware), C(auth_enabled), C(roles), C(users),
         C(root_login), and C(forks) (the play's forks unless given); for the hosts' checks C(group_hosts),
         C(architectures) (those etcd has releases for), C(tls), C(pki_managed), and C(check_mode) (the run's
-        unless given). V(cluster) - C(version), C(allow_downgrade), C(auth_enabled), C(hash_reference),
+        unless given), C(bootstrap_checks) (auto-TLS, or a bootstrap other than static). V(cluster) - C(version), C(allow_downgrade), C(auth_enabled), C(hash_reference),
         C(downgrade_cancel), C(lock_read) (the result of taking the run lock, for RV(cluster_refusal)). V(converge) -
         C(restart_note_path), where a member keeps its note of a restart still due; for RV(later_phases)
-        C(rotation_phase), C(hash_reference), C(timers) (a timer has a schedule) and C(check_mode). V(removal) - C(group),
+        C(metrics_targets) (the members' scrape targets are written on the controller), C(rotation_phase),
+        C(hash_reference), C(timers) (a timer has a schedule) and C(check_mode). V(removal) - C(group),
         C(replace) (one member whose host answers, to join in its place), C(revokes). V(removal_check) -
         C(group), C(requested), C(pki_dir) (whose C(ca.pem) the action reads on the controller), C(pki_host_dir).
     type: dict
     default: {}
+  refuse:
+    description:
+      - Fail with the step's refusal as the message when there is one (V(hosts) - RV(refusal), unless the hosts
+        whose etcd refused the read for want of a user are still to be asked again as root; V(cluster) -
+        RV(cluster_refusal)); the plan is returned either way.
+    type: bool
+    default: false
   report_var:
     description: The variable of each play host that holds its read (V(hosts), V(cluster)), a dict with C(info), C(local) and C(wanted).
     type: str
@@ -269,6 +277,17 @@ root_login_read:
   description: Whether those hosts are asked again as root (a root login, not in check mode) before the plan is made again.
   returned: with O(stage=hosts) and after
   type: bool
+root_read_pending:
+  description: Whether those hosts are still to be asked as root, so that O(refuse) waits for the plan made again.
+  returned: with O(stage=hosts) and after
+  type: bool
+preflight_checks:
+  description:
+    - Whether preflight has more to check before the cluster is read - the reads again as root (RV(root_login_read)),
+      the hosts against the hardware profile (RV(hardware_check)), or auto-TLS or a bootstrap by DNS SRV or the
+      discovery service (C(bootstrap_checks) of O(settings)).
+  returned: with O(stage=hosts) and after
+  type: bool
 versions_before:
   description: The releases the members with data run or have installed.
   returned: with O(stage=cluster) and after
@@ -301,8 +320,9 @@ outdated:
   elements: str
 later_phases:
   description:
-    - Whether a phase after the members converged has something to do - the cluster's own (RV(converge)), a CA
-      rotation in progress, auth, a timer with a schedule, or the hash check after a quorum recovery (V(converge)).
+    - Whether a phase after the members' files has something to do - the members' scrape targets on the controller,
+      the cluster's own (RV(converge)), a CA rotation in progress, auth, a timer with a schedule, or the hash check
+      after a quorum recovery (V(converge)).
   returned: with O(stage=converge) and after
   type: bool
 downgrade_target:
