@@ -20,6 +20,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import _member_name as member_name, members as member_records
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_host_checks, etcd_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import installed_local_endpoint
 
 # A generated cluster token: the group's name and 16 random lowercase letters and digits.
 TOKEN_CHARS = string.ascii_lowercase + string.digits
@@ -111,6 +112,12 @@ class ActionModule(ActionBase):
             settings.get("architectures") or [], reads)
         auth_message = etcd_host_checks.auth_refusal(refused, etcd_host_checks.auth_refused(as_root), settings)
         plan["auth_refused"] = refused
+        # Where each of them is asked as root: where its etcd listens now (its installed settings),
+        # else where the inventory has it listen (the report's local_endpoint).
+        plan["root_read_endpoints"] = {
+            host: installed_local_endpoint((reports[host].get("info") or {}).get("settings"),
+                                           (reports[host].get("wanted") or {}).get("local_endpoint"))
+            for host in refused}
         # With a root login, the members are asked again as root before the plan is made again.
         plan["root_login_read"] = bool(refused) and bool(settings.get("root_login")) and not settings.get("check_mode")
         # Until they are asked, the refusal may stand on the refused reads: it waits for the plan made again.

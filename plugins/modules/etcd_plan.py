@@ -273,6 +273,10 @@ auth_refused:
   description: The play hosts whose etcd refused the role's read for want of an etcd user (auth turned on outside the role), each with etcd's answer.
   returned: with O(stage=hosts) and after
   type: dict
+root_read_endpoints:
+  description: For each host in RV(auth_refused), the loopback client URL its etcd listens on now (its installed settings), else the report's C(local_endpoint).
+  returned: with O(stage=hosts) and after
+  type: dict
 root_login_read:
   description: Whether those hosts are asked again as root (a root login, not in check mode) before the plan is made again.
   returned: with O(stage=hosts) and after

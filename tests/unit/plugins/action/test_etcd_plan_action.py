@@ -118,6 +118,12 @@ def test_auth_turned_on_outside_the_role_is_refused_without_a_root_login_and_rea
     assert plan["root_login_read"] is False
     plan = run(action, hostvars, stage="hosts", settings=dict(settings, root_login=True))
     assert plan["root_login_read"] is True
+    # Each is asked as root where its etcd listens now, else where the inventory has it listen.
+    hostvars["h1"]["_etcd_host_report"]["info"]["settings"]["ETCD_LISTEN_CLIENT_URLS"] = (
+        "https://10.0.0.11:2379,https://127.0.0.1:12379")
+    hostvars["h2"]["_etcd_host_report"]["wanted"]["local_endpoint"] = "https://127.0.0.1:2379"
+    assert run(action, hostvars, stage="hosts", settings=dict(settings, root_login=True))["root_read_endpoints"] == {
+        "h1": "https://127.0.0.1:12379", "h2": "https://127.0.0.1:2379"}
     # Asked again as root: a wrong password is refused by name; the right one lets the plan read the members.
     for i in (1, 2):
         hostvars["h%d" % i]["_etcd_local_health_as_root"] = dict(
