@@ -21,7 +21,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import _member_name as member_name, members as member_records
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_operation_plan, etcd_plan, etcd_recovery_plan
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_host_checks, etcd_operation_plan, etcd_plan, etcd_recovery_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import installed_local_endpoint
 
 # A generated cluster token: the group's name and 16 random lowercase letters and digits.
 TOKEN_CHARS = string.ascii_lowercase + string.digits
@@ -48,20 +49,30 @@ class ActionModule(ActionBase):
             if params["stage"] == "hosts":
                 settings = dict(params["settings"])
                 settings.setdefault("forks", task_vars.get("ansible_forks"))
+                settings.setdefault("group_hosts", (task_vars.get("groups") or {}).get(settings.get("group") or "etcd"))
                 if not settings.get("cluster_token"):
                     settings["generated_token"] = "%s-%s" % (
                         settings.get("group") or "etcd", "".join(secrets.choice(TOKEN_CHARS) for dummy in range(16)))
-                plan = etcd_plan.plan_hosts(members, self._host_values(hostvars, play_hosts, params["report_var"]),
-                                            play_hosts, task_vars.get("ansible_play_hosts_all") or play_hosts, settings)
+                settings.setdefault("check_mode", bool(task_vars.get("ansible_check_mode")))
+                plan = self._plan_hosts(members, self._host_values(hostvars, play_hosts, params["report_var"]),
+                                        hostvars, play_hosts, task_vars.get("ansible_play_hosts_all") or play_hosts,
+                                        settings)
             elif params["stage"] == "cluster":
+                settings = params["settings"]
                 plan = etcd_plan.plan_cluster(previous, members, params["health"],
-                                              self._host_values(hostvars, play_hosts, params["report_var"]),
-                                              params["settings"])
+                                              self._host_values(hostvars, play_hosts, params["report_var"]), settings)
+                plan["cluster_refusal"] = etcd_host_checks.cluster_refusal(
+                    plan, settings.get("version"), settings.get("downgrade_cancel"), settings.get("lock_read"))
             elif params["stage"] == "converge":
                 with_data = previous.get("with_data") or []
+                settings = dict(params["settings"])
+                settings.setdefault("check_mode", bool(task_vars.get("ansible_check_mode")))
+                outdated = self._outdated(hostvars, with_data, previous, params["outdated_var"])
                 plan = etcd_plan.plan_converge(previous, self._host_values(hostvars, with_data, params["report_var"]),
-                                               self._host_values(hostvars, with_data, params["outdated_var"]),
-                                               str(params["settings"].get("restart_note_path") or ""))
+                                               outdated, str(settings.get("restart_note_path") or ""))
+                # restart_note.yml notes a restart on these (vars/main.yml, _etcd_runs_outdated).
+                plan["outdated"] = [host for host in with_data if outdated.get(host)]
+                plan["later_phases"] = etcd_host_checks.later_phases(plan, settings)
             elif params["stage"].startswith(("restore", "recovery")):
                 plan = self._plan_recovery(params, previous, task_vars, hostvars, play_hosts)
             elif params["stage"] == "removal":
@@ -83,12 +94,62 @@ class ActionModule(ActionBase):
             else:
                 restart_due = self._host_values(hostvars, previous.get("with_data") or [], params["restart_var"])
                 plan = etcd_plan.plan_roll(previous, members, restart_due, params["leader"], params["rotation_phase"])
+            refusal = plan.get("cluster_refusal" if params["stage"] == "cluster" else "refusal")
+            if params["refuse"] and refusal and not plan.get("root_read_pending"):
+                result.update(plan, failed=True, changed=False, msg=refusal)
+                return result
         except (etcd_plan.PlanError, etcd_recovery_plan.PlanError, KeyError, AnsibleFilterError) as exc:
             result.update(failed=True, changed=False, msg="raftops.etcd.etcd_plan: cannot plan the %s step: %s"
                           % (params["stage"], exc))
             return result
         result.update(plan, changed=False)
         return result
+
+    @staticmethod
+    def _plan_hosts(members, reports, hostvars, play_hosts, play_hosts_all, settings):
+        """The hosts stage: the plan of the hosts' reads, with preflight's checks of the hosts and of
+        auth turned on outside the role folded into its refusal. The reads again as root
+        (preflight_root_login.yml, ``_etcd_local_health_as_root``) stand for the hosts whose etcd
+        refused the role's read."""
+        refused = etcd_host_checks.auth_refused(
+            {host: (report.get("info") or {}).get("local_health") for host, report in reports.items()})
+        as_root = {host: hostvars[host]["_etcd_local_health_as_root"] for host in refused
+                   if "_etcd_local_health_as_root" in hostvars[host]
+                   and not hostvars[host]["_etcd_local_health_as_root"].get("skipped")}
+        reports = {host: dict(report, local_as_root=as_root.get(host) or {}) for host, report in reports.items()}
+        plan = etcd_plan.plan_hosts(members, reports, play_hosts, play_hosts_all, settings)
+        reads = {host: report.get("info") or {} for host, report in reports.items()}
+        problems = etcd_host_checks.calendar_problems(reads) + etcd_host_checks.system_problems(
+            play_hosts_all, hostvars, settings.get("group_hosts") or [], settings.get("group") or "etcd",
+            settings.get("architectures") or [], reads)
+        auth_message = etcd_host_checks.auth_refusal(refused, etcd_host_checks.auth_refused(as_root), settings)
+        plan["auth_refused"] = refused
+        # Where each of them is asked as root: where its etcd listens now (its installed settings),
+        # else where the inventory has it listen (the report's local_endpoint).
+        plan["root_read_endpoints"] = {
+            host: installed_local_endpoint((reports[host].get("info") or {}).get("settings"),
+                                           (reports[host].get("wanted") or {}).get("local_endpoint"))
+            for host in refused}
+        # With a root login, the members are asked again as root before the plan is made again.
+        plan["root_login_read"] = bool(refused) and bool(settings.get("root_login")) and not settings.get("check_mode")
+        # Until they are asked, the refusal may stand on the refused reads: it waits for the plan made again.
+        plan["root_read_pending"] = plan["root_login_read"] and not as_root
+        plan["preflight_checks"] = bool(plan["root_login_read"] or plan.get("hardware_check") or settings.get("bootstrap_checks"))
+        plan["refusal"] = etcd_host_checks.host_refusal(problems, auth_message, plan["refusal"])
+        return plan
+
+    @staticmethod
+    def _outdated(hostvars, hosts, plan, name):
+        """host -> whether it runs with outdated binaries, settings or certificates: linked to another
+        release (the plan's binaries_outdated) or its files call (variable ``name``, configure.yml's
+        etcd_member_files result) found a restart needed; only the members whose files were written
+        in this run (a run with only the etcd_cluster tag restarts what earlier runs left noted)."""
+        outdated = {}
+        for host in hosts:
+            if host in hostvars and name in hostvars[host]:
+                files = hostvars[host][name] or {}
+                outdated[host] = host in (plan.get("binaries_outdated") or []) or bool(files.get("restart_needed"))
+        return outdated
 
     def _plan_removal(self, params, task_vars, hostvars, play_hosts):
         """The removal's first step: the group's hosts by member name, the records of those that

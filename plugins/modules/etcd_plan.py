@@ -115,9 +115,14 @@ options:
     description:
       - The role's settings the step reads. V(hosts) - C(version), C(discard_foreign_data),
         C(cluster_token), C(group), C(preflight_hardware), C(auth_enabled), C(roles), C(users),
-        C(root_login), and C(forks) (the play's forks unless given). V(cluster) -
-        C(version), C(allow_downgrade), C(auth_enabled), C(hash_reference). V(converge) -
-        C(restart_note_path), where a member keeps its note of a restart still due. V(removal) - C(group),
+        C(root_login), and C(forks) (the play's forks unless given); for the hosts' checks C(group_hosts),
+        C(architectures) (those etcd has releases for), C(tls), C(pki_managed), and C(check_mode) (the run's
+        unless given), C(bootstrap_checks) (auto-TLS, or a bootstrap other than static). V(cluster) - C(version),
+        C(allow_downgrade), C(auth_enabled), C(hash_reference),
+        C(downgrade_cancel), C(lock_read) (the result of taking the run lock, for RV(cluster_refusal)). V(converge) -
+        C(restart_note_path), where a member keeps its note of a restart still due; for RV(later_phases)
+        C(metrics_targets) (the members' scrape targets are written on the controller), C(rotation_phase),
+        C(hash_reference), C(timers) (a timer has a schedule) and C(check_mode). V(removal) - C(group),
         C(replace) (one member whose host answers, to join in its place), C(revokes). V(removal_check) -
         C(group), C(requested), C(pki_dir) (whose C(ca.pem) the action reads on the controller), C(pki_host_dir).
         V(rotation) - C(pki_dir), C(proxies_follow) (the etcd playbook brings proxies along), C(proxies)
@@ -127,6 +132,13 @@ options:
         C(version). V(recovery_logs) - C(tls), C(root_login), C(pki_host_dir). V(recovery) - C(group), C(lost).
     type: dict
     default: {}
+  refuse:
+    description:
+      - Fail with the step's refusal as the message when there is one (V(hosts) - RV(refusal), unless the hosts
+        whose etcd refused the read for want of a user are still to be asked again as root; V(cluster) -
+        RV(cluster_refusal)); the plan is returned either way.
+    type: bool
+    default: false
   report_var:
     description: The variable of each play host that holds its read (V(hosts), V(cluster)), a dict with C(info), C(local) and C(wanted).
     type: str
@@ -136,9 +148,12 @@ options:
     type: str
     default: _etcd_restart_due
   outdated_var:
-    description: The variable of each member with data that says whether its binaries, settings or certificates changed (V(converge)).
+    description:
+      - The variable of each member with data that holds the result of writing its files (C(raftops.etcd.etcd_member_files),
+        whose C(restart_needed) says whether its settings or certificates changed) (V(converge)). A member without it
+        had no files written in this run and is not outdated for it.
     type: str
-    default: _etcd_runs_outdated
+    default: _etcd_member_files
   facts_var:
     description: The variable of each play host that holds the result of gathering its facts with C(ignore_unreachable) (V(removal)).
     type: str
@@ -254,7 +269,10 @@ foreign_refusal:
   type: str
 refusal:
   description:
-    - The message preflight refuses the run with, RV(foreign_refusal) or else RV(problems); empty when none.
+    - The message preflight refuses the run with - the hosts that cannot run etcd (not in the group, not Linux
+      with systemd, an architecture without releases, an C(etcd_user) that is a login account) and timer schedules
+      systemd cannot read, then auth turned on outside the role without a usable root login, then
+      RV(foreign_refusal), then RV(problems); empty when none.
     - In a removal, the request's own refusal (V(removal)), then every problem at once (V(removal_check)).
     - In a maintenance, the members' hosts that dropped out of the play.
   returned: always
@@ -324,6 +342,29 @@ auth_phase:
   description: Whether the role manages auth, roles or users, or logs in as root, so that its auth phase runs.
   returned: always
   type: bool
+auth_refused:
+  description: The play hosts whose etcd refused the role's read for want of an etcd user (auth turned on outside the role), each with etcd's answer.
+  returned: with O(stage=hosts) and after
+  type: dict
+root_read_endpoints:
+  description: For each host in RV(auth_refused), the loopback client URL its etcd listens on now (its installed settings), else the report's C(local_endpoint).
+  returned: with O(stage=hosts) and after
+  type: dict
+root_login_read:
+  description: Whether those hosts are asked again as root (a root login, not in check mode) before the plan is made again.
+  returned: with O(stage=hosts) and after
+  type: bool
+root_read_pending:
+  description: Whether those hosts are still to be asked as root, so that O(refuse) waits for the plan made again.
+  returned: with O(stage=hosts) and after
+  type: bool
+preflight_checks:
+  description:
+    - Whether preflight has more to check before the cluster is read - the reads again as root (RV(root_login_read)),
+      the hosts against the hardware profile (RV(hardware_check)), or auto-TLS or a bootstrap by DNS SRV or the
+      discovery service (C(bootstrap_checks) of O(settings)).
+  returned: with O(stage=hosts) and after
+  type: bool
 versions_before:
   description: The releases the members with data run or have installed.
   returned: with O(stage=cluster) and after
@@ -343,6 +384,24 @@ version_problem:
   description: Why the release may not change now; empty when it may.
   returned: with O(stage=cluster) and after
   type: str
+cluster_refusal:
+  description:
+    - The message the run is refused with once the cluster is read - RV(version_problem), else a downgrade
+      cancelled and started in the same run, else the run lock not taken; empty when the run goes on.
+  returned: with O(stage=cluster) and after
+  type: str
+outdated:
+  description: The members with data whose binaries, settings or certificates changed in this run (V(converge)).
+  returned: with O(stage=converge) and after
+  type: list
+  elements: str
+later_phases:
+  description:
+    - Whether a phase after the members' files has something to do - the members' scrape targets on the controller,
+      the cluster's own (RV(converge)), a CA rotation in progress, auth, a timer with a schedule, or the hash check
+      after a quorum recovery (V(converge)).
+  returned: with O(stage=converge) and after
+  type: bool
 downgrade_target:
   description:
     - The minor version (like V(3.5)) etcd's downgrade API must be asked for before the roll (a consented

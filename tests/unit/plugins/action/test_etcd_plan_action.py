@@ -66,15 +66,91 @@ def test_the_roll_step_reads_the_restart_notes_of_the_members_with_data(action):
 
 
 def test_the_converge_step_reads_what_each_member_found_out_of_date(action):
-    hostvars = {"h%d" % i: dict(_etcd_host_report=dict(info=dict(present=["/note"] if i == 2 else [])),
-                                _etcd_runs_outdated=i == 1) for i in range(3)}
+    # h1's files call found a restart needed; h0's binaries link to another release; h2 has a note
+    # left and had no files written in this run.
+    hostvars = {"h%d" % i: dict(_etcd_host_report=dict(info=dict(present=["/note"] if i == 2 else [])))
+                for i in range(3)}
+    hostvars["h0"]["_etcd_member_files"] = dict(restart_needed=False)
+    hostvars["h1"]["_etcd_member_files"] = dict(restart_needed=True)
     first = dict(with_data=["h0", "h1", "h2"], bootstrap=False, running_other_release=[], not_serving=[], rejoin={},
-                 new=[], learners=[], existing_wait=False, changed=False)
+                 new=[], learners=[], existing_wait=False, binaries_outdated=["h0", "h2"], auth_phase=False,
+                 changed=False)
     plan = run(action, hostvars, stage="converge", plan=first, settings=dict(restart_note_path="/note"))
-    assert plan["restart_due"] == ["h1", "h2"] and plan["converge"] is True and "failed" not in plan
-    quiet = {host: dict(values, _etcd_runs_outdated=False, _etcd_host_report=dict(info={}))
+    assert plan["restart_due"] == ["h0", "h1", "h2"] and plan["converge"] is True and "failed" not in plan
+    assert plan["outdated"] == ["h0", "h1"] and plan["later_phases"] is True
+    quiet = {host: dict(values, _etcd_member_files=dict(restart_needed=False), _etcd_host_report=dict(info={}))
              for host, values in hostvars.items()}
-    assert run(action, quiet, stage="converge", plan=first, settings=dict(restart_note_path="/note"))["converge"] is False
+    plan = run(action, quiet, stage="converge", plan=dict(first, binaries_outdated=[]),
+               settings=dict(restart_note_path="/note"))
+    assert plan["converge"] is False and plan["outdated"] == [] and plan["later_phases"] is False
+    # A timer with a schedule has its phase even when the cluster has nothing to do.
+    assert run(action, quiet, stage="converge", plan=dict(first, binaries_outdated=[]),
+               settings=dict(restart_note_path="/note", timers=True))["later_phases"] is True
+
+
+def test_the_hosts_step_refuses_hosts_that_cannot_run_etcd_before_its_own_refusal(action):
+    hostvars = {"h%d" % i: dict(_etcd_host_report=report(i), ansible_architecture="x86_64") for i in range(3)}
+    hostvars["h1"]["ansible_architecture"] = "sparc"
+    hostvars["h2"]["_etcd_host_report"]["info"]["calendars"] = dict(
+        etcd_backup_schedule=dict(expression="often", error="Failed to parse"))
+    settings = dict(version="3.5.17", group="etcd", group_hosts=["h0", "h1", "h2"], architectures=["x86_64"])
+    plan = run(action, hostvars, stage="hosts", settings=settings)
+    assert plan["refusal"].startswith("host h2: etcd_backup_schedule=often: systemd does not read it")
+    assert "; host h1: unsupported architecture sparc; etcd releases exist for x86_64" in plan["refusal"]
+    hostvars["h1"]["ansible_architecture"] = "x86_64"
+    del hostvars["h2"]["_etcd_host_report"]["info"]["calendars"]
+    assert run(action, hostvars, stage="hosts", settings=settings)["refusal"] == ""
+
+
+def auth_refused_report(i):
+    refused = dict(endpoints=[dict(status_error="etcdserver: user name is empty")])
+    return dict(report(i), info=dict(report(i)["info"], local_health=refused))
+
+
+def test_auth_turned_on_outside_the_role_is_refused_without_a_root_login_and_read_again_as_root_with_one(action):
+    hostvars = {"h%d" % i: dict(_etcd_host_report=auth_refused_report(i) if i else report(i), ansible_architecture="x86_64")
+                for i in range(3)}
+    settings = dict(version="3.5.17", group_hosts=["h0", "h1", "h2"], architectures=["x86_64"])
+    plan = run(action, hostvars, stage="hosts", settings=settings)
+    assert plan["auth_refused"] == {"h1": "etcdserver: user name is empty", "h2": "etcdserver: user name is empty"}
+    assert plan["refusal"].startswith("auth is enabled on the cluster (turned on outside this role?): set etcd_auth_root_password")
+    assert plan["refusal"].endswith("etcd on h1, h2 refused the role's read: etcdserver: user name is empty. No host was changed.")
+    assert plan["root_login_read"] is False
+    plan = run(action, hostvars, stage="hosts", settings=dict(settings, root_login=True))
+    assert plan["root_login_read"] is True
+    # Each is asked as root where its etcd listens now, else where the inventory has it listen.
+    hostvars["h1"]["_etcd_host_report"]["info"]["settings"]["ETCD_LISTEN_CLIENT_URLS"] = (
+        "https://10.0.0.11:2379,https://127.0.0.1:12379")
+    hostvars["h2"]["_etcd_host_report"]["wanted"]["local_endpoint"] = "https://127.0.0.1:2379"
+    assert run(action, hostvars, stage="hosts", settings=dict(settings, root_login=True))["root_read_endpoints"] == {
+        "h1": "https://127.0.0.1:12379", "h2": "https://127.0.0.1:2379"}
+    # Asked again as root: a wrong password is refused by name; the right one lets the plan read the members.
+    for i in (1, 2):
+        hostvars["h%d" % i]["_etcd_local_health_as_root"] = dict(
+            endpoints=[dict(status_error="etcdserver: authentication failed, invalid user ID or password")])
+    plan = run(action, hostvars, stage="hosts", settings=dict(settings, root_login=True))
+    assert plan["refusal"].startswith("auth is enabled on the cluster, and etcd refused the role's root login on h1, h2: ")
+    for i in (1, 2):
+        hostvars["h%d" % i]["_etcd_local_health_as_root"] = report(i)["local"]
+    plan = run(action, hostvars, stage="hosts", settings=dict(settings, root_login=True))
+    assert plan["refusal"] == "" and plan["with_data"] == ["h0", "h1", "h2"]
+
+
+def test_the_cluster_step_refuses_a_run_lock_another_run_holds(action):
+    first = run(action, {"h%d" % i: dict(_etcd_host_report=report(i), ansible_architecture="x86_64") for i in range(3)},
+                stage="hosts",
+                settings=dict(version="3.5.17", group_hosts=["h0", "h1", "h2"], architectures=["x86_64"]))
+    first.pop("changed")
+    health = dict(endpoints=[dict(member="m%d" % i, healthy=True, version="3.5.17") for i in range(3)])
+    hostvars = {"h%d" % i: dict(_etcd_host_report=report(i)) for i in range(3)}
+    held = dict(acquired=False, msg="the run lock is held by another run (ctl 123)")
+    plan = run(action, hostvars, stage="cluster", plan=first, health=health,
+               settings=dict(version="3.5.17", lock_read=held))
+    assert plan["cluster_refusal"] == "the run lock is held by another run (ctl 123)"
+    for lock_read in ({}, dict(skipped=True), dict(acquired=True), dict(held, cluster=dict(msg="no endpoint answered"))):
+        plan = run(action, hostvars, stage="cluster", plan=first, health=health,
+                   settings=dict(version="3.5.17", lock_read=lock_read))
+        assert plan["cluster_refusal"] == ""
 
 
 @pytest.mark.parametrize("args, message", [

@@ -1,0 +1,174 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Preflight's checks of what the hosts are, and of the running cluster's answer, that refuse a
+deploy run before any host changes: pure functions on plain data.
+
+The deploy's plan (plugins/action/etcd_plan.py) calls them: the hosts stage for the hosts (group,
+system, architecture, the etcd user's account, systemd's reading of the timers' schedules) and for
+auth turned on outside the role; the cluster stage for the refusals after the cluster is read (etcd's
+upgrade policy, a downgrade cancelled and started at once, the run lock held by another run); the
+converge stage for whether any later phase has something to do. The deprecated filters of
+plugins/filter/checks.py call them too.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+
+# Shells of accounts that cannot log in (the role's own system user gets /usr/sbin/nologin).
+NOLOGIN_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false")
+# Below this uid an account is a system account (Debian and RHEL alike).
+FIRST_LOGIN_UID = 1000
+
+
+def _as_int(value):
+    """A number as Jinja's ``int`` filter reads it: ``'12'`` and ``12.5`` are numbers, anything else is 0."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            return int(float(value))
+        except (TypeError, ValueError):
+            return 0
+
+
+def system_problems(hosts, facts, group_hosts, group, architectures, host_reads=None):
+    """Hosts of the play that are no members or cannot run etcd. ``facts``: host -> its variables
+    (ansible_system, ansible_service_mgr, ansible_architecture; a fact not gathered counts as Linux
+    with systemd and is shown as '?'); ``host_reads``: host -> its etcd_host_info read (the account)."""
+    if isinstance(hosts, str):
+        raise ValueError("the hosts must be a list of inventory hostnames")
+    architectures = list(architectures or [])
+    group_hosts = list(group_hosts or [])
+    problems = []
+    for host in hosts:
+        host_facts = facts[host]
+        if host not in group_hosts:
+            problems.append("host %s: not in the group %s (etcd_group); run the role on the members only" % (host, group))
+        if host_facts.get("ansible_system", "Linux") != "Linux" or host_facts.get("ansible_service_mgr", "systemd") != "systemd":
+            problems.append("host %s: unsupported system %s with %s; Linux with systemd is required"
+                            % (host, host_facts.get("ansible_system", "?"), host_facts.get("ansible_service_mgr", "?")))
+        architecture = host_facts.get("ansible_architecture", "?")
+        if architecture not in architectures:
+            problems.append("host %s: unsupported architecture %s; etcd releases exist for %s"
+                            % (host, architecture, ", ".join(str(a) for a in architectures)))
+        read = (host_reads or {}).get(host) or {}
+        login = account_problem(read.get("account"), read.get("account_name"), host)
+        if login:
+            problems.append(login)
+    return problems
+
+
+def account_problem(account, user, host):
+    """Why ``user``, as getent reads it (``account``: its passwd fields after the name), may not run etcd; '' when it may."""
+    fields = list(account or [])
+    if not fields:
+        return ""
+    uid = fields[1] if len(fields) > 1 else None
+    shell = fields[5] if len(fields) > 5 else None
+    if _as_int(uid) < FIRST_LOGIN_UID and shell in NOLOGIN_SHELLS:
+        return ""
+    return ("host %s: etcd_user=%s: that account exists as a login account (uid %s, shell %s); the role runs etcd as "
+            "a system account of its own without a login: choose another etcd_user; nothing was changed"
+            % (host, user, "?" if uid is None else uid, "?" if shell is None else shell))
+
+
+def calendar_problems(reads):
+    """Each schedule systemd cannot read, on each host (``reads``: host -> its etcd_host_info read)."""
+    problems = []
+    for host, host_read in (reads or {}).items():
+        for setting, read in ((host_read or {}).get("calendars") or {}).items():
+            if read.get("error"):
+                problems.append("host %s: %s=%s: systemd does not read it as a calendar expression (%s); see "
+                                "'man systemd.time', e.g. hourly or *-*-* 00/6:00:00; nothing was changed"
+                                % (host, setting, read.get("expression"), read["error"]))
+    return problems
+
+
+def auth_refused(reads):
+    """The hosts whose etcd refused the role's read for want of an etcd user, each with etcd's answer;
+    ``reads``: host -> a result of raftops.etcd.etcd_health, or etcd_host_info's ``local_health`` (a
+    skipped or empty one counts as no read)."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+        AUTH_FAILED,
+        GATEWAY_CN_REFUSED,
+        INVALID_TOKEN,
+        USER_EMPTY,
+    )
+
+    # What etcd answers, with RBAC auth on, a call that is no etcd user's (or not root's with a wrong
+    # password): a certificate with a CN through the gateway, no token, a stale token, a failed login.
+    refusals = (GATEWAY_CN_REFUSED, USER_EMPTY, INVALID_TOKEN, AUTH_FAILED)
+    refused = {}
+    for host, read in (reads or {}).items():
+        for record in (read or {}).get("endpoints") or []:
+            error = str(record.get("status_error") or "")
+            if any(refusal.lower() in error.lower() for refusal in refusals):
+                refused[host] = error
+                break
+    return refused
+
+
+def _named(refused):
+    return "%s: %s" % (", ".join(refused), next(iter(refused.values()), ""))
+
+
+def auth_refusal(refused, root_refused, settings):
+    """The refusal of a cluster whose auth was turned on outside the role ('' when the run may go on):
+    ``refused``: auth_refused of the hosts' own reads; ``root_refused``: auth_refused of the reads
+    again as root (preflight_root_login.yml); ``settings``: root_login, check_mode, tls, pki_managed."""
+    if not refused:
+        return ""
+    if not settings.get("root_login"):
+        return ("auth is enabled on the cluster (turned on outside this role?): set etcd_auth_root_password (in a vault) "
+                "to the password of etcd's user root, and the role logs in as root (%sdocs/access.md); leave "
+                "etcd_auth_enabled unset to keep auth as it is. etcd on %s refused the role's read: %s. No host was changed."
+                % ("with its own PKI, etcd_pki_managed=true, " if settings.get("tls") and not settings.get("pki_managed") else "",
+                   ", ".join(refused), next(iter(refused.values()))))
+    if settings.get("check_mode"):
+        return ("auth is enabled on the cluster (turned on outside this role?), and the members do not have the role's "
+                "client pair for a root login yet: run once without --check, which puts it there. etcd on %s refused "
+                "the role's read: %s. No host was changed." % (", ".join(refused), next(iter(refused.values()))))
+    if root_refused:
+        return ("auth is enabled on the cluster, and etcd refused the role's root login on %s; etcd_auth_root_password "
+                "must be the password of etcd's user root. No host was changed." % _named(root_refused))
+    return ""
+
+
+def host_refusal(problems, auth_message, plan_refusal):
+    """The one refusal of the hosts stage: the hosts that cannot run etcd (``problems``) first, then
+    auth turned on outside the role, then the plan's own (foreign data, identity changes)."""
+    if problems:
+        return "; ".join(problems)
+    return auth_message or plan_refusal
+
+
+def cluster_refusal(plan, version, downgrade_cancel, lock_read):
+    """The refusal once the cluster is read ('' when the run may go on): etcd's upgrade policy (the
+    plan's ``version_problem``), a downgrade cancelled and started in the same run, then the run lock
+    not taken (``lock_read``: etcd_lock's result; skipped or empty when no lock was asked for; a
+    cluster of which no endpoint answered holds no lock and refuses nothing)."""
+    if plan.get("version_problem"):
+        return plan["version_problem"]
+    target = plan.get("downgrade_target") or ""
+    if target and downgrade_cancel:
+        return ("etcd_downgrade_cancel=true cancels a downgrade, but etcd_version=%s would start one to %s: set "
+                "etcd_version to the release the cluster runs; nothing was changed" % (version, target))
+    lock_read = lock_read or {}
+    if lock_read and not lock_read.get("skipped") and not lock_read.get("acquired") \
+            and "msg" not in (lock_read.get("cluster") or {}):
+        return lock_read.get("msg") or "the run lock was not taken"
+    return ""
+
+
+def later_phases(plan, settings):
+    """Whether any phase after the members' files has something to do in this run (main.yml
+    includes none of them otherwise): the members' scrape targets on the controller
+    (``metrics_targets``), the cluster's own (the plan's ``converge``), a CA rotation in progress on
+    an existing cluster, auth (the plan's ``auth_phase``), the timers (``timers``: one has a
+    schedule) or the hash check after a quorum recovery; the rotation and the hash check change
+    nothing in check mode. A timer's files left on a host are that host's own matter (main.yml)."""
+    changes = not settings.get("check_mode")
+    rotation = str(settings.get("rotation_phase") or "none") != "none" and not plan.get("bootstrap")
+    return bool(settings.get("metrics_targets") or plan.get("converge") or plan.get("auth_phase") or settings.get("timers")
+                or (changes and (rotation or settings.get("hash_reference"))))
