@@ -42,6 +42,9 @@ DISARMS = {"NOSPACE": ("NOSPACE",), "CORRUPT": ("CORRUPT",), "all": ("NOSPACE", 
 HASH_ATTEMPTS = 3
 WRITE_CHECK_VALUE = "written by raftops.etcd.etcd_maintenance after disarming NOSPACE, and deleted at once"
 SPACE_EXCEEDED = "database space exceeded"
+# How long, and how often, a cluster whose members partly see no leader is looked at again (run_plan).
+CATCH_UP_SECONDS = 30
+CATCH_UP_PAUSE = 2
 
 
 class Failure(Exception):
@@ -61,6 +64,14 @@ def readiness_problems(observation, max_raft_index_gap=None):
             problems.append("a learner is catching up: %s; let its join finish (the main playbook promotes it) and "
                             "run again" % member_label(member))
     return problems
+
+
+def catching_up(observation):
+    """Whether some voting members see the leader and some reachable ones see none: a member cut off
+    a moment ago (a healed partition, a restart) that finds the leader again within seconds."""
+    leaders = [r["leader_id"] for r in observation["endpoints"]
+               if r["reachable"] and r["raft_term"] is not None and not r["is_learner"]]
+    return None in leaders and any(leader is not None for leader in leaders)
 
 
 def raised(observation):
@@ -117,8 +128,18 @@ class MaintenanceTask:
     def run_plan(self):
         observation = self.observe()
         problems = readiness_problems(observation, self.params["max_raft_index_gap"])
+        # A member that lost its peers a moment ago sees no leader for a while after the heal (TCP
+        # back-off, an election it missed): looked at again for a bounded time before refusing.
+        deadline = self.clock() + CATCH_UP_SECONDS
+        while problems and catching_up(observation) and self.clock() < deadline:
+            self.sleep(CATCH_UP_PAUSE)
+            observation = self.observe()
+            problems = readiness_problems(observation, self.params["max_raft_index_gap"])
         if problems:
-            raise Failure("not ready for maintenance: %s" % "; ".join(problems))
+            hint = ("; a member that sees no leader while the others do is cut off from its peers or still "
+                    "finding the leader after a restart: heal its network, wait until it names the leader "
+                    "(raftops.etcd.status) and run again") if catching_up(observation) else ""
+            raise Failure("not ready for maintenance: %s%s" % ("; ".join(problems), hint))
         leader_id, _leader = leader_of(observation)
         alarms = raised(observation)
         nospace = has_nospace(alarms)

@@ -13,6 +13,8 @@ http://10.0.0.1-3:2379) unless named otherwise; ``leader`` names the leader.
 * ``compact_lag[name]``: compact revisions the member reports on its next HashKV calls, one per
   call, before it reports the cluster's (a compaction not yet applied there);
 * ``unhealthy[name]``: a /health reason the member reports;
+* ``leaderless[name]``: how many more status calls the member answers seeing no leader (etcd's
+  "no leader" error with it), as a member cut off from its peers does;
 * ``refuse[method]``: (HTTP status, etcd's message) of an error the next call of that method gets;
 * ``timeouts[method]`` (of FakeCluster): compact and defragment time out after sending.
 """
@@ -40,6 +42,7 @@ class FakeMaintenanceCluster(FakeKVCluster):
         self.corrupt = set()
         self.compact_lag = {}
         self.unhealthy = {}
+        self.leaderless = {}
         self.refuse = {}
 
     def client(self, endpoint):
@@ -73,11 +76,15 @@ class FakeMaintenanceClient(FakeKVClient):
     def status(self):
         me = self._call("status")
         size, in_use = self.cluster.db[me["name"]]
+        leaderless = self.cluster.leaderless.get(me["name"], 0) > 0
+        if leaderless:
+            self.cluster.leaderless[me["name"]] -= 1
         raw = {"header": {"member_id": str(me["id"]), "cluster_id": "77", "revision": str(self._revision_of(me))},
-               "leader": str(self.cluster.leader), "version": "3.5.17", "raftTerm": "2", "raftIndex": "50",
-               "raftAppliedIndex": str(self.cluster.applied_index(me)), "isLearner": me["is_learner"],
+               "leader": "0" if leaderless else str(self.cluster.leader), "version": "3.5.17", "raftTerm": "2",
+               "raftIndex": "50", "raftAppliedIndex": str(self.cluster.applied_index(me)), "isLearner": me["is_learner"],
                "dbSize": str(size), "dbSizeInUse": str(in_use),
-               "errors": ["memberID:%d alarm:%s " % (self.cluster.by_name(n)["id"], a) for n, a in self.cluster.alarms]}
+               "errors": ["memberID:%d alarm:%s " % (self.cluster.by_name(n)["id"], a) for n, a in self.cluster.alarms]
+               + (["etcdserver: no leader"] if leaderless else [])}
         return ec.normalize_status(raw, endpoint=self.endpoint)
 
     def health(self, release=""):

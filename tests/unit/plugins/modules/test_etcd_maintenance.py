@@ -120,6 +120,36 @@ def test_plan_refuses_a_member_behind_the_leader(cluster):
                        "(applied 30, leader index 50, max 10)")
 
 
+def test_plan_waits_for_a_member_that_finds_the_leader_again(cluster):
+    # Seed 3601 case 17 of the fault campaign: a re-run seconds after a partition healed.
+    cluster.leaderless["m1"] = 3
+    failure, result = run(cluster)
+    assert failure is None
+    assert result["order"] == ["m1", "m2", "m0"]
+    assert cluster.sleeps == 3
+
+
+def test_plan_refuses_a_member_that_stays_without_a_leader_saying_what_to_do(cluster):
+    cluster.leaderless["m1"] = 1000
+    failure, result = run(cluster)
+    assert failure == (
+        "not ready for maintenance: m1 (http://10.0.0.2:2379): reports errors: etcdserver: no leader; "
+        "no leader seen by: m1; a member that sees no leader while the others do is cut off from its peers or "
+        "still finding the leader after a restart: heal its network, wait until it names the leader "
+        "(raftops.etcd.status) and run again")
+    assert cluster.sleeps == 15
+    assert "members" not in result
+    assert not [call for call in cluster.calls if call[1] in ("compact", "defragment")]
+
+
+def test_plan_does_not_wait_when_no_member_sees_a_leader(cluster):
+    cluster.leaderless = {"m0": 1000, "m1": 1000, "m2": 1000}
+    failure, _result = run(cluster)
+    assert failure.startswith("not ready for maintenance: ")
+    assert "cut off from its peers" not in failure
+    assert cluster.sleeps == 0
+
+
 def test_a_rule_that_cannot_be_read_fails_before_anything_is_sent(cluster):
     failure, _result = run(cluster, rule="free >> 5")
     assert failure == ("etcd_defrag_rule 'free >> 5': unexpected '>' at character 7, expected a number after free >; "
