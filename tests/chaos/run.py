@@ -490,8 +490,9 @@ def main(seed, count, only=None, report=print, journal=False, until=None):
         with open(journal_path(seed)) as lines:
             recorded = campaign.read_journal(lines)
     todo = campaign.pending(seed, count, camp.members, recorded, only)
-    report("chaos: seed %s, %s%s" % (seed, "case %d alone" % only if only else "%d cases" % count,
-                                      ", %d recorded in %s" % (len(recorded), journal_path(seed)) if recorded else ""))
+    what = "case %d alone" % only if only else "%d cases" % count
+    known = ", %d recorded in %s" % (len(recorded), journal_path(seed)) if recorded else ""
+    report("chaos: seed %s, %s%s" % (seed, what, known))
     results = []
     started = time.time()
     for c in todo:
