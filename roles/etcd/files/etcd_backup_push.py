@@ -12,8 +12,10 @@ retention decision - and the restore reads them alike.
 One member pushes each period: every member's timer fires at the same time, and the first to
 create the claim key (``<run lock prefix>backup-push``, under a lease of etcd_backup_push_window
 seconds) pushes; the others wait for its result. Pushed, it marks the claim so and the others
-skip; failed, it gives the claim up, and the first of the others to claim it then pushes its own
-snapshot of the period in its place (a fallback: never two pushes at once, each holds the claim).
+skip; failed, it marks the claim failed, and the first of the others to take the marked claim over
+pushes its own snapshot of the period in its place (a fallback: never two pushes at once, each holds
+the claim). A claim that is gone (its lease ran out while its holder was still pushing, on a slow
+member) is never taken over: its holder may still be at work.
 The leader waits a few seconds before it tries, so a follower pushes when one is up. The member holds the key file's public key only: it seals backups it cannot
 read. Credentials are in SETTINGS.json (mode 0600, root) and never printed. The result of every
 push (not of a skip) is written to the status file (etcd_backup_host_dir/push-status.json), which
@@ -44,8 +46,10 @@ import etcd_s3
 from etcd_maintenance import Etcdctl, EtcdctlError
 
 CLAIM = "backup-push"
-# A pushed claim's value ends so; the others wait for it, asking every FALLBACK_POLL seconds.
+# A claim's value ends so once its push ended; the others wait for it, asking every FALLBACK_POLL
+# seconds, and take a failed one over.
 PUSHED = b" (pushed)"
+FAILED = b" (failed)"
 FALLBACK_POLL = 2
 SSH_TIMEOUT = 20
 
@@ -228,35 +232,37 @@ class Push:
         return False, (held or {}).get("value", b"?").decode(errors="replace")
 
     def fall_back(self):
-        """(True, None) when the member that claimed this period gave it up (its push failed: it
-        revoked its claim) and this one claimed it in its place; else (False, who holds it). Asked
-        every FALLBACK_POLL seconds for at most one window; a claim marked pushed ends the wait."""
+        """(True, None) when the member that claimed this period marked its claim failed and this one
+        took it over; else (False, who holds it). Asked every FALLBACK_POLL seconds for at most one
+        window; a claim marked pushed, or gone, ends the wait."""
         key = self.settings["lock_prefix"] + CLAIM
         held = None
         for _poll in range(max(int(self.settings["window"]) // FALLBACK_POLL - 1, 0)):
             self.sleep(FALLBACK_POLL)
             held = self.etcdctl.get(key)
-            if held is None:
+            if held is None or held["value"].endswith(PUSHED):
+                break
+            if held["value"].endswith(FAILED):
                 lease = self.etcdctl.grant(int(self.settings["window"]))
-                claimed, held = self.etcdctl.put_if(key, self.holder, lease["id"], 0)
+                claimed, now = self.etcdctl.put_if(key, self.holder, lease["id"], held["mod_revision"])
                 if claimed:
                     self.lease = lease["id"]
                     return True, None
                 self.etcdctl.revoke(lease["id"])
-            if held and held["value"].endswith(PUSHED):
-                break
-        return False, (held or {}).get("value", b"?").decode(errors="replace")
+                held = now
+        if held is None:
+            return False, "another member (its claim ran out before its push ended)"
+        return False, held["value"].decode(errors="replace")
 
     def release(self, pushed):
-        """Pushed: the claim is marked so (those waiting to fall back stop), and held to the window's
-        end. Failed: it is given up, for another member to push this period."""
-        if pushed:
-            key = self.settings["lock_prefix"] + CLAIM
-            held = self.etcdctl.get(key)
-            if held and held["value"] == self.holder.encode():
-                self.etcdctl.put_if(key, self.holder + PUSHED.decode(), self.lease, held["mod_revision"])
-        else:
-            self.etcdctl.revoke(self.lease)
+        """The claim is marked pushed (those waiting to fall back stop) or failed (the first of them
+        takes it over and pushes this period), and held to the window's end. A claim whose lease ran
+        out meanwhile is left alone."""
+        key = self.settings["lock_prefix"] + CLAIM
+        held = self.etcdctl.get(key)
+        if held and held["value"] == self.holder.encode():
+            self.etcdctl.put_if(key, self.holder + (PUSHED if pushed else FAILED).decode(), self.lease,
+                                held["mod_revision"])
 
     def cluster_id(self):
         return "%x" % int(self.status["header"]["cluster_id"])

@@ -195,14 +195,15 @@ def test_when_the_claimants_push_fails_another_member_pushes_that_period_and_onl
 
     def claimant_fails_meanwhile(seconds):
         slept.append(seconds)
-        if len(slept) == 2:  # the claimant's push fails while this member waits: it gives the claim up
+        if len(slept) == 2:  # the claimant's push fails while this member waits: it marks its claim so
             first.release(False)
         gets.append(etcd.keys.get("/raftops/etcd/backup-push"))
 
     waiting.sleep = claimant_fails_meanwhile
     assert waiting.run(snapshot(tmp_path)) == 0, log
     assert log[0] == "falling back: the push this period claimed failed; this member pushes in its place"
-    assert slept == [2, 2] and gets[0] is not None and gets[1] is None
+    assert slept == [2, 2] and gets[0] is not None
+    assert base64.b64decode(gets[1]["value"]).decode() == "backup push of etcd-a on host-a, pid 7 (failed)"
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="push", Prefix="fallback/")["Contents"]] == ["fallback/" + NAME + ".enc"]
     # Pushed, the fallback marks its claim so: a third member waiting on it skips at once.
     held = base64.b64decode(etcd.keys["/raftops/etcd/backup-push"]["value"]).decode()
@@ -212,6 +213,27 @@ def test_when_the_claimants_push_fails_another_member_pushes_that_period_and_onl
     assert third.run(snapshot(tmp_path, "etcd-snapshot-20261126T030001Z.db")) == 0
     assert third_slept == [2] and third_log == ["skipped: %s pushes this period" % held]
     assert len(s3.list_objects_v2(Bucket="push", Prefix="fallback/")["Contents"]) == 1
+
+
+def test_a_claim_gone_while_its_holder_still_pushes_is_never_taken_over(script, server, tmp_path):
+    """A slow member's claim outlives its lease (the window): those waiting skip rather than push the
+    same period a second time (found by molecule/restore under load)."""
+    url, s3 = server
+    conf = settings(tmp_path, url)
+    conf["targets"][0]["prefix"] = "expired/"
+    etcd = Etcd(leader=B)
+    slow = push(script, conf, etcd)
+    assert slow.claim() == (True, None)
+    waiting, log = push(script, conf, etcd), []
+    waiting.log = log.append
+
+    def lease_runs_out(_seconds):
+        etcd.keys.pop("/raftops/etcd/backup-push", None)
+
+    waiting.sleep = lease_runs_out
+    assert waiting.run(snapshot(tmp_path)) == 0
+    assert log == ["skipped: another member (its claim ran out before its push ended) pushes this period"]
+    assert s3.list_objects_v2(Bucket="push", Prefix="expired/").get("KeyCount") == 0
 
 
 def test_a_push_killed_mid_copy_leaves_no_object_under_its_name_and_the_next_one_pushes(script, server, tmp_path):
