@@ -256,10 +256,15 @@ def _where(view):
     return view["label"]
 
 
+def leaders_seen(observation):
+    """The leader each voting member whose status was read names (its id hex; None when it sees none)."""
+    return [v["endpoint"]["leader_id"] for v in _views(observation)
+            if v["endpoint"] and v["endpoint"]["raft_term"] is not None and not v["is_learner"]]
+
+
 def leader_of(observation):
     """(leader id hex, leader name) agreed by the voting members' status, or (None, None)."""
-    ids = {v["endpoint"]["leader_id"] for v in _views(observation)
-           if v["endpoint"] and v["endpoint"]["raft_term"] is not None and not v["is_learner"]}
+    ids = set(leaders_seen(observation))
     ids.discard(None)
     if len(ids) != 1:
         return None, None

@@ -23,6 +23,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state im
     assess,
     cluster_summary,
     leader_of,
+    leaders_seen,
     member_label,
     member_records,
     observe,
@@ -69,8 +70,7 @@ def readiness_problems(observation, max_raft_index_gap=None):
 def catching_up(observation):
     """Whether some voting members see the leader and some reachable ones see none: a member cut off
     a moment ago (a healed partition, a restart) that finds the leader again within seconds."""
-    leaders = [r["leader_id"] for r in observation["endpoints"]
-               if r["reachable"] and r["raft_term"] is not None and not r["is_learner"]]
+    leaders = leaders_seen(observation)
     return None in leaders and any(leader is not None for leader in leaders)
 
 
