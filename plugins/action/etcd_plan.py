@@ -21,7 +21,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import _member_name as member_name, members as member_records
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_host_checks, etcd_operation_plan, etcd_plan, etcd_recovery_plan
+from ansible_collections.raftops.etcd.plugins.module_utils import (etcd_host_checks, etcd_operation_plan, etcd_pki_plan, etcd_plan,
+                                                                   etcd_recovery_plan)
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import installed_local_endpoint
 
 # A generated cluster token: the group's name and 16 random lowercase letters and digits.
@@ -83,6 +84,8 @@ class ActionModule(ActionBase):
                                                                  params["ca_var"]).items()}
                 settings = dict(params["settings"], pki_ca=self._controller_ca(params["settings"].get("pki_dir")))
                 plan = etcd_plan.plan_removal_check(previous, params["membership"].get("members"), member_ca, settings)
+            elif params["stage"].startswith("pki"):
+                plan = self._plan_pki(params, previous, hostvars, play_hosts)
             elif params["stage"] == "maintenance":
                 plan = etcd_operation_plan.plan_maintenance(params["maintenance"], members, play_hosts,
                                                             task_vars.get("ansible_play_hosts_all") or play_hosts)
@@ -137,6 +140,37 @@ class ActionModule(ActionBase):
         plan["preflight_checks"] = bool(plan["root_login_read"] or plan.get("hardware_check") or settings.get("bootstrap_checks"))
         plan["refusal"] = etcd_host_checks.host_refusal(problems, auth_message, plan["refusal"])
         return plan
+
+    def _plan_pki(self, params, previous, hostvars, play_hosts):
+        """The inputs of etcd_pki from the members and the play hosts' reads (stage pki), or the
+        check of its result (``plan``) against the members that already trust a CA (stage
+        pki_check: settings.hosts, those of the play), by their reads and etcd_pki_dir's ca.pem."""
+        settings = params["settings"]
+        reads = self._host_values(hostvars, play_hosts, params["report_var"])
+        if params["stage"] == "pki":
+            members = params["members"]
+            host_names = {member["host"]: hostvars[member["host"]] for member in members
+                          if settings.get("managed") and member["host"] in hostvars}
+            return etcd_pki_plan.plan_pki(members, host_names, {
+                host: (report.get("info") or {}).get("present") for host, report in reads.items()}, settings)
+        checked = {}
+        for host in settings.get("hosts") or []:
+            if host in reads:
+                info = reads[host].get("info") or {}
+                checked[host] = dict(ca=(info.get("checksums") or {}).get(settings.get("ca_path")),
+                                     peer_name=etcd_pki_plan.PEER_NAME_SETTING in (info.get("settings") or {}))
+        return etcd_pki_plan.plan_pki_check(checked, previous, self._read_text((previous.get("ca") or {}).get("path")),
+                                            settings)
+
+    @staticmethod
+    def _read_text(path):
+        """The text of the file at ``path`` on the controller, '' without one (check mode before the
+        first deploy: etcd_pki only reported the CA it would make)."""
+        try:
+            with open(os.path.expanduser(str(path or "")), encoding="utf-8", errors="replace") as text:
+                return text.read()
+        except OSError:
+            return ""
 
     @staticmethod
     def _outdated(hostvars, hosts, plan, name):

@@ -1,7 +1,7 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""What the members' certificates must name, and which members trust another CA than the one in
-etcd_pki_dir: the PKI decisions of the etcd role, made here so that its tasks only act on them."""
+"""The hosts on which a pass of the etcd role left a CA rotation, and the deprecated PKI filters:
+the role's PKI decisions are plugins/module_utils/etcd_pki_plan.py's (raftops.etcd.etcd_plan)."""
 
 from ansible.errors import AnsibleFilterError
 
@@ -10,63 +10,39 @@ from ansible.errors import AnsibleFilterError
 
 
 def pki_members(members, hostvars, readdress=None, managed=True, srv_domain=""):
-    """The ``members`` option of ``etcd_pki`` for the validated member records; see plugins/filter/pki_members.yml."""
-    readdress = readdress or {}
-    srv_domain = str(srv_domain or "").rstrip(".").lower()
-    entries = []
-    for member in members or []:
-        host, address = member["host"], member["address"]
-        moving = readdress.get(host) or {}
-        hostnames = []
-        if managed:
-            facts = hostvars[host]
-            for name in (facts.get("ansible_hostname", ""), facts.get("ansible_fqdn", ""), host):
-                if name != "" and name != address and name not in hostnames:
-                    hostnames.append(name)
-        # DNS SRV: peers dial the record's target (the peer URL) and etcd checks the domain too;
-        # required of an operator's certificates as well.
-        if srv_domain:
-            for name in (member.get("srv_target") or "", srv_domain):
-                if name != "" and name not in hostnames:
-                    hostnames.append(name)
-        entries.append(dict(name=member["name"],
-                            addresses=[address] + ([moving["old_address"]] if moving else []),
-                            hostnames=hostnames))
-    return entries
+    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_pki_plan.py, pki_members."""
+    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_plan
+
+    host_names = {member["host"]: hostvars[member["host"]] for member in members or []} if managed else {}
+    return etcd_pki_plan.pki_members(members, host_names, readdress, managed, srv_domain)
 
 
 def host_pairs(names):
-    """The ``clients`` of ``etcd_pki`` that each member holds of its own; see plugins/filter/host_pairs.yml."""
-    if isinstance(names, str):
-        raise AnsibleFilterError("host_pairs: the names must be a list of member names")
-    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import host_pair_name
+    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_pki_plan.py, host_pairs."""
+    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_plan
 
-    pairs = []
-    for name in names or []:
-        # CN root: etcd's user root on its gRPC port (the members' timers); no CN: the role's root login.
-        pairs.append({"name": host_pair_name(name, "-root"), "user": "root"})
-        pairs.append({"name": host_pair_name(name, "-client")})
-    return pairs
+    try:
+        return etcd_pki_plan.host_pairs(names)
+    except ValueError as exc:
+        raise AnsibleFilterError("host_pairs: %s" % exc)
 
 
 def other_ca_hosts(hosts, hostvars, result, checksum, path=None):
-    """The hosts of ``hosts`` that have a CA certificate whose SHA-256 is not ``checksum`` (or, a
-    list, none of them: during a CA rotation members may trust the old CA, both or the new one).
+    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_pki_plan.py, other_ca_hosts.
 
     ``result`` names the registered ``stat`` of the host's ca.pem (with ``checksum_algorithm:
     sha256``), or with ``path`` an ``etcd_host_info`` result whose ``checksums`` has it; a host
     without the file, or where the read did not run, trusts no other CA.
     """
+    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_plan
+
     if isinstance(hosts, str):
         raise AnsibleFilterError("other_ca_hosts: the hosts must be a list of inventory hostnames")
-    accepted = [checksum] if isinstance(checksum, str) else list(checksum or [])
-    others = []
+    reads = {}
     for host in hosts or []:
         read = hostvars[host].get(result) or {}
-        found = (read.get("checksums") or {}).get(path) if path else (read.get("stat") or {}).get("checksum")
-        if found and found not in accepted:
-            others.append(host)
-    return others
+        reads[host] = (read.get("checksums") or {}).get(path) if path else (read.get("stat") or {}).get("checksum")
+    return etcd_pki_plan.other_ca_hosts(reads, [checksum] if isinstance(checksum, str) else list(checksum or []))
 
 
 # How a pass of the etcd role left a CA rotation with proxies (roles/etcd/tasks/rotate_ca_phase.yml).

@@ -67,10 +67,13 @@ options:
       - V(recovery_logs) from each play host's offline read of its log (the variable O(read_var));
         V(recovery) from that read and the cluster's answer (O(health)), again with the first verdict
         in O(plan) once every member is stopped.
+      - V(pki) from the members (O(members)), their hosts' name facts and each play host's read (O(report_var))
+        before C(raftops.etcd.etcd_pki); V(pki_check) from its result (O(plan)), the CA certificate it names
+        (C(ca.path), read on the controller) and each checked play host's read.
     type: str
     required: true
     choices: [hosts, cluster, converge, roll, removal, removal_check, maintenance, rotation, restore,
-              restore_members, restore_check, restore_start, recovery_logs, recovery]
+              restore_members, restore_check, restore_start, recovery_logs, recovery, pki, pki_check]
   members:
     description: The validated members of the inventory (filter C(raftops.etcd.members)); the deploy's steps need them.
     type: list
@@ -130,6 +133,10 @@ options:
       - V(restore), V(restore_check) - C(group). V(restore_members) - C(group), C(bump_revision), C(snapshot),
         C(data_dir). V(restore_start) - C(group), C(snapshot_revision), C(bump_revision), C(mark_compacted),
         C(version). V(recovery_logs) - C(tls), C(root_login), C(pki_host_dir). V(recovery) - C(group), C(lost).
+      - V(pki) - C(managed) (C(etcd_pki_managed)), C(readdress) (the deploy plan's), C(srv_domain), C(scrapers)
+        (the addresses of the metrics scrapers that get a pair), C(pair_key) (the root login's client key on a
+        member). V(pki_check) - C(hosts) (those whose members already trust a CA), C(ca_path) (the CA certificate
+        on a member), C(pki_dir), C(pki_host_dir), C(managed), C(replace_ca).
     type: dict
     default: {}
   refuse:
@@ -140,7 +147,7 @@ options:
     type: bool
     default: false
   report_var:
-    description: The variable of each play host that holds its read (V(hosts), V(cluster)), a dict with C(info), C(local) and C(wanted).
+    description: The variable of each play host that holds its read (V(hosts), V(cluster), V(pki), V(pki_check)), a dict with C(info), C(local) and C(wanted).
     type: str
     default: _etcd_host_report
   restart_var:
@@ -275,6 +282,8 @@ refusal:
       RV(foreign_refusal), then RV(problems); empty when none.
     - In a removal, the request's own refusal (V(removal)), then every problem at once (V(removal_check)).
     - In a maintenance, the members' hosts that dropped out of the play.
+    - In a PKI check (V(pki_check)), the members that trust another CA than C(etcd_pki_dir)'s, then those that ask
+      their peers for a name the peer certificates lack.
   returned: always
   type: str
 unanswered:
@@ -635,6 +644,31 @@ aside:
 report:
   description: The lines for the operator after the recovery.
   returned: with O(stage=recovery)
+  type: list
+  elements: str
+members:
+  description: The C(members) of C(raftops.etcd.etcd_pki) - each member's name, addresses and host names.
+  returned: with O(stage=pki)
+  type: list
+  elements: dict
+clients:
+  description: The C(clients) of C(raftops.etcd.etcd_pki) - admin and each member's own pairs, and the scrapers' pair; none with the operator's PKI.
+  returned: with O(stage=pki)
+  type: list
+  elements: raw
+revoke:
+  description: The pairs every member shared that are revoked - root, and admin when a member holds the root login's pair.
+  returned: with O(stage=pki)
+  type: list
+  elements: str
+other_ca_hosts:
+  description: The checked hosts whose members trust another CA than C(etcd_pki_dir)'s.
+  returned: with O(stage=pki_check)
+  type: list
+  elements: str
+peer_name_hosts:
+  description: The checked hosts whose members ask their peers for the peer name.
+  returned: with O(stage=pki_check)
   type: list
   elements: str
 """

@@ -155,7 +155,8 @@ def test_the_cluster_step_refuses_a_run_lock_another_run_holds(action):
 
 @pytest.mark.parametrize("args, message", [
     (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, removal, removal_check, "
-                          "maintenance, rotation, restore, restore_members, restore_check, restore_start, recovery_logs, recovery, got: later"),
+                          "maintenance, rotation, restore, restore_members, restore_check, restore_start, recovery_logs, recovery, "
+                              "pki, pki_check, got: later"),
     (dict(stage="cluster", plan={}), "cannot plan the cluster step"),
 ])
 def test_bad_arguments_fail_naming_the_action(action, args, message):
@@ -310,3 +311,36 @@ def test_the_recovery_steps_read_each_play_host_s_log_and_name_members_as_the_in
                        health=dict(member_status=[]), settings=dict(group="etcd", lost="m2"))
     assert plan["action"] == "recover" and plan["chosen"]["host"] == "h0" and plan["lost_hosts"] == ["h2"]
     assert plan["aside"] == {} and plan["stamp"].endswith("Z")
+
+
+def test_the_pki_step_reads_the_members_name_facts_and_the_play_hosts_reads(action):
+    hostvars = {"h%d" % i: dict(ansible_hostname="etcd%d" % i,
+                                _etcd_host_report=dict(info=dict(present=["/pki/client-key.pem"] if i == 2 else [])))
+                for i in range(3)}
+    settings = dict(managed=True, scrapers=[], pair_key="/pki/client-key.pem")
+    plan = run(action, hostvars, stage="pki", settings=settings)
+    assert "failed" not in plan and plan["changed"] is False
+    assert plan["members"][0] == dict(name="m0", addresses=["10.0.0.10"], hostnames=["etcd0", "h0"])
+    assert plan["revoke"] == ["root", "admin"] and plan["clients"][:2] == ["admin", {"name": "m0-root", "user": "root"}]
+    # The pair on h2 counts only while h2 is in the play.
+    assert run(action, hostvars, play=("h0", "h1"), stage="pki", settings=settings)["revoke"] == ["root"]
+
+
+def test_the_pki_check_compares_the_play_hosts_ca_with_the_controller_s_and_refuses_by_name(action, tmp_path):
+    (tmp_path / "ca.pem").write_bytes(b"the CA\n")
+    ours = hashlib.sha256(b"the CA\n").hexdigest()
+    ca_path = "/etc/etcd/pki/ca.pem"
+    hostvars = {"h%d" % i: dict(_etcd_host_report=dict(info=dict(checksums={ca_path: ours if i < 2 else "other"})))
+                for i in range(3)}
+    pki = dict(ca=dict(path=str(tmp_path / "ca.pem")), changed=False)
+    settings = dict(hosts=["h0", "h1", "h2"], ca_path=ca_path, pki_dir=str(tmp_path), pki_host_dir="/etc/etcd/pki",
+                    managed=True, replace_ca=False)
+    refused = run(action, hostvars, stage="pki_check", plan=pki, settings=settings, refuse=True)
+    assert refused["failed"] is True and refused["other_ca_hosts"] == ["h2"]
+    assert refused["msg"].startswith("etcd_pki_dir %s: its ca.pem is another CA, but h2 run with" % tmp_path)
+    # A host out of the play is not read here (the run's own plan refuses a host that dropped out).
+    assert "failed" not in run(action, hostvars, play=("h0", "h1"), stage="pki_check", plan=pki, settings=settings,
+                               refuse=True)
+    (tmp_path / "ca.pem").unlink()
+    none = run(action, hostvars, stage="pki_check", plan=pki, settings=dict(settings, hosts=["h0"]))
+    assert none["other_ca_hosts"] == ["h0"] and "it holds no ca.pem yet" in none["refusal"]

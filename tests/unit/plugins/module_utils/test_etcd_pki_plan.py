@@ -1,0 +1,116 @@
+"""The PKI plan of the etcd role (module_utils/etcd_pki_plan.py): what etcd_pki is given, and the
+refusals of an etcd_pki_dir that does not fit the members that already trust a CA."""
+
+import hashlib
+
+import pytest
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_plan import host_pairs, plan_pki, plan_pki_check
+
+MEMBERS = [dict(host="h%d" % i, name="m%d" % i, address="10.0.0.%d" % i) for i in range(2)]
+NAMES = {"h0": dict(ansible_hostname="etcd0", ansible_fqdn="etcd0.example.org"), "h1": {}}
+PAIR_KEY = "/etc/etcd/pki/client-key.pem"
+CA = "-----BEGIN CERTIFICATE-----\nours\n-----END CERTIFICATE-----\n"
+OURS = hashlib.sha256(CA.encode()).hexdigest()
+SETTINGS = dict(pki_dir="/ctl/etcd-pki", pki_host_dir="/etc/etcd/pki", managed=True, replace_ca=False)
+
+
+def settings(**changes):
+    return dict(dict(managed=True, readdress={}, srv_domain="", scrapers=[], pair_key=PAIR_KEY), **changes)
+
+
+# --- plan_pki ----------------------------------------------------------------------------------------
+
+
+def test_the_role_s_pki_names_the_hosts_and_issues_admin_and_each_member_s_own_pairs():
+    plan = plan_pki(MEMBERS, NAMES, {"h0": [], "h1": ["/etc/etcd/pki/ca.pem"]}, settings())
+    assert plan["members"] == [dict(name="m0", addresses=["10.0.0.0"], hostnames=["etcd0", "etcd0.example.org", "h0"]),
+                               dict(name="m1", addresses=["10.0.0.1"], hostnames=["h1"])]
+    assert plan["clients"] == ["admin", *host_pairs(["m0", "m1"])]
+    # No member holds the root login's pair: only the shared root pair is revoked.
+    assert plan["revoke"] == ["root"]
+
+
+def test_the_scrapers_get_a_pair_with_their_addresses():
+    plan = plan_pki(MEMBERS, NAMES, {}, settings(scrapers=["10.9.0.1"]))
+    assert plan["clients"][-1] == {"name": "prometheus", "sans": ["10.9.0.1"]}
+
+
+def test_an_operator_s_pki_gets_no_client_pairs_and_names_only_the_addresses():
+    plan = plan_pki(MEMBERS, NAMES, {}, settings(managed=False, scrapers=["10.9.0.1"]))
+    assert plan["clients"] == []
+    assert [member["hostnames"] for member in plan["members"]] == [[], []]
+
+
+def test_a_member_holding_the_root_login_s_pair_has_the_shared_admin_pair_revoked_too():
+    plan = plan_pki(MEMBERS, NAMES, {"h0": None, "h1": [PAIR_KEY]}, settings())
+    assert plan["revoke"] == ["root", "admin"]
+
+
+def test_a_member_moving_address_and_dns_srv_names_are_in_its_certificates():
+    member = dict(MEMBERS[1], srv_target="m1.example.com")
+    plan = plan_pki([member], NAMES, {}, settings(readdress={"h1": dict(old_address="10.9.9.1")},
+                                                   srv_domain="example.com."))
+    assert plan["members"] == [dict(name="m1", addresses=["10.0.0.1", "10.9.9.1"],
+                                    hostnames=["h1", "m1.example.com", "example.com"])]
+
+
+def test_host_pairs_wants_a_list():
+    with pytest.raises(ValueError, match="list of member names"):
+        host_pairs("m0")
+
+
+# --- plan_pki_check -----------------------------------------------------------------------------------
+
+
+def test_members_that_trust_the_pki_dir_s_ca_pass():
+    plan = plan_pki_check({"h0": dict(ca=OURS), "h1": dict(ca=None)}, dict(ca=dict(path="/ctl/ca.pem")), CA, SETTINGS)
+    assert plan == dict(other_ca_hosts=[], peer_name_hosts=[], refusal="")
+
+
+def test_a_member_that_trusts_another_ca_refuses_by_name():
+    plan = plan_pki_check({"h0": dict(ca=OURS), "h1": dict(ca="other")}, dict(ca={}), CA, SETTINGS)
+    assert plan["other_ca_hosts"] == ["h1"]
+    assert plan["refusal"] == (
+        "etcd_pki_dir /ctl/etcd-pki: its ca.pem is another CA, but h1 run with the CA in /etc/etcd/pki/ca.pem; "
+        "certificates of a new CA would cut the members off from each other. Point etcd_pki_dir at the directory the "
+        "cluster was deployed with (etcd-pki beside its inventory), or replace the CA on purpose with "
+        "etcd_pki_replace_ca=true. No host was changed.")
+
+
+def test_a_pki_dir_without_a_ca_yet_says_so():
+    plan = plan_pki_check({"h0": dict(ca=OURS)}, dict(ca={}), "", SETTINGS)
+    assert plan["other_ca_hosts"] == ["h0"] and "etcd_pki_dir /ctl/etcd-pki: it holds no ca.pem yet, but h0 run" in plan["refusal"]
+
+
+def test_replacing_the_ca_on_purpose_refuses_nothing():
+    plan = plan_pki_check({"h0": dict(ca="other")}, dict(ca={}), CA, dict(SETTINGS, replace_ca=True))
+    assert plan["refusal"] == "" and plan["other_ca_hosts"] == []
+
+
+def test_during_a_rotation_any_ca_etcd_pki_trusts_is_accepted_and_none_when_it_trusts_none():
+    rotating = dict(ca=dict(trusted_checksums=["old", "both"]))
+    assert plan_pki_check({"h0": dict(ca="old"), "h1": dict(ca="both")}, rotating, CA, SETTINGS)["refusal"] == ""
+    assert plan_pki_check({"h0": dict(ca=OURS)}, dict(ca=dict(trusted_checksums=[])), CA,
+                          SETTINGS)["other_ca_hosts"] == ["h0"]
+
+
+def test_members_asking_for_the_peer_name_refuse_peer_certificates_without_it():
+    reads = {"h0": dict(ca=OURS, peer_name=True), "h1": dict(ca=OURS, peer_name=False)}
+    plan = plan_pki_check(reads, dict(ca={}, peer_identity=""), CA, dict(SETTINGS, managed=False))
+    assert plan["peer_name_hosts"] == ["h0"]
+    assert plan["refusal"] == (
+        "etcd_pki_dir /ctl/etcd-pki (provided by the operator, etcd_pki_managed=false): h0 ask their peers for the name "
+        "etcd-peer.invalid (ETCD_PEER_CERT_ALLOWED_HOSTNAME), but not every peer certificate in etcd_pki_dir carries "
+        "it; a member given one would be shut out by the others. Issue every peer certificate with the subject "
+        "alternative name DNS:etcd-peer.invalid (docs/pki.md). No host was changed.")
+    assert plan_pki_check(reads, dict(ca={}, peer_identity="etcd-peer.invalid"), CA, SETTINGS)["refusal"] == ""
+
+
+def test_another_ca_is_named_before_the_peer_name():
+    plan = plan_pki_check({"h0": dict(ca="other", peer_name=True)}, dict(ca={}), CA, SETTINGS)
+    assert plan["refusal"].startswith("etcd_pki_dir /ctl/etcd-pki: its ca.pem is another CA, but h0")
+
+
+def test_no_host_to_check_refuses_nothing():
+    assert plan_pki_check({}, dict(ca={}), "", SETTINGS)["refusal"] == ""
