@@ -86,7 +86,7 @@ def _url_host(address):
 
 
 def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_domain=None, recorded=None,
-            play_hosts=None):
+            play_hosts=None, answered=None):
     """Validated member records for the hosts of the etcd group, in inventory order.
 
     The member name is ``NODE_NAME``, else ``etcd_member_name``, else the inventory hostname.
@@ -98,7 +98,9 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_
     gives the address of a host that has neither ``etcd_address`` nor facts: a lost host cannot say. Failing
     those, a host whose inventory name is an IP address has that address.
     ``play_hosts``, the hosts of the run: a host left out of it (--limit) whose address is still unknown
-    is named as such. Raises AnsibleFilterError naming the hosts and values at fault.
+    is named as such. ``answered``, the hosts still in the play (``ansible_play_hosts``): one of the
+    run that dropped out of it (unreachable, or a task failed on it) and whose address is unknown is
+    named as not answering. Raises AnsibleFilterError naming the hosts and values at fault.
     """
     if isinstance(hosts, str) or not hosts:
         raise AnsibleFilterError(
@@ -121,6 +123,11 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_
             errors.append("host %s: left out of this run (--limit), and its address is unknown (facts come only from "
                           "the hosts a run reaches): set etcd_address for it in the inventory, or run without --limit"
                           % host)
+            continue
+        if not address and answered is not None and host not in answered:
+            errors.append("host %s: did not answer this run (unreachable, or a task failed on it), and its address is "
+                          "unknown without its facts: run again once it answers, or set etcd_address for it in the "
+                          "inventory" % host)
             continue
         if not address:
             errors.append("host %s: no address: set etcd_address, or gather facts so that "

@@ -24,7 +24,7 @@ def host_pairs(names):
     try:
         return etcd_pki_plan.host_pairs(names)
     except ValueError as exc:
-        raise AnsibleFilterError("host_pairs: %s" % exc)
+        raise AnsibleFilterError("host_pairs: %s" % exc) from exc
 
 
 def other_ca_hosts(hosts, hostvars, result, checksum, path=None):

@@ -87,7 +87,7 @@ def plan_pki(members, host_names, present, settings):
     clients = []
     if managed:
         scrapers = list(settings.get("scrapers") or [])
-        clients = ["admin"] + host_pairs([member["name"] for member in members or []])
+        clients = ["admin", *host_pairs([member["name"] for member in members or []])]
         if scrapers:
             clients.append({"name": "prometheus", "sans": scrapers})
     admin_on_hosts = any(settings.get("pair_key") in (paths or []) for paths in present.values())

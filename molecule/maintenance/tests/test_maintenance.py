@@ -1,7 +1,8 @@
 """Maintenance, the operator's way: defragmentation by rule, NOSPACE recovery, hash checks, timers.
 
 In order: every bad input is refused with nothing defragmented (a rule that does not parse, a
-negative keep, a schedule that is not a calendar, a member down, a learner catching up); a cluster
+negative keep, a schedule that is not a calendar, a member down, a member's host that does not
+answer, a learner catching up); a cluster
 filled to NOSPACE while a client writes is recovered by the maintenance playbook, one member at a
 time with the leader last and one leader change, no acknowledged write lost, the members'
 hashes equal under that load, and (run at -vvv with a root password) no secret in its output; a run again changes nothing; --check defragments nothing; a member
@@ -9,7 +10,11 @@ that goes down mid-run stops it by name and a run again finishes the job; and th
 scheduled defragmentation of two members never runs on both at once, nor on a leader.
 """
 
+import glob
+import json
+import os
 import re
+import subprocess
 import time
 
 import pytest
@@ -155,6 +160,46 @@ def test_a_learner_catching_up_is_refused_naming_it():
         refused(["-e", "etcd_defrag_rule=always"], "learner")
     finally:
         gateway().call("/v3/cluster/member/remove", {"ID": added["member"]["ID"]})
+
+
+def address(name):
+    return URL[name].split("//")[1].split(":")[0]
+
+
+def ssh_stopped(name):
+    """Stop sshd on the host, its etcd still serving, and close the controller's SSH masters to it (a
+    master outlives sshd and would keep the host reachable): it drops out of the next run's play."""
+    subprocess.run(["podman", "exec", name, "systemctl", "stop", "ssh"], check=True, timeout=60)
+    for socket in glob.glob(os.path.expanduser("~/.ansible/cp/%s-*" % address(name))):
+        subprocess.run(["ssh", "-o", "ControlPath=" + socket, "-O", "exit", address(name)], check=False,
+                       capture_output=True, timeout=30)
+
+
+def test_a_member_whose_host_does_not_answer_is_refused_naming_it_and_nothing_changes():
+    # Its sshd stopped, mnt-host2 drops out of the play; its etcd still serves, so the members' read
+    # passes. With its address in the inventory the maintenance's plan refuses the run by name;
+    # without, the members' records do (its address came from its facts).
+    fragment(2)
+    started = time.monotonic()
+    before_sizes, before_files = sizes(), fingerprint(HOSTS)
+    # Each host's own address, through one extra variable templated per host.
+    addresses = json.dumps({"etcd_address": "{{ %r[inventory_hostname] }}" % {h: address(h) for h in HOSTS}})
+    ssh_stopped("mnt-host2")
+    try:
+        rc, planned = playbook("maintenance", "-e", "etcd_defrag_rule=always", "-e", addresses)
+        rc_records, records = playbook("maintenance", "-e", "etcd_defrag_rule=always")
+    finally:
+        subprocess.run(["podman", "exec", "mnt-host2", "systemctl", "start", "ssh"], check=True, timeout=60)
+    assert rc != 0 and rc_records != 0, (planned, records)
+    assert ("the hosts mnt-host2 did not answer the maintenance's read; nothing was changed. Run again once they "
+            "answer") in " ".join(planned.split()), planned
+    assert ("host mnt-host2: did not answer this run (unreachable, or a task failed on it), and its address is "
+            "unknown") in " ".join(records.split()), records
+    assert recap(planned)["mnt-host2"]["unreachable"] == 1 and recap(records)["mnt-host2"]["unreachable"] == 1
+    assert not DEFRAGMENTED.search(planned + records)
+    assert "Hold the run lock" not in planned + records
+    assert fingerprint(HOSTS) == before_files and not_shrunk(before_sizes)
+    print("\nrefusals of a host that does not answer: %.1f s" % (time.monotonic() - started))
 
 
 # --- NOSPACE recovery ---------------------------------------------------------------------------
