@@ -21,6 +21,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import _member_name as member_name, members as member_records
+from ansible_collections.raftops.etcd.plugins.filter.status_advice import status_advice, status_lines
 from ansible_collections.raftops.etcd.plugins.module_utils import (etcd_host_checks, etcd_operation_plan, etcd_pki_plan, etcd_plan,
                                                                    etcd_recovery_plan)
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import installed_local_endpoint
@@ -84,6 +85,10 @@ class ActionModule(ActionBase):
                                                                  params["ca_var"]).items()}
                 settings = dict(params["settings"], pki_ca=self._controller_ca(params["settings"].get("pki_dir")))
                 plan = etcd_plan.plan_removal_check(previous, params["membership"].get("members"), member_ca, settings)
+            elif params["stage"] == "status":
+                plan = self._plan_status(params["health"], [member["name"] for member in members
+                                                            if member["host"] in play_hosts],
+                                         dict(params["settings"], check_mode=bool(task_vars.get("ansible_check_mode"))))
             elif params["stage"].startswith("pki"):
                 plan = self._plan_pki(params, previous, hostvars, play_hosts)
             elif params["stage"] == "maintenance":
@@ -139,6 +144,18 @@ class ActionModule(ActionBase):
         plan["root_read_pending"] = plan["root_login_read"] and not as_root
         plan["preflight_checks"] = bool(plan["root_login_read"] or plan.get("hardware_check") or settings.get("bootstrap_checks"))
         plan["refusal"] = etcd_host_checks.host_refusal(problems, auth_message, plan["refusal"])
+        return plan
+
+    @staticmethod
+    def _plan_status(health, members_in_run, settings):
+        """The status at the end of a deploy run: the plan of it (etcd_operation_plan.plan_status) and
+        the lines that show it, the table and the advice below it, as playbooks/status.yml shows them."""
+        plan = etcd_operation_plan.plan_status(health, members_in_run, settings)
+        if "member_status" in health:
+            plan["lines"] = status_lines(health.get("table"), status_advice(health, settings.get("status_settings")))
+        else:
+            plan["lines"] = ["no status: %s" % ("a new cluster is not started in check mode" if health.get("skipped")
+                                                else health.get("msg") or "?")]
         return plan
 
     def _plan_pki(self, params, previous, hostvars, play_hosts):

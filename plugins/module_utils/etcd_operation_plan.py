@@ -4,13 +4,16 @@
 #
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any
 # time. Do not use this from other collections or standalone plugins/modules!
-"""The plans of two day-2 operations of the etcd role, beside the deploy's (etcd_plan.py):
+"""The plans of two day-2 operations of the etcd role and of the status a run ends with, beside the
+deploy's (etcd_plan.py):
 
 - the maintenance (playbooks/maintenance.yml): ``maintenance_order`` orders the members the
   etcd_maintenance module read (followers first, the leader last), and ``plan_maintenance`` judges
   that read with the play's hosts: which members are defragmented and how, and what refuses it;
 - a CA rotation's phase (tasks/rotate_ca_phase.yml): ``plan_rotation``, which members restart
-  before the phase moves on, whether the rotation waits for the proxies, and what it reports.
+  before the phase moves on, whether the rotation waits for the proxies, and what it reports;
+- the status at the end of a deploy run (tasks/status.yml): ``plan_status``, the members of the run
+  that do not run the release, and whether the run waits for the cluster version to follow.
 
 Who takes leadership over from a member is etcd_leadership.successor, for every hand-over.
 Pure functions on plain data (no Ansible, no I/O). A host the operation needs that did not answer
@@ -121,3 +124,37 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
                                  and not first_round_of_later_pass)
     plan["rotation_message"] = _rotation_message(rotation, settings.get("pki_dir") or "")
     return plan
+
+
+def _cluster_version_follows(version, release):
+    """Whether etcd's cluster version (major.minor, or major.minor.patch) is the release's major.minor."""
+    wanted = ".".join(str(release).split(".")[:2])
+    return str(version or "") == wanted or str(version or "").startswith(wanted + ".")
+
+
+def plan_status(health, members_in_run, settings):
+    """The status read at the end of a deploy run (``health``: etcd_health's result, or a skipped
+    one) judged against the release (``settings``: version, all_members_in_run, check_mode).
+
+    ``other_release``: the members of this run (``members_in_run``: their names) whose etcd runs another
+    release, {member, version}; ``refusal`` names them: they restart on the next run. Not in check
+    mode, where the restarts did not happen.
+    ``version_wait``: etcd raises the cluster version (major.minor) a few seconds after the last
+    member runs the new release, so the run waits for it; not with members left out of the run
+    (--limit), where it stays where it is, nor while a member runs another release (the refusal comes first).
+    ``cluster_version``: the major.minor it waits for.
+    """
+    release = str(settings.get("version") or "")
+    check_mode = bool(settings.get("check_mode"))
+    other_release = [dict(member=entry.get("member"), version=entry.get("version"))
+                for entry in health.get("endpoints") or []
+                if entry.get("member") in members_in_run and entry.get("version") != release]
+    refusal = ""
+    if other_release and not check_mode:
+        refusal = "%s, not %s; run again to restart them (see docs/upgrade.md)" % (
+            ", ".join("%s runs %s" % (entry["member"], entry["version"]) for entry in other_release), release)
+    return dict(
+        other_release=other_release, refusal=refusal, cluster_version=".".join(release.split(".")[:2]),
+        version_wait=(not check_mode and not refusal and bool(settings.get("all_members_in_run"))
+                      and not _cluster_version_follows((health.get("cluster") or {}).get("version"), release)),
+    )

@@ -70,10 +70,13 @@ options:
       - V(pki) from the members (O(members)), their hosts' name facts and each play host's read (O(report_var))
         before C(raftops.etcd.etcd_pki); V(pki_check) from its result (O(plan)), the CA certificate it names
         (C(ca.path), read on the controller) and each checked play host's read.
+      - V(status) from the status read at the end of a deploy run (O(health)) and the members (O(members)) whose
+        hosts are in the play.
     type: str
     required: true
     choices: [hosts, cluster, converge, roll, removal, removal_check, maintenance, rotation, restore,
-              restore_members, restore_check, restore_start, recovery_logs, recovery, pki, pki_check]
+              restore_members, restore_check, restore_start, recovery_logs, recovery, pki, pki_check,
+              status]
   members:
     description: The validated members of the inventory (filter C(raftops.etcd.members)); the deploy's steps need them.
     type: list
@@ -94,6 +97,7 @@ options:
   health:
     description:
       - The result of C(raftops.etcd.etcd_health) for the running cluster (V(cluster)); V({}) when it was not read.
+      - For V(status), the status read at the end of a deploy run, or a skipped read in a check run of a new cluster.
       - For V(restore_start), the read of the old members that still answer; for V(recovery), the cluster's
         answer to the recovery. A skipped task's result counts as not read.
     type: dict
@@ -137,6 +141,8 @@ options:
         (the addresses of the metrics scrapers that get a pair), C(pair_key) (the root login's client key on a
         member). V(pki_check) - C(hosts) (those whose members already trust a CA), C(ca_path) (the CA certificate
         on a member), C(pki_dir), C(pki_host_dir), C(managed), C(replace_ca).
+      - V(status) - C(version), C(all_members_in_run) (the deploy plan's), C(status_settings) (the settings the
+        status advice reads, as P(raftops.etcd.status_advice#filter) takes them).
     type: dict
     default: {}
   refuse:
@@ -282,6 +288,7 @@ refusal:
       RV(foreign_refusal), then RV(problems); empty when none.
     - In a removal, the request's own refusal (V(removal)), then every problem at once (V(removal_check)).
     - In a maintenance, the members' hosts that dropped out of the play.
+    - In the status at the end of a deploy run (V(status)), the members of the run that do not run the release.
     - In a PKI check (V(pki_check)), the members that trust another CA than C(etcd_pki_dir)'s, then those that ask
       their peers for a name the peer certificates lack.
   returned: always
@@ -498,8 +505,10 @@ order:
   type: list
   elements: str
 lines:
-  description: Each member and why it is defragmented or not; the hosts left out of the run.
-  returned: with O(stage=maintenance)
+  description:
+    - In a maintenance, each member and why it is defragmented or not; the hosts left out of the run.
+    - With O(stage=status), the status table and, below it, every problem with the command that addresses it.
+  returned: with O(stage=maintenance) or O(stage=status)
   type: list
   elements: str
 nospace:
@@ -671,6 +680,19 @@ peer_name_hosts:
   returned: with O(stage=pki_check)
   type: list
   elements: str
+other_release:
+  description: The members of the run whose etcd runs another release than C(etcd_version), each with C(member) and C(version).
+  returned: with O(stage=status)
+  type: list
+  elements: dict
+version_wait:
+  description: Whether the run waits for etcd to raise the cluster version to the release's major.minor (RV(cluster_version)).
+  returned: with O(stage=status)
+  type: bool
+cluster_version:
+  description: The release's major.minor, which the cluster version follows.
+  returned: with O(stage=status)
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

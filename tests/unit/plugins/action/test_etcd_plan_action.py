@@ -156,7 +156,7 @@ def test_the_cluster_step_refuses_a_run_lock_another_run_holds(action):
 @pytest.mark.parametrize("args, message", [
     (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, removal, removal_check, "
                           "maintenance, rotation, restore, restore_members, restore_check, restore_start, recovery_logs, recovery, "
-                              "pki, pki_check, got: later"),
+                              "pki, pki_check, status, got: later"),
     (dict(stage="cluster", plan={}), "cannot plan the cluster step"),
 ])
 def test_bad_arguments_fail_naming_the_action(action, args, message):
@@ -344,3 +344,25 @@ def test_the_pki_check_compares_the_play_hosts_ca_with_the_controller_s_and_refu
     (tmp_path / "ca.pem").unlink()
     none = run(action, hostvars, stage="pki_check", plan=pki, settings=dict(settings, hosts=["h0"]))
     assert none["other_ca_hosts"] == ["h0"] and "it holds no ca.pem yet" in none["refusal"]
+
+
+def test_the_status_step_judges_the_members_of_the_run_and_shows_the_read_as_the_status_playbook_does(action):
+    from ansible_collections.raftops.etcd.plugins.filter.status_advice import status_advice, status_lines
+    from ansible_collections.raftops.etcd.tests.unit.plugins.status_sample import health, member
+
+    read = health([member(1), member(2, version="3.6.13"), member(3)])
+    members = [dict(host="h%d" % i, name="etcd-%d" % i) for i in (1, 2, 3)]
+    settings = dict(version="3.6.14", all_members_in_run=False, status_settings=dict(etcd_group="etcd"))
+    plan = run(action, {}, play=("h1", "h3"), stage="status", members=members, health=read, settings=settings,
+               refuse=True)
+    # etcd-2 runs another release, but its host is out of the run: it is not judged.
+    assert "failed" not in plan and plan["refusal"] == "" and plan["version_wait"] is False
+    assert plan["lines"] == status_lines(read["table"], status_advice(read, dict(etcd_group="etcd")))
+    refused = run(action, {}, play=("h1", "h2", "h3"), stage="status", members=members, health=read,
+                  settings=settings, refuse=True)
+    assert refused["failed"] is True and refused["msg"].startswith("etcd-2 runs 3.6.13, not 3.6.14")
+    skipped = run(action, {}, stage="status", members=members, health=dict(skipped=True), settings=settings)
+    assert skipped["lines"] == ["no status: a new cluster is not started in check mode"]
+    failed = run(action, {}, stage="status", members=members, health=dict(failed=True, msg="no member answers"),
+                 settings=settings)
+    assert failed["lines"] == ["no status: no member answers"]

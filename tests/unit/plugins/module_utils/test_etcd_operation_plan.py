@@ -1,6 +1,6 @@
-"""The plans of the maintenance and of a CA rotation's round (module_utils/etcd_operation_plan.py):
-the order, the host sets and every refusal; a host that did not answer refuses by name and is
-never left out."""
+"""The plans of the maintenance, of a CA rotation's round and of the status a deploy run ends with
+(module_utils/etcd_operation_plan.py): the order, the host sets and every refusal; a host that did
+not answer refuses by name and is never left out."""
 
 import pytest
 
@@ -8,6 +8,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_operation_plan i
     maintenance_order,
     plan_maintenance,
     plan_rotation,
+    plan_status,
 )
 
 HOSTS = ["h0", "h1", "h2"]
@@ -175,3 +176,52 @@ def test_the_rotation_reports_what_the_phase_in_place_means(phase, step, advice)
     plan = rotation(rotation_read=dict(ROTATION, phase=phase, step=step))
     assert plan["rotation_message"] == "CA rotation: phase %d of 3 is in place on every member (both CAs " \
                                        "trusted). %s" % (step, advice)
+
+
+# --- plan_status: the members of the run on the release, and the wait for the cluster version ----------
+
+
+def status(versions, cluster_version="3.5.0"):
+    """An etcd_health result: member mN runs versions[N] (None: it did not answer)."""
+    endpoints = [dict(member="m%d" % i, version=version) for i, version in enumerate(versions)]
+    return dict(endpoints=endpoints, cluster=dict(version=cluster_version))
+
+
+RUN = dict(version="3.5.30", all_members_in_run=True, check_mode=False)
+
+
+def test_members_on_the_release_pass_and_the_run_waits_for_the_cluster_version_to_follow():
+    plan = plan_status(status(["3.5.30"] * 3, "3.4.0"), ["m0", "m1", "m2"], RUN)
+    assert plan == dict(other_release=[], refusal="", cluster_version="3.5", version_wait=True)
+
+
+@pytest.mark.parametrize("cluster_version, wait", [
+    ("3.5.0", False), ("3.5", False), ("3.4.0", True), ("3.50.0", True), ("", True), (None, True),
+])
+def test_the_cluster_version_follows_the_release_s_major_and_minor(cluster_version, wait):
+    assert plan_status(status(["3.5.30"] * 3, cluster_version), ["m0", "m1", "m2"], RUN)["version_wait"] is wait
+
+
+def test_members_on_another_release_refuse_by_name_and_the_run_does_not_wait():
+    plan = plan_status(status(["3.5.30", "3.5.29", "3.4.35"], "3.4.0"), ["m0", "m1", "m2"], RUN)
+    assert plan["other_release"] == [dict(member="m1", version="3.5.29"), dict(member="m2", version="3.4.35")]
+    assert plan["refusal"] == "m1 runs 3.5.29, m2 runs 3.4.35, not 3.5.30; run again to restart them (see docs/upgrade.md)"
+    assert plan["version_wait"] is False
+
+
+def test_a_member_of_the_run_that_did_not_answer_is_named():
+    plan = plan_status(status(["3.5.30", None, "3.5.30"]), ["m0", "m1", "m2"], RUN)
+    assert plan["refusal"] == "m1 runs None, not 3.5.30; run again to restart them (see docs/upgrade.md)"
+
+
+def test_members_left_out_of_the_run_are_not_judged_and_the_cluster_version_stays():
+    plan = plan_status(status(["3.5.30", "3.5.30", "3.4.35"], "3.4.0"), ["m0", "m1"],
+                       dict(RUN, all_members_in_run=False))
+    assert plan["refusal"] == "" and plan["version_wait"] is False
+
+
+def test_check_mode_neither_refuses_nor_waits():
+    plan = plan_status(status(["3.4.35"] * 3, "3.4.0"), ["m0", "m1", "m2"], dict(RUN, check_mode=True))
+    assert plan["other_release"] and plan["refusal"] == "" and plan["version_wait"] is False
+    # A check run of a new cluster reads nothing: a skipped read.
+    assert plan_status(dict(skipped=True), ["m0"], dict(RUN, check_mode=True))["other_release"] == []
