@@ -75,6 +75,9 @@ class ActionModule(ActionBase):
                 # restart_note.yml notes a restart on these (vars/main.yml, _etcd_runs_outdated).
                 plan["outdated"] = [host for host in with_data if outdated.get(host)]
                 plan["later_phases"] = etcd_host_checks.later_phases(plan, settings)
+                if settings.get("metrics_targets"):
+                    plan["scrape_targets"] = etcd_plan.scrape_targets(members, settings.get("metrics_port"),
+                                                                      settings.get("instance"), settings.get("tls"))
             elif params["stage"].startswith(("restore", "recovery")):
                 plan = self._plan_recovery(params, previous, task_vars, hostvars, play_hosts)
             elif params["stage"] == "removal":

@@ -79,11 +79,10 @@ def server_env(settings, version, member):
 
 
 def scrape_targets(members, port, cluster, tls):
-    """The members as Prometheus file_sd targets of their metrics listener on their address
-    (etcd_metrics=address); see plugins/filter/scrape_targets.yml."""
-    return [{"targets": ["%s:%d" % (_address(member["client_url"]), int(port))],
-             "labels": {"__scheme__": "https" if tls else "http", "cluster": str(cluster), "instance": member["name"]}}
-            for member in members]
+    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_plan.py, scrape_targets."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import scrape_targets as targets
+
+    return targets(members, port, cluster, tls)
 
 
 class FilterModule:

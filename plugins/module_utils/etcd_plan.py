@@ -27,6 +27,7 @@ out (--limit).
 """
 
 import json
+from urllib.parse import urlsplit
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_RULE, resolve_target, url_parts
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_membership import initial_cluster
@@ -587,6 +588,15 @@ def plan_cluster(plan, members, health, reports, settings):
     else:
         plan["status_read"] = "none"
     return plan
+
+
+def scrape_targets(members, port, cluster, tls):
+    """The members as Prometheus file_sd targets of their metrics listener on their address
+    (etcd_metrics=address, written on the controller for a central Prometheus): each member's
+    address at ``port``, labelled with the scheme, the ``cluster`` (etcd_instance) and its name."""
+    return [{"targets": ["%s:%d" % (urlsplit(str(member["client_url"])).netloc.rsplit(":", 1)[0], int(port))],
+             "labels": {"__scheme__": "https" if tls else "http", "cluster": str(cluster), "instance": member["name"]}}
+            for member in members]
 
 
 def plan_converge(plan, reports, outdated, restart_note_path):

@@ -128,7 +128,8 @@ options:
         C(allow_downgrade), C(auth_enabled), C(hash_reference),
         C(downgrade_cancel), C(lock_read) (the result of taking the run lock, for RV(cluster_refusal)). V(converge) -
         C(restart_note_path), where a member keeps its note of a restart still due; for RV(later_phases)
-        C(metrics_targets) (the members' scrape targets are written on the controller), C(rotation_phase),
+        C(metrics_targets) (the members' scrape targets are written on the controller, RV(scrape_targets): with
+        C(metrics_port), C(instance), C(tls)), C(rotation_phase),
         C(hash_reference), C(timers) (a timer has a schedule) and C(check_mode). V(removal) - C(group),
         C(replace) (one member whose host answers, to join in its place), C(revokes). V(removal_check) -
         C(group), C(requested), C(pki_dir) (whose C(ca.pem) the action reads on the controller), C(pki_host_dir).
@@ -693,6 +694,11 @@ cluster_version:
   description: The release's major.minor, which the cluster version follows.
   returned: with O(stage=status)
   type: str
+scrape_targets:
+  description: With C(metrics_targets), the members as Prometheus file_sd targets of their metrics listener on their address.
+  returned: with O(stage=converge) and C(metrics_targets)
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -86,6 +86,14 @@ def test_the_converge_step_reads_what_each_member_found_out_of_date(action):
     # A timer with a schedule has its phase even when the cluster has nothing to do.
     assert run(action, quiet, stage="converge", plan=dict(first, binaries_outdated=[]),
                settings=dict(restart_note_path="/note", timers=True))["later_phases"] is True
+    assert "scrape_targets" not in plan
+    # With etcd_metrics=address the members' scrape targets are written: a later phase, and the plan's field.
+    scraped = run(action, quiet, stage="converge", plan=dict(first, binaries_outdated=[]),
+                  settings=dict(restart_note_path="/note", metrics_targets=True, metrics_port="2381", instance="etcd",
+                                tls=True))
+    assert scraped["later_phases"] is True and [t["targets"] for t in scraped["scrape_targets"]] == [
+        ["10.0.0.10:2381"], ["10.0.0.11:2381"], ["10.0.0.12:2381"]]
+    assert scraped["scrape_targets"][0]["labels"] == {"__scheme__": "https", "cluster": "etcd", "instance": "m0"}
 
 
 def test_the_hosts_step_refuses_hosts_that_cannot_run_etcd_before_its_own_refusal(action):

@@ -18,6 +18,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import (
     plan_roll,
     roll_order,
     run_refusal,
+    scrape_targets,
     security_warning,
 )
 
@@ -893,3 +894,11 @@ def test_a_move_to_3_6_from_data_without_v2_content_goes_on_and_etcds_policy_is_
     assert v2store_plan({})["version_problem"] == ""  # nothing read: no host had a reason to
     plan = v2store_plan({0: dict(CLEAN, requests=["PUT /1/a"])}, running="3.5.30")
     assert plan["version_problem"].startswith("upgrading 3.5.30 to 3.6.14 needs 3.5.32 or later first")
+
+
+def test_the_scrape_targets_are_each_member_s_address_at_the_metrics_port_labelled_with_the_cluster():
+    members = [dict(name="m0", client_url="https://10.0.0.10:2379"), dict(name="m1", client_url="http://[fd00::1]:2379")]
+    assert scrape_targets(members, "2381", "etcd-events", False) == [
+        {"targets": ["10.0.0.10:2381"], "labels": {"__scheme__": "http", "cluster": "etcd-events", "instance": "m0"}},
+        {"targets": ["[fd00::1]:2381"], "labels": {"__scheme__": "http", "cluster": "etcd-events", "instance": "m1"}}]
+    assert scrape_targets([], 2381, "etcd", True) == []
