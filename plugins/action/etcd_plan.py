@@ -14,6 +14,7 @@ import hashlib
 import os
 import secrets
 import string
+import time
 from datetime import datetime, timezone
 
 from ansible.errors import AnsibleFilterError
@@ -92,6 +93,9 @@ class ActionModule(ActionBase):
                 plan = self._plan_status(params["health"], [member["name"] for member in members
                                                             if member["host"] in play_hosts],
                                          dict(params["settings"], check_mode=bool(task_vars.get("ansible_check_mode"))))
+            elif params["stage"] == "status_report":
+                plan = self._plan_report(params["health"], params["settings"], hostvars, play_hosts,
+                                         task_vars.get("inventory_hostname"))
             elif params["stage"].startswith("pki"):
                 plan = self._plan_pki(params, previous, hostvars, play_hosts)
             elif params["stage"] == "maintenance":
@@ -160,6 +164,21 @@ class ActionModule(ActionBase):
             plan["lines"] = ["no status: %s" % ("a new cluster is not started in check mode" if health.get("skipped")
                                                 else health.get("msg") or "?")]
         return plan
+
+    def _plan_report(self, health, settings, hostvars, play_hosts, asked_from):
+        """The status playbook's report: its refusal when no member answers, and the lines, the
+        table and the advice below it with the snapshots on the controller (settings: backup_dir,
+        backups, the files found there) and each play host's last push and restore drill (the
+        variables _etcd_status_pushes and _etcd_status_drills; no drill read on the asking host:
+        no drill lines)."""
+        refusal = etcd_operation_plan.report_refusal(health, dict(settings, asked_from=asked_from))
+        drills = None
+        if not (self._host_values(hostvars, [asked_from], "_etcd_status_drills").get(asked_from) or {}).get("skipped"):
+            drills = list(self._host_values(hostvars, play_hosts, "_etcd_status_drills").values())
+        advice = status_advice(health, settings.get("status_settings"),
+                               dict(dir=settings.get("backup_dir"), files=settings.get("backups") or [], now=time.time()),
+                               list(self._host_values(hostvars, play_hosts, "_etcd_status_pushes").values()), drills)
+        return dict(refusal=refusal, lines=[] if refusal else status_lines(health.get("table"), advice))
 
     def _plan_pki(self, params, previous, hostvars, play_hosts):
         """The inputs of etcd_pki from the members and the play hosts' reads (stage pki), or the

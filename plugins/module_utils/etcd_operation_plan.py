@@ -13,7 +13,8 @@ deploy's (etcd_plan.py):
 - a CA rotation's phase (tasks/rotate_ca_phase.yml): ``plan_rotation``, which members restart
   before the phase moves on, whether the rotation waits for the proxies, and what it reports;
 - the status at the end of a deploy run (tasks/status.yml): ``plan_status``, the members of the run
-  that do not run the release, and whether the run waits for the cluster version to follow.
+  that do not run the release, and whether the run waits for the cluster version to follow; and the
+  status playbook's refusal (tasks/status_report.yml): ``report_refusal``.
 
 Who takes leadership over from a member is etcd_leadership.successor, for every hand-over.
 Pure functions on plain data (no Ansible, no I/O). A host the operation needs that did not answer
@@ -158,3 +159,15 @@ def plan_status(health, members_in_run, settings):
         version_wait=(not check_mode and not refusal and bool(settings.get("all_members_in_run"))
                       and not _cluster_version_follows((health.get("cluster") or {}).get("version"), release)),
     )
+
+
+def report_refusal(health, settings):
+    """The status playbook's one refusal (tasks/status_report.yml): no member of the cluster answers
+    (``health``: etcd_health's result; ``settings``: instance, group, asked_from, the host that asked).
+    An unhealthy cluster is what the report shows, not a failure."""
+    if any(entry.get("reachable") for entry in health.get("endpoints") or []):
+        return ""
+    return ("no member of the cluster %s (group %s) answers, asked from %s: %s. Start the members: ansible-playbook "
+            "raftops.etcd.etcd -i INVENTORY; with most hosts lost, restore a snapshot (docs/backup-restore.md); nothing "
+            "was changed" % (settings.get("instance"), settings.get("group"), settings.get("asked_from"),
+                             health.get("msg") or "no reply"))

@@ -71,12 +71,13 @@ options:
         before C(raftops.etcd.etcd_pki); V(pki_check) from its result (O(plan)), the CA certificate it names
         (C(ca.path), read on the controller) and each checked play host's read.
       - V(status) from the status read at the end of a deploy run (O(health)) and the members (O(members)) whose
-        hosts are in the play.
+        hosts are in the play; V(status_report) from the status playbook's read (O(health)) and each play host's
+        last off-host push and restore drill (the variables C(_etcd_status_pushes) and C(_etcd_status_drills)).
     type: str
     required: true
     choices: [hosts, cluster, converge, roll, removal, removal_check, maintenance, rotation, restore,
               restore_members, restore_check, restore_start, recovery_logs, recovery, pki, pki_check,
-              status]
+              status, status_report]
   members:
     description: The validated members of the inventory (filter C(raftops.etcd.members)); the deploy's steps need them.
     type: list
@@ -97,7 +98,8 @@ options:
   health:
     description:
       - The result of C(raftops.etcd.etcd_health) for the running cluster (V(cluster)); V({}) when it was not read.
-      - For V(status), the status read at the end of a deploy run, or a skipped read in a check run of a new cluster.
+      - For V(status), the status read at the end of a deploy run, or a skipped read in a check run of a new cluster;
+        for V(status_report), the status playbook's read.
       - For V(restore_start), the read of the old members that still answer; for V(recovery), the cluster's
         answer to the recovery. A skipped task's result counts as not read.
     type: dict
@@ -143,7 +145,8 @@ options:
         member). V(pki_check) - C(hosts) (those whose members already trust a CA), C(ca_path) (the CA certificate
         on a member), C(pki_dir), C(pki_host_dir), C(managed), C(replace_ca).
       - V(status) - C(version), C(all_members_in_run) (the deploy plan's), C(status_settings) (the settings the
-        status advice reads, as P(raftops.etcd.status_advice#filter) takes them).
+        status advice reads, as P(raftops.etcd.status_advice#filter) takes them). V(status_report) - C(instance),
+        C(group), C(backup_dir), C(backups) (the snapshots found there), C(status_settings).
     type: dict
     default: {}
   refuse:
@@ -289,7 +292,8 @@ refusal:
       RV(foreign_refusal), then RV(problems); empty when none.
     - In a removal, the request's own refusal (V(removal)), then every problem at once (V(removal_check)).
     - In a maintenance, the members' hosts that dropped out of the play.
-    - In the status at the end of a deploy run (V(status)), the members of the run that do not run the release.
+    - In the status at the end of a deploy run (V(status)), the members of the run that do not run the release;
+      in the status playbook's report (V(status_report)), that no member of the cluster answers.
     - In a PKI check (V(pki_check)), the members that trust another CA than C(etcd_pki_dir)'s, then those that ask
       their peers for a name the peer certificates lack.
   returned: always
@@ -508,8 +512,9 @@ order:
 lines:
   description:
     - In a maintenance, each member and why it is defragmented or not; the hosts left out of the run.
-    - With O(stage=status), the status table and, below it, every problem with the command that addresses it.
-  returned: with O(stage=maintenance) or O(stage=status)
+    - With O(stage=status) or O(stage=status_report), the status table and, below it, every problem with the command
+      that addresses it (with V(status_report) also the backups' and drills' problems); none when refused.
+  returned: with O(stage=maintenance), O(stage=status) or O(stage=status_report)
   type: list
   elements: str
 nospace:

@@ -164,7 +164,7 @@ def test_the_cluster_step_refuses_a_run_lock_another_run_holds(action):
 @pytest.mark.parametrize("args, message", [
     (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, removal, removal_check, "
                           "maintenance, rotation, restore, restore_members, restore_check, restore_start, recovery_logs, recovery, "
-                              "pki, pki_check, status, got: later"),
+                              "pki, pki_check, status, status_report, got: later"),
     (dict(stage="cluster", plan={}), "cannot plan the cluster step"),
 ])
 def test_bad_arguments_fail_naming_the_action(action, args, message):
@@ -374,3 +374,35 @@ def test_the_status_step_judges_the_members_of_the_run_and_shows_the_read_as_the
     failed = run(action, {}, stage="status", members=members, health=dict(failed=True, msg="no member answers"),
                  settings=settings)
     assert failed["lines"] == ["no status: no member answers"]
+
+
+def test_the_status_report_reads_each_play_host_s_push_and_drill_and_refuses_only_a_cluster_without_answer(
+        action, monkeypatch):
+    from ansible_collections.raftops.etcd.plugins.filter.status_advice import status_advice, status_lines
+    from ansible_collections.raftops.etcd.tests.unit.plugins.status_sample import health, member
+
+    monkeypatch.setattr("time.time", lambda: 1700000000.0)
+    read = health([member(1), member(2), member(3)])
+    skipped = dict(skipped=True, changed=False)
+    drill = dict(failed=True, msg="file not found")
+    hostvars = {"h%d" % i: dict(_etcd_status_pushes=skipped, _etcd_status_drills=skipped) for i in range(3)}
+    settings = dict(instance="etcd", group="etcd", backup_dir="/backups", backups=[], status_settings={})
+
+    def report(health_read):
+        action._task.args = dict(stage="status_report", health=health_read, settings=settings, refuse=True)
+        return action.run(task_vars=dict(hostvars=hostvars, ansible_play_hosts=["h0", "h1", "h2"],
+                                         inventory_hostname="h0"))
+
+    backups = dict(dir="/backups", files=[], now=1700000000.0)
+    plan = report(read)
+    assert "failed" not in plan and plan["refusal"] == ""
+    # No drill read on the asking host (no drill schedule): no drill lines.
+    assert plan["lines"] == status_lines(read["table"], status_advice(read, {}, backups, [skipped] * 3))
+    for values in hostvars.values():
+        values["_etcd_status_drills"] = drill
+    assert report(read)["lines"] == status_lines(read["table"], status_advice(read, {}, backups, [skipped] * 3,
+                                                                              [drill] * 3))
+    down = dict(read, endpoints=[dict(entry, reachable=False) for entry in read["endpoints"]], msg="refused")
+    refused = report(down)
+    assert refused["failed"] is True and refused["lines"] == []
+    assert refused["msg"].startswith("no member of the cluster etcd (group etcd) answers, asked from h0: refused.")

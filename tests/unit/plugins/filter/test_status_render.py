@@ -1,5 +1,5 @@
 """The status as an operator sees it: ansible-playbook prints a canned etcd_health result through
-status_advice, status_lines and debug, as roles/etcd/tasks/status_report.yml does, with Ansible's
+status_advice, status_lines and debug, as the status plan of roles/etcd/tasks/status_report.yml does, with Ansible's
 default callback in its json and its yaml result format. Every line must come out whole, on one
 line of the output: the yaml format folds a long line at a single space past 80 columns."""
 

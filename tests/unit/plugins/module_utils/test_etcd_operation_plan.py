@@ -9,6 +9,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_operation_plan i
     plan_maintenance,
     plan_rotation,
     plan_status,
+    report_refusal,
 )
 
 HOSTS = ["h0", "h1", "h2"]
@@ -225,3 +226,24 @@ def test_check_mode_neither_refuses_nor_waits():
     assert plan["other_release"] and plan["refusal"] == "" and plan["version_wait"] is False
     # A check run of a new cluster reads nothing: a skipped read.
     assert plan_status(dict(skipped=True), ["m0"], dict(RUN, check_mode=True))["other_release"] == []
+
+
+# --- report_refusal: the status playbook fails only when no member answers ------------------------------
+
+REPORT = dict(instance="etcd", group="etcd", asked_from="h0")
+
+
+def test_a_cluster_one_member_of_which_answers_is_reported_not_refused():
+    health = dict(endpoints=[dict(reachable=False), dict(reachable=True)], healthy=False)
+    assert report_refusal(health, REPORT) == ""
+
+
+@pytest.mark.parametrize("health, why", [
+    (dict(endpoints=[dict(reachable=False)] * 3, msg="connection refused"), "connection refused"),
+    (dict(failed=True), "no reply"),
+])
+def test_a_cluster_no_member_of_which_answers_is_refused_naming_where_it_was_asked_from(health, why):
+    assert report_refusal(health, dict(REPORT, instance="etcd-events", group="events")) == (
+        "no member of the cluster etcd-events (group events) answers, asked from h0: %s. Start the members: "
+        "ansible-playbook raftops.etcd.etcd -i INVENTORY; with most hosts lost, restore a snapshot "
+        "(docs/backup-restore.md); nothing was changed" % why)
