@@ -11,6 +11,7 @@ scheduled defragmentation of two members never runs on both at once, nor on a le
 """
 
 import glob
+import hashlib
 import json
 import os
 import re
@@ -18,8 +19,8 @@ import subprocess
 import time
 
 import pytest
-from etcdtest import (Gateway, LeaderWatch, Writer, b64, fingerprint, host, interrupted_playbook, inventory_secrets, leaked,
-                      move_leadership, playbook, recap)
+from etcdtest import (PKI, Gateway, LeaderWatch, Writer, b64, fingerprint, host, interrupted_playbook, inventory_secrets,
+                      leaked, move_leadership, playbook, recap)
 
 HOSTS = ["mnt-host0", "mnt-host1", "mnt-host2"]
 URL = {h: "https://10.250.0.8%d:2379" % i for i, h in enumerate(HOSTS)}
@@ -175,29 +176,44 @@ def ssh_stopped(name):
                        capture_output=True, timeout=30)
 
 
+def controller_pki():
+    """{file: its SHA-256} of etcd_pki_dir on the controller."""
+    found = {}
+    for path in sorted(glob.glob(os.path.join(PKI, "**"), recursive=True)):
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                found[os.path.relpath(path, PKI)] = hashlib.sha256(f.read()).hexdigest()
+    return found
+
+
 def test_a_member_whose_host_does_not_answer_is_refused_naming_it_and_nothing_changes():
     # Its sshd stopped, mnt-host2 drops out of the play; its etcd still serves, so the members' read
     # passes. With its address in the inventory the maintenance's plan refuses the run by name;
-    # without, the members' records do (its address came from its facts).
+    # without, the members' records do (its address came from its facts). A CA rotation asked for
+    # then is refused by the run's plan before etcd_pki_dir or any host changes.
     fragment(2)
     started = time.monotonic()
-    before_sizes, before_files = sizes(), fingerprint(HOSTS)
+    before_sizes, before_files, before_pki = sizes(), fingerprint(HOSTS), controller_pki()
     # Each host's own address, through one extra variable templated per host.
     addresses = json.dumps({"etcd_address": "{{ %r[inventory_hostname] }}" % {h: address(h) for h in HOSTS}})
     ssh_stopped("mnt-host2")
     try:
         rc, planned = playbook("maintenance", "-e", "etcd_defrag_rule=always", "-e", addresses)
         rc_records, records = playbook("maintenance", "-e", "etcd_defrag_rule=always")
+        rc_rotation, rotation = playbook("etcd", "-e", "etcd_pki_rotate_ca=true", "-e", addresses)
     finally:
         subprocess.run(["podman", "exec", "mnt-host2", "systemctl", "start", "ssh"], check=True, timeout=60)
-    assert rc != 0 and rc_records != 0, (planned, records)
+    assert rc != 0 and rc_records != 0 and rc_rotation != 0, (planned, records, rotation)
     assert ("the hosts mnt-host2 did not answer the maintenance's read; nothing was changed. Run again once they "
             "answer") in " ".join(planned.split()), planned
     assert ("host mnt-host2: did not answer this run (unreachable, or a task failed on it), and its address is "
             "unknown") in " ".join(records.split()), records
-    assert recap(planned)["mnt-host2"]["unreachable"] == 1 and recap(records)["mnt-host2"]["unreachable"] == 1
+    assert ("host mnt-host2: its read failed or it is unreachable (see above), so the run cannot know whether it "
+            "holds data") in " ".join(rotation.split()), rotation
+    assert all(recap(out)["mnt-host2"]["unreachable"] == 1 for out in (planned, records, rotation))
     assert not DEFRAGMENTED.search(planned + records)
     assert "Hold the run lock" not in planned + records
+    assert controller_pki() == before_pki
     assert fingerprint(HOSTS) == before_files and not_shrunk(before_sizes)
     print("\nrefusals of a host that does not answer: %.1f s" % (time.monotonic() - started))
 
