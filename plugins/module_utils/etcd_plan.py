@@ -522,7 +522,27 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     # auth.yml runs when the role manages auth, roles or users, or logs in as root.
     plan["auth_phase"] = (settings.get("auth_enabled") is not None or bool(settings.get("roles"))
                           or bool(settings.get("users")) or truthy(settings.get("root_login")))
+    plan.update(auth_plan(settings))
     return plan
+
+
+def auth_plan(settings):
+    """What auth.yml does with etcd_roles and etcd_users (``settings``: roles, users, auth_enabled),
+    each name listed once (preflight refused a name listed twice): ``auth_roles``, the roles present
+    (an entry without state is present), with their permissions; ``auth_users``, the names of the
+    users present (no password in the plan: auth.yml looks each user up by name); ``auth_roles_absent``
+    and ``auth_users_absent``, the names to delete; ``auth_update_password``: a password can be
+    checked (by logging in with it) only while auth is on, so with auth off a listed user's password
+    is set when the user is made ('on_create'), and a re-run changes nothing."""
+    roles, users = settings.get("roles") or [], settings.get("users") or []
+    enabled = settings.get("auth_enabled")
+    return dict(
+        auth_roles=[role for role in roles if role.get("state", "present") != "absent"],
+        auth_roles_absent=[role["name"] for role in roles if role.get("state", "present") == "absent"],
+        auth_users=[user["name"] for user in users if user.get("state", "present") != "absent"],
+        auth_users_absent=[user["name"] for user in users if user.get("state", "present") == "absent"],
+        auth_update_password="always" if enabled is not None and truthy(enabled) else "on_create",
+    )
 
 
 def run_refusal(foreign, problems):

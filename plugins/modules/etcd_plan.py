@@ -704,6 +704,30 @@ scrape_targets:
   returned: with O(stage=converge) and C(metrics_targets)
   type: list
   elements: dict
+auth_roles:
+  description: The roles of C(etcd_roles) present (an entry without C(state) is), with their permissions.
+  returned: with O(stage=hosts) and after
+  type: list
+  elements: dict
+auth_roles_absent:
+  description: The names of the roles of C(etcd_roles) to delete.
+  returned: with O(stage=hosts) and after
+  type: list
+  elements: str
+auth_users:
+  description: The names of the users of C(etcd_users) present; no password is returned.
+  returned: with O(stage=hosts) and after
+  type: list
+  elements: str
+auth_users_absent:
+  description: The names of the users of C(etcd_users) to delete.
+  returned: with O(stage=hosts) and after
+  type: list
+  elements: str
+auth_update_password:
+  description: V(always) while auth is on (a password can be checked by logging in with it), else V(on_create).
+  returned: with O(stage=hosts) and after
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

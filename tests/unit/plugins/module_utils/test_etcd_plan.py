@@ -8,6 +8,7 @@ import pytest
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import (
     PlanError,
     _with_local_view,
+    auth_plan,
     count_warnings,
     member_plan,
     plan_cluster,
@@ -491,6 +492,24 @@ def test_the_hardware_check_and_the_auth_phase_follow_the_settings(settings, har
     assert (plan["hardware_check"], plan["auth_phase"]) == (hardware_check, auth_phase)
     # With new hosts, etcd_preflight_hardware=new (the default) measures them.
     assert hosts_plan({i: fresh() for i in range(3)})["hardware_check"] is True
+
+
+def test_the_auth_fields_split_roles_and_users_by_state_and_hold_no_password():
+    roles = [dict(name="app", permissions=[dict(key="/app/")]), dict(name="old", state="absent"),
+             dict(name="ro", state="present")]
+    users = [dict(name="app", password="s3cret", roles=["app"]), dict(name="gone", state="absent"),
+             dict(name="ci", state="present", password="t0ken")]
+    plan = converged_hosts(roles=roles, users=users, auth_enabled=None)
+    assert plan["auth_roles"] == [roles[0], roles[2]] and plan["auth_roles_absent"] == ["old"]
+    assert plan["auth_users"] == ["app", "ci"] and plan["auth_users_absent"] == ["gone"]
+    assert "s3cret" not in str(plan) and "t0ken" not in str(plan)
+
+
+@pytest.mark.parametrize("enabled, update", [(None, "on_create"), (False, "on_create"), ("false", "on_create"),
+                                             (True, "always"), ("True", "always")])
+def test_a_password_is_checked_only_while_auth_is_on(enabled, update):
+    assert auth_plan(dict(auth_enabled=enabled))["auth_update_password"] == update
+    assert auth_plan(dict(auth_enabled=enabled))["auth_users"] == []
 
 
 # --- plan_cluster: the second step, from preflight's read of the cluster -----------------------------
