@@ -26,6 +26,7 @@ from ansible_collections.raftops.etcd.plugins.filter.status_advice import status
 from ansible_collections.raftops.etcd.plugins.module_utils import (etcd_host_checks, etcd_operation_plan, etcd_pki_plan, etcd_plan,
                                                                    etcd_recovery_plan)
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import installed_local_endpoint
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy
 
 # A generated cluster token: the group's name and 16 random lowercase letters and digits.
 TOKEN_CHARS = string.ascii_lowercase + string.digits
@@ -93,6 +94,9 @@ class ActionModule(ActionBase):
                 plan = self._plan_status(params["health"], [member["name"] for member in members
                                                             if member["host"] in play_hosts],
                                          dict(params["settings"], check_mode=bool(task_vars.get("ansible_check_mode"))))
+            elif params["stage"] == "deployed":
+                plan = dict(refusal=etcd_operation_plan.deployed_refusal(
+                    self._installed(hostvars, play_hosts, params["settings"].get("hosts_read")), params["settings"]))
             elif params["stage"] == "status_report":
                 plan = self._plan_report(params["health"], params["settings"], hostvars, play_hosts,
                                          task_vars.get("inventory_hostname"))
@@ -152,6 +156,16 @@ class ActionModule(ActionBase):
         plan["preflight_checks"] = bool(plan["root_login_read"] or plan.get("hardware_check") or settings.get("bootstrap_checks"))
         plan["refusal"] = etcd_host_checks.host_refusal(problems, auth_message, plan["refusal"])
         return plan
+
+    def _installed(self, hostvars, play_hosts, hosts_read):
+        """play host -> whether the cluster's unit is there: from each host's read (facts.yml's
+        _etcd_host_info) when the entry point read the hosts, else from the stat of the unit
+        (deployed.yml's _etcd_unit_stat, which a dead host does not answer)."""
+        if truthy(hosts_read):
+            return {host: bool((read or {}).get("installed"))
+                    for host, read in self._host_values(hostvars, play_hosts, "_etcd_host_info").items()}
+        return {host: bool(((read or {}).get("stat") or {}).get("exists"))
+                for host, read in self._host_values(hostvars, play_hosts, "_etcd_unit_stat").items()}
 
     @staticmethod
     def _plan_status(health, members_in_run, settings):

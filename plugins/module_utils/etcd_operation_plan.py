@@ -14,7 +14,8 @@ deploy's (etcd_plan.py):
   before the phase moves on, whether the rotation waits for the proxies, and what it reports;
 - the status at the end of a deploy run (tasks/status.yml): ``plan_status``, the members of the run
   that do not run the release, and whether the run waits for the cluster version to follow; and the
-  status playbook's refusal (tasks/status_report.yml): ``report_refusal``.
+  status playbook's refusal (tasks/status_report.yml): ``report_refusal``;
+- the day-2 entry points' first check (tasks/deployed.yml): ``deployed_refusal``.
 
 Who takes leadership over from a member is etcd_leadership.successor, for every hand-over.
 Pure functions on plain data (no Ansible, no I/O). A host the operation needs that did not answer
@@ -171,3 +172,15 @@ def report_refusal(health, settings):
             "raftops.etcd.etcd -i INVENTORY; with most hosts lost, restore a snapshot (docs/backup-restore.md); nothing "
             "was changed" % (settings.get("instance"), settings.get("group"), settings.get("asked_from"),
                              health.get("msg") or "no reply"))
+
+
+def deployed_refusal(installed, settings):
+    """The refusal of a day-2 entry point (backup, maintenance, removal, status) on hosts where the
+    cluster was never deployed (a new inventory, another etcd_instance), instead of failing on a
+    certificate that is not there: ``installed``, play host -> whether it has the cluster's unit (a
+    host whose read did not answer has not); ``settings``: group, instance, unit_path."""
+    if any(installed.values()):
+        return ""
+    return ("no host of group %s has the etcd cluster %s (etcd_instance): none has %s. Deploy it first "
+            "(ansible-playbook raftops.etcd.etcd -i INVENTORY), or check etcd_group and etcd_instance; nothing was "
+            "changed" % (settings.get("group"), settings.get("instance"), settings.get("unit_path")))

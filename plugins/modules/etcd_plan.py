@@ -73,11 +73,13 @@ options:
       - V(status) from the status read at the end of a deploy run (O(health)) and the members (O(members)) whose
         hosts are in the play; V(status_report) from the status playbook's read (O(health)) and each play host's
         last off-host push and restore drill (the variables C(_etcd_status_pushes) and C(_etcd_status_drills)).
+      - V(deployed) from whether each play host has the cluster's unit, by its read (C(_etcd_host_info)) or by the
+        C(stat) of the unit (C(_etcd_unit_stat)).
     type: str
     required: true
     choices: [hosts, cluster, converge, roll, removal, removal_check, maintenance, rotation, restore,
               restore_members, restore_check, restore_start, recovery_logs, recovery, pki, pki_check,
-              status, status_report]
+              status, status_report, deployed]
   members:
     description: The validated members of the inventory (filter C(raftops.etcd.members)); the deploy's steps need them.
     type: list
@@ -146,7 +148,8 @@ options:
         on a member), C(pki_dir), C(pki_host_dir), C(managed), C(replace_ca).
       - V(status) - C(version), C(all_members_in_run) (the deploy plan's), C(status_settings) (the settings the
         status advice reads, as P(raftops.etcd.status_advice#filter) takes them). V(status_report) - C(instance),
-        C(group), C(backup_dir), C(backups) (the snapshots found there), C(status_settings).
+        C(group), C(backup_dir), C(backups) (the snapshots found there), C(status_settings). V(deployed) -
+        C(hosts_read) (the entry point read each host: its read says), C(group), C(instance), C(unit_path).
     type: dict
     default: {}
   refuse:
@@ -293,7 +296,8 @@ refusal:
     - In a removal, the request's own refusal (V(removal)), then every problem at once (V(removal_check)).
     - In a maintenance, the members' hosts that dropped out of the play.
     - In the status at the end of a deploy run (V(status)), the members of the run that do not run the release;
-      in the status playbook's report (V(status_report)), that no member of the cluster answers.
+      in the status playbook's report (V(status_report)), that no member of the cluster answers; in a day-2 entry
+      point's first check (V(deployed)), that no play host has the cluster's unit.
     - In a PKI check (V(pki_check)), the members that trust another CA than C(etcd_pki_dir)'s, then those that ask
       their peers for a name the peer certificates lack.
   returned: always

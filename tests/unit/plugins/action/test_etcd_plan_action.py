@@ -164,7 +164,7 @@ def test_the_cluster_step_refuses_a_run_lock_another_run_holds(action):
 @pytest.mark.parametrize("args, message", [
     (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, removal, removal_check, "
                           "maintenance, rotation, restore, restore_members, restore_check, restore_start, recovery_logs, recovery, "
-                              "pki, pki_check, status, status_report, got: later"),
+                              "pki, pki_check, status, status_report, deployed, got: later"),
     (dict(stage="cluster", plan={}), "cannot plan the cluster step"),
 ])
 def test_bad_arguments_fail_naming_the_action(action, args, message):
@@ -406,3 +406,18 @@ def test_the_status_report_reads_each_play_host_s_push_and_drill_and_refuses_onl
     refused = report(down)
     assert refused["failed"] is True and refused["lines"] == []
     assert refused["msg"].startswith("no member of the cluster etcd (group etcd) answers, asked from h0: refused.")
+
+
+def test_the_deployed_check_reads_each_play_host_s_read_or_the_stat_of_its_unit(action):
+    settings = dict(group="etcd", instance="etcd", unit_path="/etc/systemd/system/etcd.service")
+    read = {"h0": dict(_etcd_host_info=dict(installed=False)), "h1": dict(_etcd_host_info=dict(installed=True))}
+    assert "failed" not in run(action, read, play=("h0", "h1"), stage="deployed",
+                               settings=dict(settings, hosts_read=True), refuse=True)
+    # Only the play's hosts count: h1 dropped out.
+    refused = run(action, read, play=("h0",), stage="deployed", settings=dict(settings, hosts_read=True), refuse=True)
+    assert refused["failed"] is True and refused["msg"].startswith("no host of group etcd has the etcd cluster etcd")
+    # The removal stats the unit instead; a host that did not answer has no stat.
+    stats = {"h0": dict(_etcd_unit_stat=dict(unreachable=True)), "h1": dict(_etcd_unit_stat=dict(stat=dict(exists=True)))}
+    assert "failed" not in run(action, stats, play=("h0", "h1"), stage="deployed", settings=settings, refuse=True)
+    stats["h1"]["_etcd_unit_stat"] = dict(stat=dict(exists=False))
+    assert run(action, stats, play=("h0", "h1"), stage="deployed", settings=settings, refuse=True)["failed"] is True

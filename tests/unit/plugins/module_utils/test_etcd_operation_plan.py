@@ -5,6 +5,7 @@ not answer refuses by name and is never left out."""
 import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_operation_plan import (
+    deployed_refusal,
     maintenance_order,
     plan_maintenance,
     plan_rotation,
@@ -247,3 +248,21 @@ def test_a_cluster_no_member_of_which_answers_is_refused_naming_where_it_was_ask
         "no member of the cluster etcd-events (group events) answers, asked from h0: %s. Start the members: "
         "ansible-playbook raftops.etcd.etcd -i INVENTORY; with most hosts lost, restore a snapshot "
         "(docs/backup-restore.md); nothing was changed" % why)
+
+
+# --- deployed_refusal: a day-2 entry point on hosts without the cluster ---------------------------------
+
+DEPLOYED = dict(group="etcd", instance="etcd-events", unit_path="/etc/systemd/system/etcd-events.service")
+
+
+@pytest.mark.parametrize("installed", [{"h0": True, "h1": False}, {"h0": False, "h1": False, "h2": True}])
+def test_one_host_with_the_cluster_s_unit_is_enough(installed):
+    assert deployed_refusal(installed, DEPLOYED) == ""
+
+
+@pytest.mark.parametrize("installed", [{"h0": False, "h1": False}, {}])
+def test_no_host_with_the_cluster_s_unit_refuses_naming_the_group_the_instance_and_the_unit(installed):
+    assert deployed_refusal(installed, DEPLOYED) == (
+        "no host of group etcd has the etcd cluster etcd-events (etcd_instance): none has "
+        "/etc/systemd/system/etcd-events.service. Deploy it first (ansible-playbook raftops.etcd.etcd -i INVENTORY), "
+        "or check etcd_group and etcd_instance; nothing was changed")
