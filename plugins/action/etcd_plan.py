@@ -22,6 +22,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import _member_name as member_name, members as member_records
+from ansible_collections.raftops.etcd.plugins.filter.sizing import hardware_findings, suggested_timeouts
 from ansible_collections.raftops.etcd.plugins.filter.status_advice import status_advice, status_lines
 from ansible_collections.raftops.etcd.plugins.module_utils import (etcd_host_checks, etcd_operation_plan, etcd_pki_plan, etcd_plan,
                                                                    etcd_recovery_plan)
@@ -97,6 +98,8 @@ class ActionModule(ActionBase):
             elif params["stage"] == "deployed":
                 plan = dict(refusal=etcd_operation_plan.deployed_refusal(
                     self._installed(hostvars, play_hosts, params["settings"].get("hosts_read")), params["settings"]))
+            elif params["stage"] == "hardware":
+                plan = self._plan_hardware(params["settings"], hostvars, play_hosts)
             elif params["stage"] == "status_report":
                 plan = self._plan_report(params["health"], params["settings"], hostvars, play_hosts,
                                          task_vars.get("inventory_hostname"))
@@ -156,6 +159,18 @@ class ActionModule(ActionBase):
         plan["preflight_checks"] = bool(plan["root_login_read"] or plan.get("hardware_check") or settings.get("bootstrap_checks"))
         plan["refusal"] = etcd_host_checks.host_refusal(problems, auth_message, plan["refusal"])
         return plan
+
+    def _plan_hardware(self, settings, hostvars, play_hosts):
+        """The hardware preflight's verdict on the play hosts measured (the variable _etcd_host_check
+        of each, skipped on those not measured), against the profile and the timeouts (settings:
+        profile, quota, strict, heartbeat, election)."""
+        measured = {host: check for host, check in self._host_values(hostvars, play_hosts, "_etcd_host_check").items()
+                    if not (check or {}).get("skipped")}
+        heartbeat, election = settings.get("heartbeat"), settings.get("election")
+        findings = hardware_findings(measured, settings.get("profile"), settings.get("quota"), settings.get("strict"),
+                                     heartbeat, election)
+        timeouts = suggested_timeouts([check.get("rtt_ms_by_peer") for check in measured.values()], heartbeat, election)
+        return dict(etcd_operation_plan.hardware_verdict(findings, timeouts), findings=findings, timeouts=timeouts)
 
     def _installed(self, hostvars, play_hosts, hosts_read):
         """play host -> whether the cluster's unit is there: from each host's read (facts.yml's

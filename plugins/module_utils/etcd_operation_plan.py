@@ -15,7 +15,9 @@ deploy's (etcd_plan.py):
 - the status at the end of a deploy run (tasks/status.yml): ``plan_status``, the members of the run
   that do not run the release, and whether the run waits for the cluster version to follow; and the
   status playbook's refusal (tasks/status_report.yml): ``report_refusal``;
-- the day-2 entry points' first check (tasks/deployed.yml): ``deployed_refusal``.
+- the day-2 entry points' first check (tasks/deployed.yml): ``deployed_refusal``;
+- the hardware preflight's verdict (tasks/preflight_hardware.yml): ``hardware_verdict``, from the
+  findings and the suggested timeouts plugins/filter/sizing.py makes of the measured figures.
 
 Who takes leadership over from a member is etcd_leadership.successor, for every hand-over.
 Pure functions on plain data (no Ansible, no I/O). A host the operation needs that did not answer
@@ -184,3 +186,22 @@ def deployed_refusal(installed, settings):
     return ("no host of group %s has the etcd cluster %s (etcd_instance): none has %s. Deploy it first "
             "(ansible-playbook raftops.etcd.etcd -i INVENTORY), or check etcd_group and etcd_instance; nothing was "
             "changed" % (settings.get("group"), settings.get("instance"), settings.get("unit_path")))
+
+
+def hardware_verdict(findings, timeouts):
+    """The hardware preflight's verdict on the measured hosts: ``findings`` (sizing's
+    hardware_findings: each with severity and message) and ``timeouts`` (sizing's suggested_timeouts
+    for the round trips measured: fits, message).
+
+    ``refusal``: with a finding to refuse (etcd_preflight_strict), every finding, before anything
+    changed; ``hardware_warnings`` (not ``warnings``, which Ansible shows as its own): else the
+    findings as one warning, and the timeouts to use when the configured ones do not cover the
+    longest round trip.
+    """
+    messages = "; ".join(finding["message"] for finding in findings)
+    if any(finding["severity"] == "refuse" for finding in findings):
+        return dict(refusal="%s; nothing was changed" % messages, hardware_warnings=[])
+    warnings = ["WARNING: %s" % messages] if findings else []
+    if timeouts.get("fits") is False:
+        warnings.append("WARNING: %s" % timeouts["message"])
+    return dict(refusal="", hardware_warnings=warnings)

@@ -74,12 +74,13 @@ options:
         hosts are in the play; V(status_report) from the status playbook's read (O(health)) and each play host's
         last off-host push and restore drill (the variables C(_etcd_status_pushes) and C(_etcd_status_drills)).
       - V(deployed) from whether each play host has the cluster's unit, by its read (C(_etcd_host_info)) or by the
-        C(stat) of the unit (C(_etcd_unit_stat)).
+        C(stat) of the unit (C(_etcd_unit_stat)). V(hardware) from each measured play host's
+        C(raftops.etcd.etcd_host_check) result (C(_etcd_host_check); skipped where not measured).
     type: str
     required: true
     choices: [hosts, cluster, converge, roll, removal, removal_check, maintenance, rotation, restore,
               restore_members, restore_check, restore_start, recovery_logs, recovery, pki, pki_check,
-              status, status_report, deployed]
+              status, status_report, deployed, hardware]
   members:
     description: The validated members of the inventory (filter C(raftops.etcd.members)); the deploy's steps need them.
     type: list
@@ -150,6 +151,8 @@ options:
         status advice reads, as P(raftops.etcd.status_advice#filter) takes them). V(status_report) - C(instance),
         C(group), C(backup_dir), C(backups) (the snapshots found there), C(status_settings). V(deployed) -
         C(hosts_read) (the entry point read each host: its read says), C(group), C(instance), C(unit_path).
+        V(hardware) - C(profile), C(quota), C(strict), C(heartbeat), C(election) (the role's C(etcd_profile),
+        C(etcd_quota_backend_bytes), C(etcd_preflight_strict), C(etcd_heartbeat_interval), C(etcd_election_timeout)).
     type: dict
     default: {}
   refuse:
@@ -297,7 +300,8 @@ refusal:
     - In a maintenance, the members' hosts that dropped out of the play.
     - In the status at the end of a deploy run (V(status)), the members of the run that do not run the release;
       in the status playbook's report (V(status_report)), that no member of the cluster answers; in a day-2 entry
-      point's first check (V(deployed)), that no play host has the cluster's unit.
+      point's first check (V(deployed)), that no play host has the cluster's unit; in the hardware preflight
+      (V(hardware)), with C(strict), every finding.
     - In a PKI check (V(pki_check)), the members that trust another CA than C(etcd_pki_dir)'s, then those that ask
       their peers for a name the peer certificates lack.
   returned: always
@@ -732,6 +736,20 @@ auth_update_password:
   description: V(always) while auth is on (a password can be checked by logging in with it), else V(on_create).
   returned: with O(stage=hosts) and after
   type: str
+findings:
+  description: The measured hosts' shortfalls against the profile, as P(raftops.etcd.hardware_findings#filter) gives them.
+  returned: with O(stage=hardware)
+  type: list
+  elements: dict
+timeouts:
+  description: The timeouts for the longest measured round trip, as P(raftops.etcd.suggested_timeouts#filter) gives them.
+  returned: with O(stage=hardware)
+  type: dict
+hardware_warnings:
+  description: The findings as one warning, and the timeouts to use when the configured ones do not cover the longest round trip.
+  returned: with O(stage=hardware)
+  type: list
+  elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

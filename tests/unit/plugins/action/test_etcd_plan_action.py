@@ -164,7 +164,7 @@ def test_the_cluster_step_refuses_a_run_lock_another_run_holds(action):
 @pytest.mark.parametrize("args, message", [
     (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, removal, removal_check, "
                           "maintenance, rotation, restore, restore_members, restore_check, restore_start, recovery_logs, recovery, "
-                              "pki, pki_check, status, status_report, deployed, got: later"),
+                              "pki, pki_check, status, status_report, deployed, hardware, got: later"),
     (dict(stage="cluster", plan={}), "cannot plan the cluster step"),
 ])
 def test_bad_arguments_fail_naming_the_action(action, args, message):
@@ -421,3 +421,21 @@ def test_the_deployed_check_reads_each_play_host_s_read_or_the_stat_of_its_unit(
     assert "failed" not in run(action, stats, play=("h0", "h1"), stage="deployed", settings=settings, refuse=True)
     stats["h1"]["_etcd_unit_stat"] = dict(stat=dict(exists=False))
     assert run(action, stats, play=("h0", "h1"), stage="deployed", settings=settings, refuse=True)["failed"] is True
+
+
+def test_the_hardware_step_judges_the_play_hosts_measured_against_the_profile(action):
+    from ansible_collections.raftops.etcd.tests.unit.plugins.filter.test_sizing import GOOD
+
+    slow = dict(GOOD, fsync_p99_ms=30.0, rtt_ms_by_peer={"10.0.0.12:2380": 150.0})
+    hostvars = {"h0": dict(_etcd_host_check=GOOD), "h1": dict(_etcd_host_check=slow),
+                "h2": dict(_etcd_host_check=dict(skipped=True, changed=False))}
+    settings = dict(profile="medium", quota="", strict=False, heartbeat=100, election=1000)
+    plan = run(action, hostvars, stage="hardware", settings=settings, refuse=True)
+    assert "failed" not in plan and [finding["host"] for finding in plan["findings"]] == ["h1"]
+    assert plan["hardware_warnings"][0].startswith("WARNING: host h1: fsync p99 30")
+    assert plan["hardware_warnings"][1].startswith("WARNING: the longest round trip, 150") and plan["timeouts"]["fits"] is False
+    refused = run(action, hostvars, stage="hardware", settings=dict(settings, strict=True), refuse=True)
+    assert refused["failed"] is True and refused["msg"].startswith("host h1: fsync p99 30")
+    assert refused["msg"].endswith("; nothing was changed")
+    # Only the play's hosts measured count.
+    assert run(action, hostvars, play=("h0", "h2"), stage="hardware", settings=settings)["hardware_warnings"] == []

@@ -6,6 +6,7 @@ import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_operation_plan import (
     deployed_refusal,
+    hardware_verdict,
     maintenance_order,
     plan_maintenance,
     plan_rotation,
@@ -266,3 +267,30 @@ def test_no_host_with_the_cluster_s_unit_refuses_naming_the_group_the_instance_a
         "no host of group etcd has the etcd cluster etcd-events (etcd_instance): none has "
         "/etc/systemd/system/etcd-events.service. Deploy it first (ansible-playbook raftops.etcd.etcd -i INVENTORY), "
         "or check etcd_group and etcd_instance; nothing was changed")
+
+
+# --- hardware_verdict: the hardware preflight refuses with strict, else warns ------------------------------
+
+SHORT = [dict(severity="warn", message="host h0: 2 CPUs usable; profile large wants 8 vCPUs"),
+         dict(severity="warn", message="host h1: fsync p99 30 ms; etcd wants under 10 ms")]
+FITS = dict(fits=True, message="the longest round trip, 0.4 ms to p, is covered by etcd's defaults")
+SLOW = dict(fits=False, message="the longest round trip, 150 ms to p, wants etcd_heartbeat_interval=150")
+
+
+def test_no_finding_and_timeouts_that_fit_say_nothing():
+    assert hardware_verdict([], FITS) == dict(refusal="", hardware_warnings=[])
+    # No round trip measured: nothing to fit.
+    assert hardware_verdict([], dict(fits=None, message="no peer answered")) == dict(refusal="", hardware_warnings=[])
+
+
+def test_findings_are_one_warning_and_timeouts_that_do_not_fit_another():
+    assert hardware_verdict(SHORT, SLOW) == dict(refusal="", hardware_warnings=[
+        "WARNING: host h0: 2 CPUs usable; profile large wants 8 vCPUs; host h1: fsync p99 30 ms; etcd wants under 10 ms",
+        "WARNING: the longest round trip, 150 ms to p, wants etcd_heartbeat_interval=150"])
+
+
+def test_strict_refuses_with_every_finding_and_warns_of_nothing():
+    strict = [dict(finding, severity="refuse") for finding in SHORT]
+    assert hardware_verdict(strict, SLOW) == dict(refusal=(
+        "host h0: 2 CPUs usable; profile large wants 8 vCPUs; host h1: fsync p99 30 ms; etcd wants under 10 ms; "
+        "nothing was changed"), hardware_warnings=[])
