@@ -133,7 +133,7 @@ options:
         C(allow_downgrade), C(auth_enabled), C(hash_reference),
         C(downgrade_cancel), C(lock_read) (the result of taking the run lock, for RV(cluster_refusal)). V(converge) -
         C(restart_note_path), where a member keeps its note of a restart still due; for RV(later_phases)
-        C(metrics_targets) (the members' scrape targets are written on the controller, RV(scrape_targets): with
+        C(metrics_targets) (the members' scrape targets are written on the controller, RV(scrape_targets), with
         C(metrics_port), C(instance), C(tls)), C(rotation_phase),
         C(hash_reference), C(timers) (a timer has a schedule) and C(check_mode). V(removal) - C(group),
         C(replace) (one member whose host answers, to join in its place), C(revokes). V(removal_check) -
@@ -150,7 +150,7 @@ options:
       - V(status) - C(version), C(all_members_in_run) (the deploy plan's), C(status_settings) (the settings the
         status advice reads, as P(raftops.etcd.status_advice#filter) takes them). V(status_report) - C(instance),
         C(group), C(backup_dir), C(backups) (the snapshots found there), C(status_settings). V(deployed) -
-        C(hosts_read) (the entry point read each host: its read says), C(group), C(instance), C(unit_path).
+        C(hosts_read) (whether the entry point read each host, whose read then says), C(group), C(instance), C(unit_path).
         V(hardware) - C(profile), C(quota), C(strict), C(heartbeat), C(election) (the role's C(etcd_profile),
         C(etcd_quota_backend_bytes), C(etcd_preflight_strict), C(etcd_heartbeat_interval), C(etcd_election_timeout)).
     type: dict
