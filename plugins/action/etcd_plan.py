@@ -103,8 +103,8 @@ class ActionModule(ActionBase):
             elif params["stage"] == "status_report":
                 plan = self._plan_report(params["health"], params["settings"], hostvars, play_hosts,
                                          task_vars.get("inventory_hostname"))
-            elif params["stage"].startswith("pki"):
-                plan = self._plan_pki(params, previous, hostvars, play_hosts)
+            elif params["stage"] == "pki_check":
+                plan = self._plan_pki_check(params, previous, hostvars, play_hosts)
             elif params["stage"] == "maintenance":
                 plan = etcd_operation_plan.plan_maintenance(params["maintenance"], members, play_hosts,
                                                             task_vars.get("ansible_play_hosts_all") or play_hosts)
@@ -158,6 +158,9 @@ class ActionModule(ActionBase):
         plan["root_read_pending"] = plan["root_login_read"] and not as_root
         plan["preflight_checks"] = bool(plan["root_login_read"] or plan.get("hardware_check") or settings.get("bootstrap_checks"))
         plan["refusal"] = etcd_host_checks.host_refusal(problems, auth_message, plan["refusal"])
+        # What etcd_pki is given (pki_issue.yml): a member moving to a new address keeps its old one too.
+        plan["pki"] = ActionModule._pki(members, hostvars, reports, dict(
+            settings.get("pki") or {}, readdress=plan.get("readdress"), ca_check_hosts=plan.get("with_data")))
         return plan
 
     def _plan_hardware(self, settings, hostvars, play_hosts):
@@ -209,18 +212,20 @@ class ActionModule(ActionBase):
                                list(self._host_values(hostvars, play_hosts, "_etcd_status_pushes").values()), drills)
         return dict(refusal=refusal, lines=[] if refusal else status_lines(health.get("table"), advice))
 
-    def _plan_pki(self, params, previous, hostvars, play_hosts):
-        """The inputs of etcd_pki from the members and the play hosts' reads (stage pki), or the
-        check of its result (``plan``) against the members that already trust a CA (stage
-        pki_check: settings.hosts, those of the play), by their reads and etcd_pki_dir's ca.pem."""
+    @staticmethod
+    def _pki(members, hostvars, reports, settings):
+        """The inputs of the run's etcd_pki calls (the plan's ``pki``, etcd_pki_plan.plan_pki) from the
+        members, their hosts' name facts and the play hosts' reads (``reports``: host -> its report)."""
+        host_names = {member["host"]: hostvars[member["host"]] for member in members
+                      if settings.get("managed") and member["host"] in hostvars}
+        return etcd_pki_plan.plan_pki(members, host_names, {
+            host: (report.get("info") or {}).get("present") for host, report in reports.items()}, settings)
+
+    def _plan_pki_check(self, params, previous, hostvars, play_hosts):
+        """The check of etcd_pki's result (``plan``) against the members that already trust a CA
+        (settings.hosts, those of the play), by their reads and etcd_pki_dir's ca.pem."""
         settings = params["settings"]
         reads = self._host_values(hostvars, play_hosts, params["report_var"])
-        if params["stage"] == "pki":
-            members = params["members"]
-            host_names = {member["host"]: hostvars[member["host"]] for member in members
-                          if settings.get("managed") and member["host"] in hostvars}
-            return etcd_pki_plan.plan_pki(members, host_names, {
-                host: (report.get("info") or {}).get("present") for host, report in reads.items()}, settings)
         checked = {}
         for host in settings.get("hosts") or []:
             if host in reads:
@@ -279,7 +284,11 @@ class ActionModule(ActionBase):
                 settings.get("group") or "etcd", "".join(secrets.choice(TOKEN_CHARS) for dummy in range(12))))
             data_dirs = {host: ((read or {}).get("stat") or {}).get("exists")
                          for host, read in self._host_values(hostvars, previous["hosts"], params["data_dir_var"]).items()}
-            return etcd_recovery_plan.plan_restore_members(previous, params["members"], data_dirs, settings)
+            plan = etcd_recovery_plan.plan_restore_members(previous, params["members"], data_dirs, settings)
+            plan["pki"] = self._pki(params["members"], hostvars,
+                                    self._host_values(hostvars, play_hosts, params["report_var"]),
+                                    dict(settings.get("pki") or {}, ca_check_hosts=plan.get("with_data_dir")))
+            return plan
         if stage in ("restore_check", "restore_start"):
             # Read on every host of the group: one that dropped out of the play keeps what it reported.
             reported = self._host_values(hostvars, group_hosts, params["problem_var"])

@@ -151,8 +151,8 @@ def plan_status(health, members_in_run, settings):
     release = str(settings.get("version") or "")
     check_mode = bool(settings.get("check_mode"))
     other_release = [dict(member=entry.get("member"), version=entry.get("version"))
-                for entry in health.get("endpoints") or []
-                if entry.get("member") in members_in_run and entry.get("version") != release]
+                     for entry in health.get("endpoints") or []
+                     if entry.get("member") in members_in_run and entry.get("version") != release]
     refusal = ""
     if other_release and not check_mode:
         refusal = "%s, not %s; run again to restart them (see docs/upgrade.md)" % (

@@ -76,12 +76,14 @@ def plan_pki(members, host_names, present, settings):
     ``present``: host -> the paths its read found (etcd_host_info's ``present``) for the play's
     hosts; ``settings``: managed, readdress, srv_domain, scrapers (the metrics scrapers' addresses
     when metrics listen on the member's address, else none), pair_key (the path of the root
-    login's client key on a member).
+    login's client key on a member), ca_check_hosts.
 
     ``members`` and ``clients``: etcd_pki's options (with the operator's PKI only the members: their
     admin pair is theirs). ``revoke``: the pairs every member shared before each had its own, the
     shared root pair and, where a member holds the root login's pair, the admin pair (it is then
     issued anew): a copy taken from any one host would have outlived its removal.
+    ``ca_check_hosts``: the hosts whose members already trust a CA, which plan_pki_check checks
+    etcd_pki_dir against (the members with data; in a restore the hosts with a data dir).
     """
     managed = bool(settings.get("managed"))
     clients = []
@@ -95,6 +97,7 @@ def plan_pki(members, host_names, present, settings):
         members=pki_members(members, host_names, settings.get("readdress"), managed, settings.get("srv_domain")),
         clients=clients,
         revoke=["root"] + (["admin"] if admin_on_hosts else []),
+        ca_check_hosts=list(settings.get("ca_check_hosts") or []),
     )
 
 

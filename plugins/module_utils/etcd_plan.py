@@ -46,7 +46,7 @@ def argument_spec():
         stage=dict(type="str", required=True,
                    choices=["hosts", "cluster", "converge", "roll", "removal", "removal_check", "maintenance",
                             "rotation", "restore", "restore_members", "restore_check", "restore_start",
-                            "recovery_logs", "recovery", "pki", "pki_check", "status", "status_report", "deployed", "hardware"]),
+                            "recovery_logs", "recovery", "pki_check", "status", "status_report", "deployed", "hardware"]),
         members=dict(type="list", elements="dict", default=[]),
         requested=dict(type="str", default=""),
         membership=dict(type="dict", default={}),

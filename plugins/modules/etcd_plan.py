@@ -67,9 +67,8 @@ options:
       - V(recovery_logs) from each play host's offline read of its log (the variable O(read_var));
         V(recovery) from that read and the cluster's answer (O(health)), again with the first verdict
         in O(plan) once every member is stopped.
-      - V(pki) from the members (O(members)), their hosts' name facts and each play host's read (O(report_var))
-        before C(raftops.etcd.etcd_pki); V(pki_check) from its result (O(plan)), the CA certificate it names
-        (C(ca.path), read on the controller) and each checked play host's read.
+      - V(pki_check) from the result of C(raftops.etcd.etcd_pki) (O(plan)), the CA certificate it names
+        (C(ca.path), read on the controller) and each checked play host's read (O(report_var)).
       - V(status) from the status read at the end of a deploy run (O(health)) and the members (O(members)) whose
         hosts are in the play; V(status_report) from the status playbook's read (O(health)) and each play host's
         last off-host push and restore drill (the variables C(_etcd_status_pushes) and C(_etcd_status_drills)).
@@ -79,7 +78,7 @@ options:
     type: str
     required: true
     choices: [hosts, cluster, converge, roll, removal, removal_check, maintenance, rotation, restore,
-              restore_members, restore_check, restore_start, recovery_logs, recovery, pki, pki_check,
+              restore_members, restore_check, restore_start, recovery_logs, recovery, pki_check,
               status, status_report, deployed, hardware]
   members:
     description: The validated members of the inventory (filter C(raftops.etcd.members)); the deploy's steps need them.
@@ -143,9 +142,9 @@ options:
       - V(restore), V(restore_check) - C(group). V(restore_members) - C(group), C(bump_revision), C(snapshot),
         C(data_dir). V(restore_start) - C(group), C(snapshot_revision), C(bump_revision), C(mark_compacted),
         C(version). V(recovery_logs) - C(tls), C(root_login), C(pki_host_dir). V(recovery) - C(group), C(lost).
-      - V(pki) - C(managed) (C(etcd_pki_managed)), C(readdress) (the deploy plan's), C(srv_domain), C(scrapers)
-        (the addresses of the metrics scrapers that get a pair), C(pair_key) (the root login's client key on a
-        member). V(pki_check) - C(hosts) (those whose members already trust a CA), C(ca_path) (the CA certificate
+      - V(hosts) and V(restore_members) - C(pki), for RV(pki) - C(managed) (C(etcd_pki_managed)), C(srv_domain),
+        C(scrapers) (the addresses of the metrics scrapers that get a pair), C(pair_key) (the root login's client key
+        on a member). V(pki_check) - C(hosts) (those whose members already trust a CA), C(ca_path) (the CA certificate
         on a member), C(pki_dir), C(pki_host_dir), C(managed), C(replace_ca).
       - V(status) - C(version), C(all_members_in_run) (the deploy plan's), C(status_settings) (the settings the
         status advice reads, as P(raftops.etcd.status_advice#filter) takes them). V(status_report) - C(instance),
@@ -669,21 +668,14 @@ report:
   returned: with O(stage=recovery)
   type: list
   elements: str
-members:
-  description: The C(members) of C(raftops.etcd.etcd_pki) - each member's name, addresses and host names.
-  returned: with O(stage=pki)
-  type: list
-  elements: dict
-clients:
-  description: The C(clients) of C(raftops.etcd.etcd_pki) - admin and each member's own pairs, and the scrapers' pair; none with the operator's PKI.
-  returned: with O(stage=pki)
-  type: list
-  elements: raw
-revoke:
-  description: The pairs every member shared that are revoked - root, and admin when a member holds the root login's pair.
-  returned: with O(stage=pki)
-  type: list
-  elements: str
+pki:
+  description:
+    - What C(raftops.etcd.etcd_pki) is given - C(members) (each member's name, addresses and host names),
+      C(clients) (admin, each member's own pairs, the scrapers' pair; none with the operator's PKI), C(revoke)
+      (the pairs every member shared - root, and admin when a member holds the root login's pair) - and
+      C(ca_check_hosts), the hosts whose members already trust a CA (V(pki_check) checks them).
+  returned: with O(stage=hosts) and after, and with O(stage=restore_members)
+  type: dict
 other_ca_hosts:
   description: The checked hosts whose members trust another CA than C(etcd_pki_dir)'s.
   returned: with O(stage=pki_check)

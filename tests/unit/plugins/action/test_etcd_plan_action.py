@@ -164,7 +164,7 @@ def test_the_cluster_step_refuses_a_run_lock_another_run_holds(action):
 @pytest.mark.parametrize("args, message", [
     (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, removal, removal_check, "
                           "maintenance, rotation, restore, restore_members, restore_check, restore_start, recovery_logs, recovery, "
-                              "pki, pki_check, status, status_report, deployed, hardware, got: later"),
+                          "pki_check, status, status_report, deployed, hardware, got: later"),
     (dict(stage="cluster", plan={}), "cannot plan the cluster step"),
 ])
 def test_bad_arguments_fail_naming_the_action(action, args, message):
@@ -282,6 +282,10 @@ def test_the_restore_steps_read_the_data_dirs_and_the_problems_of_every_host_of_
     assert members["token"].startswith("etcd-restored-") and len(members["token"]) == len("etcd-restored-") + 12
     assert len(members["stamp"]) == len("20260101T000000Z") and members["stamp"].endswith("Z")
     assert members["read_old_revisions"] is True
+    # etcd_pki's inputs: no facts read, no move; without the role's PKI, the addresses alone. The CA is
+    # checked against the hosts with a data dir.
+    assert members["pki"] == dict(members=[dict(name="m%d" % i, addresses=["10.0.0.%d" % (10 + i)], hostnames=[])
+                                           for i in range(3)], clients=[], revoke=["root"], ca_check_hosts=["h0", "h2"])
     # h2 reported a problem and dropped out of the play afterwards: it is still named
     hostvars["h2"]["_etcd_restore_problem"] = "host h2: no space"
     checked = run_restore(action, hostvars, ["h0", "h1"], hosts, stage="restore_check", plan=members,
@@ -321,17 +325,18 @@ def test_the_recovery_steps_read_each_play_host_s_log_and_name_members_as_the_in
     assert plan["aside"] == {} and plan["stamp"].endswith("Z")
 
 
-def test_the_pki_step_reads_the_members_name_facts_and_the_play_hosts_reads(action):
-    hostvars = {"h%d" % i: dict(ansible_hostname="etcd%d" % i,
-                                _etcd_host_report=dict(info=dict(present=["/pki/client-key.pem"] if i == 2 else [])))
-                for i in range(3)}
-    settings = dict(managed=True, scrapers=[], pair_key="/pki/client-key.pem")
-    plan = run(action, hostvars, stage="pki", settings=settings)
+def test_the_hosts_step_plans_etcd_pki_s_inputs_from_the_name_facts_and_the_play_hosts_reads(action):
+    hostvars = {"h%d" % i: dict(ansible_hostname="etcd%d" % i, _etcd_host_report=report(i)) for i in range(3)}
+    hostvars["h2"]["_etcd_host_report"]["info"]["present"] = ["/pki/client-key.pem"]
+    pki = dict(managed=True, scrapers=[], pair_key="/pki/client-key.pem", srv_domain="")
+    plan = run(action, hostvars, stage="hosts", settings=dict(version="3.5.17", pki=pki))
     assert "failed" not in plan and plan["changed"] is False
-    assert plan["members"][0] == dict(name="m0", addresses=["10.0.0.10"], hostnames=["etcd0", "h0"])
-    assert plan["revoke"] == ["root", "admin"] and plan["clients"][:2] == ["admin", {"name": "m0-root", "user": "root"}]
-    # The pair on h2 counts only while h2 is in the play.
-    assert run(action, hostvars, play=("h0", "h1"), stage="pki", settings=settings)["revoke"] == ["root"]
+    assert plan["pki"]["members"][0] == dict(name="m0", addresses=["10.0.0.10"], hostnames=["etcd0", "h0"])
+    assert plan["pki"]["revoke"] == ["root", "admin"] and plan["pki"]["ca_check_hosts"] == plan["with_data"]
+    assert plan["pki"]["clients"][:2] == ["admin", {"name": "m0-root", "user": "root"}]
+    # The pair on h2 counts only while h2 is in the play (the plan refuses h2's drop-out by name).
+    assert run(action, hostvars, play=("h0", "h1"), play_all=("h0", "h1", "h2"), stage="hosts",
+               settings=dict(version="3.5.17", pki=pki))["pki"]["revoke"] == ["root"]
 
 
 def test_the_pki_check_compares_the_play_hosts_ca_with_the_controller_s_and_refuses_by_name(action, tmp_path):

@@ -29,6 +29,8 @@ def test_the_role_s_pki_names_the_hosts_and_issues_admin_and_each_member_s_own_p
     assert plan["clients"] == ["admin", *host_pairs(["m0", "m1"])]
     # No member holds the root login's pair: only the shared root pair is revoked.
     assert plan["revoke"] == ["root"]
+    assert plan["ca_check_hosts"] == []
+    assert plan_pki(MEMBERS, NAMES, {}, settings(ca_check_hosts=["h1"]))["ca_check_hosts"] == ["h1"]
 
 
 def test_the_scrapers_get_a_pair_with_their_addresses():
@@ -49,8 +51,8 @@ def test_a_member_holding_the_root_login_s_pair_has_the_shared_admin_pair_revoke
 
 def test_a_member_moving_address_and_dns_srv_names_are_in_its_certificates():
     member = dict(MEMBERS[1], srv_target="m1.example.com")
-    plan = plan_pki([member], NAMES, {}, settings(readdress={"h1": dict(old_address="10.9.9.1")},
-                                                   srv_domain="example.com."))
+    moving = settings(readdress={"h1": dict(old_address="10.9.9.1")}, srv_domain="example.com.")
+    plan = plan_pki([member], NAMES, {}, moving)
     assert plan["members"] == [dict(name="m1", addresses=["10.0.0.1", "10.9.9.1"],
                                     hostnames=["h1", "m1.example.com", "example.com"])]
 
