@@ -11,7 +11,9 @@ version_added: 0.2.0
 description:
   - Runs on the controller (C(delegate_to) V(localhost)) and leaves a detached process there, the
     keeper, for the length of an C(ansible-playbook) run (O(pid)). The role's run lock uses it
-    (roles/etcd/tasks/run_keeper.yml).
+    (roles/etcd/tasks/run_keeper.yml). With a local connection and without C(become), its action
+    starts the keeper from C(ansible-playbook)'s own process rather than starting a module; anywhere
+    else it runs as a module.
   - With O(hold_pki_dir), the keeper holds the lock file O(pki_dir)C(.lock) beside O(pki_dir)
     (C(flock)), so that two runs never write one PKI directory at once. A second run is refused by this module,
     naming the run that holds it.
@@ -135,114 +137,16 @@ msg:
   sample: run lock kept alive (lease 694d77aa9e38260f, every 15 s) and etcd-pki held while pid 4242 runs
 """
 
-import errno
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdError, first_answer, client_factory
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import (
-    PkiDirBusy, detach, high_fd, keep, lock_pki_dir, pki_connection, process_lives)
-
-
-def renewer(params, lease_id):
-    """renew(): one keepalive of the lease, with clients made afresh (the PKI files may change)."""
-    def renew():
-        connection = dict(tls_verify=params["tls_verify"], timeout=params["timeout"], auth_user=params["auth_user"],
-                          auth_password=params["auth_password"])
-        if params["tls"] and params["pki_dir"]:
-            connection.update(zip(("ca_cert", "client_cert", "client_key"),
-                                  pki_connection(params["pki_dir"], params["client_pair"])))
-        make_client = client_factory(connection)
-        clients = [make_client(url) for url in params["endpoints"]]
-        return first_answer(clients, lambda client: client.lease_keepalive_once(lease_id))
-    return renew
-
-
-def argument_spec():
-    return dict(
-        pid=dict(type="int", required=True),
-        holder=dict(type="str", required=True),
-        pki_dir=dict(type="path"),
-        hold_pki_dir=dict(type="bool", default=False),
-        client_pair=dict(type="str", default="admin"),
-        lease_id=dict(type="str"),
-        endpoints=dict(type="list", elements="str", default=[]),
-        tls=dict(type="bool", default=True),
-        tls_verify=dict(type="bool", default=True),
-        interval=dict(type="int", default=15),
-        timeout=dict(type="float", default=5),
-        auth_user=dict(type="str"),
-        auth_password=dict(type="str", no_log=True),
-    )
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_keeper import argument_spec, start_keeper
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=False)
-    params = module.params
-    if params["hold_pki_dir"] and not params["pki_dir"]:
-        module.fail_json(msg="hold_pki_dir needs pki_dir: the directory whose lock file to hold")
-    if params["interval"] < 1:
-        module.fail_json(msg="interval must be at least 1 second, got %d" % params["interval"])
-    if not process_lives(params["pid"]):
-        module.fail_json(msg="pid %d runs no process: give the pid of this ansible-playbook run" % params["pid"])
-    if params["lease_id"] and not params["endpoints"]:
-        module.fail_json(msg="endpoints must name the etcd client URLs to renew the lease through")
-    keep_fds = set()
-    result = dict(changed=False)
-    not_held = None
-    if params["hold_pki_dir"]:
-        try:
-            held = lock_pki_dir(params["pki_dir"], params["holder"])
-        except PkiDirBusy as exc:
-            module.fail_json(msg="etcd_pki_dir %s: wait for that run to finish; nothing was changed" % exc)
-        except OSError as exc:
-            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
-                module.fail_json(msg="etcd_pki_dir %s: cannot take its lock file: %s" % (params["pki_dir"], exc))
-            not_held = "%s not held (%s)" % (params["pki_dir"], exc.strerror)
-            held = None
-        if held is not None:
-            keep_fds.add(held)
-    renew = None
-    if params["lease_id"]:
-        lease_id = int(params["lease_id"], 16)
-        renew = renewer(params, lease_id)
-        missing = [path for path in pki_connection(params["pki_dir"], params["client_pair"]) if not os.path.exists(path)] \
-            if params["tls"] and params["pki_dir"] else []
-        if missing:
-            # A PKI directory without the pair (a new or a wrong etcd_pki_dir): the certificate step
-            # that comes next makes it, or refuses the directory naming why; the keeper renews with
-            # the files from its first round on, well within the lease's TTL.
-            result["renewal_deferred"] = "%s not there yet" % ", ".join(missing)
-        else:
-            try:
-                result["expires_in"] = renew()
-            except (EtcdError, OSError, ValueError) as exc:
-                module.fail_json(msg="the run lock's lease %s cannot be renewed from this controller through %s: %s. The "
-                                     "controller must reach the members' client URLs to keep the run lock alive"
-                                     % (params["lease_id"], ", ".join(params["endpoints"]), exc))
-    if not keep_fds and renew is None:
-        module.exit_json(msg=not_held or "nothing to keep: this run holds %s already" % params["pki_dir"], **result)
-    read_end, write_end = (high_fd(fd) for fd in os.pipe())
-    if detach(keep_fds | {write_end}):
-        # The keeper: it says who it is, keeps, and ends; never back into the module's code.
-        try:
-            os.write(write_end, str(os.getpid()).encode("ascii"))
-            os.close(write_end)
-            keep(params["pid"], renew or (lambda: 0), params["interval"])
-        finally:
-            os._exit(0)  # pylint: disable=protected-access
-    os.close(write_end)
-    result["keeper_pid"] = int(os.read(read_end, 32) or b"0")
-    os.close(read_end)
-    for fd in keep_fds:
-        os.close(fd)
-    kept = []
-    if renew:
-        kept.append("run lock kept alive (lease %s, every %d s)" % (params["lease_id"], params["interval"]))
-    if keep_fds:
-        kept.append("%s held" % params["pki_dir"])
-    result["msg"] = "%s while pid %d runs%s" % (" and ".join(kept), params["pid"], "; " + not_held if not_held else "")
+    result = start_keeper(module.params)
+    if result.pop("failed", False):
+        module.fail_json(**result)
     module.exit_json(**result)
 
 

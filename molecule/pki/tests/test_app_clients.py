@@ -1,8 +1,8 @@
 """Application client certificates (etcd_pki_clients) on the running 3-member cluster, in the order
 an operator meets them: two applications get their pairs and every member accepts them, a second
-run changes nothing, a duplicate name is refused before anything changes, an application taken out
-of the list is refused by every member (through the CRL, no restart) while the other keeps working,
-and an empty list revokes the last one.
+run changes nothing, a duplicate name and the members' peer name are refused before anything
+changes, an application taken out of the list is refused by every member (through the CRL, no
+restart) while the other keeps working, and an empty list revokes the last one.
 
 The tests run in file order and each starts from what the one before left; the last leaves no
 application, as the scenario's other verifiers expect.
@@ -119,14 +119,20 @@ def test_a_second_run_changes_nothing():
     a_run_changes_nothing(TWO)
 
 
-def test_a_duplicate_name_is_refused_before_anything_changes():
+def test_a_duplicate_name_and_the_peer_name_are_refused_before_anything_changes():
     hosts, files = fingerprint(HOSTS), pki_files()
-    rc, out = playbook("etcd", *with_clients([{"name": "web", "user": "web-app"}, {"name": "web"}]))
+    # The peer name only the members' peer certificates carry (test_peer_trust.py) is no application's.
+    rc, out = playbook("etcd", *with_clients([{"name": "web", "user": "web-app"}, {"name": "web"},
+                                               {"name": "etcd-peer.invalid"}]))
     assert rc != 0, out
     text = flat(out)
     assert ("host pki-host0: etcd_pki_clients[1]={'name': 'web'}: name 'web' is also the name of "
             "etcd_pki_clients[0] (compared ignoring case, as the file names may be); each application needs "
-            "its own name; nothing was changed") in text, out
+            "its own name") in text, out
+    assert ("host pki-host0: etcd_pki_clients[2]={'name': 'etcd-peer.invalid'}: name 'etcd-peer.invalid': "
+            "etcd-peer.invalid is the name only the members' peer certificates carry (the members' peer port "
+            "admits no other certificate); a client pair must not carry it (its pair carries its name)") in text, out
+    assert "nothing was changed" in text, out
     assert fingerprint(HOSTS) == hosts
     assert pki_files() == files
 

@@ -2,8 +2,8 @@
 even one used from a member host's own address, while the members' own peer pairs work; the files
 etcd only reads are root's and read by etcd through its group, so the etcd user cannot empty the
 CRL; a cluster deployed before both (peer pairs without the peer name, files owned by etcd) is
-migrated by the next run of the etcd playbook in one gated roll that loses no write; a client that
-would carry the peer name is refused before any host changes.
+migrated by the next run of the etcd playbook in one gated roll that loses no write. (A client that
+would carry the peer name is refused in test_app_clients.py.)
 """
 
 import base64
@@ -181,15 +181,3 @@ def test_a_run_after_the_migration_changes_nothing():
     assert rc == 0, out
     assert all(c["changed"] == 0 for c in recap(out).values()), out
     assert fingerprint(HOSTS) == before
-
-
-def test_an_application_named_like_the_peer_name_is_refused_before_any_host_changes():
-    hosts, files = fingerprint(HOSTS), pki_files()
-    rc, out = playbook("etcd", "-e", json.dumps({"etcd_pki_clients": [{"name": "billing"}, {"name": PEER_NAME}]}))
-    assert rc != 0, out
-    text = " ".join(out.split()).replace("''", "'")
-    assert ("etcd_pki_clients[1]={'name': 'etcd-peer.invalid'}: name 'etcd-peer.invalid': etcd-peer.invalid is the "
-            "name only the members' peer certificates carry (the members' peer port admits no other certificate); "
-            "a client pair must not carry it (its pair carries its name)") in text, out
-    assert fingerprint(HOSTS) == hosts
-    assert pki_files() == files

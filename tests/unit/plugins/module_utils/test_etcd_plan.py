@@ -434,6 +434,8 @@ def test_the_peer_name_is_asked_for_by_every_member_once_all_are_in_the_run():
 
 @pytest.mark.parametrize("members, forks, hosts, expected", [
     (3, 5, 3, []),
+    # As many forks as hosts: no warning (molecule/hardening runs the case with fewer).
+    (3, 3, 3, []),
     (4, 5, 4, ["WARNING: 4 members: an even count tolerates no more failures than 3 members and needs a larger "
                "quorum; use 3, 5 or 7."]),
     (7, 5, 7, ["WARNING: forks=5 is fewer than the 7 hosts of this play: Ansible runs each task on 5 hosts at a "

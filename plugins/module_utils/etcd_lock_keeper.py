@@ -1,0 +1,134 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any
+# time. Do not use this from other collections or standalone plugins/modules!
+"""Starting the run lock's keeper (raftops.etcd.etcd_lock_keeper; the keeper itself is in
+etcd_run_lock.py). The action plugin runs this within ansible-playbook's own process on the
+controller, the module anywhere else."""
+
+import errno
+import gc
+import os
+import signal
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdError, first_answer, client_factory
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import (
+    PkiDirBusy, detach, high_fd, keep, lock_pki_dir, pki_connection, process_lives)
+
+MODULE = "raftops.etcd.etcd_lock_keeper"
+
+
+def argument_spec():
+    return dict(
+        pid=dict(type="int", required=True),
+        holder=dict(type="str", required=True),
+        pki_dir=dict(type="path"),
+        hold_pki_dir=dict(type="bool", default=False),
+        client_pair=dict(type="str", default="admin"),
+        lease_id=dict(type="str"),
+        endpoints=dict(type="list", elements="str", default=[]),
+        tls=dict(type="bool", default=True),
+        tls_verify=dict(type="bool", default=True),
+        interval=dict(type="int", default=15),
+        timeout=dict(type="float", default=5),
+        auth_user=dict(type="str"),
+        auth_password=dict(type="str", no_log=True),
+    )
+
+
+def renewer(params, lease_id):
+    """renew(): one keepalive of the lease, with clients made afresh (the PKI files may change)."""
+    def renew():
+        connection = dict(tls_verify=params["tls_verify"], timeout=params["timeout"], auth_user=params["auth_user"],
+                          auth_password=params["auth_password"])
+        if params["tls"] and params["pki_dir"]:
+            connection.update(zip(("ca_cert", "client_cert", "client_key"),
+                                  pki_connection(params["pki_dir"], params["client_pair"])))
+        make_client = client_factory(connection)
+        clients = [make_client(url) for url in params["endpoints"]]
+        return first_answer(clients, lambda client: client.lease_keepalive_once(lease_id))
+    return renew
+
+
+def _failed(msg):
+    return dict(failed=True, changed=False, msg=msg)
+
+
+def start_keeper(params):
+    """The module's result: the keeper started (``keeper_pid``), nothing to keep, or ``failed``
+    with the reason. In the keeper itself this never returns."""
+    if params["hold_pki_dir"] and not params["pki_dir"]:
+        return _failed("hold_pki_dir needs pki_dir: the directory whose lock file to hold")
+    if params["interval"] < 1:
+        return _failed("interval must be at least 1 second, got %d" % params["interval"])
+    if not process_lives(params["pid"]):
+        return _failed("pid %d runs no process: give the pid of this ansible-playbook run" % params["pid"])
+    if params["lease_id"] and not params["endpoints"]:
+        return _failed("endpoints must name the etcd client URLs to renew the lease through")
+    keep_fds = set()
+    result = dict(changed=False)
+    not_held = None
+    if params["hold_pki_dir"]:
+        try:
+            held = lock_pki_dir(params["pki_dir"], params["holder"])
+        except PkiDirBusy as exc:
+            return _failed("etcd_pki_dir %s: wait for that run to finish; nothing was changed" % exc)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
+                return _failed("etcd_pki_dir %s: cannot take its lock file: %s" % (params["pki_dir"], exc))
+            not_held = "%s not held (%s)" % (params["pki_dir"], exc.strerror)
+            held = None
+        if held is not None:
+            keep_fds.add(held)
+    renew = None
+    if params["lease_id"]:
+        lease_id = int(params["lease_id"], 16)
+        renew = renewer(params, lease_id)
+        missing = [path for path in pki_connection(params["pki_dir"], params["client_pair"]) if not os.path.exists(path)] \
+            if params["tls"] and params["pki_dir"] else []
+        if missing:
+            # A PKI directory without the pair (a new or a wrong etcd_pki_dir): the certificate step
+            # that comes next makes it, or refuses the directory naming why; the keeper renews with
+            # the files from its first round on, well within the lease's TTL.
+            result["renewal_deferred"] = "%s not there yet" % ", ".join(missing)
+        else:
+            try:
+                result["expires_in"] = renew()
+            except (EtcdError, OSError, ValueError) as exc:
+                for fd in keep_fds:
+                    os.close(fd)
+                return _failed("the run lock's lease %s cannot be renewed from this controller through %s: %s. The "
+                               "controller must reach the members' client URLs to keep the run lock alive"
+                               % (params["lease_id"], ", ".join(params["endpoints"]), exc))
+    if not keep_fds and renew is None:
+        result["msg"] = not_held or "nothing to keep: this run holds %s already" % params["pki_dir"]
+        return result
+    read_end, write_end = (high_fd(fd) for fd in os.pipe())
+    if detach(keep_fds | {write_end}):
+        # The keeper: it says who it is, keeps, and ends; never back into the caller's code. Within
+        # ansible-playbook's process (the action) it is a copy of a task's process: the signal
+        # handlers of that process are not its own, and the objects it inherited are never
+        # collected (which would copy their memory into it for nothing).
+        try:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, signal.SIG_DFL)
+            gc.freeze()
+            os.write(write_end, str(os.getpid()).encode("ascii"))
+            os.close(write_end)
+            keep(params["pid"], renew or (lambda: 0), params["interval"])
+        finally:
+            os._exit(0)  # pylint: disable=protected-access
+    os.close(write_end)
+    result["keeper_pid"] = int(os.read(read_end, 32) or b"0")
+    os.close(read_end)
+    for fd in keep_fds:
+        os.close(fd)
+    kept = []
+    if renew:
+        kept.append("run lock kept alive (lease %s, every %d s)" % (params["lease_id"], params["interval"]))
+    if keep_fds:
+        kept.append("%s held" % params["pki_dir"])
+    result["msg"] = "%s while pid %d runs%s" % (" and ".join(kept), params["pid"], "; " + not_held if not_held else "")
+    return result

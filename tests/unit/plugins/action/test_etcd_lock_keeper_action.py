@@ -1,0 +1,101 @@
+"""The etcd_lock_keeper action: on the controller (local connection, no become) the keeper is started
+from this process, a refusal comes back as the module's, check mode starts nothing; anywhere else
+the module runs."""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from ansible_collections.raftops.etcd.plugins.action.etcd_lock_keeper import ActionModule
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import PkiDirBusy, lock_pki_dir, process_lives
+from ansible_collections.raftops.etcd.tests.unit.plugins.action.in_process import controller_action
+
+
+def holder(pid):
+    return "ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid %d, started 2026-11-22T09:58:00Z" % pid
+
+
+@pytest.fixture
+def action(monkeypatch):
+    return controller_action(ActionModule, monkeypatch)
+
+
+@pytest.fixture
+def run():
+    """A process standing for the ansible-playbook run the keeper lives with."""
+    process = subprocess.Popen(["sleep", "60"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+def start(action, **args):
+    action._task.args = args
+    return action.run(task_vars={})
+
+
+def wait_until(condition, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.05)
+    return condition()
+
+
+def test_on_the_controller_the_keeper_is_started_from_this_process_and_ends_with_the_run(action, run, tmp_path):
+    pki = str(tmp_path / "pki")
+    result = start(action, pid=run.pid, holder=holder(run.pid), pki_dir=pki, hold_pki_dir=True)
+    assert result["changed"] is False and "failed" not in result, result
+    assert result["msg"] == "%s held while pid %d runs" % (pki, run.pid)
+    assert action.calls == []
+    keeper = result["keeper_pid"]
+    assert keeper != os.getpid() and process_lives(keeper)
+    with pytest.raises(PkiDirBusy, match="is in use by"):
+        lock_pki_dir(pki, holder(os.getpid()))
+    # Another run is refused as the module refuses it, naming the run that holds the directory.
+    refused = start(action, pid=os.getpid(), holder=holder(os.getpid()), pki_dir=pki, hold_pki_dir=True)
+    assert refused["failed"] is True and refused["msg"] == (
+        "etcd_pki_dir %s is in use by %s: wait for that run to finish; nothing was changed" % (pki, holder(run.pid)))
+    run.kill()
+    run.wait()
+    assert wait_until(lambda: not process_lives(keeper))
+    os.close(lock_pki_dir(pki, holder(os.getpid())))
+
+
+def test_a_lease_that_cannot_be_renewed_fails_and_starts_no_keeper(action, run, tmp_path):
+    pki = str(tmp_path / "pki")
+    result = start(action, pid=run.pid, holder=holder(run.pid), pki_dir=pki, hold_pki_dir=True, tls=False,
+                   lease_id="694d77aa9e38260f", endpoints=["http://127.0.0.1:9"], timeout=1,
+                   auth_user="root", auth_password="s3cret-pw")
+    assert result["failed"] is True and "keeper_pid" not in result
+    assert result["msg"].startswith("the run lock's lease 694d77aa9e38260f cannot be renewed from this controller")
+    assert "s3cret-pw" not in repr(result)
+    # The directory this call held is free again.
+    os.close(lock_pki_dir(pki, holder(os.getpid())))
+
+
+def test_check_mode_starts_nothing(action, run, tmp_path):
+    action._task.check_mode = True
+    pki = str(tmp_path / "pki")
+    result = start(action, pid=run.pid, holder=holder(run.pid), pki_dir=pki, hold_pki_dir=True)
+    assert result["skipped"] is True and "keeper_pid" not in result
+    assert not os.path.exists(pki + ".lock")
+
+
+@pytest.mark.parametrize("args, says", [
+    ({"pid": 1, "holder": "x", "colour": "blue"}, "colour"),
+    ({"pid": "many", "holder": "x"}, "pid"),
+    ({"pid": 2 ** 22 + 1, "holder": "x"}, "pid 4194305 runs no process: give the pid of this ansible-playbook run"),
+])
+def test_a_bad_option_is_refused(action, args, says):
+    result = start(action, **args)
+    assert result["failed"] is True and says in result["msg"]
+
+
+@pytest.mark.parametrize("transport, become", [("ssh", False), ("local", True)])
+def test_elsewhere_the_module_runs(action, transport, become):
+    action._connection.transport = transport
+    action._play_context.become = become
+    assert start(action, pid=1, holder="x") == {"changed": False, "from": "module"}
+    assert action.calls == [("raftops.etcd.etcd_lock_keeper", {"pid": 1, "holder": "x"})]
