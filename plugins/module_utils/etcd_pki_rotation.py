@@ -224,6 +224,7 @@ def rotation_result(plan, check_mode):
         "description": PHASE_TEXT[plan["after"]],
         "bundle": plan["bundle"] if plan["after"] != NONE or os.path.exists(plan["bundle"]) else None,
         "check_mode": check_mode,
+        "members_kept": plan["keep_members"],
     }
 
 

@@ -260,7 +260,7 @@ def test_a_ca_without_its_key_is_replaced_in_three_phases_members_keeping_their_
     # Phase 1: the new CA signs the client pairs and the CRL; the members keep the old CA's pairs
     # and do not ask their peers for the peer name, which those pairs lack.
     one = run(pki, "start")
-    assert one["rotation"]["phase"] == "trust"
+    assert one["rotation"]["phase"] == "trust" and one["rotation"]["members_kept"] is True
     new_ca = load(os.path.join(pki, "ca-next.pem"))
     assert pems(os.path.join(pki, "ca-bundle.pem")) == [old_ca, new_ca]
     assert {name: read(os.path.join(pki, name)) for name in MEMBER_FILES} == members
@@ -276,6 +276,7 @@ def test_a_ca_without_its_key_is_replaced_in_three_phases_members_keeping_their_
     # Phase 2: the new CA is the CA; every member's pair re-issued from it; no old key to keep.
     two = run(pki, "advance")
     assert two["rotation"]["phase"] == "reissue" and two["peer_identity"] is None
+    assert two["rotation"]["members_kept"] is False
     assert load(os.path.join(pki, "ca.pem")) == new_ca and load(os.path.join(pki, "ca-previous.pem")) == old_ca
     assert not os.path.exists(os.path.join(pki, "ca-previous-key.pem"))
     assert {os.path.basename(i["file"]) for i in two["issued"] if i["reason"] == "ca changed"} >= {
