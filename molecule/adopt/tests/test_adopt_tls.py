@@ -263,16 +263,22 @@ def test_a_fourth_host_joins_the_adopted_cluster_through_the_deploy_with_the_lin
     with open(inventory) as handle:
         groups = yaml.safe_load(handle)
     groups["etcd"]["hosts"][SPARE] = groups["spare"]["hosts"].pop(SPARE)
-    group_vars = kept[1:kept.index("[etcd]")]
-    groups["etcd"].setdefault("vars", {}).update(line.split("=", 1) for line in group_vars)
     with open(inventory, "w") as handle:
         yaml.safe_dump(groups, handle)
+    # [etcd:vars] into the group's vars file (Molecule's group_vars/etcd), each host's into its own.
+    files = {"etcd": os.path.join(path, "group_vars", "etcd")}
+    settings = {"etcd": [line.split("=", 1) for line in kept[1:kept.index("[etcd]")]]}
     for line in kept[kept.index("[etcd]") + 1:]:
-        name, *settings = line.split()
-        with open(os.path.join(path, "host_vars", name)) as handle:
-            variables = yaml.safe_load(handle) or {}
-        variables.update(setting.split("=", 1) for setting in settings)
-        with open(os.path.join(path, "host_vars", name), "w") as handle:
+        name, *own = line.split()
+        files[name] = os.path.join(path, "host_vars", name)
+        settings[name] = [setting.split("=", 1) for setting in own]
+    for name, file in files.items():
+        variables = {}
+        if os.path.exists(file):
+            with open(file) as handle:
+                variables = yaml.safe_load(handle) or {}
+        variables.update(settings[name])
+        with open(file, "w") as handle:
             yaml.safe_dump(variables, handle)
 
     started = time.monotonic()
