@@ -257,6 +257,11 @@ def test_a_ca_without_its_key_is_replaced_in_three_phases_members_keeping_their_
     with pytest.raises(PkiError, match=r"the CA key .*ca-key.pem is missing, so .*admin.pem cannot be issued"):
         run(pki, "auto")
 
+    # --check: what phase 1 would do, nothing written.
+    before = snapshot(pki)
+    checked = run_present(params(pki, ca_rotation="start", clients=["admin"]), check_mode=True)
+    assert checked["changed"] and checked["rotation"]["phase"] == "trust" and snapshot(pki) == before
+
     # Phase 1: the new CA signs the client pairs and the CRL; the members keep the old CA's pairs
     # and do not ask their peers for the peer name, which those pairs lack.
     one = run(pki, "start")
