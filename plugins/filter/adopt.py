@@ -17,6 +17,13 @@ def adopt_plan(members, reads, inventory=None):
     return _adopt_plan(list(members or []), reads, dict(inventory or {}))
 
 
+def adopt_inventory_lines(plan, members, used, defaults):
+    """See plugins/filter/adopt_inventory_lines.yml."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_adopt import inventory_lines
+
+    return inventory_lines(dict(plan or {}), list(members or []), dict(used or {}), dict(defaults or {}))
+
+
 class FilterModule:
     def filters(self):
-        return {"adopt_plan": adopt_plan}
+        return {"adopt_plan": adopt_plan, "adopt_inventory_lines": adopt_inventory_lines}

@@ -20,6 +20,8 @@ ADOPTABLE_FROM, ADOPTABLE_TO = (3, 4), (3, 6)
 # without downtime needs (3.4.23 answers a plaintext call there with "use of closed network
 # connection", measured; 3.5.16 serves both, even with client certificate auth on).
 TAKE_OVER_FROM = (3, 5)
+# What Python's ssl says of a CA certificate without keyUsage under VERIFY_X509_STRICT (3.13's default).
+KEY_USAGE_REFUSED = "CA cert does not include key usage extension"
 # Values never shown (beside etcd_formats' SECRET_SETTINGS): a token or password of any setting.
 SECRET_KEY_PARTS = ("TOKEN", "PASSWORD", "SECRET")
 # The flags that take no value on etcd's command line (the others take the next word or =VALUE).
@@ -114,7 +116,9 @@ def _host_problems(record, read, inventory):
                         "NODE_NAME=%s for %s in the inventory"
                         % (host, record["name"], reading["name"], reading["name"], host))
     local = _local_answer(read)
-    if local.get("error"):
+    if local.get("error") and KEY_USAGE_REFUSED in local["error"]:
+        problems.append(_key_usage_problem(host, local, reading))
+    elif local.get("error"):
         problems.append("host %s: its etcd did not answer at %s: %s" % (host, local.get("endpoint"), local["error"]))
     elif not local.get("status", {}).get("leader_id"):
         problems.append("host %s: its member %s has no leader: the cluster is not healthy; adopt a healthy cluster"
@@ -150,6 +154,20 @@ def _host_problems(record, read, inventory):
     return problems
 
 
+def _key_usage_problem(host, local, reading):
+    """Python 3.13 (Debian 13) checks certificates strictly (VERIFY_X509_STRICT): it refuses a CA
+    without keyUsage, which etcd and OpenSSL's own default accept."""
+    ca = reading["tls_files"].get("ETCD_TRUSTED_CA_FILE") or "its trusted CA file"
+    return ("host %s: its etcd answered at %s, but its CA certificate %s has no keyUsage extension, which the Python "
+            "on this host (3.13 or later, as in Debian 13) refuses when it checks the member's certificate (%s), "
+            "though etcd accepts it; so nothing could be read. Sign that CA certificate again with its own key, the "
+            "same subject and keyUsage=critical,keyCertSign,cRLSign (every pair it signed stays valid: "
+            "openssl x509 -in CA.crt -key CA.key -days N -extfile EXT -out CA-new.crt, EXT holding "
+            "basicConstraints=critical,CA:TRUE, keyUsage=critical,keyCertSign,cRLSign and "
+            "subjectKeyIdentifier=hash), put it in %s on every member, restart them one at a time and run again"
+            % (host, local.get("endpoint"), ca, local["error"], ca))
+
+
 def _tls_problems(host, reading, schemes, inventory):
     """Why the member's plaintext or TLS cannot be taken over as it is: partly TLS, a TLS member
     without every certificate setting, or with certificates the collection would have to replace."""
@@ -166,10 +184,6 @@ def _tls_problems(host, reading, schemes, inventory):
     if missing:
         return ["host %s: its etcd serves TLS without %s; the collection keeps a cluster's own certificates only "
                 "with a CA and a pair for clients and for peers" % (host, ", ".join(missing))]
-    if truthy(inventory.get("pki_managed", True)):
-        return ["host %s: its etcd serves TLS with certificates of its own; keep them (its CA and pairs, copied into "
-                "etcd_pki_dir): set etcd_pki_managed=false; replacing them with the collection's "
-                "(etcd_pki_managed=true) is not built yet" % host]
     return []
 
 
@@ -287,7 +301,7 @@ def adopt_plan(members, reads, inventory=None):
     # moved to TLS); move: every member is the collection's already (a re-run, or a run stopped
     # between the two).
     plan = dict(refusal="", lines={}, hosts={}, take_over={}, version=version, cluster_id="", blocked="",
-                phase="move" if len(adopted) == len(members) else "take_over", tls_move=bool(plain))
+                phase="move" if len(adopted) == len(members) else "take_over", tls_move=bool(plain), rotate_ca=False)
     if plain and len(plain) < len(members) - len(adopted):
         problems.append("hosts %s serve plaintext, the others TLS: adopt a cluster that is plaintext or TLS "
                         "throughout" % ", ".join(plain))
@@ -295,6 +309,11 @@ def adopt_plan(members, reads, inventory=None):
         plan["refusal"] = "; ".join(problems) + "; nothing was changed"
         return plan
     plan["blocked"] = _take_over_blocked(members, reads) if plan["tls_move"] else ""
+    # A TLS cluster's own CA (taken over now, or in etcd_pki_dir without its key) replaced by the
+    # collection's: the role starts the CA rotation (etcd_pki_rotation; one under way goes on by itself).
+    pki_files = inventory.get("pki_files") or []
+    plan["rotate_ca"] = (not plain and truthy(inventory.get("pki_managed", True)) and "ca-key.pem" not in pki_files
+                         and ("ca.pem" in pki_files or len(adopted) < len(members)))
     leader_id = _local_answer(running[0]).get("status", {}).get("leader_id")
     plan["cluster_id"] = _local_answer(running[0]).get("status", {}).get("cluster_id", "")
     for record in members:
@@ -313,13 +332,60 @@ def adopt_plan(members, reads, inventory=None):
         leader = status.get("member_id") == leader_id
         if record["host"] in adopted:
             plan["lines"][record["host"]] = [
-                "member %s, cluster %s: the collection's already (its unit reads %s); the role converges it"
-                % (record["name"], plan["cluster_id"], inventory["env_path"])]
+                "member %s, cluster %s: the collection's already (its unit reads %s); the role converges it%s"
+                % (record["name"], plan["cluster_id"], inventory["env_path"],
+                   ", " + ROTATION_LINE if plan["rotate_ca"] else "")]
             continue
         plan["take_over"][record["host"]] = _take_over(record, read, reading, inventory, user)
         plan["lines"][record["host"]] = _member_lines(record, read, reading, leader, plan["take_over"][record["host"]],
-                                                      user)
+                                                      user, plan["rotate_ca"])
     return plan
+
+
+ROTATION_LINE = ("moves: the cluster's own CA and pairs -> the collection's, through the CA rotation's trust window "
+                 "(docs/pki.md): members trust both CAs keeping their pairs, then get the collection's pairs, then "
+                 "trust the collection's CA only; the old CA's key is never needed")
+# The role's defaults that an adoption may set otherwise (roles/etcd/defaults/main.yml), in the
+# order the lines give them.
+KEPT_SETTINGS = ("etcd_version", "etcd_data_dir", "etcd_wal_dir", "etcd_user", "etcd_peer_port", "etcd_client_port",
+                 "etcd_pki_managed", "etcd_pki_dir")
+
+
+def inventory_lines(plan, members, used, defaults):
+    """The inventory lines an operator keeps after an adoption: what the adoption ran each member with
+    (``plan``'s hosts and version, and ``used``: etcd_pki_managed, etcd_pki_dir as the run had them)
+    where it differs from the role's ``defaults`` (as the inventory's hosts would get them), so that
+    the etcd playbook and the others find the members as they are. A value the same on every host
+    goes under [GROUP:vars]; ``members``: the inventory's member records (host, name)."""
+    values = {}
+    for record in members:
+        host = record["host"]
+        values[host] = dict(plan["hosts"].get(host) or {}, etcd_version=plan.get("version"),
+                            etcd_pki_managed=truthy(used.get("etcd_pki_managed", True)),
+                            etcd_pki_dir=used.get("etcd_pki_dir"))
+    differ = {}
+    for key in KEPT_SETTINGS:
+        default = defaults.get(key)
+        if key == "etcd_pki_managed":
+            default = truthy(default if default is not None else True)
+        for host, kept in values.items():
+            if kept.get(key) is not None and str(kept[key]) != str(default if default is not None else ""):
+                differ.setdefault(key, {})[host] = kept[key]
+    hosts = [r["host"] for r in members]
+    shared = [k for k in KEPT_SETTINGS if k in differ and len(differ[k]) == len(hosts)
+              and len({str(v) for v in differ[k].values()}) == 1]
+    lines = ["[%s:vars]" % used.get("group", "etcd")] if shared else []
+    lines += ["%s=%s" % (k, _ini_value(differ[k][hosts[0]])) for k in shared]
+    lines.append("[%s]" % used.get("group", "etcd"))
+    for record in members:
+        own = ["%s=%s" % (k, _ini_value(differ[k][record["host"]])) for k in KEPT_SETTINGS
+               if k in differ and k not in shared and record["host"] in differ[k]]
+        lines.append(" ".join([record["host"], "NODE_NAME=%s" % record["name"], *own]))
+    return lines
+
+
+def _ini_value(value):
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def _take_over(record, read, reading, inventory, user):
@@ -358,7 +424,7 @@ def _take_over_blocked(members, reads):
             "adoption again; nothing was changed" % ", ".join(old))
 
 
-def _member_lines(record, read, reading, leader, take_over, user):
+def _member_lines(record, read, reading, leader, take_over, user, rotate_ca):
     peer, client = reading["advertise_peer_urls"][0], reading["advertise_client_urls"][0]
     owner = "owned by %s" % user if not take_over["chown"] else "owned by %s -> by %s, as the collection runs etcd (at its start)" % (
         read["user"], user)
@@ -379,6 +445,16 @@ def _member_lines(record, read, reading, leader, take_over, user):
             else " (the old one stays on disk, shadowed, never started again)",
             ", ".join(read.get("env_files") or []) or "its command line"),
     ]
+    if take_over["pki_files"] and rotate_ca:
+        return [
+            *lines,
+            "stays until the collection's pairs replace them: the cluster's own CA and pairs (%s), copied into etcd_pki_dir "
+            "as %s where not there yet; client and peer certificate auth on" % (
+                ", ".join(sorted(set(take_over["pki_files"].values()))), ", ".join(sorted(take_over["pki_files"]))),
+            ROTATION_LINE,
+            "restarts: three times, one member at a time after a health and catch-up gate, the leader last: taken "
+            "over trusting both CAs, with the collection's pairs, trusting the collection's CA only",
+        ]
     if take_over["pki_files"]:
         return [
             *lines,

@@ -144,6 +144,30 @@ def _plan_leaf(item, params, ca, ca_replaced, now, renew_before):
         item.cert_reason = EXPIRING
 
 
+def _keep_member_pair(item, old_ca, ca_cert_path):
+    """A member's pair of a CA whose key is not here, kept until the rotation's phase 2 re-issues it."""
+    if item.cert is None or item.key is None:
+        problem = "is missing"
+    elif not key_matches(item.cert, item.key):
+        problem = "does not match its key"
+    elif not signed_by(item.cert, old_ca):
+        problem = "is not signed by the CA %s" % ca_cert_path
+    else:
+        return
+    raise PkiError(
+        "%s %s (%s): the key of the CA %s is not in the PKI directory, so the member keeps a pair of that CA "
+        "until phase 2 of its rotation re-issues it; put the member's own pair there (the adopt playbook copies "
+        "it from the member). Nothing was written." % (item.owner, problem, item.cert_path, ca_cert_path))
+
+
+def _new_ca(params, now):
+    """A rotation's new CA: (key, certificate). Another common name than the old CA's: clients pick
+    the issuer by name."""
+    key = generate_key(params)
+    name = "%s %s" % (params["ca_common_name"], now.strftime("%Y%m%dT%H%M%SZ"))
+    return key, build_ca(key, name, now, params["ca_validity_days"])
+
+
 def _ca_item(ca_cert, ca_key):
     return _Item("ca", "CA", ca_cert, ca_key, None, None)
 
@@ -188,7 +212,16 @@ def plan_present(params, now=None):
                              params["ca_rotation_blockers"], now, left_out=params["ca_rotation_left_out"])
     sign_cert, sign_key = rotation["sign_cert"], rotation["sign_key"]
     ca = _ca_item(ca_cert_path, ca_key_path)
-    cert_exists, key_exists = os.path.exists(sign_cert), os.path.exists(sign_key)
+    # Members keep the pairs of a CA whose key is not here (etcd_pki_rotation, phase 1 of its
+    # rotation): they must be that CA's; the new CA signs the rest, made now when the rotation starts.
+    old_ca = load_certs(ca_cert_path, "CA certificate")[0] if rotation["keep_members"] else None
+    if rotation["new_ca"] and rotation["keep_members"]:
+        if not is_ca(old_ca):
+            raise PkiError("%s is not a CA certificate (basicConstraints CA:TRUE is missing)" % ca_cert_path)
+        ca.key, ca.cert = _new_ca(params, now)
+        rotation["made_ca"] = (key_pem(ca.key), cert_pem(ca.cert))
+    made = "made_ca" in rotation
+    cert_exists, key_exists = not made and os.path.exists(sign_cert), not made and os.path.exists(sign_key)
     if cert_exists:
         ca.cert = load_certs(sign_cert, "CA certificate")[0]
     if key_exists:
@@ -205,9 +238,9 @@ def plan_present(params, now=None):
         )
     else:
         ca_key_missing = False
-    if not cert_exists and not key_exists:
+    if not cert_exists and not key_exists and not made:
         ca.key_reason = ca.cert_reason = MISSING
-    else:
+    elif not made:
         if not is_ca(ca.cert):
             raise PkiError("%s is not a CA certificate (basicConstraints CA:TRUE is missing)" % ca_cert_path)
         if ca.key is not None and not key_matches(ca.cert, ca.key):
@@ -245,8 +278,11 @@ def plan_present(params, now=None):
     for item in items:
         _load_existing(item)
     for item in items:
+        if old_ca is not None and item.kind in ("server", "peer"):
+            _keep_member_pair(item, old_ca, ca_cert_path)
+            continue
         # A new CA means every existing certificate is signed by something else.
-        _plan_leaf(item, params, ca.cert, ca.cert_reason is not None, now, renew_before)
+        _plan_leaf(item, params, ca.cert, ca.cert_reason is not None or made, now, renew_before)
         if item.cert is not None and item.cert.serial_number in listed:
             # A revoked pair put back (a restored backup): etcd refuses it, and its key was on a
             # host that left, so both are new.
@@ -360,10 +396,10 @@ def apply_plan(plan, params, check_mode=False):
             os.makedirs(base, mode=DIR_MODE, exist_ok=True)
 
         def make_ca():
-            # Another common name than the old CA's: clients pick the issuer by name.
-            key = generate_key(params)
-            name = "%s %s" % (params["ca_common_name"], now.strftime("%Y%m%dT%H%M%SZ"))
-            return key_pem(key), cert_pem(build_ca(key, name, now, params["ca_validity_days"]))
+            if "made_ca" in rotation:
+                return rotation["made_ca"]
+            key, cert = _new_ca(params, now)
+            return key_pem(key), cert_pem(cert)
 
         # The rotation's step first: a swap puts the new CA in place before anything it signs.
         apply_rotation(rotation, make_ca)
@@ -429,7 +465,7 @@ def apply_plan(plan, params, check_mode=False):
             for revocation in revocations
         ],
         "certificates": {},
-        "peer_identity": PEER_IDENTITY if params["peer_identity"] else None,
+        "peer_identity": PEER_IDENTITY if params["peer_identity"] and rotation["peer_identity"] else None,
         "clients": {},
         "applications": {},
         "warnings": plan["warnings"],

@@ -17,6 +17,12 @@ followed by a one-at-a-time restart of the members (the role's roll):
 3. ``drop``: members trust the new CA only (the old one waits as ``ca-retiring.pem`` until that
    roll is done), then it moves to ``retired/``.
 
+A CA whose key is not in the PKI directory (an adopted cluster's own, ``ca.pem`` alone) is
+replaced the same way: in phase 1 the new CA signs the client pairs and the CRL, and the members
+keep the pairs of the old CA, which never signs; from phase 2 on the rotation is the same, without
+a key to keep. Members ask their peers for the peer certificates' name only from phase 3 on, once
+every peer holds a pair that carries it.
+
 The phase lives in the PKI directory, as which of these files exist, so a run that stops after
 any step is finished by the next. Each step writes its files one at a time and atomically; a step
 cut short is recognised (``ca-next.pem`` beside ``ca-previous.pem``: the swap; ``ca-retiring.pem``
@@ -132,8 +138,19 @@ def plan_rotation(base, ca_cert_path, ca_key_path, request, ca_expiring, blocker
                "it" if len(blockers) == 1 else "them")
         )
     bundle = os.path.join(base, BUNDLE)
+    # The old CA without its key here (an adopted cluster's own CA): it never signs, and there is no
+    # key to keep or retire.
+    old_key = {NONE: ca_key_path, TRUST: ca_key_path, REISSUE: path[PREVIOUS_CA_KEY], DROP: path[RETIRING_CA_KEY]}[before]
+    foreign = (before != NONE or (exists and after != NONE)) and not os.path.exists(old_key)
     plan = {"before": before, "after": after, "sign_cert": ca_cert_path, "sign_key": ca_key_path, "new_ca": False,
-            "writes": [], "removes": [], "moves": [], "bundle": bundle, "base": base}
+            "writes": [], "removes": [], "moves": [], "bundle": bundle, "base": base, "foreign": foreign,
+            # Members keep the old CA's pairs (phase 1 of a foreign CA's rotation).
+            "keep_members": foreign and after == TRUST,
+            # Whether members may ask their peers for the peer certificates' name: a peer of a
+            # foreign CA has a pair without it until phase 2's roll is done.
+            "peer_identity": not (foreign and after in (TRUST, REISSUE))}
+    if plan["keep_members"] and before == TRUST:
+        plan["sign_cert"], plan["sign_key"] = path[NEXT_CA], path[NEXT_CA_KEY]
     current = _read(ca_cert_path) if exists else None
 
     def bundle_write(old, new):
@@ -156,7 +173,8 @@ def plan_rotation(base, ca_cert_path, ca_key_path, request, ca_expiring, blocker
         old = current if before == TRUST else _read(path[PREVIOUS_CA])
         new_cert, new_key = _read(path[NEXT_CA]), _read(path[NEXT_CA_KEY])
         if before == TRUST:
-            plan["writes"] += [(path[PREVIOUS_CA_KEY], _read(ca_key_path), KEY_MODE), (path[PREVIOUS_CA], old, CERT_MODE)]
+            plan["writes"] += [] if foreign else [(path[PREVIOUS_CA_KEY], _read(ca_key_path), KEY_MODE)]
+            plan["writes"] += [(path[PREVIOUS_CA], old, CERT_MODE)]
         plan["writes"] += [(ca_key_path, new_key, KEY_MODE), (ca_cert_path, new_cert, CERT_MODE)]
         plan["removes"] += [path[NEXT_CA], path[NEXT_CA_KEY]]
         plan["sign_cert"], plan["sign_key"] = path[NEXT_CA], path[NEXT_CA_KEY]
@@ -169,15 +187,16 @@ def plan_rotation(base, ca_cert_path, ca_key_path, request, ca_expiring, blocker
         return plan
     # drop, and the end of the rotation.
     if before == REISSUE:
-        plan["writes"] += [(path[RETIRING_CA_KEY], _read(path[PREVIOUS_CA_KEY]), KEY_MODE),
-                           (path[RETIRING_CA], old, CERT_MODE)]
+        plan["writes"] += [] if foreign else [(path[RETIRING_CA_KEY], _read(path[PREVIOUS_CA_KEY]), KEY_MODE)]
+        plan["writes"] += [(path[RETIRING_CA], old, CERT_MODE)]
     if before == REISSUE or cut_short:
         plan["removes"] += [path[PREVIOUS_CA], path[PREVIOUS_CA_KEY]]
     bundle_write(new_cert, None)
     if after == NONE:
         stamp = now.astimezone(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         plan["moves"] += [(path[name], os.path.join(base, RETIRED_DIR, "%s-%s" % (stamp, target)))
-                          for name, target in ((RETIRING_CA, "ca.pem"), (RETIRING_CA_KEY, "ca-key.pem"))]
+                          for name, target in ((RETIRING_CA, "ca.pem"), (RETIRING_CA_KEY, "ca-key.pem"))
+                          if name == RETIRING_CA or not foreign]
     return plan
 
 
@@ -205,6 +224,7 @@ def rotation_result(plan, check_mode):
         "description": PHASE_TEXT[plan["after"]],
         "bundle": plan["bundle"] if plan["after"] != NONE or os.path.exists(plan["bundle"]) else None,
         "check_mode": check_mode,
+        "members_kept": plan["keep_members"],
     }
 
 

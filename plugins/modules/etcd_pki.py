@@ -517,6 +517,12 @@ rotation:
     bundle:
       description: The path of C(ca-bundle.pem), the CAs to trust now; V(null) when no rotation ever ran.
       type: str
+    members_kept:
+      description: >-
+        Whether the members keep pairs of the old CA, whose key is not in O(path) (phase 1 of the
+        rotation of an adopted cluster's own CA): the client pairs come from the new CA already,
+        which the members trust only once they restarted in this phase.
+      type: bool
 certificates:
   description: The member certificates by member name.
   returned: always

@@ -1,11 +1,15 @@
 """The adoption of a TLS cluster set up by hand (handmade.yml, on the hosts recreated after the package
 cluster's tests): its own CA and pairs, a unit of its own name running etcd as root, the data and
-the WAL in directories of its own. Refused by name, nothing changed, without etcd_pki_managed=false
-and with an etcd_data_dir across a mount; adopted keeping its certificates under a writer, the data
-renamed to etcd_data_dir: the cluster ID and member IDs kept, 0 acknowledged writes lost, the old
-unit disabled and kept on disk, a re-run changed=0; then a fourth host joins it through the deploy."""
+the WAL in directories of its own. Refused by name, nothing changed, with an etcd_data_dir across a
+mount; adopted with etcd_pki_managed=true under a writer, its certificates replaced by the
+collection's through the CA rotation's trust window (its CA trusted without its key), the run killed
+after the first member's take-over and finished by the next, the data renamed to etcd_data_dir: the
+cluster ID and member IDs kept, 0 acknowledged writes lost, no member refusing a peer, the old CA no
+longer trusted, the old unit disabled and kept on disk, a re-run changed=0; then a fourth host joins
+it through the deploy with the inventory lines the adoption printed."""
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -23,6 +27,7 @@ from etcdtest import (
     Writer,
     ansible_env,
     host,
+    interrupted_playbook,
     playbook,
     poll,
     recap,
@@ -34,18 +39,28 @@ ADDRESS = {"adopt-host0": "10.250.0.130", "adopt-host1": "10.250.0.131", "adopt-
            SPARE: "10.250.0.133"}
 HTTPS = {name: "https://%s:2379" % ADDRESS[name] for name in HOSTS}
 # Where handmade.yml leaves the cluster's CA and the test's client pair; the PKI directory the
-# adoption fills from the members' own files (the operator's, etcd_pki_managed=false).
+# adoption fills with the members' own files, then the collection's CA and pairs.
 HANDMADE = os.path.join(EPHEMERAL, "handmade-tls")
 PKI_DIR = os.path.join(EPHEMERAL, "handmade-pki")
-BYO = ["-e", "etcd_pki_managed=false", "-e", "etcd_pki_dir=" + PKI_DIR]
+PKI = ["-e", "etcd_pki_dir=" + PKI_DIR]
 # The collection's default data dir, on the same filesystem as the members' (a rename); /tmp is a
 # mount of its own on the test hosts.
 MOVE = ["-e", "etcd_data_dir=/var/lib/etcd"]
+# The second member's health gate in the take-over roll: the first member is taken over.
+SECOND_GATE = "TASK [raftops.etcd.etcd : Wait until the cluster is healthy and caught up before restarting"
+# What a member logs when it refuses a peer's (or a client's) certificate, or a peer its own.
+REFUSED = "bad certificate|unknown authority|unknown certificate authority"
 
 
 def tls():
-    return dict(ca=os.path.join(HANDMADE, "ca.crt"), cert=os.path.join(HANDMADE, "tester.crt"),
-                key=os.path.join(HANDMADE, "tester.key"))
+    """A client of the cluster across the CA rotation, as the docs tell an operator: the members
+    verified with both CAs (ca-bundle.pem, once there); the cluster's own pair until every member
+    trusts the new CA too (phase 2 on, when ca-key.pem is the collection's), then the admin pair."""
+    bundle = os.path.join(PKI_DIR, "ca-bundle.pem")
+    ca = bundle if os.path.exists(bundle) else os.path.join(HANDMADE, "ca.crt")
+    if os.path.exists(os.path.join(PKI_DIR, "ca-key.pem")):
+        return dict(ca=ca, cert=os.path.join(PKI_DIR, "admin.pem"), key=os.path.join(PKI_DIR, "admin-key.pem"))
+    return dict(ca=ca, cert=os.path.join(HANDMADE, "tester.crt"), key=os.path.join(HANDMADE, "tester.key"))
 
 
 def gateway(name="adopt-host0"):
@@ -93,13 +108,10 @@ def state():
         for name in HOSTS}
 
 
-def test_a_tls_cluster_is_refused_by_name_unless_its_certificates_are_kept_or_a_move_crosses_a_mount(handmade):
+def test_a_data_dir_move_across_a_mount_is_refused_by_name_and_nothing_changes(handmade):
     before = state()
-    rc, out = playbook("adopt", "-e", "etcd_data_dir=/tmp/etcd-data")
+    rc, out = playbook("adopt", *PKI, "-e", "etcd_data_dir=/tmp/etcd-data")
     assert rc != 0
-    assert ("host adopt-host1: its etcd serves TLS with certificates of its own; keep them (its CA and pairs, copied "
-            "into etcd_pki_dir): set etcd_pki_managed=false; replacing them with the collection's "
-            "(etcd_pki_managed=true) is not built yet") in out, out[-3000:]
     assert ("host adopt-host1: etcd_data_dir is /tmp/etcd-data, on another filesystem (a mount) than the member's data "
             "in /var/lib/etcd-data/adopt-host1: the move would copy the data, not rename it") in out, out[-3000:]
     assert "nothing was changed" in out
@@ -107,13 +119,44 @@ def test_a_tls_cluster_is_refused_by_name_unless_its_certificates_are_kept_or_a_
     assert not os.path.exists(PKI_DIR)
 
 
-def test_the_handmade_cluster_is_adopted_under_a_writer_keeping_its_certificates(handmade):
+def kept_lines(out):
+    """The inventory lines the adoption printed to keep (its debug message, as JSON or YAML)."""
+    lines = out.splitlines()
+    start = max(i for i, line in enumerate(lines) if "Keep these lines in the inventory" in line)
+    if lines[start].strip().startswith('"'):
+        kept = []
+        for line in lines[start + 1:]:
+            if not line.strip().startswith('"'):
+                return kept
+            kept.append(json.loads(line.strip().rstrip(",")))
+    indent = lines[start][:len(lines[start]) - len(lines[start].lstrip())]
+    block = []
+    for line in lines[start:]:
+        if not line.startswith((indent + "- ", indent + "  ")):
+            break
+        block.append(line[len(indent):])
+    return yaml.safe_load("\n".join(block))[1:]
+
+
+def second_gate():
+    """A line matcher: true at the take-over roll's second health gate (the first member is done)."""
+    seen = []
+
+    def matches(line):
+        if line.startswith(SECOND_GATE):
+            seen.append(line)
+        return len(seen) == 2 and line.startswith(SECOND_GATE)
+    return matches
+
+
+def test_the_handmade_cluster_is_adopted_under_a_writer_its_ca_replaced_through_the_trust_window_a_kill_mid_take_over_finished_by_a_re_run(handmade):
     tls_gateway = gateway()
     for n in range(200):
         tls_gateway.put("/before/%03d" % n, "v%d" % n)
     cluster_id = tls_gateway.status()["header"]["cluster_id"]
     member_ids = sorted(m["ID"] for m in tls_gateway.members())
     inodes = {name: host(name).run("stat -c %%i /var/lib/etcd-data/%s/member" % name).stdout for name in HOSTS}
+    since = {name: host(name).run("date +%s").stdout.strip() for name in HOSTS}
 
     writer = Writer(list(HTTPS.values()), prefix="/tls/", tls=tls)
     watch = LeaderWatch(HTTPS, tls=tls)
@@ -121,32 +164,51 @@ def test_the_handmade_cluster_is_adopted_under_a_writer_keeping_its_certificates
     watch.start()
     started = time.monotonic()
     try:
-        rc, out = playbook("adopt", *BYO, *MOVE)
+        # Killed (SIGKILL, as a controller that died) at the second member's gate: the first is
+        # taken over, trusting both CAs; the same command finishes the adoption and the rotation.
+        rc, killed = interrupted_playbook("adopt", [*PKI, *MOVE], second_gate())
+        assert rc != 0 and killed.count(SECOND_GATE) == 2, killed[-3000:]
+        taken_over = [n for n in HOSTS if host(n).run("systemctl is-active etcd").stdout.strip() == "active"]
+        assert len(taken_over) == 1, (taken_over, killed[-3000:])
+        assert "restarts: three times, one member at a time" in killed
+        rc, out = playbook("adopt", *PKI, *MOVE)
     finally:
         writer.stop()
         watch.stop()
     took = time.monotonic() - started
     assert rc == 0, out[-6000:]
-    assert "restarts: once, one member at a time" in out
-    assert "moves: the data /var/lib/etcd-data/adopt-host2 -> /var/lib/etcd, renamed (one filesystem)" in out
+    assert "the collection's already" in out  # the member taken over before the kill
+    assert "moves: the data /var/lib/etcd-data/adopt-host2 -> /var/lib/etcd, renamed (one filesystem)" in out + killed
 
-    assert tls_gateway.status()["header"]["cluster_id"] == cluster_id
-    members = tls_gateway.members()
+    final = Gateway(HTTPS["adopt-host0"], **tls())
+    assert final.status()["header"]["cluster_id"] == cluster_id
+    members = final.members()
     assert sorted(m["ID"] for m in members) == member_ids
     assert sorted(u for m in members for u in m["peerURLs"]) == ["https://%s:2380" % ADDRESS[n] for n in HOSTS]
-    assert all(tls_gateway.get("/before/%03d" % n) == "v%d" % n for n in range(200))
-    lost = writer.lost(tls_gateway)
+    assert all(final.get("/before/%03d" % n) == "v%d" % n for n in range(200))
+    lost = writer.lost(final)
     assert lost == [], lost[:10]
     assert len(writer.acked) > 50
 
-    # The cluster's own CA and pairs, in etcd_pki_dir and on the members; its CA key never left
-    # the host it was made on.
-    assert sha256(os.path.join(PKI_DIR, "ca.pem")) == sha256(os.path.join(HANDMADE, "ca.crt"))
-    assert sorted(os.listdir(PKI_DIR)) == sorted(["ca.pem"] + ["%s%s.pem" % (n, s) for n in HOSTS
-                                                               for s in ("", "-key", "-peer", "-peer-key")])
-    assert all(os.stat(os.path.join(PKI_DIR, f)).st_mode & 0o077 == 0 for f in os.listdir(PKI_DIR) if f.endswith("-key.pem"))
+    # No member refused a peer (or the writer) at any moment of the window, under either unit.
+    for name in HOSTS:
+        refused = host(name).run("journalctl -u etcd -u etcd-main --since @%s --no-pager | grep -iE '%s'"
+                                 % (since[name], REFUSED)).stdout
+        assert refused == "", (name, refused[:2000])
+
+    # The collection's CA and pairs now; the cluster's CA retired (its key never came here), and
+    # no longer trusted: a client with a pair of it is refused.
+    own_ca = sha256(os.path.join(HANDMADE, "ca.crt"))
+    assert sha256(os.path.join(PKI_DIR, "ca.pem")) != own_ca
+    assert [sha256(os.path.join(PKI_DIR, "retired", f)) for f in os.listdir(os.path.join(PKI_DIR, "retired"))] == [own_ca]
+    assert not any(f.startswith(("ca-next", "ca-previous", "ca-retiring")) for f in os.listdir(PKI_DIR))
     for name in HOSTS:
         h = host(name)
+        assert h.file("/etc/etcd/pki/ca.pem").sha256sum == sha256(os.path.join(PKI_DIR, "ca.pem"))
+        old_pair = Gateway(HTTPS[name], ca=os.path.join(PKI_DIR, "ca.pem"), cert=os.path.join(HANDMADE, "tester.crt"),
+                           key=os.path.join(HANDMADE, "tester.key"))
+        with pytest.raises(OSError):
+            old_pair.status()
         assert h.run("systemctl is-active etcd").stdout.strip() == "active"
         # The old unit: stopped, disabled, kept on disk; the take-over's drop-in is gone.
         assert h.run("systemctl is-active etcd-main").stdout.strip() == "inactive"
@@ -154,40 +216,46 @@ def test_the_handmade_cluster_is_adopted_under_a_writer_keeping_its_certificates
         assert h.file("/etc/systemd/system/etcd-main.service").exists
         assert not h.file("/etc/systemd/system/etcd.service.d/adopt.conf").exists
         # The data renamed to etcd_data_dir (the same inode), the WAL where it was, both now the
-        # collection's user's (etcd ran as root).
+        # collection's user's (etcd ran as root); the peer name asked for, as every peer has it now.
         env = h.file("/etc/etcd/etcd.env")
         assert env.contains("^ETCD_DATA_DIR=/var/lib/etcd$")
         assert env.contains("^ETCD_WAL_DIR=/srv/etcd-wal/%s$" % name)
+        assert env.contains("^ETCD_PEER_CERT_ALLOWED_HOSTNAME=etcd-peer.invalid$")
         assert h.run("stat -c %i /var/lib/etcd/member").stdout == inodes[name]
         assert not h.file("/var/lib/etcd-data/" + name).exists
         assert h.run("ps -o user= -C etcd").stdout.split() == ["etcd"]
         assert h.run("find /var/lib/etcd /srv/etcd-wal/%s ! -user etcd" % name).stdout == ""
-        assert h.file("/etc/etcd/pki/ca.pem").sha256sum == sha256(os.path.join(HANDMADE, "ca.crt"))
+
+    # What the operator keeps: the release and the PKI directory for all, each member's WAL dir;
+    # the data dir and the user are the role's defaults.
+    assert kept_lines(out) == ["[etcd:vars]", "etcd_version=3.5.16", "etcd_pki_dir=" + PKI_DIR, "[etcd]"] + [
+        "%s NODE_NAME=%s etcd_wal_dir=/srv/etcd-wal/%s" % (n, n, n) for n in HOSTS]
 
     acked_times = sorted(float(v.split("-", 1)[1]) for v in writer.acked.values())
     led = sorted(t for t, _name, _me, leader, _term in watch.samples if leader != "0")
     terms = watch.terms()
-    note("hand-made TLS cluster (own CA, unit etcd-main.service, etcd as root, WAL apart): adoption of 3 members "
-         "(read, plan, one roll, data dirs renamed): %.0f s" % took)
+    note("hand-made TLS cluster (own CA replaced by the collection's, unit etcd-main.service, etcd as root, WAL apart): "
+         "adoption of 3 members, killed after the first and run again (read, plan, take-over roll, the CA rotation's "
+         "two more rolls, data dirs renamed): %.0f s" % took)
     note("writes acknowledged over TLS: %d; lost: %d; failed (sent, not acknowledged): %d"
          % (len(writer.acked), len(lost), len(writer.failed)))
     note("longest gap between acknowledged writes: %.2f s; longest time without a leader: %.2f s; raft terms %d -> %d"
          % (max(b - a for a, b in zip(acked_times, acked_times[1:])), max(b - a for a, b in zip(led, led[1:])),
             terms[0], terms[-1]))
 
-    rc, out = playbook("adopt", *BYO, *MOVE)
-    assert rc == 0, out[-4000:]
-    assert all(counts["changed"] == 0 for name, counts in recap(out).items() if name in HOSTS), recap(out)
-    assert "the collection's already" in out
+    rc, again = playbook("adopt", *PKI, *MOVE)
+    assert rc == 0, again[-4000:]
+    assert all(counts["changed"] == 0 for name, counts in recap(again).items() if name in HOSTS), recap(again)
+    assert kept_lines(again) == kept_lines(out)
+    with open(os.path.join(EPHEMERAL, "handmade-kept-lines"), "w") as handle:
+        handle.write("\n".join(kept_lines(out)))
 
 
-def test_a_fourth_host_joins_the_adopted_cluster_through_the_deploy(handmade):
-    # As an operator of their own PKI does: the new member's pairs (issued with the cluster's CA
-    # by handmade.yml) go into etcd_pki_dir, the host into the inventory beside the adopted members,
-    # whose WAL dirs the inventory now names (their data is in the default place, moved there).
-    for suffix in ("", "-peer"):
-        shutil.copy(os.path.join(HANDMADE, SPARE + ".crt"), os.path.join(PKI_DIR, "%s%s.pem" % (SPARE, suffix)))
-        shutil.copy(os.path.join(HANDMADE, SPARE + ".key"), os.path.join(PKI_DIR, "%s%s-key.pem" % (SPARE, suffix)))
+def test_a_fourth_host_joins_the_adopted_cluster_through_the_deploy_with_the_lines_kept(handmade):
+    # The inventory as the adoption said to keep it, the new host beside the adopted members: the
+    # collection's CA issues its pairs.
+    with open(os.path.join(EPHEMERAL, "handmade-kept-lines")) as handle:
+        kept = handle.read().splitlines()
     path = os.path.join(EPHEMERAL, "inventory-scale-out")
     shutil.rmtree(path, ignore_errors=True)
     shutil.copytree(os.path.dirname(INVENTORY), path)
@@ -197,15 +265,24 @@ def test_a_fourth_host_joins_the_adopted_cluster_through_the_deploy(handmade):
     groups["etcd"]["hosts"][SPARE] = groups["spare"]["hosts"].pop(SPARE)
     with open(inventory, "w") as handle:
         yaml.safe_dump(groups, handle)
-    for name in HOSTS:
-        with open(os.path.join(path, "host_vars", name)) as handle:
-            variables = yaml.safe_load(handle) or {}
-        variables.update(etcd_wal_dir="/srv/etcd-wal/" + name)
-        with open(os.path.join(path, "host_vars", name), "w") as handle:
+    # [etcd:vars] into the group's vars file (Molecule's group_vars/etcd), each host's into its own.
+    files = {"etcd": os.path.join(path, "group_vars", "etcd")}
+    settings = {"etcd": [line.split("=", 1) for line in kept[1:kept.index("[etcd]")]]}
+    for line in kept[kept.index("[etcd]") + 1:]:
+        name, *own = line.split()
+        files[name] = os.path.join(path, "host_vars", name)
+        settings[name] = [setting.split("=", 1) for setting in own]
+    for name, file in files.items():
+        variables = {}
+        if os.path.exists(file):
+            with open(file) as handle:
+                variables = yaml.safe_load(handle) or {}
+        variables.update(settings[name])
+        with open(file, "w") as handle:
             yaml.safe_dump(variables, handle)
 
     started = time.monotonic()
-    rc, out = playbook("etcd", *BYO, inventory=inventory)
+    rc, out = playbook("etcd", inventory=inventory)
     took = time.monotonic() - started
     assert rc == 0, out[-6000:]
     members = gateway().members()

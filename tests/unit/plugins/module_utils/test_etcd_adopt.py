@@ -9,6 +9,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_adopt import (
     adopt_plan,
     effective_settings,
     flag_settings,
+    inventory_lines,
     member_reading,
     shown,
 )
@@ -183,10 +184,6 @@ def test_a_run_stopped_after_the_take_over_goes_on_with_the_move():
     (MEMBERS, {"h0": dict(ETCD_CERT_FILE="/etc/ssl/etcd.pem")}, INVENTORY,
      "host h0: its etcd has certificate settings (ETCD_CERT_FILE) but serves plaintext URLs; adopt a cluster that "
      "is plaintext or TLS throughout"),
-    (MEMBERS, tls_reads(), INVENTORY,
-     "host h0: its etcd serves TLS with certificates of its own; keep them (its CA and pairs, copied into "
-     "etcd_pki_dir): set etcd_pki_managed=false; replacing them with the collection's (etcd_pki_managed=true) is not "
-     "built yet"),
     (MEMBERS, tls_reads(h1=dict(ETCD_PEER_KEY_FILE=None)), BYO,
      "host h1: its etcd serves TLS without ETCD_PEER_KEY_FILE; the collection keeps a cluster's own certificates only "
      "with a CA and a pair for clients and for peers"),
@@ -290,3 +287,78 @@ def test_a_tls_adoption_stopped_halfway_goes_on_with_the_members_not_taken_over(
     assert plan["refusal"] == "" and plan["phase"] == "take_over" and plan["tls_move"] is False
     assert sorted(plan["take_over"]) == ["h0", "h2"]
     assert plan["lines"]["h1"][0].endswith("the collection's already (its unit reads /etc/etcd/etcd.env); the role converges it")
+
+
+@pytest.mark.parametrize("inventory, reads_, rotate", [
+    (INVENTORY, tls_reads(), True),  # etcd_pki_managed=true, the default
+    (dict(INVENTORY, pki_files=["ca.pem", "m0.pem"]), tls_reads(), True),  # the cluster's CA copied, no key
+    (dict(INVENTORY, pki_files=["ca.pem", "ca-key.pem", "ca-previous.pem"]), tls_reads(), False),  # phase 2 on: goes on
+    (BYO, tls_reads(), False),
+    (INVENTORY, reads(), False),  # plaintext: the collection's PKI from the start
+])
+def test_a_tls_cluster_s_own_ca_is_replaced_through_a_ca_rotation_when_the_collection_manages_the_pki(
+        inventory, reads_, rotate):
+    plan = adopt_plan(MEMBERS, reads_, inventory)
+    assert plan["refusal"] == "" and plan["rotate_ca"] is rotate
+    if "settings" in reads_["h0"] and reads_["h0"]["settings"].get("ETCD_CERT_FILE") and rotate:
+        assert plan["take_over"]["h1"]["pki_files"]["ca.pem"] == "/etc/tls/ca.crt"
+        assert plan["lines"]["h1"][-2].startswith("moves: the cluster's own CA and pairs -> the collection's, through the "
+                                                  "CA rotation's trust window")
+        assert plan["lines"]["h1"][-1].startswith("restarts: three times, one member at a time")
+
+
+def test_a_member_taken_over_before_says_the_rotation_goes_on():
+    tls = tls_reads()
+    tls["h1"].update(env_files=["/etc/etcd/etcd.env"], unit="etcd.service", user="etcd")
+    plan = adopt_plan(MEMBERS, tls, dict(INVENTORY, pki_files=["ca.pem", "ca-next.pem", "ca-next-key.pem"]))
+    assert plan["rotate_ca"] is True and sorted(plan["take_over"]) == ["h0", "h2"]
+    assert plan["lines"]["h1"][0].endswith("the role converges it, moves: the cluster's own CA and pairs -> the "
+                                           "collection's, through the CA rotation's trust window (docs/pki.md): members "
+                                           "trust both CAs keeping their pairs, then get the collection's pairs, then "
+                                           "trust the collection's CA only; the old CA's key is never needed")
+
+
+def test_a_ca_without_key_usage_that_python_3_13_refuses_is_named_with_what_to_do():
+    error = ("<urlopen error [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: CA cert does not include key "
+             "usage extension (_ssl.c:1028)>")
+    tls = tls_reads()
+    tls["h2"]["local"] = dict(endpoint="https://10.0.0.12:2379", error=error)
+    plan = adopt_plan(MEMBERS, tls, BYO)
+    assert ("host h2: its etcd answered at https://10.0.0.12:2379, but its CA certificate /etc/tls/ca.crt has no "
+            "keyUsage extension, which the Python on this host (3.13 or later, as in Debian 13) refuses when it checks "
+            "the member's certificate (%s), though etcd accepts it; so nothing could be read. Sign that CA certificate "
+            "again with its own key, the same subject and keyUsage=critical,keyCertSign,cRLSign (every pair it signed "
+            "stays valid: openssl x509 -in CA.crt -key CA.key -days N -extfile EXT -out CA-new.crt, EXT holding "
+            "basicConstraints=critical,CA:TRUE, keyUsage=critical,keyCertSign,cRLSign and subjectKeyIdentifier=hash), "
+            "put it in /etc/tls/ca.crt on every member, restart them one at a time and run again" % error) in plan["refusal"]
+    assert "did not answer" not in plan["refusal"]
+    assert plan["refusal"].endswith("; nothing was changed") and plan["hosts"] == {}
+    # Any other failure is still "did not answer", with etcd's or Python's words.
+    tls["h2"]["local"]["error"] = "timed out"
+    assert "host h2: its etcd did not answer at https://10.0.0.12:2379: timed out" in adopt_plan(MEMBERS, tls, BYO)["refusal"]
+
+
+ROLE_DEFAULTS = dict(etcd_version="3.5.30", etcd_data_dir="/var/lib/etcd", etcd_wal_dir="", etcd_user="etcd",
+                     etcd_peer_port=2380, etcd_client_port=2379, etcd_pki_managed=True, etcd_pki_dir="/inv/etcd-pki")
+
+
+@pytest.mark.parametrize("reads_, inventory, used, expected", [
+    # The package cluster: its release and Debian's data dir, the same on every member.
+    (reads(), INVENTORY, dict(etcd_pki_dir="/inv/etcd-pki"),
+     ["[etcd:vars]", "etcd_version=3.4.23", "etcd_data_dir=/var/lib/etcd/default", "[etcd]",
+      "h0 NODE_NAME=m0", "h1 NODE_NAME=m1", "h2 NODE_NAME=m2"]),
+    # The hand-made cluster kept in bring-your-own mode, its data moved to the default place on h1
+    # only: what differs per host goes on its line.
+    ({**tls_reads(), "h1": dict(tls_reads()["h1"], **move(target="/var/lib/etcd"))}, BYO,
+     dict(etcd_pki_managed=False, etcd_pki_dir="/inv/handmade-pki", group="main"),
+     ["[main:vars]", "etcd_version=3.5.16", "etcd_wal_dir=/srv/wal", "etcd_pki_managed=false",
+      "etcd_pki_dir=/inv/handmade-pki", "[main]", "h0 NODE_NAME=m0 etcd_data_dir=/var/lib/etcd/default",
+      "h1 NODE_NAME=m1", "h2 NODE_NAME=m2 etcd_data_dir=/var/lib/etcd/default"]),
+    # Everything as the role's defaults: only the hosts.
+    ({h: dict(r, version="3.5.30", settings=dict(r["settings"], ETCD_DATA_DIR="/var/lib/etcd")) for h, r in reads().items()},
+     INVENTORY, dict(etcd_pki_dir="/inv/etcd-pki"), ["[etcd]", "h0 NODE_NAME=m0", "h1 NODE_NAME=m1", "h2 NODE_NAME=m2"]),
+])
+def test_the_inventory_lines_to_keep_are_what_differs_from_the_role_defaults(reads_, inventory, used, expected):
+    plan = adopt_plan(MEMBERS, reads_, inventory)
+    assert plan["refusal"] == ""
+    assert inventory_lines(plan, MEMBERS, used, ROLE_DEFAULTS) == expected

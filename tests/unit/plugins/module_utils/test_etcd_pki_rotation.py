@@ -4,6 +4,7 @@ import datetime
 import hashlib
 import os
 import re
+import shutil
 
 import pytest
 from cryptography import x509
@@ -225,3 +226,107 @@ def test_no_ca_yet_nothing_to_rotate(pki):
     result = run(pki, "start")
     assert result["rotation"]["phase"] == "none"
     assert not os.path.exists(os.path.join(pki, "ca-next.pem"))
+
+
+# ------------------------------------------------------------------------------------------
+# A CA whose key is not here (an adopted cluster's own): the same three phases
+
+
+MEMBER_FILES = [name + suffix for name in ("etcd-host0", "etcd-host1")
+                for suffix in (".pem", "-key.pem", "-peer.pem", "-peer-key.pem")]
+
+
+def foreign(tmp_path):
+    """A PKI directory as the adopt playbook fills it: the cluster's CA certificate (its key stays
+    elsewhere) and each member's own pairs."""
+    own, pki = str(tmp_path / "own"), str(tmp_path / "pki")
+    run_present(params(own))
+    os.makedirs(pki)
+    for name in ["ca.pem", *MEMBER_FILES]:
+        with open(os.path.join(pki, name), "wb") as handle:
+            handle.write(read(os.path.join(own, name)))
+    return own, pki
+
+
+def test_a_ca_without_its_key_is_replaced_in_three_phases_members_keeping_their_pairs_until_phase_2(tmp_path):
+    own, pki = foreign(tmp_path)
+    old_ca = load(os.path.join(pki, "ca.pem"))
+    members = {name: read(os.path.join(pki, name)) for name in MEMBER_FILES}
+
+    # Without a rotation asked for, nothing can be issued without the key (as before).
+    with pytest.raises(PkiError, match=r"the CA key .*ca-key.pem is missing, so .*admin.pem cannot be issued"):
+        run(pki, "auto")
+
+    # --check: what phase 1 would do, nothing written.
+    before = snapshot(pki)
+    checked = run_present(params(pki, ca_rotation="start", clients=["admin"]), check_mode=True)
+    assert checked["changed"] and checked["rotation"]["phase"] == "trust" and snapshot(pki) == before
+
+    # Phase 1: the new CA signs the client pairs and the CRL; the members keep the old CA's pairs
+    # and do not ask their peers for the peer name, which those pairs lack.
+    one = run(pki, "start")
+    assert one["rotation"]["phase"] == "trust" and one["rotation"]["members_kept"] is True
+    new_ca = load(os.path.join(pki, "ca-next.pem"))
+    assert pems(os.path.join(pki, "ca-bundle.pem")) == [old_ca, new_ca]
+    assert {name: read(os.path.join(pki, name)) for name in MEMBER_FILES} == members
+    assert sorted(os.path.relpath(i["file"], pki) for i in one["issued"]) == sorted(
+        ["admin.pem", "admin-key.pem", "root.pem", "root-key.pem", os.path.join("clients", "web.pem"),
+         os.path.join("clients", "web-key.pem")])
+    assert load(os.path.join(pki, "admin.pem")).issuer == new_ca.subject
+    assert load_crl(os.path.join(pki, "crl.pem")).issuer == new_ca.subject
+    assert load(os.path.join(pki, "ca.pem")) == old_ca and not os.path.exists(os.path.join(pki, "ca-key.pem"))
+    assert one["peer_identity"] is None
+    assert run(pki, "auto")["changed"] is False and run(pki, "start")["changed"] is False
+
+    # Phase 2: the new CA is the CA; every member's pair re-issued from it; no old key to keep.
+    two = run(pki, "advance")
+    assert two["rotation"]["phase"] == "reissue" and two["peer_identity"] is None
+    assert two["rotation"]["members_kept"] is False
+    assert load(os.path.join(pki, "ca.pem")) == new_ca and load(os.path.join(pki, "ca-previous.pem")) == old_ca
+    assert not os.path.exists(os.path.join(pki, "ca-previous-key.pem"))
+    assert {os.path.basename(i["file"]) for i in two["issued"] if i["reason"] == "ca changed"} >= {
+        "etcd-host0.pem", "etcd-host0-peer.pem", "etcd-host1.pem", "etcd-host1-peer.pem"}
+    assert all(load(os.path.join(pki, n)).issuer == new_ca.subject for n in MEMBER_FILES if not n.endswith("key.pem"))
+    assert run(pki, "auto")["changed"] is False
+
+    # Phase 3: the new CA alone, and the peer name asked for (every peer holds a pair with it).
+    three = run(pki, "advance")
+    assert three["rotation"]["phase"] == "drop" and three["peer_identity"] == "etcd-peer.invalid"
+    assert pems(os.path.join(pki, "ca-bundle.pem")) == [new_ca]
+    assert not os.path.exists(os.path.join(pki, "ca-retiring-key.pem"))
+
+    done = run(pki, "advance")
+    assert done["rotation"]["phase"] == "none"
+    assert [name.split("-", 1)[1] for name in os.listdir(os.path.join(pki, "retired"))] == ["ca.pem"]
+    before = snapshot(pki)
+    assert run(pki, "auto")["changed"] is False and snapshot(pki) == before
+    # The old CA's key never came here.
+    assert read(os.path.join(own, "ca-key.pem")) not in [v[0] for v in before.values()]
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda pki: os.remove(os.path.join(pki, "etcd-host1-peer.pem")), "is missing"),
+    (lambda pki: shutil.copy(os.path.join(pki, "etcd-host0-key.pem"), os.path.join(pki, "etcd-host1-key.pem")),
+     "does not match its key"),
+])
+def test_a_member_without_its_own_pair_refuses_the_start_and_nothing_is_written(tmp_path, change, problem):
+    pki = foreign(tmp_path)[1]
+    change(pki)
+    before = snapshot(pki)
+    with pytest.raises(PkiError, match=re.escape(problem) + r" \(.*\): the key of the CA .*ca.pem is not in the PKI "
+                       r"directory, so the member keeps a pair of that CA until phase 2 of its rotation re-issues it; "
+                       r"put the member's own pair there \(the adopt playbook copies it from the member\). "
+                       r"Nothing was written."):
+        run(pki, "start")
+    assert snapshot(pki) == before
+
+
+def test_a_member_pair_of_another_ca_refuses_the_start(tmp_path):
+    pki = foreign(tmp_path)[1]
+    other = str(tmp_path / "other")
+    run_present(params(other))
+    for name in ("etcd-host1.pem", "etcd-host1-key.pem"):
+        with open(os.path.join(pki, name), "wb") as handle:
+            handle.write(read(os.path.join(other, name)))
+    with pytest.raises(PkiError, match=r"member etcd-host1 server is not signed by the CA .*ca.pem"):
+        run(pki, "start")
