@@ -79,17 +79,17 @@ def test_auth_is_turned_on_and_a_backup_taken():
     for i in range(20):
         web.put("/app/after-backup-%02d" % i, "not in the snapshot")
     state["old_revision"] = int(Root(URLS[1]).status()["header"]["revision"])
+    # The backup is fresh: no "backups:" line (test_drill.py ages one).
     rc, out = vvv("status")
-    assert rc == 0, out[-3000:]
+    assert rc == 0 and "backups:" not in out, out[-3000:]
 
 
 def test_with_auth_on_the_drill_restores_the_backup():
+    """From the target (fetched and decrypted at -vvv), read as root on the private etcd; the judging
+    against the backup's record is test_drill.py's."""
     rc, out = vvv("restore_drill", etcd_restore_target="authsite", etcd_restore_snapshot="latest")
     assert rc == 0, out[-3000:]
-    rc, out = vvv("restore_drill", etcd_restore_snapshot=state["snapshot"])
-    assert rc == 0, out[-3000:]
-    assert "drill passed: snapshot %s" % state["snapshot"] in out, out
-    assert re.search(r"hash: hash \d+ equals the backup's", out), out
+    assert "drill passed: snapshot " in out and "revision: %d, keys: " % state["revision"] in out, out[-3000:]
 
 
 def test_with_auth_on_the_restore_keeps_auth_the_users_and_the_data_as_of_the_snapshot():
