@@ -42,8 +42,7 @@ class Tools(Etcd):
         private = endpoint.startswith(("unix://", "unixs://"))
         if private:
             self.private_calls.append(argv)
-        source = self.restored if private else dict(revision=REVISION, keys=KEYS, hash=HASH,
-                                                                           compact_revision=COMPACTED)
+        source = self.restored if private else dict(revision=REVISION, keys=KEYS, hash=HASH, compact_revision=COMPACTED)
         if args[:2] == ["endpoint", "hashkv"]:
             return self.done(argv, json.dumps([{"HashKV": {"hash": source["hash"],
                                                            "compact_revision": source["compact_revision"]}}]))
