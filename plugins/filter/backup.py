@@ -134,8 +134,18 @@ def backup_report(sealed, key_file, targets, uploaded, s3_pruned, copied, ssh_fo
     return lines
 
 
+def backup_max_age_seconds(max_age):
+    """etcd_backup_max_age (a Go duration, checked in preflight) in seconds: the drill writes it beside
+    its metrics, where the alert rules read it."""
+    from ansible_collections.raftops.etcd.plugins.filter.settings import _duration_seconds
+    seconds = _duration_seconds(max_age)
+    if not seconds:
+        raise AnsibleFilterError("backup_max_age_seconds: etcd_backup_max_age %r is not a Go duration like 26h" % (max_age,))
+    return int(seconds)
+
+
 class FilterModule:
     def filters(self):
         return {"backup_targets": backup_targets, "backup_push_targets": backup_push_targets,
                 "backup_prune": backup_prune, "backup_push_withdrawn": backup_push_withdrawn,
-                "backup_report": backup_report}
+                "backup_report": backup_report, "backup_max_age_seconds": backup_max_age_seconds}

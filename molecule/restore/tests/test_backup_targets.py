@@ -3,8 +3,8 @@
 The backup playbook sends each snapshot, encrypted on the controller, to an S3 bucket (a moto
 server on the controller) and to a directory on 10.250.0.42 over SSH, and prunes both to their
 `keep`; neither copy holds the database or the key in the clear. The restore drill takes the newest
-backup from the SSH target and restores it; the restore refuses a tampered one from the bucket,
-naming it and its target, with every host as it was.
+backup from the SSH target and restores it; the restore refuses a backup copied under a newer
+name, with every host as it was (a tampered one on a bucket: test_backup_push.py).
 """
 
 import json
@@ -61,13 +61,15 @@ def objects(s3):
     return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
 
 
-def test_backups_go_off_host_encrypted_and_pruned_to_keep(targets, s3):
-    for _run in range(2):
-        rc, out = playbook("backup", *extra(targets))
-        assert rc == 0, out
-        time.sleep(1)  # snapshot names hold the second
-    assert "target offsite (s3://%s/rst/): " % BUCKET in out and "MiB/s" in out, out
-    assert "target vault (%s:%s): " % (SSH_HOST, SSH_PATH) in out, out
+def test_backups_go_off_host_encrypted_and_pruned_to_keep_and_no_key_shows_at_vvv(targets, s3):
+    rc, out = playbook("backup", *extra(targets))
+    assert rc == 0, out
+    time.sleep(1)  # snapshot names hold the second
+    rc, out = playbook("backup", "-vvv", *extra(targets))
+    assert rc == 0, out[-3000:]
+    assert leaked(out, inventory_secrets(dict(etcd_backup_targets=targets), KEY_FILE)) == []
+    assert "target offsite (s3://%s/rst/): " % BUCKET in out and "MiB/s" in out, out[-3000:]
+    assert "target vault (%s:%s): " % (SSH_HOST, SSH_PATH) in out, out[-3000:]
     newest = snapshots()[-1]
     # keep: 1 on both targets - only the newest backup is left on each
     assert objects(s3) == ["rst/%s.enc" % newest]
@@ -83,7 +85,7 @@ def test_backups_go_off_host_encrypted_and_pruned_to_keep(targets, s3):
         assert BBOLT_MAGIC not in body and key_text not in body
 
 
-def test_no_key_shows_at_vvv_when_an_upload_fails_or_succeeds_and_the_failure_names_its_target(targets):
+def test_no_key_shows_at_vvv_when_an_upload_fails_and_the_failure_names_its_target(targets):
     # Nothing listens on port 9 of the controller: the upload fails, and botocore's error says why.
     unreachable = dict(targets[0], name="unreachable", endpoint_url="http://127.0.0.1:9")
     rc, out = playbook("backup", "-vvv", *extra([unreachable]))
@@ -91,11 +93,6 @@ def test_no_key_shows_at_vvv_when_an_upload_fails_or_succeeds_and_the_failure_na
     assert leaked(out, inventory_secrets(dict(etcd_backup_targets=[unreachable]), KEY_FILE)) == []
     assert "target unreachable (s3://%s/rst/): looking for object etcd-snapshot-" % BUCKET in out, out[-3000:]
     assert "Could not connect to the endpoint URL" in out, out[-3000:]
-    time.sleep(1)  # snapshot names hold the second
-    rc, out = playbook("backup", "-vvv", *extra(targets))
-    assert rc == 0, out[-3000:]
-    assert "target offsite (s3://%s/rst/): " % BUCKET in out
-    assert leaked(out, inventory_secrets(dict(etcd_backup_targets=targets), KEY_FILE)) == []
 
 
 def test_the_restore_drill_takes_the_newest_backup_from_the_ssh_target(targets):
@@ -149,16 +146,3 @@ def test_a_backup_copied_under_a_newer_name_is_refused_naming_both_names(targets
             in " ".join(out.split())), out[-3000:]
     assert fingerprint(HOSTS) == before
     assert fetch_dirs() == []
-
-
-def test_a_restore_from_a_tampered_backup_is_refused_naming_it_with_hosts_unchanged(targets, s3):
-    (key,) = objects(s3)
-    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-    s3.put_object(Bucket=BUCKET, Key=key, Body=body[:100] + bytes([body[100] ^ 1]) + body[101:])
-    before = fingerprint(HOSTS)
-    rc, out = playbook("restore", *extra(targets, etcd_restore_target="offsite", etcd_restore_snapshot="latest"))
-    assert rc != 0, out
-    name = key.split("/", 1)[1]
-    assert "object %s on target offsite: authentication failed: tampered or wrong key" % name in out, out
-    assert "nothing was changed" in out
-    assert fingerprint(HOSTS) == before

@@ -1,7 +1,7 @@
 """Backups, scheduled snapshots and disaster recovery, the operator's way.
 
 In order: the members' timer takes and prunes snapshots; the backup playbook brings verified
-snapshots to the controller and keeps the newest etcd_backup_keep; every bad snapshot, and a
+snapshots to the controller and keeps the newest etcd_backup_keep; a bad snapshot, and a
 member short of space, is refused with every host left as it was; then two of the three hosts
 are lost: one is replaced by a fresh host at its address, the other stays dead. The status
 playbook reports the dead member; the restore refuses to run with the dead host in the inventory,
@@ -98,29 +98,29 @@ def test_scheduled_snapshots_are_taken_and_pruned():
 
 
 def test_backups_land_on_the_controller_named_by_time_newest_kept():
+    """One run: the earlier files (test_backup_targets.py, test_drill.py) are pruned to the newest
+    KEEP with it (test_drill.py keeps the newest few in a directory of its own)."""
     gateway = Gateway(URLS[0])
     put_all(gateway, KNOWN)
     revision = int(gateway.status()["header"]["revision"])
-    taken = []
-    for run in range(KEEP + 1):
-        # The last one also shows etcd_backup_transfer_dir (and -v shows where the member's copy went).
-        last = run == KEEP
-        rc, out = playbook("backup", *(["-v", "-e", "etcd_backup_transfer_dir=/var/tmp"] if last else []))
-        assert rc == 0, out
-        if last:
-            assert re.search(r'"path": "/var/tmp/ansible\.\w+\.etcd-backup/etcd-snapshot-', out), out
-        path = re.search(r'"snapshot: (\S+)"', out).group(1)
-        assert os.path.dirname(path) == BACKUPS and NAME.match(os.path.basename(path)), path
-        assert re.search(r'"revision: %d, keys: \d+"' % revision, out), out
-        assert re.search(r'"size: \d+ bytes \(', out), out
-        taken.append(os.path.basename(path))
-    assert taken == sorted(set(taken)), "names must sort by time: %s" % taken
-    assert snapshots() == taken[-KEEP:], "the oldest is pruned, the newest %d stay" % KEEP
+    earlier = snapshots()
+    assert len(earlier) >= KEEP, earlier
+    # -v shows where the member's copy went: etcd_backup_transfer_dir.
+    rc, out = playbook("backup", "-v", "-e", "etcd_backup_transfer_dir=/var/tmp")
+    assert rc == 0, out
+    assert re.search(r'"path": "/var/tmp/ansible\.\w+\.etcd-backup/etcd-snapshot-', out), out
+    path = re.search(r'"snapshot: (\S+)"', out).group(1)
+    assert os.path.dirname(path) == BACKUPS and NAME.match(os.path.basename(path)), path
+    assert re.search(r'"revision: %d, keys: \d+"' % revision, out), out
+    assert re.search(r'"size: \d+ bytes \(', out), out
+    taken = os.path.basename(path)
+    assert taken > earlier[-1], "names must sort by time: %s after %s" % (taken, earlier)
+    assert snapshots() == [*earlier, taken][-KEEP:], "the oldest are pruned, the newest %d stay" % KEEP
     assert os.stat(BACKUPS).st_mode & 0o777 == 0o700
     assert all(os.stat(os.path.join(BACKUPS, f)).st_mode & 0o777 == 0o600 for f in snapshots())
     for name in HOSTS:
         assert not host(name).run("ls -d /tmp/*.etcd-backup /var/tmp/*.etcd-backup").stdout.strip(), name
-    state["snapshot"] = os.path.join(BACKUPS, taken[-1])
+    state["snapshot"] = path
     state["revision"] = revision
     # Written after the last backup: the restored cluster must not have it.
     gateway.put("/after-backup", "not in the snapshot")
@@ -152,24 +152,18 @@ def damaged(tmp_path, how):
     path = tmp_path / ("%s.db" % how)
     if how == "flipped":
         data[len(data) // 2] ^= 0x01
-    elif how == "truncated":
-        data = data[:-100]
-    elif how == "text":
-        data = b"this is not an etcd snapshot\n" * 400
     elif how == "bare-db":
         # The member's live database file: a bbolt file without the trailer snapshot save adds.
-        data = host(FRESH).check_output("base64 -w0 /var/lib/etcd/member/snap/db")
-        data = base64.b64decode(data)
-    if how != "missing":
-        path.write_bytes(bytes(data))
+        data = base64.b64decode(host(FRESH).check_output("base64 -w0 /var/lib/etcd/member/snap/db"))
+    path.write_bytes(bytes(data))
     return str(path)
 
 
+# A missing file, a truncated one and one that is no bbolt file at all are refused by the same
+# module (tests/unit/plugins/modules/test_etcd_snapshot_info.py); a truncated one by the drill too
+# (test_drill.py).
 BAD_SNAPSHOTS = [
-    ("missing", "snapshot file {path} does not exist"),
     ("flipped", "is not a sound etcd snapshot: SHA-256 mismatch: the trailer expects"),
-    ("truncated", "is not a sound etcd snapshot: truncated or damaged: the size"),
-    ("text", "is not a sound etcd snapshot: not an etcd snapshot: no bbolt magic"),
     ("bare-db", "is not a sound etcd snapshot: no SHA-256 trailer"),
 ]
 
@@ -182,7 +176,7 @@ def test_a_bad_snapshot_is_refused_before_any_host_changes(how, message, tmp_pat
     assert rc != 0
     flat = " ".join(out.split())
     assert "etcd_restore_snapshot %s: " % path in flat, out
-    assert message.format(path=path) in flat and "; nothing was changed" in flat, out
+    assert message in flat and "; nothing was changed" in flat, out
     assert host_state() == before
 
 
@@ -251,7 +245,7 @@ def test_a_dead_host_is_reported_refused_then_left_out_of_a_smaller_restore_and_
     gateway = Gateway(URLS[0])
     before_ids = {m["name"]: m["ID"] for m in gateway.members()}
     before_cluster = gateway.status()["header"]["cluster_id"]
-    # Restores earlier in the scenario (test_drill_and_bump) left their own.
+    # Restores earlier in the scenario (test_backup_push.py) left their own.
     aside_before = set(host(SURVIVOR).run("ls -d %s.before-restore-*" % DATA_DIRS[SURVIVOR]).stdout.split())
 
     # The status playbook, with the dead host in the inventory: its member is shown unreachable,

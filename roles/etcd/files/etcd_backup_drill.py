@@ -15,9 +15,10 @@ push's settings (etcd_backup_push.py, beside it). The member seals backups it ca
    the object's name, the key file's key id and the SHA-256 of the local snapshot;
 3. the local snapshot, whose SHA-256 the sealed header authenticates, restores into a throw-away
    one-member etcd as the operator drill runs it (roles/etcd/tasks/restore_drill.yml): a private
-   0700 directory of the etcd user, unix sockets only, never joined to anything; its revision, key
-   count and keyspace hash are judged by the drill's rules (etcd_restore_rules.drill_findings)
-   against the record.
+   0700 directory of the etcd user, unix sockets only, never joined to anything (with TLS, served
+   with the member's server pair and read with its timers' client pair, so that it also works with
+   auth on: ``Drill.serving``); its revision, key count and keyspace hash are judged by the drill's
+   rules (etcd_restore_rules.drill_findings) against the record.
 
 The result goes to the status file (etcd_backup_host_dir/drill-status.json, which the status playbook
 reads), the journal and the metrics file; a failed drill fails the unit. The drill works in the
@@ -42,7 +43,9 @@ from etcd_restore_rules import RuleError, drill_findings, parse_backup_record
 
 WORK_PREFIX = ".drill."
 # etcd takes unix://NAME:PORT, a socket named NAME:PORT in its working directory (the drill's).
-CLIENT, PEER = "drill-client:0", "drill-peer:0"
+# Over TLS the client socket is named for the loopback address, which every member's server
+# certificate holds (the role checks it): etcdctl checks the name it connects to.
+CLIENT, TLS_CLIENT, PEER = "drill-client:0", "127.0.0.1:0", "drill-peer:0"
 START_TIMEOUT = 60
 
 
@@ -149,15 +152,15 @@ class Drill:
             for entry in [root] + [os.path.join(root, e) for e in dirs + files]:
                 shutil.chown(entry, user, user)
         os.chmod(work, 0o700)
+        client, tls, reach = self.serving(work)
         with open(os.path.join(work, "etcd.log"), "wb") as log:
             etcd = self.popen([self.settings["etcd"], "--name", "drill", "--data-dir", data,
-                               "--listen-client-urls", "unix://" + CLIENT, "--advertise-client-urls", "unix://" + CLIENT,
+                               "--listen-client-urls", client, "--advertise-client-urls", client, *tls,
                                "--listen-peer-urls", "unix://" + PEER, "--initial-advertise-peer-urls", "unix://" + PEER,
                                "--initial-cluster", "drill=unix://" + PEER], cwd=work, user=user, group=user, extra_groups=[],
                               stdout=log, stderr=subprocess.STDOUT)
         try:
-            etcdctl = Etcdctl(dict(etcdctl=self.settings["etcdctl"], endpoint="unix://%s/%s" % (work, CLIENT)),
-                              run=self.run_command)
+            etcdctl = Etcdctl(reach, run=self.run_command)
             status = self.wait(etcdctl, etcd)
             hashed = etcdctl.json("endpoint", "hashkv")[0]["HashKV"]
             observed = dict(revision=int(status["header"]["revision"]), hash=int(hashed.get("hash", 0)),
@@ -171,6 +174,20 @@ class Drill:
                 etcd.kill()
                 etcd.wait()
         return observed, dict(revision=int(info["revision"]), total_key=int(info["totalKey"]))
+
+    def serving(self, work):
+        """(the private etcd's client URL, its TLS flags, the settings etcdctl reaches it with). With the
+        member's CA it serves TLS on its socket and takes the client certificate of the member's timers,
+        whose CN is the user etcd's auth sees (root with the role's PKI): a snapshot of a cluster with
+        auth on restores with auth on, and is read as the snapshot timer reads the cluster."""
+        settings = self.settings
+        reach = dict(etcdctl=settings["etcdctl"])
+        if not settings.get("ca_cert"):
+            return "unix://" + CLIENT, [], dict(reach, endpoint="unix://%s/%s" % (work, CLIENT))
+        tls = ["--cert-file", settings["server_cert"], "--key-file", settings["server_key"], "--client-cert-auth",
+               "--trusted-ca-file", settings["ca_cert"]]
+        return "unixs://" + TLS_CLIENT, tls, dict(reach, endpoint="unixs://%s/%s" % (work, TLS_CLIENT),
+                                                  **{k: settings[k] for k in ("ca_cert", "client_cert", "client_key")})
 
     def wait(self, etcdctl, etcd):
         deadline = time.monotonic() + START_TIMEOUT
@@ -194,7 +211,8 @@ class Drill:
             ("drill_success", int(outcome["result"] == "passed"), {}),
             ("drill_last_run_timestamp_seconds", outcome["time"], {}),
             ("drill_seconds", outcome["seconds"], {}),
-            ("drill_proven_backup_timestamp_seconds", backup_epoch(proven.get("backup_time")), {})])
+            ("drill_proven_backup_timestamp_seconds", backup_epoch(proven.get("backup_time")), {}),
+            ("max_age_seconds", self.settings["max_age_seconds"], {})])
         if outcome["problems"]:
             self.log("drill of %s failed: %s" % (outcome.get("object", "the newest backup"), "; ".join(outcome["problems"])))
             return 1

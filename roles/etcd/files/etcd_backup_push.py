@@ -30,6 +30,7 @@ its record, so that member alone drills it.
 """
 
 import base64
+import calendar
 import json
 import os
 import shlex
@@ -89,6 +90,23 @@ def read_json(path):
     except (OSError, ValueError):
         return {}
     return found if isinstance(found, dict) else {}
+
+
+def schedule_period(schedule, run=subprocess.run):
+    """Seconds between the next two runs of the snapshot timer's OnCalendar ``schedule`` as systemd
+    computes them (the period the alert rules allow between pushes); None when it cannot say."""
+    try:
+        done = run(["systemd-analyze", "calendar", "--iterations=2", schedule], capture_output=True, text=True,
+                   timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    stamps = []
+    for line in done.stdout.splitlines():
+        label, _colon, value = line.strip().partition(": ")
+        if label in ("Next elapse", "Iter. #2"):
+            # "Thu 2026-11-26 03:00:00 UTC": both in the host's zone, so the difference holds.
+            stamps.append(calendar.timegm(time.strptime(" ".join(value.split()[1:3]), "%Y-%m-%d %H:%M:%S")))
+    return stamps[1] - stamps[0] if len(stamps) == 2 else None
 
 
 class PushError(Exception):
@@ -375,6 +393,9 @@ class Push:
         samples = [("push_success", int(ok), {}), ("push_last_run_timestamp_seconds", record["time"], {}),
                    ("push_last_success_timestamp_seconds", record["last_pushed"] or 0, {})]
         samples += [("push_target_success", int(not t.get("error")), dict(target=t["name"])) for t in record["targets"]]
+        period = schedule_period(self.settings["schedule"]) if self.settings.get("schedule") else None
+        if period:
+            samples.append(("push_interval_seconds", period, {}))
         write_metrics(self.settings, "push", samples)
         return 0 if ok else 1
 

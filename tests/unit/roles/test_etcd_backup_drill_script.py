@@ -27,6 +27,7 @@ class Tools(Etcd):
         super().__init__()
         self.restored = dict(dict(revision=REVISION, keys=KEYS, hash=HASH, compact_revision=COMPACTED), **restored)
         self.tool_calls = []
+        self.private_calls = []  # etcdctl's calls to the drill's private etcd
 
     def __call__(self, argv, input=None, **options):
         if os.path.basename(argv[0]) == "etcdutl":
@@ -38,14 +39,16 @@ class Tools(Etcd):
         endpoint = argv[argv.index("--endpoints") + 1]
         args = [a for a in argv[argv.index("--endpoints") + 2:] if a not in ("-w", "json", "--cacert", "--cert", "--key")
                 and not a.startswith("/etc/etcd/pki/")]
-        source = self.restored if endpoint.startswith("unix://") else dict(revision=REVISION, keys=KEYS, hash=HASH,
-                                                                           compact_revision=COMPACTED)
+        private = endpoint.startswith(("unix://", "unixs://"))
+        if private:
+            self.private_calls.append(argv)
+        source = self.restored if private else dict(revision=REVISION, keys=KEYS, hash=HASH, compact_revision=COMPACTED)
         if args[:2] == ["endpoint", "hashkv"]:
             return self.done(argv, json.dumps([{"HashKV": {"hash": source["hash"],
                                                            "compact_revision": source["compact_revision"]}}]))
         if args[0] == "get" and "--count-only" in args:
             return self.done(argv, '"Revision" : %d\n"Count" : %d\n' % (source["revision"], source["keys"]))
-        if endpoint.startswith("unix://") and args[:2] == ["endpoint", "status"]:
+        if private and args[:2] == ["endpoint", "status"]:
             return self.done(argv, json.dumps([{"Status": {"header": {"revision": source["revision"]}}}]))
         return super().__call__(argv, input=input, **options)
 
@@ -91,7 +94,8 @@ def conf_of(tmp_path, server):
     (tmp_path / "work").mkdir(exist_ok=True)
     conf = settings(tmp_path, url, etcd="/opt/etcd/bin/etcd", etcdutl="/opt/etcd/bin/etcdutl", etcd_user=ME,
                     backup_dir=str(tmp_path / "snapshots"), work_dir=str(tmp_path / "work"),
-                    drill_status_file=str(tmp_path / "snapshots" / "drill-status.json"), metrics_dir=str(metrics))
+                    drill_status_file=str(tmp_path / "snapshots" / "drill-status.json"), metrics_dir=str(metrics),
+                    max_age_seconds=93600, server_cert="/etc/etcd/pki/server.pem", server_key="/etc/etcd/pki/server-key.pem")
     os.makedirs(conf["targets"][1]["path"], exist_ok=True)
     conf["targets"][0]["prefix"] = PREFIX  # the bucket is the module's: each test empties the prefix first
     for stored in s3.list_objects_v2(Bucket="push", Prefix=PREFIX).get("Contents", []):
@@ -166,11 +170,22 @@ def test_the_pushing_member_proves_the_newest_backup_and_the_others_skip(scripts
     assert "hash %d equals the backup's" % HASH in status["notes"]
     etcd = PrivateEtcd.started[0]
     assert etcd.stopped and etcd.user == ME
-    urls = [a for a in etcd.argv if "://" in a]
-    assert urls and all(a.startswith(("unix://", "drill=unix://")) for a in urls), urls
+    # TLS on a unix socket named for the loopback address (the server certificate's SAN), with the
+    # member's server pair, taking client certificates of the member's CA only.
+    assert flags(etcd.argv, "--listen-client-urls", "--advertise-client-urls", "--cert-file", "--key-file",
+                 "--trusted-ca-file") == ["unixs://127.0.0.1:0", "unixs://127.0.0.1:0", conf["server_cert"],
+                                          conf["server_key"], conf["ca_cert"]] and "--client-cert-auth" in etcd.argv
+    peers = [a for a in etcd.argv if "://" in a and not a.startswith("unixs://")]
+    assert peers and all(a.startswith(("unix://", "drill=unix://")) for a in peers), peers
+    # etcdctl reaches it on that socket with the timers' pair, whose CN (root) is the user auth sees.
+    assert tools.private_calls and all(
+        flags(call, "--endpoints", "--cacert", "--cert", "--key") == [
+            "unixs://%s/127.0.0.1:0" % etcd.cwd, conf["ca_cert"], conf["client_cert"], conf["client_key"]]
+        for call in tools.private_calls)
     assert os.listdir(conf["work_dir"]) == []  # its private directory removed
     metrics = (tmp_path / "metrics" / "etcd-backup-drill.prom").read_text()
     assert 'raftops_etcd_backup_drill_success{cluster="prod/etcd",member="etcd-a"} 1' in metrics
+    assert 'raftops_etcd_backup_max_age_seconds{cluster="prod/etcd",member="etcd-a"} 93600' in metrics
     assert 'raftops_etcd_backup_drill_proven_backup_timestamp_seconds{cluster="prod/etcd",member="etcd-a"} 1795665600' \
         in metrics
     # Another member holds no record of that backup: it skips and writes nothing.
@@ -178,6 +193,24 @@ def test_the_pushing_member_proves_the_newest_backup_and_the_others_skip(scripts
     os.remove(conf["drill_status_file"])
     rc, log, status = drill(scripts, conf, tools)
     assert (rc, status, log) == (0, None, ["skipped: %s.enc was not pushed by this member" % NEWEST])
+
+
+def flags(argv, *names):
+    return [argv[argv.index(name) + 1] if name in argv else None for name in names]
+
+
+def test_without_tls_the_private_etcd_serves_a_plain_unix_socket(scripts, server, tmp_path):
+    conf = conf_of(tmp_path, server)
+    conf.update(ca_cert="", client_cert="", client_key="")
+    tools = Tools()
+    pushed(scripts, conf, tools, NEWEST)
+    rc, log, _status = drill(scripts, conf, tools)
+    assert rc == 0, log
+    etcd = PrivateEtcd.started[0]
+    assert flags(etcd.argv, "--listen-client-urls", "--cert-file", "--trusted-ca-file") == ["unix://drill-client:0", None, None]
+    assert "--client-cert-auth" not in etcd.argv
+    assert {flags(call, "--endpoints", "--cert")[0] for call in tools.private_calls} == {"unix://%s/drill-client:0" % etcd.cwd}
+    assert all("--cert" not in call for call in tools.private_calls)
 
 
 @pytest.mark.parametrize("damage, message", [

@@ -6,6 +6,7 @@ import ast
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -164,6 +165,36 @@ def test_an_unreachable_target_fails_the_run_keeps_the_snapshot_and_the_other_ta
     assert errors["offsite"].startswith("target offsite (s3://push/c/): HEAD http://127.0.0.1:9/push/c/")
     assert errors["vault"] is None
     assert SECRET not in "\n".join(log) + json.dumps(record)
+
+
+def test_the_schedule_period_is_systemds(script):
+    """systemd-analyze's next two elapses of the timer's calendar: what the alert rules allow a push."""
+    out = ("  Original form: hourly\nNormalized form: *-*-* *:00:00\n    Next elapse: Thu 2026-11-26 10:00:00 UTC\n"
+           "       From now: 12min left\n       Iter. #2: Thu 2026-11-26 11:00:00 UTC\n       From now: 1h 12min left\n")
+    calls = []
+
+    def analyze(argv, **_options):
+        calls.append(argv)
+        return subprocess.CompletedProcess(argv, 0, stdout=out, stderr="")
+
+    assert script.schedule_period("hourly", run=analyze) == 3600
+    assert calls == [["systemd-analyze", "calendar", "--iterations=2", "hourly"]]
+    failed = subprocess.CompletedProcess([], 1, stdout="", stderr="Failed to parse calendar specification")
+    assert script.schedule_period("nonsense", run=lambda argv, **_o: failed) is None
+    if shutil.which("systemd-analyze"):  # the real one, as on a member
+        assert (script.schedule_period("*:0/15"), script.schedule_period("daily")) == (900, 86400)
+
+
+def test_a_push_writes_the_schedules_period_beside_its_metrics(script, server, tmp_path):
+    """With systemd-analyze (as on every member); without it the period is left out, not guessed."""
+    url, _s3 = server
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    conf = settings(tmp_path, url, metrics_dir=str(metrics), schedule="hourly")
+    os.makedirs(conf["targets"][1]["path"])
+    assert push(script, conf, Etcd(leader=B)).run(snapshot(tmp_path)) == 0
+    line = 'raftops_etcd_backup_push_interval_seconds{cluster="prod/etcd",member="etcd-a"} 3600\n'
+    assert (line in (metrics / "etcd-backup-push.prom").read_text()) == bool(shutil.which("systemd-analyze"))
 
 
 def test_no_push_without_the_claim_when_etcd_does_not_answer(script, server, tmp_path):

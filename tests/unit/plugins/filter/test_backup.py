@@ -119,3 +119,14 @@ def test_turning_the_push_off_withdraws_each_members_key_from_the_ssh_targets_ho
     assert backup.backup_push_withdrawn([]) == []
     with pytest.raises(AnsibleFilterError, match="the push's settings or public key cannot be read"):
         backup.backup_push_withdrawn([read(b"not json"), read(key)])
+
+
+@pytest.mark.parametrize("max_age, seconds", [("26h", 93600), ("90m", 5400), ("1h30m", 5400), ("1.5h", 5400)])
+def test_the_max_age_in_seconds_for_the_drills_metrics(max_age, seconds):
+    assert backup.backup_max_age_seconds(max_age) == seconds
+
+
+@pytest.mark.parametrize("max_age", ["26", "0h", "", None, "1d"])
+def test_a_max_age_that_is_no_go_duration_is_refused(max_age):
+    with pytest.raises(AnsibleFilterError, match="backup_max_age_seconds: etcd_backup_max_age .* is not a Go duration"):
+        backup.backup_max_age_seconds(max_age)
