@@ -128,5 +128,5 @@ def test_the_max_age_in_seconds_for_the_drills_metrics(max_age, seconds):
 
 @pytest.mark.parametrize("max_age", ["26", "0h", "", None, "1d"])
 def test_a_max_age_that_is_no_go_duration_is_refused(max_age):
-    with pytest.raises(AnsibleFilterError, match="backup_max_age_seconds: etcd_backup_max_age .* is not a Go duration"):
+    with pytest.raises(AnsibleFilterError, match=r"backup_max_age_seconds: etcd_backup_max_age .* is not a Go duration"):
         backup.backup_max_age_seconds(max_age)
