@@ -13,12 +13,13 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 # Molecule scenarios in two lanes that run side by side (tests/testbed/lanes.sh), balanced by their
-# durations in `make test`, in minutes (lanes.sh prints each lane's at the end): restore 10, pki 7.6,
-# hardening 4.7, membership 4, discovery 4 | proxy 7.8, default 6, upgrade 5, adopt 2, recovery 3.7,
-# maintenance 3.3, chaos (the fault campaign's sample) 2.3 to 4, last as it varies most (proxy and
-# default: estimated after their trim, to be replaced by the next `make test`'s figures).
+# verify steps' durations in the last `make test`, in minutes (lanes.sh prints each lane's total at
+# the end): restore 11.3, pki 6.8, hardening 5.4, membership 3.4, discovery 3.2 | proxy 7.5,
+# default 5.8, upgrade 4.7, adopt 4.2, recovery 3.8, maintenance 3.4, chaos (the fault campaign's
+# sample) 2 to 4, last as it varies most. Since then restore, pki and hardening make 12 to 16 fewer
+# playbook runs each and adopt one more roll, so maintenance moved to the first lane.
 # `make molecule MOLECULE_LANES=pki` runs one scenario.
-MOLECULE_LANES ?= "restore pki hardening membership discovery" "proxy default upgrade adopt recovery maintenance chaos"
+MOLECULE_LANES ?= "restore pki hardening membership discovery maintenance" "proxy default upgrade adopt recovery chaos"
 SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
 # prometheus brings promtool, which the unit tests run on the shipped alert rules.
 SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck openssl prometheus
