@@ -85,8 +85,8 @@ def case(seed, number, members):
 
 
 def cases(seed, count, members, only=None):
-    """The campaign's cases: 1..count, or only case ``only``."""
-    numbers = [only] if only else range(1, count + 1)
+    """The campaign's cases: 1..count, or only the cases numbered in ``only`` (an int or several)."""
+    numbers = sorted({only} if isinstance(only, int) else set(only)) if only else range(1, count + 1)
     return [case(seed, n, members) for n in numbers]
 
 
@@ -176,8 +176,8 @@ def read_journal(lines):
 
 
 def pending(seed, count, members, recorded, only=None):
-    """The cases of the campaign still to run: those of 1..count not in the journal (``only``: that
-    case, recorded or not: a replay)."""
+    """The cases of the campaign still to run: those of 1..count not in the journal (``only``: those
+    cases, recorded or not: a replay)."""
     return [c for c in cases(seed, count, members, only) if only or c.number not in recorded]
 
 

@@ -335,14 +335,15 @@ class Campaign:
             rc, out = interrupted_playbook(name, ["-e", "@" + VARS, *args], at_task,
                                            fault=None if c.fault == "sigkill" else inject)
             healer.cancel()
+            # Kept before the heal: a heal that fails still leaves the case's report the run's output.
+            result["outputs"].append(out)
+            result["fired"] = len(tasks) >= c.moment
             phase("run")
             # A fault still in place when the run ended (its duration outlasted the run): the operator
             # saw a host down or a member failing at the end, and runs the operation again.
             lingering = fault.injected and not fault.healed
             fault.heal()
             phase("heal")
-            result["fired"] = len(tasks) >= c.moment
-            result["outputs"].append(out)
             healed = time.time()
             restore_began, restore_ended = op_began, time.time()
             # The re-run an operator makes: after a failed run, or one that ended with the fault in
@@ -490,7 +491,7 @@ def main(seed, count, only=None, report=print, journal=False, until=None):
         with open(journal_path(seed)) as lines:
             recorded = campaign.read_journal(lines)
     todo = campaign.pending(seed, count, camp.members, recorded, only)
-    what = "case %d alone" % only if only else "%d cases" % count
+    what = "case %s alone" % ", ".join(str(c.number) for c in todo) if only else "%d cases" % count
     known = ", %d recorded in %s" % (len(recorded), journal_path(seed)) if recorded else ""
     report("chaos: seed %s, %s%s" % (seed, what, known))
     results = []

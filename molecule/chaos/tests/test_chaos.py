@@ -18,7 +18,7 @@ SAMPLE_SEED, SAMPLE_CASES = "sample", 2
 def test_every_case_keeps_every_invariant():
     seed = os.environ.get("CHAOS_SEED") or SAMPLE_SEED
     count = int(os.environ.get("CHAOS_CASES") or (SAMPLE_CASES if seed == SAMPLE_SEED else 40))
-    only = int(os.environ.get("CHAOS_CASE") or 0) or None
+    only = [int(n) for n in (os.environ.get("CHAOS_CASE") or "").split(",") if n] or None
     report = lambda line: print(line, flush=True)  # noqa: E731
     # CHAOS_BEFORE=SEED/CASE,...: cases of other seeds replayed first (regression cases), each as
     # `make chaos SEED=... CASE=...` runs it; they are not in the campaign's table.

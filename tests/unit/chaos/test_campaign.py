@@ -117,6 +117,7 @@ def test_a_campaign_goes_on_with_the_cases_its_journal_does_not_record_and_count
     recorded = campaign.read_journal([recorded_line(drawn[n]) for n in (0, 2)])
     assert campaign.pending("j", 5, MEMBERS, recorded) == [drawn[1], drawn[3], drawn[4]]
     assert campaign.pending("j", 5, MEMBERS, recorded, only=3) == [drawn[2]]
+    assert campaign.pending("j", 5, MEMBERS, recorded, only=[4, 1]) == [drawn[0], drawn[3]]
     assert campaign.pending("j", 2, MEMBERS, campaign.read_journal([recorded_line(c) for c in drawn])) == []
     counted = campaign.recorded_results(campaign.read_journal([recorded_line(c) for c in drawn]), 4)
     assert [r["case"].number for r in counted] == [1, 2, 3, 4]
