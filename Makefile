@@ -130,7 +130,7 @@ test: deps lint ee sanity unit molecule
 SEED ?= $(shell date +%s)
 CASES ?= 40
 CASE ?=
-# BEFORE=1/8,...: cases of other seeds (regression cases) replayed first, on the same hosts.
+# BEFORE=1/8,...: regression cases replayed first, on the same hosts, each recorded in its seed's journal.
 BEFORE ?=
 # UNTIL=HH:MM (UTC): no case starts after it; `make chaos` again with the same SEED and CASES goes on
 # with the cases its journal (.cache/chaos/journal-SEED.jsonl) does not record yet.
