@@ -207,16 +207,12 @@ def hardware_verdict(findings, timeouts):
     return dict(refusal="", hardware_warnings=warnings)
 
 
-def _timer_unit(name):
-    return "%s.timer" % name
-
-
 def plan_schedule(timers, push, lib_files, found, units):
     """What tasks/schedule.yml does on one member: the timers' files to write, the timers to start
     or restart, and what a timer without a schedule (or the push turned off) left behind.
 
-    ``timers``: the role's timers (vars/main.yml, _etcd_timers: name, schedule, files of src, dest
-    and mode); ``push``: the off-host push (_etcd_backup_push: on, code, lib_files, known_hosts,
+    ``timers``: the role's timers (vars/main.yml, _etcd_timers: name, unit, schedule, files of src,
+    dest and mode); ``push``: the off-host push (_etcd_backup_push: on, code, lib_files, known_hosts,
     known_hosts_template, settings, paths, targets); ``lib_files``: the code the maintenance timer
     runs (src and dest); ``found``: the timers' paths facts.yml's read found on the host;
     ``units``: that read's state of the scheduled timers' units (unit -> active, enabled).
@@ -235,7 +231,7 @@ def plan_schedule(timers, push, lib_files, found, units):
     # A timer's files that changed restart it; one the read found not running or not enabled starts.
     schedule_timers = []
     for timer in scheduled:
-        state = units.get(_timer_unit(timer["name"])) or {}
+        state = units.get(timer["unit"]) or {}
         schedule_timers.append(dict(name=timer["name"], paths=[file["dest"] for file in timer["files"]],
                                     running=state.get("active") == "active" and state.get("enabled") == "enabled"))
     # What goes: the files of the timers without a schedule, the push's when it is off, the

@@ -37,7 +37,7 @@ def test_bad_arguments_fail_naming_the_action(action):
 
 
 def test_the_schedule_step_plans_one_member_s_timers(action):
-    timers = [dict(name="etcd-snapshot", schedule="daily", files=[dict(src="s.j2", dest="/usr/local/bin/s", mode="0755")])]
+    timers = [dict(name="etcd-snapshot", unit="etcd-snapshot.timer", schedule="daily", files=[dict(src="s.j2", dest="/usr/local/bin/s", mode="0755")])]
     result = run(action, stage="schedule", settings=dict(timers=timers, push={"on": False, "paths": []}, lib_files=[],
                                                          found=["/usr/local/bin/s"], units={}))
     assert result["changed"] is False and "failed" not in result

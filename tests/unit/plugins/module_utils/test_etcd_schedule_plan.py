@@ -14,11 +14,11 @@ LIB_FILES = [dict(src="files/etcd_maintenance.py", dest=LIB + "etcd_maintenance.
 
 def timers(snapshot="*-*-* 02:00", maintenance=""):
     return [
-        dict(name="etcd-snapshot", schedule=snapshot, files=[
+        dict(name="etcd-snapshot", unit="etcd-snapshot.timer", schedule=snapshot, files=[
             dict(src="etcd-snapshot.j2", dest="/usr/local/bin/etcd-snapshot", mode="0755"),
             dict(src="etcd-snapshot.service.j2", dest=SYSTEMD + "etcd-snapshot.service", mode="0644"),
             dict(src="etcd-snapshot.timer.j2", dest=SYSTEMD + "etcd-snapshot.timer", mode="0644")]),
-        dict(name="etcd-maintenance", schedule=maintenance, files=[
+        dict(name="etcd-maintenance", unit="etcd-maintenance.timer", schedule=maintenance, files=[
             dict(src="etcd-maintenance.json.j2", dest=LIB + "etcd_maintenance.json", mode="0644"),
             dict(src="etcd-maintenance.service.j2", dest=SYSTEMD + "etcd-maintenance.service", mode="0644"),
             dict(src="etcd-maintenance.timer.j2", dest=SYSTEMD + "etcd-maintenance.timer", mode="0644")]),
