@@ -123,8 +123,8 @@ class ActionModule(ActionBase):
         every settings.delay seconds up to settings.retries times until it reaches the cluster."""
         url = etcd_proxy_plan.proxy_health_url(settings)
         args = dict(url=url, timeout=5, return_content=True, status_code=[200, 503])
-        args.update((option, settings[key]) for option, key in (("ca_path", "ca_cert"), ("client_cert", "client_cert"),
-                                                                 ("client_key", "client_key")) if settings.get(key))
+        files = (("ca_path", "ca_cert"), ("client_cert", "client_cert"), ("client_key", "client_key"))
+        args.update((option, settings[key]) for option, key in files if settings.get(key))
         retries, delay = int(settings.get("retries") or 0), int(settings.get("delay") or 2)
         for attempt in range(retries + 1):
             answer = self._execute_module(module_name="ansible.builtin.uri", module_args=args, task_vars=task_vars)

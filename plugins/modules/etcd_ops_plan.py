@@ -20,7 +20,7 @@ description:
     the members', a proxy host that reaches no member. V(proxy_pki) names the proxies' certificates
     and the pairs of proxies whose host left the group. V(proxy_health) asks a proxy for its
     C(/health) on its own host (M(ansible.builtin.uri) there), again until it reaches the cluster
-    with O(settings.retries). V(proxy_status) makes the proxies' status lines.
+    with C(retries) in O(settings). V(proxy_status) makes the proxies' status lines.
   - Runs on the controller (an action plugin); only V(srv) (DNS) and V(proxy_health) (the proxy
     host) ask anything of anyone.
 extends_documentation_fragment:
