@@ -140,6 +140,9 @@ class ActionModule(ActionBase):
         return record
 
     def _proxy_status(self, params, settings, task_vars):
-        play_hosts = task_vars.get("ansible_play_hosts") or []
+        """One line per proxy host of the play (report_var: each one's proxy_health result); a host
+        that dropped out of the play, or never asked, is named as not answering, not left out."""
+        hosts = task_vars.get("ansible_play_hosts_all") or task_vars.get("ansible_play_hosts") or []
+        seen = self._host_values(task_vars, hosts, params["report_var"])
         return dict(lines=etcd_proxy_plan.proxy_status_lines(
-            list(self._host_values(task_vars, play_hosts, params["report_var"]).values())))
+            [seen.get(host) or dict(host=host, reaches="no:host-did-not-answer") for host in hosts]))

@@ -164,7 +164,7 @@ reaches:
   returned: with O(stage=proxy_health)
   type: str
 lines:
-  description: The proxies' status table, one line per proxy.
+  description: The proxies' status table, one line per proxy host of the play; one that dropped out is named as not answering.
   returned: with O(stage=proxy_status)
   type: list
   elements: str

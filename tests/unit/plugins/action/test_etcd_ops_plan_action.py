@@ -151,6 +151,14 @@ def test_the_proxy_status_step_makes_one_line_per_play_host(action):
                                "p1     grpc  0.0.0.0:23790  no:proxy-unreachable"]
 
 
+def test_the_proxy_status_step_names_a_proxy_host_that_dropped_out_of_the_play(action):
+    seen = dict(p0=dict(_etcd_proxy_seen=dict(host="p0", mode="grpc", listen="0.0.0.0:23790", reaches="yes")), p1={})
+    result = run(action, dict(hostvars=seen, ansible_play_hosts=["p0"], ansible_play_hosts_all=["p0", "p1"]),
+                 stage="proxy_status", report_var="_etcd_proxy_seen")
+    assert result["lines"] == ["PROXY  MODE  LISTEN         REACHES-CLUSTER", "p0     grpc  0.0.0.0:23790  yes",
+                               "p1     ?     ?              no:host-did-not-answer"]
+
+
 class Zone:
     """A resolver over fixed answers, as the lookup's tests use."""
 
