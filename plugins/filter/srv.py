@@ -1,7 +1,8 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """DNS SRV bootstrap: the zone lines an operator creates from the inventory (``srv_records``), and
-the check of the records as the controller resolved them against the members (``srv_problems``).
+the deprecated check of the records against the members (``srv_problems``: the role's preflight
+checks them with plugins/module_utils/etcd_host_checks.py through the action raftops.etcd.etcd_ops_plan).
 
 etcd's naming (``--discovery-srv DOMAIN``, ``--discovery-srv-name NAME``): peers come from
 ``_etcd-server-ssl[-NAME]._tcp.DOMAIN`` with TLS, ``_etcd-server[-NAME]._tcp.DOMAIN`` without;
@@ -66,65 +67,13 @@ def srv_records(members, domain, srv_name="", tls=True, ttl=300):
 
 
 def srv_problems(records, members, service="", new_hosts=None):
-    """What is wrong with the resolved SRV ``records`` for the ``members``; see plugins/filter/srv_problems.yml.
+    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_host_checks.py, srv_problems."""
+    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_host_checks
 
-    ``records``: dicts with ``target``, ``port``, ``addresses`` (what the target resolves to) and
-    ``failures`` (why an address query failed), as the lookup raftops.etcd.etcd_srv returns them; a
-    target with addresses is used whatever its failures, as etcd does. Every member needs exactly one record whose
-    target is its srv_target and resolves to its address, on its peer port; no record may point
-    anywhere else. ``new_hosts`` are members that are not in the cluster yet (their message says
-    that a new member needs its record before it joins).
-    """
-    if not isinstance(records, list) or not isinstance(members, list):
-        raise AnsibleFilterError("srv_problems: the records and the members must be lists")
-    service = str(service or "the SRV service")
-    new_hosts = set(new_hosts or [])
-    problems = []
-    mine = {member["name"]: [] for member in members}
-    for record in records:
-        target = str(record.get("target", "")).rstrip(".").lower()
-        port = int(record.get("port", 0))
-        addresses = set(map(str, record.get("addresses") or []))
-        shown = "%s -> %s:%d" % (service, target, port)
-        if not addresses:
-            failures = record.get("failures") or []
-            problems.append("record %s: %s does not resolve to an address%s"
-                            % (shown, target, " (%s)" % "; ".join(map(str, failures)) if failures else ""))
-            continue
-        owners = [m for m in members if m.get("srv_target") == target or str(m["address"]) in addresses]
-        if not owners:
-            problems.append("record %s points at %s, which is no member of the group: remove the record, or add "
-                            "that host to the group" % (shown, ", ".join(sorted(addresses))))
-            continue
-        for member in owners:
-            mine[member["name"]].append(record)
-            if target != member.get("srv_target"):
-                problems.append("record %s points at member %s (host %s) under the name %s, but its peer URL and "
-                                "certificates use %s: set etcd_srv_target for host %s to %s, or fix the record"
-                                % (shown, member["name"], member["host"], target, member.get("srv_target"),
-                                   member["host"], target))
-            elif str(member["address"]) not in addresses:
-                problems.append("record %s: %s resolves to %s, not to member %s's address %s"
-                                % (shown, target, ", ".join(sorted(addresses)), member["name"], member["address"]))
-            if port != _port(member["peer_url"]):
-                problems.append("record %s: port %d is not member %s's peer port %d"
-                                % (shown, port, member["name"], _port(member["peer_url"])))
-    for member in members:
-        count = len(mine[member["name"]])
-        if count == 1:
-            continue
-        if count == 0:
-            hint = (" (a new member of a DNS SRV cluster needs its record before it joins)"
-                    if member["host"] in new_hosts else "")
-            problems.append("member %s (host %s, %s) has no record in %s: add '%s. IN SRV 0 0 %d %s.'%s"
-                            % (member["name"], member["host"], member["address"], service, service,
-                               _port(member["peer_url"]), member.get("srv_target"), hint))
-        else:
-            problems.append("member %s (host %s) has %d records in %s (%s): keep exactly one"
-                            % (member["name"], member["host"], count, service,
-                               ", ".join("%s:%s" % (str(r.get("target", "")).rstrip("."), r.get("port"))
-                                         for r in mine[member["name"]])))
-    return problems
+    try:
+        return etcd_host_checks.srv_problems(records, members, service, new_hosts)
+    except ValueError as exc:
+        raise AnsibleFilterError("srv_problems: %s" % exc) from exc
 
 
 class FilterModule:

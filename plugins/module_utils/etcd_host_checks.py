@@ -8,11 +8,14 @@ The deploy's plan (plugins/action/etcd_plan.py) calls them: the hosts stage for 
 system, architecture, the etcd user's account, systemd's reading of the timers' schedules) and for
 auth turned on outside the role; the cluster stage for the refusals after the cluster is read (etcd's
 upgrade policy, a downgrade cancelled and started at once, the run lock held by another run); the
-converge stage for whether any later phase has something to do. The deprecated filters of
-plugins/filter/checks.py call them too.
+converge stage for whether any later phase has something to do. The day-2 action
+raftops.etcd.etcd_ops_plan calls srv_refusal for a DNS SRV bootstrap's records. The deprecated filters
+of plugins/filter/checks.py and srv.py call them too.
 """
 
 from __future__ import absolute_import, division, print_function
+
+from urllib.parse import urlsplit
 
 
 # Shells of accounts that cannot log in (the role's own system user gets /usr/sbin/nologin).
@@ -172,3 +175,79 @@ def later_phases(plan, settings):
     rotation = str(settings.get("rotation_phase") or "none") != "none" and not plan.get("bootstrap")
     return bool(settings.get("metrics_targets") or plan.get("converge") or plan.get("auth_phase") or settings.get("timers")
                 or (changes and (rotation or settings.get("hash_reference"))))
+
+
+def _url_port(url):
+    return urlsplit(str(url)).port
+
+
+def srv_problems(records, members, service="", new_hosts=None):
+    """What is wrong with the resolved SRV ``records`` for the ``members``.
+
+    ``records``: dicts with ``target``, ``port``, ``addresses`` (what the target resolves to) and
+    ``failures`` (why an address query failed), as the lookup raftops.etcd.etcd_srv returns them; a
+    target with addresses is used whatever its failures, as etcd does. Every member needs exactly one record whose
+    target is its srv_target and resolves to its address, on its peer port; no record may point
+    anywhere else. ``new_hosts`` are members that are not in the cluster yet (their message says
+    that a new member needs its record before it joins).
+    """
+    if not isinstance(records, list) or not isinstance(members, list):
+        raise ValueError("the records and the members must be lists")
+    service = str(service or "the SRV service")
+    new_hosts = set(new_hosts or [])
+    problems = []
+    mine = {member["name"]: [] for member in members}
+    for record in records:
+        target = str(record.get("target", "")).rstrip(".").lower()
+        port = int(record.get("port", 0))
+        addresses = set(map(str, record.get("addresses") or []))
+        shown = "%s -> %s:%d" % (service, target, port)
+        if not addresses:
+            failures = record.get("failures") or []
+            problems.append("record %s: %s does not resolve to an address%s"
+                            % (shown, target, " (%s)" % "; ".join(map(str, failures)) if failures else ""))
+            continue
+        owners = [m for m in members if m.get("srv_target") == target or str(m["address"]) in addresses]
+        if not owners:
+            problems.append("record %s points at %s, which is no member of the group: remove the record, or add "
+                            "that host to the group" % (shown, ", ".join(sorted(addresses))))
+            continue
+        for member in owners:
+            mine[member["name"]].append(record)
+            if target != member.get("srv_target"):
+                problems.append("record %s points at member %s (host %s) under the name %s, but its peer URL and "
+                                "certificates use %s: set etcd_srv_target for host %s to %s, or fix the record"
+                                % (shown, member["name"], member["host"], target, member.get("srv_target"),
+                                   member["host"], target))
+            elif str(member["address"]) not in addresses:
+                problems.append("record %s: %s resolves to %s, not to member %s's address %s"
+                                % (shown, target, ", ".join(sorted(addresses)), member["name"], member["address"]))
+            if port != _url_port(member["peer_url"]):
+                problems.append("record %s: port %d is not member %s's peer port %d"
+                                % (shown, port, member["name"], _url_port(member["peer_url"])))
+    for member in members:
+        count = len(mine[member["name"]])
+        if count == 1:
+            continue
+        if count == 0:
+            hint = (" (a new member of a DNS SRV cluster needs its record before it joins)"
+                    if member["host"] in new_hosts else "")
+            problems.append("member %s (host %s, %s) has no record in %s: add '%s. IN SRV 0 0 %d %s.'%s"
+                            % (member["name"], member["host"], member["address"], service, service,
+                               _url_port(member["peer_url"]), member.get("srv_target"), hint))
+        else:
+            problems.append("member %s (host %s) has %d records in %s (%s): keep exactly one"
+                            % (member["name"], member["host"], count, service,
+                               ", ".join("%s:%s" % (str(r.get("target", "")).rstrip("."), r.get("port"))
+                                         for r in mine[member["name"]])))
+    return problems
+
+
+def srv_refusal(service, records, members, new_hosts, needed):
+    """preflight_bootstrap_mode.yml's refusal of the SRV records ``service`` resolved to on the
+    controller (the lookup raftops.etcd.etcd_srv's records) that do not match the members; ``needed``
+    are the zone lines the inventory needs (srv_records). '' when they match."""
+    problems = srv_problems(records, members, service, new_hosts)
+    if not problems:
+        return ""
+    return "%s. The records the inventory needs: %s. Nothing was changed" % ("; ".join(problems), " | ".join(needed))

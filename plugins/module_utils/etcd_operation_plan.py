@@ -205,3 +205,66 @@ def hardware_verdict(findings, timeouts):
     if timeouts.get("fits") is False:
         warnings.append("WARNING: %s" % timeouts["message"])
     return dict(refusal="", hardware_warnings=warnings)
+
+
+def plan_schedule(timers, push, lib_files, found, units):
+    """What tasks/schedule.yml does on one member: the timers' files to write, the timers to start
+    or restart, and what a timer without a schedule (or the push turned off) left behind.
+
+    ``timers``: the role's timers (vars/main.yml, _etcd_timers: name, unit, schedule, files of src,
+    dest and mode); ``push``: the off-host push (_etcd_backup_push: on, code, lib_files, known_hosts,
+    known_hosts_template, settings, paths, targets); ``lib_files``: the code the maintenance timer
+    runs (src and dest); ``found``: the timers' paths facts.yml's read found on the host;
+    ``units``: that read's state of the scheduled timers' units (unit -> active, enabled).
+    """
+    if not isinstance(timers, list) or not isinstance(push, dict) or not isinstance(found, list):
+        raise ValueError("the timers and the paths found must be lists and the push a dict")
+    units = units or {}
+    root = dict(owner="root", group="root")
+    scheduled = [timer for timer in timers if timer.get("schedule")]
+    templates = [dict(file=dict(root, path=file["dest"], mode=file["mode"]), src=file["src"])
+                 for timer in scheduled for file in timer["files"]]
+    code = (list(lib_files or []) if push.get("code") else []) + (list(push.get("lib_files") or []) if push.get("on") else [])
+    copies = [dict(file=dict(root, path=file["dest"], mode="0644"), src=file["src"]) for file in code]
+    if push.get("on"):
+        templates.append(dict(file=dict(root, path=push["known_hosts"], mode="0644"), src=push["known_hosts_template"]))
+    # A timer's files that changed restart it; one the read found not running or not enabled starts.
+    schedule_timers = []
+    for timer in scheduled:
+        state = units.get(timer["unit"]) or {}
+        schedule_timers.append(dict(name=timer["name"], paths=[file["dest"] for file in timer["files"]],
+                                    running=state.get("active") == "active" and state.get("enabled") == "enabled"))
+    # What goes: the files of the timers without a schedule, the push's when it is off, the
+    # maintenance code when nothing runs it; only what the read found there.
+    leaving = [file["dest"] for timer in timers if not timer.get("schedule") for file in timer["files"]]
+    leaving += [] if push.get("on") else list(push.get("paths") or [])
+    leaving += [] if push.get("code") else [file["dest"] for file in lib_files or []]
+    unscheduled = []
+    for path in found:
+        if path in leaving and path not in unscheduled:
+            unscheduled.append(path)
+    return dict(
+        templates=templates,
+        copies=copies,
+        timers=schedule_timers,
+        push_ssh=bool(push.get("on")) and "ssh" in [target.get("type") for target in push.get("targets") or []],
+        # Turned off: the member's key comes off the SSH targets' hosts its settings name.
+        push_withdrawn=not push.get("on") and push.get("settings") in found,
+        unscheduled=unscheduled,
+        unscheduled_timers=[path.rsplit("/", 1)[-1] for path in unscheduled
+                            if path.startswith("/etc/systemd/system/") and path.endswith(".timer")],
+    )
+
+
+def ops_plan_argument_spec():
+    """The options of raftops.etcd.etcd_ops_plan (its action plugin and its module's documentation)."""
+    return dict(
+        stage=dict(type="str", required=True,
+                   choices=["schedule", "srv", "proxy_group", "proxy_settings", "proxy_reach", "proxy_pki",
+                            "proxy_health", "proxy_status"]),
+        members=dict(type="list", elements="dict", default=[]),
+        health=dict(type="dict", default={}),
+        settings=dict(type="dict", default={}),
+        refuse=dict(type="bool", default=False),
+        report_var=dict(type="str", default=""),
+    )

@@ -80,3 +80,40 @@ def test_later_phases_are_included_only_when_one_has_something_to_do(plan, setti
 def test_system_problems_want_a_list_of_hosts():
     with pytest.raises(ValueError, match="list of inventory hostnames"):
         checks.system_problems("h0", {}, [], "etcd", [])
+
+
+# -- srv_refusal: the DNS SRV bootstrap's records against the members ----------------------------
+
+SRV_MEMBERS = [dict(name="m%d" % i, host="h%d" % i, address="10.0.0.%d" % (10 + i), srv_target="m%d.example.com" % i,
+                    peer_url="https://m%d.example.com:2380" % i) for i in range(2)]
+SRV = "_etcd-server-ssl._tcp.example.com"
+
+
+def srv_record(i, port=2380, addresses=None):
+    return dict(target="m%d.example.com" % i, port=port, addresses=["10.0.0.%d" % (10 + i)] if addresses is None else addresses,
+                failures=[])
+
+
+def test_records_that_match_the_members_are_no_refusal():
+    assert checks.srv_refusal(SRV, [srv_record(0), srv_record(1)], SRV_MEMBERS, [], ["a", "b"]) == ""
+
+
+def test_a_missing_or_wrong_record_refuses_with_the_lines_the_inventory_needs():
+    refusal = checks.srv_refusal(SRV, [srv_record(0, port=2390)], SRV_MEMBERS, ["h1"], ["L1", "L2"])
+    assert refusal == (
+        "record %s -> m0.example.com:2390: port 2390 is not member m0's peer port 2380; "
+        "member m1 (host h1, 10.0.0.11) has no record in %s: add '%s. IN SRV 0 0 2380 m1.example.com.' "
+        "(a new member of a DNS SRV cluster needs its record before it joins). "
+        "The records the inventory needs: L1 | L2. Nothing was changed" % (SRV, SRV, SRV))
+
+
+def test_a_target_that_resolves_to_nothing_is_named_with_why():
+    record = dict(srv_record(0, addresses=[]), failures=["AAAA: timeout"])
+    refusal = checks.srv_refusal(SRV, [record, srv_record(1)], SRV_MEMBERS, [], [])
+    assert refusal.startswith("record %s -> m0.example.com:2380: m0.example.com does not resolve to an address "
+                              "(AAAA: timeout); member m0 (host h0, 10.0.0.10) has no record" % SRV)
+
+
+def test_srv_problems_wants_lists():
+    with pytest.raises(ValueError, match="must be lists"):
+        checks.srv_problems("m0", SRV_MEMBERS)

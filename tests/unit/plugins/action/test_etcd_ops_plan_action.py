@@ -1,0 +1,198 @@
+"""The etcd_ops_plan action: each step reads what the role's tasks gathered (arguments, the play
+hosts' variables), decides with module_utils and returns the plan with changed=false. Only the SRV
+step (DNS) and the proxy's health step (ansible.builtin.uri on the proxy host) ask anyone anything;
+a refusal fails the task with refuse=true; bad arguments fail with the action's name."""
+
+from unittest.mock import MagicMock
+
+import pytest
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.raftops.etcd.plugins.action import etcd_ops_plan
+from ansible_collections.raftops.etcd.plugins.action.etcd_ops_plan import ActionModule
+
+MEMBERS = [dict(host="h%d" % i, name="m%d" % i, address="10.0.0.%d" % (10 + i), srv_target="m%d.example.com" % i,
+                peer_url="https://m%d.example.com:2380" % i, client_url="https://m%d.example.com:2379" % i)
+           for i in range(2)]
+
+
+@pytest.fixture
+def action(monkeypatch):
+    monkeypatch.setattr(ActionBase, "run", lambda self, tmp=None, task_vars=None: {})
+    monkeypatch.setattr(etcd_ops_plan.time, "sleep", lambda seconds: None)
+    module = ActionModule(MagicMock(), MagicMock(), MagicMock(), MagicMock(), MagicMock(), MagicMock())
+    module._execute_module = MagicMock(side_effect=AssertionError("this step asks no host"))
+    return module
+
+
+def run(action, task_vars=None, **args):
+    action._task.args = args
+    return action.run(task_vars=dict(dict(inventory_hostname="p0", ansible_play_hosts=["p0", "p1"]), **(task_vars or {})))
+
+
+def test_bad_arguments_fail_naming_the_action(action):
+    result = run(action, stage="nonsense")
+    assert result["failed"] and result["msg"].startswith("raftops.etcd.etcd_ops_plan: value of stage must be one of")
+
+
+def test_the_schedule_step_plans_one_member_s_timers(action):
+    timers = [dict(name="etcd-snapshot", unit="etcd-snapshot.timer", schedule="daily", files=[dict(src="s.j2", dest="/usr/local/bin/s", mode="0755")])]
+    result = run(action, stage="schedule", settings=dict(timers=timers, push={"on": False, "paths": []}, lib_files=[],
+                                                         found=["/usr/local/bin/s"], units={}))
+    assert result["changed"] is False and "failed" not in result
+    assert result["timers"] == [dict(name="etcd-snapshot", paths=["/usr/local/bin/s"], running=False)]
+    result = run(action, stage="schedule", settings=dict(timers="etcd-snapshot"))
+    assert result["failed"] and "cannot plan the schedule step" in result["msg"]
+
+
+@pytest.mark.parametrize("hosts, asked, refused", [([], True, True), ([], False, False), (["p0"], True, False)])
+def test_the_proxy_group_step_refuses_an_empty_group_only_when_proxies_are_asked_for(action, hosts, asked, refused):
+    result = run(action, dict(groups=dict(proxies=hosts)), stage="proxy_group", refuse=True,
+                 settings=dict(group="proxies", asked=asked))
+    assert bool(result.get("failed")) is refused
+    if refused:
+        assert result["msg"] == ("the proxy group is empty or missing: the inventory has no hosts in group 'proxies' "
+                                 "(etcd_proxy_group); add the client hosts to it, or leave etcd_proxy_mode unset; "
+                                 "nothing was changed")
+
+
+def proxy_values(**overrides):
+    values = dict(etcd_group="etcd", etcd_proxy_port=23790, etcd_proxy_mode="grpc", etcd_proxy_listen_address="0.0.0.0",
+                  etcd_instance="etcd", etcd_tls=True)
+    values.update(overrides)
+    return values
+
+
+def test_the_proxy_settings_step_compares_with_the_first_member_and_names_the_certificates(action):
+    task_vars = dict(groups=dict(etcd=["h0", "h1"], all=["h0", "h1", "p0"]),
+                     hostvars=dict(h0=dict(etcd_instance="other")))
+    result = run(action, task_vars, stage="proxy_settings", refuse=True,
+                 settings=dict(values=proxy_values(), address="10.0.1.10"))
+    assert result["failed"] and result["msg"] == (
+        "host p0: etcd_instance='etcd', but the members of group etcd have 'other': proxies share it with the "
+        "members; set it for both groups (group_vars/all); nothing was changed")
+    task_vars["hostvars"]["h0"]["etcd_instance"] = "etcd"
+    result = run(action, task_vars, stage="proxy_settings", refuse=True,
+                 settings=dict(values=proxy_values(), address="10.0.1.10"))
+    assert "failed" not in result and result["refusal"] == ""
+    assert result["pki"] == dict(address="10.0.1.10", listen_address="0.0.0.0", mode="grpc")
+
+
+def test_the_proxy_reach_step_names_the_host_that_reaches_no_member(action):
+    health = dict(endpoints=[dict(endpoint="https://10.0.0.10:2379", reachable=False, error="timed out")])
+    result = run(action, stage="proxy_reach", health=health, refuse=True,
+                 settings=dict(endpoints=["https://10.0.0.10:2379"], certificates=True))
+    assert result["failed"] and result["msg"].startswith(
+        "host p0 reaches no member of the cluster at https://10.0.0.10:2379 (https://10.0.0.10:2379: timed out)")
+
+
+def test_the_proxy_pki_step_reads_each_play_host_s_preflight_and_the_pki_dir(action, tmp_path):
+    for name in ("etcd-proxy-p0-client.pem", "etcd-proxy-gone.pem", "etcd-proxy-gone-key.pem", "ca.pem"):
+        (tmp_path / name).write_text("x")
+    reads = {host: dict(_etcd_proxy_preflight=dict(pki=dict(address="10.0.1.1%d" % i, listen_address="0.0.0.0",
+                                                            mode="grpc")))
+             for i, host in enumerate(("p0", "p1"))}
+    task_vars = dict(hostvars=reads, groups=dict(etcd_proxy=["p0", "p1", "p2"]))
+    result = run(action, task_vars, stage="proxy_pki", members=MEMBERS, report_var="_etcd_proxy_preflight",
+                 settings=dict(instance="etcd", group="etcd_proxy", pki_dir=str(tmp_path), managed=True))
+    assert [pair["name"] for pair in result["clients"]] == ["etcd-proxy-p0-client", "etcd-proxy-p1-client"]
+    assert result["revoke"] == ["etcd-proxy-gone"]
+
+
+def test_the_proxy_pki_step_stops_when_a_play_host_has_no_preflight_read(action, tmp_path):
+    # Nothing is revoked from a plan that misses a host: the step fails instead.
+    (tmp_path / "etcd-proxy-gone.pem").write_text("x")
+    reads = dict(p0=dict(_etcd_proxy_preflight=dict(pki=dict(address="10.0.1.10", mode="grpc"))), p1={})
+    result = run(action, dict(hostvars=reads, groups=dict(etcd_proxy=["p0", "p1"])), stage="proxy_pki",
+                 report_var="_etcd_proxy_preflight", settings=dict(pki_dir=str(tmp_path)))
+    assert result["failed"] and result["msg"] == ("raftops.etcd.etcd_ops_plan: cannot plan the proxy_pki step: "
+                                                  "no preflight read of p1")
+    assert "revoke" not in result
+
+
+HEALTHY = dict(status=200, json={"health": "true"})
+UNHEALTHY = dict(status=503, json={"health": "false", "reason": "no leader"})
+UNREACHABLE = dict(failed=True, status=-1, msg="Connection refused")
+CHECK = dict(mode="grpc", listen_address="0.0.0.0", port=23790, tls=True, ca_cert="/pki/ca.pem",
+             client_cert="/pki/client.pem", client_key="")
+
+
+def test_the_proxy_health_step_asks_the_proxy_once_and_reports_what_it_answered(action):
+    action._execute_module = MagicMock(return_value=UNREACHABLE)
+    result = run(action, stage="proxy_health", settings=CHECK)
+    assert "failed" not in result and result["reaches"] == "no:proxy-unreachable"
+    assert (result["host"], result["listen"], result["url"]) == ("p0", "0.0.0.0:23790", "https://127.0.0.1:23790/health")
+    args = action._execute_module.call_args.kwargs["module_args"]
+    assert action._execute_module.call_count == 1 and action._execute_module.call_args.kwargs["module_name"] == "ansible.builtin.uri"
+    # No client key given: none passed.
+    assert args["ca_path"] == "/pki/ca.pem" and args["client_cert"] == "/pki/client.pem" and "client_key" not in args
+
+
+def test_the_proxy_health_step_waits_until_the_proxy_reaches_the_cluster(action):
+    action._execute_module = MagicMock(side_effect=[UNREACHABLE, UNHEALTHY, HEALTHY])
+    result = run(action, stage="proxy_health", settings=dict(CHECK, retries=5))
+    assert "failed" not in result and result["reaches"] == "yes" and action._execute_module.call_count == 3
+
+
+def test_the_proxy_health_step_fails_when_the_proxy_never_reaches_the_cluster(action):
+    action._execute_module = MagicMock(return_value=UNHEALTHY)
+    result = run(action, stage="proxy_health", settings=dict(CHECK, retries=2))
+    assert result["failed"] and action._execute_module.call_count == 3
+    assert result["msg"] == ("the proxy at https://127.0.0.1:23790/health does not reach the cluster after 3 tries: "
+                             "no:HTTP-503:no-leader")
+
+
+def test_the_proxy_status_step_makes_one_line_per_play_host(action):
+    seen = dict(p0=dict(_etcd_proxy_seen=dict(host="p0", mode="grpc", listen="0.0.0.0:23790", reaches="yes")),
+                p1=dict(_etcd_proxy_seen=dict(host="p1", mode="grpc", listen="0.0.0.0:23790", reaches="no:proxy-unreachable")))
+    result = run(action, dict(hostvars=seen), stage="proxy_status", report_var="_etcd_proxy_seen")
+    assert result["lines"] == ["PROXY  MODE  LISTEN         REACHES-CLUSTER", "p0     grpc  0.0.0.0:23790  yes",
+                               "p1     grpc  0.0.0.0:23790  no:proxy-unreachable"]
+
+
+def test_the_proxy_status_step_names_a_proxy_host_that_dropped_out_of_the_play(action):
+    seen = dict(p0=dict(_etcd_proxy_seen=dict(host="p0", mode="grpc", listen="0.0.0.0:23790", reaches="yes")), p1={})
+    result = run(action, dict(hostvars=seen, ansible_play_hosts=["p0"], ansible_play_hosts_all=["p0", "p1"]),
+                 stage="proxy_status", report_var="_etcd_proxy_seen")
+    assert result["lines"] == ["PROXY  MODE  LISTEN         REACHES-CLUSTER", "p0     grpc  0.0.0.0:23790  yes",
+                               "p1     ?     ?              no:host-did-not-answer"]
+
+
+class Zone:
+    """A resolver over fixed answers, as the lookup's tests use."""
+
+    def __init__(self, answers):
+        self.answers = answers
+
+    def resolve(self, name, rdtype):
+        import dns.resolver
+
+        key = (str(name).rstrip("."), rdtype)
+        if key not in self.answers:
+            raise dns.resolver.NXDOMAIN()
+        return self.answers[key]
+
+
+def srv(target, port):
+    import dns.name
+
+    return MagicMock(target=dns.name.from_text(target), port=port, priority=0, weight=0)
+
+
+def test_the_srv_step_resolves_the_peers_records_and_refuses_a_mismatch(action, monkeypatch):
+    from ansible_collections.raftops.etcd.plugins.lookup import etcd_srv
+
+    zone = Zone({("_etcd-server-ssl._tcp.example.com", "SRV"): [srv("m0.example.com.", 2380)],
+                 ("m0.example.com", "A"): [MagicMock(address="10.0.0.10")]})
+    monkeypatch.setattr(etcd_srv, "make_resolver", lambda nameservers=None, timeout=5.0: zone)
+    result = run(action, stage="srv", members=MEMBERS, refuse=True,
+                 settings=dict(domain="example.com", tls=True, new_hosts=["h1"]))
+    assert result["failed"] and result["service"] == "_etcd-server-ssl._tcp.example.com"
+    assert result["msg"].startswith("member m1 (host h1, 10.0.0.11) has no record in _etcd-server-ssl._tcp.example.com")
+    assert result["msg"].endswith("(a new member of a DNS SRV cluster needs its record before it joins). The records "
+                                  "the inventory needs: %s. Nothing was changed" % " | ".join(result["needed"]))
+    zone.answers[("_etcd-server-ssl._tcp.example.com", "SRV")].append(srv("m1.example.com.", 2380))
+    zone.answers[("m1.example.com", "A")] = [MagicMock(address="10.0.0.11")]
+    result = run(action, stage="srv", members=MEMBERS, refuse=True, settings=dict(domain="example.com", tls=True))
+    assert "failed" not in result and result["refusal"] == ""

@@ -1,0 +1,90 @@
+"""The members' timers planned per member (module_utils/etcd_operation_plan.py, plan_schedule):
+the files written, the timers started or restarted, and what a timer without a schedule or the push
+turned off left behind, only where the host read found it."""
+
+import pytest
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_operation_plan import plan_schedule
+
+SYSTEMD = "/etc/systemd/system/"
+LIB = "/opt/etcd/lib/"
+LIB_FILES = [dict(src="files/etcd_maintenance.py", dest=LIB + "etcd_maintenance.py"),
+             dict(src="module_utils/etcd_defrag_rule.py", dest=LIB + "etcd_defrag_rule.py")]
+
+
+def timers(snapshot="*-*-* 02:00", maintenance=""):
+    return [
+        dict(name="etcd-snapshot", unit="etcd-snapshot.timer", schedule=snapshot, files=[
+            dict(src="etcd-snapshot.j2", dest="/usr/local/bin/etcd-snapshot", mode="0755"),
+            dict(src="etcd-snapshot.service.j2", dest=SYSTEMD + "etcd-snapshot.service", mode="0644"),
+            dict(src="etcd-snapshot.timer.j2", dest=SYSTEMD + "etcd-snapshot.timer", mode="0644")]),
+        dict(name="etcd-maintenance", unit="etcd-maintenance.timer", schedule=maintenance, files=[
+            dict(src="etcd-maintenance.json.j2", dest=LIB + "etcd_maintenance.json", mode="0644"),
+            dict(src="etcd-maintenance.service.j2", dest=SYSTEMD + "etcd-maintenance.service", mode="0644"),
+            dict(src="etcd-maintenance.timer.j2", dest=SYSTEMD + "etcd-maintenance.timer", mode="0644")]),
+    ]
+
+
+def push(on=False, code=False, targets=()):
+    return {"on": on, "code": code, "lib_files": [dict(src="files/etcd_backup_push.py", dest=LIB + "etcd_backup_push.py")],
+            "known_hosts": LIB + "etcd_backup_push_known_hosts", "known_hosts_template": "known-hosts.j2",
+            "settings": LIB + "etcd_backup_push.json", "targets": list(targets),
+            "paths": [LIB + "etcd_backup_push.py", LIB + "etcd_backup_push.json", LIB + "etcd_backup_push_known_hosts"]}
+
+
+RUNNING = dict(active="active", enabled="enabled")
+
+
+def test_a_scheduled_timer_s_files_are_written_and_a_running_timer_is_left_as_it_runs():
+    plan = plan_schedule(timers(), push(), LIB_FILES, [], {"etcd-snapshot.timer": RUNNING})
+    assert [t["file"]["path"] for t in plan["templates"]] == [
+        "/usr/local/bin/etcd-snapshot", SYSTEMD + "etcd-snapshot.service", SYSTEMD + "etcd-snapshot.timer"]
+    assert plan["templates"][0] == dict(file=dict(owner="root", group="root", path="/usr/local/bin/etcd-snapshot",
+                                                  mode="0755"), src="etcd-snapshot.j2")
+    # No push and no maintenance timer: no code to copy.
+    assert plan["copies"] == []
+    assert plan["timers"] == [dict(name="etcd-snapshot", running=True, paths=[
+        "/usr/local/bin/etcd-snapshot", SYSTEMD + "etcd-snapshot.service", SYSTEMD + "etcd-snapshot.timer"])]
+    assert (plan["push_ssh"], plan["push_withdrawn"], plan["unscheduled"], plan["unscheduled_timers"]) == (
+        False, False, [], [])
+
+
+@pytest.mark.parametrize("units", [{}, {"etcd-snapshot.timer": dict(active="inactive", enabled="enabled")},
+                                   {"etcd-snapshot.timer": dict(active="active", enabled="disabled")}])
+def test_a_timer_not_running_or_not_enabled_or_not_read_is_started(units):
+    assert plan_schedule(timers(), push(), LIB_FILES, [], units)["timers"][0]["running"] is False
+
+
+def test_the_push_brings_its_code_its_host_keys_and_the_maintenance_code():
+    plan = plan_schedule(timers(), push(on=True, code=True, targets=[dict(type="s3"), dict(type="ssh")]),
+                         LIB_FILES, [], {})
+    assert [c["file"]["path"] for c in plan["copies"]] == [
+        LIB + "etcd_maintenance.py", LIB + "etcd_defrag_rule.py", LIB + "etcd_backup_push.py"]
+    assert all(c["file"]["mode"] == "0644" for c in plan["copies"])
+    assert plan["templates"][-1] == dict(file=dict(owner="root", group="root", path=LIB + "etcd_backup_push_known_hosts",
+                                                   mode="0644"), src="known-hosts.j2")
+    assert plan["push_ssh"] is True
+    assert plan_schedule(timers(), push(on=True, code=True, targets=[dict(type="s3")]), LIB_FILES, [], {})["push_ssh"] is False
+
+
+def test_what_an_unscheduled_timer_and_the_push_turned_off_left_behind_goes_only_where_found():
+    found = [SYSTEMD + "etcd-maintenance.timer", LIB + "etcd_maintenance.json", LIB + "etcd_maintenance.py",
+             LIB + "etcd_backup_push.json", SYSTEMD + "etcd-snapshot.timer", SYSTEMD + "etcd-maintenance.timer"]
+    plan = plan_schedule(timers(), push(), LIB_FILES, found, {})
+    # The snapshot timer keeps its schedule: its files stay; each path once, in the read's order.
+    assert plan["unscheduled"] == [SYSTEMD + "etcd-maintenance.timer", LIB + "etcd_maintenance.json",
+                                   LIB + "etcd_maintenance.py", LIB + "etcd_backup_push.json"]
+    assert plan["unscheduled_timers"] == ["etcd-maintenance.timer"]
+    # The push's settings are there while it is off: the member's key comes off the targets' hosts first.
+    assert plan["push_withdrawn"] is True
+
+
+def test_code_still_used_stays():
+    found = [LIB + "etcd_maintenance.py", LIB + "etcd_backup_push.json"]
+    plan = plan_schedule(timers(maintenance="weekly"), push(on=True, code=True), LIB_FILES, found, {})
+    assert plan["unscheduled"] == [] and plan["push_withdrawn"] is False
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(ValueError, match="must be lists"):
+        plan_schedule("etcd-snapshot", push(), LIB_FILES, [], {})
