@@ -18,6 +18,7 @@ import time
 import pytest
 import yaml
 from conftest import FIGURES
+from cryptography import x509
 from etcdtest import (
     EPHEMERAL,
     INVENTORY,
@@ -46,6 +47,12 @@ PKI = ["-e", "etcd_pki_dir=" + PKI_DIR]
 # The collection's default data dir, on the same filesystem as the members' (a rename); /tmp is a
 # mount of its own on the test hosts.
 MOVE = ["-e", "etcd_data_dir=/var/lib/etcd"]
+# The members' timers, on a schedule that does not come during the test (it starts their services
+# itself); the defragmentation rule always defragments, so that the maintenance timer asks every
+# member (the cluster's health, the run lock, the caught-up wait).
+TIMERS = ["-e", json.dumps(dict(etcd_backup_schedule="*-*-* 03:33:00", etcd_maintenance_schedule="*-*-* 03:33:00",
+                                etcd_defrag_rule="always"))]
+TIMER_UNITS = ["etcd-snapshot.service", "etcd-maintenance.service"]
 # The second member's health gate in the take-over roll: the first member is taken over.
 SECOND_GATE = "TASK [raftops.etcd.etcd : Wait until the cluster is healthy and caught up before restarting"
 # What a member logs when it refuses a peer's (or a client's) certificate, or a peer its own.
@@ -149,6 +156,19 @@ def second_gate():
     return matches
 
 
+def the_timers_wait(name):
+    """On the member taken over while the others run under their own unit and CA: its client pairs come
+    from the collection's CA, which those members do not trust yet, and its timers are not there yet
+    (written once the rotation left phase 1), so none can fire and be refused."""
+    root = x509.load_pem_x509_certificate(host(name).file("/etc/etcd/pki/root.pem").content)
+    with open(os.path.join(HANDMADE, "ca.crt"), "rb") as handle:
+        assert root.issuer != x509.load_pem_x509_certificate(handle.read()).subject
+    for unit in TIMER_UNITS:
+        started = host(name).run("systemctl start %s" % unit)
+        assert started.rc != 0 and "not found" in started.stderr, (unit, started.stdout, started.stderr)
+    assert host(name).run("systemctl list-units --all --no-legend 'etcd-*.timer'").stdout.strip() == ""
+
+
 def test_the_handmade_cluster_is_adopted_under_a_writer_its_ca_replaced_through_the_trust_window_a_kill_mid_take_over_finished_by_a_re_run(handmade):
     tls_gateway = gateway()
     for n in range(200):
@@ -166,12 +186,13 @@ def test_the_handmade_cluster_is_adopted_under_a_writer_its_ca_replaced_through_
     try:
         # Killed (SIGKILL, as a controller that died) at the second member's gate: the first is
         # taken over, trusting both CAs; the same command finishes the adoption and the rotation.
-        rc, killed = interrupted_playbook("adopt", [*PKI, *MOVE], second_gate())
+        rc, killed = interrupted_playbook("adopt", [*PKI, *MOVE, *TIMERS], second_gate())
         assert rc != 0 and killed.count(SECOND_GATE) == 2, killed[-3000:]
         taken_over = [n for n in HOSTS if host(n).run("systemctl is-active etcd").stdout.strip() == "active"]
         assert len(taken_over) == 1, (taken_over, killed[-3000:])
         assert "restarts: three times, one member at a time" in killed
-        rc, out = playbook("adopt", *PKI, *MOVE)
+        the_timers_wait(taken_over[0])
+        rc, out = playbook("adopt", *PKI, *MOVE, *TIMERS)
     finally:
         writer.stop()
         watch.stop()
@@ -190,10 +211,17 @@ def test_the_handmade_cluster_is_adopted_under_a_writer_its_ca_replaced_through_
     assert lost == [], lost[:10]
     assert len(writer.acked) > 50
 
-    # No member refused a peer (or the writer) at any moment of the window, under either unit.
+    # The timers, written once every member trusts the new CA, work: started on a member, each
+    # succeeds, the defragmentation having asked every member.
+    fired = host("adopt-host1").run("systemctl start %s" % " ".join(TIMER_UNITS))
+    assert fired.rc == 0, fired.stderr
+    logged = host("adopt-host1").run("journalctl -u etcd-snapshot -u etcd-maintenance -o cat --no-pager").stdout
+    assert "saved /var/backups/etcd/etcd-snapshot-" in logged and "defragmented adopt-host1 in " in logged, logged
+
+    # No member refused a peer, the writer or a timer at any moment of the window, under either unit.
     for name in HOSTS:
-        refused = host(name).run("journalctl -u etcd -u etcd-main --since @%s --no-pager | grep -iE '%s'"
-                                 % (since[name], REFUSED)).stdout
+        refused = host(name).run("journalctl -u etcd -u etcd-main -u etcd-snapshot -u etcd-maintenance --since @%s "
+                                 "--no-pager | grep -iE '%s'" % (since[name], REFUSED)).stdout
         assert refused == "", (name, refused[:2000])
 
     # The collection's CA and pairs now; the cluster's CA retired (its key never came here), and
@@ -243,7 +271,7 @@ def test_the_handmade_cluster_is_adopted_under_a_writer_its_ca_replaced_through_
          % (max(b - a for a, b in zip(acked_times, acked_times[1:])), max(b - a for a, b in zip(led, led[1:])),
             terms[0], terms[-1]))
 
-    rc, again = playbook("adopt", *PKI, *MOVE)
+    rc, again = playbook("adopt", *PKI, *MOVE, *TIMERS)
     assert rc == 0, again[-4000:]
     assert all(counts["changed"] == 0 for name, counts in recap(again).items() if name in HOSTS), recap(again)
     assert kept_lines(again) == kept_lines(out)
