@@ -16,8 +16,7 @@ import subprocess
 import time
 
 import pytest
-import yaml
-from conftest import FIGURES
+from conftest import FIGURES, kept_lines, scale_out_inventory
 from cryptography import x509
 from etcdtest import (
     EPHEMERAL,
@@ -86,10 +85,11 @@ def sha256(path):
 
 @pytest.fixture(scope="module")
 def handmade():
-    """The package cluster's hosts recreated (in parallel), and the hand-made cluster on them."""
+    """The package cluster's hosts recreated (in parallel; the spare joined that cluster), and the
+    hand-made cluster on them."""
     recreate = [subprocess.Popen([os.path.join(ROOT, "tests", "testbed", "host.sh"), "recreate", name, ADDRESS[name]],
-                                 stdout=subprocess.DEVNULL) for name in HOSTS]
-    assert [p.wait(timeout=180) for p in recreate] == [0, 0, 0]
+                                 stdout=subprocess.DEVNULL) for name in [*HOSTS, SPARE]]
+    assert [p.wait(timeout=180) for p in recreate] == [0, 0, 0, 0]
     for path in (HANDMADE, PKI_DIR):
         shutil.rmtree(path, ignore_errors=True)
     proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(ROOT, "molecule", "adopt", "handmade.yml")],
@@ -124,25 +124,6 @@ def test_a_data_dir_move_across_a_mount_is_refused_by_name_and_nothing_changes(h
     assert "nothing was changed" in out
     assert state() == before
     assert not os.path.exists(PKI_DIR)
-
-
-def kept_lines(out):
-    """The inventory lines the adoption printed to keep (its debug message, as JSON or YAML)."""
-    lines = out.splitlines()
-    start = max(i for i, line in enumerate(lines) if "Keep these lines in the inventory" in line)
-    if lines[start].strip().startswith('"'):
-        kept = []
-        for line in lines[start + 1:]:
-            if not line.strip().startswith('"'):
-                return kept
-            kept.append(json.loads(line.strip().rstrip(",")))
-    indent = lines[start][:len(lines[start]) - len(lines[start].lstrip())]
-    block = []
-    for line in lines[start:]:
-        if not line.startswith((indent + "- ", indent + "  ")):
-            break
-        block.append(line[len(indent):])
-    return yaml.safe_load("\n".join(block))[1:]
 
 
 def second_gate():
@@ -283,32 +264,7 @@ def test_a_fourth_host_joins_the_adopted_cluster_through_the_deploy_with_the_lin
     # The inventory as the adoption said to keep it, the new host beside the adopted members: the
     # collection's CA issues its pairs.
     with open(os.path.join(EPHEMERAL, "handmade-kept-lines")) as handle:
-        kept = handle.read().splitlines()
-    path = os.path.join(EPHEMERAL, "inventory-scale-out")
-    shutil.rmtree(path, ignore_errors=True)
-    shutil.copytree(os.path.dirname(INVENTORY), path)
-    inventory = os.path.join(path, os.path.basename(INVENTORY))
-    with open(inventory) as handle:
-        groups = yaml.safe_load(handle)
-    groups["etcd"]["hosts"][SPARE] = groups["spare"]["hosts"].pop(SPARE)
-    with open(inventory, "w") as handle:
-        yaml.safe_dump(groups, handle)
-    # [etcd:vars] into the group's vars file (Molecule's group_vars/etcd), each host's into its own.
-    files = {"etcd": os.path.join(path, "group_vars", "etcd")}
-    settings = {"etcd": [line.split("=", 1) for line in kept[1:kept.index("[etcd]")]]}
-    for line in kept[kept.index("[etcd]") + 1:]:
-        name, *own = line.split()
-        files[name] = os.path.join(path, "host_vars", name)
-        settings[name] = [setting.split("=", 1) for setting in own]
-    for name, file in files.items():
-        variables = {}
-        if os.path.exists(file):
-            with open(file) as handle:
-                variables = yaml.safe_load(handle) or {}
-        variables.update(settings[name])
-        with open(file, "w") as handle:
-            yaml.safe_dump(variables, handle)
-
+        inventory = scale_out_inventory(handle.read().splitlines(), SPARE)
     started = time.monotonic()
     rc, out = playbook("etcd", inventory=inventory)
     took = time.monotonic() - started
