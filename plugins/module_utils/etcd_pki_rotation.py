@@ -225,6 +225,11 @@ def rotation_result(plan, check_mode):
         "bundle": plan["bundle"] if plan["after"] != NONE or os.path.exists(plan["bundle"]) else None,
         "check_mode": check_mode,
         "members_kept": plan["keep_members"],
+        # The members' timers reach etcd with their client pair (CN root), which the new CA signs in
+        # that phase: members not yet restarted in it trust only their own CA and would refuse a
+        # timer's call (the maintenance timer asks every member). The role writes and starts them once
+        # the rotation left phase 1, whose end needs every member restarted trusting both CAs.
+        "timers_wait": plan["keep_members"],
     }
 
 

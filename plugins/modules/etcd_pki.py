@@ -523,6 +523,12 @@ rotation:
         rotation of an adopted cluster's own CA): the client pairs come from the new CA already,
         which the members trust only once they restarted in this phase.
       type: bool
+    timers_wait:
+      description: >-
+        Whether the members' timers (scheduled snapshots, defragmentation, backup drill) must wait: their
+        client pair comes from the new CA, which members not yet restarted in phase 1 of the rotation of an
+        adopted cluster's own CA refuse. The role installs them once the rotation left that phase.
+      type: bool
 certificates:
   description: The member certificates by member name.
   returned: always

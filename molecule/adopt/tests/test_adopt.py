@@ -11,10 +11,11 @@ import urllib.error
 
 import pytest
 import yaml
-from conftest import FIGURES
+from conftest import FIGURES, kept_lines, scale_out_inventory
 from etcdtest import (
     EPHEMERAL,
     INVENTORY,
+    PKI,
     Gateway,
     LeaderWatch,
     Writer,
@@ -30,8 +31,13 @@ HOSTS = ["adopt-host0", "adopt-host1", "adopt-host2"]
 ADDRESS = {"adopt-host0": "10.250.0.130", "adopt-host1": "10.250.0.131", "adopt-host2": "10.250.0.132"}
 HTTP = {name: "http://%s:2379" % address for name, address in ADDRESS.items()}
 HTTPS = {name: "https://%s:2379" % address for name, address in ADDRESS.items()}
+SPARE = "adopt-host3"
 TAKE_OVER_PLAY = "PLAY [Take each member over"
 MOVE_PLAY = "PLAY [Move each member to TLS"
+
+
+# What the adoption test leaves for the scale out after it: the inventory lines to keep.
+KEPT = {}
 
 
 def edited_inventory(label, drop=None, names=None):
@@ -84,14 +90,15 @@ def test_the_read_shows_what_the_package_runs():
 
 
 def test_bad_input_is_refused_by_name_and_changes_nothing():
-    # Three mistakes in one run (the refusal names every problem): a wrong NODE_NAME, a member the
-    # inventory lacks, and a stopped member, started again afterwards (its own unit, as the operator
-    # would).
+    # Four mistakes in one run (the refusal names every problem): a wrong NODE_NAME, a member the
+    # inventory lacks, a stopped member, started again afterwards (its own unit, as the operator
+    # would), and a release other than the one the cluster runs (a release the collection does not
+    # handle at all, 3.3, is refused alike: tests/unit test_etcd_adopt).
     before = state()
     wrong = edited_inventory("wrong", drop="adopt-host0", names={"adopt-host1": "etcd-b"})
     assert host("adopt-host2").run("systemctl stop etcd").rc == 0
     try:
-        rc, out = playbook("adopt", inventory=wrong)
+        rc, out = playbook("adopt", "-e", "etcd_version=3.5.17", inventory=wrong)
     finally:
         assert host("adopt-host2").run("systemctl start etcd").rc == 0
     assert rc != 0
@@ -100,6 +107,7 @@ def test_bad_input_is_refused_by_name_and_changes_nothing():
     assert ("member adopt-host0 (peer URL http://10.250.0.130:2380) of the running cluster is not in the inventory: "
             "add its host with NODE_NAME=adopt-host0") in out, out[-3000:]
     assert "host adopt-host2: no etcd runs there (a stopped member?)" in out, out[-3000:]
+    assert "etcd_version is 3.5.17, but the cluster runs 3.5.16; adoption keeps the release" in out, out[-3000:]
     assert "nothing was changed" in out
     after = state()
     for name in HOSTS:
@@ -224,7 +232,25 @@ def test_the_package_cluster_is_adopted_under_a_writer_and_moved_to_tls():
     note("longest time without a leader: %.2f s; raft terms %d -> %d (%d elections or hand-overs)"
          % (max(b - a for a, b in zip(led, led[1:])), terms[0], terms[-1], terms[-1] - terms[0]))
 
-    rc, out = playbook("adopt")
-    assert rc == 0, out[-4000:]
-    assert all(counts["changed"] == 0 for name, counts in recap(out).items() if name in HOSTS), recap(out)
-    assert "the collection's already" in out
+    rc, again = playbook("adopt")
+    assert rc == 0, again[-4000:]
+    assert all(counts["changed"] == 0 for name, counts in recap(again).items() if name in HOSTS), recap(again)
+    assert "the collection's already" in again
+    # What the operator keeps: the release, the package's data dir and the scenario's etcd_pki_dir;
+    # the user, the ports and the WAL dir are the role's defaults.
+    assert kept_lines(again) == kept_lines(out) == [
+        "[etcd:vars]", "etcd_version=3.5.16", "etcd_data_dir=/var/lib/etcd/default", "etcd_pki_dir=" + PKI, "[etcd]"] + [
+        "%s NODE_NAME=%s" % (n, n) for n in HOSTS]
+    KEPT["lines"] = kept_lines(out)
+
+
+def test_a_fourth_host_joins_the_adopted_package_cluster_through_the_deploy_with_the_lines_kept():
+    started = time.monotonic()
+    rc, out = playbook("etcd", inventory=scale_out_inventory(KEPT["lines"], SPARE))
+    took = time.monotonic() - started
+    assert rc == 0, out[-6000:]
+    members = Gateway(HTTPS["adopt-host0"]).members()
+    assert sorted(m["name"] for m in members) == sorted([*HOSTS, SPARE])
+    assert all(not m.get("isLearner") for m in members)
+    assert Gateway("https://10.250.0.133:2379").get("/before/042") == "v42"
+    note("scale out of the adopted package cluster to 4 members (the deploy): %.0f s" % took)

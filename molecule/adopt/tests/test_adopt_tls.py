@@ -16,8 +16,8 @@ import subprocess
 import time
 
 import pytest
-import yaml
-from conftest import FIGURES
+from conftest import FIGURES, kept_lines, scale_out_inventory
+from cryptography import x509
 from etcdtest import (
     EPHEMERAL,
     INVENTORY,
@@ -46,6 +46,12 @@ PKI = ["-e", "etcd_pki_dir=" + PKI_DIR]
 # The collection's default data dir, on the same filesystem as the members' (a rename); /tmp is a
 # mount of its own on the test hosts.
 MOVE = ["-e", "etcd_data_dir=/var/lib/etcd"]
+# The members' timers, on a schedule that does not come during the test (it starts their services
+# itself); the defragmentation rule always defragments, so that the maintenance timer asks every
+# member (the cluster's health, the run lock, the caught-up wait).
+TIMERS = ["-e", json.dumps(dict(etcd_backup_schedule="*-*-* 03:33:00", etcd_maintenance_schedule="*-*-* 03:33:00",
+                                etcd_defrag_rule="always"))]
+TIMER_UNITS = ["etcd-snapshot.service", "etcd-maintenance.service"]
 # The second member's health gate in the take-over roll: the first member is taken over.
 SECOND_GATE = "TASK [raftops.etcd.etcd : Wait until the cluster is healthy and caught up before restarting"
 # What a member logs when it refuses a peer's (or a client's) certificate, or a peer its own.
@@ -79,10 +85,11 @@ def sha256(path):
 
 @pytest.fixture(scope="module")
 def handmade():
-    """The package cluster's hosts recreated (in parallel), and the hand-made cluster on them."""
+    """The package cluster's hosts recreated (in parallel; the spare joined that cluster), and the
+    hand-made cluster on them."""
     recreate = [subprocess.Popen([os.path.join(ROOT, "tests", "testbed", "host.sh"), "recreate", name, ADDRESS[name]],
-                                 stdout=subprocess.DEVNULL) for name in HOSTS]
-    assert [p.wait(timeout=180) for p in recreate] == [0, 0, 0]
+                                 stdout=subprocess.DEVNULL) for name in [*HOSTS, SPARE]]
+    assert [p.wait(timeout=180) for p in recreate] == [0, 0, 0, 0]
     for path in (HANDMADE, PKI_DIR):
         shutil.rmtree(path, ignore_errors=True)
     proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(ROOT, "molecule", "adopt", "handmade.yml")],
@@ -119,25 +126,6 @@ def test_a_data_dir_move_across_a_mount_is_refused_by_name_and_nothing_changes(h
     assert not os.path.exists(PKI_DIR)
 
 
-def kept_lines(out):
-    """The inventory lines the adoption printed to keep (its debug message, as JSON or YAML)."""
-    lines = out.splitlines()
-    start = max(i for i, line in enumerate(lines) if "Keep these lines in the inventory" in line)
-    if lines[start].strip().startswith('"'):
-        kept = []
-        for line in lines[start + 1:]:
-            if not line.strip().startswith('"'):
-                return kept
-            kept.append(json.loads(line.strip().rstrip(",")))
-    indent = lines[start][:len(lines[start]) - len(lines[start].lstrip())]
-    block = []
-    for line in lines[start:]:
-        if not line.startswith((indent + "- ", indent + "  ")):
-            break
-        block.append(line[len(indent):])
-    return yaml.safe_load("\n".join(block))[1:]
-
-
 def second_gate():
     """A line matcher: true at the take-over roll's second health gate (the first member is done)."""
     seen = []
@@ -147,6 +135,19 @@ def second_gate():
             seen.append(line)
         return len(seen) == 2 and line.startswith(SECOND_GATE)
     return matches
+
+
+def the_timers_wait(name):
+    """On the member taken over while the others run under their own unit and CA: its client pairs come
+    from the collection's CA, which those members do not trust yet, and its timers are not there yet
+    (written once the rotation left phase 1), so none can fire and be refused."""
+    root = x509.load_pem_x509_certificate(host(name).file("/etc/etcd/pki/root.pem").content)
+    with open(os.path.join(HANDMADE, "ca.crt"), "rb") as handle:
+        assert root.issuer != x509.load_pem_x509_certificate(handle.read()).subject
+    for unit in TIMER_UNITS:
+        started = host(name).run("systemctl start %s" % unit)
+        assert started.rc != 0 and "not found" in started.stderr, (unit, started.stdout, started.stderr)
+    assert host(name).run("systemctl list-units --all --no-legend 'etcd-*.timer'").stdout.strip() == ""
 
 
 def test_the_handmade_cluster_is_adopted_under_a_writer_its_ca_replaced_through_the_trust_window_a_kill_mid_take_over_finished_by_a_re_run(handmade):
@@ -166,12 +167,13 @@ def test_the_handmade_cluster_is_adopted_under_a_writer_its_ca_replaced_through_
     try:
         # Killed (SIGKILL, as a controller that died) at the second member's gate: the first is
         # taken over, trusting both CAs; the same command finishes the adoption and the rotation.
-        rc, killed = interrupted_playbook("adopt", [*PKI, *MOVE], second_gate())
+        rc, killed = interrupted_playbook("adopt", [*PKI, *MOVE, *TIMERS], second_gate())
         assert rc != 0 and killed.count(SECOND_GATE) == 2, killed[-3000:]
         taken_over = [n for n in HOSTS if host(n).run("systemctl is-active etcd").stdout.strip() == "active"]
         assert len(taken_over) == 1, (taken_over, killed[-3000:])
         assert "restarts: three times, one member at a time" in killed
-        rc, out = playbook("adopt", *PKI, *MOVE)
+        the_timers_wait(taken_over[0])
+        rc, out = playbook("adopt", *PKI, *MOVE, *TIMERS)
     finally:
         writer.stop()
         watch.stop()
@@ -190,10 +192,17 @@ def test_the_handmade_cluster_is_adopted_under_a_writer_its_ca_replaced_through_
     assert lost == [], lost[:10]
     assert len(writer.acked) > 50
 
-    # No member refused a peer (or the writer) at any moment of the window, under either unit.
+    # The timers, written once every member trusts the new CA, work: started on a member, each
+    # succeeds, the defragmentation having asked every member.
+    fired = host("adopt-host1").run("systemctl start %s" % " ".join(TIMER_UNITS))
+    assert fired.rc == 0, fired.stderr
+    logged = host("adopt-host1").run("journalctl -u etcd-snapshot -u etcd-maintenance -o cat --no-pager").stdout
+    assert "saved /var/backups/etcd/etcd-snapshot-" in logged and "defragmented adopt-host1 in " in logged, logged
+
+    # No member refused a peer, the writer or a timer at any moment of the window, under either unit.
     for name in HOSTS:
-        refused = host(name).run("journalctl -u etcd -u etcd-main --since @%s --no-pager | grep -iE '%s'"
-                                 % (since[name], REFUSED)).stdout
+        refused = host(name).run("journalctl -u etcd -u etcd-main -u etcd-snapshot -u etcd-maintenance --since @%s "
+                                 "--no-pager | grep -iE '%s'" % (since[name], REFUSED)).stdout
         assert refused == "", (name, refused[:2000])
 
     # The collection's CA and pairs now; the cluster's CA retired (its key never came here), and
@@ -243,7 +252,7 @@ def test_the_handmade_cluster_is_adopted_under_a_writer_its_ca_replaced_through_
          % (max(b - a for a, b in zip(acked_times, acked_times[1:])), max(b - a for a, b in zip(led, led[1:])),
             terms[0], terms[-1]))
 
-    rc, again = playbook("adopt", *PKI, *MOVE)
+    rc, again = playbook("adopt", *PKI, *MOVE, *TIMERS)
     assert rc == 0, again[-4000:]
     assert all(counts["changed"] == 0 for name, counts in recap(again).items() if name in HOSTS), recap(again)
     assert kept_lines(again) == kept_lines(out)
@@ -255,32 +264,7 @@ def test_a_fourth_host_joins_the_adopted_cluster_through_the_deploy_with_the_lin
     # The inventory as the adoption said to keep it, the new host beside the adopted members: the
     # collection's CA issues its pairs.
     with open(os.path.join(EPHEMERAL, "handmade-kept-lines")) as handle:
-        kept = handle.read().splitlines()
-    path = os.path.join(EPHEMERAL, "inventory-scale-out")
-    shutil.rmtree(path, ignore_errors=True)
-    shutil.copytree(os.path.dirname(INVENTORY), path)
-    inventory = os.path.join(path, os.path.basename(INVENTORY))
-    with open(inventory) as handle:
-        groups = yaml.safe_load(handle)
-    groups["etcd"]["hosts"][SPARE] = groups["spare"]["hosts"].pop(SPARE)
-    with open(inventory, "w") as handle:
-        yaml.safe_dump(groups, handle)
-    # [etcd:vars] into the group's vars file (Molecule's group_vars/etcd), each host's into its own.
-    files = {"etcd": os.path.join(path, "group_vars", "etcd")}
-    settings = {"etcd": [line.split("=", 1) for line in kept[1:kept.index("[etcd]")]]}
-    for line in kept[kept.index("[etcd]") + 1:]:
-        name, *own = line.split()
-        files[name] = os.path.join(path, "host_vars", name)
-        settings[name] = [setting.split("=", 1) for setting in own]
-    for name, file in files.items():
-        variables = {}
-        if os.path.exists(file):
-            with open(file) as handle:
-                variables = yaml.safe_load(handle) or {}
-        variables.update(settings[name])
-        with open(file, "w") as handle:
-            yaml.safe_dump(variables, handle)
-
+        inventory = scale_out_inventory(handle.read().splitlines(), SPARE)
     started = time.monotonic()
     rc, out = playbook("etcd", inventory=inventory)
     took = time.monotonic() - started

@@ -54,6 +54,31 @@ def test_next_phase(phase, request_, expiring, after):
     assert rotation.next_phase(phase, request_, expiring) == after
 
 
+# The members' timers wait while their client pair comes from a CA some member does not trust yet:
+# phase 1 of a CA whose key is not here (an adopted cluster's own), and only then.
+@pytest.mark.parametrize(
+    "files, request_, phase, wait",
+    [
+        ({"ca.pem", "ca-key.pem"}, "keep", "none", False),
+        ({"ca.pem", "ca-key.pem"}, "start", "trust", False),
+        ({"ca.pem", "ca-key.pem", "ca-next.pem", "ca-next-key.pem"}, "keep", "trust", False),
+        ({"ca.pem"}, "start", "trust", True),
+        ({"ca.pem", "ca-next.pem", "ca-next-key.pem"}, "keep", "trust", True),
+        ({"ca.pem", "ca-next.pem", "ca-next-key.pem"}, "advance", "reissue", False),
+        ({"ca.pem", "ca-previous.pem"}, "keep", "reissue", False),
+        ({"ca.pem", "ca-retiring.pem"}, "keep", "drop", False),
+        ({"ca.pem", "ca-retiring.pem"}, "advance", "none", False),
+    ],
+)
+def test_the_timers_wait_only_in_phase_1_of_a_ca_without_its_key(tmp_path, files, request_, phase, wait):
+    for name in files:
+        (tmp_path / name).write_bytes(b"-----BEGIN CERTIFICATE-----\n" + name.encode())
+    plan = rotation.plan_rotation(str(tmp_path), str(tmp_path / "ca.pem"), str(tmp_path / "ca-key.pem"), request_,
+                                  False, [], datetime.datetime.now(datetime.timezone.utc))
+    result = rotation.rotation_result(plan, check_mode=True)
+    assert (result["phase"], result["timers_wait"]) == (phase, wait)
+
+
 def test_an_unknown_request_is_refused():
     with pytest.raises(PkiError, match="ca_rotation must be one of keep, auto, start, advance"):
         rotation.next_phase("none", "now", False)
@@ -95,7 +120,8 @@ def test_a_whole_rotation_phase_by_phase(pki):
     # Phase 1: a new CA beside the old one, both in the bundle; nothing re-issued.
     one = run(pki, "start")
     assert one["changed"] and one["issued"] == []
-    assert one["rotation"] == dict(one["rotation"], phase="trust", phase_before="none", step=1, changed=True)
+    assert one["rotation"] == dict(one["rotation"], phase="trust", phase_before="none", step=1, changed=True,
+                                   timers_wait=False)
     new_ca = load(os.path.join(pki, "ca-next.pem"))
     assert new_ca.subject != old_ca.subject
     bundle = os.path.join(pki, "ca-bundle.pem")
@@ -266,6 +292,8 @@ def test_a_ca_without_its_key_is_replaced_in_three_phases_members_keeping_their_
     # and do not ask their peers for the peer name, which those pairs lack.
     one = run(pki, "start")
     assert one["rotation"]["phase"] == "trust" and one["rotation"]["members_kept"] is True
+    # The timers' client pair is the new CA's, which members not yet restarted refuse: they wait.
+    assert one["rotation"]["timers_wait"] is True
     new_ca = load(os.path.join(pki, "ca-next.pem"))
     assert pems(os.path.join(pki, "ca-bundle.pem")) == [old_ca, new_ca]
     assert {name: read(os.path.join(pki, name)) for name in MEMBER_FILES} == members
@@ -281,7 +309,7 @@ def test_a_ca_without_its_key_is_replaced_in_three_phases_members_keeping_their_
     # Phase 2: the new CA is the CA; every member's pair re-issued from it; no old key to keep.
     two = run(pki, "advance")
     assert two["rotation"]["phase"] == "reissue" and two["peer_identity"] is None
-    assert two["rotation"]["members_kept"] is False
+    assert two["rotation"]["members_kept"] is False and two["rotation"]["timers_wait"] is False
     assert load(os.path.join(pki, "ca.pem")) == new_ca and load(os.path.join(pki, "ca-previous.pem")) == old_ca
     assert not os.path.exists(os.path.join(pki, "ca-previous-key.pem"))
     assert {os.path.basename(i["file"]) for i in two["issued"] if i["reason"] == "ca changed"} >= {
