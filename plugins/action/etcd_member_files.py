@@ -4,10 +4,11 @@
 """Action for raftops.etcd.etcd_member_files: a member's settings, unit and start script rendered
 here, and a host whose files are all as asked is not called.
 
-With member, the member's settings, unit, start script and bootstrap or join settings are rendered
+With member, the member's directories, certificates, settings, unit, start script and bootstrap or join settings are rendered
 on the controller from its few inputs (plugins/module_utils/etcd_member_config.py) and written with
 the files given. With host_files, what etcd_host_info read of the host's paths earlier, a call that
-would change nothing (every run after the first, for most members) is answered here. Anything else,
+would change nothing (every run after the first, for most members) is answered here. With service,
+the unit is then loaded and enabled when it changed or is not enabled, in the same task. Anything else,
 or a doubt, runs the module as without it (plugins/module_utils/etcd_member_files_state.py decides).
 """
 
@@ -33,8 +34,27 @@ class ActionModule(HostReadAction):
             args["directories"] = directories + list(args.get("directories") or [])
             args["files"] = files + list(args.get("files") or [])
             args["private_files"] = private_files + list(args.get("private_files") or [])
+        service = args.pop("service", None)
         self._task.args = args
-        return super().run(tmp, task_vars)
+        result = super().run(tmp, task_vars)
+        if service and not result.get("failed"):
+            self._enable(service, (member or {}).get("server") or {}, result, task_vars)
+        return result
+
+    def _enable(self, service, server, result, task_vars):
+        """Reload systemd when the unit changed and enable the service when it is not (the host read
+        found no link of its WantedBy=); nothing in check mode for a unit that is not written yet,
+        which systemd cannot load. A staged unit is loaded by the roll step that puts it in place."""
+        unit_changed = server.get("unit_path") in (result.get("changed_paths") or [])
+        if not unit_changed and service.get("enabled"):
+            return
+        if unit_changed and self._play_context.check_mode:
+            return
+        enabled = self._execute_module(module_name="ansible.builtin.systemd_service", task_vars=task_vars,
+                                       module_args=dict(name=service["name"], enabled=True, daemon_reload=unit_changed))
+        if enabled.get("failed"):
+            result.update(failed=True, msg="enabling %s: %s" % (service["name"], enabled.get("msg")))
+        result["changed"] = bool(result.get("changed") or enabled.get("changed"))
 
     def answer(self, read, args):
         if not unchanged(read, args.get("directories") or [], args.get("files") or [], args.get("private_files") or [],

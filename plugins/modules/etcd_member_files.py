@@ -143,6 +143,13 @@ options:
         C(bootstrap) with C(discovery_srv), C(discovery_srv_name), C(discovery_endpoints),
         C(discovery_token) or C(discovery_url).
     type: dict
+  service:
+    description:
+      - The systemd service the unit of O(member) belongs to, C(name), and C(enabled), whether the host's
+        read found it enabled. After the files, the action plugin reloads systemd when that unit changed
+        and enables the service when it is not enabled (M(ansible.builtin.systemd_service)); in check
+        mode not for a unit that is not written yet. A staged unit is not loaded.
+    type: dict
 notes:
   - The C(content) of O(private_files) is masked in the module's output and never logged on the host.
 seealso:
@@ -329,6 +336,7 @@ def main():
             # Read by the action plugin, which does not pass them on.
             host_files=dict(type="dict"),
             member=dict(type="dict"),
+            service=dict(type="dict"),
         ),
         supports_check_mode=True,
     )
