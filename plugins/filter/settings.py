@@ -13,7 +13,7 @@ from collections import namedtuple
 from collections.abc import Mapping
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import is_dns_name, is_ip_address
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_config import (
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import (
     METRICS_MODES, compaction_env, compaction_off, duration_seconds as _duration_seconds, integer as _integer,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import HIDDEN, NAME_PATTERN, NAME_RULE, SECRET_SETTINGS

@@ -18,13 +18,12 @@ release gets the flags it knows: an unknown ETCD_* variable is only warned about
 mistake would silently turn a check off (the unit tests pin every release boundary).
 """
 
-import re
 import shlex
 from urllib.parse import urlsplit
 
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import METRICS_MODES, compaction_env
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy
 
-METRICS_MODES = ("loopback", "address", "off")
 # --experimental-compact-hash-check-enabled exists from 3.5.5; in 3.6 both checks are feature gates
 # and the experimental flags are deprecated, in 3.7 gone (etcd_versions.EXPERIMENTAL_REPLACEMENTS).
 COMPACT_HASH_CHECK_SINCE = (3, 5, 5)
@@ -33,48 +32,8 @@ CORRUPTION_CHECK_GATES = ("CompactHashCheck", "InitialCorruptCheck")
 # --tls-min-version exists from 3.4.25 and 3.5.8.
 TLS_MIN_VERSION_SINCE = ((3, 4, 25), (3, 5, 8))
 
-# What the settings check (plugins/filter/settings.py) takes for an integer and a Go duration.
-INTEGER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)")
-GO_DURATION = re.compile(r"(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:h|m|s))+")
-GO_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]*)(h|m|s)")
-SECONDS = {"h": 3600, "m": 60, "s": 1}
-
-
 class MemberConfigError(ValueError):
     """A value the member's files cannot be written with (the settings check refuses it first)."""
-
-
-def integer(value):
-    """The int a value stands for (an int, or its decimal text), else None; a bool is no integer."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, str) and INTEGER_TEXT.fullmatch(value):
-        return int(value)
-    return None
-
-
-def duration_seconds(value):
-    """The seconds of a Go duration text like '1h30m', else None."""
-    if isinstance(value, str) and GO_DURATION.fullmatch(value):
-        return sum(float(n) * SECONDS[u] for n, u in GO_DURATION_PART.findall(value))
-    return None
-
-
-def compaction_off(mode, retention):
-    """Whether the members run no automatic compaction: mode '' (nothing written), or a retention of
-    0 in any form etcd reads (0, '0', '0h', '0m0s'), which etcd documents as off: it starts its
-    compactor only for a retention that is not 0 (etcdserver.NewServer)."""
-    return mode == "" or integer(retention) == 0 or duration_seconds(retention) == 0
-
-
-def compaction_env(mode, retention):
-    """ETCD_AUTO_COMPACTION_MODE and _RETENTION for the members' settings, or nothing when compaction
-    is off (compaction_off): both forms of "off" write the same file, etcd's default."""
-    if compaction_off(mode, retention):
-        return {}
-    return {"ETCD_AUTO_COMPACTION_MODE": str(mode), "ETCD_AUTO_COMPACTION_RETENTION": str(retention)}
 
 
 def _version(version):
