@@ -32,6 +32,7 @@ CORRUPTION_CHECK_GATES = ("CompactHashCheck", "InitialCorruptCheck")
 # --tls-min-version exists from 3.4.25 and 3.5.8.
 TLS_MIN_VERSION_SINCE = ((3, 4, 25), (3, 5, 8))
 
+
 class MemberConfigError(ValueError):
     """A value the member's files cannot be written with (the settings check refuses it first)."""
 

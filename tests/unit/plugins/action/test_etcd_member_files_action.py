@@ -120,9 +120,11 @@ def test_the_service_is_enabled_and_reloaded_when_needed(action, monkeypatch, ch
     from ansible_collections.raftops.etcd.plugins.action import etcd_member_files
     monkeypatch.setattr(etcd_member_files, "member_files", lambda member, missing_ok: ([], [], []))
     action._play_context.check_mode = check_mode
-    monkeypatch.setattr(ActionModule, "_execute_module", lambda self, module_name, module_args, task_vars: (
-        self.calls.append((module_name, module_args)) or dict(changed=module_name != "raftops.etcd.etcd_member_files" or bool(changed_paths),
-                                                            changed_paths=changed_paths, staged_paths=[])))
+    def execute_module(self, module_name, module_args, task_vars):
+        self.calls.append((module_name, module_args))
+        return dict(changed=module_name != "raftops.etcd.etcd_member_files" or bool(changed_paths),
+                    changed_paths=changed_paths, staged_paths=[])
+    monkeypatch.setattr(ActionModule, "_execute_module", execute_module)
     del action._execute_module
     # The unit's path is the member's (a staged unit is not in changed_paths: loaded by its roll step).
     action._task.args = dict(ARGS, member=dict(JOIN, server=SERVER), service=dict(name="etcd", enabled=enabled))

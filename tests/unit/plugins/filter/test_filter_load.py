@@ -3,7 +3,8 @@
 Ansible runs each task in a process of its own, and the first use of any filter of the collection
 there loads every file of plugins/filter/; module_utils are compiled from source in that process
 (the collection loader keeps no bytecode). So the filter files import, at their top, no module_utils
-but the three small ones of names, setting values and versions (etcd_formats, etcd_values, etcd_versions): the client, the PKI code with cryptography, the cluster state are imported in the
+but the three small ones of names, setting values and versions (etcd_formats, etcd_values,
+etcd_versions): the client, the PKI code with cryptography, the cluster state are imported in the
 functions that use them. Measured on a no-change run of the etcd playbook, that is what made the
 filter-preloading trick of the playbooks (with_filters_loaded, deprecated) unnecessary.
 """

@@ -145,8 +145,8 @@ def test_a_default_tls_member_gets_the_files_a_deployed_member_has():
 @pytest.mark.parametrize("changes, present, absent", [
     # Each setting's own lines, and what it leaves out.
     (dict(wal_dir="/var/lib/etcd-wal"), ["ETCD_WAL_DIR=/var/lib/etcd-wal"], []),
-    (dict(me=dict(ME, listen_peer_url="https://0.0.0.0:2380")), ["ETCD_LISTEN_PEER_URLS=https://0.0.0.0:2380",
-                                                                  "ETCD_INITIAL_ADVERTISE_PEER_URLS=https://10.0.0.10:2380"], []),
+    (dict(me=dict(ME, listen_peer_url="https://0.0.0.0:2380")),
+     ["ETCD_LISTEN_PEER_URLS=https://0.0.0.0:2380", "ETCD_INITIAL_ADVERTISE_PEER_URLS=https://10.0.0.10:2380"], []),
     # A plaintext cluster on its way to TLS: both schemes on both listeners, no client certificates asked yet.
     (dict(tls_transition="both", me=dict(ME, client_url="http://10.0.0.10:2379")),
      ["ETCD_LISTEN_CLIENT_URLS=http://10.0.0.10:2379,https://10.0.0.10:2379,https://127.0.0.1:2379,http://127.0.0.1:2379",
@@ -292,4 +292,3 @@ def test_a_missing_certificate_is_named_unless_check_mode_may_miss_it(pki):
         member_files(member(pki=missing))
     files = member_files(member(pki=missing), missing_ok=True)[1]
     assert [f["content"] for f in files if f["path"].endswith("/server.pem")] == [""]
-
