@@ -120,6 +120,7 @@ def test_the_service_is_enabled_and_reloaded_when_needed(action, monkeypatch, ch
     from ansible_collections.raftops.etcd.plugins.action import etcd_member_files
     monkeypatch.setattr(etcd_member_files, "member_files", lambda member, missing_ok: ([], [], []))
     action._play_context.check_mode = check_mode
+
     def execute_module(self, module_name, module_args, task_vars):
         self.calls.append((module_name, module_args))
         return dict(changed=module_name != "raftops.etcd.etcd_member_files" or bool(changed_paths),
