@@ -1,13 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Action for raftops.etcd.etcd_member_files: a host whose files are all as asked is not called.
+"""Action for raftops.etcd.etcd_member_files: a member's settings, unit and start script rendered
+here, and a host whose files are all as asked is not called.
 
-With host_files, what etcd_host_info read of the host's paths earlier, a call that would change
-nothing (every run after the first, for most members) is answered here. Anything else, or a doubt,
-runs the module as without it (plugins/module_utils/etcd_member_files_state.py decides).
+With member, the member's directories, certificates, settings, unit, start script and bootstrap or join settings are rendered
+on the controller from its few inputs (plugins/module_utils/etcd_member_config.py) and written with
+the files given. With host_files, what etcd_host_info read of the host's paths earlier, a call that
+would change nothing (every run after the first, for most members) is answered here. With service,
+the unit is then loaded and enabled when it changed or is not enabled, in the same task. Anything else,
+or a doubt, runs the module as without it (plugins/module_utils/etcd_member_files_state.py decides).
 """
 
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_config import MemberConfigError, member_files
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import unchanged
 from ansible_collections.raftops.etcd.plugins.plugin_utils.host_read import HostReadAction
 
@@ -15,6 +20,41 @@ from ansible_collections.raftops.etcd.plugins.plugin_utils.host_read import Host
 class ActionModule(HostReadAction):
     MODULE = "raftops.etcd.etcd_member_files"
     READ_OPTION = "host_files"
+
+    def run(self, tmp=None, task_vars=None):
+        args = dict(self._task.args)
+        member = args.pop("member", None)
+        if member:
+            try:
+                # Check mode before the first deploy: etcd_pki only reported the files it would make.
+                directories, files, private_files = member_files(member, missing_ok=bool(self._play_context.check_mode))
+            except (MemberConfigError, KeyError, TypeError) as e:
+                return dict(failed=True, changed=False, msg="raftops.etcd.etcd_member_files: member: %s" % (
+                    e if isinstance(e, MemberConfigError) else "%s is missing or not of its type" % e))
+            args["directories"] = directories + list(args.get("directories") or [])
+            args["files"] = files + list(args.get("files") or [])
+            args["private_files"] = private_files + list(args.get("private_files") or [])
+        service = args.pop("service", None)
+        self._task.args = args
+        result = super().run(tmp, task_vars)
+        if service and not result.get("failed"):
+            self._enable(service, (member or {}).get("server") or {}, result, task_vars)
+        return result
+
+    def _enable(self, service, server, result, task_vars):
+        """Reload systemd when the unit changed and enable the service when it is not (the host read
+        found no link of its WantedBy=); nothing in check mode for a unit that is not written yet,
+        which systemd cannot load. A staged unit is loaded by the roll step that puts it in place."""
+        unit_changed = server.get("unit_path") in (result.get("changed_paths") or [])
+        if not unit_changed and service.get("enabled"):
+            return
+        if unit_changed and self._play_context.check_mode:
+            return
+        enabled = self._execute_module(module_name="ansible.builtin.systemd_service", task_vars=task_vars,
+                                       module_args=dict(name=service["name"], enabled=True, daemon_reload=unit_changed))
+        if enabled.get("failed"):
+            result.update(failed=True, msg="enabling %s: %s" % (service["name"], enabled.get("msg")))
+        result["changed"] = bool(result.get("changed") or enabled.get("changed"))
 
     def answer(self, read, args):
         if not unchanged(read, args.get("directories") or [], args.get("files") or [], args.get("private_files") or [],

@@ -13,7 +13,9 @@ from collections import namedtuple
 from collections.abc import Mapping
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import is_dns_name, is_ip_address
-from ansible_collections.raftops.etcd.plugins.filter.server_env import METRICS_MODES
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import (
+    METRICS_MODES, compaction_env, compaction_off, duration_seconds as _duration_seconds, integer as _integer,
+)
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import HIDDEN, NAME_PATTERN, NAME_RULE, SECRET_SETTINGS
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import (
     EXPERIMENTAL_REPLACEMENTS,
@@ -34,20 +36,8 @@ Rule = namedtuple("Rule", ["variable", "check", "allowed", "why"])
 
 # --- values -------------------------------------------------------------------------------------
 
-INTEGER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 BOOL_TEXTS = ("yes", "on", "true", "1", "no", "off", "false", "0")  # what Ansible's bool filter takes
-
-
-def _integer(value):
-    """The int a value stands for (an int, or its decimal text), else None; a bool is no integer."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, str) and INTEGER_TEXT.fullmatch(value):
-        return int(value)
-    return None
 
 
 def _plain(value):
@@ -158,38 +148,12 @@ def election_vs_heartbeat(value, settings):
 # --- compaction ---------------------------------------------------------------------------------
 
 COMPACTION_MODES = ("", "periodic", "revision")
-GO_DURATION = re.compile(r"(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:h|m|s))+")
-GO_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]*)(h|m|s)")
-SECONDS = {"h": 3600, "m": 60, "s": 1}
 PERIODIC_TEXT = ("with etcd_auto_compaction_mode='periodic': a Go duration like '1h', '30m' or '1h30m', a whole "
                  "number of hours like '1', or 0 (off, as etcd takes it)")
 REVISION_TEXT = ("with etcd_auto_compaction_mode='revision': a whole number of revisions to keep, at least 1, "
                  "or 0 (off, as etcd takes it)")
 RETENTION_TEXT = ("a Go duration like '1h' or '1h30m', or a whole number (hours with periodic, revisions with "
                   "revision compaction); 0 turns compaction off")
-
-
-def _duration_seconds(value):
-    """The seconds of a Go duration text like '1h30m', else None."""
-    if isinstance(value, str) and GO_DURATION.fullmatch(value):
-        return sum(float(n) * SECONDS[u] for n, u in GO_DURATION_PART.findall(value))
-    return None
-
-
-def compaction_off(mode, retention):
-    """Whether the members run no automatic compaction: mode '' (nothing written), or a retention of
-    0 in any form etcd reads (0, '0', '0h', '0m0s'), which etcd documents as off: it starts its
-    compactor only for a retention that is not 0 (etcdserver.NewServer)."""
-    return mode == "" or _integer(retention) == 0 or _duration_seconds(retention) == 0
-
-
-def compaction_env(mode, retention):
-    """ETCD_AUTO_COMPACTION_MODE and _RETENTION for the members' settings, or nothing when compaction
-    is off (compaction_off): both forms of "off" write the same file, etcd's default; see
-    plugins/filter/compaction_env.yml."""
-    if compaction_off(mode, retention):
-        return {}
-    return {"ETCD_AUTO_COMPACTION_MODE": str(mode), "ETCD_AUTO_COMPACTION_RETENTION": str(retention)}
 
 
 def compaction_retention(value, settings):

@@ -122,6 +122,38 @@ options:
         than that, the host is asked as without it.
       - Pass it only while nothing has written these paths since that read.
     type: dict
+  member:
+    description:
+      - The member whose settings (C(etcd.env)), systemd unit and start script, and whose bootstrap or
+        join settings (C(etcd-initial.env), a private file as it may hold a discovery token), the action
+        plugin renders on the controller and writes before the O(files) and O(private_files) given,
+        with its directories and, with C(pki), its certificates read from the controller.
+        The role passes it.
+      - Its keys are C(header) (the comment each file starts with), C(config_dir), C(user) (etcd's
+        account, the group of the settings and the start script), and either or both of C(server)
+        and C(initial).
+      - C(server) holds the role variables the files are made of, named without C(etcd_)
+        (C(data_dir), C(wal_dir), C(heartbeat_interval), C(election_timeout), C(snapshot_count),
+        C(quota_backend_bytes), C(auto_compaction_mode), C(auto_compaction_retention), C(log_level),
+        C(tls), C(auto_tls), C(tls_transition), C(metrics), C(metrics_port), C(corruption_checks),
+        C(feature_gates), C(extra_env), C(limit_nofile), C(systemd_hardening), C(bin_dir)), and C(me)
+        (the member's record with name, peer_url, client_url, listen_peer_url), C(version) (the release as
+        [major, minor, patch]), C(local_endpoint), C(pki_dir), C(peer_identity), C(crl) (whether a
+        revocation list is written), C(env_path), C(unit_path) and C(start_script).
+      - C(pki) holds C(dir) (the PKI directory on the member), and the files on the controller C(ca),
+        C(own) (C(cert), C(key), C(peer_cert), C(peer_key)), C(crl) (or none), C(login) and C(root)
+        (client pairs, C(cert) and C(key), or none).
+      - C(initial) holds C(state) (new or existing), C(cluster), C(token), and for a new cluster
+        C(bootstrap) with C(discovery_srv), C(discovery_srv_name), C(discovery_endpoints),
+        C(discovery_token) or C(discovery_url).
+    type: dict
+  service:
+    description:
+      - The systemd service the unit of O(member) belongs to, C(name), and C(enabled), whether the host's
+        read found it enabled. After the files, the action plugin reloads systemd when that unit changed
+        and enables the service when it is not enabled (M(ansible.builtin.systemd_service)); in check
+        mode not for a unit that is not written yet. A staged unit is not loaded.
+    type: dict
 notes:
   - The C(content) of O(private_files) is masked in the module's output and never logged on the host.
 seealso:
@@ -305,8 +337,10 @@ def main():
             stage_dir=dict(type="path"),
             activate=dict(type="list", elements="path", default=[]),
             absent=dict(type="list", elements="path", default=[]),
-            # Read by the action plugin, which does not pass it on.
+            # Read by the action plugin, which does not pass them on.
             host_files=dict(type="dict"),
+            member=dict(type="dict"),
+            service=dict(type="dict"),
         ),
         supports_check_mode=True,
     )

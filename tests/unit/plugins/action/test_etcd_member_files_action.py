@@ -72,3 +72,74 @@ def test_any_other_host_is_called_without_the_read(action, read):
 def test_removing_files_always_calls_the_host(action):
     run(action, host_files=READ, absent=["/etc/etcd/etcd-initial.env"])
     assert action.calls == [("raftops.etcd.etcd_member_files", dict(ARGS, absent=["/etc/etcd/etcd-initial.env"]))]
+
+
+JOIN = dict(header="#\n# Ansible managed\n#", config_dir="/etc/etcd", user="etcd",
+            initial=dict(state="existing", cluster="m0=https://10.0.0.10:2380", token="etcd-abc"))
+
+
+def test_the_member_option_is_rendered_here_and_never_sent(action):
+    action._task.args = dict(member=JOIN)
+    action.run(task_vars={})
+    (name, args), = action.calls
+    assert name == "raftops.etcd.etcd_member_files" and "member" not in args and args["files"] == []
+    assert [(f["path"], f["mode"]) for f in args["private_files"]] == [("/etc/etcd/etcd-initial.env", "0640")]
+    assert args["private_files"][0]["content"].endswith(
+        "ETCD_INITIAL_CLUSTER=m0=https://10.0.0.10:2380\nETCD_INITIAL_CLUSTER_STATE=existing\nETCD_INITIAL_CLUSTER_TOKEN=etcd-abc\n")
+
+
+def test_a_member_it_cannot_render_fails_by_name_and_calls_nothing(action):
+    action._task.args = dict(member=dict(JOIN, pki=dict(dir="/etc/etcd/pki", ca="/nonexistent/ca.pem", own={})))
+    result = action.run(task_vars={})
+    assert result["failed"] is True and action.calls == []
+    assert result["msg"].startswith("raftops.etcd.etcd_member_files: member: ")
+    action._task.args = dict(member=dict(JOIN, initial=dict(state="new")))
+    result = action.run(task_vars={})
+    assert result["failed"] is True and "'cluster' is missing or not of its type" in result["msg"] and action.calls == []
+
+
+SERVER = dict(unit_path="/etc/systemd/system/etcd.service")
+
+
+def enable_calls(action):
+    return [args for name, args in action.calls if name == "ansible.builtin.systemd_service"]
+
+
+@pytest.mark.parametrize("changed_paths, enabled, check_mode, wanted", [
+    # Nothing changed, enabled: no call at all (a no-change run).
+    ([], True, False, []),
+    # Not enabled (the host read found no link): enabled, no reload.
+    ([], False, False, [dict(name="etcd", enabled=True, daemon_reload=False)]),
+    # The unit changed: reloaded and enabled, whatever the read found.
+    (["/etc/systemd/system/etcd.service"], True, False, [dict(name="etcd", enabled=True, daemon_reload=True)]),
+    # In check mode a unit that would be written is not there for systemd to load.
+    (["/etc/systemd/system/etcd.service"], False, True, []),
+    ([], False, True, [dict(name="etcd", enabled=True, daemon_reload=False)]),
+])
+def test_the_service_is_enabled_and_reloaded_when_needed(action, monkeypatch, changed_paths, enabled, check_mode, wanted):
+    from ansible_collections.raftops.etcd.plugins.action import etcd_member_files
+    monkeypatch.setattr(etcd_member_files, "member_files", lambda member, missing_ok: ([], [], []))
+    action._play_context.check_mode = check_mode
+
+    def execute_module(self, module_name, module_args, task_vars):
+        self.calls.append((module_name, module_args))
+        return dict(changed=module_name != "raftops.etcd.etcd_member_files" or bool(changed_paths),
+                    changed_paths=changed_paths, staged_paths=[])
+    monkeypatch.setattr(ActionModule, "_execute_module", execute_module)
+    del action._execute_module
+    # The unit's path is the member's (a staged unit is not in changed_paths: loaded by its roll step).
+    action._task.args = dict(ARGS, member=dict(JOIN, server=SERVER), service=dict(name="etcd", enabled=enabled))
+    result = action.run(task_vars={})
+    assert enable_calls(action) == wanted
+    assert result["changed"] is bool(changed_paths or wanted)
+
+
+def test_a_failed_enable_fails_the_task_naming_the_service(action, monkeypatch):
+    action._play_context.check_mode = False
+    monkeypatch.setattr(ActionModule, "_execute_module", lambda self, module_name, module_args, task_vars: (
+        dict(failed=True, msg="Could not find the requested service etcd") if module_name == "ansible.builtin.systemd_service"
+        else dict(changed=False, changed_paths=[])))
+    del action._execute_module
+    action._task.args = dict(ARGS, service=dict(name="etcd", enabled=False))
+    result = action.run(task_vars={})
+    assert result["failed"] is True and result["msg"] == "enabling etcd: Could not find the requested service etcd"

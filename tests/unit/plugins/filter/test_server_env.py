@@ -4,7 +4,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.raftops.etcd.plugins.filter.server_env import FilterModule, scrape_targets, server_env
+from ansible_collections.raftops.etcd.plugins.filter.member_settings import FilterModule, scrape_targets, server_env
 
 MEMBER = {"client_url": "https://10.0.0.11:2379"}
 DEFAULTS = {"tls": True, "metrics": "loopback", "metrics_port": 2381, "corruption_checks": True}

@@ -754,8 +754,12 @@ def test_the_members_compaction_settings(mode, retention, env):
     assert s.compaction_env(mode, retention) == env
 
 
-def test_the_role_writes_the_compaction_settings_through_the_filter():
-    # One place decides whether compaction is on: the members' settings in the role's vars use it.
-    content = _load("roles", "etcd", "vars", "main.yml")["_etcd_env_content"]
-    assert "raftops.etcd.compaction_env(etcd_auto_compaction_retention)" in content
-    assert "ETCD_AUTO_COMPACTION_MODE=" not in content
+def test_the_role_writes_the_compaction_settings_with_the_checked_rule():
+    # One place decides whether compaction is on: the members' settings (etcd_member_config.py) use the
+    # same compaction_env as the check of etcd_auto_compaction_retention, and the role writes no line of its own.
+    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_member_config, etcd_values
+    assert etcd_member_config.compaction_env is etcd_values.compaction_env is s.compaction_env
+    with open(os.path.join(ROOT, "roles", "etcd", "tasks", "configure.yml")) as f:
+        configure = f.read()
+    assert "auto_compaction_retention: \"{{ etcd_auto_compaction_retention }}\"" in configure
+    assert "ETCD_AUTO_COMPACTION_MODE=" not in configure + str(_load("roles", "etcd", "vars", "main.yml"))

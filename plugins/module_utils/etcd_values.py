@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any
+# time. Do not use this from other collections or standalone plugins/modules!
+"""What the settings check (plugins/filter/settings.py) and the members' settings
+(etcd_member_config.py) both read of a setting's value: an integer, a Go duration, whether automatic
+compaction is off, the metrics modes. Small, as the filter files import it at their top (every
+task's process that uses a filter of the collection loads them all).
+"""
+
+import re
+
+METRICS_MODES = ("loopback", "address", "off")
+INTEGER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+GO_DURATION = re.compile(r"(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:h|m|s))+")
+GO_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]*)(h|m|s)")
+SECONDS = {"h": 3600, "m": 60, "s": 1}
+
+
+def integer(value):
+    """The int a value stands for (an int, or its decimal text), else None; a bool is no integer."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str) and INTEGER_TEXT.fullmatch(value):
+        return int(value)
+    return None
+
+
+def duration_seconds(value):
+    """The seconds of a Go duration text like '1h30m', else None."""
+    if isinstance(value, str) and GO_DURATION.fullmatch(value):
+        return sum(float(n) * SECONDS[u] for n, u in GO_DURATION_PART.findall(value))
+    return None
+
+
+def compaction_off(mode, retention):
+    """Whether the members run no automatic compaction: mode '' (nothing written), or a retention of
+    0 in any form etcd reads (0, '0', '0h', '0m0s'), which etcd documents as off: it starts its
+    compactor only for a retention that is not 0 (etcdserver.NewServer)."""
+    return mode == "" or integer(retention) == 0 or duration_seconds(retention) == 0
+
+
+def compaction_env(mode, retention):
+    """ETCD_AUTO_COMPACTION_MODE and _RETENTION for the members' settings, or nothing when compaction
+    is off (compaction_off): both forms of "off" write the same file, etcd's default."""
+    if compaction_off(mode, retention):
+        return {}
+    return {"ETCD_AUTO_COMPACTION_MODE": str(mode), "ETCD_AUTO_COMPACTION_RETENTION": str(retention)}

@@ -1,0 +1,294 @@
+"""The members' settings, unit, start script, bootstrap or join settings and certificates as the
+action of raftops.etcd.etcd_member_files renders them (plugins/module_utils/etcd_member_config.py).
+
+The expected files of a default TLS member are the files the role wrote on a test host before these
+moved from Jinja in the role's variables to Python (only the host's name and address replaced): a
+member deployed before must find them unchanged, or every member would restart.
+"""
+
+import pytest
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_config import (
+    MemberConfigError, env_content, initial_env_content, member_files, start_script_content, unit_content)
+
+HEADER = "#\n# Ansible managed\n#"
+ME = dict(name="etcd-host0", host="etcd-host0", peer_url="https://10.0.0.10:2380", client_url="https://10.0.0.10:2379")
+SERVER = dict(
+    me=ME, version=[3, 5, 1], env_path="/etc/etcd/etcd.env", unit_path="/etc/systemd/system/etcd.service",
+    start_script="/etc/etcd/etcd-start", local_endpoint="https://127.0.0.1:2379", peer_identity="etcd-peer.invalid",
+    data_dir="/var/lib/etcd", wal_dir="", bin_dir="/usr/local/bin", heartbeat_interval=100, election_timeout=1000,
+    snapshot_count=10000, quota_backend_bytes=0, auto_compaction_mode="periodic", auto_compaction_retention="1",
+    log_level="info", tls=True, auto_tls=False, tls_transition="none", metrics="loopback", metrics_port=2381,
+    corruption_checks=True, feature_gates={}, extra_env={}, limit_nofile=20000, systemd_hardening=True,
+)
+
+ENV = """\
+#
+# Ansible managed
+#
+# etcd reads its settings from ETCD_* variables; initial-cluster settings live in
+# etcd-initial.env only while a member bootstraps or joins.
+ETCD_NAME=etcd-host0
+ETCD_DATA_DIR=/var/lib/etcd
+# Once the cluster exists a member only ever joins it: without data it must not make a cluster of
+# its own (etcd-initial.env says "new" only while the cluster is bootstrapped).
+ETCD_INITIAL_CLUSTER_STATE=existing
+ETCD_LISTEN_PEER_URLS=https://10.0.0.10:2380
+ETCD_LISTEN_CLIENT_URLS=https://10.0.0.10:2379,https://127.0.0.1:2379
+ETCD_ADVERTISE_CLIENT_URLS=https://10.0.0.10:2379
+ETCD_INITIAL_ADVERTISE_PEER_URLS=https://10.0.0.10:2380
+ETCD_HEARTBEAT_INTERVAL=100
+ETCD_ELECTION_TIMEOUT=1000
+ETCD_SNAPSHOT_COUNT=10000
+ETCD_QUOTA_BACKEND_BYTES=0
+ETCD_AUTO_COMPACTION_MODE=periodic
+ETCD_AUTO_COMPACTION_RETENTION=1
+ETCD_LOGGER=zap
+ETCD_LOG_LEVEL=info
+ETCD_LOG_OUTPUTS=stderr
+ETCD_TRUSTED_CA_FILE=/etc/etcd/pki/ca.pem
+ETCD_CERT_FILE=/etc/etcd/pki/server.pem
+ETCD_KEY_FILE=/etc/etcd/pki/server-key.pem
+ETCD_CLIENT_CERT_AUTH=true
+ETCD_PEER_TRUSTED_CA_FILE=/etc/etcd/pki/ca.pem
+ETCD_PEER_CERT_FILE=/etc/etcd/pki/peer.pem
+ETCD_PEER_KEY_FILE=/etc/etcd/pki/peer-key.pem
+ETCD_PEER_CLIENT_CERT_AUTH=true
+# Only the members' peer pairs carry this name: a client pair of the same CA is no peer (docs/pki.md).
+ETCD_PEER_CERT_ALLOWED_HOSTNAME=etcd-peer.invalid
+# Certificates of removed members: refused on both ports, read again for every new connection.
+ETCD_CLIENT_CRL_FILE=/etc/etcd/pki/crl.pem
+ETCD_PEER_CRL_FILE=/etc/etcd/pki/crl.pem
+ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK=true
+ETCD_LISTEN_METRICS_URLS=http://127.0.0.1:2381
+"""
+
+UNIT = """\
+#
+# Ansible managed
+#
+[Unit]
+Description=etcd distributed key-value store (member etcd-host0)
+Documentation=https://etcd.io/docs/
+After=network-online.target time-sync.target
+Wants=network-online.target
+
+[Service]
+Type=notify
+User=etcd
+Group=etcd
+EnvironmentFile=/etc/etcd/etcd.env
+EnvironmentFile=-/etc/etcd/etcd-initial.env
+# The start script refuses (exit 78) to start a member without data unless it bootstraps or joins,
+# then runs etcd in its place.
+ExecStart=/etc/etcd/etcd-start
+# A removed member exits 0 ("the member has been permanently removed"): restarting it then
+# would loop on a dead data dir, so restart only on failure; a refused start is not retried.
+Restart=on-failure
+RestartPreventExitStatus=78
+RestartSec=5s
+TimeoutStartSec=120s
+LimitNOFILE=20000
+NoNewPrivileges=true
+ProtectSystem=strict
+ReadWritePaths=/var/lib/etcd
+ProtectHome=true
+PrivateTmp=true
+PrivateDevices=true
+ProtectKernelTunables=true
+ProtectKernelModules=true
+ProtectControlGroups=true
+RestrictSUIDSGID=true
+RestrictNamespaces=true
+LockPersonality=true
+CapabilityBoundingSet=
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+SystemCallArchitectures=native
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+START = """\
+#!/bin/sh
+#
+# Ansible managed
+#
+# Starts etcd member etcd-host0, unless that would make it a cluster of its own: a member
+# without data starts only while the role bootstraps or joins it (/etc/etcd/etcd-initial.env).
+if [ ! -f /etc/etcd/etcd-initial.env ] && [ -z "$(ls -A /var/lib/etcd/member/wal 2>/dev/null)" ]; then
+  echo "etcd member etcd-host0 will not start: /var/lib/etcd/member/wal holds no data (lost, wiped or a new disk)," \\
+    "and starting without data would make it a new, empty cluster of its own beside the real one." \\
+    "To bring the member back, run the etcd playbook from the controller (it removes the old member entry" \\
+    "and joins this host again as a learner): ansible-playbook raftops.etcd.etcd -i INVENTORY," \\
+    "or ansible-playbook raftops.etcd.replace_member -i INVENTORY -e etcd_replace=etcd-host0" >&2
+  exit 78
+fi
+exec /usr/local/bin/etcd
+"""
+
+
+def server(**changes):
+    return dict(dict(SERVER, header=HEADER, config_dir="/etc/etcd", user="etcd", pki_dir="/etc/etcd/pki", crl=True), **changes)
+
+
+def settings_lines(text):
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def test_a_default_tls_member_gets_the_files_a_deployed_member_has():
+    assert env_content(server()) == ENV
+    assert unit_content(server()) == UNIT
+    assert start_script_content(server()) == START
+
+
+@pytest.mark.parametrize("changes, present, absent", [
+    # Each setting's own lines, and what it leaves out.
+    (dict(wal_dir="/var/lib/etcd-wal"), ["ETCD_WAL_DIR=/var/lib/etcd-wal"], []),
+    (dict(me=dict(ME, listen_peer_url="https://0.0.0.0:2380")),
+     ["ETCD_LISTEN_PEER_URLS=https://0.0.0.0:2380", "ETCD_INITIAL_ADVERTISE_PEER_URLS=https://10.0.0.10:2380"], []),
+    # A plaintext cluster on its way to TLS: both schemes on both listeners, no client certificates asked yet.
+    (dict(tls_transition="both", me=dict(ME, client_url="http://10.0.0.10:2379")),
+     ["ETCD_LISTEN_CLIENT_URLS=http://10.0.0.10:2379,https://10.0.0.10:2379,https://127.0.0.1:2379,http://127.0.0.1:2379",
+      "ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.10:2379", "ETCD_CLIENT_CERT_AUTH=false"], ["ETCD_CLIENT_CERT_AUTH=true"]),
+    (dict(peer_identity=""), [], ["ETCD_PEER_CERT_ALLOWED_HOSTNAME=etcd-peer.invalid"]),
+    (dict(crl=False), [], ["ETCD_CLIENT_CRL_FILE=/etc/etcd/pki/crl.pem", "ETCD_PEER_CRL_FILE=/etc/etcd/pki/crl.pem"]),
+    (dict(tls=False, local_endpoint="http://127.0.0.1:2379", me=dict(ME, client_url="http://10.0.0.10:2379")),
+     ["ETCD_LISTEN_CLIENT_URLS=http://10.0.0.10:2379,http://127.0.0.1:2379"],
+     ["ETCD_TRUSTED_CA_FILE=/etc/etcd/pki/ca.pem", "ETCD_PEER_CLIENT_CERT_AUTH=true", "ETCD_AUTO_TLS=true",
+      "ETCD_CLIENT_CRL_FILE=/etc/etcd/pki/crl.pem"]),
+    (dict(tls="false", auto_tls="yes"), ["ETCD_AUTO_TLS=true", "ETCD_PEER_AUTO_TLS=true"], ["ETCD_CERT_FILE=/etc/etcd/pki/server.pem"]),
+    # Compaction off, in either form: nothing written, etcd's default.
+    (dict(auto_compaction_mode=""), [], ["ETCD_AUTO_COMPACTION_MODE=periodic"]),
+    (dict(auto_compaction_retention="0h"), [], ["ETCD_AUTO_COMPACTION_MODE=periodic", "ETCD_AUTO_COMPACTION_RETENTION=0h"]),
+    (dict(auto_compaction_mode="revision", auto_compaction_retention=1000),
+     ["ETCD_AUTO_COMPACTION_MODE=revision", "ETCD_AUTO_COMPACTION_RETENTION=1000"], []),
+    # The release decides the flags' form (plugins/module_utils/etcd_member_config.py, server_env).
+    (dict(version=[3, 6, 1], feature_gates={"StopGRPCServiceOnDefrag": "yes"}),
+     ["ETCD_FEATURE_GATES=CompactHashCheck=true,InitialCorruptCheck=true,StopGRPCServiceOnDefrag=true", "ETCD_TLS_MIN_VERSION=TLS1.2"],
+     ["ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK=true"]),
+    (dict(metrics="off"), [], ["ETCD_LISTEN_METRICS_URLS=http://127.0.0.1:2381"]),
+    (dict(metrics="address", metrics_port="9379"), ["ETCD_LISTEN_METRICS_URLS=https://10.0.0.10:9379,http://127.0.0.1:9379"], []),
+    (dict(corruption_checks="no"), [], ["ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK=true"]),
+])
+def test_each_setting_writes_its_lines(changes, present, absent):
+    lines = settings_lines(env_content(server(**changes)))
+    assert [line for line in present if line not in lines] == []
+    assert [line for line in absent if line in lines] == []
+
+
+def test_the_operator_s_variables_come_last_sorted_by_name():
+    lines = settings_lines(env_content(server(extra_env={"ETCD_MAX_TXN_OPS": 256, "ETCD_CIPHER_SUITES": "X"})))
+    assert lines[-2:] == ["ETCD_CIPHER_SUITES=X", "ETCD_MAX_TXN_OPS=256"]
+    # and the release's settings before them, sorted too
+    assert lines[-4:-2] == ["ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK=true", "ETCD_LISTEN_METRICS_URLS=http://127.0.0.1:2381"]
+
+
+def test_a_bad_metrics_mode_or_release_is_refused_by_name():
+    with pytest.raises(MemberConfigError, match="etcd_metrics must be one of loopback, address, off, not 'everywhere'"):
+        env_content(server(metrics="everywhere"))
+    with pytest.raises(MemberConfigError, match=r"the release must be \[major, minor, patch\]"):
+        env_content(server(version="3.5"))
+
+
+def test_the_unit_without_hardening_and_with_a_wal_dir():
+    unit = unit_content(server(systemd_hardening="false"))
+    assert "ProtectSystem=strict" not in unit and "LimitNOFILE=20000\n\n[Install]\n" in unit
+    assert "ReadWritePaths=/var/lib/etcd /var/lib/etcd-wal\n" in unit_content(server(wal_dir="/var/lib/etcd-wal"))
+
+
+def test_the_start_script_looks_for_data_in_the_wal_dir_and_quotes_paths():
+    script = start_script_content(server(wal_dir="/srv/etcd wal", bin_dir="/opt/etcd bin"))
+    assert "[ -z \"$(ls -A '/srv/etcd wal' 2>/dev/null)\" ]" in script
+    assert script.endswith("exec '/opt/etcd bin/etcd'\n")
+
+
+INITIAL = dict(state="new", cluster="m0=https://10.0.0.10:2380,m1=https://10.0.0.11:2380", token="etcd-abc",
+               bootstrap="static", discovery_srv="example.com", discovery_srv_name="", discovery_endpoints=["https://d:2379"],
+               discovery_token="", discovery_url="https://discovery.example/abc")
+
+
+@pytest.mark.parametrize("changes, lines", [
+    (dict(), ["ETCD_INITIAL_CLUSTER=m0=https://10.0.0.10:2380,m1=https://10.0.0.11:2380"]),
+    (dict(bootstrap="dns_srv"), ["ETCD_DISCOVERY_SRV=example.com"]),
+    (dict(bootstrap="dns_srv", discovery_srv_name="prod"), ["ETCD_DISCOVERY_SRV=example.com", "ETCD_DISCOVERY_SRV_NAME=prod"]),
+    (dict(bootstrap="discovery"), ["ETCD_DISCOVERY=https://discovery.example/abc"]),
+    (dict(bootstrap="discovery", discovery_token="t0k"), ["ETCD_DISCOVERY_ENDPOINTS=https://d:2379", "ETCD_DISCOVERY_TOKEN=t0k"]),
+    # A join names the cluster whatever the bootstrap was.
+    (dict(state="existing", bootstrap="dns_srv"), ["ETCD_INITIAL_CLUSTER=m0=https://10.0.0.10:2380,m1=https://10.0.0.11:2380"]),
+])
+def test_the_bootstrap_or_join_settings(changes, lines):
+    initial = dict(INITIAL, **changes)
+    text = initial_env_content(HEADER, initial)
+    assert text.startswith(HEADER + "\n# Used only while this member bootstraps or joins;")
+    assert settings_lines(text) == [*lines, "ETCD_INITIAL_CLUSTER_STATE=%s" % initial["state"], "ETCD_INITIAL_CLUSTER_TOKEN=etcd-abc"]
+
+
+@pytest.fixture
+def pki(tmp_path):
+    for name in ("ca", "m0", "m0-key", "m0-peer", "m0-peer-key", "crl", "admin", "admin-key", "m0-root", "m0-root-key"):
+        (tmp_path / (name + ".pem")).write_text("%s\n" % name)
+
+    def source(name):
+        return str(tmp_path / (name + ".pem"))
+    return dict(dir="/etc/etcd/pki", ca=source("ca"), crl=source("crl"),
+                own=dict(cert=source("m0"), key=source("m0-key"), peer_cert=source("m0-peer"), peer_key=source("m0-peer-key")),
+                login=dict(cert=source("admin"), key=source("admin-key")), root=dict(cert=source("m0-root"), key=source("m0-root-key")))
+
+
+def member(**parts):
+    return dict(dict(header=HEADER, config_dir="/etc/etcd", user="etcd", server=SERVER), **parts)
+
+
+def test_the_member_s_directories_and_files_in_order(pki):
+    directories, files, private = member_files(member(pki=pki, initial=INITIAL))
+    assert [(d["path"], d["owner"], d["group"], d["mode"]) for d in directories] == [
+        ("/etc/etcd", "root", "etcd", "0750"), ("/var/lib/etcd", "etcd", "etcd", "0700"), ("/etc/etcd/pki", "root", "etcd", "0750")]
+    assert [(f["path"], f["owner"], f["group"], f["mode"], f.get("stage", True), f.get("restart", True)) for f in files] == [
+        ("/etc/etcd/etcd.env", "root", "etcd", "0640", True, True),
+        ("/etc/systemd/system/etcd.service", "root", "root", "0644", True, True),
+        ("/etc/etcd/etcd-start", "root", "etcd", "0750", True, True),
+        ("/etc/etcd/pki/ca.pem", "root", "etcd", "0644", False, True),
+        ("/etc/etcd/pki/server.pem", "root", "etcd", "0644", False, True),
+        ("/etc/etcd/pki/peer.pem", "root", "etcd", "0644", False, True),
+        # read anew on each use: never a restart
+        ("/etc/etcd/pki/crl.pem", "root", "etcd", "0644", False, False),
+        ("/etc/etcd/pki/client.pem", "root", "root", "0644", False, False),
+        ("/etc/etcd/pki/root.pem", "root", "root", "0644", False, False),
+    ]
+    assert files[0]["content"] == ENV and files[3]["content"] == "ca\n" and files[4]["content"] == "m0\n"
+    # Never shown: the bootstrap settings (a discovery token) and the keys.
+    assert [(f["path"], f["group"], f["mode"], f.get("restart", True)) for f in private] == [
+        ("/etc/etcd/etcd-initial.env", "etcd", "0640", True),
+        ("/etc/etcd/pki/server-key.pem", "etcd", "0640", True),
+        ("/etc/etcd/pki/peer-key.pem", "etcd", "0640", True),
+        ("/etc/etcd/pki/client-key.pem", "root", "0600", False),
+        ("/etc/etcd/pki/root-key.pem", "root", "0600", False),
+    ]
+    assert private[1]["content"] == "m0-key\n" and private[0]["content"].endswith("ETCD_INITIAL_CLUSTER_TOKEN=etcd-abc\n")
+
+
+def test_without_tls_crl_or_pairs_only_what_is_asked(pki):
+    directories, files, private = member_files(member(server=dict(SERVER, wal_dir="/var/lib/wal")))
+    assert [d["path"] for d in directories] == ["/etc/etcd", "/var/lib/etcd", "/var/lib/wal"]
+    assert [f["path"] for f in files] == ["/etc/etcd/etcd.env", "/etc/systemd/system/etcd.service", "/etc/etcd/etcd-start"]
+    assert private == []
+    directories, files, private = member_files(member(pki=dict(pki, crl="", login=None, root=None)))
+    assert [f["path"].rsplit("/", 1)[1] for f in files][3:] == ["ca.pem", "server.pem", "peer.pem"]
+    assert [f["path"].rsplit("/", 1)[1] for f in private] == ["server-key.pem", "peer-key.pem"]
+    # No revocation list: the settings do not name one.
+    assert "ETCD_CLIENT_CRL_FILE" not in files[0]["content"]
+
+
+def test_a_join_writes_only_its_settings():
+    assert member_files(dict(header=HEADER, config_dir="/etc/etcd", user="etcd", initial=dict(INITIAL, state="existing"))) == (
+        [], [], [dict(path="/etc/etcd/etcd-initial.env", content=initial_env_content(HEADER, dict(INITIAL, state="existing")),
+                      owner="root", group="etcd", mode="0640", stage=False)])
+
+
+def test_a_missing_certificate_is_named_unless_check_mode_may_miss_it(pki):
+    missing = dict(pki, own=dict(pki["own"], cert="/nonexistent/m0.pem"))
+    with pytest.raises(MemberConfigError, match=r"could not read /nonexistent/m0\.pem on the controller: No such file"):
+        member_files(member(pki=missing))
+    files = member_files(member(pki=missing), missing_ok=True)[1]
+    assert [f["content"] for f in files if f["path"].endswith("/server.pem")] == [""]
