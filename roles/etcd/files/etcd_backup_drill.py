@@ -7,9 +7,10 @@ The member's <instance>-backup-drill.timer (etcd_backup_drill_schedule) runs thi
 push's settings (etcd_backup_push.py, beside it). The member seals backups it cannot read
 (docs/backup-targets.md, "The scheduled drill"), so the drill proves each link it can without the key:
 
-1. the newest backup on the targets: only the member that pushed it holds its record
-   (``<snapshot>.json``, written by the push); every other member skips, so one member drills per
-   period with no further coordination;
+1. the newest backup on the targets, whoever made it: only the member its snapshot came from holds
+   its record (``<snapshot>.json``, written by the push, or by the backup playbook beside the
+   snapshot it leaves on its source member: tasks/backup_targets.yml); every other member skips, so
+   one member drills per period with no further coordination;
 2. every target's copy, downloaded whole, is byte for byte what was sealed (its size and SHA-256
    against the record: a truncated or tampered object fails), and its header names this cluster,
    the object's name, the key file's key id and the SHA-256 of the local snapshot;
@@ -73,7 +74,7 @@ class Drill:
             snapshot = os.path.join(self.dir, name[:-len(crypto.OBJECT_SUFFIX)])
             record = push.read_json(snapshot + ".json")
             if record.get("object") != name:
-                self.log("skipped: %s was not pushed by this member" % name)
+                self.log("skipped: %s was not made from a snapshot of this member" % name)
                 return 0
             outcome.update(object=name, backup_time=push.snapshot_time(os.path.basename(snapshot)))
             work = tempfile.mkdtemp(prefix=WORK_PREFIX, dir=self.work_dir)
