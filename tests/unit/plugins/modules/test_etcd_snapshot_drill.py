@@ -59,7 +59,7 @@ def drill(tool, snapshot_file, tmp_path):
 
             def keyspace(self, revision):
                 answer = answers.pop(0) if len(answers) > 1 else answers[0]
-                if isinstance(answer, Exception):
+                if isinstance(answer, EtcdError):
                     raise answer
                 return answer
 
