@@ -334,7 +334,7 @@ def watch_once(url, start_revision, prefix):
     return first
 
 
-def test_a_tampered_pushed_backup_is_refused_and_an_intact_one_restores_from_the_bucket_bumping_the_revision(moto):
+def test_a_tampered_or_truncated_pushed_backup_is_refused_and_an_intact_one_restores_from_the_bucket_bumping_the_revision(moto):
     """The restore of an intact backup also raises the revision past every revision the old cluster
     handed out and marks it compacted: a watcher of the old cluster, watching again from where it
     was, is told that its revision was compacted (etcd 3.5.30's etcdutl, molecule.yml)."""
@@ -348,6 +348,10 @@ def test_a_tampered_pushed_backup_is_refused_and_an_intact_one_restores_from_the
     rc, out = playbook("restore", "-e", extra)
     assert rc != 0, out[-3000:]
     assert "object %s on target offsite: authentication failed: tampered or wrong key" % newest in out, out[-3000:]
+    assert "nothing was changed" in out and fingerprint(HOSTS) == before
+    s3.put_object(Bucket=BUCKET, Key=PREFIX + newest, Body=body[:-100])  # cut short: refused as such
+    rc, out = playbook("restore", "-e", extra)
+    assert rc != 0 and "%s is truncated: it ends at byte " % newest in out, out[-3000:]
     assert "nothing was changed" in out and fingerprint(HOSTS) == before
     # The old cluster goes on after the backups: these revisions are lost with it. A watcher of the
     # old cluster sees its events up to old_revision.
