@@ -351,7 +351,7 @@ def test_a_tampered_or_truncated_pushed_backup_is_refused_and_an_intact_one_rest
     assert "nothing was changed" in out and fingerprint(HOSTS) == before
     s3.put_object(Bucket=BUCKET, Key=PREFIX + newest, Body=body[:-100])  # cut short: refused as such
     rc, out = playbook("restore", "-e", extra)
-    assert rc != 0 and "%s is truncated: it ends at byte " % newest in out, out[-3000:]
+    assert rc != 0 and "object %s on target offsite is truncated: it ends at byte " % newest in out, out[-3000:]
     assert "nothing was changed" in out and fingerprint(HOSTS) == before
     # The old cluster goes on after the backups: these revisions are lost with it. A watcher of the
     # old cluster sees its events up to old_revision.
