@@ -50,17 +50,17 @@ def drill(tool, snapshot_file, tmp_path):
     work.mkdir()
     Etcd.started.clear()
 
-    def run(answers=(KEYSPACE,), check=False, **args):
-        asked, answers = [], list(answers)
+    def run(errors=(), answer=KEYSPACE, check=False, **args):
+        """``errors`` are raised by the first reads, in turn; then each read answers ``answer``."""
+        asked, errors = [], list(errors)
 
         class Client:
             def __init__(self, url, **options):
                 asked.append((url, options.get("auth_user"), options.get("auth_password")))
 
             def keyspace(self, revision):
-                answer = answers.pop(0) if len(answers) > 1 else answers[0]
-                if isinstance(answer, EtcdError):
-                    raise answer
+                if errors:
+                    raise errors.pop(0)
                 return answer
 
         params = dict(dict(src=str(snapshot_file), record=RECORD, etcd_path="/opt/etcd/etcd", user=ME,
@@ -76,7 +76,7 @@ def drill(tool, snapshot_file, tmp_path):
 
 
 def test_a_good_snapshot_is_proven_and_the_private_etcd_stopped(drill):
-    result, failed, asked = drill(answers=[EtcdUnreachable("connection refused"), KEYSPACE])
+    result, failed, asked = drill(errors=[EtcdUnreachable("connection refused")])
     assert not failed and result["changed"] is False, result
     assert (result["revision"], result["keys"], result["hash"], result["problems"]) == (7, 5, 99, [])
     assert result["notes"] == ["hash 99 equals the backup's"] and result["snapshot"] == dict(revision=7, total_key=7)
@@ -86,7 +86,7 @@ def test_a_good_snapshot_is_proven_and_the_private_etcd_stopped(drill):
 
 
 def test_a_snapshot_that_differs_from_its_record_fails_naming_it(drill):
-    result, failed, _asked = drill(answers=[dict(KEYSPACE, keys=4)], label="backups/s.db on host1")
+    result, failed, _asked = drill(answer=dict(KEYSPACE, keys=4), label="backups/s.db on host1")
     assert failed and result["msg"] == "drill failed: snapshot backups/s.db on host1: the restored etcd holds 4 keys, " \
                                        "the backup counted 5"
     assert result["problems"] == ["the restored etcd holds 4 keys, the backup counted 5"] and Etcd.started[0].stopped
@@ -95,7 +95,7 @@ def test_a_snapshot_that_differs_from_its_record_fails_naming_it(drill):
 def test_with_auth_it_reads_as_the_user_given_and_a_refused_login_fails_at_once(drill):
     result, failed, asked = drill(auth_user="root", auth_password="s3cret")
     assert not failed and asked[0][1:] == ("root", "s3cret")
-    result, failed, asked = drill(answers=[EtcdError("etcdserver: authentication failed, invalid user ID or password")],
+    result, failed, asked = drill(errors=[EtcdError("etcdserver: authentication failed, invalid user ID or password")],
                                   auth_user="root", auth_password="wrong")
     assert failed and len(asked) == 1, asked
     assert "the private etcd refused the read (auth_user, auth_password): " in result["msg"]
