@@ -26,7 +26,7 @@ state = {}
 def leftovers(name=DRILL_HOST):
     """What a drill could leave on its host: a private etcd still running, a private directory."""
     h = host(name)
-    etcds = h.run("pgrep -af 'etcd --name drill '").stdout.strip()
+    etcds = h.run("pgrep -af '[e]tcd --name drill '").stdout.strip()  # [e]: not the shell running pgrep
     dirs = h.run("ls -a /tmp /var/tmp | grep etcd-drill").stdout.strip()
     return etcds, dirs
 
