@@ -24,10 +24,10 @@ options:
     required: true
   record:
     description:
-      - The backup's record as JSON text, the C(<snapshot>.json) the backup playbook writes beside a snapshot
-        (its C(revision), C(keys), C(hash_kv) and C(compact_revision)). Empty, the key count is checked against
-        the snapshot's entries only and the hash is not compared.
-    type: str
+      - The backup's record, the C(<snapshot>.json) the backup playbook writes beside a snapshot (its
+        C(revision), C(keys), C(hash_kv) and C(compact_revision)), as JSON text or as a dict. Empty, the key
+        count is checked against the snapshot's entries only and the hash is not compared.
+    type: raw
     default: ""
   etcd_path:
     description: The C(etcd) program that serves the restored snapshot.
@@ -36,7 +36,8 @@ options:
   etcdutl_path:
     description:
       - The C(etcdutl) (etcd 3.5 and later) or C(etcdctl) (etcd 3.4) that reads and restores the snapshot.
-      - By default the first of them found in C(/usr/local/bin) or C(PATH).
+      - By default C(etcdutl), else C(etcdctl), beside O(etcd_path); else the first of them found in
+        C(/usr/local/bin) or C(PATH).
     type: path
   user:
     description: The user (and its group) the private etcd runs as, who owns its directory.
@@ -136,6 +137,8 @@ seconds:
   sample: 3.4
 """
 
+import json
+import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
@@ -158,7 +161,7 @@ FINAL = (AUTH_FAILED, AUTH_NOT_ENABLED, USER_EMPTY)
 def argument_spec():
     return dict(
         src=dict(type="path", required=True),
-        record=dict(type="str", default=""),
+        record=dict(type="raw", default=""),
         etcd_path=dict(type="path", required=True),
         etcdutl_path=dict(type="path"),
         user=dict(type="str", default="etcd"),
@@ -168,6 +171,13 @@ def argument_spec():
         start_timeout=dict(type="int", default=60),
         label=dict(type="str"),
     )
+
+
+def beside(etcd_path):
+    """The release's etcdutl, else its etcdctl (etcd 3.4), in the directory of ``etcd_path``; None without either."""
+    here = os.path.dirname(etcd_path)
+    return next((os.path.join(here, name) for name in ("etcdutl", "etcdctl")
+                 if os.access(os.path.join(here, name), os.X_OK)), None)
 
 
 def reader(params):
@@ -195,11 +205,13 @@ def drill(module):
         pwd.getpwnam(params["user"])
     except KeyError:
         raise Failure("user %r: no such user on this host" % params["user"], problems=[]) from None
+    given = params["record"]
     try:
-        record = parse_backup_record(params["record"]) if params["record"].strip() else None
+        # A record templated from its file may arrive parsed.
+        record = parse_backup_record(given if isinstance(given, str) else json.dumps(given)) if given else None
     except RuleError as exc:
         raise Failure("drill failed: snapshot %s: %s" % (label, exc), problems=[str(exc)]) from None
-    tool, _problems = find_tool(module, params["etcdutl_path"], required=True)
+    tool, _problems = find_tool(module, params["etcdutl_path"] or beside(params["etcd_path"]), required=True)
     if module.check_mode:
         return dict(changed=False, problems=[], msg="check mode: %s would be restored into a private etcd" % label)
     private = PrivateEtcd(dict(etcd=params["etcd_path"], etcdutl=tool.path), params["user"], work_dir=params["work_dir"],

@@ -85,6 +85,23 @@ def test_a_good_snapshot_is_proven_and_the_private_etcd_stopped(drill):
     assert etcd.stopped and [a[0] for a in asked] == ["unix://%s/drill-client:0" % etcd.cwd] * 2
 
 
+def test_a_record_given_as_a_dict_is_read_alike(drill):
+    result, failed, _asked = drill(record=json.loads(RECORD))
+    assert not failed and result["notes"] == ["hash 99 equals the backup's"], result
+
+
+def test_the_tool_beside_etcd_is_taken_first(tmp_path, tool):
+    bin_dir = tmp_path / "release"
+    bin_dir.mkdir()
+    assert module.beside(str(bin_dir / "etcd")) is None
+    (bin_dir / "etcdctl").write_text("#!/bin/sh\n")
+    (bin_dir / "etcdctl").chmod(0o755)
+    assert module.beside(str(bin_dir / "etcd")) == str(bin_dir / "etcdctl")
+    (bin_dir / "etcdutl").write_text("#!/bin/sh\n")
+    (bin_dir / "etcdutl").chmod(0o755)
+    assert module.beside(str(bin_dir / "etcd")) == str(bin_dir / "etcdutl")
+
+
 def test_a_snapshot_that_differs_from_its_record_fails_naming_it(drill):
     result, failed, _asked = drill(answer=dict(KEYSPACE, keys=4), label="backups/s.db on host1")
     assert failed and result["msg"] == "drill failed: snapshot backups/s.db on host1: the restored etcd holds 4 keys, " \
