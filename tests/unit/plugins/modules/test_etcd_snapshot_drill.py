@@ -50,9 +50,9 @@ def drill(tool, snapshot_file, tmp_path):
     work.mkdir()
     Etcd.started.clear()
 
-    def run(errors=(), answer=KEYSPACE, check=False, **args):
-        """``errors`` are raised by the first reads, in turn; then each read answers ``answer``."""
-        asked, errors = [], list(errors)
+    def run(errors=(), answer=None, check=False, **args):
+        """``errors`` are raised by the first reads, in turn; then each read answers ``answer`` (KEYSPACE)."""
+        asked, errors, answer = [], list(errors), answer or KEYSPACE
 
         class Client:
             def __init__(self, url, **options):
