@@ -134,6 +134,67 @@ def backup_report(sealed, key_file, targets, uploaded, s3_pruned, copied, ssh_fo
     return lines
 
 
+def backup_source(health, members, play_hosts):
+    """The member a backup takes its snapshot from: the first of ``members`` (facts.yml's records)
+    whose client URL ``health`` (etcd_health's result) found healthy and voting, on a host of the
+    play, with the ``cluster_id`` that endpoint answered (each backup's header records it); None
+    when there is none."""
+    if not isinstance(health, Mapping) or not isinstance(members, (list, tuple)):
+        raise AnsibleFilterError("backup_source: expects etcd_health's result and the member records")
+    answered = {e.get("endpoint"): e for e in health.get("endpoints") or []
+                if e.get("healthy") and not e.get("is_learner")}
+    for member in members:
+        if member.get("client_url") in answered and member.get("host") in play_hosts:
+            return dict(member, cluster_id=answered[member["client_url"]].get("cluster_id") or "")
+    return None
+
+
+def backup_record(saved, name):
+    """The record the backup playbook writes beside snapshot ``name`` (``<snapshot>.json``, which the
+    drills judge a restore against), from etcd_snapshot's result (inspect and keyspace): the snapshot's
+    revision, and the member's key count and keyspace hash at it, None each when it was not read."""
+    keyspace = saved.get("keyspace") or {}
+    return dict(snapshot=name, revision=saved["inspected"]["revision"], keys=keyspace.get("keys"),
+                hash_kv=keyspace.get("hash"), compact_revision=keyspace.get("compact_revision"),
+                hash_problem=keyspace.get("hash_problem", saved.get("keyspace_error")))
+
+
+def backup_target(targets, cluster, name):
+    """The target ``name`` of ``etcd_backup_targets`` with its defaults (``backup_targets``); {} when
+    there is none of that name."""
+    return next((t for t in backup_targets(targets, cluster) if t.get("name") == name), {})
+
+
+def backup_object(found, wanted):
+    """The backup object a restore takes from an SSH target: ``wanted``, or for ``latest`` the newest
+    backup object of ``found`` (ansible.builtin.find's result), '' when it holds none."""
+    if wanted != "latest":
+        return wanted
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_crypto import is_backup_object
+    names = [posixpath.basename(f["path"]) for f in (found or {}).get("files") or []]
+    return max([n for n in names if is_backup_object(n)], default="")
+
+
+def backup_drill_record(record_text, sealed, sealed_stat, member):
+    """The record the members' scheduled drill proves a backup against (files/etcd_backup_drill.py), for
+    a backup the playbook made: the controller's record of the snapshot (``record_text``, its
+    ``<snapshot>.json``) with what was sent - the object's name, the snapshot's SHA-256 and key id
+    (``sealed``, etcd_backup_target's state=sealed result) and the sealed object's size and SHA-256
+    (``sealed_stat``, a stat with checksum_algorithm=sha256) - as the members' push writes it."""
+    try:
+        record = json.loads(record_text)
+        stat = sealed_stat["stat"]
+        sent = dict(object=posixpath.basename(stat["path"]), sha256=sealed["sha256"], key_id=sealed["key_id"],
+                    sealed_size=int(stat["size"]), sealed_sha256=stat["checksum"], member=member)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise AnsibleFilterError("backup_drill_record: a backup record, a sealed result and the sealed copy's stat "
+                                 "are needed: %s" % exc) from None
+    if not isinstance(record, dict) or posixpath.basename(stat["path"]) != str(record.get("snapshot")) + ".enc":
+        raise AnsibleFilterError("backup_drill_record: the record is not that of the sealed snapshot %s"
+                                 % posixpath.basename(stat["path"]))
+    return dict(record, **sent)
+
+
 def backup_max_age_seconds(max_age):
     """etcd_backup_max_age (a Go duration, checked in preflight) in seconds: the drill writes it beside
     its metrics, where the alert rules read it."""
@@ -148,4 +209,6 @@ class FilterModule:
     def filters(self):
         return {"backup_targets": backup_targets, "backup_push_targets": backup_push_targets,
                 "backup_prune": backup_prune, "backup_push_withdrawn": backup_push_withdrawn,
-                "backup_report": backup_report, "backup_max_age_seconds": backup_max_age_seconds}
+                "backup_report": backup_report, "backup_max_age_seconds": backup_max_age_seconds,
+                "backup_drill_record": backup_drill_record, "backup_source": backup_source,
+                "backup_record": backup_record, "backup_target": backup_target, "backup_object": backup_object}

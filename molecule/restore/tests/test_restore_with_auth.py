@@ -3,8 +3,8 @@
 The main playbook turns auth on with a root password, a role and a user; a backup is taken, more is
 written, the drill restores the backup on its private etcd, and the restore brings the cluster back
 to the snapshot with auth still on, the role and the user kept, the revision bumped past what the
-old cluster reached (read as root); then the members push and their scheduled drill proves a push
-with auth on. Last, auth and the push are turned off again: Molecule's
+old cluster reached (read as root); then the members push, the backup playbook makes the newest
+backup, and the members' scheduled drill proves it with auth on. Last, auth and the push are turned off again: Molecule's
 idempotence step converges without the root password.
 
 Every playbook runs at -vvv with every kind of secret the inventory can hold (etcd's passwords, an
@@ -121,10 +121,11 @@ def test_with_auth_on_the_restore_keeps_auth_the_users_and_the_data_as_of_the_sn
     assert int(Root(URLS[0]).status()["header"]["revision"]) > state["old_revision"]
 
 
-def test_with_auth_on_the_members_scheduled_drill_proves_their_push():
+def test_with_auth_on_the_members_scheduled_drill_proves_the_newest_backup_whoever_made_it():
     """The drill's private etcd restores with auth on: it is read with the member timers' client
-    pair (CN root), with no password on the members. The push goes to an SSH target only (the
-    moto server of this file listens on the controller's loopback)."""
+    pair (CN root), with no password on the members. The members push (to an SSH target only: the
+    moto server of this file listens on the controller's loopback); then the backup playbook makes
+    the newest backup, and the member it took the snapshot from proves it, as it proves its pushes."""
     vault = dict(name="vault", type="ssh", host=SSH_HOST, path="/srv/etcd-auth-push", keep=2)
     push = dict(AUTH, etcd_backup_targets=[vault], etcd_backup_key_file=KEY_FILE, etcd_backup_push=True,
                 etcd_backup_push_window=6, etcd_backup_drill_schedule="*-*-* 03:33:00")
@@ -140,15 +141,23 @@ def test_with_auth_on_the_members_scheduled_drill_proves_their_push():
     assert poll(pushed, seconds=60, interval=2)
     stop_the_snapshot_timers()
     try:
+        rc, out = playbook("backup", "-e", json.dumps(push))
+        assert rc == 0, out[-3000:]
+        made = re.search(r'"snapshot: \S+/(etcd-snapshot-\S+\.db)"', out).group(1) + ".enc"
+        source = HOSTS[int(re.search(r'"from member rst-host(\d) ', out).group(1))]
         done = drill_all()
     finally:
         for name in HOSTS:
             host(name).check_output("systemctl start etcd-snapshot.timer")
-    passed = [n for n, (rc, log) in done.items() if rc == 0 and "drill passed: " in log]
-    assert len(passed) == 1, done
-    record = json.loads(host(passed[0]).check_output("cat %s" % DRILL_STATUS))
+    passed = [n for n, (rc, log) in done.items() if rc == 0 and "drill passed: %s restored" % made in log]
+    skipped = [n for n, (rc, log) in done.items() if rc == 0 and "skipped: %s was not made from a snapshot" % made in log]
+    assert passed == [source] and len(skipped) == 2, done
+    record = json.loads(host(source).check_output("cat %s" % DRILL_STATUS))
     assert record["result"] == "passed" and "equals the backup's" in " ".join(record["notes"]), record
-    assert ROOT_PASSWORD not in host(passed[0]).check_output("cat /opt/etcd/lib/etcd_backup_push.json")
+    assert record["proven"]["object"] == made, record
+    left = host(source).file("/var/backups/etcd/%s.json" % made[:-4])
+    assert left.mode == 0o600 and left.user == "root"
+    assert ROOT_PASSWORD not in host(source).check_output("cat /opt/etcd/lib/etcd_backup_push.json")
 
 
 def test_auth_and_the_push_are_turned_off_for_the_idempotence_step():

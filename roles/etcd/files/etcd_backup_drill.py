@@ -7,18 +7,19 @@ The member's <instance>-backup-drill.timer (etcd_backup_drill_schedule) runs thi
 push's settings (etcd_backup_push.py, beside it). The member seals backups it cannot read
 (docs/backup-targets.md, "The scheduled drill"), so the drill proves each link it can without the key:
 
-1. the newest backup on the targets: only the member that pushed it holds its record
-   (``<snapshot>.json``, written by the push); every other member skips, so one member drills per
-   period with no further coordination;
+1. the newest backup on the targets, whoever made it: only the member its snapshot came from holds
+   its record (``<snapshot>.json``, written by the push, or by the backup playbook beside the
+   snapshot it leaves on its source member: tasks/backup_targets.yml); every other member skips, so
+   one member drills per period with no further coordination;
 2. every target's copy, downloaded whole, is byte for byte what was sealed (its size and SHA-256
    against the record: a truncated or tampered object fails), and its header names this cluster,
    the object's name, the key file's key id and the SHA-256 of the local snapshot;
 3. the local snapshot, whose SHA-256 the sealed header authenticates, restores into a throw-away
-   one-member etcd as the operator drill runs it (roles/etcd/tasks/restore_drill.yml): a private
+   one-member etcd as the operator drill's does (etcd_private_etcd.py, which both run): a private
    0700 directory of the etcd user, unix sockets only, never joined to anything (with TLS, served
    with the member's server pair and read with its timers' client pair, so that it also works with
-   auth on: ``Drill.serving``); its revision, key count and keyspace hash are judged by the drill's
-   rules (etcd_restore_rules.drill_findings) against the record.
+   auth on); its revision, key count and keyspace hash are judged by the drill's rules
+   (etcd_restore_rules.drill_findings) against the record.
 
 The result goes to the status file (etcd_backup_host_dir/drill-status.json, which the status playbook
 reads), the journal and the metrics file; a failed drill fails the unit. The drill works in the
@@ -39,18 +40,8 @@ import etcd_backup_crypto as crypto
 import etcd_backup_push as push
 import etcd_s3
 from etcd_maintenance import Etcdctl, EtcdctlError
-from etcd_restore_rules import RuleError, drill_findings, parse_backup_record
-
-WORK_PREFIX = ".drill."
-# etcd takes unix://NAME:PORT, a socket named NAME:PORT in its working directory (the drill's).
-# Over TLS the client socket is named for the loopback address, which every member's server
-# certificate holds (the role checks it): etcdctl checks the name it connects to.
-CLIENT, TLS_CLIENT, PEER = "drill-client:0", "127.0.0.1:0", "drill-peer:0"
-START_TIMEOUT = 60
-
-
-class DrillError(Exception):
-    """A link of the proof that does not hold; the message names it."""
+from etcd_private_etcd import WORK_PREFIX, DrillError, PrivateEtcd
+from etcd_restore_rules import RuleError, parse_backup_record
 
 
 class Drill:
@@ -83,7 +74,7 @@ class Drill:
             snapshot = os.path.join(self.dir, name[:-len(crypto.OBJECT_SUFFIX)])
             record = push.read_json(snapshot + ".json")
             if record.get("object") != name:
-                self.log("skipped: %s was not pushed by this member" % name)
+                self.log("skipped: %s was not made from a snapshot of this member" % name)
                 return 0
             outcome.update(object=name, backup_time=push.snapshot_time(os.path.basename(snapshot)))
             work = tempfile.mkdtemp(prefix=WORK_PREFIX, dir=self.work_dir)
@@ -92,11 +83,11 @@ class Drill:
                     outcome["problems"] += self.check_copy(target, name, record, os.path.join(work, "%d.enc" % index))
                 outcome["problems"] += self.check_local(snapshot, record)
                 if not outcome["problems"]:
-                    observed, info = self.restore(snapshot, work)
-                    found, notes = drill_findings(info, observed, parse_backup_record(json.dumps(record)))
-                    outcome["problems"] += found
-                    outcome["notes"] += notes
-                    outcome.update(revision=observed["revision"], keys=observed["keys"])
+                    found = self.private_etcd().drill(snapshot, parse_backup_record(json.dumps(record)), self.read,
+                                                      (EtcdctlError, ValueError, IndexError, KeyError))
+                    outcome["problems"] += found["problems"]
+                    outcome["notes"] += found["notes"]
+                    outcome.update(revision=found["observed"]["revision"], keys=found["observed"]["keys"])
             finally:
                 shutil.rmtree(work, ignore_errors=True)
         except (DrillError, RuleError, EtcdctlError, OSError, ValueError, KeyError, IndexError) as exc:
@@ -133,71 +124,27 @@ class Drill:
                     % (snapshot, sha256, record["sha256"])]
         return []
 
-    def tool(self, *args, cwd=None):
-        done = self.run_command([self.settings["etcdutl"], *args], capture_output=True, text=True, timeout=600,
-                                check=False, cwd=cwd)
-        if done.returncode != 0:
-            raise DrillError("%s %s: %s" % (os.path.basename(self.settings["etcdutl"]), args[1], done.stderr.strip()))
-        return done.stdout
-
-    def restore(self, snapshot, work):
-        """(what the private etcd answered, the snapshot's info), as restore_drill.yml reads them."""
-        info = json.loads(self.tool("snapshot", "status", snapshot, "-w", "json"))
-        user = self.settings["etcd_user"]
-        data = os.path.join(work, "data")
-        self.tool("snapshot", "restore", snapshot, "--data-dir", data, "--name", "drill",
-                  "--initial-cluster", "drill=unix://" + PEER, "--initial-advertise-peer-urls", "unix://" + PEER,
-                  "--initial-cluster-token", os.path.basename(work), cwd=work)
-        for root, dirs, files in os.walk(work):
-            for entry in [root] + [os.path.join(root, e) for e in dirs + files]:
-                shutil.chown(entry, user, user)
-        os.chmod(work, 0o700)
-        client, tls, reach = self.serving(work)
-        with open(os.path.join(work, "etcd.log"), "wb") as log:
-            etcd = self.popen([self.settings["etcd"], "--name", "drill", "--data-dir", data,
-                               "--listen-client-urls", client, "--advertise-client-urls", client, *tls,
-                               "--listen-peer-urls", "unix://" + PEER, "--initial-advertise-peer-urls", "unix://" + PEER,
-                               "--initial-cluster", "drill=unix://" + PEER], cwd=work, user=user, group=user, extra_groups=[],
-                              stdout=log, stderr=subprocess.STDOUT)
-        try:
-            etcdctl = Etcdctl(reach, run=self.run_command)
-            status = self.wait(etcdctl, etcd)
-            hashed = etcdctl.json("endpoint", "hashkv")[0]["HashKV"]
-            observed = dict(revision=int(status["header"]["revision"]), hash=int(hashed.get("hash", 0)),
-                            keys=push.count_of(etcdctl("get", "", "--prefix", "--count-only", "-w", "fields")),
-                            compact_revision=int(hashed.get("compact_revision", 0)), hash_problem=None)
-        finally:
-            etcd.terminate()
-            try:
-                etcd.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                etcd.kill()
-                etcd.wait()
-        return observed, dict(revision=int(info["revision"]), total_key=int(info["totalKey"]))
-
-    def serving(self, work):
-        """(the private etcd's client URL, its TLS flags, the settings etcdctl reaches it with). With the
-        member's CA it serves TLS on its socket and takes the client certificate of the member's timers,
-        whose CN is the user etcd's auth sees (root with the role's PKI): a snapshot of a cluster with
-        auth on restores with auth on, and is read as the snapshot timer reads the cluster."""
+    def private_etcd(self):
+        """With the member's CA, the private etcd serves TLS with the member's server pair and takes
+        the client certificate of the member's timers, whose CN is the user etcd's auth sees (root
+        with the role's PKI): a snapshot of a cluster with auth on restores with auth on, and is read
+        as the snapshot timer reads the cluster."""
         settings = self.settings
-        reach = dict(etcdctl=settings["etcdctl"])
-        if not settings.get("ca_cert"):
-            return "unix://" + CLIENT, [], dict(reach, endpoint="unix://%s/%s" % (work, CLIENT))
-        tls = ["--cert-file", settings["server_cert"], "--key-file", settings["server_key"], "--client-cert-auth",
-               "--trusted-ca-file", settings["ca_cert"]]
-        return "unixs://" + TLS_CLIENT, tls, dict(reach, endpoint="unixs://%s/%s" % (work, TLS_CLIENT),
-                                                  **{k: settings[k] for k in ("ca_cert", "client_cert", "client_key")})
+        tls = {k: settings[k] for k in ("server_cert", "server_key", "ca_cert")} if settings.get("ca_cert") else None
+        return PrivateEtcd(dict(etcd=settings["etcd"], etcdutl=settings["etcdutl"]), settings["etcd_user"], tls=tls,
+                           work_dir=self.work_dir, run=self.run_command, popen=self.popen)
 
-    def wait(self, etcdctl, etcd):
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                return etcdctl.json("endpoint", "status")[0]["Status"]
-            except (EtcdctlError, ValueError, IndexError, KeyError) as exc:
-                if etcd.poll() is not None or time.monotonic() > deadline:
-                    raise DrillError("the private etcd did not answer (%s)" % exc) from None
-                time.sleep(0.5)
+    def read(self, url):
+        """The private etcd's keyspace as etcd_private_etcd reads it, with etcdctl and the timers' pair."""
+        reach = dict(etcdctl=self.settings["etcdctl"], endpoint=url)
+        if self.settings.get("ca_cert"):
+            reach.update({k: self.settings[k] for k in ("ca_cert", "client_cert", "client_key")})
+        etcdctl = Etcdctl(reach, run=self.run_command)
+        status = etcdctl.json("endpoint", "status")[0]["Status"]
+        hashed = etcdctl.json("endpoint", "hashkv")[0]["HashKV"]
+        return dict(revision=int(status["header"]["revision"]), hash=int(hashed.get("hash", 0)),
+                    keys=push.count_of(etcdctl("get", "", "--prefix", "--count-only", "-w", "fields")),
+                    compact_revision=int(hashed.get("compact_revision", 0)), hash_problem=None)
 
     def record(self, outcome, seconds):
         """Status file, metrics and journal; 1 when the drill failed, else 0."""

@@ -306,6 +306,9 @@ class Push:
             # it from the status playbook while the next push is in flight.
             self.log("skipped: %s pushes this period" % other)
             return 0
+        # Taken after the claim and before its release: two members' pushes overlapped when one's
+        # claim time falls before another's end (the test hosts' one clock orders them).
+        self.log("claimed the push of this period at %.3f" % self.clock())
         work = tempfile.mkdtemp(prefix=".push.", dir=os.path.dirname(snapshot))
         try:
             obj = name + crypto.OBJECT_SUFFIX
@@ -334,10 +337,12 @@ class Push:
             shutil.rmtree(work, ignore_errors=True)
         failed = [t for t in record["targets"] if t.get("error")]
         record["result"] = "failed" if failed else "pushed"
+        ended = self.clock()
         try:
             self.release(not failed)
+            self.log("push ended at %.3f; its claim is marked %s" % (ended, record["result"]))
         except EtcdctlError as exc:
-            self.log("the claim of this period was not released: %s" % exc)
+            self.log("push ended at %.3f; the claim of this period was not released: %s" % (ended, exc))
         return self.record(record)
 
     def keyspace(self, snapshot):

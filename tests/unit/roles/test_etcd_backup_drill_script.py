@@ -192,7 +192,7 @@ def test_the_pushing_member_proves_the_newest_backup_and_the_others_skip(scripts
     os.remove(os.path.join(conf["backup_dir"], NEWEST + ".json"))
     os.remove(conf["drill_status_file"])
     rc, log, status = drill(scripts, conf, tools)
-    assert (rc, status, log) == (0, None, ["skipped: %s.enc was not pushed by this member" % NEWEST])
+    assert (rc, status, log) == (0, None, ["skipped: %s.enc was not made from a snapshot of this member" % NEWEST])
 
 
 def flags(argv, *names):

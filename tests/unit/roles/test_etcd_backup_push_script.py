@@ -131,6 +131,26 @@ def test_a_follower_seals_sends_to_every_target_and_prunes_each(script, server, 
     assert SECRET not in "\n".join(log) + json.dumps(record)
 
 
+def test_a_push_logs_when_it_claimed_the_period_and_when_it_ended_before_its_release(script, server, tmp_path):
+    """What molecule/restore orders the members' pushes by: two overlap when one's claim time falls before
+    another's end."""
+    url, _s3 = server
+    conf = settings(tmp_path, url)
+    conf["targets"] = conf["targets"][:1]
+    etcd, log = Etcd(leader=B), []
+    run = push(script, conf, etcd, log)
+    ticks = iter(1000 + 0.25 * n for n in range(100))
+    run.clock = lambda: next(ticks)
+    released = []
+    real_release = run.release
+    run.release = lambda pushed: released.append((log[-1], pushed)) or real_release(pushed)
+    assert run.run(snapshot(tmp_path)) == 0, log
+    # The record's time is the clock's first reading, the claim's its second; the pruning read it once.
+    assert log[0] == "claimed the push of this period at 1000.250"
+    assert log[-1] == "push ended at 1000.750; its claim is marked pushed"
+    assert released and not released[0][0].startswith("push ended")  # the end is taken before the release
+
+
 def test_a_second_member_of_the_same_window_skips_naming_the_one_that_pushes(script, server, tmp_path):
     url, _s3 = server
     conf = settings(tmp_path, url)

@@ -1,6 +1,8 @@
 """The backup target filters: defaults filled in, and the SSH targets' retention through the one decision."""
 
+import json
 import os
+import re
 
 import pytest
 import yaml
@@ -130,3 +132,80 @@ def test_the_max_age_in_seconds_for_the_drills_metrics(max_age, seconds):
 def test_a_max_age_that_is_no_go_duration_is_refused(max_age):
     with pytest.raises(AnsibleFilterError, match=r"backup_max_age_seconds: etcd_backup_max_age .* is not a Go duration"):
         backup.backup_max_age_seconds(max_age)
+
+
+SNAP = "etcd-snapshot-20261126T030000Z.db"
+CONTROLLER_RECORD = json.dumps(dict(snapshot=SNAP, revision=42, keys=40, hash_kv=7, compact_revision=-1, hash_problem=None))
+SEALED = dict(sha256="ab" * 32, key_id="k1", size=1000, encrypted_size=300)
+SEALED_STAT = dict(stat=dict(path="/tmp/x.etcd-backup/%s.enc" % SNAP, size=345, checksum="cd" * 32))
+
+
+def test_a_playbook_backup_is_recorded_for_the_members_drill_as_a_push_records_it():
+    record = backup.backup_drill_record(CONTROLLER_RECORD, SEALED, SEALED_STAT, "rst-host1")
+    assert record == dict(snapshot=SNAP, revision=42, keys=40, hash_kv=7, compact_revision=-1, hash_problem=None,
+                          object=SNAP + ".enc", sha256="ab" * 32, key_id="k1", sealed_size=345, sealed_sha256="cd" * 32,
+                          member="rst-host1")
+
+
+@pytest.mark.parametrize("record, sealed, stat, message", [
+    ("{broken", SEALED, SEALED_STAT, "a backup record, a sealed result and the sealed copy's stat are needed"),
+    (CONTROLLER_RECORD, {}, SEALED_STAT, "a backup record, a sealed result and the sealed copy's stat are needed"),
+    (CONTROLLER_RECORD, SEALED, dict(stat=dict(path="/x")), "a backup record, a sealed result and the sealed copy's stat"),
+    (json.dumps(dict(snapshot="etcd-snapshot-20200101T000000Z.db", revision=1)), SEALED, SEALED_STAT,
+     "the record is not that of the sealed snapshot %s.enc" % SNAP),
+])
+def test_a_record_of_another_snapshot_or_missing_parts_are_refused(record, sealed, stat, message):
+    with pytest.raises(AnsibleFilterError, match="backup_drill_record: " + re.escape(message)):
+        backup.backup_drill_record(record, sealed, stat, "rst-host1")
+
+
+MEMBERS = [dict(name="a", host="h0", client_url="https://h0:2379"), dict(name="b", host="h1", client_url="https://h1:2379"),
+           dict(name="c", host="h2", client_url="https://h2:2379")]
+
+
+def health(*endpoints):
+    return dict(endpoints=[dict(dict(endpoint="https://%s:2379" % h, healthy=True, is_learner=False, cluster_id="c1d"), **more)
+                           for h, more in endpoints])
+
+
+@pytest.mark.parametrize("answered, play, chosen", [
+    ([("h0", {}), ("h1", {})], ["h0", "h1", "h2"], "a"),
+    ([("h0", dict(healthy=False)), ("h1", {})], ["h0", "h1", "h2"], "b"),
+    ([("h0", dict(is_learner=True)), ("h2", {})], ["h0", "h1", "h2"], "c"),
+    ([("h0", {}), ("h1", {})], ["h1"], "b"),  # --limit: a host of the play
+    ([("h0", dict(healthy=False))], ["h0", "h1", "h2"], None),
+])
+def test_the_backup_takes_its_snapshot_from_the_first_healthy_voting_member_of_the_play(answered, play, chosen):
+    source = backup.backup_source(health(*answered), MEMBERS, play)
+    assert (source or {}).get("name") == chosen
+    if chosen:
+        assert source["cluster_id"] == "c1d" and source["client_url"] == "https://%s:2379" % source["host"]
+
+
+def test_the_backup_source_wants_a_health_result_and_member_records():
+    with pytest.raises(AnsibleFilterError, match="backup_source: expects etcd_health's result and the member records"):
+        backup.backup_source([], MEMBERS, [])
+
+
+def test_the_playbooks_record_holds_the_revision_and_the_keyspace_read_at_it():
+    saved = dict(inspected=dict(revision=42), keyspace=dict(keys=40, hash=7, compact_revision=-1, hash_problem=None))
+    assert backup.backup_record(saved, SNAP) == dict(snapshot=SNAP, revision=42, keys=40, hash_kv=7, compact_revision=-1,
+                                                     hash_problem=None)
+    unread = dict(inspected=dict(revision=42), keyspace_error="cannot read the keyspace: timed out")
+    assert backup.backup_record(unread, SNAP) == dict(snapshot=SNAP, revision=42, keys=None, hash_kv=None,
+                                                      compact_revision=None, hash_problem="cannot read the keyspace: timed out")
+
+
+def test_a_restore_target_is_found_by_name_with_its_defaults():
+    targets = [dict(name="offsite", bucket="b"), dict(name="vault", type="ssh", host="h", path="/p")]
+    assert backup.backup_target(targets, "prod/etcd", "offsite")["prefix"] == "prod/etcd/"
+    assert backup.backup_target(targets, "prod/etcd", "vault")["keep"] == 7
+    assert backup.backup_target(targets, "prod/etcd", "elsewhere") == {}
+
+
+def test_latest_on_an_ssh_target_is_its_newest_backup_object():
+    found = dict(files=[dict(path="/p/etcd-snapshot-20261126T030000Z.db.enc"), dict(path="/p/etcd-snapshot-20261126T040000Z.db.enc"),
+                        dict(path="/p/etcd-snapshot-20261126T035000Z.db.enc")])
+    assert backup.backup_object(found, "latest") == "etcd-snapshot-20261126T040000Z.db.enc"
+    assert backup.backup_object(found, "etcd-snapshot-20261126T030000Z.db.enc") == "etcd-snapshot-20261126T030000Z.db.enc"
+    assert backup.backup_object(dict(files=[]), "latest") == ""

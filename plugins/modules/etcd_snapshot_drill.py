@@ -1,0 +1,239 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+DOCUMENTATION = r"""
+---
+module: etcd_snapshot_drill
+short_description: Prove that an etcd v3 snapshot restores, in a throw-away private etcd
+version_added: 0.2.0
+description:
+  - Restores the snapshot O(src) into a private temporary directory under O(work_dir) (mode V(0700), owned by
+    O(user)), serves it with a private one-member etcd that listens on unix sockets in that directory only
+    (no TCP port, never joined to anything), reads its revision, key count and keyspace hash, and compares
+    them with the snapshot and, when given, the backup's O(record).
+  - The private etcd is stopped and its directory removed on every path, also when a check fails.
+  - Never touches a member of a cluster; runs on any host with python3 and the etcd release (C(etcd), and
+    C(etcdutl) or, for etcd 3.4, C(etcdctl)), as root, which starts the private etcd as O(user).
+  - The members' scheduled drill (the role's C(etcd_backup_drill_schedule)) runs the same code.
+options:
+  src:
+    description: The snapshot file on the host, as C(etcdctl snapshot save) or M(raftops.etcd.etcd_snapshot) wrote it.
+    type: path
+    required: true
+  record:
+    description:
+      - The backup's record, the C(<snapshot>.json) the backup playbook writes beside a snapshot (its
+        C(revision), C(keys), C(hash_kv) and C(compact_revision)), as JSON text or as a dict. Empty, the key
+        count is checked against the snapshot's entries only and the hash is not compared.
+    type: raw
+    default: ""
+  etcd_path:
+    description: The C(etcd) program that serves the restored snapshot.
+    type: path
+    required: true
+  etcdutl_path:
+    description:
+      - The C(etcdutl) (etcd 3.5 and later) or C(etcdctl) (etcd 3.4) that reads and restores the snapshot.
+      - By default C(etcdutl), else C(etcdctl), beside O(etcd_path); else the first of them found in
+        C(/usr/local/bin) or C(PATH).
+    type: path
+  user:
+    description: The user (and its group) the private etcd runs as, who owns its directory.
+    type: str
+    default: etcd
+  work_dir:
+    description: Where the private directory is made.
+    type: path
+    default: /var/tmp
+  auth_user:
+    description:
+      - The etcd user to read the private etcd as, for a snapshot of a cluster with auth on (it restores with
+        auth on). Together with O(auth_password).
+    type: str
+  auth_password:
+    description: The password of O(auth_user).
+    type: str
+  start_timeout:
+    description: Seconds to wait for the private etcd to answer.
+    type: int
+    default: 60
+  label:
+    description: How the snapshot is named in the failure message; O(src) by default.
+    type: str
+extends_documentation_fragment:
+  - raftops.etcd.common
+attributes:
+  check_mode:
+    support: full
+    details: In check mode nothing is restored or started; the result says so.
+seealso:
+  - module: raftops.etcd.etcd_snapshot_info
+    description: Check a snapshot file without etcd.
+  - module: raftops.etcd.etcd_snapshot_restore
+    description: Restore a snapshot into a member's data directory.
+"""
+
+EXAMPLES = r"""
+- name: Prove the newest backup restores, on a host that is not a member
+  raftops.etcd.etcd_snapshot_drill:
+    src: /var/tmp/etcd-snapshot-20261126T030000Z.db
+    record: "{{ lookup('ansible.builtin.file', 'backups/etcd-snapshot-20261126T030000Z.db.json') }}"
+    etcd_path: /opt/etcd/bin/etcd
+    etcdutl_path: /opt/etcd/bin/etcdutl
+  become: true
+  register: etcd_drill
+
+- name: Show what it proved
+  ansible.builtin.debug:
+    msg: "revision {{ etcd_drill.revision }}, {{ etcd_drill['keys'] }} keys; {{ etcd_drill.notes | join('; ') }}"
+"""
+
+RETURN = r"""
+revision:
+  description: The revision the private etcd served.
+  returned: success, and when a check failed after it answered
+  type: int
+  sample: 100051
+keys:
+  description: The keys the private etcd held at RV(revision).
+  returned: success, and when a check failed after it answered
+  type: int
+  sample: 100000
+hash:
+  description: The private etcd's C(HashKV) at RV(revision); V(null) from etcd before 3.5.10.
+  returned: success, and when a check failed after it answered
+  type: int
+  sample: 3628877040
+snapshot:
+  description: C(snapshot status) of O(src) - its C(revision) and C(total_key) (entries of every bucket).
+  returned: success, and when a check failed after it answered
+  type: dict
+  sample: {revision: 100051, total_key: 100056}
+problems:
+  description: What failed the drill; empty on success.
+  returned: always
+  type: list
+  elements: str
+  sample: ["the restored etcd holds 99999 keys, the backup counted 100000"]
+notes:
+  description: What was compared or why not (the hash).
+  returned: success, and when a check failed after it answered
+  type: list
+  elements: str
+  sample: ["hash 3628877040 equals the backup's"]
+listeners:
+  description:
+    - What the private etcd's log says it listened on - C(listen-client-urls), C(listen-peer-urls),
+      C(listen-metrics-urls) - unix sockets only; V(null) from a release that does not log it (3.4).
+  returned: success, and when a check failed after it answered
+  type: dict
+  sample: {listen-client-urls: ["unix://drill-client:0"], listen-peer-urls: ["unix://drill-peer:0"], listen-metrics-urls: []}
+seconds:
+  description: How long the drill took, restore and check.
+  returned: success, and when a check failed after it answered
+  type: float
+  sample: 3.4
+"""
+
+import json
+import os
+import pwd
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+    AUTH_FAILED,
+    AUTH_NOT_ENABLED,
+    USER_EMPTY,
+    EtcdClient,
+    EtcdError,
+)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_private_etcd import DrillError, PrivateEtcd
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_restore_rules import RuleError, parse_backup_record
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_host import Failure, find_tool, run_module
+
+# Answers that no wait changes: the read stops at once.
+FINAL = (AUTH_FAILED, AUTH_NOT_ENABLED, USER_EMPTY)
+
+
+def argument_spec():
+    return dict(
+        src=dict(type="path", required=True),
+        record=dict(type="raw", default=""),
+        etcd_path=dict(type="path", required=True),
+        etcdutl_path=dict(type="path"),
+        user=dict(type="str", default="etcd"),
+        work_dir=dict(type="path", default="/var/tmp"),
+        auth_user=dict(type="str"),
+        auth_password=dict(type="str", no_log=True),
+        start_timeout=dict(type="int", default=60),
+        label=dict(type="str"),
+    )
+
+
+def beside(etcd_path):
+    """The release's etcdutl, else its etcdctl (etcd 3.4), in the directory of ``etcd_path``; None without either."""
+    here = os.path.dirname(etcd_path)
+    return next((os.path.join(here, name) for name in ("etcdutl", "etcdctl")
+                 if os.access(os.path.join(here, name), os.X_OK)), None)
+
+
+def reader(params):
+    """``read(url)`` of etcd_private_etcd, through the collection's client, logged in with the auth options."""
+
+    def read(url):
+        client = EtcdClient(url, auth_user=params["auth_user"], auth_password=params["auth_password"], timeout=5)
+        try:
+            return client.keyspace(0)
+        except EtcdError as exc:
+            if exc.matches(*FINAL):
+                raise DrillError("the private etcd refused the read (auth_user, auth_password): %s" % exc) from None
+            raise
+
+    return read
+
+
+def drill(module):
+    params = module.params
+    label = params["label"] or params["src"]
+    if params["start_timeout"] < 1:
+        raise Failure("start_timeout is %d: give the seconds to wait for the private etcd, 1 or more"
+                      % params["start_timeout"], problems=[])
+    try:
+        pwd.getpwnam(params["user"])
+    except KeyError:
+        raise Failure("user %r: no such user on this host" % params["user"], problems=[]) from None
+    given = params["record"]
+    try:
+        # A record templated from its file may arrive parsed.
+        record = parse_backup_record(given if isinstance(given, str) else json.dumps(given)) if given else None
+    except RuleError as exc:
+        raise Failure("drill failed: snapshot %s: %s" % (label, exc), problems=[str(exc)]) from None
+    tool, _problems = find_tool(module, params["etcdutl_path"] or beside(params["etcd_path"]), required=True)
+    if module.check_mode:
+        return dict(changed=False, problems=[], msg="check mode: %s would be restored into a private etcd" % label)
+    private = PrivateEtcd(dict(etcd=params["etcd_path"], etcdutl=tool.path), params["user"], work_dir=params["work_dir"],
+                          start_timeout=params["start_timeout"])
+    try:
+        found = private.drill(params["src"], record, reader(params), (EtcdError,))
+    except (DrillError, OSError, ValueError, KeyError) as exc:
+        raise Failure("drill failed: snapshot %s: %s" % (label, exc), problems=[str(exc)]) from None
+    observed = found["observed"]
+    result = dict(changed=False, revision=observed["revision"], keys=observed["keys"], hash=observed["hash"],
+                  snapshot=found["snapshot"], problems=found["problems"], notes=found["notes"],
+                  listeners=found["listeners"], seconds=found["seconds"])
+    if found["problems"]:
+        raise Failure("drill failed: snapshot %s: %s" % (label, "; ".join(found["problems"])), **result)
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           required_together=[("auth_user", "auth_password")])
+    run_module(module, drill)
+
+
+if __name__ == "__main__":
+    main()
