@@ -8,7 +8,8 @@ pushed backup is refused by the restore; a restore from the bucket brings back w
 before the snapshot. With the bucket gone, the pushing member keeps its snapshots and the status
 names the failure. A member that cannot reach a target gives its claim up marked failed and a
 waiting member pushes that period; a claim that ran out is not taken over. A last converge turns
-the push off and removes its files.
+the push off and removes its files. Then the site is lost: every host is recreated empty and the
+restore of the bucket's latest backup brings back every write acknowledged before its snapshot.
 """
 
 import base64
@@ -20,7 +21,8 @@ import sys
 import time
 
 import pytest
-from etcdtest import EPHEMERAL, ROOT, Gateway, b64, fingerprint, host, inventory_secrets, leaked, playbook, poll
+from etcdtest import (EPHEMERAL, ROOT, Gateway, b64, fingerprint, host, inventory_secrets, leaked, playbook, poll,
+                      run_testbed)
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
 from moto_server import moto_server
@@ -105,7 +107,13 @@ def test_the_members_push_on_their_timers_to_both_targets_verified_and_pruned(mo
     since = "--since=@%d" % int(time.time())
 
     # No playbook runs from here on: the timers push, and each target is pruned to its keep of 2.
+    # A writer meanwhile, through every member: each acknowledged write and its revision, which the
+    # lost site's restore (last test) must bring back up to its snapshot's revision.
+    acked = state["acked"] = {}
+
     def pruned_on_both():
+        key = "/push/acked-%03d" % len(acked)
+        acked[key] = int(Gateway(URLS[len(acked) % 3]).put(key, "acked %d" % len(acked))["header"]["revision"])
         logs = "".join(journal(name, since) for name in HOSTS)
         pruned = [re.search(r"target %s .*deleted etcd-snapshot-" % t, logs) for t in ("offsite", "vault")]
         return all(pruned) and logs
@@ -342,6 +350,9 @@ def test_a_tampered_or_truncated_pushed_backup_is_refused_and_an_intact_one_rest
     stop_the_snapshot_timers()  # no new push while the restore reads the bucket
     older, newest = [o for o in pushed_objects(s3) if crypto.is_backup_object(o)]
     body = s3.get_object(Bucket=BUCKET, Key=PREFIX + newest)["Body"].read()
+    # The bucket as the timers left it, for the lost site's restore (last test).
+    state["bucket"] = {name: s3.get_object(Bucket=BUCKET, Key=PREFIX + name) for name in (older, newest)}
+    state["bucket"] = {name: (obj["Body"].read(), obj["Metadata"]) for name, obj in state["bucket"].items()}
     s3.put_object(Bucket=BUCKET, Key=PREFIX + newest, Body=body[:-40] + bytes([body[-40] ^ 1]) + body[-39:])
     before = fingerprint(HOSTS)
     extra = json.dumps(dict(push_vars(moto["url"]), etcd_restore_target="offsite", etcd_restore_snapshot="latest"))
@@ -367,6 +378,7 @@ def test_a_tampered_or_truncated_pushed_backup_is_refused_and_an_intact_one_rest
     bumped = re.search(r"restored \S+: revision (\d+), \d+ keys, cluster token \S+; revision bumped by (\d+), marked "
                        r"compacted", out)
     assert bumped, out[-3000:]
+    state["older_revision"] = int(bumped.group(1))
     assert "WARNING:" not in out
     gateway = Gateway(URLS[1])
     assert gateway.get("/push/before") == "acknowledged before the push"
@@ -435,3 +447,39 @@ def test_turning_the_push_off_removes_its_files_and_credentials():
     # The members' keys are gone from the SSH target's host too (authorized_keys2 is the push's file).
     assert "etcd backup push" not in host(SSH_HOST).run("cat /root/.ssh/authorized_keys2").stdout
     print("push figures: %s, drill %s s" % (state.get("figures"), state.get("drill_s")))
+
+
+def test_a_lost_site_comes_back_from_the_bucket_latest_on_fresh_hosts_with_every_acknowledged_write():
+    """Every host is lost: all three are recreated empty, and the bucket (a new S3 server holding the
+    two backups the timers pushed) is all that is left besides the inventory, etcd_pki_dir and the
+    key file. The restore of ``latest`` installs, configures and restores every member from the
+    newest backup: every write acknowledged before its snapshot reads back with its value."""
+    for name in HOSTS:
+        run_testbed("recreate", name, name)
+    # rst-host0's data filesystem, as prepare.yml mounts it (test_restore.py shrinks it).
+    host(HOSTS[0]).check_output("mkdir -p /srv/etcd && mount -t tmpfs -o size=512m,mode=0755 data /srv/etcd")
+    with moto_server(host=GATEWAY) as url:
+        import boto3
+        s3 = boto3.client("s3", endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing",
+                          region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        for name, (body, metadata) in state["bucket"].items():
+            s3.put_object(Bucket=BUCKET, Key=PREFIX + name, Body=body, Metadata=metadata)
+        started = time.monotonic()
+        rc, out = playbook("restore", "-e", json.dumps(dict(
+            etcd_backup_targets=targets(url)[:1], etcd_backup_key_file=KEY_FILE,
+            etcd_restore_target="offsite", etcd_restore_snapshot="latest")))
+        state["figures"]["restore_fresh_site_s"] = round(time.monotonic() - started, 1)
+    assert rc == 0, out[-3000:]
+    assert CREDENTIALS["secret_key"] not in out
+    restored = re.search(r"restored latest: revision (\d+), \d+ keys", out)
+    assert restored, out[-3000:]
+    revision = int(restored.group(1))
+    assert revision > state["older_revision"], "latest is not the newer of the two backups"
+    acked = state["acked"]
+    assert acked and max(acked.values()) <= revision, (acked, revision)
+    for url in URLS:
+        gateway = Gateway(url)
+        assert {key: gateway.get(key) for key in acked} == {key: "acked %d" % i for i, key in enumerate(acked)}
+    assert sorted(m["name"] for m in Gateway(URLS[0]).members()) == ["rst-host0", "rst-host1", "rst-host2"]
+    print("the lost site restored from the bucket's latest in %s s" % state["figures"]["restore_fresh_site_s"])
