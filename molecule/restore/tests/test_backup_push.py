@@ -349,10 +349,10 @@ def test_a_tampered_or_truncated_pushed_backup_is_refused_and_an_intact_one_rest
     s3 = moto["s3"]
     stop_the_snapshot_timers()  # no new push while the restore reads the bucket
     older, newest = [o for o in pushed_objects(s3) if crypto.is_backup_object(o)]
-    body = s3.get_object(Bucket=BUCKET, Key=PREFIX + newest)["Body"].read()
-    # The bucket as the timers left it, for the lost site's restore (last test).
-    state["bucket"] = {name: s3.get_object(Bucket=BUCKET, Key=PREFIX + name) for name in (older, newest)}
-    state["bucket"] = {name: (obj["Body"].read(), obj["Metadata"]) for name, obj in state["bucket"].items()}
+    # The bucket as the timers left it, for the lost site's restore (last test): {name: (body, metadata)}.
+    objects = {name: s3.get_object(Bucket=BUCKET, Key=PREFIX + name) for name in (older, newest)}
+    state["bucket"] = {name: (obj["Body"].read(), obj["Metadata"]) for name, obj in objects.items()}
+    body = state["bucket"][newest][0]
     s3.put_object(Bucket=BUCKET, Key=PREFIX + newest, Body=body[:-40] + bytes([body[-40] ^ 1]) + body[-39:])
     before = fingerprint(HOSTS)
     extra = json.dumps(dict(push_vars(moto["url"]), etcd_restore_target="offsite", etcd_restore_snapshot="latest"))
