@@ -252,6 +252,20 @@ def _cluster_problems(members, reads):
     return problems
 
 
+def _run_lock_problems(members, reads):
+    """Another run of the collection in the cluster: its run lock held (the role's own refusal words,
+    with the command that releases it), or not readable with the member's own credentials. A lock of
+    a run that is gone (dead, or its lease expired) is no problem: the role takes it over."""
+    for record in members:
+        lock = _local_answer(reads.get(record["host"]) or {}).get("run_lock") or {}
+        if lock.get("state") == "held":
+            return ["host %s: %s" % (record["host"], lock["refusal"])]
+        if lock.get("state") == "unread":
+            return ["host %s: the run lock %s could not be read with the member's own certificates (%s), so whether "
+                    "another run of the collection holds it is unknown" % (record["host"], lock["key"], lock["error"])]
+    return []
+
+
 def adopt_plan(members, reads, inventory=None):
     """The adoption of the cluster the inventory's ``members`` (the validated records of filter
     members) run, from each host's read (``reads``: host -> etcd_adopt_info's result; a host missing
@@ -280,7 +294,7 @@ def adopt_plan(members, reads, inventory=None):
                             "member" % (record["host"], (read or {}).get("msg") or "see above"))
             continue
         problems += _host_problems(record, read, inventory)
-    problems += _cluster_problems(members, reads)
+    problems += _cluster_problems(members, reads) + _run_lock_problems(members, reads)
     running = [reads[m["host"]] for m in members if (reads.get(m["host"]) or {}).get("running")]
     version = next((r.get("version") for r in running if r.get("version")), "")
     if inventory.get("version") and version and str(inventory["version"]) != version:

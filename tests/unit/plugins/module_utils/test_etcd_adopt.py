@@ -214,6 +214,48 @@ def test_what_cannot_be_adopted_is_refused_naming_the_host(members, changes, inv
     assert plan["hosts"] == {} and plan["lines"] == {}
 
 
+HELD = ("lock run is held by ansible-playbook (Deploy and converge etcd) on ctl-b by bob, pid 4321, started "
+        "2026-11-22T09:58:00Z since 2026-11-22T10:00:00Z (lease 694d77aa9e38260f, expires in 45 s unless renewed); wait "
+        "for that run to finish, or if it died, wait for the lock to expire or release it with: etcdctl "
+        "--endpoints=http://10.0.0.11:2379 lease revoke 694d77aa9e38260f")
+
+
+def with_lock(host, lock):
+    """The package cluster's reads, ``host``'s seeing the run lock as ``lock`` (etcd_adopt_info's run_lock)."""
+    result = reads()
+    for read_ in result.values():
+        read_["local"]["run_lock"] = dict(key="/raftops/etcd/run", state="free")
+    result[host]["local"]["run_lock"] = dict(dict(key="/raftops/etcd/run"), **lock)
+    return result
+
+
+@pytest.mark.parametrize("lock, expected", [
+    (dict(state="held", holder="bob's run", refusal=HELD), "host h1: " + HELD + "; nothing was changed"),
+    (dict(state="unread", error="etcdserver: permission denied"),
+     "host h1: the run lock /raftops/etcd/run could not be read with the member's own certificates (etcdserver: "
+     "permission denied), so whether another run of the collection holds it is unknown; nothing was changed"),
+    # A run of this controller that is gone, or a lease run out: the role takes the lock over.
+    (dict(state="dead", holder="a", dead="pid 1234 on ctl-a runs no ansible-playbook any more"), ""),
+    (dict(state="expired", holder="a"), ""),
+    (dict(state="free"), ""),
+])
+def test_a_run_lock_another_run_holds_is_refused_before_any_change_in_the_role_s_words(lock, expected):
+    plan = adopt_plan(MEMBERS, with_lock("h1", lock), INVENTORY)
+    assert plan["refusal"] == expected
+    assert (plan["hosts"] == {}) == bool(expected)
+
+
+def test_a_lock_held_is_named_once_with_the_other_problems():
+    # Every member reads the same lock: it is named once, by the first.
+    changes = with_lock("h0", dict(state="held", holder="bob's run", refusal=HELD))
+    for name in ("h1", "h2"):
+        changes[name]["local"]["run_lock"] = changes["h0"]["local"]["run_lock"]
+    changes["h2"]["settings"]["ETCD_NAME"] = "other"
+    refusal = adopt_plan(MEMBERS, changes, INVENTORY)["refusal"]
+    assert "host h2: NODE_NAME is m2, but the etcd there runs as member other" in refusal
+    assert refusal.count("lock run is held by") == 1 and "host h0: lock run is held by" in refusal
+
+
 def test_a_host_that_did_not_answer_at_all_is_named():
     plan = adopt_plan(MEMBERS, {h: r for h, r in reads().items() if h != "h2"}, INVENTORY)
     assert "host h2: its read failed or it is unreachable" in plan["refusal"]
