@@ -46,7 +46,7 @@ options:
     type: str
   controller:
     description:
-      - This controller (C(host)) and the process IDs of its C(ansible-playbook) runs now (C(run_pids)):
+      - This controller (C(host)) and the process IDs of its C(ansible-playbook) runs now (C(run_pids));
         the lock of a run of this controller whose process is gone is C(dead), as the role takes it over
         (M(raftops.etcd.etcd_lock)'s O(raftops.etcd.etcd_lock#module:controller)). With no C(run_pids)
         (pgrep missing) no run is known dead.
