@@ -13,6 +13,7 @@ import pytest
 import yaml
 from conftest import FIGURES, kept_lines, scale_out_inventory
 from etcdtest import (
+    BACKUPS,
     EPHEMERAL,
     INVENTORY,
     PKI,
@@ -284,8 +285,7 @@ def test_the_adopted_package_cluster_is_upgraded_under_a_writer_and_restored_in_
     note("upgrade of the adopted package cluster, 4 members 3.5.16 -> 3.5.30 (snapshot, then the roll): %.0f s; "
          "writes acknowledged %d, lost %d" % (took, len(writer.acked), len(lost)))
 
-    backups = os.path.join(os.path.dirname(KEPT["inventory"]), "etcd-backups")
-    snapshot = os.path.join(backups, snapshots(backups)[-1])
+    snapshot = os.path.join(BACKUPS, snapshots()[-1])
     gateway.put("/after-upgrade", "not in the snapshot")
     started = time.monotonic()
     rc, out = playbook("restore", *newer, "-e", "etcd_restore_snapshot=" + snapshot, inventory=KEPT["inventory"])
