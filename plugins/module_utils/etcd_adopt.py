@@ -266,6 +266,22 @@ def _run_lock_problems(members, reads):
     return []
 
 
+def asked(settings, pki_files=()):
+    """What the inventory asks of an adoption (adopt_plan's ``inventory``), from the play's role
+    settings (``settings``: etcd_instance, etcd_config_dir, etcd_tls, etcd_version, etcd_pki_managed,
+    etcd_user; None or '' where the inventory leaves them unset: the role's defaults then) and
+    ``pki_files``, the names of the files in etcd_pki_dir on the controller."""
+    def given(key, default):
+        value = settings.get(key)
+        return default if value is None or value == "" else value
+
+    instance = given("etcd_instance", "etcd")
+    return dict(unit=instance + ".service", env_path=given("etcd_config_dir", "/etc/" + instance) + "/etcd.env",
+                tls=given("etcd_tls", True), version=str(given("etcd_version", "")),
+                pki_managed=given("etcd_pki_managed", True), user=given("etcd_user", instance),
+                pki_files=sorted(pki_files))
+
+
 def adopt_plan(members, reads, inventory=None):
     """The adoption of the cluster the inventory's ``members`` (the validated records of filter
     members) run, from each host's read (``reads``: host -> etcd_adopt_info's result; a host missing

@@ -7,6 +7,7 @@ import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_adopt import (
     adopt_plan,
+    asked,
     effective_settings,
     flag_settings,
     inventory_lines,
@@ -404,3 +405,19 @@ def test_the_inventory_lines_to_keep_are_what_differs_from_the_role_defaults(rea
     plan = adopt_plan(MEMBERS, reads_, inventory)
     assert plan["refusal"] == ""
     assert inventory_lines(plan, MEMBERS, used, ROLE_DEFAULTS) == expected
+
+
+@pytest.mark.parametrize("settings, expected", [
+    # Unset (none, or empty): the role's defaults.
+    (dict(etcd_instance="etcd", etcd_config_dir=None, etcd_tls=None, etcd_version=None, etcd_pki_managed=None,
+          etcd_user=None),
+     dict(unit="etcd.service", env_path="/etc/etcd/etcd.env", tls=True, version="", pki_managed=True, user="etcd")),
+    (dict(etcd_instance="etcd-b", etcd_config_dir=""),
+     dict(unit="etcd-b.service", env_path="/etc/etcd-b/etcd.env", tls=True, version="", pki_managed=True, user="etcd-b")),
+    # Set: as given (false stays false).
+    (dict(etcd_instance="etcd", etcd_config_dir="/srv/conf", etcd_tls=False, etcd_version="3.5.16", etcd_pki_managed=False,
+          etcd_user="kv"),
+     dict(unit="etcd.service", env_path="/srv/conf/etcd.env", tls=False, version="3.5.16", pki_managed=False, user="kv")),
+])
+def test_what_the_inventory_asks_takes_the_role_s_defaults_where_it_is_unset(settings, expected):
+    assert asked(settings, ["ca.pem", "admin.pem"]) == dict(expected, pki_files=["admin.pem", "ca.pem"])
