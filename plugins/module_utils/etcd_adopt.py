@@ -252,6 +252,36 @@ def _cluster_problems(members, reads):
     return problems
 
 
+def _run_lock_problems(members, reads):
+    """Another run of the collection in the cluster: its run lock held (the role's own refusal words,
+    with the command that releases it), or not readable with the member's own credentials. A lock of
+    a run that is gone (dead, or its lease expired) is no problem: the role takes it over."""
+    for record in members:
+        lock = _local_answer(reads.get(record["host"]) or {}).get("run_lock") or {}
+        if lock.get("state") == "held":
+            return ["host %s: %s" % (record["host"], lock["refusal"])]
+        if lock.get("state") == "unread":
+            return ["host %s: the run lock %s could not be read with the member's own certificates (%s), so whether "
+                    "another run of the collection holds it is unknown" % (record["host"], lock["key"], lock["error"])]
+    return []
+
+
+def asked(settings, pki_files=()):
+    """What the inventory asks of an adoption (adopt_plan's ``inventory``), from the play's role
+    settings (``settings``: etcd_instance, etcd_config_dir, etcd_tls, etcd_version, etcd_pki_managed,
+    etcd_user; None or '' where the inventory leaves them unset: the role's defaults then) and
+    ``pki_files``, the names of the files in etcd_pki_dir on the controller."""
+    def given(key, default):
+        value = settings.get(key)
+        return default if value is None or value == "" else value
+
+    instance = given("etcd_instance", "etcd")
+    return dict(unit=instance + ".service", env_path=given("etcd_config_dir", "/etc/" + instance) + "/etcd.env",
+                tls=given("etcd_tls", True), version=str(given("etcd_version", "")),
+                pki_managed=given("etcd_pki_managed", True), user=given("etcd_user", instance),
+                pki_files=sorted(pki_files))
+
+
 def adopt_plan(members, reads, inventory=None):
     """The adoption of the cluster the inventory's ``members`` (the validated records of filter
     members) run, from each host's read (``reads``: host -> etcd_adopt_info's result; a host missing
@@ -280,7 +310,7 @@ def adopt_plan(members, reads, inventory=None):
                             "member" % (record["host"], (read or {}).get("msg") or "see above"))
             continue
         problems += _host_problems(record, read, inventory)
-    problems += _cluster_problems(members, reads)
+    problems += _cluster_problems(members, reads) + _run_lock_problems(members, reads)
     running = [reads[m["host"]] for m in members if (reads.get(m["host"]) or {}).get("running")]
     version = next((r.get("version") for r in running if r.get("version")), "")
     if inventory.get("version") and version and str(inventory["version"]) != version:

@@ -38,6 +38,29 @@ options:
       - Where the member's data should be (C(etcd_data_dir)); when it is not where the data is,
         RV(data_move) says whether a rename can move it there.
     type: path
+  run_lock_prefix:
+    description:
+      - The prefix of the collection's run lock (C(/raftops/<etcd_group>/)); given, RV(local.run_lock)
+        says whether a run holds the lock C(<prefix>run) in the member's cluster, read with the
+        member's own credentials (the adoption refuses, before any change, while another run holds it).
+    type: str
+  controller:
+    description:
+      - This controller (C(host)) and the process IDs of its C(ansible-playbook) runs now (C(run_pids));
+        the lock of a run of this controller whose process is gone is C(dead), as the role takes it over
+        (M(raftops.etcd.etcd_lock)'s O(raftops.etcd.etcd_lock#module:controller)). With no C(run_pids)
+        (pgrep missing) no run is known dead.
+    type: dict
+    suboptions:
+      host:
+        description: The controller's host name.
+        type: str
+        required: true
+      run_pids:
+        description: The process IDs of the ansible-playbook processes that run on it now.
+        type: list
+        elements: int
+        required: true
 notes:
   - A member that serves TLS is asked with its own server pair and CA (its C(ETCD_CERT_FILE),
     C(ETCD_KEY_FILE) and C(ETCD_TRUSTED_CA_FILE)); run it with become.
@@ -136,9 +159,19 @@ closed_parents:
 local:
   description: >-
     Its etcd's own answer at C(endpoint): C(status) (member_id, cluster_id, leader_id, ...),
-    C(members) (the member list), C(alarms), or C(error).
+    C(members) (the member list), C(alarms), or C(error); with O(run_lock_prefix), C(run_lock).
   returned: when running
   type: dict
+  contains:
+    run_lock:
+      description: >-
+        The run lock C(key) - C(state) (C(free); C(held) by another run, with C(holder),
+        C(acquired_at) and C(refusal), the role's own words for it with the command that releases it;
+        C(dead), held by a run of this controller that is gone, C(dead) saying why; C(expired), its
+        lease is gone; C(unread), with C(error)). A dead or expired lock is taken over by the role.
+      returned: when O(run_lock_prefix) is given and the etcd answered
+      type: dict
+      sample: {"key": "/raftops/etcd/run", "state": "free"}
 """
 
 import os
@@ -152,6 +185,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_adopt
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdClient, EtcdError
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import parse_environment
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_store import GatewayLockStore
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import Lock
 
 
 def _read(path, mode="rb"):
@@ -260,24 +295,49 @@ def _data_move(data_dir, target):
     return dict(target=target, same_filesystem=same, target_state=state)
 
 
-def _local_answer(settings, timeout):
-    """The running etcd's own answer at its first advertised client URL (it listens there)."""
+def _local_answer(settings, timeout, run_lock=None):
+    """The running etcd's own answer at its first advertised client URL (it listens there), and the
+    collection's run lock in it when ``run_lock`` (prefix, controller) is given."""
     endpoint = etcd_adopt.member_reading(settings)["advertise_client_urls"][0]
     answer = dict(endpoint=endpoint)
+    # Over TLS with the member's own pair, which its CA trusts.
+    tls = dict(ca_cert=settings.get("ETCD_TRUSTED_CA_FILE"), client_cert=settings.get("ETCD_CERT_FILE"),
+               client_key=settings.get("ETCD_KEY_FILE"))
     try:
-        # Over TLS with the member's own pair, which its CA trusts.
-        client = EtcdClient(endpoint, timeout=timeout, ca_cert=settings.get("ETCD_TRUSTED_CA_FILE"),
-                            client_cert=settings.get("ETCD_CERT_FILE"), client_key=settings.get("ETCD_KEY_FILE"))
+        client = EtcdClient(endpoint, timeout=timeout, **tls)
         answer["version"] = client.version().get("etcdserver", "")
         answer["status"] = client.status()
         answer["members"] = client.member_list()
         answer["alarms"] = sorted({a["alarm"] for a in client.alarms() if a["alarm"] != "NONE"})
     except (EtcdError, OSError, ValueError) as exc:
         answer["error"] = str(exc)
+        return answer
+    if run_lock is not None:
+        answer["run_lock"] = read_run_lock(GatewayLockStore([client], dict(tls, endpoints=[endpoint])), run_lock)
     return answer
 
 
-def read_host(timeout, data_dir=None):
+def read_run_lock(store, run_lock):
+    """The collection's run lock as the role would find it (etcd_run_lock.Lock's rules, a run that
+    asks for it and holds nothing): state (free, held, dead: a run of this controller that is gone,
+    expired: its lease is), holder, and the role's own refusal words while it is held; or error."""
+    lock = Lock(store, dict(name="run", prefix=run_lock["prefix"], holder="", ttl=1, wait_timeout=0,
+                            controller=run_lock.get("controller")), check_mode=True)
+    try:
+        state, info, left = lock.assess(store.get(lock.key))
+    except store.Error as exc:
+        return dict(key=lock.key, state="unread", error=str(exc))
+    if info is None:
+        return dict(key=lock.key, state=state)
+    read = dict(key=lock.key, state=state, holder=info["holder"], acquired_at=info["acquired_at"])
+    if state == "held":
+        read["refusal"] = lock.refusal(info, left)
+    elif state == "dead":
+        read["dead"] = info["dead"]
+    return read
+
+
+def read_host(timeout, data_dir=None, run_lock=None):
     pid = _etcd_pid()
     result = dict(running=pid is not None, unit="", unit_path="", unit_file_state="", env_files=[], version="")
     if pid is None:
@@ -288,7 +348,7 @@ def read_host(timeout, data_dir=None):
     env_files = [v.split(" (")[0] for v in props.get("EnvironmentFiles") or [] if v]
     environ, environment_from = _environment(pid, props, env_files)
     settings, sources = etcd_adopt.effective_settings(argv[1:], environ)
-    local = _local_answer(settings, timeout)
+    local = _local_answer(settings, timeout, run_lock)
     result.update(
         pid=pid, exe=_exe(pid, argv), user=_user_of(pid), unit=unit,
         unit_path=(props.get("FragmentPath") or [""])[0], unit_file_state=(props.get("UnitFileState") or [""])[0],
@@ -302,10 +362,20 @@ def read_host(timeout, data_dir=None):
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(timeout=dict(type="float", default=5), data_dir=dict(type="path")),
-                           supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(
+        timeout=dict(type="float", default=5), data_dir=dict(type="path"),
+        run_lock_prefix=dict(type="str"),
+        controller=dict(type="dict", options=dict(host=dict(type="str", required=True),
+                                                  run_pids=dict(type="list", elements="int", required=True)))),
+        supports_check_mode=True)
+    run_lock = None
+    if module.params["run_lock_prefix"]:
+        # No run found means pgrep is missing (this run is one): then no run is known dead.
+        controller = module.params["controller"]
+        run_lock = dict(prefix=module.params["run_lock_prefix"],
+                        controller=controller if controller and controller["run_pids"] else None)
     try:
-        result = read_host(module.params["timeout"], module.params["data_dir"])
+        result = read_host(module.params["timeout"], module.params["data_dir"], run_lock)
     except OSError as exc:
         module.fail_json(msg="reading the running etcd failed: %s" % exc)
     module.exit_json(changed=False, **result)

@@ -26,6 +26,7 @@ from etcdtest import (
     LeaderWatch,
     Writer,
     ansible_env,
+    b64,
     host,
     interrupted_playbook,
     playbook,
@@ -115,15 +116,42 @@ def state():
         for name in HOSTS}
 
 
-def test_a_data_dir_move_across_a_mount_is_refused_by_name_and_nothing_changes(handmade):
+def test_a_run_lock_another_run_holds_and_a_data_dir_move_across_a_mount_are_refused_by_name_and_nothing_changes(
+        handmade):
+    # One run for both (the plan names every problem). The lock, read with the members' own pairs,
+    # is refused by the plan: before the preparation that, without it, copies the cluster's
+    # certificates into etcd_pki_dir and writes the take-over's drop-in on the hosts.
     before = state()
-    rc, out = playbook("adopt", *PKI, "-e", "etcd_data_dir=/tmp/etcd-data")
+    lease = hold_lock(OTHER_RUN)
+    try:
+        rc, out = playbook("adopt", *PKI, "-e", "etcd_data_dir=/tmp/etcd-data")
+    finally:
+        gateway().call("/v3/lease/revoke", {"ID": lease})
     assert rc != 0
+    text = " ".join(out.split())
     assert ("host adopt-host1: etcd_data_dir is /tmp/etcd-data, on another filesystem (a mount) than the member's data "
-            "in /var/lib/etcd-data/adopt-host1: the move would copy the data, not rename it") in out, out[-3000:]
-    assert "nothing was changed" in out
+            "in /var/lib/etcd-data/adopt-host1: the move would copy the data, not rename it") in text, out[-3000:]
+    assert "host adopt-host0: lock run is held by %s since 2026-01-01T00:00:00Z (lease " % OTHER_RUN in text, out[-3000:]
+    assert ("wait for that run to finish, or if it died, wait for the lock to expire or release it with: etcdctl "
+            "--endpoints=https://10.250.0.130:2379 --cacert=/etc/etcd-main/tls/ca.crt --cert=/etc/etcd-main/tls/node.crt "
+            "--key=/etc/etcd-main/tls/node.key lease revoke ") in text, out[-3000:]
+    assert "nothing was changed" in text
+    assert "TASK [Bring the cluster's own certificates" not in out
     assert state() == before
     assert not os.path.exists(PKI_DIR)
+
+
+# A run of another controller (a lock of this one whose process is gone would be taken over).
+OTHER_RUN = "ansible-playbook (Adopt a running cluster) on ops-1 by alice, pid 4242, started 2026-01-01T00:00:00Z"
+
+
+def hold_lock(holder):
+    """The run lock as ``holder`` holds it, through the cluster's own client pair (etcdtest's
+    hold_run_lock does the same with the collection's); returns its lease."""
+    lease = gateway().call("/v3/lease/grant", {"TTL": 900})["ID"]
+    value = json.dumps({"holder": holder, "acquired_at": "2026-01-01T00:00:00Z", "ttl": 45})
+    gateway().call("/v3/kv/put", {"key": b64("/raftops/etcd/run"), "value": b64(value), "lease": lease})
+    return lease
 
 
 def second_gate():

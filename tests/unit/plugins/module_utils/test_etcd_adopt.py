@@ -7,6 +7,7 @@ import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_adopt import (
     adopt_plan,
+    asked,
     effective_settings,
     flag_settings,
     inventory_lines,
@@ -214,6 +215,48 @@ def test_what_cannot_be_adopted_is_refused_naming_the_host(members, changes, inv
     assert plan["hosts"] == {} and plan["lines"] == {}
 
 
+HELD = ("lock run is held by ansible-playbook (Deploy and converge etcd) on ctl-b by bob, pid 4321, started "
+        "2026-11-22T09:58:00Z since 2026-11-22T10:00:00Z (lease 694d77aa9e38260f, expires in 45 s unless renewed); wait "
+        "for that run to finish, or if it died, wait for the lock to expire or release it with: etcdctl "
+        "--endpoints=http://10.0.0.11:2379 lease revoke 694d77aa9e38260f")
+
+
+def with_lock(host, lock):
+    """The package cluster's reads, ``host``'s seeing the run lock as ``lock`` (etcd_adopt_info's run_lock)."""
+    result = reads()
+    for read_ in result.values():
+        read_["local"]["run_lock"] = dict(key="/raftops/etcd/run", state="free")
+    result[host]["local"]["run_lock"] = dict(dict(key="/raftops/etcd/run"), **lock)
+    return result
+
+
+@pytest.mark.parametrize("lock, expected", [
+    (dict(state="held", holder="bob's run", refusal=HELD), "host h1: " + HELD + "; nothing was changed"),
+    (dict(state="unread", error="etcdserver: permission denied"),
+     "host h1: the run lock /raftops/etcd/run could not be read with the member's own certificates (etcdserver: "
+     "permission denied), so whether another run of the collection holds it is unknown; nothing was changed"),
+    # A run of this controller that is gone, or a lease run out: the role takes the lock over.
+    (dict(state="dead", holder="a", dead="pid 1234 on ctl-a runs no ansible-playbook any more"), ""),
+    (dict(state="expired", holder="a"), ""),
+    (dict(state="free"), ""),
+])
+def test_a_run_lock_another_run_holds_is_refused_before_any_change_in_the_role_s_words(lock, expected):
+    plan = adopt_plan(MEMBERS, with_lock("h1", lock), INVENTORY)
+    assert plan["refusal"] == expected
+    assert (plan["hosts"] == {}) == bool(expected)
+
+
+def test_a_lock_held_is_named_once_with_the_other_problems():
+    # Every member reads the same lock: it is named once, by the first.
+    changes = with_lock("h0", dict(state="held", holder="bob's run", refusal=HELD))
+    for name in ("h1", "h2"):
+        changes[name]["local"]["run_lock"] = changes["h0"]["local"]["run_lock"]
+    changes["h2"]["settings"]["ETCD_NAME"] = "other"
+    refusal = adopt_plan(MEMBERS, changes, INVENTORY)["refusal"]
+    assert "host h2: NODE_NAME is m2, but the etcd there runs as member other" in refusal
+    assert refusal.count("lock run is held by") == 1 and "host h0: lock run is held by" in refusal
+
+
 def test_a_host_that_did_not_answer_at_all_is_named():
     plan = adopt_plan(MEMBERS, {h: r for h, r in reads().items() if h != "h2"}, INVENTORY)
     assert "host h2: its read failed or it is unreachable" in plan["refusal"]
@@ -362,3 +405,19 @@ def test_the_inventory_lines_to_keep_are_what_differs_from_the_role_defaults(rea
     plan = adopt_plan(MEMBERS, reads_, inventory)
     assert plan["refusal"] == ""
     assert inventory_lines(plan, MEMBERS, used, ROLE_DEFAULTS) == expected
+
+
+@pytest.mark.parametrize("settings, expected", [
+    # Unset (none, or empty): the role's defaults.
+    (dict(etcd_instance="etcd", etcd_config_dir=None, etcd_tls=None, etcd_version=None, etcd_pki_managed=None,
+          etcd_user=None),
+     dict(unit="etcd.service", env_path="/etc/etcd/etcd.env", tls=True, version="", pki_managed=True, user="etcd")),
+    (dict(etcd_instance="etcd-b", etcd_config_dir=""),
+     dict(unit="etcd-b.service", env_path="/etc/etcd-b/etcd.env", tls=True, version="", pki_managed=True, user="etcd-b")),
+    # Set: as given (false stays false).
+    (dict(etcd_instance="etcd", etcd_config_dir="/srv/conf", etcd_tls=False, etcd_version="3.5.16", etcd_pki_managed=False,
+          etcd_user="kv"),
+     dict(unit="etcd.service", env_path="/srv/conf/etcd.env", tls=False, version="3.5.16", pki_managed=False, user="kv")),
+])
+def test_what_the_inventory_asks_takes_the_role_s_defaults_where_it_is_unset(settings, expected):
+    assert asked(settings, ["ca.pem", "admin.pem"]) == dict(expected, pki_files=["admin.pem", "ca.pem"])

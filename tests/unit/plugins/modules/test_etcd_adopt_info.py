@@ -1,7 +1,11 @@
 """etcd_adopt_info's read of a running etcd's environment: from the process, or, where root may not
 read another user's process (a container without CAP_SYS_PTRACE), as its unit gives it."""
 
+import json
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_store import GatewayLockStore
 from ansible_collections.raftops.etcd.plugins.modules import etcd_adopt_info
+from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_kv import FIRST_LEASE, FakeKVCluster
 
 
 def test_the_environment_comes_from_the_process_where_it_may_be_read(monkeypatch):
@@ -62,3 +66,77 @@ def test_a_target_on_another_filesystem_is_no_rename(tmp_path, monkeypatch):
                         if str(path) == str(tmp_path / "mnt") else real_stat(path, **kw))
     assert etcd_adopt_info._data_move(str(data), str(target)) == dict(
         target=str(target), same_filesystem=False, target_state="absent")
+
+
+# -- the run lock, as the role would find it ----------------------------------------------------
+
+LOCK_URL = "http://10.0.0.1:2379"
+TLS = dict(ca_cert="/etc/tls/ca.crt", client_cert="/etc/tls/node.crt", client_key="/etc/tls/node.key")
+ALIVE = "ansible-playbook (Deploy and converge etcd) on ctl-b by bob, pid 4321, started 2026-11-22T09:58:00Z"
+GONE = "ansible-playbook (Adopt) on ctl-a by alice, pid 1234, started 2026-11-22T09:58:00Z"
+CONTROLLER = dict(host="ctl-a", run_pids=[999])
+
+
+def read_lock(cluster, controller):
+    store = GatewayLockStore([cluster.client(LOCK_URL)], dict(TLS, endpoints=[LOCK_URL]))
+    return etcd_adopt_info.read_run_lock(store, dict(prefix="/raftops/etcd/", controller=controller))
+
+
+def hold(cluster, holder, ttl=60, lease=True):
+    value = json.dumps(dict(holder=holder, acquired_at="2026-11-22T10:00:00Z", ttl=ttl)).encode()
+    cluster.put("/raftops/etcd/run", value, lease=cluster.grant(ttl) if lease else 0)
+
+
+def test_a_free_run_lock_reads_free_and_the_read_writes_nothing():
+    cluster = FakeKVCluster()
+    assert read_lock(cluster, CONTROLLER) == dict(key="/raftops/etcd/run", state="free")
+    assert not {c[1] for c in cluster.calls} & {"lease_grant", "lease_revoke", "lease_keepalive_once", "txn"}
+
+
+def test_a_lock_another_run_holds_reads_held_with_the_role_s_refusal_and_the_member_s_own_credentials():
+    cluster = FakeKVCluster()
+    hold(cluster, ALIVE)
+    cluster.advance(15)
+    read = read_lock(cluster, CONTROLLER)
+    assert read["state"] == "held" and read["holder"] == ALIVE
+    assert read["refusal"] == (
+        "lock run is held by %s since 2026-11-22T10:00:00Z (lease 694d77aa9e38260f, expires in 45 s unless renewed); "
+        "wait for that run to finish, or if it died, wait for the lock to expire or release it with: etcdctl "
+        "--endpoints=http://10.0.0.1:2379 --cacert=/etc/tls/ca.crt --cert=/etc/tls/node.crt --key=/etc/tls/node.key "
+        "lease revoke 694d77aa9e38260f" % ALIVE)
+    # Asked, not renewed: the holder's lease keeps its time.
+    assert "lease_keepalive_once" not in {c[1] for c in cluster.calls}
+
+
+def test_a_lock_without_a_lease_never_expires_and_is_released_by_deleting_it():
+    cluster = FakeKVCluster()
+    hold(cluster, ALIVE, lease=False)
+    read = read_lock(cluster, CONTROLLER)
+    assert read["state"] == "held" and "(no lease: it never expires)" in read["refusal"]
+    assert read["refusal"].endswith("release it with: etcdctl --endpoints=http://10.0.0.1:2379 --cacert=/etc/tls/ca.crt "
+                                    "--cert=/etc/tls/node.crt --key=/etc/tls/node.key del /raftops/etcd/run")
+
+
+def test_a_lock_of_a_run_of_this_controller_that_is_gone_reads_dead_as_the_role_takes_it_over():
+    cluster = FakeKVCluster()
+    hold(cluster, GONE)
+    assert read_lock(cluster, CONTROLLER) == dict(
+        key="/raftops/etcd/run", state="dead", holder=GONE, acquired_at="2026-11-22T10:00:00Z",
+        dead="pid 1234 on ctl-a runs no ansible-playbook any more")
+    # Where its process still runs, or the controller's runs are unknown (pgrep missing), it is held.
+    assert read_lock(cluster, dict(host="ctl-a", run_pids=[1234]))["state"] == "held"
+    assert read_lock(cluster, None)["state"] == "held"
+
+
+def test_a_lock_whose_lease_has_run_out_reads_expired():
+    cluster = FakeKVCluster()
+    hold(cluster, ALIVE, ttl=5)
+    cluster.leases[FIRST_LEASE]["expiry"] = cluster.now - 1  # etcd has not deleted the key yet
+    assert read_lock(cluster, CONTROLLER)["state"] == "expired"
+
+
+def test_a_lock_that_cannot_be_read_says_why():
+    cluster = FakeKVCluster()
+    cluster.down.update(m["id"] for m in cluster.members)
+    read = read_lock(cluster, CONTROLLER)
+    assert read["state"] == "unread" and read["key"] == "/raftops/etcd/run" and read["error"]
