@@ -375,8 +375,9 @@ def test_a_tampered_or_truncated_pushed_backup_is_refused_and_an_intact_one_rest
     rc, out = playbook("restore", "-e", extra)
     assert rc == 0, out[-3000:]
     state["figures"]["restore_from_s3_s"] = round(time.monotonic() - started, 1)
-    bumped = re.search(r"restored \S+: revision (\d+), \d+ keys, cluster token \S+; revision bumped by (\d+), marked "
-                       r"compacted", out)
+    # Named, the object is the report's name for it, with its target.
+    bumped = re.search(r"restored %s of target offsite: revision (\d+), \d+ keys, cluster token \S+; revision bumped by "
+                       r"(\d+), marked compacted" % re.escape(older), " ".join(out.split()))
     assert bumped, out[-3000:]
     state["older_revision"] = int(bumped.group(1))
     assert "WARNING:" not in out
@@ -481,7 +482,7 @@ def test_a_lost_site_comes_back_from_the_bucket_latest_on_fresh_hosts_with_every
     assert CREDENTIALS["secret_key"] not in out
     # The report names the object latest resolved to: the newer of the two in the bucket.
     restored = re.search(r"restored latest \((etcd-snapshot-\d{8}T\d{6}Z\.db\.enc)\) of target offsite: revision (\d+), "
-                         r"\d+ keys", out)
+                         r"\d+ keys", " ".join(out.split()))
     assert restored, out[-3000:]
     assert restored.group(1) == max(state["bucket"]), (restored.group(1), sorted(state["bucket"]))
     revision = int(restored.group(2))
