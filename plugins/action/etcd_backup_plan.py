@@ -17,6 +17,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_cr
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_plan
 
 MODULE = "raftops.etcd.etcd_backup_plan"
+# The steps whose answer holds etcd_backup_targets, credentials included.
+WITH_TARGETS = ("source", "record", "drill_record", "fetch")
 
 
 def _text(path):
@@ -49,9 +51,12 @@ class ActionModule(ActionBase):
         if warnings:
             result["warnings"] = result.get("warnings", []) + warnings
         if params["refuse"] and plan.get("refusal"):
-            result.update(plan, failed=True, changed=False, msg=plan["refusal"])
+            result.update(failed=True, changed=False, msg=plan["refusal"], refusal=plan["refusal"])
             return result
         result.update(plan, changed=False)
+        if stage in WITH_TARGETS:
+            # The S3 targets' keys are in the plan: its result is hidden (-v and up), the registered plan is not.
+            result["_ansible_no_log"] = True
         return result
 
     @staticmethod
@@ -81,14 +86,14 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def _fetch_object(params, settings, task_vars):
-        """The fetch's plan with the object to take from its SSH target (settings.listing, wanted,
-        key_file and cluster); the headers are authenticated with the key file here."""
+        """The object to take from the fetch plan's SSH target (settings.listing, wanted, key_file and
+        cluster); the headers are authenticated with the key file here."""
         plan = params["plan"]
         heads = etcd_backup_plan.parse_heads(settings.get("listing"))
         key = crypto.load_key(settings["key_file"])[0] if heads else None
         chosen = etcd_backup_plan.fetch_object(plan["target"], settings.get("wanted"),
                                                etcd_backup_plan.read_heads(heads, key), settings.get("cluster"))
-        return dict(plan, warnings=["latest: skipped %s" % why for why in chosen["skipped"]], **chosen)
+        return dict(chosen, warnings=["latest: skipped %s" % why for why in chosen["skipped"]])
 
     @staticmethod
     def _drill_snapshot(params, settings, task_vars):

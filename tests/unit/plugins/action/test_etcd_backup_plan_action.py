@@ -42,9 +42,11 @@ def test_the_source_step_reads_the_play_hosts_and_refuses_when_no_member_is_heal
     result = run(action, stage="source", health=HEALTH, members=MEMBERS, settings=dict(targets=[VAULT], cluster="p/e"),
                  refuse=True)
     assert "failed" not in result and result["changed"] is False
+    assert result["_ansible_no_log"] is True  # the targets' keys are in it
     assert result["source"]["name"] == "a" and result["ssh"][0]["keep"] == 7 and result["object"] == result["name"] + ".enc"
     result = run(action, stage="source", health=dict(endpoints=[], problems=["h0: timed out"]), members=MEMBERS, refuse=True)
     assert result["failed"] and result["msg"] == "no healthy voting member to take a snapshot from: h0: timed out"
+    assert "_ansible_no_log" not in result and "targets" not in result  # a refusal is shown, and holds no target
     result = run(action, stage="source", health=HEALTH, members=MEMBERS, settings=dict(targets="vault"))
     assert result["failed"] and result["msg"] == ("raftops.etcd.etcd_backup_plan: cannot plan the source step: "
                                                   "etcd_backup_targets must be a list of targets")
@@ -78,7 +80,7 @@ def test_the_fetch_steps_choose_latest_with_the_key_file_and_warn_about_the_skip
     assert fetch["target"]["keep"] == 7 and fetch["refusal"] == ""
     settings = dict(listing="%s %s\n%s %s\n" % (name, head, copy, head), wanted="latest", key_file=str(key_file), cluster="p/e")
     result = run(action, stage="fetch_object", plan=fetch, settings=settings, refuse=True)
-    assert result["object"] == name and "failed" not in result
+    assert result["object"] == name and "failed" not in result and "target" not in result
     assert result["warnings"] == ["latest: skipped object %s on target vault: its authenticated header names it %s "
                                   "(cluster p/e, taken 20260301T000000Z): a renamed or copied backup is refused" % (copy, name)]
     result = run(action, stage="fetch_object", plan=fetch, settings=dict(settings, listing="%s %s\n" % (copy, head)),
