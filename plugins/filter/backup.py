@@ -1,8 +1,9 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""The off-host backup targets as the role's tasks use them (docs/backup-targets.md): each target
-with its defaults filled in, and which backups an SSH target deletes. The retention decision itself
-is the one the etcd_backup_target module applies to S3 targets (module_utils/etcd_backup_crypto).
+"""The off-host backup targets as the role's tasks use them (docs/backup-targets.md): the targets a
+member's push reads, which backups an SSH target deletes (the retention decision the
+etcd_backup_target module applies to S3 targets, module_utils/etcd_backup_crypto) and the report.
+The deprecated filters below wrap the backup plan's logic (module_utils/etcd_backup_plan.py).
 """
 
 import base64
@@ -17,24 +18,15 @@ from ansible.errors import AnsibleFilterError
 # task's process that uses one filter of the collection loads all of them (docs/deploy.md).
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import human_size
 
-TARGET_DEFAULTS = dict(type="s3", keep=7, max_age_days=30)
-
 
 def backup_targets(targets, cluster=""):
-    """``etcd_backup_targets`` with each target's defaults filled in (type s3, keep 7, max_age_days 30, and
-    prefix ``<cluster>/``: clusters sharing a bucket never prune each other's backups)."""
-    if not isinstance(targets, (list, tuple)):
-        raise AnsibleFilterError("backup_targets: etcd_backup_targets must be a list of targets")
-    normal = []
-    for target in targets:
-        if not isinstance(target, Mapping):
-            raise AnsibleFilterError("backup_targets: each target must be a dict, not %s" % type(target).__name__)
-        item = dict(TARGET_DEFAULTS, **target)
-        if item["type"] == "s3":
-            item = dict(dict(prefix=cluster.rstrip("/") + "/" if cluster else ""), **item)
-        item["keep"], item["max_age_days"] = int(item["keep"]), int(item["max_age_days"])
-        normal.append(item)
-    return normal
+    """``etcd_backup_targets`` with each target's defaults filled in (module_utils/etcd_backup_plan.py).
+    Deprecated: the role's backup plan (raftops.etcd.etcd_backup_plan) fills them in."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import targets_with_defaults
+    try:
+        return targets_with_defaults(targets, cluster)
+    except ValueError as exc:
+        raise AnsibleFilterError("backup_targets: %s" % exc) from None
 
 
 def backup_push_targets(targets, cluster, hostvars):
@@ -134,40 +126,39 @@ def backup_report(sealed, key_file, targets, uploaded, s3_pruned, copied, ssh_fo
     return lines
 
 
+# Deprecated (meta/runtime.yml): the role's backup plan decides with their logic now
+# (module_utils/etcd_backup_plan.py, through the action raftops.etcd.etcd_backup_plan).
+
+
+def _plan(name, function, *args):
+    try:
+        return function(*args)
+    except ValueError as exc:
+        raise AnsibleFilterError("%s: %s" % (name, exc)) from None
+
+
 def backup_source(health, members, play_hosts):
-    """The member a backup takes its snapshot from: the first of ``members`` (facts.yml's records)
-    whose client URL ``health`` (etcd_health's result) found healthy and voting, on a host of the
-    play, with the ``cluster_id`` that endpoint answered (each backup's header records it); None
-    when there is none."""
-    if not isinstance(health, Mapping) or not isinstance(members, (list, tuple)):
-        raise AnsibleFilterError("backup_source: expects etcd_health's result and the member records")
-    answered = {e.get("endpoint"): e for e in health.get("endpoints") or []
-                if e.get("healthy") and not e.get("is_learner")}
-    for member in members:
-        if member.get("client_url") in answered and member.get("host") in play_hosts:
-            return dict(member, cluster_id=answered[member["client_url"]].get("cluster_id") or "")
-    return None
+    """The member a backup takes its snapshot from (etcd_backup_plan.plan_source's ``source``); None when there is none."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import plan_source
+    return _plan("backup_source", plan_source, health, members, play_hosts, [], "")["source"]
 
 
 def backup_record(saved, name):
-    """The record the backup playbook writes beside snapshot ``name`` (``<snapshot>.json``, which the
-    drills judge a restore against), from etcd_snapshot's result (inspect and keyspace): the snapshot's
-    revision, and the member's key count and keyspace hash at it, None each when it was not read."""
-    keyspace = saved.get("keyspace") or {}
-    return dict(snapshot=name, revision=saved["inspected"]["revision"], keys=keyspace.get("keys"),
-                hash_kv=keyspace.get("hash"), compact_revision=keyspace.get("compact_revision"),
-                hash_problem=keyspace.get("hash_problem", saved.get("keyspace_error")))
+    """The record the backup playbook writes beside snapshot ``name`` (etcd_backup_plan.backup_record)."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import backup_record as record
+    return record(saved, name)
 
 
 def backup_target(targets, cluster, name):
-    """The target ``name`` of ``etcd_backup_targets`` with its defaults (``backup_targets``); {} when
-    there is none of that name."""
-    return next((t for t in backup_targets(targets, cluster) if t.get("name") == name), {})
+    """The target ``name`` of ``etcd_backup_targets`` with its defaults; {} when there is none of that name."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import plan_fetch
+    return _plan("backup_target", plan_fetch, targets, cluster, name)["target"]
 
 
 def backup_object(found, wanted):
-    """The backup object a restore takes from an SSH target: ``wanted``, or for ``latest`` the newest
-    backup object of ``found`` (ansible.builtin.find's result), '' when it holds none."""
+    """The backup object a restore took from an SSH target: ``wanted``, or for ``latest`` the newest
+    backup object of ``found`` (ansible.builtin.find's result) by name, '' when it holds none. The
+    restore now takes the newest by authenticated time (etcd_backup_plan.fetch_object)."""
     if wanted != "latest":
         return wanted
     from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_crypto import is_backup_object
@@ -176,23 +167,9 @@ def backup_object(found, wanted):
 
 
 def backup_drill_record(record_text, sealed, sealed_stat, member):
-    """The record the members' scheduled drill proves a backup against (files/etcd_backup_drill.py), for
-    a backup the playbook made: the controller's record of the snapshot (``record_text``, its
-    ``<snapshot>.json``) with what was sent - the object's name, the snapshot's SHA-256 and key id
-    (``sealed``, etcd_backup_target's state=sealed result) and the sealed object's size and SHA-256
-    (``sealed_stat``, a stat with checksum_algorithm=sha256) - as the members' push writes it."""
-    try:
-        record = json.loads(record_text)
-        stat = sealed_stat["stat"]
-        sent = dict(object=posixpath.basename(stat["path"]), sha256=sealed["sha256"], key_id=sealed["key_id"],
-                    sealed_size=int(stat["size"]), sealed_sha256=stat["checksum"], member=member)
-    except (TypeError, ValueError, KeyError) as exc:
-        raise AnsibleFilterError("backup_drill_record: a backup record, a sealed result and the sealed copy's stat "
-                                 "are needed: %s" % exc) from None
-    if not isinstance(record, dict) or posixpath.basename(stat["path"]) != str(record.get("snapshot")) + ".enc":
-        raise AnsibleFilterError("backup_drill_record: the record is not that of the sealed snapshot %s"
-                                 % posixpath.basename(stat["path"]))
-    return dict(record, **sent)
+    """The record the members' scheduled drill proves a playbook backup against (etcd_backup_plan.drill_record)."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import drill_record
+    return _plan("backup_drill_record", drill_record, record_text, sealed, sealed_stat, member)
 
 
 def backup_max_age_seconds(max_age):

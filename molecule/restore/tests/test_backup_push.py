@@ -375,8 +375,9 @@ def test_a_tampered_or_truncated_pushed_backup_is_refused_and_an_intact_one_rest
     rc, out = playbook("restore", "-e", extra)
     assert rc == 0, out[-3000:]
     state["figures"]["restore_from_s3_s"] = round(time.monotonic() - started, 1)
-    bumped = re.search(r"restored \S+: revision (\d+), \d+ keys, cluster token \S+; revision bumped by (\d+), marked "
-                       r"compacted", out)
+    # Named, the object is the report's name for it, with its target.
+    bumped = re.search(r"restored %s of target offsite: revision (\d+), \d+ keys, cluster token \S+; revision bumped by "
+                       r"(\d+), marked compacted" % re.escape(older), " ".join(out.split()))
     assert bumped, out[-3000:]
     state["older_revision"] = int(bumped.group(1))
     assert "WARNING:" not in out
@@ -417,6 +418,13 @@ def test_a_member_whose_target_is_gone_keeps_its_snapshots_and_the_status_names_
     assert "saved /var/backups/etcd/%s (" % record["snapshot"] in journal(name)
     assert "push failed: target offsite (s3://%s/%s): " % (BUCKET, PREFIX) in journal(name)
     assert "the local snapshots are kept" in journal(name)
+    # The metrics (node_exporter's textfile) name the failed target; the member's pushes since the
+    # bucket went all failed the same way, so the file holds this failure.
+    metrics = host(name).check_output("cat %s/etcd-backup-push.prom" % METRICS)
+    labels = 'cluster="etcd/etcd",member="%s"' % record["member"]
+    assert 'raftops_etcd_backup_push_success{%s} 0' % labels in metrics, metrics
+    assert 'raftops_etcd_backup_push_target_success{%s,target="offsite"} 0' % labels in metrics, metrics
+    assert 'raftops_etcd_backup_push_target_success{%s,target="vault"} 1' % labels in metrics, metrics
     rc, out = playbook("status", "-e", json.dumps(push_vars("http://%s:9" % GATEWAY, etcd_backup_max_age="1s")))
     assert rc == 0, out[-3000:]
     # The advice's lines, as the debug task lists them (quoted, a comma after each), joined again.
@@ -472,9 +480,12 @@ def test_a_lost_site_comes_back_from_the_bucket_latest_on_fresh_hosts_with_every
         state["figures"]["restore_fresh_site_s"] = round(time.monotonic() - started, 1)
     assert rc == 0, out[-3000:]
     assert CREDENTIALS["secret_key"] not in out
-    restored = re.search(r"restored latest: revision (\d+), \d+ keys", out)
+    # The report names the object latest resolved to: the newer of the two in the bucket.
+    restored = re.search(r"restored latest \((etcd-snapshot-\d{8}T\d{6}Z\.db\.enc)\) of target offsite: revision (\d+), "
+                         r"\d+ keys", " ".join(out.split()))
     assert restored, out[-3000:]
-    revision = int(restored.group(1))
+    assert restored.group(1) == max(state["bucket"]), (restored.group(1), sorted(state["bucket"]))
+    revision = int(restored.group(2))
     assert revision > state["older_revision"], "latest is not the newer of the two backups"
     acked = state["acked"]
     assert acked and max(acked.values()) <= revision, (acked, revision)

@@ -3,8 +3,9 @@
 The backup playbook sends each snapshot, encrypted on the controller, to an S3 bucket (a moto
 server on the controller) and to a directory on 10.250.0.42 over SSH, and prunes both to their
 `keep`; neither copy holds the database or the key in the clear. The restore drill takes the newest
-backup from the SSH target and restores it; the restore refuses a backup copied under a newer
-name, with every host as it was (a tampered one on a bucket: test_backup_push.py).
+backup from the SSH target and restores it; a restore's latest passes over a backup copied under a
+newer name, naming it, and refuses it when named, with every host as it was (a tampered one on a
+bucket: test_backup_push.py).
 """
 
 import json
@@ -29,6 +30,7 @@ MAGIC = b"RAFTOPS-ETCD-BACKUP"
 BBOLT_MAGIC = b"\xed\xda\x0c\xed"  # 0xED0CDAED, little-endian, in every bbolt meta page
 # moto takes any keys: these are told apart from anything else a run prints.
 CREDENTIALS = dict(access_key="AKIDRAFTOPSLEAKPROBE", secret_key="raftops-s3-secret-must-never-show", region="us-east-1")
+COPY = "etcd-snapshot-29991231T235959Z.db.enc"  # a backup copied under a newer name
 
 @pytest.fixture(scope="module")
 def moto_url():
@@ -123,21 +125,32 @@ def test_a_backup_fetched_for_a_refused_or_a_checked_restore_is_decrypted_privat
     assert "etcd_wal_dir /var/lib/etcd-wal is set" in out, out[-3000:]
     assert seen == [(0o700, ["etcd-snapshot.db"])], seen
     assert fetch_dirs() == []
-    rc, out = playbook("restore", *extra(targets, etcd_restore_target="offsite", etcd_restore_snapshot="latest"),
-                       check=True)
+    # Checked from the SSH target, which also holds a copy under a newer name: latest is chosen by the
+    # time its authenticated header says, as on the bucket, so the copy does not win and is named.
+    remote = host(SSH_HOST)
+    (newest,) = remote.run("ls %s" % SSH_PATH).stdout.split()
+    remote.check_output("cp -p %s/%s %s/%s" % (SSH_PATH, newest, SSH_PATH, COPY))
+    try:
+        rc, out = playbook("restore", *extra(targets, etcd_restore_target="vault", etcd_restore_snapshot="latest"),
+                           check=True)
+    finally:
+        remote.check_output("rm %s/%s" % (SSH_PATH, COPY))
     assert rc == 0, out[-3000:]
-    assert "check mode: " in out and fetch_dirs() == []
+    text = " ".join(out.split())
+    assert ("latest: skipped object %s on target vault: its authenticated header names it %s (cluster etcd/etcd, taken "
+            "%s): a renamed or copied backup is refused" % (COPY, newest, newest.split("-")[2].split(".")[0]) in text), out[-3000:]
+    assert "Bring the backup to the controller" in out and "check mode: " in out and fetch_dirs() == []
     assert fingerprint(HOSTS) == before
 
 
 def test_a_backup_copied_under_a_newer_name_is_refused_naming_both_names(targets):
     remote = host(SSH_HOST)
     (newest,) = remote.run("ls %s" % SSH_PATH).stdout.split()
-    copy = "etcd-snapshot-29991231T235959Z.db.enc"
+    copy = COPY
     remote.check_output("cp -p %s/%s %s/%s" % (SSH_PATH, newest, SSH_PATH, copy))
     before = fingerprint(HOSTS)
     try:
-        rc, out = playbook("restore", *extra(targets, etcd_restore_target="vault", etcd_restore_snapshot="latest"))
+        rc, out = playbook("restore", *extra(targets, etcd_restore_target="vault", etcd_restore_snapshot=copy))
     finally:
         remote.check_output("rm %s/%s" % (SSH_PATH, copy))
     assert rc != 0, out[-3000:]

@@ -174,7 +174,9 @@ def test_the_leader_waits_so_that_a_follower_pushes(script, server, tmp_path):
 
 def test_an_unreachable_target_fails_the_run_keeps_the_snapshot_and_the_other_target(script, server, tmp_path):
     url, _s3 = server
-    conf = settings(tmp_path, url)
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    conf = settings(tmp_path, url, metrics_dir=str(metrics))
     conf["targets"][0]["endpoint_url"] = "http://127.0.0.1:9"
     log = []
     path = snapshot(tmp_path)
@@ -185,6 +187,18 @@ def test_an_unreachable_target_fails_the_run_keeps_the_snapshot_and_the_other_ta
     assert errors["offsite"].startswith("target offsite (s3://push/c/): HEAD http://127.0.0.1:9/push/c/")
     assert errors["vault"] is None
     assert SECRET not in "\n".join(log) + json.dumps(record)
+    labels = 'cluster="prod/etcd",member="etcd-a"'
+    failed = (metrics / "etcd-backup-push.prom").read_text()
+    for line in ("push_success{%s} 0" % labels, 'push_target_success{%s,target="offsite"} 0' % labels,
+                 'push_target_success{%s,target="vault"} 1' % labels, "push_last_success_timestamp_seconds{%s} 0" % labels):
+        assert "raftops_etcd_backup_" + line + "\n" in failed, failed
+    # The target back, the next push clears the failure from the metrics.
+    conf["targets"][0]["endpoint_url"] = url
+    assert push(script, conf, Etcd(leader=B)).run(snapshot(tmp_path, "etcd-snapshot-20261126T040000Z.db")) == 0
+    cleared = (metrics / "etcd-backup-push.prom").read_text()
+    for line in ("push_success{%s} 1" % labels, 'push_target_success{%s,target="offsite"} 1' % labels,
+                 "push_last_success_timestamp_seconds{%s} %d" % (labels, status(conf)["time"])):
+        assert "raftops_etcd_backup_" + line + "\n" in cleared, cleared
 
 
 def test_the_schedule_period_is_systemds(script):

@@ -159,27 +159,14 @@ def test_a_record_of_another_snapshot_or_missing_parts_are_refused(record, seale
         backup.backup_drill_record(record, sealed, stat, "rst-host1")
 
 
-MEMBERS = [dict(name="a", host="h0", client_url="https://h0:2379"), dict(name="b", host="h1", client_url="https://h1:2379"),
-           dict(name="c", host="h2", client_url="https://h2:2379")]
+MEMBERS = [dict(name="a", host="h0", client_url="https://h0:2379"), dict(name="b", host="h1", client_url="https://h1:2379")]
 
 
-def health(*endpoints):
-    return dict(endpoints=[dict(dict(endpoint="https://%s:2379" % h, healthy=True, is_learner=False, cluster_id="c1d"), **more)
-                           for h, more in endpoints])
-
-
-@pytest.mark.parametrize("answered, play, chosen", [
-    ([("h0", {}), ("h1", {})], ["h0", "h1", "h2"], "a"),
-    ([("h0", dict(healthy=False)), ("h1", {})], ["h0", "h1", "h2"], "b"),
-    ([("h0", dict(is_learner=True)), ("h2", {})], ["h0", "h1", "h2"], "c"),
-    ([("h0", {}), ("h1", {})], ["h1"], "b"),  # --limit: a host of the play
-    ([("h0", dict(healthy=False))], ["h0", "h1", "h2"], None),
-])
-def test_the_backup_takes_its_snapshot_from_the_first_healthy_voting_member_of_the_play(answered, play, chosen):
-    source = backup.backup_source(health(*answered), MEMBERS, play)
-    assert (source or {}).get("name") == chosen
-    if chosen:
-        assert source["cluster_id"] == "c1d" and source["client_url"] == "https://%s:2379" % source["host"]
+def test_the_deprecated_backup_source_is_the_plans_source():
+    # The choice itself is tested with the plan (tests/unit/plugins/module_utils/test_etcd_backup_plan.py).
+    answered = dict(endpoints=[dict(endpoint="https://h1:2379", healthy=True, is_learner=False, cluster_id="c1d")])
+    assert backup.backup_source(answered, MEMBERS, ["h0", "h1"]) == dict(MEMBERS[1], cluster_id="c1d")
+    assert backup.backup_source(answered, MEMBERS, ["h0"]) is None
 
 
 def test_the_backup_source_wants_a_health_result_and_member_records():

@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Action for raftops.etcd.etcd_backup_plan: the plan steps of the backup, of a restore's fetch from
+an off-host target and of the restore drill, made on the controller from what the role's tasks read.
+It decides with plugins/module_utils/etcd_backup_plan.py; it reads the controller's backup
+directory and the key file, and asks nothing of any host."""
+
+import glob
+import os
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_plan
+
+MODULE = "raftops.etcd.etcd_backup_plan"
+# The steps whose answer holds etcd_backup_targets, credentials included.
+WITH_TARGETS = ("source", "record", "drill_record", "fetch")
+
+
+def _text(path):
+    """The text of the controller's file ``path``, '' when there is none."""
+    if not os.path.isfile(path):
+        return ""
+    with open(path, encoding="utf-8") as source:
+        return source.read()
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp  # unused since ansible-core 2.5
+        task_vars = task_vars or {}
+        validated = ArgumentSpecValidator(etcd_backup_plan.argument_spec()).validate(self._task.args)
+        if validated.error_messages:
+            result.update(failed=True, changed=False, msg="%s: %s" % (MODULE, "; ".join(validated.error_messages)))
+            return result
+        params = validated.validated_parameters
+        stage, settings = params["stage"], params["settings"]
+        try:
+            plan = getattr(self, "_" + stage)(params, settings, task_vars)
+        except (ValueError, KeyError, TypeError, OSError, AnsibleError, crypto.BackupCryptoError) as exc:
+            result.update(failed=True, changed=False, msg="%s: cannot plan the %s step: %s" % (MODULE, stage, exc))
+            return result
+        warnings = plan.pop("warnings", [])
+        if warnings:
+            result["warnings"] = result.get("warnings", []) + warnings
+        if params["refuse"] and plan.get("refusal"):
+            result.update(failed=True, changed=False, msg=plan["refusal"], refusal=plan["refusal"])
+            return result
+        result.update(plan, changed=False)
+        if stage in WITH_TARGETS:
+            # The S3 targets' keys are in the plan: its result is hidden (-v and up), the registered plan is not.
+            result["_ansible_no_log"] = True
+        return result
+
+    @staticmethod
+    def _source(params, settings, task_vars):
+        return etcd_backup_plan.plan_source(params["health"], params["members"], task_vars.get("ansible_play_hosts") or [],
+                                            settings.get("targets") or [], settings.get("cluster") or "")
+
+    @staticmethod
+    def _record(params, settings, task_vars):
+        """The backup's plan with the record the playbook writes beside the snapshot (settings.saved)."""
+        plan = params["plan"]
+        return dict(plan, record=etcd_backup_plan.backup_record(settings["saved"], plan["name"]))
+
+    @staticmethod
+    def _drill_record(params, settings, task_vars):
+        """The backup's plan with the members' drill record of what was sent: from the controller's
+        record (in settings.backup_dir), settings.sealed and settings.sealed_stat."""
+        plan = params["plan"]
+        text = _text(os.path.join(os.path.expanduser(str(settings.get("backup_dir") or "")), plan["name"] + ".json"))
+        return dict(plan, drill_record=etcd_backup_plan.drill_record(
+            text, settings.get("sealed"), settings.get("sealed_stat"), plan["source"]["name"]))
+
+    @staticmethod
+    def _fetch(params, settings, task_vars):
+        return etcd_backup_plan.plan_fetch(settings.get("targets") or [], settings.get("cluster") or "",
+                                           settings.get("target"))
+
+    @staticmethod
+    def _fetch_object(params, settings, task_vars):
+        """The object to take from the fetch plan's SSH target (settings.listing, wanted, key_file and
+        cluster); the headers are authenticated with the key file here."""
+        plan = params["plan"]
+        heads = etcd_backup_plan.parse_heads(settings.get("listing"))
+        key = crypto.load_key(settings["key_file"])[0] if heads else None
+        chosen = etcd_backup_plan.fetch_object(plan["target"], settings.get("wanted"),
+                                               etcd_backup_plan.read_heads(heads, key), settings.get("cluster"))
+        return dict(chosen, warnings=["latest: skipped %s" % why for why in chosen["skipped"]])
+
+    @staticmethod
+    def _drill_snapshot(params, settings, task_vars):
+        backup_dir = os.path.expanduser(str(settings.get("backup_dir") or ""))
+        found = glob.glob(os.path.join(glob.escape(backup_dir), "etcd-snapshot-*.db")) if backup_dir else []
+        return etcd_backup_plan.drill_snapshot(settings.get("fetched"), settings.get("snapshot"), backup_dir,
+                                               found, lambda path: _text(path + ".json"))

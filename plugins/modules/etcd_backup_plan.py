@@ -1,0 +1,164 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+DOCUMENTATION = r"""
+module: etcd_backup_plan
+short_description: The plan steps of the etcd role's backup, restore fetch and restore drill, on the controller
+version_added: 0.5.0
+description:
+  - Internal to the C(raftops.etcd.etcd) role; its backup, restore and restore drill task files read its fields.
+    Each step decides in tested Python (C(plugins/module_utils/etcd_backup_plan.py)) what the task
+    files used to decide in Jinja and in the filters C(backup_source), C(backup_record),
+    C(backup_target), C(backup_object) and C(backup_drill_record), deprecated since.
+  - V(source) chooses the member a backup takes its snapshot from (the first healthy voting member
+    of the play) and names the snapshot and its sealed object by the UTC time; it fills in each
+    target's defaults. V(record) adds the record written beside the snapshot, V(drill_record) the
+    record the members' drill proves a playbook backup against.
+  - V(fetch) finds the target a restore fetches from. V(fetch_object) chooses the object on an SSH
+    target - for V(latest) the newest by the time its authenticated header says, as on an S3 target,
+    so that a backup copied under a newer name does not win (it is named in a warning).
+  - V(drill_snapshot) chooses the snapshot a restore drill proves, with its record.
+  - Runs on the controller (an action plugin); reads the controller's backup directory and the key
+    file, and asks nothing of any host.
+extends_documentation_fragment:
+  - raftops.etcd.common
+attributes:
+  action:
+    description: Runs as an action plugin on the controller.
+    support: full
+  check_mode:
+    support: full
+    details: Changes nothing in any mode.
+options:
+  stage:
+    description: The step; see the description.
+    type: str
+    required: true
+    choices: [source, record, drill_record, fetch, fetch_object, drill_snapshot]
+  plan:
+    description: The result of the step before, for V(record), V(drill_record) (of V(source)) and V(fetch_object) (of V(fetch)).
+    type: dict
+    default: {}
+  members:
+    description: The member records (P(raftops.etcd.members#filter)), for V(source).
+    type: list
+    elements: dict
+    default: []
+  health:
+    description: The M(raftops.etcd.etcd_health) result of the members, for V(source).
+    type: dict
+    default: {}
+  settings:
+    description:
+      - V(source) - C(targets) (O(raftops.etcd.etcd#role:main:etcd_backup_targets)) and C(cluster).
+      - V(record) - C(saved) (M(raftops.etcd.etcd_snapshot)'s result, with inspect and keyspace).
+      - V(drill_record) - C(backup_dir), C(sealed) (M(raftops.etcd.etcd_backup_target)'s V(sealed)
+        result) and C(sealed_stat) (a stat of the sealed copy with its SHA-256).
+      - V(fetch) - C(targets), C(cluster) and C(target) (the name of one).
+      - V(fetch_object) - C(listing) (one C(<name> <base64 of its first head_size bytes>) line per
+        file of the SSH target), C(wanted) (an object name or V(latest)), C(key_file) and C(cluster).
+      - V(drill_snapshot) - C(fetched) (the snapshot fetched from a target), C(snapshot) and C(backup_dir).
+    type: dict
+    default: {}
+  refuse:
+    description: Fail the task with the step's RV(refusal) when it has one.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Choose the member and name the snapshot
+  run_once: true
+  raftops.etcd.etcd_backup_plan:
+    stage: source
+    health: "{{ _etcd_backup_health }}"
+    members: "{{ _etcd_members }}"
+    settings:
+      targets: "{{ etcd_backup_targets }}"
+      cluster: "{{ etcd_backup_cluster }}"
+    refuse: true
+  register: _etcd_backup
+"""
+
+RETURN = r"""
+refusal:
+  description: Why the run cannot go on; empty when it can.
+  returned: with O(stage=source), V(fetch), V(fetch_object) and V(drill_snapshot)
+  type: str
+source:
+  description: The member record the snapshot comes from, with the C(cluster_id) its endpoint answered; null when none is healthy.
+  returned: with O(stage=source)
+  type: dict
+name:
+  description: The snapshot's name, C(etcd-snapshot-<UTC time>.db).
+  returned: with O(stage=source)
+  type: str
+object:
+  description: The sealed object's name (V(source)); the object to take from the SSH target (V(fetch_object)).
+  returned: with O(stage=source) and V(fetch_object)
+  type: str
+taken:
+  description: The UTC time in the name, which the sealed header authenticates.
+  returned: with O(stage=source)
+  type: str
+targets:
+  description: O(raftops.etcd.etcd#role:main:etcd_backup_targets) with their defaults.
+  returned: with O(stage=source)
+  type: list
+  elements: dict
+s3:
+  description: The S3 targets of RV(targets).
+  returned: with O(stage=source)
+  type: list
+  elements: dict
+ssh:
+  description: The SSH targets of RV(targets).
+  returned: with O(stage=source)
+  type: list
+  elements: dict
+record:
+  description: The record written beside the snapshot (revision, keys, hash_kv, compact_revision, hash_problem).
+  returned: with O(stage=record)
+  type: dict
+drill_record:
+  description: The record the members' drill proves the backup against, with what was sent.
+  returned: with O(stage=drill_record)
+  type: dict
+target:
+  description: The target with its defaults; empty when there is none of that name.
+  returned: with O(stage=fetch)
+  type: dict
+head_size:
+  description: How many bytes of a backup its header, label and tag can take.
+  returned: with O(stage=fetch)
+  type: int
+skipped:
+  description: The backups V(latest) passed over, and why (each also a warning).
+  returned: with O(stage=fetch_object)
+  type: list
+  elements: str
+path:
+  description: The snapshot the drill proves.
+  returned: with O(stage=drill_snapshot)
+  type: str
+record_text:
+  description: The text of its record (C(<snapshot>.json)); empty when it has none.
+  returned: with O(stage=drill_snapshot)
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import argument_spec
+
+
+def main():
+    # The action plugin of the same name does the work on the controller: nothing here runs on a host.
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module.fail_json(msg="raftops.etcd.etcd_backup_plan runs on the controller as an action plugin only")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""The etcd_backup_plan action: each step reads what the role's tasks gathered and the controller's
+files (backup directory, key file), decides with module_utils/etcd_backup_plan.py and returns the plan
+with changed=false; a refusal fails the task with refuse=true; bad arguments fail with the action's name."""
+
+import base64
+import json
+import os
+from unittest.mock import MagicMock
+
+import pytest
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.raftops.etcd.plugins.action.etcd_backup_plan import ActionModule
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+
+KEY = bytes(range(32))
+MEMBERS = [dict(name="a", host="h0", client_url="https://h0:2379")]
+HEALTH = dict(endpoints=[dict(endpoint="https://h0:2379", healthy=True, is_learner=False, cluster_id="c1d")], problems=[])
+VAULT = dict(name="vault", type="ssh", host="bk", path="/srv/b")
+
+
+@pytest.fixture
+def action(monkeypatch):
+    monkeypatch.setattr(ActionBase, "run", lambda self, tmp=None, task_vars=None: {})
+    module = ActionModule(MagicMock(), MagicMock(), MagicMock(), MagicMock(), MagicMock(), MagicMock())
+    module._execute_module = MagicMock(side_effect=AssertionError("this step asks no host"))
+    return module
+
+
+def run(action, **args):
+    action._task.args = args
+    return action.run(task_vars=dict(inventory_hostname="h0", ansible_play_hosts=["h0"]))
+
+
+def test_bad_arguments_fail_naming_the_action(action):
+    result = run(action, stage="nonsense")
+    assert result["failed"] and result["msg"].startswith("raftops.etcd.etcd_backup_plan: value of stage must be one of")
+
+
+def test_the_source_step_reads_the_play_hosts_and_refuses_when_no_member_is_healthy(action):
+    result = run(action, stage="source", health=HEALTH, members=MEMBERS, settings=dict(targets=[VAULT], cluster="p/e"),
+                 refuse=True)
+    assert "failed" not in result and result["changed"] is False
+    assert result["_ansible_no_log"] is True  # the targets' keys are in it
+    assert result["source"]["name"] == "a" and result["ssh"][0]["keep"] == 7 and result["object"] == result["name"] + ".enc"
+    result = run(action, stage="source", health=dict(endpoints=[], problems=["h0: timed out"]), members=MEMBERS, refuse=True)
+    assert result["failed"] and result["msg"] == "no healthy voting member to take a snapshot from: h0: timed out"
+    assert "_ansible_no_log" not in result and "targets" not in result  # a refusal is shown, and holds no target
+    result = run(action, stage="source", health=HEALTH, members=MEMBERS, settings=dict(targets="vault"))
+    assert result["failed"] and result["msg"] == ("raftops.etcd.etcd_backup_plan: cannot plan the source step: "
+                                                  "etcd_backup_targets must be a list of targets")
+
+
+def test_the_record_steps_keep_the_plan_and_read_the_controllers_record(action, tmp_path):
+    source = run(action, stage="source", health=HEALTH, members=MEMBERS)
+    saved = dict(inspected=dict(revision=42), keyspace=dict(keys=40, hash=7, compact_revision=-1))
+    result = run(action, stage="record", plan=source, settings=dict(saved=saved))
+    assert result["record"]["revision"] == 42 and result["record"]["snapshot"] == source["name"]
+    assert result["source"] == source["source"]
+    (tmp_path / (source["name"] + ".json")).write_text(json.dumps(result["record"]))
+    stat = dict(stat=dict(path="/tmp/s/" + source["object"], size=9, checksum="cd"))
+    result = run(action, stage="drill_record", plan=source,
+                 settings=dict(backup_dir=str(tmp_path), sealed=dict(sha256="ab", key_id="k"), sealed_stat=stat))
+    assert result["drill_record"] == dict(json.loads((tmp_path / (source["name"] + ".json")).read_text()),
+                                          object=source["object"], sha256="ab", key_id="k", sealed_size=9,
+                                          sealed_sha256="cd", member="a")
+
+
+def test_the_fetch_steps_choose_latest_with_the_key_file_and_warn_about_the_skipped(action, tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_bytes(base64.b64encode(KEY))
+    os.chmod(key_file, 0o600)
+    (tmp_path / "s.db").write_bytes(b"snapshot" * 100)
+    name, copy = "etcd-snapshot-20260301T000000Z.db.enc", "etcd-snapshot-29991231T235959Z.db.enc"
+    crypto.encrypt_file(str(tmp_path / "s.db"), str(tmp_path / name), crypto.recipient(KEY),
+                        crypto.make_label(name, "p/e", "c1d", "20260301T000000Z"))
+    head = base64.b64encode((tmp_path / name).read_bytes()[:crypto.MAX_HEAD_SIZE]).decode()
+    fetch = run(action, stage="fetch", settings=dict(targets=[VAULT], cluster="p/e", target="vault"), refuse=True)
+    assert fetch["target"]["keep"] == 7 and fetch["refusal"] == ""
+    settings = dict(listing="%s %s\n%s %s\n" % (name, head, copy, head), wanted="latest", key_file=str(key_file), cluster="p/e")
+    result = run(action, stage="fetch_object", plan=fetch, settings=settings, refuse=True)
+    assert result["object"] == name and "failed" not in result and "target" not in result
+    assert result["warnings"] == ["latest: skipped object %s on target vault: its authenticated header names it %s "
+                                  "(cluster p/e, taken 20260301T000000Z): a renamed or copied backup is refused" % (copy, name)]
+    result = run(action, stage="fetch_object", plan=fetch, settings=dict(settings, listing="%s %s\n" % (copy, head)),
+                 refuse=True)
+    assert result["failed"] and result["msg"].startswith("target vault (bk:/srv/b) holds no backup that authenticates: ")
+    os.chmod(key_file, 0o644)
+    result = run(action, stage="fetch_object", plan=fetch, settings=settings)
+    assert result["failed"] and "cannot plan the fetch_object step: key file %s has mode 0644" % key_file in result["msg"]
+    result = run(action, stage="fetch", settings=dict(targets=[VAULT], target="offsite"), refuse=True)
+    assert result["failed"] and result["msg"] == "etcd_restore_target offsite is not one of etcd_backup_targets (vault)"
+
+
+def test_the_drill_snapshot_step_takes_the_newest_of_the_backup_directory_with_its_record(action, tmp_path):
+    for stamp in ("20260101T000000Z", "20260301T000000Z"):
+        (tmp_path / ("etcd-snapshot-%s.db" % stamp)).write_bytes(b"x")
+    (tmp_path / "etcd-snapshot-20260301T000000Z.db.json").write_text('{"revision": 3}')
+    result = run(action, stage="drill_snapshot", settings=dict(backup_dir=str(tmp_path)), refuse=True)
+    assert result["path"] == str(tmp_path / "etcd-snapshot-20260301T000000Z.db")
+    assert result["record_text"] == '{"revision": 3}'
+    result = run(action, stage="drill_snapshot", settings=dict(backup_dir=str(tmp_path / "none")), refuse=True)
+    assert result["failed"] and result["msg"].startswith("no snapshot etcd-snapshot-*.db in etcd_backup_dir ")

@@ -1,0 +1,187 @@
+"""The backup plan (module_utils/etcd_backup_plan.py): the member a backup comes from and its names,
+the records, the target and object a restore fetches (latest by authenticated time on an SSH target,
+as on S3) and the snapshot a drill proves."""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_plan as plan
+
+KEY = bytes(range(32))
+CLUSTER = "prod/etcd"
+SNAP = "etcd-snapshot-20261126T030000Z.db"
+MEMBERS = [dict(name="a", host="h0", client_url="https://h0:2379"), dict(name="b", host="h1", client_url="https://h1:2379"),
+           dict(name="c", host="h2", client_url="https://h2:2379")]
+VAULT = dict(name="vault", type="ssh", host="bk", path="/srv/b", keep=7, max_age_days=30)
+
+
+def health(*endpoints, problems=()):
+    return dict(problems=list(problems), endpoints=[
+        dict(dict(endpoint="https://%s:2379" % h, healthy=True, is_learner=False, cluster_id="c1d"), **more)
+        for h, more in endpoints])
+
+
+@pytest.mark.parametrize("answered, play, chosen", [
+    ([("h0", {}), ("h1", {})], ["h0", "h1", "h2"], "a"),
+    ([("h0", dict(healthy=False)), ("h1", {})], ["h0", "h1", "h2"], "b"),
+    ([("h0", dict(is_learner=True)), ("h2", {})], ["h0", "h1", "h2"], "c"),
+    ([("h0", {}), ("h1", {})], ["h1"], "b"),  # --limit: a host of the play
+    ([("h0", dict(healthy=False))], ["h0", "h1", "h2"], None),
+])
+def test_the_source_is_the_first_healthy_voting_member_of_the_play(answered, play, chosen):
+    found = plan.plan_source(health(*answered, problems=["h0: refused"]), MEMBERS, play, [], "", now=1795000000)
+    assert (found["source"] or {}).get("name") == chosen
+    if chosen:
+        assert found["source"]["cluster_id"] == "c1d" and found["refusal"] == ""
+    else:
+        assert found["refusal"] == "no healthy voting member to take a snapshot from: h0: refused"
+
+
+def test_the_snapshot_is_named_by_the_utc_time_its_header_authenticates_and_the_targets_split_by_type():
+    targets = [dict(name="offsite", bucket="b"), dict(VAULT, keep="3")]
+    found = plan.plan_source(health(("h0", {})), MEMBERS, ["h0"], targets, CLUSTER, now=1795000000)
+    assert (found["name"], found["object"], found["taken"]) == (
+        "etcd-snapshot-20261118T110640Z.db", "etcd-snapshot-20261118T110640Z.db.enc", "20261118T110640Z")
+    assert [t["name"] for t in found["s3"]] == ["offsite"] and found["s3"][0]["prefix"] == "prod/etcd/"
+    assert found["ssh"] == [dict(VAULT, keep=3)] and len(found["targets"]) == 2
+
+
+@pytest.mark.parametrize("targets, message", [
+    ("offsite", "etcd_backup_targets must be a list of targets"),
+    (["offsite"], "each target must be a dict, not str"),
+])
+def test_targets_that_are_no_list_of_dicts_are_refused(targets, message):
+    with pytest.raises(ValueError, match=message):
+        plan.plan_source(health(), MEMBERS, [], targets, CLUSTER)
+
+
+@pytest.mark.parametrize("saved, record", [
+    (dict(inspected=dict(revision=42), keyspace=dict(keys=40, hash=7, compact_revision=-1, hash_problem=None)),
+     dict(snapshot=SNAP, revision=42, keys=40, hash_kv=7, compact_revision=-1, hash_problem=None)),
+    (dict(inspected=dict(revision=42), keyspace_error="cannot read the keyspace: timed out"),
+     dict(snapshot=SNAP, revision=42, keys=None, hash_kv=None, compact_revision=None,
+          hash_problem="cannot read the keyspace: timed out")),
+    (dict(skipped=True, skip_reason="Conditional result was False"), None),  # check mode: no snapshot
+])
+def test_the_playbooks_record_holds_the_revision_and_the_keyspace_read_at_it(saved, record):
+    assert plan.backup_record(saved, SNAP) == record
+
+
+CONTROLLER_RECORD = json.dumps(dict(snapshot=SNAP, revision=42, keys=40, hash_kv=7, compact_revision=-1, hash_problem=None))
+SEALED = dict(sha256="ab" * 32, key_id="k1")
+SEALED_STAT = dict(stat=dict(path="/tmp/x.etcd-backup/%s.enc" % SNAP, size=345, checksum="cd" * 32))
+
+
+def test_a_playbook_backup_is_recorded_for_the_members_drill_as_a_push_records_it():
+    assert plan.drill_record(CONTROLLER_RECORD, SEALED, SEALED_STAT, "m1") == dict(
+        json.loads(CONTROLLER_RECORD), object=SNAP + ".enc", sha256="ab" * 32, key_id="k1", sealed_size=345,
+        sealed_sha256="cd" * 32, member="m1")
+
+
+@pytest.mark.parametrize("record, sealed, stat, message", [
+    ("", SEALED, SEALED_STAT, "a backup record, a sealed result and the sealed copy's stat are needed"),
+    (CONTROLLER_RECORD, {}, SEALED_STAT, "a backup record, a sealed result and the sealed copy's stat are needed"),
+    (json.dumps(dict(snapshot="etcd-snapshot-20200101T000000Z.db")), SEALED, SEALED_STAT,
+     "the record is not that of the sealed snapshot %s.enc" % SNAP),
+])
+def test_a_drill_record_of_another_snapshot_or_without_its_parts_is_refused(record, sealed, stat, message):
+    with pytest.raises(ValueError, match=message):
+        plan.drill_record(record, sealed, stat, "m1")
+
+
+@pytest.mark.parametrize("name, refusal", [
+    ("vault", ""),
+    ("elsewhere", "etcd_restore_target elsewhere is not one of etcd_backup_targets (offsite, vault)"),
+])
+def test_a_restore_target_is_found_by_name_with_its_defaults(name, refusal):
+    found = plan.plan_fetch([dict(name="offsite", bucket="b"), dict(name="vault", type="ssh", host="bk", path="/srv/b")],
+                            CLUSTER, name)
+    assert found["refusal"] == refusal and found["head_size"] == crypto.MAX_HEAD_SIZE
+    assert found["target"] == (VAULT if name == "vault" else {})
+    assert plan.plan_fetch([], CLUSTER, "x")["refusal"] == "etcd_restore_target x is not one of etcd_backup_targets (none set)"
+
+
+def sealed_heads(tmp_path, backups):
+    """{name: the first MAX_HEAD_SIZE bytes} of real backups: (name, cluster, taken) each."""
+    snapshot = tmp_path / "snapshot.db"
+    snapshot.write_bytes(os.urandom(3000))
+    heads = {}
+    for name, cluster, taken in backups:
+        crypto.encrypt_file(str(snapshot), str(tmp_path / name), crypto.recipient(KEY),
+                            crypto.make_label(name, cluster, "c1d", taken), chunk_size=1024)
+        heads[name] = (tmp_path / name).read_bytes()[:crypto.MAX_HEAD_SIZE]
+    return heads
+
+
+MARCH = "etcd-snapshot-20260301T000000Z.db.enc"
+COPY = "etcd-snapshot-29991231T235959Z.db.enc"
+RENAMED = ("object %s on target vault: its authenticated header names it %s (cluster prod/etcd, taken 20260301T000000Z): "
+           "a renamed or copied backup is refused" % (COPY, MARCH))
+
+
+def test_latest_on_an_ssh_target_is_the_newest_by_authenticated_time_and_a_newer_named_copy_does_not_win(tmp_path):
+    heads = sealed_heads(tmp_path, [("etcd-snapshot-20260101T000000Z.db.enc", CLUSTER, "20260101T000000Z"),
+                                    (MARCH, CLUSTER, "20260301T000000Z"),
+                                    ("etcd-snapshot-20260401T000000Z.db.enc", "stage/etcd", "20260401T000000Z")])
+    heads[COPY] = heads[MARCH]
+    heads["etcd-snapshot-29991231T235960Z.db.enc"] = heads[MARCH][:40]  # cut inside its header
+    chosen = plan.fetch_object(VAULT, "latest", plan.read_heads(heads, KEY), CLUSTER)
+    assert (chosen["object"], chosen["refusal"]) == (MARCH, "")
+    assert RENAMED in chosen["skipped"] and len(chosen["skipped"]) == 3, chosen["skipped"]
+    assert any("is a backup of cluster stage/etcd" in why for why in chosen["skipped"])
+    assert any("is truncated: it ends at byte 40, inside its header" in why for why in chosen["skipped"])
+
+
+@pytest.mark.parametrize("wanted, found, chosen, refusal", [
+    (MARCH, [MARCH], MARCH, ""),
+    (COPY, [MARCH, COPY], COPY, ""),  # named: taken, and refused by its decryption (test_etcd_backup_crypto)
+    ("etcd-snapshot-20200101T000000Z.db.enc", [MARCH], "etcd-snapshot-20200101T000000Z.db.enc",
+     "target vault (bk:/srv/b) has no object etcd-snapshot-20200101T000000Z.db.enc"),
+    ("latest", [], "latest", "target vault (bk:/srv/b) holds no backup (etcd-snapshot-*.enc)"),
+    ("latest", [COPY], "", "target vault (bk:/srv/b) holds no backup that authenticates: " + RENAMED),
+])
+def test_the_object_of_an_ssh_target_is_refused_when_it_is_not_there_or_none_authenticates(tmp_path, wanted, found, chosen,
+                                                                                             refusal):
+    heads = sealed_heads(tmp_path, [(MARCH, CLUSTER, "20260301T000000Z")])
+    heads[COPY] = heads[MARCH]
+    result = plan.fetch_object(VAULT, wanted, plan.read_heads({n: heads[n] for n in found}, KEY), CLUSTER)
+    assert (result["object"], result["refusal"]) == (chosen, refusal)
+
+
+def test_the_listing_script_of_the_task_file_gives_each_backups_head(tmp_path):
+    """The listing as backup_fetch.yml makes it on the SSH target's host, parsed back."""
+    import yaml
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    with open(os.path.join(root, "roles", "etcd", "tasks", "backup_fetch.yml")) as f:
+        text = f.read()
+    task = next(t for t in yaml.safe_load(text)[0]["block"][2]["block"] if "ansible.builtin.command" in t)
+    script = task["ansible.builtin.command"]["argv"][2]
+    heads = sealed_heads(tmp_path, [(MARCH, CLUSTER, "20260301T000000Z")])
+    (tmp_path / "notes.txt").write_text("not a backup")
+    listing = subprocess.run([sys.executable, "-c", script, str(tmp_path), str(crypto.MAX_HEAD_SIZE)], check=True,
+                             capture_output=True, text=True).stdout
+    assert plan.parse_heads(listing) == heads
+    with pytest.raises(ValueError, match="the listing of the SSH target has no readable head for %s" % MARCH):
+        plan.parse_heads("%s not-base64!\n" % MARCH)
+    assert plan.parse_heads("notes.txt %s\n" % base64.b64encode(b"x").decode()) == {}
+
+
+@pytest.mark.parametrize("fetched, snapshot, found, path", [
+    ("/c/r/etcd-snapshot.db", "/given.db", ["/b/etcd-snapshot-2.db"], "/c/r/etcd-snapshot.db"),
+    ("", "/given.db", ["/b/etcd-snapshot-2.db"], "/given.db"),
+    ("", "", ["/b/etcd-snapshot-1.db", "/b/etcd-snapshot-3.db", "/b/etcd-snapshot-2.db"], "/b/etcd-snapshot-3.db"),
+    ("", "", [], ""),
+])
+def test_the_drill_proves_the_fetched_backup_else_the_given_snapshot_else_the_newest(fetched, snapshot, found, path):
+    records = {"/b/etcd-snapshot-3.db": '{"revision": 3}'}
+    result = plan.drill_snapshot(fetched, snapshot, "/b", found, lambda p: records.get(p, ""))
+    assert result["path"] == path and result["record_text"] == records.get(path, "")
+    assert result["refusal"] == ("" if path else (
+        "no snapshot etcd-snapshot-*.db in etcd_backup_dir /b and no etcd_restore_snapshot given: take one with "
+        "ansible-playbook raftops.etcd.backup -i INVENTORY; nothing was changed"))
