@@ -28,6 +28,16 @@ options:
       - The result is owned by O(owner) and O(group) and has mode V(0700).
     type: path
     required: true
+  wal_dir:
+    description:
+      - The member's WAL directory (etcd C(--wal-dir)), for a member that keeps its WAL apart from its data
+        directory, for example on a disk of its own. The WAL is restored there, the rest into O(data_dir).
+      - Like O(data_dir), it must not exist or must be empty, it is filled through a temporary directory beside
+        it and renamed into place, and it gets O(owner), O(group) and mode V(0700). On a filesystem of its own
+        it needs 128 MiB free, and the filesystem of O(data_dir) twice the size of the snapshot.
+      - It may lie inside O(data_dir), outside its C(member) directory (then it is restored and renamed into place
+        with O(data_dir)), but must not be O(data_dir) or a parent of it.
+    type: path
   name:
     description:
       - The member's name (etcd C(--name)), the inventory's C(NODE_NAME).
@@ -242,9 +252,27 @@ space:
       description: Bytes available to the module's user.
       type: int
     needed:
-      description: Twice the snapshot size plus 128 MiB for the WAL.
+      description: Twice the snapshot size plus 128 MiB for the WAL; without the WAL when O(wal_dir) is on a
+        filesystem of its own.
       type: int
   sample: {available: 85899345920, needed: 273780832}
+wal_dir:
+  description: The WAL directory restored.
+  returned: success, with O(wal_dir)
+  type: str
+  sample: /var/lib/etcd-wal
+wal_space:
+  description: Free space on the filesystem of O(wal_dir), and the 128 MiB required, in bytes.
+  returned: success and when that free space is too small, with O(wal_dir) on a filesystem of its own
+  type: dict
+  contains:
+    available:
+      description: Bytes available to the module's user.
+      type: int
+    needed:
+      description: 128 MiB for the WAL segments etcd preallocates.
+      type: int
+  sample: {available: 85899345920, needed: 134217728}
 """
 
 import os
@@ -287,6 +315,7 @@ def argument_spec():
         bump_revision=dict(type="int"),
         mark_compacted=dict(type="bool", default=False),
         etcdutl_path=dict(type="path"),
+        wal_dir=dict(type="path"),
     )
 
 
@@ -336,12 +365,13 @@ def restore_plan(params):
     return initial_cluster, urls
 
 
-def restore_command(tool, src, data_dir, params, initial_cluster, urls):
+def restore_command(tool, src, data_dir, params, initial_cluster, urls, wal_dir=None):
     bump = params.get("bump_revision") or 0
     return [
         tool.path, "snapshot", "restore", src,
         "--name", params["name"],
         "--data-dir", data_dir,
+    ] + (["--wal-dir", wal_dir] if wal_dir else []) + [
         "--initial-cluster", initial_cluster,
         "--initial-cluster-token", params["initial_cluster_token"],
         "--initial-advertise-peer-urls", ",".join(urls),
@@ -357,90 +387,144 @@ def chown_tree(path, uid, gid):
             os.lchown(os.path.join(root, entry), uid, gid)
 
 
+class Target:
+    """A directory the restore fills (the data dir, or the WAL dir kept apart): absent, or an empty
+    directory; its staging directory is made on the same filesystem, so that the result is renamed
+    into place."""
+
+    def __init__(self, option, path):
+        self.option, self.path = option, os.path.normpath(path)
+        self.exists = os.path.lexists(self.path)
+        if self.exists:
+            if os.path.islink(self.path) or not os.path.isdir(self.path):
+                raise Failure("%s %s exists and is a symlink or not a directory" % (option, self.path))
+            # A filesystem mounted on the directory has lost+found at its root: that does not count.
+            entries = sorted(e for e in os.listdir(self.path)
+                             if not (e == "lost+found" and os.path.isdir(os.path.join(self.path, e))))
+            if entries:
+                shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+                raise Failure("%s %s is not empty (%s): a restore never overwrites a %s; move it aside first"
+                              % (option, self.path, shown, DIRECTORY_WORDS[option]))
+            self.parent = self.path
+        else:
+            self.parent = os.path.dirname(self.path) or "."
+            if not os.path.isdir(self.parent):
+                raise Failure("the parent directory %s of %s does not exist" % (self.parent, option))
+        self.staging = None
+
+    def stage(self):
+        if self.exists:
+            self.staging = tempfile.mkdtemp(dir=self.path, prefix=".restore-")
+        else:
+            self.staging = tempfile.mkdtemp(dir=self.parent, prefix="." + os.path.basename(self.path) + ".restore-")
+        return os.path.join(self.staging, LEAVES[self.option])
+
+    def put_in_place(self, uid, gid):
+        result = os.path.join(self.staging, LEAVES[self.option])
+        chown_tree(result, uid, gid)
+        os.chmod(result, 0o700)
+        if self.exists:
+            for entry in os.listdir(result):
+                os.rename(os.path.join(result, entry), os.path.join(self.path, entry))
+            os.chmod(self.path, 0o700)
+            if uid != -1 or gid != -1:
+                os.chown(self.path, uid, gid)
+        else:
+            os.rename(result, self.path)
+        fsync_directory(os.path.dirname(self.path) or ".")
+
+    def clean(self):
+        if self.staging:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+
+DIRECTORY_WORDS = {"data_dir": "data directory", "wal_dir": "WAL directory"}
+# What etcdutl is asked to make in each staging directory.
+LEAVES = {"data_dir": "data", "wal_dir": "wal"}
+
+
+def same_filesystem(path, other):
+    return os.stat(path).st_dev == os.stat(other).st_dev
+
+
+def check_space(result, data, wal):
+    """The snapshot's database twice (the copy and etcdutl's work) where the data dir is, and the WAL
+    segments etcd preallocates where the WAL goes: one filesystem or two."""
+    if wal is None or same_filesystem(wal.parent, data.parent):
+        needs = [("space", data.parent, 2 * result["size"] + WAL_BYTES, "twice its size plus 128 MiB for the WAL")]
+    else:
+        needs = [("space", data.parent, 2 * result["size"], "twice its size"),
+                 ("wal_space", wal.parent, WAL_BYTES, "128 MiB for its WAL")]
+    for key, parent, needed, what in needs:
+        result[key] = dict(needed=needed, available=free_bytes(parent))
+        if result[key]["available"] < needed:
+            raise Failure(
+                "not enough free space for the restore on the filesystem of %s: a %s snapshot needs about %s (%s), "
+                "%s is available" % (parent, human_size(result["size"]), human_size(needed), what,
+                                      human_size(result[key]["available"])),
+                **{name: result[name] for name in ("space", "wal_space") if name in result}
+            )
+
+
 def restore(module):
     params = module.params
     src = params["src"]
-    data_dir = os.path.normpath(params["data_dir"])
     initial_cluster, urls = restore_plan(params)
     uid, gid = resolve_ids(params["owner"], params["group"])
 
-    # Every check comes before anything is written: the file, the tool, the target, the space.
+    # Every check comes before anything is written: the file, the tool, the targets, the space.
     result, tool, warnings = inspect(module, src, params["etcdutl_path"], tool_required=True)
     bump = params.get("bump_revision") or 0
     if bump and not bump_supported(tool.version):
         raise Failure("bump_revision: %s %s cannot bump the revision (etcd 3.4.27, 3.5.10 or later can); restore "
                       "without bump_revision and mark_compacted" % (tool.kind, tool.version_text), **result)
-    result.update(changed=True, data_dir=data_dir, warnings=warnings, bump_revision=bump, mark_compacted=bool(bump),
+    data = Target("data_dir", params["data_dir"])
+    wal, wal_in_data = None, None
+    if params["wal_dir"]:
+        wal_path = os.path.normpath(params["wal_dir"])
+        if wal_path == data.path or (data.path + os.sep).startswith(wal_path + os.sep) \
+                or (wal_path + os.sep).startswith(os.path.join(data.path, "member") + os.sep):
+            raise Failure("wal_dir %s: neither data_dir %s, nor a parent of it, nor inside its member directory, "
+                          "which etcd manages" % (wal_path, data.path))
+        if wal_path.startswith(data.path + os.sep):
+            # Restored with the data dir and renamed into place with it.
+            wal_in_data = os.path.relpath(wal_path, data.path)
+        else:
+            wal = Target("wal_dir", wal_path)
+    result.update(changed=True, data_dir=data.path, warnings=warnings, bump_revision=bump, mark_compacted=bool(bump),
                   restored_revision=result["revision"] + bump)
-
-    exists = os.path.lexists(data_dir)
-    if exists:
-        if os.path.islink(data_dir) or not os.path.isdir(data_dir):
-            raise Failure("data_dir %s exists and is a symlink or not a directory" % data_dir)
-        # A filesystem mounted on data_dir has lost+found at its root: that does not count as data.
-        entries = sorted(e for e in os.listdir(data_dir)
-                         if not (e == "lost+found" and os.path.isdir(os.path.join(data_dir, e))))
-        if entries:
-            shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
-            raise Failure(
-                "data_dir %s is not empty (%s): a restore never overwrites a data directory; move it aside first"
-                % (data_dir, shown)
-            )
-        staging_parent = data_dir
-    else:
-        staging_parent = os.path.dirname(data_dir) or "."
-        if not os.path.isdir(staging_parent):
-            raise Failure("the parent directory %s of data_dir does not exist" % staging_parent)
-    needed = 2 * result["size"] + WAL_BYTES
-    available = free_bytes(staging_parent)
-    result["space"] = dict(needed=needed, available=available)
-    if available < needed:
-        raise Failure(
-            "not enough free space for the restore on the filesystem of %s: a %s snapshot needs about %s (twice "
-            "its size plus 128 MiB for the WAL), %s is available" % (
-                staging_parent, human_size(result["size"]), human_size(needed), human_size(available)),
-            space=result["space"],
-        )
+    if params["wal_dir"]:
+        result["wal_dir"] = os.path.normpath(params["wal_dir"])
+    check_space(result, data, wal)
 
     if module.check_mode:
-        result["cmd"] = restore_command(tool, src, data_dir, params, initial_cluster, urls)
+        result["cmd"] = restore_command(tool, src, data.path, params, initial_cluster, urls, result.get("wal_dir"))
         return result
 
-    if exists:
-        staging = tempfile.mkdtemp(dir=data_dir, prefix=".restore-")
-    else:
-        staging = tempfile.mkdtemp(dir=staging_parent, prefix="." + os.path.basename(data_dir) + ".restore-")
-    target = os.path.join(staging, "data")
-    cmd = restore_command(tool, src, target, params, initial_cluster, urls)
-    result["cmd"] = cmd
+    targets = [data] + ([wal] if wal else [])
     try:
+        staged = data.stage()
+        staged_wal = wal.stage() if wal else wal_in_data and os.path.join(staged, wal_in_data)
+        cmd = restore_command(tool, src, staged, params, initial_cluster, urls, staged_wal)
+        result["cmd"] = cmd
         rc, out, err = module.run_command(cmd, environ_update=tool.environ)
         if rc != 0:
             raise Failure(
                 "%s snapshot restore failed (rc=%d), nothing was left behind: %s"
                 % (tool.kind, rc, (err or out).strip()), cmd=cmd, stdout=out, stderr=err,
             )
-        if not os.path.isdir(os.path.join(target, "member")):
-            raise Failure("%s snapshot restore left no member directory in %s" % (tool.kind, target), cmd=cmd)
-        chown_tree(target, uid, gid)
-        os.chmod(target, 0o700)
-        if exists:
-            for entry in os.listdir(target):
-                os.rename(os.path.join(target, entry), os.path.join(data_dir, entry))
-            os.chmod(data_dir, 0o700)
-            if uid != -1 or gid != -1:
-                os.chown(data_dir, uid, gid)
-        else:
-            os.rename(target, data_dir)
-        fsync_directory(os.path.dirname(data_dir) or ".")
+        if not os.path.isdir(os.path.join(data.staging, LEAVES["data_dir"], "member")):
+            raise Failure("%s snapshot restore left no member directory in %s" % (tool.kind, data.path), cmd=cmd)
+        # The data dir last: a re-run after a failure in between finds no data dir, and a WAL dir that
+        # the checks above refuse by name.
+        for target in reversed(targets):
+            target.put_in_place(uid, gid)
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise Failure("restoring into %s failed, the temporary directory was removed: %s" % (data_dir, exc),
-                      cmd=cmd) from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(staging, ignore_errors=True)
+        raise Failure("restoring into %s failed, the temporary directory was removed: %s" % (data.path, exc),
+                      cmd=result.get("cmd")) from None
+    finally:
+        for target in targets:
+            target.clean()
     return result
 
 

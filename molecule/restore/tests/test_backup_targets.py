@@ -118,11 +118,13 @@ def test_a_backup_fetched_for_a_refused_or_a_checked_restore_is_decrypted_privat
             path = os.path.join(BACKUPS, name)
             seen.append((stat.S_IMODE(os.stat(path).st_mode), os.listdir(path)))
 
-    # Refused after the fetch and the controller's check of the snapshot, by every member.
-    args = extra(targets, etcd_restore_target="offsite", etcd_restore_snapshot="latest", etcd_wal_dir="/var/lib/etcd-wal")
+    # Refused after the fetch and the controller's check of the snapshot, by the check of the settings
+    # on the members whose data dir is /var/lib/etcd.
+    args = extra(targets, etcd_restore_target="offsite", etcd_restore_snapshot="latest",
+                 etcd_wal_dir="/var/lib/etcd/member/wal")
     rc, out = interrupted_playbook("restore", args, "TASK [raftops.etcd.etcd : Check the snapshot file", fault=look)
     assert rc != 0, out[-3000:]
-    assert "etcd_wal_dir /var/lib/etcd-wal is set" in out, out[-3000:]
+    assert "lies inside etcd_data_dir's member directory (/var/lib/etcd/member)" in out, out[-3000:]
     assert seen == [(0o700, ["etcd-snapshot.db"])], seen
     assert fetch_dirs() == []
     # Checked from the SSH target, which also holds a copy under a newer name: latest is chosen by the

@@ -65,8 +65,12 @@ elif args[:2] == ["snapshot", "restore"]:
     data_dir = opts["--data-dir"]
     if os.path.exists(data_dir):
         sys.exit("Error: data-dir %r exists" % data_dir)
+    wal_dir = opts.get("--wal-dir", os.path.join(data_dir, "member", "wal"))
+    if os.path.exists(wal_dir):
+        sys.exit("Error: wal-dir %r exists" % wal_dir)
     os.makedirs(os.path.join(data_dir, "member", "snap"), 0o700)
-    os.makedirs(os.path.join(data_dir, "member", "wal"), 0o700)
+    os.makedirs(wal_dir, 0o700, exist_ok=False)
+    open(os.path.join(wal_dir, "0000000000000000-0000000000000000.wal"), "w").close()
     shutil.copy(args[2], os.path.join(data_dir, "member", "snap", "db"))
     if os.environ.get("FAKE_FAIL"):
         sys.exit("Error: failed to restore: fake failure")

@@ -244,3 +244,81 @@ def test_restore_refuses_a_bump_the_program_cannot_make(tmp_path, snapshot_file,
     assert result["msg"].startswith("bump_revision: etcdutl 3.5.9 cannot bump the revision (etcd 3.4.27, 3.5.10 or "
                                     "later can)")
     assert "data" not in listing(tmp_path)
+
+
+# -- a WAL directory apart -----------------------------------------------------------------------
+
+
+def test_restore_puts_the_wal_in_its_own_directory(tmp_path, snapshot_file, tool):
+    data_dir, wal_dir = tmp_path / "data", tmp_path / "wal"
+    wal_dir.mkdir(mode=0o755)  # made empty by the role's configuration, as on a recreated host
+    result, failed = run_module(restore_args(snapshot_file, data_dir, wal_dir=str(wal_dir)))
+    assert not failed, result
+    assert (result["data_dir"], result["wal_dir"]) == (str(data_dir), str(wal_dir))
+    assert listing(data_dir / "member") == ["snap"]
+    assert listing(wal_dir) == ["0000000000000000-0000000000000000.wal"]
+    assert stat.S_IMODE(wal_dir.stat().st_mode) == 0o700
+    cmd = result["cmd"]
+    assert cmd[cmd.index("--wal-dir") + 1].startswith(str(wal_dir / ".restore-"))
+    assert cmd.index("--wal-dir") == cmd.index("--data-dir") + 2
+    # No staging directory left in either.
+    assert listing(tmp_path) == ["bin", "calls.log", "data", "snap.db", "wal"]
+    assert "wal_space" not in result  # one filesystem: one figure, the WAL's share in it
+    assert result["space"]["needed"] == 2 * len(SNAPSHOT) + 128 * 1024 * 1024
+
+
+def test_restore_refuses_a_non_empty_wal_dir_before_anything(tmp_path, snapshot_file, tool):
+    _path, calls = tool
+    wal_dir = tmp_path / "wal"
+    wal_dir.mkdir()
+    (wal_dir / "0000000000000000-0000000000000000.wal").write_bytes(b"old")
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data", wal_dir=str(wal_dir)))
+    assert failed
+    assert result["msg"] == ("wal_dir %s is not empty (0000000000000000-0000000000000000.wal): a restore never "
+                             "overwrites a WAL directory; move it aside first" % wal_dir)
+    assert not (tmp_path / "data").exists() and listing(wal_dir) == ["0000000000000000-0000000000000000.wal"]
+    assert ["snapshot", "restore"] not in [c["args"][:2] for c in calls()]
+
+
+@pytest.mark.parametrize("wal", ["data", "", "data/member/wal"])
+def test_restore_refuses_a_wal_dir_that_is_the_data_dir_its_parent_or_in_its_member_dir(tmp_path, snapshot_file,
+                                                                                     tool, wal):
+    (tmp_path / "data").mkdir()
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data", wal_dir=str(tmp_path / wal)))
+    assert failed and result["msg"] == ("wal_dir %s: neither data_dir %s, nor a parent of it, nor inside its member "
+                                        "directory, which etcd manages" % (os.path.normpath(tmp_path / wal),
+                                                                           tmp_path / "data"))
+    assert listing(tmp_path / "data") == []
+
+
+def test_restore_puts_a_wal_dir_inside_the_data_dir_in_place_with_it(tmp_path, snapshot_file, tool):
+    data_dir = tmp_path / "data"
+    result, failed = run_module(restore_args(snapshot_file, data_dir, wal_dir=str(data_dir / "wal")))
+    assert not failed, result
+    assert listing(data_dir) == ["member", "wal"] and listing(data_dir / "member") == ["snap"]
+    assert listing(data_dir / "wal") == ["0000000000000000-0000000000000000.wal"]
+    cmd = result["cmd"]
+    assert cmd[cmd.index("--wal-dir") + 1] == cmd[cmd.index("--data-dir") + 1] + "/wal"
+    assert listing(tmp_path) == ["bin", "calls.log", "data", "snap.db"]
+
+
+def test_restore_failing_with_a_wal_dir_leaves_both_as_they_were(tmp_path, snapshot_file, tool, monkeypatch):
+    monkeypatch.setenv("FAKE_FAIL", "1")
+    (tmp_path / "wal").mkdir()
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data", wal_dir=str(tmp_path / "wal")))
+    assert failed and "nothing was left behind" in result["msg"]
+    assert listing(tmp_path) == ["bin", "calls.log", "snap.db", "wal"] and listing(tmp_path / "wal") == []
+
+
+def test_restore_checks_the_wal_filesystem_apart(tmp_path, snapshot_file, tool, monkeypatch):
+    monkeypatch.setattr(etcd_snapshot_restore, "same_filesystem", lambda path, other: False)
+    monkeypatch.setattr(etcd_snapshot_restore, "free_bytes",
+                        lambda path: 64 << 20 if path == str(tmp_path / "wal-disk") else 1 << 30)
+    (tmp_path / "wal-disk").mkdir()
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data",
+                                             wal_dir=str(tmp_path / "wal-disk" / "wal")), check=True)
+    assert failed
+    assert result["msg"] == ("not enough free space for the restore on the filesystem of %s: a 28 KiB snapshot "
+                             "needs about 128 MiB (128 MiB for its WAL), 64 MiB is available" % (tmp_path / "wal-disk"))
+    assert result["wal_space"] == dict(needed=128 << 20, available=64 << 20)
+    assert result["space"] == dict(needed=2 * len(SNAPSHOT), available=1 << 30)
