@@ -6,7 +6,8 @@ collection's through the CA rotation's trust window (its CA trusted without its 
 after the first member's take-over and finished by the next, the data renamed to etcd_data_dir: the
 cluster ID and member IDs kept, 0 acknowledged writes lost, no member refusing a peer, the old CA no
 longer trusted, the old unit disabled and kept on disk, a re-run changed=0; then a fourth host joins
-it through the deploy with the inventory lines the adoption printed."""
+it through the deploy with the inventory lines the adoption printed, and a backup of it is restored
+into the members' own data and WAL dirs."""
 
 import hashlib
 import json
@@ -19,6 +20,7 @@ import pytest
 from conftest import FIGURES, kept_lines, scale_out_inventory
 from cryptography import x509
 from etcdtest import (
+    BACKUPS,
     EPHEMERAL,
     INVENTORY,
     ROOT,
@@ -32,6 +34,7 @@ from etcdtest import (
     playbook,
     poll,
     recap,
+    snapshots,
 )
 
 HOSTS = ["adopt-host0", "adopt-host1", "adopt-host2"]
@@ -303,3 +306,36 @@ def test_a_fourth_host_joins_the_adopted_cluster_through_the_deploy_with_the_lin
     spare = Gateway("https://%s:2379" % ADDRESS[SPARE], **tls())
     assert spare.get("/before/042") == "v42"
     note("scale out of the adopted cluster to 4 members (the deploy): %.0f s" % took)
+    with open(os.path.join(EPHEMERAL, "handmade-inventory"), "w") as handle:
+        handle.write(inventory)
+
+
+def test_the_adopted_cluster_is_restored_into_its_own_data_and_wal_dirs(handmade):
+    # The adopted members keep their WAL apart (etcd_wal_dir=/srv/etcd-wal/NAME in the lines the
+    # adoption printed), the fourth host in its data dir: the restore moves both aside and restores
+    # each member's WAL where it keeps it.
+    with open(os.path.join(EPHEMERAL, "handmade-inventory")) as handle:
+        inventory = handle.read()
+    gateway().put("/before-backup", "acknowledged")
+    rc, out = playbook("backup", inventory=inventory)
+    assert rc == 0, out[-4000:]
+    gateway().put("/after-backup", "not in the backup")
+    started = time.monotonic()
+    rc, out = playbook("restore", "-e", "etcd_restore_snapshot=" + os.path.join(BACKUPS, snapshots()[-1]),
+                       inventory=inventory)
+    took = time.monotonic() - started
+    assert rc == 0, out[-6000:]
+    restored = gateway("adopt-host1")
+    assert restored.get("/before-backup") == "acknowledged" and restored.get("/before/042") == "v42"
+    assert restored.get("/after-backup") is None
+    assert len(restored.members()) == 4
+    for name in HOSTS:
+        h = host(name)
+        wal = "/srv/etcd-wal/" + name
+        assert h.file("/etc/etcd/etcd.env").contains("^ETCD_WAL_DIR=%s$" % wal)
+        assert h.run("ls %s/*.wal" % wal).rc == 0, name
+        assert h.run("ls -d %s.before-restore-*/*.wal" % wal).rc == 0, name
+        assert sorted(h.file("/var/lib/etcd/member").listdir()) == ["snap"], name
+        assert h.run("find /var/lib/etcd %s ! -user etcd" % wal).stdout == "", name
+    assert host(SPARE).file("/var/lib/etcd/member/wal").is_directory
+    note("restore of the adopted cluster, 4 members, its WAL apart on 3: %.0f s" % took)
