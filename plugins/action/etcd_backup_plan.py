@@ -9,14 +9,9 @@ directory and the key file, and asks nothing of any host."""
 import glob
 import os
 
-from ansible.errors import AnsibleError
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_plan
-
-MODULE = "raftops.etcd.etcd_backup_plan"
+from ansible_collections.raftops.etcd.plugins.plugin_utils.plan_action import PlanAction
 # The steps whose answer holds etcd_backup_targets, credentials included.
 WITH_TARGETS = ("source", "record", "drill_record", "fetch")
 
@@ -29,32 +24,23 @@ def _text(path):
         return source.read()
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(PlanAction):
+    MODULE = "raftops.etcd.etcd_backup_plan"
+    ERRORS = (*PlanAction.ERRORS, OSError, crypto.BackupCryptoError)
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp  # unused since ansible-core 2.5
-        task_vars = task_vars or {}
-        validated = ArgumentSpecValidator(etcd_backup_plan.argument_spec()).validate(self._task.args)
-        if validated.error_messages:
-            result.update(failed=True, changed=False, msg="%s: %s" % (MODULE, "; ".join(validated.error_messages)))
-            return result
-        params = validated.validated_parameters
-        stage, settings = params["stage"], params["settings"]
-        try:
-            plan = getattr(self, "_" + stage)(params, settings, task_vars)
-        except (ValueError, KeyError, TypeError, OSError, AnsibleError, crypto.BackupCryptoError) as exc:
-            result.update(failed=True, changed=False, msg="%s: cannot plan the %s step: %s" % (MODULE, stage, exc))
-            return result
+    def argument_spec(self):
+        return etcd_backup_plan.argument_spec()
+
+    def answer(self, result, plan, params):
         warnings = plan.pop("warnings", [])
         if warnings:
             result["warnings"] = result.get("warnings", []) + warnings
+        # A refusal shows no plan: it may hold the targets' credentials.
         if params["refuse"] and plan.get("refusal"):
             result.update(failed=True, changed=False, msg=plan["refusal"], refusal=plan["refusal"])
             return result
         result.update(plan, changed=False)
-        if stage in WITH_TARGETS:
+        if params["stage"] in WITH_TARGETS:
             # The S3 targets' keys are in the plan: its result is hidden (-v and up), the registered plan is not.
             result["_ansible_no_log"] = True
         return result

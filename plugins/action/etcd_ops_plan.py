@@ -11,39 +11,17 @@ import glob
 import os
 import time
 
-from ansible.errors import AnsibleError
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_host_checks, etcd_operation_plan, etcd_proxy_plan
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_dns import srv_service
+from ansible_collections.raftops.etcd.plugins.plugin_utils.plan_action import PlanAction
 
-MODULE = "raftops.etcd.etcd_ops_plan"
 
+class ActionModule(PlanAction):
+    MODULE = "raftops.etcd.etcd_ops_plan"
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp  # unused since ansible-core 2.5
-        task_vars = task_vars or {}
-        validated = ArgumentSpecValidator(etcd_operation_plan.ops_plan_argument_spec()).validate(self._task.args)
-        if validated.error_messages:
-            result.update(failed=True, changed=False, msg="%s: %s" % (MODULE, "; ".join(validated.error_messages)))
-            return result
-        params = validated.validated_parameters
-        stage, settings = params["stage"], params["settings"]
-        try:
-            plan = getattr(self, "_" + stage)(params, settings, task_vars)
-        except (ValueError, KeyError, TypeError, AnsibleError) as exc:
-            result.update(failed=True, changed=False, msg="%s: cannot plan the %s step: %s" % (MODULE, stage, exc))
-            return result
-        if plan.pop("failed", False) or (params["refuse"] and plan.get("refusal")):
-            result.update(plan, failed=True, changed=False, msg=plan.get("msg") or plan["refusal"])
-            return result
-        result.update(plan, changed=False)
-        return result
+    def argument_spec(self):
+        return etcd_operation_plan.ops_plan_argument_spec()
 
     @staticmethod
     def _host_values(task_vars, hosts, name):
