@@ -104,8 +104,8 @@ def _backup_push(v, lib_dir, role_path):
     (for the timer or for the push). Not its targets, whose credentials vars/main.yml adds where a
     task reads them (_etcd_backup_push): no output shows them."""
     on = all([_flag(v["etcd_backup_push"]), v["etcd_backup_schedule"], v["etcd_backup_targets"]])
-    names = [name for _kind, name in PUSH_LIB] + ["etcd_backup_push.json", "etcd_backup_push_ssh",
-                                                   "etcd_backup_push_ssh.pub", "etcd_backup_push_known_hosts"]
+    names = [name for _kind, name in PUSH_LIB] + [
+        "etcd_backup_push.json", "etcd_backup_push_ssh", "etcd_backup_push_ssh.pub", "etcd_backup_push_known_hosts"]
     return {
         "on": on,
         "code": bool(v["etcd_maintenance_schedule"]) or on,

@@ -364,7 +364,7 @@ units:
   sample: {"etcd-snapshot.timer": {"active": "active", "enabled": "enabled"}}
 host_settings:
   description:
-    - With O(role_settings), the role's settings of the host (C(plugins/module_utils/etcd_host_settings.py)):
+    - With O(role_settings), the role's settings of the host (C(plugins/module_utils/etcd_host_settings.py)),
       its paths, release, timers and their files, the backup push's files, and the maintenance, status and PKI
       settings. Internal to the role; its fields may change in any release.
   returned: with O(role_settings=true)

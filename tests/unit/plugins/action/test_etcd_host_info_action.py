@@ -18,9 +18,9 @@ def action(monkeypatch):
     return action
 
 
-def run(action, task_vars=TASK_VARS, **args):
+def run(action, task_vars=None, **args):
     action._task.args = args
-    return action.run(task_vars=dict(task_vars))
+    return action.run(task_vars=dict(task_vars or TASK_VARS))
 
 
 def test_the_read_asks_for_the_derived_paths_and_returns_the_settings(action):
