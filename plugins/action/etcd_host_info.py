@@ -13,6 +13,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings im
 from ansible_collections.raftops.etcd.plugins.plugin_utils.host_settings import role_host_settings
 
 MODULE = "raftops.etcd.etcd_host_info"
+# The facts the role uses: the read returns them (option facts) unless they were gathered already.
+ROLE_FACTS = ("default_ipv4", "architecture", "service_mgr")
 
 
 class ActionModule(ActionBase):
@@ -34,6 +36,8 @@ class ActionModule(ActionBase):
             args = dict({k: v for k, v in settings["read"].items() if v is not None}, **args)
             if calendars:
                 args.setdefault("calendars", settings["calendars"])
+            gathered = (task_vars or {}).get("ansible_facts") or {}
+            args.setdefault("facts", not all(name in gathered for name in ROLE_FACTS))
         result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
         if settings is not None:
             settings["timer_paths_found"] = paths_found(settings["timer_paths"], result.get("files"))

@@ -133,7 +133,7 @@ options:
         C(etcd_*) variables, returns them in RV(host_settings), and fills from them each of O(account), O(paths),
         O(links), O(checksums), O(files), O(units), O(unit_path), O(data_dir), O(wal_dir), O(bin_path),
         O(v2store_target), O(ports), O(endpoints), O(login_client_cert) and O(login_client_key) that the task
-        does not set.
+        does not set, and O(facts) when the facts it names were not gathered.
     type: bool
     default: false
     version_added: 0.4.0

@@ -28,7 +28,7 @@ def test_the_read_asks_for_the_derived_paths_and_returns_the_settings(action):
     (module, args), = action.calls
     settings = result["host_settings"]
     assert module == "raftops.etcd.etcd_host_info"
-    assert args == dict({k: v for k, v in settings["read"].items() if k != "wal_dir"}, ask_etcd=True, timeout=5)
+    assert args == dict({k: v for k, v in settings["read"].items() if k != "wal_dir"}, ask_etcd=True, timeout=5, facts=True)
     assert "calendars" not in args and "role_settings" not in args
     assert settings["unit_path"] == "/etc/systemd/system/etcd.service" and result["from"] == "module"
 
@@ -38,6 +38,16 @@ def test_the_tasks_own_arguments_win_and_calendars_only_when_asked(action):
     (_module, args), = action.calls
     assert (args["paths"], args["wal_dir"]) == (["/x"], "/w")
     assert args["calendars"] == {"etcd_maintenance_schedule": "weekly"}
+
+
+@pytest.mark.parametrize("gathered, facts", [
+    ({}, True),
+    (dict(default_ipv4={}, architecture="x86_64"), True),
+    (dict(default_ipv4={}, architecture="x86_64", service_mgr="systemd"), False),
+])
+def test_the_facts_the_role_uses_are_read_unless_gathered(action, gathered, facts):
+    run(action, task_vars=dict(TASK_VARS, ansible_facts=gathered), role_settings=True)
+    assert action.calls[0][1]["facts"] is facts
 
 
 def test_the_timers_files_the_read_found(action):
