@@ -211,7 +211,7 @@ def plan_schedule(timers, push, lib_files, found, units):
     """What tasks/schedule.yml does on one member: the timers' files to write, the timers to start
     or restart, and what a timer without a schedule (or the push turned off) left behind.
 
-    ``timers``: the role's timers (vars/main.yml, _etcd_timers: name, unit, schedule, files of src,
+    ``timers``: the role's timers (vars/main.yml, _etcd_host.timers: name, unit, schedule, files of src,
     dest and mode); ``push``: the off-host push (_etcd_backup_push: on, code, lib_files, known_hosts,
     known_hosts_template, settings, paths, targets); ``lib_files``: the code the maintenance timer
     runs (src and dest); ``found``: the timers' paths facts.yml's read found on the host;

@@ -127,6 +127,21 @@ options:
   login_client_key:
     description: The private key of O(login_client_cert).
     type: path
+  role_settings:
+    description:
+      - For the C(raftops.etcd.etcd) role. The action plugin derives the role's settings of the host from its
+        C(etcd_*) variables, returns them in RV(host_settings), and fills from them each of O(account), O(paths),
+        O(links), O(checksums), O(files), O(units), O(unit_path), O(data_dir), O(wal_dir), O(bin_path),
+        O(v2store_target), O(ports), O(endpoints), O(login_client_cert) and O(login_client_key) that the task
+        does not set, and O(facts) when the facts it names were not gathered.
+    type: bool
+    default: false
+    version_added: 0.4.0
+  role_calendars:
+    description: With O(role_settings), also fill O(calendars) with the schedules of the role's timers that have one.
+    type: bool
+    default: false
+    version_added: 0.4.0
 notes:
   - Run it with privileges that can read the data directory (C(0700), owned by the etcd user).
 seealso:
@@ -347,6 +362,14 @@ units:
   returned: always
   type: dict
   sample: {"etcd-snapshot.timer": {"active": "active", "enabled": "enabled"}}
+host_settings:
+  description:
+    - With O(role_settings), the role's settings of the host (C(plugins/module_utils/etcd_host_settings.py)),
+      its paths, release, timers and their files, the backup push's files, and the maintenance, status and PKI
+      settings. Internal to the role; its fields may change in any release.
+  returned: with O(role_settings=true)
+  type: dict
+  sample: {"env_path": "/etc/etcd/etcd.env", "unit": "etcd.service", "local_endpoint": "https://127.0.0.1:2379"}
 calendars:
   description:
     - For each name of O(calendars), its C(expression) and the C(error) C(systemd-analyze calendar) gave for it,
@@ -596,6 +619,9 @@ def main():
             ask_etcd=dict(type="bool", default=False),
             login_client_cert=dict(type="path"),
             login_client_key=dict(type="path", no_log=False),
+            # Taken by the action plugin; never sent here.
+            role_settings=dict(type="bool", default=False),
+            role_calendars=dict(type="bool", default=False),
         ),
         mutually_exclusive=CONNECTION_EXCLUSIVE,
         supports_check_mode=True,

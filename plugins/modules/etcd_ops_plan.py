@@ -73,10 +73,10 @@ EXAMPLES = r"""
   raftops.etcd.etcd_ops_plan:
     stage: schedule
     settings:
-      timers: "{{ _etcd_timers }}"
+      timers: "{{ _etcd_host.timers }}"
       push: "{{ _etcd_backup_push }}"
-      lib_files: "{{ _etcd_maintenance_lib_files }}"
-      found: "{{ _etcd_timer_paths_found }}"
+      lib_files: "{{ _etcd_host.maintenance_lib_files }}"
+      found: "{{ _etcd_host.timer_paths_found }}"
       units: "{{ _etcd_host_info.units | default({}) }}"
   register: _etcd_schedule
 

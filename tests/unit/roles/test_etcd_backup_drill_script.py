@@ -78,7 +78,7 @@ class PrivateEtcd:
 
 @pytest.fixture(scope="module")
 def scripts(tmp_path_factory):
-    files = maintenance_lib_files(("_etcd_backup_push", "lib_files"))
+    files = maintenance_lib_files(("backup_push", "lib_files"))
     lib = tmp_path_factory.mktemp("lib")
     pushing = load_script(lib, files, "etcd_backup_push.py")[0]
     drilling, imported = load_script(lib, files, "etcd_backup_drill.py")

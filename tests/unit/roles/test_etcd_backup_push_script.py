@@ -25,7 +25,7 @@ NAME = "etcd-snapshot-20261126T030000Z.db"
 
 def lib_files():
     """What the role copies for the push: the maintenance timer's code and the push's."""
-    return maintenance_lib_files(("_etcd_backup_push", "lib_files"))
+    return maintenance_lib_files(("backup_push", "lib_files"))
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ import sys
 import pytest
 import yaml
 
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import host_settings
+
 ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "etcd")
 SCRIPT = os.path.join(ROLE, "files", "etcd_maintenance.py")
 KEY = "/raftops/etcd/run"
@@ -28,14 +30,16 @@ ROLE_HOLDER = "ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pi
 
 
 def lib_files(*extra):
-    """(src, dest basename) of what the role copies beside the script (vars/main.yml), with the
-    files of ``extra`` (lists of vars/main.yml, by their path, like ("_etcd_backup_push", "lib_files"))."""
-    with open(os.path.join(ROLE, "vars", "main.yml"), encoding="utf-8") as source:
+    """(src, dest basename) of what the role copies beside the script (the host's settings,
+    plugins/module_utils/etcd_host_settings.py), with the files of ``extra`` (lists of the settings,
+    by their path, like ("backup_push", "lib_files"))."""
+    with open(os.path.join(ROLE, "defaults", "main.yml"), encoding="utf-8") as source:
         variables = yaml.safe_load(source)
-    files = list(variables["_etcd_maintenance_lib_files"])
+    settings = host_settings(variables, ROLE)
+    files = list(settings["maintenance_lib_files"])
     for path in extra:
-        files += functools.reduce(lambda node, key: node[key], path, variables)
-    return [(f["src"].replace("{{ role_path }}", ROLE), os.path.basename(f["dest"])) for f in files]
+        files += functools.reduce(lambda node, key: node[key], path, settings)
+    return [(f["src"], os.path.basename(f["dest"])) for f in files]
 
 
 def load_script(lib, files, script_name):

@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Action for raftops.etcd.etcd_host_info: with role_settings, the etcd role's settings of the host
+(plugins/module_utils/etcd_host_settings.py) are computed here from the task's variables, once per
+host, give the read its paths, links, files, units and the rest, and come back as host_settings
+beside what the module read."""
+
+from ansible.errors import AnsibleError
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import paths_found
+from ansible_collections.raftops.etcd.plugins.plugin_utils.host_settings import role_host_settings
+
+MODULE = "raftops.etcd.etcd_host_info"
+# The facts the role uses: the read returns them (option facts) unless they were gathered already.
+ROLE_FACTS = ("default_ipv4", "architecture", "service_mgr")
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp  # unused since ansible-core 2.5
+        args = dict(self._task.args)
+        derive, calendars = args.pop("role_settings", False), args.pop("role_calendars", False)
+        settings = None
+        if derive:
+            try:
+                settings = role_host_settings(self._templar, task_vars or {})
+            except (KeyError, ValueError, TypeError, AnsibleError) as e:
+                result.update(failed=True, changed=False, msg="%s: cannot derive the role's settings of the host: %s" % (MODULE, e))
+                return result
+            # What the task gives wins; an empty WAL directory is none.
+            args = dict({k: v for k, v in settings["read"].items() if v is not None}, **args)
+            if calendars:
+                args.setdefault("calendars", settings["calendars"])
+            gathered = (task_vars or {}).get("ansible_facts") or {}
+            args.setdefault("facts", not all(name in gathered for name in ROLE_FACTS))
+        result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
+        if settings is not None:
+            settings["timer_paths_found"] = paths_found(settings["timer_paths"], result.get("files"))
+            result["host_settings"] = settings
+        return result

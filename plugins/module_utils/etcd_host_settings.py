@@ -1,0 +1,245 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any
+# time. Do not use this from other collections or standalone plugins/modules!
+"""What the etcd role derives of one host from its ``etcd_*`` settings alone (no read of anything):
+its paths, the release, the timers and their files, the backup push's files, the maintenance,
+status and PKI settings, and what the role's read of the host (etcd_host_info) asks for. Computed
+once per host by the action of raftops.etcd.etcd_host_info (facts.yml keeps it as ``_etcd_host``),
+or by the lookup raftops.etcd.etcd_host_settings where no read ran (remove.yml, the connection
+settings before the read).
+"""
+
+import re
+
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import integer
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import version_tuple
+
+# The role variables host_settings reads (the action and the lookup template these).
+NAMES = (
+    "etcd_auto_tls", "etcd_backup_drill_schedule", "etcd_backup_host_dir", "etcd_backup_max_age",
+    "etcd_backup_push", "etcd_backup_schedule", "etcd_backup_targets", "etcd_bin_dir", "etcd_bootstrap",
+    "etcd_client_port", "etcd_config_dir", "etcd_defrag_rule", "etcd_discovery_srv", "etcd_download_cache_dir",
+    "etcd_group", "etcd_health_timeout", "etcd_install_dir", "etcd_instance", "etcd_maintenance_defrag_timeout",
+    "etcd_maintenance_schedule", "etcd_max_raft_index_gap", "etcd_metrics", "etcd_metrics_port",
+    "etcd_metrics_scrapers", "etcd_peer_port", "etcd_pki_managed", "etcd_pki_renew_before_days",
+    "etcd_quota_backend_bytes", "etcd_release_base_url", "etcd_run_lock_ttl", "etcd_status_backup_max_age_hours",
+    "etcd_tls", "etcd_user", "etcd_version", "etcd_data_dir", "etcd_wal_dir",
+)
+# The binaries a release may have; etcdutl from 3.5 on.
+RELEASE_BINARIES = ("etcd", "etcdctl", "etcdutl")
+# What the maintenance timer's script imports beside it (roles/etcd/files, plugins/module_utils),
+# and what the backup push adds: copied as they are, so that the modules and the timers decide alike.
+MAINTENANCE_LIB = (("files", "etcd_maintenance.py"), ("module_utils", "etcd_defrag_rule.py"),
+                   ("module_utils", "etcd_run_lock.py"), ("module_utils", "etcd_leadership.py"))
+PUSH_LIB = (("files", "etcd_backup_push.py"), ("module_utils", "etcd_backup_crypto.py"), ("module_utils", "etcd_s3.py"),
+            ("module_utils", "etcd_files.py"), ("files", "etcd_backup_drill.py"),
+            ("module_utils", "etcd_restore_rules.py"), ("module_utils", "etcd_private_etcd.py"))
+# The member's certificates and keys in its PKI directory (with the directory itself, '').
+PKI_FILES = ("", "/ca.pem", "/server.pem", "/peer.pem", "/crl.pem", "/server-key.pem", "/peer-key.pem", "/client.pem",
+             "/client-key.pem", "/root.pem", "/root-key.pem")
+SYSTEMD_DIR = "/etc/systemd/system"
+# Seconds stop_bounded.yml gives etcd to stop on SIGTERM before it kills it.
+STOP_GRACE = 15
+
+
+def clean(path):
+    """A path as the host read reports it: no doubled slash, so that paths compare as they are."""
+    return re.sub("//+", "/", path)
+
+
+def _flag(value):
+    return boolean(value, strict=False)
+
+
+def _int(value):
+    """The integer of a setting as Jinja's int filter gave it (0 for anything else: the settings check refuses it)."""
+    number = integer(value)
+    return 0 if number is None else number
+
+
+def release_binaries(version):
+    """The binaries of release ``version`` that get links: no etcdutl before 3.5. A version that is
+    no release keeps every one: the inventory's check refuses it right after the host read."""
+    try:
+        numbers = version_tuple(version)
+    except ValueError:
+        return list(RELEASE_BINARIES)
+    return [name for name in RELEASE_BINARIES if name != "etcdutl" or numbers[:2] >= [3, 5]]
+
+
+def _lib_file(role_path, lib_dir, kind, name):
+    base = role_path + "/files" if kind == "files" else role_path + "/../../plugins/module_utils"
+    return dict(src="%s/%s" % (base, name), dest="%s/%s" % (lib_dir, name))
+
+
+def _timers(v, lib_dir, push_on):
+    """The members' timers, each a script, a oneshot service and a timer; a timer whose schedule is
+    empty is removed (schedule.yml). The scheduled drill proves what the push sent: only with the push."""
+    instance, system = v["etcd_instance"], SYSTEMD_DIR
+
+    def timer(kind, setting, schedule, first):
+        name = "%s-%s" % (instance, kind)
+        return dict(name=name, unit=name + ".timer", setting=setting, schedule=schedule, files=[
+            *first, dict(src="etcd-%s.service.j2" % kind, dest="%s/%s.service" % (system, name), mode="0644"),
+            dict(src="etcd-%s.timer.j2" % kind, dest="%s/%s.timer" % (system, name), mode="0644")])
+
+    return [
+        timer("snapshot", "etcd_backup_schedule", v["etcd_backup_schedule"],
+              [dict(src="etcd-snapshot.j2", dest=clean("%s/%s-snapshot" % (v["etcd_bin_dir"], instance)), mode="0755")]),
+        timer("backup-drill", "etcd_backup_drill_schedule", v["etcd_backup_drill_schedule"] if push_on else "", []),
+        timer("maintenance", "etcd_maintenance_schedule", v["etcd_maintenance_schedule"],
+              [dict(src="etcd-maintenance.json.j2", dest=lib_dir + "/etcd_maintenance.json", mode="0644")]),
+    ]
+
+
+def _backup_push(v, lib_dir, role_path):
+    """The backup push (etcd_backup_push; tasks/backup_push.yml): on, the code it runs beside the
+    maintenance timer's, its settings (credentials among them), the member's own SSH key and its SSH
+    targets' host keys, all removed when it is off; code: the maintenance timer's code is installed
+    (for the timer or for the push). Not its targets, whose credentials vars/main.yml adds where a
+    task reads them (_etcd_backup_push): no output shows them."""
+    on = all([_flag(v["etcd_backup_push"]), v["etcd_backup_schedule"], v["etcd_backup_targets"]])
+    names = [name for _kind, name in PUSH_LIB] + [
+        "etcd_backup_push.json", "etcd_backup_push_ssh", "etcd_backup_push_ssh.pub", "etcd_backup_push_known_hosts"]
+    return {
+        "on": on,
+        "code": bool(v["etcd_maintenance_schedule"]) or on,
+        "lib_files": [_lib_file(role_path, lib_dir, kind, name) for kind, name in PUSH_LIB],
+        "settings": lib_dir + "/etcd_backup_push.json",
+        "ssh_key": lib_dir + "/etcd_backup_push_ssh",
+        "known_hosts": lib_dir + "/etcd_backup_push_known_hosts",
+        "paths": ["%s/%s" % (lib_dir, name) for name in names],
+    }
+
+
+def paths_found(paths, files_read):
+    """Those of ``paths`` that the read of the host found (etcd_host_info's files), in the read's order:
+    schedule.yml removes those of a timer without a schedule."""
+    return [path for path, state in (files_read or {}).items() if state.get("kind") != "absent" and path in paths]
+
+
+def host_settings(v, role_path, files_read=None):
+    """Everything the role derives of a host from its settings ``v`` (the ``etcd_*`` values of NAMES),
+    with ``role_path``, the role's directory (the source of the code the timers run), and, once the
+    host was read, what the read found of the paths it asked for (etcd_host_info's files)."""
+    tls, auto_tls, managed = _flag(v["etcd_tls"]), _flag(v["etcd_auto_tls"]), _flag(v["etcd_pki_managed"])
+    config_dir, bin_dir, instance = v["etcd_config_dir"], v["etcd_bin_dir"], v["etcd_instance"]
+    release_dir = "%s/v%s" % (v["etcd_install_dir"], v["etcd_version"])
+    pki_host_dir = config_dir + "/pki"
+    unit = instance + ".service"
+    s = dict(
+        release_dir=release_dir,
+        release_url="%s/v%s" % (v["etcd_release_base_url"], v["etcd_version"]),
+        release_cache_dir="%s/v%s" % (v["etcd_download_cache_dir"], v["etcd_version"]),
+        binaries=release_binaries(v["etcd_version"]),
+        pki_host_dir=pki_host_dir,
+        # The CA's revocation list on the members; etcd reads it on every new connection, no restart.
+        crl_host_path=pki_host_dir + "/crl.pem",
+        env_path=config_dir + "/etcd.env",
+        # This cluster's systemd unit (etcd_instance), and the link that enables it.
+        unit=unit,
+        unit_path="%s/%s" % (SYSTEMD_DIR, unit),
+        unit_enabled_path="%s/multi-user.target.wants/%s" % (SYSTEMD_DIR, unit),
+        # Present on a member until it has restarted with its new binaries, settings or certificates.
+        restart_note_path=config_dir + "/restart-pending",
+        # Members with data are staged: their new settings wait here until their own roll step.
+        stage_dir=config_dir + "/staged",
+        start_script=config_dir + "/etcd-start",
+        scheme="https" if tls or auto_tls else "http",
+        # The pair the members' timers give etcdctl on etcd's gRPC port, where etcd takes a certificate's
+        # CN for the user: with the role's PKI the member's own pair with CN root; else its server pair.
+        timer_pair="root" if managed else "server",
+        srv_domain=v["etcd_discovery_srv"] if v["etcd_bootstrap"] == "dns_srv" else "",
+        run_lock_prefix="/raftops/%s/" % v["etcd_group"],
+        stop_grace=STOP_GRACE,
+        maintenance_lib_dir=clean(v["etcd_install_dir"] + "/lib"),
+    )
+    s["local_endpoint"] = "%s://127.0.0.1:%s" % (s["scheme"], v["etcd_client_port"])
+    lib_dir = s["maintenance_lib_dir"]
+    s["maintenance_lib_files"] = [_lib_file(role_path, lib_dir, kind, name) for kind, name in MAINTENANCE_LIB]
+    s["backup_push"] = push = _backup_push(v, lib_dir, role_path)
+    s["timers"] = timers = _timers(v, lib_dir, push["on"])
+    scheduled = [timer for timer in timers if timer["schedule"]]
+    s["scheduled_timer_units"] = [timer["unit"] for timer in scheduled]
+    # Each timer's schedule by the setting that holds it, for systemd's calendar parser (preflight).
+    s["calendars"] = {timer["setting"]: timer["schedule"] for timer in scheduled}
+    # The directories schedule.yml's files call makes for the timers with a schedule.
+    s["timer_directories"] = (
+        ([dict(path=v["etcd_backup_host_dir"], owner="root", group="root", mode="0700")] if v["etcd_backup_schedule"] else [])
+        + ([dict(path=lib_dir, owner="root", group="root", mode="0755")] if push["code"] else []))
+    # The timers' files and the code the maintenance timer runs.
+    s["timer_paths"] = ([f["dest"] for f in s["maintenance_lib_files"]] + push["paths"]
+                        + [f["dest"] for timer in timers for f in timer["files"]])
+    s["timer_paths_found"] = paths_found(s["timer_paths"], files_read)
+    # The paths whose presence the read of each host reports: the client pair for a root login, the
+    # link that enables the unit, a restart note an earlier run left, and the release's etcd binary
+    # (written last: the release is complete).
+    # The client pair's path is compared as it is written (vars/main.yml's _etcd_client_pair_there).
+    s["paths_read"] = [pki_host_dir + "/client-key.pem"] + [
+        clean(path) for path in (s["unit_enabled_path"], s["restart_note_path"], release_dir + "/etcd")]
+    # Every path configure.yml's files call may write, with the staged copies of its settings, unit
+    # and start script: that call's action then spares a host whose files are all as asked.
+    written = [s["env_path"], s["unit_path"], s["start_script"]]
+    s["member_file_paths"] = (
+        [config_dir, v["etcd_data_dir"]] + written + ([v["etcd_wal_dir"]] if v["etcd_wal_dir"] else [])
+        + ["%s/%s" % (s["stage_dir"], path.rsplit("/", 1)[-1]) for path in written]
+        + ([pki_host_dir + name for name in PKI_FILES] if tls else []))
+    metrics_on = v["etcd_metrics"] != "off"
+    # What the host read reports for the plan beside its read (facts.yml's _etcd_host_report).
+    s["wanted"] = dict(data_dir=v["etcd_data_dir"], wal_dir=v["etcd_wal_dir"],
+                       metrics_port=_int(v["etcd_metrics_port"]) if metrics_on else None,
+                       local_endpoint=s["local_endpoint"])
+    # The arguments of the read of each host (etcd_host_info) that these settings give.
+    s["read"] = dict(
+        account=v["etcd_user"],
+        paths=s["paths_read"],
+        # Every binary a release may have: where the links point (install.yml).
+        links=[clean("%s/%s" % (bin_dir, name)) for name in RELEASE_BINARIES],
+        # The CA the member trusts, checked against etcd_pki_dir (pki_controller.yml).
+        checksums=[pki_host_dir + "/ca.pem"],
+        # What configure.yml's and schedule.yml's files calls compare.
+        files=s["member_file_paths"] + [d["path"] for d in s["timer_directories"]] + s["timer_paths"],
+        units=s["scheduled_timer_units"],
+        unit_path=s["unit_path"],
+        data_dir=v["etcd_data_dir"],
+        wal_dir=v["etcd_wal_dir"] or None,
+        bin_path=bin_dir + "/etcd",
+        v2store_target=str(v["etcd_version"]),
+        ports=[_int(v["etcd_client_port"]), _int(v["etcd_peer_port"])] + ([_int(v["etcd_metrics_port"])] if metrics_on else []),
+        endpoints=[s["local_endpoint"]],
+        login_client_cert=pki_host_dir + "/client.pem",
+        login_client_key=pki_host_dir + "/client-key.pem",
+    )
+    # The settings the maintenance script reads (templates/etcd-maintenance.json.j2), but the
+    # member's name, which the validated member list gives (vars/main.yml).
+    s["maintenance_settings"] = dict(
+        etcdctl=bin_dir + "/etcdctl",
+        endpoint=s["local_endpoint"],
+        ca_cert=pki_host_dir + "/ca.pem" if tls else "",
+        client_cert="%s/%s.pem" % (pki_host_dir, s["timer_pair"]) if tls else "",
+        client_key="%s/%s-key.pem" % (pki_host_dir, s["timer_pair"]) if tls else "",
+        insecure_skip_tls_verify=auto_tls,
+        rule=v["etcd_defrag_rule"],
+        quota_bytes=_int(v["etcd_quota_backend_bytes"]),
+        lock_prefix=s["run_lock_prefix"],
+        lock_name="run",
+        lock_ttl=_int(v["etcd_run_lock_ttl"]),
+        max_raft_index_gap=_int(v["etcd_max_raft_index_gap"]),
+        health_timeout=_int(v["etcd_health_timeout"]),
+        defrag_timeout=_int(v["etcd_maintenance_defrag_timeout"]),
+    )
+    # What the status advice (plugins/filter/status_advice.py) reads of the settings.
+    s["status_settings"] = {name: v[name] for name in (
+        "etcd_group", "etcd_instance", "etcd_pki_managed", "etcd_pki_renew_before_days", "etcd_quota_backend_bytes",
+        "etcd_max_raft_index_gap", "etcd_status_backup_max_age_hours", "etcd_backup_max_age")}
+    # What the certificates etcd_pki makes name and which client pairs it issues depend on
+    # (plugins/module_utils/etcd_pki_plan.py, plan_pki).
+    s["pki_settings"] = dict(managed=managed, srv_domain=s["srv_domain"],
+                             scrapers=list(v["etcd_metrics_scrapers"] or []) if v["etcd_metrics"] == "address" else [],
+                             pair_key=pki_host_dir + "/client-key.pem")
+    return s

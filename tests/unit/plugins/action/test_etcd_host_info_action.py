@@ -1,0 +1,69 @@
+"""The etcd_host_info action: with role_settings, the read's arguments come from the host's derived
+settings (the task's own win), and the settings come back beside the read, with the timers' files
+the read found; without it, the module runs with the task's arguments alone."""
+
+import pytest
+
+from ansible_collections.raftops.etcd.plugins.action.etcd_host_info import ActionModule
+from ansible_collections.raftops.etcd.tests.unit.plugins.action.in_process import controller_action
+from ansible_collections.raftops.etcd.tests.unit.plugins.module_utils.test_etcd_host_settings import DEFAULTS
+
+TASK_VARS = dict(DEFAULTS, role_path="/roles/etcd", etcd_maintenance_schedule="weekly")
+
+
+@pytest.fixture
+def action(monkeypatch):
+    action = controller_action(ActionModule, monkeypatch)
+    action._templar.template = lambda value: value
+    return action
+
+
+def run(action, task_vars=None, **args):
+    action._task.args = args
+    return action.run(task_vars=dict(task_vars or TASK_VARS))
+
+
+def test_the_read_asks_for_the_derived_paths_and_returns_the_settings(action):
+    result = run(action, role_settings=True, ask_etcd=True, timeout=5)
+    (module, args), = action.calls
+    settings = result["host_settings"]
+    assert module == "raftops.etcd.etcd_host_info"
+    assert args == dict({k: v for k, v in settings["read"].items() if k != "wal_dir"}, ask_etcd=True, timeout=5, facts=True)
+    assert "calendars" not in args and "role_settings" not in args
+    assert settings["unit_path"] == "/etc/systemd/system/etcd.service" and result["from"] == "module"
+
+
+def test_the_tasks_own_arguments_win_and_calendars_only_when_asked(action):
+    run(action, role_settings=True, role_calendars=True, paths=["/x"], wal_dir="/w")
+    (_module, args), = action.calls
+    assert (args["paths"], args["wal_dir"]) == (["/x"], "/w")
+    assert args["calendars"] == {"etcd_maintenance_schedule": "weekly"}
+
+
+@pytest.mark.parametrize("gathered, facts", [
+    ({}, True),
+    (dict(default_ipv4={}, architecture="x86_64"), True),
+    (dict(default_ipv4={}, architecture="x86_64", service_mgr="systemd"), False),
+])
+def test_the_facts_the_role_uses_are_read_unless_gathered(action, gathered, facts):
+    run(action, task_vars=dict(TASK_VARS, ansible_facts=gathered), role_settings=True)
+    assert action.calls[0][1]["facts"] is facts
+
+
+def test_the_timers_files_the_read_found(action):
+    found = "/opt/etcd/lib/etcd_maintenance.py"
+    action._execute_module = lambda module_name, module_args, task_vars: dict(
+        changed=False, files={found: dict(kind="file"), "/opt/etcd/lib/etcd_s3.py": dict(kind="absent")})
+    assert run(action, role_settings=True)["host_settings"]["timer_paths_found"] == [found]
+
+
+def test_without_role_settings_the_module_has_the_tasks_arguments(action):
+    result = run(action, data_dir="/var/lib/etcd", role_calendars=True)
+    assert action.calls == [("raftops.etcd.etcd_host_info", dict(data_dir="/var/lib/etcd"))]
+    assert "host_settings" not in result
+
+
+def test_a_missing_setting_fails_before_any_read(action):
+    task_vars = {k: v for k, v in TASK_VARS.items() if k != "etcd_config_dir"}
+    result = run(action, task_vars=task_vars, role_settings=True)
+    assert result["failed"] and "etcd_config_dir" in result["msg"] and action.calls == []

@@ -1,0 +1,209 @@
+"""What the role derives of a host from its etcd_* settings (module_utils/etcd_host_settings.py), from
+the role's own defaults, one setting changed at a time."""
+
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import NAMES, host_settings, paths_found
+
+ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "etcd")
+with open(os.path.join(ROLE, "defaults", "main.yml"), encoding="utf-8") as _defaults:
+    ROLE_DEFAULTS = yaml.safe_load(_defaults)
+# The role's defaults as a host with etcd_instance etcd has them (those written as templates, rendered).
+DEFAULTS = {name: value for name, value in ROLE_DEFAULTS.items() if name in NAMES and "{{" not in str(value)}
+DEFAULTS.update(etcd_download_cache_dir="/root/.cache/raftops-etcd/releases", etcd_quota_backend_bytes="0",
+                etcd_user="etcd", etcd_data_dir="/var/lib/etcd", etcd_config_dir="/etc/etcd", etcd_install_dir="/opt/etcd",
+                etcd_bin_dir="/usr/local/bin", etcd_backup_host_dir="/var/backups/etcd")
+LIB = "/opt/etcd/lib"
+ROLE_PATH = "/roles/etcd"
+
+
+def settings(**changed):
+    assert set(changed) <= set(NAMES), "not a setting host_settings reads"
+    return host_settings(dict(DEFAULTS, **changed), ROLE_PATH)
+
+
+def test_every_setting_it_reads_is_a_role_default():
+    assert sorted(set(NAMES) - set(ROLE_DEFAULTS)) == []
+    assert sorted(set(NAMES) - set(DEFAULTS)) == []
+
+
+def test_the_defaults():
+    s = settings(etcd_version="3.5.17")
+    assert (s["release_dir"], s["release_url"], s["release_cache_dir"]) == (
+        "/opt/etcd/v3.5.17", DEFAULTS["etcd_release_base_url"] + "/v3.5.17",
+        "/root/.cache/raftops-etcd/releases/v3.5.17")
+    assert s["binaries"] == ["etcd", "etcdctl", "etcdutl"]
+    assert (s["pki_host_dir"], s["crl_host_path"], s["env_path"]) == ("/etc/etcd/pki", "/etc/etcd/pki/crl.pem", "/etc/etcd/etcd.env")
+    assert (s["unit"], s["unit_path"], s["unit_enabled_path"]) == (
+        "etcd.service", "/etc/systemd/system/etcd.service", "/etc/systemd/system/multi-user.target.wants/etcd.service")
+    assert (s["restart_note_path"], s["stage_dir"], s["start_script"]) == (
+        "/etc/etcd/restart-pending", "/etc/etcd/staged", "/etc/etcd/etcd-start")
+    assert (s["scheme"], s["local_endpoint"], s["timer_pair"], s["srv_domain"]) == (
+        "https", "https://127.0.0.1:2379", "root", "")
+    assert (s["run_lock_prefix"], s["stop_grace"], s["maintenance_lib_dir"]) == ("/raftops/etcd/", 15, LIB)
+    assert s["paths_read"] == ["/etc/etcd/pki/client-key.pem", "/etc/systemd/system/multi-user.target.wants/etcd.service",
+                               "/etc/etcd/restart-pending", "/opt/etcd/v3.5.17/etcd"]
+    assert s["member_file_paths"] == [
+        "/etc/etcd", "/var/lib/etcd", "/etc/etcd/etcd.env", "/etc/systemd/system/etcd.service", "/etc/etcd/etcd-start",
+        "/etc/etcd/staged/etcd.env", "/etc/etcd/staged/etcd.service", "/etc/etcd/staged/etcd-start",
+        "/etc/etcd/pki", "/etc/etcd/pki/ca.pem", "/etc/etcd/pki/server.pem", "/etc/etcd/pki/peer.pem",
+        "/etc/etcd/pki/crl.pem", "/etc/etcd/pki/server-key.pem", "/etc/etcd/pki/peer-key.pem", "/etc/etcd/pki/client.pem",
+        "/etc/etcd/pki/client-key.pem", "/etc/etcd/pki/root.pem", "/etc/etcd/pki/root-key.pem"]
+    # No timer has a schedule by default: none is read, no directory made, nothing found.
+    assert (s["scheduled_timer_units"], s["calendars"], s["timer_directories"], s["timer_paths_found"]) == ([], {}, [], [])
+    assert [t["name"] for t in s["timers"]] == ["etcd-snapshot", "etcd-backup-drill", "etcd-maintenance"]
+    assert s["pki_settings"] == dict(managed=True, srv_domain="", scrapers=[], pair_key="/etc/etcd/pki/client-key.pem")
+    assert s["status_settings"]["etcd_group"] == "etcd" and len(s["status_settings"]) == 8
+
+
+def test_the_read_of_the_host_asks_for_the_derived_paths():
+    s = settings(etcd_version="3.5.17")
+    read = s["read"]
+    assert read["paths"] == s["paths_read"] and read["checksums"] == ["/etc/etcd/pki/ca.pem"]
+    assert read["links"] == ["/usr/local/bin/etcd", "/usr/local/bin/etcdctl", "/usr/local/bin/etcdutl"]
+    assert read["files"] == s["member_file_paths"] + s["timer_paths"]
+    assert (read["unit_path"], read["data_dir"], read["wal_dir"], read["bin_path"]) == (
+        "/etc/systemd/system/etcd.service", "/var/lib/etcd", None, "/usr/local/bin/etcd")
+    assert (read["ports"], read["endpoints"], read["v2store_target"], read["account"]) == (
+        [2379, 2380, 2381], ["https://127.0.0.1:2379"], "3.5.17", "etcd")
+    assert (read["login_client_cert"], read["login_client_key"]) == ("/etc/etcd/pki/client.pem", "/etc/etcd/pki/client-key.pem")
+    assert s["wanted"] == dict(data_dir="/var/lib/etcd", wal_dir="", metrics_port=2381, local_endpoint="https://127.0.0.1:2379")
+
+
+@pytest.mark.parametrize("version, binaries", [
+    ("3.4.27", ["etcd", "etcdctl"]),
+    ("3.5.0", ["etcd", "etcdctl", "etcdutl"]),
+    ("v3.6.4", ["etcd", "etcdctl", "etcdutl"]),
+    # Not a release: the inventory's check refuses it right after the read; nothing fails here.
+    ("latest", ["etcd", "etcdctl", "etcdutl"]),
+])
+def test_etcdutl_from_3_5_on(version, binaries):
+    assert settings(etcd_version=version)["binaries"] == binaries
+
+
+def test_without_tls_no_certificate_is_read_or_given_to_the_timers():
+    s = settings(etcd_tls=False)
+    assert (s["scheme"], s["local_endpoint"]) == ("http", "http://127.0.0.1:2379")
+    assert not [path for path in s["member_file_paths"] if "/pki" in path]
+    m = s["maintenance_settings"]
+    assert (m["ca_cert"], m["client_cert"], m["client_key"], m["insecure_skip_tls_verify"]) == ("", "", "", False)
+
+
+def test_auto_tls_serves_https_unverified_without_the_roles_certificates():
+    s = settings(etcd_tls="no", etcd_auto_tls="yes", etcd_client_port="2479")
+    assert s["local_endpoint"] == "https://127.0.0.1:2479"
+    assert s["maintenance_settings"]["insecure_skip_tls_verify"] is True
+    assert s["maintenance_settings"]["ca_cert"] == ""
+
+
+@pytest.mark.parametrize("managed, pair", [(True, "root"), (False, "server")])
+def test_the_timers_pair(managed, pair):
+    s = settings(etcd_pki_managed=managed)
+    assert s["timer_pair"] == pair
+    assert (s["maintenance_settings"]["client_cert"], s["maintenance_settings"]["client_key"]) == (
+        "/etc/etcd/pki/%s.pem" % pair, "/etc/etcd/pki/%s-key.pem" % pair)
+    assert s["pki_settings"]["managed"] is managed
+
+
+def test_a_wal_dir_is_written_read_and_reported():
+    s = settings(etcd_wal_dir="/var/lib/etcd-wal")
+    assert s["member_file_paths"][5] == "/var/lib/etcd-wal"
+    assert s["read"]["wal_dir"] == s["wanted"]["wal_dir"] == "/var/lib/etcd-wal"
+
+
+def test_paths_are_cleaned_where_the_host_read_reports_them_clean():
+    s = settings(etcd_install_dir="/opt/etcd/", etcd_bin_dir="/usr/local/bin/", etcd_config_dir="/etc/etcd/",
+                 etcd_backup_schedule="daily", etcd_version="3.5.17")
+    assert s["maintenance_lib_dir"] == LIB
+    assert s["paths_read"][1:] == ["/etc/systemd/system/multi-user.target.wants/etcd.service", "/etc/etcd/restart-pending",
+                                   "/opt/etcd/v3.5.17/etcd"]
+    # The client pair's path stays as written: vars/main.yml compares it so.
+    assert s["paths_read"][0] == "/etc/etcd//pki/client-key.pem"
+    assert s["read"]["links"][0] == "/usr/local/bin/etcd"
+    assert s["timers"][0]["files"][0]["dest"] == "/usr/local/bin/etcd-snapshot"
+
+
+def test_the_snapshot_timer_alone():
+    s = settings(etcd_backup_schedule="*-*-* 02:00:00")
+    assert s["scheduled_timer_units"] == ["etcd-snapshot.timer"]
+    assert s["calendars"] == {"etcd_backup_schedule": "*-*-* 02:00:00"}
+    assert s["timer_directories"] == [dict(path="/var/backups/etcd", owner="root", group="root", mode="0700")]
+    assert (s["backup_push"]["on"], s["backup_push"]["code"]) == (False, False)
+
+
+def test_the_maintenance_timer_needs_its_code():
+    s = settings(etcd_maintenance_schedule="weekly", etcd_instance="main")
+    assert s["scheduled_timer_units"] == ["main-maintenance.timer"]
+    assert s["timer_directories"] == [dict(path=LIB, owner="root", group="root", mode="0755")]
+    assert s["backup_push"]["code"] is True and s["backup_push"]["on"] is False
+    assert s["timers"][2]["files"] == [
+        dict(src="etcd-maintenance.json.j2", dest=LIB + "/etcd_maintenance.json", mode="0644"),
+        dict(src="etcd-maintenance.service.j2", dest="/etc/systemd/system/main-maintenance.service", mode="0644"),
+        dict(src="etcd-maintenance.timer.j2", dest="/etc/systemd/system/main-maintenance.timer", mode="0644")]
+    assert s["maintenance_lib_files"][0] == dict(src=ROLE_PATH + "/files/etcd_maintenance.py", dest=LIB + "/etcd_maintenance.py")
+    assert s["maintenance_lib_files"][1] == dict(src=ROLE_PATH + "/../../plugins/module_utils/etcd_defrag_rule.py",
+                                                 dest=LIB + "/etcd_defrag_rule.py")
+
+
+PUSH = dict(etcd_backup_push=True, etcd_backup_schedule="daily", etcd_backup_targets=[dict(bucket="b")],
+            etcd_backup_drill_schedule="weekly")
+
+
+@pytest.mark.parametrize("off", [dict(etcd_backup_push=False), dict(etcd_backup_schedule=""), dict(etcd_backup_targets=[])])
+def test_the_push_needs_its_switch_a_schedule_and_targets(off):
+    s = settings(**dict(PUSH, **off))
+    assert s["backup_push"]["on"] is False and s["backup_push"]["code"] is False
+    # The drill proves what the push sent: without the push it has no schedule.
+    assert s["timers"][1]["schedule"] == ""
+    assert "etcd-backup-drill.timer" not in s["scheduled_timer_units"]
+
+
+def test_the_push_on():
+    s = settings(**PUSH)
+    push = s["backup_push"]
+    assert (push["on"], push["code"]) == (True, True)
+    assert (push["settings"], push["ssh_key"], push["known_hosts"]) == (
+        LIB + "/etcd_backup_push.json", LIB + "/etcd_backup_push_ssh", LIB + "/etcd_backup_push_known_hosts")
+    assert [f["dest"] for f in push["lib_files"]] == push["paths"][:7]
+    assert push["paths"][7:] == [LIB + "/etcd_backup_push.json", LIB + "/etcd_backup_push_ssh",
+                                 LIB + "/etcd_backup_push_ssh.pub", LIB + "/etcd_backup_push_known_hosts"]
+    # Its targets' credentials are no part of it: vars/main.yml adds the targets where a task reads them.
+    assert "targets" not in push
+    assert s["scheduled_timer_units"] == ["etcd-snapshot.timer", "etcd-backup-drill.timer"]
+    assert s["calendars"] == {"etcd_backup_schedule": "daily", "etcd_backup_drill_schedule": "weekly"}
+    assert [d["path"] for d in s["timer_directories"]] == ["/var/backups/etcd", LIB]
+    assert s["timer_paths"] == ([f["dest"] for f in s["maintenance_lib_files"]] + push["paths"]
+                                + [f["dest"] for t in s["timers"] for f in t["files"]])
+
+
+def test_the_maintenance_settings_with_integers_as_text():
+    m = settings(etcd_quota_backend_bytes="8589934592", etcd_run_lock_ttl="45", etcd_defrag_rule="always",
+                 etcd_group="prod")["maintenance_settings"]
+    assert (m["quota_bytes"], m["lock_ttl"], m["rule"], m["lock_prefix"], m["lock_name"]) == (
+        8589934592, 45, "always", "/raftops/prod/", "run")
+    assert m["etcdctl"] == "/usr/local/bin/etcdctl" and "name" not in m
+
+
+@pytest.mark.parametrize("metrics, port, scrapers", [("off", None, []), ("loopback", 2381, []), ("address", 2381, ["10.0.0.5"])])
+def test_metrics(metrics, port, scrapers):
+    s = settings(etcd_metrics=metrics, etcd_metrics_port="2381", etcd_metrics_scrapers=["10.0.0.5"])
+    assert s["wanted"]["metrics_port"] == port
+    assert s["read"]["ports"] == [2379, 2380] + ([port] if port else [])
+    assert s["pki_settings"]["scrapers"] == scrapers
+
+
+@pytest.mark.parametrize("bootstrap, domain", [("dns_srv", "example.net"), ("static", "")])
+def test_the_srv_domain_only_with_dns_srv(bootstrap, domain):
+    s = settings(etcd_bootstrap=bootstrap, etcd_discovery_srv="example.net")
+    assert s["srv_domain"] == s["pki_settings"]["srv_domain"] == domain
+
+
+def test_the_timers_files_found_in_the_reads_order():
+    s = settings()
+    read = {s["timer_paths"][3]: dict(kind="file"), "/etc/etcd/etcd.env": dict(kind="file"),
+            s["timer_paths"][0]: dict(kind="file"), s["timer_paths"][1]: dict(kind="absent")}
+    assert host_settings(dict(DEFAULTS), ROLE_PATH, read)["timer_paths_found"] == [s["timer_paths"][3], s["timer_paths"][0]]
+    assert paths_found(s["timer_paths"], None) == []
