@@ -13,6 +13,7 @@ at its address."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -364,3 +365,9 @@ def test_a_lost_adopted_member_is_replaced_by_a_fresh_host_at_its_address_with_i
     assert h.run("ls /srv/etcd-wal/%s/*.wal" % lost).rc == 0
     assert sorted(h.file("/var/lib/etcd/member").listdir()) == ["snap"]
     note("replace of a lost adopted member by a fresh host at its address: %.0f s" % took)
+
+    # The status playbook shows the adopted cluster as any other: every member, each healthy.
+    rc, out = playbook("status", inventory=inventory)
+    assert rc == 0, out[-4000:]
+    for name in [*HOSTS, SPARE]:
+        assert re.search(r"- %s +https://%s:2379 .* healthy" % (name, re.escape(ADDRESS[name])), out), out[-4000:]
