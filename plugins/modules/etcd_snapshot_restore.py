@@ -457,11 +457,11 @@ def check_space(result, data, wal):
                  ("wal_space", wal.parent, WAL_BYTES, "128 MiB for its WAL")]
     for key, parent, needed, what in needs:
         result[key] = dict(needed=needed, available=free_bytes(parent))
-        if result[key]["available"] < needed:
+        available = result[key]["available"]
+        if available < needed:
             raise Failure(
                 "not enough free space for the restore on the filesystem of %s: a %s snapshot needs about %s (%s), "
-                "%s is available" % (parent, human_size(result["size"]), human_size(needed), what,
-                                      human_size(result[key]["available"])),
+                "%s is available" % (parent, human_size(result["size"]), human_size(needed), what, human_size(available)),
                 **{name: result[name] for name in ("space", "wal_space") if name in result}
             )
 

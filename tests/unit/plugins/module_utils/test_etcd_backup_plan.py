@@ -146,8 +146,8 @@ def test_latest_on_an_ssh_target_is_the_newest_by_authenticated_time_and_a_newer
     ("latest", [], "latest", "target vault (bk:/srv/b) holds no backup (etcd-snapshot-*.enc)"),
     ("latest", [COPY], "", "target vault (bk:/srv/b) holds no backup that authenticates: " + RENAMED),
 ])
-def test_the_object_of_an_ssh_target_is_refused_when_it_is_not_there_or_none_authenticates(tmp_path, wanted, found, chosen,
-                                                                                             refusal):
+def test_the_object_of_an_ssh_target_is_refused_when_it_is_not_there_or_none_authenticates(
+        tmp_path, wanted, found, chosen, refusal):
     heads = sealed_heads(tmp_path, [(MARCH, CLUSTER, "20260301T000000Z")])
     heads[COPY] = heads[MARCH]
     result = plan.fetch_object(VAULT, wanted, plan.read_heads({n: heads[n] for n in found}, KEY), CLUSTER)

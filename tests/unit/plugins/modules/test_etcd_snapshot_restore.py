@@ -281,8 +281,8 @@ def test_restore_refuses_a_non_empty_wal_dir_before_anything(tmp_path, snapshot_
 
 
 @pytest.mark.parametrize("wal", ["data", "", "data/member/wal"])
-def test_restore_refuses_a_wal_dir_that_is_the_data_dir_its_parent_or_in_its_member_dir(tmp_path, snapshot_file,
-                                                                                     tool, wal):
+def test_restore_refuses_a_wal_dir_that_is_the_data_dir_its_parent_or_in_its_member_dir(
+        tmp_path, snapshot_file, tool, wal):
     (tmp_path / "data").mkdir()
     result, failed = run_module(restore_args(snapshot_file, tmp_path / "data", wal_dir=str(tmp_path / wal)))
     assert failed and result["msg"] == ("wal_dir %s: neither data_dir %s, nor a parent of it, nor inside its member "
