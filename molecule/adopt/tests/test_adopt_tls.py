@@ -345,5 +345,5 @@ def test_the_adopted_cluster_is_restored_into_its_own_data_and_wal_dirs(handmade
     rc, out = playbook("status", inventory=inventory)
     assert rc == 0, out[-4000:]
     for name in [*HOSTS, SPARE]:
-        assert re.search(r"- %s +https://%s:2379 .* healthy" % (name, re.escape(ADDRESS[name])), out), out[-4000:]
+        assert re.search(r"%s +https://%s:2379 .* healthy" % (name, re.escape(ADDRESS[name])), out), out[-4000:]
 
