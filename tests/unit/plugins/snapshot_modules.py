@@ -1,6 +1,7 @@
 """What the tests of etcd_snapshot, etcd_snapshot_info and etcd_snapshot_restore share: a sound
 snapshot, one run of a module, and a fake etcdutl (its fixtures are in modules/conftest.py)."""
 
+import json
 import os
 from contextlib import ExitStack
 from unittest import mock
@@ -42,6 +43,31 @@ def run_module(module, args, check=False):
         info = stack.enter_context(pytest.raises((ExitJson, FailJson)))
         module.main()
     return info.value.args[0], isinstance(info.value, FailJson)
+
+
+class FakePrivateEtcd:
+    """The private etcd a restore drill starts, in place of subprocess.Popen: its command line,
+    working directory and user, and whether it was stopped. A test module subclasses it with a
+    ``started`` list of its own, and a ``serving`` log line when the code under test reads etcd's
+    output for it."""
+
+    started = None
+    serving = None
+
+    def __init__(self, argv, cwd=None, user=None, stdout=None, **_options):
+        self.argv, self.cwd, self.user, self.stopped = argv, cwd, user, False
+        if self.serving is not None:
+            stdout.write((json.dumps(self.serving) + "\n").encode())
+        self.started.append(self)
+
+    def poll(self):
+        return 0 if self.stopped else None
+
+    def terminate(self):
+        self.stopped = True
+
+    def wait(self, timeout=None):
+        return 0
 
 
 def listing(path):

@@ -15,6 +15,8 @@ from test_etcd_backup_push_script import Etcd, local_ssh, settings, snapshot
 from test_etcd_maintenance_script import load_script
 from test_etcd_maintenance_script import lib_files as maintenance_lib_files
 
+from ansible_collections.raftops.etcd.tests.unit.plugins.snapshot_modules import FakePrivateEtcd
+
 ME = pwd.getpwuid(os.getuid()).pw_name
 REVISION, KEYS, HASH, COMPACTED = 4242, 4000, 3628877040, -1
 
@@ -57,23 +59,10 @@ class Tools(Etcd):
         return subprocess.CompletedProcess(argv, 0, stdout=out, stderr="")
 
 
-class PrivateEtcd:
+class PrivateEtcd(FakePrivateEtcd):
     """The private etcd the drill starts: its command line, and that it was stopped."""
 
     started = []
-
-    def __init__(self, argv, cwd=None, user=None, group=None, **_options):
-        self.argv, self.cwd, self.user, self.stopped = argv, cwd, user, False
-        PrivateEtcd.started.append(self)
-
-    def poll(self):
-        return 0 if self.stopped else None
-
-    def terminate(self):
-        self.stopped = True
-
-    def wait(self, timeout=None):
-        return 0
 
 
 @pytest.fixture(scope="module")

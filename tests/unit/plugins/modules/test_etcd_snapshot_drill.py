@@ -14,7 +14,7 @@ import pytest
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_private_etcd
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdError, EtcdUnreachable
 from ansible_collections.raftops.etcd.plugins.modules import etcd_snapshot_drill as module
-from ansible_collections.raftops.etcd.tests.unit.plugins.snapshot_modules import run_module
+from ansible_collections.raftops.etcd.tests.unit.plugins.snapshot_modules import FakePrivateEtcd, run_module
 
 ME = pwd.getpwuid(os.getuid()).pw_name
 KEYSPACE = dict(revision=7, current_revision=7, keys=5, hash=99, compact_revision=-1, hash_problem=None)
@@ -23,24 +23,11 @@ SERVING = {"msg": etcd_private_etcd.SERVING, "listen-client-urls": ["unix://dril
            "listen-peer-urls": ["unix://drill-peer:0"], "listen-metrics-urls": []}
 
 
-class Etcd:
+class Etcd(FakePrivateEtcd):
     """The private etcd (Popen): its log line, and that it was stopped."""
 
     started = []
-
-    def __init__(self, argv, cwd=None, stdout=None, **_options):
-        self.argv, self.cwd, self.stopped = argv, cwd, False
-        stdout.write((json.dumps(SERVING) + "\n").encode())
-        Etcd.started.append(self)
-
-    def poll(self):
-        return 0 if self.stopped else None
-
-    def terminate(self):
-        self.stopped = True
-
-    def wait(self, timeout=None):
-        return 0
+    serving = SERVING
 
 
 @pytest.fixture
