@@ -225,6 +225,20 @@ def directory(example, empty_ok=False, system_ok=False, volatile_ok=False):
     return check
 
 
+def wal_beside_own_directory(value, settings):
+    """A WAL dir kept apart needs a parent of its own: etcd makes a new WAL beside it (as <dir>.tmp) and
+    renames it into place, so the role gives that parent to the etcd user."""
+    data_dir = settings.get("etcd_data_dir")
+    if not value or data_dir and (value == data_dir or _inside(value, data_dir)):
+        return None
+    parent = posixpath.dirname(value)
+    if parent in SYSTEM_DIRS:
+        return ("lies directly in %s; etcd creates a new WAL beside it (as %s.tmp) and the role gives the directory "
+                "that holds it to the etcd user, so put the WAL one level below a directory of its own, like %s/wal"
+                % (parent, value, value))
+    return None
+
+
 def separate_directory(me):
     """A check for directory ``me``: equal to an earlier one of SEPARATE_DIRS, or inside any other."""
     def check(value, settings):
@@ -1098,9 +1112,11 @@ RULES = [
     Rule("etcd_users", access_users, USERS_TEXT, "the role creates them with exactly these roles"),
     Rule("etcd_data_dir", directory("/var/lib/etcd"), "an absolute path in normal form, a directory of its own",
          "the role chowns it to the etcd user, mode 0700, and moves it aside on removal and restore"),
-    Rule("etcd_wal_dir", directory("/var/lib/etcd-wal", empty_ok=True),
+    Rule("etcd_wal_dir", directory("/var/lib/etcd-wal/wal", empty_ok=True),
          "'' (inside the data dir) or an absolute path in normal form, a directory of its own",
          "like the data dir; often a separate fast disk"),
+    Rule("etcd_wal_dir", wal_beside_own_directory, "a WAL dir one level below a directory of its own",
+         "etcd writes beside the WAL dir, whose parent the role gives to the etcd user"),
     Rule("etcd_config_dir", directory("/etc/etcd"), "an absolute path in normal form, a directory of its own",
          "holds the settings and keys, readable by the etcd user only"),
     Rule("etcd_install_dir", directory("/opt/etcd"), "an absolute path in normal form, a directory of its own",

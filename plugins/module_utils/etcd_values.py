@@ -50,3 +50,12 @@ def compaction_env(mode, retention):
     if compaction_off(mode, retention):
         return {}
     return {"ETCD_AUTO_COMPACTION_MODE": str(mode), "ETCD_AUTO_COMPACTION_RETENTION": str(retention)}
+
+
+def wal_parent(data_dir, wal_dir):
+    """The directory etcd writes in beside a WAL kept outside the data dir: a new member's etcd makes
+    its WAL as <wal_dir>.tmp there and renames it into place. None when the WAL lives in or under
+    the data dir (etcd writes only inside it)."""
+    if not wal_dir or wal_dir == data_dir or wal_dir.startswith(data_dir.rstrip("/") + "/"):
+        return None
+    return wal_dir.rstrip("/").rsplit("/", 1)[0] or "/"
