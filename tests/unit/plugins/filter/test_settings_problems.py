@@ -353,7 +353,7 @@ BAD = [
     (dict(etcd_data_dir="/var/lib/$HOME"), "etcd_data_dir", "'/var/lib/$HOME'", "only letters, digits"),
     (dict(etcd_data_dir="/var/lib/etcd%n"), "etcd_data_dir", "'/var/lib/etcd%n'", "systemd units"),
     (dict(etcd_wal_dir="/var/lib/etcd-wal"), "etcd_wal_dir", "'/var/lib/etcd-wal'",
-     "lies directly in /var/lib; etcd creates a new WAL beside it (as /var/lib/etcd-wal.tmp) and the role gives the "
+     "lies directly in /var/lib; etcd creates a new WAL beside it (as /var/lib/etcd-wal.tmp) and the collection gives the "
      "directory that holds it to the etcd user, so put the WAL one level below a directory of its own, like "
      "/var/lib/etcd-wal/wal"),
     (dict(etcd_wal_dir="/srv"), "etcd_wal_dir", "'/srv'", "is a system or shared directory"),
