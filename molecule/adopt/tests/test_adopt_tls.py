@@ -376,3 +376,17 @@ def test_a_lost_adopted_member_is_replaced_by_a_fresh_host_at_its_address_with_i
     assert (parent.user, parent.mode) == ("etcd", 0o700)
     assert h.file("/etc/systemd/system/etcd.service").contains("^ReadWritePaths=/var/lib/etcd /srv/etcd-wal$")
     note("replace of a lost adopted member by a fresh host at its address, its WAL apart: %.0f s" % took)
+
+
+def test_a_member_removed_leaves_neither_its_data_nor_its_wal_apart_in_place(handmade):
+    # Left in place, the WAL would pass for the data of a member that joins on that host later.
+    with open(os.path.join(EPHEMERAL, "handmade-inventory")) as handle:
+        inventory = handle.read()
+    removed = "adopt-host2"
+    rc, out = playbook("remove_member", "-e", "etcd_remove=" + removed, inventory=inventory)
+    assert rc == 0, out[-6000:]
+    assert sorted(m["name"] for m in gateway().members()) == sorted([*HOSTS[:2], SPARE])
+    h = host(removed)
+    assert not h.file("/srv/etcd-wal/" + removed).exists
+    assert h.run("ls /srv/etcd-wal/%s.removed-*/*.wal" % removed).rc == 0
+    assert h.run("ls -d /var/lib/etcd.removed-*/member/snap").rc == 0
