@@ -14,7 +14,8 @@ from collections.abc import Mapping
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import is_dns_name, is_ip_address
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import (
-    METRICS_MODES, compaction_env, compaction_off, duration_seconds as _duration_seconds, integer as _integer,
+    METRICS_MODES, SYSTEM_DIRS, compaction_env, compaction_off, duration_seconds as _duration_seconds, integer as _integer,
+    wal_parent_problem,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import HIDDEN, NAME_PATTERN, NAME_RULE, SECRET_SETTINGS
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import (
@@ -172,17 +173,6 @@ def compaction_retention(value, settings):
 # --- paths --------------------------------------------------------------------------------------
 
 PATH_CHARS = re.compile(r"[A-Za-z0-9/._+@-]+")
-# Directories the system or other software own: the role would chown, chmod, fill or move them.
-SYSTEM_DIRS = frozenset((
-    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/lost+found", "/media",
-    "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/snap", "/srv", "/sys", "/tmp", "/usr", "/var",
-    "/etc/default", "/etc/pki", "/etc/ssl", "/etc/ssh", "/etc/sysconfig", "/etc/systemd", "/etc/systemd/system",
-    "/etc/init.d", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libexec", "/usr/include",
-    "/usr/share", "/usr/src", "/usr/local", "/usr/local/bin", "/usr/local/sbin", "/usr/local/lib",
-    "/usr/local/share", "/usr/local/etc", "/usr/local/src", "/var/backups", "/var/cache", "/var/lib", "/var/local",
-    "/var/lock", "/var/log", "/var/mail", "/var/opt", "/var/run", "/var/spool", "/var/tmp", "/var/www",
-    "/var/lib/systemd", "/var/lib/docker", "/var/lib/containers",
-))
 # Trees that are emptied at boot or are kernel filesystems: nothing of etcd's may live there.
 VOLATILE_DIRS = (
     ("/tmp", "a temporary directory that is cleared"),
@@ -223,6 +213,12 @@ def directory(example, empty_ok=False, system_ok=False, volatile_ok=False):
                 return "lies under %s, %s; use a persistent directory, like %s" % (root, what, example)
         return None
     return check
+
+
+def wal_beside_own_directory(value, settings):
+    """A WAL dir kept apart needs a parent of its own (etcd_values.wal_parent_problem)."""
+    problem = wal_parent_problem(settings.get("etcd_data_dir"), value)
+    return "lies directly in %s" % problem if problem else None
 
 
 def separate_directory(me):
@@ -1098,9 +1094,11 @@ RULES = [
     Rule("etcd_users", access_users, USERS_TEXT, "the role creates them with exactly these roles"),
     Rule("etcd_data_dir", directory("/var/lib/etcd"), "an absolute path in normal form, a directory of its own",
          "the role chowns it to the etcd user, mode 0700, and moves it aside on removal and restore"),
-    Rule("etcd_wal_dir", directory("/var/lib/etcd-wal", empty_ok=True),
+    Rule("etcd_wal_dir", directory("/var/lib/etcd-wal/wal", empty_ok=True),
          "'' (inside the data dir) or an absolute path in normal form, a directory of its own",
          "like the data dir; often a separate fast disk"),
+    Rule("etcd_wal_dir", wal_beside_own_directory, "a WAL dir one level below a directory of its own",
+         "etcd writes beside the WAL dir, whose parent the role gives to the etcd user"),
     Rule("etcd_config_dir", directory("/etc/etcd"), "an absolute path in normal form, a directory of its own",
          "holds the settings and keys, readable by the etcd user only"),
     Rule("etcd_install_dir", directory("/opt/etcd"), "an absolute path in normal form, a directory of its own",

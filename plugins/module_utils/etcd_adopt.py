@@ -11,6 +11,7 @@ any host changes.
 """
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import HIDDEN, SECRET_SETTINGS, url_parts
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import wal_parent_problem
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy, version_tuple
 
 # The releases the collection deploys and rolls (the role's etcd_version rule: 3.4.0 or later; the
@@ -143,14 +144,23 @@ def _host_problems(record, read, inventory):
         return problems + _address_problems(record, reading)
     problems += _address_problems(record, reading) + _tls_problems(host, reading, schemes, inventory)
     problems += _move_problems(host, reading, read.get("data_move"))
+    data_dir = (read.get("data_move") or {}).get("target") or reading["data_dir"]
+    wal_problem = wal_parent_problem(data_dir, reading["wal_dir"])
+    if wal_problem:
+        problems.append("host %s: its etcd keeps its WAL in %s, directly in %s; with the member stopped, move it "
+                        "there and point its --wal-dir at it first" % (host, reading["wal_dir"], wal_problem))
     if not read.get("unit"):
         problems.append("host %s: its etcd runs outside systemd; the collection takes over a member systemd runs, "
                         "so that its unit can be stopped and disabled: run it under a unit first" % host)
     user = _member_user(read, inventory)
-    if user != read.get("user") and read.get("closed_parents"):
+    # A directory the collection's user owns is open to it: the parent of a WAL kept apart, which
+    # the collection gives to that user on the first member's turn.
+    owners = read.get("closed_parent_owners") or {}
+    closed = [path for path in read.get("closed_parents") or [] if owners.get(path) != user]
+    if user != read.get("user") and closed:
         problems.append("host %s: its etcd runs as %s and the collection will run it as %s, who cannot reach %s "
                         "(closed to other users: no x bit for others); make them searchable (chmod o+x) first"
-                        % (host, read.get("user") or "an unknown user", user, ", ".join(read["closed_parents"])))
+                        % (host, read.get("user") or "an unknown user", user, ", ".join(closed)))
     return problems
 
 

@@ -16,7 +16,7 @@ import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import integer
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import integer, wal_parent
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import version_tuple
 
 # The role variables host_settings reads (the action and the lookup template these).
@@ -186,7 +186,8 @@ def host_settings(v, role_path, files_read=None):
     # and start script: that call's action then spares a host whose files are all as asked.
     written = [s["env_path"], s["unit_path"], s["start_script"]]
     s["member_file_paths"] = (
-        [config_dir, v["etcd_data_dir"]] + written + ([v["etcd_wal_dir"]] if v["etcd_wal_dir"] else [])
+        [config_dir, v["etcd_data_dir"]] + written
+        + [path for path in (wal_parent(v["etcd_data_dir"], v["etcd_wal_dir"]), v["etcd_wal_dir"]) if path]
         + ["%s/%s" % (s["stage_dir"], path.rsplit("/", 1)[-1]) for path in written]
         + ([pki_host_dir + name for name in PKI_FILES] if tls else []))
     metrics_on = v["etcd_metrics"] != "off"

@@ -21,7 +21,7 @@ mistake would silently turn a check off (the unit tests pin every release bounda
 import shlex
 from urllib.parse import urlsplit
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import METRICS_MODES, compaction_env
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import METRICS_MODES, compaction_env, wal_parent
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy
 
 # --experimental-compact-hash-check-enabled exists from 3.5.5; in 3.6 both checks are feature gates
@@ -179,7 +179,9 @@ def unit_content(s):
     """The member's systemd unit."""
     hardening = ""
     if truthy(s["systemd_hardening"]):
-        hardening = HARDENING % (s["data_dir"] + ((" " + s["wal_dir"]) if s.get("wal_dir") else ""))
+        # A WAL kept apart: its parent, where a new member's etcd makes the WAL before renaming it into place.
+        parent = wal_parent(s["data_dir"], s.get("wal_dir"))
+        hardening = HARDENING % " ".join([s["data_dir"]] + ([parent] if parent else []))
     return """%(header)s
 [Unit]
 Description=etcd distributed key-value store (member %(name)s)
@@ -306,6 +308,9 @@ def member_files(member, missing_ok=False):
         directories = [dict(path=config_dir, owner="root", group=user, mode="0750"),
                        dict(path=s["data_dir"], owner=user, group=user, mode="0700")]
         if s.get("wal_dir"):
+            parent = wal_parent(s["data_dir"], s["wal_dir"])
+            if parent:
+                directories.append(dict(path=parent, owner=user, group=user, mode="0700"))
             directories.append(dict(path=s["wal_dir"], owner=user, group=user, mode="0700"))
         files = [
             dict(path=s["env_path"], content=env_content(s), owner="root", group=user, mode="0640"),

@@ -50,3 +50,36 @@ def compaction_env(mode, retention):
     if compaction_off(mode, retention):
         return {}
     return {"ETCD_AUTO_COMPACTION_MODE": str(mode), "ETCD_AUTO_COMPACTION_RETENTION": str(retention)}
+
+
+# Directories the system or other software own: the role would chown, chmod, fill or move them.
+SYSTEM_DIRS = frozenset((
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/lost+found", "/media",
+    "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/snap", "/srv", "/sys", "/tmp", "/usr", "/var",
+    "/etc/default", "/etc/pki", "/etc/ssl", "/etc/ssh", "/etc/sysconfig", "/etc/systemd", "/etc/systemd/system",
+    "/etc/init.d", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libexec", "/usr/include",
+    "/usr/share", "/usr/src", "/usr/local", "/usr/local/bin", "/usr/local/sbin", "/usr/local/lib",
+    "/usr/local/share", "/usr/local/etc", "/usr/local/src", "/var/backups", "/var/cache", "/var/lib", "/var/local",
+    "/var/lock", "/var/log", "/var/mail", "/var/opt", "/var/run", "/var/spool", "/var/tmp", "/var/www",
+    "/var/lib/systemd", "/var/lib/docker", "/var/lib/containers",
+))
+
+
+def wal_parent(data_dir, wal_dir):
+    """The directory etcd writes in beside a WAL kept outside the data dir: a new member's etcd makes
+    its WAL as <wal_dir>.tmp there and renames it into place. None when the WAL lives in or under
+    the data dir (etcd writes only inside it); without a data dir, the WAL dir's parent."""
+    if not wal_dir or (data_dir and (wal_dir == data_dir or wal_dir.startswith(data_dir.rstrip("/") + "/"))):
+        return None
+    return wal_dir.rstrip("/").rsplit("/", 1)[0] or "/"
+
+
+def wal_parent_problem(data_dir, wal_dir):
+    """What is wrong with a WAL dir kept apart directly in a system or shared directory, or None: the
+    collection would give that directory to the etcd user (wal_parent)."""
+    parent = wal_parent(data_dir, wal_dir)
+    if parent not in SYSTEM_DIRS:
+        return None
+    return ("%s; etcd creates a new WAL beside it (as %s.tmp) and the collection gives the directory that holds it "
+            "to the etcd user, so put the WAL one level below a directory of its own, like %s/wal"
+            % (parent, wal_dir, wal_dir))

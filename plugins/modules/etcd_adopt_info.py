@@ -156,6 +156,13 @@ closed_parents:
   type: list
   elements: str
   sample: ["/srv/etcd"]
+closed_parent_owners:
+  description: >-
+    The owner of each of RV(closed_parents): a directory the collection's user owns is no obstacle
+    (the collection gives the parent of a WAL kept apart to that user).
+  returned: when running
+  type: dict
+  sample: {"/srv/etcd": "root"}
 local:
   description: >-
     Its etcd's own answer at C(endpoint): C(status) (member_id, cluster_id, leader_id, ...),
@@ -253,31 +260,36 @@ def _exe(pid, argv):
         return shutil.which(argv[0]) or argv[0]
 
 
+def _user_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
 def _user_of(pid):
     for line in _read("/proc/%d/status" % pid, "r").splitlines():
         if line.startswith("Uid:"):
-            uid = int(line.split()[1])
-            try:
-                return pwd.getpwuid(uid).pw_name
-            except KeyError:
-                return str(uid)
+            return _user_name(int(line.split()[1]))
     return ""
 
 
 def _closed_parents(dirs):
-    """The directories above ``dirs`` that only their owner and group may enter (no x bit for
-    others): another user than the one running etcd now could not reach its data there."""
-    closed = []
+    """{directory: owner} of the directories above ``dirs`` that only their owner and group may enter
+    (no x bit for others): another user than their owner and the one running etcd now could not reach
+    its data there."""
+    closed = {}
     for path in dirs:
         parent = os.path.dirname(os.path.normpath(path))
         while parent not in ("/", "") and parent not in closed:
             try:
-                if not os.stat(parent).st_mode & 0o001:
-                    closed.append(parent)
+                st = os.stat(parent)
+                if not st.st_mode & 0o001:
+                    closed[parent] = _user_name(st.st_uid)
             except OSError:
                 pass
             parent = os.path.dirname(parent)
-    return sorted(closed)
+    return closed
 
 
 def _data_move(data_dir, target):
@@ -349,11 +361,12 @@ def read_host(timeout, data_dir=None, run_lock=None):
     environ, environment_from = _environment(pid, props, env_files)
     settings, sources = etcd_adopt.effective_settings(argv[1:], environ)
     local = _local_answer(settings, timeout, run_lock)
+    closed = _closed_parents([settings[k] for k in ("ETCD_DATA_DIR", "ETCD_WAL_DIR") if settings.get(k)])
     result.update(
         pid=pid, exe=_exe(pid, argv), user=_user_of(pid), unit=unit,
         unit_path=(props.get("FragmentPath") or [""])[0], unit_file_state=(props.get("UnitFileState") or [""])[0],
         env_files=env_files, environment_from=environment_from,
-        closed_parents=_closed_parents([settings[k] for k in ("ETCD_DATA_DIR", "ETCD_WAL_DIR") if settings.get(k)]),
+        closed_parent_owners=closed, closed_parents=sorted(closed),
         settings=etcd_adopt.shown(settings), sources=sources, version=local.pop("version", ""), local=local)
     running_dir = settings.get("ETCD_DATA_DIR")
     if data_dir and running_dir and os.path.normpath(data_dir) != os.path.normpath(running_dir) and os.path.isdir(running_dir):

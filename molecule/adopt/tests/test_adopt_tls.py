@@ -7,7 +7,8 @@ after the first member's take-over and finished by the next, the data renamed to
 cluster ID and member IDs kept, 0 acknowledged writes lost, no member refusing a peer, the old CA no
 longer trusted, the old unit disabled and kept on disk, a re-run changed=0; then a fourth host joins
 it through the deploy with the inventory lines the adoption printed, a backup of it is restored
-into the members' own data and WAL dirs, and the status playbook shows it."""
+into the members' own data and WAL dirs, the status playbook shows it, and a member whose host is
+lost is replaced by a fresh host at its address."""
 
 import hashlib
 import json
@@ -35,6 +36,7 @@ from etcdtest import (
     playbook,
     poll,
     recap,
+    run_testbed,
     snapshots,
 )
 
@@ -347,3 +349,44 @@ def test_the_adopted_cluster_is_restored_into_its_own_data_and_wal_dirs(handmade
     for name in [*HOSTS, SPARE]:
         assert re.search(r"%s +https://%s:2379 .* healthy" % (name, re.escape(ADDRESS[name])), out), out[-4000:]
 
+
+
+def test_a_lost_adopted_member_is_replaced_by_a_fresh_host_at_its_address_with_its_wal_apart(handmade):
+    # adopt-host2's host is lost, and a fresh one (recreated empty) takes its address; its inventory
+    # line, as the adoption printed it, keeps its WAL apart. The new member's etcd makes its WAL
+    # beside the WAL dir (as <dir>.tmp) and renames it into place, so the WAL's parent must be etcd's.
+    with open(os.path.join(EPHEMERAL, "handmade-inventory")) as handle:
+        inventory = handle.read()
+    lost = "adopt-host2"
+    old_id = {m["name"]: m["ID"] for m in gateway().members()}[lost]
+    run_testbed("recreate", lost, ADDRESS[lost])
+    started = time.monotonic()
+    rc, out = playbook("replace_member", "-e", "etcd_replace=" + lost, inventory=inventory)
+    took = time.monotonic() - started
+    assert rc == 0, out[-6000:]
+    members = {m["name"]: m for m in gateway().members()}
+    assert sorted(members) == sorted([*HOSTS, SPARE]) and members[lost]["ID"] != old_id
+    assert all(not m.get("isLearner") for m in members.values())
+    replaced = Gateway(HTTPS[lost], **tls())
+    assert replaced.get("/before-backup") == "acknowledged"
+    h = host(lost)
+    assert h.run("ls /srv/etcd-wal/%s/*.wal" % lost).rc == 0
+    assert sorted(h.file("/var/lib/etcd/member").listdir()) == ["snap"]
+    parent = h.file("/srv/etcd-wal")
+    assert (parent.user, parent.mode) == ("etcd", 0o700)
+    assert h.file("/etc/systemd/system/etcd.service").contains("^ReadWritePaths=/var/lib/etcd /srv/etcd-wal$")
+    note("replace of a lost adopted member by a fresh host at its address, its WAL apart: %.0f s" % took)
+
+
+def test_a_member_removed_leaves_neither_its_data_nor_its_wal_apart_in_place(handmade):
+    # Left in place, the WAL would pass for the data of a member that joins on that host later.
+    with open(os.path.join(EPHEMERAL, "handmade-inventory")) as handle:
+        inventory = handle.read()
+    removed = "adopt-host2"
+    rc, out = playbook("remove_member", "-e", "etcd_remove=" + removed, inventory=inventory)
+    assert rc == 0, out[-6000:]
+    assert sorted(m["name"] for m in gateway().members()) == sorted([*HOSTS[:2], SPARE])
+    h = host(removed)
+    assert not h.file("/srv/etcd-wal/" + removed).exists
+    assert h.run("ls /srv/etcd-wal/%s.removed-*/*.wal" % removed).rc == 0
+    assert h.run("ls -d /var/lib/etcd.removed-*/member/snap").rc == 0

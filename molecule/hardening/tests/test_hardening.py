@@ -217,13 +217,13 @@ def test_the_playbook_brings_the_wiped_member_back_even_when_its_join_is_cut(tra
 # the same plan on the hosts.
 IDENTITY_BATCHES = [
     (["-e", "etcd_data_dir=/srv/etcd", "-e", "etcd_peer_port=2480", "-e", "etcd_client_port=2479",
-      "-e", "etcd_wal_dir=/srv/etcd-wal", "-e", "etcd_backup_schedule='Mon..Fri 25:00'"],
+      "-e", "etcd_wal_dir=/srv/etcd-wal/wal", "-e", "etcd_backup_schedule='Mon..Fri 25:00'"],
      {"hard-host1": "hard-2", "hard-host2": "hard-1"},
      ["host hard-host0: etcd_data_dir is /srv/etcd, but the member runs with its data in /var/lib/etcd; the role "
       "does not move a live member's data",
       "host hard-host0: etcd_peer_port is 2480, but the member runs with peer URL https://10.250.0.60:2380",
       "host hard-host0: etcd_client_port is 2479, but the member serves clients at https://10.250.0.60:2379",
-      "host hard-host0: etcd_wal_dir is /srv/etcd-wal, but the member runs with its WAL in its data dir",
+      "host hard-host0: etcd_wal_dir is /srv/etcd-wal/wal, but the member runs with its WAL in its data dir",
       "host hard-host0: etcd_backup_schedule=Mon..Fri 25:00: systemd does not read it as a calendar",
       # Node names swapped between live members.
       "host hard-host1: NODE_NAME is hard-2, but the member there runs as hard-1",

@@ -108,7 +108,8 @@ GOOD = [
     dict(etcd_pki_extra_sans=["10.0.0.10", "fd00::10", "lb.example.com", "*.etcd.example.com", "localhost", "LB-1"]),
     dict(etcd_data_dir="/srv/etcd", etcd_config_dir="/etc/etcd-prod", etcd_install_dir="/opt/etcd-prod"),
     dict(etcd_data_dir="/data/etcd", etcd_wal_dir="/data/etcd-wal"),
-    dict(etcd_wal_dir="/var/lib/etcd-wal"),
+    dict(etcd_wal_dir="/var/lib/etcd-wal/wal"),
+    dict(etcd_wal_dir="/srv/etcd-wal/host0"),
     # The WAL may live inside the data dir, only not in its member directory.
     dict(etcd_wal_dir="/var/lib/etcd/wal"),
     dict(etcd_wal_dir="/var/lib/etcd/members"),
@@ -351,6 +352,12 @@ BAD = [
     (dict(etcd_data_dir="/var/lib/etcd\n"), "etcd_data_dir", "'/var/lib/etcd\\n'", "control characters"),
     (dict(etcd_data_dir="/var/lib/$HOME"), "etcd_data_dir", "'/var/lib/$HOME'", "only letters, digits"),
     (dict(etcd_data_dir="/var/lib/etcd%n"), "etcd_data_dir", "'/var/lib/etcd%n'", "systemd units"),
+    (dict(etcd_wal_dir="/var/lib/etcd-wal"), "etcd_wal_dir", "'/var/lib/etcd-wal'",
+     "lies directly in /var/lib; etcd creates a new WAL beside it (as /var/lib/etcd-wal.tmp) and the collection gives the "
+     "directory that holds it to the etcd user, so put the WAL one level below a directory of its own, like "
+     "/var/lib/etcd-wal/wal"),
+    (dict(etcd_wal_dir="/srv"), "etcd_wal_dir", "'/srv'", "is a system or shared directory"),
+    (dict(etcd_wal_dir="/mnt/wal"), "etcd_wal_dir", "'/mnt/wal'", "lies directly in /mnt"),
     (dict(etcd_wal_dir="/run/etcd-wal"), "etcd_wal_dir", "'/run/etcd-wal'", "a tmpfs emptied at every boot"),
     (dict(etcd_wal_dir="/var/tmp/wal"), "etcd_wal_dir", "'/var/tmp/wal'", "lies under /var/tmp"),
     (dict(etcd_wal_dir="wal"), "etcd_wal_dir", "'wal'", "must be an absolute path"),

@@ -69,7 +69,7 @@ def read(i, **change):
         local=dict(endpoint="http://%s:2379" % address, members=copy.deepcopy(CLUSTER), alarms=[],
                    status=dict(member_id=100 + i, leader_id=102, cluster_id="c1")))
     for key, value in change.items():
-        if key in ("ETCD_NAME", "ETCD_DATA_DIR", "ETCD_INITIAL_ADVERTISE_PEER_URLS", "ETCD_CERT_FILE"):
+        if key in ("ETCD_NAME", "ETCD_DATA_DIR", "ETCD_WAL_DIR", "ETCD_INITIAL_ADVERTISE_PEER_URLS", "ETCD_CERT_FILE"):
             result["settings"][key] = value
         elif value is None:
             result.pop(key)  # a read whose module failed, as failed_when: false registers it
@@ -92,7 +92,8 @@ def tls_reads(**changes):
         result[host] = read(i, unit="etcd-main.service", user="root", unit_path="/etc/systemd/system/etcd-main.service",
                             env_files=[], version="3.5.16")
         settings = result[host]["settings"]
-        settings.update(TLS_SETTINGS, ETCD_WAL_DIR="/srv/wal", ETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.0.%d:2380" % (10 + i),
+        settings.update(TLS_SETTINGS, ETCD_WAL_DIR="/srv/etcd-wal/wal",
+                        ETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.0.%d:2380" % (10 + i),
                         ETCD_ADVERTISE_CLIENT_URLS="https://10.0.0.%d:2379" % (10 + i))
         for key, value in changes.get(host, {}).items():
             if value is None:
@@ -195,6 +196,16 @@ def test_a_run_stopped_after_the_take_over_goes_on_with_the_move():
     (MEMBERS, {"h0": dict(user="root", closed_parents=["/srv/etcd"])}, INVENTORY,
      "host h0: its etcd runs as root and the collection will run it as etcd, who cannot reach /srv/etcd (closed to "
      "other users: no x bit for others); make them searchable (chmod o+x) first"),
+    # The parent of a WAL kept apart, given to etcd already (a re-run after the first member's turn):
+    # only the one root still owns is named.
+    (MEMBERS, {"h0": dict(user="root", closed_parents=["/srv", "/srv/etcd-wal"],
+                          closed_parent_owners={"/srv": "root", "/srv/etcd-wal": "etcd"})}, INVENTORY,
+     "host h0: its etcd runs as root and the collection will run it as etcd, who cannot reach /srv (closed to "),
+    (MEMBERS, {"h0": dict(ETCD_WAL_DIR="/var/lib/etcd-wal")}, INVENTORY,
+     "host h0: its etcd keeps its WAL in /var/lib/etcd-wal, directly in /var/lib; etcd creates a new WAL beside it (as "
+     "/var/lib/etcd-wal.tmp) and the collection gives the directory that holds it to the etcd user, so put the WAL one "
+     "level below a directory of its own, like /var/lib/etcd-wal/wal; with the member stopped, move it there and point "
+     "its --wal-dir at it first"),
     (MEMBERS, {"h0": dict(ETCD_INITIAL_ADVERTISE_PEER_URLS="http://10.0.0.99:2380")}, INVENTORY,
      "host h0: its member advertises peer URL http://10.0.0.99:2380, not at the inventory's address 10.0.0.10; set "
      "etcd_address=10.0.0.99 for h0"),
@@ -266,10 +277,10 @@ def test_a_tls_cluster_of_another_unit_run_as_root_keeps_its_certificates_and_da
     plan = adopt_plan(MEMBERS, tls_reads(), dict(BYO, user="etcd"))
     assert plan["refusal"] == "" and plan["blocked"] == ""
     assert plan["phase"] == "take_over" and plan["tls_move"] is False
-    assert plan["hosts"]["h1"] == dict(etcd_data_dir="/var/lib/etcd/default", etcd_wal_dir="/srv/wal", etcd_user="etcd",
+    assert plan["hosts"]["h1"] == dict(etcd_data_dir="/var/lib/etcd/default", etcd_wal_dir="/srv/etcd-wal/wal", etcd_user="etcd",
                                        etcd_peer_port=2380, etcd_client_port=2379)
     assert plan["take_over"]["h1"] == dict(
-        name="m1", old_unit="etcd-main.service", move={}, chown=["/var/lib/etcd/default", "/srv/wal"],
+        name="m1", old_unit="etcd-main.service", move={}, chown=["/var/lib/etcd/default", "/srv/etcd-wal/wal"],
         pki_files={"ca.pem": "/etc/tls/ca.crt", "m1.pem": "/etc/tls/node.crt", "m1-key.pem": "/etc/tls/node.key",
                    "m1-peer.pem": "/etc/tls/peer.crt", "m1-peer-key.pem": "/etc/tls/peer.key"})
     assert plan["lines"]["h2"][-1] == "restarts: once, one member at a time after a health and catch-up gate, the leader last"
@@ -297,9 +308,9 @@ def test_a_data_dir_on_the_same_filesystem_is_renamed_at_the_take_over(state):
     assert plan["hosts"]["h0"]["etcd_data_dir"] == "/var/lib/etcd/default"
     assert plan["take_over"]["h1"]["move"] == dict(source="/var/lib/etcd/default", target="/srv/etcd", empty=state == "empty")
     # The collection's user is given the data where it moves to.
-    assert plan["take_over"]["h1"]["chown"] == ["/srv/etcd", "/srv/wal"]
+    assert plan["take_over"]["h1"]["chown"] == ["/srv/etcd", "/srv/etcd-wal/wal"]
     assert plan["lines"]["h1"][1].startswith("moves: the data /var/lib/etcd/default -> /srv/etcd, renamed (one filesystem) "
-                                             "while the member is stopped for its take-over (WAL in /srv/wal)")
+                                             "while the member is stopped for its take-over (WAL in /srv/etcd-wal/wal)")
     assert plan["take_over"]["h0"]["move"] == {}
 
 
@@ -394,7 +405,7 @@ ROLE_DEFAULTS = dict(etcd_version="3.5.30", etcd_data_dir="/var/lib/etcd", etcd_
     # only: what differs per host goes on its line.
     ({**tls_reads(), "h1": dict(tls_reads()["h1"], **move(target="/var/lib/etcd"))}, BYO,
      dict(etcd_pki_managed=False, etcd_pki_dir="/inv/handmade-pki", group="main"),
-     ["[main:vars]", "etcd_version=3.5.16", "etcd_wal_dir=/srv/wal", "etcd_pki_managed=false",
+     ["[main:vars]", "etcd_version=3.5.16", "etcd_wal_dir=/srv/etcd-wal/wal", "etcd_pki_managed=false",
       "etcd_pki_dir=/inv/handmade-pki", "[main]", "h0 NODE_NAME=m0 etcd_data_dir=/var/lib/etcd/default",
       "h1 NODE_NAME=m1", "h2 NODE_NAME=m2 etcd_data_dir=/var/lib/etcd/default"]),
     # Everything as the role's defaults: only the hosts.

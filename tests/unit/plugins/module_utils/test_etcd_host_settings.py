@@ -109,9 +109,11 @@ def test_the_timers_pair(managed, pair):
 
 
 def test_a_wal_dir_is_written_read_and_reported():
-    s = settings(etcd_wal_dir="/var/lib/etcd-wal")
-    assert s["member_file_paths"][5] == "/var/lib/etcd-wal"
-    assert s["read"]["wal_dir"] == s["wanted"]["wal_dir"] == "/var/lib/etcd-wal"
+    s = settings(etcd_wal_dir="/var/lib/etcd-wal/wal")
+    assert s["member_file_paths"][5:7] == ["/var/lib/etcd-wal", "/var/lib/etcd-wal/wal"]
+    assert s["read"]["wal_dir"] == s["wanted"]["wal_dir"] == "/var/lib/etcd-wal/wal"
+    inside = settings(etcd_wal_dir="/var/lib/etcd/wal")
+    assert inside["member_file_paths"][5:7] == ["/var/lib/etcd/wal", "/etc/etcd/staged/etcd.env"]
 
 
 def test_paths_are_cleaned_where_the_host_read_reports_them_clean():

@@ -144,7 +144,7 @@ def test_a_default_tls_member_gets_the_files_a_deployed_member_has():
 
 @pytest.mark.parametrize("changes, present, absent", [
     # Each setting's own lines, and what it leaves out.
-    (dict(wal_dir="/var/lib/etcd-wal"), ["ETCD_WAL_DIR=/var/lib/etcd-wal"], []),
+    (dict(wal_dir="/var/lib/etcd-wal/wal"), ["ETCD_WAL_DIR=/var/lib/etcd-wal/wal"], []),
     (dict(me=dict(ME, listen_peer_url="https://0.0.0.0:2380")),
      ["ETCD_LISTEN_PEER_URLS=https://0.0.0.0:2380", "ETCD_INITIAL_ADVERTISE_PEER_URLS=https://10.0.0.10:2380"], []),
     # A plaintext cluster on its way to TLS: both schemes on both listeners, no client certificates asked yet.
@@ -194,7 +194,9 @@ def test_a_bad_metrics_mode_or_release_is_refused_by_name():
 def test_the_unit_without_hardening_and_with_a_wal_dir():
     unit = unit_content(server(systemd_hardening="false"))
     assert "ProtectSystem=strict" not in unit and "LimitNOFILE=20000\n\n[Install]\n" in unit
-    assert "ReadWritePaths=/var/lib/etcd /var/lib/etcd-wal\n" in unit_content(server(wal_dir="/var/lib/etcd-wal"))
+    # etcd makes a new WAL beside the WAL dir and renames it into place: the parent is writable.
+    assert "ReadWritePaths=/var/lib/etcd /var/lib/etcd-wal\n" in unit_content(server(wal_dir="/var/lib/etcd-wal/wal"))
+    assert "ReadWritePaths=/var/lib/etcd\n" in unit_content(server(wal_dir="/var/lib/etcd/wal"))
 
 
 def test_the_start_script_looks_for_data_in_the_wal_dir_and_quotes_paths():
@@ -269,8 +271,11 @@ def test_the_member_s_directories_and_files_in_order(pki):
 
 
 def test_without_tls_crl_or_pairs_only_what_is_asked(pki):
-    directories, files, private = member_files(member(server=dict(SERVER, wal_dir="/var/lib/wal")))
-    assert [d["path"] for d in directories] == ["/etc/etcd", "/var/lib/etcd", "/var/lib/wal"]
+    directories, files, private = member_files(member(server=dict(SERVER, wal_dir="/srv/etcd-wal/wal")))
+    # The WAL's parent is etcd's too: a new member's etcd makes its WAL there before renaming it into place.
+    assert [(d["path"], d["owner"], d["mode"]) for d in directories] == [
+        ("/etc/etcd", "root", "0750"), ("/var/lib/etcd", "etcd", "0700"), ("/srv/etcd-wal", "etcd", "0700"),
+        ("/srv/etcd-wal/wal", "etcd", "0700")]
     assert [f["path"] for f in files] == ["/etc/etcd/etcd.env", "/etc/systemd/system/etcd.service", "/etc/etcd/etcd-start"]
     assert private == []
     directories, files, private = member_files(member(pki=dict(pki, crl="", login=None, root=None)))
