@@ -129,6 +129,7 @@ def url_parts(url):
         port = None
     return parts.scheme, (parts.hostname or "").lower(), port
 
+
 # The levels of etcd's log (zap) at which it reports why it failed or stops.
 ERROR_LEVELS = ("error", "dpanic", "panic", "fatal")
 
