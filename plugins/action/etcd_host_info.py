@@ -9,7 +9,7 @@ beside what the module read."""
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import paths_found
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import found_by_read
 from ansible_collections.raftops.etcd.plugins.plugin_utils.host_settings import role_host_settings
 
 MODULE = "raftops.etcd.etcd_host_info"
@@ -40,6 +40,5 @@ class ActionModule(ActionBase):
             args.setdefault("facts", not all(name in gathered for name in ROLE_FACTS))
         result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
         if settings is not None:
-            settings["timer_paths_found"] = paths_found(settings["timer_paths"], result.get("files"))
-            result["host_settings"] = settings
+            result["host_settings"] = found_by_read(settings, result)
         return result

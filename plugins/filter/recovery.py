@@ -39,7 +39,8 @@ def logged_addresses(survivors):
     plugins/filter/logged_addresses.yml."""
     # facts.yml asks in every run, and only status and recover_quorum read logs: without one, the plan
     # code is not loaded into the task's process.
-    if not any(isinstance(survivor, dict) and survivor.get("log") for survivor in survivors or []):
+    survivors = list(survivors or [])
+    if not any(isinstance(survivor, dict) and survivor.get("log") for survivor in survivors):
         return {}
     from ansible_collections.raftops.etcd.plugins.module_utils.etcd_recovery_plan import logged_addresses as addresses
 

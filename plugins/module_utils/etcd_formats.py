@@ -11,6 +11,7 @@ filters on the controller; each is defined here once so that a name one accepts 
 refuses, and an ID or a size reads the same in every result. Standard library only.
 """
 
+import json
 import re
 from urllib.parse import urlsplit
 
@@ -127,3 +128,24 @@ def url_parts(url):
     except ValueError:
         port = None
     return parts.scheme, (parts.hostname or "").lower(), port
+
+
+# The levels of etcd's log (zap) at which it reports why it failed or stops.
+ERROR_LEVELS = ("error", "dpanic", "panic", "fatal")
+
+
+def etcd_said(lines):
+    """Why etcd failed, from the lines it logged (JSON, one object a line): the message of the last
+    error-or-worse line, with its error when it gives one ('discovery failed: cannot fetch cluster
+    info from peer urls: ...'); '' when none is. Lines that are not etcd's JSON (systemd's own, a
+    line cut short) are passed over."""
+    said = ""
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("level") in ERROR_LEVELS:
+            message, error = str(entry.get("msg") or "").strip(), str(entry.get("error") or "").strip()
+            said = ": ".join(part for part in (message, error) if part) or said
+    return said

@@ -24,7 +24,7 @@ NAMES = (
     "etcd_auto_tls", "etcd_backup_drill_schedule", "etcd_backup_host_dir", "etcd_backup_max_age",
     "etcd_backup_push", "etcd_backup_schedule", "etcd_backup_targets", "etcd_bin_dir", "etcd_bootstrap",
     "etcd_client_port", "etcd_config_dir", "etcd_defrag_rule", "etcd_discovery_srv", "etcd_download_cache_dir",
-    "etcd_group", "etcd_health_timeout", "etcd_install_dir", "etcd_instance", "etcd_maintenance_defrag_timeout",
+    "etcd_download_on_hosts", "etcd_group", "etcd_health_timeout", "etcd_install_dir", "etcd_instance", "etcd_maintenance_defrag_timeout",
     "etcd_maintenance_schedule", "etcd_max_raft_index_gap", "etcd_metrics", "etcd_metrics_port",
     "etcd_metrics_scrapers", "etcd_peer_port", "etcd_pki_managed", "etcd_pki_renew_before_days",
     "etcd_quota_backend_bytes", "etcd_release_base_url", "etcd_run_lock_ttl", "etcd_status_backup_max_age_hours",
@@ -123,6 +123,18 @@ def paths_found(paths, files_read):
     return [path for path, state in (files_read or {}).items() if state.get("kind") != "absent" and path in paths]
 
 
+def found_by_read(s, read):
+    """Settings ``s`` with what the read of the host (etcd_host_info's result; None before one) found of
+    their paths: the timers' files (timer_paths_found), the client pair of a root login
+    (client_pair_found, vars/main.yml's _etcd_client_pair_there), and where install.yml takes the
+    release from (release_from): nowhere when the host runs it already, else as release_fetch says."""
+    read = read or {}
+    s["timer_paths_found"] = paths_found(s["timer_paths"], read.get("files"))
+    s["client_pair_found"] = s["pki_settings"]["pair_key"] in (read.get("present") or [])
+    s["release_from"] = "none" if read.get("release") == s["release_version"] else s["release_fetch"]
+    return s
+
+
 def host_settings(v, role_path, files_read=None):
     """Everything the role derives of a host from its settings ``v`` (the ``etcd_*`` values of NAMES),
     with ``role_path``, the role's directory (the source of the code the timers run), and, once the
@@ -134,6 +146,10 @@ def host_settings(v, role_path, files_read=None):
     unit = instance + ".service"
     s = dict(
         release_dir=release_dir,
+        release_version=str(v["etcd_version"]),
+        # The host fetches the tarball itself from the release URL, or is sent it from the
+        # controller's cache (download.yml fills it).
+        release_fetch="url" if _flag(v["etcd_download_on_hosts"]) else "cache",
         release_url="%s/v%s" % (v["etcd_release_base_url"], v["etcd_version"]),
         release_cache_dir="%s/v%s" % (v["etcd_download_cache_dir"], v["etcd_version"]),
         binaries=release_binaries(v["etcd_version"]),
@@ -151,6 +167,9 @@ def host_settings(v, role_path, files_read=None):
         stage_dir=config_dir + "/staged",
         start_script=config_dir + "/etcd-start",
         scheme="https" if tls or auto_tls else "http",
+        # The scheme the validated member list gives every member's URLs (facts.yml): etcd's auto-TLS
+        # serves https without the role's certificates; else each member's own etcd_tls says.
+        members_scheme="https" if auto_tls else None,
         # The pair the members' timers give etcdctl on etcd's gRPC port, where etcd takes a certificate's
         # CN for the user: with the role's PKI the member's own pair with CN root; else its server pair.
         timer_pair="root" if managed else "server",
@@ -175,11 +194,10 @@ def host_settings(v, role_path, files_read=None):
     # The timers' files and the code the maintenance timer runs.
     s["timer_paths"] = ([f["dest"] for f in s["maintenance_lib_files"]] + push["paths"]
                         + [f["dest"] for timer in timers for f in timer["files"]])
-    s["timer_paths_found"] = paths_found(s["timer_paths"], files_read)
     # The paths whose presence the read of each host reports: the client pair for a root login, the
     # link that enables the unit, a restart note an earlier run left, and the release's etcd binary
     # (written last: the release is complete).
-    # The client pair's path is compared as it is written (vars/main.yml's _etcd_client_pair_there).
+    # The client pair's path is compared as it is written (pki_settings' pair_key, client_pair_found).
     s["paths_read"] = [pki_host_dir + "/client-key.pem"] + [
         clean(path) for path in (s["unit_enabled_path"], s["restart_note_path"], release_dir + "/etcd")]
     # Every path configure.yml's files call may write, with the staged copies of its settings, unit
@@ -243,4 +261,4 @@ def host_settings(v, role_path, files_read=None):
     s["pki_settings"] = dict(managed=managed, srv_domain=s["srv_domain"],
                              scrapers=list(v["etcd_metrics_scrapers"] or []) if v["etcd_metrics"] == "address" else [],
                              pair_key=pki_host_dir + "/client-key.pem")
-    return s
+    return found_by_read(s, dict(files=files_read))

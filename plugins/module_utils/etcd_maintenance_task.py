@@ -334,7 +334,8 @@ class MaintenanceTask:
         diverged = [entry["member"] for entry in hashes if entry["hash"] != common or not shared]
         self.result.update(revision=revision, hashes=hashes, diverged=diverged, consistent=len(counts) == 1)
         if not diverged:
-            self.result["msg"] = "every voting member has hash %d at revision %d" % (common, revision)
+            self.result["msg"] = "the KV hashes of %d members agree at revision %d%s (hash %d)" % (
+                len(hashes), revision, " with %s's" % reference if reference else "", common)
             return
         seen = "; ".join("%s: %d" % (e["member"], e["hash"]) for e in hashes)
         if shared:

@@ -100,6 +100,13 @@ options:
         between survivors. Stop etcd first for a final answer; a running member's log may grow while it is read.
     type: bool
     default: false
+  journal_since:
+    description:
+      - Also read what the unit of O(unit_path) logged since this time (C(journalctl --since), for example
+        C(2026-01-31 10:00:00 UTC)), and say in RV(etcd_said) why etcd failed, from the last error it logged.
+      - The role reads it after a failed join, for its message.
+    type: str
+    version_added: 0.5.0
   v2store_target:
     description:
       - The release the run moves the member to. When it is 3.6 or later and the installed etcd is an
@@ -266,6 +273,13 @@ log:
            "last_index": 1822, "last_term": 4, "snapshot_index": 0, "files": 1, "torn_tail": false,
            "members": [{"id": 12020451340049434369, "name": "etcd-host0", "peer_urls": ["https://10.0.0.11:2380"],
                         "client_urls": ["https://10.0.0.11:2379"], "learner": false}], "members_error": ""}
+etcd_said:
+  description:
+    - With O(journal_since), the message of the last error (or worse) etcd logged since then, with the error
+      it names; empty when it logged none, or without O(journal_since).
+  returned: always
+  type: str
+  sample: "discovery failed: cannot fetch cluster info from peer urls: could not retrieve cluster information from the given URLs"
 log_error:
   description: Why the log could not be read, with O(read_log=true); empty otherwise.
   returned: always
@@ -389,7 +403,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     CONNECTION_EXCLUSIVE, client_factory, connection_argument_spec)
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import read_cluster_health
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import installed_local_endpoint, parse_environment
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import etcd_said, installed_local_endpoint, parse_environment
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import missing_account, read_links
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import sha256_of
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import path_state
@@ -577,6 +591,15 @@ def read_units(units, run_command, systemctl_path):
     return read
 
 
+def read_etcd_said(unit, since, run_command, journalctl_path):
+    """Why etcd failed, from what ``unit`` logged since ``since`` (etcd_said); '' when the journal cannot
+    be read: the caller's own message stands then. ``run_command(argv)`` returns (rc, out, err)."""
+    if not since or journalctl_path is None:
+        return ""
+    rc, out, _err = run_command([journalctl_path, "--unit", unit, "--since", since, "--output", "cat", "--no-pager"])
+    return etcd_said(out.splitlines()) if rc == 0 else ""
+
+
 def ask_local_etcd(params, settings):
     """What the etcd on this host says of its cluster, as etcd_health returns it (``failed`` and ``msg``
     added when it cannot be asked or does not answer), at the loopback URL its installed ``settings``
@@ -608,6 +631,7 @@ def main():
             ports=dict(type="list", elements="int", default=[]),
             read_log=dict(type="bool", default=False),
             v2store_target=dict(type="str", default=""),
+            journal_since=dict(type="str"),
             facts=dict(type="bool", default=False),
             account=dict(type="str"),
             paths=dict(type="list", elements="path", default=[]),
@@ -642,6 +666,7 @@ def main():
     result["files"] = {path: path_state(path) for path in p["files"]}
     result["units"] = read_units(p["units"], module.run_command, systemctl)
     result["calendars"] = read_calendars(p["calendars"], module.run_command, module.get_bin_path("systemd-analyze"))
+    result["etcd_said"] = read_etcd_said(unit_name, p["journal_since"], module.run_command, module.get_bin_path("journalctl"))
     asked = p["ask_etcd"] and (result["has_data"] or result["configured_has_data"])
     result["local_health"] = ask_local_etcd(p, result["settings"]) if asked else {}
     if p["facts"]:

@@ -57,6 +57,13 @@ def test_the_timers_files_the_read_found(action):
     assert run(action, role_settings=True)["host_settings"]["timer_paths_found"] == [found]
 
 
+def test_the_client_pair_the_read_found(action):
+    action._execute_module = lambda module_name, module_args, task_vars: dict(
+        changed=False, present=[module_args["paths"][0]], files={})
+    settings = run(action, role_settings=True)["host_settings"]
+    assert settings["client_pair_found"] is True and settings["pki_settings"]["pair_key"] == settings["paths_read"][0]
+
+
 def test_without_role_settings_the_module_has_the_tasks_arguments(action):
     result = run(action, data_dir="/var/lib/etcd", role_calendars=True)
     assert action.calls == [("raftops.etcd.etcd_host_info", dict(data_dir="/var/lib/etcd"))]

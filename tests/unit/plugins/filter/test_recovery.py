@@ -41,6 +41,8 @@ def test_the_plan_filter_names_members_as_the_inventory_does():
 def test_the_log_filters_read_the_survivors_records():
     survivors = [alive("10.0.0.10", 9, 100)]
     assert logged_addresses(survivors) == {"m0": "10.0.0.10", "m1": "10.0.0.11", "10.0.0.12": "10.0.0.12"}
+    # As facts.yml gives them: a generator (map('extract', ...)), read once.
+    assert logged_addresses(iter(survivors)) == logged_addresses(survivors)
     assert logged_peer_urls(survivors)["https://10.0.0.12:2379"] == ["https://10.0.0.12:2380"]
 
 

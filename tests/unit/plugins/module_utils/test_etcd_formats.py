@@ -157,3 +157,39 @@ def test_human_size(size, text):
 )
 def test_id_hex_is_lowercase_hex_without_prefix(value, text):
     assert fmt.id_hex(value) == text
+
+
+# -- why etcd failed, from its log ---------------------------------------------------------------
+# Lines as etcd 3.5 logs them (zap's JSON, journalctl --output cat), shortened where long.
+INFO = ('{"level":"info","ts":"2026-11-26T19:02:11.361Z","caller":"etcdmain/etcd.go:73","msg":"Running: ",'
+        '"args":["/usr/local/bin/etcd"]}')
+WARN = ('{"level":"warn","ts":"2026-11-26T19:02:11.362Z","caller":"etcdserver/cluster_util.go:79",'
+        '"msg":"failed to get cluster response","address":"https://10.250.0.34:2380/members",'
+        '"error":"Get \\"https://10.250.0.34:2380/members\\": dial tcp 10.250.0.34:2380: i/o timeout"}')
+FATAL = ('{"level":"fatal","ts":"2026-11-26T19:02:16.363Z","caller":"etcdmain/etcd.go:204","msg":"discovery failed",'
+         '"error":"cannot fetch cluster info from peer urls: could not retrieve cluster information from the given '
+         'URLs","stacktrace":"go.etcd.io/etcd/server/v3/etcdmain.startEtcdOrProxyV2\\n\\t/go/src/etcdmain/etcd.go:204"}')
+ERROR_WAL = ('{"level":"error","ts":"2026-11-26T19:05:01.010Z","caller":"etcdserver/server.go:1021",'
+             '"msg":"failed to create WAL","error":"mkdir /var/lib/etcd/member/wal: no space left on device"}')
+PANIC_NO_ERROR = ('{"level":"panic","ts":"2026-11-26T19:05:02.000Z","caller":"membership/cluster.go:520",'
+                  '"msg":"failed to update; member unknown","cluster-id":"ef37ad9dc622a7c4"}')
+SYSTEMD = "etcd.service: Main process exited, code=exited, status=1/FAILURE"
+
+
+@pytest.mark.parametrize("lines, said", [
+    ([INFO, WARN, FATAL, SYSTEMD], "discovery failed: cannot fetch cluster info from peer urls: could not retrieve "
+                                   "cluster information from the given URLs"),
+    ([INFO, ERROR_WAL, SYSTEMD], "failed to create WAL: mkdir /var/lib/etcd/member/wal: no space left on device"),
+    # The last error-or-worse line says why it stopped; one without an error field gives its message alone.
+    ([ERROR_WAL, PANIC_NO_ERROR], "failed to update; member unknown"),
+    ([PANIC_NO_ERROR, ERROR_WAL], "failed to create WAL: mkdir /var/lib/etcd/member/wal: no space left on device"),
+    # Below error level (a warning it retries after) is no reason.
+    ([INFO, WARN], ""),
+    # Not etcd's JSON: systemd's lines, a line cut short, JSON that is no object, an error with no words.
+    ([SYSTEMD, FATAL[:80], '["level","fatal"]', '{"level":"error","msg":"","error":""}'], ""),
+    ([FATAL, FATAL[:80]], "discovery failed: cannot fetch cluster info from peer urls: could not retrieve cluster "
+                          "information from the given URLs"),
+    ([], ""),
+])
+def test_etcd_said_is_the_last_error_etcd_logged(lines, said):
+    assert fmt.etcd_said(lines) == said

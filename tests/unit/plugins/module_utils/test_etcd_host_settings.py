@@ -6,7 +6,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import NAMES, host_settings, paths_found
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import NAMES, found_by_read, host_settings, paths_found
 
 ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "etcd")
 with open(os.path.join(ROLE, "defaults", "main.yml"), encoding="utf-8") as _defaults:
@@ -97,6 +97,12 @@ def test_auto_tls_serves_https_unverified_without_the_roles_certificates():
     assert s["local_endpoint"] == "https://127.0.0.1:2479"
     assert s["maintenance_settings"]["insecure_skip_tls_verify"] is True
     assert s["maintenance_settings"]["ca_cert"] == ""
+
+
+@pytest.mark.parametrize("tls, auto_tls, scheme", [(True, False, None), (False, False, None), (False, True, "https"),
+                                                   ("no", "yes", "https")])
+def test_the_members_urls_take_https_from_auto_tls_and_otherwise_from_each_members_etcd_tls(tls, auto_tls, scheme):
+    assert settings(etcd_tls=tls, etcd_auto_tls=auto_tls)["members_scheme"] == scheme
 
 
 @pytest.mark.parametrize("managed, pair", [(True, "root"), (False, "server")])
@@ -209,3 +215,36 @@ def test_the_timers_files_found_in_the_reads_order():
             s["timer_paths"][0]: dict(kind="file"), s["timer_paths"][1]: dict(kind="absent")}
     assert host_settings(dict(DEFAULTS), ROLE_PATH, read)["timer_paths_found"] == [s["timer_paths"][3], s["timer_paths"][0]]
     assert paths_found(s["timer_paths"], None) == []
+
+
+@pytest.mark.parametrize("present, found", [
+    (["/etc/etcd/pki/client-key.pem", "/etc/systemd/system/multi-user.target.wants/etcd.service"], True),
+    # The pair's path as it is written, not another member file nor another directory's pair.
+    (["/etc/etcd/pki/client.pem", "/etc/etcd/pki/server-key.pem", "/etc/etcd-b/pki/client-key.pem"], False),
+    ([], False),
+    (None, False),
+])
+def test_the_client_pair_of_a_root_login_is_found_only_by_its_key_where_the_pair_is_written(present, found):
+    s = settings()
+    assert s["client_pair_found"] is False
+    assert found_by_read(s, dict(present=present))["client_pair_found"] is found
+
+
+def test_before_any_read_nothing_is_found():
+    s = found_by_read(settings(), None)
+    assert (s["client_pair_found"], s["timer_paths_found"]) == (False, [])
+
+
+@pytest.mark.parametrize("on_hosts, installed, fetch, source", [
+    (False, None, "cache", "cache"),
+    (False, "3.5.16", "cache", "cache"),
+    ("no", "3.5.17", "cache", "none"),
+    (True, "3.5.17", "url", "none"),
+    ("yes", "3.5.16", "url", "url"),
+    (True, None, "url", "url"),
+])
+def test_where_the_release_comes_from(on_hosts, installed, fetch, source):
+    s = settings(etcd_version="3.5.17", etcd_download_on_hosts=on_hosts)
+    # Before any read (the lookup's settings) the release is not known to be there.
+    assert (s["release_version"], s["release_fetch"], s["release_from"]) == ("3.5.17", fetch, fetch)
+    assert found_by_read(s, dict(release=installed))["release_from"] == source

@@ -306,9 +306,33 @@ def test_units_read_unknown_when_systemctl_cannot_say_and_none_asked_costs_no_ca
     assert etcd_host_info.read_units([], None, "/bin/systemctl") == {}
 
 
+def test_why_etcd_failed_is_read_from_the_units_journal_since_the_time_given():
+    fatal = '{"level":"fatal","msg":"discovery failed","error":"cannot fetch cluster info from peer urls"}'
+    calls = []
+
+    def run_command(argv):
+        calls.append(argv)
+        return 0, "etcd.service: Failed with result 'exit-code'.\n%s\n" % fatal, ""
+
+    said = etcd_host_info.read_etcd_said("etcd.service", "2026-11-26 19:02:00 UTC", run_command, "/bin/journalctl")
+    assert said == "discovery failed: cannot fetch cluster info from peer urls"
+    assert calls == [["/bin/journalctl", "--unit", "etcd.service", "--since", "2026-11-26 19:02:00 UTC",
+                      "--output", "cat", "--no-pager"]]
+
+
+def test_no_journal_read_says_nothing_and_the_callers_message_stands():
+    def refused(argv):
+        raise AssertionError("journalctl run: %s" % argv)
+
+    assert etcd_host_info.read_etcd_said("etcd.service", None, refused, "/bin/journalctl") == ""
+    assert etcd_host_info.read_etcd_said("etcd.service", "2026-11-26 19:02:00 UTC", refused, None) == ""
+    assert etcd_host_info.read_etcd_said("etcd.service", "yesterday-ish", lambda argv: (
+        1, "", 'Failed to parse timestamp: yesterday-ish'), "/bin/journalctl") == ""
+
+
 def test_no_calendar_asked_reads_none(tmp_path, capsys):
     code, out = run_module({"data_dir": str(tmp_path / "data")}, capsys)
-    assert code == 0 and out["calendars"] == {} and out["units"] == {}
+    assert code == 0 and out["calendars"] == {} and out["units"] == {} and out["etcd_said"] == ""
 
 
 def test_ask_etcd_asks_the_member_where_its_installed_settings_listen(tmp_path, capsys, fake_etcd):

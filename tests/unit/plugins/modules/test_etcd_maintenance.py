@@ -406,7 +406,7 @@ def test_hash_check_at_the_lowest_revision_among_the_members(cluster):
         ("m0", "a0", 20), ("m1", "a1", 20), ("m2", "a2", 20)]
     assert len({h["hash"] for h in result["hashes"]}) == 1
     assert (result["diverged"], result["consistent"], result["changed"]) == ([], True, False)
-    assert result["msg"] == "every voting member has hash %d at revision 37" % result["hashes"][0]["hash"]
+    assert result["msg"] == "the KV hashes of 3 members agree at revision 37 (hash %d)" % result["hashes"][0]["hash"]
 
 
 def test_hash_check_fails_naming_the_member_that_diverged(cluster):
@@ -436,6 +436,7 @@ def test_hash_check_against_a_reference_member_passes_when_all_agree(cluster):
     failure, result = run(cluster, action="hash_check", member="m2")
     assert failure is None
     assert (result["diverged"], result["consistent"]) == ([], True)
+    assert result["msg"] == "the KV hashes of 3 members agree at revision 40 with m2's (hash %d)" % result["hashes"][0]["hash"]
 
 
 def test_hash_check_refuses_a_reference_that_is_no_voting_member(cluster):
