@@ -1,16 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Action for raftops.etcd.etcd_host_info: with role_settings, the etcd role's settings of the host
-(plugins/module_utils/etcd_host_settings.py) are computed here from the task's variables, once per
-host, give the read its paths, links, files, units and the rest, and come back as host_settings
-beside what the module read."""
+"""Action for raftops.etcd.etcd_host_info: with role_settings, the host's etcd_* variables are first
+checked for meaning (plugins/filter/settings.py: every problem named, nothing read), then the etcd
+role's settings of the host (plugins/module_utils/etcd_host_settings.py) are computed here from the
+task's variables, once per host, give the read its paths, links, files, units and the rest, and come
+back as host_settings beside what the module read."""
 
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import found_by_read
-from ansible_collections.raftops.etcd.plugins.plugin_utils.host_settings import role_host_settings
+from ansible_collections.raftops.etcd.plugins.plugin_utils.host_settings import role_host_settings, role_setting_problems
 
 MODULE = "raftops.etcd.etcd_host_info"
 # The facts the role uses: the read returns them (option facts) unless they were gathered already.
@@ -28,6 +29,11 @@ class ActionModule(ActionBase):
         settings = None
         if derive:
             try:
+                # Every setting is checked for meaning first, on every host, before anything reads or changes.
+                problems = role_setting_problems(self._templar, task_vars or {})
+                if problems:
+                    result.update(failed=True, changed=False, msg="; ".join(problems) + "; nothing was changed")
+                    return result
                 settings = role_host_settings(self._templar, task_vars or {})
             except (KeyError, ValueError, TypeError, AnsibleError) as e:
                 result.update(failed=True, changed=False, msg="%s: cannot derive the role's settings of the host: %s" % (MODULE, e))

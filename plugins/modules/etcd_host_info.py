@@ -136,8 +136,9 @@ options:
     type: path
   role_settings:
     description:
-      - For the C(raftops.etcd.etcd) role. The action plugin derives the role's settings of the host from its
-        C(etcd_*) variables, returns them in RV(host_settings), and fills from them each of O(account), O(paths),
+      - For the C(raftops.etcd.etcd) role. The action plugin first checks every C(etcd_*) variable of the host
+        for meaning (the rules of C(docs/settings.md)) and fails naming each problem, with nothing read. It then
+        derives the role's settings of the host from those variables, returns them in RV(host_settings), and fills from them each of O(account), O(paths),
         O(links), O(checksums), O(files), O(units), O(unit_path), O(data_dir), O(wal_dir), O(bin_path),
         O(v2store_target), O(ports), O(endpoints), O(login_client_cert) and O(login_client_key) that the task
         does not set, and O(facts) when the facts it names were not gathered.

@@ -5,9 +5,17 @@
 variables a task or a lookup sees: the action of raftops.etcd.etcd_host_info and the lookup
 raftops.etcd.etcd_host_settings both compute them here."""
 
+from ansible_collections.raftops.etcd.plugins.filter.settings import settings_problems
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import NAMES, host_settings
 
 
 def role_host_settings(templar, variables):
     """host_settings of the host whose ``variables`` these are (its ``etcd_*`` values templated)."""
     return host_settings({name: templar.template(variables[name]) for name in NAMES}, variables["role_path"])
+
+
+def role_setting_problems(templar, variables):
+    """Every problem of meaning (plugins/filter/settings.py) in the host's ``etcd_*`` variables, each
+    naming the host, the variable and its value; empty when all are fine."""
+    values = {name: templar.template(value) for name, value in variables.items() if name.startswith("etcd_")}
+    return settings_problems(values, variables.get("inventory_hostname", "?"), variables.get("groups", {}).get("all"))

@@ -74,3 +74,25 @@ def test_a_missing_setting_fails_before_any_read(action):
     task_vars = {k: v for k, v in TASK_VARS.items() if k != "etcd_config_dir"}
     result = run(action, task_vars=task_vars, role_settings=True)
     assert result["failed"] and "etcd_config_dir" in result["msg"] and action.calls == []
+
+
+def test_every_setting_is_checked_for_meaning_first_and_a_problem_stops_the_read(action):
+    task_vars = dict(TASK_VARS, inventory_hostname="etcd-1", groups=dict(all=["etcd-1"]),
+                     etcd_data_dir="/var/lib", etcd_heartbeat_interval="fast")
+    result = run(action, task_vars=task_vars, role_settings=True)
+    assert result["failed"] and action.calls == [] and "host_settings" not in result
+    # Every problem at once, in the rules' order.
+    assert result["msg"].startswith("host etcd-1: etcd_heartbeat_interval='fast': a whole number of milliseconds")
+    assert "; host etcd-1: etcd_data_dir='/var/lib': is a system or shared directory" in result["msg"]
+    assert result["msg"].endswith("; nothing was changed")
+
+
+def test_a_secret_setting_s_value_is_never_in_the_message(action):
+    task_vars = dict(TASK_VARS, etcd_auth_root_password="hunter2", etcd_auth_enabled="maybe")
+    result = run(action, task_vars=task_vars, role_settings=True)
+    assert result["failed"] and "hunter2" not in result["msg"] and action.calls == []
+
+
+def test_without_role_settings_nothing_is_checked(action):
+    run(action, task_vars=dict(TASK_VARS, etcd_data_dir="/var/lib"), data_dir="/var/lib")
+    assert len(action.calls) == 1
