@@ -166,7 +166,8 @@ REFUSED = [
     ("invalid NODE_NAME", ["-e", "NODE_NAME=-bad"], "member name '-bad' (NODE_NAME) is invalid"),
     ("empty group", ["-e", "etcd_group=etcd_nothing_here"], "the etcd group is empty or missing"),
     ("member without an address", ["-e", '{"ansible_default_ipv4": {}}'], "host etcd-host0: no address: set etcd_address"),
-    ("malformed etcd_version", ["-e", "etcd_version=3.5"], "etcd_version '3.5' is not a release version like 3.5.17"),
+    ("malformed etcd_version", ["-e", "etcd_version=3.5"], "host etcd-host0: etcd_version='3.5': a release version X.Y.Z, 3.4.0 or later, like 3.6.14 (no v, no spaces); "
+     "nothing was changed"),
     ("release URL unreachable", ["-e", "etcd_release_base_url=http://10.250.0.1:8099", "-e", "etcd_download_cache_dir={tmp}"],
      "etcd 3.5.1 could not be downloaded and verified from http://10.250.0.1:8099/v3.5.1/ (no host was changed)"),
     ("etcd_pki_dir without the cluster's CA", ["-e", "etcd_pki_dir={tmp}/elsewhere"],
