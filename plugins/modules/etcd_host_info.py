@@ -458,21 +458,6 @@ def read_text(path):
 
 # /proc/net/tcp{,6}: "sl local_address rem_address st ...", the address as HEX:PORT in hex, state 0A = LISTEN.
 PROC_NET_TCP = ("/proc/net/tcp", "/proc/net/tcp6")
-MOUNTINFO = "/proc/self/mountinfo"
-MOUNTINFO_ESCAPE = re.compile(r"\\([0-7]{3})")
-
-
-def mount_points(paths, mountinfo):
-    """Those of ``paths`` that are mount points by ``mountinfo`` (the text of /proc/self/mountinfo, as
-    mountpoint(1) reads it: a bind mount within one filesystem counts, which os.path.ismount misses);
-    by os.path.ismount when it could not be read (None)."""
-    paths = [path for path in paths if path]
-    if mountinfo is None:
-        return [path for path in paths if os.path.ismount(path)]
-    # The fifth field is the mount point, with space, tab, newline and backslash written in octal.
-    mounted = {MOUNTINFO_ESCAPE.sub(lambda code: chr(int(code.group(1), 8)), line.split()[4])
-               for line in mountinfo.splitlines() if len(line.split()) > 4}
-    return [path for path in paths if os.path.realpath(path) in mounted]
 TCP_LISTEN = "0A"
 
 
@@ -485,6 +470,24 @@ def listening_ports(tables):
             if len(fields) > 3 and fields[3] == TCP_LISTEN and ":" in fields[1]:
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
+
+
+# /proc/self/mountinfo: the fifth field of each line is a mount point.
+MOUNTINFO = "/proc/self/mountinfo"
+MOUNTINFO_ESCAPE = re.compile(r"\\([0-7]{3})")
+
+
+def mount_points(paths, mountinfo):
+    """Those of ``paths`` that are mount points by ``mountinfo`` (the text of /proc/self/mountinfo, as
+    mountpoint(1) reads it: a bind mount within one filesystem counts, which os.path.ismount misses);
+    by os.path.ismount when it could not be read (None)."""
+    paths = [path for path in paths if path]
+    if mountinfo is None:
+        return [path for path in paths if os.path.ismount(path)]
+    # Space, tab, newline and backslash are written in octal there.
+    mounted = {MOUNTINFO_ESCAPE.sub(lambda code: chr(int(code.group(1), 8)), line.split()[4])
+               for line in mountinfo.splitlines() if len(line.split()) > 4}
+    return [path for path in paths if os.path.realpath(path) in mounted]
 
 
 def read_log(data_dir, wal_dir):

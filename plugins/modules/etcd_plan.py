@@ -162,7 +162,9 @@ options:
     type: bool
     default: false
   report_var:
-    description: The variable of each play host that holds its read (V(hosts), V(cluster), V(pki), V(pki_check), V(restore_members)), a dict with C(info), C(local) and C(wanted).
+    description: >-
+      The variable of each play host that holds its read (V(hosts), V(cluster), V(pki), V(pki_check), V(restore_members)),
+      a dict with C(info), C(local) and C(wanted).
     type: str
     default: _etcd_host_report
   restart_var:

@@ -201,7 +201,6 @@ def test_list_prune_and_fetch(s3, snapshot, key_file, tmp_path):
     again = run_module(dict(state="pruned", target=keep_two, key_file=key_file))[0]
     assert again["changed"] is False and again["deleted"] == []
 
-
     dest = tmp_path / "restore" / "snap.db"
     dest.parent.mkdir()
     fetched, failed = run_module(dict(state="fetched", target=target, key_file=key_file, name="latest",
