@@ -191,11 +191,6 @@ def host_settings(v, role_path, files_read=None):
     s["timer_directories"] = (
         ([dict(path=v["etcd_backup_host_dir"], owner="root", group="root", mode="0700")] if v["etcd_backup_schedule"] else [])
         + ([dict(path=lib_dir, owner="root", group="root", mode="0755")] if push["code"] else []))
-    # Where a restore (tasks/restore.yml) copies the snapshot on the member, and the data dir and WAL
-    # dir its check restores into, beside the real ones (the same filesystem; no WAL dir apart: '').
-    s["restore"] = dict(copy=clean(v["etcd_backup_host_dir"] + "/restore.db"),
-                        check_data_dir=v["etcd_data_dir"] + ".restore-check",
-                        check_wal_dir=v["etcd_wal_dir"] + ".restore-check" if v["etcd_wal_dir"] else "")
     # The timers' files and the code the maintenance timer runs.
     s["timer_paths"] = ([f["dest"] for f in s["maintenance_lib_files"]] + push["paths"]
                         + [f["dest"] for timer in timers for f in timer["files"]])

@@ -57,8 +57,6 @@ def test_the_defaults():
     assert [t["name"] for t in s["timers"]] == ["etcd-snapshot", "etcd-backup-drill", "etcd-maintenance"]
     assert s["pki_settings"] == dict(managed=True, srv_domain="", scrapers=[], pair_key="/etc/etcd/pki/client-key.pem")
     assert s["status_settings"]["etcd_group"] == "etcd" and len(s["status_settings"]) == 8
-    assert s["restore"] == dict(copy="/var/backups/etcd/restore.db", check_data_dir="/var/lib/etcd.restore-check",
-                                check_wal_dir="")
 
 
 def test_the_read_of_the_host_asks_for_the_derived_paths():
@@ -120,7 +118,6 @@ def test_a_wal_dir_is_written_read_and_reported():
     s = settings(etcd_wal_dir="/var/lib/etcd-wal/wal")
     assert s["member_file_paths"][5:7] == ["/var/lib/etcd-wal", "/var/lib/etcd-wal/wal"]
     assert s["read"]["wal_dir"] == s["wanted"]["wal_dir"] == "/var/lib/etcd-wal/wal"
-    assert s["restore"]["check_wal_dir"] == "/var/lib/etcd-wal/wal.restore-check"
     inside = settings(etcd_wal_dir="/var/lib/etcd/wal")
     assert inside["member_file_paths"][5:7] == ["/var/lib/etcd/wal", "/etc/etcd/staged/etcd.env"]
 
