@@ -59,11 +59,11 @@ class ActionModule(PlanAction):
     @staticmethod
     def _drill_record(params, settings, task_vars):
         """The backup's plan with the members' drill record of what was sent: from the controller's
-        record (in settings.backup_dir), settings.sealed and settings.sealed_stat."""
+        record (in settings.backup_dir) and settings.sealed (etcd_backup_target's state=sealed result)."""
         plan = params["plan"]
         text = _text(os.path.join(os.path.expanduser(str(settings.get("backup_dir") or "")), plan["name"] + ".json"))
         return dict(plan, drill_record=etcd_backup_plan.drill_record(
-            text, settings.get("sealed"), settings.get("sealed_stat"), plan["source"]["name"]))
+            text, settings.get("sealed"), None, plan["source"]["name"]))
 
     @staticmethod
     def _fetch(params, settings, task_vars):

@@ -282,11 +282,9 @@ class ActionModule(ActionBase):
         if stage == "restore_members":
             settings.update(check_mode=self._task.check_mode, stamp=self._stamp(), token="%s-restored-%s" % (
                 settings.get("group") or "etcd", "".join(secrets.choice(TOKEN_CHARS) for dummy in range(12))))
-            data_dirs = {host: ((read or {}).get("stat") or {}).get("exists")
-                         for host, read in self._host_values(hostvars, previous["hosts"], params["data_dir_var"]).items()}
-            plan = etcd_recovery_plan.plan_restore_members(previous, params["members"], data_dirs, settings)
-            plan["pki"] = self._pki(params["members"], hostvars,
-                                    self._host_values(hostvars, play_hosts, params["report_var"]),
+            reports = self._host_values(hostvars, play_hosts, params["report_var"])
+            plan = etcd_recovery_plan.plan_restore_members(previous, params["members"], reports, settings)
+            plan["pki"] = self._pki(params["members"], hostvars, reports,
                                     dict(settings.get("pki") or {}, ca_check_hosts=plan.get("with_data_dir")))
             return plan
         if stage in ("restore_check", "restore_start"):

@@ -77,14 +77,17 @@ def drill_record(record_text, sealed, sealed_stat, member):
     a backup the playbook made: the controller's record of the snapshot (``record_text``, its
     ``<snapshot>.json``) with what was sent - the object's name, the snapshot's SHA-256 and key id
     (``sealed``, etcd_backup_target's state=sealed result) and the sealed object's size and SHA-256
-    (``sealed_stat``, a stat with checksum_algorithm=sha256) - as the members' push writes it."""
+    (that result's sealed_size and sealed_sha256, or ``sealed_stat``, a stat with
+    checksum_algorithm=sha256) - as the members' push writes it."""
     try:
         record = json.loads(record_text)
-        stat = sealed_stat["stat"]
+        stat = sealed_stat["stat"] if sealed_stat is not None else dict(
+            path=sealed["path"], size=sealed["sealed_size"], checksum=sealed["sealed_sha256"])
         sent = dict(object=posixpath.basename(stat["path"]), sha256=sealed["sha256"], key_id=sealed["key_id"],
                     sealed_size=int(stat["size"]), sealed_sha256=stat["checksum"], member=member)
     except (TypeError, ValueError, KeyError) as exc:
-        raise ValueError("a backup record, a sealed result and the sealed copy's stat are needed: %s" % exc) from None
+        raise ValueError("a backup record, a sealed result and the sealed copy's size and SHA-256 are needed: %s"
+                         % exc) from None
     if not isinstance(record, dict) or posixpath.basename(stat["path"]) != str(record.get("snapshot")) + ".enc":
         raise ValueError("the record is not that of the sealed snapshot %s" % posixpath.basename(stat["path"]))
     return dict(record, **sent)

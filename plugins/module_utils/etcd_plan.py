@@ -65,7 +65,6 @@ def argument_spec():
         ca_var=dict(type="str", default="_etcd_remove_member_ca"),
         ca_file_var=dict(type="str", default="_etcd_rotation_ca_file"),
         started_var=dict(type="str", default="_etcd_rotation_started"),
-        data_dir_var=dict(type="str", default="_etcd_restore_old"),
         problem_var=dict(type="str", default="_etcd_restore_problem"),
         read_var=dict(type="str", default="_etcd_recover_read"),
     )

@@ -65,9 +65,37 @@ def plan_restore(group_hosts, play_hosts, play_hosts_all, settings):
     return plan
 
 
-def plan_restore_members(plan, members, data_dirs, settings):
+MOUNTED = ("%s %s is a mount point, and the restore moves the old directory aside by renaming it: mount the volume "
+           "on a parent directory and point %s below it")
+
+
+def restore_dirs(hosts, reads):
+    """host -> whether it has an old data dir, and the problems of the hosts whose data dir or WAL dir
+    is a mount point (the restore moves them aside by renaming them, which a mount point does not
+    allow), from each host's read (``reads``: host -> facts.yml's report, ``info`` the read of
+    etcd_host_info, whose ``files`` hold the state of each dir and ``mount_points`` those that are
+    mount points, and ``wanted`` their paths). A host without a read (it dropped out of the play) has
+    none here: plan_restore_check names it."""
+    data_dirs, problems = {}, []
+    for host in hosts:
+        if host not in reads:
+            data_dirs[host] = False
+            continue
+        info, wanted = reads[host].get("info") or {}, reads[host].get("wanted") or {}
+        state = (info.get("files") or {}).get(wanted.get("data_dir"))
+        if not isinstance(state, dict):
+            raise PlanError("the read of host %s has no state of its data dir %s" % (host, wanted.get("data_dir")))
+        data_dirs[host] = state.get("kind") != "absent"
+        for setting, path in (("etcd_data_dir", wanted.get("data_dir")), ("etcd_wal_dir", wanted.get("wal_dir"))):
+            if path and path in (info.get("mount_points") or []):
+                problems.append("host %s: %s" % (host, MOUNTED % (setting, path, setting)))
+    return data_dirs, problems
+
+
+def plan_restore_members(plan, members, reads, settings):
     """The second step, with the facts: ``members``, the validated member records (filter members) of
-    the hosts that restore; ``data_dirs``: host -> whether it has an old data dir. Adds ``names``,
+    the hosts that restore; ``reads``: host -> its read (restore_dirs: whether it has an old data dir,
+    and a ``refusal`` when its data dir or WAL dir is a mount point). Adds ``names``,
     ``initial_cluster`` (every member), ``with_data_dir`` (moved aside, and whose CA is checked
     against etcd_pki_dir), ``token`` and ``stamp`` (``settings``: the new cluster token and the UTC
     time, made by the caller), ``aside_suffix``, ``read_old_revisions`` (settings ``bump_revision``
@@ -84,7 +112,9 @@ def plan_restore_members(plan, members, data_dirs, settings):
     plan["names"] = [m["name"] for m in members]
     plan["initial_cluster"] = initial_cluster([dict(name=m["name"], peer_urls=[m["peer_url"]]) for m in members],
                                               members[0]["name"], [members[0]["peer_url"]])
-    plan["with_data_dir"] = [h for h in plan["hosts"] if truthy((data_dirs or {}).get(h))]
+    data_dirs, problems = restore_dirs(plan["hosts"], reads or {})
+    plan["refusal"] = "%s; nothing was changed" % "; ".join(problems) if problems else ""
+    plan["with_data_dir"] = [h for h in plan["hosts"] if data_dirs[h]]
     plan["token"], plan["stamp"] = str(settings["token"]), str(settings["stamp"])
     plan["aside_suffix"] = ".before-restore-" + plan["stamp"]
     plan["read_old_revisions"] = (str(settings.get("bump_revision", "auto")).strip().lower() == "auto"

@@ -54,8 +54,8 @@ options:
     description:
       - V(source) - C(targets) (O(raftops.etcd.etcd#role:main:etcd_backup_targets)) and C(cluster).
       - V(record) - C(saved) (M(raftops.etcd.etcd_snapshot)'s result, with inspect and keyspace).
-      - V(drill_record) - C(backup_dir), C(sealed) (M(raftops.etcd.etcd_backup_target)'s V(sealed)
-        result) and C(sealed_stat) (a stat of the sealed copy with its SHA-256).
+      - V(drill_record) - C(backup_dir) and C(sealed) (M(raftops.etcd.etcd_backup_target)'s V(sealed)
+        result, with the sealed copy's size and SHA-256).
       - V(fetch) - C(targets), C(cluster) and C(target) (the name of one).
       - V(fetch_object) - C(listing) (one C(<name> <base64 of its first head_size bytes>) line per
         file of the SSH target), C(wanted) (an object name or V(latest)), C(key_file) and C(cluster).

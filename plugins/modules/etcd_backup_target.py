@@ -26,7 +26,7 @@ description:
     warning. A backup of format version 1 (which has no such header) is read with a warning that its name is not
     authenticated.
   - V(pruned) deletes the backups beyond the newest O(target.keep) or older than O(target.max_age_days), never the
-    newest one; V(listed) lists the backups.
+    newest one; V(listed) lists the backups. V(present) with O(prune) prunes the target after the upload.
   - Backups are compressed (O(compression)) and then sealed to the X25519 public key of O(key_file) (format
     version 3; the lookup P(raftops.etcd.backup_recipient#lookup) gives that public key); backups of versions 1
     and 2 are read too.
@@ -104,6 +104,11 @@ options:
         description: Backups older than this many days are deleted by V(pruned) (the newest never); 0 for no age limit.
         type: int
         default: 30
+  prune:
+    description:
+      - V(present) - after the upload, prune the target as V(pruned) does, in the same call.
+    type: bool
+    default: false
   key_file:
     description:
       - The key, base64 of 32 random bytes, readable by its owner only (mode 0600; a key others can read, or not
@@ -121,13 +126,15 @@ options:
   dest:
     description:
       - V(fetched), V(unsealed) - where the decrypted snapshot is written (mode 0600).
-      - V(sealed) - where the encrypted backup is written (mode 0600).
+      - V(sealed) - where the encrypted backup is written (mode 0600); when omitted, into a private temporary
+        directory the module makes (RV(dir)), named O(name), which the caller removes.
     type: path
   name:
     description:
       - V(present) - the object's name after the prefix; defaults to the file name of O(src) with C(.enc) added.
       - V(fetched) - the object to fetch, or V(latest) for the newest.
-      - V(sealed) - the object's name the header authenticates; defaults to the file name of O(dest).
+      - V(sealed) - the object's name the header authenticates; defaults to the file name of O(dest) (required
+        without O(dest)).
       - V(unsealed) - the object's name the header must authenticate; defaults to the file name of O(src).
     type: str
   cluster:
@@ -194,10 +201,25 @@ object:
   type: str
   sample: etcd-snapshot-20260821T120000Z.db.enc
 path:
-  description: The file written (O(dest)).
+  description: The file written (O(dest), or for V(sealed) without it the file in RV(dir)).
   returned: V(fetched), V(sealed), V(unsealed)
   type: str
   sample: /root/restore/etcd-snapshot.db
+dir:
+  description: The private temporary directory V(sealed) made for the encrypted backup, without O(dest).
+  returned: V(sealed) without O(dest), when not in check mode
+  type: str
+  sample: /tmp/tmpk2x8w1.etcd-backup
+sealed_size:
+  description: Size in bytes of the encrypted backup written.
+  returned: V(sealed) when not in check mode
+  type: int
+  sample: 104890896
+sealed_sha256:
+  description: SHA-256 of the encrypted backup written, as the copies on the targets must hold it.
+  returned: V(sealed) when not in check mode
+  type: str
+  sample: 9a1c0e3f5b7d2e4a6c8b0d1f3e5a7c9b2d4f6a8c0e2b4d6f8a1c3e5b7d9f0a2c
 size:
   description: Size of the snapshot (the plaintext) in bytes.
   returned: V(present), V(sealed), and V(fetched) and V(unsealed) when not in check mode
@@ -272,19 +294,19 @@ decrypt_mib_s:
   sample: 310.2
 objects:
   description: The backups on the target, newest first, with their size and time (seconds since the epoch).
-  returned: V(listed), V(pruned)
+  returned: V(listed), V(pruned), V(present) with O(prune)
   type: list
   elements: dict
   sample: [{name: etcd-snapshot-20260821T120000Z.db.enc, size: 104890896, mtime: 1787313600.0}]
 kept:
   description: Names of the backups kept, newest first.
-  returned: V(pruned)
+  returned: V(pruned), V(present) with O(prune)
   type: list
   elements: str
   sample: [etcd-snapshot-20260821T120000Z.db.enc]
 deleted:
   description: Names of the backups deleted (or that would be, in check mode).
-  returned: V(pruned)
+  returned: V(pruned), V(present) with O(prune)
   type: list
   elements: str
   sample: [etcd-snapshot-20260701T120000Z.db.enc]
@@ -292,6 +314,7 @@ deleted:
 
 import io
 import os
+import shutil
 import tempfile
 import time
 
@@ -323,6 +346,7 @@ def argument_spec():
             keep=dict(type="int", default=7),
             max_age_days=dict(type="int", default=30),
         )),
+        prune=dict(type="bool", default=False),
         key_file=dict(type="path", required=True, no_log=False),
         src=dict(type="path"),
         dest=dict(type="path"),
@@ -334,7 +358,7 @@ def argument_spec():
 
 
 REQUIRED = dict(present=("target", "src"), fetched=("target", "name", "dest"), pruned=("target",),
-                listed=("target",), sealed=("src", "dest"), unsealed=("src", "dest"))
+                listed=("target",), sealed=("src",), unsealed=("src", "dest"))
 
 
 # -- S3 ------------------------------------------------------------------------------------------
@@ -624,10 +648,28 @@ def listed(_module, bucket):
 
 
 def sealed(module):
-    dest = module.params["dest"]
-    name = module.params["name"] or os.path.basename(dest)
+    dest, name = module.params["dest"], module.params["name"]
+    if not (dest or name):
+        raise TargetError("state is sealed but the following are missing: dest or name")
+    name = name or os.path.basename(dest)
     result = dict(object=name, path=dest, changed=True)
-    result.update(_would_seal(module) if module.check_mode else _seal(module, dest, name))
+    if module.check_mode:
+        result.update(_would_seal(module))
+        return result
+    made = None
+    if not dest:
+        made = tempfile.mkdtemp(suffix=".etcd-backup")
+        dest = result["path"] = os.path.join(made, name)
+    try:
+        result.update(_seal(module, dest, name))
+        # What each target's copy must be, byte for byte (the members' drill checks it).
+        result["sealed_size"], result["sealed_sha256"] = crypto.file_sha256(dest)
+    except (TargetError, OSError):
+        if made:
+            shutil.rmtree(made, ignore_errors=True)
+        raise
+    if made:
+        result["dir"] = made
     return result
 
 
@@ -658,7 +700,11 @@ def run(module):
                               "prune and fetch the others" % (target["name"], target["type"], state))
         if not target["bucket"]:
             raise TargetError("target %s is an S3 target without a bucket" % target["name"])
-        result = S3_ACTIONS[state](module, Bucket(target))
+        bucket = Bucket(target)
+        result = S3_ACTIONS[state](module, bucket)
+        if state == "present" and module.params["prune"]:
+            prune = pruned(module, bucket)
+            result.update(prune, changed=result["changed"] or prune["changed"])
     else:
         result = LOCAL_ACTIONS[state](module)
     if target:

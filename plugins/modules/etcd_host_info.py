@@ -342,6 +342,14 @@ files:
   returned: always
   type: dict
   sample: {"/etc/etcd/etcd.env": {"kind": "file", "owner": "root", "group": "etcd", "mode": "0640", "sha256": "9a3c...41"}}
+mount_points:
+  description:
+    - Those of O(data_dir) and O(wal_dir) that are mount points (bind mounts included), which a restore cannot move
+      aside by renaming them.
+  returned: always
+  type: list
+  elements: str
+  sample: [/var/lib/etcd]
 present:
   description: The paths of O(paths) that exist.
   returned: always
@@ -462,6 +470,24 @@ def listening_ports(tables):
             if len(fields) > 3 and fields[3] == TCP_LISTEN and ":" in fields[1]:
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
+
+
+# /proc/self/mountinfo: the fifth field of each line is a mount point.
+MOUNTINFO = "/proc/self/mountinfo"
+MOUNTINFO_ESCAPE = re.compile(r"\\([0-7]{3})")
+
+
+def mount_points(paths, mountinfo):
+    """Those of ``paths`` that are mount points by ``mountinfo`` (the text of /proc/self/mountinfo, as
+    mountpoint(1) reads it: a bind mount within one filesystem counts, which os.path.ismount misses);
+    by os.path.ismount when it could not be read (None)."""
+    paths = [path for path in paths if path]
+    if mountinfo is None:
+        return [path for path in paths if os.path.ismount(path)]
+    # Space, tab, newline and backslash are written in octal there.
+    mounted = {MOUNTINFO_ESCAPE.sub(lambda code: chr(int(code.group(1), 8)), line.split()[4])
+               for line in mountinfo.splitlines() if len(line.split()) > 4}
+    return [path for path in paths if os.path.realpath(path) in mounted]
 
 
 def read_log(data_dir, wal_dir):
@@ -661,6 +687,7 @@ def main():
     result["account_name"] = p["account"]
     result["account_group"] = bool(p["account"]) and not missing_account(p["account"])[0]
     result["links"] = read_links(p["links"])
+    result["mount_points"] = mount_points([p["data_dir"], p["wal_dir"]], read_text(MOUNTINFO))
     result["present"] = [path for path in p["paths"] if os.path.lexists(path)]
     result["absent"] = [path for path in p["paths"] if path not in result["present"]]
     result["checksums"] = {path: sha256_of(path) for path in p["checksums"] if os.path.isfile(path)}

@@ -60,8 +60,8 @@ options:
         from the rotation in progress (O(rotation)), when each member's trusted CA file was written
         (the variable O(ca_file_var) of each member with data) and when its etcd started (O(started_var)).
       - V(restore) from the group and the play's hosts, before the facts; V(restore_members) from the
-        member records (O(members)) and whether each host has an old data dir (the variable
-        O(data_dir_var)); V(restore_check) and V(restore_start) from the problem each host of the group
+        member records (O(members)) and each host's read (the variable O(report_var)) - whether it has an
+        old data dir, and a refusal when its data dir or WAL dir is a mount point; V(restore_check) and V(restore_start) from the problem each host of the group
         reported (the variable O(problem_var)), the latter also from the read of the old cluster
         (O(health)) for the revision bump.
       - V(recovery_logs) from each play host's offline read of its log (the variable O(read_var));
@@ -162,7 +162,9 @@ options:
     type: bool
     default: false
   report_var:
-    description: The variable of each play host that holds its read (V(hosts), V(cluster), V(pki), V(pki_check)), a dict with C(info), C(local) and C(wanted).
+    description: >-
+      The variable of each play host that holds its read (V(hosts), V(cluster), V(pki), V(pki_check), V(restore_members)),
+      a dict with C(info), C(local) and C(wanted).
     type: str
     default: _etcd_host_report
   restart_var:
@@ -194,10 +196,6 @@ options:
       C(systemctl show -p ExecMainStartTimestamp --timestamp=unix --value) for its etcd (V(rotation)).
     type: str
     default: _etcd_rotation_started
-  data_dir_var:
-    description: The variable of each host that holds the C(stat) of its data dir (V(restore_members)).
-    type: str
-    default: _etcd_restore_old
   problem_var:
     description: The variable of each host of the group that holds why it cannot take the restore, when it cannot (V(restore_check), V(restore_start)).
     type: str

@@ -59,9 +59,9 @@ def test_the_record_steps_keep_the_plan_and_read_the_controllers_record(action, 
     assert result["record"]["revision"] == 42 and result["record"]["snapshot"] == source["name"]
     assert result["source"] == source["source"]
     (tmp_path / (source["name"] + ".json")).write_text(json.dumps(result["record"]))
-    stat = dict(stat=dict(path="/tmp/s/" + source["object"], size=9, checksum="cd"))
+    sealed = dict(sha256="ab", key_id="k", path="/tmp/s/" + source["object"], sealed_size=9, sealed_sha256="cd")
     result = run(action, stage="drill_record", plan=source,
-                 settings=dict(backup_dir=str(tmp_path), sealed=dict(sha256="ab", key_id="k"), sealed_stat=stat))
+                 settings=dict(backup_dir=str(tmp_path), sealed=sealed))
     assert result["drill_record"] == dict(json.loads((tmp_path / (source["name"] + ".json")).read_text()),
                                           object=source["object"], sha256="ab", key_id="k", sealed_size=9,
                                           sealed_sha256="cd", member="a")

@@ -269,12 +269,33 @@ def run_restore(action, hostvars, play, play_all=None, **args):
                                      ansible_play_hosts_all=list(play_all or play), groups=dict(etcd=["h0", "h1", "h2"])))
 
 
+def restore_read(kind, mount_points=(), wal_dir=""):
+    """facts.yml's report of a host whose data dir /d is ``kind``."""
+    return dict(info=dict(files={"/d": dict(kind=kind)}, mount_points=list(mount_points)),
+                wanted=dict(data_dir="/d", wal_dir=wal_dir))
+
+
+def test_the_restore_refuses_a_data_dir_or_wal_dir_that_is_a_mount_point_before_anything_changes(action):
+    hosts = ("h0", "h1", "h2")
+    first = run_restore(action, {}, hosts, stage="restore", settings=dict(group="etcd"))
+    hostvars = dict(h0=dict(_etcd_host_report=restore_read("directory")),
+                    h1=dict(_etcd_host_report=restore_read("directory", ["/w"], wal_dir="/w")),
+                    h2=dict(_etcd_host_report=restore_read("directory", ["/d"])))
+    refused = run_restore(action, hostvars, hosts, stage="restore_members", refuse=True, plan=first, members=MEMBERS,
+                          settings=dict(group="etcd", bump_revision="auto", snapshot="/s.db", data_dir="/d"))
+    assert refused["failed"] and refused["msg"] == (
+        "host h1: etcd_wal_dir /w is a mount point, and the restore moves the old directory aside by renaming it: "
+        "mount the volume on a parent directory and point etcd_wal_dir below it; host h2: etcd_data_dir /d is a mount "
+        "point, and the restore moves the old directory aside by renaming it: mount the volume on a parent directory "
+        "and point etcd_data_dir below it; nothing was changed")
+
+
 def test_the_restore_steps_read_the_data_dirs_and_the_problems_of_every_host_of_the_group(action):
     hosts = ("h0", "h1", "h2")
     first = run_restore(action, {}, ["h0", "h1"], hosts, stage="restore", settings=dict(group="etcd"))
     assert first["unanswered"] == ["h2"] and "h2 of group etcd did not answer" in first["refusal"]
     first = run_restore(action, {}, hosts, stage="restore", settings=dict(group="etcd"))
-    hostvars = {h: dict(_etcd_restore_old=dict(stat=dict(exists=h != "h1"))) for h in hosts}
+    hostvars = {h: dict(_etcd_host_report=restore_read("absent" if h == "h1" else "directory")) for h in hosts}
     members = run_restore(action, hostvars, hosts, stage="restore_members", plan=first, members=MEMBERS,
                           settings=dict(group="etcd", bump_revision="auto", snapshot="/s.db", data_dir="/d"))
     assert "failed" not in members and members["with_data_dir"] == ["h0", "h2"]

@@ -148,9 +148,9 @@ def test_a_playbook_backup_is_recorded_for_the_members_drill_as_a_push_records_i
 
 
 @pytest.mark.parametrize("record, sealed, stat, message", [
-    ("{broken", SEALED, SEALED_STAT, "a backup record, a sealed result and the sealed copy's stat are needed"),
-    (CONTROLLER_RECORD, {}, SEALED_STAT, "a backup record, a sealed result and the sealed copy's stat are needed"),
-    (CONTROLLER_RECORD, SEALED, dict(stat=dict(path="/x")), "a backup record, a sealed result and the sealed copy's stat"),
+    ("{broken", SEALED, SEALED_STAT, "a backup record, a sealed result and the sealed copy's size and SHA-256 are needed"),
+    (CONTROLLER_RECORD, {}, SEALED_STAT, "a backup record, a sealed result and the sealed copy's size and SHA-256 are needed"),
+    (CONTROLLER_RECORD, SEALED, dict(stat=dict(path="/x")), "a backup record, a sealed result and the sealed copy's size and SHA-256"),
     (json.dumps(dict(snapshot="etcd-snapshot-20200101T000000Z.db", revision=1)), SEALED, SEALED_STAT,
      "the record is not that of the sealed snapshot %s.enc" % SNAP),
 ])

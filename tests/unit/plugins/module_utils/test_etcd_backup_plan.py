@@ -78,15 +78,25 @@ SEALED = dict(sha256="ab" * 32, key_id="k1")
 SEALED_STAT = dict(stat=dict(path="/tmp/x.etcd-backup/%s.enc" % SNAP, size=345, checksum="cd" * 32))
 
 
-def test_a_playbook_backup_is_recorded_for_the_members_drill_as_a_push_records_it():
-    assert plan.drill_record(CONTROLLER_RECORD, SEALED, SEALED_STAT, "m1") == dict(
+# The seal's own result (the role's tasks) or the deprecated filter's seal and stat of the sealed copy.
+SEALED_WITH_COPY = dict(SEALED, path="/tmp/x.etcd-backup/%s.enc" % SNAP, sealed_size=345, sealed_sha256="cd" * 32)
+
+
+@pytest.mark.parametrize("sealed, stat", [(SEALED, SEALED_STAT), (SEALED_WITH_COPY, None)])
+def test_a_playbook_backup_is_recorded_for_the_members_drill_as_a_push_records_it(sealed, stat):
+    assert plan.drill_record(CONTROLLER_RECORD, sealed, stat, "m1") == dict(
         json.loads(CONTROLLER_RECORD), object=SNAP + ".enc", sha256="ab" * 32, key_id="k1", sealed_size=345,
         sealed_sha256="cd" * 32, member="m1")
 
 
 @pytest.mark.parametrize("record, sealed, stat, message", [
-    ("", SEALED, SEALED_STAT, "a backup record, a sealed result and the sealed copy's stat are needed"),
-    (CONTROLLER_RECORD, {}, SEALED_STAT, "a backup record, a sealed result and the sealed copy's stat are needed"),
+    ("", SEALED, SEALED_STAT, "a backup record, a sealed result and the sealed copy's size and SHA-256 are needed"),
+    (CONTROLLER_RECORD, {}, SEALED_STAT, "a backup record, a sealed result and the sealed copy's size and SHA-256 are needed"),
+    (CONTROLLER_RECORD, SEALED, None, "a backup record, a sealed result and the sealed copy's size and SHA-256 are needed"),
+    (CONTROLLER_RECORD, dict(SEALED_WITH_COPY, sealed_size="big"), None,
+     "a backup record, a sealed result and the sealed copy's size and SHA-256 are needed"),
+    (json.dumps(dict(snapshot="etcd-snapshot-20200101T000000Z.db")), SEALED_WITH_COPY, None,
+     "the record is not that of the sealed snapshot %s.enc" % SNAP),
     (json.dumps(dict(snapshot="etcd-snapshot-20200101T000000Z.db")), SEALED, SEALED_STAT,
      "the record is not that of the sealed snapshot %s.enc" % SNAP),
 ])

@@ -439,11 +439,17 @@ def test_a_restore_takes_every_host_of_the_group_or_names_those_missing(play, pl
     assert result["refusal"] == refusal
 
 
-def members_step(data_dirs=None, **settings):
+def dir_read(kind="directory", mount_points=(), wal_dir=""):
+    """facts.yml's report of a host whose data dir /var/lib/etcd is ``kind``."""
+    return dict(info=dict(files={"/var/lib/etcd": dict(kind=kind)}, mount_points=list(mount_points)),
+                wanted=dict(data_dir="/var/lib/etcd", wal_dir=wal_dir))
+
+
+def members_step(reads=None, **settings):
     settings = dict(dict(token="etcd-restored-abc", stamp="20260101T000000Z", bump_revision="auto",
                          snapshot="/b/s.db", data_dir="/var/lib/etcd"), **settings)
-    return plan_restore_members(plan_restore(RESTORE_GROUP, RESTORE_GROUP, None, {}), MEMBERS,
-                                {"h0": True, "h1": False, "h2": True} if data_dirs is None else data_dirs, settings)
+    reads = dict(h0=dir_read(), h1=dir_read("absent"), h2=dir_read()) if reads is None else reads
+    return plan_restore_members(plan_restore(RESTORE_GROUP, RESTORE_GROUP, None, {}), MEMBERS, reads, settings)
 
 
 def test_the_members_step_gives_the_initial_cluster_the_token_and_the_data_dirs_moved_aside():
@@ -464,8 +470,38 @@ def test_the_old_cluster_is_asked_for_its_revision_only_for_an_automatic_bump_ou
     assert members_step(**settings)["read_old_revisions"] is read
 
 
+def mounted(setting, path):
+    return ("%s %s is a mount point, and the restore moves the old directory aside by renaming it: mount the volume on "
+            "a parent directory and point %s below it" % (setting, path, setting))
+
+
+@pytest.mark.parametrize("reads, with_data_dir, refusal", [
+    # A host without a read dropped out of the play: none here, plan_restore_check names it.
+    ({}, [], ""),
+    (dict(h0=dir_read("absent"), h1=dir_read("other"), h2=dir_read("unreadable")), ["h1", "h2"], ""),
+    (dict(h0=dir_read(mount_points=["/var/lib/etcd"])), ["h0"],
+     "host h0: %s; nothing was changed" % mounted("etcd_data_dir", "/var/lib/etcd")),
+    (dict(h0=dir_read(mount_points=["/w"], wal_dir="/w"), h1=dir_read("absent", ["/var/lib/etcd", "/w"], "/w")),
+     ["h0"], "host h0: %s; host h1: %s; host h1: %s; nothing was changed" % (
+         mounted("etcd_wal_dir", "/w"), mounted("etcd_data_dir", "/var/lib/etcd"), mounted("etcd_wal_dir", "/w"))),
+    # Another mount point than its own dirs (a parent) is none of the restore's business.
+    (dict(h0=dir_read(mount_points=["/var/lib"])), ["h0"], ""),
+])
+def test_the_members_step_reads_the_old_data_dirs_and_refuses_those_on_a_mount_point(reads, with_data_dir, refusal):
+    result = members_step(reads)
+    assert (result["with_data_dir"], result["refusal"]) == (with_data_dir, refusal)
+
+
+@pytest.mark.parametrize("read", [dict(info={}, wanted=dict(data_dir="/var/lib/etcd")),
+                                  dict(info=dict(files={"/other": dict(kind="directory")}), wanted={}),
+                                  dict(info=dict(files={"/var/lib/etcd": "directory"}), wanted=dict(data_dir="/var/lib/etcd"))])
+def test_the_members_step_needs_the_state_of_each_data_dir(read):
+    with pytest.raises(PlanError, match="the read of host h0 has no state of its data dir"):
+        members_step(dict(h0=read))
+
+
 def test_a_restore_onto_hosts_without_data_moves_nothing_aside():
-    result = members_step(data_dirs={})
+    result = members_step(reads={})
     assert result["with_data_dir"] == []
     assert result["check_report"] == "check mode: /b/s.db would be restored on m0, m1, m2 as a new cluster; nothing was changed"
 

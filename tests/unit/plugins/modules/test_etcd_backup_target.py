@@ -1,6 +1,7 @@
 """etcd_backup_target: its arguments, sealing for SSH targets, and a whole S3 life against a real moto server."""
 
 import os
+import shutil
 import sys
 from functools import partial
 
@@ -63,7 +64,7 @@ def test_documented_options_match_the_code():
 @pytest.mark.parametrize("args, message", [
     ({"state": "present", "src": "/s.db"}, "state is present but the following are missing: target"),
     ({"state": "fetched", "target": {"name": "t", "bucket": "b"}}, "missing: name, dest"),
-    ({"state": "sealed", "src": "/s.db"}, "missing: dest"),
+    ({"state": "sealed", "src": "/s.db"}, "state is sealed but the following are missing: dest or name"),
     ({"state": "pruned", "target": {"name": "t"}}, "target t is an S3 target without a bucket"),
     ({"state": "pruned", "target": {"name": "box", "type": "ssh", "host": "h", "path": "/srv"}},
      "target box is an ssh target: state pruned works on S3 targets"),
@@ -105,6 +106,27 @@ def test_seal_creates_the_key_and_unseal_opens_it(tmp_path, snapshot, key_file):
     assert result["target"] == "box" and result["object"] == "etcd-snapshot-x.db.enc"
 
 
+def test_seal_without_dest_writes_into_a_private_directory_and_reports_the_copy(snapshot, key_file):
+    plain = snapshot()
+    result, failed = run_module(dict(state="sealed", src=str(plain), name="etcd-snapshot-x.db.enc", key_file=key_file))
+    try:
+        assert not failed, result
+        assert result["path"] == os.path.join(result["dir"], "etcd-snapshot-x.db.enc")
+        assert oct(os.stat(result["dir"]).st_mode & 0o777) == "0o700"
+        assert (result["sealed_size"], result["sealed_sha256"]) == crypto.file_sha256(result["path"])
+        assert result["sealed_size"] == result["encrypted_size"]
+    finally:
+        shutil.rmtree(result.get("dir") or "/nonexistent", ignore_errors=True)
+
+
+def test_a_seal_that_fails_leaves_no_directory(tmp_path, snapshot, key_file, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    result, failed = run_module(dict(state="sealed", src=str(tmp_path / "gone.db"), name="o.enc", key_file=key_file))
+    assert failed and result["msg"].startswith("%s cannot be encrypted: " % (tmp_path / "gone.db"))
+    assert os.listdir(tmp_path / "tmp") == []
+
+
 def test_seal_in_check_mode_writes_nothing(tmp_path, snapshot, key_file):
     result, failed = run_module(dict(state="sealed", src=str(snapshot()), dest=str(tmp_path / "o.enc"),
                                      key_file=key_file), check=True)
@@ -136,8 +158,8 @@ def test_a_key_others_can_read_is_refused(tmp_path, snapshot, key_file):
 # -- S3, against moto --------------------------------------------------------------------------
 
 
-def send(target, key_file, src, check=False):
-    return run_module(dict(state="present", target=target, key_file=key_file, src=str(src)), check=check)
+def send(target, key_file, src, check=False, prune=False):
+    return run_module(dict(state="present", target=target, key_file=key_file, src=str(src), prune=prune), check=check)
 
 
 def test_present_uploads_once_encrypted(s3, snapshot, key_file):
@@ -195,6 +217,25 @@ def test_list_prune_and_fetch(s3, snapshot, key_file, tmp_path):
                                       name=plains[0].name + ".enc", dest=str(dest)))
     assert failed and missing["msg"] == "target offsite (s3://%s/prod/) has no object %s" % (
         target["bucket"], plains[0].name + ".enc")
+
+
+def test_present_with_prune_uploads_then_prunes_in_one_call(s3, snapshot, key_file):
+    target, _client = s3
+    keep_two = dict(target, keep=2)
+    plains = [snapshot("etcd-snapshot-2026010%dT000000Z.db" % day) for day in (1, 2, 3)]
+    for plain in plains[:2]:
+        assert not send(keep_two, key_file, plain, prune=True)[1]
+    would, failed = send(keep_two, key_file, plains[2], check=True, prune=True)
+    # In check mode nothing is uploaded, so the prune sees the target as it is.
+    assert not failed and would["changed"] and would["deleted"] == [], would
+    sent, failed = send(keep_two, key_file, plains[2], prune=True)
+    assert not failed and sent["changed"] and sent["object"] == plains[2].name + ".enc"
+    assert sent["kept"] == [plains[2].name + ".enc", plains[1].name + ".enc"]
+    assert sent["deleted"] == [plains[0].name + ".enc"]
+    again, failed = send(keep_two, key_file, plains[2], prune=True)
+    assert not failed and again["changed"] is False and again["deleted"] == []
+    listed = run_module(dict(state="listed", target=target, key_file=key_file))[0]
+    assert [o["name"] for o in listed["objects"]] == sent["kept"]
 
 
 @pytest.mark.parametrize("damage, problem", [

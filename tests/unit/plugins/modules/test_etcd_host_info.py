@@ -15,7 +15,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import path_state
 from ansible_collections.raftops.etcd.plugins.modules import etcd_host_info
 from ansible_collections.raftops.etcd.plugins.modules.etcd_host_info import (
-    environment_files, holds_member_data, host_info, listening_ports, parse_environment)
+    environment_files, holds_member_data, host_info, listening_ports, mount_points, parse_environment)
 
 
 def test_parse_environment_skips_comments_and_unquotes():
@@ -74,6 +74,31 @@ def test_host_info_reads_what_the_unit_points_at(tmp_path):
     assert info["initial_settings"] == {"ETCD_INITIAL_CLUSTER_STATE": "existing"}
     assert info["data_dir"] == str(data) and info["has_data"] and not info["configured_has_data"]
     assert info["release"] == "3.5.1" and info["binary"] == str(release / "etcd")
+
+
+MOUNTINFO = """22 1 0:21 / / rw,relatime - overlay overlay rw
+35 22 8:1 /srv/etcd /var/lib/etcd rw,relatime - ext4 /dev/sda1 rw
+36 22 8:1 /srv/wal /var/lib/etcd\\040wal rw,relatime - ext4 /dev/sda1 rw
+"""
+
+
+@pytest.mark.parametrize("paths, mounted", [
+    (["/var/lib/etcd", None], ["/var/lib/etcd"]),  # a bind mount of the same filesystem counts
+    (["/var/lib/etcd/data", "/var/lib/etcd wal"], ["/var/lib/etcd wal"]),  # the escaped space
+    (["/var/lib/etcd/data", ""], []),
+    ([], []),
+])
+def test_mount_points_are_read_as_mountinfo_lists_them(paths, mounted):
+    assert mount_points(paths, MOUNTINFO) == mounted
+
+
+def test_mount_points_follow_a_link_to_a_mount_point(tmp_path):
+    (tmp_path / "data").symlink_to("/var/lib/etcd")
+    assert mount_points([str(tmp_path / "data")], MOUNTINFO) == [str(tmp_path / "data")]
+
+
+def test_mount_points_without_mountinfo_ask_the_filesystem(tmp_path):
+    assert mount_points(["/", str(tmp_path)], None) == ["/"]
 
 
 def test_host_info_of_a_fresh_host(tmp_path):
