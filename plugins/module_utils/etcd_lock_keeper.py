@@ -68,7 +68,7 @@ def role_options(role, variables, play_hosts):
         # The role never writes an operator's PKI directory (etcd_pki_managed=false).
         hold_pki_dir=role["hold_pki_dir"] and tls and managed,
         lease_id=lease_id,
-        endpoints=list(role["endpoints"]) if lease_id else [],
+        endpoints=list(role["endpoints"] or []) if lease_id else [],
         tls=tls and not auto_tls,
         tls_verify=not auto_tls,
         # Two renewals to miss before the lease expires.
@@ -77,7 +77,7 @@ def role_options(role, variables, play_hosts):
     if tls:
         options["pki_dir"] = variables["etcd_pki_dir"]
     if lease_id and options["tls"]:
-        options["client_pair"] = _client_pair(role, managed, list(role["hosts"]) + list(play_hosts))
+        options["client_pair"] = _client_pair(role, managed, list(role["hosts"] or []) + list(play_hosts))
     return options
 
 
@@ -93,9 +93,9 @@ def _client_pair(role, managed, hosts):
     (it allows client auth). Nor is admin trusted while members keep the pairs of an adopted
     cluster's own CA (phase 1 of its rotation): the new CA signed it, which they trust only once
     restarted."""
-    if managed and not boolean(role["rotation"].get("members_kept") or False, strict=False):
+    if managed and not boolean((role["rotation"] or {}).get("members_kept") or False, strict=False):
         return "admin"
-    for member in role["members"]:
+    for member in role["members"] or []:
         if member.get("host") in hosts:
             return member["name"]
     raise ValueError("no member among the run's hosts (%s) whose server pair renews the lease: the PKI directory "

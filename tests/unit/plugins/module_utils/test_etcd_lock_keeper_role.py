@@ -86,3 +86,11 @@ def test_bad_input_is_refused_naming_it(given, variables, play_hosts, message):
     with pytest.raises(ValueError) as refused:
         options(role(**given), play_hosts, **variables)
     assert str(refused.value) == message
+
+
+def test_values_the_role_leaves_empty_read_as_none():
+    empty = dict(members=None, hosts=None, endpoints=None, rotation=None)
+    got = options(role(lease_id=LEASE, **empty), ["h1"])
+    assert (got["endpoints"], got["client_pair"]) == ([], "admin")
+    with pytest.raises(ValueError, match=r"no member among the run's hosts \(h1\)"):
+        options(role(lease_id=LEASE, **empty), ["h1"], etcd_pki_managed=False)
