@@ -5,23 +5,16 @@
 controller is given this controller, found on the controller as the run lock finds it
 (plugins/plugin_utils/run_lock.py), so that the lock of a run of it that died reads dead."""
 
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.raftops.etcd.plugins.plugin_utils.run_lock import this_controller
-
-MODULE = "raftops.etcd.etcd_adopt_info"
+from ansible_collections.raftops.etcd.plugins.plugin_utils.run_lock import RunLockAction, this_controller
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(RunLockAction):
+    MODULE = "raftops.etcd.etcd_adopt_info"
+    WHAT = "cannot read this controller"
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp  # unused since ansible-core 2.5
-        args = dict(self._task.args)
+    def fill(self, args, task_vars):
+        del task_vars  # the controller is read here, not from the task
         if args.get("run_lock_prefix") and args.get("controller") is None:
             controller = this_controller()
             if controller:
                 args["controller"] = controller
-        result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
-        return result

@@ -5,29 +5,17 @@
 named on the controller in the run lock's words (plugins/plugin_utils/run_lock.py), with this
 controller for taking over the lock of one of its runs that died. What the task gives wins."""
 
-from ansible.errors import AnsibleError
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.raftops.etcd.plugins.plugin_utils.run_lock import this_run
-
-MODULE = "raftops.etcd.etcd_lock"
+from ansible_collections.raftops.etcd.plugins.plugin_utils.run_lock import RunLockAction, this_run
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(RunLockAction):
+    MODULE = "raftops.etcd.etcd_lock"
+    WHAT = "cannot name this run as the holder"
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp  # unused since ansible-core 2.5
-        args = dict(self._task.args)
-        if args.get("state", "acquired") == "acquired" and not args.get("holder"):
-            try:
-                run = this_run(self._templar.template((task_vars or {}).get("ansible_play_name") or ""))
-            except (ValueError, AnsibleError) as exc:
-                result.update(failed=True, changed=False, msg="%s: cannot name this run as the holder: %s" % (MODULE, exc))
-                return result
-            args["holder"] = run["holder"]
-            if args.get("controller") is None and run["controller"]:
-                args["controller"] = run["controller"]
-        result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
-        return result
+    def fill(self, args, task_vars):
+        if args.get("state", "acquired") != "acquired" or args.get("holder"):
+            return
+        run = this_run(self._templar.template(task_vars.get("ansible_play_name") or ""))
+        args["holder"] = run["holder"]
+        if args.get("controller") is None and run["controller"]:
+            args["controller"] = run["controller"]

@@ -9,6 +9,9 @@ import os
 import socket
 import subprocess
 
+from ansible.errors import AnsibleError
+from ansible.plugins.action import ActionBase
+
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import run_controller, run_holder, utcnow
 
 
@@ -36,3 +39,28 @@ def this_run(play, environ=None, pid=None, host=None, started=None, runs=pgrep_r
     started = started or utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
     holder = run_holder(play, host, environ.get("USER") or environ.get("LOGNAME"), pid, started)
     return dict(pid=pid, holder=holder, controller=this_controller(host, runs))
+
+
+class RunLockAction(ActionBase):
+    """An action that fills its module's arguments with this run before the module runs: subclasses
+    name their ``MODULE`` and give ``fill(args, task_vars)``, which changes ``args`` in place (a
+    ValueError there fails the task, naming ``WHAT`` it could not do)."""
+
+    TRANSFERS_FILES = False
+    MODULE = ""
+    WHAT = ""
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp  # unused since ansible-core 2.5
+        args = dict(self._task.args)
+        try:
+            self.fill(args, task_vars or {})
+        except (ValueError, AnsibleError) as exc:
+            result.update(failed=True, changed=False, msg="%s: %s: %s" % (self.MODULE, self.WHAT, exc))
+            return result
+        result.update(self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars))
+        return result
+
+    def fill(self, args, task_vars):
+        raise NotImplementedError
