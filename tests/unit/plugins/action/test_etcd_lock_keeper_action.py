@@ -124,8 +124,8 @@ def test_without_pid_and_holder_the_keeper_lives_with_this_run(action, monkeypat
 
 
 def test_the_role_s_options_come_from_its_variables_and_the_task_s_own_win(action, monkeypatch):
-    _result, args = filled(action, monkeypatch, role=dict(lease_id="694d77aa9e38260f", hold_pki_dir=True,
-                                                         endpoints=["https://10.0.0.11:2379"]), interval=2)
+    role = dict(lease_id="694d77aa9e38260f", hold_pki_dir=True, endpoints=["https://10.0.0.11:2379"])
+    _result, args = filled(action, monkeypatch, role=role, interval=2)
     assert args == dict(hold_pki_dir=True, lease_id="694d77aa9e38260f", endpoints=["https://10.0.0.11:2379"], tls=True,
                         tls_verify=True, interval=2, pki_dir="/ctl/pki", client_pair="admin", pid=4242,
                         holder=holder(4242))
