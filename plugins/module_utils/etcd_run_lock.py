@@ -9,8 +9,9 @@
 The role's holder reads ``ansible-playbook (PLAY) on HOST by USER, pid PID, started TIME``
 (run_holder; the actions of etcd_lock and etcd_lock_keeper write it: plugins/plugin_utils/run_lock.py).
 A lock held by a run of this very controller whose ansible-playbook process is gone (killed,
-crashed, its terminal closed) is taken over at once: nothing else can be running it. A run of another controller cannot be looked at from here; its lease is short, and
-kept alive only while its run lives (the keeper below), so it frees the cluster within a TTL.
+crashed, its terminal closed) is taken over at once: nothing else can be running it. A run of
+another controller cannot be looked at from here; its lease is short, and kept alive only while
+its run lives (the keeper below), so it frees the cluster within a TTL.
 
 The keeper is a process detached on the controller for the length of a run. It holds the lock
 file of the controller's PKI directory (so two runs never write one PKI directory at once) and
