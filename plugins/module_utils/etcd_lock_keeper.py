@@ -13,6 +13,8 @@ import gc
 import os
 import signal
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdError, first_answer, client_factory
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import (
     PkiDirBusy, detach, high_fd, keep, lock_pki_dir, pki_connection, process_lives)
@@ -22,8 +24,8 @@ MODULE = "raftops.etcd.etcd_lock_keeper"
 
 def argument_spec():
     return dict(
-        pid=dict(type="int", required=True),
-        holder=dict(type="str", required=True),
+        pid=dict(type="int"),
+        holder=dict(type="str"),
         pki_dir=dict(type="path"),
         hold_pki_dir=dict(type="bool", default=False),
         client_pair=dict(type="str", default="admin"),
@@ -35,7 +37,69 @@ def argument_spec():
         timeout=dict(type="float", default=5),
         auth_user=dict(type="str"),
         auth_password=dict(type="str", no_log=True),
+        role=dict(type="dict", options=dict(
+            lease_id=dict(type="str", default=""),
+            hold_pki_dir=dict(type="bool", default=False),
+            members=dict(type="list", elements="dict", default=[]),
+            hosts=dict(type="list", elements="str", default=[]),
+            endpoints=dict(type="list", elements="str", default=[]),
+            rotation=dict(type="dict", default={}),
+        )),
     )
+
+
+# The etcd role's variables role_options reads.
+ROLE_VARIABLES = ("etcd_tls", "etcd_auto_tls", "etcd_pki_managed", "etcd_pki_dir", "etcd_run_lock_ttl")
+
+
+def role_options(role, variables, play_hosts):
+    """The keeper's options for a run of the etcd role (roles/etcd/tasks/run_keeper.yml), from the
+    task's ``role`` (the lease its run lock took, whether the step holds the PKI directory, the
+    plan's members, hosts with data and endpoints, the CA rotation), the role's ``variables``
+    (ROLE_VARIABLES) and the play's hosts. Raises ValueError for a value it cannot read."""
+    tls, auto_tls, managed = (_flag(variables, name) for name in ("etcd_tls", "etcd_auto_tls", "etcd_pki_managed"))
+    try:
+        ttl = int(variables["etcd_run_lock_ttl"])
+    except (TypeError, ValueError):
+        raise ValueError("etcd_run_lock_ttl must be a whole number of seconds, got %r"
+                         % (variables["etcd_run_lock_ttl"],)) from None
+    lease_id = role["lease_id"] or None
+    options = dict(
+        # The role never writes an operator's PKI directory (etcd_pki_managed=false).
+        hold_pki_dir=role["hold_pki_dir"] and tls and managed,
+        lease_id=lease_id,
+        endpoints=list(role["endpoints"] or []) if lease_id else [],
+        tls=tls and not auto_tls,
+        tls_verify=not auto_tls,
+        # Two renewals to miss before the lease expires.
+        interval=max(ttl // 3, 1),
+    )
+    if tls:
+        options["pki_dir"] = variables["etcd_pki_dir"]
+    if lease_id and options["tls"]:
+        options["client_pair"] = _client_pair(role, managed, list(role["hosts"] or []) + list(play_hosts))
+    return options
+
+
+def _flag(variables, name):
+    try:
+        return boolean(variables[name], strict=True)
+    except TypeError:
+        raise ValueError("%s must be true or false, got %r" % (name, variables[name])) from None
+
+
+def _client_pair(role, managed, hosts):
+    """admin; in an operator's PKI directory (no admin pair), the server pair of a member of the run
+    (it allows client auth). Nor is admin trusted while members keep the pairs of an adopted
+    cluster's own CA (phase 1 of its rotation): the new CA signed it, which they trust only once
+    restarted."""
+    if managed and not boolean((role["rotation"] or {}).get("members_kept") or False, strict=False):
+        return "admin"
+    for member in role["members"] or []:
+        if member.get("host") in hosts:
+            return member["name"]
+    raise ValueError("no member among the run's hosts (%s) whose server pair renews the lease: the PKI directory "
+                     "has no admin pair to renew it with" % ", ".join(hosts))
 
 
 def renewer(params, lease_id):
@@ -59,6 +123,9 @@ def _failed(msg):
 def start_keeper(params):
     """The module's result: the keeper started (``keeper_pid``), nothing to keep, or ``failed``
     with the reason. In the keeper itself this never returns."""
+    if not params["pid"] or not params["holder"]:
+        return _failed("pid and holder name the ansible-playbook run the keeper lives with: give both (the action "
+                       "fills them on the controller)")
     if params["hold_pki_dir"] and not params["pki_dir"]:
         return _failed("hold_pki_dir needs pki_dir: the directory whose lock file to hold")
     if params["interval"] < 1:
@@ -67,6 +134,8 @@ def start_keeper(params):
         return _failed("pid %d runs no process: give the pid of this ansible-playbook run" % params["pid"])
     if params["lease_id"] and not params["endpoints"]:
         return _failed("endpoints must name the etcd client URLs to renew the lease through")
+    if not params["hold_pki_dir"] and not params["lease_id"]:
+        return dict(changed=False, msg="nothing to keep: no lease_id, and no PKI directory to hold")
     keep_fds = set()
     result = dict(changed=False)
     not_held = None

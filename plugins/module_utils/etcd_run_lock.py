@@ -7,10 +7,11 @@
 """The etcd role's run lock: who holds it, whether that run still lives, and the keeper.
 
 The role's holder reads ``ansible-playbook (PLAY) on HOST by USER, pid PID, started TIME``
-(roles/etcd/vars/main.yml). A lock held by a run of this very controller whose ansible-playbook
-process is gone (killed, crashed, its terminal closed) is taken over at once: nothing else can be
-running it. A run of another controller cannot be looked at from here; its lease is short, and
-kept alive only while its run lives (the keeper below), so it frees the cluster within a TTL.
+(run_holder; the actions of etcd_lock and etcd_lock_keeper write it: plugins/plugin_utils/run_lock.py).
+A lock held by a run of this very controller whose ansible-playbook process is gone (killed,
+crashed, its terminal closed) is taken over at once: nothing else can be running it. A run of
+another controller cannot be looked at from here; its lease is short, and kept alive only while
+its run lives (the keeper below), so it frees the cluster within a TTL.
 
 The keeper is a process detached on the controller for the length of a run. It holds the lock
 file of the controller's PKI directory (so two runs never write one PKI directory at once) and
@@ -67,6 +68,28 @@ def parse_holder(text):
     holder = match.groupdict()
     holder["pid"] = int(holder["pid"])
     return holder
+
+
+def run_holder(play, host, user, pid, started):
+    """The holder of a run, in the words parse_holder reads back. Raises ValueError for a part it
+    could not read back."""
+    play, user = (" ".join(str(part or "").split()) for part in (play, user))
+    if not host or len(str(host).split()) != 1:
+        raise ValueError("the controller's host name must be one word, got %r" % (host,))
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid < 1:
+        raise ValueError("the ansible-playbook pid must be a whole number above 0, got %r" % (pid,))
+    if not started or len(str(started).split()) != 1:
+        raise ValueError("the start time must be one word (ISO 8601), got %r" % (started,))
+    return "ansible-playbook (%s) on %s by %s, pid %d, started %s" % (
+        play, host, user or "an unknown user", pid, started)
+
+
+def run_controller(host, pgrep_output):
+    """dict(host, run_pids) of this controller (etcd_lock's ``controller``), from ``pgrep -f
+    ansible-playbook``'s output; None when it found no run: this run is one, so pgrep is missing,
+    and then no run is known dead."""
+    pids = run_pids(pgrep_output)
+    return dict(host=host, run_pids=pids) if pids else None
 
 
 def run_pids(text):

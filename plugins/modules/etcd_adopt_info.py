@@ -50,6 +50,8 @@ options:
         the lock of a run of this controller whose process is gone is C(dead), as the role takes it over
         (M(raftops.etcd.etcd_lock)'s O(raftops.etcd.etcd_lock#module:controller)). With no C(run_pids)
         (pgrep missing) no run is known dead.
+      - Not given with O(run_lock_prefix), the module's action fills it with the controller it runs on, found
+        as M(raftops.etcd.etcd_lock)'s action finds it.
     type: dict
     suboptions:
       host:

@@ -65,8 +65,11 @@ options:
       - Who takes the lock, in words an operator reads in a refusal, for example
         V(ansible-playbook on ctl-host by alice, pid 1234, started 2026-11-22T10:00:00Z).
       - Make it unique per run; a holder string that already holds the lock gets it again.
-      - Required with O(state=acquired). With O(state=released) and no O(lease_id), the lock is
-        released only when held by this holder.
+      - With O(state=acquired), when not given, the module's action names this C(ansible-playbook) run in
+        the words of the collection's run lock, V(ansible-playbook (PLAY\) on HOST by USER, pid PID, started
+        TIME), and fills O(controller) unless given, so that the lock of a run of this controller that died
+        is taken over.
+      - With O(state=released) and no O(lease_id), the lock is released only when held by this holder.
     type: str
   ttl:
     description:
@@ -102,6 +105,8 @@ options:
         than waited for, and a warning names it.
       - A holder on another host is never taken over; its lease expires at most O(ttl) seconds after
         its run last renewed it.
+      - Filled by the module's action (this controller, and its runs found with C(pgrep)) when O(holder) is
+        not given; not filled when C(pgrep) finds none, as then no run is known dead.
     type: dict
     suboptions:
       host:
@@ -124,6 +129,15 @@ options:
       - Only with O(state=acquired).
     type: bool
     default: false
+  tolerate_unhealthy:
+    description:
+      - With O(read_cluster), a lock that cannot be taken in a cluster the read found not healthy (no
+        leader, a member down) is no failure - RV(acquired) is V(false) and RV(msg) says why. For a step
+        that replaces a broken cluster (the role's restore), which may hold no lock.
+      - A failure in a healthy cluster, another holder's lock included, still fails.
+    type: bool
+    default: false
+    version_added: 0.5.0
   quota_bytes:
     description:
       - With O(read_cluster), the members' backend quota, as M(raftops.etcd.etcd_health)'s
@@ -361,6 +375,7 @@ def argument_spec():
         wait_timeout=dict(type="int", default=0),
         lease_id=dict(type="str"),
         read_cluster=dict(type="bool", default=False),
+        tolerate_unhealthy=dict(type="bool", default=False),
         controller=dict(type="dict", options=dict(host=dict(type="str", required=True),
                                                   run_pids=dict(type="list", elements="int", required=True))),
         quota_bytes=dict(type="int", default=0),
@@ -385,10 +400,15 @@ def run(params, clients, check_mode=False, clock=time.monotonic, sleep=time.slee
     try:
         result = lock.acquire() if params["state"] == "acquired" else lock.release()
     except LockError as exc:
-        return str(exc), dict(dict(changed=False, **key), **exc.result), lock.warnings
+        failure, result = str(exc), dict(dict(changed=False, **key), **exc.result)
     except EtcdError as exc:
-        return "lock %s (%s): %s" % (lock.name, lock.key, exc), dict(changed=False, **key), lock.warnings
-    return None, dict(result, **key), lock.warnings
+        failure, result = "lock %s (%s): %s" % (lock.name, lock.key, exc), dict(changed=False, **key)
+    else:
+        return None, dict(result, **key), lock.warnings
+    if params.get("tolerate_unhealthy") and not key.get("cluster", {}).get("healthy", True):
+        return None, dict(result, acquired=False, msg="lock %s not taken in a cluster that is not healthy: %s" % (
+            lock.name, failure)), lock.warnings
+    return failure, result, lock.warnings
 
 
 def validate(params):
@@ -405,6 +425,8 @@ def validate(params):
         return "endpoints must name at least one etcd client URL"
     if params.get("read_cluster") and params["state"] != "acquired":
         return "read_cluster goes with state=acquired only: a release reads nothing"
+    if params.get("tolerate_unhealthy") and not params.get("read_cluster"):
+        return "tolerate_unhealthy goes with read_cluster only: it is the read that finds the cluster not healthy"
     if (params.get("quota_bytes") or 0) < 0:
         return "quota_bytes must not be negative, got %d" % params["quota_bytes"]
     return None

@@ -32,13 +32,17 @@ attributes:
     details: It starts a process on the controller; in check mode the role does not call it.
 options:
   pid:
-    description: The process ID of the C(ansible-playbook) run the keeper lives with.
+    description:
+      - The process ID of the C(ansible-playbook) run the keeper lives with.
+      - Not given, the module's action fills it with this run's (on the controller); give it when the module
+        runs as a module elsewhere.
     type: int
-    required: true
   holder:
-    description: The run, in words; written into the lock file for a refused run to name.
+    description:
+      - The run, in words; written into the lock file for a refused run to name.
+      - Not given, the module's action names this run in the words of the collection's run lock
+        (M(raftops.etcd.etcd_lock)'s O(raftops.etcd.etcd_lock#module:holder)).
     type: str
-    required: true
   pki_dir:
     description:
       - The controller's PKI directory. With O(hold_pki_dir), the keeper holds its lock file.
@@ -94,15 +98,55 @@ options:
   auth_password:
     description: The password of O(auth_user).
     type: str
+  role:
+    description:
+      - For the C(raftops.etcd.etcd) role (its C(tasks/run_keeper.yml)); internal to it, its fields may change in
+        any release. The action fills, from these and the role's variables C(etcd_tls), C(etcd_auto_tls),
+        C(etcd_pki_dir), C(etcd_pki_managed) and C(etcd_run_lock_ttl), each of O(pki_dir), O(hold_pki_dir),
+        O(client_pair), O(lease_id), O(endpoints), O(tls), O(tls_verify) and O(interval) that the task does not set.
+      - O(hold_pki_dir) is then true only with C(etcd_tls) and C(etcd_pki_managed) (the role never writes an
+        operator's PKI directory); O(client_pair) is C(admin), or a member's server pair where there is no admin
+        pair (C(etcd_pki_managed=false)) or members do not trust it yet (phase 1 of an adopted CA's rotation);
+        O(interval) is a third of C(etcd_run_lock_ttl).
+    type: dict
+    suboptions:
+      lease_id:
+        description: The lease the run lock took; empty for none.
+        type: str
+        default: ""
+      hold_pki_dir:
+        description: Whether this step of the role holds C(etcd_pki_dir).
+        type: bool
+        default: false
+      members:
+        description: The role's members (C(host), C(name)).
+        type: list
+        elements: dict
+        default: []
+      hosts:
+        description: The hosts with data, before the play's own, whose member's server pair renews the lease.
+        type: list
+        elements: str
+        default: []
+      endpoints:
+        description: The client URLs of the run lock.
+        type: list
+        elements: str
+        default: []
+      rotation:
+        description: The CA rotation's plan (C(members_kept)).
+        type: dict
+        default: {}
+    version_added: 0.5.0
 notes:
+  - With neither O(hold_pki_dir) nor O(lease_id) there is nothing to keep, and no keeper starts.
   - The controller must reach the members' client URLs. The module fails at once when it cannot.
 """
 
 EXAMPLES = r"""
+# pid and holder: this ansible-playbook run (the action fills them).
 - name: Keep the run lock alive and hold the PKI directory while this run lives
   raftops.etcd.etcd_lock_keeper:
-    pid: "{{ lookup('ansible.builtin.pipe', 'ps -o ppid= -p $PPID') | trim }}"
-    holder: "{{ run_lock.holder }}"
     pki_dir: /srv/inventory/etcd-pki
     hold_pki_dir: true
     lease_id: "{{ run_lock.lease_id }}"
@@ -114,7 +158,7 @@ EXAMPLES = r"""
 RETURN = r"""
 keeper_pid:
   description: The process ID of the keeper.
-  returned: success
+  returned: success, when there was something to keep
   type: int
   sample: 12345
 expires_in:

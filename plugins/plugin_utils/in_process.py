@@ -12,7 +12,8 @@ from ansible.plugins.action import ActionBase
 
 class InProcessAction(ActionBase):
     """Subclasses name their ``MODULE`` and give ``argument_spec()`` and ``run_here(params, check_mode)``,
-    which returns the module's result (``failed`` and ``msg`` for a failure)."""
+    which returns the module's result (``failed`` and ``msg`` for a failure); they may fill the
+    module's arguments in ``module_args(task_vars)`` (a ValueError there fails the task with its message)."""
 
     TRANSFERS_FILES = False
     MODULE = ""
@@ -20,10 +21,15 @@ class InProcessAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp  # unused since ansible-core 2.5
-        if not (self.can_run_here() and self._runs_on_controller()):
-            result.update(self._execute_module(module_name=self.MODULE, module_args=self._task.args, task_vars=task_vars))
+        try:
+            args = self.module_args(task_vars or {})
+        except ValueError as exc:
+            result.update(failed=True, changed=False, msg="%s: %s" % (self.MODULE, exc))
             return result
-        validated = ArgumentSpecValidator(self.argument_spec()).validate(self._task.args)
+        if not (self.can_run_here() and self._runs_on_controller()):
+            result.update(self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars))
+            return result
+        validated = ArgumentSpecValidator(self.argument_spec()).validate(args)
         if validated.error_messages:
             result.update(failed=True, changed=False, msg="%s: %s" % (self.MODULE, "; ".join(validated.error_messages)))
             return result
@@ -33,6 +39,11 @@ class InProcessAction(ActionBase):
         if warnings:
             result["warnings"] = result.get("warnings", []) + warnings
         return result
+
+    def module_args(self, task_vars):
+        """The module's arguments: the task's."""
+        del task_vars  # used by subclasses that fill arguments
+        return self._task.args
 
     def can_run_here(self):
         """Whether this process has what the module's code needs."""

@@ -142,17 +142,26 @@ def test_an_undeclared_import_is_reported(tmp_path):
     assert undeclared({"dns": ["x.py:1"]}, {"dnspython"}) == {}
 
 
+# The package of a command not named like it.
+PACKAGE_OF = {"pgrep": "procps"}
+
+
 def test_commands_the_controller_runs_are_declared_system_packages():
-    # A lookup pipe runs a command on the controller, inside the image. One without a fallback
-    # (`|| ...`) needs its package in meta/ee-bindep.txt (named like the command).
+    # A lookup pipe runs a command on the controller, inside the image, and so do the controller's
+    # plugins (actions, lookups, filters and what they share) with subprocess. One without a fallback
+    # (`|| ...`) needs its package in meta/ee-bindep.txt; pgrep, whose absence only means that no run
+    # is known dead (plugin_utils/run_lock.py), is declared all the same.
     packages = {line.split()[0] for line in requirement_lines(ee_dependency("system"))}
     pipe = re.compile(r"""lookup\(\s*['"](?:ansible\.builtin\.)?pipe['"]\s*,\s*['"]([^'"]+)['"]""")
+    started = re.compile(r"""subprocess\.(?:run|Popen|call|check_call|check_output)\(\s*\[\s*['"]([^'"]+)['"]""")
     commands = set()
-    for folder in ("roles", "playbooks"):
+    for folder, suffixes, pattern in (("roles", (".yml", ".yaml", ".j2"), pipe), ("playbooks", (".yml", ".yaml"), pipe),
+                                      ("plugins/action", (".py",), started), ("plugins/plugin_utils", (".py",), started),
+                                      ("plugins/lookup", (".py",), started), ("plugins/filter", (".py",), started)):
         for base, _dirs, files in os.walk(os.path.join(ROOT, folder)):
             for name in files:
-                if name.endswith((".yml", ".yaml", ".j2")):
+                if name.endswith(suffixes):
                     with open(os.path.join(base, name)) as f:
-                        commands |= {cmd for cmd in pipe.findall(f.read()) if "||" not in cmd}
-    assert "hostname" in commands
-    assert {cmd.split()[0] for cmd in commands} <= packages
+                        commands |= {cmd for cmd in pattern.findall(f.read()) if "||" not in cmd}
+    assert "pgrep" in commands
+    assert {PACKAGE_OF.get(cmd.split()[0], cmd.split()[0]) for cmd in commands} <= packages

@@ -99,3 +99,62 @@ def test_elsewhere_the_module_runs(action, transport, become):
     action._play_context.become = become
     assert start(action, pid=1, holder="x") == {"changed": False, "from": "module"}
     assert action.calls == [("raftops.etcd.etcd_lock_keeper", {"pid": 1, "holder": "x"})]
+
+
+# -- the keeper's run and the role's options, filled by the action ----------------------------
+
+ROLE_VARS = dict(etcd_tls=True, etcd_auto_tls=False, etcd_pki_managed=True, etcd_pki_dir="/ctl/pki",
+                 etcd_run_lock_ttl=45, ansible_play_hosts=["h1"], ansible_play_name="Deploy etcd")
+
+
+def filled(action, monkeypatch, task_vars=None, **args):
+    """The arguments the module gets from the action (run as a module, elsewhere than here)."""
+    action._connection.transport = "ssh"
+    action._templar.template = lambda value: value
+    monkeypatch.setattr("ansible_collections.raftops.etcd.plugins.action.etcd_lock_keeper.this_run",
+                        lambda play, runs: dict(pid=4242, controller=runs() or None, holder=holder(4242)))
+    action._task.args = args
+    result = action.run(task_vars=dict(ROLE_VARS, **(task_vars or {})))
+    return result, (action.calls[-1][1] if action.calls else None)
+
+
+def test_without_pid_and_holder_the_keeper_lives_with_this_run(action, monkeypatch):
+    _result, args = filled(action, monkeypatch, pki_dir="/p", hold_pki_dir=True)
+    assert args == dict(pki_dir="/p", hold_pki_dir=True, pid=4242, holder=holder(4242))
+
+
+def test_the_role_s_options_come_from_its_variables_and_the_task_s_own_win(action, monkeypatch):
+    role = dict(lease_id="694d77aa9e38260f", hold_pki_dir=True, endpoints=["https://10.0.0.11:2379"])
+    _result, args = filled(action, monkeypatch, role=role, interval=2)
+    assert args == dict(hold_pki_dir=True, lease_id="694d77aa9e38260f", endpoints=["https://10.0.0.11:2379"], tls=True,
+                        tls_verify=True, interval=2, pki_dir="/ctl/pki", client_pair="admin", pid=4242,
+                        holder=holder(4242))
+
+
+@pytest.mark.parametrize("role, task_vars, message", [
+    (dict(hold_pki_dir="perhaps"), {}, "role: "),
+    (dict(colour="blue"), {}, "role: "),
+    (dict(), dict(etcd_tls="maybe"), "etcd_tls must be true or false, got 'maybe'"),
+    (dict(lease_id="1", members=[dict(host="h9", name="etcd-9")]), dict(etcd_pki_managed=False),
+     "no member among the run's hosts (h1) whose server pair renews the lease"),
+])
+def test_a_bad_role_value_fails_before_the_module_runs(action, monkeypatch, role, task_vars, message):
+    result, args = filled(action, monkeypatch, task_vars=task_vars, role=role)
+    assert result["failed"] is True and result["msg"].startswith("raftops.etcd.etcd_lock_keeper: " + message)
+    assert args is None
+
+
+def test_a_role_variable_not_defined_is_named(action, monkeypatch):
+    action._connection.transport = "ssh"
+    action._task.args = dict(role={})
+    result = action.run(task_vars=dict(ansible_play_hosts=["h1"]))
+    assert result == dict(failed=True, changed=False, msg="raftops.etcd.etcd_lock_keeper: the role's variable "
+                                                          "'etcd_tls' is not defined")
+    assert action.calls == []
+
+
+def test_the_role_with_nothing_to_keep_starts_no_keeper(action, run):
+    action._templar.template = lambda value: value
+    action._task.args = dict(role=dict(hold_pki_dir=True), pid=run.pid, holder=holder(run.pid))
+    result = action.run(task_vars=dict(ROLE_VARS, etcd_pki_managed=False))
+    assert result == dict(changed=False, msg="nothing to keep: no lease_id, and no PKI directory to hold")

@@ -353,3 +353,46 @@ def test_the_lock_file_is_plain_python_for_the_members():
     modules = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     modules |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert modules <= {"datetime", "errno", "fcntl", "json", "os", "re", "shlex", "time"}
+
+
+# -- the holder and controller the actions name (plugins/plugin_utils/run_lock.py) --------------
+
+
+@pytest.mark.parametrize("play, user, expected", [
+    ("Deploy and converge etcd", "alice",
+     "ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid 4242, started 2026-11-22T09:58:00Z"),
+    # A play name over lines, or none; no user in the environment.
+    ("Deploy\n  (again)", None, "ansible-playbook (Deploy (again)) on ctl-a by an unknown user, pid 4242, started "
+                                "2026-11-22T09:58:00Z"),
+    ("", "bob smith", "ansible-playbook () on ctl-a by bob smith, pid 4242, started 2026-11-22T09:58:00Z"),
+])
+def test_run_holder_is_read_back_by_parse_holder(play, user, expected):
+    holder = etcd_run_lock.run_holder(play, "ctl-a", user, 4242, "2026-11-22T09:58:00Z")
+    assert holder == expected
+    assert parse_holder(holder) == dict(play=" ".join(play.split()), host="ctl-a", user=user or "an unknown user",
+                                        pid=4242, started="2026-11-22T09:58:00Z")
+
+
+@pytest.mark.parametrize("host, pid, started, message", [
+    ("", 4242, "2026-11-22T09:58:00Z", "the controller's host name must be one word, got ''"),
+    ("ctl a", 4242, "2026-11-22T09:58:00Z", "the controller's host name must be one word, got 'ctl a'"),
+    ("ctl-a", 0, "2026-11-22T09:58:00Z", "the ansible-playbook pid must be a whole number above 0, got 0"),
+    ("ctl-a", "4242", "2026-11-22T09:58:00Z", "the ansible-playbook pid must be a whole number above 0, got '4242'"),
+    ("ctl-a", True, "2026-11-22T09:58:00Z", "the ansible-playbook pid must be a whole number above 0, got True"),
+    ("ctl-a", 4242, "", "the start time must be one word (ISO 8601), got ''"),
+    ("ctl-a", 4242, "22 Nov 2026", "the start time must be one word (ISO 8601), got '22 Nov 2026'"),
+])
+def test_run_holder_refuses_what_parse_holder_could_not_read_back(host, pid, started, message):
+    with pytest.raises(ValueError) as refused:
+        etcd_run_lock.run_holder("play", host, "alice", pid, started)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("pgrep_output, expected", [
+    ("4242\n17\n4242\n", dict(host="ctl-a", run_pids=[17, 4242])),
+    # pgrep missing: this run is one, so none found means no run can be known dead.
+    ("", None),
+    ("pgrep: not found\n", None),
+])
+def test_run_controller_from_pgrep(pgrep_output, expected):
+    assert etcd_run_lock.run_controller("ctl-a", pgrep_output) == expected

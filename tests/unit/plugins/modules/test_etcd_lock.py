@@ -376,6 +376,36 @@ def test_read_cluster_with_the_lock_held_fails_naming_the_holder_and_returns_the
     assert stored(cluster)[0]["holder"] == BOB
 
 
+@pytest.mark.parametrize("down, tolerate, fails", [
+    # The restore replaces a cluster that does not answer well: its lock is no reason to stop it.
+    (["m1"], True, False),
+    # A healthy cluster's lock held by another run stops the run, tolerated or not.
+    ([], True, True),
+    (["m1"], False, True),
+])
+def test_tolerate_unhealthy_lets_a_lock_not_taken_in_an_unhealthy_cluster_pass(down, tolerate, fails):
+    cluster = FakeKVCluster()
+    acquire(cluster, holder=BOB)
+    cluster.down.update(m["id"] for m in cluster.members if m["name"] in down)
+    failure, result, _warnings = run(cluster, read_cluster=True, tolerate_unhealthy=tolerate, endpoints=URLS)
+    assert result["cluster"]["healthy"] is not bool(down)
+    assert result["held_by"]["holder"] == BOB and stored(cluster)[0]["holder"] == BOB
+    assert result["acquired"] is False and result["changed"] is False
+    if fails:
+        assert failure.startswith("lock run is held by %s" % BOB)
+    else:
+        assert failure is None
+        assert result["msg"].startswith("lock run not taken in a cluster that is not healthy: lock run is held by %s" % BOB)
+
+
+def test_tolerate_unhealthy_still_takes_a_free_lock_of_an_unhealthy_cluster():
+    cluster = FakeKVCluster()
+    cluster.down.update(m["id"] for m in cluster.members if m["name"] == "m1")
+    failure, result, _warnings = run(cluster, read_cluster=True, tolerate_unhealthy=True, endpoints=URLS)
+    assert failure is None and result["acquired"] is True and result["cluster"]["healthy"] is False
+    assert stored(cluster)[0]["holder"] == ALICE
+
+
 # -- release ---------------------------------------------------------------------------------
 
 
@@ -591,6 +621,8 @@ def test_main_names_an_unusable_tls_file_before_anything_is_sent(capsys, tmp_pat
     ({"name": "run", "state": "released", "read_cluster": True},
      "read_cluster goes with state=acquired only: a release reads nothing"),
     ({"name": "run", "holder": "a", "read_cluster": True, "quota_bytes": -1}, "quota_bytes must not be negative, got -1"),
+    ({"name": "run", "holder": "a", "tolerate_unhealthy": True},
+     "tolerate_unhealthy goes with read_cluster only: it is the read that finds the cluster not healthy"),
 ])
 def test_main_rejects_bad_parameters(monkeypatch, capsys, args, message):
     cluster = FakeKVCluster()

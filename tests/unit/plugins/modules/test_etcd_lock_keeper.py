@@ -86,6 +86,23 @@ def test_a_pid_that_runs_nothing_is_refused(capsys):
     assert code == 1 and out["msg"] == "pid 4194305 runs no process: give the pid of this ansible-playbook run"
 
 
+@pytest.mark.parametrize("args, message", [
+    ({"holder": "x"}, "pid and holder name the ansible-playbook run the keeper lives with: give both (the action fills "
+                      "them on the controller)"),
+    ({"pid": 1}, "pid and holder name the ansible-playbook run the keeper lives with: give both (the action fills "
+                 "them on the controller)"),
+])
+def test_a_module_run_without_its_run_is_refused(capsys, args, message):
+    code, out = run_main(capsys, args)
+    assert code == 1 and out["msg"] == message
+
+
+def test_with_neither_a_lease_nor_a_directory_to_hold_no_keeper_starts(capsys):
+    code, out = run_main(capsys, {"pid": os.getpid(), "holder": holder(os.getpid())})
+    assert code == 0 and out["msg"] == "nothing to keep: no lease_id, and no PKI directory to hold"
+    assert "keeper_pid" not in out
+
+
 def test_documented_options_match_the_argument_spec():
     assert_documented_options_match(etcd_lock_keeper)
 
