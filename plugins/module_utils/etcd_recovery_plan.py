@@ -476,7 +476,8 @@ def plan_recovery_logs(survivors, settings):
     logs record (``logged_client_urls``, ``logged_peer_urls``: etcd_health's peer_urls), and the
     host the cluster is asked through (``ask_through``, the first with a log; ``ask_cluster`` false
     without one) with the pair it has (``ask_cert``, ``ask_key``; '' without TLS): the CN-less client
-    pair with a root login once it is there, else its server pair.
+    pair with a root login once it is there, else its server pair; and its peer pair for the peer
+    URLs (``ask_peer_cert``, ``ask_peer_key``; '' without TLS).
 
     ``settings``: tls, root_login, pki_host_dir.
     """
@@ -485,12 +486,14 @@ def plan_recovery_logs(survivors, settings):
     plan = dict(addresses=logged_addresses(survivors), logged_peer_urls=logged_peer_urls(survivors),
                 logged_client_urls=list(dict.fromkeys(url for s in with_log for m in s["log"].get("members") or []
                                                       for url in m.get("client_urls") or [])),
-                ask_through=ask.get("host", ""), ask_cluster=bool(ask), ask_cert="", ask_key="")
+                ask_through=ask.get("host", ""), ask_cluster=bool(ask), ask_cert="", ask_key="", ask_peer_cert="",
+                ask_peer_key="")
     if truthy(settings.get("tls", True)):
         pki = str(settings.get("pki_host_dir") or "")
         pair = "client" if truthy(settings.get("root_login")) and pki + "/client-key.pem" in ask.get("present", []) \
             else "server"
-        plan.update(ask_cert="%s/%s.pem" % (pki, pair), ask_key="%s/%s-key.pem" % (pki, pair))
+        plan.update(ask_cert="%s/%s.pem" % (pki, pair), ask_key="%s/%s-key.pem" % (pki, pair),
+                    ask_peer_cert=pki + "/peer.pem", ask_peer_key=pki + "/peer-key.pem")
     return plan
 
 

@@ -346,6 +346,9 @@ def test_the_cluster_is_asked_through_the_first_survivor_with_a_log_with_the_pai
     result = plan_recovery_logs(survivors, settings)
     assert result["ask_through"] == "h1" and result["ask_cluster"] is True
     assert result["ask_cert"] == cert and result["ask_key"] == cert.replace(".pem", "-key.pem" if cert else "")
+    # the peer URLs are asked with the member's peer pair, with TLS only
+    peer = "/p/peer.pem" if cert else ""
+    assert result["ask_peer_cert"] == peer and result["ask_peer_key"] == peer.replace(".pem", "-key.pem" if peer else "")
     assert result["addresses"] == {"m%d" % i: "10.0.0.1%d" % i for i in range(5)}
     assert result["logged_client_urls"] == ["https://10.0.0.1%d:2379" % i for i in range(5)]
     assert result["logged_peer_urls"]["https://10.0.0.14:2379"] == ["https://10.0.0.14:2380"]
