@@ -151,10 +151,12 @@ def plan_restore_check(plan, group_hosts, play_hosts, reported):
 def plan_restore_start(plan, group_hosts, play_hosts, reported, old_cluster, settings):
     """The last step, after the configuration is written and before the first member stops: the check
     of plan_restore_check again (writing the configuration may lose a host too), and the revision
-    bump: ``bump_revision``, ``mark_compacted``, ``bump_note``, ``bump_warning``.
+    bump: ``bump_revision``, ``mark_compacted``, ``bump_note``, ``bump_warning``; and ``report``, the
+    lines for the operator (the line that says what was restored).
 
     ``old_cluster``: etcd_health's read of the old members that still answer ({} when not read);
-    ``settings``: snapshot_revision, bump_revision (etcd_restore_bump_revision), mark_compacted, version.
+    ``settings``: snapshot_revision, bump_revision (etcd_restore_bump_revision), mark_compacted, version,
+    and for the report snapshot_shown (the snapshot as the operator named it) and snapshot_keys.
     """
     plan = _restore_problems(dict(plan), list(group_hosts or []), list(play_hosts or []), reported or {})
     plan["refusal"] = ("%s; no member was stopped (their configuration may have been written)"
@@ -167,6 +169,9 @@ def plan_restore_start(plan, group_hosts, play_hosts, reported, old_cluster, set
         raise PlanError("the revision bump: %s" % exc) from None
     plan.update(bump_revision=bump["bump_revision"], mark_compacted=bump["mark_compacted"], bump_note=bump["note"],
                 bump_warning=bump["warning"])
+    plan["report"] = ["restored %s: revision %s, %s keys, cluster token %s; %s" % (
+        settings.get("snapshot_shown"), settings.get("snapshot_revision"), settings.get("snapshot_keys"), plan["token"],
+        plan["bump_note"])]
     return plan
 
 

@@ -558,6 +558,14 @@ def test_the_revision_bump_is_decided_right_before_the_members_stop(old_cluster,
     assert result["mark_compacted"] is (bump > 0 and settings.get("mark_compacted", True) is True)
 
 
+def test_the_report_says_what_was_restored_with_the_new_token_and_the_bump():
+    result = plan_restore_start(members_step(), RESTORE_GROUP, RESTORE_GROUP, {}, {}, dict(
+        snapshot_revision=100, snapshot_keys=42, version="3.5.30", bump_revision="0",
+        snapshot_shown="latest (etcd-snapshot-20260101T000000Z.db.enc) of target offsite"))
+    assert result["report"] == ["restored latest (etcd-snapshot-20260101T000000Z.db.enc) of target offsite: revision 100, "
+                                "42 keys, cluster token etcd-restored-abc; revision not bumped"]
+
+
 def test_a_bump_setting_that_is_no_revision_is_a_plan_error():
     with pytest.raises(PlanError, match="the revision bump: etcd_restore_bump_revision 'lots' is not a revision"):
         plan_restore_start(members_step(), RESTORE_GROUP, RESTORE_GROUP, {}, {},
