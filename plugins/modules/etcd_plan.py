@@ -141,7 +141,8 @@ options:
         (the proxy group's hosts), C(round) and C(pass) (of the role in the playbook).
       - V(restore), V(restore_check) - C(group). V(restore_members) - C(group), C(bump_revision), C(snapshot),
         C(data_dir). V(restore_start) - C(group), C(snapshot_revision), C(bump_revision), C(mark_compacted),
-        C(version), and for RV(report) C(snapshot_shown) (the snapshot as the operator named it) and C(snapshot_keys). V(recovery_logs) - C(tls), C(root_login), C(pki_host_dir). V(recovery) - C(group), C(lost).
+        C(version), and for RV(report) C(snapshot_shown) (the snapshot as the operator named it) and
+        C(snapshot_keys). V(recovery_logs) - C(tls), C(root_login), C(pki_host_dir). V(recovery) - C(group), C(lost).
       - V(hosts) and V(restore_members) - C(pki), for RV(pki) - C(managed) (C(etcd_pki_managed)), C(srv_domain),
         C(scrapers) (the addresses of the metrics scrapers that get a pair), C(pair_key) (the root login's client key
         on a member). V(pki_check) - C(hosts) (those whose members already trust a CA), C(ca_path) (the CA certificate
