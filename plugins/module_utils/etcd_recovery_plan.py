@@ -98,7 +98,9 @@ def plan_restore_members(plan, members, reads, settings):
     and a ``refusal`` when its data dir or WAL dir is a mount point). Adds ``names``,
     ``initial_cluster`` (every member), ``with_data_dir`` (moved aside, and whose CA is checked
     against etcd_pki_dir), ``token`` and ``stamp`` (``settings``: the new cluster token and the UTC
-    time, made by the caller), ``aside_suffix``, ``read_old_revisions`` (settings ``bump_revision``
+    time, made by the caller), ``aside_suffix``, ``aside`` (host -> the dirs moved aside, renamed with
+    ``aside_suffix``: the data dir of a host with one, and its WAL dir kept apart, where the restore
+    writes a new one; as plan_recovery's), ``read_old_revisions`` (settings ``bump_revision``
     auto, outside check mode: the old cluster is asked how far it got) and ``check_report``, what
     check mode says would be done (``settings``: snapshot, data_dir)."""
     # Imported here: etcd_membership brings the etcd client, and facts.yml's filter logged_addresses
@@ -117,6 +119,8 @@ def plan_restore_members(plan, members, reads, settings):
     plan["with_data_dir"] = [h for h in plan["hosts"] if data_dirs[h]]
     plan["token"], plan["stamp"] = str(settings["token"]), str(settings["stamp"])
     plan["aside_suffix"] = ".before-restore-" + plan["stamp"]
+    plan["aside"] = {host: [path for path in (reads[host]["wanted"].get("data_dir"), reads[host]["wanted"].get("wal_dir"))
+                            if path] for host in plan["with_data_dir"]}
     plan["read_old_revisions"] = (str(settings.get("bump_revision", "auto")).strip().lower() == "auto"
                                   and not truthy(settings.get("check_mode")))
     aside = ""

@@ -667,8 +667,9 @@ lost_hosts:
   type: list
   elements: str
 aside:
-  description: Host -> its data and WAL dirs moved aside once the new cluster serves.
-  returned: with O(stage=recovery)
+  description: Host -> its data and WAL dirs moved aside, once the new cluster serves (O(stage=recovery)), or before
+    the snapshot is restored (O(stage=restore_members), renamed with RV(aside_suffix)).
+  returned: with O(stage=recovery), and O(stage=restore_members) and after
   type: dict
 report:
   description: The lines for the operator after the recovery (O(stage=recovery)), or the line that says what a restore

@@ -460,6 +460,7 @@ def test_the_members_step_gives_the_initial_cluster_the_token_and_the_data_dirs_
     assert result["initial_cluster"] == ",".join("m%d=https://10.0.0.1%d:2380" % (i, i) for i in range(3))
     assert result["names"] == ["m0", "m1", "m2"] and result["token"] == "etcd-restored-abc"
     assert result["with_data_dir"] == ["h0", "h2"] and result["aside_suffix"] == ".before-restore-20260101T000000Z"
+    assert result["aside"] == {"h0": ["/var/lib/etcd"], "h2": ["/var/lib/etcd"]}
     assert result["read_old_revisions"] is True
     assert result["check_report"] == (
         "check mode: /b/s.db would be restored on m0, m1, m2 as a new cluster, the old data dir of h0, h2 moved aside "
@@ -503,9 +504,14 @@ def test_the_members_step_needs_the_state_of_each_data_dir(read):
         members_step(dict(h0=read))
 
 
+def test_a_wal_dir_kept_apart_goes_aside_with_its_data_dir_only():
+    result = members_step(dict(h0=dir_read(wal_dir="/w/wal"), h1=dir_read("absent", wal_dir="/w/wal"), h2=dir_read()))
+    assert result["aside"] == {"h0": ["/var/lib/etcd", "/w/wal"], "h2": ["/var/lib/etcd"]}
+
+
 def test_a_restore_onto_hosts_without_data_moves_nothing_aside():
     result = members_step(reads={})
-    assert result["with_data_dir"] == []
+    assert result["with_data_dir"] == [] and result["aside"] == {}
     assert result["check_report"] == "check mode: /b/s.db would be restored on m0, m1, m2 as a new cluster; nothing was changed"
 
 
