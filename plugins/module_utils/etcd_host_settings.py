@@ -135,6 +135,15 @@ def found_by_read(s, read):
     return s
 
 
+def restore_paths(v):
+    """Where a restore (tasks/restore.yml) copies the snapshot on the member (``snapshot``), and the
+    data dir and WAL dir its check restores into (``check_data_dir``, ``check_wal_dir``, '' without a
+    WAL dir apart): beside the real ones, on the same filesystem, as the old ones are moved aside."""
+    return dict(snapshot=clean(v["etcd_backup_host_dir"] + "/restore.db"),
+                check_data_dir=v["etcd_data_dir"] + ".restore-check",
+                check_wal_dir=v["etcd_wal_dir"] + ".restore-check" if v["etcd_wal_dir"] else "")
+
+
 def host_settings(v, role_path, files_read=None):
     """Everything the role derives of a host from its settings ``v`` (the ``etcd_*`` values of NAMES),
     with ``role_path``, the role's directory (the source of the code the timers run), and, once the
@@ -191,6 +200,7 @@ def host_settings(v, role_path, files_read=None):
     s["timer_directories"] = (
         ([dict(path=v["etcd_backup_host_dir"], owner="root", group="root", mode="0700")] if v["etcd_backup_schedule"] else [])
         + ([dict(path=lib_dir, owner="root", group="root", mode="0755")] if push["code"] else []))
+    s["restore"] = restore_paths(v)
     # The timers' files and the code the maintenance timer runs.
     s["timer_paths"] = ([f["dest"] for f in s["maintenance_lib_files"]] + push["paths"]
                         + [f["dest"] for timer in timers for f in timer["files"]])

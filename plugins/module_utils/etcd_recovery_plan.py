@@ -98,7 +98,9 @@ def plan_restore_members(plan, members, reads, settings):
     and a ``refusal`` when its data dir or WAL dir is a mount point). Adds ``names``,
     ``initial_cluster`` (every member), ``with_data_dir`` (moved aside, and whose CA is checked
     against etcd_pki_dir), ``token`` and ``stamp`` (``settings``: the new cluster token and the UTC
-    time, made by the caller), ``aside_suffix``, ``read_old_revisions`` (settings ``bump_revision``
+    time, made by the caller), ``aside_suffix``, ``aside`` (host -> the dirs moved aside, renamed with
+    ``aside_suffix``: the data dir of a host with one, and its WAL dir kept apart, where the restore
+    writes a new one; as plan_recovery's), ``read_old_revisions`` (settings ``bump_revision``
     auto, outside check mode: the old cluster is asked how far it got) and ``check_report``, what
     check mode says would be done (``settings``: snapshot, data_dir)."""
     # Imported here: etcd_membership brings the etcd client, and facts.yml's filter logged_addresses
@@ -117,6 +119,8 @@ def plan_restore_members(plan, members, reads, settings):
     plan["with_data_dir"] = [h for h in plan["hosts"] if data_dirs[h]]
     plan["token"], plan["stamp"] = str(settings["token"]), str(settings["stamp"])
     plan["aside_suffix"] = ".before-restore-" + plan["stamp"]
+    plan["aside"] = {host: [path for path in (reads[host]["wanted"].get("data_dir"), reads[host]["wanted"].get("wal_dir"))
+                            if path] for host in plan["with_data_dir"]}
     plan["read_old_revisions"] = (str(settings.get("bump_revision", "auto")).strip().lower() == "auto"
                                   and not truthy(settings.get("check_mode")))
     aside = ""
@@ -151,10 +155,12 @@ def plan_restore_check(plan, group_hosts, play_hosts, reported):
 def plan_restore_start(plan, group_hosts, play_hosts, reported, old_cluster, settings):
     """The last step, after the configuration is written and before the first member stops: the check
     of plan_restore_check again (writing the configuration may lose a host too), and the revision
-    bump: ``bump_revision``, ``mark_compacted``, ``bump_note``, ``bump_warning``.
+    bump: ``bump_revision``, ``mark_compacted``, ``bump_note``, ``bump_warning``; and ``report``, the
+    lines for the operator (the line that says what was restored).
 
     ``old_cluster``: etcd_health's read of the old members that still answer ({} when not read);
-    ``settings``: snapshot_revision, bump_revision (etcd_restore_bump_revision), mark_compacted, version.
+    ``settings``: snapshot_revision, bump_revision (etcd_restore_bump_revision), mark_compacted, version,
+    and for the report snapshot_shown (the snapshot as the operator named it) and snapshot_keys.
     """
     plan = _restore_problems(dict(plan), list(group_hosts or []), list(play_hosts or []), reported or {})
     plan["refusal"] = ("%s; no member was stopped (their configuration may have been written)"
@@ -167,6 +173,9 @@ def plan_restore_start(plan, group_hosts, play_hosts, reported, old_cluster, set
         raise PlanError("the revision bump: %s" % exc) from None
     plan.update(bump_revision=bump["bump_revision"], mark_compacted=bump["mark_compacted"], bump_note=bump["note"],
                 bump_warning=bump["warning"])
+    plan["report"] = ["restored %s: revision %s, %s keys, cluster token %s; %s" % (
+        settings.get("snapshot_shown"), settings.get("snapshot_revision"), settings.get("snapshot_keys"), plan["token"],
+        plan["bump_note"])]
     return plan
 
 
@@ -476,7 +485,8 @@ def plan_recovery_logs(survivors, settings):
     logs record (``logged_client_urls``, ``logged_peer_urls``: etcd_health's peer_urls), and the
     host the cluster is asked through (``ask_through``, the first with a log; ``ask_cluster`` false
     without one) with the pair it has (``ask_cert``, ``ask_key``; '' without TLS): the CN-less client
-    pair with a root login once it is there, else its server pair.
+    pair with a root login once it is there, else its server pair; and its peer pair for the peer
+    URLs (``ask_peer_cert``, ``ask_peer_key``; '' without TLS).
 
     ``settings``: tls, root_login, pki_host_dir.
     """
@@ -485,12 +495,14 @@ def plan_recovery_logs(survivors, settings):
     plan = dict(addresses=logged_addresses(survivors), logged_peer_urls=logged_peer_urls(survivors),
                 logged_client_urls=list(dict.fromkeys(url for s in with_log for m in s["log"].get("members") or []
                                                       for url in m.get("client_urls") or [])),
-                ask_through=ask.get("host", ""), ask_cluster=bool(ask), ask_cert="", ask_key="")
+                ask_through=ask.get("host", ""), ask_cluster=bool(ask), ask_cert="", ask_key="", ask_peer_cert="",
+                ask_peer_key="")
     if truthy(settings.get("tls", True)):
         pki = str(settings.get("pki_host_dir") or "")
         pair = "client" if truthy(settings.get("root_login")) and pki + "/client-key.pem" in ask.get("present", []) \
             else "server"
-        plan.update(ask_cert="%s/%s.pem" % (pki, pair), ask_key="%s/%s-key.pem" % (pki, pair))
+        plan.update(ask_cert="%s/%s.pem" % (pki, pair), ask_key="%s/%s-key.pem" % (pki, pair),
+                    ask_peer_cert=pki + "/peer.pem", ask_peer_key=pki + "/peer-key.pem")
     return plan
 
 

@@ -141,7 +141,8 @@ options:
         (the proxy group's hosts), C(round) and C(pass) (of the role in the playbook).
       - V(restore), V(restore_check) - C(group). V(restore_members) - C(group), C(bump_revision), C(snapshot),
         C(data_dir). V(restore_start) - C(group), C(snapshot_revision), C(bump_revision), C(mark_compacted),
-        C(version). V(recovery_logs) - C(tls), C(root_login), C(pki_host_dir). V(recovery) - C(group), C(lost).
+        C(version), and for RV(report) C(snapshot_shown) (the snapshot as the operator named it) and
+        C(snapshot_keys). V(recovery_logs) - C(tls), C(root_login), C(pki_host_dir). V(recovery) - C(group), C(lost).
       - V(hosts) and V(restore_members) - C(pki), for RV(pki) - C(managed) (C(etcd_pki_managed)), C(srv_domain),
         C(scrapers) (the addresses of the metrics scrapers that get a pair), C(pair_key) (the root login's client key
         on a member). V(pki_check) - C(hosts) (those whose members already trust a CA), C(ca_path) (the CA certificate
@@ -636,6 +637,14 @@ ask_key:
   description: The key of RV(ask_cert).
   returned: with O(stage=recovery_logs) and after
   type: str
+ask_peer_cert:
+  description: The peer certificate that host presents to the members' peer URLs; empty without TLS.
+  returned: with O(stage=recovery_logs) and after
+  type: str
+ask_peer_key:
+  description: The key of RV(ask_peer_cert).
+  returned: with O(stage=recovery_logs) and after
+  type: str
 action:
   description: V(refuse), V(recover) (from RV(chosen)), or V(grow) (a recovery stopped after the new cluster started).
   returned: with O(stage=recovery)
@@ -659,12 +668,14 @@ lost_hosts:
   type: list
   elements: str
 aside:
-  description: Host -> its data and WAL dirs moved aside once the new cluster serves.
-  returned: with O(stage=recovery)
+  description: Host -> its data and WAL dirs moved aside, once the new cluster serves (O(stage=recovery)), or before
+    the snapshot is restored (O(stage=restore_members), renamed with RV(aside_suffix)).
+  returned: with O(stage=recovery), and O(stage=restore_members) and after
   type: dict
 report:
-  description: The lines for the operator after the recovery.
-  returned: with O(stage=recovery)
+  description: The lines for the operator after the recovery (O(stage=recovery)), or the line that says what a restore
+    restored (O(stage=restore_start)).
+  returned: with O(stage=recovery) and O(stage=restore_start)
   type: list
   elements: str
 pki:

@@ -81,6 +81,15 @@ options:
         program the task fails before anything is written.
       - Use the same value on every member. V(0) or unset restores without a bump.
     type: int
+  sha256:
+    description:
+      - The SHA-256 O(src) must have, for example what M(raftops.etcd.etcd_snapshot_info) read of the file on the
+        controller it is copied from (its RV(raftops.etcd.etcd_snapshot_info#module:sha256)). A O(src) that differs
+        is refused before anything is written, as it is not the snapshot that was checked (changed on its way, or
+        another file at its path).
+      - In check mode, a O(src) that is not there or differs is taken for the copy a task before this one would
+        make. Then nothing on the host is checked, a change is reported, and C(msg) says so.
+    type: str
   mark_compacted:
     description:
       - Mark the restored revision as compacted (C(--mark-compacted)), so that a watch from an older revision
@@ -316,6 +325,7 @@ def argument_spec():
         mark_compacted=dict(type="bool", default=False),
         etcdutl_path=dict(type="path"),
         wal_dir=dict(type="path"),
+        sha256=dict(type="str"),
     )
 
 
@@ -471,9 +481,17 @@ def restore(module):
     src = params["src"]
     initial_cluster, urls = restore_plan(params)
     uid, gid = resolve_ids(params["owner"], params["group"])
+    wanted = (params["sha256"] or "").strip().lower()
+    found = module.sha256(src) if wanted and os.path.isfile(src) else None
+    if wanted and found != wanted and module.check_mode:
+        return dict(changed=True, path=src, msg="check mode: %s is not the snapshot yet (SHA-256 %s): a copy would be made "
+                    "first, so nothing was checked here" % (src, wanted))
 
     # Every check comes before anything is written: the file, the tool, the targets, the space.
     result, tool, warnings = inspect(module, src, params["etcdutl_path"], tool_required=True)
+    if wanted and result["sha256"] != wanted:
+        raise Failure("%s has SHA-256 %s, not %s: it is not the snapshot that was checked (changed on its way, or another "
+                      "file at its path)" % (src, result["sha256"], wanted), **result)
     bump = params.get("bump_revision") or 0
     if bump and not bump_supported(tool.version):
         raise Failure("bump_revision: %s %s cannot bump the revision (etcd 3.4.27, 3.5.10 or later can); restore "

@@ -248,3 +248,31 @@ def test_where_the_release_comes_from(on_hosts, installed, fetch, source):
     # Before any read (the lookup's settings) the release is not known to be there.
     assert (s["release_version"], s["release_fetch"], s["release_from"]) == ("3.5.17", fetch, fetch)
     assert found_by_read(s, dict(release=installed))["release_from"] == source
+
+
+@pytest.mark.parametrize("wal_dir, backup_dir, snapshot, check_wal_dir", [
+    ("", "/var/backups/etcd", "/var/backups/etcd/restore.db", ""),
+    ("/var/lib/etcd-wal/wal", "/var/backups/etcd/", "/var/backups/etcd/restore.db", "/var/lib/etcd-wal/wal.restore-check"),
+])
+def test_where_a_restore_copies_the_snapshot_and_checks_it(wal_dir, backup_dir, snapshot, check_wal_dir):
+    s = settings(etcd_wal_dir=wal_dir, etcd_backup_host_dir=backup_dir)
+    assert s["restore"] == dict(snapshot=snapshot, check_data_dir="/var/lib/etcd.restore-check",
+                                check_wal_dir=check_wal_dir)
+
+
+def _keys(value, where="_etcd_host"):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield "%s.%s" % (where, key), key
+            yield from _keys(item, "%s.%s" % (where, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _keys(item, "%s[%d]" % (where, index))
+
+
+def test_no_field_of_the_settings_is_named_as_a_method_of_a_dict():
+    # Jinja resolves _etcd_host.restore.copy to the dict's copy method, not to the field.
+    s = settings(etcd_wal_dir="/var/lib/etcd-wal/wal", etcd_backup_schedule="daily", etcd_maintenance_schedule="daily",
+                 etcd_backup_drill_schedule="weekly")
+    shadowing = [path for path, key in _keys(s) if key in dir(dict)]
+    assert shadowing == []

@@ -346,6 +346,9 @@ def test_the_cluster_is_asked_through_the_first_survivor_with_a_log_with_the_pai
     result = plan_recovery_logs(survivors, settings)
     assert result["ask_through"] == "h1" and result["ask_cluster"] is True
     assert result["ask_cert"] == cert and result["ask_key"] == cert.replace(".pem", "-key.pem" if cert else "")
+    # the peer URLs are asked with the member's peer pair, with TLS only
+    peer = "/p/peer.pem" if cert else ""
+    assert result["ask_peer_cert"] == peer and result["ask_peer_key"] == peer.replace(".pem", "-key.pem" if peer else "")
     assert result["addresses"] == {"m%d" % i: "10.0.0.1%d" % i for i in range(5)}
     assert result["logged_client_urls"] == ["https://10.0.0.1%d:2379" % i for i in range(5)]
     assert result["logged_peer_urls"]["https://10.0.0.14:2379"] == ["https://10.0.0.14:2380"]
@@ -457,6 +460,7 @@ def test_the_members_step_gives_the_initial_cluster_the_token_and_the_data_dirs_
     assert result["initial_cluster"] == ",".join("m%d=https://10.0.0.1%d:2380" % (i, i) for i in range(3))
     assert result["names"] == ["m0", "m1", "m2"] and result["token"] == "etcd-restored-abc"
     assert result["with_data_dir"] == ["h0", "h2"] and result["aside_suffix"] == ".before-restore-20260101T000000Z"
+    assert result["aside"] == {"h0": ["/var/lib/etcd"], "h2": ["/var/lib/etcd"]}
     assert result["read_old_revisions"] is True
     assert result["check_report"] == (
         "check mode: /b/s.db would be restored on m0, m1, m2 as a new cluster, the old data dir of h0, h2 moved aside "
@@ -500,9 +504,14 @@ def test_the_members_step_needs_the_state_of_each_data_dir(read):
         members_step(dict(h0=read))
 
 
+def test_a_wal_dir_kept_apart_goes_aside_with_its_data_dir_only():
+    result = members_step(dict(h0=dir_read(wal_dir="/w/wal"), h1=dir_read("absent", wal_dir="/w/wal"), h2=dir_read()))
+    assert result["aside"] == {"h0": ["/var/lib/etcd", "/w/wal"], "h2": ["/var/lib/etcd"]}
+
+
 def test_a_restore_onto_hosts_without_data_moves_nothing_aside():
     result = members_step(reads={})
-    assert result["with_data_dir"] == []
+    assert result["with_data_dir"] == [] and result["aside"] == {}
     assert result["check_report"] == "check mode: /b/s.db would be restored on m0, m1, m2 as a new cluster; nothing was changed"
 
 
@@ -553,6 +562,14 @@ def test_the_revision_bump_is_decided_right_before_the_members_stop(old_cluster,
     assert result["bump_revision"] == bump and result["bump_note"] == note and result["refusal"] == ""
     assert result["bump_warning"].startswith("etcd 3.5.1 cannot bump") == (settings["version"] == "3.5.1")
     assert result["mark_compacted"] is (bump > 0 and settings.get("mark_compacted", True) is True)
+
+
+def test_the_report_says_what_was_restored_with_the_new_token_and_the_bump():
+    result = plan_restore_start(members_step(), RESTORE_GROUP, RESTORE_GROUP, {}, {}, dict(
+        snapshot_revision=100, snapshot_keys=42, version="3.5.30", bump_revision="0",
+        snapshot_shown="latest (etcd-snapshot-20260101T000000Z.db.enc) of target offsite"))
+    assert result["report"] == ["restored latest (etcd-snapshot-20260101T000000Z.db.enc) of target offsite: revision 100, "
+                                "42 keys, cluster token etcd-restored-abc; revision not bumped"]
 
 
 def test_a_bump_setting_that_is_no_revision_is_a_plan_error():

@@ -1,3 +1,4 @@
+import hashlib
 import os
 import stat
 from functools import partial
@@ -322,3 +323,46 @@ def test_restore_checks_the_wal_filesystem_apart(tmp_path, snapshot_file, tool, 
                              "needs about 128 MiB (128 MiB for its WAL), 64 MiB is available" % (tmp_path / "wal-disk"))
     assert result["wal_space"] == dict(needed=128 << 20, available=64 << 20)
     assert result["space"] == dict(needed=2 * len(SNAPSHOT), available=1 << 30)
+
+
+# -- the SHA-256 the copy must have ------------------------------------------------------------
+
+
+def test_restore_of_the_file_with_the_sha256_given(tmp_path, snapshot_file, tool):
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data",
+                                             sha256=etcd_snapshot_restore_sha(snapshot_file).upper()))
+    assert not failed and result["changed"] is True and (tmp_path / "data" / "member").is_dir()
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["run", "check-mode"])
+def test_restore_refuses_a_file_with_another_sha256_before_anything(tmp_path, snapshot_file, tool, check):
+    _path, calls = tool
+    other = "0" * 64
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data", sha256=other), check=check)
+    if check:
+        # in check mode the copy that would be made is not there yet: nothing is checked
+        assert not failed and result["changed"] is True and calls() == []
+        assert result["msg"] == ("check mode: %s is not the snapshot yet (SHA-256 %s): a copy would be made first, so "
+                                 "nothing was checked here" % (snapshot_file, other))
+    else:
+        assert failed and result["msg"] == (
+            "%s has SHA-256 %s, not %s: it is not the snapshot that was checked (changed on its way, or another file at "
+            "its path)" % (snapshot_file, etcd_snapshot_restore_sha(snapshot_file), other))
+        assert [c["args"][:2] for c in calls()] == [["version"], ["snapshot", "status"]]
+    assert not (tmp_path / "data").exists()
+
+
+def test_restore_in_check_mode_of_a_file_not_copied_yet_checks_nothing(tmp_path, tool):
+    _path, calls = tool
+    src = tmp_path / "restore.db"
+    result, failed = run_module(restore_args(src, tmp_path / "data", sha256="ab" * 32), check=True)
+    assert not failed and result["changed"] is True and "a copy would be made first" in result["msg"]
+    assert calls() == [] and listing(tmp_path) == ["bin", "calls.log"]
+    # without the check mode the missing file is refused as before
+    result, failed = run_module(restore_args(src, tmp_path / "data", sha256="ab" * 32))
+    assert failed and "restore.db" in result["msg"]
+
+
+def etcd_snapshot_restore_sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
