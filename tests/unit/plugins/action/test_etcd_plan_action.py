@@ -453,9 +453,8 @@ def test_the_status_report_reads_each_play_host_s_push_and_drill_and_refuses_onl
     read = health([member(1), member(2), member(3)])
     skipped = dict(skipped=True, changed=False)
     drill = dict(failed=True, msg="file not found")
-    hostvars = {"h%d" % i: dict(_etcd_status_records=dict(results=[dict(skipped, item="push"),
-                                                                    dict(skipped, item="drill")]))
-                for i in range(3)}
+    records = [dict(skipped, item="push"), dict(skipped, item="drill")]
+    hostvars = {"h%d" % i: dict(_etcd_status_records=dict(results=list(records))) for i in range(3)}
     settings = dict(instance="etcd", group="etcd", backup_dir=str(tmp_path), status_settings={})
 
     def report(health_read):
