@@ -10,6 +10,7 @@ etcd_pki_dir, read on the controller), and returns what plugins/module_utils/etc
 quorum recovery: etcd_recovery_plan.py) decides from them. Nothing is asked of a host.
 """
 
+import glob
 import hashlib
 import os
 import secrets
@@ -31,6 +32,21 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import 
 
 # A generated cluster token: the group's name and 16 random lowercase letters and digits.
 TOKEN_CHARS = string.ascii_lowercase + string.digits
+
+
+def snapshot_files(directory):
+    """The snapshots in ``directory`` on the controller (etcd_backup_dir), each as
+    ansible.builtin.find would list it (path, mtime, size); none when there is no such directory."""
+    files = []
+    for path in sorted(glob.glob(os.path.join(glob.escape(os.path.expanduser(str(directory or ""))),
+                                              "etcd-snapshot-*.db"))):
+        try:
+            if os.path.isfile(path):
+                stat = os.stat(path)
+                files.append(dict(path=path, mtime=stat.st_mtime, size=stat.st_size))
+        except OSError:
+            continue
+    return files
 
 
 class ActionModule(ActionBase):
@@ -64,7 +80,8 @@ class ActionModule(ActionBase):
                                         settings)
             elif params["stage"] == "cluster":
                 settings = params["settings"]
-                plan = etcd_plan.plan_cluster(previous, members, params["health"],
+                health = etcd_operation_plan.cluster_read(params["health"], settings.get("lock_read"))
+                plan = etcd_plan.plan_cluster(previous, members, health,
                                               self._host_reports(hostvars, play_hosts, params["report_var"]), settings)
                 plan["cluster_refusal"] = etcd_host_checks.cluster_refusal(
                     plan, settings.get("version"), settings.get("downgrade_cancel"), settings.get("lock_read"))
@@ -92,9 +109,9 @@ class ActionModule(ActionBase):
                 settings = dict(params["settings"], pki_ca=self._controller_ca(params["settings"].get("pki_dir")))
                 plan = etcd_plan.plan_removal_check(previous, params["membership"].get("members"), member_ca, settings)
             elif params["stage"] == "status":
-                plan = self._plan_status(params["health"], [member["name"] for member in members
-                                                            if member["host"] in play_hosts],
-                                         dict(params["settings"], check_mode=bool(task_vars.get("ansible_check_mode"))))
+                settings = dict(params["settings"], check_mode=bool(task_vars.get("ansible_check_mode")))
+                plan = self._plan_status(self._status_read(params["health"], settings.get("status_read"), task_vars),
+                                         [member["name"] for member in members if member["host"] in play_hosts], settings)
             elif params["stage"] == "deployed":
                 plan = dict(refusal=etcd_operation_plan.deployed_refusal(
                     self._installed(hostvars, play_hosts, params["settings"].get("hosts_read")), params["settings"]))
@@ -120,7 +137,7 @@ class ActionModule(ActionBase):
             if params["refuse"] and refusal and not plan.get("root_read_pending"):
                 result.update(plan, failed=True, changed=False, msg=refusal)
                 return result
-        except (etcd_plan.PlanError, etcd_recovery_plan.PlanError, KeyError, AnsibleFilterError) as exc:
+        except (ValueError, KeyError, AnsibleFilterError) as exc:
             result.update(failed=True, changed=False, msg="raftops.etcd.etcd_plan: cannot plan the %s step: %s"
                           % (params["stage"], exc))
             return result
@@ -186,30 +203,43 @@ class ActionModule(ActionBase):
                 for host, read in self._host_values(hostvars, play_hosts, "_etcd_unit_stat").items()}
 
     @staticmethod
+    def _status_read(health, which, task_vars):
+        """The read the status at the end of a deploy run shows: status.yml's own (``health``), or
+        the one of this run the plan's status_read (``which``) names, from the asking host's
+        variables: the bootstrap's health wait (_etcd_bootstrap_health, bootstrap.yml) or preflight's
+        read (_etcd_preflight_locked_read, else _etcd_preflight_read: preflight.yml)."""
+        return etcd_operation_plan.status_read(which or "none", dict(
+            status=health, bootstrap=task_vars.get("_etcd_bootstrap_health"),
+            preflight=etcd_operation_plan.cluster_read(task_vars.get("_etcd_preflight_read"),
+                                                       task_vars.get("_etcd_preflight_locked_read"))))
+
+    @staticmethod
     def _plan_status(health, members_in_run, settings):
         """The status at the end of a deploy run: the plan of it (etcd_operation_plan.plan_status) and
         the lines that show it, the table and the advice below it, as playbooks/status.yml shows them."""
         plan = etcd_operation_plan.plan_status(health, members_in_run, settings)
         if "member_status" in health:
             plan["lines"] = status_lines(health.get("table"), status_advice(health, settings.get("status_settings")))
+        elif health.get("skipped"):
+            # No read of a new cluster: a check run starts nothing, and a run whose tags left the
+            # bootstrap out started nothing either.
+            plan["lines"] = ["no status: %s" % ("a new cluster is not started in check mode" if settings["check_mode"]
+                                                else "the new cluster was not started in this run")]
         else:
-            plan["lines"] = ["no status: %s" % ("a new cluster is not started in check mode" if health.get("skipped")
-                                                else health.get("msg") or "?")]
+            plan["lines"] = ["no status: %s" % (health.get("msg") or "?")]
         return plan
 
     def _plan_report(self, health, settings, hostvars, play_hosts, asked_from):
         """The status playbook's report: its refusal when no member answers, and the lines, the
-        table and the advice below it with the snapshots on the controller (settings: backup_dir,
-        backups, the files found there) and each play host's last push and restore drill (the
-        variables _etcd_status_pushes and _etcd_status_drills; no drill read on the asking host:
-        no drill lines)."""
+        table and the advice below it with the snapshots on the controller (settings: backup_dir)
+        and each play host's last push and restore drill (the variable _etcd_status_records:
+        etcd_operation_plan.status_records)."""
         refusal = etcd_operation_plan.report_refusal(health, dict(settings, asked_from=asked_from))
-        drills = None
-        if not (self._host_values(hostvars, [asked_from], "_etcd_status_drills").get(asked_from) or {}).get("skipped"):
-            drills = list(self._host_values(hostvars, play_hosts, "_etcd_status_drills").values())
+        pushes, drills = etcd_operation_plan.status_records(
+            self._host_values(hostvars, play_hosts, "_etcd_status_records"), asked_from)
         advice = status_advice(health, settings.get("status_settings"),
-                               dict(dir=settings.get("backup_dir"), files=settings.get("backups") or [], now=time.time()),
-                               list(self._host_values(hostvars, play_hosts, "_etcd_status_pushes").values()), drills)
+                               dict(dir=settings.get("backup_dir"), files=snapshot_files(settings.get("backup_dir")),
+                                    now=time.time()), pushes, drills)
         return dict(refusal=refusal, lines=[] if refusal else status_lines(health.get("table"), advice))
 
     @staticmethod

@@ -12,9 +12,11 @@ deploy's (etcd_plan.py):
   that read with the play's hosts: which members are defragmented and how, and what refuses it;
 - a CA rotation's phase (tasks/rotate_ca_phase.yml): ``plan_rotation``, which members restart
   before the phase moves on, whether the rotation waits for the proxies, and what it reports;
-- the status at the end of a deploy run (tasks/status.yml): ``plan_status``, the members of the run
-  that do not run the release, and whether the run waits for the cluster version to follow; and the
-  status playbook's refusal (tasks/status_report.yml): ``report_refusal``;
+- the status at the end of a deploy run (tasks/status.yml): ``status_read``, which read of the run
+  it shows, and ``plan_status``, the members of the run that do not run the release, and whether the
+  run waits for the cluster version to follow; and the status playbook's refusal
+  (tasks/status_report.yml): ``report_refusal``, and its records of pushes and drills: ``status_records``;
+- preflight's read of the running cluster (tasks/preflight.yml): ``cluster_read``;
 - the day-2 entry points' first check (tasks/deployed.yml): ``deployed_refusal``;
 - the hardware preflight's verdict (tasks/preflight_hardware.yml): ``hardware_verdict``, from the
   findings and the suggested timeouts plugins/filter/sizing.py makes of the measured figures.
@@ -136,6 +138,34 @@ def _cluster_version_follows(version, release):
     return str(version or "") == wanted or str(version or "").startswith(wanted + ".")
 
 
+# The reads that may stand for the status at the end of a deploy run (the plan's status_read).
+STATUS_READS = ("bootstrap", "preflight", "none")
+
+
+def cluster_read(read, lock_read):
+    """Preflight's read of the running cluster, etcd_health's result: the one taken with the run lock
+    (``lock_read``: etcd_lock's result, whose ``cluster`` is that read) when the lock was asked for,
+    else ``read`` (preflight's own, a skipped one before a new cluster); {} without either."""
+    if isinstance(lock_read, dict) and isinstance(lock_read.get("cluster"), dict):
+        return lock_read["cluster"]
+    return read if isinstance(read, dict) else {}
+
+
+def status_read(which, reads):
+    """The read the status at the end of a deploy run shows (tasks/status.yml), as the plan's
+    ``status_read`` (``which``) says: the new cluster's health wait (``reads["bootstrap"]``) once it
+    found every member healthy, or preflight's read (``reads["preflight"]``, cluster_read's), while
+    nothing changed in the cluster since; else status.yml's own read (``reads["status"]``, skipped
+    when the plan named another: a check run of a new cluster, which starts nothing)."""
+    if which not in STATUS_READS:
+        raise ValueError("status_read must be one of %s, got %r" % (", ".join(STATUS_READS), which))
+    if which == "bootstrap" and (reads.get("bootstrap") or {}).get("healthy"):
+        return reads["bootstrap"]
+    if which == "preflight":
+        return reads.get("preflight") or {}
+    return reads.get("status") or {}
+
+
 def plan_status(health, members_in_run, settings):
     """The status read at the end of a deploy run (``health``: etcd_health's result, or a skipped
     one) judged against the release (``settings``: version, all_members_in_run, check_mode).
@@ -162,6 +192,27 @@ def plan_status(health, members_in_run, settings):
         version_wait=(not check_mode and not refusal and bool(settings.get("all_members_in_run"))
                       and not _cluster_version_follows((health.get("cluster") or {}).get("version"), release)),
     )
+
+
+def status_records(reads, asked_from):
+    """(pushes, drills): each play host's last off-host push and restore drill records for the status
+    advice, from its read of both (``reads``: host -> the result of status_report.yml's slurp loop over
+    the items push and drill; a host unreachable for the whole task has no item results), the
+    slurped results as read (one without content counts as no record). ``drills`` is None when the
+    asking host (``asked_from``) read no drill record (no drill schedule): the status shows no drill lines."""
+    items = {host: _read_items(read) for host, read in reads.items()}
+    pushes = [read["push"] for read in items.values() if "push" in read]
+    asked = items.get(asked_from, {}).get("drill")
+    if not isinstance(asked, dict) or asked.get("skipped"):
+        return pushes, None
+    return pushes, [read["drill"] for read in items.values() if "drill" in read]
+
+
+def _read_items(read):
+    read = read if isinstance(read, dict) else {}
+    if isinstance(read.get("results"), list):
+        return {result.get("item"): result for result in read["results"] if isinstance(result, dict)}
+    return dict(push=read, drill=read)
 
 
 def report_refusal(health, settings):

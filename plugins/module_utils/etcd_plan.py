@@ -594,6 +594,8 @@ def plan_cluster(plan, members, health, reports, settings):
     learners = [m for m in health.get("members") or [] if m.get("is_learner")]
     # Learners with data, left by a join that stopped: existing.yml promotes them.
     plan["learners"] = [m.get("name") for m in learners if m.get("name") in plan["data_names"]]
+    # The leader the roll hands over from last, when existing.yml does not read the cluster again.
+    plan["leader"] = (health.get("cluster") or {}).get("leader") or ""
     # existing.yml waits for health unless this read found every member with data healthy and
     # nothing is started, removed or joined before the wait.
     plan["existing_wait"] = bool(with_data) and bool(

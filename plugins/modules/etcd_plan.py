@@ -69,9 +69,12 @@ options:
         in O(plan) once every member is stopped.
       - V(pki_check) from the result of C(raftops.etcd.etcd_pki) (O(plan)), the CA certificate it names
         (C(ca.path), read on the controller) and each checked play host's read (O(report_var)).
-      - V(status) from the status read at the end of a deploy run (O(health)) and the members (O(members)) whose
-        hosts are in the play; V(status_report) from the status playbook's read (O(health)) and each play host's
-        last off-host push and restore drill (the variables C(_etcd_status_pushes) and C(_etcd_status_drills)).
+      - V(status) from the status read at the end of a deploy run (O(health)), or the earlier read of the run the
+        plan's C(status_read) names (C(status_read) of O(settings)), the bootstrap's health wait (the variable
+        C(_etcd_bootstrap_health)) or preflight's read (C(_etcd_preflight_locked_read), else C(_etcd_preflight_read));
+        and the members (O(members)) whose hosts are in the play. V(status_report) from the status playbook's read
+        (O(health)), the snapshots in C(backup_dir) on the controller and each play host's last off-host push and
+        restore drill (the variable C(_etcd_status_records), a C(slurp) loop over the items C(push) and C(drill)).
       - V(deployed) from whether each play host has the cluster's unit, by its read (C(_etcd_host_info)) or by the
         C(stat) of the unit (C(_etcd_unit_stat)). V(hardware) from each measured play host's
         C(raftops.etcd.etcd_host_check) result (C(_etcd_host_check); skipped where not measured).
@@ -100,7 +103,8 @@ options:
   health:
     description:
       - The result of C(raftops.etcd.etcd_health) for the running cluster (V(cluster)); V({}) when it was not read.
-      - For V(status), the status read at the end of a deploy run, or a skipped read in a check run of a new cluster;
+      - For V(cluster), the read taken with the run lock (C(cluster) of C(lock_read) in O(settings)) stands for it.
+      - For V(status), the status read at the end of a deploy run, or a skipped read where an earlier one stands;
         for V(status_report), the status playbook's read.
       - For V(restore_start), the read of the old members that still answer; for V(recovery), the cluster's
         answer to the recovery. A skipped task's result counts as not read.
@@ -147,9 +151,10 @@ options:
         C(scrapers) (the addresses of the metrics scrapers that get a pair), C(pair_key) (the root login's client key
         on a member). V(pki_check) - C(hosts) (those whose members already trust a CA), C(ca_path) (the CA certificate
         on a member), C(pki_dir), C(pki_host_dir), C(managed), C(replace_ca).
-      - V(status) - C(version), C(all_members_in_run) (the deploy plan's), C(status_settings) (the settings the
-        status advice reads, as P(raftops.etcd.status_advice#filter) takes them). V(status_report) - C(instance),
-        C(group), C(backup_dir), C(backups) (the snapshots found there), C(status_settings). V(deployed) -
+      - V(status) - C(version), C(all_members_in_run) (the deploy plan's), C(status_read) (the deploy plan's;
+        V(none) when not given), C(status_settings) (the settings the status advice reads, as
+        P(raftops.etcd.status_advice#filter) takes them). V(status_report) - C(instance), C(group),
+        C(backup_dir) (where the action lists the C(etcd-snapshot-*.db) files), C(status_settings). V(deployed) -
         C(hosts_read) (whether the entry point read each host, whose read then says), C(group), C(instance), C(unit_path).
         V(hardware) - C(profile), C(quota), C(strict), C(heartbeat), C(election) (the role's C(etcd_profile),
         C(etcd_quota_backend_bytes), C(etcd_preflight_strict), C(etcd_heartbeat_interval), C(etcd_election_timeout)).
@@ -227,7 +232,7 @@ EXAMPLES = r"""
     stage: cluster
     plan: "{{ _etcd_plan }}"
     members: "{{ _etcd_members }}"
-    health: "{{ _etcd_preflight_health }}"
+    health: "{{ _etcd_preflight_read }}"
     settings:
       version: "{{ etcd_version }}"
       allow_downgrade: "{{ etcd_allow_downgrade }}"
@@ -452,6 +457,10 @@ existing_wait:
   type: bool
 status_read:
   description: The read that stands for the status at the end, V(bootstrap), V(preflight), or V(none) (read again).
+  returned: with O(stage=cluster) and after
+  type: str
+leader:
+  description: The name of the leader preflight's read of the cluster found; empty when none answered.
   returned: with O(stage=cluster) and after
   type: str
 learners:

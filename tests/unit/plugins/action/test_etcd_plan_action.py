@@ -3,6 +3,7 @@ hosts' variables, adds the settings given, and returns the plan (module_utils/et
 changed=false; it asks no host anything, and bad arguments fail with the action's name."""
 
 import hashlib
+import os
 from unittest.mock import MagicMock
 
 import pytest
@@ -401,14 +402,50 @@ def test_the_status_step_judges_the_members_of_the_run_and_shows_the_read_as_the
                   settings=settings, refuse=True)
     assert refused["failed"] is True and refused["msg"].startswith("etcd-2 runs 3.6.13, not 3.6.14")
     skipped = run(action, {}, stage="status", members=members, health=dict(skipped=True), settings=settings)
-    assert skipped["lines"] == ["no status: a new cluster is not started in check mode"]
+    assert skipped["lines"] == ["no status: the new cluster was not started in this run"]
     failed = run(action, {}, stage="status", members=members, health=dict(failed=True, msg="no member answers"),
                  settings=settings)
     assert failed["lines"] == ["no status: no member answers"]
 
 
+def status_step(action, status_read, check_mode=False, **reads):
+    """The status step on a skipped status.yml read, with the run's earlier reads ``reads`` (the
+    asking host's variables) and the plan's ``status_read``."""
+    action._task.args = dict(stage="status", members=[dict(host="h1", name="etcd-1")], health=dict(skipped=True),
+                             settings=dict(version="3.6.14", all_members_in_run=True, status_read=status_read), refuse=True)
+    return action.run(task_vars=dict(reads, hostvars={}, ansible_play_hosts=["h1"], ansible_check_mode=check_mode))
+
+
+def test_the_status_step_shows_the_earlier_read_of_the_run_the_plan_names(action):
+    from ansible_collections.raftops.etcd.plugins.filter.status_advice import status_advice, status_lines
+    from ansible_collections.raftops.etcd.tests.unit.plugins.status_sample import health, member
+
+    read, other = health([member(1)]), health([member(1, version="3.6.13")])
+
+    def shown(read):
+        return status_lines(read["table"], status_advice(read, None))
+
+    # The new cluster's health wait, once healthy; preflight's read, the one taken with the lock first.
+    assert status_step(action, "bootstrap", _etcd_bootstrap_health=read)["lines"] == shown(read)
+    assert status_step(action, "preflight", _etcd_preflight_read=read)["lines"] == shown(read)
+    locked = status_step(action, "preflight", _etcd_preflight_read=dict(skipped=True),
+                         _etcd_preflight_locked_read=dict(acquired=True, cluster=other))
+    assert locked["failed"] is True and locked["msg"].startswith("etcd-1 runs 3.6.13, not 3.6.14")
+    # No read of a new cluster: in check mode it did not start; else the bootstrap was left out (tags).
+    assert status_step(action, "bootstrap", True, _etcd_bootstrap_health=dict(skipped=True))["lines"] == [
+        "no status: a new cluster is not started in check mode"]
+    assert status_step(action, "bootstrap")["lines"] == ["no status: the new cluster was not started in this run"]
+    # None names status.yml's own read (skipped here): the earlier reads do not stand.
+    assert status_step(action, "none", _etcd_preflight_read=read)["lines"] == [
+        "no status: the new cluster was not started in this run"]
+    bad = status_step(action, "later", _etcd_preflight_read=read)
+    assert bad["failed"] is True and bad["msg"] == (
+        "raftops.etcd.etcd_plan: cannot plan the status step: status_read must be one of bootstrap, preflight, "
+        "none, got 'later'")
+
+
 def test_the_status_report_reads_each_play_host_s_push_and_drill_and_refuses_only_a_cluster_without_answer(
-        action, monkeypatch):
+        action, monkeypatch, tmp_path):
     from ansible_collections.raftops.etcd.plugins.filter.status_advice import status_advice, status_lines
     from ansible_collections.raftops.etcd.tests.unit.plugins.status_sample import health, member
 
@@ -416,27 +453,44 @@ def test_the_status_report_reads_each_play_host_s_push_and_drill_and_refuses_onl
     read = health([member(1), member(2), member(3)])
     skipped = dict(skipped=True, changed=False)
     drill = dict(failed=True, msg="file not found")
-    hostvars = {"h%d" % i: dict(_etcd_status_pushes=skipped, _etcd_status_drills=skipped) for i in range(3)}
-    settings = dict(instance="etcd", group="etcd", backup_dir="/backups", backups=[], status_settings={})
+    records = [dict(skipped, item="push"), dict(skipped, item="drill")]
+    hostvars = {"h%d" % i: dict(_etcd_status_records=dict(results=list(records))) for i in range(3)}
+    settings = dict(instance="etcd", group="etcd", backup_dir=str(tmp_path), status_settings={})
 
     def report(health_read):
         action._task.args = dict(stage="status_report", health=health_read, settings=settings, refuse=True)
         return action.run(task_vars=dict(hostvars=hostvars, ansible_play_hosts=["h0", "h1", "h2"],
                                          inventory_hostname="h0"))
 
-    backups = dict(dir="/backups", files=[], now=1700000000.0)
+    backups = dict(dir=str(tmp_path), files=[], now=1700000000.0)
     plan = report(read)
     assert "failed" not in plan and plan["refusal"] == ""
     # No drill read on the asking host (no drill schedule): no drill lines.
-    assert plan["lines"] == status_lines(read["table"], status_advice(read, {}, backups, [skipped] * 3))
+    assert plan["lines"] == status_lines(read["table"], status_advice(read, {}, backups, [dict(skipped, item="push")] * 3))
     for values in hostvars.values():
-        values["_etcd_status_drills"] = drill
-    assert report(read)["lines"] == status_lines(read["table"], status_advice(read, {}, backups, [skipped] * 3,
-                                                                              [drill] * 3))
+        values["_etcd_status_records"]["results"][1] = dict(drill, item="drill")
+    assert report(read)["lines"] == status_lines(read["table"], status_advice(
+        read, {}, backups, [dict(skipped, item="push")] * 3, [dict(drill, item="drill")] * 3))
+    # The snapshots in the backup dir on the controller: the newest counts.
+    (tmp_path / "etcd-snapshot-old.db").write_text("x")
+    os.utime(tmp_path / "etcd-snapshot-old.db", (1600000000, 1600000000))
+    assert "backups: the newest snapshot, etcd-snapshot-old.db, is 1157 days old" in "\n".join(report(read)["lines"])
     down = dict(read, endpoints=[dict(entry, reachable=False) for entry in read["endpoints"]], msg="refused")
     refused = report(down)
     assert refused["failed"] is True and refused["lines"] == []
     assert refused["msg"].startswith("no member of the cluster etcd (group etcd) answers, asked from h0: refused.")
+
+
+def test_the_snapshots_on_the_controller_are_the_files_find_would_list(tmp_path):
+    from ansible_collections.raftops.etcd.plugins.action.etcd_plan import snapshot_files
+
+    assert snapshot_files(tmp_path / "none") == [] and snapshot_files("") == []
+    (tmp_path / "etcd-snapshot-1.db").write_text("ab")
+    (tmp_path / "etcd-snapshot-2.db.part").write_text("x")
+    (tmp_path / "other.db").write_text("x")
+    (tmp_path / "etcd-snapshot-dir.db").mkdir()
+    os.utime(tmp_path / "etcd-snapshot-1.db", (1700000000, 1700000000))
+    assert snapshot_files(tmp_path) == [dict(path=str(tmp_path / "etcd-snapshot-1.db"), mtime=1700000000.0, size=2)]
 
 
 def test_the_deployed_check_reads_each_play_host_s_read_or_the_stat_of_its_unit(action):

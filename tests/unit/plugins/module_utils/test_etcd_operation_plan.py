@@ -5,6 +5,7 @@ not answer refuses by name and is never left out."""
 import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_operation_plan import (
+    cluster_read,
     deployed_refusal,
     hardware_verdict,
     maintenance_order,
@@ -12,6 +13,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_operation_plan i
     plan_rotation,
     plan_status,
     report_refusal,
+    status_read,
+    status_records,
 )
 
 HOSTS = ["h0", "h1", "h2"]
@@ -228,6 +231,74 @@ def test_check_mode_neither_refuses_nor_waits():
     assert plan["other_release"] and plan["refusal"] == "" and plan["version_wait"] is False
     # A check run of a new cluster reads nothing: a skipped read.
     assert plan_status(dict(skipped=True), ["m0"], dict(RUN, check_mode=True))["other_release"] == []
+
+
+# --- cluster_read and status_read: which read of the run the plan and the status take -------------------
+
+READ, LOCKED = dict(healthy=True, table="read"), dict(healthy=True, table="locked")
+SKIPPED = dict(skipped=True, changed=False)
+
+
+@pytest.mark.parametrize("read, lock_read, taken", [
+    (READ, None, READ),
+    (READ, {}, READ),
+    # Preflight's own read is skipped when the lock was taken with one.
+    (SKIPPED, dict(acquired=True, cluster=LOCKED), LOCKED),
+    (SKIPPED, dict(acquired=False, msg="held by another run", cluster=LOCKED), LOCKED),
+    (READ, SKIPPED, READ),
+    # A lock read without a read of the cluster (a result that is not etcd_lock's) does not stand.
+    (READ, dict(cluster=None), READ),
+    (SKIPPED, None, SKIPPED),
+    (None, None, {}),
+])
+def test_preflight_s_read_is_the_one_taken_with_the_run_lock_or_its_own(read, lock_read, taken):
+    assert cluster_read(read, lock_read) == taken
+
+
+@pytest.mark.parametrize("which, reads, shown", [
+    ("bootstrap", dict(status=SKIPPED, bootstrap=READ, preflight=LOCKED), READ),
+    # A bootstrap wait that did not find the cluster healthy, or none (check mode, tags): status.yml's read.
+    ("bootstrap", dict(status=SKIPPED, bootstrap=dict(READ, healthy=False)), SKIPPED),
+    ("bootstrap", dict(status=SKIPPED, bootstrap=None), SKIPPED),
+    ("bootstrap", dict(status=SKIPPED), SKIPPED),
+    ("preflight", dict(status=SKIPPED, bootstrap=LOCKED, preflight=READ), READ),
+    ("preflight", dict(status=SKIPPED), {}),
+    ("none", dict(status=READ, bootstrap=LOCKED, preflight=LOCKED), READ),
+    ("none", dict(), {}),
+])
+def test_the_status_shows_the_read_the_plan_names_or_its_own(which, reads, shown):
+    assert status_read(which, reads) == shown
+
+
+@pytest.mark.parametrize("which", ["", None, "later", "Preflight"])
+def test_a_status_read_the_plan_cannot_name_is_refused(which):
+    with pytest.raises(ValueError, match=r"^status_read must be one of bootstrap, preflight, none, got "):
+        status_read(which, dict(status=READ))
+
+
+# --- status_records: each play host's last push and drill, for the status advice -------------------------
+
+PUSH, DRILL = dict(item="push", content="cA=="), dict(item="drill", content="ZA==")
+NO_PUSH, NO_DRILL = dict(SKIPPED, item="push"), dict(SKIPPED, item="drill")
+
+
+@pytest.mark.parametrize("reads, pushes, drills", [
+    # No push configured: both items skipped on every host; no drill lines.
+    ({"h0": dict(results=[NO_PUSH, NO_DRILL]), "h1": dict(results=[NO_PUSH, NO_DRILL])}, [NO_PUSH, NO_PUSH], None),
+    # Pushes without a drill schedule.
+    ({"h0": dict(results=[PUSH, NO_DRILL]), "h1": dict(results=[PUSH, NO_DRILL])}, [PUSH, PUSH], None),
+    # With drills: a missing file is a failed read, counted as no record by the advice.
+    ({"h0": dict(results=[PUSH, DRILL]), "h1": dict(results=[PUSH, dict(failed=True, item="drill")])},
+     [PUSH, PUSH], [DRILL, dict(failed=True, item="drill")]),
+    # A host unreachable for the whole task: its read stands for both, without a record.
+    ({"h0": dict(results=[PUSH, DRILL]), "h1": dict(unreachable=True)},
+     [PUSH, dict(unreachable=True)], [DRILL, dict(unreachable=True)]),
+    # The asking host has no read at all: no drill lines.
+    ({"h1": dict(results=[PUSH, DRILL])}, [PUSH], None),
+    ({}, [], None),
+])
+def test_the_status_takes_each_host_s_push_and_drill_records(reads, pushes, drills):
+    assert status_records(reads, "h0") == (pushes, drills)
 
 
 # --- report_refusal: the status playbook fails only when no member answers ------------------------------

@@ -605,6 +605,12 @@ def test_members_left_out_block_a_rotation_and_the_wait_follows_joins():
     assert rejoining["data_names"] == ["m0", "m1"] and cluster_plan(rejoining, health())["existing_wait"] is True
 
 
+def test_the_leader_is_the_one_preflight_s_read_found():
+    assert cluster_plan(converged_hosts(), dict(health(), cluster=dict(leader="m1")))["leader"] == "m1"
+    assert cluster_plan(converged_hosts(), health())["leader"] == ""
+    assert cluster_plan(hosts_plan({i: fresh() for i in range(3)}), {})["leader"] == ""
+
+
 def test_a_new_cluster_s_status_is_its_bootstrap_read_and_a_hash_check_reads_again():
     assert cluster_plan(hosts_plan({i: fresh() for i in range(3)}), {})["status_read"] == "bootstrap"
     assert cluster_plan(hosts_plan({i: fresh() for i in range(3)}), {})["existing_wait"] is False
