@@ -9,7 +9,7 @@ version_added: 0.4.0
 description:
   - Internal to the C(raftops.etcd.etcd) role; not for playbooks. Its answer may change in any release.
   - Without a term, returns the connection options of the modules of the group C(raftops.etcd.etcd)
-    (meta/runtime.yml) that the role's entry task files set as their C(module_defaults): the CA, the
+    (meta/runtime.yml) that the role's entry task files set as their C(module_defaults), the CA, the
     client pair (the member's server pair, the CN-less client pair of a root login on the member, or
     that pair from C(etcd_pki_dir) given as text), the root login and whether TLS is verified.
   - With the term V(login_pair), returns where that CN-less client pair is in C(etcd_pki_dir) on the

@@ -75,19 +75,18 @@ NONE = dict(ca_cert=None, client_cert=None, client_key=None, client_cert_content
     # the member's server pair, no login
     ("server", True, False, "", None, dict(ca_cert="/p/ca.pem", client_cert="/p/server.pem", client_key="/p/server-key.pem")),
     # a root login with the server pair (auth off) or the client pair on the member
-    ("server", True, False, "s3cret", None, dict(ca_cert="/p/ca.pem", client_cert="/p/server.pem",
-                                                  client_key="/p/server-key.pem", auth_user="root", auth_password="s3cret")),
-    ("client", True, False, "s3cret", None, dict(ca_cert="/p/ca.pem", client_cert="/p/client.pem",
-                                                  client_key="/p/client-key.pem", auth_user="root", auth_password="s3cret")),
+    ("server", True, False, "s3cret", None,
+     dict(ca_cert="/p/ca.pem", client_cert="/p/server.pem", client_key="/p/server-key.pem", auth_user="root", auth_password="s3cret")),
+    ("client", True, False, "s3cret", None,
+     dict(ca_cert="/p/ca.pem", client_cert="/p/client.pem", client_key="/p/client-key.pem", auth_user="root", auth_password="s3cret")),
     # the controller's pair as text: no pair on the member
     ("text", True, False, "s3cret", dict(cert="CERT", key="KEY"),
      dict(ca_cert="/p/ca.pem", client_cert_content="CERT", client_key_content="KEY", auth_user="root", auth_password="s3cret")),
     # check mode before the first deploy: the files etcd_pki would make are not there
     ("text", True, False, "s3cret", dict(cert=None, key=None), dict(ca_cert="/p/ca.pem", auth_user="root", auth_password="s3cret")),
     # contents given with another pair are not used
-    ("client", True, False, "s3cret", dict(cert="CERT", key="KEY"), dict(ca_cert="/p/ca.pem", client_cert="/p/client.pem",
-                                                                          client_key="/p/client-key.pem", auth_user="root",
-                                                                          auth_password="s3cret")),
+    ("client", True, False, "s3cret", dict(cert="CERT", key="KEY"),
+     dict(ca_cert="/p/ca.pem", client_cert="/p/client.pem", client_key="/p/client-key.pem", auth_user="root", auth_password="s3cret")),
 ])
 def test_connection(pair, tls, auto_tls, password, text, wanted):
     assert connection(pair, tls, auto_tls, "/p", password, text) == dict(NONE, **wanted)
