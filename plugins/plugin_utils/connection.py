@@ -68,14 +68,13 @@ def role_connection(v, read=read_pem, is_file=os.path.isfile):
         pki_host_dir = host["pki_host_dir"]
         there = False
         if password:
-            check_mode = boolean(v("ansible_check_mode", False), strict=False)
             found = host["client_pair_found"] or (v("_etcd_client_pair") or {}).get("stat", {}).get("exists", False)
             written = (v("_etcd_member_files") or {}).get("changed_paths")
-            there = pair_there(found, host["pki_settings"]["pair_key"], written, check_mode)
+            there = pair_there(found, host["pki_settings"]["pair_key"], written, v.flag("ansible_check_mode"))
         refused = {} if there or not password else (v("_etcd_plan") or {}).get("auth_refused")
         pair = call_pair(tls, bool(password), there, refused)
     text = None
     if pair == "text":
-        source, missing_ok = login_pair(v, is_file), boolean(v("ansible_check_mode", False), strict=False)
+        source, missing_ok = login_pair(v, is_file), v.flag("ansible_check_mode")
         text = dict(cert=read(source["cert"], missing_ok), key=read(source["key"], missing_ok))
     return connection(pair, tls, v.flag("etcd_auto_tls"), pki_host_dir, password, text)
