@@ -11,7 +11,7 @@ from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import found_by_read
-from ansible_collections.raftops.etcd.plugins.plugin_utils.host_settings import role_host_settings, role_setting_problems
+from ansible_collections.raftops.etcd.plugins.plugin_utils.host_settings import role_host_settings, role_setting_problems, role_values
 
 MODULE = "raftops.etcd.etcd_host_info"
 # The facts the role uses: the read returns them (option facts) unless they were gathered already.
@@ -30,11 +30,14 @@ class ActionModule(ActionBase):
         if derive:
             try:
                 # Every setting is checked for meaning first, on every host, before anything reads or changes.
-                problems = role_setting_problems(self._templar, task_vars or {})
+                variables = task_vars or {}
+                # Templated once, for the check and the settings alike.
+                values = role_values(self._templar, variables)
+                problems = role_setting_problems(values, variables)
                 if problems:
                     result.update(failed=True, changed=False, msg="; ".join(problems) + "; nothing was changed")
                     return result
-                settings = role_host_settings(self._templar, task_vars or {})
+                settings = role_host_settings(values, variables)
             except (KeyError, ValueError, TypeError, AnsibleError) as e:
                 result.update(failed=True, changed=False, msg="%s: cannot derive the role's settings of the host: %s" % (MODULE, e))
                 return result

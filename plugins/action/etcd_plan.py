@@ -59,13 +59,13 @@ class ActionModule(ActionBase):
                     settings["generated_token"] = "%s-%s" % (
                         settings.get("group") or "etcd", "".join(secrets.choice(TOKEN_CHARS) for dummy in range(16)))
                 settings.setdefault("check_mode", bool(task_vars.get("ansible_check_mode")))
-                plan = self._plan_hosts(members, self._host_values(hostvars, play_hosts, params["report_var"]),
+                plan = self._plan_hosts(members, self._host_reports(hostvars, play_hosts, params["report_var"]),
                                         hostvars, play_hosts, task_vars.get("ansible_play_hosts_all") or play_hosts,
                                         settings)
             elif params["stage"] == "cluster":
                 settings = params["settings"]
                 plan = etcd_plan.plan_cluster(previous, members, params["health"],
-                                              self._host_values(hostvars, play_hosts, params["report_var"]), settings)
+                                              self._host_reports(hostvars, play_hosts, params["report_var"]), settings)
                 plan["cluster_refusal"] = etcd_host_checks.cluster_refusal(
                     plan, settings.get("version"), settings.get("downgrade_cancel"), settings.get("lock_read"))
             elif params["stage"] == "converge":
@@ -73,7 +73,7 @@ class ActionModule(ActionBase):
                 settings = dict(params["settings"])
                 settings.setdefault("check_mode", bool(task_vars.get("ansible_check_mode")))
                 outdated = self._outdated(hostvars, with_data, previous, params["outdated_var"])
-                plan = etcd_plan.plan_converge(previous, self._host_values(hostvars, with_data, params["report_var"]),
+                plan = etcd_plan.plan_converge(previous, self._host_reports(hostvars, with_data, params["report_var"]),
                                                outdated, str(settings.get("restart_note_path") or ""))
                 # restart_note.yml notes a restart on these (vars/main.yml, _etcd_runs_outdated).
                 plan["outdated"] = [host for host in with_data if outdated.get(host)]
@@ -225,7 +225,7 @@ class ActionModule(ActionBase):
         """The check of etcd_pki's result (``plan``) against the members that already trust a CA
         (settings.hosts, those of the play), by their reads and etcd_pki_dir's ca.pem."""
         settings = params["settings"]
-        reads = self._host_values(hostvars, play_hosts, params["report_var"])
+        reads = self._host_reports(hostvars, play_hosts, params["report_var"])
         checked = {}
         for host in settings.get("hosts") or []:
             if host in reads:
@@ -282,7 +282,7 @@ class ActionModule(ActionBase):
         if stage == "restore_members":
             settings.update(check_mode=self._task.check_mode, stamp=self._stamp(), token="%s-restored-%s" % (
                 settings.get("group") or "etcd", "".join(secrets.choice(TOKEN_CHARS) for dummy in range(12))))
-            reports = self._host_values(hostvars, play_hosts, params["report_var"])
+            reports = self._host_reports(hostvars, play_hosts, params["report_var"])
             plan = etcd_recovery_plan.plan_restore_members(previous, params["members"], reports, settings)
             plan["pki"] = self._pki(params["members"], hostvars, reports,
                                     dict(settings.get("pki") or {}, ca_check_hosts=plan.get("with_data_dir")))
@@ -316,6 +316,13 @@ class ActionModule(ActionBase):
                 return hashlib.sha256(ca.read()).hexdigest()
         except OSError:
             return ""
+
+    @classmethod
+    def _host_reports(cls, hostvars, hosts, name):
+        """host -> its report for the plan, from its read (variable ``name``: raftops.etcd.etcd_host_info's
+        result with role_settings): ``info``, what it read, and ``wanted``, what its settings ask of it."""
+        return {host: dict(info=read, wanted=(read.get("host_settings") or {}).get("wanted") or {})
+                for host, read in cls._host_values(hostvars, hosts, name).items()}
 
     @staticmethod
     def _host_values(hostvars, hosts, name):

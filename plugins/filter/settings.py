@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from ansible_collections.raftops.etcd.plugins.filter.etcd import is_dns_name, is_ip_address
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import (
     METRICS_MODES, SYSTEM_DIRS, compaction_env, compaction_off, duration_seconds as _duration_seconds, integer as _integer,
-    wal_parent_problem,
+    path_inside, wal_parent_problem,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import HIDDEN, NAME_PATTERN, NAME_RULE, SECRET_SETTINGS
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import (
@@ -191,10 +191,6 @@ def _normal(path):
     return "/" + normal.lstrip("/") if normal.startswith("//") else normal
 
 
-def _inside(path, parent):
-    return path != parent and path.startswith(parent.rstrip("/") + "/")
-
-
 def directory(example, empty_ok=False, system_ok=False, volatile_ok=False):
     def check(value, _settings):
         if value == "" and empty_ok:
@@ -209,7 +205,7 @@ def directory(example, empty_ok=False, system_ok=False, volatile_ok=False):
         if value in SYSTEM_DIRS and not system_ok:
             return "is a system or shared directory; use a directory of its own, like %s" % example
         for root, what in () if volatile_ok else VOLATILE_DIRS:
-            if value == root or _inside(value, root):
+            if value == root or path_inside(value, root):
                 return "lies under %s, %s; use a persistent directory, like %s" % (root, what, example)
         return None
     return check
@@ -231,10 +227,10 @@ def separate_directory(me):
             if other == value and SEPARATE_DIRS.index(variable) < SEPARATE_DIRS.index(me):
                 return ("is the same directory as %s; the data, WAL, config, install and backup directories "
                         "must each be separate" % variable)
-            if _inside(value, other):
+            if path_inside(value, other):
                 if me == "etcd_wal_dir" and variable == "etcd_data_dir":
                     member = other + "/member"
-                    if value == member or _inside(value, member):
+                    if value == member or path_inside(value, member):
                         return ("lies inside etcd_data_dir's member directory (%s), which etcd manages; "
                                 "put the WAL outside it" % member)
                     continue

@@ -32,10 +32,12 @@ _raw:
 
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.raftops.etcd.plugins.plugin_utils.host_settings import role_host_settings
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import NAMES
+from ansible_collections.raftops.etcd.plugins.plugin_utils.host_settings import role_host_settings, role_values
 
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         del terms, kwargs  # it takes none
-        return [role_host_settings(self._templar, variables or {})]
+        variables = variables or {}
+        return [role_host_settings(role_values(self._templar, variables, NAMES), variables)]

@@ -7,7 +7,7 @@
 """What the etcd role derives of one host from its ``etcd_*`` settings alone (no read of anything):
 its paths, the release, the timers and their files, the backup push's files, the maintenance,
 status and PKI settings, and what the role's read of the host (etcd_host_info) asks for. Computed
-once per host by the action of raftops.etcd.etcd_host_info (facts.yml keeps it as ``_etcd_host``),
+once per host by the action of raftops.etcd.etcd_host_info (``_etcd_host``, vars/main.yml, reads it from that result),
 or by the lookup raftops.etcd.etcd_host_settings where no read ran (remove.yml, the connection
 settings before the read).
 """
@@ -210,7 +210,7 @@ def host_settings(v, role_path, files_read=None):
         + ["%s/%s" % (s["stage_dir"], path.rsplit("/", 1)[-1]) for path in written]
         + ([pki_host_dir + name for name in PKI_FILES] if tls else []))
     metrics_on = v["etcd_metrics"] != "off"
-    # What the host read reports for the plan beside its read (facts.yml's _etcd_host_report).
+    # What the host's settings ask of it, which the plan reads beside what the host read (etcd_plan's report).
     s["wanted"] = dict(data_dir=v["etcd_data_dir"], wal_dir=v["etcd_wal_dir"],
                        metrics_port=_int(v["etcd_metrics_port"]) if metrics_on else None,
                        local_endpoint=s["local_endpoint"])

@@ -58,7 +58,7 @@ def argument_spec():
         rotation=dict(type="dict", default={}),
         settings=dict(type="dict", default={}),
         refuse=dict(type="bool", default=False),
-        report_var=dict(type="str", default="_etcd_host_report"),
+        report_var=dict(type="str", default="_etcd_host_info"),
         restart_var=dict(type="str", default="_etcd_restart_due"),
         outdated_var=dict(type="str", default="_etcd_member_files"),
         facts_var=dict(type="str", default="_etcd_remove_facts"),

@@ -65,11 +65,16 @@ SYSTEM_DIRS = frozenset((
 ))
 
 
+def path_inside(path, parent):
+    """Whether ``path`` lies below the directory ``parent`` (not ``parent`` itself)."""
+    return path != parent and path.startswith(parent.rstrip("/") + "/")
+
+
 def wal_parent(data_dir, wal_dir):
     """The directory etcd writes in beside a WAL kept outside the data dir: a new member's etcd makes
     its WAL as <wal_dir>.tmp there and renames it into place. None when the WAL lives in or under
     the data dir (etcd writes only inside it); without a data dir, the WAL dir's parent."""
-    if not wal_dir or (data_dir and (wal_dir == data_dir or wal_dir.startswith(data_dir.rstrip("/") + "/"))):
+    if not wal_dir or (data_dir and (wal_dir == data_dir or path_inside(wal_dir, data_dir))):
         return None
     return wal_dir.rstrip("/").rsplit("/", 1)[0] or "/"
 

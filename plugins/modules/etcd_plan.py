@@ -163,10 +163,11 @@ options:
     default: false
   report_var:
     description: >-
-      The variable of each play host that holds its read (V(hosts), V(cluster), V(pki), V(pki_check), V(restore_members)),
-      a dict with C(info), C(local) and C(wanted).
+      The variable of each play host that holds its read (V(hosts), V(cluster), V(pki), V(pki_check), V(restore_members)):
+      the result of C(raftops.etcd.etcd_host_info) with O(raftops.etcd.etcd_host_info#module:role_settings), what it read
+      and the settings it derived (C(host_settings)).
     type: str
-    default: _etcd_host_report
+    default: _etcd_host_info
   restart_var:
     description: The variable of each member with data that says whether it restarts (V(roll)).
     type: str

@@ -9,13 +9,19 @@ from ansible_collections.raftops.etcd.plugins.filter.settings import settings_pr
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import NAMES, host_settings
 
 
-def role_host_settings(templar, variables):
-    """host_settings of the host whose ``variables`` these are (its ``etcd_*`` values templated)."""
-    return host_settings({name: templar.template(variables[name]) for name in NAMES}, variables["role_path"])
+def role_values(templar, variables, names=None):
+    """The host's ``etcd_*`` values templated: all of them, or those of ``names``."""
+    if names is None:
+        names = [name for name in variables if name.startswith("etcd_")]
+    return {name: templar.template(variables[name]) for name in names}
 
 
-def role_setting_problems(templar, variables):
-    """Every problem of meaning (plugins/filter/settings.py) in the host's ``etcd_*`` variables, each
-    naming the host, the variable and its value; empty when all are fine."""
-    values = {name: templar.template(value) for name, value in variables.items() if name.startswith("etcd_")}
+def role_host_settings(values, variables):
+    """host_settings of the host whose ``variables`` these are, from its templated ``values``."""
+    return host_settings({name: values[name] for name in NAMES}, variables["role_path"])
+
+
+def role_setting_problems(values, variables):
+    """Every problem of meaning (plugins/filter/settings.py) in the host's templated ``etcd_*``
+    ``values``, each naming the host, the variable and its value; empty when all are fine."""
     return settings_problems(values, variables.get("inventory_hostname", "?"), variables.get("groups", {}).get("all"))

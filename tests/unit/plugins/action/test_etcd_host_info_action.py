@@ -96,3 +96,11 @@ def test_a_secret_setting_s_value_is_never_in_the_message(action):
 def test_without_role_settings_nothing_is_checked(action):
     run(action, task_vars=dict(TASK_VARS, etcd_data_dir="/var/lib"), data_dir="/var/lib")
     assert len(action.calls) == 1
+
+
+def test_each_setting_is_templated_once_for_the_check_and_the_settings(action):
+    templated = []
+    action._templar.template = lambda value: templated.append(value) or value
+    run(action, role_settings=True)
+    etcd_values = [v for k, v in TASK_VARS.items() if k.startswith("etcd_")]
+    assert len(templated) == len(etcd_values)

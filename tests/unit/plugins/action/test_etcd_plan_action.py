@@ -26,6 +26,11 @@ def report(i, release="3.5.17"):
                 wanted=dict(data_dir="/var/lib/etcd", wal_dir=""))
 
 
+def as_read(report):
+    """A report as each host's read holds it (_etcd_host_info): what it read, and its derived settings."""
+    return dict(report.get("info") or {}, host_settings=dict(wanted=report.get("wanted") or {}))
+
+
 @pytest.fixture
 def action(monkeypatch):
     monkeypatch.setattr(ActionBase, "run", lambda self, tmp=None, task_vars=None: {})
@@ -42,7 +47,7 @@ def run(action, hostvars, play=("h0", "h1", "h2"), play_all=None, **args):
 
 
 def test_the_hosts_step_reads_each_play_host_s_report(action):
-    hostvars = {"h%d" % i: dict(_etcd_host_report=report(i, "3.5.16" if i == 2 else "3.5.17")) for i in range(3)}
+    hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(report(i, "3.5.16" if i == 2 else "3.5.17"))) for i in range(3)}
     plan = run(action, hostvars, stage="hosts", settings=dict(version="3.5.17", group="etcd"))
     assert plan["changed"] is False and "failed" not in plan
     assert plan["with_data"] == ["h0", "h1", "h2"] and plan["binaries_outdated"] == ["h2"]
@@ -52,7 +57,7 @@ def test_the_hosts_step_reads_each_play_host_s_report(action):
 
 
 def test_a_host_that_dropped_out_of_the_play_is_refused_by_name(action):
-    hostvars = {"h%d" % i: dict(_etcd_host_report=report(i)) for i in range(3)}
+    hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(report(i))) for i in range(3)}
     plan = run(action, hostvars, play=("h0", "h1"), play_all=("h0", "h1", "h2"), stage="hosts",
                settings=dict(version="3.5.17"))
     assert plan["unanswered"] == ["h2"] and plan["problems"][0].startswith("host h2: its read failed")
@@ -68,7 +73,7 @@ def test_the_roll_step_reads_the_restart_notes_of_the_members_with_data(action):
 def test_the_converge_step_reads_what_each_member_found_out_of_date(action):
     # h1's files call found a restart needed; h0's binaries link to another release; h2 has a note
     # left and had no files written in this run.
-    hostvars = {"h%d" % i: dict(_etcd_host_report=dict(info=dict(present=["/note"] if i == 2 else [])))
+    hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(dict(info=dict(present=["/note"] if i == 2 else []))))
                 for i in range(3)}
     hostvars["h0"]["_etcd_member_files"] = dict(restart_needed=False)
     hostvars["h1"]["_etcd_member_files"] = dict(restart_needed=True)
@@ -78,7 +83,7 @@ def test_the_converge_step_reads_what_each_member_found_out_of_date(action):
     plan = run(action, hostvars, stage="converge", plan=first, settings=dict(restart_note_path="/note"))
     assert plan["restart_due"] == ["h0", "h1", "h2"] and plan["converge"] is True and "failed" not in plan
     assert plan["outdated"] == ["h0", "h1"] and plan["later_phases"] is True
-    quiet = {host: dict(values, _etcd_member_files=dict(restart_needed=False), _etcd_host_report=dict(info={}))
+    quiet = {host: dict(values, _etcd_member_files=dict(restart_needed=False), _etcd_host_info=as_read(dict(info={})))
              for host, values in hostvars.items()}
     plan = run(action, quiet, stage="converge", plan=dict(first, binaries_outdated=[]),
                settings=dict(restart_note_path="/note"))
@@ -97,16 +102,16 @@ def test_the_converge_step_reads_what_each_member_found_out_of_date(action):
 
 
 def test_the_hosts_step_refuses_hosts_that_cannot_run_etcd_before_its_own_refusal(action):
-    hostvars = {"h%d" % i: dict(_etcd_host_report=report(i), ansible_architecture="x86_64") for i in range(3)}
+    hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(report(i)), ansible_architecture="x86_64") for i in range(3)}
     hostvars["h1"]["ansible_architecture"] = "sparc"
-    hostvars["h2"]["_etcd_host_report"]["info"]["calendars"] = dict(
+    hostvars["h2"]["_etcd_host_info"]["calendars"] = dict(
         etcd_backup_schedule=dict(expression="often", error="Failed to parse"))
     settings = dict(version="3.5.17", group="etcd", group_hosts=["h0", "h1", "h2"], architectures=["x86_64"])
     plan = run(action, hostvars, stage="hosts", settings=settings)
     assert plan["refusal"].startswith("host h2: etcd_backup_schedule=often: systemd does not read it")
     assert "; host h1: unsupported architecture sparc; etcd releases exist for x86_64" in plan["refusal"]
     hostvars["h1"]["ansible_architecture"] = "x86_64"
-    del hostvars["h2"]["_etcd_host_report"]["info"]["calendars"]
+    del hostvars["h2"]["_etcd_host_info"]["calendars"]
     assert run(action, hostvars, stage="hosts", settings=settings)["refusal"] == ""
 
 
@@ -116,7 +121,7 @@ def auth_refused_report(i):
 
 
 def test_auth_turned_on_outside_the_role_is_refused_without_a_root_login_and_read_again_as_root_with_one(action):
-    hostvars = {"h%d" % i: dict(_etcd_host_report=auth_refused_report(i) if i else report(i), ansible_architecture="x86_64")
+    hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(auth_refused_report(i) if i else report(i)), ansible_architecture="x86_64")
                 for i in range(3)}
     settings = dict(version="3.5.17", group_hosts=["h0", "h1", "h2"], architectures=["x86_64"])
     plan = run(action, hostvars, stage="hosts", settings=settings)
@@ -127,9 +132,9 @@ def test_auth_turned_on_outside_the_role_is_refused_without_a_root_login_and_rea
     plan = run(action, hostvars, stage="hosts", settings=dict(settings, root_login=True))
     assert plan["root_login_read"] is True
     # Each is asked as root where its etcd listens now, else where the inventory has it listen.
-    hostvars["h1"]["_etcd_host_report"]["info"]["settings"]["ETCD_LISTEN_CLIENT_URLS"] = (
+    hostvars["h1"]["_etcd_host_info"]["settings"]["ETCD_LISTEN_CLIENT_URLS"] = (
         "https://10.0.0.11:2379,https://127.0.0.1:12379")
-    hostvars["h2"]["_etcd_host_report"]["wanted"]["local_endpoint"] = "https://127.0.0.1:2379"
+    hostvars["h2"]["_etcd_host_info"]["host_settings"]["wanted"]["local_endpoint"] = "https://127.0.0.1:2379"
     assert run(action, hostvars, stage="hosts", settings=dict(settings, root_login=True))["root_read_endpoints"] == {
         "h1": "https://127.0.0.1:12379", "h2": "https://127.0.0.1:2379"}
     # Asked again as root: a wrong password is refused by name; the right one lets the plan read the members.
@@ -145,12 +150,12 @@ def test_auth_turned_on_outside_the_role_is_refused_without_a_root_login_and_rea
 
 
 def test_the_cluster_step_refuses_a_run_lock_another_run_holds(action):
-    first = run(action, {"h%d" % i: dict(_etcd_host_report=report(i), ansible_architecture="x86_64") for i in range(3)},
+    first = run(action, {"h%d" % i: dict(_etcd_host_info=as_read(report(i)), ansible_architecture="x86_64") for i in range(3)},
                 stage="hosts",
                 settings=dict(version="3.5.17", group_hosts=["h0", "h1", "h2"], architectures=["x86_64"]))
     first.pop("changed")
     health = dict(endpoints=[dict(member="m%d" % i, healthy=True, version="3.5.17") for i in range(3)])
-    hostvars = {"h%d" % i: dict(_etcd_host_report=report(i)) for i in range(3)}
+    hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(report(i))) for i in range(3)}
     held = dict(acquired=False, msg="the run lock is held by another run (ctl 123)")
     plan = run(action, hostvars, stage="cluster", plan=first, health=health,
                settings=dict(version="3.5.17", lock_read=held))
@@ -175,7 +180,7 @@ def test_bad_arguments_fail_naming_the_action(action, args, message):
 
 def test_the_run_s_warnings_are_a_field_not_ansible_s_own_warnings(action):
     # A result's "warnings" would be shown by Ansible as well as by the task that shows the field.
-    hostvars = {"h%d" % i: dict(_etcd_host_report=report(i, "3.5.1")) for i in range(3)}
+    hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(report(i, "3.5.1"))) for i in range(3)}
     plan = run(action, hostvars, stage="hosts", settings=dict(version="3.5.1"))
     assert "warnings" not in plan and plan["run_warnings"][0].startswith("WARNING: etcd 3.5.1 has known data")
 
@@ -278,9 +283,9 @@ def restore_read(kind, mount_points=(), wal_dir=""):
 def test_the_restore_refuses_a_data_dir_or_wal_dir_that_is_a_mount_point_before_anything_changes(action):
     hosts = ("h0", "h1", "h2")
     first = run_restore(action, {}, hosts, stage="restore", settings=dict(group="etcd"))
-    hostvars = dict(h0=dict(_etcd_host_report=restore_read("directory")),
-                    h1=dict(_etcd_host_report=restore_read("directory", ["/w"], wal_dir="/w")),
-                    h2=dict(_etcd_host_report=restore_read("directory", ["/d"])))
+    hostvars = dict(h0=dict(_etcd_host_info=as_read(restore_read("directory"))),
+                    h1=dict(_etcd_host_info=as_read(restore_read("directory", ["/w"], wal_dir="/w"))),
+                    h2=dict(_etcd_host_info=as_read(restore_read("directory", ["/d"]))))
     refused = run_restore(action, hostvars, hosts, stage="restore_members", refuse=True, plan=first, members=MEMBERS,
                           settings=dict(group="etcd", bump_revision="auto", snapshot="/s.db", data_dir="/d"))
     assert refused["failed"] and refused["msg"] == (
@@ -295,7 +300,7 @@ def test_the_restore_steps_read_the_data_dirs_and_the_problems_of_every_host_of_
     first = run_restore(action, {}, ["h0", "h1"], hosts, stage="restore", settings=dict(group="etcd"))
     assert first["unanswered"] == ["h2"] and "h2 of group etcd did not answer" in first["refusal"]
     first = run_restore(action, {}, hosts, stage="restore", settings=dict(group="etcd"))
-    hostvars = {h: dict(_etcd_host_report=restore_read("absent" if h == "h1" else "directory")) for h in hosts}
+    hostvars = {h: dict(_etcd_host_info=as_read(restore_read("absent" if h == "h1" else "directory"))) for h in hosts}
     members = run_restore(action, hostvars, hosts, stage="restore_members", plan=first, members=MEMBERS,
                           settings=dict(group="etcd", bump_revision="auto", snapshot="/s.db", data_dir="/d"))
     assert "failed" not in members and members["with_data_dir"] == ["h0", "h2"]
@@ -347,8 +352,8 @@ def test_the_recovery_steps_read_each_play_host_s_log_and_name_members_as_the_in
 
 
 def test_the_hosts_step_plans_etcd_pki_s_inputs_from_the_name_facts_and_the_play_hosts_reads(action):
-    hostvars = {"h%d" % i: dict(ansible_hostname="etcd%d" % i, _etcd_host_report=report(i)) for i in range(3)}
-    hostvars["h2"]["_etcd_host_report"]["info"]["present"] = ["/pki/client-key.pem"]
+    hostvars = {"h%d" % i: dict(ansible_hostname="etcd%d" % i, _etcd_host_info=as_read(report(i))) for i in range(3)}
+    hostvars["h2"]["_etcd_host_info"]["present"] = ["/pki/client-key.pem"]
     pki = dict(managed=True, scrapers=[], pair_key="/pki/client-key.pem", srv_domain="")
     plan = run(action, hostvars, stage="hosts", settings=dict(version="3.5.17", pki=pki))
     assert "failed" not in plan and plan["changed"] is False
@@ -364,7 +369,7 @@ def test_the_pki_check_compares_the_play_hosts_ca_with_the_controller_s_and_refu
     (tmp_path / "ca.pem").write_bytes(b"the CA\n")
     ours = hashlib.sha256(b"the CA\n").hexdigest()
     ca_path = "/etc/etcd/pki/ca.pem"
-    hostvars = {"h%d" % i: dict(_etcd_host_report=dict(info=dict(checksums={ca_path: ours if i < 2 else "other"})))
+    hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(dict(info=dict(checksums={ca_path: ours if i < 2 else "other"}))))
                 for i in range(3)}
     pki = dict(ca=dict(path=str(tmp_path / "ca.pem")), changed=False)
     settings = dict(hosts=["h0", "h1", "h2"], ca_path=ca_path, pki_dir=str(tmp_path), pki_host_dir="/etc/etcd/pki",
