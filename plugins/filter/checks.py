@@ -1,8 +1,9 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Filters of the etcd role's preflight checks. The role's plan decides with their logic now
-(plugins/module_utils/etcd_host_checks.py and etcd_plan.py, through the action raftops.etcd.etcd_plan):
-all but call_pair are deprecated thin wrappers (meta/runtime.yml)."""
+(plugins/module_utils/etcd_host_checks.py and etcd_plan.py, through the action raftops.etcd.etcd_plan) and its
+connection settings (plugins/module_utils/etcd_connection.py, through the lookup raftops.etcd.etcd_connection):
+all are deprecated thin wrappers (meta/runtime.yml)."""
 
 from ansible.errors import AnsibleFilterError
 
@@ -62,22 +63,11 @@ def auth_refused(reads):
 
 
 def call_pair(tls, root_login, pair_there, auth_refused):
-    """The client pair the role's calls present (vars/main.yml, _etcd_connection): None without TLS.
-    Without a root login, 'server', the member's own pair. With one, 'client', the CN-less pair
-    configure.yml puts on the member, once it is there; before that 'text' where etcd refused the
-    role's read for want of a user (``auth_refused``, preflight's hosts: auth turned on outside the
-    role), the controller's pair given as text, so that preflight writes nothing before the run lock;
-    else 'server' (auth is off: etcd takes any certificate of its CA, and the controller's pair may not
-    be made yet)."""
+    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_connection.py, call_pair."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_connection import call_pair as decide
     from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy
 
-    if not truthy(tls):
-        return None
-    if not truthy(root_login):
-        return "server"
-    if truthy(pair_there):
-        return "client"
-    return "text" if auth_refused else "server"
+    return decide(truthy(tls), truthy(root_login), truthy(pair_there), auth_refused)
 
 
 class FilterModule:

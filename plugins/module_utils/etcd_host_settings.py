@@ -126,8 +126,9 @@ def paths_found(paths, files_read):
 def found_by_read(s, read):
     """Settings ``s`` with what the read of the host (etcd_host_info's result; None before one) found of
     their paths: the timers' files (timer_paths_found), the client pair of a root login
-    (client_pair_found, vars/main.yml's _etcd_client_pair_there), and where install.yml takes the
-    release from (release_from): nowhere when the host runs it already, else as release_fetch says."""
+    (client_pair_found, which the connection settings read: plugins/plugin_utils/connection.py), and
+    where install.yml takes the release from (release_from): nowhere when the host runs it already,
+    else as release_fetch says."""
     read = read or {}
     s["timer_paths_found"] = paths_found(s["timer_paths"], read.get("files"))
     s["client_pair_found"] = s["pki_settings"]["pair_key"] in (read.get("present") or [])

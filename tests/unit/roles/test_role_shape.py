@@ -29,8 +29,8 @@ MAX_FILTERS, MAX_CONDITIONS = 2, 1
 # The ratchet. Issue 35's targets are 0 expressions over the limit and fewer than 30 internal names;
 # these ceilings are the figures of the day they were written and only ever go down: lower them to
 # the new figure when a change brings it down, never raise them.
-CEILING_OVER_LIMIT = 1
-CEILING_INTERNAL_NAMES = 139
+CEILING_OVER_LIMIT = 0
+CEILING_INTERNAL_NAMES = 131
 
 JINJA = Environment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"])
 
