@@ -480,12 +480,13 @@ def restore(module):
     params = module.params
     src = params["src"]
     initial_cluster, urls = restore_plan(params)
-    uid, gid = resolve_ids(params["owner"], params["group"])
     wanted = (params["sha256"] or "").strip().lower()
     found = module.sha256(src) if wanted and os.path.isfile(src) else None
+    # Before the owner is looked up: on a fresh host the check run has not made etcd_user either.
     if wanted and found != wanted and module.check_mode:
         return dict(changed=True, path=src, msg="check mode: %s is not the snapshot yet (SHA-256 %s): a copy would be made "
                     "first, so nothing was checked here" % (src, wanted))
+    uid, gid = resolve_ids(params["owner"], params["group"])
 
     # Every check comes before anything is written: the file, the tool, the targets, the space.
     result, tool, warnings = inspect(module, src, params["etcdutl_path"], tool_required=True)

@@ -363,6 +363,18 @@ def test_restore_in_check_mode_of_a_file_not_copied_yet_checks_nothing(tmp_path,
     assert failed and "restore.db" in result["msg"]
 
 
+def test_restore_in_check_mode_on_a_fresh_host_needs_neither_the_copy_nor_its_owner(tmp_path, tool):
+    # A check run of the restore on hosts where the cluster was never deployed: the account the real
+    # run would make is not there either.
+    _path, calls = tool
+    args = restore_args(tmp_path / "restore.db", tmp_path / "data", sha256="ab" * 32, owner="no-such-user-here",
+                        group="no-such-group-here")
+    result, failed = run_module(args, check=True)
+    assert not failed and "a copy would be made first" in result["msg"] and calls() == []
+    result, failed = run_module(args)
+    assert failed and result["msg"] == "owner 'no-such-user-here': no such user on this host"
+
+
 def etcd_snapshot_restore_sha(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
