@@ -252,3 +252,14 @@ def test_a_traceback_or_a_template_failure_is_not_a_message_of_the_collection():
                  "The error was: 'dict object' has no attribute 'leader'\"}",
                  "An exception occurred during task execution. To see the full traceback, use -vvv."):
         assert invariants.foreign_messages("ok: [h1]\n" + line) == [line[:300]]
+
+
+def test_a_module_whose_host_went_down_under_it_is_the_host_lost_not_a_foreign_failure():
+    # Seen in the sample campaign: the host rebooted while etcd_health ran there (its package in /tmp went).
+    gone = ('fatal: [h0 -> h1]: FAILED! => {"changed": false, "module_stderr": "Traceback (most recent call last):\\n  '
+            'File ... FileNotFoundError: [Errno 2] No such file or directory: \'/tmp/ansible_raftops.etcd.etcd_health_payload_t_2'
+            '/ansible_raftops.etcd.etcd_health_payload.zip\'\\n", "msg": "Module result deserialization failed"}')
+    assert invariants.foreign_messages(gone) == []
+    # Any other file missing in a traceback is still foreign.
+    other = gone.replace("/tmp/ansible_raftops.etcd.etcd_health_payload_t_2/", "/etc/etcd/")
+    assert invariants.foreign_messages(other) == [other[:300]]
