@@ -235,8 +235,9 @@ def test_quorum_is_recovered_from_the_up_to_date_survivor_with_no_acknowledged_w
     assert host(LAGGING).run(CUT.format(op="D")).rc == 0
     assert rc != 0, out
     # The lagging survivor did not stop within the grace period: it was killed, and the recovery went on.
-    assert re.search(r"TASK \[raftops.etcd.etcd : Kill etcd, which did not stop in time\](?:(?!\nTASK \[).)*"
-                     r"\nchanged: \[10\.250\.0\.91\]", out, re.S), out[-6000:]
+    assert re.search(r"TASK \[raftops.etcd.etcd : Stop etcd, killed when it has not stopped after the grace period\]"
+                     r"(?:(?!\nTASK \[).)*\nchanged: \[10\.250\.0\.91\] => \{(?:(?!\n\}).)*"
+                     r"\"stdout\": \"etcd did not stop within \d+ s: killed\"", out, re.S), out[-6000:]
     assert voters(URL[UP_TO_DATE]) == [NAME[UP_TO_DATE]]
     assert_no_secret(out, "recover_quorum")
     rc, rerun = playbook("recover_quorum", "-vvv", *survivors_group())
