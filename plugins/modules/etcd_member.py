@@ -311,6 +311,13 @@ initial_cluster:
   returned: when O(state=present)
   type: str
   sample: etcd-host0=https://10.0.0.11:2380,etcd-host1=https://10.0.0.12:2380,etcd-host2=https://10.0.0.13:2380,etcd-host3=https://10.0.0.14:2380
+began_at:
+  description:
+    - When the task began, before anything changed, in UTC as C(journalctl --since) reads it. What the
+      added member's etcd logs after this time comes of its join.
+  returned: when O(state=present)
+  type: str
+  sample: "2026-01-31 10:00:00 UTC"
 quorum:
   description: Voting members, quorum and failures tolerated after the task.
   returned: always
@@ -430,6 +437,11 @@ def _sleep(seconds):
 
 def _now():
     return time.monotonic()
+
+
+def _utc_stamp():
+    """Now, as journalctl's --since reads it."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
 
 
 public_member = em.public_member
@@ -580,6 +592,8 @@ class MemberTask:
 
     def run_present(self):
         name, peer_urls, learner = self.params["name"], self.params["peer_urls"], self.params["learner"]
+        # Before anything changes: a failed join reads etcd's log from here (the role's join.yml).
+        self.result["began_at"] = _utc_stamp()
         members = self.list_members()
         by_name = em.find_member(members, name=name)
         wanted = {normalize_url(u) for u in peer_urls}

@@ -17,6 +17,7 @@ def cluster(monkeypatch):
     clock = {"now": 0.0}
     monkeypatch.setattr(etcd_member, "_now", lambda: clock["now"])
     monkeypatch.setattr(etcd_member, "_sleep", lambda seconds: clock.update(now=clock["now"] + seconds))
+    monkeypatch.setattr(etcd_member, "_utc_stamp", lambda: "2026-01-31 10:00:00 UTC")
     return fake
 
 
@@ -84,6 +85,8 @@ def test_present_adds_a_learner_and_returns_the_initial_cluster(cluster, capsys)
     assert cluster.calls == [("http://10.0.0.1:2379", "member_add", ["http://10.0.0.4:2380"], True)]
     assert result["member"]["id"] == "f00"
     assert result["member"]["is_learner"] is True
+    # join.yml reads a failed join's log from before the learner was added.
+    assert result["began_at"] == "2026-01-31 10:00:00 UTC"
     assert result["initial_cluster"] == (
         "etcd-a=http://10.0.0.1:2380,etcd-b=http://10.0.0.2:2380,etcd-c=http://10.0.0.3:2380,"
         "etcd-d=http://10.0.0.4:2380"
