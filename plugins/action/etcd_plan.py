@@ -116,7 +116,8 @@ class ActionModule(ActionBase):
                 plan = dict(refusal=etcd_operation_plan.deployed_refusal(
                     self._installed(hostvars, play_hosts, params["settings"].get("hosts_read")), params["settings"]))
             elif params["stage"] == "hardware":
-                plan = self._plan_hardware(params["settings"], hostvars, play_hosts)
+                # The run's plan (option plan) goes on with the verdict: preflight reads its hardware_warnings.
+                plan = dict(previous, **self._plan_hardware(params["settings"], hostvars, play_hosts))
             elif params["stage"] == "status_report":
                 plan = self._plan_report(params["health"], params["settings"], hostvars, play_hosts,
                                          task_vars.get("inventory_hostname"))

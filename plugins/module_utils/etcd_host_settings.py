@@ -16,6 +16,7 @@ import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import run_lock_prefix
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import integer, wal_parent
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import version_tuple
 
@@ -184,7 +185,7 @@ def host_settings(v, role_path, files_read=None):
         # CN for the user: with the role's PKI the member's own pair with CN root; else its server pair.
         timer_pair="root" if managed else "server",
         srv_domain=v["etcd_discovery_srv"] if v["etcd_bootstrap"] == "dns_srv" else "",
-        run_lock_prefix="/raftops/%s/" % v["etcd_group"],
+        run_lock_prefix=run_lock_prefix(v["etcd_group"]),
         stop_grace=STOP_GRACE,
         maintenance_lib_dir=clean(v["etcd_install_dir"] + "/lib"),
     )

@@ -60,6 +60,12 @@ _HEX_RE = re.compile(r"^[0-9a-f]{1,16}$")
 _DEC_RE = re.compile(r"^[0-9]{17,19}$")
 
 
+def run_lock_prefix(group):
+    """The prefix of the etcd role's run lock of the cluster of inventory group ``group``: the lock
+    is its key ``<prefix>run``. The role's host settings and the adoption's read both take it from here."""
+    return "/raftops/%s/" % group
+
+
 def parse_holder(text):
     """dict(play, host, user, pid, started) of a holder the role wrote, or None for another one."""
     match = HOLDER_RE.match(" ".join(str(text or "").split()))

@@ -44,6 +44,12 @@ options:
         says whether a run holds the lock C(<prefix>run) in the member's cluster, read with the
         member's own credentials (the adoption refuses, before any change, while another run holds it).
     type: str
+  run_lock_group:
+    description:
+      - The inventory group of the cluster (C(etcd_group)) whose run lock of the C(raftops.etcd.etcd) role to
+        read. The module's action makes O(run_lock_prefix) of it, as the role does, when that is not given.
+    type: str
+    version_added: 0.5.0
   controller:
     description:
       - This controller (C(host)) and the process IDs of its C(ansible-playbook) runs now (C(run_pids));
@@ -380,6 +386,8 @@ def main():
     module = AnsibleModule(argument_spec=dict(
         timeout=dict(type="float", default=5), data_dir=dict(type="path"),
         run_lock_prefix=dict(type="str"),
+        # Taken by the action plugin (made into run_lock_prefix); never sent here.
+        run_lock_group=dict(type="str"),
         controller=dict(type="dict", options=dict(host=dict(type="str", required=True),
                                                   run_pids=dict(type="list", elements="int", required=True)))),
         supports_check_mode=True)

@@ -77,7 +77,8 @@ options:
         restore drill (the variable C(_etcd_status_records), a C(slurp) loop over the items C(push) and C(drill)).
       - V(deployed) from whether each play host has the cluster's unit, by its read (C(_etcd_host_info)) or by the
         C(stat) of the unit (C(_etcd_unit_stat)). V(hardware) from each measured play host's
-        C(raftops.etcd.etcd_host_check) result (C(_etcd_host_check); skipped where not measured).
+        C(raftops.etcd.etcd_host_check) result (C(_etcd_host_check); skipped where not measured), returned with
+        the run's plan (O(plan)).
     type: str
     required: true
     choices: [hosts, cluster, converge, roll, removal, removal_check, maintenance, rotation, restore,

@@ -131,3 +131,18 @@ def test_the_adoption_s_read_without_pgrep_has_no_controller(adopt_action, monke
     adopt_action._task.args = dict(run_lock_prefix="/raftops/etcd/")
     adopt_action.run(task_vars={})
     assert adopt_action.calls == [("raftops.etcd.etcd_adopt_info", dict(run_lock_prefix="/raftops/etcd/"))]
+
+
+@pytest.mark.parametrize("args, prefix", [
+    # The group's cluster: the role's own prefix of its run lock (the role's host settings give the same).
+    (dict(run_lock_group="prod"), "/raftops/prod/"),
+    # A prefix given wins.
+    (dict(run_lock_group="prod", run_lock_prefix="/other/"), "/other/"),
+])
+def test_the_adoption_s_read_of_a_group_s_run_lock_has_the_role_s_prefix(adopt_action, args, prefix):
+    adopt_action._task.args = args
+    adopt_action.run(task_vars={})
+    (module, sent), = adopt_action.calls
+    assert module == "raftops.etcd.etcd_adopt_info"
+    assert sent["run_lock_prefix"] == prefix and "run_lock_group" not in sent
+    assert sent["controller"] == dict(host="ctl-a", run_pids=[4242])

@@ -524,3 +524,6 @@ def test_the_hardware_step_judges_the_play_hosts_measured_against_the_profile(ac
     assert refused["msg"].endswith("; nothing was changed")
     # Only the play's hosts measured count.
     assert run(action, hostvars, play=("h0", "h2"), stage="hardware", settings=settings)["hardware_warnings"] == []
+    # The run's plan goes on with the verdict (preflight_hardware.yml registers it as the plan).
+    went_on = run(action, hostvars, stage="hardware", settings=settings, plan=dict(with_data=["h0"], refusal="", changed=False))
+    assert went_on["with_data"] == ["h0"] and went_on["hardware_warnings"] == plan["hardware_warnings"]

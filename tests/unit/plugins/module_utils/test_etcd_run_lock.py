@@ -28,6 +28,11 @@ def test_other_holders_are_not_parsed(text):
     assert parse_holder(text) is None
 
 
+@pytest.mark.parametrize("group, prefix", [("etcd", "/raftops/etcd/"), ("prod-a", "/raftops/prod-a/")])
+def test_the_run_lock_prefix_of_a_group_s_cluster(group, prefix):
+    assert etcd_run_lock.run_lock_prefix(group) == prefix
+
+
 def test_run_pids_from_pgrep_output():
     assert run_pids("4242\n17\n4242\n") == [17, 4242]
     assert run_pids("") == []
