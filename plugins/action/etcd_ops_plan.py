@@ -2,9 +2,9 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Action for raftops.etcd.etcd_ops_plan: the plan steps of the members' timers, of a DNS SRV
-bootstrap's records and of the client access tier, made on the controller from what the role's
-tasks read. It decides with plugins/module_utils/etcd_operation_plan.py, etcd_host_checks.py and
-etcd_proxy_plan.py; only the DNS SRV step (the records, resolved on the controller) and the proxy's
+bootstrap's records, of the client access tier and of a roll that stopped, made on the controller
+from what the role's tasks read. It decides with plugins/module_utils/etcd_operation_plan.py,
+etcd_host_checks.py, etcd_proxy_plan.py and etcd_roll.py; only the DNS SRV step (the records, resolved on the controller) and the proxy's
 /health step (ansible.builtin.uri on the proxy host) ask anything of anyone."""
 
 import glob
@@ -12,7 +12,12 @@ import os
 import time
 
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_host_checks, etcd_operation_plan, etcd_proxy_plan
+from ansible_collections.raftops.etcd.plugins.module_utils import (
+    etcd_host_checks,
+    etcd_operation_plan,
+    etcd_proxy_plan,
+    etcd_roll,
+)
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_dns import srv_service
 from ansible_collections.raftops.etcd.plugins.plugin_utils.plan_action import PlanAction
 
@@ -49,6 +54,13 @@ class ActionModule(PlanAction):
         needed = srv_records(params["members"], settings.get("domain"), settings.get("name") or "", settings.get("tls"))
         return dict(service=service, records=records, needed=needed, refusal=etcd_host_checks.srv_refusal(
             service, records, params["members"], settings.get("new_hosts"), needed))
+
+    @staticmethod
+    def _roll_stop(params, settings, task_vars):
+        """The message of a roll that stopped at a member (settings: host, member, note_path, and
+        the failed step's result and name as the rescue has them: failure, step)."""
+        return dict(refusal=etcd_roll.roll_stop_refusal(settings["host"], settings["member"], settings.get("failure"),
+                                                        settings["note_path"], settings.get("step") or ""))
 
     @staticmethod
     def _proxy_group(params, settings, task_vars):

@@ -312,7 +312,7 @@ def ops_plan_argument_spec():
     return dict(
         stage=dict(type="str", required=True,
                    choices=["schedule", "srv", "proxy_group", "proxy_settings", "proxy_reach", "proxy_pki",
-                            "proxy_health", "proxy_status"]),
+                            "proxy_health", "proxy_status", "roll_stop"]),
         members=dict(type="list", elements="dict", default=[]),
         health=dict(type="dict", default={}),
         settings=dict(type="dict", default={}),

@@ -21,6 +21,9 @@ description:
     and the pairs of proxies whose host left the group. V(proxy_health) asks a proxy for its
     C(/health) on its own host (M(ansible.builtin.uri) there), again until it reaches the cluster
     with C(retries) in O(settings). V(proxy_status) makes the proxies' status lines.
+  - V(roll_stop) words why a roll stopped at a member, from the failed step's result - its message,
+    or its host gone during the call (Ansible could not read the module's answer) - and what the
+    next run does.
   - Runs on the controller (an action plugin); only V(srv) (DNS) and V(proxy_health) (the proxy
     host) ask anything of anyone.
 extends_documentation_fragment:
@@ -37,7 +40,7 @@ options:
     description: The step; see the description.
     type: str
     required: true
-    choices: [schedule, srv, proxy_group, proxy_settings, proxy_reach, proxy_pki, proxy_health, proxy_status]
+    choices: [schedule, srv, proxy_group, proxy_settings, proxy_reach, proxy_pki, proxy_health, proxy_status, roll_stop]
   members:
     description: The member records (P(raftops.etcd.members#filter)), for V(srv) and V(proxy_pki).
     type: list
@@ -55,6 +58,8 @@ options:
         and C(address). V(proxy_reach) - C(endpoints) and C(certificates). V(proxy_pki) - C(instance),
         C(group), C(pki_dir) and C(managed). V(proxy_health) - C(listen_address), C(port), C(tls), C(mode),
         C(ca_cert), C(client_cert), C(client_key), C(retries) and C(delay).
+      - V(roll_stop) - C(host), C(member), C(note_path) (the restart note the members keep), C(failure)
+        (the failed step's result) and C(step) (its name).
     type: dict
     default: {}
   refuse:
@@ -91,7 +96,7 @@ EXAMPLES = r"""
 RETURN = r"""
 refusal:
   description: Why the run cannot go on, naming the hosts, members or records; empty when it can.
-  returned: with O(stage=srv), V(proxy_group), V(proxy_settings) and V(proxy_reach)
+  returned: with O(stage=srv), V(proxy_group), V(proxy_settings), V(proxy_reach) and V(roll_stop)
   type: str
 templates:
   description: The timers' files rendered from the role's templates, each its C(file) (path, owner, group, mode) and C(src).

@@ -196,3 +196,15 @@ def test_the_srv_step_resolves_the_peers_records_and_refuses_a_mismatch(action, 
     zone.answers[("m1.example.com", "A")] = [MagicMock(address="10.0.0.11")]
     result = run(action, stage="srv", members=MEMBERS, refuse=True, settings=dict(domain="example.com", tls=True))
     assert "failed" not in result and result["refusal"] == ""
+
+
+def test_the_roll_stop_step_fails_with_the_roll_s_message(action):
+    failure = {"msg": "Module result deserialization failed", "module_stderr": "Traceback ..."}
+    result = run(action, stage="roll_stop", refuse=True,
+                 settings=dict(host="h1", member="m1", note_path="/etc/etcd/restart-pending", failure=failure,
+                               step="Restart etcd on h1"))
+    assert result["failed"] and result["changed"] is False
+    assert result["msg"].startswith("the roll stopped at h1 (member m1): the host h1 went away during the call of "
+                                    "'Restart etcd on h1'")
+    result = run(action, stage="roll_stop", refuse=True, settings=dict(member="m1"))
+    assert result["failed"] and "cannot plan the roll_stop step" in result["msg"]
