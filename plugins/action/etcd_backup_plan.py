@@ -4,7 +4,7 @@
 """Action for raftops.etcd.etcd_backup_plan: the plan steps of the backup, of a restore's fetch from
 an off-host target and of the restore drill, made on the controller from what the role's tasks read.
 It decides with plugins/module_utils/etcd_backup_plan.py; it reads the controller's backup
-directory and the key file, and asks nothing of any host."""
+directory and the key file; its source step asks etcd_health on the task's host."""
 
 import glob
 import os
@@ -13,7 +13,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_cr
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_plan
 from ansible_collections.raftops.etcd.plugins.plugin_utils.plan_action import PlanAction
 # The steps whose answer holds etcd_backup_targets, credentials included.
-WITH_TARGETS = ("source", "record", "drill_record", "fetch")
+WITH_TARGETS = ("source", "record", "fetch")
 
 
 def _text(path):
@@ -35,6 +35,9 @@ class ActionModule(PlanAction):
         warnings = plan.pop("warnings", [])
         if warnings:
             result["warnings"] = result.get("warnings", []) + warnings
+        if plan.pop("failed", False):
+            result.update(failed=True, changed=False, msg=plan["msg"])
+            return result
         # A refusal shows no plan: it may hold the targets' credentials.
         if params["refuse"] and plan.get("refusal"):
             result.update(failed=True, changed=False, msg=plan["refusal"], refusal=plan["refusal"])
@@ -45,9 +48,16 @@ class ActionModule(PlanAction):
             result["_ansible_no_log"] = True
         return result
 
-    @staticmethod
-    def _source(params, settings, task_vars):
-        return etcd_backup_plan.plan_source(params["health"], params["members"], task_vars.get("ansible_play_hosts") or [],
+    def _source(self, params, settings, task_vars):
+        """Asks etcd_health on the task's host which of settings.endpoints answer (with the task's
+        connection), then chooses the source from that answer."""
+        health = self._execute_module(module_name="raftops.etcd.etcd_health", task_vars=task_vars,
+                                      module_args=dict(params["connection"], endpoints=settings.get("endpoints") or []))
+        if health.get("failed") or health.get("unreachable"):
+            # Only its message: the module's invocation holds the connection.
+            return dict(failed=True, msg="the health of the members could not be read: %s; nothing was changed"
+                        % health.get("msg", "no answer"))
+        return etcd_backup_plan.plan_source(health, params["members"], task_vars.get("ansible_play_hosts") or [],
                                             settings.get("targets") or [], settings.get("cluster") or "")
 
     @staticmethod
@@ -55,15 +65,6 @@ class ActionModule(PlanAction):
         """The backup's plan with the record the playbook writes beside the snapshot (settings.saved)."""
         plan = params["plan"]
         return dict(plan, record=etcd_backup_plan.backup_record(settings["saved"], plan["name"]))
-
-    @staticmethod
-    def _drill_record(params, settings, task_vars):
-        """The backup's plan with the members' drill record of what was sent: from the controller's
-        record (in settings.backup_dir) and settings.sealed (etcd_backup_target's state=sealed result)."""
-        plan = params["plan"]
-        text = _text(os.path.join(os.path.expanduser(str(settings.get("backup_dir") or "")), plan["name"] + ".json"))
-        return dict(plan, drill_record=etcd_backup_plan.drill_record(
-            text, settings.get("sealed"), None, plan["source"]["name"]))
 
     @staticmethod
     def _fetch(params, settings, task_vars):

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 
 TARGET_DEFAULTS = dict(type="s3", keep=7, max_age_days=30)
-STAGES = ("source", "record", "drill_record", "fetch", "fetch_object", "drill_snapshot")
+STAGES = ("source", "record", "fetch", "fetch_object", "drill_snapshot")
 
 
 def targets_with_defaults(targets, cluster=""):
@@ -165,7 +165,9 @@ def argument_spec():
         stage=dict(type="str", required=True, choices=list(STAGES)),
         plan=dict(type="dict", default={}),
         members=dict(type="list", elements="dict", default=[]),
-        health=dict(type="dict", default={}),
+        # The connection options of etcd_health (the group raftops.etcd.etcd's module_defaults): a root
+        # login's password may be among them.
+        connection=dict(type="dict", default={}, no_log=True),
         settings=dict(type="dict", default={}),
         refuse=dict(type="bool", default=False),
     )

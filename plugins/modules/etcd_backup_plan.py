@@ -12,16 +12,16 @@ description:
     Each step decides in tested Python (C(plugins/module_utils/etcd_backup_plan.py)) what the task
     files used to decide in Jinja and in the filters C(backup_source), C(backup_record),
     C(backup_target), C(backup_object) and C(backup_drill_record), deprecated since.
-  - V(source) chooses the member a backup takes its snapshot from (the first healthy voting member
-    of the play) and names the snapshot and its sealed object by the UTC time; it fills in each
-    target's defaults. V(record) adds the record written beside the snapshot, V(drill_record) the
-    record the members' drill proves a playbook backup against.
+  - V(source) asks M(raftops.etcd.etcd_health) on the task's host which members answer, and chooses
+    the member a backup takes its snapshot from (the first healthy voting member of the play) and names the snapshot and its sealed object by the UTC time; it fills in each
+    target's defaults. V(record) adds the record written beside the snapshot (the record the members'
+    drill proves a playbook backup against comes with M(raftops.etcd.etcd_backup_target)'s V(sealed)).
   - V(fetch) finds the target a restore fetches from. V(fetch_object) chooses the object on an SSH
     target - for V(latest) the newest by the time its authenticated header says, as on an S3 target,
     so that a backup copied under a newer name does not win (it is named in a warning).
   - V(drill_snapshot) chooses the snapshot a restore drill proves, with its record.
   - Runs on the controller (an action plugin); reads the controller's backup directory and the key
-    file, and asks nothing of any host.
+    file; V(source) runs M(raftops.etcd.etcd_health) on the task's host, and no other step asks any host.
 extends_documentation_fragment:
   - raftops.etcd.common
 attributes:
@@ -36,9 +36,9 @@ options:
     description: The step; see the description.
     type: str
     required: true
-    choices: [source, record, drill_record, fetch, fetch_object, drill_snapshot]
+    choices: [source, record, fetch, fetch_object, drill_snapshot]
   plan:
-    description: The result of the step before, for V(record), V(drill_record) (of V(source)) and V(fetch_object) (of V(fetch)).
+    description: The result of the step before, for V(record) (of V(source)) and V(fetch_object) (of V(fetch)).
     type: dict
     default: {}
   members:
@@ -46,16 +46,17 @@ options:
     type: list
     elements: dict
     default: []
-  health:
-    description: The M(raftops.etcd.etcd_health) result of the members, for V(source).
+  connection:
+    description:
+      - For V(source), the connection options M(raftops.etcd.etcd_health) is called with (those of the
+        C(raftops.etcd.etcd) group's C(module_defaults)); never shown.
     type: dict
     default: {}
   settings:
     description:
-      - V(source) - C(targets) (O(raftops.etcd.etcd#role:main:etcd_backup_targets)) and C(cluster).
+      - V(source) - C(endpoints) (the members' client URLs), C(targets)
+        (O(raftops.etcd.etcd#role:main:etcd_backup_targets)) and C(cluster).
       - V(record) - C(saved) (M(raftops.etcd.etcd_snapshot)'s result, with inspect and keyspace).
-      - V(drill_record) - C(backup_dir) and C(sealed) (M(raftops.etcd.etcd_backup_target)'s V(sealed)
-        result, with the sealed copy's size and SHA-256).
       - V(fetch) - C(targets), C(cluster) and C(target) (the name of one).
       - V(fetch_object) - C(listing) (one C(<name> <base64 of its first head_size bytes>) line per
         file of the SSH target), C(wanted) (an object name or V(latest)), C(key_file) and C(cluster).
@@ -73,9 +74,10 @@ EXAMPLES = r"""
   run_once: true
   raftops.etcd.etcd_backup_plan:
     stage: source
-    health: "{{ _etcd_backup_health }}"
+    connection: "{{ _etcd_connection }}"
     members: "{{ _etcd_members }}"
     settings:
+      endpoints: "{{ _etcd_client_urls }}"
       targets: "{{ etcd_backup_targets }}"
       cluster: "{{ etcd_backup_cluster }}"
     refuse: true
@@ -121,10 +123,6 @@ ssh:
 record:
   description: The record written beside the snapshot (revision, keys, hash_kv, compact_revision, hash_problem).
   returned: with O(stage=record)
-  type: dict
-drill_record:
-  description: The record the members' drill proves the backup against, with what was sent.
-  returned: with O(stage=drill_record)
   type: dict
 target:
   description: The target with its defaults; empty when there is none of that name.

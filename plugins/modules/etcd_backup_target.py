@@ -150,6 +150,12 @@ options:
       - V(present), V(sealed) - when the snapshot was taken, UTC, C(YYYYMMDDTHHMMSSZ), authenticated in the
         header; now when omitted. V(latest) is the newest by this time.
     type: str
+  member:
+    description:
+      - V(sealed) - the member the snapshot came from. With it, the result holds RV(drill_record), made from the
+        snapshot's record beside O(src) (C(<src>.json)); a record missing, unreadable or of another snapshot fails
+        the task and nothing is left behind.
+    type: str
 seealso:
   - module: raftops.etcd.etcd_snapshot_info
     description: Check the decrypted snapshot before a restore.
@@ -220,6 +226,13 @@ sealed_sha256:
   returned: V(sealed) when not in check mode
   type: str
   sample: 9a1c0e3f5b7d2e4a6c8b0d1f3e5a7c9b2d4f6a8c0e2b4d6f8a1c3e5b7d9f0a2c
+drill_record:
+  description:
+    - The record the members' scheduled drill proves this backup against - the snapshot's record with the object's
+      name, the snapshot's SHA-256 and key id, the sealed copy's size and SHA-256 and O(member) - as the members'
+      push writes it.
+  returned: V(sealed) with O(member), when not in check mode
+  type: dict
 size:
   description: Size of the snapshot (the plaintext) in bytes.
   returned: V(present), V(sealed), and V(fetched) and V(unsealed) when not in check mode
@@ -321,6 +334,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import drill_record
 
 
 class TargetError(Exception):
@@ -354,6 +368,7 @@ def argument_spec():
         cluster=dict(type="str"),
         cluster_id=dict(type="str"),
         taken=dict(type="str"),
+        member=dict(type="str"),
     )
 
 
@@ -664,6 +679,8 @@ def sealed(module):
         result.update(_seal(module, dest, name))
         # What each target's copy must be, byte for byte (the members' drill checks it).
         result["sealed_size"], result["sealed_sha256"] = crypto.file_sha256(dest)
+        if module.params["member"]:
+            result["drill_record"] = _drill_record(module.params["src"], result, module.params["member"])
     except (TargetError, OSError):
         if made:
             shutil.rmtree(made, ignore_errors=True)
@@ -671,6 +688,17 @@ def sealed(module):
     if made:
         result["dir"] = made
     return result
+
+
+def _drill_record(src, result, member):
+    """The members' drill record of the backup just sealed (etcd_backup_plan.drill_record), from the
+    snapshot's record ``<src>.json`` the backup playbook wrote beside it."""
+    try:
+        with open(src + ".json", encoding="utf-8") as record:
+            text = record.read()
+        return drill_record(text, result, None, member)
+    except (OSError, ValueError) as exc:
+        raise TargetError("cannot make the drill record of %s from %s.json: %s" % (src, src, exc)) from None
 
 
 def unsealed(module):

@@ -3,7 +3,6 @@ files (backup directory, key file), decides with module_utils/etcd_backup_plan.p
 with changed=false; a refusal fails the task with refuse=true; bad arguments fail with the action's name."""
 
 import base64
-import json
 import os
 from unittest.mock import MagicMock
 
@@ -38,33 +37,45 @@ def test_bad_arguments_fail_naming_the_action(action):
     assert result["failed"] and result["msg"].startswith("raftops.etcd.etcd_backup_plan: value of stage must be one of")
 
 
+def asks_health(action, answer):
+    """The source step's etcd_health call answers ``answer``."""
+    action._execute_module = MagicMock(return_value=answer)
+
+
 def test_the_source_step_reads_the_play_hosts_and_refuses_when_no_member_is_healthy(action):
-    result = run(action, stage="source", health=HEALTH, members=MEMBERS, settings=dict(targets=[VAULT], cluster="p/e"),
-                 refuse=True)
+    asks_health(action, HEALTH)
+    result = run(action, stage="source", connection=dict(password="hunter2", ca_cert="/ca.pem"), members=MEMBERS,
+                 settings=dict(endpoints=["https://h0:2379"], targets=[VAULT], cluster="p/e"), refuse=True)
+    action._execute_module.assert_called_once_with(
+        module_name="raftops.etcd.etcd_health", task_vars=dict(inventory_hostname="h0", ansible_play_hosts=["h0"]),
+        module_args=dict(password="hunter2", ca_cert="/ca.pem", endpoints=["https://h0:2379"]))
     assert "failed" not in result and result["changed"] is False
     assert result["_ansible_no_log"] is True  # the targets' keys are in it
     assert result["source"]["name"] == "a" and result["ssh"][0]["keep"] == 7 and result["object"] == result["name"] + ".enc"
-    result = run(action, stage="source", health=dict(endpoints=[], problems=["h0: timed out"]), members=MEMBERS, refuse=True)
+    asks_health(action, dict(endpoints=[], problems=["h0: timed out"]))
+    result = run(action, stage="source", members=MEMBERS, refuse=True)
     assert result["failed"] and result["msg"] == "no healthy voting member to take a snapshot from: h0: timed out"
     assert "_ansible_no_log" not in result and "targets" not in result  # a refusal is shown, and holds no target
-    result = run(action, stage="source", health=HEALTH, members=MEMBERS, settings=dict(targets="vault"))
+    asks_health(action, HEALTH)
+    result = run(action, stage="source", members=MEMBERS, settings=dict(targets="vault"))
     assert result["failed"] and result["msg"] == ("raftops.etcd.etcd_backup_plan: cannot plan the source step: "
                                                   "etcd_backup_targets must be a list of targets")
 
 
-def test_the_record_steps_keep_the_plan_and_read_the_controllers_record(action, tmp_path):
-    source = run(action, stage="source", health=HEALTH, members=MEMBERS)
+def test_the_source_step_fails_with_the_health_read_s_message_only(action):
+    asks_health(action, dict(failed=True, msg="no endpoint answered", invocation=dict(module_args=dict(password="x"))))
+    result = run(action, stage="source", connection=dict(password="x"), members=MEMBERS, refuse=True)
+    assert result == dict(failed=True, changed=False, msg="the health of the members could not be read: "
+                                                          "no endpoint answered; nothing was changed")
+
+
+def test_the_record_step_keeps_the_plan(action):
+    asks_health(action, HEALTH)
+    source = run(action, stage="source", members=MEMBERS)
     saved = dict(inspected=dict(revision=42), keyspace=dict(keys=40, hash=7, compact_revision=-1))
     result = run(action, stage="record", plan=source, settings=dict(saved=saved))
     assert result["record"]["revision"] == 42 and result["record"]["snapshot"] == source["name"]
     assert result["source"] == source["source"]
-    (tmp_path / (source["name"] + ".json")).write_text(json.dumps(result["record"]))
-    sealed = dict(sha256="ab", key_id="k", path="/tmp/s/" + source["object"], sealed_size=9, sealed_sha256="cd")
-    result = run(action, stage="drill_record", plan=source,
-                 settings=dict(backup_dir=str(tmp_path), sealed=sealed))
-    assert result["drill_record"] == dict(json.loads((tmp_path / (source["name"] + ".json")).read_text()),
-                                          object=source["object"], sha256="ab", key_id="k", sealed_size=9,
-                                          sealed_sha256="cd", member="a")
 
 
 def test_the_fetch_steps_choose_latest_with_the_key_file_and_warn_about_the_skipped(action, tmp_path):

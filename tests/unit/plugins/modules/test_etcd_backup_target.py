@@ -1,5 +1,6 @@
 """etcd_backup_target: its arguments, sealing for SSH targets, and a whole S3 life against a real moto server."""
 
+import json
 import os
 import shutil
 import sys
@@ -117,6 +118,38 @@ def test_seal_without_dest_writes_into_a_private_directory_and_reports_the_copy(
         assert result["sealed_size"] == result["encrypted_size"]
     finally:
         shutil.rmtree(result.get("dir") or "/nonexistent", ignore_errors=True)
+
+
+def test_seal_with_member_returns_the_members_drill_record(snapshot, key_file):
+    plain = snapshot()
+    record = dict(snapshot=plain.name, revision=42, keys=40, hash_kv=7, compact_revision=-1, hash_problem=None)
+    plain.with_name(plain.name + ".json").write_text(json.dumps(record))
+    result, failed = run_module(dict(state="sealed", src=str(plain), name=plain.name + ".enc", key_file=key_file,
+                                     member="m1"))
+    try:
+        assert not failed, result
+        assert result["drill_record"] == dict(record, object=plain.name + ".enc", sha256=result["sha256"],
+                                              key_id=result["key_id"], sealed_size=result["sealed_size"],
+                                              sealed_sha256=result["sealed_sha256"], member="m1")
+    finally:
+        shutil.rmtree(result.get("dir") or "/nonexistent", ignore_errors=True)
+
+
+@pytest.mark.parametrize("record, problem", [
+    (None, "No such file or directory"),
+    (dict(snapshot="etcd-snapshot-other.db"), "the record is not that of the sealed snapshot"),
+])
+def test_seal_with_member_without_the_snapshots_record_fails_and_leaves_nothing(
+        tmp_path, snapshot, key_file, monkeypatch, record, problem):
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    plain = snapshot()
+    if record is not None:
+        plain.with_name(plain.name + ".json").write_text(json.dumps(record))
+    result, failed = run_module(dict(state="sealed", src=str(plain), name=plain.name + ".enc", key_file=key_file,
+                                     member="m1"))
+    assert failed and result["msg"].startswith("cannot make the drill record of %s from %s.json: " % (plain, plain))
+    assert problem in result["msg"] and os.listdir(tmp_path / "tmp") == []
 
 
 def test_a_seal_that_fails_leaves_no_directory(tmp_path, snapshot, key_file, monkeypatch):
