@@ -8,7 +8,8 @@ nothing else, not even a temporary directory. A host without the release says so
 is the tarball sent and the module run again with the copy; with url the host fetches the release
 itself, in that one call. With host_info, what etcd_host_info read of the host earlier, a host
 that has everything in place is not asked at all, and one known to lack the release gets the
-tarball with the first call.
+tarball with the first call. With release (the role's way), where the tarball comes from and its
+checksum are found here, from the controller's cache that raftops.etcd.etcd_release filled.
 """
 
 import os
@@ -17,7 +18,22 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import install_changes, state_from_host_info
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_release import release_source
 from ansible_collections.raftops.etcd.plugins.plugin_utils.host_read import HostReadAction
+
+
+def _with_release(args):
+    """``args`` with ``release`` resolved to src or url and checksum (a host that runs the release gets
+    neither); the cached SHA256SUMS is read only then."""
+    release = args.pop("release", None)
+    if not release or release.get("from", "none") == "none":
+        return args
+    sums_path = os.path.join(os.path.expanduser(to_text(release["cache_dir"])), "SHA256SUMS")
+    try:
+        with open(sums_path, encoding="utf-8") as source:
+            return dict(args, **release_source(release, source.read()))
+    except (OSError, KeyError, ValueError) as exc:
+        raise AnsibleActionFail("the release's tarball and checksum are unknown, nothing was installed: %s" % exc) from None
 
 
 def _state(read, args):
@@ -38,6 +54,7 @@ class ActionModule(HostReadAction):
         return None if any(changes.values()) else dict(changed=False, **changes)
 
     def call_host(self, args, read, task_vars):
+        args = _with_release(args)
         state = read and _state(read, args)
         # A host known to lack the release gets the tarball at once; in check mode nothing is sent.
         # With url the host fetches the tarball itself: one call, nothing to send.

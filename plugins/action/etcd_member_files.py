@@ -13,7 +13,7 @@ or a doubt, runs the module as without it (plugins/module_utils/etcd_member_file
 """
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_config import MemberConfigError, member_files
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import unchanged
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import service_enabled, unchanged
 from ansible_collections.raftops.etcd.plugins.plugin_utils.host_read import HostReadAction
 
 
@@ -46,7 +46,7 @@ class ActionModule(HostReadAction):
         found no link of its WantedBy=); nothing in check mode for a unit that is not written yet,
         which systemd cannot load. A staged unit is loaded by the roll step that puts it in place."""
         unit_changed = server.get("unit_path") in (result.get("changed_paths") or [])
-        if not unit_changed and service.get("enabled"):
+        if not unit_changed and service_enabled(service):
             return
         if unit_changed and self._play_context.check_mode:
             return

@@ -9,8 +9,6 @@ version_added: 0.2.0
 description:
   - Reads each file on the controller and returns its SHA-256 in hex, or an empty string when the
     file does not exist.
-  - The role checks the release tarball in its download cache with it, so that a cached tarball
-    that matches the release's checksum costs no module run on the controller.
 options:
   _terms:
     description: Paths of files on the controller.
@@ -37,25 +35,19 @@ _raw:
   elements: str
 """
 
-import hashlib
 import os
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_release
 
 
 def file_sha256(path):
     """The SHA-256 of the file at ``path`` in hex; '' when there is no file there."""
-    if not os.path.isfile(path):
-        return ""
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        return etcd_release.file_sha256(path)
     except OSError as exc:
         raise AnsibleLookupError("raftops.etcd.file_sha256: cannot read %s: %s" % (path, exc)) from None
-    return digest.hexdigest()
 
 
 class LookupModule(LookupBase):

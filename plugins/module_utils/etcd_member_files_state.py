@@ -112,3 +112,12 @@ def _unchanged(states, directories, files, private_files, stage_dir, activate, a
                 if staged is None or staged.get("kind") != "absent":
                     return False
     return True
+
+
+def service_enabled(service):
+    """Whether the service of the files call's ``service`` option is enabled: its ``enabled`` when
+    given, else whether the host's read found (``found``, the paths etcd_host_info saw present) the
+    link its WantedBy= makes (``enabled_path``)."""
+    if "enabled" in service:
+        return bool(service["enabled"])
+    return posixpath.normpath(service["enabled_path"]) in (service.get("found") or [])

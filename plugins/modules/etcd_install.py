@@ -53,6 +53,34 @@ options:
       - The tarball's SHA-256, in hex, as the release's C(SHA256SUMS) lists it.
       - Required with O(src) and O(url).
     type: str
+  release:
+    description:
+      - Instead of O(src), O(url) and O(checksum), the release as M(raftops.etcd.etcd_release) cached it
+        on the controller; the action plugin finds the tarball and its checksum there (in the cached
+        C(SHA256SUMS)), and only when the host is asked.
+    type: dict
+    suboptions:
+      from:
+        description: Where the host takes the tarball from; V(none) for a host that needs none (it runs the release).
+        type: str
+        choices: [cache, url, none]
+        required: true
+      cache_dir:
+        description: The controller's cache of the release (M(raftops.etcd.etcd_release)'s O(raftops.etcd.etcd_release#module:cache_dir)).
+        type: path
+        required: true
+      url:
+        description: Where the release is published (C(BASE/vX.Y.Z)); the host fetches from there with V(url).
+        type: str
+        required: true
+      version:
+        description: The release, C(X.Y.Z).
+        type: str
+        required: true
+      architecture:
+        description: The host's etcd architecture (C(amd64), C(arm64), ...).
+        type: str
+        required: true
   release_dir:
     description: The directory the release is unpacked into, owned by root, mode C(0755).
     type: path
@@ -257,8 +285,14 @@ def main():
             host_src=dict(type="path"),
             url=dict(type="str"),
             url_timeout=dict(type="int", default=60),
-            # Read by the action plugin, which does not pass it on.
+            # Read by the action plugin, which does not pass them on.
             host_info=dict(type="dict"),
+            release=dict(type="dict", options=dict(
+                cache_dir=dict(type="path", required=True),
+                url=dict(type="str", required=True),
+                version=dict(type="str", required=True),
+                architecture=dict(type="str", required=True),
+                **{"from": dict(type="str", required=True, choices=["cache", "url", "none"])})),
         ),
         required_by={"src": "checksum", "url": "checksum"},
         mutually_exclusive=[("src", "url")],

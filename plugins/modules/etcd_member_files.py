@@ -150,9 +150,12 @@ options:
   service:
     description:
       - The systemd service the unit of O(member) belongs to, C(name), and C(enabled), whether the host's
-        read found it enabled. After the files, the action plugin reloads systemd when that unit changed
-        and enables the service when it is not enabled (M(ansible.builtin.systemd_service)); in check
-        mode not for a unit that is not written yet. A staged unit is not loaded.
+        read found it enabled; or, instead of C(enabled), C(enabled_path), the link the unit's C(WantedBy=)
+        makes, and C(found), the paths the host's read (M(raftops.etcd.etcd_host_info)) found present;
+        the service is enabled when the link is among them.
+      - After the files, the action plugin reloads systemd when that unit changed and enables the service
+        when it is not enabled (M(ansible.builtin.systemd_service)); in check mode not for a unit that is
+        not written yet. A staged unit is not loaded.
     type: dict
 notes:
   - The C(content) of O(private_files) is masked in the module's output and never logged on the host.

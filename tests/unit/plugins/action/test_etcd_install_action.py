@@ -5,6 +5,7 @@ from unittest.mock import MagicMock
 
 import pytest
 
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.action.etcd_install import ActionModule
@@ -89,3 +90,27 @@ def test_a_host_that_fetches_the_release_itself_is_asked_once_and_sent_nothing(a
     run(action, host_info=lacking, url=url, checksum="0" * 64)
     assert action.sent == []
     assert [(call.get("url"), call.get("host_src")) for call in action.calls] == [(url, None)]
+
+
+def test_with_release_the_tarball_and_its_checksum_come_from_the_cache_only_when_the_host_is_asked(action, tmp_path):
+    (tmp_path / "SHA256SUMS").write_text("%s  %s\n" % ("ab" * 32, action.tarball.name))
+    release = {"from": "cache", "cache_dir": str(tmp_path), "url": "http://m/v3.5.1", "version": "3.5.1", "architecture": "amd64"}
+    assert run(action, host_info=READ, release=release)["changed"] is False and action.calls == []
+    lacking = dict(READ, present=[], absent=[RELEASE + "/etcd"], links=dict.fromkeys(IN_PLACE))
+    run(action, host_info=lacking, release=release)
+    assert action.sent == [(str(action.tarball), "/tmp/ansible-tmp/" + action.tarball.name)]
+    assert [(c.get("checksum"), "release" in c) for c in action.calls] == [("ab" * 32, False)]
+    action.calls.clear()
+    run(action, host_info=lacking, release=dict(release, **{"from": "url"}))
+    assert [(c.get("url"), c.get("src")) for c in action.calls] == [("http://m/v3.5.1/" + action.tarball.name, None)]
+    action.calls.clear()
+    run(action, release=dict(release, **{"from": "none"}))
+    assert action.calls == [ARGS]
+
+
+def test_with_release_a_cache_without_the_sums_fails_before_the_host_is_asked(action, tmp_path):
+    release = {"from": "cache", "cache_dir": str(tmp_path / "none"), "url": "http://m/v3.5.1", "version": "3.5.1",
+               "architecture": "amd64"}
+    with pytest.raises(AnsibleActionFail, match="the release's tarball and checksum are unknown, nothing was installed: "):
+        run(action, release=release)
+    assert action.calls == []

@@ -132,6 +132,13 @@ def test_the_service_is_enabled_and_reloaded_when_needed(action, monkeypatch, ch
     result = action.run(task_vars={})
     assert enable_calls(action) == wanted
     assert result["changed"] is bool(changed_paths or wanted)
+    # The same from the link the host's read found present, or did not (the role's way).
+    action.calls.clear()
+    wants = "/etc/systemd/system/multi-user.target.wants/etcd.service"
+    action._task.args = dict(ARGS, member=dict(JOIN, server=SERVER),
+                             service=dict(name="etcd", enabled_path=wants, found=[wants] if enabled else ["/etc/etcd"]))
+    assert action.run(task_vars={})["changed"] is bool(changed_paths or wanted)
+    assert enable_calls(action) == wanted
 
 
 def test_a_failed_enable_fails_the_task_naming_the_service(action, monkeypatch):

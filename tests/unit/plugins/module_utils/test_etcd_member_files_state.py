@@ -10,7 +10,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import path_state, unchanged
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import path_state, service_enabled, unchanged
 from ansible_collections.raftops.etcd.plugins.modules import etcd_member_files
 
 USER = pwd.getpwuid(os.getuid()).pw_name
@@ -140,3 +140,19 @@ def test_an_unstaged_file_needs_no_staged_copy_read(member):
     args, paths = member
     files = [dict(args["files"][0], stage="false")]
     assert unchanged(read(paths[:3]), args["directories"], files, args["private_files"], args["stage_dir"]) is True
+
+
+WANTS = "/etc/systemd/system/multi-user.target.wants/etcd.service"
+
+
+@pytest.mark.parametrize("service, enabled", [
+    (dict(name="etcd", enabled=True), True),
+    (dict(name="etcd", enabled=False, enabled_path=WANTS, found=[WANTS]), False),  # enabled, when given, decides
+    # the link among the paths the host's read found present, its path cleaned first
+    (dict(name="etcd", enabled_path=WANTS, found=["/etc/etcd", WANTS]), True),
+    (dict(name="etcd", enabled_path="/etc/systemd//system/multi-user.target.wants/etcd.service", found=[WANTS]), True),
+    (dict(name="etcd", enabled_path=WANTS, found=[]), False),
+    (dict(name="etcd", enabled_path=WANTS), False),  # no read
+])
+def test_service_enabled(service, enabled):
+    assert service_enabled(service) is enabled
