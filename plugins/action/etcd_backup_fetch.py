@@ -70,8 +70,9 @@ class ActionModule(ActionBase):
         """The backups' heads read on the host, the one to take chosen, read, verified and decrypted
         here: the object's name. The encrypted copy is removed once decrypted."""
         target = params["target"]
+        where = "target %s (%s:%s)" % (target["name"], target.get("host"), target["path"])
         heads = etcd_backup_plan.parse_heads(self._as_root(fetch.list_command(target, crypto.MAX_HEAD_SIZE),
-                                                           "listing the backups of target %s (%s:%s)" % (target["name"], target.get("host"), target["path"])))
+                                                           "listing the backups of " + where))
         key = crypto.load_key(params["key_file"])[0] if heads else None
         choice = etcd_backup_plan.fetch_object(target, params["name"], etcd_backup_plan.read_heads(heads, key),
                                                params["cluster"])
