@@ -19,9 +19,19 @@ description:
   - The members' scheduled drill (the role's C(etcd_backup_drill_schedule)) runs the same code.
 options:
   src:
-    description: The snapshot file on the host, as C(etcdctl snapshot save) or M(raftops.etcd.etcd_snapshot) wrote it.
+    description:
+      - The snapshot file, as C(etcdctl snapshot save) or M(raftops.etcd.etcd_snapshot) wrote it, on the host; on the
+        controller with O(remote_src=false).
     type: path
     required: true
+  remote_src:
+    description:
+      - V(false), O(src) is a file on the controller, copied for the drill into the task's private temporary
+        directory on the host (Ansible's, mode V(0700)) and removed with it on every path, also when the drill fails.
+        In check mode nothing is copied.
+    type: bool
+    default: true
+    version_added: 0.3.0
   record:
     description:
       - The backup's record, the C(<snapshot>.json) the backup playbook writes beside a snapshot (its
@@ -84,6 +94,13 @@ EXAMPLES = r"""
     etcdutl_path: /opt/etcd/bin/etcdutl
   become: true
   register: etcd_drill
+
+- name: Prove a snapshot on the controller restores; it is copied to the host and removed after
+  raftops.etcd.etcd_snapshot_drill:
+    src: backups/etcd-snapshot-20261126T030000Z.db
+    remote_src: false
+    etcd_path: /opt/etcd/bin/etcd
+  become: true
 
 - name: Show what it proved
   ansible.builtin.debug:
@@ -161,6 +178,8 @@ FINAL = (AUTH_FAILED, AUTH_NOT_ENABLED, USER_EMPTY)
 def argument_spec():
     return dict(
         src=dict(type="path", required=True),
+        # Taken by the action (copies a controller file); the module always reads a file on its host.
+        remote_src=dict(type="bool", default=True),
         record=dict(type="raw", default=""),
         etcd_path=dict(type="path", required=True),
         etcdutl_path=dict(type="path"),

@@ -306,6 +306,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_host im
     resolve_ids,
     run_module,
 )
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import path_inside
 
 # A restored member's WAL: etcd preallocates a 64 MiB segment and keeps the next one ready.
 WAL_BYTES = 2 * 64 * 1024 * 1024
@@ -501,11 +502,11 @@ def restore(module):
     wal, wal_in_data = None, None
     if params["wal_dir"]:
         wal_path = os.path.normpath(params["wal_dir"])
-        if wal_path == data.path or (data.path + os.sep).startswith(wal_path + os.sep) \
-                or (wal_path + os.sep).startswith(os.path.join(data.path, "member") + os.sep):
+        member = os.path.join(data.path, "member")
+        if wal_path in (data.path, member) or path_inside(data.path, wal_path) or path_inside(wal_path, member):
             raise Failure("wal_dir %s: neither data_dir %s, nor a parent of it, nor inside its member directory, "
                           "which etcd manages" % (wal_path, data.path))
-        if wal_path.startswith(data.path + os.sep):
+        if path_inside(wal_path, data.path):
             # Restored with the data dir and renamed into place with it.
             wal_in_data = os.path.relpath(wal_path, data.path)
         else:

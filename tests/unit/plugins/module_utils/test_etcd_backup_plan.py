@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_plan as plan
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_fetch import LIST_HEADS
 
 KEY = bytes(range(32))
 CLUSTER = "prod/etcd"
@@ -165,13 +166,8 @@ def test_the_object_of_an_ssh_target_is_refused_when_it_is_not_there_or_none_aut
 
 
 def test_the_listing_script_of_the_task_file_gives_each_backups_head(tmp_path):
-    """The listing as backup_fetch.yml makes it on the SSH target's host, parsed back."""
-    import yaml
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-    with open(os.path.join(root, "roles", "etcd", "tasks", "backup_fetch.yml")) as f:
-        text = f.read()
-    task = next(t for t in yaml.safe_load(text)[0]["block"][2]["block"] if "ansible.builtin.command" in t)
-    script = task["ansible.builtin.command"]["argv"][2]
+    """The listing as etcd_backup_fetch's action makes it on the SSH target's host, parsed back."""
+    script = LIST_HEADS
     heads = sealed_heads(tmp_path, [(MARCH, CLUSTER, "20260301T000000Z")])
     (tmp_path / "notes.txt").write_text("not a backup")
     listing = subprocess.run([sys.executable, "-c", script, str(tmp_path), str(crypto.MAX_HEAD_SIZE)], check=True,

@@ -281,7 +281,8 @@ def test_restore_refuses_a_non_empty_wal_dir_before_anything(tmp_path, snapshot_
     assert ["snapshot", "restore"] not in [c["args"][:2] for c in calls()]
 
 
-@pytest.mark.parametrize("wal", ["data", "", "data/member/wal"])
+# Judged by etcd_values.path_inside, as the settings check judges them: "/" is a parent of every data dir.
+@pytest.mark.parametrize("wal", ["data", "", "data/member/wal", "data/member", "data/member/../member/x", "/"])
 def test_restore_refuses_a_wal_dir_that_is_the_data_dir_its_parent_or_in_its_member_dir(
         tmp_path, snapshot_file, tool, wal):
     (tmp_path / "data").mkdir()
@@ -290,6 +291,13 @@ def test_restore_refuses_a_wal_dir_that_is_the_data_dir_its_parent_or_in_its_mem
                                         "directory, which etcd manages" % (os.path.normpath(tmp_path / wal),
                                                                            tmp_path / "data"))
     assert listing(tmp_path / "data") == []
+
+
+def test_restore_keeps_apart_a_wal_dir_whose_name_only_begins_with_the_data_dirs(tmp_path, snapshot_file, tool):
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data", wal_dir=str(tmp_path / "data-wal")))
+    assert not failed, result
+    assert listing(tmp_path / "data") == ["member"]
+    assert listing(tmp_path / "data-wal") == ["0000000000000000-0000000000000000.wal"]
 
 
 def test_restore_puts_a_wal_dir_inside_the_data_dir_in_place_with_it(tmp_path, snapshot_file, tool):

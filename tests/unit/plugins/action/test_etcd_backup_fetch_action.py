@@ -1,0 +1,146 @@
+"""The etcd_backup_fetch action: a backup of an off-host target brought to a private directory in the
+controller's backup directory, verified and decrypted; nothing is left when it fails. The SSH target's
+commands (module_utils/etcd_backup_fetch.py) run here, as the host's shell would run them, on real
+sealed backups; the S3 target's module is a fake."""
+
+import os
+import stat
+import subprocess
+from unittest.mock import MagicMock
+
+import pytest
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.raftops.etcd.plugins.action.etcd_backup_fetch import ActionModule
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_fetch as fetch
+
+CLUSTER = "prod/etcd"
+MARCH = "etcd-snapshot-20260301T000000Z.db.enc"
+APRIL = "etcd-snapshot-20260401T000000Z.db.enc"
+COPY = "etcd-snapshot-29991231T235959Z.db.enc"
+RENAMED = ("object %s on target vault: its authenticated header names it %s (cluster prod/etcd, taken 20260301T000000Z): "
+           "a renamed or copied backup is refused" % (COPY, MARCH))
+
+
+@pytest.fixture
+def site(tmp_path):
+    """The controller's backup directory and key file, an SSH target's directory with two backups of
+    CLUSTER (MARCH, and APRIL of another cluster) and a copy of MARCH under a newer name, and the snapshot."""
+    backups, remote = tmp_path / "backups", tmp_path / "remote"
+    backups.mkdir(mode=0o700)
+    remote.mkdir()
+    key_file = str(backups / "backup.key")
+    key = crypto.create_key(key_file)
+    snapshot = tmp_path / "snapshot.db"
+    snapshot.write_bytes(os.urandom(5000))
+    for name, cluster, taken in ((MARCH, CLUSTER, "20260301T000000Z"), (APRIL, "stage/etcd", "20260401T000000Z")):
+        crypto.encrypt_file(str(snapshot), str(remote / name), crypto.recipient(key),
+                            crypto.make_label(name, cluster, "c1d", taken), chunk_size=1024)
+    (remote / COPY).write_bytes((remote / MARCH).read_bytes())
+    return dict(backups=backups, remote=remote, key_file=key_file, snapshot=snapshot.read_bytes())
+
+
+@pytest.fixture
+def action(monkeypatch):
+    """The action; its host's shell runs here (``commands`` lists them), its modules are ``modules``' answers."""
+    monkeypatch.setattr(ActionBase, "run", lambda self, tmp=None, task_vars=None: {})
+    module = ActionModule(MagicMock(), MagicMock(), MagicMock(), MagicMock(), MagicMock(), MagicMock())
+    module.commands, module.modules = [], []
+
+    def shell(command, sudoable=False):
+        assert sudoable  # as root: the backups are root's
+        module.commands.append(command)
+        done = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)
+        return dict(rc=done.returncode, stdout=done.stdout, stderr=done.stderr)
+
+    module._low_level_execute_command = shell
+    return module
+
+
+def run(action, site, **args):
+    action._task.args = dict(dict(target=dict(name="vault", type="ssh", host="bk", path=str(site["remote"])),
+                                  name="latest", dir=str(site["backups"]), key_file=site["key_file"], cluster=CLUSTER),
+                             **args)
+    return action.run(task_vars={})
+
+
+def private_dirs(site):
+    return [name for name in os.listdir(site["backups"]) if name.endswith(".etcd-restore")]
+
+
+def test_latest_of_an_ssh_target_is_the_newest_that_authenticates_decrypted_into_a_private_directory(action, site):
+    result = run(action, site)
+    assert "failed" not in result, result
+    (made,) = private_dirs(site)
+    assert result["dir"] == str(site["backups"] / made) and stat.S_IMODE(os.stat(result["dir"]).st_mode) == 0o700
+    assert result["path"] == os.path.join(result["dir"], "etcd-snapshot.db") and os.listdir(result["dir"]) == [
+        "etcd-snapshot.db"]  # the encrypted copy removed
+    with open(result["path"], "rb") as restored:
+        assert restored.read() == site["snapshot"]
+    assert (result["object"], result["shown"]) == (MARCH, "latest (%s) of target vault" % MARCH)
+    assert "latest: skipped " + RENAMED in result["warnings"] and len(result["warnings"]) == 2, result["warnings"]
+    assert len(action.commands) == 2 and action.commands[1].endswith("%s/%s" % (site["remote"], MARCH))
+
+
+@pytest.mark.parametrize("name, says", [
+    (COPY, RENAMED),
+    ("etcd-snapshot-20200101T000000Z.db.enc", "target vault (bk:%s) has no object etcd-snapshot-20200101T000000Z.db.enc"),
+])
+def test_a_backup_refused_leaves_nothing_on_the_controller(action, site, name, says):
+    result = run(action, site, name=name)
+    assert result["failed"] is True and result["msg"] == says.replace("%s", str(site["remote"])), result
+    assert private_dirs(site) == [] and "path" not in result
+
+
+def test_a_failed_listing_is_named_and_leaves_nothing(action, site):
+    result = run(action, site, target=dict(name="vault", type="ssh", host="bk", path=str(site["remote"] / "none")))
+    assert result["failed"] is True and result["msg"].startswith(
+        "listing the backups of target vault (bk:%s/none) failed (rc=1): " % site["remote"]), result
+    assert "No such file or directory" in result["msg"] and private_dirs(site) == []
+
+
+def test_an_s3_target_is_fetched_by_its_module_on_the_controller(action, site):
+    def module(module_name, module_args, task_vars):
+        action.modules.append((module_name, module_args))
+        with open(module_args["dest"], "wb") as snapshot:
+            snapshot.write(b"decrypted")
+        return dict(changed=True, object=MARCH, warnings=["latest: skipped something"])
+
+    action._execute_module = module
+    target = dict(name="offsite", type="s3", bucket="b", access_key="AK", secret_key="SK")
+    result = run(action, site, target=target, name=MARCH)
+    (made,) = private_dirs(site)
+    dest = str(site["backups"] / made / "etcd-snapshot.db")
+    assert action.modules == [("raftops.etcd.etcd_backup_target", dict(
+        state="fetched", target=target, name=MARCH, dest=dest, key_file=site["key_file"], cluster=CLUSTER))]
+    assert (result["path"], result["shown"], result["warnings"]) == (dest, "%s of target offsite" % MARCH,
+                                                                     ["latest: skipped something"])
+    assert "AK" not in str(result) and "SK" not in str(result) and action.commands == []
+
+
+def test_an_s3_fetch_that_fails_leaves_nothing(action, site):
+    action._execute_module = MagicMock(return_value=dict(failed=True, msg="target offsite (s3://b/): looking for "
+                                                         "object x failed: Could not connect"))
+    result = run(action, site, target=dict(name="offsite", type="s3", bucket="b"), name="x")
+    assert result["failed"] is True and result["msg"].endswith("Could not connect") and private_dirs(site) == []
+
+
+def test_bad_options_are_refused_naming_the_module(action, site):
+    result = run(action, site, colour="blue")
+    assert result["failed"] is True and result["msg"].startswith("raftops.etcd.etcd_backup_fetch: ")
+    assert "colour" in result["msg"] and private_dirs(site) == []
+
+
+@pytest.mark.parametrize("wanted, chosen, text", [
+    ("latest", MARCH, "latest (%s) of target vault" % MARCH),
+    (MARCH, MARCH, "%s of target vault" % MARCH),
+])
+def test_the_report_names_what_latest_resolved_to(wanted, chosen, text):
+    assert fetch.shown(wanted, chosen, "vault") == text
+
+
+def test_a_backup_read_damaged_on_its_way_is_named():
+    assert fetch.decoded("YWJj\nZA==\n", "x") == b"abcd"
+    with pytest.raises(ValueError, match="object o on target t came to the controller damaged"):
+        fetch.decoded("not base64!", "object o on target t")
