@@ -31,7 +31,7 @@ options:
         In check mode nothing is copied.
     type: bool
     default: true
-    version_added: 0.3.0
+    version_added: 0.5.0
   record:
     description:
       - The backup's record, the C(<snapshot>.json) the backup playbook writes beside a snapshot (its
