@@ -72,17 +72,6 @@ class ActionModule(PlanAction):
                                            settings.get("target"))
 
     @staticmethod
-    def _fetch_object(params, settings, task_vars):
-        """The object to take from the fetch plan's SSH target (settings.listing, wanted, key_file and
-        cluster); the headers are authenticated with the key file here."""
-        plan = params["plan"]
-        heads = etcd_backup_plan.parse_heads(settings.get("listing"))
-        key = crypto.load_key(settings["key_file"])[0] if heads else None
-        chosen = etcd_backup_plan.fetch_object(plan["target"], settings.get("wanted"),
-                                               etcd_backup_plan.read_heads(heads, key), settings.get("cluster"))
-        return dict(chosen, warnings=["latest: skipped %s" % why for why in chosen["skipped"]])
-
-    @staticmethod
     def _drill_snapshot(params, settings, task_vars):
         backup_dir = os.path.expanduser(str(settings.get("backup_dir") or ""))
         found = glob.glob(os.path.join(glob.escape(backup_dir), "etcd-snapshot-*.db")) if backup_dir else []

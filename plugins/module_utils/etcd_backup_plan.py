@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 
 TARGET_DEFAULTS = dict(type="s3", keep=7, max_age_days=30)
-STAGES = ("source", "record", "fetch", "fetch_object", "drill_snapshot")
+STAGES = ("source", "record", "fetch", "drill_snapshot")
 
 
 def targets_with_defaults(targets, cluster=""):

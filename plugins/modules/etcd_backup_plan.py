@@ -16,9 +16,7 @@ description:
     the member a backup takes its snapshot from (the first healthy voting member of the play) and names the snapshot and its sealed object by the UTC time; it fills in each
     target's defaults. V(record) adds the record written beside the snapshot (the record the members'
     drill proves a playbook backup against comes with M(raftops.etcd.etcd_backup_target)'s V(sealed)).
-  - V(fetch) finds the target a restore fetches from. V(fetch_object) chooses the object on an SSH
-    target - for V(latest) the newest by the time its authenticated header says, as on an S3 target,
-    so that a backup copied under a newer name does not win (it is named in a warning).
+  - V(fetch) finds the target a restore fetches from.
   - V(drill_snapshot) chooses the snapshot a restore drill proves, with its record.
   - Runs on the controller (an action plugin); reads the controller's backup directory and the key
     file; V(source) runs M(raftops.etcd.etcd_health) on the task's host, and no other step asks any host.
@@ -36,9 +34,9 @@ options:
     description: The step; see the description.
     type: str
     required: true
-    choices: [source, record, fetch, fetch_object, drill_snapshot]
+    choices: [source, record, fetch, drill_snapshot]
   plan:
-    description: The result of the step before, for V(record) (of V(source)) and V(fetch_object) (of V(fetch)).
+    description: The result of the step before, for V(record) (of V(source)).
     type: dict
     default: {}
   members:
@@ -58,8 +56,6 @@ options:
         (O(raftops.etcd.etcd#role:main:etcd_backup_targets)) and C(cluster).
       - V(record) - C(saved) (M(raftops.etcd.etcd_snapshot)'s result, with inspect and keyspace).
       - V(fetch) - C(targets), C(cluster) and C(target) (the name of one).
-      - V(fetch_object) - C(listing) (one C(<name> <base64 of its first head_size bytes>) line per
-        file of the SSH target), C(wanted) (an object name or V(latest)), C(key_file) and C(cluster).
       - V(drill_snapshot) - C(fetched) (the snapshot fetched from a target), C(snapshot) and C(backup_dir).
     type: dict
     default: {}
@@ -87,7 +83,7 @@ EXAMPLES = r"""
 RETURN = r"""
 refusal:
   description: Why the run cannot go on; empty when it can.
-  returned: with O(stage=source), V(fetch), V(fetch_object) and V(drill_snapshot)
+  returned: with O(stage=source), V(fetch) and V(drill_snapshot)
   type: str
 source:
   description: The member record the snapshot comes from, with the C(cluster_id) its endpoint answered; null when none is healthy.
@@ -98,8 +94,8 @@ name:
   returned: with O(stage=source)
   type: str
 object:
-  description: The sealed object's name (V(source)); the object to take from the SSH target (V(fetch_object)).
-  returned: with O(stage=source) and V(fetch_object)
+  description: The sealed object's name.
+  returned: with O(stage=source)
   type: str
 taken:
   description: The UTC time in the name, which the sealed header authenticates.
@@ -132,11 +128,6 @@ head_size:
   description: How many bytes of a backup its header, label and tag can take.
   returned: with O(stage=fetch)
   type: int
-skipped:
-  description: The backups V(latest) passed over, and why (each also a warning).
-  returned: with O(stage=fetch_object)
-  type: list
-  elements: str
 path:
   description: The snapshot the drill proves.
   returned: with O(stage=drill_snapshot)
