@@ -96,6 +96,6 @@ class ActionModule(ActionBase):
         """The output of the shell ``command`` on the task's host (through become)."""
         done = self._low_level_execute_command(command, sudoable=True)
         if done.get("rc") != 0:
-            raise FetchError("%s failed (rc=%s): %s" % (doing, done.get("rc"),
-                                                     (done.get("stderr") or done.get("stdout") or "").strip()))
+            said = (done.get("stderr") or done.get("stdout") or "").strip()
+            raise FetchError("%s failed (rc=%s): %s" % (doing, done.get("rc"), said))
         return done.get("stdout") or ""

@@ -13,9 +13,10 @@ description:
     files used to decide in Jinja and in the filters C(backup_source), C(backup_record),
     C(backup_target), C(backup_object) and C(backup_drill_record), deprecated since.
   - V(source) asks M(raftops.etcd.etcd_health) on the task's host which members answer, and chooses
-    the member a backup takes its snapshot from (the first healthy voting member of the play) and names the snapshot and its sealed object by the UTC time; it fills in each
-    target's defaults. V(record) adds the record written beside the snapshot (the record the members'
-    drill proves a playbook backup against comes with M(raftops.etcd.etcd_backup_target)'s V(sealed)).
+    the member a backup takes its snapshot from (the first healthy voting member of the play) and
+    names the snapshot and its sealed object by the UTC time; it fills in each target's defaults.
+    V(record) adds the record written beside the snapshot (the record the members' drill proves a
+    playbook backup against comes with M(raftops.etcd.etcd_backup_target)'s V(sealed)).
   - V(fetch) finds the target a restore fetches from.
   - V(drill_snapshot) chooses the snapshot a restore drill proves, with its record.
   - Runs on the controller (an action plugin); reads the controller's backup directory and the key
