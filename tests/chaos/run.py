@@ -5,7 +5,6 @@ playbook that must change nothing, and the invariants checked on what writers, a
 sampler recorded throughout (invariants.py). Cases that change the cluster's shape bring it back
 (a scale out is removed again, without a fault)."""
 
-import base64
 import json
 import os
 import re
@@ -177,9 +176,7 @@ class Campaign:
         return True
 
     def stored(self, prefix):
-        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        kvs = self.gateway().call("/v3/kv/range", {"key": b64(prefix), "range_end": b64(end)}).get("kvs") or []
-        return {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv["value"]).decode() for kv in kvs}
+        return self.gateway().values(prefix)
 
     # Each operation: its faultless setup, then the run to inject the fault into: a plan with
     # run (playbook, args), rerun ("always", or "failed": only when the faulted run failed),

@@ -157,12 +157,14 @@ def process_of(names):
 class Traffic:
     """A Writer through member-0 and member-1 (never removed or killed) and a monitor sampling the
     leader and the member list every 0.5 s (an election lasts at least the 1 s election timeout);
-    operations are timed windows over both."""
+    operations are timed windows over both. A sample that no member answered in time (a loaded
+    machine) says nothing of the leader: only its time is kept, in ``unanswered``."""
 
     def __init__(self):
         self.writer = Writer([URL["10.250.0.30"], URL["10.250.0.31"]], prefix=WRITER_PREFIX, interval=0.1,
                              max_seconds=1800, login=WRITER)
-        self.samples = []  # (time, leader id or None, {peer URL: is_learner} or None)
+        self.samples = []  # (time, leader id or None, {peer URL: is_learner})
+        self.unanswered = []  # times of samples no member answered
         self.operations = []  # (label, start, end)
         self._stop = threading.Event()
         self.monitor = threading.Thread(target=self._sample, daemon=True)
@@ -174,15 +176,16 @@ class Traffic:
     def _sample(self):
         gateways = [Gateway(URL["10.250.0.30"], timeout=2), Gateway(URL["10.250.0.31"], timeout=2)]
         while not self._stop.is_set():
-            leader = listing = None
             for gw in gateways:
                 try:
                     leader = gw.status().get("leader") or None
                     listing = {m["peerURLs"][0]: bool(m.get("isLearner")) for m in gw.members()}
-                    break
                 except OSError:
                     continue
-            self.samples.append((time.time(), leader, listing))
+                self.samples.append((time.time(), leader, listing))
+                break
+            else:
+                self.unanswered.append(time.time())
             self._stop.wait(0.5)
 
     @contextlib.contextmanager
@@ -541,7 +544,8 @@ def test_every_acknowledged_write_reads_back_and_quorum_held(traffic):
     lost = [k for k, v in traffic.writer.acked.items() if readable.get(b64(k)) != b64(v)]
     acked_at = traffic.acked_times()
 
-    lines = ["%-22s %8s %7s %7s %5s %12s %s" % ("operation", "seconds", "acked", "failed", "lost", "longest gap", "no leader")]
+    lines = ["%-22s %8s %7s %7s %5s %12s %s" % ("operation", "seconds", "acked", "failed", "lost", "longest gap",
+                                                "no leader (unanswered)")]
     problems = []
     for label, start, stop in traffic.operations:
         window = sorted(t for t in acked_at.values() if start <= t <= stop)
@@ -549,9 +553,10 @@ def test_every_acknowledged_write_reads_back_and_quorum_held(traffic):
         failed = [f for f in traffic.writer.failed if start <= f[0] <= stop]
         leaderless = [s for s in traffic.samples if start <= s[0] <= stop and not s[1]]
         lost_here = [k for k in lost if start <= acked_at[k] <= stop]
-        lines.append("%-22s %8.1f %7d %7d %5d %11.1fs %d of %d samples" % (
+        lines.append("%-22s %8.1f %7d %7d %5d %11.1fs %d of %d samples (%d)" % (
             label, stop - start, len(window), len(failed), len(lost_here), max(gaps),
-            len(leaderless), len([s for s in traffic.samples if start <= s[0] <= stop])))
+            len(leaderless), len([s for s in traffic.samples if start <= s[0] <= stop]),
+            len([t for t in traffic.unanswered if start <= t <= stop])))
         lines.extend("  failed write %.1f s in, through %s: %s" % (f[0] - start, f[1], f[2]) for f in failed)
         if max(gaps) > MAX_WRITE_GAP or leaderless:
             problems.append("%s: longest stretch without an acknowledged write %.1f s, %d samples without a leader"

@@ -55,12 +55,6 @@ def put_all(gateway, items):
         assert gateway.call("/v3/kv/txn", {"success": ops})["succeeded"] is True
 
 
-def read_prefix(gateway, prefix):
-    end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    kvs = gateway.call("/v3/kv/range", {"key": b64(prefix), "range_end": b64(end)}).get("kvs") or []
-    return {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv.get("value", "")).decode() for kv in kvs}
-
-
 def host_state(names=tuple(HOSTS)):
     """fingerprint() plus what a restore would touch: data dirs, moved-aside dirs, copies, the timer."""
     state_now = fingerprint(names)
@@ -286,7 +280,7 @@ def test_a_dead_host_is_reported_refused_then_left_out_of_a_smaller_restore_and_
     members = {m["name"]: m["ID"] for m in gateway.members()}
     assert sorted(members) == ["rst-host0", "rst-host1"]
     for url in URLS[:2]:
-        assert read_prefix(Gateway(url), "/known/") == KNOWN
+        assert Gateway(url).values("/known/") == KNOWN
 
     # The host is replaced by a fresh one at its address; back in the inventory, the deploy
     # playbook adds it to the restored cluster.
@@ -298,7 +292,7 @@ def test_a_dead_host_is_reported_refused_then_left_out_of_a_smaller_restore_and_
 
     for url in URLS:
         restored = Gateway(url)
-        assert read_prefix(restored, "/known/") == KNOWN
+        assert restored.values("/known/") == KNOWN
         assert restored.get("/after-backup") is None
     members = {m["name"]: m["ID"] for m in gateway.members()}
     assert sorted(members) == sorted(MEMBER.values())
@@ -344,7 +338,7 @@ def test_a_restore_killed_mid_way_while_a_host_reboots_finishes_when_run_again()
     cluster_ids = {Gateway(url).status()["header"]["cluster_id"] for url in URLS}
     assert len(cluster_ids) == 1
     for url in URLS:
-        assert read_prefix(Gateway(url), "/known/") == KNOWN
+        assert Gateway(url).values("/known/") == KNOWN
     assert sorted(m["name"] for m in Gateway(URLS[0]).members()) == sorted(MEMBER.values())
     Gateway(URLS[2]).put("/after-second-restore", "ok")
     assert Gateway(URLS[0]).get("/after-second-restore") == "ok"

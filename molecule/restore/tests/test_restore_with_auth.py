@@ -21,7 +21,7 @@ import time
 import pytest
 from etcdtest import EPHEMERAL, ROOT, Gateway, UserGateway, host, inventory_secrets, leaked, playbook, poll, refused
 from test_backup_push import DRILL_STATUS, SSH_HOST, STATUS, drill_all, stop_the_snapshot_timers
-from test_restore import DATA_DIRS, HOSTS, SMALL_FS, SURVIVOR, URLS, read_prefix
+from test_restore import DATA_DIRS, HOSTS, SMALL_FS, SURVIVOR, URLS
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
 from moto_server import moto_server
@@ -113,7 +113,7 @@ def test_with_auth_on_the_restore_keeps_auth_the_users_and_the_data_as_of_the_sn
     for url in URLS:
         # Auth is on: the admin pair alone is no user.
         assert refused(lambda url=url: Gateway(url).get("/app/00")) is not None, url
-        assert read_prefix(Root(url), "/app/") == SNAPSHOT_KEYS
+        assert Root(url).values("/app/") == SNAPSHOT_KEYS
     web = Web(URLS[2])
     web.put("/app/after-restore", "ok")
     assert "permission denied" in refused(lambda: web.put("/other/key", "x"))

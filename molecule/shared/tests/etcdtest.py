@@ -176,6 +176,11 @@ def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
+def prefix_end(prefix):
+    """The range end that covers every key beginning with ``prefix``."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 def rotating_tls():
     """The admin pair and the CAs to trust as they are in the PKI directory right now: during a CA
     rotation ca-bundle.pem (both CAs), and admin.pem is re-issued by the new CA in its second phase."""
@@ -238,9 +243,28 @@ class Gateway:
         return base64.b64decode(kvs[0]["value"]).decode() if kvs else None
 
     def count(self, prefix):
-        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        return int(self.call("/v3/kv/range", {"key": b64(prefix), "range_end": b64(end), "count_only": True})
+        return int(self.call("/v3/kv/range", {"key": b64(prefix), "range_end": b64(prefix_end(prefix)), "count_only": True})
                    .get("count", 0))
+
+    def values(self, prefix, serializable=False, page=1000, attempts=3):
+        """{key: value} of every key under ``prefix``, a page of ``page`` keys per request (one request
+        per key, a TLS handshake each, times out on a loaded machine); a page whose answer does not
+        come in time is asked again (a read changes nothing)."""
+        found, start = {}, prefix
+        while True:
+            body = {"key": b64(start), "range_end": b64(prefix_end(prefix)), "limit": page, "serializable": serializable}
+            for attempt in range(attempts):
+                try:
+                    answer = self.call("/v3/kv/range", body)
+                    break
+                except (TimeoutError, urllib.error.URLError) as exc:
+                    if isinstance(exc, urllib.error.HTTPError) or attempt == attempts - 1:
+                        raise
+            for kv in answer.get("kvs") or []:
+                found[base64.b64decode(kv["key"]).decode()] = base64.b64decode(kv.get("value", "")).decode()
+            if not answer.get("more"):
+                return found
+            start = max(found) + "\0"
 
     def members(self):
         return self.call("/v3/cluster/member/list").get("members", [])
@@ -384,7 +408,8 @@ class Writer(threading.Thread):
         self.join(30)
 
     def lost(self, gateway, serializable=False):
-        return [k for k, v in self.acked.items() if gateway.get(k, serializable) != v]
+        stored = gateway.values(self.prefix, serializable)
+        return [k for k, v in self.acked.items() if stored.get(k) != v]
 
 
 class LeaderWatch:

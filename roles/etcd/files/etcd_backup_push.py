@@ -14,8 +14,10 @@ create the claim key (``<run lock prefix>backup-push``, under a lease of etcd_ba
 seconds) pushes; the others wait for its result. Pushed, it marks the claim so and the others
 skip; failed, it marks the claim failed, and the first of the others to take the marked claim over
 pushes its own snapshot of the period in its place (a fallback: never two pushes at once, each holds
-the claim). A claim that is gone (its lease ran out while its holder was still pushing, on a slow
-member) is never taken over: its holder may still be at work.
+the claim). A push that outlasts the window keeps its claim alive until it ends (the next period's
+push would start beside it otherwise), then ends the claim at once: that period's window is over.
+A claim that is gone (its holder died, or could not renew it) is never taken over: its holder may
+still be at work.
 The leader waits a few seconds before it tries, so a follower pushes when one is up. The member holds the key file's public key only: it seals backups it cannot
 read. Credentials are in SETTINGS.json (mode 0600, root) and never printed. The result of every
 push (not of a skip) is written to the status file (etcd_backup_host_dir/push-status.json), which
@@ -39,6 +41,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -231,6 +234,7 @@ class Push:
         self.targets = targets
         self.clock, self.sleep = clock, sleep
         self.lease = self.status = None
+        self.renewed = False
 
     def own_status(self):
         return self.etcdctl.json("endpoint", "status")[0]["Status"]
@@ -272,15 +276,36 @@ class Push:
             return False, "another member (its claim ran out before its push ended)"
         return False, held["value"].decode(errors="replace")
 
+    def keep_claim(self, stop):
+        """Renew the claim's lease once its window is nearly over, and again every third of a window,
+        until ``stop`` is set (the push ended): a claim that ran out mid-push would let the next
+        period's push start beside this one."""
+        window = int(self.settings["window"])
+        wait = max(window - max(window // 4, 2), 1)
+        while not stop.wait(wait):
+            try:
+                if self.etcdctl.keepalive(self.lease) <= 0:
+                    raise EtcdctlError("its lease ran out")
+            except EtcdctlError as exc:
+                self.log("the claim of this period could not be kept while the push runs: %s" % exc)
+                return
+            self.renewed = True
+            wait = max(window // 3, 1)
+
     def release(self, pushed):
         """The claim is marked pushed (those waiting to fall back stop) or failed (the first of them
-        takes it over and pushes this period), and held to the window's end. A claim whose lease ran
+        takes it over and pushes this period), and held to the window's end. A claim kept past its
+        window ends now (its period is over: the next one's push may start); a claim whose lease ran
         out meanwhile is left alone."""
+        if self.renewed:
+            self.etcdctl.revoke(self.lease)
+            return "kept past its window, is ended"
         key = self.settings["lock_prefix"] + CLAIM
         held = self.etcdctl.get(key)
         if held and held["value"] == self.holder.encode():
             self.etcdctl.put_if(key, self.holder + (PUSHED if pushed else FAILED).decode(), self.lease,
                                 held["mod_revision"])
+        return "is marked %s" % ("pushed" if pushed else "failed")
 
     def cluster_id(self):
         return "%x" % int(self.status["header"]["cluster_id"])
@@ -309,6 +334,9 @@ class Push:
         # Taken after the claim and before its release: two members' pushes overlapped when one's
         # claim time falls before another's end (the test hosts' one clock orders them).
         self.log("claimed the push of this period at %.3f" % self.clock())
+        pushing = threading.Event()
+        keeper = threading.Thread(target=self.keep_claim, args=(pushing,), daemon=True)
+        keeper.start()
         work = tempfile.mkdtemp(prefix=".push.", dir=os.path.dirname(snapshot))
         try:
             obj = name + crypto.OBJECT_SUFFIX
@@ -335,12 +363,13 @@ class Push:
                     self.log("no drill record for %s: %s" % (obj, exc))
         finally:
             shutil.rmtree(work, ignore_errors=True)
+            pushing.set()
+            keeper.join()
         failed = [t for t in record["targets"] if t.get("error")]
         record["result"] = "failed" if failed else "pushed"
         ended = self.clock()
         try:
-            self.release(not failed)
-            self.log("push ended at %.3f; its claim is marked %s" % (ended, record["result"]))
+            self.log("push ended at %.3f; its claim %s" % (ended, self.release(not failed)))
         except EtcdctlError as exc:
             self.log("push ended at %.3f; the claim of this period was not released: %s" % (ended, exc))
         return self.record(record)

@@ -301,6 +301,46 @@ def test_a_claim_gone_while_its_holder_still_pushes_is_never_taken_over(script, 
     assert s3.list_objects_v2(Bucket="push", Prefix="expired/").get("KeyCount") == 0
 
 
+def test_a_push_that_outlasts_its_window_keeps_its_claim_then_ends_it(script, server, tmp_path):
+    """A claim that ran out mid-push let the next period's push start beside it (found by
+    molecule/restore under load): the holder renews it while it pushes, and ends it once done."""
+    url, _s3 = server
+    conf = dict(settings(tmp_path, url), window=2)
+    etcd, log = Etcd(leader=B), []
+    slow = push(script, conf, etcd, log)
+    assert slow.claim() == (True, None)
+    renewed = []
+    real_keepalive = slow.etcdctl.keepalive
+    slow.etcdctl.keepalive = lambda lease: renewed.append(lease) or real_keepalive(lease)
+    pushing = script.threading.Event()
+    keeper = script.threading.Thread(target=slow.keep_claim, args=(pushing,))
+    keeper.start()
+    try:
+        assert script.time.sleep(1.5) is None and renewed == [slow.lease], renewed
+    finally:
+        pushing.set()
+        keeper.join()
+    # Another member of the next period finds the claim held and skips.
+    assert push(script, conf, etcd).claim()[0] is False
+    assert slow.release(True) == "kept past its window, is ended"
+    assert "/raftops/etcd/backup-push" not in etcd.keys and slow.lease not in etcd.leases
+    assert push(script, conf, etcd).claim() == (True, None)
+    assert log == []
+
+
+def test_a_claim_that_cannot_be_kept_is_logged_and_left_to_run_out(script, server, tmp_path):
+    url, _s3 = server
+    conf = dict(settings(tmp_path, url), window=2)
+    etcd, log = Etcd(leader=B), []
+    slow = push(script, conf, etcd, log)
+    assert slow.claim() == (True, None)
+    del etcd.leases[slow.lease]  # it ran out (a member that stalled longer than the window)
+    pushing = script.threading.Event()
+    slow.keep_claim(pushing)
+    assert log == ["the claim of this period could not be kept while the push runs: its lease ran out"]
+    assert slow.renewed is False
+
+
 def test_a_push_killed_mid_copy_leaves_no_object_under_its_name_and_the_next_one_pushes(script, server, tmp_path):
     """ssh killed mid-way: the target's cat sees its input end early, as if the copy were whole."""
     url, _s3 = server
