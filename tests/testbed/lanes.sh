@@ -6,9 +6,10 @@
 #
 #   lanes.sh "default pki" "upgrade restore"   two lanes
 #
-# Each output line carries its scenario's name. A failed scenario ends its lane (the other lanes
-# finish theirs) and, at the end, the test bed's state and the failed scenarios' failure lines are
-# printed. The last lines list every scenario with its result and duration.
+# Each output line carries its scenario's name. A failed scenario does not end its lane: the ones
+# after it run too, so that one run tells every failure (each scenario has hosts of its own, and
+# its destroy step removes them). At the end, the test bed's state and the failed scenarios'
+# failure lines are printed. The last lines list every scenario with its result and duration.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=tests/testbed/lib.sh source-path=SCRIPTDIR
@@ -19,13 +20,13 @@ results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT
 
 run_lane() { # SCENARIO...
-  local scenario start rc=0 lane_start=$SECONDS
+  local scenario start one rc=0 lane_start=$SECONDS
   for scenario in "$@"; do
-    start=$SECONDS
-    molecule test -s "$scenario" 2>&1 | sed -u "s/^/[$scenario] /" | tee "$results/$scenario.log" || rc=$?
-    printf '%-12s %-6s %3dm%02ds\n' "$scenario" "$([[ $rc -eq 0 ]] && echo passed || echo FAILED)" \
+    start=$SECONDS one=0
+    molecule test -s "$scenario" 2>&1 | sed -u "s/^/[$scenario] /" | tee "$results/$scenario.log" || one=$?
+    printf '%-12s %-6s %3dm%02ds\n' "$scenario" "$([[ $one -eq 0 ]] && echo passed || echo FAILED)" \
       $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60)) >>"$results/summary"
-    [[ $rc -eq 0 ]] || break
+    [[ $one -eq 0 ]] || rc=$one
   done
   # Each lane's time, by which the Makefile's MOLECULE_LANES are balanced.
   printf 'lane %3dm%02ds  %s\n' $(((SECONDS - lane_start) / 60)) $(((SECONDS - lane_start) % 60)) "$*" >>"$results/lanes"
