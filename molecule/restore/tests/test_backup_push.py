@@ -7,7 +7,8 @@ targets, which are pruned to their `keep` without touching other clusters' objec
 pushed backup is refused by the restore; a restore from the bucket brings back what was written
 before the snapshot. With the bucket gone, the pushing member keeps its snapshots and the status
 names the failure. A member that cannot reach a target gives its claim up marked failed and a
-waiting member pushes that period; a claim that ran out is not taken over. A last converge turns
+waiting member pushes that period; a member whose copy hangs keeps its claim past its window, and
+the waiting member skips. A last converge turns
 the push off and removes its files. Then the site is lost: every host is recreated empty and the
 restore of the bucket's latest backup brings back every write acknowledged before its snapshot.
 """
@@ -251,10 +252,11 @@ def run_to_its_end(member, since):
     return journal(member, "--since=@%d" % since)
 
 
-def test_a_failed_push_is_taken_over_by_a_waiting_member_and_a_claim_that_ran_out_is_not(moto):
+def test_a_failed_push_is_taken_over_by_a_waiting_member_and_a_hanging_one_keeps_its_claim(moto):
     """Two followers' timers, fired in turn; the first (CUT) cannot reach the SSH target (iptables
-    on it). Its copy hanging (packets dropped), its claim runs out while the other waits: the other
-    does not push. Its copy refused at once, it marks its claim failed: the other pushes the period."""
+    on it). Its copy hanging (packets dropped), it keeps its claim past the window while the other
+    waits: the other does not push (a claim that ran out let the next period's push start beside
+    it). Its copy refused at once, it marks its claim failed: the other pushes the period."""
     stop_the_snapshot_timers()
     leader = int(Gateway(URLS[0]).status()["leader"])
     cut, waiter = [h for h, u in zip(HOSTS, URLS) if int(Gateway(u).status()["header"]["member_id"]) != leader]
@@ -270,15 +272,20 @@ def test_a_failed_push_is_taken_over_by_a_waiting_member_and_a_claim_that_ran_ou
         host(cut).check_output("systemctl start --no-block etcd-snapshot.service")
         # The other fires while the claim has a few seconds left: it waits past its end.
         held = poll(lambda: (claim(key) or ("", 99))[1] in range(0, 4) and claim(key), seconds=60, interval=0.2)
+        seen = time.monotonic()
         assert held and held[0].startswith("backup push of rst-host%s " % cut[-1]), held
         host(waiter).check_output("systemctl start --no-block etcd-snapshot.service")
         log = run_to_its_end(waiter, since)
-        assert "skipped: another member (its claim ran out before its push ended) pushes this period" in log, log
+        assert "skipped: %s pushes this period" % held[0] in log, log
         assert "encrypted " not in log, log
+        # Past the end of the lease it had when seen: kept alive by the push that still hangs.
+        kept = claim(key)
+        assert time.monotonic() - seen > held[1] + 1 and kept and kept[0] == held[0], (held, kept)
         host(cut).check_output("iptables -R %s -j REJECT --reject-with tcp-reset" % rule)
         log = run_to_its_end(cut, since)
         assert "push failed: target vault (%s:%s): ssh to %s: " % (SSH_HOST, SSH_PATH, SSH_HOST) in log, log
-        assert claim(key) is None  # a claim that ran out is left alone, not marked
+        assert "its claim kept past its window, is ended" in log, log
+        assert claim(key) is None  # ended with the push: the next period's push may start
 
         time.sleep(1)
         since = int(time.time())
