@@ -13,11 +13,10 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 # Molecule scenarios in two lanes that run side by side (tests/testbed/lanes.sh), balanced by their
-# verify steps' durations in the last `make test`, in minutes (lanes.sh prints each lane's total at
-# the end): restore 11.3, pki 6.8, hardening 5.4, membership 3.4, discovery 3.2 | proxy 7.5,
-# default 5.8, upgrade 4.7, adopt 4.2, recovery 3.8, maintenance 3.4, chaos (the fault campaign's
-# sample) 2 to 4, last as it varies most. Since then restore, pki and hardening make 12 to 16 fewer
-# playbook runs each and adopt one more roll, so maintenance moved to the first lane.
+# whole durations (lanes.sh prints each scenario's and each lane's at the end), in minutes, on a
+# machine about twice as slow as the one of the earlier figures: restore 20, pki 15, hardening 6.7,
+# membership 5 to 7, discovery 7 to 10, maintenance 7 to 8.5 | proxy 16.5, default 14.3, upgrade
+# 10.5, adopt 11, recovery 4.8, chaos (the fault campaign's sample) 3.8, last as it varies most.
 # `make molecule MOLECULE_LANES=pki` runs one scenario.
 MOLECULE_LANES ?= "restore pki hardening membership discovery maintenance" "proxy default upgrade adopt recovery chaos"
 SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
