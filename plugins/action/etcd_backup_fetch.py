@@ -12,12 +12,12 @@ import os
 import shutil
 import tempfile
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_fetch as fetch
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_plan
+from ansible_collections.raftops.etcd.plugins.plugin_utils.arguments import task_params
 
 
 class FetchError(Exception):
@@ -30,11 +30,9 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp  # unused since ansible-core 2.5
-        validated = ArgumentSpecValidator(fetch.argument_spec()).validate(self._task.args)
-        if validated.error_messages:
-            result.update(failed=True, changed=False, msg="%s: %s" % (fetch.MODULE, "; ".join(validated.error_messages)))
+        params = task_params(result, fetch.MODULE, fetch.argument_spec(), self._task.args)
+        if params is None:
             return result
-        params = validated.validated_parameters
         warnings = []
         made = tempfile.mkdtemp(suffix=".etcd-restore", dir=params["dir"])
         try:

@@ -19,7 +19,6 @@ import time
 from datetime import datetime, timezone
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import _member_name as member_name, members as member_records
@@ -29,6 +28,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils import (etcd_host_che
                                                                    etcd_recovery_plan)
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import installed_local_endpoint
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy
+from ansible_collections.raftops.etcd.plugins.plugin_utils.arguments import task_params
 
 # A generated cluster token: the group's name and 16 random lowercase letters and digits.
 TOKEN_CHARS = string.ascii_lowercase + string.digits
@@ -57,11 +57,9 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp  # unused since ansible-core 2.5
         task_vars = task_vars or {}
-        validated = ArgumentSpecValidator(etcd_plan.argument_spec()).validate(self._task.args)
-        if validated.error_messages:
-            result.update(failed=True, changed=False, msg="raftops.etcd.etcd_plan: %s" % "; ".join(validated.error_messages))
+        params = task_params(result, "raftops.etcd.etcd_plan", etcd_plan.argument_spec(), self._task.args)
+        if params is None:
             return result
-        params = validated.validated_parameters
         play_hosts = list(task_vars.get("ansible_play_hosts") or [])
         hostvars = task_vars.get("hostvars") or {}
         members = params["members"]

@@ -9,11 +9,11 @@ import hashlib
 import os
 import tempfile
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.urls import open_url
 from ansible.plugins.action import ActionBase
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_release
+from ansible_collections.raftops.etcd.plugins.plugin_utils.arguments import task_params
 
 MODULE = "raftops.etcd.etcd_release"
 
@@ -84,11 +84,9 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp  # unused since ansible-core 2.5
-        validated = ArgumentSpecValidator(etcd_release.argument_spec()).validate(self._task.args)
-        if validated.error_messages:
-            result.update(failed=True, changed=False, msg="%s: %s" % (MODULE, "; ".join(validated.error_messages)))
+        params = task_params(result, MODULE, etcd_release.argument_spec(), self._task.args)
+        if params is None:
             return result
-        params = validated.validated_parameters
         try:
             fetched = download(params)
         except (ReleaseError, OSError) as exc:

@@ -22,14 +22,8 @@ description:
   - Runs on the controller (an action plugin); reads the controller's backup directory and the key
     file; V(source) runs M(raftops.etcd.etcd_health) on the task's host, and no other step asks any host.
 extends_documentation_fragment:
+  - raftops.etcd.controller_action
   - raftops.etcd.common
-attributes:
-  action:
-    description: Runs as an action plugin on the controller.
-    support: full
-  check_mode:
-    support: full
-    details: Changes nothing in any mode.
 options:
   stage:
     description: The step; see the description.

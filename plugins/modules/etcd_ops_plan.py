@@ -27,13 +27,10 @@ description:
   - Runs on the controller (an action plugin); only V(srv) (DNS) and V(proxy_health) (the proxy
     host) ask anything of anyone.
 extends_documentation_fragment:
+  - raftops.etcd.controller_action
   - raftops.etcd.common
 attributes:
-  action:
-    description: Runs as an action plugin on the controller.
-    support: full
   check_mode:
-    support: full
     details: Changes nothing in any mode; V(proxy_health) asks the proxy in check mode only with C(check_mode=false).
 options:
   stage:

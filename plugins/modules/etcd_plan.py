@@ -37,14 +37,8 @@ description:
     unreachable) is a problem of the plan, never left out of the decision; one the run leaves out
     (C(--limit)) is listed in RV(left_out).
 extends_documentation_fragment:
+  - raftops.etcd.controller_action
   - raftops.etcd.common
-attributes:
-  action:
-    description: Runs as an action plugin on the controller.
-    support: full
-  check_mode:
-    support: full
-    details: Changes nothing in any mode.
 options:
   stage:
     description:

@@ -19,11 +19,9 @@ description:
     their copy against the same C(SHA256SUMS) (M(raftops.etcd.etcd_install)).
   - Runs on the controller (an action plugin), in the controller's own process; asks nothing of any host.
 extends_documentation_fragment:
+  - raftops.etcd.controller_action
   - raftops.etcd.common
 attributes:
-  action:
-    description: Runs as an action plugin on the controller.
-    support: full
   check_mode:
     support: none
     details: Downloads in check mode too (set C(check_mode=false) on the task to say so), since hosts check

@@ -6,8 +6,9 @@ on the controller (a local connection without become): work of a few millisecond
 otherwise pay for packaging the module and starting a Python with its imports, 0.3 to 0.5 s a task.
 Any other task runs the module as usual."""
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.raftops.etcd.plugins.plugin_utils.arguments import task_params
 
 
 class InProcessAction(ActionBase):
@@ -29,11 +30,10 @@ class InProcessAction(ActionBase):
         if not (self.can_run_here() and self._runs_on_controller()):
             result.update(self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars))
             return result
-        validated = ArgumentSpecValidator(self.argument_spec()).validate(args)
-        if validated.error_messages:
-            result.update(failed=True, changed=False, msg="%s: %s" % (self.MODULE, "; ".join(validated.error_messages)))
+        params = task_params(result, self.MODULE, self.argument_spec(), args)
+        if params is None:
             return result
-        answer = self.run_here(validated.validated_parameters, bool(self._task.check_mode))
+        answer = self.run_here(params, bool(self._task.check_mode))
         warnings = answer.pop("warnings", [])
         result.update(answer)
         if warnings:

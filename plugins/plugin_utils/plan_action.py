@@ -6,8 +6,9 @@ and carry its ``settings``; each step is a method ``_<stage>(params, settings, t
 returns the step's answer."""
 
 from ansible.errors import AnsibleError
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.raftops.etcd.plugins.plugin_utils.arguments import task_params
 
 
 class PlanAction(ActionBase):
@@ -25,11 +26,9 @@ class PlanAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp  # unused since ansible-core 2.5
-        validated = ArgumentSpecValidator(self.argument_spec()).validate(self._task.args)
-        if validated.error_messages:
-            result.update(failed=True, changed=False, msg="%s: %s" % (self.MODULE, "; ".join(validated.error_messages)))
+        params = task_params(result, self.MODULE, self.argument_spec(), self._task.args)
+        if params is None:
             return result
-        params = validated.validated_parameters
         stage = params["stage"]
         try:
             plan = getattr(self, "_" + stage)(params, params["settings"], task_vars or {})

@@ -1,0 +1,42 @@
+"""doc_fragments/controller_action.py: the attributes ansible-doc gives the controller's actions that
+extend it, merged with raftops.etcd.common's and the module's own."""
+
+import importlib
+
+import pytest
+import yaml
+from ansible.utils.plugin_docs import add_fragments
+
+PREFIX = "raftops.etcd."
+
+ACTION = dict(description="Runs as an action plugin on the controller.", support="full")
+CHECK_MODE = "Can run in check mode and report what would change without changing it."
+
+
+class Fragments:
+    """The collection's fragments, found as ansible-doc's fragment loader finds them."""
+
+    def get(self, name):
+        fragment = importlib.import_module("ansible_collections.raftops.etcd.plugins.doc_fragments." + name[len(PREFIX):])
+        fragment.ModuleDocFragment.ansible_name = name
+        return fragment.ModuleDocFragment
+
+
+OPS_PLAN = "Changes nothing in any mode; V(proxy_health) asks the proxy in check mode only with C(check_mode=false)."
+RELEASE = ("Downloads in check mode too (set C(check_mode=false) on the task to say so), since hosts check their copy against "
+           "C(SHA256SUMS) in check mode as well.")
+
+
+@pytest.mark.parametrize("name, check_mode", [
+    ("etcd_plan", dict(support="full", details="Changes nothing in any mode.")),
+    ("etcd_backup_plan", dict(support="full", details="Changes nothing in any mode.")),
+    ("etcd_ops_plan", dict(support="full", details=OPS_PLAN)),
+    ("etcd_release", dict(support="none", details=RELEASE)),
+])
+def test_the_action_attribute_and_the_modules_own_check_mode(name, check_mode):
+    module = importlib.import_module("ansible_collections.raftops.etcd.plugins.modules." + name)
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    add_fragments(doc, module.__file__, Fragments(), is_module=True)
+    assert doc["attributes"]["action"] == ACTION
+    assert doc["attributes"]["check_mode"] == dict(check_mode, description=CHECK_MODE)
+    assert set(doc["attributes"]) == {"action", "check_mode", "diff_mode", "platform"}
