@@ -34,7 +34,9 @@ class _Here:
 
 
 class ActionModule(ActionBase):
-    TRANSFERS_FILES = True
+    # No early temporary directory: a task delegated to the controller, become or not, runs no command
+    # there; only an SSH target's host gets one, made in _on_host().
+    TRANSFERS_FILES = False
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)

@@ -96,6 +96,9 @@ def test_sealing_runs_within_this_process_wherever_the_task_is_delegated(action,
     assert "failed" not in result and result["path"] == dest and result["sealed_size"] == os.path.getsize(dest)
     action._execute_module.assert_not_called()
     action._transfer_file.assert_not_called()
+    # Nor does Ansible make a temporary directory on the host beforehand (with become, for an S3 target's item).
+    assert not action._early_needs_tmp_path()
+    action._make_tmp_path.assert_not_called()
 
 
 def test_no_s3_secret_shows_even_in_a_message_that_quotes_it(action, monkeypatch):
