@@ -97,32 +97,30 @@ def _deleted(names):
     return "deleted %d: %s" % (len(names), ", ".join(names)) if names else "deleted none"
 
 
-def backup_report(sealed, key_file, targets, uploaded, s3_pruned, copied, ssh_found, ssh_pruned):
+def backup_report(sealed, key_file, targets, sent):
     """The lines that report one off-host backup: the encryption, then one line per target.
 
     The arguments are registered results of roles/etcd/tasks/backup_targets.yml: the seal, then
-    (after the targets, as ``backup_targets`` gives them) the looped results of the uploads and
-    the S3 prunes (looped by target name), the SSH copies, finds and prunes.
+    (after the targets, as ``backup_targets`` gives them) the ``results`` of sending to them and
+    pruning them (raftops.etcd.etcd_backup_target, state present with prune), looped by target
+    name (each item a name, or ``{name, host}``).
     """
-    s3_targets = {target.get("name"): target for target in targets or []}
+    by_name = {target.get("name"): target for target in targets or []}
     lines = ["encrypted %s: %s at %s, key id %s%s" % (
         sealed.get("object"), _size(sealed.get("size")), _rate(sealed.get("encrypt_mib_s")), sealed.get("key_id"),
         " (new key %s: keep a copy apart from the backups)" % key_file if sealed.get("key_created") else "")]
-    for upload, prune in zip(uploaded or [], s3_pruned or []):
-        target = s3_targets.get(upload.get("item")) or {}
-        sent = ("uploaded %s at %s" % (_size(upload.get("encrypted_size")), _rate(upload.get("upload_mib_s")))
-                if upload.get("changed") else "already there")
-        lines.append("target %s (s3://%s/%s): %s %s; kept %d, %s" % (
-            target.get("name"), target.get("bucket"), target.get("prefix") or "", upload.get("object"), sent,
-            len(prune.get("kept") or []), _deleted(prune.get("deleted") or [])))
-    removed = [r.get("item") or {} for r in ssh_pruned or []]
-    for copy, found in zip(copied or [], ssh_found or []):
-        target = copy.get("item") or {}
-        deleted = [posixpath.basename(r["path"]) for r in removed if r.get("target") == target.get("name")]
-        lines.append("target %s (%s:%s): %s %s; kept %d, %s" % (
-            target.get("name"), target.get("host"), target.get("path"), posixpath.basename(copy.get("dest") or "?"),
-            "copied (%s)" % _size(copy.get("size")) if copy.get("changed") else "already there",
-            len(found.get("files") or []) - len(deleted), _deleted(deleted)))
+    for result in sent or []:
+        item = result.get("item")
+        target = by_name.get(item.get("name") if isinstance(item, Mapping) else item) or {}
+        if target.get("type") == "ssh":
+            where = "%s:%s" % (target.get("host"), target.get("path"))
+            done = "copied (%s)" % _size(result.get("encrypted_size"))
+        else:
+            where = "s3://%s/%s" % (target.get("bucket"), target.get("prefix") or "")
+            done = "uploaded %s at %s" % (_size(result.get("encrypted_size")), _rate(result.get("upload_mib_s")))
+        lines.append("target %s (%s): %s %s; kept %d, %s" % (
+            target.get("name"), where, result.get("object"), done if result.get("sent") else "already there",
+            len(result.get("kept") or []), _deleted(result.get("deleted") or [])))
     return lines
 
 

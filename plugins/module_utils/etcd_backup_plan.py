@@ -43,7 +43,9 @@ def plan_source(health, members, play_hosts, targets, cluster, now=None):
     on a host of the play, with the ``cluster_id`` that endpoint answered (each backup's header records
     it), else None and a ``refusal``. ``name`` holds the UTC time (names sort by age, and pruning keeps
     the last ones), ``object`` is its sealed name and ``taken`` the time its header authenticates.
-    ``targets`` (etcd_backup_targets with their defaults), split in ``s3`` and ``ssh``."""
+    ``targets`` (etcd_backup_targets with their defaults) and ``sends``, one ``{name, host}`` per target,
+    S3 first: the loop of the sending, which holds no secret, each delegated to ``host`` (the controller
+    for S3, which the action works on from there; the target's host for SSH)."""
     if not isinstance(health, Mapping) or not isinstance(members, (list, tuple)):
         raise ValueError("expects etcd_health's result and the member records")
     answered = {e.get("endpoint"): e for e in health.get("endpoints") or []
@@ -54,7 +56,8 @@ def plan_source(health, members, play_hosts, targets, cluster, now=None):
     normal = targets_with_defaults(targets, cluster)
     name = "%s%s.db" % (crypto.OBJECT_PREFIX, taken)
     return dict(source=source, name=name, object=name + crypto.OBJECT_SUFFIX, taken=taken, targets=normal,
-                s3=[t for t in normal if t["type"] == "s3"], ssh=[t for t in normal if t["type"] == "ssh"],
+                sends=[dict(name=t["name"], host=t.get("host") if t["type"] == "ssh" else "localhost")
+                       for t in sorted(normal, key=lambda t: t["type"] != "s3")],
                 refusal="" if source else "no healthy voting member to take a snapshot from: %s"
                 % "; ".join(health.get("problems") or ["none answered"]))
 

@@ -101,16 +101,14 @@ targets:
   returned: with O(stage=source)
   type: list
   elements: dict
-s3:
-  description: The S3 targets of RV(targets).
+sends:
+  description:
+    - One C({name, host}) per target of RV(targets), the S3 targets first - the loop of the role's sending, which
+      holds no secret; C(host) is where each is sent from (V(localhost) for S3, the target's host for SSH).
   returned: with O(stage=source)
   type: list
   elements: dict
-ssh:
-  description: The SSH targets of RV(targets).
-  returned: with O(stage=source)
-  type: list
-  elements: dict
+  sample: [{name: offsite, host: localhost}, {name: vault, host: backup1}]
 record:
   description: The record written beside the snapshot (revision, keys, hash_kv, compact_revision, hash_problem).
   returned: with O(stage=record)

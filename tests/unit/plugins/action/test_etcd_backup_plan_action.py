@@ -47,7 +47,7 @@ def test_the_source_step_reads_the_play_hosts_and_refuses_when_no_member_is_heal
         module_args=dict(password="hunter2", ca_cert="/ca.pem", endpoints=["https://h0:2379"]))
     assert "failed" not in result and result["changed"] is False
     assert result["_ansible_no_log"] is True  # the targets' keys are in it
-    assert result["source"]["name"] == "a" and result["ssh"][0]["keep"] == 7 and result["object"] == result["name"] + ".enc"
+    assert result["source"]["name"] == "a" and result["targets"][0]["keep"] == 7 and result["object"] == result["name"] + ".enc"
     asks_health(action, dict(endpoints=[], problems=["h0: timed out"]))
     result = run(action, stage="source", members=MEMBERS, refuse=True)
     assert result["failed"] and result["msg"] == "no healthy voting member to take a snapshot from: h0: timed out"

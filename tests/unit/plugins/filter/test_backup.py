@@ -75,13 +75,12 @@ def test_the_report_has_a_line_for_the_encryption_and_each_target():
                   key_created=True)
     s3 = dict(name="offsite", type="s3", bucket="b", prefix="prod/")
     ssh = dict(name="vault", type="ssh", host="backup1", path="/srv/b")
-    uploaded = [dict(item="offsite", changed=True, object="etcd-snapshot-1.db.enc", encrypted_size=104857936,
-                     upload_mib_s=83.4)]
-    s3_pruned = [dict(item="offsite", kept=["a", "b"], deleted=["etcd-snapshot-0.db.enc"])]
-    copied = [dict(item=ssh, changed=False, dest="/srv/b/etcd-snapshot-1.db.enc", size=104857936)]
-    found = [dict(item=ssh, files=[{"path": "/srv/b/x"}, {"path": "/srv/b/y"}, {"path": "/srv/b/z"}])]
-    pruned = [dict(item=dict(target="vault", host="backup1", path="/srv/b/etcd-snapshot-0.db.enc"))]
-    assert backup.backup_report(sealed, "/inv/etcd-backup.key", [s3, ssh], uploaded, s3_pruned, copied, found, pruned) == [
+    sent = [dict(item=dict(name="offsite", host="localhost"), changed=True, sent=True, object="etcd-snapshot-1.db.enc",
+                 encrypted_size=104857936, upload_mib_s=83.4, kept=["a", "b"], deleted=["etcd-snapshot-0.db.enc"]),
+            # Changed by its prune only: the backup was there already.
+            dict(item=dict(name="vault", host="backup1"), changed=True, sent=False, object="etcd-snapshot-1.db.enc",
+                 encrypted_size=104857936, kept=["x", "y"], deleted=["etcd-snapshot-0.db.enc"])]
+    assert backup.backup_report(sealed, "/inv/etcd-backup.key", [s3, ssh], sent) == [
         "encrypted etcd-snapshot-1.db.enc: 100 MiB at 312.4 MiB/s, key id 4f2a (new key /inv/etcd-backup.key: keep "
         "a copy apart from the backups)",
         "target offsite (s3://b/prod/): etcd-snapshot-1.db.enc uploaded 100 MiB at 83.4 MiB/s; kept 2, deleted 1: "
@@ -89,6 +88,9 @@ def test_the_report_has_a_line_for_the_encryption_and_each_target():
         "target vault (backup1:/srv/b): etcd-snapshot-1.db.enc already there; kept 2, deleted 1: "
         "etcd-snapshot-0.db.enc",
     ]
+    copied = dict(sent[1], item="vault", sent=True, deleted=[])
+    assert backup.backup_report(dict(sealed, key_created=False), "/k", [s3, ssh], [copied])[1:] == [
+        "target vault (backup1:/srv/b): etcd-snapshot-1.db.enc copied (100 MiB); kept 2, deleted none"]
 
 
 def test_push_targets_carry_every_s3_key_and_each_ssh_hosts_address_and_port():

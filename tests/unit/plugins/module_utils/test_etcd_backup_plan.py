@@ -44,13 +44,14 @@ def test_the_source_is_the_first_healthy_voting_member_of_the_play(answered, pla
         assert found["refusal"] == "no healthy voting member to take a snapshot from: h0: refused"
 
 
-def test_the_snapshot_is_named_by_the_utc_time_its_header_authenticates_and_the_targets_split_by_type():
-    targets = [dict(name="offsite", bucket="b"), dict(VAULT, keep="3")]
+def test_the_snapshot_is_named_by_the_utc_time_its_header_authenticates_and_the_targets_sent_s3_first():
+    targets = [dict(VAULT, keep="3"), dict(name="offsite", bucket="b")]
     found = plan.plan_source(health(("h0", {})), MEMBERS, ["h0"], targets, CLUSTER, now=1795000000)
     assert (found["name"], found["object"], found["taken"]) == (
         "etcd-snapshot-20261118T110640Z.db", "etcd-snapshot-20261118T110640Z.db.enc", "20261118T110640Z")
-    assert [t["name"] for t in found["s3"]] == ["offsite"] and found["s3"][0]["prefix"] == "prod/etcd/"
-    assert found["ssh"] == [dict(VAULT, keep=3)] and len(found["targets"]) == 2
+    assert found["targets"][0] == dict(VAULT, keep=3) and found["targets"][1]["prefix"] == "prod/etcd/"
+    # Sent S3 first, each from where it is reached; no key in the loop's items.
+    assert found["sends"] == [dict(name="offsite", host="localhost"), dict(name="vault", host="bk")]
 
 
 @pytest.mark.parametrize("targets, message", [

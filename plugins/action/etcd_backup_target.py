@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Action for raftops.etcd.etcd_backup_target: S3 targets and the sealing are worked on from the
+controller, within ansible-playbook's own process wherever the task is delegated (its Python has
+cryptography and boto3; no module is packaged or sent). V(present) to an SSH target runs on the
+task's host (delegated to the target's host, with become): the encrypted backup, which must be one,
+is copied from the controller into the task's private temporary directory there (Ansible's, mode
+0700), the module writes it into the target's directory and prunes it, and the copy is removed with
+that directory on every path."""
+
+import os
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_target as backup_target
+
+MODULE = "raftops.etcd.etcd_backup_target"
+SECRETS = ("access_key", "secret_key")
+
+
+class _Here:
+    """What backup_target.run() reads of a module, within this process."""
+
+    def __init__(self, params, check_mode):
+        self.params, self.check_mode, self.warnings = params, check_mode, []
+
+    def warn(self, text):
+        self.warnings.append(text)
+
+
+class ActionModule(ActionBase):
+    # No early temporary directory: a task delegated to the controller, become or not, runs no command
+    # there; only an SSH target's host gets one, made in _on_host().
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp  # unused since ansible-core 2.5
+        validated = ArgumentSpecValidator(backup_target.argument_spec()).validate(self._task.args)
+        params = validated.validated_parameters
+        # A secret never shows, not even in a message that quotes it.
+        secrets = {str(v) for k, v in ((params or {}).get("target") or {}).items() if k in SECRETS and v}
+        if validated.error_messages:
+            result.update(failed=True, changed=False, msg="%s: %s; nothing was done"
+                          % (MODULE, "; ".join(validated.error_messages)))
+        elif backup_target.on_host(params):
+            result.update(self._on_host(params, task_vars))
+        else:
+            result.update(self._here(params))
+        return remove_values(result, secrets)
+
+    def _here(self, params):
+        if not crypto.HAS_CRYPTOGRAPHY:
+            return dict(failed=True, changed=False, msg="%s needs the Python library cryptography on the controller "
+                        "(%s); nothing was done" % (MODULE, crypto.CRYPTOGRAPHY_IMPORT_ERROR))
+        here = _Here(params, bool(self._task.check_mode))
+        try:
+            answer = backup_target.run(here)
+        except backup_target.TargetError as exc:
+            answer = dict(failed=True, changed=False, msg=str(exc))
+        if here.warnings:
+            answer["warnings"] = here.warnings
+        return answer
+
+    def _on_host(self, params, task_vars):
+        src = os.path.expanduser(to_text(params["src"] or ""))
+        where = "target %s (%s:%s)" % (params["target"]["name"], params["target"].get("host"),
+                                       params["target"].get("path"))
+        try:
+            sealed = backup_target.is_sealed(src)
+        except backup_target.TargetError as exc:
+            return dict(failed=True, changed=False, msg="%s; nothing was sent to %s" % (exc, where))
+        if not sealed:
+            return dict(failed=True, changed=False, msg="%s is not an encrypted backup (state sealed makes one): "
+                        "nothing leaves the controller unencrypted; nothing was sent to %s" % (src, where))
+        args = dict(self._task.args, name=params["name"] or os.path.basename(src))
+        try:
+            tmpdir = self._connection._shell.tmpdir or self._make_tmp_path()
+            copy = self._connection._shell.join_path(tmpdir, os.path.basename(src))
+            self._transfer_file(src, copy)
+            self._fixup_perms2((tmpdir, copy))
+            return self._execute_module(module_name=MODULE, module_args=dict(args, src=copy), task_vars=task_vars)
+        finally:
+            # Forced: a kept remote tmp (ANSIBLE_KEEP_REMOTE_FILES) would leave a copy outside the target.
+            if self._connection._shell.tmpdir:
+                self._remove_tmp_path(self._connection._shell.tmpdir, force=True)
