@@ -8,13 +8,22 @@ With member, the member's directories, certificates, settings, unit, start scrip
 on the controller from its few inputs (plugins/module_utils/etcd_member_config.py) and written with
 the files given. With host_files, what etcd_host_info read of the host's paths earlier, a call that
 would change nothing (every run after the first, for most members) is answered here. With service,
-the unit is then loaded and enabled when it changed or is not enabled, in the same task. Anything else,
-or a doubt, runs the module as without it (plugins/module_utils/etcd_member_files_state.py decides).
+the unit is then loaded and enabled when it changed or is not enabled, in the same task. With timers,
+the result says which of them start or restart after the files. Anything else, or a doubt, runs the
+module as without it (plugins/module_utils/etcd_member_files_state.py decides).
 """
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_config import MemberConfigError, member_files
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import service_enabled, unchanged
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import (service_enabled, timers_to_start,
+                                                                                            unchanged)
 from ansible_collections.raftops.etcd.plugins.plugin_utils.host_read import HostReadAction
+
+TIMERS_SPEC = dict(timers=dict(type="list", elements="dict", options=dict(
+    name=dict(type="str", required=True),
+    paths=dict(type="list", elements="str", required=True),
+    running=dict(type="bool", required=True))))
 
 
 class ActionModule(HostReadAction):
@@ -35,10 +44,20 @@ class ActionModule(HostReadAction):
             args["files"] = files + list(args.get("files") or [])
             args["private_files"] = private_files + list(args.get("private_files") or [])
         service = args.pop("service", None)
+        timers = args.pop("timers", None)
+        if timers is not None:
+            validated = ArgumentSpecValidator(TIMERS_SPEC).validate(dict(timers=timers))
+            if validated.error_messages:
+                return dict(failed=True, changed=False, msg="raftops.etcd.etcd_member_files: %s; nothing was changed"
+                            % "; ".join(validated.error_messages))
+            timers = validated.validated_parameters["timers"]
         self._task.args = args
         result = super().run(tmp, task_vars)
         if service and not result.get("failed"):
             self._enable(service, (member or {}).get("server") or {}, result, task_vars)
+        if timers is not None and not result.get("failed"):
+            result["timers_to_start"] = timers_to_start(timers, result.get("changed_paths") or [],
+                                                        bool(self._play_context.check_mode))
         return result
 
     def _enable(self, service, server, result, task_vars):

@@ -158,8 +158,7 @@ class ActionModule(ActionBase):
         plan = etcd_plan.plan_hosts(members, reports, play_hosts, play_hosts_all, settings)
         reads = {host: report.get("info") or {} for host, report in reports.items()}
         problems = etcd_host_checks.calendar_problems(reads) + etcd_host_checks.system_problems(
-            play_hosts_all, hostvars, settings.get("group_hosts") or [], settings.get("group") or "etcd",
-            settings.get("architectures") or [], reads)
+            play_hosts_all, hostvars, settings.get("group_hosts") or [], settings.get("group") or "etcd", host_reads=reads)
         auth_message = etcd_host_checks.auth_refusal(refused, etcd_host_checks.auth_refused(as_root), settings)
         plan["auth_refused"] = refused
         # Where each of them is asked as root: where its etcd listens now (its installed settings),

@@ -55,6 +55,11 @@ def download(params):
     fetched once and a re-run needs no network; a cached tarball is checked against it on every run."""
     url, cache_dir, timeout = params["url"].rstrip("/"), params["cache_dir"], params["timeout"]
     sums_url, sums_path = url + "/SHA256SUMS", os.path.join(cache_dir, "SHA256SUMS")
+    try:
+        # An architecture without releases is refused before anything is fetched.
+        names = etcd_release.tarball_names(params["version"], params["architectures"])
+    except ValueError as exc:
+        raise ReleaseError(str(exc)) from None
     fetched = []
     if not os.path.isfile(sums_path):
         os.makedirs(cache_dir, mode=0o755, exist_ok=True)
@@ -64,12 +69,9 @@ def download(params):
         return fetched
     with open(sums_path, encoding="utf-8") as source:
         sums = source.read()
-    cached = {}
-    for arch in params["architectures"]:
-        name = etcd_release.tarball_name(params["version"], arch)
-        cached[name] = etcd_release.file_sha256(os.path.join(cache_dir, name))
+    cached = {name: etcd_release.file_sha256(os.path.join(cache_dir, name)) for name in names}
     try:
-        needed = etcd_release.tarballs_needed(params["version"], params["architectures"], sums, sums_url, cached)
+        needed = etcd_release.tarballs_needed(names, sums, sums_url, cached)
     except ValueError as exc:
         raise ReleaseError(str(exc)) from None
     for tarball in needed:

@@ -17,6 +17,8 @@ from __future__ import absolute_import, division, print_function
 
 from urllib.parse import urlsplit
 
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_release import architecture_problem
+
 
 # Shells of accounts that cannot log in (the role's own system user gets /usr/sbin/nologin).
 NOLOGIN_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false")
@@ -35,13 +37,13 @@ def _as_int(value):
             return 0
 
 
-def system_problems(hosts, facts, group_hosts, group, architectures, host_reads=None):
+def system_problems(hosts, facts, group_hosts, group, architectures=None, host_reads=None):
     """Hosts of the play that are no members or cannot run etcd. ``facts``: host -> its variables
     (ansible_system, ansible_service_mgr, ansible_architecture; a fact not gathered counts as Linux
-    with systemd and is shown as '?'); ``host_reads``: host -> its etcd_host_info read (the account)."""
+    with systemd and is shown as '?'); ``architectures``: those etcd has releases for, as Ansible
+    names them (default: etcd_release.ARCHITECTURES); ``host_reads``: host -> its etcd_host_info read (the account)."""
     if isinstance(hosts, str):
         raise ValueError("the hosts must be a list of inventory hostnames")
-    architectures = list(architectures or [])
     group_hosts = list(group_hosts or [])
     problems = []
     for host in hosts:
@@ -51,10 +53,9 @@ def system_problems(hosts, facts, group_hosts, group, architectures, host_reads=
         if host_facts.get("ansible_system", "Linux") != "Linux" or host_facts.get("ansible_service_mgr", "systemd") != "systemd":
             problems.append("host %s: unsupported system %s with %s; Linux with systemd is required"
                             % (host, host_facts.get("ansible_system", "?"), host_facts.get("ansible_service_mgr", "?")))
-        architecture = host_facts.get("ansible_architecture", "?")
-        if architecture not in architectures:
-            problems.append("host %s: unsupported architecture %s; etcd releases exist for %s"
-                            % (host, architecture, ", ".join(str(a) for a in architectures)))
+        architecture = architecture_problem(host_facts.get("ansible_architecture", "?"), architectures)
+        if architecture:
+            problems.append("host %s: %s" % (host, architecture))
         read = (host_reads or {}).get(host) or {}
         login = account_problem(read.get("account"), read.get("account_name"), host)
         if login:

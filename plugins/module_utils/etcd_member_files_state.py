@@ -121,3 +121,19 @@ def service_enabled(service):
     if "enabled" in service:
         return bool(service["enabled"])
     return posixpath.normpath(service["enabled_path"]) in (service.get("found") or [])
+
+
+def timers_to_start(timers, changed_paths, check_mode):
+    """What systemd does with the timers of the files call's ``timers`` option (the schedule's plan:
+    ``name``, ``paths`` of its files, ``running``, whether the host's read found it active and enabled)
+    once the files are written: a timer whose files changed (``changed_paths``) restarts, with the
+    units read again; one not running starts; the others are left as they run. In check mode a timer
+    whose files would change is left out: they are not there for systemd. Each as ``name``, ``state``
+    (started or restarted) and ``daemon_reload``."""
+    actions = []
+    for timer in timers:
+        changed = any(path in changed_paths for path in timer["paths"])
+        if (changed and check_mode) or (not changed and timer["running"]):
+            continue
+        actions.append(dict(name=timer["name"], state="restarted" if changed else "started", daemon_reload=changed))
+    return actions

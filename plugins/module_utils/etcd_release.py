@@ -11,6 +11,10 @@ import re
 
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
+# The architectures etcd publishes Linux releases for: Ansible's name (ansible_architecture) -> etcd's,
+# the one in the tarball's name.
+ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "ppc64le": "ppc64le", "s390x": "s390x"}
+
 
 def argument_spec():
     """The options of raftops.etcd.etcd_release (its action plugin and its documentation's module)."""
@@ -22,6 +26,26 @@ def argument_spec():
         tarballs=dict(type="bool", default=True),
         timeout=dict(type="int", default=60),
     )
+
+
+def architecture_problem(architecture, supported=None):
+    """Why etcd has no release for ``architecture`` as Ansible names it (ansible_architecture; '?'
+    for a fact not gathered), among ``supported`` (default: ARCHITECTURES); '' when it has one."""
+    supported = list(ARCHITECTURES if supported is None else supported)
+    if architecture in supported:
+        return ""
+    return "unsupported architecture %s; etcd releases exist for %s" % (architecture, ", ".join(str(a) for a in supported))
+
+
+def release_architecture(architecture):
+    """etcd's name (amd64, arm64, ...) for ``architecture``, named as Ansible does (x86_64, aarch64,
+    ...) or already as etcd does; ValueError when etcd has no release for it."""
+    if architecture in ARCHITECTURES.values():
+        return architecture
+    problem = architecture_problem(architecture)
+    if problem:
+        raise ValueError(problem)
+    return ARCHITECTURES[architecture]
 
 
 def tarball_name(version, arch):
@@ -51,14 +75,19 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def tarballs_needed(version, architectures, sums_text, sums_url, cached_sums):
-    """The tarballs the cache must fetch: one per distinct etcd architecture in ``architectures`` (in
-    their order), as dicts of ``name`` and ``sha256`` (from ``sums_text``, read from ``sums_url``),
-    leaving out those whose cached copy's SHA-256 (``cached_sums``: name -> hex, '' for none) already
-    matches. A release missing from SHA256SUMS is a ValueError naming it."""
+def tarball_names(version, architectures):
+    """The tarballs of ``version`` for ``architectures`` (each as release_architecture reads it), one
+    per distinct etcd architecture, in their order; ValueError for one without releases."""
+    return list(dict.fromkeys(tarball_name(version, release_architecture(arch)) for arch in architectures))
+
+
+def tarballs_needed(names, sums_text, sums_url, cached_sums):
+    """The tarballs of ``names`` (tarball_names) the cache must fetch, as dicts of ``name`` and
+    ``sha256`` (from ``sums_text``, read from ``sums_url``), leaving out those whose cached copy's
+    SHA-256 (``cached_sums``: name -> hex, '' for none) already matches. A release missing from
+    SHA256SUMS is a ValueError naming it."""
     needed = []
-    for arch in dict.fromkeys(architectures):
-        name = tarball_name(version, arch)
+    for name in names:
         sha256 = release_checksum(sums_text, name, sums_url)
         if cached_sums.get(name) != sha256:
             needed.append(dict(name=name, sha256=sha256))
@@ -72,7 +101,7 @@ def release_source(release, sums_text):
     ``none`` (the host runs the release and needs no tarball)."""
     if release["from"] == "none":
         return {}
-    name = tarball_name(release["version"], release["architecture"])
+    name = tarball_name(release["version"], release_architecture(release["architecture"]))
     url = release["url"].rstrip("/")
     where = dict(src="%s/%s" % (release["cache_dir"], name)) if release["from"] == "cache" else dict(url="%s/%s" % (url, name))
     return dict(where, checksum=release_checksum(sums_text, name, url + "/SHA256SUMS"))

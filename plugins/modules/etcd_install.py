@@ -78,7 +78,9 @@ options:
         type: str
         required: true
       architecture:
-        description: The host's etcd architecture (C(amd64), C(arm64), ...).
+        description:
+          - The host's architecture as Ansible names it (C(ansible_architecture), V(x86_64), V(aarch64), ...)
+            or as etcd does (V(amd64), V(arm64), ...). One without etcd releases fails the task, naming those with.
         type: str
         required: true
   release_dir:

@@ -157,6 +157,15 @@ options:
         when it is not enabled (M(ansible.builtin.systemd_service)); in check mode not for a unit that is
         not written yet. A staged unit is not loaded.
     type: dict
+  timers:
+    description:
+      - Systemd timers whose files are among those written, each with C(name) (the timer's unit without
+        C(.timer)), C(paths) (its files) and C(running), whether the host's read found it active and enabled.
+      - The action plugin returns which of them start or restart after the files (RV(timers_to_start)); it
+        starts none itself.
+    type: list
+    elements: dict
+    version_added: 0.5.0
 notes:
   - The C(content) of O(private_files) is masked in the module's output and never logged on the host.
 seealso:
@@ -218,6 +227,16 @@ restart_needed:
   returned: always
   type: bool
   sample: true
+timers_to_start:
+  description:
+    - The timers of O(timers) to start or restart, each with C(name), C(state) (V(restarted) for one whose
+      files changed, with C(daemon_reload) true; V(started) for one that is not running or not enabled).
+      Those running whose files did not change are not listed.
+    - In check mode a timer whose files would change is not listed either - they are not there for systemd.
+  returned: with O(timers)
+  type: list
+  elements: dict
+  sample: [{"name": "etcd-snapshot", "state": "restarted", "daemon_reload": true}]
 """
 
 import os
@@ -344,6 +363,7 @@ def main():
             host_files=dict(type="dict"),
             member=dict(type="dict"),
             service=dict(type="dict"),
+            timers=dict(type="list", elements="dict"),
         ),
         supports_check_mode=True,
     )

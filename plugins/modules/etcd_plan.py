@@ -126,8 +126,8 @@ options:
       - The role's settings the step reads. V(hosts) - C(version), C(discard_foreign_data),
         C(cluster_token), C(group), C(preflight_hardware), C(auth_enabled), C(roles), C(users),
         C(root_login), and C(forks) (the play's forks unless given); for the hosts' checks C(group_hosts),
-        C(architectures) (those etcd has releases for), C(tls), C(pki_managed), and C(check_mode) (the run's
-        unless given), C(bootstrap_checks) (auto-TLS, or a bootstrap other than static). V(cluster) - C(version),
+        C(tls), C(pki_managed), and C(check_mode) (the run's unless given), C(bootstrap_checks) (auto-TLS,
+        or a bootstrap other than static). V(cluster) - C(version),
         C(allow_downgrade), C(auth_enabled), C(hash_reference),
         C(downgrade_cancel), C(lock_read) (the result of taking the run lock, for RV(cluster_refusal)). V(converge) -
         C(restart_note_path), where a member keeps its note of a restart still due; for RV(later_phases)

@@ -40,7 +40,10 @@ options:
     type: str
     required: true
   architectures:
-    description: The etcd architectures (C(amd64), C(arm64), ...) whose tarballs are needed; repeats count once.
+    description:
+      - The architectures whose tarballs are needed, as Ansible names them (C(ansible_architecture), V(x86_64),
+        V(aarch64), ...) or as etcd does (V(amd64), V(arm64), ...); repeats count once.
+      - One without etcd releases fails the task before anything is fetched, naming those with.
     type: list
     elements: str
     default: []
@@ -60,7 +63,7 @@ EXAMPLES = r"""
     url: https://github.com/etcd-io/etcd/releases/download/v3.5.16
     cache_dir: ~/.cache/etcd/v3.5.16
     version: 3.5.16
-    architectures: [amd64, arm64]
+    architectures: "{{ ansible_play_hosts_all | map('extract', hostvars, 'ansible_architecture') }}"
   run_once: true
   check_mode: false
 """

@@ -108,6 +108,18 @@ def test_with_release_the_tarball_and_its_checksum_come_from_the_cache_only_when
     assert action.calls == [ARGS]
 
 
+def test_with_release_the_host_architecture_as_ansible_names_it_picks_etcds_tarball(action, tmp_path):
+    (tmp_path / "SHA256SUMS").write_text("%s  %s\n" % ("ab" * 32, action.tarball.name))
+    release = {"from": "url", "cache_dir": str(tmp_path), "url": "http://m/v3.5.1", "version": "3.5.1", "architecture": "x86_64"}
+    run(action, release=release)
+    assert [c.get("url") for c in action.calls] == ["http://m/v3.5.1/etcd-v3.5.1-linux-amd64.tar.gz"]
+    action.calls.clear()
+    with pytest.raises(AnsibleActionFail, match=r"^the release's tarball and checksum are unknown, nothing was installed: "
+                                                r"unsupported architecture armv7l; etcd releases exist for x86_64, "):
+        run(action, release=dict(release, architecture="armv7l"))
+    assert action.calls == []
+
+
 def test_with_release_a_cache_without_the_sums_fails_before_the_host_is_asked(action, tmp_path):
     release = {"from": "cache", "cache_dir": str(tmp_path / "none"), "url": "http://m/v3.5.1", "version": "3.5.1",
                "architecture": "amd64"}

@@ -150,3 +150,45 @@ def test_a_failed_enable_fails_the_task_naming_the_service(action, monkeypatch):
     action._task.args = dict(ARGS, service=dict(name="etcd", enabled=False))
     result = action.run(task_vars={})
     assert result["failed"] is True and result["msg"] == "enabling etcd: Could not find the requested service etcd"
+
+
+TIMERS = [dict(name="etcd-snapshot", paths=["/etc/etcd/etcd.env"], running=True),
+          dict(name="etcd-maintenance", paths=["/etc/systemd/system/etcd-maintenance.timer"], running="false")]
+
+
+def test_the_timers_to_start_come_with_the_result_and_are_never_sent(action):
+    action._play_context.check_mode = False
+    result = run(action, timers=TIMERS)
+    assert result["timers_to_start"] == [dict(name="etcd-snapshot", state="restarted", daemon_reload=True),
+                                         dict(name="etcd-maintenance", state="started", daemon_reload=False)]
+    assert action.calls == [("raftops.etcd.etcd_member_files", ARGS)]
+    # A host whose files are all as asked is not called: only the timers not running start.
+    action.calls.clear()
+    assert run(action, host_files=READ, timers=TIMERS)["timers_to_start"] == [
+        dict(name="etcd-maintenance", state="started", daemon_reload=False)]
+    assert action.calls == []
+    # In check mode a timer whose files would be written is left out.
+    action._play_context.check_mode = True
+    assert run(action, timers=TIMERS)["timers_to_start"] == [dict(name="etcd-maintenance", state="started", daemon_reload=False)]
+    # Without the option, nothing is said of timers.
+    assert "timers_to_start" not in run(action)
+
+
+@pytest.mark.parametrize("timers, message", [
+    ([dict(name="etcd-snapshot", running=True)], "missing required arguments: paths found in timers"),
+    ([dict(name="etcd-snapshot", paths=[], running="maybe")], "running"),
+    ("etcd-snapshot", "timers"),
+])
+def test_timers_it_cannot_read_fail_by_name_and_call_nothing(action, timers, message):
+    result = run(action, timers=timers)
+    assert result["failed"] is True and result["changed"] is False and action.calls == []
+    assert result["msg"].startswith("raftops.etcd.etcd_member_files: ") and message in result["msg"]
+    assert result["msg"].endswith("; nothing was changed")
+
+
+def test_a_failed_write_says_nothing_of_the_timers(action, monkeypatch):
+    monkeypatch.setattr(ActionModule, "_execute_module", lambda self, module_name, module_args, task_vars: dict(
+        failed=True, msg="cannot write"))
+    del action._execute_module
+    result = run(action, timers=TIMERS)
+    assert result["failed"] is True and "timers_to_start" not in result

@@ -107,10 +107,10 @@ def test_the_hosts_step_refuses_hosts_that_cannot_run_etcd_before_its_own_refusa
     hostvars["h1"]["ansible_architecture"] = "sparc"
     hostvars["h2"]["_etcd_host_info"]["calendars"] = dict(
         etcd_backup_schedule=dict(expression="often", error="Failed to parse"))
-    settings = dict(version="3.5.17", group="etcd", group_hosts=["h0", "h1", "h2"], architectures=["x86_64"])
+    settings = dict(version="3.5.17", group="etcd", group_hosts=["h0", "h1", "h2"])
     plan = run(action, hostvars, stage="hosts", settings=settings)
     assert plan["refusal"].startswith("host h2: etcd_backup_schedule=often: systemd does not read it")
-    assert "; host h1: unsupported architecture sparc; etcd releases exist for x86_64" in plan["refusal"]
+    assert "; host h1: unsupported architecture sparc; etcd releases exist for x86_64, aarch64, ppc64le, s390x" in plan["refusal"]
     hostvars["h1"]["ansible_architecture"] = "x86_64"
     del hostvars["h2"]["_etcd_host_info"]["calendars"]
     assert run(action, hostvars, stage="hosts", settings=settings)["refusal"] == ""
@@ -124,7 +124,7 @@ def auth_refused_report(i):
 def test_auth_turned_on_outside_the_role_is_refused_without_a_root_login_and_read_again_as_root_with_one(action):
     hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(auth_refused_report(i) if i else report(i)), ansible_architecture="x86_64")
                 for i in range(3)}
-    settings = dict(version="3.5.17", group_hosts=["h0", "h1", "h2"], architectures=["x86_64"])
+    settings = dict(version="3.5.17", group_hosts=["h0", "h1", "h2"])
     plan = run(action, hostvars, stage="hosts", settings=settings)
     assert plan["auth_refused"] == {"h1": "etcdserver: user name is empty", "h2": "etcdserver: user name is empty"}
     assert plan["refusal"].startswith("auth is enabled on the cluster (turned on outside this role?): set etcd_auth_root_password")
@@ -153,7 +153,7 @@ def test_auth_turned_on_outside_the_role_is_refused_without_a_root_login_and_rea
 def test_the_cluster_step_refuses_a_run_lock_another_run_holds(action):
     first = run(action, {"h%d" % i: dict(_etcd_host_info=as_read(report(i)), ansible_architecture="x86_64") for i in range(3)},
                 stage="hosts",
-                settings=dict(version="3.5.17", group_hosts=["h0", "h1", "h2"], architectures=["x86_64"]))
+                settings=dict(version="3.5.17", group_hosts=["h0", "h1", "h2"]))
     first.pop("changed")
     health = dict(endpoints=[dict(member="m%d" % i, healthy=True, version="3.5.17") for i in range(3)])
     hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(report(i))) for i in range(3)}

@@ -84,6 +84,20 @@ def test_a_release_missing_from_the_sums_is_refused(action, mirror, tmp_path):
         "file://%s/SHA256SUMS lists no SHA-256 for etcd-v3.5.1-linux-s390x.tar.gz" % (mirror, mirror))
 
 
+def test_the_architectures_as_ansible_names_them_fetch_etcds_tarballs(action, mirror, tmp_path):
+    result = run(action, mirror, tmp_path / "cache", architectures=["x86_64", "aarch64", "amd64"])
+    assert result["fetched"] == ["SHA256SUMS", AMD64, ARM64]
+
+
+def test_an_architecture_without_releases_is_refused_before_anything_is_fetched(action, mirror, tmp_path):
+    cache = tmp_path / "cache"
+    result = run(action, mirror, cache, architectures=["x86_64", "armv7l"])
+    assert result["failed"] and result["msg"] == (
+        "etcd 3.5.1 could not be downloaded and verified from file://%s/ (no host was changed): "
+        "unsupported architecture armv7l; etcd releases exist for x86_64, aarch64, ppc64le, s390x" % mirror)
+    assert not cache.exists()
+
+
 def test_an_unreachable_mirror_is_refused_and_leaves_no_sums(action, tmp_path):
     cache = tmp_path / "cache"
     result = run(action, tmp_path / "nowhere" / "v3.5.1", cache)

@@ -10,7 +10,8 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import path_state, service_enabled, unchanged
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import (path_state, service_enabled, timers_to_start,
+                                                                                            unchanged)
 from ansible_collections.raftops.etcd.plugins.modules import etcd_member_files
 
 USER = pwd.getpwuid(os.getuid()).pw_name
@@ -156,3 +157,35 @@ WANTS = "/etc/systemd/system/multi-user.target.wants/etcd.service"
 ])
 def test_service_enabled(service, enabled):
     assert service_enabled(service) is enabled
+
+
+SNAPSHOT = dict(name="etcd-snapshot", paths=["/etc/systemd/system/etcd-snapshot.timer", "/usr/local/sbin/etcd-snapshot"])
+DEFRAG = dict(name="etcd-maintenance", paths=["/etc/systemd/system/etcd-maintenance.timer"])
+
+
+@pytest.mark.parametrize("running, changed_paths, check_mode, wanted", [
+    # running and its files as asked: left as it runs (a no-change run)
+    (True, [], False, []),
+    (True, ["/etc/etcd/etcd.env"], False, []),
+    # not running or not enabled: started, without a reload
+    (False, [], False, [dict(name="etcd-snapshot", state="started", daemon_reload=False)]),
+    (False, [], True, [dict(name="etcd-snapshot", state="started", daemon_reload=False)]),
+    # any of its files changed: restarted, with the units read again, running or not
+    (True, ["/usr/local/sbin/etcd-snapshot"], False, [dict(name="etcd-snapshot", state="restarted", daemon_reload=True)]),
+    (False, ["/etc/systemd/system/etcd-snapshot.timer"], False,
+     [dict(name="etcd-snapshot", state="restarted", daemon_reload=True)]),
+    # in check mode files that would change are not there for systemd: nothing
+    (True, ["/usr/local/sbin/etcd-snapshot"], True, []),
+    (False, ["/usr/local/sbin/etcd-snapshot"], True, []),
+])
+def test_timers_to_start(running, changed_paths, check_mode, wanted):
+    timers = [dict(SNAPSHOT, running=running), dict(DEFRAG, running=True)]
+    assert timers_to_start(timers, changed_paths, check_mode) == wanted
+
+
+def test_timers_to_start_decides_each_timer_on_its_own_files():
+    timers = [dict(SNAPSHOT, running=False), dict(DEFRAG, running=True)]
+    assert timers_to_start(timers, ["/etc/systemd/system/etcd-maintenance.timer"], False) == [
+        dict(name="etcd-snapshot", state="started", daemon_reload=False),
+        dict(name="etcd-maintenance", state="restarted", daemon_reload=True)]
+    assert timers_to_start([], ["/etc/systemd/system/etcd-maintenance.timer"], False) == []

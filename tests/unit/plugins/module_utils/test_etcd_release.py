@@ -30,23 +30,61 @@ def test_release_checksum_refuses_naming_the_url(text, name):
         release.release_checksum(text, name, URL)
 
 
-@pytest.mark.parametrize("architectures, cached, expected", [
-    # each architecture once, in order; a cached copy that matches is not fetched again
-    (["amd64", "arm64", "amd64"], {}, ["etcd-v3.5.1-linux-amd64.tar.gz", "etcd-v3.5.1-linux-arm64.tar.gz"]),
-    (["amd64", "arm64"], {"etcd-v3.5.1-linux-amd64.tar.gz": A}, ["etcd-v3.5.1-linux-arm64.tar.gz"]),
+@pytest.mark.parametrize("architecture, expected", [
+    # as Ansible names them (ansible_architecture), or already as etcd does
+    ("x86_64", "amd64"), ("aarch64", "arm64"), ("ppc64le", "ppc64le"), ("s390x", "s390x"),
+    ("amd64", "amd64"), ("arm64", "arm64"),
+])
+def test_release_architecture(architecture, expected):
+    assert release.release_architecture(architecture) == expected
+
+
+@pytest.mark.parametrize("architecture", ["armv7l", "?", "i386", None])
+def test_an_architecture_without_releases_is_refused_naming_those_with(architecture):
+    message = "unsupported architecture %s; etcd releases exist for x86_64, aarch64, ppc64le, s390x" % architecture
+    with pytest.raises(ValueError, match="^%s$" % re.escape(message)):
+        release.release_architecture(architecture)
+    assert release.architecture_problem(architecture) == message
+
+
+@pytest.mark.parametrize("architecture, supported, expected", [
+    ("x86_64", None, ""),
+    ("amd64", None, "unsupported architecture amd64; etcd releases exist for x86_64, aarch64, ppc64le, s390x"),
+    ("aarch64", ["x86_64"], "unsupported architecture aarch64; etcd releases exist for x86_64"),
+    ("aarch64", {"x86_64": "amd64", "aarch64": "arm64"}, ""),  # a dict's keys count
+])
+def test_architecture_problem(architecture, supported, expected):
+    assert release.architecture_problem(architecture, supported) == expected
+
+
+def test_tarball_names_each_architecture_once_in_order():
+    assert release.tarball_names("3.5.1", ["x86_64", "arm64", "amd64", "aarch64"]) == [
+        "etcd-v3.5.1-linux-amd64.tar.gz", "etcd-v3.5.1-linux-arm64.tar.gz"]
+    assert release.tarball_names("3.5.1", []) == []
+    with pytest.raises(ValueError, match=r"^unsupported architecture sparc; "):
+        release.tarball_names("3.5.1", ["x86_64", "sparc"])
+
+
+AMD64_NAME, ARM64_NAME = "etcd-v3.5.1-linux-amd64.tar.gz", "etcd-v3.5.1-linux-arm64.tar.gz"
+
+
+@pytest.mark.parametrize("names, cached, expected", [
+    # a cached copy that matches is not fetched again
+    ([AMD64_NAME, ARM64_NAME], {}, [AMD64_NAME, ARM64_NAME]),
+    ([AMD64_NAME, ARM64_NAME], {AMD64_NAME: A}, [ARM64_NAME]),
     # a cached copy that differs is fetched again
-    (["amd64"], {"etcd-v3.5.1-linux-amd64.tar.gz": B.lower()}, ["etcd-v3.5.1-linux-amd64.tar.gz"]),
+    ([AMD64_NAME], {AMD64_NAME: B.lower()}, [AMD64_NAME]),
     ([], {}, []),
 ])
-def test_tarballs_needed(architectures, cached, expected):
-    needed = release.tarballs_needed("3.5.1", architectures, SUMS, URL, cached)
+def test_tarballs_needed(names, cached, expected):
+    needed = release.tarballs_needed(names, SUMS, URL, cached)
     assert [t["name"] for t in needed] == expected
     assert all(t["sha256"] == release.release_checksum(SUMS, t["name"]) for t in needed)
 
 
 def test_tarballs_needed_refuses_a_release_missing_from_the_sums():
     with pytest.raises(ValueError, match=re.escape("lists no SHA-256 for etcd-v3.5.1-linux-s390x.tar.gz")):
-        release.tarballs_needed("3.5.1", ["amd64", "s390x"], SUMS, URL, {})
+        release.tarballs_needed([AMD64_NAME, "etcd-v3.5.1-linux-s390x.tar.gz"], SUMS, URL, {})
 
 
 def test_file_sha256(tmp_path):
@@ -63,6 +101,8 @@ RELEASE = {"from": "cache", "cache_dir": "/c/v3.5.1", "url": "http://m/v3.5.1/",
     (dict(RELEASE, **{"from": "url"}), dict(url="http://m/v3.5.1/etcd-v3.5.1-linux-arm64.tar.gz", checksum=B.lower())),
     # a host that runs the release needs no tarball, and the sums are not read
     (dict(RELEASE, **{"from": "none"}), {}),
+    # the host's architecture as Ansible names it
+    (dict(RELEASE, architecture="aarch64"), dict(src="/c/v3.5.1/etcd-v3.5.1-linux-arm64.tar.gz", checksum=B.lower())),
 ])
 def test_release_source(source, expected):
     assert release.release_source(source, SUMS if source["from"] != "none" else None) == expected
@@ -71,3 +111,8 @@ def test_release_source(source, expected):
 def test_release_source_refuses_a_tarball_missing_from_the_sums():
     with pytest.raises(ValueError, match=re.escape("http://m/v3.5.1/SHA256SUMS lists no SHA-256 for etcd-v3.5.1-linux-s390x.tar.gz")):
         release.release_source(dict(RELEASE, architecture="s390x"), SUMS)
+
+
+def test_release_source_refuses_an_architecture_without_releases():
+    with pytest.raises(ValueError, match=r"^unsupported architecture armv7l; etcd releases exist for x86_64, "):
+        release.release_source(dict(RELEASE, architecture="armv7l"), SUMS)
