@@ -16,8 +16,8 @@ module as without it (plugins/module_utils/etcd_member_files_state.py decides).
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_config import MemberConfigError, member_files
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import (service_enabled, timers_to_start,
-                                                                                            unchanged)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import (
+    service_enabled, timers_to_start, unchanged)
 from ansible_collections.raftops.etcd.plugins.plugin_utils.host_read import HostReadAction
 
 TIMERS_SPEC = dict(timers=dict(type="list", elements="dict", options=dict(
