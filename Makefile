@@ -11,6 +11,10 @@ export PATH := $(BIN):$(PATH)
 # The clone is the collection: collections/ansible_collections/raftops/etcd links back here.
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# Python keeps the bytecode of the collection's plugins (__pycache__, which git and the build leave
+# out), as on an operator's controller: where the environment sets PYTHONDONTWRITEBYTECODE, every
+# task's process would compile the plugins it loads from source again, each run.
+unexport PYTHONDONTWRITEBYTECODE
 
 # Molecule scenarios in two lanes that run side by side (tests/testbed/lanes.sh), balanced by their
 # whole durations (lanes.sh prints each scenario's and each lane's at the end), in minutes, on a
