@@ -101,9 +101,8 @@ class ActionModule(ActionBase):
             elif params["stage"] == "removal":
                 plan = self._plan_removal(params, task_vars, hostvars, play_hosts)
             elif params["stage"] == "removal_check":
-                member_ca = {host: ((read or {}).get("stat") or {}).get("checksum") or ""
-                             for host, read in self._host_values(hostvars, previous.get("with_data") or [],
-                                                                 params["ca_var"]).items()}
+                member_ca = etcd_plan.removal_member_ca(
+                    self._host_values(hostvars, previous.get("with_data") or [], params["report_var"]), previous)
                 settings = dict(params["settings"], pki_ca=self._controller_ca(params["settings"].get("pki_dir")))
                 plan = etcd_plan.plan_removal_check(previous, params["membership"].get("members"), member_ca, settings)
             elif params["stage"] == "status":
@@ -288,16 +287,20 @@ class ActionModule(ActionBase):
 
     def _plan_removal(self, params, task_vars, hostvars, play_hosts):
         """The removal's first step: the group's hosts by member name, the records of those that
-        answered (a dead host has no address to give), and which did not."""
+        answered (a dead host has no address to give), and which did not (each play host's read,
+        variable ``report_var``, with ignore_unreachable); whether the member acted through has the
+        client pair of a root login."""
         settings = params["settings"]
         group_hosts = list((task_vars.get("groups") or {}).get(settings.get("group") or "etcd") or [])
-        reads = self._host_values(hostvars, play_hosts, params["facts_var"])
+        reads = self._host_values(hostvars, play_hosts, params["report_var"])
         unreachable = [host for host, read in reads.items() if (read or {}).get("unreachable")]
         answered = [host for host in group_hosts if host in play_hosts and host not in unreachable]
-        return etcd_plan.plan_removal(params["requested"], [dict(host=host, name=member_name(hostvars, host))
+        plan = etcd_plan.plan_removal(params["requested"], [dict(host=host, name=member_name(hostvars, host))
                                                             for host in group_hosts],
                                       member_records(answered, hostvars) if answered else [], play_hosts,
                                       task_vars.get("ansible_play_hosts_all") or play_hosts, unreachable, settings)
+        plan["client_pair_found"] = etcd_plan.removal_client_pair(reads, plan["act_through"])
+        return plan
 
     def _plan_recovery(self, params, previous, task_vars, hostvars, play_hosts):
         """The steps of a restore and of a quorum recovery (module_utils/etcd_recovery_plan.py): the

@@ -222,13 +222,13 @@ def run_removal(action, hostvars, play, **args):
 
 
 REMOVAL_HOSTVARS = {"h%d" % i: dict(NODE_NAME="m%d" % i, etcd_address="10.0.0.%d" % (10 + i),
-                                    _etcd_remove_facts=dict(unreachable=i == 2) if i else dict(changed=False))
+                                    _etcd_host_info=dict(unreachable=i == 2) if i else dict(changed=False))
                     for i in range(3)}
 
 
 def test_the_removal_step_reads_which_hosts_answered_and_names_the_group_s_members(action):
     # h2 is dead (unreachable, still in the play) and has no facts; its address is not needed.
-    hostvars = dict(REMOVAL_HOSTVARS, h2=dict(NODE_NAME="m2", _etcd_remove_facts=dict(unreachable=True)))
+    hostvars = dict(REMOVAL_HOSTVARS, h2=dict(NODE_NAME="m2", _etcd_host_info=dict(unreachable=True)))
     plan = run_removal(action, hostvars, ["h0", "h1", "h2"], stage="removal", requested="m2",
                        settings=dict(group="etcd", revokes=True))
     assert "failed" not in plan and plan["changed"] is False
@@ -238,15 +238,26 @@ def test_the_removal_step_reads_which_hosts_answered_and_names_the_group_s_membe
     dead_survivor = run_removal(action, hostvars, ["h0", "h1", "h2"], stage="removal", requested="m1",
                                 settings=dict(group="etcd"))
     assert dead_survivor["unanswered"] == ["h2"] and dead_survivor["with_data"] == ["h0"]
+    assert plan["client_pair_found"] is False
     assert action._execute_module.call_count == 0
+
+
+def test_the_removal_step_says_whether_the_member_acted_through_has_the_client_pair(action):
+    # The connection settings of the calls through h0 read it (plugins/plugin_utils/connection.py).
+    read = dict(changed=False, host_settings=dict(client_pair_found=True))
+    hostvars = dict(REMOVAL_HOSTVARS, h0=dict(REMOVAL_HOSTVARS["h0"], _etcd_host_info=read))
+    plan = run_removal(action, hostvars, ["h0", "h1", "h2"], stage="removal", requested="m2",
+                       settings=dict(group="etcd"))
+    assert plan["act_through"] == "h0" and plan["client_pair_found"] is True
 
 
 def test_the_removal_check_compares_the_ca_each_survivor_trusts_with_the_controller_s(action, tmp_path):
     (tmp_path / "ca.pem").write_bytes(b"the CA\n")
     ours = hashlib.sha256(b"the CA\n").hexdigest()
     first = dict(targets=[dict(host="h2", name="m2")], with_data=["h0", "h1"], problems=[], revokes=True, changed=False)
-    hostvars = dict(h0=dict(_etcd_remove_member_ca=dict(stat=dict(exists=True, checksum=ours))),
-                    h1=dict(_etcd_remove_member_ca=dict(skipped=True)))
+    settings_read = dict(read=dict(checksums=["/etc/etcd/pki/ca.pem"]))
+    hostvars = dict(h0=dict(_etcd_host_info=dict(checksums={"/etc/etcd/pki/ca.pem": ours}, host_settings=settings_read)),
+                    h1=dict(_etcd_host_info=dict(checksums={}, host_settings=settings_read)))
     members = [dict(name=n, healthy=True, is_learner=False) for n in ("m0", "m1", "m2")]
     settings = dict(group="etcd", requested="m2", pki_dir=str(tmp_path), pki_host_dir="/etc/etcd/pki")
     plan = run_removal(action, hostvars, ["h0", "h1"], stage="removal_check", plan=first,
@@ -263,7 +274,7 @@ def test_the_removal_check_compares_the_ca_each_survivor_trusts_with_the_control
 
 
 def test_a_group_host_without_an_address_fails_the_removal_step_naming_it(action):
-    hostvars = dict(REMOVAL_HOSTVARS, h1=dict(NODE_NAME="m1", _etcd_remove_facts={}))
+    hostvars = dict(REMOVAL_HOSTVARS, h1=dict(NODE_NAME="m1", _etcd_host_info={}))
     result = run_removal(action, hostvars, ["h0", "h1", "h2"], stage="removal", requested="m2",
                          settings=dict(group="etcd"))
     assert result["failed"] is True and "cannot plan the removal step: invalid etcd inventory:\n  - host h1: no address" in result["msg"]
