@@ -49,7 +49,9 @@ def argument_spec():
                             "recovery_logs", "recovery", "pki_check", "status", "status_report", "deployed", "hardware"]),
         members=dict(type="list", elements="dict", default=[]),
         requested=dict(type="str", default=""),
-        membership=dict(type="dict", default={}),
+        # The connection options of etcd_member_info (the group raftops.etcd.etcd's module_defaults),
+        # which removal_check asks on the task's host: a root login's password or pair among them.
+        connection=dict(type="dict", default={}, no_log=True),
         plan=dict(type="dict", default={}),
         health=dict(type="dict", default={}),
         leader=dict(type="str", default=""),
@@ -816,3 +818,21 @@ def removal_member_ca(reads, plan):
         paths = (_read_settings(read).get("read") or {}).get("checksums") or [""]
         member_ca[host] = (read.get("checksums") or {}).get(paths[0]) or ""
     return member_ca
+
+
+def removal_retire_units(reads, retire):
+    """Host read -> the units of etcd and of its timers (its settings' unit and timers) that systemd
+    has there, by its read (whose units it was asked for): a unit file, or the unit active; none on a
+    host not in ``retire``. A reinstalled host has none, and systemd can neither stop nor disable a
+    unit it does not have."""
+    units = {}
+    for host, read in reads.items():
+        if host not in retire:
+            units[host] = []
+            continue
+        read = read or {}
+        settings, states = _read_settings(read), read.get("units") or {}
+        units[host] = [unit for unit in [settings.get("unit")] + [t["unit"] for t in settings.get("timers") or []]
+                       if (states.get(unit) or {}).get("enabled")
+                       or (states.get(unit) or {}).get("active", "inactive") not in ("inactive", "unknown")]
+    return units

@@ -18,6 +18,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import (
     plan_removal_check,
     removal_client_pair,
     removal_member_ca,
+    removal_retire_units,
     plan_roll,
     roll_order,
     run_refusal,
@@ -873,6 +874,36 @@ def test_the_ca_each_survivor_trusts_is_taken_from_its_read_when_the_removal_rev
 ])
 def test_the_client_pair_is_the_one_of_the_member_acted_through(reads, found):
     assert removal_client_pair(reads, "h0") is found
+
+
+RETIRED_SETTINGS = dict(unit="etcd.service", timers=[dict(unit="etcd-snapshot.timer"), dict(unit="etcd-maintenance.timer")])
+
+
+def read_units(**states):
+    """A host's read with systemd's answer for each unit (etcd_host_info's units)."""
+    return dict(host_settings=RETIRED_SETTINGS, units={
+        unit: dict(zip(("active", "enabled"), state)) for unit, state in dict(
+            {"etcd.service": ("inactive", ""), "etcd-snapshot.timer": ("inactive", ""),
+             "etcd-maintenance.timer": ("inactive", "")}, **states).items()})
+
+
+@pytest.mark.parametrize("read, units", [
+    # a member's host: etcd and its timers have unit files (enabled or not), in the settings' order
+    (read_units(**{"etcd.service": ("active", "enabled"), "etcd-snapshot.timer": ("active", "enabled"),
+                   "etcd-maintenance.timer": ("inactive", "disabled")}),
+     ["etcd.service", "etcd-snapshot.timer", "etcd-maintenance.timer"]),
+    # a reinstalled host: systemd has none of them
+    (read_units(), []),
+    # a unit still active whose file is gone; one failed with its file
+    (read_units(**{"etcd.service": ("active", ""), "etcd-snapshot.timer": ("failed", "enabled")}),
+     ["etcd.service", "etcd-snapshot.timer"]),
+    # no answer for a unit, or no systemctl: nothing systemd has
+    (dict(host_settings=RETIRED_SETTINGS, units={"etcd.service": dict(active="unknown", enabled="")}), []),
+])
+def test_a_retired_host_stops_and_disables_the_units_systemd_has_there(read, units):
+    # h0 survives: nothing to stop there
+    assert removal_retire_units(dict(h3=read, h0=read_units(**{"etcd.service": ("active", "enabled")})),
+                                ["h3"]) == dict(h3=units, h0=[])
 
 
 def test_a_name_etcd_does_not_know_is_refused_listing_the_members_case_insensitively():
