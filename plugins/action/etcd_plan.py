@@ -7,7 +7,8 @@ rotation's phase, a restore or a quorum recovery, made on the controller.
 It reads what the role's tasks gathered in the hosts' variables (each play host's read, the
 restarts noted on the members), adds the settings given (for a removal, the CA certificate in
 etcd_pki_dir, read on the controller), and returns what plugins/module_utils/etcd_plan.py (a restore and a
-quorum recovery: etcd_recovery_plan.py) decides from them. Nothing is asked of a host.
+quorum recovery: etcd_recovery_plan.py) decides from them. Nothing is asked of a host but by a
+removal's check, which asks the cluster's members of the task's host (etcd_member_info).
 """
 
 import glob
@@ -101,11 +102,11 @@ class ActionModule(ActionBase):
             elif params["stage"] == "removal":
                 plan = self._plan_removal(params, task_vars, hostvars, play_hosts)
             elif params["stage"] == "removal_check":
-                member_ca = {host: ((read or {}).get("stat") or {}).get("checksum") or ""
-                             for host, read in self._host_values(hostvars, previous.get("with_data") or [],
-                                                                 params["ca_var"]).items()}
+                member_ca = etcd_plan.removal_member_ca(
+                    self._host_values(hostvars, previous.get("with_data") or [], params["report_var"]), previous)
                 settings = dict(params["settings"], pki_ca=self._controller_ca(params["settings"].get("pki_dir")))
-                plan = etcd_plan.plan_removal_check(previous, params["membership"].get("members"), member_ca, settings)
+                plan = etcd_plan.plan_removal_check(previous, self._removal_members(params, previous, task_vars),
+                                                    member_ca, settings)
             elif params["stage"] == "status":
                 settings = dict(params["settings"], check_mode=bool(task_vars.get("ansible_check_mode")))
                 plan = self._plan_status(self._status_read(params["health"], settings.get("status_read"), task_vars),
@@ -288,16 +289,33 @@ class ActionModule(ActionBase):
 
     def _plan_removal(self, params, task_vars, hostvars, play_hosts):
         """The removal's first step: the group's hosts by member name, the records of those that
-        answered (a dead host has no address to give), and which did not."""
+        answered (a dead host has no address to give), and which did not (each play host's read,
+        variable ``report_var``, with ignore_unreachable); whether the member acted through has the
+        client pair of a root login; the units systemd has on each host to retire."""
         settings = params["settings"]
         group_hosts = list((task_vars.get("groups") or {}).get(settings.get("group") or "etcd") or [])
-        reads = self._host_values(hostvars, play_hosts, params["facts_var"])
+        reads = self._host_values(hostvars, play_hosts, params["report_var"])
         unreachable = [host for host, read in reads.items() if (read or {}).get("unreachable")]
         answered = [host for host in group_hosts if host in play_hosts and host not in unreachable]
-        return etcd_plan.plan_removal(params["requested"], [dict(host=host, name=member_name(hostvars, host))
+        plan = etcd_plan.plan_removal(params["requested"], [dict(host=host, name=member_name(hostvars, host))
                                                             for host in group_hosts],
                                       member_records(answered, hostvars) if answered else [], play_hosts,
                                       task_vars.get("ansible_play_hosts_all") or play_hosts, unreachable, settings)
+        plan["client_pair_found"] = etcd_plan.removal_client_pair(reads, plan["act_through"])
+        plan["retire_units"] = etcd_plan.removal_retire_units(reads, plan["retire"])
+        return plan
+
+    def _removal_members(self, params, previous, task_vars):
+        """The cluster's members with their health (etcd_member_info with probe), asked on the task's
+        host (remove.yml delegates it to the member the removal acts through) through the surviving
+        members' client URLs, with the connection options given."""
+        answer = self._execute_module(module_name="raftops.etcd.etcd_member_info", task_vars=task_vars, module_args=dict(
+            params["connection"], endpoints=previous.get("stable_client_urls") or [], probe=True))
+        if answer.get("failed") or answer.get("unreachable"):
+            # Only its message: the module's invocation holds the connection.
+            raise ValueError("the members could not be read through %s: %s; nothing was changed"
+                             % (previous.get("act_through") or "?", answer.get("msg") or "no answer"))
+        return answer.get("members")
 
     def _plan_recovery(self, params, previous, task_vars, hostvars, play_hosts):
         """The steps of a restore and of a quorum recovery (module_utils/etcd_recovery_plan.py): the

@@ -30,7 +30,7 @@ def call_pair(tls, root_login, pair_there, auth_refused):
 
 def pair_there(found, pair_key, written, check_mode):
     """Whether the member has the client pair of a root login: the read of the host found it
-    (``found``, its settings' client_pair_found, or remove.yml's read of the member acted through), or
+    (``found``, its settings' client_pair_found), or
     configure.yml's files call wrote its key ``pair_key`` (among ``written``, the call's
     changed_paths) outside check mode, where that call only reports what it would write."""
     return bool(found) or (not check_mode and pair_key in (written or []))

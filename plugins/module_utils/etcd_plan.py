@@ -49,7 +49,9 @@ def argument_spec():
                             "recovery_logs", "recovery", "pki_check", "status", "status_report", "deployed", "hardware"]),
         members=dict(type="list", elements="dict", default=[]),
         requested=dict(type="str", default=""),
-        membership=dict(type="dict", default={}),
+        # The connection options of etcd_member_info (the group raftops.etcd.etcd's module_defaults),
+        # which removal_check asks on the task's host: a root login's password or pair among them.
+        connection=dict(type="dict", default={}, no_log=True),
         plan=dict(type="dict", default={}),
         health=dict(type="dict", default={}),
         leader=dict(type="str", default=""),
@@ -61,8 +63,6 @@ def argument_spec():
         report_var=dict(type="str", default="_etcd_host_info"),
         restart_var=dict(type="str", default="_etcd_restart_due"),
         outdated_var=dict(type="str", default="_etcd_member_files"),
-        facts_var=dict(type="str", default="_etcd_remove_facts"),
-        ca_var=dict(type="str", default="_etcd_remove_member_ca"),
         ca_file_var=dict(type="str", default="_etcd_rotation_ca_file"),
         started_var=dict(type="str", default="_etcd_rotation_started"),
         problem_var=dict(type="str", default="_etcd_restore_problem"),
@@ -793,3 +793,46 @@ def plan_removal_check(plan, cluster_members, member_ca, settings):
     plan["refusal"] = "%s; nothing was changed" % "; ".join(problems) if problems else ""
     plan["crl_hosts"] = [h for h in plan["with_data"] if member_ca.get(h)]
     return plan
+
+
+def _read_settings(read):
+    return (read or {}).get("host_settings") or {}
+
+
+def removal_client_pair(reads, act_through):
+    """Whether the member the removal acts through (``act_through``) has the client pair of a root
+    login, by its read (``reads``: host -> etcd_host_info's result with role_settings): the calls
+    remove.yml runs there present it (plugins/plugin_utils/connection.py)."""
+    return bool(_read_settings(reads.get(act_through)).get("client_pair_found"))
+
+
+def removal_member_ca(reads, plan):
+    """Surviving host -> the SHA-256 of the CA it trusts ('' without one), by its read (``reads`` as
+    for removal_client_pair), for plan_removal_check; none when the removal revokes nothing (no CA to
+    compare, no revocation list to push)."""
+    if not plan.get("revokes"):
+        return {}
+    member_ca = {}
+    for host in plan.get("with_data") or []:
+        read = reads.get(host) or {}
+        paths = (_read_settings(read).get("read") or {}).get("checksums") or [""]
+        member_ca[host] = (read.get("checksums") or {}).get(paths[0]) or ""
+    return member_ca
+
+
+def removal_retire_units(reads, retire):
+    """Host read -> the units of etcd and of its timers (its settings' unit and timers) that systemd
+    has there, by its read (whose units it was asked for): a unit file, or the unit active; none on a
+    host not in ``retire``. A reinstalled host has none, and systemd can neither stop nor disable a
+    unit it does not have."""
+    units = {}
+    for host, read in reads.items():
+        if host not in retire:
+            units[host] = []
+            continue
+        read = read or {}
+        settings, states = _read_settings(read), read.get("units") or {}
+        units[host] = [unit for unit in [settings.get("unit")] + [t["unit"] for t in settings.get("timers") or []]
+                       if (states.get(unit) or {}).get("enabled")
+                       or (states.get(unit) or {}).get("active", "inactive") not in ("inactive", "unknown")]
+    return units

@@ -47,9 +47,11 @@ options:
         from what the members' files found out of date (the variable O(outdated_var) of each member
         with data) and the restart notes and join settings of each host's read; V(roll) from
         the restarts noted on the members with data (the variable O(restart_var) of each) and the leader.
-      - V(removal) from the request (O(requested)) and which hosts of the group answered (the variable
-        O(facts_var) of each play host); V(removal_check) from the cluster's member list (O(membership))
-        and the CA each surviving member trusts (the variable O(ca_var) of each).
+      - V(removal) from the request (O(requested)) and which hosts of the group answered their read
+        with C(ignore_unreachable) (the variable O(report_var) of each play host); V(removal_check) from
+        the cluster's member list, which it asks M(raftops.etcd.etcd_member_info) with C(probe) for on the
+        task's host (delegate it to the member the removal acts through), and the CA each surviving member
+        trusts (its read).
       - V(maintenance) from etcd_maintenance's plan (O(maintenance)) and the play's hosts; V(rotation)
         from the rotation in progress (O(rotation)), when each member's trusted CA file was written
         (the variable O(ca_file_var) of each member with data) and when its etcd started (O(started_var)).
@@ -87,8 +89,10 @@ options:
     description: The members to remove (V(removal)), comma-separated, each a C(NODE_NAME) or an inventory host.
     type: str
     default: ""
-  membership:
-    description: The result of C(raftops.etcd.etcd_member_info) with C(probe) (V(removal_check)).
+  connection:
+    description:
+      - For V(removal_check), the connection options M(raftops.etcd.etcd_member_info) is called with on the
+        task's host (those of the C(raftops.etcd.etcd) group's C(module_defaults)); never shown.
     type: dict
     default: {}
   plan:
@@ -180,14 +184,6 @@ options:
         had no files written in this run and is not outdated for it.
     type: str
     default: _etcd_member_files
-  facts_var:
-    description: The variable of each play host that holds the result of gathering its facts with C(ignore_unreachable) (V(removal)).
-    type: str
-    default: _etcd_remove_facts
-  ca_var:
-    description: The variable of each surviving member that holds the C(stat) of its CA certificate, with its SHA-256 (V(removal_check)).
-    type: str
-    default: _etcd_remove_member_ca
   ca_file_var:
     description: The variable of each member with data that holds the C(stat) of its trusted CA file (V(rotation)).
     type: str
@@ -510,6 +506,18 @@ revokes:
   description: Whether the removed members' certificates are revoked.
   returned: with O(stage=removal) and after
   type: bool
+client_pair_found:
+  description:
+    - Whether the member of RV(act_through) has the client pair of a root login, by its read; the connection
+      settings of the calls run there read it.
+  returned: with O(stage=removal) and after
+  type: bool
+retire_units:
+  description:
+    - Each play host's units of etcd and its timers that systemd has there, by its read (which must have been
+      asked for them); none on a host not in RV(retire).
+  returned: with O(stage=removal) and after
+  type: dict
 crl_hosts:
   description: The surviving members with a CA certificate, which get the new revocation list.
   returned: with O(stage=removal_check)

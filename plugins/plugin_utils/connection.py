@@ -58,9 +58,9 @@ def login_pair(v, is_file=os.path.isfile):
 def role_connection(v, read=read_pem, is_file=os.path.isfile):
     """The connection options of the group raftops.etcd.etcd for the host whose variables ``v``
     (a RoleVars) gives. The client pair's presence on the member: the host read's settings
-    (``_etcd_host.client_pair_found``), remove.yml's read of the member it acts through
-    (``_etcd_client_pair``), or what configure.yml's files call wrote (``_etcd_member_files``);
-    the hosts whose etcd refused the read for want of a user: the plan's auth_refused."""
+    (``_etcd_host.client_pair_found``), what configure.yml's files call wrote (``_etcd_member_files``),
+    or the removal's plan for the member it acts through (``_etcd_plan.client_pair_found``: remove.yml's
+    calls run there); the hosts whose etcd refused the read for want of a user: the plan's auth_refused."""
     tls, password = v.flag("etcd_tls"), v("etcd_auth_root_password")
     pair, pki_host_dir = None, ""
     if tls:
@@ -68,9 +68,10 @@ def role_connection(v, read=read_pem, is_file=os.path.isfile):
         pki_host_dir = host["pki_host_dir"]
         there = False
         if password:
-            found = host["client_pair_found"] or (v("_etcd_client_pair") or {}).get("stat", {}).get("exists", False)
             written = (v("_etcd_member_files") or {}).get("changed_paths")
-            there = pair_there(found, host["pki_settings"]["pair_key"], written, v.flag("ansible_check_mode"))
+            there = (pair_there(host["client_pair_found"], host["pki_settings"]["pair_key"], written,
+                                v.flag("ansible_check_mode"))
+                     or bool((v("_etcd_plan") or {}).get("client_pair_found")))
         refused = {} if there or not password else (v("_etcd_plan") or {}).get("auth_refused")
         pair = call_pair(tls, bool(password), there, refused)
     text = None

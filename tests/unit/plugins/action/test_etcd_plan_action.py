@@ -4,7 +4,7 @@ changed=false; it asks no host anything, and bad arguments fail with the action'
 
 import hashlib
 import os
-from unittest.mock import MagicMock
+from unittest.mock import ANY, MagicMock
 
 import pytest
 
@@ -222,13 +222,13 @@ def run_removal(action, hostvars, play, **args):
 
 
 REMOVAL_HOSTVARS = {"h%d" % i: dict(NODE_NAME="m%d" % i, etcd_address="10.0.0.%d" % (10 + i),
-                                    _etcd_remove_facts=dict(unreachable=i == 2) if i else dict(changed=False))
+                                    _etcd_host_info=dict(unreachable=i == 2) if i else dict(changed=False))
                     for i in range(3)}
 
 
 def test_the_removal_step_reads_which_hosts_answered_and_names_the_group_s_members(action):
     # h2 is dead (unreachable, still in the play) and has no facts; its address is not needed.
-    hostvars = dict(REMOVAL_HOSTVARS, h2=dict(NODE_NAME="m2", _etcd_remove_facts=dict(unreachable=True)))
+    hostvars = dict(REMOVAL_HOSTVARS, h2=dict(NODE_NAME="m2", _etcd_host_info=dict(unreachable=True)))
     plan = run_removal(action, hostvars, ["h0", "h1", "h2"], stage="removal", requested="m2",
                        settings=dict(group="etcd", revokes=True))
     assert "failed" not in plan and plan["changed"] is False
@@ -238,32 +238,64 @@ def test_the_removal_step_reads_which_hosts_answered_and_names_the_group_s_membe
     dead_survivor = run_removal(action, hostvars, ["h0", "h1", "h2"], stage="removal", requested="m1",
                                 settings=dict(group="etcd"))
     assert dead_survivor["unanswered"] == ["h2"] and dead_survivor["with_data"] == ["h0"]
+    assert plan["client_pair_found"] is False
     assert action._execute_module.call_count == 0
+
+
+def test_the_removal_step_says_whether_the_member_acted_through_has_the_client_pair(action):
+    # The connection settings of the calls through h0 read it (plugins/plugin_utils/connection.py).
+    read = dict(changed=False, host_settings=dict(client_pair_found=True))
+    hostvars = dict(REMOVAL_HOSTVARS, h0=dict(REMOVAL_HOSTVARS["h0"], _etcd_host_info=read))
+    plan = run_removal(action, hostvars, ["h0", "h1", "h2"], stage="removal", requested="m2",
+                       settings=dict(group="etcd"))
+    assert plan["act_through"] == "h0" and plan["client_pair_found"] is True
 
 
 def test_the_removal_check_compares_the_ca_each_survivor_trusts_with_the_controller_s(action, tmp_path):
     (tmp_path / "ca.pem").write_bytes(b"the CA\n")
     ours = hashlib.sha256(b"the CA\n").hexdigest()
-    first = dict(targets=[dict(host="h2", name="m2")], with_data=["h0", "h1"], problems=[], revokes=True, changed=False)
-    hostvars = dict(h0=dict(_etcd_remove_member_ca=dict(stat=dict(exists=True, checksum=ours))),
-                    h1=dict(_etcd_remove_member_ca=dict(skipped=True)))
+    first = dict(targets=[dict(host="h2", name="m2")], with_data=["h0", "h1"], problems=[], revokes=True, changed=False,
+                 act_through="h0", stable_client_urls=["https://10.0.0.10:2379", "https://10.0.0.11:2379"])
+    settings_read = dict(read=dict(checksums=["/etc/etcd/pki/ca.pem"]))
+    hostvars = dict(h0=dict(_etcd_host_info=dict(checksums={"/etc/etcd/pki/ca.pem": ours}, host_settings=settings_read)),
+                    h1=dict(_etcd_host_info=dict(checksums={}, host_settings=settings_read)))
     members = [dict(name=n, healthy=True, is_learner=False) for n in ("m0", "m1", "m2")]
+    action._execute_module = MagicMock(return_value=dict(members=members, changed=False))
     settings = dict(group="etcd", requested="m2", pki_dir=str(tmp_path), pki_host_dir="/etc/etcd/pki")
-    plan = run_removal(action, hostvars, ["h0", "h1"], stage="removal_check", plan=first,
-                       membership=dict(members=members, changed=False), settings=settings)
+    connection = dict(ca_cert="/etc/etcd/pki/ca.pem", auth_password="s3cret")
+    plan = run_removal(action, hostvars, ["h0", "h1"], stage="removal_check", plan=first, connection=connection,
+                       settings=settings)
     assert plan["refusal"] == "" and plan["crl_hosts"] == ["h0"]
+    # The members are asked on the task's host, through the survivors, with the connection given.
+    action._execute_module.assert_called_once_with(
+        module_name="raftops.etcd.etcd_member_info", task_vars=ANY,
+        module_args=dict(connection, endpoints=first["stable_client_urls"], probe=True))
     (tmp_path / "ca.pem").write_bytes(b"another CA\n")
-    other = run_removal(action, hostvars, ["h0", "h1"], stage="removal_check", plan=first,
-                        membership=dict(members=members), settings=settings)
+    other = run_removal(action, hostvars, ["h0", "h1"], stage="removal_check", plan=first, settings=settings)
     assert other["refusal"].startswith("etcd_pki_dir %s holds another CA than /etc/etcd/pki/ca.pem on h0" % tmp_path)
     (tmp_path / "ca.pem").unlink()
-    none = run_removal(action, hostvars, ["h0", "h1"], stage="removal_check", plan=first,
-                       membership=dict(members=members), settings=settings)
+    none = run_removal(action, hostvars, ["h0", "h1"], stage="removal_check", plan=first, settings=settings)
     assert none["refusal"].startswith("etcd_pki_dir %s holds no ca.pem" % tmp_path)
 
 
+@pytest.mark.parametrize("answer, said", [
+    (dict(failed=True, msg="connection refused", invocation=dict(module_args=dict(auth_password="s3cret"))),
+     "connection refused"),
+    (dict(unreachable=True), "no answer"),
+])
+def test_a_removal_check_whose_member_read_fails_names_the_member_and_changes_nothing(action, answer, said):
+    first = dict(targets=[dict(host="h2", name="m2")], with_data=["h0"], problems=[], revokes=False,
+                 act_through="h0", stable_client_urls=["https://10.0.0.10:2379"])
+    action._execute_module = MagicMock(return_value=answer)
+    result = run_removal(action, {}, ["h0"], stage="removal_check", plan=first, connection=dict(auth_password="s3cret"),
+                         settings=dict(group="etcd", requested="m2"))
+    assert result["failed"] is True and "s3cret" not in str(result)
+    assert result["msg"] == ("raftops.etcd.etcd_plan: cannot plan the removal_check step: the members could not be "
+                             "read through h0: %s; nothing was changed" % said)
+
+
 def test_a_group_host_without_an_address_fails_the_removal_step_naming_it(action):
-    hostvars = dict(REMOVAL_HOSTVARS, h1=dict(NODE_NAME="m1", _etcd_remove_facts={}))
+    hostvars = dict(REMOVAL_HOSTVARS, h1=dict(NODE_NAME="m1", _etcd_host_info={}))
     result = run_removal(action, hostvars, ["h0", "h1", "h2"], stage="removal", requested="m2",
                          settings=dict(group="etcd"))
     assert result["failed"] is True and "cannot plan the removal step: invalid etcd inventory:\n  - host h1: no address" in result["msg"]

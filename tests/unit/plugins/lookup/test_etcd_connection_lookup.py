@@ -60,9 +60,9 @@ def test_auto_tls_is_not_verified(pki_dir):
 @pytest.mark.parametrize("extra, pair", [
     # facts.yml's read found the pair: no plan read
     (dict(_etcd_host=dict(HOST, client_pair_found=True), _etcd_plan="BOOM"), "client"),
-    # remove.yml's read of the member it acts through found it; skipped, it found nothing
-    (dict(_etcd_client_pair=dict(stat=dict(exists=True)), _etcd_plan="BOOM"), "client"),
-    (dict(_etcd_client_pair=dict(skipped=True), _etcd_plan=REFUSED_PLAN), "text"),
+    # the removal's plan: the member remove.yml acts through has it, or has not
+    (dict(_etcd_plan=dict(client_pair_found=True)), "client"),
+    (dict(_etcd_plan=dict(REFUSED_PLAN, client_pair_found=False)), "text"),
     # configure.yml wrote it in this run, but not in check mode (the call only reported it)
     (dict(_etcd_member_files=dict(changed_paths=[PKI + "/client-key.pem"]), _etcd_plan="BOOM"), "client"),
     (dict(_etcd_member_files=dict(changed_paths=[PKI + "/client-key.pem"]), ansible_check_mode=True), "server"),

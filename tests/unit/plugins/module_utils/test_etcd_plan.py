@@ -16,6 +16,9 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import (
     plan_hosts,
     plan_removal,
     plan_removal_check,
+    removal_client_pair,
+    removal_member_ca,
+    removal_retire_units,
     plan_roll,
     roll_order,
     run_refusal,
@@ -838,6 +841,69 @@ def test_a_removal_that_keeps_quorum_with_the_ca_trusted_goes_ahead_and_every_su
 def test_a_survivor_without_a_ca_gets_no_crl():
     plan = plan_removal_check(removal("m3"), CLUSTER, dict(h0=CA, h1="", h2=CA), CHECK)
     assert plan["refusal"] == "" and plan["crl_hosts"] == ["h0", "h2"]
+
+
+def read_ca(checksum=None, unreachable=False):
+    """A host's read (etcd_host_info with role_settings) with the SHA-256 of its ca.pem, or none."""
+    if unreachable:
+        return dict(unreachable=True)
+    path = "/etc/etcd/pki/ca.pem"
+    return dict(checksums={path: checksum} if checksum else {}, host_settings=dict(read=dict(checksums=[path])))
+
+
+@pytest.mark.parametrize("reads, revokes, member_ca", [
+    # every survivor trusts a CA; h3 (removed) is not asked
+    (dict(h0=read_ca(CA), h1=read_ca("cd" * 32), h2=read_ca(CA), h3=read_ca(CA)), True,
+     dict(h0=CA, h1="cd" * 32, h2=CA)),
+    # a survivor without a ca.pem, one without a read: no CA, so no revocation list for them
+    (dict(h0=read_ca(CA), h1=read_ca(), h2=read_ca(unreachable=True)), True, dict(h0=CA, h1="", h2="")),
+    ({}, True, dict(h0="", h1="", h2="")),
+    # nothing revoked (a PKI the operator provides, or no TLS): no CA compared, no list pushed
+    (dict(h0=read_ca(CA), h1=read_ca(CA), h2=read_ca(CA)), False, {}),
+])
+def test_the_ca_each_survivor_trusts_is_taken_from_its_read_when_the_removal_revokes(reads, revokes, member_ca):
+    assert removal_member_ca(reads, removal("m3", revokes=revokes)) == member_ca
+
+
+@pytest.mark.parametrize("reads, found", [
+    (dict(h0=dict(host_settings=dict(client_pair_found=True))), True),
+    (dict(h0=dict(host_settings=dict(client_pair_found=False)), h1=dict(host_settings=dict(client_pair_found=True))),
+     False),
+    (dict(h0=dict(unreachable=True)), False),
+    ({}, False),
+])
+def test_the_client_pair_is_the_one_of_the_member_acted_through(reads, found):
+    assert removal_client_pair(reads, "h0") is found
+
+
+RETIRED_SETTINGS = dict(unit="etcd.service", timers=[dict(unit="etcd-snapshot.timer"), dict(unit="etcd-maintenance.timer")])
+
+
+def read_units(**states):
+    """A host's read with systemd's answer for each unit (etcd_host_info's units)."""
+    return dict(host_settings=RETIRED_SETTINGS, units={
+        unit: dict(zip(("active", "enabled"), state)) for unit, state in dict(
+            {"etcd.service": ("inactive", ""), "etcd-snapshot.timer": ("inactive", ""),
+             "etcd-maintenance.timer": ("inactive", "")}, **states).items()})
+
+
+@pytest.mark.parametrize("read, units", [
+    # a member's host: etcd and its timers have unit files (enabled or not), in the settings' order
+    (read_units(**{"etcd.service": ("active", "enabled"), "etcd-snapshot.timer": ("active", "enabled"),
+                   "etcd-maintenance.timer": ("inactive", "disabled")}),
+     ["etcd.service", "etcd-snapshot.timer", "etcd-maintenance.timer"]),
+    # a reinstalled host: systemd has none of them
+    (read_units(), []),
+    # a unit still active whose file is gone; one failed with its file
+    (read_units(**{"etcd.service": ("active", ""), "etcd-snapshot.timer": ("failed", "enabled")}),
+     ["etcd.service", "etcd-snapshot.timer"]),
+    # no answer for a unit, or no systemctl: nothing systemd has
+    (dict(host_settings=RETIRED_SETTINGS, units={"etcd.service": dict(active="unknown", enabled="")}), []),
+])
+def test_a_retired_host_stops_and_disables_the_units_systemd_has_there(read, units):
+    # h0 survives: nothing to stop there
+    assert removal_retire_units(dict(h3=read, h0=read_units(**{"etcd.service": ("active", "enabled")})),
+                                ["h3"]) == dict(h3=units, h0=[])
 
 
 def test_a_name_etcd_does_not_know_is_refused_listing_the_members_case_insensitively():
