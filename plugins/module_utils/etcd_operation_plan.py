@@ -11,7 +11,8 @@ deploy's (etcd_plan.py):
   etcd_maintenance module read (followers first, the leader last), and ``plan_maintenance`` judges
   that read with the play's hosts: which members are defragmented and how, and what refuses it;
 - a CA rotation's phase (tasks/rotate_ca_phase.yml): ``plan_rotation``, which members restart
-  before the phase moves on, whether the rotation waits for the proxies, and what it reports;
+  before the phase moves on (from the members' reads: ``rotation_reads``), whether the rotation
+  waits for the proxies, and what it reports;
 - the status at the end of a deploy run (tasks/status.yml): ``status_read``, which read of the run
   it shows, and ``plan_status``, the members of the run that do not run the release, and whether the
   run waits for the cluster version to follow; and the status playbook's refusal
@@ -26,7 +27,7 @@ Pure functions on plain data (no Ansible, no I/O). A host the operation needs th
 refuses the plan by name; it is never left out of it.
 """
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_rotation import REISSUE, TRUST
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_rotation import DROP, REISSUE, TRUST
 
 # The phases in which proxies must follow the members before the next: both CAs trusted.
 ROTATION_PHASES_WITH_PROXIES = (TRUST, REISSUE)
@@ -114,6 +115,10 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     proxies, the round and the role's pass): this pass stops once the members are in phase 1 or 2,
     except in the first round of a pass the proxies' play before it followed.
     ``rotation_message``: what the phase in place means for applications (``settings``: pki_dir).
+    ``rotation_after_pass``: how each pass of the role left the rotation, for the etcd playbook's
+    proxies' plays (``settings``: after_pass, the members' note so far): this pass (``settings``:
+    pass) noted ``held`` when it holds, or ``ended`` when the proxies follow and the round ends the
+    rotation (phase 3 moves on).
     """
     plan = dict(plan)
     with_data = plan.get("with_data") or []
@@ -129,7 +134,45 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
                                  and rotation["phase"] in ROTATION_PHASES_WITH_PROXIES
                                  and not first_round_of_later_pass)
     plan["rotation_message"] = _rotation_message(rotation, settings.get("pki_dir") or "")
+    plan["rotation_after_pass"] = dict(settings.get("after_pass") or {})
+    if plan["rotation_hold"]:
+        plan["rotation_after_pass"][str(settings.get("pass") or "1")] = "held"
+    elif settings.get("proxies_follow") and rotation["phase"] == DROP:
+        # This round moves phase 3 on, which ends the rotation: the proxies then trust the new CA only.
+        plan["rotation_after_pass"][str(settings.get("pass") or "1")] = "ended"
     return plan
+
+
+# The commands of a member's read for a CA rotation's round (rotate_ca_phase.yml), by their first word.
+ROTATION_READS = ("stat", "systemctl")
+
+
+def rotation_reads(reads):
+    """The reads of plan_rotation from each member's one registered result (``reads``: host -> the
+    result of a ``command`` loop over ``stat --format=%Y`` of its trusted CA file and ``systemctl
+    show -p ExecMainStartTimestamp --timestamp=unix --value``, with failed_when false): ``(ca_files,
+    starts)``, host -> the file's ``stat`` (a ``stat`` that failed: no such file) and host -> the
+    ``systemctl show`` result. A host that did not answer is in neither, and one whose ``systemctl
+    show`` failed is not in ``starts``, so the plan refuses it by name."""
+    ca_files, starts = {}, {}
+    for host, read in reads.items():
+        if not _answered(read):
+            continue
+        by_command = {str((item.get("item") or [""])[0]): item for item in read.get("results") or []
+                      if isinstance(item, dict)}
+        if set(by_command) != set(ROTATION_READS):
+            raise ValueError("the rotation read of %s must hold the results of %s, got %s"
+                             % (host, " and ".join(ROTATION_READS), ", ".join(sorted(by_command)) or "none"))
+        stat, systemctl = by_command["stat"], by_command["systemctl"]
+        mtime = str(stat.get("stdout") or "").strip()
+        if stat.get("rc") == 0 and mtime.isdigit():
+            ca_files[host] = dict(stat=dict(exists=True, mtime=int(mtime)))
+        else:
+            # stat fails as root only when there is no such file (its message depends on the locale).
+            ca_files[host] = dict(stat=dict(exists=False))
+        if systemctl.get("rc") == 0:
+            starts[host] = dict(stdout=systemctl.get("stdout") or "")
+    return ca_files, starts
 
 
 def _cluster_version_follows(version, release):
