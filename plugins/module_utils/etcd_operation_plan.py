@@ -27,7 +27,7 @@ Pure functions on plain data (no Ansible, no I/O). A host the operation needs th
 refuses the plan by name; it is never left out of it.
 """
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_rotation import DROP, REISSUE, TRUST
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_rotation import DROP, NONE, REISSUE, TRUST
 
 # The phases in which proxies must follow the members before the next: both CAs trusted.
 ROTATION_PHASES_WITH_PROXIES = (TRUST, REISSUE)
@@ -102,8 +102,12 @@ def _rotation_message(rotation, pki_dir):
 
 
 def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
-    """One round of a CA rotation in progress (``rotation``: etcd_pki's rotation, with phase, step,
-    description and bundle), extending the deploy's ``plan``.
+    """One round of a CA rotation (``rotation``: etcd_pki's rotation, with phase, step, description
+    and bundle), extending the deploy's ``plan``.
+
+    ``rotation_go``: whether the round moves the rotation on: it is in progress and this pass of the
+    role (``settings``: pass) did not hold it for the proxies (``settings``: after_pass, the members'
+    note of how each pass left it). Without it, the fields below say nothing is to be done.
 
     ``rotation_stale``: the members with data whose etcd started no later than their trusted CA
     file was written (``ca_files``: host -> its ``stat``; ``starts``: host -> the ``systemctl show``
@@ -121,6 +125,13 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     rotation (phase 3 moves on).
     """
     plan = dict(plan)
+    this_pass = str(settings.get("pass") or "1")
+    plan["rotation_after_pass"] = dict(settings.get("after_pass") or {})
+    plan["rotation_go"] = rotation["phase"] != NONE and plan["rotation_after_pass"].get(this_pass) != "held"
+    if not plan["rotation_go"]:
+        # Over, or held by this pass for the proxies: the round does nothing, whatever the reads.
+        plan.update(rotation_refusal="", rotation_stale=[], rotation_hold=False, rotation_message="")
+        return plan
     with_data = plan.get("with_data") or []
     unanswered = [host for host in with_data if host not in play_hosts
                   or not _answered(ca_files.get(host)) or not _answered(starts.get(host))]
@@ -134,12 +145,11 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
                                  and rotation["phase"] in ROTATION_PHASES_WITH_PROXIES
                                  and not first_round_of_later_pass)
     plan["rotation_message"] = _rotation_message(rotation, settings.get("pki_dir") or "")
-    plan["rotation_after_pass"] = dict(settings.get("after_pass") or {})
     if plan["rotation_hold"]:
-        plan["rotation_after_pass"][str(settings.get("pass") or "1")] = "held"
+        plan["rotation_after_pass"][this_pass] = "held"
     elif settings.get("proxies_follow") and rotation["phase"] == DROP:
         # This round moves phase 3 on, which ends the rotation: the proxies then trust the new CA only.
-        plan["rotation_after_pass"][str(settings.get("pass") or "1")] = "ended"
+        plan["rotation_after_pass"][this_pass] = "ended"
     return plan
 
 
@@ -152,11 +162,12 @@ def rotation_reads(reads):
     result of a ``command`` loop over ``stat --format=%Y`` of its trusted CA file and ``systemctl
     show -p ExecMainStartTimestamp --timestamp=unix --value``, with failed_when false): ``(ca_files,
     starts)``, host -> the file's ``stat`` (a ``stat`` that failed: no such file) and host -> the
-    ``systemctl show`` result. A host that did not answer is in neither, and one whose ``systemctl
+    ``systemctl show`` result. A host that did not answer (or was not asked: a round with nothing to
+    do) is in neither, and one whose ``systemctl
     show`` failed is not in ``starts``, so the plan refuses it by name."""
     ca_files, starts = {}, {}
     for host, read in reads.items():
-        if not _answered(read):
+        if not _answered(read) or read.get("skipped"):
             continue
         by_command = {str((item.get("item") or [""])[0]): item for item in read.get("results") or []
                       if isinstance(item, dict)}

@@ -543,6 +543,12 @@ allow_leader:
   description: Whether the leader is defragmented as the leader (a cluster of one member has no one to hand leadership to).
   returned: with O(stage=maintenance)
   type: bool
+rotation_go:
+  description: >-
+    Whether this round moves the CA rotation on: it is in progress and this pass of the role did not hold it
+    for the proxies. Without it the other rotation fields say nothing is to be done, whatever the reads.
+  returned: with O(stage=rotation) and after
+  type: bool
 rotation_stale:
   description: The members with data whose etcd started no later than its trusted CA file was written; they restart before the rotation moves on.
   returned: with O(stage=rotation) and after

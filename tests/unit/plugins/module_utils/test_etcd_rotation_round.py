@@ -38,6 +38,8 @@ def test_each_member_s_read_gives_its_ca_file_and_etcd_s_start(member_read, ca_f
 @pytest.mark.parametrize("member_read", [
     dict(unreachable=True, msg="ssh: connect to host h0 port 22: No route to host"),
     dict(failed=True, msg="the loop failed"),
+    # Not asked: the round has nothing to do.
+    dict(skipped=True, changed=False, skip_reason="Conditional result was False"),
     None,
 ])
 def test_a_host_that_did_not_answer_has_no_read(member_read):
@@ -46,7 +48,7 @@ def test_a_host_that_did_not_answer_has_no_read(member_read):
 
 @pytest.mark.parametrize("member_read, got", [
     (dict(changed=False, results=[dict(item=CA, rc=0, stdout="1000")]), "stat"),
-    (dict(skipped=True, changed=False), "none"),
+    (dict(changed=False, results=[]), "none"),
 ])
 def test_a_read_without_both_commands_is_refused_with_what_it_holds(member_read, got):
     with pytest.raises(ValueError) as raised:
@@ -84,3 +86,25 @@ def test_each_pass_notes_how_it_leaves_the_rotation(phase, follow, proxies, roun
     assert plan["rotation_after_pass"] == after
     # The members' note so far is not changed in place.
     assert before is not plan["rotation_after_pass"]
+
+
+@pytest.mark.parametrize("phase, before, pass_", [
+    # The rotation ended in an earlier round.
+    ("none", {}, "1"),
+    # This pass held it for the proxies in an earlier round: the proxies' play comes first.
+    ("reissue", {"1": "held", "2": "held"}, "2"),
+])
+def test_a_round_with_nothing_to_do_moves_nothing_and_asks_nothing(phase, before, pass_):
+    plan = plan_rotation(dict(with_data=HOSTS), dict(phase=phase, step=2, description="d", bundle="/b.pem"), {}, {},
+                         HOSTS, {"pki_dir": "/pki", "proxies_follow": True, "proxies": ["p0"], "round": 2,
+                                 "pass": pass_, "after_pass": before})
+    assert plan["rotation_go"] is False and plan["rotation_after_pass"] == before
+    # No member answered a read, and none is refused or restarted for it.
+    assert plan["rotation_refusal"] == "" and plan["rotation_stale"] == [] and plan["rotation_hold"] is False
+
+
+def test_a_held_note_of_an_earlier_pass_does_not_stop_this_one():
+    plan = plan_rotation(dict(with_data=[]), dict(phase="reissue", step=2, description="d", bundle="/b.pem"), {}, {},
+                         [], {"pki_dir": "/pki", "proxies_follow": True, "proxies": ["p0"], "round": 1,
+                              "pass": "2", "after_pass": {"1": "held"}})
+    assert plan["rotation_go"] is True and plan["rotation_hold"] is False
