@@ -116,8 +116,10 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     ``rotation_refusal``: a member with data whose host did not answer either read, or dropped out
     of the play, stops the rotation by name: it would keep trusting what the next phase drops.
     ``rotation_hold``: the proxies follow the members phase by phase (``settings``: proxies_follow,
-    proxies, the round and the role's pass): this pass stops once the members are in phase 1 or 2,
-    except in the first round of a pass the proxies' play before it followed.
+    proxies and the role's pass): this pass stops once the members are in phase 1 or 2, except in
+    the first round of a pass the proxies' play before it followed.
+    ``rotation_round``: the round of this pass, counted in the run's plan (``plan``: the plan the
+    round before left, or the one this pass's preflight made).
     ``rotation_message``: what the phase in place means for applications (``settings``: pki_dir).
     ``rotation_after_pass``: how each pass of the role left the rotation, for the etcd playbook's
     proxies' plays (``settings``: after_pass, the members' note so far): this pass (``settings``:
@@ -125,6 +127,8 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     rotation (phase 3 moves on).
     """
     plan = dict(plan)
+    # The round of this pass: one more than the run's plan counted, which each pass's preflight makes anew.
+    plan["rotation_round"] = int(plan.get("rotation_round") or 0) + 1
     this_pass = str(settings.get("pass") or "1")
     plan["rotation_after_pass"] = dict(settings.get("after_pass") or {})
     plan["rotation_go"] = rotation["phase"] != NONE and plan["rotation_after_pass"].get(this_pass) != "held"
@@ -140,7 +144,7 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
         "the CA rotation stops in phase %s of 3, which the next run resumes" % rotation["step"]) if unanswered else ""
     plan["rotation_stale"] = [host for host in with_data if host not in unanswered
                               and _started_at(starts[host]) <= int((ca_files[host].get("stat") or {}).get("mtime") or 0)]
-    first_round_of_later_pass = int(settings.get("round") or 1) == 1 and str(settings.get("pass") or "1") != "1"
+    first_round_of_later_pass = plan["rotation_round"] == 1 and this_pass != "1"
     plan["rotation_hold"] = bool(settings.get("proxies_follow") and settings.get("proxies")
                                  and rotation["phase"] in ROTATION_PHASES_WITH_PROXIES
                                  and not first_round_of_later_pass)

@@ -137,7 +137,7 @@ options:
         C(replace) (one member whose host answers, to join in its place), C(revokes). V(removal_check) -
         C(group), C(requested), C(pki_dir) (whose C(ca.pem) the action reads on the controller), C(pki_host_dir).
         V(rotation) - C(pki_dir), C(proxies_follow) (the etcd playbook brings proxies along), C(proxies)
-        (the proxy group's hosts), C(round) and C(pass) (of the role in the playbook), C(after_pass) (how each
+        (the proxy group's hosts), C(pass) (of the role in the playbook), C(after_pass) (how each
         pass left the rotation so far, RV(rotation_after_pass)).
       - V(restore), V(restore_check) - C(group). V(restore_members) - C(group), C(bump_revision), C(snapshot),
         C(data_dir). V(restore_start) - C(group), C(snapshot_revision), C(bump_revision), C(mark_compacted),
@@ -549,6 +549,10 @@ rotation_go:
     for the proxies. Without it the other rotation fields say nothing is to be done, whatever the reads.
   returned: with O(stage=rotation) and after
   type: bool
+rotation_round:
+  description: The round of this pass of the role, one more than in O(plan) (the run's plan, made anew by each pass's preflight).
+  returned: with O(stage=rotation) and after
+  type: int
 rotation_stale:
   description: The members with data whose etcd started no later than its trusted CA file was written; they restart before the rotation moves on.
   returned: with O(stage=rotation) and after

@@ -206,7 +206,7 @@ def test_the_rotation_step_reads_each_member_s_ca_file_and_etcd_s_start(action):
         dict(item=["systemctl", "show"], rc=0, stdout="@%d" % (900 if i == 1 else 2000))])) for i in range(3)}
     first = dict(with_data=["h0", "h1", "h2"], roll=[], changed=False)
     rotation = dict(phase="trust", step=1, description="both", bundle="/b.pem")
-    settings = dict(pki_dir="/pki", proxies_follow=True, proxies=["p0"], round=1, **{"pass": "1"})
+    settings = dict(pki_dir="/pki", proxies_follow=True, proxies=["p0"], **{"pass": "1"})
     plan = run(action, hostvars, stage="rotation", plan=first, rotation=rotation, settings=settings)
     assert "failed" not in plan and plan["changed"] is False and plan["rotation_refusal"] == ""
     assert plan["rotation_stale"] == ["h1"] and plan["rotation_hold"] is True and plan["with_data"] == first["with_data"]

@@ -80,9 +80,10 @@ def test_the_reads_feed_the_plan_stale_and_refused_hosts():
     ("reissue", True, [], 1, "1", {}, {}),
 ])
 def test_each_pass_notes_how_it_leaves_the_rotation(phase, follow, proxies, round_, pass_, before, after):
-    plan = plan_rotation(dict(with_data=[]), dict(phase=phase, step=1, description="d", bundle="/b.pem"), {}, {}, [],
-                         {"pki_dir": "/pki", "proxies_follow": follow, "proxies": proxies, "round": round_,
-                          "pass": pass_, "after_pass": before})
+    plan = plan_rotation(dict(with_data=[], rotation_round=round_ - 1), dict(phase=phase, step=1, description="d",
+                                                                             bundle="/b.pem"), {}, {}, [],
+                         {"pki_dir": "/pki", "proxies_follow": follow, "proxies": proxies, "pass": pass_,
+                          "after_pass": before})
     assert plan["rotation_after_pass"] == after
     # The members' note so far is not changed in place.
     assert before is not plan["rotation_after_pass"]
@@ -95,8 +96,9 @@ def test_each_pass_notes_how_it_leaves_the_rotation(phase, follow, proxies, roun
     ("reissue", {"1": "held", "2": "held"}, "2"),
 ])
 def test_a_round_with_nothing_to_do_moves_nothing_and_asks_nothing(phase, before, pass_):
-    plan = plan_rotation(dict(with_data=HOSTS), dict(phase=phase, step=2, description="d", bundle="/b.pem"), {}, {},
-                         HOSTS, {"pki_dir": "/pki", "proxies_follow": True, "proxies": ["p0"], "round": 2,
+    plan = plan_rotation(dict(with_data=HOSTS, rotation_round=1), dict(phase=phase, step=2, description="d",
+                                                                       bundle="/b.pem"), {}, {},
+                         HOSTS, {"pki_dir": "/pki", "proxies_follow": True, "proxies": ["p0"],
                                  "pass": pass_, "after_pass": before})
     assert plan["rotation_go"] is False and plan["rotation_after_pass"] == before
     # No member answered a read, and none is refused or restarted for it.
@@ -105,6 +107,22 @@ def test_a_round_with_nothing_to_do_moves_nothing_and_asks_nothing(phase, before
 
 def test_a_held_note_of_an_earlier_pass_does_not_stop_this_one():
     plan = plan_rotation(dict(with_data=[]), dict(phase="reissue", step=2, description="d", bundle="/b.pem"), {}, {},
-                         [], {"pki_dir": "/pki", "proxies_follow": True, "proxies": ["p0"], "round": 1,
+                         [], {"pki_dir": "/pki", "proxies_follow": True, "proxies": ["p0"],
                               "pass": "2", "after_pass": {"1": "held"}})
     assert plan["rotation_go"] is True and plan["rotation_hold"] is False
+
+
+@pytest.mark.parametrize("before, round_, hold", [
+    # This pass's preflight made the run's plan anew: the first round, which moves the phase the
+    # proxies' play before it followed on.
+    (dict(with_data=[]), 1, False),
+    # The round before counted in the run's plan: the second round holds for the proxies.
+    (dict(with_data=[], rotation_round=1), 2, True),
+    (dict(with_data=[], rotation_round=2), 3, True),
+])
+def test_each_round_counts_in_the_run_s_plan(before, round_, hold):
+    plan = plan_rotation(before, dict(phase="trust", step=1, description="d", bundle="/b.pem"), {}, {}, [],
+                         {"pki_dir": "/pki", "proxies_follow": True, "proxies": ["p0"], "pass": "2"})
+    assert plan["rotation_round"] == round_ and plan["rotation_hold"] is hold
+    # The plan it was given is not changed in place.
+    assert before.get("rotation_round", 0) == round_ - 1
