@@ -127,9 +127,10 @@ class ActionModule(ActionBase):
                                                             task_vars.get("ansible_play_hosts_all") or play_hosts)
             elif params["stage"] == "rotation":
                 with_data = previous.get("with_data") or []
-                plan = etcd_operation_plan.plan_rotation(
-                    previous, params["rotation"], self._host_values(hostvars, with_data, params["ca_file_var"]),
-                    self._host_values(hostvars, with_data, params["started_var"]), play_hosts, params["settings"])
+                ca_files, starts = etcd_operation_plan.rotation_reads(self._host_values(hostvars, with_data,
+                                                                                        params["rotation_read_var"]))
+                plan = etcd_operation_plan.plan_rotation(previous, params["rotation"], ca_files, starts, play_hosts,
+                                                         params["settings"])
             else:
                 restart_due = self._host_values(hostvars, previous.get("with_data") or [], params["restart_var"])
                 plan = etcd_plan.plan_roll(previous, members, restart_due, params["leader"], params["rotation_phase"])

@@ -11,7 +11,8 @@ deploy's (etcd_plan.py):
   etcd_maintenance module read (followers first, the leader last), and ``plan_maintenance`` judges
   that read with the play's hosts: which members are defragmented and how, and what refuses it;
 - a CA rotation's phase (tasks/rotate_ca_phase.yml): ``plan_rotation``, which members restart
-  before the phase moves on, whether the rotation waits for the proxies, and what it reports;
+  before the phase moves on (from the members' reads: ``rotation_reads``), whether the rotation
+  waits for the proxies, and what it reports;
 - the status at the end of a deploy run (tasks/status.yml): ``status_read``, which read of the run
   it shows, and ``plan_status``, the members of the run that do not run the release, and whether the
   run waits for the cluster version to follow; and the status playbook's refusal
@@ -26,7 +27,7 @@ Pure functions on plain data (no Ansible, no I/O). A host the operation needs th
 refuses the plan by name; it is never left out of it.
 """
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_rotation import REISSUE, TRUST
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_rotation import DROP, NONE, REISSUE, TRUST
 
 # The phases in which proxies must follow the members before the next: both CAs trusted.
 ROTATION_PHASES_WITH_PROXIES = (TRUST, REISSUE)
@@ -101,8 +102,12 @@ def _rotation_message(rotation, pki_dir):
 
 
 def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
-    """One round of a CA rotation in progress (``rotation``: etcd_pki's rotation, with phase, step,
-    description and bundle), extending the deploy's ``plan``.
+    """One round of a CA rotation (``rotation``: etcd_pki's rotation, with phase, step, description
+    and bundle), extending the deploy's ``plan``.
+
+    ``rotation_go``: whether the round moves the rotation on: it is in progress and this pass of the
+    role (``settings``: pass) did not hold it for the proxies (``settings``: after_pass, the members'
+    note of how each pass left it). Without it, the fields below say nothing is to be done.
 
     ``rotation_stale``: the members with data whose etcd started no later than their trusted CA
     file was written (``ca_files``: host -> its ``stat``; ``starts``: host -> the ``systemctl show``
@@ -111,11 +116,26 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     ``rotation_refusal``: a member with data whose host did not answer either read, or dropped out
     of the play, stops the rotation by name: it would keep trusting what the next phase drops.
     ``rotation_hold``: the proxies follow the members phase by phase (``settings``: proxies_follow,
-    proxies, the round and the role's pass): this pass stops once the members are in phase 1 or 2,
-    except in the first round of a pass the proxies' play before it followed.
+    proxies and the role's pass): this pass stops once the members are in phase 1 or 2, except in
+    the first round of a pass the proxies' play before it followed.
+    ``rotation_round``: the round of this pass, counted in the run's plan (``plan``: the plan the
+    round before left, or the one this pass's preflight made).
     ``rotation_message``: what the phase in place means for applications (``settings``: pki_dir).
+    ``rotation_after_pass``: how each pass of the role left the rotation, for the etcd playbook's
+    proxies' plays (``settings``: after_pass, the members' note so far): this pass (``settings``:
+    pass) noted ``held`` when it holds, or ``ended`` when the proxies follow and the round ends the
+    rotation (phase 3 moves on).
     """
     plan = dict(plan)
+    # The round of this pass: one more than the run's plan counted, which each pass's preflight makes anew.
+    plan["rotation_round"] = int(plan.get("rotation_round") or 0) + 1
+    this_pass = str(settings.get("pass") or "1")
+    plan["rotation_after_pass"] = dict(settings.get("after_pass") or {})
+    plan["rotation_go"] = rotation["phase"] != NONE and plan["rotation_after_pass"].get(this_pass) != "held"
+    if not plan["rotation_go"]:
+        # Over, or held by this pass for the proxies: the round does nothing, whatever the reads.
+        plan.update(rotation_refusal="", rotation_stale=[], rotation_hold=False, rotation_message="")
+        return plan
     with_data = plan.get("with_data") or []
     unanswered = [host for host in with_data if host not in play_hosts
                   or not _answered(ca_files.get(host)) or not _answered(starts.get(host))]
@@ -124,12 +144,50 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
         "the CA rotation stops in phase %s of 3, which the next run resumes" % rotation["step"]) if unanswered else ""
     plan["rotation_stale"] = [host for host in with_data if host not in unanswered
                               and _started_at(starts[host]) <= int((ca_files[host].get("stat") or {}).get("mtime") or 0)]
-    first_round_of_later_pass = int(settings.get("round") or 1) == 1 and str(settings.get("pass") or "1") != "1"
+    first_round_of_later_pass = plan["rotation_round"] == 1 and this_pass != "1"
     plan["rotation_hold"] = bool(settings.get("proxies_follow") and settings.get("proxies")
                                  and rotation["phase"] in ROTATION_PHASES_WITH_PROXIES
                                  and not first_round_of_later_pass)
     plan["rotation_message"] = _rotation_message(rotation, settings.get("pki_dir") or "")
+    if plan["rotation_hold"]:
+        plan["rotation_after_pass"][this_pass] = "held"
+    elif settings.get("proxies_follow") and rotation["phase"] == DROP:
+        # This round moves phase 3 on, which ends the rotation: the proxies then trust the new CA only.
+        plan["rotation_after_pass"][this_pass] = "ended"
     return plan
+
+
+# The commands of a member's read for a CA rotation's round (rotate_ca_phase.yml), by their first word.
+ROTATION_READS = ("stat", "systemctl")
+
+
+def rotation_reads(reads):
+    """The reads of plan_rotation from each member's one registered result (``reads``: host -> the
+    result of a ``command`` loop over ``stat --format=%Y`` of its trusted CA file and ``systemctl
+    show -p ExecMainStartTimestamp --timestamp=unix --value``, with failed_when false): ``(ca_files,
+    starts)``, host -> the file's ``stat`` (a ``stat`` that failed: no such file) and host -> the
+    ``systemctl show`` result. A host that did not answer (or was not asked: a round with nothing to
+    do) is in neither, and one whose ``systemctl
+    show`` failed is not in ``starts``, so the plan refuses it by name."""
+    ca_files, starts = {}, {}
+    for host, read in reads.items():
+        if not _answered(read) or read.get("skipped"):
+            continue
+        by_command = {str((item.get("item") or [""])[0]): item for item in read.get("results") or []
+                      if isinstance(item, dict)}
+        if set(by_command) != set(ROTATION_READS):
+            raise ValueError("the rotation read of %s must hold the results of %s, got %s"
+                             % (host, " and ".join(ROTATION_READS), ", ".join(sorted(by_command)) or "none"))
+        stat, systemctl = by_command["stat"], by_command["systemctl"]
+        mtime = str(stat.get("stdout") or "").strip()
+        if stat.get("rc") == 0 and mtime.isdigit():
+            ca_files[host] = dict(stat=dict(exists=True, mtime=int(mtime)))
+        else:
+            # stat fails as root only when there is no such file (its message depends on the locale).
+            ca_files[host] = dict(stat=dict(exists=False))
+        if systemctl.get("rc") == 0:
+            starts[host] = dict(stdout=systemctl.get("stdout") or "")
+    return ca_files, starts
 
 
 def _cluster_version_follows(version, release):

@@ -63,8 +63,7 @@ def argument_spec():
         report_var=dict(type="str", default="_etcd_host_info"),
         restart_var=dict(type="str", default="_etcd_restart_due"),
         outdated_var=dict(type="str", default="_etcd_member_files"),
-        ca_file_var=dict(type="str", default="_etcd_rotation_ca_file"),
-        started_var=dict(type="str", default="_etcd_rotation_started"),
+        rotation_read_var=dict(type="str", default="_etcd_rotation_read"),
         problem_var=dict(type="str", default="_etcd_restore_problem"),
         read_var=dict(type="str", default="_etcd_recover_read"),
     )

@@ -53,8 +53,8 @@ options:
         task's host (delegate it to the member the removal acts through), and the CA each surviving member
         trusts (its read).
       - V(maintenance) from etcd_maintenance's plan (O(maintenance)) and the play's hosts; V(rotation)
-        from the rotation in progress (O(rotation)), when each member's trusted CA file was written
-        (the variable O(ca_file_var) of each member with data) and when its etcd started (O(started_var)).
+        from the rotation in progress (O(rotation)) and when each member's trusted CA file was written and
+        its etcd started (the variable O(rotation_read_var) of each member with data).
       - V(restore) from the group and the play's hosts, before the facts; V(restore_members) from the
         member records (O(members)) and each host's read (the variable O(report_var)) - whether it has an
         old data dir, and a refusal when its data dir or WAL dir is a mount point; V(restore_check) and V(restore_start) from the problem each host of the group
@@ -141,7 +141,8 @@ options:
         C(replace) (one member whose host answers, to join in its place), C(revokes). V(removal_check) -
         C(group), C(requested), C(pki_dir) (whose C(ca.pem) the action reads on the controller), C(pki_host_dir).
         V(rotation) - C(pki_dir), C(proxies_follow) (the etcd playbook brings proxies along), C(proxies)
-        (the proxy group's hosts), C(round) and C(pass) (of the role in the playbook).
+        (the proxy group's hosts), C(pass) (of the role in the playbook), C(after_pass) (how each
+        pass left the rotation so far, RV(rotation_after_pass)).
       - V(restore), V(restore_check) - C(group). V(restore_members) - C(group), C(bump_revision), C(snapshot),
         C(data_dir). V(restore_start) - C(group), C(snapshot_revision), C(bump_revision), C(mark_compacted),
         C(version), and for RV(report) C(snapshot_shown) (the snapshot as the operator named it) and
@@ -184,16 +185,13 @@ options:
         had no files written in this run and is not outdated for it.
     type: str
     default: _etcd_member_files
-  ca_file_var:
-    description: The variable of each member with data that holds the C(stat) of its trusted CA file (V(rotation)).
-    type: str
-    default: _etcd_rotation_ca_file
-  started_var:
+  rotation_read_var:
     description: >-
-      The variable of each member with data that holds the output of
-      C(systemctl show -p ExecMainStartTimestamp --timestamp=unix --value) for its etcd (V(rotation)).
+      The variable of each member with data that holds its read for the round (V(rotation)): the result of a
+      C(command) loop, with C(failed_when) false, over C(stat --format=%Y) of its trusted CA file and
+      C(systemctl show -p ExecMainStartTimestamp --timestamp=unix --value) for its etcd.
     type: str
-    default: _etcd_rotation_started
+    default: _etcd_rotation_read
   problem_var:
     description: The variable of each host of the group that holds why it cannot take the restore, when it cannot (V(restore_check), V(restore_start)).
     type: str
@@ -553,6 +551,16 @@ allow_leader:
   description: Whether the leader is defragmented as the leader (a cluster of one member has no one to hand leadership to).
   returned: with O(stage=maintenance)
   type: bool
+rotation_go:
+  description: >-
+    Whether this round moves the CA rotation on: it is in progress and this pass of the role did not hold it
+    for the proxies. Without it the other rotation fields say nothing is to be done, whatever the reads.
+  returned: with O(stage=rotation) and after
+  type: bool
+rotation_round:
+  description: The round of this pass of the role, one more than in O(plan) (the run's plan, made anew by each pass's preflight).
+  returned: with O(stage=rotation) and after
+  type: int
 rotation_stale:
   description: The members with data whose etcd started no later than its trusted CA file was written; they restart before the rotation moves on.
   returned: with O(stage=rotation) and after
@@ -570,6 +578,13 @@ rotation_message:
   description: The phase in place on every member and what it means for applications.
   returned: with O(stage=rotation) and after
   type: str
+rotation_after_pass:
+  description: >-
+    How each pass of the role left the rotation, by pass (C(held) for the proxies, or C(ended)): the
+    C(after_pass) of O(settings) with this pass noted when it holds, or when the proxies follow and this
+    round moves phase 3 on, which ends the rotation.
+  returned: with O(stage=rotation) and after
+  type: dict
 initial_cluster:
   description: The C(--initial-cluster) of a new cluster with every member (in a restore, of the restored cluster).
   returned: with O(stage=hosts) or O(stage=restore_members) and after

@@ -201,16 +201,16 @@ def test_the_maintenance_step_judges_the_members_read_with_the_play_s_hosts(acti
 
 
 def test_the_rotation_step_reads_each_member_s_ca_file_and_etcd_s_start(action):
-    hostvars = {"h%d" % i: dict(_etcd_rotation_ca_file=dict(stat=dict(exists=True, mtime=1000)),
-                                _etcd_rotation_started=dict(stdout="@%d" % (900 if i == 1 else 2000)))
-                for i in range(3)}
+    hostvars = {"h%d" % i: dict(_etcd_rotation_read=dict(changed=False, results=[
+        dict(item=["stat", "--format=%Y", "/etc/etcd/pki/ca.pem"], rc=0, stdout="1000"),
+        dict(item=["systemctl", "show"], rc=0, stdout="@%d" % (900 if i == 1 else 2000))])) for i in range(3)}
     first = dict(with_data=["h0", "h1", "h2"], roll=[], changed=False)
     rotation = dict(phase="trust", step=1, description="both", bundle="/b.pem")
-    settings = dict(pki_dir="/pki", proxies_follow=True, proxies=["p0"], round=1, **{"pass": "1"})
+    settings = dict(pki_dir="/pki", proxies_follow=True, proxies=["p0"], **{"pass": "1"})
     plan = run(action, hostvars, stage="rotation", plan=first, rotation=rotation, settings=settings)
     assert "failed" not in plan and plan["changed"] is False and plan["rotation_refusal"] == ""
     assert plan["rotation_stale"] == ["h1"] and plan["rotation_hold"] is True and plan["with_data"] == first["with_data"]
-    del hostvars["h2"]["_etcd_rotation_started"]
+    del hostvars["h2"]["_etcd_rotation_read"]
     refused = run(action, hostvars, stage="rotation", plan=first, rotation=rotation, settings=settings)
     assert refused["rotation_refusal"].startswith("the hosts h2 did not answer")
 

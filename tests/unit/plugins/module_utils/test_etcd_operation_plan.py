@@ -106,12 +106,14 @@ def started(second=2000):
     return dict(changed=False, stdout="@%d" % second if second else "")
 
 
-def rotation(ca_files=None, starts=None, play=tuple(HOSTS), rotation_read=None, **settings):
+def rotation(ca_files=None, starts=None, play=tuple(HOSTS), rotation_read=None, round_no=1, **settings):
+    """plan_rotation in round ``round_no`` of the pass (the round before counted in the run's plan)."""
     rotation_read = rotation_read or ROTATION
     ca_files = {h: ca() for h in HOSTS} if ca_files is None else ca_files
     starts = {h: started() for h in HOSTS} if starts is None else starts
-    return plan_rotation(dict(with_data=HOSTS, roll=["h1"]), rotation_read, ca_files, starts, play,
-                         dict(dict(pki_dir="/srv/pki", round=1, **{"pass": "1"}), **settings))
+    before = dict(with_data=HOSTS, roll=["h1"], **(dict(rotation_round=round_no - 1) if round_no > 1 else {}))
+    return plan_rotation(before, rotation_read, ca_files, starts, play,
+                         dict(dict(pki_dir="/srv/pki", **{"pass": "1"}), **settings))
 
 
 def test_members_that_started_after_their_ca_file_was_written_do_not_restart():
@@ -167,7 +169,7 @@ def test_a_member_s_host_that_did_not_answer_stops_the_rotation_by_name(play, ca
 ])
 def test_the_rotation_holds_for_the_proxies_in_phases_1_and_2(phase, follow, proxies, round_, pass_, hold):
     plan = rotation(rotation_read=dict(ROTATION, phase=phase), proxies_follow=follow, proxies=proxies,
-                    round=round_, **{"pass": pass_})
+                    round_no=round_, **{"pass": pass_})
     assert plan["rotation_hold"] is hold
 
 

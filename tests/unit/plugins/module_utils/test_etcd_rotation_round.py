@@ -1,0 +1,128 @@
+"""A CA rotation's round (roles/etcd/tasks/rotate_ca_phase.yml): the members' one read taken apart
+(rotation_reads), and the note each pass of the role leaves for the proxies (plan_rotation's
+rotation_after_pass)."""
+
+import pytest
+
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_operation_plan import plan_rotation, rotation_reads
+
+HOSTS = ["h0", "h1", "h2"]
+CA = ["stat", "--format=%Y", "/etc/etcd/pki/ca.pem"]
+START = ["systemctl", "show", "etcd", "-p", "ExecMainStartTimestamp", "--timestamp=unix", "--value"]
+
+
+def read(ca_rc=0, ca_out="1000", start_rc=0, start_out="@2000", order=(0, 1)):
+    """One member's registered result of the read loop, with failed_when false."""
+    items = [dict(item=CA, rc=ca_rc, stdout=ca_out, failed=False, changed=False),
+             dict(item=START, rc=start_rc, stdout=start_out, failed=False, changed=False)]
+    return dict(changed=False, msg="All items completed", results=[items[i] for i in order])
+
+
+@pytest.mark.parametrize("member_read, ca_file, start", [
+    (read(), dict(stat=dict(exists=True, mtime=1000)), dict(stdout="@2000")),
+    # The order of the loop's items does not matter.
+    (read(order=(1, 0)), dict(stat=dict(exists=True, mtime=1000)), dict(stdout="@2000")),
+    # No CA file: stat fails, which reads as a file that is not there.
+    (read(ca_rc=1, ca_out=""), dict(stat=dict(exists=False)), dict(stdout="@2000")),
+    # etcd does not run: systemctl prints nothing, which plan_rotation counts as older.
+    (read(start_out=""), dict(stat=dict(exists=True, mtime=1000)), dict(stdout="")),
+    # systemctl failed: no start read, so the plan refuses the host by name.
+    (read(start_rc=1, start_out=""), dict(stat=dict(exists=True, mtime=1000)), None),
+])
+def test_each_member_s_read_gives_its_ca_file_and_etcd_s_start(member_read, ca_file, start):
+    ca_files, starts = rotation_reads({"h0": member_read})
+    assert ca_files == {"h0": ca_file}
+    assert starts == ({"h0": start} if start else {})
+
+
+@pytest.mark.parametrize("member_read", [
+    dict(unreachable=True, msg="ssh: connect to host h0 port 22: No route to host"),
+    dict(failed=True, msg="the loop failed"),
+    # Not asked: the round has nothing to do.
+    dict(skipped=True, changed=False, skip_reason="Conditional result was False"),
+    None,
+])
+def test_a_host_that_did_not_answer_has_no_read(member_read):
+    assert rotation_reads({"h0": member_read}) == ({}, {})
+
+
+@pytest.mark.parametrize("member_read, got", [
+    (dict(changed=False, results=[dict(item=CA, rc=0, stdout="1000")]), "stat"),
+    (dict(changed=False, results=[]), "none"),
+])
+def test_a_read_without_both_commands_is_refused_with_what_it_holds(member_read, got):
+    with pytest.raises(ValueError) as raised:
+        rotation_reads({"h0": member_read})
+    assert str(raised.value) == "the rotation read of h0 must hold the results of stat and systemctl, got %s" % got
+
+
+def test_the_reads_feed_the_plan_stale_and_refused_hosts():
+    reads = {"h0": read(start_out="@999"), "h1": read(), "h2": dict(unreachable=True)}
+    ca_files, starts = rotation_reads(reads)
+    plan = plan_rotation(dict(with_data=HOSTS), dict(phase="trust", step=1, description="d", bundle="/b.pem"),
+                         ca_files, starts, HOSTS, dict(pki_dir="/pki"))
+    assert plan["rotation_stale"] == ["h0"]
+    assert plan["rotation_refusal"].startswith("the hosts h2 did not answer the read of their trusted CA file")
+
+
+@pytest.mark.parametrize("phase, follow, proxies, round_, pass_, before, after", [
+    # Pass 1 holds in phase 1: its proxies' play runs on the hosts noted held.
+    ("trust", True, ["p0"], 1, 1, {}, {"1": "held"}),
+    # Pass 2 moved phase 1 on in its first round, and holds in its second.
+    ("trust", True, ["p0"], 1, "2", {"1": "held"}, {"1": "held"}),
+    ("reissue", True, ["p0"], 2, "2", {"1": "held"}, {"1": "held", "2": "held"}),
+    # The round that moves phase 3 on ends the rotation: the proxies then trust the new CA only.
+    ("drop", True, ["p0"], 1, "3", {"1": "held", "2": "held"}, {"1": "held", "2": "held", "3": "ended"}),
+    ("drop", True, [], 2, "1", {}, {"1": "ended"}),
+    # Without the etcd playbook's proxies, nothing is noted.
+    ("drop", False, ["p0"], 1, "1", {}, {}),
+    ("trust", False, ["p0"], 1, "1", {}, {}),
+    ("reissue", True, [], 1, "1", {}, {}),
+])
+def test_each_pass_notes_how_it_leaves_the_rotation(phase, follow, proxies, round_, pass_, before, after):
+    plan = plan_rotation(dict(with_data=[], rotation_round=round_ - 1), dict(phase=phase, step=1, description="d",
+                                                                             bundle="/b.pem"), {}, {}, [],
+                         {"pki_dir": "/pki", "proxies_follow": follow, "proxies": proxies, "pass": pass_,
+                          "after_pass": before})
+    assert plan["rotation_after_pass"] == after
+    # The members' note so far is not changed in place.
+    assert before is not plan["rotation_after_pass"]
+
+
+@pytest.mark.parametrize("phase, before, pass_", [
+    # The rotation ended in an earlier round.
+    ("none", {}, "1"),
+    # This pass held it for the proxies in an earlier round: the proxies' play comes first.
+    ("reissue", {"1": "held", "2": "held"}, "2"),
+])
+def test_a_round_with_nothing_to_do_moves_nothing_and_asks_nothing(phase, before, pass_):
+    plan = plan_rotation(dict(with_data=HOSTS, rotation_round=1), dict(phase=phase, step=2, description="d",
+                                                                       bundle="/b.pem"), {}, {},
+                         HOSTS, {"pki_dir": "/pki", "proxies_follow": True, "proxies": ["p0"],
+                                 "pass": pass_, "after_pass": before})
+    assert plan["rotation_go"] is False and plan["rotation_after_pass"] == before
+    # No member answered a read, and none is refused or restarted for it.
+    assert plan["rotation_refusal"] == "" and plan["rotation_stale"] == [] and plan["rotation_hold"] is False
+
+
+def test_a_held_note_of_an_earlier_pass_does_not_stop_this_one():
+    plan = plan_rotation(dict(with_data=[]), dict(phase="reissue", step=2, description="d", bundle="/b.pem"), {}, {},
+                         [], {"pki_dir": "/pki", "proxies_follow": True, "proxies": ["p0"],
+                              "pass": "2", "after_pass": {"1": "held"}})
+    assert plan["rotation_go"] is True and plan["rotation_hold"] is False
+
+
+@pytest.mark.parametrize("before, round_, hold", [
+    # This pass's preflight made the run's plan anew: the first round, which moves the phase the
+    # proxies' play before it followed on.
+    (dict(with_data=[]), 1, False),
+    # The round before counted in the run's plan: the second round holds for the proxies.
+    (dict(with_data=[], rotation_round=1), 2, True),
+    (dict(with_data=[], rotation_round=2), 3, True),
+])
+def test_each_round_counts_in_the_run_s_plan(before, round_, hold):
+    plan = plan_rotation(before, dict(phase="trust", step=1, description="d", bundle="/b.pem"), {}, {}, [],
+                         {"pki_dir": "/pki", "proxies_follow": True, "proxies": ["p0"], "pass": "2"})
+    assert plan["rotation_round"] == round_ and plan["rotation_hold"] is hold
+    # The plan it was given is not changed in place.
+    assert before.get("rotation_round", 0) == round_ - 1
