@@ -52,6 +52,9 @@ def argument_spec():
         membership=dict(type="dict", default={}),
         plan=dict(type="dict", default={}),
         health=dict(type="dict", default={}),
+        # The connection options etcd_health is asked with (status, status_report): a root login's
+        # password and client pair are in them.
+        connection=dict(type="dict", default={}, no_log=True),
         leader=dict(type="str", default=""),
         rotation_phase=dict(type="str", default="none"),
         maintenance=dict(type="dict", default={}),
