@@ -109,8 +109,11 @@ class ActionModule(ActionBase):
                                                     member_ca, settings)
             elif params["stage"] == "status":
                 settings = dict(params["settings"], check_mode=bool(task_vars.get("ansible_check_mode")))
+                in_run = [member["name"] for member in members if member["host"] in play_hosts]
                 plan = self._plan_status(self._status_read(params["health"], settings.get("status_read"), task_vars),
-                                         [member["name"] for member in members if member["host"] in play_hosts], settings)
+                                         in_run, settings)
+                if plan["version_wait"]:
+                    plan = self._version_wait(params["connection"], in_run, settings, task_vars)
             elif params["stage"] == "deployed":
                 plan = dict(refusal=etcd_operation_plan.deployed_refusal(
                     self._installed(hostvars, play_hosts, params["settings"].get("hosts_read")), params["settings"]))
@@ -118,8 +121,7 @@ class ActionModule(ActionBase):
                 # The run's plan (option plan) goes on with the verdict: preflight reads its hardware_warnings.
                 plan = dict(previous, **self._plan_hardware(params["settings"], hostvars, play_hosts))
             elif params["stage"] == "status_report":
-                plan = self._plan_report(params["health"], params["settings"], hostvars, play_hosts,
-                                         task_vars.get("inventory_hostname"))
+                plan = self._plan_report(params["connection"], params["settings"], task_vars)
             elif params["stage"] == "pki_check":
                 plan = self._plan_pki_check(params, previous, hostvars, play_hosts)
             elif params["stage"] == "maintenance":
@@ -229,14 +231,42 @@ class ActionModule(ActionBase):
             plan["lines"] = ["no status: %s" % (health.get("msg") or "?")]
         return plan
 
-    def _plan_report(self, health, settings, hostvars, play_hosts, asked_from):
-        """The status playbook's report: its refusal when no member answers, and the lines, the
-        table and the advice below it with the snapshots on the controller (settings: backup_dir)
-        and each play host's last push and restore drill (the variable _etcd_status_records:
-        etcd_operation_plan.status_records)."""
+    def _read_health(self, connection, settings, task_vars):
+        """etcd_health's answer on the task's host, each member asked once (settings: endpoints,
+        quota_bytes), with the role's connection options; a failed read is the answer too."""
+        return self._execute_module(module_name="raftops.etcd.etcd_health", task_vars=task_vars, module_args=dict(
+            connection, endpoints=settings.get("endpoints") or [], quota_bytes=settings.get("quota_bytes")))
+
+    def _version_wait(self, connection, members_in_run, settings, task_vars):
+        """The status once etcd raised the cluster version to the release's major.minor (the plan's
+        version_wait): read every second, settings.timeout times more at most, then the status step
+        again on the read that shows it; its refusal names the version still there."""
+        for attempt in range(int(settings.get("timeout") or 0) + 1):
+            if attempt:
+                time.sleep(1)
+            health = self._read_health(connection, settings, task_vars)
+            done, refusal = etcd_operation_plan.version_wait_read(health, settings)
+            if done:
+                break
+        if refusal:
+            return dict(refusal=refusal, lines=[])
+        return self._plan_status(health, members_in_run, settings)
+
+    def _plan_report(self, connection, settings, task_vars):
+        """The status playbook's report: its refusal when no play host has the cluster (by each host's
+        read, _etcd_host_info) or when no member answers etcd_health, asked here; else the lines, the
+        table and the advice below it with the snapshots on the controller (settings: backup_dir) and
+        each play host's last push and restore drill (its _etcd_status, status_report.yml's read of
+        them: etcd_operation_plan.status_records)."""
+        hostvars, play_hosts = task_vars.get("hostvars") or {}, list(task_vars.get("ansible_play_hosts") or [])
+        asked_from = task_vars.get("inventory_hostname")
+        refusal = etcd_operation_plan.deployed_refusal(self._installed(hostvars, play_hosts, True), settings)
+        if refusal:
+            return dict(refusal=refusal, lines=[])
+        health = self._read_health(connection, settings, task_vars)
         refusal = etcd_operation_plan.report_refusal(health, dict(settings, asked_from=asked_from))
         pushes, drills = etcd_operation_plan.status_records(
-            self._host_values(hostvars, play_hosts, "_etcd_status_records"), asked_from)
+            self._host_values(hostvars, play_hosts, "_etcd_status"), asked_from)
         advice = status_advice(health, settings.get("status_settings"),
                                dict(dir=settings.get("backup_dir"), files=snapshot_files(settings.get("backup_dir")),
                                     now=time.time()), pushes, drills)

@@ -252,6 +252,21 @@ def plan_status(health, members_in_run, settings):
     )
 
 
+def version_wait_read(health, settings):
+    """One read of the wait plan_status's ``version_wait`` asks for (``health``: etcd_health's result;
+    ``settings``: version, timeout, the seconds the wait lasts): (done, refusal). ``done``: the read
+    shows the cluster version at the release's major.minor, so no later read is needed; ``refusal``:
+    what the run fails with when this read is the last, "" when it shows the version and answered."""
+    release = str(settings.get("version") or "")
+    cluster = health.get("cluster")
+    version = cluster.get("version", "unknown") if isinstance(cluster, dict) else "unknown"
+    done = _cluster_version_follows(version, release)
+    if done and not (health.get("failed") or health.get("unreachable")):
+        return True, ""
+    return done, "every member runs %s, but the cluster version is still %s after %s s: %s" % (
+        release, version, settings.get("timeout"), "; ".join(health.get("problems") or []) or "etcd has not raised it")
+
+
 def status_records(reads, asked_from):
     """(pushes, drills): each play host's last off-host push and restore drill records for the status
     advice, from its read of both (``reads``: host -> the result of status_report.yml's slurp loop over

@@ -49,8 +49,9 @@ def argument_spec():
                             "recovery_logs", "recovery", "pki_check", "status", "status_report", "deployed", "hardware"]),
         members=dict(type="list", elements="dict", default=[]),
         requested=dict(type="str", default=""),
-        # The connection options of etcd_member_info (the group raftops.etcd.etcd's module_defaults),
-        # which removal_check asks on the task's host: a root login's password or pair among them.
+        # The connection options (the group raftops.etcd.etcd's module_defaults) of the calls a stage makes:
+        # etcd_member_info on the task's host (removal_check), etcd_health (status, status_report). A
+        # root login's password and client pair are among them.
         connection=dict(type="dict", default={}, no_log=True),
         plan=dict(type="dict", default={}),
         health=dict(type="dict", default={}),

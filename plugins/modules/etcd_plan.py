@@ -31,8 +31,9 @@ description:
     member lives, what to ask, through which member), then judges whether quorum is truly lost and
     which survivor the new cluster starts from, and again once every member is stopped; a host that
     does not report refuses it unless C(etcd_recover_lost) names it.
-  - Runs on the controller only (an action plugin); it asks no host anything. Each step extends
-    the plan of the step before, given in O(plan).
+  - Runs on the controller (an action plugin); it asks no host anything, but for V(status) and V(status_report),
+    which ask C(raftops.etcd.etcd_health) on the task's host (O(connection)). Each step extends the plan of the
+    step before, given in O(plan).
   - A member of the inventory whose host dropped out of the play (its read failed, or it was
     unreachable) is a problem of the plan, never left out of the decision; one the run leaves out
     (C(--limit)) is listed in RV(left_out).
@@ -68,9 +69,12 @@ options:
       - V(status) from the status read at the end of a deploy run (O(health)), or the earlier read of the run the
         plan's C(status_read) names (C(status_read) of O(settings)), the bootstrap's health wait (the variable
         C(_etcd_bootstrap_health)) or preflight's read (C(_etcd_preflight_locked_read), else C(_etcd_preflight_read));
-        and the members (O(members)) whose hosts are in the play. V(status_report) from the status playbook's read
-        (O(health)), the snapshots in C(backup_dir) on the controller and each play host's last off-host push and
-        restore drill (the variable C(_etcd_status_records), a C(slurp) loop over the items C(push) and C(drill)).
+        and the members (O(members)) whose hosts are in the play; when the run waits for the cluster version
+        (RV(version_wait)), from C(raftops.etcd.etcd_health) asked every second until etcd raised it.
+        V(status_report) from whether a play host has the cluster's unit (its read, C(_etcd_host_info)),
+        C(raftops.etcd.etcd_health) asked once, the snapshots in C(backup_dir) on the controller and each play
+        host's last off-host push and restore drill (the variable C(_etcd_status), a C(slurp) loop over the
+        items C(push) and C(drill)).
       - V(deployed) from whether each play host has the cluster's unit, by its read (C(_etcd_host_info)) or by the
         C(stat) of the unit (C(_etcd_unit_stat)). V(hardware) from each measured play host's
         C(raftops.etcd.etcd_host_check) result (C(_etcd_host_check); skipped where not measured), returned with
@@ -91,8 +95,10 @@ options:
     default: ""
   connection:
     description:
-      - For V(removal_check), the connection options M(raftops.etcd.etcd_member_info) is called with on the
-        task's host (those of the C(raftops.etcd.etcd) group's C(module_defaults)); never shown.
+      - The connection options of the calls a stage makes, those of the group C(raftops.etcd.etcd)'s
+        C(module_defaults) (the role's C(_etcd_connection)); never shown.
+      - For V(removal_check), M(raftops.etcd.etcd_member_info) is called with them on the task's host.
+      - For V(status) and V(status_report), C(raftops.etcd.etcd_health) is asked with them.
     type: dict
     default: {}
   plan:
@@ -104,7 +110,7 @@ options:
       - The result of C(raftops.etcd.etcd_health) for the running cluster (V(cluster)); V({}) when it was not read.
       - For V(cluster), the read taken with the run lock (C(cluster) of C(lock_read) in O(settings)) stands for it.
       - For V(status), the status read at the end of a deploy run, or a skipped read where an earlier one stands;
-        for V(status_report), the status playbook's read.
+        V(status_report) reads the cluster itself.
       - For V(restore_start), the read of the old members that still answer; for V(recovery), the cluster's
         answer to the recovery. A skipped task's result counts as not read.
     type: dict
@@ -153,7 +159,9 @@ options:
         on a member), C(pki_dir), C(pki_host_dir), C(managed), C(replace_ca).
       - V(status) - C(version), C(all_members_in_run) (the deploy plan's), C(status_read) (the deploy plan's;
         V(none) when not given), C(status_settings) (the settings the status advice reads, as
-        P(raftops.etcd.status_advice#filter) takes them). V(status_report) - C(instance), C(group),
+        P(raftops.etcd.status_advice#filter) takes them), and for the wait C(endpoints), C(quota_bytes) (those
+        C(raftops.etcd.etcd_health) is asked with) and C(timeout) (the seconds it waits at most).
+        V(status_report) - C(instance), C(group), C(unit_path), C(endpoints), C(quota_bytes),
         C(backup_dir) (where the action lists the C(etcd-snapshot-*.db) files), C(status_settings). V(deployed) -
         C(hosts_read) (whether the entry point read each host, whose read then says), C(group), C(instance), C(unit_path).
         V(hardware) - C(profile), C(quota), C(strict), C(heartbeat), C(election) (the role's C(etcd_profile),

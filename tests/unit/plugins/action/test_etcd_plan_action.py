@@ -442,9 +442,11 @@ def test_the_status_step_judges_the_members_of_the_run_and_shows_the_read_as_the
 
 def status_step(action, status_read, check_mode=False, **reads):
     """The status step on a skipped status.yml read, with the run's earlier reads ``reads`` (the
-    asking host's variables) and the plan's ``status_read``."""
+    asking host's variables) and the plan's ``status_read``; members are left out of the run, so
+    it does not wait for the cluster version (the samples' is 3.5)."""
     action._task.args = dict(stage="status", members=[dict(host="h1", name="etcd-1")], health=dict(skipped=True),
-                             settings=dict(version="3.6.14", all_members_in_run=True, status_read=status_read), refuse=True)
+                             settings=dict(version="3.6.14", all_members_in_run=False, status_read=status_read),
+                             refuse=True)
     return action.run(task_vars=dict(reads, hostvars={}, ansible_play_hosts=["h1"], ansible_check_mode=check_mode))
 
 
@@ -476,6 +478,53 @@ def test_the_status_step_shows_the_earlier_read_of_the_run_the_plan_names(action
         "none, got 'later'")
 
 
+def status_wait(action, monkeypatch, cluster_versions, timeout=3, **read):
+    """The status step of a run of every member on 3.6.14 whose first read shows the cluster version
+    3.5, then each of ``cluster_versions`` as etcd_health's answers (with ``read``'s fields)."""
+    from ansible_collections.raftops.etcd.tests.unit.plugins.status_sample import health, member
+
+    sleeps = []
+    monkeypatch.setattr("time.sleep", sleeps.append)
+    first = health([member(1)])
+    answers = [dict(first, cluster=dict(first["cluster"], version=version), **read) for version in cluster_versions]
+    action._execute_module = MagicMock(side_effect=answers)
+    action._task.args = dict(stage="status", members=[dict(host="h1", name="etcd-1")], health=first,
+                             connection=dict(ca_cert="/ca.pem"), refuse=True,
+                             settings=dict(version="3.6.14", all_members_in_run=True, endpoints=["https://a:2379"],
+                                           quota_bytes=8, timeout=timeout))
+    plan = action.run(task_vars=dict(hostvars={}, ansible_play_hosts=["h1"]))
+    return plan, answers, sleeps
+
+
+def test_the_status_step_waits_for_the_cluster_version_and_shows_the_read_that_has_it(action, monkeypatch):
+    from ansible_collections.raftops.etcd.plugins.filter.status_advice import status_advice, status_lines
+
+    plan, answers, sleeps = status_wait(action, monkeypatch, ["3.5.0", "3.6.0"])
+    assert "failed" not in plan and plan["version_wait"] is False
+    assert plan["lines"] == status_lines(answers[1]["table"], status_advice(answers[1], None))
+    # Asked on the task's host with the role's connection, every second.
+    assert action._execute_module.call_count == 2 and sleeps == [1]
+    assert action._execute_module.call_args.kwargs["module_name"] == "raftops.etcd.etcd_health"
+    assert action._execute_module.call_args.kwargs["module_args"] == dict(
+        ca_cert="/ca.pem", endpoints=["https://a:2379"], quota_bytes=8)
+
+
+@pytest.mark.parametrize("versions, read, message", [
+    (["3.5.0"] * 4, {}, "every member runs 3.6.14, but the cluster version is still 3.5.0 after 3 s: "
+                        "etcd has not raised it"),
+    (["3.5.0"] * 4, dict(problems=["etcd-1 is slow", "etcd-2 is down"]),
+     "every member runs 3.6.14, but the cluster version is still 3.5.0 after 3 s: etcd-1 is slow; etcd-2 is down"),
+    # A failed read that shows the version ends the wait, failed (as the task's until did).
+    (["3.6.0"], dict(failed=True, problems=["etcd-1 is unhealthy"]),
+     "every member runs 3.6.14, but the cluster version is still 3.6.0 after 3 s: etcd-1 is unhealthy"),
+], ids=["not-raised", "problems", "failed-read"])
+def test_a_cluster_version_that_does_not_follow_fails_the_status_step_naming_it(action, monkeypatch, versions, read,
+                                                                                message):
+    plan, _answers, sleeps = status_wait(action, monkeypatch, versions, **read)
+    assert plan["failed"] is True and plan["msg"] == message and plan["lines"] == []
+    assert action._execute_module.call_count == len(versions) and len(sleeps) == len(versions) - 1
+
+
 def test_the_status_report_reads_each_play_host_s_push_and_drill_and_refuses_only_a_cluster_without_answer(
         action, monkeypatch, tmp_path):
     from ansible_collections.raftops.etcd.plugins.filter.status_advice import status_advice, status_lines
@@ -486,13 +535,21 @@ def test_the_status_report_reads_each_play_host_s_push_and_drill_and_refuses_onl
     skipped = dict(skipped=True, changed=False)
     drill = dict(failed=True, msg="file not found")
     records = [dict(skipped, item="push"), dict(skipped, item="drill")]
-    hostvars = {"h%d" % i: dict(_etcd_status_records=dict(results=list(records))) for i in range(3)}
-    settings = dict(instance="etcd", group="etcd", backup_dir=str(tmp_path), status_settings={})
+    hostvars = {"h%d" % i: dict(_etcd_status=dict(results=list(records)), _etcd_host_info=dict(installed=i == 1))
+                for i in range(3)}
+    settings = dict(instance="etcd", group="etcd", backup_dir=str(tmp_path), status_settings={},
+                    unit_path="/etc/systemd/system/etcd.service", endpoints=["https://a:2379"], quota_bytes=8)
 
     def report(health_read):
-        action._task.args = dict(stage="status_report", health=health_read, settings=settings, refuse=True)
-        return action.run(task_vars=dict(hostvars=hostvars, ansible_play_hosts=["h0", "h1", "h2"],
+        # etcd_health's answer on the asking host, each member asked once, with the role's connection.
+        action._execute_module = MagicMock(return_value=health_read)
+        action._task.args = dict(stage="status_report", connection=dict(user="root", password="x"),
+                                 settings=settings, refuse=True)
+        plan = action.run(task_vars=dict(hostvars=hostvars, ansible_play_hosts=["h0", "h1", "h2"],
                                          inventory_hostname="h0"))
+        assert action._execute_module.call_args.kwargs["module_args"] == dict(
+            user="root", password="x", endpoints=["https://a:2379"], quota_bytes=8)
+        return plan
 
     backups = dict(dir=str(tmp_path), files=[], now=1700000000.0)
     plan = report(read)
@@ -500,7 +557,7 @@ def test_the_status_report_reads_each_play_host_s_push_and_drill_and_refuses_onl
     # No drill read on the asking host (no drill schedule): no drill lines.
     assert plan["lines"] == status_lines(read["table"], status_advice(read, {}, backups, [dict(skipped, item="push")] * 3))
     for values in hostvars.values():
-        values["_etcd_status_records"]["results"][1] = dict(drill, item="drill")
+        values["_etcd_status"]["results"][1] = dict(drill, item="drill")
     assert report(read)["lines"] == status_lines(read["table"], status_advice(
         read, {}, backups, [dict(skipped, item="push")] * 3, [dict(drill, item="drill")] * 3))
     # The snapshots in the backup dir on the controller: the newest counts.
@@ -511,6 +568,16 @@ def test_the_status_report_reads_each_play_host_s_push_and_drill_and_refuses_onl
     refused = report(down)
     assert refused["failed"] is True and refused["lines"] == []
     assert refused["msg"].startswith("no member of the cluster etcd (group etcd) answers, asked from h0: refused.")
+    # No play host has the cluster's unit (another etcd_instance): refused before etcd is asked.
+    hostvars["h1"]["_etcd_host_info"]["installed"] = False
+    action._execute_module = MagicMock(side_effect=AssertionError("the cluster is not asked"))
+    action._task.args = dict(stage="status_report", settings=settings, refuse=True)
+    undeployed = action.run(task_vars=dict(hostvars=hostvars, ansible_play_hosts=["h0", "h1", "h2"],
+                                           inventory_hostname="h0"))
+    assert undeployed["failed"] is True and undeployed["lines"] == []
+    assert undeployed["msg"] == ("no host of group etcd has the etcd cluster etcd (etcd_instance): none has "
+                                 "/etc/systemd/system/etcd.service. Deploy it first (ansible-playbook raftops.etcd.etcd "
+                                 "-i INVENTORY), or check etcd_group and etcd_instance; nothing was changed")
 
 
 def test_the_snapshots_on_the_controller_are_the_files_find_would_list(tmp_path):

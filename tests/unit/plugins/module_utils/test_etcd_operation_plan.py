@@ -15,6 +15,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_operation_plan i
     report_refusal,
     status_read,
     status_records,
+    version_wait_read,
 )
 
 HOSTS = ["h0", "h1", "h2"]
@@ -233,6 +234,32 @@ def test_check_mode_neither_refuses_nor_waits():
     assert plan["other_release"] and plan["refusal"] == "" and plan["version_wait"] is False
     # A check run of a new cluster reads nothing: a skipped read.
     assert plan_status(dict(skipped=True), ["m0"], dict(RUN, check_mode=True))["other_release"] == []
+
+
+# --- version_wait_read: one read of the wait for the cluster version, and what the run fails with ------
+
+WAIT = dict(version="3.5.30", timeout=60)
+NOT_RAISED = "every member runs 3.5.30, but the cluster version is still %s after 60 s: %s"
+
+
+@pytest.mark.parametrize("read, done, refusal", [
+    (dict(cluster=dict(version="3.5.0")), True, ""),
+    (dict(cluster=dict(version="3.5")), True, ""),
+    (dict(cluster=dict(version="3.4.0")), False, NOT_RAISED % ("3.4.0", "etcd has not raised it")),
+    (dict(cluster=dict(version="3.4.0"), problems=["m1: unhealthy", "m2: not reachable"]), False,
+     NOT_RAISED % ("3.4.0", "m1: unhealthy; m2: not reachable")),
+    # No cluster version in the read (no member answered): unknown.
+    (dict(failed=True, msg="no member answers"), False, NOT_RAISED % ("unknown", "etcd has not raised it")),
+    (dict(cluster=dict()), False, NOT_RAISED % ("unknown", "etcd has not raised it")),
+    (dict(cluster=None), False, NOT_RAISED % ("unknown", "etcd has not raised it")),
+    # A read that shows the version but failed ends the wait, and fails it with its problems.
+    (dict(cluster=dict(version="3.5.0"), failed=True, problems=["m1: unhealthy"]), True,
+     NOT_RAISED % ("3.5.0", "m1: unhealthy")),
+    (dict(cluster=dict(version="3.5.0"), unreachable=True), True, NOT_RAISED % ("3.5.0", "etcd has not raised it")),
+], ids=["raised", "major-minor", "not-raised", "problems", "failed", "no-version", "no-cluster", "failed-but-raised",
+        "unreachable"])
+def test_a_read_of_the_version_wait_ends_it_once_the_version_follows_and_names_the_version_left(read, done, refusal):
+    assert version_wait_read(read, WAIT) == (done, refusal)
 
 
 # --- cluster_read and status_read: which read of the run the plan and the status take -------------------
