@@ -17,6 +17,8 @@ source "$HERE/lib.sh"
 
 [[ $# -ge 1 ]] || die "usage: lanes.sh 'SCENARIO...' ['SCENARIO...' ...]"
 results="$(mktemp -d)"
+# Wide lines, so that pytest's summary and Molecule's output keep a failure's message on one line.
+export COLUMNS=250
 trap 'rm -rf "$results"' EXIT
 
 run_lane() { # SCENARIO...
@@ -43,14 +45,22 @@ done
 rc=0
 for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
 
-# The test bed's state first, so that the last lines say which scenario failed and why.
+# The test bed's state first, then each failed scenario's failure lines, then the table.
 [[ $rc -eq 0 ]] || "$HERE/host.sh" diagnose
-if [[ $rc -ne 0 ]]; then
-  while read -r failed _; do
-    echo "--- why $failed failed"
-    { grep -E "FAILED |Error|ERROR|CRITICAL|assert|fatal:|failed=[1-9]" "$results/$failed.log" || true; } | tail -n 25 | cut -c1-400
-  done < <(awk '$2 == "FAILED"' "$results/summary")
-fi
+failed_scenarios() { awk '$2 == "FAILED" {print $1}' "$results/summary"; }
+for failed in $(failed_scenarios); do
+  echo "--- why $failed failed"
+  { grep -E "FAILED |Error|ERROR|CRITICAL|assert|fatal:|failed=[1-9]" "$results/$failed.log" || true; } | tail -n 25 | cut -c1-400
+done
 echo "--- scenarios (lanes: $#)"
 cat "$results/summary" "$results/lanes"
+# Last, as a CI report may keep only the end of the output: per failed scenario, the tests that
+# failed (pytest's summary) and the first lines of their assertions, or the tasks that failed.
+for failed in $(failed_scenarios); do
+  echo "--- $failed: what failed"
+  sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^\[[a-z0-9_-]*\] *\(│\)\? *//' "$results/$failed.log" \
+    | grep -E "^(FAILED |ERROR |E   |fatal: |TASK \[)" | grep -B1 -E "^(FAILED|ERROR|E   |fatal)" | grep -v "^--$" \
+    | awk '/^(FAILED|ERROR) / {print; next} /^E   / && e++ < 6 {print; next} /^TASK \[/ {t = $0; next} /^fatal/ && f++ < 3 {print t; print}' \
+    | cut -c1-300 | head -n 16
+done
 exit "$rc"

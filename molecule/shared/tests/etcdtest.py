@@ -329,9 +329,9 @@ def move_leadership(gateways, name, timeout=60):
         time.sleep(0.5)
 
 
-def poll(check, seconds=30, interval=0.5):
-    """check() until it returns a true value, for up to ``seconds`` (a loaded host is slow); the
-    last value otherwise."""
+def poll(check, seconds=60, interval=0.5):
+    """check() until it returns a true value, for up to ``seconds`` (a loaded host is slow: systemd
+    timers and etcd fall behind when both lanes of the suite are busy); the last value otherwise."""
     deadline = time.monotonic() + seconds
     while True:
         result = check()
