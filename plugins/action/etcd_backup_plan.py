@@ -4,16 +4,22 @@
 """Action for raftops.etcd.etcd_backup_plan: the plan steps of the backup, of a restore's fetch from
 an off-host target and of the restore drill, made on the controller from what the role's tasks read.
 It decides with plugins/module_utils/etcd_backup_plan.py; it reads the controller's backup
-directory and the key file; its source step asks etcd_health on the task's host."""
+directory and the key file; its source step asks etcd_health on the task's host; its seal step seals
+the snapshot as raftops.etcd.etcd_backup_target's state sealed does."""
 
 import glob
 import os
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_plan
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_target as backup_target
+from ansible_collections.raftops.etcd.plugins.plugin_utils.backup_target import run_here
 from ansible_collections.raftops.etcd.plugins.plugin_utils.plan_action import PlanAction
+
 # The steps whose answer holds etcd_backup_targets, credentials included.
-WITH_TARGETS = ("source", "record", "fetch")
+WITH_TARGETS = ("source", "record", "seal", "fetch")
 
 
 def _text(path):
@@ -42,7 +48,8 @@ class ActionModule(PlanAction):
         if params["refuse"] and plan.get("refusal"):
             result.update(failed=True, changed=False, msg=plan["refusal"], refusal=plan["refusal"])
             return result
-        result.update(plan, changed=False)
+        # The seal writes the sealed copy: changed, as etcd_backup_target reports it; the other steps write nothing.
+        result.update(plan, changed=bool(plan["sealed"].get("changed")) if params["stage"] == "seal" else False)
         if params["stage"] in WITH_TARGETS:
             # The S3 targets' keys are in the plan: its result is hidden (-v and up), the registered plan is not.
             result["_ansible_no_log"] = True
@@ -65,6 +72,20 @@ class ActionModule(PlanAction):
         """The backup's plan with the record the playbook writes beside the snapshot (settings.saved)."""
         plan = params["plan"]
         return dict(plan, record=etcd_backup_plan.backup_record(settings["saved"], plan["name"]))
+
+    def _seal(self, params, settings, task_vars):
+        """The backup's plan with ``sealed``: etcd_backup_target's state=sealed result for its snapshot
+        (settings.src), worked out in this process as that module's action does it."""
+        del task_vars  # the seal reads the controller's files only
+        validated = ArgumentSpecValidator(backup_target.argument_spec()).validate(etcd_backup_plan.seal_arguments(
+            params["plan"], settings.get("src"), settings.get("key_file"), settings.get("cluster")))
+        if validated.error_messages:
+            raise ValueError("; ".join(validated.error_messages))
+        sealed = run_here(validated.validated_parameters, bool(self._task.check_mode))
+        warnings = sealed.pop("warnings", [])
+        if sealed.get("failed"):
+            return dict(failed=True, msg=sealed["msg"], warnings=warnings)
+        return dict(params["plan"], sealed=sealed, warnings=warnings)
 
     @staticmethod
     def _fetch(params, settings, task_vars):

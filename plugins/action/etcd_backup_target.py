@@ -16,21 +16,10 @@ from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_target as backup_target
+from ansible_collections.raftops.etcd.plugins.plugin_utils.backup_target import MODULE, run_here
 
-MODULE = "raftops.etcd.etcd_backup_target"
 SECRETS = ("access_key", "secret_key")
-
-
-class _Here:
-    """What backup_target.run() reads of a module, within this process."""
-
-    def __init__(self, params, check_mode):
-        self.params, self.check_mode, self.warnings = params, check_mode, []
-
-    def warn(self, text):
-        self.warnings.append(text)
 
 
 class ActionModule(ActionBase):
@@ -55,17 +44,7 @@ class ActionModule(ActionBase):
         return remove_values(result, secrets)
 
     def _here(self, params):
-        if not crypto.HAS_CRYPTOGRAPHY:
-            return dict(failed=True, changed=False, msg="%s needs the Python library cryptography on the controller "
-                        "(%s); nothing was done" % (MODULE, crypto.CRYPTOGRAPHY_IMPORT_ERROR))
-        here = _Here(params, bool(self._task.check_mode))
-        try:
-            answer = backup_target.run(here)
-        except backup_target.TargetError as exc:
-            answer = dict(failed=True, changed=False, msg=str(exc))
-        if here.warnings:
-            answer["warnings"] = here.warnings
-        return answer
+        return run_here(params, bool(self._task.check_mode))
 
     def _on_host(self, params, task_vars):
         src = os.path.expanduser(to_text(params["src"] or ""))

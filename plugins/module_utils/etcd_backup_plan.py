@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 
 TARGET_DEFAULTS = dict(type="s3", keep=7, max_age_days=30)
-STAGES = ("source", "record", "fetch", "drill_snapshot")
+STAGES = ("source", "record", "seal", "fetch", "drill_snapshot")
 
 
 def targets_with_defaults(targets, cluster=""):
@@ -73,6 +73,21 @@ def backup_record(saved, name):
     return dict(snapshot=name, revision=saved["inspected"]["revision"], keys=keyspace.get("keys"),
                 hash_kv=keyspace.get("hash"), compact_revision=keyspace.get("compact_revision"),
                 hash_problem=keyspace.get("hash_problem", saved.get("keyspace_error")))
+
+
+def seal_arguments(plan, src, key_file, cluster):
+    """etcd_backup_target's state=sealed options for the backup ``plan`` (the record step's): the
+    snapshot ``src`` sealed with ``key_file`` under the plan's object name, its header authenticating
+    the ``cluster``, the cluster ID the source member answered and the time the snapshot was taken; and
+    that member, whom the members' drill record names."""
+    plan = plan if isinstance(plan, Mapping) else {}
+    source = plan.get("source") if isinstance(plan.get("source"), Mapping) else {}
+    fields = dict(name=plan.get("object"), taken=plan.get("taken"), member=source.get("name"),
+                  cluster_id=source.get("cluster_id"))
+    missing = sorted(option for option, value in fields.items() if value is None)
+    if missing:
+        raise ValueError("the backup's plan gives no %s to seal its snapshot with; nothing was sealed" % ", ".join(missing))
+    return dict(fields, state="sealed", src=src, key_file=key_file, cluster=cluster)
 
 
 def drill_record(record_text, sealed, sealed_stat, member):

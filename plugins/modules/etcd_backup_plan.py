@@ -15,12 +15,14 @@ description:
   - V(source) asks M(raftops.etcd.etcd_health) on the task's host which members answer, and chooses
     the member a backup takes its snapshot from (the first healthy voting member of the play) and
     names the snapshot and its sealed object by the UTC time; it fills in each target's defaults.
-    V(record) adds the record written beside the snapshot (the record the members' drill proves a
-    playbook backup against comes with M(raftops.etcd.etcd_backup_target)'s V(sealed)).
+    V(record) adds the record written beside the snapshot. V(seal) adds the snapshot sealed for the
+    off-host targets, as M(raftops.etcd.etcd_backup_target)'s V(sealed) seals it, with the record the
+    members' drill proves a playbook backup against.
   - V(fetch) finds the target a restore fetches from.
   - V(drill_snapshot) chooses the snapshot a restore drill proves, with its record.
   - Runs on the controller (an action plugin); reads the controller's backup directory and the key
-    file; V(source) runs M(raftops.etcd.etcd_health) on the task's host, and no other step asks any host.
+    file, and V(seal) writes the sealed copy into a private directory of its own there; V(source) runs
+    M(raftops.etcd.etcd_health) on the task's host, and no other step asks any host.
 extends_documentation_fragment:
   - raftops.etcd.controller_action
   - raftops.etcd.common
@@ -29,9 +31,9 @@ options:
     description: The step; see the description.
     type: str
     required: true
-    choices: [source, record, fetch, drill_snapshot]
+    choices: [source, record, seal, fetch, drill_snapshot]
   plan:
-    description: The result of the step before, for V(record) (of V(source)).
+    description: The result of the step before, for V(record) (of V(source)) and V(seal) (of V(record)).
     type: dict
     default: {}
   members:
@@ -50,6 +52,8 @@ options:
       - V(source) - C(endpoints) (the members' client URLs), C(targets)
         (O(raftops.etcd.etcd#role:main:etcd_backup_targets)) and C(cluster).
       - V(record) - C(saved) (M(raftops.etcd.etcd_snapshot)'s result, with inspect and keyspace).
+      - V(seal) - C(src) (the snapshot on the controller, its record C(<src>.json) beside it), C(key_file)
+        and C(cluster).
       - V(fetch) - C(targets), C(cluster) and C(target) (the name of one).
       - V(drill_snapshot) - C(fetched) (the snapshot fetched from a target), C(snapshot) and C(backup_dir).
     type: dict
@@ -112,6 +116,12 @@ sends:
 record:
   description: The record written beside the snapshot (revision, keys, hash_kv, compact_revision, hash_problem).
   returned: with O(stage=record)
+  type: dict
+sealed:
+  description:
+    - M(raftops.etcd.etcd_backup_target)'s V(sealed) result for the snapshot - among its fields C(path), C(dir)
+      (the private directory it is in, to remove), C(sealed_size), C(sealed_sha256) and C(drill_record).
+  returned: with O(stage=seal)
   type: dict
 target:
   description: The target with its defaults; empty when there is none of that name.

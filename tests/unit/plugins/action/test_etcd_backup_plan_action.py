@@ -2,6 +2,9 @@
 files (backup directory, key file), decides with module_utils/etcd_backup_plan.py and returns the plan
 with changed=false; a refusal fails the task with refuse=true; bad arguments fail with the action's name."""
 
+import json
+import os
+import shutil
 from unittest.mock import MagicMock
 
 import pytest
@@ -9,10 +12,12 @@ import pytest
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.action.etcd_backup_plan import ActionModule
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 
 MEMBERS = [dict(name="a", host="h0", client_url="https://h0:2379")]
 HEALTH = dict(endpoints=[dict(endpoint="https://h0:2379", healthy=True, is_learner=False, cluster_id="c1d")], problems=[])
 VAULT = dict(name="vault", type="ssh", host="bk", path="/srv/b")
+SNAP = "etcd-snapshot-20260301T000000Z.db"
 
 
 @pytest.fixture
@@ -90,3 +95,45 @@ def test_the_drill_snapshot_step_takes_the_newest_of_the_backup_directory_with_i
     assert result["record_text"] == '{"revision": 3}'
     result = run(action, stage="drill_snapshot", settings=dict(backup_dir=str(tmp_path / "none")), refuse=True)
     assert result["failed"] and result["msg"].startswith("no snapshot etcd-snapshot-*.db in etcd_backup_dir ")
+
+
+def test_the_seal_step_seals_the_snapshot_in_this_process_and_keeps_the_plan(action, tmp_path):
+    asks_health(action, HEALTH)
+    plan = run(action, stage="source", members=MEMBERS, settings=dict(targets=[VAULT], cluster="p/e"))
+    action._execute_module = MagicMock(side_effect=AssertionError("the seal asks no host"))
+    action._task.check_mode = False
+    snapshot = tmp_path / plan["name"]
+    snapshot.write_bytes(os.urandom(3000))
+    snapshot.with_name(plan["name"] + ".json").write_text(json.dumps(dict(snapshot=plan["name"], revision=42)))
+    settings = dict(src=str(snapshot), key_file=str(tmp_path / "backup.key"), cluster="p/e")
+    result = run(action, stage="seal", plan=plan, settings=settings)
+    sealed = result["sealed"]
+    try:
+        assert "failed" not in result and result["changed"] is True and result["_ansible_no_log"] is True
+        assert result["targets"] == plan["targets"] and result["name"] == plan["name"]
+        assert sealed["path"] == os.path.join(sealed["dir"], plan["object"]) and sealed["key_created"] is True
+        assert sealed["sealed_size"] == os.path.getsize(sealed["path"])
+        assert sealed["drill_record"] == dict(snapshot=plan["name"], revision=42, object=plan["object"], member="a",
+                                              sha256=sealed["sha256"], key_id=sealed["key_id"],
+                                              sealed_size=sealed["sealed_size"], sealed_sha256=sealed["sealed_sha256"])
+        # The header authenticates the plan's cluster, cluster ID and time: the key opens it under those.
+        key = crypto.read_key(settings["key_file"])
+        with open(sealed["path"], "rb") as stream:
+            header = crypto.read_header(stream, plan["object"], key)
+        assert header["label"] == dict(name=plan["object"], cluster="p/e", cluster_id="c1d", time=plan["taken"])
+    finally:
+        shutil.rmtree(sealed["dir"])
+
+
+def test_the_seal_step_fails_with_the_seal_s_message_or_without_a_source(action, tmp_path):
+    plan = dict(name=SNAP, object=SNAP + ".enc", taken="20260301T000000Z", targets=[],
+                source=dict(name="a", cluster_id="c1d"))
+    action._task.check_mode = False
+    settings = dict(src=str(tmp_path / SNAP), key_file=str(tmp_path / "backup.key"), cluster="p/e")
+    result = run(action, stage="seal", plan=plan, settings=settings)
+    assert result["failed"] and result["changed"] is False and "sealed" not in result and "targets" not in result
+    assert result["msg"].startswith("%s cannot be encrypted: " % settings["src"])
+    result = run(action, stage="seal", plan=dict(plan, source=None), settings=settings)
+    assert result["failed"] and result["msg"] == (
+        "raftops.etcd.etcd_backup_plan: cannot plan the seal step: the backup's plan gives no cluster_id, member "
+        "to seal its snapshot with; nothing was sealed")

@@ -75,6 +75,26 @@ def test_the_playbooks_record_holds_the_revision_and_the_keyspace_read_at_it(sav
     assert plan.backup_record(saved, SNAP) == record
 
 
+PLAN = dict(name=SNAP, object=SNAP + ".enc", taken="20261126T030000Z", source=dict(MEMBERS[0], cluster_id="c1d"))
+
+
+@pytest.mark.parametrize("backup, found", [
+    (PLAN, dict(name=SNAP + ".enc", taken="20261126T030000Z", member="a", cluster_id="c1d")),
+    (dict(PLAN, source=dict(MEMBERS[0], cluster_id="")), dict(name=SNAP + ".enc", taken="20261126T030000Z", member="a",
+                                                              cluster_id="")),  # a cluster ID etcd did not give
+    (dict(PLAN, source=None), "no cluster_id, member "),  # check mode's plan or a refused one
+    (dict(PLAN, object=None, taken=None), "no name, taken "),
+    (None, "no cluster_id, member, name, taken "),
+])
+def test_the_seal_authenticates_the_plans_object_cluster_id_and_time_and_names_the_source_member(backup, found):
+    if isinstance(found, str):
+        with pytest.raises(ValueError, match="the backup's plan gives %sto seal its snapshot with; nothing was sealed" % found):
+            plan.seal_arguments(backup, "/b/" + SNAP, "/k", CLUSTER)
+        return
+    assert plan.seal_arguments(backup, "/b/" + SNAP, "/k", CLUSTER) == dict(
+        found, state="sealed", src="/b/" + SNAP, key_file="/k", cluster=CLUSTER)
+
+
 CONTROLLER_RECORD = json.dumps(dict(snapshot=SNAP, revision=42, keys=40, hash_kv=7, compact_revision=-1, hash_problem=None))
 SEALED = dict(sha256="ab" * 32, key_id="k1")
 SEALED_STAT = dict(stat=dict(path="/tmp/x.etcd-backup/%s.enc" % SNAP, size=345, checksum="cd" * 32))
