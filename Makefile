@@ -27,7 +27,7 @@ SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
 # prometheus brings promtool, which the unit tests run on the shipped alert rules.
 SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck openssl prometheus
 
-.PHONY: help deps system-deps venv lint ruff ansible-lint shellcheck ee sanity unit checks molecule test chaos demo demo-destroy bench clean
+.PHONY: help deps system-deps venv lint ruff ansible-lint shellcheck ee sanity unit molecule test chaos demo demo-destroy bench clean
 
 help:
 	@echo "make demo   - install what is needed, start 3 local test hosts, deploy a TLS etcd cluster on them"
@@ -126,23 +126,10 @@ unit: venv
 molecule: deps
 	tests/testbed/lanes.sh $(MOLECULE_LANES)
 
-checks: ee sanity unit
-
-# These checks use about one core of two, so they run beside the Molecule lanes, at a lower
-# priority: they take the CPU the lanes leave while they wait, and add no load to the scenarios'
-# timed steps (ansible-test's sanity tests run in virtual environments of their own). The lint
-# runs first, alone, as before: ansible-lint prepares collection paths of its own. The checks'
-# output goes to .cache/checks.log; either's failure fails the run, and the checks' result is
-# printed after the lanes' summary.
-test: deps lint
-	@mkdir -p .cache
-	@nice -n 10 $(MAKE) --no-print-directory checks >.cache/checks.log 2>&1 & checks=$$!; \
-	molecule_rc=0; $(MAKE) --no-print-directory molecule || molecule_rc=$$?; \
-	checks_rc=0; wait $$checks || checks_rc=$$?; \
-	echo "--- checks (the EE check, ansible-test sanity, unit tests; all in .cache/checks.log)"; \
-	if [ $$checks_rc -eq 0 ]; then grep -E "^ee: |^[0-9]+ passed" .cache/checks.log; echo "checks passed"; \
-	else tail -n 40 .cache/checks.log | cut -c1-300; echo "checks FAILED"; fi; \
-	[ $$checks_rc -eq 0 ] && [ $$molecule_rc -eq 0 ]
+# One after another: the Molecule lanes keep both cores busy, so the checks beside them made the
+# lanes slower by as much as the checks took (tried: 76 min in all against 75, and more load on
+# the scenarios' timed steps).
+test: deps lint ee sanity unit molecule
 
 # The seeded fault campaign on the hosts of molecule/chaos (`make test` runs its fixed sample):
 # every case is printed, then a table per operation and fault, also written to .cache/chaos/.
