@@ -45,7 +45,7 @@ done
 rc=0
 for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
 
-# The test bed's state first, then each failed scenario's failure lines, then the table.
+# The test bed's state first, then each failed scenario's failure lines, the table, and the failed tests.
 [[ $rc -eq 0 ]] || "$HERE/host.sh" diagnose
 failed_scenarios() { awk '$2 == "FAILED" {print $1}' "$results/summary"; }
 for failed in $(failed_scenarios); do
@@ -59,8 +59,7 @@ cat "$results/summary" "$results/lanes"
 for failed in $(failed_scenarios); do
   echo "--- $failed: what failed"
   sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^\[[a-z0-9_-]*\] *\(│\)\? *//' "$results/$failed.log" \
-    | grep -E "^(FAILED |ERROR |E   |fatal: |TASK \[)" | grep -B1 -E "^(FAILED|ERROR|E   |fatal)" | grep -v "^--$" \
-    | awk '/^(FAILED|ERROR) / {print; next} /^E   / && e++ < 6 {print; next} /^TASK \[/ {t = $0; next} /^fatal/ && f++ < 3 {print t; print}' \
+    | awk '/^(FAILED|ERROR) / {print; next} /^E   / && e++ < 6 {print; next} /^TASK \[/ {t = $0; next} /^fatal: / && f++ < 3 {print t; print}' \
     | cut -c1-300 | head -n 16
 done
 exit "$rc"
