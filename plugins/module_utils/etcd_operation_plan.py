@@ -47,11 +47,13 @@ def maintenance_order(entries):
 
 def plan_maintenance(maintenance, members, play_hosts, play_hosts_all):
     """The maintenance run's plan, from etcd_maintenance's ``action=plan`` result (``maintenance``:
-    members, order, nospace) and the inventory's members (``members``: dicts with ``host``).
+    members, order, nospace) and the inventory's members (``members``: dicts with ``host``, ``client_url``).
 
     ``refusal``: the members' hosts that dropped out of the play (``unanswered``) refuse the run: the
-    run lock is held on them. Those the run leaves out (``--limit``) are in ``left_out``; their
-    members are defragmented through the cluster like the others.
+    run lock is held on them. ``with_data`` and ``stable_client_urls``, every member's host and client
+    URL, are what the run lock's tasks read of a plan, as after a deploy's read. Those the run leaves
+    out (``--limit``) are in ``left_out``; their members are defragmented through the cluster like
+    the others.
     ``order``: the names to defragment, the leader last; ``lines``: each member and why;
     ``nospace``: with a NOSPACE alarm the run compacts first and disarms at the end, without the
     run lock (the cluster refuses its write); ``lock``: whether the run lock is held;
@@ -69,7 +71,8 @@ def plan_maintenance(maintenance, members, play_hosts, play_hosts_all):
         lines.append("left out of the run (--limit), defragmented through the cluster: %s" % ", ".join(left_out))
     return dict(
         refusal=_hosts_refusal(unanswered, "the maintenance's read", "nothing was changed") if unanswered else "",
-        unanswered=unanswered, left_out=left_out, lock_hosts=hosts,
+        unanswered=unanswered, left_out=left_out, with_data=hosts,
+        stable_client_urls=[member["client_url"] for member in members],
         order=order, lines=lines, nospace=nospace, lock=bool(order) and not nospace,
         allow_leader=len(entries) == 1,
     )

@@ -550,11 +550,6 @@ lock:
   description: Whether the maintenance holds the run lock (it defragments a member, and the cluster is not in NOSPACE, which refuses the lock's write).
   returned: with O(stage=maintenance)
   type: bool
-lock_hosts:
-  description: The members' hosts the run lock is held on.
-  returned: with O(stage=maintenance)
-  type: list
-  elements: str
 allow_leader:
   description: Whether the leader is defragmented as the leader (a cluster of one member has no one to hand leadership to).
   returned: with O(stage=maintenance)

@@ -193,7 +193,7 @@ MAINTENANCE_READ = dict(changed=False, nospace=False, order=["m1", "m2", "m0"],
 def test_the_maintenance_step_judges_the_members_read_with_the_play_s_hosts(action):
     plan = run(action, {}, stage="maintenance", maintenance=MAINTENANCE_READ)
     assert "failed" not in plan and plan["changed"] is False and plan["refusal"] == ""
-    assert plan["order"] == ["m1", "m2", "m0"] and plan["lock"] is True and plan["lock_hosts"] == ["h0", "h1", "h2"]
+    assert plan["order"] == ["m1", "m2", "m0"] and plan["lock"] is True and plan["with_data"] == ["h0", "h1", "h2"]
     dropped = run(action, {}, play=("h0", "h2"), play_all=("h0", "h1", "h2"), stage="maintenance",
                   maintenance=MAINTENANCE_READ)
     assert dropped["unanswered"] == ["h1"] and dropped["refusal"].startswith("the hosts h1 did not answer")

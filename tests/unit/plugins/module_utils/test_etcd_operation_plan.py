@@ -19,7 +19,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_operation_plan i
 )
 
 HOSTS = ["h0", "h1", "h2"]
-MEMBERS = [dict(host="h%d" % i, name="m%d" % i) for i in range(3)]
+MEMBERS = [dict(host="h%d" % i, name="m%d" % i, client_url="https://10.0.0.%d:2379" % i) for i in range(3)]
 
 
 def entry(name, is_leader=False, defragment=True, reason="free 9 MiB (60%) -> defragment"):
@@ -56,7 +56,8 @@ def read(order=("m1", "m2", "m0"), nospace=False, count=3):
 def test_every_host_answered_the_maintenance_holds_the_lock_and_defragments_in_the_read_order():
     plan = plan_maintenance(read(), MEMBERS, HOSTS, HOSTS)
     assert plan["refusal"] == "" and plan["unanswered"] == [] and plan["left_out"] == []
-    assert plan["order"] == ["m1", "m2", "m0"] and plan["lock_hosts"] == HOSTS
+    assert plan["order"] == ["m1", "m2", "m0"] and plan["with_data"] == HOSTS
+    assert plan["stable_client_urls"] == ["https://10.0.0.%d:2379" % i for i in range(3)]
     assert plan["lock"] is True and plan["nospace"] is False and plan["allow_leader"] is False
     assert plan["lines"] == ["m1: free 9 MiB (60%) -> defragment", "m2: free 9 MiB (60%) -> defragment",
                              "m0: free 9 MiB (60%) -> defragment"]
@@ -75,7 +76,7 @@ def test_a_host_left_out_with_limit_is_listed_not_refused():
     plan = plan_maintenance(read(), MEMBERS, ["h0", "h1"], ["h0", "h1"])
     assert plan["refusal"] == "" and plan["unanswered"] == [] and plan["left_out"] == ["h2"]
     # Its member is defragmented through the cluster like the others, and the lock covers it.
-    assert plan["order"] == ["m1", "m2", "m0"] and plan["lock_hosts"] == HOSTS
+    assert plan["order"] == ["m1", "m2", "m0"] and plan["with_data"] == HOSTS
     assert plan["lines"][-1] == "left out of the run (--limit), defragmented through the cluster: h2"
 
 
