@@ -46,6 +46,8 @@ SPACE_EXCEEDED = "database space exceeded"
 # How long, and how often, a cluster whose members partly see no leader is looked at again (run_plan).
 CATCH_UP_SECONDS = 30
 CATCH_UP_PAUSE = 2
+# How often a plan with a wait_timeout looks at a cluster that is not ready yet.
+WAIT_PAUSE = 2
 
 
 class Failure(Exception):
@@ -107,6 +109,8 @@ class MaintenanceTask:
         for name in ("keep", "quota_bytes", "max_raft_index_gap"):
             if p[name] < 0:
                 raise Failure("%s must be 0 or more, got %d; nothing was sent" % (name, p[name]))
+        if p["wait_timeout"] < 0:
+            raise Failure("wait_timeout must be 0 or more, got %d; nothing was sent" % p["wait_timeout"])
         if p["defrag_timeout"] < 1:
             raise Failure("defrag_timeout must be 1 second or more, got %d; nothing was sent" % p["defrag_timeout"])
         if not p["write_check_key"]:
@@ -126,6 +130,18 @@ class MaintenanceTask:
     # -- plan ---------------------------------------------------------------------------------
 
     def run_plan(self):
+        # With wait_timeout, a cluster not ready yet (a member just defragmented and catching up, a
+        # member restarting) is looked at again until the time is up; the last refusal is the failure.
+        deadline = self.clock() + self.params["wait_timeout"]
+        while True:
+            try:
+                return self.plan_once()
+            except (Failure, EtcdError):
+                if self.clock() >= deadline:
+                    raise
+                self.sleep(WAIT_PAUSE)
+
+    def plan_once(self):
         observation = self.observe()
         problems = readiness_problems(observation, self.params["max_raft_index_gap"])
         # A member that lost its peers a moment ago sees no leader for a while after the heal (TCP

@@ -76,6 +76,16 @@ options:
         entries of the leader's, or the plan fails naming the member that is behind.
     type: int
     default: 50
+  wait_timeout:
+    description:
+      - With O(action=plan), seconds to wait for a cluster that is not ready for maintenance yet (a
+        member defragmented a moment ago and still catching up, a member restarting, no member
+        answering yet), looking again every 2 seconds; the task fails with the last refusal when
+        the time is up.
+      - V(0) looks once.
+    type: int
+    default: 0
+    version_added: 0.6.0
   keep:
     description:
       - With O(action=compact), how many revisions of history to keep - the cluster is compacted to
@@ -468,6 +478,7 @@ def argument_spec():
         member=dict(type="str"),
         allow_leader=dict(type="bool", default=False),
         defrag_timeout=dict(type="int", default=300),
+        wait_timeout=dict(type="int", default=0),
         alarm=dict(type="str", default="NOSPACE", choices=list(DISARMS)),
         # a key of etcd's keyspace, not a secret
         write_check_key=dict(type="str", default="/raftops/maintenance/write-check", no_log=False),

@@ -107,6 +107,38 @@ def test_plan_refuses_unhealthy_members_and_other_alarms(cluster):
                        "m2 (http://10.0.0.3:2379): /health false: ALARM CORRUPT; alarm CORRUPT on member m2")
 
 
+@pytest.mark.parametrize("catches_up_after, timeout, sleeps, ready", [
+    (3, 10, 3, True),     # behind for three looks, caught up within the wait
+    (1000, 10, 5, False),  # still behind when the 10 s are up: five looks again, 2 s apart
+    (1000, 0, 0, False),   # no wait: one look, the refusal at once
+])
+def test_plan_with_a_wait_looks_again_until_the_member_caught_up(cluster, catches_up_after, timeout, sleeps, ready):
+    # A member defragmented a moment ago: behind the leader until it applied what it missed.
+    cluster.applied[0xA1] = 30
+    cluster.on_sleep.append(lambda n: n >= catches_up_after and cluster.applied.pop(0xA1, None))
+    failure, result = run(cluster, max_raft_index_gap=10, wait_timeout=timeout)
+    assert cluster.sleeps == sleeps
+    if ready:
+        assert failure is None and result["order"] == ["m1", "m2", "m0"]
+    else:
+        assert failure == ("not ready for maintenance: m1 (http://10.0.0.2:2379): behind the leader by 20 raft "
+                           "entries (applied 30, leader index 50, max 10)")
+        assert not [call for call in cluster.calls if call[1] in ("compact", "defragment")]
+
+
+def test_plan_with_a_wait_looks_again_while_no_member_answers(cluster):
+    cluster.down.update({0xA0, 0xA1, 0xA2})
+    cluster.on_sleep.append(lambda n: n == 2 and cluster.down.clear())
+    failure, result = run(cluster, wait_timeout=10)
+    assert failure is None and cluster.sleeps == 2 and result["order"] == ["m1", "m2", "m0"]
+
+
+def test_a_negative_wait_timeout_fails_before_anything_is_sent(cluster):
+    failure, _result = run(cluster, wait_timeout=-1)
+    assert failure == "wait_timeout must be 0 or more, got -1; nothing was sent"
+    assert cluster.calls == []
+
+
 def test_plan_refuses_while_a_learner_catches_up():
     failure, _result = run(FakeMaintenanceCluster(learner="m2"))
     assert failure == ("not ready for maintenance: a learner is catching up: m2; let its join finish (the main "
