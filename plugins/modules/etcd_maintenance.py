@@ -85,7 +85,7 @@ options:
       - V(0) looks once.
     type: int
     default: 0
-    version_added: 0.6.0
+    version_added: 0.5.0
   keep:
     description:
       - With O(action=compact), how many revisions of history to keep - the cluster is compacted to
