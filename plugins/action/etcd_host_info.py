@@ -26,6 +26,7 @@ class ActionModule(ActionBase):
         del tmp  # unused since ansible-core 2.5
         args = dict(self._task.args)
         derive, calendars = args.pop("role_settings", False), args.pop("role_calendars", False)
+        all_units = args.pop("role_units", False)
         settings = None
         if derive:
             try:
@@ -41,8 +42,12 @@ class ActionModule(ActionBase):
             except (KeyError, ValueError, TypeError, AnsibleError) as e:
                 result.update(failed=True, changed=False, msg="%s: cannot derive the role's settings of the host: %s" % (MODULE, e))
                 return result
+            read = dict(settings["read"])
+            if all_units:
+                # Every unit the role may have written on the host: those a removed member's host retires.
+                read["units"] = [settings["unit"]] + [timer["unit"] for timer in settings["timers"]]
             # What the task gives wins; an empty WAL directory is none.
-            args = dict({k: v for k, v in settings["read"].items() if v is not None}, **args)
+            args = dict({k: v for k, v in read.items() if v is not None}, **args)
             if calendars:
                 args.setdefault("calendars", settings["calendars"])
             gathered = (task_vars or {}).get("ansible_facts") or {}

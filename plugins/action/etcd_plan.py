@@ -28,7 +28,6 @@ from ansible_collections.raftops.etcd.plugins.filter.status_advice import status
 from ansible_collections.raftops.etcd.plugins.module_utils import (etcd_host_checks, etcd_operation_plan, etcd_pki_plan, etcd_plan,
                                                                    etcd_recovery_plan)
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import installed_local_endpoint
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy
 from ansible_collections.raftops.etcd.plugins.plugin_utils.arguments import task_params
 
 # A generated cluster token: the group's name and 16 random lowercase letters and digits.
@@ -116,7 +115,7 @@ class ActionModule(ActionBase):
                     plan = self._version_wait(params["connection"], in_run, settings, task_vars)
             elif params["stage"] == "deployed":
                 plan = dict(refusal=etcd_operation_plan.deployed_refusal(
-                    self._installed(hostvars, play_hosts, params["settings"].get("hosts_read")), params["settings"]))
+                    self._installed(hostvars, play_hosts), params["settings"]))
             elif params["stage"] == "hardware":
                 # The run's plan (option plan) goes on with the verdict: preflight reads its hardware_warnings.
                 plan = dict(previous, **self._plan_hardware(params["settings"], hostvars, play_hosts))
@@ -194,15 +193,11 @@ class ActionModule(ActionBase):
         timeouts = suggested_timeouts([check.get("rtt_ms_by_peer") for check in measured.values()], heartbeat, election)
         return dict(etcd_operation_plan.hardware_verdict(findings, timeouts), findings=findings, timeouts=timeouts)
 
-    def _installed(self, hostvars, play_hosts, hosts_read):
-        """play host -> whether the cluster's unit is there: from each host's read (facts.yml's
-        _etcd_host_info) when the entry point read the hosts, else from the stat of the unit
-        (deployed.yml's _etcd_unit_stat, which a dead host does not answer)."""
-        if truthy(hosts_read):
-            return {host: bool((read or {}).get("installed"))
-                    for host, read in self._host_values(hostvars, play_hosts, "_etcd_host_info").items()}
-        return {host: bool(((read or {}).get("stat") or {}).get("exists"))
-                for host, read in self._host_values(hostvars, play_hosts, "_etcd_unit_stat").items()}
+    def _installed(self, hostvars, play_hosts):
+        """play host -> whether the cluster's unit is there, from each host's read (_etcd_host_info:
+        facts.yml's, or the removal's, which a dead host does not answer)."""
+        return {host: bool((read or {}).get("installed"))
+                for host, read in self._host_values(hostvars, play_hosts, "_etcd_host_info").items()}
 
     @staticmethod
     def _status_read(health, which, task_vars):
@@ -260,7 +255,7 @@ class ActionModule(ActionBase):
         them: etcd_operation_plan.status_records)."""
         hostvars, play_hosts = task_vars.get("hostvars") or {}, list(task_vars.get("ansible_play_hosts") or [])
         asked_from = task_vars.get("inventory_hostname")
-        refusal = etcd_operation_plan.deployed_refusal(self._installed(hostvars, play_hosts, True), settings)
+        refusal = etcd_operation_plan.deployed_refusal(self._installed(hostvars, play_hosts), settings)
         if refusal:
             return dict(refusal=refusal, lines=[])
         health = self._read_health(connection, settings, task_vars)

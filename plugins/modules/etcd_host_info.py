@@ -150,6 +150,13 @@ options:
     type: bool
     default: false
     version_added: 0.4.0
+  role_units:
+    description:
+      - With O(role_settings), fill O(units) with etcd's unit and every timer unit of the role, scheduled or not
+        (those a removed member's host retires), instead of the scheduled timers' units only.
+    type: bool
+    default: false
+    version_added: 0.5.0
 notes:
   - Run it with privileges that can read the data directory (C(0700), owned by the etcd user).
 seealso:
@@ -673,6 +680,7 @@ def main():
             # Taken by the action plugin; never sent here.
             role_settings=dict(type="bool", default=False),
             role_calendars=dict(type="bool", default=False),
+            role_units=dict(type="bool", default=False),
         ),
         mutually_exclusive=CONNECTION_EXCLUSIVE,
         supports_check_mode=True,

@@ -75,10 +75,9 @@ options:
         C(raftops.etcd.etcd_health) asked once, the snapshots in C(backup_dir) on the controller and each play
         host's last off-host push and restore drill (the variable C(_etcd_status), a C(slurp) loop over the
         items C(push) and C(drill)).
-      - V(deployed) from whether each play host has the cluster's unit, by its read (C(_etcd_host_info)) or by the
-        C(stat) of the unit (C(_etcd_unit_stat)). V(hardware) from each measured play host's
-        C(raftops.etcd.etcd_host_check) result (C(_etcd_host_check); skipped where not measured), returned with
-        the run's plan (O(plan)).
+      - V(deployed) from whether each play host has the cluster's unit, by its read (C(_etcd_host_info)).
+        V(hardware) from each measured play host's C(raftops.etcd.etcd_host_check) result (C(_etcd_host_check);
+        skipped where not measured), returned with the run's plan (O(plan)).
     type: str
     required: true
     choices: [hosts, cluster, converge, roll, removal, removal_check, maintenance, rotation, restore,
@@ -163,7 +162,7 @@ options:
         C(raftops.etcd.etcd_health) is asked with) and C(timeout) (the seconds it waits at most).
         V(status_report) - C(instance), C(group), C(unit_path), C(endpoints), C(quota_bytes),
         C(backup_dir) (where the action lists the C(etcd-snapshot-*.db) files), C(status_settings). V(deployed) -
-        C(hosts_read) (whether the entry point read each host, whose read then says), C(group), C(instance), C(unit_path).
+        C(group), C(instance), C(unit_path).
         V(hardware) - C(profile), C(quota), C(strict), C(heartbeat), C(election) (the role's C(etcd_profile),
         C(etcd_quota_backend_bytes), C(etcd_preflight_strict), C(etcd_heartbeat_interval), C(etcd_election_timeout)).
     type: dict

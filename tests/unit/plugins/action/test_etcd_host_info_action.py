@@ -40,6 +40,16 @@ def test_the_tasks_own_arguments_win_and_calendars_only_when_asked(action):
     assert args["calendars"] == {"etcd_maintenance_schedule": "weekly"}
 
 
+def test_role_units_reads_etcd_s_unit_and_every_timer_s(action):
+    result = run(action, role_settings=True)
+    assert action.calls[0][1]["units"] == result["host_settings"]["scheduled_timer_units"]
+    result = run(action, role_settings=True, role_units=True)
+    settings = result["host_settings"]
+    assert action.calls[1][1]["units"] == [settings["unit"]] + [timer["unit"] for timer in settings["timers"]]
+    assert "etcd.service" in action.calls[1][1]["units"][0] and len(settings["timers"]) > 1
+    assert "role_units" not in action.calls[1][1]
+
+
 @pytest.mark.parametrize("gathered, facts", [
     ({}, True),
     (dict(default_ipv4={}, architecture="x86_64"), True),

@@ -592,19 +592,18 @@ def test_the_snapshots_on_the_controller_are_the_files_find_would_list(tmp_path)
     assert snapshot_files(tmp_path) == [dict(path=str(tmp_path / "etcd-snapshot-1.db"), mtime=1700000000.0, size=2)]
 
 
-def test_the_deployed_check_reads_each_play_host_s_read_or_the_stat_of_its_unit(action):
+def test_the_deployed_check_reads_each_play_host_s_read(action):
     settings = dict(group="etcd", instance="etcd", unit_path="/etc/systemd/system/etcd.service")
     read = {"h0": dict(_etcd_host_info=dict(installed=False)), "h1": dict(_etcd_host_info=dict(installed=True))}
-    assert "failed" not in run(action, read, play=("h0", "h1"), stage="deployed",
-                               settings=dict(settings, hosts_read=True), refuse=True)
+    assert "failed" not in run(action, read, play=("h0", "h1"), stage="deployed", settings=settings, refuse=True)
     # Only the play's hosts count: h1 dropped out.
-    refused = run(action, read, play=("h0",), stage="deployed", settings=dict(settings, hosts_read=True), refuse=True)
+    refused = run(action, read, play=("h0",), stage="deployed", settings=settings, refuse=True)
     assert refused["failed"] is True and refused["msg"].startswith("no host of group etcd has the etcd cluster etcd")
-    # The removal stats the unit instead; a host that did not answer has no stat.
-    stats = {"h0": dict(_etcd_unit_stat=dict(unreachable=True)), "h1": dict(_etcd_unit_stat=dict(stat=dict(exists=True)))}
-    assert "failed" not in run(action, stats, play=("h0", "h1"), stage="deployed", settings=settings, refuse=True)
-    stats["h1"]["_etcd_unit_stat"] = dict(stat=dict(exists=False))
-    assert run(action, stats, play=("h0", "h1"), stage="deployed", settings=settings, refuse=True)["failed"] is True
+    # A dead host (the removal's read, unreachable) has no unit to count.
+    dead = {"h0": dict(_etcd_host_info=dict(unreachable=True)), "h1": dict(_etcd_host_info=dict(installed=False))}
+    assert run(action, dead, play=("h0", "h1"), stage="deployed", settings=settings, refuse=True)["failed"] is True
+    dead["h1"]["_etcd_host_info"] = dict(installed=True)
+    assert "failed" not in run(action, dead, play=("h0", "h1"), stage="deployed", settings=settings, refuse=True)
 
 
 def test_the_hardware_step_judges_the_play_hosts_measured_against_the_profile(action):
