@@ -134,7 +134,10 @@ class ActionModule(ActionBase):
                                                          params["settings"])
             else:
                 restart_due = self._host_values(hostvars, previous.get("with_data") or [], params["restart_var"])
-                plan = etcd_plan.plan_roll(previous, members, restart_due, params["leader"], params["rotation_phase"])
+                leader = params["leader"]
+                if leader is None:
+                    leader = self._read_leader(params["connection"], params["settings"], task_vars)
+                plan = etcd_plan.plan_roll(previous, members, restart_due, leader, params["rotation_phase"])
             refusal = plan.get("cluster_refusal" if params["stage"] == "cluster" else "refusal")
             if params["refuse"] and refusal and not plan.get("root_read_pending"):
                 result.update(plan, failed=True, changed=False, msg=refusal)
@@ -231,6 +234,19 @@ class ActionModule(ActionBase):
         quota_bytes), with the role's connection options; a failed read is the answer too."""
         return self._execute_module(module_name="raftops.etcd.etcd_health", task_vars=task_vars, module_args=dict(
             connection, endpoints=settings.get("endpoints") or [], quota_bytes=settings.get("quota_bytes")))
+
+    def _read_leader(self, connection, settings, task_vars):
+        """The leader's name, from etcd_health on the task's host once the cluster is healthy (settings:
+        endpoints, health_timeout), for a roll that was given none (a CA rotation's round: its members
+        just got new files). A read that fails stops the roll before any member restarts."""
+        health = self._execute_module(module_name="raftops.etcd.etcd_health", task_vars=task_vars, module_args=dict(
+            connection, endpoints=settings.get("endpoints") or [], wait=True,
+            wait_timeout=settings.get("health_timeout")))
+        if health.get("failed") or health.get("unreachable"):
+            # Only its message: the module's invocation holds the connection.
+            raise ValueError("the cluster's leader could not be read: %s; no member was restarted"
+                             % (health.get("msg") or "no answer"))
+        return (health.get("cluster") or {}).get("leader") or ""
 
     def _version_wait(self, connection, members_in_run, settings, task_vars):
         """The status once etcd raised the cluster version to the release's major.minor (the plan's

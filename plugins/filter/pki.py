@@ -61,8 +61,10 @@ def rotation_pass_hosts(hosts, hostvars, rotation_pass, outcome=None):
     wanted = ROTATION_PASS_OUTCOMES if outcome is None else (outcome,)
     key = str(rotation_pass)
     # Without hostvars (a syntax check templates the play's hosts before any host has facts): no host.
+    # Each member's plan holds how the pass left the rotation (etcd_operation_plan.plan_rotation).
     return [host for host in hosts or []
-            if host in hostvars and (hostvars[host].get("_etcd_rotation_after_pass_facts") or {}).get(key) in wanted]
+            if host in hostvars
+            and ((hostvars[host].get("_etcd_plan") or {}).get("rotation_after_pass") or {}).get(key) in wanted]
 
 
 class FilterModule:

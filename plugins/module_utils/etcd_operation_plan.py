@@ -27,7 +27,7 @@ Pure functions on plain data (no Ansible, no I/O). A host the operation needs th
 refuses the plan by name; it is never left out of it.
 """
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_rotation import DROP, NONE, REISSUE, TRUST
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_rotation import DROP, NONE, REISSUE, TRUST, next_phase
 
 # The phases in which proxies must follow the members before the next: both CAs trusted.
 ROTATION_PHASES_WITH_PROXIES = (TRUST, REISSUE)
@@ -109,8 +109,11 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     and bundle), extending the deploy's ``plan``.
 
     ``rotation_go``: whether the round moves the rotation on: it is in progress and this pass of the
-    role (``settings``: pass) did not hold it for the proxies (``settings``: after_pass, the members'
-    note of how each pass left it). Without it, the fields below say nothing is to be done.
+    role (``settings``: pass) did not hold it for the proxies (``plan``: rotation_after_pass, the
+    round before's). Without it, the fields below say nothing is to be done.
+    ``rotation_next_phase``: whether the round puts a next phase in place on the members: it moves
+    the rotation on, does not hold it, and does not move phase 3 on (which ends it on the controller;
+    the members already trust the new CA only). The next round reads the members only after one did.
 
     ``rotation_stale``: the members with data whose etcd started no later than their trusted CA
     file was written (``ca_files``: host -> its ``stat``; ``starts``: host -> the ``systemctl show``
@@ -125,19 +128,21 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     round before left, or the one this pass's preflight made).
     ``rotation_message``: what the phase in place means for applications (``settings``: pki_dir).
     ``rotation_after_pass``: how each pass of the role left the rotation, for the etcd playbook's
-    proxies' plays (``settings``: after_pass, the members' note so far): this pass (``settings``:
-    pass) noted ``held`` when it holds, or ``ended`` when the proxies follow and the round ends the
-    rotation (phase 3 moves on).
+    proxies' plays, which read it in each member's plan (the filter rotation_pass_hosts): this pass
+    (``settings``: pass) noted ``held`` when it holds, or ``ended`` when the proxies follow and the
+    round ends the rotation (phase 3 moves on). Each pass's preflight makes the plan anew, so it
+    holds this pass's note only, which is the one its rounds and the plays after it read.
     """
     plan = dict(plan)
     # The round of this pass: one more than the run's plan counted, which each pass's preflight makes anew.
     plan["rotation_round"] = int(plan.get("rotation_round") or 0) + 1
     this_pass = str(settings.get("pass") or "1")
-    plan["rotation_after_pass"] = dict(settings.get("after_pass") or {})
+    plan["rotation_after_pass"] = dict(plan.get("rotation_after_pass") or {})
     plan["rotation_go"] = rotation["phase"] != NONE and plan["rotation_after_pass"].get(this_pass) != "held"
     if not plan["rotation_go"]:
         # Over, or held by this pass for the proxies: the round does nothing, whatever the reads.
-        plan.update(rotation_refusal="", rotation_stale=[], rotation_hold=False, rotation_message="")
+        plan.update(rotation_refusal="", rotation_stale=[], rotation_hold=False, rotation_message="",
+                    rotation_next_phase=False)
         return plan
     with_data = plan.get("with_data") or []
     unanswered = [host for host in with_data if host not in play_hosts
@@ -152,6 +157,7 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
                                  and rotation["phase"] in ROTATION_PHASES_WITH_PROXIES
                                  and not first_round_of_later_pass)
     plan["rotation_message"] = _rotation_message(rotation, settings.get("pki_dir") or "")
+    plan["rotation_next_phase"] = not plan["rotation_hold"] and next_phase(rotation["phase"], "advance", False) != NONE
     if plan["rotation_hold"]:
         plan["rotation_after_pass"][this_pass] = "held"
     elif settings.get("proxies_follow") and rotation["phase"] == DROP:

@@ -55,7 +55,8 @@ def argument_spec():
         connection=dict(type="dict", default={}, no_log=True),
         plan=dict(type="dict", default={}),
         health=dict(type="dict", default={}),
-        leader=dict(type="str", default=""),
+        # None (not given): the roll stage reads the leader itself.
+        leader=dict(type="str"),
         rotation_phase=dict(type="str", default="none"),
         maintenance=dict(type="dict", default={}),
         rotation=dict(type="dict", default={}),

@@ -47,7 +47,9 @@ options:
         cluster is read; V(cluster) from preflight's read of the cluster (O(health)); V(converge)
         from what the members' files found out of date (the variable O(outdated_var) of each member
         with data) and the restart notes and join settings of each host's read; V(roll) from
-        the restarts noted on the members with data (the variable O(restart_var) of each) and the leader.
+        the restarts noted on the members with data (the variable O(restart_var) of each) and the leader
+        (O(leader); without it, the leader C(raftops.etcd.etcd_health) finds on the task's host once the
+        cluster is healthy, asked with O(connection)).
       - V(removal) from the request (O(requested)) and which hosts of the group answered their read
         with C(ignore_unreachable) (the variable O(report_var) of each play host); V(removal_check) from
         the cluster's member list, which it asks M(raftops.etcd.etcd_member_info) with C(probe) for on the
@@ -115,9 +117,10 @@ options:
     type: dict
     default: {}
   leader:
-    description: The name of the cluster's leader (V(roll)), which restarts last.
+    description:
+      - The name of the cluster's leader (V(roll)), which restarts last; empty when none is known.
+      - Without it, the step reads the leader itself (see O(stage)); a failed read fails the step, and no member restarts.
     type: str
-    default: ""
   rotation_phase:
     description: The phase of a CA rotation in progress (V(roll)); V(none) without one.
     type: str
@@ -146,8 +149,8 @@ options:
         C(replace) (one member whose host answers, to join in its place), C(revokes). V(removal_check) -
         C(group), C(requested), C(pki_dir) (whose C(ca.pem) the action reads on the controller), C(pki_host_dir).
         V(rotation) - C(pki_dir), C(proxies_follow) (the etcd playbook brings proxies along), C(proxies)
-        (the proxy group's hosts), C(pass) (of the role in the playbook), C(after_pass) (how each
-        pass left the rotation so far, RV(rotation_after_pass)).
+        (the proxy group's hosts), C(pass) (of the role in the playbook). V(roll) without O(leader) -
+        C(endpoints) (the members' client URLs), C(health_timeout) (seconds to wait for a healthy cluster).
       - V(restore), V(restore_check) - C(group). V(restore_members) - C(group), C(bump_revision), C(snapshot),
         C(data_dir). V(restore_start) - C(group), C(snapshot_revision), C(bump_revision), C(mark_compacted),
         C(version), and for RV(report) C(snapshot_shown) (the snapshot as the operator named it) and
@@ -583,10 +586,16 @@ rotation_message:
 rotation_after_pass:
   description: >-
     How each pass of the role left the rotation, by pass (C(held) for the proxies, or C(ended)): the
-    C(after_pass) of O(settings) with this pass noted when it holds, or when the proxies follow and this
+    one of O(plan) (the round before's) with this pass noted when it holds, or when the proxies follow and this
     round moves phase 3 on, which ends the rotation.
   returned: with O(stage=rotation) and after
   type: dict
+rotation_next_phase:
+  description: >-
+    Whether this round puts a next phase of the CA rotation in place on the members: it moves the rotation on,
+    does not hold it, and does not move phase 3 on (which ends it on the controller only).
+  returned: with O(stage=rotation) and after
+  type: bool
 initial_cluster:
   description: The C(--initial-cluster) of a new cluster with every member (in a restore, of the restored cluster).
   returned: with O(stage=hosts) or O(stage=restore_members) and after

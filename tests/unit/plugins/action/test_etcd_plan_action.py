@@ -69,6 +69,35 @@ def test_the_roll_step_reads_the_restart_notes_of_the_members_with_data(action):
     first = dict(with_data=["h0", "h1", "h2"], status_read="preflight", changed=False)
     plan = run(action, hostvars, stage="roll", plan=first, leader="m0")
     assert plan["roll"] == ["h2", "h0"] and plan["status_read"] == "none"
+    # Given a leader, even none known (""), the cluster is not asked.
+    assert run(action, hostvars, stage="roll", plan=first, leader="")["roll"] == ["h0", "h2"]
+    assert action._execute_module.call_count == 0
+
+
+ROLL_SETTINGS = dict(endpoints=["https://10.0.0.10:2379"], health_timeout=60)
+
+
+def test_a_roll_given_no_leader_reads_it_once_the_cluster_is_healthy(action):
+    # A CA rotation's round: its members just got new files, so the leader is read now.
+    hostvars = {"h0": dict(_etcd_restart_due=True), "h1": dict(_etcd_restart_due=True), "h2": dict(_etcd_restart_due=True)}
+    first = dict(with_data=["h0", "h1", "h2"], status_read="none", changed=False)
+    action._execute_module = MagicMock(return_value=dict(changed=False, healthy=True, cluster=dict(leader="m1")))
+    plan = run(action, hostvars, stage="roll", plan=first, connection=dict(cacert="/ca.pem"), settings=ROLL_SETTINGS,
+               rotation_phase="reissue")
+    assert "failed" not in plan and plan["roll"] == ["h0", "h2", "h1"]
+    action._execute_module.assert_called_once_with(
+        module_name="raftops.etcd.etcd_health", task_vars=ANY,
+        module_args=dict(cacert="/ca.pem", endpoints=["https://10.0.0.10:2379"], wait=True, wait_timeout=60))
+
+
+def test_a_roll_whose_leader_read_fails_restarts_nobody_and_says_why(action):
+    hostvars = {"h0": dict(_etcd_restart_due=True)}
+    action._execute_module = MagicMock(return_value=dict(failed=True, msg="member m2 is not healthy: timeout",
+                                                         invocation=dict(module_args=dict(password="secret"))))
+    plan = run(action, hostvars, stage="roll", plan=dict(with_data=["h0"]), settings=ROLL_SETTINGS)
+    assert plan["failed"] is True and "roll" not in plan and "secret" not in str(plan)
+    assert plan["msg"] == ("raftops.etcd.etcd_plan: cannot plan the roll step: the cluster's leader could not be "
+                           "read: member m2 is not healthy: timeout; no member was restarted")
 
 
 def test_the_converge_step_reads_what_each_member_found_out_of_date(action):

@@ -124,9 +124,11 @@ def test_with_a_path_the_checksums_of_a_host_read_are_compared():
 
 # --- rotation_pass_hosts ---------------------------------------------------------------------------
 
-PASSES = {"a": {"_etcd_rotation_after_pass_facts": {"1": "held", "2": "ended"}},
-          "b": {"_etcd_rotation_after_pass_facts": {"1": "held"}},
-          "c": {}}
+# Each member's plan (registered run_once by the role's rounds) holds how the passes left the rotation.
+PASSES = {"a": {"_etcd_plan": {"rotation_after_pass": {"1": "held", "2": "ended"}}},
+          "b": {"_etcd_plan": {"rotation_after_pass": {"1": "held"}}},
+          "c": {},
+          "d": {"_etcd_plan": {"with_data": ["d"]}}}
 
 
 @pytest.mark.parametrize("rotation_pass, outcome, hosts", [
@@ -142,7 +144,7 @@ def test_the_hosts_on_which_a_pass_held_or_ended_the_rotation(rotation_pass, out
 
 
 def test_no_rotation_noted_means_no_host():
-    assert rotation_pass_hosts(["c"], PASSES, 1) == [] and rotation_pass_hosts([], PASSES, 1, "held") == []
+    assert rotation_pass_hosts(["c", "d"], PASSES, 1) == [] and rotation_pass_hosts([], PASSES, 1, "held") == []
 
 
 @pytest.mark.parametrize("hosts, outcome, says", [

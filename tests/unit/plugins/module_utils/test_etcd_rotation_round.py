@@ -80,13 +80,13 @@ def test_the_reads_feed_the_plan_stale_and_refused_hosts():
     ("reissue", True, [], 1, "1", {}, {}),
 ])
 def test_each_pass_notes_how_it_leaves_the_rotation(phase, follow, proxies, round_, pass_, before, after):
-    plan = plan_rotation(dict(with_data=[], rotation_round=round_ - 1), dict(phase=phase, step=1, description="d",
-                                                                             bundle="/b.pem"), {}, {}, [],
-                         {"pki_dir": "/pki", "proxies_follow": follow, "proxies": proxies, "pass": pass_,
-                          "after_pass": before})
+    # The note so far is the round before's, in the run's plan.
+    given = dict(with_data=[], rotation_round=round_ - 1, rotation_after_pass=dict(before))
+    plan = plan_rotation(given, dict(phase=phase, step=1, description="d", bundle="/b.pem"), {}, {}, [],
+                         {"pki_dir": "/pki", "proxies_follow": follow, "proxies": proxies, "pass": pass_})
     assert plan["rotation_after_pass"] == after
-    # The members' note so far is not changed in place.
-    assert before is not plan["rotation_after_pass"]
+    # The note so far is not changed in place.
+    assert given["rotation_after_pass"] == before and given["rotation_after_pass"] is not plan["rotation_after_pass"]
 
 
 @pytest.mark.parametrize("phase, before, pass_", [
@@ -96,19 +96,20 @@ def test_each_pass_notes_how_it_leaves_the_rotation(phase, follow, proxies, roun
     ("reissue", {"1": "held", "2": "held"}, "2"),
 ])
 def test_a_round_with_nothing_to_do_moves_nothing_and_asks_nothing(phase, before, pass_):
-    plan = plan_rotation(dict(with_data=HOSTS, rotation_round=1), dict(phase=phase, step=2, description="d",
-                                                                       bundle="/b.pem"), {}, {},
-                         HOSTS, {"pki_dir": "/pki", "proxies_follow": True, "proxies": ["p0"],
-                                 "pass": pass_, "after_pass": before})
+    plan = plan_rotation(dict(with_data=HOSTS, rotation_round=1, rotation_after_pass=before),
+                         dict(phase=phase, step=2, description="d", bundle="/b.pem"), {}, {},
+                         HOSTS, {"pki_dir": "/pki", "proxies_follow": True, "proxies": ["p0"], "pass": pass_})
     assert plan["rotation_go"] is False and plan["rotation_after_pass"] == before
+    # No next phase, so the next round asks the members nothing either.
+    assert plan["rotation_next_phase"] is False
     # No member answered a read, and none is refused or restarted for it.
     assert plan["rotation_refusal"] == "" and plan["rotation_stale"] == [] and plan["rotation_hold"] is False
 
 
 def test_a_held_note_of_an_earlier_pass_does_not_stop_this_one():
-    plan = plan_rotation(dict(with_data=[]), dict(phase="reissue", step=2, description="d", bundle="/b.pem"), {}, {},
-                         [], {"pki_dir": "/pki", "proxies_follow": True, "proxies": ["p0"],
-                              "pass": "2", "after_pass": {"1": "held"}})
+    plan = plan_rotation(dict(with_data=[], rotation_after_pass={"1": "held"}),
+                         dict(phase="reissue", step=2, description="d", bundle="/b.pem"), {}, {},
+                         [], {"pki_dir": "/pki", "proxies_follow": True, "proxies": ["p0"], "pass": "2"})
     assert plan["rotation_go"] is True and plan["rotation_hold"] is False
 
 
@@ -126,3 +127,22 @@ def test_each_round_counts_in_the_run_s_plan(before, round_, hold):
     assert plan["rotation_round"] == round_ and plan["rotation_hold"] is hold
     # The plan it was given is not changed in place.
     assert before.get("rotation_round", 0) == round_ - 1
+
+
+@pytest.mark.parametrize("phase, follow, round_, next_phase", [
+    # Phases 1 and 2 move on to a phase the members roll onto, unless held for the proxies.
+    ("trust", False, 1, True),
+    ("reissue", False, 1, True),
+    ("trust", True, 2, False),
+    ("reissue", True, 2, False),
+    # The first round of a later pass moves the phase the proxies followed on.
+    ("reissue", True, 1, True),
+    # Phase 3 moves on to the end, on the controller only: the members trust the new CA only already.
+    ("drop", False, 1, False),
+    ("drop", True, 2, False),
+])
+def test_a_round_puts_a_next_phase_on_the_members_unless_it_holds_or_ends(phase, follow, round_, next_phase):
+    plan = plan_rotation(dict(with_data=[], rotation_round=round_ - 1),
+                         dict(phase=phase, step=1, description="d", bundle="/b.pem"), {}, {}, [],
+                         {"pki_dir": "/pki", "proxies_follow": follow, "proxies": ["p0"], "pass": "2"})
+    assert plan["rotation_go"] is True and plan["rotation_next_phase"] is next_phase
