@@ -376,10 +376,23 @@ class ActionModule(ActionBase):
                                                     play_hosts)
         if stage == "recovery_logs":
             return etcd_recovery_plan.plan_recovery_logs(survivors, settings)
-        health = {} if params["health"].get("skipped") else params["health"]
+        health = self._cluster_answer(params["connection"], previous, settings, task_vars)
         settings.update(stamp=self._stamp(), stopped=play_hosts)
         return etcd_recovery_plan.plan_recovery(previous, health, survivors, group_hosts,
                                                 {host: member_name(hostvars, host) for host in group_hosts}, settings)
+
+    def _cluster_answer(self, connection, previous, settings, task_vars):
+        """The cluster's answer a quorum recovery is judged on: etcd_health asked once, by the first
+        recovery step, on the task's host (recover_quorum.yml delegates it to the plan's ask_through),
+        of every member the logs name and of settings.client_urls; {} when no survivor has a log. The
+        step made again once every member is stopped judges that same answer (the plan's cluster_answer)."""
+        if "cluster_answer" in previous:
+            return previous["cluster_answer"]
+        question = etcd_recovery_plan.recovery_question(previous, connection, settings.get("client_urls"))
+        if question is None:
+            return {}
+        # No endpoint answering at all (every member down) is an answer too: a failed read is judged, not raised.
+        return self._execute_module(module_name="raftops.etcd.etcd_health", task_vars=task_vars, module_args=question)
 
     @staticmethod
     def _stamp():
