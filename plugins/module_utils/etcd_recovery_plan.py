@@ -532,7 +532,8 @@ def plan_recovery(plan, health, survivors, group_hosts, names, settings):
     Judged again once every member is stopped (``plan`` holds the first verdict, action recover):
     the survivor chosen must be the one chosen with every member as it was, or it is refused. The
     cluster's answer judged (``cluster_answer``, what judge_recovery reads of ``health``) is kept:
-    the verdict made again judges the answer given while the members ran.
+    the verdict made again judges the answer given while the members ran. A question that reached no
+    member (etcd_health failed first) is refused: it proves nothing about quorum.
     ``settings``: lost (etcd_recover_lost), stamp (the UTC time), stopped (the hosts whose etcd was
     stopped, for the second verdict's refusal).
     """
@@ -540,6 +541,12 @@ def plan_recovery(plan, health, survivors, group_hosts, names, settings):
     verdict = judge_recovery(health or {}, survivors, group_hosts, names, settings.get("lost"))
     plan = dict(plan, **verdict)
     plan["cluster_answer"] = {key: health[key] for key in ("member_status", "endpoints") if key in (health or {})}
+    if plan.get("ask_cluster") and not plan["cluster_answer"] and plan["action"] != "refuse":
+        # etcd_health failed before it asked any member (a pair it cannot read, an error): that is no
+        # proof the cluster lost quorum, and a recovery beside a cluster that answers splits it.
+        plan.update(action="refuse", refusal=(
+            "the cluster could not be asked through %s (%s): whether it still has quorum is unknown"
+            % (plan.get("ask_through") or "?", (health or {}).get("msg") or "no answer")))
     if first and verdict["action"] == "recover" and verdict["chosen"]["host"] != first["host"]:
         plan.update(action="refuse", refusal=(
             "the survivors' logs read once stopped choose %s, not %s as read while they ran: a member moved on "

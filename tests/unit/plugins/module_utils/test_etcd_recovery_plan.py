@@ -421,6 +421,20 @@ def test_the_verdict_keeps_only_what_it_judged_of_the_cluster_s_answer():
     assert recovery({"h0": read("h0")}, health={}, lost=("h1", "h2", "h3", "h4"))["cluster_answer"] == {}
 
 
+@pytest.mark.parametrize("health", [
+    dict(failed=True, msg="cannot read /p/server.pem"),
+    dict(failed=True, msg="MODULE FAILURE", exception="Traceback"),
+], ids=["no-pair", "module-failure"])
+def test_a_question_that_never_reached_the_cluster_refuses_the_recovery(health):
+    result = recovery(LOST_READS, health=health)
+    assert result["action"] == "refuse" and result["aside"] == {} and result["report"] == []
+    assert result["refusal"] == ("the cluster could not be asked through h0 (%s): whether it still has quorum is "
+                                 "unknown; nothing was changed" % health["msg"])
+    # every member down is an answer: each endpoint named with its error
+    down = dict(failed=True, msg="no endpoint answered", endpoints=[dict(url="https://10.0.0.10:2379", error="refused")])
+    assert recovery(LOST_READS, health=down)["action"] == "recover"
+
+
 def test_a_refusal_says_nothing_was_changed_and_moves_nothing():
     result = recovery(LOST_READS, lost=())
     assert result["action"] == "refuse" and result["aside"] == {} and result["report"] == []
