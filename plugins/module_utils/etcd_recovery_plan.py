@@ -486,7 +486,8 @@ def plan_recovery_logs(survivors, settings):
     host the cluster is asked through (``ask_through``, the first with a log; ``ask_cluster`` false
     without one, and the first survivor then runs the recovery step, which asks nothing) with the pair it has (``ask_cert``, ``ask_key``; '' without TLS): the CN-less client
     pair with a root login once it is there, else its server pair; and its peer pair for the peer
-    URLs (``ask_peer_cert``, ``ask_peer_key``; '' without TLS).
+    URLs (``ask_peer_cert``, ``ask_peer_key``; '' without TLS). The ``survivors`` are kept: the first
+    verdict judges them (survivors_in_play), as facts.yml reads the hosts again without their logs.
 
     ``settings``: tls, root_login, pki_host_dir.
     """
@@ -496,7 +497,7 @@ def plan_recovery_logs(survivors, settings):
                 logged_client_urls=list(dict.fromkeys(url for s in with_log for m in s["log"].get("members") or []
                                                       for url in m.get("client_urls") or [])),
                 ask_through=ask.get("host") or (survivors[0]["host"] if survivors else ""), ask_cluster=bool(ask), ask_cert="", ask_key="", ask_peer_cert="",
-                ask_peer_key="")
+                ask_peer_key="", survivors=survivors)
     if truthy(settings.get("tls", True)):
         pki = str(settings.get("pki_host_dir") or "")
         pair = "client" if truthy(settings.get("root_login")) and pki + "/client-key.pem" in ask.get("present", []) \
@@ -504,6 +505,13 @@ def plan_recovery_logs(survivors, settings):
         plan.update(ask_cert="%s/%s.pem" % (pki, pair), ask_key="%s/%s-key.pem" % (pki, pair),
                     ask_peer_cert=pki + "/peer.pem", ask_peer_key=pki + "/peer-key.pem")
     return plan
+
+
+def survivors_in_play(plan, play_hosts):
+    """The survivors of the logs step (``plan``: plan_recovery_logs') still in the play: a host that
+    failed a task since drops out of the verdict, which then names it unreported, never judges it on
+    its earlier read."""
+    return [survivor for survivor in plan.get("survivors") or [] if survivor.get("host") in (play_hosts or [])]
 
 
 def recovery_question(plan, connection, client_urls):
@@ -540,6 +548,7 @@ def plan_recovery(plan, health, survivors, group_hosts, names, settings):
     first = plan.get("action") == "recover" and plan.get("chosen")
     verdict = judge_recovery(health or {}, survivors, group_hosts, names, settings.get("lost"))
     plan = dict(plan, **verdict)
+    plan["survivors"] = survivors
     plan["cluster_answer"] = {key: health[key] for key in ("member_status", "endpoints") if key in (health or {})}
     if plan.get("ask_cluster") and not plan["cluster_answer"] and plan["action"] != "refuse":
         # etcd_health failed before it asked any member (a pair it cannot read, an error): that is no

@@ -62,8 +62,9 @@ options:
         reported (the variable O(problem_var)), the latter also from the read of the old cluster
         (O(health)) for the revision bump.
       - V(recovery_logs) from each play host's offline read of its log (the variable O(read_var));
-        V(recovery) from that read and the cluster's answer (O(health)), again with the first verdict
-        in O(plan) once every member is stopped.
+        V(recovery) from that read (RV(survivors)) and the cluster's answer, which it asks
+        (RV(cluster_answer)); again with the first verdict in O(plan) once every member is stopped, from
+        each host's read since (O(read_var)) and the same answer.
       - V(pki_check) from the result of C(raftops.etcd.etcd_pki) (O(plan)), the CA certificate it names
         (C(ca.path), read on the controller) and each checked play host's read (O(report_var)).
       - V(status) from the status read at the end of a deploy run (O(health)), or the earlier read of the run the
@@ -208,9 +209,12 @@ options:
     type: str
     default: _etcd_restore_problem
   read_var:
-    description: The variable of each play host that holds its C(raftops.etcd.etcd_host_info) read with C(read_log) (V(recovery_logs), V(recovery)).
+    description: >-
+      The variable of each play host that holds its C(raftops.etcd.etcd_host_info) read with C(read_log): for
+      V(recovery_logs), and for V(recovery) made again once every member is stopped (the first V(recovery) step
+      judges the reads of V(recovery_logs), RV(survivors)).
     type: str
-    default: _etcd_recover_read
+    default: _etcd_host_info
 """
 
 EXAMPLES = r"""
@@ -700,6 +704,14 @@ reference:
   description: The member whose keyspace every member must hold after the recovery.
   returned: with O(stage=recovery)
   type: str
+survivors:
+  description:
+    - Each play host's read the recovery judges (C(host), C(log), C(log_error), C(data_dir), C(has_data),
+      C(wal_dir), C(present)) - of V(recovery_logs), kept for the first V(recovery) step, which judges those of
+      the hosts still in the play; the step made again, the reads once every member is stopped.
+  returned: with O(stage=recovery_logs) and after
+  type: list
+  elements: dict
 cluster_answer:
   description:
     - What the recovery judged of the cluster's answer to M(raftops.etcd.etcd_health) (its C(member_status) and

@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_recovery_plan import (
     PlanError, judge_recovery, logged_addresses, logged_peer_urls, lost_hosts, plan_recovery, plan_recovery_logs,
     plan_restore, plan_restore_check, plan_restore_members, plan_restore_start, recovery_question, recovery_report,
-    survivors_of)
+    survivors_in_play, survivors_of)
 
 GROUP = ["h0", "h1", "h2", "h3", "h4"]
 NAMES = {host: "m" + host[1:] for host in GROUP}
@@ -361,6 +361,28 @@ def test_without_a_survivor_with_a_log_the_cluster_is_not_asked():
     assert result["ask_cluster"] is False and result["logged_client_urls"] == []
     # the recovery step still runs somewhere: on the first host that reported, which asks nothing
     assert result["ask_through"] == "h0" and recovery_question(result, dict(ca_cert="/p/ca.pem"), ["u"]) is None
+
+
+@pytest.mark.parametrize("play, kept", [
+    (["h0", "h1", "h2"], ["h0", "h1", "h2"]),
+    # h1 failed a task after the logs step: out of the verdict, which names it unreported
+    (["h0", "h2"], ["h0", "h2"]),
+    (["h0", "h1", "h2", "h3"], ["h0", "h1", "h2"]),
+    ([], []),
+], ids=["all", "one-dropped", "no-read", "none"])
+def test_the_first_verdict_judges_the_logs_step_s_reads_of_the_hosts_still_in_the_play(play, kept):
+    first = plan_recovery_logs(survivors_of({"h0": read("h0", 9), "h1": read("h1", 8), "h2": read("h2")},
+                                            ["h0", "h1", "h2"]), dict(tls=False))
+    assert [survivor["host"] for survivor in survivors_in_play(first, play)] == kept
+    assert survivors_in_play({}, ["h0"]) == []
+
+
+def test_a_host_that_dropped_out_after_the_logs_step_refuses_the_recovery():
+    first = plan_recovery_logs(survivors_of(LOST_READS, ["h0", "h1", "h2", "h3"]), dict(tls=False))
+    result = plan_recovery(first, NO_QUORUM, survivors_in_play(first, ["h0", "h2", "h3"]), GROUP, NAMES,
+                           dict(lost=["h4"], stamp="s", stopped=[]))
+    assert result["action"] == "refuse" and result["refusal"].startswith("h1 did not report")
+    assert result["aside"] == {}
 
 
 ROLE_CONNECTION = dict(ca_cert="/p/ca.pem", client_cert="/p/server.pem", client_key="/p/server-key.pem", user="root",
