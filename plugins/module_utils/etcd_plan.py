@@ -67,7 +67,7 @@ def argument_spec():
         outdated_var=dict(type="str", default="_etcd_member_files"),
         rotation_read_var=dict(type="str", default="_etcd_rotation_read"),
         problem_var=dict(type="str", default="_etcd_restore_problem"),
-        read_var=dict(type="str", default="_etcd_recover_read"),
+        read_var=dict(type="str", default="_etcd_host_info"),
     )
 
 

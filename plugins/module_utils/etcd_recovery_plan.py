@@ -484,9 +484,10 @@ def plan_recovery_logs(survivors, settings):
     ({member name: address}, for hosts that give no facts), the members' client and peer URLs the
     logs record (``logged_client_urls``, ``logged_peer_urls``: etcd_health's peer_urls), and the
     host the cluster is asked through (``ask_through``, the first with a log; ``ask_cluster`` false
-    without one) with the pair it has (``ask_cert``, ``ask_key``; '' without TLS): the CN-less client
+    without one, and the first survivor then runs the recovery step, which asks nothing) with the pair it has (``ask_cert``, ``ask_key``; '' without TLS): the CN-less client
     pair with a root login once it is there, else its server pair; and its peer pair for the peer
-    URLs (``ask_peer_cert``, ``ask_peer_key``; '' without TLS).
+    URLs (``ask_peer_cert``, ``ask_peer_key``; '' without TLS). The ``survivors`` are kept: the first
+    verdict judges them (survivors_in_play), as facts.yml reads the hosts again without their logs.
 
     ``settings``: tls, root_login, pki_host_dir.
     """
@@ -495,8 +496,8 @@ def plan_recovery_logs(survivors, settings):
     plan = dict(addresses=logged_addresses(survivors), logged_peer_urls=logged_peer_urls(survivors),
                 logged_client_urls=list(dict.fromkeys(url for s in with_log for m in s["log"].get("members") or []
                                                       for url in m.get("client_urls") or [])),
-                ask_through=ask.get("host", ""), ask_cluster=bool(ask), ask_cert="", ask_key="", ask_peer_cert="",
-                ask_peer_key="")
+                ask_through=ask.get("host") or (survivors[0]["host"] if survivors else ""), ask_cluster=bool(ask), ask_cert="", ask_key="", ask_peer_cert="",
+                ask_peer_key="", survivors=survivors)
     if truthy(settings.get("tls", True)):
         pki = str(settings.get("pki_host_dir") or "")
         pair = "client" if truthy(settings.get("root_login")) and pki + "/client-key.pem" in ask.get("present", []) \
@@ -504,6 +505,29 @@ def plan_recovery_logs(survivors, settings):
         plan.update(ask_cert="%s/%s.pem" % (pki, pair), ask_key="%s/%s-key.pem" % (pki, pair),
                     ask_peer_cert=pki + "/peer.pem", ask_peer_key=pki + "/peer-key.pem")
     return plan
+
+
+def survivors_in_play(plan, play_hosts):
+    """The survivors of the logs step (``plan``: plan_recovery_logs') still in the play: a host that
+    failed a task since drops out of the verdict, which then names it unreported, never judges it on
+    its earlier read."""
+    return [survivor for survivor in plan.get("survivors") or [] if survivor.get("host") in (play_hosts or [])]
+
+
+def recovery_question(plan, connection, client_urls):
+    """etcd_health's arguments for the recovery's question to the cluster, or None when no survivor has
+    a log (``plan``: plan_recovery_logs'): every member any log names and every member of the inventory
+    (``client_urls``) asked, with the role's ``connection`` options but the pair the asking host has, and
+    the logged members' peer URLs (a survivor without quorum serves only those)."""
+    if not plan.get("ask_cluster"):
+        return None
+    question = dict(connection or {}, timeout=5, peer_urls=plan.get("logged_peer_urls") or {},
+                    endpoints=list(dict.fromkeys(list(plan.get("logged_client_urls") or []) + list(client_urls or []))))
+    for option, field in (("client_cert", "ask_cert"), ("client_key", "ask_key"), ("peer_cert", "ask_peer_cert"),
+                          ("peer_key", "ask_peer_key")):
+        if plan.get(field):
+            question[option] = plan[field]
+    return question
 
 
 def plan_recovery(plan, health, survivors, group_hosts, names, settings):
@@ -514,13 +538,24 @@ def plan_recovery(plan, health, survivors, group_hosts, names, settings):
     with data but the chosen one), ``stamp`` and ``report``, the lines for the operator.
 
     Judged again once every member is stopped (``plan`` holds the first verdict, action recover):
-    the survivor chosen must be the one chosen with every member as it was, or it is refused.
+    the survivor chosen must be the one chosen with every member as it was, or it is refused. The
+    cluster's answer judged (``cluster_answer``, what judge_recovery reads of ``health``) is kept:
+    the verdict made again judges the answer given while the members ran. A question that reached no
+    member (etcd_health failed first) is refused: it proves nothing about quorum.
     ``settings``: lost (etcd_recover_lost), stamp (the UTC time), stopped (the hosts whose etcd was
     stopped, for the second verdict's refusal).
     """
     first = plan.get("action") == "recover" and plan.get("chosen")
     verdict = judge_recovery(health or {}, survivors, group_hosts, names, settings.get("lost"))
     plan = dict(plan, **verdict)
+    plan["survivors"] = survivors
+    plan["cluster_answer"] = {key: health[key] for key in ("member_status", "endpoints") if key in (health or {})}
+    if plan.get("ask_cluster") and not plan["cluster_answer"] and plan["action"] != "refuse":
+        # etcd_health failed before it asked any member (a pair it cannot read, an error): that is no
+        # proof the cluster lost quorum, and a recovery beside a cluster that answers splits it.
+        plan.update(action="refuse", refusal=(
+            "the cluster could not be asked through %s (%s): whether it still has quorum is unknown"
+            % (plan.get("ask_through") or "?", (health or {}).get("msg") or "no answer")))
     if first and verdict["action"] == "recover" and verdict["chosen"]["host"] != first["host"]:
         plan.update(action="refuse", refusal=(
             "the survivors' logs read once stopped choose %s, not %s as read while they ran: a member moved on "

@@ -64,8 +64,9 @@ options:
         reported (the variable O(problem_var)), the latter also from the read of the old cluster
         (O(health)) for the revision bump.
       - V(recovery_logs) from each play host's offline read of its log (the variable O(read_var));
-        V(recovery) from that read and the cluster's answer (O(health)), again with the first verdict
-        in O(plan) once every member is stopped.
+        V(recovery) from that read (RV(survivors)) and the cluster's answer, which it asks
+        (RV(cluster_answer)); again with the first verdict in O(plan) once every member is stopped, from
+        each host's read since (O(read_var)) and the same answer.
       - V(pki_check) from the result of C(raftops.etcd.etcd_pki) (O(plan)), the CA certificate it names
         (C(ca.path), read on the controller) and each checked play host's read (O(report_var)).
       - V(status) from the status read at the end of a deploy run (O(health)), or the earlier read of the run the
@@ -99,7 +100,8 @@ options:
       - The connection options of the calls a stage makes, those of the group C(raftops.etcd.etcd)'s
         C(module_defaults) (the role's C(_etcd_connection)); never shown.
       - For V(removal_check), M(raftops.etcd.etcd_member_info) is called with them on the task's host.
-      - For V(status) and V(status_report), C(raftops.etcd.etcd_health) is asked with them.
+      - For V(status) and V(status_report), C(raftops.etcd.etcd_health) is asked with them; for the first
+        V(recovery) step too, on the task's host (delegated to RV(ask_through)), with the pair of RV(ask_cert).
     type: dict
     default: {}
   plan:
@@ -112,8 +114,9 @@ options:
       - For V(cluster), the read taken with the run lock (C(cluster) of C(lock_read) in O(settings)) stands for it.
       - For V(status), the status read at the end of a deploy run, or a skipped read where an earlier one stands;
         V(status_report) reads the cluster itself.
-      - For V(restore_start), the read of the old members that still answer; for V(recovery), the cluster's
-        answer to the recovery. A skipped task's result counts as not read.
+      - For V(restore_start), the read of the old members that still answer. A skipped task's result counts
+        as not read. V(recovery) asks the cluster itself once (O(connection)), and the step made again judges
+        that answer (RV(cluster_answer)).
     type: dict
     default: {}
   leader:
@@ -154,7 +157,8 @@ options:
       - V(restore), V(restore_check) - C(group). V(restore_members) - C(group), C(bump_revision), C(snapshot),
         C(data_dir). V(restore_start) - C(group), C(snapshot_revision), C(bump_revision), C(mark_compacted),
         C(version), and for RV(report) C(snapshot_shown) (the snapshot as the operator named it) and
-        C(snapshot_keys). V(recovery_logs) - C(tls), C(root_login), C(pki_host_dir). V(recovery) - C(group), C(lost).
+        C(snapshot_keys). V(recovery_logs) - C(tls), C(root_login), C(pki_host_dir). V(recovery) - C(group), C(lost), C(client_urls)
+        (the inventory's members, asked besides those the logs name).
       - V(hosts) and V(restore_members) - C(pki), for RV(pki) - C(managed) (C(etcd_pki_managed)), C(srv_domain),
         C(scrapers) (the addresses of the metrics scrapers that get a pair), C(pair_key) (the root login's client key
         on a member). V(pki_check) - C(hosts) (those whose members already trust a CA), C(ca_path) (the CA certificate
@@ -207,9 +211,12 @@ options:
     type: str
     default: _etcd_restore_problem
   read_var:
-    description: The variable of each play host that holds its C(raftops.etcd.etcd_host_info) read with C(read_log) (V(recovery_logs), V(recovery)).
+    description: >-
+      The variable of each play host that holds its C(raftops.etcd.etcd_host_info) read with C(read_log): for
+      V(recovery_logs), and for V(recovery) made again once every member is stopped (the first V(recovery) step
+      judges the reads of V(recovery_logs), RV(survivors)).
     type: str
-    default: _etcd_recover_read
+    default: _etcd_host_info
 """
 
 EXAMPLES = r"""
@@ -664,7 +671,7 @@ ask_cluster:
   returned: with O(stage=recovery_logs) and after
   type: bool
 ask_through:
-  description: The first play host with a log, through which the cluster is asked.
+  description: The first play host with a log, through which the cluster is asked (else the first that reported, which asks nothing).
   returned: with O(stage=recovery_logs) and after
   type: str
 ask_cert:
@@ -700,6 +707,20 @@ reference:
   description: The member whose keyspace every member must hold after the recovery.
   returned: with O(stage=recovery)
   type: str
+survivors:
+  description:
+    - Each play host's read the recovery judges (C(host), C(log), C(log_error), C(data_dir), C(has_data),
+      C(wal_dir), C(present)) - of V(recovery_logs), kept for the first V(recovery) step, which judges those of
+      the hosts still in the play; the step made again, the reads once every member is stopped.
+  returned: with O(stage=recovery_logs) and after
+  type: list
+  elements: dict
+cluster_answer:
+  description:
+    - What the recovery judged of the cluster's answer to M(raftops.etcd.etcd_health) (its C(member_status) and
+      C(endpoints)); V({}) when no survivor has a log. The step made again once every member is stopped judges it.
+  returned: with O(stage=recovery)
+  type: dict
 lost_hosts:
   description: The hosts of the group C(etcd_recover_lost) names gone for good.
   returned: with O(stage=recovery)

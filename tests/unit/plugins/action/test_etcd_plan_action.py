@@ -395,22 +395,61 @@ def test_the_recovery_steps_read_each_play_host_s_log_and_name_members_as_the_in
     members = [dict(id=100 + i, name="m%d" % i, peer_urls=["https://10.0.0.1%d:2380" % i],
                     client_urls=["https://10.0.0.1%d:2379" % i], learner=False) for i in range(3)]
     log = dict(node_id=100, cluster_id=0xABC, commit=9, last_index=9, last_term=3, members=members, members_error="")
-    hostvars = dict(h0=dict(NODE_NAME="m0", _etcd_recover_read=dict(log=log, log_error="", has_data=True,
-                                                                    data_dir="/d", present=["/p/client-key.pem"])),
-                    h1=dict(NODE_NAME="m1", _etcd_recover_read=dict(log=None, log_error="", has_data=False)),
+    hostvars = dict(h0=dict(NODE_NAME="m0", _etcd_host_info=dict(log=log, log_error="", has_data=True,
+                                                                 data_dir="/d", present=["/p/client-key.pem"])),
+                    h1=dict(NODE_NAME="m1", _etcd_host_info=dict(log=None, log_error="", has_data=False)),
                     h2=dict(NODE_NAME="m2"))
     first = run_restore(action, hostvars, ["h0", "h1"], ("h0", "h1", "h2"), stage="recovery_logs",
                         settings=dict(tls=True, root_login=True, pki_host_dir="/p"))
     assert first["ask_through"] == "h0" and first["ask_cert"] == "/p/client.pem"
     assert first["addresses"] == {"m%d" % i: "10.0.0.1%d" % i for i in range(3)}
+    assert [survivor["host"] for survivor in first["survivors"]] == ["h0", "h1"]
+    # facts.yml reads the hosts again, without their logs: the first verdict judges the reads kept.
+    for host in ("h0", "h1"):
+        hostvars[host]["_etcd_host_info"] = dict(installed=True, host_settings={})
+    # The recovery step asks the cluster itself, on the task's host (delegated to ask_through): a failed
+    # read (no member answers) is an answer too, judged and not raised; the connection is the role's
+    # but for the pair that host has.
+    action._execute_module = MagicMock(return_value=dict(failed=True, msg="no endpoint answered", member_status=[],
+                                                         endpoints=[], invocation=dict(module_args={})))
+    connection = dict(ca_cert="/p/ca.pem", client_cert="/p/server.pem", client_key="/p/server-key.pem")
     # h2 did not report (it dropped out of the play): named, not left out
-    refused = run_restore(action, hostvars, ["h0", "h1"], stage="recovery", plan=first,
-                          health=dict(skipped=True), settings=dict(group="etcd", lost=[]))
+    refused = run_restore(action, hostvars, ["h0", "h1"], stage="recovery", plan=first, connection=connection,
+                          settings=dict(group="etcd", lost=[], client_urls=["https://10.0.0.12:2379"]))
     assert refused["action"] == "refuse" and refused["refusal"].startswith("h2 did not report")
-    plan = run_restore(action, hostvars, ["h0", "h1"], stage="recovery", plan=first,
-                       health=dict(member_status=[]), settings=dict(group="etcd", lost="m2"))
+    plan = run_restore(action, hostvars, ["h0", "h1"], stage="recovery", plan=first, connection=connection,
+                       settings=dict(group="etcd", lost="m2", client_urls=["https://10.0.0.12:2379"]))
     assert plan["action"] == "recover" and plan["chosen"]["host"] == "h0" and plan["lost_hosts"] == ["h2"]
     assert plan["aside"] == {} and plan["stamp"].endswith("Z")
+    assert plan["cluster_answer"] == dict(member_status=[], endpoints=[])
+    call = action._execute_module.call_args.kwargs
+    assert call["module_name"] == "raftops.etcd.etcd_health"
+    assert call["module_args"] == dict(ca_cert="/p/ca.pem", client_cert="/p/client.pem", client_key="/p/client-key.pem",
+                                       peer_cert="/p/peer.pem", peer_key="/p/peer-key.pem", timeout=5,
+                                       endpoints=["https://10.0.0.1%d:2379" % i for i in range(3)],
+                                       peer_urls=first["logged_peer_urls"])
+    # h1 failed a task after the logs step: it drops out of the verdict, named, not judged on its old read.
+    dropped = run_restore(action, hostvars, ["h0"], stage="recovery", plan=first, connection=connection,
+                          settings=dict(group="etcd", lost="m2"))
+    assert dropped["action"] == "refuse" and dropped["refusal"].startswith("h1 did not report")
+    # Made again once every member is stopped: on each host's read since, with the answer given while they
+    # ran; nothing is asked.
+    action._execute_module = MagicMock(side_effect=AssertionError("asked again"))
+    hostvars["h0"]["_etcd_host_info"] = dict(log=dict(log, commit=9), log_error="", has_data=True, data_dir="/d")
+    hostvars["h1"]["_etcd_host_info"] = dict(log=None, log_error="", has_data=False)
+    again = run_restore(action, hostvars, ["h0", "h1"], stage="recovery", plan=plan, settings=dict(group="etcd",
+                                                                                                  lost="m2"))
+    assert again["action"] == "recover" and again["chosen"]["host"] == "h0"
+    hostvars["h0"]["_etcd_host_info"]["log_error"] = "cannot read the write-ahead log"
+    unreadable = run_restore(action, hostvars, ["h0", "h1"], stage="recovery", plan=plan,
+                             settings=dict(group="etcd", lost="m2"))
+    assert unreadable["action"] == "refuse" and unreadable["refusal"].startswith("host h0: cannot read")
+    hostvars["h0"]["_etcd_host_info"]["log_error"] = ""
+    # A cluster that answered while the members ran refuses the step made again too.
+    healthy = dict(plan, cluster_answer=dict(member_status=[dict(name="m0", started=True, health="healthy",
+                                                                 is_leader=True)]))
+    assert run_restore(action, hostvars, ["h0", "h1"], stage="recovery", plan=healthy,
+                       settings=dict(group="etcd", lost="m2"))["action"] == "refuse"
 
 
 def test_the_hosts_step_plans_etcd_pki_s_inputs_from_the_name_facts_and_the_play_hosts_reads(action):

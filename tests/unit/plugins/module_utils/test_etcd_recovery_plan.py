@@ -11,7 +11,8 @@ import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_recovery_plan import (
     PlanError, judge_recovery, logged_addresses, logged_peer_urls, lost_hosts, plan_recovery, plan_recovery_logs,
-    plan_restore, plan_restore_check, plan_restore_members, plan_restore_start, recovery_report, survivors_of)
+    plan_restore, plan_restore_check, plan_restore_members, plan_restore_start, recovery_question, recovery_report,
+    survivors_in_play, survivors_of)
 
 GROUP = ["h0", "h1", "h2", "h3", "h4"]
 NAMES = {host: "m" + host[1:] for host in GROUP}
@@ -355,8 +356,58 @@ def test_the_cluster_is_asked_through_the_first_survivor_with_a_log_with_the_pai
 
 
 def test_without_a_survivor_with_a_log_the_cluster_is_not_asked():
-    result = plan_recovery_logs(survivors_of({"h0": read("h0")}, ["h0"]), dict(tls=True, pki_host_dir="/p"))
-    assert result["ask_cluster"] is False and result["ask_through"] == "" and result["logged_client_urls"] == []
+    result = plan_recovery_logs(survivors_of({"h0": read("h0"), "h1": read("h1")}, ["h0", "h1"]),
+                                dict(tls=True, pki_host_dir="/p"))
+    assert result["ask_cluster"] is False and result["logged_client_urls"] == []
+    # the recovery step still runs somewhere: on the first host that reported, which asks nothing
+    assert result["ask_through"] == "h0" and recovery_question(result, dict(ca_cert="/p/ca.pem"), ["u"]) is None
+
+
+@pytest.mark.parametrize("play, kept", [
+    (["h0", "h1", "h2"], ["h0", "h1", "h2"]),
+    # h1 failed a task after the logs step: out of the verdict, which names it unreported
+    (["h0", "h2"], ["h0", "h2"]),
+    (["h0", "h1", "h2", "h3"], ["h0", "h1", "h2"]),
+    ([], []),
+], ids=["all", "one-dropped", "no-read", "none"])
+def test_the_first_verdict_judges_the_logs_step_s_reads_of_the_hosts_still_in_the_play(play, kept):
+    first = plan_recovery_logs(survivors_of({"h0": read("h0", 9), "h1": read("h1", 8), "h2": read("h2")},
+                                            ["h0", "h1", "h2"]), dict(tls=False))
+    assert [survivor["host"] for survivor in survivors_in_play(first, play)] == kept
+    assert survivors_in_play({}, ["h0"]) == []
+
+
+def test_a_host_that_dropped_out_after_the_logs_step_refuses_the_recovery():
+    first = plan_recovery_logs(survivors_of(LOST_READS, ["h0", "h1", "h2", "h3"]), dict(tls=False))
+    result = plan_recovery(first, NO_QUORUM, survivors_in_play(first, ["h0", "h2", "h3"]), GROUP, NAMES,
+                           dict(lost=["h4"], stamp="s", stopped=[]))
+    assert result["action"] == "refuse" and result["refusal"].startswith("h1 did not report")
+    assert result["aside"] == {}
+
+
+ROLE_CONNECTION = dict(ca_cert="/p/ca.pem", client_cert="/p/server.pem", client_key="/p/server-key.pem", user="root",
+                       password="secret")
+
+
+@pytest.mark.parametrize("settings, present, client_urls, expected", [
+    # the asking host's pair replaces the role's; every member the logs name, then the inventory's, once each
+    (dict(tls=True, root_login=True, pki_host_dir="/p"), ["/p/client-key.pem"],
+     ["https://10.0.0.14:2379", "https://10.0.0.19:2379"],
+     dict(ROLE_CONNECTION, client_cert="/p/client.pem", client_key="/p/client-key.pem", peer_cert="/p/peer.pem",
+          peer_key="/p/peer-key.pem", endpoints=["https://10.0.0.1%d:2379" % i for i in (0, 1, 2, 3, 4, 9)])),
+    (dict(tls=True, root_login=False, pki_host_dir="/p"), [], [],
+     dict(ROLE_CONNECTION, peer_cert="/p/peer.pem", peer_key="/p/peer-key.pem",
+          endpoints=["https://10.0.0.1%d:2379" % i for i in range(5)])),
+    # without TLS no pair is given: the role's connection stays as it is
+    (dict(tls=False, pki_host_dir="/p"), [], None,
+     dict(ROLE_CONNECTION, endpoints=["https://10.0.0.1%d:2379" % i for i in range(5)])),
+], ids=["root-login", "server-pair", "no-tls"])
+def test_the_recovery_asks_every_logged_and_inventory_member_with_the_asking_host_s_pair(settings, present, client_urls,
+                                                                                           expected):
+    first = plan_recovery_logs(survivors_of({"h0": read("h0", 9, present=present)}, ["h0"]), settings)
+    question = recovery_question(first, ROLE_CONNECTION, client_urls)
+    assert question == dict(expected, timeout=5, peer_urls=first["logged_peer_urls"])
+    assert first["logged_peer_urls"]["https://10.0.0.10:2379"] == ["https://10.0.0.10:2380"]
 
 
 def recovery(reads, previous=None, health=None, lost=("h4",), group=tuple(GROUP)):
@@ -380,6 +431,30 @@ def test_a_recovery_moves_aside_every_other_host_s_data_and_wal_and_lists_the_ho
     assert result["report"][-1].startswith("the old data of the other members was moved aside")
     # the first step's fields stay
     assert result["ask_through"] == "h0"
+
+
+def test_the_verdict_keeps_only_what_it_judged_of_the_cluster_s_answer():
+    answer = dict(NO_QUORUM, endpoints=[dict(url="https://10.0.0.10:2379", reachable=False, error="refused")],
+                  failed=True, msg="no endpoint answered", invocation=dict(module_args=dict(password="secret")))
+    first = recovery(LOST_READS, health=answer)
+    assert first["action"] == "recover"
+    assert first["cluster_answer"] == dict(member_status=answer["member_status"], endpoints=answer["endpoints"])
+    # not asked (no survivor with a log): nothing to keep
+    assert recovery({"h0": read("h0")}, health={}, lost=("h1", "h2", "h3", "h4"))["cluster_answer"] == {}
+
+
+@pytest.mark.parametrize("health", [
+    dict(failed=True, msg="cannot read /p/server.pem"),
+    dict(failed=True, msg="MODULE FAILURE", exception="Traceback"),
+], ids=["no-pair", "module-failure"])
+def test_a_question_that_never_reached_the_cluster_refuses_the_recovery(health):
+    result = recovery(LOST_READS, health=health)
+    assert result["action"] == "refuse" and result["aside"] == {} and result["report"] == []
+    assert result["refusal"] == ("the cluster could not be asked through h0 (%s): whether it still has quorum is "
+                                 "unknown; nothing was changed" % health["msg"])
+    # every member down is an answer: each endpoint named with its error
+    down = dict(failed=True, msg="no endpoint answered", endpoints=[dict(url="https://10.0.0.10:2379", error="refused")])
+    assert recovery(LOST_READS, health=down)["action"] == "recover"
 
 
 def test_a_refusal_says_nothing_was_changed_and_moves_nothing():
