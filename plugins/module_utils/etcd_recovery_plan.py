@@ -484,9 +484,10 @@ def plan_recovery_logs(survivors, settings):
     ({member name: address}, for hosts that give no facts), the members' client and peer URLs the
     logs record (``logged_client_urls``, ``logged_peer_urls``: etcd_health's peer_urls), and the
     host the cluster is asked through (``ask_through``, the first with a log; ``ask_cluster`` false
-    without one, and the first survivor then runs the recovery step, which asks nothing) with the pair it has (``ask_cert``, ``ask_key``; '' without TLS): the CN-less client
-    pair with a root login once it is there, else its server pair; and its peer pair for the peer
-    URLs (``ask_peer_cert``, ``ask_peer_key``; '' without TLS). The ``survivors`` are kept: the first
+    without one, and the first survivor then runs the recovery step, which asks nothing) with the
+    pair it has (``ask_cert``, ``ask_key``; '' without TLS): the CN-less client pair with a root
+    login once it is there, else its server pair; and its peer pair for the peer URLs
+    (``ask_peer_cert``, ``ask_peer_key``; '' without TLS). The ``survivors`` are kept: the first
     verdict judges them (survivors_in_play), as facts.yml reads the hosts again without their logs.
 
     ``settings``: tls, root_login, pki_host_dir.

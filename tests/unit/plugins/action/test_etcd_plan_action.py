@@ -437,8 +437,8 @@ def test_the_recovery_steps_read_each_play_host_s_log_and_name_members_as_the_in
     action._execute_module = MagicMock(side_effect=AssertionError("asked again"))
     hostvars["h0"]["_etcd_host_info"] = dict(log=dict(log, commit=9), log_error="", has_data=True, data_dir="/d")
     hostvars["h1"]["_etcd_host_info"] = dict(log=None, log_error="", has_data=False)
-    again = run_restore(action, hostvars, ["h0", "h1"], stage="recovery", plan=plan, settings=dict(group="etcd",
-                                                                                                  lost="m2"))
+    again = run_restore(action, hostvars, ["h0", "h1"], stage="recovery", plan=plan,
+                        settings=dict(group="etcd", lost="m2"))
     assert again["action"] == "recover" and again["chosen"]["host"] == "h0"
     hostvars["h0"]["_etcd_host_info"]["log_error"] = "cannot read the write-ahead log"
     unreadable = run_restore(action, hostvars, ["h0", "h1"], stage="recovery", plan=plan,

@@ -402,8 +402,8 @@ ROLE_CONNECTION = dict(ca_cert="/p/ca.pem", client_cert="/p/server.pem", client_
     (dict(tls=False, pki_host_dir="/p"), [], None,
      dict(ROLE_CONNECTION, endpoints=["https://10.0.0.1%d:2379" % i for i in range(5)])),
 ], ids=["root-login", "server-pair", "no-tls"])
-def test_the_recovery_asks_every_logged_and_inventory_member_with_the_asking_host_s_pair(settings, present, client_urls,
-                                                                                           expected):
+def test_the_recovery_asks_every_logged_and_inventory_member_with_the_asking_host_s_pair(
+        settings, present, client_urls, expected):
     first = plan_recovery_logs(survivors_of({"h0": read("h0", 9, present=present)}, ["h0"]), settings)
     question = recovery_question(first, ROLE_CONNECTION, client_urls)
     assert question == dict(expected, timeout=5, peer_urls=first["logged_peer_urls"])
