@@ -27,6 +27,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state im
     member_label,
     member_records,
     observe,
+    wait_until,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import (
     DEFAULT_RULE,
@@ -132,14 +133,18 @@ class MaintenanceTask:
     def run_plan(self):
         # With wait_timeout, a cluster not ready yet (a member just defragmented and catching up, a
         # member restarting) is looked at again until the time is up; the last refusal is the failure.
-        deadline = self.clock() + self.params["wait_timeout"]
-        while True:
-            try:
-                return self.plan_once()
-            except (Failure, EtcdError):
-                if self.clock() >= deadline:
-                    raise
-                self.sleep(WAIT_PAUSE)
+        ready, refusal, _rounds, _elapsed = wait_until(self.plan_refusal, self.params["wait_timeout"], WAIT_PAUSE,
+                                                       clock=self.clock, sleep=self.sleep)
+        if not ready:
+            raise refusal
+
+    def plan_refusal(self):
+        """One look for wait_until: (True, None) once planned, else (False, the refusal)."""
+        try:
+            self.plan_once()
+        except (Failure, EtcdError) as exc:
+            return False, exc
+        return True, None
 
     def plan_once(self):
         observation = self.observe()
