@@ -12,20 +12,8 @@ import urllib.error
 import pytest
 import yaml
 from conftest import FIGURES, kept_lines, scale_out_inventory
-from etcdtest import (
-    EPHEMERAL,
-    INVENTORY,
-    PKI,
-    Gateway,
-    LeaderWatch,
-    Writer,
-    fingerprint,
-    host,
-    interrupted_playbook,
-    playbook,
-    poll,
-    recap,
-)
+from etcdtest import (EPHEMERAL, INVENTORY, PKI, Gateway, LeaderWatch, Writer, fingerprint, host, interrupted_playbook,
+                      playbook, poll, recap, why_failed)
 
 HOSTS = ["adopt-host0", "adopt-host1", "adopt-host2"]
 ADDRESS = {"adopt-host0": "10.250.0.130", "adopt-host1": "10.250.0.131", "adopt-host2": "10.250.0.132"}
@@ -122,7 +110,7 @@ def test_bad_input_is_refused_by_name_and_changes_nothing():
 def test_asked_for_the_plan_only_it_is_shown_and_nothing_changes(ask):
     before = state()
     rc, out = playbook("adopt", *ask)
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert "member adopt-host1, cluster " in out and "stays: the data in /var/lib/etcd/default, owned by etcd" in out
     assert "only the plan was asked for (--check or etcd_adopt_plan_only), nothing was changed" in out
     assert "Carried out, it would stop here" not in out
@@ -177,7 +165,7 @@ def test_the_package_cluster_is_adopted_under_a_writer_and_moved_to_tls():
         for watch in watches:
             watch.stop()
     took = time.monotonic() - started
-    assert rc == 0, out[-6000:]
+    assert rc == 0, why_failed(out)
     assert TAKE_OVER_PLAY in out
 
     tls = Gateway(HTTPS["adopt-host0"])
@@ -249,7 +237,7 @@ def test_a_fourth_host_joins_the_adopted_package_cluster_through_the_deploy_with
     KEPT["inventory"] = scale_out_inventory(KEPT["lines"], SPARE)
     rc, out = playbook("etcd", inventory=KEPT["inventory"])
     took = time.monotonic() - started
-    assert rc == 0, out[-6000:]
+    assert rc == 0, why_failed(out)
     members = Gateway(HTTPS["adopt-host0"]).members()
     assert sorted(m["name"] for m in members) == sorted([*HOSTS, SPARE])
     assert all(not m.get("isLearner") for m in members)
@@ -275,7 +263,7 @@ def test_the_adopted_package_cluster_is_upgraded_under_a_writer():
     finally:
         writer.stop()
     took = time.monotonic() - started
-    assert rc == 0, out[-6000:]
+    assert rc == 0, why_failed(out)
     assert all(Gateway(url).status()["version"] == "3.5.30" for url in urls)
     assert sorted(m["ID"] for m in gateway.members()) == member_ids
     lost = writer.lost(gateway)

@@ -21,24 +21,8 @@ import time
 import pytest
 from conftest import FIGURES, kept_lines, scale_out_inventory
 from cryptography import x509
-from etcdtest import (
-    BACKUPS,
-    EPHEMERAL,
-    INVENTORY,
-    ROOT,
-    Gateway,
-    LeaderWatch,
-    Writer,
-    ansible_env,
-    b64,
-    host,
-    interrupted_playbook,
-    playbook,
-    poll,
-    recap,
-    run_testbed,
-    snapshots,
-)
+from etcdtest import (BACKUPS, EPHEMERAL, INVENTORY, ROOT, Gateway, LeaderWatch, Writer, ansible_env, b64, host,
+                      interrupted_playbook, playbook, poll, recap, run_testbed, snapshots, why_failed)
 
 HOSTS = ["adopt-host0", "adopt-host1", "adopt-host2"]
 SPARE = "adopt-host3"
@@ -212,7 +196,7 @@ def test_the_handmade_cluster_is_adopted_under_a_writer_its_ca_replaced_through_
         writer.stop()
         watch.stop()
     took = time.monotonic() - started
-    assert rc == 0, out[-6000:]
+    assert rc == 0, why_failed(out)
     assert "the collection's already" in out  # the member taken over before the kill
     assert "moves: the data /var/lib/etcd-data/adopt-host2 -> /var/lib/etcd, renamed (one filesystem)" in out + killed
 
@@ -302,7 +286,7 @@ def test_a_fourth_host_joins_the_adopted_cluster_through_the_deploy_with_the_lin
     started = time.monotonic()
     rc, out = playbook("etcd", inventory=inventory)
     took = time.monotonic() - started
-    assert rc == 0, out[-6000:]
+    assert rc == 0, why_failed(out)
     members = gateway().members()
     assert sorted(m["name"] for m in members) == sorted([*HOSTS, SPARE])
     assert all(not m.get("isLearner") for m in members)
@@ -321,13 +305,13 @@ def test_the_adopted_cluster_is_restored_into_its_own_data_and_wal_dirs(handmade
         inventory = handle.read()
     gateway().put("/before-backup", "acknowledged")
     rc, out = playbook("backup", inventory=inventory)
-    assert rc == 0, out[-4000:]
+    assert rc == 0, why_failed(out)
     gateway().put("/after-backup", "not in the backup")
     started = time.monotonic()
     rc, out = playbook("restore", "-e", "etcd_restore_snapshot=" + os.path.join(BACKUPS, snapshots()[-1]),
                        inventory=inventory)
     took = time.monotonic() - started
-    assert rc == 0, out[-6000:]
+    assert rc == 0, why_failed(out)
     restored = gateway("adopt-host1")
     assert restored.get("/before-backup") == "acknowledged" and restored.get("/before/042") == "v42"
     assert restored.get("/after-backup") is None
@@ -345,7 +329,7 @@ def test_the_adopted_cluster_is_restored_into_its_own_data_and_wal_dirs(handmade
 
     # The status playbook shows the adopted cluster as any other: every member, each healthy.
     rc, out = playbook("status", inventory=inventory)
-    assert rc == 0, out[-4000:]
+    assert rc == 0, why_failed(out)
     for name in [*HOSTS, SPARE]:
         assert re.search(r"%s +https://%s:2379 .* healthy" % (name, re.escape(ADDRESS[name])), out), out[-4000:]
 
@@ -363,7 +347,7 @@ def test_a_lost_adopted_member_is_replaced_by_a_fresh_host_at_its_address_with_i
     started = time.monotonic()
     rc, out = playbook("replace_member", "-e", "etcd_replace=" + lost, inventory=inventory)
     took = time.monotonic() - started
-    assert rc == 0, out[-6000:]
+    assert rc == 0, why_failed(out)
     members = {m["name"]: m for m in gateway().members()}
     assert sorted(members) == sorted([*HOSTS, SPARE]) and members[lost]["ID"] != old_id
     assert all(not m.get("isLearner") for m in members.values())
@@ -384,7 +368,7 @@ def test_a_member_removed_leaves_neither_its_data_nor_its_wal_apart_in_place(han
         inventory = handle.read()
     removed = "adopt-host2"
     rc, out = playbook("remove_member", "-e", "etcd_remove=" + removed, inventory=inventory)
-    assert rc == 0, out[-6000:]
+    assert rc == 0, why_failed(out)
     assert sorted(m["name"] for m in gateway().members()) == sorted([*HOSTS[:2], SPARE])
     h = host(removed)
     assert not h.file("/srv/etcd-wal/" + removed).exists

@@ -15,7 +15,8 @@ import urllib.request
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from etcdtest import PKI, Gateway, fingerprint, group_hosts, host, hosts_called, playbook, recap, task_output
+from etcdtest import (PKI, Gateway, fingerprint, group_hosts, host, hosts_called, playbook, recap, task_output,
+                      why_failed)
 
 NODE_NAMES = {"etcd-host0": "etcd-host0", "etcd-host1": "etcd-host1", "etcd-host2": "etcd-host2"}
 ADDRESSES = {"etcd-host0": "10.250.0.10", "etcd-host1": "10.250.0.11", "etcd-host2": "10.250.0.12"}
@@ -121,7 +122,7 @@ def test_a_re_run_calls_no_host_for_files_in_place_and_shows_preflight_read_as_t
     # A file that is not as asked (its mode) on one member: that member alone is called, and fixed.
     host("etcd-host1").run("chmod 0600 /etc/etcd/pki/root.pem")
     rc, out = playbook("etcd", "-vvv")
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     written = task_output(out, "Write the certificates, the member configuration and the systemd unit")
     assert "changed: [etcd-host1]" in written and hosts_called(written) == [ADDRESSES["etcd-host1"]], written
     assert host("etcd-host1").file("/etc/etcd/pki/root.pem").mode == 0o644

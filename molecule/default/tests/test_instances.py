@@ -8,7 +8,8 @@ are its own. Runs after test_default.py (file order), on the cluster it leaves."
 import os
 
 import pytest
-from etcdtest import EPHEMERAL, Gateway, fingerprint, group_hosts, host, hosts_called, playbook, recap, snapshots, task_output
+from etcdtest import (EPHEMERAL, Gateway, fingerprint, group_hosts, host, hosts_called, playbook, recap, snapshots,
+                      task_output, why_failed)
 
 ADDRESSES = ["10.250.0.10", "10.250.0.11", "10.250.0.12"]
 FIRST_URLS = ["https://%s:2379" % a for a in ADDRESSES]
@@ -105,7 +106,7 @@ def test_re_runs_of_either_cluster_change_nothing_and_call_no_host_for_timers_as
     for args in ([*EVENTS, "-vvv"], []):
         before = both_fingerprints()
         rc, out = playbook("etcd", *args)
-        assert rc == 0, out[-3000:]
+        assert rc == 0, why_failed(out)
         assert all(c["changed"] == 0 for c in recap(out).values()), out[-3000:]
         assert both_fingerprints() == before
         if args:
@@ -120,7 +121,7 @@ def test_a_re_run_starts_a_timer_stopped_by_hand_on_that_member_alone():
     stopped = group_hosts()[1]
     host(stopped).run("systemctl disable --now etcd-events-snapshot.timer")
     rc, out = playbook("etcd", *EVENTS, "-vvv")
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     started = task_output(out, "Enable the timers")
     assert hosts_called(started) == [ADDRESSES[1]] and "changed: [%s]" % stopped in started, started
     timer = host(stopped).service("etcd-events-snapshot.timer")

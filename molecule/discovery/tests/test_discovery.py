@@ -29,7 +29,7 @@ import uuid
 import dns.resolver
 import pytest
 from etcdtest import (EPHEMERAL, INVENTORY, Gateway, ansible_env, fingerprint, host, inventory_secrets, playbook,
-                      private_key_secrets, recap, where_leaked)
+                      private_key_secrets, recap, where_leaked, why_failed)
 
 MEMBERS = ["disc-host0", "disc-host1", "disc-host2"]
 SPARE = "disc-host3"
@@ -113,7 +113,7 @@ def test_a_bad_record_is_refused_before_any_host_changes(records, named):
 def test_the_new_member_joins_once_its_record_exists():
     set_spare_records(SPARE_RECORD)
     rc, out = playbook("etcd", *with_spare())
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert peer_urls() == ["https://disc-%d.etcd.test:2380" % i for i in range(4)]
 
 
@@ -240,7 +240,7 @@ def test_a_cluster_bootstraps_through_a_discovery_token():
         assert host(name).run("umask 077 && printf %%s %s > %s && chown root:etcd-disc %s && chmod 0640 %s" % (
             shlex.quote(KILLED_RUN_SETTINGS), INITIAL_ENV, INITIAL_ENV, INITIAL_ENV)).rc == 0
     rc, out = playbook("etcd", "-vvv", *extra_vars("disc", **DISC))
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     # The host read returned the leftover's secret setting, hidden.
     assert '"ETCD_DISCOVERY": "<hidden>"' in out, out[-3000:]
     assert secrets_shown(out, DISC) == "", "the bootstrap at -vvv prints " + secrets_shown(out, DISC)
@@ -299,7 +299,7 @@ AUTO = dict(etcd_instance="etcd-auto", etcd_client_port=22379, etcd_peer_port=22
 
 def test_an_auto_tls_cluster_serves_tls_only():
     rc, out = playbook("etcd", *extra_vars("auto", **AUTO))
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert "WARNING: etcd_auto_tls=true" in flat(out)
     unverified = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
@@ -322,13 +322,13 @@ def test_a_retention_of_0_runs_the_members_without_compaction_and_a_rerun_change
         # etcd's own reading of its settings: no retention, so no compactor.
         assert '"auto-compaction-retention":"0s"' in h.run("journalctl -u etcd-auto --no-pager").stdout
     rc, out = playbook("etcd", *extra_vars("auto", **AUTO))
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert all(recap(out)[name]["changed"] == 0 for name in MEMBERS), out[-2000:]
 
 
 def test_the_status_playbook_reports_the_auto_tls_cluster():
     rc, out = playbook("status", *extra_vars("auto", **AUTO))
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     rows = [line.strip().strip('"') for line in out.splitlines()
             if line.strip().strip('"').startswith("disc-") and ":22379" in line]
     assert sorted(row.split()[0] for row in rows) == ["disc-0", "disc-1", "disc-2"], out[-3000:]
@@ -351,7 +351,7 @@ def with_proxy():
 def test_a_proxy_finds_the_members_by_their_srv_records(mode, command):
     # At -vvv: the first run writes the proxy's keys.
     rc, out = playbook("proxy", "-vvv", *with_proxy(), "-e", "etcd_proxy_mode=" + mode)
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert secrets_shown(out, {}) == "", "the proxy playbook at -vvv prints " + secrets_shown(out, {})
     h = host(PROXY)
     unit = h.file("/etc/systemd/system/etcd-proxy.service").content_string

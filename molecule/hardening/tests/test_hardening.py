@@ -24,8 +24,8 @@ import time
 
 import pytest
 import yaml
-from etcdtest import (EPHEMERAL, INVENTORY, PKI, Gateway, Writer, b64, fingerprint, hold_run_lock, host, interrupted_playbook,
-                      playbook, poll, recap, run_testbed)
+from etcdtest import (EPHEMERAL, INVENTORY, PKI, Gateway, Writer, b64, fingerprint, hold_run_lock, host,
+                      interrupted_playbook, playbook, poll, recap, run_testbed, why_failed)
 
 HOSTS = ["hard-host0", "hard-host1", "hard-host2"]
 NAME = {h: "hard-%d" % i for i, h in enumerate(HOSTS)}
@@ -191,7 +191,7 @@ def test_the_playbook_brings_the_wiped_member_back_even_when_its_join_is_cut(tra
     times = []
     started = time.time()
     rc, out = interrupted_playbook("etcd", [], "\0never", times=times)
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     print("\nhardening: a run of this controller killed mid-join: the next run, started %.0f s after the kill (the "
           "host rebooted meanwhile), went past the run lock %.0f s after it started" % (
               started - killed_at, past_the_lock(times) - started))
@@ -319,7 +319,7 @@ def test_bad_values_are_refused_before_any_host_changes(batch):
 def test_fewer_forks_than_hosts_are_warned_of():
     before = unchanged()
     rc, out = playbook("etcd", "--tags", "etcd_status", "--forks", "2")
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert ("WARNING: forks=2 is fewer than the 3 hosts of this play: Ansible runs each task on 2 hosts at a time, so "
             "every task waits for its hosts in 2 turns; set forks to 3 or more (ansible-playbook -f 3") in flat(out), out[-3000:]
     assert unchanged() == before
@@ -380,7 +380,7 @@ def test_a_second_run_is_refused_naming_the_run_that_holds_the_lock():
         PKI, holder) in text, text[-3000:]
     assert unchanged() == before and pki_files() == pki_before
     rc, out = playbook("etcd")
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert lock_kv() is None
 
 
@@ -439,7 +439,7 @@ def test_a_member_restarting_on_its_own_mid_roll_keeps_its_proven_settings(traff
     assert rc != 0 and "is held by %s" % other in flat(out), flat(out)[-3000:]
     times = []
     rc, out = interrupted_playbook("etcd", [*args, "-e", "etcd_run_lock_wait=120"], "\0never", times=times)
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     freed_after = past_the_lock(times) - killed_at
     assert freed_after <= 45 + 20, freed_after
     print("\nhardening: a run of another controller killed mid-roll: the next run went on %.0f s after the kill "
@@ -458,7 +458,7 @@ def test_a_member_moves_to_a_new_address_one_member_at_a_time(traffic):
     moved = host_vars_file("moved", {"hard-host2": {"etcd_address": NEW_ADDRESS}})
     settings = ["-e", "etcd_heartbeat_interval=150", "-e", "etcd_election_timeout=1500"]
     rc, out = playbook("etcd", *moved, *settings)
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     members = {m["name"]: m for m in Gateway(URL["hard-host0"]).members()}
     assert members["hard-2"]["peerURLs"] == ["https://%s:2380" % NEW_ADDRESS]
     assert members["hard-2"]["clientURLs"] == [NEW_URL]
@@ -467,7 +467,7 @@ def test_a_member_moves_to_a_new_address_one_member_at_a_time(traffic):
     # The next run drops the old address from its certificate (one more restart of that member),
     # and the one after changes nothing.
     rc, out = playbook("etcd", *moved, *settings)
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     rc, out = playbook("etcd", *moved, *settings)
     assert rc == 0 and all(c["changed"] == 0 for c in recap(out).values()), out[-3000:]
 

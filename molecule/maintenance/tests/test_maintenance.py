@@ -19,8 +19,8 @@ import subprocess
 import time
 
 import pytest
-from etcdtest import (PKI, Gateway, LeaderWatch, Writer, b64, fingerprint, host, interrupted_playbook, inventory_secrets,
-                      leaked, move_leadership, playbook, recap)
+from etcdtest import (PKI, Gateway, LeaderWatch, Writer, b64, fingerprint, host, interrupted_playbook,
+                      inventory_secrets, leaked, move_leadership, playbook, recap, why_failed)
 
 HOSTS = ["mnt-host0", "mnt-host1", "mnt-host2"]
 URL = {h: "https://10.250.0.8%d:2379" % i for i, h in enumerate(HOSTS)}
@@ -236,7 +236,7 @@ def test_nospace_is_recovered_one_member_at_a_time_with_the_leader_last():
     time.sleep(2)  # writes acknowledged after the disarm
     writer.stop()
     watch.stop()
-    assert rc == 0, out[-5000:]
+    assert rc == 0, why_failed(out)
     secrets = inventory_secrets(dict(etcd_auth_root_password=ROOT_PASSWORD))
     assert leaked(out, secrets) == [], "the maintenance at -vvv prints %s" % leaked(out, secrets)
 

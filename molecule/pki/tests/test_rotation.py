@@ -22,20 +22,8 @@ import time
 
 from cryptography import x509
 from peerprobe import client_pairs, member_pairs, peer_port_answers, show
-from etcdtest import (
-    EPHEMERAL,
-    PKI,
-    Gateway,
-    LeaderWatch,
-    Writer,
-    fingerprint,
-    host,
-    interrupted_playbook,
-    playbook,
-    recap,
-    release_run_lock,
-    rotating_tls,
-)
+from etcdtest import (EPHEMERAL, PKI, Gateway, LeaderWatch, Writer, fingerprint, host, interrupted_playbook, playbook,
+                      recap, release_run_lock, rotating_tls, why_failed)
 
 MEMBERS = {"pki-host0": ("pki-a", "10.250.0.20"), "pki-host1": ("pki-b", "10.250.0.21"),
            "pki-host2": ("pki-c", "10.250.0.22")}
@@ -212,7 +200,7 @@ def test_a_rotation_killed_after_phase_1_is_finished_by_the_next_run_without_dow
 
     # The gRPC proxy, deployed as the proxy playbook does it, before the rotation.
     rc, out = playbook("proxy", *with_proxy())
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     writer = Writer(URLS, prefix="/rotation/", tls=rotating_tls)
     watch = LeaderWatch({name: "https://%s:2379" % address for name, address in MEMBERS.values()}, tls=rotating_tls)
     probe = Probe(old_pair, old_ca.subject)

@@ -17,8 +17,9 @@ import time
 
 import pytest
 from conftest import FIGURES
-from etcdtest import (BACKUPS, EPHEMERAL, INVENTORY, PKI, ROOT, Gateway, UserGateway, Writer, ansible_env, copy_to, fingerprint, hold_run_lock,
-                      host, inventory_secrets, playbook, private_key_secrets, recap, refused, snapshots, where_leaked)
+from etcdtest import (BACKUPS, EPHEMERAL, INVENTORY, PKI, ROOT, Gateway, UserGateway, Writer, ansible_env, copy_to,
+                      fingerprint, hold_run_lock, host, inventory_secrets, playbook, private_key_secrets, recap,
+                      refused, snapshots, where_leaked, why_failed)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 URL = "https://10.250.0.100:2379"
@@ -36,13 +37,13 @@ def finished(proc):
 
 def test_keys_and_prefixes_are_put_read_guarded_and_deleted():
     rc, out = finished(play("kv"))
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert Gateway(URL).get("config/a") is None
 
 
 def test_a_key_on_a_lease_is_gone_when_the_lease_expires():
     rc, out = finished(play("lease"))
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert Gateway(URL).get("leased/a") == "here"
     deadline = time.monotonic() + 20
     while Gateway(URL).get("leased/a") is not None:
@@ -58,7 +59,7 @@ def test_two_plays_contending_for_one_lock_never_hold_it_together():
     procs = [play("lock", "-e", "holder=play-%d log=%s" % (i, log)) for i, log in enumerate(logs, 1)]
     for proc in procs:
         rc, out = finished(proc)
-        assert rc == 0, out[-3000:]
+        assert rc == 0, why_failed(out)
     held = []
     for log in logs:
         with open(log) as times:
@@ -69,7 +70,7 @@ def test_two_plays_contending_for_one_lock_never_hold_it_together():
 
 def test_an_application_role_reads_and_writes_its_prefixes_only():
     rc, out = finished(play("auth"))
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     gateway = Gateway(URL)
     assert gateway.get("app/x") == "by-app" and gateway.get("other/z") is None
 
@@ -112,7 +113,7 @@ def test_the_main_playbook_turns_auth_on_with_the_users_and_roles_it_lists():
         gateway.put("before-auth/%02d" % i, "v%d" % i)
     started = time.monotonic()
     rc, out = playbook("etcd", *auth_vars())
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert "root-secret" not in out and "web-secret" not in out
     web = UserGateway(URLS[1], "web", "web-secret")
     web.put("app/from-web", "1")
@@ -157,14 +158,14 @@ def test_with_auth_on_the_scheduled_snapshot_and_defragmentation_run():
 def test_with_auth_on_a_stopped_member_is_started_a_backup_taken_and_the_status_shown():
     host("prx-host1").run("systemctl stop etcd")
     rc, out = playbook("etcd", *auth_vars())
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert host("prx-host1").service("etcd").is_running
     before = set(snapshots()) if os.path.isdir(BACKUPS) else set()
     rc, out = playbook("backup", *auth_vars())
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert len(set(snapshots()) - before) == 1
     rc, out = playbook("status", *auth_vars())
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert [len(re.findall(r"\b%s\s+https://\S+\s.*\shealthy\b" % n, out)) > 0
             for n in ("proxied-0", "proxied-1", "proxied-2")] == [True] * 3, out[-3000:]
     # etcd 3.5.1's gRPC proxy answers its /health true with auth on; later releases may refuse its read (yes:auth-on)
@@ -192,7 +193,7 @@ def test_with_auth_on_a_changed_setting_rolls_the_members_one_at_a_time_the_lead
         rc, out = playbook("etcd", *auth_vars("auth-roll", etcd_heartbeat_interval=120))
     finally:
         writer.stop()
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     after = {name: main_started(name) for name in MEMBERS}
     assert all(after[name] > before[name] for name in MEMBERS), (before, after)
     assert sorted(MEMBERS, key=after.get)[-1] == leader, (leader, after)
@@ -201,13 +202,13 @@ def test_with_auth_on_a_changed_setting_rolls_the_members_one_at_a_time_the_lead
     assert [f for f in writer.failed if f[1] == "every URL"] == [], writer.failed
     # Back to the inventory's setting for the tests after this one: a second roll with auth on.
     rc, out = playbook("etcd", *auth_vars())
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
 
 
 def test_with_auth_on_the_maintenance_playbook_defragments_every_member():
     # etcd_defrag_rule is always in this scenario: every member, one at a time, the leader last.
     rc, out = playbook("maintenance", *auth_vars())
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     defragmented = re.findall(r"^TASK \[raftops\.etcd\.etcd : Defragment (\S+)\]", out, re.M)
     assert sorted(defragmented) == ["proxied-0", "proxied-1", "proxied-2"], out[-3000:]
     assert UserGateway(URLS[0], "root", "root-secret").get("app/from-web") == "1"
@@ -294,7 +295,7 @@ def test_a_cluster_whose_auth_was_turned_on_outside_the_role_is_adopted_with_the
     assert client_pair_files() == [] and fingerprint(MEMBERS) == before
     # With the lock free and the right password, at -vvv too: the run adopts the cluster.
     rc, out = playbook("etcd", "-vvv", *auth_vars("auth-adopt", etcd_auth_enabled=None))
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert where_leaked(out, secrets) == "", "the adoption at -vvv prints " + where_leaked(out, secrets)
     # Only the client pair was put back, once per member: with auth on, users, roles and client
     # pairs in place, a re-run changes nothing else (this scenario's only re-run with auth on).
@@ -308,5 +309,5 @@ def test_a_cluster_whose_auth_was_turned_on_outside_the_role_is_adopted_with_the
 
 def test_the_main_playbook_turns_auth_off_again():
     rc, out = playbook("etcd", "--tags", "etcd_auth", *auth_vars(etcd_auth_enabled=False))
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert Gateway(URLS[0]).get("app/from-web") == "1"

@@ -10,7 +10,8 @@ import time
 
 import pytest
 from conftest import FIGURES
-from etcdtest import EPHEMERAL, PKI, Gateway, copy_to, host, playbook, poll, private_key_secrets, recap, run_testbed, where_leaked
+from etcdtest import (EPHEMERAL, PKI, Gateway, copy_to, host, playbook, poll, private_key_secrets, recap, run_testbed,
+                      where_leaked, why_failed)
 
 MEMBERS = ["prx-host0", "prx-host1", "prx-host2"]
 ADDRESS = {h: "10.250.0.%d" % (100 + i) for i, h in enumerate(MEMBERS)}
@@ -169,7 +170,7 @@ def test_a_revoked_client_pair_is_refused_through_the_grpc_proxy_as_by_every_mem
     proxy_pid = host(GRPC).run("systemctl show etcd-proxy -p MainPID").stdout
 
     rc, out = playbook("etcd")  # billing not listed: revoked
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     after = {"billing": tried("billing"), "admin": tried("admin")}
     with open(FIGURES, "a") as figures:
         for when, results in (("before", before), ("after", after)):
@@ -209,7 +210,7 @@ def test_writes_through_both_proxies_survive_a_member_restart_and_a_replacement(
     time.sleep(3)
     run_testbed("recreate", "prx-host2", ADDRESS["prx-host2"])
     rc, out = playbook("replace_member", "-e", "etcd_replace=proxied-2")
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     time.sleep(3)
     acked = stop_writers()
     gateway = Gateway(URLS[0])
@@ -225,7 +226,7 @@ def test_writes_through_both_proxies_survive_a_member_restart_and_a_replacement(
 def test_a_rerun_after_the_replacement_changes_nothing():
     # (The status playbook lists both proxies: test_data_and_access.py, with auth on.)
     rc, out = playbook("etcd")
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert {h: c["changed"] for h, c in recap(out).items()} == {h: 0 for h in recap(out)}
 
 
@@ -267,7 +268,7 @@ def test_a_scale_in_takes_the_member_out_of_both_proxies_one_proxy_at_a_time():
     rc, out = playbook("remove_member", "-e", "etcd_remove=proxied-2")
     time.sleep(2)
     acked = stop_writers()
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     for name in (GRPC, GATEWAY):
         unit = host(name).file("/etc/systemd/system/etcd-proxy.service").content_string
         assert ADDRESS["prx-host2"] not in unit and ADDRESS["prx-host0"] in unit, unit

@@ -23,7 +23,7 @@ import time
 
 import pytest
 from etcdtest import (EPHEMERAL, ROOT, Gateway, b64, fingerprint, host, inventory_secrets, leaked, playbook, poll,
-                      run_testbed)
+                      run_testbed, why_failed)
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
 from moto_server import moto_server
@@ -103,7 +103,7 @@ def test_the_members_push_on_their_timers_to_both_targets_verified_and_pruned(mo
     started = time.monotonic()
     rc, out = playbook("etcd", "-vvv", "--tags", "etcd_backup", "-e", json.dumps(push_vars(moto["url"])))
     converge = time.monotonic() - started
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert leaked(out, inventory_secrets(push_vars(moto["url"]), KEY_FILE)) == []
     since = "--since=@%d" % int(time.time())
 
@@ -380,7 +380,7 @@ def test_a_tampered_or_truncated_pushed_backup_is_refused_and_an_intact_one_rest
     started = time.monotonic()
     extra = json.dumps(dict(push_vars(moto["url"]), etcd_restore_target="offsite", etcd_restore_snapshot=older))
     rc, out = playbook("restore", "-e", extra)
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     state["figures"]["restore_from_s3_s"] = round(time.monotonic() - started, 1)
     # Named, the object is the report's name for it, with its target.
     bumped = re.search(r"restored %s of target offsite: revision (\d+), \d+ keys, cluster token \S+; revision bumped by "
@@ -433,7 +433,7 @@ def test_a_member_whose_target_is_gone_keeps_its_snapshots_and_the_status_names_
     assert 'raftops_etcd_backup_push_target_success{%s,target="offsite"} 0' % labels in metrics, metrics
     assert 'raftops_etcd_backup_push_target_success{%s,target="vault"} 1' % labels in metrics, metrics
     rc, out = playbook("status", "-e", json.dumps(push_vars("http://%s:9" % GATEWAY, etcd_backup_max_age="1s")))
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     # The advice's lines, as the debug task lists them (quoted, a comma after each), joined again.
     text = " ".join(line.strip().rstrip(",").strip('"').strip() for line in out.splitlines())
     assert re.search(r"rst-host\d: its last off-host push \(etcd-snapshot-\d{8}T\d{6}Z\.db, [^)]*\) failed: target "
@@ -451,7 +451,7 @@ def test_a_member_whose_target_is_gone_keeps_its_snapshots_and_the_status_names_
 def test_turning_the_push_off_removes_its_files_and_credentials():
     rc, out = playbook("etcd", "--tags", "etcd_backup", "-e",
                        json.dumps(dict(etcd_backup_key_file=KEY_FILE)))
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     for name in HOSTS:
         h = host(name)
         for path in (SETTINGS, "/opt/etcd/lib/etcd_backup_push_ssh", "/opt/etcd/lib/etcd_backup_push.py",
@@ -485,7 +485,7 @@ def test_a_lost_site_comes_back_from_the_bucket_latest_on_fresh_hosts_with_every
             etcd_backup_targets=targets(url)[:1], etcd_backup_key_file=KEY_FILE,
             etcd_restore_target="offsite", etcd_restore_snapshot="latest")))
         state["figures"]["restore_fresh_site_s"] = round(time.monotonic() - started, 1)
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert CREDENTIALS["secret_key"] not in out
     # The report names the object latest resolved to: the newer of the two in the bucket.
     restored = re.search(r"restored latest \((etcd-snapshot-\d{8}T\d{6}Z\.db\.enc)\) of target offsite: revision (\d+), "

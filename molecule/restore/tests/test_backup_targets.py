@@ -16,7 +16,7 @@ import time
 
 import pytest
 from etcdtest import (BACKUPS, EPHEMERAL, ROOT, fingerprint, host, interrupted_playbook, inventory_secrets, leaked,
-                      playbook, snapshots)
+                      playbook, snapshots, why_failed)
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
 # The unit tests' moto server, found through the path above.
@@ -68,7 +68,7 @@ def test_backups_go_off_host_encrypted_and_pruned_to_keep_and_no_key_shows_at_vv
     assert rc == 0, out
     time.sleep(1)  # snapshot names hold the second
     rc, out = playbook("backup", "-vvv", *extra(targets))
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert leaked(out, inventory_secrets(dict(etcd_backup_targets=targets), KEY_FILE)) == []
     assert "target offsite (s3://%s/rst/): " % BUCKET in out and "MiB/s" in out, out[-3000:]
     assert "target vault (%s:%s): " % (SSH_HOST, SSH_PATH) in out, out[-3000:]
@@ -137,7 +137,7 @@ def test_a_backup_fetched_for_a_refused_or_a_checked_restore_is_decrypted_privat
                            check=True)
     finally:
         remote.check_output("rm %s/%s" % (SSH_PATH, COPY))
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     text = " ".join(out.split())
     assert ("latest: skipped object %s on target vault: its authenticated header names it %s (cluster etcd/etcd, taken "
             "%s): a renamed or copied backup is refused" % (COPY, newest, newest.split("-")[2].split(".")[0]) in text), out[-3000:]

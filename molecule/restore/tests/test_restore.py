@@ -24,7 +24,7 @@ import pytest
 import yaml
 from etcdtest import (BACKUPS, EPHEMERAL, INVENTORY, PKI, Gateway, b64, fingerprint, host, hosts_called,
                       interrupted_playbook, playbook, poll, private_key_secrets, recap, run_testbed, snapshots,
-                      where_leaked)
+                      where_leaked, why_failed)
 
 # The inventory's hosts are their addresses (the README's style); NODE_NAME is the member's name.
 MEMBER = {"10.250.0.40": "rst-host0", "10.250.0.41": "rst-host1", "10.250.0.42": "rst-host2"}
@@ -272,7 +272,7 @@ def test_a_dead_host_is_reported_refused_then_left_out_of_a_smaller_restore_and_
     rc, out = playbook("restore", "-vvv", "-e", "etcd_restore_snapshot=" + state["snapshot"],
                        inventory=inventory_without(DEAD))
     print("restore of 2 members (one fresh) took %.1f s" % (time.monotonic() - started))
-    assert rc == 0, out[-8000:]
+    assert rc == 0, why_failed(out)
     assert re.search(r"restored %s: revision %d, \d+ keys, cluster token etcd-restored-" % (re.escape(state["snapshot"]),
                                                                                            state["revision"]), out), out[-8000:]
     no_key_shown(out, "the restore")
@@ -288,7 +288,7 @@ def test_a_dead_host_is_reported_refused_then_left_out_of_a_smaller_restore_and_
     started = time.monotonic()
     rc, out = playbook("etcd")
     print("the replaced host added back by the deploy playbook in %.1f s" % (time.monotonic() - started))
-    assert rc == 0, out[-8000:]
+    assert rc == 0, why_failed(out)
 
     for url in URLS:
         restored = Gateway(url)

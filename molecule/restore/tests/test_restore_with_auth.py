@@ -19,7 +19,8 @@ import sys
 import time
 
 import pytest
-from etcdtest import EPHEMERAL, ROOT, Gateway, UserGateway, host, inventory_secrets, leaked, playbook, poll, refused
+from etcdtest import (EPHEMERAL, ROOT, Gateway, UserGateway, host, inventory_secrets, leaked, playbook, poll, refused,
+                      why_failed)
 from test_backup_push import DRILL_STATUS, SSH_HOST, STATUS, drill_all, stop_the_snapshot_timers
 from test_restore import DATA_DIRS, HOSTS, SMALL_FS, SURVIVOR, URLS
 
@@ -68,13 +69,13 @@ def vvv(name, **more):
 
 def test_auth_is_turned_on_and_a_backup_taken():
     rc, out = vvv("etcd")
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert refused(lambda: Gateway(URLS[0]).put("/app/no-user", "x")) is not None
     web = Web(URLS[0])
     for key, value in SNAPSHOT_KEYS.items():
         web.put(key, value)
     rc, out = vvv("backup")
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert "target authsite (s3://etcd-auth/" in out, out[-3000:]
     state["snapshot"] = re.search(r'"snapshot: (\S+)"', out).group(1)
     state["revision"] = int(re.search(r'"revision: (\d+), keys: \d+"', out).group(1))
@@ -91,7 +92,7 @@ def test_with_auth_on_the_drill_restores_the_backup():
     """From the target (fetched and decrypted at -vvv), read as root on the private etcd; the judging
     against the backup's record is test_drill.py's."""
     rc, out = vvv("restore_drill", etcd_restore_target="authsite", etcd_restore_snapshot="latest")
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert "drill passed: snapshot " in out and "revision: %d, keys: " % state["revision"] in out, out[-3000:]
 
 
@@ -103,7 +104,7 @@ def test_with_auth_on_the_restore_keeps_auth_the_users_and_the_data_as_of_the_sn
     survivor.check_output("rm -rf %s.before-restore-*" % DATA_DIRS[SURVIVOR])
     assert int(survivor.check_output("df -B1 --output=avail %s | tail -1" % SMALL_FS)) > 256 << 20
     rc, out = vvv("restore", etcd_restore_snapshot=state["snapshot"])
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     # The bump step read, as root, how far the old cluster got.
     bumped = re.search(r"restored %s: revision %d, \d+ keys, cluster token \S+; revision bumped by \d+, marked "
                        r"compacted \(the old cluster reached revision (\d+), " % (re.escape(state["snapshot"]),
@@ -131,7 +132,7 @@ def test_with_auth_on_the_members_scheduled_drill_proves_the_newest_backup_whoev
                 etcd_backup_push_window=6, etcd_backup_drill_schedule="*-*-* 03:33:00")
     started = time.time()
     rc, out = playbook("etcd", "-vvv", "-e", json.dumps(push), "--tags", "etcd_backup")
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert leaked(out, inventory_secrets(push, KEY_FILE)) == []
 
     def pushed():
@@ -142,7 +143,7 @@ def test_with_auth_on_the_members_scheduled_drill_proves_the_newest_backup_whoev
     stop_the_snapshot_timers()
     try:
         rc, out = playbook("backup", "-e", json.dumps(push))
-        assert rc == 0, out[-3000:]
+        assert rc == 0, why_failed(out)
         made = re.search(r'"snapshot: \S+/(etcd-snapshot-\S+\.db)"', out).group(1) + ".enc"
         source = HOSTS[int(re.search(r'"from member rst-host(\d) ', out).group(1))]
         done = drill_all()
@@ -162,6 +163,6 @@ def test_with_auth_on_the_members_scheduled_drill_proves_the_newest_backup_whoev
 
 def test_auth_and_the_push_are_turned_off_for_the_idempotence_step():
     rc, out = playbook("etcd", *with_auth(etcd_auth_enabled=False), "--tags", "etcd_auth,etcd_backup")
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why_failed(out)
     assert Gateway(URLS[0]).get("/app/after-restore") == "ok"
 

@@ -106,6 +106,24 @@ def release_run_lock(url, group="etcd", login=None):
     return bool(kvs)
 
 
+def why_failed(out, tail=2000):
+    """A failed run's output for an assertion message: first each task that failed and was not
+    ignored, one line each (task, host, message), as a CI report may keep only an assertion's first
+    lines; then the output's end."""
+    failures = []
+    for match in re.finditer(r"^(?:fatal|failed): \[([^\]]+)\]", out, re.M):
+        task_start = out.rfind("\nTASK [", 0, match.start())
+        next_task = out.find("\nTASK [", match.end())
+        block = out[match.start():next_task if next_task > 0 else len(out)]
+        if "...ignoring" in block:
+            continue
+        task = out[task_start + 1:out.find("]", task_start)] + "]" if task_start >= 0 else "(no task)"
+        message = re.search(r'"msg": "((?:[^"\\]|\\.)*)"', block)
+        said = message.group(1) if message else " ".join(block.split())
+        failures.append("%s on %s: %s" % (task, match.group(1), said[:500]))
+    return "\n".join([*failures, "--- the output's end:", out[-tail:]])
+
+
 def recap(output):
     """The PLAY RECAP counters per host: {host: {'ok': n, 'changed': n, ...}}."""
     counts = {}
