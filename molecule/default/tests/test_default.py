@@ -154,7 +154,7 @@ CHECK_RUNS = [("etcd", [])] + [("etcd", ["--tags", tag]) for tag in PHASE_TAGS] 
 def test_check_mode_reports_and_changes_nothing(name, args, first_cluster_backup):
     before, pki, members = fingerprint(group_hosts()), controller_pki(), Gateway(URLS[0]).members()
     rc, out = playbook(name, *[a.replace("{backup}", first_cluster_backup) for a in args], check=True)
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     if name == "etcd":
         assert all(c["changed"] == 0 for c in recap(out).values()), out
     assert fingerprint(group_hosts()) == before
@@ -188,7 +188,7 @@ REFUSED = [
 
 def test_hosts_short_of_the_profile_are_named_with_their_figures_and_the_run_goes_on():
     rc, out = playbook("etcd", "-e", "etcd_profile=xlarge", "-e", "etcd_preflight_hardware=all", "--tags", "etcd_preflight")
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     text = " ".join(out.split())
     for name in NODE_NAMES:
         assert re.search(r"host %s: [0-9]+ CPUs usable; profile xlarge wants 16 vCPUs" % name, text), out

@@ -41,7 +41,7 @@ FRESH_CHECK_RUNS = [("etcd", [])] + [("etcd", ["--tags", tag]) for tag in PHASE_
 def test_check_mode_on_hosts_without_the_cluster_reports_and_changes_nothing(name, args, first_cluster_backup):
     before = both_fingerprints()
     rc, out = playbook(name, *EVENTS, *[a.replace("{backup}", first_cluster_backup) for a in args], check=True)
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert both_fingerprints() == before
     # Nothing issued on the controller either: the CA and the certificates are made by the real run.
     assert not os.path.exists(EVENTS_PKI)
@@ -76,7 +76,7 @@ def test_the_second_cluster_deploys_beside_the_first_without_touching_it():
     first_before = fingerprint(group_hosts())
     first_id = Gateway(FIRST_URLS[0]).call("/v3/cluster/member/list")["header"]["cluster_id"]
     rc, out = playbook("etcd", *EVENTS)
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert fingerprint(group_hosts()) == first_before  # not restarted, no file of it changed
 
     members = events_gateway().call("/v3/cluster/member/list")
@@ -131,6 +131,6 @@ def test_a_re_run_starts_a_timer_stopped_by_hand_on_that_member_alone():
 def test_the_second_clusters_backup_is_its_own():
     first_backups = snapshots()
     rc, out = playbook("backup", *EVENTS)
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert len(snapshots(EVENTS_BACKUPS)) == 1
     assert snapshots() == first_backups

@@ -139,12 +139,12 @@ def test_a_module_finds_the_cluster_by_its_client_srv_records():
     # The zone has _etcd-client-ssl._tcp.etcd.test records for disc-0..2 (not for disc-3): the
     # module on the member resolves them itself (its resolv.conf names disc-dns), with python3 only.
     rc, result, out = module("etcd_member_info", "disc-host1", discovery_srv="etcd.test", **MEMBER_TLS)
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert sorted(m["name"] for m in result["members"]) == ["disc-%d" % i for i in range(4)]
     assert result["msg"].startswith("4 members seen through https://disc-")
     assert result["msg"].endswith(".etcd.test:2379")
     rc, result, out = module("etcd_health", "disc-host1", discovery_srv="etcd.test", discover=False, **MEMBER_TLS)
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert sorted(e["endpoint"] for e in result["endpoints"]) == [
         "https://disc-%d.etcd.test:2379" % i for i in range(3)]
 
@@ -269,9 +269,9 @@ def test_a_password_is_set_only_when_etcd_says_it_is_wrong():
     for args in (dict(name="root", password="root-Secret-1", roles=["root"]), dict(name="cert-only", no_password=True),
                  dict(name="app", password="app-Secret-1")):
         rc, _result, out = module("etcd_user", "localhost", **args, **tls)
-        assert rc == 0, out
+        assert rc == 0, why_failed(out)
     rc, _result, out = module("etcd_auth", "localhost", state="enabled", **tls)
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     try:
         rc, result, out = module("etcd_user", "localhost", name="app", password="app-Secret-1",
                                  update_password="always", **as_root)
@@ -288,7 +288,7 @@ def test_a_password_is_set_only_when_etcd_says_it_is_wrong():
         assert "cert-Secret-1" not in json.dumps(result)
     finally:
         rc, _result, out = module("etcd_auth", "localhost", state="disabled", **as_root)
-        assert rc == 0, out
+        assert rc == 0, why_failed(out)
 
 
 # Also compaction off the way etcd documents it: a retention of 0 (with the default mode periodic).

@@ -270,7 +270,7 @@ def test_nospace_is_recovered_one_member_at_a_time_with_the_leader_last():
 def test_a_run_with_nothing_to_do_changes_nothing():
     before = sizes()
     rc, out = playbook("maintenance")
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert not DEFRAGMENTED.search(out)
     assert all(counts["changed"] == 0 for counts in recap(out).values()), out
     assert not_shrunk(before)
@@ -280,7 +280,7 @@ def test_check_mode_shows_the_plan_and_defragments_nothing():
     fragment(8)
     before = sizes()
     rc, out = playbook("maintenance", "-e", "etcd_defrag_rule='free > 1MiB'", check=True)
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     for name in HOSTS:
         assert re.search(r"%s: free .*-> defragment" % name, out), out
     assert not_shrunk(before)
@@ -303,7 +303,7 @@ def test_a_member_that_fails_mid_run_stops_it_by_name_and_a_run_again_finishes()
     wait_healthy()
 
     rc, out = playbook("maintenance", *args)
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     second = DEFRAGMENTED.findall(out)
     assert first[0] not in second and sorted(first + second) == HOSTS, (first, second)
 
@@ -335,7 +335,7 @@ def test_scheduled_defragmentation_runs_on_one_member_at_a_time_and_never_on_the
     assert leader_name() == "mnt-host1"
     fragment(8)
     rc, out = playbook("etcd", "-e", "two_member_schedule=*:*:0/20", "-e", "etcd_defrag_rule='free > 1MiB'")
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
 
     deadline = time.monotonic() + 150
     while time.monotonic() < deadline and not all(defragmentations(h) for h in ("mnt-host1", "mnt-host2")):

@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from etcdtest import EPHEMERAL, PKI, ROOT, Gateway, b64, host, playbook, recap
+from etcdtest import EPHEMERAL, PKI, ROOT, Gateway, b64, host, playbook, recap, why_failed
 
 HOSTS = ["mnt-host0", "mnt-host1", "mnt-host2"]
 ADDRESS = {h: "10.250.0.8%d" % i for i, h in enumerate(HOSTS)}
@@ -147,7 +147,7 @@ def test_status_names_each_problem_with_the_command_that_addresses_it():
         window = ["-e", "etcd_pki_validity_days=1000", "-e", "etcd_pki_renew_before_days=800"]
         for check in (False, True):
             rc, out = playbook("status", *window, check=check)
-            assert rc == 0, out
+            assert rc == 0, why_failed(out)
             assert all(c["changed"] == 0 for c in recap(out).values()), out
             # Whole rows and whole commands, one per line: nothing folded.
             for pattern in (r"%s\s+https://\S+\s.*\sNOSPACE\s.*healthy" % nospace,
@@ -162,9 +162,9 @@ def test_status_names_each_problem_with_the_command_that_addresses_it():
         host(stopped).run_expect([0], "systemctl start etcd")
     # The advised commands clear them: the maintenance disarms NOSPACE; nothing is left to advise.
     rc, out = playbook("maintenance")
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     rc, out = playbook("status")
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert "NOSPACE" not in out and "not reachable" not in out, out
 
 
@@ -217,6 +217,6 @@ def test_a_follower_whose_data_was_altered_is_refused_at_start_then_named_by_the
     # Its data wiped, the etcd playbook brings it back: its old entry goes, it joins again as a learner.
     f.run_expect([0], "systemctl stop etcd && rm -rf /var/lib/etcd/member")
     rc, out = playbook("etcd")
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert Gateway(URL[follower]).get("/integrity/probe") == "integrity-original"
     assert "ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK=true" in f.file("/etc/etcd/etcd.env").content_string

@@ -342,7 +342,7 @@ def test_a_slow_disk_and_a_delayed_link_are_named_with_their_figures_and_strict_
 
     # Without strict: the same findings are warnings, with the timeouts to use, and the run goes on.
     rc, out = playbook("etcd", *with_group("etcd", "10.250.0.33"), "--tags", "etcd_preflight")
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     text = flat(out)
     assert "WARNING: host 10.250.0.33: " in text, out
     assert "host 10.250.0.33: fsync p99" in text, out
@@ -359,7 +359,7 @@ def test_grow_from_3_to_5_discarding_foreign_data_on_confirmation(traffic):
     with traffic.operation("grow 3 -> 5"):
         rc, out = playbook("etcd", *with_group("etcd", "10.250.0.33", "10.250.0.34"),
                            "-e", '{"etcd_discard_foreign_data": ["10.250.0.34"]}')
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert voters() == ["member-%d" % i for i in range(5)]
     assert process_of(existing) == processes, "an existing member was restarted"
     discarded = host("10.250.0.34")
@@ -450,7 +450,7 @@ def test_remove_a_live_member_by_node_name_when_the_first_run_is_killed(traffic)
         # The killed run still holds the run lock; it ran on this controller and its process is gone:
         # the next run takes the lock over at once, saying so, and finishes the job.
         rc, out = playbook("remove_member", *args)
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert re.search(r"lock run was held by ansible-playbook \(Remove members from the etcd cluster\) .*, a run of this "
                      r"controller that died \(pid \d+ on \S+ runs no ansible-playbook any more\)", flat(out)), out
     assert voters() == ["member-0", "member-1", "member-2"]

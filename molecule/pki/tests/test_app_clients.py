@@ -17,7 +17,7 @@ import time
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from etcdtest import PKI, Gateway, fingerprint, host, playbook, recap
+from etcdtest import PKI, Gateway, fingerprint, host, playbook, recap, why_failed
 
 # inventory host -> (NODE_NAME, address)
 MEMBERS = {"pki-host0": ("pki-a", "10.250.0.20"), "pki-host1": ("pki-b", "10.250.0.21"),
@@ -90,7 +90,7 @@ def refuses(url, cert, key):
 
 def test_each_application_gets_a_pair_with_its_user_as_common_name_that_every_member_accepts():
     rc, out = playbook("etcd", *with_clients(TWO))
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
 
     assert sorted(os.listdir(CLIENTS)) == ["billing-key.pem", "billing.pem", "web-key.pem", "web.pem"]
     assert os.stat(CLIENTS).st_mode & 0o777 == 0o700
@@ -109,7 +109,7 @@ def test_each_application_gets_a_pair_with_its_user_as_common_name_that_every_me
 def a_run_changes_nothing(clients):
     hosts, files = fingerprint(HOSTS), pki_files()
     rc, out = playbook("etcd", *with_clients(clients))
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert all(c["changed"] == 0 for c in recap(out).values()), out
     assert fingerprint(HOSTS) == hosts
     assert pki_files() == files
@@ -146,7 +146,7 @@ def test_a_removed_application_is_refused_by_every_member_and_the_other_keeps_wo
     revoked_before = set(os.listdir(REVOKED)) if os.path.isdir(REVOKED) else set()
 
     rc, out = playbook("etcd", *with_clients(ONE))
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
 
     # On the controller: billing's files moved to revoked/, its serial in the CRL, web untouched.
     assert sorted(os.listdir(CLIENTS)) == ["web-key.pem", "web.pem"]
@@ -180,7 +180,7 @@ def test_a_run_after_the_removal_changes_nothing():
 def test_an_empty_list_revokes_the_last_application(tmp_path):
     old_cert, old_key = saved_pair("web", tmp_path)
     rc, out = playbook("etcd", *with_clients([]))
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert os.listdir(CLIENTS) == []
     for url in URLS:
         assert refuses(url, old_cert, old_key), url

@@ -15,7 +15,7 @@ import time
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from etcdtest import PKI, Gateway, Writer, fingerprint, host, playbook, poll, recap
+from etcdtest import PKI, Gateway, Writer, fingerprint, host, playbook, poll, recap, why_failed
 from peerprobe import client_pairs, member_pairs, peer_port_answers, show
 
 MEMBERS = {"pki-host0": ("pki-a", "10.250.0.20"), "pki-host1": ("pki-b", "10.250.0.21"),
@@ -154,7 +154,7 @@ def test_a_cluster_of_before_is_migrated_by_one_gated_roll_without_losing_a_writ
     finally:
         writer.stop()
     seconds = time.monotonic() - began
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
 
     after = probe()
     show("after the migration", after)
@@ -178,6 +178,6 @@ def test_a_cluster_of_before_is_migrated_by_one_gated_roll_without_losing_a_writ
 def test_a_run_after_the_migration_changes_nothing():
     before = fingerprint(HOSTS)
     rc, out = playbook("etcd")
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert all(c["changed"] == 0 for c in recap(out).values()), out
     assert fingerprint(HOSTS) == before

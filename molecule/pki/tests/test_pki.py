@@ -23,7 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from etcdtest import PKI, Gateway, Writer, fingerprint, host, playbook, recap
+from etcdtest import PKI, Gateway, Writer, fingerprint, host, playbook, recap, why_failed
 
 # inventory host -> (NODE_NAME, address)
 MEMBERS = {"pki-host0": ("pki-a", "10.250.0.20"), "pki-host1": ("pki-b", "10.250.0.21"),
@@ -128,7 +128,7 @@ def test_renewal_rolls_one_member_at_a_time_and_loses_no_write():
     finally:
         writer.stop()
     seconds = time.monotonic() - began
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert all(recap(out)[h]["changed"] > 0 for h in HOSTS), out
 
     # Every member serves new certificates, on the client and on the peer port.
@@ -158,7 +158,7 @@ def test_renewal_rolls_one_member_at_a_time_and_loses_no_write():
 def test_a_run_after_the_renewal_changes_nothing():
     before = fingerprint(HOSTS)
     rc, out = playbook("etcd")
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert all(c["changed"] == 0 for c in recap(out).values()), out
     assert fingerprint(HOSTS) == before
 
@@ -280,7 +280,7 @@ def test_operator_pki_is_deployed_as_provided(tmp_path):
     provided = contents(directory)
 
     rc, out = playbook("etcd", "-e", "etcd_pki_managed=false", "-e", "etcd_pki_dir=" + directory)
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     for inventory_host, (name, address) in MEMBERS.items():
         on_host = host(inventory_host)
         for suffix, installed in (("", "server.pem"), ("-peer", "peer.pem")):
@@ -339,7 +339,7 @@ def test_a_cluster_whose_certificates_expired_is_recovered():
 
     began = time.monotonic()
     rc, out = playbook("etcd")
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     print("\nrecovery from expired certificates: run %.1fs" % (time.monotonic() - began))
     # Once healthy again, the members restarted with the new certificates one at a time (the
     # hosts are containers on this kernel: their monotonic clock is ours).

@@ -242,7 +242,7 @@ def test_a_rotation_killed_after_phase_1_is_finished_by_the_next_run_without_dow
         resumed = time.monotonic()
         rc, out = interrupted_playbook("etcd", APP + with_proxy(), "\0never", times=second)
         ended = time.monotonic()
-        assert rc == 0, out
+        assert rc == 0, why_failed(out)
     finally:
         writer.stop()
         watch.stop()
@@ -331,7 +331,7 @@ def test_a_rotation_killed_after_phase_1_is_finished_by_the_next_run_without_dow
 def test_a_run_after_the_rotation_changes_nothing():
     before, files = fingerprint(HOSTS), pki_files()
     rc, out = playbook("etcd", *APP, *with_proxy())
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert all(c["changed"] == 0 for c in recap(out).values()), out
     assert fingerprint(HOSTS) == before
     assert pki_files() == files

@@ -34,8 +34,8 @@ import urllib.error
 
 import pytest
 from conftest import FIGURES
-from etcdtest import (EPHEMERAL, Gateway, UserGateway, Writer, fingerprint, host, interrupted_playbook, inventory_secrets,
-                      leaked, move_leadership, playbook, poll, run_testbed)
+from etcdtest import (EPHEMERAL, Gateway, UserGateway, Writer, fingerprint, host, interrupted_playbook,
+                      inventory_secrets, leaked, move_leadership, playbook, poll, run_testbed, why_failed)
 
 # The inventory's hosts are their addresses (the README's style); NODE_NAME is the member's name.
 HOSTS = ["10.250.0.9%d" % i for i in range(5)]
@@ -283,7 +283,7 @@ def test_run_again_on_the_recovered_cluster_it_is_refused_and_changes_nothing(lo
 def test_the_lost_host_comes_back_as_a_new_machine_and_joins(lost_quorum):
     run_testbed("recreate", GONE, GONE)
     rc, out = playbook("etcd")
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert voters(URL[UP_TO_DATE]) == names(HOSTS)
 
 

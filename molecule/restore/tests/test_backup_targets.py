@@ -65,7 +65,7 @@ def objects(s3):
 
 def test_backups_go_off_host_encrypted_and_pruned_to_keep_and_no_key_shows_at_vvv(targets, s3):
     rc, out = playbook("backup", *extra(targets))
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     time.sleep(1)  # snapshot names hold the second
     rc, out = playbook("backup", "-vvv", *extra(targets))
     assert rc == 0, why_failed(out)
@@ -99,7 +99,7 @@ def test_no_key_shows_at_vvv_when_an_upload_fails_and_the_failure_names_its_targ
 
 def test_the_restore_drill_takes_the_newest_backup_from_the_ssh_target(targets):
     rc, out = playbook("restore_drill", *extra(targets, etcd_restore_target="vault", etcd_restore_snapshot="latest"))
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert "drill passed: snapshot " in out, out
     assert "Remove the backup fetched from the target" in out, out
 

@@ -12,7 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
-from etcdtest import BACKUPS, EPHEMERAL, Gateway, fingerprint, host, playbook, snapshots
+from etcdtest import BACKUPS, EPHEMERAL, Gateway, fingerprint, host, playbook, snapshots, why_failed
 
 # The inventory's hosts are their addresses (the README's style).
 HOSTS = ["10.250.0.40", "10.250.0.41", "10.250.0.42"]
@@ -44,7 +44,7 @@ def test_a_backup_records_revision_keys_and_hash_beside_the_snapshot_and_keeps_t
         Path(OWN, name).write_bytes(b"an old snapshot")
         Path(OWN, name + ".json").write_text("{}")
     rc, out = playbook("backup", "-e", "etcd_backup_dir=%s" % OWN, "-e", "etcd_backup_keep=2")
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     new = snapshots(OWN)[-1]
     assert sorted(os.listdir(OWN)) == sorted([old[1], old[1] + ".json", new, new + ".json"])
     assert os.stat(OWN).st_mode & 0o777 == 0o700
@@ -70,7 +70,7 @@ def test_a_backup_of_a_cluster_that_is_not_deployed_is_refused(tmp_path):
 def test_the_drill_passes_on_a_good_backup_reachable_only_by_the_drill_and_leaves_nothing_behind():
     before = fingerprint(HOSTS)
     rc, out = playbook("restore_drill", "-e", "etcd_backup_dir=%s" % OWN)
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     # No TCP port any local user could reach: unix sockets in the drill's directory (the etcd user's, 0700).
     # As the private etcd's own log said it (the drill's report, its quotes escaped, its line folded).
     assert ('the private etcd listened on: {"listen-client-urls": ["unix://drill-client:0"], '
@@ -109,7 +109,7 @@ def test_the_status_names_a_backup_older_than_the_threshold():
     finally:
         for path, mtime in originals.items():
             os.utime(path, (mtime, mtime))
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     newest = os.path.basename(sorted(backups)[-1])
     assert re.search(r"backups: the newest snapshot, %s, is 3\d hours old \(more than etcd_status_backup_max_age_hours=26\) "
                      r"-> ansible-playbook raftops.etcd.backup" % re.escape(newest), unwrapped(out)), out

@@ -101,7 +101,7 @@ def test_backups_land_on_the_controller_named_by_time_newest_kept():
     assert len(earlier) >= KEEP, earlier
     # -v shows where the member's copy went: etcd_backup_transfer_dir.
     rc, out = playbook("backup", "-v", "-e", "etcd_backup_transfer_dir=/var/tmp")
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert re.search(r'"path": "/var/tmp/ansible\.\w+\.etcd-backup/etcd-snapshot-', out), out
     path = re.search(r'"snapshot: (\S+)"', out).group(1)
     assert os.path.dirname(path) == BACKUPS and NAME.match(os.path.basename(path)), path
@@ -131,7 +131,7 @@ def test_backup_keeping_no_snapshot_is_refused():
 
 def test_removing_the_schedule_keeps_the_snapshots():
     rc, out = playbook("etcd", "-e", "etcd_backup_schedule=", "--tags", "etcd_backup")
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     for name in HOSTS:
         h = host(name)
         assert not h.file("/etc/systemd/system/etcd-snapshot.timer").exists
@@ -334,7 +334,7 @@ def test_a_restore_killed_mid_way_while_a_host_reboots_finishes_when_run_again()
     started = time.monotonic()
     rc, out = playbook("restore", *args)
     print("the restore run again after the kill and the reboot took %.1f s" % (time.monotonic() - started))
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     cluster_ids = {Gateway(url).status()["header"]["cluster_id"] for url in URLS}
     assert len(cluster_ids) == 1
     for url in URLS:

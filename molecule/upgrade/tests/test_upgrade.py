@@ -23,7 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from etcdtest import (BACKUPS, INVENTORY, PKI, Gateway, LeaderWatch, Writer, ansible_env, fingerprint, host,
-                      interrupted_playbook, playbook, private_key_secrets, recap, release_run_lock, where_leaked)
+                      interrupted_playbook, playbook, private_key_secrets, recap, release_run_lock, where_leaked,
+                      why_failed)
 
 HOSTS = ["upg-host0", "upg-host1", "upg-host2"]
 URL = {h: "https://10.250.0.5%d:2379" % i for i, h in enumerate(HOSTS)}
@@ -324,7 +325,7 @@ def test_a_member_that_does_not_come_back_stops_the_roll_until_it_is_fixed():
 def test_a_run_without_changes_restarts_nothing():
     before = unchanged_state()
     rc, out = playbook("upgrade", "-e", "etcd_version=3.5.16", "-e", "etcd_heartbeat_interval=120")
-    assert rc == 0, out
+    assert rc == 0, why_failed(out)
     assert all(c["changed"] == 0 for c in recap(out).values()), out
     assert unchanged_state() == before
 
