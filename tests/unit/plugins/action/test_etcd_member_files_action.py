@@ -194,7 +194,6 @@ def test_a_failed_write_says_nothing_of_the_timers(action, monkeypatch):
     assert result["failed"] is True and "timers_to_start" not in result
 
 
-
 NOTE = "/etc/etcd/restart-pending"
 NOTHING = dict(directories=[], files=[], stage_dir=None)
 
