@@ -9,21 +9,30 @@ on the controller from its few inputs (plugins/module_utils/etcd_member_config.p
 the files given. With host_files, what etcd_host_info read of the host's paths earlier, a call that
 would change nothing (every run after the first, for most members) is answered here. With service,
 the unit is then loaded and enabled when it changed or is not enabled, in the same task. With timers,
-the result says which of them start or restart after the files. Anything else, or a doubt, runs the
-module as without it (plugins/module_utils/etcd_member_files_state.py decides).
+the result says which of them start or restart after the files. With restart_note, the member's
+note of a restart due is written, and the result says whether it restarts in this run (restart). A call with nothing to write is answered here.
+Anything else, or a doubt, runs the module as without it (plugins/module_utils/etcd_member_files_state.py
+decides).
 """
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_config import MemberConfigError, member_files
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import (
-    service_enabled, timers_to_start, unchanged)
+    restarts, service_enabled, timers_to_start, unchanged)
 from ansible_collections.raftops.etcd.plugins.plugin_utils.host_read import HostReadAction
 
 TIMERS_SPEC = dict(timers=dict(type="list", elements="dict", options=dict(
     name=dict(type="str", required=True),
     paths=dict(type="list", elements="str", required=True),
     running=dict(type="bool", required=True))))
+RESTART_NOTE_SPEC = dict(restart_note=dict(type="dict", options=dict(
+    path=dict(type="str", required=True),
+    due=dict(type="bool", default=False),
+    present=dict(type="list", elements="str", default=[]))))
+NOTE_CONTENT = "etcd here runs with outdated binaries, settings or certificates; the role restarts it and removes this note\n"
+# What the module would do with none of these: nothing.
+WRITES = ("directories", "files", "private_files", "activate", "absent")
 
 
 class ActionModule(HostReadAction):
@@ -45,12 +54,16 @@ class ActionModule(HostReadAction):
             args["private_files"] = private_files + list(args.get("private_files") or [])
         service = args.pop("service", None)
         timers = args.pop("timers", None)
-        if timers is not None:
-            validated = ArgumentSpecValidator(TIMERS_SPEC).validate(dict(timers=timers))
-            if validated.error_messages:
-                return dict(failed=True, changed=False, msg="raftops.etcd.etcd_member_files: %s; nothing was changed"
-                            % "; ".join(validated.error_messages))
-            timers = validated.validated_parameters["timers"]
+        note = args.pop("restart_note", None)
+        try:
+            timers = self._validated(TIMERS_SPEC, "timers", timers)
+            note = self._validated(RESTART_NOTE_SPEC, "restart_note", note)
+        except ValueError as e:
+            return dict(failed=True, changed=False, msg="raftops.etcd.etcd_member_files: %s; nothing was changed" % e)
+        if note is not None and note["due"]:
+            # Not what etcd reads: writing it is no reason for a restart of its own (restart_needed).
+            args["files"] = [*(args.get("files") or []), dict(
+                path=note["path"], content=NOTE_CONTENT, owner="root", group="root", mode="0644", restart=False)]
         self._task.args = args
         result = super().run(tmp, task_vars)
         if service and not result.get("failed"):
@@ -58,7 +71,20 @@ class ActionModule(HostReadAction):
         if timers is not None and not result.get("failed"):
             result["timers_to_start"] = timers_to_start(timers, result.get("changed_paths") or [],
                                                         bool(self._play_context.check_mode))
+        if note is not None and not result.get("failed"):
+            result["restart"] = restarts(note["path"], result.get("changed_paths") or [], note["present"])
         return result
+
+    @staticmethod
+    def _validated(spec, name, value):
+        """``value`` of option ``name`` checked against ``spec``, or None when not given; ValueError
+        with the validator's messages when it does not fit."""
+        if value is None:
+            return None
+        validated = ArgumentSpecValidator(spec).validate({name: value})
+        if validated.error_messages:
+            raise ValueError("; ".join(validated.error_messages))
+        return validated.validated_parameters[name]
 
     def _enable(self, service, server, result, task_vars):
         """Reload systemd when the unit changed and enable the service when it is not (the host read
@@ -75,10 +101,19 @@ class ActionModule(HostReadAction):
             result.update(failed=True, msg="enabling %s: %s" % (service["name"], enabled.get("msg")))
         result["changed"] = bool(result.get("changed") or enabled.get("changed"))
 
+    def call_host(self, args, read, task_vars):
+        if not any(args.get(key) for key in WRITES):
+            # Nothing to write (a member with no restart to note): the module would change nothing.
+            return self._unchanged_result()
+        return super().call_host(args, read, task_vars)
+
     def answer(self, read, args):
         if not unchanged(read, args.get("directories") or [], args.get("files") or [], args.get("private_files") or [],
                          args.get("stage_dir"), args.get("activate") or [], args.get("absent") or []):
             return None
+        return self._unchanged_result()
+
+    def _unchanged_result(self):
         result = dict(changed=False, changed_paths=[], staged_paths=[], restart_needed=False)
         if self._task.diff:
             result["diff"] = []

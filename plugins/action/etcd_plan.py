@@ -133,7 +133,8 @@ class ActionModule(ActionBase):
                 plan = etcd_operation_plan.plan_rotation(previous, params["rotation"], ca_files, starts, play_hosts,
                                                          params["settings"])
             else:
-                restart_due = self._host_values(hostvars, previous.get("with_data") or [], params["restart_var"])
+                restart_due = {host: (result or {}).get("restart") for host, result in
+                               self._host_values(hostvars, previous.get("with_data") or [], params["restart_var"]).items()}
                 leader = params["leader"]
                 if leader is None:
                     leader = self._read_leader(params["connection"], params["settings"], task_vars)

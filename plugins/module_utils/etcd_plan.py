@@ -63,7 +63,7 @@ def argument_spec():
         settings=dict(type="dict", default={}),
         refuse=dict(type="bool", default=False),
         report_var=dict(type="str", default="_etcd_host_info"),
-        restart_var=dict(type="str", default="_etcd_restart_due"),
+        restart_var=dict(type="str", default="_etcd_member_files"),
         outdated_var=dict(type="str", default="_etcd_member_files"),
         rotation_read_var=dict(type="str", default="_etcd_rotation_read"),
         problem_var=dict(type="str", default="_etcd_restore_problem"),

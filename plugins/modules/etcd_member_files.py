@@ -166,6 +166,16 @@ options:
     type: list
     elements: dict
     version_added: 0.5.0
+  restart_note:
+    description:
+      - The note a member keeps while it must restart, so that a run that stops half-way leaves the restart
+        to the next run. C(path), the note; C(due), whether the member must restart for what this run found
+        (the note is then written, owned by root, mode C(0644), after O(files); default V(false));
+        C(present), the paths the host's read (M(raftops.etcd.etcd_host_info)) found present before anything
+        changed, empty where no note of an earlier run counts (default V([])).
+      - The action plugin returns whether the member restarts in this run (RV(restart)).
+    type: dict
+    version_added: 0.5.0
 notes:
   - The C(content) of O(private_files) is masked in the module's output and never logged on the host.
 seealso:
@@ -197,6 +207,14 @@ EXAMPLES = r"""
     name: etcd
     state: restarted
   when: certificates.restart_needed
+
+- name: Note that this member must restart, and learn whether it restarts in this run
+  raftops.etcd.etcd_member_files:
+    restart_note:
+      path: /etc/etcd/restart-pending
+      due: "{{ binaries.changed }}"
+      present: "{{ host_read.present }}"
+  register: note
 
 - name: Remove the bootstrap settings once the member has joined
   raftops.etcd.etcd_member_files:
@@ -237,6 +255,15 @@ timers_to_start:
   type: list
   elements: dict
   sample: [{"name": "etcd-snapshot", "state": "restarted", "daemon_reload": true}]
+restart:
+  description:
+    - Whether the member restarts in this run - its note (O(restart_note)) was written by this call (in check
+      mode, would be), or was among the paths found present before; a note already there and not among
+      those does not count.
+  returned: with O(restart_note)
+  type: bool
+  sample: true
+  version_added: 0.5.0
 """
 
 import os
@@ -364,6 +391,7 @@ def main():
             member=dict(type="dict"),
             service=dict(type="dict"),
             timers=dict(type="list", elements="dict"),
+            restart_note=dict(type="dict"),
         ),
         supports_check_mode=True,
     )

@@ -189,9 +189,11 @@ options:
     type: str
     default: _etcd_host_info
   restart_var:
-    description: The variable of each member with data that says whether it restarts (V(roll)).
+    description:
+      - The variable of each member with data that holds the result of its restart note (C(raftops.etcd.etcd_member_files)
+        with O(raftops.etcd.etcd_member_files#module:restart_note)), whose C(restart) says whether it restarts (V(roll)).
     type: str
-    default: _etcd_restart_due
+    default: _etcd_member_files
   outdated_var:
     description:
       - The variable of each member with data that holds the result of writing its files (C(raftops.etcd.etcd_member_files),

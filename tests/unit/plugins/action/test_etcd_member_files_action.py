@@ -8,7 +8,7 @@ import pytest
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.raftops.etcd.plugins.action.etcd_member_files import ActionModule
+from ansible_collections.raftops.etcd.plugins.action.etcd_member_files import NOTE_CONTENT, ActionModule
 
 ENV = "ETCD_NAME=etcd-host0\n"
 ARGS = dict(
@@ -192,3 +192,48 @@ def test_a_failed_write_says_nothing_of_the_timers(action, monkeypatch):
     del action._execute_module
     result = run(action, timers=TIMERS)
     assert result["failed"] is True and "timers_to_start" not in result
+
+
+NOTE = "/etc/etcd/restart-pending"
+NOTHING = dict(directories=[], files=[], stage_dir=None)
+
+
+def test_a_restart_due_is_noted_and_the_result_says_whether_the_member_restarts(action):
+    action._execute_module = MagicMock(return_value=dict(changed=True, changed_paths=[NOTE], staged_paths=[],
+                                                         restart_needed=False))
+    # Due: the note is written (a file of its own, no reason for a restart_needed), the option never sent.
+    assert run(action, restart_note=dict(path=NOTE, due=True), **NOTHING)["restart"] is True
+    sent = action._execute_module.call_args.kwargs["module_args"]
+    assert "restart_note" not in sent and sent["files"] == [dict(
+        path=NOTE, content=NOTE_CONTENT, owner="root", group="root", mode="0644", restart=False)]
+    # Not due: the host is not called for nothing, and only a note found before the run counts.
+    action._execute_module.reset_mock()
+    assert run(action, restart_note=dict(path=NOTE), **NOTHING)["restart"] is False
+    assert run(action, restart_note=dict(path=NOTE, due="false", present=[NOTE]), **NOTHING)["restart"] is True
+    assert action._execute_module.call_count == 0
+    # With other files, the note comes after them.
+    action._execute_module.return_value = dict(CHANGED)
+    result = run(action, restart_note=dict(path=NOTE, due=True))
+    assert result["restart"] is False
+    assert [f["path"] for f in action._execute_module.call_args.kwargs["module_args"]["files"]] == [
+        "/etc/etcd/etcd.env", NOTE]
+    # Without the option, nothing is said of a restart.
+    assert "restart" not in run(action, **NOTHING)
+
+
+@pytest.mark.parametrize("note, message", [
+    (dict(present=[]), "missing required arguments: path found in restart_note"),
+    (dict(path=NOTE, due="maybe"), "due"),
+    (NOTE, "restart_note"),
+])
+def test_a_restart_note_it_cannot_read_fails_by_name_and_calls_nothing(action, note, message):
+    result = run(action, restart_note=note)
+    assert result["failed"] is True and result["changed"] is False and action.calls == []
+    assert result["msg"].startswith("raftops.etcd.etcd_member_files: ") and message in result["msg"]
+    assert result["msg"].endswith("; nothing was changed")
+
+
+def test_a_failed_write_says_nothing_of_a_restart(action):
+    action._execute_module = MagicMock(return_value=dict(failed=True, msg="cannot write"))
+    result = run(action, restart_note=dict(path=NOTE, due=True, present=[NOTE]), **NOTHING)
+    assert result["failed"] is True and "restart" not in result

@@ -65,8 +65,10 @@ def test_a_host_that_dropped_out_of_the_play_is_refused_by_name(action):
 
 
 def test_the_roll_step_reads_the_restart_notes_of_the_members_with_data(action):
-    hostvars = {"h0": dict(_etcd_restart_due=True), "h1": dict(_etcd_restart_due=False), "h2": dict(_etcd_restart_due=True)}
-    first = dict(with_data=["h0", "h1", "h2"], status_read="preflight", changed=False)
+    # Each member's restart note (restart_note.yml's etcd_member_files call); h3's was skipped.
+    hostvars = {"h0": dict(_etcd_member_files=dict(restart=True)), "h1": dict(_etcd_member_files=dict(restart=False)),
+                "h2": dict(_etcd_member_files=dict(restart=True)), "h3": dict(_etcd_member_files=dict(skipped=True))}
+    first = dict(with_data=["h0", "h1", "h2", "h3"], status_read="preflight", changed=False)
     plan = run(action, hostvars, stage="roll", plan=first, leader="m0")
     assert plan["roll"] == ["h2", "h0"] and plan["status_read"] == "none"
     # Given a leader, even none known (""), the cluster is not asked.
@@ -79,7 +81,7 @@ ROLL_SETTINGS = dict(endpoints=["https://10.0.0.10:2379"], health_timeout=60)
 
 def test_a_roll_given_no_leader_reads_it_once_the_cluster_is_healthy(action):
     # A CA rotation's round: its members just got new files, so the leader is read now.
-    hostvars = {"h0": dict(_etcd_restart_due=True), "h1": dict(_etcd_restart_due=True), "h2": dict(_etcd_restart_due=True)}
+    hostvars = {"h%d" % i: dict(_etcd_member_files=dict(restart=True)) for i in range(3)}
     first = dict(with_data=["h0", "h1", "h2"], status_read="none", changed=False)
     action._execute_module = MagicMock(return_value=dict(changed=False, healthy=True, cluster=dict(leader="m1")))
     plan = run(action, hostvars, stage="roll", plan=first, connection=dict(cacert="/ca.pem"), settings=ROLL_SETTINGS,
@@ -91,7 +93,7 @@ def test_a_roll_given_no_leader_reads_it_once_the_cluster_is_healthy(action):
 
 
 def test_a_roll_whose_leader_read_fails_restarts_nobody_and_says_why(action):
-    hostvars = {"h0": dict(_etcd_restart_due=True)}
+    hostvars = {"h0": dict(_etcd_member_files=dict(restart=True))}
     action._execute_module = MagicMock(return_value=dict(failed=True, msg="member m2 is not healthy: timeout",
                                                          invocation=dict(module_args=dict(password="secret"))))
     plan = run(action, hostvars, stage="roll", plan=dict(with_data=["h0"]), settings=ROLL_SETTINGS)

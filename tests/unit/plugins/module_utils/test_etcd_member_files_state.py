@@ -11,7 +11,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import (
-    path_state, service_enabled, timers_to_start, unchanged)
+    path_state, restarts, service_enabled, timers_to_start, unchanged)
 from ansible_collections.raftops.etcd.plugins.modules import etcd_member_files
 
 USER = pwd.getpwuid(os.getuid()).pw_name
@@ -189,3 +189,26 @@ def test_timers_to_start_decides_each_timer_on_its_own_files():
         dict(name="etcd-snapshot", state="started", daemon_reload=False),
         dict(name="etcd-maintenance", state="restarted", daemon_reload=True)]
     assert timers_to_start([], ["/etc/systemd/system/etcd-maintenance.timer"], False) == []
+
+
+NOTE = "/etc/etcd/restart-pending"
+
+
+@pytest.mark.parametrize("note, changed_paths, present, wanted", [
+    # Noted by this call (in check mode, would be).
+    (NOTE, [NOTE], [], True),
+    # Noted by an earlier run, which the host's read found.
+    (NOTE, [], ["/etc/etcd/etcd.env", NOTE], True),
+    # Both.
+    (NOTE, [NOTE], [NOTE], True),
+    # Neither: no note, or none that counts (a CA rotation's round passes no present paths).
+    (NOTE, [], [], False),
+    (NOTE, ["/etc/etcd/etcd.env"], ["/etc/etcd/etcd.env"], False),
+    # A role variable joined with two slashes names the same note the read lists with one.
+    ("/etc/etcd//restart-pending", [], [NOTE], True),
+    (NOTE, ["/etc//etcd/restart-pending"], [], True),
+    # Another note's path does not count.
+    (NOTE, ["/etc/etcd2/restart-pending"], ["/etc/etcd/restart-pending.old"], False),
+])
+def test_restarts(note, changed_paths, present, wanted):
+    assert restarts(note, changed_paths, present) is wanted
