@@ -513,6 +513,9 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     # member is in the run (bootstrap.yml refuses less, and starts them all at once).
     plan["bootstrap_settings"] = plan["bootstrap"] and plan["all_members_in_run"]
     plan["new_token"] = settings.get("cluster_token") or settings.get("generated_token") or ""
+    # configure.yml hands the hosts' reads of the members' files (facts.yml) to its files call, which
+    # then skips a host whose files are as asked: true until that call writes them (plan_converge).
+    plan["member_files_read_current"] = True
     plan["run_warnings"] = count_warnings(len(members), settings.get("forks"), len(play_hosts_all))
     plan["run_warnings"] += [warning for warning in (release_warning(version), security_warning(version)) if warning]
     plan["refusal"] = run_refusal(plan["foreign_refusal"], plan["problems"])
@@ -635,6 +638,9 @@ def plan_converge(plan, reports, outdated, restart_note_path):
     learner, and preflight's read stands for its health.
     """
     plan = dict(plan)
+    # configure.yml wrote the members' files since the hosts' reads: a CA rotation's configure.yml,
+    # later in the run, has its files call read the hosts again.
+    plan["member_files_read_current"] = False
     with_data = plan["with_data"]
     info = {host: (reports.get(host) or {}).get("info") or {} for host in with_data}
     plan["restart_due"] = [h for h in with_data if truthy(outdated.get(h)) or h in plan["running_other_release"]

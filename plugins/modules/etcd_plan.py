@@ -348,6 +348,12 @@ bootstrap:
   description: Whether no member has data, so that the cluster is bootstrapped.
   returned: always
   type: bool
+member_files_read_current:
+  description:
+    - Whether the hosts' reads of the members' files (the role's facts.yml) still stand, so that the role's configure.yml
+      hands them to its files call; false from O(stage=converge) on, once that call wrote them.
+  returned: always
+  type: bool
 cluster_tasks:
   description: The role's task file that bootstraps (V(bootstrap.yml)) or converges (V(existing.yml)) the cluster.
   returned: always

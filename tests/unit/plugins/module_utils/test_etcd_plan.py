@@ -674,6 +674,12 @@ def test_the_cluster_s_phase_runs_only_with_something_to_do(case, plan, restart_
     assert (got["restart_due"], got["converge"]) == (restart_due, converge), case
 
 
+def test_the_hosts_reads_of_the_members_files_stand_until_configure_wrote_them():
+    # configure.yml hands them to its files call in the deploy, not in a CA rotation after the converge step.
+    assert converged_hosts()["member_files_read_current"] is True
+    assert converge_plan()["member_files_read_current"] is False
+
+
 def test_a_learner_is_named_only_among_the_members_with_data():
     # m2 joins as a new host: its learner entry is the join's, not one left by a stopped join.
     first = hosts_plan({0: installed(0), 1: installed(1), 2: fresh()}, running(0, 1))
