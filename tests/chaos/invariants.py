@@ -62,12 +62,27 @@ def split_clusters(answers, at_once=AT_ONCE):
 def two_leaders(samples, answers):
     """Invariant 2: terms in which two members of one cluster said they led: {(cluster ID, term):
     sorted member IDs}. A restored cluster counts its terms afresh: its cluster ID (from the answer
-    of the same moment and host) tells its terms from the old cluster's."""
+    of the same moment and host) tells its terms from the old cluster's.
+    The term etcd 3.5 answers in its status is that of the last entry the member applied: a member
+    just elected answers "leader: me" with the term before its own until the first entry of its term
+    is applied. So each run of a member's claims (its answers as leader, no answer as a follower
+    between them) is one leadership, counted under the highest term the run answered."""
     cluster = {(t, host): cid for t, host, cid in answers}
     leaders = {}
-    for t, host, me, leader, term in samples:
+
+    def count(run):
+        t, host, me, term = max(run, key=lambda claim: claim[3])
+        leaders.setdefault((cluster.get((t, host)), term), set()).add(me)
+
+    runs = {}
+    for t, host, me, leader, term in sorted(samples, key=lambda sample: sample[0]):
         if me == leader:
-            leaders.setdefault((cluster.get((t, host)), term), set()).add(me)
+            runs.setdefault(me, []).append((t, host, me, term))
+        elif runs.get(me):
+            count(runs.pop(me))
+    for run in runs.values():
+        if run:
+            count(run)
     return {key: sorted(ids) for key, ids in leaders.items() if len(ids) > 1}
 
 

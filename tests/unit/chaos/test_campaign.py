@@ -188,6 +188,21 @@ def test_two_leaders_in_one_term_are_found_and_a_restored_cluster_counts_its_ter
     assert invariants.two_leaders(samples, restored) == {}
 
 
+def test_a_new_leader_answering_the_term_before_its_own_is_one_leadership_under_its_own_term():
+    # etcd answers the term of the last entry applied: m1, elected in term 6, answers term 5 until
+    # its first entry of term 6 is applied; m0 led term 5.
+    lagging = [(1.0, "h0", "m0", "m0", 5), (2.0, "h1", "m1", "m1", 5), (2.5, "h1", "m1", "m1", 6),
+               (3.0, "h0", "m0", "m1", 6)]
+    answers = [(t, host, "A") for t, host, *_rest in lagging]
+    assert invariants.two_leaders(lagging, answers) == {}
+    # Two leaderships in one term: m1 never answers a later term; nor does m1's later leadership
+    # hide the claim of term 5 it made before it answered as a follower.
+    split = [(1.0, "h0", "m0", "m0", 5), (2.0, "h1", "m1", "m1", 5), (2.5, "h1", "m1", "m0", 5),
+             (3.0, "h1", "m1", "m1", 7)]
+    assert invariants.two_leaders(split, [(t, host, "A") for t, host, *_rest in split]) == {("A", 5): ["m0", "m1"]}
+    assert invariants.two_leaders(lagging[:2], answers) == {("A", 5): ["m0", "m1"]}
+
+
 def test_a_revision_going_backwards_is_found():
     reads = [(1.0, "u0", 10, "A"), (1.5, "u1", 12, "A"), (2.0, "u2", 12, "A"), (2.5, "u0", 11, "A"),
              (3.0, "u1", 13, "A")]
