@@ -139,15 +139,11 @@ def timers_to_start(timers, changed_paths, check_mode):
     return actions
 
 
-def _clean(path):
-    # The host read lists its paths with single slashes; a role variable may join them with two.
-    return re.sub("/+", "/", path)
-
-
 def restarts(note_path, changed_paths, present):
     """Whether the member restarts in this run, from the files call's ``restart_note`` option: its
     note (``note_path``) was written by this call (``changed_paths``; in check mode, would be), or the
     host's read found it before the run (``present``, the paths it found; empty where no earlier note
     counts)."""
-    note = _clean(note_path)
-    return any(_clean(path) == note for path in list(changed_paths) + list(present))
+    # The host read lists its paths with single slashes; a role variable may join them with two.
+    note = posixpath.normpath(note_path)
+    return any(posixpath.normpath(path) == note for path in list(changed_paths) + list(present))
