@@ -36,7 +36,9 @@ help:
 	@echo "make chaos  - the seeded fault campaign (docs/chaos.md): make chaos SEED=1234 CASES=40; one case alone: CASE=7, several: CASE=7,12"
 	@echo "make bench  - deploy timings: the floors (a first deploy, a no-change run), then first deploy, no-change re-run and --check of 3, 5 and 7 members, with task profiles and ratios"
 
-deps: system-deps venv
+# Both download (Debian's packages, PyPI) and neither needs the other: side by side.
+deps:
+	$(MAKE) --no-print-directory -j2 system-deps venv
 
 # Test hosts are systemd containers run by Podman; these come from Debian's packages.
 system-deps:
@@ -126,10 +128,17 @@ unit: venv
 molecule: deps
 	tests/testbed/lanes.sh $(MOLECULE_LANES)
 
-# One after another: the Molecule lanes keep both cores busy, so the checks beside them made the
-# lanes slower by as much as the checks took (tried: 76 min in all against 75, and more load on
-# the scenarios' timed steps).
-test: deps lint ee sanity unit molecule
+# The checks one after another, then the Molecule lanes: the lanes keep both cores busy, so the
+# checks beside them made the lanes slower by as much as the checks took (tried: 76 min in all
+# against 75, and more load on the scenarios' timed steps). The test bed's preparation (Debian
+# images, the release mirror: minutes of downloads on a new machine) runs beside the checks.
+PREPARE_LOG := .cache/prepare.log
+test: deps
+	mkdir -p .cache && { tests/testbed/prepare.sh >$(PREPARE_LOG) 2>&1 & prepare=$$!; \
+	  checks=0; $(MAKE) --no-print-directory lint ee sanity unit || checks=$$?; \
+	  ready=0; wait $$prepare || ready=$$?; cat $(PREPARE_LOG); \
+	  [[ $$checks -eq 0 && $$ready -eq 0 ]]; }
+	$(MAKE) --no-print-directory molecule
 
 # The seeded fault campaign on the hosts of molecule/chaos (`make test` runs its fixed sample):
 # every case is printed, then a table per operation and fault, also written to .cache/chaos/.
