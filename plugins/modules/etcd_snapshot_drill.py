@@ -249,8 +249,8 @@ def drill(module):
     except (DrillError, OSError, ValueError, KeyError) as exc:
         raise Failure("drill failed: snapshot %s: %s" % (label, exc), problems=[str(exc)]) from None
     observed = found["observed"]
-    result = dict(changed=False, src=params["src"], revision=observed["revision"], keys=observed["keys"], hash=observed["hash"],
-                  snapshot=found["snapshot"], problems=found["problems"], notes=found["notes"],
+    result = dict(changed=False, src=params["src"], revision=observed["revision"], keys=observed["keys"],
+                  hash=observed["hash"], snapshot=found["snapshot"], problems=found["problems"], notes=found["notes"],
                   listeners=found["listeners"], seconds=found["seconds"])
     if found["problems"]:
         raise Failure("drill failed: snapshot %s: %s" % (label, "; ".join(found["problems"])), **result)
