@@ -47,6 +47,9 @@ class ActionModule(ActionBase):
             self._transfer_file(local, copy)
             self._fixup_perms2((tmpdir, copy))
             result.update(self._execute_module(module_name=MODULE, module_args=dict(args, src=copy), task_vars=task_vars))
+            if "src" in result:
+                # The snapshot as the controller knows it, not its copy.
+                result["src"] = args["src"]
         finally:
             # Forced: a kept remote tmp (ANSIBLE_KEEP_REMOTE_FILES) would leave the snapshot on the host.
             if self._connection._shell.tmpdir:

@@ -58,15 +58,24 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Find the target
+  raftops.etcd.etcd_backup_plan:
+    stage: fetch
+    settings:
+      targets: "{{ etcd_backup_targets }}"
+      target: vault
+    refuse: true
+  register: plan
+
 - name: Bring the backup to the controller, verified and decrypted
   raftops.etcd.etcd_backup_fetch:
-    target: "{{ _etcd_fetch.target }}"
+    target: "{{ plan.target }}"
     name: latest
     dir: ~/etcd-backups
     key_file: ~/etcd-backups/backup.key
     cluster: etcd/etcd
-  delegate_to: "{{ _etcd_fetch.target.host | default('localhost') }}"
-  become: "{{ _etcd_fetch.target.type == 'ssh' }}"
+  delegate_to: "{{ plan.target.host | default('localhost') }}"
+  become: "{{ plan.target.type == 'ssh' }}"
   check_mode: false
   register: fetched
 """

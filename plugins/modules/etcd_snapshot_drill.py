@@ -108,6 +108,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+src:
+  description:
+    - The snapshot drilled, as O(src) named it; with O(remote_src=false) the file on the controller, not its
+      copy on the host.
+  returned: success, in check mode, and when a check failed after it answered
+  type: str
+  version_added: 0.5.0
+  sample: /var/tmp/etcd-snapshot-20261126T030000Z.db
 revision:
   description: The revision the private etcd served.
   returned: success, and when a check failed after it answered
@@ -232,7 +240,8 @@ def drill(module):
         raise Failure("drill failed: snapshot %s: %s" % (label, exc), problems=[str(exc)]) from None
     tool, _problems = find_tool(module, params["etcdutl_path"] or beside(params["etcd_path"]), required=True)
     if module.check_mode:
-        return dict(changed=False, problems=[], msg="check mode: %s would be restored into a private etcd" % label)
+        return dict(changed=False, src=params["src"], problems=[],
+                    msg="check mode: %s would be restored into a private etcd" % label)
     private = PrivateEtcd(dict(etcd=params["etcd_path"], etcdutl=tool.path), params["user"], work_dir=params["work_dir"],
                           start_timeout=params["start_timeout"])
     try:
@@ -240,8 +249,8 @@ def drill(module):
     except (DrillError, OSError, ValueError, KeyError) as exc:
         raise Failure("drill failed: snapshot %s: %s" % (label, exc), problems=[str(exc)]) from None
     observed = found["observed"]
-    result = dict(changed=False, revision=observed["revision"], keys=observed["keys"], hash=observed["hash"],
-                  snapshot=found["snapshot"], problems=found["problems"], notes=found["notes"],
+    result = dict(changed=False, src=params["src"], revision=observed["revision"], keys=observed["keys"],
+                  hash=observed["hash"], snapshot=found["snapshot"], problems=found["problems"], notes=found["notes"],
                   listeners=found["listeners"], seconds=found["seconds"])
     if found["problems"]:
         raise Failure("drill failed: snapshot %s: %s" % (label, "; ".join(found["problems"])), **result)

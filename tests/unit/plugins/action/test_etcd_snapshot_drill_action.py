@@ -99,3 +99,9 @@ def test_a_bad_source_is_refused_and_the_host_not_touched(action, args, says):
     result = run(action, **args)
     assert result["failed"] is True and result["changed"] is False and result["msg"].startswith(says), result
     assert action.events == []
+
+
+def test_the_result_names_the_controllers_snapshot_it_drilled_not_its_copy(action):
+    action.answer = {"changed": False, "src": TMP + "/snapshot.db", "revision": 7}
+    result = run(action, remote_src=False)
+    assert result == {"changed": False, "src": str(action.snapshot), "revision": 7}
