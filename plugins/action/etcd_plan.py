@@ -137,6 +137,8 @@ class ActionModule(ActionBase):
                                self._host_values(hostvars, previous.get("with_data") or [], params["restart_var"]).items()}
                 leader = params["leader"]
                 if leader is None:
+                    leader = etcd_plan.roll_leader(previous, restart_due, params["rotation_phase"])
+                if leader is None:
                     leader = self._read_leader(params["connection"], params["settings"], task_vars)
                 plan = etcd_plan.plan_roll(previous, members, restart_due, leader, params["rotation_phase"])
             refusal = plan.get("cluster_refusal" if params["stage"] == "cluster" else "refusal")

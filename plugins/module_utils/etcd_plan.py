@@ -16,7 +16,8 @@ steps, each extending the plan of the one before:
 - plan_converge: from what the writing of the members' files found out of date on each member and
   the restart notes and join settings each host's read found: whether the existing cluster has
   anything to do at all (existing.yml), so that a run with nothing to do includes none of it.
-- plan_roll: from the restarts noted on the members and the leader: the order of the roll.
+- plan_roll: from the restarts noted on the members and the leader (roll_leader: preflight's while its
+  read stands): the order of the roll.
 - plan_removal, then plan_removal_check (remove.yml): the members to remove, the hosts to retire, the
   surviving members to act through, and every refusal, from the request and which hosts answered,
   then from the cluster's member list and the CA each surviving member trusts.
@@ -652,13 +653,28 @@ def plan_converge(plan, reports, outdated, restart_note_path):
     return plan
 
 
+def roll_leader(plan, restart_due, rotation_phase="none"):
+    """The leader a roll given none hands over from last, without asking the cluster again: the one
+    preflight's read found (``plan.leader``) when that read stands (no CA rotation's round, whose
+    members just got new files, and the plan's existing_wait false: existing.yml started, removed and
+    joined nothing since); '' when no member restarts (``restart_due``: host -> bool) and no rotation
+    goes on; None when the roll must read it."""
+    rotation = (rotation_phase or "none") != "none"
+    if not rotation and plan.get("existing_wait") is False:
+        return plan.get("leader") or ""
+    if not rotation and not any(truthy(due) for due in (restart_due or {}).values()):
+        return ""
+    return None
+
+
 def plan_roll(plan, members, restart_due, leader, rotation_phase="none"):
     """The last step: the members with data noted for a restart (``restart_due``: host -> bool), in
-    the order of the roll, the leader's last (every restart but one costs no election); and whether
-    preflight's read of the cluster still stands for the status at the end (no member restarts and
-    no CA rotation goes on)."""
+    the order of the roll, the leader's last (every restart but one costs no election), with the
+    member name of each (``roll_names``: host -> name); and whether preflight's read of the cluster
+    still stands for the status at the end (no member restarts and no CA rotation goes on)."""
     plan = dict(plan)
     plan["roll"] = roll_order(plan["with_data"], restart_due, leader, members)
+    plan["roll_names"] = {m["host"]: m["name"] for m in members or [] if m.get("host") in plan["roll"]}
     if plan["roll"] or (rotation_phase or "none") != "none":
         plan["status_read"] = "none"
     return plan

@@ -48,7 +48,9 @@ options:
         from what the members' files found out of date (the variable O(outdated_var) of each member
         with data) and the restart notes and join settings of each host's read; V(roll) from
         the restarts noted on the members with data (the variable O(restart_var) of each) and the leader
-        (O(leader); without it, the leader C(raftops.etcd.etcd_health) finds on the task's host once the
+        (O(leader); without it, the leader of the plan (RV(leader)) while preflight's read of the cluster
+        stands, that is RV(existing_wait) is false and no CA rotation goes on (O(rotation_phase)); else, when a member
+        restarts or a CA rotation goes on, the leader C(raftops.etcd.etcd_health) finds on the task's host once the
         cluster is healthy, asked with O(connection)).
       - V(removal) from the request (O(requested)) and which hosts of the group answered their read
         with C(ignore_unreachable) (the variable O(report_var) of each play host); V(removal_check) from
@@ -122,7 +124,8 @@ options:
   leader:
     description:
       - The name of the cluster's leader (V(roll)), which restarts last; empty when none is known.
-      - Without it, the step reads the leader itself (see O(stage)); a failed read fails the step, and no member restarts.
+      - Without it, the step takes the plan's leader while preflight's read stands, else reads the leader itself
+        (see O(stage)); a failed read fails the step, and no member restarts.
     type: str
   rotation_phase:
     description: The phase of a CA rotation in progress (V(roll)); V(none) without one.
@@ -496,6 +499,11 @@ roll:
   returned: with O(stage=roll)
   type: list
   elements: str
+roll_names:
+  description: The member name of each host of RV(roll), by host.
+  returned: with O(stage=roll)
+  type: dict
+  sample: {etcd1: etcd1}
 targets:
   description: The members asked for, each a C(host) and C(name); C(host) is empty for a name of no host of the group.
   returned: with O(stage=removal) and after

@@ -74,6 +74,19 @@ def test_the_roll_step_reads_the_restart_notes_of_the_members_with_data(action):
     # Given a leader, even none known (""), the cluster is not asked.
     assert run(action, hostvars, stage="roll", plan=first, leader="")["roll"] == ["h0", "h2"]
     assert action._execute_module.call_count == 0
+    assert plan["roll_names"] == {"h0": "m0", "h2": "m2"}
+
+
+def test_a_roll_given_no_leader_takes_preflight_s_while_its_read_stands(action):
+    # existing.yml did not wait: preflight's leader (m0) restarts last, and the cluster is not asked.
+    hostvars = {"h%d" % i: dict(_etcd_member_files=dict(restart=True)) for i in range(3)}
+    first = dict(with_data=["h0", "h1", "h2"], existing_wait=False, leader="m0", status_read="preflight", changed=False)
+    plan = run(action, hostvars, stage="roll", plan=first, settings=ROLL_SETTINGS)
+    assert plan["roll"] == ["h1", "h2", "h0"] and action._execute_module.call_count == 0
+    # existing.yml waited: the leader is read again (m1 now).
+    action._execute_module = MagicMock(return_value=dict(changed=False, healthy=True, cluster=dict(leader="m1")))
+    plan = run(action, hostvars, stage="roll", plan=dict(first, existing_wait=True), settings=ROLL_SETTINGS)
+    assert plan["roll"] == ["h0", "h2", "h1"] and action._execute_module.call_count == 1
 
 
 ROLL_SETTINGS = dict(endpoints=["https://10.0.0.10:2379"], health_timeout=60)

@@ -20,6 +20,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import (
     removal_member_ca,
     removal_retire_units,
     plan_roll,
+    roll_leader,
     roll_order,
     run_refusal,
     scrape_targets,
@@ -714,6 +715,28 @@ def test_the_roll_and_whether_preflight_s_read_still_stands(restart_due, leader,
     plan = plan_roll(cluster_plan(converged_hosts(), health()), [record(i) for i in range(3)], restart_due, leader,
                      phase)
     assert (plan["roll"], plan["status_read"]) == (roll, status_read)
+    assert plan["roll_names"] == {host: "m" + host[1:] for host in roll}
+
+
+DUE = {"h0": True, "h1": False}
+
+
+@pytest.mark.parametrize("plan, restart_due, phase, leader", [
+    # Preflight's read stands (existing.yml did not wait): its leader, even none known.
+    (dict(existing_wait=False, leader="m1"), DUE, "none", "m1"),
+    (dict(existing_wait=False, leader=""), DUE, "none", ""),
+    (dict(existing_wait=False), {}, "none", ""),
+    # existing.yml waited (members started, removed or joined since the read): read again, when a member restarts.
+    (dict(existing_wait=True, leader="m1"), DUE, "none", None),
+    (dict(existing_wait=True, leader="m1"), {"h0": "false"}, "none", ""),
+    # No cluster step's say (existing_wait unknown): read.
+    (dict(leader="m1"), DUE, "none", None),
+    # A CA rotation's round: its members just got new files; read, even with no member due.
+    (dict(existing_wait=False, leader="m1"), DUE, "reissue", None),
+    (dict(existing_wait=False, leader="m1"), {}, "1", None),
+])
+def test_the_roll_takes_preflight_s_leader_while_its_read_stands(plan, restart_due, phase, leader):
+    assert roll_leader(plan, restart_due, phase) == leader
 
 
 @pytest.mark.parametrize("report, cluster", [
