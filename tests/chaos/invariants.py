@@ -145,5 +145,11 @@ def not_converged(counts):
 
 def foreign_messages(output):
     """Invariant 5: lines of a run's output that are no message of the collection (a traceback, a
-    template that failed)."""
-    return [line.strip()[:300] for line in output.splitlines() if FOREIGN.search(line) and not PACKAGE_GONE.search(line)]
+    template that failed). A block of lines (up to a blank line) is read as one: ansible-core prints
+    an error as "[ERROR]: ..." with its traceback on the lines below, where the vanished package shows."""
+    found = []
+    for block in re.split(r"\n\s*\n", output):
+        if PACKAGE_GONE.search(block):
+            continue
+        found.extend(line.strip()[:300] for line in block.splitlines() if FOREIGN.search(line))
+    return found

@@ -278,3 +278,20 @@ def test_a_module_whose_host_went_down_under_it_is_the_host_lost_not_a_foreign_f
     # Any other file missing in a traceback is still foreign.
     other = gone.replace("/tmp/ansible_raftops.etcd.etcd_health_payload_t_2/", "/etc/etcd/")
     assert invariants.foreign_messages(other) == [other[:300]]
+
+
+def test_a_host_gone_under_a_module_is_recognised_across_ansible_cores_error_block():
+    # Seen in the sample campaign (case 1, a reboot during the roll): ansible-core 2.19 prints the error
+    # as a block, the traceback's first line on the "[ERROR]:" line and the vanished package below it.
+    block = ('TASK [raftops.etcd.etcd : Note whether this member must restart] ***\n'
+             '[ERROR]: Task failed: Data could not be sent to remote host "h1". Make sure this host can be '
+             'reached over ssh: Traceback (most recent call last):\n'
+             '  File "<stdin>", line 266, in <module>\n'
+             "FileNotFoundError: [Errno 2] No such file or directory: '/tmp/ansible_raftops.etcd.etcd_member_files_"
+             "payload_2q/ansible_raftops.etcd.etcd_member_files_payload.zip'\n"
+             'Origin: roles/etcd/tasks/restart_note.yml:13:3\n')
+    later = '\nTASK [raftops.etcd.etcd : Release the run lock] ***\nok: [h0]\n'
+    assert invariants.foreign_messages(block + later) == []
+    # A traceback in another block of the same run is still foreign.
+    other = "\nTraceback (most recent call last):\nKeyError: 'leader'\n"
+    assert invariants.foreign_messages(block + later + other) == ["Traceback (most recent call last):"]
