@@ -15,7 +15,9 @@ Anything else, or a doubt, runs the module as without it (plugins/module_utils/e
 decides).
 """
 
+from ansible import constants as C
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.filter.core import comment
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_config import MemberConfigError, member_files
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import (
@@ -43,6 +45,8 @@ class ActionModule(HostReadAction):
         args = dict(self._task.args)
         member = args.pop("member", None)
         if member:
+            if "header" not in member:
+                member = dict(member, header=self._managed_header(task_vars))
             try:
                 # Check mode before the first deploy: etcd_pki only reported the files it would make.
                 directories, files, private_files = member_files(member, missing_ok=bool(self._play_context.check_mode))
@@ -74,6 +78,12 @@ class ActionModule(HostReadAction):
         if note is not None and not result.get("failed"):
             result["restart"] = restarts(note["path"], result.get("changed_paths") or [], note["present"])
         return result
+
+    def _managed_header(self, task_vars):
+        """The comment the member's files begin with: ansible_managed (the config's when the play
+        sets none) as a shell comment, what ``ansible_managed | comment`` gives a template."""
+        managed = (task_vars or {}).get("ansible_managed")
+        return comment(C.DEFAULT_MANAGED_STR if managed is None else self._templar.template(managed))
 
     @staticmethod
     def _validated(spec, name, value):

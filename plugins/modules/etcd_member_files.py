@@ -129,9 +129,10 @@ options:
         plugin renders on the controller and writes before the O(files) and O(private_files) given,
         with its directories and, with C(pki), its certificates read from the controller.
         The role passes it.
-      - Its keys are C(header) (the comment each file starts with), C(config_dir), C(user) (etcd's
-        account, the group of the settings and the start script), and either or both of C(server)
-        and C(initial).
+      - Its keys are C(header) (the comment each file starts with; by default C(ansible_managed) as a
+        comment, or the configuration's C(DEFAULT_MANAGED_STR) when the play sets none), C(config_dir),
+        C(user) (etcd's account, the group of the settings and the start script), and either or both
+        of C(server) and C(initial).
       - C(server) holds the role variables the files are made of, named without C(etcd_)
         (C(data_dir), C(wal_dir), C(heartbeat_interval), C(election_timeout), C(snapshot_count),
         C(quota_backend_bytes), C(auto_compaction_mode), C(auto_compaction_retention), C(log_level),

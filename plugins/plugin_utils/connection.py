@@ -50,7 +50,7 @@ def login_pair(v, is_file=os.path.isfile):
     may present it as text (role_connection)."""
     if not v("etcd_auth_root_password"):
         return None
-    pki_dir, name = v("etcd_pki_dir"), v("_etcd_name")
+    pki_dir, name = v("etcd_pki_dir"), v("_etcd_me")["name"]
     made = is_file(client_pair_source(pki_dir, name + "-client")["key"])
     return client_pair_source(pki_dir, client_pair_name(v.flag("etcd_pki_managed"), name, made))
 

@@ -88,6 +88,18 @@ def test_the_member_option_is_rendered_here_and_never_sent(action):
         "ETCD_INITIAL_CLUSTER=m0=https://10.0.0.10:2380\nETCD_INITIAL_CLUSTER_STATE=existing\nETCD_INITIAL_CLUSTER_TOKEN=etcd-abc\n")
 
 
+@pytest.mark.parametrize("task_vars, first_lines", [
+    ({}, "#\n# Ansible managed\n#\n"),
+    ({"ansible_managed": "Managed by the platform team"}, "#\n# Managed by the platform team\n#\n"),
+])
+def test_without_a_header_the_files_begin_with_ansible_managed(action, task_vars, first_lines):
+    action._templar.template = lambda value: value
+    action._task.args = dict(member={key: value for key, value in JOIN.items() if key != "header"})
+    action.run(task_vars=task_vars)
+    (_, args), = action.calls
+    assert args["private_files"][0]["content"].startswith(first_lines)
+
+
 def test_a_member_it_cannot_render_fails_by_name_and_calls_nothing(action):
     action._task.args = dict(member=dict(JOIN, pki=dict(dir="/etc/etcd/pki", ca="/nonexistent/ca.pem", own={})))
     result = action.run(task_vars={})

@@ -30,7 +30,7 @@ def run(variables, *terms):
 
 def role_vars(pki_dir, **extra):
     return dict(dict(etcd_tls="T:true", etcd_auto_tls=False, etcd_auth_root_password="T:s3cret", etcd_pki_managed=True,
-                     etcd_pki_dir=str(pki_dir), _etcd_name="T:etcd1", _etcd_host=HOST, ansible_check_mode=False), **extra)
+                     etcd_pki_dir=str(pki_dir), _etcd_me={"name": "etcd1"}, _etcd_host=HOST, ansible_check_mode=False), **extra)
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_a_missing_pair_fails_naming_the_file_not_the_password(tmp_path):
 
 
 def test_no_login_pair_without_a_root_login(pki_dir):
-    assert run(role_vars(pki_dir, etcd_auth_root_password="", _etcd_name="BOOM"), "login_pair") is None
+    assert run(role_vars(pki_dir, etcd_auth_root_password="", _etcd_me="BOOM"), "login_pair") is None
 
 
 def test_an_unknown_term_is_refused(pki_dir):
