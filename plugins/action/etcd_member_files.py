@@ -77,6 +77,10 @@ class ActionModule(HostReadAction):
                                                         bool(self._play_context.check_mode))
         if note is not None and not result.get("failed"):
             result["restart"] = restarts(note["path"], result.get("changed_paths") or [], note["present"])
+        unit_path = ((member or {}).get("server") or {}).get("unit_path")
+        if unit_path and not result.get("failed"):
+            # In check mode a unit that would be written is not on the host: systemd cannot start it.
+            result["unit_unwritten"] = bool(self._play_context.check_mode) and unit_path in (result.get("changed_paths") or [])
         return result
 
     def _managed_header(self, task_vars):

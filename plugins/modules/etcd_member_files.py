@@ -265,6 +265,14 @@ restart:
   type: bool
   sample: true
   version_added: 0.5.0
+unit_unwritten:
+  description:
+    - Whether the member's systemd unit (O(member)'s C(server.unit_path)) is not on the host because this
+      call runs in check mode and would write it; systemd can then neither start nor stop the service.
+  returned: with O(member) that has C(server)
+  type: bool
+  sample: false
+  version_added: 0.5.0
 """
 
 import os

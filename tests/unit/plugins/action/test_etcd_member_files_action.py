@@ -144,6 +144,8 @@ def test_the_service_is_enabled_and_reloaded_when_needed(action, monkeypatch, ch
     result = action.run(task_vars={})
     assert enable_calls(action) == wanted
     assert result["changed"] is bool(changed_paths or wanted)
+    # Only a unit check mode would write is missing for systemd (the role then neither starts nor stops it).
+    assert result["unit_unwritten"] is (check_mode and bool(changed_paths))
     # The same from the link the host's read found present, or did not (the role's way).
     action.calls.clear()
     wants = "/etc/systemd/system/multi-user.target.wants/etcd.service"
