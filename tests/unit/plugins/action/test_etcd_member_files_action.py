@@ -96,8 +96,8 @@ def test_without_a_header_the_files_begin_with_ansible_managed(action, task_vars
     action._templar.template = lambda value: value
     action._task.args = dict(member={key: value for key, value in JOIN.items() if key != "header"})
     action.run(task_vars=task_vars)
-    (_, args), = action.calls
-    assert args["private_files"][0]["content"].startswith(first_lines)
+    (name, args), = action.calls
+    assert name == "raftops.etcd.etcd_member_files" and args["private_files"][0]["content"].startswith(first_lines)
 
 
 def test_a_member_it_cannot_render_fails_by_name_and_calls_nothing(action):
