@@ -97,7 +97,9 @@ def plan_restore_members(plan, members, reads, settings):
     the hosts that restore; ``reads``: host -> its read (restore_dirs: whether it has an old data dir,
     and a ``refusal`` when its data dir or WAL dir is a mount point). Adds ``names``,
     ``initial_cluster`` (every member), ``with_data_dir`` (moved aside, and whose CA is checked
-    against etcd_pki_dir), ``token`` and ``stamp`` (``settings``: the new cluster token and the UTC
+    against etcd_pki_dir) and ``with_data`` (the same hosts, under the name the task files shared with
+    the deploy read: the run lock is asked from the first), ``stable_client_urls`` (every member's
+    client URL, which the run lock is taken through), ``token`` and ``stamp`` (``settings``: the new cluster token and the UTC
     time, made by the caller), ``aside_suffix``, ``aside`` (host -> the dirs moved aside, renamed with
     ``aside_suffix``: the data dir of a host with one, and its WAL dir kept apart, where the restore
     writes a new one; as plan_recovery's), ``read_old_revisions`` (settings ``bump_revision``
@@ -117,6 +119,8 @@ def plan_restore_members(plan, members, reads, settings):
     data_dirs, problems = restore_dirs(plan["hosts"], reads or {})
     plan["refusal"] = "%s; nothing was changed" % "; ".join(problems) if problems else ""
     plan["with_data_dir"] = [h for h in plan["hosts"] if data_dirs[h]]
+    plan["with_data"] = list(plan["with_data_dir"])
+    plan["stable_client_urls"] = [m["client_url"] for m in members]
     plan["token"], plan["stamp"] = str(settings["token"]), str(settings["stamp"])
     plan["aside_suffix"] = ".before-restore-" + plan["stamp"]
     plan["aside"] = {host: [path for path in (reads[host]["wanted"].get("data_dir"), reads[host]["wanted"].get("wal_dir"))

@@ -261,8 +261,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 with_data:
-  description: The hosts whose member holds this cluster's data; in a removal, the surviving members whose host answered.
-  returned: always
+  description: >-
+    The hosts whose member holds this cluster's data; in a removal, the surviving members whose host answered;
+    in a restore, the hosts with an old data dir (RV(with_data_dir)), where the run lock is asked.
+  returned: always, in a restore with O(stage=restore_members) and after
   type: list
   elements: str
 new:
@@ -366,8 +368,10 @@ read_host:
   returned: always
   type: str
 stable_client_urls:
-  description: The client URLs of the members with data that keep their address in this run (in a removal, of the surviving members).
-  returned: always
+  description: >-
+    The client URLs of the members with data that keep their address in this run (in a removal, of the
+    surviving members; in a restore, every member's: the run lock of the cluster it replaces is taken through them).
+  returned: always, in a restore with O(stage=restore_members) and after
   type: list
   elements: str
 peer_identity_hosts:

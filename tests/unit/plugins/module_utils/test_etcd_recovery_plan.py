@@ -493,7 +493,8 @@ def test_a_half_done_recovery_grows_and_reports_the_hosts_that_join():
 # --- The plan of a restore
 
 RESTORE_GROUP = ["h0", "h1", "h2"]
-MEMBERS = [dict(host=h, name="m" + h[1:], peer_url="https://10.0.0.1%s:2380" % h[1:]) for h in RESTORE_GROUP]
+MEMBERS = [dict(host=h, name="m" + h[1:], peer_url="https://10.0.0.1%s:2380" % h[1:],
+                client_url="https://10.0.0.1%s:2379" % h[1:]) for h in RESTORE_GROUP]
 WAYS_ON = ("Bring a dead host back, or put a fresh host at its address with its NODE_NAME, and restore them all; or "
            "take it out of the inventory, restore the others as a smaller cluster and add it back later with the "
            "deploy playbook (docs/backup-restore.md); nothing was changed")
@@ -537,6 +538,9 @@ def test_the_members_step_gives_the_initial_cluster_the_token_and_the_data_dirs_
     assert result["with_data_dir"] == ["h0", "h2"] and result["aside_suffix"] == ".before-restore-20260101T000000Z"
     assert result["aside"] == {"h0": ["/var/lib/etcd"], "h2": ["/var/lib/etcd"]}
     assert result["read_old_revisions"] is True
+    # What the task files shared with the deploy (run_lock.yml, pki_controller.yml) read of its plan.
+    assert result["with_data"] == ["h0", "h2"]
+    assert result["stable_client_urls"] == ["https://10.0.0.1%d:2379" % i for i in range(3)]
     assert result["check_report"] == (
         "check mode: /b/s.db would be restored on m0, m1, m2 as a new cluster, the old data dir of h0, h2 moved aside "
         "to /var/lib/etcd.before-restore-20260101T000000Z; nothing was changed")
