@@ -127,6 +127,9 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     ``rotation_round``: the round of this pass, counted in the run's plan (``plan``: the plan the
     round before left, or the one this pass's preflight made).
     ``rotation_message``: what the phase in place means for applications (``settings``: pki_dir).
+    ``rotation_request``: what the round asks etcd_pki for: ``advance`` when it moves the rotation
+    on and does not hold it, ``keep`` otherwise; ``rotation_blockers`` and ``rotation_left_out``, the
+    preflight's, are emptied: the round refuses on its own reads (``rotation_refusal``).
     ``rotation_after_pass``: how each pass of the role left the rotation, for the etcd playbook's
     proxies' plays, which read it in each member's plan (the filter rotation_pass_hosts): this pass
     (``settings``: pass) noted ``held`` when it holds, or ``ended`` when the proxies follow and the
@@ -139,6 +142,9 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     this_pass = str(settings.get("pass") or "1")
     plan["rotation_after_pass"] = dict(plan.get("rotation_after_pass") or {})
     plan["rotation_go"] = rotation["phase"] != NONE and plan["rotation_after_pass"].get(this_pass) != "held"
+    # What the round asks etcd_pki for (pki_issue.yml): advance, in a round that moves the rotation
+    # on and does not hold it; keep otherwise. Preflight's blockers and left out are not the round's.
+    plan.update(rotation_request="keep", rotation_blockers=[], rotation_left_out=[])
     if not plan["rotation_go"]:
         # Over, or held by this pass for the proxies: the round does nothing, whatever the reads.
         plan.update(rotation_refusal="", rotation_stale=[], rotation_hold=False, rotation_message="",
@@ -158,6 +164,8 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
                                  and not first_round_of_later_pass)
     plan["rotation_message"] = _rotation_message(rotation, settings.get("pki_dir") or "")
     plan["rotation_next_phase"] = not plan["rotation_hold"] and next_phase(rotation["phase"], "advance", False) != NONE
+    if not plan["rotation_hold"]:
+        plan["rotation_request"] = "advance"
     if plan["rotation_hold"]:
         plan["rotation_after_pass"][this_pass] = "held"
     elif settings.get("proxies_follow") and rotation["phase"] == DROP:

@@ -462,13 +462,25 @@ downgrade_target:
       downgrade from 3.6 or later, M(raftops.etcd.etcd_downgrade)); empty when the change needs none.
   returned: with O(stage=cluster) and after
   type: str
+rotation_request:
+  description:
+    - What the role asks M(raftops.etcd.etcd_pki) for (its O(raftops.etcd.etcd_pki#module:ca_rotation)).
+      V(keep), V(start) or V(auto) from O(stage=cluster), as the settings ask; O(stage=rotation) sets
+      V(advance) when its round moves the CA rotation on without holding it for the proxies, V(keep) otherwise.
+  returned: with O(stage=cluster) and after
+  type: str
+  sample: auto
 rotation_blockers:
-  description: The members that block a CA rotation (not serving), each as C(member NAME on host HOST).
+  description:
+    - The members that block a CA rotation (not serving), each as C(member NAME on host HOST).
+      Empty after O(stage=rotation).
   returned: with O(stage=cluster) and after
   type: list
   elements: str
 rotation_left_out:
-  description: The members a CA rotation would leave out (C(--limit)), each as C(member NAME on host HOST).
+  description:
+    - The members a CA rotation would leave out (C(--limit)), each as C(member NAME on host HOST).
+      Empty after O(stage=rotation).
   returned: with O(stage=cluster) and after
   type: list
   elements: str

@@ -175,6 +175,25 @@ def test_the_rotation_holds_for_the_proxies_in_phases_1_and_2(phase, follow, pro
     assert plan["rotation_hold"] is hold
 
 
+@pytest.mark.parametrize("phase, follow, round_, asked", [
+    ("trust", False, 1, "advance"),
+    ("drop", True, 1, "advance"),
+    # Held for the proxies: the round does not ask etcd_pki to move on.
+    ("trust", True, 1, "keep"),
+    # Over: nothing to advance.
+    ("none", False, 1, "keep"),
+])
+def test_the_round_asks_etcd_pki_to_advance_only_when_it_moves_the_rotation_on(phase, follow, round_, asked):
+    before = dict(rotation_request="auto", rotation_blockers=["member m0 on host h0"],
+                  rotation_left_out=["member m3 on host h3"])
+    plan = plan_rotation(dict(before, with_data=HOSTS), dict(ROTATION, phase=phase), {h: ca() for h in HOSTS},
+                         {h: started() for h in HOSTS}, HOSTS,
+                         dict(pki_dir="/srv/pki", proxies_follow=follow, proxies=["p0"], **{"pass": "1"}))
+    assert plan["rotation_request"] == asked
+    # Preflight's blockers and left out are not the round's: the round refuses on its own reads.
+    assert plan["rotation_blockers"] == [] and plan["rotation_left_out"] == []
+
+
 @pytest.mark.parametrize("phase, step, advice", [
     ("trust", 1, "Applications: trust /etc/etcd/pki/ca-bundle.pem from now on; their pairs of the old CA work "
                  "until phase 3."),
