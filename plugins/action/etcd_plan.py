@@ -90,8 +90,6 @@ class ActionModule(ActionBase):
                 outdated = self._outdated(hostvars, with_data, previous, params["outdated_var"])
                 plan = etcd_plan.plan_converge(previous, self._host_reports(hostvars, with_data, params["report_var"]),
                                                outdated, str(settings.get("restart_note_path") or ""))
-                # restart_note.yml notes a restart on these (vars/main.yml, _etcd_runs_outdated).
-                plan["outdated"] = [host for host in with_data if outdated.get(host)]
                 plan["later_phases"] = etcd_host_checks.later_phases(plan, settings)
                 if settings.get("metrics_targets"):
                     plan["scrape_targets"] = etcd_plan.scrape_targets(members, settings.get("metrics_port"),

@@ -449,6 +449,15 @@ outdated:
   returned: with O(stage=converge) and after
   type: list
   elements: str
+restart_notes:
+  description:
+    - The members with data whose restart the role's restart note records - those of RV(outdated) and those of
+      RV(running_other_release) (V(converge), and V(roll) after a roll).
+    - With V(rotation), while RV(rotation_stale) is not empty, its members and those of RV(running_other_release)
+      instead, which restart before the rotation moves on.
+  returned: with O(stage=converge) and after
+  type: list
+  elements: str
 later_phases:
   description:
     - Whether a phase after the members' files has something to do - the members' scrape targets on the controller,
