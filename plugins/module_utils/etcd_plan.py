@@ -45,7 +45,7 @@ def argument_spec():
     """The options of raftops.etcd.etcd_plan (its action plugin and its module's documentation)."""
     return dict(
         stage=dict(type="str", required=True,
-                   choices=["hosts", "cluster", "converge", "roll", "removal", "removal_check", "maintenance",
+                   choices=["hosts", "cluster", "converge", "roll", "removal", "removal_check", "revocation", "maintenance",
                             "rotation", "restore", "restore_members", "restore_check", "restore_start",
                             "recovery_logs", "recovery", "pki_check", "status", "status_report", "deployed", "hardware"]),
         members=dict(type="list", elements="dict", default=[]),
