@@ -5,8 +5,12 @@ import hashlib
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_plan import (host_pairs, member_pki_files, plan_pki,
-                                                                          plan_pki_check)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_plan import (
+    host_pairs,
+    member_pki_files,
+    plan_pki,
+    plan_pki_check,
+)
 
 MEMBERS = [dict(host="h%d" % i, name="m%d" % i, address="10.0.0.%d" % i) for i in range(2)]
 NAMES = {"h0": dict(ansible_hostname="etcd0", ansible_fqdn="etcd0.example.org"), "h1": {}}
