@@ -8,7 +8,8 @@ It reads what the role's tasks gathered in the hosts' variables (each play host'
 restarts noted on the members), adds the settings given (for a removal, the CA certificate in
 etcd_pki_dir, read on the controller), and returns what plugins/module_utils/etcd_plan.py (a restore and a
 quorum recovery: etcd_recovery_plan.py) decides from them. Nothing is asked of a host but by a
-removal's check, which asks the cluster's members of the task's host (etcd_member_info).
+removal's check, which asks the cluster's members of the task's host (etcd_member_info); a removal's
+revocation has etcd_pki (its action) revoke the removed members' certificates.
 """
 
 import glob
@@ -90,8 +91,6 @@ class ActionModule(ActionBase):
                 outdated = self._outdated(hostvars, with_data, previous, params["outdated_var"])
                 plan = etcd_plan.plan_converge(previous, self._host_reports(hostvars, with_data, params["report_var"]),
                                                outdated, str(settings.get("restart_note_path") or ""))
-                # restart_note.yml notes a restart on these (vars/main.yml, _etcd_runs_outdated).
-                plan["outdated"] = [host for host in with_data if outdated.get(host)]
                 plan["later_phases"] = etcd_host_checks.later_phases(plan, settings)
                 if settings.get("metrics_targets"):
                     plan["scrape_targets"] = etcd_plan.scrape_targets(members, settings.get("metrics_port"),
@@ -106,6 +105,8 @@ class ActionModule(ActionBase):
                 settings = dict(params["settings"], pki_ca=self._controller_ca(params["settings"].get("pki_dir")))
                 plan = etcd_plan.plan_removal_check(previous, self._removal_members(params, previous, task_vars),
                                                     member_ca, settings)
+            elif params["stage"] == "revocation":
+                return self._revocation(result, previous, params["settings"], task_vars)
             elif params["stage"] == "status":
                 settings = dict(params["settings"], check_mode=bool(task_vars.get("ansible_check_mode")))
                 in_run = [member["name"] for member in members if member["host"] in play_hosts]
@@ -331,6 +332,29 @@ class ActionModule(ActionBase):
                 files = hostvars[host][name] or {}
                 outdated[host] = host in (plan.get("binaries_outdated") or []) or bool(files.get("restart_needed"))
         return outdated
+
+    def _revocation(self, result, previous, settings, task_vars):
+        """The removal's revocation: with the plan's revokes, raftops.etcd.etcd_pki (its action, in this
+        process on the controller) revokes the pairs of the removed members (the plan's names) in
+        ``settings.pki_dir``; the plan goes on with RV(revoked), the names whose certificates it
+        revoked, and RV(crl_path), the revocation list the surviving members get, and is changed as the
+        revocation is. A failed revocation fails the task with etcd_pki's answer."""
+        answer = {}
+        if previous.get("revokes"):
+            task = self._task.copy()
+            task.args = dict(path=settings.get("pki_dir"), members=[], clients=[], revoke=previous.get("names") or [])
+            answer = self._shared_loader_obj.action_loader.get(
+                "raftops.etcd.etcd_pki", task=task, connection=self._connection, play_context=self._play_context,
+                loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj,
+            ).run(task_vars=task_vars)
+            if answer.get("failed"):
+                result.update(answer)
+                return result
+        result.update(previous, revoked=answer.get("revoked") or [], crl_path=(answer.get("crl") or {}).get("path") or "",
+                      changed=bool(answer.get("changed")))
+        if answer.get("diff"):
+            result["diff"] = answer["diff"]
+        return result
 
     def _plan_removal(self, params, task_vars, hostvars, play_hosts):
         """The removal's first step: the group's hosts by member name, the records of those that

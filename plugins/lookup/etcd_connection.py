@@ -14,10 +14,13 @@ description:
     that pair from C(etcd_pki_dir) given as text), the root login and whether TLS is verified.
   - With the term V(login_pair), returns where that CN-less client pair is in C(etcd_pki_dir) on the
     controller (C(cert), C(key)), or V(null) without C(etcd_auth_root_password).
+  - With the term V(member_pki), returns the certificates the role puts on the member with C(etcd_tls)
+    (C(dir) on the member; C(ca), C(own), C(crl) and C(root) from C(raftops.etcd.etcd_pki)'s result; C(login),
+    that CN-less client pair), or V(null) without C(etcd_tls).
   - The decisions are in plugins/module_utils/etcd_connection.py.
 options:
   _terms:
-    description: Nothing, or V(login_pair).
+    description: Nothing, V(login_pair) or V(member_pki).
     required: false
 author: raftops developers (@raftops)
 """
@@ -31,7 +34,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _raw:
-  description: One dict (the connection options, or the pair's C(cert) and C(key)), or V(null).
+  description: One dict (the connection options, the pair's C(cert) and C(key), or the member's certificates), or V(null).
   type: list
   elements: dict
 """
@@ -39,7 +42,7 @@ _raw:
 from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.raftops.etcd.plugins.plugin_utils.connection import RoleVars, login_pair, role_connection
+from ansible_collections.raftops.etcd.plugins.plugin_utils.connection import RoleVars, login_pair, member_pki, role_connection
 
 
 class LookupModule(LookupBase):
@@ -53,4 +56,10 @@ class LookupModule(LookupBase):
                 raise AnsibleError("etcd_connection: %s" % exc) from exc
         if list(terms) == ["login_pair"]:
             return [login_pair(v)]
-        raise AnsibleError("etcd_connection: the term must be login_pair or none, not %s" % ", ".join(map(str, terms)))
+        if list(terms) == ["member_pki"]:
+            try:
+                return [member_pki(v)]
+            except (KeyError, TypeError) as exc:
+                raise AnsibleError("etcd_connection: member_pki: etcd_pki's result (_etcd_pki) has no %s" % exc) from exc
+        raise AnsibleError("etcd_connection: the term must be login_pair, member_pki or none, not %s"
+                           % ", ".join(map(str, terms)))

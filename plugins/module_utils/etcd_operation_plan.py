@@ -28,6 +28,7 @@ refuses the plan by name; it is never left out of it.
 """
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_rotation import DROP, NONE, REISSUE, TRUST, next_phase
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import restart_notes
 
 # The phases in which proxies must follow the members before the next: both CAs trusted.
 ROTATION_PHASES_WITH_PROXIES = (TRUST, REISSUE)
@@ -119,6 +120,9 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     file was written (``ca_files``: host -> its ``stat``; ``starts``: host -> the ``systemctl show``
     of etcd's start): etcd reads that file only when it starts, so they restart before the rotation
     moves on. The same second counts as older: one restart too many at worst.
+    ``restart_notes``: the members restart_note.yml notes a restart on: while there are stale members,
+    those and the ones running another release (the roll before the rotation moves on); else the
+    run's own (etcd_plan.restart_notes), which the roll sets back.
     ``rotation_refusal``: a member with data whose host did not answer either read, or dropped out
     of the play, stops the rotation by name: it would keep trusting what the next phase drops.
     ``rotation_hold``: the proxies follow the members phase by phase (``settings``: proxies_follow,
@@ -148,7 +152,7 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     if not plan["rotation_go"]:
         # Over, or held by this pass for the proxies: the round does nothing, whatever the reads.
         plan.update(rotation_refusal="", rotation_stale=[], rotation_hold=False, rotation_message="",
-                    rotation_next_phase=False)
+                    rotation_next_phase=False, restart_notes=restart_notes(plan))
         return plan
     with_data = plan.get("with_data") or []
     unanswered = [host for host in with_data if host not in play_hosts
@@ -158,6 +162,10 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
         "the CA rotation stops in phase %s of 3, which the next run resumes" % rotation["step"]) if unanswered else ""
     plan["rotation_stale"] = [host for host in with_data if host not in unanswered
                               and _started_at(starts[host]) <= int((ca_files[host].get("stat") or {}).get("mtime") or 0)]
+    # Noted first, and rolled, when there are any (etcd_plan.plan_roll then sets restart_notes back).
+    plan["restart_notes"] = restart_notes(plan)
+    if plan["rotation_stale"]:
+        plan["restart_notes"] = restart_notes(dict(plan, outdated=plan["rotation_stale"]))
     first_round_of_later_pass = plan["rotation_round"] == 1 and this_pass != "1"
     plan["rotation_hold"] = bool(settings.get("proxies_follow") and settings.get("proxies")
                                  and rotation["phase"] in ROTATION_PHASES_WITH_PROXIES

@@ -11,6 +11,8 @@ controller through raftops.etcd.etcd_plan:
   pairs are issued, and which pairs every member shared are revoked;
 - ``plan_pki_check`` (stage ``pki_check``, after it): the members that trust another CA than
   etcd_pki_dir's, or ask their peers for a name the peer certificates lack, refuse the run by name.
+- ``member_pki_files`` (configure.yml's files call, through the lookup etcd_connection): where a
+  member's certificates come from in etcd_pki's result.
 
 Pure functions on plain data (no Ansible, no I/O). The deprecated filters of plugins/filter/pki.py
 call them too.
@@ -99,6 +101,17 @@ def plan_pki(members, host_names, present, settings):
         revoke=["root"] + (["admin"] if admin_on_hosts else []),
         ca_check_hosts=list(settings.get("ca_check_hosts") or []),
     )
+
+
+def member_pki_files(pki, name, managed):
+    """Where a member's certificates come from in etcd_pki_dir, from etcd_pki's result (``pki``) for
+    the member ``name``: the CA (``ca``: during a CA rotation the bundle of the CAs the phase trusts,
+    its ``trusted_path``, docs/pki.md), its own server and peer pairs (``own``), the revocation list
+    (``crl``) and, with the role's PKI (``managed``), its own pair with CN root for its timers
+    (``root``: the PKI plan's NAME-root client; None with an operator's PKI)."""
+    ca = pki["ca"]
+    return dict(ca=ca["trusted_path"] if "trusted_path" in ca else ca["path"], own=pki["certificates"][name],
+                crl=pki["crl"]["path"], root=pki["clients"][host_pair_name(name, "-root")] if managed else None)
 
 
 def other_ca_hosts(reads, accepted):

@@ -45,7 +45,7 @@ def argument_spec():
     """The options of raftops.etcd.etcd_plan (its action plugin and its module's documentation)."""
     return dict(
         stage=dict(type="str", required=True,
-                   choices=["hosts", "cluster", "converge", "roll", "removal", "removal_check", "maintenance",
+                   choices=["hosts", "cluster", "converge", "roll", "removal", "removal_check", "revocation", "maintenance",
                             "rotation", "restore", "restore_members", "restore_check", "restore_start",
                             "recovery_logs", "recovery", "pki_check", "status", "status_report", "deployed", "hardware"]),
         members=dict(type="list", elements="dict", default=[]),
@@ -626,9 +626,10 @@ def scrape_targets(members, port, cluster, tls):
 
 
 def plan_converge(plan, reports, outdated, restart_note_path):
-    """The step after the members' files are written: ``plan`` (plan_cluster's) with ``restart_due``,
-    the members with data that restart in this run, and ``converge``, whether the cluster's phase has
-    anything to do (a new cluster always has).
+    """The step after the members' files are written: ``plan`` (plan_cluster's) with ``outdated``,
+    the members with data whose files changed, ``restart_notes``, those restart_note.yml notes a
+    restart on (restart_notes), ``restart_due``, the members with data that restart in this run, and
+    ``converge``, whether the cluster's phase has anything to do (a new cluster always has).
 
     ``reports``: host -> its read as for plan_hosts (``info.present``: the paths found, among them a
     restart note an earlier run left at ``restart_note_path``; ``info.initial_settings``: bootstrap or
@@ -644,13 +645,24 @@ def plan_converge(plan, reports, outdated, restart_note_path):
     plan["member_files_read_current"] = False
     with_data = plan["with_data"]
     info = {host: (reports.get(host) or {}).get("info") or {} for host in with_data}
-    plan["restart_due"] = [h for h in with_data if truthy(outdated.get(h)) or h in plan["running_other_release"]
+    plan["outdated"] = [h for h in with_data if truthy(outdated.get(h))]
+    plan["restart_notes"] = restart_notes(plan)
+    plan["restart_due"] = [h for h in with_data if h in plan["restart_notes"]
                            or restart_note_path in (info[h].get("present") or [])]
     leftover = [h for h in with_data if info[h].get("initial_settings")]
     plan["converge"] = plan["bootstrap"] or bool(
         plan["restart_due"] or leftover or plan["not_serving"] or plan["rejoin"] or plan["new"] or plan["learners"]
         or plan["existing_wait"])
     return plan
+
+
+def restart_notes(plan):
+    """The members with data restart_note.yml notes a restart on: those whose binaries, settings or
+    certificates changed in this run (``plan.outdated``) or that run another release
+    (``plan.running_other_release``). A CA rotation's round notes its stale members instead until
+    they rolled (etcd_operation_plan.plan_rotation; plan_roll sets it back to these)."""
+    changed = set(plan.get("outdated") or []) | set(plan.get("running_other_release") or [])
+    return [host for host in plan.get("with_data") or [] if host in changed]
 
 
 def roll_leader(plan, restart_due, rotation_phase="none"):
@@ -670,11 +682,14 @@ def roll_leader(plan, restart_due, rotation_phase="none"):
 def plan_roll(plan, members, restart_due, leader, rotation_phase="none"):
     """The last step: the members with data noted for a restart (``restart_due``: host -> bool), in
     the order of the roll, the leader's last (every restart but one costs no election), with the
-    member name of each (``roll_names``: host -> name); and whether preflight's read of the cluster
-    still stands for the status at the end (no member restarts and no CA rotation goes on)."""
+    member name of each (``roll_names``: host -> name); whether preflight's read of the cluster
+    still stands for the status at the end (no member restarts and no CA rotation goes on); and
+    ``restart_notes`` (restart_notes) for a restart note after the roll."""
     plan = dict(plan)
     plan["roll"] = roll_order(plan["with_data"], restart_due, leader, members)
     plan["roll_names"] = {m["host"]: m["name"] for m in members or [] if m.get("host") in plan["roll"]}
+    # Rolled: what a later restart note of the run notes is the run's own changes again.
+    plan["restart_notes"] = restart_notes(plan)
     if plan["roll"] or (rotation_phase or "none") != "none":
         plan["status_read"] = "none"
     return plan

@@ -32,8 +32,8 @@ description:
     which survivor the new cluster starts from, and again once every member is stopped; a host that
     does not report refuses it unless C(etcd_recover_lost) names it.
   - Runs on the controller (an action plugin); it asks no host anything, but for V(status) and V(status_report),
-    which ask C(raftops.etcd.etcd_health) on the task's host (O(connection)). Each step extends the plan of the
-    step before, given in O(plan).
+    which ask C(raftops.etcd.etcd_health) on the task's host (O(connection)), and V(revocation), which has
+    M(raftops.etcd.etcd_pki) revoke on it. Each step extends the plan of the step before, given in O(plan).
   - A member of the inventory whose host dropped out of the play (its read failed, or it was
     unreachable) is a problem of the plan, never left out of the decision; one the run leaves out
     (C(--limit)) is listed in RV(left_out).
@@ -56,7 +56,9 @@ options:
         with C(ignore_unreachable) (the variable O(report_var) of each play host); V(removal_check) from
         the cluster's member list, which it asks M(raftops.etcd.etcd_member_info) with C(probe) for on the
         task's host (delegate it to the member the removal acts through), and the CA each surviving member
-        trusts (its read).
+        trusts (its read); V(revocation), with the removal's C(revokes), has M(raftops.etcd.etcd_pki) revoke the
+        removed members' certificates (the plan's C(names)) in C(pki_dir) of O(settings) (delegate it to
+        C(localhost)), and is changed as that revocation is; a failed revocation fails with its answer.
       - V(maintenance) from etcd_maintenance's plan (O(maintenance)) and the play's hosts; V(rotation)
         from the rotation in progress (O(rotation)) and when each member's trusted CA file was written and
         its etcd started (the variable O(rotation_read_var) of each member with data).
@@ -85,7 +87,7 @@ options:
         skipped where not measured), returned with the run's plan (O(plan)).
     type: str
     required: true
-    choices: [hosts, cluster, converge, roll, removal, removal_check, maintenance, rotation, restore,
+    choices: [hosts, cluster, converge, roll, removal, removal_check, revocation, maintenance, rotation, restore,
               restore_members, restore_check, restore_start, recovery_logs, recovery, pki_check,
               status, status_report, deployed, hardware]
   members:
@@ -449,6 +451,15 @@ outdated:
   returned: with O(stage=converge) and after
   type: list
   elements: str
+restart_notes:
+  description:
+    - The members with data whose restart the role's restart note records - those of RV(outdated) and those of
+      RV(running_other_release) (V(converge), and V(roll) after a roll).
+    - With V(rotation), while RV(rotation_stale) is not empty, its members and those of RV(running_other_release)
+      instead, which restart before the rotation moves on.
+  returned: with O(stage=converge) and after
+  type: list
+  elements: str
 later_phases:
   description:
     - Whether a phase after the members' files has something to do - the members' scrape targets on the controller,
@@ -570,6 +581,17 @@ crl_hosts:
   returned: with O(stage=removal_check)
   type: list
   elements: str
+revoked:
+  description:
+    - The names whose certificates the revocation revoked, as M(raftops.etcd.etcd_pki) returns them (its
+      RV(raftops.etcd.etcd_pki#module:revoked)); empty when it revoked nothing or the removal revokes nothing.
+  returned: with O(stage=revocation)
+  type: list
+  elements: dict
+crl_path:
+  description: The revocation list the surviving members get (M(raftops.etcd.etcd_pki)'s C(crl.path)); empty when the removal revokes nothing.
+  returned: with O(stage=revocation)
+  type: str
 order:
   description: The names of the members to defragment, in order, the leader last.
   returned: with O(stage=maintenance)

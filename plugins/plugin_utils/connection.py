@@ -13,6 +13,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_connection import (
     call_pair, client_pair_name, client_pair_source, connection, pair_there)
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_plan import member_pki_files
 
 
 def read_pem(path, missing_ok):
@@ -53,6 +54,17 @@ def login_pair(v, is_file=os.path.isfile):
     pki_dir, name = v("etcd_pki_dir"), v("_etcd_me")["name"]
     made = is_file(client_pair_source(pki_dir, name + "-client")["key"])
     return client_pair_source(pki_dir, client_pair_name(v.flag("etcd_pki_managed"), name, made))
+
+
+def member_pki(v, is_file=os.path.isfile):
+    """With etcd_tls, the certificates configure.yml puts on the member (its files call's ``pki``):
+    where they go on the member (``dir``), where they come from in etcd_pki_dir (etcd_pki's result,
+    ``_etcd_pki``: etcd_pki_plan.member_pki_files) and, with etcd_auth_root_password, the member's
+    own pair without a CN for the role's calls once auth is on (``login``: login_pair); None without TLS."""
+    if not v.flag("etcd_tls"):
+        return None
+    files = member_pki_files(v("_etcd_pki"), v("_etcd_me")["name"], v.flag("etcd_pki_managed"))
+    return dict(files, dir=v("_etcd_host")["pki_host_dir"], login=login_pair(v, is_file))
 
 
 def role_connection(v, read=read_pem, is_file=os.path.isfile):

@@ -212,7 +212,7 @@ def test_the_cluster_step_refuses_a_run_lock_another_run_holds(action):
 
 
 @pytest.mark.parametrize("args, message", [
-    (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, removal, removal_check, "
+    (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, removal, removal_check, revocation, "
                           "maintenance, rotation, restore, restore_members, restore_check, restore_start, recovery_logs, recovery, "
                           "pki_check, status, status_report, deployed, hardware, got: later"),
     (dict(stage="cluster", plan={}), "cannot plan the cluster step"),
@@ -708,3 +708,48 @@ def test_the_hardware_step_judges_the_play_hosts_measured_against_the_profile(ac
     # The run's plan goes on with the verdict (preflight_hardware.yml registers it as the plan).
     went_on = run(action, hostvars, stage="hardware", settings=settings, plan=dict(with_data=["h0"], refusal="", changed=False))
     assert went_on["with_data"] == ["h0"] and went_on["hardware_warnings"] == plan["hardware_warnings"]
+
+
+# --- revocation: the removal's revocation by etcd_pki's action, the plan going on ------------------
+
+REMOVAL = dict(names=["m2"], revokes=True, crl_hosts=["h0", "h1"], changed=False)
+
+
+def pki_answer(action, answer):
+    pki = MagicMock()
+    pki.run.return_value = answer
+    action._shared_loader_obj = MagicMock()
+    action._shared_loader_obj.action_loader.get.return_value = pki
+    return pki
+
+
+@pytest.mark.parametrize("answer, changed, revoked", [
+    (dict(changed=True, revoked=[dict(name="m2", serials=["0a"], files=[])], crl=dict(path="/pki/crl.pem")),
+     True, [dict(name="m2", serials=["0a"], files=[])]),
+    # A second run: the names were revoked already.
+    (dict(changed=False, revoked=[], crl=dict(path="/pki/crl.pem")), False, []),
+])
+def test_the_revocation_revokes_the_removed_members_and_the_plan_goes_on(action, answer, changed, revoked):
+    pki = pki_answer(action, answer)
+    plan = run(action, {}, stage="revocation", plan=REMOVAL, settings=dict(pki_dir="/pki"))
+    assert action._shared_loader_obj.action_loader.get.call_args[0] == ("raftops.etcd.etcd_pki",)
+    assert pki.run.call_count == 1
+    task = action._shared_loader_obj.action_loader.get.call_args[1]["task"]
+    assert task.args == dict(path="/pki", members=[], clients=[], revoke=["m2"])
+    assert (plan["changed"], plan["revoked"], plan["crl_path"]) == (changed, revoked, "/pki/crl.pem")
+    assert plan["crl_hosts"] == ["h0", "h1"] and plan["names"] == ["m2"] and "failed" not in plan
+
+
+def test_a_removal_that_revokes_nothing_asks_no_pki(action):
+    pki = pki_answer(action, dict(changed=True))
+    plan = run(action, {}, stage="revocation", plan=dict(REMOVAL, revokes=False, crl_hosts=[]),
+               settings=dict(pki_dir="/pki"))
+    assert pki.run.call_count == 0
+    assert (plan["changed"], plan["revoked"], plan["crl_path"], plan["crl_hosts"]) == (False, [], "", [])
+
+
+def test_a_failed_revocation_fails_with_etcd_pki_s_answer(action):
+    pki_answer(action, dict(failed=True, changed=False, msg="raftops.etcd.etcd_pki: no CA in /pki"))
+    plan = run(action, {}, stage="revocation", plan=REMOVAL, settings=dict(pki_dir="/pki"))
+    assert plan["failed"] is True and plan["msg"] == "raftops.etcd.etcd_pki: no CA in /pki"
+    assert "crl_path" not in plan

@@ -118,4 +118,32 @@ def test_no_login_pair_without_a_root_login(pki_dir):
 def test_an_unknown_term_is_refused(pki_dir):
     with pytest.raises(AnsibleError) as exc:
         run(role_vars(pki_dir), "pair")
-    assert str(exc.value) == "etcd_connection: the term must be login_pair or none, not pair"
+    assert str(exc.value) == "etcd_connection: the term must be login_pair, member_pki or none, not pair"
+
+
+ETCD_PKI = dict(ca=dict(path="/ctl/pki/ca.pem", trusted_path="/ctl/pki/ca-bundle.pem"), crl=dict(path="/ctl/pki/crl.pem"),
+                certificates={"etcd1": dict(cert="/ctl/pki/etcd1.pem")},
+                clients={"etcd1-root": dict(cert="/ctl/pki/clients/etcd1-root.pem")})
+
+
+def test_the_member_s_certificates_with_tls(pki_dir):
+    got = run(role_vars(pki_dir, _etcd_pki=ETCD_PKI), "member_pki")
+    assert got == dict(dir=PKI, ca="/ctl/pki/ca-bundle.pem", own=dict(cert="/ctl/pki/etcd1.pem"), crl="/ctl/pki/crl.pem",
+                       root=dict(cert="/ctl/pki/clients/etcd1-root.pem"),
+                       login=dict(cert=str(pki_dir / "etcd1-client.pem"),
+                                  key=str(pki_dir / "etcd1-client-key.pem")))
+
+
+def test_the_member_s_certificates_without_a_root_login_or_the_role_s_pki(pki_dir):
+    got = run(role_vars(pki_dir, _etcd_pki=ETCD_PKI, etcd_auth_root_password="", etcd_pki_managed=False), "member_pki")
+    assert (got["login"], got["root"], got["ca"]) == (None, None, "/ctl/pki/ca-bundle.pem")
+
+
+def test_no_member_certificates_without_tls(pki_dir):
+    assert run(role_vars(pki_dir, etcd_tls="T:false", _etcd_pki="BOOM", _etcd_me="BOOM"), "member_pki") is None
+
+
+def test_a_result_without_the_member_s_certificates_fails_naming_it(pki_dir):
+    with pytest.raises(AnsibleError) as exc:
+        run(role_vars(pki_dir, _etcd_pki=dict(ETCD_PKI, certificates={})), "member_pki")
+    assert str(exc.value) == "etcd_connection: member_pki: etcd_pki's result (_etcd_pki) has no 'etcd1'"

@@ -118,6 +118,26 @@ def rotation(ca_files=None, starts=None, play=tuple(HOSTS), rotation_read=None, 
                          dict(dict(pki_dir="/srv/pki", **{"pass": "1"}), **settings))
 
 
+@pytest.mark.parametrize("before, starts, notes", [
+    # No stale member: the run's own notes (configure.yml's outdated, another release).
+    (dict(outdated=["h2"]), None, ["h2"]),
+    (dict(outdated=["h2"], running_other_release=["h1"]), None, ["h1", "h2"]),
+    # Stale members are noted instead, with those running another release, until they rolled.
+    (dict(outdated=["h2"]), {"h0": started(999), "h1": started(), "h2": started()}, ["h0"]),
+    (dict(outdated=["h2"], running_other_release=["h1"]), {"h0": started(999), "h1": started(), "h2": started()},
+     ["h0", "h1"]),
+])
+def test_the_round_notes_its_stale_members_first(before, starts, notes):
+    plan = plan_rotation(dict(before, with_data=HOSTS), ROTATION, {h: ca() for h in HOSTS},
+                         {h: started() for h in HOSTS} if starts is None else starts, HOSTS, dict(pki_dir="/p"))
+    assert plan["restart_notes"] == notes
+
+
+def test_a_round_with_nothing_to_do_notes_the_run_s_own():
+    plan = plan_rotation(dict(with_data=HOSTS, outdated=["h1"]), dict(ROTATION, phase="none"), {}, {}, HOSTS, {})
+    assert plan["rotation_go"] is False and plan["restart_notes"] == ["h1"]
+
+
 def test_members_that_started_after_their_ca_file_was_written_do_not_restart():
     plan = rotation()
     assert plan["rotation_stale"] == [] and plan["rotation_refusal"] == "" and plan["rotation_hold"] is False

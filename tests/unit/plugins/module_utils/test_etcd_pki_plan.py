@@ -5,7 +5,12 @@ import hashlib
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_plan import host_pairs, plan_pki, plan_pki_check
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_plan import (
+    host_pairs,
+    member_pki_files,
+    plan_pki,
+    plan_pki_check,
+)
 
 MEMBERS = [dict(host="h%d" % i, name="m%d" % i, address="10.0.0.%d" % i) for i in range(2)]
 NAMES = {"h0": dict(ansible_hostname="etcd0", ansible_fqdn="etcd0.example.org"), "h1": {}}
@@ -116,3 +121,29 @@ def test_another_ca_is_named_before_the_peer_name():
 
 def test_no_host_to_check_refuses_nothing():
     assert plan_pki_check({}, dict(ca={}), "", SETTINGS)["refusal"] == ""
+
+
+PKI_RESULT = dict(ca=dict(path="/pki/ca.pem"), crl=dict(path="/pki/crl.pem"),
+                  certificates={"m1": dict(cert="/pki/m1.pem"), "m2": dict(cert="/pki/m2.pem")},
+                  clients={"m1-root": dict(cert="/pki/clients/m1-root.pem"), "admin": dict(cert="/pki/admin.pem")})
+
+
+@pytest.mark.parametrize("ca, managed, wanted", [
+    # The role's PKI: the member's own pair with CN root for its timers.
+    (dict(path="/pki/ca.pem"), True, dict(ca="/pki/ca.pem", root=dict(cert="/pki/clients/m1-root.pem"))),
+    # During a CA rotation the bundle of the CAs the phase trusts.
+    (dict(path="/pki/ca.pem", trusted_path="/pki/ca-bundle.pem"), True,
+     dict(ca="/pki/ca-bundle.pem", root=dict(cert="/pki/clients/m1-root.pem"))),
+    # An operator's PKI: no root pair of the role's.
+    (dict(path="/pki/ca.pem"), False, dict(ca="/pki/ca.pem", root=None)),
+])
+def test_a_member_s_certificates_come_from_etcd_pki_s_result(ca, managed, wanted):
+    assert member_pki_files(dict(PKI_RESULT, ca=ca), "m1", managed) == dict(
+        wanted, own=dict(cert="/pki/m1.pem"), crl="/pki/crl.pem")
+
+
+def test_a_member_without_its_certificates_in_the_result_is_a_key_error():
+    with pytest.raises(KeyError):
+        member_pki_files(PKI_RESULT, "m3", False)
+    with pytest.raises(KeyError):
+        member_pki_files(PKI_RESULT, "m2", True)

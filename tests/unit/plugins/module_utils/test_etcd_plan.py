@@ -20,6 +20,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import (
     removal_member_ca,
     removal_retire_units,
     plan_roll,
+    restart_notes,
     roll_leader,
     roll_order,
     run_refusal,
@@ -673,6 +674,39 @@ def converge_plan(first=None, read=None, present=None, initial=None, outdated=No
 def test_the_cluster_s_phase_runs_only_with_something_to_do(case, plan, restart_due, converge):
     got = plan()
     assert (got["restart_due"], got["converge"]) == (restart_due, converge), case
+
+
+@pytest.mark.parametrize("case, plan, outdated, notes", [
+    ("nothing changed, nothing is noted", converge_plan, [], []),
+    ("outdated files are noted", lambda: converge_plan(outdated={"h2": True, "h0": True, "h1": "false"}),
+     ["h0", "h2"], ["h0", "h2"]),
+    # A note an earlier run left is there already: it restarts its member, and is not written again.
+    ("a note left is not noted again", lambda: converge_plan(present={"h2": [NOTE]}), [], []),
+    ("a member on another release is noted",
+     lambda: converge_plan(read=health(versions=("3.5.17", "3.5.16", "3.5.17")), outdated={"h2": True}),
+     ["h2"], ["h1", "h2"]),
+])
+def test_the_restart_notes_are_the_outdated_members_and_those_on_another_release(case, plan, outdated, notes):
+    got = plan()
+    assert (got["outdated"], got["restart_notes"]) == (outdated, notes), case
+
+
+@pytest.mark.parametrize("plan, notes", [
+    (dict(with_data=["h0", "h1", "h2"], outdated=["h2"], running_other_release=["h0"]), ["h0", "h2"]),
+    (dict(with_data=["h0", "h1"], outdated=[], running_other_release=[]), []),
+    # A plan without the converge step's fields (a roll's own tests) notes nothing.
+    (dict(with_data=["h0"]), []),
+    (dict(), []),
+])
+def test_restart_notes_keep_the_order_of_the_members_with_data(plan, notes):
+    assert restart_notes(plan) == notes
+
+
+def test_a_roll_sets_the_restart_notes_back_to_the_run_s_own():
+    # After a CA rotation's roll of its stale members, a later note of the round notes the run's changes.
+    before = dict(cluster_plan(converged_hosts(), health()), outdated=["h1"], restart_notes=["h0", "h2"])
+    plan = plan_roll(before, [record(i) for i in range(3)], {"h0": True, "h2": True}, "m0")
+    assert plan["roll"] == ["h2", "h0"] and plan["restart_notes"] == ["h1"]
 
 
 def test_the_hosts_reads_of_the_members_files_stand_until_configure_wrote_them():
