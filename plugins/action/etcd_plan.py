@@ -120,6 +120,8 @@ class ActionModule(ActionBase):
             elif params["stage"] == "hardware":
                 # The run's plan (option plan) goes on with the verdict: preflight reads its hardware_warnings.
                 plan = dict(previous, **self._plan_hardware(params["settings"], hostvars, play_hosts))
+            elif params["stage"] == "bootstrap":
+                plan = dict(previous, **self._bootstrap_wait(params["connection"], params["settings"], task_vars))
             elif params["stage"] == "status_report":
                 plan = self._plan_report(params["connection"], params["settings"], task_vars)
             elif params["stage"] == "pki_check":
@@ -206,14 +208,28 @@ class ActionModule(ActionBase):
         return {host: bool((read or {}).get("installed"))
                 for host, read in self._host_values(hostvars, play_hosts, "_etcd_host_info").items()}
 
+    def _bootstrap_wait(self, connection, settings, task_vars):
+        """The new cluster's health wait on the task's host (settings: endpoints, health_timeout,
+        expect_members, quota_bytes), with the role's connection options: the read (bootstrap_read,
+        without the module's invocation, which holds the connection) and why the cluster did not form
+        (bootstrap_failure, '' once healthy). A check run starts nothing and waits for nothing."""
+        if task_vars.get("ansible_check_mode"):
+            return dict(bootstrap_failure="")
+        health = self._execute_module(module_name="raftops.etcd.etcd_health", task_vars=task_vars, module_args=dict(
+            connection, endpoints=settings.get("endpoints") or [], wait=True,
+            wait_timeout=settings.get("health_timeout"), expect_members=settings.get("expect_members"),
+            quota_bytes=settings.get("quota_bytes")))
+        health = {key: value for key, value in health.items() if key != "invocation"}
+        return dict(bootstrap_read=health, bootstrap_failure=etcd_operation_plan.bootstrap_failure(health))
+
     @staticmethod
     def _status_read(health, which, task_vars):
         """The read the status at the end of a deploy run shows: status.yml's own (``health``), or
         the one of this run the plan's status_read (``which``) names, from the asking host's
-        variables: the bootstrap's health wait (_etcd_bootstrap_health, bootstrap.yml) or preflight's
+        variables: the bootstrap's health wait (the plan's bootstrap_read, bootstrap.yml) or preflight's
         read (_etcd_preflight_locked_read, else _etcd_preflight_read: preflight.yml)."""
         return etcd_operation_plan.status_read(which or "none", dict(
-            status=health, bootstrap=task_vars.get("_etcd_bootstrap_health"),
+            status=health, bootstrap=(task_vars.get("_etcd_plan") or {}).get("bootstrap_read"),
             preflight=etcd_operation_plan.cluster_read(task_vars.get("_etcd_preflight_read"),
                                                        task_vars.get("_etcd_preflight_locked_read"))))
 

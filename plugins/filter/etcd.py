@@ -84,8 +84,15 @@ def _url_host(address):
     return "[%s]" % address if ":" in address else address
 
 
+def _logged(hostvars, hosts, logs):
+    """{member name: address} of the members' logs in variable ``logs`` of ``hosts`` (their reads)."""
+    from ansible_collections.raftops.etcd.plugins.filter.recovery import logged_addresses
+
+    return logged_addresses(_hostvar(hostvars, host, logs) for host in hosts or [])
+
+
 def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_domain=None, recorded=None,
-            play_hosts=None, answered=None):
+            play_hosts=None, answered=None, logs=None):
     """Validated member records for the hosts of the etcd group, in inventory order.
 
     The member name is ``NODE_NAME``, else ``etcd_member_name``, else the inventory hostname.
@@ -94,7 +101,9 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_
     builds the initial cluster from the records' targets, so the cluster knows its members by them.
     ``listen_peer_url`` is then where it listens, on its address (etcd binds only to IPs).
     ``recorded`` ({member name: address}, from the cluster's own record of its members' peer URLs)
-    gives the address of a host that has neither ``etcd_address`` nor facts: a lost host cannot say. Failing
+    gives the address of a host that has neither ``etcd_address`` nor facts: a lost host cannot say; else,
+    with ``logs`` (the name of a host variable holding each host's read with the members' logs,
+    etcd_host_info's read_log), the address their record gives, from the reads of ``answered``. Failing
     those, a host whose inventory name is an IP address has that address.
     ``play_hosts``, the hosts of the run: a host left out of it (--limit) whose address is still unknown
     is named as such. ``answered``, the hosts still in the play (``ansible_play_hosts``): one of the
@@ -105,7 +114,7 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_
         raise AnsibleFilterError(
             "the etcd group is empty or missing: add the member hosts to the inventory group named by etcd_group"
         )
-    records, errors, by_name, by_peer, by_target = [], [], {}, {}, {}
+    records, errors, by_name, by_peer, by_target, logged = [], [], {}, {}, {}, None
     domain = str(srv_domain or "").rstrip(".").lower()
     for host in hosts:
         name = _member_name(hostvars, host)
@@ -117,7 +126,12 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_
         by_name.setdefault(name, host)
         # Last, an inventory host named by its address (the README's style) is at that address: a dead
         # host gives no facts, and one that never joined is in no record of the cluster.
-        address = _address(hostvars, host) or (recorded or {}).get(name) or (host if is_ip_address(host) else None)
+        address = _address(hostvars, host) or (recorded or {}).get(name)
+        if not address and logs and not recorded:
+            # Read once, and only for a host without an address: most runs read no logs.
+            logged = _logged(hostvars, answered, logs) if logged is None else logged
+            address = logged.get(name)
+        address = address or (host if is_ip_address(host) else None)
         if not address and play_hosts is not None and host not in play_hosts:
             errors.append("host %s: left out of this run (--limit), and its address is unknown (facts come only from "
                           "the hosts a run reaches): set etcd_address for it in the inventory, or run without --limit"

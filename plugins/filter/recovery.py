@@ -4,7 +4,7 @@
 plugins/module_utils/etcd_recovery_plan.py, through the action raftops.etcd.etcd_plan (stages
 recovery_logs and recovery); quorum_recovery_plan, quorum_recovery_report, logged_peer_urls and
 recover_lost_hosts are deprecated (meta/runtime.yml) and keep their answers by asking it.
-logged_addresses serves facts.yml (status). The plan code is imported where it is used: a filter file
+logged_addresses is public, and serves the members filter (its logs: facts.yml in status_report.yml). The plan code is imported where it is used: a filter file
 imports no larger module_utils at its top (tests/unit/plugins/filter/test_filter_load.py).
 """
 
@@ -37,8 +37,7 @@ def quorum_recovery_plan(health, survivors, group_hosts, hostvars, lost=None):
 def logged_addresses(survivors):
     """{member name: address} of the membership the most advanced survivor's log commits to; see
     plugins/filter/logged_addresses.yml."""
-    # facts.yml asks in every run, and only status and recover_quorum read logs: without one, the plan
-    # code is not loaded into the task's process.
+    # Without a log (most reads), the plan code is not loaded into the task's process.
     survivors = list(survivors or [])
     if not any(isinstance(survivor, dict) and survivor.get("log") for survivor in survivors):
         return {}

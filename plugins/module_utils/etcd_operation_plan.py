@@ -234,6 +234,14 @@ def cluster_read(read, lock_read):
     return read if isinstance(read, dict) else {}
 
 
+def bootstrap_failure(health):
+    """Why the new cluster did not form, from the bootstrap's health wait (``health``: etcd_health's
+    result, None in a check run, which starts nothing): '' once every member is healthy."""
+    if health is None or (isinstance(health, dict) and health.get("healthy")):
+        return ""
+    return (health.get("msg") if isinstance(health, dict) else "") or "the health wait failed"
+
+
 def status_read(which, reads):
     """The read the status at the end of a deploy run shows (tasks/status.yml), as the plan's
     ``status_read`` (``which``) says: the new cluster's health wait (``reads["bootstrap"]``) once it

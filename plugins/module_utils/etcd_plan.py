@@ -47,11 +47,12 @@ def argument_spec():
         stage=dict(type="str", required=True,
                    choices=["hosts", "cluster", "converge", "roll", "removal", "removal_check", "revocation", "maintenance",
                             "rotation", "restore", "restore_members", "restore_check", "restore_start",
-                            "recovery_logs", "recovery", "pki_check", "status", "status_report", "deployed", "hardware"]),
+                            "recovery_logs", "recovery", "pki_check", "status", "status_report", "deployed", "hardware",
+                            "bootstrap"]),
         members=dict(type="list", elements="dict", default=[]),
         requested=dict(type="str", default=""),
         # The connection options (the group raftops.etcd.etcd's module_defaults) of the calls a stage makes:
-        # etcd_member_info on the task's host (removal_check), etcd_health (status, status_report). A
+        # etcd_member_info on the task's host (removal_check), etcd_health (bootstrap, status, status_report). A
         # root login's password and client pair are among them.
         connection=dict(type="dict", default={}, no_log=True),
         plan=dict(type="dict", default={}),
@@ -533,8 +534,8 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
 def auth_plan(settings):
     """What auth.yml does with etcd_roles and etcd_users (``settings``: roles, users, auth_enabled),
     each name listed once (preflight refused a name listed twice): ``auth_roles``, the roles present
-    (an entry without state is present), with their permissions; ``auth_users``, the names of the
-    users present (no password in the plan: auth.yml looks each user up by name); ``auth_roles_absent``
+    (an entry without state is present), with their permissions; ``auth_users``, each user present
+    as its name and its place in etcd_users (``index``: no password in the plan, auth.yml reads it there); ``auth_roles_absent``
     and ``auth_users_absent``, the names to delete; ``auth_update_password``: a password can be
     checked (by logging in with it) only while auth is on, so with auth off a listed user's password
     is set when the user is made ('on_create'), and a re-run changes nothing."""
@@ -543,7 +544,8 @@ def auth_plan(settings):
     return dict(
         auth_roles=[role for role in roles if role.get("state", "present") != "absent"],
         auth_roles_absent=[role["name"] for role in roles if role.get("state", "present") == "absent"],
-        auth_users=[user["name"] for user in users if user.get("state", "present") != "absent"],
+        auth_users=[dict(name=user["name"], index=index) for index, user in enumerate(users)
+                    if user.get("state", "present") != "absent"],
         auth_users_absent=[user["name"] for user in users if user.get("state", "present") == "absent"],
         auth_update_password="always" if enabled is not None and truthy(enabled) else "on_create",
     )

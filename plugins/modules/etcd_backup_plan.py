@@ -72,7 +72,7 @@ EXAMPLES = r"""
     connection: "{{ _etcd_connection }}"
     members: "{{ _etcd_members }}"
     settings:
-      endpoints: "{{ _etcd_client_urls }}"
+      endpoints: "{{ _etcd_members | map(attribute='client_url') | list }}"
       targets: "{{ etcd_backup_targets }}"
       cluster: "{{ etcd_backup_cluster }}"
     refuse: true

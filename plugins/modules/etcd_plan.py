@@ -74,8 +74,8 @@ options:
       - V(pki_check) from the result of C(raftops.etcd.etcd_pki) (O(plan)), the CA certificate it names
         (C(ca.path), read on the controller) and each checked play host's read (O(report_var)).
       - V(status) from the status read at the end of a deploy run (O(health)), or the earlier read of the run the
-        plan's C(status_read) names (C(status_read) of O(settings)), the bootstrap's health wait (the variable
-        C(_etcd_bootstrap_health)) or preflight's read (C(_etcd_preflight_locked_read), else C(_etcd_preflight_read));
+        plan's C(status_read) names (C(status_read) of O(settings)), the bootstrap's health wait (RV(bootstrap_read)
+        of the run's plan, the variable C(_etcd_plan)) or preflight's read (C(_etcd_preflight_locked_read), else C(_etcd_preflight_read));
         and the members (O(members)) whose hosts are in the play; when the run waits for the cluster version
         (RV(version_wait)), from C(raftops.etcd.etcd_health) asked every second until etcd raised it.
         V(status_report) from whether a play host has the cluster's unit (its read, C(_etcd_host_info)),
@@ -85,11 +85,16 @@ options:
       - V(deployed) from whether each play host has the cluster's unit, by its read (C(_etcd_host_info)).
         V(hardware) from each measured play host's C(raftops.etcd.etcd_host_check) result (C(_etcd_host_check);
         skipped where not measured), returned with the run's plan (O(plan)).
+      - V(bootstrap) from C(raftops.etcd.etcd_health) on the task's host, asked with O(connection) to wait until the
+        new cluster is healthy (C(endpoints), C(health_timeout), C(expect_members) and C(quota_bytes) of O(settings);
+        not in check mode, which starts nothing), returned with the run's plan (O(plan)) as RV(bootstrap_read) and
+        RV(bootstrap_failure). A cluster that did not form is no failure of the task - the role fails every member
+        on RV(bootstrap_failure).
     type: str
     required: true
     choices: [hosts, cluster, converge, roll, removal, removal_check, revocation, maintenance, rotation, restore,
               restore_members, restore_check, restore_start, recovery_logs, recovery, pki_check,
-              status, status_report, deployed, hardware]
+              status, status_report, deployed, hardware, bootstrap]
   members:
     description: The validated members of the inventory (filter C(raftops.etcd.members)); the deploy's steps need them.
     type: list
@@ -104,7 +109,7 @@ options:
       - The connection options of the calls a stage makes, those of the group C(raftops.etcd.etcd)'s
         C(module_defaults) (the role's C(_etcd_connection)); never shown.
       - For V(removal_check), M(raftops.etcd.etcd_member_info) is called with them on the task's host.
-      - For V(status) and V(status_report), C(raftops.etcd.etcd_health) is asked with them; for the first
+      - For V(bootstrap), V(status) and V(status_report), C(raftops.etcd.etcd_health) is asked with them; for the first
         V(recovery) step too, on the task's host (delegated to RV(ask_through)), with the pair of RV(ask_cert).
     type: dict
     default: {}
@@ -499,6 +504,15 @@ existing_wait:
   description: Whether the existing cluster must be waited for until healthy before it converges.
   returned: with O(stage=cluster) and after
   type: bool
+bootstrap_read:
+  description:
+    - The new cluster's health wait, C(raftops.etcd.etcd_health)'s result without its invocation.
+  returned: with O(stage=bootstrap), not in check mode
+  type: dict
+bootstrap_failure:
+  description: Why the new cluster did not form (the health wait's message); empty once every member is healthy, and in check mode.
+  returned: with O(stage=bootstrap)
+  type: str
 status_read:
   description: The read that stands for the status at the end, V(bootstrap), V(preflight), or V(none) (read again).
   returned: with O(stage=cluster) and after
@@ -838,10 +852,12 @@ auth_roles_absent:
   type: list
   elements: str
 auth_users:
-  description: The names of the users of C(etcd_users) present; no password is returned.
+  description:
+    - The users of C(etcd_users) present, each as its C(name) and its C(index) in C(etcd_users) (the
+      O(settings) C(users)), where the role's auth.yml reads its password and roles; no password is returned.
   returned: with O(stage=hosts) and after
   type: list
-  elements: str
+  elements: dict
 auth_users_absent:
   description: The names of the users of C(etcd_users) to delete.
   returned: with O(stage=hosts) and after

@@ -214,7 +214,7 @@ def test_the_cluster_step_refuses_a_run_lock_another_run_holds(action):
 @pytest.mark.parametrize("args, message", [
     (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, removal, removal_check, revocation, "
                           "maintenance, rotation, restore, restore_members, restore_check, restore_start, recovery_logs, recovery, "
-                          "pki_check, status, status_report, deployed, hardware, got: later"),
+                          "pki_check, status, status_report, deployed, hardware, bootstrap, got: later"),
     (dict(stage="cluster", plan={}), "cannot plan the cluster step"),
 ])
 def test_bad_arguments_fail_naming_the_action(action, args, message):
@@ -543,13 +543,13 @@ def test_the_status_step_shows_the_earlier_read_of_the_run_the_plan_names(action
         return status_lines(read["table"], status_advice(read, None))
 
     # The new cluster's health wait, once healthy; preflight's read, the one taken with the lock first.
-    assert status_step(action, "bootstrap", _etcd_bootstrap_health=read)["lines"] == shown(read)
+    assert status_step(action, "bootstrap", _etcd_plan=dict(bootstrap_read=read))["lines"] == shown(read)
     assert status_step(action, "preflight", _etcd_preflight_read=read)["lines"] == shown(read)
     locked = status_step(action, "preflight", _etcd_preflight_read=dict(skipped=True),
                          _etcd_preflight_locked_read=dict(acquired=True, cluster=other))
     assert locked["failed"] is True and locked["msg"].startswith("etcd-1 runs 3.6.13, not 3.6.14")
     # No read of a new cluster: in check mode it did not start; else the bootstrap was left out (tags).
-    assert status_step(action, "bootstrap", True, _etcd_bootstrap_health=dict(skipped=True))["lines"] == [
+    assert status_step(action, "bootstrap", True, _etcd_plan=dict(bootstrap_failure=""))["lines"] == [
         "no status: a new cluster is not started in check mode"]
     assert status_step(action, "bootstrap")["lines"] == ["no status: the new cluster was not started in this run"]
     # None names status.yml's own read (skipped here): the earlier reads do not stand.
@@ -559,6 +559,33 @@ def test_the_status_step_shows_the_earlier_read_of_the_run_the_plan_names(action
     assert bad["failed"] is True and bad["msg"] == (
         "raftops.etcd.etcd_plan: cannot plan the status step: status_read must be one of bootstrap, preflight, "
         "none, got 'later'")
+
+
+@pytest.mark.parametrize("answer, failure", [
+    (dict(healthy=True, cluster=dict(leader="etcd-1")), ""),
+    (dict(healthy=False, failed=True, msg="etcd-3 did not answer"), "etcd-3 did not answer"),
+])
+def test_the_bootstrap_step_waits_for_the_new_cluster_and_goes_on_with_the_plan(action, answer, failure):
+    action._execute_module = MagicMock(return_value=dict(answer, invocation=dict(module_args=dict(password="pw"))))
+    action._task.args = dict(stage="bootstrap", plan=dict(bootstrap=True, status_read="bootstrap", changed=False),
+                             connection=dict(ca_cert="/ca.pem"),
+                             settings=dict(endpoints=["https://a:2379"], health_timeout="60", expect_members=3,
+                                           quota_bytes=8))
+    plan = action.run(task_vars=dict(hostvars={}, ansible_play_hosts=["h1"]))
+    # No failure of the task (the role fails every member on bootstrap_failure); the plan goes on.
+    assert "failed" not in plan and plan["bootstrap"] is True and plan["status_read"] == "bootstrap"
+    assert plan["bootstrap_failure"] == failure and plan["bootstrap_read"] == answer
+    assert action._execute_module.call_args.kwargs["module_name"] == "raftops.etcd.etcd_health"
+    assert action._execute_module.call_args.kwargs["module_args"] == dict(
+        ca_cert="/ca.pem", endpoints=["https://a:2379"], wait=True, wait_timeout="60", expect_members=3, quota_bytes=8)
+
+
+def test_the_bootstrap_step_of_a_check_run_waits_for_nothing(action):
+    action._execute_module = MagicMock()
+    action._task.args = dict(stage="bootstrap", plan=dict(bootstrap=True), settings=dict(endpoints=["https://a:2379"]))
+    plan = action.run(task_vars=dict(hostvars={}, ansible_play_hosts=["h1"], ansible_check_mode=True))
+    assert plan["bootstrap_failure"] == "" and "bootstrap_read" not in plan and plan["bootstrap"] is True
+    action._execute_module.assert_not_called()
 
 
 def status_wait(action, monkeypatch, cluster_versions, timeout=3, **read):

@@ -1,4 +1,4 @@
-"""The recovery's filters, deprecated but for logged_addresses (facts.yml): each answers as the
+"""The recovery's filters, deprecated but for logged_addresses (public, and the members filter's logs): each answers as the
 recovery's plan (module_utils/etcd_recovery_plan.py) does, from the hosts' variables."""
 
 import pytest
@@ -6,6 +6,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.raftops.etcd.plugins.filter import recovery
+from ansible_collections.raftops.etcd.plugins.filter.etcd import members
 from ansible_collections.raftops.etcd.plugins.filter.recovery import (
     logged_addresses, logged_peer_urls, quorum_recovery_plan, quorum_recovery_report, recover_lost_hosts)
 
@@ -44,6 +45,29 @@ def test_the_log_filters_read_the_survivors_records():
     # As facts.yml gives them: a generator (map('extract', ...)), read once.
     assert logged_addresses(iter(survivors)) == logged_addresses(survivors)
     assert logged_peer_urls(survivors)["https://10.0.0.12:2379"] == ["https://10.0.0.12:2380"]
+
+
+@pytest.mark.parametrize("recorded, reads, addresses", [
+    # facts.yml in status_report.yml: no address but the members' record in a survivor's read
+    (None, {"10.0.0.10": alive("10.0.0.10", 9, 100)}, ["10.0.0.11", "10.0.0.12"]),
+    # the recovery's plan gave the record (recorded): the reads' logs are not asked
+    ({"m1": "10.0.0.21"}, {"10.0.0.10": alive("10.0.0.10", 9, 100)}, ["10.0.0.21", "10.0.0.12"]),
+    # no read with a log: a host named by its address is at it, one without is refused by name
+    ({}, {"10.0.0.10": dict(host="10.0.0.10", log=None, log_error="")}, None),
+])
+def test_members_takes_the_address_of_a_host_without_facts_from_the_reads_with_logs(recorded, reads, addresses):
+    hostvars = {host: dict(HOSTVARS[host], etcd_address=host if host == "10.0.0.10" else "") for host in GROUP}
+    for host, read in reads.items():
+        hostvars[host]["_etcd_host_info"] = read
+    # h1: member m1, without etcd_address or facts (a lost host); 10.0.0.12 is named by its address
+    hostvars["h1"] = dict(etcd_member_name="m1")
+    group = ["10.0.0.10", "h1", "10.0.0.12"]
+    if addresses is None:
+        with pytest.raises(AnsibleFilterError, match="host h1: did not answer this run"):
+            members(group, hostvars, recorded=recorded, logs="_etcd_host_info", answered=["10.0.0.10"])
+        return
+    records = members(group, hostvars, recorded=recorded, logs="_etcd_host_info", answered=["10.0.0.10"])
+    assert [m["address"] for m in records[1:]] == addresses
 
 
 def test_bad_arguments_are_refused_with_the_filter_s_name():

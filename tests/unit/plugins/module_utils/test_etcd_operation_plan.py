@@ -5,6 +5,7 @@ not answer refuses by name and is never left out."""
 import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_operation_plan import (
+    bootstrap_failure,
     cluster_read,
     deployed_refusal,
     hardware_verdict,
@@ -337,6 +338,19 @@ def test_preflight_s_read_is_the_one_taken_with_the_run_lock_or_its_own(read, lo
 ])
 def test_the_status_shows_the_read_the_plan_names_or_its_own(which, reads, shown):
     assert status_read(which, reads) == shown
+
+
+@pytest.mark.parametrize("health, failure", [
+    (dict(READ), ""),
+    # A check run waits for nothing.
+    (None, ""),
+    (dict(healthy=False, failed=True, msg="etcd-2 is down"), "etcd-2 is down"),
+    (dict(healthy=False, failed=True), "the health wait failed"),
+    (dict(unreachable=True, msg=""), "the health wait failed"),
+    ("garbage", "the health wait failed"),
+])
+def test_the_bootstrap_fails_with_the_health_wait_s_message_until_the_cluster_is_healthy(health, failure):
+    assert bootstrap_failure(health) == failure
 
 
 @pytest.mark.parametrize("which", ["", None, "later", "Preflight"])

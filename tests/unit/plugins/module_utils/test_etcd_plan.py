@@ -508,7 +508,8 @@ def test_the_auth_fields_split_roles_and_users_by_state_and_hold_no_password():
              dict(name="ci", state="present", password="t0ken")]
     plan = converged_hosts(roles=roles, users=users, auth_enabled=None)
     assert plan["auth_roles"] == [roles[0], roles[2]] and plan["auth_roles_absent"] == ["old"]
-    assert plan["auth_users"] == ["app", "ci"] and plan["auth_users_absent"] == ["gone"]
+    assert plan["auth_users"] == [dict(name="app", index=0), dict(name="ci", index=2)]
+    assert plan["auth_users_absent"] == ["gone"]
     assert "s3cret" not in str(plan) and "t0ken" not in str(plan)
 
 
