@@ -165,7 +165,7 @@ options:
       - After the files, the action plugin restarts each timer whose files changed (reloading systemd first)
         and starts each one that is not running or not enabled, enabling it (M(ansible.builtin.systemd_service));
         the others are left as they run, without a call to the host. It returns which (RV(timers_to_start)).
-      - In check mode a timer whose files would be written is not started: they are not there for systemd.
+      - In check mode a timer whose files would be written is not started, as they are not there for systemd.
     type: list
     elements: dict
     version_added: 0.5.0
