@@ -5,12 +5,14 @@
 an off-host target and of the restore drill, made on the controller from what the role's tasks read.
 It decides with plugins/module_utils/etcd_backup_plan.py; it reads the controller's backup
 directory and the key file; its source step asks etcd_health on the task's host; its seal step seals
-the snapshot as raftops.etcd.etcd_backup_target's state sealed does."""
+the snapshot as raftops.etcd.etcd_backup_target's state sealed does, and shows the line that reports
+it in the run's output (module_utils/etcd_backup_plan.py's sealed_report)."""
 
 import glob
 import os
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.utils.display import Display
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_plan
@@ -20,6 +22,8 @@ from ansible_collections.raftops.etcd.plugins.plugin_utils.plan_action import Pl
 
 # The steps whose answer holds etcd_backup_targets, credentials included.
 WITH_TARGETS = ("source", "record", "seal", "fetch")
+
+display = Display()
 
 
 def _text(path):
@@ -85,6 +89,8 @@ class ActionModule(PlanAction):
         warnings = sealed.pop("warnings", [])
         if sealed.get("failed"):
             return dict(failed=True, msg=sealed["msg"], warnings=warnings)
+        if not self._task.check_mode:
+            display.display(etcd_backup_plan.sealed_report(sealed, settings.get("key_file")))
         return dict(params["plan"], sealed=sealed, warnings=warnings)
 
     @staticmethod

@@ -7,7 +7,8 @@ cryptography and boto3; no module is packaged or sent). V(present) to an SSH tar
 task's host (delegated to the target's host, with become): the encrypted backup, which must be one,
 is copied from the controller into the task's private temporary directory there (Ansible's, mode
 0700), the module writes it into the target's directory and prunes it, and the copy is removed with
-that directory on every path."""
+that directory on every path. A copy that V(present) made or found is reported in the run's output
+as it is done (module_utils/etcd_backup_plan.py's sent_report), without a register and a debug task."""
 
 import os
 
@@ -15,11 +16,23 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_target as backup_target
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import sent_report
 from ansible_collections.raftops.etcd.plugins.plugin_utils.backup_target import MODULE, run_here
 
 SECRETS = ("access_key", "secret_key")
+
+display = Display()
+
+
+def present_report(params, result, check_mode):
+    """The line to show for a run with ``params`` that answered ``result``, or None: a copy that
+    V(present) made or found (with its prune when O(prune)), not one of check mode, nor a failure."""
+    if params.get("state") != "present" or check_mode or result.get("failed") or result.get("skipped"):
+        return None
+    return sent_report(params.get("target") or {}, result, retention=bool(params.get("prune")))
 
 
 class ActionModule(ActionBase):
@@ -41,6 +54,9 @@ class ActionModule(ActionBase):
             result.update(self._on_host(params, task_vars))
         else:
             result.update(self._here(params))
+        line = present_report(params or {}, result, bool(self._task.check_mode))
+        if line:
+            display.display(remove_values(line, secrets))
         return remove_values(result, secrets)
 
     def _here(self, params):

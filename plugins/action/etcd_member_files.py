@@ -9,7 +9,8 @@ on the controller from its few inputs (plugins/module_utils/etcd_member_config.p
 the files given. With host_files, what etcd_host_info read of the host's paths earlier, a call that
 would change nothing (every run after the first, for most members) is answered here. With service,
 the unit is then loaded and enabled when it changed or is not enabled, in the same task. With timers,
-the result says which of them start or restart after the files. With restart_note, the member's
+those whose files changed restart and those not running or not enabled start, after the files, in the
+same task; the result says which (timers_to_start). With restart_note, the member's
 note of a restart due is written, and the result says whether it restarts in this run (restart). A call with nothing to write is answered here.
 Anything else, or a doubt, runs the module as without it (plugins/module_utils/etcd_member_files_state.py
 decides).
@@ -75,6 +76,7 @@ class ActionModule(HostReadAction):
         if timers is not None and not result.get("failed"):
             result["timers_to_start"] = timers_to_start(timers, result.get("changed_paths") or [],
                                                         bool(self._play_context.check_mode))
+            self._start(result, task_vars)
         if note is not None and not result.get("failed"):
             result["restart"] = restarts(note["path"], result.get("changed_paths") or [], note["present"])
         unit_path = ((member or {}).get("server") or {}).get("unit_path")
@@ -114,6 +116,18 @@ class ActionModule(HostReadAction):
         if enabled.get("failed"):
             result.update(failed=True, msg="enabling %s: %s" % (service["name"], enabled.get("msg")))
         result["changed"] = bool(result.get("changed") or enabled.get("changed"))
+
+    def _start(self, result, task_vars):
+        """Start or restart, and enable, each timer of the result's timers_to_start, in its order; the
+        first that fails fails the call, naming it."""
+        for timer in result["timers_to_start"]:
+            name = "%s.timer" % timer["name"]
+            started = self._execute_module(module_name="ansible.builtin.systemd_service", task_vars=task_vars, module_args=dict(
+                name=name, state=timer["state"], enabled=True, daemon_reload=timer["daemon_reload"]))
+            result["changed"] = bool(result.get("changed") or started.get("changed"))
+            if started.get("failed"):
+                result.update(failed=True, msg="starting %s: %s" % (name, started.get("msg")))
+                return
 
     def call_host(self, args, read, task_vars):
         if not any(args.get(key) for key in WRITES):

@@ -14,9 +14,8 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-# Other module_utils are imported where they are used, so that loading this file stays cheap: every
+# The module_utils are imported where they are used, so that loading this file stays cheap: every
 # task's process that uses one filter of the collection loads all of them (docs/deploy.md).
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import human_size
 
 
 def backup_targets(targets, cluster=""):
@@ -85,42 +84,23 @@ def backup_prune(found, now=None):
     return plan
 
 
-def _size(value):
-    return human_size(value) if isinstance(value, int) else "?"
-
-
-def _rate(value):
-    return "%s MiB/s" % value if value else "too fast to time"
-
-
-def _deleted(names):
-    return "deleted %d: %s" % (len(names), ", ".join(names)) if names else "deleted none"
-
-
 def backup_report(sealed, key_file, targets, sent):
-    """The lines that report one off-host backup: the encryption, then one line per target.
+    """The lines that report one off-host backup: the encryption, then one line per target
+    (module_utils/etcd_backup_plan.py's sealed_report and sent_report, which the actions of
+    raftops.etcd.etcd_backup_plan and raftops.etcd.etcd_backup_target show as they go).
 
-    The arguments are registered results of roles/etcd/tasks/backup_targets.yml: the seal, then
-    (after the targets, as ``backup_targets`` gives them) the ``results`` of sending to them and
-    pruning them (raftops.etcd.etcd_backup_target, state present with prune), looped by target
-    name (each item a name, or ``{name, host}``).
+    The arguments are registered results of the backup's tasks: the seal, then (after the targets,
+    as ``backup_targets`` gives them) the ``results`` of sending to them and pruning them
+    (raftops.etcd.etcd_backup_target, state present with prune), looped by target name (each item
+    a name, or ``{name, host}``).
     """
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import sealed_report, sent_report
+
     by_name = {target.get("name"): target for target in targets or []}
-    lines = ["encrypted %s: %s at %s, key id %s%s" % (
-        sealed.get("object"), _size(sealed.get("size")), _rate(sealed.get("encrypt_mib_s")), sealed.get("key_id"),
-        " (new key %s: keep a copy apart from the backups)" % key_file if sealed.get("key_created") else "")]
+    lines = [sealed_report(sealed, key_file)]
     for result in sent or []:
         item = result.get("item")
-        target = by_name.get(item.get("name") if isinstance(item, Mapping) else item) or {}
-        if target.get("type") == "ssh":
-            where = "%s:%s" % (target.get("host"), target.get("path"))
-            done = "copied (%s)" % _size(result.get("encrypted_size"))
-        else:
-            where = "s3://%s/%s" % (target.get("bucket"), target.get("prefix") or "")
-            done = "uploaded %s at %s" % (_size(result.get("encrypted_size")), _rate(result.get("upload_mib_s")))
-        lines.append("target %s (%s): %s %s; kept %d, %s" % (
-            target.get("name"), where, result.get("object"), done if result.get("sent") else "already there",
-            len(result.get("kept") or []), _deleted(result.get("deleted") or [])))
+        lines.append(sent_report(by_name.get(item.get("name") if isinstance(item, Mapping) else item) or {}, result))
     return lines
 
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import human_size
 
 TARGET_DEFAULTS = dict(type="s3", keep=7, max_age_days=30)
 STAGES = ("source", "record", "seal", "fetch", "drill_snapshot")
@@ -109,6 +110,41 @@ def drill_record(record_text, sealed, sealed_stat, member):
     if not isinstance(record, dict) or posixpath.basename(stat["path"]) != str(record.get("snapshot")) + ".enc":
         raise ValueError("the record is not that of the sealed snapshot %s" % posixpath.basename(stat["path"]))
     return dict(record, **sent)
+
+
+def _size(value):
+    return human_size(value) if isinstance(value, int) else "?"
+
+
+def _rate(value):
+    return "%s MiB/s" % value if value else "too fast to time"
+
+
+def sealed_report(sealed, key_file):
+    """The line that reports the encryption of a backup (etcd_backup_target's state=sealed result):
+    its size, speed and key id, and the key file to keep a copy of when this run made it."""
+    return "encrypted %s: %s at %s, key id %s%s" % (
+        sealed.get("object"), _size(sealed.get("size")), _rate(sealed.get("encrypt_mib_s")), sealed.get("key_id"),
+        " (new key %s: keep a copy apart from the backups)" % key_file if sealed.get("key_created") else "")
+
+
+def sent_report(target, result, retention=True):
+    """The line that reports one target's copy (etcd_backup_target's state=present result for
+    ``target``): where, the object, sent (its size, and for S3 the upload's speed) or already there,
+    and with ``retention`` how many backups the target keeps and which it deleted (its prune)."""
+    if target.get("type") == "ssh":
+        where = "%s:%s" % (target.get("host"), target.get("path"))
+        done = "copied (%s)" % _size(result.get("encrypted_size"))
+    else:
+        where = "s3://%s/%s" % (target.get("bucket"), target.get("prefix") or "")
+        done = "uploaded %s at %s" % (_size(result.get("encrypted_size")), _rate(result.get("upload_mib_s")))
+    line = "target %s (%s): %s %s" % (target.get("name"), where, result.get("object"),
+                                      done if result.get("sent") else "already there")
+    if not retention:
+        return line
+    deleted = result.get("deleted") or []
+    return "%s; kept %d, %s" % (line, len(result.get("kept") or []),
+                                "deleted %d: %s" % (len(deleted), ", ".join(deleted)) if deleted else "deleted none")
 
 
 def plan_fetch(targets, cluster, name):

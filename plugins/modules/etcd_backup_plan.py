@@ -17,7 +17,9 @@ description:
     names the snapshot and its sealed object by the UTC time; it fills in each target's defaults.
     V(record) adds the record written beside the snapshot. V(seal) adds the snapshot sealed for the
     off-host targets, as M(raftops.etcd.etcd_backup_target)'s V(sealed) seals it, with the record the
-    members' drill proves a playbook backup against.
+    members' drill proves a playbook backup against; it shows a line in the run's output that reports
+    the encryption (the object, its size and speed, the key id, and the key file to keep a copy of
+    when this run made it), not in check mode.
   - V(fetch) finds the target a restore fetches from.
   - V(drill_snapshot) chooses the snapshot a restore drill proves, with its record.
   - Runs on the controller (an action plugin); reads the controller's backup directory and the key

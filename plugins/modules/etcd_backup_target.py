@@ -28,6 +28,9 @@ description:
     authenticated.
   - V(pruned) deletes the backups beyond the newest O(target.keep) or older than O(target.max_age_days), never the
     newest one; V(listed) lists the backups. V(present) with O(prune) prunes the target after the upload.
+  - V(present) shows a line in the run's output for the copy it made or found there (where, the object, its size
+    and for S3 the upload's speed, or that it was already there; with O(prune) how many backups the target keeps
+    and which it deleted), not in check mode.
   - Backups are compressed (O(compression)) and then sealed to the X25519 public key of O(key_file) (format
     version 3; the lookup P(raftops.etcd.backup_recipient#lookup) gives that public key); backups of versions 1
     and 2 are read too.

@@ -150,6 +150,14 @@ options:
       - With V(false) the task succeeds and RV(consistent) and RV(diverged) tell.
     type: bool
     default: true
+  fail_on_unsupported:
+    description:
+      - With O(action=hash_check), fail when a member's release does not serve C(HashKV) through its
+        gateway (before etcd 3.5.10).
+      - With V(false) the task succeeds without comparing, RV(unsupported) and RV(msg) say why.
+    type: bool
+    default: true
+    version_added: 0.5.0
 notes:
   - Defragmenting works on one member only and blocks its reads and writes while it runs; work
     through the members one at a time with RV(order), waiting for the cluster to be healthy in
@@ -167,6 +175,9 @@ notes:
   - etcd 3.6 reports each member's quota in its status; this module uses O(quota_bytes) on every
     release, so set it when the members run with a C(--quota-backend-bytes) of their own.
   - With etcd authentication enabled, defragmentation and C(HashKV) need the root role.
+  - The action plugin shows the RV(msg) of O(action=defragment) and of O(action=hash_check) in the run's
+    output as the task is done (a hash check it could not make, O(fail_on_unsupported=false), starts
+    with C(no hash check:)), not that of a task that failed.
 seealso:
   - module: raftops.etcd.etcd_health
     description: Wait for the cluster to be healthy between two members.
@@ -450,8 +461,10 @@ consistent:
   type: bool
   sample: true
 unsupported:
-  description: V(true) when the task failed because a member's release does not serve HashKV through its gateway.
-  returned: when O(action=hash_check) failed for that reason
+  description:
+    - V(true) when the task failed because a member's release does not serve HashKV through its gateway,
+      or with O(fail_on_unsupported=false) did not compare the hashes for that reason.
+  returned: when O(action=hash_check) failed or did not compare for that reason
   type: bool
   sample: true
 """
@@ -483,6 +496,7 @@ def argument_spec():
         # a key of etcd's keyspace, not a secret
         write_check_key=dict(type="str", default="/raftops/maintenance/write-check", no_log=False),
         fail_on_divergence=dict(type="bool", default=True),
+        fail_on_unsupported=dict(type="bool", default=True),
     )
     return spec
 

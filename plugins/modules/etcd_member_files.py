@@ -162,8 +162,10 @@ options:
     description:
       - Systemd timers whose files are among those written, each with C(name) (the timer's unit without
         C(.timer)), C(paths) (its files) and C(running), whether the host's read found it active and enabled.
-      - The action plugin returns which of them start or restart after the files (RV(timers_to_start)); it
-        starts none itself.
+      - After the files, the action plugin restarts each timer whose files changed (reloading systemd first)
+        and starts each one that is not running or not enabled, enabling it (M(ansible.builtin.systemd_service));
+        the others are left as they run, without a call to the host. It returns which (RV(timers_to_start)).
+      - In check mode a timer whose files would be written is not started, as they are not there for systemd.
     type: list
     elements: dict
     version_added: 0.5.0
@@ -248,9 +250,9 @@ restart_needed:
   sample: true
 timers_to_start:
   description:
-    - The timers of O(timers) to start or restart, each with C(name), C(state) (V(restarted) for one whose
-      files changed, with C(daemon_reload) true; V(started) for one that is not running or not enabled).
-      Those running whose files did not change are not listed.
+    - The timers of O(timers) the action plugin started or restarted (and enabled), each with C(name), C(state)
+      (V(restarted) for one whose files changed, with C(daemon_reload) true; V(started) for one that is not
+      running or not enabled). Those running whose files did not change are not listed.
     - In check mode a timer whose files would change is not listed either - they are not there for systemd.
   returned: with O(timers)
   type: list

@@ -11,8 +11,10 @@ import pytest
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.raftops.etcd.plugins.action import etcd_backup_plan as plan_action
 from ansible_collections.raftops.etcd.plugins.action.etcd_backup_plan import ActionModule
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_plan as backup_plan
 
 MEMBERS = [dict(name="a", host="h0", client_url="https://h0:2379")]
 HEALTH = dict(endpoints=[dict(endpoint="https://h0:2379", healthy=True, is_learner=False, cluster_id="c1d")], problems=[])
@@ -97,7 +99,7 @@ def test_the_drill_snapshot_step_takes_the_newest_of_the_backup_directory_with_i
     assert result["failed"] and result["msg"].startswith("no snapshot etcd-snapshot-*.db in etcd_backup_dir ")
 
 
-def test_the_seal_step_seals_the_snapshot_in_this_process_and_keeps_the_plan(action, tmp_path):
+def test_the_seal_step_seals_the_snapshot_in_this_process_and_keeps_the_plan(action, tmp_path, monkeypatch):
     asks_health(action, HEALTH)
     plan = run(action, stage="source", members=MEMBERS, settings=dict(targets=[VAULT], cluster="p/e"))
     action._execute_module = MagicMock(side_effect=AssertionError("the seal asks no host"))
@@ -106,9 +108,14 @@ def test_the_seal_step_seals_the_snapshot_in_this_process_and_keeps_the_plan(act
     snapshot.write_bytes(os.urandom(3000))
     snapshot.with_name(plan["name"] + ".json").write_text(json.dumps(dict(snapshot=plan["name"], revision=42)))
     settings = dict(src=str(snapshot), key_file=str(tmp_path / "backup.key"), cluster="p/e")
+    shown = []
+    monkeypatch.setattr(plan_action.display, "display", shown.append)
     result = run(action, stage="seal", plan=plan, settings=settings)
     sealed = result["sealed"]
     try:
+        # The encryption's line, shown as the seal is done.
+        assert shown == [backup_plan.sealed_report(sealed, settings["key_file"])]
+        assert shown[0].startswith("encrypted %s: " % plan["object"]) and "(new key %s: " % settings["key_file"] in shown[0]
         assert "failed" not in result and result["changed"] is True and result["_ansible_no_log"] is True
         assert result["targets"] == plan["targets"] and result["name"] == plan["name"]
         assert sealed["path"] == os.path.join(sealed["dir"], plan["object"]) and sealed["key_created"] is True

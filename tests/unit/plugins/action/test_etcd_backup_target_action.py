@@ -8,6 +8,7 @@ from unittest.mock import MagicMock
 import pytest
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.raftops.etcd.plugins.action import etcd_backup_target as target_action
 from ansible_collections.raftops.etcd.plugins.action.etcd_backup_target import ActionModule
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_target as backup_target
@@ -116,3 +117,45 @@ def test_bad_arguments_are_refused_saying_nothing_was_done(action):
     assert result["failed"] and "colour" in result["msg"] and result["msg"].endswith("; nothing was done")
     result = run(action, state="present", src="/s", key_file="/k")
     assert result["failed"] and result["msg"] == "state is present but the following are missing: target"
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """The lines the action showed in the run's output."""
+    lines = []
+    monkeypatch.setattr(target_action.display, "display", lines.append)
+    return lines
+
+
+def test_present_shows_the_target_s_line_as_it_is_done(action, sealed, shown):
+    src, key_file, _snapshot = sealed
+    action._execute_module.return_value = dict(changed=True, sent=True, object=NAME, encrypted_size=2048,
+                                               kept=[NAME], deleted=[])
+    run(action, state="present", prune=True, target=VAULT, src=src, key_file=key_file)
+    assert shown == ["target vault (backup1:/srv/etcd-offsite): %s copied (2 KiB); kept 1, deleted none" % NAME]
+    # Without prune, nothing is said of the retention.
+    shown.clear()
+    run(action, state="present", target=VAULT, src=src, key_file=key_file)
+    assert shown == ["target vault (backup1:/srv/etcd-offsite): %s copied (2 KiB)" % NAME]
+
+
+def test_no_line_for_a_failure_check_mode_or_another_state(action, sealed, shown, tmp_path):
+    src, key_file, snapshot = sealed
+    action._execute_module.return_value = dict(failed=True, msg="no space")
+    run(action, state="present", prune=True, target=VAULT, src=src, key_file=key_file)
+    action._execute_module.return_value = dict(changed=True, sent=True, object=NAME, kept=[], deleted=[])
+    action._task.check_mode = True
+    run(action, state="present", prune=True, target=VAULT, src=src, key_file=key_file)
+    action._task.check_mode = False
+    dest = str(tmp_path / "out" / NAME)
+    os.mkdir(os.path.dirname(dest))
+    run(action, state="sealed", src=snapshot, dest=dest, key_file=key_file)
+    assert shown == []
+
+
+def test_no_s3_secret_shows_in_the_line(action, monkeypatch, shown):
+    monkeypatch.setattr(backup_target, "run", lambda _module: dict(changed=True, sent=True, object=SECRET, kept=[],
+                                                                   deleted=[]))
+    target = dict(name="offsite", bucket="b", access_key="AKID", secret_key=SECRET)
+    run(action, state="present", prune=True, target=target, src="/snap.db", key_file="/k")
+    assert len(shown) == 1 and SECRET not in shown[0] and shown[0].startswith("target offsite (s3://b/): ********")

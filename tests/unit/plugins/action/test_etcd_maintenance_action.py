@@ -1,6 +1,6 @@
 """The etcd_maintenance action: the module runs with the task's arguments, its answer is the task's,
-and a defragmentation's msg is shown in the run's output (the space reclaimed, member by member);
-no other action's, nor a failed or skipped one's."""
+and a defragmentation's msg is shown in the run's output (the space reclaimed, member by member), and
+a hash check's (or why it compared nothing); no other action's, nor a failed or skipped one's."""
 
 from unittest.mock import MagicMock
 
@@ -9,8 +9,10 @@ import pytest
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.action import etcd_maintenance
-from ansible_collections.raftops.etcd.plugins.action.etcd_maintenance import ActionModule, defragment_report
+from ansible_collections.raftops.etcd.plugins.action.etcd_maintenance import ActionModule, shown_line
 
+AGREE = "the KV hashes of 3 members agree at revision 37 (hash 1234)"
+OLD = "m0 does not serve HashKV at http://10.0.0.1:2379: the hash check needs etcd 3.5.10 or later"
 DONE = "etcd-b: defragmented in 2.40 s, 250.0 MiB given back (400.0 MiB -> 150.0 MiB)"
 
 
@@ -22,9 +24,14 @@ DONE = "etcd-b: defragmented in 2.40 s, 250.0 MiB given back (400.0 MiB -> 150.0
     (dict(action="defragment"), dict(changed=False), None),
     (dict(action="plan"), dict(changed=False, msg="3 members, none to defragment"), None),
     (dict(action="disarm"), dict(changed=True, msg="NOSPACE disarmed"), None),
+    (dict(action="hash_check"), dict(changed=False, msg=AGREE), AGREE),
+    (dict(action="hash_check", fail_on_unsupported=False), dict(changed=False, unsupported=True, msg=OLD),
+     "no hash check: " + OLD),
+    (dict(action="hash_check"), dict(failed=True, unsupported=True, msg=OLD), None),
+    (dict(action="hash_check"), dict(failed=True, msg="the keyspace of m1 differs from the majority's"), None),
 ])
-def test_only_a_defragmentation_s_msg_is_shown(args, result, shown):
-    assert defragment_report(args, result) == shown
+def test_only_a_defragmentation_s_or_a_hash_check_s_msg_is_shown(args, result, shown):
+    assert shown_line(args, result) == shown
 
 
 @pytest.fixture

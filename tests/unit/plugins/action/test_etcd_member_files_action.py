@@ -170,22 +170,50 @@ TIMERS = [dict(name="etcd-snapshot", paths=["/etc/etcd/etcd.env"], running=True)
           dict(name="etcd-maintenance", paths=["/etc/systemd/system/etcd-maintenance.timer"], running="false")]
 
 
-def test_the_timers_to_start_come_with_the_result_and_are_never_sent(action):
+def started(*timers):
+    return [("ansible.builtin.systemd_service", dict(name="%s.timer" % name, state=state, enabled=True, daemon_reload=reload))
+            for name, state, reload in timers]
+
+
+def test_the_timers_to_start_are_started_after_the_files_and_come_with_the_result(action):
     action._play_context.check_mode = False
     result = run(action, timers=TIMERS)
     assert result["timers_to_start"] == [dict(name="etcd-snapshot", state="restarted", daemon_reload=True),
                                          dict(name="etcd-maintenance", state="started", daemon_reload=False)]
-    assert action.calls == [("raftops.etcd.etcd_member_files", ARGS)]
-    # A host whose files are all as asked is not called: only the timers not running start.
+    assert action.calls == [("raftops.etcd.etcd_member_files", ARGS),
+                            *started(("etcd-snapshot", "restarted", True), ("etcd-maintenance", "started", False))]
+    # A host whose files are all as asked is not sent the files: only the timers not running start.
     action.calls.clear()
     assert run(action, host_files=READ, timers=TIMERS)["timers_to_start"] == [
         dict(name="etcd-maintenance", state="started", daemon_reload=False)]
-    assert action.calls == []
+    assert action.calls == started(("etcd-maintenance", "started", False))
+    # Nothing to start and nothing to write: no call at all.
+    action.calls.clear()
+    result = run(action, host_files=READ, timers=[dict(TIMERS[1], running=True)])
+    assert result["timers_to_start"] == [] and result["changed"] is False and action.calls == []
     # In check mode a timer whose files would be written is left out.
     action._play_context.check_mode = True
     assert run(action, timers=TIMERS)["timers_to_start"] == [dict(name="etcd-maintenance", state="started", daemon_reload=False)]
     # Without the option, nothing is said of timers.
     assert "timers_to_start" not in run(action)
+
+
+def test_a_timer_that_fails_to_start_fails_the_call_naming_it_and_the_next_is_not_started(action, monkeypatch):
+    calls = []
+
+    def execute_module(self, module_name, module_args, task_vars):
+        calls.append(module_args.get("name"))
+        if module_name == "ansible.builtin.systemd_service":
+            return dict(failed=True, msg="Unit etcd-snapshot.timer not found.")
+        return dict(changed=True, changed_paths=["/etc/etcd/etcd.env"])
+    monkeypatch.setattr(ActionModule, "_execute_module", execute_module)
+    del action._execute_module
+    action._play_context.check_mode = False
+    action._task.args = dict(ARGS, timers=TIMERS)
+    result = action.run(task_vars={})
+    assert result["failed"] is True and result["changed"] is True
+    assert result["msg"] == "starting etcd-snapshot.timer: Unit etcd-snapshot.timer not found."
+    assert calls == [None, "etcd-snapshot.timer"]
 
 
 @pytest.mark.parametrize("timers, message", [

@@ -212,3 +212,35 @@ def test_the_drill_proves_the_fetched_backup_else_the_given_snapshot_else_the_ne
     assert result["refusal"] == ("" if path else (
         "no snapshot etcd-snapshot-*.db in etcd_backup_dir /b and no etcd_restore_snapshot given: take one with "
         "ansible-playbook raftops.etcd.backup -i INVENTORY; nothing was changed"))
+
+
+SEALED = dict(object="etcd-snapshot-1.db.enc", size=100 * 1024 * 1024, encrypt_mib_s=312.4, key_id="4f2a")
+OFFSITE = dict(name="offsite", type="s3", bucket="b", prefix="prod/")
+SENT = dict(sent=True, object="etcd-snapshot-1.db.enc", encrypted_size=104857936, upload_mib_s=83.4,
+            kept=["a", "b"], deleted=["etcd-snapshot-0.db.enc"])
+
+
+@pytest.mark.parametrize("sealed, line", [
+    (dict(SEALED, key_created=True), "encrypted etcd-snapshot-1.db.enc: 100 MiB at 312.4 MiB/s, key id 4f2a (new key "
+                                     "/inv/etcd-backup.key: keep a copy apart from the backups)"),
+    (dict(SEALED, key_created=False), "encrypted etcd-snapshot-1.db.enc: 100 MiB at 312.4 MiB/s, key id 4f2a"),
+    (dict(SEALED, size=None, encrypt_mib_s=0), "encrypted etcd-snapshot-1.db.enc: ? at too fast to time, key id 4f2a"),
+])
+def test_the_encryption_s_line(sealed, line):
+    assert plan.sealed_report(sealed, "/inv/etcd-backup.key") == line
+
+
+@pytest.mark.parametrize("target, result, retention, line", [
+    (OFFSITE, SENT, True, "target offsite (s3://b/prod/): etcd-snapshot-1.db.enc uploaded 100 MiB at 83.4 MiB/s; "
+                          "kept 2, deleted 1: etcd-snapshot-0.db.enc"),
+    (OFFSITE, dict(SENT, upload_mib_s=None), False,
+     "target offsite (s3://b/prod/): etcd-snapshot-1.db.enc uploaded 100 MiB at too fast to time"),
+    (dict(OFFSITE, prefix=None), dict(SENT, sent=False, deleted=[]), True,
+     "target offsite (s3://b/): etcd-snapshot-1.db.enc already there; kept 2, deleted none"),
+    (VAULT, dict(SENT, deleted=[]), True, "target vault (bk:/srv/b): etcd-snapshot-1.db.enc copied (100 MiB); kept 2, "
+                                          "deleted none"),
+    (VAULT, dict(SENT, sent=False, kept=None), True, "target vault (bk:/srv/b): etcd-snapshot-1.db.enc already there; "
+                                                     "kept 0, deleted 1: etcd-snapshot-0.db.enc"),
+])
+def test_a_target_s_line(target, result, retention, line):
+    assert plan.sent_report(target, result, retention) == line

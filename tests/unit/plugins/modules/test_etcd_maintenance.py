@@ -535,6 +535,17 @@ def test_hash_check_before_3_5_10_says_it_needs_it_and_marks_the_result_unsuppor
     assert failure == ("m0 does not serve HashKV at http://10.0.0.1:2379 (before etcd 3.5.10 the gateway maps it to "
                        "the path of Hash): the hash check needs etcd 3.5.10 or later")
     assert result["unsupported"] is True
+    # Asked not to fail on it, the task succeeds saying why it compared nothing.
+    cluster.refuse["hash_kv"] = (404, "Not Found")
+    failure, result = run(cluster, action="hash_check", fail_on_unsupported=False)
+    assert failure is None and result["unsupported"] is True
+    assert result["msg"].startswith("m0 does not serve HashKV at http://10.0.0.1:2379 ") and "hashes" not in result
+
+
+def test_hash_check_fails_on_other_errors_and_divergence_whatever_fail_on_unsupported_says(cluster):
+    cluster.refuse["hash_kv"] = (401, "etcdserver: permission denied")
+    failure, _result = run(cluster, action="hash_check", fail_on_unsupported=False)
+    assert failure == "cannot read the keyspace hash of m0: 'etcdserver: permission denied' (http://10.0.0.1:2379)"
 
 
 def test_hash_check_quotes_other_errors_naming_the_member(cluster):
