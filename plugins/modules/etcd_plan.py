@@ -122,8 +122,9 @@ options:
         V(status_report) reads the cluster itself.
       - For V(restore_start), the read of the old members that still answer. A skipped task's result counts
         as not read. Not given, the step asks C(raftops.etcd.etcd_health) itself on the task's host (O(connection)),
-        through RV(stable_client_urls), when RV(read_old_revisions) is true; a failed read names no revision. V(recovery) asks the cluster itself once (O(connection)), and the step made again judges
-        that answer (RV(cluster_answer)).
+        through RV(stable_client_urls), when RV(read_old_revisions) is true; a failed read names no revision.
+        V(recovery) asks the cluster itself once (O(connection)), and the step made again judges that answer
+        (RV(cluster_answer)).
     type: dict
     default: {}
   leader:
