@@ -411,7 +411,14 @@ class ActionModule(ActionBase):
             return etcd_recovery_plan.plan_restore(group_hosts, play_hosts,
                                                    task_vars.get("ansible_play_hosts_all") or play_hosts, settings)
         if stage == "restore_members":
-            settings.update(check_mode=self._task.check_mode, stamp=self._stamp(), token="%s-restored-%s" % (
+            # The snapshot file, checked on the controller (delegate the step there) before any member
+            # changes: its SHA-256, revision and keys go on in the plan (snapshot_file).
+            info = self._execute_module(module_name="raftops.etcd.etcd_snapshot_info", task_vars=task_vars,
+                                        module_args=dict(src=settings.get("snapshot_src")))
+            refusal = etcd_recovery_plan.snapshot_refusal(settings.get("snapshot"), info)
+            if refusal:
+                return dict(previous, refusal=refusal)
+            settings.update(check_mode=self._task.check_mode, stamp=self._stamp(), snapshot_info=info, token="%s-restored-%s" % (
                 settings.get("group") or "etcd", "".join(secrets.choice(TOKEN_CHARS) for dummy in range(12))))
             reports = self._host_reports(hostvars, play_hosts, params["report_var"])
             plan = etcd_recovery_plan.plan_restore_members(previous, params["members"], reports, settings)
@@ -423,7 +430,7 @@ class ActionModule(ActionBase):
             reported = self._host_values(hostvars, group_hosts, params["problem_var"])
             if stage == "restore_check":
                 return etcd_recovery_plan.plan_restore_check(previous, group_hosts, play_hosts, reported)
-            old_cluster = {} if params["health"].get("skipped") else params["health"]
+            old_cluster = self._old_cluster(params, previous, task_vars)
             return etcd_recovery_plan.plan_restore_start(previous, group_hosts, play_hosts, reported, old_cluster,
                                                          settings)
         if stage == "recovery_logs" or "cluster_answer" in previous:
@@ -441,6 +448,18 @@ class ActionModule(ActionBase):
         settings.update(stamp=self._stamp(), stopped=play_hosts)
         return etcd_recovery_plan.plan_recovery(previous, health, survivors, group_hosts,
                                                 {host: member_name(hostvars, host) for host in group_hosts}, settings)
+
+    def _old_cluster(self, params, previous, task_vars):
+        """The read of the old members that still answer, for the restore's revision bump: the one given
+        (O(health); a skipped one is none), else etcd_health asked once on the task's host through every
+        member's client URL (the plan's stable_client_urls) when the plan says so (read_old_revisions);
+        a failed read is the answer too (it names no revision). {} when none is read."""
+        if params["health"]:
+            return {} if params["health"].get("skipped") else params["health"]
+        if not previous.get("read_old_revisions"):
+            return {}
+        return self._execute_module(module_name="raftops.etcd.etcd_health", task_vars=task_vars, module_args=dict(
+            params["connection"], endpoints=previous.get("stable_client_urls") or [], discover=False, timeout=3))
 
     def _ask_cluster(self, connection, previous, settings, task_vars):
         """The cluster's answer a quorum recovery is judged on: etcd_health asked once, by the first

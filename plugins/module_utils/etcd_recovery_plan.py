@@ -62,7 +62,17 @@ def plan_restore(group_hosts, play_hosts, play_hosts_all, settings):
         why.append("%s of group %s are not in this run (--limit)" % (", ".join(plan["left_out"]), group_name))
     plan["refusal"] = ("every member must take part in a restore, but %s. %s" % (" and ".join(why), RESTORE_WAYS_ON)
                        if why else "")
+    # The plan is a restore's: schedule.yml reads the hosts again, configured after facts.yml's read.
+    plan["restore"] = True
     return plan
+
+
+def snapshot_refusal(snapshot, info):
+    """Why the snapshot file checked on the controller (``info``: etcd_snapshot_info's result) cannot be
+    restored, naming it as the operator did (``snapshot``: etcd_restore_snapshot), or ''."""
+    if not (info or {}).get("failed"):
+        return ""
+    return "etcd_restore_snapshot %s: %s; nothing was changed" % (snapshot, info.get("msg") or "no answer")
 
 
 MOUNTED = ("%s %s is a mount point, and the restore moves the old directory aside by renaming it: mount the volume "
@@ -103,8 +113,12 @@ def plan_restore_members(plan, members, reads, settings):
     time, made by the caller), ``aside_suffix``, ``aside`` (host -> the dirs moved aside, renamed with
     ``aside_suffix``: the data dir of a host with one, and its WAL dir kept apart, where the restore
     writes a new one; as plan_recovery's), ``read_old_revisions`` (settings ``bump_revision``
-    auto, outside check mode: the old cluster is asked how far it got) and ``check_report``, what
-    check mode says would be done (``settings``: snapshot, data_dir)."""
+    auto, outside check mode: the old cluster is asked how far it got), ``check_report``, what
+    check mode says would be done (``settings``: snapshot, data_dir), ``snapshot_file`` (the SHA-256,
+    revision and keys of the snapshot as the controller read it: ``settings``' snapshot_info,
+    etcd_snapshot_info's result), and for run_lock.yml ``run_lock_if_answers`` (the lock is taken
+    only when the cluster the restore replaces answers, which may answer without a leader) and
+    ``keeper_holds_pki`` (the run's keeper holds etcd_pki_dir)."""
     # Imported here: etcd_membership brings the etcd client, and facts.yml's filter logged_addresses
     # loads this file in the task process of every entry point.
     from ansible_collections.raftops.etcd.plugins.module_utils.etcd_membership import initial_cluster
@@ -133,6 +147,9 @@ def plan_restore_members(plan, members, reads, settings):
             ", ".join(plan["with_data_dir"]), settings.get("data_dir"), plan["aside_suffix"])
     plan["check_report"] = ("check mode: %s would be restored on %s as a new cluster%s; nothing was changed"
                             % (settings.get("snapshot"), ", ".join(plan["names"]), aside))
+    info = settings.get("snapshot_info") or {}
+    plan["snapshot_file"] = dict(sha256=info.get("sha256"), revision=info.get("revision"), keys=info.get("total_key"))
+    plan["run_lock_if_answers"] = plan["keeper_holds_pki"] = True
     return plan
 
 
@@ -153,6 +170,9 @@ def plan_restore_check(plan, group_hosts, play_hosts, reported):
     ``dropped_out`` and ``refusal`` (nothing was changed yet; the copies are removed)."""
     plan = _restore_problems(dict(plan), list(group_hosts or []), list(play_hosts or []), reported or {})
     plan["refusal"] = "%s; nothing was changed" % "; ".join(plan["problems"]) if plan["problems"] else ""
+    # The run lock is taken (run_lock.yml asked it from with_data): configure.yml would stage the
+    # files of the members in with_data, which a restore writes in place.
+    plan.pop("with_data", None)
     return plan
 
 
@@ -163,9 +183,13 @@ def plan_restore_start(plan, group_hosts, play_hosts, reported, old_cluster, set
     lines for the operator (the line that says what was restored).
 
     ``old_cluster``: etcd_health's read of the old members that still answer ({} when not read);
-    ``settings``: snapshot_revision, bump_revision (etcd_restore_bump_revision), mark_compacted, version,
-    and for the report snapshot_shown (the snapshot as the operator named it) and snapshot_keys.
+    ``settings``: bump_revision (etcd_restore_bump_revision), mark_compacted, version, and for the
+    report snapshot_shown (the snapshot as the operator named it); snapshot_revision and
+    snapshot_keys, when not given, are the plan's ``snapshot_file``'s (plan_restore_members).
     """
+    snapshot = plan.get("snapshot_file") or {}
+    settings = dict(settings, snapshot_revision=settings.get("snapshot_revision", snapshot.get("revision")),
+                    snapshot_keys=settings.get("snapshot_keys", snapshot.get("keys")))
     plan = _restore_problems(dict(plan), list(group_hosts or []), list(play_hosts or []), reported or {})
     plan["refusal"] = ("%s; no member was stopped (their configuration may have been written)"
                        % "; ".join(plan["problems"]) if plan["problems"] else "")

@@ -32,8 +32,11 @@ description:
     which survivor the new cluster starts from, and again once every member is stopped; a host that
     does not report refuses it unless C(etcd_recover_lost) names it.
   - Runs on the controller (an action plugin); it asks no host anything, but for V(status) and V(status_report),
-    which ask C(raftops.etcd.etcd_health) on the task's host (O(connection)), and V(revocation), which has
-    M(raftops.etcd.etcd_pki) revoke on it. Each step extends the plan of the step before, given in O(plan).
+    which ask C(raftops.etcd.etcd_health) on the task's host (O(connection)), V(revocation), which has
+    M(raftops.etcd.etcd_pki) revoke on it, V(restore_members), which checks the snapshot file with
+    M(raftops.etcd.etcd_snapshot_info) on the task's host (delegate it to the controller), and V(restore_start),
+    which asks the old members for their revision (RV(read_old_revisions)). Each step extends the plan of the
+    step before, given in O(plan).
   - A member of the inventory whose host dropped out of the play (its read failed, or it was
     unreachable) is a problem of the plan, never left out of the decision; one the run leaves out
     (C(--limit)) is listed in RV(left_out).
@@ -63,7 +66,8 @@ options:
         from the rotation in progress (O(rotation)) and when each member's trusted CA file was written and
         its etcd started (the variable O(rotation_read_var) of each member with data).
       - V(restore) from the group and the play's hosts, before the facts; V(restore_members) from the
-        member records (O(members)) and each host's read (the variable O(report_var)) - whether it has an
+        snapshot file (refused first when M(raftops.etcd.etcd_snapshot_info) fails on it, naming C(snapshot)
+        of O(settings)), the member records (O(members)) and each host's read (the variable O(report_var)) - whether it has an
         old data dir, and a refusal when its data dir or WAL dir is a mount point; V(restore_check) and V(restore_start) from the problem each host of the group
         reported (the variable O(problem_var)), the latter also from the read of the old cluster
         (O(health)) for the revision bump.
@@ -110,7 +114,8 @@ options:
         C(module_defaults) (the role's C(_etcd_connection)); never shown.
       - For V(removal_check), M(raftops.etcd.etcd_member_info) is called with them on the task's host.
       - For V(bootstrap), V(status) and V(status_report), C(raftops.etcd.etcd_health) is asked with them; for the first
-        V(recovery) step too, on the task's host (delegated to RV(ask_through)), with the pair of RV(ask_cert).
+        V(recovery) step too, on the task's host (delegated to RV(ask_through)), with the pair of RV(ask_cert);
+        and for V(restore_start) without O(health), when the plan reads the old members' revisions.
     type: dict
     default: {}
   plan:
@@ -124,8 +129,10 @@ options:
       - For V(status), the status read at the end of a deploy run, or a skipped read where an earlier one stands;
         V(status_report) reads the cluster itself.
       - For V(restore_start), the read of the old members that still answer. A skipped task's result counts
-        as not read. V(recovery) asks the cluster itself once (O(connection)), and the step made again judges
-        that answer (RV(cluster_answer)).
+        as not read. Not given, the step asks C(raftops.etcd.etcd_health) itself on the task's host (O(connection)),
+        through RV(stable_client_urls), when RV(read_old_revisions) is true; a failed read names no revision.
+        V(recovery) asks the cluster itself once (O(connection)), and the step made again judges that answer
+        (RV(cluster_answer)).
     type: dict
     default: {}
   leader:
@@ -164,10 +171,11 @@ options:
         V(rotation) - C(pki_dir), C(proxies_follow) (the etcd playbook brings proxies along), C(proxies)
         (the proxy group's hosts), C(pass) (of the role in the playbook). V(roll) without O(leader) -
         C(endpoints) (the members' client URLs), C(health_timeout) (seconds to wait for a healthy cluster).
-      - V(restore), V(restore_check) - C(group). V(restore_members) - C(group), C(bump_revision), C(snapshot),
-        C(data_dir). V(restore_start) - C(group), C(snapshot_revision), C(bump_revision), C(mark_compacted),
-        C(version), and for RV(report) C(snapshot_shown) (the snapshot as the operator named it) and
-        C(snapshot_keys). V(recovery_logs) - C(tls), C(root_login), C(pki_host_dir). V(recovery) - C(group), C(lost), C(client_urls)
+      - V(restore), V(restore_check) - C(group). V(restore_members) - C(group), C(bump_revision), C(snapshot)
+        (etcd_restore_snapshot, as the operator named it), C(snapshot_src) (the file on the controller to check),
+        C(data_dir). V(restore_start) - C(group), C(bump_revision), C(mark_compacted), C(version), and for RV(report)
+        C(snapshot_shown) (the snapshot as the operator named it); C(snapshot_revision) and C(snapshot_keys), when
+        not given, are those of RV(snapshot_file). V(recovery_logs) - C(tls), C(root_login), C(pki_host_dir). V(recovery) - C(group), C(lost), C(client_urls)
         (the inventory's members, asked besides those the logs name).
       - V(hosts) and V(restore_members) - C(pki), for RV(pki) - C(managed) (C(etcd_pki_managed)), C(srv_domain),
         C(scrapers) (the addresses of the metrics scrapers that get a pair), C(pair_key) (the root login's client key
@@ -271,7 +279,7 @@ with_data:
   description: >-
     The hosts whose member holds this cluster's data; in a removal, the surviving members whose host answered;
     in a restore, the hosts with an old data dir (RV(with_data_dir)), where the run lock is asked.
-  returned: always, in a restore with O(stage=restore_members) and after
+  returned: always, in a restore with O(stage=restore_members) only (the run lock is taken then)
   type: list
   elements: str
 new:
@@ -700,6 +708,23 @@ check_report:
   description: What check mode reports a restore would do.
   returned: with O(stage=restore_members) and after
   type: str
+restore:
+  description: True, the plan is a restore's (the role's schedule.yml reads the hosts again, configured after their read).
+  returned: with O(stage=restore) and after
+  type: bool
+snapshot_file:
+  description: The snapshot file as the controller read it (M(raftops.etcd.etcd_snapshot_info)) - C(sha256), C(revision), C(keys).
+  returned: with O(stage=restore_members) and after
+  type: dict
+run_lock_if_answers:
+  description: True in a restore, for the role's run_lock.yml - the run lock is taken only when the cluster the restore
+    replaces answers (it may answer without a leader).
+  returned: with O(stage=restore_members) and after
+  type: bool
+keeper_holds_pki:
+  description: True in a restore, for the role's run_keeper.yml - the run's keeper holds the PKI directory's lock file.
+  returned: with O(stage=restore_members) and after
+  type: bool
 dropped_out:
   description: The hosts of the group that dropped out of the restore's run, named when no member reported a problem.
   returned: with O(stage=restore_check) and after

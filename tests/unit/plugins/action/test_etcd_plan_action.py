@@ -357,9 +357,25 @@ def restore_read(kind, mount_points=(), wal_dir=""):
                 wanted=dict(data_dir="/d", wal_dir=wal_dir))
 
 
+SNAPSHOT_INFO = dict(changed=False, sha256="ab" * 32, revision=10, total_key=7)
+
+
+def test_the_restore_checks_the_snapshot_on_the_controller_before_the_members(action):
+    hosts = ("h0", "h1", "h2")
+    first = run_restore(action, {}, hosts, stage="restore", settings=dict(group="etcd"))
+    action._execute_module = MagicMock(return_value=dict(failed=True, msg="not a snapshot: bad magic"))
+    hostvars = {h: dict(_etcd_host_info=as_read(restore_read("directory"))) for h in hosts}
+    refused = run_restore(action, hostvars, hosts, stage="restore_members", refuse=True, plan=first, members=MEMBERS,
+                          settings=dict(group="etcd", snapshot="latest", snapshot_src="/fetched/s.db", data_dir="/d"))
+    assert refused["failed"] and refused["msg"] == "etcd_restore_snapshot latest: not a snapshot: bad magic; nothing was changed"
+    assert action._execute_module.call_args.kwargs["module_name"] == "raftops.etcd.etcd_snapshot_info"
+    assert action._execute_module.call_args.kwargs["module_args"] == dict(src="/fetched/s.db")
+
+
 def test_the_restore_refuses_a_data_dir_or_wal_dir_that_is_a_mount_point_before_anything_changes(action):
     hosts = ("h0", "h1", "h2")
     first = run_restore(action, {}, hosts, stage="restore", settings=dict(group="etcd"))
+    action._execute_module = MagicMock(return_value=SNAPSHOT_INFO)
     hostvars = dict(h0=dict(_etcd_host_info=as_read(restore_read("directory"))),
                     h1=dict(_etcd_host_info=as_read(restore_read("directory", ["/w"], wal_dir="/w"))),
                     h2=dict(_etcd_host_info=as_read(restore_read("directory", ["/d"]))))
@@ -377,10 +393,17 @@ def test_the_restore_steps_read_the_data_dirs_and_the_problems_of_every_host_of_
     first = run_restore(action, {}, ["h0", "h1"], hosts, stage="restore", settings=dict(group="etcd"))
     assert first["unanswered"] == ["h2"] and "h2 of group etcd did not answer" in first["refusal"]
     first = run_restore(action, {}, hosts, stage="restore", settings=dict(group="etcd"))
+    assert first["restore"] is True
     hostvars = {h: dict(_etcd_host_info=as_read(restore_read("absent" if h == "h1" else "directory"))) for h in hosts}
+    action._execute_module = MagicMock(return_value=SNAPSHOT_INFO)
     members = run_restore(action, hostvars, hosts, stage="restore_members", plan=first, members=MEMBERS,
-                          settings=dict(group="etcd", bump_revision="auto", snapshot="/s.db", data_dir="/d"))
+                          settings=dict(group="etcd", bump_revision="auto", snapshot="/s.db", snapshot_src="/s.db",
+                                        data_dir="/d"))
     assert "failed" not in members and members["with_data_dir"] == ["h0", "h2"]
+    # The snapshot as the controller read it, and what run_lock.yml and run_keeper.yml read.
+    assert members["snapshot_file"] == dict(sha256="ab" * 32, revision=10, keys=7)
+    assert members["run_lock_if_answers"] is True and members["keeper_holds_pki"] is True
+    action._execute_module = MagicMock(side_effect=AssertionError("the plan asks no host"))
     # A new token and the time: the group's name and 12 random characters; a UTC stamp.
     assert members["token"].startswith("etcd-restored-") and len(members["token"]) == len("etcd-restored-") + 12
     assert len(members["stamp"]) == len("20260101T000000Z") and members["stamp"].endswith("Z")
@@ -394,6 +417,8 @@ def test_the_restore_steps_read_the_data_dirs_and_the_problems_of_every_host_of_
     checked = run_restore(action, hostvars, ["h0", "h1"], hosts, stage="restore_check", plan=members,
                           settings=dict(group="etcd"))
     assert checked["refusal"] == "host h2: no space; nothing was changed"
+    # The run lock is taken: configure.yml writes a restore's files in place, none staged.
+    assert "with_data" not in checked
     del hostvars["h2"]["_etcd_restore_problem"]
     started = run_restore(action, hostvars, hosts, stage="restore_start", plan=checked,
                           health=dict(skipped=True, changed=False),
@@ -404,6 +429,25 @@ def test_the_restore_steps_read_the_data_dirs_and_the_problems_of_every_host_of_
                       settings=dict(snapshot_revision=10, bump_revision="auto", mark_compacted=True, version="3.5.30"))
     assert old["bump_revision"] == 100010
     assert action._execute_module.call_count == 0
+    # Not given the old cluster's read, the step asks it (read_old_revisions) through every member's
+    # client URL; the snapshot's revision and keys are the plan's.
+    action._execute_module = MagicMock(return_value=dict(endpoints=[dict(revision=20)]))
+    asked = run_restore(action, hostvars, hosts, stage="restore_start", plan=checked, connection=dict(timeout=5),
+                        settings=dict(snapshot_shown="latest", bump_revision="auto", mark_compacted=True,
+                                      version="3.5.30"))
+    assert asked["bump_revision"] == 100010 and asked["report"][0].startswith("restored latest: revision 10, 7 keys")
+    assert action._execute_module.call_args.kwargs["module_name"] == "raftops.etcd.etcd_health"
+    assert action._execute_module.call_args.kwargs["module_args"] == dict(
+        timeout=3, endpoints=checked["stable_client_urls"], discover=False)
+    # A failed read names no revision; a plan that reads none (check mode, or a bump given) asks nothing.
+    action._execute_module = MagicMock(return_value=dict(failed=True, msg="no member answered"))
+    failed = run_restore(action, hostvars, hosts, stage="restore_start", plan=checked,
+                         settings=dict(bump_revision="auto", mark_compacted=True, version="3.5.30"))
+    assert failed["bump_revision"] == 1000000000
+    action._execute_module = MagicMock(side_effect=AssertionError("the plan asks no host"))
+    unread = run_restore(action, hostvars, hosts, stage="restore_start", plan=dict(checked, read_old_revisions=False),
+                         settings=dict(bump_revision="auto", mark_compacted=True, version="3.5.30"))
+    assert unread["bump_revision"] == 1000000000
 
 
 def test_the_recovery_steps_read_each_play_host_s_log_and_name_members_as_the_inventory_does(action):

@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_recovery_plan import (
     PlanError, judge_recovery, logged_addresses, logged_peer_urls, lost_hosts, plan_recovery, plan_recovery_logs,
     plan_restore, plan_restore_check, plan_restore_members, plan_restore_start, recovery_question, recovery_report,
-    survivors_in_play, survivors_of)
+    snapshot_refusal, survivors_in_play, survivors_of)
 
 GROUP = ["h0", "h1", "h2", "h3", "h4"]
 NAMES = {host: "m" + host[1:] for host in GROUP}
@@ -516,6 +516,17 @@ def test_a_restore_takes_every_host_of_the_group_or_names_those_missing(play, pl
     result = plan_restore(RESTORE_GROUP, play, play_all, dict(group="etcd"))
     assert (result["hosts"], result["unanswered"], result["left_out"]) == (hosts, unanswered, left_out)
     assert result["refusal"] == refusal
+    # The plan is a restore's: schedule.yml reads the hosts again.
+    assert result["restore"] is True
+
+
+@pytest.mark.parametrize("info, refusal", [
+    (dict(changed=False, sha256="ab", revision=3, total_key=1), ""),
+    (dict(failed=True, msg="not a snapshot: bad magic"), "etcd_restore_snapshot latest: not a snapshot: bad magic; nothing was changed"),
+    (dict(failed=True), "etcd_restore_snapshot latest: no answer; nothing was changed"),
+], ids=["fine", "refused", "no-message"])
+def test_a_snapshot_that_fails_its_checks_on_the_controller_refuses_the_restore_naming_it_as_given(info, refusal):
+    assert snapshot_refusal("latest", info) == refusal
 
 
 def dir_read(kind="directory", mount_points=(), wal_dir=""):
@@ -541,6 +552,10 @@ def test_the_members_step_gives_the_initial_cluster_the_token_and_the_data_dirs_
     # What the task files shared with the deploy (run_lock.yml, pki_controller.yml) read of its plan.
     assert result["with_data"] == ["h0", "h2"]
     assert result["stable_client_urls"] == ["https://10.0.0.1%d:2379" % i for i in range(3)]
+    assert result["run_lock_if_answers"] is True and result["keeper_holds_pki"] is True
+    # The snapshot as the controller read it (etcd_snapshot_info), for the members' checks and the report.
+    assert members_step(snapshot_info=dict(sha256="ab", revision=3, total_key=1))["snapshot_file"] == dict(
+        sha256="ab", revision=3, keys=1)
     assert result["check_report"] == (
         "check mode: /b/s.db would be restored on m0, m1, m2 as a new cluster, the old data dir of h0, h2 moved aside "
         "to /var/lib/etcd.before-restore-20260101T000000Z; nothing was changed")
@@ -618,6 +633,8 @@ def test_what_the_members_reported_or_else_the_hosts_that_dropped_out_refuse_the
     first = members_step()
     checked = plan_restore_check(first, RESTORE_GROUP, play, reported)
     assert checked["problems"] == problems and checked["dropped_out"] == dropped_out
+    # The run lock is taken: configure.yml stages no member's files in a restore.
+    assert "with_data" not in checked and checked["with_data_dir"] == first["with_data_dir"]
     assert checked["refusal"] == ("; ".join(problems) + "; nothing was changed" if problems else "")
     started = plan_restore_start(checked, RESTORE_GROUP, play, reported, {}, dict(snapshot_revision=100, version="3.5.30"))
     assert started["problems"] == problems
@@ -655,3 +672,14 @@ def test_a_bump_setting_that_is_no_revision_is_a_plan_error():
     with pytest.raises(PlanError, match="the revision bump: etcd_restore_bump_revision 'lots' is not a revision"):
         plan_restore_start(members_step(), RESTORE_GROUP, RESTORE_GROUP, {}, {},
                            dict(snapshot_revision=100, version="3.5.30", bump_revision="lots"))
+
+
+def test_the_snapshot_s_revision_and_keys_are_the_plan_s_when_not_given():
+    plan = members_step(snapshot_info=dict(sha256="ab", revision=100, total_key=7))
+    result = plan_restore_start(plan_restore_check(plan, RESTORE_GROUP, RESTORE_GROUP, {}), RESTORE_GROUP,
+                                RESTORE_GROUP, {}, dict(endpoints=[dict(revision=250)]),
+                                dict(version="3.5.30", snapshot_shown="latest"))
+    assert result["bump_revision"] == 100150
+    assert result["report"] == ["restored latest: revision 100, 7 keys, cluster token etcd-restored-abc; "
+                                "revision bumped by 100150, marked compacted (the old cluster reached revision 250, 150 "
+                                "past the snapshot, plus a margin)"]
