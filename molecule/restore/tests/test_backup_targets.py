@@ -118,11 +118,12 @@ def test_a_backup_fetched_for_a_refused_or_a_checked_restore_is_decrypted_privat
             path = os.path.join(BACKUPS, name)
             seen.append((stat.S_IMODE(os.stat(path).st_mode), os.listdir(path)))
 
-    # Refused after the fetch and the controller's check of the snapshot, by the check of the settings
-    # on the members whose data dir is /var/lib/etcd.
+    # Refused after the fetch, by the check of the settings in the read of the members whose data dir
+    # is /var/lib/etcd (the host read, which comes before the plan's check of the snapshot): the
+    # decrypted snapshot is looked at as that read starts.
     args = extra(targets, etcd_restore_target="offsite", etcd_restore_snapshot="latest",
                  etcd_wal_dir="/var/lib/etcd/member/wal")
-    rc, out = interrupted_playbook("restore", args, "TASK [raftops.etcd.etcd : Check the snapshot file", fault=look)
+    rc, out = interrupted_playbook("restore", args, "TASK [raftops.etcd.etcd : Read each host", fault=look)
     assert rc != 0, out[-3000:]
     assert "lies inside etcd_data_dir's member directory (/var/lib/etcd/member)" in out, out[-3000:]
     assert seen == [(0o700, ["etcd-snapshot.db"])], seen
