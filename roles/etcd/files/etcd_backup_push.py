@@ -18,7 +18,8 @@ the claim). A push that outlasts the window keeps its claim alive until it ends 
 push would start beside it otherwise), then ends the claim at once: that period's window is over.
 A claim that is gone (its holder died, or could not renew it) is never taken over: its holder may
 still be at work.
-The leader waits a few seconds before it tries, so a follower pushes when one is up. The member holds the key file's public key only: it seals backups it cannot
+The leader waits a few seconds before it tries, so a follower pushes when one is up; a claim it
+finds held as it starts, it takes as the followers do (it never outwaits it). The member holds the key file's public key only: it seals backups it cannot
 read. Credentials are in SETTINGS.json (mode 0600, root) and never printed. The result of every
 push (not of a skip) is written to the status file (etcd_backup_host_dir/push-status.json), which
 the status playbook reads, to the journal and to the metrics file (``write_metrics``); a failed
@@ -243,10 +244,16 @@ class Push:
         """(True, None) when this member pushes this period, else (False, who does)."""
         # Read once: etcd may be gone by the time the backup is sealed, which needs its cluster ID.
         status = self.status = self.own_status()
+        key = self.settings["lock_prefix"] + CLAIM
         if int(status.get("leader", 0)) == int(status["header"]["member_id"]):
+            # A claim held as the period starts is the followers' answer too: the leader takes it as
+            # they do, rather than take the key its delay outlasted (a window longer than the period).
+            held = self.etcdctl.get(key)
+            if held is not None:
+                return False, held["value"].decode(errors="replace")
             self.sleep(int(self.settings["leader_delay"]))  # a follower pushes when one is up
         lease = self.etcdctl.grant(int(self.settings["window"]))
-        claimed, held = self.etcdctl.put_if(self.settings["lock_prefix"] + CLAIM, self.holder, lease["id"], 0)
+        claimed, held = self.etcdctl.put_if(key, self.holder, lease["id"], 0)
         if claimed:
             self.lease = lease["id"]
             return True, None

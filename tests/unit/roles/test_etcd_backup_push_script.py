@@ -172,6 +172,21 @@ def test_the_leader_waits_so_that_a_follower_pushes(script, server, tmp_path):
     assert slept == [5]
 
 
+def test_the_leader_that_finds_the_claim_held_skips_at_once_as_the_followers_do(script, server, tmp_path):
+    # A window longer than the period: the followers find the last period's claim and skip; the
+    # leader, waiting past its end, would otherwise push every such period.
+    url, _s3 = server
+    conf = settings(tmp_path, url)
+    etcd, slept = Etcd(leader=A), []
+    last = push(script, conf, etcd)
+    assert last.claim() == (True, None)
+    assert last.release(True) == "is marked pushed"
+    leases = dict(etcd.leases)
+    assert push(script, conf, etcd, slept=slept).claim() == (
+        False, "backup push of etcd-a on host-a, pid 7 (pushed)")
+    assert slept == [] and etcd.leases == leases  # no wait, no lease of its own
+
+
 def test_an_unreachable_target_fails_the_run_keeps_the_snapshot_and_the_other_target(script, server, tmp_path):
     url, _s3 = server
     metrics = tmp_path / "metrics"
