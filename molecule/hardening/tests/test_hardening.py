@@ -174,7 +174,9 @@ def test_a_member_whose_data_was_wiped_does_not_start_as_a_cluster_of_its_own(tr
 def test_the_playbook_brings_the_wiped_member_back_even_when_its_join_is_cut(traffic):
     old_ids = member_ids()
     # The run that re-joins it dies while the new learner catches up, and the host reboots.
-    rc, out = interrupted_playbook("etcd", [], "TASK [raftops.etcd.etcd : Promote once caught up, hard-host2]")
+    # Its lock lives 120 s, not 45: the reboot below must not outlast it on a loaded machine.
+    rc, out = interrupted_playbook("etcd", ["-e", "etcd_run_lock_ttl=120"],
+                                   "TASK [raftops.etcd.etcd : Promote once caught up, hard-host2]")
     killed_at = time.time()
     assert rc != 0
     assert [m["name"] for m in Gateway(URL["hard-host0"]).members() if m.get("isLearner")] == ["hard-2"]
