@@ -7,9 +7,11 @@ rotation's phase, a restore or a quorum recovery, made on the controller.
 It reads what the role's tasks gathered in the hosts' variables (each play host's read, the
 restarts noted on the members), adds the settings given (for a removal, the CA certificate in
 etcd_pki_dir, read on the controller), and returns what plugins/module_utils/etcd_plan.py (a restore and a
-quorum recovery: etcd_recovery_plan.py) decides from them. Nothing is asked of a host but by a
-removal's check, which asks the cluster's members of the task's host (etcd_member_info); a removal's
-revocation has etcd_pki (its action) revoke the removed members' certificates.
+quorum recovery: etcd_recovery_plan.py) decides from them. Each stage has its planner
+(``_stage_<stage>``). What a stage asks, it asks on the task's host: the cluster (etcd_health, through
+``_etcd_health``: a bootstrap's wait, a status, a roll's leader, a restore's old revisions, a recovery's
+question), a removal's members (etcd_member_info) or a restore's snapshot file (etcd_snapshot_info); a
+removal's revocation has etcd_pki (its action) revoke the removed members' certificates.
 """
 
 import glob
@@ -61,99 +63,137 @@ class ActionModule(ActionBase):
         params = task_params(result, "raftops.etcd.etcd_plan", etcd_plan.argument_spec(), self._task.args)
         if params is None:
             return result
-        play_hosts = list(task_vars.get("ansible_play_hosts") or [])
-        hostvars = task_vars.get("hostvars") or {}
-        members = params["members"]
+        stage = params["stage"]
         previous = {key: value for key, value in params["plan"].items() if key not in ("changed", "failed", "invocation")}
+        if stage == "revocation":
+            return self._revocation(result, previous, params["settings"], task_vars)
+        # restore_* and recovery_* share one method; the stage argument's choices name the others.
+        planner = getattr(self, "_stage_" + ("recovery" if stage.startswith(("restore", "recovery")) else stage))
         try:
-            if params["stage"] == "hosts":
-                settings = dict(params["settings"])
-                settings.setdefault("forks", task_vars.get("ansible_forks"))
-                settings.setdefault("group_hosts", (task_vars.get("groups") or {}).get(settings.get("group") or "etcd"))
-                if not settings.get("cluster_token"):
-                    settings["generated_token"] = "%s-%s" % (
-                        settings.get("group") or "etcd", "".join(secrets.choice(TOKEN_CHARS) for dummy in range(16)))
-                settings.setdefault("check_mode", bool(task_vars.get("ansible_check_mode")))
-                plan = self._plan_hosts(members, self._host_reports(hostvars, play_hosts, params["report_var"]),
-                                        hostvars, play_hosts, task_vars.get("ansible_play_hosts_all") or play_hosts,
-                                        settings)
-            elif params["stage"] == "cluster":
-                settings = params["settings"]
-                health = etcd_operation_plan.cluster_read(params["health"], settings.get("lock_read"))
-                plan = etcd_plan.plan_cluster(previous, members, health,
-                                              self._host_reports(hostvars, play_hosts, params["report_var"]), settings)
-                plan["cluster_refusal"] = etcd_host_checks.cluster_refusal(
-                    plan, settings.get("version"), settings.get("downgrade_cancel"), settings.get("lock_read"))
-            elif params["stage"] == "converge":
-                with_data = previous.get("with_data") or []
-                settings = dict(params["settings"])
-                settings.setdefault("check_mode", bool(task_vars.get("ansible_check_mode")))
-                outdated = self._outdated(hostvars, with_data, previous, params["outdated_var"])
-                plan = etcd_plan.plan_converge(previous, self._host_reports(hostvars, with_data, params["report_var"]),
-                                               outdated, str(settings.get("restart_note_path") or ""))
-                plan["later_phases"] = etcd_host_checks.later_phases(plan, settings)
-                if settings.get("metrics_targets"):
-                    plan["scrape_targets"] = etcd_plan.scrape_targets(members, settings.get("metrics_port"),
-                                                                      settings.get("instance"), settings.get("tls"))
-            elif params["stage"].startswith(("restore", "recovery")):
-                plan = self._plan_recovery(params, previous, task_vars, hostvars, play_hosts)
-            elif params["stage"] == "removal":
-                plan = self._plan_removal(params, task_vars, hostvars, play_hosts)
-            elif params["stage"] == "removal_check":
-                member_ca = etcd_plan.removal_member_ca(
-                    self._host_values(hostvars, previous.get("with_data") or [], params["report_var"]), previous)
-                settings = dict(params["settings"], pki_ca=self._controller_ca(params["settings"].get("pki_dir")))
-                plan = etcd_plan.plan_removal_check(previous, self._removal_members(params, previous, task_vars),
-                                                    member_ca, settings)
-            elif params["stage"] == "revocation":
-                return self._revocation(result, previous, params["settings"], task_vars)
-            elif params["stage"] == "status":
-                settings = dict(params["settings"], check_mode=bool(task_vars.get("ansible_check_mode")))
-                in_run = [member["name"] for member in members if member["host"] in play_hosts]
-                plan = self._plan_status(self._status_read(params["health"], settings.get("status_read"), task_vars),
-                                         in_run, settings)
-                if plan["version_wait"]:
-                    plan = self._version_wait(params["connection"], in_run, settings, task_vars)
-            elif params["stage"] == "deployed":
-                plan = dict(refusal=etcd_operation_plan.deployed_refusal(
-                    self._installed(hostvars, play_hosts), params["settings"]))
-            elif params["stage"] == "hardware":
-                # The run's plan (option plan) goes on with the verdict: preflight reads its hardware_warnings.
-                plan = dict(previous, **self._plan_hardware(params["settings"], hostvars, play_hosts))
-            elif params["stage"] == "bootstrap":
-                plan = dict(previous, **self._bootstrap_wait(params["connection"], params["settings"], task_vars))
-            elif params["stage"] == "status_report":
-                plan = self._plan_report(params["connection"], params["settings"], task_vars)
-            elif params["stage"] == "pki_check":
-                plan = self._plan_pki_check(params, previous, hostvars, play_hosts)
-            elif params["stage"] == "maintenance":
-                plan = etcd_operation_plan.plan_maintenance(params["maintenance"], members, play_hosts,
-                                                            task_vars.get("ansible_play_hosts_all") or play_hosts)
-            elif params["stage"] == "rotation":
-                with_data = previous.get("with_data") or []
-                ca_files, starts = etcd_operation_plan.rotation_reads(self._host_values(hostvars, with_data,
-                                                                                        params["rotation_read_var"]))
-                plan = etcd_operation_plan.plan_rotation(previous, params["rotation"], ca_files, starts, play_hosts,
-                                                         params["settings"])
-            else:
-                restart_due = {host: (result or {}).get("restart") for host, result in
-                               self._host_values(hostvars, previous.get("with_data") or [], params["restart_var"]).items()}
-                leader = params["leader"]
-                if leader is None:
-                    leader = etcd_plan.roll_leader(previous, restart_due, params["rotation_phase"])
-                if leader is None:
-                    leader = self._read_leader(params["connection"], params["settings"], task_vars)
-                plan = etcd_plan.plan_roll(previous, members, restart_due, leader, params["rotation_phase"])
-            refusal = plan.get("cluster_refusal" if params["stage"] == "cluster" else "refusal")
+            plan = planner(params, previous, task_vars)
+            refusal = plan.get("cluster_refusal" if stage == "cluster" else "refusal")
             if params["refuse"] and refusal and not plan.get("root_read_pending"):
                 result.update(plan, failed=True, changed=False, msg=refusal)
                 return result
         except (ValueError, KeyError, AnsibleFilterError) as exc:
             result.update(failed=True, changed=False, msg="raftops.etcd.etcd_plan: cannot plan the %s step: %s"
-                          % (params["stage"], exc))
+                          % (stage, exc))
             return result
         result.update(plan, changed=False)
         return result
+
+    def _stage_hosts(self, params, previous, task_vars):
+        del previous  # the first step
+        settings = dict(params["settings"])
+        settings.setdefault("forks", task_vars.get("ansible_forks"))
+        settings.setdefault("group_hosts", (task_vars.get("groups") or {}).get(settings.get("group") or "etcd"))
+        if not settings.get("cluster_token"):
+            settings["generated_token"] = "%s-%s" % (
+                settings.get("group") or "etcd", "".join(secrets.choice(TOKEN_CHARS) for dummy in range(16)))
+        settings.setdefault("check_mode", bool(task_vars.get("ansible_check_mode")))
+        play_hosts = self._play_hosts(task_vars)
+        return self._plan_hosts(params["members"], self._host_reports(self._hostvars(task_vars), play_hosts,
+                                                                      params["report_var"]),
+                                self._hostvars(task_vars), play_hosts,
+                                task_vars.get("ansible_play_hosts_all") or play_hosts, settings)
+
+    def _stage_cluster(self, params, previous, task_vars):
+        settings = params["settings"]
+        health = etcd_operation_plan.cluster_read(params["health"], settings.get("lock_read"))
+        plan = etcd_plan.plan_cluster(previous, params["members"], health, self._host_reports(
+            self._hostvars(task_vars), self._play_hosts(task_vars), params["report_var"]), settings)
+        plan["cluster_refusal"] = etcd_host_checks.cluster_refusal(
+            plan, settings.get("version"), settings.get("downgrade_cancel"), settings.get("lock_read"))
+        return plan
+
+    def _stage_converge(self, params, previous, task_vars):
+        with_data = previous.get("with_data") or []
+        hostvars = self._hostvars(task_vars)
+        settings = dict(params["settings"])
+        settings.setdefault("check_mode", bool(task_vars.get("ansible_check_mode")))
+        outdated = self._outdated(hostvars, with_data, previous, params["outdated_var"])
+        plan = etcd_plan.plan_converge(previous, self._host_reports(hostvars, with_data, params["report_var"]),
+                                       outdated, str(settings.get("restart_note_path") or ""))
+        plan["later_phases"] = etcd_host_checks.later_phases(plan, settings)
+        if settings.get("metrics_targets"):
+            plan["scrape_targets"] = etcd_plan.scrape_targets(params["members"], settings.get("metrics_port"),
+                                                              settings.get("instance"), settings.get("tls"))
+        return plan
+
+    def _stage_removal_check(self, params, previous, task_vars):
+        member_ca = etcd_plan.removal_member_ca(
+            self._host_values(self._hostvars(task_vars), previous.get("with_data") or [], params["report_var"]), previous)
+        settings = dict(params["settings"], pki_ca=self._controller_ca(params["settings"].get("pki_dir")))
+        return etcd_plan.plan_removal_check(previous, self._removal_members(params, previous, task_vars), member_ca,
+                                            settings)
+
+    def _stage_status(self, params, previous, task_vars):
+        del previous  # its own read
+        settings = dict(params["settings"], check_mode=bool(task_vars.get("ansible_check_mode")))
+        play_hosts = self._play_hosts(task_vars)
+        in_run = [member["name"] for member in params["members"] if member["host"] in play_hosts]
+        plan = self._plan_status(self._status_read(params["health"], settings.get("status_read"), task_vars),
+                                 in_run, settings)
+        if plan["version_wait"]:
+            plan = self._version_wait(params["connection"], in_run, settings, task_vars)
+        return plan
+
+    def _stage_deployed(self, params, previous, task_vars):
+        del previous  # the hosts' reads only
+        return dict(refusal=etcd_operation_plan.deployed_refusal(
+            self._installed(self._hostvars(task_vars), self._play_hosts(task_vars)), params["settings"]))
+
+    def _stage_hardware(self, params, previous, task_vars):
+        # The run's plan (option plan) goes on with the verdict: preflight reads its hardware_warnings.
+        return dict(previous, **self._plan_hardware(params["settings"], self._hostvars(task_vars),
+                                                    self._play_hosts(task_vars)))
+
+    def _stage_bootstrap(self, params, previous, task_vars):
+        return dict(previous, **self._bootstrap_wait(params["connection"], params["settings"], task_vars))
+
+    def _stage_status_report(self, params, previous, task_vars):
+        del previous  # its own read
+        return self._plan_report(params["connection"], params["settings"], task_vars)
+
+    def _stage_pki_check(self, params, previous, task_vars):
+        return self._plan_pki_check(params, previous, self._hostvars(task_vars), self._play_hosts(task_vars))
+
+    def _stage_removal(self, params, previous, task_vars):
+        del previous  # the first step
+        return self._plan_removal(params, task_vars, self._hostvars(task_vars), self._play_hosts(task_vars))
+
+    def _stage_recovery(self, params, previous, task_vars):
+        return self._plan_recovery(params, previous, task_vars, self._hostvars(task_vars), self._play_hosts(task_vars))
+
+    def _stage_maintenance(self, params, previous, task_vars):
+        del previous  # the first step
+        play_hosts = self._play_hosts(task_vars)
+        return etcd_operation_plan.plan_maintenance(params["maintenance"], params["members"], play_hosts,
+                                                    task_vars.get("ansible_play_hosts_all") or play_hosts)
+
+    def _stage_rotation(self, params, previous, task_vars):
+        ca_files, starts = etcd_operation_plan.rotation_reads(self._host_values(
+            self._hostvars(task_vars), previous.get("with_data") or [], params["rotation_read_var"]))
+        return etcd_operation_plan.plan_rotation(previous, params["rotation"], ca_files, starts,
+                                                 self._play_hosts(task_vars), params["settings"])
+
+    def _stage_roll(self, params, previous, task_vars):
+        restart_due = {host: (result or {}).get("restart") for host, result in self._host_values(
+            self._hostvars(task_vars), previous.get("with_data") or [], params["restart_var"]).items()}
+        leader = params["leader"]
+        if leader is None:
+            leader = etcd_plan.roll_leader(previous, restart_due, params["rotation_phase"])
+        if leader is None:
+            leader = self._read_leader(params["connection"], params["settings"], task_vars)
+        return etcd_plan.plan_roll(previous, params["members"], restart_due, leader, params["rotation_phase"])
+
+    @staticmethod
+    def _hostvars(task_vars):
+        return task_vars.get("hostvars") or {}
+
+    @staticmethod
+    def _play_hosts(task_vars):
+        return list(task_vars.get("ansible_play_hosts") or [])
 
     @staticmethod
     def _plan_hosts(members, reports, hostvars, play_hosts, play_hosts_all, settings):
@@ -215,11 +255,9 @@ class ActionModule(ActionBase):
         (bootstrap_failure, '' once healthy). A check run starts nothing and waits for nothing."""
         if task_vars.get("ansible_check_mode"):
             return dict(bootstrap_failure="")
-        health = self._execute_module(module_name="raftops.etcd.etcd_health", task_vars=task_vars, module_args=dict(
-            connection, endpoints=settings.get("endpoints") or [], wait=True,
-            wait_timeout=settings.get("health_timeout"), expect_members=settings.get("expect_members"),
-            quota_bytes=settings.get("quota_bytes")))
-        health = {key: value for key, value in health.items() if key != "invocation"}
+        health = self._etcd_health(task_vars, connection, endpoints=settings.get("endpoints") or [], wait=True,
+                                   wait_timeout=settings.get("health_timeout"),
+                                   expect_members=settings.get("expect_members"), quota_bytes=settings.get("quota_bytes"))
         return dict(bootstrap_read=health, bootstrap_failure=etcd_operation_plan.bootstrap_failure(health))
 
     @staticmethod
@@ -252,18 +290,16 @@ class ActionModule(ActionBase):
     def _read_health(self, connection, settings, task_vars):
         """etcd_health's answer on the task's host, each member asked once (settings: endpoints,
         quota_bytes), with the role's connection options; a failed read is the answer too."""
-        return self._execute_module(module_name="raftops.etcd.etcd_health", task_vars=task_vars, module_args=dict(
-            connection, endpoints=settings.get("endpoints") or [], quota_bytes=settings.get("quota_bytes")))
+        return self._etcd_health(task_vars, connection, endpoints=settings.get("endpoints") or [],
+                                 quota_bytes=settings.get("quota_bytes"))
 
     def _read_leader(self, connection, settings, task_vars):
         """The leader's name, from etcd_health on the task's host once the cluster is healthy (settings:
         endpoints, health_timeout), for a roll that was given none (a CA rotation's round: its members
         just got new files). A read that fails stops the roll before any member restarts."""
-        health = self._execute_module(module_name="raftops.etcd.etcd_health", task_vars=task_vars, module_args=dict(
-            connection, endpoints=settings.get("endpoints") or [], wait=True,
-            wait_timeout=settings.get("health_timeout")))
+        health = self._etcd_health(task_vars, connection, endpoints=settings.get("endpoints") or [], wait=True,
+                                   wait_timeout=settings.get("health_timeout"))
         if health.get("failed") or health.get("unreachable"):
-            # Only its message: the module's invocation holds the connection.
             raise ValueError("the cluster's leader could not be read: %s; no member was restarted"
                              % (health.get("msg") or "no answer"))
         return (health.get("cluster") or {}).get("leader") or ""
@@ -458,8 +494,8 @@ class ActionModule(ActionBase):
             return {} if params["health"].get("skipped") else params["health"]
         if not previous.get("read_old_revisions"):
             return {}
-        return self._execute_module(module_name="raftops.etcd.etcd_health", task_vars=task_vars, module_args=dict(
-            params["connection"], endpoints=previous.get("stable_client_urls") or [], discover=False, timeout=3))
+        return self._etcd_health(task_vars, params["connection"], endpoints=previous.get("stable_client_urls") or [],
+                                 discover=False, timeout=3)
 
     def _ask_cluster(self, connection, previous, settings, task_vars):
         """The cluster's answer a quorum recovery is judged on: etcd_health asked once, by the first
@@ -470,7 +506,15 @@ class ActionModule(ActionBase):
         if question is None:
             return {}
         # No endpoint answering at all (every member down) is an answer too: a failed read is judged, not raised.
-        return self._execute_module(module_name="raftops.etcd.etcd_health", task_vars=task_vars, module_args=question)
+        return self._etcd_health(task_vars, question)
+
+    def _etcd_health(self, task_vars, connection, **question):
+        """etcd_health's answer on the task's host, asked with the role's ``connection`` options and
+        ``question``; a failed read is the answer too. Without the module's invocation: it holds the
+        connection, and the answer goes on in the plan."""
+        answer = self._execute_module(module_name="raftops.etcd.etcd_health", task_vars=task_vars,
+                                      module_args=dict(connection, **question))
+        return {key: value for key, value in answer.items() if key != "invocation"}
 
     @staticmethod
     def _stamp():
