@@ -86,16 +86,14 @@ class ActionModule(ActionBase):
         del previous  # the first step
         settings = dict(params["settings"])
         settings.setdefault("forks", task_vars.get("ansible_forks"))
-        settings.setdefault("group_hosts", (task_vars.get("groups") or {}).get(settings.get("group") or "etcd"))
+        settings.setdefault("group_hosts", self._group_hosts(task_vars, settings))
         if not settings.get("cluster_token"):
             settings["generated_token"] = "%s-%s" % (
                 settings.get("group") or "etcd", "".join(secrets.choice(TOKEN_CHARS) for dummy in range(16)))
         settings.setdefault("check_mode", bool(task_vars.get("ansible_check_mode")))
-        play_hosts = self._play_hosts(task_vars)
-        return self._plan_hosts(params["members"], self._host_reports(self._hostvars(task_vars), play_hosts,
-                                                                      params["report_var"]),
-                                self._hostvars(task_vars), play_hosts,
-                                task_vars.get("ansible_play_hosts_all") or play_hosts, settings)
+        hostvars, play_hosts = self._hostvars(task_vars), self._play_hosts(task_vars)
+        return self._plan_hosts(params["members"], self._host_reports(hostvars, play_hosts, params["report_var"]),
+                                hostvars, play_hosts, task_vars.get("ansible_play_hosts_all") or play_hosts, settings)
 
     def _stage_cluster(self, params, previous, task_vars):
         settings = params["settings"]
@@ -143,28 +141,6 @@ class ActionModule(ActionBase):
         return dict(refusal=etcd_operation_plan.deployed_refusal(
             self._installed(self._hostvars(task_vars), self._play_hosts(task_vars)), params["settings"]))
 
-    def _stage_hardware(self, params, previous, task_vars):
-        # The run's plan (option plan) goes on with the verdict: preflight reads its hardware_warnings.
-        return dict(previous, **self._plan_hardware(params["settings"], self._hostvars(task_vars),
-                                                    self._play_hosts(task_vars)))
-
-    def _stage_bootstrap(self, params, previous, task_vars):
-        return dict(previous, **self._bootstrap_wait(params["connection"], params["settings"], task_vars))
-
-    def _stage_status_report(self, params, previous, task_vars):
-        del previous  # its own read
-        return self._plan_report(params["connection"], params["settings"], task_vars)
-
-    def _stage_pki_check(self, params, previous, task_vars):
-        return self._plan_pki_check(params, previous, self._hostvars(task_vars), self._play_hosts(task_vars))
-
-    def _stage_removal(self, params, previous, task_vars):
-        del previous  # the first step
-        return self._plan_removal(params, task_vars, self._hostvars(task_vars), self._play_hosts(task_vars))
-
-    def _stage_recovery(self, params, previous, task_vars):
-        return self._plan_recovery(params, previous, task_vars, self._hostvars(task_vars), self._play_hosts(task_vars))
-
     def _stage_maintenance(self, params, previous, task_vars):
         del previous  # the first step
         play_hosts = self._play_hosts(task_vars)
@@ -194,6 +170,11 @@ class ActionModule(ActionBase):
     @staticmethod
     def _play_hosts(task_vars):
         return list(task_vars.get("ansible_play_hosts") or [])
+
+    @staticmethod
+    def _group_hosts(task_vars, settings):
+        """The inventory hosts of the cluster's group (settings.group, else etcd)."""
+        return list((task_vars.get("groups") or {}).get(settings.get("group") or "etcd") or [])
 
     @staticmethod
     def _plan_hosts(members, reports, hostvars, play_hosts, play_hosts_all, settings):
@@ -230,17 +211,21 @@ class ActionModule(ActionBase):
             settings.get("pki") or {}, readdress=plan.get("readdress"), ca_check_hosts=plan.get("with_data")))
         return plan
 
-    def _plan_hardware(self, settings, hostvars, play_hosts):
+    def _stage_hardware(self, params, previous, task_vars):
         """The hardware preflight's verdict on the play hosts measured (the variable _etcd_host_check
         of each, skipped on those not measured), against the profile and the timeouts (settings:
-        profile, quota, strict, heartbeat, election)."""
-        measured = {host: check for host, check in self._host_values(hostvars, play_hosts, "_etcd_host_check").items()
-                    if not (check or {}).get("skipped")}
+        profile, quota, strict, heartbeat, election). The run's plan (option plan) goes on with it:
+        preflight reads its hardware_warnings."""
+        settings = params["settings"]
+        measured = {host: check for host, check in self._host_values(
+            self._hostvars(task_vars), self._play_hosts(task_vars), "_etcd_host_check").items()
+            if not (check or {}).get("skipped")}
         heartbeat, election = settings.get("heartbeat"), settings.get("election")
         findings = hardware_findings(measured, settings.get("profile"), settings.get("quota"), settings.get("strict"),
                                      heartbeat, election)
         timeouts = suggested_timeouts([check.get("rtt_ms_by_peer") for check in measured.values()], heartbeat, election)
-        return dict(etcd_operation_plan.hardware_verdict(findings, timeouts), findings=findings, timeouts=timeouts)
+        return dict(previous, **etcd_operation_plan.hardware_verdict(findings, timeouts), findings=findings,
+                    timeouts=timeouts)
 
     def _installed(self, hostvars, play_hosts):
         """play host -> whether the cluster's unit is there, from each host's read (_etcd_host_info:
@@ -248,17 +233,18 @@ class ActionModule(ActionBase):
         return {host: bool((read or {}).get("installed"))
                 for host, read in self._host_values(hostvars, play_hosts, "_etcd_host_info").items()}
 
-    def _bootstrap_wait(self, connection, settings, task_vars):
+    def _stage_bootstrap(self, params, previous, task_vars):
         """The new cluster's health wait on the task's host (settings: endpoints, health_timeout,
-        expect_members, quota_bytes), with the role's connection options: the read (bootstrap_read,
-        without the module's invocation, which holds the connection) and why the cluster did not form
-        (bootstrap_failure, '' once healthy). A check run starts nothing and waits for nothing."""
+        expect_members, quota_bytes), with the role's connection options: the run's plan goes on with
+        the read (bootstrap_read) and why the cluster did not form (bootstrap_failure, '' once
+        healthy). A check run starts nothing and waits for nothing."""
         if task_vars.get("ansible_check_mode"):
-            return dict(bootstrap_failure="")
-        health = self._etcd_health(task_vars, connection, endpoints=settings.get("endpoints") or [], wait=True,
+            return dict(previous, bootstrap_failure="")
+        settings = params["settings"]
+        health = self._etcd_health(task_vars, params["connection"], endpoints=settings.get("endpoints") or [], wait=True,
                                    wait_timeout=settings.get("health_timeout"),
                                    expect_members=settings.get("expect_members"), quota_bytes=settings.get("quota_bytes"))
-        return dict(bootstrap_read=health, bootstrap_failure=etcd_operation_plan.bootstrap_failure(health))
+        return dict(previous, bootstrap_read=health, bootstrap_failure=etcd_operation_plan.bootstrap_failure(health))
 
     @staticmethod
     def _status_read(health, which, task_vars):
@@ -319,18 +305,20 @@ class ActionModule(ActionBase):
             return dict(refusal=refusal, lines=[])
         return self._plan_status(health, members_in_run, settings)
 
-    def _plan_report(self, connection, settings, task_vars):
+    def _stage_status_report(self, params, previous, task_vars):
         """The status playbook's report: its refusal when no play host has the cluster (by each host's
         read, _etcd_host_info) or when no member answers etcd_health, asked here; else the lines, the
         table and the advice below it with the snapshots on the controller (settings: backup_dir) and
         each play host's last push and restore drill (its _etcd_status, status_report.yml's read of
         them: etcd_operation_plan.status_records)."""
-        hostvars, play_hosts = task_vars.get("hostvars") or {}, list(task_vars.get("ansible_play_hosts") or [])
+        del previous  # its own read
+        settings = params["settings"]
+        hostvars, play_hosts = self._hostvars(task_vars), self._play_hosts(task_vars)
         asked_from = task_vars.get("inventory_hostname")
         refusal = etcd_operation_plan.deployed_refusal(self._installed(hostvars, play_hosts), settings)
         if refusal:
             return dict(refusal=refusal, lines=[])
-        health = self._read_health(connection, settings, task_vars)
+        health = self._read_health(params["connection"], settings, task_vars)
         refusal = etcd_operation_plan.report_refusal(health, dict(settings, asked_from=asked_from))
         pushes, drills = etcd_operation_plan.status_records(
             self._host_values(hostvars, play_hosts, "_etcd_status"), asked_from)
@@ -348,11 +336,11 @@ class ActionModule(ActionBase):
         return etcd_pki_plan.plan_pki(members, host_names, {
             host: (report.get("info") or {}).get("present") for host, report in reports.items()}, settings)
 
-    def _plan_pki_check(self, params, previous, hostvars, play_hosts):
+    def _stage_pki_check(self, params, previous, task_vars):
         """The check of etcd_pki's result (``plan``) against the members that already trust a CA
         (settings.hosts, those of the play), by their reads and etcd_pki_dir's ca.pem."""
         settings = params["settings"]
-        reads = self._host_reports(hostvars, play_hosts, params["report_var"])
+        reads = self._host_reports(self._hostvars(task_vars), self._play_hosts(task_vars), params["report_var"])
         checked = {}
         for host in settings.get("hosts") or []:
             if host in reads:
@@ -408,13 +396,14 @@ class ActionModule(ActionBase):
             result["diff"] = answer["diff"]
         return result
 
-    def _plan_removal(self, params, task_vars, hostvars, play_hosts):
+    def _stage_removal(self, params, previous, task_vars):
         """The removal's first step: the group's hosts by member name, the records of those that
         answered (a dead host has no address to give), and which did not (each play host's read,
         variable ``report_var``, with ignore_unreachable); whether the member acted through has the
         client pair of a root login; the units systemd has on each host to retire."""
-        settings = params["settings"]
-        group_hosts = list((task_vars.get("groups") or {}).get(settings.get("group") or "etcd") or [])
+        del previous  # the first step
+        settings, hostvars, play_hosts = params["settings"], self._hostvars(task_vars), self._play_hosts(task_vars)
+        group_hosts = self._group_hosts(task_vars, settings)
         reads = self._host_values(hostvars, play_hosts, params["report_var"])
         unreachable = [host for host, read in reads.items() if (read or {}).get("unreachable")]
         answered = [host for host in group_hosts if host in play_hosts and host not in unreachable]
@@ -438,11 +427,12 @@ class ActionModule(ActionBase):
                              % (previous.get("act_through") or "?", answer.get("msg") or "no answer"))
         return answer.get("members")
 
-    def _plan_recovery(self, params, previous, task_vars, hostvars, play_hosts):
+    def _stage_recovery(self, params, previous, task_vars):
         """The steps of a restore and of a quorum recovery (module_utils/etcd_recovery_plan.py): the
         group's hosts and what each reported, the member names, a new token and the time."""
         stage, settings = params["stage"], dict(params["settings"])
-        group_hosts = list((task_vars.get("groups") or {}).get(settings.get("group") or "etcd") or [])
+        hostvars, play_hosts = self._hostvars(task_vars), self._play_hosts(task_vars)
+        group_hosts = self._group_hosts(task_vars, settings)
         if stage == "restore":
             return etcd_recovery_plan.plan_restore(group_hosts, play_hosts,
                                                    task_vars.get("ansible_play_hosts_all") or play_hosts, settings)

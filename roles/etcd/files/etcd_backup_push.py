@@ -19,8 +19,8 @@ push would start beside it otherwise), then ends the claim at once: that period'
 A claim that is gone (its holder died, or could not renew it) is never taken over: its holder may
 still be at work.
 The leader waits a few seconds before it tries, so a follower pushes when one is up; a claim it
-finds held as it starts, it takes as the followers do (it never outwaits it). The member holds the key file's public key only: it seals backups it cannot
-read. Credentials are in SETTINGS.json (mode 0600, root) and never printed. The result of every
+finds held as it starts, it takes as the followers do (it never outwaits it). The member holds the
+key file's public key only: it seals backups it cannot read. Credentials are in SETTINGS.json (mode 0600, root) and never printed. The result of every
 push (not of a skip) is written to the status file (etcd_backup_host_dir/push-status.json), which
 the status playbook reads, to the journal and to the metrics file (``write_metrics``); a failed
 target makes the unit fail, and the local snapshots stay as they are.
