@@ -34,7 +34,7 @@ help:
 	@echo "make test   - install what is needed and run ruff, ansible-lint, the EE check, ansible-test sanity, unit tests, Molecule"
 	@echo "make ee     - write the build context of the execution environment in docs/ee/ and check this collection's requirements reach it"
 	@echo "make chaos  - the seeded fault campaign (docs/chaos.md): make chaos SEED=1234 CASES=40; one case alone: CASE=7, several: CASE=7,12"
-	@echo "make bench  - deploy timings: the floors (a first deploy, a no-change run), then first deploy, no-change re-run and --check of 3, 5 and 7 members, with task profiles and ratios"
+	@echo "make bench  - deploy timings: the floors (a first deploy, a no-change run), then first deploy, no-change re-run and --check of 3, 5 and 7 members, with task profiles, ansible-core's floor of each run's shape, and ratios"
 
 # Both download (Debian's packages, PyPI) and neither needs the other: side by side.
 deps:

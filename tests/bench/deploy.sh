@@ -3,8 +3,9 @@
 # in parallel, that fetches, verifies, unpacks, writes certificates, unit and settings, starts etcd
 # and waits until it is healthy) and the no-change floor (one SSH call per host that checks those
 # files, the release and the member's health), then this collection's first deploy, no-change re-run and
-# --check run for each member count, each with the slowest tasks, and the ratios the speed goals
-# are stated in. A benchmark, not a test: it prints figures and asserts nothing.
+# --check run for each member count, each with the slowest tasks, ansible-core's floor of the first
+# deploy's and the re-run's shapes (core_floor below), and the ratios the speed goals are stated in.
+# A benchmark, not a test: it prints figures and asserts nothing.
 # Each figure carries the machine's 1-minute load average before and after its run: a loaded
 # machine (Molecule scenarios next to it) makes every figure slower. Each playbook run also carries
 # the controller's CPU time (ansible-playbook and its forks, user and system; not the SSH masters
@@ -285,6 +286,37 @@ on_each_host() {  # on_each_host COUNT SCRIPT: WORK/SCRIPT-I.sh on each host, on
   for pid in "${pids[@]}"; do wait "$pid"; done
 }
 
+# --- ansible-core's floor -----------------------------------------------------------------------
+# What ansible-playbook itself costs the controller for a run of the no-change re-run's shape: each
+# host runs and skips as many tasks as it did in that run (its recap's ok and skipped); each member
+# is reached over SSH once (a ping, as the no-change floor calls each host once), every other task
+# run is an assert (no SSH) and each skipped one is `when: false`. No role run by ansible-playbook
+# can cost the controller less for the same tasks.
+core_floor_play() {  # core_floor_play LOG: the play of the shape of the run whose log is LOG
+  awk '
+    function tasks(count, skipped, first_module,   i, out) {
+      for (i = 0; i < count; i++) out = out "    - " (i == 0 && first_module ? first_module : "ansible.builtin.assert:\n        that: true") "\n"
+      for (i = 0; i < skipped; i++) out = out "    - ansible.builtin.assert:\n        that: true\n      when: false\n"
+      return out ? out : "    []\n"
+    }
+    /^(bench-host|localhost)/ {
+      for (i = 1; i <= NF; i++) {split($i, a, "="); if (a[1] == "ok") ok[$1] = a[2]; if (a[1] == "skipped") sk[$1] = a[2]}
+    }
+    END {
+      first = "bench-host0"; least_ok = ok[first]; least_sk = sk[first]
+      for (h in ok) if (h != "localhost") {if (ok[h] < least_ok) least_ok = ok[h]; if (sk[h] < least_sk) least_sk = sk[h]}
+      printf "- name: What localhost ran\n  hosts: localhost\n  gather_facts: false\n  tasks:\n%s", tasks(ok["localhost"], sk["localhost"], "")
+      printf "- name: What every member ran\n  hosts: etcd\n  gather_facts: false\n  tasks:\n%s", tasks(least_ok, least_sk, "ansible.builtin.ping:")
+      printf "- name: What only the first member ran (the run_once tasks)\n  hosts: %s\n  gather_facts: false\n  tasks:\n%s", first, tasks(ok[first] - least_ok, sk[first] - least_sk, "")
+    }' "$1"
+}
+
+core_floor() {  # core_floor KEY LABEL RUN: ansible-core's floor for the shape of the run RUN (its first log), timed
+  core_floor_play "$WORK/$3.log" >"$WORK/core-floor.yml"
+  measure playbook "$WORK/$1.log"
+  report "$1" "$2"
+}
+
 floor_check() {  # floor_check KEY LABEL COUNT: the no-change floor, timed
   measure on_each_host "$3" floor-check
   report "$1" "$2"
@@ -322,6 +354,8 @@ day2() {  # day2 COUNT
 }
 
 ratio() { awk "BEGIN {printf \"%.2f\", $1 / $2}"; }
+# per_member FIGURE FIRST_FIGURE COUNT FIRST_COUNT: how much FIGURE grew per member from FIRST_COUNT
+per_member() { awk "BEGIN {printf \"%.2f\", ($1 - $2) / ($3 - $4)}"; }
 
 mkdir -p "$WORK"
 counts=${BENCH_COUNTS:-3 5 7}
@@ -330,7 +364,9 @@ for count in $counts; do
   floor "$count"
   fresh "$count"
   run "first-$count" "first deploy, $count members"
+  PLAYBOOK="$WORK/core-floor.yml" core_floor "core-first-$count" "ansible-core's floor of that deploy" "first-$count"
   repeated "rerun-$count" "no-change re-run, $count members" run
+  PLAYBOOK="$WORK/core-floor.yml" repeated "core-$count" "ansible-core's floor of that re-run" core_floor "rerun-$count-1"
   repeated "check-$count" "--check run, $count members" run --check
   if [[ "${BENCH_HOSTS_FETCH:-1}" == 1 ]]; then
     fresh "$count"
@@ -384,14 +420,15 @@ done
 echo
 echo "goals"
 for count in $counts; do
-  printf '  %d members: first deploy %s x the floor (target at most 3 x)\n' "$count" \
-    "$(ratio "${FIGURE[first-$count]}" "${FIGURE[floor-$count]}")"
-  printf '  %d members: controller CPU of the no-change re-run %s s (target at most 3 s for 3 members; the no-change floor %s s)\n' \
-    "$count" "${CPU[rerun-$count]}" "${CPU[floor-check-$count]}"
+  printf '  %d members: first deploy %s x the floor (target at most 3 x; ansible-core alone, for a run of its shape, %s x)\n' "$count" \
+    "$(ratio "${FIGURE[first-$count]}" "${FIGURE[floor-$count]}")" "$(ratio "${FIGURE[core-first-$count]}" "${FIGURE[floor-$count]}")"
+  printf '  %d members: controller CPU of the no-change re-run %s s (target at most 3 s for 3 members; the no-change floor %s s; ansible-core alone, for a run of its shape, %s s)\n' \
+    "$count" "${CPU[rerun-$count]}" "${CPU[floor-check-$count]}" "${CPU[core-$count]}"
   printf '  %d members: tasks per member run or skipped in the no-change re-run, at most %s (target at most 25)\n' \
     "$count" "${TASKS[rerun-$count]}"
   if [[ "$count" != "$first" ]]; then
-    printf '  %d vs %d members: controller CPU of the no-change re-run %s s more per added member (target at most 0.3 s)\n' \
-      "$count" "$first" "$(awk "BEGIN {printf \"%.2f\", (${CPU[rerun-$count]} - ${CPU[rerun-$first]}) / ($count - $first)}")"
+    printf '  %d vs %d members: controller CPU of the no-change re-run %s s more per added member (target at most 0.3 s; ansible-core alone %s s)\n' \
+      "$count" "$first" "$(per_member "${CPU[rerun-$count]}" "${CPU[rerun-$first]}" "$count" "$first")" \
+      "$(per_member "${CPU[core-$count]}" "${CPU[core-$first]}" "$count" "$first")"
   fi
 done
