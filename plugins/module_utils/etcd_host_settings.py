@@ -157,6 +157,7 @@ def host_settings(v, role_path, files_read=None):
     unit = instance + ".service"
     s = dict(
         release_dir=release_dir,
+        bin_dir=bin_dir,
         release_version=str(v["etcd_version"]),
         # The host fetches the tarball itself from the release URL, or is sent it from the
         # controller's cache (download.yml fills it).

@@ -31,6 +31,7 @@ import json
 from urllib.parse import urlsplit
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_RULE, resolve_target, url_parts
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import install_needed
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_membership import initial_cluster
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import PEER_IDENTITY
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import (
@@ -493,6 +494,10 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     plan["with_release"] = [h for h in play_hosts if h in releases and releases[h] == version]
     # install.yml downloads the release only for these.
     plan["without_release"] = [h for h in play_hosts if h not in plan["with_release"]]
+    # install.yml calls only the hosts whose read shows its work undone: the account, the release,
+    # its links (none for a member whose release changes in its roll step: binaries_outdated).
+    plan["install_hosts"] = [h for h in play_hosts if install_needed(
+        (reports.get(h) or {}).get("info") or {}, h not in plan["binaries_outdated"])]
     plan["data_names"] = [m["name"] for m in members if m["host"] in plan["with_data"]]
     plan["rejoin_names"] = [m["name"] for m in members if m["host"] in plan["rejoin"]]
     plan["bootstrap"] = not plan["with_data"]

@@ -3,7 +3,7 @@ an etcd_host_info read, which lets the action plugin leave a host that has every
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import install_changes, state_from_host_info
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import install_changes, install_needed, state_from_host_info
 
 RELEASE, BIN, BINARIES = "/opt/etcd/v3.5.1", "/usr/local/bin", ["etcd", "etcdctl", "etcdutl"]
 IN_PLACE = {"/usr/local/bin/" + name: "/opt/etcd/v3.5.1/" + name for name in BINARIES}
@@ -61,3 +61,25 @@ def test_a_host_info_read_of_a_complete_install_gives_its_state():
 ])
 def test_a_read_that_does_not_cover_the_install_gives_no_state(changes):
     assert state_from_host_info(info(**changes), RELEASE, BIN, BINARIES, "etcd") is None
+
+
+def role_read(**changes):
+    """A read of etcd_host_info with the role's settings (host_settings), as the plan sees it."""
+    return dict(info(**changes), host_settings=dict(release_dir=RELEASE, bin_dir=BIN, binaries=BINARIES,
+                                                    read=dict(account="etcd")))
+
+
+@pytest.mark.parametrize("read, link, needed", [
+    (role_read(), True, False),
+    # The release is not complete, the account is not there, a link points elsewhere.
+    (role_read(present=[], absent=[RELEASE + "/etcd"]), True, True),
+    (role_read(account_group=False, account=[]), True, True),
+    (role_read(links=dict(IN_PLACE, **{BIN + "/etcd": "/opt/etcd/v3.4.23/etcd"})), True, True),
+    # A member whose release changes in its roll step: its links are that step's.
+    (role_read(links=dict(IN_PLACE, **{BIN + "/etcd": "/opt/etcd/v3.4.23/etcd"})), False, False),
+    # A read that does not tell: without the role's settings, or without the links.
+    (info(), True, True),
+    (role_read(links=None), True, True),
+])
+def test_the_install_is_needed_where_the_role_read_shows_its_work_undone(read, link, needed):
+    assert install_needed(read, link) is needed

@@ -396,6 +396,26 @@ def test_the_host_sets_of_the_first_step(case, plan, expected):
     assert {key: got[key] for key in expected} == expected, case
 
 
+def test_install_calls_only_the_hosts_whose_read_shows_its_work_undone():
+    # h0 has everything in place; h1 runs the old release, which its roll step relinks; h2 is new
+    # and was read without the release; a read without the role's settings (h3) cannot tell.
+    bins = ["etcd", "etcdctl"]
+
+    def read(info, release, complete=True):
+        links = {"/usr/local/bin/" + b: "/opt/etcd/v%s/%s" % (release, b) for b in bins}
+        mark = "/opt/etcd/v3.5.17/etcd"
+        return dict(info, account_name="etcd", account=["etcd"], account_group=True, links=links,
+                    present=[mark] if complete else [], absent=[] if complete else [mark],
+                    host_settings=dict(release_dir="/opt/etcd/v3.5.17", bin_dir="/usr/local/bin", binaries=bins,
+                                       read=dict(account="etcd")))
+
+    infos = {0: read(installed(0), "3.5.17"), 1: read(installed(1), "3.5.16"), 2: read(fresh(), "3.5.17", complete=False),
+             3: installed(3)}
+    plan = hosts_plan(infos, running(0, 1, 3), {0: "3.5.17", 1: "3.5.16", 3: "3.5.17"}, members=4)
+    assert plan["binaries_outdated"] == ["h1"]
+    assert plan["install_hosts"] == ["h2", "h3"]
+
+
 def test_a_host_whose_read_failed_is_a_problem_not_a_smaller_cluster():
     # h2 started in the play and dropped out (unreachable, its read failed): nothing is decided without it.
     plan = hosts_plan({0: installed(0), 1: installed(1)}, running(0, 1), play=["h0", "h1"],
