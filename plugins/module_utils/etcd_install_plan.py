@@ -57,11 +57,12 @@ def install_needed(info, link):
     """Whether raftops.etcd.etcd_install would change the host that raftops.etcd.etcd_host_info read
     with the role's settings (``info``: its result, with host_settings), linking the release's
     binaries when ``link``; True also when that read does not tell (the host is then asked)."""
-    settings = info.get("host_settings")
-    if not settings:
+    settings = info.get("host_settings") or {}
+    try:
+        release_dir, bin_dir, binaries = settings["release_dir"], settings["bin_dir"], settings["binaries"]
+        user = settings["read"]["account"]
+    except KeyError:
         return True
-    release_dir, bin_dir, binaries = settings["release_dir"], settings["bin_dir"], settings["binaries"]
-    user = settings["read"]["account"]
     state = state_from_host_info(info, release_dir, bin_dir, binaries, user)
     return state is None or any(install_changes(state, release_dir, bin_dir, binaries, link, user).values())
 

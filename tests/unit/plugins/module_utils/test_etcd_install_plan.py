@@ -79,6 +79,7 @@ def role_read(**changes):
     (role_read(links=dict(IN_PLACE, **{BIN + "/etcd": "/opt/etcd/v3.4.23/etcd"})), False, False),
     # A read that does not tell: without the role's settings, or without the links.
     (info(), True, True),
+    (dict(info(), host_settings=dict(release_dir=RELEASE)), True, True),
     (role_read(links=None), True, True),
 ])
 def test_the_install_is_needed_where_the_role_read_shows_its_work_undone(read, link, needed):
