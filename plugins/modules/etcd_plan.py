@@ -364,6 +364,13 @@ with_release:
   returned: always
   type: list
   elements: str
+install_hosts:
+  description:
+    - The play hosts whose read (the role's facts.yml) shows the install's work undone (the account, the release,
+      its links but those of RV(binaries_outdated)), or does not tell; the role's install.yml skips the others.
+  returned: always
+  type: list
+  elements: str
 bootstrap:
   description: Whether no member has data, so that the cluster is bootstrapped.
   returned: always
