@@ -17,7 +17,7 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import install_changes, state_from_host_info
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import changes_from_host_info, state_from_host_info
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_release import release_source
 from ansible_collections.raftops.etcd.plugins.plugin_utils.host_read import HostReadAction
 
@@ -46,12 +46,9 @@ class ActionModule(HostReadAction):
     READ_OPTION = "host_info"
 
     def answer(self, read, args):
-        state = _state(read, args)
-        if not state:
-            return None
-        changes = install_changes(state, args["release_dir"], args["bin_dir"], args["binaries"],
-                                  boolean(args.get("link", True)), args.get("user"))
-        return None if any(changes.values()) else dict(changed=False, **changes)
+        changes = changes_from_host_info(read, args["release_dir"], args["bin_dir"], args["binaries"],
+                                         boolean(args.get("link", True)), args.get("user"))
+        return None if changes is None or any(changes.values()) else dict(changed=False, **changes)
 
     def call_host(self, args, read, task_vars):
         args = _with_release(args)

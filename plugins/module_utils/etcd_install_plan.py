@@ -63,8 +63,15 @@ def install_needed(info, link):
         user = settings["read"]["account"]
     except KeyError:
         return True
+    changes = changes_from_host_info(info, release_dir, bin_dir, binaries, link, user)
+    return changes is None or any(changes.values())
+
+
+def changes_from_host_info(info, release_dir, bin_dir, binaries, link, user):
+    """install_changes for the host that the etcd_host_info result ``info`` read; None when that read
+    does not cover the install (state_from_host_info)."""
     state = state_from_host_info(info, release_dir, bin_dir, binaries, user)
-    return state is None or any(install_changes(state, release_dir, bin_dir, binaries, link, user).values())
+    return None if state is None else install_changes(state, release_dir, bin_dir, binaries, link, user)
 
 
 def state_from_host_info(info, release_dir, bin_dir, binaries, user):
