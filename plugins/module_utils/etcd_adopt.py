@@ -10,6 +10,9 @@ the role settings that keep its data where it is, and every refusal, each naming
 any host changes.
 """
 
+import json
+import re
+
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import HIDDEN, SECRET_SETTINGS, url_parts
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import wal_parent_problem
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy, version_tuple
@@ -131,6 +134,7 @@ def _host_problems(record, read, inventory):
     if release and not ADOPTABLE_FROM <= tuple(version_tuple(release)[:2]) <= ADOPTABLE_TO:
         problems.append("host %s: it runs etcd %s, which the collection does not handle (3.4 to 3.6); upgrade or "
                         "downgrade it with the tool that installed it first" % (host, release))
+    problems += _unsafe_read_values(host, reading, read)
     if not reading["data_dir"]:
         problems.append("host %s: its etcd has no --data-dir (ETCD_DATA_DIR): etcd then keeps its data in %s.etcd "
                         "below its working directory; set ETCD_DATA_DIR to that path and restart it first"
@@ -162,6 +166,22 @@ def _host_problems(record, read, inventory):
                         "(closed to other users: no x bit for others); make them searchable (chmod o+x) first"
                         % (host, read.get("user") or "an unknown user", user, ", ".join(closed)))
     return problems
+
+
+# What a value read from a host may hold to be written into the inventory lines the operator keeps
+# (inventory_lines): Ansible templates inventory values, so "{{ ... }}" there would run on the controller,
+# and white space or quotes would end or change an INI line.
+SAFE_INVENTORY_VALUE = re.compile(r"^[A-Za-z0-9._/@:+,=-]*$")
+
+
+def _unsafe_read_values(host, reading, read):
+    """Why the settings read from the host cannot go into the inventory lines as they are."""
+    values = (("its etcd's data dir (ETCD_DATA_DIR)", reading["data_dir"]), ("its etcd's WAL dir (ETCD_WAL_DIR)",
+              reading["wal_dir"]), ("the user its etcd runs as", read.get("user") or ""))
+    return ["host %s: %s is %s, which holds characters an inventory line cannot keep as they are (white "
+            "space, quotes, or Jinja's {{ {%% {#: Ansible would run them as a template on the controller); the adoption "
+            "writes these values into the inventory lines to keep: rename it to letters, digits and . _ / @ : + , = - "
+            "first" % (host, what, json.dumps(value)) for what, value in values if not SAFE_INVENTORY_VALUE.match(value)]
 
 
 def _key_usage_problem(host, local, reading):

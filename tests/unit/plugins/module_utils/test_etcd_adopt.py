@@ -183,6 +183,15 @@ def test_a_run_stopped_after_the_take_over_goes_on_with_the_move():
      "etcd_version is 3.5.1, but the cluster runs 3.4.23; adoption keeps the release"),
     (MEMBERS, {"h0": dict(ETCD_DATA_DIR="")}, INVENTORY,
      "host h0: its etcd has no --data-dir (ETCD_DATA_DIR)"),
+    # Read from the host and written into the inventory lines the operator keeps: never a template.
+    (MEMBERS, {"h0": dict(ETCD_DATA_DIR="/var/lib/{{ lookup('pipe', 'id') }}")}, INVENTORY,
+     "host h0: its etcd's data dir (ETCD_DATA_DIR) is \"/var/lib/{{ lookup('pipe', 'id') }}\", which holds characters "
+     "an inventory line cannot keep as they are (white space, quotes, or Jinja's {{ {% {#: Ansible would run them as a "
+     "template on the controller)"),
+    (MEMBERS, {"h1": dict(ETCD_WAL_DIR="/srv/wal{%raw%}/wal")}, INVENTORY,
+     "host h1: its etcd's WAL dir (ETCD_WAL_DIR) is \"/srv/wal{%raw%}/wal\", which holds characters"),
+    (MEMBERS, {"h2": dict(user="etcd x=1")}, INVENTORY,
+     "host h2: the user its etcd runs as is \"etcd x=1\""),
     (MEMBERS, {"h0": dict(ETCD_CERT_FILE="/etc/ssl/etcd.pem")}, INVENTORY,
      "host h0: its etcd has certificate settings (ETCD_CERT_FILE) but serves plaintext URLs; adopt a cluster that "
      "is plaintext or TLS throughout"),
