@@ -370,7 +370,8 @@ def plan_schedule(timers, push, lib_files, found, units):
 
     ``timers``: the role's timers (vars/main.yml, _etcd_host.timers: name, unit, schedule, files of src,
     dest and mode); ``push``: the off-host push (_etcd_backup_push: on, code, lib_files, known_hosts,
-    known_hosts_template, settings, paths, targets); ``lib_files``: the code the maintenance timer
+    known_hosts_template, settings, paths, and target_types: the targets' types only, never the targets,
+    whose S3 keys would be in the task's arguments); ``lib_files``: the code the maintenance timer
     runs (src and dest); ``found``: the timers' paths facts.yml's read found on the host;
     ``units``: that read's state of the scheduled timers' units (unit -> active, enabled).
     """
@@ -404,7 +405,7 @@ def plan_schedule(timers, push, lib_files, found, units):
         templates=templates,
         copies=copies,
         timers=schedule_timers,
-        push_ssh=bool(push.get("on")) and "ssh" in [target.get("type") for target in push.get("targets") or []],
+        push_ssh=bool(push.get("on")) and "ssh" in list(push.get("target_types") or []),
         # Turned off: the member's key comes off the SSH targets' hosts its settings name.
         push_withdrawn=not push.get("on") and push.get("settings") in found,
         unscheduled=unscheduled,

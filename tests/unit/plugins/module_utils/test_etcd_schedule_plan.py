@@ -28,7 +28,7 @@ def timers(snapshot="*-*-* 02:00", maintenance=""):
 def push(on=False, code=False, targets=()):
     return {"on": on, "code": code, "lib_files": [dict(src="files/etcd_backup_push.py", dest=LIB + "etcd_backup_push.py")],
             "known_hosts": LIB + "etcd_backup_push_known_hosts", "known_hosts_template": "known-hosts.j2",
-            "settings": LIB + "etcd_backup_push.json", "targets": list(targets),
+            "settings": LIB + "etcd_backup_push.json", "target_types": [target["type"] for target in targets],
             "paths": [LIB + "etcd_backup_push.py", LIB + "etcd_backup_push.json", LIB + "etcd_backup_push_known_hosts"]}
 
 
