@@ -27,11 +27,12 @@ SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
 # prometheus brings promtool, which the unit tests run on the shipped alert rules.
 SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck openssl prometheus
 
-.PHONY: help deps system-deps venv lint ruff ansible-lint shellcheck ee sanity unit molecule test chaos demo demo-destroy bench clean
+.PHONY: help deps system-deps venv lint ruff ansible-lint shellcheck ee sanity unit molecule test test-full chaos demo demo-destroy bench clean
 
 help:
 	@echo "make demo   - install what is needed, start 3 local test hosts, deploy a TLS etcd cluster on them"
-	@echo "make test   - install what is needed and run ruff, ansible-lint, the EE check, ansible-test sanity, unit tests, Molecule"
+	@echo "make test   - install what is needed, run every check and each scenario without its tests marked full (each operation walked once), then a timing table: what CI runs"
+	@echo "make test-full - the same with every test of every scenario and the fault campaign's sample: run it for the scenarios that walk a path you change"
 	@echo "make ee     - write the build context of the execution environment in docs/ee/ and check this collection's requirements reach it"
 	@echo "make chaos  - the seeded fault campaign (docs/chaos.md): make chaos SEED=1234 CASES=40; one case alone: CASE=7, several: CASE=7,12"
 	@echo "make bench  - deploy timings: the floors (a first deploy, a no-change run), then first deploy, no-change re-run and --check of 3, 5 and 7 members, with task profiles, ansible-core's floor of each run's shape, and ratios"
@@ -128,17 +129,18 @@ unit: venv
 molecule: deps
 	tests/testbed/lanes.sh $(MOLECULE_LANES)
 
-# The checks one after another, then the Molecule lanes: the lanes keep both cores busy, so the
-# checks beside them made the lanes slower by as much as the checks took (tried: 76 min in all
-# against 75, and more load on the scenarios' timed steps). The test bed's preparation (Debian
-# images, the release mirror: minutes of downloads on a new machine) runs beside the checks.
-PREPARE_LOG := .cache/prepare.log
+# `make test` (what CI runs, within 40 minutes on a 2-core machine): every check, then each
+# scenario with its tests marked `full` left out (each operation is walked once), and a timing table
+# at the end. `make test-full`: every scenario and every test, the fault campaign's sample (chaos)
+# included; whoever changes a path runs it (or `make molecule MOLECULE_LANES=SCENARIO`) for the
+# scenarios that walk it. Both run every check and scenario whatever an earlier one gave, so one run
+# reports every failure (tests/testbed/suite.sh). The checks run one after another beside the test
+# bed's preparation: the lanes keep both cores busy, so checks beside them slowed them as much.
 test: deps
-	mkdir -p .cache && { tests/testbed/prepare.sh >$(PREPARE_LOG) 2>&1 & prepare=$$!; \
-	  checks=0; $(MAKE) --no-print-directory lint ee sanity unit || checks=$$?; \
-	  ready=0; wait $$prepare || ready=$$?; cat $(PREPARE_LOG); \
-	  [[ $$checks -eq 0 && $$ready -eq 0 ]]; }
-	$(MAKE) --no-print-directory molecule
+	tests/testbed/suite.sh short
+
+test-full: deps
+	tests/testbed/suite.sh full
 
 # The seeded fault campaign on the hosts of molecule/chaos (`make test` runs its fixed sample):
 # every case is printed, then a table per operation and fault, also written to .cache/chaos/.

@@ -16,17 +16,35 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
 
 [[ $# -ge 1 ]] || die "usage: lanes.sh 'SCENARIO...' ['SCENARIO...' ...]"
-results="$(mktemp -d)"
+# Each scenario's log, the summary and the lanes' times stay in RAFTOPS_LANES_RESULTS when it is
+# given (suite.sh prints them in its table), in a temporary folder otherwise.
+if [[ -n "${RAFTOPS_LANES_RESULTS:-}" ]]; then
+  results="$RAFTOPS_LANES_RESULTS"
+  rm -rf "$results" && mkdir -p "$results"
+else
+  results="$(mktemp -d)"
+  trap 'rm -rf "$results"' EXIT
+fi
+# A scenario still running after SCENARIO_MINUTES is stopped (its hosts destroyed) and reported
+# TIMEOUT: a hung run fails that scenario alone, and the table still comes before CI's own limit.
+SCENARIO_MINUTES="${SCENARIO_MINUTES:-40}"
 # Wide lines, so that pytest's summary and Molecule's output keep a failure's message on one line.
 export COLUMNS=250
-trap 'rm -rf "$results"' EXIT
 
 run_lane() { # SCENARIO...
-  local scenario start one rc=0 lane_start=$SECONDS
+  local scenario start one result rc=0 lane_start=$SECONDS
   for scenario in "$@"; do
-    start=$SECONDS one=0
-    molecule test -s "$scenario" 2>&1 | sed -u "s/^/[$scenario] /" | tee "$results/$scenario.log" || one=$?
-    printf '%-12s %-6s %3dm%02ds\n' "$scenario" "$([[ $one -eq 0 ]] && echo passed || echo FAILED)" \
+    start=$SECONDS one=0 result=passed
+    timeout -k 60 "${SCENARIO_MINUTES}m" molecule test -s "$scenario" 2>&1 | sed -u "s/^/[$scenario] /" \
+      | tee "$results/$scenario.log" || one=$?
+    if [[ $one -eq 124 || $one -eq 137 ]]; then
+      result=TIMEOUT
+      echo "[$scenario] stopped after ${SCENARIO_MINUTES} minutes; its hosts are removed" | tee -a "$results/$scenario.log"
+      molecule destroy -s "$scenario" >>"$results/$scenario.log" 2>&1 || true
+    elif [[ $one -ne 0 ]]; then
+      result=FAILED
+    fi
+    printf '%-12s %-7s %3dm%02ds\n' "$scenario" "$result" \
       $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60)) >>"$results/summary"
     [[ $one -eq 0 ]] || rc=$one
   done
@@ -47,7 +65,7 @@ for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
 
 # The test bed's state first, then each failed scenario's failure lines, the table, and the failed tests.
 [[ $rc -eq 0 ]] || "$HERE/host.sh" diagnose
-failed_scenarios() { awk '$2 == "FAILED" {print $1}' "$results/summary"; }
+failed_scenarios() { awk '$2 != "passed" {print $1}' "$results/summary"; }
 for failed in $(failed_scenarios); do
   echo "--- why $failed failed"
   { grep -E "FAILED |Error|ERROR|CRITICAL|assert|fatal:|failed=[1-9]" "$results/$failed.log" || true; } | tail -n 25 | cut -c1-400

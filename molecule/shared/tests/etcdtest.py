@@ -125,11 +125,25 @@ def why_failed(out, tail=2000):
 
 
 def recap(output):
-    """The PLAY RECAP counters per host: {host: {'ok': n, 'changed': n, ...}}."""
+    """The PLAY RECAP counters per host: {host: {'ok': n, 'changed': n, ...}}. A run that printed no
+    recap line (it never reached a play) fails the test here: no check over the recap passes on
+    nothing."""
     counts = {}
     for host, fields in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.M):
         counts[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", fields)}
+    assert counts, "the run printed no PLAY RECAP line for any host:\n" + output[-3000:]
     return counts
+
+
+def assert_unchanged(output, hosts=None):
+    """Every host of ``hosts`` (every host of the recap when None) is in the run's recap, reached, with
+    nothing changed or failed."""
+    counts = recap(output)
+    missing = sorted(set(hosts or []) - set(counts))
+    assert not missing, "%s not in the run's recap:\n%s" % (", ".join(missing), output[-3000:])
+    changed = {name: c for name, c in counts.items() if (hosts is None or name in hosts)
+               and (c["changed"] or c["failed"] or c.get("unreachable"))}
+    assert not changed, "changed, failed or unreachable: %s\n%s" % (changed, output[-3000:])
 
 
 def task_output(out, name):
@@ -172,6 +186,9 @@ def group_hosts(group="etcd"):
     return list(_inventory_groups()[group]["hosts"])
 
 
+FINGERPRINT_END = "-- end of fingerprint --"
+
+
 def fingerprint(names, instance="etcd"):
     """What must not change when a run is refused: files, binaries, certs and the running process
     of the cluster ``instance`` (etcd_instance), and whether its user exists."""
@@ -184,9 +201,13 @@ def fingerprint(names, instance="etcd"):
             f"/etc/systemd/system/{instance}-maintenance.* 2>/dev/null; "
             f"readlink {bin_dir}/etcd; ls -R /opt/{instance} 2>/dev/null; id {instance} 2>&1; "
             f"systemctl show {instance} -p MainPID -p NRestarts -p ExecMainStartTimestamp; "
-            f"ls -a /var/lib/{instance}/member /var/lib/{instance} 2>&1"
+            f"ls -a /var/lib/{instance}/member /var/lib/{instance} 2>&1; echo {FINGERPRINT_END}"
         )
-        state[name] = h.run(cmd).stdout
+        # A host that cannot be read (unreachable, no shell) must not read as unchanged.
+        result = h.run(cmd)
+        assert result.rc == 0 and result.stdout.endswith(FINGERPRINT_END + "\n"), (
+            "%s could not be read for its fingerprint (rc %s): %s" % (name, result.rc, (result.stderr or result.stdout)[-500:]))
+        state[name] = result.stdout
     return state
 
 

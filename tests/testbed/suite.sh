@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` (short) and `make test-full` (full) run it:
+#
+#   suite.sh short|full
+#
+# 1. The checks (ruff, ansible-lint, shellcheck, the EE check, ansible-test sanity, the unit tests),
+#    one after another, each run whatever the one before it gave, beside the test bed's preparation.
+# 2. The Molecule scenarios in two lanes (lanes.sh), each scenario under a time limit. `short` runs
+#    each scenario's verifier without the tests marked `full` (molecule/pytest.ini) and leaves the
+#    seeded fault campaign's sample (chaos) to `full` and `make chaos`; `full` runs everything.
+# 3. The timing table: each stage and scenario with its result and time, and the total. It is the
+#    last thing printed, so that a report that keeps only the end still has it.
+# The exit status is 0 only when every stage and scenario passed; a failed check does not stop the
+# scenarios, so one run reports every failure.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+# shellcheck source=tests/testbed/lib.sh source-path=SCRIPTDIR
+source "$HERE/lib.sh"
+
+suite="${1:-}"
+case "$suite" in
+  # Lanes balanced by the scenarios' measured times (the closing table of a run prints them).
+  short)
+    lanes=("restore pki membership maintenance discovery"
+           "default proxy adopt upgrade hardening recovery")
+    scenario_minutes="${SCENARIO_MINUTES:-20}"
+    target="make test"
+    export PYTEST_ADDOPTS="${PYTEST_ADDOPTS:+$PYTEST_ADDOPTS }-m 'not full'"
+    ;;
+  full)
+    lanes=("restore pki hardening membership discovery maintenance"
+           "proxy default upgrade adopt recovery chaos")
+    scenario_minutes="${SCENARIO_MINUTES:-40}"
+    target="make test-full"
+    ;;
+  *) die "usage: suite.sh short|full" ;;
+esac
+# MOLECULE_LANES='"a b" "c"' runs other lanes (the Makefile's own quoting, as for `make molecule`).
+[[ -z "${MOLECULE_LANES:-}" ]] || eval "lanes=($MOLECULE_LANES)"
+
+results="$ROOT/.cache/suite"
+rm -rf "$results" && mkdir -p "$results"
+started=$SECONDS
+minutes() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+
+"$HERE/prepare.sh" >"$results/prepare.log" 2>&1 &
+prepare=$!
+
+rc=0
+for check in ruff ansible-lint shellcheck ee sanity unit; do
+  start=$SECONDS result=passed
+  make --no-print-directory -C "$ROOT" "$check" 2>&1 | sed -u "s/^/[$check] /" || result=FAILED
+  [[ $result == passed ]] || rc=1
+  printf '%-22s %-7s %s\n' "$check" "$result" "$(minutes $((SECONDS - start)))" >>"$results/table"
+done
+
+start=$SECONDS result=passed
+wait "$prepare" || result=FAILED
+sed 's/^/[prepare] /' "$results/prepare.log"
+printf '%-22s %-7s %s (beside the checks; waited %s)\n' "test bed" "$result" "" \
+  "$(minutes $((SECONDS - start)))" >>"$results/table"
+
+if [[ $result == passed ]]; then
+  RAFTOPS_LANES_RESULTS="$results/lanes" SCENARIO_MINUTES="$scenario_minutes" \
+    "$HERE/lanes.sh" "${lanes[@]}" || rc=1
+  awk '{printf "%-22s %-7s %s\n", "molecule " $1, $2, $3}' "$results/lanes/summary" >>"$results/table"
+  sed -n 's/^lane \+\([0-9ms]*\) \+\(.*\)/lanes: \2 -> \1/p' "$results/lanes/lanes" >>"$results/table"
+else
+  rc=1
+  echo "molecule               SKIPPED (the test bed could not be prepared)" >>"$results/table"
+fi
+
+echo "--- $target: timing"
+cat "$results/table"
+printf '%-22s %-7s %s\n' "total" "$([[ $rc -eq 0 ]] && echo passed || echo FAILED)" "$(minutes $((SECONDS - started)))"
+exit "$rc"
