@@ -420,19 +420,29 @@ def backup_time(fields, name):
 
 
 class _Plain:
-    """Where decrypted chunks go: decompressed (version 3) and hashed on their way to ``out``."""
+    """Where decrypted chunks go: decompressed (version 3) and hashed on their way to ``out``, never
+    past the ``limit`` bytes the header says the plaintext has: a stream that inflates further (a
+    decompression bomb, which anyone with the public key can seal) is refused at the first byte too
+    many, before it takes memory or disk."""
 
-    def __init__(self, out, codec):
+    def __init__(self, out, codec, limit, what):
         self.out = out
         self.decompressor = None if codec == "none" else _decompressor(codec)
         self.digest = hashlib.sha256()
         self.size = 0
+        self.limit, self.what = limit, what
 
-    def write(self, block):
+    def write(self, block, chunk, count):
         if self.decompressor is not None:
-            block = self.decompressor.decompress(block)
-        self.digest.update(block)
+            # Asked for at most one byte more than the header allows: both decompressors stop there
+            # and keep the rest of their input (a shorter answer means the input is used up).
+            block = self.decompressor.decompress(block, self.limit - self.size + 1)
         self.size += len(block)
+        if self.size > self.limit:
+            raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (its plaintext grows "
+                                    "past the %d bytes its header says, in chunk %d of %d)"
+                                    % (self.what, self.limit, chunk, count))
+        self.digest.update(block)
         self.out.write(block)
 
     def complete(self):
@@ -459,7 +469,7 @@ def decrypt_file(src, dest, key, what=None, name=None, cluster=None):
         aead = AESGCM(fields["aes_key"])
         offset = len(header) + TAG_SIZE
         with atomic_file(dest, 0o600) as out:
-            plain = _Plain(out, fields["compression"])
+            plain = _Plain(out, fields["compression"], fields["size"], what)
             for index in range(count):
                 final = index == count - 1
                 length = (stored - chunk_size * index if final else chunk_size) + TAG_SIZE
@@ -475,7 +485,7 @@ def decrypt_file(src, dest, key, what=None, name=None, cluster=None):
                     raise BackupCryptoError(
                         "tampered", "%s: authentication failed: tampered or wrong key (chunk %d of %d)"
                         % (what, index + 1, count)) from None
-                plain.write(block)
+                plain.write(block, index + 1, count)
                 offset += length
             if handle.read(1):
                 raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (bytes after "

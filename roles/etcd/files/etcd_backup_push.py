@@ -48,6 +48,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import etcd_backup_crypto as crypto
 import etcd_s3
+# A new file of a name no one can plant (not ``path + ".part"``, which a link there would redirect as
+# root), renamed over the old one: a link at ``path`` is replaced, never followed.
+from etcd_files import write_file_atomically
 from etcd_maintenance import Etcdctl, EtcdctlError
 
 CLAIM = "backup-push"
@@ -71,19 +74,12 @@ def write_metrics(settings, kind, samples):
         labels = sorted(dict(more, cluster=settings["cluster"], member=settings["name"]).items())
         shown = ",".join('%s="%s"' % (k, str(v).replace('"', "")) for k, v in labels)
         text += "raftops_etcd_backup_%s{%s} %s\n" % (name, shown, value)
-    path = os.path.join(where, "%s-backup-%s.prom" % (settings["instance"], kind))
-    with open(path + ".part", "w", encoding="utf-8") as out:
-        out.write(text)
-    os.chmod(path + ".part", 0o644)
-    os.replace(path + ".part", path)
+    write_file_atomically(os.path.join(where, "%s-backup-%s.prom" % (settings["instance"], kind)), text.encode(), 0o644)
 
 
 def write_json(path, record):
     """Replace ``path`` whole with ``record`` as JSON, mode 0600."""
-    with open(path + ".part", "w", encoding="utf-8") as out:
-        json.dump(record, out, sort_keys=True)
-    os.chmod(path + ".part", 0o600)
-    os.replace(path + ".part", path)
+    write_file_atomically(path, json.dumps(record, sort_keys=True).encode(), 0o600)
 
 
 def read_json(path):

@@ -414,3 +414,21 @@ def test_etcd_killed_mid_push_still_pushes_whole_without_a_drill_record(script, 
     assert (record["revision"], record["keys"], record["hash_kv"]) == (9, None, None)
     assert record["hash_problem"].startswith("read at revision 9: etcdctl get") and "connection refused" in record["hash_problem"]
     assert "the claim of this period was not released: " in log[-1]
+
+
+@pytest.mark.parametrize("planted", ["etcd-backup-push.prom", "etcd-backup-push.prom.part"])
+def test_the_metrics_file_is_written_without_following_a_planted_link(script, tmp_path, planted):
+    # A link planted in the metrics directory (writable by a collector's group, not only by root) must
+    # not make the push, run as root, write through it: the 0600 file it names stays as it was.
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    victim = tmp_path / "shadow"
+    victim.write_text("root-only\n")
+    victim.chmod(0o600)
+    os.symlink(victim, metrics / planted)
+    conf = dict(metrics_dir=str(metrics), instance="etcd", cluster="prod", name="m0")
+    script.write_metrics(conf, "push", [("last_success", 1, {})])
+    assert victim.read_text() == "root-only\n" and oct(victim.stat().st_mode & 0o777) == "0o600"
+    written = metrics / "etcd-backup-push.prom"
+    assert not written.is_symlink() and oct(written.stat().st_mode & 0o777) == "0o644"
+    assert written.read_text() == 'raftops_etcd_backup_last_success{cluster="prod",member="m0"} 1\n'

@@ -209,6 +209,38 @@ def test_a_compressed_backup_cut_or_changed_is_refused(tmp_path):
     assert str(refused(tmp_path, sealed)).endswith("authentication failed: tampered or wrong key (its header)")
 
 
+@pytest.mark.parametrize("codec", ["zlib", "lzma"])
+def test_a_decompression_bomb_is_refused_at_the_first_byte_past_its_header_s_size(tmp_path, monkeypatch, codec):
+    # Sealed with the public key alone, as anyone on a member could: a header that says 10 bytes over
+    # a stream of 20 MiB of zeros (a few KiB compressed).
+    bomb = tmp_path / "zeros"
+    with open(bomb, "wb") as handle:
+        handle.truncate(20 * 1024 * 1024)
+    sealed = tmp_path / NAME
+    real = crypto._hash_and_compress
+    monkeypatch.setattr(crypto, "_hash_and_compress", lambda *args: (10, real(*args)[1]))
+    crypto.encrypt_file(str(bomb), str(sealed), crypto.recipient(KEY), LABEL, chunk_size=4096, compression=codec)
+    monkeypatch.undo()
+    assert sealed.stat().st_size < 64 * 1024
+    inflated = []
+    decompressor = crypto._decompressor
+
+    class Counting:
+        def __init__(self, codec):
+            self.real = decompressor(codec)
+
+        def decompress(self, data, *limit):
+            out = self.real.decompress(data, *limit)
+            inflated.append(len(out))
+            return out
+
+    monkeypatch.setattr(crypto, "_decompressor", Counting)
+    error = refused(tmp_path, sealed)
+    assert str(error).startswith("object %s: authentication failed: tampered or wrong key (its plaintext grows past the "
+                                 "10 bytes its header says, in chunk 1 of " % NAME), error
+    assert sum(inflated) == 11  # one byte past the header's size, and no more taken into memory
+
+
 def test_the_public_key_seals_but_only_the_key_file_opens(tmp_path, plain):
     to = crypto.recipient(KEY)
     assert len(to.public_key) == 32 and to.key_id == crypto.key_id(KEY) and to.public_key != KEY
