@@ -86,8 +86,6 @@ class ActionModule(ActionBase):
             opened = crypto.decrypt_file(sealed, dest, key, what=what, name=name, cluster=params["cluster"])
         finally:
             os.remove(sealed)
-        if opened.get("warning"):
-            warnings.append(opened["warning"])
         return name
 
     def _as_root(self, command, doing):

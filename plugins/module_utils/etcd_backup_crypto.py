@@ -16,11 +16,13 @@ so that only the key file kept on the controller opens it:
   public key (32)``. Version 3 is sealed to the key file's X25519 public key: the AES-256-GCM key
   is HKDF-SHA256 of the X25519 secret of a one-time key pair and the key file's key, so that a
   member which seals backups holds only the public key and can read none of them. Versions 1 and 2
-  used the key file's 32 bytes as the AES key. Then the label: its length u16 and compact
+  (the key file's 32 bytes as the AES key, and in version 1 no label) are not read: nothing was
+  released with them, and reading them would use one key for two primitives and take a backup's name
+  and time from its unauthenticated object name. Then the label: its length u16 and compact
   JSON ``{"name", "cluster", "cluster_id", "time"}`` - the object's name, the cluster it is a
-  backup of, etcd's cluster ID then, and the UTC time the snapshot was taken. Authenticated with
-  the rest, it makes a renamed or copied object, or one of another cluster, tell itself apart;
-  version 1 (before the label) is read, with a warning that its name is not authenticated;
+  backup of, etcd's cluster ID then, and the UTC time the snapshot was taken (``%Y%m%dT%H%M%SZ``).
+  Authenticated with the rest, it makes a renamed or copied object, or one of another cluster, tell
+  itself apart;
 * header tag, 16 bytes: AES-256-GCM of nothing, with the header as associated data and the nonce
   ``prefix + 0xFFFFFFFF`` (a counter no chunk uses);
 * chunks: the plaintext (version 3: its compressed stream) in pieces of ``chunk size`` (the last one shorter, or empty for an empty
@@ -37,6 +39,7 @@ memory.
 
 import base64
 import binascii
+import calendar
 import hashlib
 import json
 import os
@@ -69,7 +72,6 @@ else:
 
 MAGIC = b"RAFTOPS-ETCD-BACKUP"
 VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
 KEY_SIZE = 32
 KEY_ID_SIZE = 8
 TAG_SIZE = 16
@@ -88,6 +90,11 @@ HKDF_INFO = b"raftops-etcd-backup v3"
 # Compression before encryption (encrypted data does not compress): the codecs by their id in the header.
 CODECS = ("none", "zlib", "lzma")
 DEFAULT_CODEC = "zlib"
+
+# A label's time, as the snapshot names have it; ``latest`` takes no backup taken later than now
+# (beyond a clock skew this large): a time in the future would win every choice to come.
+LABEL_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
+FUTURE_SKEW_SECONDS = 300
 
 # What a target keeps and prunes: the backup playbook's snapshot names, sealed.
 OBJECT_SUFFIX = ".enc"
@@ -331,7 +338,7 @@ def read_header(handle, what, key=None):
     """The fields of an encrypted backup's header (read from ``handle``), checked against ``key`` when given.
 
     ``what`` names the backup in messages. With ``key``, the header's tag is verified too. ``label``
-    is the header's label (make_label), None in a version 1 backup, which has none.
+    is the header's label (make_label).
     """
     raw = handle.read(HEADER.size)
     if len(raw) < len(MAGIC) or raw[:len(MAGIC)] != MAGIC:
@@ -342,24 +349,21 @@ def read_header(handle, what, key=None):
     if len(raw) < HEADER.size:
         raise BackupCryptoError("truncated", "%s is truncated: it ends at byte %d, inside its header" % (what, len(raw)))
     _magic, version, kid, chunk_size, prefix, size, sha256 = HEADER.unpack(raw)
-    if version not in READABLE_VERSIONS:
-        raise BackupCryptoError("not_a_backup", "%s has format version %d; this collection reads versions %s"
-                                % (what, version, " and ".join(map(str, READABLE_VERSIONS))))
-    header, label_text = raw, None
-    codec, stored, ephemeral = 0, size, None
-    if version >= 3:
-        extra = _read_exactly(handle, HEADER_V3.size, what, len(header))
-        header += extra
-        codec, stored, ephemeral = HEADER_V3.unpack(extra)
-    if version >= 2:
-        length = _read_exactly(handle, LABEL_LENGTH.size, what, len(header))
-        header += length
-        (label_size,) = LABEL_LENGTH.unpack(length)
-        if label_size > MAX_LABEL_SIZE:
-            raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (a label of %d bytes "
-                                    "in its header)" % (what, label_size))
-        label_text = _read_exactly(handle, label_size, what, len(header))
-        header += label_text
+    if version != VERSION:
+        raise BackupCryptoError("not_a_backup", "%s has format version %d, which this collection does not read: only "
+                                "version %d authenticates a backup's name, cluster and time with a key the members "
+                                "cannot open backups with" % (what, version, VERSION))
+    extra = _read_exactly(handle, HEADER_V3.size, what, len(raw))
+    header = raw + extra
+    codec, stored, ephemeral = HEADER_V3.unpack(extra)
+    length = _read_exactly(handle, LABEL_LENGTH.size, what, len(header))
+    header += length
+    (label_size,) = LABEL_LENGTH.unpack(length)
+    if label_size > MAX_LABEL_SIZE:
+        raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (a label of %d bytes "
+                                "in its header)" % (what, label_size))
+    label_text = _read_exactly(handle, label_size, what, len(header))
+    header += label_text
     tag = _read_exactly(handle, TAG_SIZE, what, len(header))
     fields = dict(header=header, version=version, key_id=binascii.hexlify(kid).decode(), chunk_size=chunk_size,
                   prefix=prefix, size=size, sha256=binascii.hexlify(sha256).decode(), label=None,
@@ -371,7 +375,7 @@ def read_header(handle, what, key=None):
         if not 0 < chunk_size <= MAX_CHUNK_SIZE:
             raise BackupCryptoError("tampered", "%s: authentication failed: tampered or wrong key (chunk size %d in "
                                     "its header)" % (what, chunk_size))
-        aes_key = key if version < 3 else _opening_key(key, ephemeral)
+        aes_key = _opening_key(key, ephemeral)
         try:
             if aes_key is None:
                 raise InvalidTag()
@@ -383,22 +387,19 @@ def read_header(handle, what, key=None):
             raise BackupCryptoError("not_a_backup", "%s is compressed with codec %d, which this collection does not "
                                     "read" % (what, codec))
         fields["aes_key"] = aes_key
-    if label_text is not None:
-        try:
-            fields["label"] = json.loads(label_text)
-        except ValueError:
-            raise BackupCryptoError("tampered", "%s: its header's label is not JSON" % what) from None
+    try:
+        fields["label"] = json.loads(label_text)
+    except ValueError:
+        raise BackupCryptoError("tampered", "%s: its header's label is not JSON" % what) from None
+    if not isinstance(fields["label"], dict):
+        raise BackupCryptoError("tampered", "%s: its header's label is no JSON object" % what)
     return fields
 
 
 def check_label(fields, what, name=None, cluster=None):
     """Refuse an authentic backup (read_header with the key) under another name than ``name``, or
-    of another cluster than ``cluster`` (each checked when given); returns a warning for a
-    version 1 backup, whose name, cluster and time are not authenticated, else None."""
+    of another cluster than ``cluster`` (each checked when given)."""
     label = fields["label"]
-    if label is None:
-        return ("%s has format version 1: its name, cluster and time are not authenticated (only its content is); "
-                "it is taken on the strength of its key alone" % what)
     if name is not None and label.get("name") != name:
         raise BackupCryptoError(
             "mismatch", "%s: its authenticated header names it %s (cluster %s, taken %s): a renamed or copied backup "
@@ -408,15 +409,22 @@ def check_label(fields, what, name=None, cluster=None):
             "mismatch", "%s is a backup of cluster %s (its authenticated header), not of %s (etcd_backup_cluster): "
             "set etcd_backup_cluster to %s to restore it on purpose" % (what, label.get("cluster") or "''", cluster,
                                                                         label.get("cluster") or "''"))
-    return None
 
 
-def backup_time(fields, name):
-    """When a backup's snapshot was taken, to order backups by: its authenticated time, or for a
-    version 1 backup the time its name says (``etcd-snapshot-<time>.db.enc``)."""
-    if fields["label"] is not None:
-        return fields["label"].get("time") or ""
-    return name[len(OBJECT_PREFIX):].split(".", 1)[0]
+def backup_time(fields, what, now=None):
+    """When a backup's snapshot was taken, to order backups by: its authenticated time (a UTC time of
+    LABEL_TIME_FORMAT, so that text order is time order), refused when it is no such time or later
+    than ``now`` (seconds since the epoch; default: now) beyond FUTURE_SKEW_SECONDS."""
+    taken = fields["label"].get("time")
+    try:
+        epoch = calendar.timegm(time.strptime(str(taken), LABEL_TIME_FORMAT))
+    except ValueError:
+        raise BackupCryptoError("mismatch", "%s: its authenticated time %s is no UTC time of the form 20260101T000000Z"
+                                % (what, json.dumps(taken))) from None
+    if epoch > (time.time() if now is None else now) + FUTURE_SKEW_SECONDS:
+        raise BackupCryptoError("mismatch", "%s: its authenticated time %s is in the future: a backup is never taken "
+                                "later than now, so it is not chosen as the newest" % (what, taken))
+    return taken
 
 
 class _Plain:
@@ -455,15 +463,14 @@ class _Plain:
 def decrypt_file(src, dest, key, what=None, name=None, cluster=None):
     """Verify and decrypt ``src`` into ``dest``, which is replaced only when everything verified.
 
-    Returns the size, SHA-256, key id and label of the plaintext, and ``warning`` (check_label, with
-    ``name`` and ``cluster``: an authentic backup under another name or of another cluster is
-    refused); raises BackupCryptoError naming ``what`` (default: ``src``) and the kind of problem.
+    Returns the size, SHA-256, key id and label of the plaintext (check_label with ``name`` and
+    ``cluster``: an authentic backup under another name or of another cluster is refused); raises BackupCryptoError naming ``what`` (default: ``src``) and the kind of problem.
     """
     what = what or src
     started = time.monotonic()
     with open(src, "rb") as handle:
         fields = read_header(handle, what, key)
-        warning = check_label(fields, what, name, cluster)
+        check_label(fields, what, name, cluster)
         header, prefix, chunk_size, stored = fields["header"], fields["prefix"], fields["chunk_size"], fields["stored_size"]
         count = chunk_count(stored, chunk_size)
         aead = AESGCM(fields["aes_key"])
@@ -496,20 +503,20 @@ def decrypt_file(src, dest, key, what=None, name=None, cluster=None):
                                                                            fields["sha256"]))
     seconds = time.monotonic() - started
     return dict(size=fields["size"], sha256=fields["sha256"], key_id=fields["key_id"], label=fields["label"],
-                warning=warning, compression=fields["compression"], compressed_size=stored,
+                compression=fields["compression"], compressed_size=stored,
                 decrypt_seconds=round(seconds, 3), decrypt_mib_s=throughput(fields["size"], seconds))
 
 
 # -- choosing ----------------------------------------------------------------------------------
 
 
-def newest_authentic(headers, what, cluster=None):
+def newest_authentic(headers, what, cluster=None, now=None):
     """``latest``: the newest of a target's backups by authenticated time, as (name, skipped).
 
     ``headers`` maps each backup's name to its header (read_header with the key) or to the
     BackupCryptoError reading it raised; ``what(name)`` names one in messages. A backup that is not
-    authentic, is under another name or of another ``cluster`` is skipped (``skipped``: why, one
-    message each); name is None when none is left.
+    authentic, is under another name or of another ``cluster``, or whose time is no time or later than
+    ``now`` (backup_time), is skipped (``skipped``: why, one message each); name is None when none is left.
     """
     candidates, skipped = [], []
     for name, fields in headers.items():
@@ -517,10 +524,9 @@ def newest_authentic(headers, what, cluster=None):
             if isinstance(fields, BackupCryptoError):
                 raise fields
             check_label(fields, what(name), name, cluster)
+            candidates.append((backup_time(fields, what(name), now), name))
         except BackupCryptoError as exc:
             skipped.append(str(exc))
-            continue
-        candidates.append((backup_time(fields, name), name))
     return (max(candidates)[1] if candidates else None), sorted(skipped)
 
 

@@ -215,9 +215,7 @@ def _sealed_header(module, src, name):
                 return None
             handle.seek(0)
             fields = crypto.read_header(handle, src, _key(module, create=False)[0])
-        warning = crypto.check_label(fields, src, name)
-        if warning:
-            module.warn(warning)
+        crypto.check_label(fields, src, name)
         return fields
     except crypto.BackupCryptoError as exc:
         raise TargetError(str(exc)) from None
@@ -279,9 +277,6 @@ def _open(module, src, dest, what, name):
         raise TargetError(str(exc)) from None
     except OSError as exc:
         raise TargetError("%s cannot be decrypted into %s: %s" % (what, dest, exc.strerror)) from None
-    warning = result.pop("warning")
-    if warning:
-        module.warn(warning)
     return result
 
 

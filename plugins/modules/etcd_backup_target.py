@@ -24,8 +24,8 @@ description:
     of (O(cluster)), etcd's cluster ID (O(cluster_id)) and when the snapshot was taken (O(taken)). An object renamed
     or copied under another name, or (with O(cluster)) a backup of another cluster, is refused naming both.
     V(latest) is the newest by that authenticated time; the objects that do not authenticate are skipped with a
-    warning. A backup of format version 1 (which has no such header) is read with a warning that its name is not
-    authenticated.
+    warning, and so are those whose time is no UTC time or later than now. Only the current format, version 3, is
+    read; older ones, which nothing released wrote, did not authenticate their name and time.
   - V(pruned) deletes the backups beyond the newest O(target.keep) or older than O(target.max_age_days), never the
     newest one; V(listed) lists the backups. V(present) with O(prune) prunes the target after the upload.
   - V(present) shows a line in the run's output for the copy it made or found there (where, the object, its size
@@ -260,8 +260,7 @@ encrypted_size:
   type: int
   sample: 104890896
 label:
-  description: What the backup's header authenticates - its object name, cluster, etcd cluster ID and time (null for a
-    backup of format version 1).
+  description: What the backup's header authenticates - its object name, cluster, etcd cluster ID and time.
   returned: V(present) and V(sealed) when something was sealed, V(fetched) and V(unsealed) when not in check mode
   type: dict
   sample: {name: etcd-snapshot-20260821T120000Z.db.enc, cluster: etcd/etcd, cluster_id: ef37ad9dc622a7c4,

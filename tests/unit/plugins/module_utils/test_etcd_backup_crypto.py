@@ -58,7 +58,7 @@ def test_round_trip(tmp_path, plain):
     assert result["size"] == DATA_SIZE
     assert result["sha256"] == crypto.file_sha256(str(plain))[1]
     assert result["key_id"] == crypto.key_id(KEY)
-    assert result["label"] == LABEL and result["warning"] is None
+    assert result["label"] == LABEL and "warning" not in result
 
 
 def test_two_encryptions_of_one_file_differ(tmp_path, plain):
@@ -153,17 +153,16 @@ def test_appended_bytes_are_tampering(tmp_path, plain):
     assert error.kind == "tampered" and "bytes after its last chunk" in str(error)
 
 
-def test_a_version_2_backup_is_read_and_checked_as_before(tmp_path, plain):
-    sealed = seal_version_1(plain, tmp_path / NAME, version=2)
-    out = tmp_path / "out.db"
-    result = crypto.decrypt_file(str(sealed), str(out), KEY, what="object %s" % NAME, name=NAME, cluster="prod/etcd")
-    assert out.read_bytes() == plain.read_bytes() and result["label"] == LABEL and result["warning"] is None
-    assert result["compression"] == "none"
-    data = bytearray(sealed.read_bytes())
-    data[-1] ^= 1
-    sealed.write_bytes(bytes(data))
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_format_is_refused_before_its_key_is_used(tmp_path, plain, version):
+    # Sealed with the key file's bytes as the AES key (one key, two primitives), version 1 without a
+    # label: reading them would take a backup's name and time from the object's name.
+    sealed = seal_version_1(plain, tmp_path / NAME, version=version)
     error = refused(tmp_path, sealed)
-    assert str(error) == "object %s: authentication failed: tampered or wrong key (chunk 4 of 4)" % NAME
+    assert error.kind == "not_a_backup"
+    assert str(error) == ("object %s has format version %d, which this collection does not read: only version 3 "
+                          "authenticates a backup's name, cluster and time with a key the members cannot open backups "
+                          "with" % (NAME, version))
 
 
 # -- version 3: sealed to the key file's public key, compressed ------------------------------------
@@ -326,7 +325,7 @@ def test_a_backup_of_another_cluster_is_refused_naming_both(tmp_path, plain):
     assert str(caught.value) == ("w is a backup of cluster prod/etcd (its authenticated header), not of stage/etcd "
                                  "(etcd_backup_cluster): set etcd_backup_cluster to prod/etcd to restore it on purpose")
     out = tmp_path / "out.db"
-    assert crypto.decrypt_file(str(sealed), str(out), KEY, name=NAME, cluster="prod/etcd")["warning"] is None
+    assert crypto.decrypt_file(str(sealed), str(out), KEY, name=NAME, cluster="prod/etcd")["label"] == LABEL
     assert out.read_bytes() == plain.read_bytes()
 
 
@@ -361,15 +360,6 @@ def seal_version_1(plain, dest, key=KEY, version=1):
     return dest
 
 
-def test_a_version_1_backup_is_read_with_a_warning_that_its_name_is_not_authenticated(tmp_path, plain):
-    sealed = seal_version_1(plain, tmp_path / NAME)
-    out = tmp_path / "out.db"
-    result = crypto.decrypt_file(str(sealed), str(out), KEY, what="object %s" % NAME, name="any.enc", cluster="c")
-    assert out.read_bytes() == plain.read_bytes() and result["label"] is None
-    assert result["warning"] == ("object %s has format version 1: its name, cluster and time are not authenticated "
-                                 "(only its content is); it is taken on the strength of its key alone" % NAME)
-
-
 def header_of(path):
     with open(path, "rb") as handle:
         return crypto.read_header(handle, path.name, KEY)
@@ -386,10 +376,14 @@ def test_latest_is_the_newest_by_authenticated_time_skipping_renamed_and_foreign
     # The backup of March, copied under a newer name.
     headers["etcd-snapshot-20270101T000000Z.db.enc"] = headers["etcd-snapshot-20260301T000000Z.db.enc"]
     headers["etcd-snapshot-20280101T000000Z.db.enc"] = crypto.BackupCryptoError("tampered", "object z: tampered")
-    # A version 1 backup is ordered by its name's time.
-    old = "etcd-snapshot-20260201T000000Z.db.enc"
-    headers[old] = header_of(seal_version_1(plain, tmp_path / old))
-    name, skipped = crypto.newest_authentic(headers, lambda n: "object " + n, "prod/etcd")
+    # Sealed with the public key alone, as anyone on a member could: a time that is no time but sorts
+    # after every real one, and one in the future.
+    for forged in ("~~~~", "20991231T000000Z"):
+        name = "etcd-snapshot-%s.db.enc" % forged
+        crypto.encrypt_file(str(plain), str(tmp_path / name), crypto.recipient(KEY),
+                            crypto.make_label(name, "prod/etcd", "", forged), chunk_size=CHUNK)
+        headers[name] = header_of(tmp_path / name)
+    name, skipped = crypto.newest_authentic(headers, lambda n: "object " + n, "prod/etcd", now=1780000000)
     assert name == "etcd-snapshot-20260301T000000Z.db.enc"
     assert skipped == [
         "object etcd-snapshot-20260401T000000Z.db.enc is a backup of cluster stage/etcd (its authenticated header), "
@@ -397,9 +391,13 @@ def test_latest_is_the_newest_by_authenticated_time_skipping_renamed_and_foreign
         "object etcd-snapshot-20270101T000000Z.db.enc: its authenticated header names it "
         "etcd-snapshot-20260301T000000Z.db.enc (cluster prod/etcd, taken 20260301T000000Z): a renamed or copied "
         "backup is refused",
+        "object etcd-snapshot-20991231T000000Z.db.enc: its authenticated time 20991231T000000Z is in the future: a "
+        "backup is never taken later than now, so it is not chosen as the newest",
+        "object etcd-snapshot-~~~~.db.enc: its authenticated time \"~~~~\" is no UTC time of the form "
+        "20260101T000000Z",
         "object z: tampered"]
     del headers["etcd-snapshot-20260301T000000Z.db.enc"]
-    assert crypto.newest_authentic(headers, str, "prod/etcd")[0] == old
+    assert crypto.newest_authentic(headers, str, "prod/etcd")[0] == "etcd-snapshot-20260101T000000Z.db.enc"
     assert crypto.newest_authentic({}, str) == (None, [])
 
 
