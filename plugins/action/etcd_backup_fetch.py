@@ -83,7 +83,7 @@ class ActionModule(ActionBase):
         with open(sealed, "wb") as copy:
             copy.write(fetch.decoded(self._as_root(fetch.read_command(target, name), "reading %s" % what), what))
         try:
-            opened = crypto.decrypt_file(sealed, dest, key, what=what, name=name, cluster=params["cluster"])
+            crypto.decrypt_file(sealed, dest, key, what=what, name=name, cluster=params["cluster"])
         finally:
             os.remove(sealed)
         return name
