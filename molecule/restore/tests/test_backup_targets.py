@@ -6,6 +6,10 @@ server on the controller) and to a directory on 10.250.0.42 over SSH, and prunes
 backup from the SSH target and restores it; a restore's latest passes over a backup copied under a
 newer name, naming it, and refuses it when named, with every host as it was (a tampered one on a
 bucket: test_backup_push.py).
+
+All of it is `make test-full`'s: `make test` walks the backup to the controller (test_restore.py), the
+members' push to both targets (test_backup_push.py) and the drill (test_drill.py); the refusals are
+decided in the unit tests (test_etcd_backup_target.py, test_settings_problems.py, test_etcd_backup_plan.py).
 """
 
 import json
@@ -63,6 +67,7 @@ def objects(s3):
     return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
 
 
+@pytest.mark.full
 def test_backups_go_off_host_encrypted_and_pruned_to_keep_and_no_key_shows_at_vvv(targets, s3):
     rc, out = playbook("backup", *extra(targets))
     assert rc == 0, why_failed(out)
@@ -87,6 +92,7 @@ def test_backups_go_off_host_encrypted_and_pruned_to_keep_and_no_key_shows_at_vv
         assert BBOLT_MAGIC not in body and key_text not in body
 
 
+@pytest.mark.full
 def test_no_key_shows_at_vvv_when_an_upload_fails_and_the_failure_names_its_target(targets):
     # Nothing listens on port 9 of the controller: the upload fails, and botocore's error says why.
     unreachable = dict(targets[0], name="unreachable", endpoint_url="http://127.0.0.1:9")
@@ -97,6 +103,7 @@ def test_no_key_shows_at_vvv_when_an_upload_fails_and_the_failure_names_its_targ
     assert "Could not connect to the endpoint URL" in out, out[-3000:]
 
 
+@pytest.mark.full
 def test_the_restore_drill_takes_the_newest_backup_from_the_ssh_target(targets):
     rc, out = playbook("restore_drill", *extra(targets, etcd_restore_target="vault", etcd_restore_snapshot="latest"))
     assert rc == 0, why_failed(out)
@@ -109,6 +116,7 @@ def fetch_dirs():
     return sorted(name for name in os.listdir(BACKUPS) if name.endswith(".etcd-restore"))
 
 
+@pytest.mark.full
 def test_a_backup_fetched_for_a_refused_or_a_checked_restore_is_decrypted_privately_and_removed(targets):
     before = fingerprint(HOSTS)
     seen = []
@@ -146,6 +154,7 @@ def test_a_backup_fetched_for_a_refused_or_a_checked_restore_is_decrypted_privat
     assert fingerprint(HOSTS) == before
 
 
+@pytest.mark.full
 def test_a_backup_copied_under_a_newer_name_is_refused_naming_both_names(targets):
     remote = host(SSH_HOST)
     (newest,) = remote.run("ls %s" % SSH_PATH).stdout.split()

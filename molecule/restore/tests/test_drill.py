@@ -4,6 +4,10 @@ The drill restores the newest backup into a private etcd on the first member and
 leaving nothing behind, and refuses a truncated snapshot before any host is touched (a bit-flipped
 one is refused by the restore in test_restore.py: both read it with etcd_snapshot_info). The
 restore's revision bump is tested on the restore from the bucket (test_backup_push.py).
+
+`make test` walks the backup into a directory of its own (the drill's backup), the drill, and the
+refusal of a drill host outside the inventory; the other refusals, the truncated snapshot's failed drill
+and the status of an old backup are `make test-full`'s (their decisions: the unit tests).
 """
 
 import json
@@ -12,6 +16,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 from etcdtest import BACKUPS, EPHEMERAL, Gateway, fingerprint, host, playbook, snapshots, why_failed
 
 # The inventory's hosts are their addresses (the README's style).
@@ -23,12 +28,20 @@ OWN = os.path.join(EPHEMERAL, "drill-backups")  # this file's backup directory: 
 state = {}
 
 
+READ_END = "-- end of the read --"
+
+
 def leftovers(name=DRILL_HOST):
-    """What a drill could leave on its host: a private etcd still running, a private directory."""
+    """What a drill could leave on its host: a private etcd still running, a private directory. A read
+    that did not run to its end (the host unreachable, no shell) fails: it must not read as nothing left."""
     h = host(name)
-    etcds = h.run("pgrep -af '[e]tcd --name drill '").stdout.strip()  # [e]: not the shell running pgrep
-    dirs = h.run("ls -a /tmp /var/tmp | grep etcd-drill").stdout.strip()
-    return etcds, dirs
+    found = []
+    # [e]: not the shell running pgrep. pgrep and grep end 1 when they find nothing: the end marker tells.
+    for command in ("pgrep -af '[e]tcd --name drill '", "ls -a /tmp /var/tmp | grep etcd-drill"):
+        result = h.run("%s; echo '%s'" % (command, READ_END))
+        assert result.rc == 0 and result.stdout.endswith(READ_END + "\n"), (name, command, result.rc, result.stderr)
+        found.append(result.stdout[:-len(READ_END) - 1].strip())
+    return tuple(found)
 
 
 def test_a_backup_records_revision_keys_and_hash_beside_the_snapshot_and_keeps_the_newest_few():
@@ -58,6 +71,7 @@ def test_a_backup_records_revision_keys_and_hash_beside_the_snapshot_and_keeps_t
     state.update(snapshot=snapshot, record=record)
 
 
+@pytest.mark.full
 def test_a_backup_of_a_cluster_that_is_not_deployed_is_refused(tmp_path):
     backups = tmp_path / "backups"
     rc, out = playbook("backup", "-e", "etcd_instance=etcd-nosuch", "-e", "etcd_backup_dir=%s" % backups)
@@ -86,10 +100,13 @@ def test_the_drill_passes_on_a_good_backup_reachable_only_by_the_drill_and_leave
 
 
 def test_a_drill_host_outside_the_inventory_is_refused():
+    """The drill's refusal `make test` keeps: before any host is reached, every host as it was."""
+    before = fingerprint(HOSTS)
     rc, out = playbook("restore_drill", "-e", "etcd_drill_host=no-such-host")
     assert rc != 0
     assert "etcd_drill_host no-such-host is not a host of the inventory; nothing was changed" in out, out
     assert "PLAY [Drill a restore of an etcd snapshot]" not in out, out
+    assert fingerprint(HOSTS) == before
 
 
 def unwrapped(out):
@@ -97,6 +114,7 @@ def unwrapped(out):
     return " ".join(re.sub(r'",\s*"', " ", out).split())
 
 
+@pytest.mark.full
 def test_the_status_names_a_backup_older_than_the_threshold():
     """Aged by its file time, as a backup job that stopped running leaves it."""
     # With a fresh backup the status has no "backups:" line (test_restore_with_auth.py's status run).
@@ -122,6 +140,7 @@ def truncated(tmp_path):
     return str(path)
 
 
+@pytest.mark.full
 def test_the_drill_fails_naming_the_reason_on_a_truncated_snapshot(tmp_path):
     path = truncated(tmp_path)
     message = "is not a sound etcd snapshot: truncated or damaged: the size"

@@ -9,6 +9,9 @@ idempotence step converges without the root password.
 
 Every playbook runs at -vvv with every kind of secret the inventory can hold (etcd's passwords, an
 S3 target's keys, the backup key): none may show in its output.
+
+All of it is `make test-full`'s (variants of the backup, the drill, the restore and the push that `make
+test` walks without auth); auth is then never turned on, and its last test has nothing to turn off.
 """
 
 import functools
@@ -67,6 +70,7 @@ def vvv(name, **more):
     return rc, out
 
 
+@pytest.mark.full
 def test_auth_is_turned_on_and_a_backup_taken():
     rc, out = vvv("etcd")
     assert rc == 0, why_failed(out)
@@ -88,6 +92,7 @@ def test_auth_is_turned_on_and_a_backup_taken():
     assert rc == 0 and "backups:" not in out, out[-3000:]
 
 
+@pytest.mark.full
 def test_with_auth_on_the_drill_restores_the_backup():
     """From the target (fetched and decrypted at -vvv), read as root on the private etcd; the judging
     against the backup's record is test_drill.py's."""
@@ -96,6 +101,7 @@ def test_with_auth_on_the_drill_restores_the_backup():
     assert "drill passed: snapshot " in out and "revision: %d, keys: " % state["revision"] in out, out[-3000:]
 
 
+@pytest.mark.full
 def test_with_auth_on_the_restore_keeps_auth_the_users_and_the_data_as_of_the_snapshot():
     # Each earlier restore of the scenario kept 10.250.0.40's old data dir beside the new one, on its
     # small tmpfs (prepare.yml), WAL preallocation included: what is left free then varies around
@@ -122,6 +128,7 @@ def test_with_auth_on_the_restore_keeps_auth_the_users_and_the_data_as_of_the_sn
     assert int(Root(URLS[0]).status()["header"]["revision"]) > state["old_revision"]
 
 
+@pytest.mark.full
 def test_with_auth_on_the_members_scheduled_drill_proves_the_newest_backup_whoever_made_it():
     """The drill's private etcd restores with auth on: it is read with the member timers' client
     pair (CN root), with no password on the members. The members push (to an SSH target only: the
@@ -161,6 +168,7 @@ def test_with_auth_on_the_members_scheduled_drill_proves_the_newest_backup_whoev
     assert ROOT_PASSWORD not in host(source).check_output("cat /opt/etcd/lib/etcd_backup_push.json")
 
 
+@pytest.mark.full
 def test_auth_and_the_push_are_turned_off_for_the_idempotence_step():
     rc, out = playbook("etcd", *with_auth(etcd_auth_enabled=False), "--tags", "etcd_auth,etcd_backup")
     assert rc == 0, why_failed(out)
