@@ -225,7 +225,7 @@ def host_settings(v, role_path, files_read=None):
     # What the host's settings ask of it, which the plan reads beside what the host read (etcd_plan's report).
     s["wanted"] = dict(data_dir=v["etcd_data_dir"], wal_dir=v["etcd_wal_dir"],
                        metrics_port=_int(v["etcd_metrics_port"]) if metrics_on else None,
-                       local_endpoint=s["local_endpoint"])
+                       local_endpoint=s["local_endpoint"], python_cryptography=push["on"])
     # The arguments of the read of each host (etcd_host_info) that these settings give.
     s["read"] = dict(
         account=v["etcd_user"],

@@ -466,6 +466,17 @@ def _with_local_view(report):
     return dict(report, local=next((read for read in reads if "members" in read), {}))
 
 
+def missing_packages(reports):
+    """The hosts whose settings need a Debian package their read did not find (etcd_host_info's
+    python_cryptography; reports as plan_hosts takes them): the backup push seals backups on the member
+    with python3-cryptography, and without it every timer run would fail there."""
+    return ["host %s: etcd_backup_push seals each backup on the member with python3-cryptography, which its python3 "
+            "cannot import: install Debian's package there (apt-get install python3-cryptography), or turn "
+            "etcd_backup_push off for it" % host for host, report in reports.items()
+            if (report.get("wanted") or {}).get("python_cryptography")
+            and (report.get("info") or {}).get("python_cryptography") is False]
+
+
 def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     """The first step of the plan, before the cluster is read.
 
@@ -525,6 +536,7 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     plan["member_files_read_current"] = True
     plan["run_warnings"] = count_warnings(len(members), settings.get("forks"), len(play_hosts_all))
     plan["run_warnings"] += [warning for warning in (release_warning(version), security_warning(version)) if warning]
+    plan["problems"] += missing_packages(reports)
     plan["refusal"] = run_refusal(plan["foreign_refusal"], plan["problems"])
     # preflight_hardware.yml measures the hosts against the profile: every one, or the new ones.
     hardware = str(settings.get("preflight_hardware") or "new")

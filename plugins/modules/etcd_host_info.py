@@ -281,6 +281,12 @@ log:
            "last_index": 1822, "last_term": 4, "snapshot_index": 0, "files": 1, "torn_tail": false,
            "members": [{"id": 12020451340049434369, "name": "etcd-host0", "peer_urls": ["https://10.0.0.11:2380"],
                         "client_urls": ["https://10.0.0.11:2379"], "learner": false}], "members_error": ""}
+python_cryptography:
+  description: Whether the host's python3 can import C(cryptography) (Debian's C(python3-cryptography)), which the
+    member's backup push seals backups with.
+  returned: always
+  type: bool
+  sample: true
 etcd_said:
   description:
     - With O(journal_since), the message of the last error (or worse) etcd logged since then, with the error
@@ -409,6 +415,7 @@ calendars:
   sample: {"etcd_backup_schedule": {"expression": "Mon..Fri 25:00", "error": "Failed to parse calendar specification 'Mon..Fri 25:00': Invalid argument"}}
 """
 
+import importlib.util
 import os
 import platform
 import pwd
@@ -702,6 +709,9 @@ def main():
     result["files"] = {path: path_state(path) for path in p["files"]}
     result["units"] = read_units(p["units"], module.run_command, systemctl)
     result["calendars"] = read_calendars(p["calendars"], module.run_command, module.get_bin_path("systemd-analyze"))
+    # The member's backup push seals backups with it (etcd_backup_push): the plan refuses a push on a
+    # host whose python3 lacks it, rather than every timer run failing there.
+    result["python_cryptography"] = importlib.util.find_spec("cryptography") is not None
     result["etcd_said"] = read_etcd_said(unit_name, p["journal_since"], module.run_command, module.get_bin_path("journalctl"))
     asked = p["ask_etcd"] and (result["has_data"] or result["configured_has_data"])
     result["local_health"] = ask_local_etcd(p, result["settings"]) if asked else {}

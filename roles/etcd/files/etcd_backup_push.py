@@ -316,6 +316,13 @@ class Push:
     def run(self, snapshot):
         name = os.path.basename(snapshot)
         record = dict(member=self.settings["name"], instance=self.settings["instance"], snapshot=name, time=round(self.clock()), targets=[])
+        if not crypto.HAS_CRYPTOGRAPHY:
+            # Without a claim: the other members push this period.
+            record.update(result="failed", error="this member cannot seal backups: its python3 cannot import the "
+                          "cryptography package (%s); install Debian's python3-cryptography on it"
+                          % crypto.CRYPTOGRAPHY_IMPORT_ERROR)
+            self.log("push of %s failed: %s" % (name, record["error"]))
+            return self.record(record)
         try:
             claimed, other = self.claim()
         except (EtcdctlError, ValueError, KeyError, IndexError) as exc:
@@ -341,6 +348,7 @@ class Push:
         keeper = threading.Thread(target=self.keep_claim, args=(pushing,), daemon=True)
         keeper.start()
         work = tempfile.mkdtemp(prefix=".push.", dir=os.path.dirname(snapshot))
+        stopped = ""
         try:
             obj = name + crypto.OBJECT_SUFFIX
             sealed = os.path.join(work, obj)
@@ -364,11 +372,17 @@ class Push:
                 except (EtcdctlError, OSError, ValueError, KeyError) as exc:
                     record["drill_record_error"] = str(exc)
                     self.log("no drill record for %s: %s" % (obj, exc))
+        except Exception as exc:  # pylint: disable=broad-except
+            # Whatever stops the push is recorded where the status and the metrics read it, and the claim
+            # is marked failed below, so that a waiting member pushes this period at once.
+            stopped = "the push stopped: %s: %s" % (type(exc).__name__, exc)
+            record["error"] = stopped
+            self.log("push of %s failed: %s" % (name, stopped))
         finally:
             shutil.rmtree(work, ignore_errors=True)
             pushing.set()
             keeper.join()
-        failed = [t for t in record["targets"] if t.get("error")]
+        failed = stopped or [t for t in record["targets"] if t.get("error")]
         record["result"] = "failed" if failed else "pushed"
         ended = self.clock()
         try:

@@ -432,3 +432,40 @@ def test_the_metrics_file_is_written_without_following_a_planted_link(script, tm
     written = metrics / "etcd-backup-push.prom"
     assert not written.is_symlink() and oct(written.stat().st_mode & 0o777) == "0o644"
     assert written.read_text() == 'raftops_etcd_backup_last_success{cluster="prod",member="m0"} 1\n'
+
+
+def test_a_member_without_python3_cryptography_records_why_and_claims_nothing(script, server, tmp_path, monkeypatch):
+    url, _s3 = server
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    conf = settings(tmp_path, url, metrics_dir=str(metrics))
+    monkeypatch.setattr(script.crypto, "HAS_CRYPTOGRAPHY", False)
+    monkeypatch.setattr(script.crypto, "CRYPTOGRAPHY_IMPORT_ERROR", ImportError("No module named 'cryptography'"))
+    etcd, log = Etcd(leader=B), []
+    assert push(script, conf, etcd, log).run(snapshot(tmp_path)) == 1
+    error = ("this member cannot seal backups: its python3 cannot import the cryptography package (No module named "
+             "'cryptography'); install Debian's python3-cryptography on it")
+    assert log == ["push of %s failed: %s" % (NAME, error)]
+    assert status(conf)["result"] == "failed" and status(conf)["error"] == error
+    assert 'raftops_etcd_backup_push_success{cluster="prod/etcd",member="etcd-a"} 0\n' in (
+        metrics / "etcd-backup-push.prom").read_text()
+    assert "/raftops/etcd/backup-push" not in etcd.keys  # the period is left to the other members
+
+
+def test_a_push_that_crashes_is_recorded_and_its_claim_marked_failed_for_the_others(script, server, tmp_path, monkeypatch):
+    url, _s3 = server
+    conf = settings(tmp_path, url)
+    os.makedirs(conf["targets"][1]["path"])
+
+    def crash(*_args, **_kwargs):
+        raise NameError("name 'X25519PrivateKey' is not defined")
+
+    monkeypatch.setattr(script.crypto, "encrypt_file", crash)
+    etcd, log = Etcd(leader=B), []
+    assert push(script, conf, etcd, log).run(snapshot(tmp_path)) == 1
+    stopped = "the push stopped: NameError: name 'X25519PrivateKey' is not defined"
+    assert "push of %s failed: %s" % (NAME, stopped) in log
+    assert status(conf)["result"] == "failed" and status(conf)["error"] == stopped
+    held = base64.b64decode(etcd.keys["/raftops/etcd/backup-push"]["value"]).decode()
+    assert held == "backup push of etcd-a on host-a, pid 7 (failed)"  # a waiting member takes it over at once
+    assert [p for p in os.listdir(tmp_path / "snapshots") if p.startswith(".push.")] == []

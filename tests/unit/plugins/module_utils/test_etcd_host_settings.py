@@ -70,7 +70,8 @@ def test_the_read_of_the_host_asks_for_the_derived_paths():
     assert (read["ports"], read["endpoints"], read["v2store_target"], read["account"]) == (
         [2379, 2380, 2381], ["https://127.0.0.1:2379"], "3.5.17", "etcd")
     assert (read["login_client_cert"], read["login_client_key"]) == ("/etc/etcd/pki/client.pem", "/etc/etcd/pki/client-key.pem")
-    assert s["wanted"] == dict(data_dir="/var/lib/etcd", wal_dir="", metrics_port=2381, local_endpoint="https://127.0.0.1:2379")
+    assert s["wanted"] == dict(data_dir="/var/lib/etcd", wal_dir="", metrics_port=2381, local_endpoint="https://127.0.0.1:2379",
+                               python_cryptography=False)
 
 
 @pytest.mark.parametrize("version, binaries", [
@@ -164,6 +165,7 @@ PUSH = dict(etcd_backup_push=True, etcd_backup_schedule="daily", etcd_backup_tar
 def test_the_push_needs_its_switch_a_schedule_and_targets(off):
     s = settings(**dict(PUSH, **off))
     assert s["backup_push"]["on"] is False and s["backup_push"]["code"] is False
+    assert s["wanted"]["python_cryptography"] is False
     # The drill proves what the push sent: without the push it has no schedule.
     assert s["timers"][1]["schedule"] == ""
     assert "etcd-backup-drill.timer" not in s["scheduled_timer_units"]
@@ -173,6 +175,8 @@ def test_the_push_on():
     s = settings(**PUSH)
     push = s["backup_push"]
     assert (push["on"], push["code"]) == (True, True)
+    # The plan refuses the push on a host whose read finds no python3-cryptography.
+    assert s["wanted"]["python_cryptography"] is True
     assert (push["settings"], push["ssh_key"], push["known_hosts"]) == (
         LIB + "/etcd_backup_push.json", LIB + "/etcd_backup_push_ssh", LIB + "/etcd_backup_push_known_hosts")
     assert [f["dest"] for f in push["lib_files"]] == push["paths"][:7]

@@ -1079,3 +1079,19 @@ def test_the_scrape_targets_are_each_member_s_address_at_the_metrics_port_labell
         {"targets": ["10.0.0.10:2381"], "labels": {"__scheme__": "http", "cluster": "etcd-events", "instance": "m0"}},
         {"targets": ["[fd00::1]:2381"], "labels": {"__scheme__": "http", "cluster": "etcd-events", "instance": "m1"}}]
     assert scrape_targets([], 2381, "etcd", True) == []
+
+
+def test_a_push_on_a_host_whose_python3_lacks_cryptography_is_refused_naming_the_host_and_the_package():
+    built = reports({i: dict(installed(i), python_cryptography=i != 1) for i in range(3)}, running(0, 1, 2),
+                    {i: "3.5.17" for i in range(3)})
+    for i in range(3):
+        built["h%d" % i]["wanted"] = dict(python_cryptography=True)
+    plan = plan_hosts([record(i) for i in range(3)], built, ["h0", "h1", "h2"], ["h0", "h1", "h2"], SETTINGS)
+    problem = ("host h1: etcd_backup_push seals each backup on the member with python3-cryptography, which its python3 "
+               "cannot import: install Debian's package there (apt-get install python3-cryptography), or turn "
+               "etcd_backup_push off for it")
+    assert plan["problems"] == [problem] and problem in plan["refusal"]
+    # Without the push, or with a read that does not say (an older read), nothing is refused.
+    for i in range(3):
+        built["h%d" % i]["wanted"] = dict(python_cryptography=False)
+    assert plan_hosts([record(i) for i in range(3)], built, ["h0", "h1", "h2"], ["h0", "h1", "h2"], SETTINGS)["problems"] == []
