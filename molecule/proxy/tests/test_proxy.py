@@ -1,6 +1,13 @@
 """The client access tier (docs/proxy.md): a namespaced gRPC proxy on prx-host3 and a gateway on
 prx-host4, each on its loopback, in front of a 3-member cluster. Clients on the client hosts use
 etcdctl (linked there by the role) with the admin pair. The tests run in file order.
+
+`make test` (-m "not full") keeps the reads through both proxies (no playbook), the writes through both
+surviving a member restart and a replacement, and one refused run of proxy.yml (a proxy host that
+reaches no member: the play stops every proxy host, each as before). The revocation (it needs billing's
+pair, issued by the auth tests of test_data_and_access.py), the no-change re-run, the scale in and the
+refusals of bad input (decided in the unit tests: tests/unit/plugins/filter/test_proxy.py,
+tests/unit/plugins/module_utils/test_refusals_proxy.py) are marked full.
 """
 
 import http.client
@@ -10,8 +17,8 @@ import time
 
 import pytest
 from conftest import FIGURES
-from etcdtest import (EPHEMERAL, PKI, Gateway, copy_to, host, playbook, poll, private_key_secrets, recap, run_testbed,
-                      where_leaked, why_failed)
+from etcdtest import (EPHEMERAL, PKI, Gateway, assert_unchanged, copy_to, fingerprint, host, playbook, poll,
+                      private_key_secrets, run_testbed, where_leaked, why_failed)
 
 MEMBERS = ["prx-host0", "prx-host1", "prx-host2"]
 ADDRESS = {h: "10.250.0.%d" % (100 + i) for i, h in enumerate(MEMBERS)}
@@ -36,8 +43,11 @@ def watchers():
     """The watchers the members count, summed (etcd_debugging_mvcc_watcher_total on loopback metrics)."""
     total = 0
     for name in MEMBERS:
-        out = host(name).run("python3 -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1:2381/metrics').read().decode())\"").stdout
-        total += sum(int(float(v)) for v in re.findall(r"^etcd_debugging_mvcc_watcher_total (\S+)$", out, re.M))
+        read = host(name).run("python3 -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1:2381/metrics').read().decode())\"")
+        # A member whose metrics cannot be read must not count as no watcher.
+        counts = re.findall(r"^etcd_debugging_mvcc_watcher_total (\S+)$", read.stdout, re.M)
+        assert read.rc == 0 and counts, (name, read.rc, read.stderr[-500:])
+        total += sum(int(float(v)) for v in counts)
     return total
 
 
@@ -156,6 +166,7 @@ def tried(pair):
     return result
 
 
+@pytest.mark.full
 def test_a_revoked_client_pair_is_refused_through_the_grpc_proxy_as_by_every_member():
     # billing's pair, which test_data_and_access.py had issued (etcd_pki_clients), works through both
     # proxies and on every member until a run without it in the list revokes it.
@@ -204,9 +215,9 @@ def stop_writers():
 def test_writes_through_both_proxies_survive_a_member_restart_and_a_replacement():
     start_writers()
     time.sleep(3)
-    host("prx-host1").run("systemctl stop etcd")
+    assert host("prx-host1").run("systemctl stop etcd").rc == 0
     time.sleep(5)
-    host("prx-host1").run("systemctl start etcd")
+    assert host("prx-host1").run("systemctl start etcd").rc == 0
     time.sleep(3)
     run_testbed("recreate", "prx-host2", ADDRESS["prx-host2"])
     rc, out = playbook("replace_member", "-e", "etcd_replace=proxied-2")
@@ -223,13 +234,35 @@ def test_writes_through_both_proxies_survive_a_member_restart_and_a_replacement(
                   % ", ".join("%s %d" % (n, len(k)) for n, k in acked.items()))
 
 
+@pytest.mark.full
 def test_a_rerun_after_the_replacement_changes_nothing():
     # (The status playbook lists both proxies: test_data_and_access.py, with auth on.)
     rc, out = playbook("etcd")
     assert rc == 0, why_failed(out)
-    assert {h: c["changed"] for h, c in recap(out).items()} == {h: 0 for h in recap(out)}
+    assert_unchanged(out, [*MEMBERS, GRPC, GATEWAY])
 
 
+PROXY_READ = "proxy read"
+
+
+def proxy_state():
+    """What a refused proxy.yml run must not change: the members' and the proxies' files, binaries,
+    certificates and processes (fingerprint), and each proxy host's unit, certificates and release link;
+    a host that cannot be read fails the test."""
+    prints = fingerprint(MEMBERS)
+    proxies = fingerprint([GRPC, GATEWAY], instance="etcd-proxy")
+    for name in (GRPC, GATEWAY):
+        read = host(name).run("sha256sum /etc/systemd/system/etcd-proxy.service /etc/etcd-proxy/pki/* && "
+                              "readlink -f /usr/local/bin/etcd && systemctl show etcd-proxy -p MainPID && echo " + PROXY_READ)
+        assert read.stdout.endswith(PROXY_READ + "\n"), (name, read.rc, (read.stderr or read.stdout)[-500:])
+        prints[name] = proxies[name] + read.stdout
+    return prints
+
+
+# The refusals of bad input are decided by the settings' and the proxy plan's checks: their unit tests
+# (tests/unit/plugins/filter/test_proxy.py, tests/unit/plugins/action/test_etcd_ops_plan_action.py,
+# tests/unit/plugins/module_utils/test_refusals_proxy.py) check each message.
+@pytest.mark.full
 @pytest.mark.parametrize("args, says", [
     (["-e", "etcd_proxy_mode=l4"], "value of etcd_proxy_mode must be one of: grpc, gateway, got: l4"),
     (["-e", "etcd_proxy_namespace=/app"], "etcd_proxy_namespace='/app': '' (no namespace) or a key prefix"),
@@ -237,24 +270,30 @@ def test_a_rerun_after_the_replacement_changes_nothing():
     (["-e", "etcd_proxy_port=2379", "-e", "etcd_proxy_group=etcd"], "this host is also a member of group etcd"),
 ])
 def test_bad_input_is_refused_before_any_proxy_host_changes(args, says):
-    before = {n: host(n).run("sha256sum /etc/systemd/system/etcd-proxy.service; systemctl show etcd-proxy -p MainPID").stdout
-              for n in (GRPC, GATEWAY)}
+    before = proxy_state()
     rc, out = playbook("proxy", *args)
     assert rc != 0 and says in " ".join(out.split()), out[-3000:]
-    assert before == {n: host(n).run("sha256sum /etc/systemd/system/etcd-proxy.service; systemctl show etcd-proxy -p MainPID").stdout
-                      for n in (GRPC, GATEWAY)}
+    assert proxy_state() == before
 
 
 def test_a_proxy_host_that_reaches_no_member_is_named():
+    # proxy.yml's one refused run in `make test`: one proxy host cannot reach the members, and the play
+    # stops every proxy host (any_errors_fatal) before any of them changes, the one that reaches them too.
+    before = proxy_state()
     h = host(GATEWAY)
-    h.run("iptables -I OUTPUT -p tcp --dport 2379 -j REJECT")
+    assert h.run("iptables -I OUTPUT -p tcp --dport 2379 -j REJECT").rc == 0
     try:
         # At -vvv: the failure path shows no key either.
         rc, out = playbook("proxy", "-vvv")
     finally:
-        h.run("iptables -D OUTPUT -p tcp --dport 2379 -j REJECT")
-    assert rc != 0 and "host prx-host4 reaches no member of the cluster" in " ".join(out.split()), out[-3000:]
+        assert h.run("iptables -D OUTPUT -p tcp --dport 2379 -j REJECT").rc == 0
+    said = " ".join(out.split())
+    assert rc != 0 and "host prx-host4 reaches no member of the cluster" in said, out[-3000:]
+    assert ("open the members' client port to the proxy hosts, or check etcd_address; no proxy host was changed"
+            in said), out[-3000:]
+    assert "host prx-host3 reaches no member" not in said
     assert where_leaked(out, private_key_secrets(PKI)) == "", "at -vvv: " + where_leaked(out, private_key_secrets(PKI))
+    assert proxy_state() == before
 
 
 def unix_times(name, *properties):
@@ -262,6 +301,7 @@ def unix_times(name, *properties):
     return {k: int(v.lstrip("@") or 0) for k, v in (line.split("=", 1) for line in out.split())}
 
 
+@pytest.mark.full
 def test_a_scale_in_takes_the_member_out_of_both_proxies_one_proxy_at_a_time():
     start_writers()
     time.sleep(2)
