@@ -31,15 +31,22 @@ SCENARIO_MINUTES="${SCENARIO_MINUTES:-40}"
 # Wide lines, so that pytest's summary and Molecule's output keep a failure's message on one line.
 export COLUMNS=250
 
+# Each line with its scenario and the time it came: where a scenario's minutes go (its steps,
+# each test) reads from the log.
+stamped() { # SCENARIO
+  local line
+  while IFS= read -r line || [[ -n $line ]]; do printf '[%s %(%T)T] %s\n' "$1" -1 "$line"; done
+}
+
 run_lane() { # SCENARIO...
   local scenario start one result rc=0 lane_start=$SECONDS
   for scenario in "$@"; do
     start=$SECONDS one=0 result=passed
-    timeout -k 60 "${SCENARIO_MINUTES}m" molecule test -s "$scenario" 2>&1 | sed -u "s/^/[$scenario] /" \
+    timeout -k 60 "${SCENARIO_MINUTES}m" molecule test -s "$scenario" 2>&1 | stamped "$scenario" \
       | tee "$results/$scenario.log" || one=$?
     if [[ $one -eq 124 || $one -eq 137 ]]; then
       result=TIMEOUT
-      echo "[$scenario] stopped after ${SCENARIO_MINUTES} minutes; its hosts are removed" | tee -a "$results/$scenario.log"
+      echo "[$scenario $(date +%T)] stopped after ${SCENARIO_MINUTES} minutes; its hosts are removed" | tee -a "$results/$scenario.log"
       molecule destroy -s "$scenario" >>"$results/$scenario.log" 2>&1 || true
     elif [[ $one -ne 0 ]]; then
       result=FAILED
@@ -76,7 +83,7 @@ cat "$results/summary" "$results/lanes"
 # failed (pytest's summary) and the first lines of their assertions, or the tasks that failed.
 for failed in $(failed_scenarios); do
   echo "--- $failed: what failed"
-  sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^\[[a-z0-9_-]*\] *\(│\)\? *//' "$results/$failed.log" \
+  sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^\[[a-z0-9_-]* [0-9:]*\] *\(│\)\? *//' "$results/$failed.log" \
     | awk '/^(FAILED|ERROR) / {print; next} /^E   / && e++ < 6 {print; next} /^TASK \[/ {t = $0; next} /^fatal: / && f++ < 3 {print t; print}' \
     | cut -c1-300 | head -n 16
 done

@@ -26,13 +26,14 @@ case "$suite" in
            "default proxy adopt upgrade hardening recovery")
     scenario_minutes="${SCENARIO_MINUTES:-20}"
     target="make test"
-    export PYTEST_ADDOPTS="${PYTEST_ADDOPTS:+$PYTEST_ADDOPTS }-m 'not full'"
+    select="-m 'not full'"
     ;;
   full)
     lanes=("restore pki hardening membership discovery maintenance"
            "proxy default upgrade adopt recovery chaos")
     scenario_minutes="${SCENARIO_MINUTES:-40}"
     target="make test-full"
+    select=""
     ;;
   *) die "usage: suite.sh short|full" ;;
 esac
@@ -58,12 +59,12 @@ done
 start=$SECONDS result=passed
 wait "$prepare" || result=FAILED
 sed 's/^/[prepare] /' "$results/prepare.log"
-printf '%-22s %-7s %s (beside the checks; waited %s)\n' "test bed" "$result" "" \
-  "$(minutes $((SECONDS - start)))" >>"$results/table"
+printf '%-22s %-7s %s\n' "test bed" "$result" "beside the checks, then waited $(minutes $((SECONDS - start)))" \
+  >>"$results/table"
 
 if [[ $result == passed ]]; then
-  RAFTOPS_LANES_RESULTS="$results/lanes" SCENARIO_MINUTES="$scenario_minutes" \
-    "$HERE/lanes.sh" "${lanes[@]}" || rc=1
+  PYTEST_ADDOPTS="${PYTEST_ADDOPTS:-}${select:+ $select}" RAFTOPS_LANES_RESULTS="$results/lanes" \
+    SCENARIO_MINUTES="$scenario_minutes" "$HERE/lanes.sh" "${lanes[@]}" || rc=1
   awk '{printf "%-22s %-7s %s\n", "molecule " $1, $2, $3}' "$results/lanes/summary" >>"$results/table"
   sed -n 's/^lane \+\([0-9ms]*\) \+\(.*\)/lanes: \2 -> \1/p' "$results/lanes/lanes" >>"$results/table"
 else
