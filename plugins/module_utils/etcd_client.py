@@ -68,6 +68,8 @@ NOT_FOR_LEARNER = "rpc not supported for learner"
 NO_REPLY = "timed out (a member that has not joined a cluster with quorum does not answer)"
 NO_HANDSHAKE = ("timed out in the TLS handshake (the port took the connection; a member that has not joined a cluster "
                 "with quorum does not answer)")
+# Why a connection was never taken in time: no answer from the host at all (etcd_probe.silent)
+CONNECT_TIMED_OUT = "timed out connecting (the host is down, or a firewall drops the port)"
 # What etcd's gateway answers (HTTP 400) to a client certificate with a CN while RBAC auth is on
 GATEWAY_CN_REFUSED = "CommonName of client sending a request against gateway"
 # Permission types as rpc.proto's authpb.Permission.Type names them (READ, the zero value, is omitted)
@@ -1288,6 +1290,6 @@ def _reason(exc, connecting=False):
         return NO_HANDSHAKE
     if isinstance(exc, socket.timeout) or "timed out" in str(exc):
         if connecting:
-            return "timed out connecting (the host is down, or a firewall drops the port)"
+            return CONNECT_TIMED_OUT
         return NO_REPLY
     return str(exc) or exc.__class__.__name__

@@ -20,6 +20,7 @@ keeps it whatever ``/health`` says.
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+    CONNECT_TIMED_OUT,
     EtcdError,
     EtcdLoginUnanswered,
     EtcdUnreachable,
@@ -159,27 +160,64 @@ def probe_member(member, make_client):
     return dict(answer, endpoint=None, problem="; ".join(r["problem"] for r in records))
 
 
-def unready_peer(record, peer_urls, make_peer_client):
-    """The peer URL that answers for a member whose client URL took the connection and answered
-    nothing, neither a request nor (over https) the TLS handshake (``record``, an etcd_health endpoint
-    record), or None.
+# What a URL that did not answer says when the silence comes from the network, not from the host: a
+# connection never taken in time (the packets dropped: a powered-off host on a routed network or a cloud,
+# a firewall), or no route to the host (no one at its address on the link, or a router says so). Any
+# other error is an answer from the host itself: a connection refused or reset, a TLS alert, a
+# connection or a TLS handshake taken and then left unanswered.
+SILENCE = (CONNECT_TIMED_OUT, "no route to host", "host is unreachable", "host unreachable", "network is unreachable",
+           "network unreachable")
+
+
+def silent(error):
+    """Whether ``error``, why a URL did not answer (a probe's wording), is silence from the network: no
+    answer from the host at all. A sign of life is anything else, and any answer."""
+    text = str(error or "").lower()
+    return bool(text) and any(words.lower() in text for words in SILENCE)
+
+
+def _no_reply(record):
+    """Whether the client URL took the connection (and over https the TLS handshake) and answered nothing."""
+    return not record.get("reachable") and any(text in (record.get("error") or "") for text in (NO_REPLY, NO_HANDSHAKE))
+
+
+def ask_peers(record, peer_urls, make_peer_client):
+    """What each of a member's peer URLs answered, for an endpoint (``record``, an etcd_health endpoint
+    record) that did not answer on its client URL: [{url, answered, error}] up to the first that answers,
+    ``answered`` true for any HTTP answer to ``/version`` (``error`` None), else ``error`` the probe's
+    wording of why not. None when not asked: the client URL answered, or its error is neither silence (``silent``: is its host
+    gone?) nor a connection taken and left unanswered (``unready_peer``: has it not joined a cluster with
+    quorum since it started?). ``make_peer_client(url)`` builds a client that the peer port accepts (the
+    members' peer pair)."""
+    if record.get("reachable") or not (_no_reply(record) or silent(record.get("error"))):
+        return None
+    answers = []
+    for url in peer_urls or []:
+        try:
+            # Any HTTP answer counts: the peer port served a request.
+            make_peer_client(url).get("/version")
+        except (EtcdError, OSError, ValueError) as exc:
+            answers.append(dict(url=url, answered=False, error=error_text(exc)))
+            continue
+        answers.append(dict(url=url, answered=True, error=None))
+        # one answer says the member's host is alive: the others are not asked
+        break
+    return answers
+
+
+def unready_peer(record, peers):
+    """The peer URL that answered (``peers``: ask_peers') for a member whose client URL took the
+    connection and answered nothing, neither a request nor (over https) the TLS handshake (``record``,
+    an etcd_health endpoint record), or None.
 
     etcd serves its client URLs, ``/version`` included, only once it has published itself through
     raft, that is joined a cluster with quorum, since it started; its peer URLs serve from the start.
     A member restarted while its cluster has no quorum therefore answers on its peer URL only, while a
-    member that is merely slow answers on neither (or on its client URL too). ``make_peer_client(url)``
-    builds a client that the peer port accepts (the members' peer pair).
+    member that is merely slow answers on neither (or on its client URL too).
     """
-    if record.get("reachable") or not any(text in (record.get("error") or "") for text in (NO_REPLY, NO_HANDSHAKE)):
+    if not _no_reply(record):
         return None
-    for url in peer_urls or []:
-        try:
-            # Any HTTP answer counts: the peer port served a request while the client port did not.
-            make_peer_client(url).get("/version")
-        except (EtcdError, OSError, ValueError):
-            continue
-        return url
-    return None
+    return next((peer["url"] for peer in peers or [] if peer.get("answered")), None)
 
 
 def in_parallel(function, items):

@@ -24,10 +24,11 @@ the members live, what to ask, through whom), then plan_recovery with the cluste
 once every member is stopped (the choice must stand).
 
 A host that does not answer never drops out of the decision: a restore is refused naming it, and a
-recovery unless the operator names it gone for good (etcd_recover_lost).
+recovery unless the operator names it gone for good (etcd_recover_lost), and its member is silent on
+every URL of it (lost_answer): any answer from its host, or its host reporting, is a sign of life.
 """
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, url_parts
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, normalize_url, url_parts
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_restore_rules import RuleError, restore_revision_plan
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy
 
@@ -231,6 +232,9 @@ TIMED_OUT = ("timed out", "timeout")
 
 def live_answer(endpoint):
     """Why an etcd_health endpoint record shows a live cluster (or one that cannot be judged), or ""."""
+    # Imported here: etcd_probe brings the etcd client, and filters load this file.
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import silent
+
     url = endpoint.get("endpoint")
     texts = " ".join(str(endpoint.get(key) or "") for key in ("error", "status_error", "health_reason")).lower()
     if endpoint.get("healthy") or (endpoint.get("reachable") and endpoint.get("health_reason") == ""):
@@ -252,14 +256,73 @@ def live_answer(endpoint):
     # quorum since it started (etcd_health's peer_urls), as good as "no leader".
     if endpoint.get("unready_peer"):
         return ""
+    # Silence from the network (a connect timeout, no route to its host) is no answer; a member named lost
+    # must be silent on every URL of it (lost_answer).
+    if silent(endpoint.get("error")):
+        return ""
     if any(text in texts for text in TIMED_OUT):
-        return ("%s did not answer in time (%s): a slow member is no proof of a lost one; run again once it answers "
-                "or its host is down" % (url, endpoint.get("error")))
+        return ("%s did not answer in time (%s): a member that is slow to answer may still serve a cluster; run again "
+                "once it answers" % (url, endpoint.get("error")))
     return ""
 
 
 def _declared(host, name, lost):
     return host in lost or name in lost
+
+
+NOT_LOST_UNLESS = ("a member is lost only when every URL of it is silent (a connect timeout, no route to its host) and "
+                   "its host answers no SSH: any answer comes from a live host; take it out of etcd_recover_lost, or "
+                   "fence or power off a host gone for good before naming it")
+
+
+def _named_lost(lost, name_of, survivors):
+    """[{name, host, client_urls, peer_urls}] of the members of the survivors' recorded membership that
+    ``lost`` names (by member name, or by the inventory host whose member it is), each URL once."""
+    host_of_name = {name: host for host, name in name_of.items()}
+    named = {}
+    for survivor in survivors:
+        for member in (survivor.get("log") or {}).get("members") or []:
+            name = member.get("name")
+            if not name or not _declared(host_of_name.get(name), name, lost):
+                continue
+            record = named.setdefault(name, dict(name=name, host=host_of_name.get(name) or "", client_urls=[],
+                                                 peer_urls=[]))
+            for key in ("client_urls", "peer_urls"):
+                record[key] += [url for url in member.get(key) or [] if url not in record[key]]
+    return list(named.values())
+
+
+def lost_answer(member, endpoints):
+    """What answered, on any URL of a ``member`` named lost (_named_lost's record), in the cluster's
+    answer (``endpoints``: etcd_health's endpoint records, each with its ``peers``: what the member's peer
+    URLs answered), else the URLs the answer does not cover; "" when every URL of it was silent
+    (etcd_probe.silent): the proof, with its host silent over SSH, that it is lost."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import silent
+
+    records = {normalize_url(record.get("endpoint")): record for record in endpoints}
+    answers, unasked, peers = [], [], {}
+    for url in member["client_urls"]:
+        record = records.get(normalize_url(url))
+        if record is None:
+            unasked.append("%s was not asked" % url)
+            continue
+        if record.get("reachable"):
+            answers.append("%s answered (%s)" % (url, record.get("health_reason") or record.get("status_error")
+                                                 or "its status"))
+        elif not silent(record.get("error")):
+            answers.append("%s answered (%s)" % (url, record.get("error")))
+        peers.update((normalize_url(peer.get("url")), peer) for peer in record.get("peers") or [])
+    for url in member["peer_urls"]:
+        peer = peers.get(normalize_url(url))
+        if peer is None:
+            unasked.append("%s was not asked" % url)
+        elif peer.get("answered"):
+            answers.append("%s answered /version" % url)
+        elif not silent(peer.get("error")):
+            answers.append("%s answered (%s)" % (url, peer.get("error")))
+    # An answer is the sign of life (its peer URLs are not asked once a client URL answered); else a URL
+    # not asked leaves it unproven.
+    return ", ".join(answers or unasked)
 
 
 def _lost_names(lost):
@@ -327,11 +390,13 @@ def judge_recovery(health, survivors, group_hosts, names, lost=None):
         plan["refusal"] = "; ".join("host %s: %s" % (survivor["host"], survivor["log_error"]) for survivor in unreadable) \
             + ": a survivor whose log cannot be read cannot be compared with the others; repair or move its data first"
         return plan
-    named_alive = [survivor["host"] for survivor in survivors
-                   if survivor.get("log") and _declared(survivor["host"], name_of.get(survivor["host"]), lost)]
+    # A host that reported answered over SSH: alive, whatever its etcd ports say.
+    named_alive = ["%s%s" % (survivor["host"], " (with member data)" if survivor.get("log") else "")
+                   for survivor in survivors if _declared(survivor["host"], name_of.get(survivor["host"]), lost)]
     if named_alive:
-        plan["refusal"] = ("%s answered with member data but is named in etcd_recover_lost: a survivor is never dropped; "
-                           "take it out of etcd_recover_lost" % ", ".join(named_alive))
+        plan["refusal"] = ("etcd_recover_lost names %s, which answered over SSH (it reported to the play): a host that "
+                           "answers is alive, and a survivor is never dropped; take it out of etcd_recover_lost, or fence "
+                           "or power off a host gone for good before naming it" % ", ".join(named_alive))
         return plan
     plan["unreachable"] = [host for host in group_hosts if host not in reported]
     if healthy:
@@ -347,7 +412,17 @@ def judge_recovery(health, survivors, group_hosts, names, lost=None):
             "lost it; replace a lost member with raftops.etcd.replace_member" % (
                 ", ".join(leader) or "elected", len(healthy), len(statuses)))
         return plan
-    live = [answer for answer in map(live_answer, health.get("endpoints") or []) if answer]
+    # A member named lost is lost on the proof of silence on every URL of it; the others must say "no leader".
+    named_lost = _named_lost(lost, name_of, survivors)
+    endpoints = health.get("endpoints") or []
+    not_silent = ["%s (host %s): %s" % (member["name"], member["host"], answer) if member["host"] else
+                  "%s: %s" % (member["name"], answer)
+                  for member in named_lost for answer in [lost_answer(member, endpoints)] if answer]
+    if not_silent:
+        plan["refusal"] = "not silent, though named in etcd_recover_lost: %s; %s" % ("; ".join(not_silent),
+                                                                                      NOT_LOST_UNLESS)
+        return plan
+    live = [answer for answer in map(live_answer, endpoints) if answer]
     if live:
         plan["refusal"] = "the cluster answered: %s; quorum recovery is only for a cluster that lost it" % "; ".join(live)
         return plan
@@ -579,9 +654,10 @@ def plan_recovery(plan, health, survivors, group_hosts, names, settings):
     plan = dict(plan, **verdict)
     plan["survivors"] = survivors
     plan["cluster_answer"] = {key: health[key] for key in ("member_status", "endpoints") if key in (health or {})}
-    if plan.get("ask_cluster") and not plan["cluster_answer"] and plan["action"] != "refuse":
+    if plan.get("ask_cluster") and not plan["cluster_answer"]:
         # etcd_health failed before it asked any member (a pair it cannot read, an error): that is no
-        # proof the cluster lost quorum, and a recovery beside a cluster that answers splits it.
+        # proof the cluster lost quorum, nor that a member named lost is silent, and a recovery beside a
+        # cluster that answers splits it. Said first: no verdict on the cluster stands without its answer.
         plan.update(action="refuse", refusal=(
             "the cluster could not be asked through %s (%s): whether it still has quorum is unknown"
             % (plan.get("ask_through") or "?", (health or {}).get("msg") or "no answer")))

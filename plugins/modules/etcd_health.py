@@ -95,13 +95,16 @@ options:
     default: 0
   peer_urls:
     description:
-      - The peer URLs of members by their client URLs (C({client URL -> [peer URL]})), to tell apart an
-        endpoint that takes the connection and answers nothing in O(timeout). When the member's peer URL
-        answers C(/version), the endpoint is reported with RV(endpoints[].unready_peer).
+      - The peer URLs of members by their client URLs (C({client URL -> [peer URL]})), asked for C(/version)
+        when the endpoint did not answer, either taking the connection and answering nothing in
+        O(timeout) or silent (a connect timeout, no route to its host). What each answered is
+        RV(endpoints[].peers). When the member's peer URL answers while its client URL took the connection
+        and answered nothing, the endpoint is reported with RV(endpoints[].unready_peer).
       - etcd serves its client URLs only once it has joined a cluster with quorum since it started, and
         its peer URLs from the start; a member restarted while its cluster has no quorum answers on its
         peer URL only. A slow member answers on neither, or on both.
-      - The C(raftops.etcd.recover_quorum) playbook passes the members of the survivors' logs.
+      - The C(raftops.etcd.recover_quorum) playbook passes the members of the survivors' logs. A member
+        named lost is proven lost only by silence on every URL of it, its peer URLs included.
     type: dict
     default: {}
   peer_cert:
@@ -468,6 +471,26 @@ endpoints:
           answered nothing. The member has not joined a cluster with quorum since it started.
         - Null otherwise, and when O(peer_urls) does not name the endpoint.
       type: str
+    peers:
+      description:
+        - What the member's peer URLs (O(peer_urls)) answered, asked in order up to the first that answers,
+          when this endpoint took the connection and answered nothing, or was silent (a connect timeout,
+          no route to its host).
+        - C(answered) is true for any HTTP answer to C(/version); else C(error) says why not.
+        - Null when not asked (the endpoint answered, or refused the connection, or O(peer_urls) does
+          not name it).
+      type: list
+      elements: dict
+      contains:
+        url:
+          description: The peer URL.
+          type: str
+        answered:
+          description: Whether it gave an HTTP answer.
+          type: bool
+        error:
+          description: Why it did not; null when it answered.
+          type: str
   sample:
     - endpoint: http://10.0.0.11:2379
       discovered: false
@@ -549,7 +572,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import read_cluster_health, wait_until
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import normalize_url
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import unready_peer
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import ask_peers, in_parallel, unready_peer
 
 
 def argument_spec():
@@ -600,12 +623,17 @@ def run(params, clients, make_client, clock=None, sleep=None, make_peer_client=N
 
 
 def note_unready(params, result, make_peer_client):
-    """Mark each endpoint that took the connection and answered nothing while its member's peer URL
-    (``peer_urls``) answers: ``unready_peer``, and its ``error`` says what that means."""
+    """Ask the member's peer URLs (``peer_urls``) of each endpoint that did not answer, silent or taking
+    the connection and answering nothing (``ask_peers``): what they answered is its ``peers``; and mark
+    the endpoints that took the connection and answered nothing while a peer URL answers
+    (``unready_peer``), whose ``error`` then says what that means."""
     peers = {normalize_url(url): urls for url, urls in (params.get("peer_urls") or {}).items()}
-    for record in result.get("endpoints") or []:
-        peer = unready_peer(record, peers.get(record["endpoint"]), make_peer_client) if peers else None
-        record["unready_peer"] = peer
+    records = result.get("endpoints") or []
+    asked = in_parallel(lambda record: ask_peers(record, peers.get(record["endpoint"]), make_peer_client)
+                        if record["endpoint"] in peers else None, records)
+    for record, answers in zip(records, asked):
+        record["peers"] = answers
+        record["unready_peer"] = peer = unready_peer(record, answers)
         if peer:
             record["error"] = ("%s, while its peer URL %s answers: etcd serves its client URLs only once it has joined "
                                "a cluster with quorum, and this member has not since it started" % (record["error"], peer))

@@ -5,12 +5,16 @@ The inventory is the README's: hosts by address (10.250.0.90-94), each with its 
 host unchanged, also when the root password is mistyped (a login refused is an answer from a live
 cluster, not a lost quorum) and when etcd_recover_lost names a host twice; then rcv-host1 lags (its
 peer traffic cut while writes go on, until the first recovery run has read it), and three others
-are lost at once: rcv-host2 and rcv-host3 come back as empty machines, rcv-host4 is gone for good
-(the operator names it in etcd_recover_lost; it stays in the inventory, dead: its container killed,
-no facts, no SSH; its address comes from the survivors' logs). While a survivor does not report
-(its SSH refused) the run is refused before any change (status still shows the table, rcv-host4
-dead in the inventory). recover_quorum picks the up-to-date survivor rcv-host0, not the
-lagging one, also with rcv-host0's etcd started again without quorum (silent on its client URL, its
+are lost at once: rcv-host2 comes back as an empty machine; rcv-host3 is powered off (its container
+killed: no one at its address) and comes back empty after the first recovery run; rcv-host4 is gone
+for good and silent, as a powered-off host is on a routed network or a cloud: every packet to it is
+dropped (connect timeouts, SSH included; a host fenced off the network). The operator names
+rcv-host3 and rcv-host4 in etcd_recover_lost (they stay in the inventory: no facts, no SSH; their
+addresses come from the survivors' logs): silence on every URL of a member, with its host silent
+over SSH, is the proof that it is lost. While a survivor does not report (its SSH refused) the run
+is refused before any change (status still shows the table, the lost hosts in the inventory); so
+is a live host named lost whose etcd ports drop packets but which answers SSH. recover_quorum picks
+the up-to-date survivor rcv-host0, not the lagging one, also with rcv-host0's etcd started again without quorum (silent on its client URL, its
 peer URL answering); killed before the joins, it is finished by the next run, which keeps every
 acknowledged write, grows back to the group's four voters and finds every member's keyspace hash
 equal to the survivor's (etcd 3.5.30: 3.5.1 lets joined members diverge); run again it is refused with
@@ -43,7 +47,9 @@ NAME = {h: "rcv-host%d" % i for i, h in enumerate(HOSTS)}
 URL = {h: "https://%s:2379" % h for h in HOSTS}
 # Addresses of this scenario's block that no host has: spare hosts that are down.
 SPARE_ADDRESSES = ["10.250.0.98", "10.250.0.99"]
-UP_TO_DATE, LAGGING, EMPTIED, GONE = HOSTS[0], HOSTS[1], HOSTS[2:4], HOSTS[4]
+UP_TO_DATE, LAGGING, EMPTIED, POWERED_OFF, GONE = HOSTS[0], HOSTS[1], HOSTS[2], HOSTS[3], HOSTS[4]
+# The hosts the operator names lost: one powered off, one silent (its packets dropped).
+NAMED_LOST = [POWERED_OFF, GONE]
 # Both ends of every peer connection: the streams a member dialed carry traffic to it from port 2380.
 # The users of molecule.yml: root for the checks, writer (readwrite on /writer/) for the writer.
 Root = functools.partial(UserGateway, user="root", password="recovery-root-secret")
@@ -85,6 +91,18 @@ SSH_REFUSED = ["iptables", "-{op}", "INPUT", "-p", "tcp", "--dport", "22", "-j",
 
 def ssh_refused(name, op):
     subprocess.run(["podman", "exec", name, *[arg.format(op=op) for arg in SSH_REFUSED]], check=True, timeout=60)
+
+
+# A host silent on the network, as a powered-off host is on a routed network or a cloud, or a host fenced
+# off it: every packet to or from it dropped (its own netfilter, so that no other host or scenario is
+# touched; ARP still answers, so others' connections time out instead of failing at once).
+SILENCED = ["iptables", "-{op}", "{chain}", "!", "-{side}", "lo", "-j", "DROP"]
+
+
+def silenced(name, op):
+    for chain, side in (("INPUT", "i"), ("OUTPUT", "o")):
+        subprocess.run(["podman", "exec", name, *[arg.format(op=op, chain=chain, side=side) for arg in SILENCED]],
+                       check=True, timeout=60)
 
 
 def handshake(url):
@@ -169,7 +187,8 @@ def lost_quorum():
     # acknowledged write is on it, and one missing after the recovery was lost by the recovery.
     gateways = {h: Root(URL[h]) for h in HOSTS if h != LAGGING}
     move_leadership(gateways, UP_TO_DATE)
-    for lost in [*EMPTIED, GONE]:
+    silenced(GONE, "I")
+    for lost in (EMPTIED, POWERED_OFF):
         run_testbed("kill", lost)
     time.sleep(2)
     writer.stop()
@@ -177,8 +196,7 @@ def lost_quorum():
     # The survivor's own copy before the recovery (its login token from before the loss: without
     # quorum etcd grants none): a write missing afterwards but here was lost by the recovery.
     writer.missing_on_survivor = writer.lost(gateways[UP_TO_DATE], serializable=True)
-    for lost in EMPTIED:
-        run_testbed("recreate", lost, lost)
+    run_testbed("recreate", EMPTIED, EMPTIED)
     # Two members are no quorum of five; rcv-host1's peer traffic stays cut until the first
     # recovery run has read the survivors (the network heals before the run that finishes).
     return writer
@@ -187,22 +205,23 @@ def lost_quorum():
 def test_a_lost_host_not_named_or_a_survivor_that_does_not_report_is_refused_before_any_change(lost_quorum):
     survivors = [UP_TO_DATE, LAGGING]
     before = fingerprint(survivors)
-    # status first: rcv-host4 gives no facts and has no etcd_address; its address is its member's
-    # peer URL in the survivors' logs, and the table is shown.
+    # status first: rcv-host3 and rcv-host4 give no facts and have no etcd_address; their address is
+    # their member's peer URL in the survivors' logs, and the table is shown.
     rc, out = playbook("status")
     assert "no address" not in out, out
     assert re.search(r"TASK \[raftops.etcd.etcd : Show the cluster status and what to do\][^\n]*\nok: \[10\.250\.0\.90\]",
                      out), out
     rc, out = playbook("recover_quorum", "-vvv")
     assert rc != 0
-    assert ("10.250.0.94 did not report (unreachable, or a task failed there): every host of the group must answer "
-            "before a recovery is judged; bring it back, or if it is gone for good name it in etcd_recover_lost "
-            "(-e etcd_recover_lost=10.250.0.94); nothing was changed") in flat(out), out[-6000:]
+    assert ("10.250.0.93, 10.250.0.94 did not report (unreachable, or a task failed there): every host of the group "
+            "must answer before a recovery is judged; bring it back, or if it is gone for good name it in "
+            "etcd_recover_lost (-e etcd_recover_lost=10.250.0.93,10.250.0.94); nothing was changed") in flat(out), \
+        out[-6000:]
     assert_no_secret(out, "a refused recover_quorum")
     # Named by its member name, as docs/backup-restore.md's example does: the same host.
     ssh_refused(LAGGING, "I")
     try:
-        rc, out = playbook("recover_quorum", "-vvv", "-e", "etcd_recover_lost=%s" % NAME[GONE])
+        rc, out = playbook("recover_quorum", "-vvv", "-e", "etcd_recover_lost=%s" % ",".join(NAME[h] for h in NAMED_LOST))
     finally:
         ssh_refused(LAGGING, "D")
     assert rc != 0
@@ -210,6 +229,26 @@ def test_a_lost_host_not_named_or_a_survivor_that_does_not_report_is_refused_bef
     assert "nothing was changed" in flat(out), out[-6000:]
     assert_no_secret(out, "a refused recover_quorum")
     assert fingerprint(survivors) == before
+
+
+@pytest.mark.full
+def test_a_live_host_named_lost_whose_etcd_ports_drop_packets_is_refused_with_nothing_changed(lost_quorum):
+    """rcv-host1's peer port already drops packets (CUT); its client port does too here: silent on every
+    URL, but its host answers SSH, so it is alive (the plan's unit tests decide it too)."""
+    hosts = [UP_TO_DATE, LAGGING, EMPTIED]
+    before = fingerprint(hosts)
+    drop_client_port = "iptables -{op} INPUT -p tcp --dport 2379 -j DROP"
+    assert host(LAGGING).run(drop_client_port.format(op="I")).rc == 0
+    try:
+        rc, out = playbook("recover_quorum", "-e", "etcd_recover_lost=%s" % ",".join([LAGGING, *NAMED_LOST]))
+    finally:
+        assert host(LAGGING).run(drop_client_port.format(op="D")).rc == 0
+    assert rc != 0
+    assert ("etcd_recover_lost names 10.250.0.91 (with member data), which answered over SSH (it reported to the "
+            "play): a host that answers is alive, and a survivor is never dropped; take it out of etcd_recover_lost, "
+            "or fence or power off a host gone for good before naming it; nothing was changed") in flat(out), \
+        out[-6000:]
+    assert fingerprint(hosts) == before
 
 
 def test_quorum_is_recovered_from_the_up_to_date_survivor_with_no_acknowledged_write_lost(lost_quorum):
@@ -226,10 +265,15 @@ def test_quorum_is_recovered_from_the_up_to_date_survivor_with_no_acknowledged_w
     # The member whose stop hangs is the lagging one, whose unit started before the loss.
     assert host(LAGGING).run(HANG_ON_STOP).rc == 0
     started = time.monotonic()
-    # The inventory as it is: rcv-host4 dead in it (no facts, no SSH), named lost by its address.
-    rc, out = interrupted_playbook("recover_quorum", ["-vvv", "-e", "etcd_recover_lost=%s" % GONE],
+    # The inventory as it is: rcv-host3 and rcv-host4 lost in it (no facts, no SSH), named lost by their
+    # addresses; rcv-host4 silent (every packet to it dropped: connect timeouts), rcv-host3 powered off.
+    rc, out = interrupted_playbook("recover_quorum", ["-vvv", "-e", "etcd_recover_lost=%s" % ",".join(NAMED_LOST)],
                                    "PLAY [Grow the cluster back to the inventory]")
     assert host(LAGGING).run(NO_HANG).rc == 0
+    # rcv-host4 is powered off for good (its old member, fenced until now, never comes back), and
+    # rcv-host3 comes back as an empty machine.
+    run_testbed("kill", GONE)
+    run_testbed("recreate", POWERED_OFF, POWERED_OFF)
     # The network heals before any check, so that a failed check leaves the next tests a cluster
     # whose members reach each other.
     assert host(LAGGING).run(CUT.format(op="D")).rc == 0
@@ -252,7 +296,10 @@ def test_quorum_is_recovered_from_the_up_to_date_survivor_with_no_acknowledged_w
     assert chosen, out[-6000:]
     lagging = re.search(r"survivor 10\.250\.0\.91: commit index (\d+)", text)
     assert lagging and int(lagging.group(1)) < int(chosen.group(1)), out[-6000:]
-    assert "no data on 10.250.0.92, 10.250.0.93: they join as new members" in text
+    assert "no data on 10.250.0.92: they join as new members" in text
+    # rcv-host4's member was proven lost by silence: its URLs did not answer in time (connect timeouts).
+    assert "timed out connecting (the host is down, or a firewall drops the port)" in out, out[-6000:]
+    assert "gone for good (etcd_recover_lost): 10.250.0.93, 10.250.0.94;" in text, out[-6000:]
     assert "lost voting members: rcv-host2 (10.250.0.92), rcv-host3 (10.250.0.93), rcv-host4 (10.250.0.94)" in text
     # The run that grew the cluster compared every member's keyspace with the survivor's.
     assert re.search(r"the KV hashes of 4 members agree at revision \d+ with rcv-host0's", flat(rerun)), rerun[-6000:]

@@ -470,8 +470,14 @@ def test_the_recovery_steps_read_each_play_host_s_log_and_name_members_as_the_in
     # The recovery step asks the cluster itself, on the task's host (delegated to ask_through): a failed
     # read (no member answers) is an answer too, judged and not raised; the connection is the role's
     # but for the pair that host has.
+    # m2 is silent on every URL of it (its packets dropped: connect timeouts), and h0, h1 refuse the connection
+    silent = dict(endpoint="https://10.0.0.12:2379", reachable=False, error="timed out connecting (the host is down, or "
+                  "a firewall drops the port)", peers=[dict(url="https://10.0.0.12:2380", answered=False, error="timed "
+                                                            "out connecting (the host is down, or a firewall drops the port)")])
+    endpoints = [dict(endpoint="https://10.0.0.1%d:2379" % i, reachable=False, error="[Errno 111] Connection refused",
+                      peers=None) for i in range(2)] + [silent]
     action._execute_module = MagicMock(return_value=dict(failed=True, msg="no endpoint answered", member_status=[],
-                                                         endpoints=[], invocation=dict(module_args={})))
+                                                         endpoints=endpoints, invocation=dict(module_args={})))
     connection = dict(ca_cert="/p/ca.pem", client_cert="/p/server.pem", client_key="/p/server-key.pem")
     # h2 did not report (it dropped out of the play): named, not left out
     refused = run_restore(action, hostvars, ["h0", "h1"], stage="recovery", plan=first, connection=connection,
@@ -481,7 +487,7 @@ def test_the_recovery_steps_read_each_play_host_s_log_and_name_members_as_the_in
                        settings=dict(group="etcd", lost="m2", client_urls=["https://10.0.0.12:2379"]))
     assert plan["action"] == "recover" and plan["chosen"]["host"] == "h0" and plan["lost_hosts"] == ["h2"]
     assert plan["aside"] == {} and plan["stamp"].endswith("Z")
-    assert plan["cluster_answer"] == dict(member_status=[], endpoints=[])
+    assert plan["cluster_answer"] == dict(member_status=[], endpoints=endpoints)
     call = action._execute_module.call_args.kwargs
     assert call["module_name"] == "raftops.etcd.etcd_health"
     assert call["module_args"] == dict(ca_cert="/p/ca.pem", client_cert="/p/client.pem", client_key="/p/client-key.pem",

@@ -32,8 +32,14 @@ def test_the_filters_are_registered():
 def test_the_plan_filter_names_members_as_the_inventory_does():
     # m2's host has no NODE_NAME: its member name is its inventory name, and naming it lost is naming that
     survivors = [alive("10.0.0.10", 9, 100), dict(host="10.0.0.11", log=None, log_error="")]
-    result = quorum_recovery_plan({}, survivors, GROUP, HOSTVARS, "10.0.0.12")
+    # the member named lost is silent on every URL of it: no route to its host
+    silent = dict(endpoint="https://10.0.0.12:2379", reachable=False, error="[Errno 113] No route to host",
+                  peers=[dict(url="https://10.0.0.12:2380", answered=False, error="[Errno 113] No route to host")])
+    result = quorum_recovery_plan(dict(member_status=[], endpoints=[silent]), survivors, GROUP, HOSTVARS, "10.0.0.12")
     assert result["action"] == "recover" and result["chosen"]["name"] == "m0"
+    # not asked, it is not proven lost
+    assert quorum_recovery_plan({}, survivors, GROUP, HOSTVARS, "10.0.0.12")["refusal"].startswith(
+        "not silent, though named in etcd_recover_lost: 10.0.0.12 (host 10.0.0.12): https://10.0.0.12:2379 was not asked")
     assert recover_lost_hosts("m1, 10.0.0.12", GROUP, HOSTVARS) == ["10.0.0.11", "10.0.0.12"]
     lines = quorum_recovery_report(result, [dict(cluster_id="abc")])
     assert lines[0].startswith("started m0 (host 10.0.0.10) as a new one-member cluster")

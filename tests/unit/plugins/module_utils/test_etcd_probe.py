@@ -179,6 +179,10 @@ SILENT = dict(endpoint="https://a:2379", reachable=False, error=ec.NO_REPLY)
 PEERS = ["https://a:2380", "https://a2:2380"]
 
 
+def unready(record, answers, asked):
+    return ep.unready_peer(record, ep.ask_peers(record, PEERS, PeerPort(answers, asked)))
+
+
 @pytest.mark.parametrize("answers, peer", [
     ({"https://a:2380": 200}, "https://a:2380"),
     # any HTTP answer: the peer port served a request (a 404 on a release without the path)
@@ -188,30 +192,64 @@ PEERS = ["https://a:2380", "https://a2:2380"]
 ], ids=["answers", "any-status", "second-url", "none"])
 def test_a_member_silent_on_its_client_url_is_unready_when_a_peer_url_answers(answers, peer):
     asked = []
-    assert ep.unready_peer(SILENT, PEERS, PeerPort(answers, asked)) == peer
+    assert unready(SILENT, answers, asked) == peer
     assert asked[0] == ("https://a:2380", "/version")
 
 
-@pytest.mark.parametrize("record", [
-    dict(SILENT, reachable=True, error=None),
-    dict(SILENT, error="timed out connecting (the host is down, or a firewall drops the port)"),
-    dict(SILENT, error="[Errno 111] Connection refused"),
-], ids=["answered", "connect-timeout", "refused"])
-def test_only_a_member_that_took_the_connection_and_answered_nothing_is_asked_at_its_peer_url(record):
+@pytest.mark.parametrize("record, asked_peers", [
+    (dict(SILENT, reachable=True, error=None), False),
+    # silence from the network: the peer URLs are asked (is its host gone?), and it is no unready member
+    (dict(SILENT, error="timed out connecting (the host is down, or a firewall drops the port)"), True),
+    (dict(SILENT, error="[Errno 113] No route to host"), True),
+    # an answer from its host: the peer URLs are not asked
+    (dict(SILENT, error="[Errno 111] Connection refused"), False),
+], ids=["answered", "connect-timeout", "no-route", "refused"])
+def test_only_a_member_that_took_the_connection_and_answered_nothing_is_unready(record, asked_peers):
     asked = []
-    assert ep.unready_peer(record, PEERS, PeerPort({url: 200 for url in PEERS}, asked)) is None
-    assert asked == []
+    assert unready(record, {url: 200 for url in PEERS}, asked) is None
+    assert bool(asked) == asked_peers
 
 
 def test_a_tls_handshake_left_unanswered_counts_as_no_reply():
     record = dict(SILENT, error=ec.NO_HANDSHAKE)
-    assert ep.unready_peer(record, PEERS, PeerPort({url: 200 for url in PEERS}, [])) == "https://a:2380"
+    assert unready(record, {url: 200 for url in PEERS}, []) == "https://a:2380"
 
 
 def test_the_login_unanswered_of_a_silent_member_counts_as_no_reply():
     record = dict(SILENT, error="no answer to the login as root: %s (etcd commits a login through raft: without quorum "
                                 "no one can log in)" % ec.NO_REPLY)
-    assert ep.unready_peer(record, PEERS, PeerPort({url: 200 for url in PEERS}, [])) == "https://a:2380"
+    assert unready(record, {url: 200 for url in PEERS}, []) == "https://a:2380"
+
+
+def test_what_each_peer_url_answered_is_recorded():
+    record = dict(SILENT, error="[Errno 113] No route to host")
+    answers = {"https://a:2380": ec.EtcdUnreachable("[Errno 113] No route to host", sent=False), "https://a2:2380": 404}
+    assert ep.ask_peers(record, PEERS, PeerPort(answers, [])) == [
+        dict(url="https://a:2380", answered=False, error="[Errno 113] No route to host"),
+        dict(url="https://a2:2380", answered=True, error=None)]
+    assert ep.ask_peers(dict(SILENT, error="[Errno 111] Connection refused"), PEERS, PeerPort(answers, [])) is None
+
+
+@pytest.mark.parametrize("error, silent", [
+    # silence from the network: the packets dropped (a powered-off host on a routed network), no one at
+    # the address, or a router that knows no way there
+    (ec.CONNECT_TIMED_OUT, True),
+    ("[Errno 113] No route to host", True),
+    ("[Errno 101] Network is unreachable", True),
+    ("Host is unreachable", True),
+    # answers from the host
+    ("[Errno 111] Connection refused", False),
+    ("[Errno 104] Connection reset by peer", False),
+    ("[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca (_ssl.c:1000)", False),
+    ("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate (_ssl.c:1000)", False),
+    (ec.NO_HANDSHAKE, False),
+    (ec.NO_REPLY, False),
+    ("connection closed without a reply (with auth enabled this can mean a missing or invalid token)", False),
+    (None, False),
+], ids=["connect-timeout", "no-route", "network-unreachable", "host-unreachable", "refused", "reset", "tls-alert",
+        "cert-presented", "handshake-taken", "no-reply", "closed", "none"])
+def test_only_silence_from_the_network_is_no_answer_from_the_host(error, silent):
+    assert ep.silent(error) is silent
 
 
 def test_a_member_whose_status_names_no_leader_is_not_asked_a_read_through_raft(make, asked):

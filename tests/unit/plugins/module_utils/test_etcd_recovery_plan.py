@@ -44,7 +44,16 @@ def empty(host):
 
 
 def plan(survivors, health=None, group=None, lost=None):
-    return judge_recovery(NO_QUORUM if health is None else health, survivors, group or GROUP, NAMES, lost)
+    return judge_recovery(quiet(lost) if health is None else health, survivors, group or GROUP, NAMES, lost)
+
+
+def quiet(lost, *endpoints):
+    """The cluster's answer without quorum: every member says it has no leader, every member of the five
+    that ``lost`` names (by host or member name) is silent on every URL (gone), and ``endpoints``."""
+    items = lost.split(",") if isinstance(lost, str) else lost or []
+    numbers = sorted({item.strip()[1:] for item in items if item.strip()[:1] in ("h", "m") and item.strip()[1:] in
+                      [host[1:] for host in GROUP]})
+    return dict(NO_QUORUM, endpoints=[gone("h" + number) for number in numbers] + list(endpoints))
 
 
 def test_the_survivor_with_the_highest_commit_index_is_chosen_not_the_longest_log():
@@ -130,8 +139,9 @@ HEALTHY_FIVE = {"member_status": [dict(name="m%d" % i, started=True, health="hea
      "with the others; repair or move its data first"),
     # a host named lost that answers with data
     ([alive("h0", 9), alive("h1", 9)], NO_QUORUM, GROUP, ["h1", "h2", "h3", "h4"],
-     "h1 answered with member data but is named in etcd_recover_lost: a survivor is never dropped; take it out of "
-     "etcd_recover_lost"),
+     "etcd_recover_lost names h1 (with member data), which answered over SSH (it reported to the play): a host that "
+     "answers is alive, and a survivor is never dropped; take it out of etcd_recover_lost, or fence or power off a "
+     "host gone for good before naming it"),
     # quorum is judged against the voters of the log, not the inventory: 2 hosts left of a 5-member
     # cluster whose dead members were taken out of the inventory, and not named
     ([alive("h0", 9), alive("h1", 9)], NO_QUORUM, ["h0", "h1"], [],
@@ -170,7 +180,8 @@ HEALTHY_FIVE = {"member_status": [dict(name="m%d" % i, started=True, health="hea
         "quorum-with-data", "inventory-larger-than-cluster", "no-data", "two-clusters", "membership-unknown",
         "no-voter-survives", "healthy"])
 def test_every_refusal_names_its_cause(survivors, health, group, lost, refusal):
-    result = plan(survivors, health=health, group=group, lost=lost)
+    # without quorum, the members named lost silent on every URL
+    result = plan(survivors, health=quiet(lost) if health is NO_QUORUM else health, group=group, lost=lost)
     assert result["action"] == "refuse" and result["chosen"] is None
     assert result["refusal"] == refusal
 
@@ -197,14 +208,14 @@ LOST = [alive("h0", 9), alive("h1", 8), empty("h2"), empty("h3")]
     ([endpoint("u0", leader_id="7", health_reason="QGET ERROR")],
      "the cluster answered: u0 follows leader 7; quorum recovery is only for a cluster that lost it"),
     ([endpoint("u0", reachable=False, error="timed out", health_reason=None)],
-     "the cluster answered: u0 did not answer in time (timed out): a slow member is no proof of a lost one; run again "
-     "once it answers or its host is down; quorum recovery is only for a cluster that lost it"),
+     "the cluster answered: u0 did not answer in time (timed out): a member that is slow to answer may still serve a "
+     "cluster; run again once it answers; quorum recovery is only for a cluster that lost it"),
     ([endpoint("u0", health_reason="something else")],
      "the cluster answered: u0 answered without saying it has no leader (something else); quorum recovery is only "
      "for a cluster that lost it"),
 ], ids=["auth-on-healthy", "auth", "has-leader", "slow", "unclear"])
 def test_a_cluster_that_answers_is_never_recovered(endpoints, refusal):
-    result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])
+    result = plan(LOST, health=quiet(["h4"], *endpoints), lost=["h4"])
     assert result["action"] == "refuse" and result["refusal"] == refusal
 
 
@@ -212,7 +223,7 @@ def test_members_without_a_leader_and_hosts_that_are_down_are_proof_of_a_lost_qu
     endpoints = [endpoint("u0", status_error="no answer to the login as root: timed out"),
                  endpoint("u1", reachable=False, error="[Errno 111] Connection refused", health_reason=None),
                  endpoint("u2", reachable=False, error="[Errno 113] No route to host", health_reason=None)]
-    result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])
+    result = plan(LOST, health=quiet(["h4"], *endpoints), lost=["h4"])
     assert result["action"] == "recover" and result["chosen"]["host"] == "h0"
 
 
@@ -226,7 +237,7 @@ def test_a_survivor_restarted_without_quorum_silent_but_on_its_peer_url_is_proof
     lost; it serves nothing on its client URL, its peer URL answers (etcd_health's unready_peer)."""
     endpoints = [endpoint("u0", unready_peer="https://10.0.0.10:2380", **SILENT),
                  endpoint("u2", reachable=False, error="[Errno 111] Connection refused", health_reason=None)]
-    result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])
+    result = plan(LOST, health=quiet(["h4"], *endpoints), lost=["h4"])
     assert result["action"] == "recover" and result["chosen"]["host"] == "h0"
 
 
@@ -235,16 +246,16 @@ def test_a_survivor_whose_status_names_no_leader_is_proof_of_a_lost_quorum():
     wait for one, was not asked (health_reason None)."""
     endpoints = [endpoint("u0", cluster_id="c0ffee", leader_id=None, health_reason=None),
                  endpoint("u2", reachable=False, error="[Errno 111] Connection refused", health_reason=None)]
-    result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])
+    result = plan(LOST, health=quiet(["h4"], *endpoints), lost=["h4"])
     assert result["action"] == "recover" and result["chosen"]["host"] == "h0"
     # a /health that was asked and said something else is no such word
     endpoints[0].update(health_reason="something else")
-    assert plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])["action"] == "refuse"
+    assert plan(LOST, health=quiet(["h4"], *endpoints), lost=["h4"])["action"] == "refuse"
 
 
 def test_a_silent_survivor_whose_peer_url_is_silent_too_is_a_slow_member_and_refused():
     endpoints = [endpoint("u0", unready_peer=None, **SILENT)]
-    result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])
+    result = plan(LOST, health=quiet(["h4"], *endpoints), lost=["h4"])
     assert result["action"] == "refuse"
     assert result["refusal"].startswith("the cluster answered: u0 did not answer in time (no answer to the login as root: "
                                         "timed out"), result["refusal"]
@@ -253,8 +264,111 @@ def test_a_silent_survivor_whose_peer_url_is_silent_too_is_a_slow_member_and_ref
 def test_an_unready_member_does_not_outweigh_a_member_that_answers_with_a_leader():
     endpoints = [endpoint("u0", unready_peer="https://10.0.0.10:2380", **SILENT),
                  endpoint("u1", leader_id="7", health_reason="")]
-    result = plan(LOST, health=dict(member_status=[], endpoints=endpoints), lost=["h4"])
+    result = plan(LOST, health=quiet(["h4"], *endpoints), lost=["h4"])
     assert result["action"] == "refuse" and "u1 answered /health true" in result["refusal"]
+
+
+# --- What proves a member named lost is lost: silence from the network on every URL of it (a connect
+# timeout, no route to its host), with its host silent over SSH (it did not report); any answer from its
+# host (a refused or reset connection, a TLS alert, a handshake taken, an HTTP answer) is a sign of life.
+
+TIMEOUT = "timed out connecting (the host is down, or a firewall drops the port)"
+NO_ROUTE = "[Errno 113] No route to host"
+REFUSED = "[Errno 111] Connection refused"
+TLS_ALERT = "[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca (_ssl.c:1000)"
+ANSWERED = None
+
+
+def url(host, port=2379):
+    return "https://10.0.0.1%s:%d" % (host[1:], port)
+
+
+def gone(host, client=TIMEOUT, peer=""):
+    """etcd_health's record of the member of ``host``: its client URL's error, and what its peer URL
+    answered (``peer``: its error, the client URL's when '', ANSWERED for an HTTP answer to /version)."""
+    peer = client if peer == "" else peer
+    return dict(endpoint=url(host), reachable=False, error=client, healthy=False, health_reason=None, status_error=None,
+                leader_id=None, unready_peer=None,
+                peers=[dict(url=url(host, 2380), answered=peer is ANSWERED, error=peer)])
+
+
+# Two survivors with data, one recreated empty: rcv-host3 and rcv-host4 named lost.
+LOST_TWO = [alive("h0", 9), alive("h1", 8), empty("h2")]
+SURVIVORS_ASKED = [endpoint(url("h0"), cluster_id="c0ffee", health_reason=None),
+                   endpoint(url("h1"), cluster_id="c0ffee", health_reason=None),
+                   endpoint(url("h2"), reachable=False, error=REFUSED, health_reason=None)]
+
+
+def asked(*lost_records):
+    return dict(member_status=[], endpoints=SURVIVORS_ASKED + list(lost_records))
+
+
+NOT_LOST_UNLESS = ("; a member is lost only when every URL of it is silent (a connect timeout, no route to its host) "
+                   "and its host answers no SSH: any answer comes from a live host; take it out of etcd_recover_lost, "
+                   "or fence or power off a host gone for good before naming it")
+
+
+@pytest.mark.parametrize("h3, h4", [
+    (gone("h3"), gone("h4")),
+    (gone("h3", NO_ROUTE), gone("h4", NO_ROUTE)),
+    (gone("h3", "[Errno 101] Network is unreachable"), gone("h4", TIMEOUT, NO_ROUTE)),
+], ids=["timeouts", "no-route", "unreachable-and-mixed"])
+def test_members_named_lost_silent_on_every_url_with_their_hosts_silent_are_lost(h3, h4):
+    """On a routed network or a cloud, a powered-off host's packets are dropped: connect timeouts."""
+    result = judge_recovery(asked(h3, h4), LOST_TWO, GROUP, NAMES, ["h3", "h4"])
+    assert result["action"] == "recover", result["refusal"]
+    assert result["chosen"]["host"] == "h0" and result["unreachable"] == ["h3", "h4"]
+
+
+@pytest.mark.parametrize("h4, answer", [
+    (gone("h4", REFUSED, TIMEOUT), "https://10.0.0.14:2379 answered ([Errno 111] Connection refused)"),
+    (gone("h4", REFUSED), "https://10.0.0.14:2379 answered ([Errno 111] Connection refused), https://10.0.0.14:2380 "
+                          "answered ([Errno 111] Connection refused)"),
+    (gone("h4", TIMEOUT, "[Errno 104] Connection reset by peer"),
+     "https://10.0.0.14:2380 answered ([Errno 104] Connection reset by peer)"),
+    (gone("h4", TLS_ALERT, NO_ROUTE), "https://10.0.0.14:2379 answered (%s)" % TLS_ALERT),
+    # the port took the connection and the TLS handshake, and answered nothing
+    (gone("h4", "timed out in the TLS handshake (the port took the connection; a member that has not joined a "
+                "cluster with quorum does not answer)", TIMEOUT),
+     "https://10.0.0.14:2379 answered (timed out in the TLS handshake (the port took the connection; a member that "
+     "has not joined a cluster with quorum does not answer))"),
+    # an HTTP answer on its client URL: its status, no leader
+    (endpoint(url("h4"), cluster_id="c0ffee", health_reason=None), "https://10.0.0.14:2379 answered (its status)"),
+    # silent on its client URL, its peer URL answers
+    (gone("h4", TIMEOUT, ANSWERED), "https://10.0.0.14:2380 answered /version"),
+    (dict(gone("h4"), peers=None), "https://10.0.0.14:2380 was not asked"),
+], ids=["refused", "refused-both", "peer-reset", "tls-alert", "handshake-taken", "http-answer", "peer-answers", "peer-not-asked"])
+def test_a_member_named_lost_whose_host_answers_on_any_url_is_refused_naming_it(h4, answer):
+    result = judge_recovery(asked(gone("h3"), h4), LOST_TWO, GROUP, NAMES, ["h3", "m4"])
+    assert result["action"] == "refuse" and result["chosen"] is None
+    assert result["refusal"] == ("not silent, though named in etcd_recover_lost: m4 (host h4): %s%s"
+                                 % (answer, NOT_LOST_UNLESS))
+
+
+def test_silence_from_a_member_not_named_lost_is_no_answer_of_a_live_cluster():
+    """A host that reported (here one recreated empty, whose address drops packets), or an inventory
+    URL of no recorded member (a spare named lost): their silence says nothing of a live cluster."""
+    spare = dict(gone("h4"), endpoint="https://10.0.0.19:2379", peers=None)
+    health = dict(member_status=[], endpoints=[*SURVIVORS_ASKED[:2], dict(gone("h2"), peers=None), gone("h3"),
+                                               gone("h4"), spare])
+    assert judge_recovery(health, LOST_TWO, GROUP, NAMES, ["h3", "h4"])["action"] == "recover"
+
+
+def test_a_member_named_lost_that_the_cluster_s_answer_does_not_name_is_not_proven_lost():
+    result = judge_recovery(asked(gone("h3")), LOST_TWO, GROUP, NAMES, ["h3", "h4"])
+    assert result["action"] == "refuse"
+    assert result["refusal"] == ("not silent, though named in etcd_recover_lost: m4 (host h4): https://10.0.0.14:2379 "
+                                 "was not asked, https://10.0.0.14:2380 was not asked" + NOT_LOST_UNLESS)
+
+
+def test_a_host_named_lost_that_answers_ssh_is_alive_though_its_etcd_ports_are_silent():
+    """A host that reported to the play answered over SSH: alive, however silent its etcd ports."""
+    result = judge_recovery(asked(gone("h3"), gone("h4"), gone("h2")), LOST_TWO, GROUP, NAMES, ["h2", "h3", "h4"])
+    assert result["action"] == "refuse" and result["chosen"] is None
+    assert result["refusal"] == (
+        "etcd_recover_lost names h2, which answered over SSH (it reported to the play): a host that answers is alive, "
+        "and a survivor is never dropped; take it out of etcd_recover_lost, or fence or power off a host gone for good "
+        "before naming it")
 
 
 def test_a_healthy_cluster_lacking_inventory_hosts_is_grown_not_recovered():
@@ -413,7 +527,7 @@ def test_the_recovery_asks_every_logged_and_inventory_member_with_the_asking_hos
 def recovery(reads, previous=None, health=None, lost=("h4",), group=tuple(GROUP)):
     survivors = survivors_of(reads, [h for h in group if h in reads])
     return plan_recovery(previous or plan_recovery_logs(survivors, dict(tls=True, pki_host_dir="/p")),
-                         NO_QUORUM if health is None else health, survivors, list(group), NAMES,
+                         quiet(lost) if health is None else health, survivors, list(group), NAMES,
                          dict(lost=list(lost), stamp="20260101T000000Z", stopped=sorted(reads)))
 
 
@@ -434,7 +548,7 @@ def test_a_recovery_moves_aside_every_other_host_s_data_and_wal_and_lists_the_ho
 
 
 def test_the_verdict_keeps_only_what_it_judged_of_the_cluster_s_answer():
-    answer = dict(NO_QUORUM, endpoints=[dict(url="https://10.0.0.10:2379", reachable=False, error="refused")],
+    answer = dict(NO_QUORUM, endpoints=[dict(url="https://10.0.0.10:2379", reachable=False, error="refused"), gone("h4")],
                   failed=True, msg="no endpoint answered", invocation=dict(module_args=dict(password="secret")))
     first = recovery(LOST_READS, health=answer)
     assert first["action"] == "recover"
@@ -453,7 +567,8 @@ def test_a_question_that_never_reached_the_cluster_refuses_the_recovery(health):
     assert result["refusal"] == ("the cluster could not be asked through h0 (%s): whether it still has quorum is "
                                  "unknown; nothing was changed" % health["msg"])
     # every member down is an answer: each endpoint named with its error
-    down = dict(failed=True, msg="no endpoint answered", endpoints=[dict(url="https://10.0.0.10:2379", error="refused")])
+    down = dict(failed=True, msg="no endpoint answered", endpoints=[dict(url="https://10.0.0.10:2379", error="refused"),
+                                                                    gone("h4")])
     assert recovery(LOST_READS, health=down)["action"] == "recover"
 
 

@@ -17,8 +17,8 @@ URLS = ["http://10.0.0.1:2379", "http://10.0.0.2:2379"]
 class World:
     """Two members, m0 (leader) and m1; ``m1_back_after`` sleeps until m1 answers again."""
 
-    def __init__(self, m1_back_after=0, m0_up=True, silent=()):
-        self.silent = set(silent)
+    def __init__(self, m1_back_after=0, m0_up=True, silent=(), dropped=()):
+        self.silent, self.dropped = set(silent), set(dropped)
         self.sleeps = 0
         self.now = 0.0
         self.m1_back_after = m1_back_after
@@ -50,6 +50,9 @@ class FakeClient:
         if self.endpoint in self.world.silent:
             # took the connection, sent nothing back
             raise ec.EtcdUnreachable(ec.NO_REPLY, endpoint=self.endpoint, sent=True)
+        if self.endpoint in self.world.dropped:
+            # every packet dropped: the connection never taken
+            raise ec.EtcdUnreachable(ec.CONNECT_TIMED_OUT, endpoint=self.endpoint, sent=False)
         if not self.world.up(self.endpoint):
             raise ec.EtcdUnreachable(REFUSED, endpoint=self.endpoint)
 
@@ -143,6 +146,22 @@ def test_a_member_silent_on_both_urls_is_not_unready():
     first = result["endpoints"][0]
     assert first["unready_peer"] is None and first["error"] == ec.NO_REPLY
     assert peers.asked == ["http://10.0.0.1:2380"]
+
+
+def test_a_member_whose_packets_are_dropped_has_what_its_peer_urls_answered_reported():
+    """A member named lost in a quorum recovery is lost only when its peer URL is silent too."""
+    peers = PeerPorts()
+    _failure, result = run(World(dropped=[URLS[0]], m1_back_after=99), peers, endpoints=URLS, peer_urls=PEER)
+    first, second = result["endpoints"]
+    assert first["error"] == ec.CONNECT_TIMED_OUT and first["unready_peer"] is None
+    assert first["peers"] == [dict(url="http://10.0.0.1:2380", answered=False, error=ec.NO_REPLY)]
+    # a refused connection is an answer from its host: its peer URL is not asked
+    assert second["error"] == REFUSED and second["peers"] is None
+    assert peers.asked == ["http://10.0.0.1:2380"]
+    peers = PeerPorts(PEER[URLS[0]][0])
+    _failure, result = run(World(dropped=[URLS[0]]), peers, endpoints=URLS, peer_urls=PEER)
+    assert result["endpoints"][0]["peers"] == [dict(url="http://10.0.0.1:2380", answered=True, error=None)]
+    assert result["endpoints"][0]["unready_peer"] is None
 
 
 def test_peer_urls_are_asked_only_of_silent_members_named_in_peer_urls():
