@@ -6,6 +6,11 @@ restart) while the other keeps working, and an empty list revokes the last one.
 
 The tests run in file order and each starts from what the one before left; the last leaves no
 application, as the scenario's other verifiers expect.
+
+`make test` walks the issue of two pairs that every member accepts and the empty list that revokes
+them (every member refuses the pair taken out); the no-change runs, the refusal of a duplicate name
+and of the peer name (decided in etcd_pki_params: tests/unit test_etcd_pki_applications.py) and the
+removal of one application while the other keeps working are `make test-full`'s.
 """
 
 import http.client
@@ -15,9 +20,10 @@ import pathlib
 import shutil
 import time
 
+import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from etcdtest import PKI, Gateway, fingerprint, host, playbook, recap, why_failed
+from etcdtest import PKI, Gateway, assert_unchanged, fingerprint, host, playbook, why_failed
 
 # inventory host -> (NODE_NAME, address)
 MEMBERS = {"pki-host0": ("pki-a", "10.250.0.20"), "pki-host1": ("pki-b", "10.250.0.21"),
@@ -110,15 +116,18 @@ def a_run_changes_nothing(clients):
     hosts, files = fingerprint(HOSTS), pki_files()
     rc, out = playbook("etcd", *with_clients(clients))
     assert rc == 0, why_failed(out)
-    assert all(c["changed"] == 0 for c in recap(out).values()), out
+    assert_unchanged(out, HOSTS)
+    assert_unchanged(out)
     assert fingerprint(HOSTS) == hosts
     assert pki_files() == files
 
 
+@pytest.mark.full
 def test_a_second_run_changes_nothing():
     a_run_changes_nothing(TWO)
 
 
+@pytest.mark.full
 def test_a_duplicate_name_and_the_peer_name_are_refused_before_anything_changes():
     hosts, files = fingerprint(HOSTS), pki_files()
     # The peer name only the members' peer certificates carry (test_peer_trust.py) is no application's.
@@ -137,6 +146,7 @@ def test_a_duplicate_name_and_the_peer_name_are_refused_before_anything_changes(
     assert pki_files() == files
 
 
+@pytest.mark.full
 def test_a_removed_application_is_refused_by_every_member_and_the_other_keeps_working(tmp_path):
     old_cert, old_key = saved_pair("billing", tmp_path)
     serial = load_cert(old_cert).serial_number
@@ -173,6 +183,7 @@ def test_a_removed_application_is_refused_by_every_member_and_the_other_keeps_wo
     assert etcd_processes() == processes
 
 
+@pytest.mark.full
 def test_a_run_after_the_removal_changes_nothing():
     a_run_changes_nothing(ONE)
 
