@@ -1,4 +1,6 @@
+import glob
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -432,6 +434,26 @@ def test_a_file_and_a_text_for_one_option_are_refused_before_anything_is_written
 def test_the_content_options_are_never_logged():
     spec = ec.connection_argument_spec()
     assert [spec[name].get("no_log") for name in ("client_cert_content", "client_key_content")] == [True, True]
+
+
+PLUGINS = os.path.join(os.path.dirname(ec.__file__), "..")
+# An option whose name says it holds a password or a secret, and whose value is a string the caller
+# gives (not a switch, not one of a few choices): ansible-test only asks that no_log be set, and
+# no_log=False passes it.
+SECRET_OPTION = re.compile(r"\b(\w*(?:password|secret)\w*)=dict\(([^)]*)\)")
+
+
+def test_every_password_or_secret_option_of_a_module_or_action_is_never_logged():
+    found = {}
+    for kind in ("modules", "module_utils", "action"):
+        for path in sorted(glob.glob(os.path.join(PLUGINS, kind, "*.py"))):
+            with open(path, encoding="utf-8") as source:
+                for match in SECRET_OPTION.finditer(source.read()):
+                    name, spec = match.groups()
+                    if 'type="str"' in spec and "choices=" not in spec:
+                        found["%s/%s: %s" % (kind, os.path.basename(path), name)] = "no_log=True" in spec
+    assert "module_utils/etcd_client.py: auth_password" in found, sorted(found)  # the test sees what it checks
+    assert [option for option, hidden in found.items() if not hidden] == []
 
 
 def test_clients_from_params_raises_the_config_error(tmp_path):
