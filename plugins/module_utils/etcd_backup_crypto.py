@@ -464,7 +464,8 @@ def decrypt_file(src, dest, key, what=None, name=None, cluster=None):
     """Verify and decrypt ``src`` into ``dest``, which is replaced only when everything verified.
 
     Returns the size, SHA-256, key id and label of the plaintext (check_label with ``name`` and
-    ``cluster``: an authentic backup under another name or of another cluster is refused); raises BackupCryptoError naming ``what`` (default: ``src``) and the kind of problem.
+    ``cluster``: an authentic backup under another name or of another cluster is refused); raises
+    BackupCryptoError naming ``what`` (default: ``src``) and the kind of problem.
     """
     what = what or src
     started = time.monotonic()

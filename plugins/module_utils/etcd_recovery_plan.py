@@ -419,8 +419,7 @@ def judge_recovery(health, survivors, group_hosts, names, lost=None):
                   "%s: %s" % (member["name"], answer)
                   for member in named_lost for answer in [lost_answer(member, endpoints)] if answer]
     if not_silent:
-        plan["refusal"] = "not silent, though named in etcd_recover_lost: %s; %s" % ("; ".join(not_silent),
-                                                                                      NOT_LOST_UNLESS)
+        plan["refusal"] = "not silent, though named in etcd_recover_lost: %s; %s" % ("; ".join(not_silent), NOT_LOST_UNLESS)
         return plan
     live = [answer for answer in map(live_answer, endpoints) if answer]
     if live:

@@ -66,8 +66,8 @@ def release_action(monkeypatch):
 
 
 @pytest.mark.parametrize("version", ["3.5.1", "3.5.99"])
-def test_a_mirror_without_the_release_is_refused_naming_the_version_and_the_url_before_any_host(release_action, tmp_path,
-                                                                                                 version):
+def test_a_mirror_without_the_release_is_refused_naming_the_version_and_the_url_before_any_host(
+        release_action, tmp_path, version):
     base = "file://%s/" % (tmp_path / "nowhere" / ("v" + version))
     release_action._task.args = dict(url=base, cache_dir=str(tmp_path / "cache"), version=version, architectures=["amd64"])
     result = release_action.run(task_vars={})
