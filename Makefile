@@ -16,12 +16,13 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # task's process would compile the plugins it loads from source again, each run.
 unexport PYTHONDONTWRITEBYTECODE
 
-# Molecule scenarios in two lanes that run side by side (tests/testbed/lanes.sh), balanced by their
-# whole durations (lanes.sh prints each scenario's and each lane's at the end), in minutes, on a
-# machine about twice as slow as the one of the earlier figures: restore 20, pki 15, hardening 6.7,
-# membership 5 to 7, discovery 7 to 10, maintenance 7 to 8.5 | proxy 16.5, default 14.3, upgrade
-# 10.5, adopt 11, recovery 4.8, chaos (the fault campaign's sample) 3.8, last as it varies most.
-# `make molecule MOLECULE_LANES=pki` runs one scenario.
+# `make molecule`: every scenario with every test, in two lanes that run side by side
+# (tests/testbed/lanes.sh), balanced by their whole durations (lanes.sh prints each scenario's and each
+# lane's at the end), in minutes, measured 2026-11-29 with the lanes as below (the machine's speed varies
+# two to three times between days): restore 12.3, pki 8.1, hardening 4.7, membership 6.3, discovery 4.5,
+# maintenance 3.8 | proxy 8.5, default 8.4, upgrade 6.1, adopt 10.2, recovery about 7, chaos (the fault
+# campaign's sample) about 4, last as it varies most. `make test` and `make test-full` run their own
+# lanes (tests/testbed/suite.sh). `make molecule MOLECULE_LANES=pki` runs one scenario, every test.
 MOLECULE_LANES ?= "restore pki hardening membership discovery maintenance" "proxy default upgrade adopt recovery chaos"
 SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
 # prometheus brings promtool, which the unit tests run on the shipped alert rules.
