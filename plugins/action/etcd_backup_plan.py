@@ -69,7 +69,7 @@ class ActionModule(PlanAction):
             return dict(failed=True, msg="the health of the members could not be read: %s; nothing was changed"
                         % health.get("msg", "no answer"))
         return etcd_backup_plan.plan_source(health, params["members"], task_vars.get("ansible_play_hosts") or [],
-                                            settings.get("targets") or [], settings.get("cluster") or "")
+                                            self._targets(settings, task_vars), settings.get("cluster") or "")
 
     @staticmethod
     def _record(params, settings, task_vars):
@@ -93,10 +93,17 @@ class ActionModule(PlanAction):
             display.display(etcd_backup_plan.sealed_report(sealed, settings.get("key_file")))
         return dict(params["plan"], sealed=sealed, warnings=warnings)
 
-    @staticmethod
-    def _fetch(params, settings, task_vars):
-        return etcd_backup_plan.plan_fetch(settings.get("targets") or [], settings.get("cluster") or "",
+    def _fetch(self, params, settings, task_vars):
+        return etcd_backup_plan.plan_fetch(self._targets(settings, task_vars), settings.get("cluster") or "",
                                            settings.get("target"))
+
+    def _targets(self, settings, task_vars):
+        """settings.targets, else the play's etcd_backup_targets, read here: the role's tasks give none, so
+        that the S3 targets' keys are not in the task's arguments (what a callback that records tasks keeps)."""
+        if "targets" in settings:
+            return settings["targets"] or []
+        targets = task_vars.get("etcd_backup_targets")
+        return self._templar.template(targets) if targets else []
 
     @staticmethod
     def _drill_snapshot(params, settings, task_vars):

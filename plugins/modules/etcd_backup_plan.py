@@ -51,12 +51,13 @@ options:
     default: {}
   settings:
     description:
-      - V(source) - C(endpoints) (the members' client URLs), C(targets)
-        (O(raftops.etcd.etcd#role:main:etcd_backup_targets)) and C(cluster).
+      - V(source) - C(endpoints) (the members' client URLs), C(targets) and C(cluster).
       - V(record) - C(saved) (M(raftops.etcd.etcd_snapshot)'s result, with inspect and keyspace).
       - V(seal) - C(src) (the snapshot on the controller, its record C(<src>.json) beside it), C(key_file)
         and C(cluster).
       - V(fetch) - C(targets), C(cluster) and C(target) (the name of one).
+      - C(targets), when not given, is the play's O(raftops.etcd.etcd#role:main:etcd_backup_targets), read by the
+        action itself, so that the S3 targets' keys are not in the task's arguments.
       - V(drill_snapshot) - C(fetched) (the snapshot fetched from a target), C(snapshot) and C(backup_dir).
     type: dict
     default: {}
@@ -75,7 +76,6 @@ EXAMPLES = r"""
     members: "{{ _etcd_members }}"
     settings:
       endpoints: "{{ _etcd_members | map(attribute='client_url') | list }}"
-      targets: "{{ etcd_backup_targets }}"
       cluster: "{{ etcd_backup_cluster }}"
     refuse: true
   register: _etcd_backup

@@ -268,22 +268,24 @@ TARGET_SECRETS = re.compile(r"_etcd_backup_push(?![.\w])|_etcd_backup_push\.targ
                             r"|etcd_backup_targets(?!\s*\|\s*raftops\.etcd\.backup_push_targets)")
 
 
+PLANS = ("raftops.etcd.etcd_ops_plan", "raftops.etcd.etcd_backup_plan")
+
+
 def _plan_tasks(node, found):
+    """The arguments of every task of ``node`` that calls a plan action of PLANS."""
     if isinstance(node, list):
         for item in node:
             _plan_tasks(item, found)
     elif isinstance(node, dict):
-        if "raftops.etcd.etcd_ops_plan" in node:
-            found.append(node)
+        found += [node[name] for name in PLANS if name in node]
         for key in ("block", "rescue", "always"):
             _plan_tasks(node.get(key), found)
     return found
 
 
-def test_no_timer_or_proxy_plan_gets_the_backup_targets_keys():
-    tasks = [(rel(path), task) for path in sorted(glob.glob(os.path.join(ROOT, "roles", "*", "tasks", "*.yml")))
-             for task in _plan_tasks(load(path), [])]
-    assert len(tasks) >= 5, "the test finds the etcd_ops_plan tasks"
-    carrying = ["%s: %s" % (path, task.get("name")) for path, task in tasks
-                if TARGET_SECRETS.search(json.dumps(task["raftops.etcd.etcd_ops_plan"]))]
+def test_no_plan_task_gets_the_backup_targets_keys():
+    tasks = [(rel(path), arguments) for path in sorted(glob.glob(os.path.join(ROOT, "roles", "*", "tasks", "*.yml")))
+             for arguments in _plan_tasks(load(path), [])]
+    assert len(tasks) >= 10, "the test finds the plan actions' tasks"
+    carrying = ["%s: %s" % (path, arguments) for path, arguments in tasks if TARGET_SECRETS.search(json.dumps(arguments))]
     assert not carrying, carrying

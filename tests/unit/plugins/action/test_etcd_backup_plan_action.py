@@ -81,6 +81,18 @@ def test_the_record_step_keeps_the_plan(action):
     assert result["source"] == source["source"]
 
 
+def test_without_targets_in_the_task_the_steps_read_the_play_s_etcd_backup_targets(action):
+    # The role's tasks give none: the S3 keys stay out of the task's arguments.
+    action._templar = MagicMock(template=lambda value: value)
+    action._task.args = dict(stage="fetch", settings=dict(cluster="p/e", target="vault"), refuse=True)
+    fetch = action.run(task_vars=dict(inventory_hostname="h0", etcd_backup_targets=[VAULT]))
+    assert fetch["target"]["name"] == "vault" and fetch["refusal"] == ""
+    asks_health(action, HEALTH)
+    action._task.args = dict(stage="source", members=MEMBERS, settings=dict(cluster="p/e"))
+    source = action.run(task_vars=dict(inventory_hostname="h0", ansible_play_hosts=["h0"], etcd_backup_targets=[VAULT]))
+    assert [target["name"] for target in source["targets"]] == ["vault"]
+
+
 def test_the_fetch_step_finds_the_target_with_its_defaults_or_refuses_one_not_listed(action):
     fetch = run(action, stage="fetch", settings=dict(targets=[VAULT], cluster="p/e", target="vault"), refuse=True)
     assert fetch["target"]["keep"] == 7 and fetch["refusal"] == ""
