@@ -177,7 +177,7 @@ def test_check_mode_reports_and_changes_nothing(name, args, request):
     # The backup is taken (a real run) only for the runs that restore it.
     backup = request.getfixturevalue("first_cluster_backup") if any("{backup}" in a for a in args) else None
     before, pki, members = fingerprint(group_hosts()), controller_pki(), Gateway(URLS[0]).members()
-    rc, out = playbook(name, *[a.replace("{backup}", backup) for a in args], check=True)
+    rc, out = playbook(name, *[a.replace("{backup}", backup) if backup else a for a in args], check=True)
     assert rc == 0, why_failed(out)
     if name == "etcd":
         assert_no_host_changed(out)
