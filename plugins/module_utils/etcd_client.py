@@ -37,7 +37,7 @@ from urllib.request import HTTPHandler, HTTPSHandler, Request, build_opener
 from http.client import HTTPConnection, HTTPException, HTTPSConnection, RemoteDisconnected
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_dns import DNSError, client_endpoints
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, normalize_url
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import CONNECT_TIMED_OUT, id_hex, normalize_url
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import version_tuple
 
 DEFAULT_ENDPOINT = "https://127.0.0.1:2379"
@@ -68,8 +68,6 @@ NOT_FOR_LEARNER = "rpc not supported for learner"
 NO_REPLY = "timed out (a member that has not joined a cluster with quorum does not answer)"
 NO_HANDSHAKE = ("timed out in the TLS handshake (the port took the connection; a member that has not joined a cluster "
                 "with quorum does not answer)")
-# Why a connection was never taken in time: no answer from the host at all (etcd_probe.silent)
-CONNECT_TIMED_OUT = "timed out connecting (the host is down, or a firewall drops the port)"
 # What etcd's gateway answers (HTTP 400) to a client certificate with a CN while RBAC auth is on
 GATEWAY_CN_REFUSED = "CommonName of client sending a request against gateway"
 # Permission types as rpc.proto's authpb.Permission.Type names them (READ, the zero value, is omitted)

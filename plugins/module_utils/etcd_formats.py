@@ -28,6 +28,24 @@ SECRET_SETTINGS = ("ETCD_DISCOVERY", "ETCD_DISCOVERY_TOKEN", "ETCD_DISCOVERY_PAS
 HIDDEN = "<hidden>"
 
 
+# Why a connection was never taken in time (the etcd client's wording): no answer from the host at all.
+CONNECT_TIMED_OUT = "timed out connecting (the host is down, or a firewall drops the port)"
+# What a URL that did not answer says when the silence comes from the network, not from the host: a
+# connection never taken in time (the packets dropped: a powered-off host on a routed network or a cloud,
+# a firewall), or no route to the host (no one at its address on the link, or a router says so). Any
+# other error is an answer from the host itself: a connection refused or reset, a TLS alert, a
+# connection or a TLS handshake taken and then left unanswered.
+SILENCE = (CONNECT_TIMED_OUT, "no route to host", "host is unreachable", "host unreachable", "network is unreachable",
+           "network unreachable")
+
+
+def silent(error):
+    """Whether ``error``, why a URL did not answer (a probe's wording), is silence from the network: no
+    answer from the host at all. A sign of life is anything else, and any answer."""
+    text = str(error or "").lower()
+    return bool(text) and any(words.lower() in text for words in SILENCE)
+
+
 def is_valid_name(name):
     """True for a member, client or cluster-token name that follows NAME_PATTERN.
 

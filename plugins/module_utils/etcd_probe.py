@@ -20,7 +20,6 @@ keeps it whatever ``/health`` says.
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
-    CONNECT_TIMED_OUT,
     EtcdError,
     EtcdLoginUnanswered,
     EtcdUnreachable,
@@ -28,7 +27,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     NO_REPLY,
     readyz_served,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, silent
 
 GATEWAY_HINT = (
     " (the v3 JSON gateway is off: etcd 3.4 started with a config file needs 'enable-grpc-gateway: true')"
@@ -158,22 +157,6 @@ def probe_member(member, make_client):
     if answer["reachable"]:
         return answer
     return dict(answer, endpoint=None, problem="; ".join(r["problem"] for r in records))
-
-
-# What a URL that did not answer says when the silence comes from the network, not from the host: a
-# connection never taken in time (the packets dropped: a powered-off host on a routed network or a cloud,
-# a firewall), or no route to the host (no one at its address on the link, or a router says so). Any
-# other error is an answer from the host itself: a connection refused or reset, a TLS alert, a
-# connection or a TLS handshake taken and then left unanswered.
-SILENCE = (CONNECT_TIMED_OUT, "no route to host", "host is unreachable", "host unreachable", "network is unreachable",
-           "network unreachable")
-
-
-def silent(error):
-    """Whether ``error``, why a URL did not answer (a probe's wording), is silence from the network: no
-    answer from the host at all. A sign of life is anything else, and any answer."""
-    text = str(error or "").lower()
-    return bool(text) and any(words.lower() in text for words in SILENCE)
 
 
 def _no_reply(record):

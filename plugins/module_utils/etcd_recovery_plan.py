@@ -28,7 +28,7 @@ recovery unless the operator names it gone for good (etcd_recover_lost), and its
 every URL of it (lost_answer): any answer from its host, or its host reporting, is a sign of life.
 """
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, normalize_url, url_parts
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, normalize_url, silent, url_parts
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_restore_rules import RuleError, restore_revision_plan
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy
 
@@ -232,9 +232,6 @@ TIMED_OUT = ("timed out", "timeout")
 
 def live_answer(endpoint):
     """Why an etcd_health endpoint record shows a live cluster (or one that cannot be judged), or ""."""
-    # Imported here: etcd_probe brings the etcd client, and filters load this file.
-    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import silent
-
     url = endpoint.get("endpoint")
     texts = " ".join(str(endpoint.get(key) or "") for key in ("error", "status_error", "health_reason")).lower()
     if endpoint.get("healthy") or (endpoint.get("reachable") and endpoint.get("health_reason") == ""):
@@ -296,9 +293,7 @@ def lost_answer(member, endpoints):
     """What answered, on any URL of a ``member`` named lost (_named_lost's record), in the cluster's
     answer (``endpoints``: etcd_health's endpoint records, each with its ``peers``: what the member's peer
     URLs answered), else the URLs the answer does not cover; "" when every URL of it was silent
-    (etcd_probe.silent): the proof, with its host silent over SSH, that it is lost."""
-    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import silent
-
+    (etcd_formats.silent): the proof, with its host silent over SSH, that it is lost."""
     records = {normalize_url(record.get("endpoint")): record for record in endpoints}
     answers, unasked, peers = [], [], {}
     for url in member["client_urls"]:
