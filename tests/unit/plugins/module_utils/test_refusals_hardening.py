@@ -24,6 +24,9 @@ test_a_host_left_out_by_limit_without_address_is_named_with_what_to_do, test_etc
 test_members_left_out_by_limit_refuse_a_rotation_naming_them_and_write_nothing).
 """
 
+import ast
+import os
+
 import pytest
 
 from ansible_collections.raftops.etcd.plugins.filter import settings
@@ -70,49 +73,21 @@ def test_a_move_to_http_and_a_renamed_member_are_named_at_once():
 
 # --- Bad values, the scenario's batches ------------------------------------------------------------
 
-# (variable, value, what the message says): molecule/hardening/tests/test_hardening.py's BAD_VALUES.
-BAD_VALUES = [
-    [("etcd_client_port", 70000, "a port is a whole number from 1 to 65535"),
-     ("etcd_peer_port", 0, "a port is a whole number from 1 to 65535"),
-     ("etcd_heartbeat_interval", 0, "milliseconds from 1"),
-     ("etcd_election_timeout", 60000, "milliseconds from 5 to 50000"),
-     ("etcd_snapshot_count", 0, "at least 1"),
-     ("etcd_quota_backend_bytes", -1, "bytes from 0"),
-     ("etcd_limit_nofile", 100, "at least 1024"),
-     ("etcd_health_timeout", 0, "at least 1"),
-     ("etcd_learner_stall_timeout", 0, "at least 1"),
-     ("etcd_max_raft_index_gap", -5, "0 or more"),
-     ("etcd_backup_keep", 0, "at least 1"),
-     ("etcd_backup_host_keep", 0, "at least 1"),
-     ("etcd_run_lock_ttl", 1, "at least 10"),
-     ("etcd_run_lock_wait", -1, "0 or more"),
-     ("etcd_pki_renew_before_days", 5000, "")],
-    [("etcd_data_dir", "var/lib/etcd", "absolute"),
-     ("etcd_config_dir", "/etc", ""),
-     ("etcd_install_dir", "/opt/etcd/", "/opt/etcd"),
-     ("etcd_backup_host_dir", "/tmp/etcd-backups", ""),
-     ("etcd_wal_dir", "/usr", ""),
-     ("etcd_bin_dir", "usr/local/bin", "absolute"),
-     ("etcd_user", "root", ""),
-     ("etcd_cluster_token", "bad token", ""),
-     ("etcd_pki_extra_sans", ["http://x:1"], ""),
-     ("etcd_release_base_url", "ftp://mirror", "https://")],
-    [("etcd_extra_env", {"ETCD_CLIENT_CERT_AUTH": "false", "ETCD_LISTEN_CLIENT_URLS": "http://0.0.0.0:2379", "FOO": "1",
-                         "ETCD_MAX_TXN_OPS": "1\nETCD_CLIENT_CERT_AUTH=false", "ETCD_FORCE_NEW_CLUSTER": "true",
-                         "ETCD_CONFIG_FILE": "/etc/etcd/other.yml"},
-      ["etcd_extra_env['ETCD_CLIENT_CERT_AUTH']='false': the role manages this for safety",
-       "etcd_extra_env['ETCD_LISTEN_CLIENT_URLS']='http://0.0.0.0:2379': the role sets this",
-       "etcd_extra_env['FOO']='1': a key is ETCD_ and upper-case letters",
-       "etcd_extra_env['ETCD_MAX_TXN_OPS']=", "a value is one line of text, a number or true/false",
-       "etcd_extra_env['ETCD_FORCE_NEW_CLUSTER']='true': the role manages this for safety",
-       "etcd_extra_env['ETCD_CONFIG_FILE']='/etc/etcd/other.yml': the role manages this for safety"]),
-     ("etcd_pki_validity_days", 0, "at least 1"),
-     ("etcd_pki_ca_validity_days", -1, "at least 1"),
-     ("etcd_auto_compaction_retention", "1d", ""),
-     ("etcd_backup_schedule", "hourly; rm -rf /", ""),
-     ("etcd_run_lock", "y", "true or false"),
-     ("etcd_download_on_hosts", "n", "true or false")],
-]
+# (variable, value, what the message says): molecule/hardening/tests/test_hardening.py's BAD_VALUES, read
+# from that file (a literal: the scenario's module needs its hosts to be imported), one table for both.
+SCENARIO = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "molecule", "hardening", "tests",
+                        "test_hardening.py")
+
+
+def scenario_table(name):
+    with open(SCENARIO, encoding="utf-8") as source:
+        tree = ast.parse(source.read())
+    return next(ast.literal_eval(node.value) for node in tree.body
+                if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name])
+
+
+BAD_VALUES = scenario_table("BAD_VALUES")
+assert len(BAD_VALUES) == 3  # the test reads the scenario's three batches
 
 
 @pytest.mark.parametrize("batch", BAD_VALUES, ids=lambda batch: "+".join(v for v, _x, _t in batch))
