@@ -21,23 +21,17 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_membership as em
 from ansible_collections.raftops.etcd.plugins.modules import etcd_member
-from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd import FakeCluster
+from ansible_collections.raftops.etcd.tests.unit.plugins.modules.test_etcd_member import fake_cluster
 
 ENDPOINTS = ["http://10.0.0.1:2379", "http://10.0.0.2:2379", "http://10.0.0.3:2379"]
 
 
 @pytest.fixture
 def cluster(monkeypatch):
-    fake = FakeCluster(["member-0", "member-1", "member-2"], leader="member-0")
-    monkeypatch.setattr(ec, "EtcdClient", lambda url, **options: fake.client(url))
-    clock = {"now": 0.0}
-    monkeypatch.setattr(etcd_member, "_now", lambda: clock["now"])
-    monkeypatch.setattr(etcd_member, "_sleep", lambda seconds: clock.update(now=clock["now"] + seconds))
-    monkeypatch.setattr(etcd_member, "_utc_stamp", lambda: "2026-01-31 10:00:00 UTC")
-    return fake
+    # The scenario's member names, in the messages it asserts.
+    return fake_cluster(monkeypatch, ["member-0", "member-1", "member-2"], "member-0")
 
 
 def run(capsys, args):

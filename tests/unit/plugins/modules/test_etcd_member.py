@@ -10,15 +10,20 @@ from ansible_collections.raftops.etcd.plugins.modules import etcd_member
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd import FakeCluster
 
 
-@pytest.fixture
-def cluster(monkeypatch):
-    fake = FakeCluster(["etcd-a", "etcd-b", "etcd-c"], leader="etcd-a")
+def fake_cluster(monkeypatch, names, leader):
+    """A FakeCluster of ``names`` that every client of the module reaches, on a clock of its own."""
+    fake = FakeCluster(names, leader=leader)
     monkeypatch.setattr(ec, "EtcdClient", lambda url, **options: fake.client(url))
     clock = {"now": 0.0}
     monkeypatch.setattr(etcd_member, "_now", lambda: clock["now"])
     monkeypatch.setattr(etcd_member, "_sleep", lambda seconds: clock.update(now=clock["now"] + seconds))
     monkeypatch.setattr(etcd_member, "_utc_stamp", lambda: "2026-01-31 10:00:00 UTC")
     return fake
+
+
+@pytest.fixture
+def cluster(monkeypatch):
+    return fake_cluster(monkeypatch, ["etcd-a", "etcd-b", "etcd-c"], "etcd-a")
 
 
 ENDPOINTS = ["http://10.0.0.1:2379", "http://10.0.0.2:2379", "http://10.0.0.3:2379"]
