@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from etcdtest import BACKUPS, EPHEMERAL, Gateway, fingerprint, host, playbook, snapshots, why_failed
+from etcdtest import BACKUPS, EPHEMERAL, Gateway, fingerprint, playbook, read_whole, snapshots, why_failed
 
 # The inventory's hosts are their addresses (the README's style).
 HOSTS = ["10.250.0.40", "10.250.0.41", "10.250.0.42"]
@@ -28,20 +28,12 @@ OWN = os.path.join(EPHEMERAL, "drill-backups")  # this file's backup directory: 
 state = {}
 
 
-READ_END = "-- end of the read --"
-
-
 def leftovers(name=DRILL_HOST):
     """What a drill could leave on its host: a private etcd still running, a private directory. A read
     that did not run to its end (the host unreachable, no shell) fails: it must not read as nothing left."""
-    h = host(name)
-    found = []
-    # [e]: not the shell running pgrep. pgrep and grep end 1 when they find nothing: the end marker tells.
-    for command in ("pgrep -af '[e]tcd --name drill '", "ls -a /tmp /var/tmp | grep etcd-drill"):
-        result = h.run("%s; echo '%s'" % (command, READ_END))
-        assert result.rc == 0 and result.stdout.endswith(READ_END + "\n"), (name, command, result.rc, result.stderr)
-        found.append(result.stdout[:-len(READ_END) - 1].strip())
-    return tuple(found)
+    # [e]: not the shell running pgrep.
+    return tuple(read_whole(name, command).strip()
+                 for command in ("pgrep -af '[e]tcd --name drill '", "ls -a /tmp /var/tmp | grep etcd-drill"))
 
 
 def test_a_backup_records_revision_keys_and_hash_beside_the_snapshot_and_keeps_the_newest_few():

@@ -29,8 +29,8 @@ from pathlib import Path
 import pytest
 import yaml
 from etcdtest import (BACKUPS, EPHEMERAL, INVENTORY, PKI, Gateway, b64, fingerprint, host, hosts_called,
-                      interrupted_playbook, playbook, poll, private_key_secrets, recap, run_testbed, snapshots,
-                      where_leaked, why_failed)
+                      interrupted_playbook, playbook, poll, private_key_secrets, read_whole, recap, run_testbed,
+                      snapshots, where_leaked, why_failed)
 
 # The inventory's hosts are their addresses (the README's style); NODE_NAME is the member's name.
 MEMBER = {"10.250.0.40": "rst-host0", "10.250.0.41": "rst-host1", "10.250.0.42": "rst-host2"}
@@ -61,20 +61,14 @@ def put_all(gateway, items):
         assert gateway.call("/v3/kv/txn", {"success": ops})["succeeded"] is True
 
 
-READ_END = "-- end of the read --"
-
-
 def host_state(names=tuple(HOSTS)):
     """fingerprint() plus what a restore would touch: data dirs, moved-aside dirs, copies, the timer. A
     read that did not run to its end (the host unreachable, no shell) fails: it must not read as unchanged."""
     state_now = fingerprint(names)
     for name in names:
         data = DATA_DIRS[name]
-        result = host(name).run(
-            "ls -a %s %s/member; ls -d %s.* 2>&1; ls -a %s | grep -v '^etcd-snapshot-'; "
-            "systemctl show etcd-snapshot.timer -p ActiveState; echo '%s'" % (data, data, data, HOST_DIR, READ_END))
-        assert result.rc == 0 and result.stdout.endswith(READ_END + "\n"), (name, result.rc, result.stderr)
-        state_now[name] += result.stdout
+        state_now[name] += read_whole(name, "ls -a %s %s/member; ls -d %s.* 2>&1; ls -a %s | grep -v '^etcd-snapshot-'; "
+                                            "systemctl show etcd-snapshot.timer -p ActiveState" % (data, data, data, HOST_DIR))
     return state_now
 
 

@@ -186,7 +186,17 @@ def group_hosts(group="etcd"):
     return list(_inventory_groups()[group]["hosts"])
 
 
-FINGERPRINT_END = "-- end of fingerprint --"
+READ_END = "-- end of the read --"
+
+
+def read_whole(name, command):
+    """The output of the shell ``command`` on host ``name``, which must run to its end: a host that cannot
+    be read (unreachable, no shell) fails the test rather than read as unchanged or as nothing found.
+    The command's own exit status does not count (grep or pgrep that find nothing end 1)."""
+    result = host(name).run("%s; echo '%s'" % (command, READ_END))
+    assert result.rc == 0 and result.stdout.endswith(READ_END + "\n"), (
+        "%s could not be read (rc %s): %s: %s" % (name, result.rc, command, (result.stderr or result.stdout)[-500:]))
+    return result.stdout[:-len(READ_END) - 1]
 
 
 def fingerprint(names, instance="etcd"):
@@ -195,19 +205,14 @@ def fingerprint(names, instance="etcd"):
     bin_dir = "/usr/local/bin" if instance == "etcd" else "/opt/%s/bin" % instance
     state = {}
     for name in names:
-        h = host(name)
         cmd = (
             f"sha256sum /etc/{instance}/* /etc/{instance}/pki/* /etc/systemd/system/{instance}.service /etc/systemd/system/{instance}-snapshot.* "
             f"/etc/systemd/system/{instance}-maintenance.* 2>/dev/null; "
             f"readlink {bin_dir}/etcd; ls -R /opt/{instance} 2>/dev/null; id {instance} 2>&1; "
             f"systemctl show {instance} -p MainPID -p NRestarts -p ExecMainStartTimestamp; "
-            f"ls -a /var/lib/{instance}/member /var/lib/{instance} 2>&1; echo {FINGERPRINT_END}"
+            f"ls -a /var/lib/{instance}/member /var/lib/{instance} 2>&1"
         )
-        # A host that cannot be read (unreachable, no shell) must not read as unchanged.
-        result = h.run(cmd)
-        assert result.rc == 0 and result.stdout.endswith(FINGERPRINT_END + "\n"), (
-            "%s could not be read for its fingerprint (rc %s): %s" % (name, result.rc, (result.stderr or result.stdout)[-500:]))
-        state[name] = result.stdout
+        state[name] = read_whole(name, cmd)
     return state
 
 
