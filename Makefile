@@ -28,12 +28,13 @@ SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
 # prometheus brings promtool, which the unit tests run on the shipped alert rules.
 SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck openssl prometheus
 
-.PHONY: help deps system-deps venv lint ruff ansible-lint shellcheck ee sanity unit molecule test test-full chaos demo demo-destroy bench clean
+.PHONY: help deps system-deps venv lint ruff ansible-lint shellcheck ee sanity unit molecule test test-full compat chaos demo demo-destroy bench clean
 
 help:
 	@echo "make demo   - install what is needed, start 3 local test hosts, deploy a TLS etcd cluster on them"
 	@echo "make test   - install what is needed, run every check and each scenario without its tests marked full (each operation walked once), then a timing table: what CI runs"
 	@echo "make test-full - the same with every test of every scenario and the fault campaign's sample: run it for the scenarios that walk a path you change"
+	@echo "make compat - the unit tests and the default scenario on the lowest ansible-core that meta/runtime.yml admits (make test runs the highest)"
 	@echo "make ee     - write the build context of the execution environment in docs/ee/ and check this collection's requirements reach it"
 	@echo "make chaos  - the seeded fault campaign (docs/chaos.md): make chaos SEED=1234 CASES=40; one case alone: CASE=7, several: CASE=7,12"
 	@echo "make bench  - deploy timings: the floors (a first deploy, a no-change run), then first deploy, no-change re-run and --check of 3, 5 and 7 members, with task profiles, ansible-core's floor of each run's shape, and ratios"
@@ -90,6 +91,8 @@ ee: venv
 	  ansible-galaxy collection install --offline -r requirements.yml -p $(CURDIR)/$(EE_DIR)/collections >/dev/null
 	python $(EE_DIR)/context/_build/scripts/introspect.py introspect --write-pip=$(EE_DIR)/requirements.txt \
 	  --write-bindep=$(EE_DIR)/bindep.txt $(EE_DIR)/collections >$(EE_DIR)/introspect.log
+	# Without a system requirement (meta/ee-bindep.txt has comments only) introspect writes no bindep.txt.
+	touch $(EE_DIR)/bindep.txt
 	for f in requirements bindep; do \
 	  sed -e 's/\s*#.*//' -e '/^\s*$$/d' meta/ee-$$f.txt | sort >$(EE_DIR)/declared-$$f.txt; \
 	  sed -n 's/$(EE_FROM)//p' $(EE_DIR)/$$f.txt | sort >$(EE_DIR)/introspected-$$f.txt; \
@@ -98,7 +101,7 @@ ee: venv
 	for p in cryptography dnspython; do \
 	  grep -Eq "^$$p([^A-Za-z0-9._-]|$$)" $(EE_DIR)/introspected-requirements.txt || { echo "ee: $$p is not in the execution environment"; exit 1; }; \
 	done
-	@echo "ee: the execution environment gets $$(paste -sd' ' $(EE_DIR)/introspected-requirements.txt) and $$(paste -sd' ' $(EE_DIR)/introspected-bindep.txt) from raftops.etcd"
+	@echo "ee: the execution environment gets $$(cat $(EE_DIR)/introspected-requirements.txt $(EE_DIR)/introspected-bindep.txt | paste -sd' ') from raftops.etcd"
 
 # ansible-test bootstraps pip into the virtual environments it creates with a get-pip script from
 # a host our machines cannot reach; this puts the same pip version, from its PyPI wheel, in its place.
@@ -142,6 +145,20 @@ test: deps
 
 test-full: deps
 	tests/testbed/suite.sh full
+
+# `make compat`: the unit tests and one scenario (default, every test) on the lowest ansible-core that
+# meta/runtime.yml's requires_ansible admits, in a venv of its own; `make test` runs the pinned one, the
+# highest of the range on this Python (ansible-core 2.20 needs Python 3.12 on the controller).
+COMPAT_CORE := $(shell sed -n 's/^requires_ansible: ">=\([0-9.]*\).*/\1/p' meta/runtime.yml)
+COMPAT_BIN := $(CURDIR)/.cache/venv-compat/bin
+compat: system-deps
+	$(PYTHON) -m venv .cache/venv-compat
+	sed 's/^ansible-core==.*/ansible-core==$(COMPAT_CORE)/' requirements-dev.txt > .cache/venv-compat/requirements.txt
+	$(COMPAT_BIN)/pip install -q --disable-pip-version-check -r .cache/venv-compat/requirements.txt
+	PATH=$(COMPAT_BIN):$$PATH ansible --version | head -1
+	PATH=$(COMPAT_BIN):$$PATH python -m pytest -q tests/unit
+	tests/testbed/prepare.sh
+	PATH=$(COMPAT_BIN):$$PATH tests/testbed/lanes.sh default
 
 # The seeded fault campaign on the hosts of molecule/chaos (`make test` runs its fixed sample):
 # every case is printed, then a table per operation and fault, also written to .cache/chaos/.

@@ -13,6 +13,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_versions as versions
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_RULE, is_valid_name, resolve_target
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import initial_cluster as initial_cluster_value
 
 DNS_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 HOST_PORT = re.compile(r"(?P<host>[^:]+):[0-9]+")
@@ -189,7 +190,7 @@ def members(hosts, hostvars, scheme=None, peer_port=None, client_port=None, srv_
 
 def initial_cluster(hosts, hostvars, scheme=None, peer_port=None):
     """``name=peer_url,...`` for etcd's ``--initial-cluster``."""
-    return ",".join("%s=%s" % (m["name"], m["peer_url"]) for m in members(hosts, hostvars, scheme, peer_port))
+    return initial_cluster_value((m["name"], m["peer_url"]) for m in members(hosts, hostvars, scheme, peer_port))
 
 
 def member_target(requested, hosts, hostvars):

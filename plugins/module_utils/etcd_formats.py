@@ -81,6 +81,12 @@ def normalize_url(url):
     return "%s://%s%s%s" % (scheme.lower(), authority.lower(), slash, path)
 
 
+def initial_cluster(pairs):
+    """etcd's ``--initial-cluster``, ``name=peer_url,...``, of (name, peer URL) pairs in their order: the
+    one place it is written, for the inventory's members, a joining member, a restore and the private etcd."""
+    return ",".join("%s=%s" % (name, url) for name, url in pairs)
+
+
 _SIZE_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
 
 

@@ -39,7 +39,8 @@ MAINTENANCE_LIB = (("files", "etcd_maintenance.py"), ("module_utils", "etcd_defr
                    ("module_utils", "etcd_run_lock.py"), ("module_utils", "etcd_leadership.py"))
 PUSH_LIB = (("files", "etcd_backup_push.py"), ("module_utils", "etcd_backup_crypto.py"), ("module_utils", "etcd_s3.py"),
             ("module_utils", "etcd_files.py"), ("files", "etcd_backup_drill.py"),
-            ("module_utils", "etcd_restore_rules.py"), ("module_utils", "etcd_private_etcd.py"))
+            ("module_utils", "etcd_restore_rules.py"), ("module_utils", "etcd_private_etcd.py"),
+            ("module_utils", "etcd_formats.py"))
 # The member's certificates and keys in its PKI directory (with the directory itself, '').
 PKI_FILES = ("", "/ca.pem", "/server.pem", "/peer.pem", "/crl.pem", "/server-key.pem", "/peer-key.pem", "/client.pem",
              "/client-key.pem", "/root.pem", "/root-key.pem")
@@ -98,6 +99,17 @@ def _timers(v, lib_dir, push_on):
     ]
 
 
+# The SSH targets' hosts of the push (docs/backup-targets.md): a fixed account and paths.
+PUSH_RECEIVE = {
+    "user": "etcd-backup",
+    "home": "/var/lib/etcd-backup",
+    "authorized_keys": "/var/lib/etcd-backup/.ssh/authorized_keys",
+    "script": "/usr/local/lib/raftops-etcd/etcd_backup_receive.py",
+    # Root's, 0755: the account's .ssh and the script's.
+    "directories": ["/var/lib/etcd-backup/.ssh", "/usr/local/lib/raftops-etcd"],
+}
+
+
 def _backup_push(v, lib_dir, role_path):
     """The backup push (etcd_backup_push; tasks/backup_push.yml): on, the code it runs beside the
     maintenance timer's, its settings (credentials among them), the member's own SSH key and its SSH
@@ -115,6 +127,10 @@ def _backup_push(v, lib_dir, role_path):
         "ssh_key": lib_dir + "/etcd_backup_push_ssh",
         "known_hosts": lib_dir + "/etcd_backup_push_known_hosts",
         "paths": ["%s/%s" % (lib_dir, name) for name in names],
+        # On the SSH targets' hosts: the account the members' keys log in as, owning the targets'
+        # directories only, its authorized_keys (root's: the account cannot change it), and the forced
+        # command's script (files/etcd_backup_receive.py), root's.
+        "receive": dict(PUSH_RECEIVE),
     }
 
 

@@ -19,7 +19,8 @@ wrong member that way).
 from collections import namedtuple
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import member_id_readings
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, normalize_url
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, initial_cluster as initial_cluster_value
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import normalize_url
 
 
 class MembershipError(Exception):
@@ -414,10 +415,10 @@ def initial_cluster(members, name, peer_urls):
                 "%s has not started and has no name, so no initial cluster can be built for %s; start or remove it"
                 % (describe(m), name)
             )
-        entries.extend("%s=%s" % (member_name, normalize_url(u)) for u in m.get("peer_urls") or [])
+        entries.extend((member_name, normalize_url(u)) for u in m.get("peer_urls") or [])
     if not found:
-        entries.extend("%s=%s" % (name, normalize_url(u)) for u in peer_urls)
-    return ",".join(entries)
+        entries.extend((name, normalize_url(u)) for u in peer_urls)
+    return initial_cluster_value(entries)
 
 
 # -- reporting -------------------------------------------------------------------------------

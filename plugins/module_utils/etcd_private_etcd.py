@@ -29,8 +29,10 @@ import tempfile
 import time
 
 try:
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import initial_cluster
     from ansible_collections.raftops.etcd.plugins.module_utils.etcd_restore_rules import drill_findings
-except ImportError:  # copied onto a member beside etcd_restore_rules.py, for its scheduled drill
+except ImportError:  # copied onto a member beside etcd_formats.py and etcd_restore_rules.py, for its scheduled drill
+    from etcd_formats import initial_cluster
     from etcd_restore_rules import drill_findings
 
 WORK_PREFIX = ".etcd-drill."
@@ -63,7 +65,7 @@ def endpoint(work, tls):
 def restore_argv(tool, snapshot, data_dir, token):
     """``etcdutl snapshot restore`` (``etcdctl`` before 3.5) of ``snapshot`` into a one-member cluster."""
     return [tool, "snapshot", "restore", snapshot, "--data-dir", data_dir, "--name", NAME,
-            "--initial-cluster", "%s=unix://%s" % (NAME, PEER), "--initial-advertise-peer-urls", "unix://" + PEER,
+            "--initial-cluster", initial_cluster([(NAME, "unix://" + PEER)]), "--initial-advertise-peer-urls", "unix://" + PEER,
             "--initial-cluster-token", token]
 
 
@@ -72,7 +74,7 @@ def serve_argv(etcd, data_dir, tls):
     argv = [etcd, "--name", NAME, "--data-dir", data_dir,
             "--listen-client-urls", client_url(tls), "--advertise-client-urls", client_url(tls),
             "--listen-peer-urls", "unix://" + PEER, "--initial-advertise-peer-urls", "unix://" + PEER,
-            "--initial-cluster", "%s=unix://%s" % (NAME, PEER)]
+            "--initial-cluster", initial_cluster([(NAME, "unix://" + PEER)])]
     if tls:
         argv += ["--cert-file", tls["server_cert"], "--key-file", tls["server_key"], "--client-cert-auth",
                  "--trusted-ca-file", tls["ca_cert"]]

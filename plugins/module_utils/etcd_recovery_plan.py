@@ -29,12 +29,9 @@ every URL of it (lost_answer): any answer from its host, or its host reporting, 
 """
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex, normalize_url, silent, url_parts
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import PlanError
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_restore_rules import RuleError, restore_revision_plan
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import truthy
-
-
-class PlanError(ValueError):
-    """Input the plan cannot be made from (a caller's mistake, not an operator's)."""
 
 
 # --- The plan of a restore (roles/etcd/tasks/restore.yml, playbooks/restore.yml)

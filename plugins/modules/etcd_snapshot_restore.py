@@ -298,6 +298,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import (
     is_valid_name,
     normalize_url,
 )
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import initial_cluster as initial_cluster_value
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_restore_rules import bump_supported
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_host import (
     Failure,
@@ -364,7 +365,7 @@ def restore_plan(params):
     if bool(bump) != bool(params.get("mark_compacted")):
         raise Failure("bump_revision=%d with mark_compacted=%s: etcdutl bumps the revision only together with "
                       "--mark-compacted, and marks it compacted only with a bump" % (bump, params.get("mark_compacted")))
-    initial_cluster = params["initial_cluster"] or ",".join("%s=%s" % (name, url) for url in urls)
+    initial_cluster = params["initial_cluster"] or initial_cluster_value((name, url) for url in urls)
     members = parse_initial_cluster(initial_cluster)
     if name not in members:
         raise Failure("initial_cluster %r has no entry for this member's name %r" % (initial_cluster, name))

@@ -179,8 +179,8 @@ def test_the_push_on():
     assert s["wanted"]["python_cryptography"] is True
     assert (push["settings"], push["ssh_key"], push["known_hosts"]) == (
         LIB + "/etcd_backup_push.json", LIB + "/etcd_backup_push_ssh", LIB + "/etcd_backup_push_known_hosts")
-    assert [f["dest"] for f in push["lib_files"]] == push["paths"][:7]
-    assert push["paths"][7:] == [LIB + "/etcd_backup_push.json", LIB + "/etcd_backup_push_ssh",
+    assert [f["dest"] for f in push["lib_files"]] == push["paths"][:8]
+    assert push["paths"][8:] == [LIB + "/etcd_backup_push.json", LIB + "/etcd_backup_push_ssh",
                                  LIB + "/etcd_backup_push_ssh.pub", LIB + "/etcd_backup_push_known_hosts"]
     # Its targets' credentials are no part of it: vars/main.yml adds the targets where a task reads them.
     assert "targets" not in push
