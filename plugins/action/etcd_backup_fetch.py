@@ -58,7 +58,7 @@ class ActionModule(ActionBase):
         """Fetched, verified and decrypted by etcd_backup_target on the controller: the object's name."""
         answer = self._execute_module(module_name="raftops.etcd.etcd_backup_target", module_args=dict(
             state="fetched", target=params["target"], name=params["name"], dest=dest, key_file=params["key_file"],
-            cluster=params["cluster"]), task_vars=task_vars)
+            cluster=params["cluster"], members=params["members"]), task_vars=task_vars)
         warnings.extend(answer.get("warnings") or [])
         if answer.get("failed"):
             raise FetchError(answer.get("msg") or "fetching from target %s failed" % params["target"].get("name"))
@@ -72,8 +72,9 @@ class ActionModule(ActionBase):
         heads = etcd_backup_plan.parse_heads(self._as_root(fetch.list_command(target, crypto.MAX_HEAD_SIZE),
                                                            "listing the backups of " + where))
         key = crypto.load_key(params["key_file"])[0] if heads else None
+        signers = crypto.cluster_signers(key, params["members"]) if heads else {}
         choice = etcd_backup_plan.fetch_object(target, params["name"], etcd_backup_plan.read_heads(heads, key),
-                                               params["cluster"])
+                                               params["cluster"], signers)
         warnings.extend("latest: skipped %s" % why for why in choice["skipped"])
         if choice["refusal"]:
             raise FetchError(choice["refusal"])
@@ -83,7 +84,7 @@ class ActionModule(ActionBase):
         with open(sealed, "wb") as copy:
             copy.write(fetch.decoded(self._as_root(fetch.read_command(target, name), "reading %s" % what), what))
         try:
-            crypto.decrypt_file(sealed, dest, key, what=what, name=name, cluster=params["cluster"])
+            crypto.decrypt_file(sealed, dest, key, signers, what=what, name=name, cluster=params["cluster"])
         finally:
             os.remove(sealed)
         return name

@@ -12,6 +12,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import found_by_read
 from ansible_collections.raftops.etcd.plugins.plugin_utils.host_settings import role_host_settings, role_setting_problems, role_values
+from ansible_collections.raftops.etcd.plugins.plugin_utils.reach import reach
 
 MODULE = "raftops.etcd.etcd_host_info"
 # The facts the role uses: the read returns them (option facts) unless they were gathered already.
@@ -27,6 +28,9 @@ class ActionModule(ActionBase):
         args = dict(self._task.args)
         derive, calendars = args.pop("role_settings", False), args.pop("role_calendars", False)
         all_units = args.pop("role_units", False)
+        # With contact_timeout the host is reached first within it (plugin_utils/reach.py), whatever the SSH
+        # settings: one that does not answer is unreachable with nothing read.
+        contact = args.pop("contact_timeout", None)
         settings = None
         if derive:
             try:
@@ -52,6 +56,12 @@ class ActionModule(ActionBase):
                 args.setdefault("calendars", settings["calendars"])
             gathered = (task_vars or {}).get("ansible_facts") or {}
             args.setdefault("facts", not all(name in gathered for name in ROLE_FACTS))
+        if contact is not None:
+            reached = reach(self, contact, "etcd_first_contact_timeout" if derive else "contact_timeout",
+                            (task_vars or {}).get("inventory_hostname") or "?")
+            if reached.get("failed") or reached.get("unreachable"):
+                result.update(reached)
+                return result
         result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
         if settings is not None:
             result["host_settings"] = found_by_read(settings, result)

@@ -2,8 +2,8 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Action for raftops.etcd.etcd_lock: a lock taken without a holder is this ansible-playbook run's,
-named on the controller in the run lock's words (plugins/plugin_utils/run_lock.py), with this
-controller for taking over the lock of one of its runs that died. What the task gives wins."""
+named on the controller in the run lock's words (plugins/plugin_utils/run_lock.py: its random run ID
+and its machine). What the task gives wins."""
 
 from ansible_collections.raftops.etcd.plugins.plugin_utils.run_lock import RunLockAction, this_run
 
@@ -17,5 +17,3 @@ class ActionModule(RunLockAction):
             return
         run = this_run(self._templar.template(task_vars.get("ansible_play_name") or ""))
         args["holder"] = run["holder"]
-        if args.get("controller") is None and run["controller"]:
-            args["controller"] = run["controller"]

@@ -32,13 +32,12 @@ class ActionModule(InProcessAction):
                 variables = {name: self._templar.template(task_vars[name]) for name in ROLE_VARIABLES}
                 args = dict(role_options(role.validated_parameters, variables, task_vars.get("ansible_play_hosts") or []), **args)
             if not (args.get("pid") and args.get("holder")):
-                # No other run's processes are looked at: the keeper only needs this one's.
-                run = this_run(self._templar.template(task_vars.get("ansible_play_name") or ""), runs=lambda: "")
+                run = this_run(self._templar.template(task_vars.get("ansible_play_name") or ""))
                 args["pid"] = args.get("pid") or run["pid"]
                 args["holder"] = args.get("holder") or run["holder"]
         except KeyError as exc:
             raise ValueError("the role's variable %s is not defined" % exc) from None
-        except (TypeError, AnsibleError) as exc:
+        except (TypeError, OSError, AnsibleError) as exc:
             raise ValueError(str(exc)) from None
         return args
 

@@ -9,6 +9,7 @@ The deprecated filters below wrap the backup plan's logic (module_utils/etcd_bac
 import base64
 import json
 import posixpath
+import re
 import time
 from collections.abc import Mapping
 
@@ -44,42 +45,134 @@ def backup_push_targets(targets, cluster, hostvars):
     return items
 
 
-def backup_push_withdrawn(reads):
-    """The ``authorized_keys2`` lines a member's push put on SSH targets' hosts, to remove when the push
-    is turned off: ``[{host, line}]`` from the slurped push settings (etcd_backup_push.json) and public
-    key, in that order. Nothing when either was not read (no push files on the member)."""
+def backup_members(hosts, hostvars):
+    """The member names of ``hosts`` (the inventory's group): ``NODE_NAME``, else ``etcd_member_name``,
+    else the host's name. With the controller, the signers whose backups a restore, ``latest`` and a
+    target's retention take (module_utils/etcd_backup_crypto.py cluster_signers)."""
+    from ansible_collections.raftops.etcd.plugins.filter.etcd import _member_name
+    return [_member_name(hostvars, host) for host in hosts or []]
+
+
+def _public_key(text):
+    """(type, base64 blob) of an OpenSSH public key line; ValueError when it is none."""
+    words = text.strip().split()
+    if len(words) < 2 or not re.fullmatch(r"(ssh|ecdsa|sk)-[a-z0-9@.-]+", words[0]) \
+            or not re.fullmatch(r"AAAA[A-Za-z0-9+/]+=*", words[1]):
+        raise ValueError("not an OpenSSH public key")
+    return words[0], words[1]
+
+
+def _key_regexp(key_type, blob):
+    """A regular expression of every authorized_keys line of that key, whatever its options and comment."""
+    return r"(^|\s)%s %s(\s|$)" % (re.escape(key_type), re.escape(blob))
+
+
+# Root's file the push authorized the members' keys in before they got an account of their own (never
+# released): its lines come off on the next deploy and when the push is turned off.
+OLD_AUTHORIZED_KEYS = "/root/.ssh/authorized_keys2"
+
+
+def backup_push_authorized(public_key, push, address):
+    """The authorized_keys changes of one member's push key on its SSH targets' hosts (tasks/backup_push.yml):
+    ``[{host, path, regexp, line, state}]``. ``public_key`` is base64 of the member's public key file
+    (slurped), ``push`` the push's settings with its targets (_etcd_backup_push: ``receive``, the account's
+    paths, and each SSH target's ``host`` and ``path``), ``address`` the member's. On each host: the key
+    authorized for the account only as the forced command etcd_backup_receive.py on that host's target
+    directories, only from ``address`` (``restrict``: no terminal, forwarding or rc file), and its line in
+    root's authorized_keys2 (earlier versions) removed. Nothing without a key (check mode before it is made)."""
+    if not public_key:
+        return []
+    try:
+        key_type, blob = _public_key(base64.b64decode(public_key).decode())
+        comment = base64.b64decode(public_key).decode().strip().split(None, 2)[2:]
+    except (ValueError, UnicodeDecodeError):
+        raise AnsibleFilterError("backup_push_authorized: the member's public SSH key cannot be read") from None
+    if not re.fullmatch(r"[0-9A-Fa-f.:]+", str(address or "")):
+        raise AnsibleFilterError("backup_push_authorized: the member's address %r is not an address sshd's from= can "
+                                 "match: set etcd_address to the IP address the member reaches its SSH targets from"
+                                 % (address,))
+    receive = push["receive"]
+    paths = {}
+    for target in push.get("targets") or []:
+        if target.get("type") == "ssh":
+            paths.setdefault(target["host"], []).append(target["path"])
+    changes = []
+    for host in sorted(paths):
+        command = "python3 -I %s %s" % (receive["script"], " ".join(sorted(set(paths[host]))))
+        line = 'command="%s",restrict,from="%s" %s' % (command, address, " ".join([key_type, blob, *comment]))
+        regexp = _key_regexp(key_type, blob)
+        changes.append(dict(host=host, path=receive["authorized_keys"], regexp=regexp, line=line, state="present",
+                            mode="0644"))
+        changes.append(dict(host=host, path=OLD_AUTHORIZED_KEYS, regexp=regexp, line="", state="absent"))
+    return changes
+
+
+def backup_push_hosts(push):
+    """The hosts of the SSH targets of the push's settings (_etcd_backup_push), each once, in their order."""
+    hosts = []
+    for target in push.get("targets") or []:
+        if target.get("type") == "ssh" and target.get("host") not in hosts:
+            hosts.append(target["host"])
+    return hosts
+
+
+def backup_push_withdrawn(reads, authorized_keys):
+    """The authorized_keys lines a member's push put on SSH targets' hosts, to remove when the push is
+    turned off: ``[{host, path, regexp}]`` (every line of the member's key in ``authorized_keys``, the
+    push account's file, and in root's authorized_keys2, where earlier versions put it) from the
+    slurped push settings (etcd_backup_push.json) and public key, in that order. Nothing when either
+    was not read (no push files on the member)."""
     contents = [r.get("content") for r in reads or [] if isinstance(r, Mapping)]
     if len(contents) != 2 or not all(contents):
         return []
     try:
         settings = json.loads(base64.b64decode(contents[0]))
-        line = "restrict " + base64.b64decode(contents[1]).decode().strip()
+        regexp = _key_regexp(*_public_key(base64.b64decode(contents[1]).decode()))
     except (ValueError, UnicodeDecodeError):
         raise AnsibleFilterError("backup_push_withdrawn: the push's settings or public key cannot be read") from None
     hosts = sorted({t["host"] for t in settings.get("targets") or [] if t.get("type") == "ssh" and t.get("host")})
-    return [dict(host=host, line=line) for host in hosts]
+    return [dict(host=host, path=path, regexp=regexp) for host in hosts for path in (authorized_keys, OLD_AUTHORIZED_KEYS)]
 
 
-def backup_prune(found, now=None):
-    """The backups SSH targets delete: ``[{target, host, path}]`` from a looped find's ``results``.
+def backup_prune(found, now=None, signers=None, cluster=None):
+    """The backups SSH targets delete: ``[{target, host, path}]``, by verified header only.
 
-    Each result has ``item`` (the target, as ``backup_targets`` gives it) and ``files`` (find's
-    ``path`` and ``mtime``). The retention is ``module_utils.etcd_backup_crypto.retention``: the
-    newest ``keep``, none older than ``max_age_days``, never the newest one.
+    Each result of ``found`` has ``item`` (the target, as ``backup_targets`` gives it) and ``files``
+    (``path`` and ``head``: base64 of the file's first MAX_HEAD_SIZE bytes, as the restore's listing of
+    an SSH target reads them). ``signers`` maps each signer of the cluster to its base64 public key (the
+    lookup raftops.etcd.backup_recipient's ``signers``); ``cluster`` is etcd_backup_cluster. The
+    retention is ``module_utils.etcd_backup_crypto.retention``: a file counts only when its header is
+    signed by one of ``signers`` (of ``cluster``, under its own name, no later than ``now``); the newest
+    ``keep`` of those, none older than ``max_age_days``, never the newest one. A file without a head, or
+    whose header does not verify, is never deleted (find's results alone delete nothing).
     """
-    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_crypto import retention
+    import binascii
+    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 
     now = time.time() if now is None else float(now)
+    try:
+        public = crypto.decoded_signers(signers or {})
+    except ValueError as exc:
+        raise AnsibleFilterError("backup_prune: %s" % exc) from None
     plan = []
     for result in found or []:
         target = result.get("item") or {}
-        files = [dict(name=posixpath.basename(f["path"]), mtime=f["mtime"], path=f["path"])
-                 for f in result.get("files") or []]
+        paths, headers = {}, {}
+        for item in result.get("files") or []:
+            name = posixpath.basename(item["path"])
+            paths[name] = item["path"]
+            what = "%s on target %s" % (item["path"], target.get("name"))
+            try:
+                head = base64.b64decode(item.get("head") or "", validate=True)
+            except (binascii.Error, ValueError):
+                head = b""
+            headers[name] = crypto.parse_head(head, what)
         try:
-            _kept, deleted = retention(files, target.get("keep", 7), target.get("max_age_days", 30), now)
+            _kept, deleted, _unverified = crypto.retention(
+                headers, target.get("keep", 7), target.get("max_age_days", 30), now, public, cluster,
+                lambda n, p=paths, t=target: "%s on target %s" % (p[n], t.get("name")))
         except ValueError as exc:
             raise AnsibleFilterError("backup_prune: target %s: %s" % (target.get("name"), exc)) from None
-        paths = {f["name"]: f["path"] for f in files}
         plan.extend(dict(target=target.get("name"), host=target.get("host"), path=paths[name]) for name in deleted)
     return plan
 
@@ -163,7 +256,9 @@ def backup_max_age_seconds(max_age):
 class FilterModule:
     def filters(self):
         return {"backup_targets": backup_targets, "backup_push_targets": backup_push_targets,
+                "backup_members": backup_members,
                 "backup_prune": backup_prune, "backup_push_withdrawn": backup_push_withdrawn,
+                "backup_push_authorized": backup_push_authorized, "backup_push_hosts": backup_push_hosts,
                 "backup_report": backup_report, "backup_max_age_seconds": backup_max_age_seconds,
                 "backup_drill_record": backup_drill_record, "backup_source": backup_source,
                 "backup_record": backup_record, "backup_target": backup_target, "backup_object": backup_object}

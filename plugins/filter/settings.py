@@ -113,6 +113,10 @@ def matches(pattern, empty_ok=False):
 # --- ports, timing, sizes -----------------------------------------------------------------------
 
 PORT_TEXT = "a port is a whole number from 1 to 65535"
+# The first contact of the playbooks meant for dead hosts (the action of raftops.etcd.etcd_reach checks
+# its bound with these too, before it reaches a host).
+MAX_FIRST_CONTACT = 600
+FIRST_CONTACT_TEXT = "a whole number of seconds from 1 to %d" % MAX_FIRST_CONTACT
 MAX_ELECTION_MS = 50000  # etcd's maxElectionMs
 GIB = 1024 ** 3
 MAX_QUOTA = 100 * GIB
@@ -1016,6 +1020,9 @@ RULES = [
          "the lock of a run that died expires after it; a shorter one would expire under a live run"),
     Rule("etcd_run_lock_wait", whole_number(0), "a whole number of seconds, 0 or more",
          "how long a run waits for another run's lock"),
+    Rule("etcd_first_contact_timeout", whole_number(1, MAX_FIRST_CONTACT), FIRST_CONTACT_TEXT,
+         "how long the playbooks meant for dead hosts wait for each host's first answer before they leave it out "
+         "as unreachable; more would no longer bound a run that meets a dead host"),
     Rule("etcd_max_raft_index_gap", whole_number(0), "a whole number of raft entries, 0 or more",
          "how far behind the leader a restarted member may be"),
     Rule("etcd_backup_keep", whole_number(1), "a whole number of snapshots, at least 1",

@@ -265,6 +265,15 @@ def push_lines(pushes):
                          record.get("member", "?"), record.get("snapshot", "?"),
                          time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(record.get("time", 0))),
                          "; ".join(errors), record.get("instance", "etcd")))
+    # The cluster's newest push sent its backup but left a warning: a target it could not prune (its
+    # credentials may not delete), or objects there that do not verify as this cluster's backups.
+    newest = max((r for r in records if r.get("result") == "pushed"), key=lambda r: r.get("time", 0), default=None)
+    for warning in (newest or {}).get("warnings") or []:
+        lines.append("%s: its last off-host push (%s) sent the backup, but: %s -> %s" % (
+            newest.get("member", "?"), newest.get("snapshot", "?"), warning,
+            "give its credentials the delete permission on the prefix (docs/backup-targets.md, \"Bucket permissions\")"
+            if "pruning failed" in warning else "an object the push neither counts nor deletes: look at it and "
+            "delete it by hand if it is not yours"))
     return lines
 
 

@@ -7,27 +7,43 @@
 """Encrypted backup files, their key, and the retention decision of off-host backup targets.
 
 A backup leaves the controller (or a member, on its snapshot timer) only in this format, sealed
-so that only the key file kept on the controller opens it:
+so that only the key file kept on the controller opens it, and signed by whoever made it:
 
-* header: 80 bytes ``magic "RAFTOPS-ETCD-BACKUP" (19), version u8, key id (8: the first bytes
+* keys: every key is derived from the key file's 32 random bytes with HKDF-SHA256 (no salt) under
+  an info string of its own, so that no key serves two primitives: ``raftops-etcd-backup recipient``
+  gives the X25519 key backups are sealed to, ``raftops-etcd-backup signer controller`` the
+  controller's Ed25519 signing seed, ``raftops-etcd-backup signer member:<name>`` each member's. The
+  controller gives each pushing member its own seed only (in its push settings, 0600 root), with the
+  X25519 public key and the public keys of this cluster's signers (the controller and the inventory's
+  members); it verifies backups with the public keys it derives from the key file and the inventory's
+  member names (cluster_signers). The key file is one per cluster (etcd_backup_key_file's default);
+* header: 80 bytes ``magic "RAFTOPS-ETCD-BACKUP" (19), version u8 (4), key id (8: the first bytes
   of SHA-256 of the key), chunk size u32, nonce prefix (8 random bytes), plaintext size u64,
-  plaintext SHA-256 (32)``, all integers big-endian; version 3 adds 41 bytes: ``codec u8 (0 none,
-  1 zlib, 2 lzma), sealed size u64 (the compressed stream the chunks hold), ephemeral X25519
-  public key (32)``. Version 3 is sealed to the key file's X25519 public key: the AES-256-GCM key
-  is HKDF-SHA256 of the X25519 secret of a one-time key pair and the key file's key, so that a
-  member which seals backups holds only the public key and can read none of them. Versions 1 and 2
-  (the key file's 32 bytes as the AES key, and in version 1 no label) are not read: nothing was
-  released with them, and reading them would use one key for two primitives and take a backup's name
-  and time from its unauthenticated object name. Then the label: its length u16 and compact
-  JSON ``{"name", "cluster", "cluster_id", "time"}`` - the object's name, the cluster it is a
-  backup of, etcd's cluster ID then, and the UTC time the snapshot was taken (``%Y%m%dT%H%M%SZ``).
-  Authenticated with the rest, it makes a renamed or copied object, or one of another cluster, tell
-  itself apart;
+  plaintext SHA-256 (32)``, all integers big-endian, then 41 bytes: ``codec u8 (0 none, 1 zlib,
+  2 lzma), sealed size u64 (the compressed stream the chunks hold), ephemeral X25519 public key (32)``.
+  The AES-256-GCM key is HKDF-SHA256 (info ``raftops-etcd-backup v4``) of the X25519 secret of a
+  one-time key pair and the key file's X25519 key, so that a member which seals backups can read none
+  of them. Then the label: its length u16 and compact JSON ``{"name", "cluster", "cluster_id",
+  "time", "signer"}`` - the object's name, the cluster it is a backup of, etcd's cluster ID then, the
+  UTC time the snapshot was taken (``%Y%m%dT%H%M%SZ``) and who made it (``controller`` or
+  ``member:<name>``). It makes a renamed or copied object, or one of another cluster, tell itself apart;
+* signature, 64 bytes: Ed25519, by the label's signer, of ``"raftops-etcd-backup v4 header" 0x00``
+  and the header (label included). Sealing proves nothing about the sender (anyone with the public
+  key can seal); the signature does: ``latest``, a restore by name and every target's retention take
+  a backup only when its signer is one of this cluster's and its signature verifies
+  (verify_signature), with a time no later than now. Versions 1 to 3 (unsigned; 1 and 2 also with the
+  key file's bytes as the AES key) are not read: nothing was released with them;
 * header tag, 16 bytes: AES-256-GCM of nothing, with the header as associated data and the nonce
-  ``prefix + 0xFFFFFFFF`` (a counter no chunk uses);
-* chunks: the plaintext (version 3: its compressed stream) in pieces of ``chunk size`` (the last one shorter, or empty for an empty
-  file), each sealed with AES-256-GCM (ciphertext + 16-byte tag), nonce ``prefix + index u32`` and
-  associated data ``header + index u32 + final flag u8``.
+  ``prefix + 0xFFFFFFFF`` (a counter no chunk uses): the key file opens this backup;
+* chunks: the plaintext's compressed stream in pieces of ``chunk size`` (the last one shorter, or
+  empty for an empty file), each sealed with AES-256-GCM (ciphertext + 16-byte tag), nonce ``prefix +
+  index u32`` and associated data ``header + index u32 + final flag u8``: bound to the signed header,
+  under a key only the signer and the key file know.
+
+A target's retention (retention()) judges every object under it by its header alone (its first
+MAX_HEAD_SIZE bytes, a bounded read): only a backup whose header verifies counts and may be deleted,
+the newest of them never; an object that does not verify is reported, never deleted, so that
+whoever can upload under the prefix cannot make the next push delete the real backups.
 
 The header fixes how many chunks there are and how long the last is, and every chunk is bound to
 its place and to its header, so a cut anywhere ("truncated"), a changed or swapped byte, chunk or
@@ -41,6 +57,7 @@ import base64
 import binascii
 import calendar
 import hashlib
+import io
 import json
 import os
 import lzma
@@ -60,6 +77,8 @@ except ImportError:  # copied onto a member beside etcd_files.py, for its backup
 try:
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -71,22 +90,34 @@ else:
     CRYPTOGRAPHY_IMPORT_ERROR = None
 
 MAGIC = b"RAFTOPS-ETCD-BACKUP"
-VERSION = 3
+VERSION = 4
 KEY_SIZE = 32
 KEY_ID_SIZE = 8
 TAG_SIZE = 16
 CHUNK_SIZE = 4 * 1024 * 1024
 HEADER = struct.Struct(">%dsB%dsI8sQ32s" % (len(MAGIC), KEY_ID_SIZE))
-# What version 3 adds to HEADER: codec, sealed size, the one-time public key.
+# What versions 3 and 4 add to HEADER: codec, sealed size, the one-time public key.
 HEADER_V3 = struct.Struct(">BQ32s")
 LABEL_LENGTH = struct.Struct(">H")
 MAX_LABEL_SIZE = 4096
+# Version 4: the Ed25519 signature of the header (label included) by the backup's maker.
+SIGNATURE_SIZE = 64
+SIGNATURE_CONTEXT = b"raftops-etcd-backup v4 header\x00"
 HEADER_NONCE_COUNTER = 0xFFFFFFFF
 MAX_CHUNK_SIZE = 64 * 1024 * 1024
 MIB = 1024.0 * 1024.0
 # The most a backup's header, label and tag take: what a reader of the header fetches.
-MAX_HEAD_SIZE = HEADER.size + HEADER_V3.size + LABEL_LENGTH.size + MAX_LABEL_SIZE + TAG_SIZE
-HKDF_INFO = b"raftops-etcd-backup v3"
+MAX_HEAD_SIZE = HEADER.size + HEADER_V3.size + LABEL_LENGTH.size + MAX_LABEL_SIZE + SIGNATURE_SIZE + TAG_SIZE
+# Every key is derived from the key file's 32 bytes with HKDF-SHA256 under an info string of its own,
+# so that no key serves two primitives: the X25519 key backups are sealed to, each signer's Ed25519
+# key, and (from each backup's one-time X25519 secret) its AES-256-GCM key.
+HKDF_INFO = b"raftops-etcd-backup v4"
+RECIPIENT_INFO = b"raftops-etcd-backup recipient"
+SIGNER_INFO = b"raftops-etcd-backup signer "
+# The signers: the controller (the backup playbook), and each member (its scheduled push) as
+# ``member:<its name>`` (a member name holds no colon, so no member passes for the controller).
+CONTROLLER = "controller"
+MEMBER_SIGNER = "member:"
 # Compression before encryption (encrypted data does not compress): the codecs by their id in the header.
 CODECS = ("none", "zlib", "lzma")
 DEFAULT_CODEC = "zlib"
@@ -103,7 +134,8 @@ OBJECT_PREFIX = "etcd-snapshot-"
 
 class BackupCryptoError(Exception):
     """A key or an encrypted backup that cannot be used. ``kind`` says which problem it is:
-    ``key``, ``not_a_backup``, ``other_key``, ``truncated``, ``tampered`` or ``mismatch`` (an
+    ``key``, ``not_a_backup``, ``other_key``, ``truncated``, ``tampered``, ``unsigned`` (a signature
+    that does not verify, or a signer that is not one of this cluster's) or ``mismatch`` (an
     authentic backup under another name, or of another cluster)."""
 
     def __init__(self, kind, message):
@@ -169,13 +201,71 @@ def load_key(path, create=False):
 
 
 Recipient = namedtuple("Recipient", "public_key key_id")
-Recipient.__doc__ = """Whom a version 3 backup is sealed to: the key file's X25519 public key (32 bytes) and key id."""
+Recipient.__doc__ = """Whom a backup is sealed to: the key file's X25519 public key (32 bytes) and key id."""
+
+Signer = namedtuple("Signer", "name seed")
+Signer.__doc__ = """Who signs a backup: its signer name (CONTROLLER, or member_signer()) and Ed25519 seed (32 bytes)."""
+
+
+def _derived(key, info):
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=info).derive(key)
+
+
+def _raw(public):
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def _recipient_private(key):
+    return X25519PrivateKey.from_private_bytes(_derived(key, RECIPIENT_INFO))
 
 
 def recipient(key):
     """The Recipient of the key file's ``key``: what a member needs to seal backups that only this key opens."""
-    public = X25519PrivateKey.from_private_bytes(key).public_key()
-    return Recipient(public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw), key_id(key))
+    return Recipient(_raw(_recipient_private(key).public_key()), key_id(key))
+
+
+def member_signer(member):
+    """The signer name of member ``member`` (its etcd name), as a backup's label names it."""
+    return MEMBER_SIGNER + str(member)
+
+
+def signer(key, name):
+    """The Signer ``name`` (CONTROLLER or member_signer()) of the key file's ``key``: its seed is
+    HKDF-SHA256 of the key under ``raftops-etcd-backup signer <name>``. The controller gives a member
+    its own seed only."""
+    return Signer(name, _derived(key, SIGNER_INFO + name.encode()))
+
+
+def signer_public_key(seed):
+    """The Ed25519 public key (32 bytes) of a Signer's ``seed``."""
+    return _raw(Ed25519PrivateKey.from_private_bytes(seed).public_key())
+
+
+def cluster_signers(key, members):
+    """{signer name: Ed25519 public key (32 bytes)} of every signer of a cluster: the controller and
+    each of ``members`` (the inventory's member names). A backup is taken for one of this cluster's
+    only when one of these signed it."""
+    names = [CONTROLLER] + [member_signer(m) for m in members or []]
+    return {name: signer_public_key(signer(key, name).seed) for name in names}
+
+
+def encoded_signers(signers):
+    """``signers`` (cluster_signers) with each public key in base64: as a member's push settings hold them."""
+    return {name: base64.b64encode(public).decode() for name, public in signers.items()}
+
+
+def decoded_signers(signers):
+    """The inverse of encoded_signers; ValueError when a key is not base64 of 32 bytes."""
+    found = {}
+    for name, text in (signers or {}).items():
+        try:
+            public = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            public = b""
+        if len(public) != KEY_SIZE:
+            raise ValueError("the public key of signer %s is not base64 of %d bytes" % (name, KEY_SIZE))
+        found[str(name)] = public
+    return found
 
 
 def _sealing_key(shared, ephemeral, public_key):
@@ -192,9 +282,9 @@ def _new_sealing_key(public_key):
 
 
 def _opening_key(key, ephemeral):
-    """The AES key of a version 3 backup with one-time public key ``ephemeral``, from the key file's ``key``."""
-    private = X25519PrivateKey.from_private_bytes(key)
-    public_key = recipient(key).public_key
+    """The AES key of a backup with one-time public key ``ephemeral``, from the key file's ``key``."""
+    private = _recipient_private(key)
+    public_key = _raw(private.public_key())
     try:
         shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral))
     except ValueError:  # an all-zero secret: a forged one-time key
@@ -274,9 +364,10 @@ def _hash_and_compress(src, out, codec, chunk_size):
     return size, digest.hexdigest()
 
 
-def encrypt_file(src, dest, to, label, chunk_size=CHUNK_SIZE, compression=DEFAULT_CODEC):
+def encrypt_file(src, dest, to, label, by, chunk_size=CHUNK_SIZE, compression=DEFAULT_CODEC):
     """Seal ``src`` into ``dest`` (mode 0600, replaced whole) for ``to`` (a Recipient) under ``label``
-    (make_label), compressed with ``compression`` (CODECS) first; returns what a report shows.
+    (make_label, to which the signer's name is added), signed by ``by`` (a Signer), compressed with
+    ``compression`` (CODECS) first; returns what a report shows.
 
     The plaintext is hashed (its size and SHA-256 go into the authenticated header) and compressed
     into a private temporary file beside ``dest`` in one read, then sealed a chunk at a time.
@@ -285,6 +376,8 @@ def encrypt_file(src, dest, to, label, chunk_size=CHUNK_SIZE, compression=DEFAUL
     if compression not in CODECS:
         raise ValueError("compression %s is not one of %s" % (compression, ", ".join(CODECS)))
     started = time.monotonic()
+    label = dict(label, signer=by.name)
+    signing = Ed25519PrivateKey.from_private_bytes(by.seed)
     with tempfile.TemporaryFile(dir=os.path.dirname(os.path.abspath(dest))) as stream:
         if compression == "none":
             size, sha256 = file_sha256(src, chunk_size)
@@ -297,15 +390,16 @@ def encrypt_file(src, dest, to, label, chunk_size=CHUNK_SIZE, compression=DEFAUL
         header = (HEADER.pack(MAGIC, VERSION, binascii.unhexlify(to.key_id), chunk_size, prefix, size,
                               binascii.unhexlify(sha256))
                   + HEADER_V3.pack(CODECS.index(compression), stored, ephemeral) + _label_bytes(label))
+        signature = signing.sign(SIGNATURE_CONTEXT + header)
         aead = AESGCM(aes_key)
         count = chunk_count(stored, chunk_size)
         written = 0
         check = hashlib.sha256()
         with (open(src, "rb") if compression == "none" else nullcontext(stream)) as source, \
                 atomic_file(dest, 0o600) as out:
-            out.write(header)
+            out.write(header + signature)
             out.write(aead.encrypt(_nonce(prefix, HEADER_NONCE_COUNTER), b"", header))
-            written += len(header) + TAG_SIZE
+            written += len(header) + SIGNATURE_SIZE + TAG_SIZE
             for index in range(count):
                 block = source.read(chunk_size)
                 check.update(block)
@@ -317,7 +411,7 @@ def encrypt_file(src, dest, to, label, chunk_size=CHUNK_SIZE, compression=DEFAUL
                 raise BackupCryptoError("tampered", "%s changed while it was being encrypted" % src)
     seconds = time.monotonic() - started
     return dict(size=size, sha256=sha256, encrypted_size=written, key_id=to.key_id, label=label,
-                compression=compression, compressed_size=stored,
+                signer=by.name, compression=compression, compressed_size=stored,
                 encrypt_seconds=round(seconds, 3), encrypt_mib_s=throughput(size, seconds))
 
 
@@ -337,8 +431,9 @@ def _read_exactly(handle, size, what, read_so_far):
 def read_header(handle, what, key=None):
     """The fields of an encrypted backup's header (read from ``handle``), checked against ``key`` when given.
 
-    ``what`` names the backup in messages. With ``key``, the header's tag is verified too. ``label``
-    is the header's label (make_label).
+    ``what`` names the backup in messages. With ``key``, the header's tag is verified too (the key
+    opens it). ``label`` is the header's label (make_label, with its ``signer``); ``header`` the bytes
+    its ``signature`` signs, which verify_signature checks: nothing read here is to be trusted before.
     """
     raw = handle.read(HEADER.size)
     if len(raw) < len(MAGIC) or raw[:len(MAGIC)] != MAGIC:
@@ -351,8 +446,8 @@ def read_header(handle, what, key=None):
     _magic, version, kid, chunk_size, prefix, size, sha256 = HEADER.unpack(raw)
     if version != VERSION:
         raise BackupCryptoError("not_a_backup", "%s has format version %d, which this collection does not read: only "
-                                "version %d authenticates a backup's name, cluster and time with a key the members "
-                                "cannot open backups with" % (what, version, VERSION))
+                                "version %d signs a backup's name, cluster and time by its maker, with a key the "
+                                "controller registered" % (what, version, VERSION))
     extra = _read_exactly(handle, HEADER_V3.size, what, len(raw))
     header = raw + extra
     codec, stored, ephemeral = HEADER_V3.unpack(extra)
@@ -364,8 +459,9 @@ def read_header(handle, what, key=None):
                                 "in its header)" % (what, label_size))
     label_text = _read_exactly(handle, label_size, what, len(header))
     header += label_text
-    tag = _read_exactly(handle, TAG_SIZE, what, len(header))
-    fields = dict(header=header, version=version, key_id=binascii.hexlify(kid).decode(), chunk_size=chunk_size,
+    signature = _read_exactly(handle, SIGNATURE_SIZE, what, len(header))
+    tag = _read_exactly(handle, TAG_SIZE, what, len(header) + SIGNATURE_SIZE)
+    fields = dict(header=header, signature=signature, version=version, key_id=binascii.hexlify(kid).decode(), chunk_size=chunk_size,
                   prefix=prefix, size=size, sha256=binascii.hexlify(sha256).decode(), label=None,
                   stored_size=stored, compression=CODECS[codec] if codec < len(CODECS) else codec, aes_key=None)
     if key is not None:
@@ -394,6 +490,47 @@ def read_header(handle, what, key=None):
     if not isinstance(fields["label"], dict):
         raise BackupCryptoError("tampered", "%s: its header's label is no JSON object" % what)
     return fields
+
+
+def verify_signature(fields, what, signers):
+    """Refuse a header (read_header) that is not signed by one of ``signers`` ({signer name: Ed25519
+    public key}, cluster_signers): its label names its signer, whose key must verify the signature
+    over the header, label included. Anyone with the key file's public key can seal a backup; only a
+    signer the controller registered can sign one."""
+    label = fields.get("label")
+    who = label.get("signer") if isinstance(label, dict) else None
+    if not isinstance(who, str) or not who:
+        raise BackupCryptoError("unsigned", "%s names no signer in its header: it is not a backup this cluster's "
+                                "controller or members made" % what)
+    public = (signers or {}).get(who)
+    if public is None:
+        raise BackupCryptoError("unsigned", "%s is signed by %s, which is not a signer of this cluster (%s)"
+                                % (what, json.dumps(who), ", ".join(sorted(signers or {})) or "none"))
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(fields["signature"], SIGNATURE_CONTEXT + fields["header"])
+    except (InvalidSignature, ValueError):
+        raise BackupCryptoError("unsigned", "%s: its signature by %s does not verify: a changed or forged header"
+                                % (what, who)) from None
+
+
+def verify(fields, what, signers, name=None, cluster=None, now=None):
+    """The time (backup_time) of a backup whose header verifies: its signature by one of ``signers``
+    (verify_signature), its label's ``name`` and ``cluster`` (check_label) and its time (no later than
+    ``now``); else the BackupCryptoError that says why. ``fields`` may be that error already (a head
+    that could not be read)."""
+    if isinstance(fields, BackupCryptoError):
+        raise fields
+    verify_signature(fields, what, signers)
+    check_label(fields, what, name, cluster)
+    return backup_time(fields, what, now)
+
+
+def parse_head(head, what, key=None):
+    """The header fields of a backup's first bytes ``head`` (read_header), or the BackupCryptoError reading them raised."""
+    try:
+        return read_header(io.BytesIO(head), what, key)
+    except BackupCryptoError as exc:
+        return exc
 
 
 def check_label(fields, what, name=None, cluster=None):
@@ -460,22 +597,24 @@ class _Plain:
         return self.decompressor.eof and not self.decompressor.unused_data
 
 
-def decrypt_file(src, dest, key, what=None, name=None, cluster=None):
+def decrypt_file(src, dest, key, signers, what=None, name=None, cluster=None):
     """Verify and decrypt ``src`` into ``dest``, which is replaced only when everything verified.
 
-    Returns the size, SHA-256, key id and label of the plaintext (check_label with ``name`` and
-    ``cluster``: an authentic backup under another name or of another cluster is refused); raises
+    Returns the size, SHA-256, key id and label of the plaintext. The header's signature must be by
+    one of ``signers`` (cluster_signers) and its label pass check_label with ``name`` and ``cluster``
+    (an authentic backup under another name or of another cluster is refused); raises
     BackupCryptoError naming ``what`` (default: ``src``) and the kind of problem.
     """
     what = what or src
     started = time.monotonic()
     with open(src, "rb") as handle:
         fields = read_header(handle, what, key)
+        verify_signature(fields, what, signers)
         check_label(fields, what, name, cluster)
         header, prefix, chunk_size, stored = fields["header"], fields["prefix"], fields["chunk_size"], fields["stored_size"]
         count = chunk_count(stored, chunk_size)
         aead = AESGCM(fields["aes_key"])
-        offset = len(header) + TAG_SIZE
+        offset = len(header) + SIGNATURE_SIZE + TAG_SIZE
         with atomic_file(dest, 0o600) as out:
             plain = _Plain(out, fields["compression"], fields["size"], what)
             for index in range(count):
@@ -486,7 +625,7 @@ def decrypt_file(src, dest, key, what=None, name=None, cluster=None):
                     raise BackupCryptoError(
                         "truncated", "%s is truncated: it ends at byte %d, inside chunk %d of %d (expected %d bytes)"
                         % (what, offset + len(sealed), index + 1, count,
-                           len(header) + TAG_SIZE + stored + count * TAG_SIZE))
+                           len(header) + SIGNATURE_SIZE + TAG_SIZE + stored + count * TAG_SIZE))
                 try:
                     block = aead.decrypt(_nonce(prefix, index), sealed, _chunk_aad(header, index, final))
                 except InvalidTag:
@@ -504,31 +643,40 @@ def decrypt_file(src, dest, key, what=None, name=None, cluster=None):
                                                                            fields["sha256"]))
     seconds = time.monotonic() - started
     return dict(size=fields["size"], sha256=fields["sha256"], key_id=fields["key_id"], label=fields["label"],
-                compression=fields["compression"], compressed_size=stored,
+                signer=fields["label"].get("signer"), compression=fields["compression"], compressed_size=stored,
                 decrypt_seconds=round(seconds, 3), decrypt_mib_s=throughput(fields["size"], seconds))
 
 
 # -- choosing ----------------------------------------------------------------------------------
 
 
-def newest_authentic(headers, what, cluster=None, now=None):
-    """``latest``: the newest of a target's backups by authenticated time, as (name, skipped).
+def verified_times(headers, what, signers, cluster=None, now=None):
+    """``(times, problems)`` of a target's backups: ``times`` maps each backup whose header verifies
+    (verify: signed by one of ``signers``, under its own name, of ``cluster``, no later than ``now``) to
+    its time; ``problems`` says why each other one does not, one message each.
 
-    ``headers`` maps each backup's name to its header (read_header with the key) or to the
-    BackupCryptoError reading it raised; ``what(name)`` names one in messages. A backup that is not
-    authentic, is under another name or of another ``cluster``, or whose time is no time or later than
-    ``now`` (backup_time), is skipped (``skipped``: why, one message each); name is None when none is left.
+    ``headers`` maps each backup's name to its header (read_header, parse_head) or to the
+    BackupCryptoError reading it raised; ``what(name)`` names one in messages.
     """
-    candidates, skipped = [], []
+    times, problems = {}, []
     for name, fields in headers.items():
         try:
-            if isinstance(fields, BackupCryptoError):
-                raise fields
-            check_label(fields, what(name), name, cluster)
-            candidates.append((backup_time(fields, what(name), now), name))
+            times[name] = verify(fields, what(name), signers, name, cluster, now)
         except BackupCryptoError as exc:
-            skipped.append(str(exc))
-    return (max(candidates)[1] if candidates else None), sorted(skipped)
+            problems.append(str(exc))
+    return times, sorted(problems)
+
+
+def newest_authentic(headers, what, signers, cluster=None, now=None):
+    """``latest``: the newest of a target's backups by verified time, as (name, skipped).
+
+    A backup whose header does not verify (verified_times: unsigned, signed by a signer that is not
+    one of ``signers``, tampered, under another name or of another ``cluster``, or whose time is no
+    time or later than ``now``) is skipped (``skipped``: why, one message each); name is None when
+    none is left.
+    """
+    times, skipped = verified_times(headers, what, signers, cluster, now)
+    return max(((taken, name) for name, taken in times.items()), default=(None, None))[1], skipped
 
 
 def object_metadata(size, sha256, kid):
@@ -548,19 +696,24 @@ def is_backup_object(name):
 
 
 def newest_first(items):
-    """Backups (``{"name", "mtime"}``) newest first: by name (``etcd-snapshot-<UTC time>``), then mtime."""
+    """Objects (``{"name", "mtime"}``) as a listing shows them: by name, then mtime, the last first.
+    Nothing is chosen or deleted by this order (retention and latest go by verified header)."""
     return sorted(items, key=lambda item: (item["name"], float(item["mtime"])), reverse=True)
 
 
-def retention(objects, keep, max_age_days, now):
-    """Which backups a target deletes: ``(kept, deleted)``, lists of names, newest first.
+def retention(headers, keep, max_age_days, now, signers, cluster=None, what=str):
+    """Which backups a target deletes: ``(kept, deleted, unverified)``, by verified header only.
 
-    ``objects`` are ``{"name", "mtime"}`` dicts (mtime in seconds since the epoch). Backups are
-    ordered by name, which holds the UTC time the snapshot was taken (as the controller's own
-    pruning orders them), so a backup sent again later does not pass for a new one; their age is
-    their mtime. The newest ``keep`` are kept unless older than ``max_age_days`` (0: no age
-    limit), and the newest backup is always kept, however old, so a target never ends up empty.
-    Objects that are not backups (``is_backup_object``) are neither kept nor deleted.
+    ``headers`` maps the name of every object under the target to its header (parse_head of its
+    first MAX_HEAD_SIZE bytes) or to the BackupCryptoError reading it raised; those that are not
+    backups (``is_backup_object``) are left out. A backup counts only when its header verifies
+    (verified_times: signed by one of ``signers``, under its own name, of ``cluster``, no later than
+    ``now``): ordered by that verified time (then name), the newest ``keep`` are kept unless taken more
+    than ``max_age_days`` (0: no age limit) before ``now``, and the newest verified backup is always kept,
+    however old, so a target never ends up without one. An object that does not verify is neither
+    kept nor deleted: ``unverified`` says why each is not counted (an operator decides), so that
+    objects planted under the prefix with newer names or times never make a real backup go.
+    ``kept`` and ``deleted`` are lists of names, newest first.
     """
     keep = int(keep)
     max_age_days = int(max_age_days)
@@ -568,13 +721,16 @@ def retention(objects, keep, max_age_days, now):
         raise ValueError("keep is %d: keep at least 1 backup" % keep)
     if max_age_days < 0:
         raise ValueError("max_age_days is %d: 0 (no age limit) or more" % max_age_days)
-    backups = newest_first(o for o in objects if is_backup_object(o["name"]))
+    backups = {name: fields for name, fields in headers.items() if is_backup_object(name)}
+    times, unverified = verified_times(backups, what, signers, cluster, now)
+    ordered = sorted(times, key=lambda name: (times[name], name), reverse=True)
     oldest = now - max_age_days * 86400
     kept, deleted = [], []
-    for position, item in enumerate(backups):
-        too_old = max_age_days > 0 and float(item["mtime"]) < oldest
+    for position, name in enumerate(ordered):
+        taken = calendar.timegm(time.strptime(times[name], LABEL_TIME_FORMAT))
+        too_old = max_age_days > 0 and taken < oldest
         if position == 0 or (position < keep and not too_old):
-            kept.append(item["name"])
+            kept.append(name)
         else:
-            deleted.append(item["name"])
-    return kept, deleted
+            deleted.append(name)
+    return kept, deleted, unverified

@@ -37,6 +37,7 @@ def argument_spec():
         dir=dict(type="path", required=True),
         key_file=dict(type="path", required=True, no_log=False),
         cluster=dict(type="str", default=""),
+        members=dict(type="list", elements="str", default=[]),
     )
 
 

@@ -8,7 +8,6 @@ backup_target, backup_object and backup_drill_record. Pure functions: the action
 
 import base64
 import binascii
-import io
 import json
 import posixpath
 import time
@@ -142,9 +141,14 @@ def sent_report(target, result, retention=True):
                                       done if result.get("sent") else "already there")
     if not retention:
         return line
+    if result.get("prune_error"):
+        return "%s; pruning FAILED (the backup is there; old backups stay): %s" % (line, result["prune_error"])
     deleted = result.get("deleted") or []
-    return "%s; kept %d, %s" % (line, len(result.get("kept") or []),
+    line = "%s; kept %d, %s" % (line, len(result.get("kept") or []),
                                 "deleted %d: %s" % (len(deleted), ", ".join(deleted)) if deleted else "deleted none")
+    unverified = result.get("unverified") or []
+    return line + ("; %d object(s) that do not verify left alone (see the warnings)" % len(unverified)
+                   if unverified else "")
 
 
 def plan_fetch(targets, cluster, name):
@@ -173,20 +177,15 @@ def parse_heads(listing):
 
 def read_heads(heads, key):
     """{name: the header fields (read_header with ``key``), or the BackupCryptoError reading them raised}."""
-    headers = {}
-    for name, head in heads.items():
-        try:
-            headers[name] = crypto.read_header(io.BytesIO(head), name, key)
-        except crypto.BackupCryptoError as exc:
-            headers[name] = exc
-    return headers
+    return {name: crypto.parse_head(head, name, key) for name, head in heads.items()}
 
 
-def fetch_object(target, wanted, headers, cluster):
+def fetch_object(target, wanted, headers, cluster, signers):
     """The object a restore takes from an SSH ``target``: ``wanted``, or for ``latest`` the newest by
-    authenticated time (etcd_backup_crypto.newest_authentic, as for an S3 target: a backup copied under
-    a newer name does not win). ``headers`` as read_heads gives them; ``skipped``: why others were
-    passed over; a ``refusal`` when the object is not there, or none authenticates."""
+    verified time (etcd_backup_crypto.newest_authentic, as for an S3 target: signed by one of
+    ``signers``, and a backup copied under a newer name does not win). ``headers`` as read_heads gives
+    them; ``skipped``: why others were passed over; a ``refusal`` when the object is not there, or none
+    verifies. A backup named explicitly is verified as it is decrypted."""
     where = "target %s (%s:%s)" % (target.get("name"), target.get("host"), target.get("path"))
     plan = dict(object=wanted, skipped=[], refusal="")
     if not headers:
@@ -195,10 +194,10 @@ def fetch_object(target, wanted, headers, cluster):
         plan["refusal"] = "" if wanted in headers else "%s has no object %s" % (where, wanted)
     else:
         name, plan["skipped"] = crypto.newest_authentic(
-            headers, lambda n: "object %s on target %s" % (n, target.get("name")), cluster)
+            headers, lambda n: "object %s on target %s" % (n, target.get("name")), signers, cluster)
         plan["object"] = name or ""
         if name is None:
-            plan["refusal"] = "%s holds no backup that authenticates: %s" % (where, "; ".join(plan["skipped"]))
+            plan["refusal"] = "%s holds no backup that verifies: %s" % (where, "; ".join(plan["skipped"]))
     return plan
 
 

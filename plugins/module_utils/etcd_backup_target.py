@@ -6,8 +6,8 @@
 (plugins/action/etcd_backup_target.py) runs it within ansible-playbook for the controller's states
 (S3 targets, sealing); the module runs it on an SSH target's host for V(present) there."""
 
-import io
 import os
+import pwd
 import shutil
 import stat
 import tempfile
@@ -46,6 +46,7 @@ def argument_spec():
         dest=dict(type="path"),
         name=dict(type="str"),
         cluster=dict(type="str"),
+        members=dict(type="list", elements="str", default=[]),
         cluster_id=dict(type="str"),
         taken=dict(type="str"),
         member=dict(type="str"),
@@ -118,21 +119,22 @@ class Bucket:
         except self.errors as exc:
             self.fail("uploading object %s" % name, exc)
 
-    def header(self, name, key):
-        """The checked header of object ``name`` (crypto.read_header), from its first bytes only;
-        the BackupCryptoError it raises when it cannot be read or is not authentic."""
-        what = "object %s on target %s" % (name, self.name)
+    def header(self, name, key=None):
+        """The header of object ``name`` (crypto.parse_head: checked against ``key`` when given), from
+        its first MAX_HEAD_SIZE bytes only (a range read); the BackupCryptoError it raises when it
+        cannot be read or is not authentic. Its signature is for the caller to verify."""
         size = crypto.MAX_HEAD_SIZE
         try:
             answer = self.client.get_object(Bucket=self.target["bucket"], Key=self.prefix + name,
                                             Range="bytes=0-%d" % (size - 1))
-            first = answer["Body"].read()
+            first = answer["Body"].read(size)
+        except self.client_error as exc:
+            if str(exc.response.get("Error", {}).get("Code")) not in ("InvalidRange", "416"):
+                self.fail("reading the header of object %s" % name, exc)
+            first = b""  # an empty object: no byte in range (a planted one must not stop the prune)
         except self.errors as exc:
             self.fail("reading the header of object %s" % name, exc)
-        try:
-            return crypto.read_header(io.BytesIO(first), what, key)
-        except crypto.BackupCryptoError as exc:
-            return exc
+        return crypto.parse_head(first, object_what(name, self.name), key)
 
     def download(self, name, path):
         try:
@@ -148,6 +150,16 @@ class Bucket:
 
 
 # -- the states ----------------------------------------------------------------------------------
+
+
+def object_what(name, target_name):
+    """How messages name object ``name`` of a target."""
+    return "object %s on target %s" % (name, target_name)
+
+
+def signers(key, members):
+    """The signers whose backups count (crypto.cluster_signers): the controller and ``members``."""
+    return crypto.cluster_signers(key, members)
 
 
 def _key(module, create):
@@ -167,7 +179,7 @@ def _seal(module, dest, name):
     key, created = _key(module, create=True)
     try:
         result = crypto.encrypt_file(module.params["src"], dest, crypto.recipient(key), _label(module, name),
-                                     compression=module.params["compression"])
+                                     crypto.signer(key, crypto.CONTROLLER), compression=module.params["compression"])
     except (OSError, crypto.BackupCryptoError) as exc:
         raise TargetError("%s cannot be encrypted: %s" % (module.params["src"], exc)) from None
     result.update(key_created=created)
@@ -214,7 +226,9 @@ def _sealed_header(module, src, name):
             if handle.read(len(crypto.MAGIC)) != crypto.MAGIC:
                 return None
             handle.seek(0)
-            fields = crypto.read_header(handle, src, _key(module, create=False)[0])
+            key = _key(module, create=False)[0]
+            fields = crypto.read_header(handle, src, key)
+        crypto.verify_signature(fields, src, signers(key, module.params["members"]))
         crypto.check_label(fields, src, name)
         return fields
     except crypto.BackupCryptoError as exc:
@@ -272,7 +286,8 @@ def _open(module, src, dest, what, name):
     """Verify and decrypt ``src``, whose header must authenticate ``name`` (and the cluster, when given)."""
     key = _key(module, create=False)[0]
     try:
-        result = crypto.decrypt_file(src, dest, key, what=what, name=name, cluster=module.params["cluster"])
+        result = crypto.decrypt_file(src, dest, key, signers(key, module.params["members"]), what=what, name=name,
+                                     cluster=module.params["cluster"])
     except crypto.BackupCryptoError as exc:
         raise TargetError(str(exc)) from None
     except OSError as exc:
@@ -281,18 +296,19 @@ def _open(module, src, dest, what, name):
 
 
 def _latest(module, bucket):
-    """The newest backup of the target by authenticated time; those that do not authenticate are skipped, with a warning."""
+    """The newest backup of the target by verified time (signed by this cluster's controller or one
+    of its members); those that do not verify are skipped, with a warning."""
     objects = bucket.listing()
     if not objects:
         raise TargetError("target %s (%s) holds no backup (etcd-snapshot-*.enc)" % (bucket.name, bucket.where()))
     key = _key(module, create=False)[0]
     headers = {item["name"]: bucket.header(item["name"], key) for item in objects}
-    name, skipped = crypto.newest_authentic(headers, lambda n: "object %s on target %s" % (n, bucket.name),
-                                            module.params["cluster"])
+    name, skipped = crypto.newest_authentic(headers, lambda n: object_what(n, bucket.name),
+                                            signers(key, module.params["members"]), module.params["cluster"])
     for problem in skipped:
         module.warn("latest: skipped %s" % problem)
     if name is None:
-        raise TargetError("target %s (%s) holds no backup that authenticates: %s"
+        raise TargetError("target %s (%s) holds no backup that verifies (signed by this cluster's controller or members): %s"
                           % (bucket.name, bucket.where(), "; ".join(skipped)))
     return name
 
@@ -320,17 +336,38 @@ def fetched(module, bucket):
     return result
 
 
-def pruned(module, bucket):
+def decide_prune(module, headers, target_name):
+    """(kept, deleted, unverified) of a target whose objects' headers are ``headers`` ({name: fields or
+    the BackupCryptoError reading them raised, crypto.parse_head}): crypto.retention by verified header,
+    with this cluster's signers (the key file's controller and O(members)) and O(cluster); each
+    object that does not verify is named in a warning, and neither kept nor deleted."""
     target = module.params["target"]
-    objects = bucket.listing()
+    key = _key(module, create=False)[0]
     try:
-        kept, deleted = crypto.retention(objects, target["keep"], target["max_age_days"], time.time())
+        kept, deleted, unverified = crypto.retention(
+            headers, target["keep"], target["max_age_days"], time.time(), signers(key, module.params["members"]),
+            module.params["cluster"], lambda n: object_what(n, target_name))
     except ValueError as exc:
-        raise TargetError("target %s: %s" % (bucket.name, exc)) from None
+        raise TargetError("target %s: %s" % (target_name, exc)) from None
+    for problem in unverified:
+        module.warn("prune: neither kept nor deleted (not a verified backup of this cluster; an operator decides): %s"
+                    % problem)
+    return kept, deleted, unverified
+
+
+def pruned(module, bucket):
+    """The target pruned by verified header (decide_prune): every object's header read with a range read."""
+    objects = bucket.listing()
+    headers = {o["name"]: bucket.header(o["name"]) for o in objects}
+    kept, deleted, unverified = decide_prune(module, headers, bucket.name)
     if not module.check_mode:
-        for name in deleted:
-            bucket.delete(name)
-    return dict(changed=bool(deleted), objects=objects, kept=kept, deleted=deleted)
+        for position, name in enumerate(deleted):
+            try:
+                bucket.delete(name)
+            except TargetError as exc:
+                raise TargetError("%s%s" % (exc, "; deleted before it: %s" % ", ".join(deleted[:position])
+                                            if position else "")) from None
+    return dict(changed=bool(deleted), objects=objects, kept=kept, deleted=deleted, unverified=unverified)
 
 
 def listed(_module, bucket):
@@ -390,12 +427,30 @@ def unsealed(module):
 # -- SSH, on the target's host -------------------------------------------------------------------
 
 
-def _owned(path, mode):
-    """Make ``path`` root's with ``mode``: whether anything changed."""
+# The account the members' push keys log in as on an SSH target's host (docs/backup-targets.md; the
+# role makes it and gives it the push's target directories: tasks/backup_push.yml).
+PUSH_ACCOUNT = "etcd-backup"
+
+
+def _directory_owner(directory):
+    """(uid, gid) the target's directory and backups keep: the push account's when the directory is
+    already its (a target of the members' push, which reads, drills and prunes them as that account),
+    else root's."""
+    try:
+        account = pwd.getpwnam(PUSH_ACCOUNT)
+    except KeyError:
+        return 0, 0
+    info = os.stat(directory)
+    mine = (account.pw_uid, account.pw_gid)
+    return mine if (info.st_uid, info.st_gid) == mine else (0, 0)
+
+
+def _owned(path, mode, owner=(0, 0)):
+    """Make ``path`` ``owner``'s (uid, gid; root's by default) with ``mode``: whether anything changed."""
     info = os.stat(path)
     changed = False
-    if (info.st_uid, info.st_gid) != (0, 0):
-        os.chown(path, 0, 0)
+    if (info.st_uid, info.st_gid) != owner:
+        os.chown(path, *owner)
         changed = True
     if stat.S_IMODE(info.st_mode) != mode:
         os.chmod(path, mode)
@@ -405,9 +460,10 @@ def _owned(path, mode):
 
 def ssh_present(module):
     """The encrypted backup ``src`` (the action's copy from the controller) written into the target's
-    directory (root's, 0700) as ``name`` (root's, 0600) when no backup is there under that name; a
-    backup already there is not written again. With ``prune``, the target is then pruned to its
-    retention (crypto.retention, as an S3 target is)."""
+    directory (root's, 0700; a directory of the members' push stays the push account's, and its backups
+    are written as the account's: _directory_owner) as ``name`` (0600) when no backup is there under that name; a
+    backup already there is not written again. Its prune (``prune``) is the action's, on the controller:
+    the host has no key to verify headers with (plugins/action/etcd_backup_target.py)."""
     target, src = module.params["target"], module.params["src"]
     directory = target["path"]
     if not directory or not os.path.isabs(directory):
@@ -424,52 +480,40 @@ def ssh_present(module):
             result["changed"] = True
             if not module.check_mode:
                 os.makedirs(directory, 0o700)
+        owner = (0, 0) if module.check_mode else _directory_owner(directory)
         if not module.check_mode:
-            result["changed"] = _owned(directory, 0o700) or result["changed"]
+            result["changed"] = _owned(directory, 0o700, owner) or result["changed"]
         if not os.path.lexists(dest):
             result.update(changed=True, sent=True)
             if not module.check_mode:
-                _write_copy(src, dest)
-        if module.params["prune"]:
-            prune = _ssh_prune(module, directory, name, where)
-            result.update(prune, changed=result["changed"] or bool(prune["deleted"]))
+                _write_copy(src, dest, owner)
     except OSError as exc:
         raise TargetError("%s: writing %s failed: %s" % (where, name, exc)) from None
     return result
 
 
-def _write_copy(src, dest):
-    """``src`` copied to ``dest`` (root's, 0600) through a private file beside it, renamed when complete."""
+def _write_copy(src, dest, owner=(0, 0)):
+    """``src`` copied to ``dest`` (``owner``'s, 0600) through a private file beside it, renamed when complete."""
     part = _private_temp(dest)
     try:
         shutil.copyfile(src, part)
-        _owned(part, 0o600)
+        _owned(part, 0o600, owner)
         os.rename(part, dest)
     except BaseException:
         _remove(part)
         raise
 
 
-def _ssh_prune(module, directory, name, where):
-    """The target's backups (``etcd-snapshot-*.enc``) and which its retention keeps and deletes."""
-    target = module.params["target"]
-    objects = []
-    # In check mode a directory yet to be made holds nothing.
-    for entry in list(os.scandir(directory)) if os.path.isdir(directory) else []:
-        if crypto.is_backup_object(entry.name) and entry.is_file(follow_symlinks=False):
-            info = entry.stat(follow_symlinks=False)
-            objects.append(dict(name=entry.name, size=info.st_size, mtime=info.st_mtime))
-    if module.check_mode and name not in [o["name"] for o in objects]:
-        objects.append(dict(name=name, size=None, mtime=time.time()))
-    objects = crypto.newest_first(objects)
+def prune_after_send(module, prune, where):
+    """The result of ``prune()`` after a backup was sent to target ``where``: a prune that fails (a
+    listing, a header or a delete the credentials do not allow: AccessDenied) does not undo the
+    sending, and is not silent either: ``prune_error`` and a warning say so."""
     try:
-        kept, deleted = crypto.retention(objects, target["keep"], target["max_age_days"], time.time())
-    except ValueError as exc:
-        raise TargetError("%s: %s" % (where, exc)) from None
-    if not module.check_mode:
-        for each in deleted:
-            os.unlink(os.path.join(directory, each))
-    return dict(objects=objects, kept=kept, deleted=deleted)
+        return prune()
+    except TargetError as exc:
+        module.warn("target %s: the backup was sent, but pruning failed (old backups stay until it works; a "
+                    "push needs to delete, docs/backup-targets.md): %s" % (where, exc))
+        return dict(kept=[], deleted=[], unverified=[], prune_error=str(exc))
 
 
 S3_ACTIONS = dict(present=present, fetched=fetched, pruned=pruned, listed=listed)
@@ -502,8 +546,8 @@ def run(module):
         if state == "present":
             result["sent"] = result["changed"]
         if state == "present" and module.params["prune"]:
-            prune = pruned(module, bucket)
-            result.update(prune, changed=result["changed"] or prune["changed"])
+            prune = prune_after_send(module, lambda: pruned(module, bucket), "%s (%s)" % (bucket.name, bucket.where()))
+            result.update(prune, changed=result["changed"] or bool(prune["deleted"]))
     else:
         result = LOCAL_ACTIONS[state](module)
     if target:

@@ -16,8 +16,9 @@ import signal
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdError, first_answer, client_factory
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_store import GatewayLockStore
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import (
-    PkiDirBusy, detach, high_fd, keep, lock_pki_dir, pki_connection, process_lives)
+    PkiDirBusy, detach, ended_note, high_fd, keep, lock_pki_dir, mark_ended, pki_connection, process_lives, utcnow)
 
 MODULE = "raftops.etcd.etcd_lock_keeper"
 
@@ -30,6 +31,7 @@ def argument_spec():
         hold_pki_dir=dict(type="bool", default=False),
         client_pair=dict(type="str", default="admin"),
         lease_id=dict(type="str"),
+        lock_key=dict(type="str", no_log=False),
         endpoints=dict(type="list", elements="str", default=[]),
         tls=dict(type="bool", default=True),
         tls_verify=dict(type="bool", default=True),
@@ -39,6 +41,7 @@ def argument_spec():
         auth_password=dict(type="str", no_log=True),
         role=dict(type="dict", options=dict(
             lease_id=dict(type="str", default=""),
+            lock_key=dict(type="str", default="", no_log=False),
             hold_pki_dir=dict(type="bool", default=False),
             members=dict(type="list", elements="dict", default=[]),
             hosts=dict(type="list", elements="str", default=[]),
@@ -68,6 +71,7 @@ def role_options(role, variables, play_hosts):
         # The role never writes an operator's PKI directory (etcd_pki_managed=false).
         hold_pki_dir=role["hold_pki_dir"] and tls and managed,
         lease_id=lease_id,
+        lock_key=(role.get("lock_key") or None) if lease_id else None,
         endpoints=list(role["endpoints"] or []) if lease_id else [],
         tls=tls and not auto_tls,
         tls_verify=not auto_tls,
@@ -102,18 +106,47 @@ def _client_pair(role, managed, hosts):
                      "has no admin pair to renew it with" % ", ".join(hosts))
 
 
+def _clients(params):
+    """Clients of the endpoints, made afresh (the PKI files may change), and their connection."""
+    connection = dict(tls_verify=params["tls_verify"], timeout=params["timeout"], auth_user=params["auth_user"],
+                      auth_password=params["auth_password"])
+    if params["tls"] and params["pki_dir"]:
+        connection.update(zip(("ca_cert", "client_cert", "client_key"),
+                              pki_connection(params["pki_dir"], params["client_pair"])))
+    make_client = client_factory(connection)
+    return [make_client(url) for url in params["endpoints"]], connection
+
+
 def renewer(params, lease_id):
-    """renew(): one keepalive of the lease, with clients made afresh (the PKI files may change)."""
+    """renew(): one keepalive of the lease."""
     def renew():
-        connection = dict(tls_verify=params["tls_verify"], timeout=params["timeout"], auth_user=params["auth_user"],
-                          auth_password=params["auth_password"])
-        if params["tls"] and params["pki_dir"]:
-            connection.update(zip(("ca_cert", "client_cert", "client_key"),
-                                  pki_connection(params["pki_dir"], params["client_pair"])))
-        make_client = client_factory(connection)
-        clients = [make_client(url) for url in params["endpoints"]]
+        clients, _connection = _clients(params)
         return first_answer(clients, lambda client: client.lease_keepalive_once(lease_id))
     return renew
+
+
+def ender(params, lease_id, now=utcnow):
+    """ended(): record in the lock (``lock_key``) that the run's process ended without releasing it,
+    while ``lease_id`` still holds it (etcd_run_lock.mark_ended): the next run takes it over at once."""
+    def ended():
+        clients, connection = _clients(params)
+        store = GatewayLockStore(clients, dict(connection, endpoints=params["endpoints"]))
+        return mark_ended(store, params["lock_key"], lease_id, ended_note(
+            params["pid"], now().strftime("%Y-%m-%dT%H:%M:%SZ")))
+    return ended
+
+
+def released_first(ended, fds):
+    """``ended`` that first closes ``fds`` (the PKI directory's lock file): the run is over, so the
+    next run may write the directory while the end is recorded in etcd (tried again for a while)."""
+    if ended is None:
+        return None
+
+    def release_then_record():
+        while fds:
+            os.close(fds.pop())
+        return ended()
+    return release_then_record
 
 
 def _failed(msg):
@@ -151,10 +184,11 @@ def start_keeper(params):
             held = None
         if held is not None:
             keep_fds.add(held)
-    renew = None
+    renew = ended = None
     if params["lease_id"]:
         lease_id = int(params["lease_id"], 16)
         renew = renewer(params, lease_id)
+        ended = ender(params, lease_id) if params["lock_key"] else None
         missing = [path for path in pki_connection(params["pki_dir"], params["client_pair"]) if not os.path.exists(path)] \
             if params["tls"] and params["pki_dir"] else []
         if missing:
@@ -186,7 +220,7 @@ def start_keeper(params):
             gc.freeze()
             os.write(write_end, str(os.getpid()).encode("ascii"))
             os.close(write_end)
-            keep(params["pid"], renew or (lambda: 0), params["interval"])
+            keep(params["pid"], renew or (lambda: 0), params["interval"], ended=released_first(ended, keep_fds))
         finally:
             os._exit(0)  # pylint: disable=protected-access
     os.close(write_end)

@@ -22,7 +22,12 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     settled_answer,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import read_cluster_health
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import etcdctl_command
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import (
+    etcdctl_command, lease_problem, parse_lease_id)
+
+# The option of the modules whose steps change a member (doc fragment raftops.etcd.run_lock).
+RUN_LOCK_SPEC = dict(type="dict", options=dict(key=dict(type="str", required=True, no_log=False),
+                                               lease_id=dict(type="str", required=True)))
 
 
 def _b64(data):
@@ -109,3 +114,22 @@ def read_cluster(clients, make_client, quota_bytes=0):
         return cluster, []
     answered = {record["endpoint"] for record in cluster["endpoints"] if record["reachable"]}
     return cluster, [client for client in clients if client.endpoint in answered]
+
+
+def run_lock_refusal(clients, run_lock, what, sleep=time.sleep):
+    """Why ``what`` (a step that changes a member) must not be done: the lease of ``run_lock`` (the
+    option RUN_LOCK_SPEC, the lock this run took) no longer holds the lock, or whether it does could
+    not be read. None when it does, or with no lease to check (no run_lock, or an empty lease_id)."""
+    if not run_lock or not run_lock.get("lease_id"):
+        return None
+    try:
+        lease_id = parse_lease_id(run_lock["lease_id"])
+        store = GatewayLockStore(clients, dict(endpoints=[client.endpoint for client in clients]), sleep=sleep)
+        problem = lease_problem(store, run_lock["key"], lease_id)
+    except (EtcdError, ValueError) as exc:
+        problem = "whether its lease %s still holds it could not be read: %s" % (run_lock["lease_id"], exc)
+    if problem is None:
+        return None
+    return ("refused to %s: this run no longer holds the run lock %s: %s. Another run may be changing the cluster "
+            "now, so this run stops here; nothing was changed by this step. Run again once no other run holds the "
+            "lock" % (what, run_lock["key"], problem))

@@ -6,17 +6,24 @@
 # time. Do not use this from other collections or standalone plugins/modules!
 """The etcd role's run lock: who holds it, whether that run still lives, and the keeper.
 
-The role's holder reads ``ansible-playbook (PLAY) on HOST by USER, pid PID, started TIME``
-(run_holder; the actions of etcd_lock and etcd_lock_keeper write it: plugins/plugin_utils/run_lock.py).
-A lock held by a run of this very controller whose ansible-playbook process is gone (killed,
-crashed, its terminal closed) is taken over at once: nothing else can be running it. A run of
-another controller cannot be looked at from here; its lease is short, and kept alive only while
-its run lives (the keeper below), so it frees the cluster within a TTL.
+The role's holder reads ``ansible-playbook (PLAY) on HOST by USER, pid PID, run RUN of machine
+MACHINE, started TIME`` (run_holder; the actions of etcd_lock and etcd_lock_keeper write it:
+plugins/plugin_utils/run_lock.py). RUN is a random ID made once per ansible-playbook run, MACHINE a
+hash of the controller's /etc/machine-id: two controllers with one host name (cloned machines, CI
+containers) never name one run, and no run is judged by a process list. A run lives as long as its
+lease: the run's keeper (below) renews it, and a lease that is gone means a run that died or was
+cut off from the cluster. A lock held through a live lease is never taken over, with one exception
+its own keeper makes: when the run's ansible-playbook process ends without releasing the lock (it
+was killed, crashed, its terminal closed), the keeper, which runs on the same machine, records so
+in the lock's value (``ended``) and renews the lease no more; the next run takes such a lock over
+at once, naming it. A lock whose lease expired is taken over too.
 
 The keeper is a process detached on the controller for the length of a run. It holds the lock
 file of the controller's PKI directory (so two runs never write one PKI directory at once) and
 renews the run lock's lease while the ansible-playbook process lives. It revokes nothing: the
 run's own end releases the lock, and a run that dies leaves a lease that expires within its TTL.
+A keeper cut off from the cluster for longer than the TTL loses the lease: the run's steps that
+change a member check that the lease still holds the lock (``lease_problem``) and stop, naming why.
 
 The lock itself (``Lock``: acquire, renew, take over, release) works on a ``store``, the few etcd
 calls it needs, so that the etcd_lock module (the HTTP/JSON gateway, etcd_lock_store.py) and the
@@ -47,7 +54,9 @@ import shlex
 import time
 
 HOLDER_RE = re.compile(
-    r"^ansible-playbook \((?P<play>.*)\) on (?P<host>\S+) by (?P<user>.*), pid (?P<pid>[0-9]+), started (?P<started>\S+)$")
+    r"^ansible-playbook \((?P<play>.*)\) on (?P<host>\S+) by (?P<user>.*), pid (?P<pid>[0-9]+)"
+    r"(?:, run (?P<run>[0-9a-f]+) of machine (?P<machine>[0-9a-z]+))?, started (?P<started>\S+)$")
+_WORD_RE = re.compile(r"^[0-9a-z]+$")
 # The lock file sits beside the PKI directory, not in it: what the directory holds stays the PKI.
 PKI_LOCK_SUFFIX = ".lock"
 # How often the keeper looks whether the run still lives.
@@ -67,7 +76,8 @@ def run_lock_prefix(group):
 
 
 def parse_holder(text):
-    """dict(play, host, user, pid, started) of a holder the role wrote, or None for another one."""
+    """dict(play, host, user, pid, run, machine, started) of a holder the role wrote (run and machine
+    None in a holder of a release before them), or None for another one."""
     match = HOLDER_RE.match(" ".join(str(text or "").split()))
     if not match:
         return None
@@ -76,7 +86,7 @@ def parse_holder(text):
     return holder
 
 
-def run_holder(play, host, user, pid, started):
+def run_holder(play, host, user, pid, started, run, machine):
     """The holder of a run, in the words parse_holder reads back. Raises ValueError for a part it
     could not read back."""
     play, user = (" ".join(str(part or "").split()) for part in (play, user))
@@ -86,42 +96,30 @@ def run_holder(play, host, user, pid, started):
         raise ValueError("the ansible-playbook pid must be a whole number above 0, got %r" % (pid,))
     if not started or len(str(started).split()) != 1:
         raise ValueError("the start time must be one word (ISO 8601), got %r" % (started,))
-    return "ansible-playbook (%s) on %s by %s, pid %d, started %s" % (
-        play, host, user or "an unknown user", pid, started)
-
-
-def run_controller(host, pgrep_output):
-    """dict(host, run_pids) of this controller (etcd_lock's ``controller``), from ``pgrep -f
-    ansible-playbook``'s output; None when it found no run: this run is one, so pgrep is missing,
-    and then no run is known dead."""
-    pids = run_pids(pgrep_output)
-    return dict(host=host, run_pids=pids) if pids else None
-
-
-def run_pids(text):
-    """The process IDs in ``pgrep``'s output (one a line)."""
-    return sorted({int(word) for word in str(text or "").split() if word.isdigit()})
-
-
-def dead_holder(holder, controller):
-    """Why the run that ``holder`` names is dead, or None when it may live.
-
-    ``controller`` is dict(host, run_pids): this controller's host name and the process IDs of the
-    ansible-playbook processes that run on it now. Only a run of this controller can be known dead:
-    its pid no longer runs ansible-playbook (gone, or reused by another program).
-    """
-    parsed = parse_holder(holder)
-    if parsed is None or not controller or parsed["host"] != controller.get("host"):
-        return None
-    if parsed["pid"] in set(int(pid) for pid in controller.get("run_pids") or []):
-        return None
-    return "pid %d on %s runs no ansible-playbook any more" % (parsed["pid"], parsed["host"])
+    if not re.match(r"^[0-9a-f]{8,}$", str(run or "")):
+        raise ValueError("the run ID must be 8 or more hex digits, got %r" % (run,))
+    if not _WORD_RE.match(str(machine or "")):
+        raise ValueError("the machine ID must be lowercase letters and digits, got %r" % (machine,))
+    return "ansible-playbook (%s) on %s by %s, pid %d, run %s of machine %s, started %s" % (
+        play, host, user or "an unknown user", pid, run, machine, started)
 
 
 def same_run(holder, other):
-    """Whether two holders the role wrote name one ansible-playbook process (host and pid)."""
+    """Whether two holders the role wrote name one ansible-playbook run: its run ID and machine (host
+    and pid for a holder of a release before them)."""
     first, second = parse_holder(holder), parse_holder(other)
-    return bool(first and second and (first["host"], first["pid"]) == (second["host"], second["pid"]))
+    if not (first and second):
+        return False
+    if first["run"] or second["run"]:
+        return (first["run"], first["machine"]) == (second["run"], second["machine"])
+    return (first["host"], first["pid"]) == (second["host"], second["pid"])
+
+
+def ended_note(pid, when):
+    """What a keeper records in the lock of its run whose ansible-playbook process ``pid`` ended at
+    ``when`` (ISO 8601) without releasing it."""
+    return ("its keeper saw its ansible-playbook process (pid %d) end at %s without releasing the lock, and renews "
+            "its lease no more" % (pid, when))
 
 
 # -- the lock -----------------------------------------------------------------------------------
@@ -172,9 +170,48 @@ def decode_value(value):
     except ValueError:
         data = None
     if isinstance(data, dict) and isinstance(data.get("holder"), str):
+        ended = data.get("ended")
         return dict(holder=data["holder"], acquired_at=str(data.get("acquired_at") or "unknown"),
-                    ttl=data.get("ttl"))
-    return dict(holder=text or "(empty value)", acquired_at="unknown", ttl=None)
+                    ttl=data.get("ttl"), ended=ended if isinstance(ended, str) and ended else None)
+    return dict(holder=text or "(empty value)", acquired_at="unknown", ttl=None, ended=None)
+
+
+def mark_ended(store, key, lease_id, note):
+    """Record ``note`` (ended_note) in the lock ``key`` while ``lease_id`` holds it: its run ended
+    without releasing it. True when it did; False when the lease holds the lock no more (released,
+    expired, taken) or the lock changed meanwhile. The lease is left as it is: it expires."""
+    kv = store.get(key)
+    if kv is None or kv["lease"] != lease_id:
+        return False
+    try:
+        data = json.loads(kv["value"].decode("utf-8"))
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("holder"), str):
+        return False
+    data["ended"] = note
+    won, _now = store.put_if(key, json.dumps(data, sort_keys=True), lease_id, kv["mod_revision"])
+    return won
+
+
+def lease_problem(store, key, lease_id):
+    """Why the lease ``lease_id`` no longer holds the lock ``key`` (the run that took it must not go
+    on: another run may hold it now), or None while it does. Read, never renewed here: a lease only
+    the run's keeper renews shows whether the keeper still reaches the cluster."""
+    kv = store.get(key)
+    if kv is not None and kv["lease"] == lease_id:
+        left = store.time_left(lease_id)
+        if left > 0:
+            return None
+        return ("its lease %s has expired (its keeper could not renew it for the lease's whole TTL: the controller "
+                "was cut off from the cluster, or the keeper stopped), and etcd is deleting the lock" % lease_hex(lease_id))
+    if kv is None:
+        now = "nobody holds it now"
+    else:
+        info = decode_value(kv["value"])
+        now = "it is held now by %s since %s" % (info["holder"], info["acquired_at"])
+    return ("its lease %s expired or was revoked (its keeper could not renew it for the lease's whole TTL: the "
+            "controller was cut off from the cluster, or the keeper stopped), and %s" % (lease_hex(lease_id), now))
 
 
 def etcdctl_command(endpoints, ca_cert=None, client_cert=None, client_key=None, *args):
@@ -190,8 +227,7 @@ def etcdctl_command(endpoints, ca_cert=None, client_cert=None, client_key=None, 
 class Lock:
     """One lock in etcd, the key ``prefix`` + ``name`` held through a lease, reached through ``store``.
 
-    ``settings``: name, prefix, holder, ttl, wait_timeout, lease_id (text, as the module takes it)
-    and controller (see ``dead_holder``).
+    ``settings``: name, prefix, holder, ttl, wait_timeout and lease_id (text, as the module takes it).
     """
 
     def __init__(self, store, settings, check_mode=False, clock=time.monotonic, sleep=time.sleep, now=utcnow):
@@ -277,7 +313,7 @@ class Lock:
                 kv = self.store.get(self.key)
                 continue
             # free: only while nobody writes it; held through a lease that has expired (etcd deletes
-            # the key any moment), or by a run that died: taken over unless it changes meanwhile
+            # the key any moment), or by a run whose keeper saw it die: taken over unless it changes meanwhile
             mod_revision = 0 if state == "free" else kv["mod_revision"]
             if state != "free" and info["holder"] != self.params["holder"]:
                 previous = info
@@ -295,8 +331,9 @@ class Lock:
         """(state, holder info, seconds its lease has left) of the lock as read.
 
         States: ``free``; ``mine`` (held by this holder, lease renewed, or in check mode alive);
-        ``expired`` (held through a lease that has expired); ``dead`` (by a run of this controller
-        whose process is gone, ``info["dead"]`` says why); ``held`` (by another holder, or by a key
+        ``expired`` (held through a lease that has expired); ``dead`` (by a run whose keeper recorded
+        that it ended without releasing the lock, ``info["dead"]`` says so: its lease is renewed no
+        more); ``held`` (by another holder through a live lease, whatever its host, or by a key
         without a lease, which never expires).
         """
         if kv is None:
@@ -313,7 +350,7 @@ class Lock:
             return "expired", info, 0
         if info["holder"] == self.params["holder"]:
             return "mine", info, left
-        info["dead"] = dead_holder(info["holder"], self.params.get("controller"))
+        info["dead"] = info.get("ended")
         return ("dead" if info["dead"] else "held"), info, left
 
     def would_acquire(self, expired):
@@ -408,9 +445,9 @@ class Lock:
         if expired is not None and expired.get("dead"):
             result["taken_over"] = expired["holder"]
             self.warnings.append(
-                "lock %s was held by %s since %s (lease %s), a run of this controller that died (%s): it may have "
-                "stopped part-way; the lock was taken over" % (self.name, expired["holder"], expired["acquired_at"],
-                                                               lease_hex(expired["lease"]), expired["dead"]))
+                "lock %s was held by %s since %s (lease %s), a run that died (%s): it may have stopped part-way; the "
+                "lock was taken over" % (self.name, expired["holder"], expired["acquired_at"],
+                                         lease_hex(expired["lease"]), expired["dead"]))
         elif expired is not None:
             result["taken_over"] = expired["holder"]
             self.warnings.append(
@@ -564,13 +601,16 @@ def pki_connection(pki_dir, pair="admin"):
     return ca_cert, os.path.join(pki_dir, pair + ".pem"), os.path.join(pki_dir, pair + "-key.pem")
 
 
-def keep(pid, renew, interval, lives=process_lives, clock=time.monotonic, sleep=time.sleep):
+def keep(pid, renew, interval, lives=process_lives, clock=time.monotonic, sleep=time.sleep, ended=None):
     """Renew a lease every ``interval`` seconds while the process ``pid`` lives; return when it ends.
 
     ``renew()`` renews the lease and returns the seconds it has left (0 once it is gone: the run
-    released the lock, or it expired), or raises (etcd did not answer: tried again next time).
-    Once the lease is gone nothing is renewed, but the keeper stays until the run ends: it holds
-    the PKI directory's lock for the run. Returns the number of renewals.
+    released the lock, or it expired), or raises (etcd did not answer: tried again next time; a
+    lease that runs out meanwhile is what the run's steps find, lease_problem). Once the lease is
+    gone nothing is renewed, but the keeper stays until the run ends: it holds the PKI directory's
+    lock for the run. When the process ends while the lease was last seen alive, ``ended()`` records
+    it in the lock (mark_ended: the next run need not wait for the lease to run out); tried again
+    every second for one interval while it raises. Returns the number of renewals.
     """
     renewals = 0
     leased = True
@@ -584,6 +624,16 @@ def keep(pid, renew, interval, lives=process_lives, clock=time.monotonic, sleep=
             except Exception:  # pylint: disable=broad-except
                 pass  # an endpoint that does not answer now may next time; the lease outlives a miss
         sleep(LIFE_CHECK_INTERVAL)
+    if leased and ended is not None:
+        until = clock() + interval
+        while True:
+            try:
+                ended()
+                break
+            except Exception:  # pylint: disable=broad-except
+                if clock() >= until:
+                    break  # the lease runs out on its own
+            sleep(LIFE_CHECK_INTERVAL)
     return renewals
 
 

@@ -52,20 +52,17 @@ options:
     version_added: 0.5.0
   controller:
     description:
-      - This controller (C(host)) and the process IDs of its C(ansible-playbook) runs now (C(run_pids));
-        the lock of a run of this controller whose process is gone is C(dead), as the role takes it over
-        (M(raftops.etcd.etcd_lock)'s O(raftops.etcd.etcd_lock#module:controller)). With no C(run_pids)
-        (pgrep missing) no run is known dead.
-      - Not given with O(run_lock_prefix), the module's action fills it with the controller it runs on, found
-        as M(raftops.etcd.etcd_lock)'s action finds it.
+      - Ignored, kept so that tasks that give it still run. A run's lock reads C(dead) only when its run's
+        keeper recorded that the run ended without releasing it (M(raftops.etcd.etcd_lock_keeper)), never by
+        the processes of a host (two controllers may have one host name).
     type: dict
     suboptions:
       host:
-        description: The controller's host name.
+        description: Ignored.
         type: str
         required: true
       run_pids:
-        description: The process IDs of the ansible-playbook processes that run on it now.
+        description: Ignored.
         type: list
         elements: int
         required: true
@@ -182,7 +179,7 @@ local:
       description: >-
         The run lock C(key) - C(state) (C(free); C(held) by another run, with C(holder),
         C(acquired_at) and C(refusal), the role's own words for it with the command that releases it;
-        C(dead), held by a run of this controller that is gone, C(dead) saying why; C(expired), its
+        C(dead), held by a run whose keeper saw it end without releasing it, C(dead) saying so; C(expired), its
         lease is gone; C(unread), with C(error)). A dead or expired lock is taken over by the role.
       returned: when O(run_lock_prefix) is given and the etcd answered
       type: dict
@@ -317,7 +314,7 @@ def _data_move(data_dir, target):
 
 def _local_answer(settings, timeout, run_lock=None):
     """The running etcd's own answer at its first advertised client URL (it listens there), and the
-    collection's run lock in it when ``run_lock`` (prefix, controller) is given."""
+    collection's run lock in it when ``run_lock`` (prefix) is given."""
     endpoint = etcd_adopt.member_reading(settings)["advertise_client_urls"][0]
     answer = dict(endpoint=endpoint)
     # Over TLS with the member's own pair, which its CA trusts.
@@ -339,10 +336,9 @@ def _local_answer(settings, timeout, run_lock=None):
 
 def read_run_lock(store, run_lock):
     """The collection's run lock as the role would find it (etcd_run_lock.Lock's rules, a run that
-    asks for it and holds nothing): state (free, held, dead: a run of this controller that is gone,
+    asks for it and holds nothing): state (free, held, dead: a run whose keeper recorded its end,
     expired: its lease is), holder, and the role's own refusal words while it is held; or error."""
-    lock = Lock(store, dict(name="run", prefix=run_lock["prefix"], holder="", ttl=1, wait_timeout=0,
-                            controller=run_lock.get("controller")), check_mode=True)
+    lock = Lock(store, dict(name="run", prefix=run_lock["prefix"], holder="", ttl=1, wait_timeout=0), check_mode=True)
     try:
         state, info, left = lock.assess(store.get(lock.key))
     except store.Error as exc:
@@ -393,10 +389,7 @@ def main():
         supports_check_mode=True)
     run_lock = None
     if module.params["run_lock_prefix"]:
-        # No run found means pgrep is missing (this run is one): then no run is known dead.
-        controller = module.params["controller"]
-        run_lock = dict(prefix=module.params["run_lock_prefix"],
-                        controller=controller if controller and controller["run_pids"] else None)
+        run_lock = dict(prefix=module.params["run_lock_prefix"])
     try:
         result = read_host(module.params["timeout"], module.params["data_dir"], run_lock)
     except OSError as exc:

@@ -18,8 +18,9 @@ description:
     the heads of its backups are read there, authenticated on the controller to choose V(latest) (the
     newest by the time its authenticated header says, as on an S3 target), and the one chosen is read
     and decrypted on the controller.
-  - A truncated, tampered, foreign-key or renamed backup, or one of another cluster than O(cluster), fails
-    the task naming it and its target.
+  - A truncated, tampered, foreign-key or renamed backup, one of another cluster than O(cluster), or one not signed
+    by the cluster's controller or one of O(members) (its Ed25519 signature, with the keys derived from O(key_file)),
+    fails the task naming it and its target; V(latest) skips those, with a warning each.
 extends_documentation_fragment:
   - raftops.etcd.common
 attributes:
@@ -52,6 +53,13 @@ options:
     description: The cluster the backup's authenticated header must name; any when empty.
     type: str
     default: ""
+  members:
+    description:
+      - The names of the cluster's members (the inventory's); a backup counts when the controller or one of them
+        signed it.
+    type: list
+    elements: str
+    default: []
 seealso:
   - module: raftops.etcd.etcd_backup_target
     description: Seal, send, prune and fetch backups of S3 targets.

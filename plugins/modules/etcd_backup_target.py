@@ -24,22 +24,33 @@ description:
     of (O(cluster)), etcd's cluster ID (O(cluster_id)) and when the snapshot was taken (O(taken)). An object renamed
     or copied under another name, or (with O(cluster)) a backup of another cluster, is refused naming both.
     V(latest) is the newest by that authenticated time; the objects that do not authenticate are skipped with a
-    warning, and so are those whose time is no UTC time or later than now. Only the current format, version 3, is
-    read; older ones, which nothing released wrote, did not authenticate their name and time.
-  - V(pruned) deletes the backups beyond the newest O(target.keep) or older than O(target.max_age_days), never the
-    newest one; V(listed) lists the backups. V(present) with O(prune) prunes the target after the upload.
+    warning, and so are those whose time is no UTC time or later than now.
+  - Every backup's header is signed (Ed25519) by whoever made it - the controller (V(present), V(sealed)) or a
+    member's push - with a key derived from O(key_file) for that signer alone. V(latest), V(fetched) and the
+    prune take a backup only when its signer is the controller or one of O(members) and its signature verifies;
+    a backup sealed with the public key alone (anyone with it can seal one) is skipped by V(latest) and refused
+    when named. Only the current format, version 4, is read; older ones, which nothing released wrote, were not
+    signed.
+  - V(pruned) judges every object under the prefix by its header alone (a range read of its first bytes) - only
+    backups whose header verifies (signed by this cluster's signers, of O(cluster), under their own name, no later
+    than now) count, ordered by that verified time; those beyond the newest O(target.keep) or taken more than
+    O(target.max_age_days) ago are deleted, never the newest verified one. An object that does not verify is
+    neither kept nor deleted, and named in a warning (RV(unverified)). V(listed) lists the backups. V(present) with
+    O(prune) prunes the target after the upload; a prune that fails then (credentials that may not delete) does not
+    fail the task, whose backup is there, and a warning and RV(prune_error) say so.
   - V(present) shows a line in the run's output for the copy it made or found there (where, the object, its size
     and for S3 the upload's speed, or that it was already there; with O(prune) how many backups the target keeps
     and which it deleted), not in check mode.
   - Backups are compressed (O(compression)) and then sealed to the X25519 public key of O(key_file) (format
-    version 3; the lookup P(raftops.etcd.backup_recipient#lookup) gives that public key); backups of versions 1
-    and 2 are read too.
+    version 4; the lookup P(raftops.etcd.backup_recipient#lookup) gives that public key and a member's signing
+    key).
   - V(present) to an SSH target (O(target.type=ssh)) runs on the task's host, which the task is delegated to
     (O(target.host), with become, its own connection settings applying). O(src) must be an encrypted backup (made
     by V(sealed)), copied from the controller and written into O(target.path) (made root's, mode 0700) as
     O(name) (root's, mode 0600) only when no backup is there under that name; a backup already there is not sent
-    again. With O(prune), the target is pruned as an S3 target is. The host needs no Python library beyond its
-    own.
+    again. With O(prune), the target is pruned as an S3 target is - the heads of its backups are read there as
+    root with one command and verified on the controller, and those the retention deletes are removed. The host
+    needs no Python library beyond its own.
   - V(sealed) and V(unsealed) only encrypt O(src) into O(dest) or verify and decrypt it.
   - Only objects named C(etcd-snapshot-*.enc) under the prefix are listed, kept or deleted.
 requirements:
@@ -151,7 +162,16 @@ options:
     description:
       - V(present), V(sealed) - the cluster the backup is of, authenticated in its header.
       - V(fetched), V(unsealed) - a backup of another cluster is refused; not checked when omitted.
+      - V(pruned), V(present) with O(prune) - only backups of this cluster count; not checked when omitted.
     type: str
+  members:
+    description:
+      - The names of the cluster's members (the inventory's). A backup counts - for V(latest), V(fetched),
+        V(unsealed) and the prune - only when the controller or one of them signed it, with the key derived from
+        O(key_file) for that signer.
+    type: list
+    elements: str
+    default: []
   cluster_id:
     description: V(present), V(sealed) - etcd's cluster ID, recorded in the authenticated header.
     type: str
@@ -321,11 +341,22 @@ decrypt_mib_s:
   type: float
   sample: 310.2
 objects:
-  description: The backups on the target, newest first, with their size and time (seconds since the epoch).
-  returned: V(listed), V(pruned), V(present) with O(prune)
+  description: The backups on the target, by name (the last first), with their size and time (seconds since the epoch).
+  returned: V(listed), V(pruned), V(present) with O(prune) to an S3 target
   type: list
   elements: dict
   sample: [{name: etcd-snapshot-20260821T120000Z.db.enc, size: 104890896, mtime: 1787313600.0}]
+unverified:
+  description: Why each object under the target that does not verify was neither kept nor deleted (an operator decides).
+  returned: V(pruned), V(present) with O(prune)
+  type: list
+  elements: str
+  sample: ["object etcd-snapshot-20990101T000000Z.db.enc on target offsite: its signature by controller does not verify: a changed or forged header"]
+prune_error:
+  description: Why the prune after the upload failed (the backup was sent); the old backups stay.
+  returned: V(present) with O(prune), when the prune failed
+  type: str
+  sample: "target offsite (s3://etcd-backups/prod/): deleting object etcd-snapshot-20260701T120000Z.db.enc failed: AccessDenied"
 kept:
   description: Names of the backups kept, newest first.
   returned: V(pruned), V(present) with O(prune)

@@ -28,6 +28,7 @@ description:
 extends_documentation_fragment:
   - raftops.etcd.common
   - raftops.etcd.connection
+  - raftops.etcd.run_lock
 options:
   discover:
     description:
@@ -572,6 +573,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import read_cluster_health, wait_until
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import normalize_url
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_store import RUN_LOCK_SPEC, run_lock_refusal
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import ask_peers, in_parallel, unready_peer
 
 
@@ -591,6 +593,8 @@ def argument_spec():
         peer_urls=dict(type="dict", default={}),
         peer_cert=dict(type="path"),
         peer_key=dict(type="path", no_log=False),
+        # A gate before a step that changes a member: checked once the cluster was found healthy.
+        run_lock=RUN_LOCK_SPEC,
     )
     return spec
 
@@ -677,6 +681,8 @@ def main():
         module.fail_json(msg="peer_cert and peer_key go together: %s is missing" % ("peer_key" if params["peer_cert"] else "peer_cert"))
     clients, make_client = module_clients(module)
     failure, result = run(params, clients, make_client, make_peer_client=peer_client_factory(params))
+    if not failure and not module.check_mode:
+        failure = run_lock_refusal(clients, params["run_lock"], "let the step this check gates go on")
     if failure:
         module.fail_json(msg=failure, **result)
     module.exit_json(**result)

@@ -157,6 +157,15 @@ options:
     type: bool
     default: false
     version_added: 0.5.0
+  contact_timeout:
+    description:
+      - Reach the host first with one command that must answer within this many seconds, whatever the SSH
+        settings, as M(raftops.etcd.etcd_reach) does; a host that does not answer in time is reported
+        unreachable, naming the host and the bound, with nothing read (the role's C(remove_member) and
+        C(replace_member) read each host so, with C(ignore_unreachable), and pass C(etcd_first_contact_timeout)).
+      - Taken by the action plugin; without it the read has no bound of its own.
+    type: int
+    version_added: 0.5.0
 notes:
   - Run it with privileges that can read the data directory (C(0700), owned by the etcd user).
 seealso:
@@ -688,6 +697,7 @@ def main():
             role_settings=dict(type="bool", default=False),
             role_calendars=dict(type="bool", default=False),
             role_units=dict(type="bool", default=False),
+            contact_timeout=dict(type="int"),
         ),
         mutually_exclusive=CONNECTION_EXCLUSIVE,
         supports_check_mode=True,

@@ -19,8 +19,10 @@ description:
   - The lock of a holder that died is released by etcd when its lease expires, at most O(ttl)
     seconds after its last renewal. A holder that needs the lock for longer renews it by running
     the module again with O(lease_id).
-  - With O(controller), the lock of an C(ansible-playbook) run of that controller whose process no
-    longer runs is taken over at once, with a warning that names it (see O(controller)).
+  - A lock held through a live lease is never taken over, whoever holds it, with one exception. The
+    collection's run lock of an C(ansible-playbook) run whose keeper (M(raftops.etcd.etcd_lock_keeper)
+    with its C(lock_key)) recorded that the run's process ended without releasing the lock is taken
+    over at once, with a warning that names it; its lease is renewed no more.
   - The same O(holder) acquiring a lock it already holds (a step run again) renews the lease and
     reports no change.
   - Acquiring grants a lease, then writes the key in one transaction that succeeds only when the
@@ -66,9 +68,9 @@ options:
         V(ansible-playbook on ctl-host by alice, pid 1234, started 2026-11-22T10:00:00Z).
       - Make it unique per run; a holder string that already holds the lock gets it again.
       - With O(state=acquired), when not given, the module's action names this C(ansible-playbook) run in
-        the words of the collection's run lock, V(ansible-playbook (PLAY\) on HOST by USER, pid PID, started
-        TIME), and fills O(controller) unless given, so that the lock of a run of this controller that died
-        is taken over.
+        the words of the collection's run lock, V(ansible-playbook (PLAY\) on HOST by USER, pid PID, run RUN of
+        machine MACHINE, started TIME), where RUN is a random ID made once per run and MACHINE a hash of the
+        controller's C(/etc/machine-id).
       - With O(state=released) and no O(lease_id), the lock is released only when held by this holder.
     type: str
   ttl:
@@ -98,23 +100,18 @@ options:
     type: str
   controller:
     description:
-      - The controller this task runs from, for the role's run lock. A lock whose holder reads
-        V(ansible-playbook (PLAY\) on HOST by USER, pid PID, started TIME), with HOST equal to
-        O(controller.host) and a PID not in O(controller.run_pids), is held by a run of this
-        controller that died (killed, crashed, its session lost). It is taken over at once rather
-        than waited for, and a warning names it.
-      - A holder on another host is never taken over; its lease expires at most O(ttl) seconds after
-        its run last renewed it.
-      - Filled by the module's action (this controller, and its runs found with C(pgrep)) when O(holder) is
-        not given; not filled when C(pgrep) finds none, as then no run is known dead.
+      - Ignored, kept so that tasks that give it still run. Earlier releases took over the lock of a run
+        whose holder named this controller's host name and a pid that no longer ran; two controllers with
+        one host name (cloned machines, CI containers) then took each other's live locks. A run's death
+        is now judged by its lease (and its keeper's record, see the description), never by a process list.
     type: dict
     suboptions:
       host:
-        description: The controller's host name, as C(hostname) prints it.
+        description: Ignored.
         type: str
         required: true
       run_pids:
-        description: The process IDs of the C(ansible-playbook) processes running on it now.
+        description: Ignored.
         type: list
         elements: int
         required: true
@@ -290,8 +287,8 @@ waited:
   sample: 12.0
 taken_over:
   description:
-    - The holder whose lock this task took over, because its lease had expired, or (with
-      O(controller)) because it is a run of this controller that died.
+    - The holder whose lock this task took over, because its lease had expired, or because its
+      run's keeper recorded that the run died.
   returned: when a lock was taken over
   type: str
   sample: ansible-playbook (Deploy and converge etcd) on ctl-host by bob, pid 4321, started 2026-11-22T09:58:00Z

@@ -24,6 +24,9 @@ description:
   - The keeper revokes nothing and ends within a second of the process O(pid). The run's own end
     releases the lock (M(raftops.etcd.etcd_lock)), a run that dies leaves a lease that expires at
     most its TTL later, and the kernel drops the lock file's lock when the keeper ends.
+  - With O(lock_key), when the process O(pid) ends while O(lease_id) still holds that lock (the run
+    was killed or crashed), the keeper records so in the lock's value and renews the lease no more;
+    M(raftops.etcd.etcd_lock) then takes the lock over at once, naming the run that died.
 extends_documentation_fragment:
   - raftops.etcd.common
 attributes:
@@ -68,6 +71,13 @@ options:
       - The lease of the run lock, in hex as M(raftops.etcd.etcd_lock) returns it.
       - Without it, nothing is renewed.
     type: str
+  lock_key:
+    description:
+      - The key of the lock O(lease_id) holds (M(raftops.etcd.etcd_lock)'s C(key)). When the process O(pid)
+        ends while the lease still holds it, the keeper records that its run ended without releasing it.
+      - Without it, a run that dies leaves its lock until the lease expires.
+    type: str
+    version_added: 0.5.0
   endpoints:
     description: The etcd client URLs the lease is renewed through.
     type: list
@@ -103,7 +113,8 @@ options:
       - For the C(raftops.etcd.etcd) role (its C(tasks/run_keeper.yml)); internal to it, its fields may change in
         any release. The action fills, from these and the role's variables C(etcd_tls), C(etcd_auto_tls),
         C(etcd_pki_dir), C(etcd_pki_managed) and C(etcd_run_lock_ttl), each of O(pki_dir), O(hold_pki_dir),
-        O(client_pair), O(lease_id), O(endpoints), O(tls), O(tls_verify) and O(interval) that the task does not set.
+        O(client_pair), O(lease_id), O(lock_key), O(endpoints), O(tls), O(tls_verify) and O(interval) that the task
+        does not set.
       - O(hold_pki_dir) is then true only with C(etcd_tls) and C(etcd_pki_managed) (the role never writes an
         operator's PKI directory); O(client_pair) is C(admin), or a member's server pair where there is no admin
         pair (C(etcd_pki_managed=false)) or members do not trust it yet (phase 1 of an adopted CA's rotation);
@@ -112,6 +123,10 @@ options:
     suboptions:
       lease_id:
         description: The lease the run lock took; empty for none.
+        type: str
+        default: ""
+      lock_key:
+        description: The run lock's key; empty for none.
         type: str
         default: ""
       hold_pki_dir:
@@ -150,6 +165,7 @@ EXAMPLES = r"""
     pki_dir: /srv/inventory/etcd-pki
     hold_pki_dir: true
     lease_id: "{{ run_lock.lease_id }}"
+    lock_key: "{{ run_lock.key }}"
     endpoints: ["https://10.0.0.11:2379", "https://10.0.0.12:2379"]
   delegate_to: localhost
   run_once: true

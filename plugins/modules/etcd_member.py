@@ -31,6 +31,7 @@ description:
 extends_documentation_fragment:
   - raftops.etcd.common
   - raftops.etcd.connection
+  - raftops.etcd.run_lock
 attributes:
   check_mode:
     details: Reports what would be done, including a leadership move, and changes nothing.
@@ -399,6 +400,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import (
     normalize_url,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_membership as em
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_store import RUN_LOCK_SPEC, run_lock_refusal
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_leadership import successor
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import probe_member, probe_members
 
@@ -462,6 +464,8 @@ class MemberTask:
         self.source = None
         self.result = dict(changed=False)
         self.notes = []
+        # The changes this call went on to send once the run lock was found its own (check_run_lock).
+        self.sent = set()
 
     # -- talking to etcd -------------------------------------------------------------------
 
@@ -500,6 +504,7 @@ class MemberTask:
         module's own probes already found quorum healthy before anything was sent.
         """
         deadline = _now() + SETTLE_SECONDS
+        self.check_run_lock(what)
         while True:
             try:
                 return first_answer(self.clients, action, idempotent=False)
@@ -521,9 +526,19 @@ class MemberTask:
                 raise Failure("could not %s via %s: %s%s" % (
                     what, exc.endpoint, exc.message, ". " + advice if advice else "")) from None
 
+    def check_run_lock(self, what):
+        """Fail, naming why, when the run lock this run took (option run_lock) is no longer its own:
+        changed only when another change of this call (leadership moved before a removal) was sent."""
+        refusal = run_lock_refusal(self.clients, self.params.get("run_lock"), what, sleep=_sleep)
+        if refusal:
+            self.result["changed"] = bool(self.sent - {what})
+            raise Failure(refusal)
+        self.sent.add(what)
+
     def transfer(self, members, leader, target):
         """Move leadership from ``leader`` to ``target``, on the leader's own client URL, and wait."""
         what = "move leadership from %s to %s" % (em.describe(leader), em.describe(target))
+        self.check_run_lock(what)
         urls = leader.get("client_urls") or []
         if not urls:
             raise Failure("cannot %s: the leader advertises no client URL" % what)
@@ -804,6 +819,7 @@ class MemberTask:
         learner = target
         while True:
             self.result["attempts"] += 1
+            self.check_run_lock(what)
             try:
                 # Idempotent in effect: a repeat of an applied promotion gets NOT_LEARNER_ERROR below.
                 first_answer(self.leader_clients(members) + self.clients, lambda c: c.member_promote(target["id"]))
@@ -1011,6 +1027,7 @@ def argument_spec():
         missing_ok=dict(type="bool", default=False),
         update_peer_urls=dict(type="bool", default=False),
         away_from=dict(type="str"),
+        run_lock=RUN_LOCK_SPEC,
     )
     return spec
 

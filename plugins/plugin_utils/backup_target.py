@@ -11,7 +11,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_ta
 MODULE = "raftops.etcd.etcd_backup_target"
 
 
-class _Here:
+class Here:
     """What backup_target.run() reads of a module, within this process."""
 
     def __init__(self, params, check_mode):
@@ -27,7 +27,7 @@ def run_here(params, check_mode):
     if not crypto.HAS_CRYPTOGRAPHY:
         return dict(failed=True, changed=False, msg="%s needs the Python library cryptography on the controller "
                     "(%s); nothing was done" % (MODULE, crypto.CRYPTOGRAPHY_IMPORT_ERROR))
-    here = _Here(params, check_mode)
+    here = Here(params, check_mode)
     try:
         answer = backup_target.run(here)
     except backup_target.TargetError as exc:

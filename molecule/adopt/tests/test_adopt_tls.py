@@ -149,7 +149,7 @@ def test_a_run_lock_another_run_holds_and_a_data_dir_move_across_a_mount_are_ref
     assert not os.path.exists(PKI_DIR)
 
 
-# A run of another controller (a lock of this one whose process is gone would be taken over).
+# A run that lives, on another controller (a lock whose run's keeper recorded its end would be taken over).
 OTHER_RUN = "ansible-playbook (Adopt a running cluster) on ops-1 by alice, pid 4242, started 2026-01-01T00:00:00Z"
 
 

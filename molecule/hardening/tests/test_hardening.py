@@ -193,21 +193,25 @@ def test_the_playbook_brings_the_wiped_member_back_even_when_its_join_is_cut(tra
     h = host("hard-host2")
     assert poll(lambda: h.run("systemctl is-active etcd").stdout.strip() == "active", seconds=60, interval=1)
     assert Gateway(URL["hard-host2"], timeout=10).status()["header"]["cluster_id"] == Gateway(URL["hard-host0"]).status()["header"]["cluster_id"]
-    # The killed run still holds the run lock; it ran on this controller and its process is gone:
-    # the next run takes the lock over at once, naming it, and promotes the member.
+    # The killed run still holds the run lock, through a lease that has not run out; its keeper saw
+    # its ansible-playbook process end and recorded so in the lock (never a look at this controller's
+    # processes: another controller may have this host name). The next run takes the lock over at
+    # once, naming it, and promotes the member.
     dead = lock_holder()
     assert dead and "on %s by" % socket.gethostname() in dead, dead
+    ended = json.loads(base64.b64decode(lock_kv()["value"]).decode()).get("ended") or ""
+    assert re.match(r"its keeper saw its ansible-playbook process \(pid \d+\) end at \S+ without releasing the lock",
+                    ended), ended
     times = []
     started = time.time()
     rc, out = interrupted_playbook("etcd", [], "\0never", times=times)
     assert rc == 0, why_failed(out)
-    print("\nhardening: a run of this controller killed mid-join: the next run, started %.0f s after the kill (the "
+    print("\nhardening: a run killed mid-join: the next run, started %.0f s after the kill (the "
           "host rebooted meanwhile), went past the run lock %.0f s after it started" % (
               started - killed_at, past_the_lock(times) - started))
     text = flat(out)
-    assert re.search(r"lock run was held by %s since \S+ \(lease [0-9a-f]+\), a run of this controller that died \(pid "
-                     r"\d+ on \S+ runs no ansible-playbook any more\): it may have stopped part-way; the lock was taken "
-                     r"over" % re.escape(dead), text), text[-3000:]
+    assert re.search(r"lock run was held by %s since \S+ \(lease [0-9a-f]+\), a run that died \(%s\): it may have "
+                     r"stopped part-way; the lock was taken over" % (re.escape(dead), re.escape(ended)), text), text[-3000:]
     assert lock_holder() is None  # released at the run's end
     new_ids = member_ids()
     assert voters() == sorted(NAME.values())
@@ -378,6 +382,16 @@ def test_a_second_run_is_refused_naming_the_run_that_holds_the_lock():
     finally:
         live.kill()
         live.wait()
+    # A run of another controller with this host name (a cloned machine, a CI container), whose pid
+    # runs nothing here: its lease lives, so it is refused too, named, and its lock left as it was.
+    clone = mine.replace("by alice, pid %d," % live.pid, "by alice, pid %d, run 0123456789abcdef of machine "
+                         "ffffffffffffffff," % live.pid)
+    put_lock(clone, lock_kv()["lease"])
+    held = lock_kv()
+    rc, out = playbook("etcd")
+    assert rc != 0 and "is held by %s" % clone in flat(out), flat(out)[-3000:]
+    assert "taken over" not in flat(out) and lock_kv() == held
+    assert unchanged() == before
     gateway.call("/v3/lease/revoke", {"ID": lock_kv()["lease"]})
     # Another run (here: of another controller) on the same PKI directory: refused, named, before
     # any host or file changes.
@@ -442,9 +456,12 @@ def test_a_member_restarting_on_its_own_mid_roll_keeps_its_proven_settings(traff
     host(restarted).run("systemctl restart etcd")
     assert environ(restarted, "ETCD_HEARTBEAT_INTERVAL") == "100"
     # The killed run's lock is still held, on its short lease, which nothing renews any more (the
-    # keeper ended with the run). Seen as a run of another controller (its holder's host changed):
-    # not taken over, it is refused, naming it; a run that waits gets it once the lease expired.
+    # keeper ended with the run, once it recorded the run's end in the lock). Seen as a run whose
+    # keeper could not say so (another controller's that crashed whole: its record taken out, its
+    # host changed): not taken over, it is refused, naming it; a run that waits gets it once the
+    # lease expired.
     killed_at = time.time()
+    assert poll(lambda: "ended" in json.loads(base64.b64decode(lock_kv()["value"]).decode()), seconds=10, interval=0.5)
     kv = lock_kv()
     ttl = Gateway(URL["hard-host0"]).call("/v3/lease/timetolive", {"ID": kv["lease"]})
     assert int(ttl["grantedTTL"]) == 45 and 0 < int(ttl["TTL"]) <= 45, ttl
@@ -457,8 +474,8 @@ def test_a_member_restarting_on_its_own_mid_roll_keeps_its_proven_settings(traff
     assert rc == 0, why_failed(out)
     freed_after = past_the_lock(times) - killed_at
     assert freed_after <= 45 + 20, freed_after
-    print("\nhardening: a run of another controller killed mid-roll: the next run went on %.0f s after the kill "
-          "(lease TTL 45 s)" % freed_after)
+    print("\nhardening: a run killed mid-roll whose keeper could not say so: the next run went on %.0f s after the "
+          "kill (lease TTL 45 s)" % freed_after)
     for name in HOSTS:
         assert environ(name, "ETCD_HEARTBEAT_INTERVAL") == "150"
         assert not host(name).file("/etc/etcd/restart-pending").exists

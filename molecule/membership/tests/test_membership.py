@@ -462,12 +462,14 @@ def test_remove_a_live_member_by_node_name_when_the_first_run_is_killed(traffic)
         rc, out = interrupted_playbook("remove_member", args, "TASK [raftops.etcd.etcd : Revoke the removed members'")
         assert rc != 0
         assert voters() == ["member-0", "member-1", "member-2"]
-        # The killed run still holds the run lock; it ran on this controller and its process is gone:
-        # the next run takes the lock over at once, saying so, and finishes the job.
+        # The killed run still holds the run lock, through a live lease; its keeper saw its process end
+        # and recorded so in the lock: the next run takes the lock over at once, saying so, and
+        # finishes the job.
         rc, out = playbook("remove_member", *args)
     assert rc == 0, why_failed(out)
-    assert re.search(r"lock run was held by ansible-playbook \(Remove members from the etcd cluster\) .*, a run of this "
-                     r"controller that died \(pid \d+ on \S+ runs no ansible-playbook any more\)", flat(out)), out
+    assert re.search(r"lock run was held by ansible-playbook \(Remove members from the etcd cluster\) .*, a run that died "
+                     r"\(its keeper saw its ansible-playbook process \(pid \d+\) end at \S+ without releasing the lock, "
+                     r"and renews its lease no more\)", flat(out)), out
     assert voters() == ["member-0", "member-1", "member-2"]
     retired = host("10.250.0.33")
     assert not retired.service("etcd").is_running and not retired.service("etcd").is_enabled

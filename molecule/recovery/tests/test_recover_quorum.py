@@ -28,10 +28,14 @@ run at -vvv, and no secret of the inventory is in their output.
 
 `make test` (-m "not full") walks the loss, the refusal while a survivor does not report, the recovery
 (one lost host powered off, one whose packets are dropped), the lost host's return and auth after it; the
-refusals on a healthy cluster, the run again and the live host named lost are `make test-full`'s (their
-decisions: tests/unit/plugins/module_utils/test_etcd_recovery_plan.py, test_settings_problems.py).
+refusals on a healthy cluster, the run again, the live host named lost and status right after the loss
+with an earlier run's SSH masters to the lost hosts still open, without keepalives (issue 58: each host
+answers within etcd_first_contact_timeout or is named unreachable) are `make test-full`'s (their
+decisions: tests/unit/plugins/module_utils/test_etcd_recovery_plan.py, test_settings_problems.py,
+tests/unit/roles/test_first_contact.py).
 """
 
+import configparser
 import json
 import os
 import re
@@ -43,8 +47,9 @@ import urllib.error
 
 import pytest
 from conftest import FIGURES
-from etcdtest import (EPHEMERAL, Gateway, UserGateway, Writer, fingerprint, host, interrupted_playbook,
-                      inventory_secrets, leaked, move_leadership, playbook, poll, run_testbed, why_failed)
+from etcdtest import (EPHEMERAL, INVENTORY, ROOT, Gateway, UserGateway, Writer, ansible_env, fingerprint, host,
+                      interrupted_playbook, inventory_secrets, leaked, move_leadership, playbook, poll, run_testbed,
+                      why_failed)
 
 # The inventory's hosts are their addresses (the README's style); NODE_NAME is the member's name.
 HOSTS = ["10.250.0.9%d" % i for i in range(5)]
@@ -122,6 +127,50 @@ def handshake(url):
     return "answered"
 
 
+# Issue 58, as an operator met it: an SSH connection left open by an earlier run (a ControlPersist
+# master) to a host that then died, with an operator's SSH settings: no ServerAliveInterval and a long
+# ConnectTimeout. A client asks that master for a session, and the master waits on TCP for many minutes.
+# The scenario's own ansible.cfg has keepalives (a master to a dead host ends after 15 s), so these runs
+# use a copy of it without them, with masters of their own (host.sh ends only the scenario's).
+NO_KEEPALIVE_CFG = os.path.join(EPHEMERAL, "ansible-no-keepalive.cfg")
+NO_KEEPALIVE_MASTERS = os.path.join(EPHEMERAL, "cp-no-keepalive")
+
+
+def no_keepalive_env():
+    config = configparser.RawConfigParser()
+    config.read(os.path.join(EPHEMERAL, "ansible.cfg"))
+    for section in ("defaults", "ssh_connection"):
+        if not config.has_section(section):
+            config.add_section(section)
+    config.set("defaults", "timeout", "120")
+    config.set("ssh_connection", "ssh_args", "-o ControlMaster=auto -o ControlPersist=3600s")
+    config.set("ssh_connection", "control_path_dir", NO_KEEPALIVE_MASTERS)
+    with open(NO_KEEPALIVE_CFG, "w") as out:
+        config.write(out)
+    return dict(ansible_env(), ANSIBLE_CONFIG=NO_KEEPALIVE_CFG)
+
+
+def open_masters_without_keepalive():
+    """The masters an earlier run leaves: one to each host, open for an hour, without keepalives."""
+    done = subprocess.run(["ansible", "-i", INVENTORY, "all", "-m", "ansible.builtin.ping"], env=no_keepalive_env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert len(os.listdir(NO_KEEPALIVE_MASTERS)) >= len(HOSTS), os.listdir(NO_KEEPALIVE_MASTERS)
+
+
+def end_masters_without_keepalive():
+    """End those masters by their pid (asking one whose host died to exit can wait on TCP too)."""
+    for name in os.listdir(NO_KEEPALIVE_MASTERS) if os.path.isdir(NO_KEEPALIVE_MASTERS) else []:
+        socket = os.path.join(NO_KEEPALIVE_MASTERS, name)
+        check = subprocess.run(["ssh", "-o", "ControlPath=%s" % socket, "-O", "check", "master"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30, check=False)
+        pid = re.search(r"pid=(\d+)", check.stdout)
+        if pid:
+            subprocess.run(["kill", pid.group(1)], check=False)
+        if os.path.exists(socket):
+            os.remove(socket)
+
+
 def survivors_group():
     """A second inventory (-i) with the group the operator keeps: every host but the one gone for good."""
     path = os.path.join(EPHEMERAL, "inventory-recovered.yml")
@@ -177,9 +226,11 @@ def test_a_lost_host_named_twice_is_refused_in_preflight_with_every_host_unchang
 
 
 @pytest.fixture(scope="module")
-def lost_quorum():
+def lost_quorum(request):
     """Writes through the members that stay up to date; rcv-host1 lags, rcv-host0 leads, then three
-    members are lost."""
+    members are lost, with an earlier run's SSH connections to them still open (no keepalives)."""
+    open_masters_without_keepalive()
+    request.addfinalizer(end_masters_without_keepalive)
     writer = Writer([URL[h] for h in HOSTS if h != LAGGING], interval=0.02, login=WRITER)
     writer.start()
     time.sleep(1)
@@ -208,6 +259,32 @@ def lost_quorum():
     # Two members are no quorum of five; rcv-host1's peer traffic stays cut until the first
     # recovery run has read the survivors (the network heals before the run that finishes).
     return writer
+
+
+@pytest.mark.full
+def test_a_host_that_died_under_an_open_ssh_connection_is_named_within_the_bound(lost_quorum):
+    """Issue 58: status (a recover_quorum starts the same way) with an operator's SSH settings, right after
+    the loss: the masters of an earlier run to rcv-host4 (silent, its packets dropped) and rcv-host3
+    (powered off) are still open and without keepalives. Each host is reached first within
+    etcd_first_contact_timeout (20 s): the silent ones are named unreachable with the bound and the status
+    is shown. Without the bound the run waited on TCP at its first task (over 10 minutes in the issue)."""
+    started = time.monotonic()
+    try:
+        run = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(ROOT, "playbooks", "status.yml")],
+                             env=no_keepalive_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             timeout=300, check=False)
+    except subprocess.TimeoutExpired as expired:
+        pytest.fail("status still waited after 300 s: %s" % (expired.output or "")[-3000:])
+    took, out = time.monotonic() - started, run.stdout
+    assert took < 90, "status took %.0f s with a dead host's SSH connection open\n%s" % (took, out[-3000:])
+    assert "fatal: [10.250.0.94]: UNREACHABLE!" in out, out[-6000:]
+    assert "host 10.250.0.94 did not answer within 20 s (etcd_first_contact_timeout)" in flat(out), out[-6000:]
+    assert "fatal: [10.250.0.93]: UNREACHABLE!" in out, out[-6000:]
+    assert re.search(r"TASK \[raftops.etcd.etcd : Show the cluster status and what to do\][^\n]*\nok: \[10\.250\.0\.90\]",
+                     out), out[-6000:]
+    with open(FIGURES, "a") as figures:
+        figures.write("status with two hosts dead under open SSH masters without keepalives: %.1f s "
+                      "(etcd_first_contact_timeout 20 s)\n" % took)
 
 
 def test_a_lost_host_not_named_or_a_survivor_that_does_not_report_is_refused_before_any_change(lost_quorum):

@@ -7,7 +7,8 @@ targets, which are pruned to their `keep` without touching other clusters' objec
 pushed backup is refused by the restore; a restore from the bucket brings back what was written
 before the snapshot. With the bucket gone, the pushing member keeps its snapshots and the status
 names the failure. A member that cannot reach a target gives its claim up marked failed and a
-waiting member pushes that period; a member whose copy hangs keeps its claim past its window, and
+waiting member pushes that period, as it does within seconds for a member killed mid-push (its
+short claim vanishes); a member whose copy hangs keeps its claim past its window, and
 the waiting member skips. A last converge turns
 the push off and removes its files. Then the site is lost: every host is recreated empty and the
 restore of the bucket's latest backup brings back every write acknowledged before its snapshot.
@@ -24,12 +25,13 @@ import contextlib
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 
 import pytest
 from etcdtest import (EPHEMERAL, ROOT, Gateway, b64, fingerprint, host, inventory_secrets, leaked, playbook, poll,
-                      run_testbed, why_failed)
+                      read_whole, run_testbed, why_failed)
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
 from moto_server import moto_server
@@ -38,6 +40,7 @@ sys.path.insert(0, os.path.join(ROOT, ".cache", "collections"))
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 
 HOSTS = ["10.250.0.40", "10.250.0.41", "10.250.0.42"]
+MEMBERS = ["rst-host0", "rst-host1", "rst-host2"]  # their NODE_NAMEs: with the controller, the backups' signers
 URLS = ["https://%s:2379" % h for h in HOSTS]
 GATEWAY = "10.250.0.1"  # the test network's gateway: the controller, as the members reach it
 BUCKET, PREFIX = "etcd-push", "etcd/etcd/"
@@ -98,7 +101,10 @@ def opened(body, name, tmp_path):
     """Decrypt a pushed backup with the key file; (result, snapshot bytes)."""
     sealed, plain = tmp_path / name, tmp_path / (name + ".db")
     sealed.write_bytes(body)
-    result = crypto.decrypt_file(str(sealed), str(plain), crypto.read_key(KEY_FILE), name=name, cluster="etcd/etcd")
+    key = crypto.read_key(KEY_FILE)
+    # Signed by one of this cluster's members (the inventory's NODE_NAMEs), or refused.
+    signers = crypto.cluster_signers(key, MEMBERS)
+    result = crypto.decrypt_file(str(sealed), str(plain), key, signers, name=name, cluster="etcd/etcd")
     return result, plain.read_bytes()
 
 
@@ -143,12 +149,12 @@ def test_the_members_push_on_their_timers_to_both_targets_verified_and_pruned(mo
     body = s3.get_object(Bucket=BUCKET, Key=PREFIX + newest)
     result, snapshot = opened(body["Body"].read(), newest, tmp_path)
     assert result["compression"] == "zlib" and result["compressed_size"] < result["size"]
-    assert body["Metadata"]["plaintext-sha256"] == result["sha256"] and body["Metadata"]["format"] == "raftops-etcd-backup-3"
+    assert body["Metadata"]["plaintext-sha256"] == result["sha256"] and body["Metadata"]["format"] == "raftops-etcd-backup-4"
     assert b"/push/before" in snapshot and b"acknowledged before the push" in snapshot
     remote = host(SSH_HOST)
     name = [f for f in ssh_files() if crypto.is_backup_object(f)][-1]
     stored = remote.file("%s/%s" % (SSH_PATH, name))
-    assert stored.mode == 0o600 and stored.user == "root"
+    assert stored.mode == 0o600 and stored.user == "etcd-backup"  # the push account's, which the members log in as
     ssh_result, _ = opened(base64.b64decode(remote.check_output("base64 -w0 %s/%s" % (SSH_PATH, name))), name, tmp_path)
     assert ssh_result["label"]["cluster"] == "etcd/etcd"
     upload = [float(s) for s in re.findall(r"target offsite \S+: \S+ uploaded in ([0-9.]+) s", logs)]
@@ -235,7 +241,7 @@ def test_the_member_that_pushed_the_newest_backup_proves_it_on_its_timer_and_ref
     assert failed["proven"] == record["proven"]  # the last proven backup stays as proven
     s3.put_object(Bucket=BUCKET, Key=key, Body=body, Metadata=stored["Metadata"])
     copy = "%s/%s" % (SSH_PATH, newest)
-    host(SSH_HOST).check_output("cp %s /root/drill-copy && printf 'X' | dd of=%s bs=1 seek=200 conv=notrunc 2>/dev/null"
+    host(SSH_HOST).check_output("cp -p %s /root/drill-copy && printf 'X' | dd of=%s bs=1 seek=200 conv=notrunc 2>/dev/null"
                                 % (copy, copy))
     rc = pusher.run("systemctl start etcd-backup-drill.service").rc
     failed = json.loads(pusher.check_output("cat %s" % DRILL_STATUS))
@@ -266,9 +272,9 @@ def run_to_its_end(member, since):
 @pytest.mark.full
 def test_a_failed_push_is_taken_over_by_a_waiting_member_and_a_hanging_one_keeps_its_claim(moto):
     """Two followers' timers, fired in turn; the first (CUT) cannot reach the SSH target (iptables
-    on it). Its copy hanging (packets dropped), it keeps its claim past the window while the other
-    waits: the other does not push (a claim that ran out let the next period's push start beside
-    it). Its copy refused at once, it marks its claim failed: the other pushes the period."""
+    on it). Its copy hanging (packets dropped), it keeps its short claim alive past the window while
+    the other waits: the other does not push (a claim that ran out let the next period's push start
+    beside it). Its copy refused at once, it marks its claim failed: the other pushes the period."""
     stop_the_snapshot_timers()
     leader = int(Gateway(URLS[0]).status()["leader"])
     cut, waiter = [h for h, u in zip(HOSTS, URLS) if int(Gateway(u).status()["header"]["member_id"]) != leader]
@@ -282,10 +288,11 @@ def test_a_failed_push_is_taken_over_by_a_waiting_member_and_a_hanging_one_keeps
     try:
         since = int(time.time())
         host(cut).check_output("systemctl start --no-block etcd-snapshot.service")
-        # The other fires while the claim has a few seconds left: it waits past its end.
-        held = poll(lambda: (claim(key) or ("", 99))[1] in range(0, 4) and claim(key), seconds=60, interval=0.2)
+        # The other fires while CUT holds the claim, under a lease of seconds its push renews.
+        held = poll(lambda: (claim(key) or ("",))[0].startswith("backup push of rst-host%s " % cut[-1]) and claim(key),
+                    seconds=60, interval=0.2)
         seen = time.monotonic()
-        assert held and held[0].startswith("backup push of rst-host%s " % cut[-1]), held
+        assert held and held[1] <= WINDOW // 3, held
         host(waiter).check_output("systemctl start --no-block etcd-snapshot.service")
         log = run_to_its_end(waiter, since)
         assert "skipped: %s pushes this period" % held[0] in log, log
@@ -293,6 +300,8 @@ def test_a_failed_push_is_taken_over_by_a_waiting_member_and_a_hanging_one_keeps
         # Past the end of the lease it had when seen: kept alive by the push that still hangs.
         kept = claim(key)
         assert time.monotonic() - seen > held[1] + 1 and kept and kept[0] == held[0], (held, kept)
+        # Its push hangs on past its window (counted from before it was seen claiming), then fails.
+        time.sleep(max(0.0, WINDOW + 1 - (time.monotonic() - seen)))
         host(cut).check_output("iptables -R %s -j REJECT --reject-with tcp-reset" % rule)
         log = run_to_its_end(cut, since)
         assert "push failed: target vault (%s:%s): ssh to %s: " % (SSH_HOST, SSH_PATH, SSH_HOST) in log, log
@@ -311,11 +320,69 @@ def test_a_failed_push_is_taken_over_by_a_waiting_member_and_a_hanging_one_keeps
         host(cut).run("iptables -D %s" % rule.replace(" 1 ", " ") + " -j REJECT --reject-with tcp-reset")
         host(cut).run("iptables -D %s" % rule.replace(" 1 ", " ") + " -j DROP")
     log = run_to_its_end(waiter, since)
-    assert "falling back: the push this period claimed failed; this member pushes in its place" in log, log
+    assert "falling back: this member pushes in place of the member that claimed this period" in log, log
     pushed = re.search(r"^encrypted (etcd-snapshot-\S+\.db\.enc)", log, re.M).group(1)
     assert json.loads(host(waiter).check_output("cat %s" % STATUS))["result"] == "pushed"
     assert pushed in pushed_objects(moto["s3"]) and pushed in ssh_files()
     print("the fallback test took %.1f s" % (time.monotonic() - started))
+
+
+@contextlib.contextmanager
+def push_window(names, seconds):
+    """The push's window of these members' settings (what a converge with etcd_backup_push_window
+    writes), put back after."""
+    script = "import json; p = %r; d = json.load(open(p)); d['window'] = %d; json.dump(d, open(p, 'w'))"
+    for name in names:
+        host(name).check_output("cp -p %s %s.saved && python3 -c %s" % (SETTINGS, SETTINGS,
+                                                                        json.dumps(script % (SETTINGS, seconds))))
+    try:
+        yield
+    finally:
+        for name in names:
+            host(name).run("mv %s.saved %s" % (SETTINGS, SETTINGS))
+
+
+@pytest.mark.full
+def test_a_claimant_killed_mid_push_is_taken_over_by_a_waiting_member_within_seconds(moto):
+    """CUT claims the period and hangs in its copy (packets to the SSH target dropped); the other member
+    fires and waits for its result; CUT's push is SIGKILLed. Its claim, which nothing renews now,
+    vanishes within its lease (10 s here), and the waiting member takes the period over and pushes it:
+    within seconds, not after the window (60 s here), when nobody would have pushed the period."""
+    stop_the_snapshot_timers()
+    leader = int(Gateway(URLS[0]).status()["leader"])
+    cut, waiter = [h for h, u in zip(HOSTS, URLS) if int(Gateway(u).status()["header"]["member_id"]) != leader]
+    key = json.loads(host(cut).check_output("cat %s" % SETTINGS))["lock_prefix"] + "backup-push"
+    assert poll(lambda: claim(key) is None, seconds=60, interval=0.5), claim(key)
+    rule = "OUTPUT 1 -d %s -p tcp --dport 22" % SSH_HOST
+    host(cut).check_output("iptables -I %s -j DROP" % rule)
+    try:
+        with push_window([cut, waiter], 60):
+            since = int(time.time())
+            host(cut).check_output("systemctl start --no-block etcd-snapshot.service")
+            held = poll(lambda: (claim(key) or ("",))[0].startswith("backup push of rst-host%s " % cut[-1]) and claim(key),
+                        seconds=60, interval=0.2)
+            assert held and held[1] <= 10, held  # a claim of seconds, not of the window
+            host(waiter).check_output("systemctl start --no-block etcd-snapshot.service")
+            # The waiting member's push runs and finds the claim held; then CUT's push dies mid-copy.
+            assert poll(lambda: host(waiter).run("pgrep -f '[e]tcd_backup_push.py'").rc == 0, seconds=60, interval=0.2)
+            time.sleep(2)
+            killed_at = time.time()
+            host(cut).check_output("systemctl kill -s KILL etcd-snapshot.service")
+            log = run_to_its_end(waiter, since)
+    finally:
+        host(cut).run("iptables -D %s -j DROP" % rule.replace(" 1 ", " "))
+    assert ("taking the period over: the claim of this period vanished without being marked pushed (its holder died, "
+            "or could not keep it alive)") in log, log
+    assert "falling back: this member pushes in place of the member that claimed this period" in log, log
+    claimed_at = float(re.search(r"^claimed the push of this period at ([0-9.]+)$", log, re.M).group(1))
+    assert claimed_at - killed_at <= 10 + 2 + 3, (killed_at, claimed_at)  # its lease, a poll, slack: not the window
+    pushed = re.search(r"^encrypted (etcd-snapshot-\S+\.db\.enc)", log, re.M).group(1)
+    assert json.loads(host(waiter).check_output("cat %s" % STATUS))["result"] == "pushed"
+    assert pushed in pushed_objects(moto["s3"]) and pushed in ssh_files()
+    # The period stays marked pushed for the rest of its window: nobody pushes it twice.
+    marked = claim(key)
+    assert marked and marked[0].endswith(" (pushed)") and marked[0].startswith("backup push of rst-host%s " % waiter[-1])
+    print("a killed claimant's period was pushed by another member %.1f s after the kill" % (claimed_at - killed_at))
 
 
 def test_the_push_credentials_are_root_0600_and_in_no_log_or_unit():
@@ -328,9 +395,72 @@ def test_the_push_credentials_are_root_0600_and_in_no_log_or_unit():
         assert key.mode == 0o600 and key.user == "root"
         shown = h.check_output("systemctl show etcd-snapshot.service etcd-snapshot.timer") + journal(name)
         assert CREDENTIALS["secret_key"] not in shown and CREDENTIALS["access_key"] not in shown
-        # The member holds the public key only: nothing of the key file is on it.
+        # The member holds the public key only: nothing of the key file is on it. It holds its own
+        # signing key (derived from the key file for it alone), no other signer's, and shows it nowhere.
         with open(KEY_FILE) as handle:
             assert handle.read().strip() not in h.check_output("cat %s" % SETTINGS)
+        pushed = json.loads(h.check_output("cat %s" % SETTINGS))
+        key = crypto.read_key(KEY_FILE)
+        own = crypto.signer(key, pushed["signer"])
+        assert pushed["signer"] == "member:" + MEMBERS[HOSTS.index(name)]
+        assert base64.b64decode(pushed["signing_seed"]) == own.seed
+        assert crypto.decoded_signers(pushed["signers"]) == crypto.cluster_signers(key, MEMBERS)
+        others = [crypto.signer(key, s).seed for s in pushed["signers"] if s != pushed["signer"]]
+        assert not any(base64.b64encode(seed).decode() in json.dumps(pushed) for seed in others)
+        assert pushed["signing_seed"] not in shown
+
+
+def sections(output):
+    """{name: (exit status, output)} of a script that echoed ``== name`` before each command and ``rc=N`` after."""
+    found = {}
+    for part in output.split("== ")[1:]:
+        name, _newline, rest = part.partition("\n")
+        text, _rc, status = rest.rpartition("rc=")
+        found[name] = (int(status.strip()), text)
+    return found
+
+
+def test_a_members_push_key_does_only_the_push_on_the_ssh_target_s_host_and_only_from_the_member(tmp_path):
+    """The member's key, as whoever broke into the member holds it: on the SSH target's host it logs in
+    only as the account etcd-backup, only to the forced command (the push's protocol on the target's
+    directory), only from the member's address. No shell, no file outside that directory, no other name;
+    root's login refuses it, and so does the host from anywhere else."""
+    member, key = HOSTS[0], "/opt/etcd/lib/etcd_backup_push_ssh"
+    ssh = ("ssh -i %s -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=10 "
+           "-o UserKnownHostsFile=/opt/etcd/lib/etcd_backup_push_known_hosts -T" % key)
+    tries = dict([
+        ("list", "%s etcd-backup@%s list %s" % (ssh, SSH_HOST, SSH_PATH)),
+        ("id", "%s etcd-backup@%s id" % (ssh, SSH_HOST)),
+        ("shell", "%s etcd-backup@%s 'touch /tmp/pushed-shell; cat /etc/shadow'" % (ssh, SSH_HOST)),
+        ("outside", "%s etcd-backup@%s get %s ../../etc/shadow" % (ssh, SSH_HOST, SSH_PATH)),
+        ("other directory", "%s etcd-backup@%s head /etc etcd-snapshot-1.db.enc 100" % (ssh, SSH_HOST)),
+        ("bad put", "echo evil | %s etcd-backup@%s put %s ../evil.enc 5 %s" % (ssh, SSH_HOST, SSH_PATH, "0" * 64)),
+        ("root", "%s root@%s id" % (ssh, SSH_HOST))])
+    script = "; ".join("echo '== %s'; %s 2>&1; echo rc=$?" % (name, command) for name, command in tries.items())
+    done = sections(read_whole(member, script))
+    assert set(done) == set(tries), done
+    assert done["list"][0] == 0 and re.search(r"^etcd-snapshot-\S+\.db\.enc \d+ [0-9.]+$", done["list"][1], re.M), done
+    refused = "etcd_backup_receive: refused: "
+    assert done["id"][0] == 2 and done["id"][1].startswith(refused + "'id' is not a request of the backup push: "), done["id"]
+    assert done["shell"][0] == 2 and refused + "'touch /tmp/pushed-shell; cat /etc/shadow' is not a request" in done["shell"][1]
+    assert done["outside"] == (2, refused + "'../../etc/shadow' is not a backup object's name (etcd-snapshot-<...>.enc)\n")
+    assert done["other directory"] == (2, refused + "'/etc' is not a directory this key may use\n")
+    assert done["bad put"] == (2, refused + "'../evil.enc' is not a backup object's name (etcd-snapshot-<...>.enc)\n")
+    assert done["root"][0] == 255 and "Permission denied" in done["root"][1], done["root"]
+    target = host(SSH_HOST)
+    assert read_whole(SSH_HOST, "ls /tmp/pushed-shell /srv/evil.enc 2>&1").count("No such file") == 2
+    account = target.user("etcd-backup")
+    assert account.uid != 0 and account.shell == "/bin/sh" and target.file(SSH_PATH).user == "etcd-backup"
+    assert target.file(SSH_PATH).mode == 0o700
+    # The same key from another address (the controller): refused by from=, even for the protocol.
+    private = tmp_path / "member-key"
+    private.write_text(read_whole(member, "cat %s" % key))
+    private.chmod(0o600)
+    elsewhere = subprocess.run(["ssh", "-F", "/dev/null", "-i", str(private), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+                                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10",
+                                "-T", "etcd-backup@" + SSH_HOST, "list " + SSH_PATH], capture_output=True, text=True, timeout=60)
+    assert elsewhere.returncode == 255 and "Permission denied" in elsewhere.stderr, elsewhere
+    assert elsewhere.stdout == ""
 
 
 def watch_once(url, start_revision, prefix):
@@ -473,11 +603,11 @@ def test_turning_the_push_off_removes_its_files_and_credentials():
                      "/etc/systemd/system/etcd-backup-drill.timer"):
             assert not h.file(path).exists, (name, path)
         assert "etcd_backup_push.py" not in h.check_output("cat /usr/local/bin/etcd-snapshot")
-    # The members' keys are gone from the SSH target's host too (authorized_keys2 is the push's file;
-    # none at all holds no key). A read that did not run fails.
-    keys = host(SSH_HOST).run("cat /root/.ssh/authorized_keys2 2>/dev/null || true")
-    assert keys.rc == 0, keys.stderr
-    assert "etcd backup push" not in keys.stdout
+    # The members' keys are gone from the SSH target's host too: from the push account's authorized_keys,
+    # and from root's authorized_keys2, where earlier versions put them (none at all holds no key). A read
+    # that did not run fails.
+    keys = read_whole(SSH_HOST, "cat /var/lib/etcd-backup/.ssh/authorized_keys /root/.ssh/authorized_keys2 2>/dev/null")
+    assert "etcd backup push" not in keys
     print("push figures: %s, drill %s s" % (state.get("figures"), state.get("drill_s")))
     # The push's tests are done: the members' timers (a snapshot every 5 s, molecule.yml), which this
     # converge started again, stop here. The rest of the verifier has no use for them (test_restore.py

@@ -7,7 +7,8 @@ The member's <instance>-backup-drill.timer (etcd_backup_drill_schedule) runs thi
 push's settings (etcd_backup_push.py, beside it). The member seals backups it cannot read
 (docs/backup-targets.md, "The scheduled drill"), so the drill proves each link it can without the key:
 
-1. the newest backup on the targets, whoever made it: only the member its snapshot came from holds
+1. the newest backup on the targets by verified header (signed by one of this cluster's signers, as
+   ``latest`` takes it), whoever made it: only the member its snapshot came from holds
    its record (``<snapshot>.json``, written by the push, or by the backup playbook beside the
    snapshot it leaves on its source member: tasks/backup_targets.yml); every other member skips, so
    one member drills per period with no further coordination;
@@ -54,16 +55,32 @@ class Drill:
         self.work_dir = settings.get("work_dir", "/var/tmp")
 
     def newest(self):
-        """The newest backup object on any target."""
-        names = []
+        """The newest backup on any target by verified header, as ``latest`` takes it: signed by one of
+        this cluster's signers (the push settings' public keys), of this cluster, under its own name and
+        no later than now (crypto.verified_times). An object planted under the prefix with a newer name
+        or time is passed over, so it cannot keep the members from proving the real newest."""
+        signers = crypto.decoded_signers(self.settings["signers"])
+        times, names = {}, []
         for target in self.targets:
+            def what(name, target=target):
+                return "object %s on target %s" % (name, target.name)
             try:
-                names += [o["name"] for o in target.listing()]
+                found = [o["name"] for o in target.listing() if crypto.is_backup_object(o["name"])]
+                names += found
+                headers = {name: crypto.parse_head(target.read_head(name, crypto.MAX_HEAD_SIZE), what(name))
+                           for name in found if name not in times}
             except (push.PushError, etcd_s3.S3Error, OSError, ValueError) as exc:
                 raise DrillError("target %s (%s) cannot be listed: %s" % (target.name, target.where(), exc)) from None
+            verified, passed_over = crypto.verified_times(headers, what, signers, self.settings["cluster"], self.clock())
+            times.update(verified)
+            for problem in passed_over:
+                self.log("passed over: %s" % problem)
         if not names:
             raise DrillError("no backup on %s" % ", ".join(t.name for t in self.targets))
-        return max(names)
+        if not times:
+            raise DrillError("no backup on %s verifies as this cluster's (see the log)"
+                             % ", ".join(t.name for t in self.targets))
+        return max(times, key=lambda name: (times[name], name))
 
     def run(self):
         started = time.monotonic()

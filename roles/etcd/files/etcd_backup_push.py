@@ -10,17 +10,30 @@ are): the backups it makes are those of the backup playbook - same format, names
 retention decision - and the restore reads them alike.
 
 One member pushes each period: every member's timer fires at the same time, and the first to
-create the claim key (``<run lock prefix>backup-push``, under a lease of etcd_backup_push_window
-seconds) pushes; the others wait for its result. Pushed, it marks the claim so and the others
-skip; failed, it marks the claim failed, and the first of the others to take the marked claim over
-pushes its own snapshot of the period in its place (a fallback: never two pushes at once, each holds
-the claim). A push that outlasts the window keeps its claim alive until it ends (the next period's
-push would start beside it otherwise), then ends the claim at once: that period's window is over.
-A claim that is gone (its holder died, or could not renew it) is never taken over: its holder may
-still be at work.
+create the claim key (``<run lock prefix>backup-push``) pushes; the others wait for its result.
+The claim is held under a short lease (CLAIM_TTL seconds, at most a third of the window), which the
+claimant renews every third of it while it pushes (``keep_claim``). Pushed, it marks the claim so,
+failed, it marks it failed, and moves it to a lease of the rest of the window
+(etcd_backup_push_window seconds from its start): the period stays marked, and the others skip a
+pushed one (nobody pushes a period twice) and take a failed one over. A claimant killed
+mid-push (SIGKILL, its host crashed) renews its claim no more, and the claim vanishes unmarked
+within CLAIM_TTL. The first of the others to take a claim marked failed, or vanished unmarked, over
+pushes its own snapshot of the period in its place, within seconds rather than after the window (a
+fallback: never two pushes at once, each holds the claim). A claimant whose renewal fails, or comes
+too late, stops before it sends to or prunes any more targets (``claim_held``): another member may
+push the period by then. A push that outlasts the window keeps its claim alive until it ends (the
+next period's push would start beside it otherwise), then ends the claim at once, unmarked: that
+period's window is over.
 The leader waits a few seconds before it tries, so a follower pushes when one is up; a claim it
 finds held as it starts, it takes as the followers do (it never outwaits it). The member holds the
-key file's public key only: it seals backups it cannot read. Credentials are in SETTINGS.json (mode 0600, root) and never printed. The result of every
+key file's public key only: it seals backups it cannot read. It signs each with its own signing key
+(the controller derived it from the key file for this member alone), and prunes each target by
+verified header only: an object whose header is not signed by one of this cluster's signers (the
+public keys SETTINGS.json lists), is of another cluster or under another name, or is later than now,
+is neither counted nor deleted (the push reports it), and the newest verified backup is never
+deleted. A prune that fails (credentials that may not delete) does not fail the push: it is
+recorded (``prune_error``) in the status file and the metrics. Credentials and the signing key are
+in SETTINGS.json (mode 0600, root) and never printed. The result of every
 push (not of a skip) is written to the status file (etcd_backup_host_dir/push-status.json), which
 the status playbook reads, to the journal and to the metrics file (``write_metrics``); a failed
 target makes the unit fail, and the local snapshots stay as they are.
@@ -36,7 +49,6 @@ import base64
 import calendar
 import json
 import os
-import shlex
 import shutil
 import socket
 import subprocess
@@ -55,11 +67,18 @@ from etcd_maintenance import Etcdctl, EtcdctlError
 
 CLAIM = "backup-push"
 # A claim's value ends so once its push ended; the others wait for it, asking every FALLBACK_POLL
-# seconds, and take a failed one over.
+# seconds, and take a failed one, or one that vanished unmarked, over.
 PUSHED = b" (pushed)"
 FAILED = b" (failed)"
 FALLBACK_POLL = 2
+# The claim's lease, in seconds: at most this, and at most a third of the window, so that a member
+# waiting for the claimant's result outlives a claim its holder stopped renewing (etcd raises it to
+# its minimum TTL when that is longer). Renewed by its holder every third of it while it pushes: a
+# holder that dies frees the period within it.
+CLAIM_TTL = 10
 SSH_TIMEOUT = 20
+# The account of an SSH target's host the members' keys log in as (the role makes it: tasks/backup_push.yml).
+ACCOUNT = "etcd-backup"
 
 
 def write_metrics(settings, kind, samples):
@@ -109,6 +128,10 @@ def schedule_period(schedule, run=subprocess.run):
     return stamps[1] - stamps[0] if len(stamps) == 2 else None
 
 
+class ClaimLost(Exception):
+    """The claim of this period could not be kept alive: another member may push it now."""
+
+
 class PushError(Exception):
     """A target that failed; the message names it and says why, without its credentials."""
 
@@ -149,14 +172,27 @@ class S3Target:
     def fetch(self, name, dest):
         self.bucket.get_file(name, dest)
 
+    def read_head(self, name, size):
+        """The first ``size`` bytes of object ``name`` (a range read; fewer when it is shorter)."""
+        try:
+            return self.bucket.get_range(name, 0, size - 1)[:size]
+        except etcd_s3.S3Error as exc:
+            if exc.status == 416:  # an empty object: no byte in range
+                return b""
+            raise
+
     def delete(self, name):
         self.bucket.delete(name)
 
 
 class SshTarget:
-    """A directory on another host, reached as root with this member's own key (etcd_backup_push's SSH key)."""
+    """A directory on another host, reached with this member's own key (etcd_backup_push's SSH key) as
+    the unprivileged account ACCOUNT, for which the key is authorized only as a forced command
+    (etcd_backup_receive.py, installed by the role on that host) and only from the member's address:
+    every request is one line of that command's protocol (``VERB DIR [NAME ...]``), never a shell
+    command. The account owns the target's directory and nothing else."""
 
-    def __init__(self, target, ssh_key, known_hosts, run=subprocess.run):
+    def __init__(self, target, ssh_key, known_hosts, run=subprocess.run, user=None):
         self.target = target
         self.name = target["name"]
         self.path = target["path"]
@@ -164,60 +200,66 @@ class SshTarget:
         self.base = ["ssh", "-i", ssh_key, "-p", str(target.get("port", 22)), "-o", "BatchMode=yes",
                      "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes",
                      "-o", "UserKnownHostsFile=" + known_hosts, "-o", "ConnectTimeout=%d" % SSH_TIMEOUT,
-                     "-o", "LogLevel=ERROR", "root@" + target["address"]]
+                     "-o", "LogLevel=ERROR", "-T", "%s@%s" % (user or target.get("user") or ACCOUNT, target["address"])]
 
     def where(self):
         return "%s:%s" % (self.target["host"], self.path)
 
-    def ssh(self, command, stdin=None):
+    def request(self, verb, *args):
+        """The protocol's line for ``verb`` on this target's directory (a path the role checked: absolute,
+        normal, no white space)."""
+        return " ".join([verb, self.path, *[str(a) for a in args]])
+
+    def ssh(self, verb, *args, stdin=None):
         try:
-            done = self.run([*self.base, command], stdin=stdin, capture_output=True, timeout=600, check=False)
+            done = self.run([*self.base, self.request(verb, *args)], stdin=stdin, capture_output=True, timeout=600,
+                            check=False)
         except subprocess.TimeoutExpired:
             raise PushError("ssh to %s: no answer within 600 s" % self.target["address"]) from None
         if done.returncode != 0:
             raise PushError("ssh to %s: %s" % (self.target["address"],
                                                done.stderr.decode(errors="replace").strip() or "exit %d" % done.returncode))
-        return done.stdout.decode()
+        return done.stdout
 
     def present(self, name, _sha256):
         # As the backup playbook's copy (force: false): a backup there under its name is not sent again.
-        return self.ssh("test -e %s && echo yes || true" % shlex.quote(self.path + "/" + name)).strip() == "yes"
+        return name in [o["name"] for o in self.listing()]
 
     def send(self, path, name, _metadata):
-        final = shlex.quote(self.path + "/" + name)
-        part = shlex.quote("%s/.%s.part" % (self.path, name))
         size, sha256 = crypto.file_sha256(path)
-        # A push killed mid-way ends the copy's input early, which cat takes for its end: the copy gets
-        # its name only when it is whole. The parts of killed pushes go after an hour.
+        # The receiving end reads exactly that many bytes of that SHA-256 into a hidden part file and
+        # gives the copy its name only when it is whole: a push killed mid-way leaves a part, removed
+        # after an hour, never an object under its name.
         with open(path, "rb") as source:
-            self.ssh("umask 077 && mkdir -p %s && find %s -maxdepth 1 -name '.etcd-snapshot-*.part' -mmin +60 -delete && "
-                     "cat > %s && { printf '%%s  %%s\\n' %s %s | sha256sum -c --status || "
-                     "{ echo 'the copy is not what was sent (cut short?)' >&2; exit 1; }; } && mv %s %s"
-                     % (shlex.quote(self.path), shlex.quote(self.path), part, sha256, part, part, final),
-                     stdin=source)
-        there = self.ssh("stat -c %%s %s && sha256sum %s" % (final, final)).split()
+            self.ssh("put", name, size, sha256, stdin=source)
+        there = self.ssh("sha256", name).decode().split()
         if there[:2] != [str(size), sha256]:
             raise PushError("object %s reads back as %s, not %d bytes with SHA-256 %s" % (name, " ".join(there[:2]),
                                                                                           size, sha256))
 
+    def read_head(self, name, size):
+        """The first ``size`` bytes of object ``name`` (fewer when it is shorter)."""
+        return self.ssh("head", name, size)[:size]
+
     def fetch(self, name, dest):
         with open(dest, "wb") as out:
-            done = self.run([*self.base, "cat -- %s" % shlex.quote(self.path + "/" + name)], stdout=out,
-                            stderr=subprocess.PIPE, timeout=600, check=False)
+            try:
+                done = self.run([*self.base, self.request("get", name)], stdout=out, stderr=subprocess.PIPE,
+                                timeout=600, check=False)
+            except subprocess.TimeoutExpired:
+                raise PushError("ssh to %s: no answer within 600 s" % self.target["address"]) from None
         if done.returncode != 0:
             raise PushError("ssh to %s: %s" % (self.target["address"], done.stderr.decode(errors="replace").strip()))
 
     def listing(self):
-        out = self.ssh("find %s -maxdepth 1 -type f -name 'etcd-snapshot-*.enc' -printf '%%f %%s %%T@\\n'"
-                       % shlex.quote(self.path))
         objects = []
-        for line in out.splitlines():
+        for line in self.ssh("list").decode().splitlines():
             name, size, mtime = line.rsplit(" ", 2)
             objects.append(dict(name=name, size=int(size), mtime=float(mtime)))
         return objects
 
     def delete(self, name):
-        self.ssh("rm -f -- %s" % shlex.quote(self.path + "/" + name))
+        self.ssh("delete", name)
 
 
 class Push:
@@ -231,13 +273,20 @@ class Push:
         self.targets = targets
         self.clock, self.sleep = clock, sleep
         self.lease = self.status = None
-        self.renewed = False
+        # When this run began (the period's window counts from it), until when the claim's lease is
+        # surely alive, both on ``timer`` (not the wall clock, which may jump), and why it was lost.
+        self.timer = time.monotonic
+        self.started = self.held_until = None
+        self.lost = None
+        # The claim as this member last saw it held by another (fall_back).
+        self.seen = None
 
     def own_status(self):
         return self.etcdctl.json("endpoint", "status")[0]["Status"]
 
     def claim(self):
         """(True, None) when this member pushes this period, else (False, who does)."""
+        self.started = self.timer()
         # Read once: etcd may be gone by the time the backup is sealed, which needs its cluster ID.
         status = self.status = self.own_status()
         key = self.settings["lock_prefix"] + CLAIM
@@ -246,69 +295,109 @@ class Push:
             # they do, rather than take the key its delay outlasted (a window longer than the period).
             held = self.etcdctl.get(key)
             if held is not None:
+                self.seen = held["value"]
                 return False, held["value"].decode(errors="replace")
             self.sleep(int(self.settings["leader_delay"]))  # a follower pushes when one is up
-        lease = self.etcdctl.grant(int(self.settings["window"]))
-        claimed, held = self.etcdctl.put_if(key, self.holder, lease["id"], 0)
+        claimed, held = self.take(key, 0)
         if claimed:
-            self.lease = lease["id"]
             return True, None
-        self.etcdctl.revoke(lease["id"])
+        self.seen = (held or {}).get("value")
         return False, (held or {}).get("value", b"?").decode(errors="replace")
 
+    def take(self, key, mod_revision):
+        """Write the claim under a new short lease if the key's mod revision still is ``mod_revision``
+        (0: it does not exist): (True, None), or (False, the key as it is) after revoking that lease."""
+        asked = self.timer()
+        lease = self.etcdctl.grant(self.claim_ttl())
+        claimed, held = self.etcdctl.put_if(key, self.holder, lease["id"], mod_revision)
+        if claimed:
+            self.lease, self.held_until = lease["id"], asked + int(lease["ttl"])
+            return True, None
+        self.etcdctl.revoke(lease["id"])
+        return False, held
+
+    def claim_ttl(self):
+        """The claim's lease: CLAIM_TTL, or a third of a shorter window, at least 2 s."""
+        return max(min(CLAIM_TTL, int(self.settings["window"]) // 3), 2)
+
     def fall_back(self):
-        """(True, None) when the member that claimed this period marked its claim failed and this one
-        took it over; else (False, who holds it). Asked every FALLBACK_POLL seconds for at most one
-        window; a claim marked pushed, or gone, ends the wait."""
+        """(True, None) when the member that claimed this period marked its claim failed, or its claim
+        vanished unmarked (its holder died, or could not keep it alive, and stopped), and this one took
+        it over; else (False, who holds it). Asked every FALLBACK_POLL seconds until this member's
+        window ends; a claim marked pushed ends the wait, and so does its mark running out (a window
+        longer than the period: the mark of the period before, found as this one started)."""
         key = self.settings["lock_prefix"] + CLAIM
+        window = int(self.settings["window"])
         held = None
-        for _poll in range(max(int(self.settings["window"]) // FALLBACK_POLL - 1, 0)):
+        for _poll in range(max(window // FALLBACK_POLL - 1, 0)):
             self.sleep(FALLBACK_POLL)
             held = self.etcdctl.get(key)
-            if held is None or held["value"].endswith(PUSHED):
+            if held is not None and held["value"].endswith(PUSHED):
                 break
-            if held["value"].endswith(FAILED):
-                lease = self.etcdctl.grant(int(self.settings["window"]))
-                claimed, now = self.etcdctl.put_if(key, self.holder, lease["id"], held["mod_revision"])
+            if held is None and (self.seen or b"").endswith(PUSHED):
+                return False, self.seen.decode(errors="replace")
+            if held is not None:
+                self.seen = held["value"]
+            if held is None or held["value"].endswith(FAILED):
+                why = ("the claim of %s is marked failed" % held["value"][:-len(FAILED)].decode(errors="replace")
+                       if held else "the claim of this period vanished without being marked pushed (its holder died, "
+                       "or could not keep it alive)")
+                claimed, held = self.take(key, held["mod_revision"] if held else 0)
                 if claimed:
-                    self.lease = lease["id"]
+                    self.log("taking the period over: %s" % why)
                     return True, None
-                self.etcdctl.revoke(lease["id"])
-                held = now
         if held is None:
-            return False, "another member (its claim ran out before its push ended)"
+            return False, "another member (it took this period over)"
         return False, held["value"].decode(errors="replace")
 
     def keep_claim(self, stop):
-        """Renew the claim's lease once its window is nearly over, and again every third of a window,
-        until ``stop`` is set (the push ended): a claim that ran out mid-push would let the next
-        period's push start beside this one."""
-        window = int(self.settings["window"])
-        wait = max(window - max(window // 4, 2), 1)
-        while not stop.wait(wait):
+        """Renew the claim's short lease every third of it until ``stop`` is set (the push ended). A
+        renewal that fails, or finds the lease gone, ends the claim for this member: it records why
+        (``lost``), and the push stops before it sends or prunes anything more (``claim_held``)."""
+        every = max(self.claim_ttl() // 3, 1)
+        while not stop.wait(every):
+            asked = self.timer()
             try:
-                if self.etcdctl.keepalive(self.lease) <= 0:
+                left = self.etcdctl.keepalive(self.lease)
+                if left <= 0:
                     raise EtcdctlError("its lease ran out")
             except EtcdctlError as exc:
-                self.log("the claim of this period could not be kept while the push runs: %s" % exc)
+                self.lost = "the claim of this period could not be kept alive: %s" % exc
+                self.log(self.lost)
                 return
-            self.renewed = True
-            wait = max(window // 3, 1)
+            self.held_until = asked + left
+
+    def claim_held(self):
+        """Raise ClaimLost unless this member's claim is surely still alive: its keeper renewed it, and
+        the lease it last saw has not run out. Asked before each target is sent to or pruned."""
+        if self.lost:
+            raise ClaimLost("%s; another member may push this period now, so this one stops" % self.lost)
+        if self.held_until is not None and self.timer() >= self.held_until:
+            raise ClaimLost("the claim of this period was not renewed in time (its lease may have run out); another "
+                            "member may push this period now, so this one stops")
 
     def release(self, pushed):
-        """The claim is marked pushed (those waiting to fall back stop) or failed (the first of them
-        takes it over and pushes this period), and held to the window's end. A claim kept past its
-        window ends now (its period is over: the next one's push may start); a claim whose lease ran
-        out meanwhile is left alone."""
-        if self.renewed:
-            self.etcdctl.revoke(self.lease)
-            return "kept past its window, is ended"
+        """The claim is marked pushed (nobody pushes this period twice) or failed (the first member of
+        this period to find it takes it over and pushes), and moves to a lease of what is left of this
+        member's window: the mark stays for the period, and the next period finds the key gone. A
+        claim kept past its window is ended (its period is over: the next one's push may start); a
+        claim no longer this member's is left alone."""
         key = self.settings["lock_prefix"] + CLAIM
         held = self.etcdctl.get(key)
-        if held and held["value"] == self.holder.encode():
-            self.etcdctl.put_if(key, self.holder + (PUSHED if pushed else FAILED).decode(), self.lease,
-                                held["mod_revision"])
-        return "is marked %s" % ("pushed" if pushed else "failed")
+        if not held or held["lease"] != self.lease or held["value"] != self.holder.encode():
+            self.etcdctl.revoke(self.lease)
+            return "was lost meanwhile; left alone"
+        left = int(self.settings["window"]) - int(self.timer() - self.started)
+        if left < 1:
+            self.etcdctl.revoke(self.lease)
+            return "kept past its window, is ended"
+        marker = self.etcdctl.grant(left)
+        marked, _now = self.etcdctl.put_if(key, self.holder + (PUSHED if pushed else FAILED).decode(), marker["id"],
+                                           held["mod_revision"])
+        self.etcdctl.revoke(self.lease if marked else marker["id"])
+        if not marked:
+            return "changed meanwhile; left alone"
+        return "is marked %s for the rest of the window (%d s)" % ("pushed" if pushed else "failed", left)
 
     def cluster_id(self):
         return "%x" % int(self.status["header"]["cluster_id"])
@@ -335,7 +424,7 @@ class Push:
             except (EtcdctlError, ValueError, KeyError) as exc:
                 other = "%s (the wait for its result failed: %s)" % (other, exc)
             if claimed:
-                self.log("falling back: the push this period claimed failed; this member pushes in its place")
+                self.log("falling back: this member pushes in place of the member that claimed this period")
         if not claimed:
             # The status file keeps this member's last push: a skip written over a failure would hide
             # it from the status playbook while the next push is in flight.
@@ -354,7 +443,8 @@ class Push:
             sealed = os.path.join(work, obj)
             label = crypto.make_label(obj, self.settings["cluster"], self.cluster_id(), snapshot_time(name))
             to = crypto.Recipient(base64.b64decode(self.settings["public_key"]), self.settings["key_id"])
-            seal = crypto.encrypt_file(snapshot, sealed, to, label, compression=self.settings["compression"])
+            by = crypto.Signer(self.settings["signer"], base64.b64decode(self.settings["signing_seed"]))
+            seal = crypto.encrypt_file(snapshot, sealed, to, label, by, compression=self.settings["compression"])
             self.log("encrypted %s: %d bytes, %s %d bytes, %.2f s" % (obj, seal["size"], seal["compression"],
                                                                       seal["encrypted_size"], seal["encrypt_seconds"]))
             record.update(size=seal["size"], encrypted_size=seal["encrypted_size"], compression=seal["compression"],
@@ -362,6 +452,7 @@ class Push:
             metadata = crypto.object_metadata(seal["size"], seal["sha256"], seal["key_id"])
             sealed_size, sealed_sha256 = crypto.file_sha256(sealed)
             for target in self.targets:
+                self.claim_held()  # a claim lost meanwhile stops the push before it sends
                 record["targets"].append(self.send(target, sealed, obj, seal["sha256"], metadata))
             if any(not t.get("error") for t in record["targets"]):
                 try:
@@ -384,6 +475,10 @@ class Push:
             keeper.join()
         failed = stopped or [t for t in record["targets"] if t.get("error")]
         record["result"] = "failed" if failed else "pushed"
+        # What the status playbook shows beside a push that succeeded: a target not pruned, objects that
+        # do not verify (neither counted nor deleted).
+        record["warnings"] = [t["prune_error"] for t in record["targets"] if t.get("prune_error")] + [
+            "target %s: %s" % (t["name"], problem) for t in record["targets"] for problem in t.get("unverified") or []]
         ended = self.clock()
         try:
             self.log("push ended at %.3f; its claim %s" % (ended, self.release(not failed)))
@@ -423,18 +518,48 @@ class Push:
             else:
                 target.send(sealed, obj, metadata)
                 outcome.update(uploaded=True, upload_seconds=round(time.monotonic() - started, 3))
-            kept, deleted = crypto.retention(target.listing(), target.target["keep"], target.target["max_age_days"],
-                                             self.clock())
-            for old in deleted:
-                target.delete(old)
-            outcome.update(kept=len(kept), deleted=deleted)
-            self.log("target %s (%s): %s %s; kept %d, deleted %s" % (
-                target.name, target.where(), obj, "uploaded in %.2f s" % outcome["upload_seconds"]
-                if outcome["uploaded"] else "already there", len(kept), ", ".join(deleted) or "none"))
+            sent = "uploaded in %.2f s" % outcome["upload_seconds"] if outcome["uploaded"] else "already there"
         except (PushError, etcd_s3.S3Error, OSError, ValueError, IndexError) as exc:
             outcome["error"] = "target %s (%s): %s" % (target.name, target.where(), exc)
             self.log("push failed: %s; the local snapshots are kept" % outcome["error"])
+            return outcome
+        try:
+            self.claim_held()  # ClaimLost is no prune error: it stops the push before it prunes
+            self.prune(target, outcome)
+            self.log("target %s (%s): %s %s; kept %d, deleted %s%s" % (
+                target.name, target.where(), obj, sent, outcome["kept"], ", ".join(outcome["deleted"]) or "none",
+                "; %d object(s) that do not verify left alone" % len(outcome["unverified"])
+                if outcome["unverified"] else ""))
+        except (PushError, etcd_s3.S3Error, OSError, ValueError, IndexError) as exc:
+            # Sent, but not pruned (credentials that may not delete: AccessDenied): the backup is there, so
+            # the push succeeds; the status file, the metrics and the status playbook say pruning failed.
+            outcome["prune_error"] = "target %s (%s): pruning failed: %s" % (target.name, target.where(), exc)
+            self.log("target %s (%s): %s %s; WARNING: %s (old backups stay until it works)" % (
+                target.name, target.where(), obj, sent, outcome["prune_error"]))
         return outcome
+
+    def prune(self, target, outcome):
+        """Delete what the target's retention deletes, judged by verified header only: every object's
+        first MAX_HEAD_SIZE bytes, signed by one of this cluster's signers (crypto.retention). Those that do
+        not verify are neither counted nor deleted: named in the log and in ``unverified``."""
+        signers = crypto.decoded_signers(self.settings["signers"])
+
+        def what(name):
+            return "object %s on target %s" % (name, target.name)
+
+        headers = {}
+        for item in target.listing():
+            if crypto.is_backup_object(item["name"]):
+                headers[item["name"]] = crypto.parse_head(target.read_head(item["name"], crypto.MAX_HEAD_SIZE),
+                                                          what(item["name"]))
+        kept, deleted, unverified = crypto.retention(headers, target.target["keep"], target.target["max_age_days"],
+                                                     self.clock(), signers, self.settings["cluster"], what)
+        outcome.update(kept=len(kept), deleted=[], unverified=unverified)
+        for problem in unverified:
+            self.log("target %s: neither kept nor deleted, an operator decides: %s" % (target.name, problem))
+        for old in deleted:
+            target.delete(old)
+            outcome["deleted"].append(old)
 
     def record(self, record):
         """Write the status file (replaced whole) and the metrics; 1 when the push failed, else 0."""
@@ -444,6 +569,11 @@ class Push:
         samples = [("push_success", int(ok), {}), ("push_last_run_timestamp_seconds", record["time"], {}),
                    ("push_last_success_timestamp_seconds", record["last_pushed"] or 0, {})]
         samples += [("push_target_success", int(not t.get("error")), dict(target=t["name"])) for t in record["targets"]]
+        # A target sent to but not pruned (a delete denied), and the objects there that do not verify.
+        samples += [("push_prune_success", int(not t.get("prune_error")), dict(target=t["name"]))
+                    for t in record["targets"] if not t.get("error")]
+        samples += [("push_unverified_objects", len(t.get("unverified") or []), dict(target=t["name"]))
+                    for t in record["targets"] if not t.get("error")]
         period = schedule_period(self.settings["schedule"]) if self.settings.get("schedule") else None
         if period:
             samples.append(("push_interval_seconds", period, {}))

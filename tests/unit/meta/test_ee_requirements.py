@@ -149,8 +149,8 @@ PACKAGE_OF = {"pgrep": "procps"}
 def test_commands_the_controller_runs_are_declared_system_packages():
     # A lookup pipe runs a command on the controller, inside the image, and so do the controller's
     # plugins (actions, lookups, filters and what they share) with subprocess. One without a fallback
-    # (`|| ...`) needs its package in meta/ee-bindep.txt; pgrep, whose absence only means that no run
-    # is known dead (plugin_utils/run_lock.py), is declared all the same.
+    # (`|| ...`) needs its package in meta/ee-bindep.txt. (None runs one now: the run lock no longer
+    # runs pgrep.)
     packages = {line.split()[0] for line in requirement_lines(ee_dependency("system"))}
     pipe = re.compile(r"""lookup\(\s*['"](?:ansible\.builtin\.)?pipe['"]\s*,\s*['"]([^'"]+)['"]""")
     started = re.compile(r"""subprocess\.(?:run|Popen|call|check_call|check_output)\(\s*\[\s*['"]([^'"]+)['"]""")
@@ -163,5 +163,5 @@ def test_commands_the_controller_runs_are_declared_system_packages():
                 if name.endswith(suffixes):
                     with open(os.path.join(base, name)) as f:
                         commands |= {cmd for cmd in pattern.findall(f.read()) if "||" not in cmd}
-    assert "pgrep" in commands
+    assert "pgrep" not in commands
     assert {PACKAGE_OF.get(cmd.split()[0], cmd.split()[0]) for cmd in commands} <= packages

@@ -15,12 +15,13 @@ def free_port(host="127.0.0.1"):
 
 
 @contextmanager
-def moto_server(log=subprocess.DEVNULL, seconds=30, host="127.0.0.1"):
+def moto_server(log=subprocess.DEVNULL, seconds=30, host="127.0.0.1", env=None):
     """Start ``python -m moto.server`` on a free port of ``host`` (loopback, or the test network's
-    gateway for the test hosts); yields its URL, and stops it afterwards."""
+    gateway for the test hosts), with ``env`` (e.g. INITIAL_NO_AUTH_ACTION_COUNT: IAM enforced after that
+    many requests); yields its URL, and stops it afterwards."""
     port = free_port(host)
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
-                              stdout=log, stderr=subprocess.STDOUT)
+                              stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + seconds
         while True:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from test_etcd_backup_push_script import Etcd, local_ssh, settings, snapshot
+from test_etcd_backup_push_script import Etcd, forced, local_ssh, settings, snapshot
 from test_etcd_maintenance_script import load_script
 from test_etcd_maintenance_script import lib_files as maintenance_lib_files
 
@@ -96,7 +96,8 @@ def local_ssh_to(argv, stdin=None, stdout=None, **options):
     """local_ssh, whose output may go to a file (the drill's download)."""
     if stdout is None:
         return local_ssh(argv, stdin=stdin, **options)
-    return subprocess.run(["sh", "-c", argv[-1]], stdout=stdout, stderr=subprocess.PIPE, check=False)
+    command, env = forced(argv)
+    return subprocess.run(command, env=env, stdout=stdout, stderr=subprocess.PIPE, check=False)
 
 
 def targets_of(push, conf):
@@ -259,3 +260,24 @@ def test_an_empty_target_fails_the_drill_naming_the_targets(scripts, server, tmp
     conf["targets"][0]["prefix"] = "empty/"
     rc, _log, status = drill(scripts, conf, Tools())
     assert rc == 1 and status["problems"] == ["no backup on offsite, vault"]
+
+
+def test_an_object_planted_with_a_newer_name_does_not_keep_the_members_from_proving_the_newest(scripts, server, tmp_path):
+    from test_etcd_backup_push_script import KEY
+
+    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+    conf = conf_of(tmp_path, server)
+    tools = Tools()
+    pushed(scripts, conf, tools, NEWEST)
+    # Newer than any real backup, sealed to the public key every member holds, signed with a key of its own.
+    planted = "etcd-snapshot-20991231T000000Z.db.enc"
+    evil = tmp_path / "evil.db"
+    evil.write_bytes(b"evil")
+    crypto.encrypt_file(str(evil), str(tmp_path / planted), crypto.recipient(KEY),
+                        crypto.make_label(planted, "prod/etcd", "", "20261127T000000Z"),
+                        crypto.Signer("member:etcd-b", os.urandom(32)))
+    server[1].upload_file(str(tmp_path / planted), "push", PREFIX + planted)
+    rc, log, status = drill(scripts, conf, tools)
+    assert rc == 0 and status["result"] == "passed" and status["proven"]["object"] == NEWEST + ".enc", log
+    assert ("passed over: object %s on target offsite: its signature by member:etcd-b does not verify: a changed or "
+            "forged header" % planted) in log

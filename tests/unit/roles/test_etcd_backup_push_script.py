@@ -15,9 +15,13 @@ from test_etcd_maintenance_script import SETTINGS, A, B, FakeEtcdctl, load_scrip
 from test_etcd_maintenance_script import lib_files as maintenance_lib_files
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+from ansible_collections.raftops.etcd.tests.unit.plugins.moto_server import moto_server
 
 ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "etcd")
 KEY = bytes(range(32))
+MEMBERS = ["etcd-a", "etcd-b", "etcd-c"]
+# The signers of the test cluster, as the controller derives them (the lookup backup_recipient).
+SIGNERS = crypto.cluster_signers(KEY, MEMBERS)
 CLUSTER_ID = 0xEF37AD9DC622A7C4
 SECRET = "push-secret-never-shown"
 NAME = "etcd-snapshot-20261126T030000Z.db"
@@ -45,9 +49,22 @@ class Etcd(FakeEtcdctl):
         return record
 
 
+RECEIVE = os.path.join(ROLE, "files", "etcd_backup_receive.py")
+
+
+def forced(argv):
+    """What sshd runs for the push's key on the target's host: the forced command (the receiving
+    script, for the directory the request names, as the role authorizes it for the target's directory),
+    with the client's command as SSH_ORIGINAL_COMMAND."""
+    request = argv[-1]
+    directory = request.split(" ")[1] if " " in request else "/nowhere"
+    return [sys.executable, "-I", RECEIVE, directory], dict(os.environ, SSH_ORIGINAL_COMMAND=request)
+
+
 def local_ssh(argv, stdin=None, **_options):
-    """ssh's remote command, run by a local shell (what the push sends is what a host runs)."""
-    return subprocess.run(["sh", "-c", argv[-1]], stdin=stdin, capture_output=True, check=False)
+    """ssh's remote command, run as the target's host runs it: through the forced command."""
+    command, env = forced(argv)
+    return subprocess.run(command, env=env, stdin=stdin, capture_output=True, check=False)
 
 
 def settings(tmp_path, url, **more):
@@ -58,8 +75,10 @@ def settings(tmp_path, url, **more):
                     access_key="AKIDPUSH", secret_key=SECRET, keep=2, max_age_days=30),
                dict(name="vault", type="ssh", host="backup1", address="10.0.0.9", port=22,
                     path=str(tmp_path / "vault"), keep=2, max_age_days=30)]
+    own = crypto.signer(KEY, crypto.member_signer(SETTINGS["name"]))
     return dict(SETTINGS, instance="etcd", window=300, leader_delay=5, cluster="prod/etcd", compression="zlib",
-                public_key=base64.b64encode(to.public_key).decode(), key_id=to.key_id,
+                public_key=base64.b64encode(to.public_key).decode(), key_id=to.key_id, signer=own.name,
+                signing_seed=base64.b64encode(own.seed).decode(), signers=crypto.encoded_signers(SIGNERS),
                 status_file=str(snapshots / "push-status.json"), ssh_key="/k", known_hosts="/h", targets=targets,
                 **more)
 
@@ -114,11 +133,11 @@ def test_a_follower_seals_sends_to_every_target_and_prunes_each(script, server, 
     stored = s3.get_object(Bucket="push", Key="c/" + newest)
     for body in (stored["Body"].read(), (tmp_path / "vault" / newest).read_bytes()):
         (tmp_path / "x.enc").write_bytes(body)
-        opened = crypto.decrypt_file(str(tmp_path / "x.enc"), str(tmp_path / "x.db"), KEY, name=newest,
+        opened = crypto.decrypt_file(str(tmp_path / "x.enc"), str(tmp_path / "x.db"), KEY, SIGNERS, name=newest,
                                      cluster="prod/etcd")
         assert (tmp_path / "x.db").read_bytes() == (tmp_path / "snapshots" / newest[:-4]).read_bytes()
         assert opened["label"] == dict(name=newest, cluster="prod/etcd", cluster_id="%x" % CLUSTER_ID,
-                                       time="20261126T030200Z")
+                                       time="20261126T030200Z", signer="member:etcd-a")
         assert opened["compression"] == "zlib" and opened["compressed_size"] < opened["size"] // 4
     assert stored["Metadata"] == crypto.object_metadata(opened["size"], opened["sha256"], crypto.key_id(KEY))
     record = status(conf)
@@ -147,7 +166,7 @@ def test_a_push_logs_when_it_claimed_the_period_and_when_it_ended_before_its_rel
     assert run.run(snapshot(tmp_path)) == 0, log
     # The record's time is the clock's first reading, the claim's its second; the pruning read it once.
     assert log[0] == "claimed the push of this period at 1000.250"
-    assert log[-1] == "push ended at 1000.750; its claim is marked pushed"
+    assert log[-1].startswith("push ended at 1000.750; its claim is marked pushed for the rest of the window (")
     assert released and not released[0][0].startswith("push ended")  # the end is taken before the release
 
 
@@ -180,7 +199,8 @@ def test_the_leader_that_finds_the_claim_held_skips_at_once_as_the_followers_do(
     etcd, slept = Etcd(leader=A), []
     last = push(script, conf, etcd)
     assert last.claim() == (True, None)
-    assert last.release(True) == "is marked pushed"
+    assert last.release(True) in ("is marked pushed for the rest of the window (300 s)",
+                                  "is marked pushed for the rest of the window (299 s)")
     leases = dict(etcd.leases)
     assert push(script, conf, etcd, slept=slept).claim() == (
         False, "backup push of etcd-a on host-a, pid 7 (pushed)")
@@ -192,6 +212,7 @@ def test_an_unreachable_target_fails_the_run_keeps_the_snapshot_and_the_other_ta
     metrics = tmp_path / "metrics"
     metrics.mkdir()
     conf = settings(tmp_path, url, metrics_dir=str(metrics))
+    os.makedirs(conf["targets"][1]["path"])  # as the role makes it, the account's
     conf["targets"][0]["endpoint_url"] = "http://127.0.0.1:9"
     log = []
     path = snapshot(tmp_path)
@@ -281,7 +302,8 @@ def test_when_the_claimants_push_fails_another_member_pushes_that_period_and_onl
 
     waiting.sleep = claimant_fails_meanwhile
     assert waiting.run(snapshot(tmp_path)) == 0, log
-    assert log[0] == "falling back: the push this period claimed failed; this member pushes in its place"
+    assert log[:2] == ["taking the period over: the claim of backup push of etcd-a on host-a, pid 7 is marked failed",
+                       "falling back: this member pushes in place of the member that claimed this period"]
     assert slept == [2, 2] and gets[0] is not None
     assert base64.b64decode(gets[1]["value"]).decode() == "backup push of etcd-a on host-a, pid 7 (failed)"
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="push", Prefix="fallback/")["Contents"]] == ["fallback/" + NAME + ".enc"]
@@ -295,32 +317,142 @@ def test_when_the_claimants_push_fails_another_member_pushes_that_period_and_onl
     assert len(s3.list_objects_v2(Bucket="push", Prefix="fallback/")["Contents"]) == 1
 
 
-def test_a_claim_gone_while_its_holder_still_pushes_is_never_taken_over(script, server, tmp_path):
-    """A slow member's claim outlives its lease (the window): those waiting skip rather than push the
-    same period a second time (found by molecule/restore under load)."""
+def expire(etcd, lease):
+    """etcd lets a lease run out: the lease and every key under it go."""
+    etcd.leases.pop(lease, None)
+    etcd.keys = {k: kv for k, kv in etcd.keys.items() if kv["lease"] != lease}
+
+
+def test_a_claimant_killed_mid_push_is_taken_over_within_seconds_not_after_the_window(script, server, tmp_path):
+    """The claimant is SIGKILLed (or its host crashes) mid-push: nothing renews its claim's short lease,
+    which runs out within CLAIM_TTL seconds, and a waiting member pushes the period then - not after
+    the window (300 s here), when nobody would have pushed it."""
     url, s3 = server
     conf = settings(tmp_path, url)
-    conf["targets"][0]["prefix"] = "expired/"
+    conf["targets"][0]["prefix"] = "killed/"
+    os.makedirs(conf["targets"][1]["path"])
     etcd = Etcd(leader=B)
-    slow = push(script, conf, etcd)
-    assert slow.claim() == (True, None)
-    waiting, log = push(script, conf, etcd), []
+    killed = push(script, conf, etcd)
+    assert killed.claim() == (True, None)
+    assert etcd.leases[killed.lease] == script.CLAIM_TTL <= 10  # seconds, not the window
+    waiting, log, slept = push(script, conf, etcd), [], []
     waiting.log = log.append
 
-    def lease_runs_out(_seconds):
-        etcd.keys.pop("/raftops/etcd/backup-push", None)
+    def time_passes(seconds):
+        slept.append(seconds)
+        if sum(slept) >= script.CLAIM_TTL:
+            expire(etcd, killed.lease)
 
-    waiting.sleep = lease_runs_out
-    assert waiting.run(snapshot(tmp_path)) == 0
-    assert log == ["skipped: another member (its claim ran out before its push ended) pushes this period"]
-    assert s3.list_objects_v2(Bucket="push", Prefix="expired/").get("KeyCount") == 0
+    waiting.sleep = time_passes
+    assert waiting.run(snapshot(tmp_path)) == 0, log
+    assert sum(slept) <= script.CLAIM_TTL + script.FALLBACK_POLL
+    assert log[:2] == ["taking the period over: the claim of this period vanished without being marked pushed (its "
+                       "holder died, or could not keep it alive)",
+                       "falling back: this member pushes in place of the member that claimed this period"]
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="push", Prefix="killed/")["Contents"]] == ["killed/%s.enc" % NAME]
+    assert status(conf)["result"] == "pushed"
+    # The pushed period stays marked, under a lease of the rest of the window (not the claim's short
+    # one, revoked): a third member of this period skips at its first look.
+    held = etcd.keys["/raftops/etcd/backup-push"]
+    assert base64.b64decode(held["value"]).decode() == "backup push of etcd-a on host-a, pid 7 (pushed)"
+    assert held["lease"] != waiting.lease and waiting.lease not in etcd.leases
+    assert 290 <= etcd.leases[held["lease"]] <= 300
+    third, third_log, third_slept = push(script, conf, etcd), [], []
+    third.log, third.sleep = third_log.append, third_slept.append
+    assert third.run(snapshot(tmp_path, "etcd-snapshot-20261126T030001Z.db")) == 0
+    assert third_slept == [2] and third_log == ["skipped: backup push of etcd-a on host-a, pid 7 (pushed) pushes this period"]
+    assert len(s3.list_objects_v2(Bucket="push", Prefix="killed/")["Contents"]) == 1
 
 
-def test_a_push_that_outlasts_its_window_keeps_its_claim_then_ends_it(script, server, tmp_path):
+def test_the_pushed_mark_of_the_period_before_running_out_is_no_claim_to_take_over(script, server, tmp_path):
+    """A window longer than the period: a member finds the last period's claim marked pushed, which runs
+    out while it waits. That mark is not a claim that vanished unmarked: it skips, as before (found by
+    molecule/restore: the leader, whose first look came after the mark ran out, pushed every period)."""
+    url, s3 = server
+    conf = settings(tmp_path, url)
+    conf["targets"] = conf["targets"][:1]
+    conf["targets"][0]["prefix"] = "overlap/"
+    etcd = Etcd(leader=A)
+    last = push(script, conf, etcd)
+    assert last.claim() == (True, None)
+    assert last.release(True).startswith("is marked pushed for the rest of the window (")
+    marked = etcd.keys["/raftops/etcd/backup-push"]["lease"]
+    leader, log, slept = push(script, conf, etcd), [], []
+    leader.log = log.append
+
+    def mark_runs_out(seconds):
+        slept.append(seconds)
+        expire(etcd, marked)
+
+    leader.sleep = mark_runs_out
+    assert leader.run(snapshot(tmp_path)) == 0
+    assert log == ["skipped: backup push of etcd-a on host-a, pid 7 (pushed) pushes this period"] and slept == [2]
+    assert s3.list_objects_v2(Bucket="push", Prefix="overlap/").get("KeyCount") == 0
+    assert "/raftops/etcd/backup-push" not in etcd.keys
+
+
+@pytest.mark.parametrize("window, ttl", [(300, 10), (60, 10), (6, 2), (3, 2)])
+def test_the_claim_s_lease_is_seconds_and_at_most_a_third_of_the_window(script, tmp_path, window, ttl):
+    # A member waiting for the claimant's result (up to its window) outlives a claim nobody renews.
+    assert push(script, dict(settings(tmp_path, "http://127.0.0.1:9"), window=window), Etcd(leader=B)).claim_ttl() == ttl
+
+
+def test_a_claimant_whose_keepalive_fails_stops_before_it_sends_anything(script, server, tmp_path):
+    url, s3 = server
+    conf = settings(tmp_path, url)
+    conf["targets"][0]["prefix"] = "lost/"
+    os.makedirs(conf["targets"][1]["path"])
+    etcd, log = Etcd(leader=B), []
+    cut_off = push(script, conf, etcd, log)
+    real_claim = cut_off.claim
+
+    def claim_then_lose_it():
+        claimed = real_claim()
+        cut_off.lost = "the claim of this period could not be kept alive: etcdctl lease keep-alive: context deadline exceeded"
+        return claimed
+
+    cut_off.claim = claim_then_lose_it
+    assert cut_off.run(snapshot(tmp_path)) == 1
+    stopped = ("the push stopped: ClaimLost: the claim of this period could not be kept alive: etcdctl lease keep-alive: "
+               "context deadline exceeded; another member may push this period now, so this one stops")
+    assert status(conf)["result"] == "failed" and status(conf)["error"] == stopped
+    assert s3.list_objects_v2(Bucket="push", Prefix="lost/").get("KeyCount") == 0
+    assert os.listdir(conf["targets"][1]["path"]) == []
+
+
+def test_a_claim_not_renewed_in_time_stops_the_push_before_it_prunes(script, server, tmp_path):
+    url, s3 = server
+    conf = settings(tmp_path, url)
+    conf["targets"] = conf["targets"][:1]
+    conf["targets"][0]["prefix"] = "late/"
+    etcd, log = Etcd(leader=B), []
+    late = push(script, conf, etcd, log)
+    now = {"t": 0.0}
+    late.timer = lambda: now["t"]
+    pruned = []
+    late.prune = lambda target, outcome: pruned.append(target.name)
+    late.keep_claim = lambda stop: stop.wait()  # its renewal hangs
+    real_send = late.targets[0].send
+
+    def slow_send(*args):
+        real_send(*args)
+        now["t"] += script.CLAIM_TTL  # the keeper's renewal hangs meanwhile: the lease may have run out
+
+    late.targets[0].send = slow_send
+    assert late.run(snapshot(tmp_path)) == 1
+    assert status(conf)["error"] == ("the push stopped: ClaimLost: the claim of this period was not renewed in time (its "
+                                     "lease may have run out); another member may push this period now, so this one "
+                                     "stops")
+    assert pruned == []  # sent, then stopped before pruning
+    assert s3.list_objects_v2(Bucket="push", Prefix="late/")["KeyCount"] == 1
+
+
+def test_a_push_that_outlasts_its_window_keeps_its_claim_then_ends_it(script, server, tmp_path, monkeypatch):
     """A claim that ran out mid-push let the next period's push start beside it (found by
     molecule/restore under load): the holder renews it while it pushes, and ends it once done."""
     url, _s3 = server
     conf = dict(settings(tmp_path, url), window=2)
+    monkeypatch.setattr(script, "CLAIM_TTL", 3)  # renewed every second
     etcd, log = Etcd(leader=B), []
     slow = push(script, conf, etcd, log)
     assert slow.claim() == (True, None)
@@ -335,25 +467,30 @@ def test_a_push_that_outlasts_its_window_keeps_its_claim_then_ends_it(script, se
     finally:
         pushing.set()
         keeper.join()
+    slow.claim_held()  # kept: the push goes on
     # Another member of the next period finds the claim held and skips.
     assert push(script, conf, etcd).claim()[0] is False
+    slow.started -= 5  # its window is over
     assert slow.release(True) == "kept past its window, is ended"
     assert "/raftops/etcd/backup-push" not in etcd.keys and slow.lease not in etcd.leases
     assert push(script, conf, etcd).claim() == (True, None)
     assert log == []
 
 
-def test_a_claim_that_cannot_be_kept_is_logged_and_left_to_run_out(script, server, tmp_path):
+def test_a_claim_that_cannot_be_kept_is_logged_and_stops_the_push(script, server, tmp_path, monkeypatch):
     url, _s3 = server
     conf = dict(settings(tmp_path, url), window=2)
+    monkeypatch.setattr(script, "CLAIM_TTL", 1)
     etcd, log = Etcd(leader=B), []
     slow = push(script, conf, etcd, log)
     assert slow.claim() == (True, None)
-    del etcd.leases[slow.lease]  # it ran out (a member that stalled longer than the window)
+    expire(etcd, slow.lease)  # it ran out (a member that stalled longer than its lease)
     pushing = script.threading.Event()
     slow.keep_claim(pushing)
-    assert log == ["the claim of this period could not be kept while the push runs: its lease ran out"]
-    assert slow.renewed is False
+    assert log == ["the claim of this period could not be kept alive: its lease ran out"]
+    with pytest.raises(script.ClaimLost, match="its lease ran out; another member may push this period now"):
+        slow.claim_held()
+    assert slow.release(False) == "was lost meanwhile; left alone"
 
 
 def test_a_push_killed_mid_copy_leaves_no_object_under_its_name_and_the_next_one_pushes(script, server, tmp_path):
@@ -369,14 +506,15 @@ def test_a_push_killed_mid_copy_leaves_no_object_under_its_name_and_the_next_one
         if stdin is None:
             return local_ssh(argv, **options)
         half = stdin.read()[:1000]
-        return subprocess.run(["sh", "-c", argv[-1]], input=half, capture_output=True, check=False)
+        command, env = forced(argv)
+        return subprocess.run(command, env=env, input=half, capture_output=True, check=False)
 
     target = script.SshTarget(conf["targets"][1], "/k", "/h", run=cut_short)
     sealed = tmp_path / "sealed.enc"
     sealed.write_bytes(os.urandom(5000))
-    with pytest.raises(script.PushError, match="the copy is not what was sent"):
+    with pytest.raises(script.PushError, match=r"the copy of %s\.enc is not what was sent \(cut short\?\)" % NAME):
         target.send(str(sealed), NAME + ".enc", {})
-    assert sorted(os.listdir(vault)) == [".%s.enc.part" % NAME]  # the old part went, the new one is hidden
+    assert os.listdir(vault) == []  # the old part went, and the copy cut short with it: no object under its name
     assert target.listing() == []
     # The next period pushes whole, and its object is the newest (the part is never a backup).
     later = "etcd-snapshot-20261126T031000Z.db"
@@ -469,3 +607,84 @@ def test_a_push_that_crashes_is_recorded_and_its_claim_marked_failed_for_the_oth
     held = base64.b64decode(etcd.keys["/raftops/etcd/backup-push"]["value"]).decode()
     assert held == "backup push of etcd-a on host-a, pid 7 (failed)"  # a waiting member takes it over at once
     assert [p for p in os.listdir(tmp_path / "snapshots") if p.startswith(".push.")] == []
+
+
+# -- retention by verified header, and credentials that may not delete ----------------------------
+
+
+def test_objects_planted_under_the_prefix_make_the_push_prune_nothing_real(script, server, tmp_path):
+    url, s3 = server
+    conf = settings(tmp_path, url)
+    conf["targets"] = [dict(conf["targets"][0], prefix="planted/", keep=2)]
+    etcd, log = Etcd(leader=B), []
+    real = ["etcd-snapshot-20261126T03%02d00Z.db" % minute for minute in range(3)]
+    # Planted with newer names and times, sealed to the public key every member holds: signed with a
+    # key of their own under the controller's and a member's names, or no backup at all.
+    plain = tmp_path / "evil.db"
+    plain.write_bytes(b"evil")
+    planted = []
+    for day, by in ((27, crypto.Signer("controller", os.urandom(32))), (28, crypto.Signer("member:etcd-b", os.urandom(32))),
+                    (29, crypto.signer(KEY, "member:etcd-gone"))):
+        name = "etcd-snapshot-202611%02dT000000Z.db.enc" % day
+        crypto.encrypt_file(str(plain), str(tmp_path / name), crypto.recipient(KEY),
+                            crypto.make_label(name, "prod/etcd", "", "202611%02dT000000Z" % day), by)
+        s3.upload_file(str(tmp_path / name), "push", "planted/" + name)
+        planted.append(name)
+    s3.put_object(Bucket="push", Key="planted/etcd-snapshot-29990101T000000Z.db.enc", Body=b"garbage")
+    s3.put_object(Bucket="push", Key="planted/etcd-snapshot-39990101T000000Z.db.enc", Body=b"")
+    planted += ["etcd-snapshot-29990101T000000Z.db.enc", "etcd-snapshot-39990101T000000Z.db.enc"]
+    for name in real:
+        assert push(script, conf, etcd, log).run(snapshot(tmp_path, name)) == 0, log
+        etcd.keys.clear()
+    objects = sorted(o["Key"][len("planted/"):] for o in s3.list_objects_v2(Bucket="push", Prefix="planted/")["Contents"])
+    # The real backups pruned to their keep of 2 (the planted ones count for nothing), the planted left alone.
+    assert objects == sorted([real[1] + ".enc", real[2] + ".enc", *planted])
+    record = status(conf)
+    assert record["result"] == "pushed" and record["targets"][0]["deleted"] == [real[0] + ".enc"]
+    assert record["targets"][0]["kept"] == 2 and len(record["targets"][0]["unverified"]) == len(planted)
+    assert len(record["warnings"]) == len(planted)
+    assert any('is signed by "member:etcd-gone", which is not a signer of this cluster' in w for w in record["warnings"])
+    assert sum("neither kept nor deleted, an operator decides" in line for line in log) == 3 * len(planted)
+
+
+def test_a_push_whose_credentials_cannot_delete_sends_and_records_that_pruning_failed(script, tmp_path):
+    """Against a moto server that enforces IAM (INITIAL_NO_AUTH_ACTION_COUNT): the push's user may put,
+    get and list, not delete."""
+    import boto3
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    # The first 4 requests (the bucket, the user, its policy, its key) are made before IAM is enforced.
+    with moto_server(env=dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="4")) as url:
+        admin = dict(endpoint_url=url, aws_access_key_id="a", aws_secret_access_key="b", region_name="us-east-1")
+        boto3.client("s3", **admin).create_bucket(Bucket="push")
+        iam = boto3.client("iam", **admin)
+        iam.create_user(UserName="pusher")
+        iam.put_user_policy(UserName="pusher", PolicyName="push", PolicyDocument=json.dumps(dict(
+            Version="2012-10-17", Statement=[dict(Effect="Allow", Resource="*",
+                                                  Action=["s3:PutObject", "s3:GetObject", "s3:ListBucket"])])))
+        created = iam.create_access_key(UserName="pusher")["AccessKey"]
+        conf = settings(tmp_path, url, metrics_dir=str(metrics))
+        conf["targets"] = [dict(conf["targets"][0], keep=1, access_key=created["AccessKeyId"],
+                                secret_key=created["SecretAccessKey"])]
+        etcd, log = Etcd(leader=B), []
+        first, second = "etcd-snapshot-20261126T030000Z.db", "etcd-snapshot-20261126T030100Z.db"
+        assert push(script, conf, etcd, log).run(snapshot(tmp_path, first)) == 0, log
+        etcd.keys.clear()
+        # Sent, not pruned: the push succeeds, and says so in its log, status file and metrics.
+        assert push(script, conf, etcd, log).run(snapshot(tmp_path, second)) == 0, log
+        record = status(conf)
+        (target,) = record["targets"]
+        assert record["result"] == "pushed" and target["uploaded"] is True and "error" not in target
+        assert target["prune_error"].startswith("target offsite (s3://push/c/): pruning failed: DELETE %s.enc: "
+                                                "HTTP 403 AccessDenied" % first), target["prune_error"]
+        assert record["warnings"] == [target["prune_error"]]
+        assert any("WARNING: %s (old backups stay until it works)" % target["prune_error"] in line for line in log)
+        labels = 'cluster="prod/etcd",member="etcd-a",target="offsite"'
+        written = (metrics / "etcd-backup-push.prom").read_text()
+        assert "raftops_etcd_backup_push_prune_success{%s} 0\n" % labels in written, written
+        assert 'raftops_etcd_backup_push_success{cluster="prod/etcd",member="etcd-a"} 1\n' in written
+        pusher = boto3.client("s3", endpoint_url=url, aws_access_key_id=created["AccessKeyId"],
+                              aws_secret_access_key=created["SecretAccessKey"], region_name="us-east-1")
+        assert sorted(o["Key"] for o in pusher.list_objects_v2(Bucket="push", Prefix="c/")["Contents"]) == [
+            "c/%s.enc" % first, "c/%s.enc" % second]
+        assert created["SecretAccessKey"] not in "\n".join(log) + json.dumps(record)

@@ -36,7 +36,8 @@ def site(tmp_path):
     snapshot.write_bytes(os.urandom(5000))
     for name, cluster, taken in ((MARCH, CLUSTER, "20260301T000000Z"), (APRIL, "stage/etcd", "20260401T000000Z")):
         crypto.encrypt_file(str(snapshot), str(remote / name), crypto.recipient(key),
-                            crypto.make_label(name, cluster, "c1d", taken), chunk_size=1024)
+                            crypto.make_label(name, cluster, "c1d", taken), crypto.signer(key, "member:etcd-a"),
+                            chunk_size=1024)
     (remote / COPY).write_bytes((remote / MARCH).read_bytes())
     return dict(backups=backups, remote=remote, key_file=key_file, snapshot=snapshot.read_bytes())
 
@@ -60,7 +61,8 @@ def action(monkeypatch):
 
 def run(action, site, **args):
     action._task.args = dict(dict(target=dict(name="vault", type="ssh", host="bk", path=str(site["remote"])),
-                                  name="latest", dir=str(site["backups"]), key_file=site["key_file"], cluster=CLUSTER),
+                                  name="latest", dir=str(site["backups"]), key_file=site["key_file"], cluster=CLUSTER,
+                                  members=["etcd-a", "etcd-b"]),
                              **args)
     return action.run(task_vars={})
 
@@ -93,6 +95,32 @@ def test_a_backup_refused_leaves_nothing_on_the_controller(action, site, name, s
     assert private_dirs(site) == [] and "path" not in result
 
 
+FORGED = "etcd-snapshot-20260501T000000Z.db.enc"
+
+
+def test_a_newer_backup_forged_with_the_public_key_is_skipped_by_latest_and_refused_by_name(action, site):
+    key = crypto.read_key(site["key_file"])
+    plain = site["remote"].parent / "evil.db"
+    plain.write_bytes(b"evil")
+    # Sealed to the key file's public key, signed under a member's name with a key of its own.
+    crypto.encrypt_file(str(plain), str(site["remote"] / FORGED), crypto.recipient(key),
+                        crypto.make_label(FORGED, CLUSTER, "c1d", "20260501T000000Z"),
+                        crypto.Signer("member:etcd-b", os.urandom(32)))
+    result = run(action, site)
+    assert "failed" not in result and result["object"] == MARCH
+    first = result["dir"]
+    assert ("latest: skipped object %s on target vault: its signature by member:etcd-b does not verify: a changed or "
+            "forged header" % FORGED) in result["warnings"]
+    refused = run(action, site, name=FORGED)
+    assert refused["failed"] is True and refused["msg"] == (
+        "object %s on target vault: its signature by member:etcd-b does not verify: a changed or forged header" % FORGED)
+    # Signed by a member that is not one of the inventory's: skipped too.
+    result = run(action, site, members=["etcd-b"])
+    assert result["failed"] is True and "is signed by \"member:etcd-a\", which is not a signer of this cluster" in (
+        result["msg"])
+    assert private_dirs(site) == [os.path.basename(first)]  # only the first run's, which the caller removes
+
+
 def test_a_failed_listing_is_named_and_leaves_nothing(action, site):
     result = run(action, site, target=dict(name="vault", type="ssh", host="bk", path=str(site["remote"] / "none")))
     assert result["failed"] is True and result["msg"].startswith(
@@ -113,7 +141,8 @@ def test_an_s3_target_is_fetched_by_its_module_on_the_controller(action, site):
     (made,) = private_dirs(site)
     dest = str(site["backups"] / made / "etcd-snapshot.db")
     assert action.modules == [("raftops.etcd.etcd_backup_target", dict(
-        state="fetched", target=target, name=MARCH, dest=dest, key_file=site["key_file"], cluster=CLUSTER))]
+        state="fetched", target=target, name=MARCH, dest=dest, key_file=site["key_file"], cluster=CLUSTER,
+        members=["etcd-a", "etcd-b"]))]
     assert (result["path"], result["shown"], result["warnings"]) == (dest, "%s of target offsite" % MARCH,
                                                                      ["latest: skipped something"])
     assert "AK" not in str(result) and "SK" not in str(result) and action.commands == []

@@ -139,7 +139,9 @@ def test_the_seal_step_seals_the_snapshot_in_this_process_and_keeps_the_plan(act
         key = crypto.read_key(settings["key_file"])
         with open(sealed["path"], "rb") as stream:
             header = crypto.read_header(stream, plan["object"], key)
-        assert header["label"] == dict(name=plan["object"], cluster="p/e", cluster_id="c1d", time=plan["taken"])
+        assert header["label"] == dict(name=plan["object"], cluster="p/e", cluster_id="c1d", time=plan["taken"],
+                                       signer="controller")
+        crypto.verify_signature(header, plan["object"], crypto.cluster_signers(key, []))  # the controller signed it
     finally:
         shutil.rmtree(sealed["dir"])
 

@@ -114,3 +114,32 @@ def test_each_setting_is_templated_once_for_the_check_and_the_settings(action):
     run(action, role_settings=True)
     etcd_values = [v for k, v in TASK_VARS.items() if k.startswith("etcd_")]
     assert len(templated) == len(etcd_values)
+
+
+# contact_timeout (remove_member and replace_member): the host is reached first within the bound, whatever
+# the SSH settings; one that does not answer is unreachable, named with the bound, with nothing read.
+def test_with_contact_timeout_a_host_that_does_not_answer_is_unreachable_with_nothing_read(action):
+    import time
+    action._low_level_execute_command = lambda cmd, sudoable=True, **_kw: time.sleep(30)
+    started = time.monotonic()
+    result = run(action, task_vars=dict(TASK_VARS, inventory_hostname="10.0.0.13"), role_settings=True,
+                 contact_timeout=1)
+    assert time.monotonic() - started < 5
+    assert result["unreachable"] is True and action.calls == []
+    assert result["msg"].startswith("host 10.0.0.13 did not answer within 1 s (etcd_first_contact_timeout): ")
+
+
+def test_with_contact_timeout_a_host_that_answers_is_read_as_without_it(action):
+    commands = []
+    action._low_level_execute_command = lambda cmd, sudoable=True, **_kw: commands.append((cmd, sudoable)) or dict(rc=0)
+    result = run(action, role_settings=True, contact_timeout=20)
+    (_module, args), = action.calls
+    assert commands == [("true", False)] and "contact_timeout" not in args
+    assert not result.get("unreachable") and result["from"] == "module"
+
+
+def test_a_contact_timeout_that_bounds_nothing_is_refused_before_the_host_is_reached(action):
+    action._low_level_execute_command = lambda *a, **kw: pytest.fail("the host was reached")
+    result = run(action, task_vars=dict(TASK_VARS, inventory_hostname="h1"), role_settings=True, contact_timeout=0)
+    assert result["failed"] is True and action.calls == []
+    assert result["msg"] == "host h1: etcd_first_contact_timeout=0: a whole number of seconds from 1 to 600; no host was reached"

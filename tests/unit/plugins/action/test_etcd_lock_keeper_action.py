@@ -112,7 +112,7 @@ def filled(action, monkeypatch, task_vars=None, **args):
     action._connection.transport = "ssh"
     action._templar.template = lambda value: value
     monkeypatch.setattr("ansible_collections.raftops.etcd.plugins.action.etcd_lock_keeper.this_run",
-                        lambda play, runs: dict(pid=4242, controller=runs() or None, holder=holder(4242)))
+                        lambda play: dict(pid=4242, holder=holder(4242)))
     action._task.args = args
     result = action.run(task_vars=dict(ROLE_VARS, **(task_vars or {})))
     return result, (action.calls[-1][1] if action.calls else None)
@@ -126,9 +126,9 @@ def test_without_pid_and_holder_the_keeper_lives_with_this_run(action, monkeypat
 def test_the_role_s_options_come_from_its_variables_and_the_task_s_own_win(action, monkeypatch):
     role = dict(lease_id="694d77aa9e38260f", hold_pki_dir=True, endpoints=["https://10.0.0.11:2379"])
     _result, args = filled(action, monkeypatch, role=role, interval=2)
-    assert args == dict(hold_pki_dir=True, lease_id="694d77aa9e38260f", endpoints=["https://10.0.0.11:2379"], tls=True,
-                        tls_verify=True, interval=2, pki_dir="/ctl/pki", client_pair="admin", pid=4242,
-                        holder=holder(4242))
+    assert args == dict(hold_pki_dir=True, lease_id="694d77aa9e38260f", lock_key=None,
+                        endpoints=["https://10.0.0.11:2379"], tls=True, tls_verify=True, interval=2, pki_dir="/ctl/pki",
+                        client_pair="admin", pid=4242, holder=holder(4242))
 
 
 @pytest.mark.parametrize("role, task_vars, message", [

@@ -1,8 +1,11 @@
 """The backup target filters: defaults filled in, and the SSH targets' retention through the one decision."""
 
+import base64
 import json
 import os
+import posixpath
 import re
+import time
 
 import pytest
 import yaml
@@ -38,29 +41,70 @@ def test_targets_that_are_no_list_of_dicts_are_refused(value):
         backup.backup_targets(value)
 
 
-def found(target, *ages):
-    """A find result whose files are newest first (etcd-snapshot-0 the oldest name)."""
-    return {"item": target, "files": [{"path": "%s/etcd-snapshot-%d.db.enc" % (target["path"], len(ages) - 1 - i),
-                                       "mtime": NOW - age * DAY} for i, age in enumerate(ages)]}
+KEY = bytes(range(32))
 
 
-def test_prune_plans_each_ssh_target_with_its_own_retention():
+def found(target, tmp_path, *ages, head=True, by=None):
+    """A listing of an SSH target whose files are newest first (each a real backup taken ``age`` days
+    before NOW, signed by the controller unless ``by``), each with the base64 of its first bytes."""
+    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+    plain = tmp_path / "plain.db"
+    plain.write_bytes(b"snapshot")
+    files = []
+    for age in ages:
+        taken = time.strftime(crypto.LABEL_TIME_FORMAT, time.gmtime(NOW - age * DAY))
+        name = "etcd-snapshot-%s.db.enc" % taken
+        sealed = tmp_path / name
+        crypto.encrypt_file(str(plain), str(sealed), crypto.recipient(KEY), crypto.make_label(name, "prod/etcd", "", taken),
+                            by or crypto.signer(KEY, crypto.CONTROLLER))
+        first = sealed.read_bytes()[:crypto.MAX_HEAD_SIZE]
+        files.append(dict(path="%s/%s" % (target["path"], name), **({"head": base64.b64encode(first).decode()}
+                                                                    if head else {})))
+    return {"item": target, "files": files}
+
+
+def signers():
+    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+    return crypto.encoded_signers(crypto.cluster_signers(KEY, ["etcd-a"]))
+
+
+def names(result):
+    return [posixpath.basename(f["path"]) for f in result["files"]]
+
+
+def test_prune_plans_each_ssh_target_with_its_own_retention_by_verified_header(tmp_path):
     one = dict(name="one", type="ssh", host="h1", path="/srv/a", keep=2, max_age_days=0)
     two = dict(name="two", type="ssh", host="h2", path="/srv/b", keep=7, max_age_days=30)
-    plan = backup.backup_prune([found(one, 0, 1, 2, 3), found(two, 1, 40, 50)], now=NOW)
-    assert plan == [
-        {"target": "one", "host": "h1", "path": "/srv/a/etcd-snapshot-1.db.enc"},
-        {"target": "one", "host": "h1", "path": "/srv/a/etcd-snapshot-0.db.enc"},
-        {"target": "two", "host": "h2", "path": "/srv/b/etcd-snapshot-1.db.enc"},
-        {"target": "two", "host": "h2", "path": "/srv/b/etcd-snapshot-0.db.enc"},
-    ]
-    assert backup.backup_prune([found(two, 90)], now=NOW) == []  # the newest stays however old
+    first, second = found(one, tmp_path, 0, 1, 2, 3), found(two, tmp_path, 1, 40, 50)
+    plan = backup.backup_prune([first, second], NOW, signers(), "prod/etcd")
+    assert plan == [{"target": "one", "host": "h1", "path": "/srv/a/" + n} for n in names(first)[2:]] + [
+        {"target": "two", "host": "h2", "path": "/srv/b/" + n} for n in names(second)[1:]]
+    assert backup.backup_prune([found(two, tmp_path, 90)], NOW, signers(), "prod/etcd") == []  # the newest stays
     assert backup.backup_prune([]) == []
 
 
-def test_a_retention_that_keeps_nothing_is_refused_naming_the_target():
+def test_prune_deletes_nothing_it_cannot_verify(tmp_path):
+    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+    one = dict(name="one", type="ssh", host="h1", path="/srv/a", keep=1, max_age_days=0)
+    # A plain find's result (no heads), or no signers given: nothing is deleted.
+    assert backup.backup_prune([found(one, tmp_path, 0, 1, 2, head=False)], NOW, signers(), "prod/etcd") == []
+    assert backup.backup_prune([found(one, tmp_path, 0, 1, 2)], NOW) == []
+    # Newer files signed by no signer of this cluster are neither counted nor deleted.
+    real = found(one, tmp_path, 5, 6)
+    planted = found(one, tmp_path, 0, 1, by=crypto.Signer("controller", os.urandom(32)))
+    mixed = dict(real, files=planted["files"] + real["files"])
+    assert backup.backup_prune([mixed], NOW, signers(), "prod/etcd") == [
+        {"target": "one", "host": "h1", "path": "/srv/a/" + names(real)[1]}]
+
+
+def test_a_retention_that_keeps_nothing_is_refused_naming_the_target(tmp_path):
     with pytest.raises(AnsibleFilterError, match="backup_prune: target one: keep is 0"):
-        backup.backup_prune([found(dict(name="one", host="h", path="/p", keep=0), 1)], now=NOW)
+        backup.backup_prune([found(dict(name="one", host="h", path="/p", keep=0), tmp_path, 1)], NOW, signers())
+
+
+def test_the_member_names_are_node_name_else_etcd_member_name_else_the_host():
+    hostvars = {"a": {"NODE_NAME": "etcd-a"}, "b": {"etcd_member_name": "etcd-b"}, "c": {}}
+    assert backup.backup_members(["a", "b", "c"], hostvars) == ["etcd-a", "etcd-b", "c"]
 
 
 @pytest.mark.parametrize("name", ["backup_targets", "backup_prune", "backup_report"])
@@ -112,17 +156,66 @@ def test_turning_the_push_off_withdraws_each_members_key_from_the_ssh_targets_ho
     def read(content):
         return {"content": base64.b64encode(content).decode()}
 
+    import re
+
     settings = json.dumps(dict(targets=[dict(type="s3", name="o", secret_key="never"), dict(type="ssh", host="b2"),
                                         dict(type="ssh", host="b1"), dict(type="ssh", host="b1")])).encode()
-    key = b"ssh-ed25519 AAAAC3Nza etcd backup push etcd-a\n"
-    assert backup.backup_push_withdrawn([read(settings), read(key)]) == [
-        dict(host="b1", line="restrict ssh-ed25519 AAAAC3Nza etcd backup push etcd-a"),
-        dict(host="b2", line="restrict ssh-ed25519 AAAAC3Nza etcd backup push etcd-a")]
+    key = b"ssh-ed25519 AAAAC3Nza+/x etcd backup push etcd-a\n"
+    account = "/var/lib/etcd-backup/.ssh/authorized_keys"
+    withdrawn = backup.backup_push_withdrawn([read(settings), read(key)], account)
+    assert [(w["host"], w["path"]) for w in withdrawn] == [
+        ("b1", account), ("b1", "/root/.ssh/authorized_keys2"), ("b2", account), ("b2", "/root/.ssh/authorized_keys2")]
+    # Every line of the key: the account's forced command, and root's `restrict` line of earlier versions;
+    # no other member's key.
+    regexp = re.compile(withdrawn[0]["regexp"])
+    assert regexp.search('command="python3 -I /usr/local/lib/raftops-etcd/etcd_backup_receive.py /srv/b",restrict,'
+                         'from="10.0.0.11" ssh-ed25519 AAAAC3Nza+/x etcd backup push etcd-a')
+    assert regexp.search("restrict ssh-ed25519 AAAAC3Nza+/x etcd backup push etcd-a")
+    assert not regexp.search("restrict ssh-ed25519 AAAAC3Nza+/xy etcd backup push etcd-b")
+    assert not regexp.search("restrict ssh-ed25519 AAAAC3NzaX/x etcd backup push etcd-b")
     # No push files on the member (either read failed): nothing to withdraw.
-    assert backup.backup_push_withdrawn([read(settings), {"failed": True}]) == []
-    assert backup.backup_push_withdrawn([]) == []
+    assert backup.backup_push_withdrawn([read(settings), {"failed": True}], account) == []
+    assert backup.backup_push_withdrawn([], account) == []
     with pytest.raises(AnsibleFilterError, match="the push's settings or public key cannot be read"):
-        backup.backup_push_withdrawn([read(b"not json"), read(key)])
+        backup.backup_push_withdrawn([read(b"not json"), read(key)], account)
+
+
+RECEIVE = dict(user="etcd-backup", authorized_keys="/var/lib/etcd-backup/.ssh/authorized_keys",
+               script="/usr/local/lib/raftops-etcd/etcd_backup_receive.py")
+
+
+def test_a_members_push_key_is_authorized_for_the_account_only_as_the_forced_command_from_its_address():
+    import base64
+    import re
+
+    key = base64.b64encode(b"ssh-ed25519 AAAAC3Nza+/x etcd backup push etcd-a\n").decode()
+    push = dict(receive=RECEIVE, targets=[dict(type="s3", name="o", secret_key="never"),
+                                          dict(type="ssh", name="v", host="b1", path="/srv/b"),
+                                          dict(type="ssh", name="w", host="b2", path="/srv/c"),
+                                          dict(type="ssh", name="x", host="b1", path="/srv/a")])
+    changes = backup.backup_push_authorized(key, push, "10.0.0.11")
+    script = "/usr/local/lib/raftops-etcd/etcd_backup_receive.py"
+    assert [{k: c[k] for k in ("host", "path", "line", "state")} for c in changes] == [
+        dict(host="b1", path=RECEIVE["authorized_keys"], state="present",
+             line='command="python3 -I %s /srv/a /srv/b",restrict,from="10.0.0.11" ssh-ed25519 AAAAC3Nza+/x '
+                  'etcd backup push etcd-a' % script),
+        dict(host="b1", path="/root/.ssh/authorized_keys2", state="absent", line=""),
+        dict(host="b2", path=RECEIVE["authorized_keys"], state="present",
+             line='command="python3 -I %s /srv/c",restrict,from="10.0.0.11" ssh-ed25519 AAAAC3Nza+/x '
+                  'etcd backup push etcd-a' % script),
+        dict(host="b2", path="/root/.ssh/authorized_keys2", state="absent", line="")]
+    # The regexp finds the key's line whatever its options, to replace it (a new address, another
+    # directory) or, in root's file, to remove what earlier versions authorized there.
+    assert all(re.search(c["regexp"], "restrict ssh-ed25519 AAAAC3Nza+/x etcd backup push etcd-a") for c in changes)
+    assert not re.search(changes[0]["regexp"], "restrict ssh-ed25519 AAAAC3Nza+/xQ etcd backup push etcd-b")
+    assert "secret" not in repr(changes)
+    # Check mode before the key is made: nothing; a key or an address sshd cannot take: refused.
+    assert backup.backup_push_authorized("", push, "10.0.0.11") == []
+    with pytest.raises(AnsibleFilterError, match="the member's public SSH key cannot be read"):
+        backup.backup_push_authorized(base64.b64encode(b"not a key").decode(), push, "10.0.0.11")
+    with pytest.raises(AnsibleFilterError, match="is not an address sshd's from= can match"):
+        backup.backup_push_authorized(key, push, '10.0.0.11" ,command="sh')
+    assert backup.backup_push_hosts(push) == ["b1", "b2"]
 
 
 @pytest.mark.parametrize("max_age, seconds", [("26h", 93600), ("90m", 5400), ("1h30m", 5400), ("1.5h", 5400)])

@@ -86,6 +86,7 @@ GOOD = [
     dict(etcd_log_level="panic"),
     dict(etcd_limit_nofile=1024),
     dict(etcd_max_raft_index_gap=0, etcd_health_timeout=1),
+    dict(etcd_first_contact_timeout=1), dict(etcd_first_contact_timeout="600"),
     dict(etcd_backup_keep=1, etcd_backup_host_keep="48"),
     dict(etcd_restore_bump_revision="auto", etcd_restore_mark_compacted=True, etcd_status_backup_max_age_hours=1),
     dict(etcd_restore_bump_revision=0, etcd_restore_mark_compacted="false"),
@@ -277,6 +278,11 @@ BAD = [
     (dict(etcd_learner_stall_timeout=0), "etcd_learner_stall_timeout", "0", "seconds, at least 1"),
     (dict(etcd_run_lock_ttl=5), "etcd_run_lock_ttl", "5", "seconds, at least 10"),
     (dict(etcd_run_lock_wait=-1), "etcd_run_lock_wait", "-1", "seconds, 0 or more"),
+    # the first contact of the playbooks meant for dead hosts: none is no bound, an hour none either
+    (dict(etcd_first_contact_timeout=0), "etcd_first_contact_timeout", "0", "a whole number of seconds from 1 to 600"),
+    (dict(etcd_first_contact_timeout=-5), "etcd_first_contact_timeout", "-5", "seconds from 1 to 600"),
+    (dict(etcd_first_contact_timeout=3600), "etcd_first_contact_timeout", "3600", "seconds from 1 to 600"),
+    (dict(etcd_first_contact_timeout="20s"), "etcd_first_contact_timeout", "'20s'", "seconds from 1 to 600"),
     (dict(etcd_max_raft_index_gap=-1), "etcd_max_raft_index_gap", "-1", "0 or more"),
     # backups
     (dict(etcd_backup_keep=0), "etcd_backup_keep", "0", "at least 1"),

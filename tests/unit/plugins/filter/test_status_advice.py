@@ -319,6 +319,22 @@ def test_a_member_whose_last_push_failed_is_named_with_the_targets_error():
         status_advice(health(three()), {}, None, [{"content": "bm90IGpzb24="}])
 
 
+def test_the_newest_push_that_could_not_prune_or_found_objects_that_do_not_verify_is_named():
+    prune = "target offsite (s3://b/p/): pruning failed: DELETE etcd-snapshot-x.db.enc: HTTP 403 AccessDenied"
+    odd = "target offsite: object etcd-snapshot-2099.db.enc on target offsite is signed by \"member:x\", which is not a signer"
+    ok = dict(member="etcd-c", instance="etcd", snapshot="etcd-snapshot-20261126T031500Z.db", time=1795662905,
+              result="pushed", targets=[dict(name="offsite", uploaded=True, prune_error=prune)], warnings=[prune, odd])
+    lines = status_advice(health(three()), {}, None, [pushed(ok)])
+    assert lines == [
+        "etcd-c: its last off-host push (etcd-snapshot-20261126T031500Z.db) sent the backup, but: %s -> give its "
+        "credentials the delete permission on the prefix (docs/backup-targets.md, \"Bucket permissions\")" % prune,
+        "etcd-c: its last off-host push (etcd-snapshot-20261126T031500Z.db) sent the backup, but: %s -> an object the "
+        "push neither counts nor deletes: look at it and delete it by hand if it is not yours" % odd]
+    # A newer push without warnings: nothing to say.
+    later = dict(ok, member="etcd-a", time=ok["time"] + 10, warnings=[])
+    assert status_advice(health(three()), {}, None, [pushed(ok), pushed(later)]) == []
+
+
 PROVEN_AT = 1795665600  # 2026-11-26 04:00:00Z, the proven backup's snapshot time
 
 

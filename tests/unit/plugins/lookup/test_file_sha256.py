@@ -41,8 +41,22 @@ def test_the_recipient_is_the_key_files_public_key_and_the_key_is_made_once(tmp_
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
     key = crypto.read_key(str(path))
     assert first == dict(public_key=base64.b64encode(crypto.recipient(key).public_key).decode(),
-                         key_id=crypto.key_id(key))
+                         key_id=crypto.key_id(key), signers=crypto.encoded_signers(crypto.cluster_signers(key, [])))
     assert Recipient().run([str(path)]) == [first]  # read, not made again
+
+
+def test_a_member_gets_its_own_signing_seed_and_every_signers_public_key(tmp_path):
+    from ansible_collections.raftops.etcd.plugins.lookup.backup_recipient import LookupModule as Recipient
+    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+    path = tmp_path / "etcd-backup.key"
+    (mine,) = Recipient().run([str(path)], member="etcd-b", members=["etcd-a", "etcd-b"])
+    key = crypto.read_key(str(path))
+    own = crypto.signer(key, "member:etcd-b")
+    assert mine["signer"] == "member:etcd-b" and base64.b64decode(mine["signing_seed"]) == own.seed
+    assert crypto.decoded_signers(mine["signers"]) == crypto.cluster_signers(key, ["etcd-a", "etcd-b"])
+    # No other signer's seed, and no key that opens a backup, is in what the member gets.
+    secrets = [crypto.signer(key, n).seed for n in ("controller", "member:etcd-a")] + [key]
+    assert not any(base64.b64encode(secret).decode() in repr(mine) for secret in secrets)
 
 
 def test_a_key_file_others_may_read_is_refused_naming_it(tmp_path):

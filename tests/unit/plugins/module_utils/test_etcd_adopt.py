@@ -255,8 +255,10 @@ def with_lock(host, lock):
     (dict(state="unread", error="etcdserver: permission denied"),
      "host h1: the run lock /raftops/etcd/run could not be read with the member's own certificates (etcdserver: "
      "permission denied), so whether another run of the collection holds it is unknown; nothing was changed"),
-    # A run of this controller that is gone, or a lease run out: the role takes the lock over.
-    (dict(state="dead", holder="a", dead="pid 1234 on ctl-a runs no ansible-playbook any more"), ""),
+    # A run whose keeper recorded its end, or a lease run out: the role takes the lock over.
+    (dict(state="dead", holder="a", dead="its keeper saw its ansible-playbook process (pid 1234) end at "
+                                         "2026-11-22T10:00:05Z without releasing the lock, and renews its lease no more"),
+     ""),
     (dict(state="expired", holder="a"), ""),
     (dict(state="free"), ""),
 ])

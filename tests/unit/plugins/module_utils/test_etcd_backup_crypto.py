@@ -16,9 +16,17 @@ OTHER_KEY = bytes(range(1, 33))
 DATA_SIZE = CHUNK * 3 + 10  # four chunks, the last one short
 NAME = "etcd-snapshot-20260101T000000Z.db.enc"
 LABEL = crypto.make_label(NAME, "prod/etcd", "ef37ad9dc622a7c4", "20260101T000000Z")
-LABEL_TEXT = json.dumps(LABEL, sort_keys=True, separators=(",", ":")).encode()
-HEAD = crypto.HEADER.size + crypto.HEADER_V3.size + crypto.LABEL_LENGTH.size + len(LABEL_TEXT) + crypto.TAG_SIZE
+# What the header holds: the label with its signer's name.
+SIGNED_LABEL = dict(LABEL, signer="controller")
+LABEL_TEXT = json.dumps(SIGNED_LABEL, sort_keys=True, separators=(",", ":")).encode()
+HEAD = (crypto.HEADER.size + crypto.HEADER_V3.size + crypto.LABEL_LENGTH.size + len(LABEL_TEXT) + crypto.SIGNATURE_SIZE
+        + crypto.TAG_SIZE)
+SIGNATURE_AT = HEAD - crypto.TAG_SIZE - crypto.SIGNATURE_SIZE
 SEALED_CHUNK = CHUNK + crypto.TAG_SIZE
+MEMBERS = ["etcd-a", "etcd-b", "etcd-c"]
+# The signers of the test cluster: its controller and members, as the controller derives them from the key file.
+SIGNERS = crypto.cluster_signers(KEY, MEMBERS)
+CONTROLLER = crypto.signer(KEY, crypto.CONTROLLER)
 
 
 @pytest.fixture
@@ -30,13 +38,14 @@ def plain(tmp_path):
 
 def seal(tmp_path, plain, key=KEY):
     sealed = tmp_path / (plain.name + ".enc")
-    crypto.encrypt_file(str(plain), str(sealed), crypto.recipient(key), LABEL, chunk_size=CHUNK, compression="none")
+    crypto.encrypt_file(str(plain), str(sealed), crypto.recipient(key), LABEL, crypto.signer(key, crypto.CONTROLLER),
+                        chunk_size=CHUNK, compression="none")
     return sealed
 
 
 def open_sealed(tmp_path, sealed, key=KEY):
     out = tmp_path / "restored.db"
-    return out, crypto.decrypt_file(str(sealed), str(out), key, what="object " + sealed.name)
+    return out, crypto.decrypt_file(str(sealed), str(out), key, SIGNERS, what="object " + sealed.name)
 
 
 def refused(tmp_path, sealed, key=KEY):
@@ -58,7 +67,7 @@ def test_round_trip(tmp_path, plain):
     assert result["size"] == DATA_SIZE
     assert result["sha256"] == crypto.file_sha256(str(plain))[1]
     assert result["key_id"] == crypto.key_id(KEY)
-    assert result["label"] == LABEL and "warning" not in result
+    assert result["label"] == SIGNED_LABEL and result["signer"] == "controller" and "warning" not in result
 
 
 def test_two_encryptions_of_one_file_differ(tmp_path, plain):
@@ -80,10 +89,10 @@ def test_the_default_chunk_size_streams(tmp_path):
     plain = tmp_path / "p.db"
     plain.write_bytes(os.urandom(crypto.CHUNK_SIZE + 5))
     sealed = tmp_path / "p.enc"
-    result = crypto.encrypt_file(str(plain), str(sealed), crypto.recipient(KEY), LABEL)
+    result = crypto.encrypt_file(str(plain), str(sealed), crypto.recipient(KEY), LABEL, CONTROLLER)
     assert result["size"] == crypto.CHUNK_SIZE + 5 and result["encrypted_size"] == os.path.getsize(sealed)
     out = tmp_path / "out.db"
-    crypto.decrypt_file(str(sealed), str(out), KEY)
+    crypto.decrypt_file(str(sealed), str(out), KEY, SIGNERS)
     assert out.read_bytes() == plain.read_bytes()
 
 
@@ -140,7 +149,7 @@ def test_swapped_chunks_are_tampering(tmp_path, plain):
 def test_a_chunk_from_another_backup_is_tampering(tmp_path, plain):
     one = seal(tmp_path, plain).read_bytes()
     two = tmp_path / "two.enc"
-    crypto.encrypt_file(str(plain), str(two), crypto.recipient(KEY), LABEL, chunk_size=CHUNK)
+    crypto.encrypt_file(str(plain), str(two), crypto.recipient(KEY), LABEL, CONTROLLER, chunk_size=CHUNK)
     mixed = one[:HEAD + SEALED_CHUNK] + two.read_bytes()[HEAD + SEALED_CHUNK:]
     two.write_bytes(mixed)
     assert refused(tmp_path, two).kind == "tampered"
@@ -160,12 +169,21 @@ def test_an_older_format_is_refused_before_its_key_is_used(tmp_path, plain, vers
     sealed = seal_version_1(plain, tmp_path / NAME, version=version)
     error = refused(tmp_path, sealed)
     assert error.kind == "not_a_backup"
-    assert str(error) == ("object %s has format version %d, which this collection does not read: only version 3 "
-                          "authenticates a backup's name, cluster and time with a key the members cannot open backups "
-                          "with" % (NAME, version))
+    assert str(error) == ("object %s has format version %d, which this collection does not read: only version 4 "
+                          "signs a backup's name, cluster and time by its maker, with a key the controller registered"
+                          % (NAME, version))
 
 
-# -- version 3: sealed to the key file's public key, compressed ------------------------------------
+def test_version_3_unsigned_is_refused_as_an_older_format(tmp_path, plain):
+    sealed = seal(tmp_path, plain)
+    data = bytearray(sealed.read_bytes())
+    data[len(crypto.MAGIC)] = 3
+    sealed.write_bytes(bytes(data))
+    error = refused(tmp_path, sealed)
+    assert error.kind == "not_a_backup" and "has format version 3, which this collection does not read" in str(error)
+
+
+# -- sealed to the key file's public key, compressed ----------------------------------------------
 
 
 def compressible(tmp_path, size=300000):
@@ -179,7 +197,7 @@ def compressible(tmp_path, size=300000):
 def test_a_compressed_backup_is_smaller_and_reads_back_whole(tmp_path, codec):
     plain = compressible(tmp_path)
     sealed = tmp_path / NAME
-    result = crypto.encrypt_file(str(plain), str(sealed), crypto.recipient(KEY), LABEL, chunk_size=4096,
+    result = crypto.encrypt_file(str(plain), str(sealed), crypto.recipient(KEY), LABEL, CONTROLLER, chunk_size=4096,
                                  compression=codec)
     assert result["compression"] == codec and result["size"] == plain.stat().st_size
     assert result["compressed_size"] < plain.stat().st_size // 5
@@ -193,7 +211,7 @@ def test_a_compressed_backup_is_smaller_and_reads_back_whole(tmp_path, codec):
 def test_a_compressed_backup_cut_or_changed_is_refused(tmp_path):
     plain = compressible(tmp_path)
     sealed = tmp_path / NAME
-    crypto.encrypt_file(str(plain), str(sealed), crypto.recipient(KEY), LABEL, chunk_size=1024)
+    crypto.encrypt_file(str(plain), str(sealed), crypto.recipient(KEY), LABEL, CONTROLLER, chunk_size=1024)
     data = sealed.read_bytes()
     sealed.write_bytes(data[:-100])
     assert refused(tmp_path, sealed).kind == "truncated"
@@ -210,15 +228,16 @@ def test_a_compressed_backup_cut_or_changed_is_refused(tmp_path):
 
 @pytest.mark.parametrize("codec", ["zlib", "lzma"])
 def test_a_decompression_bomb_is_refused_at_the_first_byte_past_its_header_s_size(tmp_path, monkeypatch, codec):
-    # Sealed with the public key alone, as anyone on a member could: a header that says 10 bytes over
-    # a stream of 20 MiB of zeros (a few KiB compressed).
+    # Sealed and signed by a member (whose signing key may be in a thief's hands): a header that says
+    # 10 bytes over a stream of 20 MiB of zeros (a few KiB compressed).
     bomb = tmp_path / "zeros"
     with open(bomb, "wb") as handle:
         handle.truncate(20 * 1024 * 1024)
     sealed = tmp_path / NAME
     real = crypto._hash_and_compress
     monkeypatch.setattr(crypto, "_hash_and_compress", lambda *args: (10, real(*args)[1]))
-    crypto.encrypt_file(str(bomb), str(sealed), crypto.recipient(KEY), LABEL, chunk_size=4096, compression=codec)
+    crypto.encrypt_file(str(bomb), str(sealed), crypto.recipient(KEY), LABEL, crypto.signer(KEY, "member:etcd-a"),
+                        chunk_size=4096, compression=codec)
     monkeypatch.undo()
     assert sealed.stat().st_size < 64 * 1024
     inflated = []
@@ -257,7 +276,8 @@ def test_the_public_key_seals_but_only_the_key_file_opens(tmp_path, plain):
 
 def test_an_unknown_compression_is_refused_before_anything_is_written(tmp_path, plain):
     with pytest.raises(ValueError, match="compression bzip2 is not one of none, zlib, lzma"):
-        crypto.encrypt_file(str(plain), str(tmp_path / NAME), crypto.recipient(KEY), LABEL, compression="bzip2")
+        crypto.encrypt_file(str(plain), str(tmp_path / NAME), crypto.recipient(KEY), LABEL, CONTROLLER,
+                            compression="bzip2")
     assert not (tmp_path / NAME).exists()
 
 
@@ -291,7 +311,7 @@ def test_a_refused_decryption_leaves_the_old_destination(tmp_path, plain):
     out = tmp_path / "restored.db"
     out.write_bytes(b"old")
     with pytest.raises(crypto.BackupCryptoError):
-        crypto.decrypt_file(str(sealed), str(out), KEY)
+        crypto.decrypt_file(str(sealed), str(out), KEY, SIGNERS)
     assert out.read_bytes() == b"old"
 
 
@@ -300,7 +320,7 @@ def test_the_header_is_readable_without_the_key(tmp_path, plain):
     with open(sealed, "rb") as handle:
         fields = crypto.read_header(handle, "x")
     assert fields["size"] == DATA_SIZE and fields["key_id"] == crypto.key_id(KEY) and fields["chunk_size"] == CHUNK
-    assert fields["version"] == 3 and fields["label"] == LABEL and fields["compression"] == "none"
+    assert fields["version"] == 4 and fields["label"] == SIGNED_LABEL and fields["compression"] == "none"
     assert fields["stored_size"] == DATA_SIZE and fields["aes_key"] is None
 
 
@@ -310,7 +330,8 @@ def test_the_header_is_readable_without_the_key(tmp_path, plain):
 def test_a_renamed_or_copied_backup_is_refused_naming_both_names(tmp_path, plain):
     sealed = seal(tmp_path, plain)
     with pytest.raises(crypto.BackupCryptoError) as caught:
-        crypto.decrypt_file(str(sealed), str(tmp_path / "out.db"), KEY, what="object x.enc on target t", name="x.enc")
+        crypto.decrypt_file(str(sealed), str(tmp_path / "out.db"), KEY, SIGNERS, what="object x.enc on target t",
+                            name="x.enc")
     assert caught.value.kind == "mismatch"
     assert str(caught.value) == ("object x.enc on target t: its authenticated header names it %s (cluster prod/etcd, "
                                  "taken 20260101T000000Z): a renamed or copied backup is refused" % NAME)
@@ -320,12 +341,13 @@ def test_a_renamed_or_copied_backup_is_refused_naming_both_names(tmp_path, plain
 def test_a_backup_of_another_cluster_is_refused_naming_both(tmp_path, plain):
     sealed = seal(tmp_path, plain)
     with pytest.raises(crypto.BackupCryptoError) as caught:
-        crypto.decrypt_file(str(sealed), str(tmp_path / "out.db"), KEY, what="w", name=NAME, cluster="stage/etcd")
+        crypto.decrypt_file(str(sealed), str(tmp_path / "out.db"), KEY, SIGNERS, what="w", name=NAME,
+                            cluster="stage/etcd")
     assert caught.value.kind == "mismatch"
     assert str(caught.value) == ("w is a backup of cluster prod/etcd (its authenticated header), not of stage/etcd "
                                  "(etcd_backup_cluster): set etcd_backup_cluster to prod/etcd to restore it on purpose")
     out = tmp_path / "out.db"
-    assert crypto.decrypt_file(str(sealed), str(out), KEY, name=NAME, cluster="prod/etcd")["label"] == LABEL
+    assert crypto.decrypt_file(str(sealed), str(out), KEY, SIGNERS, name=NAME, cluster="prod/etcd")["label"] == SIGNED_LABEL
     assert out.read_bytes() == plain.read_bytes()
 
 
@@ -338,7 +360,8 @@ def test_a_label_longer_than_allowed_is_refused_before_any_read(tmp_path, plain)
     error = refused(tmp_path, sealed)
     assert error.kind == "tampered" and "a label of %d bytes" % (crypto.MAX_LABEL_SIZE + 1) in str(error)
     with pytest.raises(ValueError, match="at most 4096 bytes"):
-        crypto.encrypt_file(str(plain), str(tmp_path / "x.enc"), crypto.recipient(KEY), crypto.make_label("x" * 5000))
+        crypto.encrypt_file(str(plain), str(tmp_path / "x.enc"), crypto.recipient(KEY), crypto.make_label("x" * 5000),
+                            CONTROLLER)
 
 
 def seal_version_1(plain, dest, key=KEY, version=1):
@@ -365,25 +388,34 @@ def header_of(path):
         return crypto.read_header(handle, path.name, KEY)
 
 
-def test_latest_is_the_newest_by_authenticated_time_skipping_renamed_and_foreign_backups(tmp_path, plain):
+def sealed_as(plain, dest, by=CONTROLLER, cluster="prod/etcd", taken=None, name=None, key=KEY):
+    """``plain`` sealed into ``dest`` (its label naming ``name``, default dest's name), signed by ``by``."""
+    taken = taken or dest.name[len("etcd-snapshot-"):].split(".", 1)[0]
+    crypto.encrypt_file(str(plain), str(dest), crypto.recipient(key), crypto.make_label(name or dest.name, cluster, "",
+                                                                                        taken), by, chunk_size=CHUNK)
+    return dest
+
+
+def forger(name="controller"):
+    """A Signer of that name whose seed is not the key file's: anyone with the public key, signing as they like."""
+    return crypto.Signer(name, os.urandom(32))
+
+
+def test_latest_is_the_newest_by_verified_time_skipping_renamed_and_foreign_backups(tmp_path, plain):
     headers = {}
     for taken, cluster in (("20260101T000000Z", "prod/etcd"), ("20260301T000000Z", "prod/etcd"),
                            ("20260401T000000Z", "stage/etcd")):
         name = "etcd-snapshot-%s.db.enc" % taken
-        crypto.encrypt_file(str(plain), str(tmp_path / name), crypto.recipient(KEY), crypto.make_label(name, cluster, "", taken),
-                            chunk_size=CHUNK)
-        headers[name] = header_of(tmp_path / name)
+        headers[name] = header_of(sealed_as(plain, tmp_path / name, cluster=cluster))
     # The backup of March, copied under a newer name.
     headers["etcd-snapshot-20270101T000000Z.db.enc"] = headers["etcd-snapshot-20260301T000000Z.db.enc"]
     headers["etcd-snapshot-20280101T000000Z.db.enc"] = crypto.BackupCryptoError("tampered", "object z: tampered")
-    # Sealed with the public key alone, as anyone on a member could: a time that is no time but sorts
-    # after every real one, and one in the future.
+    # Signed by a member whose clock is wrong (or whose key was taken): a time that is no time but
+    # sorts after every real one, and one in the future.
     for forged in ("~~~~", "20991231T000000Z"):
         name = "etcd-snapshot-%s.db.enc" % forged
-        crypto.encrypt_file(str(plain), str(tmp_path / name), crypto.recipient(KEY),
-                            crypto.make_label(name, "prod/etcd", "", forged), chunk_size=CHUNK)
-        headers[name] = header_of(tmp_path / name)
-    name, skipped = crypto.newest_authentic(headers, lambda n: "object " + n, "prod/etcd", now=1780000000)
+        headers[name] = header_of(sealed_as(plain, tmp_path / name, crypto.signer(KEY, "member:etcd-a"), taken=forged))
+    name, skipped = crypto.newest_authentic(headers, lambda n: "object " + n, SIGNERS, "prod/etcd", now=1780000000)
     assert name == "etcd-snapshot-20260301T000000Z.db.enc"
     assert skipped == [
         "object etcd-snapshot-20260401T000000Z.db.enc is a backup of cluster stage/etcd (its authenticated header), "
@@ -397,8 +429,91 @@ def test_latest_is_the_newest_by_authenticated_time_skipping_renamed_and_foreign
         "20260101T000000Z",
         "object z: tampered"]
     del headers["etcd-snapshot-20260301T000000Z.db.enc"]
-    assert crypto.newest_authentic(headers, str, "prod/etcd")[0] == "etcd-snapshot-20260101T000000Z.db.enc"
-    assert crypto.newest_authentic({}, str) == (None, [])
+    assert crypto.newest_authentic(headers, str, SIGNERS, "prod/etcd")[0] == "etcd-snapshot-20260101T000000Z.db.enc"
+    assert crypto.newest_authentic({}, str, SIGNERS) == (None, [])
+
+
+# -- signed: a backup cannot be forged with the public key ----------------------------------------
+
+
+def test_the_signing_keys_derive_from_the_key_file_one_per_signer_none_serving_two_primitives():
+    seeds = {name: crypto.signer(KEY, name).seed for name in ["controller", "member:etcd-a", "member:etcd-b"]}
+    assert len(set(seeds.values())) == 3 and KEY not in seeds.values()
+    x25519 = crypto._derived(KEY, crypto.RECIPIENT_INFO)
+    assert x25519 not in seeds.values() and x25519 != KEY  # the key file's bytes are no key of their own
+    assert crypto.signer(KEY, "controller") == crypto.signer(KEY, "controller")  # derived, the same every time
+    assert sorted(SIGNERS) == ["controller", "member:etcd-a", "member:etcd-b", "member:etcd-c"]
+    assert SIGNERS["member:etcd-a"] == crypto.signer_public_key(seeds["member:etcd-a"])
+    # Another cluster's key file gives other signers: its members' backups do not count here.
+    assert not set(crypto.cluster_signers(OTHER_KEY, MEMBERS).values()) & set(SIGNERS.values())
+    # A member named "controller" is no controller.
+    assert crypto.signer(KEY, crypto.member_signer("controller")).seed != seeds["controller"]
+    assert crypto.decoded_signers(crypto.encoded_signers(SIGNERS)) == SIGNERS
+
+
+@pytest.mark.parametrize("by, reason", [
+    (forger("controller"), "its signature by controller does not verify: a changed or forged header"),
+    (forger("member:etcd-a"), "its signature by member:etcd-a does not verify: a changed or forged header"),
+    (forger("member:mallory"), 'is signed by "member:mallory", which is not a signer of this cluster (controller, '
+                               "member:etcd-a, member:etcd-b, member:etcd-c)"),
+    (crypto.signer(OTHER_KEY, "controller"), "its signature by controller does not verify"),
+])
+def test_a_backup_sealed_with_only_the_public_key_is_not_latest_and_refused_by_name(tmp_path, plain, by, reason):
+    # The real backup, and a newer one sealed to the same public key by someone who holds no signing
+    # key of this cluster (it signs with a key of its own, under any signer's name).
+    real = sealed_as(plain, tmp_path / "etcd-snapshot-20260101T000000Z.db.enc")
+    forged = sealed_as(plain, tmp_path / "etcd-snapshot-20260102T000000Z.db.enc", by)
+    headers = {p.name: header_of(p) for p in (real, forged)}  # sealed to this key file: it opens both
+    name, skipped = crypto.newest_authentic(headers, lambda n: "object " + n, SIGNERS, "prod/etcd")
+    assert name == real.name
+    assert len(skipped) == 1 and skipped[0].startswith("object %s" % forged.name) and reason in skipped[0]
+    with pytest.raises(crypto.BackupCryptoError) as caught:
+        crypto.decrypt_file(str(forged), str(tmp_path / "out.db"), KEY, SIGNERS, what="object " + forged.name,
+                            name=forged.name, cluster="prod/etcd")
+    assert caught.value.kind == "unsigned" and reason in str(caught.value)
+    assert str(caught.value).startswith("object %s" % forged.name)
+    assert not (tmp_path / "out.db").exists()
+
+
+def test_a_header_that_names_no_signer_is_refused(tmp_path, plain):
+    sealed = seal(tmp_path, plain)
+    fields = header_of(sealed)
+    fields["label"] = dict(LABEL)  # as version 3 wrote it
+    with pytest.raises(crypto.BackupCryptoError, match="names no signer in its header"):
+        crypto.verify_signature(fields, "object x", SIGNERS)
+
+
+def retagged(sealed, change):
+    """``sealed`` with ``change(header) -> header`` applied and its header's tag made again with the
+    key file (as a holder of any AES key could): only the signature tells the change."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    fields = header_of(sealed)
+    data = sealed.read_bytes()
+    header = change(fields["header"])
+    aes_key = crypto._opening_key(KEY, fields["header"][crypto.HEADER.size + 9:crypto.HEADER.size + 41])
+    tag = AESGCM(aes_key).encrypt(fields["prefix"] + struct.pack(">I", 0xFFFFFFFF), b"", header)
+    rest = data[len(fields["header"]) + crypto.SIGNATURE_SIZE + crypto.TAG_SIZE:]
+    sealed.write_bytes(header + fields["signature"] + tag + rest)
+    return sealed
+
+
+def test_a_signature_over_a_changed_header_fails(tmp_path, plain):
+    sealed = seal(tmp_path, plain)
+    # A newer time in the label, same length: the header tag made again, the signature left.
+    retagged(sealed, lambda header: header.replace(b"20260101T000000Z", b"20260109T000000Z"))
+    fields = header_of(sealed)  # the key opens it
+    assert fields["label"]["time"] == "20260109T000000Z"
+    with pytest.raises(crypto.BackupCryptoError) as caught:
+        crypto.verify_signature(fields, "object x", SIGNERS)
+    assert str(caught.value) == "object x: its signature by controller does not verify: a changed or forged header"
+    error = refused(tmp_path, sealed)
+    assert error.kind == "unsigned" and "its signature by controller does not verify" in str(error)
+    # A flipped bit of the signature itself.
+    sealed = seal(tmp_path, plain)
+    data = bytearray(sealed.read_bytes())
+    data[SIGNATURE_AT + 5] ^= 1
+    sealed.write_bytes(bytes(data))
+    assert refused(tmp_path, sealed).kind == "unsigned"
 
 
 # -- the key -----------------------------------------------------------------------------------
@@ -440,45 +555,100 @@ def test_a_key_of_the_wrong_length_or_text_is_refused(tmp_path, content, problem
         crypto.read_key(str(path))
 
 
-# -- retention ---------------------------------------------------------------------------------
+# -- retention: by verified header only -------------------------------------------------------------
 
 DAY = 86400
 NOW = 1_800_000_000
 
 
-def backups(*ages_in_days):
-    """Backups named as the backup playbook names them, the first one newest (etcd-snapshot-00 the oldest name)."""
-    count = len(ages_in_days)
-    return [{"name": "etcd-snapshot-%02d.db.enc" % (count - 1 - i), "mtime": NOW - age * DAY}
-            for i, age in enumerate(ages_in_days)]
+def stamp(days_ago):
+    return __import__("time").strftime(crypto.LABEL_TIME_FORMAT, __import__("time").gmtime(NOW - days_ago * DAY))
 
 
-def test_retention_keeps_the_newest_by_count():
-    kept, deleted = crypto.retention(backups(0, 1, 2, 3, 4), keep=3, max_age_days=0, now=NOW)
-    assert kept == ["etcd-snapshot-04.db.enc", "etcd-snapshot-03.db.enc", "etcd-snapshot-02.db.enc"]
-    assert deleted == ["etcd-snapshot-01.db.enc", "etcd-snapshot-00.db.enc"]
+@pytest.fixture
+def heads(tmp_path, plain):
+    """heads(*ages_in_days, by=...): {name: header (parse_head of the first bytes)} of real backups
+    taken that many days before NOW, named as the backup playbook names them."""
+    def make(*ages, by=CONTROLLER, cluster="prod/etcd", named=None):
+        found = {}
+        for age in ages:
+            name = named or "etcd-snapshot-%s.db.enc" % stamp(age)
+            path = sealed_as(plain, tmp_path / name, by, cluster=cluster, taken=stamp(age), name=name)
+            found[name] = crypto.parse_head(path.read_bytes()[:crypto.MAX_HEAD_SIZE], "object " + name)
+        return found
+    return make
 
 
-def test_retention_by_age_within_the_count():
-    kept, deleted = crypto.retention(backups(1, 10, 40, 50), keep=7, max_age_days=30, now=NOW)
-    assert kept == ["etcd-snapshot-03.db.enc", "etcd-snapshot-02.db.enc"]
-    assert deleted == ["etcd-snapshot-01.db.enc", "etcd-snapshot-00.db.enc"]
+def retention(headers, keep, max_age_days):
+    return crypto.retention(headers, keep, max_age_days, NOW, SIGNERS, "prod/etcd", lambda n: "object " + n)
 
 
-def test_the_newest_is_never_deleted_however_old():
-    kept, deleted = crypto.retention(backups(90, 100), keep=1, max_age_days=30, now=NOW)
-    assert kept == ["etcd-snapshot-01.db.enc"] and deleted == ["etcd-snapshot-00.db.enc"]
+def names(headers):
+    return sorted(headers, reverse=True)
 
 
-def test_other_objects_are_left_alone_and_the_name_not_the_upload_time_orders():
-    # The older snapshot was sent again today: it does not push out the newer one.
-    objects = [*backups(3, 0), {"name": "notes.txt", "mtime": 0}, {"name": "etcd-snapshot-x.db", "mtime": 0}]
-    kept, deleted = crypto.retention(objects, keep=1, max_age_days=0, now=NOW)
-    assert kept == ["etcd-snapshot-01.db.enc"] and deleted == ["etcd-snapshot-00.db.enc"]
-    assert crypto.retention([], keep=1, max_age_days=1, now=NOW) == ([], [])
+def test_retention_keeps_the_newest_by_count(heads):
+    found = heads(0, 1, 2, 3, 4)
+    kept, deleted, unverified = retention(found, keep=3, max_age_days=0)
+    assert kept == names(found)[:3] and deleted == names(found)[3:] and unverified == []
+
+
+def test_retention_by_age_within_the_count(heads):
+    found = heads(1, 10, 40, 50)
+    kept, deleted, _unverified = retention(found, keep=7, max_age_days=30)
+    assert kept == names(found)[:2] and deleted == names(found)[2:]
+
+
+def test_the_newest_verified_is_never_deleted_however_old(heads):
+    found = heads(90, 100)
+    kept, deleted, _unverified = retention(found, keep=1, max_age_days=30)
+    assert kept == names(found)[:1] and deleted == names(found)[1:]
+    # Also when newer objects that do not verify stand beside it.
+    found.update(heads(0, by=forger()), **heads(0, by=forger("member:mallory"), named="etcd-snapshot-x.db.enc"))
+    kept, deleted, unverified = retention(found, keep=1, max_age_days=1)
+    assert kept == ["etcd-snapshot-%s.db.enc" % stamp(90)] and deleted == ["etcd-snapshot-%s.db.enc" % stamp(100)]
+    assert len(unverified) == 2
+
+
+def test_the_member_s_backups_count_as_the_controller_s_do_and_the_time_not_the_name_orders(heads):
+    found = heads(3, by=crypto.signer(KEY, "member:etcd-b"))
+    found.update(heads(1))
+    # A backup of 5 days ago under a name that sorts after every other (its label names it so): its
+    # verified time, not its name, says it is the oldest.
+    found.update(heads(5, named="etcd-snapshot-zzzz.db.enc"))
+    kept, deleted, unverified = retention(found, keep=1, max_age_days=0)
+    assert kept == ["etcd-snapshot-%s.db.enc" % stamp(1)]
+    assert deleted == ["etcd-snapshot-%s.db.enc" % stamp(3), "etcd-snapshot-zzzz.db.enc"]
+    assert unverified == []
+    assert retention({}, keep=1, max_age_days=1) == ([], [], [])
+
+
+def test_objects_planted_under_the_prefix_make_the_prune_delete_nothing_real(heads, tmp_path, plain):
+    real = heads(3, 2, 1)
+    planted = {}
+    # Newer names and times, sealed to the public key, signed by no signer of this cluster.
+    for age in (0, -0.001):
+        planted.update(heads(age, by=forger()))
+    planted.update(heads(0.5, by=forger("member:etcd-a")))
+    planted.update(heads(0.2, by=forger("member:intruder")))
+    # A real backup copied under a newer name; a backup of another cluster; no backup at all; nothing.
+    copy = "etcd-snapshot-20991231T000000Z.db.enc"
+    planted[copy] = real["etcd-snapshot-%s.db.enc" % stamp(1)]
+    planted.update(heads(0.1, cluster="stage/etcd"))
+    planted["etcd-snapshot-29990101T000000Z.db.enc"] = crypto.parse_head(b"garbage" * 10, "object g")
+    planted["etcd-snapshot-39990101T000000Z.db.enc"] = crypto.parse_head(b"", "object e")
+    objects = dict(real, **planted)
+    objects["notes.txt"] = crypto.parse_head(b"", "notes")  # not a backup's name: not judged at all
+    kept, deleted, unverified = retention(objects, keep=2, max_age_days=0)
+    assert kept == names(real)[:2] and deleted == names(real)[2:]
+    assert not set(deleted) & set(planted) and not set(kept) & set(planted)
+    assert len(unverified) == len(planted)
+    # keep=1 with only planted objects newer: still the newest real one is kept.
+    kept, deleted, unverified = retention(objects, keep=1, max_age_days=1)
+    assert kept == names(real)[:1] and deleted == names(real)[1:]
 
 
 @pytest.mark.parametrize("keep, age, message", [(0, 1, "keep at least 1"), (1, -1, "0 \\(no age limit\\) or more")])
 def test_a_retention_that_would_delete_everything_is_refused(keep, age, message):
     with pytest.raises(ValueError, match=message):
-        crypto.retention(backups(0), keep=keep, max_age_days=age, now=NOW)
+        retention({}, keep=keep, max_age_days=age)

@@ -139,14 +139,19 @@ def test_a_restore_target_is_found_by_name_with_its_defaults(name, refusal):
     assert plan.plan_fetch([], CLUSTER, "x")["refusal"] == "etcd_restore_target x is not one of etcd_backup_targets (none set)"
 
 
-def sealed_heads(tmp_path, backups):
-    """{name: the first MAX_HEAD_SIZE bytes} of real backups: (name, cluster, taken) each."""
+SIGNERS = crypto.cluster_signers(KEY, ["etcd-a"])
+
+
+def sealed_heads(tmp_path, backups, by=None):
+    """{name: the first MAX_HEAD_SIZE bytes} of real backups: (name, cluster, taken) each, signed by
+    the controller (or ``by``)."""
     snapshot = tmp_path / "snapshot.db"
     snapshot.write_bytes(os.urandom(3000))
     heads = {}
     for name, cluster, taken in backups:
         crypto.encrypt_file(str(snapshot), str(tmp_path / name), crypto.recipient(KEY),
-                            crypto.make_label(name, cluster, "c1d", taken), chunk_size=1024)
+                            crypto.make_label(name, cluster, "c1d", taken), by or crypto.signer(KEY, crypto.CONTROLLER),
+                            chunk_size=1024)
         heads[name] = (tmp_path / name).read_bytes()[:crypto.MAX_HEAD_SIZE]
     return heads
 
@@ -163,9 +168,13 @@ def test_latest_on_an_ssh_target_is_the_newest_by_authenticated_time_and_a_newer
                                     ("etcd-snapshot-20260401T000000Z.db.enc", "stage/etcd", "20260401T000000Z")])
     heads[COPY] = heads[MARCH]
     heads["etcd-snapshot-29991231T235960Z.db.enc"] = heads[MARCH][:40]  # cut inside its header
-    chosen = plan.fetch_object(VAULT, "latest", plan.read_heads(heads, KEY), CLUSTER)
+    # Newer, sealed to the key file's public key but signed by no signer of this cluster.
+    heads.update(sealed_heads(tmp_path, [("etcd-snapshot-20260501T000000Z.db.enc", CLUSTER, "20260501T000000Z")],
+                              by=crypto.Signer("member:etcd-a", os.urandom(32))))
+    chosen = plan.fetch_object(VAULT, "latest", plan.read_heads(heads, KEY), CLUSTER, SIGNERS)
     assert (chosen["object"], chosen["refusal"]) == (MARCH, "")
-    assert RENAMED in chosen["skipped"] and len(chosen["skipped"]) == 3, chosen["skipped"]
+    assert RENAMED in chosen["skipped"] and len(chosen["skipped"]) == 4, chosen["skipped"]
+    assert any("its signature by member:etcd-a does not verify" in why for why in chosen["skipped"])
     assert any("is a backup of cluster stage/etcd" in why for why in chosen["skipped"])
     assert any("is truncated: it ends at byte 40, inside its header" in why for why in chosen["skipped"])
 
@@ -176,13 +185,13 @@ def test_latest_on_an_ssh_target_is_the_newest_by_authenticated_time_and_a_newer
     ("etcd-snapshot-20200101T000000Z.db.enc", [MARCH], "etcd-snapshot-20200101T000000Z.db.enc",
      "target vault (bk:/srv/b) has no object etcd-snapshot-20200101T000000Z.db.enc"),
     ("latest", [], "latest", "target vault (bk:/srv/b) holds no backup (etcd-snapshot-*.enc)"),
-    ("latest", [COPY], "", "target vault (bk:/srv/b) holds no backup that authenticates: " + RENAMED),
+    ("latest", [COPY], "", "target vault (bk:/srv/b) holds no backup that verifies: " + RENAMED),
 ])
 def test_the_object_of_an_ssh_target_is_refused_when_it_is_not_there_or_none_authenticates(
         tmp_path, wanted, found, chosen, refusal):
     heads = sealed_heads(tmp_path, [(MARCH, CLUSTER, "20260301T000000Z")])
     heads[COPY] = heads[MARCH]
-    result = plan.fetch_object(VAULT, wanted, plan.read_heads({n: heads[n] for n in found}, KEY), CLUSTER)
+    result = plan.fetch_object(VAULT, wanted, plan.read_heads({n: heads[n] for n in found}, KEY), CLUSTER, SIGNERS)
     assert (result["object"], result["refusal"]) == (chosen, refusal)
 
 

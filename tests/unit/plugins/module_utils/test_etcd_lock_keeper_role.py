@@ -21,8 +21,11 @@ def options(role_, play_hosts=("h1", "h2"), **variables):
 
 def test_a_lease_of_a_managed_tls_cluster_is_renewed_with_admin_every_third_of_the_ttl():
     assert options(role(lease_id=LEASE)) == dict(
-        hold_pki_dir=False, lease_id=LEASE, endpoints=URLS, tls=True, tls_verify=True, interval=15,
+        hold_pki_dir=False, lease_id=LEASE, lock_key=None, endpoints=URLS, tls=True, tls_verify=True, interval=15,
         pki_dir="/ctl/pki", client_pair="admin")
+    # With the lock's key the keeper records there a run that died; without a lease, no key.
+    assert options(role(lease_id=LEASE, lock_key="/raftops/etcd/run"))["lock_key"] == "/raftops/etcd/run"
+    assert options(role(lock_key="/raftops/etcd/run"))["lock_key"] is None
 
 
 @pytest.mark.parametrize("given, variables, held", [

@@ -7,15 +7,20 @@ import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_run_lock
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import (
-    PkiDirBusy, dead_holder, keep, lock_pki_dir, parse_holder, pki_connection, run_pids)
+    PkiDirBusy, keep, lease_problem, lock_pki_dir, mark_ended, parse_holder, pki_connection, same_run)
 
 HOLDER = ("ansible-playbook (Deploy and converge etcd) on ctl-a by alice,\n  pid 4242,\n"
-          "  started 2026-11-22T09:58:00Z")
+          "  run 9f3c2a1b0e4d5c6f of machine 1a2b3c4d5e6f7a8b,\n  started 2026-11-22T09:58:00Z")
+# A holder of a release before run IDs: still read, and never judged dead by its pid.
+OLD_HOLDER = "ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid 4242, started 2026-11-22T09:58:00Z"
 
 
 def test_parse_the_holder_the_role_writes_even_as_folded_yaml_leaves_it():
     assert parse_holder(HOLDER) == dict(play="Deploy and converge etcd", host="ctl-a", user="alice", pid=4242,
+                                        run="9f3c2a1b0e4d5c6f", machine="1a2b3c4d5e6f7a8b",
                                         started="2026-11-22T09:58:00Z")
+    assert parse_holder(OLD_HOLDER) == dict(play="Deploy and converge etcd", host="ctl-a", user="alice", pid=4242,
+                                            run=None, machine=None, started="2026-11-22T09:58:00Z")
 
 
 @pytest.mark.parametrize("text", [
@@ -33,26 +38,14 @@ def test_the_run_lock_prefix_of_a_group_s_cluster(group, prefix):
     assert etcd_run_lock.run_lock_prefix(group) == prefix
 
 
-def test_run_pids_from_pgrep_output():
-    assert run_pids("4242\n17\n4242\n") == [17, 4242]
-    assert run_pids("") == []
-
-
-@pytest.mark.parametrize("controller, dead", [
-    (dict(host="ctl-a", run_pids=[17, 99]), "pid 4242 on ctl-a runs no ansible-playbook any more"),
-    (dict(host="ctl-a", run_pids=[]), "pid 4242 on ctl-a runs no ansible-playbook any more"),
-    (dict(host="ctl-a", run_pids=[4242]), None),  # it runs
-    (dict(host="ctl-a", run_pids=["4242"]), None),
-    (dict(host="ctl-b", run_pids=[]), None),  # another controller's run: unknown here
-    (None, None),
-    ({}, None),
-])
-def test_dead_holder(controller, dead):
-    assert dead_holder(HOLDER, controller) == dead
-
-
-def test_a_holder_not_written_by_the_role_is_never_dead():
-    assert dead_holder("alice by hand", dict(host="ctl-a", run_pids=[])) is None
+def test_one_run_is_its_run_id_and_machine_not_its_host_name_and_pid():
+    # Two controllers with one host name (cloned machines, CI containers), even one pid: two runs.
+    other = HOLDER.replace("9f3c2a1b0e4d5c6f", "0123456789abcdef")
+    assert not same_run(HOLDER, other) and same_run(HOLDER, HOLDER.replace("alice", "bob"))
+    assert not same_run(HOLDER, HOLDER.replace("1a2b3c4d5e6f7a8b", "ffffffffffffffff"))
+    assert not same_run(HOLDER, OLD_HOLDER)  # same host and pid, but only one names its run
+    assert same_run(OLD_HOLDER, OLD_HOLDER) and not same_run(OLD_HOLDER, OLD_HOLDER.replace("4242", "17"))
+    assert not same_run("alice by hand", "alice by hand")
 
 
 class Clock:
@@ -89,6 +82,44 @@ def test_keep_stops_renewing_a_lease_that_is_gone_but_stays_while_the_run_lives(
 
     keep(4242, renew, 10, lives=lambda pid: clock.now < 100, clock=clock, sleep=clock.sleep)
     assert renewed == [10.0] and clock.now == 100.0
+
+
+def test_keep_records_in_the_lock_a_run_that_ended_without_releasing_it():
+    clock = Clock()
+    ended = []
+    keep(4242, lambda: 45, 15, lives=lambda pid: clock.now < 20, clock=clock, sleep=clock.sleep,
+         ended=lambda: ended.append(clock.now))
+    assert ended == [20.0]  # within a second of the run's end
+
+
+def test_keep_records_nothing_once_the_lease_is_gone_and_tries_again_while_etcd_does_not_answer():
+    clock = Clock()
+    ended = []
+    # released by the run (or expired): nothing to record
+    keep(4242, lambda: 0, 10, lives=lambda pid: clock.now < 30, clock=clock, sleep=clock.sleep,
+         ended=lambda: ended.append(clock.now))
+    assert ended == []
+    answers = [OSError("no route"), OSError("no route"), True]
+
+    def ended_once():
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        ended.append(clock.now)
+
+    clock.now = 0.0
+    keep(4242, lambda: 45, 10, lives=lambda pid: clock.now < 5, clock=clock, sleep=clock.sleep, ended=ended_once)
+    assert ended == [7.0] and answers == []
+    # an etcd that never answers: the keeper gives up after one interval; the lease runs out
+    clock.now = 0.0
+    calls = []
+
+    def unreachable():
+        calls.append(clock.now)
+        raise OSError("no route")
+
+    keep(4242, lambda: 45, 10, lives=lambda pid: clock.now < 5, clock=clock, sleep=clock.sleep, ended=unreachable)
+    assert calls[0] == 5.0 and calls[-1] == 15.0
 
 
 def test_keep_tries_again_after_a_renewal_that_failed():
@@ -156,7 +187,7 @@ def test_parse_lease_id_rejects_what_is_not_a_lease(text):
 
 
 def test_a_value_not_written_by_the_module_is_the_holder():
-    assert etcd_run_lock.decode_value(b"carol") == dict(holder="carol", acquired_at="unknown", ttl=None)
+    assert etcd_run_lock.decode_value(b"carol") == dict(holder="carol", acquired_at="unknown", ttl=None, ended=None)
     assert etcd_run_lock.decode_value(b'{"x": 1}')["holder"] == '{"x": 1}'
 
 
@@ -250,7 +281,11 @@ class MemoryStore:
         return "etcdctl " + " ".join(args)
 
 
-ROLE_HOLDER = "ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid 4242, started 2026-11-22T09:58:00Z"
+ROLE_HOLDER = ("ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid 4242, run 9f3c2a1b0e4d5c6f of machine "
+               "1a2b3c4d5e6f7a8b, started 2026-11-22T09:58:00Z")
+# A second controller with the same host name (a cloned machine, a CI container): its own run ID.
+CLONE_HOLDER = ("ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid 5000, run 0123456789abcdef of machine "
+                "1a2b3c4d5e6f7a8b, started 2026-11-22T10:00:00Z")
 OTHER_HOLDER = "scheduled defragmentation of etcd-host1 on host1, pid 77"
 KEY = "/raftops/etcd/run"
 
@@ -287,21 +322,83 @@ def test_a_lock_held_by_another_is_refused_naming_it_and_the_release_command():
     assert len(store.leases) == 1  # nothing granted for the refusal
 
 
-def test_the_lock_of_a_dead_run_of_this_controller_is_taken_over_at_once():
+@pytest.mark.parametrize("holder, clone", [(ROLE_HOLDER, CLONE_HOLDER), (OLD_HOLDER, OLD_HOLDER.replace("4242", "5000"))],
+                         ids=["holders-with-run-ids", "holders-of-an-earlier-release"])
+@pytest.mark.parametrize("controller", [dict(host="ctl-a", run_pids=[5000]), dict(host="ctl-a", run_pids=[]), None])
+def test_two_controllers_with_one_host_name_never_take_each_other_s_live_lock(controller, holder, clone):
+    # The run on the other controller lives (its keeper renews its lease), though its pid runs
+    # nothing here: its lock is refused, named, whatever this controller's processes are, and the
+    # lock is left as it was.
     store = MemoryStore()
-    new_lock(store, holder=ROLE_HOLDER).acquire()
-    lock = new_lock(store, holder=ROLE_HOLDER.replace("4242", "5000"), controller=dict(host="ctl-a", run_pids=[5000]))
+    held = new_lock(store, holder=holder).acquire()
+    before = dict(store.keys)
+    store.now = 10
+    with pytest.raises(etcd_run_lock.LockError) as refused:
+        new_lock(store, holder=clone, controller=controller).acquire()
+    assert str(refused.value).startswith("lock run is held by %s since 2026-11-22T10:00:00Z (lease %s, expires in 50 s "
+                                         "unless renewed)" % (holder, held["lease_id"]))
+    assert store.keys == before and len(store.leases) == 1
+
+
+def test_a_run_whose_keeper_saw_it_die_is_taken_over_at_once_naming_it():
+    store = MemoryStore()
+    held = new_lock(store, holder=ROLE_HOLDER).acquire()
+    lease_id = int(held["lease_id"], 16)
+    note = etcd_run_lock.ended_note(4242, "2026-11-22T10:00:05Z")
+    assert mark_ended(store, KEY, lease_id, note) is True
+    assert json.loads(store.keys[KEY]["value"])["ended"] == note and store.keys[KEY]["lease"] == lease_id
+    store.now = 6  # the lease still lives: its keeper renews it no more
+    lock = new_lock(store, holder=CLONE_HOLDER)
     result = lock.acquire()
-    assert result["taken_over"] == ROLE_HOLDER
-    assert "a run of this controller that died (pid 4242 on ctl-a runs no ansible-playbook any more)" in lock.warnings[0]
+    assert result["taken_over"] == ROLE_HOLDER and store.keys[KEY]["lease"] == int(result["lease_id"], 16)
+    assert lock.warnings == [
+        "lock run was held by %s since 2026-11-22T10:00:00Z (lease %s), a run that died (its keeper saw its "
+        "ansible-playbook process (pid 4242) end at 2026-11-22T10:00:05Z without releasing the lock, and renews its "
+        "lease no more): it may have stopped part-way; the lock was taken over" % (ROLE_HOLDER, held["lease_id"])]
 
 
-@pytest.mark.parametrize("controller", [dict(host="ctl-a", run_pids=[4242]), dict(host="ctl-b", run_pids=[]), None])
-def test_a_run_that_may_live_is_never_taken_over(controller):
+def test_a_keeper_records_no_end_in_a_lock_its_lease_no_longer_holds():
+    store = MemoryStore()
+    mine = new_lock(store, holder=ROLE_HOLDER).acquire()
+    new_lock(store, holder=ROLE_HOLDER, lease_id=mine["lease_id"]).release()
+    theirs = new_lock(store, holder=CLONE_HOLDER).acquire()
+    before = dict(store.keys)
+    assert mark_ended(store, KEY, int(mine["lease_id"], 16), "ended") is False
+    assert store.keys == before and json.loads(store.keys[KEY]["value"])["holder"] == CLONE_HOLDER
+    assert theirs["acquired"]
+
+
+def test_a_holder_whose_lease_ran_out_is_taken_over():
+    # The other run died where its keeper could not say so (its host crashed): its lease runs out.
     store = MemoryStore()
     new_lock(store, holder=ROLE_HOLDER).acquire()
-    with pytest.raises(etcd_run_lock.LockError, match="lock run is held by ansible-playbook"):
-        new_lock(store, controller=controller).acquire()
+    store.now = 59
+    with pytest.raises(etcd_run_lock.LockError, match="lock run is held by"):
+        new_lock(store, holder=CLONE_HOLDER).acquire()
+    store.now = 60
+    result = new_lock(store, holder=CLONE_HOLDER).acquire()
+    assert result["acquired"] and json.loads(store.keys[KEY]["value"])["holder"] == CLONE_HOLDER
+
+
+def test_lease_problem_says_whether_the_run_s_lease_still_holds_its_lock():
+    store = MemoryStore()
+    mine = new_lock(store, holder=ROLE_HOLDER, ttl=45).acquire()
+    lease_id = int(mine["lease_id"], 16)
+    assert lease_problem(store, KEY, lease_id) is None
+    assert store.leases[lease_id]["expires"] == 45  # read, not renewed
+    # its keeper cut off for longer than the TTL: the lease ran out, and another run took the lock
+    store.now = 46
+    theirs = new_lock(store, holder=CLONE_HOLDER).acquire()
+    assert lease_problem(store, KEY, lease_id) == (
+        "its lease %s expired or was revoked (its keeper could not renew it for the lease's whole TTL: the controller "
+        "was cut off from the cluster, or the keeper stopped), and it is held now by %s since 2026-11-22T10:00:00Z"
+        % (mine["lease_id"], CLONE_HOLDER))
+    new_lock(store, lease_id=theirs["lease_id"]).release()
+    assert lease_problem(store, KEY, lease_id).endswith("and nobody holds it now")
+    # the key outlives its lease for a moment
+    mine = new_lock(store, holder=ROLE_HOLDER).acquire()
+    store.time_left = lambda _lease: 0
+    assert "has expired" in lease_problem(store, KEY, int(mine["lease_id"], 16))
 
 
 def test_a_lock_whose_lease_expired_is_taken_over_unless_it_changed_meanwhile():
@@ -360,44 +457,44 @@ def test_the_lock_file_is_plain_python_for_the_members():
     assert modules <= {"datetime", "errno", "fcntl", "json", "os", "re", "shlex", "time"}
 
 
-# -- the holder and controller the actions name (plugins/plugin_utils/run_lock.py) --------------
+# -- the holder the actions name (plugins/plugin_utils/run_lock.py) ---------------------------
+
+RUN = dict(run="9f3c2a1b0e4d5c6f", machine="1a2b3c4d5e6f7a8b")
 
 
 @pytest.mark.parametrize("play, user, expected", [
     ("Deploy and converge etcd", "alice",
-     "ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid 4242, started 2026-11-22T09:58:00Z"),
+     "ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid 4242, run 9f3c2a1b0e4d5c6f of machine "
+     "1a2b3c4d5e6f7a8b, started 2026-11-22T09:58:00Z"),
     # A play name over lines, or none; no user in the environment.
-    ("Deploy\n  (again)", None, "ansible-playbook (Deploy (again)) on ctl-a by an unknown user, pid 4242, started "
-                                "2026-11-22T09:58:00Z"),
-    ("", "bob smith", "ansible-playbook () on ctl-a by bob smith, pid 4242, started 2026-11-22T09:58:00Z"),
+    ("Deploy\n  (again)", None, "ansible-playbook (Deploy (again)) on ctl-a by an unknown user, pid 4242, run "
+                                "9f3c2a1b0e4d5c6f of machine 1a2b3c4d5e6f7a8b, started 2026-11-22T09:58:00Z"),
+    ("", "bob smith", "ansible-playbook () on ctl-a by bob smith, pid 4242, run 9f3c2a1b0e4d5c6f of machine "
+                      "1a2b3c4d5e6f7a8b, started 2026-11-22T09:58:00Z"),
 ])
 def test_run_holder_is_read_back_by_parse_holder(play, user, expected):
-    holder = etcd_run_lock.run_holder(play, "ctl-a", user, 4242, "2026-11-22T09:58:00Z")
+    holder = etcd_run_lock.run_holder(play, "ctl-a", user, 4242, "2026-11-22T09:58:00Z", **RUN)
     assert holder == expected
     assert parse_holder(holder) == dict(play=" ".join(play.split()), host="ctl-a", user=user or "an unknown user",
-                                        pid=4242, started="2026-11-22T09:58:00Z")
+                                        pid=4242, started="2026-11-22T09:58:00Z", **RUN)
 
 
-@pytest.mark.parametrize("host, pid, started, message", [
-    ("", 4242, "2026-11-22T09:58:00Z", "the controller's host name must be one word, got ''"),
-    ("ctl a", 4242, "2026-11-22T09:58:00Z", "the controller's host name must be one word, got 'ctl a'"),
-    ("ctl-a", 0, "2026-11-22T09:58:00Z", "the ansible-playbook pid must be a whole number above 0, got 0"),
-    ("ctl-a", "4242", "2026-11-22T09:58:00Z", "the ansible-playbook pid must be a whole number above 0, got '4242'"),
-    ("ctl-a", True, "2026-11-22T09:58:00Z", "the ansible-playbook pid must be a whole number above 0, got True"),
-    ("ctl-a", 4242, "", "the start time must be one word (ISO 8601), got ''"),
-    ("ctl-a", 4242, "22 Nov 2026", "the start time must be one word (ISO 8601), got '22 Nov 2026'"),
+@pytest.mark.parametrize("host, pid, started, run, machine, message", [
+    ("", 4242, "2026-11-22T09:58:00Z", RUN["run"], "m", "the controller's host name must be one word, got ''"),
+    ("ctl a", 4242, "2026-11-22T09:58:00Z", RUN["run"], "m", "the controller's host name must be one word, got 'ctl a'"),
+    ("ctl-a", 0, "2026-11-22T09:58:00Z", RUN["run"], "m", "the ansible-playbook pid must be a whole number above 0, got 0"),
+    ("ctl-a", "4242", "2026-11-22T09:58:00Z", RUN["run"], "m",
+     "the ansible-playbook pid must be a whole number above 0, got '4242'"),
+    ("ctl-a", True, "2026-11-22T09:58:00Z", RUN["run"], "m",
+     "the ansible-playbook pid must be a whole number above 0, got True"),
+    ("ctl-a", 4242, "", RUN["run"], "m", "the start time must be one word (ISO 8601), got ''"),
+    ("ctl-a", 4242, "22 Nov 2026", RUN["run"], "m", "the start time must be one word (ISO 8601), got '22 Nov 2026'"),
+    ("ctl-a", 4242, "2026-11-22T09:58:00Z", "", "m", "the run ID must be 8 or more hex digits, got ''"),
+    ("ctl-a", 4242, "2026-11-22T09:58:00Z", "xyz", "m", "the run ID must be 8 or more hex digits, got 'xyz'"),
+    ("ctl-a", 4242, "2026-11-22T09:58:00Z", RUN["run"], "a b",
+     "the machine ID must be lowercase letters and digits, got 'a b'"),
 ])
-def test_run_holder_refuses_what_parse_holder_could_not_read_back(host, pid, started, message):
+def test_run_holder_refuses_what_parse_holder_could_not_read_back(host, pid, started, run, machine, message):
     with pytest.raises(ValueError) as refused:
-        etcd_run_lock.run_holder("play", host, "alice", pid, started)
+        etcd_run_lock.run_holder("play", host, "alice", pid, started, run, machine)
     assert str(refused.value) == message
-
-
-@pytest.mark.parametrize("pgrep_output, expected", [
-    ("4242\n17\n4242\n", dict(host="ctl-a", run_pids=[17, 4242])),
-    # pgrep missing: this run is one, so none found means no run can be known dead.
-    ("", None),
-    ("pgrep: not found\n", None),
-])
-def test_run_controller_from_pgrep(pgrep_output, expected):
-    assert etcd_run_lock.run_controller("ctl-a", pgrep_output) == expected

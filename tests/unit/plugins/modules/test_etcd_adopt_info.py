@@ -3,6 +3,7 @@ read another user's process (a container without CAP_SYS_PTRACE), as its unit gi
 
 import json
 
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_run_lock
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_store import GatewayLockStore
 from ansible_collections.raftops.etcd.plugins.modules import etcd_adopt_info
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_kv import FIRST_LEASE, FakeKVCluster
@@ -117,15 +118,17 @@ def test_a_lock_without_a_lease_never_expires_and_is_released_by_deleting_it():
                                     "--cert=/etc/tls/node.crt --key=/etc/tls/node.key del /raftops/etcd/run")
 
 
-def test_a_lock_of_a_run_of_this_controller_that_is_gone_reads_dead_as_the_role_takes_it_over():
+def test_a_lock_whose_run_s_keeper_saw_it_end_reads_dead_as_the_role_takes_it_over():
     cluster = FakeKVCluster()
     hold(cluster, GONE)
-    assert read_lock(cluster, CONTROLLER) == dict(
-        key="/raftops/etcd/run", state="dead", holder=GONE, acquired_at="2026-11-22T10:00:00Z",
-        dead="pid 1234 on ctl-a runs no ansible-playbook any more")
-    # Where its process still runs, or the controller's runs are unknown (pgrep missing), it is held.
-    assert read_lock(cluster, dict(host="ctl-a", run_pids=[1234]))["state"] == "held"
+    # A run that lives (its lease is renewed) reads held, whatever this controller's processes are.
+    assert read_lock(cluster, CONTROLLER)["state"] == "held"
     assert read_lock(cluster, None)["state"] == "held"
+    note = etcd_run_lock.ended_note(1234, "2026-11-22T10:00:05Z")
+    store = GatewayLockStore([cluster.client(LOCK_URL)], dict(TLS, endpoints=[LOCK_URL]))
+    assert etcd_run_lock.mark_ended(store, "/raftops/etcd/run", FIRST_LEASE, note)
+    assert read_lock(cluster, CONTROLLER) == dict(
+        key="/raftops/etcd/run", state="dead", holder=GONE, acquired_at="2026-11-22T10:00:00Z", dead=note)
 
 
 def test_a_lock_whose_lease_has_run_out_reads_expired():

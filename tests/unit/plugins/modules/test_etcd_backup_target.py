@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_target as etcd_backup_target_utils
 from ansible_collections.raftops.etcd.plugins.modules import etcd_backup_target
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match
 from ansible_collections.raftops.etcd.tests.unit.plugins.moto_server import moto_server
@@ -260,7 +261,7 @@ def test_present_with_prune_uploads_then_prunes_in_one_call(s3, snapshot, key_fi
         assert not send(keep_two, key_file, plain, prune=True)[1]
     would, failed = send(keep_two, key_file, plains[2], check=True, prune=True)
     # In check mode nothing is uploaded, so the prune sees the target as it is.
-    assert not failed and would["changed"] and would["deleted"] == [], would
+    assert not failed and would["changed"] and would["deleted"] == [], json.dumps(would)
     sent, failed = send(keep_two, key_file, plains[2], prune=True)
     assert not failed and sent["changed"] and sent["object"] == plains[2].name + ".enc"
     assert sent["kept"] == [plains[2].name + ".enc", plains[1].name + ".enc"]
@@ -338,7 +339,7 @@ def test_a_backup_authenticates_its_name_cluster_and_time_and_latest_is_the_newe
         result, failed = run_module(dict(state="present", target=target, key_file=key_file, src=str(plain),
                                          cluster="prod/etcd", cluster_id="ef37", taken="2026010%dT000000Z" % day))
         assert not failed and result["label"] == dict(name=plain.name + ".enc", cluster="prod/etcd", cluster_id="ef37",
-                                                      time="2026010%dT000000Z" % day)
+                                                      time="2026010%dT000000Z" % day, signer="controller")
     # The older backup, copied under a newer name: latest skips it, fetched by its name it is refused.
     copy = "etcd-snapshot-20270101T000000Z.db.enc"
     client.copy_object(Bucket=target["bucket"], Key="prod/" + copy,
@@ -357,9 +358,95 @@ def test_a_backup_authenticates_its_name_cluster_and_time_and_latest_is_the_newe
     assert dest.read_bytes() == plains[1].read_bytes()
     other, failed = run_module(dict(state="fetched", target=target, key_file=key_file, name="latest", dest=str(dest),
                                     cluster="stage/etcd"))
-    assert failed and other["msg"].startswith("target offsite (s3://%s/prod/) holds no backup that authenticates: "
-                                              % target["bucket"])
+    assert failed and other["msg"].startswith("target offsite (s3://%s/prod/) holds no backup that verifies (signed by "
+                                              "this cluster's controller or members): " % target["bucket"])
     assert "is a backup of cluster prod/etcd (its authenticated header), not of stage/etcd" in other["msg"]
+
+
+def forged(path, dest, key_file, taken, by=None, cluster="prod/etcd"):
+    """``path`` sealed into ``dest`` to the key file's public key (what every member holds), signed by
+    ``by`` (default: a key of its own, under the controller's name): what anyone with the public key makes."""
+    key = crypto.read_key(key_file)
+    crypto.encrypt_file(str(path), str(dest), crypto.recipient(key), crypto.make_label(dest.name, cluster, "", taken),
+                        by or crypto.Signer("controller", os.urandom(32)))
+    return dest
+
+
+def test_a_forged_backup_is_not_latest_and_refused_by_name(s3, snapshot, key_file, tmp_path, monkeypatch):
+    target, client = s3
+    warnings = []
+    monkeypatch.setattr(etcd_backup_target.AnsibleModule, "warn", lambda _module, text: warnings.append(text))
+    real = snapshot("etcd-snapshot-20260101T000000Z.db")
+    assert not run_module(dict(state="present", target=target, key_file=key_file, src=str(real), cluster="prod/etcd",
+                               taken="20260101T000000Z", members=["etcd-a"]))[1]
+    newer = forged(snapshot("evil.db"), tmp_path / "etcd-snapshot-20260105T000000Z.db.enc", key_file, "20260105T000000Z")
+    client.upload_file(str(newer), target["bucket"], "prod/" + newer.name)
+    # A member that is not (or no longer) in the inventory: its key is the key file's, its name no member's.
+    gone = forged(snapshot("gone.db"), tmp_path / "etcd-snapshot-20260104T000000Z.db.enc", key_file,
+                  "20260104T000000Z", crypto.signer(crypto.read_key(key_file), "member:etcd-old"))
+    client.upload_file(str(gone), target["bucket"], "prod/" + gone.name)
+    dest = tmp_path / "r.db"
+    fetched, failed = run_module(dict(state="fetched", target=target, key_file=key_file, name="latest", dest=str(dest),
+                                      cluster="prod/etcd", members=["etcd-a"]))
+    assert not failed and fetched["object"] == real.name + ".enc" and dest.read_bytes() == real.read_bytes()
+    assert sorted(warnings) == [
+        "latest: skipped object %s on target offsite is signed by \"member:etcd-old\", which is not a signer of this "
+        "cluster (controller, member:etcd-a)" % gone.name,
+        "latest: skipped object %s on target offsite: its signature by controller does not verify: a changed or "
+        "forged header" % newer.name]
+    refused, failed = run_module(dict(state="fetched", target=target, key_file=key_file, name=newer.name,
+                                      dest=str(dest), cluster="prod/etcd", members=["etcd-a"]))
+    assert failed and refused["msg"] == ("object %s on target offsite: its signature by controller does not verify: a "
+                                         "changed or forged header" % newer.name)
+    assert dest.read_bytes() == real.read_bytes()
+
+
+def test_objects_planted_under_the_prefix_are_never_pruned_nor_make_a_real_backup_go(s3, snapshot, key_file, tmp_path,
+                                                                                     monkeypatch):
+    target, client = s3
+    warnings = []
+    monkeypatch.setattr(etcd_backup_target.AnsibleModule, "warn", lambda _module, text: warnings.append(text))
+    keep_two = dict(target, keep=2, max_age_days=0)
+    for day in (1, 2, 3):
+        plain = snapshot("etcd-snapshot-2026010%dT000000Z.db" % day)
+        assert not run_module(dict(state="present", target=keep_two, key_file=key_file, src=str(plain),
+                                   cluster="prod/etcd", taken="2026010%dT000000Z" % day))[1]
+    # Newer names and times than any real backup: forged with the public key, garbage, empty.
+    for day in (7, 8):
+        planted = forged(snapshot("p%d.db" % day), tmp_path / ("etcd-snapshot-2026010%dT000000Z.db.enc" % day), key_file,
+                         "2026010%dT000000Z" % day)
+        client.upload_file(str(planted), target["bucket"], "prod/" + planted.name)
+    client.put_object(Bucket=target["bucket"], Key="prod/etcd-snapshot-29990101T000000Z.db.enc", Body=b"x" * 100)
+    client.put_object(Bucket=target["bucket"], Key="prod/etcd-snapshot-39990101T000000Z.db.enc", Body=b"")
+    pruned, failed = run_module(dict(state="pruned", target=keep_two, key_file=key_file, cluster="prod/etcd"))
+    assert not failed, pruned
+    assert pruned["kept"] == ["etcd-snapshot-20260103T000000Z.db.enc", "etcd-snapshot-20260102T000000Z.db.enc"]
+    assert pruned["deleted"] == ["etcd-snapshot-20260101T000000Z.db.enc"]
+    assert len(pruned["unverified"]) == 4 and len(warnings) == 4
+    assert all(w.startswith("prune: neither kept nor deleted") for w in warnings)
+    left = sorted(o["Key"] for o in client.list_objects_v2(Bucket=target["bucket"])["Contents"])
+    kept = ("20260102T000000Z", "20260103T000000Z", "20260107T000000Z", "20260108T000000Z", "29990101T000000Z",
+            "39990101T000000Z")
+    assert left == ["prod/etcd-snapshot-%s.db.enc" % t for t in kept]
+
+
+def test_a_push_whose_credentials_cannot_delete_sends_and_says_pruning_failed(s3, snapshot, key_file, monkeypatch):
+    target, _client = s3
+    warnings = []
+    monkeypatch.setattr(etcd_backup_target.AnsibleModule, "warn", lambda _module, text: warnings.append(text))
+    keep_one = dict(target, keep=1)
+    plains = [snapshot("etcd-snapshot-2026010%dT000000Z.db" % day) for day in (1, 2)]
+    assert not send(keep_one, key_file, plains[0], prune=True)[1]
+
+    def denied(_bucket, name):
+        raise etcd_backup_target_utils.TargetError(
+            "target offsite (s3://b/prod/): deleting object %s failed: An error occurred (AccessDenied) when calling "
+            "the DeleteObject operation: Access Denied" % name)
+    monkeypatch.setattr(etcd_backup_target_utils.Bucket, "delete", denied)
+    sent, failed = send(keep_one, key_file, plains[1], prune=True)
+    assert not failed and sent["sent"] and sent["changed"]
+    assert "AccessDenied" in sent["prune_error"] and sent["deleted"] == []
+    assert len(warnings) == 1 and "the backup was sent, but pruning failed" in warnings[0]
 
 
 def test_a_sealed_backup_is_not_uploaded_under_another_name(s3, snapshot, key_file, tmp_path):

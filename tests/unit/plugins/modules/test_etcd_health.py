@@ -8,6 +8,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_cluster_state as cs
 from ansible_collections.raftops.etcd.plugins.modules import etcd_health
+from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_kv import FakeKVCluster
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match
 
 REFUSED = "[Errno 111] Connection refused"
@@ -315,3 +316,48 @@ def test_a_keyspace_that_cannot_be_read_fails_saying_why():
     assert failure == ("cannot read the keyspace: http://10.0.0.1:2379: etcdserver: mvcc: required revision is a "
                        "future revision")
     assert result["healthy"] is True
+
+
+# -- the gate before a step that changes a member: only while this run holds its run lock ----------
+
+LOCK_KEY = "/raftops/etcd/run"
+THIS_RUN = ("ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid 4242, run 9f3c2a1b0e4d5c6f of machine "
+            "1a2b3c4d5e6f7a8b, started 2026-11-22T09:58:00Z")
+
+
+def locked_cluster(monkeypatch):
+    fake = FakeKVCluster(["m0", "m1", "m2"], leader="m0")
+
+    def make(url, **_options):
+        return fake.client(url)
+    make.decode_kv = ec.EtcdClient.decode_kv
+    monkeypatch.setattr(ec, "EtcdClient", make)
+    fake.this = fake.grant(45)
+    fake.put(LOCK_KEY, json.dumps(dict(holder=THIS_RUN, acquired_at="2026-11-22T10:00:00Z", ttl=45)), lease=fake.this)
+    return fake
+
+
+def gate(capsys, fake, **args):
+    with patch_module_args(dict(dict(endpoints=[URLS[0]], run_lock=dict(key=LOCK_KEY, lease_id="%016x" % fake.this)),
+                                **args)), pytest.raises(SystemExit) as exit_info:
+        etcd_health.main()
+    return exit_info.value.code, json.loads(capsys.readouterr().out)
+
+
+def test_the_gate_before_a_restart_stops_a_run_whose_keeper_failed_to_renew_its_lease(monkeypatch, capsys):
+    fake = locked_cluster(monkeypatch)
+    code, out = gate(capsys, fake)
+    assert code == 0 and out["healthy"] is True
+    fake.advance(46)  # the keeper was cut off for longer than the TTL: the lease ran out
+    code, out = gate(capsys, fake)
+    assert code == 1 and out["failed"] is True and out["changed"] is False
+    assert out["msg"] == (
+        "refused to let the step this check gates go on: this run no longer holds the run lock /raftops/etcd/run: its "
+        "lease %016x expired or was revoked (its keeper could not renew it for the lease's whole TTL: the controller was "
+        "cut off from the cluster, or the keeper stopped), and nobody holds it now. Another run may be changing the "
+        "cluster now, so this run stops here; nothing was changed by this step. Run again once no other run holds the "
+        "lock" % fake.this)
+    assert not {c[1] for c in fake.calls} & {"lease_grant", "lease_keepalive_once", "txn", "lease_revoke"}
+    # In check mode nothing follows the gate: no check.
+    code, out = gate(capsys, fake, _ansible_check_mode=True)
+    assert code == 0

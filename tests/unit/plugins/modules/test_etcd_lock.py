@@ -7,6 +7,7 @@ import yaml
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client, etcd_cluster_state, etcd_run_lock
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_store import GatewayLockStore
 from ansible_collections.raftops.etcd.plugins.modules import etcd_lock
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_kv import FIRST_LEASE, FakeKVCluster
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match
@@ -645,39 +646,71 @@ def test_examples_and_return_are_yaml():
             "waited", "previous_holder", "held_by", "release_command", "cluster", "msg"} <= set(returned)
 
 
-# -- a run of this controller that died -------------------------------------------------------
+# -- a run that died, and one that lives on another controller with the same host name ----------
 
-DEAD_RUN = "ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid 4242, started 2026-11-22T09:58:00Z"
+DEAD_RUN = ("ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid 4242, run 9f3c2a1b0e4d5c6f of machine "
+            "1a2b3c4d5e6f7a8b, started 2026-11-22T09:58:00Z")
+# This run: another controller with the same host name (a cloned machine, a CI container).
+CLONE_RUN = ("ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid 1234, run 0123456789abcdef of machine "
+             "1a2b3c4d5e6f7a8b, started 2026-11-22T10:00:00Z")
 
 
-def test_the_lock_of_a_run_of_this_controller_that_died_is_taken_over_naming_it():
+def keeper_saw_it_end(cluster, pid=4242):
+    """What the dead run's keeper does when its run's process ends without releasing the lock."""
+    store = GatewayLockStore([cluster.client(URLS[0])], dict(endpoints=URLS[:1]))
+    assert etcd_run_lock.mark_ended(store, KEY, FIRST_LEASE, etcd_run_lock.ended_note(pid, "2026-11-22T10:00:05Z"))
+
+
+def test_the_lock_of_a_run_whose_keeper_saw_it_die_is_taken_over_at_once_naming_it():
     cluster = FakeKVCluster()
     acquire(cluster, holder=DEAD_RUN, ttl=45)
-    failure, result, warnings = run(cluster, controller=dict(host="ctl-a", run_pids=[1234, 5678]))
+    keeper_saw_it_end(cluster)
+    cluster.advance(5)  # its lease still lives
+    failure, result, warnings = run(cluster, holder=CLONE_RUN)
     assert failure is None, failure
-    assert result["acquired"] is True and result["holder"] == ALICE
+    assert result["acquired"] is True and result["holder"] == CLONE_RUN
     assert result["taken_over"] == DEAD_RUN and result["previous_holder"] == DEAD_RUN
-    assert warnings == ["lock run was held by %s since 2026-11-22T10:00:00Z (lease %s), a run of this controller that "
-                        "died (pid 4242 on ctl-a runs no ansible-playbook any more): it may have stopped part-way; "
-                        "the lock was taken over" % (DEAD_RUN, FIRST_HEX)]
-    assert stored(cluster)[0]["holder"] == ALICE
+    assert warnings == ["lock run was held by %s since 2026-11-22T10:00:00Z (lease %s), a run that died (its keeper saw "
+                        "its ansible-playbook process (pid 4242) end at 2026-11-22T10:00:05Z without releasing the "
+                        "lock, and renews its lease no more): it may have stopped part-way; the lock was taken over"
+                        % (DEAD_RUN, FIRST_HEX)]
+    assert stored(cluster)[0]["holder"] == CLONE_RUN
     # only if the lock did not change since it was read
-    (_method, compare, _success, _failure), = calls(cluster, "txn")[1:]
+    compare = calls(cluster, "txn")[-1][1]
     assert compare[0]["target"] == "MOD"
 
 
+# The holders an earlier release wrote (no run ID): the other controller's run, and this one's.
+OLD_RUN = "ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid 4242, started 2026-11-22T09:58:00Z"
+OLD_CLONE = "ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid 1234, started 2026-11-22T10:00:00Z"
+
+
+@pytest.mark.parametrize("holder, clone", [(DEAD_RUN, CLONE_RUN), (OLD_RUN, OLD_CLONE)],
+                         ids=["holders-with-run-ids", "holders-of-an-earlier-release"])
 @pytest.mark.parametrize("controller", [
-    dict(host="ctl-a", run_pids=[4242]),  # its process still runs ansible-playbook
-    dict(host="ctl-b", run_pids=[]),  # a run of another controller: its liveness is unknown here
-    None,  # the caller gives no controller
-], ids=["alive", "other-controller", "no-controller"])
-def test_the_lock_of_a_run_that_may_live_is_refused_naming_it(controller):
+    dict(host="ctl-a", run_pids=[1234]),  # the holder's pid runs nothing here: it runs on the other controller
+    dict(host="ctl-a", run_pids=[]),
+    None,
+], ids=["same-host-name", "same-host-name-no-runs", "no-controller"])
+def test_a_live_run_of_another_controller_with_the_same_host_name_is_refused_naming_it(controller, holder, clone):
+    cluster = FakeKVCluster()
+    acquire(cluster, holder=holder, ttl=45)
+    cluster.advance(10)
+    before = stored(cluster)
+    failure, result, _warnings = run(cluster, holder=clone, **({"controller": controller} if controller else {}))
+    assert failure == ("lock run is held by %s since 2026-11-22T10:00:00Z (lease %s, expires in 35 s unless renewed); "
+                       "wait for that run to finish, or if it died, wait for the lock to expire or release it with: "
+                       "etcdctl --endpoints=http://10.0.0.1:2379 lease revoke %s" % (holder, FIRST_HEX, FIRST_HEX))
+    assert result["acquired"] is False and "taken_over" not in result
+    assert stored(cluster) == before
+
+
+def test_the_lock_of_a_run_whose_lease_ran_out_is_taken_over():
     cluster = FakeKVCluster()
     acquire(cluster, holder=DEAD_RUN, ttl=45)
-    failure, result, _warnings = run(cluster, controller=controller)
-    assert failure.startswith("lock run is held by %s since" % DEAD_RUN)
-    assert result["acquired"] is False and "taken_over" not in result
-    assert stored(cluster)[0]["holder"] == DEAD_RUN
+    cluster.advance(46)
+    failure, result, _warnings = run(cluster, holder=CLONE_RUN)
+    assert failure is None and result["acquired"] is True and stored(cluster)[0]["holder"] == CLONE_RUN
 
 
 def test_a_holder_not_written_by_the_role_is_never_taken_over():
@@ -690,7 +723,8 @@ def test_a_holder_not_written_by_the_role_is_never_taken_over():
 def test_check_mode_reports_the_takeover_of_a_dead_run():
     cluster = FakeKVCluster()
     acquire(cluster, holder=DEAD_RUN)
-    failure, result, _warnings = run(cluster, check_mode=True, controller=dict(host="ctl-a", run_pids=[]))
+    keeper_saw_it_end(cluster)
+    failure, result, _warnings = run(cluster, check_mode=True, holder=CLONE_RUN)
     assert failure is None and result["changed"] is True
-    assert "is held by a run that died: pid 4242 on ctl-a runs no ansible-playbook any more" in result["msg"]
+    assert "is held by a run that died: its keeper saw its ansible-playbook process (pid 4242) end" in result["msg"]
     assert stored(cluster)[0]["holder"] == DEAD_RUN

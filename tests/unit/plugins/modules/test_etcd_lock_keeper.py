@@ -1,5 +1,7 @@
+import base64
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -9,6 +11,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import PkiDirBusy, lock_pki_dir, process_lives
 from ansible_collections.raftops.etcd.plugins.modules import etcd_lock_keeper
+from ansible_collections.raftops.etcd.tests.unit.plugins.fake_gateway import HEADER, Gateway
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match
 
 
@@ -131,3 +134,45 @@ def test_a_pki_dir_without_the_pair_yet_defers_the_first_renewal_to_the_keeper(c
         run.kill()
         run.wait()
     assert wait_until(lambda: not process_lives(out["keeper_pid"]))
+
+
+def test_a_keeper_records_in_the_lock_that_its_run_ended_without_releasing_it(capsys):
+    """A real keeper, detached, against a local gateway: the run (a process) is SIGKILLed while its
+    lease holds the lock; the keeper sees it end within a second or two and writes the lock back, on
+    the same lease and only if it did not change meanwhile, with ``ended`` saying so - what the next
+    run takes over at once."""
+    lease, key = 0x694D77AA9E38260F, "/raftops/etcd/run"
+    value = json.dumps(dict(holder=holder(4242), acquired_at="2026-11-22T10:00:00Z", ttl=45))
+    gateway = Gateway()
+    b64 = base64.b64encode
+    gateway.routes["/v3/lease/keepalive"] = ("stream", [{"result": {"ID": str(lease), "TTL": "45"}}])
+    gateway.routes["/v3/kv/range"] = (200, dict(header=HEADER, count="1", kvs=[dict(
+        key=b64(key.encode()).decode(), value=b64(value.encode()).decode(), lease=str(lease), mod_revision="7",
+        create_revision="7", version="1")]))
+    gateway.routes["/v3/kv/txn"] = (200, dict(header=HEADER, succeeded=True))
+    run = subprocess.Popen(["sleep", "60"])
+    try:
+        code, out = run_main(capsys, {"pid": run.pid, "holder": holder(run.pid), "lease_id": "%016x" % lease,
+                                      "lock_key": key, "endpoints": [gateway.client.endpoint], "tls": False,
+                                      "interval": 1})
+        assert code == 0 and out["expires_in"] == 45, out
+        assert {p for p, _b in gateway.requests} == {"/v3/lease/keepalive"}  # nothing written while the run lives
+        run.kill()
+        run.wait()
+        killed = time.monotonic()
+        assert wait_until(lambda: any(p == "/v3/kv/txn" for p, _b in gateway.requests), seconds=10)
+        assert time.monotonic() - killed < 5
+        (_path, txn), = [(p, b) for p, b in gateway.requests if p == "/v3/kv/txn"]
+        assert txn["compare"] == [{"key": b64(key.encode()).decode(), "target": "MOD", "result": "EQUAL",
+                                   "mod_revision": "7"}]
+        put = txn["success"][0]["request_put"]
+        assert put["lease"] == str(lease)  # the same lease, which nothing renews any more
+        written = json.loads(base64.b64decode(put["value"]))
+        assert written["holder"] == holder(4242) and re.match(
+            r"its keeper saw its ansible-playbook process \(pid %d\) end at \S+Z without releasing the lock, and renews "
+            r"its lease no more$" % run.pid, written["ended"]), written
+        assert wait_until(lambda: not process_lives(out["keeper_pid"]), seconds=5)
+    finally:
+        run.kill()
+        run.wait()
+        gateway.close()

@@ -8,6 +8,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
 from ansible_collections.raftops.etcd.plugins.modules import etcd_member
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd import FakeCluster
+from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_kv import FakeKVCluster
 
 
 def fake_cluster(monkeypatch, names, leader):
@@ -367,8 +368,9 @@ def test_present_reuses_a_learner_that_never_started(cluster, capsys):
 def test_documentation_options_match_the_argument_spec():
     doc = yaml.safe_load(etcd_member.DOCUMENTATION)
     spec = etcd_member.argument_spec()
-    own = {k for k in spec if k not in ec.connection_argument_spec()}
-    assert set(doc["options"]) == own
+    # run_lock: the doc fragment raftops.etcd.run_lock's
+    own = {k for k in spec if k not in ec.connection_argument_spec() and k != "run_lock"}
+    assert set(doc["options"]) == own and "raftops.etcd.run_lock" in doc["extends_documentation_fragment"]
     for name in own:
         assert doc["options"][name]["type"] == spec[name]["type"]
         assert doc["options"][name].get("default") == spec[name].get("default")
@@ -575,3 +577,102 @@ def test_id_naming_two_members_is_refused(cluster, capsys):
     assert result["msg"].startswith("member ID 10 is ambiguous: as hex it is etcd-b (10) and as decimal it is "
                                     "etcd-c (a); select the member as 0x10 or 0xa, or by name or peer_url")
     assert cluster.calls == []
+
+
+# -- the run lock: a step that changes a member stops once its run lost the lock ------------------
+
+LOCK_KEY = "/raftops/etcd/run"
+THIS_RUN = ("ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pid 4242, run 9f3c2a1b0e4d5c6f of machine "
+            "1a2b3c4d5e6f7a8b, started 2026-11-22T09:58:00Z")
+NEXT_RUN = ("ansible-playbook (Deploy and converge etcd) on ctl-b by bob, pid 77, run 0123456789abcdef of machine "
+            "ffffffffffffffff, started 2026-11-22T10:01:00Z")
+
+
+def kv_clients(monkeypatch, fake):
+    """Every client the module makes reaches ``fake``; the class keeps its decode_kv for the fake's reads."""
+    def make(url, **_options):
+        return fake.client(url)
+    make.decode_kv = ec.EtcdClient.decode_kv
+    monkeypatch.setattr(ec, "EtcdClient", make)
+
+
+@pytest.fixture
+def locked(monkeypatch):
+    """A cluster whose run lock this run took (lease ``this``), on the module's clock."""
+    fake = FakeKVCluster(["etcd-a", "etcd-b", "etcd-c"], leader="etcd-a")
+    kv_clients(monkeypatch, fake)
+    monkeypatch.setattr(etcd_member, "_now", lambda: fake.now)
+    monkeypatch.setattr(etcd_member, "_sleep", fake.advance)
+    monkeypatch.setattr(etcd_member, "_utc_stamp", lambda: "2026-01-31 10:00:00 UTC")
+    fake.this = fake.grant(45)
+    fake.put(LOCK_KEY, json.dumps(dict(holder=THIS_RUN, acquired_at="2026-11-22T10:00:00Z", ttl=45)), lease=fake.this)
+    return fake
+
+
+def keeper_cut_off(fake, next_run=True):
+    """The keeper could not renew the lease for longer than its TTL; the next run took the lock."""
+    fake.advance(46)
+    if next_run:
+        fake.put(LOCK_KEY, json.dumps(dict(holder=NEXT_RUN, acquired_at="2026-11-22T10:01:00Z", ttl=45)),
+                 lease=fake.grant(45))
+
+
+MEMBER_CHANGES = [
+    ({"state": "present", "name": "etcd-d", "peer_urls": ["http://10.0.0.4:2380"]},
+     "add etcd-d (http://10.0.0.4:2380) as a learner", "member_add"),
+    ({"state": "absent", "name": "etcd-c"}, "remove etcd-c (a2)", "member_remove"),
+    ({"state": "leader", "away_from": "etcd-a"}, "move leadership from etcd-a (a0) to etcd-b (a1)", "move_leader"),
+    ({"state": "present", "name": "etcd-c", "peer_urls": ["http://10.0.0.9:2380"], "update_peer_urls": True},
+     "update the peer URLs of etcd-c (a2) to http://10.0.0.9:2380", "member_update"),
+]
+
+
+@pytest.mark.parametrize("args, what, call", MEMBER_CHANGES, ids=["add", "remove", "leader", "update"])
+def test_a_member_change_is_refused_once_the_keeper_failed_to_renew_the_run_s_lease(locked, capsys, args, what, call):
+    keeper_cut_off(locked)
+    before = json.dumps(locked.members, sort_keys=True)
+    result = run(capsys, dict(args, run_lock={"key": LOCK_KEY, "lease_id": "%016x" % locked.this}))
+    assert result["failed"] is True and result["changed"] is False
+    assert result["msg"] == (
+        "refused to %s: this run no longer holds the run lock /raftops/etcd/run: its lease %016x expired or was revoked "
+        "(its keeper could not renew it for the lease's whole TTL: the controller was cut off from the cluster, or the "
+        "keeper stopped), and it is held now by %s since 2026-11-22T10:01:00Z. Another run may be changing the cluster "
+        "now, so this run stops here; nothing was changed by this step. Run again once no other run holds the lock"
+        % (what, locked.this, NEXT_RUN))
+    assert json.dumps(locked.members, sort_keys=True) == before
+    assert call not in {c[1] for c in locked.calls}
+    # read, never renewed by the step itself
+    assert "lease_keepalive_once" not in {c[1] for c in locked.calls}
+
+
+def test_a_promotion_is_refused_once_the_lock_is_gone_and_nothing_changes(monkeypatch, capsys):
+    fake = FakeKVCluster(["etcd-a", "etcd-b", "etcd-c"], leader="etcd-a")
+    fake.members[2]["is_learner"] = True
+    kv_clients(monkeypatch, fake)
+    monkeypatch.setattr(etcd_member, "_now", lambda: fake.now)
+    monkeypatch.setattr(etcd_member, "_sleep", fake.advance)
+    lease = fake.grant(45)
+    fake.put(LOCK_KEY, json.dumps(dict(holder=THIS_RUN, acquired_at="2026-11-22T10:00:00Z", ttl=45)), lease=lease)
+    keeper_cut_off(fake, next_run=False)
+    result = run(capsys, {"state": "promoted", "name": "etcd-c", "run_lock": {"key": LOCK_KEY, "lease_id": "%016x" % lease}})
+    assert result["failed"] is True and result["msg"].startswith(
+        "refused to promote etcd-c (a2): this run no longer holds the run lock /raftops/etcd/run: its lease %016x "
+        "expired or was revoked" % lease)
+    assert result["msg"].endswith("and nobody holds it now. Another run may be changing the cluster now, so this run "
+                                  "stops here; nothing was changed by this step. Run again once no other run holds "
+                                  "the lock")
+    assert fake.members[2]["is_learner"] is True and "member_promote" not in {c[1] for c in fake.calls}
+
+
+@pytest.mark.parametrize("args, what, call", MEMBER_CHANGES[:3], ids=["add", "remove", "leader"])
+def test_a_member_change_goes_on_while_the_run_s_lease_holds_its_lock(locked, capsys, args, what, call):
+    locked.advance(30)  # renewed by its keeper meanwhile: still alive
+    result = run(capsys, dict(args, run_lock={"key": LOCK_KEY, "lease_id": "%016x" % locked.this}))
+    assert result.get("failed") is not True, result["msg"]
+    assert result["changed"] is True and call in {c[1] for c in locked.calls}
+
+
+def test_without_a_lease_nothing_is_checked(locked, capsys):
+    keeper_cut_off(locked)
+    result = run(capsys, {"state": "absent", "name": "etcd-c", "run_lock": {"key": LOCK_KEY, "lease_id": ""}})
+    assert result["changed"] is True and "range_kv" not in {c[1] for c in locked.calls}
