@@ -1,16 +1,15 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """The off-host backup targets as the role's tasks use them (docs/backup-targets.md): the targets a
-member's push reads, which backups an SSH target deletes (the retention decision the
-etcd_backup_target module applies to S3 targets, module_utils/etcd_backup_crypto) and the report.
-The deprecated filters below wrap the backup plan's logic (module_utils/etcd_backup_plan.py).
+member's push reads, the members whose signatures a backup may carry, the authorized_keys lines of
+the members' push keys on SSH targets' hosts (and those a push turned off withdraws), and the drill's
+maximum backup age in seconds. The backup plan's logic is module_utils/etcd_backup_plan.py's (the
+action raftops.etcd.etcd_backup_plan).
 """
 
 import base64
 import json
-import posixpath
 import re
-import time
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
@@ -19,22 +18,19 @@ from ansible.errors import AnsibleFilterError
 # task's process that uses one filter of the collection loads all of them (docs/deploy.md).
 
 
-def backup_targets(targets, cluster=""):
-    """``etcd_backup_targets`` with each target's defaults filled in (module_utils/etcd_backup_plan.py).
-    Deprecated: the role's backup plan (raftops.etcd.etcd_backup_plan) fills them in."""
-    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import targets_with_defaults
-    try:
-        return targets_with_defaults(targets, cluster)
-    except ValueError as exc:
-        raise AnsibleFilterError("backup_targets: %s" % exc) from None
-
-
 def backup_push_targets(targets, cluster, hostvars):
     """The targets as a member's backup push reads them (roles/etcd/files/etcd_backup_push.py):
-    ``backup_targets``, each S3 target with every key (empty when not set), each SSH target with
+    ``etcd_backup_targets`` with each target's defaults (module_utils/etcd_backup_plan.py,
+    targets_with_defaults), each S3 target with every key (empty when not set), each SSH target with
     the ``address`` and ``port`` of its host (``ansible_host`` and ``ansible_port``, else its name and 22)."""
+    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import targets_with_defaults
+
+    try:
+        normal = targets_with_defaults(targets, cluster)
+    except ValueError as exc:
+        raise AnsibleFilterError("backup_push_targets: %s" % exc) from None
     items = []
-    for item in backup_targets(targets, cluster):
+    for item in normal:
         if item["type"] == "s3":
             item = dict(dict.fromkeys(("endpoint_url", "region", "access_key", "secret_key"), ""), **item)
             item = {k: ("" if v is None else v) for k, v in item.items()}
@@ -134,115 +130,6 @@ def backup_push_withdrawn(reads, authorized_keys):
     return [dict(host=host, path=path, regexp=regexp) for host in hosts for path in (authorized_keys, OLD_AUTHORIZED_KEYS)]
 
 
-def backup_prune(found, now=None, signers=None, cluster=None):
-    """The backups SSH targets delete: ``[{target, host, path}]``, by verified header only.
-
-    Each result of ``found`` has ``item`` (the target, as ``backup_targets`` gives it) and ``files``
-    (``path`` and ``head``: base64 of the file's first MAX_HEAD_SIZE bytes, as the restore's listing of
-    an SSH target reads them). ``signers`` maps each signer of the cluster to its base64 public key (the
-    lookup raftops.etcd.backup_recipient's ``signers``); ``cluster`` is etcd_backup_cluster. The
-    retention is ``module_utils.etcd_backup_crypto.retention``: a file counts only when its header is
-    signed by one of ``signers`` (of ``cluster``, under its own name, no later than ``now``); the newest
-    ``keep`` of those, none older than ``max_age_days``, never the newest one. A file without a head, or
-    whose header does not verify, is never deleted (find's results alone delete nothing).
-    """
-    import binascii
-    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
-
-    now = time.time() if now is None else float(now)
-    try:
-        public = crypto.decoded_signers(signers or {})
-    except ValueError as exc:
-        raise AnsibleFilterError("backup_prune: %s" % exc) from None
-    plan = []
-    for result in found or []:
-        target = result.get("item") or {}
-        paths, headers = {}, {}
-        for item in result.get("files") or []:
-            name = posixpath.basename(item["path"])
-            paths[name] = item["path"]
-            what = "%s on target %s" % (item["path"], target.get("name"))
-            try:
-                head = base64.b64decode(item.get("head") or "", validate=True)
-            except (binascii.Error, ValueError):
-                head = b""
-            headers[name] = crypto.parse_head(head, what)
-        try:
-            _kept, deleted, _unverified = crypto.retention(
-                headers, target.get("keep", 7), target.get("max_age_days", 30), now, public, cluster,
-                lambda n, p=paths, t=target: "%s on target %s" % (p[n], t.get("name")))
-        except ValueError as exc:
-            raise AnsibleFilterError("backup_prune: target %s: %s" % (target.get("name"), exc)) from None
-        plan.extend(dict(target=target.get("name"), host=target.get("host"), path=paths[name]) for name in deleted)
-    return plan
-
-
-def backup_report(sealed, key_file, targets, sent):
-    """The lines that report one off-host backup: the encryption, then one line per target
-    (module_utils/etcd_backup_plan.py's sealed_report and sent_report, which the actions of
-    raftops.etcd.etcd_backup_plan and raftops.etcd.etcd_backup_target show as they go).
-
-    The arguments are registered results of the backup's tasks: the seal, then (after the targets,
-    as ``backup_targets`` gives them) the ``results`` of sending to them and pruning them
-    (raftops.etcd.etcd_backup_target, state present with prune), looped by target name (each item
-    a name, or ``{name, host}``).
-    """
-    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import sealed_report, sent_report
-
-    by_name = {target.get("name"): target for target in targets or []}
-    lines = [sealed_report(sealed, key_file)]
-    for result in sent or []:
-        item = result.get("item")
-        lines.append(sent_report(by_name.get(item.get("name") if isinstance(item, Mapping) else item) or {}, result))
-    return lines
-
-
-# Deprecated (meta/runtime.yml): the role's backup plan decides with their logic now
-# (module_utils/etcd_backup_plan.py, through the action raftops.etcd.etcd_backup_plan).
-
-
-def _plan(name, function, *args):
-    try:
-        return function(*args)
-    except ValueError as exc:
-        raise AnsibleFilterError("%s: %s" % (name, exc)) from None
-
-
-def backup_source(health, members, play_hosts):
-    """The member a backup takes its snapshot from (etcd_backup_plan.plan_source's ``source``); None when there is none."""
-    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import plan_source
-    return _plan("backup_source", plan_source, health, members, play_hosts, [], "")["source"]
-
-
-def backup_record(saved, name):
-    """The record the backup playbook writes beside snapshot ``name`` (etcd_backup_plan.backup_record)."""
-    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import backup_record as record
-    return record(saved, name)
-
-
-def backup_target(targets, cluster, name):
-    """The target ``name`` of ``etcd_backup_targets`` with its defaults; {} when there is none of that name."""
-    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import plan_fetch
-    return _plan("backup_target", plan_fetch, targets, cluster, name)["target"]
-
-
-def backup_object(found, wanted):
-    """The backup object a restore took from an SSH target: ``wanted``, or for ``latest`` the newest
-    backup object of ``found`` (ansible.builtin.find's result) by name, '' when it holds none. The
-    restore now takes the newest by authenticated time (etcd_backup_plan.fetch_object)."""
-    if wanted != "latest":
-        return wanted
-    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_crypto import is_backup_object
-    names = [posixpath.basename(f["path"]) for f in (found or {}).get("files") or []]
-    return max([n for n in names if is_backup_object(n)], default="")
-
-
-def backup_drill_record(record_text, sealed, sealed_stat, member):
-    """The record the members' scheduled drill proves a playbook backup against (etcd_backup_plan.drill_record)."""
-    from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import drill_record
-    return _plan("backup_drill_record", drill_record, record_text, sealed, sealed_stat, member)
-
-
 def backup_max_age_seconds(max_age):
     """etcd_backup_max_age (a Go duration, checked in preflight) in seconds: the drill writes it beside
     its metrics, where the alert rules read it."""
@@ -255,10 +142,6 @@ def backup_max_age_seconds(max_age):
 
 class FilterModule:
     def filters(self):
-        return {"backup_targets": backup_targets, "backup_push_targets": backup_push_targets,
-                "backup_members": backup_members,
-                "backup_prune": backup_prune, "backup_push_withdrawn": backup_push_withdrawn,
+        return {"backup_push_targets": backup_push_targets, "backup_members": backup_members,
                 "backup_push_authorized": backup_push_authorized, "backup_push_hosts": backup_push_hosts,
-                "backup_report": backup_report, "backup_max_age_seconds": backup_max_age_seconds,
-                "backup_drill_record": backup_drill_record, "backup_source": backup_source,
-                "backup_record": backup_record, "backup_target": backup_target, "backup_object": backup_object}
+                "backup_push_withdrawn": backup_push_withdrawn, "backup_max_age_seconds": backup_max_age_seconds}

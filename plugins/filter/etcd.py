@@ -12,7 +12,7 @@ import re
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_versions as versions
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_RULE, is_valid_name, resolve_target
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import NAME_RULE, is_valid_name
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import initial_cluster as initial_cluster_value
 
 DNS_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
@@ -193,31 +193,6 @@ def initial_cluster(hosts, hostvars, scheme=None, peer_port=None):
     return initial_cluster_value((m["name"], m["peer_url"]) for m in members(hosts, hostvars, scheme, peer_port))
 
 
-def member_target(requested, hosts, hostvars):
-    """Resolve an operator's ``NAME`` (a member name or an inventory host) to {host, name}.
-
-    A name that matches no inventory host is still a valid target (its host may be gone from the
-    inventory already): ``host`` is then empty and etcd decides whether such a member exists.
-    Exact matches only: ``etcd-1`` never matches ``etcd-10``.
-    """
-    target = resolve_target(requested, [dict(host=host, name=_member_name(hostvars, host)) for host in hosts or []])
-    if target is None:
-        raise AnsibleFilterError("%r is not a member name or inventory host" % str(requested).strip())
-    return target
-
-
-def release_checksum(sums_text, filename, url=""):
-    """The SHA-256 of ``filename`` from the text of a release's SHA256SUMS file; see
-    plugins/module_utils/etcd_release.py (imported here: a filter file imports only the small
-    module_utils at its top, tests/unit/plugins/filter/test_filter_load.py)."""
-    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_release
-
-    try:
-        return etcd_release.release_checksum(sums_text, filename, url)
-    except ValueError as exc:
-        raise AnsibleFilterError(str(exc)) from exc
-
-
 def version_tuple(version):
     """``3.5.1`` -> [3, 5, 1]; see plugins/module_utils/etcd_versions.py."""
     try:
@@ -234,20 +209,11 @@ def upgrade_problem(running_versions, target, allow_downgrade=False):
         raise AnsibleFilterError(str(exc)) from exc
 
 
-def with_filters_loaded(value):
-    """``value`` unchanged. Deprecated (meta/runtime.yml): it preloaded the collection's filters in
-    Ansible's main process from a play's hosts; loading them in each task's process is cheap now."""
-    return value
-
-
 class FilterModule:
     def filters(self):
         return {
-            "with_filters_loaded": with_filters_loaded,
             "initial_cluster": initial_cluster,
-            "member_target": member_target,
             "members": members,
-            "release_checksum": release_checksum,
             "upgrade_problem": upgrade_problem,
             "version_tuple": version_tuple,
         }

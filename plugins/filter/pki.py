@@ -1,48 +1,9 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""The hosts on which a pass of the etcd role left a CA rotation, and the deprecated PKI filters:
-the role's PKI decisions are plugins/module_utils/etcd_pki_plan.py's (raftops.etcd.etcd_plan)."""
+"""The hosts on which a pass of the etcd role left a CA rotation. The role's PKI decisions are
+plugins/module_utils/etcd_pki_plan.py's (raftops.etcd.etcd_plan)."""
 
 from ansible.errors import AnsibleFilterError
-
-# Other module_utils are imported where they are used, so that loading this file stays cheap: every
-# task's process that uses one filter of the collection loads all of them (docs/deploy.md).
-
-
-def pki_members(members, hostvars, readdress=None, managed=True, srv_domain=""):
-    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_pki_plan.py, pki_members."""
-    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_plan
-
-    host_names = {member["host"]: hostvars[member["host"]] for member in members or []} if managed else {}
-    return etcd_pki_plan.pki_members(members, host_names, readdress, managed, srv_domain)
-
-
-def host_pairs(names):
-    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_pki_plan.py, host_pairs."""
-    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_plan
-
-    try:
-        return etcd_pki_plan.host_pairs(names)
-    except ValueError as exc:
-        raise AnsibleFilterError("host_pairs: %s" % exc) from exc
-
-
-def other_ca_hosts(hosts, hostvars, result, checksum, path=None):
-    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_pki_plan.py, other_ca_hosts.
-
-    ``result`` names the registered ``stat`` of the host's ca.pem (with ``checksum_algorithm:
-    sha256``), or with ``path`` an ``etcd_host_info`` result whose ``checksums`` has it; a host
-    without the file, or where the read did not run, trusts no other CA.
-    """
-    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_plan
-
-    if isinstance(hosts, str):
-        raise AnsibleFilterError("other_ca_hosts: the hosts must be a list of inventory hostnames")
-    reads = {}
-    for host in hosts or []:
-        read = hostvars[host].get(result) or {}
-        reads[host] = (read.get("checksums") or {}).get(path) if path else (read.get("stat") or {}).get("checksum")
-    return etcd_pki_plan.other_ca_hosts(reads, [checksum] if isinstance(checksum, str) else list(checksum or []))
 
 
 # How a pass of the etcd role left a CA rotation with proxies (roles/etcd/tasks/rotate_ca_phase.yml).
@@ -69,5 +30,4 @@ def rotation_pass_hosts(hosts, hostvars, rotation_pass, outcome=None):
 
 class FilterModule:
     def filters(self):
-        return {"host_pairs": host_pairs, "other_ca_hosts": other_ca_hosts, "pki_members": pki_members,
-                "rotation_pass_hosts": rotation_pass_hosts}
+        return {"rotation_pass_hosts": rotation_pass_hosts}

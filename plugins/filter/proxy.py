@@ -1,8 +1,9 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""The client access tier (roles/etcd_proxy, docs/proxy.md): the proxy's command line, public, and
-the deprecated filters of the refusals, the certificates and the status the role's plan steps now
-decide (plugins/module_utils/etcd_proxy_plan.py, through the action raftops.etcd.etcd_ops_plan).
+"""The client access tier (roles/etcd_proxy, docs/proxy.md): the proxy's command line, public, and a
+member's values of the settings the proxies' check compares (member_values, for the action
+raftops.etcd.etcd_ops_plan: the refusals, the certificates and the status are decided in
+plugins/module_utils/etcd_proxy_plan.py).
 
 Flags are those of ``etcd grpc-proxy start --help`` and ``etcd gateway start --help`` of etcd 3.5.
 """
@@ -136,62 +137,6 @@ def member_values(member_settings):
     return values
 
 
-def _plan(name, *args):
-    """Deprecated filter ``name`` (meta/runtime.yml): module_utils/etcd_proxy_plan.py's function of
-    the same name, which the action raftops.etcd.etcd_ops_plan calls for the proxy role."""
-    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_proxy_plan
-
-    try:
-        return getattr(etcd_proxy_plan, name)(*args)
-    except ValueError as exc:
-        _fail(name, str(exc))
-
-
-def proxy_health_url(settings):
-    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_proxy_plan.py."""
-    return _plan("proxy_health_url", settings)
-
-
-def proxy_problems(settings, host, member_hosts, member_settings=None, group="etcd", extra_sans=None):
-    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_proxy_plan.py."""
-    return _plan("proxy_problems", settings, host, member_hosts,
-                 member_values(member_settings if member_settings is not None else {}), group, extra_sans)
-
-
-def proxy_group_problem(hosts, group, asked=True):
-    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_proxy_plan.py."""
-    return _plan("proxy_group_problem", hosts, group, asked)
-
-
-def proxy_reach_problem(health, host, endpoints, certificates=True):
-    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_proxy_plan.py."""
-    return _plan("proxy_reach_problem", health, host, endpoints, certificates)
-
-
-def proxy_reaches(answer):
-    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_proxy_plan.py."""
-    return _plan("proxy_reaches", answer)
-
-
-def proxy_status_lines(records):
-    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_proxy_plan.py."""
-    return _plan("proxy_status_lines", records)
-
-
-def proxy_pairs_leaving(files, prefix, kept, members=()):
-    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_proxy_plan.py."""
-    return _plan("proxy_pairs_leaving", files, prefix, kept, members)
-
-
 class FilterModule:
     def filters(self):
-        return {
-            "proxy_args": proxy_args,
-            "proxy_group_problem": proxy_group_problem,
-            "proxy_health_url": proxy_health_url,
-            "proxy_pairs_leaving": proxy_pairs_leaving,
-            "proxy_reaches": proxy_reaches,
-            "proxy_problems": proxy_problems,
-            "proxy_reach_problem": proxy_reach_problem,
-            "proxy_status_lines": proxy_status_lines,
-        }
+        return {"proxy_args": proxy_args}

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from ansible_collections.raftops.etcd.plugins.filter.etcd import is_dns_name, is_ip_address
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import (
-    METRICS_MODES, SYSTEM_DIRS, compaction_env, compaction_off, duration_seconds as _duration_seconds, integer as _integer,
+    METRICS_MODES, SYSTEM_DIRS, compaction_off, duration_seconds as _duration_seconds, integer as _integer,
     path_inside, wal_parent_problem,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import HIDDEN, NAME_PATTERN, NAME_RULE, SECRET_SETTINGS
@@ -509,8 +509,9 @@ def backup_cluster(value, _settings):
 
 def recover_lost(value, settings):
     """etcd_recover_lost: hosts (or member names) gone for good, a comma-separated text or a list, each once.
-    Whether each is a host of the group or a member of the cluster is judged by quorum_recovery_plan,
-    which has the group and the survivors' record of the membership."""
+    Whether each is a host of the group or a member of the cluster is judged by the recovery's plan
+    (module_utils/etcd_recovery_plan.py, judge_recovery), which has the group and the survivors' record
+    of the membership."""
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)) or not all(isinstance(item, str) for item in items):
         return True
@@ -1262,4 +1263,4 @@ def settings_problems(settings, host="?", inventory_hosts=None):
 
 class FilterModule:
     def filters(self):
-        return {"settings_problems": settings_problems, "compaction_env": compaction_env}
+        return {"settings_problems": settings_problems}

@@ -1,8 +1,8 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""DNS SRV bootstrap: the zone lines an operator creates from the inventory (``srv_records``), and
-the deprecated check of the records against the members (``srv_problems``: the role's preflight
-checks them with plugins/module_utils/etcd_host_checks.py through the action raftops.etcd.etcd_ops_plan).
+"""DNS SRV bootstrap: the zone lines an operator creates from the inventory (``srv_records``). The
+role's preflight checks the resolved records against the members with
+plugins/module_utils/etcd_host_checks.py, through the action raftops.etcd.etcd_ops_plan.
 
 etcd's naming (``--discovery-srv DOMAIN``, ``--discovery-srv-name NAME``): peers come from
 ``_etcd-server-ssl[-NAME]._tcp.DOMAIN`` with TLS, ``_etcd-server[-NAME]._tcp.DOMAIN`` without;
@@ -66,16 +66,6 @@ def srv_records(members, domain, srv_name="", tls=True, ttl=300):
     return lines
 
 
-def srv_problems(records, members, service="", new_hosts=None):
-    """Deprecated (meta/runtime.yml): see plugins/module_utils/etcd_host_checks.py, srv_problems."""
-    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_host_checks
-
-    try:
-        return etcd_host_checks.srv_problems(records, members, service, new_hosts)
-    except ValueError as exc:
-        raise AnsibleFilterError("srv_problems: %s" % exc) from exc
-
-
 class FilterModule:
     def filters(self):
-        return {"srv_records": srv_records, "srv_problems": srv_problems}
+        return {"srv_records": srv_records}

@@ -361,8 +361,10 @@ def _wrap(text, first, rest):
 
 
 def status_lines(table, advice):
-    """The status table and, below it, the advice, as lines that no callback folds; see
-    plugins/filter/status_lines.yml."""
+    """The status table and, below it, the advice, as lines that no callback folds: a line of the table
+    as it is; a problem's text, then each of its actions on a line of its own after ``->``, wrapped at
+    FOLD_SAFE_COLUMN. The role's status plan (raftops.etcd.etcd_plan, stages status and status_report,
+    field lines) shows them."""
     if isinstance(table, str) or isinstance(advice, str):
         raise AnsibleFilterError("status_lines: expects the table and the advice as lists of lines")
     lines = list(table or [])
@@ -381,4 +383,4 @@ def status_lines(table, advice):
 
 class FilterModule:
     def filters(self):
-        return {"status_advice": status_advice, "status_lines": status_lines}
+        return {"status_advice": status_advice}

@@ -14,8 +14,7 @@ controller through raftops.etcd.etcd_plan:
 - ``member_pki_files`` (configure.yml's files call, through the lookup etcd_connection): where a
   member's certificates come from in etcd_pki's result.
 
-Pure functions on plain data (no Ansible, no I/O). The deprecated filters of plugins/filter/pki.py
-call them too.
+Pure functions on plain data (no Ansible, no I/O).
 """
 
 import hashlib

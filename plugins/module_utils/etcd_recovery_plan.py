@@ -348,10 +348,31 @@ def _lost_problem(lost, group_hosts, name_of, survivors):
 
 
 def judge_recovery(health, survivors, group_hosts, names, lost=None):
-    """The verdict on a quorum recovery: {action (refuse, recover or grow), refusal, chosen, candidates,
-    empty, unreachable, notes, cluster_id, grow, reference, lost, voters}; see
-    plugins/filter/quorum_recovery_plan.yml. ``health``: etcd_health's result ({} when not asked);
-    ``survivors``: [{host, log, log_error}] of the hosts that reported; ``names``: host -> member name."""
+    """The verdict on a quorum recovery. ``health``: etcd_health's result for every voter's and host's
+    client URL, asked with the voters' peer URLs ({} when no host could ask); ``survivors``:
+    [{host, log, log_error}] of the hosts that reported (etcd_host_info's log and log_error); ``names``:
+    host -> member name; ``lost``: the hosts or member names the operator declares gone for good
+    (etcd_recover_lost).
+
+    Refuses unless a recovery is proven needed and safe, every refusal naming its cause and what to do:
+    an item of ``lost`` that is no host of the group, no member name of one and no member of the
+    membership a survivor's log records, or one named twice; a host of the group that did not report
+    and is not named lost (it never drops out of the decision), or a host named lost that reported; a
+    member named lost one of whose URLs, client or peer, was not silent in ``health`` (any answer from
+    its host, or a URL not asked); a cluster that answers (an endpoint healthy, following a leader,
+    refusing the login, or taking the connection and answering too slowly), unless every member of it
+    is healthy and hosts of the group are not members yet (a recovery that stopped after the new
+    cluster started: ``grow``); no survivor with data, a quorum of the voters still with data, or logs
+    of different clusters. Quorum is judged against the voting members of the membership the most
+    advanced survivor's log commits to, not the inventory. Otherwise it chooses the voting survivor with
+    the highest commit index, ties broken by the term and index of the last entry, then inventory order.
+
+    Returns {action (refuse, recover or grow), refusal, chosen (host, name and log; None unless recover),
+    candidates (the survivors with data, best first), empty (hosts that answered without data),
+    unreachable (hosts named lost that did not answer), notes (ties, entries logged but not known
+    committed), cluster_id (hex), grow (the hosts that join again afterwards), reference (the member whose
+    keyspace every member must hold once grown back: the chosen survivor, or the leader found with grow),
+    lost ([{name, host, peer_urls}] of the lost voters), voters (how many quorum was judged against)}."""
     if not isinstance(health, dict) or not isinstance(survivors, list):
         raise PlanError("judge_recovery: health must be the result of etcd_health and survivors a list")
     group_hosts = list(group_hosts or [])
@@ -527,7 +548,10 @@ def logged_peer_urls(survivors):
 
 
 def recovery_report(plan, member_status=None):
-    """Lines for the operator after a recovery; see plugins/filter/quorum_recovery_report.yml."""
+    """Lines for the operator after a recovery (``plan``, judge_recovery's with action recover): the chosen
+    survivor and every survivor's commit index and log end, what is kept and what cannot be recovered,
+    the hosts without data and those that did not answer, the cluster ID (from ``member_status``,
+    etcd_health's of the new cluster) and who joins next."""
     chosen = plan["chosen"]
     lines = ["started %s (host %s) as a new one-member cluster from its own data: commit index %d, log to index %d "
              "(term %d)" % (chosen["name"], chosen["host"], chosen["commit"], chosen["last_index"], chosen["last_term"])]

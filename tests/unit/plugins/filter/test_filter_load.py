@@ -6,7 +6,7 @@ there loads every file of plugins/filter/; module_utils are compiled from source
 but the three small ones of names, setting values and versions (etcd_formats, etcd_values,
 etcd_versions): the client, the PKI code with cryptography, the cluster state are imported in the
 functions that use them. Measured on a no-change run of the etcd playbook, that is what made the
-filter-preloading trick of the playbooks (with_filters_loaded, deprecated) unnecessary.
+filter-preloading trick of the playbooks (with_filters_loaded, removed before 1.0.0) unnecessary.
 """
 
 import glob
@@ -14,8 +14,6 @@ import json
 import os
 import subprocess
 import sys
-
-import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 COLLECTIONS = os.path.join(ROOT, ".cache", "collections")
@@ -51,7 +49,7 @@ def test_one_filter_loads_every_filter_file_and_no_module_utils_but_the_small_on
     assert [name for name in loaded if name.split(".")[0] in HEAVY or name in HEAVY] == []
 
 
-def test_no_play_uses_the_deprecated_preloading_filter():
+def test_no_play_uses_the_removed_preloading_filter():
     paths = glob.glob(os.path.join(ROOT, "playbooks", "*.yml")) + glob.glob(os.path.join(ROOT, "molecule", "*", "*.yml"))
     paths += [*glob.glob(os.path.join(ROOT, "roles", "*", "tasks", "*.yml")), os.path.join(ROOT, "etcd.yml")]
     users = []
@@ -61,9 +59,3 @@ def test_no_play_uses_the_deprecated_preloading_filter():
                 users.append(os.path.relpath(path, ROOT))
     assert users == []
 
-
-def test_the_preloading_filter_is_deprecated_in_meta_runtime():
-    with open(os.path.join(ROOT, "meta", "runtime.yml")) as runtime:
-        deprecation = yaml.safe_load(runtime)["plugin_routing"]["filter"]["with_filters_loaded"]["deprecation"]
-    assert deprecation["removal_version"] == "1.0.0"
-    assert "hosts: etcd" in deprecation["warning_text"]

@@ -1,5 +1,5 @@
-"""The recovery's filters, deprecated but for logged_addresses (public, and the members filter's logs): each answers as the
-recovery's plan (module_utils/etcd_recovery_plan.py) does, from the hosts' variables."""
+"""logged_addresses (public, and the members filter's logs): the members' addresses as the most advanced
+survivor's log records them, as the recovery's plan (module_utils/etcd_recovery_plan.py) reads them."""
 
 import pytest
 
@@ -7,8 +7,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.raftops.etcd.plugins.filter import recovery
 from ansible_collections.raftops.etcd.plugins.filter.etcd import members
-from ansible_collections.raftops.etcd.plugins.filter.recovery import (
-    logged_addresses, logged_peer_urls, quorum_recovery_plan, quorum_recovery_report, recover_lost_hosts)
+from ansible_collections.raftops.etcd.plugins.filter.recovery import logged_addresses
 
 GROUP = ["10.0.0.10", "10.0.0.11", "10.0.0.12"]
 HOSTVARS = {"10.0.0.10": dict(NODE_NAME="m0"), "10.0.0.11": dict(etcd_member_name="m1"), "10.0.0.12": {}}
@@ -21,36 +20,15 @@ def alive(host, commit, node_id):
                                                   last_index=commit, last_term=3, members=MEMBERS, members_error=""))
 
 
-def test_the_filters_are_registered():
-    assert recovery.FilterModule().filters() == {"quorum_recovery_plan": quorum_recovery_plan,
-                                                 "quorum_recovery_report": quorum_recovery_report,
-                                                 "logged_addresses": logged_addresses,
-                                                 "logged_peer_urls": logged_peer_urls,
-                                                 "recover_lost_hosts": recover_lost_hosts}
+def test_the_filter_is_registered():
+    assert recovery.FilterModule().filters() == {"logged_addresses": logged_addresses}
 
 
-def test_the_plan_filter_names_members_as_the_inventory_does():
-    # m2's host has no NODE_NAME: its member name is its inventory name, and naming it lost is naming that
-    survivors = [alive("10.0.0.10", 9, 100), dict(host="10.0.0.11", log=None, log_error="")]
-    # the member named lost is silent on every URL of it: no route to its host
-    silent = dict(endpoint="https://10.0.0.12:2379", reachable=False, error="[Errno 113] No route to host",
-                  peers=[dict(url="https://10.0.0.12:2380", answered=False, error="[Errno 113] No route to host")])
-    result = quorum_recovery_plan(dict(member_status=[], endpoints=[silent]), survivors, GROUP, HOSTVARS, "10.0.0.12")
-    assert result["action"] == "recover" and result["chosen"]["name"] == "m0"
-    # not asked, it is not proven lost
-    assert quorum_recovery_plan({}, survivors, GROUP, HOSTVARS, "10.0.0.12")["refusal"].startswith(
-        "not silent, though named in etcd_recover_lost: 10.0.0.12 (host 10.0.0.12): https://10.0.0.12:2379 was not asked")
-    assert recover_lost_hosts("m1, 10.0.0.12", GROUP, HOSTVARS) == ["10.0.0.11", "10.0.0.12"]
-    lines = quorum_recovery_report(result, [dict(cluster_id="abc")])
-    assert lines[0].startswith("started m0 (host 10.0.0.10) as a new one-member cluster")
-
-
-def test_the_log_filters_read_the_survivors_records():
+def test_the_log_filter_reads_the_survivors_records():
     survivors = [alive("10.0.0.10", 9, 100)]
     assert logged_addresses(survivors) == {"m0": "10.0.0.10", "m1": "10.0.0.11", "10.0.0.12": "10.0.0.12"}
     # As facts.yml gives them: a generator (map('extract', ...)), read once.
     assert logged_addresses(iter(survivors)) == logged_addresses(survivors)
-    assert logged_peer_urls(survivors)["https://10.0.0.12:2379"] == ["https://10.0.0.12:2380"]
 
 
 @pytest.mark.parametrize("recorded, reads, addresses", [
@@ -74,8 +52,3 @@ def test_members_takes_the_address_of_a_host_without_facts_from_the_reads_with_l
         return
     records = members(group, hostvars, recorded=recorded, logs="_etcd_host_info", answered=["10.0.0.10"])
     assert [m["address"] for m in records[1:]] == addresses
-
-
-def test_bad_arguments_are_refused_with_the_filter_s_name():
-    with pytest.raises(AnsibleFilterError, match="quorum_recovery_plan: health must be the result of etcd_health"):
-        quorum_recovery_plan(None, [], GROUP, HOSTVARS)

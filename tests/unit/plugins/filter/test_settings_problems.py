@@ -665,7 +665,7 @@ def test_the_host_is_named_as_given():
 
 
 def test_the_filter_is_exposed():
-    assert s.FilterModule().filters() == {"settings_problems": s.settings_problems, "compaction_env": s.compaction_env}
+    assert s.FilterModule().filters() == {"settings_problems": s.settings_problems}
 
 
 SPECS = _load("roles", "etcd", "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
@@ -752,26 +752,13 @@ def test_users_are_not_judged_by_roles_that_failed_their_own_rule():
     assert message.startswith("host etcd-1: etcd_roles='app': ")
 
 
-@pytest.mark.parametrize("mode, retention, env", [
-    ("periodic", "1", {"ETCD_AUTO_COMPACTION_MODE": "periodic", "ETCD_AUTO_COMPACTION_RETENTION": "1"}),
-    ("periodic", "30m", {"ETCD_AUTO_COMPACTION_MODE": "periodic", "ETCD_AUTO_COMPACTION_RETENTION": "30m"}),
-    ("revision", 1000, {"ETCD_AUTO_COMPACTION_MODE": "revision", "ETCD_AUTO_COMPACTION_RETENTION": "1000"}),
-    # Off, in each form etcd knows: nothing written, etcd's default, the same file for each.
-    ("", "1", {}),
-    ("periodic", "0", {}),
-    ("periodic", 0, {}),
-    ("periodic", "0h", {}),
-    ("revision", "0", {}),
-])
-def test_the_members_compaction_settings(mode, retention, env):
-    assert s.compaction_env(mode, retention) == env
-
-
 def test_the_role_writes_the_compaction_settings_with_the_checked_rule():
-    # One place decides whether compaction is on: the members' settings (etcd_member_config.py) use the
-    # same compaction_env as the check of etcd_auto_compaction_retention, and the role writes no line of its own.
+    # One place decides whether compaction is on: the members' settings (etcd_member_config.py) use
+    # etcd_values' compaction_env, whose compaction_off the check of etcd_auto_compaction_retention uses
+    # too, and the role writes no line of its own.
     from ansible_collections.raftops.etcd.plugins.module_utils import etcd_member_config, etcd_values
-    assert etcd_member_config.compaction_env is etcd_values.compaction_env is s.compaction_env
+    assert etcd_member_config.compaction_env is etcd_values.compaction_env
+    assert s.compaction_off is etcd_values.compaction_off
     with open(os.path.join(ROOT, "roles", "etcd", "tasks", "configure.yml")) as f:
         configure = f.read()
     assert "auto_compaction_retention: \"{{ etcd_auto_compaction_retention }}\"" in configure

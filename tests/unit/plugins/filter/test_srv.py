@@ -1,4 +1,5 @@
-"""DNS SRV bootstrap: the zone lines from the inventory, and the check of resolved records against the members."""
+"""DNS SRV bootstrap: the zone lines from the inventory. The check of resolved records against the
+members is the preflight's (tests/unit/plugins/module_utils/test_etcd_srv_problems.py)."""
 
 import pytest
 
@@ -6,8 +7,6 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.raftops.etcd.plugins.filter import etcd as f
 from ansible_collections.raftops.etcd.plugins.filter import srv
-
-SERVICE = "_etcd-server-ssl._tcp.example.com"
 
 
 def inventory(**hosts):
@@ -20,14 +19,6 @@ HOSTVARS = inventory(
     h2={"NODE_NAME": "etcd-host2", "etcd_address": "10.0.0.13", "etcd_srv_target": "node2.infra.example.com."},
 )
 MEMBERS = f.members(["h0", "h1", "h2"], HOSTVARS, srv_domain="example.com")
-
-
-def record(target, port=2380, *addresses):
-    return {"target": target, "port": port, "priority": 0, "weight": 0, "addresses": list(addresses)}
-
-
-GOOD = [record("etcd-host0.example.com", 2380, "10.0.0.11"), record("etcd-host1.example.com", 2380, "10.0.0.12"),
-        record("node2.infra.example.com", 2380, "10.0.0.13")]
 
 
 def test_members_use_their_srv_targets_as_peer_urls_and_listen_on_their_address():
@@ -86,71 +77,12 @@ def test_service_names_follow_etcd():
         srv.service_name("server", "", True)
 
 
-def test_records_that_match_the_members_have_no_problem():
-    assert srv.srv_problems(GOOD, MEMBERS, SERVICE) == []
-
-
-def test_a_missing_record_is_named_with_the_line_to_add():
-    assert srv.srv_problems(GOOD[:2], MEMBERS, SERVICE) == [
-        "member etcd-host2 (host h2, 10.0.0.13) has no record in _etcd-server-ssl._tcp.example.com: add "
-        "'_etcd-server-ssl._tcp.example.com. IN SRV 0 0 2380 node2.infra.example.com.'"
-    ]
-
-
-def test_a_new_member_is_told_it_needs_its_record_before_it_joins():
-    (problem,) = srv.srv_problems(GOOD[:2], MEMBERS, SERVICE, new_hosts=["h2"])
-    assert problem.endswith("(a new member of a DNS SRV cluster needs its record before it joins)")
-
-
-def test_a_wrong_port_is_named():
-    records = [*GOOD[:2], record("node2.infra.example.com", 2381, "10.0.0.13")]
-    assert srv.srv_problems(records, MEMBERS, SERVICE) == [
-        "record _etcd-server-ssl._tcp.example.com -> node2.infra.example.com:2381: port 2381 is not member "
-        "etcd-host2's peer port 2380"
-    ]
-
-
-def test_a_record_outside_the_group_is_named():
-    records = [*GOOD, record("etcd-old.example.com", 2380, "10.0.0.99")]
-    assert srv.srv_problems(records, MEMBERS, SERVICE) == [
-        "record _etcd-server-ssl._tcp.example.com -> etcd-old.example.com:2380 points at 10.0.0.99, which is no "
-        "member of the group: remove the record, or add that host to the group"
-    ]
-
-
-def test_two_records_for_one_member_are_named():
-    records = [*GOOD, record("etcd-host1.example.com", 2380, "10.0.0.12")]
-    assert srv.srv_problems(records, MEMBERS, SERVICE) == [
-        "member etcd-host1 (host h1) has 2 records in _etcd-server-ssl._tcp.example.com "
-        "(etcd-host1.example.com:2380, etcd-host1.example.com:2380): keep exactly one"
-    ]
-
-
-def test_a_target_under_another_name_is_named():
-    records = [*GOOD[:2], record("etcd-host2.example.com", 2380, "10.0.0.13")]
-    assert srv.srv_problems(records, MEMBERS, SERVICE) == [
-        "record _etcd-server-ssl._tcp.example.com -> etcd-host2.example.com:2380 points at member etcd-host2 "
-        "(host h2) under the name etcd-host2.example.com, but its peer URL and certificates use "
-        "node2.infra.example.com: set etcd_srv_target for host h2 to etcd-host2.example.com, or fix the record"
-    ]
-
-
-def test_a_target_resolving_elsewhere_or_nowhere_is_named():
-    records = [*GOOD[:2], record("node2.infra.example.com", 2380, "10.0.0.14"), record("ghost.example.com", 2380)]
-    assert srv.srv_problems(records, MEMBERS, SERVICE) == [
-        "record _etcd-server-ssl._tcp.example.com -> node2.infra.example.com:2380: node2.infra.example.com resolves "
-        "to 10.0.0.14, not to member etcd-host2's address 10.0.0.13",
-        "record _etcd-server-ssl._tcp.example.com -> ghost.example.com:2380: ghost.example.com does not resolve "
-        "to an address",
-    ]
-
-
 def test_bad_input_is_an_error():
-    with pytest.raises(AnsibleFilterError):
-        srv.srv_problems("x", MEMBERS)
+    with pytest.raises(AnsibleFilterError, match="srv_records: the members must be a list of member records"):
+        srv.srv_records("x", "example.com")
     with pytest.raises(AnsibleFilterError, match="has no srv_target"):
         srv.srv_records(f.members(["h0"], HOSTVARS), "example.com")
 
 
 def test_the_filters_are_exposed():
-    assert srv.FilterModule().filters() == {"srv_records": srv.srv_records, "srv_problems": srv.srv_problems}
+    assert srv.FilterModule().filters() == {"srv_records": srv.srv_records}

@@ -1,7 +1,8 @@
-"""The status as an operator sees it: ansible-playbook prints a canned etcd_health result through
-status_advice, status_lines and debug, as the status plan of roles/etcd/tasks/status_report.yml does, with Ansible's
-default callback in its json and its yaml result format. Every line must come out whole, on one
-line of the output: the yaml format folds a long line at a single space past 80 columns."""
+"""The status as an operator sees it: ansible-playbook prints the lines status_advice and status_lines
+make of a canned etcd_health result with debug, as roles/etcd/tasks/status_report.yml shows the lines
+of its status plan, with Ansible's default callback in its json and its yaml result format. Every line
+must come out whole, on one line of the output: the yaml format folds a long line at a single space
+past 80 columns."""
 
 import json
 import os
@@ -23,11 +24,11 @@ PLAYBOOK = """
 - name: Show a canned status
   hosts: localhost
   gather_facts: false
-  vars_files: [health.json]
+  vars_files: [status.json]
   tasks:
     - name: Show the cluster status and what to do
       ansible.builtin.debug:
-        msg: "{{ health.table | raftops.etcd.status_lines(health | raftops.etcd.status_advice({})) }}"
+        msg: "{{ lines }}"
 
     - name: Show a line that folds
       ansible.builtin.debug:
@@ -39,10 +40,11 @@ PLAYBOOK = """
 def canned(tmp_path_factory):
     directory = tmp_path_factory.mktemp("status")
     health = sample()
-    (directory / "health.json").write_text(json.dumps({"health": health}))
+    lines = status_lines(health["table"], status_advice(health, {}))
+    (directory / "status.json").write_text(json.dumps({"lines": lines}))
     (directory / "status.yml").write_text(PLAYBOOK)
     (directory / "ansible.cfg").write_text("[defaults]\n")
-    return directory, status_lines(health["table"], status_advice(health, {}))
+    return directory, lines
 
 
 def shown(line):

@@ -13,6 +13,7 @@ from ansible.errors import AnsibleLookupError
 from ansible_collections.raftops.etcd.plugins.filter import etcd as f
 from ansible_collections.raftops.etcd.plugins.filter import srv
 from ansible_collections.raftops.etcd.plugins.lookup import etcd_srv
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_checks import srv_problems
 
 ZONE = """
 $ORIGIN example.com.
@@ -84,7 +85,7 @@ def test_resolved_records_checked_against_the_inventory():
                 for i, h in enumerate(["h0", "h1", "h2"])}
     members = f.members(["h0", "h1", "h2"], hostvars, srv_domain="example.com")
     records = etcd_srv.resolve_srv("_etcd-server-ssl._tcp.example.com.", ZoneResolver(ZONE))
-    assert srv.srv_problems(records, members, "_etcd-server-ssl._tcp.example.com") == [
+    assert srv_problems(records, members, "_etcd-server-ssl._tcp.example.com") == [
         "record _etcd-server-ssl._tcp.example.com -> etcd-host2.example.com:2381: port 2381 is not member "
         "etcd-host2's peer port 2380",
         "record _etcd-server-ssl._tcp.example.com -> nowhere.example.com:2380: nowhere.example.com does not "
@@ -100,7 +101,7 @@ def test_the_zone_lines_of_srv_records_parse_and_pass_the_check():
     members = f.members(["h0", "h1", "h2"], hostvars, srv_domain="example.com")
     zone = ZONE.split("_etcd-server-ssl", 1)[0] + "\n".join(srv.srv_records(members, "example.com")) + "\n"
     records = etcd_srv.resolve_srv("_etcd-server-ssl._tcp.example.com.", ZoneResolver(zone))
-    assert srv.srv_problems(records, members, "_etcd-server-ssl._tcp.example.com") == []
+    assert srv_problems(records, members, "_etcd-server-ssl._tcp.example.com") == []
 
 
 def test_a_resolver_with_nameservers_asks_only_them():
@@ -188,8 +189,8 @@ def test_a_failed_aaaa_query_keeps_the_a_answer_as_etcd_does(nameserver, rcode):
     hostvars = {h: {"NODE_NAME": "etcd-host%d" % i, "etcd_address": "10.0.0.1%d" % (i + 1)}
                 for i, h in enumerate(["h0", "h1"])}
     members = f.members(["h0", "h1"], hostvars, srv_domain="example.com")
-    problems = srv.srv_problems([records["etcd-host0.example.com"], records["etcd-host1.example.com"]], members,
-                                "_etcd-server-ssl._tcp.example.com")
+    problems = srv_problems([records["etcd-host0.example.com"], records["etcd-host1.example.com"]], members,
+                            "_etcd-server-ssl._tcp.example.com")
     assert problems == []
 
 
@@ -202,7 +203,7 @@ def test_a_target_whose_queries_all_fail_is_refused_naming_why(nameserver):
     assert [failure.split(":", 1)[0] for failure in host0["failures"]] == ["A", "AAAA"]
     hostvars = {"h0": {"NODE_NAME": "etcd-host0", "etcd_address": "10.0.0.11"}}
     members = f.members(["h0"], hostvars, srv_domain="example.com")
-    problems = srv.srv_problems([host0], members, "_etcd-server-ssl._tcp.example.com")
+    problems = srv_problems([host0], members, "_etcd-server-ssl._tcp.example.com")
     assert problems[0].startswith("record _etcd-server-ssl._tcp.example.com -> etcd-host0.example.com:2380: "
                                   "etcd-host0.example.com does not resolve to an address (A: ")
     assert "SERVFAIL" in problems[0] and "REFUSED" in problems[0]

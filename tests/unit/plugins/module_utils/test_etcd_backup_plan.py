@@ -63,6 +63,34 @@ def test_targets_that_are_no_list_of_dicts_are_refused(targets, message):
         plan.plan_source(health(), MEMBERS, [], targets, CLUSTER)
 
 
+def test_the_source_wants_a_health_result_and_member_records():
+    with pytest.raises(ValueError, match="expects etcd_health's result and the member records"):
+        plan.plan_source([], MEMBERS, [], [], CLUSTER)
+
+
+def test_targets_get_their_defaults():
+    assert plan.targets_with_defaults([{"name": "o", "bucket": "b"}, {"name": "v", "type": "ssh", "host": "h",
+                                                                      "path": "/srv/b", "keep": "3"}]) == [
+        {"name": "o", "bucket": "b", "type": "s3", "keep": 7, "max_age_days": 30, "prefix": ""},
+        {"name": "v", "type": "ssh", "host": "h", "path": "/srv/b", "keep": 3, "max_age_days": 30},
+    ]
+
+
+def test_the_default_prefix_of_an_s3_target_is_the_clusters_so_clusters_sharing_a_bucket_never_meet():
+    shared = [{"name": "o", "bucket": "b"}]
+    assert plan.targets_with_defaults(shared, "prod/etcd")[0]["prefix"] == "prod/etcd/"
+    assert plan.targets_with_defaults(shared, "stage/etcd")[0]["prefix"] == "stage/etcd/"
+    # A prefix given is kept, '' included.
+    assert plan.targets_with_defaults([{"name": "o", "bucket": "b", "prefix": ""}], "prod/etcd")[0]["prefix"] == ""
+    assert plan.targets_with_defaults([{"name": "o", "bucket": "b", "prefix": "p/"}], "prod/etcd")[0]["prefix"] == "p/"
+
+
+@pytest.mark.parametrize("targets", [None, "x", [1]])
+def test_defaults_are_refused_to_targets_that_are_no_list_of_dicts(targets):
+    with pytest.raises(ValueError, match=r"^(etcd_backup_targets must be a list of targets|each target must be a dict)"):
+        plan.targets_with_defaults(targets)
+
+
 @pytest.mark.parametrize("saved, record", [
     (dict(inspected=dict(revision=42), keyspace=dict(keys=40, hash=7, compact_revision=-1, hash_problem=None)),
      dict(snapshot=SNAP, revision=42, keys=40, hash_kv=7, compact_revision=-1, hash_problem=None)),
@@ -100,7 +128,7 @@ SEALED = dict(sha256="ab" * 32, key_id="k1")
 SEALED_STAT = dict(stat=dict(path="/tmp/x.etcd-backup/%s.enc" % SNAP, size=345, checksum="cd" * 32))
 
 
-# The seal's own result (the role's tasks) or the deprecated filter's seal and stat of the sealed copy.
+# The seal's own result (the role's tasks), or a seal and the stat of its sealed copy.
 SEALED_WITH_COPY = dict(SEALED, path="/tmp/x.etcd-backup/%s.enc" % SNAP, sealed_size=345, sealed_sha256="cd" * 32)
 
 

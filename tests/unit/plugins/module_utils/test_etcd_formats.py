@@ -1,4 +1,6 @@
-"""The one name rule, URL form, size format and ID format, and that every user applies the same one."""
+"""The one name rule, URL form, size format and ID format, and that every user applies the same one;
+an operator's name of a member to remove or replace resolved against the group; where a host's own
+etcd listens."""
 
 import pytest
 
@@ -50,11 +52,7 @@ def _accepted_by_inventory(name):
 
 
 def _accepted_as_remove_target(name):
-    try:
-        etcd_filters.member_target(name, [], {})
-    except AnsibleFilterError:
-        return False
-    return True
+    return fmt.resolve_target(name, []) is not None
 
 
 def _accepted_as_cluster_token(name):
@@ -92,7 +90,7 @@ USERS = [_accepted_by_inventory, _accepted_as_remove_target, _accepted_as_cluste
 
 
 NAMED = [n for n in VALID_NAMES + INVALID_NAMES if isinstance(n, str) and n]
-# member_target trims the operator's text first (it comes from a comma-separated -e value)
+# resolve_target trims the operator's text first (it comes from a comma-separated -e value)
 CASES = [(accepts, name) for accepts in USERS for name in NAMED
          if not (accepts is _accepted_as_remove_target and name != name.strip())]
 
@@ -193,3 +191,50 @@ SYSTEMD = "etcd.service: Main process exited, code=exited, status=1/FAILURE"
 ])
 def test_etcd_said_is_the_last_error_etcd_logged(lines, said):
     assert fmt.etcd_said(lines) == said
+
+
+# -- a member to remove or replace: an operator's name resolved against the group ---------------
+
+GROUP = [dict(host="host-a", name="etcd-1"), dict(host="host-b", name="etcd-10"), dict(host="10.0.0.13", name="10.0.0.13")]
+
+
+@pytest.mark.parametrize("requested, expected", [
+    ("etcd-1", {"host": "host-a", "name": "etcd-1"}),
+    ("etcd-10", {"host": "host-b", "name": "etcd-10"}),
+    ("host-b", {"host": "host-b", "name": "etcd-10"}),
+    (" 10.0.0.13 ", {"host": "10.0.0.13", "name": "10.0.0.13"}),
+    # A name of no host is still a target: its host may be gone from the inventory already.
+    ("etcd-gone", {"host": "", "name": "etcd-gone"}),
+])
+def test_a_target_matches_member_names_and_hosts_exactly(requested, expected):
+    assert fmt.resolve_target(requested, GROUP) == expected
+
+
+@pytest.mark.parametrize("requested", ["etcd 1", "etcd\n1"])
+def test_a_target_that_cannot_be_a_member_name_is_none(requested):
+    assert fmt.resolve_target(requested, GROUP) is None
+
+
+# -- where a host's own etcd listens --------------------------------------------------------------
+
+LOOPBACK = "https://127.0.0.1:2379"
+
+
+@pytest.mark.parametrize("settings, endpoint", [
+    ({"ETCD_LISTEN_CLIENT_URLS": "https://10.0.0.1:2379,https://127.0.0.1:2379"}, "https://127.0.0.1:2379"),
+    ({"ETCD_LISTEN_CLIENT_URLS": "http://10.0.0.1:4001,http://127.0.0.1:4001,https://127.0.0.1:2379"}, "http://127.0.0.1:4001"),
+    ({"ETCD_LISTEN_CLIENT_URLS": "https://127.0.0.1:2999"}, "https://127.0.0.1:2999"),
+])
+def test_the_member_is_asked_on_the_loopback_url_it_listens_on(settings, endpoint):
+    assert fmt.installed_local_endpoint(settings, LOOPBACK) == endpoint
+
+
+@pytest.mark.parametrize("settings", [
+    {}, None, {"ETCD_LISTEN_CLIENT_URLS": ""}, {"ETCD_LISTEN_CLIENT_URLS": None},
+    {"ETCD_LISTEN_CLIENT_URLS": "https://10.0.0.1:2379"},
+    # Taken as etcd_host_info read them: an item with a space before it is no loopback URL.
+    {"ETCD_LISTEN_CLIENT_URLS": "https://10.0.0.1:2379, https://127.0.0.1:2379"},
+    {"ETCD_LISTEN_CLIENT_URLS": "https://127.0.0.10:2379,unix://127.0.0.1:2379"},
+])
+def test_without_an_installed_loopback_url_the_default_is_asked(settings):
+    assert fmt.installed_local_endpoint(settings, LOOPBACK) == LOOPBACK

@@ -8,6 +8,8 @@ import pytest
 from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_plan import (
     host_pairs,
     member_pki_files,
+    other_ca_hosts,
+    pki_members,
     plan_pki,
     plan_pki_check,
 )
@@ -67,6 +69,42 @@ def test_host_pairs_wants_a_list():
         host_pairs("m0")
 
 
+def test_each_member_gets_its_own_root_pair_and_login_pair():
+    assert host_pairs(["m0", "m1"]) == [{"name": "m0-root", "user": "root"}, {"name": "m0-client"},
+                                        {"name": "m1-root", "user": "root"}, {"name": "m1-client"}]
+    assert host_pairs([]) == []
+
+
+# --- pki_members: what each member's certificates name -----------------------------------------------
+
+
+def member(i, host=None):
+    return dict(host=host or "h%d" % i, name="m%d" % i, address="10.0.0.%d" % i)
+
+
+def test_an_operator_s_dns_srv_certificates_name_the_srv_target_and_the_domain():
+    srv_member = dict(member(1), srv_target="m1.example.com")
+    assert pki_members([srv_member], {}, {}, False, "example.com") == [
+        dict(name="m1", addresses=["10.0.0.1"], hostnames=["m1.example.com", "example.com"])]
+
+
+def test_names_that_are_empty_repeat_or_equal_the_address_are_left_out():
+    host_names = {
+        "h1": dict(ansible_hostname="h1", ansible_fqdn="h1"),
+        "10.0.0.2": dict(ansible_hostname="", ansible_fqdn="10.0.0.2"),
+        "h3": {},
+    }
+    assert pki_members([member(1), member(2, host="10.0.0.2"), member(3)], host_names) == [
+        dict(name="m1", addresses=["10.0.0.1"], hostnames=["h1"]),
+        dict(name="m2", addresses=["10.0.0.2"], hostnames=[]),
+        dict(name="m3", addresses=["10.0.0.3"], hostnames=["h3"]),
+    ]
+
+
+def test_no_members_no_entries():
+    assert pki_members([], {}) == []
+
+
 # --- plan_pki_check -----------------------------------------------------------------------------------
 
 
@@ -117,6 +155,15 @@ def test_members_asking_for_the_peer_name_refuse_peer_certificates_without_it():
 def test_another_ca_is_named_before_the_peer_name():
     plan = plan_pki_check({"h0": dict(ca="other", peer_name=True)}, dict(ca={}), CA, SETTINGS)
     assert plan["refusal"].startswith("etcd_pki_dir /ctl/etcd-pki: its ca.pem is another CA, but h0")
+
+
+def test_the_hosts_that_trust_another_ca_keep_their_order_and_a_host_without_one_trusts_none():
+    reads = {"other": "bb", "same": "aa", "none": "", "unread": None}
+    assert other_ca_hosts(reads, ["aa"]) == ["other"]
+    assert other_ca_hosts(reads, ["cc"]) == ["other", "same"]
+    # During a CA rotation: the old CA, the bundle of both or the new CA.
+    assert other_ca_hosts(reads, ["aa", "bb"]) == []
+    assert other_ca_hosts(reads, []) == ["other", "same"]
 
 
 def test_no_host_to_check_refuses_nothing():

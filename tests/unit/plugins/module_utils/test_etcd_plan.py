@@ -997,6 +997,11 @@ def test_a_name_etcd_does_not_know_is_refused_listing_the_members_case_insensiti
                                "(etcd_remove=m9,x8); members are: (unstarted), A-1, b-2; nothing was changed")
 
 
+def test_names_etcd_does_not_know_are_refused_before_quorum_is_judged():
+    refusal = plan_removal_check(removal("m0,m9"), [voter("m0")], {}, dict(CHECK, requested="m0,m9"))["refusal"]
+    assert refusal.startswith("no member named m9 in the cluster")
+
+
 def test_a_host_of_the_group_gone_from_the_cluster_already_passes():
     assert plan_removal_check(removal("h3"), CLUSTER[:3], {}, CHECK)["refusal"] == ""
 

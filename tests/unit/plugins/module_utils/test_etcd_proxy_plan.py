@@ -1,7 +1,8 @@
-"""The proxy role's plan steps (module_utils/etcd_proxy_plan.py): the certificates each proxy
-needs, the pairs of proxies whose host left the group, and the status lines from each proxy's
-answer. The refusals themselves are table-tested through their deprecated filters (test_proxy.py),
-which call these functions."""
+"""The proxy role's plan steps (module_utils/etcd_proxy_plan.py; the action raftops.etcd.etcd_ops_plan):
+the refusals asserted before any proxy host changes, with their messages; the certificates each proxy
+needs, the pairs of proxies whose host left the group, where a proxy asks its own /health and what
+its answer says, and the status lines. A member's values come as plugins/filter/proxy.py's
+member_values gives them (test_proxy.py): text, None for a setting it has none of."""
 
 import pytest
 
@@ -64,3 +65,146 @@ def test_the_status_lines_take_each_proxy_s_verdict_or_its_answer():
 ])
 def test_the_health_url_is_the_listener_loopback_for_a_wildcard(settings, url):
     assert pp.proxy_health_url(settings) == url
+
+
+# --- refusals ---------------------------------------------------------------------------------------
+
+PROXY = {"etcd_proxy_port": 2379, "etcd_client_port": 2379, "etcd_peer_port": 2380, "etcd_metrics": "loopback",
+         "etcd_metrics_port": 2381, "etcd_proxy_mode": "grpc", "etcd_proxy_listen_address": "127.0.0.1",
+         "etcd_instance": "etcd", "etcd_version": "3.5.30", "etcd_tls": True, "etcd_pki_dir": "/inv/etcd-pki"}
+
+
+def test_a_member_host_with_the_proxy_on_the_members_port_is_refused():
+    assert pp.proxy_problems(PROXY, "h0", ["h0", "h1"]) == [
+        "host h0: etcd_proxy_port=2379: this host is also a member of group etcd, whose etcd listens on port 2379 "
+        "(etcd_client_port); give the proxy another port, like 23790"]
+    assert pp.proxy_problems(dict(PROXY, etcd_proxy_port=2381), "h0", ["h0"], group="etcd-main")[0].endswith(
+        "group etcd-main, whose etcd listens on port 2381 (etcd_metrics_port); give the proxy another port, like 23790")
+    assert pp.proxy_problems(dict(PROXY, etcd_proxy_port=2381, etcd_metrics="off"), "h0", ["h0"]) == []
+    # Not a member: the port is free on that host.
+    assert pp.proxy_problems(PROXY, "c0", ["h0", "h1"]) == []
+
+
+def test_settings_the_members_have_otherwise_are_refused():
+    member = {"etcd_pki_dir": "/inv/other-pki", "etcd_version": "3.5.30"}
+    assert pp.proxy_problems(dict(PROXY, etcd_proxy_port=23790), "c0", ["h0"], member) == [
+        "host c0: etcd_pki_dir='/inv/etcd-pki', but the members of group etcd have '/inv/other-pki': proxies share it "
+        "with the members; set it for both groups (group_vars/all)"]
+
+
+def test_a_gateway_on_an_address_the_members_certificates_do_not_name_is_refused():
+    gateway = dict(PROXY, etcd_proxy_port=23790, etcd_proxy_mode="gateway", etcd_proxy_listen_address="10.0.0.50")
+    assert pp.proxy_problems(gateway, "c0", ["h0"]) == [
+        "host c0: etcd_proxy_listen_address='10.0.0.50': the gateway passes TLS through, and the members' certificates "
+        "do not name 10.0.0.50, so its clients could not verify them; add 10.0.0.50 to etcd_pki_extra_sans and run the "
+        "etcd playbook first, or listen on 127.0.0.1"]
+    assert pp.proxy_problems(gateway, "c0", ["h0"], extra_sans=["10.0.0.50"]) == []
+    assert pp.proxy_problems(dict(gateway, etcd_proxy_mode="grpc"), "c0", ["h0"]) == []
+
+
+def test_empty_proxy_group():
+    message = ("the proxy group is empty or missing: the inventory has no hosts in group 'etcd_proxy' "
+               "(etcd_proxy_group); add the client hosts to it, or leave etcd_proxy_mode unset; nothing was changed")
+    assert pp.proxy_group_problem([], "etcd_proxy") == message
+    assert pp.proxy_group_problem(None, "etcd_proxy", True) == message
+    assert pp.proxy_group_problem([], "etcd_proxy", False) == ""
+    assert pp.proxy_group_problem(["c0"], "etcd_proxy") == ""
+
+
+URLS = ["https://10.0.0.11:2379", "https://10.0.0.12:2379"]
+
+
+def test_a_proxy_host_that_reaches_no_member_is_named():
+    health = {"failed": True, "msg": "no endpoint answered", "endpoints": [
+        {"endpoint": URLS[0], "reachable": False, "error": "[Errno 111] Connection refused"},
+        {"endpoint": URLS[1], "reachable": False, "error": "timed out"}]}
+    assert pp.proxy_reach_problem(health, "c0", URLS) == (
+        "host c0 reaches no member of the cluster at https://10.0.0.11:2379, https://10.0.0.12:2379 "
+        "(https://10.0.0.11:2379: [Errno 111] Connection refused; https://10.0.0.12:2379: timed out); open the "
+        "members' client port to the proxy hosts, or check etcd_address; no proxy host was changed")
+    assert pp.proxy_reach_problem({"msg": "no endpoint answered"}, "c0", URLS).endswith(
+        "(no endpoint answered); open the members' client port to the proxy hosts, or check etcd_address; "
+        "no proxy host was changed")
+
+
+def test_one_member_reached_is_enough():
+    health = {"endpoints": [{"endpoint": URLS[0], "reachable": False, "error": "refused"},
+                            {"endpoint": URLS[1], "reachable": True, "error": None}]}
+    assert pp.proxy_reach_problem(health, "c0", URLS) == ""
+
+
+def test_without_its_certificates_a_tls_error_is_a_reached_member():
+    health = {"endpoints": [{"endpoint": URLS[0], "reachable": False,
+                             "error": "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"}]}
+    assert pp.proxy_reach_problem(health, "c0", URLS, certificates=False) == ""
+    assert pp.proxy_reach_problem(health, "c0", URLS, certificates=True).startswith("host c0 reaches no member")
+
+
+def test_status_lines():
+    lines = pp.proxy_status_lines([
+        {"host": "c0", "mode": "grpc", "listen": "127.0.0.1:23790", "answer": {"status": 200, "json": {"health": "true"}}},
+        {"host": "c1", "mode": "gateway", "listen": "127.0.0.1:23790",
+         "answer": {"status": 503, "json": {"health": "false", "reason": "no leader"}}},
+        {"host": "client-2", "mode": "grpc", "listen": "0.0.0.0:23790", "answer": {"status": -1, "msg": "refused"}},
+        {"host": "c3", "mode": "grpc", "listen": "127.0.0.1:23790", "answer": {"msg": "refused"}},
+        {"host": "c4", "mode": "grpc", "listen": "127.0.0.1:23790", "answer": {"status": 200, "content": '{"health":"true"}'}},
+        {"host": "c5", "mode": "grpc", "listen": "127.0.0.1:23790", "answer": {"status": 404, "content": "404 page not found"}},
+    ])
+    assert lines == [
+        "PROXY     MODE     LISTEN           REACHES-CLUSTER",
+        "c0        grpc     127.0.0.1:23790  yes",
+        "c1        gateway  127.0.0.1:23790  no:HTTP-503:no-leader",
+        "client-2  grpc     0.0.0.0:23790    no:proxy-unreachable",
+        "c3        grpc     127.0.0.1:23790  no:proxy-unreachable",
+        "c4        grpc     127.0.0.1:23790  yes",
+        "c5        grpc     127.0.0.1:23790  no:HTTP-404:unhealthy",
+    ]
+
+
+@pytest.mark.parametrize("reason", ["GET ERROR:etcdserver: user name is empty", "GET ERROR:etcdserver: invalid auth token"])
+def test_a_grpc_proxy_refused_for_want_of_a_user_reaches_the_cluster(reason):
+    answer = {"status": 503, "json": {"health": "false", "reason": reason}}
+    assert pp.proxy_reaches(answer) == "yes:auth-on"
+    (_head, line) = pp.proxy_status_lines([{"host": "c0", "mode": "grpc", "listen": "127.0.0.1:23790", "answer": answer}])
+    assert line.endswith("yes:auth-on")
+
+
+def test_other_unhealthy_answers_do_not_reach_it():
+    assert pp.proxy_reaches({"status": 503, "json": {"health": "false", "reason": "GET ERROR:context deadline exceeded"}}) \
+        == "no:HTTP-503:GET-ERROR:context-deadline-exceeded"
+    assert pp.proxy_reaches(None) == "no:proxy-unreachable"
+
+
+def test_a_discovery_domain_the_members_certificates_do_not_name_is_refused():
+    srv = dict(PROXY, etcd_proxy_port=23790, etcd_proxy_discovery_srv="etcd.test")
+    assert pp.proxy_problems(srv, "c0", ["h0"]) == [
+        "host c0: etcd_proxy_discovery_srv='etcd.test': the proxy checks each member it finds by SRV against the "
+        "server name etcd.test, which the members' certificates do not carry; bootstrap the cluster with "
+        "etcd_bootstrap=dns_srv and etcd_discovery_srv=etcd.test, or add etcd.test to etcd_pki_extra_sans and run "
+        "the etcd playbook first"]
+    assert pp.proxy_problems(srv, "c0", ["h0"], {"etcd_bootstrap": "dns_srv", "etcd_discovery_srv": "etcd.test."}) == []
+    assert pp.proxy_problems(srv, "c0", ["h0"], extra_sans=["ETCD.test"]) == []
+    assert pp.proxy_problems(dict(srv, etcd_tls=False), "c0", ["h0"]) == []
+
+
+PKI_FILES = ["/inv/etcd-pki/%s" % f for f in (
+    "ca.pem", "crl.pem", "admin.pem", "etcd-0.pem", "etcd-0-root.pem",
+    # a gRPC proxy still in the group, one that left, and a gateway that left (client pair only)
+    "etcd-proxy-p1.pem", "etcd-proxy-p1-key.pem", "etcd-proxy-p1-peer.pem", "etcd-proxy-p1-client.pem",
+    "etcd-proxy-p2.pem", "etcd-proxy-p2-key.pem", "etcd-proxy-p2-peer.pem", "etcd-proxy-p2-peer-key.pem",
+    "etcd-proxy-p2-client.pem", "etcd-proxy-p2-client-key.pem",
+    "etcd-proxy-gw-client.pem", "etcd-proxy-gw-client-key.pem",
+    # a proxy host named p1-client, still in the group: its files are not p1's either way
+    "etcd-proxy-p1-client-client.pem", "etcd-proxy-p1-client-peer.pem",
+    # another instance's proxy, and a member whose name starts like a proxy's
+    "other-proxy-p9.pem", "etcd-proxy-db.pem", "etcd-proxy-db-root.pem",
+)]
+
+
+def test_the_pairs_of_proxies_no_longer_in_the_group_are_revoked_and_no_other():
+    kept = ["etcd-proxy-p1", "etcd-proxy-p1-client"]  # hosts p1 and p1-client
+    assert pp.proxy_pairs_leaving(PKI_FILES, "etcd-proxy-", kept, ["etcd-proxy-db", "etcd-0"]) == [
+        "etcd-proxy-gw", "etcd-proxy-p2"]
+    # Once revoked (files moved to revoked/), nothing is left to do.
+    assert pp.proxy_pairs_leaving([f for f in PKI_FILES if "-p2" not in f and "-gw" not in f], "etcd-proxy-", kept,
+                                 ["etcd-proxy-db"]) == []

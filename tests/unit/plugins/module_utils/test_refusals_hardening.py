@@ -9,7 +9,7 @@ tests are marked full), checked here where they are decided, as the scenario's r
   takes (plugins/filter/settings.py settings_problems; test_bad_values_are_refused_before_any_host_changes);
 - fewer forks than hosts, warned of with the forks to set (count_warnings; test_fewer_forks_than_hosts_are_warned_of).
 
-The others are checked where they are decided: a schedule systemd cannot read (filter/test_checks.py's
+The others are checked where they are decided: a schedule systemd cannot read (test_etcd_preflight_checks.py's
 test_each_schedule_systemd_cannot_read_is_refused_with_its_host_setting_and_reason), each identity change
 alone (test_etcd_plan.py's test_identity_changes_of_a_running_member_are_refused_with_old_and_new); the run
 lock another run holds (modules/test_etcd_lock.py's test_a_held_lock_is_refused_naming_the_holder_and_how_to_release_it

@@ -5,7 +5,7 @@ check of the first task; checked below too).
 
 Checked by the unit tests of their own decision already: 'free >> 5' (filter/test_settings_problems.py,
 test_etcd_defrag_rule.py::test_the_message_of_the_issue), a schedule systemd does not read
-(filter/test_checks.py), a member down and a learner catching up (modules/test_etcd_maintenance.py),
+(test_etcd_preflight_checks.py), a member down and a learner catching up (modules/test_etcd_maintenance.py),
 a member's host that does not answer (test_etcd_operation_plan.py, filter/test_etcd_filters.py) and
 the hash check naming an altered member (modules/test_etcd_maintenance.py). These add the values the
 scenario passes on the command line (-e gives them as text) with the message it asserts, and that the

@@ -3,8 +3,8 @@ checked here where they are decided, with the message the scenario asserts. `mak
 refused run of the upgrade playbook there (3.4.23 -> 3.4.22, a downgrade without consent).
 
 Checked by the unit tests of their own decision already: the skipped minor version and the downgrade
-without consent (filter/test_checks.py::test_etcd_policy_comes_first_and_ends_the_message), the
-unhealthy cluster (filter/test_checks.py::test_an_unhealthy_cluster_is_not_rolled_naming_its_problems,
+without consent (test_etcd_preflight_checks.py::test_etcd_policy_comes_first_and_ends_the_message), the
+unhealthy cluster (test_etcd_preflight_checks.py::test_an_unhealthy_cluster_is_not_rolled_naming_its_problems,
 test_etcd_plan.py::test_a_change_of_release_is_refused_on_an_unhealthy_cluster), the release missing
 from the mirror (test_refusals_default.py, action/test_etcd_release_action.py) and the roll stopped at
 a member that does not come back (test_etcd_roll.py, action/test_etcd_ops_plan_action.py). This adds
@@ -16,7 +16,7 @@ refused runs on the 3.4.23 cluster, whatever its health.
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.filter.checks import version_change_problem
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import version_change_problem
 
 
 def test_a_minor_upgrade_from_an_older_patch_than_the_guide_requires_is_refused_naming_the_patch_to_reach():

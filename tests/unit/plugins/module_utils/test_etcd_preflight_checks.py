@@ -1,36 +1,20 @@
-"""checks: the preflight refusals about hosts (system, architecture, group, the etcd user's
-account, the backup schedule), about the change of release and about the defragmentation rule, with
-their exact messages."""
+"""Preflight's refusals about hosts (system, architecture, group, the etcd user's account, the timers'
+schedules, auth turned on outside the role; plugins/module_utils/etcd_host_checks.py) and about the
+change of release (plugins/module_utils/etcd_plan.py), with their exact messages. The deploy's plan
+(raftops.etcd.etcd_plan) folds them into its refusals."""
 
 import pytest
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.raftops.etcd.plugins.filter import checks
-from ansible_collections.raftops.etcd.plugins.filter.checks import (
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_checks import (
     account_problem,
     auth_refused,
     calendar_problems,
-    call_pair,
-    release_warning,
     system_problems,
-    version_change_problem,
 )
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import release_warning, version_change_problem
 
 ARCHES = {"x86_64": "amd64", "aarch64": "arm64", "ppc64le": "ppc64le", "s390x": "s390x"}
 LINUX = dict(ansible_system="Linux", ansible_service_mgr="systemd", ansible_architecture="x86_64")
-
-
-def test_the_filters_are_registered():
-    assert checks.FilterModule().filters() == {
-        "account_problem": account_problem,
-        "auth_refused": auth_refused,
-        "calendar_problems": calendar_problems,
-        "call_pair": call_pair,
-        "release_warning": release_warning,
-        "system_problems": system_problems,
-        "version_change_problem": version_change_problem,
-    }
 
 
 # --- system_problems -------------------------------------------------------------------------------
@@ -74,11 +58,6 @@ def test_every_problem_of_every_host_is_listed_in_host_order():
         "host b: unsupported architecture arm64; etcd releases exist for x86_64, aarch64, ppc64le, s390x",
         "host c: not in the group etcd (etcd_group); run the role on the members only",
     ]
-
-
-def test_system_problems_wants_a_list_of_hosts():
-    with pytest.raises(AnsibleFilterError, match="list of inventory hostnames"):
-        system_problems("a", {"a": LINUX}, ["a"], "etcd", ARCHES)
 
 
 # --- account_problem -------------------------------------------------------------------------------
@@ -175,7 +154,7 @@ def test_releases_without_a_known_inconsistency_get_no_warning(version):
 
 
 def test_a_version_that_is_no_release_is_an_error():
-    with pytest.raises(AnsibleFilterError):
+    with pytest.raises(ValueError):
         release_warning("latest")
 
 
@@ -265,20 +244,3 @@ def test_the_hosts_whose_etcd_refused_the_read_for_want_of_a_user_are_named_with
 
 def test_no_reads_no_refusals():
     assert auth_refused({}) == {} and auth_refused(None) == {}
-
-
-# --- call_pair (deprecated: the table is plugins/module_utils/etcd_connection.py's) ----------------------
-
-REFUSED = {"etcd-host0": "etcdserver: user name is empty"}
-
-
-# The filter reads its arguments as Ansible's booleans.
-@pytest.mark.parametrize("tls, root_login, pair_there, refused, pair", [
-    ("no", True, False, {}, None),
-    ("yes", "True", False, REFUSED, "text"),
-    (True, "false", True, REFUSED, "server"),
-    (True, True, "False", None, "server"),
-    ("1", "yes", "on", {}, "client"),
-])
-def test_call_pair(tls, root_login, pair_there, refused, pair):
-    assert call_pair(tls, root_login, pair_there, refused) == pair

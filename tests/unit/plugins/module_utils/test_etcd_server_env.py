@@ -1,10 +1,11 @@
-"""server_env: the metrics listener, the corruption checks and the TLS floor, release by release."""
+"""The members' settings whose form depends on the release (plugins/module_utils/etcd_member_config.py,
+server_env): the metrics listener, the corruption checks and the TLS floor, release by release; and the
+members' scrape targets (plugins/module_utils/etcd_plan.py, scrape_targets)."""
 
 import pytest
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.raftops.etcd.plugins.filter.member_settings import FilterModule, scrape_targets, server_env
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_config import MemberConfigError, server_env
+from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import scrape_targets
 
 MEMBER = {"client_url": "https://10.0.0.11:2379"}
 DEFAULTS = {"tls": True, "metrics": "loopback", "metrics_port": 2381, "corruption_checks": True}
@@ -88,9 +89,9 @@ def test_metrics_off_serves_none():
 
 
 def test_bad_input_is_named():
-    with pytest.raises(AnsibleFilterError, match="etcd_metrics must be one of loopback, address, off, not 'everywhere'"):
+    with pytest.raises(MemberConfigError, match="etcd_metrics must be one of loopback, address, off, not 'everywhere'"):
         env([3, 5, 30], metrics="everywhere")
-    with pytest.raises(AnsibleFilterError, match=r"the release must be \[major, minor, patch\]"):
+    with pytest.raises(MemberConfigError, match=r"the release must be \[major, minor, patch\]"):
         env("3.5.30")
 
 
@@ -102,6 +103,3 @@ def test_scrape_targets_name_each_member_and_the_cluster():
     ]
     assert scrape_targets(members[:1], "2381", "etcd", False)[0]["labels"]["__scheme__"] == "http"
 
-
-def test_the_filters_are_registered():
-    assert FilterModule().filters() == {"server_env": server_env, "scrape_targets": scrape_targets}

@@ -1,0 +1,56 @@
+"""The collection's filters are its public surface: each one a FilterModule of plugins/filter/ returns
+is documented (plugins/filter/NAME.yml, what ``ansible-doc -t filter`` shows) and none is deprecated.
+
+The collection was never released, so a filter the roles no longer need is removed, not deprecated
+(meta/runtime.yml routes no filter). The logic the roles' plans use stays in plugins/module_utils/,
+tested there.
+"""
+
+import glob
+import importlib
+import os
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+FILTERS = os.path.join(ROOT, "plugins", "filter")
+
+
+
+def filters():
+    """{name: the file that returns it} of every filter of plugins/filter/*.py."""
+    found = {}
+    for path in sorted(glob.glob(os.path.join(FILTERS, "*.py"))):
+        module = importlib.import_module("ansible_collections.raftops.etcd.plugins.filter." + os.path.basename(path)[:-3])
+        for name in module.FilterModule().filters():
+            assert name not in found, "filter %s is returned by both %s and %s" % (name, found[name], path)
+            found[name] = os.path.relpath(path, ROOT)
+    return found
+
+
+def docs():
+    """{name: the DOCUMENTATION of plugins/filter/NAME.yml}."""
+    found = {}
+    for path in sorted(glob.glob(os.path.join(FILTERS, "*.yml"))):
+        with open(path) as f:
+            found[os.path.basename(path)[:-4]] = yaml.safe_load(f)["DOCUMENTATION"]
+    return found
+
+
+def test_every_filter_is_documented():
+    undocumented = sorted(name for name in filters() if name not in docs())
+    assert undocumented == []
+
+
+def test_every_doc_names_its_filter_and_is_not_deprecated():
+    shipped = filters()
+    for name, doc in docs().items():
+        assert doc["name"] == name, "plugins/filter/%s.yml documents %s" % (name, doc["name"])
+        assert name in shipped, "plugins/filter/%s.yml documents no filter the collection ships" % name
+        assert "deprecated" not in doc, "plugins/filter/%s.yml: filter %s is deprecated; remove it instead" % (name, name)
+
+
+def test_meta_runtime_routes_no_filter():
+    with open(os.path.join(ROOT, "meta", "runtime.yml")) as f:
+        routing = (yaml.safe_load(f).get("plugin_routing") or {}).get("filter") or {}
+    assert routing == {}, "meta/runtime.yml routes or deprecates filters: %s" % ", ".join(sorted(routing))
