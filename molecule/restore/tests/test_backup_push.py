@@ -269,19 +269,25 @@ def run_to_its_end(member, since):
     return journal(member, "--since=@%d" % since)
 
 
+def two_followers_and_the_claim_key():
+    """(cut, waiter, claim key): the two followers, with the timers stopped and the claim of the tests'
+    last push lived out (under load its lease's end can show for a moment, TTL -1, before etcd deletes
+    the key), so that the claims a test sees are its own."""
+    stop_the_snapshot_timers()
+    leader = int(Gateway(URLS[0]).status()["leader"])
+    cut, waiter = [h for h, u in zip(HOSTS, URLS) if int(Gateway(u).status()["header"]["member_id"]) != leader]
+    key = json.loads(host(cut).check_output("cat %s" % SETTINGS))["lock_prefix"] + "backup-push"
+    assert poll(lambda: claim(key) is None, seconds=60, interval=0.5), claim(key)
+    return cut, waiter, key
+
+
 @pytest.mark.full
 def test_a_failed_push_is_taken_over_by_a_waiting_member_and_a_hanging_one_keeps_its_claim(moto):
     """Two followers' timers, fired in turn; the first (CUT) cannot reach the SSH target (iptables
     on it). Its copy hanging (packets dropped), it keeps its short claim alive past the window while
     the other waits: the other does not push (a claim that ran out let the next period's push start
     beside it). Its copy refused at once, it marks its claim failed: the other pushes the period."""
-    stop_the_snapshot_timers()
-    leader = int(Gateway(URLS[0]).status()["leader"])
-    cut, waiter = [h for h, u in zip(HOSTS, URLS) if int(Gateway(u).status()["header"]["member_id"]) != leader]
-    key = json.loads(host(cut).check_output("cat %s" % SETTINGS))["lock_prefix"] + "backup-push"
-    # The claim of the tests' last push lives out its window first (under load its lease's end can
-    # show for a moment, TTL -1, before etcd deletes the key): the claims below are this test's.
-    assert poll(lambda: claim(key) is None, seconds=60, interval=0.5), claim(key)
+    cut, waiter, key = two_followers_and_the_claim_key()
     rule = "OUTPUT 1 -d %s -p tcp --dport 22" % SSH_HOST
     started = time.monotonic()
     host(cut).check_output("iptables -I %s -j DROP" % rule)
@@ -348,11 +354,7 @@ def test_a_claimant_killed_mid_push_is_taken_over_by_a_waiting_member_within_sec
     fires and waits for its result; CUT's push is SIGKILLed. Its claim, which nothing renews now,
     vanishes within its lease (10 s here), and the waiting member takes the period over and pushes it:
     within seconds, not after the window (60 s here), when nobody would have pushed the period."""
-    stop_the_snapshot_timers()
-    leader = int(Gateway(URLS[0]).status()["leader"])
-    cut, waiter = [h for h, u in zip(HOSTS, URLS) if int(Gateway(u).status()["header"]["member_id"]) != leader]
-    key = json.loads(host(cut).check_output("cat %s" % SETTINGS))["lock_prefix"] + "backup-push"
-    assert poll(lambda: claim(key) is None, seconds=60, interval=0.5), claim(key)
+    cut, waiter, key = two_followers_and_the_claim_key()
     rule = "OUTPUT 1 -d %s -p tcp --dport 22" % SSH_HOST
     host(cut).check_output("iptables -I %s -j DROP" % rule)
     try:
