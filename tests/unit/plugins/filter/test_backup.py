@@ -48,10 +48,8 @@ def test_the_member_names_are_node_name_else_etcd_member_name_else_the_host():
 
 
 def test_turning_the_push_off_withdraws_each_members_key_from_the_ssh_targets_hosts():
-
     def read(content):
         return {"content": base64.b64encode(content).decode()}
-
 
     settings = json.dumps(dict(targets=[dict(type="s3", name="o", secret_key="never"), dict(type="ssh", host="b2"),
                                         dict(type="ssh", host="b1"), dict(type="ssh", host="b1")])).encode()

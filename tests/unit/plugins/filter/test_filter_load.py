@@ -58,4 +58,3 @@ def test_no_play_uses_the_removed_preloading_filter():
             if "with_filters_loaded" in f.read():
                 users.append(os.path.relpath(path, ROOT))
     assert users == []
-

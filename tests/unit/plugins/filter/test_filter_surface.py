@@ -16,7 +16,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.d
 FILTERS = os.path.join(ROOT, "plugins", "filter")
 
 
-
 def filters():
     """{name: the file that returns it} of every filter of plugins/filter/*.py."""
     found = {}

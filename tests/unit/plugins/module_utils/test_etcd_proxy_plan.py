@@ -206,5 +206,5 @@ def test_the_pairs_of_proxies_no_longer_in_the_group_are_revoked_and_no_other():
     assert pp.proxy_pairs_leaving(PKI_FILES, "etcd-proxy-", kept, ["etcd-proxy-db", "etcd-0"]) == [
         "etcd-proxy-gw", "etcd-proxy-p2"]
     # Once revoked (files moved to revoked/), nothing is left to do.
-    assert pp.proxy_pairs_leaving([f for f in PKI_FILES if "-p2" not in f and "-gw" not in f], "etcd-proxy-", kept,
-                                 ["etcd-proxy-db"]) == []
+    left = [f for f in PKI_FILES if "-p2" not in f and "-gw" not in f]
+    assert pp.proxy_pairs_leaving(left, "etcd-proxy-", kept, ["etcd-proxy-db"]) == []

@@ -102,4 +102,3 @@ def test_scrape_targets_name_each_member_and_the_cluster():
         {"targets": ["[fd00::11]:2385"], "labels": {"__scheme__": "https", "cluster": "etcd-events", "instance": "m1"}},
     ]
     assert scrape_targets(members[:1], "2381", "etcd", False)[0]["labels"]["__scheme__"] == "http"
-
