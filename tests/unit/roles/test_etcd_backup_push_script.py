@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from test_etcd_maintenance_script import SETTINGS, A, B, FakeEtcdctl, load_script
+from test_etcd_maintenance_script import SETTINGS, A, B, FakeEtcdctl, loaded_script
 from test_etcd_maintenance_script import lib_files as maintenance_lib_files
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
@@ -34,10 +34,7 @@ def lib_files():
 
 @pytest.fixture(scope="module")
 def script(tmp_path_factory):
-    module, imported = load_script(tmp_path_factory.mktemp("lib"), lib_files(), "etcd_backup_push.py")
-    yield module
-    for name in imported:
-        sys.modules.pop(name, None)
+    yield from loaded_script(tmp_path_factory, lib_files(), "etcd_backup_push.py")
 
 
 class Etcd(FakeEtcdctl):

@@ -12,7 +12,7 @@ import time
 
 import pytest
 from test_etcd_backup_push_script import ROLE, forced, lib_files
-from test_etcd_maintenance_script import load_script
+from test_etcd_maintenance_script import loaded_script
 
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
 from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_target, etcd_host_settings
@@ -205,10 +205,7 @@ def test_the_account_and_the_script_path_are_one_everywhere():
 
 @pytest.fixture(scope="module")
 def push_script(tmp_path_factory):
-    module, imported = load_script(tmp_path_factory.mktemp("lib"), lib_files(), "etcd_backup_push.py")
-    yield module
-    for name in imported:
-        sys.modules.pop(name, None)
+    yield from loaded_script(tmp_path_factory, lib_files(), "etcd_backup_push.py")
 
 
 def test_the_push_s_ssh_target_speaks_only_the_protocol_as_the_account(push_script, tmp_path):

@@ -53,12 +53,18 @@ def load_script(lib, files, script_name):
     return module, [name[:-3] for _src, name in files]
 
 
-@pytest.fixture(scope="module")
-def script(tmp_path_factory):
-    module, imported = load_script(tmp_path_factory.mktemp("lib"), lib_files(), "etcd_maintenance.py")
+def loaded_script(tmp_path_factory, files, script_name):
+    """A module-scoped fixture's body: ``script_name`` loaded as on a member (load_script), then the
+    modules it imported from its directory forgotten."""
+    module, imported = load_script(tmp_path_factory.mktemp("lib"), files, script_name)
     yield module
     for name in imported:
         sys.modules.pop(name, None)
+
+
+@pytest.fixture(scope="module")
+def script(tmp_path_factory):
+    yield from loaded_script(tmp_path_factory, lib_files(), "etcd_maintenance.py")
 
 
 class FakeEtcdctl:
