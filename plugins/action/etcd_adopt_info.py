@@ -3,9 +3,9 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Action for raftops.etcd.etcd_adopt_info: a read of the run lock of run_lock_group's cluster is given
 the prefix of the role's lock (etcd_run_lock.run_lock_prefix). A lock reads dead when its run's keeper
-recorded that the run ended (plugins/module_utils/etcd_run_lock.py), whatever controller reads it."""
+recorded that the run ended (plugins/module_utils/lock/run_lock.py), whatever controller reads it."""
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import run_lock_prefix
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.run_lock import run_lock_prefix
 from ansible_collections.raftops.etcd.plugins.plugin_utils.run_lock import RunLockAction
 
 

@@ -6,7 +6,7 @@ directory (mode 0700) it makes inside the controller's backup directory, verifie
 there; the directory is removed when anything fails. The task runs on the controller for an S3
 target, where raftops.etcd.etcd_backup_target fetches it; delegated to the host of an SSH target, with
 become, where two commands list the backups' heads and read the one chosen
-(module_utils/etcd_backup_fetch.py); the choice (etcd_backup_plan.py) and the decryption are made here."""
+(module_utils/backup/backup_fetch.py); the choice (etcd_backup_plan.py) and the decryption are made here."""
 
 import os
 import shutil
@@ -14,9 +14,9 @@ import tempfile
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_fetch as fetch
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_fetch as fetch
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_plan as etcd_backup_plan
 from ansible_collections.raftops.etcd.plugins.plugin_utils.arguments import task_params
 
 

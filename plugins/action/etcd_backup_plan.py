@@ -3,10 +3,10 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Action for raftops.etcd.etcd_backup_plan: the plan steps of the backup, of a restore's fetch from
 an off-host target and of the restore drill, made on the controller from what the role's tasks read.
-It decides with plugins/module_utils/etcd_backup_plan.py; it reads the controller's backup
+It decides with plugins/module_utils/backup/backup_plan.py; it reads the controller's backup
 directory and the key file; its source step asks etcd_health on the task's host; its seal step seals
 the snapshot as raftops.etcd.etcd_backup_target's state sealed does, and shows the line that reports
-it in the run's output (module_utils/etcd_backup_plan.py's sealed_report)."""
+it in the run's output (module_utils/backup/backup_plan.py's sealed_report)."""
 
 import glob
 import os
@@ -14,9 +14,9 @@ import os
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.utils.display import Display
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_plan
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_target as backup_target
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_plan as etcd_backup_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_target
 from ansible_collections.raftops.etcd.plugins.plugin_utils.backup_target import run_here
 from ansible_collections.raftops.etcd.plugins.plugin_utils.plan_action import PlanAction
 

@@ -10,9 +10,9 @@ is copied from the controller into the task's private temporary directory there 
 directory on every path. With O(prune) the target is then pruned by verified header, decided here:
 the heads of its backups (their first MAX_HEAD_SIZE bytes) are read there as root with one command,
 verified on the controller (the host has no key and needs no cryptography) by
-module_utils/etcd_backup_target.py's decide_prune, and those it deletes removed with another. A copy that V(present) made or found is
+module_utils/backup/backup_target.py's decide_prune, and those it deletes removed with another. A copy that V(present) made or found is
 reported in the run's output
-as it is done (module_utils/etcd_backup_plan.py's sent_report), without a register and a debug task."""
+as it is done (module_utils/backup/backup_plan.py's sent_report), without a register and a debug task."""
 
 import os
 import shlex
@@ -23,10 +23,10 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_target as backup_target
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_fetch import list_command
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import parse_heads, sent_report
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_target
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.backup_fetch import list_command
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.backup_plan import parse_heads, sent_report
 from ansible_collections.raftops.etcd.plugins.plugin_utils.backup_target import MODULE, Here, run_here
 
 SECRETS = ("access_key", "secret_key")

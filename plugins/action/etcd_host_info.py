@@ -2,15 +2,15 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Action for raftops.etcd.etcd_host_info: with role_settings, the host's etcd_* variables are first
-checked for meaning (plugins/filter/settings.py: every problem named, nothing read), then the etcd
-role's settings of the host (plugins/module_utils/etcd_host_settings.py) are computed here from the
+checked for meaning (plugins/module_utils/plan/settings.py: every problem named, nothing read), then the etcd
+role's settings of the host (plugins/module_utils/host/host_settings.py) are computed here from the
 task's variables, once per host, give the read its paths, links, files, units and the rest, and come
 back as host_settings beside what the module read."""
 
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import found_by_read
+from ansible_collections.raftops.etcd.plugins.module_utils.host.host_settings import found_by_read
 from ansible_collections.raftops.etcd.plugins.plugin_utils.host_settings import role_host_settings, role_setting_problems, role_values
 from ansible_collections.raftops.etcd.plugins.plugin_utils.reach import reach
 

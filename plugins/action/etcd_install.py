@@ -17,8 +17,8 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import changes_from_host_info, state_from_host_info
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_release import release_source
+from ansible_collections.raftops.etcd.plugins.module_utils.host.install_plan import changes_from_host_info, state_from_host_info
+from ansible_collections.raftops.etcd.plugins.module_utils.host.release import release_source
 from ansible_collections.raftops.etcd.plugins.plugin_utils.host_read import HostReadAction
 
 

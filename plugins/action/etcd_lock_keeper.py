@@ -5,12 +5,12 @@
 process (plugin_utils/in_process.py). Run as a module, each of the role's two calls in a run paid
 for packaging it and a new Python with its imports, about 0.3 s of CPU and 0.5 s each. Without pid
 and holder, the keeper lives with this ansible-playbook run (plugin_utils/run_lock.py); with role,
-the etcd role's options come from its variables (module_utils/etcd_lock_keeper.py's role_options)."""
+the etcd role's options come from its variables (module_utils/lock/lock_keeper.py's role_options)."""
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_keeper import (
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.lock_keeper import (
     MODULE, ROLE_VARIABLES, argument_spec, role_options, start_keeper)
 from ansible_collections.raftops.etcd.plugins.plugin_utils.in_process import InProcessAction
 from ansible_collections.raftops.etcd.plugins.plugin_utils.run_lock import this_run

@@ -5,14 +5,14 @@
 here, and a host whose files are all as asked is not called.
 
 With member, the member's directories, certificates, settings, unit, start script and bootstrap or join settings are rendered
-on the controller from its few inputs (plugins/module_utils/etcd_member_config.py) and written with
+on the controller from its few inputs (plugins/module_utils/host/member_config.py) and written with
 the files given. With host_files, what etcd_host_info read of the host's paths earlier, a call that
 would change nothing (every run after the first, for most members) is answered here. With service,
 the unit is then loaded and enabled when it changed or is not enabled, in the same task. With timers,
 those whose files changed restart and those not running or not enabled start, after the files, in the
 same task; the result says which (timers_to_start). With restart_note, the member's
 note of a restart due is written, and the result says whether it restarts in this run (restart). A call with nothing to write is answered here.
-Anything else, or a doubt, runs the module as without it (plugins/module_utils/etcd_member_files_state.py
+Anything else, or a doubt, runs the module as without it (plugins/module_utils/host/member_files_state.py
 decides).
 """
 
@@ -20,8 +20,8 @@ from ansible import constants as C
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.filter.core import comment
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_config import MemberConfigError, member_files
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import (
+from ansible_collections.raftops.etcd.plugins.module_utils.host.member_config import MemberConfigError, member_files
+from ansible_collections.raftops.etcd.plugins.module_utils.host.member_files_state import (
     restarts, service_enabled, timers_to_start, unchanged)
 from ansible_collections.raftops.etcd.plugins.plugin_utils.host_read import HostReadAction
 

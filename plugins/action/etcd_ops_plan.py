@@ -3,7 +3,7 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Action for raftops.etcd.etcd_ops_plan: the plan steps of the members' timers, of a DNS SRV
 bootstrap's records, of the client access tier and of a roll that stopped, made on the controller
-from what the role's tasks read. It decides with plugins/module_utils/etcd_operation_plan.py,
+from what the role's tasks read. It decides with plugins/module_utils/plan/operation_plan.py,
 etcd_host_checks.py, etcd_proxy_plan.py and etcd_roll.py; only the DNS SRV step (the records, resolved on the controller) and the proxy's
 /health step (ansible.builtin.uri on the proxy host) ask anything of anyone."""
 
@@ -12,13 +12,11 @@ import os
 import time
 
 
-from ansible_collections.raftops.etcd.plugins.module_utils import (
-    etcd_host_checks,
-    etcd_operation_plan,
-    etcd_proxy_plan,
-    etcd_roll,
-)
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_dns import srv_service
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import roll as etcd_roll
+from ansible_collections.raftops.etcd.plugins.module_utils.host import host_checks as etcd_host_checks
+from ansible_collections.raftops.etcd.plugins.module_utils.plan import operation_plan as etcd_operation_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.plan import proxy_plan as etcd_proxy_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.client.dns import srv_service
 from ansible_collections.raftops.etcd.plugins.plugin_utils.plan_action import PlanAction
 
 
@@ -44,7 +42,7 @@ class ActionModule(PlanAction):
     def _srv(params, settings, task_vars):
         """The DNS SRV bootstrap's peer records, resolved on the controller as the members will resolve
         them (settings: domain, name, tls, resolvers, new_hosts), against the members."""
-        from ansible_collections.raftops.etcd.plugins.filter.srv import srv_records
+        from ansible_collections.raftops.etcd.plugins.module_utils.client.srv_records import srv_records
         from ansible_collections.raftops.etcd.plugins.lookup import etcd_srv
 
         if not etcd_srv.HAS_DNSPYTHON:
@@ -71,8 +69,8 @@ class ActionModule(PlanAction):
     def _proxy_settings(self, params, settings, task_vars):
         """A proxy host's settings (settings.values, its role variables) checked for meaning and
         against the members' (the first member's host), and the certificates it needs (settings.address)."""
-        from ansible_collections.raftops.etcd.plugins.filter.proxy import member_values
-        from ansible_collections.raftops.etcd.plugins.filter.settings import settings_problems
+        from ansible_collections.raftops.etcd.plugins.plugin_utils.host_settings import member_values
+        from ansible_collections.raftops.etcd.plugins.module_utils.plan.settings import settings_problems
 
         values, host = settings.get("values") or {}, task_vars.get("inventory_hostname")
         group = values.get("etcd_group") or "etcd"

@@ -10,9 +10,9 @@ as the roles' PKI tasks do) runs the module's code here, with the module's optio
 diff; any other task runs the module as usual (plugin_utils/in_process.py).
 """
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import argument_spec
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_present import run_pki
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import HAS_CRYPTOGRAPHY, PkiError
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_params import argument_spec
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_present import run_pki
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_x509 import HAS_CRYPTOGRAPHY, PkiError
 from ansible_collections.raftops.etcd.plugins.plugin_utils.in_process import InProcessAction
 
 

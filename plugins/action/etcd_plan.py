@@ -6,7 +6,7 @@ rotation's phase, a restore or a quorum recovery, made on the controller.
 
 It reads what the role's tasks gathered in the hosts' variables (each play host's read, the
 restarts noted on the members), adds the settings given (for a removal, the CA certificate in
-etcd_pki_dir, read on the controller), and returns what plugins/module_utils/etcd_plan.py (a restore and a
+etcd_pki_dir, read on the controller), and returns what plugins/module_utils/plan/plan.py (a restore and a
 quorum recovery: etcd_recovery_plan.py) decides from them. Each stage has its planner
 (``_stage_<stage>``). What a stage asks, it asks on the task's host: the cluster (etcd_health, through
 ``_etcd_health``: a bootstrap's wait, a status, a roll's leader, a restore's old revisions, a recovery's
@@ -22,15 +22,17 @@ import string
 import time
 from datetime import datetime, timezone
 
-from ansible.errors import AnsibleFilterError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.raftops.etcd.plugins.filter.etcd import _member_name as member_name, members as member_records
-from ansible_collections.raftops.etcd.plugins.filter.sizing import hardware_findings, suggested_timeouts
-from ansible_collections.raftops.etcd.plugins.filter.status_advice import status_advice, status_lines
-from ansible_collections.raftops.etcd.plugins.module_utils import (etcd_host_checks, etcd_operation_plan, etcd_pki_plan, etcd_plan,
-                                                                   etcd_recovery_plan)
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import installed_local_endpoint
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.members import _member_name as member_name, members as member_records
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.sizing import hardware_findings, suggested_timeouts
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.status_advice import status_advice, status_lines
+from ansible_collections.raftops.etcd.plugins.module_utils.host import host_checks as etcd_host_checks
+from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_plan as etcd_pki_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.plan import operation_plan as etcd_operation_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.plan import plan as etcd_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.plan import recovery_plan as etcd_recovery_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import installed_local_endpoint
 from ansible_collections.raftops.etcd.plugins.plugin_utils.arguments import task_params
 
 # A generated cluster token: the group's name and 16 random lowercase letters and digits.
@@ -75,7 +77,7 @@ class ActionModule(ActionBase):
             if params["refuse"] and refusal and not plan.get("root_read_pending"):
                 result.update(plan, failed=True, changed=False, msg=refusal)
                 return result
-        except (ValueError, KeyError, AnsibleFilterError) as exc:
+        except (ValueError, KeyError) as exc:
             result.update(failed=True, changed=False, msg="raftops.etcd.etcd_plan: cannot plan the %s step: %s"
                           % (stage, exc))
             return result
@@ -428,7 +430,7 @@ class ActionModule(ActionBase):
         return answer.get("members")
 
     def _stage_recovery(self, params, previous, task_vars):
-        """The steps of a restore and of a quorum recovery (module_utils/etcd_recovery_plan.py): the
+        """The steps of a restore and of a quorum recovery (module_utils/plan/recovery_plan.py): the
         group's hosts and what each reported, the member names, a new token and the time."""
         stage, settings = params["stage"], dict(params["settings"])
         hostvars, play_hosts = self._hostvars(task_vars), self._play_hosts(task_vars)

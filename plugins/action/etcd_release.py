@@ -3,7 +3,7 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Action for raftops.etcd.etcd_release: the release's SHA256SUMS and tarballs into the controller's
 cache, each tarball checked against the SHA256SUMS, in the controller's own process (no module run).
-What it needs is decided in plugins/module_utils/etcd_release.py; it asks nothing of any host."""
+What it needs is decided in plugins/module_utils/host/release.py; it asks nothing of any host."""
 
 import hashlib
 import os
@@ -12,7 +12,7 @@ import tempfile
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.urls import open_url
 from ansible.plugins.action import ActionBase
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_release
+from ansible_collections.raftops.etcd.plugins.module_utils.host import release as etcd_release
 from ansible_collections.raftops.etcd.plugins.plugin_utils.arguments import task_params
 
 MODULE = "raftops.etcd.etcd_release"

@@ -5,7 +5,7 @@
 within this process (plugin_utils/in_process.py): a few file operations, where starting the module
 would cost about 0.5 s."""
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_store import MODULE, argument_spec, store_result
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_store import MODULE, argument_spec, store_result
 from ansible_collections.raftops.etcd.plugins.plugin_utils.in_process import InProcessAction
 
 

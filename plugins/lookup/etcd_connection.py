@@ -17,7 +17,7 @@ description:
   - With the term V(member_pki), returns the certificates the role puts on the member with C(etcd_tls)
     (C(dir) on the member; C(ca), C(own), C(crl) and C(root) from C(raftops.etcd.etcd_pki)'s result; C(login),
     that CN-less client pair), or V(null) without C(etcd_tls).
-  - The decisions are in plugins/module_utils/etcd_connection.py.
+  - The decisions are in plugins/module_utils/client/connection.py.
 options:
   _terms:
     description: Nothing, V(login_pair) or V(member_pki).

@@ -25,14 +25,14 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _raw:
-  description: One dict, the host's settings (plugins/module_utils/etcd_host_settings.py).
+  description: One dict, the host's settings (plugins/module_utils/host/host_settings.py).
   type: list
   elements: dict
 """
 
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import NAMES
+from ansible_collections.raftops.etcd.plugins.module_utils.host.host_settings import NAMES
 from ansible_collections.raftops.etcd.plugins.plugin_utils.host_settings import role_host_settings, role_values
 
 

@@ -65,8 +65,8 @@ _raw:
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_kv
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+from ansible_collections.raftops.etcd.plugins.module_utils.client import kv as etcd_kv
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import (
     EtcdError,
     clients_from_params,
     connection_argument_spec,

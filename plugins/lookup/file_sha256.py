@@ -39,7 +39,7 @@ import os
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_release
+from ansible_collections.raftops.etcd.plugins.module_utils.host import release as etcd_release
 
 
 def file_sha256(path):

@@ -194,11 +194,11 @@ import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_adopt
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdClient, EtcdError
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import parse_environment
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_store import GatewayLockStore
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import Lock
+from ansible_collections.raftops.etcd.plugins.module_utils.plan import adopt as etcd_adopt
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import EtcdClient, EtcdError
+from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import parse_environment
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.lock_store import GatewayLockStore
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.run_lock import Lock
 
 
 def _read(path, mode="rb"):

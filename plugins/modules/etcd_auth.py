@@ -73,8 +73,8 @@ msg:
   sample: auth enabled
 """
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_access as ea
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import connection_argument_spec
+from ansible_collections.raftops.etcd.plugins.module_utils.client import access as ea
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import connection_argument_spec
 
 
 def argument_spec():

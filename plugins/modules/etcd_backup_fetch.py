@@ -113,7 +113,7 @@ shown:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_fetch import MODULE, argument_spec
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.backup_fetch import MODULE, argument_spec
 
 
 def main():

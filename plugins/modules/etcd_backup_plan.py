@@ -9,7 +9,7 @@ short_description: The plan steps of the etcd role's backup, restore fetch and r
 version_added: 0.5.0
 description:
   - Internal to the C(raftops.etcd.etcd) role; its backup, restore and restore drill task files read its fields.
-    Each step decides in tested Python (C(plugins/module_utils/etcd_backup_plan.py)) what the task
+    Each step decides in tested Python (C(plugins/module_utils/backup/backup_plan.py)) what the task
     files used to decide in Jinja and in the filters C(backup_source), C(backup_record),
     C(backup_target), C(backup_object) and C(backup_drill_record), deprecated since.
   - V(source) asks M(raftops.etcd.etcd_health) on the task's host which members answer, and chooses
@@ -145,7 +145,7 @@ record_text:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_plan import argument_spec
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.backup_plan import argument_spec
 
 
 def main():

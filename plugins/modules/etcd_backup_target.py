@@ -373,9 +373,8 @@ deleted:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_target import (TargetError, argument_spec,
-                                                                                      on_host, run)
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.backup_target import TargetError, argument_spec, on_host, run
 
 
 def main():

@@ -103,8 +103,8 @@ members:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdConfigError
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_discovery import (
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import EtcdConfigError
+from ansible_collections.raftops.etcd.plugins.module_utils.client.discovery import (
     DiscoveryError,
     V2Registry,
     V3Registry,

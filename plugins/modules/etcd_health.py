@@ -564,17 +564,17 @@ rounds:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import (
     CONNECTION_EXCLUSIVE,
     client_factory,
     connection_argument_spec,
     keyspace_of,
     module_clients,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import read_cluster_health, wait_until
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import normalize_url
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_store import RUN_LOCK_SPEC, run_lock_refusal
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import ask_peers, in_parallel, unready_peer
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.cluster_state import read_cluster_health, wait_until
+from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import normalize_url
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.lock_store import RUN_LOCK_SPEC, run_lock_refusal
+from ansible_collections.raftops.etcd.plugins.module_utils.client.probe import ask_peers, in_parallel, unready_peer
 
 
 def argument_spec():

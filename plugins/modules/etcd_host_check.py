@@ -208,7 +208,7 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_host import free_bytes
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_host import free_bytes
 
 TEMP_PREFIX = ".etcd-host-check-"
 # Bounds of the options: a measurement that takes minutes, or a write larger than etcd ever makes, is a typo.

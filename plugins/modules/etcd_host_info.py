@@ -409,7 +409,7 @@ units:
   sample: {"etcd-snapshot.timer": {"active": "active", "enabled": "enabled"}}
 host_settings:
   description:
-    - With O(role_settings), the role's settings of the host (C(plugins/module_utils/etcd_host_settings.py)),
+    - With O(role_settings), the role's settings of the host (C(plugins/module_utils/host/host_settings.py)),
       its paths, release, timers and their files, the backup push's files, and the maintenance, status and PKI
       settings. Internal to the role; its fields may change in any release.
   returned: with O(role_settings=true)
@@ -432,15 +432,15 @@ import re
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import (
     CONNECTION_EXCLUSIVE, client_factory, connection_argument_spec)
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import read_cluster_health
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import etcd_said, installed_local_endpoint, parse_environment
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import missing_account, read_links
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import sha256_of
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import path_state
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import version_tuple
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_wal import WalError, log_state, v2_content
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.cluster_state import read_cluster_health
+from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import etcd_said, installed_local_endpoint, parse_environment
+from ansible_collections.raftops.etcd.plugins.module_utils.host.install_plan import missing_account, read_links
+from ansible_collections.raftops.etcd.plugins.module_utils.host.files import sha256_of
+from ansible_collections.raftops.etcd.plugins.module_utils.host.member_files_state import path_state
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import version_tuple
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.wal import WalError, log_state, v2_content
 
 RELEASE_IN_PATH = re.compile(r"/v(\d+\.\d+\.\d+)/etcd$")
 

@@ -186,8 +186,8 @@ import zlib
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file, sha256_of
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import (
+from ansible_collections.raftops.etcd.plugins.module_utils.host.files import atomic_file, sha256_of
+from ansible_collections.raftops.etcd.plugins.module_utils.host.install_plan import (
     COMPLETE_MARK, install_changes, missing_account, read_links)
 
 

@@ -176,8 +176,8 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_kv
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+from ansible_collections.raftops.etcd.plugins.module_utils.client import kv as etcd_kv
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import (
     CONNECTION_EXCLUSIVE,
     EtcdClient,
     EtcdError,
@@ -186,7 +186,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     first_answer,
     module_clients,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex
+from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import id_hex
 
 # compare field -> (etcd compare target, the key's field that it reads)
 COMPARE_FIELDS = {

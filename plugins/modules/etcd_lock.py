@@ -350,15 +350,15 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import (
     CONNECTION_EXCLUSIVE,
     EtcdError,
     client_factory,
     connection_argument_spec,
     module_clients,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_store import GatewayLockStore, read_cluster
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import Lock, LockError, utcnow
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.lock_store import GatewayLockStore, read_cluster
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.run_lock import Lock, LockError, utcnow
 
 
 def argument_spec():

@@ -199,7 +199,7 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_keeper import argument_spec, start_keeper
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.lock_keeper import argument_spec, start_keeper
 
 
 def main():

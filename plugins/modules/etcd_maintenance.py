@@ -471,12 +471,12 @@ unsupported:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import (
     CONNECTION_EXCLUSIVE,
     connection_argument_spec,
     module_clients,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_maintenance_task import ACTIONS, DISARMS, run
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.maintenance_task import ACTIONS, DISARMS, run
 
 
 def argument_spec():

@@ -380,7 +380,7 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import (
     CONNECTION_EXCLUSIVE,
     EtcdError,
     EtcdUnreachable,
@@ -393,16 +393,16 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     first_answer,
     member_list_from,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import (
+from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import (
     NAME_RULE,
     id_hex,
     is_valid_name,
     normalize_url,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_membership as em
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_store import RUN_LOCK_SPEC, run_lock_refusal
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_leadership import successor
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import probe_member, probe_members
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import membership as em
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.lock_store import RUN_LOCK_SPEC, run_lock_refusal
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.leadership import successor
+from ansible_collections.raftops.etcd.plugins.module_utils.client.probe import probe_member, probe_members
 
 SELECTORS = ("name", "id", "peer_url")
 SETTLE_SECONDS = 15

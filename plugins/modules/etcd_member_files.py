@@ -282,7 +282,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file
+from ansible_collections.raftops.etcd.plugins.module_utils.host.files import atomic_file
 
 ITEM_OPTIONS = dict(
     path=dict(type="path", required=True),

@@ -181,7 +181,7 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import (
     CONNECTION_EXCLUSIVE,
     EtcdError,
     client_factory,
@@ -191,8 +191,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     endpoints_shown,
     member_list_from,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_membership as em
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_probe import probe_members
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import membership as em
+from ansible_collections.raftops.etcd.plugins.module_utils.client.probe import probe_members
 
 
 def run(params, clients):

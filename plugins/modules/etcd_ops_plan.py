@@ -174,7 +174,7 @@ lines:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_operation_plan import ops_plan_argument_spec
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.operation_plan import ops_plan_argument_spec
 
 
 def main():

@@ -705,9 +705,9 @@ problems:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_params import argument_spec
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_present import run_pki
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import (
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_params import argument_spec
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_present import run_pki
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_x509 import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
     PkiError,

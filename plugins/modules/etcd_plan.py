@@ -917,7 +917,7 @@ hardware_warnings:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import argument_spec
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.plan import argument_spec
 
 
 def main():

@@ -78,7 +78,7 @@ fetched:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_release import argument_spec
+from ansible_collections.raftops.etcd.plugins.module_utils.host.release import argument_spec
 
 
 def main():

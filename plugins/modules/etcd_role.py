@@ -134,8 +134,8 @@ msg:
   sample: role app created, 2 permissions granted
 """
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_access as ea
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import connection_argument_spec
+from ansible_collections.raftops.etcd.plugins.module_utils.client import access as ea
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import connection_argument_spec
 
 
 def argument_spec():

@@ -221,7 +221,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import (
     CONNECTION_EXCLUSIVE,
     EtcdError,
     clients_from_params,
@@ -229,13 +229,13 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
     first_answer,
     keyspace_of,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_file import (
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_file import (
     HASH_SIZE,
     SnapshotError,
     SnapshotStream,
     check_snapshot_file,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_host import (
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_host import (
     Failure,
     file_fields,
     free_bytes,
@@ -243,8 +243,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_host im
     resolve_ids,
     run_module,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import atomic_file
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import human_size
+from ansible_collections.raftops.etcd.plugins.module_utils.host.files import atomic_file
+from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import human_size
 
 SNAPSHOT_RPC = "/v3/maintenance/snapshot"
 

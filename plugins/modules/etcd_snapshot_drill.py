@@ -168,16 +168,16 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import (
     AUTH_FAILED,
     AUTH_NOT_ENABLED,
     USER_EMPTY,
     EtcdClient,
     EtcdError,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_private_etcd import DrillError, PrivateEtcd
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_restore_rules import RuleError, parse_backup_record
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_host import Failure, find_tool, run_module
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.private_etcd import DrillError, PrivateEtcd
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.restore_rules import RuleError, parse_backup_record
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_host import Failure, find_tool, run_module
 
 # Answers that no wait changes: the read stops at once.
 FINAL = (AUTH_FAILED, AUTH_NOT_ENABLED, USER_EMPTY)

@@ -140,7 +140,7 @@ tool_version:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_host import inspect, run_module
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_host import inspect, run_module
 
 
 def argument_spec():

@@ -291,23 +291,23 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_files import fsync_directory
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import (
+from ansible_collections.raftops.etcd.plugins.module_utils.host.files import fsync_directory
+from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import (
     NAME_RULE,
     human_size,
     is_valid_name,
     normalize_url,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import initial_cluster as initial_cluster_value
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_restore_rules import bump_supported
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_host import (
+from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import initial_cluster as initial_cluster_value
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.restore_rules import bump_supported
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_host import (
     Failure,
     free_bytes,
     inspect,
     resolve_ids,
     run_module,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import path_inside
+from ansible_collections.raftops.etcd.plugins.module_utils.host.values import path_inside
 
 # A restored member's WAL: etcd preallocates a 64 MiB segment and keeps the next one ready.
 WAL_BYTES = 2 * 64 * 1024 * 1024

@@ -101,7 +101,7 @@ kept:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_store import argument_spec, store_result
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_store import argument_spec, store_result
 
 
 def main():

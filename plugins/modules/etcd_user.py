@@ -148,8 +148,8 @@ msg:
 
 import time
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_access as ea
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import (
+from ansible_collections.raftops.etcd.plugins.module_utils.client import access as ea
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import (
     AUTH_NOT_ENABLED,
     NO_PASSWORD_USER,
     WRONG_PASSWORD,

@@ -5,8 +5,8 @@
 sealing), run within ansible-playbook's own process: by that module's action, and by the seal step
 of raftops.etcd.etcd_backup_plan."""
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_target as backup_target
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_target
 
 MODULE = "raftops.etcd.etcd_backup_target"
 

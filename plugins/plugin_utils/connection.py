@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""The etcd role's connection settings (plugins/module_utils/etcd_connection.py) from the variables
+"""The etcd role's connection settings (plugins/module_utils/client/connection.py) from the variables
 a lookup sees: the lookup raftops.etcd.etcd_connection computes them here. Each variable is
 templated only where the decision needs it: the settings are computed for every task of the group
 raftops.etcd.etcd, and a run without a root login never reads the plan or the controller's pair."""
@@ -11,9 +11,9 @@ import os
 from ansible.errors import AnsibleError
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_connection import (
+from ansible_collections.raftops.etcd.plugins.module_utils.client.connection import (
     call_pair, client_pair_name, client_pair_source, connection, pair_there)
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_plan import member_pki_files
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_plan import member_pki_files
 
 
 def read_pem(path, missing_ok):

@@ -18,8 +18,8 @@ import signal
 import threading
 import time
 
-from ansible_collections.raftops.etcd.plugins.filter.settings import FIRST_CONTACT_TEXT, MAX_FIRST_CONTACT, show, whole_number
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import integer
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.settings import FIRST_CONTACT_TEXT, MAX_FIRST_CONTACT, show, whole_number
+from ansible_collections.raftops.etcd.plugins.module_utils.host.values import integer
 
 COMMAND = "true"
 # The children a call that was cut short may leave waiting: the SSH client (sshpass's too).

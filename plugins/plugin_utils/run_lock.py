@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""This ansible-playbook run as the run lock names it (plugins/module_utils/etcd_run_lock.py), read
+"""This ansible-playbook run as the run lock names it (plugins/module_utils/lock/run_lock.py), read
 on the controller by the actions of etcd_lock and etcd_lock_keeper. An action runs in a worker
 process that ansible-playbook forked: its parent is the run.
 
@@ -22,7 +22,7 @@ from ansible import constants as C
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import run_holder, utcnow
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.run_lock import run_holder, utcnow
 
 RUN_FILE = "raftops-etcd-run.json"
 MACHINE_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id")

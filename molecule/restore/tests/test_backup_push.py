@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
 from moto_server import moto_server
 
 sys.path.insert(0, os.path.join(ROOT, ".cache", "collections"))
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
 
 HOSTS = ["10.250.0.40", "10.250.0.41", "10.250.0.42"]
 MEMBERS = ["rst-host0", "rst-host1", "rst-host2"]  # their NODE_NAMEs: with the controller, the backups' signers

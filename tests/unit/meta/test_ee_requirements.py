@@ -9,6 +9,7 @@ must come with ansible-core or be listed in meta/ee-requirements.txt (`make ee` 
 ansible-builder reads that file from the built collection)."""
 
 import ast
+import glob
 import importlib.metadata
 import os
 import re
@@ -24,9 +25,10 @@ PLUGINS = os.path.join(ROOT, "plugins")
 # What an execution environment always has: ansible-core and what it installs with it.
 ALWAYS = "ansible-core"
 # Top-level names that are never a third-party package: with the collection's own module_utils,
-# which code the role copies onto members imports flat, beside itself (etcd_backup_crypto.py).
+# which code the role copies onto members imports flat, beside itself, as etcd_NAME
+# (module_utils/backup/backup_crypto.py as etcd_backup_crypto).
 OWN = {"__future__", "ansible", "ansible_collections"} | {
-    name[:-3] for name in os.listdir(os.path.join(PLUGINS, "module_utils")) if name.endswith(".py")}
+    "etcd_" + os.path.basename(name)[:-3] for name in glob.glob(os.path.join(PLUGINS, "module_utils", "*", "*.py"))}
 
 
 def ee_dependency(entry):

@@ -12,7 +12,7 @@ an entry a member reports ``50 - (low nibble of its ID)``.
 
 import copy
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
 
 REFUSED = "[Errno 111] Connection refused"
 

@@ -7,7 +7,7 @@ login as a no-password user (whose password change etcd ignores). Every call is
 logged in ``cluster.calls`` as (endpoint, method, args...).
 """
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
 
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_kv import FakeKVClient, FakeKVCluster
 

@@ -9,7 +9,7 @@ shape, so the tests check the requests the module builds. Time is a controllable
 import copy
 import datetime
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
 
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd import FakeClient, FakeCluster
 

@@ -21,7 +21,7 @@ http://10.0.0.1-3:2379) unless named otherwise; ``leader`` names the leader.
 
 import zlib
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
 
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_kv import FakeKVClient, FakeKVCluster
 

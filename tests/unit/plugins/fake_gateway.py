@@ -16,7 +16,7 @@ import threading
 
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
 
 HEADER = {"cluster_id": "14841639068965178418", "member_id": "10276657743932975437", "revision": "5",
           "raft_term": "2"}

@@ -5,9 +5,9 @@ certificate it presents). ``Cluster(*nodes, alarms=[(member id, alarm)])`` answe
 list, alarms and version, and ``observe()`` is one look at it.
 """
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_cluster_state as cs
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_formats import id_hex
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import cluster_state as cs
+from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import id_hex
 
 REFUSED = "[Errno 111] Connection refused"
 

@@ -265,7 +265,7 @@ def test_an_empty_target_fails_the_drill_naming_the_targets(scripts, server, tmp
 def test_an_object_planted_with_a_newer_name_does_not_keep_the_members_from_proving_the_newest(scripts, server, tmp_path):
     from test_etcd_backup_push_script import KEY
 
-    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+    from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
     conf = conf_of(tmp_path, server)
     tools = Tools()
     pushed(scripts, conf, tools, NEWEST)

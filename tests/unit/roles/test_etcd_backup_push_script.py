@@ -14,7 +14,7 @@ import pytest
 from test_etcd_maintenance_script import SETTINGS, A, B, FakeEtcdctl, loaded_script
 from test_etcd_maintenance_script import lib_files as maintenance_lib_files
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
 from ansible_collections.raftops.etcd.tests.unit.plugins.moto_server import moto_server
 
 ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "etcd")
@@ -102,7 +102,7 @@ def status(conf):
 def test_the_role_copies_every_module_the_push_imports():
     copied = {name[:-3] for _src, name in lib_files()}
     for path in (os.path.join(ROLE, "files", "etcd_backup_push.py"),
-                 os.path.join(ROLE, "..", "..", "plugins", "module_utils", "etcd_backup_crypto.py")):
+                 os.path.join(ROLE, "..", "..", "plugins", "module_utils", "backup", "backup_crypto.py")):
         with open(path, encoding="utf-8") as source:
             tree = ast.parse(source.read())
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}

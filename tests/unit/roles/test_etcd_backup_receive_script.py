@@ -14,8 +14,9 @@ import pytest
 from test_etcd_backup_push_script import ROLE, forced, lib_files
 from test_etcd_maintenance_script import loaded_script
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_target, etcd_host_settings
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_target as etcd_backup_target
+from ansible_collections.raftops.etcd.plugins.module_utils.host import host_settings as etcd_host_settings
 
 RECEIVE = os.path.join(ROLE, "files", "etcd_backup_receive.py")
 NAME = "etcd-snapshot-20261126T030000Z.db.enc"

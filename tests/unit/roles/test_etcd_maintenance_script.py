@@ -15,7 +15,7 @@ import sys
 import pytest
 import yaml
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import host_settings
+from ansible_collections.raftops.etcd.plugins.module_utils.host.host_settings import host_settings
 
 ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "etcd")
 SCRIPT = os.path.join(ROLE, "files", "etcd_maintenance.py")
@@ -31,7 +31,7 @@ ROLE_HOLDER = "ansible-playbook (Deploy and converge etcd) on ctl-a by alice, pi
 
 def lib_files(*extra):
     """(src, dest basename) of what the role copies beside the script (the host's settings,
-    plugins/module_utils/etcd_host_settings.py), with the files of ``extra`` (lists of the settings,
+    plugins/module_utils/host/host_settings.py), with the files of ``extra`` (lists of the settings,
     by their path, like ("backup_push", "lib_files"))."""
     with open(os.path.join(ROLE, "defaults", "main.yml"), encoding="utf-8") as source:
         variables = yaml.safe_load(source)

@@ -1,6 +1,6 @@
 """The etcd_backup_fetch action: a backup of an off-host target brought to a private directory in the
 controller's backup directory, verified and decrypted; nothing is left when it fails. The SSH target's
-commands (module_utils/etcd_backup_fetch.py) run here, as the host's shell would run them, on real
+commands (module_utils/backup/backup_fetch.py) run here, as the host's shell would run them, on real
 sealed backups; the S3 target's module is a fake."""
 
 import os
@@ -12,8 +12,8 @@ import pytest
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.action.etcd_backup_fetch import ActionModule
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_fetch as fetch
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_fetch as fetch
 
 CLUSTER = "prod/etcd"
 MARCH = "etcd-snapshot-20260301T000000Z.db.enc"

@@ -1,5 +1,5 @@
 """The etcd_backup_plan action: each step reads what the role's tasks gathered and the controller's
-files (backup directory, key file), decides with module_utils/etcd_backup_plan.py and returns the plan
+files (backup directory, key file), decides with module_utils/backup/backup_plan.py and returns the plan
 with changed=false; a refusal fails the task with refuse=true; bad arguments fail with the action's name."""
 
 import json
@@ -13,8 +13,8 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.action import etcd_backup_plan as plan_action
 from ansible_collections.raftops.etcd.plugins.action.etcd_backup_plan import ActionModule
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_plan as backup_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_plan
 
 MEMBERS = [dict(name="a", host="h0", client_url="https://h0:2379")]
 HEALTH = dict(endpoints=[dict(endpoint="https://h0:2379", healthy=True, is_learner=False, cluster_id="c1d")], problems=[])

@@ -12,8 +12,8 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.action import etcd_backup_target as target_action
 from ansible_collections.raftops.etcd.plugins.action.etcd_backup_target import ActionModule
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_target as backup_target
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_target
 
 NAME = "etcd-snapshot-20260301T000000Z.db.enc"
 VAULT = dict(name="vault", type="ssh", host="backup1", path="/srv/etcd-offsite", keep=3)

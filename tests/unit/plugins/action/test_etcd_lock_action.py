@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from ansible_collections.raftops.etcd.plugins.action import etcd_adopt_info, etcd_lock
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import parse_holder, same_run
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.run_lock import parse_holder, same_run
 from ansible_collections.raftops.etcd.plugins.plugin_utils import run_lock
 from ansible_collections.raftops.etcd.tests.unit.plugins.action.in_process import controller_action
 

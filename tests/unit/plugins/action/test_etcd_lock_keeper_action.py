@@ -9,7 +9,7 @@ import time
 import pytest
 
 from ansible_collections.raftops.etcd.plugins.action.etcd_lock_keeper import ActionModule
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import PkiDirBusy, lock_pki_dir, process_lives
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.run_lock import PkiDirBusy, lock_pki_dir, process_lives
 from ansible_collections.raftops.etcd.tests.unit.plugins.action.in_process import controller_action
 
 

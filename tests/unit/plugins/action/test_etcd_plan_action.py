@@ -1,5 +1,5 @@
 """The etcd_plan action: it reads each play host's read and each member's restart note from the
-hosts' variables, adds the settings given, and returns the plan (module_utils/etcd_plan.py) with
+hosts' variables, adds the settings given, and returns the plan (module_utils/plan/plan.py) with
 changed=false; it asks no host anything, and bad arguments fail with the action's name."""
 
 import hashlib
@@ -11,7 +11,7 @@ import pytest
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.raftops.etcd.plugins.action.etcd_plan import ActionModule
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.plan import plan as etcd_plan
 
 MEMBERS = [dict(host="h%d" % i, name="m%d" % i, address="10.0.0.%d" % (10 + i),
                 peer_url="https://10.0.0.%d:2380" % (10 + i), client_url="https://10.0.0.%d:2379" % (10 + i))
@@ -553,7 +553,7 @@ def test_the_pki_check_compares_the_play_hosts_ca_with_the_controller_s_and_refu
 
 
 def test_the_status_step_judges_the_members_of_the_run_and_shows_the_read_as_the_status_playbook_does(action):
-    from ansible_collections.raftops.etcd.plugins.filter.status_advice import status_advice, status_lines
+    from ansible_collections.raftops.etcd.plugins.module_utils.cluster.status_advice import status_advice, status_lines
     from ansible_collections.raftops.etcd.tests.unit.plugins.status_sample import health, member
 
     read = health([member(1), member(2, version="3.6.13"), member(3)])
@@ -585,7 +585,7 @@ def status_step(action, status_read, check_mode=False, **reads):
 
 
 def test_the_status_step_shows_the_earlier_read_of_the_run_the_plan_names(action):
-    from ansible_collections.raftops.etcd.plugins.filter.status_advice import status_advice, status_lines
+    from ansible_collections.raftops.etcd.plugins.module_utils.cluster.status_advice import status_advice, status_lines
     from ansible_collections.raftops.etcd.tests.unit.plugins.status_sample import health, member
 
     read, other = health([member(1)]), health([member(1, version="3.6.13")])
@@ -658,7 +658,7 @@ def status_wait(action, monkeypatch, cluster_versions, timeout=3, **read):
 
 
 def test_the_status_step_waits_for_the_cluster_version_and_shows_the_read_that_has_it(action, monkeypatch):
-    from ansible_collections.raftops.etcd.plugins.filter.status_advice import status_advice, status_lines
+    from ansible_collections.raftops.etcd.plugins.module_utils.cluster.status_advice import status_advice, status_lines
 
     plan, answers, sleeps = status_wait(action, monkeypatch, ["3.5.0", "3.6.0"])
     assert "failed" not in plan and plan["version_wait"] is False
@@ -688,7 +688,7 @@ def test_a_cluster_version_that_does_not_follow_fails_the_status_step_naming_it(
 
 def test_the_status_report_reads_each_play_host_s_push_and_drill_and_refuses_only_a_cluster_without_answer(
         action, monkeypatch, tmp_path):
-    from ansible_collections.raftops.etcd.plugins.filter.status_advice import status_advice, status_lines
+    from ansible_collections.raftops.etcd.plugins.module_utils.cluster.status_advice import status_advice, status_lines
     from ansible_collections.raftops.etcd.tests.unit.plugins.status_sample import health, member
 
     monkeypatch.setattr("time.time", lambda: 1700000000.0)

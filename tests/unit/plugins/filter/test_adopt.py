@@ -2,9 +2,8 @@
 
 import pytest
 
-from ansible.errors import AnsibleFilterError
 
-from ansible_collections.raftops.etcd.plugins.filter.adopt import adopt_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.adopt import adopt_plan
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_utils.test_etcd_adopt import MEMBERS, tls_reads
 
 
@@ -23,5 +22,5 @@ def test_an_etcd_pki_dir_not_there_yet_holds_nothing(tmp_path):
 
 
 def test_reads_that_are_no_dict_are_refused():
-    with pytest.raises(AnsibleFilterError, match="reads must be a dict"):
+    with pytest.raises(ValueError, match="reads must be a dict"):
         adopt_plan(MEMBERS, [], {})

@@ -10,18 +10,8 @@ import re
 
 import pytest
 
-from ansible.errors import AnsibleFilterError
 
-from ansible_collections.raftops.etcd.plugins.filter import backup
-
-
-def test_the_filters_are_registered():
-    assert backup.FilterModule().filters() == {"backup_push_targets": backup.backup_push_targets,
-                                               "backup_members": backup.backup_members,
-                                               "backup_push_authorized": backup.backup_push_authorized,
-                                               "backup_push_hosts": backup.backup_push_hosts,
-                                               "backup_push_withdrawn": backup.backup_push_withdrawn,
-                                               "backup_max_age_seconds": backup.backup_max_age_seconds}
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import push_targets as backup
 
 
 def test_push_targets_carry_every_s3_key_and_each_ssh_hosts_address_and_port():
@@ -38,7 +28,7 @@ def test_push_targets_carry_every_s3_key_and_each_ssh_hosts_address_and_port():
 
 @pytest.mark.parametrize("value", [None, "x", [1]])
 def test_push_targets_that_are_no_list_of_dicts_are_refused(value):
-    with pytest.raises(AnsibleFilterError, match="backup_push_targets: "):
+    with pytest.raises(ValueError, match="backup_push_targets: "):
         backup.backup_push_targets(value, "prod/etcd", {})
 
 
@@ -69,7 +59,7 @@ def test_turning_the_push_off_withdraws_each_members_key_from_the_ssh_targets_ho
     # No push files on the member (either read failed): nothing to withdraw.
     assert backup.backup_push_withdrawn([read(settings), {"failed": True}], account) == []
     assert backup.backup_push_withdrawn([], account) == []
-    with pytest.raises(AnsibleFilterError, match="the push's settings or public key cannot be read"):
+    with pytest.raises(ValueError, match="the push's settings or public key cannot be read"):
         backup.backup_push_withdrawn([read(b"not json"), read(key)], account)
 
 
@@ -102,9 +92,9 @@ def test_a_members_push_key_is_authorized_for_the_account_only_as_the_forced_com
     assert "secret" not in repr(changes)
     # Check mode before the key is made: nothing; a key or an address sshd cannot take: refused.
     assert backup.backup_push_authorized("", push, "10.0.0.11") == []
-    with pytest.raises(AnsibleFilterError, match="the member's public SSH key cannot be read"):
+    with pytest.raises(ValueError, match="the member's public SSH key cannot be read"):
         backup.backup_push_authorized(base64.b64encode(b"not a key").decode(), push, "10.0.0.11")
-    with pytest.raises(AnsibleFilterError, match="is not an address sshd's from= can match"):
+    with pytest.raises(ValueError, match="is not an address sshd's from= can match"):
         backup.backup_push_authorized(key, push, '10.0.0.11" ,command="sh')
     assert backup.backup_push_hosts(push) == ["b1", "b2"]
 
@@ -116,5 +106,5 @@ def test_the_max_age_in_seconds_for_the_drills_metrics(max_age, seconds):
 
 @pytest.mark.parametrize("max_age", ["26", "0h", "", None, "1d"])
 def test_a_max_age_that_is_no_go_duration_is_refused(max_age):
-    with pytest.raises(AnsibleFilterError, match=r"backup_max_age_seconds: etcd_backup_max_age .* is not a Go duration"):
+    with pytest.raises(ValueError, match=r"backup_max_age_seconds: etcd_backup_max_age .* is not a Go duration"):
         backup.backup_max_age_seconds(max_age)

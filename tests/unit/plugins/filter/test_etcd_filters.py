@@ -1,10 +1,9 @@
 import re
 
 import pytest
-from ansible.errors import AnsibleFilterError
 
-from ansible_collections.raftops.etcd.plugins.filter import etcd as f
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import VERSION_PATTERN
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import members as f
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import VERSION_PATTERN
 
 
 def inventory(**hosts):
@@ -62,20 +61,20 @@ def test_duplicate_node_name_names_both_hosts():
         h1={"NODE_NAME": "etcd1", "etcd_address": "10.0.0.1"},
         h2={"NODE_NAME": "etcd1", "etcd_address": "10.0.0.2"},
     )
-    with pytest.raises(AnsibleFilterError, match="hosts h1 and h2 both use the member name 'etcd1'"):
+    with pytest.raises(ValueError, match="hosts h1 and h2 both use the member name 'etcd1'"):
         f.initial_cluster(["h1", "h2"], hv)
 
 
 @pytest.mark.parametrize("name", ["-etcd", "etcd host", "etcd/1", "é", ".x"])
 def test_invalid_node_name_names_host_and_value(name):
     hv = inventory(h1={"NODE_NAME": name, "etcd_address": "10.0.0.1"})
-    with pytest.raises(AnsibleFilterError, match=re.escape("host h1: member name %r" % name)):
+    with pytest.raises(ValueError, match=re.escape("host h1: member name %r" % name)):
         f.members(["h1"], hv)
 
 
 def test_missing_address_names_the_host():
     hv = inventory(h1={"NODE_NAME": "a"}, h2={"NODE_NAME": "b", "etcd_address": "10.0.0.2"})
-    with pytest.raises(AnsibleFilterError, match="host h1: no address: set etcd_address"):
+    with pytest.raises(ValueError, match="host h1: no address: set etcd_address"):
         f.members(["h1", "h2"], hv)
 
 
@@ -85,7 +84,7 @@ def test_a_host_without_address_or_facts_takes_the_address_the_cluster_recorded_
     records = f.members(["h1", "h2"], hv, recorded={"a": "10.0.0.1", "b": "10.9.9.9"})
     assert [(m["host"], m["address"], m["peer_url"]) for m in records] == [
         ("h1", "10.0.0.1", "https://10.0.0.1:2380"), ("h2", "10.0.0.2", "https://10.0.0.2:2380")]
-    with pytest.raises(AnsibleFilterError, match="host h1: no address: set etcd_address"):
+    with pytest.raises(ValueError, match="host h1: no address: set etcd_address"):
         f.members(["h1", "h2"], hv, recorded={"other": "10.0.0.1"})
 
 
@@ -96,24 +95,24 @@ def test_a_host_named_by_its_address_without_facts_or_record_is_at_that_address(
     assert [(m["host"], m["address"]) for m in records] == [("10.0.0.1", "10.0.0.1"), ("10.0.0.2", "10.0.0.9")]
     # the cluster's record comes first; a host name that is no address still needs one
     assert f.members(["10.0.0.1"], hv, recorded={"a": "10.0.0.7"})[0]["address"] == "10.0.0.7"
-    with pytest.raises(AnsibleFilterError, match="host etcd-a: no address: set etcd_address"):
+    with pytest.raises(ValueError, match="host etcd-a: no address: set etcd_address"):
         f.members(["etcd-a"], inventory(**{"etcd-a": {}}))
 
 
 def test_a_host_left_out_by_limit_without_address_is_named_with_what_to_do():
     hv = inventory(h1={"NODE_NAME": "a"}, h2={"NODE_NAME": "b", "etcd_address": "10.0.0.2"})
-    with pytest.raises(AnsibleFilterError, match=re.escape(
+    with pytest.raises(ValueError, match=re.escape(
             "host h1: left out of this run (--limit), and its address is unknown (facts come only from the hosts a "
             "run reaches): set etcd_address for it in the inventory, or run without --limit")):
         f.members(["h1", "h2"], hv, play_hosts=["h2"])
     # in the run, it is a host whose facts are missing
-    with pytest.raises(AnsibleFilterError, match="host h1: no address: set etcd_address"):
+    with pytest.raises(ValueError, match="host h1: no address: set etcd_address"):
         f.members(["h1", "h2"], hv, play_hosts=["h1", "h2"])
 
 
 def test_a_host_that_dropped_out_of_the_run_without_address_is_named_as_not_answering():
     hv = inventory(h1={"NODE_NAME": "a"}, h2={"NODE_NAME": "b", "etcd_address": "10.0.0.2"})
-    with pytest.raises(AnsibleFilterError, match=re.escape(
+    with pytest.raises(ValueError, match=re.escape(
             "host h1: did not answer this run (unreachable, or a task failed on it), and its address is unknown "
             "without its facts: run again once it answers, or set etcd_address for it in the inventory")):
         f.members(["h1", "h2"], hv, play_hosts=["h1", "h2"], answered=["h2"])
@@ -123,13 +122,13 @@ def test_a_host_that_dropped_out_of_the_run_without_address_is_named_as_not_answ
 
 def test_shared_peer_url_names_both_hosts():
     hv = inventory(h1={"etcd_address": "10.0.0.1"}, h2={"etcd_address": "10.0.0.1"})
-    with pytest.raises(AnsibleFilterError, match=re.escape("hosts h1 and h2 both use the peer URL https://10.0.0.1:2380")):
+    with pytest.raises(ValueError, match=re.escape("hosts h1 and h2 both use the peer URL https://10.0.0.1:2380")):
         f.members(["h1", "h2"], hv)
 
 
 def test_all_problems_are_reported_at_once():
     hv = inventory(h1={"NODE_NAME": "bad name"}, h2={"NODE_NAME": "bad name", "etcd_address": "10.0.0.2"})
-    with pytest.raises(AnsibleFilterError) as err:
+    with pytest.raises(ValueError) as err:
         f.members(["h1", "h2"], hv)
     text = str(err.value)
     assert "host h1: member name 'bad name'" in text
@@ -139,7 +138,7 @@ def test_all_problems_are_reported_at_once():
 
 @pytest.mark.parametrize("hosts", [[], None, ""])
 def test_empty_group_is_an_error(hosts):
-    with pytest.raises(AnsibleFilterError, match="the etcd group is empty or missing"):
+    with pytest.raises(ValueError, match="the etcd group is empty or missing"):
         f.members(hosts, {})
 
 
@@ -150,7 +149,7 @@ def test_version_tuple(text, expected):
 
 @pytest.mark.parametrize("text", ["3.5", "3.5.x", "latest", "3.05.1", "3.5.1-rc.0", "", None])
 def test_version_tuple_rejects_malformed(text):
-    with pytest.raises(AnsibleFilterError, match=r"etcd_version .* is not a release version like 3\.5\.17"):
+    with pytest.raises(ValueError, match=r"etcd_version .* is not a release version like 3\.5\.17"):
         f.version_tuple(text)
 
 
@@ -231,7 +230,7 @@ def test_upgrade_problem_allows_3_7_from_3_6_11_on(running):
 @pytest.mark.parametrize("name", ["etcd-1\n", "etcd-1\r\n", "etcd\n1"])
 def test_member_name_must_match_as_a_whole(name):
     hv = inventory(h1={"NODE_NAME": name, "etcd_address": "10.0.0.1"})
-    with pytest.raises(AnsibleFilterError, match=re.escape("host h1: member name %r (NODE_NAME) is invalid" % name)):
+    with pytest.raises(ValueError, match=re.escape("host h1: member name %r (NODE_NAME) is invalid" % name)):
         f.members(["h1"], hv)
 
 
@@ -257,14 +256,14 @@ def test_member_name_must_match_as_a_whole(name):
 )
 def test_invalid_address_names_host_variable_and_value(address, why):
     hv = inventory(h1={"NODE_NAME": "a", "etcd_address": address})
-    with pytest.raises(AnsibleFilterError) as err:
+    with pytest.raises(ValueError) as err:
         f.members(["h1"], hv)
     assert "host h1: etcd_address %r is invalid; %s" % (address, why) in str(err.value)
 
 
 def test_invalid_address_is_reported_with_the_other_problems():
     hv = inventory(h1={"NODE_NAME": "bad name", "etcd_address": "10.0.0.1:2379"}, h2={"etcd_address": "10.0.0.1"})
-    with pytest.raises(AnsibleFilterError) as err:
+    with pytest.raises(ValueError) as err:
         f.members(["h1", "h2"], hv)
     text = str(err.value)
     assert "host h1: member name 'bad name'" in text

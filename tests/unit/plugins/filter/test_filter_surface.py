@@ -10,7 +10,9 @@ import glob
 import importlib
 import os
 
+import pytest
 import yaml
+from ansible.errors import AnsibleFilterError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 FILTERS = os.path.join(ROOT, "plugins", "filter")
@@ -53,3 +55,34 @@ def test_meta_runtime_routes_no_filter():
     with open(os.path.join(ROOT, "meta", "runtime.yml")) as f:
         routing = (yaml.safe_load(f).get("plugin_routing") or {}).get("filter") or {}
     assert routing == {}, "meta/runtime.yml routes or deprecates filters: %s" % ", ".join(sorted(routing))
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(FILTERS, "*.py"))), ids=os.path.basename)
+def test_a_filter_file_is_a_face_of_module_utils(path):
+    """A filter is the function of the same name in module_utils: what a face hands over and what it
+    gives back, unchanged, and bad input (ValueError there) is a filter's error with its message."""
+    from ansible_collections.raftops.etcd.plugins.plugin_utils import filters as faces
+
+    with open(path) as f:
+        text = f.read()
+    assert "class FilterModule" in text and len(text.splitlines()) <= 20, "%s holds logic: move it to module_utils" % path
+    module = importlib.import_module("ansible_collections.raftops.etcd.plugins.filter." + os.path.basename(path)[:-3])
+    calls = []
+
+    def function(*args, **kwargs):
+        calls.append((args, kwargs))
+        if kwargs.get("bad"):
+            raise ValueError("the message")
+        return args
+
+    for name, face in module.FilterModule().filters().items():
+        target = importlib.import_module(faces.MODULE_UTILS + face.module)
+        original = getattr(target, name)
+        setattr(target, name, function)
+        try:
+            assert face(1, "two") == (1, "two")
+            with pytest.raises(AnsibleFilterError, match=r"^the message$"):
+                face(bad=True)
+        finally:
+            setattr(target, name, original)
+        assert calls[-2:] == [((1, "two"), {}), ((), {"bad": True})]

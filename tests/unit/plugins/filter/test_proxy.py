@@ -1,4 +1,4 @@
-"""The client access tier's filter file (plugins/filter/proxy.py): the proxy command line, and the
+"""The client access tier's filter file (plugins/module_utils/host/proxy_args.py): the proxy command line, and the
 member values the proxies' check compares. The refusals, certificates and status lines are the
 proxy plan's (tests/unit/plugins/module_utils/test_etcd_proxy_plan.py)."""
 
@@ -8,11 +8,12 @@ from collections.abc import Mapping
 import pytest
 import yaml
 from jinja2 import Undefined
-from ansible.errors import AnsibleFilterError, AnsibleUndefinedVariable
+from ansible.errors import AnsibleUndefinedVariable
 
-from ansible_collections.raftops.etcd.plugins.filter import proxy as p
-from ansible_collections.raftops.etcd.plugins.filter import settings as s
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_proxy_plan as pp
+from ansible_collections.raftops.etcd.plugins.module_utils.host import proxy_args as p
+from ansible_collections.raftops.etcd.plugins.module_utils.plan import settings as s
+from ansible_collections.raftops.etcd.plugins.plugin_utils.host_settings import member_values
+from ansible_collections.raftops.etcd.plugins.module_utils.plan import proxy_plan as pp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 MEMBERS = [
@@ -113,7 +114,7 @@ def test_a_changed_member_list_changes_the_command_line():
     (MEMBERS, dict(SETTINGS, colour="red"), "raftops.etcd.proxy_args: settings lack nothing; unknown keys colour"),
 ])
 def test_bad_input_raises_naming_the_filter(members, settings, message):
-    with pytest.raises(AnsibleFilterError) as err:
+    with pytest.raises(ValueError) as err:
         p.proxy_args(members, settings)
     assert str(err.value).startswith(message)
 
@@ -146,7 +147,7 @@ class _HostvarsWithAnUnresolvedValue(Mapping):
     {"etcd_pki_dir": Undefined("etcd_instance"), "etcd_version": "3.5.1"},
 ], ids=["raised", "handed-over"])
 def test_a_member_value_that_does_not_resolve_in_its_hostvars_is_not_compared(member):
-    values = p.member_values(member)
+    values = member_values(member)
     assert values == dict.fromkeys(pp.MEMBER_SETTINGS) | {"etcd_version": "3.5.1"}
     assert pp.proxy_problems(PROXY, "c0", ["h0"], values) == [
         "host c0: etcd_version='3.5.30', but the members of group etcd have '3.5.1': proxies share it "
@@ -154,7 +155,7 @@ def test_a_member_value_that_does_not_resolve_in_its_hostvars_is_not_compared(me
 
 
 def test_a_member_s_values_are_text():
-    values = p.member_values({"etcd_tls": True, "etcd_version": "3.5.30", "ansible_host": "10.0.0.11"})
+    values = member_values({"etcd_tls": True, "etcd_version": "3.5.30", "ansible_host": "10.0.0.11"})
     assert values == dict.fromkeys(pp.MEMBER_SETTINGS) | {"etcd_tls": "True", "etcd_version": "3.5.30"}
 
 
@@ -211,10 +212,6 @@ def test_bad_proxy_settings_are_named(variable, value, message):
         assert found == [message]
     else:
         assert found[0].startswith("host c0: %s=" % variable)
-
-
-def test_the_filter_is_registered():
-    assert p.FilterModule().filters() == {"proxy_args": p.proxy_args}
 
 
 def test_the_unit_runs_the_command_line_as_the_proxy_user_under_hardening():

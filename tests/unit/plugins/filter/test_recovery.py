@@ -1,13 +1,9 @@
 """logged_addresses (public, and the members filter's logs): the members' addresses as the most advanced
-survivor's log records them, as the recovery's plan (module_utils/etcd_recovery_plan.py) reads them."""
+survivor's log records them, as the recovery's plan (module_utils/plan/recovery_plan.py) reads them."""
 
 import pytest
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.raftops.etcd.plugins.filter import recovery
-from ansible_collections.raftops.etcd.plugins.filter.etcd import members
-from ansible_collections.raftops.etcd.plugins.filter.recovery import logged_addresses
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.members import logged_addresses, members
 
 GROUP = ["10.0.0.10", "10.0.0.11", "10.0.0.12"]
 HOSTVARS = {"10.0.0.10": dict(NODE_NAME="m0"), "10.0.0.11": dict(etcd_member_name="m1"), "10.0.0.12": {}}
@@ -18,10 +14,6 @@ MEMBERS = [dict(id=100 + i, name=["m0", "m1", "10.0.0.12"][i], peer_urls=["https
 def alive(host, commit, node_id):
     return dict(host=host, log_error="", log=dict(node_id=node_id, cluster_id=0xABC, term=3, vote=0, commit=commit,
                                                   last_index=commit, last_term=3, members=MEMBERS, members_error=""))
-
-
-def test_the_filter_is_registered():
-    assert recovery.FilterModule().filters() == {"logged_addresses": logged_addresses}
 
 
 def test_the_log_filter_reads_the_survivors_records():
@@ -47,7 +39,7 @@ def test_members_takes_the_address_of_a_host_without_facts_from_the_reads_with_l
     hostvars["h1"] = dict(etcd_member_name="m1")
     group = ["10.0.0.10", "h1", "10.0.0.12"]
     if addresses is None:
-        with pytest.raises(AnsibleFilterError, match="host h1: did not answer this run"):
+        with pytest.raises(ValueError, match="host h1: did not answer this run"):
             members(group, hostvars, recorded=recorded, logs="_etcd_host_info", answered=["10.0.0.10"])
         return
     records = members(group, hostvars, recorded=recorded, logs="_etcd_host_info", answered=["10.0.0.10"])

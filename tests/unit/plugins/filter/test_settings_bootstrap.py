@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.filter import settings as s
+from ansible_collections.raftops.etcd.plugins.module_utils.plan import settings as s
 from ansible_collections.raftops.etcd.tests.unit.plugins.filter.test_settings_problems import BASE, HOST
 
 V2_URL = "https://disco.example.com:2379/v2/keys/_etcd/registry/6c007a14875d53d9"

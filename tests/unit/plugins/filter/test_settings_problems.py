@@ -4,8 +4,8 @@ import jinja2
 import pytest
 import yaml
 
-from ansible_collections.raftops.etcd.plugins.filter import settings as s
-from ansible_collections.raftops.etcd.plugins.filter import sizing
+from ansible_collections.raftops.etcd.plugins.module_utils.plan import settings as s
+from ansible_collections.raftops.etcd.plugins.filter import sizing as sizing_filters
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 HOST = "etcd-1"
@@ -19,7 +19,7 @@ def _load(*parts):
 def _rendered(defaults):
     """The defaults as the role sees them: those that derive from others (etcd_instance) templated."""
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    env.filters.update({"raftops.etcd." + name: f for name, f in sizing.FilterModule().filters().items()})
+    env.filters.update({"raftops.etcd." + name: f for name, f in sizing_filters.FilterModule().filters().items()})
     values = dict(defaults)
     for _depth in range(3):  # a default may name a default that names another
         values = {k: env.from_string(v).render(values, inventory_dir="/inventory", inventory_hostname=HOST) if isinstance(v, str) and "{{" in v
@@ -664,10 +664,6 @@ def test_the_host_is_named_as_given():
     ]
 
 
-def test_the_filter_is_exposed():
-    assert s.FilterModule().filters() == {"settings_problems": s.settings_problems}
-
-
 SPECS = _load("roles", "etcd", "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
 
 
@@ -756,7 +752,8 @@ def test_the_role_writes_the_compaction_settings_with_the_checked_rule():
     # One place decides whether compaction is on: the members' settings (etcd_member_config.py) use
     # etcd_values' compaction_env, whose compaction_off the check of etcd_auto_compaction_retention uses
     # too, and the role writes no line of its own.
-    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_member_config, etcd_values
+    from ansible_collections.raftops.etcd.plugins.module_utils.host import member_config as etcd_member_config
+    from ansible_collections.raftops.etcd.plugins.module_utils.host import values as etcd_values
     assert etcd_member_config.compaction_env is etcd_values.compaction_env
     assert s.compaction_off is etcd_values.compaction_off
     with open(os.path.join(ROOT, "roles", "etcd", "tasks", "configure.yml")) as f:

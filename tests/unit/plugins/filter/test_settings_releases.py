@@ -3,8 +3,8 @@
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.filter import settings as s
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_versions import EXPERIMENTAL_REPLACEMENTS
+from ansible_collections.raftops.etcd.plugins.module_utils.plan import settings as s
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import EXPERIMENTAL_REPLACEMENTS
 from ansible_collections.raftops.etcd.tests.unit.plugins.filter.test_settings_problems import BASE, HOST
 
 GONE = ("etcd %s has no experimental settings any more (3.6 deprecated them, 3.7 removed them, and etcd would "

@@ -3,10 +3,9 @@ members is the preflight's (tests/unit/plugins/module_utils/test_etcd_srv_proble
 
 import pytest
 
-from ansible.errors import AnsibleFilterError
 
-from ansible_collections.raftops.etcd.plugins.filter import etcd as f
-from ansible_collections.raftops.etcd.plugins.filter import srv
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import members as f
+from ansible_collections.raftops.etcd.plugins.module_utils.client import srv_records as srv
 
 
 def inventory(**hosts):
@@ -33,15 +32,15 @@ def test_members_use_their_srv_targets_as_peer_urls_and_listen_on_their_address(
 
 def test_a_member_name_that_is_no_dns_label_needs_a_target():
     hostvars = inventory(h0={"NODE_NAME": "etcd_0", "etcd_address": "10.0.0.11"})
-    with pytest.raises(AnsibleFilterError, match=r"host h0: SRV target 'etcd_0.example.com' \(etcd_srv_target, "
-                                                 r"default NAME.example.com\) is no DNS name"):
+    with pytest.raises(ValueError, match=r"host h0: SRV target 'etcd_0.example.com' \(etcd_srv_target, "
+                                         r"default NAME.example.com\) is no DNS name"):
         f.members(["h0"], hostvars, srv_domain="example.com")
 
 
 def test_two_members_may_not_share_a_target():
     hostvars = inventory(h0={"etcd_address": "10.0.0.11", "etcd_srv_target": "e.example.com"},
                          h1={"etcd_address": "10.0.0.12", "etcd_srv_target": "E.example.com"})
-    with pytest.raises(AnsibleFilterError, match=r"hosts h0 and h1 both use the SRV target e\.example\.com"):
+    with pytest.raises(ValueError, match=r"hosts h0 and h1 both use the SRV target e\.example\.com"):
         f.members(["h0", "h1"], hostvars, srv_domain="example.com")
 
 
@@ -73,16 +72,12 @@ def test_service_names_follow_etcd():
     assert srv.service_name("server", "example.com", True, "") == "_etcd-server-ssl._tcp.example.com"
     assert srv.service_name("server", "example.com", True, "a") == "_etcd-server-ssl-a._tcp.example.com"
     assert srv.service_name("client", "example.com", False, "") == "_etcd-client._tcp.example.com"
-    with pytest.raises(AnsibleFilterError, match=r"srv_records: the discovery domain is empty \(etcd_discovery_srv\)"):
+    with pytest.raises(ValueError, match=r"srv_records: the discovery domain is empty \(etcd_discovery_srv\)"):
         srv.service_name("server", "", True)
 
 
 def test_bad_input_is_an_error():
-    with pytest.raises(AnsibleFilterError, match="srv_records: the members must be a list of member records"):
+    with pytest.raises(ValueError, match="srv_records: the members must be a list of member records"):
         srv.srv_records("x", "example.com")
-    with pytest.raises(AnsibleFilterError, match="has no srv_target"):
+    with pytest.raises(ValueError, match="has no srv_target"):
         srv.srv_records(f.members(["h0"], HOSTVARS), "example.com")
-
-
-def test_the_filters_are_exposed():
-    assert srv.FilterModule().filters() == {"srv_records": srv.srv_records}

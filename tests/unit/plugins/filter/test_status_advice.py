@@ -7,10 +7,9 @@ import time
 
 import pytest
 
-from ansible.errors import AnsibleFilterError
 
-from ansible_collections.raftops.etcd.plugins.filter import status_advice as sa
-from ansible_collections.raftops.etcd.plugins.filter.status_advice import status_advice, status_lines
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import status_advice as sa
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.status_advice import status_advice, status_lines
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_members import REFUSED, Cluster
 from ansible_collections.raftops.etcd.tests.unit.plugins.status_sample import DAY, MIB, health, member, sample
 
@@ -29,10 +28,6 @@ def three(overrides=None):
 
 def advice(nodes=None, alarms=(), quota_bytes=0, **settings):
     return status_advice(health(nodes or three(), alarms, quota_bytes), settings)
-
-
-def test_the_filter_is_registered():
-    assert sa.FilterModule().filters() == {"status_advice": status_advice}
 
 
 def test_a_healthy_cluster_needs_nothing():
@@ -191,12 +186,12 @@ def test_problems_the_advice_does_not_know_are_still_shown():
      "has none: cannot set up the etcd client: ca_cert /x does not exist"),
 ])
 def test_anything_but_a_health_result_is_refused(bad, message):
-    with pytest.raises(AnsibleFilterError, match=re.escape(message)):
+    with pytest.raises(ValueError, match=re.escape(message)):
         status_advice(bad, {})
 
 
 def test_settings_that_are_no_numbers_are_refused():
-    with pytest.raises(AnsibleFilterError, match="not a number"):
+    with pytest.raises(ValueError, match="not a number"):
         status_advice(health(three()), {"etcd_pki_renew_before_days": "soon"})
 
 
@@ -248,7 +243,7 @@ def test_a_note_is_no_problem():
 
 
 def test_status_lines_wants_lists():
-    with pytest.raises(AnsibleFilterError, match="lists of lines"):
+    with pytest.raises(ValueError, match="lists of lines"):
         status_lines("TABLE", [])
 
 
@@ -290,7 +285,7 @@ def test_without_backups_nothing_is_said_of_them():
 
 @pytest.mark.parametrize("bad", ["x", dict(files="x"), dict(files=[dict(path="a", mtime=1)])])
 def test_bad_backups_are_refused(bad):
-    with pytest.raises(AnsibleFilterError, match="status_advice: backups"):
+    with pytest.raises(ValueError, match="status_advice: backups"):
         status_advice(health(three()), {}, bad)
 
 
@@ -316,7 +311,7 @@ def test_a_member_whose_last_push_failed_is_named_with_the_targets_error():
     assert status_advice(health(three()), {}, None, [pushed(failed), pushed(dict(ok, time=failed["time"] - 10))]) == lines
     claim = dict(failed, targets=[], error="cannot claim the push of this period: etcdctl get: no leader")
     assert "failed: cannot claim the push of this period" in status_advice(health(three()), {}, None, [pushed(claim)])[0]
-    with pytest.raises(AnsibleFilterError, match="a push status that is not JSON"):
+    with pytest.raises(ValueError, match="a push status that is not JSON"):
         status_advice(health(three()), {}, None, [{"content": "bm90IGpzb24="}])
 
 
@@ -385,5 +380,5 @@ def test_no_proven_backup_and_a_failed_drill_after_the_last_pass_are_problems():
     # A pass after the failure clears it.
     later = drilled("etcd-b", "passed", PROVEN_AT + 180, PROVEN)
     assert len(status_advice(health(three()), {}, backups, None, [later, failed])) == 1
-    with pytest.raises(AnsibleFilterError, match="etcd_backup_max_age 'soon' is not a Go duration"):
+    with pytest.raises(ValueError, match="etcd_backup_max_age 'soon' is not a Go duration"):
         status_advice(health(three()), {"etcd_backup_max_age": "soon"}, backups, None, [])

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.filter.status_advice import status_advice, status_lines
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.status_advice import status_advice, status_lines
 from ansible_collections.raftops.etcd.tests.unit.plugins.status_sample import sample
 
 # The collection as tests/unit/conftest.py exposes it, at .cache/collections of the checkout.

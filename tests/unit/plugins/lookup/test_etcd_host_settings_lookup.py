@@ -4,7 +4,7 @@ the lookup sees (each templated), where no read of the host ran."""
 from unittest.mock import MagicMock
 
 from ansible_collections.raftops.etcd.plugins.lookup.etcd_host_settings import LookupModule
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import host_settings
+from ansible_collections.raftops.etcd.plugins.module_utils.host.host_settings import host_settings
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_utils.test_etcd_host_settings import DEFAULTS
 
 

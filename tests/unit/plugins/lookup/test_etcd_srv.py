@@ -10,10 +10,10 @@ import pytest
 
 from ansible.errors import AnsibleLookupError
 
-from ansible_collections.raftops.etcd.plugins.filter import etcd as f
-from ansible_collections.raftops.etcd.plugins.filter import srv
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import members as f
+from ansible_collections.raftops.etcd.plugins.module_utils.client import srv_records as srv
 from ansible_collections.raftops.etcd.plugins.lookup import etcd_srv
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_checks import srv_problems
+from ansible_collections.raftops.etcd.plugins.module_utils.host.host_checks import srv_problems
 
 ZONE = """
 $ORIGIN example.com.

@@ -35,7 +35,7 @@ def test_an_unreadable_file_is_named_in_the_error(tmp_path, monkeypatch):
 
 def test_the_recipient_is_the_key_files_public_key_and_the_key_is_made_once(tmp_path):
     from ansible_collections.raftops.etcd.plugins.lookup.backup_recipient import LookupModule as Recipient
-    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+    from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
     path = tmp_path / "etcd-backup.key"
     (first,) = Recipient().run([str(path)])
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
@@ -47,7 +47,7 @@ def test_the_recipient_is_the_key_files_public_key_and_the_key_is_made_once(tmp_
 
 def test_a_member_gets_its_own_signing_seed_and_every_signers_public_key(tmp_path):
     from ansible_collections.raftops.etcd.plugins.lookup.backup_recipient import LookupModule as Recipient
-    from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+    from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
     path = tmp_path / "etcd-backup.key"
     (mine,) = Recipient().run([str(path)], member="etcd-b", members=["etcd-a", "etcd-b"])
     key = crypto.read_key(str(path))

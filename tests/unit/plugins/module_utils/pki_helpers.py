@@ -5,7 +5,7 @@ import stat
 
 from cryptography import x509
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_params as pki_params
+from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_params
 
 MEMBERS = [
     {"name": "etcd-host0", "addresses": ["10.0.0.11"], "hostnames": ["host0.example.com"]},

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_access as ea
+from ansible_collections.raftops.etcd.plugins.module_utils.client import access as ea
 
 APP = (b"app/", b"app0")
 SHARED = (b"shared/", b"shared0")

@@ -1,12 +1,12 @@
-"""The adoption's plan (module_utils/etcd_adopt.py): the settings a running etcd goes by, what each
+"""The adoption's plan (module_utils/plan/adopt.py): the settings a running etcd goes by, what each
 member keeps, moves and restarts, and every refusal, each naming its host."""
 
 import copy
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_adopt import (
-    adopt_plan,
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.adopt import (
+    plan_adoption,
     asked,
     effective_settings,
     flag_settings,
@@ -108,7 +108,7 @@ def reads(**changes):
 
 
 def test_a_healthy_package_cluster_is_planned_keeping_its_data_ports_user_and_release():
-    plan = adopt_plan(MEMBERS, reads(), INVENTORY)
+    plan = plan_adoption(MEMBERS, reads(), INVENTORY)
     assert plan["refusal"] == "" and plan["phase"] == "take_over"
     assert plan["version"] == "3.4.23" and plan["cluster_id"] == "c1"
     assert plan["hosts"]["h1"] == dict(etcd_data_dir="/var/lib/etcd/default", etcd_wal_dir="", etcd_user="etcd",
@@ -125,14 +125,14 @@ def test_a_healthy_package_cluster_is_planned_keeping_its_data_ports_user_and_re
 
 @pytest.mark.parametrize("release", ["3.5.16", "3.6.4"])
 def test_a_cluster_on_3_5_or_later_may_be_taken_over(release):
-    plan = adopt_plan(MEMBERS, reads(**{"h%d" % i: dict(version=release) for i in range(3)}), INVENTORY)
+    plan = plan_adoption(MEMBERS, reads(**{"h%d" % i: dict(version=release) for i in range(3)}), INVENTORY)
     assert plan["refusal"] == "" and plan["phase"] == "take_over" and plan["blocked"] == ""
     assert plan["version"] == release
 
 
 def test_a_member_whose_release_is_unknown_blocks_the_take_over():
-    plan = adopt_plan(MEMBERS, reads(**{"h%d" % i: dict(version="3.5.16") for i in range(2)}, h2=dict(version="")),
-                      INVENTORY)
+    plan = plan_adoption(MEMBERS, reads(**{"h%d" % i: dict(version="3.5.16") for i in range(2)}, h2=dict(version="")),
+                         INVENTORY)
     assert plan["refusal"] == ""
     assert plan["blocked"].startswith("the take-over cannot go on: h2 (release unknown) run etcd before 3.5")
 
@@ -140,7 +140,7 @@ def test_a_member_whose_release_is_unknown_blocks_the_take_over():
 def test_a_cluster_the_collection_runs_already_is_only_converged():
     adopted = {"h%d" % i: dict(env_files=["/etc/etcd/etcd.env"], ETCD_CERT_FILE="/etc/etcd/pki/server.pem",
                                ETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.0.%d:2380" % (10 + i)) for i in range(3)}
-    plan = adopt_plan(MEMBERS, reads(**adopted), INVENTORY)
+    plan = plan_adoption(MEMBERS, reads(**adopted), INVENTORY)
     assert plan["refusal"] == "" and plan["phase"] == "move" and plan["blocked"] == ""
     assert plan["lines"]["h0"] == ["member m0, cluster c1: the collection's already (its unit reads /etc/etcd/etcd.env); "
                                    "the role converges it"]
@@ -148,9 +148,9 @@ def test_a_cluster_the_collection_runs_already_is_only_converged():
 
 def test_a_run_stopped_after_the_take_over_goes_on_with_the_move():
     adopted = {"h%d" % i: dict(env_files=["/etc/etcd/etcd.env"]) for i in range(3)}
-    assert adopt_plan(MEMBERS, reads(**adopted), INVENTORY)["phase"] == "move"
+    assert plan_adoption(MEMBERS, reads(**adopted), INVENTORY)["phase"] == "move"
     partly = {"h0": dict(env_files=["/etc/etcd/etcd.env"])}
-    assert adopt_plan(MEMBERS, reads(**partly), INVENTORY)["phase"] == "take_over"
+    assert plan_adoption(MEMBERS, reads(**partly), INVENTORY)["phase"] == "take_over"
 
 
 @pytest.mark.parametrize("members, changes, inventory, expected", [
@@ -229,7 +229,7 @@ def test_a_run_stopped_after_the_take_over_goes_on_with_the_move():
 def test_what_cannot_be_adopted_is_refused_naming_the_host(members, changes, inventory, expected):
     # changes: whole reads (a TLS cluster), or what differs from the package cluster's
     whole = changes and all("settings" in change for change in changes.values())
-    plan = adopt_plan(members, changes if whole else reads(**changes), inventory)
+    plan = plan_adoption(members, changes if whole else reads(**changes), inventory)
     assert expected in plan["refusal"], plan["refusal"]
     assert plan["refusal"].endswith("; nothing was changed")
     assert plan["hosts"] == {} and plan["lines"] == {}
@@ -263,7 +263,7 @@ def with_lock(host, lock):
     (dict(state="free"), ""),
 ])
 def test_a_run_lock_another_run_holds_is_refused_before_any_change_in_the_role_s_words(lock, expected):
-    plan = adopt_plan(MEMBERS, with_lock("h1", lock), INVENTORY)
+    plan = plan_adoption(MEMBERS, with_lock("h1", lock), INVENTORY)
     assert plan["refusal"] == expected
     assert (plan["hosts"] == {}) == bool(expected)
 
@@ -274,18 +274,18 @@ def test_a_lock_held_is_named_once_with_the_other_problems():
     for name in ("h1", "h2"):
         changes[name]["local"]["run_lock"] = changes["h0"]["local"]["run_lock"]
     changes["h2"]["settings"]["ETCD_NAME"] = "other"
-    refusal = adopt_plan(MEMBERS, changes, INVENTORY)["refusal"]
+    refusal = plan_adoption(MEMBERS, changes, INVENTORY)["refusal"]
     assert "host h2: NODE_NAME is m2, but the etcd there runs as member other" in refusal
     assert refusal.count("lock run is held by") == 1 and "host h0: lock run is held by" in refusal
 
 
 def test_a_host_that_did_not_answer_at_all_is_named():
-    plan = adopt_plan(MEMBERS, {h: r for h, r in reads().items() if h != "h2"}, INVENTORY)
+    plan = plan_adoption(MEMBERS, {h: r for h, r in reads().items() if h != "h2"}, INVENTORY)
     assert "host h2: its read failed or it is unreachable" in plan["refusal"]
 
 
 def test_a_tls_cluster_of_another_unit_run_as_root_keeps_its_certificates_and_data():
-    plan = adopt_plan(MEMBERS, tls_reads(), dict(BYO, user="etcd"))
+    plan = plan_adoption(MEMBERS, tls_reads(), dict(BYO, user="etcd"))
     assert plan["refusal"] == "" and plan["blocked"] == ""
     assert plan["phase"] == "take_over" and plan["tls_move"] is False
     assert plan["hosts"]["h1"] == dict(etcd_data_dir="/var/lib/etcd/default", etcd_wal_dir="/srv/etcd-wal/wal", etcd_user="etcd",
@@ -300,7 +300,7 @@ def test_a_tls_cluster_of_another_unit_run_as_root_keeps_its_certificates_and_da
 
 
 def test_the_package_cluster_needs_no_unit_stop_no_chown_and_no_certificates():
-    plan = adopt_plan(MEMBERS, reads(), INVENTORY)
+    plan = plan_adoption(MEMBERS, reads(), INVENTORY)
     assert plan["tls_move"] is True
     assert plan["take_over"]["h0"] == dict(name="m0", old_unit="", move={}, chown=[], pki_files={})
 
@@ -313,7 +313,7 @@ def move(target="/srv/etcd", same_filesystem=True, target_state="absent"):
 def test_a_data_dir_on_the_same_filesystem_is_renamed_at_the_take_over(state):
     tls = tls_reads()
     tls["h1"].update(move(target_state=state))
-    plan = adopt_plan(MEMBERS, tls, BYO)
+    plan = plan_adoption(MEMBERS, tls, BYO)
     assert plan["refusal"] == ""
     assert plan["hosts"]["h1"]["etcd_data_dir"] == "/srv/etcd"
     assert plan["hosts"]["h0"]["etcd_data_dir"] == "/var/lib/etcd/default"
@@ -340,7 +340,7 @@ def test_a_data_dir_on_the_same_filesystem_is_renamed_at_the_take_over(state):
 def test_a_data_dir_move_that_is_no_rename_of_a_member_taken_over_is_refused(change, expected):
     tls = tls_reads()
     tls["h1"].update(change)
-    plan = adopt_plan(MEMBERS, tls, BYO)
+    plan = plan_adoption(MEMBERS, tls, BYO)
     assert expected in plan["refusal"], plan["refusal"]
     assert plan["refusal"].endswith("; nothing was changed") and plan["hosts"] == {}
 
@@ -348,7 +348,7 @@ def test_a_data_dir_move_that_is_no_rename_of_a_member_taken_over_is_refused(cha
 def test_a_tls_adoption_stopped_halfway_goes_on_with_the_members_not_taken_over():
     tls = tls_reads()
     tls["h1"].update(env_files=["/etc/etcd/etcd.env"], unit="etcd.service", user="etcd")
-    plan = adopt_plan(MEMBERS, tls, dict(BYO, user="etcd"))
+    plan = plan_adoption(MEMBERS, tls, dict(BYO, user="etcd"))
     assert plan["refusal"] == "" and plan["phase"] == "take_over" and plan["tls_move"] is False
     assert sorted(plan["take_over"]) == ["h0", "h2"]
     assert plan["lines"]["h1"][0].endswith("the collection's already (its unit reads /etc/etcd/etcd.env); the role converges it")
@@ -363,7 +363,7 @@ def test_a_tls_adoption_stopped_halfway_goes_on_with_the_members_not_taken_over(
 ])
 def test_a_tls_cluster_s_own_ca_is_replaced_through_a_ca_rotation_when_the_collection_manages_the_pki(
         inventory, reads_, rotate):
-    plan = adopt_plan(MEMBERS, reads_, inventory)
+    plan = plan_adoption(MEMBERS, reads_, inventory)
     assert plan["refusal"] == "" and plan["rotate_ca"] is rotate
     if "settings" in reads_["h0"] and reads_["h0"]["settings"].get("ETCD_CERT_FILE") and rotate:
         assert plan["take_over"]["h1"]["pki_files"]["ca.pem"] == "/etc/tls/ca.crt"
@@ -375,7 +375,7 @@ def test_a_tls_cluster_s_own_ca_is_replaced_through_a_ca_rotation_when_the_colle
 def test_a_member_taken_over_before_says_the_rotation_goes_on():
     tls = tls_reads()
     tls["h1"].update(env_files=["/etc/etcd/etcd.env"], unit="etcd.service", user="etcd")
-    plan = adopt_plan(MEMBERS, tls, dict(INVENTORY, pki_files=["ca.pem", "ca-next.pem", "ca-next-key.pem"]))
+    plan = plan_adoption(MEMBERS, tls, dict(INVENTORY, pki_files=["ca.pem", "ca-next.pem", "ca-next-key.pem"]))
     assert plan["rotate_ca"] is True and sorted(plan["take_over"]) == ["h0", "h2"]
     assert plan["lines"]["h1"][0].endswith("the role converges it, moves: the cluster's own CA and pairs -> the "
                                            "collection's, through the CA rotation's trust window (docs/pki.md): members "
@@ -388,7 +388,7 @@ def test_a_ca_without_key_usage_that_python_3_13_refuses_is_named_with_what_to_d
              "usage extension (_ssl.c:1028)>")
     tls = tls_reads()
     tls["h2"]["local"] = dict(endpoint="https://10.0.0.12:2379", error=error)
-    plan = adopt_plan(MEMBERS, tls, BYO)
+    plan = plan_adoption(MEMBERS, tls, BYO)
     assert ("host h2: its etcd answered at https://10.0.0.12:2379, but its CA certificate /etc/tls/ca.crt has no "
             "keyUsage extension, which the Python on this host (3.13 or later, as in Debian 13) refuses when it checks "
             "the member's certificate (%s), though etcd accepts it; so nothing could be read. Sign that CA certificate "
@@ -400,7 +400,7 @@ def test_a_ca_without_key_usage_that_python_3_13_refuses_is_named_with_what_to_d
     assert plan["refusal"].endswith("; nothing was changed") and plan["hosts"] == {}
     # Any other failure is still "did not answer", with etcd's or Python's words.
     tls["h2"]["local"]["error"] = "timed out"
-    assert "host h2: its etcd did not answer at https://10.0.0.12:2379: timed out" in adopt_plan(MEMBERS, tls, BYO)["refusal"]
+    assert "host h2: its etcd did not answer at https://10.0.0.12:2379: timed out" in plan_adoption(MEMBERS, tls, BYO)["refusal"]
 
 
 ROLE_DEFAULTS = dict(etcd_version="3.5.30", etcd_data_dir="/var/lib/etcd", etcd_wal_dir="", etcd_user="etcd",
@@ -424,7 +424,7 @@ ROLE_DEFAULTS = dict(etcd_version="3.5.30", etcd_data_dir="/var/lib/etcd", etcd_
      INVENTORY, dict(etcd_pki_dir="/inv/etcd-pki"), ["[etcd]", "h0 NODE_NAME=m0", "h1 NODE_NAME=m1", "h2 NODE_NAME=m2"]),
 ])
 def test_the_inventory_lines_to_keep_are_what_differs_from_the_role_defaults(reads_, inventory, used, expected):
-    plan = adopt_plan(MEMBERS, reads_, inventory)
+    plan = plan_adoption(MEMBERS, reads_, inventory)
     assert plan["refusal"] == ""
     assert inventory_lines(plan, MEMBERS, used, ROLE_DEFAULTS) == expected
 

@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
 
 CHUNK = 64  # small chunks so that a few hundred bytes make several
 KEY = bytes(range(32))

@@ -1,4 +1,4 @@
-"""The backup plan (module_utils/etcd_backup_plan.py): the member a backup comes from and its names,
+"""The backup plan (module_utils/backup/backup_plan.py): the member a backup comes from and its names,
 the records, the target and object a restore fetches (latest by authenticated time on an SSH target,
 as on S3) and the snapshot a drill proves."""
 
@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_plan as plan
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_backup_fetch import LIST_HEADS
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_plan as plan
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.backup_fetch import LIST_HEADS
 
 KEY = bytes(range(32))
 CLUSTER = "prod/etcd"

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_target as backup_target
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_target
 
 NAME = "etcd-snapshot-20260301T000000Z.db.enc"
 DAY = 86400

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_gateway import HEADER, Gateway
 
 
@@ -436,7 +436,7 @@ def test_the_content_options_are_never_logged():
     assert [spec[name].get("no_log") for name in ("client_cert_content", "client_key_content")] == [True, True]
 
 
-PLUGINS = os.path.join(os.path.dirname(ec.__file__), "..")
+PLUGINS = os.path.join(os.path.dirname(ec.__file__), "..", "..")
 # An option whose name says it holds a password or a secret, and whose value is a string the caller
 # gives (not a switch, not one of a few choices): ansible-test only asks that no_log be set, and
 # no_log=False passes it.
@@ -446,13 +446,13 @@ SECRET_OPTION = re.compile(r"\b(\w*(?:password|secret)\w*)=dict\(([^)]*)\)")
 def test_every_password_or_secret_option_of_a_module_or_action_is_never_logged():
     found = {}
     for kind in ("modules", "module_utils", "action"):
-        for path in sorted(glob.glob(os.path.join(PLUGINS, kind, "*.py"))):
+        for path in sorted(glob.glob(os.path.join(PLUGINS, kind, "**", "*.py"), recursive=True)):
             with open(path, encoding="utf-8") as source:
                 for match in SECRET_OPTION.finditer(source.read()):
                     name, spec = match.groups()
                     if 'type="str"' in spec and "choices=" not in spec:
-                        found["%s/%s: %s" % (kind, os.path.basename(path), name)] = "no_log=True" in spec
-    assert "module_utils/etcd_client.py: auth_password" in found, sorted(found)  # the test sees what it checks
+                        found["%s/%s: %s" % (kind, os.path.relpath(path, os.path.join(PLUGINS, kind)), name)] = "no_log=True" in spec
+    assert "module_utils/client/client.py: auth_password" in found, sorted(found)  # the test sees what it checks
     assert [option for option, hidden in found.items() if not hidden] == []
 
 

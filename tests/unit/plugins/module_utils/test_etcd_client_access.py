@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_gateway import HEADER
 
 

@@ -10,7 +10,7 @@ import base64
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_gateway import HEADER
 
 LEASE = 7587869340393578511  # 0x694d77aa9e38260f

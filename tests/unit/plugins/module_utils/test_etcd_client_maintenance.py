@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_gateway import HEADER
 
 MEMBER = 10276657743932975437  # 0x8e9e05c52164694d

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_cluster_state as cs
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import cluster_state as cs
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_members import REFUSED, Cluster, Node, three
 
 

@@ -1,10 +1,10 @@
-"""The etcd role's connection settings (plugins/module_utils/etcd_connection.py): which client pair
+"""The etcd role's connection settings (plugins/module_utils/client/connection.py): which client pair
 its calls present, whether the member has the pair of a root login, where that pair is in
 etcd_pki_dir, and the options of the group raftops.etcd.etcd."""
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_connection import (
+from ansible_collections.raftops.etcd.plugins.module_utils.client.connection import (
     call_pair, client_pair_name, client_pair_source, connection, pair_there)
 
 REFUSED = {"etcd-host0": "etcdserver: user name is empty"}

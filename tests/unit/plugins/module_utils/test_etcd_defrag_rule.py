@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_defrag_rule as dr
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import defrag_rule as dr
 
 MiB = 1024 ** 2
 GiB = 1024 ** 3

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_dns as dns
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.client import dns
 
 SSL = "_etcd-client-ssl._tcp.etcd.test"
 PLAIN = "_etcd-client._tcp.etcd.test"

@@ -5,7 +5,7 @@ the storage versions follow; the downgrade ends once every member runs the targe
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_downgrade as ed
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import downgrade as ed
 from ansible_collections.raftops.etcd.plugins.modules import etcd_downgrade as module
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_gateway import HEADER, Gateway
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_utils.test_etcd_run_lock import Clock

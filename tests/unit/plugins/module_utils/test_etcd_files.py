@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_files
+from ansible_collections.raftops.etcd.plugins.module_utils.host import files as etcd_files
 
 
 def mode_of(path):

@@ -4,12 +4,10 @@ etcd listens."""
 
 import pytest
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.raftops.etcd.plugins.filter import etcd as etcd_filters
-from ansible_collections.raftops.etcd.plugins.filter import settings
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_formats as fmt
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_params
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import members as etcd_filters
+from ansible_collections.raftops.etcd.plugins.module_utils.plan import settings
+from ansible_collections.raftops.etcd.plugins.module_utils.client import formats as fmt
+from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_params as etcd_pki_params
 from ansible_collections.raftops.etcd.plugins.modules import etcd_member, etcd_snapshot_restore
 
 VALID_NAMES = ["etcd-host0", "a", "0", "A.b_c-d", "host..1", "x-"]
@@ -46,7 +44,7 @@ class _Module:
 def _accepted_by_inventory(name):
     try:
         etcd_filters.members(["h1"], {"h1": {"NODE_NAME": name, "etcd_address": "10.0.0.1"}})
-    except AnsibleFilterError:
+    except ValueError:
         return False
     return True
 

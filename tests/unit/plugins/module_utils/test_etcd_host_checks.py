@@ -1,9 +1,9 @@
-"""Preflight's checks the deploy's plan folds into its refusals (plugins/module_utils/etcd_host_checks.py):
+"""Preflight's checks the deploy's plan folds into its refusals (plugins/module_utils/host/host_checks.py):
 every refusal with its message, the order they come in, and the runs that go on."""
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_host_checks as checks
+from ansible_collections.raftops.etcd.plugins.module_utils.host import host_checks as checks
 
 REFUSED = {"h1": "etcdserver: user name is empty"}
 

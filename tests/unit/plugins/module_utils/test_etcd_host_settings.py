@@ -1,4 +1,4 @@
-"""What the role derives of a host from its etcd_* settings (module_utils/etcd_host_settings.py), from
+"""What the role derives of a host from its etcd_* settings (module_utils/host/host_settings.py), from
 the role's own defaults, one setting changed at a time."""
 
 import os
@@ -6,7 +6,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_settings import NAMES, found_by_read, host_settings, paths_found
+from ansible_collections.raftops.etcd.plugins.module_utils.host.host_settings import NAMES, found_by_read, host_settings, paths_found
 
 ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "etcd")
 with open(os.path.join(ROLE, "defaults", "main.yml"), encoding="utf-8") as _defaults:
@@ -153,7 +153,7 @@ def test_the_maintenance_timer_needs_its_code():
         dict(src="etcd-maintenance.service.j2", dest="/etc/systemd/system/main-maintenance.service", mode="0644"),
         dict(src="etcd-maintenance.timer.j2", dest="/etc/systemd/system/main-maintenance.timer", mode="0644")]
     assert s["maintenance_lib_files"][0] == dict(src=ROLE_PATH + "/files/etcd_maintenance.py", dest=LIB + "/etcd_maintenance.py")
-    assert s["maintenance_lib_files"][1] == dict(src=ROLE_PATH + "/../../plugins/module_utils/etcd_defrag_rule.py",
+    assert s["maintenance_lib_files"][1] == dict(src=ROLE_PATH + "/../../plugins/module_utils/cluster/defrag_rule.py",
                                                  dest=LIB + "/etcd_defrag_rule.py")
 
 

@@ -3,7 +3,7 @@ an etcd_host_info read, which lets the action plugin leave a host that has every
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_install_plan import install_changes, install_needed, state_from_host_info
+from ansible_collections.raftops.etcd.plugins.module_utils.host.install_plan import install_changes, install_needed, state_from_host_info
 
 RELEASE, BIN, BINARIES = "/opt/etcd/v3.5.1", "/usr/local/bin", ["etcd", "etcdctl", "etcdutl"]
 IN_PLACE = {"/usr/local/bin/" + name: "/opt/etcd/v3.5.1/" + name for name in BINARIES}

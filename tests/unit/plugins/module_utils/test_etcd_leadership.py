@@ -2,8 +2,8 @@ import ast
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_leadership
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_leadership import successor
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import leadership as etcd_leadership
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.leadership import successor
 
 A, B, C, D = 0xA1, 0xB2, 0xC3, 0xD4
 

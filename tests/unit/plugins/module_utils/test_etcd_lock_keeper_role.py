@@ -3,7 +3,7 @@ from the task's role, the role's variables and the play's hosts."""
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_keeper import role_options
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.lock_keeper import role_options
 
 LEASE = "694d77aa9e38260f"
 URLS = ["https://10.0.0.11:2379"]

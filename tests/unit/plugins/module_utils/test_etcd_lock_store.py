@@ -3,8 +3,8 @@
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import SETTLE_TRIES, EtcdError, EtcdUnreachable
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_store import GatewayLockStore
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import SETTLE_TRIES, EtcdError, EtcdUnreachable
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.lock_store import GatewayLockStore
 
 
 class Client:

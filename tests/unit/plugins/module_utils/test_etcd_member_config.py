@@ -1,5 +1,5 @@
 """The members' settings, unit, start script, bootstrap or join settings and certificates as the
-action of raftops.etcd.etcd_member_files renders them (plugins/module_utils/etcd_member_config.py).
+action of raftops.etcd.etcd_member_files renders them (plugins/module_utils/host/member_config.py).
 
 The expected files of a default TLS member are the files the role wrote on a test host before these
 moved from Jinja in the role's variables to Python (only the host's name and address replaced): a
@@ -8,7 +8,7 @@ member deployed before must find them unchanged, or every member would restart.
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_config import (
+from ansible_collections.raftops.etcd.plugins.module_utils.host.member_config import (
     MemberConfigError, env_content, initial_env_content, member_files, start_script_content, unit_content)
 
 HEADER = "#\n# Ansible managed\n#"
@@ -163,7 +163,7 @@ def test_a_default_tls_member_gets_the_files_a_deployed_member_has():
     (dict(auto_compaction_retention="0h"), [], ["ETCD_AUTO_COMPACTION_MODE=periodic", "ETCD_AUTO_COMPACTION_RETENTION=0h"]),
     (dict(auto_compaction_mode="revision", auto_compaction_retention=1000),
      ["ETCD_AUTO_COMPACTION_MODE=revision", "ETCD_AUTO_COMPACTION_RETENTION=1000"], []),
-    # The release decides the flags' form (plugins/module_utils/etcd_member_config.py, server_env).
+    # The release decides the flags' form (plugins/module_utils/host/member_config.py, server_env).
     (dict(version=[3, 6, 1], feature_gates={"StopGRPCServiceOnDefrag": "yes"}),
      ["ETCD_FEATURE_GATES=CompactHashCheck=true,InitialCorruptCheck=true,StopGRPCServiceOnDefrag=true", "ETCD_TLS_MIN_VERSION=TLS1.2"],
      ["ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK=true"]),

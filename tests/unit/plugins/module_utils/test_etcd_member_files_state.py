@@ -10,7 +10,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import (
+from ansible_collections.raftops.etcd.plugins.module_utils.host.member_files_state import (
     path_state, restarts, service_enabled, timers_to_start, unchanged)
 from ansible_collections.raftops.etcd.plugins.modules import etcd_member_files
 

@@ -1,8 +1,8 @@
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_cluster_state as cs
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_membership as em
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import cluster_state as cs
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import membership as em
 
 
 def member(name, member_id, peer, learner=False, started=True):

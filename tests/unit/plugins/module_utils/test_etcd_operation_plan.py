@@ -1,10 +1,10 @@
 """The plans of the maintenance, of a CA rotation's round and of the status a deploy run ends with
-(module_utils/etcd_operation_plan.py): the order, the host sets and every refusal; a host that did
+(module_utils/plan/operation_plan.py): the order, the host sets and every refusal; a host that did
 not answer refuses by name and is never left out."""
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_operation_plan import (
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.operation_plan import (
     bootstrap_failure,
     cluster_read,
     deployed_refusal,

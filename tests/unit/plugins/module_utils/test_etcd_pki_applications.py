@@ -11,10 +11,10 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_params as pki_params
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_x509 as pki_x509
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_present import run_present
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_verified import verify
+from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_params
+from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_x509
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_present import run_present
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_verified import verify
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_utils.pki_helpers import (
     ekus_of,
     load,

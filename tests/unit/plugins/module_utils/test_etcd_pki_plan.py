@@ -1,11 +1,11 @@
-"""The PKI plan of the etcd role (module_utils/etcd_pki_plan.py): what etcd_pki is given, and the
+"""The PKI plan of the etcd role (module_utils/pki/pki_plan.py): what etcd_pki is given, and the
 refusals of an etcd_pki_dir that does not fit the members that already trust a CA."""
 
 import hashlib
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_plan import (
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_plan import (
     host_pairs,
     member_pki_files,
     other_ca_hosts,

@@ -11,8 +11,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_x509 as pki_x509
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_present import run_present
+from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_x509
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_present import run_present
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_utils.pki_helpers import (
     ekus_of,
     load,

@@ -9,9 +9,9 @@ import shutil
 import pytest
 from cryptography import x509
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_rotation as rotation
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_present import run_present
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import PkiError, crl_serials, load_crl
+from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_rotation as rotation
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_present import run_present
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_x509 import PkiError, crl_serials, load_crl
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_utils.pki_helpers import load, params, read, snapshot
 
 # ------------------------------------------------------------------------------------------

@@ -5,8 +5,8 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_params as pki_params
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_x509 as lib
+from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_params
+from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_x509 as lib
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,11 @@
-"""The deploy run's plan (module_utils/etcd_plan.py): which hosts hold the cluster's data, which join,
+"""The deploy run's plan (module_utils/plan/plan.py): which hosts hold the cluster's data, which join,
 re-join or move, and which identity changes of a running member are refused (with the old and new
 values) - member_plan; the host sets, refusals and warnings of each step - plan_hosts, plan_cluster,
 plan_converge, plan_roll; the order of the restarts - roll_order."""
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import (
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.plan import (
     PlanError,
     _with_local_view,
     auth_plan,

@@ -1,17 +1,17 @@
 """Preflight's refusals about hosts (system, architecture, group, the etcd user's account, the timers'
-schedules, auth turned on outside the role; plugins/module_utils/etcd_host_checks.py) and about the
-change of release (plugins/module_utils/etcd_plan.py), with their exact messages. The deploy's plan
+schedules, auth turned on outside the role; plugins/module_utils/host/host_checks.py) and about the
+change of release (plugins/module_utils/plan/plan.py), with their exact messages. The deploy's plan
 (raftops.etcd.etcd_plan) folds them into its refusals."""
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_host_checks import (
+from ansible_collections.raftops.etcd.plugins.module_utils.host.host_checks import (
     account_problem,
     auth_refused,
     calendar_problems,
     system_problems,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import release_warning, version_change_problem
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.plan import release_warning, version_change_problem
 
 ARCHES = {"x86_64": "amd64", "aarch64": "arm64", "ppc64le": "ppc64le", "s390x": "s390x"}
 LINUX = dict(ansible_system="Linux", ansible_service_mgr="systemd", ansible_architecture="x86_64")

@@ -1,4 +1,4 @@
-"""The restore drill's one implementation (module_utils/etcd_private_etcd.py): its command lines, the
+"""The restore drill's one implementation (module_utils/cluster/private_etcd.py): its command lines, the
 log line it reports, and one drill's steps against a fake etcdutl and a fake private etcd (the real
 ones run in molecule/restore, by the operator's drill and by the members')."""
 
@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_private_etcd as private
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import private_etcd as private
 
 ME = pwd.getpwuid(os.getuid()).pw_name
 TLS = dict(server_cert="/pki/server.pem", server_key="/pki/server-key.pem", ca_cert="/pki/ca.pem")

@@ -2,10 +2,10 @@
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_probe as ep
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_cluster_state import endpoint_record
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_membership import health_of
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.client import probe as ep
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.cluster_state import endpoint_record
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.membership import health_of
 
 
 class Client:

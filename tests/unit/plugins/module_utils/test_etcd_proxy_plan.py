@@ -1,12 +1,12 @@
-"""The proxy role's plan steps (module_utils/etcd_proxy_plan.py; the action raftops.etcd.etcd_ops_plan):
+"""The proxy role's plan steps (module_utils/plan/proxy_plan.py; the action raftops.etcd.etcd_ops_plan):
 the refusals asserted before any proxy host changes, with their messages; the certificates each proxy
 needs, the pairs of proxies whose host left the group, where a proxy asks its own /health and what
-its answer says, and the status lines. A member's values come as plugins/filter/proxy.py's
+its answer says, and the status lines. A member's values come as plugins/module_utils/host/proxy_args.py's
 member_values gives them (test_proxy.py): text, None for a setting it has none of."""
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_proxy_plan as pp
+from ansible_collections.raftops.etcd.plugins.module_utils.plan import proxy_plan as pp
 
 PROXIES = {"p0": dict(address="10.0.1.10", listen_address="0.0.0.0", mode="grpc"),
            "p 1": dict(address="10.0.1.11", listen_address="10.0.9.9", mode="grpc"),

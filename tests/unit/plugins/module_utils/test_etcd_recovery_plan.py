@@ -1,4 +1,4 @@
-"""The plans of a quorum recovery and of a restore (module_utils/etcd_recovery_plan.py).
+"""The plans of a quorum recovery and of a restore (module_utils/plan/recovery_plan.py).
 
 Recovery: a cluster with quorum (or one that answers at all) is refused, or, half-recovered, grown;
 quorum is judged against the voters of the survivors' own membership; every host must report (or be
@@ -9,7 +9,7 @@ member stops."""
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_recovery_plan import (
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.recovery_plan import (
     PlanError, judge_recovery, logged_addresses, logged_peer_urls, lost_hosts, plan_recovery, plan_recovery_logs,
     plan_restore, plan_restore_check, plan_restore_members, plan_restore_start, recovery_question, recovery_report,
     snapshot_refusal, survivors_in_play, survivors_of)

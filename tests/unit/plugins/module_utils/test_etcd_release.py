@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_release as release
+from ansible_collections.raftops.etcd.plugins.module_utils.host import release
 
 A, B = "ab" * 32, "CD" * 32
 SUMS = "%s  etcd-v3.5.1-linux-amd64.tar.gz\n%s *etcd-v3.5.1-linux-arm64.tar.gz\n%s  etcd-v3.5.1-linux-amd64.tar.gz.asc\n" % (A, B, A)

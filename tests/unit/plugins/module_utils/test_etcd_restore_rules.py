@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_restore_rules as rules
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_restore_rules import (
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import restore_rules as rules
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.restore_rules import (
     DEFAULT_BUMP,
     MIN_MARGIN,
     RuleError,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_roll import host_lost, roll_stop_refusal
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.roll import host_lost, roll_stop_refusal
 
 NOTE = "/etc/etcd/restart-pending"
 # What the rescue gets when the member's host rebooted while etcd_health ran there.

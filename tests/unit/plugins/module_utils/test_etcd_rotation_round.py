@@ -4,7 +4,7 @@ rotation_after_pass)."""
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_operation_plan import plan_rotation, rotation_reads
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.operation_plan import plan_rotation, rotation_reads
 
 HOSTS = ["h0", "h1", "h2"]
 CA = ["stat", "--format=%Y", "/etc/etcd/pki/ca.pem"]

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_run_lock
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import (
+from ansible_collections.raftops.etcd.plugins.module_utils.lock import run_lock as etcd_run_lock
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.run_lock import (
     PkiDirBusy, keep, lease_problem, lock_pki_dir, mark_ended, parse_holder, pki_connection, same_run)
 
 HOLDER = ("ansible-playbook (Deploy and converge etcd) on ctl-a by alice,\n  pid 4242,\n"

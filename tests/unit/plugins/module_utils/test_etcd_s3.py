@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_s3
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import s3 as etcd_s3
 from ansible_collections.raftops.etcd.tests.unit.plugins.moto_server import moto_server
 
 # The signature test suite's credentials (docs.aws.amazon.com, "Signature Version 4 test suite").

@@ -1,15 +1,15 @@
-"""The members' timers planned per member (module_utils/etcd_operation_plan.py, plan_schedule):
+"""The members' timers planned per member (module_utils/plan/operation_plan.py, plan_schedule):
 the files written, the timers started or restarted, and what a timer without a schedule or the push
 turned off left behind, only where the host read found it."""
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_operation_plan import plan_schedule
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.operation_plan import plan_schedule
 
 SYSTEMD = "/etc/systemd/system/"
 LIB = "/opt/etcd/lib/"
 LIB_FILES = [dict(src="files/etcd_maintenance.py", dest=LIB + "etcd_maintenance.py"),
-             dict(src="module_utils/etcd_defrag_rule.py", dest=LIB + "etcd_defrag_rule.py")]
+             dict(src="module_utils/cluster/defrag_rule.py", dest=LIB + "etcd_defrag_rule.py")]
 
 
 def timers(snapshot="*-*-* 02:00", maintenance=""):

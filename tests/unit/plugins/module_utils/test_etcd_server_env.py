@@ -1,11 +1,11 @@
-"""The members' settings whose form depends on the release (plugins/module_utils/etcd_member_config.py,
+"""The members' settings whose form depends on the release (plugins/module_utils/host/member_config.py,
 server_env): the metrics listener, the corruption checks and the TLS floor, release by release; and the
-members' scrape targets (plugins/module_utils/etcd_plan.py, scrape_targets)."""
+members' scrape targets (plugins/module_utils/plan/plan.py, scrape_targets)."""
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_config import MemberConfigError, server_env
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import scrape_targets
+from ansible_collections.raftops.etcd.plugins.module_utils.host.member_config import MemberConfigError, server_env
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.plan import scrape_targets
 
 MEMBER = {"client_url": "https://10.0.0.11:2379"}
 DEFAULTS = {"tls": True, "metrics": "loopback", "metrics_port": 2381, "corruption_checks": True}

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_snapshot_file as sf
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import snapshot_file as sf
 from ansible_collections.raftops.etcd.tests.unit.plugins.snapshot_builder import (
     build_db,
     build_snapshot,

@@ -7,7 +7,7 @@ import pwd
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_snapshot_host as sh
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import snapshot_host as sh
 from ansible_collections.raftops.etcd.tests.unit.plugins.snapshot_builder import build_snapshot
 
 SNAPSHOT = build_snapshot()

@@ -1,9 +1,9 @@
-"""Paths of plugins/module_utils/etcd_values.py: what lies inside a directory, and the directory etcd
+"""Paths of plugins/module_utils/host/values.py: what lies inside a directory, and the directory etcd
 writes in beside a WAL kept apart; the members' compaction settings."""
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_values import (
+from ansible_collections.raftops.etcd.plugins.module_utils.host.values import (
     compaction_env, path_inside, wal_parent, wal_parent_problem,
 )
 

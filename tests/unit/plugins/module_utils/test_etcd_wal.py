@@ -3,7 +3,7 @@ across files, with padding, overwritten tails, snapshots, preallocated zeros and
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_wal import (
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.wal import (
     WalError, fields, frames, log_state, v2_content, v2_store_content)
 from ansible_collections.raftops.etcd.tests.unit.plugins.wal_builder import (
     conf_change, crc, entry, frame, hard_state, member_attr_set, message, metadata, record, snap_file, snapshot,

@@ -6,7 +6,7 @@ are marked full), checked here where they are decided, with the message the scen
   test_a_plan_only_that_is_no_boolean_is_refused_and_changes_nothing).
 
 The hand-made cluster's refusals (test_adopt_tls.py: a run lock another run holds, a data dir move
-across a mount) are decided by plugins/module_utils/etcd_adopt.py and checked in test_etcd_adopt.py.
+across a mount) are decided by plugins/module_utils/plan/adopt.py and checked in test_etcd_adopt.py.
 """
 
 import os

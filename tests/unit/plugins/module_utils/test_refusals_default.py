@@ -1,7 +1,7 @@
 """Refusals of molecule/default that `make test` no longer runs on hosts (their tests are marked full),
 checked here where they are decided, with the message the scenario asserts. `make test` keeps one
 refused run of the etcd playbook there (a malformed etcd_version, refused by the settings check of
-the first task: plugins/filter/settings.py, tests/unit/plugins/filter/test_settings_problems.py).
+the first task: plugins/module_utils/plan/settings.py, tests/unit/plugins/filter/test_settings_problems.py).
 
 Most are checked by the unit tests of their own decision already (tests/unit/plugins/filter/
 test_etcd_filters.py, test_sizing.py, modules/test_etcd_install.py, action/test_etcd_release_action.py,
@@ -26,8 +26,8 @@ from ansible.plugins.action import ActionBase
 from ansible.template import Templar, trust_as_template
 
 from ansible_collections.raftops.etcd.plugins.action.etcd_release import ActionModule
-from ansible_collections.raftops.etcd.plugins.filter.sizing import GIB, hardware_findings
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import member_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.sizing import GIB, hardware_findings
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.plan import member_plan
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "playbooks", "etcd.yml")
 REFUSE_EMPTY = "Refuse an empty etcd group"

@@ -18,7 +18,7 @@ Checked where they are decided already, with the scenario's message:
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_host_checks as checks
+from ansible_collections.raftops.etcd.plugins.module_utils.host import host_checks as checks
 
 SERVICE = "_etcd-server-ssl._tcp.etcd.test"
 # disc-host0..2, the cluster, and disc-host3, the member that joins (not in the cluster yet).

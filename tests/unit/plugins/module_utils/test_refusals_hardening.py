@@ -2,11 +2,11 @@
 tests are marked full), checked here where they are decided, as the scenario's runs ask for them:
 
 - identity changes of running members, each batch of one run named at once by the deploy's plan
-  (module_utils/etcd_plan.py member_plan): the data dir, the ports and the WAL dir of one member with
+  (module_utils/plan/plan.py member_plan): the data dir, the ports and the WAL dir of one member with
   NODE_NAMEs swapped between two live members; a move to http with a renamed member
   (test_hardening.py's test_identity_changes_of_running_members_are_refused);
 - the bad values of each of the scenario's three batches, every variable named with its host and what it
-  takes (plugins/filter/settings.py settings_problems; test_bad_values_are_refused_before_any_host_changes);
+  takes (plugins/module_utils/plan/settings.py settings_problems; test_bad_values_are_refused_before_any_host_changes);
 - fewer forks than hosts, warned of with the forks to set (count_warnings; test_fewer_forks_than_hosts_are_warned_of).
 
 The others are checked where they are decided: a schedule systemd cannot read (test_etcd_preflight_checks.py's
@@ -29,8 +29,8 @@ import os
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.filter import settings
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import count_warnings, member_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.plan import settings
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.plan import count_warnings, member_plan
 from ansible_collections.raftops.etcd.tests.unit.plugins.filter.test_settings_problems import BASE
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_utils.test_etcd_plan import (
     facts,

@@ -18,7 +18,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.raftops.etcd.plugins.filter import settings
+from ansible_collections.raftops.etcd.plugins.module_utils.plan import settings
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "playbooks", "etcd.yml")
 

@@ -21,7 +21,7 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_membership as em
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import membership as em
 from ansible_collections.raftops.etcd.plugins.modules import etcd_member
 from ansible_collections.raftops.etcd.tests.unit.plugins.modules.test_etcd_member import fake_cluster
 

@@ -30,10 +30,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_pki_params as pki_params
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_present import run_present
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_verified import verify
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_pki_x509 import PkiError
+from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_params
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_present import run_present
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_verified import verify
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_x509 import PkiError
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_utils.pki_helpers import snapshot
 
 TASKS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "etcd", "tasks")

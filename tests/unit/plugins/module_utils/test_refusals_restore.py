@@ -15,9 +15,9 @@ import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_target
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_recovery_plan import snapshot_refusal
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_snapshot_host import Failure, inspect
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_target as etcd_backup_target
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.recovery_plan import snapshot_refusal
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_host import Failure, inspect
 from ansible_collections.raftops.etcd.tests.unit.plugins.snapshot_builder import build_db, build_snapshot
 
 ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "etcd")

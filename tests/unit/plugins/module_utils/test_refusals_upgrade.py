@@ -16,7 +16,7 @@ refused runs on the 3.4.23 cluster, whatever its health.
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_plan import version_change_problem
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.plan import version_change_problem
 
 
 def test_a_minor_upgrade_from_an_older_patch_than_the_guide_requires_is_refused_naming_the_patch_to_reach():

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_snapshot_host
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import snapshot_host as etcd_snapshot_host
 from ansible_collections.raftops.etcd.tests.unit.plugins.snapshot_modules import FAKE_TOOL, SNAPSHOT
 
 

@@ -8,7 +8,7 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_access
+from ansible_collections.raftops.etcd.plugins.module_utils.client import access as etcd_access
 from ansible_collections.raftops.etcd.plugins.modules import etcd_auth, etcd_role, etcd_user
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_auth import FakeAuthCluster
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match

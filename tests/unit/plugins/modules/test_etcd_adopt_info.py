@@ -3,8 +3,8 @@ read another user's process (a container without CAP_SYS_PTRACE), as its unit gi
 
 import json
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_run_lock
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_store import GatewayLockStore
+from ansible_collections.raftops.etcd.plugins.module_utils.lock import run_lock as etcd_run_lock
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.lock_store import GatewayLockStore
 from ansible_collections.raftops.etcd.plugins.modules import etcd_adopt_info
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_kv import FIRST_LEASE, FakeKVCluster
 

@@ -9,8 +9,8 @@ from functools import partial
 import boto3
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_crypto as crypto
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_backup_target as etcd_backup_target_utils
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_target as etcd_backup_target_utils
 from ansible_collections.raftops.etcd.plugins.modules import etcd_backup_target
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match
 from ansible_collections.raftops.etcd.tests.unit.plugins.moto_server import moto_server

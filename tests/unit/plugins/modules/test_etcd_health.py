@@ -5,8 +5,8 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_cluster_state as cs
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import cluster_state as cs
 from ansible_collections.raftops.etcd.plugins.modules import etcd_health
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_kv import FakeKVCluster
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match

@@ -12,7 +12,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_member_files_state import path_state
+from ansible_collections.raftops.etcd.plugins.module_utils.host.member_files_state import path_state
 from ansible_collections.raftops.etcd.plugins.modules import etcd_host_info
 from ansible_collections.raftops.etcd.plugins.modules.etcd_host_info import (
     environment_files, holds_member_data, host_info, listening_ports, mount_points, parse_environment)

@@ -6,8 +6,10 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client, etcd_cluster_state, etcd_run_lock
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_lock_store import GatewayLockStore
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as etcd_client
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import cluster_state as etcd_cluster_state
+from ansible_collections.raftops.etcd.plugins.module_utils.lock import run_lock as etcd_run_lock
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.lock_store import GatewayLockStore
 from ansible_collections.raftops.etcd.plugins.modules import etcd_lock
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_kv import FIRST_LEASE, FakeKVCluster
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match

@@ -9,7 +9,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_run_lock import PkiDirBusy, lock_pki_dir, process_lives
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.run_lock import PkiDirBusy, lock_pki_dir, process_lives
 from ansible_collections.raftops.etcd.plugins.modules import etcd_lock_keeper
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_gateway import HEADER, Gateway
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match

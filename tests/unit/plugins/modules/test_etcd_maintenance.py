@@ -8,8 +8,8 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_defrag_rule import DEFAULT_RULE, RULE_HELP
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.defrag_rule import DEFAULT_RULE, RULE_HELP
 from ansible_collections.raftops.etcd.plugins.modules import etcd_maintenance
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd import REFUSED
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_maintenance import (

@@ -5,7 +5,7 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
 from ansible_collections.raftops.etcd.plugins.modules import etcd_member
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd import FakeCluster
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_kv import FakeKVCluster

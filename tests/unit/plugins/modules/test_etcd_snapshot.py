@@ -6,7 +6,7 @@ from functools import partial
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
 from ansible_collections.raftops.etcd.plugins.modules import etcd_snapshot
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match
 from ansible_collections.raftops.etcd.tests.unit.plugins.snapshot_builder import stream_messages

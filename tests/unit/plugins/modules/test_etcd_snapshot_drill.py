@@ -1,5 +1,5 @@
 """etcd_snapshot_drill: the operator's restore drill, on the code the members' drill runs too
-(module_utils/etcd_private_etcd.py, tested there). Here: the module's glue, its bad inputs (each
+(module_utils/cluster/private_etcd.py, tested there). Here: the module's glue, its bad inputs (each
 refused with nothing restored or started), check mode and its read of the private etcd through the
 collection's client. A fake etcdutl restores; the private etcd and its answers are fakes."""
 
@@ -11,8 +11,8 @@ from unittest import mock
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_private_etcd
-from ansible_collections.raftops.etcd.plugins.module_utils.etcd_client import EtcdError, EtcdUnreachable
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import private_etcd as etcd_private_etcd
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import EtcdError, EtcdUnreachable
 from ansible_collections.raftops.etcd.plugins.modules import etcd_snapshot_drill as module
 from ansible_collections.raftops.etcd.tests.unit.plugins.snapshot_modules import FakePrivateEtcd, run_module
 

@@ -7,8 +7,8 @@ import types
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_access
-from ansible_collections.raftops.etcd.plugins.module_utils import etcd_client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.client import access as etcd_access
+from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
 from ansible_collections.raftops.etcd.plugins.modules import etcd_user
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_gateway import HEADER, Gateway
 
