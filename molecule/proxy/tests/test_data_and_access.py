@@ -322,6 +322,33 @@ def test_a_cluster_whose_auth_was_turned_on_outside_the_role_is_adopted_with_the
     assert UserGateway(URLS[0], "root", "root-secret").get("app/from-web") == "1"
 
 
+def controller_pki():
+    """The CA and pairs on the controller (etcd_pki_dir), by name: what a CA rotation would change first."""
+    files = {}
+    for name in sorted(os.listdir(PKI)):
+        if os.path.isfile(os.path.join(PKI, name)):
+            with open(os.path.join(PKI, name), "rb") as f:
+                files[name] = f.read()
+    return files
+
+
+@pytest.mark.full
+def test_a_password_for_a_certificate_only_user_is_refused_before_a_ca_rotation_changes_anything():
+    # The operator's case: billing was made certificate-only (no password in etcd_users), and a later
+    # run gives it one and asks for a CA rotation. etcd keeps such a user password-less, so the run is
+    # refused, in preflight: no certificate made, no member rolled.
+    users = [AUTH_VARS["etcd_users"][0], {"name": "billing", "password": "billing-secret", "roles": ["app"]},
+             AUTH_VARS["etcd_users"][2]]
+    before, pki = fingerprint(MEMBERS), controller_pki()
+    rc, out = playbook("etcd", "-vvv", *auth_vars("auth-cert-only", etcd_users=users, etcd_pki_rotate_ca=True))
+    assert rc != 0 and "user billing was made with no_password=true" in " ".join(out.split()), out[-3000:]
+    assert "Check that the users' passwords can be set" in out
+    for secret in ("billing-secret", "web-secret", "root-secret"):
+        assert secret not in out
+    assert fingerprint(MEMBERS) == before
+    assert controller_pki() == pki
+
+
 @pytest.mark.full
 def test_the_main_playbook_turns_auth_off_again():
     rc, out = playbook("etcd", "--tags", "etcd_auth", *auth_vars(etcd_auth_enabled=False))

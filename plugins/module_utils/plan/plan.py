@@ -555,16 +555,22 @@ def auth_plan(settings):
     as its name and its place in etcd_users (``index``: no password in the plan, auth.yml reads it there); ``auth_roles_absent``
     and ``auth_users_absent``, the names to delete; ``auth_update_password``: a password can be
     checked (by logging in with it) only while auth is on, so with auth off a listed user's password
-    is set when the user is made ('on_create'), and a re-run changes nothing."""
+    is set when the user is made ('on_create'), and a re-run changes nothing. ``auth_password_checks``:
+    the users present whose password auth.yml would check, which preflight tries first (a login
+    only tells whether etcd keeps a user password-less, so that refusal is etcd_user's, in check mode)."""
     roles, users = settings.get("roles") or [], settings.get("users") or []
     enabled = settings.get("auth_enabled")
+    update_password = "always" if enabled is not None and truthy(enabled) else "on_create"
+    present = [dict(name=user["name"], index=index) for index, user in enumerate(users)
+               if user.get("state", "present") != "absent"]
     return dict(
         auth_roles=[role for role in roles if role.get("state", "present") != "absent"],
         auth_roles_absent=[role["name"] for role in roles if role.get("state", "present") == "absent"],
-        auth_users=[dict(name=user["name"], index=index) for index, user in enumerate(users)
-                    if user.get("state", "present") != "absent"],
+        auth_users=present,
         auth_users_absent=[user["name"] for user in users if user.get("state", "present") == "absent"],
-        auth_update_password="always" if enabled is not None and truthy(enabled) else "on_create",
+        auth_update_password=update_password,
+        auth_password_checks=[user for user in present if users[user["index"]].get("password")]
+        if update_password == "always" else [],
     )
 
 

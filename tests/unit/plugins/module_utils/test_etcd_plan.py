@@ -538,6 +538,10 @@ def test_the_auth_fields_split_roles_and_users_by_state_and_hold_no_password():
 def test_a_password_is_checked_only_while_auth_is_on(enabled, update):
     assert auth_plan(dict(auth_enabled=enabled))["auth_update_password"] == update
     assert auth_plan(dict(auth_enabled=enabled))["auth_users"] == []
+    users = [dict(name="web", password="s3cret"), dict(name="billing"), dict(name="gone", password="x", state="absent")]
+    checks = auth_plan(dict(auth_enabled=enabled, users=users))["auth_password_checks"]
+    # Preflight tries the passwords auth.yml would check: those of present users, while auth is on.
+    assert checks == ([dict(name="web", index=0)] if update == "always" else [])
 
 
 # --- plan_cluster: the second step, from preflight's read of the cluster -----------------------------
