@@ -120,6 +120,7 @@ run() {  # [PLAYBOOK=FILE] run KEY LABEL [ansible-playbook options]: one timed p
   [[ $top_tasks == 1 ]] && awk '/^bench-host/ {for (i = 1; i <= NF; i++) {split($i, a, "="); v[a[1]] = a[2]}
       line = line sprintf("%s%s %d run + %d skipped", line ? ", " : "", $1, v["ok"], v["skipped"])}
     END {print "    tasks per member: " line "; target at most 25 each"}' "$log"
+  [[ $top_tasks == 1 ]] && awk '/^plan calls: / {print "    " $0 "; target at most 2"}' "$log"
   return 0
 }
 

@@ -1,4 +1,5 @@
-"""Per-task wall time for `make bench`: the slowest tasks of a run, printed at its end."""
+"""Per-task wall time for `make bench`: the slowest tasks of a run, printed at its end, and how many
+times the run called the roles' plan (the action raftops.etcd.etcd_plan: a call is a result of it)."""
 
 import time
 
@@ -8,9 +9,13 @@ DOCUMENTATION = """
 name: task_timer
 type: aggregate
 short_description: print the slowest tasks of a run
-description: Records the wall time of every task and prints the slowest ones, then all in order, at the end of the run.
+description: Records the wall time of every task and prints the slowest ones, then all in order, and the plan's calls, at the end of the run.
 requirements: [enable in ansible.cfg or ANSIBLE_CALLBACKS_ENABLED]
 """
+
+
+# The roles' plan actions (one, etcd_plan, once the others are folded into it).
+PLAN_ACTIONS = ("etcd_plan", "etcd_ops_plan", "etcd_backup_plan")
 
 
 class CallbackModule(CallbackBase):
@@ -23,6 +28,17 @@ class CallbackModule(CallbackBase):
         super().__init__()
         self._times = []
         self._current = None
+        self._plan_calls = []
+
+    def _count_plan_call(self, result):
+        if result._task.action.split(".")[-1] in PLAN_ACTIONS:
+            self._plan_calls.append(result._task.get_name())
+
+    def v2_runner_on_ok(self, result):
+        self._count_plan_call(result)
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._count_plan_call(result)
 
     def _close(self):
         if self._current:
@@ -42,6 +58,7 @@ class CallbackModule(CallbackBase):
         self._display.display("task profile: %d tasks, %.1f s in tasks; slowest:" % (len(self._times), total))
         for seconds, name in sorted(self._times, reverse=True)[:12]:
             self._display.display("  %6.2f s  %s" % (seconds, name))
+        self._display.display("plan calls: %d (%s)" % (len(self._plan_calls), "; ".join(self._plan_calls)))
         self._display.display("task timeline:")
         for seconds, name in self._times:
             self._display.display("  %6.2f s  %s" % (seconds, name))
