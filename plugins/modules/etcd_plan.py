@@ -12,9 +12,9 @@ description:
     an interface of its own; the role's task files call it with a O(stage) and read its fields. Each stage decides in
     tested Python what the task files used to decide in Jinja.
   - The deploy and day-2 stages (V(hosts) to V(bootstrap) in the choices of O(stage)) decide, from what the
-    role's preflight read of each host and of the running cluster, which hosts hold the cluster's data, which are new, foreign, re-join or move to a new address, what
-    the run refuses and warns about, whether the existing cluster must be waited for, the order of
-    the roll, and which read of the cluster stands for the status at the end.
+    role's preflight read of each host and of the running cluster, which hosts hold the cluster's data, which are
+    new, foreign, re-join or move to a new address, what the run refuses and warns about, whether the existing
+    cluster must be waited for, the order of the roll, and which read of the cluster stands for the status at the end.
   - Internal to the C(raftops.etcd.etcd) role's deploy path (C(playbooks/etcd.yml)) and removal
     (C(playbooks/remove_member.yml), C(playbooks/replace_member.yml)); its fields are listed in the
     role's README, with the tasks that read them.

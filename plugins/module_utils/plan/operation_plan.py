@@ -412,4 +412,3 @@ def plan_schedule(timers, push, lib_files, found, units):
         unscheduled_timers=[path.rsplit("/", 1)[-1] for path in unscheduled
                             if path.startswith("/etc/systemd/system/") and path.endswith(".timer")],
     )
-
