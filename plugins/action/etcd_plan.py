@@ -1,17 +1,24 @@
 # -*- coding: utf-8 -*-
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Action for raftops.etcd.etcd_plan: the plan of a deploy run, a removal, a maintenance, a CA
-rotation's phase, a restore or a quorum recovery, made on the controller.
+"""Action for raftops.etcd.etcd_plan, the roles' one plan action: each stage of a deploy run, a removal,
+a maintenance, a CA rotation's phase, a restore, a quorum recovery, the status, the members' timers, a
+DNS SRV bootstrap's records, the proxy role, a roll that stopped, the backup, a restore's fetch from an
+off-host target and the restore drill, made on the controller. One table (``_planners``) names the
+planner of each stage.
 
 It reads what the role's tasks gathered in the hosts' variables (each play host's read, the
-restarts noted on the members), adds the settings given (for a removal, the CA certificate in
-etcd_pki_dir, read on the controller), and returns what plugins/module_utils/plan/plan.py (a restore and a
-quorum recovery: etcd_recovery_plan.py) decides from them. Each stage has its planner
-(``_stage_<stage>``). What a stage asks, it asks on the task's host: the cluster (etcd_health, through
-``_etcd_health``: a bootstrap's wait, a status, a roll's leader, a restore's old revisions, a recovery's
-question), a removal's members (etcd_member_info) or a restore's snapshot file (etcd_snapshot_info); a
-removal's revocation has etcd_pki (its action) revoke the removed members' certificates.
+restarts noted on the members), adds the settings given and the controller's files (for a removal,
+the CA certificate in etcd_pki_dir; the backup directory and the key file), and returns what
+plugins/module_utils/plan/ (plan.py, operation_plan.py, recovery_plan.py, proxy_plan.py),
+module_utils/pki/pki_plan.py and module_utils/backup/backup_plan.py decide from them. What a stage
+asks, it asks on the task's host: the cluster (etcd_health, through ``_etcd_health``: a bootstrap's
+wait, a status, a roll's leader, a restore's old revisions, a recovery's question; a backup's source),
+a removal's members (etcd_member_info), a restore's snapshot file (etcd_snapshot_info) or a proxy's
+/health (ansible.builtin.uri on the proxy host); the DNS SRV stage resolves the records on the
+controller; a removal's revocation has etcd_pki (its action) revoke the removed members'
+certificates; the seal stage seals the snapshot as raftops.etcd.etcd_backup_target's state sealed
+does, and shows the line that reports it in the run's output (backup_plan.py's sealed_report).
 """
 
 import glob
@@ -22,8 +29,15 @@ import string
 import time
 from datetime import datetime, timezone
 
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_plan as etcd_backup_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_target
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import roll as etcd_roll
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.members import _member_name as member_name, members as member_records
 from ansible_collections.raftops.etcd.plugins.module_utils.plan.sizing import hardware_findings, suggested_timeouts
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.status_advice import status_advice, status_lines
@@ -31,12 +45,23 @@ from ansible_collections.raftops.etcd.plugins.module_utils.host import host_chec
 from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_plan as etcd_pki_plan
 from ansible_collections.raftops.etcd.plugins.module_utils.plan import operation_plan as etcd_operation_plan
 from ansible_collections.raftops.etcd.plugins.module_utils.plan import plan as etcd_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.plan import proxy_plan as etcd_proxy_plan
 from ansible_collections.raftops.etcd.plugins.module_utils.plan import recovery_plan as etcd_recovery_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.client.dns import srv_service
 from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import installed_local_endpoint
 from ansible_collections.raftops.etcd.plugins.plugin_utils.arguments import task_params
+from ansible_collections.raftops.etcd.plugins.plugin_utils.backup_target import run_here
 
 # A generated cluster token: the group's name and 16 random lowercase letters and digits.
 TOKEN_CHARS = string.ascii_lowercase + string.digits
+
+# What a step raises that makes a refusal to plan it, not a traceback.
+PLAN_ERRORS = (ValueError, KeyError, TypeError, AnsibleError, OSError, crypto.BackupCryptoError)
+
+# The steps whose plan holds etcd_backup_targets, credentials included.
+WITH_TARGETS = ("source", "record", "seal", "fetch")
+
+display = Display()
 
 
 def snapshot_files(directory):
@@ -67,21 +92,53 @@ class ActionModule(ActionBase):
             return result
         stage = params["stage"]
         previous = {key: value for key, value in params["plan"].items() if key not in ("changed", "failed", "invocation")}
-        if stage == "revocation":
-            return self._revocation(result, previous, params["settings"], task_vars)
-        # restore_* and recovery_* share one method; the stage argument's choices name the others.
-        planner = getattr(self, "_stage_" + ("recovery" if stage.startswith(("restore", "recovery")) else stage))
         try:
-            plan = planner(params, previous, task_vars)
-            refusal = plan.get("cluster_refusal" if stage == "cluster" else "refusal")
-            if params["refuse"] and refusal and not plan.get("root_read_pending"):
-                result.update(plan, failed=True, changed=False, msg=refusal)
-                return result
-        except (ValueError, KeyError) as exc:
+            plan = self._planners()[stage](params, previous, task_vars)
+        except PLAN_ERRORS as exc:
             result.update(failed=True, changed=False, msg="raftops.etcd.etcd_plan: cannot plan the %s step: %s"
                           % (stage, exc))
             return result
-        result.update(plan, changed=False)
+        return self._answer(result, stage, plan, params["refuse"])
+
+    def _planners(self):
+        """stage -> its planner, called with the task's parameters, the plan of the step before (O(plan)
+        without the task's own keys) and the task's variables; it returns the step's plan."""
+        return {
+            "hosts": self._stage_hosts, "cluster": self._stage_cluster, "converge": self._stage_converge,
+            "roll": self._stage_roll, "removal": self._stage_removal, "removal_check": self._stage_removal_check,
+            "revocation": self._stage_revocation, "maintenance": self._stage_maintenance,
+            "rotation": self._stage_rotation, "restore": self._stage_recovery, "restore_members": self._stage_recovery,
+            "restore_check": self._stage_recovery, "restore_start": self._stage_recovery,
+            "recovery_logs": self._stage_recovery, "recovery": self._stage_recovery, "pki_check": self._stage_pki_check,
+            "status": self._stage_status, "status_report": self._stage_status_report,
+            "deployed": self._stage_deployed, "hardware": self._stage_hardware, "bootstrap": self._stage_bootstrap,
+            "schedule": self._stage_schedule, "srv": self._stage_srv, "roll_stop": self._stage_roll_stop,
+            "proxy_group": self._stage_proxy_group, "proxy_settings": self._stage_proxy_settings,
+            "proxy_reach": self._stage_proxy_reach, "proxy_pki": self._stage_proxy_pki,
+            "proxy_health": self._stage_proxy_health, "proxy_status": self._stage_proxy_status,
+            "source": self._stage_source, "record": self._stage_record, "seal": self._stage_seal,
+            "fetch": self._stage_fetch, "drill_snapshot": self._stage_drill_snapshot,
+        }
+
+    @staticmethod
+    def _answer(result, stage, plan, refuse):
+        """The task's result: the plan, changed only as a step that writes says (its ``changed``); failed
+        with its message when a step that asked something failed (its ``failed``), or with its refusal
+        when the task asks to refuse (V(hosts): not while the refused reads wait to be asked again as root)."""
+        warnings = plan.pop("warnings", [])
+        if warnings:
+            result["warnings"] = result.get("warnings", []) + warnings
+        failed = plan.pop("failed", False)
+        refusal = plan.get("cluster_refusal" if stage == "cluster" else "refusal")
+        if failed or (refuse and refusal and not plan.get("root_read_pending")):
+            # A failure of a step whose plan holds the backup targets shows only its message: the plan may hold their keys.
+            shown = plan if stage not in WITH_TARGETS else {} if failed else dict(refusal=refusal)
+            result.update(shown, failed=True, changed=False, msg=plan.get("msg") if failed else refusal)
+            return result
+        result.update(plan, changed=bool(plan.pop("changed", False)))
+        if stage in WITH_TARGETS:
+            # The S3 targets' keys are in the plan: its result is hidden (-v and up), the registered plan is not.
+            result["_ansible_no_log"] = True
         return result
 
     def _stage_hosts(self, params, previous, task_vars):
@@ -375,7 +432,7 @@ class ActionModule(ActionBase):
                 outdated[host] = host in (plan.get("binaries_outdated") or []) or bool(files.get("restart_needed"))
         return outdated
 
-    def _revocation(self, result, previous, settings, task_vars):
+    def _stage_revocation(self, params, previous, task_vars):
         """The removal's revocation: with the plan's revokes, raftops.etcd.etcd_pki (its action, in this
         process on the controller) revokes the pairs of the removed members (the plan's names) in
         ``settings.pki_dir``; the plan goes on with RV(revoked), the names whose certificates it
@@ -384,19 +441,19 @@ class ActionModule(ActionBase):
         answer = {}
         if previous.get("revokes"):
             task = self._task.copy()
-            task.args = dict(path=settings.get("pki_dir"), members=[], clients=[], revoke=previous.get("names") or [])
+            task.args = dict(path=params["settings"].get("pki_dir"), members=[], clients=[],
+                             revoke=previous.get("names") or [])
             answer = self._shared_loader_obj.action_loader.get(
                 "raftops.etcd.etcd_pki", task=task, connection=self._connection, play_context=self._play_context,
                 loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj,
             ).run(task_vars=task_vars)
             if answer.get("failed"):
-                result.update(answer)
-                return result
-        result.update(previous, revoked=answer.get("revoked") or [], crl_path=(answer.get("crl") or {}).get("path") or "",
-                      changed=bool(answer.get("changed")))
+                return answer
+        plan = dict(previous, revoked=answer.get("revoked") or [], crl_path=(answer.get("crl") or {}).get("path") or "",
+                    changed=bool(answer.get("changed")))
         if answer.get("diff"):
-            result["diff"] = answer["diff"]
-        return result
+            plan["diff"] = answer["diff"]
+        return plan
 
     def _stage_removal(self, params, previous, task_vars):
         """The removal's first step: the group's hosts by member name, the records of those that
@@ -536,3 +593,166 @@ class ActionModule(ActionBase):
             if host in hostvars and name in hostvars[host]:
                 values[host] = hostvars[host][name]
         return values
+
+    def _stage_schedule(self, params, previous, task_vars):
+        """One member's timers (settings: timers, push, lib_files, found, units)."""
+        settings = params["settings"]
+        return etcd_operation_plan.plan_schedule(settings.get("timers"), dict(settings.get("push") or {}),
+                                                 settings.get("lib_files"), list(settings.get("found") or []),
+                                                 settings.get("units"))
+
+    def _stage_srv(self, params, previous, task_vars):
+        """The DNS SRV bootstrap's peer records, resolved on the controller as the members will resolve
+        them (settings: domain, name, tls, resolvers, new_hosts), against the members."""
+        from ansible_collections.raftops.etcd.plugins.module_utils.client.srv_records import srv_records
+        from ansible_collections.raftops.etcd.plugins.lookup import etcd_srv
+
+        if not etcd_srv.HAS_DNSPYTHON:
+            raise ValueError("the DNS SRV check needs dnspython on the controller (pip install dnspython)")
+        settings = params["settings"]
+        service = srv_service("server", settings.get("domain"), settings.get("tls"), settings.get("name") or "")
+        records = etcd_srv.resolve_srv(service, etcd_srv.make_resolver(settings.get("resolvers")))
+        needed = srv_records(params["members"], settings.get("domain"), settings.get("name") or "", settings.get("tls"))
+        return dict(service=service, records=records, needed=needed, refusal=etcd_host_checks.srv_refusal(
+            service, records, params["members"], settings.get("new_hosts"), needed))
+
+    def _stage_roll_stop(self, params, previous, task_vars):
+        """The message of a roll that stopped at a member (settings: host, member, note_path, and
+        the failed step's result and name as the rescue has them: failure, step)."""
+        settings = params["settings"]
+        return dict(refusal=etcd_roll.roll_stop_refusal(settings["host"], settings["member"], settings.get("failure"),
+                                                        settings["note_path"], settings.get("step") or ""))
+
+    def _stage_proxy_group(self, params, previous, task_vars):
+        settings = params["settings"]
+        group = settings.get("group") or "etcd_proxy"
+        hosts = (task_vars.get("groups") or {}).get(group) or []
+        return dict(refusal=etcd_proxy_plan.proxy_group_problem(hosts, group, settings.get("asked", True)))
+
+    def _stage_proxy_settings(self, params, previous, task_vars):
+        """A proxy host's settings (settings.values, its role variables) checked for meaning and
+        against the members' (the first member's host), and the certificates it needs (settings.address)."""
+        from ansible_collections.raftops.etcd.plugins.plugin_utils.host_settings import member_values
+        from ansible_collections.raftops.etcd.plugins.module_utils.plan.settings import settings_problems
+
+        settings = params["settings"]
+        values, host = settings.get("values") or {}, task_vars.get("inventory_hostname")
+        group = values.get("etcd_group") or "etcd"
+        groups = task_vars.get("groups") or {}
+        member_hosts = groups.get(group) or []
+        hostvars = self._hostvars(task_vars)
+        first = hostvars[member_hosts[0]] if member_hosts and member_hosts[0] in hostvars else {}
+        problems = settings_problems(values, host, groups.get("all") or []) + etcd_proxy_plan.proxy_problems(
+            values, host, member_hosts, member_values(first), group, values.get("etcd_pki_extra_sans"))
+        return dict(refusal="%s; nothing was changed" % "; ".join(problems) if problems else "",
+                    pki=dict(address=str(settings.get("address") or ""),
+                             listen_address=values.get("etcd_proxy_listen_address"), mode=values.get("etcd_proxy_mode")))
+
+    def _stage_proxy_reach(self, params, previous, task_vars):
+        settings = params["settings"]
+        return dict(refusal=etcd_proxy_plan.proxy_reach_problem(
+            params["health"], task_vars.get("inventory_hostname"), settings.get("endpoints"),
+            settings.get("certificates", True)))
+
+    def _stage_proxy_pki(self, params, previous, task_vars):
+        """What etcd_pki makes or checks for the play's proxies (each play host's preflight step,
+        variable report_var), with the pairs in etcd_pki_dir of proxies whose host left the group."""
+        settings = params["settings"]
+        instance = settings.get("instance") or "etcd"
+        play_hosts = self._play_hosts(task_vars)
+        proxies = {host: (read or {}).get("pki") or {}
+                   for host, read in self._host_values(self._hostvars(task_vars), play_hosts, params["report_var"]).items()}
+        missing = [host for host in play_hosts if host not in proxies]
+        if missing:
+            raise ValueError("no preflight read of %s" % ", ".join(missing))
+        files = glob.glob(os.path.join(os.path.expanduser(str(settings.get("pki_dir") or "")),
+                                       glob.escape("%s-proxy-" % instance) + "*.pem"))
+        group_hosts = (task_vars.get("groups") or {}).get(settings.get("group") or "etcd_proxy") or []
+        return etcd_proxy_plan.plan_proxy_pki(proxies, group_hosts, instance, files,
+                                              [member["name"] for member in params["members"]], settings.get("managed", True))
+
+    def _stage_proxy_health(self, params, previous, task_vars):
+        """The proxy's answer to /health on its own host (ansible.builtin.uri there), asked again
+        every settings.delay seconds up to settings.retries times until it reaches the cluster."""
+        settings = params["settings"]
+        url = etcd_proxy_plan.proxy_health_url(settings)
+        args = dict(url=url, timeout=5, return_content=True, status_code=[200, 503])
+        files = (("ca_path", "ca_cert"), ("client_cert", "client_cert"), ("client_key", "client_key"))
+        args.update((option, settings[key]) for option, key in files if settings.get(key))
+        retries, delay = int(settings.get("retries") or 0), int(settings.get("delay") or 2)
+        for attempt in range(retries + 1):
+            answer = self._execute_module(module_name="ansible.builtin.uri", module_args=args, task_vars=task_vars)
+            reaches = etcd_proxy_plan.proxy_reaches(answer)
+            if reaches.startswith("yes") or attempt == retries:
+                break
+            time.sleep(delay)
+        record = dict(url=url, reaches=reaches, host=task_vars.get("inventory_hostname"), mode=settings.get("mode"),
+                      listen="%s:%s" % (settings.get("listen_address"), settings.get("port")))
+        if retries and not reaches.startswith("yes"):
+            record.update(failed=True, msg="the proxy at %s does not reach the cluster after %d tries: %s"
+                          % (url, retries + 1, reaches))
+        return record
+
+    def _stage_proxy_status(self, params, previous, task_vars):
+        """One line per proxy host of the play (report_var: each one's proxy_health result); a host
+        that dropped out of the play, or never asked, is named as not answering, not left out."""
+        hosts = task_vars.get("ansible_play_hosts_all") or self._play_hosts(task_vars)
+        seen = self._host_values(self._hostvars(task_vars), hosts, params["report_var"])
+        return dict(lines=etcd_proxy_plan.proxy_status_lines(
+            [seen.get(host) or dict(host=host, reaches="no:host-did-not-answer") for host in hosts]))
+
+    def _stage_source(self, params, previous, task_vars):
+        """Asks etcd_health on the task's host which of settings.endpoints answer (with the task's
+        connection), then chooses the backup's source from that answer."""
+        settings = params["settings"]
+        health = self._execute_module(module_name="raftops.etcd.etcd_health", task_vars=task_vars,
+                                      module_args=dict(params["connection"], endpoints=settings.get("endpoints") or []))
+        if health.get("failed") or health.get("unreachable"):
+            # Only its message: the module's invocation holds the connection.
+            return dict(failed=True, msg="the health of the members could not be read: %s; nothing was changed"
+                        % health.get("msg", "no answer"))
+        return etcd_backup_plan.plan_source(health, params["members"], self._play_hosts(task_vars),
+                                            self._backup_targets(settings, task_vars), settings.get("cluster") or "")
+
+    def _stage_record(self, params, previous, task_vars):
+        """The backup's plan with the record the playbook writes beside the snapshot (settings.saved)."""
+        return dict(previous, record=etcd_backup_plan.backup_record(params["settings"]["saved"], previous["name"]))
+
+    def _stage_seal(self, params, previous, task_vars):
+        """The backup's plan with ``sealed``: etcd_backup_target's state=sealed result for its snapshot
+        (settings.src), worked out in this process as that module's action does it; changed as that
+        result is. It reads the controller's files only."""
+        settings = params["settings"]
+        validated = ArgumentSpecValidator(backup_target.argument_spec()).validate(etcd_backup_plan.seal_arguments(
+            previous, settings.get("src"), settings.get("key_file"), settings.get("cluster")))
+        if validated.error_messages:
+            raise ValueError("; ".join(validated.error_messages))
+        sealed = run_here(validated.validated_parameters, bool(self._task.check_mode))
+        warnings = sealed.pop("warnings", [])
+        if sealed.get("failed"):
+            return dict(failed=True, msg=sealed["msg"], warnings=warnings)
+        if not self._task.check_mode:
+            display.display(etcd_backup_plan.sealed_report(sealed, settings.get("key_file")))
+        return dict(previous, sealed=sealed, changed=bool(sealed.get("changed")), warnings=warnings)
+
+    def _stage_fetch(self, params, previous, task_vars):
+        """The target a restore fetches from (settings: targets, cluster, target)."""
+        settings = params["settings"]
+        return etcd_backup_plan.plan_fetch(self._backup_targets(settings, task_vars), settings.get("cluster") or "",
+                                           settings.get("target"))
+
+    def _backup_targets(self, settings, task_vars):
+        """settings.targets, else the play's etcd_backup_targets, read here: the role's tasks give none, so
+        that the S3 targets' keys are not in the task's arguments (what a callback that records tasks keeps)."""
+        if "targets" in settings:
+            return settings["targets"] or []
+        targets = task_vars.get("etcd_backup_targets")
+        return self._templar.template(targets) if targets else []
+
+    def _stage_drill_snapshot(self, params, previous, task_vars):
+        """The snapshot a restore drill proves (settings: fetched, snapshot, backup_dir), with its record."""
+        settings = params["settings"]
+        backup_dir = os.path.expanduser(str(settings.get("backup_dir") or ""))
+        found = glob.glob(os.path.join(glob.escape(backup_dir), "etcd-snapshot-*.db")) if backup_dir else []
+        return etcd_backup_plan.drill_snapshot(settings.get("fetched"), settings.get("snapshot"), backup_dir,
+                                               found, lambda path: self._read_text(path + ".json"))

@@ -67,7 +67,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Find the target
-  raftops.etcd.etcd_backup_plan:
+  raftops.etcd.etcd_plan:
     stage: fetch
     settings:
       targets: "{{ etcd_backup_targets }}"

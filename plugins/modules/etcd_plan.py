@@ -5,13 +5,16 @@
 
 DOCUMENTATION = r"""
 module: etcd_plan
-short_description: The plan of a deploy run or a day-2 operation of the etcd role, made once on the controller
+short_description: The plan stages of the etcd and etcd_proxy roles, made on the controller
 version_added: 0.1.0
 description:
-  - Decides, from what the role's preflight read of each host and of the running cluster, which
-    hosts hold the cluster's data, which are new, foreign, re-join or move to a new address, what
-    the run refuses and warns about, whether the existing cluster must be waited for, the order of
-    the roll, and which read of the cluster stands for the status at the end.
+  - Internal to the C(raftops.etcd.etcd) and C(raftops.etcd.etcd_proxy) roles - the collection's one plan action, not
+    an interface of its own; the role's task files call it with a O(stage) and read its fields. Each stage decides in
+    tested Python what the task files used to decide in Jinja.
+  - The deploy and day-2 stages (V(hosts) to V(bootstrap) in the choices of O(stage)) decide, from what the
+    role's preflight read of each host and of the running cluster, which hosts hold the cluster's data, which are
+    new, foreign, re-join or move to a new address, what the run refuses and warns about, whether the existing
+    cluster must be waited for, the order of the roll, and which read of the cluster stands for the status at the end.
   - Internal to the C(raftops.etcd.etcd) role's deploy path (C(playbooks/etcd.yml)) and removal
     (C(playbooks/remove_member.yml), C(playbooks/replace_member.yml)); its fields are listed in the
     role's README, with the tasks that read them.
@@ -31,18 +34,59 @@ description:
     member lives, what to ask, through which member), then judges whether quorum is truly lost and
     which survivor the new cluster starts from, and again once every member is stopped; a host that
     does not report refuses it unless C(etcd_recover_lost) names it.
-  - Runs on the controller (an action plugin); it asks no host anything, but for V(status) and V(status_report),
-    which ask C(raftops.etcd.etcd_health) on the task's host (O(connection)), V(revocation), which has
-    M(raftops.etcd.etcd_pki) revoke on it, V(restore_members), which checks the snapshot file with
+  - V(schedule), for one member, from its timers and what the host read found of their files and
+    units - which files to write, which timers to start or restart, and what a timer without a
+    schedule (or the off-host push turned off) left behind.
+  - V(srv) resolves a DNS SRV bootstrap's peer records on the controller as the members will, and
+    refuses records that do not match the members, with the zone lines the inventory needs.
+  - V(proxy_group), V(proxy_settings) and V(proxy_reach) refuse a proxy run before any proxy host
+    changes - an empty proxy group when proxies are asked for, settings without meaning or other than
+    the members', a proxy host that reaches no member. V(proxy_pki) names the proxies' certificates
+    and the pairs of proxies whose host left the group. V(proxy_health) asks a proxy for its
+    C(/health) on its own host (M(ansible.builtin.uri) there), again until it reaches the cluster
+    with C(retries) in O(settings). V(proxy_status) makes the proxies' status lines.
+  - V(roll_stop) words why a roll stopped at a member, from the failed step's result - its message,
+    or its host gone during the call (Ansible could not read the module's answer) - and what the
+    next run does.
+  - V(source) asks M(raftops.etcd.etcd_health) on the task's host which members answer, and chooses
+    the member a backup takes its snapshot from (the first healthy voting member of the play) and
+    names the snapshot and its sealed object by the UTC time; it fills in each target's defaults.
+    V(record) adds the record written beside the snapshot. V(seal) adds the snapshot sealed for the
+    off-host targets, as M(raftops.etcd.etcd_backup_target)'s V(sealed) seals it, with the record the
+    members' drill proves a playbook backup against, and is changed as that sealing is; it shows a line
+    in the run's output that reports the encryption (the object, its size and speed, the key id, and the
+    key file to keep a copy of when this run made it), not in check mode. V(fetch) finds the target a
+    restore fetches from. V(drill_snapshot) chooses the snapshot a restore drill proves, with its record.
+    The results of V(source), V(record), V(seal) and V(fetch) hold the backup targets' keys - hidden in
+    the run's output, and a failure of one of them shows only its message.
+  - What each stage returns - of the deploy and day-2 stages, the first of each (V(hosts), V(removal), V(maintenance),
+    V(restore), V(recovery_logs)) starts the plan and the others return the plan of the step before (O(plan)) with
+    their fields, each field below naming the stage it comes with; V(status), V(status_report) and V(deployed) return
+    RV(refusal) and their own fields; V(schedule) RV(templates), RV(copies),
+    RV(timers), RV(push_ssh), RV(push_withdrawn), RV(unscheduled), RV(unscheduled_timers); V(srv) RV(service),
+    RV(records), RV(needed), RV(refusal); V(proxy_group), V(proxy_reach), V(roll_stop) RV(refusal); V(proxy_settings)
+    RV(refusal), RV(pki); V(proxy_pki) RV(members), RV(clients), RV(revoke); V(proxy_health) RV(reaches) with
+    C(url), C(host), C(mode) and C(listen); V(proxy_status) RV(lines); V(source) RV(refusal), RV(source), RV(name),
+    RV(object), RV(taken), RV(targets), RV(sends); V(record) the plan of V(source) with RV(record); V(seal) the plan
+    of V(record) with RV(sealed); V(fetch) RV(refusal), RV(target), RV(head_size); V(drill_snapshot) RV(refusal),
+    RV(path), RV(record_text).
+  - Runs on the controller (an action plugin). Only V(srv) (DNS), V(proxy_health) (the proxy host) and V(source)
+    (M(raftops.etcd.etcd_health) on the task's host) of the stages above ask anything of anyone; V(drill_snapshot)
+    and V(seal) read the controller's backup directory and key file, and V(seal) writes the sealed copy into a
+    private directory of its own there. Of the deploy and day-2 stages, none asks a host anything but V(status) and
+    V(status_report), which ask C(raftops.etcd.etcd_health) on the task's host (O(connection)), V(revocation),
+    which has M(raftops.etcd.etcd_pki) revoke on it, V(restore_members), which checks the snapshot file with
     M(raftops.etcd.etcd_snapshot_info) on the task's host (delegate it to the controller), and V(restore_start),
-    which asks the old members for their revision (RV(read_old_revisions)). Each step extends the plan of the
-    step before, given in O(plan).
+    which asks the old members for their revision (RV(read_old_revisions)).
   - A member of the inventory whose host dropped out of the play (its read failed, or it was
     unreachable) is a problem of the plan, never left out of the decision; one the run leaves out
     (C(--limit)) is listed in RV(left_out).
 extends_documentation_fragment:
   - raftops.etcd.controller_action
   - raftops.etcd.common
+attributes:
+  check_mode:
+    details: Changes nothing in any mode; V(proxy_health) asks the proxy in check mode only with C(check_mode=false).
 options:
   stage:
     description:
@@ -94,13 +138,20 @@ options:
         not in check mode, which starts nothing), returned with the run's plan (O(plan)) as RV(bootstrap_read) and
         RV(bootstrap_failure). A cluster that did not form is no failure of the task - the role fails every member
         on RV(bootstrap_failure).
+      - V(schedule), V(srv), V(proxy_group), V(proxy_settings), V(proxy_reach), V(proxy_pki), V(proxy_health),
+        V(proxy_status), V(roll_stop), V(source), V(record), V(seal), V(fetch) and V(drill_snapshot) - see the
+        description, and O(settings) for what each reads.
     type: str
     required: true
     choices: [hosts, cluster, converge, roll, removal, removal_check, revocation, maintenance, rotation, restore,
               restore_members, restore_check, restore_start, recovery_logs, recovery, pki_check,
-              status, status_report, deployed, hardware, bootstrap]
+              status, status_report, deployed, hardware, bootstrap,
+              schedule, srv, proxy_group, proxy_settings, proxy_reach, proxy_pki, proxy_health, proxy_status, roll_stop,
+              source, record, seal, fetch, drill_snapshot]
   members:
-    description: The validated members of the inventory (filter C(raftops.etcd.members)); the deploy's steps need them.
+    description: >-
+      The validated members of the inventory (P(raftops.etcd.members#filter)); the deploy's steps need them, and
+      V(srv), V(proxy_pki) and V(source).
     type: list
     elements: dict
     default: []
@@ -115,11 +166,13 @@ options:
       - For V(removal_check), M(raftops.etcd.etcd_member_info) is called with them on the task's host.
       - For V(bootstrap), V(status) and V(status_report), C(raftops.etcd.etcd_health) is asked with them; for the first
         V(recovery) step too, on the task's host (delegated to RV(ask_through)), with the pair of RV(ask_cert);
-        and for V(restore_start) without O(health), when the plan reads the old members' revisions.
+        and for V(restore_start) without O(health), when the plan reads the old members' revisions; and for V(source).
     type: dict
     default: {}
   plan:
-    description: The plan of the step before (every step but V(hosts), V(removal) and V(restore)).
+    description: >-
+      The plan of the step before (every deploy and day-2 step but V(hosts), V(removal) and V(restore)); for V(record),
+      the result of V(source), and for V(seal), of V(record).
     type: dict
     default: {}
   health:
@@ -133,6 +186,7 @@ options:
         through RV(stable_client_urls), when RV(read_old_revisions) is true; a failed read names no revision.
         V(recovery) asks the cluster itself once (O(connection)), and the step made again judges that answer
         (RV(cluster_answer)).
+      - For V(proxy_reach), the proxy host's C(raftops.etcd.etcd_health) result of the members.
     type: dict
     default: {}
   leader:
@@ -190,20 +244,37 @@ options:
         C(group), C(instance), C(unit_path).
         V(hardware) - C(profile), C(quota), C(strict), C(heartbeat), C(election) (the role's C(etcd_profile),
         C(etcd_quota_backend_bytes), C(etcd_preflight_strict), C(etcd_heartbeat_interval), C(etcd_election_timeout)).
+      - V(schedule) - C(timers), C(push), C(lib_files), C(found) (the timers' paths on the host) and C(units).
+      - V(srv) - C(domain), C(name), C(tls), C(resolvers) and C(new_hosts) (members not in the cluster yet).
+      - V(proxy_group) - C(group) and C(asked). V(proxy_settings) - C(values) (the host's role variables)
+        and C(address). V(proxy_reach) - C(endpoints) and C(certificates). V(proxy_pki) - C(instance),
+        C(group), C(pki_dir) and C(managed). V(proxy_health) - C(listen_address), C(port), C(tls), C(mode),
+        C(ca_cert), C(client_cert), C(client_key), C(retries) and C(delay).
+      - V(roll_stop) - C(host), C(member), C(note_path) (the restart note the members keep), C(failure)
+        (the failed step's result) and C(step) (its name).
+      - V(source) - C(endpoints) (the members' client URLs), C(targets) and C(cluster).
+        V(record) - C(saved) (M(raftops.etcd.etcd_snapshot)'s result, with inspect and keyspace).
+        V(seal) - C(src) (the snapshot on the controller, its record C(<src>.json) beside it), C(key_file)
+        and C(cluster). V(fetch) - C(targets), C(cluster) and C(target) (the name of one).
+        C(targets), when not given, is the play's O(raftops.etcd.etcd#role:main:etcd_backup_targets), read by the
+        action itself, so that the S3 targets' keys are not in the task's arguments.
+        V(drill_snapshot) - C(fetched) (the snapshot fetched from a target), C(snapshot) and C(backup_dir).
     type: dict
     default: {}
   refuse:
     description:
       - Fail with the step's refusal as the message when there is one (V(hosts) - RV(refusal), unless the hosts
         whose etcd refused the read for want of a user are still to be asked again as root; V(cluster) -
-        RV(cluster_refusal)); the plan is returned either way.
+        RV(cluster_refusal)); the plan is returned either way, but for V(source), V(record), V(seal) and V(fetch),
+        whose plan may hold the backup targets' keys.
     type: bool
     default: false
   report_var:
     description: >-
       The variable of each play host that holds its read (V(hosts), V(cluster), V(pki), V(pki_check), V(restore_members)):
       the result of C(raftops.etcd.etcd_host_info) with O(raftops.etcd.etcd_host_info#module:role_settings), what it read
-      and the settings it derived (C(host_settings)).
+      and the settings it derived (C(host_settings)). For V(proxy_pki), each host's V(proxy_settings) result, and for
+      V(proxy_status), each host's V(proxy_health) result (the role names the variable).
     type: str
     default: _etcd_host_info
   restart_var:
@@ -272,6 +343,36 @@ EXAMPLES = r"""
     members: "{{ _etcd_members }}"
     maintenance: "{{ _etcd_maintenance_plan }}"
   register: _etcd_plan
+
+- name: Plan the member's timers
+  raftops.etcd.etcd_plan:
+    stage: schedule
+    settings:
+      timers: "{{ _etcd_host.timers }}"
+      push: "{{ _etcd_backup_push }}"
+      lib_files: "{{ _etcd_host.maintenance_lib_files }}"
+      found: "{{ _etcd_host.timer_paths_found }}"
+      units: "{{ _etcd_host_info.units | default({}) }}"
+  register: _etcd_schedule
+
+- name: Show the proxies
+  run_once: true
+  raftops.etcd.etcd_plan:
+    stage: proxy_status
+    report_var: _etcd_proxy_seen
+  register: _etcd_proxy_status
+
+- name: Choose the member and name the snapshot
+  run_once: true
+  raftops.etcd.etcd_plan:
+    stage: source
+    connection: "{{ _etcd_connection }}"
+    members: "{{ _etcd_members }}"
+    settings:
+      endpoints: "{{ _etcd_members | map(attribute='client_url') | list }}"
+      cluster: "{{ etcd_backup_cluster }}"
+    refuse: true
+  register: _etcd_backup
 """
 
 RETURN = r"""
@@ -279,48 +380,48 @@ with_data:
   description: >-
     The hosts whose member holds this cluster's data; in a removal, the surviving members whose host answered;
     in a restore, the hosts with an old data dir (RV(with_data_dir)), where the run lock is asked.
-  returned: always, in a restore with O(stage=restore_members) only (the run lock is taken then)
+  returned: with the deploy and day-2 stages, in a restore with O(stage=restore_members) only (the run lock is taken then)
   type: list
   elements: str
 new:
   description: The hosts without data of this cluster (new ones, those that lost their data, and those with foreign data).
-  returned: always
+  returned: with the deploy and day-2 stages
   type: list
   elements: str
 foreign:
   description: The hosts whose data belongs to another cluster or to a removed member (also in RV(new)).
-  returned: always
+  returned: with the deploy and day-2 stages
   type: list
   elements: str
 rejoin:
   description: Host -> the id of the member entry it lost with its data, removed before it joins again.
-  returned: always
+  returned: with the deploy and day-2 stages
   type: dict
 readdress:
   description: Host -> the move of a member to a new address (name, old and new peer URL, member id).
-  returned: always
+  returned: with the deploy and day-2 stages
   type: dict
 tls_move:
   description: >-
     The hosts whose plaintext member serves TLS beside plaintext already (O(settings) of the adopt
     playbook's first run) and moves its peer URL to https at its restart (docs/adopt.md).
-  returned: always
+  returned: with the deploy and day-2 stages
   type: list
   elements: str
 peer_url_updates:
   description: Host -> the peer URL its roll step gives its member right before the restart (RV(readdress), RV(tls_move)).
-  returned: always
+  returned: with the deploy and day-2 stages
   type: dict
 problems:
   description:
     - The refusals of the run (identity changes, busy ports, hosts that dropped out of the play; in a removal,
       surviving members' hosts that did not answer).
-  returned: always
+  returned: with the deploy and day-2 stages
   type: list
   elements: str
 foreign_refusal:
   description: The refusal for foreign data the operator has not let the role discard; empty when none.
-  returned: always
+  returned: with the deploy and day-2 stages
   type: str
 refusal:
   description:
@@ -336,87 +437,91 @@ refusal:
       (V(hardware)), with C(strict), every finding.
     - In a PKI check (V(pki_check)), the members that trust another CA than C(etcd_pki_dir)'s, then those that ask
       their peers for a name the peer certificates lack.
-  returned: always
+    - Of V(srv), V(proxy_group), V(proxy_settings), V(proxy_reach) and V(roll_stop), why the run cannot go on, naming the
+      hosts, members or records; of V(source), V(fetch) and V(drill_snapshot), why the backup, the fetch or the drill
+      cannot go on.
+  returned: with the deploy and day-2 stages, and with O(stage=srv), V(proxy_group), V(proxy_settings), V(proxy_reach),
+    V(roll_stop), V(source), V(fetch) and V(drill_snapshot)
   type: str
 unanswered:
   description:
     - The members' hosts that started in the play and dropped out of it, or in a removal did not answer
       (also in RV(problems)).
-  returned: always
+  returned: with the deploy and day-2 stages
   type: list
   elements: str
 left_out:
   description: The members' hosts this run leaves out (C(--limit)).
-  returned: always
+  returned: with the deploy and day-2 stages
   type: list
   elements: str
 all_members_in_run:
   description: Whether every member's host is in the run.
-  returned: always
+  returned: with the deploy and day-2 stages
   type: bool
 binaries_outdated:
   description: The members with data whose binaries link to another release than C(etcd_version).
-  returned: always
+  returned: with the deploy and day-2 stages
   type: list
   elements: str
 with_release:
   description: The play hosts whose binaries link to C(etcd_version) already.
-  returned: always
+  returned: with the deploy and day-2 stages
   type: list
   elements: str
 install_hosts:
   description:
     - The play hosts whose read (the role's facts.yml) shows the install's work undone (the account, the release,
       its links but those of RV(binaries_outdated)), or does not tell; the role's install.yml skips the others.
-  returned: always
+  returned: with the deploy and day-2 stages
   type: list
   elements: str
 bootstrap:
   description: Whether no member has data, so that the cluster is bootstrapped.
-  returned: always
+  returned: with the deploy and day-2 stages
   type: bool
 member_files_read_current:
   description:
     - Whether the hosts' reads of the members' files (the role's facts.yml) still stand, so that the role's configure.yml
       hands them to its files call; false from O(stage=converge) on, once that call wrote them.
-  returned: always
+  returned: with the deploy and day-2 stages
   type: bool
 cluster_tasks:
   description: The role's task file that bootstraps (V(bootstrap.yml)) or converges (V(existing.yml)) the cluster.
-  returned: always
+  returned: with the deploy and day-2 stages
   type: str
 read_host:
   description: The host the cluster is read and the run lock taken from.
-  returned: always
+  returned: with the deploy and day-2 stages
   type: str
 stable_client_urls:
   description: >-
     The client URLs of the members with data that keep their address in this run (in a removal, of the
     surviving members; in a restore, every member's: the run lock of the cluster it replaces is taken through them).
-  returned: always, in a restore with O(stage=restore_members) and after
+  returned: with the deploy and day-2 stages, in a restore with O(stage=restore_members) and after
   type: list
   elements: str
 peer_identity_hosts:
   description: The hosts whose member asks its peers for the name of the members' peer certificates.
-  returned: always
+  returned: with the deploy and day-2 stages
   type: list
   elements: str
 new_token:
   description: The token of a new cluster (C(etcd_cluster_token), or the group's name and a random suffix).
-  returned: always
+  returned: with the deploy and day-2 stages
   type: str
 run_warnings:
   description: Warnings to show (an even member count, fewer forks than hosts, a release with known bugs).
-  returned: always
+  returned: with the deploy and day-2 stages
   type: list
   elements: str
 hardware_check:
   description: Whether preflight measures hosts against the hardware profile (C(etcd_preflight_hardware) V(all), or V(new) with new hosts).
-  returned: always
+  returned: with the deploy and day-2 stages
   type: bool
 auth_phase:
   description: Whether the role manages auth, roles or users, or logs in as root, so that its auth phase runs.
-  returned: always
+  returned: with the deploy and day-2 stages
   type: bool
 auth_refused:
   description: The play hosts whose etcd refused the role's read for want of an etcd user (auth turned on outside the role), each with etcd's answer.
@@ -561,8 +666,10 @@ roll_names:
   type: dict
   sample: {etcd1: etcd1}
 targets:
-  description: The members asked for, each a C(host) and C(name); C(host) is empty for a name of no host of the group.
-  returned: with O(stage=removal) and after
+  description:
+    - In a removal, the members asked for, each a C(host) and C(name); C(host) is empty for a name of no host of the group.
+    - With O(stage=source) and after, O(raftops.etcd.etcd#role:main:etcd_backup_targets) with their defaults.
+  returned: with O(stage=removal) and after, and with O(stage=source)
   type: list
   elements: dict
 names:
@@ -631,7 +738,9 @@ lines:
     - In a maintenance, each member and why it is defragmented or not; the hosts left out of the run.
     - With O(stage=status) or O(stage=status_report), the status table and, below it, every problem with the command
       that addresses it (with V(status_report) also the backups' and drills' problems); none when refused.
-  returned: with O(stage=maintenance), O(stage=status) or O(stage=status_report)
+    - With O(stage=proxy_status), the proxies' status table, one line per proxy host of the play; one that dropped out
+      is named as not answering.
+  returned: with O(stage=maintenance), O(stage=status), O(stage=status_report) or O(stage=proxy_status)
   type: list
   elements: str
 nospace:
@@ -843,7 +952,8 @@ pki:
       C(clients) (admin, each member's own pairs, the scrapers' pair; none with the operator's PKI), C(revoke)
       (the pairs every member shared - root, and admin when a member holds the root login's pair) - and
       C(ca_check_hosts), the hosts whose members already trust a CA (V(pki_check) checks them).
-  returned: with O(stage=hosts) and after, and with O(stage=restore_members)
+    - With O(stage=proxy_settings), what the proxy host's certificates name (C(address), C(listen_address), C(mode)).
+  returned: with O(stage=hosts) and after, with O(stage=restore_members), and with O(stage=proxy_settings)
   type: dict
 other_ca_hosts:
   description: The checked hosts whose members trust another CA than C(etcd_pki_dir)'s.
@@ -913,6 +1023,122 @@ hardware_warnings:
   returned: with O(stage=hardware)
   type: list
   elements: str
+templates:
+  description: The timers' files rendered from the role's templates, each its C(file) (path, owner, group, mode) and C(src).
+  returned: with O(stage=schedule)
+  type: list
+  elements: dict
+copies:
+  description: The code the timers run, copied as it is, each its C(file) and C(src).
+  returned: with O(stage=schedule)
+  type: list
+  elements: dict
+timers:
+  description: The timers with a schedule, each its C(name), its files' C(paths) and whether it is C(running) and enabled.
+  returned: with O(stage=schedule)
+  type: list
+  elements: dict
+push_ssh:
+  description: Whether the off-host push is on with an SSH target.
+  returned: with O(stage=schedule)
+  type: bool
+push_withdrawn:
+  description: Whether the push was turned off on a member that has its settings, whose key comes off the targets' hosts.
+  returned: with O(stage=schedule)
+  type: bool
+unscheduled:
+  description: The files found on the host of timers without a schedule, of the push turned off and of unused code.
+  returned: with O(stage=schedule)
+  type: list
+  elements: str
+unscheduled_timers:
+  description: The timer units among RV(unscheduled), to stop.
+  returned: with O(stage=schedule)
+  type: list
+  elements: str
+service:
+  description: The SRV service name of the members' peers.
+  returned: with O(stage=srv)
+  type: str
+records:
+  description: The records it resolved to, as the lookup C(raftops.etcd.etcd_srv) gives them.
+  returned: with O(stage=srv)
+  type: list
+  elements: dict
+needed:
+  description: The zone lines the inventory needs (P(raftops.etcd.srv_records#filter)).
+  returned: with O(stage=srv)
+  type: list
+  elements: str
+members:
+  description: The gRPC proxies' server pairs for M(raftops.etcd.etcd_pki)'s O(raftops.etcd.etcd_pki#module:members).
+  returned: with O(stage=proxy_pki)
+  type: list
+  elements: dict
+clients:
+  description: The proxies' client pairs, without a CN.
+  returned: with O(stage=proxy_pki)
+  type: list
+  elements: dict
+revoke:
+  description: The names of the proxies whose host left the group, whose pairs are revoked (with the role's PKI only).
+  returned: with O(stage=proxy_pki)
+  type: list
+  elements: str
+reaches:
+  description: Whether the proxy reaches the cluster - V(yes), V(yes:auth-on) (etcd refused its read for want of a user), or V(no:) and why.
+  returned: with O(stage=proxy_health)
+  type: str
+source:
+  description: The member record the snapshot comes from, with the C(cluster_id) its endpoint answered; null when none is healthy.
+  returned: with O(stage=source)
+  type: dict
+name:
+  description: The snapshot's name, C(etcd-snapshot-<UTC time>.db).
+  returned: with O(stage=source)
+  type: str
+object:
+  description: The sealed object's name.
+  returned: with O(stage=source)
+  type: str
+taken:
+  description: The UTC time in the name, which the sealed header authenticates.
+  returned: with O(stage=source)
+  type: str
+sends:
+  description:
+    - One C({name, host}) per target of RV(targets), the S3 targets first - the loop of the role's sending, which
+      holds no secret; C(host) is where each is sent from (V(localhost) for S3, the target's host for SSH).
+  returned: with O(stage=source)
+  type: list
+  elements: dict
+  sample: [{name: offsite, host: localhost}, {name: vault, host: backup1}]
+record:
+  description: The record written beside the snapshot (revision, keys, hash_kv, compact_revision, hash_problem).
+  returned: with O(stage=record)
+  type: dict
+sealed:
+  description:
+    - M(raftops.etcd.etcd_backup_target)'s V(sealed) result for the snapshot - among its fields C(path), C(dir)
+      (the private directory it is in, to remove), C(sealed_size), C(sealed_sha256) and C(drill_record).
+  returned: with O(stage=seal)
+  type: dict
+target:
+  description: The target with its defaults; empty when there is none of that name.
+  returned: with O(stage=fetch)
+  type: dict
+head_size:
+  description: How many bytes of a backup its header, label and tag can take.
+  returned: with O(stage=fetch)
+  type: int
+path:
+  description: The snapshot the drill proves.
+  returned: with O(stage=drill_snapshot)
+  type: str
+record_text:
+  description: The text of its record (C(<snapshot>.json)); empty when it has none.
+  returned: with O(stage=drill_snapshot)
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

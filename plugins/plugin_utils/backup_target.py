@@ -3,7 +3,7 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """raftops.etcd.etcd_backup_target's states that work from the controller (S3 targets and the
 sealing), run within ansible-playbook's own process: by that module's action, and by the seal step
-of raftops.etcd.etcd_backup_plan."""
+of raftops.etcd.etcd_plan."""
 
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_target

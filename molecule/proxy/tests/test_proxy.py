@@ -260,7 +260,7 @@ def proxy_state():
 
 
 # The refusals of bad input are decided by the settings' and the proxy plan's checks: their unit tests
-# (tests/unit/plugins/filter/test_proxy.py, tests/unit/plugins/action/test_etcd_ops_plan_action.py,
+# (tests/unit/plugins/filter/test_proxy.py, tests/unit/plugins/action/test_etcd_plan_ops_stages.py,
 # tests/unit/plugins/module_utils/test_refusals_proxy.py) check each message.
 @pytest.mark.full
 @pytest.mark.parametrize("args, says", [

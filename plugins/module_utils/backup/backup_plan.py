@@ -2,7 +2,7 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """The plan steps of the backup, the restore's fetch from a target and the restore drill
-(raftops.etcd.etcd_backup_plan, an action on the controller): what roles/etcd/tasks/backup*.yml and
+(stages of raftops.etcd.etcd_plan, an action on the controller): what roles/etcd/tasks/backup*.yml and
 restore_drill.yml used to decide in Jinja and in the filters backup_source, backup_record,
 backup_target, backup_object and backup_drill_record. Pure functions: the action reads the files."""
 
@@ -17,7 +17,6 @@ from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_
 from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import human_size
 
 TARGET_DEFAULTS = dict(type="s3", keep=7, max_age_days=30)
-STAGES = ("source", "record", "seal", "fetch", "drill_snapshot")
 
 
 def targets_with_defaults(targets, cluster=""):
@@ -210,17 +209,3 @@ def drill_snapshot(fetched, snapshot, backup_dir, found, record_of):
     return dict(path=path, record_text=record_of(path) if path else "", refusal="" if path else (
         "no snapshot etcd-snapshot-*.db in etcd_backup_dir %s and no etcd_restore_snapshot given: take one with "
         "ansible-playbook raftops.etcd.backup -i INVENTORY; nothing was changed" % backup_dir))
-
-
-def argument_spec():
-    """The options of raftops.etcd.etcd_backup_plan (its action plugin and its module's documentation)."""
-    return dict(
-        stage=dict(type="str", required=True, choices=list(STAGES)),
-        plan=dict(type="dict", default={}),
-        members=dict(type="list", elements="dict", default=[]),
-        # The connection options of etcd_health (the group raftops.etcd.etcd's module_defaults): a root
-        # login's password may be among them.
-        connection=dict(type="dict", default={}, no_log=True),
-        settings=dict(type="dict", default={}),
-        refuse=dict(type="bool", default=False),
-    )

@@ -4,7 +4,7 @@
 member's push reads, the members whose signatures a backup may carry, the authorized_keys lines of
 the members' push keys on SSH targets' hosts (and those a push turned off withdraws), and the drill's
 maximum backup age in seconds. The backup plan's logic is module_utils/backup/backup_plan.py's (the
-action raftops.etcd.etcd_backup_plan).
+action raftops.etcd.etcd_plan).
 """
 
 import base64

@@ -2,7 +2,7 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """DNS SRV bootstrap: the zone lines an operator creates from the inventory (``srv_records``). The
 role's preflight checks the resolved records against the members with
-plugins/module_utils/host/host_checks.py, through the action raftops.etcd.etcd_ops_plan.
+plugins/module_utils/host/host_checks.py, through the action raftops.etcd.etcd_plan.
 
 etcd's naming (``--discovery-srv DOMAIN``, ``--discovery-srv-name NAME``): peers come from
 ``_etcd-server-ssl[-NAME]._tcp.DOMAIN`` with TLS, ``_etcd-server[-NAME]._tcp.DOMAIN`` without;

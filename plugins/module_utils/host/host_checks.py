@@ -9,7 +9,7 @@ system, architecture, the etcd user's account, systemd's reading of the timers' 
 auth turned on outside the role; the cluster stage for the refusals after the cluster is read (etcd's
 upgrade policy, a downgrade cancelled and started at once, the run lock held by another run); the
 converge stage for whether any later phase has something to do. The day-2 action
-raftops.etcd.etcd_ops_plan calls srv_refusal for a DNS SRV bootstrap's records.
+raftops.etcd.etcd_plan calls srv_refusal for a DNS SRV bootstrap's records.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -412,17 +412,3 @@ def plan_schedule(timers, push, lib_files, found, units):
         unscheduled_timers=[path.rsplit("/", 1)[-1] for path in unscheduled
                             if path.startswith("/etc/systemd/system/") and path.endswith(".timer")],
     )
-
-
-def ops_plan_argument_spec():
-    """The options of raftops.etcd.etcd_ops_plan (its action plugin and its module's documentation)."""
-    return dict(
-        stage=dict(type="str", required=True,
-                   choices=["schedule", "srv", "proxy_group", "proxy_settings", "proxy_reach", "proxy_pki",
-                            "proxy_health", "proxy_status", "roll_stop"]),
-        members=dict(type="list", elements="dict", default=[]),
-        health=dict(type="dict", default={}),
-        settings=dict(type="dict", default={}),
-        refuse=dict(type="bool", default=False),
-        report_var=dict(type="str", default=""),
-    )

@@ -42,19 +42,27 @@ from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions impo
 )
 
 
+# The stages of raftops.etcd.etcd_plan: a deploy run, a removal, a maintenance, a CA rotation, a restore,
+# a quorum recovery and the status; the timers, a DNS SRV bootstrap, the proxy role and a roll that
+# stopped; the backup, a restore's fetch and the restore drill.
+STAGES = ["hosts", "cluster", "converge", "roll", "removal", "removal_check", "revocation", "maintenance", "rotation",
+          "restore", "restore_members", "restore_check", "restore_start", "recovery_logs", "recovery", "pki_check",
+          "status", "status_report", "deployed", "hardware", "bootstrap",
+          "schedule", "srv", "proxy_group", "proxy_settings", "proxy_reach", "proxy_pki", "proxy_health", "proxy_status",
+          "roll_stop",
+          "source", "record", "seal", "fetch", "drill_snapshot"]
+
+
 def argument_spec():
-    """The options of raftops.etcd.etcd_plan (its action plugin and its module's documentation)."""
+    """The options of raftops.etcd.etcd_plan (its action plugin and its module's documentation), the
+    options of every stage: each is validated whichever stage is asked."""
     return dict(
-        stage=dict(type="str", required=True,
-                   choices=["hosts", "cluster", "converge", "roll", "removal", "removal_check", "revocation", "maintenance",
-                            "rotation", "restore", "restore_members", "restore_check", "restore_start",
-                            "recovery_logs", "recovery", "pki_check", "status", "status_report", "deployed", "hardware",
-                            "bootstrap"]),
+        stage=dict(type="str", required=True, choices=STAGES),
         members=dict(type="list", elements="dict", default=[]),
         requested=dict(type="str", default=""),
         # The connection options (the group raftops.etcd.etcd's module_defaults) of the calls a stage makes:
-        # etcd_member_info on the task's host (removal_check), etcd_health (bootstrap, status, status_report). A
-        # root login's password and client pair are among them.
+        # etcd_member_info on the task's host (removal_check), etcd_health (bootstrap, status, status_report,
+        # source). A root login's password and client pair are among them.
         connection=dict(type="dict", default={}, no_log=True),
         plan=dict(type="dict", default={}),
         health=dict(type="dict", default={}),

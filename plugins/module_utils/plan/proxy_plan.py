@@ -5,7 +5,7 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any
 # time. Do not use this from other collections or standalone plugins/modules!
 """The steps of the client access tier's plan (roles/etcd_proxy, playbooks/proxy.yml; the action
-raftops.etcd.etcd_ops_plan): the refusals asserted before any proxy host changes, the certificates
+raftops.etcd.etcd_plan): the refusals asserted before any proxy host changes, the certificates
 each proxy needs and the pairs of proxies that left the group, where a proxy asks its own /health
 and what its answer says, and the status lines. Pure functions on plain data; a bad input raises
 ValueError."""

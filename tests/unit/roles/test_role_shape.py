@@ -268,16 +268,16 @@ TARGET_SECRETS = re.compile(r"_etcd_backup_push(?![.\w])|_etcd_backup_push\.targ
                             r"|etcd_backup_targets(?!\s*\|\s*raftops\.etcd\.backup_push_targets)")
 
 
-PLANS = ("raftops.etcd.etcd_ops_plan", "raftops.etcd.etcd_backup_plan")
+PLAN = "raftops.etcd.etcd_plan"
 
 
 def _plan_tasks(node, found):
-    """The arguments of every task of ``node`` that calls a plan action of PLANS."""
+    """The arguments of every task of ``node`` that calls the plan action."""
     if isinstance(node, list):
         for item in node:
             _plan_tasks(item, found)
     elif isinstance(node, dict):
-        found += [node[name] for name in PLANS if name in node]
+        found += [node[PLAN]] if PLAN in node else []
         for key in ("block", "rescue", "always"):
             _plan_tasks(node.get(key), found)
     return found

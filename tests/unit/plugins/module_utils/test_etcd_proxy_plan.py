@@ -1,4 +1,4 @@
-"""The proxy role's plan steps (module_utils/plan/proxy_plan.py; the action raftops.etcd.etcd_ops_plan):
+"""The proxy role's plan steps (module_utils/plan/proxy_plan.py; the action raftops.etcd.etcd_plan):
 the refusals asserted before any proxy host changes, with their messages; the certificates each proxy
 needs, the pairs of proxies whose host left the group, where a proxy asks its own /health and what
 its answer says, and the status lines. A member's values come as plugins/module_utils/host/proxy_args.py's

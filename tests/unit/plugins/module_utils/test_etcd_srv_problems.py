@@ -1,6 +1,6 @@
 """The check of a DNS SRV bootstrap's resolved records against the members
 (plugins/module_utils/host/host_checks.py, srv_problems; the role's preflight asks it through the action
-raftops.etcd.etcd_ops_plan, stage srv): each problem with the line that fixes it."""
+raftops.etcd.etcd_plan, stage srv): each problem with the line that fixes it."""
 
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster import members as f
 from ansible_collections.raftops.etcd.plugins.module_utils.host import host_checks as checks

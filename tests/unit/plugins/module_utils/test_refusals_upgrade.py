@@ -7,7 +7,7 @@ without consent (test_etcd_preflight_checks.py::test_etcd_policy_comes_first_and
 unhealthy cluster (test_etcd_preflight_checks.py::test_an_unhealthy_cluster_is_not_rolled_naming_its_problems,
 test_etcd_plan.py::test_a_change_of_release_is_refused_on_an_unhealthy_cluster), the release missing
 from the mirror (test_refusals_default.py, action/test_etcd_release_action.py) and the roll stopped at
-a member that does not come back (test_etcd_roll.py, action/test_etcd_ops_plan_action.py). This adds
+a member that does not come back (test_etcd_roll.py, action/test_etcd_plan_ops_stages.py). This adds
 the minor upgrade from 3.5.16, an older patch than etcd's upgrade guide requires before 3.6, as the
 scenario's run meets it (test_upgrade.py's
 test_a_minor_upgrade_from_an_older_patch_than_etcd_requires_is_refused), and the versions of its

@@ -1,7 +1,8 @@
-"""The etcd_ops_plan action: each step reads what the role's tasks gathered (arguments, the play
-hosts' variables), decides with module_utils and returns the plan with changed=false. Only the SRV
-step (DNS) and the proxy's health step (ansible.builtin.uri on the proxy host) ask anyone anything;
-a refusal fails the task with refuse=true; bad arguments fail with the action's name."""
+"""The etcd_plan action's stages of the timers, a DNS SRV bootstrap, the proxy role and a roll that
+stopped: each reads what the role's tasks gathered (arguments, the play hosts' variables), decides with
+module_utils and returns the plan with changed=false. Only the SRV stage (DNS) and the proxy's health
+stage (ansible.builtin.uri on the proxy host) ask anyone anything; a refusal fails the task with
+refuse=true (bad arguments: test_etcd_plan_action.py)."""
 
 from unittest.mock import MagicMock
 
@@ -9,8 +10,8 @@ import pytest
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.raftops.etcd.plugins.action import etcd_ops_plan
-from ansible_collections.raftops.etcd.plugins.action.etcd_ops_plan import ActionModule
+from ansible_collections.raftops.etcd.plugins.action import etcd_plan as plan_action
+from ansible_collections.raftops.etcd.plugins.action.etcd_plan import ActionModule
 
 MEMBERS = [dict(host="h%d" % i, name="m%d" % i, address="10.0.0.%d" % (10 + i), srv_target="m%d.example.com" % i,
                 peer_url="https://m%d.example.com:2380" % i, client_url="https://m%d.example.com:2379" % i)
@@ -20,7 +21,7 @@ MEMBERS = [dict(host="h%d" % i, name="m%d" % i, address="10.0.0.%d" % (10 + i), 
 @pytest.fixture
 def action(monkeypatch):
     monkeypatch.setattr(ActionBase, "run", lambda self, tmp=None, task_vars=None: {})
-    monkeypatch.setattr(etcd_ops_plan.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(plan_action.time, "sleep", lambda seconds: None)
     module = ActionModule(MagicMock(), MagicMock(), MagicMock(), MagicMock(), MagicMock(), MagicMock())
     module._execute_module = MagicMock(side_effect=AssertionError("this step asks no host"))
     return module
@@ -29,11 +30,6 @@ def action(monkeypatch):
 def run(action, task_vars=None, **args):
     action._task.args = args
     return action.run(task_vars=dict(dict(inventory_hostname="p0", ansible_play_hosts=["p0", "p1"]), **(task_vars or {})))
-
-
-def test_bad_arguments_fail_naming_the_action(action):
-    result = run(action, stage="nonsense")
-    assert result["failed"] and result["msg"].startswith("raftops.etcd.etcd_ops_plan: value of stage must be one of")
 
 
 def test_the_schedule_step_plans_one_member_s_timers(action):
@@ -106,7 +102,7 @@ def test_the_proxy_pki_step_stops_when_a_play_host_has_no_preflight_read(action,
     reads = dict(p0=dict(_etcd_proxy_preflight=dict(pki=dict(address="10.0.1.10", mode="grpc"))), p1={})
     result = run(action, dict(hostvars=reads, groups=dict(etcd_proxy=["p0", "p1"])), stage="proxy_pki",
                  report_var="_etcd_proxy_preflight", settings=dict(pki_dir=str(tmp_path)))
-    assert result["failed"] and result["msg"] == ("raftops.etcd.etcd_ops_plan: cannot plan the proxy_pki step: "
+    assert result["failed"] and result["msg"] == ("raftops.etcd.etcd_plan: cannot plan the proxy_pki step: "
                                                   "no preflight read of p1")
     assert "revoke" not in result
 

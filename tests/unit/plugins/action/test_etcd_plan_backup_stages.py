@@ -1,6 +1,7 @@
-"""The etcd_backup_plan action: each step reads what the role's tasks gathered and the controller's
-files (backup directory, key file), decides with module_utils/backup/backup_plan.py and returns the plan
-with changed=false; a refusal fails the task with refuse=true; bad arguments fail with the action's name."""
+"""The etcd_plan action's stages of the backup, a restore's fetch and the restore drill: each reads what
+the role's tasks gathered and the controller's files (backup directory, key file), decides with
+module_utils/backup/backup_plan.py and returns the plan with changed=false (the seal: as its sealing);
+a refusal fails the task with refuse=true (bad arguments: test_etcd_plan_action.py)."""
 
 import json
 import os
@@ -11,8 +12,8 @@ import pytest
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.raftops.etcd.plugins.action import etcd_backup_plan as plan_action
-from ansible_collections.raftops.etcd.plugins.action.etcd_backup_plan import ActionModule
+from ansible_collections.raftops.etcd.plugins.action import etcd_plan as plan_action
+from ansible_collections.raftops.etcd.plugins.action.etcd_plan import ActionModule
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_plan
 
@@ -33,11 +34,6 @@ def action(monkeypatch):
 def run(action, **args):
     action._task.args = args
     return action.run(task_vars=dict(inventory_hostname="h0", ansible_play_hosts=["h0"]))
-
-
-def test_bad_arguments_fail_naming_the_action(action):
-    result = run(action, stage="nonsense")
-    assert result["failed"] and result["msg"].startswith("raftops.etcd.etcd_backup_plan: value of stage must be one of")
 
 
 def asks_health(action, answer):
@@ -61,7 +57,7 @@ def test_the_source_step_reads_the_play_hosts_and_refuses_when_no_member_is_heal
     assert "_ansible_no_log" not in result and "targets" not in result  # a refusal is shown, and holds no target
     asks_health(action, HEALTH)
     result = run(action, stage="source", members=MEMBERS, settings=dict(targets="vault"))
-    assert result["failed"] and result["msg"] == ("raftops.etcd.etcd_backup_plan: cannot plan the source step: "
+    assert result["failed"] and result["msg"] == ("raftops.etcd.etcd_plan: cannot plan the source step: "
                                                   "etcd_backup_targets must be a list of targets")
 
 
@@ -156,5 +152,5 @@ def test_the_seal_step_fails_with_the_seal_s_message_or_without_a_source(action,
     assert result["msg"].startswith("%s cannot be encrypted: " % settings["src"])
     result = run(action, stage="seal", plan=dict(plan, source=None), settings=settings)
     assert result["failed"] and result["msg"] == (
-        "raftops.etcd.etcd_backup_plan: cannot plan the seal step: the backup's plan gives no cluster_id, member "
+        "raftops.etcd.etcd_plan: cannot plan the seal step: the backup's plan gives no cluster_id, member "
         "to seal its snapshot with; nothing was sealed")
