@@ -14,8 +14,8 @@ requirements: [enable in ansible.cfg or ANSIBLE_CALLBACKS_ENABLED]
 """
 
 
-# The roles' plan actions (one, etcd_plan, once the others are folded into it).
-PLAN_ACTIONS = ("etcd_plan", "etcd_ops_plan", "etcd_backup_plan")
+# The roles' plan action.
+PLAN_ACTIONS = ("etcd_plan",)
 
 
 class CallbackModule(CallbackBase):
