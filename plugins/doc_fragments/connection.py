@@ -99,4 +99,8 @@ options:
 notes:
   - The modules speak to etcd's v3 HTTP/JSON gateway with the Python standard library only; the
     managed host needs nothing but python3.
+  - "The examples do not repeat the TLS files in each task. Give them once, for every module that talks to
+    etcd, in the C(module_defaults) of a play or a block through the action group C(raftops.etcd.etcd), for
+    example C(group/raftops.etcd.etcd: {ca_cert: /etc/etcd/pki/ca.pem, client_cert: /etc/etcd/pki/admin.pem,
+    client_key: /etc/etcd/pki/admin-key.pem}) (and O(auth_user) and O(auth_password) once auth is on)."
 """

@@ -23,6 +23,7 @@ description:
     P(raftops.etcd.adopt_plan#filter).
 extends_documentation_fragment:
   - raftops.etcd.common
+  - raftops.etcd.controller_ignored
 attributes:
   check_mode:
     support: full
@@ -50,22 +51,6 @@ options:
         read. The module's action makes O(run_lock_prefix) of it, as the role does, when that is not given.
     type: str
     version_added: 0.5.0
-  controller:
-    description:
-      - Ignored, kept so that tasks that give it still run. A run's lock reads C(dead) only when its run's
-        keeper recorded that the run ended without releasing it (M(raftops.etcd.etcd_lock_keeper)), never by
-        the processes of a host (two controllers may have one host name).
-    type: dict
-    suboptions:
-      host:
-        description: Ignored.
-        type: str
-        required: true
-      run_pids:
-        description: Ignored.
-        type: list
-        elements: int
-        required: true
 notes:
   - A member that serves TLS is asked with its own server pair and CA (its C(ETCD_CERT_FILE),
     C(ETCD_KEY_FILE) and C(ETCD_TRUSTED_CA_FILE)); run it with become.
@@ -197,7 +182,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.raftops.etcd.plugins.module_utils.plan import adopt as etcd_adopt
 from ansible_collections.raftops.etcd.plugins.module_utils.client.client import EtcdClient, EtcdError
 from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import parse_environment
-from ansible_collections.raftops.etcd.plugins.module_utils.lock.lock_store import GatewayLockStore
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.lock_store import (
+    IGNORED_CONTROLLER_SPEC, GatewayLockStore)
 from ansible_collections.raftops.etcd.plugins.module_utils.lock.run_lock import Lock
 
 
@@ -384,8 +370,7 @@ def main():
         run_lock_prefix=dict(type="str"),
         # Taken by the action plugin (made into run_lock_prefix); never sent here.
         run_lock_group=dict(type="str"),
-        controller=dict(type="dict", options=dict(host=dict(type="str", required=True),
-                                                  run_pids=dict(type="list", elements="int", required=True)))),
+        controller=IGNORED_CONTROLLER_SPEC),
         supports_check_mode=True)
     run_lock = None
     if module.params["run_lock_prefix"]:

@@ -46,9 +46,6 @@ EXAMPLES = r"""
 - name: Enable auth (user root with role root exists)
   raftops.etcd.etcd_auth:
     endpoints: ["https://10.0.0.11:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
     auth_user: root
     auth_password: "{{ vault_etcd_root_password }}"
     state: enabled

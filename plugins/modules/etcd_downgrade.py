@@ -64,9 +64,6 @@ EXAMPLES = r"""
 - name: Ask etcd whether the cluster may go down to 3.5
   raftops.etcd.etcd_downgrade:
     endpoints: ["https://10.0.0.11:2379", "https://10.0.0.12:2379", "https://10.0.0.13:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
     target: "3.5.30"
     state: validated
 

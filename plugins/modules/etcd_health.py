@@ -138,9 +138,6 @@ EXAMPLES = r"""
 - name: Check the cluster through the member on this host
   raftops.etcd.etcd_health:
     endpoints: ["https://127.0.0.1:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
   delegate_to: "{{ groups['etcd'][0] }}"
   run_once: true
   register: etcd_status
@@ -159,9 +156,6 @@ EXAMPLES = r"""
 - name: After restarting this member, wait until it has caught up and the cluster is whole
   raftops.etcd.etcd_health:
     endpoints: ["https://{{ etcd_address }}:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
     wait: true
     wait_timeout: 120
     max_raft_index_gap: 100

@@ -90,9 +90,6 @@ EXAMPLES = r"""
 - name: Seed a setting
   raftops.etcd.etcd_kv:
     endpoints: ["https://10.0.0.11:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
     key: config/feature-x
     value: "on"
 

@@ -35,6 +35,7 @@ description:
 extends_documentation_fragment:
   - raftops.etcd.common
   - raftops.etcd.connection
+  - raftops.etcd.controller_ignored
 attributes:
   check_mode:
     details:
@@ -104,17 +105,6 @@ options:
         whose holder named this controller's host name and a pid that no longer ran; two controllers with
         one host name (cloned machines, CI containers) then took each other's live locks. A run's death
         is now judged by its lease (and its keeper's record, see the description), never by a process list.
-    type: dict
-    suboptions:
-      host:
-        description: Ignored.
-        type: str
-        required: true
-      run_pids:
-        description: Ignored.
-        type: list
-        elements: int
-        required: true
   read_cluster:
     description:
       - Also read the cluster in the same call, right before the lock is taken, as
@@ -179,55 +169,37 @@ EXAMPLES = r"""
     lease_id: "{{ migration_lock.lease_id }}"
   run_once: true
 
-- name: Take the run lock of the cluster, waiting up to 5 minutes for another run to finish
-  raftops.etcd.etcd_lock:
-    endpoints: ["https://10.0.0.11:2379", "https://10.0.0.12:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
-    prefix: /raftops/etcd/
-    name: run
-    holder: "ansible-playbook on {{ lookup('pipe', 'hostname') }} by {{ lookup('env', 'USER') }}, started {{ now(utc=true, fmt='%Y-%m-%dT%H:%M:%SZ') }}"
-    ttl: 900
-    wait_timeout: 300
+- name: The run lock of the cluster, held around a run's changes
+  module_defaults:
+    raftops.etcd.etcd_lock:
+      endpoints: ["https://10.0.0.11:2379", "https://10.0.0.12:2379"]
+      prefix: /raftops/etcd/
+      name: run
   run_once: true
   delegate_to: "{{ groups['etcd'][0] }}"
-  changed_when: false
-  register: run_lock
+  block:
+    - name: Take it, waiting up to 5 minutes for another run to finish
+      raftops.etcd.etcd_lock:
+        holder: "ansible-playbook on {{ lookup('pipe', 'hostname') }} by {{ lookup('env', 'USER') }}, started {{ now(utc=true, fmt='%Y-%m-%dT%H:%M:%SZ') }}"
+        ttl: 900
+        wait_timeout: 300
+      changed_when: false
+      register: run_lock
 
-- name: Renew it before a long step
-  raftops.etcd.etcd_lock:
-    endpoints: ["https://10.0.0.11:2379", "https://10.0.0.12:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
-    prefix: /raftops/etcd/
-    name: run
-    holder: "{{ run_lock.holder }}"
-    lease_id: "{{ run_lock.lease_id }}"
-  run_once: true
-  delegate_to: "{{ groups['etcd'][0] }}"
+    - name: Renew it before a long step
+      raftops.etcd.etcd_lock:
+        holder: "{{ run_lock.holder }}"
+        lease_id: "{{ run_lock.lease_id }}"
 
-- name: Release it
-  raftops.etcd.etcd_lock:
-    endpoints: ["https://10.0.0.11:2379", "https://10.0.0.12:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
-    prefix: /raftops/etcd/
-    name: run
-    state: released
-    lease_id: "{{ run_lock.lease_id }}"
-  run_once: true
-  delegate_to: "{{ groups['etcd'][0] }}"
-  changed_when: false
+    - name: Release it
+      raftops.etcd.etcd_lock:
+        state: released
+        lease_id: "{{ run_lock.lease_id }}"
+      changed_when: false
 
 - name: Break the lock of a run that died, whoever held it
   raftops.etcd.etcd_lock:
     endpoints: ["https://127.0.0.1:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
     prefix: /raftops/etcd/
     name: run
     state: released
@@ -357,7 +329,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.client.client import 
     connection_argument_spec,
     module_clients,
 )
-from ansible_collections.raftops.etcd.plugins.module_utils.lock.lock_store import GatewayLockStore, read_cluster
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.lock_store import (
+    IGNORED_CONTROLLER_SPEC, GatewayLockStore, read_cluster)
 from ansible_collections.raftops.etcd.plugins.module_utils.lock.run_lock import Lock, LockError, utcnow
 
 
@@ -373,8 +346,7 @@ def argument_spec():
         lease_id=dict(type="str"),
         read_cluster=dict(type="bool", default=False),
         tolerate_unhealthy=dict(type="bool", default=False),
-        controller=dict(type="dict", options=dict(host=dict(type="str", required=True),
-                                                  run_pids=dict(type="list", elements="int", required=True))),
+        controller=IGNORED_CONTROLLER_SPEC,
         quota_bytes=dict(type="int", default=0),
     )
     return spec

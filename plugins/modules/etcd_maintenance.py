@@ -193,12 +193,11 @@ EXAMPLES = r"""
   run_once: true
   delegate_to: "{{ groups['etcd'][0] }}"
   module_defaults:
-    raftops.etcd.etcd_maintenance: &etcd_connection
+    group/raftops.etcd.etcd:
       endpoints: ["https://127.0.0.1:2379"]
       ca_cert: /etc/etcd/pki/ca.pem
       client_cert: /etc/etcd/pki/admin.pem
       client_key: /etc/etcd/pki/admin-key.pem
-    raftops.etcd.etcd_member: *etcd_connection
   block:
     - name: Compact, keeping the last 10000 revisions
       raftops.etcd.etcd_maintenance:

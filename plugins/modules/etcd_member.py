@@ -195,9 +195,6 @@ EXAMPLES = r"""
 - name: Add etcd-host3 as a learner
   raftops.etcd.etcd_member:
     endpoints: ["https://10.0.0.11:2379", "https://10.0.0.12:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
     state: present
     name: etcd-host3
     peer_urls: ["https://10.0.0.14:2380"]
@@ -210,9 +207,6 @@ EXAMPLES = r"""
 - name: Promote etcd-host3 once it has caught up (fails when it makes no progress for 5 minutes, or after 2 hours)
   raftops.etcd.etcd_member:
     endpoints: ["https://10.0.0.11:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
     state: promoted
     name: etcd-host3
     promote_timeout: 300
@@ -221,9 +215,6 @@ EXAMPLES = r"""
 - name: Point etcd-host2 at its new address after the host was re-addressed
   raftops.etcd.etcd_member:
     endpoints: ["https://10.0.0.11:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
     state: present
     name: etcd-host2
     peer_urls: ["https://10.0.1.13:2380"]
@@ -232,27 +223,18 @@ EXAMPLES = r"""
 - name: Remove etcd-host1 by name (leadership moves away first if it leads)
   raftops.etcd.etcd_member:
     endpoints: ["https://10.0.0.11:2379", "https://10.0.0.13:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
     state: absent
     name: etcd-host1
 
 - name: Remove a member by the hex ID etcdctl printed
   raftops.etcd.etcd_member:
     endpoints: ["https://10.0.0.11:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
     state: absent
     id: 8e9e05c52164694d
 
 - name: Remove a dead member if it is still there (no failure when already gone)
   raftops.etcd.etcd_member:
     endpoints: ["https://10.0.0.11:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
     state: absent
     peer_url: https://10.0.0.13:2380
     missing_ok: true
@@ -260,9 +242,6 @@ EXAMPLES = r"""
 - name: Make etcd-host0 the leader before restarting the others
   raftops.etcd.etcd_member:
     endpoints: ["https://10.0.0.11:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
     state: leader
     name: etcd-host0
 """

@@ -57,9 +57,6 @@ EXAMPLES = r"""
 - name: List the members and the leader
   raftops.etcd.etcd_member_info:
     endpoints: ["https://10.0.0.11:2379", "https://10.0.0.12:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
   register: etcd_members
 
 - name: Show the member names and the leader
@@ -69,9 +66,6 @@ EXAMPLES = r"""
 - name: List the members with the health of each one
   raftops.etcd.etcd_member_info:
     endpoints: ["https://10.0.0.11:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
     probe: true
     probe_timeout: 2
   register: etcd_members

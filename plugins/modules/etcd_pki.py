@@ -582,7 +582,7 @@ clients:
       cert: /srv/etcd-pki/admin.pem
       key: /srv/etcd-pki/admin-key.pem
       not_after: "2028-05-01T12:00:00Z"
-  contains:
+  contains: &client_pair
     cert:
       description: Client certificate.
       type: str
@@ -603,17 +603,9 @@ applications:
       user: web-app
       not_after: "2028-05-01T12:00:00Z"
   contains:
-    cert:
-      description: Client certificate.
-      type: str
-    key:
-      description: Client key.
-      type: str
+    <<: *client_pair
     user:
       description: The etcd user, the certificate's common name.
-      type: str
-    not_after:
-      description: End of validity, ISO 8601 UTC; V(null) in check mode when it would be (re)issued.
       type: str
 crl:
   description: The certificate revocation list.

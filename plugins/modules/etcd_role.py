@@ -75,9 +75,6 @@ EXAMPLES = r"""
 - name: An application's role, read-write on app/ and read-only on shared/
   raftops.etcd.etcd_role:
     endpoints: ["https://10.0.0.11:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
     name: app
     permissions:
       - prefix: app/

@@ -89,9 +89,6 @@ EXAMPLES = r"""
   raftops.etcd.etcd_snapshot:
     dest: /var/backups/etcd/etcd-{{ backup_stamp }}.db
     endpoints: [https://127.0.0.1:2379]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
   register: etcd_snapshot_saved
 
 - name: Show what was saved
@@ -104,9 +101,6 @@ EXAMPLES = r"""
     force: true
     owner: etcd
     group: etcd
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
 """
 
 RETURN = r"""

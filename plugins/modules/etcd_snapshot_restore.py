@@ -257,7 +257,7 @@ space:
   returned: success, and when the free space is too small
   type: dict
   contains:
-    available:
+    available: &available_bytes
       description: Bytes available to the module's user.
       type: int
     needed:
@@ -275,9 +275,7 @@ wal_space:
   returned: success and when that free space is too small, with O(wal_dir) on a filesystem of its own
   type: dict
   contains:
-    available:
-      description: Bytes available to the module's user.
-      type: int
+    available: *available_bytes
     needed:
       description: 128 MiB for the WAL segments etcd preallocates.
       type: int

@@ -84,9 +84,6 @@ EXAMPLES = r"""
 - name: The root user, before enabling auth
   raftops.etcd.etcd_user:
     endpoints: ["https://10.0.0.11:2379"]
-    ca_cert: /etc/etcd/pki/ca.pem
-    client_cert: /etc/etcd/pki/admin.pem
-    client_key: /etc/etcd/pki/admin-key.pem
     name: root
     password: "{{ vault_etcd_root_password }}"
     roles: [root]

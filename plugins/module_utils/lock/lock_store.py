@@ -28,6 +28,10 @@ from ansible_collections.raftops.etcd.plugins.module_utils.lock.run_lock import 
 # The option of the modules whose steps change a member (doc fragment raftops.etcd.run_lock).
 RUN_LOCK_SPEC = dict(type="dict", options=dict(key=dict(type="str", required=True, no_log=False),
                                                lease_id=dict(type="str", required=True)))
+# The option controller that etcd_lock and etcd_adopt_info take and ignore (doc fragment
+# raftops.etcd.controller_ignored): tasks written for releases that judged a run by its processes still run.
+IGNORED_CONTROLLER_SPEC = dict(type="dict", options=dict(host=dict(type="str", required=True),
+                                                         run_pids=dict(type="list", elements="int", required=True)))
 
 
 def _b64(data):

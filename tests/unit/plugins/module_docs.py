@@ -8,7 +8,10 @@ PREFIX = "raftops.etcd."
 
 
 def documented_options(module):
-    """The options ``module.DOCUMENTATION`` documents, with those of the collection's fragments it extends."""
+    """The options ``module.DOCUMENTATION`` documents, with those of the collection's fragments it extends.
+
+    As ansible-doc merges them, an option the module states as well keeps the fragment's keys the module
+    does not state (a module may give only its own description of a fragment's option)."""
     doc = yaml.safe_load(module.DOCUMENTATION)
     documented = {}
     for name in doc.get("extends_documentation_fragment", []):
@@ -17,7 +20,8 @@ def documented_options(module):
             "ansible_collections.raftops.etcd.plugins.doc_fragments." + name[len(PREFIX):]
         ).ModuleDocFragment
         documented.update(yaml.safe_load(fragment.DOCUMENTATION).get("options", {}))
-    documented.update(doc.get("options", {}))
+    for name, option in doc.get("options", {}).items():
+        documented[name] = dict(documented.get(name, {}), **option)
     return documented
 
 
