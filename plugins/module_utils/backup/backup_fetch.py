@@ -13,7 +13,7 @@ MODULE = "raftops.etcd.etcd_backup_fetch"
 SNAPSHOT = "etcd-snapshot.db"
 
 # Prints one "<name> <base64 of its first bytes>" line per backup of the directory argv[1]:
-# etcd_backup_plan.parse_heads reads them.
+# backup_plan.parse_heads reads them.
 LIST_HEADS = """import base64, os, sys
 for name in sorted(os.listdir(sys.argv[1])):
     path = os.path.join(sys.argv[1], name)

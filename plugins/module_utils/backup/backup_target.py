@@ -403,7 +403,7 @@ def sealed(module):
 
 
 def _drill_record(src, result, member):
-    """The members' drill record of the backup just sealed (etcd_backup_plan.drill_record), from the
+    """The members' drill record of the backup just sealed (backup_plan.drill_record), from the
     snapshot's record ``<src>.json`` the backup playbook wrote beside it."""
     try:
         with open(src + ".json", encoding="utf-8") as record:
