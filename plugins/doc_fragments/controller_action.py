@@ -5,7 +5,7 @@
 
 class ModuleDocFragment:
     """The attributes of a module that is an action run on the controller and changes nothing
-    (etcd_plan; etcd_release states its check mode itself).
+    (etcd_reach; etcd_release states its check mode itself).
 
     A module's own attributes win over it, and it over a fragment listed after it: listed before
     raftops.etcd.common, it adds its details to common's check_mode and ansible-doc shows action first.

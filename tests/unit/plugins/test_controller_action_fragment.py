@@ -22,13 +22,11 @@ class Fragments:
         return fragment.ModuleDocFragment
 
 
-PLAN = "Changes nothing in any mode; V(proxy_health) asks the proxy in check mode only with C(check_mode=false)."
 RELEASE = ("Downloads in check mode too (set C(check_mode=false) on the task to say so), since hosts check their copy against "
            "C(SHA256SUMS) in check mode as well.")
 
 
 @pytest.mark.parametrize("name, check_mode", [
-    ("etcd_plan", dict(support="full", details=PLAN)),
     ("etcd_release", dict(support="none", details=RELEASE)),
 ])
 def test_the_action_attribute_and_the_modules_own_check_mode(name, check_mode):
