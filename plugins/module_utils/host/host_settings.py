@@ -62,14 +62,19 @@ def _int(value):
     return 0 if number is None else number
 
 
-def release_binaries(version):
-    """The binaries of release ``version`` that get links: no etcdutl before 3.5. A version that is
-    no release keeps every one: the inventory's check refuses it right after the host read."""
+def release_numbers(version):
+    """``3.5.17`` -> [3, 5, 17]; [] for a version that is no release: the inventory's check refuses
+    it right after the host read."""
     try:
-        numbers = version_tuple(version)
+        return version_tuple(version)
     except ValueError:
-        return list(RELEASE_BINARIES)
-    return [name for name in RELEASE_BINARIES if name != "etcdutl" or numbers[:2] >= [3, 5]]
+        return []
+
+
+def release_binaries(numbers):
+    """The binaries of the release of ``numbers`` (release_numbers) that get links: no etcdutl before
+    3.5. A version that is no release keeps every one."""
+    return [name for name in RELEASE_BINARIES if name != "etcdutl" or not numbers or numbers[:2] >= [3, 5]]
 
 
 def _lib_name(source):
@@ -171,18 +176,21 @@ def host_settings(v, role_path, files_read=None):
     tls, auto_tls, managed = _flag(v["etcd_tls"]), _flag(v["etcd_auto_tls"]), _flag(v["etcd_pki_managed"])
     config_dir, bin_dir, instance = v["etcd_config_dir"], v["etcd_bin_dir"], v["etcd_instance"]
     release_dir = "%s/v%s" % (v["etcd_install_dir"], v["etcd_version"])
+    numbers = release_numbers(v["etcd_version"])
     pki_host_dir = config_dir + "/pki"
     unit = instance + ".service"
     s = dict(
         release_dir=release_dir,
         bin_dir=bin_dir,
         release_version=str(v["etcd_version"]),
+        # etcd_version as numbers, which the member's settings compare (configure.yml).
+        release_numbers=numbers,
         # The host fetches the tarball itself from the release URL, or is sent it from the
         # controller's cache (download.yml fills it).
         release_fetch="url" if _flag(v["etcd_download_on_hosts"]) else "cache",
         release_url="%s/v%s" % (v["etcd_release_base_url"], v["etcd_version"]),
         release_cache_dir="%s/v%s" % (v["etcd_download_cache_dir"], v["etcd_version"]),
-        binaries=release_binaries(v["etcd_version"]),
+        binaries=release_binaries(numbers),
         pki_host_dir=pki_host_dir,
         # The CA's revocation list on the members; etcd reads it on every new connection, no restart.
         crl_host_path=pki_host_dir + "/crl.pem",

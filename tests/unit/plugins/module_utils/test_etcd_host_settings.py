@@ -74,15 +74,16 @@ def test_the_read_of_the_host_asks_for_the_derived_paths():
                                python_cryptography=False)
 
 
-@pytest.mark.parametrize("version, binaries", [
-    ("3.4.27", ["etcd", "etcdctl"]),
-    ("3.5.0", ["etcd", "etcdctl", "etcdutl"]),
-    ("v3.6.4", ["etcd", "etcdctl", "etcdutl"]),
+@pytest.mark.parametrize("version, numbers, binaries", [
+    ("3.4.27", [3, 4, 27], ["etcd", "etcdctl"]),
+    ("3.5.0", [3, 5, 0], ["etcd", "etcdctl", "etcdutl"]),
+    ("v3.6.4", [3, 6, 4], ["etcd", "etcdctl", "etcdutl"]),
     # Not a release: the inventory's check refuses it right after the read; nothing fails here.
-    ("latest", ["etcd", "etcdctl", "etcdutl"]),
+    ("latest", [], ["etcd", "etcdctl", "etcdutl"]),
 ])
-def test_etcdutl_from_3_5_on(version, binaries):
-    assert settings(etcd_version=version)["binaries"] == binaries
+def test_etcdutl_from_3_5_on(version, numbers, binaries):
+    s = settings(etcd_version=version)
+    assert (s["release_numbers"], s["binaries"]) == (numbers, binaries)
 
 
 def test_without_tls_no_certificate_is_read_or_given_to_the_timers():
