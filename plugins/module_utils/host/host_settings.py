@@ -16,8 +16,9 @@ import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.push_targets import backup_push_hosts
 from ansible_collections.raftops.etcd.plugins.module_utils.lock.run_lock import run_lock_prefix
-from ansible_collections.raftops.etcd.plugins.module_utils.host.values import integer, wal_parent
+from ansible_collections.raftops.etcd.plugins.module_utils.host.values import duration_seconds, integer, wal_parent
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import version_tuple
 
 # The role variables host_settings reads (the action and the lookup template these).
@@ -121,14 +122,19 @@ def _backup_push(v, lib_dir, role_path):
     """The backup push (etcd_backup_push; tasks/backup_push.yml): on, the code it runs beside the
     maintenance timer's, its settings (credentials among them), the member's own SSH key and its SSH
     targets' host keys, all removed when it is off; code: the maintenance timer's code is installed
-    (for the timer or for the push). Not its targets, whose credentials vars/main.yml adds where a
-    task reads them (_etcd_backup_push): no output shows them."""
+    (for the timer or for the push); hosts: its SSH targets' hosts; max_age_seconds: etcd_backup_max_age
+    in seconds, which the drill writes beside its metrics, where the alert rules read it (0 for what
+    is no Go duration: the settings check refuses it). Not its targets, whose credentials the lookup
+    raftops.etcd.etcd_host_settings gives where a task reads them (_etcd_backup_push, vars/main.yml):
+    no output shows them."""
     on = all([_flag(v["etcd_backup_push"]), v["etcd_backup_schedule"], v["etcd_backup_targets"]])
     names = [_lib_name(source) for source in PUSH_LIB] + [
         "etcd_backup_push.json", "etcd_backup_push_ssh", "etcd_backup_push_ssh.pub", "etcd_backup_push_known_hosts"]
     return {
         "on": on,
         "code": bool(v["etcd_maintenance_schedule"]) or on,
+        "hosts": backup_push_hosts(v["etcd_backup_targets"]),
+        "max_age_seconds": int(duration_seconds(v["etcd_backup_max_age"]) or 0),
         "lib_files": [_lib_file(role_path, lib_dir, source) for source in PUSH_LIB],
         "settings": lib_dir + "/etcd_backup_push.json",
         "ssh_key": lib_dir + "/etcd_backup_push_ssh",
