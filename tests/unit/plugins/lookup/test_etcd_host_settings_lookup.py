@@ -70,6 +70,6 @@ def test_the_lines_a_push_turned_off_withdraws():
 
 @pytest.mark.parametrize("terms", [["backup_members"], ["backup_push_targets", "backup_push_hosts"]])
 def test_an_unknown_term_is_refused_naming_the_terms(terms):
-    with pytest.raises(AnsibleLookupError, match=r"^etcd_host_settings: one term of backup_push_targets, backup_push_authorized, "
-                                                  r"backup_push_withdrawn, or none, got "):
+    says = r"^etcd_host_settings: one term of backup_push_targets, backup_push_authorized, backup_push_withdrawn, or none, got "
+    with pytest.raises(AnsibleLookupError, match=says):
         lookup(*terms)

@@ -197,7 +197,7 @@ def test_the_push_on():
 def test_the_push_goes_to_its_ssh_targets_hosts_each_once():
     targets = [dict(name="o", bucket="b", secret_key="secret"), dict(name="v", type="ssh", host="b2", path="/srv/b"),
                dict(name="w", type="ssh", host="b1", path="/srv/c"), dict(name="x", type="ssh", host="b2", path="/srv/a")]
-    push = settings(**dict(PUSH, etcd_backup_targets=targets))["backup_push"]
+    push = settings(**{**PUSH, "etcd_backup_targets": targets})["backup_push"]
     assert push["hosts"] == ["b2", "b1"] and "secret" not in repr(push)
 
 

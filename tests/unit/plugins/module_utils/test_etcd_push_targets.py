@@ -104,4 +104,3 @@ def test_the_ssh_targets_hosts_each_once_in_their_order():
     assert backup.backup_push_hosts(targets) == ["b2", "b1"]
     # What is no list of targets (the lookup's settings before their check, which refuses it): no host.
     assert backup.backup_push_hosts("b1") == [] and backup.backup_push_hosts([None, "b1"]) == []
-
