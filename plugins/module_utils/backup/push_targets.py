@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Mapping
 
-from ansible_collections.raftops.etcd.plugins.module_utils.backup.backup_plan import targets_with_defaults
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.members import _member_name
 
 
@@ -22,6 +21,10 @@ def backup_push_targets(targets, cluster, hostvars):
     ``etcd_backup_targets`` with each target's defaults (module_utils/backup/backup_plan.py,
     targets_with_defaults), each S3 target with every key (empty when not set), each SSH target with
     the ``address`` and ``port`` of its host (``ansible_host`` and ``ansible_port``, else its name and 22)."""
+    # Imported here: the host's settings import this file, and the backup plan brings the backup crypto
+    # (cryptography) into every process that computes them.
+    from ansible_collections.raftops.etcd.plugins.module_utils.backup.backup_plan import targets_with_defaults
+
     try:
         normal = targets_with_defaults(targets, cluster)
     except ValueError as exc:
