@@ -8,4 +8,4 @@ from ansible_collections.raftops.etcd.plugins.plugin_utils.filters import module
 
 class FilterModule:
     def filters(self):
-        return module_filters("cluster.members", "initial_cluster", "members", "upgrade_problem", "version_tuple")
+        return module_filters("cluster.members", "initial_cluster", "members", "upgrade_problem")

@@ -19,8 +19,8 @@ description:
     client URL.
   - Only C(ETCD_*) variables of the environment are read; values of settings whose name holds
     TOKEN, PASSWORD or SECRET, and of the discovery URL, are returned as C(<hidden>).
-  - The adoption's decisions are made from these reads on the controller, by the filter
-    P(raftops.etcd.adopt_plan#filter).
+  - The adoption's decisions are made from these reads on the controller, by the lookup
+    P(raftops.etcd.etcd_adopt_plan#lookup).
 extends_documentation_fragment:
   - raftops.etcd.common
   - raftops.etcd.controller_ignored

@@ -8,6 +8,7 @@ raftops.etcd.etcd_host_settings both compute them here."""
 from ansible.errors import AnsibleUndefinedVariable
 from jinja2 import Undefined
 
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.push_targets import backup_members
 from ansible_collections.raftops.etcd.plugins.module_utils.plan.settings import settings_problems
 from ansible_collections.raftops.etcd.plugins.module_utils.host.host_settings import NAMES, host_settings
 
@@ -20,8 +21,13 @@ def role_values(templar, variables, names=None):
 
 
 def role_host_settings(values, variables):
-    """host_settings of the host whose ``variables`` these are, from its templated ``values``."""
-    return host_settings({name: values[name] for name in NAMES}, variables["role_path"])
+    """host_settings of the host whose ``variables`` these are, from its templated ``values``, with
+    backup_members: the member names of its group (etcd_group), the signers whose backups a restore,
+    the backup playbook's prune and the member's push take (module_utils/backup/push_targets.py)."""
+    settings = host_settings({name: values[name] for name in NAMES}, variables["role_path"])
+    hosts = (variables.get("groups") or {}).get(values["etcd_group"]) or []
+    settings["backup_members"] = backup_members(hosts, variables.get("hostvars") or {})
+    return settings
 
 
 def role_setting_problems(values, variables):

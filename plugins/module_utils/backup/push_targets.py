@@ -1,10 +1,11 @@
 # Copyright: raftops developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """The off-host backup targets as the role's tasks use them (docs/backup-targets.md): the targets a
-member's push reads, the members whose signatures a backup may carry, the authorized_keys lines of
-the members' push keys on SSH targets' hosts (and those a push turned off withdraws), and the drill's
-maximum backup age in seconds. The backup plan's logic is module_utils/backup/backup_plan.py's (the
-action raftops.etcd.etcd_plan).
+member's push reads, the members whose signatures a backup may carry, the SSH targets' hosts, and the
+authorized_keys lines of the members' push keys on those hosts (and those a push turned off
+withdraws). The host's settings (module_utils/host/host_settings.py) and the lookup
+raftops.etcd.etcd_host_settings, which gives what a task must not show, compute them here. The
+backup plan's logic is module_utils/backup/backup_plan.py's (the action raftops.etcd.etcd_plan).
 """
 
 import base64
@@ -12,9 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 
-
-# The module_utils are imported where they are used, so that loading this file stays cheap: every
-# task's process that uses one filter of the collection loads all of them (docs/deploy.md).
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.members import _member_name
 
 
 def backup_push_targets(targets, cluster, hostvars):
@@ -22,6 +21,8 @@ def backup_push_targets(targets, cluster, hostvars):
     ``etcd_backup_targets`` with each target's defaults (module_utils/backup/backup_plan.py,
     targets_with_defaults), each S3 target with every key (empty when not set), each SSH target with
     the ``address`` and ``port`` of its host (``ansible_host`` and ``ansible_port``, else its name and 22)."""
+    # Imported here: the host's settings import this file, and the backup plan brings the backup crypto
+    # (cryptography) into every process that computes them.
     from ansible_collections.raftops.etcd.plugins.module_utils.backup.backup_plan import targets_with_defaults
 
     try:
@@ -44,7 +45,6 @@ def backup_members(hosts, hostvars):
     """The member names of ``hosts`` (the inventory's group): ``NODE_NAME``, else ``etcd_member_name``,
     else the host's name. With the controller, the signers whose backups a restore, ``latest`` and a
     target's retention take (module_utils/backup/backup_crypto.py cluster_signers)."""
-    from ansible_collections.raftops.etcd.plugins.module_utils.cluster.members import _member_name
     return [_member_name(hostvars, host) for host in hosts or []]
 
 
@@ -102,11 +102,12 @@ def backup_push_authorized(public_key, push, address):
     return changes
 
 
-def backup_push_hosts(push):
-    """The hosts of the SSH targets of the push's settings (_etcd_backup_push), each once, in their order."""
+def backup_push_hosts(targets):
+    """The hosts of the SSH targets of ``etcd_backup_targets``, each once, in their order (none of what
+    is no target: the settings check refuses it)."""
     hosts = []
-    for target in push.get("targets") or []:
-        if target.get("type") == "ssh" and target.get("host") not in hosts:
+    for target in targets if isinstance(targets, list) else []:
+        if isinstance(target, Mapping) and target.get("type") == "ssh" and target.get("host") not in hosts:
             hosts.append(target["host"])
     return hosts
 
@@ -127,13 +128,3 @@ def backup_push_withdrawn(reads, authorized_keys):
         raise ValueError("backup_push_withdrawn: the push's settings or public key cannot be read") from None
     hosts = sorted({t["host"] for t in settings.get("targets") or [] if t.get("type") == "ssh" and t.get("host")})
     return [dict(host=host, path=path, regexp=regexp) for host in hosts for path in (authorized_keys, OLD_AUTHORIZED_KEYS)]
-
-
-def backup_max_age_seconds(max_age):
-    """etcd_backup_max_age (a Go duration, checked in preflight) in seconds: the drill writes it beside
-    its metrics, where the alert rules read it."""
-    from ansible_collections.raftops.etcd.plugins.module_utils.plan.settings import _duration_seconds
-    seconds = _duration_seconds(max_age)
-    if not seconds:
-        raise ValueError("backup_max_age_seconds: etcd_backup_max_age %r is not a Go duration like 26h" % (max_age,))
-    return int(seconds)

@@ -202,14 +202,6 @@ def initial_cluster(hosts, hostvars, scheme=None, peer_port=None):
     return initial_cluster_value((m["name"], m["peer_url"]) for m in members(hosts, hostvars, scheme, peer_port))
 
 
-def version_tuple(version):
-    """``3.5.1`` -> [3, 5, 1]; see plugins/module_utils/cluster/versions.py."""
-    try:
-        return versions.version_tuple(version)
-    except ValueError as exc:
-        raise ValueError(str(exc)) from exc
-
-
 def upgrade_problem(running_versions, target, allow_downgrade=False):
     """Why the running members may not move to ``target``; see plugins/module_utils/cluster/versions.py."""
     try:

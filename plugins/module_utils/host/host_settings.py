@@ -16,8 +16,9 @@ import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.push_targets import backup_push_hosts
 from ansible_collections.raftops.etcd.plugins.module_utils.lock.run_lock import run_lock_prefix
-from ansible_collections.raftops.etcd.plugins.module_utils.host.values import integer, wal_parent
+from ansible_collections.raftops.etcd.plugins.module_utils.host.values import duration_seconds, integer, wal_parent
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import version_tuple
 
 # The role variables host_settings reads (the action and the lookup template these).
@@ -62,14 +63,19 @@ def _int(value):
     return 0 if number is None else number
 
 
-def release_binaries(version):
-    """The binaries of release ``version`` that get links: no etcdutl before 3.5. A version that is
-    no release keeps every one: the inventory's check refuses it right after the host read."""
+def release_numbers(version):
+    """``3.5.17`` -> [3, 5, 17]; [] for a version that is no release: the inventory's check refuses
+    it right after the host read."""
     try:
-        numbers = version_tuple(version)
+        return version_tuple(version)
     except ValueError:
-        return list(RELEASE_BINARIES)
-    return [name for name in RELEASE_BINARIES if name != "etcdutl" or numbers[:2] >= [3, 5]]
+        return []
+
+
+def release_binaries(numbers):
+    """The binaries of the release of ``numbers`` (release_numbers) that get links: no etcdutl before
+    3.5. A version that is no release keeps every one."""
+    return [name for name in RELEASE_BINARIES if name != "etcdutl" or not numbers or numbers[:2] >= [3, 5]]
 
 
 def _lib_name(source):
@@ -116,14 +122,19 @@ def _backup_push(v, lib_dir, role_path):
     """The backup push (etcd_backup_push; tasks/backup_push.yml): on, the code it runs beside the
     maintenance timer's, its settings (credentials among them), the member's own SSH key and its SSH
     targets' host keys, all removed when it is off; code: the maintenance timer's code is installed
-    (for the timer or for the push). Not its targets, whose credentials vars/main.yml adds where a
-    task reads them (_etcd_backup_push): no output shows them."""
+    (for the timer or for the push); hosts: its SSH targets' hosts; max_age_seconds: etcd_backup_max_age
+    in seconds, which the drill writes beside its metrics, where the alert rules read it (0 for what
+    is no Go duration: the settings check refuses it). Not its targets, whose credentials the lookup
+    raftops.etcd.etcd_host_settings gives where a task reads them (_etcd_backup_push, vars/main.yml):
+    no output shows them."""
     on = all([_flag(v["etcd_backup_push"]), v["etcd_backup_schedule"], v["etcd_backup_targets"]])
     names = [_lib_name(source) for source in PUSH_LIB] + [
         "etcd_backup_push.json", "etcd_backup_push_ssh", "etcd_backup_push_ssh.pub", "etcd_backup_push_known_hosts"]
     return {
         "on": on,
         "code": bool(v["etcd_maintenance_schedule"]) or on,
+        "hosts": backup_push_hosts(v["etcd_backup_targets"]),
+        "max_age_seconds": int(duration_seconds(v["etcd_backup_max_age"]) or 0),
         "lib_files": [_lib_file(role_path, lib_dir, source) for source in PUSH_LIB],
         "settings": lib_dir + "/etcd_backup_push.json",
         "ssh_key": lib_dir + "/etcd_backup_push_ssh",
@@ -171,18 +182,21 @@ def host_settings(v, role_path, files_read=None):
     tls, auto_tls, managed = _flag(v["etcd_tls"]), _flag(v["etcd_auto_tls"]), _flag(v["etcd_pki_managed"])
     config_dir, bin_dir, instance = v["etcd_config_dir"], v["etcd_bin_dir"], v["etcd_instance"]
     release_dir = "%s/v%s" % (v["etcd_install_dir"], v["etcd_version"])
+    numbers = release_numbers(v["etcd_version"])
     pki_host_dir = config_dir + "/pki"
     unit = instance + ".service"
     s = dict(
         release_dir=release_dir,
         bin_dir=bin_dir,
         release_version=str(v["etcd_version"]),
+        # etcd_version as numbers, which the member's settings compare (configure.yml).
+        release_numbers=numbers,
         # The host fetches the tarball itself from the release URL, or is sent it from the
         # controller's cache (download.yml fills it).
         release_fetch="url" if _flag(v["etcd_download_on_hosts"]) else "cache",
         release_url="%s/v%s" % (v["etcd_release_base_url"], v["etcd_version"]),
         release_cache_dir="%s/v%s" % (v["etcd_download_cache_dir"], v["etcd_version"]),
-        binaries=release_binaries(v["etcd_version"]),
+        binaries=release_binaries(numbers),
         pki_host_dir=pki_host_dir,
         # The CA's revocation list on the members; etcd reads it on every new connection, no restart.
         crl_host_path=pki_host_dir + "/crl.pem",

@@ -5,7 +5,7 @@ built becomes the collection's, member by member.
 
 Pure functions on plain data (no Ansible, no I/O): the module etcd_adopt_info reads each host (the
 running etcd's command line and environment, its unit, its own answer) and these decide, once, on
-the controller (filter raftops.etcd.adopt_plan): what each member keeps, what moves, what restarts,
+the controller (lookup raftops.etcd.etcd_adopt_plan): what each member keeps, what moves, what restarts,
 the role settings that keep its data where it is, and every refusal, each naming its host, before
 any host changes.
 """
@@ -533,18 +533,20 @@ def _member_lines(record, read, reading, leader, take_over, user, rotate_ca):
     ]
 
 
-def adopt_plan(members, reads, settings=None):
-    """The filter raftops.etcd.adopt_plan: plan_adoption with what the inventory asks (``settings``,
-    the certificates in etcd_pki_dir on the controller among them)."""
+def adopt_plan(members, reads, settings=None, defaults=None):
+    """The adoption's plan (plan_adoption) with what the inventory asks (``settings``: the play's role
+    settings, etcd_group among them; the certificates in etcd_pki_dir on the controller) and the
+    inventory lines to keep once it is carried out (``inventory_lines``, against the role's
+    ``defaults``): the lookup raftops.etcd.etcd_adopt_plan."""
     if not isinstance(reads, dict):
         raise ValueError("adopt_plan: reads must be a dict of host -> the result of etcd_adopt_info")
-    settings = dict(settings or {})
+    settings, members = dict(settings or {}), list(members or [])
     pki_dir = settings.get("etcd_pki_dir") or ""
     pki_files = [name for name in os.listdir(pki_dir) if os.path.isfile(os.path.join(pki_dir, name))] \
         if os.path.isdir(pki_dir) else []
-    return plan_adoption(list(members or []), reads, asked(settings, pki_files))
-
-
-def adopt_inventory_lines(plan, members, used, defaults):
-    """The filter raftops.etcd.adopt_inventory_lines: inventory_lines of what the playbook holds."""
-    return inventory_lines(dict(plan or {}), list(members or []), dict(used or {}), dict(defaults or {}))
+    plan = plan_adoption(members, reads, asked(settings, pki_files))
+    managed = settings.get("etcd_pki_managed")
+    used = dict(group=settings.get("etcd_group") or "etcd", etcd_pki_dir=pki_dir,
+                etcd_pki_managed=True if managed is None or managed == "" else managed)
+    plan["inventory_lines"] = inventory_lines(plan, members, used, dict(defaults or {}))
+    return plan

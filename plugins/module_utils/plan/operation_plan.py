@@ -135,7 +135,7 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     on and does not hold it, ``keep`` otherwise; ``rotation_blockers`` and ``rotation_left_out``, the
     preflight's, are emptied: the round refuses on its own reads (``rotation_refusal``).
     ``rotation_after_pass``: how each pass of the role left the rotation, for the etcd playbook's
-    proxies' plays, which read it in each member's plan (the filter rotation_pass_hosts): this pass
+    proxies' plays, which run on the group the role puts the members in by it (tasks/rotate_ca.yml): this pass
     (``settings``: pass) noted ``held`` when it holds, or ``ended`` when the proxies follow and the
     round ends the rotation (phase 3 moves on). Each pass's preflight makes the plan anew, so it
     holds this pass's note only, which is the one its rounds and the plays after it read.

@@ -3,7 +3,7 @@ import re
 import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster import members as f
-from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import VERSION_PATTERN
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import VERSION_PATTERN, version_tuple
 
 
 def inventory(**hosts):
@@ -144,13 +144,13 @@ def test_empty_group_is_an_error(hosts):
 
 @pytest.mark.parametrize("text, expected", [("3.5.1", [3, 5, 1]), ("v3.4.23", [3, 4, 23]), (" 3.6.0 ", [3, 6, 0])])
 def test_version_tuple(text, expected):
-    assert f.version_tuple(text) == expected
+    assert version_tuple(text) == expected
 
 
 @pytest.mark.parametrize("text", ["3.5", "3.5.x", "latest", "3.05.1", "3.5.1-rc.0", "", None])
 def test_version_tuple_rejects_malformed(text):
     with pytest.raises(ValueError, match=r"etcd_version .* is not a release version like 3\.5\.17"):
-        f.version_tuple(text)
+        version_tuple(text)
 
 
 @pytest.mark.parametrize(

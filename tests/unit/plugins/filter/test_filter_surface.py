@@ -3,12 +3,14 @@ is documented (plugins/filter/NAME.yml, what ``ansible-doc -t filter`` shows) an
 
 The collection was never released, so a filter the roles no longer need is removed, not deprecated
 (meta/runtime.yml routes no filter). The logic the roles' plans use stays in plugins/module_utils/,
-tested there.
+tested there. Every filter is public (roles/etcd/README.md, "Public filters"), and they are few: what
+the roles need otherwise is computed where the data is read (a host's settings, a lookup, a plan).
 """
 
 import glob
 import importlib
 import os
+import re
 
 import pytest
 import yaml
@@ -16,6 +18,10 @@ from ansible.errors import AnsibleFilterError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 FILTERS = os.path.join(ROOT, "plugins", "filter")
+
+
+# What an operator types: at most this many filters.
+MAX_FILTERS = 12
 
 
 def filters():
@@ -36,6 +42,19 @@ def docs():
         with open(path) as f:
             found[os.path.basename(path)[:-4]] = yaml.safe_load(f)["DOCUMENTATION"]
     return found
+
+
+def public_filters():
+    """The filters roles/etcd/README.md lists under "Public filters"."""
+    with open(os.path.join(ROOT, "roles", "etcd", "README.md")) as f:
+        section = re.search(r"^## Public filters\n(.*?)(?=^## )", f.read(), re.M | re.S).group(1)
+    return set(re.findall(r"`raftops\.etcd\.(\w+)`", section))
+
+
+def test_the_filters_are_few_and_each_one_public():
+    shipped = filters()
+    assert len(shipped) <= MAX_FILTERS, "%d filters: %s" % (len(shipped), ", ".join(sorted(shipped)))
+    assert sorted(set(shipped) - public_filters()) == [], "filters the README does not list as public"
 
 
 def test_every_filter_is_documented():

@@ -74,15 +74,16 @@ def test_the_read_of_the_host_asks_for_the_derived_paths():
                                python_cryptography=False)
 
 
-@pytest.mark.parametrize("version, binaries", [
-    ("3.4.27", ["etcd", "etcdctl"]),
-    ("3.5.0", ["etcd", "etcdctl", "etcdutl"]),
-    ("v3.6.4", ["etcd", "etcdctl", "etcdutl"]),
+@pytest.mark.parametrize("version, numbers, binaries", [
+    ("3.4.27", [3, 4, 27], ["etcd", "etcdctl"]),
+    ("3.5.0", [3, 5, 0], ["etcd", "etcdctl", "etcdutl"]),
+    ("v3.6.4", [3, 6, 4], ["etcd", "etcdctl", "etcdutl"]),
     # Not a release: the inventory's check refuses it right after the read; nothing fails here.
-    ("latest", ["etcd", "etcdctl", "etcdutl"]),
+    ("latest", [], ["etcd", "etcdctl", "etcdutl"]),
 ])
-def test_etcdutl_from_3_5_on(version, binaries):
-    assert settings(etcd_version=version)["binaries"] == binaries
+def test_etcdutl_from_3_5_on(version, numbers, binaries):
+    s = settings(etcd_version=version)
+    assert (s["release_numbers"], s["binaries"]) == (numbers, binaries)
 
 
 def test_without_tls_no_certificate_is_read_or_given_to_the_timers():
@@ -182,13 +183,29 @@ def test_the_push_on():
     assert [f["dest"] for f in push["lib_files"]] == push["paths"][:8]
     assert push["paths"][8:] == [LIB + "/etcd_backup_push.json", LIB + "/etcd_backup_push_ssh",
                                  LIB + "/etcd_backup_push_ssh.pub", LIB + "/etcd_backup_push_known_hosts"]
-    # Its targets' credentials are no part of it: vars/main.yml adds the targets where a task reads them.
-    assert "targets" not in push
+    # Its targets' credentials are no part of it: vars/main.yml adds the targets where a task reads them
+    # (the lookup); their hosts, which the push's tasks go to, are.
+    assert "targets" not in push and "secret" not in repr(s)
+    assert push["hosts"] == []
     assert s["scheduled_timer_units"] == ["etcd-snapshot.timer", "etcd-backup-drill.timer"]
     assert s["calendars"] == {"etcd_backup_schedule": "daily", "etcd_backup_drill_schedule": "weekly"}
     assert [d["path"] for d in s["timer_directories"]] == ["/var/backups/etcd", LIB]
     assert s["timer_paths"] == ([f["dest"] for f in s["maintenance_lib_files"]] + push["paths"]
                                 + [f["dest"] for t in s["timers"] for f in t["files"]])
+
+
+def test_the_push_goes_to_its_ssh_targets_hosts_each_once():
+    targets = [dict(name="o", bucket="b", secret_key="secret"), dict(name="v", type="ssh", host="b2", path="/srv/b"),
+               dict(name="w", type="ssh", host="b1", path="/srv/c"), dict(name="x", type="ssh", host="b2", path="/srv/a")]
+    push = settings(**{**PUSH, "etcd_backup_targets": targets})["backup_push"]
+    assert push["hosts"] == ["b2", "b1"] and "secret" not in repr(push)
+
+
+@pytest.mark.parametrize("max_age, seconds", [("26h", 93600), ("90m", 5400), ("1h30m", 5400), ("1.5h", 5400),
+                                              # No Go duration: the settings check refuses it before any task reads it.
+                                              ("26", 0), ("1d", 0), ("", 0)])
+def test_the_max_age_in_seconds_for_the_drills_metrics(max_age, seconds):
+    assert settings(etcd_backup_max_age=max_age)["backup_push"]["max_age_seconds"] == seconds
 
 
 def test_the_maintenance_settings_with_integers_as_text():

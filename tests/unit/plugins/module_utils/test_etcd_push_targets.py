@@ -1,7 +1,7 @@
-"""The backup filters of the role's tasks: the targets a member's push reads, the members whose signatures a
-backup may carry, the authorized_keys lines of the members' push keys (and those a push turned off
-withdraws), and the drill's maximum backup age in seconds. The targets' defaults, the records and
-the report are the backup plan's (tests/unit/plugins/module_utils/test_etcd_backup_plan.py), the
+"""The backup push as the role's tasks use it (module_utils/backup/push_targets.py): the targets a
+member's push reads, the members whose signatures a backup may carry, the SSH targets' hosts, the
+authorized_keys lines of the members' push keys (and those a push turned off withdraws). The
+targets' defaults, the records and the report are the backup plan's (test_etcd_backup_plan.py), the
 retention etcd_backup_crypto's (test_etcd_backup_crypto.py, test_etcd_backup_target_ssh.py)."""
 
 import base64
@@ -96,15 +96,11 @@ def test_a_members_push_key_is_authorized_for_the_account_only_as_the_forced_com
         backup.backup_push_authorized(base64.b64encode(b"not a key").decode(), push, "10.0.0.11")
     with pytest.raises(ValueError, match="is not an address sshd's from= can match"):
         backup.backup_push_authorized(key, push, '10.0.0.11" ,command="sh')
-    assert backup.backup_push_hosts(push) == ["b1", "b2"]
 
 
-@pytest.mark.parametrize("max_age, seconds", [("26h", 93600), ("90m", 5400), ("1h30m", 5400), ("1.5h", 5400)])
-def test_the_max_age_in_seconds_for_the_drills_metrics(max_age, seconds):
-    assert backup.backup_max_age_seconds(max_age) == seconds
-
-
-@pytest.mark.parametrize("max_age", ["26", "0h", "", None, "1d"])
-def test_a_max_age_that_is_no_go_duration_is_refused(max_age):
-    with pytest.raises(ValueError, match=r"backup_max_age_seconds: etcd_backup_max_age .* is not a Go duration"):
-        backup.backup_max_age_seconds(max_age)
+def test_the_ssh_targets_hosts_each_once_in_their_order():
+    targets = [dict(name="o", bucket="b"), dict(name="v", type="ssh", host="b2", path="/srv/b"),
+               dict(name="w", type="ssh", host="b1", path="/srv/c"), dict(name="x", type="ssh", host="b2", path="/srv/a")]
+    assert backup.backup_push_hosts(targets) == ["b2", "b1"]
+    # What is no list of targets (the lookup's settings before their check, which refuses it): no host.
+    assert backup.backup_push_hosts("b1") == [] and backup.backup_push_hosts([None, "b1"]) == []

@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright: raftops developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+DOCUMENTATION = r"""
+name: etcd_adopt_plan
+short_description: The plan of the adoption of a running cluster, from each member's read
+version_added: 0.4.0
+description:
+  - Internal to the playbook C(raftops.etcd.adopt); not for other playbooks. Its fields may change in any release.
+  - Plans the adoption of the running cluster (plugins/module_utils/plan/adopt.py) on the controller, once, from
+    each member's read (M(raftops.etcd.etcd_adopt_info)) and what the inventory asks, with the certificates in
+    C(etcd_pki_dir) on the controller; every refusal names its host, before any host changes.
+options:
+  members:
+    description: The inventory's member records (the filter C(raftops.etcd.members) of the group).
+    type: list
+    elements: dict
+    required: true
+  reads:
+    description: Each host's read, host to the result of M(raftops.etcd.etcd_adopt_info); a host missing did not answer.
+    type: dict
+    required: true
+  settings:
+    description:
+      - The play's role settings as the inventory has them, none where unset (the role's defaults then), C(etcd_group),
+        C(etcd_instance), C(etcd_config_dir), C(etcd_tls), C(etcd_version), C(etcd_pki_managed), C(etcd_user) and
+        C(etcd_pki_dir).
+    type: dict
+    default: {}
+  defaults:
+    description: The etcd role's defaults of the settings an adoption may keep otherwise, for C(inventory_lines).
+    type: dict
+    default: {}
+author: raftops developers (@raftops)
+"""
+
+EXAMPLES = r"""
+- name: Plan the adoption
+  run_once: true
+  ansible.builtin.set_fact:
+    adoption: >-
+      {{ lookup('raftops.etcd.etcd_adopt_plan', members=groups.etcd | raftops.etcd.members(hostvars),
+                reads=dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars, 'read'))),
+                settings={'etcd_instance': 'etcd'}) }}
+"""
+
+RETURN = r"""
+_raw:
+  description:
+    - One dict, the plan, C(refusal) ('' when the adoption may go on, else every problem and that nothing was changed),
+      C(lines) (host to what stays, moves and restarts), C(hosts) (host to the role settings that keep the member's
+      data, ports and user), C(take_over), C(version), C(cluster_id), C(phase) (C(take_over) or C(move)), C(tls_move),
+      C(rotate_ca), C(blocked) ('' when the plan may be carried out, else why not).
+    - C(inventory_lines), the inventory lines to keep once the adoption is carried out, where the members run
+      otherwise than the role's O(defaults).
+  type: list
+  elements: dict
+"""
+
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.adopt import adopt_plan
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        del terms  # it takes none
+        self.set_options(var_options=variables, direct=kwargs)
+        return [adopt_plan(self.get_option("members"), self.get_option("reads"), self.get_option("settings"),
+                           self.get_option("defaults"))]
