@@ -23,8 +23,9 @@ from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions impo
 
 # The role variables host_settings reads (the action and the lookup template these).
 NAMES = (
-    "etcd_auto_tls", "etcd_backup_drill_schedule", "etcd_backup_host_dir", "etcd_backup_max_age",
-    "etcd_backup_push", "etcd_backup_schedule", "etcd_backup_targets", "etcd_bin_dir", "etcd_bootstrap",
+    "etcd_auto_tls", "etcd_backup_cluster", "etcd_backup_compression", "etcd_backup_drill_schedule",
+    "etcd_backup_host_dir", "etcd_backup_max_age", "etcd_backup_metrics_dir", "etcd_backup_push",
+    "etcd_backup_push_window", "etcd_backup_schedule", "etcd_backup_targets", "etcd_bin_dir", "etcd_bootstrap",
     "etcd_client_port", "etcd_config_dir", "etcd_defrag_rule", "etcd_discovery_srv", "etcd_download_cache_dir",
     "etcd_download_on_hosts", "etcd_group", "etcd_health_timeout", "etcd_install_dir", "etcd_instance", "etcd_maintenance_defrag_timeout",
     "etcd_maintenance_schedule", "etcd_max_raft_index_gap", "etcd_metrics", "etcd_metrics_port",
@@ -32,6 +33,8 @@ NAMES = (
     "etcd_quota_backend_bytes", "etcd_release_base_url", "etcd_run_lock_ttl", "etcd_status_backup_max_age_hours",
     "etcd_tls", "etcd_user", "etcd_version", "etcd_data_dir", "etcd_wal_dir",
 )
+# How long the leader waits before it pushes, in seconds, so that a follower pushes first.
+PUSH_LEADER_DELAY = 5
 # The binaries a release may have; etcdutl from 3.5 on.
 RELEASE_BINARIES = ("etcd", "etcdctl", "etcdutl")
 # What the maintenance timer's script imports beside it (a script of roles/etcd/files, or DOMAIN/NAME.py
@@ -296,6 +299,31 @@ def host_settings(v, role_path, files_read=None):
         max_raft_index_gap=_int(v["etcd_max_raft_index_gap"]),
         health_timeout=_int(v["etcd_health_timeout"]),
         defrag_timeout=_int(v["etcd_maintenance_defrag_timeout"]),
+    )
+    # The settings the backup push reads (templates/etcd-backup-push.json.j2): the maintenance script's
+    # and the push's own, but the member's name, its keys and the targets with their credentials,
+    # which the template adds.
+    host_dir = v["etcd_backup_host_dir"]
+    push["file_settings"] = dict(
+        s["maintenance_settings"],
+        instance=instance,
+        window=_int(v["etcd_backup_push_window"]),
+        leader_delay=PUSH_LEADER_DELAY,
+        cluster=v["etcd_backup_cluster"],
+        compression=v["etcd_backup_compression"],
+        status_file=host_dir + "/push-status.json",
+        ssh_key=push["ssh_key"],
+        known_hosts=push["known_hosts"],
+        etcd=bin_dir + "/etcd",
+        etcdutl=bin_dir + ("/etcdutl" if "etcdutl" in s["binaries"] else "/etcdctl"),
+        etcd_user=v["etcd_user"],
+        backup_dir=host_dir,
+        drill_status_file=host_dir + "/drill-status.json",
+        metrics_dir=v["etcd_backup_metrics_dir"],
+        schedule=v["etcd_backup_schedule"],
+        max_age_seconds=push["max_age_seconds"],
+        server_cert=pki_host_dir + "/server.pem",
+        server_key=pki_host_dir + "/server-key.pem",
     )
     # What the status advice (plugins/module_utils/cluster/status_advice.py) reads of the settings.
     s["status_settings"] = {name: v[name] for name in (

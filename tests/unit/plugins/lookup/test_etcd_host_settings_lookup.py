@@ -35,7 +35,7 @@ def lookup(*terms, **kwargs):
 
 def test_the_settings_of_the_templated_variables_with_the_groups_member_names():
     (settings,) = lookup()
-    expected = host_settings(dict(DEFAULTS, etcd_backup_targets=TARGETS), "/r")
+    expected = host_settings(dict(DEFAULTS, etcd_backup_targets=TARGETS, etcd_backup_cluster="prod/etcd"), "/r")
     assert settings == dict(expected, backup_members=["etcd-a", "etcd-b", "c"])
     assert settings["env_path"] == "/etc/etcd/etcd.env"
     # The targets' credentials are in no host setting: a task's output may show those.

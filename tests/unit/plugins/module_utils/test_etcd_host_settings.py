@@ -15,7 +15,7 @@ with open(os.path.join(ROLE, "defaults", "main.yml"), encoding="utf-8") as _defa
 DEFAULTS = {name: value for name, value in ROLE_DEFAULTS.items() if name in NAMES and "{{" not in str(value)}
 DEFAULTS.update(etcd_download_cache_dir="/root/.cache/raftops-etcd/releases", etcd_quota_backend_bytes="0",
                 etcd_user="etcd", etcd_data_dir="/var/lib/etcd", etcd_config_dir="/etc/etcd", etcd_install_dir="/opt/etcd",
-                etcd_bin_dir="/usr/local/bin", etcd_backup_host_dir="/var/backups/etcd")
+                etcd_bin_dir="/usr/local/bin", etcd_backup_host_dir="/var/backups/etcd", etcd_backup_cluster="etcd/etcd")
 LIB = "/opt/etcd/lib"
 ROLE_PATH = "/roles/etcd"
 
@@ -297,3 +297,16 @@ def test_no_field_of_the_settings_is_named_as_a_method_of_a_dict():
                  etcd_backup_drill_schedule="weekly")
     shadowing = [path for path, key in _keys(s) if key in dir(dict)]
     assert shadowing == []
+
+
+def test_the_push_settings_file_holds_the_hosts_settings_but_the_members_keys_and_targets():
+    push = settings(etcd_version="3.4.34", etcd_backup_push_window="120")["backup_push"]["file_settings"]
+    # The maintenance script's settings, and the push's own (templates/etcd-backup-push.json.j2 adds the rest).
+    assert push["etcdctl"] == "/usr/local/bin/etcdctl" and push["lock_name"] == "run"
+    assert (push["window"], push["leader_delay"], push["cluster"]) == (120, 5, "etcd/etcd")
+    assert push["status_file"] == "/var/backups/etcd/push-status.json"
+    assert push["drill_status_file"] == "/var/backups/etcd/drill-status.json"
+    # etcd 3.4 has no etcdutl: etcdctl reads the snapshot.
+    assert push["etcdutl"] == "/usr/local/bin/etcdctl"
+    assert settings(etcd_version="3.5.30")["backup_push"]["file_settings"]["etcdutl"] == "/usr/local/bin/etcdutl"
+    assert not {"name", "public_key", "signing_seed", "targets"} & set(push)
