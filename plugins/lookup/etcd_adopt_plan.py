@@ -25,7 +25,7 @@ options:
     description:
       - The play's role settings as the inventory has them, none where unset (the role's defaults then), C(etcd_group),
         C(etcd_instance), C(etcd_config_dir), C(etcd_tls), C(etcd_version), C(etcd_pki_managed), C(etcd_user) and
-        C(etcd_pki_dir).
+        C(etcd_pki_dir); and C(etcd_adopt_plan_only), true where only the plan was asked for (C(--check) too).
     type: dict
     default: {}
   defaults:
@@ -54,6 +54,10 @@ _raw:
       C(rotate_ca), C(blocked) ('' when the plan may be carried out, else why not).
     - C(inventory_lines), the inventory lines to keep once the adoption is carried out, where the members run
       otherwise than the role's O(defaults).
+    - How the playbook carries it out, C(plan_only), C(plays) (C(take_over), C(tls_move) and C(retire), the hosts each
+      later play runs on, none where the plan is only asked for, refused or blocked), C(tls_transition), C(drop_in_path),
+      C(pki_dir) and C(steps) (host to what the playbook does there beside the role, C(drop_in), C(move), C(pki_fetch),
+      C(pki_keys), C(pki_place) and C(pki_copies)).
   type: list
   elements: dict
 """

@@ -13,6 +13,7 @@ any host changes.
 import json
 import os
 import re
+import shlex
 
 from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import HIDDEN, SECRET_SETTINGS, url_parts
 from ansible_collections.raftops.etcd.plugins.module_utils.host.values import wal_parent_problem
@@ -535,7 +536,9 @@ def _member_lines(record, read, reading, leader, take_over, user, rotate_ca):
 
 def adopt_plan(members, reads, settings=None, defaults=None):
     """The adoption's plan (plan_adoption) with what the inventory asks (``settings``: the play's role
-    settings, etcd_group among them; the certificates in etcd_pki_dir on the controller) and the
+    settings, etcd_group among them, and etcd_adopt_plan_only, true where only the plan was asked for;
+    the certificates in etcd_pki_dir on the controller), how the playbook carries it out
+    (carrying_out) and the
     inventory lines to keep once it is carried out (``inventory_lines``, against the role's
     ``defaults``): the lookup raftops.etcd.etcd_adopt_plan."""
     if not isinstance(reads, dict):
@@ -544,9 +547,84 @@ def adopt_plan(members, reads, settings=None, defaults=None):
     pki_dir = settings.get("etcd_pki_dir") or ""
     pki_files = [name for name in os.listdir(pki_dir) if os.path.isfile(os.path.join(pki_dir, name))] \
         if os.path.isdir(pki_dir) else []
-    plan = plan_adoption(members, reads, asked(settings, pki_files))
+    inventory = asked(settings, pki_files)
+    plan = plan_adoption(members, reads, inventory)
+    plan.update(carrying_out(plan, members, inventory, pki_dir, truthy(settings.get("etcd_adopt_plan_only"))))
     managed = settings.get("etcd_pki_managed")
     used = dict(group=settings.get("etcd_group") or "etcd", etcd_pki_dir=pki_dir,
                 etcd_pki_managed=True if managed is None or managed == "" else managed)
     plan["inventory_lines"] = inventory_lines(plan, members, used, dict(defaults or {}))
     return plan
+
+
+def carrying_out(plan, members, inventory, pki_dir, plan_only):
+    """How the adopt playbook carries ``plan`` out: plan_only (only the plan was asked for);
+    plays (take_over, tls_move, retire: the hosts each later play runs on, none where the plan is
+    not carried out: only asked for, refused or blocked); tls_transition (etcd_tls_transition of the
+    take-over); drop_in_path (the take-over's drop-in of the collection's unit); pki_dir (etcd_pki_dir
+    on the controller); steps (host -> what the playbook does on it beside the role, nothing where the
+    plan is not carried out or the member is the collection's already)."""
+    hosts = [record["host"] for record in members]
+    go = not plan_only and not plan["refusal"] and not plan["blocked"]
+    taking_over = plan["phase"] == "take_over"
+    steps = {}
+    for host in hosts:
+        take_over = plan["take_over"].get(host) if go else None
+        steps[host] = _host_steps(take_over, host == hosts[0], (plan["hosts"].get(host) or {}).get("etcd_user"),
+                                  inventory, pki_dir) if take_over else dict(
+            drop_in="", move={}, pki_fetch=[], pki_keys=[], pki_place="", pki_copies=[])
+    return dict(
+        plan_only=plan_only,
+        plays=dict(take_over=hosts if go and taking_over else [],
+                   tls_move=hosts if go and (not taking_over or plan["tls_move"]) else [],
+                   retire=hosts if go else []),
+        tls_transition="both" if taking_over and plan["tls_move"] else "none",
+        drop_in_path="/etc/systemd/system/%s.d/adopt.conf" % inventory["unit"],
+        pki_dir=pki_dir,
+        steps=steps)
+
+
+def _host_steps(take_over, first, user, inventory, pki_dir):
+    """What the playbook does on a member it takes over, before the role: drop_in, the content of the
+    take-over's drop-in ('' when it needs none); move, its data dir's rename (_take_over); pki_fetch
+    (src on the member, dest in etcd_pki_dir: the member's own certificates where etcd_pki_dir has none,
+    the CA from the first member only: the others' are the same file); pki_keys (the private keys in
+    etcd_pki_dir); pki_place and pki_copies (the member's own CA and server pair put where the role's
+    calls to the cluster look for them, before the role writes the same files there)."""
+    files = take_over["pki_files"]
+    place = os.path.dirname(inventory["env_path"]) + "/pki" if files else ""
+    name = take_over["name"]
+    return dict(
+        drop_in=_drop_in(take_over, user, inventory["env_path"]),
+        move=take_over["move"],
+        pki_fetch=[dict(src=src, dest=pki_dir + "/" + key) for key, src in files.items()
+                   if (first or key != "ca.pem") and key not in inventory["pki_files"]],
+        pki_keys=[pki_dir + "/" + key for key in files if key.endswith("-key.pem")],
+        pki_place=place,
+        pki_copies=[dict(src=files[key], dest=place + "/" + dest, mode=mode) for key, dest, mode in (
+            ("ca.pem", "ca.pem", "0644"), (name + ".pem", "server.pem", "0644"), (name + "-key.pem", "server-key.pem", "0600"))
+        ] if files else [],
+    )
+
+
+def _drop_in(take_over, user, env_path):
+    """The take-over's drop-in of the collection's unit ('' when the member needs none): its start
+    stops the other unit that ran the member (Conflicts= with an ordering), renames the data dir to
+    etcd_data_dir in the host's mount namespace (in the unit's, ReadWritePaths= has made the data dir a
+    mount point, which rename(2) refuses with EBUSY) only under the collection's settings, and gives
+    the data to the collection's user (ExecStartPre=+ runs as root)."""
+    old_unit, move, chown = take_over["old_unit"], take_over["move"], take_over["chown"]
+    if not (old_unit or move or chown):
+        return ""
+    lines = ["# raftops.etcd adopt playbook: the take-over of this member (removed when the adoption ends)."]
+    if old_unit:
+        lines += ["[Unit]", "Conflicts=" + old_unit, "After=" + old_unit]
+    lines.append("[Service]")
+    if move:
+        target, source = shlex.quote(move["target"]), shlex.quote(move["source"])
+        lines += ["ExecStartPre=+/usr/bin/nsenter -t 1 -m -- /bin/sh -c \\",
+                  '  "if [ -L %s ] && grep -qx %s %s; then rm %s && mv %s %s; fi"' % (
+                      target, shlex.quote("ETCD_DATA_DIR=" + move["target"]), shlex.quote(env_path), target, source, target)]
+    if chown:
+        lines.append("ExecStartPre=+/bin/chown -R %s:%s %s" % (user, user, " ".join(shlex.quote(path) for path in chown)))
+    return "\n".join(lines) + "\n"
