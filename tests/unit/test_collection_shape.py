@@ -1,0 +1,132 @@
+"""The shape of the whole collection's YAML and templates (issue 59), beyond the etcd role's task files
+that tests/unit/roles/test_role_shape.py began with: every role's tasks, handlers and vars, every
+playbook and every template. Decisions are made in Python (the plans, module_utils), so:
+
+- no Jinja expression over the limit anywhere (more than two filters, or more than one condition;
+  test_role_shape.py says how an expression is read);
+- few internal names (a name starting with ``_`` that a task registers, a set_fact or a vars: sets,
+  a loop_var, or a vars file holds), counted both as distinct names and as the places that define
+  them (a register site is a place), collection-wide;
+- at most 12 public filters (those an operator types), each documented (test_filter_surface.py).
+
+The globs must find what they read: an empty glob would pass every limit.
+"""
+
+import glob
+import os
+import re
+
+from jinja2 import nodes
+
+from ansible_collections.raftops.etcd.tests.unit.roles.test_role_shape import (
+    JINJA, MAX_CONDITIONS, MAX_FILTERS, _definitions_in, _expressions, _size, _strings, filters_defined, load,
+)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# The targets, and the figures of today's tree where they are not met yet: a ceiling only goes down.
+MAX_PUBLIC_FILTERS = 12
+CEILING_OVER_LIMIT = 0
+CEILING_INTERNAL_NAMES = 30
+CEILING_INTERNAL_PLACES = 30
+
+
+def _glob(*patterns):
+    paths = sorted({path for pattern in patterns for path in glob.glob(os.path.join(ROOT, pattern), recursive=True)})
+    assert paths, "no file matches %s" % (patterns,)
+    return paths
+
+
+def yaml_files():
+    """What Ansible reads as tasks, handlers, vars and plays (not files/: other tools' templates)."""
+    return _glob("roles/*/tasks/**/*.yml", "roles/*/handlers/*.yml", "roles/*/vars/*.yml", "playbooks/**/*.yml",
+                 "etcd.yml")
+
+
+def template_files():
+    return _glob("roles/*/templates/**/*.j2")
+
+
+def _template_expressions(text):
+    tree = JINJA.parse(text)
+    for output in tree.find_all(nodes.Output):
+        yield from (node for node in output.nodes if not isinstance(node, nodes.TemplateData))
+    for statement in tree.find_all(nodes.If):
+        yield statement.test
+    for statement in tree.find_all(nodes.For):
+        yield statement.iter
+
+
+def expressions_over_limit():
+    over = []
+    for path in yaml_files():
+        for key, text in _strings(load(path)):
+            over += [(os.path.relpath(path, ROOT), " ".join(text.split())[:100]) for expression in _expressions(key, text)
+                     if _over(expression)]
+    for path in template_files():
+        with open(path) as f:
+            over += [(os.path.relpath(path, ROOT), "template expression") for expression in _template_expressions(f.read())
+                     if _over(expression)]
+    return over
+
+
+def _over(expression):
+    filters, conditions = _size(expression)
+    return filters > MAX_FILTERS or conditions > MAX_CONDITIONS
+
+
+def internal_definitions():
+    """[(file, name)] of every place that defines an internal name (``_``-prefixed)."""
+    places = []
+    for path in yaml_files():
+        data = load(path)
+        found = []
+        if "/vars/" in path and isinstance(data, dict):
+            found += list(data)
+        else:
+            _definitions_in(data, found)
+        places += [(os.path.relpath(path, ROOT), name) for name in found if name.startswith("_")]
+    return places
+
+
+def test_the_globs_find_the_collection():
+    assert len(yaml_files()) >= 60 and len(template_files()) >= 10
+
+
+def test_no_expression_over_the_limit_anywhere():
+    over = expressions_over_limit()
+    assert len(over) <= CEILING_OVER_LIMIT, "\n".join(map(str, over))
+
+
+def test_few_internal_names_collection_wide():
+    places = internal_definitions()
+    names = sorted({name for _path, name in places})
+    assert len(names) <= CEILING_INTERNAL_NAMES, "%d names: %s" % (len(names), ", ".join(names))
+    assert len(places) <= CEILING_INTERNAL_PLACES, "%d places" % len(places)
+
+
+def test_at_most_twelve_public_filters():
+    assert len(filters_defined()) <= MAX_PUBLIC_FILTERS, sorted(filters_defined())
+
+
+def test_the_counts_see_what_they_count():
+    # Three filters is over the limit; a register and a loop_var are places of internal names.
+    assert _over(next(_template_expressions("{{ a | b | c | d }}")))
+    assert not _over(next(_template_expressions("{% if a and b %}x{% endif %}")))
+    found = []
+    _definitions_in([{"register": "_x", "loop_control": {"loop_var": "_y"}}, {"block": [{"register": "_x"}]}], found)
+    assert found == ["_x", "_y", "_x"]
+
+
+def _readme_modules():
+    with open(os.path.join(ROOT, "README.md")) as f:
+        section = re.search(r"^## Modules\n(.*?)(?=^## )", f.read(), re.M | re.S).group(1)
+    return set(re.findall(r"^\| `raftops\.etcd\.(\w+)`", section, re.M))
+
+
+def test_every_module_is_one_the_readme_shows_operators():
+    # What ansible-doc -l lists is the README's table: an internal action has no module doc
+    # (etcd_plan), and a module doc is a promise to operators.
+    modules = {name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "modules")) if name.endswith(".py")}
+    assert len(modules) >= 20
+    assert sorted(modules ^ _readme_modules()) == []
