@@ -41,7 +41,9 @@ from ansible_collections.raftops.etcd.plugins.module_utils.cluster import roll a
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.members import _member_name as member_name, members as member_records
 from ansible_collections.raftops.etcd.plugins.module_utils.plan.sizing import hardware_findings, suggested_timeouts
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.status_advice import status_advice, status_lines
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import truthy
 from ansible_collections.raftops.etcd.plugins.module_utils.host import host_checks as etcd_host_checks
+from ansible_collections.raftops.etcd.plugins.module_utils.host.proxy_args import proxy_args
 from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_plan as etcd_pki_plan
 from ansible_collections.raftops.etcd.plugins.module_utils.plan import operation_plan as etcd_operation_plan
 from ansible_collections.raftops.etcd.plugins.module_utils.plan import plan as etcd_plan
@@ -58,8 +60,8 @@ TOKEN_CHARS = string.ascii_lowercase + string.digits
 # What a step raises that makes a refusal to plan it, not a traceback.
 PLAN_ERRORS = (ValueError, KeyError, TypeError, AnsibleError, OSError, crypto.BackupCryptoError)
 
-# The steps whose plan holds etcd_backup_targets, credentials included.
-WITH_TARGETS = ("source", "record", "seal", "fetch")
+# The steps whose plan holds etcd_backup_targets, credentials included, or a proxy's private keys.
+WITH_SECRETS = ("source", "record", "seal", "fetch", "proxy_files")
 
 display = Display()
 
@@ -115,7 +117,8 @@ class ActionModule(ActionBase):
             "schedule": self._stage_schedule, "srv": self._stage_srv, "roll_stop": self._stage_roll_stop,
             "proxy_group": self._stage_proxy_group, "proxy_settings": self._stage_proxy_settings,
             "proxy_reach": self._stage_proxy_reach, "proxy_pki": self._stage_proxy_pki,
-            "proxy_health": self._stage_proxy_health, "proxy_status": self._stage_proxy_status,
+            "proxy_files": self._stage_proxy_files, "proxy_health": self._stage_proxy_health,
+            "proxy_status": self._stage_proxy_status,
             "source": self._stage_source, "record": self._stage_record, "seal": self._stage_seal,
             "fetch": self._stage_fetch, "drill_snapshot": self._stage_drill_snapshot,
         }
@@ -131,13 +134,13 @@ class ActionModule(ActionBase):
         failed = plan.pop("failed", False)
         refusal = plan.get("cluster_refusal" if stage == "cluster" else "refusal")
         if failed or (refuse and refusal and not plan.get("root_read_pending")):
-            # A failure of a step whose plan holds the backup targets shows only its message: the plan may hold their keys.
-            shown = plan if stage not in WITH_TARGETS else {} if failed else dict(refusal=refusal)
+            # A failure of a step whose plan holds secrets shows only its message.
+            shown = plan if stage not in WITH_SECRETS else {} if failed else dict(refusal=refusal)
             result.update(shown, failed=True, changed=False, msg=plan.get("msg") if failed else refusal)
             return result
         result.update(plan, changed=bool(plan.pop("changed", False)))
-        if stage in WITH_TARGETS:
-            # The S3 targets' keys are in the plan: its result is hidden (-v and up), the registered plan is not.
+        if stage in WITH_SECRETS:
+            # The S3 targets' or the proxy's keys are in the plan: its result is hidden (-v and up), the registered plan is not.
             result["_ansible_no_log"] = True
         return result
 
@@ -631,7 +634,9 @@ class ActionModule(ActionBase):
 
     def _stage_proxy_settings(self, params, previous, task_vars):
         """A proxy host's settings (settings.values, its role variables) checked for meaning and
-        against the members' (the first member's host), and the certificates it needs (settings.address)."""
+        against the members' (the first member's host), the certificates it needs, and what its proxy
+        is made of: the members of etcd_group but those leaving (settings.leaving), read from their
+        host variables, and its layout (proxy_plan.py, plan_proxy_host)."""
         from ansible_collections.raftops.etcd.plugins.plugin_utils.host_settings import member_values
         from ansible_collections.raftops.etcd.plugins.module_utils.plan.settings import settings_problems
 
@@ -644,15 +649,35 @@ class ActionModule(ActionBase):
         first = hostvars[member_hosts[0]] if member_hosts and member_hosts[0] in hostvars else {}
         problems = settings_problems(values, host, groups.get("all") or []) + etcd_proxy_plan.proxy_problems(
             values, host, member_hosts, member_values(first), group, values.get("etcd_pki_extra_sans"))
-        return dict(refusal="%s; nothing was changed" % "; ".join(problems) if problems else "",
-                    pki=dict(address=str(settings.get("address") or ""),
-                             listen_address=values.get("etcd_proxy_listen_address"), mode=values.get("etcd_proxy_mode")))
+        # etcd_address, else the host's default address (its facts).
+        address = str(values["etcd_address"] if "etcd_address" in values
+                      else (task_vars.get("ansible_default_ipv4") or {}).get("address", ""))
+        plan = dict(refusal="%s; nothing was changed" % "; ".join(problems) if problems else "",
+                    pki=dict(address=address, listen_address=values.get("etcd_proxy_listen_address"),
+                             mode=values.get("etcd_proxy_mode")))
+        if problems:
+            return plan
+        leaving = settings.get("leaving") or []
+        members = member_records([member for member in member_hosts if member not in leaving], hostvars)
+        return dict(plan, **etcd_proxy_plan.plan_proxy_host(values, host, address, members))
 
     def _stage_proxy_reach(self, params, previous, task_vars):
-        settings = params["settings"]
+        """Asks, on the proxy host, which members answer (etcd_health, by DNS SRV as the host resolves
+        the records with discovery_srv), with the proxy's certificates when an earlier run left them
+        there, and refuses a host that reaches none (previous: the proxy_settings plan)."""
+        args, srv = previous["args"], previous["args"]["discovery_srv"]
+        files = etcd_proxy_plan.proxy_client_files(previous["pki_dir"]) if args["tls"] else {}
+        had_certificates = bool(files) and bool(self._execute_module(
+            module_name="ansible.builtin.stat", task_vars=task_vars,
+            module_args=dict(path=files["client_key"], get_checksum=False, get_mime=False, get_attributes=False),
+        ).get("stat", {}).get("exists"))
+        endpoints = ["the SRV records of " + srv] if srv else [member["client_url"] for member in previous["members"]]
+        health_args = dict(discovery_srv=srv) if srv else dict(endpoints=endpoints)
+        health_args.update(discovery_srv_name=args["discovery_srv_name"], discover=False, timeout=5,
+                           **(files if had_certificates else {}))
+        health = self._execute_module(module_name="raftops.etcd.etcd_health", module_args=health_args, task_vars=task_vars)
         return dict(refusal=etcd_proxy_plan.proxy_reach_problem(
-            params["health"], task_vars.get("inventory_hostname"), settings.get("endpoints"),
-            settings.get("certificates", True)))
+            health, task_vars.get("inventory_hostname"), endpoints, had_certificates))
 
     def _stage_proxy_pki(self, params, previous, task_vars):
         """What etcd_pki makes or checks for the play's proxies (each play host's preflight step,
@@ -672,13 +697,15 @@ class ActionModule(ActionBase):
                                               [member["name"] for member in params["members"]], settings.get("managed", True))
 
     def _stage_proxy_health(self, params, previous, task_vars):
-        """The proxy's answer to /health on its own host (ansible.builtin.uri there), asked again
-        every settings.delay seconds up to settings.retries times until it reaches the cluster."""
+        """The proxy's answer to /health on its own host (ansible.builtin.uri there, with the proxy's
+        client pair from settings.config_dir with TLS), asked again every settings.delay seconds up to
+        settings.retries times until it reaches the cluster."""
         settings = params["settings"]
         url = etcd_proxy_plan.proxy_health_url(settings)
         args = dict(url=url, timeout=5, return_content=True, status_code=[200, 503])
-        files = (("ca_path", "ca_cert"), ("client_cert", "client_cert"), ("client_key", "client_key"))
-        args.update((option, settings[key]) for option, key in files if settings.get(key))
+        if truthy(settings.get("tls", True)):
+            files = etcd_proxy_plan.proxy_client_files(etcd_proxy_plan.proxy_pki_dir(settings["config_dir"]))
+            args.update(ca_path=files["ca_cert"], client_cert=files["client_cert"], client_key=files["client_key"])
         retries, delay = int(settings.get("retries") or 0), int(settings.get("delay") or 2)
         for attempt in range(retries + 1):
             answer = self._execute_module(module_name="ansible.builtin.uri", module_args=args, task_vars=task_vars)
@@ -692,6 +719,24 @@ class ActionModule(ActionBase):
             record.update(failed=True, msg="the proxy at %s does not reach the cluster after %d tries: %s"
                           % (url, retries + 1, reaches))
         return record
+
+    def _stage_proxy_files(self, params, previous, task_vars):
+        """The proxy's directories, certificates (read on the controller from etcd_pki's result,
+        settings.pki) and command line (argv, the filter raftops.etcd.proxy_args's; previous: the
+        proxy_settings plan). In check mode a pair that
+        etcd_pki would make is not there yet: it has no content."""
+        check_mode = bool(task_vars.get("ansible_check_mode"))
+
+        def read(path):
+            path = os.path.expanduser(str(path or ""))
+            if check_mode and not os.path.isfile(path):
+                return None
+            with open(path) as handle:
+                return handle.read()
+
+        plan = dict(previous, **etcd_proxy_plan.plan_proxy_files(previous, params["settings"].get("pki") or {}, read))
+        plan["argv"] = proxy_args(plan["members"], plan["args"])
+        return plan
 
     def _stage_proxy_status(self, params, previous, task_vars):
         """One line per proxy host of the play (report_var: each one's proxy_health result); a host

@@ -48,8 +48,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions impo
 STAGES = ["hosts", "cluster", "converge", "roll", "removal", "removal_check", "revocation", "maintenance", "rotation",
           "restore", "restore_members", "restore_check", "restore_start", "recovery_logs", "recovery", "pki_check",
           "status", "status_report", "deployed", "hardware", "bootstrap",
-          "schedule", "srv", "proxy_group", "proxy_settings", "proxy_reach", "proxy_pki", "proxy_health", "proxy_status",
-          "roll_stop",
+          "schedule", "srv", "proxy_group", "proxy_settings", "proxy_reach", "proxy_pki", "proxy_files", "proxy_health",
+          "proxy_status", "roll_stop",
           "source", "record", "seal", "fetch", "drill_snapshot"]
 
 

@@ -184,7 +184,7 @@ def proxy_pairs_leaving(files, prefix, kept, members=()):
     pair_suffixes = ("-peer", *HOST_PAIR_SUFFIXES)
     if isinstance(files, str) or isinstance(kept, str) or isinstance(members, str):
         raise ValueError("the files, the kept names and the member names must be lists")
-    # A kept proxy's client pair is NAME-client (roles/etcd_proxy/vars/main.yml).
+    # A kept proxy's client pair is NAME-client (plan_proxy_pki).
     keep = set(kept or []) | {"%s-client" % name for name in kept or []} | set(members or [])
     leaving = set()
     for path in files or []:
@@ -232,3 +232,75 @@ def plan_proxy_pki(proxies, group_hosts, instance, files, member_names, managed=
     kept = [proxy_cert_name(instance, host) for host in group_hosts or []]
     revoke = proxy_pairs_leaving(files, prefix, kept, member_names) if truthy(managed) else []
     return dict(members=members, clients=clients, revoke=revoke)
+
+
+def proxy_pki_dir(config_dir):
+    """Where a proxy host keeps its certificates: beside its other settings."""
+    return "%s/pki" % config_dir
+
+
+def proxy_client_files(pki_dir):
+    """The CA and the client pair a proxy host reaches the members and its own listener with."""
+    return dict(ca_cert=pki_dir + "/ca.pem", client_cert=pki_dir + "/client.pem", client_key=pki_dir + "/client-key.pem")
+
+
+def plan_proxy_host(values, host, address, members):
+    """What the proxy on ``host`` is made of, from its role variables ``values`` (etcd_*), its
+    ``address`` and the ``members`` it reaches: its unit, its certificates' directory, where it
+    asks its own /health (``check``, the step proxy_health's settings) and what its command line is
+    built from (``args``, proxy_args's settings but the revocation list, known once etcd_pki ran)."""
+    instance = str(values.get("etcd_instance") or "etcd")
+    mode, listen, tls = values["etcd_proxy_mode"], str(values["etcd_proxy_listen_address"]), truthy(values["etcd_tls"])
+    config_dir, port, unit = str(values["etcd_proxy_config_dir"]), int(values["etcd_proxy_port"]), "%s-proxy.service" % instance
+    pki_dir = proxy_pki_dir(config_dir)
+    # The resolver advertises the listen address, or the host's own for a wildcard, unless told which.
+    advertise = str(values["etcd_proxy_advertise_address"] or "") or (address if listen in WILDCARDS else "")
+    return dict(
+        members=members, unit=unit, unit_path="/etc/systemd/system/" + unit, pki_dir=pki_dir,
+        cert_name=proxy_cert_name(instance, host), user=str(values["etcd_proxy_user"]),
+        config_dir=config_dir, data_dir=str(values["etcd_proxy_data_dir"]),
+        check=dict(mode=mode, listen_address=listen, port=port, tls=tls, config_dir=config_dir),
+        args=dict(mode=mode, binary="%s/etcd" % values["etcd_bin_dir"], listen_address=listen, port=port, tls=tls,
+                  pki_dir=pki_dir, data_dir=str(values["etcd_proxy_data_dir"]),
+                  namespace=values["etcd_proxy_namespace"], resolver_prefix=values["etcd_proxy_resolver_prefix"],
+                  resolver_ttl=int(values["etcd_proxy_resolver_ttl"]), advertise_address=advertise,
+                  metrics_port=int(values["etcd_proxy_metrics_port"]), retry_delay=values["etcd_proxy_retry_delay"],
+                  discovery_srv=values["etcd_proxy_discovery_srv"],
+                  discovery_srv_name=values["etcd_proxy_discovery_srv_name"]))
+
+
+def plan_proxy_files(plan, pki, read):
+    """The proxy's directories, certificates and the settings of its command line (``args``, with the
+    revocation list) once etcd_pki ran on the controller: ``plan``, plan_proxy_host's; ``pki``, etcd_pki's result ({} without TLS); ``read``,
+    path on the controller -> its content. The systemd unit's content is the caller's template (``unit_file``)."""
+    user, pki_dir, tls, grpc = plan["user"], plan["pki_dir"], truthy(plan["args"]["tls"]), plan["args"]["mode"] == "grpc"
+    # The CA's revocation list as the members use it (always there with the role's PKI; etcd_pki's, with TLS only).
+    crl = str((pki.get("crl") or {}).get("path") or "")
+    directories = [dict(path=plan["config_dir"], owner="root", group=user, mode="0750"),
+                   dict(path=plan["data_dir"], owner=user, group=user, mode="0700")]
+    files, private_files, host_files = [], [], proxy_client_files(pki_dir)
+    if tls:
+        directories.append(dict(path=pki_dir, owner="root", group=user, mode="0750"))
+        client, server = pki["clients"][plan["cert_name"] + "-client"], (pki.get("certificates") or {}).get(plan["cert_name"]) or {}
+        ca = pki["ca"]
+        # During a CA rotation the bundle of the CAs the phase trusts, as the members have it (docs/pki.md).
+        files += [dict(path=host_files["ca_cert"], source=ca.get("trusted_path") or ca["path"], mode="0644"),
+                  dict(path=host_files["client_cert"], source=client["cert"], mode="0644")]
+        private_files.append(dict(path=host_files["client_key"], source=client["key"], mode="0640"))
+        if grpc:
+            # The gRPC proxy's listener: its own server pair.
+            files.append(dict(path=pki_dir + "/server.pem", source=server.get("cert"), mode="0644"))
+            private_files.append(dict(path=pki_dir + "/server-key.pem", source=server.get("key"), mode="0640"))
+        if grpc and crl:
+            # The gRPC proxy reads it again for every new client connection (--client-crl-file), so a
+            # new one needs no restart; the gateway has no use for it.
+            files.append(dict(path=pki_dir + "/crl.pem", source=crl, mode="0644", restart=False))
+
+    def written(spec):
+        return dict({key: value for key, value in spec.items() if key != "source"}, owner="root", group=user,
+                    content=read(spec["source"]))
+
+    return dict(directories=directories, files=[written(spec) for spec in files],
+                private_files=[written(spec) for spec in private_files],
+                unit_file=dict(path=plan["unit_path"], owner="root", group="root", mode="0644"),
+                args=dict(plan["args"], crl=bool(crl)))

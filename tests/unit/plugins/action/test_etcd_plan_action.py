@@ -216,7 +216,7 @@ def test_the_cluster_step_refuses_a_run_lock_another_run_holds(action):
     (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, removal, removal_check, revocation, "
                           "maintenance, rotation, restore, restore_members, restore_check, restore_start, recovery_logs, recovery, "
                           "pki_check, status, status_report, deployed, hardware, bootstrap, schedule, srv, proxy_group, "
-                          "proxy_settings, proxy_reach, proxy_pki, proxy_health, proxy_status, roll_stop, source, record, "
+                          "proxy_settings, proxy_reach, proxy_pki, proxy_files, proxy_health, proxy_status, roll_stop, source, record, "
                           "seal, fetch, drill_snapshot, got: later"),
     (dict(stage="cluster", plan={}), "cannot plan the cluster step"),
     # Every option is checked whichever stage is asked: one a stage does not read is no way around its type.

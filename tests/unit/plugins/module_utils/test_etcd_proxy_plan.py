@@ -208,3 +208,85 @@ def test_the_pairs_of_proxies_no_longer_in_the_group_are_revoked_and_no_other():
     # Once revoked (files moved to revoked/), nothing is left to do.
     left = [f for f in PKI_FILES if "-p2" not in f and "-gw" not in f]
     assert pp.proxy_pairs_leaving(left, "etcd-proxy-", kept, ["etcd-proxy-db"]) == []
+
+
+# --- what a proxy is made of ----------------------------------------------------------------------
+
+VALUES = dict(etcd_instance="etcd", etcd_tls=True, etcd_bin_dir="/usr/local/bin", etcd_proxy_mode="grpc",
+              etcd_proxy_listen_address="127.0.0.1", etcd_proxy_port="23790", etcd_proxy_config_dir="/etc/etcd-proxy",
+              etcd_proxy_data_dir="/var/lib/etcd-proxy", etcd_proxy_user="etcd-proxy", etcd_proxy_namespace="",
+              etcd_proxy_resolver_prefix="", etcd_proxy_resolver_ttl="60", etcd_proxy_advertise_address="",
+              etcd_proxy_metrics_port="23791", etcd_proxy_retry_delay="1m", etcd_proxy_discovery_srv="",
+              etcd_proxy_discovery_srv_name="")
+MEMBERS = [{"host": "h0", "name": "etcd-0", "client_url": "https://10.0.0.11:2379"}]
+
+
+def host_plan(**overrides):
+    return pp.plan_proxy_host(dict(VALUES, **overrides), "p 1", "10.0.1.11", MEMBERS)
+
+
+def test_a_proxy_s_unit_certificates_and_health_check_come_from_its_settings():
+    plan = host_plan()
+    assert (plan["unit"], plan["unit_path"], plan["pki_dir"], plan["cert_name"]) == (
+        "etcd-proxy.service", "/etc/systemd/system/etcd-proxy.service", "/etc/etcd-proxy/pki", "etcd-proxy-p-1")
+    assert plan["check"] == dict(mode="grpc", listen_address="127.0.0.1", port=23790, tls=True, config_dir="/etc/etcd-proxy")
+    assert plan["args"]["binary"] == "/usr/local/bin/etcd" and plan["args"]["resolver_ttl"] == 60
+
+
+@pytest.mark.parametrize("listen, advertise, expected", [
+    ("127.0.0.1", "", ""),  # proxy_args advertises the listen address
+    ("0.0.0.0", "", "10.0.1.11"),  # a wildcard: the host's address
+    ("::", "", "10.0.1.11"),
+    ("0.0.0.0", "proxy.example.com", "proxy.example.com"),  # the operator's, always
+])
+def test_the_resolver_advertises_the_host_s_address_for_a_wildcard_listener(listen, advertise, expected):
+    plan = host_plan(etcd_proxy_listen_address=listen, etcd_proxy_advertise_address=advertise)
+    assert plan["args"]["advertise_address"] == expected
+
+
+PKI = dict(ca=dict(path="/pki/ca.pem"), crl=dict(path="/pki/crl.pem"),
+           clients={"etcd-proxy-p-1-client": dict(cert="/pki/c.pem", key="/pki/c-key.pem")},
+           certificates={"etcd-proxy-p-1": dict(cert="/pki/s.pem", key="/pki/s-key.pem")})
+
+
+def contents(path):
+    return "content of %s" % path
+
+
+def test_a_grpc_proxy_gets_its_pairs_the_ca_and_the_crl_which_needs_no_restart():
+    files = pp.plan_proxy_files(host_plan(), PKI, contents)
+    assert [(d["path"], d["owner"], d["mode"]) for d in files["directories"]] == [
+        ("/etc/etcd-proxy", "root", "0750"), ("/var/lib/etcd-proxy", "etcd-proxy", "0700"), ("/etc/etcd-proxy/pki", "root", "0750")]
+    assert [(f["path"], f["content"], f["mode"], f.get("restart", True)) for f in files["files"]] == [
+        ("/etc/etcd-proxy/pki/ca.pem", "content of /pki/ca.pem", "0644", True),
+        ("/etc/etcd-proxy/pki/client.pem", "content of /pki/c.pem", "0644", True),
+        ("/etc/etcd-proxy/pki/server.pem", "content of /pki/s.pem", "0644", True),
+        ("/etc/etcd-proxy/pki/crl.pem", "content of /pki/crl.pem", "0644", False)]
+    assert [(f["path"], f["content"], f["group"], f["mode"]) for f in files["private_files"]] == [
+        ("/etc/etcd-proxy/pki/client-key.pem", "content of /pki/c-key.pem", "etcd-proxy", "0640"),
+        ("/etc/etcd-proxy/pki/server-key.pem", "content of /pki/s-key.pem", "etcd-proxy", "0640")]
+    assert files["unit_file"] == dict(path="/etc/systemd/system/etcd-proxy.service", owner="root", group="root", mode="0644")
+    assert files["args"]["crl"] is True
+
+
+def test_during_a_ca_rotation_the_proxy_trusts_the_bundle_the_phase_trusts():
+    pki = dict(PKI, ca=dict(path="/pki/ca.pem", trusted_path="/pki/bundle.pem"))
+    assert pp.plan_proxy_files(host_plan(), pki, contents)["files"][0]["content"] == "content of /pki/bundle.pem"
+
+
+def test_a_gateway_gets_its_client_pair_and_the_ca_only():
+    files = pp.plan_proxy_files(host_plan(etcd_proxy_mode="gateway"), PKI, contents)
+    assert [f["path"] for f in files["files"]] == ["/etc/etcd-proxy/pki/ca.pem", "/etc/etcd-proxy/pki/client.pem"]
+    assert [f["path"] for f in files["private_files"]] == ["/etc/etcd-proxy/pki/client-key.pem"]
+
+
+def test_without_a_crl_the_grpc_proxy_gets_no_crl_file_nor_flag():
+    files = pp.plan_proxy_files(host_plan(), dict(PKI, crl=dict(path="")), contents)
+    assert "/etc/etcd-proxy/pki/crl.pem" not in [f["path"] for f in files["files"]]
+    assert files["args"]["crl"] is False
+
+
+def test_without_tls_the_proxy_has_no_certificates_nor_their_directory():
+    files = pp.plan_proxy_files(host_plan(etcd_tls=False), {}, contents)
+    assert [d["path"] for d in files["directories"]] == ["/etc/etcd-proxy", "/var/lib/etcd-proxy"]
+    assert files["files"] == [] and files["private_files"] == []
