@@ -16,10 +16,9 @@ import glob
 import os
 import re
 
-from jinja2 import nodes
-
 from ansible_collections.raftops.etcd.tests.unit.roles.test_role_shape import (
-    JINJA, MAX_CONDITIONS, MAX_FILTERS, _definitions_in, _expressions, _size, _strings, filters_defined, load,
+    MAX_CONDITIONS, MAX_FILTERS, _definitions_in, _expressions, _size, _strings, filters_defined, load,
+    template_expressions,
 )
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -50,16 +49,6 @@ def template_files():
     return _glob("roles/*/templates/**/*.j2")
 
 
-def _template_expressions(text):
-    tree = JINJA.parse(text)
-    for output in tree.find_all(nodes.Output):
-        yield from (node for node in output.nodes if not isinstance(node, nodes.TemplateData))
-    for statement in tree.find_all(nodes.If):
-        yield statement.test
-    for statement in tree.find_all(nodes.For):
-        yield statement.iter
-
-
 def expressions_over_limit():
     over = []
     for path in yaml_files():
@@ -68,7 +57,7 @@ def expressions_over_limit():
                      if _over(expression)]
     for path in template_files():
         with open(path) as f:
-            over += [(os.path.relpath(path, ROOT), "template expression") for expression in _template_expressions(f.read())
+            over += [(os.path.relpath(path, ROOT), "template expression") for expression in template_expressions(f.read())
                      if _over(expression)]
     return over
 
@@ -114,8 +103,8 @@ def test_at_most_twelve_public_filters():
 
 def test_the_counts_see_what_they_count():
     # Three filters is over the limit; a register and a loop_var are places of internal names.
-    assert _over(next(_template_expressions("{{ a | b | c | d }}")))
-    assert not _over(next(_template_expressions("{% if a and b %}x{% endif %}")))
+    assert _over(next(template_expressions("{{ a | b | c | d }}")))
+    assert not _over(next(template_expressions("{% if a and b %}x{% endif %}")))
     found = []
     _definitions_in([{"register": "_x", "loop_control": {"loop_var": "_y"}}, {"block": [{"register": "_x"}]}], found)
     assert found == ["_x", "_y", "_x"]

@@ -69,6 +69,11 @@ def _expressions(key, text):
         return
     if "{{" not in text and "{%" not in text:
         return
+    yield from template_expressions(text)
+
+
+def template_expressions(text):
+    """The Jinja expressions of a template's text: each ``{{ }}``, each ``if``'s test, each ``for``'s list."""
     with warnings.catch_warnings():
         # Jinja's lexer decodes string literals such as '\{' (regex_replace patterns) with a warning.
         warnings.simplefilter("ignore", DeprecationWarning)
