@@ -15,7 +15,7 @@ description:
     target that resolves to no address at all is a problem, and RV(_raw.failures) says why.
   - An SRV query that fails (no nameserver answers it) fails the lookup, naming the service.
   - Returns, per term, the list of records; a name without records is an empty list. The role
-    checks them against the inventory before any host changes (M(raftops.etcd.etcd_plan), stage C(srv), which resolves them the same way).
+    checks them against the inventory before any host changes (the action C(raftops.etcd.etcd_plan), stage C(srv), which resolves them the same way).
 requirements:
   - dnspython on the controller
 options:

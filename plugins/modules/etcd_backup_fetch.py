@@ -34,7 +34,7 @@ options:
   target:
     description:
       - The target, as the role's C(etcd_backup_targets) lists it, with its defaults (what
-        M(raftops.etcd.etcd_plan)'s V(fetch) stage returns). Never shown.
+        the action C(raftops.etcd.etcd_plan)'s V(fetch) stage returns). Never shown.
     type: dict
     required: true
   name:
