@@ -178,6 +178,13 @@ class ActionModule(ActionBase):
         if settings.get("metrics_targets"):
             plan["scrape_targets"] = etcd_plan.scrape_targets(params["members"], settings.get("metrics_port"),
                                                               settings.get("instance"), settings.get("tls"))
+        if not plan["later_phases"] and plan.get("status_read") == "preflight" and "status_settings" in settings:
+            # Nothing changes in the cluster after preflight's read: the status at the end is that read's,
+            # judged now, unless it refuses or waits for the cluster version (status.yml's step then does).
+            status = self._plan_status(self._status_read({}, "preflight", task_vars), self._members_in_run(
+                params["members"], task_vars), dict(settings, all_members_in_run=plan.get("all_members_in_run")))
+            if not status["refusal"] and not status["version_wait"]:
+                plan["status"] = status
         return plan
 
     def _stage_removal_check(self, params, previous, task_vars):
@@ -190,8 +197,7 @@ class ActionModule(ActionBase):
     def _stage_status(self, params, previous, task_vars):
         del previous  # its own read
         settings = dict(params["settings"], check_mode=bool(task_vars.get("ansible_check_mode")))
-        play_hosts = self._play_hosts(task_vars)
-        in_run = [member["name"] for member in params["members"] if member["host"] in play_hosts]
+        in_run = self._members_in_run(params["members"], task_vars)
         plan = self._plan_status(self._status_read(params["health"], settings.get("status_read"), task_vars),
                                  in_run, settings)
         if plan["version_wait"]:
@@ -307,6 +313,12 @@ class ActionModule(ActionBase):
                                    wait_timeout=settings.get("health_timeout"),
                                    expect_members=settings.get("expect_members"), quota_bytes=settings.get("quota_bytes"))
         return dict(previous, bootstrap_read=health, bootstrap_failure=etcd_operation_plan.bootstrap_failure(health))
+
+    @classmethod
+    def _members_in_run(cls, members, task_vars):
+        """The names of the members whose hosts are in the play."""
+        play_hosts = cls._play_hosts(task_vars)
+        return [member["name"] for member in members if member["host"] in play_hosts]
 
     @staticmethod
     def _status_read(health, which, task_vars):
@@ -630,7 +642,7 @@ class ActionModule(ActionBase):
         settings = params["settings"]
         group = settings.get("group") or "etcd_proxy"
         hosts = (task_vars.get("groups") or {}).get(group) or []
-        return dict(refusal=etcd_proxy_plan.proxy_group_problem(hosts, group, settings.get("asked", True)))
+        return dict(refusal=etcd_proxy_plan.proxy_group_problem(hosts, group))
 
     def _stage_proxy_settings(self, params, previous, task_vars):
         """A proxy host's settings (settings.values, its role variables) checked for meaning and

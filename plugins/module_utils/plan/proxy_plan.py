@@ -95,11 +95,10 @@ def proxy_problems(settings, host, member_hosts, member_values=None, group="etcd
     return problems
 
 
-def proxy_group_problem(hosts, group, asked=True):
-    """A refusal when the proxy group is empty or missing and a proxy was asked for; else ``''``."""
+def proxy_group_problem(hosts, group):
+    """A refusal when the proxy group is empty or missing (playbooks/proxy.yml asks only when proxies
+    are asked for); else ``''``."""
     if hosts and not isinstance(hosts, str):
-        return ""
-    if not truthy(asked):
         return ""
     return ("the proxy group is empty or missing: the inventory has no hosts in group '%s' (etcd_proxy_group); "
             "add the client hosts to it, or leave etcd_proxy_mode unset; nothing was changed" % group)

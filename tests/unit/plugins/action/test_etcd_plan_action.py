@@ -147,6 +147,41 @@ def test_the_converge_step_reads_what_each_member_found_out_of_date(action):
     assert scraped["scrape_targets"][0]["labels"] == {"__scheme__": "https", "cluster": "etcd", "instance": "m0"}
 
 
+def test_the_converge_step_judges_the_status_on_preflight_s_read_when_nothing_changes_after_it(action):
+    from ansible_collections.raftops.etcd.plugins.module_utils.cluster.status_advice import status_advice, status_lines
+    from ansible_collections.raftops.etcd.tests.unit.plugins.status_sample import health, member
+
+    members = [dict(host="h%d" % i, name="etcd-%d" % i, client_url="https://10.0.0.%d:2379" % i) for i in (1, 2, 3)]
+    quiet = {"h%d" % i: dict(_etcd_member_files=dict(restart_needed=False), _etcd_host_info=as_read(dict(info={})))
+             for i in (1, 2, 3)}
+    first = dict(with_data=["h1", "h2", "h3"], bootstrap=False, running_other_release=[], not_serving=[], rejoin={},
+                 new=[], learners=[], existing_wait=False, binaries_outdated=[], auth_phase=False,
+                 all_members_in_run=True, status_read="preflight")
+    settings = dict(restart_note_path="/note", version="3.5.17", status_settings=dict(etcd_group="etcd"))
+
+    def converge(read, plan=first, **more):
+        action._task.args = dict(members=members, stage="converge", plan=plan, settings=dict(settings, **more))
+        return action.run(task_vars=dict(hostvars=quiet, ansible_play_hosts=["h1", "h2", "h3"], _etcd_preflight_read=read))
+
+    read = health([member(1, version="3.5.17"), member(2, version="3.5.17"), member(3, version="3.5.17")])
+    read["cluster"]["version"] = "3.5.0"
+    plan = converge(read)
+    assert plan["later_phases"] is False and plan["status"]["refusal"] == ""
+    assert plan["status"]["lines"] == status_lines(read["table"], status_advice(read, dict(etcd_group="etcd")))
+    # A later phase, another read named, no status settings (a run of only some tags), a member on another
+    # release or a cluster version still to come: the status step judges it, not this one.
+    assert "status" not in converge(read, timers=True)
+    assert "status" not in converge(read, plan=dict(first, status_read="none"))
+    action._task.args = dict(members=members, stage="converge", plan=first, settings=dict(restart_note_path="/note"))
+    assert "status" not in action.run(task_vars=dict(hostvars=quiet, ansible_play_hosts=["h1"], _etcd_preflight_read=read))
+    other = health([member(1, version="3.5.16"), member(2, version="3.5.17"), member(3, version="3.5.17")])
+    other["cluster"]["version"] = "3.5.0"
+    assert "status" not in converge(other)
+    behind = health([member(1, version="3.5.17"), member(2, version="3.5.17"), member(3, version="3.5.17")])
+    behind["cluster"]["version"] = "3.4.0"
+    assert "status" not in converge(behind)
+
+
 def test_the_hosts_step_refuses_hosts_that_cannot_run_etcd_before_its_own_refusal(action):
     hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(report(i)), ansible_architecture="x86_64") for i in range(3)}
     hostvars["h1"]["ansible_architecture"] = "sparc"

@@ -45,10 +45,10 @@ def test_the_schedule_step_plans_one_member_s_timers(action):
     assert result["failed"] and "cannot plan the schedule step" in result["msg"]
 
 
-@pytest.mark.parametrize("hosts, asked, refused", [([], True, True), ([], False, False), (["p0"], True, False)])
-def test_the_proxy_group_step_refuses_an_empty_group_only_when_proxies_are_asked_for(action, hosts, asked, refused):
+@pytest.mark.parametrize("hosts, refused", [([], True), (["p0"], False)])
+def test_the_proxy_group_step_refuses_an_empty_group(action, hosts, refused):
     result = run(action, dict(groups=dict(proxies=hosts)), stage="proxy_group", refuse=True,
-                 settings=dict(group="proxies", asked=asked))
+                 settings=dict(group="proxies"))
     assert bool(result.get("failed")) is refused
     if refused:
         assert result["msg"] == ("the proxy group is empty or missing: the inventory has no hosts in group 'proxies' "

@@ -106,8 +106,7 @@ def test_empty_proxy_group():
     message = ("the proxy group is empty or missing: the inventory has no hosts in group 'etcd_proxy' "
                "(etcd_proxy_group); add the client hosts to it, or leave etcd_proxy_mode unset; nothing was changed")
     assert pp.proxy_group_problem([], "etcd_proxy") == message
-    assert pp.proxy_group_problem(None, "etcd_proxy", True) == message
-    assert pp.proxy_group_problem([], "etcd_proxy", False) == ""
+    assert pp.proxy_group_problem(None, "etcd_proxy") == message
     assert pp.proxy_group_problem(["c0"], "etcd_proxy") == ""
 
 
