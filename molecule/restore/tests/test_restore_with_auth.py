@@ -24,7 +24,7 @@ import time
 import pytest
 from etcdtest import (EPHEMERAL, ROOT, Gateway, UserGateway, host, inventory_secrets, leaked, playbook, poll, refused,
                       why_failed)
-from test_backup_push import DRILL_STATUS, SSH_HOST, STATUS, drill_all, stop_the_snapshot_timers
+from test_backup_push import DRILL_STATUS, MEMBERS, SSH_HOST, STATUS, drill_all, stop_the_snapshot_timers
 from test_restore import DATA_DIRS, HOSTS, SMALL_FS, SURVIVOR, URLS
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
@@ -140,7 +140,7 @@ def test_with_auth_on_the_members_scheduled_drill_proves_the_newest_backup_whoev
     started = time.time()
     rc, out = playbook("etcd", "-vvv", "-e", json.dumps(push), "--tags", "etcd_backup")
     assert rc == 0, why_failed(out)
-    assert leaked(out, inventory_secrets(push, KEY_FILE)) == []
+    assert leaked(out, inventory_secrets(push, KEY_FILE, MEMBERS)) == []
 
     def pushed():
         records = [json.loads(host(h).run("cat %s" % STATUS).stdout or "{}") for h in HOSTS]

@@ -533,9 +533,11 @@ def snapshots(directory=BACKUPS):
     return sorted(name for name in os.listdir(directory) if name.startswith("etcd-snapshot-") and name.endswith(".db"))
 
 
-def inventory_secrets(variables, key_file=None):
+def inventory_secrets(variables, key_file=None, members=()):
     """{what: value} of every secret in role variables: etcd's root and users' passwords, the discovery
-    token, the S3 targets' keys and, when given, the backup key (the text of ``key_file``)."""
+    token, the S3 targets' keys and, when given, the backup key (the text of ``key_file``) with the
+    signing seeds derived from it for the controller and each of ``members`` (their etcd names), in
+    base64 as a member's push settings hold its own."""
     found = {"etcd_auth_root_password": variables.get("etcd_auth_root_password"),
              "etcd_discovery_token": variables.get("etcd_discovery_token")}
     for user in variables.get("etcd_users") or []:
@@ -544,8 +546,13 @@ def inventory_secrets(variables, key_file=None):
         for field in ("access_key", "secret_key"):
             found["target %s %s" % (target["name"], field)] = target.get(field)
     if key_file and os.path.exists(key_file):
+        from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
+
         with open(key_file) as handle:
             found["backup key"] = handle.read().strip()
+        key = crypto.read_key(key_file)
+        for name in [crypto.CONTROLLER] + [crypto.member_signer(member) for member in members]:
+            found["signing seed of %s" % name] = base64.b64encode(crypto.signer(key, name).seed).decode()
     return {what: value for what, value in found.items() if value}
 
 
