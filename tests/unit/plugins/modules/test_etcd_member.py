@@ -6,6 +6,7 @@ import yaml
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster import member_task
 from ansible_collections.raftops.etcd.plugins.modules import etcd_member
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd import FakeCluster
 from ansible_collections.raftops.etcd.tests.unit.plugins.fake_etcd_kv import FakeKVCluster
@@ -16,9 +17,9 @@ def fake_cluster(monkeypatch, names, leader):
     fake = FakeCluster(names, leader=leader)
     monkeypatch.setattr(ec, "EtcdClient", lambda url, **options: fake.client(url))
     clock = {"now": 0.0}
-    monkeypatch.setattr(etcd_member, "_now", lambda: clock["now"])
-    monkeypatch.setattr(etcd_member, "_sleep", lambda seconds: clock.update(now=clock["now"] + seconds))
-    monkeypatch.setattr(etcd_member, "_utc_stamp", lambda: "2026-01-31 10:00:00 UTC")
+    monkeypatch.setattr(member_task, "_now", lambda: clock["now"])
+    monkeypatch.setattr(member_task, "_sleep", lambda seconds: clock.update(now=clock["now"] + seconds))
+    monkeypatch.setattr(member_task, "_utc_stamp", lambda: "2026-01-31 10:00:00 UTC")
     return fake
 
 
@@ -601,9 +602,9 @@ def locked(monkeypatch):
     """A cluster whose run lock this run took (lease ``this``), on the module's clock."""
     fake = FakeKVCluster(["etcd-a", "etcd-b", "etcd-c"], leader="etcd-a")
     kv_clients(monkeypatch, fake)
-    monkeypatch.setattr(etcd_member, "_now", lambda: fake.now)
-    monkeypatch.setattr(etcd_member, "_sleep", fake.advance)
-    monkeypatch.setattr(etcd_member, "_utc_stamp", lambda: "2026-01-31 10:00:00 UTC")
+    monkeypatch.setattr(member_task, "_now", lambda: fake.now)
+    monkeypatch.setattr(member_task, "_sleep", fake.advance)
+    monkeypatch.setattr(member_task, "_utc_stamp", lambda: "2026-01-31 10:00:00 UTC")
     fake.this = fake.grant(45)
     fake.put(LOCK_KEY, json.dumps(dict(holder=THIS_RUN, acquired_at="2026-11-22T10:00:00Z", ttl=45)), lease=fake.this)
     return fake
@@ -649,8 +650,8 @@ def test_a_promotion_is_refused_once_the_lock_is_gone_and_nothing_changes(monkey
     fake = FakeKVCluster(["etcd-a", "etcd-b", "etcd-c"], leader="etcd-a")
     fake.members[2]["is_learner"] = True
     kv_clients(monkeypatch, fake)
-    monkeypatch.setattr(etcd_member, "_now", lambda: fake.now)
-    monkeypatch.setattr(etcd_member, "_sleep", fake.advance)
+    monkeypatch.setattr(member_task, "_now", lambda: fake.now)
+    monkeypatch.setattr(member_task, "_sleep", fake.advance)
     lease = fake.grant(45)
     fake.put(LOCK_KEY, json.dumps(dict(holder=THIS_RUN, acquired_at="2026-11-22T10:00:00Z", ttl=45)), lease=lease)
     keeper_cut_off(fake, next_run=False)
