@@ -32,8 +32,7 @@ options:
     type: str
     choices: [text, base64]
     default: text
-extends_documentation_fragment:
-  - raftops.etcd.connection
+extends_documentation_fragment: [raftops.etcd.connection]
 notes:
   - The connection options are those of the modules (their C(module_defaults) do not reach lookups;
     pass them as keywords).

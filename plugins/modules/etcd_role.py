@@ -16,9 +16,7 @@ description:
     permission whose type changes is granted again (etcd replaces it), not revoked.
   - The C(root) role is etcd's own and holds every permission. It can be created (as the first step
     before enabling auth), never given permissions nor deleted.
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.connection
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.connection]
 attributes:
   diff_mode:
     support: full

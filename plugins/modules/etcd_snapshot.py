@@ -60,9 +60,7 @@ options:
       - A member that cannot answer does not fail the task; RV(keyspace_error) says why.
     type: bool
     default: false
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.connection
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.connection]
 attributes:
   check_mode:
     details:

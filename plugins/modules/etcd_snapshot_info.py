@@ -15,9 +15,7 @@ description:
     which gives RV(hash) and the revision and counts etcd itself reads; without one they are read from the file,
     and each program found but not usable is a warning.
   - Never changes anything. Runs on any host with python3, the controller included.
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.snapshot_file
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.snapshot_file]
 attributes:
   check_mode:
     details: The module only reads, so it runs in check mode exactly as without it.

@@ -97,9 +97,7 @@ options:
       - Only with a O(bump_revision) above V(0), which needs it.
     type: bool
     default: false
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.snapshot_file
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.snapshot_file]
 attributes:
   check_mode:
     details:

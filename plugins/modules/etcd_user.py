@@ -23,9 +23,7 @@ description:
   - A user must have a password, unless it only ever connects with a client certificate whose
     common name is its name. Such a user needs O(no_password=true) (etcd 3.4 and later), so that a
     forgotten password is not mistaken for one.
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.connection
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.connection]
 attributes:
   diff_mode:
     support: full
