@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 ---
 name: etcd_kv
-short_description: Read a key or every key under a prefix from etcd
+short_description: Read one etcd key, or every key under a prefix
 version_added: 0.2.0
 author:
   - raftops developers (@raftops)

@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 ---
 module: etcd_role
-short_description: Manage an etcd RBAC role and its key and prefix permissions
+short_description: Manage an etcd RBAC role and its permissions on keys and prefixes
 version_added: 0.2.0
 description:
   - Creates or deletes a role of etcd's role-based access control, and grants it read, write or

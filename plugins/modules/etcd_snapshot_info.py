@@ -45,7 +45,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 path:
-  description: The snapshot file read (O(src)).
+  description: O(src), the snapshot file read.
   returned: always
   type: str
   sample: /var/backups/etcd/etcd-20260821T1200.db
@@ -150,8 +150,7 @@ def argument_spec():
 
 def check(module):
     result, _tool, warnings = inspect(module, module.params["src"], module.params["etcdutl_path"])
-    result.update(changed=False, warnings=warnings)
-    return result
+    return dict(result, changed=False, warnings=warnings)
 
 
 def main():
