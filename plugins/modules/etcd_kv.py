@@ -157,7 +157,7 @@ matched:
   type: bool
   sample: true
 deleted:
-  description: The keys that were (in check mode, would be) deleted.
+  description: The keys deleted (in check mode, that would be).
   returned: when O(state=absent)
   type: list
   elements: str
