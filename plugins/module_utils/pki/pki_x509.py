@@ -35,10 +35,6 @@ except ImportError as exc:  # reported by the module through missing_required_li
     CRYPTOGRAPHY_IMPORT_ERROR = exc
 HAS_CRYPTOGRAPHY = CRYPTOGRAPHY_IMPORT_ERROR is None
 
-# A DNS SAN: labels of letters, digits, '-' and '_', optionally a leading '*.' wildcard.
-_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
-_DNS_RE = re.compile(r"^(?:\*\.)?%s(?:\.%s)*\.?$" % (_LABEL, _LABEL))
-
 # Certificates start a little in the past so that a member whose clock lags the controller's
 # still accepts them.
 BACKDATE = datetime.timedelta(minutes=5)
@@ -277,6 +273,10 @@ def crl_pem(crl):
 
 # --------------------------------------------------------------------------------------------
 # SANs
+
+# A DNS SAN: labels of letters, digits, '-' and '_', optionally a leading '*.' wildcard.
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_DNS_RE = re.compile(r"^(?:\*\.)?%s(?:\.%s)*\.?$" % (_LABEL, _LABEL))
 
 
 def parse_san(value, where):
