@@ -25,11 +25,8 @@ class FetchError(Exception):
 
 
 class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        del tmp  # unused since ansible-core 2.5
         params = task_params(result, fetch.MODULE, fetch.argument_spec(), self._task.args)
         if params is None:
             return result

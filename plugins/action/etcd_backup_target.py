@@ -49,7 +49,6 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        del tmp  # unused since ansible-core 2.5
         validated = ArgumentSpecValidator(backup_target.argument_spec()).validate(self._task.args)
         params = validated.validated_parameters
         # A secret never shows, not even in a message that quotes it.

@@ -20,11 +20,8 @@ ROLE_FACTS = ("default_ipv4", "architecture", "service_mgr")
 
 
 class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        del tmp  # unused since ansible-core 2.5
         args = dict(self._task.args)
         derive, calendars = args.pop("role_settings", False), args.pop("role_calendars", False)
         all_units = args.pop("role_units", False)

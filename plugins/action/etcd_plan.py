@@ -82,12 +82,10 @@ def snapshot_files(directory):
 
 
 class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        del tmp  # unused since ansible-core 2.5
         task_vars = task_vars or {}
         params = task_params(result, "raftops.etcd.etcd_plan", etcd_plan.argument_spec(), self._task.args)
         if params is None:

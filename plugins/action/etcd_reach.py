@@ -10,13 +10,11 @@ from ansible_collections.raftops.etcd.plugins.plugin_utils.reach import reach
 
 
 class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("timeout", "setting"))
     _supports_check_mode = True
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        del tmp  # unused since ansible-core 2.5
         host = (task_vars or {}).get("inventory_hostname") or "?"
         result.update(reach(self, self._task.args.get("timeout", 20), str(self._task.args.get("setting") or "timeout"), host))
         return result

@@ -81,11 +81,8 @@ def download(params):
 
 
 class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        del tmp  # unused since ansible-core 2.5
         params = task_params(result, MODULE, etcd_release.argument_spec(), self._task.args)
         if params is None:
             return result

@@ -20,7 +20,6 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        del tmp  # unused since ansible-core 2.5
         args = dict(self._task.args)
         try:
             remote_src = boolean(args.pop("remote_src", True), strict=True)

@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 ---
 name: etcd_kv
-short_description: Read a key or every key under a prefix from etcd
+short_description: Read one etcd key, or every key under a prefix
 version_added: 0.2.0
 author:
   - raftops developers (@raftops)
@@ -32,8 +32,7 @@ options:
     type: str
     choices: [text, base64]
     default: text
-extends_documentation_fragment:
-  - raftops.etcd.connection
+extends_documentation_fragment: [raftops.etcd.connection]
 notes:
   - The connection options are those of the modules (their C(module_defaults) do not reach lookups;
     pass them as keywords).

@@ -21,9 +21,7 @@ description:
     TOKEN, PASSWORD or SECRET, and of the discovery URL, are returned as C(<hidden>).
   - The adoption's decisions are made from these reads on the controller, by the lookup
     P(raftops.etcd.etcd_adopt_plan#lookup).
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.controller_ignored
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.controller_ignored]
 attributes:
   check_mode:
     support: full

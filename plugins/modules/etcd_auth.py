@@ -20,9 +20,7 @@ description:
     has one; the modules log in with O(auth_user) and O(auth_password) instead. The module warns when
     it enables auth without them.
   - Disabling needs user C(root) (O(auth_user)).
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.connection
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.connection]
 attributes:
   diff_mode:
     support: full

@@ -21,8 +21,7 @@ description:
   - A truncated, tampered, foreign-key or renamed backup, one of another cluster than O(cluster), or one not signed
     by the cluster's controller or one of O(members) (its Ed25519 signature, with the keys derived from O(key_file)),
     fails the task naming it and its target; V(latest) skips those, with a warning each.
-extends_documentation_fragment:
-  - raftops.etcd.common
+extends_documentation_fragment: [raftops.etcd.common]
 attributes:
   action:
     description: Runs as an action plugin; the controller decrypts.

@@ -57,8 +57,7 @@ requirements:
   - cryptography
   - boto3 (for the S3 states V(present), V(fetched), V(pruned) and V(listed) only)
   - cryptography and boto3 are needed on the controller only
-extends_documentation_fragment:
-  - raftops.etcd.common
+extends_documentation_fragment: [raftops.etcd.common]
 attributes:
   check_mode:
     details: Nothing is sealed, uploaded, downloaded or deleted; the result says what would be.

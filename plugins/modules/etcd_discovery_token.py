@@ -25,8 +25,7 @@ description:
   - O(state=absent) deletes the token and everything under it, for the clean-up after a failed
     bootstrap or once the cluster runs.
   - Runs wherever the discovery cluster is reachable, usually on the controller.
-extends_documentation_fragment:
-  - raftops.etcd.common
+extends_documentation_fragment: [raftops.etcd.common]
 attributes:
   check_mode:
     details: Reads the token and reports what would be created or deleted.

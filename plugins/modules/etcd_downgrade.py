@@ -23,9 +23,7 @@ description:
     it and etcd has ended the downgrade (it does so once every member runs the target).
   - O(state=cancelled) cancels an enabled downgrade (C(etcdctl downgrade cancel)); nothing when none is.
   - Every endpoint in O(endpoints) must answer its status; list every member's client URL.
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.connection
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.connection]
 attributes:
   check_mode:
     support: full

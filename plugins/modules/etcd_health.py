@@ -25,10 +25,7 @@ description:
     exists and every member agrees on it, no alarm is raised, every member has started, and the
     optional conditions O(max_raft_index_gap), O(expect_members) and O(allow_learners) hold.
   - It only reads; it never changes the cluster.
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.connection
-  - raftops.etcd.run_lock
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.connection, raftops.etcd.run_lock]
 options:
   discover:
     description:

@@ -23,8 +23,7 @@ description:
     within O(rtt_timeout) means the peer cannot be reached. The median of O(rtt_samples) tries is reported.
   - A figure that cannot be measured is null and RV(errors) says why; the module fails only on bad options.
   - Needs only python3 on the host.
-extends_documentation_fragment:
-  - raftops.etcd.common
+extends_documentation_fragment: [raftops.etcd.common]
 attributes:
   check_mode:
     details:

@@ -18,9 +18,7 @@ description:
   - Never changes anything.
   - The role's preflight reads everything it needs of a host in this one call, the answer of the
     host's own etcd included (O(ask_etcd)).
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.connection
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.connection]
 attributes:
   check_mode:
     details: The module only reads.

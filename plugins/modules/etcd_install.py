@@ -18,8 +18,7 @@ description:
     written whole and renamed into place, C(etcd) last, so a release directory with C(etcd) is a
     complete one.
   - A link is replaced atomically, so a service that starts meanwhile finds the old binary or the new one.
-extends_documentation_fragment:
-  - raftops.etcd.common
+extends_documentation_fragment: [raftops.etcd.common]
 attributes:
   action:
     description: The action plugin sends the tarball from the controller, and only when the host needs it.

@@ -20,9 +20,7 @@ description:
     RV(matched) (it does not fail).
   - To read keys, use the lookup plugin of the same name,
     C(lookup('raftops.etcd.etcd_kv', 'config/', prefix=true)).
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.connection
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.connection]
 attributes:
   check_mode:
     details:
@@ -159,7 +157,7 @@ matched:
   type: bool
   sample: true
 deleted:
-  description: The keys that were (in check mode, would be) deleted.
+  description: The keys deleted (in check mode, that would be).
   returned: when O(state=absent)
   type: list
   elements: str

@@ -32,10 +32,7 @@ description:
   - A request that was sent and then got no answer may have been applied, so it is never sent
     again; the module then revokes the lease it granted, so that the outcome is known (this run
     does not hold the lock), and fails.
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.connection
-  - raftops.etcd.controller_ignored
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.connection, raftops.etcd.controller_ignored]
 attributes:
   check_mode:
     details:

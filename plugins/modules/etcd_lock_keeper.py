@@ -27,8 +27,7 @@ description:
   - With O(lock_key), when the process O(pid) ends while O(lease_id) still holds that lock (the run
     was killed or crashed), the keeper records so in the lock's value and renews the lease no more;
     M(raftops.etcd.etcd_lock) then takes the lock over at once, naming the run that died.
-extends_documentation_fragment:
-  - raftops.etcd.common
+extends_documentation_fragment: [raftops.etcd.common]
 attributes:
   check_mode:
     support: none

@@ -29,9 +29,7 @@ description:
     from C(NOSPACE) alarms - a member down or unhealthy, no leader, another alarm raised - or that
     has a learner, and name every member concerned and why. Defragmenting blocks the member's reads
     and writes while it runs, which a cluster with a member already missing may not survive.
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.connection
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.connection]
 attributes:
   check_mode:
     details:

@@ -28,10 +28,7 @@ description:
     quorum of the new cluster size. A refusal names the unhealthy members and what to do.
   - Members are matched exactly by name, ID or peer URL; a selector never matches a prefix or a
     substring, so V(http://10.0.0.1:2380) never selects V(http://10.0.0.11:2380).
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.connection
-  - raftops.etcd.run_lock
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.connection, raftops.etcd.run_lock]
 attributes:
   check_mode:
     details: Reports what would be done, including a leadership move, and changes nothing.

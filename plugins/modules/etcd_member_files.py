@@ -21,8 +21,7 @@ description:
     beside the others in O(stage_dir), to be put in place later with O(activate). A service that
     restarts on its own meanwhile keeps running with the file it was proven with.
   - Removes each file in O(absent), after everything else.
-extends_documentation_fragment:
-  - raftops.etcd.common
+extends_documentation_fragment: [raftops.etcd.common]
 attributes:
   diff_mode:
     support: partial

@@ -16,9 +16,7 @@ description:
     reports whether it is reachable and healthy.
   - Never changes anything. To add, promote, remove or re-lead members use
     M(raftops.etcd.etcd_member).
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.connection
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.connection]
 attributes:
   check_mode:
     details: The module only reads, so it runs in check mode exactly as without it.

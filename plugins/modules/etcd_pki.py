@@ -51,8 +51,7 @@ description:
     provides ("bring your own PKI"). It reports every problem at once, each with the file name.
 requirements:
   - cryptography >= 3.1 on the controller
-extends_documentation_fragment:
-  - raftops.etcd.common
+extends_documentation_fragment: [raftops.etcd.common]
 attributes:
   check_mode:
     details: Reports what would be issued and why, what would be revoked and moved, and how the CRL

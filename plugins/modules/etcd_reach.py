@@ -22,9 +22,7 @@ description:
     C(replace_member) reach each host the same way in their first read (M(raftops.etcd.etcd_host_info),
     O(raftops.etcd.etcd_host_info#module:contact_timeout)).
   - Runs as an action plugin on the controller; the command on the host needs only a POSIX shell.
-extends_documentation_fragment:
-  - raftops.etcd.controller_action
-  - raftops.etcd.common
+extends_documentation_fragment: [raftops.etcd.controller_action, raftops.etcd.common]
 options:
   timeout:
     description:

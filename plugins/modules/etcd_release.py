@@ -18,9 +18,7 @@ description:
   - The C(raftops.etcd.etcd) role calls it before any host receives the release; the hosts then check
     their copy against the same C(SHA256SUMS) (M(raftops.etcd.etcd_install)).
   - Runs on the controller (an action plugin), in the controller's own process; asks nothing of any host.
-extends_documentation_fragment:
-  - raftops.etcd.controller_action
-  - raftops.etcd.common
+extends_documentation_fragment: [raftops.etcd.controller_action, raftops.etcd.common]
 attributes:
   check_mode:
     support: none

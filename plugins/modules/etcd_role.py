@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 ---
 module: etcd_role
-short_description: Manage an etcd RBAC role and its key and prefix permissions
+short_description: Manage an etcd RBAC role and its permissions on keys and prefixes
 version_added: 0.2.0
 description:
   - Creates or deletes a role of etcd's role-based access control, and grants it read, write or
@@ -16,10 +16,10 @@ description:
     permission whose type changes is granted again (etcd replaces it), not revoked.
   - The C(root) role is etcd's own and holds every permission. It can be created (as the first step
     before enabling auth), never given permissions nor deleted.
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.connection
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.connection]
 attributes:
+  check_mode:
+    details: RV(permissions), RV(granted) and RV(revoked) say what the task would do.
   diff_mode:
     support: full
     details:
@@ -107,19 +107,19 @@ name:
   type: str
   sample: app
 permissions:
-  description: The role's permissions after the task (in check mode, as they would be).
+  description: The role's permissions after the task, sorted by key.
   returned: when O(state=present)
   type: list
   elements: dict
   sample: [{prefix: app/, permission: readwrite}, {prefix: shared/, permission: read}]
 granted:
-  description: The permissions granted (in check mode, that would be).
+  description: The permissions granted, those whose type changes among them.
   returned: when O(state=present)
   type: list
   elements: dict
   sample: [{prefix: app/, permission: readwrite}]
 revoked:
-  description: The permissions revoked (in check mode, that would be).
+  description: The permissions revoked; none with O(append_permissions=true).
   returned: when O(state=present)
   type: list
   elements: dict
@@ -157,9 +157,7 @@ def _described(perms):
 class Role(ea.Access):
     def apply(self):
         p = self.params
-        name = p["name"]
-        if not name:
-            raise ea.AccessError("name must not be empty")
+        name = self.name()
         if name == ea.ROOT and (p["state"] == "absent" or p["permissions"] is not None):
             raise ea.AccessError("the root role is etcd's own: it holds every permission, so it takes no permissions "
                                  "and is not deleted; it can only be created (with no permissions)")

@@ -60,9 +60,7 @@ options:
       - A member that cannot answer does not fail the task; RV(keyspace_error) says why.
     type: bool
     default: false
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.connection
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.connection]
 attributes:
   check_mode:
     details:
@@ -110,7 +108,10 @@ path:
   type: str
   sample: /var/backups/etcd/etcd-20260821T1200.db
 size:
-  description: Size of the snapshot file in bytes, database plus the 32-byte SHA-256 trailer.
+  description:
+    - Size of the snapshot file in bytes.
+    - With RV(db_size), RV(sha256), RV(hash_expected), RV(hash_actual), RV(page_size) and RV(checks), the file's
+      checks as M(raftops.etcd.etcd_snapshot_info) returns and describes them; a saved file passed every one.
   returned: success, outside check mode
   type: int
   sample: 104890400
@@ -118,35 +119,28 @@ db_size:
   description: Size of the bbolt database in the file; in check mode, the member's database size.
   returned: success
   type: int
-  sample: 104890368
 sha256:
-  description: SHA-256 of the whole file, trailer included, for comparison with a copy elsewhere.
+  description: SHA-256 of the whole file, for comparison with a copy elsewhere.
   returned: success, outside check mode
   type: str
-  sample: 36767e97361aec6db2ca08680567c245974328fbeca73855657327bb486a2a07
 hash_expected:
-  description: The SHA-256 in the file's trailer, which etcd computed when it sent the snapshot.
+  description: The SHA-256 etcd sent in the stream's trailer.
   returned: success, outside check mode
   type: str
-  sample: e12c9b8fbfc5a35b763b6f7218097da69516bed7a7c3ba9b1a619257877844df
 hash_actual:
   description: The SHA-256 of the database as received; equal to RV(hash_expected), or the task fails.
   returned: success, outside check mode
   type: str
-  sample: e12c9b8fbfc5a35b763b6f7218097da69516bed7a7c3ba9b1a619257877844df
 page_size:
   description: bbolt page size of the database.
   returned: success, outside check mode
   type: int
-  sample: 4096
 checks:
   description:
-    - Outcome of each file check, as M(raftops.etcd.etcd_snapshot_info) reports them; all V(true), or the task
-      fails.
+    - Outcome of each file check, all V(true), or the task fails.
     - The stream itself was checked as it arrived, and the file checks skip re-hashing.
   returned: success, outside check mode
   type: dict
-  sample: {size_aligned: true, hash_ok: true, page_aligned: true, meta_ok: true}
 revision:
   description:
     - The etcd revision the snapshot was taken at, read from the database (the last key of its C(key)

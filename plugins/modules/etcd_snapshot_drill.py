@@ -72,8 +72,7 @@ options:
   label:
     description: How the snapshot is named in the failure message; O(src) by default.
     type: str
-extends_documentation_fragment:
-  - raftops.etcd.common
+extends_documentation_fragment: [raftops.etcd.common]
 attributes:
   check_mode:
     support: full

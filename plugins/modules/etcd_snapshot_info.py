@@ -15,9 +15,7 @@ description:
     which gives RV(hash) and the revision and counts etcd itself reads; without one they are read from the file,
     and each program found but not usable is a warning.
   - Never changes anything. Runs on any host with python3, the controller included.
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.snapshot_file
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.snapshot_file]
 attributes:
   check_mode:
     details: The module only reads, so it runs in check mode exactly as without it.
@@ -47,7 +45,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 path:
-  description: The snapshot file read (O(src)).
+  description: O(src), the snapshot file read.
   returned: always
   type: str
   sample: /var/backups/etcd/etcd-20260821T1200.db
@@ -152,8 +150,7 @@ def argument_spec():
 
 def check(module):
     result, _tool, warnings = inspect(module, module.params["src"], module.params["etcdutl_path"])
-    result.update(changed=False, warnings=warnings)
-    return result
+    return dict(result, changed=False, warnings=warnings)
 
 
 def main():

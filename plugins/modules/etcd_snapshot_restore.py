@@ -97,9 +97,7 @@ options:
       - Only with a O(bump_revision) above V(0), which needs it.
     type: bool
     default: false
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.snapshot_file
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.snapshot_file]
 attributes:
   check_mode:
     details:
@@ -153,40 +151,37 @@ path:
   type: str
   sample: /var/backups/etcd/restore.db
 size:
-  description: Size of the snapshot file in bytes.
+  description:
+    - Size of the snapshot file in bytes.
+    - With RV(db_size), RV(sha256), RV(hash_expected), RV(hash_actual), RV(page_size) and RV(checks), the file's
+      checks as M(raftops.etcd.etcd_snapshot_info) returns and describes them, on a failed check too.
   returned: success, and on a failed check when the file exists
   type: int
   sample: 104890400
 db_size:
-  description: Size of the bbolt database in the file.
+  description: Size of its bbolt database.
   returned: success, and on a failed check when the file exists
   type: int
-  sample: 104890368
 sha256:
   description: SHA-256 of the whole file, trailer included.
   returned: success, and on a failed check when the file exists
   type: str
-  sample: 36767e97361aec6db2ca08680567c245974328fbeca73855657327bb486a2a07
 hash_expected:
   description: The SHA-256 in the file's trailer.
   returned: success, and on a failed check when the size allows a trailer
   type: str
-  sample: e12c9b8fbfc5a35b763b6f7218097da69516bed7a7c3ba9b1a619257877844df
 hash_actual:
   description: The SHA-256 of the database as read; equal to RV(hash_expected), or the task fails.
   returned: success, and on a failed check when the size allows a trailer
   type: str
-  sample: e12c9b8fbfc5a35b763b6f7218097da69516bed7a7c3ba9b1a619257877844df
 page_size:
-  description: bbolt page size of the database.
+  description: bbolt page size.
   returned: success, and on a failed check when the meta page gives one
   type: int
-  sample: 4096
 checks:
-  description: Outcome of each file check, as M(raftops.etcd.etcd_snapshot_info) returns them.
+  description: Outcome of each file check.
   returned: success, and on a failed check
   type: dict
-  sample: {size_aligned: true, hash_ok: true, page_aligned: true, meta_ok: true}
 revision:
   description: The etcd revision the snapshot was taken at, from the program's C(snapshot status).
   returned: success

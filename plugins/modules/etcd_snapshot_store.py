@@ -19,8 +19,7 @@ description:
   - On the controller, without become, the module's code runs within C(ansible-playbook)'s own
     process (its action plugin), which saves starting a module; anywhere else the module runs.
   - Standard library only.
-extends_documentation_fragment:
-  - raftops.etcd.common
+extends_documentation_fragment: [raftops.etcd.common]
 attributes:
   check_mode:
     details: Reports what would be made, changed or removed (RV(created), RV(removed)) and changes

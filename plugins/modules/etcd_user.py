@@ -23,10 +23,10 @@ description:
   - A user must have a password, unless it only ever connects with a client certificate whose
     common name is its name. Such a user needs O(no_password=true) (etcd 3.4 and later), so that a
     forgotten password is not mistaken for one.
-extends_documentation_fragment:
-  - raftops.etcd.common
-  - raftops.etcd.connection
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.connection]
 attributes:
+  check_mode:
+    details: RV(roles), RV(granted), RV(revoked) and RV(password_changed) say what the task would do.
   diff_mode:
     support: full
     details:
@@ -109,30 +109,30 @@ EXAMPLES = r"""
 
 RETURN = r"""
 name:
-  description: The user.
+  description: The user's name (O(name)).
   returned: always
   type: str
   sample: app
 roles:
-  description: The user's roles after the task (in check mode, as they would be).
+  description: The user's roles after the task, sorted.
   returned: when O(state=present)
   type: list
   elements: str
   sample: [app]
 granted:
-  description: The roles granted (in check mode, that would be).
+  description: The roles granted.
   returned: when O(state=present)
   type: list
   elements: str
   sample: [app]
 revoked:
-  description: The roles revoked (in check mode, that would be).
+  description: The roles revoked; none with O(append_roles=true).
   returned: when O(state=present)
   type: list
   elements: str
   sample: []
 password_changed:
-  description: Whether the password was (in check mode, would be) set on an existing user.
+  description: Whether the password was set on an existing user.
   returned: when O(state=present)
   type: bool
   sample: false
@@ -178,9 +178,7 @@ def argument_spec():
 class User(ea.Access):
     def apply(self):
         p = self.params
-        name = p["name"]
-        if not name:
-            raise ea.AccessError("name must not be empty")
+        name = self.name()
         if p["password"] and p["no_password"]:
             raise ea.AccessError("user %s: password and no_password=true contradict each other; set one" % name)
         current = self.ask("user_get", name)

@@ -14,13 +14,11 @@ class HostReadAction(ActionBase):
     result when ``read`` shows nothing to change, else None. ``call_host(args, read, task_vars)``
     runs the module; a subclass that sends something with the call overrides it."""
 
-    TRANSFERS_FILES = False
     MODULE = ""
     READ_OPTION = ""
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        del tmp  # unused since ansible-core 2.5
         args = dict(self._task.args)
         read = args.pop(self.READ_OPTION, None)
         answer = self.answer(read, args) if read else None

@@ -16,12 +16,10 @@ class InProcessAction(ActionBase):
     which returns the module's result (``failed`` and ``msg`` for a failure); they may fill the
     module's arguments in ``module_args(task_vars)`` (a ValueError there fails the task with its message)."""
 
-    TRANSFERS_FILES = False
     MODULE = ""
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        del tmp  # unused since ansible-core 2.5
         try:
             args = self.module_args(task_vars or {})
         except ValueError as exc:

@@ -91,13 +91,11 @@ class RunLockAction(ActionBase):
     name their ``MODULE`` and give ``fill(args, task_vars)``, which changes ``args`` in place (a
     ValueError there fails the task, naming ``WHAT`` it could not do)."""
 
-    TRANSFERS_FILES = False
     MODULE = ""
     WHAT = ""
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        del tmp  # unused since ansible-core 2.5
         args = dict(self._task.args)
         try:
             self.fill(args, task_vars or {})

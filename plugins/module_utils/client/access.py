@@ -125,6 +125,12 @@ class Access:
         task = cls(params, clients, check_mode)
         return task.apply(), task.warnings
 
+    def name(self):
+        """The user's or role's ``name`` the task gives; an empty one is refused."""
+        if not self.params["name"]:
+            raise AccessError("name must not be empty")
+        return self.params["name"]
+
     def delete(self, kind, name, before, method):
         """Delete user or role ``name`` (``before`` is None when it does not exist) with ``method``."""
         if before is None:

@@ -500,20 +500,15 @@ def tls_context(ca_cert=None, client_cert=None, client_key=None, verify=True, cl
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         context.minimum_version = ssl.TLSVersion.TLSv1_2
-        if client_cert:
-            try:
-                context.load_cert_chain(client_cert, client_key, password=_no_password)
-            except (EtcdConfigError, ssl.SSLError, OSError, ValueError) as exc:
-                raise _cert_chain_error(client_cert, client_key, exc) from None
-        return context
-    try:
-        context = ssl.create_default_context(cafile=ca_cert)
-    except (ssl.SSLError, OSError, ValueError) as exc:
-        if not ca_cert:
-            raise EtcdConfigError("cannot load the system's trusted CA certificates: %s" % _ssl_text(exc),
-                                  option="ca_cert") from None
-        raise EtcdConfigError("ca_cert %s holds no usable PEM CA certificate (%s)" % (ca_cert, _ssl_text(exc)),
-                              option="ca_cert", path=ca_cert) from None
+    else:
+        try:
+            context = ssl.create_default_context(cafile=ca_cert)
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            if not ca_cert:
+                raise EtcdConfigError("cannot load the system's trusted CA certificates: %s" % _ssl_text(exc),
+                                      option="ca_cert") from None
+            raise EtcdConfigError("ca_cert %s holds no usable PEM CA certificate (%s)" % (ca_cert, _ssl_text(exc)),
+                                  option="ca_cert", path=ca_cert) from None
     if client_cert:
         try:
             context.load_cert_chain(client_cert, client_key, password=_no_password)
@@ -1043,14 +1038,8 @@ class EtcdClient:
         """A key-value as the gateway sends it (base64, int64 as strings, zeros omitted) decoded:
         ``key`` and ``value`` as bytes, ``create_revision``, ``mod_revision``, ``version`` and
         ``lease`` (0: none) as ints."""
-        return dict(
-            key=_unb64(raw.get("key")),
-            value=_unb64(raw.get("value")),
-            create_revision=to_int(raw.get("create_revision")),
-            mod_revision=to_int(raw.get("mod_revision")),
-            version=to_int(raw.get("version")),
-            lease=to_int(raw.get("lease")),
-        )
+        return dict(key=_unb64(raw.get("key")), value=_unb64(raw.get("value")),
+                    **{field: to_int(raw.get(field)) for field in ("create_revision", "mod_revision", "version", "lease")})
 
     def range(self, key, range_end=None, serializable=False):
         """The key-values from ``key`` up to ``range_end`` (just ``key`` when None), each decoded

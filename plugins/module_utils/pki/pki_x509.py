@@ -30,16 +30,10 @@ try:
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-except ImportError as exc:  # reported by the module through missing_required_lib()
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = exc
-else:
-    HAS_CRYPTOGRAPHY = True
     CRYPTOGRAPHY_IMPORT_ERROR = None
-
-# A DNS SAN: labels of letters, digits, '-' and '_', optionally a leading '*.' wildcard.
-_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
-_DNS_RE = re.compile(r"^(?:\*\.)?%s(?:\.%s)*\.?$" % (_LABEL, _LABEL))
+except ImportError as exc:  # reported by the module through missing_required_lib()
+    CRYPTOGRAPHY_IMPORT_ERROR = exc
+HAS_CRYPTOGRAPHY = CRYPTOGRAPHY_IMPORT_ERROR is None
 
 # Certificates start a little in the past so that a member whose clock lags the controller's
 # still accepts them.
@@ -279,6 +273,10 @@ def crl_pem(crl):
 
 # --------------------------------------------------------------------------------------------
 # SANs
+
+# A DNS SAN: labels of letters, digits, '-' and '_', optionally a leading '*.' wildcard.
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_DNS_RE = re.compile(r"^(?:\*\.)?%s(?:\.%s)*\.?$" % (_LABEL, _LABEL))
 
 
 def parse_san(value, where):

@@ -169,6 +169,9 @@ def _normal(path):
     return "/" + normal.lstrip("/") if normal.startswith("//") else normal
 
 
+DIRECTORY_TEXT = "an absolute path in normal form, a directory of its own"
+
+
 def directory(example, empty_ok=False, system_ok=False, volatile_ok=False):
     def check(value, _settings):
         if value == "" and empty_ok:
@@ -227,6 +230,9 @@ SYSTEM_USERS = frozenset((
     "shutdown", "ftp", "sshd", "messagebus", "dbus", "syslog", "polkitd", "_apt", "tss", "uuidd", "postgres",
     "mysql", "redis", "nginx", "apache", "ubuntu", "debian", "centos", "ec2-user",
 ))
+
+
+SERVICE_USER_TEXT = "a user name matching ^%s$ that is not root or another system or login account" % USER_PATTERN
 
 
 def service_user(value, _settings):
@@ -664,6 +670,8 @@ def root_login_needs_pki(value, settings):
 
 BOOTSTRAP_MODES = ("static", "dns_srv", "discovery")  # = the choices of etcd_bootstrap in meta/argument_specs.yml
 SRV_NAME_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,40}[A-Za-z0-9])?"
+SRV_NAME_TEXT = "'' or letters, digits and - (not first or last), like prod"
+DOMAIN_TEXT = "'' or a DNS domain like example.com"
 # etcd's v2 discovery URL: a directory of the v2 keys API, by convention /v2/keys/_etcd/registry/<token>.
 DISCOVERY_URL = re.compile(r"https?://[^/\s\x00-\x1f\x7f]+/v2/keys/(?:[A-Za-z0-9._-]+/)*[A-Za-z0-9._-]+")
 DISCOVERY_URL_TEXT = ("'' or the v2 URL of a token on the discovery cluster, like "
@@ -1070,33 +1078,33 @@ RULES = [
          "the role creates the user root with it and logs in as root once auth is on"),
     Rule("etcd_roles", access_roles, ROLES_TEXT, "the role creates them with exactly these permissions"),
     Rule("etcd_users", access_users, USERS_TEXT, "the role creates them with exactly these roles"),
-    Rule("etcd_data_dir", directory("/var/lib/etcd"), "an absolute path in normal form, a directory of its own",
+    Rule("etcd_data_dir", directory("/var/lib/etcd"), DIRECTORY_TEXT,
          "the role chowns it to the etcd user, mode 0700, and moves it aside on removal and restore"),
     Rule("etcd_wal_dir", directory("/var/lib/etcd-wal/wal", empty_ok=True),
          "'' (inside the data dir) or an absolute path in normal form, a directory of its own",
          "like the data dir; often a separate fast disk"),
     Rule("etcd_wal_dir", wal_beside_own_directory, "a WAL dir one level below a directory of its own",
          "etcd writes beside the WAL dir, whose parent the role gives to the etcd user"),
-    Rule("etcd_config_dir", directory("/etc/etcd"), "an absolute path in normal form, a directory of its own",
+    Rule("etcd_config_dir", directory("/etc/etcd"), DIRECTORY_TEXT,
          "holds the settings and keys, readable by the etcd user only"),
-    Rule("etcd_install_dir", directory("/opt/etcd"), "an absolute path in normal form, a directory of its own",
+    Rule("etcd_install_dir", directory("/opt/etcd"), DIRECTORY_TEXT,
          "releases are unpacked into it"),
     Rule("etcd_bin_dir", directory("/usr/local/bin", system_ok=True),
          "an absolute path in normal form (a system bin directory is fine)",
          "links to etcd, etcdctl and etcdutl go there"),
     Rule("etcd_backup_host_dir", directory("/var/backups/etcd"),
-         "an absolute path in normal form, a directory of its own", "snapshots are kept and deleted there"),
+         DIRECTORY_TEXT, "snapshots are kept and deleted there"),
     Rule("etcd_user", service_user,
-         "a user name matching ^[a-z_][a-z0-9_-]{0,30}$ that is not root or another system or login account",
+         SERVICE_USER_TEXT,
          "etcd runs as this user, which owns the data and keys"),
     Rule("etcd_cluster_token", matches(NAME_PATTERN, empty_ok=True), "'' (a unique token is made) or " + NAME_RULE,
          "it seeds the cluster and member IDs"),
     Rule("etcd_bootstrap", one_of(BOOTSTRAP_MODES), "static, dns_srv or discovery",
          "how a new cluster finds its members (docs/bootstrap.md)"),
-    Rule("etcd_discovery_srv", discovery_domain, "'' or a DNS domain like example.com",
+    Rule("etcd_discovery_srv", discovery_domain, DOMAIN_TEXT,
          "etcd looks up _etcd-server-ssl._tcp.<domain> (and the members' certificates name it)"),
     Rule("etcd_discovery_srv_name", matches(SRV_NAME_PATTERN, empty_ok=True),
-         "'' or letters, digits and - (not first or last), like prod",
+         SRV_NAME_TEXT,
          "etcd appends -<name> to the SRV service names (--discovery-srv-name)"),
     Rule("etcd_discovery_srv_resolvers", san_list("etcd_discovery_srv_resolvers"),
          "a list of nameserver IP addresses ([] for the controller's own resolver)",
@@ -1116,10 +1124,10 @@ RULES = [
          "the client hosts that run a proxy are its hosts"),
     Rule("etcd_proxy_mode", one_of(PROXY_MODES), "one of grpc, gateway",
          "grpc runs etcd grpc-proxy, gateway runs etcd gateway (docs/proxy.md)"),
-    Rule("etcd_proxy_discovery_srv", discovery_domain, "'' or a DNS domain like example.com",
+    Rule("etcd_proxy_discovery_srv", discovery_domain, DOMAIN_TEXT,
          "the proxy finds the members under _etcd-client-ssl._tcp.<domain> (--discovery-srv)"),
     Rule("etcd_proxy_discovery_srv_name", matches(SRV_NAME_PATTERN, empty_ok=True),
-         "'' or letters, digits and - (not first or last), like prod",
+         SRV_NAME_TEXT,
          "the proxy appends -<name> to the SRV service names (--discovery-srv-name)"),
     Rule("etcd_proxy_listen_address", ip_address, "an IP address, like 127.0.0.1 (this host only) or 0.0.0.0",
          "the proxy listens on it"),
@@ -1139,11 +1147,11 @@ RULES = [
     Rule("etcd_proxy_retry_delay", go_duration, "a Go duration above 0, like 1m or 30s (with its unit)",
          "the gateway waits this long before it tries a failed member again"),
     Rule("etcd_proxy_user", service_user,
-         "a user name matching ^[a-z_][a-z0-9_-]{0,30}$ that is not root or another system or login account",
+         SERVICE_USER_TEXT,
          "the proxy runs as this user"),
-    Rule("etcd_proxy_config_dir", directory("/etc/etcd-proxy"), "an absolute path in normal form, a directory of its own",
+    Rule("etcd_proxy_config_dir", directory("/etc/etcd-proxy"), DIRECTORY_TEXT,
          "holds the proxy's keys, readable by its user only"),
-    Rule("etcd_proxy_data_dir", directory("/var/lib/etcd-proxy"), "an absolute path in normal form, a directory of its own",
+    Rule("etcd_proxy_data_dir", directory("/var/lib/etcd-proxy"), DIRECTORY_TEXT,
          "the gRPC proxy's working directory"),
 ] + [
     Rule(variable, boolean, BOOL_TEXT,

@@ -256,6 +256,18 @@ def test_main_fails_with_the_message_and_hides_the_diff_unless_asked(monkeypatch
     assert out["diff"]["after"] == dict(name="app", roles=["app"]) and "pw" not in json.dumps(out["diff"])
 
 
+@pytest.mark.parametrize("module, params", [
+    (etcd_user, dict(state="present", password="x", roles=[])), (etcd_user, dict(state="absent")),
+    (etcd_role, dict(state="present", permissions=[])), (etcd_role, dict(state="absent")),
+])
+def test_an_empty_name_is_refused(module, params):
+    # A user and a role named "" exist, so that only the refusal keeps them from being changed.
+    cluster = FakeAuthCluster()
+    cluster.add_user("", roles=["app"])
+    cluster.add_role("", {(b"old", b""): "READ"})
+    refused(module, cluster, "name must not be empty", name="", **params)
+
+
 @pytest.mark.parametrize("module", [etcd_user, etcd_role, etcd_auth])
 def test_documentation(module):
     assert_documented_options_match(module)
