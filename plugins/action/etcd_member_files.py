@@ -16,14 +16,13 @@ Anything else, or a doubt, runs the module as without it (plugins/module_utils/h
 decides).
 """
 
-from ansible import constants as C
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.plugins.filter.core import comment
 
 from ansible_collections.raftops.etcd.plugins.module_utils.host.member_config import MemberConfigError, member_files
 from ansible_collections.raftops.etcd.plugins.module_utils.host.member_files_state import (
     restarts, service_enabled, timers_to_start, unchanged)
 from ansible_collections.raftops.etcd.plugins.plugin_utils.host_read import HostReadAction
+from ansible_collections.raftops.etcd.plugins.plugin_utils.managed import managed_header
 
 TIMERS_SPEC = dict(timers=dict(type="list", elements="dict", options=dict(
     name=dict(type="str", required=True),
@@ -47,7 +46,7 @@ class ActionModule(HostReadAction):
         member = args.pop("member", None)
         if member:
             if "header" not in member:
-                member = dict(member, header=self._managed_header(task_vars))
+                member = dict(member, header=managed_header(self._templar, task_vars))
             try:
                 # Check mode before the first deploy: etcd_pki only reported the files it would make.
                 directories, files, private_files = member_files(member, missing_ok=bool(self._play_context.check_mode))
@@ -84,12 +83,6 @@ class ActionModule(HostReadAction):
             # In check mode a unit that would be written is not on the host: systemd cannot start it.
             result["unit_unwritten"] = bool(self._play_context.check_mode) and unit_path in (result.get("changed_paths") or [])
         return result
-
-    def _managed_header(self, task_vars):
-        """The comment the member's files begin with: ansible_managed (the config's when the play
-        sets none) as a shell comment, what ``ansible_managed | comment`` gives a template."""
-        managed = (task_vars or {}).get("ansible_managed")
-        return comment(C.DEFAULT_MANAGED_STR if managed is None else self._templar.template(managed))
 
     @staticmethod
     def _validated(spec, name, value):

@@ -53,6 +53,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.client.dns import srv
 from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import installed_local_endpoint
 from ansible_collections.raftops.etcd.plugins.plugin_utils.arguments import task_params
 from ansible_collections.raftops.etcd.plugins.plugin_utils.backup_target import run_here
+from ansible_collections.raftops.etcd.plugins.plugin_utils.managed import managed_header
 
 # A generated cluster token: the group's name and 16 random lowercase letters and digits.
 TOKEN_CHARS = string.ascii_lowercase + string.digits
@@ -608,11 +609,13 @@ class ActionModule(ActionBase):
         return values
 
     def _stage_schedule(self, params, previous, task_vars):
-        """One member's timers (settings: timers, push, lib_files, found, units)."""
+        """One member's timers (settings: timers, push, lib_files, found, units, and member, its name),
+        their units' text begun with the task's ansible_managed."""
         settings = params["settings"]
         return etcd_operation_plan.plan_schedule(settings.get("timers"), dict(settings.get("push") or {}),
                                                  settings.get("lib_files"), list(settings.get("found") or []),
-                                                 settings.get("units"))
+                                                 settings.get("units"), settings["member"],
+                                                 managed_header(self._templar, task_vars))
 
     def _stage_srv(self, params, previous, task_vars):
         """The DNS SRV bootstrap's peer records, resolved on the controller as the members will resolve
@@ -732,8 +735,8 @@ class ActionModule(ActionBase):
 
     def _stage_proxy_files(self, params, previous, task_vars):
         """The proxy's directories, certificates (read on the controller from etcd_pki's result,
-        settings.pki) and command line (argv, the filter raftops.etcd.proxy_args's; previous: the
-        proxy_settings plan). In check mode a pair that
+        settings.pki), command line (argv, the filter raftops.etcd.proxy_args's; previous: the
+        proxy_settings plan) and unit, begun with the task's ansible_managed. In check mode a pair that
         etcd_pki would make is not there yet: it has no content."""
         check_mode = bool(task_vars.get("ansible_check_mode"))
 
@@ -746,6 +749,8 @@ class ActionModule(ActionBase):
 
         plan = dict(previous, **etcd_proxy_plan.plan_proxy_files(previous, params["settings"].get("pki") or {}, read))
         plan["argv"] = proxy_args(plan["members"], plan["args"])
+        plan["unit_file"] = dict(plan["unit_file"], content=etcd_proxy_plan.proxy_unit_text(
+            plan, plan["argv"], managed_header(self._templar, task_vars)))
         return plan
 
     def _stage_proxy_status(self, params, previous, task_vars):

@@ -82,7 +82,8 @@ def internal_definitions():
 
 
 def test_the_globs_find_the_collection():
-    assert len(yaml_files()) >= 60 and len(template_files()) >= 10
+    # The systemd units have no template (plugins/module_utils/host/systemd_unit.py writes them).
+    assert len(yaml_files()) >= 60 and len(template_files()) >= 4
 
 
 def test_no_expression_over_the_limit_anywhere():

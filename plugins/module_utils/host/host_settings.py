@@ -90,23 +90,32 @@ def _lib_file(role_path, lib_dir, source):
     return dict(src="%s/%s" % (base, source), dest="%s/%s" % (lib_dir, _lib_name(source)))
 
 
-def _timers(v, lib_dir, push_on):
+def _timers(v, lib_dir, push, etcd_unit):
     """The members' timers, each a script, a oneshot service and a timer; a timer whose schedule is
-    empty is removed (schedule.yml). The scheduled drill proves what the push sent: only with the push."""
+    empty is removed (schedule.yml). The scheduled drill proves what the push sent: only with the push.
+    Each with what its service runs (``run``), the paths it writes (``writable``, ReadWritePaths=, ``-``
+    for one that may be missing) and the etcd unit it is ordered after (``after``): its units' text is
+    plugins/module_utils/host/timer_units.py's."""
     instance, system = v["etcd_instance"], SYSTEMD_DIR
+    host_dir, metrics_dir = v["etcd_backup_host_dir"], "-" + v["etcd_backup_metrics_dir"]
 
-    def timer(kind, setting, schedule, first):
+    def timer(kind, setting, schedule, first, run, writable):
         name = "%s-%s" % (instance, kind)
-        return dict(name=name, unit=name + ".timer", setting=setting, schedule=schedule, files=[
-            *first, dict(src="etcd-%s.service.j2" % kind, dest="%s/%s.service" % (system, name), mode="0644"),
-            dict(src="etcd-%s.timer.j2" % kind, dest="%s/%s.timer" % (system, name), mode="0644")])
+        return dict(name=name, kind=kind, unit=name + ".timer", setting=setting, schedule=schedule, after=etcd_unit,
+                    run=run, writable=writable, files=[
+                        *first, dict(unit="service", dest="%s/%s.service" % (system, name), mode="0644"),
+                        dict(unit="timer", dest="%s/%s.timer" % (system, name), mode="0644")])
 
+    snapshot = "%s/%s-snapshot" % (v["etcd_bin_dir"], instance)
     return [
         timer("snapshot", "etcd_backup_schedule", v["etcd_backup_schedule"],
-              [dict(src="etcd-snapshot.j2", dest=clean("%s/%s-snapshot" % (v["etcd_bin_dir"], instance)), mode="0755")]),
-        timer("backup-drill", "etcd_backup_drill_schedule", v["etcd_backup_drill_schedule"] if push_on else "", []),
+              [dict(src="etcd-snapshot.j2", dest=clean(snapshot), mode="0755")],
+              [snapshot], [host_dir] + ([metrics_dir] if push["on"] else [])),
+        timer("backup-drill", "etcd_backup_drill_schedule", v["etcd_backup_drill_schedule"] if push["on"] else "", [],
+              ["/usr/bin/python3", lib_dir + "/etcd_backup_drill.py", push["settings"]], [metrics_dir, host_dir]),
         timer("maintenance", "etcd_maintenance_schedule", v["etcd_maintenance_schedule"],
-              [dict(src="etcd-maintenance.json.j2", dest=lib_dir + "/etcd_maintenance.json", mode="0644")]),
+              [dict(src="etcd-maintenance.json.j2", dest=lib_dir + "/etcd_maintenance.json", mode="0644")],
+              ["/usr/bin/python3", lib_dir + "/etcd_maintenance.py", lib_dir + "/etcd_maintenance.json"], []),
     ]
 
 
@@ -229,7 +238,7 @@ def host_settings(v, role_path, files_read=None):
     lib_dir = s["maintenance_lib_dir"]
     s["maintenance_lib_files"] = [_lib_file(role_path, lib_dir, source) for source in MAINTENANCE_LIB]
     s["backup_push"] = push = _backup_push(v, lib_dir, role_path)
-    s["timers"] = timers = _timers(v, lib_dir, push["on"])
+    s["timers"] = timers = _timers(v, lib_dir, push, unit)
     scheduled = [timer for timer in timers if timer["schedule"]]
     s["scheduled_timer_units"] = [timer["unit"] for timer in scheduled]
     # Each timer's schedule by the setting that holds it, for systemd's calendar parser (preflight).

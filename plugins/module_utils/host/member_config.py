@@ -21,6 +21,7 @@ mistake would silently turn a check off (the unit tests pin every release bounda
 import shlex
 from urllib.parse import urlsplit
 
+from ansible_collections.raftops.etcd.plugins.module_utils.host.systemd_unit import comment, hardening, unit_text
 from ansible_collections.raftops.etcd.plugins.module_utils.host.values import METRICS_MODES, compaction_env, wal_parent
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import truthy
 
@@ -157,59 +158,29 @@ def env_content(s):
     return "\n".join(lines) + "\n"
 
 
-HARDENING = """NoNewPrivileges=true
-ProtectSystem=strict
-ReadWritePaths=%s
-ProtectHome=true
-PrivateTmp=true
-PrivateDevices=true
-ProtectKernelTunables=true
-ProtectKernelModules=true
-ProtectControlGroups=true
-RestrictSUIDSGID=true
-RestrictNamespaces=true
-LockPersonality=true
-CapabilityBoundingSet=
-RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
-SystemCallArchitectures=native
-"""
-
-
 def unit_content(s):
     """The member's systemd unit."""
-    hardening = ""
-    if truthy(s["systemd_hardening"]):
-        # A WAL kept apart: its parent, where a new member's etcd makes the WAL before renaming it into place.
-        parent = wal_parent(s["data_dir"], s.get("wal_dir"))
-        hardening = HARDENING % " ".join([s["data_dir"]] + ([parent] if parent else []))
-    return """%(header)s
-[Unit]
-Description=etcd distributed key-value store (member %(name)s)
-Documentation=https://etcd.io/docs/
-After=network-online.target time-sync.target
-Wants=network-online.target
-
-[Service]
-Type=notify
-User=%(user)s
-Group=%(user)s
-EnvironmentFile=%(config_dir)s/etcd.env
-EnvironmentFile=-%(config_dir)s/etcd-initial.env
-# The start script refuses (exit 78) to start a member without data unless it bootstraps or joins,
-# then runs etcd in its place.
-ExecStart=%(start_script)s
-# A removed member exits 0 ("the member has been permanently removed"): restarting it then
-# would loop on a dead data dir, so restart only on failure; a refused start is not retried.
-Restart=on-failure
-RestartPreventExitStatus=78
-RestartSec=5s
-TimeoutStartSec=120s
-LimitNOFILE=%(limit_nofile)s
-%(hardening)s
-[Install]
-WantedBy=multi-user.target
-""" % dict(header=s["header"], name=s["me"]["name"], user=s["user"], config_dir=s["config_dir"],
-           start_script=s["start_script"], limit_nofile=s["limit_nofile"], hardening=hardening)
+    # A WAL kept apart: its parent, where a new member's etcd makes the WAL before renaming it into place.
+    parent = wal_parent(s["data_dir"], s.get("wal_dir"))
+    writable = [s["data_dir"]] + ([parent] if parent else [])
+    return unit_text([
+        ("Unit", [("Description", "etcd distributed key-value store (member %s)" % s["me"]["name"]),
+                  ("Documentation", "https://etcd.io/docs/"),
+                  ("After", "network-online.target time-sync.target"),
+                  ("Wants", "network-online.target")]),
+        ("Service", [("Type", "notify"), ("User", s["user"]), ("Group", s["user"]),
+                     ("EnvironmentFile", s["config_dir"] + "/etcd.env"),
+                     ("EnvironmentFile", "-%s/etcd-initial.env" % s["config_dir"]),
+                     comment("The start script refuses (exit 78) to start a member without data unless it bootstraps or joins,\n"
+                             "then runs etcd in its place."),
+                     ("ExecStart", [s["start_script"]]),
+                     comment('A removed member exits 0 ("the member has been permanently removed"): restarting it then\n'
+                             "would loop on a dead data dir, so restart only on failure; a refused start is not retried."),
+                     ("Restart", "on-failure"), ("RestartPreventExitStatus", 78), ("RestartSec", "5s"),
+                     ("TimeoutStartSec", "120s"), ("LimitNOFILE", s["limit_nofile"]),
+                     *(hardening([writable], server=True) if truthy(s["systemd_hardening"]) else [])]),
+        ("Install", [("WantedBy", "multi-user.target")]),
+    ], s["header"])
 
 
 def start_script_content(s):

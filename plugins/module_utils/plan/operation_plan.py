@@ -27,6 +27,7 @@ Pure functions on plain data (no Ansible, no I/O). A host the operation needs th
 refuses the plan by name; it is never left out of it.
 """
 
+from ansible_collections.raftops.etcd.plugins.module_utils.host.timer_units import timer_unit_files
 from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_rotation import DROP, NONE, REISSUE, TRUST, next_phase
 from ansible_collections.raftops.etcd.plugins.module_utils.plan.plan import restart_notes
 
@@ -364,12 +365,14 @@ def hardware_verdict(findings, timeouts):
     return dict(refusal="", hardware_warnings=warnings)
 
 
-def plan_schedule(timers, push, lib_files, found, units):
-    """What tasks/schedule.yml does on one member: the timers' files to write, the timers to start
-    or restart, and what a timer without a schedule (or the push turned off) left behind.
+def plan_schedule(timers, push, lib_files, found, units, member, header=""):
+    """What tasks/schedule.yml does on one member: the timers' files to write (their units with their
+    text, the others as templates or copies), the timers to start or restart, and what a timer without
+    a schedule (or the push turned off) left behind.
 
-    ``timers``: the role's timers (vars/main.yml, _etcd_host.timers: name, unit, schedule, files of src,
-    dest and mode); ``push``: the off-host push (_etcd_backup_push: on, code, lib_files, known_hosts,
+    ``timers``: the role's timers (vars/main.yml, _etcd_host.timers: name, kind, unit, schedule, what
+    its service runs, files of dest and mode with src, or unit for its units); ``member``: the member's
+    name, and ``header`` the comment its units begin with; ``push``: the off-host push (_etcd_backup_push: on, code, lib_files, known_hosts,
     known_hosts_template, settings, paths, and target_types: the targets' types only, never the targets,
     whose S3 keys would be in the task's arguments); ``lib_files``: the code the maintenance timer
     runs (src and dest); ``found``: the timers' paths facts.yml's read found on the host;
@@ -381,7 +384,7 @@ def plan_schedule(timers, push, lib_files, found, units):
     root = dict(owner="root", group="root")
     scheduled = [timer for timer in timers if timer.get("schedule")]
     templates = [dict(file=dict(root, path=file["dest"], mode=file["mode"]), src=file["src"])
-                 for timer in scheduled for file in timer["files"]]
+                 for timer in scheduled for file in timer["files"] if "src" in file]
     code = (list(lib_files or []) if push.get("code") else []) + (list(push.get("lib_files") or []) if push.get("on") else [])
     copies = [dict(file=dict(root, path=file["dest"], mode="0644"), src=file["src"]) for file in code]
     if push.get("on"):
@@ -402,6 +405,7 @@ def plan_schedule(timers, push, lib_files, found, units):
         if path in leaving and path not in unscheduled:
             unscheduled.append(path)
     return dict(
+        unit_files=[unit for timer in scheduled for unit in timer_unit_files(timer, member, header)],
         templates=templates,
         copies=copies,
         timers=schedule_timers,

@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import truthy
+from ansible_collections.raftops.etcd.plugins.module_utils.host.systemd_unit import comment, hardening, unit_text
 
 WILDCARDS = ("0.0.0.0", "::")
 # Settings proxies must share with the members: another value would make another CA (etcd_pki_dir),
@@ -258,6 +259,9 @@ def plan_proxy_host(values, host, address, members):
         members=members, unit=unit, unit_path="/etc/systemd/system/" + unit, pki_dir=pki_dir,
         cert_name=proxy_cert_name(instance, host), user=str(values["etcd_proxy_user"]),
         config_dir=config_dir, data_dir=str(values["etcd_proxy_data_dir"]),
+        description="etcd %s for the cluster %s (group %s)" % (
+            "gRPC proxy" if mode == "grpc" else "gateway", instance, values["etcd_group"]),
+        limit_nofile=values["etcd_limit_nofile"], hardening=truthy(values["etcd_systemd_hardening"]),
         check=dict(mode=mode, listen_address=listen, port=port, tls=tls, config_dir=config_dir),
         args=dict(mode=mode, binary="%s/etcd" % values["etcd_bin_dir"], listen_address=listen, port=port, tls=tls,
                   pki_dir=pki_dir, data_dir=str(values["etcd_proxy_data_dir"]),
@@ -268,10 +272,27 @@ def plan_proxy_host(values, host, address, members):
                   discovery_srv_name=values["etcd_proxy_discovery_srv_name"]))
 
 
+def proxy_unit_text(plan, argv, header=""):
+    """The proxy's systemd unit: ``plan``, plan_proxy_host's; ``argv``, its command line (proxy_args)."""
+    return unit_text([
+        ("Unit", [("Description", plan["description"]), ("Documentation", "https://etcd.io/docs/"),
+                  ("After", "network-online.target"), ("Wants", "network-online.target")]),
+        ("Service", [("Type", "simple"), ("User", plan["user"]), ("Group", plan["user"]),
+                     ("WorkingDirectory", plan["data_dir"]),
+                     comment("Built by raftops.etcd.proxy_args from the members' client URLs (the proxy's plan): a member list\n"
+                             "that changes changes this line, and the role restarts the proxies one at a time."),
+                     # The command, then each flag on a line of its own.
+                     ("ExecStart", [argv[:3]] + [[flag] for flag in argv[3:]]),
+                     ("Restart", "always"), ("RestartSec", "5s"), ("LimitNOFILE", plan["limit_nofile"]),
+                     *(hardening([plan["data_dir"]], server=True) if plan["hardening"] else [])]),
+        ("Install", [("WantedBy", "multi-user.target")]),
+    ], header)
+
+
 def plan_proxy_files(plan, pki, read):
     """The proxy's directories, certificates and the settings of its command line (``args``, with the
     revocation list) once etcd_pki ran on the controller: ``plan``, plan_proxy_host's; ``pki``, etcd_pki's result ({} without TLS); ``read``,
-    path on the controller -> its content. The systemd unit's content is the caller's template (``unit_file``)."""
+    path on the controller -> its content. The systemd unit's content (``unit_file``) needs the command line: proxy_unit_text."""
     user, pki_dir, tls, grpc = plan["user"], plan["pki_dir"], truthy(plan["args"]["tls"]), plan["args"]["mode"] == "grpc"
     # The CA's revocation list as the members use it (always there with the role's PKI; etcd_pki's, with TLS only).
     crl = str((pki.get("crl") or {}).get("path") or "")

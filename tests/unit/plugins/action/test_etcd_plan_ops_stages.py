@@ -36,11 +36,17 @@ def run(action, task_vars=None, **args):
 
 
 def test_the_schedule_step_plans_one_member_s_timers(action):
-    timers = [dict(name="etcd-snapshot", unit="etcd-snapshot.timer", schedule="daily", files=[dict(src="s.j2", dest="/usr/local/bin/s", mode="0755")])]
+    timers = [dict(name="etcd-snapshot", kind="snapshot", unit="etcd-snapshot.timer", schedule="daily", after="etcd.service",
+                   run=["/usr/local/bin/s"], writable=[], files=[
+                       dict(src="s.j2", dest="/usr/local/bin/s", mode="0755"),
+                       dict(unit="timer", dest="/etc/systemd/system/etcd-snapshot.timer", mode="0644")])]
     result = run(action, stage="schedule", settings=dict(timers=timers, push={"on": False, "paths": []}, lib_files=[],
-                                                         found=["/usr/local/bin/s"], units={}))
+                                                         found=["/usr/local/bin/s"], units={}, member="m0"))
     assert result["changed"] is False and "failed" not in result
-    assert result["timers"] == [dict(name="etcd-snapshot", paths=["/usr/local/bin/s"], running=False)]
+    assert result["timers"] == [dict(name="etcd-snapshot", paths=["/usr/local/bin/s", "/etc/systemd/system/etcd-snapshot.timer"],
+                                     running=False)]
+    # The units begin with ansible_managed as a comment, as a template's ansible_managed | comment.
+    assert result["unit_files"][0]["content"].startswith("#\n# Ansible managed\n#\n[Unit]\n")
     result = run(action, stage="schedule", settings=dict(timers="etcd-snapshot"))
     assert result["failed"] and "cannot plan the schedule step" in result["msg"]
 
@@ -63,7 +69,7 @@ def proxy_values(**overrides):
     values = {name: value.replace("{{ etcd_instance }}", "etcd") if isinstance(value, str) else value
               for name, value in defaults.items()}
     values.update(etcd_group="etcd", etcd_proxy_listen_address="0.0.0.0", etcd_instance="etcd", etcd_tls=True,
-                  etcd_bin_dir="/usr/local/bin")
+                  etcd_bin_dir="/usr/local/bin", etcd_limit_nofile=65536, etcd_systemd_hardening=True)
     values.update(overrides)
     return values
 
@@ -165,6 +171,7 @@ def proxy_files_plan(tmp_path):
                clients={"etcd-proxy-p0-client": dict(cert=str(tmp_path / "c.pem"), key=str(tmp_path / "c-key.pem"))})
     plan = dict(members=MEMBERS, unit_path="/etc/systemd/system/etcd-proxy.service", pki_dir="/etc/etcd-proxy/pki",
                 cert_name="etcd-proxy-p0", user="etcd-proxy", config_dir="/etc/etcd-proxy", data_dir="/var/lib/etcd-proxy",
+                description="etcd gateway for the cluster etcd (group etcd)", limit_nofile=65536, hardening=True,
                 args=dict(mode="gateway", binary="/usr/local/bin/etcd", listen_address="127.0.0.1", port=23790, tls=True,
                           pki_dir="/etc/etcd-proxy/pki", data_dir="/var/lib/etcd-proxy", namespace="", resolver_prefix="",
                           resolver_ttl=60, advertise_address="", metrics_port=0, retry_delay="1m", discovery_srv="",
@@ -184,6 +191,9 @@ def test_the_proxy_files_step_reads_the_pairs_on_the_controller_and_hides_its_re
     assert result["argv"] == ["/usr/local/bin/etcd", "gateway", "start", "--endpoints=m0.example.com:2379,m1.example.com:2379",
                               "--listen-addr=127.0.0.1:23790", "--retry-delay=1m"]
     assert result["args"]["crl"] is False
+    # The unit runs it, one flag a line.
+    assert "\nExecStart=/usr/local/bin/etcd gateway start \\\n    --endpoints=m0.example.com:2379,m1.example.com:2379 \\\n" \
+        in result["unit_file"]["content"]
 
 
 def test_a_pair_etcd_pki_did_not_make_fails_the_step_but_in_check_mode(action, tmp_path):

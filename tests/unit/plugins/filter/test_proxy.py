@@ -212,19 +212,3 @@ def test_bad_proxy_settings_are_named(variable, value, message):
         assert found == [message]
     else:
         assert found[0].startswith("host c0: %s=" % variable)
-
-
-def test_the_unit_runs_the_command_line_as_the_proxy_user_under_hardening():
-    import jinja2
-
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True)  # as Ansible's
-    env.filters["comment"] = lambda text: "# " + text
-    env.filters["bool"] = bool
-    with open(os.path.join(ROOT, "roles", "etcd_proxy", "templates", "etcd-proxy.service.j2")) as f:
-        unit = env.from_string(f.read()).render(
-            ansible_managed="managed", etcd_proxy_mode="grpc", etcd_instance="etcd", etcd_group="etcd",
-            etcd_proxy_user="etcd-proxy", etcd_proxy_data_dir="/var/lib/etcd-proxy", etcd_limit_nofile=65536,
-            etcd_systemd_hardening=True, _etcd_proxy_plan=dict(argv=p.proxy_args(MEMBERS, SETTINGS)))
-    assert "User=etcd-proxy\n" in unit and "ProtectSystem=strict\n" in unit and "CapabilityBoundingSet=\n" in unit
-    assert "ExecStart=/usr/local/bin/etcd grpc-proxy start \\\n    --endpoints=https://10.0.0.11:2379," in unit
-    assert "    --metrics-addr=http://127.0.0.1:23791\nRestart=always\n" in unit

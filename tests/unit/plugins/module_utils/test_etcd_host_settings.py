@@ -151,8 +151,11 @@ def test_the_maintenance_timer_needs_its_code():
     assert s["backup_push"]["code"] is True and s["backup_push"]["on"] is False
     assert s["timers"][2]["files"] == [
         dict(src="etcd-maintenance.json.j2", dest=LIB + "/etcd_maintenance.json", mode="0644"),
-        dict(src="etcd-maintenance.service.j2", dest="/etc/systemd/system/main-maintenance.service", mode="0644"),
-        dict(src="etcd-maintenance.timer.j2", dest="/etc/systemd/system/main-maintenance.timer", mode="0644")]
+        dict(unit="service", dest="/etc/systemd/system/main-maintenance.service", mode="0644"),
+        dict(unit="timer", dest="/etc/systemd/system/main-maintenance.timer", mode="0644")]
+    # What its service runs, after the member's unit, writing nothing but its /tmp.
+    assert (s["timers"][2]["run"], s["timers"][2]["writable"], s["timers"][2]["after"]) == (
+        ["/usr/bin/python3", LIB + "/etcd_maintenance.py", LIB + "/etcd_maintenance.json"], [], "main.service")
     assert s["maintenance_lib_files"][0] == dict(src=ROLE_PATH + "/files/etcd_maintenance.py", dest=LIB + "/etcd_maintenance.py")
     assert s["maintenance_lib_files"][1] == dict(src=ROLE_PATH + "/../../plugins/module_utils/cluster/defrag_rule.py",
                                                  dest=LIB + "/etcd_defrag_rule.py")

@@ -7,6 +7,7 @@ member_values gives them (test_proxy.py): text, None for a setting it has none o
 import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils.plan import proxy_plan as pp
+from ansible_collections.raftops.etcd.plugins.module_utils.host.systemd_unit import hardening
 
 PROXIES = {"p0": dict(address="10.0.1.10", listen_address="0.0.0.0", mode="grpc"),
            "p 1": dict(address="10.0.1.11", listen_address="10.0.9.9", mode="grpc"),
@@ -216,7 +217,7 @@ VALUES = dict(etcd_instance="etcd", etcd_tls=True, etcd_bin_dir="/usr/local/bin"
               etcd_proxy_data_dir="/var/lib/etcd-proxy", etcd_proxy_user="etcd-proxy", etcd_proxy_namespace="",
               etcd_proxy_resolver_prefix="", etcd_proxy_resolver_ttl="60", etcd_proxy_advertise_address="",
               etcd_proxy_metrics_port="23791", etcd_proxy_retry_delay="1m", etcd_proxy_discovery_srv="",
-              etcd_proxy_discovery_srv_name="")
+              etcd_proxy_discovery_srv_name="", etcd_group="etcd", etcd_limit_nofile=65536, etcd_systemd_hardening=True)
 MEMBERS = [{"host": "h0", "name": "etcd-0", "client_url": "https://10.0.0.11:2379"}]
 
 
@@ -289,3 +290,45 @@ def test_without_tls_the_proxy_has_no_certificates_nor_their_directory():
     files = pp.plan_proxy_files(host_plan(etcd_tls=False), {}, contents)
     assert [d["path"] for d in files["directories"]] == ["/etc/etcd-proxy", "/var/lib/etcd-proxy"]
     assert files["files"] == [] and files["private_files"] == []
+
+
+UNIT_HEAD = """\
+#
+# managed
+#
+[Unit]
+Description=etcd gRPC proxy for the cluster etcd (group etcd)
+Documentation=https://etcd.io/docs/
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+User=etcd-proxy
+Group=etcd-proxy
+WorkingDirectory=/var/lib/etcd-proxy
+# Built by raftops.etcd.proxy_args from the members' client URLs (the proxy's plan): a member list
+# that changes changes this line, and the role restarts the proxies one at a time.
+ExecStart=/usr/local/bin/etcd grpc-proxy start \\
+    --endpoints=https://10.0.0.11:2379 \\
+    --listen-addr=127.0.0.1:23790
+Restart=always
+RestartSec=5s
+LimitNOFILE=65536
+"""
+ARGV = ["/usr/local/bin/etcd", "grpc-proxy", "start", "--endpoints=https://10.0.0.11:2379", "--listen-addr=127.0.0.1:23790"]
+
+
+def test_the_proxy_s_unit_runs_its_command_line_one_flag_a_line_as_its_user_under_hardening():
+    # The text the role's template wrote, byte for byte: a proxy whose settings did not change is not restarted.
+    unit = pp.proxy_unit_text(host_plan(), ARGV, "#\n# managed\n#")
+    assert unit.startswith(UNIT_HEAD)
+    # Then the servers' hardening as the member has it (test_etcd_member_config.py pins its text), writing its data dir.
+    assert unit[len(UNIT_HEAD):] == "".join("%s=%s\n" % directive for directive in hardening(["/var/lib/etcd-proxy"], server=True)) \
+        + "\n[Install]\nWantedBy=multi-user.target\n"
+
+
+def test_the_gateway_s_unit_says_so_and_without_hardening_has_none():
+    unit = pp.proxy_unit_text(host_plan(etcd_proxy_mode="gateway", etcd_systemd_hardening="false"), ARGV)
+    assert unit.startswith("[Unit]\nDescription=etcd gateway for the cluster etcd (group etcd)\n")
+    assert "LimitNOFILE=65536\n\n[Install]\n" in unit and "ProtectSystem" not in unit

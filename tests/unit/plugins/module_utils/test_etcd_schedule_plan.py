@@ -14,14 +14,16 @@ LIB_FILES = [dict(src="files/etcd_maintenance.py", dest=LIB + "etcd_maintenance.
 
 def timers(snapshot="*-*-* 02:00", maintenance=""):
     return [
-        dict(name="etcd-snapshot", unit="etcd-snapshot.timer", schedule=snapshot, files=[
-            dict(src="etcd-snapshot.j2", dest="/usr/local/bin/etcd-snapshot", mode="0755"),
-            dict(src="etcd-snapshot.service.j2", dest=SYSTEMD + "etcd-snapshot.service", mode="0644"),
-            dict(src="etcd-snapshot.timer.j2", dest=SYSTEMD + "etcd-snapshot.timer", mode="0644")]),
-        dict(name="etcd-maintenance", unit="etcd-maintenance.timer", schedule=maintenance, files=[
-            dict(src="etcd-maintenance.json.j2", dest=LIB + "etcd_maintenance.json", mode="0644"),
-            dict(src="etcd-maintenance.service.j2", dest=SYSTEMD + "etcd-maintenance.service", mode="0644"),
-            dict(src="etcd-maintenance.timer.j2", dest=SYSTEMD + "etcd-maintenance.timer", mode="0644")]),
+        dict(name="etcd-snapshot", kind="snapshot", unit="etcd-snapshot.timer", schedule=snapshot, after="etcd.service",
+             run=["/usr/local/bin/etcd-snapshot"], writable=["/var/backups/etcd"], files=[
+                 dict(src="etcd-snapshot.j2", dest="/usr/local/bin/etcd-snapshot", mode="0755"),
+                 dict(unit="service", dest=SYSTEMD + "etcd-snapshot.service", mode="0644"),
+                 dict(unit="timer", dest=SYSTEMD + "etcd-snapshot.timer", mode="0644")]),
+        dict(name="etcd-maintenance", kind="maintenance", unit="etcd-maintenance.timer", schedule=maintenance,
+             after="etcd.service", run=["/usr/bin/python3", LIB + "etcd_maintenance.py"], writable=[], files=[
+                 dict(src="etcd-maintenance.json.j2", dest=LIB + "etcd_maintenance.json", mode="0644"),
+                 dict(unit="service", dest=SYSTEMD + "etcd-maintenance.service", mode="0644"),
+                 dict(unit="timer", dest=SYSTEMD + "etcd-maintenance.timer", mode="0644")]),
     ]
 
 
@@ -36,9 +38,12 @@ RUNNING = dict(active="active", enabled="enabled")
 
 
 def test_a_scheduled_timer_s_files_are_written_and_a_running_timer_is_left_as_it_runs():
-    plan = plan_schedule(timers(), push(), LIB_FILES, [], {"etcd-snapshot.timer": RUNNING})
-    assert [t["file"]["path"] for t in plan["templates"]] == [
-        "/usr/local/bin/etcd-snapshot", SYSTEMD + "etcd-snapshot.service", SYSTEMD + "etcd-snapshot.timer"]
+    plan = plan_schedule(timers(), push(), LIB_FILES, [], {"etcd-snapshot.timer": RUNNING}, "m0")
+    # The units with their text (plugins/module_utils/host/timer_units.py), the script from its template.
+    assert [(f["path"], f["owner"], f["mode"]) for f in plan["unit_files"]] == [
+        (SYSTEMD + "etcd-snapshot.service", "root", "0644"), (SYSTEMD + "etcd-snapshot.timer", "root", "0644")]
+    assert plan["unit_files"][1]["content"].startswith("[Unit]\nDescription=Scheduled snapshots of etcd member m0\n")
+    assert [t["file"]["path"] for t in plan["templates"]] == ["/usr/local/bin/etcd-snapshot"]
     assert plan["templates"][0] == dict(file=dict(owner="root", group="root", path="/usr/local/bin/etcd-snapshot",
                                                   mode="0755"), src="etcd-snapshot.j2")
     # No push and no maintenance timer: no code to copy.
@@ -52,25 +57,25 @@ def test_a_scheduled_timer_s_files_are_written_and_a_running_timer_is_left_as_it
 @pytest.mark.parametrize("units", [{}, {"etcd-snapshot.timer": dict(active="inactive", enabled="enabled")},
                                    {"etcd-snapshot.timer": dict(active="active", enabled="disabled")}])
 def test_a_timer_not_running_or_not_enabled_or_not_read_is_started(units):
-    assert plan_schedule(timers(), push(), LIB_FILES, [], units)["timers"][0]["running"] is False
+    assert plan_schedule(timers(), push(), LIB_FILES, [], units, "m0")["timers"][0]["running"] is False
 
 
 def test_the_push_brings_its_code_its_host_keys_and_the_maintenance_code():
     plan = plan_schedule(timers(), push(on=True, code=True, targets=[dict(type="s3"), dict(type="ssh")]),
-                         LIB_FILES, [], {})
+                         LIB_FILES, [], {}, "m0")
     assert [c["file"]["path"] for c in plan["copies"]] == [
         LIB + "etcd_maintenance.py", LIB + "etcd_defrag_rule.py", LIB + "etcd_backup_push.py"]
     assert all(c["file"]["mode"] == "0644" for c in plan["copies"])
     assert plan["templates"][-1] == dict(file=dict(owner="root", group="root", path=LIB + "etcd_backup_push_known_hosts",
                                                    mode="0644"), src="known-hosts.j2")
     assert plan["push_ssh"] is True
-    assert plan_schedule(timers(), push(on=True, code=True, targets=[dict(type="s3")]), LIB_FILES, [], {})["push_ssh"] is False
+    assert plan_schedule(timers(), push(on=True, code=True, targets=[dict(type="s3")]), LIB_FILES, [], {}, "m0")["push_ssh"] is False
 
 
 def test_what_an_unscheduled_timer_and_the_push_turned_off_left_behind_goes_only_where_found():
     found = [SYSTEMD + "etcd-maintenance.timer", LIB + "etcd_maintenance.json", LIB + "etcd_maintenance.py",
              LIB + "etcd_backup_push.json", SYSTEMD + "etcd-snapshot.timer", SYSTEMD + "etcd-maintenance.timer"]
-    plan = plan_schedule(timers(), push(), LIB_FILES, found, {})
+    plan = plan_schedule(timers(), push(), LIB_FILES, found, {}, "m0")
     # The snapshot timer keeps its schedule: its files stay; each path once, in the read's order.
     assert plan["unscheduled"] == [SYSTEMD + "etcd-maintenance.timer", LIB + "etcd_maintenance.json",
                                    LIB + "etcd_maintenance.py", LIB + "etcd_backup_push.json"]
@@ -81,10 +86,10 @@ def test_what_an_unscheduled_timer_and_the_push_turned_off_left_behind_goes_only
 
 def test_code_still_used_stays():
     found = [LIB + "etcd_maintenance.py", LIB + "etcd_backup_push.json"]
-    plan = plan_schedule(timers(maintenance="weekly"), push(on=True, code=True), LIB_FILES, found, {})
+    plan = plan_schedule(timers(maintenance="weekly"), push(on=True, code=True), LIB_FILES, found, {}, "m0")
     assert plan["unscheduled"] == [] and plan["push_withdrawn"] is False
 
 
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="must be lists"):
-        plan_schedule("etcd-snapshot", push(), LIB_FILES, [], {})
+        plan_schedule("etcd-snapshot", push(), LIB_FILES, [], {}, "m0")
