@@ -20,7 +20,7 @@ import pytest
 import yaml
 from conftest import FIGURES, kept_lines, scale_out_inventory
 from etcdtest import (EPHEMERAL, INVENTORY, PKI, Gateway, LeaderWatch, Writer, assert_unchanged, fingerprint, host,
-                      interrupted_playbook, playbook, poll, why_failed)
+                      interrupted_playbook, longest_leaderless, longest_write_gap, playbook, poll, why_failed)
 
 HOSTS = ["adopt-host0", "adopt-host1", "adopt-host2"]
 ADDRESS = {"adopt-host0": "10.250.0.130", "adopt-host1": "10.250.0.131", "adopt-host2": "10.250.0.132"}
@@ -218,8 +218,7 @@ def test_the_package_cluster_is_adopted_under_a_writer_and_moved_to_tls():
 
     # The figures: time to adopt, writes, and the longest gap between acknowledged writes (the
     # longest time the cluster took no write, an upper bound of the time without a leader).
-    acked_times = sorted(float(v.split("-", 1)[1]) for w in (plain_writer, tls_writer) for v in w.acked.values())
-    gap = max(b - a for a, b in zip(acked_times, acked_times[1:]))
+    gap = longest_write_gap([plain_writer, tls_writer])
     move_at = next(t for t, line in times if line.startswith(MOVE_PLAY))
     note("adoption of 3 members (read, plan, take-over roll, TLS move roll): %.0f s; the TLS move from %.0f s on"
          % (took, move_at - times[0][0]))
@@ -227,10 +226,9 @@ def test_the_package_cluster_is_adopted_under_a_writer_and_moved_to_tls():
          % (len(plain_writer.acked), len(tls_writer.acked), len(lost), len(plain_writer.failed), len(tls_writer.failed)))
     note("longest gap between acknowledged writes: %.2f s" % gap)
     # The longest time no member named a leader (samples every 50 ms of every member, both schemes).
-    led = sorted(t for watch in watches for t, _name, _me, leader, _term in watch.samples if leader != "0")
-    terms = sorted({term for watch in watches for term in watch.terms()})
+    leaderless, first_term, last_term = longest_leaderless(watches)
     note("longest time without a leader: %.2f s; raft terms %d -> %d (%d elections or hand-overs)"
-         % (max(b - a for a, b in zip(led, led[1:])), terms[0], terms[-1], terms[-1] - terms[0]))
+         % (leaderless, first_term, last_term, last_term - first_term))
 
     # What the operator keeps: the release, the package's data dir and the scenario's etcd_pki_dir;
     # the user, the ports and the WAL dir are the role's defaults.

@@ -513,6 +513,22 @@ class LeaderWatch:
         return names.get(before[-1]) if before else None
 
 
+def longest_write_gap(writers):
+    """The longest time between two writes the ``writers`` had acknowledged (their values hold the
+    time each was sent): the longest the cluster took no write, an upper bound of the time without a
+    leader."""
+    sent = sorted(float(value.split("-", 1)[1]) for writer in writers for value in writer.acked.values())
+    return max(b - a for a, b in zip(sent, sent[1:]))
+
+
+def longest_leaderless(watches):
+    """(the longest time no member named a leader, the first raft term seen, the last) over the
+    ``watches`` (LeaderWatch, every member sampled every 50 ms; several: plaintext, then TLS)."""
+    led = sorted(t for watch in watches for t, _name, _me, leader, _term in watch.samples if leader != "0")
+    terms = sorted({term for watch in watches for term in watch.terms()})
+    return max(b - a for a, b in zip(led, led[1:])), terms[0], terms[-1]
+
+
 def figures_report(scenario):
     """(file, pytest_terminal_summary hook) for a scenario's figures: the verifier writes them to the
     file, in the ephemeral directory Molecule removes on destroy, and the hook prints them at the end."""
