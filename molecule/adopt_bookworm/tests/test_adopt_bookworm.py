@@ -8,6 +8,7 @@ changes nothing.
 `make test` (-m "not full") walks the read, the adoption (killed once, run again) and the re-run; the
 plan-only run is marked full."""
 
+import collections
 import time
 import urllib.error
 
@@ -161,6 +162,11 @@ def test_the_package_cluster_is_adopted_through_3_5_under_a_writer_and_a_watcher
          % (took, play_at(UPGRADE_PLAY), killed_at - started, play_at(MOVE_PLAY)))
     note("writes acknowledged: %d over plaintext, %d over TLS; lost: %d; failed (sent, not acknowledged): %d + %d"
          % (len(plain_writer.acked), len(tls_writer.acked), len(lost), len(plain_writer.failed), len(tls_writer.failed)))
+    # Those a plaintext client saw while it still had to be served: before the move to TLS began.
+    move_began = next(t for t, line in times if line.startswith(MOVE_PLAY))
+    early = [(url, why) for t, url, why in plain_writer.failed if t < move_began]
+    note("plaintext writes not acknowledged before the move to TLS began: %d %s"
+         % (len(early), collections.Counter(why[:60] for _url, why in early).most_common(3)))
     note("longest gap between acknowledged writes: %.2f s; longest time without a leader: %.2f s; raft terms %d -> %d"
          % (longest_write_gap([plain_writer, tls_writer]), leaderless, first_term, last_term))
 
