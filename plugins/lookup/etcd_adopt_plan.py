@@ -53,9 +53,9 @@ _raw:
     - One dict, the plan, C(refusal) ('' when the adoption may go on, else every problem and that nothing was changed),
       C(lines) (host to what stays, moves and restarts), C(hosts) (host to the role settings that keep the member's
       data, ports and user), C(take_over), C(version), C(cluster_id), C(phase) (C(take_over) or C(move)), C(tls_move),
-      C(rotate_ca), C(upgrade_first) (a plaintext cluster on 3.4, upgraded to 3.5 before its move to TLS: C(release),
-      the one it runs, C(to), the one it is upgraded to, O(defaults)' C(etcd_version) unless etcd_version is set, and
-      C(take_over); empty otherwise).
+      C(rotate_ca), C(upgrade_first) (a plaintext cluster on 3.4, upgraded to 3.5 before its move to TLS, with
+      C(release), the one it runs, C(to), the one it is upgraded to, the C(etcd_version) of O(defaults) unless
+      etcd_version is set, and C(take_over); empty otherwise).
     - C(inventory_lines), the inventory lines to keep once the adoption is carried out, where the members run
       otherwise than the role's O(defaults).
     - How the playbook carries it out, C(plan_only), C(plays) (C(plain_take_over), C(upgrade), C(take_over), C(tls_move)
