@@ -14,13 +14,13 @@ import glob
 import os
 import shutil
 import time
-import urllib.error
 
 import pytest
 import yaml
 from conftest import FIGURES, kept_lines, scale_out_inventory
-from etcdtest import (EPHEMERAL, INVENTORY, PKI, Gateway, LeaderWatch, Writer, assert_unchanged, fingerprint, host,
-                      interrupted_playbook, longest_leaderless, longest_write_gap, playbook, poll, why_failed)
+from etcdtest import (EPHEMERAL, INVENTORY, PKI, Gateway, PlaintextToTls, Writer, assert_moved_to_tls, assert_unchanged,
+                      fingerprint, host, interrupted_playbook, longest_leaderless, longest_write_gap, playbook, poll,
+                      seed_before, why_failed)
 
 HOSTS = ["adopt-host0", "adopt-host1", "adopt-host2"]
 ADDRESS = {"adopt-host0": "10.250.0.130", "adopt-host1": "10.250.0.131", "adopt-host2": "10.250.0.132"}
@@ -144,65 +144,21 @@ def test_a_plan_only_that_is_no_boolean_is_refused_and_changes_nothing():
 
 
 def test_the_package_cluster_is_adopted_under_a_writer_and_moved_to_tls():
-    plain = Gateway(HTTP["adopt-host0"])
-    assert poll(lambda: len([m for m in plain.members() if m.get("clientURLs")]) == 3, 60)
-    for n in range(200):
-        plain.put("/before/%03d" % n, "v%d" % n)
-    cluster_id = plain.status()["header"]["cluster_id"]
-    member_ids = sorted(m["ID"] for m in plain.members())
-
-    plain_writer = Writer(list(HTTP.values()), prefix="/plain/")
-    tls_writer = Writer(list(HTTPS.values()), prefix="/tls/")
-    plain_writer.start()
-    # Who leads, as each member says over plaintext until the move, and over TLS from then on.
-    watches = [LeaderWatch(HTTP)]
-    watches[0].start()
-
-    def tls_from_here():
-        # The members serve TLS beside plaintext from the take-over on (which made the admin pair):
-        # the second writer and watch use TLS from the move on, when plaintext goes away.
-        tls_writer.start()
-        watches.append(LeaderWatch(HTTPS))
-        watches[-1].start()
-
+    cluster_id, member_ids = seed_before(Gateway(HTTP["adopt-host0"]))
+    # Writers and who leads, as each member says over plaintext until the move, and over TLS too
+    # from then on.
+    clients = PlaintextToTls(HTTP, HTTPS)
+    clients.start()
     started = time.monotonic()
     times = []
     try:
-        rc, out = interrupted_playbook("adopt", [], MOVE_PLAY, fault=tls_from_here,
-                                       times=times)
+        rc, out = interrupted_playbook("adopt", [], MOVE_PLAY, fault=clients.tls_from_here, times=times)
     finally:
-        plain_writer.stop()
-        if tls_writer.is_alive():
-            tls_writer.stop()
-        for watch in watches:
-            watch.stop()
+        clients.stop()
     took = time.monotonic() - started
     assert rc == 0, why_failed(out)
     assert TAKE_OVER_PLAY in out
-
-    tls = Gateway(HTTPS["adopt-host0"])
-    assert tls.status()["header"]["cluster_id"] == cluster_id
-    members = tls.members()
-    assert sorted(m["ID"] for m in members) == member_ids
-    assert sorted(u for m in members for u in m["peerURLs"]) == ["https://%s:2380" % a for a in sorted(ADDRESS.values())]
-    assert sorted(u for m in members for u in m["clientURLs"]) == sorted(HTTPS.values())
-    assert all(tls.get("/before/%03d" % n) == "v%d" % n for n in range(200))
-    lost = plain_writer.lost(tls) + tls_writer.lost(tls)
-    assert lost == [], lost[:10]
-    assert len(plain_writer.acked) > 50 and len(tls_writer.acked) > 50
-
-    # Plaintext is gone, and a client without a certificate is refused.
-    for url in HTTP.values():
-        try:
-            Gateway(url, timeout=3).status()
-            raise AssertionError("%s still answers plaintext" % url)
-        except (OSError, urllib.error.HTTPError, ValueError):
-            pass
-    try:
-        Gateway(HTTPS["adopt-host1"], cert=False, timeout=3).status()
-        raise AssertionError("a client without a certificate was served")
-    except (OSError, urllib.error.URLError):
-        pass
+    lost = assert_moved_to_tls(HTTP, HTTPS, cluster_id, member_ids, clients)
 
     for name in HOSTS:
         h = host(name)
@@ -218,15 +174,16 @@ def test_the_package_cluster_is_adopted_under_a_writer_and_moved_to_tls():
 
     # The figures: time to adopt, writes, and the longest gap between acknowledged writes (the
     # longest time the cluster took no write, an upper bound of the time without a leader).
-    gap = longest_write_gap([plain_writer, tls_writer])
+    gap = longest_write_gap(clients.writers())
     move_at = next(t for t, line in times if line.startswith(MOVE_PLAY))
     note("adoption of 3 members (read, plan, take-over roll, TLS move roll): %.0f s; the TLS move from %.0f s on"
          % (took, move_at - times[0][0]))
     note("writes acknowledged: %d over plaintext, %d over TLS; lost: %d; failed (sent, not acknowledged): %d + %d"
-         % (len(plain_writer.acked), len(tls_writer.acked), len(lost), len(plain_writer.failed), len(tls_writer.failed)))
+         % (len(clients.plain_writer.acked), len(clients.tls_writer.acked), len(lost), len(clients.plain_writer.failed),
+            len(clients.tls_writer.failed)))
     note("longest gap between acknowledged writes: %.2f s" % gap)
     # The longest time no member named a leader (samples every 50 ms of every member, both schemes).
-    leaderless, first_term, last_term = longest_leaderless(watches)
+    leaderless, first_term, last_term = longest_leaderless(clients.watches)
     note("longest time without a leader: %.2f s; raft terms %d -> %d (%d elections or hand-overs)"
          % (leaderless, first_term, last_term, last_term - first_term))
 

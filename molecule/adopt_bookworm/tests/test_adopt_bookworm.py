@@ -10,12 +10,11 @@ plan-only run is marked full."""
 
 import collections
 import time
-import urllib.error
 
 import pytest
 from conftest import FIGURES
-from etcdtest import (Gateway, LeaderWatch, Writer, assert_unchanged, fingerprint, host, interrupted_playbook,
-                      longest_leaderless, longest_write_gap, playbook, poll, why_failed)
+from etcdtest import (Gateway, PlaintextToTls, assert_moved_to_tls, assert_unchanged, fingerprint, host,
+                      interrupted_playbook, longest_leaderless, longest_write_gap, playbook, seed_before, why_failed)
 
 HOSTS = ["adopt-bookworm-host0", "adopt-bookworm-host1", "adopt-bookworm-host2"]
 ADDRESS = dict(zip(HOSTS, ["10.250.0.150", "10.250.0.151", "10.250.0.152"]))
@@ -81,26 +80,9 @@ def in_the_upgrade_after_the_first_restart():
 
 
 def test_the_package_cluster_is_adopted_through_3_5_under_a_writer_and_a_watcher_killed_in_the_upgrade():
-    plain = Gateway(HTTP["adopt-bookworm-host0"])
-    assert poll(lambda: len([m for m in plain.members() if m.get("clientURLs")]) == 3, 60)
-    for n in range(200):
-        plain.put("/before/%03d" % n, "v%d" % n)
-    cluster_id = plain.status()["header"]["cluster_id"]
-    member_ids = sorted(m["ID"] for m in plain.members())
-
-    plain_writer = Writer(list(HTTP.values()), prefix="/plain/")
-    tls_writer = Writer(list(HTTPS.values()), prefix="/tls/")
-    plain_writer.start()
-    watches = [LeaderWatch(HTTP)]
-    watches[0].start()
-
-    def tls_from_here():
-        # TLS beside plaintext since the take-over's roll (which made the admin pair): the second
-        # writer and watch use it from the move on, when plaintext goes away.
-        tls_writer.start()
-        watches.append(LeaderWatch(HTTPS))
-        watches[-1].start()
-
+    cluster_id, member_ids = seed_before(Gateway(HTTP["adopt-bookworm-host0"]))
+    clients = PlaintextToTls(HTTP, HTTPS)
+    clients.start()
     started = time.monotonic()
     times = []
     try:
@@ -112,37 +94,16 @@ def test_the_package_cluster_is_adopted_through_3_5_under_a_writer_and_a_watcher
         assert versions == ["3.4.23", "3.4.23", "3.5.30"], versions
         killed_at = time.monotonic()
         # The same command finishes: the upgrade goes on, then the move to TLS.
-        rc, out = interrupted_playbook("adopt", [], MOVE_PLAY, fault=tls_from_here, times=times)
+        rc, out = interrupted_playbook("adopt", [], MOVE_PLAY, fault=clients.tls_from_here, times=times)
     finally:
-        plain_writer.stop()
-        if tls_writer.is_alive():
-            tls_writer.stop()
-        for watch in watches:
-            watch.stop()
+        clients.stop()
     took = time.monotonic() - started
     assert rc == 0, why_failed(out)
     assert "the collection's already" in out and "the members on 3.4.23 are upgraded to 3.5.30 in plaintext" in out
     assert PLAIN_TAKE_OVER_PLAY in out and out.split(PLAIN_TAKE_OVER_PLAY, 1)[1].split("\n")[1].strip() == \
         "skipping: no hosts matched", out[-3000:]
-
-    tls = Gateway(HTTPS["adopt-bookworm-host0"])
-    assert tls.status()["header"]["cluster_id"] == cluster_id
-    members = tls.members()
-    assert sorted(m["ID"] for m in members) == member_ids
-    assert sorted(u for m in members for u in m["peerURLs"]) == ["https://%s:2380" % a for a in sorted(ADDRESS.values())]
-    assert sorted(u for m in members for u in m["clientURLs"]) == sorted(HTTPS.values())
+    lost = assert_moved_to_tls(HTTP, HTTPS, cluster_id, member_ids, clients)
     assert all(Gateway(url).status()["version"] == "3.5.30" for url in HTTPS.values())
-    assert all(tls.get("/before/%03d" % n) == "v%d" % n for n in range(200))
-    lost = plain_writer.lost(tls) + tls_writer.lost(tls)
-    assert lost == [], lost[:10]
-    assert len(plain_writer.acked) > 50 and len(tls_writer.acked) > 50
-
-    # Plaintext is gone, and a client without a certificate is refused.
-    for url in HTTP.values():
-        with pytest.raises((OSError, urllib.error.HTTPError, ValueError)):
-            Gateway(url, timeout=3).status()
-    with pytest.raises((OSError, urllib.error.URLError)):
-        Gateway(HTTPS["adopt-bookworm-host1"], cert=False, timeout=3).status()
 
     for name in HOSTS:
         h = host(name)
@@ -155,7 +116,8 @@ def test_the_package_cluster_is_adopted_through_3_5_under_a_writer_and_a_watcher
     def play_at(play):
         return next(t for t, line in times if line.startswith(play)) - times[0][0]
 
-    leaderless, first_term, last_term = longest_leaderless(watches)
+    plain_writer, tls_writer = clients.writers()
+    leaderless, first_term, last_term = longest_leaderless(clients.watches)
     note("adoption of Debian 12's package cluster, 3 members (read, plan, plaintext take-over at 3.4.23, upgrade to "
          "3.5.30, TLS beside plaintext, TLS move), SIGKILLed in the upgrade after its first member and run again: %.0f s "
          "(the upgrade from %.0f s, killed at %.0f s; the re-run's TLS move from %.0f s)"
@@ -168,7 +130,7 @@ def test_the_package_cluster_is_adopted_through_3_5_under_a_writer_and_a_watcher
     note("plaintext writes not acknowledged before the move to TLS began: %d %s"
          % (len(early), collections.Counter(why[:60] for _url, why in early).most_common(3)))
     note("longest gap between acknowledged writes: %.2f s; longest time without a leader: %.2f s; raft terms %d -> %d"
-         % (longest_write_gap([plain_writer, tls_writer]), leaderless, first_term, last_term))
+         % (longest_write_gap(clients.writers()), leaderless, first_term, last_term))
 
 
 def test_a_re_run_of_the_adoption_changes_nothing():
