@@ -19,8 +19,8 @@ import pytest
 import yaml
 from conftest import FIGURES, kept_lines, scale_out_inventory
 from etcdtest import (EPHEMERAL, INVENTORY, PKI, Gateway, PlaintextToTls, Writer, assert_moved_to_tls, assert_unchanged,
-                      fingerprint, host, interrupted_playbook, longest_leaderless, longest_write_gap, playbook, poll,
-                      seed_before, why_failed)
+                      host, interrupted_playbook, longest_leaderless, longest_write_gap, package_cluster_state,
+                      playbook, poll, seed_before, why_failed)
 
 HOSTS = ["adopt-host0", "adopt-host1", "adopt-host2"]
 ADDRESS = {"adopt-host0": "10.250.0.130", "adopt-host1": "10.250.0.131", "adopt-host2": "10.250.0.132"}
@@ -58,18 +58,6 @@ def edited_inventory(label, drop=None, names=None):
     return inventory
 
 
-def state():
-    """What a refused run must not change: the collection's files and the running process, and the
-    package's settings file."""
-    prints = fingerprint(HOSTS)
-    for name in HOSTS:
-        # A host that cannot be read must not read as unchanged.
-        read = host(name).run("sha256sum /etc/default/etcd && systemctl show etcd -p FragmentPath")
-        assert read.rc == 0 and "FragmentPath=" in read.stdout, (name, read.rc, read.stderr[-500:])
-        prints[name] += read.stdout
-    return prints
-
-
 def note(line):
     with open(FIGURES, "a") as handle:
         handle.write(line + "\n")
@@ -92,7 +80,7 @@ def test_bad_input_is_refused_by_name_and_changes_nothing():
     # inventory lacks, a stopped member, started again afterwards (its own unit, as the operator
     # would), and a release other than the one the cluster runs (a release the collection does not
     # handle at all, 3.3, is refused alike: tests/unit test_etcd_adopt).
-    before = state()
+    before = package_cluster_state(HOSTS)
     wrong = edited_inventory("wrong", drop="adopt-host0", names={"adopt-host1": "etcd-b"})
     assert host("adopt-host2").run("systemctl stop etcd").rc == 0
     try:
@@ -107,7 +95,7 @@ def test_bad_input_is_refused_by_name_and_changes_nothing():
     assert "host adopt-host2: no etcd runs there (a stopped member?)" in out, out[-3000:]
     assert "etcd_version is 3.5.17, but the cluster runs 3.5.16; adoption keeps the release" in out, out[-3000:]
     assert "nothing was changed" in out
-    after = state()
+    after = package_cluster_state(HOSTS)
     for name in HOSTS:
         if name != "adopt-host2":
             assert after[name] == before[name], name
@@ -119,7 +107,7 @@ def test_bad_input_is_refused_by_name_and_changes_nothing():
 @pytest.mark.full
 @pytest.mark.parametrize("ask", [["--check"], ["-e", "etcd_adopt_plan_only=true"]])
 def test_asked_for_the_plan_only_it_is_shown_and_nothing_changes(ask):
-    before = state()
+    before = package_cluster_state(HOSTS)
     rc, out = playbook("adopt", *ask)
     assert rc == 0, why_failed(out)
     assert "member adopt-host1, cluster " in out and "stays: the data in /var/lib/etcd/default, owned by etcd" in out
@@ -128,19 +116,19 @@ def test_asked_for_the_plan_only_it_is_shown_and_nothing_changes(ask):
     # The take-over's and the move's plays find no hosts.
     for play in (TAKE_OVER_PLAY, MOVE_PLAY):
         assert out.split(play, 1)[1].split("\n")[1].strip() == "skipping: no hosts matched", out[-3000:]
-    assert state() == before
+    assert package_cluster_state(HOSTS) == before
 
 
 @pytest.mark.full
 def test_a_plan_only_that_is_no_boolean_is_refused_and_changes_nothing():
     # Ansible's bool would take it as false, and carry the adoption out.
-    before = state()
+    before = package_cluster_state(HOSTS)
     rc, out = playbook("adopt", "-e", "etcd_adopt_plan_only=ture")
     assert rc != 0
     assert ("etcd_adopt_plan_only=ture: true (show the plan only) or false (yes/no, on/off and 1/0 work too); "
             "nothing was changed") in out, out[-3000:]
     assert "TASK [Read the etcd each host runs]" not in out and TAKE_OVER_PLAY not in out
-    assert state() == before
+    assert package_cluster_state(HOSTS) == before
 
 
 def test_the_package_cluster_is_adopted_under_a_writer_and_moved_to_tls():

@@ -13,8 +13,8 @@ import time
 
 import pytest
 from conftest import FIGURES
-from etcdtest import (Gateway, PlaintextToTls, assert_moved_to_tls, assert_unchanged, fingerprint, host,
-                      interrupted_playbook, longest_leaderless, longest_write_gap, playbook, seed_before, why_failed)
+from etcdtest import (Gateway, PlaintextToTls, assert_moved_to_tls, assert_unchanged, host, interrupted_playbook,
+                      longest_leaderless, longest_write_gap, package_cluster_state, playbook, seed_before, why_failed)
 
 HOSTS = ["adopt-bookworm-host0", "adopt-bookworm-host1", "adopt-bookworm-host2"]
 ADDRESS = dict(zip(HOSTS, ["10.250.0.150", "10.250.0.151", "10.250.0.152"]))
@@ -33,17 +33,6 @@ def note(line):
         handle.write(line + "\n")
 
 
-def state():
-    """What a plan-only run must not change: the collection's files, the running process, the
-    package's settings file."""
-    prints = fingerprint(HOSTS)
-    for name in HOSTS:
-        read = host(name).run("sha256sum /etc/default/etcd && systemctl show etcd -p FragmentPath")
-        assert read.rc == 0 and "FragmentPath=" in read.stdout, (name, read.rc, read.stderr[-500:])
-        prints[name] += read.stdout
-    return prints
-
-
 def test_the_read_shows_what_debian_12_s_package_runs():
     result = host("adopt-bookworm-host1").ansible("raftops.etcd.etcd_adopt_info", check=False, become=True)
     assert result["running"] and result["version"] == "3.4.23", result
@@ -56,7 +45,7 @@ def test_the_read_shows_what_debian_12_s_package_runs():
 
 @pytest.mark.full
 def test_asked_for_the_plan_only_it_shows_the_way_through_3_5_and_nothing_changes():
-    before = state()
+    before = package_cluster_state(HOSTS)
     rc, out = playbook("adopt", check=True)
     assert rc == 0, why_failed(out)
     assert UPGRADE_LINE in out, out[-3000:]
@@ -64,7 +53,7 @@ def test_asked_for_the_plan_only_it_shows_the_way_through_3_5_and_nothing_change
     assert "only the plan was asked for (--check or etcd_adopt_plan_only), nothing was changed" in out
     for play in (PLAIN_TAKE_OVER_PLAY, UPGRADE_PLAY, TAKE_OVER_PLAY, MOVE_PLAY):
         assert out.split(play, 1)[1].split("\n")[1].strip() == "skipping: no hosts matched", out[-3000:]
-    assert state() == before
+    assert package_cluster_state(HOSTS) == before
 
 
 def in_the_upgrade_after_the_first_restart():

@@ -216,6 +216,18 @@ def fingerprint(names, instance="etcd"):
     return state
 
 
+def package_cluster_state(names):
+    """What a refused or plan-only adoption of a package cluster must not change: the collection's
+    files and the running process (fingerprint), and the package's settings file and unit."""
+    prints = fingerprint(names)
+    for name in names:
+        # A host that cannot be read must not read as unchanged.
+        read = host(name).run("sha256sum /etc/default/etcd && systemctl show etcd -p FragmentPath")
+        assert read.rc == 0 and "FragmentPath=" in read.stdout, (name, read.rc, read.stderr[-500:])
+        prints[name] += read.stdout
+    return prints
+
+
 def b64(text):
     return base64.b64encode(text.encode()).decode()
 
