@@ -29,7 +29,9 @@ options:
     type: dict
     default: {}
   defaults:
-    description: The etcd role's defaults of the settings an adoption may keep otherwise, for C(inventory_lines).
+    description:
+      - The etcd role's defaults of the settings an adoption may keep otherwise, for C(inventory_lines).
+      - Their C(etcd_version) is the release a plaintext cluster on 3.4 is upgraded to where the inventory sets none.
     type: dict
     default: {}
 author: raftops developers (@raftops)
@@ -51,11 +53,13 @@ _raw:
     - One dict, the plan, C(refusal) ('' when the adoption may go on, else every problem and that nothing was changed),
       C(lines) (host to what stays, moves and restarts), C(hosts) (host to the role settings that keep the member's
       data, ports and user), C(take_over), C(version), C(cluster_id), C(phase) (C(take_over) or C(move)), C(tls_move),
-      C(rotate_ca), C(blocked) ('' when the plan may be carried out, else why not).
+      C(rotate_ca), C(upgrade_first) (a plaintext cluster on 3.4, upgraded to 3.5 before its move to TLS, with
+      C(release), the one it runs, C(to), the one it is upgraded to, the C(etcd_version) of O(defaults) unless
+      etcd_version is set, and C(take_over); empty otherwise).
     - C(inventory_lines), the inventory lines to keep once the adoption is carried out, where the members run
       otherwise than the role's O(defaults).
-    - How the playbook carries it out, C(plan_only), C(plays) (C(take_over), C(tls_move) and C(retire), the hosts each
-      later play runs on, none where the plan is only asked for, refused or blocked), C(tls_transition), C(drop_in_path),
+    - How the playbook carries it out, C(plan_only), C(plays) (C(plain_take_over), C(upgrade), C(take_over), C(tls_move)
+      and C(retire), the hosts each later play runs on, none where the plan is only asked for or refused), C(tls_transition), C(drop_in_path),
       C(pki_dir) and C(steps) (host to what the playbook does there beside the role, C(drop_in), C(move), C(pki_fetch),
       C(pki_keys), C(pki_place) and C(pki_copies)).
   type: list

@@ -14,13 +14,13 @@ import glob
 import os
 import shutil
 import time
-import urllib.error
 
 import pytest
 import yaml
 from conftest import FIGURES, kept_lines, scale_out_inventory
-from etcdtest import (EPHEMERAL, INVENTORY, PKI, Gateway, LeaderWatch, Writer, assert_unchanged, fingerprint, host,
-                      interrupted_playbook, playbook, poll, why_failed)
+from etcdtest import (EPHEMERAL, INVENTORY, PKI, Gateway, PlaintextToTls, Writer, assert_moved_to_tls, assert_unchanged,
+                      host, interrupted_playbook, longest_leaderless, longest_write_gap, package_cluster_state,
+                      playbook, poll, seed_before, why_failed)
 
 HOSTS = ["adopt-host0", "adopt-host1", "adopt-host2"]
 ADDRESS = {"adopt-host0": "10.250.0.130", "adopt-host1": "10.250.0.131", "adopt-host2": "10.250.0.132"}
@@ -58,18 +58,6 @@ def edited_inventory(label, drop=None, names=None):
     return inventory
 
 
-def state():
-    """What a refused run must not change: the collection's files and the running process, and the
-    package's settings file."""
-    prints = fingerprint(HOSTS)
-    for name in HOSTS:
-        # A host that cannot be read must not read as unchanged.
-        read = host(name).run("sha256sum /etc/default/etcd && systemctl show etcd -p FragmentPath")
-        assert read.rc == 0 and "FragmentPath=" in read.stdout, (name, read.rc, read.stderr[-500:])
-        prints[name] += read.stdout
-    return prints
-
-
 def note(line):
     with open(FIGURES, "a") as handle:
         handle.write(line + "\n")
@@ -92,7 +80,7 @@ def test_bad_input_is_refused_by_name_and_changes_nothing():
     # inventory lacks, a stopped member, started again afterwards (its own unit, as the operator
     # would), and a release other than the one the cluster runs (a release the collection does not
     # handle at all, 3.3, is refused alike: tests/unit test_etcd_adopt).
-    before = state()
+    before = package_cluster_state(HOSTS)
     wrong = edited_inventory("wrong", drop="adopt-host0", names={"adopt-host1": "etcd-b"})
     assert host("adopt-host2").run("systemctl stop etcd").rc == 0
     try:
@@ -107,7 +95,7 @@ def test_bad_input_is_refused_by_name_and_changes_nothing():
     assert "host adopt-host2: no etcd runs there (a stopped member?)" in out, out[-3000:]
     assert "etcd_version is 3.5.17, but the cluster runs 3.5.16; adoption keeps the release" in out, out[-3000:]
     assert "nothing was changed" in out
-    after = state()
+    after = package_cluster_state(HOSTS)
     for name in HOSTS:
         if name != "adopt-host2":
             assert after[name] == before[name], name
@@ -119,7 +107,7 @@ def test_bad_input_is_refused_by_name_and_changes_nothing():
 @pytest.mark.full
 @pytest.mark.parametrize("ask", [["--check"], ["-e", "etcd_adopt_plan_only=true"]])
 def test_asked_for_the_plan_only_it_is_shown_and_nothing_changes(ask):
-    before = state()
+    before = package_cluster_state(HOSTS)
     rc, out = playbook("adopt", *ask)
     assert rc == 0, why_failed(out)
     assert "member adopt-host1, cluster " in out and "stays: the data in /var/lib/etcd/default, owned by etcd" in out
@@ -128,81 +116,37 @@ def test_asked_for_the_plan_only_it_is_shown_and_nothing_changes(ask):
     # The take-over's and the move's plays find no hosts.
     for play in (TAKE_OVER_PLAY, MOVE_PLAY):
         assert out.split(play, 1)[1].split("\n")[1].strip() == "skipping: no hosts matched", out[-3000:]
-    assert state() == before
+    assert package_cluster_state(HOSTS) == before
 
 
 @pytest.mark.full
 def test_a_plan_only_that_is_no_boolean_is_refused_and_changes_nothing():
     # Ansible's bool would take it as false, and carry the adoption out.
-    before = state()
+    before = package_cluster_state(HOSTS)
     rc, out = playbook("adopt", "-e", "etcd_adopt_plan_only=ture")
     assert rc != 0
     assert ("etcd_adopt_plan_only=ture: true (show the plan only) or false (yes/no, on/off and 1/0 work too); "
             "nothing was changed") in out, out[-3000:]
     assert "TASK [Read the etcd each host runs]" not in out and TAKE_OVER_PLAY not in out
-    assert state() == before
+    assert package_cluster_state(HOSTS) == before
 
 
 def test_the_package_cluster_is_adopted_under_a_writer_and_moved_to_tls():
-    plain = Gateway(HTTP["adopt-host0"])
-    assert poll(lambda: len([m for m in plain.members() if m.get("clientURLs")]) == 3, 60)
-    for n in range(200):
-        plain.put("/before/%03d" % n, "v%d" % n)
-    cluster_id = plain.status()["header"]["cluster_id"]
-    member_ids = sorted(m["ID"] for m in plain.members())
-
-    plain_writer = Writer(list(HTTP.values()), prefix="/plain/")
-    tls_writer = Writer(list(HTTPS.values()), prefix="/tls/")
-    plain_writer.start()
-    # Who leads, as each member says over plaintext until the move, and over TLS from then on.
-    watches = [LeaderWatch(HTTP)]
-    watches[0].start()
-
-    def tls_from_here():
-        # The members serve TLS beside plaintext from the take-over on (which made the admin pair):
-        # the second writer and watch use TLS from the move on, when plaintext goes away.
-        tls_writer.start()
-        watches.append(LeaderWatch(HTTPS))
-        watches[-1].start()
-
+    cluster_id, member_ids = seed_before(Gateway(HTTP["adopt-host0"]))
+    # Writers and who leads, as each member says over plaintext until the move, and over TLS too
+    # from then on.
+    clients = PlaintextToTls(HTTP, HTTPS)
+    clients.start()
     started = time.monotonic()
     times = []
     try:
-        rc, out = interrupted_playbook("adopt", [], MOVE_PLAY, fault=tls_from_here,
-                                       times=times)
+        rc, out = interrupted_playbook("adopt", [], MOVE_PLAY, fault=clients.tls_from_here, times=times)
     finally:
-        plain_writer.stop()
-        if tls_writer.is_alive():
-            tls_writer.stop()
-        for watch in watches:
-            watch.stop()
+        clients.stop()
     took = time.monotonic() - started
     assert rc == 0, why_failed(out)
     assert TAKE_OVER_PLAY in out
-
-    tls = Gateway(HTTPS["adopt-host0"])
-    assert tls.status()["header"]["cluster_id"] == cluster_id
-    members = tls.members()
-    assert sorted(m["ID"] for m in members) == member_ids
-    assert sorted(u for m in members for u in m["peerURLs"]) == ["https://%s:2380" % a for a in sorted(ADDRESS.values())]
-    assert sorted(u for m in members for u in m["clientURLs"]) == sorted(HTTPS.values())
-    assert all(tls.get("/before/%03d" % n) == "v%d" % n for n in range(200))
-    lost = plain_writer.lost(tls) + tls_writer.lost(tls)
-    assert lost == [], lost[:10]
-    assert len(plain_writer.acked) > 50 and len(tls_writer.acked) > 50
-
-    # Plaintext is gone, and a client without a certificate is refused.
-    for url in HTTP.values():
-        try:
-            Gateway(url, timeout=3).status()
-            raise AssertionError("%s still answers plaintext" % url)
-        except (OSError, urllib.error.HTTPError, ValueError):
-            pass
-    try:
-        Gateway(HTTPS["adopt-host1"], cert=False, timeout=3).status()
-        raise AssertionError("a client without a certificate was served")
-    except (OSError, urllib.error.URLError):
-        pass
+    lost = assert_moved_to_tls(HTTP, HTTPS, cluster_id, member_ids, clients)
 
     for name in HOSTS:
         h = host(name)
@@ -218,19 +162,18 @@ def test_the_package_cluster_is_adopted_under_a_writer_and_moved_to_tls():
 
     # The figures: time to adopt, writes, and the longest gap between acknowledged writes (the
     # longest time the cluster took no write, an upper bound of the time without a leader).
-    acked_times = sorted(float(v.split("-", 1)[1]) for w in (plain_writer, tls_writer) for v in w.acked.values())
-    gap = max(b - a for a, b in zip(acked_times, acked_times[1:]))
+    gap = longest_write_gap(clients.writers())
     move_at = next(t for t, line in times if line.startswith(MOVE_PLAY))
     note("adoption of 3 members (read, plan, take-over roll, TLS move roll): %.0f s; the TLS move from %.0f s on"
          % (took, move_at - times[0][0]))
     note("writes acknowledged: %d over plaintext, %d over TLS; lost: %d; failed (sent, not acknowledged): %d + %d"
-         % (len(plain_writer.acked), len(tls_writer.acked), len(lost), len(plain_writer.failed), len(tls_writer.failed)))
+         % (len(clients.plain_writer.acked), len(clients.tls_writer.acked), len(lost), len(clients.plain_writer.failed),
+            len(clients.tls_writer.failed)))
     note("longest gap between acknowledged writes: %.2f s" % gap)
     # The longest time no member named a leader (samples every 50 ms of every member, both schemes).
-    led = sorted(t for watch in watches for t, _name, _me, leader, _term in watch.samples if leader != "0")
-    terms = sorted({term for watch in watches for term in watch.terms()})
+    leaderless, first_term, last_term = longest_leaderless(clients.watches)
     note("longest time without a leader: %.2f s; raft terms %d -> %d (%d elections or hand-overs)"
-         % (max(b - a for a, b in zip(led, led[1:])), terms[0], terms[-1], terms[-1] - terms[0]))
+         % (leaderless, first_term, last_term, last_term - first_term))
 
     # What the operator keeps: the release, the package's data dir and the scenario's etcd_pki_dir;
     # the user, the ports and the WAL dir are the role's defaults.

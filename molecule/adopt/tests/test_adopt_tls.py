@@ -27,7 +27,8 @@ import pytest
 from conftest import FIGURES, kept_lines, scale_out_inventory
 from cryptography import x509
 from etcdtest import (BACKUPS, EPHEMERAL, INVENTORY, ROOT, Gateway, LeaderWatch, Writer, ansible_env, assert_unchanged, b64,
-                      host, interrupted_playbook, playbook, poll, run_testbed, snapshots, why_failed)
+                      host, interrupted_playbook, longest_leaderless, longest_write_gap, playbook, poll, run_testbed, snapshots,
+                      why_failed)
 
 # The adoption is walked in `make test` by test_adopt.py: everything here is a second walk or a refusal
 # the plan's unit tests decide (tests/unit/plugins/module_utils/test_etcd_adopt.py).
@@ -276,17 +277,14 @@ def test_the_handmade_cluster_is_adopted_under_a_writer_its_ca_replaced_through_
     assert kept_lines(out) == ["[etcd:vars]", "etcd_version=3.5.16", "etcd_pki_dir=" + PKI_DIR, "[etcd]"] + [
         "%s NODE_NAME=%s etcd_wal_dir=/srv/etcd-wal/%s" % (n, n, n) for n in HOSTS]
 
-    acked_times = sorted(float(v.split("-", 1)[1]) for v in writer.acked.values())
-    led = sorted(t for t, _name, _me, leader, _term in watch.samples if leader != "0")
-    terms = watch.terms()
+    leaderless, first_term, last_term = longest_leaderless([watch])
     note("hand-made TLS cluster (own CA replaced by the collection's, unit etcd-main.service, etcd as root, WAL apart): "
          "adoption of 3 members, killed after the first and run again (read, plan, take-over roll, the CA rotation's "
          "two more rolls, data dirs renamed): %.0f s" % took)
     note("writes acknowledged over TLS: %d; lost: %d; failed (sent, not acknowledged): %d"
          % (len(writer.acked), len(lost), len(writer.failed)))
     note("longest gap between acknowledged writes: %.2f s; longest time without a leader: %.2f s; raft terms %d -> %d"
-         % (max(b - a for a, b in zip(acked_times, acked_times[1:])), max(b - a for a, b in zip(led, led[1:])),
-            terms[0], terms[-1]))
+         % (longest_write_gap([writer]), leaderless, first_term, last_term))
 
     rc, again = playbook("adopt", *PKI, *MOVE, *TIMERS)
     assert rc == 0, again[-4000:]

@@ -216,6 +216,18 @@ def fingerprint(names, instance="etcd"):
     return state
 
 
+def package_cluster_state(names):
+    """What a refused or plan-only adoption of a package cluster must not change: the collection's
+    files and the running process (fingerprint), and the package's settings file and unit."""
+    prints = fingerprint(names)
+    for name in names:
+        # A host that cannot be read must not read as unchanged.
+        read = host(name).run("sha256sum /etc/default/etcd && systemctl show etcd -p FragmentPath")
+        assert read.rc == 0 and "FragmentPath=" in read.stdout, (name, read.rc, read.stderr[-500:])
+        prints[name] += read.stdout
+    return prints
+
+
 def b64(text):
     return base64.b64encode(text.encode()).decode()
 
@@ -511,6 +523,91 @@ class LeaderWatch:
         names = {me: name for _t, name, me, _leader, _term in self.samples}
         before = [leader for t, _name, _me, leader, _term in self.samples if t < when and leader != "0"]
         return names.get(before[-1]) if before else None
+
+
+class PlaintextToTls:
+    """The clients of a plaintext cluster that the adopt playbook moves to TLS: a writer and a
+    leader watch over plaintext (``http``: {name: client URL}) from start() on, and over TLS
+    (``https``) too from tls_from_here() on (interrupted_playbook's fault at the move to TLS: the
+    members serve TLS beside plaintext from the take-over on, which made the admin pair)."""
+
+    def __init__(self, http, https):
+        self.https = https
+        self.plain_writer = Writer(list(http.values()), prefix="/plain/")
+        self.tls_writer = Writer(list(https.values()), prefix="/tls/")
+        self.watches = [LeaderWatch(http)]
+
+    def start(self):
+        self.plain_writer.start()
+        self.watches[0].start()
+
+    def tls_from_here(self):
+        self.tls_writer.start()
+        self.watches.append(LeaderWatch(self.https))
+        self.watches[-1].start()
+
+    def stop(self):
+        self.plain_writer.stop()
+        if self.tls_writer.is_alive():
+            self.tls_writer.stop()
+        for watch in self.watches:
+            watch.stop()
+
+    def writers(self):
+        return [self.plain_writer, self.tls_writer]
+
+
+def seed_before(gateway, members=3):
+    """200 keys /before/NNN written once ``members`` members serve; returns (cluster ID, member IDs)."""
+    assert poll(lambda: len([m for m in gateway.members() if m.get("clientURLs")]) == members, 60)
+    for n in range(200):
+        gateway.put("/before/%03d" % n, "v%d" % n)
+    return gateway.status()["header"]["cluster_id"], sorted(m["ID"] for m in gateway.members())
+
+
+def assert_moved_to_tls(http, https, cluster_id, member_ids, clients):
+    """The cluster the adopt playbook moved to TLS (``http``, ``https``: {name: client URL}) kept its
+    ID, its member IDs, the 200 keys of seed_before and every write ``clients`` (PlaintextToTls) saw
+    acknowledged; plaintext is gone and a client without a certificate is refused. Returns the lost."""
+    tls = Gateway(next(iter(https.values())))
+    assert tls.status()["header"]["cluster_id"] == cluster_id
+    members = tls.members()
+    assert sorted(m["ID"] for m in members) == member_ids
+    hosts = sorted(urllib.parse.urlsplit(url).hostname for url in https.values())
+    assert sorted(u for m in members for u in m["peerURLs"]) == ["https://%s:2380" % a for a in hosts]
+    assert sorted(u for m in members for u in m["clientURLs"]) == sorted(https.values())
+    assert all(tls.get("/before/%03d" % n) == "v%d" % n for n in range(200))
+    lost = clients.plain_writer.lost(tls) + clients.tls_writer.lost(tls)
+    assert lost == [], lost[:10]
+    assert len(clients.plain_writer.acked) > 50 and len(clients.tls_writer.acked) > 50
+    for url in http.values():
+        try:
+            Gateway(url, timeout=3).status()
+            raise AssertionError("%s still answers plaintext" % url)
+        except (OSError, urllib.error.HTTPError, ValueError):
+            pass
+    try:
+        Gateway(next(iter(https.values())), cert=False, timeout=3).status()
+        raise AssertionError("a client without a certificate was served")
+    except (OSError, urllib.error.URLError):
+        pass
+    return lost
+
+
+def longest_write_gap(writers):
+    """The longest time between two writes the ``writers`` had acknowledged (their values hold the
+    time each was sent): the longest the cluster took no write, an upper bound of the time without a
+    leader."""
+    sent = sorted(float(value.split("-", 1)[1]) for writer in writers for value in writer.acked.values())
+    return max(b - a for a, b in zip(sent, sent[1:]))
+
+
+def longest_leaderless(watches):
+    """(the longest time no member named a leader, the first raft term seen, the last) over the
+    ``watches`` (LeaderWatch, every member sampled every 50 ms; several: plaintext, then TLS)."""
+    led = sorted(t for watch in watches for t, _name, _me, leader, _term in watch.samples if leader != "0")
+    terms = sorted({term for watch in watches for term in watch.terms()})
+    return max(b - a for a, b in zip(led, led[1:])), terms[0], terms[-1]
 
 
 def figures_report(scenario):

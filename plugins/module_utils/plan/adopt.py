@@ -24,8 +24,10 @@ from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions impo
 ADOPTABLE_FROM, ADOPTABLE_TO = (3, 4), (3, 6)
 # The first line that serves plaintext and TLS callers on one client port, which the move to TLS
 # without downtime needs (3.4.23 answers a plaintext call there with "use of closed network
-# connection", measured; 3.5.16 serves both, even with client certificate auth on).
-TAKE_OVER_FROM = (3, 5)
+# connection", measured; 3.5.16 serves both, even with client certificate auth on). A plaintext
+# cluster before it goes there first, in plaintext: taken over at its own release, then upgraded
+# by the collection's roll (one minor version at a time, as etcd upgrades).
+TLS_BESIDE_PLAINTEXT_FROM = (3, 5)
 # What Python's ssl says of a CA certificate without keyUsage under VERIFY_X509_STRICT (3.13's default).
 KEY_USAGE_REFUSED = "CA cert does not include key usage extension"
 # Values never shown (beside etcd_formats' SECRET_SETTINGS): a token or password of any setting.
@@ -258,8 +260,10 @@ def _address_problems(record, reading):
     return problems
 
 
-def _cluster_problems(members, reads):
-    """The members of the running cluster the inventory lacks, and hosts of another cluster."""
+def _cluster_problems(members, reads, upgrade_under_way=False):
+    """The members of the running cluster the inventory lacks, hosts of another cluster, and members of
+    different releases (but for two, with ``upgrade_under_way``: the upgrade to 3.5 of a run of this
+    adoption that stopped halfway, which the next one finishes)."""
     problems, names = [], {m["name"] for m in members}
     clusters = {}
     for record in members:
@@ -279,7 +283,7 @@ def _cluster_problems(members, reads):
                             "with NODE_NAME=%s, or remove the member first; every member is adopted together"
                             % (name, ", ".join(member.get("peer_urls") or []) or "none", name))
     versions = {read.get("version") for read in reads.values() if read.get("running") and read.get("version")}
-    if len(versions) > 1:
+    if len(versions) > (2 if upgrade_under_way else 1):
         problems.append("the members run different releases (%s); finish that upgrade first" % ", ".join(sorted(versions)))
     return problems
 
@@ -318,14 +322,16 @@ def plan_adoption(members, reads, inventory=None):
     """The adoption of the cluster the inventory's ``members`` (the validated records of filter
     members) run, from each host's read (``reads``: host -> etcd_adopt_info's result; a host missing
     there did not answer). ``inventory``: what the inventory asks (unit: the collection's unit name,
-    env_path: the role's settings file, tls: etcd_tls, version: etcd_version when set).
+    env_path: the role's settings file, tls: etcd_tls, version: etcd_version when set, default_version:
+    the role's default etcd_version).
 
     Returns refusal ('' when the adoption may go on, else every problem, each naming its host, and
     that nothing was changed), lines (host -> what stays, moves and restarts), hosts (host -> the role
     settings that keep the member's data, ports and user as they are), version (the release the
-    members run, which the collection installs), cluster_id, phase (take_over, or move when every
-    member is the collection's already) and blocked ('' when the plan may be carried out, else why
-    not, naming the hosts: the read and the plan still hold).
+    members run, which the collection installs; for a plaintext cluster on 3.4, the 3.5 release it is
+    upgraded to), cluster_id, phase (take_over, or move when every member is the collection's and
+    serves TLS already) and upgrade_first ({} unless a plaintext cluster on 3.4 goes to 3.5 before its
+    move to TLS: release, the one it runs, to, take_over: whether a member is not the collection's yet).
     """
     inventory = inventory or {}
     reads = reads or {}
@@ -342,39 +348,44 @@ def plan_adoption(members, reads, inventory=None):
                             "member" % (record["host"], (read or {}).get("msg") or "see above"))
             continue
         problems += _host_problems(record, read, inventory)
-    problems += _cluster_problems(members, reads) + _run_lock_problems(members, reads)
-    running = [reads[m["host"]] for m in members if (reads.get(m["host"]) or {}).get("running")]
-    version = next((r.get("version") for r in running if r.get("version")), "")
-    if inventory.get("version") and version and str(inventory["version"]) != version:
-        problems.append("etcd_version is %s, but the cluster runs %s; adoption keeps the release: leave etcd_version "
-                        "unset, and upgrade once the cluster is adopted (upgrade playbook)" % (inventory["version"], version))
     adopted = [m["host"] for m in members if _adopted(reads.get(m["host"]) or {}, inventory)]
     # tls_move: a plaintext cluster, moved to TLS by a second roll; a TLS cluster keeps its
     # certificates and is taken over in one (a run stopped halfway goes on from its members' state).
     plain = [m["host"] for m in members if m["host"] not in adopted and member_reading(
         (reads.get(m["host"]) or {}).get("settings") or {})["advertise_peer_urls"][0].startswith("http://")]
+    plain_only = _plaintext_only(members, reads, adopted)
+    upgrade = _upgrade_first(members, reads, inventory, adopted, plain_only) if plain or plain_only else {}
+    problems += upgrade.get("problems", [])
+    problems += _cluster_problems(members, reads, upgrade.get("under_way", False)) + _run_lock_problems(members, reads)
+    running = [reads[m["host"]] for m in members if (reads.get(m["host"]) or {}).get("running")]
+    version = upgrade.get("to") or next((r.get("version") for r in running if r.get("version")), "")
+    if inventory.get("version") and version and str(inventory["version"]) != version and not upgrade:
+        problems.append("etcd_version is %s, but the cluster runs %s; adoption keeps the release: leave etcd_version "
+                        "unset, and upgrade once the cluster is adopted (upgrade playbook)" % (inventory["version"], version))
     moved = [m["host"] for m in members if m["host"] in adopted and member_reading(
         reads[m["host"]].get("settings") or {})["advertise_peer_urls"][0].startswith("https://")]
-    if moved and plain:
+    if moved and (plain or plain_only):
         problems.append("hosts %s are the collection's and serve TLS already, but %s not: an adoption cannot go on "
-                        "from there; see docs/adopt.md, the way back" % (
-                            ", ".join(moved), ", ".join(m["host"] for m in members if m["host"] not in adopted)))
+                        "from there; see docs/adopt.md, the way back" % (", ".join(moved), ", ".join(
+                            m["host"] for m in members if m["host"] in plain + plain_only)))
     # take_over: the role takes each member over (a plaintext one serving TLS beside plaintext, then
-    # moved to TLS); move: every member is the collection's already (a re-run, or a run stopped
-    # between the two).
-    plan = dict(refusal="", lines={}, hosts={}, take_over={}, version=version, cluster_id="", blocked="",
-                phase="move" if len(adopted) == len(members) else "take_over", tls_move=bool(plain), rotate_ca=False)
+    # moved to TLS; one the collection took over in plaintext, for its upgrade to 3.5, too); move:
+    # every member is the collection's and serves TLS already (a re-run, or a run stopped between the two).
+    plan = dict(refusal="", lines={}, hosts={}, take_over={}, version=version, cluster_id="",
+                phase="move" if len(adopted) == len(members) and not plain_only else "take_over",
+                tls_move=bool(plain or plain_only), rotate_ca=False,
+                upgrade_first={})
     if plain and len(plain) < len(members) - len(adopted):
         problems.append("hosts %s serve plaintext, the others TLS: adopt a cluster that is plaintext or TLS "
                         "throughout" % ", ".join(plain))
     if problems:
         plan["refusal"] = "; ".join(problems) + "; nothing was changed"
         return plan
-    plan["blocked"] = _take_over_blocked(members, reads) if plan["tls_move"] else ""
+    plan["upgrade_first"] = {key: upgrade[key] for key in ("release", "to", "take_over")} if upgrade else {}
     # A TLS cluster's own CA (taken over now, or in etcd_pki_dir without its key) replaced by the
     # collection's: the role starts the CA rotation (etcd_pki_rotation; one under way goes on by itself).
     pki_files = inventory.get("pki_files") or []
-    plan["rotate_ca"] = (not plain and truthy(inventory.get("pki_managed", True)) and "ca-key.pem" not in pki_files
+    plan["rotate_ca"] = (not plan["tls_move"] and truthy(inventory.get("pki_managed", True)) and "ca-key.pem" not in pki_files
                          and ("ca.pem" in pki_files or len(adopted) < len(members)))
     leader_id = _local_answer(running[0]).get("status", {}).get("leader_id")
     plan["cluster_id"] = _local_answer(running[0]).get("status", {}).get("cluster_id", "")
@@ -394,14 +405,35 @@ def plan_adoption(members, reads, inventory=None):
         leader = status.get("member_id") == leader_id
         if record["host"] in adopted:
             plan["lines"][record["host"]] = [
-                "member %s, cluster %s: the collection's already (its unit reads %s); the role converges it%s"
+                "member %s, cluster %s: the collection's already (its unit reads %s); the role converges it%s%s"
                 % (record["name"], plan["cluster_id"], inventory["env_path"],
-                   ", " + ROTATION_LINE if plan["rotate_ca"] else "")]
+                   ", " + ROTATION_LINE if plan["rotate_ca"] else "",
+                   _plaintext_steps_left(plan["upgrade_first"]) if record["host"] in plain_only else "")]
             continue
         plan["take_over"][record["host"]] = _take_over(record, read, reading, inventory, user)
         plan["lines"][record["host"]] = _member_lines(record, read, reading, leader, plan["take_over"][record["host"]],
                                                       user, plan["rotate_ca"])
+        if plan["upgrade_first"]:
+            plan["lines"][record["host"]][-1:] = _upgrade_lines(plan["upgrade_first"])
     return plan
+
+
+def _upgrade_lines(upgrade):
+    """A plaintext member on 3.4's upgrade before its move to TLS, and its restarts (in place of the
+    take-over's two)."""
+    return [
+        "upgrades: etcd %s -> %s in plaintext, by the collection's upgrade roll (a snapshot first), before the move "
+        "to TLS: etcd 3.4 cannot serve plaintext and TLS callers on one client port" % (upgrade["release"], upgrade["to"]),
+        "restarts: four times, one member at a time after a health and catch-up gate, the leader last: taken over "
+        "in plaintext on %s, upgraded to %s, then to serve TLS beside plaintext, then to drop plaintext (its peer URL "
+        "moves to https right before)" % (upgrade["release"], upgrade["to"]),
+    ]
+
+
+def _plaintext_steps_left(upgrade):
+    """What follows the converge of a member the collection took over in plaintext (a run stopped halfway)."""
+    return "; then %sit serves TLS beside plaintext, and moves to TLS" % (
+        "the members on %s are upgraded to %s in plaintext, " % (upgrade["release"], upgrade["to"]) if upgrade else "")
 
 
 ROTATION_LINE = ("moves: the cluster's own CA and pairs -> the collection's, through the CA rotation's trust window "
@@ -474,16 +506,57 @@ def _take_over(record, read, reading, inventory, user):
         })
 
 
-def _take_over_blocked(members, reads):
-    """Why the plaintext cluster cannot be moved to TLS as it runs: members on a release before 3.5."""
-    old = ["%s (%s)" % (m["host"], reads[m["host"]].get("version") or "release unknown") for m in members
-           if tuple(version_tuple(reads[m["host"]].get("version") or "0.0.0")[:2]) < TAKE_OVER_FROM]
+def _plaintext_only(members, reads, adopted):
+    """The members the collection took over in plaintext, serving no TLS yet (the upgrade to 3.5 of
+    a cluster on 3.4 comes before its move to TLS): their peer URL plaintext, no certificate setting."""
+    readings = [(m["host"], member_reading(reads[m["host"]].get("settings") or {})) for m in members if m["host"] in adopted]
+    return [host for host, reading in readings
+            if reading["advertise_peer_urls"][0].startswith("http://") and not reading["tls_files"]]
+
+
+def _release_line(release):
+    """(major, minor) of a release, None for one that is none (unread, mistyped)."""
+    try:
+        return tuple(version_tuple(release)[:2])
+    except ValueError:
+        return None
+
+
+def _upgrade_first(members, reads, inventory, adopted, plain_only):
+    """How a plaintext cluster before 3.5 gets there before its move to TLS ({} when it needs not):
+    release, the 3.4 release it runs, which the collection's unit runs first; to, the 3.5 release
+    the collection's roll upgrades it to (etcd_version, else the one members run already after a run
+    stopped halfway, else the role's default, inventory's default_version); take_over, whether some
+    member is not the collection's yet; under_way, members of both releases; problems, why it cannot
+    go on, each naming what to set."""
+    releases = {m["host"]: (reads.get(m["host"]) or {}).get("version") or "" for m in members
+                if (_local_answer(reads.get(m["host"]) or {}).get("status") or {}).get("leader_id")}
+    old = sorted({r for r in releases.values() if (_release_line(r) or (0, 0)) < TLS_BESIDE_PLAINTEXT_FROM})
     if not old:
-        return ""
-    return ("the take-over cannot go on: %s run etcd before 3.5, which cannot serve plaintext and TLS callers on one "
-            "client port, as the move to TLS without downtime needs; upgrade the cluster to 3.5 first with the "
-            "packages that installed it (Debian 13's etcd-server is 3.5.16), one member at a time, then run the "
-            "adoption again; nothing was changed" % ", ".join(old))
+        return {}
+    unknown = [host for host, release in releases.items() if _release_line(release) is None]
+    if unknown:
+        return dict(problems=["hosts %s: the release their etcd runs could not be read, and a plaintext cluster "
+                              "before 3.5 is upgraded before its move to TLS: run again once they answer with it"
+                              % ", ".join(unknown)])
+    newer = sorted({r for r in releases.values() if r not in old})
+    under_way = bool(newer) and len(plain_only) == len(members) == len(adopted)
+    asked_for = str(inventory.get("version") or "")
+    to = newer[0] if newer else asked_for or str(inventory.get("default_version") or "")
+    why = ("a plaintext cluster on etcd %s is upgraded to 3.5 before its move to TLS (etcd 3.4 cannot serve plaintext "
+           "and TLS callers on one client port, and etcd upgrades one minor version at a time)" % old[0])
+    if newer and asked_for and asked_for != newer[0]:
+        problems = ["etcd_version is %s, but members run %s already: a run of this adoption upgraded them, and the "
+                    "next goes on to the same release; leave etcd_version unset or set it to %s"
+                    % (asked_for, newer[0], newer[0])]
+    elif _release_line(to) != TLS_BESIDE_PLAINTEXT_FROM and not newer:
+        problems = ["%s is %s, but %s: set etcd_version to a 3.5 release%s" % (
+            "etcd_version" if asked_for else "the role's default etcd_version", to or "unset", why,
+            " (the role's default is %s)" % inventory["default_version"] if asked_for and inventory.get("default_version")
+            else "")]
+    else:
+        problems = []
+    return dict(release=old[0], to=to, take_over=len(adopted) < len(members), under_way=under_way, problems=problems)
 
 
 def _member_lines(record, read, reading, leader, take_over, user, rotate_ca):
@@ -540,14 +613,15 @@ def adopt_plan(members, reads, settings=None, defaults=None):
     the certificates in etcd_pki_dir on the controller), how the playbook carries it out
     (carrying_out) and the
     inventory lines to keep once it is carried out (``inventory_lines``, against the role's
-    ``defaults``): the lookup raftops.etcd.etcd_adopt_plan."""
+    ``defaults``, whose etcd_version a plaintext cluster on 3.4 is upgraded to where etcd_version is
+    unset): the lookup raftops.etcd.etcd_adopt_plan."""
     if not isinstance(reads, dict):
         raise ValueError("adopt_plan: reads must be a dict of host -> the result of etcd_adopt_info")
     settings, members = dict(settings or {}), list(members or [])
     pki_dir = settings.get("etcd_pki_dir") or ""
     pki_files = [name for name in os.listdir(pki_dir) if os.path.isfile(os.path.join(pki_dir, name))] \
         if os.path.isdir(pki_dir) else []
-    inventory = asked(settings, pki_files)
+    inventory = dict(asked(settings, pki_files), default_version=str((defaults or {}).get("etcd_version") or ""))
     plan = plan_adoption(members, reads, inventory)
     plan.update(carrying_out(plan, members, inventory, pki_dir, truthy(settings.get("etcd_adopt_plan_only"))))
     managed = settings.get("etcd_pki_managed")
@@ -559,13 +633,14 @@ def adopt_plan(members, reads, settings=None, defaults=None):
 
 def carrying_out(plan, members, inventory, pki_dir, plan_only):
     """How the adopt playbook carries ``plan`` out: plan_only (only the plan was asked for);
-    plays (take_over, tls_move, retire: the hosts each later play runs on, none where the plan is
-    not carried out: only asked for, refused or blocked); tls_transition (etcd_tls_transition of the
+    plays (plain_take_over, upgrade: a plaintext cluster on 3.4 taken over at its release, then upgraded
+    to 3.5, both in plaintext; take_over, tls_move, retire: the hosts each later play runs on, none where
+    the plan is not carried out: only asked for or refused); tls_transition (etcd_tls_transition of the
     take-over); drop_in_path (the take-over's drop-in of the collection's unit); pki_dir (etcd_pki_dir
     on the controller); steps (host -> what the playbook does on it beside the role, nothing where the
     plan is not carried out or the member is the collection's already)."""
     hosts = [record["host"] for record in members]
-    go = not plan_only and not plan["refusal"] and not plan["blocked"]
+    go = not plan_only and not plan["refusal"]
     taking_over = plan["phase"] == "take_over"
     steps = {}
     for host in hosts:
@@ -575,7 +650,9 @@ def carrying_out(plan, members, inventory, pki_dir, plan_only):
             drop_in="", move={}, pki_fetch=[], pki_keys=[], pki_place="", pki_copies=[])
     return dict(
         plan_only=plan_only,
-        plays=dict(take_over=hosts if go and taking_over else [],
+        plays=dict(plain_take_over=hosts if go and plan["upgrade_first"].get("take_over") else [],
+                   upgrade=hosts if go and plan["upgrade_first"] else [],
+                   take_over=hosts if go and taking_over else [],
                    tls_move=hosts if go and (not taking_over or plan["tls_move"]) else [],
                    retire=hosts if go else []),
         tls_transition="both" if taking_over and plan["tls_move"] else "none",

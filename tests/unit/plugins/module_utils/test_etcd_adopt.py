@@ -62,7 +62,7 @@ def read(i, **change):
     address = "10.0.0.%d" % (10 + i)
     result = dict(
         running=True, exe="/usr/bin/etcd", user="etcd", unit="etcd.service", unit_path="/lib/systemd/system/etcd.service",
-        env_files=["/etc/default/etcd"], version="3.4.23",
+        env_files=["/etc/default/etcd"], version="3.5.16",
         settings=dict(ETCD_NAME="m%d" % i, ETCD_DATA_DIR="/var/lib/etcd/default",
                       ETCD_INITIAL_ADVERTISE_PEER_URLS="http://%s:2380" % address,
                       ETCD_ADVERTISE_CLIENT_URLS="http://%s:2379" % address),
@@ -109,47 +109,116 @@ def reads(**changes):
 
 def test_a_healthy_package_cluster_is_planned_keeping_its_data_ports_user_and_release():
     plan = plan_adoption(MEMBERS, reads(), INVENTORY)
-    assert plan["refusal"] == "" and plan["phase"] == "take_over"
-    assert plan["version"] == "3.4.23" and plan["cluster_id"] == "c1"
+    assert plan["refusal"] == "" and plan["phase"] == "take_over" and plan["upgrade_first"] == {}
+    assert plan["version"] == "3.5.16" and plan["cluster_id"] == "c1"
     assert plan["hosts"]["h1"] == dict(etcd_data_dir="/var/lib/etcd/default", etcd_wal_dir="", etcd_user="etcd",
                                        etcd_peer_port=2380, etcd_client_port=2379)
     assert plan["lines"]["h2"][0] == "member m2, cluster c1, the leader: restarted last"
     assert "peer URL http://10.0.0.10:2380 -> https://10.0.0.10:2380" in plan["lines"]["h0"][3]
-    # Planned, but not carried out: 3.4 cannot serve both schemes on one client port.
-    assert plan["blocked"] == (
-        "the take-over cannot go on: h0 (3.4.23), h1 (3.4.23), h2 (3.4.23) run etcd before 3.5, which cannot serve "
-        "plaintext and TLS callers on one client port, as the move to TLS without downtime needs; upgrade the cluster "
-        "to 3.5 first with the packages that installed it (Debian 13's etcd-server is 3.5.16), one member at a time, "
-        "then run the adoption again; nothing was changed")
+    assert plan["lines"]["h0"][4].startswith("restarts: twice, one member at a time")
 
 
 @pytest.mark.parametrize("release", ["3.5.16", "3.6.4"])
-def test_a_cluster_on_3_5_or_later_may_be_taken_over(release):
+def test_a_cluster_on_3_5_or_later_is_taken_over_at_its_release(release):
     plan = plan_adoption(MEMBERS, reads(**{"h%d" % i: dict(version=release) for i in range(3)}), INVENTORY)
-    assert plan["refusal"] == "" and plan["phase"] == "take_over" and plan["blocked"] == ""
+    assert plan["refusal"] == "" and plan["phase"] == "take_over" and plan["upgrade_first"] == {}
     assert plan["version"] == release
 
 
-def test_a_member_whose_release_is_unknown_blocks_the_take_over():
-    plan = plan_adoption(MEMBERS, reads(**{"h%d" % i: dict(version="3.5.16") for i in range(2)}, h2=dict(version="")),
-                         INVENTORY)
-    assert plan["refusal"] == ""
-    assert plan["blocked"].startswith("the take-over cannot go on: h2 (release unknown) run etcd before 3.5")
+# Debian 12's package cluster: etcd 3.4, which cannot serve plaintext and TLS callers on one client port.
+ON_3_4 = dict(INVENTORY, default_version="3.5.30")
+ADOPTED = ["/etc/etcd/etcd.env"]
+
+
+def on_3_4(**changes):
+    return reads(**{"h%d" % i: dict(dict(version="3.4.23"), **changes.get("h%d" % i, {})) for i in range(3)})
+
+
+@pytest.mark.parametrize("inventory, to", [(ON_3_4, "3.5.30"), (dict(ON_3_4, version="3.5.16"), "3.5.16")])
+def test_a_plaintext_cluster_on_3_4_is_taken_over_and_upgraded_to_3_5_in_plaintext_before_its_move_to_tls(inventory, to):
+    plan = plan_adoption(MEMBERS, on_3_4(), inventory)
+    assert plan["refusal"] == "" and plan["phase"] == "take_over" and plan["tls_move"] is True
+    assert plan["upgrade_first"] == dict(release="3.4.23", to=to, take_over=True)
+    # The release the TLS rolls and the inventory lines keep: the one it is upgraded to.
+    assert plan["version"] == to
+    lines = plan["lines"]["h2"]
+    assert lines[0] == "member m2, cluster c1, the leader: restarted last"
+    assert "the collection's etcd 3.4.23;" in lines[2]
+    assert lines[3].startswith("moves: plaintext -> TLS with client and peer certificate auth")
+    assert lines[4] == ("upgrades: etcd 3.4.23 -> %s in plaintext, by the collection's upgrade roll (a snapshot first), "
+                        "before the move to TLS: etcd 3.4 cannot serve plaintext and TLS callers on one client port" % to)
+    assert lines[5] == ("restarts: four times, one member at a time after a health and catch-up gate, the leader last: "
+                        "taken over in plaintext on 3.4.23, upgraded to %s, then to serve TLS beside plaintext, then to "
+                        "drop plaintext (its peer URL moves to https right before)" % to)
+
+
+@pytest.mark.parametrize("changes, upgrade_first, left", [
+    # Stopped in the plaintext take-over: the members taken over are converged, the others taken over.
+    ({"h0": dict(env_files=ADOPTED)}, dict(release="3.4.23", to="3.5.30", take_over=True),
+     "; then the members on 3.4.23 are upgraded to 3.5.30 in plaintext, it serves TLS beside plaintext, and moves to TLS"),
+    # Stopped in the upgrade: it goes on to the release a member runs already.
+    ({"h%d" % i: dict(env_files=ADOPTED, version="3.5.1" if i == 0 else "3.4.23") for i in range(3)},
+     dict(release="3.4.23", to="3.5.1", take_over=False),
+     "; then the members on 3.4.23 are upgraded to 3.5.1 in plaintext, it serves TLS beside plaintext, and moves to TLS"),
+    # Stopped once upgraded: the move to TLS only.
+    ({"h%d" % i: dict(env_files=ADOPTED, version="3.5.30") for i in range(3)}, {},
+     "; then it serves TLS beside plaintext, and moves to TLS"),
+])
+def test_a_run_stopped_on_the_way_from_3_4_goes_on_from_where_it_stopped(changes, upgrade_first, left):
+    plan = plan_adoption(MEMBERS, on_3_4(**changes), ON_3_4)
+    assert plan["refusal"] == "" and plan["phase"] == "take_over" and plan["tls_move"] is True
+    assert plan["upgrade_first"] == upgrade_first
+    assert plan["lines"]["h0"] == ["member m0, cluster c1: the collection's already (its unit reads /etc/etcd/etcd.env); "
+                                   "the role converges it" + left]
+
+
+def test_a_tls_cluster_on_3_4_keeps_its_release():
+    plan = plan_adoption(MEMBERS, {h: dict(r, version="3.4.23") for h, r in tls_reads().items()}, dict(BYO, default_version="3.5.30"))
+    assert plan["refusal"] == "" and plan["upgrade_first"] == {} and plan["version"] == "3.4.23"
+
+
+WHY = ("a plaintext cluster on etcd 3.4.23 is upgraded to 3.5 before its move to TLS (etcd 3.4 cannot serve plaintext and "
+       "TLS callers on one client port, and etcd upgrades one minor version at a time): set etcd_version to a 3.5 release")
+
+
+@pytest.mark.parametrize("changes, inventory, expected", [
+    ({}, dict(ON_3_4, version="3.6.4"), "etcd_version is 3.6.4, but " + WHY + " (the role's default is 3.5.30)"),
+    ({}, dict(ON_3_4, version="3.4.23"), "etcd_version is 3.4.23, but " + WHY),
+    ({}, dict(ON_3_4, default_version="3.6.4"), "the role's default etcd_version is 3.6.4, but " + WHY),
+    ({}, INVENTORY, "the role's default etcd_version is unset, but " + WHY),
+    # A run stopped in the upgrade goes on to the release it began.
+    ({"h%d" % i: dict(env_files=ADOPTED, version="3.5.1" if i == 0 else "3.4.23") for i in range(3)},
+     dict(ON_3_4, version="3.5.30"),
+     "etcd_version is 3.5.30, but members run 3.5.1 already: a run of this adoption upgraded them, and the next goes on "
+     "to the same release; leave etcd_version unset or set it to 3.5.1"),
+    # Releases mixed by hand, not by this adoption's upgrade.
+    ({"h0": dict(version="3.5.30")}, ON_3_4, "the members run different releases (3.4.23, 3.5.30); finish that upgrade first"),
+    ({"h0": dict(version="3.4.22")}, ON_3_4, "the members run different releases (3.4.22, 3.4.23); finish that upgrade first"),
+    ({"h%d" % i: dict(env_files=ADOPTED, version=("3.5.1", "3.5.30", "3.4.23")[i]) for i in range(3)}, ON_3_4,
+     "the members run different releases (3.4.23, 3.5.1, 3.5.30); finish that upgrade first"),
+    ({"h1": dict(version="")}, ON_3_4, "hosts h1: the release their etcd runs could not be read"),
+])
+def test_what_keeps_a_cluster_on_3_4_from_its_way_to_3_5_is_refused_before_any_change(changes, inventory, expected):
+    plan = plan_adoption(MEMBERS, on_3_4(**changes), inventory)
+    assert expected in plan["refusal"], plan["refusal"]
+    assert plan["refusal"].endswith("; nothing was changed")
+    assert plan["hosts"] == {} and plan["lines"] == {} and plan["upgrade_first"] == {}
 
 
 def test_a_cluster_the_collection_runs_already_is_only_converged():
     adopted = {"h%d" % i: dict(env_files=["/etc/etcd/etcd.env"], ETCD_CERT_FILE="/etc/etcd/pki/server.pem",
                                ETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.0.%d:2380" % (10 + i)) for i in range(3)}
     plan = plan_adoption(MEMBERS, reads(**adopted), INVENTORY)
-    assert plan["refusal"] == "" and plan["phase"] == "move" and plan["blocked"] == ""
+    assert plan["refusal"] == "" and plan["phase"] == "move" and plan["upgrade_first"] == {}
     assert plan["lines"]["h0"] == ["member m0, cluster c1: the collection's already (its unit reads /etc/etcd/etcd.env); "
                                    "the role converges it"]
 
 
 def test_a_run_stopped_after_the_take_over_goes_on_with_the_move():
-    adopted = {"h%d" % i: dict(env_files=["/etc/etcd/etcd.env"]) for i in range(3)}
+    # Taken over, each serves TLS beside plaintext: its settings name its certificates.
+    adopted = {"h%d" % i: dict(env_files=["/etc/etcd/etcd.env"], ETCD_CERT_FILE="/etc/etcd/pki/server.pem") for i in range(3)}
     assert plan_adoption(MEMBERS, reads(**adopted), INVENTORY)["phase"] == "move"
-    partly = {"h0": dict(env_files=["/etc/etcd/etcd.env"])}
+    partly = {"h0": dict(env_files=["/etc/etcd/etcd.env"], ETCD_CERT_FILE="/etc/etcd/pki/server.pem")}
     assert plan_adoption(MEMBERS, reads(**partly), INVENTORY)["phase"] == "take_over"
 
 
@@ -177,10 +246,10 @@ def test_a_run_stopped_after_the_take_over_goes_on_with_the_move():
      INVENTORY, "host h0: the cluster raises alarms NOSPACE"),
     (MEMBERS, {"h%d" % i: dict(version="3.3.27") for i in range(3)}, INVENTORY,
      "host h0: it runs etcd 3.3.27, which the collection does not handle (3.4 to 3.6)"),
-    (MEMBERS, {"h1": dict(version="3.5.16")}, INVENTORY,
-     "the members run different releases (3.4.23, 3.5.16); finish that upgrade first"),
+    (MEMBERS, {"h1": dict(version="3.5.17")}, INVENTORY,
+     "the members run different releases (3.5.16, 3.5.17); finish that upgrade first"),
     (MEMBERS, {}, dict(INVENTORY, version="3.5.1"),
-     "etcd_version is 3.5.1, but the cluster runs 3.4.23; adoption keeps the release"),
+     "etcd_version is 3.5.1, but the cluster runs 3.5.16; adoption keeps the release"),
     (MEMBERS, {"h0": dict(ETCD_DATA_DIR="")}, INVENTORY,
      "host h0: its etcd has no --data-dir (ETCD_DATA_DIR)"),
     # Read from the host and written into the inventory lines the operator keeps: never a template.
@@ -286,7 +355,7 @@ def test_a_host_that_did_not_answer_at_all_is_named():
 
 def test_a_tls_cluster_of_another_unit_run_as_root_keeps_its_certificates_and_data():
     plan = plan_adoption(MEMBERS, tls_reads(), dict(BYO, user="etcd"))
-    assert plan["refusal"] == "" and plan["blocked"] == ""
+    assert plan["refusal"] == "" and plan["upgrade_first"] == {}
     assert plan["phase"] == "take_over" and plan["tls_move"] is False
     assert plan["hosts"]["h1"] == dict(etcd_data_dir="/var/lib/etcd/default", etcd_wal_dir="/srv/etcd-wal/wal", etcd_user="etcd",
                                        etcd_peer_port=2380, etcd_client_port=2379)
@@ -410,7 +479,7 @@ ROLE_DEFAULTS = dict(etcd_version="3.5.30", etcd_data_dir="/var/lib/etcd", etcd_
 @pytest.mark.parametrize("reads_, inventory, used, expected", [
     # The package cluster: its release and Debian's data dir, the same on every member.
     (reads(), INVENTORY, dict(etcd_pki_dir="/inv/etcd-pki"),
-     ["[etcd:vars]", "etcd_version=3.4.23", "etcd_data_dir=/var/lib/etcd/default", "[etcd]",
+     ["[etcd:vars]", "etcd_version=3.5.16", "etcd_data_dir=/var/lib/etcd/default", "[etcd]",
       "h0 NODE_NAME=m0", "h1 NODE_NAME=m1", "h2 NODE_NAME=m2"]),
     # The hand-made cluster kept in bring-your-own mode, its data moved to the default place on h1
     # only: what differs per host goes on its line.

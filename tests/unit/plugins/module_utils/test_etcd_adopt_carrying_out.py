@@ -12,40 +12,55 @@ NO_STEPS = dict(drop_in="", move={}, pki_fetch=[], pki_keys=[], pki_place="", pk
 
 
 def package_reads(**change):
-    """The package cluster on a release that can move to TLS without downtime."""
-    return {host: read(i, version="3.5.16", **change) for i, host in enumerate(HOSTS)}
+    """The package cluster (Debian 13's, 3.5.16: it can serve TLS beside plaintext)."""
+    return {host: read(i, **change) for i, host in enumerate(HOSTS)}
+
+
+def plays(**hosts):
+    return dict(dict(plain_take_over=[], upgrade=[], take_over=[], tls_move=[], retire=[]), **hosts)
 
 
 def plan(reads, tmp_path, **settings):
     return adopt_plan(MEMBERS, reads, dict(dict(etcd_instance="etcd", etcd_pki_dir=str(tmp_path), etcd_pki_managed=False),
-                                           **settings))
+                                           **settings), dict(etcd_version="3.5.30"))
 
 
 @pytest.mark.parametrize("reads, plays, transition", [
     # A plaintext cluster: taken over serving TLS beside plaintext, then moved to TLS.
-    (package_reads(), dict(take_over=HOSTS, tls_move=HOSTS, retire=HOSTS), "both"),
+    (package_reads(), plays(take_over=HOSTS, tls_move=HOSTS, retire=HOSTS), "both"),
     # A TLS cluster keeps its certificates: taken over in one roll.
-    (tls_reads(), dict(take_over=HOSTS, tls_move=[], retire=HOSTS), "none"),
+    (tls_reads(), plays(take_over=HOSTS, retire=HOSTS), "none"),
     # Every member the collection's already (a run stopped between the rolls): the move only.
-    (package_reads(env_files=["/etc/etcd/etcd.env"]), dict(take_over=[], tls_move=HOSTS, retire=HOSTS), "none"),
+    (package_reads(env_files=["/etc/etcd/etcd.env"], ETCD_CERT_FILE="/etc/etcd/pki/server.pem"),
+     plays(tls_move=HOSTS, retire=HOSTS), "none"),
+    # Debian 12's package cluster, on 3.4: taken over and upgraded to 3.5 in plaintext first.
+    (package_reads(version="3.4.23"), plays(plain_take_over=HOSTS, upgrade=HOSTS, take_over=HOSTS, tls_move=HOSTS,
+                                            retire=HOSTS), "both"),
+    # ... a run stopped in its upgrade: the upgrade goes on, then the move to TLS.
+    ({**package_reads(version="3.4.23", env_files=["/etc/etcd/etcd.env"]),
+      "h1": read(1, version="3.5.30", env_files=["/etc/etcd/etcd.env"])},
+     plays(upgrade=HOSTS, take_over=HOSTS, tls_move=HOSTS, retire=HOSTS), "both"),
+    # ... stopped once upgraded: the move to TLS only.
+    (package_reads(version="3.5.30", env_files=["/etc/etcd/etcd.env"]), plays(take_over=HOSTS, tls_move=HOSTS, retire=HOSTS),
+     "both"),
 ])
 def test_the_plan_names_the_hosts_of_each_later_play(reads, plays, transition, tmp_path):
     carried_out = plan(reads, tmp_path, etcd_adopt_plan_only=False)
-    assert carried_out["refusal"] == "" and carried_out["blocked"] == "" and carried_out["plan_only"] is False
+    assert carried_out["refusal"] == "" and carried_out["plan_only"] is False
     assert carried_out["plays"] == plays and carried_out["tls_transition"] == transition
 
 
 @pytest.mark.parametrize("reads, only", [
     (package_reads(), True),  # only the plan asked for (--check, or etcd_adopt_plan_only)
     (package_reads(), "yes"),
-    ({host: read(i) for i, host in enumerate(HOSTS)}, False),  # blocked: 3.4 cannot serve both schemes on one port
+    (package_reads(version="3.4.23"), True),  # on 3.4 too
     ({host: read(i, running=False) for i, host in enumerate(HOSTS)}, False),  # refused: no etcd runs
 ])
 def test_a_plan_not_carried_out_has_no_host_in_the_later_plays_and_no_step(reads, only, tmp_path):
     carried_out = plan(reads, tmp_path, etcd_adopt_plan_only=only)
     assert carried_out["plan_only"] is bool(only is not False)
-    assert only is not False or carried_out["refusal"] or carried_out["blocked"]
-    assert carried_out["plays"] == dict(take_over=[], tls_move=[], retire=[])
+    assert only is not False or carried_out["refusal"]
+    assert carried_out["plays"] == plays()
     assert carried_out["steps"] == {host: NO_STEPS for host in HOSTS}
 
 

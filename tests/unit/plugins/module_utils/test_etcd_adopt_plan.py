@@ -42,10 +42,10 @@ def test_reads_that_are_no_dict_are_refused():
 @pytest.mark.parametrize("settings, expected", [
     # etcd_pki_managed unset: the role's default (true), as in the defaults: no line of it.
     (dict(etcd_group="etcd", etcd_pki_managed=None, etcd_pki_dir="/inv/etcd-pki"),
-     ["[etcd:vars]", "etcd_version=3.4.23", "etcd_data_dir=/var/lib/etcd/default", "[etcd]",
+     ["[etcd:vars]", "etcd_version=3.5.16", "etcd_data_dir=/var/lib/etcd/default", "[etcd]",
       "h0 NODE_NAME=m0", "h1 NODE_NAME=m1", "h2 NODE_NAME=m2"]),
     (dict(etcd_group="main", etcd_pki_managed=False, etcd_pki_dir="/inv/etcd-pki"),
-     ["[main:vars]", "etcd_version=3.4.23", "etcd_data_dir=/var/lib/etcd/default", "etcd_pki_managed=false", "[main]",
+     ["[main:vars]", "etcd_version=3.5.16", "etcd_data_dir=/var/lib/etcd/default", "etcd_pki_managed=false", "[main]",
       "h0 NODE_NAME=m0", "h1 NODE_NAME=m1", "h2 NODE_NAME=m2"]),
 ])
 def test_the_plan_holds_the_inventory_lines_of_the_group_as_the_play_has_it(settings, expected):
