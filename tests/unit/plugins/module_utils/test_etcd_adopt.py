@@ -291,7 +291,7 @@ def test_a_tls_cluster_of_another_unit_run_as_root_keeps_its_certificates_and_da
     assert plan["hosts"]["h1"] == dict(etcd_data_dir="/var/lib/etcd/default", etcd_wal_dir="/srv/etcd-wal/wal", etcd_user="etcd",
                                        etcd_peer_port=2380, etcd_client_port=2379)
     assert plan["take_over"]["h1"] == dict(
-        name="m1", old_unit="etcd-main.service", move={}, chown=["/var/lib/etcd/default", "/srv/etcd-wal/wal"],
+        name="m1", old_unit="etcd-main.service", move={}, chown=["/var/lib/etcd/default", "/srv/etcd-wal/wal"], container={},
         pki_files={"ca.pem": "/etc/tls/ca.crt", "m1.pem": "/etc/tls/node.crt", "m1-key.pem": "/etc/tls/node.key",
                    "m1-peer.pem": "/etc/tls/peer.crt", "m1-peer-key.pem": "/etc/tls/peer.key"})
     assert plan["lines"]["h2"][-1] == "restarts: once, one member at a time after a health and catch-up gate, the leader last"
@@ -302,7 +302,7 @@ def test_a_tls_cluster_of_another_unit_run_as_root_keeps_its_certificates_and_da
 def test_the_package_cluster_needs_no_unit_stop_no_chown_and_no_certificates():
     plan = plan_adoption(MEMBERS, reads(), INVENTORY)
     assert plan["tls_move"] is True
-    assert plan["take_over"]["h0"] == dict(name="m0", old_unit="", move={}, chown=[], pki_files={})
+    assert plan["take_over"]["h0"] == dict(name="m0", old_unit="", move={}, chown=[], container={}, pki_files={})
 
 
 def move(target="/srv/etcd", same_filesystem=True, target_state="absent"):
