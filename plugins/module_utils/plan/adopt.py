@@ -23,10 +23,11 @@ from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions impo
 # The releases the collection deploys and rolls (the role's etcd_version rule: 3.4.0 or later; the
 # newest line it knows is 3.6).
 ADOPTABLE_FROM, ADOPTABLE_TO = (3, 4), (3, 6)
-# The first line that serves plaintext and TLS callers on one client port, which the move to TLS
-# without downtime needs (3.4.23 answers a plaintext call there with "use of closed network
-# connection", measured; 3.5.16 serves both, even with client certificate auth on).
-TAKE_OVER_FROM = (3, 5)
+# The first release measured to serve plaintext and TLS callers on one client port, which the move
+# to TLS without downtime needs (3.4.23 and 3.5.1 answer a plaintext call there with "use of closed
+# network connection", measured; 3.5.16 serves both, even with client certificate auth on; the
+# releases between are not measured).
+TAKE_OVER_FROM = (3, 5, 16)
 # What Python's ssl says of a CA certificate without keyUsage under VERIFY_X509_STRICT (3.13's default).
 KEY_USAGE_REFUSED = "CA cert does not include key usage extension"
 # Values never shown (beside etcd_formats' SECRET_SETTINGS): a token or password of any setting.
@@ -481,15 +482,16 @@ def _take_over(record, read, reading, inventory, user):
 
 
 def _take_over_blocked(members, reads):
-    """Why the plaintext cluster cannot be moved to TLS as it runs: members on a release before 3.5."""
+    """Why the plaintext cluster cannot be moved to TLS as it runs: members on a release before 3.5.16."""
     old = ["%s (%s)" % (m["host"], reads[m["host"]].get("version") or "release unknown") for m in members
-           if tuple(version_tuple(reads[m["host"]].get("version") or "0.0.0")[:2]) < TAKE_OVER_FROM]
+           if tuple(version_tuple(reads[m["host"]].get("version") or "0.0.0")[:3]) < TAKE_OVER_FROM]
     if not old:
         return ""
-    return ("the take-over cannot go on: %s run etcd before 3.5, which cannot serve plaintext and TLS callers on one "
-            "client port, as the move to TLS without downtime needs; upgrade the cluster to 3.5 first with the "
-            "packages that installed it (Debian 13's etcd-server is 3.5.16), one member at a time, then run the "
-            "adoption again; nothing was changed" % ", ".join(old))
+    return ("the take-over cannot go on: %s run etcd before 3.5.16, which cannot serve plaintext and TLS callers on "
+            "one client port (measured: 3.4.23 and 3.5.1 cannot, 3.5.16 can), as the move to TLS without downtime "
+            "needs; upgrade the cluster to 3.5.16 or later first with the packages or images that installed it "
+            "(Debian 13's etcd-server is 3.5.16), one member at a time, then run the adoption again; nothing was "
+            "changed" % ", ".join(old))
 
 
 def _member_lines(record, read, reading, leader, take_over, user, rotate_ca):

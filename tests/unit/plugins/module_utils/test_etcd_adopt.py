@@ -117,14 +117,15 @@ def test_a_healthy_package_cluster_is_planned_keeping_its_data_ports_user_and_re
     assert "peer URL http://10.0.0.10:2380 -> https://10.0.0.10:2380" in plan["lines"]["h0"][3]
     # Planned, but not carried out: 3.4 cannot serve both schemes on one client port.
     assert plan["blocked"] == (
-        "the take-over cannot go on: h0 (3.4.23), h1 (3.4.23), h2 (3.4.23) run etcd before 3.5, which cannot serve "
-        "plaintext and TLS callers on one client port, as the move to TLS without downtime needs; upgrade the cluster "
-        "to 3.5 first with the packages that installed it (Debian 13's etcd-server is 3.5.16), one member at a time, "
-        "then run the adoption again; nothing was changed")
+        "the take-over cannot go on: h0 (3.4.23), h1 (3.4.23), h2 (3.4.23) run etcd before 3.5.16, which cannot serve "
+        "plaintext and TLS callers on one client port (measured: 3.4.23 and 3.5.1 cannot, 3.5.16 can), as the move to "
+        "TLS without downtime needs; upgrade the cluster to 3.5.16 or later first with the packages or images that "
+        "installed it (Debian 13's etcd-server is 3.5.16), one member at a time, then run the adoption again; nothing "
+        "was changed")
 
 
-@pytest.mark.parametrize("release", ["3.5.16", "3.6.4"])
-def test_a_cluster_on_3_5_or_later_may_be_taken_over(release):
+@pytest.mark.parametrize("release", ["3.5.16", "3.5.30", "3.6.4"])
+def test_a_cluster_on_3_5_16_or_later_may_be_taken_over(release):
     plan = plan_adoption(MEMBERS, reads(**{"h%d" % i: dict(version=release) for i in range(3)}), INVENTORY)
     assert plan["refusal"] == "" and plan["phase"] == "take_over" and plan["blocked"] == ""
     assert plan["version"] == release
@@ -134,7 +135,14 @@ def test_a_member_whose_release_is_unknown_blocks_the_take_over():
     plan = plan_adoption(MEMBERS, reads(**{"h%d" % i: dict(version="3.5.16") for i in range(2)}, h2=dict(version="")),
                          INVENTORY)
     assert plan["refusal"] == ""
-    assert plan["blocked"].startswith("the take-over cannot go on: h2 (release unknown) run etcd before 3.5")
+    assert plan["blocked"].startswith("the take-over cannot go on: h2 (release unknown) run etcd before 3.5.16")
+
+
+def test_a_3_5_release_measured_to_drop_plaintext_callers_on_a_tls_port_blocks_the_take_over():
+    plan = plan_adoption(MEMBERS, reads(**{"h%d" % i: dict(version="3.5.1") for i in range(3)}), INVENTORY)
+    assert plan["refusal"] == ""
+    assert plan["blocked"].startswith("the take-over cannot go on: h0 (3.5.1), h1 (3.5.1), h2 (3.5.1) run etcd before "
+                                      "3.5.16")
 
 
 def test_a_cluster_the_collection_runs_already_is_only_converged():

@@ -103,7 +103,7 @@ def container_read(i, fixture="podman-inspect-host", runtime="podman", change_in
     box = dict(container_reading(raw, runtime), command="/usr/bin/" + runtime)
     settings, _sources = effective_settings(box.pop("argv")[1:], box.pop("environ"))
     settings, box["paths"], box["inside_only"] = host_settings(settings, box["mounts"])
-    result = read(i, unit="", unit_path="", env_files=[], user="root", exe="/usr/local/bin/etcd", version="3.5.1",
+    result = read(i, unit="", unit_path="", env_files=[], user="root", exe="/usr/local/bin/etcd", version="3.5.16",
                   container=box, **change)
     result["settings"] = shown(settings)
     return result
@@ -125,7 +125,7 @@ def test_a_podman_run_cluster_is_planned_into_the_collection_s_unit_its_data_kep
     assert lines[1].startswith("stays: the data in /var/lib/etcd-data, owned by root -> by etcd")
     assert lines[2] == (
         "moves: podman container etcd (image localhost/etcd:v3.5.1, network host, its /etcd-data on the host's "
-        "/var/lib/etcd-data) -> the collection's etcd 3.5.1, binaries and unit, run as etcd: the container is stopped at "
+        "/var/lib/etcd-data) -> the collection's etcd 3.5.16, binaries and unit, run as etcd: the container is stopped at "
         "the unit's start and removed once every member serves from its unit (podman rm, its volumes kept)")
     # The container stops when the collection's unit starts (before the data is given to etcd);
     # the drop-in names it for the removal once every member serves from its unit.
@@ -212,7 +212,7 @@ def test_a_member_the_collection_runs_already_needs_no_container_step():
     # A run stopped after h0's take-over: the collection's unit runs h0's etcd, its container is
     # stopped (the drop-in that names it stays until the adoption ends).
     reads = container_reads()
-    reads["h0"] = read(0, unit="etcd.service", env_files=["/etc/etcd/etcd.env"], version="3.5.1",
+    reads["h0"] = read(0, unit="etcd.service", env_files=["/etc/etcd/etcd.env"], version="3.5.16",
                        ETCD_DATA_DIR="/var/lib/etcd-data")
     plan = adopt_plan(MEMBERS, reads, dict(etcd_pki_dir="/nonexistent"))
     assert plan["refusal"] == "" and "h0" not in plan["take_over"]
