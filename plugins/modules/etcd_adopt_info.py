@@ -17,6 +17,10 @@ description:
     systemd unit with the unit's file, state and environment files, and its own answer - its
     release, status (member and cluster ID, leader), member list and alarms, asked at its advertised
     client URL.
+  - An etcd that runs in a container started with C(docker run) or C(podman run) is found from its
+    cgroup and read with its runtime's C(inspect) - its command line and environment from the
+    container's config, and the paths of its settings as the host has them on its bind mounts and
+    volumes (RV(container)).
   - Only C(ETCD_*) variables of the environment are read; values of settings whose name holds
     TOKEN, PASSWORD or SECRET, and of the discovery URL, are returned as C(<hidden>).
   - The adoption's decisions are made from these reads on the controller, by the lookup
@@ -113,7 +117,8 @@ environment_from:
   description: >-
     Where its environment was read - C(process) (C(/proc/PID/environ)), or C(unit), as its unit gives
     it (C(Environment=), then each C(EnvironmentFile=)) where root may not read another user's
-    process (a container without C(CAP_SYS_PTRACE)).
+    process (a container without C(CAP_SYS_PTRACE)), or C(container), from the config of the container
+    it runs in (RV(container)).
   returned: when running
   type: str
   sample: process
@@ -122,6 +127,59 @@ sources:
   returned: when running
   type: dict
   sample: {"ETCD_NAME": "environment"}
+container:
+  description: >-
+    The container its etcd runs in, started with C(docker run) or C(podman run) (from the process's
+    cgroup), as its runtime's C(inspect) gives it; its command line and environment are then read from
+    the container's config, and the paths in RV(settings) are where the host has them.
+  returned: when its etcd runs in a container
+  type: dict
+  version_added: 1.0.0
+  contains:
+    runtime:
+      description: C(podman) or C(docker).
+      type: str
+    id:
+      description: The container's ID.
+      type: str
+    error:
+      description: Why the container could not be read (the host has no such runtime, its inspect failed); the rest is missing then.
+      type: str
+    command:
+      description: The runtime's program on the host.
+      type: str
+    name:
+      description: The container's name.
+      type: str
+    image:
+      description: Its image.
+      type: str
+    network:
+      description: Its network mode (C(host), C(bridge), ...).
+      type: str
+    mounts:
+      description: Its mounts - C(type) (C(bind), C(volume), C(tmpfs)), C(name) (of a volume), C(source) (on the host), C(destination).
+      type: list
+      elements: dict
+    ports:
+      description: Each container port (TCP) -> the host ports it is published at.
+      type: dict
+    restart:
+      description: Its restart policy.
+      type: str
+    systemd_unit:
+      description: The systemd unit that runs it (podman's C(PODMAN_SYSTEMD_UNIT) label); empty when none does.
+      type: str
+    paths:
+      description: Each path setting (C(ETCD_*_DIR), C(ETCD_*_FILE)) as the container names it.
+      type: dict
+    inside_only:
+      description: The path settings whose path is on no bind mount or volume, only inside the container.
+      type: list
+      elements: str
+  sample: {"runtime": "podman", "name": "etcd", "image": "localhost/etcd:v3.5.1", "network": "host",
+           "mounts": [{"type": "bind", "name": "", "source": "/var/lib/etcd-data", "destination": "/etcd-data"}],
+           "ports": {}, "restart": "always", "paths": {"ETCD_DATA_DIR": "/etcd-data"}, "inside_only": []}
 version:
   description: The release its etcd answers with; empty when it did not answer.
   returned: always
@@ -169,6 +227,7 @@ local:
       sample: {"key": "/raftops/etcd/run", "state": "free"}
 """
 
+import json
 import os
 import pwd
 import shlex
@@ -180,6 +239,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.raftops.etcd.plugins.module_utils.plan import adopt as etcd_adopt
 from ansible_collections.raftops.etcd.plugins.module_utils.client.client import EtcdClient, EtcdError
 from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import parse_environment
+from ansible_collections.raftops.etcd.plugins.module_utils.host import container as etcd_container
 from ansible_collections.raftops.etcd.plugins.module_utils.lock.lock_store import (
     IGNORED_CONTROLLER_SPEC, GatewayLockStore)
 from ansible_collections.raftops.etcd.plugins.module_utils.lock.run_lock import Lock
@@ -240,6 +300,37 @@ def _environment(pid, props, env_files):
         except OSError:
             continue  # an optional file (EnvironmentFile=-PATH) that is not there
     return environ, "unit"
+
+
+def _container(pid):
+    """The container that runs ``pid`` (docker run, podman run), read with its runtime's inspect
+    (container_reading, and command: the runtime's program); None when it runs in none, and only
+    runtime, id and error when the container cannot be read (the host has no such runtime)."""
+    found = etcd_container.container_of_cgroup(_read("/proc/%d/cgroup" % pid, "r"))
+    if found is None:
+        return None
+    runtime, container_id = found
+    command = shutil.which(runtime)
+    if not command:
+        return dict(runtime=runtime, id=container_id, error="the host has no %s command" % runtime)
+    out = subprocess.run([command, "inspect", "--type", "container", container_id], capture_output=True, text=True,
+                         check=False)
+    try:
+        inspect = json.loads(out.stdout)[0]
+    except (ValueError, IndexError):
+        return dict(runtime=runtime, id=container_id, error="%s inspect failed: %s" % (runtime, out.stderr.strip()))
+    return dict(etcd_container.container_reading(inspect, runtime), command=command)
+
+
+def _container_settings(box, argv):
+    """What the etcd in the container ``box`` goes by, with its paths as the host has them (its
+    command line and environment from the container's config; the process's command line where
+    the container runs etcd through a wrapper, such as a shell)."""
+    if os.path.basename(box["argv"][0]) == "etcd":
+        argv = box["argv"]
+    settings, sources = etcd_adopt.effective_settings(argv[1:], box["environ"])
+    settings, box["paths"], box["inside_only"] = etcd_container.host_settings(settings, box["mounts"])
+    return settings, sources
 
 
 def _exe(pid, argv):
@@ -347,7 +438,12 @@ def read_host(timeout, data_dir=None, run_lock=None):
     props = _unit_properties(unit)
     env_files = [v.split(" (")[0] for v in props.get("EnvironmentFiles") or [] if v]
     environ, environment_from = _environment(pid, props, env_files)
-    settings, sources = etcd_adopt.effective_settings(argv[1:], environ)
+    box = None if unit else _container(pid)
+    if box and "error" not in box:
+        settings, sources = _container_settings(box, argv)
+        environment_from = "container"
+    else:
+        settings, sources = etcd_adopt.effective_settings(argv[1:], environ)
     local = _local_answer(settings, timeout, run_lock)
     closed = _closed_parents([settings[k] for k in ("ETCD_DATA_DIR", "ETCD_WAL_DIR") if settings.get(k)])
     result.update(
@@ -356,6 +452,11 @@ def read_host(timeout, data_dir=None, run_lock=None):
         env_files=env_files, environment_from=environment_from,
         closed_parent_owners=closed, closed_parents=sorted(closed),
         settings=etcd_adopt.shown(settings), sources=sources, version=local.pop("version", ""), local=local)
+    if box:
+        # Its command line and environment are in settings, secrets hidden.
+        box.pop("argv", None)
+        box.pop("environ", None)
+        result["container"] = box
     running_dir = settings.get("ETCD_DATA_DIR")
     if data_dir and running_dir and os.path.normpath(data_dir) != os.path.normpath(running_dir) and os.path.isdir(running_dir):
         result["data_move"] = _data_move(os.path.normpath(running_dir), os.path.normpath(data_dir))

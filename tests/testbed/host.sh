@@ -5,11 +5,12 @@
 #   host.sh network                   ensure the network (10.250.0.0/24, gateway .1; .2 is taken
 #                                     by an anchor container) and its traffic guards
 #   host.sh key                       create the SSH key pair once; print the private key path
-#   host.sh up [--instance-config FILE] NAME=IP[@SUITE] [NAME=IP[@SUITE] ...]
+#   host.sh up [--instance-config FILE] NAME=IP[@SUITE][+podman] [NAME=IP[@SUITE][+podman] ...]
 #                                     start fresh hosts in parallel, wait for systemd and SSH;
 #                                     then write Molecule's instance config to FILE. SUITE is
 #                                     the Debian suite of the host's image (lib.sh
-#                                     TESTBED_SUITES; default bookworm)
+#                                     TESTBED_SUITES; default bookworm); +podman: a host that
+#                                     runs containers itself (podman_image.sh, privileged)
 #   host.sh kill NAME                 simulate a lost host: SIGKILL it (the stopped container,
 #                                     disk included, stays until recreate/rm)
 #   host.sh revive NAME IP            start a killed host again with its disk intact; wait for SSH
@@ -124,9 +125,14 @@ drop_data_fs() { # NAME: unmount the host's data filesystem, if it has one
 SUITE_LABEL=raftops.testbed.suite
 # The suite a host was started with (its container's label), or nothing when there is no such host.
 suite_of() { podman inspect --format "{{index .Config.Labels \"$SUITE_LABEL\"}}" "$1" 2>/dev/null || true; }
+KIND_LABEL=raftops.testbed.kind
+# +podman for a host that runs containers itself (its container's label), else nothing.
+kind_of() { podman inspect --format "{{index .Config.Labels \"$KIND_LABEL\"}}" "$1" 2>/dev/null || true; }
 
-start_one() { # NAME IP SUITE: a fresh container (any old one of that name is removed first)
-  local name="$1" ip="$2" suite="$3" dir spec="${RAFTOPS_TESTBED_DATA_FS:-}" fs=()
+start_one() { # NAME IP SUITE [+podman]: a fresh container (any old one of that name is removed first)
+  local name="$1" ip="$2" suite="$3" kind="${4:-}" dir spec="${RAFTOPS_TESTBED_DATA_FS:-}" fs=() image opts=()
+  image="$(testbed_image "$suite")"
+  if [[ "$kind" == +podman ]]; then image="$(testbed_podman_image "$suite")"; opts=("${TESTBED_PODMAN_HOST_OPTS[@]}"); fi
   dir="$(data_fs_dir "$name")"
   # A recreated host gets the kind of data filesystem it had, empty.
   if [[ -z "$spec" && -f "$dir.spec" ]]; then spec="$(cat "$dir.spec")"; fi
@@ -140,11 +146,11 @@ start_one() { # NAME IP SUITE: a fresh container (any old one of that name is re
     echo "$spec" >"$dir.spec"
     fs=(--mount "type=bind,src=$dir,dst=${spec%%:*}")
   fi
-  podman run -d "${TESTBED_RUN_OPTS[@]}" \
+  podman run -d "${TESTBED_RUN_OPTS[@]}" "${opts[@]}" \
     --network "$TESTBED_NETWORK" --ip "$ip" --hostname "$name" --name "$name" \
-    --label raftops.testbed=1 --label "$SUITE_LABEL=$suite" "${fs[@]}" \
+    --label raftops.testbed=1 --label "$SUITE_LABEL=$suite" --label "$KIND_LABEL=$kind" "${fs[@]}" \
     --mount "type=bind,src=$TESTBED_KEY.pub,dst=/root/.ssh/authorized_keys,ro=true" \
-    "$(testbed_image "$suite")" /sbin/init >/dev/null 2>"$TESTBED_CACHE/run-$name.err" ||
+    "$image" /sbin/init >/dev/null 2>"$TESTBED_CACHE/run-$name.err" ||
     { cat "$TESTBED_CACHE/run-$name.err" >&2; die "$name: podman run failed"; }
   wait_ready "$name" "$ip"
 }
@@ -157,6 +163,7 @@ write_instance_config() { # FILE NAME=IP...
   {
     [[ $# -eq 0 ]] && echo "[]"
     for spec in "$@"; do
+      spec="${spec%+podman}"
       spec="${spec%@*}"
       printf -- '- instance: %s\n  address: %s\n  user: root\n  port: 22\n  identity_file: %s\n' \
         "${spec%%=*}" "${spec#*=}" "$TESTBED_KEY"
@@ -165,8 +172,12 @@ write_instance_config() { # FILE NAME=IP...
   mv "$file.tmp" "$file"
 }
 
-suite_in() { # NAME=IP[@SUITE]: its suite, the first of TESTBED_SUITES unless it names one
-  if [[ "$1" == *@* ]]; then echo "${1##*@}"; else echo "${TESTBED_SUITES[0]}"; fi
+suite_in() { # NAME=IP[@SUITE][+podman]: its suite, the first of TESTBED_SUITES unless it names one
+  local spec="${1%+podman}"
+  if [[ "$spec" == *@* ]]; then echo "${spec##*@}"; else echo "${TESTBED_SUITES[0]}"; fi
+}
+kind_in() { # NAME=IP[@SUITE][+podman]: +podman for a host that runs containers itself
+  if [[ "$1" == *+podman ]]; then echo +podman; fi
 }
 
 up() {
@@ -178,12 +189,14 @@ up() {
     [[ " ${TESTBED_SUITES[*]} " == *" $suite "* ]] ||
       die "$spec: unknown suite '$suite' (test bed suites: ${TESTBED_SUITES[*]})"
     podman image exists "$(testbed_image "$suite")" || die "image $(testbed_image "$suite") is missing: run image.sh"
+    if [[ -n "$(kind_in "$spec")" ]]; then "$HERE/podman_image.sh" "$suite"; fi
   done
   ensure_network
   ensure_key
   for spec in "$@"; do
-    addr="${spec%@*}"
-    start_one "${addr%%=*}" "${addr#*=}" "$(suite_in "$spec")" &
+    addr="${spec%+podman}"
+    addr="${addr%@*}"
+    start_one "${addr%%=*}" "${addr#*=}" "$(suite_in "$spec")" "$(kind_in "$spec")" &
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
@@ -220,7 +233,7 @@ case "$cmd" in
     # The fresh host runs the suite the old one ran (read before up removes it).
     suite="$(suite_of "$1")"
     suite="${suite:-${TESTBED_SUITES[0]}}"
-    up "$1=$2@$suite"
+    up "$1=$2@$suite$(kind_of "$1")"
     log "$1 recreated fresh on $2 ($suite)"
     ;;
   rm)

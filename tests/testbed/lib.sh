@@ -5,6 +5,8 @@
 TESTBED_SUITES=(bookworm trixie)
 testbed_image() { echo "localhost/raftops-etcd-testbed:$1"; }
 TESTBED_IMAGE="${RAFTOPS_TESTBED_IMAGE:-$(testbed_image bookworm)}"
+# A host that runs containers itself (podman_image.sh): the suite's image with Podman.
+testbed_podman_image() { echo "localhost/raftops-etcd-testbed:$1-podman"; }
 TESTBED_NETWORK="${RAFTOPS_TESTBED_NETWORK:-raftops-etcd}"
 TESTBED_SUBNET="10.250.0.0/24"
 TESTBED_GATEWAY="10.250.0.1"
@@ -21,6 +23,10 @@ TESTBED_KEY="$TESTBED_CACHE/ssh/id_ed25519"
 TESTBED_RUN_OPTS=(--runtime runc --systemd=always
   --ulimit nofile=20000:20000 --ulimit nproc=8192:8192
   --cap-add NET_ADMIN --cap-add SYS_ADMIN)
+# And those of a host that runs containers itself: a nested container needs the devices and
+# mounts of --privileged (/dev/fuse among them) and a cgroup namespace of its own (in the machine's,
+# runc inside finds its cgroups at the machine's paths, which the host does not have).
+TESTBED_PODMAN_HOST_OPTS=(--privileged --cgroupns private)
 
 # RAFTOPS_TESTBED_TRACE=1: trace every command, with times, to $TESTBED_CACHE/trace.log.
 if [[ -n "${RAFTOPS_TESTBED_TRACE:-}" ]]; then

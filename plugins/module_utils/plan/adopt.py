@@ -16,18 +16,20 @@ import re
 import shlex
 
 from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import HIDDEN, SECRET_SETTINGS, url_parts
+from ansible_collections.raftops.etcd.plugins.module_utils.host.container import mount_of
 from ansible_collections.raftops.etcd.plugins.module_utils.host.values import wal_parent_problem
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import truthy, version_tuple
 
 # The releases the collection deploys and rolls (the role's etcd_version rule: 3.4.0 or later; the
 # newest line it knows is 3.6).
 ADOPTABLE_FROM, ADOPTABLE_TO = (3, 4), (3, 6)
-# The first line that serves plaintext and TLS callers on one client port, which the move to TLS
-# without downtime needs (3.4.23 answers a plaintext call there with "use of closed network
-# connection", measured; 3.5.16 serves both, even with client certificate auth on). A plaintext
-# cluster before it goes there first, in plaintext: taken over at its own release, then upgraded
-# by the collection's roll (one minor version at a time, as etcd upgrades).
-TLS_BESIDE_PLAINTEXT_FROM = (3, 5)
+# The first release measured to serve plaintext and TLS callers on one client port, which the move
+# to TLS without downtime needs (3.4.23 and 3.5.1 answer a plaintext call there with "use of closed
+# network connection", measured; 3.5.16 serves both, even with client certificate auth on; the
+# releases between are not measured). A plaintext cluster before it goes there first, in plaintext:
+# taken over at its own release, then upgraded by the collection's roll (one minor version at a
+# time, as etcd upgrades).
+TAKE_OVER_FROM = (3, 5, 16)
 # What Python's ssl says of a CA certificate without keyUsage under VERIFY_X509_STRICT (3.13's default).
 KEY_USAGE_REFUSED = "CA cert does not include key usage extension"
 # Values never shown (beside etcd_formats' SECRET_SETTINGS): a token or password of any setting.
@@ -138,7 +140,7 @@ def _host_problems(record, read, inventory):
     if release and not ADOPTABLE_FROM <= tuple(version_tuple(release)[:2]) <= ADOPTABLE_TO:
         problems.append("host %s: it runs etcd %s, which the collection does not handle (3.4 to 3.6); upgrade or "
                         "downgrade it with the tool that installed it first" % (host, release))
-    problems += _unsafe_read_values(host, reading, read)
+    problems += _unsafe_read_values(host, reading, read) + _container_problems(host, read, reading)
     if not reading["data_dir"]:
         problems.append("host %s: its etcd has no --data-dir (ETCD_DATA_DIR): etcd then keeps its data in %s.etcd "
                         "below its working directory; set ETCD_DATA_DIR to that path and restart it first"
@@ -157,7 +159,7 @@ def _host_problems(record, read, inventory):
     if wal_problem:
         problems.append("host %s: its etcd keeps its WAL in %s, directly in %s; with the member stopped, move it "
                         "there and point its --wal-dir at it first" % (host, reading["wal_dir"], wal_problem))
-    if not read.get("unit"):
+    if not read.get("unit") and not read.get("container"):
         problems.append("host %s: its etcd runs outside systemd; the collection takes over a member systemd runs, "
                         "so that its unit can be stopped and disabled: run it under a unit first" % host)
     user = _member_user(read, inventory)
@@ -237,8 +239,11 @@ def _move_problems(host, reading, move):
 
 
 def _member_user(read, inventory):
-    """The user the collection runs the member as: the one that runs it now, but never root."""
-    return read.get("user") if read.get("user") not in (None, "", "root") else inventory.get("user") or "etcd"
+    """The user the collection runs the member as: the one that runs it now, but never root, nor a
+    container's (an ID of its own namespace, or root)."""
+    if read.get("container") or read.get("user") in (None, "", "root"):
+        return inventory.get("user") or "etcd"
+    return read.get("user")
 
 
 def _adopted(read, inventory):
@@ -419,11 +424,11 @@ def plan_adoption(members, reads, inventory=None):
 
 
 def _upgrade_lines(upgrade):
-    """A plaintext member on 3.4's upgrade before its move to TLS, and its restarts (in place of the
-    take-over's two)."""
+    """A plaintext member's upgrade (a release before 3.5.16) before its move to TLS, and its restarts
+    (in place of the take-over's two)."""
     return [
         "upgrades: etcd %s -> %s in plaintext, by the collection's upgrade roll (a snapshot first), before the move "
-        "to TLS: etcd 3.4 cannot serve plaintext and TLS callers on one client port" % (upgrade["release"], upgrade["to"]),
+        "to TLS: etcd before 3.5.16 cannot serve plaintext and TLS callers on one client port" % (upgrade["release"], upgrade["to"]),
         "restarts: four times, one member at a time after a health and catch-up gate, the leader last: taken over "
         "in plaintext on %s, upgraded to %s, then to serve TLS beside plaintext, then to drop plaintext (its peer URL "
         "moves to https right before)" % (upgrade["release"], upgrade["to"]),
@@ -486,7 +491,8 @@ def _take_over(record, read, reading, inventory, user):
     """What the adopt playbook does for the member beside the role: old_unit, another unit that runs
     it now (stopped by the collection's unit's start, then disabled); move, its data dir renamed to
     etcd_data_dir at that start (source, target, empty: the target is an empty directory); chown, the dirs to give the
-    collection's user at that start (its user was root); pki_files, etcd_pki_dir's file name -> the
+    collection's user at that start (its user was root); container, the container that runs it now
+    (stopped by that start, removed once the adoption ends: _container_take_over); pki_files, etcd_pki_dir's file name -> the
     member's file, the cluster's own certificates kept (etcd_pki_managed=false)."""
     wanted_unit = inventory.get("unit") or "etcd.service"
     files = reading["tls_files"]
@@ -497,6 +503,7 @@ def _take_over(record, read, reading, inventory, user):
         old_unit=read["unit"] if read.get("unit") != wanted_unit else "",
         move=dict(source=reading["data_dir"], target=move["target"], empty=move["target_state"] == "empty") if move else {},
         chown=[d for d in (data_dir, reading["wal_dir"]) if d] if user != read.get("user") else [],
+        container=_container_take_over(read),
         pki_files={} if reading["advertise_peer_urls"][0].startswith("http://") else {
             "ca.pem": files["ETCD_TRUSTED_CA_FILE"],
             record["name"] + ".pem": files["ETCD_CERT_FILE"],
@@ -522,35 +529,44 @@ def _release_line(release):
         return None
 
 
+def _before_take_over(release):
+    """Whether a release (unread or mistyped: yes) cannot serve plaintext and TLS on one client port."""
+    try:
+        return tuple(version_tuple(release)[:3]) < TAKE_OVER_FROM
+    except ValueError:
+        return True
+
+
 def _upgrade_first(members, reads, inventory, adopted, plain_only):
-    """How a plaintext cluster before 3.5 gets there before its move to TLS ({} when it needs not):
-    release, the 3.4 release it runs, which the collection's unit runs first; to, the 3.5 release
+    """How a plaintext cluster before 3.5.16 gets there before its move to TLS ({} when it needs not):
+    release, the release it runs, which the collection's unit runs first; to, the 3.5 release
     the collection's roll upgrades it to (etcd_version, else the one members run already after a run
     stopped halfway, else the role's default, inventory's default_version); take_over, whether some
     member is not the collection's yet; under_way, members of both releases; problems, why it cannot
     go on, each naming what to set."""
     releases = {m["host"]: (reads.get(m["host"]) or {}).get("version") or "" for m in members
                 if (_local_answer(reads.get(m["host"]) or {}).get("status") or {}).get("leader_id")}
-    old = sorted({r for r in releases.values() if (_release_line(r) or (0, 0)) < TLS_BESIDE_PLAINTEXT_FROM})
+    old = sorted({r for r in releases.values() if _before_take_over(r)})
     if not old:
         return {}
     unknown = [host for host, release in releases.items() if _release_line(release) is None]
     if unknown:
         return dict(problems=["hosts %s: the release their etcd runs could not be read, and a plaintext cluster "
-                              "before 3.5 is upgraded before its move to TLS: run again once they answer with it"
+                              "before 3.5.16 is upgraded before its move to TLS: run again once they answer with it"
                               % ", ".join(unknown)])
     newer = sorted({r for r in releases.values() if r not in old})
     under_way = bool(newer) and len(plain_only) == len(members) == len(adopted)
     asked_for = str(inventory.get("version") or "")
     to = newer[0] if newer else asked_for or str(inventory.get("default_version") or "")
-    why = ("a plaintext cluster on etcd %s is upgraded to 3.5 before its move to TLS (etcd 3.4 cannot serve plaintext "
-           "and TLS callers on one client port, and etcd upgrades one minor version at a time)" % old[0])
+    why = ("a plaintext cluster on etcd %s is upgraded to 3.5.16 or later before its move to TLS (etcd before 3.5.16 "
+           "cannot serve plaintext and TLS callers on one client port, and etcd upgrades one minor version at a time)"
+           % old[0])
     if newer and asked_for and asked_for != newer[0]:
         problems = ["etcd_version is %s, but members run %s already: a run of this adoption upgraded them, and the "
                     "next goes on to the same release; leave etcd_version unset or set it to %s"
                     % (asked_for, newer[0], newer[0])]
-    elif _release_line(to) != TLS_BESIDE_PLAINTEXT_FROM and not newer:
-        problems = ["%s is %s, but %s: set etcd_version to a 3.5 release%s" % (
+    elif (_release_line(to) != TAKE_OVER_FROM[:2] or _before_take_over(to)) and not newer:
+        problems = ["%s is %s, but %s: set etcd_version to a 3.5 release, 3.5.16 or later%s" % (
             "etcd_version" if asked_for else "the role's default etcd_version", to or "unset", why,
             " (the role's default is %s)" % inventory["default_version"] if asked_for and inventory.get("default_version")
             else "")]
@@ -571,6 +587,7 @@ def _member_lines(record, read, reading, leader, take_over, user, rotate_ca):
                 reading["data_dir"], take_over["move"]["target"]) if take_over["move"] else
             "stays: the data in %s" % reading["data_dir"],
             " (WAL in %s)" % reading["wal_dir"] if reading["wal_dir"] else "", owner),
+        _container_line(read, reading, take_over["container"], user) if take_over["container"] else
         "moves: binaries %s -> the collection's etcd %s; unit %s%s -> the collection's %s%s; settings from %s -> the "
         "collection's" % (
             read.get("exe") or "?", read.get("version") or "?", read.get("unit"),
@@ -689,14 +706,17 @@ def _drop_in(take_over, user, env_path):
     stops the other unit that ran the member (Conflicts= with an ordering), renames the data dir to
     etcd_data_dir in the host's mount namespace (in the unit's, ReadWritePaths= has made the data dir a
     mount point, which rename(2) refuses with EBUSY) only under the collection's settings, and gives
-    the data to the collection's user (ExecStartPre=+ runs as root)."""
-    old_unit, move, chown = take_over["old_unit"], take_over["move"], take_over["chown"]
-    if not (old_unit or move or chown):
+    the data to the collection's user (ExecStartPre=+ runs as root); a container that ran the member is
+    stopped first (_container_stop_lines)."""
+    old_unit, move, chown, container = take_over["old_unit"], take_over["move"], take_over["chown"], take_over["container"]
+    if not (old_unit or move or chown or container):
         return ""
     lines = ["# raftops.etcd adopt playbook: the take-over of this member (removed when the adoption ends)."]
     if old_unit:
         lines += ["[Unit]", "Conflicts=" + old_unit, "After=" + old_unit]
+    lines += _container_unit_lines(container) if container else []
     lines.append("[Service]")
+    lines += _container_stop_lines(container) if container else []
     if move:
         target, source = shlex.quote(move["target"]), shlex.quote(move["source"])
         lines += ["ExecStartPre=+/usr/bin/nsenter -t 1 -m -- /bin/sh -c \\",
@@ -705,3 +725,108 @@ def _drop_in(take_over, user, env_path):
     if chown:
         lines.append("ExecStartPre=+/bin/chown -R %s:%s %s" % (user, user, " ".join(shlex.quote(path) for path in chown)))
     return "\n".join(lines) + "\n"
+
+
+# The drop-in's key that names the container that ran a member before (systemd ignores keys that
+# begin with X-): the adopt playbook's last play removes that container, also after a run stopped
+# halfway.
+CONTAINER_KEY = "X-Adopt-Container"
+
+
+def _container_problems(host, read, reading):
+    """Why the container that runs the member (docker run, podman run: etcd_adopt_info's container)
+    cannot be taken over: a runtime the host does not have (or a container that cannot be read), a
+    systemd unit that runs it, data that lives only inside it, a named volume the data would stay
+    in, a port mapping under which the member advertises other ports than its etcd listens on."""
+    box = read.get("container")
+    if not box:
+        return []
+    if box.get("error"):
+        return ["host %s: its etcd runs in a %s container (%s), but %s; the adoption reads the container's config, stops "
+                "it and removes it with %s's own command: install that runtime's command on the host first" % (
+                    host, box["runtime"], box["id"][:12], box["error"], box["runtime"])]
+    what = "its %s container %s" % (box["runtime"], box["name"])
+    if box.get("systemd_unit"):
+        return ["host %s: %s is run by the systemd unit %s (podman's %s label), which the adoption does not take over "
+                "yet: stop and disable that unit and start the container with podman run first" % (
+                    host, what, box["systemd_unit"], "PODMAN_SYSTEMD_UNIT")]
+    problems = []
+    inside = box.get("inside_only") or []
+    paths = box.get("paths") or {}
+    data = [key for key in ("ETCD_DATA_DIR", "ETCD_WAL_DIR") if key in inside]
+    if data:
+        problems.append("host %s: %s keeps its data (%s) only inside itself, on no volume or bind mount: the data goes "
+                        "with the container. With the member stopped, copy it to the host (%s cp %s:%s /var/lib/etcd) "
+                        "and start the container again with that directory mounted (-v /var/lib/etcd:%s), then run "
+                        "the adoption again" % (
+                            host, what, ", ".join("%s %s" % (key, paths[key]) for key in data), box["runtime"],
+                            box["name"], paths[data[0]], paths[data[0]]))
+    files = [key for key in inside if key not in data]
+    if files:
+        problems.append("host %s: %s has %s only inside itself, on no volume or bind mount, where the collection cannot "
+                        "copy it from: mount it from the host first" % (
+                            host, what, ", ".join("%s %s" % (key, paths[key]) for key in files)))
+    for key in ("ETCD_DATA_DIR", "ETCD_WAL_DIR"):
+        mount = mount_of(paths[key], box["mounts"]) if key in paths and key not in inside else None
+        if mount and mount["type"] == "volume" and (key == "ETCD_WAL_DIR" or not read.get("data_move")):
+            problems.append("host %s: %s keeps %s in its volume %s (%s), which goes with a removal of the container "
+                            "(rm -v) or a volume prune: %s" % (
+                                host, what, key, mount["name"], reading["data_dir" if key == "ETCD_DATA_DIR" else "wal_dir"],
+                                "set etcd_data_dir to where the adoption moves the data, on the same filesystem "
+                                "(such as /var/lib/etcd)" if key == "ETCD_DATA_DIR" else
+                                "with the member stopped, move the WAL into its data dir's volume, or onto the host, "
+                                "first"))
+    return problems + _port_mapping_problems(host, what, box, reading)
+
+
+def _port_mapping_problems(host, what, box, reading):
+    """A container on a network of its own (bridge) whose member advertises ports other than its
+    etcd listens on (a mapping -p HOST:CONTAINER with two ports): the collection's etcd listens on the
+    host where it advertises, so the member's URLs would change."""
+    if box["network"] in ("host", ""):
+        return []
+    ports = box.get("ports") or {}
+    advertised = [("peer", reading["advertise_peer_urls"][0]), ("client", reading["advertise_client_urls"][0])]
+    moved = [(kind, url) for kind, url in advertised if url_parts(url)[2] not in (ports.get(str(url_parts(url)[2])) or [])]
+    if not moved:
+        return []
+    return ["host %s: %s (network %s) publishes its ports as %s (container -> host), but its member advertises %s: the "
+            "collection's etcd listens on the host at the ports the member advertises, so with this mapping its URLs "
+            "would change; publish each of etcd's ports at the same host port (-p 2380:2380 -p 2379:2379) or run it "
+            "on the host's network (--network host) first" % (
+                host, what, box["network"], ", ".join("%s -> %s" % (port, ", ".join(str(p) for p in hosts) or "none")
+                                                      for port, hosts in sorted(ports.items())) or "none",
+                " and ".join("%s URL %s" % (kind, url) for kind, url in moved))]
+
+
+def _container_take_over(read):
+    """The container that runs the member, as the take-over's drop-in stops it ({} when none does):
+    runtime, command (its program on the host), name."""
+    box = read.get("container")
+    return dict(runtime=box["runtime"], command=box["command"], name=box["name"]) if box else {}
+
+
+def _container_line(read, reading, container, user):
+    """The plan's line for a member a container runs: the container goes, the collection's unit runs it."""
+    box = read["container"]
+    mounts = ", ".join("its %s on the host's %s" % (path, host_path) for path, host_path in (
+        (box["paths"].get("ETCD_DATA_DIR"), reading["data_dir"]), (box["paths"].get("ETCD_WAL_DIR"), reading["wal_dir"]))
+        if path)
+    return ("moves: %s container %s (image %s, network %s, %s) -> the collection's etcd %s, binaries and unit, run as %s: "
+            "the container is stopped at the unit's start and removed once every member serves from its unit (%s rm, "
+            "its volumes kept)" % (container["runtime"], container["name"], box["image"], box["network"], mounts,
+                                   read.get("version") or "?", user, container["runtime"]))
+
+
+def _container_unit_lines(container):
+    return ["[Unit]", "%s=%s %s" % (CONTAINER_KEY, container["command"], container["name"])]
+
+
+def _container_stop_lines(container):
+    """The container stopped before the collection's etcd starts (it holds the member's ports and
+    data); its failure is ignored, as the container may be gone (removed by a run stopped before its
+    drop-in went). Docker would start a container of restart policy always again when its daemon
+    restarts: that policy goes first."""
+    command, name = shlex.quote(container["command"]), shlex.quote(container["name"])
+    lines = ["ExecStartPre=-+%s update --restart=no %s" % (command, name)] if container["runtime"] == "docker" else []
+    return [*lines, "ExecStartPre=-+%s stop --time 60 %s" % (command, name)]

@@ -118,8 +118,8 @@ def test_a_healthy_package_cluster_is_planned_keeping_its_data_ports_user_and_re
     assert plan["lines"]["h0"][4].startswith("restarts: twice, one member at a time")
 
 
-@pytest.mark.parametrize("release", ["3.5.16", "3.6.4"])
-def test_a_cluster_on_3_5_or_later_is_taken_over_at_its_release(release):
+@pytest.mark.parametrize("release", ["3.5.16", "3.5.30", "3.6.4"])
+def test_a_cluster_on_3_5_16_or_later_is_taken_over_at_its_release(release):
     plan = plan_adoption(MEMBERS, reads(**{"h%d" % i: dict(version=release) for i in range(3)}), INVENTORY)
     assert plan["refusal"] == "" and plan["phase"] == "take_over" and plan["upgrade_first"] == {}
     assert plan["version"] == release
@@ -146,7 +146,8 @@ def test_a_plaintext_cluster_on_3_4_is_taken_over_and_upgraded_to_3_5_in_plainte
     assert "the collection's etcd 3.4.23;" in lines[2]
     assert lines[3].startswith("moves: plaintext -> TLS with client and peer certificate auth")
     assert lines[4] == ("upgrades: etcd 3.4.23 -> %s in plaintext, by the collection's upgrade roll (a snapshot first), "
-                        "before the move to TLS: etcd 3.4 cannot serve plaintext and TLS callers on one client port" % to)
+                        "before the move to TLS: etcd before 3.5.16 cannot serve plaintext and TLS callers on one client "
+                        "port" % to)
     assert lines[5] == ("restarts: four times, one member at a time after a health and catch-up gate, the leader last: "
                         "taken over in plaintext on 3.4.23, upgraded to %s, then to serve TLS beside plaintext, then to "
                         "drop plaintext (its peer URL moves to https right before)" % to)
@@ -157,9 +158,9 @@ def test_a_plaintext_cluster_on_3_4_is_taken_over_and_upgraded_to_3_5_in_plainte
     ({"h0": dict(env_files=ADOPTED)}, dict(release="3.4.23", to="3.5.30", take_over=True),
      "; then the members on 3.4.23 are upgraded to 3.5.30 in plaintext, it serves TLS beside plaintext, and moves to TLS"),
     # Stopped in the upgrade: it goes on to the release a member runs already.
-    ({"h%d" % i: dict(env_files=ADOPTED, version="3.5.1" if i == 0 else "3.4.23") for i in range(3)},
-     dict(release="3.4.23", to="3.5.1", take_over=False),
-     "; then the members on 3.4.23 are upgraded to 3.5.1 in plaintext, it serves TLS beside plaintext, and moves to TLS"),
+    ({"h%d" % i: dict(env_files=ADOPTED, version="3.5.16" if i == 0 else "3.4.23") for i in range(3)},
+     dict(release="3.4.23", to="3.5.16", take_over=False),
+     "; then the members on 3.4.23 are upgraded to 3.5.16 in plaintext, it serves TLS beside plaintext, and moves to TLS"),
     # Stopped once upgraded: the move to TLS only.
     ({"h%d" % i: dict(env_files=ADOPTED, version="3.5.30") for i in range(3)}, {},
      "; then it serves TLS beside plaintext, and moves to TLS"),
@@ -172,13 +173,20 @@ def test_a_run_stopped_on_the_way_from_3_4_goes_on_from_where_it_stopped(changes
                                    "the role converges it" + left]
 
 
+def test_a_plaintext_cluster_on_3_5_1_is_upgraded_in_plaintext_before_its_move_to_tls_too():
+    # Measured: 3.5.1 answers a plaintext call on a client port that serves TLS too with "use of closed network connection".
+    plan = plan_adoption(MEMBERS, on_3_4(**{"h%d" % i: dict(version="3.5.1") for i in range(3)}), ON_3_4)
+    assert plan["refusal"] == "" and plan["upgrade_first"] == dict(release="3.5.1", to="3.5.30", take_over=True)
+
+
 def test_a_tls_cluster_on_3_4_keeps_its_release():
     plan = plan_adoption(MEMBERS, {h: dict(r, version="3.4.23") for h, r in tls_reads().items()}, dict(BYO, default_version="3.5.30"))
     assert plan["refusal"] == "" and plan["upgrade_first"] == {} and plan["version"] == "3.4.23"
 
 
-WHY = ("a plaintext cluster on etcd 3.4.23 is upgraded to 3.5 before its move to TLS (etcd 3.4 cannot serve plaintext and "
-       "TLS callers on one client port, and etcd upgrades one minor version at a time): set etcd_version to a 3.5 release")
+WHY = ("a plaintext cluster on etcd 3.4.23 is upgraded to 3.5.16 or later before its move to TLS (etcd before 3.5.16 "
+       "cannot serve plaintext and TLS callers on one client port, and etcd upgrades one minor version at a time): set "
+       "etcd_version to a 3.5 release, 3.5.16 or later")
 
 
 @pytest.mark.parametrize("changes, inventory, expected", [
@@ -187,15 +195,16 @@ WHY = ("a plaintext cluster on etcd 3.4.23 is upgraded to 3.5 before its move to
     ({}, dict(ON_3_4, default_version="3.6.4"), "the role's default etcd_version is 3.6.4, but " + WHY),
     ({}, INVENTORY, "the role's default etcd_version is unset, but " + WHY),
     # A run stopped in the upgrade goes on to the release it began.
-    ({"h%d" % i: dict(env_files=ADOPTED, version="3.5.1" if i == 0 else "3.4.23") for i in range(3)},
+    ({"h%d" % i: dict(env_files=ADOPTED, version="3.5.16" if i == 0 else "3.4.23") for i in range(3)},
      dict(ON_3_4, version="3.5.30"),
-     "etcd_version is 3.5.30, but members run 3.5.1 already: a run of this adoption upgraded them, and the next goes on "
-     "to the same release; leave etcd_version unset or set it to 3.5.1"),
+     "etcd_version is 3.5.30, but members run 3.5.16 already: a run of this adoption upgraded them, and the next goes on "
+     "to the same release; leave etcd_version unset or set it to 3.5.16"),
+    ({}, dict(ON_3_4, version="3.5.1"), "etcd_version is 3.5.1, but " + WHY),
     # Releases mixed by hand, not by this adoption's upgrade.
     ({"h0": dict(version="3.5.30")}, ON_3_4, "the members run different releases (3.4.23, 3.5.30); finish that upgrade first"),
     ({"h0": dict(version="3.4.22")}, ON_3_4, "the members run different releases (3.4.22, 3.4.23); finish that upgrade first"),
-    ({"h%d" % i: dict(env_files=ADOPTED, version=("3.5.1", "3.5.30", "3.4.23")[i]) for i in range(3)}, ON_3_4,
-     "the members run different releases (3.4.23, 3.5.1, 3.5.30); finish that upgrade first"),
+    ({"h%d" % i: dict(env_files=ADOPTED, version=("3.5.16", "3.5.30", "3.4.23")[i]) for i in range(3)}, ON_3_4,
+     "the members run different releases (3.4.23, 3.5.16, 3.5.30); finish that upgrade first"),
     ({"h1": dict(version="")}, ON_3_4, "hosts h1: the release their etcd runs could not be read"),
 ])
 def test_what_keeps_a_cluster_on_3_4_from_its_way_to_3_5_is_refused_before_any_change(changes, inventory, expected):
@@ -360,7 +369,7 @@ def test_a_tls_cluster_of_another_unit_run_as_root_keeps_its_certificates_and_da
     assert plan["hosts"]["h1"] == dict(etcd_data_dir="/var/lib/etcd/default", etcd_wal_dir="/srv/etcd-wal/wal", etcd_user="etcd",
                                        etcd_peer_port=2380, etcd_client_port=2379)
     assert plan["take_over"]["h1"] == dict(
-        name="m1", old_unit="etcd-main.service", move={}, chown=["/var/lib/etcd/default", "/srv/etcd-wal/wal"],
+        name="m1", old_unit="etcd-main.service", move={}, chown=["/var/lib/etcd/default", "/srv/etcd-wal/wal"], container={},
         pki_files={"ca.pem": "/etc/tls/ca.crt", "m1.pem": "/etc/tls/node.crt", "m1-key.pem": "/etc/tls/node.key",
                    "m1-peer.pem": "/etc/tls/peer.crt", "m1-peer-key.pem": "/etc/tls/peer.key"})
     assert plan["lines"]["h2"][-1] == "restarts: once, one member at a time after a health and catch-up gate, the leader last"
@@ -371,7 +380,7 @@ def test_a_tls_cluster_of_another_unit_run_as_root_keeps_its_certificates_and_da
 def test_the_package_cluster_needs_no_unit_stop_no_chown_and_no_certificates():
     plan = plan_adoption(MEMBERS, reads(), INVENTORY)
     assert plan["tls_move"] is True
-    assert plan["take_over"]["h0"] == dict(name="m0", old_unit="", move={}, chown=[], pki_files={})
+    assert plan["take_over"]["h0"] == dict(name="m0", old_unit="", move={}, chown=[], container={}, pki_files={})
 
 
 def move(target="/srv/etcd", same_filesystem=True, target_state="absent"):

@@ -2,6 +2,8 @@
 read another user's process (a container without CAP_SYS_PTRACE), as its unit gives it."""
 
 import json
+import os
+import subprocess
 
 from ansible_collections.raftops.etcd.plugins.module_utils.lock import run_lock as etcd_run_lock
 from ansible_collections.raftops.etcd.plugins.module_utils.lock.lock_store import GatewayLockStore
@@ -143,3 +145,50 @@ def test_a_lock_that_cannot_be_read_says_why():
     cluster.down.update(m["id"] for m in cluster.members)
     read = read_lock(cluster, CONTROLLER)
     assert read["state"] == "unread" and read["key"] == "/raftops/etcd/run" and read["error"]
+
+
+CONTAINER_ID = "ecb956669046ab51fc1d4e8fe71976b7c9160c19efe99f7e7c8af23734481ffa"
+PODMAN_INSPECT = os.path.join(os.path.dirname(__file__), "..", "module_utils", "fixtures", "podman-inspect-host.json")
+
+
+def in_container(monkeypatch, runtime_path):
+    """etcd's process in a podman container; ``runtime_path``: where the host has podman (None: it has not)."""
+    monkeypatch.setattr(etcd_adopt_info, "_read", lambda path, mode="rb": "0::/machine.slice/libpod-%s.scope\n" % CONTAINER_ID)
+    monkeypatch.setattr(etcd_adopt_info.shutil, "which", lambda name: runtime_path)
+
+
+def test_a_container_is_read_with_its_runtime_s_inspect(monkeypatch):
+    in_container(monkeypatch, "/usr/bin/podman")
+    calls = []
+
+    def run(argv, **_kwargs):
+        calls.append(argv)
+        with open(PODMAN_INSPECT) as handle:
+            return subprocess.CompletedProcess(argv, 0, stdout=handle.read(), stderr="")
+
+    monkeypatch.setattr(etcd_adopt_info.subprocess, "run", run)
+    box = etcd_adopt_info._container(7)
+    assert calls == [["/usr/bin/podman", "inspect", "--type", "container", CONTAINER_ID]]
+    assert box["command"] == "/usr/bin/podman" and box["name"] == "etcd" and box["network"] == "host"
+    settings, sources = etcd_adopt_info._container_settings(box, ["/proc/argv/unused"])
+    assert settings["ETCD_DATA_DIR"] == "/var/lib/etcd-data" and sources["ETCD_DATA_DIR"] == "command line"
+    assert box["paths"] == {"ETCD_DATA_DIR": "/etcd-data"} and box["inside_only"] == []
+
+
+def test_a_container_that_runs_etcd_through_a_shell_is_read_from_the_process_s_command_line(monkeypatch):
+    box = dict(argv=["/bin/sh", "-c", "exec etcd --name a"], environ={"ETCD_DATA_DIR": "/d"},
+               mounts=[dict(type="bind", name="", source="/srv/d", destination="/d")])
+    settings, _sources = etcd_adopt_info._container_settings(box, ["etcd", "--name", "a"])
+    assert settings == {"ETCD_NAME": "a", "ETCD_DATA_DIR": "/srv/d"}
+
+
+def test_a_runtime_the_host_does_not_have_is_said_so(monkeypatch):
+    in_container(monkeypatch, None)
+    assert etcd_adopt_info._container(7) == dict(runtime="podman", id=CONTAINER_ID, error="the host has no podman command")
+
+
+def test_an_inspect_that_fails_is_said_so(monkeypatch):
+    in_container(monkeypatch, "/usr/bin/podman")
+    monkeypatch.setattr(etcd_adopt_info.subprocess, "run", lambda argv, **_kwargs: subprocess.CompletedProcess(
+        argv, 125, stdout="[]", stderr="Error: no such container\n"))
+    assert etcd_adopt_info._container(7)["error"] == "podman inspect failed: Error: no such container"
