@@ -68,7 +68,6 @@ def _utc_stamp():
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
 
 
-
 class Failure(Exception):
     """A refusal or failure with the message the operator sees."""
 

@@ -159,8 +159,8 @@ def test_the_converge_step_judges_the_status_on_preflight_s_read_when_nothing_ch
                  all_members_in_run=True, status_read="preflight")
     settings = dict(restart_note_path="/note", version="3.5.17", status_settings=dict(etcd_group="etcd"))
 
-    def converge(read, plan=first, **more):
-        action._task.args = dict(members=members, stage="converge", plan=plan, settings=dict(settings, **more))
+    def converge(read, plan=None, **more):
+        action._task.args = dict(members=members, stage="converge", plan=plan or first, settings=dict(settings, **more))
         return action.run(task_vars=dict(hostvars=quiet, ansible_play_hosts=["h1", "h2", "h3"], _etcd_preflight_read=read))
 
     read = health([member(1, version="3.5.17"), member(2, version="3.5.17"), member(3, version="3.5.17")])
