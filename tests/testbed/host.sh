@@ -5,11 +5,13 @@
 #   host.sh network                   ensure the network (10.250.0.0/24, gateway .1; .2 is taken
 #                                     by an anchor container) and its traffic guards
 #   host.sh key                       create the SSH key pair once; print the private key path
-#   host.sh up [--instance-config FILE] NAME=IP[@SUITE] [NAME=IP[@SUITE] ...]
+#   host.sh up [--instance-config FILE] NAME=IP[@SUITE][+privileged] [...]
 #                                     start fresh hosts in parallel, wait for systemd and SSH;
 #                                     then write Molecule's instance config to FILE. SUITE is
 #                                     the Debian suite of the host's image (lib.sh
-#                                     TESTBED_SUITES; default bookworm)
+#                                     TESTBED_SUITES; default bookworm); +privileged starts the
+#                                     host with --privileged, which Podman inside it needs to
+#                                     run containers (the container runtime's scenario only)
 #   host.sh kill NAME                 simulate a lost host: SIGKILL it (the stopped container,
 #                                     disk included, stays until recreate/rm)
 #   host.sh revive NAME IP            start a killed host again with its disk intact; wait for SSH
@@ -122,11 +124,19 @@ drop_data_fs() { # NAME: unmount the host's data filesystem, if it has one
 }
 
 SUITE_LABEL=raftops.testbed.suite
+PRIVILEGED_LABEL=raftops.testbed.privileged
 # The suite a host was started with (its container's label), or nothing when there is no such host.
 suite_of() { podman inspect --format "{{index .Config.Labels \"$SUITE_LABEL\"}}" "$1" 2>/dev/null || true; }
+# "+privileged" when the host was started privileged, else nothing.
+privileged_of() {
+  [[ "$(podman inspect --format "{{index .Config.Labels \"$PRIVILEGED_LABEL\"}}" "$1" 2>/dev/null)" == 1 ]] &&
+    echo +privileged || true
+}
 
-start_one() { # NAME IP SUITE: a fresh container (any old one of that name is removed first)
-  local name="$1" ip="$2" suite="$3" dir spec="${RAFTOPS_TESTBED_DATA_FS:-}" fs=()
+start_one() { # NAME IP SUITE [--privileged]: a fresh container (any old one of that name is removed first)
+  local name="$1" ip="$2" suite="$3" dir spec="${RAFTOPS_TESTBED_DATA_FS:-}" fs=() privileged=()
+  # Nested containers need it: without, fuse-overlayfs cannot mount and runc cannot mount proc.
+  if [[ "${4:-}" == --privileged ]]; then privileged=(--privileged --label "$PRIVILEGED_LABEL=1"); fi
   dir="$(data_fs_dir "$name")"
   # A recreated host gets the kind of data filesystem it had, empty.
   if [[ -z "$spec" && -f "$dir.spec" ]]; then spec="$(cat "$dir.spec")"; fi
@@ -142,7 +152,7 @@ start_one() { # NAME IP SUITE: a fresh container (any old one of that name is re
   fi
   podman run -d "${TESTBED_RUN_OPTS[@]}" \
     --network "$TESTBED_NETWORK" --ip "$ip" --hostname "$name" --name "$name" \
-    --label raftops.testbed=1 --label "$SUITE_LABEL=$suite" "${fs[@]}" \
+    --label raftops.testbed=1 --label "$SUITE_LABEL=$suite" "${fs[@]}" "${privileged[@]}" \
     --mount "type=bind,src=$TESTBED_KEY.pub,dst=/root/.ssh/authorized_keys,ro=true" \
     "$(testbed_image "$suite")" /sbin/init >/dev/null 2>"$TESTBED_CACHE/run-$name.err" ||
     { cat "$TESTBED_CACHE/run-$name.err" >&2; die "$name: podman run failed"; }
@@ -165,8 +175,9 @@ write_instance_config() { # FILE NAME=IP...
   mv "$file.tmp" "$file"
 }
 
-suite_in() { # NAME=IP[@SUITE]: its suite, the first of TESTBED_SUITES unless it names one
-  if [[ "$1" == *@* ]]; then echo "${1##*@}"; else echo "${TESTBED_SUITES[0]}"; fi
+suite_in() { # NAME=IP[@SUITE][+privileged]: its suite, the first of TESTBED_SUITES unless it names one
+  local spec="${1%+privileged}"
+  if [[ "$spec" == *@* ]]; then echo "${spec##*@}"; else echo "${TESTBED_SUITES[0]}"; fi
 }
 
 up() {
@@ -182,8 +193,9 @@ up() {
   ensure_network
   ensure_key
   for spec in "$@"; do
-    addr="${spec%@*}"
-    start_one "${addr%%=*}" "${addr#*=}" "$(suite_in "$spec")" &
+    addr="${spec%+privileged}"
+    addr="${addr%@*}"
+    start_one "${addr%%=*}" "${addr#*=}" "$(suite_in "$spec")" "$([[ "$spec" == *+privileged ]] && echo --privileged)" &
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
@@ -220,7 +232,7 @@ case "$cmd" in
     # The fresh host runs the suite the old one ran (read before up removes it).
     suite="$(suite_of "$1")"
     suite="${suite:-${TESTBED_SUITES[0]}}"
-    up "$1=$2@$suite"
+    up "$1=$2@$suite$(privileged_of "$1")"
     log "$1 recreated fresh on $2 ($suite)"
     ;;
   rm)
