@@ -46,4 +46,4 @@ rm -rf "$OUT.old"
 if [[ -d "$OUT" ]]; then mv "$OUT" "$OUT.old"; fi
 mv "$WORK/repo" "$OUT"
 rm -rf "$OUT.old"
-log "fetched $WANT and $(($(ls "$OUT" | wc -l) - 2)) more packages of Debian $SUITE into $OUT"
+log "fetched $WANT and $(($(find "$OUT" -name '*.deb' | wc -l) - $#)) more packages of Debian $SUITE into $OUT"

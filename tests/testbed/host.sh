@@ -129,8 +129,9 @@ PRIVILEGED_LABEL=raftops.testbed.privileged
 suite_of() { podman inspect --format "{{index .Config.Labels \"$SUITE_LABEL\"}}" "$1" 2>/dev/null || true; }
 # "+privileged" when the host was started privileged, else nothing.
 privileged_of() {
-  [[ "$(podman inspect --format "{{index .Config.Labels \"$PRIVILEGED_LABEL\"}}" "$1" 2>/dev/null)" == 1 ]] &&
-    echo +privileged || true
+  if [[ "$(podman inspect --format "{{index .Config.Labels \"$PRIVILEGED_LABEL\"}}" "$1" 2>/dev/null)" == 1 ]]; then
+    echo +privileged
+  fi
 }
 
 start_one() { # NAME IP SUITE [--privileged]: a fresh container (any old one of that name is removed first)

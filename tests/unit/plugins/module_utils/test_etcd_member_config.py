@@ -256,8 +256,9 @@ def test_a_container_member_s_unit_runs_podman_as_root_with_the_same_settings_an
 def test_a_container_member_s_start_script_checks_the_data_then_runs_the_image():
     script = start_script_content(server(**CONTAINER))
     # The same refusal of a member without data as the binary's, then podman in etcd's place.
-    assert script.split("exec ")[0] == START.split("exec ")[0]
-    assert script[len(script.split("exec ")[0]):] == CONTAINER_RUN
+    check, exec_word, command = script.partition("exec ")
+    assert check == START.partition("exec ")[0]
+    assert exec_word + command == CONTAINER_RUN
 
 
 def test_a_container_without_hardening_or_tls_and_with_a_wal_dir_apart():
