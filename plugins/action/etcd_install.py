@@ -36,8 +36,12 @@ def _with_release(args):
         raise AnsibleActionFail("the release's tarball and checksum are unknown, nothing was installed: %s" % exc) from None
 
 
+def _image(args):
+    return (args.get("image") or {}).get("name")
+
+
 def _state(read, args):
-    return state_from_host_info(read, args["release_dir"], args["bin_dir"], args["binaries"], args.get("user"))
+    return state_from_host_info(read, args["release_dir"], args["bin_dir"], args["binaries"], args.get("user"), _image(args))
 
 
 class ActionModule(HostReadAction):
@@ -47,7 +51,7 @@ class ActionModule(HostReadAction):
 
     def answer(self, read, args):
         changes = changes_from_host_info(read, args["release_dir"], args["bin_dir"], args["binaries"],
-                                         boolean(args.get("link", True)), args.get("user"))
+                                         boolean(args.get("link", True)), args.get("user"), _image(args))
         return None if changes is None or any(changes.values()) else dict(changed=False, **changes)
 
     def call_host(self, args, read, task_vars):

@@ -398,7 +398,9 @@ class ActionModule(ActionBase):
         advice = status_advice(health, settings.get("status_settings"),
                                dict(dir=settings.get("backup_dir"), files=snapshot_files(settings.get("backup_dir")),
                                     now=time.time()), pushes, drills)
-        return dict(refusal=refusal, lines=[] if refusal else status_lines(health.get("table"), advice))
+        runtime = etcd_operation_plan.runtime_line(self._host_values(hostvars, play_hosts, "_etcd_host_info"))
+        table = list(health.get("table") or []) + ([runtime] if runtime else [])
+        return dict(refusal=refusal, lines=[] if refusal else status_lines(table, advice))
 
     @staticmethod
     def _pki(members, hostvars, reports, settings):

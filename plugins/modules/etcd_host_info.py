@@ -38,6 +38,13 @@ options:
     description: The etcd binary, usually a link into a versioned release directory.
     type: path
     default: /usr/local/bin/etcd
+  images:
+    description:
+      - Container images whose presence in the host's Podman storage RV(images) reports.
+    type: list
+    elements: str
+    default: []
+    version_added: 1.0.0
   ports:
     description:
       - TCP ports the member will listen on; RV(ports_in_use) says which of them something on the host
@@ -190,6 +197,18 @@ installed:
   returned: always
   type: bool
   sample: true
+runtime:
+  description: How the unit runs etcd, V(host) (the release's binary) or V(container) (an image under Podman); null without a unit.
+  returned: always
+  type: str
+  sample: container
+  version_added: 1.0.0
+images:
+  description: Each of O(images), and whether it is in the host's Podman storage (never without Podman).
+  returned: always
+  type: dict
+  sample: {"localhost/raftops-etcd:v3.5.30": true}
+  version_added: 1.0.0
 settings:
   description:
     - The C(ETCD_*) settings of the unit's environment files, later files winning, without the bootstrap or join file.
@@ -434,6 +453,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.client.client import 
     CONNECTION_EXCLUSIVE, client_factory, connection_argument_spec)
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.cluster_state import read_cluster_health
 from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import etcd_said, installed_local_endpoint, parse_environment
+from ansible_collections.raftops.etcd.plugins.module_utils.host.container_runtime import runtime_of_unit
 from ansible_collections.raftops.etcd.plugins.module_utils.host.install_plan import missing_account, read_links
 from ansible_collections.raftops.etcd.plugins.module_utils.host.files import sha256_of
 from ansible_collections.raftops.etcd.plugins.module_utils.host.member_files_state import path_state
@@ -550,6 +570,7 @@ def host_info(unit_path, data_dir, wal_dir, bin_path, active, ports=(), with_log
     release = release.group(1) if release else None
     return dict(
         installed=unit is not None,
+        runtime=runtime_of_unit(unit),
         settings=settings,
         initial_settings=initial,
         data_dir=installed_dir,
@@ -639,6 +660,12 @@ def read_units(units, run_command, systemctl_path):
     return read
 
 
+def read_images(images, run_command, podman_path):
+    """{each of ``images``: whether it is in the host's Podman storage}; none is without Podman."""
+    return {image: podman_path is not None and run_command([podman_path, "image", "exists", image])[0] == 0
+            for image in images}
+
+
 def read_etcd_said(unit, since, run_command, journalctl_path):
     """Why etcd failed, from what ``unit`` logged since ``since`` (etcd_said); '' when the journal cannot
     be read: the caller's own message stands then. ``run_command(argv)`` returns (rc, out, err)."""
@@ -677,6 +704,7 @@ def main():
             wal_dir=dict(type="path"),
             bin_path=dict(type="path", default="/usr/local/bin/etcd"),
             ports=dict(type="list", elements="int", default=[]),
+            images=dict(type="list", elements="str", default=[]),
             read_log=dict(type="bool", default=False),
             v2store_target=dict(type="str", default=""),
             journal_since=dict(type="str"),
@@ -716,6 +744,7 @@ def main():
     result["checksums"] = {path: sha256_of(path) for path in p["checksums"] if os.path.isfile(path)}
     result["files"] = {path: path_state(path) for path in p["files"]}
     result["units"] = read_units(p["units"], module.run_command, systemctl)
+    result["images"] = read_images(p["images"], module.run_command, module.get_bin_path("podman"))
     result["calendars"] = read_calendars(p["calendars"], module.run_command, module.get_bin_path("systemd-analyze"))
     # The member's backup push seals backups with it (etcd_backup_push): the plan refuses a push on a
     # host whose python3 lacks it, rather than every timer run failing there.

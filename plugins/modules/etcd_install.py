@@ -117,6 +117,24 @@ options:
     description: The home directory of an account this module makes; it is not created.
     type: path
     default: /nonexistent
+  image:
+    description:
+      - A container image the host must have for etcd to run from (the role's C(etcd_runtime=container)),
+        made after the release is installed when the host's Podman storage lacks it.
+    type: dict
+    version_added: 1.0.0
+    suboptions:
+      name:
+        description: The image's name.
+        type: str
+        required: true
+      build:
+        description:
+          - V(true) builds it from the release in O(release_dir), which was checked before it was unpacked
+            (C(podman import) of its binaries, with the libraries a binary that is not static needs);
+            V(false) pulls it (a site's image, named by its digest).
+        type: bool
+        default: true
   host_info:
     description:
       - What M(raftops.etcd.etcd_host_info) read of the host earlier, with O(raftops.etcd.etcd_host_info#module:account=)
@@ -166,6 +184,11 @@ unpacked:
   description: The release was unpacked (or would be, in check mode).
   returned: always
   type: bool
+image_made:
+  description: The container image of O(image) was built or pulled (or would be, in check mode).
+  returned: always
+  type: bool
+  version_added: 1.0.0
 linked:
   description: The links that were made or pointed at this release (or would be, in check mode).
   returned: always
@@ -185,6 +208,7 @@ import zlib
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.raftops.etcd.plugins.module_utils.host.container_runtime import IMAGE_BIN_DIR, image_tar, libraries
 from ansible_collections.raftops.etcd.plugins.module_utils.host.files import atomic_file, sha256_of
 from ansible_collections.raftops.etcd.plugins.module_utils.host.install_plan import (
     COMPLETE_MARK, install_changes, missing_account, read_links)
@@ -271,6 +295,30 @@ def make_directory(path):
     os.chmod(path, 0o755)
 
 
+def image_present(module, podman, name):
+    return podman is not None and module.run_command([podman, "image", "exists", name])[0] == 0
+
+
+def make_image(module, podman, image, release_dir, binaries):
+    """Build the image from the release's binaries (and the libraries ldd names for each), or pull it."""
+    if not image["build"]:
+        module.run_command([podman, "pull", "--quiet", image["name"]], check_rc=True)
+        return
+    ldd = module.get_bin_path("ldd")
+    files = {}
+    for name in binaries:
+        path = os.path.join(release_dir, name)
+        with open(path, "rb") as binary:
+            files[IMAGE_BIN_DIR + "/" + name] = (binary.read(), 0o755)
+        # A static binary (the etcd project's builds) has no libraries: ldd exits non-zero.
+        rc, out, _err = module.run_command([ldd, path]) if ldd else (1, "", "")
+        for library in libraries(out) if rc == 0 else []:
+            with open(library, "rb") as text:
+                files.setdefault(library, (text.read(), 0o755))
+    archive = image_tar([(path, content, mode) for path, (content, mode) in files.items()])
+    module.run_command([podman, "import", "--quiet", "-", image["name"]], data=archive, binary_data=True, check_rc=True)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -288,6 +336,8 @@ def main():
             url_timeout=dict(type="int", default=60),
             # Read by the action plugin, which does not pass them on.
             host_info=dict(type="dict"),
+            image=dict(type="dict", options=dict(name=dict(type="str", required=True),
+                                                 build=dict(type="bool", default=True))),
             release=dict(type="dict", options=dict(
                 cache_dir=dict(type="path", required=True),
                 url=dict(type="str", required=True),
@@ -301,20 +351,27 @@ def main():
     )
     params = module.params
     release_dir, bin_dir = params["release_dir"], params["bin_dir"]
-    result = dict(changed=False, account_made=False, unpacked=False, linked=[])
+    result = dict(changed=False, account_made=False, unpacked=False, linked=[], image_made=False)
+    image = params["image"]
+    podman = module.get_bin_path("podman")
+    if image and podman is None and not module.check_mode:
+        module.fail_json(msg="the host has no podman (%s), which etcd_runtime=container runs etcd with; nothing was installed"
+                         % image["name"], **result)
 
     group_missing, user_missing = missing_account(params["user"]) if params["user"] else (False, False)
     state = dict(group_missing=group_missing, user_missing=user_missing,
                  complete=os.path.isfile(os.path.join(release_dir, COMPLETE_MARK)),
-                 links=read_links([os.path.join(bin_dir, name) for name in params["binaries"]]))
-    result.update(install_changes(state, release_dir, bin_dir, params["binaries"], params["link"], params["user"]))
+                 links=read_links([os.path.join(bin_dir, name) for name in params["binaries"]]),
+                 image_present=bool(image) and image_present(module, podman, image["name"]))
+    result.update(install_changes(state, release_dir, bin_dir, params["binaries"], params["link"], params["user"],
+                                  image and image["name"]))
     if result["unpacked"] and params["src"] is None and params["url"] is None:
         module.fail_json(msg="%s has no complete etcd release (no %s binary), and no src or url was given to unpack"
                          % (release_dir, COMPLETE_MARK), **result)
     if result["unpacked"] and params["src"] is not None and params["host_src"] is None and not module.check_mode:
         # The action plugin asked first: it sends the tarball only when this says so.
-        module.exit_json(changed=False, needs_src=True, account_made=False, unpacked=False, linked=[])
-    result["changed"] = result["account_made"] or result["unpacked"] or bool(result["linked"])
+        module.exit_json(changed=False, needs_src=True, account_made=False, unpacked=False, linked=[], image_made=False)
+    result["changed"] = result["account_made"] or result["unpacked"] or bool(result["linked"]) or result["image_made"]
     if module.check_mode or not result["changed"]:
         module.exit_json(**result)
 
@@ -340,6 +397,8 @@ def main():
             make_directory(bin_dir)
         for path in result["linked"]:
             replace_link(path, os.path.join(release_dir, os.path.basename(path)))
+        if result["image_made"]:
+            make_image(module, podman, image, release_dir, params["binaries"])
     except (ReleaseError, tarfile.TarError) as exc:
         module.fail_json(msg="%s is not an etcd release tarball: %s; nothing was linked to %s"
                          % (source, exc, release_dir), **result)

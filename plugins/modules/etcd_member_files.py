@@ -139,7 +139,9 @@ options:
         C(feature_gates), C(extra_env), C(limit_nofile), C(systemd_hardening), C(bin_dir)), and C(me)
         (the member's record with name, peer_url, client_url, listen_peer_url), C(version) (the release as
         [major, minor, patch]), C(local_endpoint), C(pki_dir), C(peer_identity), C(crl) (whether a
-        revocation list is written), C(env_path), C(unit_path) and C(start_script).
+        revocation list is written), C(env_path), C(unit_path) and C(start_script); with C(runtime)
+        V(container) (etcd_runtime) also C(image) and C(stop_timeout), the seconds C(podman stop) waits;
+        the unit then runs etcd from that image under Podman.
       - C(pki) holds C(dir) (the PKI directory on the member), and the files on the controller C(ca),
         C(own) (C(cert), C(key), C(peer_cert), C(peer_key)), C(crl) (or none), C(login) and C(root)
         (client pairs, C(cert) and C(key), or none).

@@ -5,12 +5,14 @@
 #   host.sh network                   ensure the network (10.250.0.0/24, gateway .1; .2 is taken
 #                                     by an anchor container) and its traffic guards
 #   host.sh key                       create the SSH key pair once; print the private key path
-#   host.sh up [--instance-config FILE] NAME=IP[@SUITE][+podman] [NAME=IP[@SUITE][+podman] ...]
+#   host.sh up [--instance-config FILE] NAME=IP[@SUITE][+KIND] [NAME=IP[@SUITE][+KIND] ...]
 #                                     start fresh hosts in parallel, wait for systemd and SSH;
 #                                     then write Molecule's instance config to FILE. SUITE is
 #                                     the Debian suite of the host's image (lib.sh
-#                                     TESTBED_SUITES; default bookworm); +podman: a host that
-#                                     runs containers itself (podman_image.sh, privileged)
+#                                     TESTBED_SUITES; default bookworm); KIND: +podman, a host
+#                                     that runs containers itself (podman_image.sh, privileged),
+#                                     or +privileged, the suite's image started --privileged, where
+#                                     the role installs Podman itself (etcd_runtime: container)
 #   host.sh kill NAME                 simulate a lost host: SIGKILL it (the stopped container,
 #                                     disk included, stays until recreate/rm)
 #   host.sh revive NAME IP            start a killed host again with its disk intact; wait for SSH
@@ -126,13 +128,15 @@ SUITE_LABEL=raftops.testbed.suite
 # The suite a host was started with (its container's label), or nothing when there is no such host.
 suite_of() { podman inspect --format "{{index .Config.Labels \"$SUITE_LABEL\"}}" "$1" 2>/dev/null || true; }
 KIND_LABEL=raftops.testbed.kind
-# +podman for a host that runs containers itself (its container's label), else nothing.
+# +podman or +privileged for a host that runs containers (its container's label), else nothing.
 kind_of() { podman inspect --format "{{index .Config.Labels \"$KIND_LABEL\"}}" "$1" 2>/dev/null || true; }
 
-start_one() { # NAME IP SUITE [+podman]: a fresh container (any old one of that name is removed first)
+start_one() { # NAME IP SUITE [+KIND]: a fresh container (any old one of that name is removed first)
   local name="$1" ip="$2" suite="$3" kind="${4:-}" dir spec="${RAFTOPS_TESTBED_DATA_FS:-}" fs=() image opts=()
   image="$(testbed_image "$suite")"
   if [[ "$kind" == +podman ]]; then image="$(testbed_podman_image "$suite")"; opts=("${TESTBED_PODMAN_HOST_OPTS[@]}"); fi
+  # Nested containers need it: without, fuse-overlayfs cannot mount and runc cannot mount proc.
+  if [[ "$kind" == +privileged ]]; then opts=(--privileged); fi
   dir="$(data_fs_dir "$name")"
   # A recreated host gets the kind of data filesystem it had, empty.
   if [[ -z "$spec" && -f "$dir.spec" ]]; then spec="$(cat "$dir.spec")"; fi
@@ -163,7 +167,7 @@ write_instance_config() { # FILE NAME=IP...
   {
     [[ $# -eq 0 ]] && echo "[]"
     for spec in "$@"; do
-      spec="${spec%+podman}"
+      spec="$(bare "$spec")"
       spec="${spec%@*}"
       printf -- '- instance: %s\n  address: %s\n  user: root\n  port: 22\n  identity_file: %s\n' \
         "${spec%%=*}" "${spec#*=}" "$TESTBED_KEY"
@@ -172,12 +176,17 @@ write_instance_config() { # FILE NAME=IP...
   mv "$file.tmp" "$file"
 }
 
-suite_in() { # NAME=IP[@SUITE][+podman]: its suite, the first of TESTBED_SUITES unless it names one
+bare() { # NAME=IP[@SUITE][+KIND]: without its kind
   local spec="${1%+podman}"
+  echo "${spec%+privileged}"
+}
+suite_in() { # NAME=IP[@SUITE][+KIND]: its suite, the first of TESTBED_SUITES unless it names one
+  local spec
+  spec="$(bare "$1")"
   if [[ "$spec" == *@* ]]; then echo "${spec##*@}"; else echo "${TESTBED_SUITES[0]}"; fi
 }
-kind_in() { # NAME=IP[@SUITE][+podman]: +podman for a host that runs containers itself
-  if [[ "$1" == *+podman ]]; then echo +podman; fi
+kind_in() { # NAME=IP[@SUITE][+KIND]: its kind, +podman or +privileged, else nothing
+  case "$1" in *+podman) echo +podman ;; *+privileged) echo +privileged ;; esac
 }
 
 up() {
@@ -189,12 +198,12 @@ up() {
     [[ " ${TESTBED_SUITES[*]} " == *" $suite "* ]] ||
       die "$spec: unknown suite '$suite' (test bed suites: ${TESTBED_SUITES[*]})"
     podman image exists "$(testbed_image "$suite")" || die "image $(testbed_image "$suite") is missing: run image.sh"
-    if [[ -n "$(kind_in "$spec")" ]]; then "$HERE/podman_image.sh" "$suite"; fi
+    if [[ "$(kind_in "$spec")" == +podman ]]; then "$HERE/podman_image.sh" "$suite"; fi
   done
   ensure_network
   ensure_key
   for spec in "$@"; do
-    addr="${spec%+podman}"
+    addr="$(bare "$spec")"
     addr="${addr%@*}"
     start_one "${addr%%=*}" "${addr#*=}" "$(suite_in "$spec")" "$(kind_in "$spec")" &
     pids+=($!)

@@ -17,6 +17,7 @@ import re
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.raftops.etcd.plugins.module_utils.backup.push_targets import backup_push_hosts
+from ansible_collections.raftops.etcd.plugins.module_utils.host.container_runtime import container_image
 from ansible_collections.raftops.etcd.plugins.module_utils.lock.run_lock import run_lock_prefix
 from ansible_collections.raftops.etcd.plugins.module_utils.host.values import duration_seconds, integer, wal_parent
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import version_tuple
@@ -26,11 +27,11 @@ NAMES = (
     "etcd_auto_tls", "etcd_backup_cluster", "etcd_backup_compression", "etcd_backup_drill_schedule",
     "etcd_backup_host_dir", "etcd_backup_max_age", "etcd_backup_metrics_dir", "etcd_backup_push",
     "etcd_backup_push_window", "etcd_backup_schedule", "etcd_backup_targets", "etcd_bin_dir", "etcd_bootstrap",
-    "etcd_client_port", "etcd_config_dir", "etcd_defrag_rule", "etcd_discovery_srv", "etcd_download_cache_dir",
+    "etcd_client_port", "etcd_config_dir", "etcd_container_image", "etcd_defrag_rule", "etcd_discovery_srv", "etcd_download_cache_dir",
     "etcd_download_on_hosts", "etcd_group", "etcd_health_timeout", "etcd_install_dir", "etcd_instance", "etcd_maintenance_defrag_timeout",
     "etcd_maintenance_schedule", "etcd_max_raft_index_gap", "etcd_metrics", "etcd_metrics_port",
     "etcd_metrics_scrapers", "etcd_peer_port", "etcd_pki_managed", "etcd_pki_renew_before_days",
-    "etcd_quota_backend_bytes", "etcd_release_base_url", "etcd_run_lock_ttl", "etcd_status_backup_max_age_hours",
+    "etcd_quota_backend_bytes", "etcd_release_base_url", "etcd_run_lock_ttl", "etcd_runtime", "etcd_status_backup_max_age_hours",
     "etcd_tls", "etcd_user", "etcd_version", "etcd_data_dir", "etcd_wal_dir",
 )
 # How long the leader waits before it pushes, in seconds, so that a follower pushes first.
@@ -209,6 +210,10 @@ def host_settings(v, role_path, files_read=None):
         release_url="%s/v%s" % (v["etcd_release_base_url"], v["etcd_version"]),
         release_cache_dir="%s/v%s" % (v["etcd_download_cache_dir"], v["etcd_version"]),
         binaries=release_binaries(numbers),
+        # With etcd_runtime container, the image the members run (docs/runtime.md): the site's, or
+        # the one install.yml builds from the release on each host.
+        container=v["etcd_runtime"] == "container",
+        container_image=container_image(v["etcd_container_image"], v["etcd_version"]),
         pki_host_dir=pki_host_dir,
         # The CA's revocation list on the members; etcd reads it on every new connection, no restart.
         crl_host_path=pki_host_dir + "/crl.pem",
@@ -234,6 +239,8 @@ def host_settings(v, role_path, files_read=None):
         stop_grace=STOP_GRACE,
         maintenance_lib_dir=clean(v["etcd_install_dir"] + "/lib"),
     )
+    # What install.yml makes of the image: built from the release, or the site's pulled; none on the host runtime.
+    s["install_image"] = dict(name=s["container_image"], build=not v["etcd_container_image"]) if s["container"] else None
     s["local_endpoint"] = "%s://127.0.0.1:%s" % (s["scheme"], v["etcd_client_port"])
     lib_dir = s["maintenance_lib_dir"]
     s["maintenance_lib_files"] = [_lib_file(role_path, lib_dir, source) for source in MAINTENANCE_LIB]
@@ -290,6 +297,8 @@ def host_settings(v, role_path, files_read=None):
         endpoints=[s["local_endpoint"]],
         login_client_cert=pki_host_dir + "/client.pem",
         login_client_key=pki_host_dir + "/client-key.pem",
+        # Whether the image is there already (install.yml builds or pulls it when not).
+        images=[s["container_image"]] if s["container"] else [],
     )
     # The settings the maintenance script reads (templates/etcd-maintenance.json.j2), but the
     # member's name, which the validated member list gives (vars/main.yml).

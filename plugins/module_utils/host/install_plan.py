@@ -40,16 +40,18 @@ def missing_account(user):
     return group_missing, user_missing
 
 
-def install_changes(state, release_dir, bin_dir, binaries, link, user):
-    """{account_made, unpacked, linked} for a host whose ``state`` is: ``group_missing`` and
-    ``user_missing`` (the account ``user``), ``complete`` (``release_dir`` holds COMPLETE_MARK) and
-    ``links`` ({path in ``bin_dir``: its target, or None when it is no link})."""
+def install_changes(state, release_dir, bin_dir, binaries, link, user, image=None):
+    """{account_made, unpacked, linked, image_made} for a host whose ``state`` is: ``group_missing`` and
+    ``user_missing`` (the account ``user``), ``complete`` (``release_dir`` holds COMPLETE_MARK),
+    ``links`` ({path in ``bin_dir``: its target, or None when it is no link}) and ``image_present``
+    (whether the container image ``image`` is there; none asked, none made)."""
     paths = [posixpath.join(bin_dir, name) for name in binaries]
     return dict(
         account_made=bool(user) and (state["group_missing"] or state["user_missing"]),
         unpacked=not state["complete"],
         linked=[path for path in paths
                 if state["links"].get(path) != posixpath.join(release_dir, posixpath.basename(path))] if link else [],
+        image_made=bool(image) and not state.get("image_present"),
     )
 
 
@@ -63,26 +65,38 @@ def install_needed(info, link):
         user = settings["read"]["account"]
     except KeyError:
         return True
-    changes = changes_from_host_info(info, release_dir, bin_dir, binaries, link, user)
+    image = settings.get("container_image") if settings.get("container") else None
+    changes = changes_from_host_info(info, release_dir, bin_dir, binaries, link, user, image)
     return changes is None or any(changes.values())
 
 
-def changes_from_host_info(info, release_dir, bin_dir, binaries, link, user):
+def changes_from_host_info(info, release_dir, bin_dir, binaries, link, user, image=None):
     """install_changes for the host that the etcd_host_info result ``info`` read; None when that read
     does not cover the install (state_from_host_info)."""
-    state = state_from_host_info(info, release_dir, bin_dir, binaries, user)
-    return None if state is None else install_changes(state, release_dir, bin_dir, binaries, link, user)
+    state = state_from_host_info(info, release_dir, bin_dir, binaries, user, image)
+    return None if state is None else install_changes(state, release_dir, bin_dir, binaries, link, user, image)
 
 
-def state_from_host_info(info, release_dir, bin_dir, binaries, user):
+def state_from_host_info(info, release_dir, bin_dir, binaries, user, image=None):
     """The state install_changes reads, from an etcd_host_info result that read the account
-    ``user``, the links of ``binaries`` in ``bin_dir`` and the release's COMPLETE_MARK (among the
-    paths present or absent); None when it did not read all of them: the host is then asked."""
+    ``user``, the links of ``binaries`` in ``bin_dir``, the release's COMPLETE_MARK (among the
+    paths present or absent) and, when one is asked, the container ``image`` (among its images);
+    None when it did not read all of them: the host is then asked."""
     links = info.get("links") or {}
     paths = [posixpath.join(bin_dir, name) for name in binaries]
     mark = posixpath.join(release_dir, COMPLETE_MARK)
     if (any(path not in links for path in paths) or (user and info.get("account_name") != user)
-            or mark not in info.get("present", []) + (info.get("absent") or [])):
+            or mark not in info.get("present", []) + (info.get("absent") or [])
+            or (image and image not in (info.get("images") or {}))):
         return None
     return dict(group_missing=not info.get("account_group", False), user_missing=not info.get("account"),
-                complete=mark in info.get("present", []), links=links)
+                complete=mark in info.get("present", []), links=links,
+                image_present=bool(image) and info["images"][image])
+
+
+def podman_needed(info):
+    """Whether the host that raftops.etcd.etcd_host_info read with the role's settings (``info``) needs
+    Podman installed: it runs etcd from an image (etcd_runtime container) that the read did not find
+    (a host without Podman has none)."""
+    settings = info.get("host_settings") or {}
+    return bool(settings.get("container")) and not (info.get("images") or {}).get(settings.get("container_image"))

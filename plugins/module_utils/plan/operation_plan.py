@@ -334,6 +334,14 @@ def report_refusal(health, settings):
                              health.get("msg") or "no reply"))
 
 
+def runtime_line(reads):
+    """The status's line of how each member runs etcd (etcd_runtime), from each play host's read
+    (``reads``: host -> raftops.etcd.etcd_host_info's result) of the unit it has; '' when none has one."""
+    runs = ["%s %s" % ((read.get("settings") or {}).get("ETCD_NAME") or host, read["runtime"])
+            for host, read in sorted(reads.items()) if (read or {}).get("runtime")]
+    return "runtime: %s" % ", ".join(runs) if runs else ""
+
+
 def deployed_refusal(installed, settings):
     """The refusal of a day-2 entry point (backup, maintenance, removal, status) on hosts where the
     cluster was never deployed (a new inventory, another etcd_instance), instead of failing on a

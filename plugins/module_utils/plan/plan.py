@@ -31,7 +31,7 @@ import json
 from urllib.parse import urlsplit
 
 from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import NAME_RULE, resolve_target, url_parts
-from ansible_collections.raftops.etcd.plugins.module_utils.host.install_plan import install_needed
+from ansible_collections.raftops.etcd.plugins.module_utils.host.install_plan import install_needed, podman_needed
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.membership import initial_cluster
 from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_params import PEER_IDENTITY
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import (
@@ -517,6 +517,8 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     # its links (none for a member whose release changes in its roll step: binaries_outdated).
     plan["install_hosts"] = [h for h in play_hosts if install_needed(
         (reports.get(h) or {}).get("info") or {}, h not in plan["binaries_outdated"])]
+    # install.yml installs Podman on these first: their etcd runs from an image they do not have yet.
+    plan["podman_hosts"] = [h for h in plan["install_hosts"] if podman_needed((reports.get(h) or {}).get("info") or {})]
     plan["data_names"] = [m["name"] for m in members if m["host"] in plan["with_data"]]
     plan["rejoin_names"] = [m["name"] for m in members if m["host"] in plan["rejoin"]]
     plan["bootstrap"] = not plan["with_data"]

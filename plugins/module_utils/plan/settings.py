@@ -13,6 +13,7 @@ from collections import namedtuple
 from collections.abc import Mapping
 
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.members import is_dns_name, is_ip_address
+from ansible_collections.raftops.etcd.plugins.module_utils.host.container_runtime import PINNED_IMAGE, RUNTIMES
 from ansible_collections.raftops.etcd.plugins.module_utils.host.values import (
     BOOL_TEXTS, GIB, MAX_ELECTION_MS, METRICS_MODES, SYSTEM_DIRS, compaction_off, duration_seconds as _duration_seconds,
     integer as _integer, path_inside, show, wal_parent_problem,
@@ -679,6 +680,17 @@ DISCOVERY_URL_TEXT = ("'' or the v2 URL of a token on the discovery cluster, lik
 V2_KEYS = "/v2/keys/"
 
 
+def container_image_pinned(value, _settings):
+    if value == "":
+        return None
+    return None if isinstance(value, str) and PINNED_IMAGE.fullmatch(value) else True
+
+
+def container_image_needs_runtime(value, settings):
+    # A runtime that failed its own rule is not sound: the image is not judged by it.
+    return True if value and settings.get("etcd_runtime", "container") != "container" else None
+
+
 def discovery_url(value, settings):
     """A bad etcd_discovery_url is shown without its token: up to /v2/keys/ at most."""
     if not matches(DISCOVERY_URL.pattern, empty_ok=True)(value, settings):
@@ -995,6 +1007,12 @@ RULES = [
          "the levels etcd knows"),
     Rule("etcd_limit_nofile", whole_number(1024), "a whole number of open files, at least 1024",
          "etcd holds a file per client connection and per peer stream"),
+    Rule("etcd_runtime", one_of(RUNTIMES), "host or container",
+         "how each member runs etcd: the release's binary, or an image of it under Podman (docs/runtime.md)"),
+    Rule("etcd_container_image", container_image_pinned,
+         "'' (the image each host builds from the verified release) or an image named by its digest, "
+         "like registry.example.com/etcd@sha256:<64 hex digits>",
+         "a tag can be moved to another image; a digest names one"),
     Rule("etcd_health_timeout", whole_number(1), "a whole number of seconds, at least 1",
          "how long the role waits for health"),
     Rule("etcd_learner_stall_timeout", whole_number(1), "a whole number of seconds, at least 1",
@@ -1196,6 +1214,8 @@ RULES = [
          "the role manages only the roles it lists"),
     Rule("etcd_users", users_log_in, "a password, or an etcd_pki_clients entry for the user",
          "a user logs in with a password or a client certificate whose CN is its name"),
+    Rule("etcd_container_image", container_image_needs_runtime, "'' unless etcd_runtime is container",
+         "only a member in a container runs an image"),
     Rule("etcd_restore_mark_compacted", bump_needs_mark, "true unless etcd_restore_bump_revision is 0",
          "etcdutl bumps the revision only together with --mark-compacted"),
 ] + [

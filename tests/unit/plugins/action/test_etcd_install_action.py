@@ -47,7 +47,7 @@ def run(action, **args):
 
 
 def test_a_host_with_everything_in_place_is_not_asked(action):
-    assert run(action, host_info=READ) == dict(changed=False, account_made=False, unpacked=False, linked=[])
+    assert run(action, host_info=READ) == dict(changed=False, account_made=False, unpacked=False, linked=[], image_made=False)
     assert action.calls == []
 
 

@@ -163,6 +163,8 @@ GOOD = [
     dict(etcd_recover_lost=""),
     dict(etcd_backup_cluster="etcd"),
     dict(etcd_backup_cluster="prod/etcd-main_2.x"),
+    dict(etcd_runtime="container"),
+    dict(etcd_runtime="container", etcd_container_image="registry.example.com/etcd@sha256:" + "a1" * 32),
 ]
 
 
@@ -273,6 +275,14 @@ BAD = [
     (dict(etcd_log_level="verbose"), "etcd_log_level", "'verbose'", "one of debug, info, warn, error, panic, fatal"),
     (dict(etcd_log_level="INFO"), "etcd_log_level", "'INFO'", "one of debug, info"),
     (dict(etcd_limit_nofile=512), "etcd_limit_nofile", "512", "at least 1024"),
+    # the runtime and the image
+    (dict(etcd_runtime="docker"), "etcd_runtime", "'docker'", "host or container"),
+    (dict(etcd_runtime="container", etcd_container_image="quay.io/coreos/etcd:v3.5.30"), "etcd_container_image",
+     "'quay.io/coreos/etcd:v3.5.30'", "an image named by its digest, like registry.example.com/etcd@sha256:<64 hex digits>"),
+    (dict(etcd_runtime="container", etcd_container_image="etcd@sha256:abc"), "etcd_container_image",
+     "'etcd@sha256:abc'", "an image named by its digest"),
+    (dict(etcd_container_image="etcd@sha256:" + "0" * 64), "etcd_container_image", "'etcd@sha256:%s'" % ("0" * 64),
+     "'' unless etcd_runtime is container"),
     (dict(etcd_limit_nofile="infinity"), "etcd_limit_nofile", "'infinity'", "at least 1024"),
     (dict(etcd_health_timeout=0), "etcd_health_timeout", "0", "seconds, at least 1"),
     (dict(etcd_learner_stall_timeout=0), "etcd_learner_stall_timeout", "0", "seconds, at least 1"),
@@ -629,6 +639,16 @@ def test_a_directory_pair_is_reported_once_naming_both():
         "host etcd-1: etcd_backup_host_dir='/srv/etcd/backup': lies inside etcd_data_dir (/srv/etcd); the data, WAL, "
         "config, install and backup directories must each be separate, none inside another",
     ]
+
+
+def test_the_runtime_refusals_read_as_the_operator_sees_them():
+    assert problems(etcd_runtime="docker") == ["host etcd-1: etcd_runtime='docker': host or container"]
+    assert problems(etcd_runtime="container", etcd_container_image="etcd:v3.5.30") == [
+        "host etcd-1: etcd_container_image='etcd:v3.5.30': '' (the image each host builds from the verified release) "
+        "or an image named by its digest, like registry.example.com/etcd@sha256:<64 hex digits>"]
+    # A bad runtime is reported alone: the image is not judged by it.
+    assert problems(etcd_runtime="podman", etcd_container_image="etcd@sha256:" + "0" * 64) == [
+        "host etcd-1: etcd_runtime='podman': host or container"]
 
 
 def test_the_message_format_of_the_brief():

@@ -3,15 +3,18 @@ an etcd_host_info read, which lets the action plugin leave a host that has every
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.host.install_plan import install_changes, install_needed, state_from_host_info
+from ansible_collections.raftops.etcd.plugins.module_utils.host.install_plan import (
+    install_changes, install_needed, podman_needed, state_from_host_info)
 
 RELEASE, BIN, BINARIES = "/opt/etcd/v3.5.1", "/usr/local/bin", ["etcd", "etcdctl", "etcdutl"]
 IN_PLACE = {"/usr/local/bin/" + name: "/opt/etcd/v3.5.1/" + name for name in BINARIES}
-NOTHING = dict(account_made=False, unpacked=False, linked=[])
+NOTHING = dict(account_made=False, unpacked=False, linked=[], image_made=False)
+IMAGE = "localhost/raftops-etcd:v3.5.1"
 
 
 def state(**changes):
-    return dict(dict(group_missing=False, user_missing=False, complete=True, links=dict(IN_PLACE)), **changes)
+    return dict(dict(group_missing=False, user_missing=False, complete=True, links=dict(IN_PLACE), image_present=False),
+                **changes)
 
 
 def test_a_host_with_everything_in_place_needs_nothing():
@@ -27,6 +30,25 @@ def test_a_host_with_everything_in_place_needs_nothing():
 ])
 def test_each_thing_out_of_place_is_named(changed, expected):
     assert install_changes(state(**changed), RELEASE, BIN, BINARIES, True, "etcd") == expected
+
+
+def test_an_image_is_made_only_when_one_is_asked_and_the_host_lacks_it():
+    assert install_changes(state(), RELEASE, BIN, BINARIES, True, "etcd", IMAGE) == dict(NOTHING, image_made=True)
+    assert install_changes(state(image_present=True), RELEASE, BIN, BINARIES, True, "etcd", IMAGE) == NOTHING
+
+
+def test_a_read_gives_the_image_it_was_asked_about_and_none_that_it_was_not():
+    assert state_from_host_info(info(images={IMAGE: True}), RELEASE, BIN, BINARIES, "etcd", IMAGE) == state(image_present=True)
+    assert state_from_host_info(info(images={IMAGE: False}), RELEASE, BIN, BINARIES, "etcd", IMAGE) == state()
+    # A read that did not ask (the runtime changed since, or another release's image): the host is asked.
+    assert state_from_host_info(info(images={}), RELEASE, BIN, BINARIES, "etcd", IMAGE) is None
+
+
+def test_podman_is_needed_on_a_container_host_without_the_image():
+    settings = dict(container=True, container_image=IMAGE)
+    assert podman_needed(dict(host_settings=settings, images={IMAGE: False}))
+    assert not podman_needed(dict(host_settings=settings, images={IMAGE: True}))
+    assert not podman_needed(dict(host_settings=dict(settings, container=False), images={}))
 
 
 def test_links_are_left_alone_without_link_and_no_account_is_asked_for_without_user():

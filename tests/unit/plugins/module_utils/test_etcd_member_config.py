@@ -205,6 +205,71 @@ def test_the_start_script_looks_for_data_in_the_wal_dir_and_quotes_paths():
     assert script.endswith("exec '/opt/etcd bin/etcd'\n")
 
 
+CONTAINER = dict(runtime="container", image="localhost/raftops-etcd:v3.5.1", stop_timeout=15)
+
+# What a container member's unit has instead of the binary's sandbox.
+CONTAINER_SERVICE = """\
+# etcd runs from the image localhost/raftops-etcd:v3.5.1 (etcd_runtime: container): the start script ends in podman run,
+# whose conmon becomes the main process and passes etcd's readiness on, as a Quadlet unit's does.
+NotifyAccess=all
+Environment=PODMAN_SYSTEMD_UNIT=etcd.service
+ExecStop=/usr/bin/podman stop --ignore --time=15 etcd
+ExecStopPost=-/usr/bin/podman rm --force --ignore etcd
+# The container's processes live in a cgroup below the unit's (podman --cgroups=split).
+KillMode=mixed
+Delegate=yes
+"""
+
+CONTAINER_RUN = """\
+exec /usr/bin/podman run \\
+  --name=etcd \\
+  --replace \\
+  --rm \\
+  --detach \\
+  --cgroups=split \\
+  --sdnotify=container \\
+  --log-driver=passthrough \\
+  --pull=never \\
+  --network=host \\
+  --user="$(id -u etcd):$(id -g etcd)" \\
+  --ulimit=nofile=20000:20000 \\
+  --stop-timeout=15 \\
+  --env='ETCD_*' \\
+  --read-only \\
+  --cap-drop=all \\
+  --security-opt=no-new-privileges \\
+  --volume=/var/lib/etcd:/var/lib/etcd \\
+  --volume=/etc/etcd/pki:/etc/etcd/pki:ro \\
+  localhost/raftops-etcd:v3.5.1 \\
+  /usr/local/bin/etcd
+"""
+
+
+def test_a_container_member_s_unit_runs_podman_as_root_with_the_same_settings_and_readiness():
+    # No User= (podman runs as root, etcd as the user) and no systemd sandbox (podman could not make the
+    # container): podman's directives in its place; the rest as the binary's.
+    sandbox = UNIT[UNIT.index("NoNewPrivileges=true\n"):UNIT.index("\n[Install]")]
+    expected = UNIT.replace("User=etcd\nGroup=etcd\n", "").replace(sandbox, CONTAINER_SERVICE)
+    assert unit_content(server(**CONTAINER)) == expected
+
+
+def test_a_container_member_s_start_script_checks_the_data_then_runs_the_image():
+    script = start_script_content(server(**CONTAINER))
+    # The same refusal of a member without data as the binary's, then podman in etcd's place.
+    check, exec_word, command = script.partition("exec ")
+    assert check == START.partition("exec ")[0]
+    assert exec_word + command == CONTAINER_RUN
+
+
+def test_a_container_without_hardening_or_tls_and_with_a_wal_dir_apart():
+    script = start_script_content(server(systemd_hardening=False, pki_dir=None, wal_dir="/srv/wal/member", **CONTAINER))
+    assert "--read-only" not in script and "--cap-drop=all" not in script and ":ro" not in script
+    # The WAL dir and its parent, where etcd makes a new WAL before it renames it into place.
+    assert "--volume=/var/lib/etcd:/var/lib/etcd \\\n  --volume=/srv/wal:/srv/wal \\\n  --volume=/srv/wal/member:/srv/wal/member" in script
+    # The container's hardening never becomes systemd's: podman needs mounts and capabilities.
+    assert "ProtectSystem" not in unit_content(server(**CONTAINER))
+
+
 INITIAL = dict(state="new", cluster="m0=https://10.0.0.10:2380,m1=https://10.0.0.11:2380", token="etcd-abc",
                bootstrap="static", discovery_srv="example.com", discovery_srv_name="", discovery_endpoints=["https://d:2379"],
                discovery_token="", discovery_url="https://discovery.example/abc")

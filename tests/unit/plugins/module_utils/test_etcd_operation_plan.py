@@ -14,6 +14,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.plan.operation_plan i
     plan_rotation,
     plan_status,
     report_refusal,
+    runtime_line,
     status_read,
     status_records,
     version_wait_read,
@@ -448,3 +449,12 @@ def test_strict_refuses_with_every_finding_and_warns_of_nothing():
     assert hardware_verdict(strict, SLOW) == dict(refusal=(
         "host h0: 2 CPUs usable; profile large wants 8 vCPUs; host h1: fsync p99 30 ms; etcd wants under 10 ms; "
         "nothing was changed"), hardware_warnings=[])
+
+
+def test_the_status_names_each_member_s_runtime_by_its_read():
+    reads = {"h1": dict(runtime="container", settings={"ETCD_NAME": "etcd-host1"}),
+             "h0": dict(runtime="host", settings={"ETCD_NAME": "etcd-host0"}),
+             # A host without the unit (a dead host's read is not there at all) is not named.
+             "h2": dict(runtime=None, settings={})}
+    assert runtime_line(reads) == "runtime: etcd-host0 host, etcd-host1 container"
+    assert runtime_line({"h2": dict(runtime=None)}) == ""

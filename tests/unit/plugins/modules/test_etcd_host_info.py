@@ -69,7 +69,7 @@ def test_host_info_reads_what_the_unit_points_at(tmp_path):
     os.symlink(str(release / "etcd"), str(link))
 
     info = host_info(str(unit), str(tmp_path / "new-data"), None, str(link), True)
-    assert info["installed"] and info["active"]
+    assert info["installed"] and info["active"] and info["runtime"] == "host"
     assert info["settings"] == {"ETCD_NAME": "m0", "ETCD_DATA_DIR": str(data)}
     assert info["initial_settings"] == {"ETCD_INITIAL_CLUSTER_STATE": "existing"}
     assert info["data_dir"] == str(data) and info["has_data"] and not info["configured_has_data"]
@@ -103,7 +103,7 @@ def test_mount_points_without_mountinfo_ask_the_filesystem(tmp_path):
 
 def test_host_info_of_a_fresh_host(tmp_path):
     info = host_info(str(tmp_path / "none.service"), str(tmp_path / "data"), None, str(tmp_path / "etcd"), False)
-    assert info == dict(installed=False, settings={}, initial_settings={}, data_dir=None, has_data=False,
+    assert info == dict(installed=False, runtime=None, settings={}, initial_settings={}, data_dir=None, has_data=False,
                         configured_has_data=False, release=None, binary=None, active=False, ports_in_use=[],
                         log=None, log_error="", v2store=None)
 
@@ -301,6 +301,23 @@ def test_each_calendar_is_read_by_systemds_parser_and_its_refusal_kept():
         "etcd_backup_schedule": {"expression": "hourly", "error": "systemd-analyze was not found on the host"}}
     assert etcd_host_info.read_calendars({"s": "x"}, lambda argv: (3, "", ""), "/bin/systemd-analyze") == {
         "s": {"expression": "x", "error": "systemd-analyze exited with 3"}}
+
+
+def test_a_unit_that_runs_podman_is_the_container_runtime(tmp_path):
+    unit = tmp_path / "etcd.service"
+    unit.write_text("ExecStart=/etc/etcd/etcd-start\nExecStop=/usr/bin/podman stop --ignore --time=15 etcd\n")
+    assert host_info(str(unit), str(tmp_path / "data"), None, str(tmp_path / "etcd"), True)["runtime"] == "container"
+
+
+def test_images_are_read_one_podman_call_each_and_none_is_there_without_podman():
+    calls = []
+
+    def run_command(argv):
+        calls.append(argv)
+        return (0 if argv[-1] == "a" else 1, "", "")
+    assert etcd_host_info.read_images(["a", "b"], run_command, "/usr/bin/podman") == {"a": True, "b": False}
+    assert calls == [["/usr/bin/podman", "image", "exists", "a"], ["/usr/bin/podman", "image", "exists", "b"]]
+    assert etcd_host_info.read_images(["a"], None, None) == {"a": False}
 
 
 def test_the_units_are_read_in_one_systemctl_show_in_the_order_asked():
