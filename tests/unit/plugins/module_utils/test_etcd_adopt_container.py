@@ -115,7 +115,7 @@ def container_reads(**kwargs):
 
 def test_a_podman_run_cluster_is_planned_into_the_collection_s_unit_its_data_kept_in_place():
     plan = adopt_plan(MEMBERS, container_reads(), dict(etcd_pki_dir="/nonexistent"))
-    assert plan["refusal"] == "" and plan["blocked"] == ""
+    assert plan["refusal"] == "" and plan["upgrade_first"] == {}
     assert plan["hosts"]["h1"] == dict(etcd_data_dir="/var/lib/etcd-data", etcd_wal_dir="", etcd_user="etcd",
                                        etcd_peer_port=2380, etcd_client_port=2379)
     assert plan["take_over"]["h1"]["container"] == dict(runtime="podman", command="/usr/bin/podman", name="etcd")
@@ -134,7 +134,7 @@ def test_a_podman_run_cluster_is_planned_into_the_collection_s_unit_its_data_kep
         "[Unit]\nX-Adopt-Container=/usr/bin/podman etcd\n"
         "[Service]\nExecStartPre=-+/usr/bin/podman stop --time 60 etcd\n"
         "ExecStartPre=+/bin/chown -R etcd:etcd /var/lib/etcd-data\n")
-    assert plan["plays"] == dict(take_over=["h0", "h1", "h2"], tls_move=["h0", "h1", "h2"], retire=["h0", "h1", "h2"])
+    assert plan["plays"] == dict(plain_take_over=[], upgrade=[], take_over=["h0", "h1", "h2"], tls_move=["h0", "h1", "h2"], retire=["h0", "h1", "h2"])
 
 
 def test_a_named_volume_s_data_is_moved_to_etcd_data_dir_at_the_take_over():
@@ -194,7 +194,7 @@ def test_what_a_container_cannot_be_adopted_with_is_refused_by_name_before_any_c
     assert expected in plan["refusal"] and plan["refusal"].endswith("; nothing was changed"), plan["refusal"]
     # The other hosts are named in none of it, and no play gets a host.
     assert "host h0" not in plan["refusal"] and "host h2" not in plan["refusal"]
-    assert plan["plays"] == dict(take_over=[], tls_move=[], retire=[])
+    assert plan["plays"] == dict(plain_take_over=[], upgrade=[], take_over=[], tls_move=[], retire=[])
     assert all(steps["drop_in"] == "" for steps in plan["steps"].values())
 
 
