@@ -308,19 +308,34 @@ def pki_clients_issued(value, settings):
     return None
 
 
+def _needs_own_ca(settings, without_tls, with_own_pki):
+    """The refusal of a setting that acts on the CA the role manages, with why it needs it; None when it does."""
+    if not _true(settings.get("etcd_tls", True)):
+        return "needs etcd_tls=true: " + without_tls
+    if not _true(settings.get("etcd_pki_managed", True)):
+        return "needs etcd_pki_managed=true: " + with_own_pki
+    return None
+
+
 def rotate_ca_needs(value, settings):
     """etcd_pki_rotate_ca: a rotation of the role's own CA, not together with its replacement."""
     if not _true(value):
         return None
-    if not _true(settings.get("etcd_tls", True)):
-        return "needs etcd_tls=true: without TLS there is no CA to rotate"
-    if not _true(settings.get("etcd_pki_managed", True)):
-        return ("needs etcd_pki_managed=true: the role rotates only a CA it manages; put the new certificates "
-                "of your CA (and a ca.pem that holds both CAs meanwhile) in etcd_pki_dir instead")
-    if _true(settings.get("etcd_pki_replace_ca", False)):
+    problem = _needs_own_ca(settings, "without TLS there is no CA to rotate",
+                            "the role rotates only a CA it manages; put the new certificates of your CA (and a ca.pem "
+                            "that holds both CAs meanwhile) in etcd_pki_dir instead")
+    if problem is None and _true(settings.get("etcd_pki_replace_ca", False)):
         return ("cannot be combined with etcd_pki_replace_ca=true: a rotation keeps the members trusting the CA "
                 "they run with until every certificate is new; a replacement does not")
-    return None
+    return problem
+
+
+def rotate_ca_pause_needs(value, settings):
+    """etcd_pki_rotate_ca_pause: only where the role rotates a CA (its own PKI, over TLS)."""
+    if not _true(value):
+        return None
+    return _needs_own_ca(settings, "without TLS there is no CA rotation to pause",
+                         "the role rotates only a CA it manages; with your own PKI each phase is a run of its own anyway")
 
 
 PKI_KEY_TYPES = ("ec", "rsa")  # = the choices of etcd_pki_key_type in meta/argument_specs.yml
@@ -1150,7 +1165,7 @@ RULES = [
          "the role reads it with Ansible's bool filter, which takes other values (like 'y') as false")
     for variable in ("etcd_tls", "etcd_pki_managed", "etcd_systemd_hardening", "etcd_show_status",
                      "etcd_remove_wipe", "etcd_allow_downgrade", "etcd_downgrade_cancel", "etcd_backup_before_upgrade",
-                     "etcd_pki_replace_ca", "etcd_pki_rotate_ca",
+                     "etcd_pki_replace_ca", "etcd_pki_rotate_ca", "etcd_pki_rotate_ca_pause",
                      "etcd_run_lock", "etcd_corruption_checks", "etcd_preflight_strict", "etcd_restore_mark_compacted",
                      "etcd_auto_tls", "etcd_download_on_hosts", "etcd_pki_clients_allow_root")
 ] + [
@@ -1180,6 +1195,8 @@ RULES = [
          "a certificate with common name root is etcd's superuser on its gRPC port"),
     Rule("etcd_pki_rotate_ca", rotate_ca_needs, "false unless etcd_tls and etcd_pki_managed are true and "
          "etcd_pki_replace_ca is false", "the role rotates only the CA of a PKI it manages (docs/pki.md, CA rotation)"),
+    Rule("etcd_pki_rotate_ca_pause", rotate_ca_pause_needs, "false unless etcd_tls and etcd_pki_managed are true",
+         "it stops the CA rotation of a PKI the role manages (docs/pki.md, CA rotation)"),
     Rule("etcd_auth_enabled", auth_needs_root, "null unless etcd_auth_root_password is set",
          "etcd needs the user root to turn auth on, and the role logs in as root"),
     Rule("etcd_auth_root_password", root_login_needs_pki, "'' unless etcd_pki_managed is true (with etcd_tls)",

@@ -138,6 +138,8 @@ GOOD = [
          etcd_remove_wipe="no", etcd_allow_downgrade="off", etcd_backup_before_upgrade="ON", etcd_pki_replace_ca=False),
     dict(etcd_pki_rotate_ca=True),
     dict(etcd_pki_rotate_ca=False, etcd_pki_managed=False),
+    dict(etcd_pki_rotate_ca=True, etcd_pki_rotate_ca_pause="yes"),
+    dict(etcd_pki_rotate_ca_pause=False, etcd_tls=False),
     dict(etcd_version="3.4.0"),
     dict(etcd_backup_targets=[
         {"name": "offsite", "type": "s3", "bucket": "etcd-backups", "prefix": "prod/", "keep": 3, "max_age_days": 0},
@@ -500,6 +502,11 @@ BAD = [
      "needs etcd_pki_managed=true: the role rotates only a CA it manages"),
     (dict(etcd_pki_rotate_ca="yes", etcd_pki_replace_ca=True), "etcd_pki_rotate_ca", "'yes'",
      "cannot be combined with etcd_pki_replace_ca=true"),
+    (dict(etcd_pki_rotate_ca_pause="after phase 1"), "etcd_pki_rotate_ca_pause", "'after phase 1'", "true or false"),
+    (dict(etcd_pki_rotate_ca_pause=True, etcd_tls=False), "etcd_pki_rotate_ca_pause", "True",
+     "needs etcd_tls=true: without TLS there is no CA rotation to pause"),
+    (dict(etcd_pki_rotate_ca_pause="on", etcd_pki_managed=False), "etcd_pki_rotate_ca_pause", "'on'",
+     "needs etcd_pki_managed=true: the role rotates only a CA it manages"),
     # release
     (dict(etcd_release_base_url="ftp://mirror/etcd"), "etcd_release_base_url", "'ftp://mirror/etcd'",
      "a URL starting with https://, http:// or file://"),
