@@ -29,7 +29,7 @@ import pytest
 from cryptography import x509
 from peerprobe import client_pairs, member_pairs, peer_port_answers, show
 from etcdtest import (EPHEMERAL, PKI, Gateway, LeaderWatch, Writer, assert_unchanged, fingerprint, host,
-                      interrupted_playbook, playbook, recap, release_run_lock, rotating_tls, why_failed)
+                      interrupted_playbook, playbook, recap, release_run_lock, restarts, rotating_tls, why_failed)
 
 MEMBERS = {"pki-host0": ("pki-a", "10.250.0.20"), "pki-host1": ("pki-b", "10.250.0.21"),
            "pki-host2": ("pki-c", "10.250.0.22")}
@@ -87,22 +87,6 @@ class Probe(threading.Thread):
     def stop(self):
         self._stop_event.set()
         self.join(30)
-
-
-def restarts(name, unit, since):
-    """[(stopping, started)]: when ``unit`` on host ``name`` was restarting, in wall-clock time (the
-    hosts are containers on this kernel), from systemd's journal."""
-    out = host(name).check_output("journalctl -u %s --since @%d -o short-unix --no-pager | grep -E ': (Stopping|Started) ' "
-                                  "|| true" % (unit, since))
-    stopping, spans = None, []
-    for line in out.splitlines():
-        stamp = float(line.split()[0])
-        if ": Stopping " in line:
-            stopping = stamp
-        elif stopping is not None:
-            spans.append((stopping, stamp))
-            stopping = None
-    return spans
 
 
 def restart_windows(since):

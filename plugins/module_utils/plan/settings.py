@@ -817,6 +817,10 @@ MANAGED_ENV = dict(
     ETCD_LISTEN_METRICS_URLS="the role sets this; use etcd_metrics and etcd_metrics_port instead",
     ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK="the role sets this; use etcd_corruption_checks instead",
     ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED="the role sets this; use etcd_corruption_checks instead",
+    ETCD_EXPERIMENTAL_STOP_GRPC_SERVICE_ON_DEFRAG="the role sets this from 3.5.14 on (from 3.6 as the feature gate "
+                                                  "StopGRPCServiceOnDefrag, which etcd_feature_gates may turn off): a "
+                                                  "member that defragments sends gRPC clients that check its health "
+                                                  "elsewhere (docs/maintenance.md)",
     ETCD_FEATURE_GATES="the role sets this (with the corruption checks' gates); use etcd_feature_gates instead",
 )
 # Anything else about TLS (experimental or future names) is the role's too.
@@ -1062,6 +1066,8 @@ RULES = [
          "the maintenance playbook and timers decide with it"),
     Rule("etcd_maintenance_defrag_timeout", whole_number(1), "a whole number of seconds, at least 1",
          "how long one member's defragmentation may take"),
+    Rule("etcd_maintenance_defrag_pause", whole_number(0, 3600), "a whole number of seconds, from 0 to 3600",
+         "the maintenance waits this long between two members' defragmentations"),
     Rule("etcd_maintenance_compact_keep", whole_number(0), "a whole number of revisions, 0 or more",
          "how many revisions a NOSPACE recovery keeps when it compacts"),
     Rule("etcd_pki_validity_days", whole_number(1), "a whole number of days, at least 1",
