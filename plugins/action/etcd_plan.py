@@ -326,8 +326,10 @@ class ActionModule(ActionBase):
         the lines that show it, the table and the advice below it, as playbooks/status.yml shows them."""
         plan = etcd_operation_plan.plan_status(health, members_in_run, settings)
         if "member_status" in health:
+            rotation = rotation_status(settings["pki_dir"]) if etcd_operation_plan.rotation_reported(
+                settings.get("rotation_after_pass"), settings.get("pass")) else None
             plan["lines"] = status_lines(health.get("table"), status_advice(
-                health, settings.get("status_settings"), rotation=rotation_status(settings["pki_dir"])))
+                health, settings.get("status_settings"), rotation=rotation))
         elif health.get("skipped"):
             # No read of a new cluster: a check run starts nothing, and a run whose tags left the
             # bootstrap out started nothing either.

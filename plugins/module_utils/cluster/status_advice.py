@@ -346,8 +346,8 @@ def rotation_lines(rotation):
                    "then phase 3, which drops the old CA: " + go_on]
     else:
         actions = ["end it (the members trust the new CA only already): " + go_on]
-    return ["CA rotation: stopped in phase %d of 3 (%s) -> %s" % (rotation["step"], rotation["description"],
-                                                                 "; ".join(actions))]
+    return ["CA rotation: stopped in phase %d of 3 (%s) -> %s"
+            % (rotation["step"], rotation["description"], "; ".join(actions))]
 
 
 def status_advice(health, settings=None, backups=None, pushes=None, drills=None, rotation=None):

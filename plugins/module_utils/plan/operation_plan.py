@@ -201,6 +201,13 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     return plan
 
 
+def rotation_reported(after_pass, this_pass):
+    """Whether the status at the end of a pass of the role reports the CA rotation etcd_pki_dir is in:
+    not when this pass held it for the proxies (``after_pass``: the plan's rotation_after_pass), as the
+    etcd playbook's next pass goes on with it in the same run; else, while it is under way, it stopped."""
+    return (after_pass or {}).get(str(this_pass or "1")) != "held"
+
+
 # The commands of a member's read for a CA rotation's round (rotate_ca_phase.yml), by their first word.
 ROTATION_READS = ("stat", "systemctl")
 

@@ -872,3 +872,9 @@ def test_both_status_steps_report_a_ca_rotation_stopped_in_etcd_pki_dir(action, 
     for plan in (status, report):
         assert "CA rotation: stopped in phase 1 of 3 (members trust the old and the new CA, certificates come from " \
                "the old one)" in " ".join(line.strip() for line in plan["lines"]), plan
+    # A pass of the role that held the rotation for the proxies: the run goes on, nothing is reported.
+    action._task.args["stage"], action._task.args["health"] = "status", read
+    action._task.args["settings"] = {"version": read["endpoints"][0]["version"], "all_members_in_run": False,
+                                     "pki_dir": str(tmp_path), "rotation_after_pass": {"1": "held"}, "pass": 1}
+    held = action.run(task_vars=dict(hostvars={}, ansible_play_hosts=["h1"]))
+    assert "failed" not in held and not [line for line in held["lines"] if "CA rotation" in line], held

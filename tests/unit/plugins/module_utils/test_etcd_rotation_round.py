@@ -4,7 +4,8 @@ rotation_after_pass)."""
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.plan.operation_plan import plan_rotation, rotation_pauses, rotation_reads
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.operation_plan import (plan_rotation, rotation_pauses, rotation_reads,
+                                                                                   rotation_reported)
 from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_rotation import PHASE_NUMBER
 
 HOSTS = ["h0", "h1", "h2"]
@@ -215,3 +216,17 @@ def test_with_proxies_a_pause_in_a_later_pass_lets_no_further_pass_go_on():
     # that it put in place, and pauses instead of holding for the proxies.
     plan = paused_round("reissue", "trust", follow=True, pass_="2", round_=2)
     assert plan["rotation_hold"] is True and plan["rotation_after_pass"] == {"2": "paused"}
+
+
+@pytest.mark.parametrize("after_pass, this_pass, reported", [
+    # No rotation round, or a pass that paused or ended it: the status reports what etcd_pki_dir holds.
+    ({}, 1, True),
+    ({"1": "paused"}, "1", True),
+    ({"1": "held", "2": "ended"}, "2", True),
+    # Held for the proxies: the next pass of the same run goes on.
+    ({"1": "held"}, "1", False),
+    ({"1": "held", "2": "held"}, 2, False),
+])
+def test_the_status_of_a_pass_reports_the_rotation_unless_the_pass_held_it_for_the_proxies(after_pass, this_pass,
+                                                                                          reported):
+    assert rotation_reported(after_pass, this_pass) is reported
