@@ -4,8 +4,8 @@ rotation_after_pass)."""
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.plan.operation_plan import (plan_rotation, rotation_pauses, rotation_reads,
-                                                                                   rotation_reported)
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.operation_plan import (
+    plan_rotation, rotation_pauses, rotation_reads, rotation_reported)
 from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_rotation import PHASE_NUMBER
 
 HOSTS = ["h0", "h1", "h2"]
@@ -227,6 +227,5 @@ def test_with_proxies_a_pause_in_a_later_pass_lets_no_further_pass_go_on():
     ({"1": "held"}, "1", False),
     ({"1": "held", "2": "held"}, 2, False),
 ])
-def test_the_status_of_a_pass_reports_the_rotation_unless_the_pass_held_it_for_the_proxies(after_pass, this_pass,
-                                                                                          reported):
+def test_the_status_of_a_pass_reports_the_rotation_unless_held_for_the_proxies(after_pass, this_pass, reported):
     assert rotation_reported(after_pass, this_pass) is reported
