@@ -36,8 +36,12 @@ PODS, POD_BYTES, WRITERS = 2400, 96 * 1024, 8
 WATCHED = "/clients/writes/"
 IDLE_SECONDS = 20
 DEFRAGMENTED = re.compile(r"(\S+): defragmented in ([0-9.]+) s, (\S+) given back")
-# What each operation cost and what the clients saw, printed at the end.
-FIGURES = []
+
+
+
+def figure(text):
+    """What an operation cost and what the clients saw: printed as it comes."""
+    print("\n" + text)
 
 
 def pod(number, generation):
@@ -111,13 +115,15 @@ def clients():
     revision = int(gateway.call("/v3/kv/range", {"key": b64("/"), "count_only": True})["header"]["revision"])
     gateway.call("/v3/kv/compaction", {"revision": revision, "physical": True})
     sizes = database_sizes()
-    FIGURES.append("keyspace: %d pods of %d KiB, %d of them written again, in %.1f s (%.0f MiB/s through the gateway); "
+    figure("keyspace: %d pods of %d KiB, %d of them written again, in %.1f s (%.0f MiB/s through the gateway); "
                    "database files %s MiB" % (PODS, POD_BYTES // 1024, len(numbers[::3]), loaded,
                                                (PODS + len(numbers[::3])) * POD_BYTES / MiB / loaded,
                                                ", ".join("%.0f" % (size / MiB) for size in sizes.values())))
     assert min(sizes.values()) > 250 * MiB, sizes
     running = Clients()
     running.start()
+    figure("idle, %d s: writer p99 %.0f ms; renewals later than the TTL: %d" % (
+        IDLE_SECONDS, latency_p99(running.writer.latencies, *running.idle) * 1000, len(running.holder.late)))
     yield running
     running.stop()
 
@@ -136,10 +142,11 @@ def operation(clients, name, *args):
     failed = clients.writer.failed[failed_before:]
     p99, idle = latency_p99(clients.writer.latencies, started, time.time()), latency_p99(clients.writer.latencies,
                                                                                          *clients.idle)
-    FIGURES.append("%s: %.1f s, %d member restarts; writer: %d failed (%.2f per restart), p99 %.0f ms against "
-                   "%.0f ms idle (%.1fx); lease renewals failed on a member %d times, longest gap %.1f s"
-                   % (name, took, restarted, len(failed), failures_per_restart(failed, restarted), p99 * 1000,
-                      idle * 1000, p99 / idle, len(clients.holder.errors), clients.holder.longest_gap()))
+    late = [seconds for at, seconds in clients.holder.late if started <= at]
+    figure("%s: %.1f s, %d member restarts; writer: %d failed (%.2f per restart), p99 %.0f ms against %.0f ms idle "
+           "(%.1fx); lease renewals failed on a member %d times so far, renewals later than the TTL during it: %s"
+           % (name, took, restarted, len(failed), failures_per_restart(failed, restarted), p99 * 1000, idle * 1000,
+              p99 / idle, len(clients.holder.errors), ["%.1f s" % seconds for seconds in late]))
     assert clients.holder.lost == [], clients.holder.lost
     return out
 
@@ -153,7 +160,7 @@ def test_a_defragmentation_of_every_member_is_not_felt(clients):
     out = operation(clients, "maintenance (every member defragmented)", "maintenance", "-e", "etcd_defrag_rule=always")
     done = DEFRAGMENTED.findall(out)
     assert len(done) == 3, out[-3000:]
-    FIGURES.append("defragmentations: %s (files before: %s MiB)" % (
+    figure("defragmentations: %s (files before: %s MiB)" % (
         "; ".join("%s %s s, %s back" % member for member in done),
         ", ".join("%.0f" % (size / MiB) for size in before.values())))
 
@@ -171,9 +178,8 @@ def test_the_clients_kept_their_promises(clients):
     assert lost == [], lost[:5]
     written = {key: revision for key, revision in stored.items() if key in clients.writer.acked}
     assert clients.watcher.problems(written) == []
-    FIGURES.append("clients: lease renewals %d (failed on a member %d, longest gap %.1f s, lease kept); watcher events %d, "
-                   "resumed %d times, compacted answers %d; writes acknowledged %d, failed %d, lost %d"
-                   % (len(clients.holder.renewals), len(clients.holder.errors), clients.holder.longest_gap(),
-                      len(clients.watcher.events), len(clients.watcher.resumes), len(clients.watcher.compacted),
-                      len(clients.writer.acked), len(clients.writer.failed), len(lost)))
-    print("\n" + "\n".join(FIGURES))
+    figure("clients: lease renewals %d (failed on a member %d, later than the TTL %d times, longest gap %.1f s, lease "
+           "kept); watcher events %d, resumed %d times, compacted answers %d; writes acknowledged %d, failed %d, lost %d"
+           % (len(clients.holder.renewals), len(clients.holder.errors), len(clients.holder.late),
+              clients.holder.longest_gap(), len(clients.watcher.events), len(clients.watcher.resumes),
+              len(clients.watcher.compacted), len(clients.writer.acked), len(clients.writer.failed), len(lost)))

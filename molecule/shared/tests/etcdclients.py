@@ -34,16 +34,18 @@ def _gateway(url, tls, timeout):
 class LeaseHolder(threading.Thread):
     """Holds ``key`` under a lease of ``ttl`` seconds, renewed every ``every`` seconds, as an
     elected leader does (an HA manager, a controller). Each renewal goes to the next of ``urls`` in
-    turn, and to the others in order when one does not answer within ``timeout``.
+    turn, and to the others in order, again and again, when one does not answer within ``timeout``.
 
     ``renewals``: (time, url, TTL the member answered); ``errors``: (time, url, error) of renewals
-    a member did not serve; ``lost``: when the lease was found gone (a renewal answered with no TTL,
-    or none for longer than the TTL); ``longest_gap()``: the longest time between two renewals."""
+    a member did not serve; ``lost``: answers that said the lease is gone (no TTL left); ``late``:
+    (time, seconds) of renewals more than the TTL after the one before, after which a client that
+    counts its own time would have given its leadership up although etcd kept the lease;
+    ``longest_gap()``: the longest time between two renewals."""
 
-    def __init__(self, urls, key="/lease-holder/leader", ttl=10, every=2.0, timeout=1.5, tls=None):
+    def __init__(self, urls, key="/lease-holder/leader", ttl=10, every=2.0, timeout=2.0, tls=None):
         super().__init__(daemon=True)
         self.urls, self.key, self.ttl, self.every, self.timeout, self.tls = list(urls), key, ttl, every, timeout, tls
-        self.lease_id, self.renewals, self.errors, self.lost = None, [], [], []
+        self.lease_id, self.renewals, self.errors, self.lost, self.late = None, [], [], [], []
         self._stop_event = threading.Event()
 
     def grant(self):
@@ -56,26 +58,27 @@ class LeaseHolder(threading.Thread):
     def run(self):
         turn = 0
         while not self._stop_event.wait(self.every):
-            order = self.urls[turn % len(self.urls):] + self.urls[:turn % len(self.urls)]
+            while not self._stop_event.is_set() and not self._renew(self.urls[turn % len(self.urls)]):
+                turn += 1
             turn += 1
-            for url in order:
-                try:
-                    answer = _gateway(url, self.tls, self.timeout).call("/v3/lease/keepalive", {"ID": self.lease_id})
-                except CALL_ERRORS as exc:
-                    self.errors.append((time.time(), url, str(exc)[:120]))
-                    continue
-                ttl = int((answer.get("result") or {}).get("TTL") or 0)
-                now = time.time()
-                if ttl <= 0 or now - self.renewals[-1][0] > self.ttl:
-                    self.lost.append((now, url, answer))
-                self.renewals.append((now, url, ttl))
-                break
+
+    def _renew(self, url):
+        try:
+            answer = _gateway(url, self.tls, self.timeout).call("/v3/lease/keepalive", {"ID": self.lease_id})
+        except CALL_ERRORS as exc:
+            self.errors.append((time.time(), url, str(exc)[:120]))
+            return False
+        ttl, now = int((answer.get("result") or {}).get("TTL") or 0), time.time()
+        if ttl <= 0:
+            self.lost.append((now, url, answer))
+        if now - self.renewals[-1][0] > self.ttl:
+            self.late.append((now, now - self.renewals[-1][0]))
+        self.renewals.append((now, url, ttl))
+        return True
 
     def stop(self):
         self._stop_event.set()
         self.join(30)
-        if time.time() - self.renewals[-1][0] > self.ttl:
-            self.lost.append((time.time(), "no renewal since %.1f" % self.renewals[-1][0], None))
 
     def longest_gap(self):
         times = [t for t, _url, _ttl in self.renewals]
