@@ -35,7 +35,7 @@ MiB = 1024 * 1024
 PODS, POD_BYTES, WRITERS = 2400, 96 * 1024, 8
 WATCHED = "/clients/writes/"
 IDLE_SECONDS = 20
-DEFRAGMENTED = re.compile(r"(\S+): defragmented in ([0-9.]+) s, (\S+) given back")
+DEFRAGMENTED = re.compile(r"(\S+): defragmented in ([0-9.]+) s, ([0-9.]+ \S+) given back")
 
 
 
