@@ -45,6 +45,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions impo
 from ansible_collections.raftops.etcd.plugins.module_utils.host import host_checks as etcd_host_checks
 from ansible_collections.raftops.etcd.plugins.module_utils.host.proxy_args import proxy_args
 from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_plan as etcd_pki_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_rotation import rotation_status
 from ansible_collections.raftops.etcd.plugins.module_utils.plan import operation_plan as etcd_operation_plan
 from ansible_collections.raftops.etcd.plugins.module_utils.plan import plan as etcd_plan
 from ansible_collections.raftops.etcd.plugins.module_utils.plan import proxy_plan as etcd_proxy_plan
@@ -336,7 +337,10 @@ class ActionModule(ActionBase):
         the lines that show it, the table and the advice below it, as playbooks/status.yml shows them."""
         plan = etcd_operation_plan.plan_status(health, members_in_run, settings)
         if "member_status" in health:
-            plan["lines"] = status_lines(health.get("table"), status_advice(health, settings.get("status_settings")))
+            rotation = rotation_status(settings.get("pki_dir") or "") if etcd_operation_plan.rotation_reported(
+                settings.get("rotation_after_pass"), settings.get("pass")) else None
+            plan["lines"] = status_lines(health.get("table"), status_advice(
+                health, settings.get("status_settings"), rotation=rotation))
         elif health.get("skipped"):
             # No read of a new cluster: a check run starts nothing, and a run whose tags left the
             # bootstrap out started nothing either.
@@ -397,7 +401,7 @@ class ActionModule(ActionBase):
             self._host_values(hostvars, play_hosts, "_etcd_status"), asked_from)
         advice = status_advice(health, settings.get("status_settings"),
                                dict(dir=settings.get("backup_dir"), files=snapshot_files(settings.get("backup_dir")),
-                                    now=time.time()), pushes, drills)
+                                    now=time.time()), pushes, drills, rotation_status(settings["pki_dir"]))
         runtime = etcd_operation_plan.runtime_line(self._host_values(hostvars, play_hosts, "_etcd_host_info"))
         table = list(health.get("table") or []) + ([runtime] if runtime else [])
         return dict(refusal=refusal, lines=[] if refusal else status_lines(table, advice))

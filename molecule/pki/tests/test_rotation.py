@@ -1,7 +1,8 @@
 """CA rotation (etcd_pki_rotate_ca) of the running 3-member cluster: refused while a member is down
-(no host changed), then a rotation under a continuous writer and a leader monitor whose first run is
-killed after phase 1, whose second run stops when a member's host drops out (nothing more changed),
-and which the next run finishes; a run after it changes nothing. (A rotation's check mode writes
+(no host changed), then a rotation under a continuous writer and a leader monitor whose first run
+stops after phase 1 (etcd_pki_rotate_ca_pause, the status naming the phase and the bundle to hand
+over), whose second run stops when a member's host drops out (nothing more changed), and which the
+next run finishes; a run after it changes nothing. (A rotation's check mode writes
 nothing: tests/unit etcd_pki_rotation, and the default scenario's check runs of every tag.)
 
 While it runs, a probe connects to every member again and again with the admin pair of the old CA
@@ -10,7 +11,7 @@ CAs of ca-bundle.pem as an application told to would. A gRPC proxy on pki-proxy 
 through this test's own inventory) follows the rotation, while a client on its host writes through
 it with the files the proxy has at each moment.
 
-`make test` walks the rotation killed after phase 1 and finished by the next run (the run the dropped
+`make test` walks the rotation stopped after phase 1 and finished by the next run (the run the dropped
 host stops included), and reads the peer port after it; the refusal with a member down (decided by
 etcd_pki: tests/unit test_etcd_pki_rotation.py) and the no-change run are `make test-full`'s.
 """
@@ -28,7 +29,7 @@ import pytest
 from cryptography import x509
 from peerprobe import client_pairs, member_pairs, peer_port_answers, show
 from etcdtest import (EPHEMERAL, PKI, Gateway, LeaderWatch, Writer, assert_unchanged, fingerprint, host,
-                      interrupted_playbook, playbook, recap, release_run_lock, rotating_tls, why_failed)
+                      interrupted_playbook, playbook, recap, release_run_lock, restarts, rotating_tls, why_failed)
 
 MEMBERS = {"pki-host0": ("pki-a", "10.250.0.20"), "pki-host1": ("pki-b", "10.250.0.21"),
            "pki-host2": ("pki-c", "10.250.0.22")}
@@ -36,7 +37,7 @@ URLS = ["https://%s:2379" % address for _, address in MEMBERS.values()]
 HOSTS = list(MEMBERS)
 ROTATE = ["-e", "etcd_pki_rotate_ca=true"]
 APP = ["-e", '{"etcd_pki_clients": [{"name": "rot-app"}]}']
-REPORT = "TASK [raftops.etcd.etcd : Report the CA rotation phase in place on every member]"
+PAUSE = ["-e", "etcd_pki_rotate_ca_pause=true"]
 # etcd's default election timeout (1 s) and the leader monitor's sampling slack: a hand-off is done
 # well within it.
 HANDOFF_LIMIT = 1.5
@@ -86,22 +87,6 @@ class Probe(threading.Thread):
     def stop(self):
         self._stop_event.set()
         self.join(30)
-
-
-def restarts(name, unit, since):
-    """[(stopping, started)]: when ``unit`` on host ``name`` was restarting, in wall-clock time (the
-    hosts are containers on this kernel), from systemd's journal."""
-    out = host(name).check_output("journalctl -u %s --since @%d -o short-unix --no-pager | grep -E ': (Stopping|Started) ' "
-                                  "|| true" % (unit, since))
-    stopping, spans = None, []
-    for line in out.splitlines():
-        stamp = float(line.split()[0])
-        if ": Stopping " in line:
-            stopping = stamp
-        elif stopping is not None:
-            spans.append((stopping, stamp))
-            stopping = None
-    return spans
 
 
 def restart_windows(since):
@@ -197,7 +182,7 @@ def test_a_rotation_with_a_member_down_is_refused_before_any_host_changes():
         time.sleep(1)
 
 
-def test_a_rotation_killed_after_phase_1_is_finished_by_the_next_run_without_downtime(tmp_path):
+def test_a_rotation_stopped_after_phase_1_is_finished_by_the_next_run_without_downtime(tmp_path):
     old_ca = load(os.path.join(PKI, "ca.pem"))
     crl_before = x509.load_pem_x509_crl(pki_files()["crl.pem"])
     old_pair = (str(tmp_path / "old-admin.pem"), str(tmp_path / "old-admin-key.pem"))
@@ -214,13 +199,19 @@ def test_a_rotation_killed_after_phase_1_is_finished_by_the_next_run_without_dow
     watch.start()
     probe.start()
     start_proxy_client()
-    first, second, through_proxy = [], [], []
+    second, through_proxy = [], []
     try:
         began, wall_began = time.monotonic(), int(time.time()) - 1
-        # Killed once phase 1 is in place on every member.
-        rc, out = interrupted_playbook("etcd", ROTATE + APP + with_proxy(), REPORT, times=first)
-        killed = time.monotonic()
-        assert REPORT in out and "CA rotation: phase 1 of 3" not in out, out
+        # Stopped once phase 1 is in place on every member, for the applications to take the bundle.
+        rc, out = playbook("etcd", *ROTATE, *PAUSE, *APP, *with_proxy())
+        stopped = time.monotonic()
+        assert rc == 0, why_failed(out)
+        said = " ".join(out.split())
+        assert ("CA rotation: phase 1 of 3 is in place on every member (members trust the old and the new CA, "
+                "certificates come from the old one). Applications: trust %s/ca-bundle.pem from now on; their pairs "
+                "of the old CA work until phase 3. The rotation stops here (etcd_pki_rotate_ca_pause): hand the "
+                "applications these files, then run the etcd playbook again for phase 2." % PKI) in said, out
+        assert "phase 2 of 3" not in out
         assert os.path.exists(os.path.join(PKI, "ca-next.pem")), out
         bundle = pki_files()["ca-bundle.pem"]
         for h in HOSTS:
@@ -228,7 +219,13 @@ def test_a_rotation_killed_after_phase_1_is_finished_by_the_next_run_without_dow
             assert not host(h).file("/etc/etcd/restart-pending").exists, h
         app_old = load(os.path.join(PKI, "clients", "rot-app.pem"))
         assert app_old.issuer == old_ca.subject
-        release_run_lock(URLS[0])
+        # The status, at the end of that run and from the status playbook, names the phase and the bundle.
+        rc, status = playbook("status", *with_proxy())
+        assert rc == 0, why_failed(status)
+        # (Its lines as the callback shows them: one problem's text and each action wrapped on lines of their own.)
+        for text in (out, status):
+            assert "CA rotation: stopped in phase 1 of 3 (" in text and "%s/ca-bundle.pem" % PKI in text, text[-3000:]
+        print("\nthe status while the rotation is stopped:\n" + status[status.index("CA rotation: stopped"):][:900])
 
         # A member's host drops out of the next run (its sshd stopped once the run resumed the rotation
         # on the controller; etcd still serves): the run stops naming it, and nothing more changes.
@@ -255,9 +252,10 @@ def test_a_rotation_killed_after_phase_1_is_finished_by_the_next_run_without_dow
         probe.stop()
         through_proxy = stop_proxy_client()
 
-    # Every phase: 1 (resumed, already in place), 2, 3.
+    # Every phase: 1 (resumed, already in place), 2, 3; the status no longer reports a rotation.
     for phase in (1, 2, 3):
         assert "CA rotation: phase %d of 3 is in place on every member" % phase in out, out
+    assert "CA rotation: stopped" not in out and "stops here" not in out
     phase2 = line_time(second, "CA rotation: phase 2 of 3 is in place")
     new_ca = load(os.path.join(PKI, "ca.pem"))
     assert new_ca.subject != old_ca.subject
@@ -318,12 +316,12 @@ def test_a_rotation_killed_after_phase_1_is_finished_by_the_next_run_without_dow
         gaps.append(after[0] - before[-1])
     print("\nwrites through the gRPC proxy: %d, failed %d (all while the proxy or a member restarted)"
           % (len(through_proxy), len([ok for _t, ok in through_proxy if not ok])))
-    print("\nCA rotation of 3 members: first run %.1fs (killed after phase 1), second run %.1fs (phases 2 and 3), "
+    print("\nCA rotation of 3 members: first run %.1fs (stopped after phase 1), second run %.1fs (phases 2 and 3), "
           "%.1fs in all; writes acknowledged %d, failed %d, lost %d; leader samples %d, without a leader %d "
           "(at hand-offs, a leader within %.2fs), "
           "terms %d; old-CA client probes %d (failed %d, all while its member restarted or after phase 2), new-CA client "
           "probes %d (failed %d, all while its member restarted)"
-          % (killed - began, ended - resumed, (killed - began) + (ended - resumed), len(writer.acked),
+          % (stopped - began, ended - resumed, (stopped - began) + (ended - resumed), len(writer.acked),
              len(writer.failed), len(lost), len(watch.samples), len(leaderless), max(gaps, default=0.0),
              len(watch.terms()),
              len(probe.old), len([p for p in probe.old if not p[2]]), len(probe.new),

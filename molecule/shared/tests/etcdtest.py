@@ -163,6 +163,22 @@ def host(name):
 
 
 @functools.lru_cache(maxsize=None)
+def restarts(name, unit, since):
+    """[(stopping, started)]: when ``unit`` on host ``name`` was restarting, in wall-clock time (the
+    hosts are containers on this kernel), from systemd's journal."""
+    out = host(name).check_output("journalctl -u %s --since @%d -o short-unix --no-pager | grep -E ': (Stopping|Started) ' "
+                                  "|| true" % (unit, since))
+    stopping, spans = None, []
+    for line in out.splitlines():
+        stamp = float(line.split()[0])
+        if ": Stopping " in line:
+            stopping = stamp
+        elif stopping is not None:
+            spans.append((stopping, stamp))
+            stopping = None
+    return spans
+
+
 def _inventory_groups():
     out = subprocess.run(["ansible-inventory", "-i", INVENTORY, "--list"], env=ansible_env(),
                          stdout=subprocess.PIPE, text=True, check=True).stdout
@@ -414,7 +430,8 @@ class Writer(threading.Thread):
     the write goes to the next URL, and the refusal is recorded in ``rerouted``. A write that was
     sent and not acknowledged is never resent (it may have been applied): it is recorded in
     ``failed``, as is a write no member accepted a connection for. ``lost()`` lists acknowledged
-    writes that cannot be read back.
+    writes that cannot be read back. ``latencies``: (began, seconds) of each acknowledged write, its
+    reroutes included (etcdclients.latency_p99 compares them with idle).
     """
 
     def __init__(self, urls, prefix="/writer/", interval=0.02, max_seconds=900, connect_timeout=1.0, tls=None, login=None):
@@ -425,7 +442,7 @@ class Writer(threading.Thread):
         self.tls = tls
         # (user, password): with auth on, the writes are that etcd user's (UserGateway).
         self.login = login
-        self.acked, self.failed, self.rerouted = {}, [], []
+        self.acked, self.failed, self.rerouted, self.latencies = {}, [], [], []
         self._stop_event = threading.Event()
 
     def run(self):
@@ -452,6 +469,7 @@ class Writer(threading.Thread):
             try:
                 gw.put(key, value, connection)
                 self.acked[key] = value
+                self.latencies.append((began, time.time() - began))
             except (OSError, http.client.HTTPException, ValueError) as exc:
                 self.failed.append((attempt, gw.url, str(exc)[:120]))
             finally:

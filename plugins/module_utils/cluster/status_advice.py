@@ -328,9 +328,31 @@ def drill_lines(drills, max_age, now):
     return lines
 
 
-def status_advice(health, settings=None, backups=None, pushes=None, drills=None):
+def rotation_lines(rotation):
+    """A CA rotation that stopped (etcd_pki_rotate_ca_pause, or a run that did not finish it), from
+    pki_rotation.rotation_status: its phase, what the applications need before the next phase, and the
+    run that goes on. Reported at every status until the rotation has ended."""
+    if not rotation:
+        return []
+    go_on = playbook("etcd")
+    if rotation["step"] == 1:
+        actions = ["give every application and tool %s to trust in place of ca.pem (it holds the old and the new "
+                   "CA, and members present certificates of the new CA from phase 2 on)" % rotation["bundle"],
+                   "then phase 2, which issues every pair anew from the new CA: " + go_on]
+    elif rotation["step"] == 2:
+        pairs = ", ".join("clients/%s.pem" % name for name in rotation["clients"]) or "no application pair"
+        actions = ["give each application its new pair in %s (%s, each with its key as before) and your tools the "
+                   "new admin.pem, as members refuse the pairs of the old CA from phase 3 on" % (rotation["pki_dir"], pairs),
+                   "then phase 3, which drops the old CA: " + go_on]
+    else:
+        actions = ["end it (the members trust the new CA only already): " + go_on]
+    return ["CA rotation: stopped in phase %d of 3 (%s) -> %s"
+            % (rotation["step"], rotation["description"], "; ".join(actions))]
+
+
+def status_advice(health, settings=None, backups=None, pushes=None, drills=None, rotation=None):
     """Every problem of the cluster, each as ``MEMBER: what is wrong (figure) -> the command``; see
-    plugins/filter/status_advice.yml."""
+    plugins/filter/status_advice.yml. ``rotation``: the CA rotation etcd_pki_dir is in (rotation_lines)."""
     settings = _settings(settings)
     entries, cluster, problems = _read(health, settings["etcd_quota_backend_bytes"])
     advisor = _Advisor(entries, cluster, settings)
@@ -343,6 +365,7 @@ def status_advice(health, settings=None, backups=None, pushes=None, drills=None)
     if backups is not None:
         lines.extend(backup_lines(backups, settings["etcd_status_backup_max_age_hours"]))
     lines.extend(push_lines(pushes))
+    lines.extend(rotation_lines(rotation))
     if drills is not None:
         lines.extend(drill_lines(drills, settings["etcd_backup_max_age"], (backups or {}).get("now", time.time())))
     if lines and (settings["etcd_instance"], settings["etcd_group"]) != ("etcd", "etcd"):

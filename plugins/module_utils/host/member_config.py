@@ -13,7 +13,7 @@ from the config directory from the instance) was compiled again at each use: abo
 compiles per member and run for the task that writes these files.
 
 The settings whose form depends on the release (the metrics listener, the corruption checks, the
-feature gates and the TLS floor) and the automatic compaction are decided here too, so that each
+feature gates, the gRPC service stopped on defragmentation and the TLS floor) and the automatic compaction are decided here too, so that each
 release gets the flags it knows: an unknown ETCD_* variable is only warned about by etcd, so a
 mistake would silently turn a check off (the unit tests pin every release boundary).
 """
@@ -32,6 +32,11 @@ COMPACT_HASH_CHECK_SINCE = (3, 5, 5)
 FEATURE_GATES_SINCE = (3, 6, 0)
 CORRUPTION_CHECK_GATES = ("CompactHashCheck", "InitialCorruptCheck")
 # --tls-min-version exists from 3.4.25 and 3.5.8.
+# --experimental-stop-grpc-service-on-defrag exists from 3.5.14, a feature gate from 3.6: a member then
+# tells gRPC health checks it does not serve while it defragments (its I/O is blocked), so that clients
+# that check go to another member meanwhile (docs/maintenance.md). On unless the operator's gates say no.
+STOP_GRPC_ON_DEFRAG_SINCE = (3, 5, 14)
+STOP_GRPC_ON_DEFRAG_GATE = "StopGRPCServiceOnDefrag"
 TLS_MIN_VERSION_SINCE = ((3, 4, 25), (3, 5, 8))
 
 
@@ -84,6 +89,9 @@ def server_env(settings, version, member):
         gates = {str(name): truthy(on) for name, on in (settings.get("feature_gates") or {}).items()}
         if settings.get("corruption_checks"):
             gates.update((name, True) for name in CORRUPTION_CHECK_GATES)
+        gates.setdefault(STOP_GRPC_ON_DEFRAG_GATE, True)
+    elif version >= STOP_GRPC_ON_DEFRAG_SINCE:
+        env["ETCD_EXPERIMENTAL_STOP_GRPC_SERVICE_ON_DEFRAG"] = "true"
     if gates:
         env["ETCD_FEATURE_GATES"] = ",".join("%s=%s" % (name, str(gates[name]).lower()) for name in sorted(gates))
     if settings.get("corruption_checks") and version < FEATURE_GATES_SINCE:

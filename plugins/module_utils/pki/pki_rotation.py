@@ -70,6 +70,26 @@ def rotation_phase(present):
     return NONE, False
 
 
+def rotation_status(pki_dir):
+    """The CA rotation ``pki_dir`` (etcd_pki_dir, on the controller) is in, for the status: None when
+    none is (or there is no such directory); else its phase, step and description, the trust bundle's
+    path and the applications' pair names (``clients/NAME.pem``), which the status tells the operator
+    to hand over."""
+    try:
+        present = set(os.listdir(pki_dir))
+    except OSError:
+        return None
+    phase, _cut_short = rotation_phase(present)
+    if phase == NONE:
+        return None
+    clients_dir = os.path.join(pki_dir, "clients")
+    names = os.listdir(clients_dir) if os.path.isdir(clients_dir) else []
+    return dict(phase=phase, step=PHASE_NUMBER[phase], description=PHASE_TEXT[phase], pki_dir=pki_dir,
+                bundle=os.path.join(pki_dir, BUNDLE),
+                clients=sorted(name[:-len(".pem")] for name in names
+                               if name.endswith(".pem") and not name.endswith("-key.pem")))
+
+
 def next_phase(phase, request, ca_expiring):
     """The phase a run moves to from ``phase``: a new rotation starts when asked to (or, with
     ``auto``, when the CA expires soon); ``advance`` moves one phase on; nothing else moves."""

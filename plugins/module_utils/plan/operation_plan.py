@@ -29,6 +29,7 @@ refuses the plan by name; it is never left out of it.
 
 from ansible_collections.raftops.etcd.plugins.module_utils.host.timer_units import timer_unit_files
 from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_rotation import DROP, NONE, REISSUE, TRUST, next_phase
+from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import truthy
 from ansible_collections.raftops.etcd.plugins.module_utils.plan.plan import restart_notes
 
 # The phases in which proxies must follow the members before the next: both CAs trusted.
@@ -93,7 +94,7 @@ def _started_at(read):
     return int(text) if text.isdigit() else 0
 
 
-def _rotation_message(rotation, pki_dir):
+def _rotation_message(rotation, pki_dir, paused):
     phase = rotation["phase"]
     if phase == TRUST:
         advice = "Applications: trust %s from now on; their pairs of the old CA work until phase 3." % rotation["bundle"]
@@ -102,8 +103,21 @@ def _rotation_message(rotation, pki_dir):
                   "phase 3." % pki_dir)
     else:
         advice = "Pairs of the old CA are refused from now on."
+    if paused:
+        advice += (" The rotation stops here (etcd_pki_rotate_ca_pause): hand the applications these files, then "
+                   "run the etcd playbook again for phase %s." % (rotation["step"] + 1))
     return "CA rotation: phase %s of 3 is in place on every member (%s). %s" % (
         rotation["step"], rotation["description"], advice)
+
+
+def rotation_pauses(rotation, pause):
+    """Whether a run stops the CA rotation in the phase it just put in place (``rotation``: etcd_pki's
+    latest rotation, with phase and phase_before): with ``pause`` (etcd_pki_rotate_ca_pause), once the
+    etcd_pki call of this pass moved it into phase 1 or 2, whose files the applications need before the
+    next phase (ca-bundle.pem, then their new pairs). So each run moves it one phase on: a run that
+    finds it stopped goes on. Phase 3 is not stopped in: its end changes only etcd_pki_dir."""
+    moved = rotation.get("phase_before", rotation["phase"]) != rotation["phase"]
+    return bool(pause) and moved and rotation["phase"] in (TRUST, REISSUE)
 
 
 def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
@@ -129,6 +143,9 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     ``rotation_hold``: the proxies follow the members phase by phase (``settings``: proxies_follow,
     proxies and the role's pass): this pass stops once the members are in phase 1 or 2, except in
     the first round of a pass the proxies' play before it followed.
+    ``rotation_paused``: the operator stops the rotation after each phase (``settings``: pause,
+    etcd_pki_rotate_ca_pause) and this pass moved it into the phase in place (``rotation_pauses``):
+    the round holds it as for the proxies, noted ``paused``, after which no pass of the run goes on.
     ``rotation_round``: the round of this pass, counted in the run's plan (``plan``: the plan the
     round before left, or the one this pass's preflight made).
     ``rotation_message``: what the phase in place means for applications (``settings``: pki_dir).
@@ -137,7 +154,8 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     preflight's, are emptied: the round refuses on its own reads (``rotation_refusal``).
     ``rotation_after_pass``: how each pass of the role left the rotation, for the etcd playbook's
     proxies' plays, which run on the group the role puts the members in by it (tasks/rotate_ca.yml): this pass
-    (``settings``: pass) noted ``held`` when it holds, or ``ended`` when the proxies follow and the
+    (``settings``: pass) noted ``held`` when it holds for the proxies (who follow; the next pass goes
+    on), ``paused`` when it pauses (the proxies follow; no next pass), or ``ended`` when the proxies follow and the
     round ends the rotation (phase 3 moves on). Each pass's preflight makes the plan anew, so it
     holds this pass's note only, which is the one its rounds and the plays after it read.
     """
@@ -146,14 +164,14 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     plan["rotation_round"] = int(plan.get("rotation_round") or 0) + 1
     this_pass = str(settings.get("pass") or "1")
     plan["rotation_after_pass"] = dict(plan.get("rotation_after_pass") or {})
-    plan["rotation_go"] = rotation["phase"] != NONE and plan["rotation_after_pass"].get(this_pass) != "held"
+    plan["rotation_go"] = rotation["phase"] != NONE and plan["rotation_after_pass"].get(this_pass) not in ("held", "paused")
     # What the round asks etcd_pki for (pki_issue.yml): advance, in a round that moves the rotation
     # on and does not hold it; keep otherwise. Preflight's blockers and left out are not the round's.
     plan.update(rotation_request="keep", rotation_blockers=[], rotation_left_out=[])
     if not plan["rotation_go"]:
         # Over, or held by this pass for the proxies: the round does nothing, whatever the reads.
-        plan.update(rotation_refusal="", rotation_stale=[], rotation_hold=False, rotation_message="",
-                    rotation_next_phase=False, restart_notes=restart_notes(plan))
+        plan.update(rotation_refusal="", rotation_stale=[], rotation_hold=False, rotation_paused=False,
+                    rotation_message="", rotation_next_phase=False, restart_notes=restart_notes(plan))
         return plan
     with_data = plan.get("with_data") or []
     unanswered = [host for host in with_data if host not in play_hosts
@@ -168,19 +186,27 @@ def plan_rotation(plan, rotation, ca_files, starts, play_hosts, settings):
     if plan["rotation_stale"]:
         plan["restart_notes"] = restart_notes(dict(plan, outdated=plan["rotation_stale"]))
     first_round_of_later_pass = plan["rotation_round"] == 1 and this_pass != "1"
-    plan["rotation_hold"] = bool(settings.get("proxies_follow") and settings.get("proxies")
-                                 and rotation["phase"] in ROTATION_PHASES_WITH_PROXIES
-                                 and not first_round_of_later_pass)
-    plan["rotation_message"] = _rotation_message(rotation, settings.get("pki_dir") or "")
+    plan["rotation_paused"] = rotation_pauses(rotation, truthy(settings.get("pause")))
+    plan["rotation_hold"] = plan["rotation_paused"] or bool(
+        settings.get("proxies_follow") and settings.get("proxies") and rotation["phase"] in ROTATION_PHASES_WITH_PROXIES
+        and not first_round_of_later_pass)
+    plan["rotation_message"] = _rotation_message(rotation, settings.get("pki_dir") or "", plan["rotation_paused"])
     plan["rotation_next_phase"] = not plan["rotation_hold"] and next_phase(rotation["phase"], "advance", False) != NONE
     if not plan["rotation_hold"]:
         plan["rotation_request"] = "advance"
     if plan["rotation_hold"]:
-        plan["rotation_after_pass"][this_pass] = "held"
+        plan["rotation_after_pass"][this_pass] = "paused" if plan["rotation_paused"] else "held"
     elif settings.get("proxies_follow") and rotation["phase"] == DROP:
         # This round moves phase 3 on, which ends the rotation: the proxies then trust the new CA only.
         plan["rotation_after_pass"][this_pass] = "ended"
     return plan
+
+
+def rotation_reported(after_pass, this_pass):
+    """Whether the status at the end of a pass of the role reports the CA rotation etcd_pki_dir is in:
+    not when this pass held it for the proxies (``after_pass``: the plan's rotation_after_pass), as the
+    etcd playbook's next pass goes on with it in the same run; else, while it is under way, it stopped."""
+    return (after_pass or {}).get(str(this_pass or "1")) != "held"
 
 
 # The commands of a member's read for a CA rotation's round (rotate_ca_phase.yml), by their first word.

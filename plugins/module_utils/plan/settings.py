@@ -315,19 +315,34 @@ def pki_clients_issued(value, settings):
     return None
 
 
+def _needs_own_ca(settings, without_tls, with_own_pki):
+    """The refusal of a setting that acts on the CA the role manages, with why it needs it; None when it does."""
+    if not _true(settings.get("etcd_tls", True)):
+        return "needs etcd_tls=true: " + without_tls
+    if not _true(settings.get("etcd_pki_managed", True)):
+        return "needs etcd_pki_managed=true: " + with_own_pki
+    return None
+
+
 def rotate_ca_needs(value, settings):
     """etcd_pki_rotate_ca: a rotation of the role's own CA, not together with its replacement."""
     if not _true(value):
         return None
-    if not _true(settings.get("etcd_tls", True)):
-        return "needs etcd_tls=true: without TLS there is no CA to rotate"
-    if not _true(settings.get("etcd_pki_managed", True)):
-        return ("needs etcd_pki_managed=true: the role rotates only a CA it manages; put the new certificates "
-                "of your CA (and a ca.pem that holds both CAs meanwhile) in etcd_pki_dir instead")
-    if _true(settings.get("etcd_pki_replace_ca", False)):
+    problem = _needs_own_ca(settings, "without TLS there is no CA to rotate",
+                            "the role rotates only a CA it manages; put the new certificates of your CA (and a ca.pem "
+                            "that holds both CAs meanwhile) in etcd_pki_dir instead")
+    if problem is None and _true(settings.get("etcd_pki_replace_ca", False)):
         return ("cannot be combined with etcd_pki_replace_ca=true: a rotation keeps the members trusting the CA "
                 "they run with until every certificate is new; a replacement does not")
-    return None
+    return problem
+
+
+def rotate_ca_pause_needs(value, settings):
+    """etcd_pki_rotate_ca_pause: only where the role rotates a CA (its own PKI, over TLS)."""
+    if not _true(value):
+        return None
+    return _needs_own_ca(settings, "without TLS there is no CA rotation to pause",
+                         "the role rotates only a CA it manages; with your own PKI each phase is a run of its own anyway")
 
 
 PKI_KEY_TYPES = ("ec", "rsa")  # = the choices of etcd_pki_key_type in meta/argument_specs.yml
@@ -822,6 +837,10 @@ MANAGED_ENV = dict(
     ETCD_LISTEN_METRICS_URLS="the role sets this; use etcd_metrics and etcd_metrics_port instead",
     ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK="the role sets this; use etcd_corruption_checks instead",
     ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED="the role sets this; use etcd_corruption_checks instead",
+    ETCD_EXPERIMENTAL_STOP_GRPC_SERVICE_ON_DEFRAG="the role sets this from 3.5.14 on (from 3.6 as the feature gate "
+                                                  "StopGRPCServiceOnDefrag, which etcd_feature_gates may turn off): a "
+                                                  "member that defragments sends gRPC clients that check its health "
+                                                  "elsewhere (docs/maintenance.md)",
     ETCD_FEATURE_GATES="the role sets this (with the corruption checks' gates); use etcd_feature_gates instead",
 )
 # Anything else about TLS (experimental or future names) is the role's too.
@@ -1073,6 +1092,8 @@ RULES = [
          "the maintenance playbook and timers decide with it"),
     Rule("etcd_maintenance_defrag_timeout", whole_number(1), "a whole number of seconds, at least 1",
          "how long one member's defragmentation may take"),
+    Rule("etcd_maintenance_defrag_pause", whole_number(0, 3600), "a whole number of seconds, from 0 to 3600",
+         "the maintenance waits this long between two members' defragmentations"),
     Rule("etcd_maintenance_compact_keep", whole_number(0), "a whole number of revisions, 0 or more",
          "how many revisions a NOSPACE recovery keeps when it compacts"),
     Rule("etcd_pki_validity_days", whole_number(1), "a whole number of days, at least 1",
@@ -1176,7 +1197,7 @@ RULES = [
          "the role reads it with Ansible's bool filter, which takes other values (like 'y') as false")
     for variable in ("etcd_tls", "etcd_pki_managed", "etcd_systemd_hardening", "etcd_show_status",
                      "etcd_remove_wipe", "etcd_allow_downgrade", "etcd_downgrade_cancel", "etcd_backup_before_upgrade",
-                     "etcd_pki_replace_ca", "etcd_pki_rotate_ca",
+                     "etcd_pki_replace_ca", "etcd_pki_rotate_ca", "etcd_pki_rotate_ca_pause",
                      "etcd_run_lock", "etcd_corruption_checks", "etcd_preflight_strict", "etcd_restore_mark_compacted",
                      "etcd_auto_tls", "etcd_download_on_hosts", "etcd_pki_clients_allow_root")
 ] + [
@@ -1206,6 +1227,8 @@ RULES = [
          "a certificate with common name root is etcd's superuser on its gRPC port"),
     Rule("etcd_pki_rotate_ca", rotate_ca_needs, "false unless etcd_tls and etcd_pki_managed are true and "
          "etcd_pki_replace_ca is false", "the role rotates only the CA of a PKI it manages (docs/pki.md, CA rotation)"),
+    Rule("etcd_pki_rotate_ca_pause", rotate_ca_pause_needs, "false unless etcd_tls and etcd_pki_managed are true",
+         "it stops the CA rotation of a PKI the role manages (docs/pki.md, CA rotation)"),
     Rule("etcd_auth_enabled", auth_needs_root, "null unless etcd_auth_root_password is set",
          "etcd needs the user root to turn auth on, and the role logs in as root"),
     Rule("etcd_auth_root_password", root_login_needs_pki, "'' unless etcd_pki_managed is true (with etcd_tls)",

@@ -593,13 +593,17 @@ def test_the_pki_check_compares_the_play_hosts_ca_with_the_controller_s_and_refu
     assert none["other_ca_hosts"] == ["h0"] and "it holds no ca.pem yet" in none["refusal"]
 
 
+# The status steps' etcd_pki_dir, where no CA rotation is under way.
+NO_PKI = "/nonexistent/etcd-pki"
+
+
 def test_the_status_step_judges_the_members_of_the_run_and_shows_the_read_as_the_status_playbook_does(action):
     from ansible_collections.raftops.etcd.plugins.module_utils.cluster.status_advice import status_advice, status_lines
     from ansible_collections.raftops.etcd.tests.unit.plugins.status_sample import health, member
 
     read = health([member(1), member(2, version="3.6.13"), member(3)])
     members = [dict(host="h%d" % i, name="etcd-%d" % i) for i in (1, 2, 3)]
-    settings = dict(version="3.6.14", all_members_in_run=False, status_settings=dict(etcd_group="etcd"))
+    settings = dict(version="3.6.14", all_members_in_run=False, status_settings=dict(etcd_group="etcd"), pki_dir=NO_PKI)
     plan = run(action, {}, play=("h1", "h3"), stage="status", members=members, health=read, settings=settings,
                refuse=True)
     # etcd-2 runs another release, but its host is out of the run: it is not judged.
@@ -620,7 +624,8 @@ def status_step(action, status_read, check_mode=False, **reads):
     asking host's variables) and the plan's ``status_read``; members are left out of the run, so
     it does not wait for the cluster version (the samples' is 3.5)."""
     action._task.args = dict(stage="status", members=[dict(host="h1", name="etcd-1")], health=dict(skipped=True),
-                             settings=dict(version="3.6.14", all_members_in_run=False, status_read=status_read),
+                             settings=dict(version="3.6.14", all_members_in_run=False, status_read=status_read,
+                                           pki_dir=NO_PKI),
                              refuse=True)
     return action.run(task_vars=dict(reads, hostvars={}, ansible_play_hosts=["h1"], ansible_check_mode=check_mode))
 
@@ -693,7 +698,7 @@ def status_wait(action, monkeypatch, cluster_versions, timeout=3, **read):
     action._task.args = dict(stage="status", members=[dict(host="h1", name="etcd-1")], health=first,
                              connection=dict(ca_cert="/ca.pem"), refuse=True,
                              settings=dict(version="3.6.14", all_members_in_run=True, endpoints=["https://a:2379"],
-                                           quota_bytes=8, timeout=timeout))
+                                           quota_bytes=8, timeout=timeout, pki_dir=NO_PKI))
     plan = action.run(task_vars=dict(hostvars={}, ansible_play_hosts=["h1"]))
     return plan, answers, sleeps
 
@@ -739,7 +744,7 @@ def test_the_status_report_reads_each_play_host_s_push_and_drill_and_refuses_onl
     records = [dict(skipped, item="push"), dict(skipped, item="drill")]
     hostvars = {"h%d" % i: dict(_etcd_status=dict(results=list(records)), _etcd_host_info=dict(installed=i == 1))
                 for i in range(3)}
-    settings = dict(instance="etcd", group="etcd", backup_dir=str(tmp_path), status_settings={},
+    settings = dict(instance="etcd", group="etcd", backup_dir=str(tmp_path), status_settings={}, pki_dir=NO_PKI,
                     unit_path="/etc/systemd/system/etcd.service", endpoints=["https://a:2379"], quota_bytes=8)
 
     def report(health_read):
@@ -881,3 +886,30 @@ def test_every_stage_the_module_documents_has_its_planner_and_every_planner_its_
     planners = module._planners()
     assert sorted(planners) == sorted(etcd_plan.argument_spec()["stage"]["choices"])
     assert all(callable(planner) for planner in planners.values())
+
+
+def test_both_status_steps_report_a_ca_rotation_stopped_in_etcd_pki_dir(action, monkeypatch, tmp_path):
+    from ansible_collections.raftops.etcd.tests.unit.plugins.status_sample import health, member
+
+    for name in ("ca.pem", "ca-next.pem", "ca-bundle.pem"):
+        (tmp_path / name).write_text("x")
+    read = health([member(1)])
+    action._task.args = dict(stage="status", members=[dict(host="h1", name="etcd-1")], health=read, refuse=True,
+                             settings=dict(version=read["endpoints"][0]["version"], all_members_in_run=False,
+                                           pki_dir=str(tmp_path)))
+    status = action.run(task_vars=dict(hostvars={}, ansible_play_hosts=["h1"]))
+    action._execute_module = MagicMock(return_value=read)
+    action._task.args = dict(stage="status_report", connection={}, refuse=True,
+                             settings=dict(instance="etcd", group="etcd", backup_dir=str(tmp_path), pki_dir=str(tmp_path),
+                                           unit_path="/u", endpoints=["https://a:2379"]))
+    report = action.run(task_vars=dict(hostvars={"h1": dict(_etcd_host_info=dict(installed=True))},
+                                       ansible_play_hosts=["h1"], inventory_hostname="h1"))
+    for plan in (status, report):
+        assert "CA rotation: stopped in phase 1 of 3 (members trust the old and the new CA, certificates come from " \
+               "the old one)" in " ".join(line.strip() for line in plan["lines"]), plan
+    # A pass of the role that held the rotation for the proxies: the run goes on, nothing is reported.
+    action._task.args["stage"], action._task.args["health"] = "status", read
+    action._task.args["settings"] = {"version": read["endpoints"][0]["version"], "all_members_in_run": False,
+                                     "pki_dir": str(tmp_path), "rotation_after_pass": {"1": "held"}, "pass": 1}
+    held = action.run(task_vars=dict(hostvars={}, ansible_play_hosts=["h1"]))
+    assert "failed" not in held and not [line for line in held["lines"] if "CA rotation" in line], held

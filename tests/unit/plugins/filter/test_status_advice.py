@@ -382,3 +382,60 @@ def test_no_proven_backup_and_a_failed_drill_after_the_last_pass_are_problems():
     assert len(status_advice(health(three()), {}, backups, None, [later, failed])) == 1
     with pytest.raises(ValueError, match="etcd_backup_max_age 'soon' is not a Go duration"):
         status_advice(health(three()), {"etcd_backup_max_age": "soon"}, backups, None, [])
+
+
+def pki_dir_in(tmp_path, *names):
+    """An etcd_pki_dir holding ``names`` (paths relative to it)."""
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    return str(tmp_path)
+
+
+def rotation_advice(tmp_path, *names):
+    from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_rotation import rotation_status
+
+    return status_advice(health(three()), {}, rotation=rotation_status(pki_dir_in(tmp_path, *names)))
+
+
+def test_a_ca_rotation_stopped_in_phase_1_asks_for_the_bundle_to_be_handed_over(tmp_path):
+    lines = rotation_advice(tmp_path, "ca.pem", "ca-next.pem", "ca-bundle.pem", "clients/web.pem")
+    assert lines == ["CA rotation: stopped in phase 1 of 3 (members trust the old and the new CA, certificates come "
+                     "from the old one) -> give every application and tool %s/ca-bundle.pem to trust in place of ca.pem "
+                     "(it holds the old and the new CA, and members present certificates of the new CA from phase 2 "
+                     "on); then phase 2, which issues every pair anew from the new CA: %s" % (tmp_path, ETCD)]
+
+
+def test_a_ca_rotation_stopped_in_phase_2_names_the_new_pairs_to_hand_over(tmp_path):
+    lines = rotation_advice(tmp_path, "ca.pem", "ca-previous.pem", "ca-bundle.pem", "clients/web.pem",
+                            "clients/web-key.pem", "clients/billing.pem", "clients/billing-key.pem")
+    assert lines == ["CA rotation: stopped in phase 2 of 3 (members trust both CAs, certificates come from the new "
+                     "one) -> give each application its new pair in %s (clients/billing.pem, clients/web.pem, each "
+                     "with its key as before) and your tools the new admin.pem, as members refuse the pairs of the old "
+                     "CA from phase 3 on; then phase 3, which drops the old CA: %s" % (tmp_path, ETCD)]
+    # Shown under the table, each action on a line of its own, the command whole.
+    shown = status_lines(["table"], lines)
+    assert shown[1] == "1 problem found, each with what addresses it:"
+    assert [line for line in shown if line.startswith("  -> ")] == [
+        "  -> give each application its new pair in", "  -> then phase 3, which drops the old CA:"]
+    assert shown[-1] == "     " + ETCD
+
+
+def test_a_ca_rotation_stopped_in_phase_3_is_ended_by_the_next_run(tmp_path):
+    lines = rotation_advice(tmp_path, "ca.pem", "ca-retiring.pem", "ca-bundle.pem")
+    assert lines == ["CA rotation: stopped in phase 3 of 3 (members trust the new CA only) -> end it (the members "
+                     "trust the new CA only already): %s" % ETCD]
+
+
+@pytest.mark.parametrize("names", [
+    # No rotation under way, or one that ended (the old CA in retired/).
+    ("ca.pem", "ca-bundle.pem", "retired/20260101T000000Z-ca.pem"),
+    # No PKI directory at all.
+    (),
+])
+def test_no_ca_rotation_under_way_says_nothing(tmp_path, names):
+    from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_rotation import rotation_status
+
+    pki_dir = pki_dir_in(tmp_path, *names) if names else str(tmp_path / "none")
+    assert rotation_status(pki_dir) is None
+    assert status_advice(health(three()), {}, rotation=None) == []

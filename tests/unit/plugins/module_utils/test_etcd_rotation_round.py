@@ -4,7 +4,9 @@ rotation_after_pass)."""
 
 import pytest
 
-from ansible_collections.raftops.etcd.plugins.module_utils.plan.operation_plan import plan_rotation, rotation_reads
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.operation_plan import (
+    plan_rotation, rotation_pauses, rotation_reads, rotation_reported)
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_rotation import PHASE_NUMBER
 
 HOSTS = ["h0", "h1", "h2"]
 CA = ["stat", "--format=%Y", "/etc/etcd/pki/ca.pem"]
@@ -146,3 +148,84 @@ def test_a_round_puts_a_next_phase_on_the_members_unless_it_holds_or_ends(phase,
                          dict(phase=phase, step=1, description="d", bundle="/b.pem"), {}, {}, [],
                          {"pki_dir": "/pki", "proxies_follow": follow, "proxies": ["p0"], "pass": "2"})
     assert plan["rotation_go"] is True and plan["rotation_next_phase"] is next_phase
+
+
+@pytest.mark.parametrize("before, phase, pause, pauses", [
+    # This pass's etcd_pki call moved the rotation into phase 1 or 2: a paused rotation stops there.
+    ("none", "trust", True, True),
+    ("trust", "reissue", True, True),
+    # Phase 3: its end changes only etcd_pki_dir, so the run goes on to it.
+    ("reissue", "drop", True, False),
+    # Found there (a run resuming a stopped rotation, or a later pass): it moves one phase on first.
+    ("trust", "trust", True, False),
+    ("reissue", "reissue", True, False),
+    # Without the setting, never.
+    ("none", "trust", False, False),
+    ("trust", "reissue", False, False),
+])
+def test_a_paused_rotation_stops_once_the_run_moved_it_into_phase_1_or_2(before, phase, pause, pauses):
+    assert rotation_pauses(dict(phase=phase, phase_before=before), pause) is pauses
+
+
+def paused_round(phase, before, pause="true", follow=False, pass_="1", round_=1):
+    return plan_rotation(dict(with_data=[], rotation_round=round_ - 1),
+                         dict(phase=phase, phase_before=before, step=PHASE_NUMBER[phase], description="d",
+                              bundle="/pki/ca-bundle.pem"), {}, {}, [],
+                         {"pki_dir": "/pki", "proxies_follow": follow, "proxies": ["p0"], "pass": pass_, "pause": pause})
+
+
+@pytest.mark.parametrize("follow", [False, True])
+def test_a_paused_round_holds_and_notes_it_so_that_no_later_pass_goes_on(follow):
+    plan = paused_round("trust", "none", follow=follow)
+    assert plan["rotation_go"] is True and plan["rotation_paused"] is True and plan["rotation_hold"] is True
+    # Nothing more this run: no advance asked of etcd_pki, no phase rolled onto the members.
+    assert plan["rotation_request"] == "keep" and plan["rotation_next_phase"] is False
+    assert plan["rotation_after_pass"] == {"1": "paused"}
+    assert plan["rotation_message"] == (
+        "CA rotation: phase 1 of 3 is in place on every member (d). Applications: trust /pki/ca-bundle.pem from now "
+        "on; their pairs of the old CA work until phase 3. The rotation stops here (etcd_pki_rotate_ca_pause): hand "
+        "the applications these files, then run the etcd playbook again for phase 2.")
+    # The next round of the pass does nothing.
+    again = plan_rotation(plan, dict(phase="trust", phase_before="none", step=1, description="d", bundle="/b.pem"),
+                          {}, {}, [], {"pki_dir": "/pki", "pause": "true"})
+    assert again["rotation_go"] is False and again["rotation_after_pass"] == {"1": "paused"}
+
+
+def test_the_run_after_a_pause_moves_the_rotation_one_phase_on_then_stops():
+    # Its first round finds phase 1 as the last run left it, and moves it on.
+    first = paused_round("trust", "trust")
+    assert first["rotation_paused"] is False and first["rotation_request"] == "advance"
+    assert first["rotation_next_phase"] is True and first["rotation_after_pass"] == {}
+    # The second finds phase 2, which this run's advance put in place: it stops there.
+    second = paused_round("reissue", "trust", round_=2)
+    assert second["rotation_paused"] is True and second["rotation_request"] == "keep"
+    assert second["rotation_message"].endswith(
+        "The rotation stops here (etcd_pki_rotate_ca_pause): hand the applications these files, then run the etcd "
+        "playbook again for phase 3.")
+    assert "the new pairs in /pki/clients/ (and admin.pem) work now" in second["rotation_message"]
+
+
+def test_the_last_run_of_a_paused_rotation_ends_it():
+    plan = paused_round("drop", "reissue", round_=2)
+    assert plan["rotation_paused"] is False and plan["rotation_request"] == "advance"
+    assert "stops here" not in plan["rotation_message"]
+
+
+def test_with_proxies_a_pause_in_a_later_pass_lets_no_further_pass_go_on():
+    # Pass 2's first round moved phase 1 on (the proxies followed it); its second round finds phase 2
+    # that it put in place, and pauses instead of holding for the proxies.
+    plan = paused_round("reissue", "trust", follow=True, pass_="2", round_=2)
+    assert plan["rotation_hold"] is True and plan["rotation_after_pass"] == {"2": "paused"}
+
+
+@pytest.mark.parametrize("after_pass, this_pass, reported", [
+    # No rotation round, or a pass that paused or ended it: the status reports what etcd_pki_dir holds.
+    ({}, 1, True),
+    ({"1": "paused"}, "1", True),
+    ({"1": "held", "2": "ended"}, "2", True),
+    # Held for the proxies: the next pass of the same run goes on.
+    ({"1": "held"}, "1", False),
+    ({"1": "held", "2": "held"}, 2, False),
+])
+def test_the_status_of_a_pass_reports_the_rotation_unless_held_for_the_proxies(after_pass, this_pass, reported):
+    assert rotation_reported(after_pass, this_pass) is reported

@@ -20,14 +20,33 @@ def env(version, member=None, **settings):
     ([3, 5, 4], {"ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK": "true"}),
     ([3, 5, 5], {"ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK": "true", "ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED": "true"}),
     ([3, 5, 30], {"ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK": "true", "ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED": "true"}),
-    ([3, 6, 0], {"ETCD_FEATURE_GATES": "CompactHashCheck=true,InitialCorruptCheck=true"}),
-    ([3, 6, 14], {"ETCD_FEATURE_GATES": "CompactHashCheck=true,InitialCorruptCheck=true"}),
-    ([3, 7, 0], {"ETCD_FEATURE_GATES": "CompactHashCheck=true,InitialCorruptCheck=true"}),
-    ([3, 7, 3], {"ETCD_FEATURE_GATES": "CompactHashCheck=true,InitialCorruptCheck=true"}),
+    ([3, 6, 0], {"ETCD_FEATURE_GATES": "CompactHashCheck=true,InitialCorruptCheck=true,StopGRPCServiceOnDefrag=true"}),
+    ([3, 6, 14], {"ETCD_FEATURE_GATES": "CompactHashCheck=true,InitialCorruptCheck=true,StopGRPCServiceOnDefrag=true"}),
+    ([3, 7, 0], {"ETCD_FEATURE_GATES": "CompactHashCheck=true,InitialCorruptCheck=true,StopGRPCServiceOnDefrag=true"}),
+    ([3, 7, 3], {"ETCD_FEATURE_GATES": "CompactHashCheck=true,InitialCorruptCheck=true,StopGRPCServiceOnDefrag=true"}),
 ])
 def test_each_release_gets_the_corruption_checks_it_knows(version, checks):
     found = {k: v for k, v in env(version).items() if "CORRUPT" in k or "HASH" in k or "GATES" in k}
     assert found == checks
+
+
+@pytest.mark.parametrize("version, setting", [
+    ([3, 4, 23], {}),
+    ([3, 5, 13], {}),
+    ([3, 5, 14], {"ETCD_EXPERIMENTAL_STOP_GRPC_SERVICE_ON_DEFRAG": "true"}),
+    ([3, 5, 30], {"ETCD_EXPERIMENTAL_STOP_GRPC_SERVICE_ON_DEFRAG": "true"}),
+    ([3, 6, 0], {"ETCD_FEATURE_GATES": "StopGRPCServiceOnDefrag=true"}),
+    ([3, 7, 3], {"ETCD_FEATURE_GATES": "StopGRPCServiceOnDefrag=true"}),
+])
+def test_a_member_that_defragments_sends_grpc_clients_elsewhere_where_the_release_can(version, setting):
+    found = {k: v for k, v in env(version, corruption_checks=False).items() if "DEFRAG" in k or "GATES" in k}
+    assert found == setting
+
+
+@pytest.mark.parametrize("version", [[3, 6, 0], [3, 7, 3]])
+def test_the_operator_may_turn_the_defragmentation_gate_off(version):
+    assert env(version, corruption_checks=False, feature_gates={"StopGRPCServiceOnDefrag": "no"})[
+        "ETCD_FEATURE_GATES"] == "StopGRPCServiceOnDefrag=false"
 
 
 # Every name each release line gets, with every optional setting on: 3.7 knows no --experimental-*
@@ -36,7 +55,7 @@ def test_each_release_gets_the_corruption_checks_it_knows(version, checks):
     ([3, 4, 23], ["ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK", "ETCD_LISTEN_METRICS_URLS"]),
     ([3, 4, 25], ["ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK", "ETCD_LISTEN_METRICS_URLS", "ETCD_TLS_MIN_VERSION"]),
     ([3, 5, 30], ["ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED", "ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK",
-                  "ETCD_LISTEN_METRICS_URLS", "ETCD_TLS_MIN_VERSION"]),
+                  "ETCD_EXPERIMENTAL_STOP_GRPC_SERVICE_ON_DEFRAG", "ETCD_LISTEN_METRICS_URLS", "ETCD_TLS_MIN_VERSION"]),
     ([3, 6, 16], ["ETCD_FEATURE_GATES", "ETCD_LISTEN_METRICS_URLS", "ETCD_TLS_MIN_VERSION"]),
     ([3, 7, 3], ["ETCD_FEATURE_GATES", "ETCD_LISTEN_METRICS_URLS", "ETCD_TLS_MIN_VERSION"]),
 ])
@@ -49,8 +68,7 @@ def test_the_operators_gates_join_the_checks_sorted(version):
     assert env(version, feature_gates={"StopGRPCServiceOnDefrag": True, "AllAlpha": "false"})["ETCD_FEATURE_GATES"] == (
         "AllAlpha=false,CompactHashCheck=true,InitialCorruptCheck=true,StopGRPCServiceOnDefrag=true")
     assert env(version, corruption_checks=False, feature_gates={"PriorityRequest": "yes"})["ETCD_FEATURE_GATES"] == (
-        "PriorityRequest=true")
-    assert "ETCD_FEATURE_GATES" not in env(version, corruption_checks=False, feature_gates={})
+        "PriorityRequest=true,StopGRPCServiceOnDefrag=true")
 
 
 def test_gates_are_not_written_before_3_6():
@@ -58,7 +76,7 @@ def test_gates_are_not_written_before_3_6():
 
 
 def test_the_checks_can_be_turned_off():
-    assert not [k for k in env([3, 6, 14], corruption_checks=False) if "CORRUPT" in k or "GATES" in k]
+    assert env([3, 6, 14], corruption_checks=False)["ETCD_FEATURE_GATES"] == "StopGRPCServiceOnDefrag=true"
     assert not [k for k in env([3, 5, 30], corruption_checks=False) if "CORRUPT" in k or "HASH" in k]
 
 
