@@ -31,10 +31,10 @@ def grouping(rotation_pass, after_pass):
 
 
 @pytest.mark.parametrize("rotation_pass, after_pass, expected", [
-    (1, {"1": "held"}, (True, "etcd_rotation_pass_1_held", "etcd_rotation_pass_1")),
-    (2, {"2": "ended"}, (True, "etcd_rotation_pass_2_ended", "etcd_rotation_pass_2")),
+    (1, {"1": "held"}, (True, "raftops_etcd_rotation_pass_1_held", "raftops_etcd_rotation_pass_1")),
+    (2, {"2": "ended"}, (True, "raftops_etcd_rotation_pass_2_ended", "raftops_etcd_rotation_pass_2")),
     # Paused for the applications (etcd_pki_rotate_ca_pause): a group of its own, under the pass's.
-    (2, {"2": "paused"}, (True, "etcd_rotation_pass_2_paused", "etcd_rotation_pass_2")),
+    (2, {"2": "paused"}, (True, "raftops_etcd_rotation_pass_2_paused", "raftops_etcd_rotation_pass_2")),
     # The pass neither held nor ended it (no proxies follow, or it goes on): no group.
     (1, {}, (False, None, None)),
     (3, {"2": "held"}, (False, None, None)),
@@ -55,16 +55,16 @@ GROUPS = {"all": ["a", "b", "p"], "etcd": ["a", "b"], "etcd_proxy": ["p"]}
     # No rotation, or one no pass held or ended: none of the later plays has a host.
     ({}, [], [], [], []),
     # Pass 1 held it: pass 2 runs on the members it held, and the proxies follow whatever pass 2 did.
-    ({"etcd_rotation_pass_1_held": ["a", "b"], "etcd_rotation_pass_1": ["a", "b"]}, ["a", "b"], [], [], []),
-    ({"etcd_rotation_pass_1_held": ["a", "b"], "etcd_rotation_pass_2_held": ["a", "b"], "etcd_rotation_pass_2": ["a", "b"]},
+    ({"raftops_etcd_rotation_pass_1_held": ["a", "b"], "raftops_etcd_rotation_pass_1": ["a", "b"]}, ["a", "b"], [], [], []),
+    ({"raftops_etcd_rotation_pass_1_held": ["a", "b"], "raftops_etcd_rotation_pass_2_held": ["a", "b"], "raftops_etcd_rotation_pass_2": ["a", "b"]},
      ["a", "b"], ["p"], ["a", "b"], []),
-    ({"etcd_rotation_pass_2_held": ["a"], "etcd_rotation_pass_2": ["a"], "etcd_rotation_pass_3_ended": ["a"],
-      "etcd_rotation_pass_3": ["a"]}, [], ["p"], ["a"], ["p"]),
+    ({"raftops_etcd_rotation_pass_2_held": ["a"], "raftops_etcd_rotation_pass_2": ["a"], "raftops_etcd_rotation_pass_3_ended": ["a"],
+      "raftops_etcd_rotation_pass_3": ["a"]}, [], ["p"], ["a"], ["p"]),
     # Pass 1 paused it: no later pass (the proxy playbook after pass 1 brings the proxies along).
-    ({"etcd_rotation_pass_1_paused": ["a", "b"], "etcd_rotation_pass_1": ["a", "b"]}, [], [], [], []),
+    ({"raftops_etcd_rotation_pass_1_paused": ["a", "b"], "raftops_etcd_rotation_pass_1": ["a", "b"]}, [], [], [], []),
     # Pass 2 paused it after pass 1 held it: the proxies follow pass 2, and no pass 3.
-    ({"etcd_rotation_pass_1_held": ["a", "b"], "etcd_rotation_pass_1": ["a", "b"], "etcd_rotation_pass_2_paused": ["a", "b"],
-      "etcd_rotation_pass_2": ["a", "b"]}, ["a", "b"], ["p"], [], []),
+    ({"raftops_etcd_rotation_pass_1_held": ["a", "b"], "raftops_etcd_rotation_pass_1": ["a", "b"], "raftops_etcd_rotation_pass_2_paused": ["a", "b"],
+      "raftops_etcd_rotation_pass_2": ["a", "b"]}, ["a", "b"], ["p"], [], []),
 ])
 def test_the_later_plays_run_on_the_groups_of_the_passes(made, pass_2, proxies_after_2, pass_3, proxies_after_3):
     groups = dict(GROUPS, **made)
