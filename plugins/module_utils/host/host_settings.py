@@ -25,7 +25,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions impo
 NAMES = (
     "etcd_auto_tls", "etcd_backup_cluster", "etcd_backup_compression", "etcd_backup_drill_schedule",
     "etcd_backup_host_dir", "etcd_backup_max_age", "etcd_backup_metrics_dir", "etcd_backup_push",
-    "etcd_backup_push_window", "etcd_backup_schedule", "etcd_backup_targets", "etcd_bin_dir", "etcd_bootstrap",
+    "etcd_backup_push_window", "etcd_backup_schedule", "etcd_backup_stream_interval", "etcd_backup_targets", "etcd_bin_dir", "etcd_bootstrap",
     "etcd_client_port", "etcd_config_dir", "etcd_defrag_rule", "etcd_discovery_srv", "etcd_download_cache_dir",
     "etcd_download_on_hosts", "etcd_group", "etcd_health_timeout", "etcd_install_dir", "etcd_instance", "etcd_maintenance_defrag_timeout",
     "etcd_maintenance_schedule", "etcd_max_raft_index_gap", "etcd_metrics", "etcd_metrics_port",
@@ -42,7 +42,8 @@ RELEASE_BINARIES = ("etcd", "etcdctl", "etcdutl")
 # copied as they are, so that the modules and the timers decide alike.
 MAINTENANCE_LIB = ("etcd_maintenance.py", "cluster/defrag_rule.py", "lock/run_lock.py", "cluster/leadership.py")
 PUSH_LIB = ("etcd_backup_push.py", "backup/backup_crypto.py", "backup/s3.py", "host/files.py", "etcd_backup_drill.py",
-            "backup/restore_rules.py", "cluster/private_etcd.py", "client/formats.py")
+            "backup/restore_rules.py", "cluster/private_etcd.py", "client/formats.py", "etcd_backup_stream.py",
+            "backup/stream_segments.py")
 # The member's certificates and keys in its PKI directory (with the directory itself, '').
 PKI_FILES = ("", "/ca.pem", "/server.pem", "/peer.pem", "/crl.pem", "/server-key.pem", "/peer-key.pem", "/client.pem",
              "/client-key.pem", "/root.pem", "/root-key.pem")
@@ -90,23 +91,30 @@ def _lib_file(role_path, lib_dir, source):
     return dict(src="%s/%s" % (base, source), dest="%s/%s" % (lib_dir, _lib_name(source)))
 
 
-def _timers(v, lib_dir, push_on):
+def _timers(v, lib_dir, push):
     """The members' timers, each a script, a oneshot service and a timer; a timer whose schedule is
-    empty is removed (schedule.yml). The scheduled drill proves what the push sent: only with the push."""
+    empty is removed (schedule.yml). The scheduled drill proves what the push sent: only with the push.
+    The change stream's timer starts its long-running service again a few seconds after it ends: its
+    "schedule" is etcd_backup_stream_interval (no calendar), and a change of the push's settings or
+    code restarts the stream (``restart_on``)."""
     instance, system = v["etcd_instance"], SYSTEMD_DIR
 
-    def timer(kind, setting, schedule, first):
+    def timer(kind, setting, schedule, first, restart_on=()):
         name = "%s-%s" % (instance, kind)
-        return dict(name=name, unit=name + ".timer", setting=setting, schedule=schedule, files=[
-            *first, dict(src="etcd-%s.service.j2" % kind, dest="%s/%s.service" % (system, name), mode="0644"),
-            dict(src="etcd-%s.timer.j2" % kind, dest="%s/%s.timer" % (system, name), mode="0644")])
+        return dict(name=name, unit=name + ".timer", setting=setting, schedule=schedule, restart_on=list(restart_on),
+                    calendar=setting != "etcd_backup_stream_interval", files=[
+                        *first, dict(src="etcd-%s.service.j2" % kind, dest="%s/%s.service" % (system, name), mode="0644"),
+                        dict(src="etcd-%s.timer.j2" % kind, dest="%s/%s.timer" % (system, name), mode="0644")])
 
+    stream = str(_int(v["etcd_backup_stream_interval"])) if push["on"] and _int(v["etcd_backup_stream_interval"]) > 0 else ""
     return [
         timer("snapshot", "etcd_backup_schedule", v["etcd_backup_schedule"],
               [dict(src="etcd-snapshot.j2", dest=clean("%s/%s-snapshot" % (v["etcd_bin_dir"], instance)), mode="0755")]),
-        timer("backup-drill", "etcd_backup_drill_schedule", v["etcd_backup_drill_schedule"] if push_on else "", []),
+        timer("backup-drill", "etcd_backup_drill_schedule", v["etcd_backup_drill_schedule"] if push["on"] else "", []),
         timer("maintenance", "etcd_maintenance_schedule", v["etcd_maintenance_schedule"],
               [dict(src="etcd-maintenance.json.j2", dest=lib_dir + "/etcd_maintenance.json", mode="0644")]),
+        timer("backup-stream", "etcd_backup_stream_interval", stream, [],
+              [push["settings"]] + [f["dest"] for f in push["lib_files"]]),
     ]
 
 
@@ -229,11 +237,11 @@ def host_settings(v, role_path, files_read=None):
     lib_dir = s["maintenance_lib_dir"]
     s["maintenance_lib_files"] = [_lib_file(role_path, lib_dir, source) for source in MAINTENANCE_LIB]
     s["backup_push"] = push = _backup_push(v, lib_dir, role_path)
-    s["timers"] = timers = _timers(v, lib_dir, push["on"])
+    s["timers"] = timers = _timers(v, lib_dir, push)
     scheduled = [timer for timer in timers if timer["schedule"]]
     s["scheduled_timer_units"] = [timer["unit"] for timer in scheduled]
     # Each timer's schedule by the setting that holds it, for systemd's calendar parser (preflight).
-    s["calendars"] = {timer["setting"]: timer["schedule"] for timer in scheduled}
+    s["calendars"] = {timer["setting"]: timer["schedule"] for timer in scheduled if timer["calendar"]}
     # The directories schedule.yml's files call makes for the timers with a schedule.
     s["timer_directories"] = (
         ([dict(path=v["etcd_backup_host_dir"], owner="root", group="root", mode="0700")] if v["etcd_backup_schedule"] else [])
@@ -321,6 +329,8 @@ def host_settings(v, role_path, files_read=None):
         drill_status_file=host_dir + "/drill-status.json",
         metrics_dir=v["etcd_backup_metrics_dir"],
         schedule=v["etcd_backup_schedule"],
+        stream_interval=_int(v["etcd_backup_stream_interval"]),
+        stream_status_file=host_dir + "/stream-status.json",
         max_age_seconds=push["max_age_seconds"],
         server_cert=pki_host_dir + "/server.pem",
         server_key=pki_host_dir + "/server-key.pem",

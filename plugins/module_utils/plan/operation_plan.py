@@ -390,7 +390,9 @@ def plan_schedule(timers, push, lib_files, found, units):
     schedule_timers = []
     for timer in scheduled:
         state = units.get(timer["unit"]) or {}
-        schedule_timers.append(dict(name=timer["name"], paths=[file["dest"] for file in timer["files"]],
+        # A long-running service (the change stream) restarts when what it read at its start changed.
+        paths = [file["dest"] for file in timer["files"]] + list(timer.get("restart_on") or [])
+        schedule_timers.append(dict(name=timer["name"], paths=paths,
                                     running=state.get("active") == "active" and state.get("enabled") == "enabled"))
     # What goes: the files of the timers without a schedule, the push's when it is off, the
     # maintenance code when nothing runs it; only what the read found there.

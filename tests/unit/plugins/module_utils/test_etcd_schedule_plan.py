@@ -88,3 +88,15 @@ def test_code_still_used_stays():
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="must be lists"):
         plan_schedule("etcd-snapshot", push(), LIB_FILES, [], {})
+
+
+def test_the_change_stream_restarts_when_what_it_read_at_its_start_changes():
+    stream = dict(name="etcd-backup-stream", unit="etcd-backup-stream.timer", schedule="20",
+                  restart_on=[LIB + "etcd_backup_push.json", LIB + "etcd_backup_push.py"], files=[
+                      dict(src="etcd-backup-stream.service.j2", dest=SYSTEMD + "etcd-backup-stream.service", mode="0644"),
+                      dict(src="etcd-backup-stream.timer.j2", dest=SYSTEMD + "etcd-backup-stream.timer", mode="0644")])
+    plan = plan_schedule([*timers(), stream], push(on=True, code=True), LIB_FILES, [],
+                         {"etcd-backup-stream.timer": RUNNING})
+    assert plan["timers"][-1] == dict(name="etcd-backup-stream", running=True, paths=[
+        SYSTEMD + "etcd-backup-stream.service", SYSTEMD + "etcd-backup-stream.timer", LIB + "etcd_backup_push.json",
+        LIB + "etcd_backup_push.py"])
