@@ -34,6 +34,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -122,7 +123,8 @@ class Stream:
     def last_of_cluster(self, target):
         """The last revision of the newest segment on ``target`` whose verified header names this cluster
         (etcd's cluster ID) and this member's cluster; 0 when none of the newest HEADS_READ does."""
-        names = segments.ordered(o["name"] for o in target.listing())
+        # Every object under the prefix (the push's listing keeps full backups only).
+        names = segments.ordered(o["name"] for o in target.bucket.listing())
         for name in reversed(names[-HEADS_READ:]):
             fields = crypto.parse_head(target.read_head(name, crypto.MAX_HEAD_SIZE), "segment %s" % name)
             try:
@@ -291,13 +293,15 @@ def claim_stream(settings, claim, log, sleep=time.sleep):
             log("claimed the stream at %.3f" % time.time())
             return
         holder = (held or {}).get("value", b"").decode(errors="replace")
-        if holder != said:
+        if holder and holder != said:
             log("waiting: %s keeps the stream" % holder)
             said = holder
         sleep(FALLBACK_POLL)
 
 
 def main(argv):
+    # systemd stops the stream with SIGTERM: end through the finally below, which gives the claim back.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     with open(argv[1], encoding="utf-8") as source:
         settings = json.load(source)
     holder = "backup stream of %s on %s, pid %d" % (settings["name"], socket.gethostname(), os.getpid())
