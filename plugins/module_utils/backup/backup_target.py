@@ -352,7 +352,8 @@ def point_fetched(module, bucket):
     one refuses the restore, naming it."""
     point, dest = module.params["point"], module.params["dest"]
     point_time = segments.parse_point_time(point["time"]) if point.get("time") else None
-    point_revision = point.get("revision")
+    # 0, as "" for the time: no such point (the role passes both).
+    point_revision = point.get("revision") or None
     key = _key(module, create=False)[0]
     headers = {item["name"]: bucket.header(item["name"], key) for item in bucket.listing()}
     times, skipped = crypto.verified_times(headers, lambda n: object_what(n, bucket.name),

@@ -314,6 +314,12 @@ def status_records(reads, asked_from):
     return pushes, [read["drill"] for read in items.values() if "drill" in read]
 
 
+def stream_records(reads):
+    """Each play host's change stream record (status_report.yml's slurp loop item stream) for the status advice."""
+    items = [_read_items(read) for read in reads.values()]
+    return [read["stream"] for read in items if isinstance(read.get("stream"), dict) and not read["stream"].get("skipped")]
+
+
 def _read_items(read):
     read = read if isinstance(read, dict) else {}
     if isinstance(read.get("results"), list):

@@ -96,7 +96,8 @@ class Stream:
         self.clock = clock
         self.cluster_id = None
         self.signers = crypto.decoded_signers(settings["signers"])
-        self.status = dict(read_json(settings["stream_status_file"]), member=settings["name"])
+        self.status = dict(read_json(settings["stream_status_file"]), member=settings["name"],
+                           instance=settings["instance"], interval=int(settings["stream_interval"]))
         self.pending, self.pending_bytes, self.started = [], 0, None
         self.leases = {}
         # Where the watch starts again after a compaction cut it (take).
