@@ -127,11 +127,11 @@ def figure(**found):
 
 def test_the_stream_ships_every_change_within_its_interval(moto):
     s3 = moto["s3"]
+    for name in HOSTS:  # node_exporter's textfile directory, before the stream starts: it writes its metrics there
+        host(name).check_output("mkdir -p /var/lib/prometheus/node-exporter")
     rc, out = playbook("etcd", "--tags", "etcd_backup", "-e", json.dumps(pitr_vars(moto["url"])))
     assert rc == 0, why_failed(out)
     assert "raftops-pitr-secret" not in out
-    for name in HOSTS:  # node_exporter's textfile directory: the stream writes its metrics there
-        host(name).check_output("mkdir -p /var/lib/prometheus/node-exporter")
     gateway = Gateway(URLS[0])
     gateway.put("/app/before-backup", "in the full backup")
     # Every member's timer would fire at once: one of them pushes.

@@ -335,6 +335,8 @@ def _segment(module, bucket, name, cluster_id, work):
         _download_open(module, bucket, name, plain)
         with open(plain, "rb") as handle:
             found = segments.decode_segment(handle.read(), name, module.params["cluster"] or None)
+    except segments.SegmentError as exc:
+        raise TargetError("target %s: %s" % (bucket.name, exc)) from None
     finally:
         _remove(plain)
     if found.get("cluster_id") != cluster_id:
@@ -381,7 +383,10 @@ def point_fetched(module, bucket):
                 break
         if point_time is not None and segments.holds_later_writes(decoded, revision, point_time):
             continue
-        plan = segments.replay(decoded, revision, point_time, point_revision)
+        try:
+            plan = segments.replay(decoded, revision, point_time, point_revision)
+        except segments.SegmentError as exc:
+            raise TargetError("target %s: %s" % (bucket.name, exc)) from None
         # Replayed up to the gap with the point still ahead: the revisions missing may be before it.
         if gap and plan["reached"] == reached and (point_revision is None or point_revision > reached):
             raise TargetError("target %s holds no segment of revisions %d..%d (segments %s): the change stream has a "

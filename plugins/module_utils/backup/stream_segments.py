@@ -12,7 +12,11 @@ reads them with it.
 
 A segment holds every revision of the keyspace from ``first`` to ``last`` (both included), each with
 the time the stream received it and its operations (a put with its value and lease, or a delete of
-one key), and the TTL of each lease its puts name. etcd gives every revision at least one event, so
+one key), and the TTL of each lease its puts name. A stream that starts (a member taking the stream
+over, a watch started again after a compaction) reads the revisions made since the last segment at
+once: their received time is when it read them, not when etcd made them, which was no earlier than
+the last segment's time. The segment names such revisions ``uncertain`` ([first, last, not before]):
+a point in time between ``not before`` and when they were read cannot be placed among them. etcd gives every revision at least one event, so
 the segments of an unbroken stream follow each other with no revision missing: the next segment's
 ``first`` is the previous one's ``last`` plus one. A segment is sealed and signed like a full backup
 (etcd_backup_crypto.encrypt_file) under its name, ``etcd-stream-<first>-<last>.enc``, with the
@@ -118,16 +122,19 @@ def leases_of(revisions):
     return sorted({op[3] for _rev, _time, ops in revisions for op in ops if op[0] == PUT and op[3]})
 
 
-def encode_segment(cluster, cluster_id, revisions, leases):
+def encode_segment(cluster, cluster_id, revisions, leases, uncertain=()):
     """(name, bytes) of a segment of ``revisions`` (watch_revisions', contiguous, in order) of the
-    cluster, with ``leases`` {lease ID: granted TTL in seconds}."""
+    cluster, with ``leases`` {lease ID: granted TTL in seconds} and the ``uncertain`` revisions
+    ([first, last, not before], the stream's start: clipped to the segment's revisions)."""
     if not revisions:
         raise ValueError("a segment holds at least one revision")
     numbers = [rev for rev, _time, _ops in revisions]
     if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
         raise ValueError("a segment's revisions follow each other: %s" % numbers)
+    clipped = [[max(first, numbers[0]), min(last, numbers[-1]), since] for first, last, since in uncertain
+               if first <= numbers[-1] and last >= numbers[0]]
     body = dict(format=FORMAT, cluster=cluster, cluster_id=cluster_id, first=numbers[0], last=numbers[-1],
-                revisions=revisions, leases={str(k): int(v) for k, v in leases.items()})
+                revisions=revisions, leases={str(k): int(v) for k, v in leases.items()}, uncertain=clipped)
     return segment_name(numbers[0], numbers[-1]), json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -140,6 +147,7 @@ def decode_segment(data, name, cluster=None):
         numbers = [int(rev) for rev, _time, _ops in body["revisions"]]
         content = (body["format"], int(body["first"]), int(body["last"]))
         leases = {int(k): int(v) for k, v in body["leases"].items()}
+        uncertain = [[int(first), int(last), float(since)] for first, last, since in body.get("uncertain") or []]
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SegmentError("segment %s is no segment of the change stream: %s" % (name, exc)) from None
     if span is None or content != (FORMAT, span[0], span[1]) or numbers != list(range(span[0], span[1] + 1)):
@@ -147,7 +155,7 @@ def decode_segment(data, name, cluster=None):
                            % (name, content[1], content[2], content[0]))
     if cluster is not None and body.get("cluster") != cluster:
         raise SegmentError("segment %s is of cluster %s, not %s" % (name, body.get("cluster"), cluster))
-    return dict(body, leases=leases)
+    return dict(body, leases=leases, uncertain=uncertain)
 
 
 def point_given(point):
@@ -205,6 +213,8 @@ def replay(segments, after, point_time=None, point_revision=None):
             if rev <= reached:
                 continue
             if (point_revision is not None and rev > point_revision) or (point_time is not None and received > point_time):
+                if point_revision is None:
+                    _placed(segment, rev, point_time)
                 return dict(txns=txns, leases=leases, reached=reached, reached_time=reached_time)
             if rev != reached + 1:
                 raise SegmentError("revision %d follows revision %d in the segments: revisions %d..%d are missing"
@@ -215,6 +225,22 @@ def replay(segments, after, point_time=None, point_revision=None):
                     leases[op[3]] = segment["leases"].get(op[3], 0)
             reached, reached_time = rev, received
     return dict(txns=txns, leases=leases, reached=reached, reached_time=reached_time)
+
+
+def _placed(segment, revision, point_time):
+    """Refuse a point in time that falls where the stream cannot tell the revisions apart: the first
+    revision past it was read at a stream's start, and made no earlier than ``not before``."""
+    for first, last, since in segment.get("uncertain") or []:
+        if first <= revision <= last and since <= point_time:
+            raise SegmentError(
+                "revisions %d..%d were read when a stream started (a member took it over, or a watch began again), "
+                "so they were made at some time from %s to %s, and the point %s is in between: restore to a point "
+                "outside that, or to a revision with etcd_restore_revision" % (
+                    first, last, shown_time(since), shown_time(_received(segment, last)), shown_time(point_time)))
+
+
+def _received(segment, revision):
+    return next(received for rev, received, _ops in segment["revisions"] if rev == revision)
 
 
 def txn_request(ops):

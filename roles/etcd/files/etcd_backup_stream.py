@@ -46,7 +46,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import etcd_backup_crypto as crypto
 import etcd_s3
 import etcd_stream_segments as segments
-from etcd_backup_push import FALLBACK_POLL, PushError, Push, read_json, targets_of, write_json, write_metrics
+from etcd_backup_push import CLAIM_TTL, FALLBACK_POLL, PushError, Push, read_json, targets_of, write_json, write_metrics
 from etcd_maintenance import Etcdctl, EtcdctlError
 
 CLAIM = "backup-stream"
@@ -54,6 +54,8 @@ CLAIM = "backup-stream"
 MAX_SEGMENT_BYTES = 4 * 1024 * 1024
 # How many of the newest segments on a target are read for the one this cluster shipped last.
 HEADS_READ = 20
+# How often, in seconds, the stream prunes each target of the segments no full backup there needs.
+PRUNE_EVERY = 600
 
 
 class StreamError(Exception):
@@ -102,28 +104,33 @@ class Stream:
         self.leases = {}
         # Where the watch starts again after a compaction cut it (take).
         self.restart_at = None
+        # [first, last, not before] of the revisions read at a watch's start (stream_segments), and when
+        # the last revision was received.
+        self.uncertain, self.last_received = [], 0.0
 
     def start_revision(self, current):
-        """The revision to watch from: after the last segment of this cluster on the targets (the
-        lowest of the targets'), else after this member's newest snapshot, else after ``current``.
-        Records a gap when the segments of a target leave revisions out, or go past ``current``."""
+        """(the revision to watch from, the time the revisions up to ``current`` were made no earlier
+        than): after the last segment of this cluster on the targets (the lowest of the targets', made
+        after its time), else after this member's newest snapshot, else after ``current``. Records a
+        gap when the segments of a target leave revisions out, or go past ``current``."""
         shipped = [self.last_of_cluster(target) for target in self.targets]
-        known = [last for last in shipped if last]
-        if known and min(known) <= current:
+        known = [found for found in shipped if found[0]]
+        if known and min(known)[0] <= current:
             if len(known) < len(shipped):
-                self.gap(min(known) + 1, min(known), "a target holds no segment of this cluster yet")
-            return min(known) + 1
+                self.gap(min(known)[0] + 1, min(known)[0], "a target holds no segment of this cluster yet")
+            return min(known)[0] + 1, min(known)[1]
         if known:
-            self.gap(current + 1, max(known), "the targets' segments of cluster %s go past its revision %d"
+            self.gap(current + 1, max(known)[0], "the targets' segments of cluster %s go past its revision %d"
                      % (self.cluster_id, current))
         snapshot = self.snapshot_revision()
         if snapshot and snapshot <= current:
-            return snapshot + 1
-        return current + 1
+            return snapshot + 1, 0.0
+        return current + 1, 0.0
 
     def last_of_cluster(self, target):
-        """The last revision of the newest segment on ``target`` whose verified header names this cluster
-        (etcd's cluster ID) and this member's cluster; 0 when none of the newest HEADS_READ does."""
+        """(the last revision, its time) of the newest segment on ``target`` whose verified header names
+        this cluster (etcd's cluster ID) and this member's cluster; (0, 0.0) when none of the newest
+        HEADS_READ does."""
         # Every object under the prefix (the push's listing keeps full backups only).
         names = segments.ordered(o["name"] for o in target.bucket.listing())
         for name in reversed(names[-HEADS_READ:]):
@@ -135,8 +142,31 @@ class Stream:
                 self.log("target %s: passed over: %s" % (target.name, exc))
                 continue
             if fields["label"].get("cluster_id") == self.cluster_id:
-                return segments.parse_segment_name(name)[1]
-        return 0
+                return segments.parse_segment_name(name)[1], float(segments.label_epoch(fields["label"]["time"]))
+        return 0, 0.0
+
+    def prune(self):
+        """Delete from each target the segments uploaded before its oldest full backup that verifies
+        was taken: every revision in them is in that backup, so no point-in-time restore reads them
+        (the push's retention decides which backups stay). The upload time is the target's own, no
+        later than a segment's revisions were received; a target that fails is left for the next time."""
+        for target in self.targets:
+            try:
+                listing = target.bucket.listing()
+                heads = {o["name"]: crypto.parse_head(target.read_head(o["name"], crypto.MAX_HEAD_SIZE), o["name"])
+                         for o in listing if crypto.is_backup_object(o["name"])}
+                times, _unverified = crypto.verified_times(heads, lambda n: "object %s" % n, self.signers,
+                                                           self.settings["cluster"])
+                if not times:
+                    continue
+                oldest = min(segments.label_epoch(taken) for taken in times.values())
+                old = [o["name"] for o in listing if segments.is_segment_object(o["name"]) and o["mtime"] < oldest]
+                for name in old:
+                    target.delete(name)
+                if old:
+                    self.log("target %s: deleted %d segment(s) older than its oldest full backup" % (target.name, len(old)))
+            except (etcd_s3.S3Error, OSError, ValueError) as exc:
+                self.log("target %s (%s): pruning the segments failed: %s" % (target.name, target.where(), exc))
 
     def snapshot_revision(self):
         """The revision of this member's newest snapshot (etcd_backup_schedule's); 0 when it has none."""
@@ -165,13 +195,19 @@ class Stream:
     def run(self, interval, watch_factory=Watch):
         status = self.etcdctl.json("endpoint", "status")[0]["Status"]
         self.cluster_id = "%x" % int(status["header"]["cluster_id"])
-        start = self.start_revision(int(status["header"]["revision"]))
+        current = int(status["header"]["revision"])
+        start, since = self.start_revision(current)
+        self.read_again(start, current, since)
         self.log("streaming revisions from %d (cluster %s) every %d s" % (start, self.cluster_id, interval))
         self.status.update(holder=self.claim.holder, since=round(self.clock()), error=None)
         self.record()
         watch = watch_factory(self.etcdctl, start)
+        pruned = None
         try:
             while True:
+                if pruned is None or time.monotonic() - pruned >= PRUNE_EVERY:
+                    self.prune()
+                    pruned = time.monotonic()
                 try:
                     answer = watch.answers.get(timeout=1)
                 except queue.Empty:
@@ -183,6 +219,8 @@ class Stream:
                     if start is None:
                         watch.stop()
                         start = self.restart_at
+                        current = int(self.etcdctl.json("endpoint", "status")[0]["Status"]["header"]["revision"])
+                        self.read_again(start, current, self.last_received)
                         watch = watch_factory(self.etcdctl, start)
                         continue
                 due = self.started is not None and self.clock() - self.started >= interval
@@ -190,6 +228,12 @@ class Stream:
                     self.ship()
         finally:
             watch.stop()
+
+    def read_again(self, start, current, since):
+        """The revisions ``start``..``current`` a watch from ``start`` reads at once: made no earlier
+        than ``since``, received now (stream_segments, ``uncertain``)."""
+        if start <= current:
+            self.uncertain.append([start, current, since])
 
     def take(self, answer, expected, watch):
         """Add one watch answer to the segment; the next revision expected, or None when the watch must
@@ -212,6 +256,8 @@ class Stream:
             expected += 1
         if revisions and self.started is None:
             self.started = self.clock()
+        if revisions:
+            self.last_received = revisions[-1][1]
         self.pending += revisions
         self.pending_bytes += sum(len(op[1]) + len(op[2]) for _rev, _time, ops in revisions for op in ops)
         for lease in segments.leases_of(revisions):
@@ -231,7 +277,8 @@ class Stream:
         it is sent again at the next interval (with what came meanwhile, a later segment)."""
         self.claim.claim_held()
         used = {lease: self.leases[lease] for lease in segments.leases_of(self.pending)}
-        name, body = segments.encode_segment(self.settings["cluster"], self.cluster_id, self.pending, used)
+        name, body = segments.encode_segment(self.settings["cluster"], self.cluster_id, self.pending, used,
+                                             self.uncertain)
         work = tempfile.mkdtemp(prefix=".stream.", dir=self.settings["backup_dir"])
         try:
             plain, sealed = os.path.join(work, "segment.json"), os.path.join(work, name)
@@ -266,6 +313,7 @@ class Stream:
                            segments=int(self.status.get("segments") or 0) + 1,
                            bytes=int(self.status.get("bytes") or 0) + seal["encrypted_size"])
         self.pending, self.pending_bytes, self.started = [], 0, None
+        self.uncertain = [u for u in self.uncertain if u[1] > last]
         self.gap_closed()
         self.record()
 
@@ -273,6 +321,14 @@ class Stream:
         """The status file (replaced whole) and the metrics."""
         write_json(self.settings["stream_status_file"], self.status)
         gap = self.status.get("gap") or {}
+        try:
+            self.metrics(gap)
+        except OSError as exc:
+            # A metrics directory made after the unit started is read-only to it (ProtectSystem=strict)
+            # until it restarts: the stream goes on without its metrics, and says so.
+            self.log("the metrics could not be written: %s" % exc)
+
+    def metrics(self, gap):
         write_metrics(self.settings, "stream", [
             ("stream_success", int(not self.status.get("error")), {}),
             ("stream_gap", int(bool(gap)), {}),
@@ -316,7 +372,8 @@ def main(argv):
     if not targets:
         log("no S3 target among etcd_backup_targets: the change stream has nowhere to go")
         return 1
-    claim = Push(settings, etcdctl, log, holder, targets)
+    # The push's claim under its longest lease (CLAIM_TTL), whatever the push's window.
+    claim = Push(dict(settings, window=3 * CLAIM_TTL), etcdctl, log, holder, targets)
     claim_stream(settings, claim, log)
     keeping = threading.Event()
     keeper = threading.Thread(target=claim.keep_claim, args=(keeping,), daemon=True)

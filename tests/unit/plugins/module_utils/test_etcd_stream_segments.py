@@ -171,3 +171,18 @@ def test_a_replayed_revision_is_one_unconditioned_transaction_of_its_puts_and_de
 def test_a_point_is_given_by_a_time_or_a_revision():
     assert not s.point_given(None) and not s.point_given({"time": "", "revision": 0})
     assert s.point_given({"time": "2026-11-28T14:03:07Z"}) and s.point_given({"revision": 4})
+
+
+def test_revisions_read_at_a_stream_s_start_cannot_place_a_point_between_their_bounds():
+    # Revisions 13..14 were read when a member took the stream over at 105.0; the last segment before
+    # ended at 101.0: they were made some time in between.
+    seg_name, data = s.encode_segment("etcd/etcd", "c1", [[13, 105.0, [put("/a", "1")]], [14, 105.0, [put("/b", "2")]],
+                                                          [15, 106.0, [put("/c", "3")]]], {}, [[10, 14, 101.0]])
+    segs = [s.decode_segment(data, seg_name)]
+    assert segs[0]["uncertain"] == [[13, 14, 101.0]]  # clipped to the segment's revisions
+    assert s.replay(segs, 12, point_time=100.0)["reached"] == 12  # before it: none of them
+    assert s.replay(segs, 12, point_time=105.5)["reached"] == 14  # after it: all of them
+    with pytest.raises(s.SegmentError, match=r"revisions 13\.\.14 were read when a stream started .* the point "
+                                             r"1970-01-01T00:01:43\.000Z is in between: restore to a point outside"):
+        s.replay(segs, 12, point_time=103.0)
+    assert s.replay(segs, 12, point_revision=13)["reached"] == 13  # a revision is always placed
