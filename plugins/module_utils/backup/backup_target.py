@@ -341,8 +341,8 @@ def _segment(module, bucket, name, cluster_id, work):
         _remove(plain)
     if found.get("cluster_id") != cluster_id:
         raise TargetError("segment %s on target %s is of etcd cluster %s, the full backup of cluster %s: a segment "
-                          "of another cluster (a restore since?) cannot follow it" % (name, bucket.name,
-                                                                                        found.get("cluster_id"), cluster_id))
+                          "of another cluster (a restore since?) cannot follow it"
+                          % (name, bucket.name, found.get("cluster_id"), cluster_id))
     return found
 
 

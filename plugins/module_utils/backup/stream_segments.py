@@ -262,4 +262,3 @@ def lease_request(lease_id, ttl):
     a TTL the stream could not read (0: the lease was gone by then) becomes 1 s: its keys go soon, as
     they did."""
     return {"ID": str(lease_id), "TTL": str(max(int(ttl), 1))}
-

@@ -182,7 +182,7 @@ def test_the_push_on():
         LIB + "/etcd_backup_push.json", LIB + "/etcd_backup_push_ssh", LIB + "/etcd_backup_push_known_hosts")
     assert [f["dest"] for f in push["lib_files"]] == push["paths"][:10]
     assert push["paths"][10:] == [LIB + "/etcd_backup_push.json", LIB + "/etcd_backup_push_ssh",
-                                 LIB + "/etcd_backup_push_ssh.pub", LIB + "/etcd_backup_push_known_hosts"]
+                                  LIB + "/etcd_backup_push_ssh.pub", LIB + "/etcd_backup_push_known_hosts"]
     # Its targets' credentials are no part of it: vars/main.yml adds the targets where a task reads them
     # (the lookup); their hosts, which the push's tasks go to, are.
     assert "targets" not in push and "secret" not in repr(s)
