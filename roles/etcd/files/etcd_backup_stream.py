@@ -268,7 +268,7 @@ class Stream:
     def lease_ttl(self, lease):
         """The TTL lease ``lease`` was granted with; 0 when it is gone already."""
         try:
-            return int(self.etcdctl.json("lease", "timetolive", "%x" % lease).get("grantedTTL") or 0)
+            return int(self.etcdctl.json("lease", "timetolive", "%x" % lease).get("granted-ttl") or 0)
         except (EtcdctlError, ValueError):
             return 0
 
