@@ -187,6 +187,7 @@ seconds:
 import json
 import os
 import pwd
+import threading
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -248,22 +249,42 @@ def reader(params):
     return read
 
 
-def replay_into(client, plan, dest):
-    """The replay's revisions and leases applied to the private etcd behind ``client``, and a snapshot
-    of it written to ``dest``: its revision and key count."""
-    for lease, ttl in plan["leases"].items():
+def keep_leases(client, stop):
+    """Renew every lease of the private etcd each second until ``stop``: a lease that ran out there
+    would delete its keys at a revision of its own, which the cluster never made (its expiries are
+    in the stream as deletes)."""
+    while not stop.wait(1):
         try:
-            client.call("/v3/lease/grant", lease_request(lease, ttl))
-        except EtcdError as exc:
-            if not exc.matches("lease already exists"):
-                raise
-    for revision, ops in plan["txns"]:
-        got = int(client.call("/v3/kv/txn", txn_request(ops))["header"]["revision"])
-        if got != revision:
-            raise DrillError("revision %d of the change stream became revision %d in the replay: the full backup and "
-                             "the segments do not follow each other" % (revision, got))
-    with open(dest, "wb") as out:
-        copy_stream(client.stream("/v3/maintenance/snapshot"), out)
+            for lease in client.call("/v3/lease/leases").get("leases") or []:
+                client.call("/v3/lease/keepalive", {"ID": lease["ID"]})
+        except EtcdError:
+            continue  # the replay's own calls say what is wrong
+
+
+def replay_into(client, plan, dest, keeper_client):
+    """The replay's revisions and leases applied to the private etcd behind ``client`` (its leases
+    kept alive through ``keeper_client``), and a snapshot of it written to ``dest``: its revision and
+    key count."""
+    stop = threading.Event()
+    keeper = threading.Thread(target=keep_leases, args=(keeper_client, stop), daemon=True)
+    keeper.start()
+    try:
+        for lease, ttl in plan["leases"].items():
+            try:
+                client.call("/v3/lease/grant", lease_request(lease, ttl))
+            except EtcdError as exc:
+                if not exc.matches("lease already exists"):
+                    raise
+        for revision, ops in plan["txns"]:
+            got = int(client.call("/v3/kv/txn", txn_request(ops))["header"]["revision"])
+            if got != revision:
+                raise DrillError("revision %d of the change stream became revision %d in the replay: the full backup "
+                                 "and the segments do not follow each other" % (revision, got))
+        with open(dest, "wb") as out:
+            copy_stream(client.stream("/v3/maintenance/snapshot"), out)
+    finally:
+        stop.set()
+        keeper.join()
     os.chmod(dest, 0o600)
     # The owner of its directory's: the login user's, when the action brings it back from its temporary directory.
     owner = os.stat(os.path.dirname(os.path.abspath(dest)))
@@ -276,10 +297,13 @@ def applier(params, plan):
     starts it raises EtcdError (waited for); a failure of the replay itself is a DrillError."""
 
     def apply(url):
-        client = EtcdClient(url, auth_user=params["auth_user"], auth_password=params["auth_password"], timeout=60)
-        client.status()
+        def client():
+            return EtcdClient(url, auth_user=params["auth_user"], auth_password=params["auth_password"], timeout=60)
+
+        replaying = client()
+        replaying.status()
         try:
-            return replay_into(client, plan, params["replay_dest"])
+            return replay_into(replaying, plan, params["replay_dest"], client())
         except (EtcdError, SnapshotError, OSError, KeyError, ValueError) as exc:
             raise DrillError("the replay failed: %s" % exc) from None
 

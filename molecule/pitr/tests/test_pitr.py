@@ -22,7 +22,8 @@ import threading
 import time
 
 import pytest
-from etcdtest import EPHEMERAL, ROOT, Gateway, b64, figures_report, fingerprint, host, playbook, poll, prefix_end, why_failed
+from conftest import FIGURES
+from etcdtest import EPHEMERAL, ROOT, Gateway, b64, fingerprint, host, playbook, poll, prefix_end, why_failed
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
 from moto_server import moto_server
@@ -43,7 +44,6 @@ INTERVAL = 5
 # How much later than its commit the stream may receive a revision (a watch on a loaded test bed):
 # a write acknowledged this close to the point may be received after it, and is left out of the check.
 WATCH_LATENCY = 0.5
-FIGURES, pytest_terminal_summary = figures_report("pitr")
 
 state = {}
 
