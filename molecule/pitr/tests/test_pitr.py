@@ -8,8 +8,9 @@ its interval. `restore -e etcd_restore_to=<that moment>` brings back every key a
 and none written after it. Before that, `--check` names the full backup, the segments and the last
 revision, and a tampered or missing segment refuses the restore by name with every host unchanged.
 
-`make test` (-m "not full") walks the stream and the point-in-time restore once; the member that
-holds the stream killed mid-segment, and another taking over with no gap, is `make test-full`'s.
+`make test` (-m "not full") walks the stream, the check and the point-in-time restore once; the
+member that holds the stream killed mid-segment, and another taking over with no gap, and the
+tampered and missing segments (whose refusals the unit tests decide too) are `make test-full`'s.
 """
 
 import base64
@@ -200,8 +201,7 @@ def restore_vars(moto, **more):
                                 etcd_restore_to=segments.shown_time(state["point"]), **more))
 
 
-def test_a_tampered_or_missing_segment_refuses_the_restore_by_name(moto):
-    s3 = moto["s3"]
+def test_check_mode_names_the_backup_the_segments_and_the_revision_reached(moto):
     before = fingerprint(HOSTS)
     rc, out = playbook("restore", "-e", restore_vars(moto), check=True)
     assert rc == 0, why_failed(out)
@@ -209,9 +209,16 @@ def test_a_tampered_or_missing_segment_refuses_the_restore_by_name(moto):
     check = re.search(r"check mode: (etcd-snapshot-\S+\.db\.enc) \(revision (\d+)\) of target offsite and (\d+) "
                       r"segment\(s\), (etcd-stream-\S+) to (etcd-stream-\S+) of its change stream up to revision (\d+)", said)
     assert check, out[-3000:]
-    first_used, reached = check.group(4), int(check.group(6))
+    state["first_segment"], reached = check.group(4), int(check.group(6))
     assert state["writer"].acks[0]["revision"] < reached < state["deleted_revision"]
     assert fingerprint(HOSTS) == before
+
+
+@pytest.mark.full
+def test_a_tampered_or_missing_segment_refuses_the_restore_by_name(moto):
+    s3 = moto["s3"]
+    before = fingerprint(HOSTS)
+    first_used = state["first_segment"]
     body = s3.get_object(Bucket=BUCKET, Key=PREFIX + first_used)["Body"].read()
     s3.put_object(Bucket=BUCKET, Key=PREFIX + first_used, Body=body[:-40] + bytes([body[-40] ^ 1]) + body[-39:])
     try:
@@ -245,8 +252,9 @@ def test_restore_to_a_point_brings_back_every_key_acknowledged_by_then_and_none_
         after = [a["key"] for a in acks if a["began"] > point]
         assert after and [k for k in after if k in stored] == [], url
         assert stored.get("/app/before-backup") == "in the full backup" and stored.get("/app/leased") == "with a lease"
-    borderline = [a for a in acks if point - WATCH_LATENCY < a["acked"] and a["began"] <= point]
-    figure(keys_restored=len(stored), borderline_writes=len(borderline))
+    borderline = [a for a in acks if point - WATCH_LATENCY < a["acked"] <= point]
+    figure(keys_restored=len(stored), acked_by_the_point_near_it=len(borderline),
+           acked_by_the_point_missing=len([a for a in borderline if stored.get(a["key"]) != a["value"]]))
     # The key with a lease kept it (etcd's restore starts its TTL again).
     lease = Gateway(URLS[0]).call("/v3/kv/range", {"key": b64("/app/leased")})["kvs"][0].get("lease")
     assert lease and int(lease) > 0
