@@ -17,6 +17,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_fetch as fetch
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_plan as etcd_backup_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.stream_segments import point_given
 from ansible_collections.raftops.etcd.plugins.plugin_utils.arguments import task_params
 
 
@@ -34,10 +35,14 @@ class ActionModule(ActionBase):
         made = tempfile.mkdtemp(suffix=".etcd-restore", dir=params["dir"])
         try:
             dest = os.path.join(made, fetch.SNAPSHOT)
+            replayed = {}
             if params["target"].get("type") == "ssh":
+                if point_given(params["point"]):
+                    raise FetchError("a point-in-time restore reads its backups and change stream from an S3 target; "
+                                     "target %s is an SSH target" % params["target"].get("name"))
                 chosen = self._from_ssh(params, made, dest, warnings)
             else:
-                chosen = self._from_s3(params, dest, warnings, task_vars)
+                chosen = self._from_s3(params, dest, warnings, task_vars, replayed)
         except (FetchError, ValueError, OSError, crypto.BackupCryptoError) as exc:
             shutil.rmtree(made, ignore_errors=True)
             result.update(failed=True, changed=False, msg=str(exc))
@@ -45,20 +50,23 @@ class ActionModule(ActionBase):
             shutil.rmtree(made, ignore_errors=True)
             raise
         else:
-            result.update(changed=True, dir=made, path=dest, object=chosen,
-                          shown=fetch.shown(params["name"], chosen, params["target"].get("name")))
+            result.update(replayed, changed=True, dir=made, path=dest, object=chosen,
+                          shown=fetch.shown(params["name"], chosen, params["target"].get("name"), replayed))
         if warnings:
             result["warnings"] = warnings
         return result
 
-    def _from_s3(self, params, dest, warnings, task_vars):
-        """Fetched, verified and decrypted by etcd_backup_target on the controller: the object's name."""
+    def _from_s3(self, params, dest, warnings, task_vars, replayed):
+        """Fetched, verified and decrypted by etcd_backup_target on the controller: the object's name. For
+        a point in time, ``replayed`` gets what the change stream adds (the replay's file and figures)."""
         answer = self._execute_module(module_name="raftops.etcd.etcd_backup_target", module_args=dict(
             state="fetched", target=params["target"], name=params["name"], dest=dest, key_file=params["key_file"],
-            cluster=params["cluster"], members=params["members"]), task_vars=task_vars)
+            cluster=params["cluster"], members=params["members"], point=params["point"]), task_vars=task_vars)
         warnings.extend(answer.get("warnings") or [])
         if answer.get("failed"):
             raise FetchError(answer.get("msg") or "fetching from target %s failed" % params["target"].get("name"))
+        if point_given(params["point"]):
+            replayed.update({k: answer[k] for k in ("backup_revision", "segments", "reached", "reached_time", "replay")})
         return answer["object"]
 
     def _from_ssh(self, params, made, dest, warnings):

@@ -397,11 +397,12 @@ class ActionModule(ActionBase):
             return dict(refusal=refusal, lines=[])
         health = self._read_health(params["connection"], settings, task_vars)
         refusal = etcd_operation_plan.report_refusal(health, dict(settings, asked_from=asked_from))
-        pushes, drills = etcd_operation_plan.status_records(
-            self._host_values(hostvars, play_hosts, "_etcd_status"), asked_from)
+        reads = self._host_values(hostvars, play_hosts, "_etcd_status")
+        pushes, drills = etcd_operation_plan.status_records(reads, asked_from)
         advice = status_advice(health, settings.get("status_settings"),
                                dict(dir=settings.get("backup_dir"), files=snapshot_files(settings.get("backup_dir")),
-                                    now=time.time()), pushes, drills, rotation_status(settings["pki_dir"]))
+                                    now=time.time()), pushes, drills, rotation=rotation_status(settings["pki_dir"]),
+                               streams=etcd_operation_plan.stream_records(reads))
         runtime = etcd_operation_plan.runtime_line(self._host_values(hostvars, play_hosts, "_etcd_host_info"))
         table = list(health.get("table") or []) + ([runtime] if runtime else [])
         return dict(refusal=refusal, lines=[] if refusal else status_lines(table, advice))

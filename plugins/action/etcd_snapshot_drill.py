@@ -4,7 +4,9 @@
 """Action for raftops.etcd.etcd_snapshot_drill: with ``remote_src: false`` the snapshot is a file on
 the controller, copied for the drill into the task's private temporary directory on the host
 (Ansible's, mode 0700) and removed with it on every path, failures included; otherwise, and in
-check mode (which restores nothing), the module runs as given."""
+check mode (which restores nothing), the module runs as given. With ``replay`` (a point-in-time
+restore) the replay's file goes with the snapshot, and the replayed snapshot comes back to the
+controller's ``replay_dest``."""
 
 import os
 
@@ -44,8 +46,18 @@ class ActionModule(ActionBase):
             tmpdir = self._connection._shell.tmpdir or self._make_tmp_path()
             copy = self._connection._shell.join_path(tmpdir, "snapshot.db")
             self._transfer_file(local, copy)
-            self._fixup_perms2((tmpdir, copy))
-            result.update(self._execute_module(module_name=MODULE, module_args=dict(args, src=copy), task_vars=task_vars))
+            more = {}
+            if args.get("replay"):
+                # A point-in-time restore's replay: its file goes with the snapshot, and the replayed
+                # snapshot comes back to the controller's replay_dest.
+                more = dict(replay=self._connection._shell.join_path(tmpdir, "replay.json"),
+                            replay_dest=self._connection._shell.join_path(tmpdir, "replayed.db"))
+                self._transfer_file(args["replay"], more["replay"])
+            self._fixup_perms2([tmpdir, copy] + ([more["replay"]] if more else []))
+            result.update(self._execute_module(module_name=MODULE, module_args=dict(args, src=copy, **more),
+                                               task_vars=task_vars))
+            if more and not result.get("failed"):
+                self._connection.fetch_file(more["replay_dest"], args["replay_dest"])
             if "src" in result:
                 # The snapshot as the controller knows it, not its copy.
                 result["src"] = args["src"]

@@ -59,6 +59,20 @@ options:
     type: list
     elements: str
     default: []
+  point:
+    description:
+      - A point in time to restore to, from an S3 target (C(docs/backup-restore.md), "Point-in-time restore").
+        O(name) is then ignored; the newest full backup at or before it is decrypted, and the change stream's
+        revisions after it up to the point are written beside it (RV(replay)). See M(raftops.etcd.etcd_backup_target).
+    type: dict
+    version_added: 1.0.0
+    suboptions:
+      time:
+        description: An RFC 3339 time (C(2026-11-28T14:03:07Z)).
+        type: str
+      revision:
+        description: The last revision to replay.
+        type: int
 seealso:
   - module: raftops.etcd.etcd_backup_target
     description: Seal, send, prune and fetch backups of S3 targets.
@@ -103,6 +117,18 @@ object:
   returned: success
   type: str
   sample: etcd-snapshot-20261126T030000Z.enc
+replay:
+  description: With O(point), the file of the revisions to replay on the snapshot, in RV(dir).
+  returned: with O(point)
+  type: str
+  version_added: 1.0.0
+  sample: /home/ops/etcd-backups/tmpk2j3.etcd-restore/replay.json
+reached:
+  description: With O(point), the last revision the replay reaches.
+  returned: with O(point)
+  type: int
+  version_added: 1.0.0
+  sample: 4300
 shown:
   description: How the restore's report names the backup.
   returned: success

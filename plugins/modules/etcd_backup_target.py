@@ -185,6 +185,22 @@ options:
         snapshot's record beside O(src) (C(<src>.json)); a record missing, unreadable or of another snapshot fails
         the task and nothing is left behind.
     type: str
+  point:
+    description:
+      - V(fetched) - a point in time to restore to (C(docs/backup-restore.md), "Point-in-time restore"). Instead of
+        O(name), the newest full backup taken at or before it is decrypted into O(dest), and the revisions of the
+        change stream's segments (C(etcd-stream-<first>-<last>.enc), each verified and decrypted) after it up to
+        the point are written beside it, as C(replay.json), for the replay (RV(replay)). A tampered segment, one
+        of another cluster, or a gap before the point fails the task, naming them.
+    type: dict
+    version_added: 1.0.0
+    suboptions:
+      time:
+        description: An RFC 3339 time (C(2026-11-28T14:03:07Z)); every revision the stream received by then is replayed.
+        type: str
+      revision:
+        description: The last revision to replay.
+        type: int
 seealso:
   - module: raftops.etcd.etcd_snapshot_info
     description: Check the decrypted snapshot before a restore.
@@ -225,6 +241,37 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+replay:
+  description: With O(point), the file of the revisions to replay on the full backup, beside O(dest).
+  returned: with O(point)
+  type: str
+  version_added: 1.0.0
+  sample: /home/ops/etcd-backups/tmpk2j3.etcd-restore/replay.json
+backup_revision:
+  description: With O(point), the revision of the full backup taken.
+  returned: with O(point)
+  type: int
+  version_added: 1.0.0
+  sample: 4242
+segments:
+  description: With O(point), the segments of the change stream replayed, in order.
+  returned: with O(point)
+  type: list
+  elements: str
+  version_added: 1.0.0
+  sample: [etcd-stream-0000000000004243-0000000000004300.enc]
+reached:
+  description: With O(point), the last revision the replay reaches.
+  returned: with O(point)
+  type: int
+  version_added: 1.0.0
+  sample: 4300
+reached_time:
+  description: With O(point), when the change stream received RV(reached) (RFC 3339, UTC); null when nothing is replayed.
+  returned: with O(point)
+  type: str
+  version_added: 1.0.0
+  sample: "2026-11-28T14:03:06.71Z"
 target:
   description: Name of the target.
   returned: when O(target) is given

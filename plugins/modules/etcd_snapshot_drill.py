@@ -72,6 +72,22 @@ options:
   label:
     description: How the snapshot is named in the failure message; O(src) by default.
     type: str
+  replay:
+    description:
+      - A point-in-time restore's replay (C(docs/backup-restore.md), "Point-in-time restore"), the C(replay.json)
+        M(raftops.etcd.etcd_backup_fetch) wrote with its O(raftops.etcd.etcd_backup_fetch#module:point), on the host
+        (on the controller with O(remote_src=false)). Instead of the drill's checks, its revisions are replayed on
+        the restored O(src) in the private etcd, one transaction each (so the replayed etcd reaches the same
+        revision numbers; a revision that does not is refused), its leases granted again with their IDs and TTLs,
+        and a snapshot of the result is written to O(replay_dest). Needs O(replay_dest).
+    type: path
+    version_added: 1.0.0
+  replay_dest:
+    description:
+      - With O(replay), where the snapshot of the replayed etcd is written, on the host (on the controller with
+        O(remote_src=false), brought back there), mode V(0600), owned by the owner of its directory.
+    type: path
+    version_added: 1.0.0
 extends_documentation_fragment: [raftops.etcd.common]
 attributes:
   check_mode:
@@ -154,6 +170,12 @@ listeners:
   returned: success, and when a check failed after it answered
   type: dict
   sample: {listen-client-urls: ["unix://drill-client:0"], listen-peer-urls: ["unix://drill-peer:0"], listen-metrics-urls: []}
+replayed:
+  description: With O(replay), the revisions replayed; RV(revision) is the last one.
+  returned: with O(replay), on success
+  type: int
+  version_added: 1.0.0
+  sample: 4213
 seconds:
   description: How long the drill took, restore and check.
   returned: success, and when a check failed after it answered
@@ -164,6 +186,7 @@ seconds:
 import json
 import os
 import pwd
+import threading
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -174,6 +197,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.client.client import 
     EtcdClient,
     EtcdError,
 )
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_file import SnapshotError, copy_stream
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.stream_segments import lease_request, txn_request
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.private_etcd import DrillError, PrivateEtcd
 from ansible_collections.raftops.etcd.plugins.module_utils.backup.restore_rules import RuleError, parse_backup_record
 from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_host import Failure, find_tool, run_module
@@ -196,6 +221,8 @@ def argument_spec():
         auth_password=dict(type="str", no_log=True),
         start_timeout=dict(type="int", default=60),
         label=dict(type="str"),
+        replay=dict(type="path"),
+        replay_dest=dict(type="path"),
     )
 
 
@@ -221,6 +248,90 @@ def reader(params):
     return read
 
 
+def keep_leases(client, stop):
+    """Renew every lease of the private etcd each second until ``stop``: a lease that ran out there
+    would delete its keys at a revision of its own, which the cluster never made (its expiries are
+    in the stream as deletes)."""
+    while not stop.wait(1):
+        try:
+            for lease in client.call("/v3/lease/leases").get("leases") or []:
+                client.call("/v3/lease/keepalive", {"ID": lease["ID"]})
+        except EtcdError:
+            continue  # the replay's own calls say what is wrong
+
+
+def replay_into(client, plan, dest, keeper_client):
+    """The replay's revisions and leases applied to the private etcd behind ``client`` (its leases
+    kept alive through ``keeper_client``), and a snapshot of it written to ``dest``: its revision and
+    key count."""
+    stop = threading.Event()
+    keeper = threading.Thread(target=keep_leases, args=(keeper_client, stop), daemon=True)
+    keeper.start()
+    try:
+        for lease, ttl in plan["leases"].items():
+            try:
+                client.call("/v3/lease/grant", lease_request(lease, ttl))
+            except EtcdError as exc:
+                if not exc.matches("lease already exists"):
+                    raise
+        for revision, ops in plan["txns"]:
+            got = int(client.call("/v3/kv/txn", txn_request(ops))["header"]["revision"])
+            if got != revision:
+                raise DrillError("revision %d of the change stream became revision %d in the replay: the full backup "
+                                 "and the segments do not follow each other" % (revision, got))
+        with open(dest, "wb") as out:
+            copy_stream(client.stream("/v3/maintenance/snapshot"), out)
+    finally:
+        stop.set()
+        keeper.join()
+    os.chmod(dest, 0o600)
+    # The owner of its directory's: the login user's, when the action brings it back from its temporary directory.
+    owner = os.stat(os.path.dirname(os.path.abspath(dest)))
+    os.chown(dest, owner.st_uid, owner.st_gid)
+    return dict(revision=client.current_revision(), keys=client.count_keys())
+
+
+def applier(params, plan):
+    """``apply(url)`` of PrivateEtcd.replay, through the collection's client: while the private etcd
+    starts it raises EtcdError (waited for); a failure of the replay itself is a DrillError."""
+
+    def apply(url):
+        def client():
+            return EtcdClient(url, auth_user=params["auth_user"], auth_password=params["auth_password"], timeout=60)
+
+        replaying = client()
+        replaying.status()
+        try:
+            return replay_into(replaying, plan, params["replay_dest"], client())
+        except (EtcdError, SnapshotError, OSError, KeyError, ValueError) as exc:
+            raise DrillError("the replay failed: %s" % exc) from None
+
+    return apply
+
+
+def replay(module, tool, label):
+    params = module.params
+    if not params["replay_dest"]:
+        raise Failure("replay needs replay_dest, where the replayed snapshot goes", problems=[])
+    try:
+        with open(params["replay"], encoding="utf-8") as source:
+            plan = json.load(source)
+    except (OSError, ValueError) as exc:
+        raise Failure("replay %s cannot be read: %s" % (params["replay"], exc), problems=[]) from None
+    private = PrivateEtcd(dict(etcd=params["etcd_path"], etcdutl=tool.path), params["user"], work_dir=params["work_dir"],
+                          start_timeout=params["start_timeout"])
+    try:
+        done = private.replay(params["src"], applier(params, plan), (EtcdError,))
+    except (DrillError, OSError, ValueError, KeyError) as exc:
+        raise Failure("replay failed: snapshot %s: %s" % (label, exc), problems=[str(exc)]) from None
+    applied = done["applied"]
+    if applied["revision"] != plan["reached"]:
+        raise Failure("replay failed: snapshot %s: the replayed etcd is at revision %d, not %d" % (
+            label, applied["revision"], plan["reached"]), problems=["revision %d" % applied["revision"]])
+    return dict(changed=False, src=params["src"], revision=applied["revision"], keys=applied["keys"],
+                replayed=len(plan["txns"]), snapshot=done["snapshot"], problems=[], seconds=done["seconds"])
+
+
 def drill(module):
     params = module.params
     label = params["label"] or params["src"]
@@ -241,6 +352,8 @@ def drill(module):
     if module.check_mode:
         return dict(changed=False, src=params["src"], problems=[],
                     msg="check mode: %s would be restored into a private etcd" % label)
+    if params["replay"]:
+        return replay(module, tool, label)
     private = PrivateEtcd(dict(etcd=params["etcd_path"], etcdutl=tool.path), params["user"], work_dir=params["work_dir"],
                           start_timeout=params["start_timeout"])
     try:

@@ -38,6 +38,7 @@ def argument_spec():
         key_file=dict(type="path", required=True, no_log=False),
         cluster=dict(type="str", default=""),
         members=dict(type="list", elements="str", default=[]),
+        point=dict(type="dict", options=dict(time=dict(type="str"), revision=dict(type="int"))),
     )
 
 
@@ -59,7 +60,15 @@ def decoded(text, what):
         raise ValueError("%s came to the controller damaged (not base64)" % what) from None
 
 
-def shown(wanted, chosen, target_name):
-    """How the restore's report names the backup: for ``latest``, the object it resolved to."""
+def shown(wanted, chosen, target_name, replayed=None):
+    """How the restore's report names the backup: for ``latest``, the object it resolved to; for a
+    point in time (``replayed``: the fetch's backup_revision, segments, reached and reached_time), the
+    full backup and the segments replayed on it."""
+    if replayed:
+        used = replayed["segments"]
+        return "%s (revision %d) of target %s and %s of its change stream up to revision %d (%s)" % (
+            chosen, replayed["backup_revision"], target_name,
+            "%d segment(s), %s to %s" % (len(used), used[0], used[-1]) if used else "no segment", replayed["reached"],
+            "received %s" % replayed["reached_time"] if replayed["reached_time"] else "no revision replayed")
     name = "latest (%s)" % chosen if wanted == "latest" else wanted
     return "%s of target %s" % (name, target_name)

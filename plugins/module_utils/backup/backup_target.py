@@ -6,6 +6,7 @@
 (plugins/action/etcd_backup_target.py) runs it within ansible-playbook for the controller's states
 (S3 targets, sealing); the module runs it on an SSH target's host for V(present) there."""
 
+import json
 import os
 import pwd
 import shutil
@@ -14,7 +15,9 @@ import tempfile
 import time
 
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import stream_segments as segments
 from ansible_collections.raftops.etcd.plugins.module_utils.backup.backup_plan import drill_record
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_file import SnapshotError, check_snapshot_file
 
 
 class TargetError(Exception):
@@ -50,6 +53,7 @@ def argument_spec():
         cluster_id=dict(type="str"),
         taken=dict(type="str"),
         member=dict(type="str"),
+        point=dict(type="dict", options=dict(time=dict(type="str"), revision=dict(type="int"))),
     )
 
 
@@ -97,8 +101,8 @@ class Bucket:
             self.fail("looking for object %s" % name, exc)
         return answer.get("Metadata") or {}
 
-    def listing(self):
-        """The backups under the prefix: [{name, size, mtime}], newest first."""
+    def listing(self, accept=crypto.is_backup_object):
+        """The backups under the prefix (or the objects ``accept`` takes): [{name, size, mtime}], newest first."""
         objects = []
         try:
             paginator = self.client.get_paginator("list_objects_v2")
@@ -106,7 +110,7 @@ class Bucket:
             for page in pages:
                 for item in page.get("Contents", []):
                     name = item["Key"][len(self.prefix):]
-                    if crypto.is_backup_object(name):
+                    if accept(name):
                         objects.append(dict(name=name, size=item["Size"], mtime=item["LastModified"].timestamp()))
         except self.errors as exc:
             self.fail("listing", exc)
@@ -313,7 +317,106 @@ def _latest(module, bucket):
     return name
 
 
+def _download_open(module, bucket, name, dest):
+    """Object ``name`` downloaded, verified and decrypted into ``dest``: the decryption's report."""
+    download = _private_temp(dest)
+    try:
+        bucket.download(name, download)
+        return _open(module, download, dest, object_what(name, bucket.name), name)
+    finally:
+        _remove(download)
+
+
+def _segment(module, bucket, name, cluster_id, work):
+    """Segment ``name`` of the change stream, verified, decrypted and decoded (stream_segments), of
+    etcd cluster ``cluster_id``: the full backup's it follows."""
+    plain = os.path.join(work, name + ".json")
+    try:
+        _download_open(module, bucket, name, plain)
+        with open(plain, "rb") as handle:
+            found = segments.decode_segment(handle.read(), name, module.params["cluster"] or None)
+    except segments.SegmentError as exc:
+        raise TargetError("target %s: %s" % (bucket.name, exc)) from None
+    finally:
+        _remove(plain)
+    if found.get("cluster_id") != cluster_id:
+        raise TargetError("segment %s on target %s is of etcd cluster %s, the full backup of cluster %s: a segment "
+                          "of another cluster (a restore since?) cannot follow it"
+                          % (name, bucket.name, found.get("cluster_id"), cluster_id))
+    return found
+
+
+def point_fetched(module, bucket):
+    """A point-in-time restore's start and replay (docs/backup-restore.md): the newest full backup at or
+    before the point (``point``: time, RFC 3339, or revision) decrypted into ``dest``, and the revisions
+    of the change stream's segments after it up to the point, written beside it as ``replay.json``
+    (stream_segments.replay). Every segment read is verified and decrypted; a tampered, missing or foreign
+    one refuses the restore, naming it."""
+    point, dest = module.params["point"], module.params["dest"]
+    point_time = segments.parse_point_time(point["time"]) if point.get("time") else None
+    # 0, as "" for the time: no such point (the role passes both).
+    point_revision = point.get("revision") or None
+    key = _key(module, create=False)[0]
+    headers = {item["name"]: bucket.header(item["name"], key) for item in bucket.listing()}
+    times, skipped = crypto.verified_times(headers, lambda n: object_what(n, bucket.name),
+                                           signers(key, module.params["members"]), module.params["cluster"])
+    for problem in skipped:
+        module.warn("passed over %s" % problem)
+    names = [item["name"] for item in bucket.listing(segments.is_segment_object)]
+    work = os.path.dirname(os.path.abspath(dest))
+    for name in segments.backup_candidates(times, point_time):
+        _download_open(module, bucket, name, dest)
+        try:
+            revision = check_snapshot_file(dest, count_keys=False)["revision"]
+        except SnapshotError as exc:
+            raise TargetError("%s: %s" % (object_what(name, bucket.name), exc)) from None
+        cluster_id = headers[name]["label"].get("cluster_id")
+        if point_revision is not None and revision > point_revision:
+            continue
+        used, reached, gap = segments.chain(names, revision)
+        holding = [n for n in segments.ordered(names) if segments.parse_segment_name(n)[0] <= revision
+                   <= segments.parse_segment_name(n)[1]]
+        decoded = []
+        for segment in holding[-1:] + used:
+            decoded.append(_segment(module, bucket, segment, cluster_id, work))
+            if point_time is not None and decoded[-1]["revisions"][-1][1] > point_time:
+                break
+        if point_time is not None and segments.holds_later_writes(decoded, revision, point_time):
+            continue
+        try:
+            plan = segments.replay(decoded, revision, point_time, point_revision)
+        except segments.SegmentError as exc:
+            raise TargetError("target %s: %s" % (bucket.name, exc)) from None
+        # Replayed up to the gap with the point still ahead: the revisions missing may be before it.
+        if gap and plan["reached"] == reached and (point_revision is None or point_revision > reached):
+            raise TargetError("target %s holds no segment of revisions %d..%d (segments %s): the change stream has a "
+                              "gap there, so the restore cannot reach the point; a full backup taken after the gap "
+                              "closes it" % (bucket.name, gap[0], gap[1], _neighbours(names, gap)))
+        if point_revision is not None and plan["reached"] < point_revision:
+            raise TargetError("the segments on target %s reach revision %d, not %d: revision %d is not shipped yet"
+                              % (bucket.name, plan["reached"], point_revision, point_revision))
+        replayed = [n for n in used if segments.parse_segment_name(n)[0] <= plan["reached"]]
+        path = os.path.join(work, "replay.json")
+        with open(path, "w", encoding="utf-8") as out:
+            json.dump(dict(after=revision, reached=plan["reached"], txns=plan["txns"],
+                           leases={str(k): v for k, v in plan["leases"].items()}), out)
+        return dict(object=name, path=dest, changed=True, backup_revision=revision, segments=replayed,
+                    reached=plan["reached"], replay=path,
+                    reached_time=segments.shown_time(plan["reached_time"]) if plan["reached_time"] else None)
+    raise TargetError("target %s (%s) holds no full backup that verifies and was taken before %s" % (
+        bucket.name, bucket.where(), point.get("time") or "revision %s" % point_revision))
+
+
+def _neighbours(names, gap):
+    """The segments on either side of a gap, as messages name them."""
+    before = [n for n in segments.ordered(names) if segments.parse_segment_name(n)[1] < gap[0]]
+    after = [n for n in segments.ordered(names) if segments.parse_segment_name(n)[0] > gap[1]]
+    return "%s and %s" % (before[-1] if before else "none before", after[0] if after else "none after")
+
+
 def fetched(module, bucket):
+    if segments.point_given(module.params["point"]):
+        return point_fetched(module, bucket)
     name = module.params["name"]
     dest = module.params["dest"]
     if name == "latest":

@@ -118,6 +118,22 @@ class PrivateEtcd:
         while etcd starts it raises one of ``errors``. Returns {problems, notes, observed, snapshot,
         listeners, seconds}; raises DrillError when a step fails."""
         started = time.monotonic()
+        info, observed, served = self.served(snapshot, read, errors)
+        problems, notes = drill_findings(info, observed, record)
+        return dict(problems=problems, notes=notes, observed=observed, snapshot=info, listeners=served,
+                    seconds=round(time.monotonic() - started, 1))
+
+    def replay(self, snapshot, apply, errors):
+        """A point-in-time restore's replay: restore ``snapshot``, serve it, and ``apply(endpoint)`` to it
+        (the change stream's revisions, then a snapshot of the result: etcd_snapshot_drill), as the drill
+        reads it. Returns {snapshot, applied: what ``apply`` returned, seconds}; raises DrillError."""
+        started = time.monotonic()
+        info, applied, _served = self.served(snapshot, apply, errors)
+        return dict(snapshot=info, applied=applied, seconds=round(time.monotonic() - started, 1))
+
+    def served(self, snapshot, read, errors):
+        """(snapshot status, what ``read`` returned, what etcd listened on) of ``snapshot`` restored into
+        the private etcd and served; the directory goes, and the etcd is stopped, on every path."""
         info = snapshot_info(self.tool("status", "snapshot", "status", snapshot, "-w", "json"))
         work = tempfile.mkdtemp(prefix=WORK_PREFIX, dir=self.work_dir)
         try:
@@ -131,9 +147,7 @@ class PrivateEtcd:
             observed, served = self.serve(work, data, read, errors)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        problems, notes = drill_findings(info, observed, record)
-        return dict(problems=problems, notes=notes, observed=observed, snapshot=info, listeners=served,
-                    seconds=round(time.monotonic() - started, 1))
+        return info, observed, served
 
     def tool(self, what, *args, cwd=None):
         done = self.run([self.binaries["etcdutl"], *args], capture_output=True, text=True, timeout=600, check=False,

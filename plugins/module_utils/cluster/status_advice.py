@@ -350,7 +350,34 @@ def rotation_lines(rotation):
             % (rotation["step"], rotation["description"], "; ".join(actions))]
 
 
-def status_advice(health, settings=None, backups=None, pushes=None, drills=None, rotation=None):
+def stream_lines(streams, now):
+    """With etcd_backup_stream_interval: a problem when the change stream has a gap no full backup
+    closed yet, when its last segment could not be shipped, or when nothing was shipped for three
+    intervals (the slurped stream-status.json of each member: the member that shipped last speaks for
+    the stream)."""
+    records = [r for r in _slurped(streams, "stream") if r.get("since")]
+    if not records:
+        return []
+    newest = max(records, key=lambda r: (r.get("shipped_at") or 0, r.get("since") or 0))
+    instance = newest.get("instance") or "etcd"
+    act = "the stream's log: journalctl -u %s-backup-stream on %s" % (instance, newest.get("member", "?"))
+    lines = []
+    gap = newest.get("gap")
+    if gap:
+        lines.append("backups: the change stream has a gap: revisions %s..%s are in no segment (%s); a point in time "
+                     "after it is reached only from a full backup taken after it -> take one: systemctl start "
+                     "%s-snapshot.service on every member" % (gap.get("first"), gap.get("last"), gap.get("why"), instance))
+    if newest.get("error"):
+        lines.append("%s: the change stream failed: %s -> %s" % (newest.get("member", "?"), newest["error"], act))
+    interval = int(newest.get("interval") or 0)
+    shipped = newest.get("shipped_at")
+    if interval and shipped and float(now) - float(shipped) > 3 * interval + 60:
+        lines.append("backups: the change stream shipped nothing for %s (its last segment %s) -> %s" % (
+            _age(float(now) - float(shipped)), newest.get("last_segment"), act))
+    return lines
+
+
+def status_advice(health, settings=None, backups=None, pushes=None, drills=None, rotation=None, streams=None):
     """Every problem of the cluster, each as ``MEMBER: what is wrong (figure) -> the command``; see
     plugins/filter/status_advice.yml. ``rotation``: the CA rotation etcd_pki_dir is in (rotation_lines)."""
     settings = _settings(settings)
@@ -368,6 +395,7 @@ def status_advice(health, settings=None, backups=None, pushes=None, drills=None,
     lines.extend(rotation_lines(rotation))
     if drills is not None:
         lines.extend(drill_lines(drills, settings["etcd_backup_max_age"], (backups or {}).get("now", time.time())))
+    lines.extend(stream_lines(streams, (backups or {}).get("now", time.time())))
     if lines and (settings["etcd_instance"], settings["etcd_group"]) != ("etcd", "etcd"):
         lines.append("(cluster etcd_instance=%s, group %s: give each command the -e options of this run)"
                      % (settings["etcd_instance"], settings["etcd_group"]))

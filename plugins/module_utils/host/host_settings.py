@@ -26,8 +26,9 @@ from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions impo
 NAMES = (
     "etcd_auto_tls", "etcd_backup_cluster", "etcd_backup_compression", "etcd_backup_drill_schedule",
     "etcd_backup_host_dir", "etcd_backup_max_age", "etcd_backup_metrics_dir", "etcd_backup_push",
-    "etcd_backup_push_window", "etcd_backup_schedule", "etcd_backup_targets", "etcd_bin_dir", "etcd_bootstrap",
-    "etcd_client_port", "etcd_config_dir", "etcd_container_image", "etcd_defrag_rule", "etcd_discovery_srv", "etcd_download_cache_dir",
+    "etcd_backup_push_window", "etcd_backup_schedule", "etcd_backup_stream_interval", "etcd_backup_targets", "etcd_bin_dir",
+    "etcd_bootstrap", "etcd_client_port", "etcd_config_dir", "etcd_container_image", "etcd_defrag_rule", "etcd_discovery_srv",
+    "etcd_download_cache_dir",
     "etcd_download_on_hosts", "etcd_group", "etcd_health_timeout", "etcd_install_dir", "etcd_instance", "etcd_maintenance_defrag_timeout",
     "etcd_maintenance_schedule", "etcd_max_raft_index_gap", "etcd_metrics", "etcd_metrics_port",
     "etcd_metrics_scrapers", "etcd_peer_port", "etcd_pki_managed", "etcd_pki_renew_before_days",
@@ -43,7 +44,8 @@ RELEASE_BINARIES = ("etcd", "etcdctl", "etcdutl")
 # copied as they are, so that the modules and the timers decide alike.
 MAINTENANCE_LIB = ("etcd_maintenance.py", "cluster/defrag_rule.py", "lock/run_lock.py", "cluster/leadership.py")
 PUSH_LIB = ("etcd_backup_push.py", "backup/backup_crypto.py", "backup/s3.py", "host/files.py", "etcd_backup_drill.py",
-            "backup/restore_rules.py", "cluster/private_etcd.py", "client/formats.py")
+            "backup/restore_rules.py", "cluster/private_etcd.py", "client/formats.py", "etcd_backup_stream.py",
+            "backup/stream_segments.py")
 # The member's certificates and keys in its PKI directory (with the directory itself, '').
 PKI_FILES = ("", "/ca.pem", "/server.pem", "/peer.pem", "/crl.pem", "/server-key.pem", "/peer-key.pem", "/client.pem",
              "/client-key.pem", "/root.pem", "/root-key.pem")
@@ -96,18 +98,22 @@ def _timers(v, lib_dir, push, etcd_unit):
     empty is removed (schedule.yml). The scheduled drill proves what the push sent: only with the push.
     Each with what its service runs (``run``), the paths it writes (``writable``, ReadWritePaths=, ``-``
     for one that may be missing) and the etcd unit it is ordered after (``after``): its units' text is
-    plugins/module_utils/host/timer_units.py's."""
+    plugins/module_utils/host/timer_units.py's. The change stream's timer starts its long-running
+    service again a few seconds after it ends: its "schedule" is etcd_backup_stream_interval (no
+    calendar), and a change of the push's settings or code restarts the stream (``restart_on``)."""
     instance, system = v["etcd_instance"], SYSTEMD_DIR
     host_dir, metrics_dir = v["etcd_backup_host_dir"], "-" + v["etcd_backup_metrics_dir"]
 
-    def timer(kind, setting, schedule, first, run, writable):
+    def timer(kind, setting, schedule, first, run, writable, restart_on=()):
         name = "%s-%s" % (instance, kind)
         return dict(name=name, kind=kind, unit=name + ".timer", setting=setting, schedule=schedule, after=etcd_unit,
-                    run=run, writable=writable, files=[
+                    run=run, writable=writable, restart_on=list(restart_on),
+                    calendar=setting != "etcd_backup_stream_interval", files=[
                         *first, dict(unit="service", dest="%s/%s.service" % (system, name), mode="0644"),
                         dict(unit="timer", dest="%s/%s.timer" % (system, name), mode="0644")])
 
     snapshot = "%s/%s-snapshot" % (v["etcd_bin_dir"], instance)
+    stream = str(_int(v["etcd_backup_stream_interval"])) if push["on"] and _int(v["etcd_backup_stream_interval"]) > 0 else ""
     return [
         timer("snapshot", "etcd_backup_schedule", v["etcd_backup_schedule"],
               [dict(src="etcd-snapshot.j2", dest=clean(snapshot), mode="0755")],
@@ -117,6 +123,9 @@ def _timers(v, lib_dir, push, etcd_unit):
         timer("maintenance", "etcd_maintenance_schedule", v["etcd_maintenance_schedule"],
               [dict(src="etcd-maintenance.json.j2", dest=lib_dir + "/etcd_maintenance.json", mode="0644")],
               ["/usr/bin/python3", lib_dir + "/etcd_maintenance.py", lib_dir + "/etcd_maintenance.json"], []),
+        timer("backup-stream", "etcd_backup_stream_interval", stream, [],
+              ["/usr/bin/python3", lib_dir + "/etcd_backup_stream.py", push["settings"]], [metrics_dir, host_dir],
+              [push["settings"]] + [f["dest"] for f in push["lib_files"]]),
     ]
 
 
@@ -249,7 +258,7 @@ def host_settings(v, role_path, files_read=None):
     scheduled = [timer for timer in timers if timer["schedule"]]
     s["scheduled_timer_units"] = [timer["unit"] for timer in scheduled]
     # Each timer's schedule by the setting that holds it, for systemd's calendar parser (preflight).
-    s["calendars"] = {timer["setting"]: timer["schedule"] for timer in scheduled}
+    s["calendars"] = {timer["setting"]: timer["schedule"] for timer in scheduled if timer["calendar"]}
     # The directories schedule.yml's files call makes for the timers with a schedule.
     s["timer_directories"] = (
         ([dict(path=v["etcd_backup_host_dir"], owner="root", group="root", mode="0700")] if v["etcd_backup_schedule"] else [])
@@ -339,6 +348,8 @@ def host_settings(v, role_path, files_read=None):
         drill_status_file=host_dir + "/drill-status.json",
         metrics_dir=v["etcd_backup_metrics_dir"],
         schedule=v["etcd_backup_schedule"],
+        stream_interval=_int(v["etcd_backup_stream_interval"]),
+        stream_status_file=host_dir + "/stream-status.json",
         max_age_seconds=push["max_age_seconds"],
         server_cert=pki_host_dir + "/server.pem",
         server_key=pki_host_dir + "/server-key.pem",

@@ -33,17 +33,25 @@ KINDS = {
     "maintenance": dict(
         service="Scheduled defragmentation of etcd member %s", timer="Scheduled defragmentation of etcd member %s",
         after=AS_THE_SNAPSHOT, timeout=None, hardening=None, persistent=False),
+    # Long-running: its timer starts it again a few seconds after it ends (a lost claim, etcd down).
+    "backup-stream": dict(
+        service="Change stream of etcd member %s off-host", timer="Keeps the change stream of etcd member %s running",
+        after=AS_THE_SNAPSHOT, timeout=None, hardening=None, persistent=False, long_running=True),
 }
 
 
 def service_text(timer, member, header=""):
-    """The oneshot service of ``timer`` (host_settings' record) on member ``member``: with a start
-    timeout it runs at low priority too."""
+    """The service of ``timer`` (host_settings' record) on member ``member``: a oneshot, with a start
+    timeout at low priority too; the change stream's runs until it ends, part of its timer."""
     kind = KINDS[timer["kind"]]
     low_priority = [("Nice", 10), ("IOSchedulingClass", "idle")] if kind["timeout"] else []
+    if kind.get("long_running"):
+        low_priority = [("Nice", 5)]
+    part_of = [comment("Stopping or restarting the timer (its settings changed, the stream turned off) stops or "
+                       "restarts the service."), ("PartOf", timer["unit"])] if kind.get("long_running") else []
     return unit_text([
-        ("Unit", [("Description", kind["service"] % member), comment(kind["after"]), ("After", timer["after"])]),
-        ("Service", [("Type", "oneshot"),
+        ("Unit", [("Description", kind["service"] % member), comment(kind["after"]), ("After", timer["after"]), *part_of]),
+        ("Service", [("Type", "simple" if kind.get("long_running") else "oneshot"),
                      *([comment(kind["timeout"]), ("TimeoutStartSec", "1h")] if kind["timeout"] else []),
                      ("ExecStart", timer["run"]), *low_priority,
                      *([comment(kind["hardening"])] if kind["hardening"] else []),
@@ -54,10 +62,14 @@ def service_text(timer, member, header=""):
 def timer_text(timer, member, header=""):
     """The timer of ``timer`` (host_settings' record) on member ``member``, at its schedule."""
     kind = KINDS[timer["kind"]]
+    if kind.get("long_running"):
+        # Starts the service now, and again 5 s after it ended: a member waits for the claim while another streams.
+        when = [("OnActiveSec", "1s"), ("OnUnitInactiveSec", "5s")]
+    else:
+        when = [("OnCalendar", timer["schedule"]), ("Persistent", True if kind["persistent"] else None)]
     return unit_text([
         ("Unit", [("Description", kind["timer"] % member)]),
-        ("Timer", [("OnCalendar", timer["schedule"]), ("Persistent", True if kind["persistent"] else None),
-                   ("AccuracySec", "1s")]),
+        ("Timer", [*when, ("AccuracySec", "1s")]),
         ("Install", [("WantedBy", "timers.target")]),
     ], header)
 

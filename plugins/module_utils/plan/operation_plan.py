@@ -341,6 +341,12 @@ def status_records(reads, asked_from):
     return pushes, [read["drill"] for read in items.values() if "drill" in read]
 
 
+def stream_records(reads):
+    """Each play host's change stream record (status_report.yml's slurp loop item stream) for the status advice."""
+    items = [_read_items(read) for read in reads.values()]
+    return [read["stream"] for read in items if isinstance(read.get("stream"), dict) and not read["stream"].get("skipped")]
+
+
 def _read_items(read):
     read = read if isinstance(read, dict) else {}
     if isinstance(read.get("results"), list):
@@ -427,7 +433,9 @@ def plan_schedule(timers, push, lib_files, found, units, member, header=""):
     schedule_timers = []
     for timer in scheduled:
         state = units.get(timer["unit"]) or {}
-        schedule_timers.append(dict(name=timer["name"], paths=[file["dest"] for file in timer["files"]],
+        # A long-running service (the change stream) restarts when what it read at its start changed.
+        paths = [file["dest"] for file in timer["files"]] + list(timer.get("restart_on") or [])
+        schedule_timers.append(dict(name=timer["name"], paths=paths,
                                     running=state.get("active") == "active" and state.get("enabled") == "enabled"))
     # What goes: the files of the timers without a schedule, the push's when it is off, the
     # maintenance code when nothing runs it; only what the read found there.

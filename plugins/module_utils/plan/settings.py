@@ -12,6 +12,7 @@ import re
 from collections import namedtuple
 from collections.abc import Mapping
 
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.stream_segments import parse_point_time
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.members import is_dns_name, is_ip_address
 from ansible_collections.raftops.etcd.plugins.module_utils.host.container_runtime import PINNED_IMAGE, RUNTIMES
 from ansible_collections.raftops.etcd.plugins.module_utils.host.values import (
@@ -375,6 +376,16 @@ def restore_bump(value, _settings):
         return None
     number = _integer(value)
     return None if number is not None and number >= 0 else True
+
+
+def point_time(value, _settings):
+    if value == "":
+        return None
+    try:
+        parse_point_time(value)
+    except (ValueError, TypeError, IndexError):
+        return True
+    return None
 
 
 def bump_needs_mark(value, settings):
@@ -1062,6 +1073,12 @@ RULES = [
          "the members push their snapshots to etcd_backup_targets (docs/backup-targets.md)"),
     Rule("etcd_backup_push_window", whole_number(1), "a whole number of seconds, at least 1",
          "one member pushes per window (docs/backup-targets.md)"),
+    Rule("etcd_backup_stream_interval", whole_number(0, 3600), "0 (no change stream) or a whole number of seconds up to 3600",
+         "the members ship the cluster's changes off-host that often (docs/backup-restore.md)"),
+    Rule("etcd_restore_to", point_time, "'' or an RFC 3339 time with its zone, such as 2026-11-28T14:03:07Z",
+         "the restore replays the change stream up to that time (docs/backup-restore.md)"),
+    Rule("etcd_restore_revision", whole_number(0), "0 or a whole number of revisions",
+         "the restore replays the change stream up to that revision (docs/backup-restore.md)"),
     Rule("etcd_backup_compression", one_of(("zlib", "lzma", "none")), "zlib, lzma or none",
          "the codecs the backup format records"),
     Rule("etcd_backup_cluster", backup_cluster, BACKUP_CLUSTER_TEXT,

@@ -142,10 +142,38 @@ def test_an_s3_target_is_fetched_by_its_module_on_the_controller(action, site):
     dest = str(site["backups"] / made / "etcd-snapshot.db")
     assert action.modules == [("raftops.etcd.etcd_backup_target", dict(
         state="fetched", target=target, name=MARCH, dest=dest, key_file=site["key_file"], cluster=CLUSTER,
-        members=["etcd-a", "etcd-b"]))]
+        members=["etcd-a", "etcd-b"], point=None))]
     assert (result["path"], result["shown"], result["warnings"]) == (dest, "%s of target offsite" % MARCH,
                                                                      ["latest: skipped something"])
     assert "AK" not in str(result) and "SK" not in str(result) and action.commands == []
+
+
+def test_a_point_in_time_comes_with_the_replay_of_the_change_stream(action, site):
+    replay = dict(backup_revision=4242, segments=["etcd-stream-0000000000004243-0000000000004300.enc"], reached=4300,
+                  reached_time="2026-11-28T14:03:06.71Z")
+
+    def module(module_name, module_args, task_vars):
+        action.modules.append((module_name, module_args))
+        with open(module_args["dest"], "wb") as snapshot:
+            snapshot.write(b"decrypted")
+        return dict(replay, changed=True, object=MARCH, replay=module_args["dest"] + ".replay")
+
+    action._execute_module = module
+    target = dict(name="offsite", type="s3", bucket="b", access_key="AK", secret_key="SK")
+    point = dict(time="2026-11-28T14:03:07Z", revision=0)
+    result = run(action, site, target=target, point=point)
+    assert action.modules[0][1]["point"] == point
+    assert (result["reached"], result["replay"]) == (4300, result["path"] + ".replay")
+    assert result["shown"] == ("%s (revision 4242) of target offsite and 1 segment(s), %s to %s of its change stream up "
+                               "to revision 4300 (received 2026-11-28T14:03:06.71Z)" % (MARCH, replay["segments"][0],
+                                                                                        replay["segments"][0]))
+
+
+def test_a_point_in_time_from_an_ssh_target_is_refused_and_nothing_is_left(action, site):
+    result = run(action, site, point=dict(time="2026-11-28T14:03:07Z", revision=0))
+    assert result["failed"] and result["msg"] == ("a point-in-time restore reads its backups and change stream from an "
+                                                  "S3 target; target vault is an SSH target")
+    assert private_dirs(site) == [] and action.commands == []
 
 
 def test_an_s3_fetch_that_fails_leaves_nothing(action, site):

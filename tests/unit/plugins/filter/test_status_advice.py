@@ -439,3 +439,32 @@ def test_no_ca_rotation_under_way_says_nothing(tmp_path, names):
     pki_dir = pki_dir_in(tmp_path, *names) if names else str(tmp_path / "none")
     assert rotation_status(pki_dir) is None
     assert status_advice(health(three()), {}, rotation=None) == []
+
+
+def streamed(member, shipped_at, **more):
+    return pushed(dict(dict(member=member, instance="etcd", interval=20, since=shipped_at - 100, shipped_at=shipped_at,
+                            last_segment="etcd-stream-0000000000000010-0000000000000034.enc", last_revision=34,
+                            gap=None, error=None), **more))
+
+
+def test_the_change_stream_s_gap_failure_and_silence_are_problems_and_a_sound_stream_is_none():
+    now = PROVEN_AT + 1000
+    backups = dict(dir="/b", files=[dict(path="/b/etcd-snapshot-1.db", mtime=now)], now=now)
+    settings = {"etcd_status_backup_max_age_hours": 100}
+    # The member that shipped last speaks for the stream; a member that waits for the claim (no since) says nothing.
+    sound = [streamed("etcd-a", now - 300, gap=dict(first=5, last=9, why="old")), streamed("etcd-b", now - 10),
+             pushed(dict(member="etcd-c", error="waiting")), {"skipped": True}]
+    assert status_advice(health(three()), settings, backups, None, None, streams=sound) == []
+    gap = streamed("etcd-b", now - 10, gap=dict(first=35, last=60, why="revisions compacted before the stream read them"))
+    assert status_advice(health(three()), settings, backups, None, None, streams=[gap]) == [
+        "backups: the change stream has a gap: revisions 35..60 are in no segment (revisions compacted before the "
+        "stream read them); a point in time after it is reached only from a full backup taken after it -> take one: "
+        "systemctl start etcd-snapshot.service on every member"]
+    failed = streamed("etcd-b", now - 10, error="target offsite (s3://b/p/): HTTP 403 AccessDenied")
+    assert status_advice(health(three()), settings, backups, None, None, streams=[failed]) == [
+        "etcd-b: the change stream failed: target offsite (s3://b/p/): HTTP 403 AccessDenied -> the stream's log: "
+        "journalctl -u etcd-backup-stream on etcd-b"]
+    silent = streamed("etcd-b", now - 600)
+    assert status_advice(health(three()), settings, backups, None, None, streams=[silent]) == [
+        "backups: the change stream shipped nothing for 10 minutes (its last segment "
+        "etcd-stream-0000000000000010-0000000000000034.enc) -> the stream's log: journalctl -u etcd-backup-stream on etcd-b"]

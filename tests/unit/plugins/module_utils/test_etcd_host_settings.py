@@ -54,7 +54,7 @@ def test_the_defaults():
         "/etc/etcd/pki/client-key.pem", "/etc/etcd/pki/root.pem", "/etc/etcd/pki/root-key.pem"]
     # No timer has a schedule by default: none is read, no directory made, nothing found.
     assert (s["scheduled_timer_units"], s["calendars"], s["timer_directories"], s["timer_paths_found"]) == ([], {}, [], [])
-    assert [t["name"] for t in s["timers"]] == ["etcd-snapshot", "etcd-backup-drill", "etcd-maintenance"]
+    assert [t["name"] for t in s["timers"]] == ["etcd-snapshot", "etcd-backup-drill", "etcd-maintenance", "etcd-backup-stream"]
     assert s["pki_settings"] == dict(managed=True, srv_domain="", scrapers=[], pair_key="/etc/etcd/pki/client-key.pem")
     assert s["status_settings"]["etcd_group"] == "etcd" and len(s["status_settings"]) == 8
 
@@ -183,18 +183,35 @@ def test_the_push_on():
     assert s["wanted"]["python_cryptography"] is True
     assert (push["settings"], push["ssh_key"], push["known_hosts"]) == (
         LIB + "/etcd_backup_push.json", LIB + "/etcd_backup_push_ssh", LIB + "/etcd_backup_push_known_hosts")
-    assert [f["dest"] for f in push["lib_files"]] == push["paths"][:8]
-    assert push["paths"][8:] == [LIB + "/etcd_backup_push.json", LIB + "/etcd_backup_push_ssh",
-                                 LIB + "/etcd_backup_push_ssh.pub", LIB + "/etcd_backup_push_known_hosts"]
+    assert [f["dest"] for f in push["lib_files"]] == push["paths"][:10]
+    assert push["paths"][10:] == [LIB + "/etcd_backup_push.json", LIB + "/etcd_backup_push_ssh",
+                                  LIB + "/etcd_backup_push_ssh.pub", LIB + "/etcd_backup_push_known_hosts"]
     # Its targets' credentials are no part of it: vars/main.yml adds the targets where a task reads them
     # (the lookup); their hosts, which the push's tasks go to, are.
     assert "targets" not in push and "secret" not in repr(s)
     assert push["hosts"] == []
-    assert s["scheduled_timer_units"] == ["etcd-snapshot.timer", "etcd-backup-drill.timer"]
+    assert s["scheduled_timer_units"] == ["etcd-snapshot.timer", "etcd-backup-drill.timer", "etcd-backup-stream.timer"]
+    # The change stream's "schedule" is its interval, no calendar for systemd to check.
     assert s["calendars"] == {"etcd_backup_schedule": "daily", "etcd_backup_drill_schedule": "weekly"}
     assert [d["path"] for d in s["timer_directories"]] == ["/var/backups/etcd", LIB]
     assert s["timer_paths"] == ([f["dest"] for f in s["maintenance_lib_files"]] + push["paths"]
                                 + [f["dest"] for t in s["timers"] for f in t["files"]])
+
+
+def test_the_change_stream_runs_with_the_push_and_restarts_when_its_settings_or_code_change():
+    s = settings(**PUSH)
+    stream = s["timers"][-1]
+    assert (stream["name"], stream["schedule"], stream["calendar"]) == ("etcd-backup-stream", "20", False)
+    assert [f["unit"] for f in stream["files"]] == ["service", "timer"] and stream["kind"] == "backup-stream"
+    assert stream["run"] == ["/usr/bin/python3", LIB + "/etcd_backup_stream.py", LIB + "/etcd_backup_push.json"]
+    assert stream["restart_on"] == [LIB + "/etcd_backup_push.json"] + [f["dest"] for f in s["backup_push"]["lib_files"]]
+    assert LIB + "/etcd_backup_stream.py" in stream["restart_on"] and LIB + "/etcd_stream_segments.py" in stream["restart_on"]
+    file_settings = s["backup_push"]["file_settings"]
+    assert (file_settings["stream_interval"], file_settings["stream_status_file"]) == (20, "/var/backups/etcd/stream-status.json")
+    assert settings(**PUSH, etcd_backup_stream_interval="5")["timers"][-1]["schedule"] == "5"
+    # Off with 0, and without the push.
+    assert "etcd-backup-stream.timer" not in settings(**PUSH, etcd_backup_stream_interval=0)["scheduled_timer_units"]
+    assert settings(etcd_backup_stream_interval=20)["timers"][-1]["schedule"] == ""
 
 
 def test_the_push_goes_to_its_ssh_targets_hosts_each_once():

@@ -17,6 +17,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.plan.operation_plan i
     runtime_line,
     status_read,
     status_records,
+    stream_records,
     version_wait_read,
 )
 
@@ -383,6 +384,14 @@ NO_PUSH, NO_DRILL = dict(SKIPPED, item="push"), dict(SKIPPED, item="drill")
 ])
 def test_the_status_takes_each_host_s_push_and_drill_records(reads, pushes, drills):
     assert status_records(reads, "h0") == (pushes, drills)
+
+
+def test_the_status_takes_each_host_s_change_stream_record_when_it_read_one():
+    stream = dict(item="stream", content="cw==")
+    reads = {"h0": dict(results=[PUSH, NO_DRILL, stream]), "h1": dict(results=[PUSH, NO_DRILL, dict(SKIPPED, item="stream")]),
+             "h2": dict(unreachable=True)}
+    assert stream_records(reads) == [stream]  # an unreachable host has none
+    assert stream_records({"h0": dict(results=[PUSH, NO_DRILL])}) == []
 
 
 # --- report_refusal: the status playbook fails only when no member answers ------------------------------

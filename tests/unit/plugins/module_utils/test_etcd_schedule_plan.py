@@ -93,3 +93,16 @@ def test_code_still_used_stays():
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="must be lists"):
         plan_schedule("etcd-snapshot", push(), LIB_FILES, [], {}, "m0")
+
+
+def test_the_change_stream_restarts_when_what_it_read_at_its_start_changes():
+    stream = dict(name="etcd-backup-stream", kind="backup-stream", unit="etcd-backup-stream.timer", schedule="20",
+                  after="etcd.service", run=["/usr/bin/python3", LIB + "etcd_backup_stream.py"], writable=[],
+                  restart_on=[LIB + "etcd_backup_push.json", LIB + "etcd_backup_push.py"], files=[
+                      dict(unit="service", dest=SYSTEMD + "etcd-backup-stream.service", mode="0644"),
+                      dict(unit="timer", dest=SYSTEMD + "etcd-backup-stream.timer", mode="0644")])
+    plan = plan_schedule([*timers(), stream], push(on=True, code=True), LIB_FILES, [],
+                         {"etcd-backup-stream.timer": RUNNING}, "m0")
+    assert plan["timers"][-1] == dict(name="etcd-backup-stream", running=True, paths=[
+        SYSTEMD + "etcd-backup-stream.service", SYSTEMD + "etcd-backup-stream.timer", LIB + "etcd_backup_push.json",
+        LIB + "etcd_backup_push.py"])

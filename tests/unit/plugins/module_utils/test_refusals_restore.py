@@ -38,8 +38,14 @@ def missing_required(arguments):
 
 
 def test_a_restore_without_a_snapshot_is_refused_naming_etcd_restore_snapshot():
-    assert missing_required({}) == ["missing required arguments: etcd_restore_snapshot"]
-    assert missing_required(dict(etcd_restore_snapshot="/backups/etcd-snapshot-20260101T000000Z.db")) == []
+    # A point in time needs no snapshot: the spec asks for none, and restore.yml's first refusal names it
+    # when neither is given (the defaults of the point, '' and 0, join to '0').
+    assert missing_required({}) == []
+    tasks = load("tasks", "restore.yml")[0]["block"]
+    refusal = next(task for task in tasks if task["name"] == "Refuse a restore without a snapshot")
+    assert refusal["when"] == "(etcd_restore_to ~ etcd_restore_revision) == '0'"
+    assert refusal["ansible.builtin.assert"]["fail_msg"].startswith("missing required arguments: etcd_restore_snapshot")
+    assert tasks.index(refusal) < [task["name"] for task in tasks].index("Fetch the backup from an off-host target")
 
 
 def flipped():
