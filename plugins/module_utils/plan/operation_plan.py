@@ -364,7 +364,7 @@ def hardware_verdict(findings, timeouts):
     return dict(refusal="", hardware_warnings=warnings)
 
 
-def plan_schedule(timers, push, lib_files, found, units):
+def plan_schedule(timers, push, lib_files, found, units, boto3_found=False):
     """What tasks/schedule.yml does on one member: the timers' files to write, the timers to start
     or restart, and what a timer without a schedule (or the push turned off) left behind.
 
@@ -374,6 +374,7 @@ def plan_schedule(timers, push, lib_files, found, units):
     whose S3 keys would be in the task's arguments); ``lib_files``: the code the maintenance timer
     runs (src and dest); ``found``: the timers' paths facts.yml's read found on the host;
     ``units``: that read's state of the scheduled timers' units (unit -> active, enabled).
+    ``boto3_found``: whether that read found the push's S3 client (Debian's python3-boto3).
     """
     if not isinstance(timers, list) or not isinstance(push, dict) or not isinstance(found, list):
         raise ValueError("the timers and the paths found must be lists and the push a dict")
@@ -406,6 +407,9 @@ def plan_schedule(timers, push, lib_files, found, units):
         copies=copies,
         timers=schedule_timers,
         push_ssh=bool(push.get("on")) and "ssh" in list(push.get("target_types") or []),
+        # The Debian packages to install: the push's S3 client where an S3 target needs it.
+        packages=["python3-boto3"] if push.get("on") and "s3" in list(push.get("target_types") or [])
+        and not boto3_found else [],
         # Turned off: the member's key comes off the SSH targets' hosts its settings name.
         push_withdrawn=not push.get("on") and push.get("settings") in found,
         unscheduled=unscheduled,
