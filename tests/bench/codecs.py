@@ -46,8 +46,8 @@ def main(path):
     print("%-8s %12s %8s %12s %12s" % ("codec", "compressed", "ratio", "MB/s (CPU)", "MB/s (wall)"))
     for name, make in codecs:
         size, compressed, cpu, wall = measure(path, make)
-        print("%-8s %12d %7.2fx %12.1f %12.1f" % (name, compressed, size / compressed, size / MB / cpu,
-                                                   size / MB / wall))
+        shown = (name, compressed, size / compressed, size / MB / cpu, size / MB / wall)
+        print("%-8s %12d %7.2fx %12.1f %12.1f" % shown)
 
 
 if __name__ == "__main__":

@@ -20,8 +20,8 @@ def pod(index, revision=1, size=1024 * 1024, seed=0):
     """The JSON bytes of pod ``index`` at ``revision``, about ``size`` bytes."""
     rng = random.Random("%d-%d-%d" % (seed, index, revision))
     name = "app-%d-%s-%s" % (index % 97, _hex(rng, 10), _hex(rng, 5))
-    stamp = "2026-%02d-%02dT%02d:%02d:%02dZ" % (rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23),
-                                               rng.randint(0, 59), rng.randint(0, 59))
+    stamp = "2026-%02d-%02dT%02d:%02d:%02dZ" % (
+        rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59))
     obj = {
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {
@@ -37,8 +37,8 @@ def pod(index, revision=1, size=1024 * 1024, seed=0):
         },
         "spec": {"containers": [], "nodeName": "node-%d" % rng.randint(1, 500), "restartPolicy": "Always",
                  "serviceAccountName": "default", "volumes": []},
-        "status": {"phase": "Running", "podIP": "10.%d.%d.%d" % (rng.randint(0, 255), rng.randint(0, 255),
-                                                                  rng.randint(1, 254)),
+        "status": {"phase": "Running",
+                   "podIP": "10.%d.%d.%d" % (rng.randint(0, 255), rng.randint(0, 255), rng.randint(1, 254)),
                    "conditions": [{"type": kind, "status": "True", "lastTransitionTime": stamp}
                                   for kind in ("Initialized", "Ready", "ContainersReady", "PodScheduled")],
                    "containerStatuses": []},

@@ -206,8 +206,8 @@ def test_the_leader_that_finds_the_claim_held_skips_at_once_as_the_followers_do(
     assert slept == [] and etcd.leases == leases  # no wait, no lease of its own
 
 
-def test_an_unreachable_target_fails_the_run_keeps_the_snapshot_and_the_other_target(script, server, tmp_path,
-                                                                                    monkeypatch):
+def test_an_unreachable_target_fails_the_run_keeps_the_snapshot_and_the_other_target(
+        script, server, tmp_path, monkeypatch):
     url, _s3 = server
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # nothing listens on port 9: no retries
     metrics = tmp_path / "metrics"
