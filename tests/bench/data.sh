@@ -18,12 +18,15 @@
 # every half second) and of the controller (the largest process of the run, GNU time's %M).
 # A benchmark, not a test: it prints figures and asserts nothing. Not part of make test.
 #   BENCH_DATA_MIB=1024  the data written, in MiB (4096 where the machine allows)
+#   BENCH_DATA_REUSE=1   keep the hosts and the data of the last run (its deploy and fill) and
+#                        measure the operations again (default 0: new hosts, filled anew)
+#   BENCH_DATA_ONLY="backup drill defrag restore learner"  the operations measured, in that order
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 TESTBED="$ROOT/tests/testbed"
 WORK="$ROOT/.cache/bench-data"
-# Addresses no Molecule scenario and no other bench uses (tests/testbed/README.md).
+# Addresses of this bench alone (10.250.0.190-193): no scenario and no other bench uses them.
 FIRST_OCTET=190
 PREFIX=bench-data-host
 DATA_MIB=${BENCH_DATA_MIB:-1024}
@@ -41,11 +44,11 @@ on() {  # on I COMMAND: COMMAND on host I (a command line made here, on purpose)
   # shellcheck disable=SC2029
   ssh "${SSH_OPTIONS[@]}" "root@$(address "$i")" "$@"
 }
-etcdctl_on() {  # etcdctl_on I ARGS: etcdctl on host I against its own member, as the admin
+etcdctl_on() {  # etcdctl_on I ARGS: etcdctl on host I against its own member, with the member's pair
   local i=$1
   shift
   on "$i" "ETCDCTL_API=3 etcdctl --endpoints https://$(address "$i"):2379 --cacert $PKI_HOST_DIR/ca.pem" \
-    "--cert $PKI_HOST_DIR/client.pem --key $PKI_HOST_DIR/client-key.pem $*"
+    "--cert $PKI_HOST_DIR/server.pem --key $PKI_HOST_DIR/server-key.pem $*"
 }
 now() { date +%s%N; }
 seconds() { awk "BEGIN {printf \"%.1f\", ($2 - $1) / 1e9}"; }
@@ -100,21 +103,30 @@ measure() {  # measure KEY COMMAND...: FIGURE[KEY] seconds, MEMBER[KEY] and CONT
 
 # --- the hosts and the data ----------------------------------------------------------------------
 mkdir -p "$WORK"
-rm -rf "$WORK/etcd-pki" "$WORK/etcd-backups" "$WORK"/*.log
-"$TESTBED/host.sh" rm "$PREFIX"{0..3} >/dev/null 2>&1 || true
-"$TESTBED/inventory.sh" "$WORK/all" "$PREFIX" "$FIRST_OCTET" 4 "etcd_version=3.5.30" \
-  "etcd_quota_backend_bytes=8589934592" "etcd_health_timeout=600" >/dev/null
+if [[ ${BENCH_DATA_REUSE:-0} != 1 ]]; then
+  rm -rf "$WORK/etcd-pki" "$WORK/etcd-backups" "$WORK"/*.log
+  "$TESTBED/host.sh" rm "$PREFIX"{0..3} >/dev/null 2>&1 || true
+  "$TESTBED/inventory.sh" "$WORK/all" "$PREFIX" "$FIRST_OCTET" 4 "etcd_version=3.5.30" \
+    "etcd_quota_backend_bytes=8589934592" "etcd_health_timeout=600" >/dev/null
+fi
 # The first three are the cluster; the fourth keeps the SSH target's backups, then joins.
 awk -v spare="$PREFIX"3 '$1 != spare' "$WORK/all" >"$WORK/three"
-printf '\n[backup]\n%s ansible_host=%s\n' "$PREFIX"3 "$(address 3)" >>"$WORK/three"
+{
+  printf '\n[backup]\n%s ansible_host=%s\n\n[backup:vars]\n' "$PREFIX"3 "$(address 3)"
+  awk '/^\[etcd:vars\]/ {on = 1; next} on' "$WORK/all"
+} >>"$WORK/three"
 TARGETS="{\"etcd_backup_targets\": [{\"name\": \"vault\", \"type\": \"ssh\", \"host\": \"${PREFIX}3\", \"path\": \"/srv/etcd-backups\"}]}"
 
 echo "data bench: 3 members, $DATA_MIB MiB of pod-like objects; machine: $(nproc) cores, $(free -g | awk '/^Mem/ {print $2}') GiB, load $(cut -d' ' -f1 /proc/loadavg)"
-measure deploy ansible-playbook -i "$WORK/three" etcd.yml
-measure fill python3 "$HERE/fill.py" "https://$(address 0):2379" "$WORK/etcd-pki" "$DATA_MIB"
-cat "$WORK/fill.log"
+if [[ ${BENCH_DATA_REUSE:-0} != 1 ]]; then
+  measure deploy ansible-playbook -i "$WORK/three" etcd.yml
+  measure fill python3 "$HERE/fill.py" "https://$(address 0):2379" "$WORK/etcd-pki" "$DATA_MIB"
+  cat "$WORK/fill.log"
+fi
 DB_BYTES=$(etcdctl_on 0 endpoint status -w json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["Status"]["dbSize"])')
 echo "database: $((DB_BYTES / 1048576)) MiB per member"
+
+want() { [[ " ${BENCH_DATA_ONLY:-backup drill defrag restore learner} " == *" $1 "* ]]; }
 
 # --- backup ----------------------------------------------------------------------------------------
 floor_backup() {
@@ -122,8 +134,8 @@ floor_backup() {
   scp -q "${SSH_OPTIONS[@]}" "root@$(address 0):/var/tmp/floor.db" "$WORK/floor.db"
   on 0 rm -f /var/tmp/floor.db
 }
-measure floor-backup floor_backup
-measure backup ansible-playbook -i "$WORK/three" playbooks/backup.yml -e "$TARGETS"
+want backup && measure floor-backup floor_backup
+want backup && measure backup ansible-playbook -i "$WORK/three" playbooks/backup.yml -e "$TARGETS"
 
 # --- drill -----------------------------------------------------------------------------------------
 floor_restore_one() {
@@ -131,12 +143,14 @@ floor_restore_one() {
   on 0 "etcdutl snapshot restore /var/tmp/floor.db --data-dir /var/tmp/floor-restore --skip-hash-check >/dev/null 2>&1;" \
     "rm -rf /var/tmp/floor.db /var/tmp/floor-restore"
 }
-measure floor-drill floor_restore_one
-measure drill ansible-playbook -i "$WORK/three" playbooks/restore_drill.yml
+[[ -f "$WORK/floor.db" ]] || floor_backup
+want drill && measure floor-drill floor_restore_one
+want drill && measure drill ansible-playbook -i "$WORK/three" playbooks/restore_drill.yml
 
 # --- defragmentation -------------------------------------------------------------------------------
-measure floor-defrag etcdctl_on 1 defrag
-measure defrag ansible-playbook -i "$WORK/three" playbooks/maintenance.yml -e etcd_defrag_rule=always
+# etcdctl's 5 s command timeout is too short for a database of GiBs.
+want defrag && measure floor-defrag etcdctl_on 1 --command-timeout=600s defrag
+want defrag && measure defrag ansible-playbook -i "$WORK/three" playbooks/maintenance.yml -e etcd_defrag_rule=always
 
 # --- restore ---------------------------------------------------------------------------------------
 floor_restore() {
@@ -148,29 +162,29 @@ floor_restore() {
   done
   wait
 }
-measure floor-restore floor_restore
+want restore && measure floor-restore floor_restore
 NEWEST=$(find "$WORK/etcd-backups" -name 'etcd-snapshot-*.db' | sort | tail -1)
-measure restore ansible-playbook -i "$WORK/three" playbooks/restore.yml -e "etcd_restore_snapshot=$NEWEST"
+want restore && measure restore ansible-playbook -i "$WORK/three" playbooks/restore.yml -e "etcd_restore_snapshot=$NEWEST"
 
 # --- a learner joins -------------------------------------------------------------------------------
 floor_learner() {  # the snapshot's bytes to the new host (the hosts hold no key to each other)
   scp -q "${SSH_OPTIONS[@]}" "$WORK/floor.db" "root@$(address 3):/var/tmp/floor-copy"
   on 3 rm -f /var/tmp/floor-copy
 }
-measure floor-learner floor_learner
-measure learner ansible-playbook -i "$WORK/all" etcd.yml
+want learner && measure floor-learner floor_learner
+want learner && measure learner ansible-playbook -i "$WORK/all" etcd.yml
 measure rerun ansible-playbook -i "$WORK/all" etcd.yml
 
 # --- the table ---------------------------------------------------------------------------------------
-per_member_defrag=$(awk "BEGIN {printf \"%.1f\", ${FIGURE[defrag]} / 3}")
+per_member_defrag=$(awk "BEGIN {printf \"%.1f\", ${FIGURE[defrag]:-0} / 3}")
 {
   echo
   echo "| operation ($((DB_BYTES / 1048576)) MiB database, 3 members) | the collection | etcd's own / the floor | ratio | peak memory, member / controller |"
   echo "|---|---|---|---|---|"
-  echo "| snapshot, seal, push / \`etcdctl snapshot save\` + one copy | ${FIGURE[backup]} s | ${FIGURE[floor-backup]} s | $(ratio "${FIGURE[backup]}" "${FIGURE[floor-backup]}") | ${MEMBER[backup]} / ${CONTROLLER[backup]} MiB |"
-  echo "| restore of every member / copy to each + \`etcdutl snapshot restore\` on each | ${FIGURE[restore]} s | ${FIGURE[floor-restore]} s | $(ratio "${FIGURE[restore]}" "${FIGURE[floor-restore]}") | ${MEMBER[restore]} / ${CONTROLLER[restore]} MiB |"
-  echo "| defragmentation, per member / \`etcdctl defrag\` of one | $per_member_defrag s | ${FIGURE[floor-defrag]} s | $(ratio "$per_member_defrag" "${FIGURE[floor-defrag]}") | ${MEMBER[defrag]} / ${CONTROLLER[defrag]} MiB |"
-  echo "| a learner joins / raw copy of the snapshot to it | ${FIGURE[learner]} s | ${FIGURE[floor-learner]} s | $(ratio "${FIGURE[learner]}" "${FIGURE[floor-learner]}") | ${MEMBER[learner]} / ${CONTROLLER[learner]} MiB |"
-  echo "| drill of the newest backup / one \`etcdutl snapshot restore\` | ${FIGURE[drill]} s | ${FIGURE[floor-drill]} s | $(ratio "${FIGURE[drill]}" "${FIGURE[floor-drill]}") | ${MEMBER[drill]} / ${CONTROLLER[drill]} MiB |"
-  echo "| no-change re-run (4 members) | ${FIGURE[rerun]} s | | | ${MEMBER[rerun]} / ${CONTROLLER[rerun]} MiB |"
+  echo "| snapshot, seal, push / \`etcdctl snapshot save\` + one copy | ${FIGURE[backup]:--} s | ${FIGURE[floor-backup]:--} s | $(ratio "${FIGURE[backup]:-0}" "${FIGURE[floor-backup]:-0}") | ${MEMBER[backup]:--} / ${CONTROLLER[backup]:--} MiB |"
+  echo "| restore of every member / copy to each + \`etcdutl snapshot restore\` on each | ${FIGURE[restore]:--} s | ${FIGURE[floor-restore]:--} s | $(ratio "${FIGURE[restore]:-0}" "${FIGURE[floor-restore]:-0}") | ${MEMBER[restore]:--} / ${CONTROLLER[restore]:--} MiB |"
+  echo "| defragmentation, per member / \`etcdctl defrag\` of one | $per_member_defrag s | ${FIGURE[floor-defrag]:--} s | $(ratio "$per_member_defrag" "${FIGURE[floor-defrag]:-0}") | ${MEMBER[defrag]:--} / ${CONTROLLER[defrag]:--} MiB |"
+  echo "| a learner joins / raw copy of the snapshot to it | ${FIGURE[learner]:--} s | ${FIGURE[floor-learner]:--} s | $(ratio "${FIGURE[learner]:-0}" "${FIGURE[floor-learner]:-0}") | ${MEMBER[learner]:--} / ${CONTROLLER[learner]:--} MiB |"
+  echo "| drill of the newest backup / one \`etcdutl snapshot restore\` | ${FIGURE[drill]:--} s | ${FIGURE[floor-drill]:--} s | $(ratio "${FIGURE[drill]:-0}" "${FIGURE[floor-drill]:-0}") | ${MEMBER[drill]:--} / ${CONTROLLER[drill]:--} MiB |"
+  echo "| no-change re-run (4 members) | ${FIGURE[rerun]:--} s | | | ${MEMBER[rerun]:--} / ${CONTROLLER[rerun]:--} MiB |"
 } | tee "$WORK/table.md"
