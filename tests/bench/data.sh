@@ -30,6 +30,9 @@ WORK="$ROOT/.cache/bench-data"
 FIRST_OCTET=190
 PREFIX=bench-data-host
 DATA_MIB=${BENCH_DATA_MIB:-1024}
+# Each playbook's log ends with its slowest tasks: what bounds a figure.
+export ANSIBLE_CALLBACK_PLUGINS="$HERE/callback_plugins"
+export ANSIBLE_CALLBACKS_ENABLED=task_timer
 cd "$ROOT"
 # shellcheck source=tests/testbed/lib.sh
 source "$TESTBED/lib.sh"
