@@ -157,13 +157,14 @@ want defrag && measure defrag ansible-playbook -i "$WORK/three" playbooks/mainte
 
 # --- restore ---------------------------------------------------------------------------------------
 floor_restore() {
-  local i
+  local i copies=()
   for i in 0 1 2; do
     (scp -q "${SSH_OPTIONS[@]}" "$WORK/floor.db" "root@$(address "$i"):/var/tmp/floor.db" &&
       on "$i" "etcdutl snapshot restore /var/tmp/floor.db --data-dir /var/tmp/floor-restore --skip-hash-check" \
         ">/dev/null 2>&1; rm -rf /var/tmp/floor.db /var/tmp/floor-restore") &
+    copies+=($!)
   done
-  wait
+  wait "${copies[@]}"  # these only: the memory sampler runs beside them
 }
 want restore && measure floor-restore floor_restore
 NEWEST=$(find "$WORK/etcd-backups" -name 'etcd-snapshot-*.db' | sort | tail -1)
