@@ -29,7 +29,7 @@ SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
 # prometheus brings promtool, which the unit tests run on the shipped alert rules.
 SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck openssl prometheus
 
-.PHONY: help deps system-deps venv lint ruff ansible-lint shellcheck ee sanity unit molecule test test-full compat chaos demo demo-destroy bench clean
+.PHONY: help deps system-deps venv lint ruff ansible-lint shellcheck ee sanity unit molecule test test-full compat chaos demo demo-destroy bench bench-data clean
 
 help:
 	@echo "make demo   - install what is needed, start 3 local test hosts, deploy a TLS etcd cluster on them"
@@ -39,6 +39,7 @@ help:
 	@echo "make ee     - write the build context of the execution environment in docs/ee/ and check this collection's requirements reach it"
 	@echo "make chaos  - the seeded fault campaign (docs/chaos.md): make chaos SEED=1234 CASES=40; one case alone: CASE=7, several: CASE=7,12"
 	@echo "make bench  - deploy timings: the floors (a first deploy, a no-change run), then first deploy, no-change re-run and --check of 3, 5 and 7 members, with task profiles, ansible-core's floor of each run's shape, and ratios"
+	@echo "make bench-data - day-2 operations on a keyspace of pod-like objects (BENCH_DATA_MIB, default 1024) beside etcd's own tools: backup, restore, defragmentation, a learner, a drill, the re-run; ratios and peak memory"
 
 # Both download (Debian's packages, PyPI) and neither needs the other: side by side.
 deps:
@@ -184,6 +185,9 @@ demo-destroy:
 
 bench: deps
 	tests/bench/deploy.sh
+
+bench-data: deps
+	tests/bench/data.sh
 
 clean:
 	rm -rf .cache/sanity .cache/ee tests/output

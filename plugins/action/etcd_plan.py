@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
@@ -616,13 +617,14 @@ class ActionModule(ActionBase):
         return values
 
     def _stage_schedule(self, params, previous, task_vars):
-        """One member's timers (settings: timers, push, lib_files, found, units, and member, its name),
-        their units' text begun with the task's ansible_managed."""
+        """One member's timers (settings: timers, push, lib_files, found, units, boto3_found, and member, its
+        name), their units' text begun with the task's ansible_managed."""
         settings = params["settings"]
         return etcd_operation_plan.plan_schedule(settings.get("timers"), dict(settings.get("push") or {}),
                                                  settings.get("lib_files"), list(settings.get("found") or []),
                                                  settings.get("units"), settings["member"],
-                                                 managed_header(self._templar, task_vars))
+                                                 managed_header(self._templar, task_vars),
+                                                 boolean(settings.get("boto3_found", False)))
 
     def _stage_srv(self, params, previous, task_vars):
         """The DNS SRV bootstrap's peer records, resolved on the controller as the members will resolve

@@ -109,6 +109,11 @@ options:
       secret_key:
         description: Secret access key, with O(target.access_key).
         type: str
+      part_size_mib:
+        description: The size of the parts an object is sent and fetched in, in MiB (S3 takes 5 to 5120).
+        type: int
+        default: 8
+        version_added: 1.0.0
       host:
         description: Inventory host that keeps the backups (V(ssh)); the task is delegated to it.
         type: str
@@ -205,7 +210,9 @@ seealso:
   - module: raftops.etcd.etcd_snapshot_info
     description: Check the decrypted snapshot before a restore.
 notes:
-  - boto3's C(upload_file) and C(download_file) send and receive large objects in parts.
+  - boto3's managed transfer sends and receives an object larger than O(target.part_size_mib) in parts, and
+    botocore retries what fails (its retry mode and attempts, which C(AWS_RETRY_MODE) and C(AWS_MAX_ATTEMPTS) set). The
+    members' push uses the same client (Debian's C(python3-boto3)).
   - The SHA-256 of the snapshot is stored in the clear in the object's metadata and header (for the idempotence
     check); the snapshot's contents are not.
 """

@@ -313,6 +313,13 @@ python_cryptography:
   returned: always
   type: bool
   sample: true
+python_boto3:
+  description: Whether the host's python3 can import C(boto3) (Debian's C(python3-boto3)), which the member's
+    backup push speaks S3 with; the role installs the package where a push has an S3 target and this is false.
+  returned: always
+  type: bool
+  sample: false
+  version_added: 1.0.0
 etcd_said:
   description:
     - With O(journal_since), the message of the last error (or worse) etcd logged since then, with the error
@@ -749,6 +756,8 @@ def main():
     # The member's backup push seals backups with it (etcd_backup_push): the plan refuses a push on a
     # host whose python3 lacks it, rather than every timer run failing there.
     result["python_cryptography"] = importlib.util.find_spec("cryptography") is not None
+    # The push's S3 client (etcd_s3.py); the role installs Debian's python3-boto3 where it is missing.
+    result["python_boto3"] = importlib.util.find_spec("boto3") is not None
     result["etcd_said"] = read_etcd_said(unit_name, p["journal_since"], module.run_command, module.get_bin_path("journalctl"))
     asked = p["ask_etcd"] and (result["has_data"] or result["configured_has_data"])
     result["local_health"] = ask_local_etcd(p, result["settings"]) if asked else {}

@@ -167,7 +167,8 @@ notes:
     from the member's last compaction on, so hashes compare only when every member reports the same
     compact revision; while a compaction is still reaching the members the check is repeated, up to
     3 times a second apart. Learners are not checked. The check reads every member's whole
-    keyspace; raise O(timeout) for large databases.
+    keyspace, so each member's read may take O(timeout), or longer for a large database (its size at
+    20 MiB/s).
   - etcd 3.4's gateway does not serve C(HashKV) (it maps it to the path of C(Hash)), so
     O(action=hash_check) needs etcd 3.5.10 or later; before, etcd's gateway serves Hash at the path of HashKV.
   - etcd 3.6 reports each member's quota in its status; this module uses O(quota_bytes) on every

@@ -31,7 +31,7 @@ import time
 
 import pytest
 from etcdtest import (EPHEMERAL, ROOT, Gateway, b64, fingerprint, host, inventory_secrets, leaked, playbook, poll,
-                      read_whole, run_testbed, why_failed)
+                      prefix_end, read_whole, run_testbed, why_failed)
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
 from moto_server import moto_server
@@ -594,12 +594,65 @@ def test_a_member_whose_target_is_gone_keeps_its_snapshots_and_the_status_names_
     assert CREDENTIALS["secret_key"] not in out
 
 
+# The environment a member's push and drill take S3 credentials from when a target has none: what an
+# operator's drop-in (or an instance profile) gives them (docs/backup-targets.md).
+DROP_INS = ["/etc/systemd/system/%s.service.d/raftops-test-s3.conf" % unit for unit in ("etcd-snapshot", "etcd-backup-drill")]
+ENVIRONMENT_KEYS = dict(access_key="AKIDFROMTHEMEMBERSENV", secret_key="raftops-env-secret-never-in-settings")
+
+
+def newest_push(s3, since):
+    """The newest backup object of the bucket uploaded after ``since`` (a time), or None."""
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX).get("Contents", [])
+    fresh = [o for o in listed if crypto.is_backup_object(o["Key"][len(PREFIX):]) and o["LastModified"].timestamp() > since]
+    return max(fresh, key=lambda o: o["Key"])["Key"][len(PREFIX):] if fresh else None
+
+
+def test_a_push_larger_than_one_part_with_no_key_in_the_settings_takes_the_member_s_environment(moto, tmp_path):
+    """The S3 target without keys and with parts of 5 MiB; 7 MiB of incompressible values in the keyspace. The
+    members' pushes fail naming the missing credentials until their services' environment gives them (a
+    systemd drop-in), then send each backup in parts, and nothing of the keys is in the push's settings."""
+    s3 = moto["s3"]
+    for index in range(10):  # 700 KiB of random bytes each, in base64: about 7 MiB compressed
+        Gateway(URLS[0]).put("/push/large-%d" % index, base64.b64encode(os.urandom(700 * 1024)).decode())
+    keyless = dict(push_vars(moto["url"]), etcd_backup_targets=[
+        dict(name="offsite", type="s3", bucket=BUCKET, endpoint_url=moto["url"], keep=2, part_size_mib=5),
+        targets(moto["url"])[1]])
+    rc, out = playbook("etcd", "--tags", "etcd_backup", "-e", json.dumps(keyless))
+    assert rc == 0, why_failed(out)
+    since = "--since=@%d" % int(time.time())
+    for name in HOSTS:
+        pushed = json.loads(host(name).check_output("cat %s" % SETTINGS))
+        assert [(t["access_key"], t["secret_key"], t["part_size_mib"]) for t in pushed["targets"] if t["type"] == "s3"] == [
+            ("", "", 5)], pushed["targets"]
+    failed = poll(lambda: "Unable to locate credentials" in "".join(journal(name, since) for name in HOSTS), seconds=90)
+    assert failed, "".join(journal(name, since) for name in HOSTS)[-3000:]
+
+    environment = "[Service]\nEnvironment=AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n" % (
+        ENVIRONMENT_KEYS["access_key"], ENVIRONMENT_KEYS["secret_key"])
+    for name in HOSTS:
+        for drop_in in DROP_INS:
+            host(name).check_output("mkdir -p %s && printf '%s' > %s" % (os.path.dirname(drop_in), environment, drop_in))
+        host(name).check_output("systemctl daemon-reload")
+    started = time.time()
+    newest = poll(lambda: newest_push(s3, started), seconds=120, interval=2)
+    assert newest, "".join(journal(name) for name in HOSTS)[-3000:]
+    stored = s3.head_object(Bucket=BUCKET, Key=PREFIX + newest)
+    assert stored["ContentLength"] > 5 * 1024 * 1024 and re.search(r"-[2-9]\"?$", stored["ETag"]), stored
+    result, snapshot = opened(s3.get_object(Bucket=BUCKET, Key=PREFIX + newest)["Body"].read(), newest, tmp_path)
+    assert b"/push/large-9" in snapshot and result["size"] == len(snapshot)
+    for name in HOSTS:
+        assert ENVIRONMENT_KEYS["secret_key"] not in host(name).check_output("cat %s" % SETTINGS)
+    # The rest of the verifier restores small snapshots.
+    Gateway(URLS[0]).call("/v3/kv/deleterange", {"key": b64("/push/large-"), "range_end": b64(prefix_end("/push/large-"))})
+
+
 def test_turning_the_push_off_removes_its_files_and_credentials():
     rc, out = playbook("etcd", "--tags", "etcd_backup", "-e",
                        json.dumps(dict(etcd_backup_key_file=KEY_FILE)))
     assert rc == 0, why_failed(out)
     for name in HOSTS:
         h = host(name)
+        h.check_output("rm -f %s && systemctl daemon-reload" % " ".join(DROP_INS))
         for path in (SETTINGS, "/opt/etcd/lib/etcd_backup_push_ssh", "/opt/etcd/lib/etcd_backup_push.py",
                      "/opt/etcd/lib/etcd_s3.py", "/opt/etcd/lib/etcd_backup_drill.py",
                      "/etc/systemd/system/etcd-backup-drill.timer"):

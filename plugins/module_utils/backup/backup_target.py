@@ -15,6 +15,7 @@ import tempfile
 import time
 
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import s3
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import stream_segments as segments
 from ansible_collections.raftops.etcd.plugins.module_utils.backup.backup_plan import drill_record
 from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_file import SnapshotError, check_snapshot_file
@@ -38,6 +39,7 @@ def argument_spec():
             region=dict(type="str"),
             access_key=dict(type="str", no_log=True),
             secret_key=dict(type="str", no_log=True),
+            part_size_mib=dict(type="int", default=s3.PART_SIZE_MIB),
             host=dict(type="str"),
             path=dict(type="str"),
             keep=dict(type="int", default=7),
@@ -64,93 +66,35 @@ REQUIRED = dict(present=("target", "src"), fetched=("target", "name", "dest"), p
 # -- S3 ------------------------------------------------------------------------------------------
 
 
-class Bucket:
-    """The bucket and prefix of one S3 target, through boto3 (imported only when one is used)."""
+class BucketError(TargetError, s3.S3Error):
+    """A failed S3 call: a TargetError that names the target, with S3's error code (s3.S3Error)."""
+
+
+class Bucket(s3.Bucket):
+    """The bucket and prefix of one S3 target (module_utils/backup/s3.py), whose errors name the target."""
 
     def __init__(self, target):
-        self.target = target
-        self.name = target["name"]
-        self.prefix = target["prefix"] or ""
         try:
-            import boto3
-            from botocore.exceptions import BotoCoreError, ClientError
-        except ImportError:
-            raise TargetError("target %s is an S3 target, which needs boto3 on the controller: pip install boto3"
-                              % self.name) from None
-        self.errors = (BotoCoreError, ClientError)
-        self.client_error = ClientError
-        self.client = boto3.client(
-            "s3", endpoint_url=target["endpoint_url"] or None, region_name=target["region"] or None,
-            aws_access_key_id=target["access_key"] or None, aws_secret_access_key=target["secret_key"] or None)
+            super().__init__(target)
+        except s3.S3Error as exc:
+            raise TargetError(str(exc)) from None
 
-    def where(self):
-        return "s3://%s/%s" % (self.target["bucket"], self.prefix)
-
-    def fail(self, doing, exc):
-        raise TargetError("target %s (%s): %s failed: %s" % (self.name, self.where(), doing, exc)) from None
-
-    def head(self, name):
-        """The object's metadata, or None when it does not exist."""
+    def _call(self, doing, call, *args, **kwargs):
         try:
-            answer = self.client.head_object(Bucket=self.target["bucket"], Key=self.prefix + name)
-        except self.client_error as exc:
-            if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
-                return None
-            self.fail("looking for object %s" % name, exc)
-        except self.errors as exc:
-            self.fail("looking for object %s" % name, exc)
-        return answer.get("Metadata") or {}
+            return super()._call(doing, call, *args, **kwargs)
+        except s3.S3Error as exc:
+            raise BucketError("target %s (%s): %s" % (self.name, self.where(), exc), exc.code) from None
 
     def listing(self, accept=crypto.is_backup_object):
         """The backups under the prefix (or the objects ``accept`` takes): [{name, size, mtime}], newest first."""
-        objects = []
-        try:
-            paginator = self.client.get_paginator("list_objects_v2")
-            pages = paginator.paginate(Bucket=self.target["bucket"], Prefix=self.prefix)
-            for page in pages:
-                for item in page.get("Contents", []):
-                    name = item["Key"][len(self.prefix):]
-                    if accept(name):
-                        objects.append(dict(name=name, size=item["Size"], mtime=item["LastModified"].timestamp()))
-        except self.errors as exc:
-            self.fail("listing", exc)
-        return crypto.newest_first(objects)
-
-    def upload(self, path, name, metadata):
-        try:
-            self.client.upload_file(path, self.target["bucket"], self.prefix + name,
-                                    ExtraArgs={"Metadata": metadata})
-        except self.errors as exc:
-            self.fail("uploading object %s" % name, exc)
+        return crypto.newest_first([o for o in super().listing() if accept(o["name"])])
 
     def header(self, name, key=None):
         """The header of object ``name`` (crypto.parse_head: checked against ``key`` when given), from
         its first MAX_HEAD_SIZE bytes only (a range read); the BackupCryptoError it raises when it
-        cannot be read or is not authentic. Its signature is for the caller to verify."""
-        size = crypto.MAX_HEAD_SIZE
-        try:
-            answer = self.client.get_object(Bucket=self.target["bucket"], Key=self.prefix + name,
-                                            Range="bytes=0-%d" % (size - 1))
-            first = answer["Body"].read(size)
-        except self.client_error as exc:
-            if str(exc.response.get("Error", {}).get("Code")) not in ("InvalidRange", "416"):
-                self.fail("reading the header of object %s" % name, exc)
-            first = b""  # an empty object: no byte in range (a planted one must not stop the prune)
-        except self.errors as exc:
-            self.fail("reading the header of object %s" % name, exc)
-        return crypto.parse_head(first, object_what(name, self.name), key)
-
-    def download(self, name, path):
-        try:
-            self.client.download_file(self.target["bucket"], self.prefix + name, path)
-        except self.errors as exc:
-            self.fail("downloading object %s" % name, exc)
-
-    def delete(self, name):
-        try:
-            self.client.delete_object(Bucket=self.target["bucket"], Key=self.prefix + name)
-        except self.errors as exc:
-            self.fail("deleting object %s" % name, exc)
+        cannot be read or is not authentic (an empty object planted there must not stop the prune).
+        Its signature is for the caller to verify."""
+        return crypto.parse_head(self.read_head(name, crypto.MAX_HEAD_SIZE), object_what(name, self.name), key)
 
 
 # -- the states ----------------------------------------------------------------------------------

@@ -4,188 +4,115 @@
 #
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any
 # time. Do not use this from other collections or standalone plugins/modules!
-"""The few S3 calls a member's backup push makes (PUT, GET, HEAD, ListObjectsV2, DELETE), signed
-with AWS Signature Version 4, in the standard library only.
+"""One S3 target's bucket and prefix, through boto3: the one S3 client of the collection. The
+controller's raftops.etcd.etcd_backup_target and the members' push and drill use it alike (the etcd
+role copies this very file onto the members as etcd_s3.py, beside Debian's python3-boto3: it imports
+nothing of the collection).
 
-The members have python3 without boto3 (the controller's backup playbook uses boto3); the etcd
-role copies this very file onto them (no imports of the collection). The signature follows AWS's
-published algorithm and is unit-tested against its published examples; an object is sent and
-fetched a block at a time, never whole in memory.
+boto3's managed transfer sends and fetches an object in parts of the target's ``part_size_mib``
+(PART_SIZE_MIB when not set), a few at a time, never whole in memory; botocore retries what fails
+for a while (its retry mode and attempts, which AWS_RETRY_MODE and AWS_MAX_ATTEMPTS change). A
+target without ``access_key`` takes boto3's credentials: the environment (AWS_ACCESS_KEY_ID,
+AWS_WEB_IDENTITY_TOKEN_FILE...), the shared files, the instance profile.
 """
 
-import datetime
-import hashlib
-import hmac
-import http.client
-import os
-import ssl
-import urllib.parse
-from xml.etree import ElementTree
-
-ALGORITHM = "AWS4-HMAC-SHA256"
-EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-BLOCK = 1024 * 1024
-METADATA_PREFIX = "x-amz-meta-"
+MIB = 1024 * 1024
+# boto3's own default part size; S3 takes parts of 5 MiB to 5 GiB, at most 10,000 of them.
+PART_SIZE_MIB = 8
+PART_SIZE_RANGE = (5, 5120)
+# Parts in flight at once: each holds one part in memory.
+CONCURRENCY = 4
+NOT_FOUND = ("404", "NoSuchKey", "NotFound")
 
 
 class S3Error(Exception):
-    """A call that failed; ``status`` is the HTTP status (0: no answer), the message says why."""
+    """A call that failed: ``<what it did> failed: <why>``, without the credentials; ``code`` is S3's
+    error code ('' when there was no answer)."""
 
-    def __init__(self, message, status=0):
+    def __init__(self, message, code=""):
         super().__init__(message)
-        self.status = status
-
-
-def _hmac(key, text):
-    return hmac.new(key, text.encode(), hashlib.sha256).digest()
-
-
-def signing_key(secret_key, date, region, service):
-    """The day's key derived from the secret key (AWS4 + secret, then date, region, service, aws4_request)."""
-    key = _hmac(("AWS4" + secret_key).encode(), date)
-    for part in (region, service, "aws4_request"):
-        key = _hmac(key, part)
-    return key
-
-
-def _quote(text, safe):
-    return urllib.parse.quote(text, safe=safe)
-
-
-def canonical_query(query):
-    """``query`` (a list of (name, value) pairs) as SigV4 signs it: encoded, then sorted."""
-    pairs = sorted((_quote(k, "-_.~"), _quote(v, "-_.~")) for k, v in query)
-    return "&".join("%s=%s" % pair for pair in pairs)
-
-
-def authorization(method, path, query, headers, payload_hash, access_key, secret_key, region, service, amz_date):
-    """The Authorization header of a request: ``path`` as sent (already encoded), ``query`` as
-    (name, value) pairs, ``headers`` a dict of every header signed (host and x-amz-date among them)."""
-    names = sorted(name.lower() for name in headers)
-    values = {name.lower(): " ".join(str(value).strip().split()) for name, value in headers.items()}
-    canonical = "\n".join([method, path, canonical_query(query),
-                           "".join("%s:%s\n" % (name, values[name]) for name in names),
-                           ";".join(names), payload_hash])
-    scope = "%s/%s/%s/aws4_request" % (amz_date[:8], region, service)
-    to_sign = "\n".join([ALGORITHM, amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    signature = hmac.new(signing_key(secret_key, amz_date[:8], region, service), to_sign.encode(),
-                         hashlib.sha256).hexdigest()
-    return "%s Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (ALGORITHM, access_key, scope, ";".join(names),
-                                                                    signature)
-
-
-def file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        self.code = code
 
 
 class Bucket:
-    """One bucket and prefix: ``endpoint_url`` for S3-compatible services (path-style addressing),
-    else AWS (virtual-hosted, ``https://<bucket>.s3.<region>.amazonaws.com``)."""
+    """``target`` is one item of etcd_backup_targets of type s3 (bucket, prefix, endpoint_url, region,
+    access_key, secret_key, part_size_mib; each but bucket may be empty)."""
 
-    def __init__(self, bucket, prefix, access_key, secret_key, region="", endpoint_url="", timeout=60,
-                 now=None):
-        self.bucket, self.prefix = bucket, prefix or ""
-        self.access_key, self.secret_key = access_key, secret_key
-        self.region = region or "us-east-1"
-        self.timeout = timeout
-        self.page_size = None  # ListObjectsV2's max-keys; the server's own (1000 on AWS) when None
-        self.now = now or (lambda: datetime.datetime.now(datetime.timezone.utc))
-        if endpoint_url:
-            url = urllib.parse.urlsplit(endpoint_url)
-            self.scheme, self.host = url.scheme, url.netloc
-            self.base = url.path.rstrip("/") + "/" + bucket
-        else:
-            self.scheme, self.host, self.base = "https", "%s.s3.%s.amazonaws.com" % (bucket, self.region), ""
-
-    def _connection(self):
-        if self.scheme == "https":
-            return http.client.HTTPSConnection(self.host, timeout=self.timeout, context=ssl.create_default_context())
-        return http.client.HTTPConnection(self.host, timeout=self.timeout)
-
-    def request(self, method, key=None, query=(), headers=None, body=None, payload_hash=EMPTY_SHA256, out=None):
-        """(status, headers, body) of one signed call; ``body`` bytes or an open file, ``out`` a file
-        the answer is written to a block at a time. S3Error when it fails or answers an error."""
-        path = _quote(self.base + "/" + (self.prefix + key if key is not None else ""), "/-_.~")
-        amz_date = self.now().strftime("%Y%m%dT%H%M%SZ")
-        headers = dict(headers or {}, host=self.host, **{"x-amz-date": amz_date, "x-amz-content-sha256": payload_hash})
-        headers["Authorization"] = authorization(method, path, query, headers, payload_hash, self.access_key,
-                                                 self.secret_key, self.region, "s3", amz_date)
-        target = path + ("?" + canonical_query(query) if query else "")
-        connection = self._connection()
+    def __init__(self, target):
+        self.name = target["name"]
+        self.bucket = target["bucket"]
+        self.prefix = target.get("prefix") or ""
         try:
-            connection.request(method, target, body=body, headers=headers)
-            answer = connection.getresponse()
-            if answer.status < 300 and out is not None:
-                for block in iter(lambda: answer.read(BLOCK), b""):
-                    out.write(block)
-                data = b""
-            else:
-                data = answer.read()
-        except (OSError, http.client.HTTPException) as exc:
-            raise S3Error("%s %s://%s%s: %s" % (method, self.scheme, self.host, path, exc)) from None
-        finally:
-            connection.close()
-        if answer.status >= 300:
-            raise S3Error("%s %s: HTTP %d %s" % (method, key if key is not None else "(bucket)", answer.status,
-                                                 _error_text(data) or answer.reason), answer.status)
-        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, data
+            import boto3
+            from boto3.s3.transfer import TransferConfig
+            from botocore.exceptions import BotoCoreError, ClientError
+        except ImportError:
+            raise S3Error("target %s is an S3 target, which needs boto3 here (Debian's python3-boto3, or pip "
+                          "install boto3)" % self.name) from None
+        self.errors = (BotoCoreError, ClientError)
+        self.client_error = ClientError
+        # A session of its own: boto3's default session is shared by every thread of the process.
+        self.client = boto3.session.Session().client(
+            "s3", endpoint_url=target.get("endpoint_url") or None, region_name=target.get("region") or None,
+            aws_access_key_id=target.get("access_key") or None,
+            aws_secret_access_key=target.get("secret_key") or None)
+        part = int(target.get("part_size_mib") or PART_SIZE_MIB) * MIB
+        self.transfer = TransferConfig(multipart_threshold=part, multipart_chunksize=part, max_concurrency=CONCURRENCY)
 
-    def head(self, key):
-        """The object's metadata (without the x-amz-meta- prefix), or None when it does not exist."""
+    def where(self):
+        return "s3://%s/%s" % (self.bucket, self.prefix)
+
+    def _call(self, doing, call, *args, **kwargs):
         try:
-            _status, headers, _data = self.request("HEAD", key)
+            return call(*args, **kwargs)
+        except self.client_error as exc:
+            raise S3Error("%s failed: %s" % (doing, exc), str(exc.response.get("Error", {}).get("Code", ""))) from None
+        except self.errors as exc:
+            raise S3Error("%s failed: %s" % (doing, exc)) from None
+
+    def head(self, name):
+        """The object's metadata (S3's x-amz-meta- headers, without the prefix), or None when it does not exist."""
+        try:
+            answer = self._call("looking for object %s" % name, self.client.head_object, Bucket=self.bucket,
+                                Key=self.prefix + name)
         except S3Error as exc:
-            if exc.status == 404:
+            if exc.code in NOT_FOUND:
                 return None
             raise
-        return {k[len(METADATA_PREFIX):]: v for k, v in headers.items() if k.startswith(METADATA_PREFIX)}
-
-    def put_file(self, key, path, metadata):
-        """Upload ``path`` as ``key`` with ``metadata``, its SHA-256 signed (S3 checks it on arrival)."""
-        size = os.path.getsize(path)
-        headers = {METADATA_PREFIX + k: v for k, v in metadata.items()}
-        headers["content-length"] = str(size)
-        with open(path, "rb") as body:
-            self.request("PUT", key, headers=headers, body=body, payload_hash=file_sha256(path))
-
-    def get_file(self, key, path):
-        with open(path, "wb") as out:
-            self.request("GET", key, out=out)
-
-    def get_range(self, key, first, last):
-        return self.request("GET", key, headers={"range": "bytes=%d-%d" % (first, last)})[2]
-
-    def delete(self, key):
-        self.request("DELETE", key)
+        return answer.get("Metadata") or {}
 
     def listing(self):
-        """[{name, size, mtime}] of every object under the prefix (name without it), ListObjectsV2 page by page."""
-        objects, token = [], None
-        while True:
-            query = [("list-type", "2"), ("prefix", self.prefix)] + ([("continuation-token", token)] if token else [])
-            query += [("max-keys", str(self.page_size))] if self.page_size else []
-            data = self.request("GET", query=query)[2]
-            root = ElementTree.fromstring(data)
-            space = root.tag[:root.tag.index("}") + 1] if root.tag.startswith("{") else ""
-            for item in root.iter(space + "Contents"):
-                stamp = item.findtext(space + "LastModified").replace("Z", "+00:00")
-                objects.append(dict(name=item.findtext(space + "Key")[len(self.prefix):],
-                                    size=int(item.findtext(space + "Size")),
-                                    mtime=datetime.datetime.fromisoformat(stamp).timestamp()))
-            token = root.findtext(space + "NextContinuationToken")
-            if root.findtext(space + "IsTruncated") != "true" or not token:
-                return objects
+        """[{name, size, mtime}] of every object under the prefix (name without it), page by page."""
+        objects = []
 
+        def read():
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
+                for item in page.get("Contents", []):
+                    objects.append(dict(name=item["Key"][len(self.prefix):], size=item["Size"],
+                                        mtime=item["LastModified"].timestamp()))
+        self._call("listing", read)
+        return objects
 
-def _error_text(data):
-    """``Code: Message`` of an S3 error document, or None."""
-    try:
-        root = ElementTree.fromstring(data)
-    except ElementTree.ParseError:
-        return None
-    code, message = root.findtext("Code"), root.findtext("Message")
-    return ": ".join(part for part in (code, message) if part) or None
+    def upload(self, path, name, metadata):
+        """``path`` as object ``name`` with ``metadata``: in parts when it is larger than one."""
+        self._call("uploading object %s" % name, self.client.upload_file, path, self.bucket, self.prefix + name,
+                   ExtraArgs={"Metadata": metadata}, Config=self.transfer)
+
+    def download(self, name, path):
+        self._call("downloading object %s" % name, self.client.download_file, self.bucket, self.prefix + name, path,
+                   Config=self.transfer)
+
+    def read_head(self, name, size):
+        """The first ``size`` bytes of object ``name`` (a range read; fewer when it is shorter, none when it is empty)."""
+        doing = "reading the head of object %s" % name
+        try:
+            answer = self._call(doing, self.client.get_object, Bucket=self.bucket, Key=self.prefix + name,
+                                Range="bytes=0-%d" % (size - 1))
+        except S3Error as exc:
+            if exc.code in ("InvalidRange", "416"):  # an empty object: no byte in range
+                return b""
+            raise
+        return self._call(doing, answer["Body"].read, size)
+
+    def delete(self, name):
+        self._call("deleting object %s" % name, self.client.delete_object, Bucket=self.bucket, Key=self.prefix + name)

@@ -908,15 +908,16 @@ class EtcdClient:
         """
         self.call("/v3/maintenance/defragment", timeout=timeout)
 
-    def hash_kv(self, revision=0):
+    def hash_kv(self, revision=0, timeout=None):
         """This member's hash of the keyspace's history from its last compaction up to ``revision``.
 
         Returns ``hash``, ``compact_revision`` (the hash starts there, so only hashes with equal
         compact revisions are comparable), ``hash_revision`` (the revision hashed; None from
         releases that do not send it) and ``revision`` (the member's current revision). etcd 3.4's
-        gateway does not serve it (it maps HashKV to Hash's path), so 3.4 answers 404.
+        gateway does not serve it (it maps HashKV to Hash's path), so 3.4 answers 404. ``timeout``
+        replaces the client's: the member reads its whole keyspace to answer.
         """
-        reply = self.call("/v3/maintenance/hashkv", {"revision": str(int(revision))})
+        reply = self.call("/v3/maintenance/hashkv", {"revision": str(int(revision))}, timeout=timeout)
         return dict(hash=to_int(reply.get("hash")), compact_revision=to_int(reply.get("compact_revision")),
                     hash_revision=to_int(reply.get("hash_revision"), None),
                     revision=to_int((reply.get("header") or {}).get("revision")))

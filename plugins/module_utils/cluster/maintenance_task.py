@@ -42,6 +42,9 @@ from ansible_collections.raftops.etcd.plugins.module_utils.plan.operation_plan i
 ACTIONS = ("plan", "compact", "defragment", "alarms", "disarm", "hash_check")
 DISARMS = {"NOSPACE": ("NOSPACE",), "CORRUPT": ("CORRUPT",), "all": ("NOSPACE", "CORRUPT")}
 HASH_ATTEMPTS = 3
+# HashKV reads a member's whole keyspace: it is given the module's timeout, or the time its database
+# takes at this rate when longer (a 1 GiB database outlasted a 5 s timeout on a loaded 2-core machine).
+HASH_BYTES_PER_SECOND = 20 * 1024 * 1024
 WRITE_CHECK_VALUE = "written by raftops.etcd.etcd_maintenance after disarming NOSPACE, and deleted at once"
 SPACE_EXCEEDED = "database space exceeded"
 # How long, and how often, a cluster whose members partly see no leader is looked at again (run_plan).
@@ -49,6 +52,11 @@ CATCH_UP_SECONDS = 30
 CATCH_UP_PAUSE = 2
 # How often a plan with a wait_timeout looks at a cluster that is not ready yet.
 WAIT_PAUSE = 2
+
+
+def hash_timeout(timeout, db_size):
+    """The seconds a member's HashKV may take: ``timeout``, or longer for a large database (``db_size`` bytes)."""
+    return max(timeout, (db_size or 0) / HASH_BYTES_PER_SECOND)
 
 
 class Failure(Exception):
@@ -386,10 +394,11 @@ class MaintenanceTask:
         for attempt in range(1, HASH_ATTEMPTS + 1):
             last = attempt == HASH_ATTEMPTS
             try:
-                revision = min(client.status()["revision"] for _member, client in clients)
+                statuses = {client.endpoint: client.status() for _member, client in clients}
+                revision = min(status["revision"] for status in statuses.values())
                 hashes = []
                 for member, client in clients:
-                    answer = client.hash_kv(revision)
+                    answer = client.hash_kv(revision, hash_timeout(self.params["timeout"], statuses[client.endpoint]["db_size"]))
                     hashes.append(dict(member=member["name"], member_id=member["id_hex"], hash=answer["hash"],
                                        compact_revision=answer["compact_revision"]))
             except EtcdError as exc:

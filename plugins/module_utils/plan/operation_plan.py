@@ -405,10 +405,10 @@ def hardware_verdict(findings, timeouts):
     return dict(refusal="", hardware_warnings=warnings)
 
 
-def plan_schedule(timers, push, lib_files, found, units, member, header=""):
+def plan_schedule(timers, push, lib_files, found, units, member, header="", boto3_found=False):
     """What tasks/schedule.yml does on one member: the timers' files to write (their units with their
-    text, the others as templates or copies), the timers to start or restart, and what a timer without
-    a schedule (or the push turned off) left behind.
+    text, the others as templates or copies), the timers to start or restart, what a timer without a
+    schedule (or the push turned off) left behind, and the Debian packages the push needs.
 
     ``timers``: the role's timers (vars/main.yml, _etcd_host.timers: name, kind, unit, schedule, what
     its service runs, files of dest and mode with src, or unit for its units); ``member``: the member's
@@ -417,6 +417,7 @@ def plan_schedule(timers, push, lib_files, found, units, member, header=""):
     whose S3 keys would be in the task's arguments); ``lib_files``: the code the maintenance timer
     runs (src and dest); ``found``: the timers' paths facts.yml's read found on the host;
     ``units``: that read's state of the scheduled timers' units (unit -> active, enabled).
+    ``boto3_found``: whether that read found the push's S3 client (Debian's python3-boto3).
     """
     if not isinstance(timers, list) or not isinstance(push, dict) or not isinstance(found, list):
         raise ValueError("the timers and the paths found must be lists and the push a dict")
@@ -452,6 +453,9 @@ def plan_schedule(timers, push, lib_files, found, units, member, header=""):
         copies=copies,
         timers=schedule_timers,
         push_ssh=bool(push.get("on")) and "ssh" in list(push.get("target_types") or []),
+        # The Debian packages to install: the push's S3 client where an S3 target needs it.
+        packages=["python3-boto3"] if push.get("on") and "s3" in list(push.get("target_types") or [])
+        and not boto3_found else [],
         # Turned off: the member's key comes off the SSH targets' hosts its settings name.
         push_withdrawn=not push.get("on") and push.get("settings") in found,
         unscheduled=unscheduled,

@@ -20,6 +20,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.host.values import (
     integer as _integer, path_inside, show, wal_parent_problem,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.plan.sizing import PROFILE_NAMES
+from ansible_collections.raftops.etcd.plugins.module_utils.backup.s3 import PART_SIZE_RANGE
 from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import HIDDEN, NAME_PATTERN, NAME_RULE, SECRET_SETTINGS
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import (
     EXPERIMENTAL_REPLACEMENTS,
@@ -411,12 +412,12 @@ def defrag_rule(value, _settings):
 # Where settings_problems puts the inventory's hosts for the checks (not a variable name).
 INVENTORY = "(inventory hosts)"
 TARGET_KEYS = dict(
-    s3=("name", "type", "bucket", "prefix", "endpoint_url", "region", "access_key", "secret_key", "keep",
-        "max_age_days"),
+    s3=("name", "type", "bucket", "prefix", "endpoint_url", "region", "access_key", "secret_key", "part_size_mib",
+        "keep", "max_age_days"),
     ssh=("name", "type", "host", "path", "keep", "max_age_days"),
 )
 TARGET_TEXT = ("a dict with name, type (s3 or ssh) and, for s3, bucket (prefix, endpoint_url, region, access_key, "
-               "secret_key optional), for ssh, host and path; keep and max_age_days optional")
+               "secret_key, part_size_mib optional), for ssh, host and path; keep and max_age_days optional")
 
 
 def _target_problem(target, names, inventory):
@@ -443,6 +444,13 @@ def _target_problem(target, names, inventory):
         bucket = target.get("bucket")
         if not isinstance(bucket, str) or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
             return "s3 target %s needs a bucket: 3 to 63 lowercase letters, digits, . and -" % name
+        if bool(target.get("access_key")) != bool(target.get("secret_key")):
+            return ("s3 target %s: access_key and secret_key go together; set both, or neither to take the "
+                    "credentials of where it runs (environment, instance profile)" % name)
+        part = _integer(target.get("part_size_mib", PART_SIZE_RANGE[0]))
+        if part is None or not PART_SIZE_RANGE[0] <= part <= PART_SIZE_RANGE[1]:
+            return ("s3 target %s: part_size_mib %s is not a whole number of MiB from %d to %d (S3's part sizes)"
+                    % (name, show(target["part_size_mib"]), *PART_SIZE_RANGE))
         return None
     host = target.get("host")
     if not isinstance(host, str) or not host:
@@ -464,17 +472,6 @@ def _redacted(target):
     if not isinstance(target, Mapping):
         return target
     return {k: ("<hidden>" if k in SECRET_KEYS else v) for k, v in target.items()}
-
-
-def backup_push(value, settings):
-    """A boolean; on, every S3 target (of sound etcd_backup_targets) must carry its keys."""
-    if boolean(value, settings) or not _true(value):
-        return boolean(value, settings)
-    for target in settings.get("etcd_backup_targets") or []:
-        if target.get("type", "s3") == "s3" and not (target.get("access_key") and target.get("secret_key")):
-            return ("s3 target %s needs access_key and secret_key: the members have no other credentials"
-                    % target["name"])
-    return None
 
 
 def drill_schedule(value, settings):
@@ -1069,7 +1066,7 @@ RULES = [
          "a private directory for one snapshot is made in it"),
     Rule("etcd_backup_targets", backup_targets, TARGET_TEXT,
          "each backup is encrypted and sent to every target (docs/backup-targets.md)"),
-    Rule("etcd_backup_push", backup_push, BOOL_TEXT,
+    Rule("etcd_backup_push", boolean, BOOL_TEXT,
          "the members push their snapshots to etcd_backup_targets (docs/backup-targets.md)"),
     Rule("etcd_backup_push_window", whole_number(1), "a whole number of seconds, at least 1",
          "one member pushes per window (docs/backup-targets.md)"),

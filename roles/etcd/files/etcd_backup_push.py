@@ -142,44 +142,39 @@ def snapshot_time(name):
 
 
 class S3Target:
-    def __init__(self, target, bucket=None):
+    """An S3 target through the collection's S3 client (etcd_s3.py: boto3, Debian's python3-boto3)."""
+
+    def __init__(self, target):
         self.target = target
         self.name = target["name"]
-        self.bucket = bucket or etcd_s3.Bucket(target["bucket"], target.get("prefix", ""), target["access_key"],
-                                               target["secret_key"], target.get("region", ""),
-                                               target.get("endpoint_url", ""))
+        self.bucket = etcd_s3.Bucket(target)
 
     def where(self):
-        return "s3://%s/%s" % (self.target["bucket"], self.target.get("prefix", ""))
+        return self.bucket.where()
 
     def present(self, name, sha256):
         return (self.bucket.head(name) or {}).get("plaintext-sha256") == sha256
 
     def send(self, path, name, metadata):
-        self.bucket.put_file(name, path, metadata)
+        self.bucket.upload(path, name, metadata)
         # Verified as it stands on the target: its size, and its header read back and checked.
         there = {o["name"]: o for o in self.bucket.listing()}.get(name)
         if there is None or there["size"] != os.path.getsize(path):
             raise PushError("object %s is not on the target whole after the upload" % name)
         with open(path, "rb") as handle:
             head = handle.read(crypto.MAX_HEAD_SIZE)
-        if self.bucket.get_range(name, 0, len(head) - 1) != head:
+        if self.bucket.read_head(name, len(head)) != head:
             raise PushError("object %s reads back other bytes than were sent" % name)
 
     def listing(self):
         return [o for o in self.bucket.listing() if crypto.is_backup_object(o["name"])]
 
     def fetch(self, name, dest):
-        self.bucket.get_file(name, dest)
+        self.bucket.download(name, dest)
 
     def read_head(self, name, size):
         """The first ``size`` bytes of object ``name`` (a range read; fewer when it is shorter)."""
-        try:
-            return self.bucket.get_range(name, 0, size - 1)[:size]
-        except etcd_s3.S3Error as exc:
-            if exc.status == 416:  # an empty object: no byte in range
-                return b""
-            raise
+        return self.bucket.read_head(name, size)
 
     def delete(self, name):
         self.bucket.delete(name)

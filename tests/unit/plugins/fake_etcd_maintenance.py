@@ -145,8 +145,8 @@ class FakeMaintenanceClient(FakeKVClient):
         self._maybe_time_out("defragment", apply)
         apply()
 
-    def hash_kv(self, revision=0):
-        me = self._voting("hash_kv", revision)
+    def hash_kv(self, revision=0, timeout=None):
+        me = self._voting("hash_kv", revision, timeout)
         lag = self.cluster.compact_lag.get(me["name"])
         compact_revision = lag.pop(0) if lag else self.cluster.compact_revision
         self._check_revision(revision, compact_revision)

@@ -170,6 +170,9 @@ GOOD = [
     dict(etcd_backup_cluster="prod/etcd-main_2.x"),
     dict(etcd_runtime="container"),
     dict(etcd_runtime="container", etcd_container_image="registry.example.com/etcd@sha256:" + "a1" * 32),
+    # a push to S3 without keys takes the members' own credentials (environment, instance profile)
+    dict(etcd_backup_push=True, etcd_backup_schedule="hourly", etcd_backup_targets=[{"name": "o", "bucket": "b-1"}]),
+    dict(etcd_backup_targets=[{"name": "o", "bucket": "b-1", "part_size_mib": 5120, "access_key": "a", "secret_key": "s"}]),
 ]
 
 
@@ -318,8 +321,12 @@ BAD = [
     (dict(etcd_backup_max_age="1 day"), "etcd_backup_max_age", "'1 day'", "a Go duration like '26h'"),
     (dict(etcd_backup_max_age="0h"), "etcd_backup_max_age", "'0h'", "more than 0"),
     (dict(etcd_backup_metrics_dir="metrics"), "etcd_backup_metrics_dir", "'metrics'", "must be an absolute path"),
-    (dict(etcd_backup_push=True, etcd_backup_targets=[{"name": "o", "bucket": "b-1"}]), "etcd_backup_push",
-     "True", "s3 target o needs access_key and secret_key: the members have no other credentials"),
+    (dict(etcd_backup_targets=[{"name": "o", "bucket": "b-1", "access_key": "AKID"}]), "etcd_backup_targets[0]",
+     "{'name': 'o', 'bucket': 'b-1', 'access_key': '<hidden>'}",
+     "s3 target o: access_key and secret_key go together; set both, or neither to take the credentials of where it runs"),
+    (dict(etcd_backup_targets=[{"name": "o", "bucket": "b-1", "part_size_mib": 4}]), "etcd_backup_targets[0]",
+     "{'name': 'o', 'bucket': 'b-1', 'part_size_mib': 4}",
+     "s3 target o: part_size_mib 4 is not a whole number of MiB from 5 to 5120 (S3's part sizes)"),
     (dict(etcd_restore_bump_revision="lots"), "etcd_restore_bump_revision", "'lots'", "auto or a whole number"),
     (dict(etcd_restore_bump_revision=-1), "etcd_restore_bump_revision", "-1", "0 (no bump) or more"),
     (dict(etcd_restore_mark_compacted="maybe"), "etcd_restore_mark_compacted", "'maybe'", "true or false"),

@@ -72,6 +72,16 @@ def test_the_push_brings_its_code_its_host_keys_and_the_maintenance_code():
     assert plan_schedule(timers(), push(on=True, code=True, targets=[dict(type="s3")]), LIB_FILES, [], {}, "m0")["push_ssh"] is False
 
 
+def test_a_push_to_s3_installs_debian_s_boto3_where_the_read_did_not_find_it():
+    def packages(boto3_found=False, **settings):
+        return plan_schedule(timers(), push(**settings), LIB_FILES, [], {}, "m0", boto3_found=boto3_found)["packages"]
+
+    assert packages(on=True, code=True, targets=[dict(type="ssh"), dict(type="s3")]) == ["python3-boto3"]
+    assert packages(on=True, code=True, targets=[dict(type="s3")], boto3_found=True) == []
+    assert packages(on=True, code=True, targets=[dict(type="ssh")]) == []
+    assert packages(on=False, targets=[dict(type="s3")]) == []
+
+
 def test_what_an_unscheduled_timer_and_the_push_turned_off_left_behind_goes_only_where_found():
     found = [SYSTEMD + "etcd-maintenance.timer", LIB + "etcd_maintenance.json", LIB + "etcd_maintenance.py",
              LIB + "etcd_backup_push.json", SYSTEMD + "etcd-snapshot.timer", SYSTEMD + "etcd-maintenance.timer"]

@@ -77,11 +77,12 @@ def test_argument_errors(args, message, key_file):
     assert failed and message in result["msg"]
 
 
-def test_an_s3_target_without_boto3_names_the_pip_command(monkeypatch, key_file):
+def test_an_s3_target_without_boto3_names_what_to_install(monkeypatch, key_file):
     monkeypatch.setitem(sys.modules, "boto3", None)
     result, failed = run_module(dict(state="listed", target=dict(name="offsite", bucket="b"), key_file=key_file))
     assert failed
-    assert result["msg"] == "target offsite is an S3 target, which needs boto3 on the controller: pip install boto3"
+    assert result["msg"] == ("target offsite is an S3 target, which needs boto3 here (Debian's python3-boto3, or pip "
+                             "install boto3)")
 
 
 def test_secrets_are_not_logged():

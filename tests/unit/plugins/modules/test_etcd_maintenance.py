@@ -441,6 +441,14 @@ def test_hash_check_at_the_lowest_revision_among_the_members(cluster):
     assert result["msg"] == "the KV hashes of 3 members agree at revision 37 (hash %d)" % result["hashes"][0]["hash"]
 
 
+def test_hash_check_gives_a_large_database_the_time_it_takes_to_read(cluster):
+    cluster.db["m1"] = [4096 * MiB, 4000 * MiB]
+    failure, _result = run(cluster, action="hash_check", timeout=5)
+    assert failure is None
+    # 400 MiB at 20 MiB/s is within 20 s; 4 GiB takes 204.8 s.
+    assert sorted(call[3] for call in sent(cluster, "hash_kv")) == [20.0, 20.0, 204.8]
+
+
 def test_hash_check_fails_naming_the_member_that_diverged(cluster):
     cluster.corrupt.add("m2")
     failure, result = run(cluster, action="hash_check")
