@@ -121,6 +121,9 @@ def test_the_members_push_on_their_timers_to_both_targets_verified_and_pruned(mo
     converge = time.monotonic() - started
     assert rc == 0, why_failed(out)
     assert leaked(out, inventory_secrets(push_vars(moto["url"]), KEY_FILE, MEMBERS)) == []
+    # The push to S3 runs on Debian's boto3, which the role installed from the hosts' apt source (prepare.yml).
+    for name in HOSTS:
+        assert host(name).run("dpkg-query -W -f='${Status}' python3-boto3").stdout == "install ok installed", name
     since = "--since=@%d" % int(time.time())
 
     # No playbook runs from here on: the timers push, and each target is pruned to its keep of 2.
