@@ -17,7 +17,7 @@ options:
         nothing.
       - The check only reads; it does not renew the lease. Not in check mode, and not with an empty C(lease_id).
     type: dict
-    version_added: 0.5.0
+    version_added: 1.0.0
     suboptions:
       key:
         description: The lock's key, for example V(/raftops/etcd/run).

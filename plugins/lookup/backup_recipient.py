@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 name: backup_recipient
 short_description: The public key the members seal their off-host backups to, and the keys they sign them with
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Reads the backup key file on the controller (C(etcd_backup_key_file)) and returns its X25519 public key and
     key id. A member that pushes its scheduled snapshots off-host (C(etcd_backup_push)) holds this public key

@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 name: etcd_adopt_plan
 short_description: The plan of the adoption of a running cluster, from each member's read
-version_added: 0.4.0
+version_added: 1.0.0
 description:
   - Internal to the playbook C(raftops.etcd.adopt); not for other playbooks. Its fields may change in any release.
   - Plans the adoption of the running cluster (plugins/module_utils/plan/adopt.py) on the controller, once, from

@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 name: etcd_connection
 short_description: How the etcd role's modules reach etcd on the current host
-version_added: 0.4.0
+version_added: 1.0.0
 description:
   - Internal to the C(raftops.etcd.etcd) role; not for playbooks. Its answer may change in any release.
   - Without a term, returns the connection options of the modules of the group C(raftops.etcd.etcd)

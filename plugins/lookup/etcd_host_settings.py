@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 name: etcd_host_settings
 short_description: The etcd role's settings of a host, derived from its etcd_* variables
-version_added: 0.4.0
+version_added: 1.0.0
 description:
   - Internal to the C(raftops.etcd.etcd) role; not for playbooks. Its fields may change in any release.
   - Returns what the role derives of the current host from its C(etcd_*) variables alone (paths, release,

@@ -6,7 +6,7 @@ DOCUMENTATION = r"""
 ---
 name: etcd_kv
 short_description: Read one etcd key, or every key under a prefix
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - raftops developers (@raftops)
 description:

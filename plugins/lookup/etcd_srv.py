@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 name: etcd_srv
 short_description: Resolve the SRV records of an etcd DNS SRV bootstrap on the controller
-version_added: 0.3.0
+version_added: 1.0.0
 description:
   - Resolves each SRV service name (like C(_etcd-server-ssl._tcp.example.com)) with dnspython, as
     etcd's C(--discovery-srv) does on the members, and resolves each record's target to its A and

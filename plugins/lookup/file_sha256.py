@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 name: file_sha256
 short_description: The SHA-256 of files on the controller
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Reads each file on the controller and returns its SHA-256 in hex, or an empty string when the
     file does not exist.

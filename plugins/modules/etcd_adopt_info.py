@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_adopt_info
 short_description: Read the etcd a host runs that another tool or a package set up
-version_added: 0.4.0
+version_added: 1.0.0
 description:
   - Reads, without changing anything, what the adoption of a running etcd member needs to know
     (playbooks/adopt.yml, docs/adopt.md) - the running etcd's command line and environment
@@ -52,7 +52,7 @@ options:
       - The inventory group of the cluster (C(etcd_group)) whose run lock of the C(raftops.etcd.etcd) role to
         read. The module's action makes O(run_lock_prefix) of it, as the role does, when that is not given.
     type: str
-    version_added: 0.5.0
+    version_added: 1.0.0
 notes:
   - A member that serves TLS is asked with its own server pair and CA (its C(ETCD_CERT_FILE),
     C(ETCD_KEY_FILE) and C(ETCD_TRUSTED_CA_FILE)); run it with become.

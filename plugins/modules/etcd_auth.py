@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_auth
 short_description: Enable or disable etcd's RBAC authentication
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Turns etcd's role-based access control on or off, through etcd's v3 HTTP/JSON gateway. Reads
     whether it is on first (C(/v3/auth/status) from etcd 3.5; on 3.4, what etcd answers to a login),

@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: etcd_backup_fetch
 short_description: Bring a backup of an off-host target to the controller, verified and decrypted
-version_added: 0.5.0
+version_added: 1.0.0
 description:
   - Internal to the C(raftops.etcd.etcd) role; its restore and restore drill fetch a backup with it
     (O(raftops.etcd.etcd#role:main:etcd_restore_target)).

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_backup_target
 short_description: Encrypt etcd snapshots on the controller and keep them in an S3-compatible bucket or over SSH
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Works on the controller, within C(ansible-playbook) wherever the task is delegated (C(delegate_to=localhost) says
     so), except V(present) to an SSH target (see below). A snapshot is sealed with AES-256-GCM under a key kept on

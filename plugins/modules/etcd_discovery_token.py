@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: etcd_discovery_token
 short_description: Create or delete a token of etcd's discovery service on a discovery cluster
-version_added: 0.3.0
+version_added: 1.0.0
 description:
   - Prepares the bootstrap of a new etcd cluster through etcd's discovery service. It creates the
     token with its size (the number of members that will register) on an existing etcd cluster,

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_downgrade
 short_description: Run etcd's downgrade API (one minor version down from etcd 3.6)
-version_added: 0.3.0
+version_added: 1.0.0
 description:
   - From etcd 3.6 a member's data carries a storage version that an older binary refuses, so going
     down one minor version (3.6 to 3.5, 3.7 to 3.6) goes through etcd's downgrade API before the

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_health
 short_description: Report the health and status of an etcd cluster, or wait until it is healthy
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Asks every etcd member for C(/v3/maintenance/status) and C(/readyz) (C(/health) on releases
     before 3.4.29 and 3.5.11, which lack C(/readyz)), and the cluster once for

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_host_check
 short_description: Measure what an etcd member's host offers - CPUs, memory, swap, disk space, fsync latency, peer round trips
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Measures, in one call, the figures a sizing profile is compared with before any host changes
     (the filter P(raftops.etcd.hardware_findings#filter) does the comparing).

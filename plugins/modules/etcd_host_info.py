@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: etcd_host_info
 short_description: What etcd a host already has installed, configured and stored
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Reads, in one call, what a host already runs as an etcd member; the role compares it with the
     inventory before changing anything.
@@ -111,7 +111,7 @@ options:
         C(2026-01-31 10:00:00 UTC)), and say in RV(etcd_said) why etcd failed, from the last error it logged.
       - The role reads it after a failed join, for its message.
     type: str
-    version_added: 0.5.0
+    version_added: 1.0.0
   v2store_target:
     description:
       - The release the run moves the member to. When it is 3.6 or later and the installed etcd is an
@@ -149,19 +149,19 @@ options:
         does not set, and O(facts) when the facts it names were not gathered.
     type: bool
     default: false
-    version_added: 0.4.0
+    version_added: 1.0.0
   role_calendars:
     description: With O(role_settings), also fill O(calendars) with the schedules of the role's timers that have one.
     type: bool
     default: false
-    version_added: 0.4.0
+    version_added: 1.0.0
   role_units:
     description:
       - With O(role_settings), fill O(units) with etcd's unit and every timer unit of the role, scheduled or not
         (those a removed member's host retires), instead of the scheduled timers' units only.
     type: bool
     default: false
-    version_added: 0.5.0
+    version_added: 1.0.0
   contact_timeout:
     description:
       - Reach the host first with one command that must answer within this many seconds, whatever the SSH
@@ -170,7 +170,7 @@ options:
         C(replace_member) read each host so, with C(ignore_unreachable), and pass C(etcd_first_contact_timeout)).
       - Taken by the action plugin; without it the read has no bound of its own.
     type: int
-    version_added: 0.5.0
+    version_added: 1.0.0
 notes:
   - Run it with privileges that can read the data directory (C(0700), owned by the etcd user).
 seealso:

@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: etcd_install
 short_description: Install an etcd release on a host in one call, the account and the binaries' links included
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes the service account, unpacks the release tarball into its own directory and links the
     binaries to it, changing only what differs; each step on its own would cost a task and a round

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_kv
 short_description: Put or delete a key or a prefix in etcd, with a lease and a compare-and-set guard
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Writes (O(state=present)) or deletes (O(state=absent)) a key, or deletes every key under a
     prefix (O(prefix=true)), through etcd's v3 HTTP/JSON gateway.

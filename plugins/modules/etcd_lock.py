@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_lock
 short_description: Acquire or release a lease-backed lock in etcd
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Takes or gives back a named lock kept in etcd, through its v3 HTTP/JSON gateway. The lock is
     the key O(prefix) + O(name), attached to a lease of O(ttl) seconds; its value records who holds
@@ -121,7 +121,7 @@ options:
       - A failure in a healthy cluster, another holder's lock included, still fails.
     type: bool
     default: false
-    version_added: 0.5.0
+    version_added: 1.0.0
   quota_bytes:
     description:
       - With O(read_cluster), the members' backend quota, as M(raftops.etcd.etcd_health)'s

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_lock_keeper
 short_description: Keep a run's lock alive on the controller while the run lives
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Runs on the controller (C(delegate_to) V(localhost)) and leaves a detached process there, the
     keeper, for the length of an C(ansible-playbook) run (O(pid)). The role's run lock uses it
@@ -76,7 +76,7 @@ options:
         ends while the lease still holds it, the keeper records that its run ended without releasing it.
       - Without it, a run that dies leaves its lock until the lease expires.
     type: str
-    version_added: 0.5.0
+    version_added: 1.0.0
   endpoints:
     description: The etcd client URLs the lease is renewed through.
     type: list
@@ -151,7 +151,7 @@ options:
         description: The CA rotation's plan (C(members_kept)).
         type: dict
         default: {}
-    version_added: 0.5.0
+    version_added: 1.0.0
 notes:
   - With neither O(hold_pki_dir) nor O(lease_id) there is nothing to keep, and no keeper starts.
   - The controller must reach the members' client URLs. The module fails at once when it cannot.

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_maintenance
 short_description: Plan and run etcd maintenance, member by member and leader last
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Keeps the databases of an etcd cluster in shape through etcd's v3 HTTP/JSON gateway, one step per
     task so that a playbook can work through the members one at a time, followers first and the
@@ -83,7 +83,7 @@ options:
       - V(0) looks once.
     type: int
     default: 0
-    version_added: 0.5.0
+    version_added: 1.0.0
   keep:
     description:
       - With O(action=compact), how many revisions of history to keep - the cluster is compacted to
@@ -155,7 +155,7 @@ options:
       - With V(false) the task succeeds without comparing, RV(unsupported) and RV(msg) say why.
     type: bool
     default: true
-    version_added: 0.5.0
+    version_added: 1.0.0
 notes:
   - Defragmenting works on one member only and blocks its reads and writes while it runs; work
     through the members one at a time with RV(order), waiting for the cluster to be healthy in

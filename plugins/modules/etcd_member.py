@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: etcd_member
 short_description: Add, promote, remove and re-lead etcd cluster members
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages the membership of an etcd cluster through the v3 HTTP/JSON gateway of any reachable
     member. The O(endpoints) are tried in order, so a dead member does not block the run.

@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: etcd_member_files
 short_description: Put a member's directories, settings, unit and certificates in place, or remove files, in one call
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes each directory in O(directories) and writes each file in O(files) and O(private_files) with
     the given content, owner, group and mode, changing only what differs.
@@ -169,7 +169,7 @@ options:
       - In check mode a timer whose files would be written is not started, as they are not there for systemd.
     type: list
     elements: dict
-    version_added: 0.5.0
+    version_added: 1.0.0
   restart_note:
     description:
       - The note a member keeps while it must restart, so that a run that stops half-way leaves the restart
@@ -179,7 +179,7 @@ options:
         changed, empty where no note of an earlier run counts (default V([])).
       - The action plugin returns whether the member restarts in this run (RV(restart)).
     type: dict
-    version_added: 0.5.0
+    version_added: 1.0.0
 notes:
   - The C(content) of O(private_files) is masked in the module's output and never logged on the host.
 seealso:
@@ -267,7 +267,7 @@ restart:
   returned: with O(restart_note)
   type: bool
   sample: true
-  version_added: 0.5.0
+  version_added: 1.0.0
 unit_unwritten:
   description:
     - Whether the member's systemd unit (O(member)'s C(server.unit_path)) is not on the host because this
@@ -275,7 +275,7 @@ unit_unwritten:
   returned: with O(member) that has C(server)
   type: bool
   sample: false
-  version_added: 0.5.0
+  version_added: 1.0.0
 """
 
 import os

@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: etcd_member_info
 short_description: List the members, the leader and the quorum of an etcd cluster
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the member list of an etcd cluster through the v3 HTTP/JSON gateway of the first
     reachable endpoint in O(endpoints), so a dead member does not block the run.

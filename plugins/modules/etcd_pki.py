@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 module: etcd_pki
 short_description: Manage the CA and the member and client certificates of an etcd cluster
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Keeps a PKI directory on the Ansible controller for a TLS etcd cluster, with the Python
     C(cryptography) library. Run it on the controller (C(delegate_to=localhost), C(run_once=true)).

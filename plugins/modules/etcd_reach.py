@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: etcd_reach
 short_description: Reach a host over its connection within a bound, or leave it out as unreachable
-version_added: 0.5.0
+version_added: 1.0.0
 description:
   - Runs one shell command that does nothing (C(true)) on the host over the play's connection, without
     privilege escalation and without Python, and waits for it at most O(timeout) seconds.

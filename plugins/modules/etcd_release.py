@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: etcd_release
 short_description: Download an etcd release into the controller's cache and verify it against its SHA256SUMS
-version_added: 0.5.0
+version_added: 1.0.0
 description:
   - Fetches the release's C(SHA256SUMS) into O(cache_dir) once (a release never changes, so a re-run
     needs no network), then, with O(tarballs), the tarball of each architecture in O(architectures)

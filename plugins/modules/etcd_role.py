@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_role
 short_description: Manage an etcd RBAC role and its permissions on keys and prefixes
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Creates or deletes a role of etcd's role-based access control, and grants it read, write or
     read-write permissions on keys and prefixes, through etcd's v3 HTTP/JSON gateway.

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_snapshot
 short_description: Save a verified etcd v3 snapshot
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Saves a snapshot of one member's v3 keyspace by streaming it from etcd's HTTP/JSON gateway, from the first
     of O(endpoints) that answers (and only from that one), into O(dest). The file is byte for byte what

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_snapshot_drill
 short_description: Prove that an etcd v3 snapshot restores, in a throw-away private etcd
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Restores the snapshot O(src) into a private temporary directory under O(work_dir) (mode V(0700), owned by
     O(user)), serves it with a private one-member etcd that listens on unix sockets in that directory only
@@ -31,7 +31,7 @@ options:
         In check mode nothing is copied.
     type: bool
     default: true
-    version_added: 0.5.0
+    version_added: 1.0.0
   record:
     description:
       - The backup's record, the C(<snapshot>.json) the backup playbook writes beside a snapshot (its
@@ -129,7 +129,7 @@ src:
       copy on the host.
   returned: success, in check mode, and when a check failed after it answered
   type: str
-  version_added: 0.5.0
+  version_added: 1.0.0
   sample: /var/tmp/etcd-snapshot-20261126T030000Z.db
 revision:
   description: The revision the private etcd served.

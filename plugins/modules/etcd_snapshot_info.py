@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_snapshot_info
 short_description: Check an etcd v3 snapshot file and read what it holds
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Checks the snapshot file O(src) without etcd running (see O(src) for the checks) and returns its size,
     hashes, revision and key count.

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_snapshot_restore
 short_description: Restore an etcd v3 snapshot into a new data directory
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Restores the snapshot O(src) into a new data directory O(data_dir) for one member with C(etcdutl) (etcd 3.5
     and later) or C(etcdctl) (etcd 3.4), after checking the file as M(raftops.etcd.etcd_snapshot_info) does, the

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_snapshot_store
 short_description: Keep a directory of etcd snapshots private, each with its record, the newest few
-version_added: 0.3.0
+version_added: 1.0.0
 description:
   - Keeps the directory the backup brings snapshots to, in one call. The directory O(path) is made
     when missing and kept at mode V(0700); a snapshot just put there (O(snapshot)) is made V(0600),

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_user
 short_description: Manage an etcd RBAC user, its password and its roles
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Creates or deletes a user of etcd's role-based access control, sets its password, and grants
     and revokes its roles, through etcd's v3 HTTP/JSON gateway.
