@@ -14,7 +14,6 @@ tampered and missing segments (whose refusals the unit tests decide too) are `ma
 """
 
 import base64
-import contextlib
 import json
 import os
 import re
@@ -27,7 +26,7 @@ from conftest import FIGURES
 from etcdtest import EPHEMERAL, ROOT, Gateway, b64, fingerprint, host, playbook, poll, prefix_end, why_failed
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
-from moto_server import moto_server
+from moto_server import moto_bucket
 
 sys.path.insert(0, os.path.join(ROOT, ".cache", "collections"))
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
@@ -51,14 +50,8 @@ state = {}
 
 @pytest.fixture(scope="module")
 def moto():
-    stack = contextlib.ExitStack()
-    url = stack.enter_context(moto_server(host=GATEWAY))
-    import boto3
-    client = boto3.client("s3", endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing",
-                          region_name="us-east-1")
-    client.create_bucket(Bucket=BUCKET)
-    yield dict(url=url, s3=client)
-    stack.close()
+    with moto_bucket(BUCKET, GATEWAY) as server:
+        yield server
 
 
 def pitr_vars(url, **more):

@@ -34,7 +34,7 @@ from etcdtest import (EPHEMERAL, ROOT, Gateway, b64, fingerprint, host, inventor
                       prefix_end, read_whole, run_testbed, why_failed)
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
-from moto_server import moto_server
+from moto_server import moto_bucket, moto_server
 
 sys.path.insert(0, os.path.join(ROOT, ".cache", "collections"))
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
@@ -60,14 +60,8 @@ state = {}
 @pytest.fixture(scope="module")
 def moto():
     """A moto S3 server the members reach; ``stop`` takes it away (an unreachable target)."""
-    stack = contextlib.ExitStack()
-    url = stack.enter_context(moto_server(host=GATEWAY))
-    import boto3
-    client = boto3.client("s3", endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing",
-                          region_name="us-east-1")
-    client.create_bucket(Bucket=BUCKET)
-    yield dict(url=url, s3=client, stop=stack.close)
-    stack.close()
+    with moto_bucket(BUCKET, GATEWAY) as server:
+        yield server
 
 
 def targets(url):

@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 
 def free_port(host="127.0.0.1"):
@@ -36,3 +36,17 @@ def moto_server(log=subprocess.DEVNULL, seconds=30, host="127.0.0.1", env=None):
     finally:
         server.terminate()
         server.wait(10)
+
+
+@contextmanager
+def moto_bucket(bucket, host):
+    """A moto server on ``host`` with ``bucket`` made in it: yields {url, s3: a boto3 client of it, stop:
+    what takes the server away (an unreachable target)}, and stops it afterwards."""
+    import boto3
+
+    with ExitStack() as stack:
+        url = stack.enter_context(moto_server(host=host))
+        client = boto3.client("s3", endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing",
+                              region_name="us-east-1")
+        client.create_bucket(Bucket=bucket)
+        yield dict(url=url, s3=client, stop=stack.close)
