@@ -25,7 +25,7 @@ UPGRADE_PLAY = "PLAY [Upgrade each member to 3.5 in plaintext"
 TAKE_OVER_PLAY = "PLAY [Take each member over (a plaintext one serving TLS beside plaintext)"
 MOVE_PLAY = "PLAY [Move each member to TLS"
 UPGRADE_LINE = ("upgrades: etcd 3.4.23 -> 3.5.30 in plaintext, by the collection's upgrade roll (a snapshot first), "
-                "before the move to TLS: etcd 3.4 cannot serve plaintext and TLS callers on one client port")
+                "before the move to TLS: etcd before 3.5.16 cannot serve plaintext and TLS callers on one client port")
 
 
 def note(line):
