@@ -285,8 +285,8 @@ BAD = [
     (dict(etcd_limit_nofile=512), "etcd_limit_nofile", "512", "at least 1024"),
     # the runtime and the image
     (dict(etcd_runtime="docker"), "etcd_runtime", "'docker'", "host or container"),
-    (dict(etcd_runtime="container", etcd_container_image="quay.io/coreos/etcd:v3.5.30"), "etcd_container_image",
-     "'quay.io/coreos/etcd:v3.5.30'", "an image named by its digest, like registry.example.com/etcd@sha256:<64 hex digits>"),
+    (dict(etcd_runtime="container", etcd_container_image="registry.example.com/etcd:v3.5.30"), "etcd_container_image",
+     "'registry.example.com/etcd:v3.5.30'", "an image named by its digest, like registry.example.com/etcd@sha256:<64 hex digits>"),
     (dict(etcd_runtime="container", etcd_container_image="etcd@sha256:abc"), "etcd_container_image",
      "'etcd@sha256:abc'", "an image named by its digest"),
     (dict(etcd_container_image="etcd@sha256:" + "0" * 64), "etcd_container_image", "'etcd@sha256:%s'" % ("0" * 64),
