@@ -162,3 +162,16 @@ def test_with_tls_the_reader_is_given_the_tls_socket(tmp_path):
     drill_with(tmp_path, fakes, lambda url: asked.append(url) or OBSERVED, tls=TLS)
     assert asked == ["unixs://%s/127.0.0.1:0" % fakes.started[0]["cwd"]]
     assert "--client-cert-auth" in fakes.started[0]["argv"]
+
+
+@pytest.mark.parametrize("tool, no_fsync", [("/opt/etcd/etcdutl", True), ("/opt/etcd/etcdctl", False)])
+def test_a_replay_s_etcd_does_not_wait_for_the_disk_where_the_release_can_and_a_drill_s_always_does(tmp_path, tool,
+                                                                                                       no_fsync):
+    """--unsafe-no-fsync came with etcd 3.5, the release of etcdutl: 3.4 (etcdctl restores) would refuse it."""
+    fakes = Fakes()
+    etcd = private.PrivateEtcd(dict(etcd="/opt/etcd/etcd", etcdutl=tool), ME, work_dir=str(tmp_path), run=fakes.run,
+                               popen=fakes.popen, sleep=lambda s: None)
+    assert etcd.replay("/s.db", lambda url: "applied", (ConnectionError,))["applied"] == "applied"
+    etcd.drill("/s.db", RECORD, lambda url: OBSERVED, (ConnectionError,))
+    replayed, drilled = (started["argv"] for started in fakes.started)
+    assert ("--unsafe-no-fsync" in replayed) == no_fsync and "--unsafe-no-fsync" not in drilled
