@@ -1,6 +1,6 @@
 """etcd_snapshot_drill's replay (a point-in-time restore): the change stream's revisions applied to
-the private etcd one transaction each, its leases granted again and kept alive, and its snapshot
-written; a revision that comes out another is refused."""
+the private etcd one transaction each (pipelined on one connection, in order), its leases granted
+again and kept alive, and its snapshot written; a revision that comes out another is refused."""
 
 import pytest
 
@@ -27,6 +27,10 @@ class Private:
             self.revision += 2 if self.revision == self.skip_at else 1
             return {"header": {"revision": str(self.revision)}}
         return {"leases": [{"ID": "77"}]}
+
+    def pipelined(self, path, bodies):
+        for body in bodies:
+            yield self.call(path, body)
 
     def stream(self, path):
         assert path == "/v3/maintenance/snapshot"
