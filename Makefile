@@ -39,7 +39,7 @@ help:
 	@echo "make ee     - write the build context of the execution environment in docs/ee/ and check this collection's requirements reach it"
 	@echo "make chaos  - the seeded fault campaign (docs/chaos.md): make chaos SEED=1234 CASES=40; one case alone: CASE=7, several: CASE=7,12"
 	@echo "make bench  - deploy timings: the floors (a first deploy, a no-change run), then first deploy, no-change re-run and --check of 3, 5 and 7 members, with task profiles, ansible-core's floor of each run's shape, and ratios"
-	@echo "make bench-data - day-2 operations on a keyspace of pod-like objects (BENCH_DATA_MIB, default 1024) beside etcd's own tools: backup, restore, defragmentation, a learner, a drill, the re-run; ratios and peak memory"
+	@echo "make bench-data - day-2 operations on a keyspace of pod-like objects (BENCH_DATA_MIB, default 1024) beside etcd's own tools: backup, restore, defragmentation, a learner, a drill, the re-run; ratios and peak memory; then a point-in-time restore an hour (BENCH_PITR_RATE writes a second, default 100) after the last full backup, by its parts"
 
 # Both download (Debian's packages, PyPI) and neither needs the other: side by side.
 deps:
@@ -188,6 +188,7 @@ bench: deps
 
 bench-data: deps
 	tests/bench/data.sh
+	tests/bench/pitr.sh
 
 clean:
 	rm -rf .cache/sanity .cache/ee tests/output
