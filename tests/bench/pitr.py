@@ -232,9 +232,9 @@ def main(inventory, work, key, rate):
         figures["this checkout"] = parts(seconds, tasks)
         reached = int(call(addresses[1], context, "/v3/kv/range", {"key": b64(b"/")})["header"]["revision"])
         after = keyspace(addresses[2], context)
+        same = "equal to" if after == before else "NOT EQUAL to"
         print("restored to %s: revision %d (the writer's last: %d; a restore bumps it), %d keys under /bench/, "
-              "keys and values %s the cluster's before the restore" % (point, reached, writer.last, len(after),
-                                                                     "equal to" if after == before else "NOT EQUAL to"))
+              "keys and values %s the cluster's before the restore" % (point, reached, writer.last, len(after), same))
     print()
     revisions = writer.last - start
     print("| restore to +1 h (%d revisions, %d writes/s) | total | fetch, verify, decrypt | replay | members' restore | replay rate |"

@@ -165,8 +165,7 @@ def test_with_tls_the_reader_is_given_the_tls_socket(tmp_path):
 
 
 @pytest.mark.parametrize("tool, no_fsync", [("/opt/etcd/etcdutl", True), ("/opt/etcd/etcdctl", False)])
-def test_a_replay_s_etcd_does_not_wait_for_the_disk_where_the_release_can_and_a_drill_s_always_does(tmp_path, tool,
-                                                                                                       no_fsync):
+def test_a_replay_s_etcd_skips_fsync_where_the_release_can_and_a_drill_s_never_does(tmp_path, tool, no_fsync):
     """--unsafe-no-fsync came with etcd 3.5, the release of etcdutl: 3.4 (etcdctl restores) would refuse it."""
     fakes = Fakes()
     etcd = private.PrivateEtcd(dict(etcd="/opt/etcd/etcd", etcdutl=tool), ME, work_dir=str(tmp_path), run=fakes.run,
