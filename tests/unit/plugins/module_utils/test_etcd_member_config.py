@@ -272,8 +272,8 @@ def test_a_container_without_hardening_or_tls_and_with_a_wal_dir_apart():
     assert "ProtectSystem" not in unit_content(server(**CONTAINER))
 
 
-DOCKER = dict(CONTAINER, engine="docker", ready_check=["/usr/local/bin/etcdctl", "--endpoints=https://127.0.0.1:2379",
-                                                      "endpoint", "status"])
+READY_CHECK = ["/usr/local/bin/etcdctl", "--endpoints=https://127.0.0.1:2379", "endpoint", "status"]
+DOCKER = dict(CONTAINER, engine="docker", ready_check=READY_CHECK)
 
 DOCKER_SERVICE = """\
 # etcd runs from the image localhost/raftops-etcd:v3.5.1 (etcd_runtime: container): the start script ends in docker run, attached,
@@ -332,8 +332,8 @@ def test_the_start_script_under_docker_passes_the_unit_s_etcd_settings_and_no_ot
     fake.write_text("#!/bin/sh\nprintf '%s\\n' \"$@\"\n")
     fake.chmod(0o755)
     script = DOCKER_RUN.replace("/usr/bin/docker", str(fake))
-    out = subprocess.run(["sh", "-c", script], env=dict(PATH="/usr/bin:/bin", ETCD_NAME="m0", ETCD_INITIAL_CLUSTER="a=b,c=d",
-                                                       OTHER="x"), capture_output=True, text=True, check=True).stdout
+    environ = dict(PATH="/usr/bin:/bin", ETCD_NAME="m0", ETCD_INITIAL_CLUSTER="a=b,c=d", OTHER="x")
+    out = subprocess.run(["sh", "-c", script], env=environ, capture_output=True, text=True, check=True).stdout
     passed = [line for line in out.splitlines() if line.startswith("--env")]
     assert sorted(passed) == ["--env=ETCD_INITIAL_CLUSTER", "--env=ETCD_NAME"]
 
