@@ -469,7 +469,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.client.client import 
     CONNECTION_EXCLUSIVE, client_factory, connection_argument_spec)
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.cluster_state import read_cluster_health
 from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import etcd_said, installed_local_endpoint, parse_environment
-from ansible_collections.raftops.etcd.plugins.module_utils.host.container_runtime import (ENGINES, container_engine, image_inspect,
+from ansible_collections.raftops.etcd.plugins.module_utils.host.container_runtime import (host_engine, image_inspect,
                                                                                           runtime_of_unit)
 from ansible_collections.raftops.etcd.plugins.module_utils.host.install_plan import missing_account, read_links
 from ansible_collections.raftops.etcd.plugins.module_utils.host.files import sha256_of
@@ -762,9 +762,8 @@ def main():
     result["checksums"] = {path: sha256_of(path) for path in p["checksums"] if os.path.isfile(path)}
     result["files"] = {path: path_state(path) for path in p["files"]}
     result["units"] = read_units(p["units"], module.run_command, systemctl)
-    engines = {name: module.get_bin_path(name) for name in ENGINES}
-    result["container_engine"] = container_engine(engines["podman"] is not None, engines["docker"] is not None)
-    result["images"] = read_images(p["images"], module.run_command, engines[result["container_engine"]])
+    result["container_engine"], engine = host_engine(module.get_bin_path)
+    result["images"] = read_images(p["images"], module.run_command, engine)
     result["calendars"] = read_calendars(p["calendars"], module.run_command, module.get_bin_path("systemd-analyze"))
     # The member's backup push seals backups with it (etcd_backup_push): the plan refuses a push on a
     # host whose python3 lacks it, rather than every timer run failing there.

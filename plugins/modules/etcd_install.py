@@ -209,8 +209,8 @@ import zlib
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.raftops.etcd.plugins.module_utils.host.container_runtime import (ENGINES, IMAGE_BIN_DIR, container_engine,
-                                                                                          image_inspect, image_tar, libraries)
+from ansible_collections.raftops.etcd.plugins.module_utils.host.container_runtime import (IMAGE_BIN_DIR, host_engine, image_inspect,
+                                                                                          image_tar, libraries)
 from ansible_collections.raftops.etcd.plugins.module_utils.host.files import atomic_file, sha256_of
 from ansible_collections.raftops.etcd.plugins.module_utils.host.install_plan import (
     COMPLETE_MARK, install_changes, missing_account, read_links)
@@ -356,9 +356,7 @@ def main():
     release_dir, bin_dir = params["release_dir"], params["bin_dir"]
     result = dict(changed=False, account_made=False, unpacked=False, linked=[], image_made=False)
     image = params["image"]
-    found = {name: module.get_bin_path(name) for name in ENGINES}
-    name = container_engine(found["podman"] is not None, found["docker"] is not None)
-    engine = found[name]
+    name, engine = host_engine(module.get_bin_path)
     if image and engine is None and not module.check_mode:
         module.fail_json(msg="the host has no %s (%s), which etcd_runtime=container runs etcd with; nothing was installed"
                          % (name, image["name"]), **result)

@@ -44,6 +44,14 @@ def container_engine(has_podman, has_docker):
     return "docker" if has_docker and not has_podman else "podman"
 
 
+def host_engine(which):
+    """(name, program) of the engine that runs etcd's image on the host whose commands ``which(name)``
+    finds (their path, or None); the program is None when the host lacks that engine."""
+    found = {name: which(name) for name in ENGINES}
+    name = container_engine(found["podman"] is not None, found["docker"] is not None)
+    return name, found[name]
+
+
 def image_inspect(program, image):
     """The engine's command (``program``, podman or docker) that succeeds when the host has ``image``."""
     return [program, "image", "inspect", "--format", "{{.Id}}", image]

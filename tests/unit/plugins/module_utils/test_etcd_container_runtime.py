@@ -8,7 +8,7 @@ import tarfile
 import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils.host.container_runtime import (
-    container_engine, container_image, image_tar, libraries, ready_wait, runtime_of_unit)
+    container_engine, container_image, host_engine, image_tar, libraries, ready_wait, runtime_of_unit)
 
 LDD_DYNAMIC = """\
 \tlinux-vdso.so.1 (0x00007ffd5b9f2000)
@@ -24,6 +24,12 @@ LDD_DYNAMIC = """\
 ])
 def test_docker_runs_the_image_only_where_the_host_has_docker_and_no_podman(has_podman, has_docker, engine):
     assert container_engine(has_podman, has_docker) == engine
+
+
+def test_the_host_s_engine_and_its_program_none_where_the_host_lacks_it():
+    assert host_engine({"docker": "/usr/bin/docker"}.get) == ("docker", "/usr/bin/docker")
+    assert host_engine({"docker": "/usr/bin/docker", "podman": "/usr/bin/podman"}.get) == ("podman", "/usr/bin/podman")
+    assert host_engine({}.get) == ("podman", None)
 
 
 def test_the_wait_under_docker_ends_with_the_member_s_answer_or_the_unit_s_main_process():
