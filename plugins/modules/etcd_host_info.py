@@ -40,7 +40,7 @@ options:
     default: /usr/local/bin/etcd
   images:
     description:
-      - Container images whose presence in the host's Podman storage RV(images) reports.
+      - Container images whose presence in the storage of the host's container engine (RV(container_engine)) RV(images) reports.
     type: list
     elements: str
     default: []
@@ -198,17 +198,26 @@ installed:
   type: bool
   sample: true
 runtime:
-  description: How the unit runs etcd, V(host) (the release's binary) or V(container) (an image under Podman); null without a unit.
+  description: How the unit runs etcd, V(host) (the release's binary) or V(container) (an image under Podman or Docker); null without a unit.
   returned: always
   type: str
   sample: container
   version_added: 1.0.0
 images:
-  description: Each of O(images), and whether it is in the host's Podman storage (never without Podman).
+  description: Each of O(images), and whether it is in the storage of the host's container engine (never without the engine).
   returned: always
   type: dict
   sample: {"localhost/raftops-etcd:v3.5.30": true}
   version_added: 1.0.0
+container_engine:
+  description:
+    - What runs etcd's image on the host with the role's C(etcd_runtime=container), V(podman) or V(docker),
+      whatever the role variable says - V(docker) where the host has Docker's command and not Podman's,
+      else V(podman) (which the role installs on a host that has neither).
+  returned: always
+  type: str
+  sample: podman
+  version_added: 1.1.0
 settings:
   description:
     - The C(ETCD_*) settings of the unit's environment files, later files winning, without the bootstrap or join file.
@@ -460,7 +469,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.client.client import 
     CONNECTION_EXCLUSIVE, client_factory, connection_argument_spec)
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.cluster_state import read_cluster_health
 from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import etcd_said, installed_local_endpoint, parse_environment
-from ansible_collections.raftops.etcd.plugins.module_utils.host.container_runtime import runtime_of_unit
+from ansible_collections.raftops.etcd.plugins.module_utils.host.container_runtime import (host_engine, image_inspect,
+                                                                                          runtime_of_unit)
 from ansible_collections.raftops.etcd.plugins.module_utils.host.install_plan import missing_account, read_links
 from ansible_collections.raftops.etcd.plugins.module_utils.host.files import sha256_of
 from ansible_collections.raftops.etcd.plugins.module_utils.host.member_files_state import path_state
@@ -667,9 +677,10 @@ def read_units(units, run_command, systemctl_path):
     return read
 
 
-def read_images(images, run_command, podman_path):
-    """{each of ``images``: whether it is in the host's Podman storage}; none is without Podman."""
-    return {image: podman_path is not None and run_command([podman_path, "image", "exists", image])[0] == 0
+def read_images(images, run_command, engine_path):
+    """{each of ``images``: whether it is in the storage of the container engine at ``engine_path``};
+    none is without the engine."""
+    return {image: engine_path is not None and run_command(image_inspect(engine_path, image))[0] == 0
             for image in images}
 
 
@@ -751,7 +762,8 @@ def main():
     result["checksums"] = {path: sha256_of(path) for path in p["checksums"] if os.path.isfile(path)}
     result["files"] = {path: path_state(path) for path in p["files"]}
     result["units"] = read_units(p["units"], module.run_command, systemctl)
-    result["images"] = read_images(p["images"], module.run_command, module.get_bin_path("podman"))
+    result["container_engine"], engine = host_engine(module.get_bin_path)
+    result["images"] = read_images(p["images"], module.run_command, engine)
     result["calendars"] = read_calendars(p["calendars"], module.run_command, module.get_bin_path("systemd-analyze"))
     # The member's backup push seals backups with it (etcd_backup_push): the plan refuses a push on a
     # host whose python3 lacks it, rather than every timer run failing there.

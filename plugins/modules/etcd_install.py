@@ -120,7 +120,8 @@ options:
   image:
     description:
       - A container image the host must have for etcd to run from (the role's C(etcd_runtime=container)),
-        made after the release is installed when the host's Podman storage lacks it.
+        made after the release is installed when the storage of the host's container engine lacks it (Podman's,
+        or Docker's where the host has Docker and no Podman, version 1.1.0 on).
     type: dict
     version_added: 1.0.0
     suboptions:
@@ -131,7 +132,7 @@ options:
       build:
         description:
           - V(true) builds it from the release in O(release_dir), which was checked before it was unpacked
-            (C(podman import) of its binaries, with the libraries a binary that is not static needs);
+            (C(podman import) or C(docker import) of its binaries, with the libraries a binary that is not static needs);
             V(false) pulls it (a site's image, named by its digest).
         type: bool
         default: true
@@ -208,7 +209,8 @@ import zlib
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.raftops.etcd.plugins.module_utils.host.container_runtime import IMAGE_BIN_DIR, image_tar, libraries
+from ansible_collections.raftops.etcd.plugins.module_utils.host.container_runtime import (IMAGE_BIN_DIR, host_engine, image_inspect,
+                                                                                          image_tar, libraries)
 from ansible_collections.raftops.etcd.plugins.module_utils.host.files import atomic_file, sha256_of
 from ansible_collections.raftops.etcd.plugins.module_utils.host.install_plan import (
     COMPLETE_MARK, install_changes, missing_account, read_links)
@@ -295,14 +297,15 @@ def make_directory(path):
     os.chmod(path, 0o755)
 
 
-def image_present(module, podman, name):
-    return podman is not None and module.run_command([podman, "image", "exists", name])[0] == 0
+def image_present(module, engine, name):
+    return engine is not None and module.run_command(image_inspect(engine, name))[0] == 0
 
 
-def make_image(module, podman, image, release_dir, binaries):
-    """Build the image from the release's binaries (and the libraries ldd names for each), or pull it."""
+def make_image(module, engine, image, release_dir, binaries):
+    """Build the image from the release's binaries (and the libraries ldd names for each), or pull it,
+    with the container ``engine`` (podman's or docker's program)."""
     if not image["build"]:
-        module.run_command([podman, "pull", "--quiet", image["name"]], check_rc=True)
+        module.run_command([engine, "pull", "--quiet", image["name"]], check_rc=True)
         return
     ldd = module.get_bin_path("ldd")
     files = {}
@@ -316,7 +319,7 @@ def make_image(module, podman, image, release_dir, binaries):
             with open(library, "rb") as text:
                 files.setdefault(library, (text.read(), 0o755))
     archive = image_tar([(path, content, mode) for path, (content, mode) in files.items()])
-    module.run_command([podman, "import", "--quiet", "-", image["name"]], data=archive, binary_data=True, check_rc=True)
+    module.run_command([engine, "import", "-", image["name"]], data=archive, binary_data=True, check_rc=True)
 
 
 def main():
@@ -353,16 +356,16 @@ def main():
     release_dir, bin_dir = params["release_dir"], params["bin_dir"]
     result = dict(changed=False, account_made=False, unpacked=False, linked=[], image_made=False)
     image = params["image"]
-    podman = module.get_bin_path("podman")
-    if image and podman is None and not module.check_mode:
-        module.fail_json(msg="the host has no podman (%s), which etcd_runtime=container runs etcd with; nothing was installed"
-                         % image["name"], **result)
+    name, engine = host_engine(module.get_bin_path)
+    if image and engine is None and not module.check_mode:
+        module.fail_json(msg="the host has no %s (%s), which etcd_runtime=container runs etcd with; nothing was installed"
+                         % (name, image["name"]), **result)
 
     group_missing, user_missing = missing_account(params["user"]) if params["user"] else (False, False)
     state = dict(group_missing=group_missing, user_missing=user_missing,
                  complete=os.path.isfile(os.path.join(release_dir, COMPLETE_MARK)),
                  links=read_links([os.path.join(bin_dir, name) for name in params["binaries"]]),
-                 image_present=bool(image) and image_present(module, podman, image["name"]))
+                 image_present=bool(image) and image_present(module, engine, image["name"]))
     result.update(install_changes(state, release_dir, bin_dir, params["binaries"], params["link"], params["user"],
                                   image and image["name"]))
     if result["unpacked"] and params["src"] is None and params["url"] is None:
@@ -398,7 +401,7 @@ def main():
         for path in result["linked"]:
             replace_link(path, os.path.join(release_dir, os.path.basename(path)))
         if result["image_made"]:
-            make_image(module, podman, image, release_dir, params["binaries"])
+            make_image(module, engine, image, release_dir, params["binaries"])
     except (ReleaseError, tarfile.TarError) as exc:
         module.fail_json(msg="%s is not an etcd release tarball: %s; nothing was linked to %s"
                          % (source, exc, release_dir), **result)

@@ -141,7 +141,9 @@ options:
         [major, minor, patch]), C(local_endpoint), C(pki_dir), C(peer_identity), C(crl) (whether a
         revocation list is written), C(env_path), C(unit_path) and C(start_script); with C(runtime)
         V(container) (etcd_runtime) also C(image) and C(stop_timeout), the seconds C(podman stop) waits;
-        the unit then runs etcd from that image under Podman.
+        the unit then runs etcd from that image under Podman, or under Docker with C(engine) V(docker)
+        (the host's engine, as M(raftops.etcd.etcd_host_info) reads it), whose unit is started once
+        the member answers C(ready_check), an etcdctl command line (version 1.1.0 on).
       - C(pki) holds C(dir) (the PKI directory on the member), and the files on the controller C(ca),
         C(own) (C(cert), C(key), C(peer_cert), C(peer_key)), C(crl) (or none), C(login) and C(root)
         (client pairs, C(cert) and C(key), or none).

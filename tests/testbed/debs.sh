@@ -2,7 +2,9 @@
 # Debian packages for the test hosts, which reach no Debian archive: PACKAGE... of Debian SUITE and
 # every package they depend on that the suite's test bed image lacks (no recommends), as a flat apt
 # repository in the mirror, served at http://GATEWAY:8080/debs-SUITE/ (a host's sources.list line:
-# `deb [trusted=yes] http://10.250.0.1:8080/debs-SUITE ./`). Cached: built again only for other packages.
+# `deb [trusted=yes] http://10.250.0.1:8080/debs-SUITE ./`). Cached: built again only for a package it
+# lacks, then with every package asked for before too, so that scenarios asking one suite for different
+# packages do not take each other's away.
 #
 #   debs.sh SUITE PACKAGE...
 set -euo pipefail
@@ -14,11 +16,17 @@ source "$HERE/lib.sh"
 SUITE="$1"
 shift
 OUT="$TESTBED_CACHE/mirror/debs-$SUITE"
-WANT="$*"
-[[ -f "$OUT/Packages" && "$(cat "$OUT/.packages" 2>/dev/null)" == "$WANT" ]] && exit 0
+served() { [[ -f "$OUT/Packages" ]] && cat "$OUT/.packages" 2>/dev/null; }
+# Whether the repository serves every package asked for.
+has_all() { [[ -z "$(comm -13 <(served | tr ' ' '\n' | sort -u) <(printf '%s\n' "$@" | sort -u))" ]]; }
+has_all "$@" && exit 0
 
 exec {lock}>"$TESTBED_CACHE/mirror.lock"
 flock "$lock"
+has_all "$@" && exit 0 # built by another run meanwhile
+# shellcheck disable=SC2046  # one word a package
+set -- $(printf '%s\n' "$@" $(served) | sort -u)
+WANT="$*"
 ST="$TESTBED_CACHE/downloads/debian/apt-$SUITE"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/raftops-debs.XXXXXX")"
 # shellcheck disable=SC2064  # the folder of this run, fixed now

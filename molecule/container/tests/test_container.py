@@ -9,22 +9,15 @@ figures (time, writes acknowledged, failed and lost); the scenario runs pytest w
 """
 
 import os
-import time
 
 import pytest
-from etcdtest import BACKUPS, Gateway, Writer, assert_unchanged, host, playbook, snapshots
+from etcdtest import BACKUPS, Gateway, assert_unchanged, host, main_process, playbook, roll_under_writer, snapshots
 
 HOSTS = ["ctr-host0", "ctr-host1", "ctr-host2"]
 URL = {h: "https://10.250.0.17%d:2379" % i for i, h in enumerate(HOSTS)}
 # The settings every run after the first roll keeps (-e wins over the inventory).
 ROLLED = ("-e", "etcd_snapshot_count=5000")
 UPGRADED = (*ROLLED, "-e", "etcd_version=3.5.30")
-
-
-def main_process(name):
-    """The unit's main process: its pid and its command (conmon for a container, etcd for the binary)."""
-    pid = host(name).check_output("systemctl show --property=MainPID --value etcd")
-    return pid, host(name).check_output("cat /proc/%s/comm" % pid)
 
 
 def assert_runtime(runtime, image=None):
@@ -42,27 +35,7 @@ def assert_runtime(runtime, image=None):
 
 
 def roll(label, *args, name="etcd"):
-    """Run the playbook while a client writes through every member; prints the figures, checks no
-    acknowledged write was lost and that each member restarted."""
-    before = {h: main_process(h)[0] for h in HOSTS}
-    writer = Writer(URL.values(), prefix="/%s-%d/" % (label, time.time()))
-    writer.start()
-    time.sleep(1)
-    started = time.time()
-    rc, out = playbook(name, *args)
-    elapsed = time.time() - started
-    time.sleep(1)
-    writer.stop()
-    lost = writer.lost(Gateway(URL[HOSTS[0]]))
-    print("\n%s: run %.1f s; %d writes acknowledged, %d failed, %d lost" % (
-        label, elapsed, len(writer.acked), len(writer.failed), len(lost)))
-    assert rc == 0, out[-5000:]
-    assert lost == [], "acknowledged writes that cannot be read back"
-    assert len(writer.acked) > 100, "the client hardly wrote: %s" % writer.failed[:5]
-    # A write fails only when it was in flight at a restart or the hand-off of leadership.
-    assert len(writer.failed) < len(HOSTS), writer.failed
-    assert all(main_process(h)[0] != before[h] for h in HOSTS), "a member did not restart"
-    return out
+    return roll_under_writer(label, URL, *args, name=name)
 
 
 def test_the_members_run_etcd_from_the_image_built_of_the_release_as_their_user():

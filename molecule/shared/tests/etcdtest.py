@@ -575,6 +575,39 @@ class PlaintextToTls:
         return [self.plain_writer, self.tls_writer]
 
 
+def main_process(name, unit="etcd"):
+    """The unit's main process on host ``name``: its pid and its command (conmon for a container under
+    Podman, docker under Docker, etcd for the binary)."""
+    pid = host(name).check_output("systemctl show --property=MainPID --value %s" % unit)
+    return pid, host(name).check_output("cat /proc/%s/comm" % pid)
+
+
+def roll_under_writer(label, urls, *args, name="etcd"):
+    """Run playbooks/<name>.yml with ``args`` while a client writes through every member (``urls``:
+    {host: client URL}); prints the figures, checks no acknowledged write was lost and that each
+    member restarted. Returns the playbook's output."""
+    hosts = list(urls)
+    before = {h: main_process(h)[0] for h in hosts}
+    writer = Writer(urls.values(), prefix="/%s-%d/" % (label, time.time()))
+    writer.start()
+    time.sleep(1)
+    started = time.time()
+    rc, out = playbook(name, *args)
+    elapsed = time.time() - started
+    time.sleep(1)
+    writer.stop()
+    lost = writer.lost(Gateway(urls[hosts[0]]))
+    print("\n%s: run %.1f s; %d writes acknowledged, %d failed, %d lost" % (
+        label, elapsed, len(writer.acked), len(writer.failed), len(lost)))
+    assert rc == 0, out[-5000:]
+    assert lost == [], "acknowledged writes that cannot be read back"
+    assert len(writer.acked) > 100, "the client hardly wrote: %s" % writer.failed[:5]
+    # A write fails only when it was in flight at a restart or the hand-off of leadership.
+    assert len(writer.failed) < len(hosts), writer.failed
+    assert all(main_process(h)[0] != before[h] for h in hosts), "a member did not restart"
+    return out
+
+
 def seed_before(gateway, members=3):
     """200 keys /before/NNN written once ``members`` members serve; returns (cluster ID, member IDs)."""
     assert poll(lambda: len([m for m in gateway.members() if m.get("clientURLs")]) == members, 60)

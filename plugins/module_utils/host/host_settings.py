@@ -327,6 +327,12 @@ def host_settings(v, role_path, files_read=None):
         health_timeout=_int(v["etcd_health_timeout"]),
         defrag_timeout=_int(v["etcd_maintenance_defrag_timeout"]),
     )
+    # Under Docker, which cannot pass etcd's readiness on, the member's unit is started once etcd answers
+    # this on the host, as the maintenance script reaches it (member_config._runs).
+    m = s["maintenance_settings"]
+    tls_flags = (["--cacert=" + m["ca_cert"], "--cert=" + m["client_cert"], "--key=" + m["client_key"]] if m["ca_cert"]
+                 else ["--insecure-skip-tls-verify"] if m["insecure_skip_tls_verify"] else [])
+    s["ready_check"] = [m["etcdctl"], "--endpoints=" + m["endpoint"], "--command-timeout=2s", *tls_flags, "endpoint", "status"]
     # The settings the backup push reads (templates/etcd-backup-push.json.j2): the maintenance script's
     # and the push's own, but the member's name, its keys and the targets with their credentials,
     # which the template adds.

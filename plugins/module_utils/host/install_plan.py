@@ -97,6 +97,7 @@ def state_from_host_info(info, release_dir, bin_dir, binaries, user, image=None)
 def podman_needed(info):
     """Whether the host that raftops.etcd.etcd_host_info read with the role's settings (``info``) needs
     Podman installed: it runs etcd from an image (etcd_runtime container) that the read did not find
-    (a host without Podman has none)."""
+    (a host without Podman has none), and has no Docker to run it with instead."""
     settings = info.get("host_settings") or {}
-    return bool(settings.get("container")) and not (info.get("images") or {}).get(settings.get("container_image"))
+    return (bool(settings.get("container")) and info.get("container_engine") != "docker"
+            and not (info.get("images") or {}).get(settings.get("container_image")))

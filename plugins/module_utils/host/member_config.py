@@ -21,7 +21,8 @@ mistake would silently turn a check off (the unit tests pin every release bounda
 import shlex
 from urllib.parse import urlsplit
 
-from ansible_collections.raftops.etcd.plugins.module_utils.host.container_runtime import PODMAN, image_volumes, podman_run
+from ansible_collections.raftops.etcd.plugins.module_utils.host.container_runtime import (DOCKER, DOCKER_ENV, PODMAN, container_run,
+                                                                                          image_volumes, ready_wait)
 from ansible_collections.raftops.etcd.plugins.module_utils.host.systemd_unit import comment, hardening, unit_text
 from ansible_collections.raftops.etcd.plugins.module_utils.host.values import METRICS_MODES, compaction_env, wal_parent
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import truthy
@@ -172,38 +173,55 @@ def _container(s):
     return s["unit_path"].rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
+def _engine(s):
+    """The engine that runs a container member's image: its host's (etcd_host_info's container_engine)."""
+    return s.get("engine") or "podman"
+
+
 def _runs(s):
-    """The unit's directives of how it runs etcd: as the user, with systemd's hardening, for the
-    binary; as root (etcd as the user: podman's --user) with podman's stop, for a container, where
-    systemd's sandbox would keep podman from making it (mounts, namespaces, capabilities) and the
-    image's own flags stand for it (container.podman_run)."""
+    """The unit's type and directives of how it runs etcd: as the user, with systemd's hardening, for
+    the binary; as root (etcd as the user: the engine's --user) with the engine's stop, for a container,
+    where systemd's sandbox would keep the engine from making it (mounts, namespaces, capabilities) and
+    the image's own flags stand for it (container_runtime.container_run). Under Docker, which cannot
+    pass etcd's readiness on, the unit is started once the member answers (ready_check)."""
     if s.get("runtime") != "container":
         # A WAL kept apart: its parent, where a new member's etcd makes the WAL before renaming it into place.
         parent = wal_parent(s["data_dir"], s.get("wal_dir"))
         writable = [s["data_dir"]] + ([parent] if parent else [])
-        return [("User", s["user"]), ("Group", s["user"])], (
+        return "notify", [("User", s["user"]), ("Group", s["user"])], (
             hardening([writable], server=True) if truthy(s["systemd_hardening"]) else [])
     name, stop = _container(s), "--time=%d" % int(s["stop_timeout"])
-    return [], [comment("etcd runs from the image %s (etcd_runtime: container): the start script ends in podman run,\n"
-                        "whose conmon becomes the main process and passes etcd's readiness on, as a Quadlet unit's does."
-                        % s["image"]),
-                ("NotifyAccess", "all"),
-                ("Environment", "PODMAN_SYSTEMD_UNIT=%s.service" % name),
-                ("ExecStop", [PODMAN, "stop", "--ignore", stop, name]),
-                ("ExecStopPost", ["-" + PODMAN, "rm", "--force", "--ignore", name]),
-                comment("The container's processes live in a cgroup below the unit's (podman --cgroups=split)."),
-                ("KillMode", "mixed"), ("Delegate", "yes")]
+    if _engine(s) == "docker":
+        return "exec", [], [
+            comment("etcd runs from the image %s (etcd_runtime: container): the start script ends in docker run, attached,\n"
+                    "which cannot pass etcd's readiness on: the unit is started once the member answers on its client\n"
+                    "port, which etcd serves only from the moment it is ready." % s["image"]),
+            ("ExecStartPre", ["-" + DOCKER, "rm", "--force", name]),
+            ("ExecStartPost", ["/bin/sh", "-c", ready_wait(s["ready_check"])]),
+            ("ExecStop", [DOCKER, "stop", stop, name]),
+            ("ExecStopPost", ["-" + DOCKER, "rm", "--force", name]),
+            comment("etcd stopped by docker stop exits on SIGTERM, which the docker command reports as 143."),
+            ("SuccessExitStatus", 143)]
+    return "notify", [], [comment("etcd runs from the image %s (etcd_runtime: container): the start script ends in podman run,\n"
+                                  "whose conmon becomes the main process and passes etcd's readiness on, as a Quadlet unit's does."
+                                  % s["image"]),
+                          ("NotifyAccess", "all"),
+                          ("Environment", "PODMAN_SYSTEMD_UNIT=%s.service" % name),
+                          ("ExecStop", [PODMAN, "stop", "--ignore", stop, name]),
+                          ("ExecStopPost", ["-" + PODMAN, "rm", "--force", "--ignore", name]),
+                          comment("The container's processes live in a cgroup below the unit's (podman --cgroups=split)."),
+                          ("KillMode", "mixed"), ("Delegate", "yes")]
 
 
 def unit_content(s):
     """The member's systemd unit."""
-    identity, runs = _runs(s)
+    kind, identity, runs = _runs(s)
     return unit_text([
         ("Unit", [("Description", "etcd distributed key-value store (member %s)" % s["me"]["name"]),
                   ("Documentation", "https://etcd.io/docs/"),
                   ("After", "network-online.target time-sync.target"),
                   ("Wants", "network-online.target")]),
-        ("Service", [("Type", "notify"), *identity,
+        ("Service", [("Type", kind), *identity,
                      ("EnvironmentFile", s["config_dir"] + "/etcd.env"),
                      ("EnvironmentFile", "-%s/etcd-initial.env" % s["config_dir"]),
                      comment("The start script refuses (exit 78) to start a member without data unless it bootstraps or joins,\n"
@@ -233,20 +251,21 @@ if [ ! -f %(initial_q)s ] && [ -z "$(ls -A %(wal_q)s 2>/dev/null)" ]; then
     "or ansible-playbook raftops.etcd.replace_member -i INVENTORY -e etcd_replace=%(name)s" >&2
   exit 78
 fi
-exec %(etcd)s
+%(etcd)s
 """ % dict(header=s["header"], name=name, initial=initial, initial_q=shlex.quote(initial), wal=wal,
            wal_q=shlex.quote(wal), etcd=_etcd_command(s))
 
 
 def _etcd_command(s):
-    """What the start script runs etcd with: the release's binary, or podman with its image."""
+    """How the start script ends: exec of the release's binary, or of the engine with its image."""
     if s.get("runtime") != "container":
-        return shlex.quote(s["bin_dir"] + "/etcd")
+        return "exec " + shlex.quote(s["bin_dir"] + "/etcd")
     wal_dir = s.get("wal_dir")
     volumes = image_volumes(s["data_dir"], wal_parent(s["data_dir"], wal_dir), wal_dir, s["pki_dir"])
-    return podman_run(dict(name=_container(s), image=s["image"], user=s["user"], limit_nofile=s["limit_nofile"],
-                           stop_timeout=int(s["stop_timeout"]), hardening=truthy(s["systemd_hardening"]),
-                           volumes=volumes))
+    engine = _engine(s)
+    return (DOCKER_ENV if engine == "docker" else "") + "exec " + container_run(engine, dict(
+        name=_container(s), image=s["image"], user=s["user"], limit_nofile=s["limit_nofile"],
+        stop_timeout=int(s["stop_timeout"]), hardening=truthy(s["systemd_hardening"]), volumes=volumes))
 
 
 def initial_env_content(header, initial):

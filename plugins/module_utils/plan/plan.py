@@ -517,7 +517,8 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     # its links (none for a member whose release changes in its roll step: binaries_outdated).
     plan["install_hosts"] = [h for h in play_hosts if install_needed(
         (reports.get(h) or {}).get("info") or {}, h not in plan["binaries_outdated"])]
-    # install.yml installs Podman on these first: their etcd runs from an image they do not have yet.
+    # install.yml installs Podman on these first: their etcd runs from an image they do not have yet,
+    # and they have no Docker to run it with.
     plan["podman_hosts"] = [h for h in plan["install_hosts"] if podman_needed((reports.get(h) or {}).get("info") or {})]
     plan["data_names"] = [m["name"] for m in members if m["host"] in plan["with_data"]]
     plan["rejoin_names"] = [m["name"] for m in members if m["host"] in plan["rejoin"]]

@@ -1035,7 +1035,7 @@ RULES = [
     Rule("etcd_limit_nofile", whole_number(1024), "a whole number of open files, at least 1024",
          "etcd holds a file per client connection and per peer stream"),
     Rule("etcd_runtime", one_of(RUNTIMES), "host or container",
-         "how each member runs etcd: the release's binary, or an image of it under Podman (docs/runtime.md)"),
+         "how each member runs etcd: the release's binary, or an image of it under Podman or Docker (docs/runtime.md)"),
     Rule("etcd_container_image", container_image_pinned,
          "'' (the image each host builds from the verified release) or an image named by its digest, "
          "like registry.example.com/etcd@sha256:<64 hex digits>",

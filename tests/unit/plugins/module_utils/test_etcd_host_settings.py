@@ -101,6 +101,17 @@ def test_auto_tls_serves_https_unverified_without_the_roles_certificates():
     assert s["maintenance_settings"]["ca_cert"] == ""
 
 
+@pytest.mark.parametrize("changes, flags", [
+    (dict(), ["--cacert=/etc/etcd/pki/ca.pem", "--cert=/etc/etcd/pki/root.pem", "--key=/etc/etcd/pki/root-key.pem"]),
+    (dict(etcd_tls=False), []),
+    (dict(etcd_tls=False, etcd_auto_tls=True), ["--insecure-skip-tls-verify"]),
+])
+def test_under_docker_the_unit_waits_for_the_member_to_answer_as_the_timers_reach_it(changes, flags):
+    assert settings(**changes)["ready_check"] == [
+        "/usr/local/bin/etcdctl", "--endpoints=%s" % settings(**changes)["local_endpoint"], "--command-timeout=2s", *flags,
+        "endpoint", "status"]
+
+
 @pytest.mark.parametrize("tls, auto_tls, scheme", [(True, False, None), (False, False, None), (False, True, "https"),
                                                    ("no", "yes", "https")])
 def test_the_members_urls_take_https_from_auto_tls_and_otherwise_from_each_members_etcd_tls(tls, auto_tls, scheme):

@@ -49,6 +49,9 @@ def test_podman_is_needed_on_a_container_host_without_the_image():
     assert podman_needed(dict(host_settings=settings, images={IMAGE: False}))
     assert not podman_needed(dict(host_settings=settings, images={IMAGE: True}))
     assert not podman_needed(dict(host_settings=dict(settings, container=False), images={}))
+    # A host with Docker and no Podman runs the image under Docker: no Podman installed there.
+    assert not podman_needed(dict(host_settings=settings, images={IMAGE: False}, container_engine="docker"))
+    assert podman_needed(dict(host_settings=settings, images={IMAGE: False}, container_engine="podman"))
 
 
 def test_links_are_left_alone_without_link_and_no_account_is_asked_for_without_user():

@@ -6,6 +6,8 @@ moved from Jinja in the role's variables to Python (only the host's name and add
 member deployed before must find them unchanged, or every member would restart.
 """
 
+import subprocess
+
 import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils.host.member_config import (
@@ -268,6 +270,72 @@ def test_a_container_without_hardening_or_tls_and_with_a_wal_dir_apart():
     assert "--volume=/var/lib/etcd:/var/lib/etcd \\\n  --volume=/srv/wal:/srv/wal \\\n  --volume=/srv/wal/member:/srv/wal/member" in script
     # The container's hardening never becomes systemd's: podman needs mounts and capabilities.
     assert "ProtectSystem" not in unit_content(server(**CONTAINER))
+
+
+READY_CHECK = ["/usr/local/bin/etcdctl", "--endpoints=https://127.0.0.1:2379", "endpoint", "status"]
+DOCKER = dict(CONTAINER, engine="docker", ready_check=READY_CHECK)
+
+DOCKER_SERVICE = """\
+# etcd runs from the image localhost/raftops-etcd:v3.5.1 (etcd_runtime: container): the start script ends in docker run, attached,
+# which cannot pass etcd's readiness on: the unit is started once the member answers on its client
+# port, which etcd serves only from the moment it is ready.
+ExecStartPre=-/usr/bin/docker rm --force etcd
+ExecStartPost=/bin/sh -c "while kill -0 \\"$$MAINPID\\" 2>/dev/null; do /usr/local/bin/etcdctl --endpoints=https://127.0.0.1:2379 \
+endpoint status >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1"
+ExecStop=/usr/bin/docker stop --time=15 etcd
+ExecStopPost=-/usr/bin/docker rm --force etcd
+# etcd stopped by docker stop exits on SIGTERM, which the docker command reports as 143.
+SuccessExitStatus=143
+"""
+
+DOCKER_RUN = """\
+set --
+for name in $(env | sed -n 's/^\\(ETCD_[A-Za-z0-9_]*\\)=.*/\\1/p'); do set -- "$@" --env="$name"; done
+exec /usr/bin/docker run \\
+  --name=etcd \\
+  --rm \\
+  --log-driver=none \\
+  --pull=never \\
+  --network=host \\
+  --user="$(id -u etcd):$(id -g etcd)" \\
+  --ulimit=nofile=20000:20000 \\
+  --stop-timeout=15 \\
+  "$@" \\
+  --read-only \\
+  --cap-drop=all \\
+  --security-opt=no-new-privileges \\
+  --volume=/var/lib/etcd:/var/lib/etcd \\
+  --volume=/etc/etcd/pki:/etc/etcd/pki:ro \\
+  localhost/raftops-etcd:v3.5.1 \\
+  /usr/local/bin/etcd
+"""
+
+
+def test_under_docker_the_unit_runs_docker_attached_and_is_started_once_the_member_answers():
+    # Type=exec in notify's place (docker run cannot pass etcd's readiness on), the wait for the
+    # member's answer after the start, docker's stop; the rest as the binary's, without its sandbox.
+    sandbox = UNIT[UNIT.index("NoNewPrivileges=true\n"):UNIT.index("\n[Install]")]
+    expected = UNIT.replace("User=etcd\nGroup=etcd\n", "").replace(sandbox, DOCKER_SERVICE).replace("Type=notify", "Type=exec")
+    assert unit_content(server(**DOCKER)) == expected
+
+
+def test_under_docker_the_start_script_checks_the_data_then_hands_docker_each_etcd_setting_by_name():
+    script = start_script_content(server(**DOCKER))
+    check, _sep, command = script.partition("set --\n")
+    assert check == START.partition("exec ")[0]
+    assert "set --\n" + command == DOCKER_RUN
+
+
+def test_the_start_script_under_docker_passes_the_unit_s_etcd_settings_and_no_other(tmp_path):
+    # The script's own lines before docker run, run by sh with a docker that prints its arguments.
+    fake = tmp_path / "docker"
+    fake.write_text("#!/bin/sh\nprintf '%s\\n' \"$@\"\n")
+    fake.chmod(0o755)
+    script = DOCKER_RUN.replace("/usr/bin/docker", str(fake))
+    environ = dict(PATH="/usr/bin:/bin", ETCD_NAME="m0", ETCD_INITIAL_CLUSTER="a=b,c=d", OTHER="x")
+    out = subprocess.run(["sh", "-c", script], env=environ, capture_output=True, text=True, check=True).stdout
+    passed = [line for line in out.splitlines() if line.startswith("--env")]
+    assert sorted(passed) == ["--env=ETCD_INITIAL_CLUSTER", "--env=ETCD_NAME"]
 
 
 INITIAL = dict(state="new", cluster="m0=https://10.0.0.10:2380,m1=https://10.0.0.11:2380", token="etcd-abc",

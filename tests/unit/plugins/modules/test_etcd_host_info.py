@@ -309,14 +309,21 @@ def test_a_unit_that_runs_podman_is_the_container_runtime(tmp_path):
     assert host_info(str(unit), str(tmp_path / "data"), None, str(tmp_path / "etcd"), True)["runtime"] == "container"
 
 
-def test_images_are_read_one_podman_call_each_and_none_is_there_without_podman():
+def test_a_unit_that_runs_docker_is_the_container_runtime(tmp_path):
+    unit = tmp_path / "etcd.service"
+    unit.write_text("ExecStart=/etc/etcd/etcd-start\nExecStop=/usr/bin/docker stop --time=15 etcd\n")
+    assert host_info(str(unit), str(tmp_path / "data"), None, str(tmp_path / "etcd"), True)["runtime"] == "container"
+
+
+def test_images_are_read_one_engine_call_each_and_none_is_there_without_the_engine():
     calls = []
 
     def run_command(argv):
         calls.append(argv)
         return (0 if argv[-1] == "a" else 1, "", "")
     assert etcd_host_info.read_images(["a", "b"], run_command, "/usr/bin/podman") == {"a": True, "b": False}
-    assert calls == [["/usr/bin/podman", "image", "exists", "a"], ["/usr/bin/podman", "image", "exists", "b"]]
+    assert calls == [["/usr/bin/podman", "image", "inspect", "--format", "{{.Id}}", "a"],
+                     ["/usr/bin/podman", "image", "inspect", "--format", "{{.Id}}", "b"]]
     assert etcd_host_info.read_images(["a"], None, None) == {"a": False}
 
 

@@ -1,0 +1,8 @@
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "molecule", "shared", "tests"))
+
+from etcdtest import figures_report
+
+FIGURES, pytest_terminal_summary = figures_report("adopt_docker")
