@@ -22,9 +22,9 @@ unexport PYTHONDONTWRITEBYTECODE
 # two to three times between days): restore 12.3, pki 8.1, hardening 4.7, membership 6.3, discovery 4.5,
 # maintenance 3.8, adopt_bookworm about 10, pitr about 4, bigdata about 6 | proxy 8.5, default 8.4,
 # upgrade 6.1, adopt 10.2, recovery about 7, adopt_container about 11, container about 15 (loaded),
-# chaos (the fault campaign's sample) about 4, last as it varies most. `make test` and `make test-full` run their own
+# adopt_docker about 10, container_docker about 10, chaos (the fault campaign's sample) about 4, last as it varies most. `make test` and `make test-full` run their own
 # lanes (tests/testbed/suite.sh). `make molecule MOLECULE_LANES=pki` runs one scenario, every test.
-MOLECULE_LANES ?= "restore pki hardening membership discovery maintenance adopt_bookworm pitr bigdata" "proxy default upgrade adopt recovery adopt_container container chaos"
+MOLECULE_LANES ?= "restore pki hardening membership discovery maintenance adopt_bookworm pitr bigdata container_docker" "proxy default upgrade adopt recovery adopt_container container adopt_docker chaos"
 SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/raftops/etcd
 # prometheus brings promtool, which the unit tests run on the shipped alert rules.
 SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns iptables shellcheck openssl prometheus

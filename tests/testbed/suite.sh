@@ -23,18 +23,19 @@ case "$suite" in
   # Lanes balanced by the scenarios' measured times (the closing table of a run prints them); short,
   # in minutes (2026-11-29): restore 2.8, pki 3.8, membership 3.0, hardening 1.0, maintenance 0.8,
   # discovery 0.7, adopt_bookworm about 8, pitr about 3.5 | default 1.0, proxy 2.8, adopt 2.1,
-  # upgrade 1.9, recovery 4.5, adopt_container about 6, container about 6. bigdata's tests are all
-  # full: it runs in `full` only.
+  # upgrade 1.9, recovery 4.5, adopt_container about 6, container about 6; adopt_docker about 2.
+  # bigdata's tests are all full, and container_docker (Docker's slower image steps, about 13) walks
+  # what container walks: they run in `full` only.
   short)
-    lanes=("restore pki membership hardening maintenance discovery adopt_bookworm pitr"
+    lanes=("restore pki membership hardening maintenance discovery adopt_bookworm pitr adopt_docker"
            "default proxy adopt upgrade recovery adopt_container container")
     scenario_minutes="${SCENARIO_MINUTES:-20}"
     target="make test"
     select="-m 'not full'"
     ;;
   full)
-    lanes=("restore pki hardening membership discovery maintenance adopt_bookworm pitr bigdata"
-           "proxy default upgrade adopt recovery adopt_container container chaos")
+    lanes=("restore pki hardening membership discovery maintenance adopt_bookworm pitr bigdata container_docker"
+           "proxy default upgrade adopt recovery adopt_container container adopt_docker chaos")
     scenario_minutes="${SCENARIO_MINUTES:-40}"
     target="make test-full"
     select=""
