@@ -14,7 +14,7 @@ plugins/module_utils/plan/ (plan.py, operation_plan.py, recovery_plan.py, proxy_
 module_utils/pki/pki_plan.py and module_utils/backup/backup_plan.py decide from them. What a stage
 asks, it asks on the task's host: the cluster (etcd_health, through ``_etcd_health``: a bootstrap's
 wait, a status, a roll's leader, a restore's old revisions, a recovery's question; a backup's source),
-a removal's members (etcd_member_info), a restore's snapshot file (etcd_snapshot_info) or a proxy's
+a removal's members (etcd_member_info), a restore's or a drill's snapshot file (etcd_snapshot_info) or a proxy's
 /health (ansible.builtin.uri on the proxy host); the DNS SRV stage resolves the records on the
 controller; a removal's revocation has etcd_pki (its action) revoke the removed members'
 certificates; the seal stage seals the snapshot as raftops.etcd.etcd_backup_target's state sealed
@@ -532,8 +532,7 @@ class ActionModule(ActionBase):
         if stage == "restore_members":
             # The snapshot file, checked on the controller (delegate the step there) before any member
             # changes: its SHA-256, revision and keys go on in the plan (snapshot_file).
-            info = self._execute_module(module_name="raftops.etcd.etcd_snapshot_info", task_vars=task_vars,
-                                        module_args=dict(src=settings.get("snapshot_src")))
+            info = self._snapshot_info(settings.get("snapshot_src"), task_vars)
             refusal = etcd_recovery_plan.snapshot_refusal(settings.get("snapshot"), info)
             if refusal:
                 return dict(previous, refusal=refusal)
@@ -831,12 +830,21 @@ class ActionModule(ActionBase):
         return self._templar.template(targets) if targets else []
 
     def _stage_drill_snapshot(self, params, previous, task_vars):
-        """The snapshot a restore drill proves (settings: fetched, snapshot, backup_dir), with its record."""
+        """The snapshot a restore drill proves (settings: fetched, snapshot, backup_dir), with its record,
+        checked on the controller (delegate the step there) as a restore's is."""
         settings = params["settings"]
         backup_dir = os.path.expanduser(str(settings.get("backup_dir") or ""))
         found = glob.glob(os.path.join(glob.escape(backup_dir), "etcd-snapshot-*.db")) if backup_dir else []
-        return etcd_backup_plan.drill_snapshot(settings.get("fetched"), settings.get("snapshot"), backup_dir,
-                                               found, lambda path: self._read_text(path + ".json"))
+        return etcd_backup_plan.drill_snapshot(settings.get("fetched"), settings.get("snapshot"), backup_dir, found,
+                                               lambda path: self._read_text(path + ".json"),
+                                               lambda path: self._snapshot_info(path, task_vars),
+                                               task_vars.get("inventory_hostname"))
+
+    def _snapshot_info(self, path, task_vars):
+        """etcd_snapshot_info's check of the snapshot file at ``path`` on the task's host: the controller,
+        where a restore's and a drill's step is delegated, before any host changes."""
+        return self._execute_module(module_name="raftops.etcd.etcd_snapshot_info", task_vars=task_vars,
+                                    module_args=dict(src=path))
 
     def _stage_adoption(self, params, previous, task_vars):
         """The adoption of a running cluster (playbooks/adopt.yml), planned once by plan/adopt.py from each
