@@ -848,7 +848,7 @@ class ActionModule(ActionBase):
 
     def _stage_adoption(self, params, previous, task_vars):
         """The adoption of a running cluster (playbooks/adopt.yml), planned once by plan/adopt.py from each
-        play host's read (report_var: etcd_adopt_info's result; a host without one did not answer), the
+        play host's read (_adopt: etcd_adopt_info's result, which the plan replaces; a host without one did not answer), the
         members of etcd_group, the play's role settings, the role's defaults and the files in
         etcd_pki_dir on the controller. Only the plan is asked for in check mode or with
         etcd_adopt_plan_only."""
@@ -864,8 +864,7 @@ class ActionModule(ActionBase):
             if os.path.isdir(pki_dir) else []
         hostvars = self._hostvars(task_vars)
         hosts = (task_vars.get("groups") or {}).get(group) or []
-        reads = self._host_values(hostvars, task_vars.get("ansible_play_hosts_all") or self._play_hosts(task_vars),
-                                  "_adopt_read")
+        reads = self._host_values(hostvars, task_vars.get("ansible_play_hosts_all") or self._play_hosts(task_vars), "_adopt")
         return adopt_plan(member_records(hosts, hostvars), reads, settings, defaults, pki_files)
 
     def _role_defaults(self, names):

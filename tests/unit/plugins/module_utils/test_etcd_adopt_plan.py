@@ -30,7 +30,7 @@ def stage(monkeypatch, tmp_path):
     """The stage adoption as the adopt playbook's task runs it on h0, run_once, in a play of h0-h2 whose
     inventory is in tmp_path; ``stage(**play_vars)`` returns the task's result."""
     monkeypatch.setattr(ActionBase, "run", lambda self, tmp=None, task_vars=None: {})
-    hostvars = {record["host"]: dict(NODE_NAME=record["name"], etcd_address=record["address"], _adopt_read=read)
+    hostvars = {record["host"]: dict(NODE_NAME=record["name"], etcd_address=record["address"], _adopt=read)
                 for record, read in zip(MEMBERS, reads().values())}
 
     def run(check_mode=False, **play_vars):
