@@ -14,7 +14,7 @@ plugins/module_utils/plan/ (plan.py, operation_plan.py, recovery_plan.py, proxy_
 module_utils/pki/pki_plan.py and module_utils/backup/backup_plan.py decide from them. What a stage
 asks, it asks on the task's host: the cluster (etcd_health, through ``_etcd_health``: a bootstrap's
 wait, a status, a roll's leader, a restore's old revisions, a recovery's question; a backup's source),
-a removal's members (etcd_member_info), a restore's snapshot file (etcd_snapshot_info) or a proxy's
+a removal's members (etcd_member_info), a restore's or a drill's snapshot file (etcd_snapshot_info) or a proxy's
 /health (ansible.builtin.uri on the proxy host); the DNS SRV stage resolves the records on the
 controller; a removal's revocation has etcd_pki (its action) revoke the removed members'
 certificates; the seal stage seals the snapshot as raftops.etcd.etcd_backup_target's state sealed
@@ -48,6 +48,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.host.proxy_args impor
 from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_plan as etcd_pki_plan
 from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_rotation import rotation_status
 from ansible_collections.raftops.etcd.plugins.module_utils.plan import operation_plan as etcd_operation_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.plan.adopt import adopt_plan
 from ansible_collections.raftops.etcd.plugins.module_utils.plan import plan as etcd_plan
 from ansible_collections.raftops.etcd.plugins.module_utils.plan import proxy_plan as etcd_proxy_plan
 from ansible_collections.raftops.etcd.plugins.module_utils.plan import recovery_plan as etcd_recovery_plan
@@ -55,6 +56,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.client.dns import srv
 from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import installed_local_endpoint
 from ansible_collections.raftops.etcd.plugins.plugin_utils.arguments import task_params
 from ansible_collections.raftops.etcd.plugins.plugin_utils.backup_target import run_here
+from ansible_collections.raftops.etcd.plugins.plugin_utils.connection import RoleVars
 from ansible_collections.raftops.etcd.plugins.plugin_utils.managed import managed_header
 
 # A generated cluster token: the group's name and 16 random lowercase letters and digits.
@@ -62,6 +64,15 @@ TOKEN_CHARS = string.ascii_lowercase + string.digits
 
 # What a step raises that makes a refusal to plan it, not a traceback.
 PLAN_ERRORS = (ValueError, KeyError, TypeError, AnsibleError, OSError, crypto.BackupCryptoError)
+
+# The role settings an adoption takes from the play (none where the inventory leaves them unset: the
+# role's defaults then), and the role's defaults its inventory lines are compared with (only these:
+# the others name variables the adopt playbook's play does not have).
+ADOPT_SETTINGS = ("etcd_instance", "etcd_config_dir", "etcd_tls", "etcd_version", "etcd_pki_managed", "etcd_user")
+ADOPT_DEFAULTS = ("etcd_version", "etcd_data_dir", "etcd_wal_dir", "etcd_user", "etcd_peer_port", "etcd_client_port",
+                  "etcd_pki_managed", "etcd_pki_dir")
+ROLE_DEFAULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                             "roles", "etcd", "defaults", "main.yml")
 
 # The steps whose plan holds etcd_backup_targets, credentials included, or a proxy's private keys.
 WITH_SECRETS = ("source", "record", "seal", "fetch", "proxy_files")
@@ -122,6 +133,7 @@ class ActionModule(ActionBase):
             "proxy_status": self._stage_proxy_status,
             "source": self._stage_source, "record": self._stage_record, "seal": self._stage_seal,
             "fetch": self._stage_fetch, "drill_snapshot": self._stage_drill_snapshot,
+            "adoption": self._stage_adoption,
         }
 
     @staticmethod
@@ -520,8 +532,7 @@ class ActionModule(ActionBase):
         if stage == "restore_members":
             # The snapshot file, checked on the controller (delegate the step there) before any member
             # changes: its SHA-256, revision and keys go on in the plan (snapshot_file).
-            info = self._execute_module(module_name="raftops.etcd.etcd_snapshot_info", task_vars=task_vars,
-                                        module_args=dict(src=settings.get("snapshot_src")))
+            info = self._snapshot_info(settings.get("snapshot_src"), task_vars)
             refusal = etcd_recovery_plan.snapshot_refusal(settings.get("snapshot"), info)
             if refusal:
                 return dict(previous, refusal=refusal)
@@ -819,9 +830,44 @@ class ActionModule(ActionBase):
         return self._templar.template(targets) if targets else []
 
     def _stage_drill_snapshot(self, params, previous, task_vars):
-        """The snapshot a restore drill proves (settings: fetched, snapshot, backup_dir), with its record."""
+        """The snapshot a restore drill proves (settings: fetched, snapshot, backup_dir), with its record,
+        checked on the controller (delegate the step there) as a restore's is."""
         settings = params["settings"]
         backup_dir = os.path.expanduser(str(settings.get("backup_dir") or ""))
         found = glob.glob(os.path.join(glob.escape(backup_dir), "etcd-snapshot-*.db")) if backup_dir else []
-        return etcd_backup_plan.drill_snapshot(settings.get("fetched"), settings.get("snapshot"), backup_dir,
-                                               found, lambda path: self._read_text(path + ".json"))
+        return etcd_backup_plan.drill_snapshot(settings.get("fetched"), settings.get("snapshot"), backup_dir, found,
+                                               lambda path: self._read_text(path + ".json"),
+                                               lambda path: self._snapshot_info(path, task_vars),
+                                               task_vars.get("inventory_hostname"))
+
+    def _snapshot_info(self, path, task_vars):
+        """etcd_snapshot_info's check of the snapshot file at ``path`` on the task's host: the controller,
+        where a restore's and a drill's step is delegated, before any host changes."""
+        return self._execute_module(module_name="raftops.etcd.etcd_snapshot_info", task_vars=task_vars,
+                                    module_args=dict(src=path))
+
+    def _stage_adoption(self, params, previous, task_vars):
+        """The adoption of a running cluster (playbooks/adopt.yml), planned once by plan/adopt.py from each
+        play host's read (_adopt: etcd_adopt_info's result, which the plan replaces; a host without one did not answer), the
+        members of etcd_group, the play's role settings, the role's defaults and the files in
+        etcd_pki_dir on the controller. Only the plan is asked for in check mode or with
+        etcd_adopt_plan_only."""
+        del params, previous  # all it needs is in the play's variables
+        role = RoleVars(self._templar, task_vars)
+        defaults = self._role_defaults(ADOPT_DEFAULTS)
+        group = role("etcd_group") or "etcd"
+        settings = {name: role(name) for name in ADOPT_SETTINGS}
+        settings.update(etcd_group=group, etcd_pki_dir=os.path.expanduser(str(role("etcd_pki_dir") or defaults["etcd_pki_dir"])),
+                        etcd_adopt_plan_only=bool(task_vars.get("ansible_check_mode")) or role.flag("etcd_adopt_plan_only"))
+        pki_dir = settings["etcd_pki_dir"]
+        pki_files = [name for name in os.listdir(pki_dir) if os.path.isfile(os.path.join(pki_dir, name))] \
+            if os.path.isdir(pki_dir) else []
+        hostvars = self._hostvars(task_vars)
+        hosts = (task_vars.get("groups") or {}).get(group) or []
+        reads = self._host_values(hostvars, task_vars.get("ansible_play_hosts_all") or self._play_hosts(task_vars), "_adopt")
+        return adopt_plan(member_records(hosts, hostvars), reads, settings, defaults, pki_files)
+
+    def _role_defaults(self, names):
+        """The etcd role's defaults of ``names``, rendered with the task's variables (etcd_instance)."""
+        defaults = self._loader.load_from_file(ROLE_DEFAULTS, trusted_as_template=True)
+        return {name: self._templar.template(defaults[name]) for name in names}

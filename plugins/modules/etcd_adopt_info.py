@@ -23,8 +23,8 @@ description:
     volumes (RV(container)).
   - Only C(ETCD_*) variables of the environment are read; values of settings whose name holds
     TOKEN, PASSWORD or SECRET, and of the discovery URL, are returned as C(<hidden>).
-  - The adoption's decisions are made from these reads on the controller, by the lookup
-    P(raftops.etcd.etcd_adopt_plan#lookup).
+  - The adoption's decisions are made from these reads on the controller, by the playbook
+    C(raftops.etcd.adopt) (plugins/module_utils/plan/adopt.py).
 extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.controller_ignored]
 attributes:
   check_mode:

@@ -28,9 +28,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # 138 places before the proxy role and adopt.yml moved their decisions into their plans) and only go
 # down: lower them to the new figure when a change brings it down, never raise them.
 MAX_PUBLIC_FILTERS = 12
+# The etcd role's own lookups, not for playbooks, still to fold into the plan action (issue 59): a name
+# here only goes, with its lookup.
+INTERNAL_LOOKUPS = {"etcd_connection", "etcd_host_settings"}
 CEILING_OVER_LIMIT = 0
-CEILING_INTERNAL_NAMES = 51
-CEILING_INTERNAL_PLACES = 93
+CEILING_INTERNAL_NAMES = 44
+CEILING_INTERNAL_PLACES = 88
 
 
 def _glob(*patterns):
@@ -123,3 +126,17 @@ def test_every_module_is_one_the_readme_shows_operators():
     modules = {name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "modules")) if name.endswith(".py")}
     assert len(modules) >= 20
     assert sorted(modules ^ _readme_modules()) == []
+
+
+def _readme_lookups():
+    with open(os.path.join(ROOT, "README.md")) as f:
+        section = re.search(r"^## Lookups\n(.*?)(?=^## )", f.read(), re.M | re.S).group(1)
+    return set(re.findall(r"^\| `raftops\.etcd\.(\w+)`", section, re.M))
+
+
+def test_every_lookup_is_one_the_readme_shows_operators_or_one_the_role_still_has():
+    # What ansible-doc -t lookup -l lists is the README's table, and the role's lookups still to go.
+    lookups = {name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "lookup")) if name.endswith(".py")}
+    public = _readme_lookups()
+    assert len(public) >= 3 and not public & INTERNAL_LOOKUPS
+    assert sorted(lookups ^ (public | INTERNAL_LOOKUPS)) == []

@@ -200,12 +200,18 @@ def fetch_object(target, wanted, headers, cluster, signers):
     return plan
 
 
-def drill_snapshot(fetched, snapshot, backup_dir, found, record_of):
+def drill_snapshot(fetched, snapshot, backup_dir, found, record_of, check, host):
     """The snapshot a restore drill proves: the one fetched from a target (``fetched``), else
     etcd_restore_snapshot (``snapshot``), else the newest of ``found`` (the ``etcd-snapshot-*.db`` of
     ``backup_dir``, the controller's); with its record (``record_of(path)``: the text of ``<path>.json``,
-    '' when there is none); a ``refusal`` when there is no snapshot."""
+    '' when there is none); a ``refusal`` when there is no snapshot, or when the file fails its checks
+    before ``host``, the drill's, is touched (``check(path)``: etcd_snapshot_info's result for it)."""
     path = fetched or snapshot or max(found or [], default="")
-    return dict(path=path, record_text=record_of(path) if path else "", refusal="" if path else (
-        "no snapshot etcd-snapshot-*.db in etcd_backup_dir %s and no etcd_restore_snapshot given: take one with "
-        "ansible-playbook raftops.etcd.backup -i INVENTORY; nothing was changed" % backup_dir))
+    if not path:
+        return dict(path=path, record_text="", refusal=(
+            "no snapshot etcd-snapshot-*.db in etcd_backup_dir %s and no etcd_restore_snapshot given: take one with "
+            "ansible-playbook raftops.etcd.backup -i INVENTORY; nothing was changed" % backup_dir))
+    info = check(path) or {}
+    refusal = "drill failed: snapshot %s: %s; nothing was left on %s" % (path, info.get("msg") or "no answer", host) \
+        if info.get("failed") else ""
+    return dict(path=path, record_text=record_of(path), refusal=refusal)

@@ -5,7 +5,7 @@ built becomes the collection's, member by member.
 
 Pure functions on plain data (no Ansible, no I/O): the module etcd_adopt_info reads each host (the
 running etcd's command line and environment, its unit, its own answer) and these decide, once, on
-the controller (lookup raftops.etcd.etcd_adopt_plan): what each member keeps, what moves, what restarts,
+the controller (the stage adoption of the action raftops.etcd.etcd_plan): what each member keeps, what moves, what restarts,
 the role settings that keep its data where it is, and every refusal, each naming its host, before
 any host changes.
 """
@@ -624,20 +624,17 @@ def _member_lines(record, read, reading, leader, take_over, user, rotate_ca):
     ]
 
 
-def adopt_plan(members, reads, settings=None, defaults=None):
+def adopt_plan(members, reads, settings=None, defaults=None, pki_files=()):
     """The adoption's plan (plan_adoption) with what the inventory asks (``settings``: the play's role
     settings, etcd_group among them, and etcd_adopt_plan_only, true where only the plan was asked for;
-    the certificates in etcd_pki_dir on the controller), how the playbook carries it out
-    (carrying_out) and the
-    inventory lines to keep once it is carried out (``inventory_lines``, against the role's
-    ``defaults``, whose etcd_version a plaintext cluster on 3.4 is upgraded to where etcd_version is
-    unset): the lookup raftops.etcd.etcd_adopt_plan."""
+    ``pki_files``, the names of the files in etcd_pki_dir on the controller), how the playbook carries
+    it out (carrying_out) and the inventory lines to keep once it is carried out (``inventory_lines``,
+    against the role's ``defaults``, whose etcd_version a plaintext cluster on 3.4 is upgraded to where
+    etcd_version is unset): the stage adoption of the action raftops.etcd.etcd_plan, which reads them."""
     if not isinstance(reads, dict):
         raise ValueError("adopt_plan: reads must be a dict of host -> the result of etcd_adopt_info")
     settings, members = dict(settings or {}), list(members or [])
     pki_dir = settings.get("etcd_pki_dir") or ""
-    pki_files = [name for name in os.listdir(pki_dir) if os.path.isfile(os.path.join(pki_dir, name))] \
-        if os.path.isdir(pki_dir) else []
     inventory = dict(asked(settings, pki_files), default_version=str((defaults or {}).get("etcd_version") or ""))
     plan = plan_adoption(members, reads, inventory)
     plan.update(carrying_out(plan, members, inventory, pki_dir, truthy(settings.get("etcd_adopt_plan_only"))))

@@ -100,9 +100,17 @@ def test_the_drill_snapshot_step_takes_the_newest_of_the_backup_directory_with_i
     for stamp in ("20260101T000000Z", "20260301T000000Z"):
         (tmp_path / ("etcd-snapshot-%s.db" % stamp)).write_bytes(b"x")
     (tmp_path / "etcd-snapshot-20260301T000000Z.db.json").write_text('{"revision": 3}')
+    action._execute_module = MagicMock(return_value=dict(changed=False, revision=3))
     result = run(action, stage="drill_snapshot", settings=dict(backup_dir=str(tmp_path)), refuse=True)
-    assert result["path"] == str(tmp_path / "etcd-snapshot-20260301T000000Z.db")
+    newest = str(tmp_path / "etcd-snapshot-20260301T000000Z.db")
+    assert result["path"] == newest and "failed" not in result
     assert result["record_text"] == '{"revision": 3}'
+    # Checked on the task's host, the controller the step is delegated to, as a restore's snapshot is.
+    assert action._execute_module.call_args.kwargs["module_name"] == "raftops.etcd.etcd_snapshot_info"
+    assert action._execute_module.call_args.kwargs["module_args"] == dict(src=newest)
+    action._execute_module = MagicMock(return_value=dict(failed=True, msg="damaged"))
+    result = run(action, stage="drill_snapshot", settings=dict(backup_dir=str(tmp_path)), refuse=True)
+    assert result["failed"] and result["msg"] == "drill failed: snapshot %s: damaged; nothing was left on h0" % newest
     result = run(action, stage="drill_snapshot", settings=dict(backup_dir=str(tmp_path / "none")), refuse=True)
     assert result["failed"] and result["msg"].startswith("no snapshot etcd-snapshot-*.db in etcd_backup_dir ")
 

@@ -21,8 +21,10 @@ def plays(**hosts):
 
 
 def plan(reads, tmp_path, **settings):
+    """The plan with etcd_pki_dir in tmp_path, holding the files there (the stage adoption lists them)."""
     return adopt_plan(MEMBERS, reads, dict(dict(etcd_instance="etcd", etcd_pki_dir=str(tmp_path), etcd_pki_managed=False),
-                                           **settings), dict(etcd_version="3.5.30"))
+                                           **settings), dict(etcd_version="3.5.30"),
+                      [path.name for path in tmp_path.iterdir() if path.is_file()])
 
 
 @pytest.mark.parametrize("reads, plays, transition", [

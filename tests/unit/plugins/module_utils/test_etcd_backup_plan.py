@@ -244,11 +244,21 @@ def test_the_listing_script_of_the_task_file_gives_each_backups_head(tmp_path):
 ])
 def test_the_drill_proves_the_fetched_backup_else_the_given_snapshot_else_the_newest(fetched, snapshot, found, path):
     records = {"/b/etcd-snapshot-3.db": '{"revision": 3}'}
-    result = plan.drill_snapshot(fetched, snapshot, "/b", found, lambda p: records.get(p, ""))
+    checked = []
+    result = plan.drill_snapshot(fetched, snapshot, "/b", found, lambda p: records.get(p, ""),
+                                 lambda p: checked.append(p) or dict(changed=False), "h0")
     assert result["path"] == path and result["record_text"] == records.get(path, "")
+    assert checked == ([path] if path else [])
     assert result["refusal"] == ("" if path else (
         "no snapshot etcd-snapshot-*.db in etcd_backup_dir /b and no etcd_restore_snapshot given: take one with "
         "ansible-playbook raftops.etcd.backup -i INVENTORY; nothing was changed"))
+
+
+def test_the_drill_refuses_a_snapshot_that_fails_its_checks_naming_it_and_the_host():
+    result = plan.drill_snapshot("", "/given.db", "/b", [], lambda p: "", lambda p: dict(
+        failed=True, msg="/given.db is not a sound etcd snapshot: truncated or damaged"), "h0")
+    assert result["refusal"] == ("drill failed: snapshot /given.db: /given.db is not a sound etcd snapshot: truncated or "
+                                 "damaged; nothing was left on h0")
 
 
 SEALED = dict(object="etcd-snapshot-1.db.enc", size=100 * 1024 * 1024, encrypt_mib_s=312.4, key_id="4f2a")
