@@ -819,9 +819,17 @@ class ActionModule(ActionBase):
         return self._templar.template(targets) if targets else []
 
     def _stage_drill_snapshot(self, params, previous, task_vars):
-        """The snapshot a restore drill proves (settings: fetched, snapshot, backup_dir), with its record."""
+        """The snapshot a restore drill proves (settings: fetched, snapshot, backup_dir), with its record;
+        for a point in time (point_revision, the revision its replay reached), the cluster's keyspace at
+        it, read on the task's host (a member) through settings.endpoint with the role's connection."""
         settings = params["settings"]
         backup_dir = os.path.expanduser(str(settings.get("backup_dir") or ""))
         found = glob.glob(os.path.join(glob.escape(backup_dir), "etcd-snapshot-*.db")) if backup_dir else []
-        return etcd_backup_plan.drill_snapshot(settings.get("fetched"), settings.get("snapshot"), backup_dir,
-                                               found, lambda path: self._read_text(path + ".json"))
+        chosen = etcd_backup_plan.drill_snapshot(settings.get("fetched"), settings.get("snapshot"), backup_dir,
+                                                 found, lambda path: self._read_text(path + ".json"))
+        revision = int(settings.get("point_revision") or 0)
+        if revision and not chosen["refusal"]:
+            answer = self._etcd_health(task_vars, params["connection"], endpoints=[settings.get("endpoint")],
+                                       keyspace=True, keyspace_revision=revision)
+            chosen.update(etcd_backup_plan.point_keyspace(answer, revision, task_vars.get("inventory_hostname")))
+        return chosen

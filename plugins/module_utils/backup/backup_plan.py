@@ -209,3 +209,16 @@ def drill_snapshot(fetched, snapshot, backup_dir, found, record_of):
     return dict(path=path, record_text=record_of(path) if path else "", refusal="" if path else (
         "no snapshot etcd-snapshot-*.db in etcd_backup_dir %s and no etcd_restore_snapshot given: take one with "
         "ansible-playbook raftops.etcd.backup -i INVENTORY; nothing was changed" % backup_dir))
+
+
+def point_keyspace(answer, revision, host):
+    """What a drill of a point in time compares the replayed etcd with: {cluster_keyspace: the live
+    cluster's keyspace at ``revision`` (etcd_health's ``answer``, read on ``host``, a member)}, or a
+    ``refusal`` when it could not be read. A compacted revision is no refusal: the keyspace then has no
+    hash, and the drill says why."""
+    if answer.get("failed") or not answer.get("keyspace"):
+        return dict(cluster_keyspace=None, refusal=(
+            "drill failed: the cluster's keyspace at revision %d, which the drill of the point in time is compared "
+            "with, cannot be read on %s: %s; nothing was left on %s" % (
+                revision, host, answer.get("msg") or "etcd_health gave no keyspace", host)))
+    return dict(cluster_keyspace=answer["keyspace"], refusal="")
