@@ -164,6 +164,7 @@ def test_a_hash_that_cannot_be_compared_is_said(seen, record, note):
 
 # -- a drill of a point in time, against the live cluster's keyspace at that revision ---------------
 
+COMPACTED = "revision 22 is compacted: etcd keeps no history before its last compaction"
 CLUSTER = dict(endpoint="https://127.0.0.1:2379", revision=22, current_revision=40, keys=19, hash=755857414,
                compact_revision=-1, hash_problem=None)
 
@@ -185,8 +186,7 @@ def test_a_point_in_time_that_differs_from_the_cluster_fails_the_drill(seen, clu
 
 
 @pytest.mark.parametrize("seen, cluster, note", [
-    (observed(), dict(CLUSTER, keys=None, hash=None, hash_problem="revision 22 is compacted: etcd keeps no history "
-                                                                   "before its last compaction"),
+    (observed(), dict(CLUSTER, keys=None, hash=None, hash_problem=COMPACTED),
      "hash not compared: the cluster gave none at revision 22: revision 22 is compacted: etcd keeps no history before "
      "its last compaction"),
     (observed(hash=None, hash_problem="etcd 3.5.1 does not serve HashKV"), CLUSTER,
