@@ -235,7 +235,8 @@ def argument_spec():
         label=dict(type="str"),
         replay=dict(type="path"),
         replay_dest=dict(type="path"),
-        cluster_keyspace=dict(type="dict"),
+        # a revision, a key count and a hash of the keyspace, not a secret
+        cluster_keyspace=dict(type="dict", no_log=False),
     )
 
 
