@@ -6,7 +6,9 @@ directory (mode 0700) it makes inside the controller's backup directory, verifie
 there; the directory is removed when anything fails. The task runs on the controller for an S3
 target, where raftops.etcd.etcd_backup_target fetches it; delegated to the host of an SSH target, with
 become, where two commands list the backups' heads and read the one chosen
-(module_utils/backup/backup_fetch.py); the choice (etcd_backup_plan.py) and the decryption are made here."""
+(module_utils/backup/backup_fetch.py); the choice (etcd_backup_plan.py) and the decryption are made here.
+A point in time reads the full backup and the change stream's segments there the same way, one
+command each, and chooses and replays them as for an S3 target (backup_target.point_fetched)."""
 
 import os
 import shutil
@@ -17,8 +19,14 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_fetch as fetch
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_plan as etcd_backup_plan
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_target
 from ansible_collections.raftops.etcd.plugins.module_utils.backup.stream_segments import point_given
 from ansible_collections.raftops.etcd.plugins.plugin_utils.arguments import task_params
+from ansible_collections.raftops.etcd.plugins.plugin_utils.backup_target import Here
+
+
+# What a point in time's fetch adds to the result: the replay's file and figures.
+REPLAYED = ("backup_revision", "segments", "reached", "reached_time", "replay")
 
 
 class FetchError(Exception):
@@ -36,14 +44,13 @@ class ActionModule(ActionBase):
         try:
             dest = os.path.join(made, fetch.SNAPSHOT)
             replayed = {}
-            if params["target"].get("type") == "ssh":
-                if point_given(params["point"]):
-                    raise FetchError("a point-in-time restore reads its backups and change stream from an S3 target; "
-                                     "target %s is an SSH target" % params["target"].get("name"))
-                chosen = self._from_ssh(params, made, dest, warnings)
-            else:
+            if params["target"].get("type") != "ssh":
                 chosen = self._from_s3(params, dest, warnings, task_vars, replayed)
-        except (FetchError, ValueError, OSError, crypto.BackupCryptoError) as exc:
+            elif point_given(params["point"]):
+                chosen = self._point_from_ssh(params, dest, warnings, replayed)
+            else:
+                chosen = self._from_ssh(params, made, dest, warnings)
+        except (FetchError, ValueError, OSError, crypto.BackupCryptoError, backup_target.TargetError) as exc:
             shutil.rmtree(made, ignore_errors=True)
             result.update(failed=True, changed=False, msg=str(exc))
         except BaseException:
@@ -66,7 +73,19 @@ class ActionModule(ActionBase):
         if answer.get("failed"):
             raise FetchError(answer.get("msg") or "fetching from target %s failed" % params["target"].get("name"))
         if point_given(params["point"]):
-            replayed.update({k: answer[k] for k in ("backup_revision", "segments", "reached", "reached_time", "replay")})
+            replayed.update({k: answer[k] for k in REPLAYED})
+        return answer["object"]
+
+    def _point_from_ssh(self, params, dest, warnings, replayed):
+        """A point in time from an SSH target: the full backup and the segments read on its host, chosen,
+        verified, decrypted and decoded here as from an S3 target (backup_target.point_fetched); the
+        full backup's name. ``replayed`` gets what the change stream adds."""
+        here = Here(dict(params, dest=dest), False)
+        try:
+            answer = backup_target.point_fetched(here, fetch.SshObjects(params["target"], self._as_root))
+        finally:
+            warnings.extend(here.warnings)
+        replayed.update({k: answer[k] for k in REPLAYED})
         return answer["object"]
 
     def _from_ssh(self, params, made, dest, warnings):

@@ -132,7 +132,7 @@ class ActionModule(ActionBase):
             "proxy_files": self._stage_proxy_files, "proxy_health": self._stage_proxy_health,
             "proxy_status": self._stage_proxy_status,
             "source": self._stage_source, "record": self._stage_record, "seal": self._stage_seal,
-            "fetch": self._stage_fetch, "drill_snapshot": self._stage_drill_snapshot,
+            "fetch": self._stage_fetch, "drill_snapshot": self._stage_drill_snapshot, "drill_point": self._stage_drill_point,
             "adoption": self._stage_adoption,
         }
 
@@ -839,6 +839,18 @@ class ActionModule(ActionBase):
                                                lambda path: self._read_text(path + ".json"),
                                                lambda path: self._snapshot_info(path, task_vars),
                                                task_vars.get("inventory_hostname"))
+
+    def _stage_drill_point(self, params, previous, task_vars):
+        """The drill_snapshot step's plan (O(plan)) and, for a point in time (point_revision, the revision
+        its replay reached), the cluster's keyspace at it, read on the task's host (a member) through
+        settings.endpoint with the role's connection."""
+        settings = params["settings"]
+        revision = int(settings.get("point_revision") or 0)
+        if not revision or previous.get("refusal"):
+            return previous
+        answer = self._etcd_health(task_vars, params["connection"], endpoints=[settings.get("endpoint")],
+                                   keyspace=True, keyspace_revision=revision)
+        return dict(previous, **etcd_backup_plan.point_keyspace(answer, revision, task_vars.get("inventory_hostname")))
 
     def _snapshot_info(self, path, task_vars):
         """etcd_snapshot_info's check of the snapshot file at ``path`` on the task's host: the controller,

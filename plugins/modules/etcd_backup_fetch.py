@@ -61,9 +61,11 @@ options:
     default: []
   point:
     description:
-      - A point in time to restore to, from an S3 target (C(docs/backup-restore.md), "Point-in-time restore").
+      - A point in time to restore to (C(docs/backup-restore.md), "Point-in-time restore").
         O(name) is then ignored; the newest full backup at or before it is decrypted, and the change stream's
         revisions after it up to the point are written beside it (RV(replay)). See M(raftops.etcd.etcd_backup_target).
+      - From an SSH target (since 1.1.0) the full backup and the segments are read on its host as root, one command each,
+        and chosen, verified and decrypted on the controller as from an S3 target.
     type: dict
     version_added: 1.0.0
     suboptions:

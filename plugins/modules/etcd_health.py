@@ -520,6 +520,8 @@ keyspace:
     - The hash is the member's C(HashKV), from its last compaction up to RV(keyspace.revision); only hashes
       with equal RV(keyspace.compact_revision) compare. etcd before 3.5.10 serves no HashKV through its
       gateway; RV(keyspace.hash) is then null and RV(keyspace.hash_problem) says so.
+    - At an O(keyspace_revision) compacted away (since 1.1.0) RV(keyspace.keys), RV(keyspace.hash),
+      RV(keyspace.current_revision) and RV(keyspace.compact_revision) are null and RV(keyspace.hash_problem) says so.
   returned: when O(keyspace=true) and an endpoint answered
   type: dict
   contains:

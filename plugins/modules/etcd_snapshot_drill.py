@@ -91,6 +91,17 @@ options:
         O(remote_src=false), brought back there), mode V(0600), owned by the owner of its directory.
     type: path
     version_added: 1.0.0
+  cluster_keyspace:
+    description:
+      - A drill of a point in time (O(src) the snapshot of a replay, see O(replay)) - the live cluster's keyspace at
+        the snapshot's revision, as RV(raftops.etcd.etcd_health#module:keyspace) reads it on a member (C(revision),
+        C(keys), C(hash), C(compact_revision), C(hash_problem)). Instead of O(record), the private etcd must be at
+        that revision, hold as many keys and, when both give a hash, the same C(HashKV); the private etcd is first
+        compacted to the cluster's C(compact_revision) when that is later than its own (a hash starts at the last
+        compaction). Without a hash from the cluster (a compacted revision, a release before 3.5.10), RV(notes) says
+        why it was not compared.
+    type: dict
+    version_added: 1.1.0
 extends_documentation_fragment: [raftops.etcd.common]
 attributes:
   check_mode:
@@ -199,6 +210,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.client.client import 
     USER_EMPTY,
     EtcdClient,
     EtcdError,
+    to_int,
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_file import SnapshotError, copy_stream
 from ansible_collections.raftops.etcd.plugins.module_utils.backup.stream_segments import lease_request, txn_request
@@ -226,6 +238,8 @@ def argument_spec():
         label=dict(type="str"),
         replay=dict(type="path"),
         replay_dest=dict(type="path"),
+        # a revision, a key count and a hash of the keyspace, not a secret
+        cluster_keyspace=dict(type="dict", no_log=False),
     )
 
 
@@ -237,12 +251,20 @@ def beside(etcd_path):
 
 
 def reader(params):
-    """``read(url)`` of etcd_private_etcd, through the collection's client, logged in with the auth options."""
+    """``read(url)`` of etcd_private_etcd, through the collection's client, logged in with the auth options.
+    With O(cluster_keyspace), the private etcd is compacted to the cluster's compact revision first when that
+    is later than its own and not past its revision: only hashes from the same compaction compare."""
 
     def read(url):
         client = EtcdClient(url, auth_user=params["auth_user"], auth_password=params["auth_password"], timeout=5)
         try:
-            return client.keyspace(0)
+            observed = client.keyspace(0)
+            compact = to_int((params["cluster_keyspace"] or {}).get("compact_revision"), None)
+            if compact is not None and observed["compact_revision"] is not None \
+                    and observed["compact_revision"] < compact <= observed["revision"]:
+                client.compact(compact)
+                observed = client.keyspace(0)
+            return observed
         except EtcdError as exc:
             if exc.matches(*FINAL):
                 raise DrillError("the private etcd refused the read (auth_user, auth_password): %s" % exc) from None
@@ -362,7 +384,7 @@ def drill(module):
     private = PrivateEtcd(dict(etcd=params["etcd_path"], etcdutl=tool.path), params["user"], work_dir=params["work_dir"],
                           start_timeout=params["start_timeout"])
     try:
-        found = private.drill(params["src"], record, reader(params), (EtcdError,))
+        found = private.drill(params["src"], record, reader(params), (EtcdError,), params["cluster_keyspace"])
     except (DrillError, OSError, ValueError, KeyError) as exc:
         raise Failure("drill failed: snapshot %s: %s" % (label, exc), problems=[str(exc)]) from None
     observed = found["observed"]

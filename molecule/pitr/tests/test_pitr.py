@@ -1,16 +1,20 @@
 """The change stream off-host and the point-in-time restore (docs/backup-restore.md).
 
 A converge turns the push and the stream on (an S3 bucket on a moto server on the test network's
-gateway); the members push one full backup by hand (their timer fires once a day here). A writer
-then writes through every member, recording when each write was acknowledged; a "bad script" deletes
-its whole prefix a second after a moment the test records; the stream ships every revision within
-its interval. `restore -e etcd_restore_to=<that moment>` brings back every key acknowledged by then
-and none written after it. Before that, `--check` names the full backup, the segments and the last
-revision, and a tampered or missing segment refuses the restore by name with every host unchanged.
+gateway, and an SSH target on a member's host); the members push one full backup by hand (their
+timer fires once a day here). A writer then writes through every member, recording when each write
+was acknowledged; a "bad script" deletes its whole prefix a second after a moment the test records;
+the stream ships every revision within its interval, to the S3 target and, through its forced
+command, to the SSH target. `restore_drill -e etcd_restore_to=<that moment>` from the SSH target
+proves the replayed keyspace equals the live cluster's at the revision reached (HashKV).
+`restore -e etcd_restore_to=<that moment>` brings back every key acknowledged by then and none
+written after it. Before that, `--check` names the full backup, the segments and the last revision,
+and a tampered or missing segment refuses the restore by name with every host unchanged.
 
-`make test` (-m "not full") walks the stream, the check and the point-in-time restore once; the
-member that holds the stream killed mid-segment, and another taking over with no gap, and the
-tampered and missing segments (whose refusals the unit tests decide too) are `make test-full`'s.
+`make test` (-m "not full") walks the stream, the check, the drill of a point and the point-in-time
+restore once; the member that holds the stream killed mid-segment, and another taking over with no
+gap, and the tampered and missing segments (whose refusals the unit tests decide too) are `make
+test-full`'s.
 """
 
 import base64
@@ -41,6 +45,7 @@ KEY_FILE = os.path.join(EPHEMERAL, "etcd-backup.key")
 STATUS = "/var/backups/etcd/stream-status.json"
 CLAIM = "/raftops/etcd/backup-stream"
 INTERVAL = 5
+SSH_HOST, SSH_PATH = HOSTS[2], "/srv/etcd-pitr-vault"
 # How much later than its commit the stream may receive a revision (a watch on a loaded test bed):
 # a write acknowledged this close to the point may be received after it, and is left out of the check.
 WATCH_LATENCY = 0.5
@@ -55,15 +60,21 @@ def moto():
 
 
 def pitr_vars(url, **more):
-    # The snapshot timer fires once a day here: the test takes the full backup by hand.
+    # The snapshot timer fires once a day here: the test takes the full backup by hand. The SSH target is
+    # on a member's host, as the operators' backup host would be: the push's key there is its forced command.
     return dict(etcd_backup_targets=[dict(name="offsite", type="s3", bucket=BUCKET, endpoint_url=url, keep=3,
-                                          access_key="AKIDRAFTOPSPITR", secret_key="raftops-pitr-secret")],
+                                          access_key="AKIDRAFTOPSPITR", secret_key="raftops-pitr-secret"),
+                                     dict(name="vault", type="ssh", host=SSH_HOST, path=SSH_PATH, keep=3)],
                 etcd_backup_key_file=KEY_FILE, etcd_backup_push=True, etcd_backup_push_window=20,
                 etcd_backup_schedule="*-*-* 03:33:00", etcd_backup_stream_interval=INTERVAL, **more)
 
 
 def objects(s3):
     return sorted(o["Key"][len(PREFIX):] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX).get("Contents", []))
+
+
+def ssh_objects():
+    return sorted(host(SSH_HOST).check_output("ls -1 %s" % SSH_PATH).split())
 
 
 def stream_status(name):
@@ -154,6 +165,11 @@ def test_the_stream_ships_every_change_within_its_interval(moto):
     assert shipped.get("gap") is None and shipped.get("error") is None, shipped
     names = objects(s3)
     assert [n for n in names if segments.is_segment_object(n)] and segments.gaps(names) == [], names
+    # The SSH target got every segment too, through its forced command, as the account that owns the directory.
+    on_ssh = poll(lambda: [n for n in ssh_objects() if segments.is_segment_object(n)] == [
+        n for n in objects(s3) if segments.is_segment_object(n)] and ssh_objects(), seconds=2 * INTERVAL)
+    assert on_ssh and segments.gaps(on_ssh) == [], (on_ssh, objects(s3))
+    assert host(SSH_HOST).check_output("stat -c %%U %s/%s" % (SSH_PATH, on_ssh[-1])) == "etcd-backup"
     rpo = poll(lambda: shipped_up_to(deleted_revision), seconds=1)
     figure(recovery_point_s=round(float(rpo["shipped_at"]) - deleted_at, 1) if rpo else None,
            writes_per_s=round(len(writer.acks) / (writer.acks[-1]["acked"] - writer.acks[0]["began"]), 1),
@@ -204,6 +220,25 @@ def test_check_mode_names_the_backup_the_segments_and_the_revision_reached(moto)
     assert check, out[-3000:]
     state["first_segment"], reached = check.group(4), int(check.group(6))
     assert state["writer"].acks[0]["revision"] < reached < state["deleted_revision"]
+    assert fingerprint(HOSTS) == before
+
+
+def test_the_drill_of_a_point_from_the_ssh_target_equals_the_cluster_at_that_revision(moto):
+    before = fingerprint(HOSTS)
+    started = time.monotonic()
+    rc, out = playbook("restore_drill", "-e", json.dumps(pitr_vars(
+        moto["url"], etcd_restore_target="vault", etcd_restore_to=segments.shown_time(state["point"]))))
+    assert rc == 0, why_failed(out)
+    figure(drill_of_a_point_s=round(time.monotonic() - started, 1))
+    said = " ".join(out.split())
+    passed = re.search(r"drill passed: snapshot (etcd-snapshot-\S+\.db\.enc) \(revision \d+\) of target vault and \d+ "
+                       r"segment\(s\), \S+ to \S+ of its change stream up to revision (\d+)", said)
+    assert passed, out[-3000:]
+    reached = int(passed.group(2))
+    assert state["writer"].acks[0]["revision"] < reached < state["deleted_revision"]
+    # The live cluster's hash at that revision, as a member gives it (HashKV), is the replayed etcd's.
+    assert re.search(r"hash: hash \d+ equals the cluster's at revision %d \(HashKV from compact revision -?\d+\)" % reached,
+                     said), out[-3000:]
     assert fingerprint(HOSTS) == before
 
 

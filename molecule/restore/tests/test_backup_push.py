@@ -442,9 +442,9 @@ def test_a_members_push_key_does_only_the_push_on_the_ssh_target_s_host_and_only
     refused = "etcd_backup_receive: refused: "
     assert done["id"][0] == 2 and done["id"][1].startswith(refused + "'id' is not a request of the backup push: "), done["id"]
     assert done["shell"][0] == 2 and refused + "'touch /tmp/pushed-shell; cat /etc/shadow' is not a request" in done["shell"][1]
-    assert done["outside"] == (2, refused + "'../../etc/shadow' is not a backup object's name (etcd-snapshot-<...>.enc)\n")
+    assert done["outside"] == (2, refused + "'../../etc/shadow' is not a backup object's name (etcd-snapshot-<...>.enc or etcd-stream-<first>-<last>.enc)\n")
     assert done["other directory"] == (2, refused + "'/etc' is not a directory this key may use\n")
-    assert done["bad put"] == (2, refused + "'../evil.enc' is not a backup object's name (etcd-snapshot-<...>.enc)\n")
+    assert done["bad put"] == (2, refused + "'../evil.enc' is not a backup object's name (etcd-snapshot-<...>.enc or etcd-stream-<first>-<last>.enc)\n")
     assert done["root"][0] == 255 and "Permission denied" in done["root"][1], done["root"]
     target = host(SSH_HOST)
     assert read_whole(SSH_HOST, "ls /tmp/pushed-shell /srv/evil.enc 2>&1").count("No such file") == 2

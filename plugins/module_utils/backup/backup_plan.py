@@ -215,3 +215,16 @@ def drill_snapshot(fetched, snapshot, backup_dir, found, record_of, check, host)
     refusal = "drill failed: snapshot %s: %s; nothing was left on %s" % (path, info.get("msg") or "no answer", host) \
         if info.get("failed") else ""
     return dict(path=path, record_text=record_of(path), refusal=refusal)
+
+
+def point_keyspace(answer, revision, host):
+    """What a drill of a point in time compares the replayed etcd with: {cluster_keyspace: the live
+    cluster's keyspace at ``revision`` (etcd_health's ``answer``, read on ``host``, a member)}, or a
+    ``refusal`` when it could not be read. A compacted revision is no refusal: the keyspace then has no
+    hash, and the drill says why."""
+    if answer.get("failed") or not answer.get("keyspace"):
+        return dict(cluster_keyspace=None, refusal=(
+            "drill failed: the cluster's keyspace at revision %d, which the drill of the point in time is compared "
+            "with, cannot be read on %s: %s; nothing was left on %s" % (
+                revision, host, answer.get("msg") or "etcd_health gave no keyspace", host)))
+    return dict(cluster_keyspace=answer["keyspace"], refusal="")

@@ -11,7 +11,8 @@
 * ``revision_bump``: how far to raise the restored revision, from what is known of the lost cluster;
 * ``restore_revision_plan``: the role's decision, from its settings, the release and that bump;
 * ``parse_backup_record``: the JSON record the backup playbook writes beside a snapshot;
-* ``drill_findings``: what a restore drill found, against the snapshot and that record.
+* ``drill_findings``: what a restore drill found, against the snapshot and that record, or, for a
+  point in time, against the live cluster's keyspace at that revision (``cluster_findings``).
 """
 
 import json
@@ -128,13 +129,17 @@ def parse_backup_record(text):
     return parsed
 
 
-def drill_findings(snapshot, observed, record=None):
+def drill_findings(snapshot, observed, record=None, cluster=None):
     """(problems, notes) of a restore drill.
 
     ``snapshot`` is the snapshot info (revision, total_key), ``observed`` what the private etcd
     answered (revision, keys, hash, compact_revision, hash_problem) and ``record`` the backup's
-    record (``parse_backup_record``) or None. Every problem fails the drill.
+    record (``parse_backup_record``) or None. A drill of a point in time gives instead ``cluster``,
+    the live cluster's keyspace at the revision the replay reached (as ``observed``): its key count
+    and hash are what the private etcd must hold (cluster_findings). Every problem fails the drill.
     """
+    if cluster is not None:
+        return cluster_findings(snapshot, observed, cluster)
     problems, notes = [], []
     # A keyspace no write ever touched holds no revision; etcd serves it at revision 1.
     expected = max(snapshot.get("revision") or 0, 1)
@@ -157,14 +162,51 @@ def drill_findings(snapshot, observed, record=None):
                         % (record.get("revision"), snapshot.get("revision")))
     elif record.get("hash_kv") is None:
         notes.append("hash not compared: the backup recorded none")
-    elif observed.get("hash") is None:
-        notes.append("hash not compared: %s" % (observed.get("hash_problem") or "the restored etcd gave none"))
-    elif record.get("compact_revision") != observed.get("compact_revision"):
-        notes.append("hash not compared: the backup hashed from compact revision %s, the restored etcd from %s"
-                     % (record.get("compact_revision"), observed.get("compact_revision")))
-    elif record["hash_kv"] != observed["hash"]:
-        problems.append("the restored etcd's keyspace hash at revision %s is %d, the backup recorded %d"
-                        % (snapshot.get("revision"), observed["hash"], record["hash_kv"]))
     else:
-        notes.append("hash %d equals the backup's" % observed["hash"])
+        _compare_hash(problems, notes, observed, dict(record, hash=record["hash_kv"]), snapshot.get("revision"),
+                      ("the backup", "the restored etcd", "the backup recorded %d", "hash %d equals the backup's"))
+    return problems, notes
+
+
+def _compare_hash(problems, notes, observed, expected, revision, words):
+    """The hash of ``observed`` (the private etcd's) against ``expected``'s ({hash, compact_revision}):
+    a problem when they differ, else a note; a note too when they cannot be compared (no hash, or
+    hashes from different compactions). ``words``: how the messages name the expected one, the private
+    etcd, the expected hash, and an equal hash."""
+    theirs, private, their_hash, equal = words
+    if observed.get("hash") is None:
+        notes.append("hash not compared: %s" % (observed.get("hash_problem") or "%s gave none" % private))
+    elif expected.get("compact_revision") != observed.get("compact_revision"):
+        notes.append("hash not compared: %s hashed from compact revision %s, %s from %s"
+                     % (theirs, expected.get("compact_revision"), private, observed.get("compact_revision")))
+    elif expected["hash"] != observed["hash"]:
+        problems.append("%s's keyspace hash at revision %s is %d, %s"
+                        % (private, revision, observed["hash"], their_hash % expected["hash"]))
+    else:
+        notes.append(equal % observed["hash"])
+
+
+def cluster_findings(snapshot, observed, cluster):
+    """(problems, notes) of a drill of a point in time: the private etcd, the full backup with the change
+    stream replayed on it (its snapshot ``snapshot``), against the live ``cluster``'s keyspace at that
+    revision (EtcdClient.keyspace, read on a member). The hashes compare only from the same compact
+    revision (the drill compacts its private etcd to the cluster's); when etcd gives no hash, or the
+    revision is compacted in the cluster, the notes say so."""
+    problems, notes = [], []
+    if observed.get("revision") != snapshot.get("revision") or cluster.get("revision") != snapshot.get("revision"):
+        problems.append("the replayed etcd is at revision %s, its snapshot at %s, the cluster was read at %s"
+                        % (observed.get("revision"), snapshot.get("revision"), cluster.get("revision")))
+        return problems, notes
+    revision = snapshot["revision"]
+    if cluster.get("keys") is not None and observed.get("keys") != cluster["keys"]:
+        problems.append("the replayed etcd holds %s keys at revision %d, the cluster held %d"
+                        % (observed.get("keys"), revision, cluster["keys"]))
+    if cluster.get("hash") is None:
+        notes.append("hash not compared: the cluster gave none at revision %d: %s"
+                     % (revision, cluster.get("hash_problem") or "no reason given"))
+    else:
+        _compare_hash(problems, notes, observed, cluster, revision, (
+            "the cluster", "the replayed etcd", "the cluster's %d",
+            "hash %%d equals the cluster's at revision %d (HashKV from compact revision %s)"
+            % (revision, observed.get("compact_revision"))))
     return problems, notes

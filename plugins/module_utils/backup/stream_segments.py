@@ -32,7 +32,7 @@ FORMAT = 1
 PREFIX = "etcd-stream-"
 SUFFIX = ".enc"
 DIGITS = 16
-NAME = re.compile(r"^%s(\d{%d})-(\d{%d})%s$" % (re.escape(PREFIX), DIGITS, DIGITS, re.escape(SUFFIX)))
+NAME = re.compile(r"\A%s(\d{%d})-(\d{%d})%s\Z" % (re.escape(PREFIX), DIGITS, DIGITS, re.escape(SUFFIX)))
 PUT, DELETE = "put", "delete"
 
 

@@ -999,12 +999,19 @@ class EtcdClient:
         Returns ``revision`` (the one read), ``current_revision``, ``keys`` (a count-only range over
         the whole keyspace), and this member's ``hash`` and ``compact_revision`` (``hash_kv``) at that
         revision; both None, with ``hash_problem`` saying why, from a release whose gateway does not
-        serve HashKV (before HASHKV_SINCE).
+        serve HashKV (before HASHKV_SINCE), and with ``keys`` None too at a revision compacted away.
         """
         body = {"key": _b64(b"\0"), "range_end": _b64(b"\0"), "count_only": True}
         if revision:
             body["revision"] = str(int(revision))
-        reply = self.call("/v3/kv/range", body)
+        try:
+            reply = self.call("/v3/kv/range", body)
+        except EtcdError as exc:
+            if not revision or isinstance(exc, EtcdUnreachable) or not exc.matches(COMPACTED):
+                raise
+            return dict(revision=int(revision), current_revision=None, keys=None, hash=None, compact_revision=None,
+                        hash_problem="revision %d is compacted: etcd keeps no history before its last compaction"
+                        % int(revision))
         current = to_int((reply.get("header") or {}).get("revision"))
         summary = dict(revision=int(revision) or current, current_revision=current, keys=to_int(reply.get("count")),
                        hash=None, compact_revision=None, hash_problem=None)

@@ -114,16 +114,17 @@ class PrivateEtcd:
         self.binaries, self.user, self.tls, self.work_dir = binaries, user, tls or None, work_dir
         self.run, self.popen, self.sleep, self.start_timeout = run, popen, sleep, start_timeout
 
-    def drill(self, snapshot, record, read, errors):
+    def drill(self, snapshot, record, read, errors, cluster=None):
         """Restore ``snapshot``, serve it, ``read(endpoint)`` it and judge what was read against the
-        snapshot and the backup's ``record`` (etcd_restore_rules.parse_backup_record's, or None).
+        snapshot and the backup's ``record`` (etcd_restore_rules.parse_backup_record's, or None), or a
+        live ``cluster``'s keyspace at the snapshot's revision (a point in time's drill).
 
         ``read`` returns {revision, keys, hash, compact_revision, hash_problem} of the keyspace;
         while etcd starts it raises one of ``errors``. Returns {problems, notes, observed, snapshot,
         listeners, seconds}; raises DrillError when a step fails."""
         started = time.monotonic()
         info, observed, served = self.served(snapshot, read, errors)
-        problems, notes = drill_findings(info, observed, record)
+        problems, notes = drill_findings(info, observed, record, cluster)
         return dict(problems=problems, notes=notes, observed=observed, snapshot=info, listeners=served,
                     seconds=round(time.monotonic() - started, 1))
 

@@ -50,7 +50,7 @@ STAGES = ["hosts", "cluster", "converge", "roll", "removal", "removal_check", "r
           "status", "status_report", "deployed", "hardware", "bootstrap",
           "schedule", "srv", "proxy_group", "proxy_settings", "proxy_reach", "proxy_pki", "proxy_files", "proxy_health",
           "proxy_status", "roll_stop",
-          "source", "record", "seal", "fetch", "drill_snapshot", "adoption"]
+          "source", "record", "seal", "fetch", "drill_snapshot", "drill_point", "adoption"]
 
 
 def argument_spec():

@@ -166,8 +166,13 @@ class S3Target:
         if self.bucket.read_head(name, len(head)) != head:
             raise PushError("object %s reads back other bytes than were sent" % name)
 
+    def objects(self):
+        """Every object under the target's prefix, full backups and the change stream's segments:
+        [{name, size, mtime}]."""
+        return self.bucket.listing()
+
     def listing(self):
-        return [o for o in self.bucket.listing() if crypto.is_backup_object(o["name"])]
+        return [o for o in self.objects() if crypto.is_backup_object(o["name"])]
 
     def fetch(self, name, dest):
         self.bucket.download(name, dest)
@@ -217,8 +222,8 @@ class SshTarget:
         return done.stdout
 
     def present(self, name, _sha256):
-        # As the backup playbook's copy (force: false): a backup there under its name is not sent again.
-        return name in [o["name"] for o in self.listing()]
+        # As the backup playbook's copy (force: false): an object there under its name is not sent again.
+        return name in [o["name"] for o in self.objects()]
 
     def send(self, path, name, _metadata):
         size, sha256 = crypto.file_sha256(path)
@@ -246,12 +251,17 @@ class SshTarget:
         if done.returncode != 0:
             raise PushError("ssh to %s: %s" % (self.target["address"], done.stderr.decode(errors="replace").strip()))
 
-    def listing(self):
+    def objects(self):
+        """Every object of the target's directory the forced command lists, full backups and the change
+        stream's segments: [{name, size, mtime}] (mtime: when the put was written there)."""
         objects = []
         for line in self.ssh("list").decode().splitlines():
             name, size, mtime = line.rsplit(" ", 2)
             objects.append(dict(name=name, size=int(size), mtime=float(mtime)))
         return objects
+
+    def listing(self):
+        return [o for o in self.objects() if crypto.is_backup_object(o["name"])]
 
     def delete(self, name):
         self.ssh("delete", name)

@@ -16,7 +16,7 @@ path:
 
     put DIR NAME SIZE SHA256   stdin, exactly SIZE bytes of that SHA-256, into a hidden part file of
                                DIR, renamed into place once verified; an existing NAME is refused
-    list DIR                   ``NAME SIZE MTIME`` of each backup object (a regular file) in DIR
+    list DIR                   ``NAME SIZE MTIME`` of each backup object and segment (a regular file) in DIR
     head DIR NAME BYTES        the first BYTES bytes of the object (BYTES at most MAX_HEAD)
     get DIR NAME               the whole object
     sha256 DIR NAME            ``SIZE SHA256`` of the object
@@ -25,7 +25,8 @@ path:
 
 DIR must be one of the directories this command was given, as given; NAME a backup object's name
 (``etcd-snapshot-<...>.enc``: NAME_PATTERN, the collection's etcd_backup_crypto.OBJECT_PREFIX and
-OBJECT_SUFFIX). Anything else (a shell command, another verb, a path, ``..``, a name of another
+OBJECT_SUFFIX) or a segment of the change stream's (``etcd-stream-<first>-<last>.enc``, each revision
+16 digits: SEGMENT_PATTERN, the collection's stream_segments.NAME). Anything else (a shell command, another verb, a path, ``..``, a name of another
 form, a link or a file that is not regular) is refused on stderr with exit status 2, and nothing in
 the directory changes. The directory is opened without following a link, and every object through
 it, also without following one. Standard library only: the targets' hosts need only python3.
@@ -42,11 +43,13 @@ import time
 # A backup object's name, as the push and the backup playbook make them (etcd-snapshot-<UTC time>.db.enc);
 # a name of the collection's form (crypto.is_backup_object) in characters no shell or path reads.
 NAME_PATTERN = re.compile(r"\Aetcd-snapshot-[A-Za-z0-9][A-Za-z0-9_.-]{0,200}\.enc\Z")
+# A segment of the change stream (etcd_backup_stream.py): its first and last revisions, zero-padded.
+SEGMENT_PATTERN = re.compile(r"\Aetcd-stream-[0-9]{16}-[0-9]{16}\.enc\Z")
 # The most a head request reads: more than a backup's header, label and signature (crypto.MAX_HEAD_SIZE).
 MAX_HEAD = 65536
 # Part files of puts that died are removed after an hour.
 PART_AGE = 3600
-PART_PATTERN = re.compile(r"\A\.etcd-snapshot-[A-Za-z0-9_.-]+\.part\Z")
+PART_PATTERN = re.compile(r"\A\.etcd-(snapshot|stream)-[A-Za-z0-9_.-]+\.part\Z")
 BLOCK = 1 << 20
 USAGE = ("expected one of: put DIR NAME SIZE SHA256 | list DIR | head DIR NAME BYTES | get DIR NAME | "
          "sha256 DIR NAME | delete DIR NAME | cleanup DIR")
@@ -58,9 +61,15 @@ class Refused(Exception):
     """A request this command does not carry out; nothing was changed."""
 
 
+def _is_object(name):
+    """Whether ``name`` is one this command serves: a full backup's or a segment's."""
+    return bool(SEGMENT_PATTERN.match(name) or (NAME_PATTERN.match(name) and ".." not in name))
+
+
 def _name(name):
-    if not NAME_PATTERN.match(name) or ".." in name:
-        raise Refused("%r is not a backup object's name (etcd-snapshot-<...>.enc)" % name)
+    if not _is_object(name):
+        raise Refused("%r is not a backup object's name (etcd-snapshot-<...>.enc or etcd-stream-<first>-<last>.enc)"
+                      % name)
     return name
 
 
@@ -169,7 +178,7 @@ def _exists(directory, name):
 def listing(directory):
     lines = []
     for entry in sorted(os.listdir(directory)):
-        if not NAME_PATTERN.match(entry) or ".." in entry:
+        if not _is_object(entry):
             continue
         try:
             info = os.stat(entry, dir_fd=directory, follow_symlinks=False)

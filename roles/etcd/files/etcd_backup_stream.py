@@ -18,7 +18,8 @@ with no segment yet, after this member's newest snapshot: a member that took ove
 last shipped segment ended, so what a killed holder had not shipped yet is read again. Every
 etcd_backup_stream_interval seconds (sooner past MAX_SEGMENT_BYTES) the revisions read are shipped
 as one segment (etcd_stream_segments), sealed to the key file's public key and signed by this member
-like a full backup (etcd_backup_crypto.encrypt_file), to every S3 target. A holder that cannot keep its
+like a full backup (etcd_backup_crypto.encrypt_file), to every target (S3, or SSH through the push's
+key and the target host's forced command, etcd_backup_receive.py). A holder that cannot keep its
 claim stops before it ships anything more.
 
 A gap - revisions compacted before they were read, segments missing on a target, segments of
@@ -131,8 +132,7 @@ class Stream:
         """(the last revision, its time) of the newest segment on ``target`` whose verified header names
         this cluster (etcd's cluster ID) and this member's cluster; (0, 0.0) when none of the newest
         HEADS_READ does."""
-        # Every object under the prefix (the push's listing keeps full backups only).
-        names = segments.ordered(o["name"] for o in target.bucket.listing())
+        names = segments.ordered(o["name"] for o in target.objects())
         for name in reversed(names[-HEADS_READ:]):
             fields = crypto.parse_head(target.read_head(name, crypto.MAX_HEAD_SIZE), "segment %s" % name)
             try:
@@ -152,7 +152,7 @@ class Stream:
         later than a segment's revisions were received; a target that fails is left for the next time."""
         for target in self.targets:
             try:
-                listing = target.bucket.listing()
+                listing = target.objects()
                 heads = {o["name"]: crypto.parse_head(target.read_head(o["name"], crypto.MAX_HEAD_SIZE), o["name"])
                          for o in listing if crypto.is_backup_object(o["name"])}
                 times, _unverified = crypto.verified_times(heads, lambda n: "object %s" % n, self.signers,
@@ -165,7 +165,7 @@ class Stream:
                     target.delete(name)
                 if old:
                     self.log("target %s: deleted %d segment(s) older than its oldest full backup" % (target.name, len(old)))
-            except (etcd_s3.S3Error, OSError, ValueError) as exc:
+            except (PushError, etcd_s3.S3Error, OSError, ValueError) as exc:
                 self.log("target %s (%s): pruning the segments failed: %s" % (target.name, target.where(), exc))
 
     def snapshot_revision(self):
@@ -184,6 +184,8 @@ class Stream:
         if last >= first:
             self.status["gap"] = dict(first=first, last=last, why=why, seen=round(self.clock()))
             self.log("GAP: revisions %d..%d are in no segment: %s; the next full backup closes it" % (first, last, why))
+            # Reported at once, not with the next segment: no write may come for a long time.
+            self.record()
 
     def gap_closed(self):
         """A full backup of a revision past the gap closes it (this member's own snapshot says so)."""
@@ -367,11 +369,8 @@ def main(argv):
         print(text, flush=True)
 
     etcdctl = Etcdctl(settings)
-    # The stream goes to the S3 targets: an SSH target's forced command takes full backups only.
-    targets = [target for target in targets_of(settings) if target.target["type"] == "s3"]
-    if not targets:
-        log("no S3 target among etcd_backup_targets: the change stream has nowhere to go")
-        return 1
+    # Every target: an SSH target's forced command takes the segments by their names as it takes full backups.
+    targets = targets_of(settings)
     # The push's claim under its longest lease (CLAIM_TTL), whatever the push's window.
     claim = Push(dict(settings, window=3 * CLAIM_TTL), etcdctl, log, holder, targets)
     claim_stream(settings, claim, log)

@@ -16,10 +16,12 @@ from test_etcd_maintenance_script import loaded_script
 
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_target as etcd_backup_target
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import stream_segments as segments
 from ansible_collections.raftops.etcd.plugins.module_utils.host import host_settings as etcd_host_settings
 
 RECEIVE = os.path.join(ROLE, "files", "etcd_backup_receive.py")
 NAME = "etcd-snapshot-20261126T030000Z.db.enc"
+SEGMENT = segments.segment_name(4243, 4301)
 BODY = b"sealed backup bytes " * 500
 SHA = hashlib.sha256(BODY).hexdigest()
 
@@ -86,6 +88,25 @@ def test_put_list_head_get_sha256_and_delete(vault):
     assert receive("sha256 %s %s" % (vault, new), [vault])[1] == ("%d %s\n" % (len(body), digest)).encode()
     assert receive("delete %s %s" % (vault, new), [vault])[:2] == (0, ("deleted %s\n" % new).encode())
     assert sorted(os.listdir(vault)) == ["etcd-snapshot-20261126T020000Z.db.enc", NAME, "notes.txt"]
+
+
+def test_the_change_stream_s_segments_are_put_listed_read_and_deleted_as_backups_are(vault):
+    body = os.urandom(5000)
+    digest = hashlib.sha256(body).hexdigest()
+    rc, out, err = receive("put %s %s %d %s" % (vault, SEGMENT, len(body), digest), [vault], body)
+    assert (rc, err) == (0, "") and out == ("%s %d %s\n" % (SEGMENT, len(body), digest)).encode()
+    rc, out, _err = receive("list %s" % vault, [vault])
+    assert rc == 0 and [line.split(" ")[0] for line in out.decode().splitlines()] == [NAME, SEGMENT]
+    assert receive("head %s %s 100" % (vault, SEGMENT), [vault])[1] == body[:100]
+    assert receive("get %s %s" % (vault, SEGMENT), [vault])[1] == body
+    assert receive("put %s %s %d %s" % (vault, SEGMENT, len(body), digest), [vault], body)[2] == (
+        "etcd_backup_receive: refused: object %s is there already: not written again\n" % SEGMENT)
+    assert receive("delete %s %s" % (vault, SEGMENT), [vault])[:2] == (0, ("deleted %s\n" % SEGMENT).encode())
+    # A segment's put killed over an hour ago leaves a part that the next put removes.
+    part = vault / (".%s.0123456789abcdef.part" % SEGMENT)
+    part.write_bytes(b"cut short")
+    os.utime(part, (1, 1))
+    assert receive("cleanup %s" % vault, [vault])[:2] == (0, ("removed %s\n" % part.name).encode())
 
 
 def test_a_second_directory_of_the_same_key_is_served_and_only_those_given(tmp_path, vault):
@@ -155,6 +176,21 @@ def refusals(vault):
          "the copy of etcd-snapshot-new.db.enc is not what was sent: more than 100 bytes"),
         ("put %s etcd-snapshot-new.db.enc %d %s" % (d, len(BODY), "0" * 64), BODY,
          "the copy of etcd-snapshot-new.db.enc is not what was sent: SHA-256 %s, not %s" % (SHA, "0" * 64)),
+        # The change stream's segments: their strict names only, zero-padded to 16 digits.
+        ("get %s etcd-stream-1-2.enc" % d, b"", "'etcd-stream-1-2.enc' is not a backup object's name"),
+        ("put %s etcd-stream-1-2.enc 5 %s" % (d, SHA), b"12345", "'etcd-stream-1-2.enc' is not a backup object's name"),
+        ("get %s %s.json" % (d, SEGMENT[:-4]), b"", "is not a backup object's name"),
+        ("get %s ../%s" % (d, SEGMENT), b"", "'../%s' is not a backup object's name" % SEGMENT),
+        ("get %s %s/../../secret" % (d, SEGMENT), b"", "is not a backup object's name"),
+        ("put %s ../../%s 5 %s" % (d, SEGMENT, SHA), b"12345", "'../../%s' is not a backup object's name" % SEGMENT),
+        ("get %s etcd-stream-%s-%s.enc" % (d, "0" * 15 + "a", "0" * 16), b"", "is not a backup object's name"),
+        ("get %s etcd-stream-%s-%s.enc" % (d, "1" * 17, "2" * 17), b"", "is not a backup object's name"),
+        ("get %s .%s.0123456789abcdef.part" % (d, SEGMENT), b"", "is not a backup object's name"),
+        ("cat %s/%s" % (d, SEGMENT), b"", "is not a request of the backup push"),
+        ("sh -c 'cat %s/%s'" % (d, SEGMENT), b"", "is not a request of the backup push"),
+        ("get %s %s;id" % (d, SEGMENT), b"", "is not a backup object's name"),
+        ("get %s %s && id" % (d, SEGMENT), b"", "get takes 1 argument(s) after DIR"),
+        ("delete %s %s" % (d, SEGMENT), b"", "no object %s" % SEGMENT),
     ]
 
 
@@ -190,6 +226,10 @@ def test_the_names_it_takes_are_the_collection_s_backup_objects_and_its_head_hol
     for name in ("etcd-snapshot-.enc", "etcd-snapshot-x.db", "x" + NAME, NAME + "\n", "etcd-snapshot-a b.enc"):
         assert not module.NAME_PATTERN.match(name), name
     assert crypto.OBJECT_PREFIX == "etcd-snapshot-" and crypto.OBJECT_SUFFIX == ".enc"
+    for first, last in ((1, 1), (4243, 4301), (10 ** 15, 10 ** 16 - 1)):
+        assert module.SEGMENT_PATTERN.match(segments.segment_name(first, last))
+    for name in ("etcd-stream-1-2.enc", SEGMENT + "\n", SEGMENT[:-4], "x" + SEGMENT, SEGMENT.replace("-0", "-/", 1)):
+        assert not module.SEGMENT_PATTERN.match(name) and not segments.is_segment_object(name), name
 
 
 def test_the_account_and_the_script_path_are_one_everywhere():

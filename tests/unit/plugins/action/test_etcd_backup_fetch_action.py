@@ -3,6 +3,7 @@ controller's backup directory, verified and decrypted; nothing is left when it f
 commands (module_utils/backup/backup_fetch.py) run here, as the host's shell would run them, on real
 sealed backups; the S3 target's module is a fake."""
 
+import json
 import os
 import stat
 import subprocess
@@ -14,11 +15,14 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.raftops.etcd.plugins.action.etcd_backup_fetch import ActionModule
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_crypto as crypto
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import backup_fetch as fetch
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import stream_segments as segments
+from ansible_collections.raftops.etcd.tests.unit.plugins.snapshot_builder import build_snapshot
 
 CLUSTER = "prod/etcd"
 MARCH = "etcd-snapshot-20260301T000000Z.db.enc"
 APRIL = "etcd-snapshot-20260401T000000Z.db.enc"
 COPY = "etcd-snapshot-29991231T235959Z.db.enc"
+STREAM_BACKUP, STREAM_TAKEN = "etcd-snapshot-20261128T130000Z.db.enc", "20261128T130000Z"
 RENAMED = ("object %s on target vault: its authenticated header names it %s (cluster prod/etcd, taken 20260301T000000Z): "
            "a renamed or copied backup is refused" % (COPY, MARCH))
 
@@ -169,11 +173,59 @@ def test_a_point_in_time_comes_with_the_replay_of_the_change_stream(action, site
                                                                                         replay["segments"][0]))
 
 
-def test_a_point_in_time_from_an_ssh_target_is_refused_and_nothing_is_left(action, site):
-    result = run(action, site, point=dict(time="2026-11-28T14:03:07Z", revision=0))
-    assert result["failed"] and result["msg"] == ("a point-in-time restore reads its backups and change stream from an "
-                                                  "S3 target; target vault is an SSH target")
-    assert private_dirs(site) == [] and action.commands == []
+@pytest.fixture
+def stream_site(site):
+    """The SSH target's directory with a full backup of revision 7 of CLUSTER taken at TAKEN, signed by
+    member etcd-a, and the change stream's segments of revisions 8..10 (received 10..12 s after it) and
+    11..12 (20..21 s after)."""
+    key = crypto.read_key(site["key_file"])
+    by, to = crypto.signer(key, "member:etcd-a"), crypto.recipient(key)
+    for old in os.listdir(site["remote"]):
+        os.remove(site["remote"] / old)
+
+    def seal(name, data):
+        plain = site["remote"] / ".plain"
+        plain.write_bytes(data)
+        crypto.encrypt_file(str(plain), str(site["remote"] / name), to, crypto.make_label(name, CLUSTER, "c1d", STREAM_TAKEN), by)
+        plain.unlink()
+
+    seal(STREAM_BACKUP, build_snapshot(revisions=(2, 3, 4, 5, 6, 7)))
+    names = []
+    for revisions in ([(8, 10), (9, 11), (10, 12)], [(11, 20), (12, 21)]):
+        built = [[rev, segments.label_epoch(STREAM_TAKEN) + after, [["put", "L2s=", "dg==", 0]]] for rev, after in revisions]
+        name, data = segments.encode_segment(CLUSTER, "c1d", built, {})
+        seal(name, data)
+        names.append(name)
+    return dict(site, names=names)
+
+
+def test_a_point_in_time_from_an_ssh_target_reads_the_backup_and_the_segments_there(action, stream_site):
+    point = dict(time=segments.shown_time(segments.label_epoch(STREAM_TAKEN) + 11.5), revision=0)
+    result = run(action, stream_site, point=point)
+    assert not result.get("failed"), result
+    assert (result["object"], result["backup_revision"], result["reached"]) == (STREAM_BACKUP, 7, 9)
+    assert result["segments"] == stream_site["names"][:1] and result["reached_time"].startswith("2026-11-28T13:00:11")
+    with open(result["replay"]) as replay:
+        assert [txn[0] for txn in json.load(replay)["txns"]] == [8, 9]
+    assert result["shown"].startswith("%s (revision 7) of target vault and 1 segment(s)" % STREAM_BACKUP)
+    # What ran on the target's host: python3 -c commands, as root (the fixture's shell checks that).
+    assert action.commands and all(c.startswith("python3 -c ") for c in action.commands)
+    assert run(action, stream_site, point=dict(time="", revision=12))["segments"] == stream_site["names"]
+
+
+def test_a_tampered_or_missing_segment_on_an_ssh_target_is_refused_by_name_and_nothing_is_left(action, stream_site):
+    first = stream_site["remote"] / stream_site["names"][0]
+    body = first.read_bytes()
+    first.write_bytes(body[:-20] + bytes([body[-20] ^ 1]) + body[-19:])
+    result = run(action, stream_site, point=dict(time="", revision=12))
+    assert result["failed"] and result["msg"].startswith(
+        "object %s on target vault: authentication failed: tampered or wrong key" % first.name), result["msg"]
+    first.unlink()
+    result = run(action, stream_site, point=dict(time="", revision=12))
+    assert result["failed"] and result["msg"].startswith(
+        "target vault holds no segment of revisions 8..10 (segments none before and %s): the change stream has a gap"
+        % stream_site["names"][1]), result["msg"]
+    assert private_dirs(stream_site) == []
 
 
 def test_an_s3_fetch_that_fails_leaves_nothing(action, site):

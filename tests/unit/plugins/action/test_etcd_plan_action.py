@@ -252,7 +252,7 @@ def test_the_cluster_step_refuses_a_run_lock_another_run_holds(action):
                           "maintenance, rotation, restore, restore_members, restore_check, restore_start, recovery_logs, recovery, "
                           "pki_check, status, status_report, deployed, hardware, bootstrap, schedule, srv, proxy_group, "
                           "proxy_settings, proxy_reach, proxy_pki, proxy_files, proxy_health, proxy_status, roll_stop, source, record, "
-                          "seal, fetch, drill_snapshot, adoption, got: later"),
+                          "seal, fetch, drill_snapshot, drill_point, adoption, got: later"),
     (dict(stage="cluster", plan={}), "cannot plan the cluster step"),
     # Every option is checked whichever stage is asked: one a stage does not read is no way around its type.
     (dict(stage="schedule", rotation="round 1"), "argument 'rotation' is of type"),

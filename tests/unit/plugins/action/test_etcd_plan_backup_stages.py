@@ -115,6 +115,30 @@ def test_the_drill_snapshot_step_takes_the_newest_of_the_backup_directory_with_i
     assert result["failed"] and result["msg"].startswith("no snapshot etcd-snapshot-*.db in etcd_backup_dir ")
 
 
+def test_the_drill_point_step_of_a_point_in_time_reads_the_cluster_s_keyspace_at_it(action, tmp_path):
+    chosen = dict(path=str(tmp_path / "etcd-snapshot.db"), record_text="", refusal="")
+    keyspace = dict(endpoint="https://127.0.0.1:2379", revision=4300, current_revision=4400, keys=12, hash=7,
+                    compact_revision=-1, hash_problem=None)
+    asks_health(action, dict(healthy=True, keyspace=keyspace))
+    settings = dict(point_revision="4300", endpoint="https://127.0.0.1:2379")
+    result = run(action, stage="drill_point", plan=chosen, connection=dict(ca_cert="/ca.pem"), settings=settings, refuse=True)
+    assert "failed" not in result and result["cluster_keyspace"] == keyspace and result["path"] == chosen["path"]
+    action._execute_module.assert_called_once_with(
+        module_name="raftops.etcd.etcd_health", task_vars=dict(inventory_hostname="h0", ansible_play_hosts=["h0"]),
+        module_args=dict(ca_cert="/ca.pem", endpoints=["https://127.0.0.1:2379"], keyspace=True, keyspace_revision=4300))
+    asks_health(action, dict(failed=True, msg="cannot read the keyspace: https://127.0.0.1:2379: connection refused"))
+    result = run(action, stage="drill_point", plan=chosen, connection=dict(ca_cert="/ca.pem"), settings=settings, refuse=True)
+    assert result["failed"] and result["msg"] == (
+        "drill failed: the cluster's keyspace at revision 4300, which the drill of the point in time is compared with, "
+        "cannot be read on h0: cannot read the keyspace: https://127.0.0.1:2379: connection refused; nothing was left "
+        "on h0")
+    # Without a point, or after the snapshot was refused: no read of the cluster, the plan as it was.
+    asks_health(action, dict(failed=True, msg="not asked"))
+    result = run(action, stage="drill_point", plan=chosen, settings=dict(settings, point_revision="0"), refuse=True)
+    assert "failed" not in result and "cluster_keyspace" not in result and not action._execute_module.called
+    assert result["path"] == chosen["path"]
+
+
 def test_the_seal_step_seals_the_snapshot_in_this_process_and_keeps_the_plan(action, tmp_path, monkeypatch):
     asks_health(action, HEALTH)
     plan = run(action, stage="source", members=MEMBERS, settings=dict(targets=[VAULT], cluster="p/e"))

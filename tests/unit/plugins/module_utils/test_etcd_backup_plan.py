@@ -291,3 +291,11 @@ def test_the_encryption_s_line(sealed, line):
 ])
 def test_a_target_s_line(target, result, retention, line):
     assert plan.sent_report(target, result, retention) == line
+
+
+def test_a_point_in_time_s_drill_takes_the_cluster_s_keyspace_or_refuses_naming_why():
+    keyspace = dict(revision=4300, keys=12, hash=7, compact_revision=-1, hash_problem=None)
+    assert plan.point_keyspace(dict(keyspace=keyspace), 4300, "h0") == dict(cluster_keyspace=keyspace, refusal="")
+    assert plan.point_keyspace(dict(failed=True, msg="cannot read the keyspace: refused"), 4300, "h0")["refusal"] == (
+        "drill failed: the cluster's keyspace at revision 4300, which the drill of the point in time is compared with, "
+        "cannot be read on h0: cannot read the keyspace: refused; nothing was left on h0")

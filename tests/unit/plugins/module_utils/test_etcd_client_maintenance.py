@@ -130,6 +130,19 @@ def test_keyspace_at_the_current_revision(gateway, monkeypatch):
     assert gateway.requests[-1] == ("/v3/maintenance/hashkv", {"revision": "5"})
 
 
+def test_keyspace_at_a_compacted_revision_has_no_count_nor_hash_and_says_why(gateway, monkeypatch):
+    monkeypatch.setattr(gateway.client, "version", lambda: {"etcdserver": "3.5.30"})
+    gateway.routes["/v3/kv/range"] = (400, {"error": "etcdserver: mvcc: required revision has been compacted",
+                                            "code": 11, "message": "etcdserver: mvcc: required revision has been compacted"})
+    assert gateway.client.keyspace(4) == dict(
+        revision=4, current_revision=None, keys=None, hash=None, compact_revision=None,
+        hash_problem="revision 4 is compacted: etcd keeps no history before its last compaction")
+    assert [path for path, _body in gateway.requests] == ["/v3/kv/range"]
+    # At the current revision a compaction cannot be the answer: the error stands.
+    with pytest.raises(ec.EtcdError):
+        gateway.client.keyspace()
+
+
 @pytest.mark.parametrize("version", ["3.5.9", "3.4.23", ""])
 def test_keyspace_asks_no_hash_of_a_release_whose_gateway_lacks_hashkv(gateway, monkeypatch, version):
     monkeypatch.setattr(gateway.client, "version", lambda: {"etcdserver": version})

@@ -162,6 +162,42 @@ def test_a_hash_that_cannot_be_compared_is_said(seen, record, note):
     assert drill_findings(SNAPSHOT, seen, record) == ([], [note])
 
 
+# -- a drill of a point in time, against the live cluster's keyspace at that revision ---------------
+
+COMPACTED = "revision 22 is compacted: etcd keeps no history before its last compaction"
+CLUSTER = dict(endpoint="https://127.0.0.1:2379", revision=22, current_revision=40, keys=19, hash=755857414,
+               compact_revision=-1, hash_problem=None)
+
+
+def test_a_point_in_time_s_drill_compares_with_the_cluster_s_hash_and_not_a_record():
+    assert drill_findings(SNAPSHOT, observed(), RECORD, CLUSTER) == (
+        [], ["hash 755857414 equals the cluster's at revision 22 (HashKV from compact revision -1)"])
+
+
+@pytest.mark.parametrize("seen, cluster, problem", [
+    (observed(keys=18), CLUSTER, "the replayed etcd holds 18 keys at revision 22, the cluster held 19"),
+    (observed(hash=1), CLUSTER, "the replayed etcd's keyspace hash at revision 22 is 1, the cluster's 755857414"),
+    (observed(revision=21), CLUSTER, "the replayed etcd is at revision 21, its snapshot at 22, the cluster was read at 22"),
+    (observed(), dict(CLUSTER, revision=23), "the replayed etcd is at revision 22, its snapshot at 22, the cluster was "
+                                             "read at 23"),
+])
+def test_a_point_in_time_that_differs_from_the_cluster_fails_the_drill(seen, cluster, problem):
+    assert drill_findings(SNAPSHOT, seen, None, cluster)[0] == [problem]
+
+
+@pytest.mark.parametrize("seen, cluster, note", [
+    (observed(), dict(CLUSTER, keys=None, hash=None, hash_problem=COMPACTED),
+     "hash not compared: the cluster gave none at revision 22: revision 22 is compacted: etcd keeps no history before "
+     "its last compaction"),
+    (observed(hash=None, hash_problem="etcd 3.5.1 does not serve HashKV"), CLUSTER,
+     "hash not compared: etcd 3.5.1 does not serve HashKV"),
+    (observed(compact_revision=5), CLUSTER,
+     "hash not compared: the cluster hashed from compact revision -1, the replayed etcd from 5"),
+])
+def test_a_point_in_time_s_hash_that_cannot_be_compared_is_said(seen, cluster, note):
+    assert drill_findings(SNAPSHOT, seen, None, cluster) == ([], [note])
+
+
 def test_the_module_util_is_private():
     with open(rules.__file__) as source:
         assert "PRIVATE" in source.read()

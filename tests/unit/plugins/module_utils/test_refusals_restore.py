@@ -45,7 +45,7 @@ def test_a_restore_without_a_snapshot_is_refused_naming_etcd_restore_snapshot():
     refusal = next(task for task in tasks if task["name"] == "Refuse a restore without a snapshot")
     assert refusal["when"] == "(etcd_restore_to ~ etcd_restore_revision) == '0'"
     assert refusal["ansible.builtin.assert"]["fail_msg"].startswith("missing required arguments: etcd_restore_snapshot")
-    assert tasks.index(refusal) < [task["name"] for task in tasks].index("Fetch the backup from an off-host target")
+    assert tasks.index(refusal) < [task["name"] for task in tasks].index("Fetch the backup from an off-host target, replayed up to a point in time")
 
 
 def flipped():

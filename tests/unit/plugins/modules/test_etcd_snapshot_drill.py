@@ -48,7 +48,13 @@ def drill(tool, snapshot_file, tmp_path):
             def keyspace(self, revision):
                 if errors:
                     raise errors.pop(0)
-                return answer
+                return compacted[-1] if compacted else answer
+
+            def compact(self, revision):
+                compacted.append(dict(answer, compact_revision=revision, hash=answer["hash"] + 1))
+                asked.append(("compact", revision))
+
+        compacted = []
 
         params = dict(dict(src=str(snapshot_file), record=RECORD, etcd_path="/opt/etcd/etcd", user=ME,
                            work_dir=str(work)), **args)
@@ -75,6 +81,25 @@ def test_a_good_snapshot_is_proven_and_the_private_etcd_stopped(drill):
 def test_a_record_given_as_a_dict_is_read_alike(drill):
     result, failed, _asked = drill(record=json.loads(RECORD))
     assert not failed and result["notes"] == ["hash 99 equals the backup's"], result
+
+
+def test_a_point_in_time_is_compared_with_the_cluster_after_compacting_as_it_did(drill):
+    # The private etcd never compacted (-1); the cluster compacted to 5: the private etcd compacts to 5, then hashes.
+    cluster = dict(revision=7, current_revision=9, keys=5, hash=100, compact_revision=5, hash_problem=None)
+    result, failed, asked = drill(record="", cluster_keyspace=cluster)
+    assert not failed, result
+    assert ("compact", 5) in asked
+    assert result["notes"] == ["hash 100 equals the cluster's at revision 7 (HashKV from compact revision 5)"]
+    # A cluster compacted past the revision gives no hash: nothing is compacted, and the drill says why.
+    gone = dict(cluster, keys=None, hash=None, compact_revision=None, hash_problem="revision 7 is compacted: etcd keeps "
+                "no history before its last compaction")
+    result, failed, asked = drill(record="", cluster_keyspace=gone)
+    assert not failed and ("compact", 5) not in asked
+    assert result["notes"] == ["hash not compared: the cluster gave none at revision 7: revision 7 is compacted: etcd "
+                               "keeps no history before its last compaction"]
+    result, failed, _asked = drill(record="", cluster_keyspace=dict(cluster, keys=6), label="the point on host1")
+    assert failed and result["msg"] == ("drill failed: snapshot the point on host1: the replayed etcd holds 5 keys at "
+                                        "revision 7, the cluster held 6")
 
 
 def test_the_tool_beside_etcd_is_taken_first(tmp_path, tool):
