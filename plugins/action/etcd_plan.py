@@ -12,8 +12,9 @@ restarts noted on the members), adds the settings given and the controller's fil
 the CA certificate in etcd_pki_dir; the backup directory and the key file), and returns what
 plugins/module_utils/plan/ (plan.py, operation_plan.py, recovery_plan.py, proxy_plan.py),
 module_utils/pki/pki_plan.py and module_utils/backup/backup_plan.py decide from them. What a stage
-asks, it asks on the task's host: the cluster (etcd_health, through ``_etcd_health``: a bootstrap's
-wait, a status, a roll's leader, a restore's old revisions, a recovery's question; a backup's source),
+asks, it asks on the task's host: the cluster (etcd_health, through ``_etcd_health``: preflight's read,
+a bootstrap's wait, a status, a roll's leader, a restore's old revisions, a recovery's question; a
+backup's source; etcd_lock's action for preflight's read under the run lock),
 a removal's members (etcd_member_info), a restore's snapshot file (etcd_snapshot_info) or a proxy's
 /health (ansible.builtin.uri on the proxy host); the DNS SRV stage resolves the records on the
 controller; a removal's revocation has etcd_pki (its action) revoke the removed members'

@@ -512,6 +512,5 @@ def test_run_holder_refuses_what_parse_holder_could_not_read_back(host, pid, sta
     (["all"], ["tagged"], False),
     (["etcd_cluster"], ["etcd_status"], True),
 ])
-def test_the_run_lock_is_taken_as_ansible_selects_a_task_tagged_with_the_phases_that_change_hosts(run_tags, skip_tags,
-                                                                                                   selected):
+def test_the_run_lock_is_taken_as_ansible_selects_a_task_tagged_with_the_changing_phases(run_tags, skip_tags, selected):
     assert etcd_run_lock.lock_tags_selected(run_tags, skip_tags) is selected
