@@ -12,8 +12,9 @@ restarts noted on the members), adds the settings given and the controller's fil
 the CA certificate in etcd_pki_dir; the backup directory and the key file), and returns what
 plugins/module_utils/plan/ (plan.py, operation_plan.py, recovery_plan.py, proxy_plan.py),
 module_utils/pki/pki_plan.py and module_utils/backup/backup_plan.py decide from them. What a stage
-asks, it asks on the task's host: the cluster (etcd_health, through ``_etcd_health``: a bootstrap's
-wait, a status, a roll's leader, a restore's old revisions, a recovery's question; a backup's source),
+asks, it asks on the task's host: the cluster (etcd_health, through ``_etcd_health``: preflight's read,
+a bootstrap's wait, a status, a roll's leader, a restore's old revisions, a recovery's question; a
+backup's source; etcd_lock's action for preflight's read under the run lock),
 a removal's members (etcd_member_info), a restore's or a drill's snapshot file (etcd_snapshot_info) or a proxy's
 /health (ansible.builtin.uri on the proxy host); the DNS SRV stage resolves the records on the
 controller; a removal's revocation has etcd_pki (its action) revoke the removed members'
@@ -45,6 +46,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.cluster.status_advice
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import truthy
 from ansible_collections.raftops.etcd.plugins.module_utils.host import host_checks as etcd_host_checks
 from ansible_collections.raftops.etcd.plugins.module_utils.host.proxy_args import proxy_args
+from ansible_collections.raftops.etcd.plugins.module_utils.lock.run_lock import lock_tags_selected
 from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_plan as etcd_pki_plan
 from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_rotation import rotation_status
 from ansible_collections.raftops.etcd.plugins.module_utils.plan import operation_plan as etcd_operation_plan
@@ -73,6 +75,10 @@ ADOPT_DEFAULTS = ("etcd_version", "etcd_data_dir", "etcd_wal_dir", "etcd_user", 
                   "etcd_pki_managed", "etcd_pki_dir")
 ROLE_DEFAULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                              "roles", "etcd", "defaults", "main.yml")
+
+# The fields a step refuses on, the first one set (the others' refusal): the hosts step that read the
+# cluster as well refuses on either of its refusals, its own first.
+REFUSAL_FIELDS = dict(hosts=("refusal", "cluster_refusal"), cluster=("cluster_refusal",))
 
 # The steps whose plan holds etcd_backup_targets, credentials included, or a proxy's private keys.
 WITH_SECRETS = ("source", "record", "seal", "fetch", "proxy_files")
@@ -111,6 +117,9 @@ class ActionModule(ActionBase):
         except PLAN_ERRORS as exc:
             result.update(failed=True, changed=False, msg="raftops.etcd.etcd_plan: cannot plan the %s step: %s"
                           % (stage, exc))
+            if "run_lease_id" in previous:
+                # The lease of the run lock this run holds: main.yml's end releases it by the registered plan.
+                result["run_lease_id"] = previous["run_lease_id"]
             return result
         return self._answer(result, stage, plan, params["refuse"])
 
@@ -145,7 +154,7 @@ class ActionModule(ActionBase):
         if warnings:
             result["warnings"] = result.get("warnings", []) + warnings
         failed = plan.pop("failed", False)
-        refusal = plan.get("cluster_refusal" if stage == "cluster" else "refusal")
+        refusal = next((plan[field] for field in REFUSAL_FIELDS.get(stage, ("refusal",)) if plan.get(field)), "")
         if failed or (refuse and refusal and not plan.get("root_read_pending")):
             # A failure of a step whose plan holds secrets shows only its message.
             shown = plan if stage not in WITH_SECRETS else {} if failed else dict(refusal=refusal)
@@ -167,17 +176,51 @@ class ActionModule(ActionBase):
                 settings.get("group") or "etcd", "".join(secrets.choice(TOKEN_CHARS) for dummy in range(16)))
         settings.setdefault("check_mode", bool(task_vars.get("ansible_check_mode")))
         hostvars, play_hosts = self._hostvars(task_vars), self._play_hosts(task_vars)
-        return self._plan_hosts(params["members"], self._host_reports(hostvars, play_hosts, params["report_var"]),
+        plan = self._plan_hosts(params["members"], self._host_reports(hostvars, play_hosts, params["report_var"]),
                                 hostvars, play_hosts, task_vars.get("ansible_play_hosts_all") or play_hosts, settings)
+        # One call for both steps when nothing is left to check before the cluster is read (preflight_checks)
+        # and this step runs on the host the cluster is read from (a new cluster has none to read);
+        # else preflight.yml's cluster step reads it there (cluster_pending).
+        read_here = plan["bootstrap"] or plan["read_host"] == (self._task.delegate_to or task_vars.get("inventory_hostname"))
+        if plan["refusal"] or plan["preflight_checks"] or not read_here:
+            return dict(plan, cluster_pending=True)
+        return self._plan_cluster(params, plan, task_vars)
 
     def _stage_cluster(self, params, previous, task_vars):
+        """Reads the cluster on the task's host (preflight.yml delegates the step to the plan's read_host)."""
+        return self._plan_cluster(params, previous, task_vars)
+
+    def _plan_cluster(self, params, plan, task_vars):
+        """The plan with the running cluster: read (``_read_cluster``), planned from that read, with the
+        refusal once it is read (cluster_refusal); the read (cluster_read) and the lease of the run lock
+        taken with it (run_lease_id, which main.yml's end releases) go on in the plan."""
         settings = params["settings"]
-        health = etcd_operation_plan.cluster_read(params["health"], settings.get("lock_read"))
-        plan = etcd_plan.plan_cluster(previous, params["members"], health, self._host_reports(
+        lock_read, health = self._read_cluster(params["connection"], plan, settings, task_vars)
+        plan = etcd_plan.plan_cluster(plan, params["members"], health, self._host_reports(
             self._hostvars(task_vars), self._play_hosts(task_vars), params["report_var"]), settings)
+        plan.update(cluster_pending=False, cluster_read=health, run_lease_id=str(lock_read.get("lease_id") or ""))
         plan["cluster_refusal"] = etcd_host_checks.cluster_refusal(
-            plan, settings.get("version"), settings.get("downgrade_cancel"), settings.get("lock_read"))
+            plan, settings.get("version"), settings.get("downgrade_cancel"), lock_read)
         return plan
+
+    def _read_cluster(self, connection, plan, settings, task_vars):
+        """(lock_read, health): the running cluster read on the task's host through the plan's
+        stable_client_urls. A run that changes hosts (settings.run_lock, not in check mode, the tags of a
+        phase that changes hosts selected) reads it with etcd_lock in the call that takes the run lock,
+        so that no other run changes it between the read and this run's changes; else etcd_health reads
+        it. A failed read is the answer too. A new cluster has nothing to read: no lock, a skipped read."""
+        if plan["bootstrap"]:
+            return {}, dict(skipped=True)
+        question = dict(connection, endpoints=plan["stable_client_urls"], quota_bytes=settings.get("quota_bytes"))
+        if not (truthy(settings.get("run_lock")) and not task_vars.get("ansible_check_mode") and lock_tags_selected(
+                task_vars.get("ansible_run_tags"), task_vars.get("ansible_skip_tags"))):
+            return {}, self._etcd_health(task_vars, connection, **question)
+        lock_read = self._run_action("raftops.etcd.etcd_lock", dict(
+            question, read_cluster=True, prefix=settings.get("lock_prefix"), name="run", ttl=settings.get("lock_ttl"),
+            wait_timeout=settings.get("lock_wait")), task_vars)
+        lock_read = {key: value for key, value in lock_read.items() if key != "invocation"}
+        # No cluster in the lock's answer (it failed before reading): the read is skipped, the refusal names the lock.
+        return lock_read, etcd_operation_plan.cluster_read(dict(skipped=True), lock_read)
 
     def _stage_converge(self, params, previous, task_vars):
         with_data = previous.get("with_data") or []
@@ -194,7 +237,7 @@ class ActionModule(ActionBase):
         if not plan["later_phases"] and plan.get("status_read") == "preflight" and "status_settings" in settings:
             # Nothing changes in the cluster after preflight's read: the status at the end is that read's,
             # judged now, unless it refuses or waits for the cluster version (status.yml's step then does).
-            status = self._plan_status(self._status_read({}, "preflight", task_vars), self._members_in_run(
+            status = self._plan_status(self._status_read({}, "preflight", previous), self._members_in_run(
                 params["members"], task_vars), dict(settings, all_members_in_run=plan.get("all_members_in_run")))
             if not status["refusal"] and not status["version_wait"]:
                 plan["status"] = status
@@ -211,7 +254,7 @@ class ActionModule(ActionBase):
         del previous  # its own read
         settings = dict(params["settings"], check_mode=bool(task_vars.get("ansible_check_mode")))
         in_run = self._members_in_run(params["members"], task_vars)
-        plan = self._plan_status(self._status_read(params["health"], settings.get("status_read"), task_vars),
+        plan = self._plan_status(self._status_read(params["health"], settings.get("status_read"), task_vars.get("_etcd_plan") or {}),
                                  in_run, settings)
         if plan["version_wait"]:
             plan = self._version_wait(params["connection"], in_run, settings, task_vars)
@@ -334,15 +377,13 @@ class ActionModule(ActionBase):
         return [member["name"] for member in members if member["host"] in play_hosts]
 
     @staticmethod
-    def _status_read(health, which, task_vars):
+    def _status_read(health, which, plan):
         """The read the status at the end of a deploy run shows: status.yml's own (``health``), or
-        the one of this run the plan's status_read (``which``) names, from the asking host's
-        variables: the bootstrap's health wait (the plan's bootstrap_read, bootstrap.yml) or preflight's
-        read (_etcd_preflight_locked_read, else _etcd_preflight_read: preflight.yml)."""
+        the one of this run the plan's status_read (``which``) names, from the run's ``plan``: the
+        bootstrap's health wait (its bootstrap_read, bootstrap.yml) or preflight's read (its
+        cluster_read, the one taken with the run lock when it was taken)."""
         return etcd_operation_plan.status_read(which or "none", dict(
-            status=health, bootstrap=(task_vars.get("_etcd_plan") or {}).get("bootstrap_read"),
-            preflight=etcd_operation_plan.cluster_read(task_vars.get("_etcd_preflight_read"),
-                                                       task_vars.get("_etcd_preflight_locked_read"))))
+            status=health, bootstrap=plan.get("bootstrap_read"), preflight=plan.get("cluster_read") or {}))
 
     @staticmethod
     def _plan_status(health, members_in_run, settings):
@@ -474,13 +515,9 @@ class ActionModule(ActionBase):
         revocation is. A failed revocation fails the task with etcd_pki's answer."""
         answer = {}
         if previous.get("revokes"):
-            task = self._task.copy()
-            task.args = dict(path=params["settings"].get("pki_dir"), members=[], clients=[],
-                             revoke=previous.get("names") or [])
-            answer = self._shared_loader_obj.action_loader.get(
-                "raftops.etcd.etcd_pki", task=task, connection=self._connection, play_context=self._play_context,
-                loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj,
-            ).run(task_vars=task_vars)
+            answer = self._run_action("raftops.etcd.etcd_pki", dict(
+                path=params["settings"].get("pki_dir"), members=[], clients=[], revoke=previous.get("names") or []),
+                task_vars)
             if answer.get("failed"):
                 return answer
         plan = dict(previous, revoked=answer.get("revoked") or [], crl_path=(answer.get("crl") or {}).get("path") or "",
@@ -507,6 +544,15 @@ class ActionModule(ActionBase):
         plan["client_pair_found"] = etcd_plan.removal_client_pair(reads, plan["act_through"])
         plan["retire_units"] = etcd_plan.removal_retire_units(reads, plan["retire"])
         return plan
+
+    def _run_action(self, name, args, task_vars):
+        """The answer of the action ``name`` (run in this process, with the task's connection) given ``args``."""
+        task = self._task.copy()
+        task.args = args
+        return self._shared_loader_obj.action_loader.get(
+            name, task=task, connection=self._connection, play_context=self._play_context,
+            loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj,
+        ).run(task_vars=task_vars)
 
     def _removal_members(self, params, previous, task_vars):
         """The cluster's members with their health (etcd_member_info with probe), asked on the task's

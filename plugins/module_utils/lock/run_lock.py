@@ -75,6 +75,20 @@ def run_lock_prefix(group):
     return "/raftops/%s/" % group
 
 
+# The tags of the deploy's phases that change hosts (roles/etcd/tasks/main.yml): the run lock is taken
+# with any of them, not for a run of only etcd_preflight or etcd_status.
+CHANGING_TAGS = ("etcd_install", "etcd_configure", "etcd_pki", "etcd_cluster", "etcd_auth", "etcd_backup")
+
+
+def lock_tags_selected(run_tags, skip_tags):
+    """Whether a run with ``run_tags`` and ``skip_tags`` (ansible_run_tags, ansible_skip_tags: the
+    options --tags and --skip-tags) runs a task tagged CHANGING_TAGS, as Ansible selects tasks."""
+    run_tags, skip_tags, tags = set(run_tags or ["all"]), set(skip_tags or []), set(CHANGING_TAGS)
+    if skip_tags & tags or skip_tags & {"all", "tagged"}:
+        return False
+    return bool(run_tags & tags or run_tags & {"all", "tagged"})
+
+
 def parse_holder(text):
     """dict(play, host, user, pid, run, machine, started) of a holder the role wrote (run and machine
     None in a holder of a release before them), or None for another one."""

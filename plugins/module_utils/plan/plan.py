@@ -61,8 +61,8 @@ def argument_spec():
         members=dict(type="list", elements="dict", default=[]),
         requested=dict(type="str", default=""),
         # The connection options (the group raftops.etcd.etcd's module_defaults) of the calls a stage makes:
-        # etcd_member_info on the task's host (removal_check), etcd_health (bootstrap, status, status_report,
-        # source). A root login's password and client pair are among them.
+        # etcd_member_info on the task's host (removal_check), etcd_health (hosts, cluster, bootstrap, status,
+        # status_report, source), etcd_lock (hosts, cluster). A root login's password and client pair are among them.
         connection=dict(type="dict", default={}, no_log=True),
         plan=dict(type="dict", default={}),
         health=dict(type="dict", default={}),

@@ -31,7 +31,7 @@ MAX_FILTERS, MAX_CONDITIONS = 2, 1
 # these ceilings are the figures of the day they were written and only ever go down: lower them to
 # the new figure when a change brings it down, never raise them.
 CEILING_OVER_LIMIT = 0
-CEILING_INTERNAL_NAMES = 29
+CEILING_INTERNAL_NAMES = 27
 
 JINJA = Environment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"])
 

@@ -160,8 +160,9 @@ def test_the_converge_step_judges_the_status_on_preflight_s_read_when_nothing_ch
     settings = dict(restart_note_path="/note", version="3.5.17", status_settings=dict(etcd_group="etcd"))
 
     def converge(read, plan=None, **more):
-        action._task.args = dict(members=members, stage="converge", plan=plan or first, settings=dict(settings, **more))
-        return action.run(task_vars=dict(hostvars=quiet, ansible_play_hosts=["h1", "h2", "h3"], _etcd_preflight_read=read))
+        action._task.args = dict(members=members, stage="converge", plan=dict(plan or first, cluster_read=read),
+                                 settings=dict(settings, **more))
+        return action.run(task_vars=dict(hostvars=quiet, ansible_play_hosts=["h1", "h2", "h3"]))
 
     read = health([member(1, version="3.5.17"), member(2, version="3.5.17"), member(3, version="3.5.17")])
     read["cluster"]["version"] = "3.5.0"
@@ -172,8 +173,9 @@ def test_the_converge_step_judges_the_status_on_preflight_s_read_when_nothing_ch
     # release or a cluster version still to come: the status step judges it, not this one.
     assert "status" not in converge(read, timers=True)
     assert "status" not in converge(read, plan=dict(first, status_read="none"))
-    action._task.args = dict(members=members, stage="converge", plan=first, settings=dict(restart_note_path="/note"))
-    assert "status" not in action.run(task_vars=dict(hostvars=quiet, ansible_play_hosts=["h1"], _etcd_preflight_read=read))
+    action._task.args = dict(members=members, stage="converge", plan=dict(first, cluster_read=read),
+                             settings=dict(restart_note_path="/note"))
+    assert "status" not in action.run(task_vars=dict(hostvars=quiet, ansible_play_hosts=["h1"]))
     other = health([member(1, version="3.5.16"), member(2, version="3.5.17"), member(3, version="3.5.17")])
     other["cluster"]["version"] = "3.5.0"
     assert "status" not in converge(other)
@@ -230,21 +232,104 @@ def test_auth_turned_on_outside_the_role_is_refused_without_a_root_login_and_rea
     assert plan["refusal"] == "" and plan["with_data"] == ["h0", "h1", "h2"]
 
 
-def test_the_cluster_step_refuses_a_run_lock_another_run_holds(action):
+def hosts_plan(action):
+    """The hosts step's plan of three members with data, for the cluster step."""
     first = run(action, {"h%d" % i: dict(_etcd_host_info=as_read(report(i)), ansible_architecture="x86_64") for i in range(3)},
-                stage="hosts",
-                settings=dict(version="3.5.17", group_hosts=["h0", "h1", "h2"]))
+                stage="hosts", settings=dict(version="3.5.17", group_hosts=["h0", "h1", "h2"]))
     first.pop("changed")
-    health = dict(endpoints=[dict(member="m%d" % i, healthy=True, version="3.5.17") for i in range(3)])
+    return first
+
+
+HEALTH = dict(healthy=True, endpoints=[dict(member="m%d" % i, healthy=True, version="3.5.17") for i in range(3)])
+LOCK_SETTINGS = dict(version="3.5.17", run_lock=True, lock_prefix="/raftops/etcd/", lock_ttl=60, lock_wait=0, quota_bytes=8)
+
+
+def lock_answer(action, answer):
+    lock = MagicMock()
+    lock.run.return_value = dict(answer, invocation=dict(module_args={}))
+    action._shared_loader_obj = MagicMock()
+    action._shared_loader_obj.action_loader.get.return_value = lock
+    return lock
+
+
+def cluster_step(action, plan, settings, **task_vars):
+    action._task.args = dict(members=MEMBERS, stage="cluster", plan=plan, connection=dict(ca_cert="/ca.pem"),
+                             settings=settings, refuse=True)
     hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(report(i))) for i in range(3)}
+    return action.run(task_vars=dict(dict(hostvars=hostvars, ansible_play_hosts=["h0", "h1", "h2"]), **task_vars))
+
+
+def test_the_cluster_step_reads_the_cluster_in_the_call_that_takes_the_run_lock(action):
+    first = hosts_plan(action)
+    lock = lock_answer(action, dict(acquired=True, lease_id="7f", cluster=HEALTH))
+    plan = cluster_step(action, first, LOCK_SETTINGS)
+    assert action._shared_loader_obj.action_loader.get.call_args[0] == ("raftops.etcd.etcd_lock",)
+    assert action._shared_loader_obj.action_loader.get.call_args[1]["task"].args == dict(
+        ca_cert="/ca.pem", endpoints=first["stable_client_urls"], quota_bytes=8, read_cluster=True,
+        prefix="/raftops/etcd/", name="run", ttl=60, wait_timeout=0)
+    assert lock.run.call_count == 1 and action._execute_module.call_count == 0
+    assert (plan["cluster_read"], plan["run_lease_id"], plan["cluster_refusal"]) == (HEALTH, "7f", "")
+    assert plan["cluster_pending"] is False and "failed" not in plan
+
+
+def test_the_cluster_step_refuses_a_run_lock_another_run_holds(action):
+    first = hosts_plan(action)
     held = dict(acquired=False, msg="the run lock is held by another run (ctl 123)")
-    plan = run(action, hostvars, stage="cluster", plan=first, health=health,
-               settings=dict(version="3.5.17", lock_read=held))
-    assert plan["cluster_refusal"] == "the run lock is held by another run (ctl 123)"
-    for lock_read in ({}, dict(skipped=True), dict(acquired=True), dict(held, cluster=dict(msg="no endpoint answered"))):
-        plan = run(action, hostvars, stage="cluster", plan=first, health=health,
-                   settings=dict(version="3.5.17", lock_read=lock_read))
-        assert plan["cluster_refusal"] == ""
+    lock_answer(action, held)
+    plan = cluster_step(action, first, LOCK_SETTINGS)
+    assert plan["failed"] is True and plan["msg"] == "the run lock is held by another run (ctl 123)"
+    assert plan["cluster_refusal"] == plan["msg"] and plan["run_lease_id"] == ""
+    # A cluster of which no endpoint answered holds no lock and refuses nothing.
+    lock_answer(action, dict(held, cluster=dict(msg="no endpoint answered")))
+    assert cluster_step(action, first, LOCK_SETTINGS)["cluster_refusal"] == ""
+
+
+@pytest.mark.parametrize("settings, task_vars", [
+    (dict(LOCK_SETTINGS, run_lock=False), {}),
+    (LOCK_SETTINGS, dict(ansible_check_mode=True)),
+    # A run of only the preflight or the status, or one that skips a phase that changes hosts, as its task would be.
+    (LOCK_SETTINGS, dict(ansible_run_tags=["etcd_preflight", "etcd_status"])),
+    (LOCK_SETTINGS, dict(ansible_run_tags=["all"], ansible_skip_tags=["etcd_backup"])),
+])
+def test_a_run_that_takes_no_run_lock_reads_the_cluster_with_etcd_health(action, settings, task_vars):
+    lock = lock_answer(action, dict(acquired=True, lease_id="7f"))
+    action._execute_module = MagicMock(return_value=dict(HEALTH, invocation=dict(module_args={})))
+    plan = cluster_step(action, hosts_plan(action), settings, **task_vars)
+    assert lock.run.call_count == 0
+    assert action._execute_module.call_args[1]["module_name"] == "raftops.etcd.etcd_health"
+    assert action._execute_module.call_args[1]["module_args"] == dict(
+        ca_cert="/ca.pem", endpoints=["https://10.0.0.10:2379", "https://10.0.0.11:2379", "https://10.0.0.12:2379"],
+        quota_bytes=8)
+    assert (plan["cluster_read"], plan["run_lease_id"], plan["cluster_refusal"]) == (HEALTH, "", "")
+
+
+def test_the_hosts_step_reads_the_cluster_itself_on_the_member_it_is_read_from(action):
+    hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(report(i)), ansible_architecture="x86_64") for i in range(3)}
+    action._task.delegate_to = None
+
+    def hosts_step(here, **settings):
+        action._task.args = dict(members=MEMBERS, stage="hosts", connection={}, refuse=True,
+                                 settings=dict(LOCK_SETTINGS, group_hosts=["h0", "h1", "h2"], **settings))
+        return action.run(task_vars=dict(hostvars=hostvars, ansible_play_hosts=["h0", "h1", "h2"], inventory_hostname=here))
+
+    lock = lock_answer(action, dict(acquired=True, lease_id="7f", cluster=HEALTH))
+    plan = hosts_step("h0")
+    assert plan["read_host"] == "h0" and lock.run.call_count == 1
+    assert (plan["cluster_pending"], plan["cluster_read"], plan["run_lease_id"]) == (False, HEALTH, "7f")
+    # Elsewhere, or with checks before the read (a bootstrap mode's): preflight.yml's cluster step reads it.
+    for plan in (hosts_step("h1"), hosts_step("h0", bootstrap_checks=True)):
+        assert plan["cluster_pending"] is True and "cluster_read" not in plan and "failed" not in plan
+    assert lock.run.call_count == 1
+    # Refused once the cluster is read: the hosts step itself refuses, its lease in its plan for main.yml to release.
+    lock_answer(action, dict(acquired=True, lease_id="7f", cluster=HEALTH))
+    plan = hosts_step("h0", version="3.7.0")
+    assert plan["failed"] is True and plan["msg"] == plan["cluster_refusal"] != "" and plan["run_lease_id"] == "7f"
+
+
+def test_a_step_that_cannot_be_planned_keeps_the_lease_of_the_run_lock_in_its_result(action):
+    plan = run(action, {}, stage="converge", plan=dict(run_lease_id="7f", with_data=["h0"]), settings=dict(timers=True))
+    assert plan["failed"] is True and plan["msg"].startswith("raftops.etcd.etcd_plan: cannot plan the converge step")
+    assert plan["run_lease_id"] == "7f"
 
 
 @pytest.mark.parametrize("args, message", [
@@ -641,18 +726,17 @@ def test_the_status_step_shows_the_earlier_read_of_the_run_the_plan_names(action
 
     # The new cluster's health wait, once healthy; preflight's read, the one taken with the lock first.
     assert status_step(action, "bootstrap", _etcd_plan=dict(bootstrap_read=read))["lines"] == shown(read)
-    assert status_step(action, "preflight", _etcd_preflight_read=read)["lines"] == shown(read)
-    locked = status_step(action, "preflight", _etcd_preflight_read=dict(skipped=True),
-                         _etcd_preflight_locked_read=dict(acquired=True, cluster=other))
+    assert status_step(action, "preflight", _etcd_plan=dict(cluster_read=read))["lines"] == shown(read)
+    locked = status_step(action, "preflight", _etcd_plan=dict(cluster_read=other))
     assert locked["failed"] is True and locked["msg"].startswith("etcd-1 runs 3.6.13, not 3.6.14")
     # No read of a new cluster: in check mode it did not start; else the bootstrap was left out (tags).
     assert status_step(action, "bootstrap", True, _etcd_plan=dict(bootstrap_failure=""))["lines"] == [
         "no status: a new cluster is not started in check mode"]
     assert status_step(action, "bootstrap")["lines"] == ["no status: the new cluster was not started in this run"]
     # None names status.yml's own read (skipped here): the earlier reads do not stand.
-    assert status_step(action, "none", _etcd_preflight_read=read)["lines"] == [
+    assert status_step(action, "none", _etcd_plan=dict(cluster_read=read))["lines"] == [
         "no status: the new cluster was not started in this run"]
-    bad = status_step(action, "later", _etcd_preflight_read=read)
+    bad = status_step(action, "later", _etcd_plan=dict(cluster_read=read))
     assert bad["failed"] is True and bad["msg"] == (
         "raftops.etcd.etcd_plan: cannot plan the status step: status_read must be one of bootstrap, preflight, "
         "none, got 'later'")

@@ -498,3 +498,19 @@ def test_run_holder_refuses_what_parse_holder_could_not_read_back(host, pid, sta
     with pytest.raises(ValueError) as refused:
         etcd_run_lock.run_holder("play", host, "alice", pid, started, run, machine)
     assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("run_tags, skip_tags, selected", [
+    (None, None, True),
+    (["all"], [], True),
+    (["etcd_cluster"], [], True),
+    (["tagged"], [], True),
+    # A run of only the preflight or the status changes no host: no lock.
+    (["etcd_preflight", "etcd_status"], [], False),
+    # Skipping any phase that changes hosts skips the task tagged with all of them, as Ansible does.
+    (["all"], ["etcd_backup"], False),
+    (["all"], ["tagged"], False),
+    (["etcd_cluster"], ["etcd_status"], True),
+])
+def test_the_run_lock_is_taken_as_ansible_selects_a_task_tagged_with_the_changing_phases(run_tags, skip_tags, selected):
+    assert etcd_run_lock.lock_tags_selected(run_tags, skip_tags) is selected
