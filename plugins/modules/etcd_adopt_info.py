@@ -212,7 +212,8 @@ closed_parent_owners:
 local:
   description: >-
     Its etcd's own answer at C(endpoint): C(status) (member_id, cluster_id, leader_id, ...),
-    C(members) (the member list), C(alarms), or C(error); with O(run_lock_prefix), C(run_lock).
+    C(members) (the member list), C(alarms), on etcd 3.4 C(auth_enabled) (whether RBAC auth is on: the
+    adoption refuses to upgrade such a cluster to 3.5), or C(error); with O(run_lock_prefix), C(run_lock).
   returned: when running
   type: dict
   contains:
@@ -401,6 +402,9 @@ def _local_answer(settings, timeout, run_lock=None):
         answer["status"] = client.status()
         answer["members"] = client.member_list()
         answer["alarms"] = sorted({a["alarm"] for a in client.alarms() if a["alarm"] != "NONE"})
+        # Only a cluster on 3.4 is upgraded by the adoption, which etcd does not support with auth on.
+        if answer["version"].startswith("3.4."):
+            answer["auth_enabled"] = client.auth_enabled()
     except (EtcdError, OSError, ValueError) as exc:
         answer["error"] = str(exc)
         return answer

@@ -2,22 +2,28 @@
 does: the deploy (converge, then Molecule's idempotence run), the members' units and containers,
 the status, a setting rolled under a writer, a move to the binary and back to the image under a
 writer, and a run that changes nothing. Marked full: an upgrade under a writer (the image of the
-new release), a backup and a restore, and the maintenance timer.
+new release), a backup and a restore, the maintenance timer, a CA rotation and a downgrade under a
+writer, and a quorum recovery from one survivor after two hosts were killed (Podman's SIGKILL of the
+test host: gone), recreated empty, with a writer through it all.
 
 Tests run in file order: each starts from the cluster the previous one left. Each roll prints its
 figures (time, writes acknowledged, failed and lost); the scenario runs pytest with -s.
 """
 
 import os
+import subprocess
+import time
 
 import pytest
-from etcdtest import BACKUPS, Gateway, assert_unchanged, host, main_process, playbook, roll_under_writer, snapshots
+from etcdtest import (BACKUPS, INVENTORY, PKI, ROOT, Gateway, Writer, ansible_env, assert_unchanged, host, main_process,
+                      move_leadership, playbook, roll_under_writer, rotating_tls, run_testbed, snapshots)
 
 HOSTS = ["ctr-host0", "ctr-host1", "ctr-host2"]
 URL = {h: "https://10.250.0.17%d:2379" % i for i, h in enumerate(HOSTS)}
 # The settings every run after the first roll keeps (-e wins over the inventory).
 ROLLED = ("-e", "etcd_snapshot_count=5000")
 UPGRADED = (*ROLLED, "-e", "etcd_version=3.5.30")
+DOWNGRADED = (*ROLLED, "-e", "etcd_version=3.5.16")
 
 
 def assert_runtime(runtime, image=None):
@@ -34,8 +40,8 @@ def assert_runtime(runtime, image=None):
         assert host(name).check_output("stat -c %U /var/lib/etcd/member") == "etcd"
 
 
-def roll(label, *args, name="etcd"):
-    return roll_under_writer(label, URL, *args, name=name)
+def roll(label, *args, name="etcd", rolls=1, tls=None):
+    return roll_under_writer(label, URL, *args, name=name, rolls=rolls, tls=tls)
 
 
 def test_the_members_run_etcd_from_the_image_built_of_the_release_as_their_user():
@@ -103,3 +109,76 @@ def test_the_maintenance_timer_runs_against_a_container_member():
     host(name).check_output("systemctl start etcd-maintenance.service")
     result = host(name).run("systemctl show --property=Result --value etcd-maintenance.service")
     assert result.stdout.strip() == "success", host(name).check_output("journalctl -u etcd-maintenance --no-pager -o cat")
+
+
+def ca_certificate():
+    with open(os.path.join(PKI, "ca.pem"), "rb") as handle:
+        return handle.read()
+
+
+@pytest.mark.full
+def test_a_ca_rotation_rolls_the_containers_three_times_with_no_write_lost():
+    old_ca = ca_certificate()
+    # Trust the new CA, take pairs it signed, drop the old CA: three rolls; the client trusts what
+    # ca-bundle.pem holds at each write, as an application told of the rotation does.
+    roll("ca-rotation", *UPGRADED, "-e", "etcd_pki_rotate_ca=true", rolls=3, tls=rotating_tls)
+    with open(os.path.join(PKI, "ca-bundle.pem"), "rb") as handle:
+        assert ca_certificate() != old_ca and old_ca not in handle.read(), "the old CA is still trusted"
+    for name in HOSTS:
+        # Each container serves a pair of the new CA and takes the admin pair it signed, trusting it only.
+        assert Gateway(URL[name]).status()["version"] == "3.5.30"
+    assert_runtime("container", "localhost/raftops-etcd:v3.5.30")
+
+
+@pytest.mark.full
+def test_a_downgrade_runs_the_image_of_the_older_release_with_no_write_lost():
+    roll("downgrade", *DOWNGRADED, "-e", "etcd_allow_downgrade=true", name="upgrade")
+    assert_runtime("container", "localhost/raftops-etcd:v3.5.16")
+    assert {Gateway(url).status()["version"] for url in URL.values()} == {"3.5.16"}
+
+
+def prepare(names):
+    """What prepare.yml gives a test host (the mirror's Debian packages, Podman's storage driver), for
+    hosts recreated empty."""
+    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, "--limit", ",".join(names),
+                           os.path.join(ROOT, "molecule", "container", "prepare.yml")],
+                          env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600,
+                          check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+@pytest.mark.full
+def test_quorum_is_recovered_from_the_survivor_s_container_after_two_hosts_are_killed_with_no_write_lost():
+    survivor, lost_hosts = HOSTS[0], HOSTS[1:]
+    cluster_id = Gateway(URL[survivor]).status()["header"]["cluster_id"]
+    writer = Writer(URL.values(), prefix="/recover-%d/" % time.time())
+    writer.start()
+    deadline = time.monotonic() + 60
+    while len(writer.acked) < 100 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    # The leader holds every acknowledged write: the survivor leads when the two others die.
+    move_leadership({h: Gateway(URL[h]) for h in HOSTS}, survivor)
+    time.sleep(1)
+    for name in lost_hosts:
+        run_testbed("kill", name)
+    acked_before_loss = len(writer.acked)
+    # The dead hosts come back as new, empty machines (their disks lost), given what prepare.yml gives.
+    for name in lost_hosts:
+        run_testbed("recreate", name, URL[name].split("//")[1].split(":")[0])
+    prepare(lost_hosts)
+    started = time.time()
+    rc, out = playbook("recover_quorum", *DOWNGRADED)
+    elapsed = time.time() - started
+    time.sleep(1)
+    writer.stop()
+    lost = {name: writer.lost(Gateway(URL[name])) for name in HOSTS}
+    print("\nrecover_quorum: run %.1f s; %d writes acknowledged (%d before the loss), %d failed, %d lost" % (
+        elapsed, len(writer.acked), acked_before_loss, len(writer.failed), sum(len(v) for v in lost.values())))
+    assert rc == 0, out[-6000:]
+    assert lost == {name: [] for name in HOSTS}, "acknowledged writes that cannot be read back"
+    assert acked_before_loss >= 100, "the client hardly wrote before the loss: %s" % writer.failed[:5]
+    assert len(writer.acked) > acked_before_loss, "no write acknowledged after the recovery"
+    statuses = [Gateway(url).status() for url in URL.values()]
+    assert {s["header"]["cluster_id"] for s in statuses} == {cluster_id}
+    assert len(Gateway(URL[survivor]).members()) == len(HOSTS)
+    assert_runtime("container", "localhost/raftops-etcd:v3.5.16")

@@ -572,7 +572,24 @@ def _upgrade_first(members, reads, inventory, adopted, plain_only):
             else "")]
     else:
         problems = []
+    problems += _auth_upgrade_problems(members, reads, old)
     return dict(release=old[0], to=to, take_over=len(adopted) < len(members), under_way=under_way, problems=problems)
+
+
+def _auth_upgrade_problems(members, reads, old):
+    """A cluster on 3.4 with RBAC auth on (etcd_adopt_info's auth_enabled), which the upgrade to 3.5 would
+    roll: etcd does not support that with auth on, as a 3.5 member logs the hash of a password a user is
+    added or changed with, which the 3.4 members would apply as an empty password."""
+    if not any(_release_line(release) == ADOPTABLE_FROM for release in old):
+        return []
+    hosts = [m["host"] for m in members if _local_answer(reads.get(m["host"]) or {}).get("auth_enabled")]
+    if not hosts:
+        return []
+    return ["hosts %s: the cluster has auth (RBAC) enabled, and a plaintext cluster on etcd %s is upgraded to 3.5 before "
+            "its move to TLS, which etcd does not support with auth on (3.5 logs a password's hash where 3.4 applies the "
+            "password: a user added or a password changed during the roll would differ between members); turn auth off "
+            "(etcdctl --user root auth disable), adopt the cluster, then turn auth on again (docs/access.md)"
+            % (", ".join(hosts), old[0])]
 
 
 def _member_lines(record, read, reading, leader, take_over, user, rotate_ca):

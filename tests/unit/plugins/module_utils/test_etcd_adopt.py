@@ -214,6 +214,41 @@ def test_what_keeps_a_cluster_on_3_4_from_its_way_to_3_5_is_refused_before_any_c
     assert plan["hosts"] == {} and plan["lines"] == {} and plan["upgrade_first"] == {}
 
 
+def with_auth_on(reads_, *hosts):
+    """``reads_`` where the members of ``hosts`` answered that RBAC auth is on (etcd_adopt_info asks a 3.4 member)."""
+    for host in hosts:
+        reads_[host]["local"]["auth_enabled"] = True
+    return reads_
+
+
+AUTH_ON = ("the cluster has auth (RBAC) enabled, and a plaintext cluster on etcd 3.4.23 is upgraded to 3.5 before its "
+           "move to TLS, which etcd does not support with auth on (3.5 logs a password's hash where 3.4 applies the "
+           "password: a user added or a password changed during the roll would differ between members); turn auth off "
+           "(etcdctl --user root auth disable), adopt the cluster, then turn auth on again (docs/access.md)")
+
+
+@pytest.mark.parametrize("changes, hosts", [
+    ({}, "h0, h1, h2"),
+    # A run stopped in the upgrade: the members still on 3.4 answer.
+    ({"h%d" % i: dict(env_files=ADOPTED, version="3.5.30" if i == 0 else "3.4.23") for i in range(3)}, "h1, h2"),
+])
+def test_a_cluster_on_3_4_with_auth_on_is_refused_by_name_before_any_change(changes, hosts):
+    reads_ = with_auth_on(on_3_4(**changes), *[h for h in ("h0", "h1", "h2") if h in hosts])
+    plan = plan_adoption(MEMBERS, reads_, ON_3_4)
+    assert plan["refusal"] == "hosts %s: %s; nothing was changed" % (hosts, AUTH_ON)
+    assert plan["hosts"] == {} and plan["lines"] == {} and plan["take_over"] == {} and plan["upgrade_first"] == {}
+
+
+@pytest.mark.parametrize("reads_", [
+    # Upgraded within 3.5 only (3.5.1 -> 3.5.30): etcd rolls that with auth on.
+    with_auth_on(reads(**{"h%d" % i: dict(version="3.5.1") for i in range(3)}), "h0", "h1", "h2"),
+    # A TLS cluster on 3.4 keeps its release: no upgrade.
+    with_auth_on({h: dict(r, version="3.4.23") for h, r in tls_reads().items()}, "h0", "h1", "h2"),
+])
+def test_auth_on_is_no_obstacle_where_the_adoption_upgrades_no_3_4_member(reads_):
+    assert plan_adoption(MEMBERS, reads_, dict(ON_3_4, pki_managed=False))["refusal"] == ""
+
+
 def test_a_cluster_the_collection_runs_already_is_only_converged():
     adopted = {"h%d" % i: dict(env_files=["/etc/etcd/etcd.env"], ETCD_CERT_FILE="/etc/etcd/pki/server.pem",
                                ETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.0.%d:2380" % (10 + i)) for i in range(3)}

@@ -71,6 +71,48 @@ def test_a_target_on_another_filesystem_is_no_rename(tmp_path, monkeypatch):
         target=str(target), same_filesystem=False, target_state="absent")
 
 
+class AnsweringEtcd:
+    """An etcd that answers the local read as ``release``, RBAC auth on."""
+
+    def __init__(self, release):
+        self.release = release
+        self.asked_auth = False
+
+    def __call__(self, endpoint, **_tls):
+        return self
+
+    def version(self):
+        return dict(etcdserver=self.release)
+
+    def status(self):
+        return dict(member_id=1, leader_id=1, cluster_id="c1")
+
+    def member_list(self):
+        return []
+
+    def alarms(self):
+        return []
+
+    def auth_enabled(self):
+        self.asked_auth = True
+        return True
+
+
+SETTINGS = dict(ETCD_ADVERTISE_CLIENT_URLS="http://10.0.0.1:2379")
+
+
+def test_a_member_on_3_4_says_whether_auth_is_on_which_its_upgrade_to_3_5_needs_off(monkeypatch):
+    etcd = AnsweringEtcd("3.4.23")
+    monkeypatch.setattr(etcd_adopt_info, "EtcdClient", etcd)
+    assert etcd_adopt_info._local_answer(SETTINGS, 5)["auth_enabled"] is True
+
+
+def test_a_member_on_3_5_is_not_asked(monkeypatch):
+    etcd = AnsweringEtcd("3.5.16")
+    monkeypatch.setattr(etcd_adopt_info, "EtcdClient", etcd)
+    assert "auth_enabled" not in etcd_adopt_info._local_answer(SETTINGS, 5) and not etcd.asked_auth
+
+
 # -- the run lock, as the role would find it ----------------------------------------------------
 
 LOCK_URL = "http://10.0.0.1:2379"
