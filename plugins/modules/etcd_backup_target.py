@@ -184,6 +184,12 @@ options:
       - V(present), V(sealed) - when the snapshot was taken, UTC, C(YYYYMMDDTHHMMSSZ), authenticated in the
         header; now when omitted. V(latest) is the newest by this time.
     type: str
+  revision:
+    description:
+      - V(present), V(sealed) - the snapshot's revision, authenticated in the header, where the members' change
+        stream of a cluster starts when no segment of it is on the targets yet (C(docs/backup-restore.md)).
+    type: int
+    version_added: 1.1.0
   member:
     description:
       - V(sealed) - the member the snapshot came from. With it, the result holds RV(drill_record), made from the

@@ -323,13 +323,24 @@ def file_sha256(path, chunk_size=CHUNK_SIZE):
     return size, digest.hexdigest()
 
 
-def make_label(name, cluster="", cluster_id="", taken=None):
-    """The label a backup's header authenticates: its object name, cluster, etcd cluster ID and the
-    UTC time (``YYYYMMDDTHHMMSSZ``, now when not given) the snapshot was taken."""
+def make_label(name, cluster="", cluster_id="", taken=None, revision=None):
+    """The label a backup's header authenticates: its object name, cluster, etcd cluster ID, the UTC
+    time (``YYYYMMDDTHHMMSSZ``, now when not given) the snapshot was taken and, when given, its
+    revision (where the change stream of a cluster with no segment yet starts: label_revision)."""
     if not name:
         raise ValueError("a backup's label needs the object's name")
-    return dict(name=name, cluster=cluster or "", cluster_id=cluster_id or "",
-                time=taken or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+    label = dict(name=name, cluster=cluster or "", cluster_id=cluster_id or "",
+                 time=taken or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+    if revision:
+        label["revision"] = int(revision)
+    return label
+
+
+def label_revision(fields):
+    """The snapshot revision a verified backup's header names (make_label); 0 when it names none (a
+    backup sealed before labels held it)."""
+    revision = fields["label"].get("revision")
+    return revision if isinstance(revision, int) and not isinstance(revision, bool) and revision > 0 else 0
 
 
 def _label_bytes(label):

@@ -77,8 +77,8 @@ def backup_record(saved, name):
 def seal_arguments(plan, src, key_file, cluster):
     """etcd_backup_target's state=sealed options for the backup ``plan`` (the record step's): the
     snapshot ``src`` sealed with ``key_file`` under the plan's object name, its header authenticating
-    the ``cluster``, the cluster ID the source member answered and the time the snapshot was taken; and
-    that member, whom the members' drill record names."""
+    the ``cluster``, the cluster ID the source member answered, the time the snapshot was taken and its
+    revision (the record's, when there is one); and that member, whom the members' drill record names."""
     plan = plan if isinstance(plan, Mapping) else {}
     source = plan.get("source") if isinstance(plan.get("source"), Mapping) else {}
     fields = dict(name=plan.get("object"), taken=plan.get("taken"), member=source.get("name"),
@@ -86,7 +86,8 @@ def seal_arguments(plan, src, key_file, cluster):
     missing = sorted(option for option, value in fields.items() if value is None)
     if missing:
         raise ValueError("the backup's plan gives no %s to seal its snapshot with; nothing was sealed" % ", ".join(missing))
-    return dict(fields, state="sealed", src=src, key_file=key_file, cluster=cluster)
+    record = plan.get("record") if isinstance(plan.get("record"), Mapping) else {}
+    return dict(fields, state="sealed", src=src, key_file=key_file, cluster=cluster, revision=record.get("revision"))
 
 
 def drill_record(record_text, sealed, sealed_stat, member):

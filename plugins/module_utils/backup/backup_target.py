@@ -54,6 +54,7 @@ def argument_spec():
         members=dict(type="list", elements="str", default=[]),
         cluster_id=dict(type="str"),
         taken=dict(type="str"),
+        revision=dict(type="int"),
         member=dict(type="str"),
         point=dict(type="dict", options=dict(time=dict(type="str"), revision=dict(type="int"))),
     )
@@ -119,7 +120,7 @@ def _key(module, create):
 
 def _label(module, name):
     params = module.params
-    return crypto.make_label(name, params["cluster"], params["cluster_id"], params["taken"])
+    return crypto.make_label(name, params["cluster"], params["cluster_id"], params["taken"], params.get("revision"))
 
 
 def _seal(module, dest, name):

@@ -446,7 +446,13 @@ class Push:
         try:
             obj = name + crypto.OBJECT_SUFFIX
             sealed = os.path.join(work, obj)
-            label = crypto.make_label(obj, self.settings["cluster"], self.cluster_id(), snapshot_time(name))
+            try:
+                info = self.snapshot_status(snapshot)
+            except (EtcdctlError, OSError, ValueError, KeyError) as exc:
+                # Pushed all the same, its header naming no revision; the drill record says why it is missing.
+                info = exc
+            label = crypto.make_label(obj, self.settings["cluster"], self.cluster_id(), snapshot_time(name),
+                                      None if isinstance(info, Exception) else info.get("revision"))
             to = crypto.Recipient(base64.b64decode(self.settings["public_key"]), self.settings["key_id"])
             by = crypto.Signer(self.settings["signer"], base64.b64decode(self.settings["signing_seed"]))
             seal = crypto.encrypt_file(snapshot, sealed, to, label, by, compression=self.settings["compression"])
@@ -461,7 +467,7 @@ class Push:
                 record["targets"].append(self.send(target, sealed, obj, seal["sha256"], metadata))
             if any(not t.get("error") for t in record["targets"]):
                 try:
-                    write_json(snapshot + ".json", dict(self.keyspace(snapshot), snapshot=name, object=obj,
+                    write_json(snapshot + ".json", dict(self.keyspace(info), snapshot=name, object=obj,
                                                         sha256=seal["sha256"], sealed_size=sealed_size,
                                                         sealed_sha256=sealed_sha256, key_id=seal["key_id"],
                                                         member=self.settings["name"]))
@@ -491,10 +497,16 @@ class Push:
             self.log("push ended at %.3f; the claim of this period was not released: %s" % (ended, exc))
         return self.record(record)
 
-    def keyspace(self, snapshot):
-        """The backup record's revision (the snapshot's), key count and keyspace hash: the member's, at
-        that revision. Compacted past it already, keys and hash are None: the drill then says so."""
-        info = json.loads(self.snapshot_tool("snapshot", "status", snapshot, "-w", "json"))
+    def snapshot_status(self, snapshot):
+        """etcdutl's snapshot status of the file: its revision, which the sealed header names too."""
+        return json.loads(self.snapshot_tool("snapshot", "status", snapshot, "-w", "json"))
+
+    def keyspace(self, info):
+        """The backup record's revision (the snapshot's, ``info``: snapshot_status, or the error it
+        raised), key count and keyspace hash: the member's, at that revision. Compacted past it already,
+        keys and hash are None: the drill then says so."""
+        if isinstance(info, Exception):
+            raise info
         found = dict(revision=int(info["revision"]), keys=None, hash_kv=None, compact_revision=None, hash_problem=None)
         try:
             found["keys"] = count_of(self.etcdctl("get", "", "--prefix", "--count-only", "--rev=%d" % found["revision"],

@@ -112,7 +112,8 @@ class Stream:
     def start_revision(self, current):
         """(the revision to watch from, the time the revisions up to ``current`` were made no earlier
         than): after the last segment of this cluster on the targets (the lowest of the targets', made
-        after its time), else after this member's newest snapshot, else after ``current``. Records a
+        after its time), else after the newest full backup (this member's snapshot, or the revision the
+        targets' newest backups name in their headers), else after ``current``. Records a
         gap when the segments of a target leave revisions out, or go past ``current``."""
         shipped = [self.last_of_cluster(target) for target in self.targets]
         known = [found for found in shipped if found[0]]
@@ -123,9 +124,11 @@ class Stream:
         if known:
             self.gap(current + 1, max(known)[0], "the targets' segments of cluster %s go past its revision %d"
                      % (self.cluster_id, current))
-        snapshot = self.snapshot_revision()
-        if snapshot and snapshot <= current:
-            return snapshot + 1, 0.0
+        # No segment yet: after the newest full backup, this member's or the targets' (a backup the
+        # playbook made names its revision in its header), so that no revision after it is left out.
+        newest = max(self.snapshot_revision(), self.targets_backup_revision())
+        if newest and newest <= current:
+            return newest + 1, 0.0
         return current + 1, 0.0
 
     def last_of_cluster(self, target):
@@ -145,6 +148,30 @@ class Stream:
                 return segments.parse_segment_name(name)[1], float(segments.label_epoch(fields["label"]["time"]))
         return 0, 0.0
 
+    def full_backups(self, target, listing):
+        """{name: (time, header fields)} of the full backups in ``listing`` (target.objects()) whose
+        headers verify as this cluster's."""
+        heads = {o["name"]: crypto.parse_head(target.read_head(o["name"], crypto.MAX_HEAD_SIZE), o["name"])
+                 for o in listing if crypto.is_backup_object(o["name"])}
+        times, _unverified = crypto.verified_times(heads, lambda n: "object %s" % n, self.signers,
+                                                   self.settings["cluster"])
+        return {name: (taken, heads[name]) for name, taken in times.items()}
+
+    def targets_backup_revision(self):
+        """The revision the targets' newest full backups name (the highest of them), 0 when none does or
+        no target answers (the stream then starts as before)."""
+        found = 0
+        for target in self.targets:
+            try:
+                backups = self.full_backups(target, target.objects())
+            except (PushError, etcd_s3.S3Error, OSError, ValueError) as exc:
+                self.log("target %s (%s): its full backups cannot be read: %s" % (target.name, target.where(), exc))
+                continue
+            if backups:
+                _taken, fields = max(backups.values(), key=lambda item: segments.label_epoch(item[0]))
+                found = max(found, crypto.label_revision(fields))
+        return found
+
     def prune(self):
         """Delete from each target the segments uploaded before its oldest full backup that verifies
         was taken: every revision in them is in that backup, so no point-in-time restore reads them
@@ -153,13 +180,10 @@ class Stream:
         for target in self.targets:
             try:
                 listing = target.objects()
-                heads = {o["name"]: crypto.parse_head(target.read_head(o["name"], crypto.MAX_HEAD_SIZE), o["name"])
-                         for o in listing if crypto.is_backup_object(o["name"])}
-                times, _unverified = crypto.verified_times(heads, lambda n: "object %s" % n, self.signers,
-                                                           self.settings["cluster"])
-                if not times:
+                backups = self.full_backups(target, listing)
+                if not backups:
                     continue
-                oldest = min(segments.label_epoch(taken) for taken in times.values())
+                oldest = min(segments.label_epoch(taken) for taken, _fields in backups.values())
                 old = [o["name"] for o in listing if segments.is_segment_object(o["name"]) and o["mtime"] < oldest]
                 for name in old:
                     target.delete(name)

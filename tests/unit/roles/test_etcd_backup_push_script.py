@@ -548,6 +548,9 @@ def test_etcd_killed_mid_push_still_pushes_whole_without_a_drill_record(script, 
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="push", Prefix="etcd-killed/")["Contents"]] == [
         "etcd-killed/%s.enc" % NAME]
     assert status(conf)["result"] == "pushed"
+    # The sealed header names the snapshot's revision (where a change stream with no segment yet starts).
+    head = s3.get_object(Bucket="push", Key="etcd-killed/%s.enc" % NAME)["Body"].read()[:crypto.MAX_HEAD_SIZE]
+    assert crypto.label_revision(crypto.parse_head(head, NAME)) == 9
     # The drill's record holds what could be read: the revision, and why not the keys and hash.
     with open(path + ".json", encoding="utf-8") as handle:
         record = json.load(handle)

@@ -299,6 +299,37 @@ def test_a_stream_goes_on_after_the_last_segment_of_this_cluster_on_the_targets(
     assert again.status.get("gap") is None
 
 
+def full_backup(target, tmp_path, name, taken, revision=None, cluster_id="%x" % CLUSTER_ID):
+    """A full backup on ``target`` as a member's push or the backup playbook seals it."""
+    plain, sealed = tmp_path / ("plain-" + name), tmp_path / name
+    plain.write_bytes(b"snapshot")
+    crypto.encrypt_file(str(plain), str(sealed), crypto.recipient(KEY),
+                        crypto.make_label(name, "prod/etcd", cluster_id, taken, revision), crypto.signer(KEY, crypto.CONTROLLER))
+    target.send(str(sealed), name, {})
+
+
+def test_a_stream_with_no_segment_starts_after_the_revision_the_targets_newest_full_backup_names(script, tmp_path):
+    # The playbook's backup: no snapshot of this member's, and no segment on the targets yet.
+    target = MemoryTarget()
+    full_backup(target, tmp_path, "etcd-snapshot-20261128T120000Z.db.enc", "20261128T120000Z", revision=15)
+    full_backup(target, tmp_path, BACKUP, "20261128T130000Z", revision=20)
+    stream, log = make_stream(script, tmp_path, [target])
+    # From the revision after the newest: every revision since is in a segment.
+    assert stream.start_revision(30) == (21, 0.0)
+    assert stream.status.get("gap") is None and log == []
+    # A newer snapshot of this member's goes first; a backup naming no revision (sealed before headers
+    # named it), or one past the cluster's revision, leaves the start where it was.
+    stream, _log = make_stream(script, tmp_path, [target])
+    stream.snapshot_revision = lambda: 25
+    assert stream.start_revision(30) == (26, 0.0)
+    unnamed = MemoryTarget()
+    full_backup(unnamed, tmp_path, BACKUP, "20261128T130000Z")
+    stream, _log = make_stream(script, tmp_path, [unnamed])
+    assert stream.start_revision(30) == (31, 0.0)
+    stream, _log = make_stream(script, tmp_path, [target])
+    assert stream.start_revision(18) == (19, 0.0)
+
+
 def test_segments_past_the_cluster_s_revision_are_a_gap(script, tmp_path, vault):
     ssh, memory = ssh_target(script, vault), MemoryTarget()
     stream, _log = make_stream(script, tmp_path, [ssh])

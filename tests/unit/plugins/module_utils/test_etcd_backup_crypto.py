@@ -670,3 +670,19 @@ def test_objects_planted_under_the_prefix_make_the_prune_delete_nothing_real(hea
 def test_a_retention_that_would_delete_everything_is_refused(keep, age, message):
     with pytest.raises(ValueError, match=message):
         retention({}, keep=keep, max_age_days=age)
+
+
+@pytest.mark.parametrize("revision, named", [(42, 42), (None, 0), (0, 0)])
+def test_a_label_names_the_snapshot_s_revision_when_given_and_the_header_authenticates_it(tmp_path, plain, revision, named):
+    label = crypto.make_label(NAME, "prod/etcd", "ef37ad9dc622a7c4", "20260101T000000Z", revision)
+    assert ("revision" in label) is bool(revision)
+    dest = tmp_path / NAME
+    crypto.encrypt_file(str(plain), str(dest), crypto.recipient(KEY), label, crypto.signer(KEY, crypto.CONTROLLER))
+    fields = crypto.parse_head(dest.read_bytes()[:crypto.MAX_HEAD_SIZE], NAME)
+    crypto.verify(fields, NAME, crypto.cluster_signers(KEY, []), NAME, "prod/etcd")
+    assert crypto.label_revision(fields) == named
+
+
+@pytest.mark.parametrize("value", ["42", True, -3, 1.5])
+def test_a_label_revision_that_is_no_positive_integer_counts_as_none(value):
+    assert crypto.label_revision(dict(label=dict(name=NAME, revision=value))) == 0

@@ -107,9 +107,12 @@ PLAN = dict(name=SNAP, object=SNAP + ".enc", taken="20261126T030000Z", source=di
 
 
 @pytest.mark.parametrize("backup, found", [
-    (PLAN, dict(name=SNAP + ".enc", taken="20261126T030000Z", member="a", cluster_id="c1d")),
+    (PLAN, dict(name=SNAP + ".enc", taken="20261126T030000Z", member="a", cluster_id="c1d", revision=None)),
+    # The record's revision, which the header then names.
+    (dict(PLAN, record=dict(revision=42)), dict(name=SNAP + ".enc", taken="20261126T030000Z", member="a",
+                                                cluster_id="c1d", revision=42)),
     (dict(PLAN, source=dict(MEMBERS[0], cluster_id="")), dict(name=SNAP + ".enc", taken="20261126T030000Z", member="a",
-                                                              cluster_id="")),  # a cluster ID etcd did not give
+                                                              cluster_id="", revision=None)),  # a cluster ID etcd did not give
     (dict(PLAN, source=None), "no cluster_id, member "),  # check mode's plan or a refused one
     (dict(PLAN, object=None, taken=None), "no name, taken "),
     (None, "no cluster_id, member, name, taken "),
