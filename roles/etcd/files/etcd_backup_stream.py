@@ -113,20 +113,25 @@ class Stream:
         """(the revision to watch from, the time the revisions up to ``current`` were made no earlier
         than): after the last segment of this cluster on the targets (the lowest of the targets', made
         after its time), else after the newest full backup (this member's snapshot, or the revision the
-        targets' newest backups name in their headers), else after ``current``. Records a
-        gap when the segments of a target leave revisions out, or go past ``current``."""
+        targets' newest backups name in their headers), else after ``current``. Records a gap when a
+        target holds full backups but none of the others' segments (added since), or when the
+        targets' segments go past ``current``."""
         shipped = [self.last_of_cluster(target) for target in self.targets]
         known = [found for found in shipped if found[0]]
         if known and min(known)[0] <= current:
-            if len(known) < len(shipped):
-                self.gap(min(known)[0] + 1, min(known)[0], "a target holds no segment of this cluster yet")
+            for target, found in zip(self.targets, shipped):
+                # A target added since: its segments begin after the others' last one.
+                newest = self.backup_revision(target) if not found[0] else 0
+                if newest:
+                    self.gap(newest + 1, min(known)[0], "target %s holds no segment of cluster %s yet, only full backups"
+                             % (target.name, self.cluster_id))
             return min(known)[0] + 1, min(known)[1]
         if known:
             self.gap(current + 1, max(known)[0], "the targets' segments of cluster %s go past its revision %d"
                      % (self.cluster_id, current))
         # No segment yet: after the newest full backup, this member's or the targets' (a backup the
         # playbook made names its revision in its header), so that no revision after it is left out.
-        newest = max(self.snapshot_revision(), self.targets_backup_revision())
+        newest = max([self.snapshot_revision()] + [self.backup_revision(target) for target in self.targets])
         if newest and newest <= current:
             return newest + 1, 0.0
         return current + 1, 0.0
@@ -157,20 +162,18 @@ class Stream:
                                                    self.settings["cluster"])
         return {name: (taken, heads[name]) for name, taken in times.items()}
 
-    def targets_backup_revision(self):
-        """The revision the targets' newest full backups name (the highest of them), 0 when none does or
-        no target answers (the stream then starts as before)."""
-        found = 0
-        for target in self.targets:
-            try:
-                backups = self.full_backups(target, target.objects())
-            except (PushError, etcd_s3.S3Error, OSError, ValueError) as exc:
-                self.log("target %s (%s): its full backups cannot be read: %s" % (target.name, target.where(), exc))
-                continue
-            if backups:
-                _taken, fields = max(backups.values(), key=lambda item: segments.label_epoch(item[0]))
-                found = max(found, crypto.label_revision(fields))
-        return found
+    def backup_revision(self, target):
+        """The revision the newest full backup on ``target`` names in its header; 0 when it holds none
+        that names one, or does not answer."""
+        try:
+            backups = self.full_backups(target, target.objects())
+        except (PushError, etcd_s3.S3Error, OSError, ValueError) as exc:
+            self.log("target %s (%s): its full backups cannot be read: %s" % (target.name, target.where(), exc))
+            return 0
+        if not backups:
+            return 0
+        _taken, fields = max(backups.values(), key=lambda item: segments.label_epoch(item[0]))
+        return crypto.label_revision(fields)
 
     def prune(self):
         """Delete from each target the segments uploaded before its oldest full backup that verifies

@@ -330,6 +330,23 @@ def test_a_stream_with_no_segment_starts_after_the_revision_the_targets_newest_f
     assert stream.start_revision(18) == (19, 0.0)
 
 
+def test_a_target_with_full_backups_and_none_of_the_others_segments_is_a_gap(script, tmp_path, vault):
+    ssh, added = ssh_target(script, vault), MemoryTarget("added")
+    stream, _log = make_stream(script, tmp_path, [ssh])
+    shipped(script, stream, ssh, [8, 9, 10])
+    full_backup(added, tmp_path, BACKUP, "20261128T130000Z", revision=6)
+    both, log = make_stream(script, tmp_path, [ssh, added])
+    # The stream goes on after the last segment; the added target misses revisions 7..10.
+    assert both.start_revision(30) == (11, 1000.0)
+    why = "target added holds no segment of cluster %x yet, only full backups" % CLUSTER_ID
+    assert both.status["gap"] == dict(first=7, last=10, why=why, seen=round(both.clock()))
+    assert log == ["GAP: revisions 7..10 are in no segment: %s; the next full backup closes it" % why]
+    # A full backup there past the others' last segment leaves nothing out.
+    full_backup(added, tmp_path, "etcd-snapshot-20261128T140000Z.db.enc", "20261128T140000Z", revision=12)
+    again, log = make_stream(script, tmp_path, [ssh, added])
+    assert again.start_revision(30) == (11, 1000.0) and log == []
+
+
 def test_segments_past_the_cluster_s_revision_are_a_gap(script, tmp_path, vault):
     ssh, memory = ssh_target(script, vault), MemoryTarget()
     stream, _log = make_stream(script, tmp_path, [ssh])
