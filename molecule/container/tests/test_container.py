@@ -11,12 +11,10 @@ figures (time, writes acknowledged, failed and lost); the scenario runs pytest w
 """
 
 import os
-import subprocess
-import time
 
 import pytest
-from etcdtest import (BACKUPS, INVENTORY, PKI, ROOT, Gateway, Writer, ansible_env, assert_unchanged, host, main_process,
-                      move_leadership, playbook, roll_under_writer, rotating_tls, run_testbed, snapshots)
+from etcdtest import (PKI, Gateway, assert_maintenance_runs, assert_unchanged, backup_then_restore, host, main_process, playbook,
+                      recover_quorum_under_writer, roll_under_writer, rotating_tls)
 
 HOSTS = ["ctr-host0", "ctr-host1", "ctr-host2"]
 URL = {h: "https://10.250.0.17%d:2379" % i for i, h in enumerate(HOSTS)}
@@ -56,7 +54,7 @@ def test_the_members_run_etcd_from_the_image_built_of_the_release_as_their_user(
 def test_the_status_names_each_member_s_runtime():
     rc, out = playbook("status")
     assert rc == 0, out[-3000:]
-    assert "runtime: ctr-host0 container, ctr-host1 container, ctr-host2 container" in out
+    assert "runtime: ctr-host0 container (podman), ctr-host1 container (podman), ctr-host2 container (podman)" in out
 
 
 def test_a_setting_rolls_the_containers_one_at_a_time_with_no_write_lost():
@@ -90,25 +88,13 @@ def test_an_upgrade_runs_the_image_of_the_new_release_with_no_write_lost():
 
 @pytest.mark.full
 def test_a_backup_restores_into_the_containers():
-    gateway = Gateway(URL[HOSTS[0]])
-    gateway.put("/restore/kept", "before")
-    rc, out = playbook("backup", *UPGRADED)
-    assert rc == 0, out[-3000:]
-    gateway.put("/restore/kept", "after")
-    rc, out = playbook("restore", *UPGRADED, "-e", "etcd_restore_snapshot=" + os.path.join(BACKUPS, snapshots()[-1]))
-    assert rc == 0, out[-5000:]
-    assert Gateway(URL[HOSTS[1]]).get("/restore/kept") == "before"
+    backup_then_restore(URL, *UPGRADED)
     assert_runtime("container", "localhost/raftops-etcd:v3.5.30")
 
 
 @pytest.mark.full
 def test_the_maintenance_timer_runs_against_a_container_member():
-    rc, out = playbook("etcd", *UPGRADED, "-e", "etcd_maintenance_schedule=hourly")
-    assert rc == 0, out[-3000:]
-    name = HOSTS[0]
-    host(name).check_output("systemctl start etcd-maintenance.service")
-    result = host(name).run("systemctl show --property=Result --value etcd-maintenance.service")
-    assert result.stdout.strip() == "success", host(name).check_output("journalctl -u etcd-maintenance --no-pager -o cat")
+    assert_maintenance_runs(HOSTS[0], *UPGRADED)
 
 
 def ca_certificate():
@@ -137,48 +123,7 @@ def test_a_downgrade_runs_the_image_of_the_older_release_with_no_write_lost():
     assert {Gateway(url).status()["version"] for url in URL.values()} == {"3.5.16"}
 
 
-def prepare(names):
-    """What prepare.yml gives a test host (the mirror's Debian packages, Podman's storage driver), for
-    hosts recreated empty."""
-    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, "--limit", ",".join(names),
-                           os.path.join(ROOT, "molecule", "container", "prepare.yml")],
-                          env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600,
-                          check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-
-
 @pytest.mark.full
 def test_quorum_is_recovered_from_the_survivor_s_container_after_two_hosts_are_killed_with_no_write_lost():
-    survivor, lost_hosts = HOSTS[0], HOSTS[1:]
-    cluster_id = Gateway(URL[survivor]).status()["header"]["cluster_id"]
-    writer = Writer(URL.values(), prefix="/recover-%d/" % time.time())
-    writer.start()
-    deadline = time.monotonic() + 60
-    while len(writer.acked) < 100 and time.monotonic() < deadline:
-        time.sleep(0.5)
-    # The leader holds every acknowledged write: the survivor leads when the two others die.
-    move_leadership({h: Gateway(URL[h]) for h in HOSTS}, survivor)
-    time.sleep(1)
-    for name in lost_hosts:
-        run_testbed("kill", name)
-    acked_before_loss = len(writer.acked)
-    # The dead hosts come back as new, empty machines (their disks lost), given what prepare.yml gives.
-    for name in lost_hosts:
-        run_testbed("recreate", name, URL[name].split("//")[1].split(":")[0])
-    prepare(lost_hosts)
-    started = time.time()
-    rc, out = playbook("recover_quorum", *DOWNGRADED)
-    elapsed = time.time() - started
-    time.sleep(1)
-    writer.stop()
-    lost = {name: writer.lost(Gateway(URL[name])) for name in HOSTS}
-    print("\nrecover_quorum: run %.1f s; %d writes acknowledged (%d before the loss), %d failed, %d lost" % (
-        elapsed, len(writer.acked), acked_before_loss, len(writer.failed), sum(len(v) for v in lost.values())))
-    assert rc == 0, out[-6000:]
-    assert lost == {name: [] for name in HOSTS}, "acknowledged writes that cannot be read back"
-    assert acked_before_loss >= 100, "the client hardly wrote before the loss: %s" % writer.failed[:5]
-    assert len(writer.acked) > acked_before_loss, "no write acknowledged after the recovery"
-    statuses = [Gateway(url).status() for url in URL.values()]
-    assert {s["header"]["cluster_id"] for s in statuses} == {cluster_id}
-    assert len(Gateway(URL[survivor]).members()) == len(HOSTS)
+    recover_quorum_under_writer(URL, "container", *DOWNGRADED)
     assert_runtime("container", "localhost/raftops-etcd:v3.5.16")

@@ -609,6 +609,73 @@ def roll_under_writer(label, urls, *args, name="etcd", rolls=1, tls=None):
     return out
 
 
+def backup_then_restore(urls, *args):
+    """A backup (playbooks/backup.yml with ``args``), a key changed after it, then a restore of that
+    snapshot: the key reads as it was at the backup, through another member (``urls``: {host: client URL})."""
+    hosts = list(urls)
+    gateway = Gateway(urls[hosts[0]])
+    gateway.put("/restore/kept", "before")
+    rc, out = playbook("backup", *args)
+    assert rc == 0, out[-3000:]
+    gateway.put("/restore/kept", "after")
+    rc, out = playbook("restore", *args, "-e", "etcd_restore_snapshot=" + os.path.join(BACKUPS, snapshots()[-1]))
+    assert rc == 0, out[-5000:]
+    assert Gateway(urls[hosts[1]]).get("/restore/kept") == "before"
+
+
+def assert_maintenance_runs(name, *args):
+    """The maintenance timer (an hourly schedule with ``args``) put in place; its service, started on
+    host ``name``, succeeds."""
+    rc, out = playbook("etcd", *args, "-e", "etcd_maintenance_schedule=hourly")
+    assert rc == 0, out[-3000:]
+    host(name).check_output("systemctl start etcd-maintenance.service")
+    result = host(name).run("systemctl show --property=Result --value etcd-maintenance.service")
+    assert result.stdout.strip() == "success", host(name).check_output("journalctl -u etcd-maintenance --no-pager -o cat")
+
+
+def recover_quorum_under_writer(urls, scenario, *args):
+    """Two of the three members' hosts (``urls``: {host: client URL}, the first survives, leading)
+    killed under a writer, recreated empty and given what molecule/<scenario>/prepare.yml gives, then
+    playbooks/recover_quorum.yml with ``args``: prints the figures; no acknowledged write lost, writes
+    acknowledged after the recovery, the cluster ID kept and every member back."""
+    hosts = list(urls)
+    survivor, lost_hosts = hosts[0], hosts[1:]
+    cluster_id = Gateway(urls[survivor]).status()["header"]["cluster_id"]
+    writer = Writer(urls.values(), prefix="/recover-%d/" % time.time())
+    writer.start()
+    deadline = time.monotonic() + 60
+    while len(writer.acked) < 100 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    # The leader holds every acknowledged write: the survivor leads when the two others die.
+    move_leadership({h: Gateway(urls[h]) for h in hosts}, survivor)
+    time.sleep(1)
+    for name in lost_hosts:
+        run_testbed("kill", name)
+    acked_before_loss = len(writer.acked)
+    # The dead hosts come back as new, empty machines (their disks lost), given what prepare.yml gives.
+    for name in lost_hosts:
+        run_testbed("recreate", name, urllib.parse.urlsplit(urls[name]).hostname)
+    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, "--limit", ",".join(lost_hosts),
+                           os.path.join(ROOT, "molecule", scenario, "prepare.yml")],
+                          env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600,
+                          check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    started = time.time()
+    rc, out = playbook("recover_quorum", *args)
+    elapsed = time.time() - started
+    time.sleep(1)
+    writer.stop()
+    lost = {name: writer.lost(Gateway(urls[name])) for name in hosts}
+    print("\nrecover_quorum: run %.1f s; %d writes acknowledged (%d before the loss), %d failed, %d lost" % (
+        elapsed, len(writer.acked), acked_before_loss, len(writer.failed), sum(len(v) for v in lost.values())))
+    assert rc == 0, out[-6000:]
+    assert lost == {name: [] for name in hosts}, "acknowledged writes that cannot be read back"
+    assert acked_before_loss >= 100, "the client hardly wrote before the loss: %s" % writer.failed[:5]
+    assert len(writer.acked) > acked_before_loss, "no write acknowledged after the recovery"
+    assert {Gateway(url).status()["header"]["cluster_id"] for url in urls.values()} == {cluster_id}
+    assert len(Gateway(urls[survivor]).members()) == len(hosts)
+
+
 def seed_before(gateway, members=3):
     """200 keys /before/NNN written once ``members`` members serve; returns (cluster ID, member IDs)."""
     assert poll(lambda: len([m for m in gateway.members() if m.get("clientURLs")]) == members, 60)

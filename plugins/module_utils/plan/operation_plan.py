@@ -366,10 +366,17 @@ def report_refusal(health, settings):
                              health.get("msg") or "no reply"))
 
 
+def _member_runtime(read):
+    if read["runtime"] == "container":
+        return "container (%s)" % read.get("container_engine")
+    return read["runtime"]
+
+
 def runtime_line(reads):
     """The status's line of how each member runs etcd (etcd_runtime), from each play host's read
-    (``reads``: host -> raftops.etcd.etcd_host_info's result) of the unit it has; '' when none has one."""
-    runs = ["%s %s" % ((read.get("settings") or {}).get("ETCD_NAME") or host, read["runtime"])
+    (``reads``: host -> raftops.etcd.etcd_host_info's result) of the unit it has, a container's with the
+    engine that runs it (``container (docker)``); '' when none has one."""
+    runs = ["%s %s" % ((read.get("settings") or {}).get("ETCD_NAME") or host, _member_runtime(read))
             for host, read in sorted(reads.items()) if (read or {}).get("runtime")]
     return "runtime: %s" % ", ".join(runs) if runs else ""
 

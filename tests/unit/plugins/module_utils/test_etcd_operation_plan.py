@@ -461,9 +461,11 @@ def test_strict_refuses_with_every_finding_and_warns_of_nothing():
 
 
 def test_the_status_names_each_member_s_runtime_by_its_read():
-    reads = {"h1": dict(runtime="container", settings={"ETCD_NAME": "etcd-host1"}),
-             "h0": dict(runtime="host", settings={"ETCD_NAME": "etcd-host0"}),
+    reads = {"h1": dict(runtime="container", container_engine="docker", settings={"ETCD_NAME": "etcd-host1"}),
+             "h3": dict(runtime="container", container_engine="podman", settings={"ETCD_NAME": "etcd-host3"}),
+             # The binary's unit: the engine the host would use is not named.
+             "h0": dict(runtime="host", container_engine="podman", settings={"ETCD_NAME": "etcd-host0"}),
              # A host without the unit (a dead host's read is not there at all) is not named.
              "h2": dict(runtime=None, settings={})}
-    assert runtime_line(reads) == "runtime: etcd-host0 host, etcd-host1 container"
+    assert runtime_line(reads) == "runtime: etcd-host0 host, etcd-host1 container (docker), etcd-host3 container (podman)"
     assert runtime_line({"h2": dict(runtime=None)}) == ""
