@@ -199,6 +199,8 @@ class ActionModule(ActionBase):
         plan = etcd_plan.plan_cluster(plan, params["members"], health, self._host_reports(
             self._hostvars(task_vars), self._play_hosts(task_vars), params["report_var"]), settings)
         plan.update(cluster_pending=False, cluster_read=health, run_lease_id=str(lock_read.get("lease_id") or ""))
+        # What the lock says (a lock taken over from a run that died) is the step's warning, as it was the lock task's.
+        plan["warnings"] = list(plan.get("warnings") or []) + list(lock_read.get("warnings") or [])
         plan["cluster_refusal"] = etcd_host_checks.cluster_refusal(
             plan, settings.get("version"), settings.get("downgrade_cancel"), lock_read)
         return plan

@@ -91,11 +91,16 @@ def put_lock(holder, lease):
     Gateway(URL["hard-host0"]).call("/v3/kv/put", {"key": b64("/raftops/etcd/run"), "value": b64(value), "lease": lease})
 
 
+# The task that takes the run lock: the cluster step, or the hosts step when it runs on the member the
+# cluster is read from (and the cluster step then does not run).
+LOCK_TASKS = ("TASK [raftops.etcd.etcd : Read the running cluster, under the run lock",
+              "TASK [raftops.etcd.etcd : Plan the run]")
+
+
 def past_the_lock(times):
     """When a run's output (interrupted_playbook's times) went past the task that takes the run lock."""
     lines = [line for _t, line in times]
-    locked = next(i for i, line in enumerate(lines)
-                  if line.startswith("TASK [raftops.etcd.etcd : Read the running cluster and take the run lock"))
+    locked = next(i for prefix in LOCK_TASKS for i, line in enumerate(lines) if line.startswith(prefix))
     return next(t for t, line in times[locked + 1:] if line.startswith("TASK ["))
 
 

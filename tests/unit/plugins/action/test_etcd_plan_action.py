@@ -272,6 +272,16 @@ def test_the_cluster_step_reads_the_cluster_in_the_call_that_takes_the_run_lock(
     assert plan["cluster_pending"] is False and "failed" not in plan
 
 
+def test_the_run_lock_s_warning_of_a_run_that_died_is_the_cluster_step_s_warning(action):
+    first = hosts_plan(action)
+    died = ("lock run was held by ctl 123 since 2026-01-01T00:00:00Z (lease 7e), a run that died (its keeper saw "
+            "its ansible-playbook process (pid 9) end): it may have stopped part-way; the lock was taken over")
+    lock_answer(action, dict(acquired=True, lease_id="7f", cluster=HEALTH, warnings=[died]))
+    result = cluster_step(action, first, LOCK_SETTINGS)
+    assert result["warnings"] == [died]
+    assert result["run_lease_id"] == "7f" and "failed" not in result
+
+
 def test_the_cluster_step_refuses_a_run_lock_another_run_holds(action):
     first = hosts_plan(action)
     held = dict(acquired=False, msg="the run lock is held by another run (ctl 123)")
