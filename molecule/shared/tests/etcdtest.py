@@ -120,6 +120,10 @@ def why_failed(out, tail=2000):
         task = out[task_start + 1:out.find("]", task_start)] + "]" if task_start >= 0 else "(no task)"
         message = re.search(r'"msg": "((?:[^"\\]|\\.)*)"', block)
         said = message.group(1) if message else " ".join(block.split())
+        # ansible-core's wrapping of a failed template ("Task failed: Finalization of task args for ...
+        # failed: Error while resolving value for ...: ") goes: the cause comes first.
+        said = re.sub(r"Task failed: |Finalization of task args for '+[^']*'+ failed: |"
+                      r"Error while resolving value for '+[^']*'+: ", "", said)
         failures.append("%s on %s: %s" % (task, match.group(1), said[:500]))
     return "\n".join([*failures, "--- the output's end:", out[-tail:]])
 

@@ -180,16 +180,25 @@ def read_key(path):
 
 
 def create_key(path):
-    """Write a new random key to ``path`` (mode 0600), which must not exist; returns the key."""
+    """Write a new random key to ``path`` (mode 0600), which must not exist; returns the key. The key is
+    written whole to a file beside it and linked into place: another process of the run (each host's
+    lookup) that finds ``path`` made reads all of the key, never a file still empty."""
     key = os.urandom(KEY_SIZE)
+    directory = os.path.dirname(os.path.abspath(path))
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        descriptor, written = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
     except OSError as exc:
         raise BackupCryptoError("key", "key file %s cannot be created: %s" % (path, exc.strerror)) from None
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(base64.b64encode(key) + b"\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(base64.b64encode(key) + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(written, path)
+    except OSError as exc:
+        raise BackupCryptoError("key", "key file %s cannot be created: %s" % (path, exc.strerror)) from None
+    finally:
+        os.unlink(written)
     return key
 
 

@@ -22,6 +22,25 @@ def test_the_recipient_is_the_key_files_public_key_and_the_key_is_made_once(tmp_
     assert Recipient().run([str(path)]) == [first]  # read, not made again
 
 
+def test_hosts_that_make_the_key_at_once_all_get_the_one_key_made(tmp_path, monkeypatch):
+    # A play's hosts render the push settings in processes of their own, each calling the lookup. Another
+    # host's lookup runs while this one writes the key it made: it must not find the key file there
+    # still empty (a run of the restore scenario failed so: "holds 0 bytes, not 32").
+    path, others = str(tmp_path / "etcd-backup.key"), []
+    fdopen = os.fdopen
+
+    def other_host_meanwhile(*args, **kwargs):
+        if not others:
+            others.append(None)
+            others[0] = Recipient().run([path])[0]
+        return fdopen(*args, **kwargs)
+
+    monkeypatch.setattr(os, "fdopen", other_host_meanwhile)
+    (mine,) = Recipient().run([path])
+    assert others == [mine] and mine["key_id"] == crypto.key_id(crypto.read_key(path))
+    assert os.listdir(tmp_path) == ["etcd-backup.key"]  # nothing left beside it
+
+
 def test_a_member_gets_its_own_signing_seed_and_every_signers_public_key(tmp_path):
     path = tmp_path / "etcd-backup.key"
     (mine,) = Recipient().run([str(path)], member="etcd-b", members=["etcd-a", "etcd-b"])
