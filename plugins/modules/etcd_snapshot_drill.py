@@ -336,7 +336,7 @@ def applier(params, plan):
     return apply
 
 
-def replay(module, tool, label):
+def replay(module, private, label):
     params = module.params
     if not params["replay_dest"]:
         raise Failure("replay needs replay_dest, where the replayed snapshot goes", problems=[])
@@ -345,8 +345,6 @@ def replay(module, tool, label):
             plan = json.load(source)
     except (OSError, ValueError) as exc:
         raise Failure("replay %s cannot be read: %s" % (params["replay"], exc), problems=[]) from None
-    private = PrivateEtcd(dict(etcd=params["etcd_path"], etcdutl=tool.path), params["user"], work_dir=params["work_dir"],
-                          start_timeout=params["start_timeout"])
     try:
         done = private.replay(params["src"], applier(params, plan), (EtcdError,))
     except (DrillError, OSError, ValueError, KeyError) as exc:
@@ -379,10 +377,10 @@ def drill(module):
     if module.check_mode:
         return dict(changed=False, src=params["src"], problems=[],
                     msg="check mode: %s would be restored into a private etcd" % label)
-    if params["replay"]:
-        return replay(module, tool, label)
     private = PrivateEtcd(dict(etcd=params["etcd_path"], etcdutl=tool.path), params["user"], work_dir=params["work_dir"],
                           start_timeout=params["start_timeout"])
+    if params["replay"]:
+        return replay(module, private, label)
     try:
         found = private.drill(params["src"], record, reader(params), (EtcdError,), params["cluster_keyspace"])
     except (DrillError, OSError, ValueError, KeyError) as exc:
