@@ -110,7 +110,7 @@ class ActionModule(ActionBase):
             if self._task.check_mode and result.get("sent"):
                 return dict(kept=[], deleted=[], unverified=[])  # a directory check mode did not make
             raise
-        headers = {name: crypto.parse_head(head, backup_target.object_what(name, target["name"]))
+        headers = {name: crypto.parse_head(head, crypto.object_what(name, target["name"]))
                    for name, head in heads.items()}
         decider = Here(params, bool(self._task.check_mode))
         try:

@@ -553,6 +553,19 @@ def parse_head(head, what, key=None):
         return exc
 
 
+def object_what(name, target_name):
+    """How messages name object ``name`` of a target."""
+    return "object %s on target %s" % (name, target_name)
+
+
+def target_heads(target, names):
+    """{name: the header fields, or the BackupCryptoError reading them raised (parse_head)} of the
+    objects ``names`` on ``target`` (an object with ``name`` and ``read_head(name, size)``), each read
+    from its first MAX_HEAD_SIZE bytes and named as object_what names it, for verified_times or
+    retention to judge."""
+    return {name: parse_head(target.read_head(name, MAX_HEAD_SIZE), object_what(name, target.name)) for name in names}
+
+
 def check_label(fields, what, name=None, cluster=None):
     """Refuse an authentic backup (read_header with the key) under another name than ``name``, or
     of another cluster than ``cluster`` (each checked when given)."""

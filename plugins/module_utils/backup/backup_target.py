@@ -95,15 +95,10 @@ class Bucket(s3.Bucket):
         its first MAX_HEAD_SIZE bytes only (a range read); the BackupCryptoError it raises when it
         cannot be read or is not authentic (an empty object planted there must not stop the prune).
         Its signature is for the caller to verify."""
-        return crypto.parse_head(self.read_head(name, crypto.MAX_HEAD_SIZE), object_what(name, self.name), key)
+        return crypto.parse_head(self.read_head(name, crypto.MAX_HEAD_SIZE), crypto.object_what(name, self.name), key)
 
 
 # -- the states ----------------------------------------------------------------------------------
-
-
-def object_what(name, target_name):
-    """How messages name object ``name`` of a target."""
-    return "object %s on target %s" % (name, target_name)
 
 
 def signers(key, members):
@@ -252,7 +247,7 @@ def _latest(module, bucket):
         raise TargetError("target %s (%s) holds no backup (etcd-snapshot-*.enc)" % (bucket.name, bucket.where()))
     key = _key(module, create=False)[0]
     headers = {item["name"]: bucket.header(item["name"], key) for item in objects}
-    name, skipped = crypto.newest_authentic(headers, lambda n: object_what(n, bucket.name),
+    name, skipped = crypto.newest_authentic(headers, lambda n: crypto.object_what(n, bucket.name),
                                             signers(key, module.params["members"]), module.params["cluster"])
     for problem in skipped:
         module.warn("latest: skipped %s" % problem)
@@ -267,7 +262,7 @@ def _download_open(module, bucket, name, dest):
     download = _private_temp(dest)
     try:
         bucket.download(name, download)
-        return _open(module, download, dest, object_what(name, bucket.name), name)
+        return _open(module, download, dest, crypto.object_what(name, bucket.name), name)
     finally:
         _remove(download)
 
@@ -303,7 +298,7 @@ def point_fetched(module, bucket):
     point_revision = point.get("revision") or None
     key = _key(module, create=False)[0]
     headers = {item["name"]: bucket.header(item["name"], key) for item in bucket.listing()}
-    times, skipped = crypto.verified_times(headers, lambda n: object_what(n, bucket.name),
+    times, skipped = crypto.verified_times(headers, lambda n: crypto.object_what(n, bucket.name),
                                            signers(key, module.params["members"]), module.params["cluster"])
     for problem in skipped:
         module.warn("passed over %s" % problem)
@@ -314,7 +309,7 @@ def point_fetched(module, bucket):
         try:
             revision = check_snapshot_file(dest, count_keys=False)["revision"]
         except SnapshotError as exc:
-            raise TargetError("%s: %s" % (object_what(name, bucket.name), exc)) from None
+            raise TargetError("%s: %s" % (crypto.object_what(name, bucket.name), exc)) from None
         cluster_id = headers[name]["label"].get("cluster_id")
         if point_revision is not None and revision > point_revision:
             continue
@@ -394,7 +389,7 @@ def decide_prune(module, headers, target_name):
     try:
         kept, deleted, unverified = crypto.retention(
             headers, target["keep"], target["max_age_days"], time.time(), signers(key, module.params["members"]),
-            module.params["cluster"], lambda n: object_what(n, target_name))
+            module.params["cluster"], lambda n: crypto.object_what(n, target_name))
     except ValueError as exc:
         raise TargetError("target %s: %s" % (target_name, exc)) from None
     for problem in unverified:

@@ -63,12 +63,11 @@ class Drill:
         times, names = {}, []
         for target in self.targets:
             def what(name, target=target):
-                return "object %s on target %s" % (name, target.name)
+                return crypto.object_what(name, target.name)
             try:
                 found = [o["name"] for o in target.listing() if crypto.is_backup_object(o["name"])]
                 names += found
-                headers = {name: crypto.parse_head(target.read_head(name, crypto.MAX_HEAD_SIZE), what(name))
-                           for name in found if name not in times}
+                headers = crypto.target_heads(target, [name for name in found if name not in times])
             except (push.PushError, etcd_s3.S3Error, OSError, ValueError) as exc:
                 raise DrillError("target %s (%s) cannot be listed: %s" % (target.name, target.where(), exc)) from None
             verified, passed_over = crypto.verified_times(headers, what, signers, self.settings["cluster"], self.clock())

@@ -561,16 +561,10 @@ class Push:
         not verify are neither counted nor deleted: named in the log and in ``unverified``."""
         signers = crypto.decoded_signers(self.settings["signers"])
 
-        def what(name):
-            return "object %s on target %s" % (name, target.name)
-
-        headers = {}
-        for item in target.listing():
-            if crypto.is_backup_object(item["name"]):
-                headers[item["name"]] = crypto.parse_head(target.read_head(item["name"], crypto.MAX_HEAD_SIZE),
-                                                          what(item["name"]))
+        headers = crypto.target_heads(target, [o["name"] for o in target.listing() if crypto.is_backup_object(o["name"])])
         kept, deleted, unverified = crypto.retention(headers, target.target["keep"], target.target["max_age_days"],
-                                                     self.clock(), signers, self.settings["cluster"], what)
+                                                     self.clock(), signers, self.settings["cluster"],
+                                                     lambda name: crypto.object_what(name, target.name))
         outcome.update(kept=len(kept), deleted=[], unverified=unverified)
         for problem in unverified:
             self.log("target %s: neither kept nor deleted, an operator decides: %s" % (target.name, problem))

@@ -156,9 +156,8 @@ class Stream:
     def full_backups(self, target, listing):
         """{name: (time, header fields)} of the full backups in ``listing`` (target.objects()) whose
         headers verify as this cluster's."""
-        heads = {o["name"]: crypto.parse_head(target.read_head(o["name"], crypto.MAX_HEAD_SIZE), o["name"])
-                 for o in listing if crypto.is_backup_object(o["name"])}
-        times, _unverified = crypto.verified_times(heads, lambda n: "object %s" % n, self.signers,
+        heads = crypto.target_heads(target, [o["name"] for o in listing if crypto.is_backup_object(o["name"])])
+        times, _unverified = crypto.verified_times(heads, lambda name: crypto.object_what(name, target.name), self.signers,
                                                    self.settings["cluster"])
         return {name: (taken, heads[name]) for name, taken in times.items()}
 
