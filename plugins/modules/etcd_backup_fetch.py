@@ -21,7 +21,7 @@ description:
   - A truncated, tampered, foreign-key or renamed backup, one of another cluster than O(cluster), or one not signed
     by the cluster's controller or one of O(members) (its Ed25519 signature, with the keys derived from O(key_file)),
     fails the task naming it and its target; V(latest) skips those, with a warning each.
-extends_documentation_fragment: [raftops.etcd.common]
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.point_in_time]
 attributes:
   action:
     description: Runs as an action plugin; the controller decrypts.
@@ -68,13 +68,6 @@ options:
         and chosen, verified and decrypted on the controller as from an S3 target.
     type: dict
     version_added: 1.0.0
-    suboptions:
-      time:
-        description: An RFC 3339 time (C(2026-11-28T14:03:07Z)).
-        type: str
-      revision:
-        description: The last revision to replay.
-        type: int
 seealso:
   - module: raftops.etcd.etcd_backup_target
     description: Seal, send, prune and fetch backups of S3 targets.

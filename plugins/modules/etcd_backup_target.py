@@ -57,7 +57,7 @@ requirements:
   - cryptography
   - boto3 (for the S3 states V(present), V(fetched), V(pruned) and V(listed) only)
   - cryptography and boto3 are needed on the controller only
-extends_documentation_fragment: [raftops.etcd.common]
+extends_documentation_fragment: [raftops.etcd.common, raftops.etcd.point_in_time]
 attributes:
   check_mode:
     details: Nothing is sealed, uploaded, downloaded or deleted; the result says what would be.
@@ -205,13 +205,6 @@ options:
         of another cluster, or a gap before the point fails the task, naming them.
     type: dict
     version_added: 1.0.0
-    suboptions:
-      time:
-        description: An RFC 3339 time (C(2026-11-28T14:03:07Z)); every revision the stream received by then is replayed.
-        type: str
-      revision:
-        description: The last revision to replay.
-        type: int
 seealso:
   - module: raftops.etcd.etcd_snapshot_info
     description: Check the decrypted snapshot before a restore.
