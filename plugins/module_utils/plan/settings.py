@@ -37,6 +37,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions impo
 # or a list of (label, value, text) for parts of the value (keys of a dict, items of a list).
 # A rule is skipped when its variable is missing or failed an earlier rule, so rules that relate
 # several variables come last and only ever see values that are sound on their own.
+# A kind of value that several variables take is (check, allowed), written once: Rule(variable, *KIND, why).
 Rule = namedtuple("Rule", ["variable", "check", "allowed", "why"])
 
 # --- values -------------------------------------------------------------------------------------
@@ -55,6 +56,18 @@ def whole_number(minimum=None, maximum=None):
             return True
         return None
     return check
+
+
+def counted(unit, minimum, maximum=None):
+    """A kind of value: a whole number of ``unit`` from ``minimum`` (up to ``maximum``), its
+    check and what it allows said from the same bounds."""
+    if maximum is not None:
+        bounds = "from %d to %d" % (minimum, maximum)
+    elif minimum == 0:
+        bounds = "0 or more"
+    else:
+        bounds = "at least %d" % minimum
+    return whole_number(minimum, maximum), "a whole number of %s, %s" % (unit, bounds)
 
 
 def one_of(choices):
@@ -92,7 +105,7 @@ def matches(pattern, empty_ok=False):
 
 # --- ports, timing, sizes -----------------------------------------------------------------------
 
-PORT_TEXT = "a port is a whole number from 1 to 65535"
+PORT = (whole_number(1, 65535), "a port is a whole number from 1 to 65535")
 # The first contact of the playbooks meant for dead hosts (the action of raftops.etcd.etcd_reach checks
 # its bound with these too, before it reaches a host).
 MAX_FIRST_CONTACT = 600
@@ -589,42 +602,48 @@ def _access_entry_problem(entry, kind, keys, seen):
     return ""
 
 
-def access_roles(value, _settings):
+def _access_entries(value, kind, keys, own_problem, shown):
+    """The check of etcd_roles / etcd_users: (label, ``shown(entry)``, problem) of each bad entry, by
+    _access_entry_problem, then ``own_problem(entry)`` ('' when nothing) of an entry sound so far."""
     if not isinstance(value, (list, tuple)):
         return True
     problems, seen = [], set()
     for index, entry in enumerate(value):
-        problem = _access_entry_problem(entry, "role", ROLE_KEYS, seen)
-        if not problem and entry.get("state", "present") == "present":
-            if not isinstance(entry.get("permissions") or [], (list, tuple)):
-                problem = "role %s: permissions must be a list" % entry["name"]
-            else:
-                from ansible_collections.raftops.etcd.plugins.module_utils.client.access import AccessError, wanted_permissions
-
-                try:
-                    wanted_permissions(entry.get("permissions") or [])
-                except AccessError as exc:
-                    problem = "role %s: %s" % (entry["name"], exc)
+        problem = _access_entry_problem(entry, kind, keys, seen) or own_problem(entry)
         if problem:
-            problems.append(("etcd_roles[%d]" % index, entry, problem))
+            problems.append(("etcd_%ss[%d]" % (kind, index), shown(entry), problem))
     return problems
+
+
+def _role_problem(entry):
+    if entry.get("state", "present") != "present":
+        return ""
+    if not isinstance(entry.get("permissions") or [], (list, tuple)):
+        return "role %s: permissions must be a list" % entry["name"]
+    from ansible_collections.raftops.etcd.plugins.module_utils.client.access import AccessError, wanted_permissions
+
+    try:
+        wanted_permissions(entry.get("permissions") or [])
+    except AccessError as exc:
+        return "role %s: %s" % (entry["name"], exc)
+    return ""
+
+
+def _user_problem(entry):
+    password, roles = entry.get("password"), entry.get("roles", [])
+    if password is not None and (not isinstance(password, str) or not password or CONTROL.search(password)):
+        return "user %s: the password must be a non-empty string without control characters" % entry["name"]
+    if not isinstance(roles, (list, tuple)) or not all(isinstance(r, str) and r for r in roles):
+        return "user %s: roles must be a list of role names" % entry["name"]
+    return ""
+
+
+def access_roles(value, _settings):
+    return _access_entries(value, "role", ROLE_KEYS, _role_problem, lambda entry: entry)
 
 
 def access_users(value, _settings):
-    if not isinstance(value, (list, tuple)):
-        return True
-    problems, seen = [], set()
-    for index, entry in enumerate(value):
-        problem = _access_entry_problem(entry, "user", USER_KEYS, seen)
-        if not problem:
-            password, roles = entry.get("password"), entry.get("roles", [])
-            if password is not None and (not isinstance(password, str) or not password or CONTROL.search(password)):
-                problem = "user %s: the password must be a non-empty string without control characters" % entry["name"]
-            elif not isinstance(roles, (list, tuple)) or not all(isinstance(r, str) and r for r in roles):
-                problem = "user %s: roles must be a list of role names" % entry["name"]
-        if problem:
-            problems.append(("etcd_users[%d]" % index, _hidden(entry), problem))
-    return problems
+    return _access_entries(value, "user", USER_KEYS, _user_problem, _hidden)
 
 
 def root_password(value, _settings):
@@ -694,8 +713,7 @@ def root_login_needs_pki(value, settings):
 
 BOOTSTRAP_MODES = ("static", "dns_srv", "discovery")  # = the choices of etcd_bootstrap in meta/argument_specs.yml
 SRV_NAME_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,40}[A-Za-z0-9])?"
-SRV_NAME_TEXT = "'' or letters, digits and - (not first or last), like prod"
-DOMAIN_TEXT = "'' or a DNS domain like example.com"
+SRV_NAME = (matches(SRV_NAME_PATTERN, empty_ok=True), "'' or letters, digits and - (not first or last), like prod")
 # etcd's v2 discovery URL: a directory of the v2 keys API, by convention /v2/keys/_etcd/registry/<token>.
 DISCOVERY_URL = re.compile(r"https?://[^/\s\x00-\x1f\x7f]+/v2/keys/(?:[A-Za-z0-9._-]+/)*[A-Za-z0-9._-]+")
 DISCOVERY_URL_TEXT = ("'' or the v2 URL of a token on the discovery cluster, like "
@@ -739,6 +757,9 @@ def discovery_domain(value, _settings):
     if value == "":
         return None
     return None if is_dns_name(value.rstrip(".")) and "." in value.rstrip(".") else True
+
+
+SRV_DOMAIN = (discovery_domain, "'' or a DNS domain like example.com")
 
 
 def discovery_endpoints(value, _settings):
@@ -815,26 +836,33 @@ TLS_KEYS = (
     "ETCD_SELF_SIGNED_CERT_VALIDITY", "ETCD_TLS_MIN_VERSION", "ETCD_TLS_MAX_VERSION", "ETCD_CIPHER_SUITES",
     "ETCD_PEER_SKIP_CLIENT_SAN_VERIFICATION", "ETCD_EXPERIMENTAL_PEER_SKIP_CLIENT_SAN_VERIFICATION",
 )
+# Settings the role writes from a role variable: key -> what to set instead.
+ROLE_SET_ENV = dict(
+    ETCD_NAME="NODE_NAME",
+    ETCD_DATA_DIR="etcd_data_dir",
+    ETCD_WAL_DIR="etcd_wal_dir",
+    ETCD_LISTEN_PEER_URLS="etcd_address and etcd_peer_port",
+    ETCD_INITIAL_ADVERTISE_PEER_URLS="etcd_address and etcd_peer_port",
+    ETCD_LISTEN_CLIENT_URLS="etcd_address and etcd_client_port",
+    ETCD_ADVERTISE_CLIENT_URLS="etcd_address and etcd_client_port",
+    ETCD_INITIAL_CLUSTER="the hosts of the etcd_group group",
+    ETCD_INITIAL_CLUSTER_TOKEN="etcd_cluster_token",
+    ETCD_HEARTBEAT_INTERVAL="etcd_heartbeat_interval",
+    ETCD_ELECTION_TIMEOUT="etcd_election_timeout",
+    ETCD_SNAPSHOT_COUNT="etcd_snapshot_count",
+    ETCD_QUOTA_BACKEND_BYTES="etcd_quota_backend_bytes",
+    ETCD_AUTO_COMPACTION_MODE="etcd_auto_compaction_mode",
+    ETCD_AUTO_COMPACTION_RETENTION="etcd_auto_compaction_retention",
+    ETCD_LOG_LEVEL="etcd_log_level",
+    ETCD_LISTEN_METRICS_URLS="etcd_metrics and etcd_metrics_port",
+    ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK="etcd_corruption_checks",
+    ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED="etcd_corruption_checks",
+)
 # Settings the role writes itself or that would break what it guarantees: key -> why refused.
 MANAGED_ENV = dict(
     {key: TLS_SAFETY for key in TLS_KEYS},
-    ETCD_NAME="the role sets this; use NODE_NAME instead",
-    ETCD_DATA_DIR="the role sets this; use etcd_data_dir instead",
-    ETCD_WAL_DIR="the role sets this; use etcd_wal_dir instead",
-    ETCD_LISTEN_PEER_URLS="the role sets this; use etcd_address and etcd_peer_port instead",
-    ETCD_INITIAL_ADVERTISE_PEER_URLS="the role sets this; use etcd_address and etcd_peer_port instead",
-    ETCD_LISTEN_CLIENT_URLS="the role sets this; use etcd_address and etcd_client_port instead",
-    ETCD_ADVERTISE_CLIENT_URLS="the role sets this; use etcd_address and etcd_client_port instead",
-    ETCD_INITIAL_CLUSTER="the role sets this; use the hosts of the etcd_group group instead",
-    ETCD_INITIAL_CLUSTER_TOKEN="the role sets this; use etcd_cluster_token instead",
+    **{key: "the role sets this; use %s instead" % instead for key, instead in ROLE_SET_ENV.items()},
     ETCD_INITIAL_CLUSTER_STATE=SAFETY,
-    ETCD_HEARTBEAT_INTERVAL="the role sets this; use etcd_heartbeat_interval instead",
-    ETCD_ELECTION_TIMEOUT="the role sets this; use etcd_election_timeout instead",
-    ETCD_SNAPSHOT_COUNT="the role sets this; use etcd_snapshot_count instead",
-    ETCD_QUOTA_BACKEND_BYTES="the role sets this; use etcd_quota_backend_bytes instead",
-    ETCD_AUTO_COMPACTION_MODE="the role sets this; use etcd_auto_compaction_mode instead",
-    ETCD_AUTO_COMPACTION_RETENTION="the role sets this; use etcd_auto_compaction_retention instead",
-    ETCD_LOG_LEVEL="the role sets this; use etcd_log_level instead",
     ETCD_LOGGER="the role sets this (zap, to stderr and so the journal); use etcd_log_level instead",
     ETCD_LOG_OUTPUTS="the role sets this (zap, to stderr and so the journal); use etcd_log_level instead",
     ETCD_CONFIG_FILE=SAFETY + ": etcd would ignore every other setting",
@@ -842,9 +870,6 @@ MANAGED_ENV = dict(
     ETCD_DISCOVERY=SAFETY + ": the role bootstraps the cluster",
     ETCD_DISCOVERY_SRV=SAFETY + ": the role bootstraps the cluster",
     ETCD_UNSAFE_NO_FSYNC=SAFETY + ": a crash could lose committed data",
-    ETCD_LISTEN_METRICS_URLS="the role sets this; use etcd_metrics and etcd_metrics_port instead",
-    ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK="the role sets this; use etcd_corruption_checks instead",
-    ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED="the role sets this; use etcd_corruption_checks instead",
     ETCD_EXPERIMENTAL_STOP_GRPC_SERVICE_ON_DEFRAG="the role sets this from 3.5.14 on (from 3.6 as the feature gate "
                                                   "StopGRPCServiceOnDefrag, which etcd_feature_gates may turn off): a "
                                                   "member that defragments sends gRPC clients that check its health "
@@ -1003,7 +1028,7 @@ RULES = [
     Rule("etcd_release_base_url", release_url,
          "a URL starting with https://, http:// or file://, without whitespace or a trailing /",
          "releases are fetched from {base}/v{version}/..."),
-    Rule("etcd_client_port", whole_number(1, 65535), PORT_TEXT, "etcd listens on it"),
+    Rule("etcd_client_port", *PORT, "etcd listens on it"),
     Rule("etcd_profile", sizing_profile, "'' (none), small, medium, large or xlarge",
          "the class of cluster: it sets the quota and snapshot count, and the hardware preflight checks against it "
          "(docs/sizing.md)"),
@@ -1011,17 +1036,17 @@ RULES = [
          "which hosts the hardware preflight measures: new members, every member, none"),
     Rule("etcd_metrics", one_of(METRICS_MODES), "loopback, address or off",
          "where each member serves /metrics and /health (docs/monitoring.md)"),
-    Rule("etcd_metrics_port", whole_number(1, 65535), PORT_TEXT, "etcd listens on it unless etcd_metrics is off"),
+    Rule("etcd_metrics_port", *PORT, "etcd listens on it unless etcd_metrics is off"),
     Rule("etcd_metrics_scrapers", san_list("etcd_metrics_scrapers"), "a list of IP addresses or DNS names (the Prometheus servers)",
          "they become the SANs of the scrapers' client certificate, which etcd checks"),
-    Rule("etcd_peer_port", whole_number(1, 65535), PORT_TEXT, "etcd listens on it"),
+    Rule("etcd_peer_port", *PORT, "etcd listens on it"),
     Rule("etcd_heartbeat_interval", whole_number(1, MAX_ELECTION_MS // 5),
          "a whole number of milliseconds from 1 to %d" % (MAX_ELECTION_MS // 5),
          "etcd refuses 0, and the election timeout (at least 5 x this) may not pass %d" % MAX_ELECTION_MS),
     Rule("etcd_election_timeout", whole_number(5, MAX_ELECTION_MS),
          "a whole number of milliseconds from 5 to %d" % MAX_ELECTION_MS,
          "etcd refuses more than %d ms (its maxElectionMs)" % MAX_ELECTION_MS),
-    Rule("etcd_snapshot_count", whole_number(1), "a whole number of committed transactions, at least 1",
+    Rule("etcd_snapshot_count", *counted("committed transactions", 1),
          "raft snapshots are taken every that many transactions"),
     Rule("etcd_quota_backend_bytes", whole_number(0, MAX_QUOTA),
          "a whole number of bytes from 0 (etcd's default, 2 GiB) to 100 GiB; etcd recommends at most 8 GiB",
@@ -1032,7 +1057,7 @@ RULES = [
          "periodic takes a duration or hours, revision a revision count; 0 is off, as etcd documents it"),
     Rule("etcd_log_level", one_of(LOG_LEVELS), "one of %s" % ", ".join(LOG_LEVELS),
          "the levels etcd knows"),
-    Rule("etcd_limit_nofile", whole_number(1024), "a whole number of open files, at least 1024",
+    Rule("etcd_limit_nofile", *counted("open files", 1024),
          "etcd holds a file per client connection and per peer stream"),
     Rule("etcd_runtime", one_of(RUNTIMES), "host or container",
          "how each member runs etcd: the release's binary, or an image of it under Podman or Docker (docs/runtime.md)"),
@@ -1040,26 +1065,20 @@ RULES = [
          "'' (the image each host builds from the verified release) or an image named by its digest, "
          "like registry.example.com/etcd@sha256:<64 hex digits>",
          "a tag can be moved to another image; a digest names one"),
-    Rule("etcd_health_timeout", whole_number(1), "a whole number of seconds, at least 1",
-         "how long the role waits for health"),
-    Rule("etcd_learner_stall_timeout", whole_number(1), "a whole number of seconds, at least 1",
-         "how long a joining learner may make no progress"),
-    Rule("etcd_run_lock_ttl", whole_number(10), "a whole number of seconds, at least 10",
+    Rule("etcd_health_timeout", *counted("seconds", 1), "how long the role waits for health"),
+    Rule("etcd_learner_stall_timeout", *counted("seconds", 1), "how long a joining learner may make no progress"),
+    Rule("etcd_run_lock_ttl", *counted("seconds", 10),
          "the lock of a run that died expires after it; a shorter one would expire under a live run"),
-    Rule("etcd_run_lock_wait", whole_number(0), "a whole number of seconds, 0 or more",
-         "how long a run waits for another run's lock"),
+    Rule("etcd_run_lock_wait", *counted("seconds", 0), "how long a run waits for another run's lock"),
     Rule("etcd_first_contact_timeout", whole_number(1, MAX_FIRST_CONTACT), FIRST_CONTACT_TEXT,
          "how long the playbooks meant for dead hosts wait for each host's first answer before they leave it out "
          "as unreachable; more would no longer bound a run that meets a dead host"),
-    Rule("etcd_max_raft_index_gap", whole_number(0), "a whole number of raft entries, 0 or more",
-         "how far behind the leader a restarted member may be"),
-    Rule("etcd_backup_keep", whole_number(1), "a whole number of snapshots, at least 1",
-         "0 would delete every snapshot"),
-    Rule("etcd_backup_host_keep", whole_number(1), "a whole number of snapshots, at least 1",
-         "0 would delete every snapshot"),
+    Rule("etcd_max_raft_index_gap", *counted("raft entries", 0), "how far behind the leader a restarted member may be"),
+    Rule("etcd_backup_keep", *counted("snapshots", 1), "0 would delete every snapshot"),
+    Rule("etcd_backup_host_keep", *counted("snapshots", 1), "0 would delete every snapshot"),
     Rule("etcd_restore_bump_revision", restore_bump, "auto or a whole number of revisions, 0 (no bump) or more",
          "a restore raises the revision by it (docs/backup-restore.md)"),
-    Rule("etcd_status_backup_max_age_hours", whole_number(1), "a whole number of hours, at least 1",
+    Rule("etcd_status_backup_max_age_hours", *counted("hours", 1),
          "the status warns when the newest snapshot is older"),
     Rule("etcd_backup_transfer_dir", directory("/var/tmp", empty_ok=True, system_ok=True, volatile_ok=True),
          "'' (the login user's temporary directory) or an absolute path in normal form",
@@ -1068,8 +1087,7 @@ RULES = [
          "each backup is encrypted and sent to every target (docs/backup-targets.md)"),
     Rule("etcd_backup_push", boolean, BOOL_TEXT,
          "the members push their snapshots to etcd_backup_targets (docs/backup-targets.md)"),
-    Rule("etcd_backup_push_window", whole_number(1), "a whole number of seconds, at least 1",
-         "one member pushes per window (docs/backup-targets.md)"),
+    Rule("etcd_backup_push_window", *counted("seconds", 1), "one member pushes per window (docs/backup-targets.md)"),
     Rule("etcd_backup_stream_interval", whole_number(0, 3600), "0 (no change stream) or a whole number of seconds up to 3600",
          "the members ship the cluster's changes off-host that often (docs/backup-restore.md)"),
     Rule("etcd_restore_to", point_time, "'' or an RFC 3339 time with its zone, such as 2026-11-28T14:03:07Z",
@@ -1104,18 +1122,14 @@ RULES = [
          "it is written into a systemd timer; systemd-analyze checks the expression on the host"),
     Rule("etcd_defrag_rule", defrag_rule, "a defragmentation rule (docs/maintenance.md)",
          "the maintenance playbook and timers decide with it"),
-    Rule("etcd_maintenance_defrag_timeout", whole_number(1), "a whole number of seconds, at least 1",
-         "how long one member's defragmentation may take"),
-    Rule("etcd_maintenance_defrag_pause", whole_number(0, 3600), "a whole number of seconds, from 0 to 3600",
+    Rule("etcd_maintenance_defrag_timeout", *counted("seconds", 1), "how long one member's defragmentation may take"),
+    Rule("etcd_maintenance_defrag_pause", *counted("seconds", 0, 3600),
          "the maintenance waits this long between two members' defragmentations"),
-    Rule("etcd_maintenance_compact_keep", whole_number(0), "a whole number of revisions, 0 or more",
+    Rule("etcd_maintenance_compact_keep", *counted("revisions", 0),
          "how many revisions a NOSPACE recovery keeps when it compacts"),
-    Rule("etcd_pki_validity_days", whole_number(1), "a whole number of days, at least 1",
-         "lifetime of member and client certificates"),
-    Rule("etcd_pki_ca_validity_days", whole_number(1), "a whole number of days, at least 1",
-         "lifetime of a new CA"),
-    Rule("etcd_pki_renew_before_days", whole_number(0), "a whole number of days, 0 or more",
-         "certificates this close to expiry are renewed"),
+    Rule("etcd_pki_validity_days", *counted("days", 1), "lifetime of member and client certificates"),
+    Rule("etcd_pki_ca_validity_days", *counted("days", 1), "lifetime of a new CA"),
+    Rule("etcd_pki_renew_before_days", *counted("days", 0), "certificates this close to expiry are renewed"),
     Rule("etcd_pki_key_type", one_of(PKI_KEY_TYPES), "one of %s" % ", ".join(PKI_KEY_TYPES),
          "the key types the role can make"),
     Rule("etcd_pki_extra_sans", san_list("etcd_pki_extra_sans"), "a list of IP addresses or DNS names (*.example.com allowed)",
@@ -1154,11 +1168,9 @@ RULES = [
          "it seeds the cluster and member IDs"),
     Rule("etcd_bootstrap", one_of(BOOTSTRAP_MODES), "static, dns_srv or discovery",
          "how a new cluster finds its members (docs/bootstrap.md)"),
-    Rule("etcd_discovery_srv", discovery_domain, DOMAIN_TEXT,
+    Rule("etcd_discovery_srv", *SRV_DOMAIN,
          "etcd looks up _etcd-server-ssl._tcp.<domain> (and the members' certificates name it)"),
-    Rule("etcd_discovery_srv_name", matches(SRV_NAME_PATTERN, empty_ok=True),
-         SRV_NAME_TEXT,
-         "etcd appends -<name> to the SRV service names (--discovery-srv-name)"),
+    Rule("etcd_discovery_srv_name", *SRV_NAME, "etcd appends -<name> to the SRV service names (--discovery-srv-name)"),
     Rule("etcd_discovery_srv_resolvers", san_list("etcd_discovery_srv_resolvers"),
          "a list of nameserver IP addresses ([] for the controller's own resolver)",
          "the controller asks them for the SRV records in preflight"),
@@ -1177,14 +1189,13 @@ RULES = [
          "the client hosts that run a proxy are its hosts"),
     Rule("etcd_proxy_mode", one_of(PROXY_MODES), "one of grpc, gateway",
          "grpc runs etcd grpc-proxy, gateway runs etcd gateway (docs/proxy.md)"),
-    Rule("etcd_proxy_discovery_srv", discovery_domain, DOMAIN_TEXT,
+    Rule("etcd_proxy_discovery_srv", *SRV_DOMAIN,
          "the proxy finds the members under _etcd-client-ssl._tcp.<domain> (--discovery-srv)"),
-    Rule("etcd_proxy_discovery_srv_name", matches(SRV_NAME_PATTERN, empty_ok=True),
-         SRV_NAME_TEXT,
+    Rule("etcd_proxy_discovery_srv_name", *SRV_NAME,
          "the proxy appends -<name> to the SRV service names (--discovery-srv-name)"),
     Rule("etcd_proxy_listen_address", ip_address, "an IP address, like 127.0.0.1 (this host only) or 0.0.0.0",
          "the proxy listens on it"),
-    Rule("etcd_proxy_port", whole_number(1, 65535), PORT_TEXT, "the proxy listens on it"),
+    Rule("etcd_proxy_port", *PORT, "the proxy listens on it"),
     Rule("etcd_proxy_metrics_port", whole_number(0, 65535), "0 (none) or a port, a whole number from 1 to 65535",
          "the gRPC proxy serves /metrics on it, on 127.0.0.1"),
     Rule("etcd_proxy_namespace", key_prefix, NAMESPACE_TEXT, "the gRPC proxy prefixes every key of its clients with it"),
@@ -1192,7 +1203,7 @@ RULES = [
          "'' (no registration) or a key prefix that starts and ends with /, like /proxies/ (letters, digits and "
          "/ . _ : @ + = , - only)",
          "the gRPC proxy registers its address under it, for clients that discover proxies"),
-    Rule("etcd_proxy_resolver_ttl", whole_number(1), "a whole number of seconds, at least 1",
+    Rule("etcd_proxy_resolver_ttl", *counted("seconds", 1),
          "the registration expires after it unless the proxy renews it (etcd refuses 0 with a prefix)"),
     Rule("etcd_proxy_advertise_address", host_address,
          "'' (the listen address, or the host's address for 0.0.0.0) or an IP address or DNS name, without a port",
