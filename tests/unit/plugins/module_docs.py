@@ -7,6 +7,15 @@ import yaml
 PREFIX = "raftops.etcd."
 
 
+class Fragments:
+    """The collection's fragments, found as ansible-doc's fragment loader finds them (for add_fragments)."""
+
+    def get(self, name):
+        fragment = importlib.import_module("ansible_collections.raftops.etcd.plugins.doc_fragments." + name[len(PREFIX):])
+        fragment.ModuleDocFragment.ansible_name = name
+        return fragment.ModuleDocFragment
+
+
 def documented_options(module):
     """The options ``module.DOCUMENTATION`` documents, with those of the collection's fragments it extends.
 

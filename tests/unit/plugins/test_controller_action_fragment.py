@@ -7,19 +7,10 @@ import pytest
 import yaml
 from ansible.utils.plugin_docs import add_fragments
 
-PREFIX = "raftops.etcd."
+from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import Fragments
 
 ACTION = dict(description="Runs as an action plugin on the controller.", support="full")
 CHECK_MODE = "Can run in check mode and report what would change without changing it."
-
-
-class Fragments:
-    """The collection's fragments, found as ansible-doc's fragment loader finds them."""
-
-    def get(self, name):
-        fragment = importlib.import_module("ansible_collections.raftops.etcd.plugins.doc_fragments." + name[len(PREFIX):])
-        fragment.ModuleDocFragment.ansible_name = name
-        return fragment.ModuleDocFragment
 
 
 RELEASE = ("Downloads in check mode too (set C(check_mode=false) on the task to say so), since hosts check their copy against "

@@ -451,6 +451,33 @@ def test_latest_is_the_newest_by_verified_time_skipping_renamed_and_foreign_back
     assert crypto.newest_authentic({}, str, SIGNERS) == (None, [])
 
 
+class DirectoryTarget:
+    """A target over a directory that records the reads, as the push's and the stream's targets read heads."""
+
+    name = "vault"
+
+    def __init__(self, root):
+        self.root, self.reads = root, []
+
+    def read_head(self, name, size):
+        self.reads.append((name, size))
+        return (self.root / name).read_bytes()[:size]
+
+
+def test_target_heads_reads_each_head_once_and_names_a_bad_one_as_an_object_of_its_target(tmp_path, plain):
+    sealed_as(plain, tmp_path / NAME)
+    (tmp_path / "etcd-snapshot-20260201T000000Z.db.enc").write_bytes(b"planted")
+    target = DirectoryTarget(tmp_path)
+    headers = crypto.target_heads(target, [NAME, "etcd-snapshot-20260201T000000Z.db.enc"])
+    assert target.reads == [(NAME, crypto.MAX_HEAD_SIZE), ("etcd-snapshot-20260201T000000Z.db.enc", crypto.MAX_HEAD_SIZE)]
+    assert isinstance(headers["etcd-snapshot-20260201T000000Z.db.enc"], crypto.BackupCryptoError)
+    times, problems = crypto.verified_times(headers, lambda n: crypto.object_what(n, target.name), SIGNERS, "prod/etcd")
+    assert times == {NAME: "20260101T000000Z"}
+    assert len(problems) == 1
+    assert problems[0].startswith("object etcd-snapshot-20260201T000000Z.db.enc on target vault")
+    assert crypto.target_heads(target, []) == {}
+
+
 # -- signed: a backup cannot be forged with the public key ----------------------------------------
 
 
