@@ -45,6 +45,8 @@ options:
       - Also read the saved file as M(raftops.etcd.etcd_snapshot_info) does, with C(etcdutl) or C(etcdctl)
         C(snapshot status) when one is found (see O(etcdutl_path)), and return that as RV(inspected), so that
         etcd's own tool opens the snapshot it would restore from, in the same call.
+      - The file is not hashed again for it. The SHA-256 trailer was verified as the stream was written, and those
+        hashes are the ones RV(inspected) returns.
     type: bool
     default: false
   etcdutl_path:
@@ -348,7 +350,9 @@ def save(module):
         details["revision"] = status["revision"]
     result.update(details)
     if params["inspect"]:
-        result["inspected"], _tool, result["warnings"] = inspect(module, dest, params["etcdutl_path"])
+        # The stream was hashed as it was written: its hashes stand for the file's.
+        result["inspected"], _tool, result["warnings"] = inspect(module, dest, params["etcdutl_path"],
+                                                                 verified=file_fields(result))
     if params["keyspace"]:
         keyspace, result["keyspace_error"] = keyspace_of([client], result["revision"])
         if keyspace:
