@@ -45,6 +45,8 @@ options:
       - Also read the saved file as M(raftops.etcd.etcd_snapshot_info) does, with C(etcdutl) or C(etcdctl)
         C(snapshot status) when one is found (see O(etcdutl_path)), and return that as RV(inspected), so that
         etcd's own tool opens the snapshot it would restore from, in the same call.
+      - The file is not hashed again for it. The SHA-256 trailer was verified as the stream was written, and those
+        hashes are the ones RV(inspected) returns.
     type: bool
     default: false
   etcdutl_path:
@@ -225,6 +227,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_file 
 )
 from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_host import (
     Failure,
+    check_file,
     file_fields,
     free_bytes,
     inspect,
@@ -348,7 +351,9 @@ def save(module):
         details["revision"] = status["revision"]
     result.update(details)
     if params["inspect"]:
-        result["inspected"], _tool, result["warnings"] = inspect(module, dest, params["etcdutl_path"])
+        # The stream was hashed as it was written: its hashes stand for the file's, not read through again.
+        report = dict(check_file(dest, verify_hash=False), **file_fields(result))
+        result["inspected"], _tool, result["warnings"] = inspect(module, dest, params["etcdutl_path"], report=report)
     if params["keyspace"]:
         keyspace, result["keyspace_error"] = keyspace_of([client], result["revision"])
         if keyspace:

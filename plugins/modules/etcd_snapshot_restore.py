@@ -295,6 +295,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import
 from ansible_collections.raftops.etcd.plugins.module_utils.backup.restore_rules import bump_supported
 from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_host import (
     Failure,
+    check_file,
     free_bytes,
     inspect,
     resolve_ids,
@@ -476,7 +477,9 @@ def restore(module):
     src = params["src"]
     initial_cluster, urls = restore_plan(params)
     wanted = (params["sha256"] or "").strip().lower()
-    found = module.sha256(src) if wanted and os.path.isfile(src) else None
+    # One read of the whole file: its checks give the SHA-256 compared below, and inspect() uses them.
+    report = check_file(src) if wanted and os.path.isfile(src) else None
+    found = report and report["sha256"]
     # Before the owner is looked up: on a fresh host the check run has not made etcd_user either.
     if wanted and found != wanted and module.check_mode:
         return dict(changed=True, path=src, msg="check mode: %s is not the snapshot yet (SHA-256 %s): a copy would be made "
@@ -484,7 +487,7 @@ def restore(module):
     uid, gid = resolve_ids(params["owner"], params["group"])
 
     # Every check comes before anything is written: the file, the tool, the targets, the space.
-    result, tool, warnings = inspect(module, src, params["etcdutl_path"], tool_required=True)
+    result, tool, warnings = inspect(module, src, params["etcdutl_path"], tool_required=True, report=report)
     if wanted and result["sha256"] != wanted:
         raise Failure("%s has SHA-256 %s, not %s: it is not the snapshot that was checked (changed on its way, or another "
                       "file at its path)" % (src, result["sha256"], wanted), **result)

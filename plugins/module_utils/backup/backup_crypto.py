@@ -387,7 +387,8 @@ def _hash_and_compress(src, out, codec, chunk_size):
 def encrypt_file(src, dest, to, label, by, chunk_size=CHUNK_SIZE, compression=DEFAULT_CODEC):
     """Seal ``src`` into ``dest`` (mode 0600, replaced whole) for ``to`` (a Recipient) under ``label``
     (make_label, to which the signer's name is added), signed by ``by`` (a Signer), compressed with
-    ``compression`` (CODECS) first; returns what a report shows.
+    ``compression`` (CODECS) first; returns what a report shows, with the size and SHA-256 of the
+    sealed file as it was written (what a copy of it must be, byte for byte).
 
     The plaintext is hashed (its size and SHA-256 go into the authenticated header) and compressed
     into a private temporary file beside ``dest`` in one read, then sealed a chunk at a time.
@@ -415,23 +416,26 @@ def encrypt_file(src, dest, to, label, by, chunk_size=CHUNK_SIZE, compression=DE
         count = chunk_count(stored, chunk_size)
         written = 0
         check = hashlib.sha256()
+        sealed_digest = hashlib.sha256()
         with (open(src, "rb") if compression == "none" else nullcontext(stream)) as source, \
                 atomic_file(dest, 0o600) as out:
-            out.write(header + signature)
-            out.write(aead.encrypt(_nonce(prefix, HEADER_NONCE_COUNTER), b"", header))
-            written += len(header) + SIGNATURE_SIZE + TAG_SIZE
+            head = header + signature + aead.encrypt(_nonce(prefix, HEADER_NONCE_COUNTER), b"", header)
+            out.write(head)
+            sealed_digest.update(head)
+            written += len(head)
             for index in range(count):
                 block = source.read(chunk_size)
                 check.update(block)
                 final = index == count - 1
                 sealed = aead.encrypt(_nonce(prefix, index), block, _chunk_aad(header, index, final))
                 out.write(sealed)
+                sealed_digest.update(sealed)
                 written += len(sealed)
             if source.read(1) or (compression == "none" and check.hexdigest() != sha256):
                 raise BackupCryptoError("tampered", "%s changed while it was being encrypted" % src)
     seconds = time.monotonic() - started
-    return dict(size=size, sha256=sha256, encrypted_size=written, key_id=to.key_id, label=label,
-                signer=by.name, compression=compression, compressed_size=stored,
+    return dict(size=size, sha256=sha256, encrypted_size=written, encrypted_sha256=sealed_digest.hexdigest(),
+                key_id=to.key_id, label=label, signer=by.name, compression=compression, compressed_size=stored,
                 encrypt_seconds=round(seconds, 3), encrypt_mib_s=throughput(size, seconds))
 
 

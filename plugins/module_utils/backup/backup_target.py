@@ -433,7 +433,7 @@ def sealed(module):
     try:
         result.update(_seal(module, dest, name))
         # What each target's copy must be, byte for byte (the members' drill checks it).
-        result["sealed_size"], result["sealed_sha256"] = crypto.file_sha256(dest)
+        result["sealed_size"], result["sealed_sha256"] = result["encrypted_size"], result["encrypted_sha256"]
         if module.params["member"]:
             result["drill_record"] = _drill_record(module.params["src"], result, module.params["member"])
     except (TargetError, OSError):

@@ -156,19 +156,26 @@ def find_tool(module, path, required):
 # -- inspecting a snapshot file ----------------------------------------------------------------
 
 
-def inspect(module, src, etcdutl_path=None, tool_required=False):
-    """Check ``src`` and read what it holds; returns (result fields, Tool or None, warnings).
-
-    A failed check raises Failure with the report's fields. The tool's ``snapshot status`` runs
-    when one is found (see ``find_tool``); without one, the revision and key count come from the
-    file itself.
-    """
+def check_file(src, verify_hash=True):
+    """``check_snapshot_file``'s report of ``src``; a file that is not there or cannot be read raises Failure."""
     try:
-        report = check_snapshot_file(src)
+        return check_snapshot_file(src, verify_hash=verify_hash)
     except SnapshotError as exc:
         raise Failure(str(exc), path=src) from None
     except OSError as exc:
         raise Failure("cannot read %s: %s" % (src, exc), path=src) from None
+
+
+def inspect(module, src, etcdutl_path=None, tool_required=False, report=None):
+    """Check ``src`` and read what it holds; returns (result fields, Tool or None, warnings).
+
+    A failed check raises Failure with the report's fields. The tool's ``snapshot status`` runs
+    when one is found (see ``find_tool``); without one, the revision and key count come from the
+    file itself. ``report``, the file's ``check_file`` report when the caller made it already, spares
+    reading the whole file once more.
+    """
+    if report is None:
+        report = check_file(src)
     result = file_fields(report)
     if report["errors"]:
         raise Failure("%s is not a sound etcd snapshot: %s" % (src, "; ".join(report["errors"])), **result)

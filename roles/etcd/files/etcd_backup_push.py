@@ -461,7 +461,7 @@ class Push:
             record.update(size=seal["size"], encrypted_size=seal["encrypted_size"], compression=seal["compression"],
                           encrypt_seconds=seal["encrypt_seconds"])
             metadata = crypto.object_metadata(seal["size"], seal["sha256"], seal["key_id"])
-            sealed_size, sealed_sha256 = crypto.file_sha256(sealed)
+            sealed_size, sealed_sha256 = seal["encrypted_size"], seal["encrypted_sha256"]
             for target in self.targets:
                 self.claim_held()  # a claim lost meanwhile stops the push before it sends
                 record["targets"].append(self.send(target, sealed, obj, seal["sha256"], metadata))

@@ -71,6 +71,15 @@ def test_round_trip(tmp_path, plain):
     assert result["label"] == SIGNED_LABEL and result["signer"] == "controller" and "warning" not in result
 
 
+@pytest.mark.parametrize("compression", crypto.CODECS)
+def test_the_sealed_files_size_and_sha256_are_those_of_what_was_written(tmp_path, plain, compression):
+    """Hashed as it is written: nobody reads the sealed file back to learn what its copies must be."""
+    sealed = tmp_path / "sealed.enc"
+    result = crypto.encrypt_file(str(plain), str(sealed), crypto.recipient(KEY), LABEL, CONTROLLER, chunk_size=CHUNK,
+                                 compression=compression)
+    assert (result["encrypted_size"], result["encrypted_sha256"]) == crypto.file_sha256(str(sealed))
+
+
 def test_two_encryptions_of_one_file_differ(tmp_path, plain):
     first = seal(tmp_path, plain).read_bytes()
     assert seal(tmp_path, plain).read_bytes() != first

@@ -270,6 +270,24 @@ def test_inspect_without_a_tool_reads_the_file_alone(tmp_path, clients, no_tool)
     assert not failed and result["inspected"]["status_source"] == "file" and result["inspected"]["revision"] == 7
 
 
+def test_inspect_does_not_hash_the_saved_file_again(tmp_path, clients, no_tool, monkeypatch):
+    """The stream's SHA-256 was verified as it was written: inspecting reads the pages, not every byte again."""
+    hashed = []
+    real_sha256 = hashlib.sha256
+
+    def counting_sha256(*args):
+        hashed.append(sum(len(arg) for arg in args))
+        return real_sha256(*args)
+
+    monkeypatch.setattr(hashlib, "sha256", counting_sha256)
+    result, failed = run_module(dict(dest=str(tmp_path / "etcd.db"), inspect=True))
+    assert not failed, result
+    assert hashed == [0]  # the stream's running hash only, fed block by block
+    assert result["inspected"]["sha256"] == result["sha256"] == real_sha256(SNAPSHOT).hexdigest()
+    assert result["inspected"]["hash_expected"] == result["inspected"]["hash_actual"] == SNAPSHOT[-32:].hex()
+    assert result["inspected"]["checks"] == dict(size_aligned=True, hash_ok=True, page_aligned=True, meta_ok=True)
+
+
 def test_keyspace_is_read_from_the_same_member_at_the_snapshots_revision(tmp_path, clients):
     clients["https://dead:2379"] = FakeClient("https://dead:2379", unreachable=True)
     result, failed = run_module(dict(dest=str(tmp_path / "etcd.db"), endpoints=["https://dead:2379", "https://live:2379"],

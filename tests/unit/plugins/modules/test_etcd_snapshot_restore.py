@@ -1,3 +1,4 @@
+import builtins
 import hashlib
 import os
 import stat
@@ -340,6 +341,24 @@ def test_restore_of_the_file_with_the_sha256_given(tmp_path, snapshot_file, tool
     result, failed = run_module(restore_args(snapshot_file, tmp_path / "data",
                                              sha256=etcd_snapshot_restore_sha(snapshot_file).upper()))
     assert not failed and result["changed"] is True and (tmp_path / "data" / "member").is_dir()
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["run", "check-mode"])
+def test_the_file_with_the_sha256_given_is_read_through_once(tmp_path, snapshot_file, tool, check, monkeypatch):
+    """Its checks give the SHA-256 that is compared: a snapshot of GiBs is not hashed twice on each member."""
+    sha256 = etcd_snapshot_restore_sha(snapshot_file)
+    opened = []
+    real_open = builtins.open
+
+    def counting_open(path, *args, **kwargs):
+        if isinstance(path, (str, bytes, os.PathLike)) and os.path.realpath(os.fsdecode(path)) == str(snapshot_file):
+            opened.append(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    result, failed = run_module(restore_args(snapshot_file, tmp_path / "data", sha256=sha256), check=check)
+    assert not failed, result
+    assert len(opened) == 1 and result["checks"]["hash_ok"] is True and result["sha256"] == sha256
 
 
 @pytest.mark.parametrize("check", [False, True], ids=["run", "check-mode"])
