@@ -14,22 +14,29 @@ defragmentation and its restart take seconds, not the milliseconds of the other 
 a fixed timeout sized on those would fail here. The figures are printed.
 
 Then, each with the clients running: a roll of every member (a changed setting), the maintenance
-playbook defragmenting every member, and a CA rotation. The whole scenario is `make test-full`'s.
+playbook defragmenting every member, a CA rotation, an upgrade of every member (3.5.16 -> 3.5.30), the
+replacement of a lost member by a new empty machine (a learner that must catch up on the whole keyspace
+before its promotion: its catch-up is measured against a raw copy of the database file between the same
+hosts), and a re-run that changes nothing (its time must not grow with the data). The whole scenario is
+`make test-full`'s.
 """
 
 import json
 import os
 import re
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from etcdclients import LeaseHolder, PrefixWatcher, failures_per_restart, latency_p99, mod_revisions
-from etcdtest import Gateway, Writer, b64, playbook, restarts, rotating_tls, why_failed
+from etcdtest import (Gateway, Writer, assert_unchanged, b64, host, playbook, prefix_end, restarts, rotating_tls,
+                      run_testbed, why_failed)
 
 pytestmark = pytest.mark.full
 
 MEMBERS = {"bd-host0": "10.250.0.180", "bd-host1": "10.250.0.181", "bd-host2": "10.250.0.182"}
+FIRST_VERSION, UPGRADED_VERSION = "3.5.16", "3.5.30"  # molecule.yml deploys the first
 URLS = ["https://%s:2379" % address for address in MEMBERS.values()]
 MiB = 1024 * 1024
 PODS, POD_BYTES, WRITERS = 2400, 96 * 1024, 8
@@ -75,7 +82,7 @@ def put_pods(numbers, generation):
 
 
 def database_sizes():
-    return {url: int(Gateway(url).status()["dbSize"]) for url in URLS}
+    return {url: int(Gateway(url, **rotating_tls()).status()["dbSize"]) for url in URLS}
 
 
 class Clients:
@@ -167,6 +174,66 @@ def test_a_defragmentation_of_every_member_is_not_felt(clients):
 
 def test_a_ca_rotation_is_not_felt(clients):
     operation(clients, "CA rotation (3 phases)", "etcd", "-e", "etcd_pki_rotate_ca=true")
+
+
+def test_an_upgrade_is_not_felt(clients):
+    operation(clients, "upgrade %s -> %s" % (FIRST_VERSION, UPGRADED_VERSION), "upgrade", "-e",
+              "etcd_version=" + UPGRADED_VERSION)
+    assert {Gateway(url, **rotating_tls()).status()["version"] for url in URLS} == {UPGRADED_VERSION}
+
+
+SNAPSHOT_RECEIVED = re.compile(r'"received and saved database snapshot".*?"incoming-snapshot-size-bytes":(\d+)'
+                               r'(?:.*?"download-took":"([^"]+)")?')
+
+
+def raw_copy_seconds(source, dest, path="/var/lib/etcd/member/snap/db"):
+    """The floor of a learner's catch-up: the member's database file copied as it is from ``source``'s
+    host to ``dest``'s (through the controller, as the test hosts hold no keys to each other)."""
+    began = time.monotonic()
+    subprocess.run("podman exec %s cat %s | podman exec -i %s sh -c 'cat > /var/tmp/db.copy && sync'" % (source, path, dest),
+                   shell=True, check=True, timeout=600)
+    took = time.monotonic() - began
+    host(dest).run("rm -f /var/tmp/db.copy")
+    return took
+
+
+def test_a_lost_member_replaced_by_an_empty_machine_catches_up_unfelt(clients):
+    """bd-host2 is lost (killed: no SSH, no facts); a new empty machine takes its address and the
+    operator replaces bd-c: a learner that catches up on every key before its promotion, while the
+    clients run."""
+    lost = "bd-host2"
+    run_testbed("kill", lost)
+    time.sleep(5)  # the clients meet a member gone, as they would before anyone replaces it
+    run_testbed("recreate", lost, MEMBERS[lost])
+    since = int(time.time())
+    out = operation(clients, "replace of the lost bd-c by an empty machine", "replace_member", "-v", "-e", "etcd_replace=bd-c",
+                    "-e", "etcd_version=" + UPGRADED_VERSION)
+    promoted = re.search(r"promoted bd-c \(\w+\) to a voting member(?: after (\d+) attempts)?", out)
+    assert promoted, out[-3000:]
+    # The new member holds every pod, read from its own store (serializable), not forwarded to the leader.
+    pods = Gateway("https://%s:2379" % MEMBERS[lost], **rotating_tls()).call(
+        "/v3/kv/range", {"key": b64("/registry/pods/"), "range_end": b64(prefix_end("/registry/pods/")),
+                         "count_only": True, "serializable": True})
+    assert int(pods["count"]) == PODS, pods
+    sizes = database_sizes()
+    journal = host(lost).check_output("journalctl -u etcd -o cat --no-pager --since @%d" % since)
+    received = SNAPSHOT_RECEIVED.search(journal)
+    floor = raw_copy_seconds("bd-host0", lost)
+    figure("learner catch-up: promoted after %s attempts (one a second while it caught up); %s; database files now %s "
+           "MiB; the floor, the database file copied between two hosts: %.1f s"
+           % (promoted.group(1) or 1, "a snapshot of %.0f MiB received in %s" % (
+               int(received.group(1)) / MiB, received.group(2) or "(not logged by this release)") if received
+              else "no snapshot sent (the leader's log held every entry)",
+              ", ".join("%.0f" % (size / MiB) for size in sizes.values()), floor))
+
+
+def test_a_rerun_at_this_size_changes_nothing(clients):
+    began = time.monotonic()
+    rc, out = playbook("etcd", "-e", "etcd_version=" + UPGRADED_VERSION)
+    took = time.monotonic() - began
+    assert rc == 0, why_failed(out)
+    assert_unchanged(out)
+    figure("no-change re-run: %.1f s" % took)
 
 
 def test_the_clients_kept_their_promises(clients):
