@@ -166,9 +166,37 @@ class ActionModule(ActionBase):
             result["_ansible_no_log"] = True
         return result
 
+    def _deploy_settings(self, params, task_vars):
+        """The settings of preflight's steps (hosts, cluster): those given, else (the role gives none)
+        read here from the role's variables of the task's host, so that preflight's three calls of
+        these steps plan with the same settings."""
+        if params["settings"]:
+            return params["settings"]
+        role = RoleVars(self._templar, task_vars)
+        host = role("_etcd_host")
+        return dict(
+            version=role("etcd_version"), discard_foreign_data=role("etcd_discard_foreign_data"),
+            cluster_token=role("etcd_cluster_token"), group=role("etcd_group"),
+            preflight_hardware=role("etcd_preflight_hardware"), auth_enabled=role("etcd_auth_enabled"),
+            roles=role("etcd_roles"), users=role("etcd_users"), root_login=bool(role("etcd_auth_root_password")),
+            tls=role.flag("etcd_tls"), pki_managed=role.flag("etcd_pki_managed"),
+            bootstrap_checks=role.flag("etcd_auto_tls") or role("etcd_bootstrap") != "static",
+            # What etcd_pki is given (the plan's pki, pki_issue.yml).
+            pki=host["pki_settings"],
+            # The cluster's read, and the refusal once it is read; the member a quorum recovery grew
+            # from (playbooks/recover_quorum.yml), whose keyspace every member must hold.
+            allow_downgrade=role("etcd_allow_downgrade"), hash_reference=role("_etcd_hash_reference", ""),
+            pki_replace_ca=role("etcd_pki_replace_ca"), pki_rotate_ca=role("etcd_pki_rotate_ca"),
+            downgrade_cancel=role.flag("etcd_downgrade_cancel"), quota_bytes=int(role("etcd_quota_backend_bytes")),
+            # The run lock, taken in the same call as the read (run_lock.yml says why); the holder: this
+            # run, named by etcd_lock's action (plugins/plugin_utils/run_lock.py).
+            run_lock=role.flag("etcd_run_lock"), lock_prefix=host["run_lock_prefix"],
+            lock_ttl=role("etcd_run_lock_ttl"), lock_wait=role("etcd_run_lock_wait"))
+
     def _stage_hosts(self, params, previous, task_vars):
         del previous  # the first step
-        settings = dict(params["settings"])
+        given = self._deploy_settings(params, task_vars)
+        settings = dict(given)
         settings.setdefault("forks", task_vars.get("ansible_forks"))
         settings.setdefault("group_hosts", self._group_hosts(task_vars, settings))
         if not settings.get("cluster_token"):
@@ -184,17 +212,16 @@ class ActionModule(ActionBase):
         read_here = plan["bootstrap"] or plan["read_host"] == (self._task.delegate_to or task_vars.get("inventory_hostname"))
         if plan["refusal"] or plan["preflight_checks"] or not read_here:
             return dict(plan, cluster_pending=True)
-        return self._plan_cluster(params, plan, task_vars)
+        return self._plan_cluster(params, plan, given, task_vars)
 
     def _stage_cluster(self, params, previous, task_vars):
         """Reads the cluster on the task's host (preflight.yml delegates the step to the plan's read_host)."""
-        return self._plan_cluster(params, previous, task_vars)
+        return self._plan_cluster(params, previous, self._deploy_settings(params, task_vars), task_vars)
 
-    def _plan_cluster(self, params, plan, task_vars):
+    def _plan_cluster(self, params, plan, settings, task_vars):
         """The plan with the running cluster: read (``_read_cluster``), planned from that read, with the
         refusal once it is read (cluster_refusal); the read (cluster_read) and the lease of the run lock
         taken with it (run_lease_id, which main.yml's end releases) go on in the plan."""
-        settings = params["settings"]
         lock_read, health = self._read_cluster(params["connection"], plan, settings, task_vars)
         plan = etcd_plan.plan_cluster(plan, params["members"], health, self._host_reports(
             self._hostvars(task_vars), self._play_hosts(task_vars), params["report_var"]), settings)
