@@ -81,6 +81,17 @@ def test_the_hosts_step_plans_with_the_role_s_variables_when_given_no_settings(a
     assert action._deploy_settings(dict(settings=dict(version="3.5.16")), ROLE_VARS) == dict(version="3.5.16")
 
 
+def test_a_stage_given_no_connection_calls_etcd_as_the_role_s_modules_do(action):
+    # As the lookup raftops.etcd.etcd_connection gives the entry task files: the member's server pair, a root login.
+    action._templar.template = lambda value: value
+    role = dict(ROLE_VARS, etcd_auth_root_password="secret", _etcd_host=dict(
+        ROLE_VARS["_etcd_host"], pki_host_dir="/etc/etcd/pki", client_pair_found=[], pki_settings=dict(pair_key="k")))
+    assert action._connection_options(dict(connection={}), role) == dict(
+        ca_cert="/etc/etcd/pki/ca.pem", client_cert="/etc/etcd/pki/server.pem", client_key="/etc/etcd/pki/server-key.pem",
+        client_cert_content=None, client_key_content=None, auth_user="root", auth_password="secret", tls_verify=True)
+    assert action._connection_options(dict(connection=dict(tls_verify=False)), role) == dict(tls_verify=False)
+
+
 def test_a_host_that_dropped_out_of_the_play_is_refused_by_name(action):
     hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(report(i))) for i in range(3)}
     plan = run(action, hostvars, play=("h0", "h1"), play_all=("h0", "h1", "h2"), stage="hosts",
