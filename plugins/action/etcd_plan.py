@@ -58,7 +58,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.client.dns import srv
 from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import installed_local_endpoint
 from ansible_collections.raftops.etcd.plugins.plugin_utils.arguments import task_params
 from ansible_collections.raftops.etcd.plugins.plugin_utils.backup_target import run_here
-from ansible_collections.raftops.etcd.plugins.plugin_utils.connection import RoleVars
+from ansible_collections.raftops.etcd.plugins.plugin_utils.connection import RoleVars, role_connection
 from ansible_collections.raftops.etcd.plugins.plugin_utils.managed import managed_header
 
 # A generated cluster token: the group's name and 16 random lowercase letters and digits.
@@ -166,9 +166,43 @@ class ActionModule(ActionBase):
             result["_ansible_no_log"] = True
         return result
 
+    def _connection_options(self, params, task_vars):
+        """How a stage's calls reach etcd: the connection given, else (the role gives none) the options
+        of the group raftops.etcd.etcd for the task's host, as the entry task files' module_defaults
+        have them (the lookup raftops.etcd.etcd_connection: plugins/plugin_utils/connection.py)."""
+        return params["connection"] or role_connection(RoleVars(self._templar, task_vars))
+
+    def _deploy_settings(self, params, task_vars):
+        """The settings of preflight's steps (hosts, cluster): those given, else (the role gives none)
+        read here from the role's variables of the task's host, so that preflight's three calls of
+        these steps plan with the same settings."""
+        if params["settings"]:
+            return params["settings"]
+        role = RoleVars(self._templar, task_vars)
+        host = role("_etcd_host")
+        return dict(
+            version=role("etcd_version"), discard_foreign_data=role("etcd_discard_foreign_data"),
+            cluster_token=role("etcd_cluster_token"), group=role("etcd_group"),
+            preflight_hardware=role("etcd_preflight_hardware"), auth_enabled=role("etcd_auth_enabled"),
+            roles=role("etcd_roles"), users=role("etcd_users"), root_login=bool(role("etcd_auth_root_password")),
+            tls=role.flag("etcd_tls"), pki_managed=role.flag("etcd_pki_managed"),
+            bootstrap_checks=role.flag("etcd_auto_tls") or role("etcd_bootstrap") != "static",
+            # What etcd_pki is given (the plan's pki, pki_issue.yml).
+            pki=host["pki_settings"],
+            # The cluster's read, and the refusal once it is read; the member a quorum recovery grew
+            # from (playbooks/recover_quorum.yml), whose keyspace every member must hold.
+            allow_downgrade=role("etcd_allow_downgrade"), hash_reference=role("_etcd_hash_reference", ""),
+            pki_replace_ca=role("etcd_pki_replace_ca"), pki_rotate_ca=role("etcd_pki_rotate_ca"),
+            downgrade_cancel=role.flag("etcd_downgrade_cancel"), quota_bytes=int(role("etcd_quota_backend_bytes")),
+            # The run lock, taken in the same call as the read (run_lock.yml says why); the holder: this
+            # run, named by etcd_lock's action (plugins/plugin_utils/run_lock.py).
+            run_lock=role.flag("etcd_run_lock"), lock_prefix=host["run_lock_prefix"],
+            lock_ttl=role("etcd_run_lock_ttl"), lock_wait=role("etcd_run_lock_wait"))
+
     def _stage_hosts(self, params, previous, task_vars):
         del previous  # the first step
-        settings = dict(params["settings"])
+        given = self._deploy_settings(params, task_vars)
+        settings = dict(given)
         settings.setdefault("forks", task_vars.get("ansible_forks"))
         settings.setdefault("group_hosts", self._group_hosts(task_vars, settings))
         if not settings.get("cluster_token"):
@@ -184,18 +218,17 @@ class ActionModule(ActionBase):
         read_here = plan["bootstrap"] or plan["read_host"] == (self._task.delegate_to or task_vars.get("inventory_hostname"))
         if plan["refusal"] or plan["preflight_checks"] or not read_here:
             return dict(plan, cluster_pending=True)
-        return self._plan_cluster(params, plan, task_vars)
+        return self._plan_cluster(params, plan, given, task_vars)
 
     def _stage_cluster(self, params, previous, task_vars):
         """Reads the cluster on the task's host (preflight.yml delegates the step to the plan's read_host)."""
-        return self._plan_cluster(params, previous, task_vars)
+        return self._plan_cluster(params, previous, self._deploy_settings(params, task_vars), task_vars)
 
-    def _plan_cluster(self, params, plan, task_vars):
+    def _plan_cluster(self, params, plan, settings, task_vars):
         """The plan with the running cluster: read (``_read_cluster``), planned from that read, with the
         refusal once it is read (cluster_refusal); the read (cluster_read) and the lease of the run lock
         taken with it (run_lease_id, which main.yml's end releases) go on in the plan."""
-        settings = params["settings"]
-        lock_read, health = self._read_cluster(params["connection"], plan, settings, task_vars)
+        lock_read, health = self._read_cluster(self._connection_options(params, task_vars), plan, settings, task_vars)
         plan = etcd_plan.plan_cluster(plan, params["members"], health, self._host_reports(
             self._hostvars(task_vars), self._play_hosts(task_vars), params["report_var"]), settings)
         plan.update(cluster_pending=False, cluster_read=health, run_lease_id=str(lock_read.get("lease_id") or ""))
@@ -259,7 +292,7 @@ class ActionModule(ActionBase):
         plan = self._plan_status(self._status_read(params["health"], settings.get("status_read"), task_vars.get("_etcd_plan") or {}),
                                  in_run, settings)
         if plan["version_wait"]:
-            plan = self._version_wait(params["connection"], in_run, settings, task_vars)
+            plan = self._version_wait(self._connection_options(params, task_vars), in_run, settings, task_vars)
         return plan
 
     def _stage_deployed(self, params, previous, task_vars):
@@ -286,7 +319,7 @@ class ActionModule(ActionBase):
         if leader is None:
             leader = etcd_plan.roll_leader(previous, restart_due, params["rotation_phase"])
         if leader is None:
-            leader = self._read_leader(params["connection"], params["settings"], task_vars)
+            leader = self._read_leader(self._connection_options(params, task_vars), params["settings"], task_vars)
         return etcd_plan.plan_roll(previous, params["members"], restart_due, leader, params["rotation_phase"])
 
     @staticmethod
@@ -367,8 +400,8 @@ class ActionModule(ActionBase):
         if task_vars.get("ansible_check_mode"):
             return dict(previous, bootstrap_failure="")
         settings = params["settings"]
-        health = self._etcd_health(task_vars, params["connection"], endpoints=settings.get("endpoints") or [], wait=True,
-                                   wait_timeout=settings.get("health_timeout"),
+        health = self._etcd_health(task_vars, self._connection_options(params, task_vars),
+                                   endpoints=settings.get("endpoints") or [], wait=True, wait_timeout=settings.get("health_timeout"),
                                    expect_members=settings.get("expect_members"), quota_bytes=settings.get("quota_bytes"))
         return dict(previous, bootstrap_read=health, bootstrap_failure=etcd_operation_plan.bootstrap_failure(health))
 
@@ -451,7 +484,7 @@ class ActionModule(ActionBase):
         refusal = etcd_operation_plan.deployed_refusal(self._installed(hostvars, play_hosts), settings)
         if refusal:
             return dict(refusal=refusal, lines=[])
-        health = self._read_health(params["connection"], settings, task_vars)
+        health = self._read_health(self._connection_options(params, task_vars), settings, task_vars)
         refusal = etcd_operation_plan.report_refusal(health, dict(settings, asked_from=asked_from))
         reads = self._host_values(hostvars, play_hosts, "_etcd_status")
         pushes, drills = etcd_operation_plan.status_records(reads, asked_from)
@@ -561,7 +594,7 @@ class ActionModule(ActionBase):
         host (remove.yml delegates it to the member the removal acts through) through the surviving
         members' client URLs, with the connection options given."""
         answer = self._execute_module(module_name="raftops.etcd.etcd_member_info", task_vars=task_vars, module_args=dict(
-            params["connection"], endpoints=previous.get("stable_client_urls") or [], probe=True))
+            self._connection_options(params, task_vars), endpoints=previous.get("stable_client_urls") or [], probe=True))
         if answer.get("failed") or answer.get("unreachable"):
             # Only its message: the module's invocation holds the connection.
             raise ValueError("the members could not be read through %s: %s; nothing was changed"
@@ -610,7 +643,7 @@ class ActionModule(ActionBase):
         else:
             # The first verdict: the logs step's reads (facts.yml read the hosts again, without their logs).
             survivors = etcd_recovery_plan.survivors_in_play(previous, play_hosts)
-            health = self._ask_cluster(params["connection"], previous, settings, task_vars)
+            health = self._ask_cluster(self._connection_options(params, task_vars), previous, settings, task_vars)
         settings.update(stamp=self._stamp(), stopped=play_hosts)
         return etcd_recovery_plan.plan_recovery(previous, health, survivors, group_hosts,
                                                 {host: member_name(hostvars, host) for host in group_hosts}, settings)
@@ -624,8 +657,8 @@ class ActionModule(ActionBase):
             return {} if params["health"].get("skipped") else params["health"]
         if not previous.get("read_old_revisions"):
             return {}
-        return self._etcd_health(task_vars, params["connection"], endpoints=previous.get("stable_client_urls") or [],
-                                 discover=False, timeout=3)
+        return self._etcd_health(task_vars, self._connection_options(params, task_vars),
+                                 endpoints=previous.get("stable_client_urls") or [], discover=False, timeout=3)
 
     def _ask_cluster(self, connection, previous, settings, task_vars):
         """The cluster's answer a quorum recovery is judged on: etcd_health asked once, by the first
@@ -833,8 +866,8 @@ class ActionModule(ActionBase):
         """Asks etcd_health on the task's host which of settings.endpoints answer (with the task's
         connection), then chooses the backup's source from that answer."""
         settings = params["settings"]
-        health = self._execute_module(module_name="raftops.etcd.etcd_health", task_vars=task_vars,
-                                      module_args=dict(params["connection"], endpoints=settings.get("endpoints") or []))
+        health = self._execute_module(module_name="raftops.etcd.etcd_health", task_vars=task_vars, module_args=dict(
+            self._connection_options(params, task_vars), endpoints=settings.get("endpoints") or []))
         if health.get("failed") or health.get("unreachable"):
             # Only its message: the module's invocation holds the connection.
             return dict(failed=True, msg="the health of the members could not be read: %s; nothing was changed"
@@ -896,8 +929,8 @@ class ActionModule(ActionBase):
         revision = int(settings.get("point_revision") or 0)
         if not revision or previous.get("refusal"):
             return previous
-        answer = self._etcd_health(task_vars, params["connection"], endpoints=[settings.get("endpoint")],
-                                   keyspace=True, keyspace_revision=revision)
+        answer = self._etcd_health(task_vars, self._connection_options(params, task_vars),
+                                   endpoints=[settings.get("endpoint")], keyspace=True, keyspace_revision=revision)
         return dict(previous, **etcd_backup_plan.point_keyspace(answer, revision, task_vars.get("inventory_hostname")))
 
     def _snapshot_info(self, path, task_vars):

@@ -32,8 +32,8 @@ MAX_PUBLIC_FILTERS = 12
 # here only goes, with its lookup.
 INTERNAL_LOOKUPS = {"etcd_connection", "etcd_host_settings"}
 CEILING_OVER_LIMIT = 0
-CEILING_INTERNAL_NAMES = 42
-CEILING_INTERNAL_PLACES = 87
+CEILING_INTERNAL_NAMES = 34
+CEILING_INTERNAL_PLACES = 78
 
 
 def _glob(*patterns):

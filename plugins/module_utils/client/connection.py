@@ -5,9 +5,9 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any
 # time. Do not use this from other collections or standalone plugins/modules!
 """How the etcd role's modules reach etcd: the options every module of the group raftops.etcd.etcd
-gets as the entry task files' module_defaults (vars/main.yml's ``_etcd_connection``), decided here
-from plain data. The lookup raftops.etcd.etcd_connection gathers that data from the variables of
-the task (plugins/plugin_utils/connection.py) and reads the controller's files it names."""
+gets as the entry task files' module_defaults (the lookup raftops.etcd.etcd_connection), decided here
+from plain data. The lookup, and the plan action for its own calls, gather that data from the variables
+of the task (plugins/plugin_utils/connection.py) and read the controller's files it names."""
 
 CALL_PAIRS = (None, "server", "client", "text")
 

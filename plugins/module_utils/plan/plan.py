@@ -63,6 +63,7 @@ def argument_spec():
         # The connection options (the group raftops.etcd.etcd's module_defaults) of the calls a stage makes:
         # etcd_member_info on the task's host (removal_check), etcd_health (hosts, cluster, bootstrap, status,
         # status_report, source), etcd_lock (hosts, cluster). A root login's password and client pair are among them.
+        # None given (the role's tasks): the action reads them as the lookup raftops.etcd.etcd_connection does.
         connection=dict(type="dict", default={}, no_log=True),
         plan=dict(type="dict", default={}),
         health=dict(type="dict", default={}),

@@ -58,6 +58,40 @@ def test_the_hosts_step_reads_each_play_host_s_report(action):
     assert action._execute_module.call_count == 0
 
 
+# The role's variables preflight's steps plan with (the action reads them: preflight.yml gives no settings).
+ROLE_VARS = dict(
+    etcd_version="3.5.17", etcd_discard_foreign_data=False, etcd_cluster_token="etcd-given", etcd_group="etcd",
+    etcd_preflight_hardware="warn", etcd_auth_enabled=False, etcd_roles=[], etcd_users=[], etcd_auth_root_password="",
+    etcd_tls="true", etcd_pki_managed="true", etcd_auto_tls=False, etcd_bootstrap="static", etcd_allow_downgrade=False,
+    etcd_pki_replace_ca=False, etcd_pki_rotate_ca=False, etcd_downgrade_cancel=False, etcd_quota_backend_bytes="0",
+    etcd_run_lock=True, etcd_run_lock_ttl=60, etcd_run_lock_wait=30,
+    _etcd_host=dict(pki_settings={}, run_lock_prefix="/raftops/etcd/"))
+
+
+def test_the_hosts_step_plans_with_the_role_s_variables_when_given_no_settings(action):
+    action._templar.template = lambda value: value
+    hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(report(i, "3.5.16" if i == 2 else "3.5.17"))) for i in range(3)}
+    action._task.args = dict(members=MEMBERS, stage="hosts")
+    task_vars = dict(ROLE_VARS, hostvars=hostvars, ansible_play_hosts=["h0", "h1", "h2"], groups=dict(etcd=["h0", "h1", "h2"]))
+    plan = action.run(task_vars=task_vars)
+    # etcd_cluster_token, not a generated one; etcd_version, which h2 does not run.
+    assert plan["new_token"] == "etcd-given" and plan["binaries_outdated"] == ["h2"]
+    assert action._deploy_settings(dict(settings={}), dict(ROLE_VARS, etcd_auth_root_password="secret"))["root_login"] is True
+    # Settings given (as the tests give them) are the settings.
+    assert action._deploy_settings(dict(settings=dict(version="3.5.16")), ROLE_VARS) == dict(version="3.5.16")
+
+
+def test_a_stage_given_no_connection_calls_etcd_as_the_role_s_modules_do(action):
+    # As the lookup raftops.etcd.etcd_connection gives the entry task files: the member's server pair, a root login.
+    action._templar.template = lambda value: value
+    role = dict(ROLE_VARS, etcd_auth_root_password="secret", _etcd_host=dict(
+        ROLE_VARS["_etcd_host"], pki_host_dir="/etc/etcd/pki", client_pair_found=[], pki_settings=dict(pair_key="k")))
+    assert action._connection_options(dict(connection={}), role) == dict(
+        ca_cert="/etc/etcd/pki/ca.pem", client_cert="/etc/etcd/pki/server.pem", client_key="/etc/etcd/pki/server-key.pem",
+        client_cert_content=None, client_key_content=None, auth_user="root", auth_password="secret", tls_verify=True)
+    assert action._connection_options(dict(connection=dict(tls_verify=False)), role) == dict(tls_verify=False)
+
+
 def test_a_host_that_dropped_out_of_the_play_is_refused_by_name(action):
     hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(report(i))) for i in range(3)}
     plan = run(action, hostvars, play=("h0", "h1"), play_all=("h0", "h1", "h2"), stage="hosts",
