@@ -169,8 +169,12 @@ class ActionModule(ActionBase):
     def _connection_options(self, params, task_vars):
         """How a stage's calls reach etcd: the connection given, else (the role gives none) the options
         of the group raftops.etcd.etcd for the task's host, as the entry task files' module_defaults
-        have them (the lookup raftops.etcd.etcd_connection: plugins/plugin_utils/connection.py)."""
-        return params["connection"] or role_connection(RoleVars(self._templar, task_vars))
+        have them (the lookup raftops.etcd.etcd_connection: plugins/plugin_utils/connection.py), worked
+        out once per task into ``params``: a step that calls etcd more than once templates the host's
+        settings and reads the login pair's files once."""
+        if not params["connection"]:
+            params["connection"] = role_connection(RoleVars(self._templar, task_vars))
+        return params["connection"]
 
     def _deploy_settings(self, params, task_vars):
         """The settings of preflight's steps (hosts, cluster): those given, else (the role gives none)

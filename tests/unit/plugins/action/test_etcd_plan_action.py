@@ -86,9 +86,14 @@ def test_a_stage_given_no_connection_calls_etcd_as_the_role_s_modules_do(action)
     action._templar.template = lambda value: value
     role = dict(ROLE_VARS, etcd_auth_root_password="secret", _etcd_host=dict(
         ROLE_VARS["_etcd_host"], pki_host_dir="/etc/etcd/pki", client_pair_found=[], pki_settings=dict(pair_key="k")))
-    assert action._connection_options(dict(connection={}), role) == dict(
+    params = dict(connection={})
+    first = action._connection_options(params, role)
+    assert first == dict(
         ca_cert="/etc/etcd/pki/ca.pem", client_cert="/etc/etcd/pki/server.pem", client_key="/etc/etcd/pki/server-key.pem",
         client_cert_content=None, client_key_content=None, auth_user="root", auth_password="secret", tls_verify=True)
+    # A step that calls etcd again in the same task works nothing out twice.
+    action._templar.template = MagicMock(side_effect=AssertionError("the host's settings templated again"))
+    assert action._connection_options(params, role) is first
     assert action._connection_options(dict(connection=dict(tls_verify=False)), role) == dict(tls_verify=False)
 
 
