@@ -432,8 +432,9 @@ def sealed(module):
         dest = result["path"] = os.path.join(made, name)
     try:
         result.update(_seal(module, dest, name))
-        # What each target's copy must be, byte for byte (the members' drill checks it).
-        result["sealed_size"], result["sealed_sha256"] = result["encrypted_size"], result["encrypted_sha256"]
+        # What each target's copy must be, byte for byte (the members' drill checks it), under the
+        # names the module returns.
+        result["sealed_size"], result["sealed_sha256"] = result["encrypted_size"], result.pop("encrypted_sha256")
         if module.params["member"]:
             result["drill_record"] = _drill_record(module.params["src"], result, module.params["member"])
     except (TargetError, OSError):
