@@ -132,7 +132,7 @@ class ActionModule(ActionBase):
             "revocation": self._stage_revocation, "maintenance": self._stage_maintenance,
             "rotation": self._stage_rotation, "restore": self._stage_recovery, "restore_members": self._stage_recovery,
             "restore_check": self._stage_recovery, "restore_start": self._stage_recovery,
-            "recovery_logs": self._stage_recovery, "recovery": self._stage_recovery, "pki_check": self._stage_pki_check,
+            "recovery_logs": self._stage_recovery, "recovery": self._stage_recovery,
             "status": self._stage_status, "status_report": self._stage_status_report,
             "deployed": self._stage_deployed, "hardware": self._stage_hardware, "bootstrap": self._stage_bootstrap,
             "schedule": self._stage_schedule, "srv": self._stage_srv, "roll_stop": self._stage_roll_stop,
@@ -507,26 +507,11 @@ class ActionModule(ActionBase):
         host_names = {member["host"]: hostvars[member["host"]] for member in members
                       if settings.get("managed") and member["host"] in hostvars}
         return etcd_pki_plan.plan_pki(members, host_names, {
-            host: (report.get("info") or {}).get("present") for host, report in reports.items()}, settings)
-
-    def _stage_pki_check(self, params, previous, task_vars):
-        """The check of etcd_pki's result (``plan``) against the members that already trust a CA
-        (settings.hosts, those of the play), by their reads and etcd_pki_dir's ca.pem."""
-        settings = params["settings"]
-        reads = self._host_reports(self._hostvars(task_vars), self._play_hosts(task_vars), params["report_var"])
-        checked = {}
-        for host in settings.get("hosts") or []:
-            if host in reads:
-                info = reads[host].get("info") or {}
-                checked[host] = dict(ca=(info.get("checksums") or {}).get(settings.get("ca_path")),
-                                     peer_name=etcd_pki_plan.PEER_NAME_SETTING in (info.get("settings") or {}))
-        return etcd_pki_plan.plan_pki_check(checked, previous, self._read_text((previous.get("ca") or {}).get("path")),
-                                            settings)
+            host: report.get("info") or {} for host, report in reports.items()}, settings)
 
     @staticmethod
     def _read_text(path):
-        """The text of the file at ``path`` on the controller, '' without one (check mode before the
-        first deploy: etcd_pki only reported the CA it would make)."""
+        """The text of the file at ``path`` on the controller, '' without one."""
         try:
             with open(os.path.expanduser(str(path or "")), encoding="utf-8", errors="replace") as text:
                 return text.read()

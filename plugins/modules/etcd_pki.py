@@ -272,6 +272,34 @@ options:
           - The etcd user the application acts as, the certificate's common name. Default O(applications[].name).
           - 1 to 64 characters, no control characters or leading or trailing spaces. V(root) is allowed.
         type: str
+  running_members:
+    description:
+      - The members of a running cluster that this directory's certificates are for, each with what it
+        trusts. The module fails, naming them, before anything is written (with O(state=present)) when
+        one of them trusts another CA than the directory's (certificates of a new CA would cut the
+        members off from each other), or asks its peers for the peer name while a peer certificate of
+        the directory lacks it (a member given one would be shut out by the others).
+      - During a CA rotation (O(ca_rotation)) each CA file the step leaves the members trusting is
+        accepted (RV(ca.trusted_checksums)).
+      - The role C(raftops.etcd.etcd) gives the members that hold data, read from their hosts.
+    type: list
+    elements: dict
+    default: []
+    version_added: 1.1.0
+    suboptions:
+      name:
+        description: The member's name in the message.
+        type: str
+        required: true
+      ca_sha256:
+        description: The SHA-256 of the CA file the member trusts (its C(ca.pem)). V('') checks no CA, as when
+          the CA is replaced on purpose.
+        type: str
+        default: ''
+      peer_name:
+        description: Whether the member asks its peers for the peer name (C(--peer-cert-allowed-hostname)).
+        type: bool
+        default: false
   crl:
     description:
       - The certificate revocation list. Default C(crl.pem) in O(path).

@@ -196,7 +196,7 @@ REFUSED = [
     ("release URL unreachable", ["-e", "etcd_release_base_url=http://10.250.0.1:8099", "-e", "etcd_download_cache_dir={tmp}"],
      "etcd 3.5.1 could not be downloaded and verified from http://10.250.0.1:8099/v3.5.1/ (no host was changed)"),
     ("etcd_pki_dir without the cluster's CA", ["-e", "etcd_pki_dir={tmp}/elsewhere"],
-     "its ca.pem is another CA, but etcd-host0, etcd-host1, etcd-host2 run with the CA in /etc/etcd/pki/ca.pem"),
+     "(managed by the role): it holds no ca.pem yet, but etcd-host0, etcd-host1, etcd-host2 run with another CA; "),
     ("hosts short of the profile, strict", ["-e", "etcd_profile=xlarge", "-e", "etcd_preflight_strict=true",
                                             "-e", "etcd_preflight_hardware=all"], "profile xlarge wants 16 vCPUs"),
     ("unknown profile", ["-e", "etcd_profile=huge"],

@@ -228,7 +228,7 @@ BROKEN = [
     # The members ask for it (test_peer_trust.py): a peer pair without it would cut its member off.
     ("peer certificate without the peer name", [drop_a_san("pki-b-peer", x509.DNSName("etcd-peer.invalid"))],
      ["pki-host0, pki-host1, pki-host2 ask their peers for the name etcd-peer.invalid (ETCD_PEER_CERT_ALLOWED_HOSTNAME), "
-      "but not every peer certificate in etcd_pki_dir carries it; a member given one would be shut out by the others. "
+      "but not every peer certificate in the directory carries it; a member given one would be shut out by the others. "
       "Issue every peer certificate with the subject alternative name DNS:etcd-peer.invalid (docs/pki.md). No host was "
       "changed."]),
 ]

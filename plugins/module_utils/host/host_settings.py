@@ -31,7 +31,7 @@ NAMES = (
     "etcd_download_cache_dir",
     "etcd_download_on_hosts", "etcd_group", "etcd_health_timeout", "etcd_install_dir", "etcd_instance", "etcd_maintenance_defrag_timeout",
     "etcd_maintenance_schedule", "etcd_max_raft_index_gap", "etcd_metrics", "etcd_metrics_port",
-    "etcd_metrics_scrapers", "etcd_peer_port", "etcd_pki_managed", "etcd_pki_renew_before_days",
+    "etcd_metrics_scrapers", "etcd_peer_port", "etcd_pki_managed", "etcd_pki_renew_before_days", "etcd_pki_replace_ca",
     "etcd_quota_backend_bytes", "etcd_release_base_url", "etcd_run_lock_ttl", "etcd_runtime", "etcd_status_backup_max_age_hours",
     "etcd_tls", "etcd_user", "etcd_version", "etcd_data_dir", "etcd_wal_dir",
 )
@@ -368,5 +368,6 @@ def host_settings(v, role_path, files_read=None):
     # (plugins/module_utils/pki/pki_plan.py, plan_pki).
     s["pki_settings"] = dict(managed=managed, srv_domain=s["srv_domain"],
                              scrapers=list(v["etcd_metrics_scrapers"] or []) if v["etcd_metrics"] == "address" else [],
-                             pair_key=pki_host_dir + "/client-key.pem")
+                             pair_key=pki_host_dir + "/client-key.pem", ca_path=pki_host_dir + "/ca.pem",
+                             replace_ca=_flag(v["etcd_pki_replace_ca"]))
     return found_by_read(s, dict(files=files_read))

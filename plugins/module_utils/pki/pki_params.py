@@ -99,6 +99,13 @@ def argument_spec():
             elements="dict",
             options=dict(name=dict(type="str", required=True), user=dict(type="str")),
         ),
+        running_members=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(name=dict(type="str", required=True), ca_sha256=dict(type="str", default=""),
+                         peer_name=dict(type="bool", default=False)),
+        ),
     )
 
 

@@ -9,8 +9,9 @@ controller through raftops.etcd.etcd_plan:
 
 - ``plan_pki`` (stage ``pki``, before etcd_pki): what each member's certificates name, which client
   pairs are issued, and which pairs every member shared are revoked;
-- ``plan_pki_check`` (stage ``pki_check``, after it): the members that trust another CA than
-  etcd_pki_dir's, or ask their peers for a name the peer certificates lack, refuse the run by name.
+- ``running_members_refusal`` (etcd_pki's option ``running_members``, after it made or checked the
+  directory): the members that trust another CA than etcd_pki_dir's, or ask their peers for a name the
+  peer certificates lack, refuse the run by name.
 - ``member_pki_files`` (configure.yml's files call, through the lookup etcd_connection): where a
   member's certificates come from in etcd_pki's result.
 
@@ -70,21 +71,23 @@ def host_pairs(names):
     return pairs
 
 
-def plan_pki(members, host_names, present, settings):
+def plan_pki(members, host_names, reads, settings):
     """The inputs of the run's etcd_pki calls.
 
     ``members``: the validated member records; ``host_names``: host -> its name facts;
-    ``present``: host -> the paths its read found (etcd_host_info's ``present``) for the play's
-    hosts; ``settings``: managed, readdress, srv_domain, scrapers (the metrics scrapers' addresses
+    ``settings``: managed, readdress, srv_domain, scrapers (the metrics scrapers' addresses
     when metrics listen on the member's address, else none), pair_key (the path of the root
-    login's client key on a member), ca_check_hosts.
+    login's client key on a member), ca_path (a member's CA certificate), replace_ca, ca_check_hosts;
+    ``reads``: host -> its read (etcd_host_info's ``info``) of the play's hosts.
 
     ``members`` and ``clients``: etcd_pki's options (with the operator's PKI only the members: their
     admin pair is theirs). ``revoke``: the pairs every member shared before each had its own, the
     shared root pair and, where a member holds the root login's pair, the admin pair (it is then
     issued anew): a copy taken from any one host would have outlived its removal.
-    ``ca_check_hosts``: the hosts whose members already trust a CA, which plan_pki_check checks
-    etcd_pki_dir against (the members with data; in a restore the hosts with a data dir).
+    ``running_members``: etcd_pki's option of that name, for the hosts of ``ca_check_hosts`` whose members
+    already trust a CA (the members with data; in a restore the hosts with a data dir) that are in the
+    play: the SHA-256 of the CA certificate each trusts (none when the CA is replaced on purpose,
+    ``replace_ca``) and whether it asks its peers for the peer name.
     """
     managed = bool(settings.get("managed"))
     clients = []
@@ -93,12 +96,18 @@ def plan_pki(members, host_names, present, settings):
         clients = ["admin", *host_pairs([member["name"] for member in members or []])]
         if scrapers:
             clients.append({"name": "prometheus", "sans": scrapers})
-    admin_on_hosts = any(settings.get("pair_key") in (paths or []) for paths in present.values())
+    admin_on_hosts = any(settings.get("pair_key") in (read.get("present") or []) for read in reads.values())
+    running = []
+    for host in settings.get("ca_check_hosts") or []:
+        if host in reads:
+            ca = None if settings.get("replace_ca") else (reads[host].get("checksums") or {}).get(settings.get("ca_path"))
+            running.append(dict(name=host, ca_sha256=ca or "",
+                                peer_name=PEER_NAME_SETTING in (reads[host].get("settings") or {})))
     return dict(
         members=pki_members(members, host_names, settings.get("readdress"), managed, settings.get("srv_domain")),
         clients=clients,
         revoke=["root"] + (["admin"] if admin_on_hosts else []),
-        ca_check_hosts=list(settings.get("ca_check_hosts") or []),
+        running_members=running,
     )
 
 
@@ -120,41 +129,33 @@ def other_ca_hosts(reads, accepted):
     return [host for host, found in reads.items() if found and found not in accepted]
 
 
-def plan_pki_check(reads, pki, controller_ca, settings):
-    """Whether etcd_pki_dir fits the members that already trust a CA, after etcd_pki made or checked it.
+def running_members_refusal(running, pki, controller_ca):
+    """Why etcd_pki_dir does not fit the members that already run, after etcd_pki made or checked it, or ''.
 
-    ``reads``: host -> {ca: the SHA-256 of its trusted CA certificate, peer_name: whether its etcd
-    asks its peers for the peer name} of the hosts checked that are in the play; ``pki``: etcd_pki's
-    result; ``controller_ca``: etcd_pki_dir's ca.pem ('' without one); ``settings``:
-    pki_dir, pki_host_dir, managed, replace_ca.
+    ``running``: etcd_pki's ``running_members`` (name, ca_sha256: the SHA-256 of the CA certificate the
+    member trusts, '' to leave it unchecked; peer_name: whether its etcd asks its peers for the peer
+    name); ``pki``: etcd_pki's result; ``controller_ca``: the text of the directory's ca.pem ('' without
+    one). The message names neither the directory nor who made it: the caller's error does.
 
-    ``other_ca_hosts``: members of a running cluster only trust the CA they were deployed with, so
-    certificates of another CA would cut them off from each other; none with replace_ca (the CA is
-    replaced on purpose). ``peer_name_hosts``: members that ask their peers for the peer name, which
-    shut out a peer whose certificate lacks it; they refuse only when etcd_pki found a peer
-    certificate without it (no ``peer_identity``). ``refusal``: the first of the two, or ''.
+    Members of a running cluster only trust the CA they were deployed with, so certificates of another
+    CA would cut them off from each other (during a CA rotation the phase's CAs are accepted). Members
+    that ask their peers for the peer name shut out a peer whose certificate lacks it: they refuse only
+    when etcd_pki found a peer certificate without it (no ``peer_identity``).
     """
     ca = pki.get("ca") or {}
     accepted = ca["trusted_checksums"] if "trusted_checksums" in ca else [
         hashlib.sha256(controller_ca.encode("utf-8")).hexdigest()]
-    others = [] if settings.get("replace_ca") else other_ca_hosts(
-        {host: read.get("ca") for host, read in reads.items()}, accepted)
-    peer_name_hosts = [host for host, read in reads.items() if read.get("peer_name")]
-    pki_dir = settings.get("pki_dir")
+    others = other_ca_hosts({member["name"]: member.get("ca_sha256") for member in running}, accepted)
+    peer_name_hosts = [member["name"] for member in running if member.get("peer_name")]
     if others:
-        refusal = (
-            "etcd_pki_dir %s: %s, but %s run with the CA in %s/ca.pem; certificates of a new CA would cut the members "
-            "off from each other. Point etcd_pki_dir at the directory the cluster was deployed with (etcd-pki beside "
-            "its inventory), or replace the CA on purpose with etcd_pki_replace_ca=true. No host was changed."
-            % (pki_dir, "its ca.pem is another CA" if controller_ca else "it holds no ca.pem yet",
-               ", ".join(others), settings.get("pki_host_dir")))
-    elif peer_name_hosts and not pki.get("peer_identity"):
-        refusal = (
-            "etcd_pki_dir %s (%s): %s ask their peers for the name etcd-peer.invalid (%s), but not every peer "
-            "certificate in etcd_pki_dir carries it; a member given one would be shut out by the others. Issue every "
-            "peer certificate with the subject alternative name DNS:etcd-peer.invalid (docs/pki.md). No host was changed."
-            % (pki_dir, "managed by the role" if settings.get("managed")
-               else "provided by the operator, etcd_pki_managed=false", ", ".join(peer_name_hosts), PEER_NAME_SETTING))
-    else:
-        refusal = ""
-    return dict(other_ca_hosts=others, peer_name_hosts=peer_name_hosts, refusal=refusal)
+        return (
+            "%s, but %s run with another CA; certificates of a new CA would cut the members off from each other. "
+            "Point the role's etcd_pki_dir at the directory the cluster was deployed with (etcd-pki beside its "
+            "inventory), or replace the CA on purpose with etcd_pki_replace_ca=true"
+            % ("its ca.pem is another CA" if controller_ca else "it holds no ca.pem yet", ", ".join(others)))
+    if peer_name_hosts and not pki.get("peer_identity"):
+        return (
+            "%s ask their peers for the name etcd-peer.invalid (%s), but not every peer certificate in the directory "
+            "carries it; a member given one would be shut out by the others. Issue every peer certificate with the "
+            "subject alternative name DNS:etcd-peer.invalid (docs/pki.md)" % (", ".join(peer_name_hosts), PEER_NAME_SETTING))
+    return ""

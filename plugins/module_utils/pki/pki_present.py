@@ -38,6 +38,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_params import
     check_writable,
     validate_params,
 )
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_plan import running_members_refusal
 from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_revoke import (
     move_revoked,
     name_targets,
@@ -443,9 +444,7 @@ def apply_plan(plan, params, check_mode=False):
             "not_after": iso(not_after(ca.cert)) if fresh(ca) else None,
             "fingerprint": fingerprint(ca.cert) if fresh(ca) else None,
             "trusted_path": trusted_path(rotation, ca.cert_path),
-            "trusted_checksums": (
-                accepted_checksums(rotation["old_pem"], rotation["new_pem"]) if rotation.get("old_pem") else []
-            ),
+            "trusted_checksums": trusted_checksums(rotation),
         },
         "rotation": rotation_result(rotation, check_mode),
         "crl": {
@@ -465,7 +464,7 @@ def apply_plan(plan, params, check_mode=False):
             for revocation in revocations
         ],
         "certificates": {},
-        "peer_identity": PEER_IDENTITY if params["peer_identity"] and rotation["peer_identity"] else None,
+        "peer_identity": peer_identity(params, rotation),
         "clients": {},
         "applications": {},
         "warnings": plan["warnings"],
@@ -501,14 +500,48 @@ def apply_plan(plan, params, check_mode=False):
     return result
 
 
+def trusted_checksums(rotation):
+    """The SHA-256 of each CA file a member may trust while the directory is as the rotation step
+    leaves it (none before the directory has a CA)."""
+    return accepted_checksums(rotation["old_pem"], rotation["new_pem"]) if rotation.get("old_pem") else []
+
+
+def peer_identity(params, rotation):
+    """The name every peer certificate carries once the plan is applied, or None."""
+    return PEER_IDENTITY if params["peer_identity"] and rotation["peer_identity"] else None
+
+
+def _text(path):
+    """The text of the file at ``path``, '' without one."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as text:
+            return text.read()
+    except OSError:
+        return ""
+
+
+def refuse_for_running_members(params, pki):
+    """PkiError when the directory, as ``pki`` (what the run leaves, or would) has it, does not fit the
+    members that already run (``running_members``: pki_plan.running_members_refusal)."""
+    refusal = running_members_refusal(params.get("running_members") or [], pki, _text((pki.get("ca") or {}).get("path") or ""))
+    if refusal:
+        raise PkiError(refusal)
+
+
 def run_present(params, check_mode=False, now=None):
-    """``state=present`` whole: returns the result dict or raises PkiError (nothing written then)."""
-    return apply_plan(plan_present(params, now=now), params, check_mode=check_mode)
+    """``state=present`` whole: returns the result dict or raises PkiError (nothing written then,
+    also when the directory does not fit the members that already run)."""
+    plan = plan_present(params, now=now)
+    refuse_for_running_members(params, dict(ca=dict(path=plan["ca"].cert_path, trusted_checksums=trusted_checksums(plan["rotation"])),
+                                            peer_identity=peer_identity(params, plan["rotation"])))
+    return apply_plan(plan, params, check_mode=check_mode)
 
 
 def run_pki(params, check_mode=False):
     """What ``state`` asks, whole: the result dict (its ``warnings`` and ``diff`` for the caller to
     report) or PkiError. The module and its action on the controller both run this."""
     if params["state"] == "verified":
-        return verify(params)
+        result = verify(params)
+        refuse_for_running_members(params, result)
+        return result
     return run_present(params, check_mode=check_mode)

@@ -46,7 +46,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions impo
 # a quorum recovery and the status; the timers, a DNS SRV bootstrap, the proxy role and a roll that
 # stopped; the backup, a restore's fetch and the restore drill.
 STAGES = ["hosts", "cluster", "converge", "roll", "removal", "removal_check", "revocation", "maintenance", "rotation",
-          "restore", "restore_members", "restore_check", "restore_start", "recovery_logs", "recovery", "pki_check",
+          "restore", "restore_members", "restore_check", "restore_start", "recovery_logs", "recovery",
           "status", "status_report", "deployed", "hardware", "bootstrap",
           "schedule", "srv", "proxy_group", "proxy_settings", "proxy_reach", "proxy_pki", "proxy_files", "proxy_health",
           "proxy_status", "roll_stop",

@@ -384,7 +384,7 @@ def test_a_step_that_cannot_be_planned_keeps_the_lease_of_the_run_lock_in_its_re
 @pytest.mark.parametrize("args, message", [
     (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, removal, removal_check, revocation, "
                           "maintenance, rotation, restore, restore_members, restore_check, restore_start, recovery_logs, recovery, "
-                          "pki_check, status, status_report, deployed, hardware, bootstrap, schedule, srv, proxy_group, "
+                          "status, status_report, deployed, hardware, bootstrap, schedule, srv, proxy_group, "
                           "proxy_settings, proxy_reach, proxy_pki, proxy_files, proxy_health, proxy_status, roll_stop, source, record, "
                           "seal, fetch, drill_snapshot, drill_point, adoption, got: later"),
     (dict(stage="cluster", plan={}), "cannot plan the cluster step"),
@@ -587,7 +587,8 @@ def test_the_restore_steps_read_the_data_dirs_and_the_problems_of_every_host_of_
     # etcd_pki's inputs: no facts read, no move; without the role's PKI, the addresses alone. The CA is
     # checked against the hosts with a data dir.
     assert members["pki"] == dict(members=[dict(name="m%d" % i, addresses=["10.0.0.%d" % (10 + i)], hostnames=[])
-                                           for i in range(3)], clients=[], revoke=["root"], ca_check_hosts=["h0", "h2"])
+                                           for i in range(3)], clients=[], revoke=["root"],
+                                  running_members=[dict(name=host, ca_sha256="", peer_name=False) for host in ("h0", "h2")])
     # h2 reported a problem and dropped out of the play afterwards: it is still named
     hostvars["h2"]["_etcd_restore_problem"] = "host h2: no space"
     checked = run_restore(action, hostvars, ["h0", "h1"], hosts, stage="restore_check", plan=members,
@@ -700,31 +701,12 @@ def test_the_hosts_step_plans_etcd_pki_s_inputs_from_the_name_facts_and_the_play
     plan = run(action, hostvars, stage="hosts", settings=dict(version="3.5.17", pki=pki))
     assert "failed" not in plan and plan["changed"] is False
     assert plan["pki"]["members"][0] == dict(name="m0", addresses=["10.0.0.10"], hostnames=["etcd0", "h0"])
-    assert plan["pki"]["revoke"] == ["root", "admin"] and plan["pki"]["ca_check_hosts"] == plan["with_data"]
+    assert plan["pki"]["revoke"] == ["root", "admin"]
+    assert [member["name"] for member in plan["pki"]["running_members"]] == plan["with_data"]
     assert plan["pki"]["clients"][:2] == ["admin", {"name": "m0-root", "user": "root"}]
     # The pair on h2 counts only while h2 is in the play (the plan refuses h2's drop-out by name).
     assert run(action, hostvars, play=("h0", "h1"), play_all=("h0", "h1", "h2"), stage="hosts",
                settings=dict(version="3.5.17", pki=pki))["pki"]["revoke"] == ["root"]
-
-
-def test_the_pki_check_compares_the_play_hosts_ca_with_the_controller_s_and_refuses_by_name(action, tmp_path):
-    (tmp_path / "ca.pem").write_bytes(b"the CA\n")
-    ours = hashlib.sha256(b"the CA\n").hexdigest()
-    ca_path = "/etc/etcd/pki/ca.pem"
-    hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(dict(info=dict(checksums={ca_path: ours if i < 2 else "other"}))))
-                for i in range(3)}
-    pki = dict(ca=dict(path=str(tmp_path / "ca.pem")), changed=False)
-    settings = dict(hosts=["h0", "h1", "h2"], ca_path=ca_path, pki_dir=str(tmp_path), pki_host_dir="/etc/etcd/pki",
-                    managed=True, replace_ca=False)
-    refused = run(action, hostvars, stage="pki_check", plan=pki, settings=settings, refuse=True)
-    assert refused["failed"] is True and refused["other_ca_hosts"] == ["h2"]
-    assert refused["msg"].startswith("etcd_pki_dir %s: its ca.pem is another CA, but h2 run with" % tmp_path)
-    # A host out of the play is not read here (the run's own plan refuses a host that dropped out).
-    assert "failed" not in run(action, hostvars, play=("h0", "h1"), stage="pki_check", plan=pki, settings=settings,
-                               refuse=True)
-    (tmp_path / "ca.pem").unlink()
-    none = run(action, hostvars, stage="pki_check", plan=pki, settings=dict(settings, hosts=["h0"]))
-    assert none["other_ca_hosts"] == ["h0"] and "it holds no ca.pem yet" in none["refusal"]
 
 
 # The status steps' etcd_pki_dir, where no CA rotation is under way.

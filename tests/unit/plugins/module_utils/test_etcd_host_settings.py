@@ -55,7 +55,8 @@ def test_the_defaults():
     # No timer has a schedule by default: none is read, no directory made, nothing found.
     assert (s["scheduled_timer_units"], s["calendars"], s["timer_directories"], s["timer_paths_found"]) == ([], {}, [], [])
     assert [t["name"] for t in s["timers"]] == ["etcd-snapshot", "etcd-backup-drill", "etcd-maintenance", "etcd-backup-stream"]
-    assert s["pki_settings"] == dict(managed=True, srv_domain="", scrapers=[], pair_key="/etc/etcd/pki/client-key.pem")
+    assert s["pki_settings"] == dict(managed=True, srv_domain="", scrapers=[], pair_key="/etc/etcd/pki/client-key.pem",
+                                     ca_path="/etc/etcd/pki/ca.pem", replace_ca=False)
     assert s["status_settings"]["etcd_group"] == "etcd" and len(s["status_settings"]) == 8
 
 

@@ -11,7 +11,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_plan import (
     other_ca_hosts,
     pki_members,
     plan_pki,
-    plan_pki_check,
+    running_members_refusal,
 )
 
 MEMBERS = [dict(host="h%d" % i, name="m%d" % i, address="10.0.0.%d" % i) for i in range(2)]
@@ -19,25 +19,37 @@ NAMES = {"h0": dict(ansible_hostname="etcd0", ansible_fqdn="etcd0.example.org"),
 PAIR_KEY = "/etc/etcd/pki/client-key.pem"
 CA = "-----BEGIN CERTIFICATE-----\nours\n-----END CERTIFICATE-----\n"
 OURS = hashlib.sha256(CA.encode()).hexdigest()
-SETTINGS = dict(pki_dir="/ctl/etcd-pki", pki_host_dir="/etc/etcd/pki", managed=True, replace_ca=False)
+CA_PATH = "/etc/etcd/pki/ca.pem"
 
 
 def settings(**changes):
-    return dict(dict(managed=True, readdress={}, srv_domain="", scrapers=[], pair_key=PAIR_KEY), **changes)
+    return dict(dict(managed=True, readdress={}, srv_domain="", scrapers=[], pair_key=PAIR_KEY, ca_path=CA_PATH,
+                     replace_ca=False), **changes)
 
 
 # --- plan_pki ----------------------------------------------------------------------------------------
 
 
 def test_the_role_s_pki_names_the_hosts_and_issues_admin_and_each_member_s_own_pairs():
-    plan = plan_pki(MEMBERS, NAMES, {"h0": [], "h1": ["/etc/etcd/pki/ca.pem"]}, settings())
+    plan = plan_pki(MEMBERS, NAMES, {"h0": dict(present=[]), "h1": dict(present=[CA_PATH])}, settings())
     assert plan["members"] == [dict(name="m0", addresses=["10.0.0.0"], hostnames=["etcd0", "etcd0.example.org", "h0"]),
                                dict(name="m1", addresses=["10.0.0.1"], hostnames=["h1"])]
     assert plan["clients"] == ["admin", *host_pairs(["m0", "m1"])]
     # No member holds the root login's pair: only the shared root pair is revoked.
     assert plan["revoke"] == ["root"]
-    assert plan["ca_check_hosts"] == []
-    assert plan_pki(MEMBERS, NAMES, {}, settings(ca_check_hosts=["h1"]))["ca_check_hosts"] == ["h1"]
+    assert plan["running_members"] == []
+
+
+def test_the_members_that_trust_a_ca_are_given_with_their_ca_and_peer_name_as_read():
+    reads = {"h0": dict(checksums={CA_PATH: OURS}, settings={"ETCD_PEER_CERT_ALLOWED_HOSTNAME": "etcd-peer.invalid"}),
+             "h1": dict(checksums={CA_PATH: None}), "h2": dict(checksums={CA_PATH: "other"})}
+    # h3 is not in the play (not read): the run's own plan refuses a host that dropped out.
+    plan = plan_pki(MEMBERS, NAMES, reads, settings(ca_check_hosts=["h0", "h1", "h3"]))
+    assert plan["running_members"] == [dict(name="h0", ca_sha256=OURS, peer_name=True),
+                                       dict(name="h1", ca_sha256="", peer_name=False)]
+    # The CA replaced on purpose: only the peer name is checked.
+    replaced = plan_pki(MEMBERS, NAMES, reads, settings(ca_check_hosts=["h2"], replace_ca=True))
+    assert replaced["running_members"] == [dict(name="h2", ca_sha256="", peer_name=False)]
 
 
 def test_the_scrapers_get_a_pair_with_their_addresses():
@@ -52,7 +64,7 @@ def test_an_operator_s_pki_gets_no_client_pairs_and_names_only_the_addresses():
 
 
 def test_a_member_holding_the_root_login_s_pair_has_the_shared_admin_pair_revoked_too():
-    plan = plan_pki(MEMBERS, NAMES, {"h0": None, "h1": [PAIR_KEY]}, settings())
+    plan = plan_pki(MEMBERS, NAMES, {"h0": dict(present=None), "h1": dict(present=[PAIR_KEY])}, settings())
     assert plan["revoke"] == ["root", "admin"]
 
 
@@ -105,56 +117,46 @@ def test_no_members_no_entries():
     assert pki_members([], {}) == []
 
 
-# --- plan_pki_check -----------------------------------------------------------------------------------
+# --- running_members_refusal ------------------------------------------------------------------------
+
+
+def running(**cas):
+    return [dict(name=host, ca_sha256=ca or "", peer_name=False) for host, ca in cas.items()]
 
 
 def test_members_that_trust_the_pki_dir_s_ca_pass():
-    plan = plan_pki_check({"h0": dict(ca=OURS), "h1": dict(ca=None)}, dict(ca=dict(path="/ctl/ca.pem")), CA, SETTINGS)
-    assert plan == dict(other_ca_hosts=[], peer_name_hosts=[], refusal="")
+    assert running_members_refusal(running(h0=OURS, h1=None), dict(ca=dict(path="/ctl/ca.pem")), CA) == ""
 
 
 def test_a_member_that_trusts_another_ca_refuses_by_name():
-    plan = plan_pki_check({"h0": dict(ca=OURS), "h1": dict(ca="other")}, dict(ca={}), CA, SETTINGS)
-    assert plan["other_ca_hosts"] == ["h1"]
-    assert plan["refusal"] == (
-        "etcd_pki_dir /ctl/etcd-pki: its ca.pem is another CA, but h1 run with the CA in /etc/etcd/pki/ca.pem; "
-        "certificates of a new CA would cut the members off from each other. Point etcd_pki_dir at the directory the "
-        "cluster was deployed with (etcd-pki beside its inventory), or replace the CA on purpose with "
-        "etcd_pki_replace_ca=true. No host was changed.")
+    assert running_members_refusal(running(h0=OURS, h1="other"), dict(ca={}), CA) == (
+        "its ca.pem is another CA, but h1 run with another CA; certificates of a new CA would cut the members off "
+        "from each other. Point the role's etcd_pki_dir at the directory the cluster was deployed with (etcd-pki "
+        "beside its inventory), or replace the CA on purpose with etcd_pki_replace_ca=true")
 
 
 def test_a_pki_dir_without_a_ca_yet_says_so():
-    plan = plan_pki_check({"h0": dict(ca=OURS)}, dict(ca={}), "", SETTINGS)
-    assert plan["other_ca_hosts"] == ["h0"] and "etcd_pki_dir /ctl/etcd-pki: it holds no ca.pem yet, but h0 run" in plan["refusal"]
-
-
-def test_replacing_the_ca_on_purpose_refuses_nothing():
-    plan = plan_pki_check({"h0": dict(ca="other")}, dict(ca={}), CA, dict(SETTINGS, replace_ca=True))
-    assert plan["refusal"] == "" and plan["other_ca_hosts"] == []
+    assert running_members_refusal(running(h0=OURS), dict(ca={}), "").startswith("it holds no ca.pem yet, but h0 run")
 
 
 def test_during_a_rotation_any_ca_etcd_pki_trusts_is_accepted_and_none_when_it_trusts_none():
     rotating = dict(ca=dict(trusted_checksums=["old", "both"]))
-    assert plan_pki_check({"h0": dict(ca="old"), "h1": dict(ca="both")}, rotating, CA, SETTINGS)["refusal"] == ""
-    assert plan_pki_check({"h0": dict(ca=OURS)}, dict(ca=dict(trusted_checksums=[])), CA,
-                          SETTINGS)["other_ca_hosts"] == ["h0"]
+    assert running_members_refusal(running(h0="old", h1="both"), rotating, CA) == ""
+    assert "but h0 run with another CA" in running_members_refusal(running(h0=OURS), dict(ca=dict(trusted_checksums=[])), CA)
 
 
 def test_members_asking_for_the_peer_name_refuse_peer_certificates_without_it():
-    reads = {"h0": dict(ca=OURS, peer_name=True), "h1": dict(ca=OURS, peer_name=False)}
-    plan = plan_pki_check(reads, dict(ca={}, peer_identity=""), CA, dict(SETTINGS, managed=False))
-    assert plan["peer_name_hosts"] == ["h0"]
-    assert plan["refusal"] == (
-        "etcd_pki_dir /ctl/etcd-pki (provided by the operator, etcd_pki_managed=false): h0 ask their peers for the name "
-        "etcd-peer.invalid (ETCD_PEER_CERT_ALLOWED_HOSTNAME), but not every peer certificate in etcd_pki_dir carries "
-        "it; a member given one would be shut out by the others. Issue every peer certificate with the subject "
-        "alternative name DNS:etcd-peer.invalid (docs/pki.md). No host was changed.")
-    assert plan_pki_check(reads, dict(ca={}, peer_identity="etcd-peer.invalid"), CA, SETTINGS)["refusal"] == ""
+    members = [dict(name="h0", ca_sha256=OURS, peer_name=True), dict(name="h1", ca_sha256=OURS, peer_name=False)]
+    assert running_members_refusal(members, dict(ca={}, peer_identity=""), CA) == (
+        "h0 ask their peers for the name etcd-peer.invalid (ETCD_PEER_CERT_ALLOWED_HOSTNAME), but not every peer "
+        "certificate in the directory carries it; a member given one would be shut out by the others. Issue every "
+        "peer certificate with the subject alternative name DNS:etcd-peer.invalid (docs/pki.md)")
+    assert running_members_refusal(members, dict(ca={}, peer_identity="etcd-peer.invalid"), CA) == ""
 
 
 def test_another_ca_is_named_before_the_peer_name():
-    plan = plan_pki_check({"h0": dict(ca="other", peer_name=True)}, dict(ca={}), CA, SETTINGS)
-    assert plan["refusal"].startswith("etcd_pki_dir /ctl/etcd-pki: its ca.pem is another CA, but h0")
+    members = [dict(name="h0", ca_sha256="other", peer_name=True)]
+    assert running_members_refusal(members, dict(ca={}), CA).startswith("its ca.pem is another CA, but h0")
 
 
 def test_the_hosts_that_trust_another_ca_keep_their_order_and_a_host_without_one_trusts_none():
@@ -166,8 +168,8 @@ def test_the_hosts_that_trust_another_ca_keep_their_order_and_a_host_without_one
     assert other_ca_hosts(reads, []) == ["other", "same"]
 
 
-def test_no_host_to_check_refuses_nothing():
-    assert plan_pki_check({}, dict(ca={}), "", SETTINGS)["refusal"] == ""
+def test_no_member_to_check_refuses_nothing():
+    assert running_members_refusal([], dict(ca={}), "") == ""
 
 
 PKI_RESULT = dict(ca=dict(path="/pki/ca.pem"), crl=dict(path="/pki/crl.pem"),

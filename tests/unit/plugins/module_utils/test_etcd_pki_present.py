@@ -1,6 +1,7 @@
 """etcd_pki_present: what gets issued, idempotence, re-issue reasons and check mode."""
 
 import datetime
+import hashlib
 import os
 import shutil
 import stat
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_x509
-from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_present import run_present
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_present import run_pki, run_present
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_utils.pki_helpers import (
     ekus_of,
     load,
@@ -426,3 +427,36 @@ def test_check_mode_on_converged_pki_is_not_changed(pki):
     run_present(params(pki))
     result = run_present(params(pki), check_mode=True)
     assert result["changed"] is False and result["issued"] == []
+
+
+# ------------------------------------------------------------------------------------------
+# The members that already run (running_members)
+
+
+THREE = [*member_list(), {"name": "etcd-host2", "addresses": ["10.0.0.13"], "hostnames": []}]
+
+
+def test_a_directory_whose_ca_the_running_members_do_not_trust_is_refused_before_anything_is_written(pki):
+    run_present(params(pki))
+    ca_sha256 = hashlib.sha256(read(os.path.join(pki, "ca.pem"))).hexdigest()
+    before = snapshot(pki)
+    running = [dict(name="etcd-host0", ca_sha256=ca_sha256, peer_name=True), dict(name="etcd-host1", ca_sha256="other")]
+    # A new member would be issued (and is not): the refusal comes first.
+    with pytest.raises(pki_x509.PkiError, match=r"^its ca\.pem is another CA, but etcd-host1 run with another CA; "):
+        run_pki(params(pki, members=THREE, running_members=running))
+    assert snapshot(pki) == before
+    # Trusted by every member, and every peer certificate carries the peer name: made as asked.
+    trusted = [dict(name="etcd-host0", ca_sha256=ca_sha256, peer_name=True)]
+    assert "etcd-host2.pem" in reasons(run_pki(params(pki, members=THREE, running_members=trusted)))
+
+
+def test_a_fresh_directory_for_running_members_is_refused_and_not_made(pki):
+    with pytest.raises(pki_x509.PkiError, match=r"^it holds no ca\.pem yet, but etcd-host0 run with another CA"):
+        run_pki(params(pki, running_members=[dict(name="etcd-host0", ca_sha256="ab" * 32)]))
+    assert snapshot(pki) is None
+
+
+def test_members_asking_for_the_peer_name_refuse_peer_certificates_made_without_it(pki):
+    with pytest.raises(pki_x509.PkiError, match=r"^etcd-host0 ask their peers for the name etcd-peer\.invalid"):
+        run_pki(params(pki, peer_identity=False, running_members=[dict(name="etcd-host0", ca_sha256="", peer_name=True)]))
+    assert snapshot(pki) is None

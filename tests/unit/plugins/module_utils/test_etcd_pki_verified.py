@@ -1,6 +1,7 @@
 """etcd_pki_verified: a PKI the operator provides is checked, every problem named, nothing written."""
 
 import datetime
+import hashlib
 import os
 import re
 import shutil
@@ -13,12 +14,13 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_params
 from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_x509
 from ansible_collections.raftops.etcd.plugins.module_utils.host.files import write_file_atomically
-from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_present import run_present
+from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_present import run_pki, run_present
 from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_verified import verify
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_utils.pki_helpers import (
     load,
     member_list,
     params,
+    read,
     snapshot,
 )
 
@@ -177,3 +179,11 @@ def test_verified_client_with_a_user_needs_that_common_name(tmp_path, pki):
     admin = dict(root, cert=os.path.join(pki, "admin.pem"), key=os.path.join(pki, "admin-key.pem"))
     with pytest.raises(pki_x509.PkiError, match=re.escape("admin.pem has the common name (none), not root")):
         verify(verified(own, members, ca_cert=os.path.join(pki, "ca.pem"), clients=[admin]))
+
+
+def test_verified_refuses_a_directory_whose_ca_a_running_member_does_not_trust(tmp_path, pki):
+    own, members = byo(tmp_path, pki)
+    ca_sha256 = hashlib.sha256(read(os.path.join(own, "root.crt"))).hexdigest()
+    assert run_pki(verified(own, members, running_members=[dict(name="etcd-host0", ca_sha256=ca_sha256, peer_name=True)]))
+    with pytest.raises(pki_x509.PkiError, match=r"^its ca\.pem is another CA, but etcd-host1 run with another CA"):
+        run_pki(verified(own, members, running_members=[dict(name="etcd-host1", ca_sha256="other")]))
