@@ -194,8 +194,10 @@ class ActionModule(ActionBase):
             # What etcd_pki is given (the plan's pki, pki_issue.yml).
             pki=host["pki_settings"],
             # The cluster's read, and the refusal once it is read; the member a quorum recovery grew
-            # from (playbooks/recover_quorum.yml), whose keyspace every member must hold.
-            allow_downgrade=role("etcd_allow_downgrade"), hash_reference=role("_etcd_hash_reference", ""),
+            # from (playbooks/recover_quorum.yml), whose keyspace every member must hold: named by the
+            # plan registered before (the recovery's, or this run's first step's).
+            allow_downgrade=role("etcd_allow_downgrade"),
+            hash_reference=etcd_plan.hash_reference_after(task_vars.get("_etcd_plan")),
             pki_replace_ca=role("etcd_pki_replace_ca"), pki_rotate_ca=role("etcd_pki_rotate_ca"),
             downgrade_cancel=role.flag("etcd_downgrade_cancel"), quota_bytes=int(role("etcd_quota_backend_bytes")),
             # The run lock, taken in the same call as the read (run_lock.yml says why); the holder: this

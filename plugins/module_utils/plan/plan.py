@@ -486,6 +486,18 @@ def missing_packages(reports):
             and (report.get("info") or {}).get("python_cryptography") is False]
 
 
+def hash_reference_after(plan_before):
+    """The member whose keyspace every member must hold at the end of this run (converged.yml's hash
+    check), from the plan registered before the run's first step (``plan_before``, {} without one): the
+    member a quorum recovery grew the cluster from, which the recovery's plan names (its ``reference``:
+    playbooks/recover_quorum.yml's first play, before the role's run in the next), kept by the role's
+    plans after it in the same run (their ``hash_reference``); '' when there is none."""
+    plan_before = plan_before if isinstance(plan_before, dict) else {}
+    if "hash_reference" in plan_before:
+        return str(plan_before["hash_reference"] or "")
+    return str(plan_before.get("reference") or "")
+
+
 def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     """The first step of the plan, before the cluster is read.
 
@@ -493,7 +505,7 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     wanted} (the host's etcd_host_info result, its own etcd's answer, the settings it is asked for);
     ``play_hosts``: the hosts still in the play; ``play_hosts_all``: every host the play started
     with; ``settings``: version, discard_foreign_data, cluster_token, forks, preflight_hardware,
-    auth_enabled, roles, users, root_login.
+    auth_enabled, roles, users, root_login, hash_reference (hash_reference_after, which the plan keeps).
     """
     members = list(members or [])
     play_hosts, play_hosts_all = list(play_hosts or []), list(play_hosts_all or [])
@@ -508,6 +520,7 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     plan["problems"] = ["host %s: its read failed or it is unreachable (see above), so the run cannot know whether "
                         "it holds data" % host for host in plan["unanswered"]] + plan["problems"]
     plan["left_out"] = [h for h in hosts if h not in play_hosts_all]
+    plan["hash_reference"] = str(settings.get("hash_reference") or "")
     plan["all_members_in_run"] = not plan["left_out"] and not plan["unanswered"]
     releases = {host: (report.get("info") or {}).get("release") for host, report in reports.items()}
     plan["binaries_outdated"] = [h for h in plan["with_data"] if releases.get(h) != version]
@@ -599,7 +612,7 @@ def plan_cluster(plan, members, health, reports, settings):
     cluster found (``health``: etcd_health's result, {} when the cluster was not read).
 
     ``reports``: as for plan_hosts; ``settings``: version, allow_downgrade, auth_enabled,
-    hash_reference, pki_managed, pki_replace_ca, pki_rotate_ca.
+    pki_managed, pki_replace_ca, pki_rotate_ca.
     """
     plan = dict(plan)
     health = health or {}
@@ -646,7 +659,7 @@ def plan_cluster(plan, members, health, reports, settings):
     # read while nothing changes in the cluster (plan_roll may still say otherwise), or none.
     if plan["bootstrap"]:
         plan["status_read"] = "bootstrap"
-    elif not plan["existing_wait"] and not learners and not settings.get("hash_reference"):
+    elif not plan["existing_wait"] and not learners and not plan.get("hash_reference"):
         plan["status_read"] = "preflight"
     else:
         plan["status_read"] = "none"

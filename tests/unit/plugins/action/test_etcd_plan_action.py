@@ -81,6 +81,19 @@ def test_the_hosts_step_plans_with_the_role_s_variables_when_given_no_settings(a
     assert action._deploy_settings(dict(settings=dict(version="3.5.16")), ROLE_VARS) == dict(version="3.5.16")
 
 
+def test_the_hosts_step_takes_the_member_a_quorum_recovery_grew_from_of_the_plan_before_it(action):
+    # recover_quorum.yml: the recovery's plan is the one registered before the role's run.
+    action._templar.template = lambda value: value
+    recovery = dict(action="grow", reference="m1", lost_hosts=[])
+    assert action._deploy_settings(dict(settings={}), dict(ROLE_VARS, _etcd_plan=recovery))["hash_reference"] == "m1"
+    assert action._deploy_settings(dict(settings={}), dict(ROLE_VARS))["hash_reference"] == ""
+    hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(report(i))) for i in range(3)}
+    action._task.args = dict(members=MEMBERS, stage="hosts")
+    plan = action.run(task_vars=dict(ROLE_VARS, _etcd_plan=recovery, hostvars=hostvars, ansible_play_hosts=["h0", "h1", "h2"],
+                                     groups=dict(etcd=["h0", "h1", "h2"])))
+    assert plan["hash_reference"] == "m1"
+
+
 def test_a_stage_given_no_connection_calls_etcd_as_the_role_s_modules_do(action):
     # As the lookup raftops.etcd.etcd_connection gives the entry task files: the member's server pair, a root login.
     action._templar.template = lambda value: value

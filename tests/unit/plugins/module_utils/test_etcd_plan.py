@@ -10,6 +10,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.plan.plan import (
     _with_local_view,
     auth_plan,
     count_warnings,
+    hash_reference_after,
     member_plan,
     plan_cluster,
     plan_converge,
@@ -553,7 +554,7 @@ def health(healthy=True, versions=("3.5.17",) * 3, serving=(0, 1, 2), learners=(
                 members=[dict(name="m%d" % i, is_learner=i in learners) for i in range(len(versions))])
 
 
-CLUSTER_SETTINGS = dict(version="3.5.17", allow_downgrade=False, auth_enabled=None, hash_reference="")
+CLUSTER_SETTINGS = dict(version="3.5.17", allow_downgrade=False, auth_enabled=None)
 
 
 def cluster_plan(first, read, releases=None, **settings):
@@ -644,7 +645,26 @@ def test_the_leader_is_the_one_preflight_s_read_found():
 def test_a_new_cluster_s_status_is_its_bootstrap_read_and_a_hash_check_reads_again():
     assert cluster_plan(hosts_plan({i: fresh() for i in range(3)}), {})["status_read"] == "bootstrap"
     assert cluster_plan(hosts_plan({i: fresh() for i in range(3)}), {})["existing_wait"] is False
-    assert cluster_plan(converged_hosts(), health(), hash_reference="m0")["status_read"] == "none"
+    assert cluster_plan(converged_hosts(hash_reference="m0"), health())["status_read"] == "none"
+
+
+@pytest.mark.parametrize("plan_before, reference", [
+    (None, ""),
+    (dict(skipped=True), ""),
+    # The recovery's plan (recover_quorum.yml's first play): the member the cluster grew from.
+    (dict(action="grow", reference="m0", lost_hosts=[]), "m0"),
+    (dict(action="refuse", reference=None), ""),
+    # The role's plans after it keep it; one without a recovery before it has none, whatever else it holds.
+    (dict(hash_reference="m0", with_data=["h0"]), "m0"),
+    (dict(hash_reference="", reference="m1"), ""),
+])
+def test_the_hash_reference_is_the_recovery_s_member_kept_by_the_plans_after_it(plan_before, reference):
+    assert hash_reference_after(plan_before) == reference
+
+
+def test_the_first_step_keeps_the_hash_reference_for_the_steps_after_it():
+    assert converged_hosts(hash_reference="m0")["hash_reference"] == "m0"
+    assert converged_hosts()["hash_reference"] == ""
 
 
 @pytest.mark.parametrize("bootstrap, settings, asked", [
