@@ -18,8 +18,9 @@ backup's source; etcd_lock's action for preflight's read under the run lock),
 a removal's members (etcd_member_info), a restore's or a drill's snapshot file (etcd_snapshot_info) or a proxy's
 /health (ansible.builtin.uri on the proxy host); the DNS SRV stage resolves the records on the
 controller; a removal's revocation has etcd_pki (its action) revoke the removed members'
-certificates; the seal stage seals the snapshot as raftops.etcd.etcd_backup_target's state sealed
-does, and shows the line that reports it in the run's output (backup_plan.py's sealed_report).
+certificates; the proxy_files stage has etcd_member_files (its action) write a proxy's files; the
+seal stage seals the snapshot as raftops.etcd.etcd_backup_target's state sealed does, and shows the
+line that reports it in the run's output (backup_plan.py's sealed_report).
 """
 
 import glob
@@ -80,8 +81,8 @@ ROLE_DEFAULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.
 # cluster as well refuses on either of its refusals, its own first.
 REFUSAL_FIELDS = dict(hosts=("refusal", "cluster_refusal"), cluster=("cluster_refusal",))
 
-# The steps whose plan holds etcd_backup_targets, credentials included, or a proxy's private keys.
-WITH_SECRETS = ("source", "record", "seal", "fetch", "proxy_files")
+# The steps whose plan holds etcd_backup_targets, credentials included.
+WITH_SECRETS = ("source", "record", "seal", "fetch")
 
 display = Display()
 
@@ -162,7 +163,7 @@ class ActionModule(ActionBase):
             return result
         result.update(plan, changed=bool(plan.pop("changed", False)))
         if stage in WITH_SECRETS:
-            # The S3 targets' or the proxy's keys are in the plan: its result is hidden (-v and up), the registered plan is not.
+            # The S3 targets' keys are in the plan: its result is hidden (-v and up), the registered plan is not.
             result["_ansible_no_log"] = True
         return result
 
@@ -842,9 +843,12 @@ class ActionModule(ActionBase):
 
     def _stage_proxy_files(self, params, previous, task_vars):
         """The proxy's directories, certificates (read on the controller from etcd_pki's result,
-        settings.pki), command line (argv, the filter raftops.etcd.proxy_args's; previous: the
-        proxy_settings plan) and unit, begun with the task's ansible_managed. In check mode a pair that
-        etcd_pki would make is not there yet: it has no content."""
+        settings.pki), command line (previous: the proxy_settings plan) and unit, begun with the task's
+        ansible_managed, written on the proxy host by raftops.etcd.etcd_member_files (its action, in this
+        process). The plan goes on with its argv and restart_needed (a file the proxy reads at start
+        changed: main.yml restarts it, one proxy at a time), without the files' contents (the private
+        keys among them), and is changed as the write is. In check mode a pair that etcd_pki would make
+        is not there yet: it has no content."""
         check_mode = bool(task_vars.get("ansible_check_mode"))
 
         def read(path):
@@ -854,10 +858,19 @@ class ActionModule(ActionBase):
             with open(path) as handle:
                 return handle.read()
 
-        plan = dict(previous, **etcd_proxy_plan.plan_proxy_files(previous, params["settings"].get("pki") or {}, read))
-        plan["argv"] = proxy_args(plan["members"], plan["args"])
-        plan["unit_file"] = dict(plan["unit_file"], content=etcd_proxy_plan.proxy_unit_text(
-            plan, plan["argv"], managed_header(self._templar, task_vars)))
+        files = etcd_proxy_plan.plan_proxy_files(previous, params["settings"].get("pki") or {}, read)
+        argv = proxy_args(previous["members"], files["args"])
+        unit_file = dict(files["unit_file"], content=etcd_proxy_plan.proxy_unit_text(
+            previous, argv, managed_header(self._templar, task_vars)))
+        written = self._run_action("raftops.etcd.etcd_member_files", dict(
+            directories=files["directories"], files=[unit_file] + files["files"], private_files=files["private_files"]),
+            task_vars)
+        if written.get("failed"):
+            return dict(failed=True, msg="writing the proxy's files: %s" % written.get("msg"))
+        plan = dict(previous, args=files["args"], argv=argv, restart_needed=bool(written.get("restart_needed")),
+                    changed=bool(written.get("changed")))
+        if written.get("diff"):
+            plan["diff"] = written["diff"]
         return plan
 
     def _stage_proxy_status(self, params, previous, task_vars):
