@@ -748,13 +748,22 @@ def plan_roll(plan, members, restart_due, leader, rotation_phase="none"):
 # --- The plan of a removal (roles/etcd/tasks/remove.yml: playbooks/remove_member.yml, replace_member.yml)
 
 
+def replacing(settings):
+    """Whether the removal is a replacement: the replace_member playbook's request is given (``settings.replace``,
+    etcd_replace as the operator gave it, None without one), which that playbook removes as etcd_remove."""
+    return settings.get("replace") is not None
+
+
 def _request_refusal(requested, targets, invalid, group_name, settings):
     """Why the request itself cannot be carried out, before any host's answer counts; '' when it can."""
+    if replacing(settings) and str(settings["replace"]) != ("" if requested is None else str(requested)):
+        return ("etcd_remove=%s and etcd_replace=%s: pass etcd_remove to the remove_member playbook, or etcd_replace to "
+                "the replace_member playbook, not both" % (requested, settings["replace"]))
     if invalid:
         return "%s: %s %s no member name or inventory host (%s)" % (
             _request_label(requested, settings), ", ".join(repr(name) for name in invalid),
             "is" if len(invalid) == 1 else "are", NAME_RULE)
-    if truthy(settings.get("replace")):
+    if replacing(settings):
         if len(targets) != 1 or not targets[0]["host"]:
             return ("%s must name one member of group %s, by its NODE_NAME or inventory host, whose host is in the "
                     "inventory to join in its place (to only remove members, use the remove_member playbook)"
@@ -767,18 +776,18 @@ def _request_refusal(requested, targets, invalid, group_name, settings):
 
 
 def _request_label(requested, settings):
-    return "%s=%s" % ("etcd_replace" if truthy(settings.get("replace")) else "etcd_remove", requested)
+    return "%s=%s" % ("etcd_replace" if replacing(settings) else "etcd_remove", requested)
 
 
 def plan_removal(requested, group, records, play_hosts, play_hosts_all, unreachable, settings):
     """The plan of a removal before the cluster is read: which members go, which hosts are retired,
     which surviving members it acts through, and what refuses it.
 
-    ``requested``: etcd_remove (or with ``settings.replace`` etcd_replace), names comma-separated;
+    ``requested``: etcd_remove (replace_member.yml gives its etcd_replace as etcd_remove), names comma-separated;
     ``group``: [{host, name}] of the group's hosts in inventory order; ``records``: the member records
     (filter members) of those that answered; ``play_hosts``, ``play_hosts_all``: as for plan_hosts;
     ``unreachable``: the play hosts that did not answer (they stay in the play: a dead host is what a
-    removal is often about); ``settings``: group, replace, revokes.
+    removal is often about); ``settings``: group, replace (etcd_replace, None without one: replacing), revokes.
 
     ``refusal`` stops the run at once (the request, or no member left to act through); ``problems``
     are judged with the cluster's answer (plan_removal_check): a surviving member's host that did not
@@ -811,7 +820,7 @@ def plan_removal(requested, group, records, play_hosts, play_hosts_all, unreacha
         "purpose with --limit (the etcd playbook gives it the new revocation list once it is back)" % (e["host"], e["name"])
         for e in others if e["host"] in plan["unanswered"]]
     plan["refusal"] = _request_refusal(requested, targets, invalid, group_name, settings)
-    if not plan["refusal"] and truthy(settings.get("replace")) and plan["unretired"]:
+    if not plan["refusal"] and replacing(settings) and plan["unretired"]:
         plan["refusal"] = ("etcd_replace=%s: its host %s does not answer, so nothing could join in its place; the old "
                            "member stays until the host answers" % (requested, targets[0]["host"]))
     if not plan["refusal"] and not with_data:

@@ -910,7 +910,7 @@ def test_a_removal_that_leaves_no_answering_member_to_act_through_is_refused():
 
 @pytest.mark.parametrize("requested", ["m9", "m1,m2", "", "h1,"])
 def test_a_replacement_must_name_one_member_with_its_host(requested):
-    plan = removal(requested, replace=True)
+    plan = removal(requested, replace=requested)
     if requested == "h1,":
         assert plan["refusal"] == "" and plan["targets"] == [dict(host="h1", name="m1")]
         return
@@ -921,11 +921,20 @@ def test_a_replacement_must_name_one_member_with_its_host(requested):
 
 
 def test_a_replacement_whose_host_does_not_answer_is_refused_before_the_old_member_goes():
-    assert removal("m2", unreachable=["h2"], replace=True)["refusal"] == (
+    assert removal("m2", unreachable=["h2"], replace="m2")["refusal"] == (
         "etcd_replace=m2: its host h2 does not answer, so nothing could join in its place; the old member stays "
         "until the host answers; nothing was changed")
     # A removal of the same dead host goes ahead: that is what it is for.
     assert removal("m2", unreachable=["h2"])["refusal"] == ""
+
+
+def test_a_removal_is_a_replacement_only_with_etcd_replace_and_not_both_requests():
+    # None: no etcd_replace (the remove_member playbook); an empty one is a replacement request still.
+    assert removal("m2", unreachable=["h2"], replace=None)["refusal"] == ""
+    assert removal("", replace="")["refusal"].startswith("etcd_replace= must name one member of group etcd")
+    plan = removal("m1", replace="m2")
+    assert plan["refusal"] == ("etcd_remove=m1 and etcd_replace=m2: pass etcd_remove to the remove_member playbook, or "
+                               "etcd_replace to the replace_member playbook, not both; nothing was changed")
 
 
 def test_without_the_role_s_pki_nothing_is_revoked():
