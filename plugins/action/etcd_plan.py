@@ -131,7 +131,8 @@ class ActionModule(ActionBase):
             "hosts": self._stage_hosts, "cluster": self._stage_cluster, "converge": self._stage_converge,
             "roll": self._stage_roll, "removal": self._stage_removal, "removal_check": self._stage_removal_check,
             "revocation": self._stage_revocation, "maintenance": self._stage_maintenance,
-            "rotation": self._stage_rotation, "restore": self._stage_recovery, "restore_members": self._stage_recovery,
+            "rotation_read": self._stage_rotation_read, "rotation": self._stage_rotation,
+            "restore": self._stage_recovery, "restore_members": self._stage_recovery,
             "restore_check": self._stage_recovery, "restore_start": self._stage_recovery,
             "recovery_logs": self._stage_recovery, "recovery": self._stage_recovery, "pki_check": self._stage_pki_check,
             "status": self._stage_status, "status_report": self._stage_status_report,
@@ -313,10 +314,29 @@ class ActionModule(ActionBase):
         return etcd_operation_plan.plan_maintenance(params["maintenance"], params["members"], play_hosts,
                                                     task_vars.get("ansible_play_hosts_all") or play_hosts)
 
+    def _stage_rotation_read(self, params, previous, task_vars):
+        """A member's read for a round of the CA rotation, on the task's host (rotate_ca_phase.yml runs the step on
+        every play host, each registering its own plan): when its trusted CA file was written (settings.ca_file,
+        ansible.builtin.stat) and when its etcd started (systemctl show of settings.unit). The plan goes on with it
+        (rotation_read) where the round reads the host (operation_plan.rotation_read_due), without one elsewhere."""
+        plan = {key: value for key, value in previous.items() if key != "rotation_read"}
+        if not etcd_operation_plan.rotation_read_due(plan, task_vars.get("inventory_hostname")):
+            return plan
+        settings = params["settings"]
+        ca_file = self._execute_module(module_name="ansible.builtin.stat", task_vars=task_vars, module_args=dict(
+            path=settings["ca_file"], get_checksum=False, get_mime=False, get_attributes=False))
+        start = self._execute_module(module_name="ansible.builtin.command", task_vars=task_vars, module_args=dict(
+            argv=["systemctl", "show", settings["unit"], "-p", "ExecMainStartTimestamp", "--timestamp=unix", "--value"]))
+        return dict(plan, rotation_read=dict(ca_file=ca_file, start=start))
+
     def _stage_rotation(self, params, previous, task_vars):
-        ca_files, starts = etcd_operation_plan.rotation_reads(self._host_values(
-            self._hostvars(task_vars), previous.get("with_data") or [], params["rotation_read_var"]))
-        return etcd_operation_plan.plan_rotation(previous, params["rotation"], ca_files, starts,
+        """A round of the CA rotation, from the members' reads (each one's plan's rotation_read, the stage
+        rotation_read's); the round's plan goes on without the read of the task's host."""
+        reads = {host: plan.get("rotation_read") for host, plan in self._host_values(
+            self._hostvars(task_vars), previous.get("with_data") or [], "_etcd_plan").items() if isinstance(plan, dict)}
+        ca_files, starts = etcd_operation_plan.rotation_reads(reads)
+        plan = {key: value for key, value in previous.items() if key != "rotation_read"}
+        return etcd_operation_plan.plan_rotation(plan, params["rotation"], ca_files, starts,
                                                  self._play_hosts(task_vars), params["settings"])
 
     def _stage_roll(self, params, previous, task_vars):

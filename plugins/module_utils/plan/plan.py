@@ -45,8 +45,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions impo
 # The stages of raftops.etcd.etcd_plan: a deploy run, a removal, a maintenance, a CA rotation, a restore,
 # a quorum recovery and the status; the timers, a DNS SRV bootstrap, the proxy role and a roll that
 # stopped; the backup, a restore's fetch and the restore drill.
-STAGES = ["hosts", "cluster", "converge", "roll", "removal", "removal_check", "revocation", "maintenance", "rotation",
-          "restore", "restore_members", "restore_check", "restore_start", "recovery_logs", "recovery", "pki_check",
+STAGES = ["hosts", "cluster", "converge", "roll", "removal", "removal_check", "revocation", "maintenance",
+          "rotation_read", "rotation", "restore", "restore_members", "restore_check", "restore_start", "recovery_logs", "recovery", "pki_check",
           "status", "status_report", "deployed", "hardware", "bootstrap",
           "schedule", "srv", "proxy_group", "proxy_settings", "proxy_reach", "proxy_pki", "proxy_files", "proxy_health",
           "proxy_status", "roll_stop",
@@ -77,7 +77,6 @@ def argument_spec():
         report_var=dict(type="str", default="_etcd_host_info"),
         restart_var=dict(type="str", default="_etcd_member_files"),
         outdated_var=dict(type="str", default="_etcd_member_files"),
-        rotation_read_var=dict(type="str", default="_etcd_rotation_read"),
         problem_var=dict(type="str", default="_etcd_restore_problem"),
         read_var=dict(type="str", default="_etcd_host_info"),
     )
