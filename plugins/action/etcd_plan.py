@@ -18,8 +18,9 @@ backup's source; etcd_lock's action for preflight's read under the run lock),
 a removal's members (etcd_member_info), a restore's or a drill's snapshot file (etcd_snapshot_info) or a proxy's
 /health (ansible.builtin.uri on the proxy host); the DNS SRV stage resolves the records on the
 controller; a removal's revocation has etcd_pki (its action) revoke the removed members'
-certificates; the seal stage seals the snapshot as raftops.etcd.etcd_backup_target's state sealed
-does, and shows the line that reports it in the run's output (backup_plan.py's sealed_report).
+certificates; the proxy_files stage has etcd_member_files (its action) write a proxy's files; the
+seal stage seals the snapshot as raftops.etcd.etcd_backup_target's state sealed does, and shows the
+line that reports it in the run's output (backup_plan.py's sealed_report).
 """
 
 import glob
@@ -80,8 +81,8 @@ ROLE_DEFAULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.
 # cluster as well refuses on either of its refusals, its own first.
 REFUSAL_FIELDS = dict(hosts=("refusal", "cluster_refusal"), cluster=("cluster_refusal",))
 
-# The steps whose plan holds etcd_backup_targets, credentials included, or a proxy's private keys.
-WITH_SECRETS = ("source", "record", "seal", "fetch", "proxy_files")
+# The steps whose plan holds etcd_backup_targets, credentials included.
+WITH_SECRETS = ("source", "record", "seal", "fetch")
 
 display = Display()
 
@@ -130,7 +131,8 @@ class ActionModule(ActionBase):
             "hosts": self._stage_hosts, "cluster": self._stage_cluster, "converge": self._stage_converge,
             "roll": self._stage_roll, "removal": self._stage_removal, "removal_check": self._stage_removal_check,
             "revocation": self._stage_revocation, "maintenance": self._stage_maintenance,
-            "rotation": self._stage_rotation, "restore": self._stage_recovery, "restore_members": self._stage_recovery,
+            "rotation_read": self._stage_rotation_read, "rotation": self._stage_rotation,
+            "restore": self._stage_recovery, "restore_members": self._stage_recovery,
             "restore_check": self._stage_recovery, "restore_start": self._stage_recovery,
             "recovery_logs": self._stage_recovery, "recovery": self._stage_recovery,
             "status": self._stage_status, "status_report": self._stage_status_report,
@@ -162,7 +164,7 @@ class ActionModule(ActionBase):
             return result
         result.update(plan, changed=bool(plan.pop("changed", False)))
         if stage in WITH_SECRETS:
-            # The S3 targets' or the proxy's keys are in the plan: its result is hidden (-v and up), the registered plan is not.
+            # The S3 targets' keys are in the plan: its result is hidden (-v and up), the registered plan is not.
             result["_ansible_no_log"] = True
         return result
 
@@ -194,8 +196,10 @@ class ActionModule(ActionBase):
             # What etcd_pki is given (the plan's pki, pki_issue.yml).
             pki=host["pki_settings"],
             # The cluster's read, and the refusal once it is read; the member a quorum recovery grew
-            # from (playbooks/recover_quorum.yml), whose keyspace every member must hold.
-            allow_downgrade=role("etcd_allow_downgrade"), hash_reference=role("_etcd_hash_reference", ""),
+            # from (playbooks/recover_quorum.yml), whose keyspace every member must hold: named by the
+            # plan registered before (the recovery's, or this run's first step's).
+            allow_downgrade=role("etcd_allow_downgrade"),
+            hash_reference=etcd_plan.hash_reference_after(task_vars.get("_etcd_plan")),
             pki_replace_ca=role("etcd_pki_replace_ca"), pki_rotate_ca=role("etcd_pki_rotate_ca"),
             downgrade_cancel=role.flag("etcd_downgrade_cancel"), quota_bytes=int(role("etcd_quota_backend_bytes")),
             # The run lock, taken in the same call as the read (run_lock.yml says why); the holder: this
@@ -310,10 +314,29 @@ class ActionModule(ActionBase):
         return etcd_operation_plan.plan_maintenance(params["maintenance"], params["members"], play_hosts,
                                                     task_vars.get("ansible_play_hosts_all") or play_hosts)
 
+    def _stage_rotation_read(self, params, previous, task_vars):
+        """A member's read for a round of the CA rotation, on the task's host (rotate_ca_phase.yml runs the step on
+        every play host, each registering its own plan): when its trusted CA file was written (settings.ca_file,
+        ansible.builtin.stat) and when its etcd started (systemctl show of settings.unit). The plan goes on with it
+        (rotation_read) where the round reads the host (operation_plan.rotation_read_due), without one elsewhere."""
+        plan = {key: value for key, value in previous.items() if key != "rotation_read"}
+        if not etcd_operation_plan.rotation_read_due(plan, task_vars.get("inventory_hostname")):
+            return plan
+        settings = params["settings"]
+        ca_file = self._execute_module(module_name="ansible.builtin.stat", task_vars=task_vars, module_args=dict(
+            path=settings["ca_file"], get_checksum=False, get_mime=False, get_attributes=False))
+        start = self._execute_module(module_name="ansible.builtin.command", task_vars=task_vars, module_args=dict(
+            argv=["systemctl", "show", settings["unit"], "-p", "ExecMainStartTimestamp", "--timestamp=unix", "--value"]))
+        return dict(plan, rotation_read=dict(ca_file=ca_file, start=start))
+
     def _stage_rotation(self, params, previous, task_vars):
-        ca_files, starts = etcd_operation_plan.rotation_reads(self._host_values(
-            self._hostvars(task_vars), previous.get("with_data") or [], params["rotation_read_var"]))
-        return etcd_operation_plan.plan_rotation(previous, params["rotation"], ca_files, starts,
+        """A round of the CA rotation, from the members' reads (each one's plan's rotation_read, the stage
+        rotation_read's); the round's plan goes on without the read of the task's host."""
+        reads = {host: plan.get("rotation_read") for host, plan in self._host_values(
+            self._hostvars(task_vars), previous.get("with_data") or [], "_etcd_plan").items() if isinstance(plan, dict)}
+        ca_files, starts = etcd_operation_plan.rotation_reads(reads)
+        plan = {key: value for key, value in previous.items() if key != "rotation_read"}
+        return etcd_operation_plan.plan_rotation(plan, params["rotation"], ca_files, starts,
                                                  self._play_hosts(task_vars), params["settings"])
 
     def _stage_roll(self, params, previous, task_vars):
@@ -825,9 +848,12 @@ class ActionModule(ActionBase):
 
     def _stage_proxy_files(self, params, previous, task_vars):
         """The proxy's directories, certificates (read on the controller from etcd_pki's result,
-        settings.pki), command line (argv, the filter raftops.etcd.proxy_args's; previous: the
-        proxy_settings plan) and unit, begun with the task's ansible_managed. In check mode a pair that
-        etcd_pki would make is not there yet: it has no content."""
+        settings.pki), command line (previous: the proxy_settings plan) and unit, begun with the task's
+        ansible_managed, written on the proxy host by raftops.etcd.etcd_member_files (its action, in this
+        process). The plan goes on with its argv and restart_needed (a file the proxy reads at start
+        changed: main.yml restarts it, one proxy at a time), without the files' contents (the private
+        keys among them), and is changed as the write is. In check mode a pair that etcd_pki would make
+        is not there yet: it has no content."""
         check_mode = bool(task_vars.get("ansible_check_mode"))
 
         def read(path):
@@ -837,10 +863,19 @@ class ActionModule(ActionBase):
             with open(path) as handle:
                 return handle.read()
 
-        plan = dict(previous, **etcd_proxy_plan.plan_proxy_files(previous, params["settings"].get("pki") or {}, read))
-        plan["argv"] = proxy_args(plan["members"], plan["args"])
-        plan["unit_file"] = dict(plan["unit_file"], content=etcd_proxy_plan.proxy_unit_text(
-            plan, plan["argv"], managed_header(self._templar, task_vars)))
+        files = etcd_proxy_plan.plan_proxy_files(previous, params["settings"].get("pki") or {}, read)
+        argv = proxy_args(previous["members"], files["args"])
+        unit_file = dict(files["unit_file"], content=etcd_proxy_plan.proxy_unit_text(
+            previous, argv, managed_header(self._templar, task_vars)))
+        written = self._run_action("raftops.etcd.etcd_member_files", dict(
+            directories=files["directories"], files=[unit_file] + files["files"], private_files=files["private_files"]),
+            task_vars)
+        if written.get("failed"):
+            return dict(failed=True, msg="writing the proxy's files: %s" % written.get("msg"))
+        plan = dict(previous, args=files["args"], argv=argv, restart_needed=bool(written.get("restart_needed")),
+                    changed=bool(written.get("changed")))
+        if written.get("diff"):
+            plan["diff"] = written["diff"]
         return plan
 
     def _stage_proxy_status(self, params, previous, task_vars):

@@ -24,7 +24,7 @@ from ansible_collections.raftops.etcd.tests.unit.roles.test_role_shape import (
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # The targets: 0 expressions over the limit (met), at most 12 public filters (met), at most 30 internal
-# names collection-wide. The names' ceilings are the figures of the day they were written (95 names in
+# names collection-wide (met). The names' ceilings are the figures of the day they were written (95 names in
 # 138 places before the proxy role and adopt.yml moved their decisions into their plans) and only go
 # down: lower them to the new figure when a change brings it down, never raise them.
 MAX_PUBLIC_FILTERS = 12
@@ -32,8 +32,8 @@ MAX_PUBLIC_FILTERS = 12
 # here only goes, with its lookup.
 INTERNAL_LOOKUPS = {"etcd_connection", "etcd_host_settings"}
 CEILING_OVER_LIMIT = 0
-CEILING_INTERNAL_NAMES = 34
-CEILING_INTERNAL_PLACES = 78
+CEILING_INTERNAL_NAMES = 30
+CEILING_INTERNAL_PLACES = 75
 
 
 def _glob(*patterns):

@@ -169,12 +169,12 @@ def later_phases(plan, settings):
     includes none of them otherwise): the members' scrape targets on the controller
     (``metrics_targets``), the cluster's own (the plan's ``converge``), a CA rotation in progress on
     an existing cluster, auth (the plan's ``auth_phase``), the timers (``timers``: one has a
-    schedule) or the hash check after a quorum recovery; the rotation and the hash check change
+    schedule) or the hash check after a quorum recovery (the plan's ``hash_reference``); the rotation and the hash check change
     nothing in check mode. A timer's files left on a host are that host's own matter (main.yml)."""
     changes = not settings.get("check_mode")
     rotation = str(settings.get("rotation_phase") or "none") != "none" and not plan.get("bootstrap")
     return bool(settings.get("metrics_targets") or plan.get("converge") or plan.get("auth_phase") or settings.get("timers")
-                or (changes and (rotation or settings.get("hash_reference"))))
+                or (changes and (rotation or plan.get("hash_reference"))))
 
 
 def _url_port(url):

@@ -209,36 +209,32 @@ def rotation_reported(after_pass, this_pass):
     return (after_pass or {}).get(str(this_pass or "1")) != "held"
 
 
-# The commands of a member's read for a CA rotation's round (rotate_ca_phase.yml), by their first word.
-ROTATION_READS = ("stat", "systemctl")
+def rotation_read_due(plan, host):
+    """Whether ``host`` is read for a round of the CA rotation (the stage rotation_read, rotate_ca_phase.yml): a
+    member with data of the run's ``plan``, in the first round (preflight's plan, without the round's fields)
+    and after a round that put a next phase in place (its rotation_next_phase): not once the rotation is
+    over, or once this pass held it for the proxies."""
+    return bool(plan.get("rotation_next_phase", True)) and host in (plan.get("with_data") or [])
 
 
 def rotation_reads(reads):
-    """The reads of plan_rotation from each member's one registered result (``reads``: host -> the
-    result of a ``command`` loop over ``stat --format=%Y`` of its trusted CA file and ``systemctl
-    show -p ExecMainStartTimestamp --timestamp=unix --value``, with failed_when false): ``(ca_files,
-    starts)``, host -> the file's ``stat`` (a ``stat`` that failed: no such file) and host -> the
+    """The reads of plan_rotation from each member's read (``reads``: host -> the ``rotation_read`` the stage
+    rotation_read put in its plan: ``ca_file``, ansible.builtin.stat's result of its trusted CA file, and
+    ``start``, the result of ``systemctl show -p ExecMainStartTimestamp --timestamp=unix --value``):
+    ``(ca_files, starts)``, host -> the file's ``stat`` (no such file: exists false) and host -> the
     ``systemctl show`` result. A host that did not answer (or was not asked: a round with nothing to
-    do) is in neither, and one whose ``systemctl
-    show`` failed is not in ``starts``, so the plan refuses it by name."""
+    do) is in neither, and one whose stat or ``systemctl show`` failed is not in that one, so the plan
+    refuses it by name."""
     ca_files, starts = {}, {}
     for host, read in reads.items():
-        if not _answered(read) or read.get("skipped"):
+        if not isinstance(read, dict):
             continue
-        by_command = {str((item.get("item") or [""])[0]): item for item in read.get("results") or []
-                      if isinstance(item, dict)}
-        if set(by_command) != set(ROTATION_READS):
-            raise ValueError("the rotation read of %s must hold the results of %s, got %s"
-                             % (host, " and ".join(ROTATION_READS), ", ".join(sorted(by_command)) or "none"))
-        stat, systemctl = by_command["stat"], by_command["systemctl"]
-        mtime = str(stat.get("stdout") or "").strip()
-        if stat.get("rc") == 0 and mtime.isdigit():
-            ca_files[host] = dict(stat=dict(exists=True, mtime=int(mtime)))
-        else:
-            # stat fails as root only when there is no such file (its message depends on the locale).
-            ca_files[host] = dict(stat=dict(exists=False))
-        if systemctl.get("rc") == 0:
-            starts[host] = dict(stdout=systemctl.get("stdout") or "")
+        ca_file, start = read.get("ca_file"), read.get("start")
+        if _answered(ca_file):
+            stat = ca_file.get("stat") or {}
+            ca_files[host] = dict(stat=dict(exists=bool(stat.get("exists")), mtime=int(stat.get("mtime") or 0)))
+        if _answered(start) and start.get("rc") == 0:
+            starts[host] = dict(stdout=start.get("stdout") or "")
     return ca_files, starts
 
 

@@ -45,8 +45,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions impo
 # The stages of raftops.etcd.etcd_plan: a deploy run, a removal, a maintenance, a CA rotation, a restore,
 # a quorum recovery and the status; the timers, a DNS SRV bootstrap, the proxy role and a roll that
 # stopped; the backup, a restore's fetch and the restore drill.
-STAGES = ["hosts", "cluster", "converge", "roll", "removal", "removal_check", "revocation", "maintenance", "rotation",
-          "restore", "restore_members", "restore_check", "restore_start", "recovery_logs", "recovery",
+STAGES = ["hosts", "cluster", "converge", "roll", "removal", "removal_check", "revocation", "maintenance",
+          "rotation_read", "rotation", "restore", "restore_members", "restore_check", "restore_start", "recovery_logs", "recovery",
           "status", "status_report", "deployed", "hardware", "bootstrap",
           "schedule", "srv", "proxy_group", "proxy_settings", "proxy_reach", "proxy_pki", "proxy_files", "proxy_health",
           "proxy_status", "roll_stop",
@@ -77,7 +77,6 @@ def argument_spec():
         report_var=dict(type="str", default="_etcd_host_info"),
         restart_var=dict(type="str", default="_etcd_member_files"),
         outdated_var=dict(type="str", default="_etcd_member_files"),
-        rotation_read_var=dict(type="str", default="_etcd_rotation_read"),
         problem_var=dict(type="str", default="_etcd_restore_problem"),
         read_var=dict(type="str", default="_etcd_host_info"),
     )
@@ -486,6 +485,18 @@ def missing_packages(reports):
             and (report.get("info") or {}).get("python_cryptography") is False]
 
 
+def hash_reference_after(plan_before):
+    """The member whose keyspace every member must hold at the end of this run (converged.yml's hash
+    check), from the plan registered before the run's first step (``plan_before``, {} without one): the
+    member a quorum recovery grew the cluster from, which the recovery's plan names (its ``reference``:
+    playbooks/recover_quorum.yml's first play, before the role's run in the next), kept by the role's
+    plans after it in the same run (their ``hash_reference``); '' when there is none."""
+    plan_before = plan_before if isinstance(plan_before, dict) else {}
+    if "hash_reference" in plan_before:
+        return str(plan_before["hash_reference"] or "")
+    return str(plan_before.get("reference") or "")
+
+
 def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     """The first step of the plan, before the cluster is read.
 
@@ -493,7 +504,7 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     wanted} (the host's etcd_host_info result, its own etcd's answer, the settings it is asked for);
     ``play_hosts``: the hosts still in the play; ``play_hosts_all``: every host the play started
     with; ``settings``: version, discard_foreign_data, cluster_token, forks, preflight_hardware,
-    auth_enabled, roles, users, root_login.
+    auth_enabled, roles, users, root_login, hash_reference (hash_reference_after, which the plan keeps).
     """
     members = list(members or [])
     play_hosts, play_hosts_all = list(play_hosts or []), list(play_hosts_all or [])
@@ -508,6 +519,7 @@ def plan_hosts(members, reports, play_hosts, play_hosts_all, settings):
     plan["problems"] = ["host %s: its read failed or it is unreachable (see above), so the run cannot know whether "
                         "it holds data" % host for host in plan["unanswered"]] + plan["problems"]
     plan["left_out"] = [h for h in hosts if h not in play_hosts_all]
+    plan["hash_reference"] = str(settings.get("hash_reference") or "")
     plan["all_members_in_run"] = not plan["left_out"] and not plan["unanswered"]
     releases = {host: (report.get("info") or {}).get("release") for host, report in reports.items()}
     plan["binaries_outdated"] = [h for h in plan["with_data"] if releases.get(h) != version]
@@ -599,7 +611,7 @@ def plan_cluster(plan, members, health, reports, settings):
     cluster found (``health``: etcd_health's result, {} when the cluster was not read).
 
     ``reports``: as for plan_hosts; ``settings``: version, allow_downgrade, auth_enabled,
-    hash_reference, pki_managed, pki_replace_ca, pki_rotate_ca.
+    pki_managed, pki_replace_ca, pki_rotate_ca.
     """
     plan = dict(plan)
     health = health or {}
@@ -646,7 +658,7 @@ def plan_cluster(plan, members, health, reports, settings):
     # read while nothing changes in the cluster (plan_roll may still say otherwise), or none.
     if plan["bootstrap"]:
         plan["status_read"] = "bootstrap"
-    elif not plan["existing_wait"] and not learners and not settings.get("hash_reference"):
+    elif not plan["existing_wait"] and not learners and not plan.get("hash_reference"):
         plan["status_read"] = "preflight"
     else:
         plan["status_read"] = "none"
@@ -735,13 +747,22 @@ def plan_roll(plan, members, restart_due, leader, rotation_phase="none"):
 # --- The plan of a removal (roles/etcd/tasks/remove.yml: playbooks/remove_member.yml, replace_member.yml)
 
 
+def replacing(settings):
+    """Whether the removal is a replacement: the replace_member playbook's request is given (``settings.replace``,
+    etcd_replace as the operator gave it, None without one), which that playbook removes as etcd_remove."""
+    return settings.get("replace") is not None
+
+
 def _request_refusal(requested, targets, invalid, group_name, settings):
     """Why the request itself cannot be carried out, before any host's answer counts; '' when it can."""
+    if replacing(settings) and str(settings["replace"]) != ("" if requested is None else str(requested)):
+        return ("etcd_remove=%s and etcd_replace=%s: pass etcd_remove to the remove_member playbook, or etcd_replace to "
+                "the replace_member playbook, not both" % (requested, settings["replace"]))
     if invalid:
         return "%s: %s %s no member name or inventory host (%s)" % (
             _request_label(requested, settings), ", ".join(repr(name) for name in invalid),
             "is" if len(invalid) == 1 else "are", NAME_RULE)
-    if truthy(settings.get("replace")):
+    if replacing(settings):
         if len(targets) != 1 or not targets[0]["host"]:
             return ("%s must name one member of group %s, by its NODE_NAME or inventory host, whose host is in the "
                     "inventory to join in its place (to only remove members, use the remove_member playbook)"
@@ -754,18 +775,18 @@ def _request_refusal(requested, targets, invalid, group_name, settings):
 
 
 def _request_label(requested, settings):
-    return "%s=%s" % ("etcd_replace" if truthy(settings.get("replace")) else "etcd_remove", requested)
+    return "%s=%s" % ("etcd_replace" if replacing(settings) else "etcd_remove", requested)
 
 
 def plan_removal(requested, group, records, play_hosts, play_hosts_all, unreachable, settings):
     """The plan of a removal before the cluster is read: which members go, which hosts are retired,
     which surviving members it acts through, and what refuses it.
 
-    ``requested``: etcd_remove (or with ``settings.replace`` etcd_replace), names comma-separated;
+    ``requested``: etcd_remove (replace_member.yml gives its etcd_replace as etcd_remove), names comma-separated;
     ``group``: [{host, name}] of the group's hosts in inventory order; ``records``: the member records
     (filter members) of those that answered; ``play_hosts``, ``play_hosts_all``: as for plan_hosts;
     ``unreachable``: the play hosts that did not answer (they stay in the play: a dead host is what a
-    removal is often about); ``settings``: group, replace, revokes.
+    removal is often about); ``settings``: group, replace (etcd_replace, None without one: replacing), revokes.
 
     ``refusal`` stops the run at once (the request, or no member left to act through); ``problems``
     are judged with the cluster's answer (plan_removal_check): a surviving member's host that did not
@@ -798,7 +819,7 @@ def plan_removal(requested, group, records, play_hosts, play_hosts_all, unreacha
         "purpose with --limit (the etcd playbook gives it the new revocation list once it is back)" % (e["host"], e["name"])
         for e in others if e["host"] in plan["unanswered"]]
     plan["refusal"] = _request_refusal(requested, targets, invalid, group_name, settings)
-    if not plan["refusal"] and truthy(settings.get("replace")) and plan["unretired"]:
+    if not plan["refusal"] and replacing(settings) and plan["unretired"]:
         plan["refusal"] = ("etcd_replace=%s: its host %s does not answer, so nothing could join in its place; the old "
                            "member stays until the host answers" % (requested, targets[0]["host"]))
     if not plan["refusal"] and not with_data:

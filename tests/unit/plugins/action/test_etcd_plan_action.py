@@ -81,6 +81,19 @@ def test_the_hosts_step_plans_with_the_role_s_variables_when_given_no_settings(a
     assert action._deploy_settings(dict(settings=dict(version="3.5.16")), ROLE_VARS) == dict(version="3.5.16")
 
 
+def test_the_hosts_step_takes_the_member_a_quorum_recovery_grew_from_of_the_plan_before_it(action):
+    # recover_quorum.yml: the recovery's plan is the one registered before the role's run.
+    action._templar.template = lambda value: value
+    recovery = dict(action="grow", reference="m1", lost_hosts=[])
+    assert action._deploy_settings(dict(settings={}), dict(ROLE_VARS, _etcd_plan=recovery))["hash_reference"] == "m1"
+    assert action._deploy_settings(dict(settings={}), dict(ROLE_VARS))["hash_reference"] == ""
+    hostvars = {"h%d" % i: dict(_etcd_host_info=as_read(report(i))) for i in range(3)}
+    action._task.args = dict(members=MEMBERS, stage="hosts")
+    plan = action.run(task_vars=dict(ROLE_VARS, _etcd_plan=recovery, hostvars=hostvars, ansible_play_hosts=["h0", "h1", "h2"],
+                                     groups=dict(etcd=["h0", "h1", "h2"])))
+    assert plan["hash_reference"] == "m1"
+
+
 def test_a_stage_given_no_connection_calls_etcd_as_the_role_s_modules_do(action):
     # As the lookup raftops.etcd.etcd_connection gives the entry task files: the member's server pair, a root login.
     action._templar.template = lambda value: value
@@ -383,7 +396,7 @@ def test_a_step_that_cannot_be_planned_keeps_the_lease_of_the_run_lock_in_its_re
 
 @pytest.mark.parametrize("args, message", [
     (dict(stage="later"), "value of stage must be one of: hosts, cluster, converge, roll, removal, removal_check, revocation, "
-                          "maintenance, rotation, restore, restore_members, restore_check, restore_start, recovery_logs, recovery, "
+                          "maintenance, rotation_read, rotation, restore, restore_members, restore_check, restore_start, recovery_logs, recovery, "
                           "status, status_report, deployed, hardware, bootstrap, schedule, srv, proxy_group, "
                           "proxy_settings, proxy_reach, proxy_pki, proxy_files, proxy_health, proxy_status, roll_stop, source, record, "
                           "seal, fetch, drill_snapshot, drill_point, adoption, got: later"),
@@ -420,17 +433,43 @@ def test_the_maintenance_step_judges_the_members_read_with_the_play_s_hosts(acti
     assert action._execute_module.call_count == 0
 
 
+def test_the_rotation_read_step_reads_a_member_s_ca_file_and_etcd_s_start_on_its_host(action):
+    def answer(module_name, task_vars, module_args):
+        if module_name == "ansible.builtin.stat":
+            return dict(changed=False, stat=dict(exists=True, mtime=1000.0))
+        assert module_args["argv"] == ["systemctl", "show", "etcd", "-p", "ExecMainStartTimestamp", "--timestamp=unix",
+                                       "--value"]
+        return dict(changed=False, rc=0, stdout="@2000")
+
+    action._execute_module = MagicMock(side_effect=answer)
+    first = dict(with_data=["h0", "h1", "h2"], roll=[], rotation_read=dict(stale="the round before's"))
+    action._task.args = dict(stage="rotation_read", plan=first, settings=dict(ca_file="/etc/etcd/pki/ca.pem", unit="etcd"))
+    plan = action.run(task_vars=dict(inventory_hostname="h1"))
+    assert "failed" not in plan and plan["changed"] is False and plan["roll"] == []
+    assert plan["rotation_read"]["ca_file"]["stat"]["mtime"] == 1000.0 and plan["rotation_read"]["start"]["stdout"] == "@2000"
+    assert action._execute_module.call_args_list[0].kwargs["module_args"]["path"] == "/etc/etcd/pki/ca.pem"
+    # Not read on a host without data, nor after a round that put no next phase in place: no read of a round before.
+    for task_vars, plan_before in ((dict(inventory_hostname="h7"), first),
+                                   (dict(inventory_hostname="h1"), dict(first, rotation_next_phase=False))):
+        action._task.args = dict(stage="rotation_read", plan=plan_before, settings=dict(ca_file="/ca.pem", unit="etcd"))
+        plan = action.run(task_vars=task_vars)
+        assert "rotation_read" not in plan and plan["with_data"] == first["with_data"]
+    assert action._execute_module.call_count == 2
+
+
 def test_the_rotation_step_reads_each_member_s_ca_file_and_etcd_s_start(action):
-    hostvars = {"h%d" % i: dict(_etcd_rotation_read=dict(changed=False, results=[
-        dict(item=["stat", "--format=%Y", "/etc/etcd/pki/ca.pem"], rc=0, stdout="1000"),
-        dict(item=["systemctl", "show"], rc=0, stdout="@%d" % (900 if i == 1 else 2000))])) for i in range(3)}
     first = dict(with_data=["h0", "h1", "h2"], roll=[], changed=False)
+    hostvars = {"h%d" % i: dict(_etcd_plan=dict(first, rotation_read=dict(
+        ca_file=dict(changed=False, stat=dict(exists=True, mtime=1000.0)),
+        start=dict(changed=False, rc=0, stdout="@%d" % (900 if i == 1 else 2000))))) for i in range(3)}
     rotation = dict(phase="trust", step=1, description="both", bundle="/b.pem")
     settings = dict(pki_dir="/pki", proxies_follow=True, proxies=["p0"], **{"pass": "1"})
-    plan = run(action, hostvars, stage="rotation", plan=first, rotation=rotation, settings=settings)
+    plan = run(action, hostvars, stage="rotation", plan=hostvars["h0"]["_etcd_plan"], rotation=rotation, settings=settings)
     assert "failed" not in plan and plan["changed"] is False and plan["rotation_refusal"] == ""
     assert plan["rotation_stale"] == ["h1"] and plan["rotation_hold"] is True and plan["with_data"] == first["with_data"]
-    del hostvars["h2"]["_etcd_rotation_read"]
+    # The round's plan, which every host registers, holds no host's read.
+    assert "rotation_read" not in plan
+    hostvars["h2"]["_etcd_plan"] = first
     refused = run(action, hostvars, stage="rotation", plan=first, rotation=rotation, settings=settings)
     assert refused["rotation_refusal"].startswith("the hosts h2 did not answer")
 

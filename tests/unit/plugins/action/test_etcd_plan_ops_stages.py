@@ -179,31 +179,51 @@ def proxy_files_plan(tmp_path):
     return plan, pki
 
 
-def test_the_proxy_files_step_reads_the_pairs_on_the_controller_and_hides_its_result(action, tmp_path):
+def test_the_proxy_files_step_writes_the_pairs_it_read_on_the_controller_and_keeps_none_of_them(action, tmp_path):
     plan, pki = proxy_files_plan(tmp_path)
     for name in ("ca.pem", "c.pem", "c-key.pem"):
         (tmp_path / name).write_text("PEM " + name)
+    action._run_action = MagicMock(return_value=dict(changed=True, changed_paths=["/etc/etcd-proxy/pki/ca.pem"],
+                                                     restart_needed=True))
     result = run(action, stage="proxy_files", plan=plan, settings=dict(pki=pki))
-    assert result["_ansible_no_log"] is True and result["members"] == MEMBERS
-    assert [f["content"] for f in result["files"]] == ["PEM ca.pem", "PEM c.pem"]
-    assert result["private_files"][0]["content"] == "PEM c-key.pem"
+    name, written, _task_vars = action._run_action.call_args.args
+    assert name == "raftops.etcd.etcd_member_files" and action._run_action.call_count == 1
+    assert [f["content"] for f in written["files"][1:]] == ["PEM ca.pem", "PEM c.pem"]
+    assert written["private_files"][0]["content"] == "PEM c-key.pem"
+    # The unit runs the command line, one flag a line.
+    assert "\nExecStart=/usr/local/bin/etcd gateway start \\\n    --endpoints=m0.example.com:2379,m1.example.com:2379 \\\n" \
+        in written["files"][0]["content"] and written["files"][0]["path"] == plan["unit_path"]
+    # The plan goes on with what the write found, changed as it is, shown (no key in it).
+    assert result["changed"] is True and result["restart_needed"] is True and result["members"] == MEMBERS
+    assert "_ansible_no_log" not in result and "PEM" not in str(result)
     # The command line the unit runs, without the revocation list etcd_pki did not give.
     assert result["argv"] == ["/usr/local/bin/etcd", "gateway", "start", "--endpoints=m0.example.com:2379,m1.example.com:2379",
                               "--listen-addr=127.0.0.1:23790", "--retry-delay=1m"]
     assert result["args"]["crl"] is False
-    # The unit runs it, one flag a line.
-    assert "\nExecStart=/usr/local/bin/etcd gateway start \\\n    --endpoints=m0.example.com:2379,m1.example.com:2379 \\\n" \
-        in result["unit_file"]["content"]
+
+
+def test_a_proxy_whose_files_are_as_asked_needs_no_restart_and_a_failed_write_fails_the_step(action, tmp_path):
+    plan, pki = proxy_files_plan(tmp_path)
+    for name in ("ca.pem", "c.pem", "c-key.pem"):
+        (tmp_path / name).write_text("PEM " + name)
+    action._run_action = MagicMock(return_value=dict(changed=False, changed_paths=[], restart_needed=False))
+    result = run(action, stage="proxy_files", plan=plan, settings=dict(pki=pki))
+    assert result["changed"] is False and result["restart_needed"] is False
+    action._run_action = MagicMock(return_value=dict(failed=True, msg="chown failed", diff=dict(after="PEM c-key.pem")))
+    result = run(action, stage="proxy_files", plan=plan, settings=dict(pki=pki))
+    assert result["failed"] and result["msg"] == "writing the proxy's files: chown failed" and "PEM" not in str(result)
 
 
 def test_a_pair_etcd_pki_did_not_make_fails_the_step_but_in_check_mode(action, tmp_path):
     plan, pki = proxy_files_plan(tmp_path)
+    action._run_action = MagicMock(return_value=dict(changed=True, restart_needed=True))
     result = run(action, stage="proxy_files", plan=plan, settings=dict(pki=pki))
-    # Only the message: the plan would hold the keys.
+    # Only the message, and nothing written.
     assert result["failed"] and result["msg"].startswith("raftops.etcd.etcd_plan: cannot plan the proxy_files step: ")
-    assert "files" not in result
+    assert action._run_action.call_count == 0
     result = run(action, dict(ansible_check_mode=True), stage="proxy_files", plan=plan, settings=dict(pki=pki))
-    assert "failed" not in result and [f["content"] for f in result["files"]] == [None, None]
+    _name, written, _task_vars = action._run_action.call_args.args
+    assert "failed" not in result and [f["content"] for f in written["files"][1:]] == [None, None]
 
 
 HEALTHY = dict(status=200, json={"health": "true"})

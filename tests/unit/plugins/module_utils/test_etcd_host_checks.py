@@ -70,8 +70,9 @@ def test_no_lock_asked_for_a_lock_taken_or_no_cluster_to_hold_one_refuses_nothin
     ({}, dict(rotation_phase="trust_both"), True),
     ({}, dict(rotation_phase="trust_both", check_mode=True), False),
     (dict(bootstrap=True), dict(rotation_phase="trust_both"), False),
-    ({}, dict(hash_reference="m0"), True),
-    ({}, dict(hash_reference="m0", check_mode=True), False),
+    (dict(hash_reference="m0"), {}, True),
+    (dict(hash_reference="m0"), dict(check_mode=True), False),
+    (dict(hash_reference=""), {}, False),
 ])
 def test_later_phases_are_included_only_when_one_has_something_to_do(plan, settings, later):
     assert checks.later_phases(plan, settings) is later

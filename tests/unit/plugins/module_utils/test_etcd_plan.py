@@ -10,6 +10,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.plan.plan import (
     _with_local_view,
     auth_plan,
     count_warnings,
+    hash_reference_after,
     member_plan,
     plan_cluster,
     plan_converge,
@@ -553,7 +554,7 @@ def health(healthy=True, versions=("3.5.17",) * 3, serving=(0, 1, 2), learners=(
                 members=[dict(name="m%d" % i, is_learner=i in learners) for i in range(len(versions))])
 
 
-CLUSTER_SETTINGS = dict(version="3.5.17", allow_downgrade=False, auth_enabled=None, hash_reference="")
+CLUSTER_SETTINGS = dict(version="3.5.17", allow_downgrade=False, auth_enabled=None)
 
 
 def cluster_plan(first, read, releases=None, **settings):
@@ -644,7 +645,26 @@ def test_the_leader_is_the_one_preflight_s_read_found():
 def test_a_new_cluster_s_status_is_its_bootstrap_read_and_a_hash_check_reads_again():
     assert cluster_plan(hosts_plan({i: fresh() for i in range(3)}), {})["status_read"] == "bootstrap"
     assert cluster_plan(hosts_plan({i: fresh() for i in range(3)}), {})["existing_wait"] is False
-    assert cluster_plan(converged_hosts(), health(), hash_reference="m0")["status_read"] == "none"
+    assert cluster_plan(converged_hosts(hash_reference="m0"), health())["status_read"] == "none"
+
+
+@pytest.mark.parametrize("plan_before, reference", [
+    (None, ""),
+    (dict(skipped=True), ""),
+    # The recovery's plan (recover_quorum.yml's first play): the member the cluster grew from.
+    (dict(action="grow", reference="m0", lost_hosts=[]), "m0"),
+    (dict(action="refuse", reference=None), ""),
+    # The role's plans after it keep it; one without a recovery before it has none, whatever else it holds.
+    (dict(hash_reference="m0", with_data=["h0"]), "m0"),
+    (dict(hash_reference="", reference="m1"), ""),
+])
+def test_the_hash_reference_is_the_recovery_s_member_kept_by_the_plans_after_it(plan_before, reference):
+    assert hash_reference_after(plan_before) == reference
+
+
+def test_the_first_step_keeps_the_hash_reference_for_the_steps_after_it():
+    assert converged_hosts(hash_reference="m0")["hash_reference"] == "m0"
+    assert converged_hosts()["hash_reference"] == ""
 
 
 @pytest.mark.parametrize("bootstrap, settings, asked", [
@@ -890,7 +910,7 @@ def test_a_removal_that_leaves_no_answering_member_to_act_through_is_refused():
 
 @pytest.mark.parametrize("requested", ["m9", "m1,m2", "", "h1,"])
 def test_a_replacement_must_name_one_member_with_its_host(requested):
-    plan = removal(requested, replace=True)
+    plan = removal(requested, replace=requested)
     if requested == "h1,":
         assert plan["refusal"] == "" and plan["targets"] == [dict(host="h1", name="m1")]
         return
@@ -901,11 +921,20 @@ def test_a_replacement_must_name_one_member_with_its_host(requested):
 
 
 def test_a_replacement_whose_host_does_not_answer_is_refused_before_the_old_member_goes():
-    assert removal("m2", unreachable=["h2"], replace=True)["refusal"] == (
+    assert removal("m2", unreachable=["h2"], replace="m2")["refusal"] == (
         "etcd_replace=m2: its host h2 does not answer, so nothing could join in its place; the old member stays "
         "until the host answers; nothing was changed")
     # A removal of the same dead host goes ahead: that is what it is for.
     assert removal("m2", unreachable=["h2"])["refusal"] == ""
+
+
+def test_a_removal_is_a_replacement_only_with_etcd_replace_and_not_both_requests():
+    # None: no etcd_replace (the remove_member playbook); an empty one is a replacement request still.
+    assert removal("m2", unreachable=["h2"], replace=None)["refusal"] == ""
+    assert removal("", replace="")["refusal"].startswith("etcd_replace= must name one member of group etcd")
+    plan = removal("m1", replace="m2")
+    assert plan["refusal"] == ("etcd_remove=m1 and etcd_replace=m2: pass etcd_remove to the remove_member playbook, or "
+                               "etcd_replace to the replace_member playbook, not both; nothing was changed")
 
 
 def test_without_the_role_s_pki_nothing_is_revoked():

@@ -1,65 +1,61 @@
-"""A CA rotation's round (roles/etcd/tasks/rotate_ca_phase.yml): the members' one read taken apart
-(rotation_reads), and the note each pass of the role leaves for the proxies (plan_rotation's
+"""A CA rotation's round (roles/etcd/tasks/rotate_ca_phase.yml): which members are read (rotation_read_due),
+their reads taken apart (rotation_reads), and the note each pass of the role leaves for the proxies (plan_rotation's
 rotation_after_pass)."""
 
 import pytest
 
 from ansible_collections.raftops.etcd.plugins.module_utils.plan.operation_plan import (
-    plan_rotation, rotation_pauses, rotation_reads, rotation_reported)
+    plan_rotation, rotation_pauses, rotation_read_due, rotation_reads, rotation_reported)
 from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_rotation import PHASE_NUMBER
 
 HOSTS = ["h0", "h1", "h2"]
-CA = ["stat", "--format=%Y", "/etc/etcd/pki/ca.pem"]
-START = ["systemctl", "show", "etcd", "-p", "ExecMainStartTimestamp", "--timestamp=unix", "--value"]
 
 
-def read(ca_rc=0, ca_out="1000", start_rc=0, start_out="@2000", order=(0, 1)):
-    """One member's registered result of the read loop, with failed_when false."""
-    items = [dict(item=CA, rc=ca_rc, stdout=ca_out, failed=False, changed=False),
-             dict(item=START, rc=start_rc, stdout=start_out, failed=False, changed=False)]
-    return dict(changed=False, msg="All items completed", results=[items[i] for i in order])
+def read(exists=True, mtime=1000.5, start_rc=0, start_out="@2000", ca_file=None):
+    """One member's rotation_read: ansible.builtin.stat's result of its trusted CA file, and systemctl show's."""
+    stat = dict(exists=True, mtime=mtime, path="/etc/etcd/pki/ca.pem") if exists else dict(exists=False)
+    return dict(ca_file=ca_file or dict(changed=False, stat=stat),
+                start=dict(changed=False, rc=start_rc, stdout=start_out, failed=start_rc != 0))
 
 
 @pytest.mark.parametrize("member_read, ca_file, start", [
     (read(), dict(stat=dict(exists=True, mtime=1000)), dict(stdout="@2000")),
-    # The order of the loop's items does not matter.
-    (read(order=(1, 0)), dict(stat=dict(exists=True, mtime=1000)), dict(stdout="@2000")),
-    # No CA file: stat fails, which reads as a file that is not there.
-    (read(ca_rc=1, ca_out=""), dict(stat=dict(exists=False)), dict(stdout="@2000")),
+    # No CA file: a file that is not there.
+    (read(exists=False), dict(stat=dict(exists=False, mtime=0)), dict(stdout="@2000")),
     # etcd does not run: systemctl prints nothing, which plan_rotation counts as older.
     (read(start_out=""), dict(stat=dict(exists=True, mtime=1000)), dict(stdout="")),
     # systemctl failed: no start read, so the plan refuses the host by name.
     (read(start_rc=1, start_out=""), dict(stat=dict(exists=True, mtime=1000)), None),
+    # The stat failed (not a missing file: that is exists false): no CA read, refused by name too.
+    (read(ca_file=dict(failed=True, msg="Permission denied")), None, dict(stdout="@2000")),
 ])
 def test_each_member_s_read_gives_its_ca_file_and_etcd_s_start(member_read, ca_file, start):
     ca_files, starts = rotation_reads({"h0": member_read})
-    assert ca_files == {"h0": ca_file}
+    assert ca_files == ({"h0": ca_file} if ca_file else {})
     assert starts == ({"h0": start} if start else {})
 
 
-@pytest.mark.parametrize("member_read", [
-    dict(unreachable=True, msg="ssh: connect to host h0 port 22: No route to host"),
-    dict(failed=True, msg="the loop failed"),
-    # Not asked: the round has nothing to do.
-    dict(skipped=True, changed=False, skip_reason="Conditional result was False"),
-    None,
-])
-def test_a_host_that_did_not_answer_has_no_read(member_read):
+# A member that was not read: the round has nothing to do there, or its host did not answer.
+@pytest.mark.parametrize("member_read", [None, {}])
+def test_a_host_that_was_not_read_has_no_read(member_read):
     assert rotation_reads({"h0": member_read}) == ({}, {})
 
 
-@pytest.mark.parametrize("member_read, got", [
-    (dict(changed=False, results=[dict(item=CA, rc=0, stdout="1000")]), "stat"),
-    (dict(changed=False, results=[]), "none"),
+@pytest.mark.parametrize("plan, host, due", [
+    # The first round: preflight's plan, without the round's fields.
+    (dict(with_data=HOSTS), "h1", True),
+    (dict(with_data=HOSTS, rotation_next_phase=True), "h1", True),
+    # Over, or held for the proxies: the round before put no next phase in place.
+    (dict(with_data=HOSTS, rotation_next_phase=False), "h1", False),
+    # A host without this cluster's data.
+    (dict(with_data=HOSTS), "h5", False),
 ])
-def test_a_read_without_both_commands_is_refused_with_what_it_holds(member_read, got):
-    with pytest.raises(ValueError) as raised:
-        rotation_reads({"h0": member_read})
-    assert str(raised.value) == "the rotation read of h0 must hold the results of stat and systemctl, got %s" % got
+def test_a_member_is_read_in_the_first_round_and_after_one_that_put_a_next_phase_in_place(plan, host, due):
+    assert rotation_read_due(plan, host) is due
 
 
 def test_the_reads_feed_the_plan_stale_and_refused_hosts():
-    reads = {"h0": read(start_out="@999"), "h1": read(), "h2": dict(unreachable=True)}
+    reads = {"h0": read(start_out="@999"), "h1": read()}
     ca_files, starts = rotation_reads(reads)
     plan = plan_rotation(dict(with_data=HOSTS), dict(phase="trust", step=1, description="d", bundle="/b.pem"),
                          ca_files, starts, HOSTS, dict(pki_dir="/pki"))
