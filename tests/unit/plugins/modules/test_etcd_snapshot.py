@@ -314,7 +314,6 @@ def test_a_keyspace_the_member_does_not_give_is_no_failure(tmp_path, clients):
     assert result["keyspace_error"] == "cannot read the keyspace: https://127.0.0.1:2379: etcdserver: permission denied"
 
 
-
 # -- saving with the host's etcdctl ------------------------------------------------------------------
 
 # A stand-in for etcdctl snapshot save: logs its command line and its ETCDCTL_* environment, then
@@ -355,8 +354,8 @@ def etcdctl(tmp_path_factory, monkeypatch):
     return str(path), calls
 
 
-def test_etcdctl_saves_with_the_modules_connection_and_no_secret_on_its_command_line(tmp_path, clients, etcdctl,
-                                                                                   monkeypatch):
+def test_etcdctl_saves_with_the_modules_connection_and_no_secret_on_its_command_line(
+        tmp_path, clients, etcdctl, monkeypatch):
     path, calls = etcdctl
     monkeypatch.setenv("PATH", "%s:%s" % (os.path.dirname(path), os.environ["PATH"]))
     monkeypatch.setenv("ETCDCTL_DISCOVERY_SRV", "example.com")
@@ -382,7 +381,6 @@ def test_etcdctl_saves_with_the_modules_connection_and_no_secret_on_its_command_
     assert result["checks"] == dict(size_aligned=True, hash_ok=True, page_aligned=True, meta_ok=True)
     assert result["revision"] == 7 and result["size"] == len(SNAPSHOT)
     assert not clients["https://live:2379"].streamed
-
 
 
 def test_a_snapshot_etcdctl_saved_with_a_bad_trailer_is_refused_by_name(tmp_path, clients, etcdctl, monkeypatch):
