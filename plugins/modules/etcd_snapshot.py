@@ -66,7 +66,8 @@ options:
         given to C(etcdctl) in its environment, never on its command line (the password included).
       - V(gateway) streams the snapshot from etcd's HTTP/JSON gateway, with nothing but python3.
       - V(auto), C(etcdctl) when one is found and can take the connection (a client pair given as text, or a
-        C(unix://) endpoint, it cannot), else the gateway.
+        C(unix://) endpoint, it cannot), else the gateway; the gateway also when C(etcdctl) fails (a warning says
+        why). A snapshot C(etcdctl) saved that fails its checks fails the task.
     type: str
     choices: [auto, etcdctl, gateway]
     default: auto
@@ -317,6 +318,10 @@ def argument_spec():
     return spec
 
 
+class EtcdctlFailed(Failure):
+    """etcdctl itself failed (not the checks of what it saved): with method auto, the gateway takes over."""
+
+
 def need_space(directory, needed, estimated=False):
     """Refuse a snapshot of ``needed`` bytes (``estimated``: the member's database size) that the file
     system of ``directory`` has no room for."""
@@ -402,7 +407,7 @@ def save_with_etcdctl(module, etcdctl, endpoint, dest, uid=-1, gid=-1):
                 environ_update=etcdctl_environment(module.params, endpoint, os.environ))
             if rc != 0:
                 lines = (stderr or stdout or "").strip().splitlines() or ["no output"]
-                raise Failure("%s snapshot save from %s failed (rc=%d), %s was removed: %s" % (
+                raise EtcdctlFailed("%s snapshot save from %s failed (rc=%d), %s was removed: %s" % (
                     etcdctl, endpoint, rc, temporary, lines[-1][:300]))
             report = check_snapshot_file(temporary, count_keys=False)
             if report["errors"]:
@@ -470,9 +475,18 @@ def save(module):
     if module.check_mode:
         result.update(revision=status["revision"], db_size=status["db_size"])
         return result
+    warnings = []
+    details = None
     if method == "etcdctl":
-        details = save_with_etcdctl(module, etcdctl, client.endpoint, dest, uid, gid)
-    else:
+        try:
+            details = save_with_etcdctl(module, etcdctl, client.endpoint, dest, uid, gid)
+        except EtcdctlFailed as exc:
+            # An etcdctl that cannot serve (too old, another build) must not stop a backup the gateway can take.
+            if params["method"] != "auto":
+                raise
+            warnings.append("%s; the snapshot was streamed through the gateway instead" % exc.msg)
+            result.update(method="gateway", etcdctl=None)
+    if details is None:
         details = write_snapshot(client, dest, uid, gid)
     if not details["revision"]:
         details["revision"] = status["revision"]
@@ -480,11 +494,13 @@ def save(module):
     if params["inspect"]:
         # The snapshot was hashed once as it was saved: its hashes stand for the file's, not read through again.
         report = dict(check_file(dest, verify_hash=False), **file_fields(result))
-        result["inspected"], _tool, result["warnings"] = inspect(module, dest, params["etcdutl_path"], report=report)
+        result["inspected"], _tool, inspect_warnings = inspect(module, dest, params["etcdutl_path"], report=report)
+        warnings.extend(inspect_warnings)
     if params["keyspace"]:
         keyspace, result["keyspace_error"] = keyspace_of([client], result["revision"])
         if keyspace:
             result["keyspace"] = keyspace
+    result["warnings"] = warnings
     return result
 
 

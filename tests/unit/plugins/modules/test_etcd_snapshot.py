@@ -7,6 +7,7 @@ import tempfile
 from functools import partial
 
 import pytest
+from ansible.module_utils import basic
 
 from ansible_collections.raftops.etcd.plugins.module_utils.backup import snapshot_host as etcd_snapshot_host
 from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
@@ -413,11 +414,26 @@ def test_a_failed_etcdctl_is_named_with_its_error_and_leaves_nothing(tmp_path, c
     monkeypatch.setenv("FAKE_ETCDCTL_FAIL", "1")
     out = tmp_path / "out"
     out.mkdir()
-    result, failed = run_module(dict(dest=str(out / "etcd.db"), etcdctl_path=path))
+    result, failed = run_module(dict(dest=str(out / "etcd.db"), etcdctl_path=path, method="etcdctl"))
     assert failed
     assert result["msg"].startswith("%s snapshot save from https://127.0.0.1:2379 failed (rc=5), %s" % (path, out / ".etcd.db."))
     assert result["msg"].endswith(".part was removed: Error: etcdserver: user name is empty")
-    assert listing(out) == []
+    assert listing(out) == [] and not clients["https://127.0.0.1:2379"].streamed
+
+
+def test_with_method_auto_the_gateway_takes_over_from_a_failed_etcdctl(tmp_path, clients, etcdctl, monkeypatch):
+    path, calls = etcdctl
+    monkeypatch.setenv("FAKE_ETCDCTL_FAIL", "1")
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warnings.append(text))
+    dest = tmp_path / "etcd.db"
+    result, failed = run_module(dict(dest=str(dest), etcdctl_path=path))
+    assert not failed, result
+    assert result["method"] == "gateway" and result["etcdctl"] is None and len(calls()) == 1
+    assert clients["https://127.0.0.1:2379"].streamed and dest.read_bytes() == SNAPSHOT
+    (warning,) = warnings
+    assert warning.startswith("%s snapshot save from https://127.0.0.1:2379 failed (rc=5)" % path)
+    assert warning.endswith("Error: etcdserver: user name is empty; the snapshot was streamed through the gateway instead")
 
 
 @pytest.mark.parametrize(
