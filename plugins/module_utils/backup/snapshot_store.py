@@ -13,9 +13,8 @@ import fnmatch
 import json
 import os
 import stat
-import tempfile
 
-from ansible_collections.raftops.etcd.plugins.module_utils.host.files import fsync_directory, sha256_of, write_file_atomically
+from ansible_collections.raftops.etcd.plugins.module_utils.host.files import atomic_file, sha256_of, write_file_atomically
 
 MODULE = "raftops.etcd.etcd_snapshot_store"
 SNAPSHOT_PATTERN = "etcd-snapshot-*.db"
@@ -146,21 +145,11 @@ def fetch_checked(fetch_file, src, dest, sha256, source="the host"):
     transfer: no module run on the host, no hash but this one), into a private file beside ``dest``,
     renamed to it only once its one SHA-256 equals ``sha256``, the snapshot's as it was saved on
     ``source``. A copy that differs raises FetchError; whatever fails, nothing of the copy is left."""
-    directory = os.path.dirname(dest) or "."
-    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(dest), suffix=".part")
-    os.close(descriptor)
-    try:
-        fetch_file(src, temporary)
-        copied = sha256_of(temporary)
+    with atomic_file(dest, FILE_MODE, suffix=".part") as out:
+        fetch_file(src, out.path)
+        copied = sha256_of(out.path)
         if copied != sha256:
             raise FetchError("the copy of %s from %s at %s has SHA-256 %s, the snapshot saved there %s: the copy was "
                              "removed" % (src, source, dest, copied, sha256))
-        os.chmod(temporary, FILE_MODE)
-        os.replace(temporary, dest)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    fsync_directory(directory)
+        # The transfer may give the file the host's mode.
+        os.chmod(out.path, FILE_MODE)

@@ -103,6 +103,21 @@ def clients(tmp_path_factory, monkeypatch):
     return made
 
 
+@pytest.fixture
+def temps(monkeypatch):
+    """The temporary files the module reserves (tempfile.mkstemp), in order."""
+    made = []
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(**kwargs):
+        fd, path = real_mkstemp(**kwargs)
+        made.append(path)
+        return fd, path
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    return made
+
+
 def test_save_streams_from_first_answering_endpoint_and_writes_atomically(tmp_path, clients):
     clients["https://dead:2379"] = FakeClient("https://dead:2379", unreachable=True)
     dest = tmp_path / "etcd.db"
@@ -169,20 +184,10 @@ def test_save_force_replaces_existing_dest(tmp_path, clients):
          "ended without the SHA-256 trailer"),
     ],
 )
-def test_save_failure_removes_the_partial_file_and_keeps_the_old_one(tmp_path, clients, monkeypatch, make_client,
-                                                                     message):
+def test_save_failure_removes_the_partial_file_and_keeps_the_old_one(tmp_path, clients, temps, make_client, message):
     dest = tmp_path / "etcd.db"
     dest.write_bytes(b"old")
     clients["https://127.0.0.1:2379"] = make_client("https://127.0.0.1:2379")
-    temps = []
-    real_mkstemp = tempfile.mkstemp
-
-    def mkstemp(**kwargs):
-        fd, path = real_mkstemp(**kwargs)
-        temps.append(path)
-        return fd, path
-
-    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
     result, failed = run_module(dict(dest=str(dest), force=True))
     assert failed
     assert temps and temps[0].startswith(str(tmp_path / ".etcd.db.")) and temps[0].endswith(".part")
@@ -384,7 +389,7 @@ def test_etcdctl_saves_with_the_modules_connection_and_no_secret_on_its_command_
     assert not clients["https://live:2379"].streamed
 
 
-def test_a_snapshot_etcdctl_saved_with_a_bad_trailer_is_refused_by_name(tmp_path, clients, etcdctl, monkeypatch):
+def test_a_snapshot_etcdctl_saved_with_a_bad_trailer_is_refused_by_name(tmp_path, clients, etcdctl, temps, monkeypatch):
     """etcdctl checks only the size: the trailer is checked here, and the file that fails it is removed."""
     path, _calls = etcdctl
     corrupted = tmp_path / "corrupted.db"
@@ -392,15 +397,6 @@ def test_a_snapshot_etcdctl_saved_with_a_bad_trailer_is_refused_by_name(tmp_path
     monkeypatch.setenv("FAKE_SNAPSHOT", str(corrupted))
     dest = tmp_path / "etcd.db"
     dest.write_bytes(b"old")
-    temps = []
-    real_mkstemp = tempfile.mkstemp
-
-    def mkstemp(**kwargs):
-        fd, made = real_mkstemp(**kwargs)
-        temps.append(made)
-        return fd, made
-
-    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
     result, failed = run_module(dict(dest=str(dest), force=True, etcdctl_path=path))
     assert failed
     assert result["msg"].startswith("the snapshot %s saved for %s fails its checks, %s was removed: SHA-256 mismatch: "
