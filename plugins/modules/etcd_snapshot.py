@@ -9,14 +9,18 @@ module: etcd_snapshot
 short_description: Save a verified etcd v3 snapshot
 version_added: 1.0.0
 description:
-  - Saves a snapshot of one member's v3 keyspace by streaming it from etcd's HTTP/JSON gateway, from the first
-    of O(endpoints) that answers (and only from that one), into O(dest). The file is byte for byte what
+  - Saves a snapshot of one member's v3 keyspace, from the first of O(endpoints) that answers (and only from that
+    one), into O(dest), with the host's C(etcdctl snapshot save) over etcd's gRPC API where there is one (see
+    O(method)), else streamed from etcd's HTTP/JSON gateway. Either way the file is byte for byte what
     C(etcdctl snapshot save) writes.
-  - The data goes to a temporary file in the directory of O(dest), created with mode V(0600), which is synced
-    and checked (the SHA-256 trailer etcd appends as it arrives, then the size and the bbolt meta pages) and
-    only then renamed to O(dest). On any error the partial file is removed and the task fails.
+  - The data goes to a temporary file in the directory of O(dest), mode V(0600), which is synced and checked (the
+    SHA-256 trailer etcd appends, then the size and the bbolt meta pages) and only then renamed to O(dest). On any
+    error the partial file is removed and the task fails.
+  - The trailer is checked as the gateway's stream arrives, or by reading the file C(etcdctl) wrote once, hashing
+    it (C(etcdctl) checks only that a trailer's room is there).
   - Always reports a change.
-  - Runs on a member host and needs nothing but python3. To check a snapshot file use
+  - Runs on a member host and needs nothing but python3; with O(fetch_dest) its action brings the snapshot to the
+    controller. To check a snapshot file use
     M(raftops.etcd.etcd_snapshot_info); to restore one, M(raftops.etcd.etcd_snapshot_restore).
 options:
   dest:
@@ -45,7 +49,7 @@ options:
       - Also read the saved file as M(raftops.etcd.etcd_snapshot_info) does, with C(etcdutl) or C(etcdctl)
         C(snapshot status) when one is found (see O(etcdutl_path)), and return that as RV(inspected), so that
         etcd's own tool opens the snapshot it would restore from, in the same call.
-      - The file is not hashed again for it. The SHA-256 trailer was verified as the stream was written, and those
+      - The file is not hashed again for it. The SHA-256 trailer was verified as the snapshot was saved, and those
         hashes are the ones RV(inspected) returns.
     type: bool
     default: false
@@ -54,6 +58,35 @@ options:
       - With O(inspect=true), the C(etcdutl) (or etcd 3.4 C(etcdctl)) to run, as O(raftops.etcd.etcd_snapshot_info#module:etcdutl_path).
         By default C(etcdutl), then C(etcdctl), from C(/usr/local/bin) and C(PATH); without one the file is read alone.
     type: path
+  method:
+    description:
+      - How the snapshot is taken. V(etcdctl), with the host's C(etcdctl snapshot save) over etcd's gRPC API
+        (see O(etcdctl_path)), about twice as fast as the gateway, which base64-encodes every block in JSON.
+        The connection is the module's own - the endpoint that answered, the CA, the client pair, the user -
+        given to C(etcdctl) in its environment, never on its command line (the password included).
+      - V(gateway) streams the snapshot from etcd's HTTP/JSON gateway, with nothing but python3.
+      - V(auto), C(etcdctl) when one is found and can take the connection (a client pair given as text, or a
+        C(unix://) endpoint, it cannot), else the gateway; the gateway also when C(etcdctl) fails (a warning says
+        why). A snapshot C(etcdctl) saved that fails its checks fails the task.
+    type: str
+    choices: [auto, etcdctl, gateway]
+    default: auto
+    version_added: 1.1.0
+  etcdctl_path:
+    description:
+      - The C(etcdctl) that saves the snapshot (O(method)). By default C(etcdctl) from C(/usr/local/bin), then
+        E(PATH).
+    type: path
+    version_added: 1.1.0
+  fetch_dest:
+    description:
+      - A path on the controller the saved snapshot is brought to, by the connection's own file transfer (as the
+        connection's user, who must be able to read O(dest), see O(owner)), into a private file beside it that is
+        renamed to O(fetch_dest) (mode V(0600)) once its SHA-256 equals RV(sha256), the one read on the host. A copy
+        that differs is removed and the task fails, naming both. O(dest) stays on the host.
+      - Nothing is brought in check mode.
+    type: path
+    version_added: 1.1.0
   keyspace:
     description:
       - Also read, from the member the snapshot came from, its keyspace at the snapshot's revision (key count and
@@ -71,6 +104,8 @@ attributes:
 notes:
   - A snapshot holds the v3 keyspace only, at the revision it was taken.
   - With etcd authentication enabled, saving a snapshot needs the C(root) role.
+  - C(etcdctl snapshot save) has no time limit of its own but O(timeout) to connect; the gateway's stream fails
+    when O(timeout) passes without data.
   - This module used to inspect and restore snapshots too, chosen with an option C(state). It has no such option
     now, and a task that sets it fails. Use M(raftops.etcd.etcd_snapshot_info) where it had C(state=inspected)
     and M(raftops.etcd.etcd_snapshot_restore) where it had C(state=restored), and drop C(state=saved).
@@ -140,7 +175,7 @@ page_size:
 checks:
   description:
     - Outcome of each file check, all V(true), or the task fails.
-    - The stream itself was checked as it arrived, and the file checks skip re-hashing.
+    - The snapshot was hashed once, as the gateway's stream arrived or once C(etcdctl) had written it.
   returned: success, outside check mode
   type: dict
 revision:
@@ -151,8 +186,20 @@ revision:
   returned: success
   type: int
   sample: 100051
+method:
+  description: How the snapshot was taken (would be, in check mode), V(etcdctl) or V(gateway) (see O(method)).
+  returned: success
+  type: str
+  sample: etcdctl
+  version_added: 1.1.0
+etcdctl:
+  description: The C(etcdctl) that took the snapshot, with RV(method=etcdctl); null with the gateway.
+  returned: success
+  type: str
+  sample: /usr/local/bin/etcdctl
+  version_added: 1.1.0
 endpoint:
-  description: The client URL the snapshot was streamed from.
+  description: The client URL the snapshot was taken from.
   returned: success
   type: str
   sample: https://127.0.0.1:2379
@@ -167,12 +214,12 @@ server_version:
   type: str
   sample: 3.5.1
 storage_version:
-  description: Storage version etcd announced in the stream (etcd 3.6 and later; empty before).
+  description: Storage version etcd announced with the snapshot (etcd 3.6 and later; empty before).
   returned: success, outside check mode
   type: str
   sample: "3.6.0"
 duration:
-  description: Seconds taken to stream, write, sync and check the snapshot.
+  description: Seconds taken to save, sync and check the snapshot.
   returned: success, outside check mode
   type: float
   sample: 1.284
@@ -199,6 +246,12 @@ keyspace:
   type: dict
   sample: {revision: 100051, current_revision: 100060, keys: 100000, hash: 3425135, compact_revision: 99000,
            hash_problem: null, endpoint: https://127.0.0.1:2379}
+fetched:
+  description: With O(fetch_dest), the snapshot's copy on the controller.
+  returned: success with O(fetch_dest), outside check mode
+  type: str
+  sample: /srv/inventory/etcd-backups/etcd-snapshot-20261124T221500Z.db
+  version_added: 1.1.0
 keyspace_error:
   description: With O(keyspace=true), why the member did not say what its keyspace is; null when it did.
   returned: success with O(keyspace=true), outside check mode
@@ -207,6 +260,7 @@ keyspace_error:
 """
 
 import os
+import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -228,7 +282,11 @@ from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_file 
 from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_host import (
     Failure,
     check_file,
+    etcdctl_environment,
+    etcdctl_save_command,
+    etcdctl_unusable,
     file_fields,
+    find_etcdctl,
     free_bytes,
     inspect,
     resolve_ids,
@@ -238,6 +296,8 @@ from ansible_collections.raftops.etcd.plugins.module_utils.host.files import ato
 from ansible_collections.raftops.etcd.plugins.module_utils.client.formats import human_size
 
 SNAPSHOT_RPC = "/v3/maintenance/snapshot"
+# What etcdctl 3.6 prints after the file's path: the storage version etcd sent with the snapshot.
+ETCDCTL_SERVER_VERSION = re.compile(r"^Server version (\S+)", re.MULTILINE)
 
 
 def argument_spec():
@@ -247,15 +307,52 @@ def argument_spec():
         force=dict(type="bool", default=False),
         owner=dict(type="str"),
         group=dict(type="str"),
+        method=dict(type="str", choices=["auto", "etcdctl", "gateway"], default="auto"),
+        etcdctl_path=dict(type="path"),
         inspect=dict(type="bool", default=False),
         etcdutl_path=dict(type="path"),
         keyspace=dict(type="bool", default=False),
+        # Taken by the action (brings the file to the controller); the module saves on its host only.
+        fetch_dest=dict(type="path"),
     )
     return spec
 
 
+class EtcdctlFailed(Failure):
+    """etcdctl itself failed (not the checks of what it saved): with method auto, the gateway takes over."""
+
+
+def need_space(directory, needed, estimated=False):
+    """Refuse a snapshot of ``needed`` bytes (``estimated``: the member's database size) that the file
+    system of ``directory`` has no room for."""
+    available = free_bytes(directory)
+    if needed > available:
+        size = ("about %s (the member's database size)" % human_size(needed) if estimated
+                else "%s (%d bytes)" % (human_size(needed), needed))
+        raise Failure("not enough space in %s for the snapshot: it needs %s, %s is available" % (
+            directory, size, human_size(available)))
+
+
+def saved_details(report, summary, started):
+    """The result fields of a saved snapshot: its file checks' ``report``, and of how it came
+    (``summary``: its size, hashes and storage version) since ``started``."""
+    duration = max(time.monotonic() - started, 1e-6)
+    details = file_fields(report)
+    details.update(
+        sha256=summary["sha256"],
+        hash_expected=summary["hash"],
+        hash_actual=summary["hash"],
+        revision=report["revision"],
+        storage_version=summary["storage_version"],
+        duration=round(duration, 3),
+        throughput=round(summary["size"] / duration / (1 << 20), 1),
+    )
+    details["checks"] = dict(report["checks"], hash_ok=True)
+    return details
+
+
 def write_snapshot(client, dest, uid=-1, gid=-1):
-    """Stream a snapshot from ``client`` into ``dest`` through a temporary file; returns the details.
+    """Stream a snapshot from ``client``'s gateway into ``dest`` through a temporary file; returns the details.
 
     The temporary file (mode 0600, in dest's directory so the rename is atomic) never has the final
     name until the stream is complete, its SHA-256 trailer verified, the file synced and its bbolt
@@ -271,13 +368,7 @@ def write_snapshot(client, dest, uid=-1, gid=-1):
             for message in client.stream(SNAPSHOT_RPC):
                 stream.feed(message)
                 if stream.messages == 1:
-                    available = free_bytes(directory)
-                    if stream.expected_size > available:
-                        raise Failure(
-                            "not enough space in %s for the snapshot: it needs %s (%d bytes), %s is available"
-                            % (directory, human_size(stream.expected_size), stream.expected_size,
-                               human_size(available))
-                        )
+                    need_space(directory, stream.expected_size)
             summary = stream.finish()
             out.handle.flush()
             report = check_snapshot_file(temporary, verify_hash=False, count_keys=False)
@@ -294,20 +385,59 @@ def write_snapshot(client, dest, uid=-1, gid=-1):
     except OSError as exc:
         raise Failure("writing the snapshot to %s failed, the partial file was removed: %s" % (
             temporary or dest, exc)) from None
-    duration = max(time.monotonic() - started, 1e-6)
-    details = file_fields(report)
-    details.update(
-        path=dest,
-        sha256=summary["sha256"],
-        hash_expected=summary["hash"],
-        hash_actual=summary["hash"],
-        revision=report["revision"],
-        storage_version=summary["storage_version"],
-        duration=round(duration, 3),
-        throughput=round(summary["size"] / duration / (1 << 20), 1),
-    )
-    details["checks"] = dict(report["checks"], hash_ok=True)
-    return details
+    return dict(saved_details(report, summary, started), path=dest)
+
+
+def save_with_etcdctl(module, etcdctl, endpoint, dest, uid=-1, gid=-1):
+    """``etcdctl snapshot save`` from ``endpoint`` into ``dest`` through a temporary file; returns the details.
+
+    etcdctl writes NAME.part, syncs it and renames it to NAME, the temporary file's name reserved in
+    dest's directory; it checks only that the size leaves room for the SHA-256 trailer, so the file
+    is then read once here, hashing, for the trailer, and its bbolt meta pages are checked, before
+    it is renamed to ``dest``. Any error removes it.
+    """
+    temporary = None
+    started = time.monotonic()
+    try:
+        with atomic_file(dest, 0o600, suffix=".part") as out:
+            temporary = out.path
+            # etcdctl replaces the reserved (empty) file: the handle is left to a file that is gone.
+            rc, stdout, stderr = module.run_command(
+                etcdctl_save_command(etcdctl, temporary),
+                environ_update=etcdctl_environment(module.params, endpoint, os.environ))
+            if rc != 0:
+                lines = (stderr or stdout or "").strip().splitlines() or ["no output"]
+                raise EtcdctlFailed("%s snapshot save from %s failed (rc=%d), %s was removed: %s" % (
+                    etcdctl, endpoint, rc, temporary, lines[-1][:300]))
+            report = check_snapshot_file(temporary, count_keys=False)
+            if report["errors"]:
+                raise Failure("the snapshot %s saved for %s fails its checks, %s was removed: %s" % (
+                    etcdctl, dest, temporary, "; ".join(report["errors"])))
+            # The mode etcdctl gives it goes through its umask.
+            os.chmod(temporary, 0o600)
+            if uid != -1 or gid != -1:
+                os.chown(temporary, uid, gid)
+    except (SnapshotError, OSError) as exc:
+        raise Failure("saving the snapshot to %s failed, %s was removed: %s" % (dest, temporary or dest, exc)) from None
+    found = ETCDCTL_SERVER_VERSION.search(stdout or "")
+    summary = dict(size=report["size"], sha256=report["sha256"], hash=report["hash_expected"],
+                   storage_version=found.group(1) if found else "")
+    return dict(saved_details(report, summary, started), path=dest)
+
+
+def choose_method(module, endpoint):
+    """(method, etcdctl path or None): how the snapshot is taken from ``endpoint`` (option ``method``)."""
+    params = module.params
+    if params["method"] == "gateway":
+        return "gateway", None
+    etcdctl = find_etcdctl(module, params["etcdctl_path"])
+    unusable = etcdctl_unusable(params, endpoint)
+    if etcdctl and not unusable:
+        return "etcdctl", etcdctl
+    if params["method"] == "etcdctl":
+        raise Failure("method=etcdctl: %s; set method=gateway or auto" % (
+            unusable or "no etcdctl in /usr/local/bin or PATH, set etcdctl_path"))
+    return "gateway", None
 
 
 def save(module):
@@ -329,35 +459,48 @@ def save(module):
         client, status = first_answer(clients, lambda c: (c, c.status()))
     except EtcdError as exc:
         raise Failure("cannot ask etcd for a snapshot: %s" % exc) from None
+    method, etcdctl = choose_method(module, client.endpoint)
     result = dict(
         changed=True,
         path=dest,
+        method=method,
+        etcdctl=etcdctl,
         endpoint=client.endpoint,
         member_id=status["member_id_hex"],
         server_version=status["version"],
     )
+    if module.check_mode or method == "etcdctl":
+        # etcdctl says nothing of the size before it is done: the member's database size stands for it.
+        need_space(directory, status["db_size"] + HASH_SIZE, estimated=True)
     if module.check_mode:
         result.update(revision=status["revision"], db_size=status["db_size"])
-        needed = status["db_size"] + HASH_SIZE
-        available = free_bytes(directory)
-        if needed > available:
-            raise Failure(
-                "not enough space in %s for the snapshot: it needs about %s (the member's database size), %s is "
-                "available" % (directory, human_size(needed), human_size(available))
-            )
         return result
-    details = write_snapshot(client, dest, uid, gid)
+    warnings = []
+    details = None
+    if method == "etcdctl":
+        try:
+            details = save_with_etcdctl(module, etcdctl, client.endpoint, dest, uid, gid)
+        except EtcdctlFailed as exc:
+            # An etcdctl that cannot serve (too old, another build) must not stop a backup the gateway can take.
+            if params["method"] != "auto":
+                raise
+            warnings.append("%s; the snapshot was streamed through the gateway instead" % exc.msg)
+            result.update(method="gateway", etcdctl=None)
+    if details is None:
+        details = write_snapshot(client, dest, uid, gid)
     if not details["revision"]:
         details["revision"] = status["revision"]
     result.update(details)
     if params["inspect"]:
-        # The stream was hashed as it was written: its hashes stand for the file's, not read through again.
+        # The snapshot was hashed once as it was saved: its hashes stand for the file's, not read through again.
         report = dict(check_file(dest, verify_hash=False), **file_fields(result))
-        result["inspected"], _tool, result["warnings"] = inspect(module, dest, params["etcdutl_path"], report=report)
+        result["inspected"], _tool, inspect_warnings = inspect(module, dest, params["etcdutl_path"], report=report)
+        warnings.extend(inspect_warnings)
     if params["keyspace"]:
         keyspace, result["keyspace_error"] = keyspace_of([client], result["revision"])
         if keyspace:
             result["keyspace"] = keyspace
+    result["warnings"] = warnings
     return result
 
 

@@ -15,7 +15,9 @@ all of them end a task the same way (``Failure``, ``run_module``), and between t
 * ``inspect``: the file checks of ``etcd_snapshot_file`` plus the tool's ``snapshot status``, run
   by the info module and, before anything is written, by the restore module;
 * the owner and group a saved file or a restored data dir gets (``resolve_ids``) and the free
-  space of a file system (``free_bytes``).
+  space of a file system (``free_bytes``);
+* the ``etcdctl`` that saves a snapshot over etcd's gRPC API (``find_etcdctl``), with the module's
+  connection given in its environment (``etcdctl_environment``).
 
 The file checks themselves read bytes only and live in ``etcd_snapshot_file``.
 """
@@ -25,6 +27,7 @@ import os
 import pwd
 import re
 
+from ansible_collections.raftops.etcd.plugins.module_utils.client.client import UNIX_SCHEME
 from ansible_collections.raftops.etcd.plugins.module_utils.backup.snapshot_file import (
     SnapshotError,
     check_snapshot_file,
@@ -151,6 +154,54 @@ def find_tool(module, path, required):
             % (", ".join(TOOL_SEARCH_DIRS), (": " + "; ".join(problems)) if problems else "")
         )
     return None, problems
+
+
+# -- etcdctl snapshot save ---------------------------------------------------------------------
+
+
+def find_etcdctl(module, path):
+    """The etcdctl to save a snapshot with: ``path`` when given, else etcdctl from /usr/local/bin
+    and PATH; None without one."""
+    if path:
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            raise Failure("etcdctl_path %s is not an executable file" % path)
+        return path
+    return module.get_bin_path("etcdctl", opt_dirs=TOOL_SEARCH_DIRS)
+
+
+def etcdctl_unusable(params, endpoint):
+    """Why etcdctl cannot take a module's connection to ``endpoint`` as it is; None when it can."""
+    if params.get("client_cert_content") or params.get("client_key_content"):
+        return "the client pair is given as text, and etcdctl reads a pair from files only"
+    if endpoint.startswith(UNIX_SCHEME):
+        return "the endpoint %s is a unix socket" % endpoint
+    return None
+
+
+def etcdctl_environment(params, endpoint, inherited):
+    """The environment of ``etcdctl snapshot save`` against ``endpoint`` with a module's connection
+    ``params``: every setting goes in it, none on the command line, which any user of the host sees
+    (the password among them). etcdctl reads every ETCDCTL_* variable, and exits when one is also
+    given as a flag: those of the module's own environment (``inherited``) are blanked, since an
+    empty one counts as unset."""
+    env = {name: "" for name in inherited if name.startswith("ETCDCTL_")}
+    env.update(ETCDCTL_API="3", ETCDCTL_ENDPOINTS=endpoint, ETCDCTL_DIAL_TIMEOUT="%gs" % params["timeout"])
+    for name, option in (("ETCDCTL_CACERT", "ca_cert"), ("ETCDCTL_CERT", "client_cert"), ("ETCDCTL_KEY", "client_key")):
+        if params.get(option):
+            env[name] = params[option]
+    if endpoint.startswith("https://"):
+        # TLS even without a file (the system's CAs), and without verifying only for etcd's auto-TLS.
+        env["ETCDCTL_INSECURE_TRANSPORT"] = "false"
+        if not params.get("tls_verify", True):
+            env["ETCDCTL_INSECURE_SKIP_TLS_VERIFY"] = "true"
+    if params.get("auth_user"):
+        env.update(ETCDCTL_USER=params["auth_user"], ETCDCTL_PASSWORD=params["auth_password"])
+    return env
+
+
+def etcdctl_save_command(etcdctl, path):
+    """``etcdctl snapshot save``'s command line: the file, and nothing of the connection."""
+    return [etcdctl, "snapshot", "save", path]
 
 
 # -- inspecting a snapshot file ----------------------------------------------------------------

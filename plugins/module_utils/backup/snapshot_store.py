@@ -6,14 +6,15 @@
 # time. Do not use this from other collections or standalone plugins/modules!
 """The controller's directory of snapshots (raftops.etcd.etcd_snapshot_store): private, each
 snapshot with its record beside it, the newest few kept. Standard library only; the action plugin
-runs it within ansible-playbook's own process, the module anywhere else."""
+runs it within ansible-playbook's own process, the module anywhere else. And how a snapshot comes
+into it (``fetch_checked``, for raftops.etcd.etcd_snapshot's action)."""
 
 import fnmatch
 import json
 import os
 import stat
 
-from ansible_collections.raftops.etcd.plugins.module_utils.host.files import write_file_atomically
+from ansible_collections.raftops.etcd.plugins.module_utils.host.files import atomic_file, sha256_of, write_file_atomically
 
 MODULE = "raftops.etcd.etcd_snapshot_store"
 SNAPSHOT_PATTERN = "etcd-snapshot-*.db"
@@ -133,3 +134,22 @@ def store_result(params, check_mode=False):
         return dict(failed=True, changed=False, msg="%s: %s; nothing was changed" % (MODULE, exc))
     except OSError as exc:
         return dict(failed=True, changed=False, msg="%s: %s" % (MODULE, exc))
+
+
+class FetchError(Exception):
+    """A copy that is not the snapshot saved; it was removed."""
+
+
+def fetch_checked(fetch_file, src, dest, sha256, source="the host"):
+    """Bring the snapshot ``src`` to ``dest`` with ``fetch_file(src, path)`` (a connection's own
+    transfer: no module run on the host, no hash but this one), into a private file beside ``dest``,
+    renamed to it only once its one SHA-256 equals ``sha256``, the snapshot's as it was saved on
+    ``source``. A copy that differs raises FetchError; whatever fails, nothing of the copy is left."""
+    with atomic_file(dest, FILE_MODE, suffix=".part") as out:
+        fetch_file(src, out.path)
+        copied = sha256_of(out.path)
+        if copied != sha256:
+            raise FetchError("the copy of %s from %s at %s has SHA-256 %s, the snapshot saved there %s: the copy was "
+                             "removed" % (src, source, dest, copied, sha256))
+        # The transfer may give the file the host's mode.
+        os.chmod(out.path, FILE_MODE)

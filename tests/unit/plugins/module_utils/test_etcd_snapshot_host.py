@@ -204,3 +204,64 @@ def test_run_module_fails_with_the_failure_and_its_fields():
     with pytest.raises(SystemExit) as info:
         sh.run_module(FakeModule(), action)
     assert info.value.args[0] == ("fail", dict(msg="no good", path="/s.db"))
+
+
+# -- etcdctl snapshot save ---------------------------------------------------------------------
+
+
+CONNECTION = dict(timeout=10.0, ca_cert="/etc/etcd/pki/ca.pem", client_cert="/etc/etcd/pki/client.pem",
+                  client_key="/etc/etcd/pki/client-key.pem", tls_verify=True, auth_user="root",
+                  auth_password="s3cret-pass", client_cert_content=None, client_key_content=None)
+
+
+def test_etcdctl_is_given_the_connection_in_its_environment_and_only_the_file_on_its_command_line():
+    endpoint = "https://127.0.0.1:2379"
+    argv = sh.etcdctl_save_command("/usr/local/bin/etcdctl", "/tmp/t/.etcd.db.x.part")
+    env = sh.etcdctl_environment(CONNECTION, endpoint, {"HOME": "/root"})
+    assert argv == ["/usr/local/bin/etcdctl", "snapshot", "save", "/tmp/t/.etcd.db.x.part"]
+    assert env == dict(ETCDCTL_API="3", ETCDCTL_ENDPOINTS=endpoint, ETCDCTL_DIAL_TIMEOUT="10s",
+                       ETCDCTL_CACERT="/etc/etcd/pki/ca.pem", ETCDCTL_CERT="/etc/etcd/pki/client.pem",
+                       ETCDCTL_KEY="/etc/etcd/pki/client-key.pem", ETCDCTL_INSECURE_TRANSPORT="false",
+                       ETCDCTL_USER="root", ETCDCTL_PASSWORD="s3cret-pass")
+
+
+def test_etcdctl_environment_blanks_what_the_hosts_own_would_add():
+    """etcdctl reads every ETCDCTL_* variable: one the module inherited (a user, another cluster's
+    endpoints) must not change the connection; an empty one counts as unset."""
+    params = dict(CONNECTION, auth_user=None, auth_password=None, ca_cert=None, client_cert=None, client_key=None)
+    env = sh.etcdctl_environment(params, "http://10.0.0.1:2379",
+                                 {"ETCDCTL_USER": "admin:x", "ETCDCTL_ENDPOINTS": "https://other:2379", "PATH": "/bin"})
+    assert env == dict(ETCDCTL_API="3", ETCDCTL_ENDPOINTS="http://10.0.0.1:2379", ETCDCTL_DIAL_TIMEOUT="10s",
+                       ETCDCTL_USER="")
+
+
+def test_etcdctl_environment_of_auto_tls_encrypts_without_verifying():
+    params = dict(CONNECTION, tls_verify=False, ca_cert=None, auth_user=None, auth_password=None)
+    env = sh.etcdctl_environment(params, "https://127.0.0.1:2379", {})
+    assert env["ETCDCTL_INSECURE_TRANSPORT"] == "false" and env["ETCDCTL_INSECURE_SKIP_TLS_VERIFY"] == "true"
+    assert "ETCDCTL_CACERT" not in env and "ETCDCTL_PASSWORD" not in env
+
+
+@pytest.mark.parametrize(
+    "overrides, endpoint, reason",
+    [
+        ({}, "https://127.0.0.1:2379", None),
+        ({"client_cert_content": "PEM", "client_key_content": "KEY", "client_cert": None, "client_key": None},
+         "https://127.0.0.1:2379", "the client pair is given as text, and etcdctl reads a pair from files only"),
+        ({}, "unix:///run/etcd.sock", "the endpoint unix:///run/etcd.sock is a unix socket"),
+    ],
+)
+def test_etcdctl_unusable_says_why(overrides, endpoint, reason):
+    assert sh.etcdctl_unusable(dict(CONNECTION, **overrides), endpoint) == reason
+
+
+def test_find_etcdctl(tmp_path):
+    module = FakeModule(bins={"etcdctl": "/usr/local/bin/etcdctl"})
+    assert sh.find_etcdctl(module, None) == "/usr/local/bin/etcdctl"
+    assert sh.find_etcdctl(FakeModule(), None) is None
+    given = tmp_path / "etcdctl"
+    given.write_text("#!/bin/sh\n")
+    given.chmod(0o755)
+    assert sh.find_etcdctl(module, str(given)) == str(given)
+    with pytest.raises(sh.Failure, match="etcdctl_path %s is not an executable file" % (tmp_path / "none")):
+        sh.find_etcdctl(module, str(tmp_path / "none"))

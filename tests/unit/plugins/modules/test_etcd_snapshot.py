@@ -1,11 +1,15 @@
 import hashlib
+import json
 import os
+import sys
 import stat
 import tempfile
 from functools import partial
 
 import pytest
+from ansible.module_utils import basic
 
+from ansible_collections.raftops.etcd.plugins.module_utils.backup import snapshot_host as etcd_snapshot_host
 from ansible_collections.raftops.etcd.plugins.module_utils.client import client as ec
 from ansible_collections.raftops.etcd.plugins.modules import etcd_snapshot
 from ansible_collections.raftops.etcd.tests.unit.plugins.module_docs import assert_documented_options_match
@@ -85,14 +89,32 @@ class FakeClient:
 
 
 @pytest.fixture
-def clients(monkeypatch):
-    """The fake clients the module gets, one per endpoint; tests adjust them before running."""
+def clients(tmp_path_factory, monkeypatch):
+    """The fake clients the module gets, one per endpoint; tests adjust them before running. No etcdctl
+    is found (PATH is empty): the snapshot streams through the gateway, unless a test gives one."""
     made = {}
+    monkeypatch.setenv("PATH", str(tmp_path_factory.mktemp("no-bin")))
+    monkeypatch.setattr(etcd_snapshot_host, "TOOL_SEARCH_DIRS", [])
 
     def factory(params):
         return [made.setdefault(endpoint, FakeClient(endpoint)) for endpoint in params["endpoints"]]
 
     monkeypatch.setattr(etcd_snapshot, "clients_from_params", factory)
+    return made
+
+
+@pytest.fixture
+def temps(monkeypatch):
+    """The temporary files the module reserves (tempfile.mkstemp), in order."""
+    made = []
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(**kwargs):
+        fd, path = real_mkstemp(**kwargs)
+        made.append(path)
+        return fd, path
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
     return made
 
 
@@ -162,20 +184,10 @@ def test_save_force_replaces_existing_dest(tmp_path, clients):
          "ended without the SHA-256 trailer"),
     ],
 )
-def test_save_failure_removes_the_partial_file_and_keeps_the_old_one(tmp_path, clients, monkeypatch, make_client,
-                                                                     message):
+def test_save_failure_removes_the_partial_file_and_keeps_the_old_one(tmp_path, clients, temps, make_client, message):
     dest = tmp_path / "etcd.db"
     dest.write_bytes(b"old")
     clients["https://127.0.0.1:2379"] = make_client("https://127.0.0.1:2379")
-    temps = []
-    real_mkstemp = tempfile.mkstemp
-
-    def mkstemp(**kwargs):
-        fd, path = real_mkstemp(**kwargs)
-        temps.append(path)
-        return fd, path
-
-    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
     result, failed = run_module(dict(dest=str(dest), force=True))
     assert failed
     assert temps and temps[0].startswith(str(tmp_path / ".etcd.db.")) and temps[0].endswith(".part")
@@ -306,3 +318,169 @@ def test_a_keyspace_the_member_does_not_give_is_no_failure(tmp_path, clients):
     result, failed = run_module(dict(dest=str(dest), keyspace=True))
     assert not failed and "keyspace" not in result and dest.read_bytes() == SNAPSHOT
     assert result["keyspace_error"] == "cannot read the keyspace: https://127.0.0.1:2379: etcdserver: permission denied"
+
+
+# -- saving with the host's etcdctl ------------------------------------------------------------------
+
+# A stand-in for etcdctl snapshot save: logs its command line and its ETCDCTL_* environment, then
+# writes FAKE_SNAPSHOT's bytes as etcdctl does (NAME.part, then renamed to NAME).
+FAKE_ETCDCTL = r"""#!{python}
+import json, os, sys
+with open(os.environ["FAKE_ETCDCTL_LOG"], "a") as log:
+    log.write(json.dumps(dict(argv=sys.argv[1:], env={{k: v for k, v in os.environ.items() if k.startswith("ETCDCTL_")}})) + "\n")
+if os.environ.get("FAKE_ETCDCTL_FAIL"):
+    sys.stderr.write('{{"level":"info","msg":"created temporary db file"}}\nError: etcdserver: user name is empty\n')
+    sys.exit(5)
+with open(os.environ["FAKE_SNAPSHOT"], "rb") as src, open(sys.argv[-1] + ".part", "wb") as out:
+    out.write(src.read())
+os.rename(sys.argv[-1] + ".part", sys.argv[-1])
+print("Snapshot saved at %s" % sys.argv[-1])
+if os.environ.get("FAKE_SERVER_VERSION"):
+    print("Server version %s" % os.environ["FAKE_SERVER_VERSION"])
+"""
+
+
+@pytest.fixture
+def etcdctl(tmp_path_factory, monkeypatch):
+    """A fake etcdctl (not on PATH) that saves FAKE_SNAPSHOT; returns (path, calls())."""
+    bin_dir = tmp_path_factory.mktemp("etcdctl-bin")
+    path = bin_dir / "etcdctl"
+    path.write_text(FAKE_ETCDCTL.format(python=sys.executable))
+    path.chmod(0o755)
+    snapshot = bin_dir / "served.db"
+    snapshot.write_bytes(SNAPSHOT)
+    log = bin_dir / "etcdctl.log"
+    log.write_text("")
+    monkeypatch.setenv("FAKE_SNAPSHOT", str(snapshot))
+    monkeypatch.setenv("FAKE_ETCDCTL_LOG", str(log))
+
+    def calls():
+        return [json.loads(line) for line in log.read_text().splitlines()]
+
+    return str(path), calls
+
+
+def test_etcdctl_saves_with_the_modules_connection_and_no_secret_on_its_command_line(
+        tmp_path, clients, etcdctl, monkeypatch):
+    path, calls = etcdctl
+    monkeypatch.setenv("PATH", "%s:%s" % (os.path.dirname(path), os.environ["PATH"]))
+    monkeypatch.setenv("ETCDCTL_DISCOVERY_SRV", "example.com")
+    monkeypatch.setenv("FAKE_SERVER_VERSION", "3.6.0")
+    clients["https://dead:2379"] = FakeClient("https://dead:2379", unreachable=True)
+    dest = tmp_path / "out" / "etcd.db"
+    dest.parent.mkdir()
+    result, failed = run_module(dict(dest=str(dest), auth_user="root", auth_password="s3cret-pass", timeout=7,
+                                     endpoints=["https://dead:2379", "https://live:2379"]))
+    assert not failed, result
+    (call,) = calls()
+    assert call["argv"] == ["snapshot", "save", call["argv"][2]]
+    assert call["argv"][2].startswith(str(tmp_path / "out" / ".etcd.db.")) and call["argv"][2].endswith(".part")
+    assert "s3cret-pass" not in json.dumps(call["argv"])
+    assert call["env"] == dict(ETCDCTL_API="3", ETCDCTL_ENDPOINTS="https://live:2379", ETCDCTL_DIAL_TIMEOUT="7s",
+                               ETCDCTL_INSECURE_TRANSPORT="false", ETCDCTL_USER="root", ETCDCTL_PASSWORD="s3cret-pass",
+                               ETCDCTL_DISCOVERY_SRV="")
+    assert dest.read_bytes() == SNAPSHOT and stat.S_IMODE(dest.stat().st_mode) == 0o600
+    assert listing(dest.parent) == ["etcd.db"]
+    assert result["method"] == "etcdctl" and result["etcdctl"] == path and result["storage_version"] == "3.6.0"
+    assert result["sha256"] == hashlib.sha256(SNAPSHOT).hexdigest()
+    assert result["hash_expected"] == result["hash_actual"] == SNAPSHOT[-32:].hex()
+    assert result["checks"] == dict(size_aligned=True, hash_ok=True, page_aligned=True, meta_ok=True)
+    assert result["revision"] == 7 and result["size"] == len(SNAPSHOT)
+    assert not clients["https://live:2379"].streamed
+
+
+def test_a_snapshot_etcdctl_saved_with_a_bad_trailer_is_refused_by_name(tmp_path, clients, etcdctl, temps, monkeypatch):
+    """etcdctl checks only the size: the trailer is checked here, and the file that fails it is removed."""
+    path, _calls = etcdctl
+    corrupted = tmp_path / "corrupted.db"
+    corrupted.write_bytes(SNAPSHOT[:5000] + bytes([SNAPSHOT[5000] ^ 0xFF]) + SNAPSHOT[5001:])
+    monkeypatch.setenv("FAKE_SNAPSHOT", str(corrupted))
+    dest = tmp_path / "etcd.db"
+    dest.write_bytes(b"old")
+    result, failed = run_module(dict(dest=str(dest), force=True, etcdctl_path=path))
+    assert failed
+    assert result["msg"].startswith("the snapshot %s saved for %s fails its checks, %s was removed: SHA-256 mismatch: "
+                                    "the trailer expects %s" % (path, dest, temps[0], SNAPSHOT[-32:].hex()))
+    assert listing(tmp_path) == ["corrupted.db", "etcd.db"]
+    assert dest.read_bytes() == b"old"
+
+
+def test_a_failed_etcdctl_is_named_with_its_error_and_leaves_nothing(tmp_path, clients, etcdctl, monkeypatch):
+    path, _calls = etcdctl
+    monkeypatch.setenv("FAKE_ETCDCTL_FAIL", "1")
+    out = tmp_path / "out"
+    out.mkdir()
+    result, failed = run_module(dict(dest=str(out / "etcd.db"), etcdctl_path=path, method="etcdctl"))
+    assert failed
+    assert result["msg"].startswith("%s snapshot save from https://127.0.0.1:2379 failed (rc=5), %s" % (path, out / ".etcd.db."))
+    assert result["msg"].endswith(".part was removed: Error: etcdserver: user name is empty")
+    assert listing(out) == [] and not clients["https://127.0.0.1:2379"].streamed
+
+
+def test_with_method_auto_the_gateway_takes_over_from_a_failed_etcdctl(tmp_path, clients, etcdctl, monkeypatch):
+    path, calls = etcdctl
+    monkeypatch.setenv("FAKE_ETCDCTL_FAIL", "1")
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warnings.append(text))
+    dest = tmp_path / "etcd.db"
+    result, failed = run_module(dict(dest=str(dest), etcdctl_path=path))
+    assert not failed, result
+    assert result["method"] == "gateway" and result["etcdctl"] is None and len(calls()) == 1
+    assert clients["https://127.0.0.1:2379"].streamed and dest.read_bytes() == SNAPSHOT
+    (warning,) = warnings
+    assert warning.startswith("%s snapshot save from https://127.0.0.1:2379 failed (rc=5)" % path)
+    assert warning.endswith("Error: etcdserver: user name is empty; the snapshot was streamed through the gateway instead")
+
+
+@pytest.mark.parametrize(
+    "args, on_path, method",
+    [
+        ({}, True, "etcdctl"),
+        ({}, False, "gateway"),
+        ({"method": "gateway"}, True, "gateway"),
+        # etcdctl reads a pair from files only
+        ({"client_cert_content": "PEM", "client_key_content": "KEY"}, True, "gateway"),
+    ],
+)
+def test_method_auto_takes_etcdctl_when_there_is_one_that_can_connect(tmp_path, clients, etcdctl, monkeypatch, args,
+                                                                      on_path, method):
+    path, calls = etcdctl
+    if on_path:
+        monkeypatch.setenv("PATH", os.path.dirname(path))
+    dest = tmp_path / "etcd.db"
+    result, failed = run_module(dict(dest=str(dest), **args))
+    assert not failed, result
+    assert result["method"] == method and result["etcdctl"] == (path if method == "etcdctl" else None)
+    assert len(calls()) == (method == "etcdctl") and clients["https://127.0.0.1:2379"].streamed == (method == "gateway")
+    assert dest.read_bytes() == SNAPSHOT
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({}, "method=etcdctl: no etcdctl in /usr/local/bin or PATH, set etcdctl_path; set method=gateway or auto"),
+        ({"endpoints": ["unix:///run/etcd.sock"]},
+         "method=etcdctl: the endpoint unix:///run/etcd.sock is a unix socket; set method=gateway or auto"),
+    ],
+)
+def test_method_etcdctl_without_a_usable_one_fails_before_anything_is_written(tmp_path, clients, args, message):
+    result, failed = run_module(dict(dest=str(tmp_path / "etcd.db"), method="etcdctl", **args))
+    assert failed and result["msg"] == message
+    assert "etcd.db" not in listing(tmp_path) and not any(c.streamed for c in clients.values())
+
+
+def test_check_mode_says_which_method_would_save(tmp_path, clients, etcdctl):
+    path, calls = etcdctl
+    result, failed = run_module(dict(dest=str(tmp_path / "etcd.db"), etcdctl_path=path), check=True)
+    assert not failed and result["method"] == "etcdctl" and result["etcdctl"] == path
+    assert calls() == [] and "etcd.db" not in listing(tmp_path)
+
+
+def test_etcdctl_needs_the_space_of_the_members_database(tmp_path, clients, etcdctl, monkeypatch):
+    path, calls = etcdctl
+    monkeypatch.setattr(etcd_snapshot, "free_bytes", lambda directory: 4096)
+    result, failed = run_module(dict(dest=str(tmp_path / "etcd.db"), etcdctl_path=path))
+    assert failed and result["msg"] == (
+        "not enough space in %s for the snapshot: it needs about 28 KiB (the member's database size), 4 KiB "
+        "is available" % tmp_path)
+    assert calls() == []
