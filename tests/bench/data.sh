@@ -108,7 +108,7 @@ measure() {  # measure KEY COMMAND...: FIGURE[KEY] seconds, MEMBER[KEY] and CONT
 # --- the hosts and the data ----------------------------------------------------------------------
 mkdir -p "$WORK"
 if [[ ${BENCH_DATA_REUSE:-0} != 1 ]]; then
-  rm -rf "$WORK/etcd-pki" "$WORK/etcd-backups" "$WORK"/*.log
+  rm -rf "$WORK/etcd-pki" "$WORK/etcd-backups" "$WORK/floor.db" "$WORK"/*.log
   "$TESTBED/host.sh" rm "$PREFIX"{0..3} >/dev/null 2>&1 || true
   "$TESTBED/inventory.sh" "$WORK/all" "$PREFIX" "$FIRST_OCTET" 4 "etcd_version=3.5.30" \
     "etcd_quota_backend_bytes=8589934592" "etcd_health_timeout=600" >/dev/null
@@ -193,7 +193,9 @@ floor_restore_clean() {  # outside the measure: the floor's cluster stopped and 
   wait
 }
 want restore && floor_restore_clean && measure floor-restore floor_restore && floor_restore_clean
-NEWEST=$(find "$WORK/etcd-backups" -name 'etcd-snapshot-*.db' | sort | tail -1)
+# The newest backup, or the floor's snapshot where this run's hosts have had none (BENCH_DATA_ONLY=restore).
+NEWEST=$({ find "$WORK/etcd-backups" -name 'etcd-snapshot-*.db' 2>/dev/null || true; } | sort | tail -1)
+NEWEST=${NEWEST:-$WORK/floor.db}
 want restore && measure restore ansible-playbook -i "$WORK/three" playbooks/restore.yml -e "etcd_restore_snapshot=$NEWEST"
 
 # --- a learner joins -------------------------------------------------------------------------------
