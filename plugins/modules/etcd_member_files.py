@@ -150,6 +150,10 @@ options:
       - C(initial) holds C(state) (new or existing), C(cluster), C(token), and for a new cluster
         C(bootstrap) with C(discovery_srv), C(discovery_srv_name), C(discovery_endpoints),
         C(discovery_token) or C(discovery_url).
+      - For the first start of a restored member, C(initial) holds C(state) V(restored), C(version),
+        C(corruption_checks) and C(feature_gates); its settings then turn etcd's initial corruption check
+        off (with the corruption checks on), which every later start runs again once the file is removed
+        (version 1.1.0 on).
     type: dict
   service:
     description:

@@ -10,7 +10,8 @@
 #   defrag  - the maintenance playbook defragmenting every member (per member) against `etcdctl
 #             defrag` of one member
 #   restore - the restore playbook (every member) against its floor: the snapshot copied to each
-#             member in parallel, then `etcdutl snapshot restore` on each in parallel
+#             member in parallel, then `etcdutl snapshot restore` on each in parallel, then the
+#             members started together until each answers healthy
 #   learner - a fourth member joining (a deploy with it in the inventory: learner, catch-up by
 #             snapshot, promotion) against the raw copy of the snapshot to it
 #   re-run  - the no-change deploy re-run (must not grow with the data)
@@ -107,7 +108,7 @@ measure() {  # measure KEY COMMAND...: FIGURE[KEY] seconds, MEMBER[KEY] and CONT
 # --- the hosts and the data ----------------------------------------------------------------------
 mkdir -p "$WORK"
 if [[ ${BENCH_DATA_REUSE:-0} != 1 ]]; then
-  rm -rf "$WORK/etcd-pki" "$WORK/etcd-backups" "$WORK"/*.log
+  rm -rf "$WORK/etcd-pki" "$WORK/etcd-backups" "$WORK/floor.db" "$WORK"/*.log
   "$TESTBED/host.sh" rm "$PREFIX"{0..3} >/dev/null 2>&1 || true
   "$TESTBED/inventory.sh" "$WORK/all" "$PREFIX" "$FIRST_OCTET" 4 "etcd_version=3.5.30" \
     "etcd_quota_backend_bytes=8589934592" "etcd_health_timeout=600" >/dev/null
@@ -156,18 +157,45 @@ want defrag && measure floor-defrag etcdctl_on 1 --command-timeout=600s defrag
 want defrag && measure defrag ansible-playbook -i "$WORK/three" playbooks/maintenance.yml -e etcd_defrag_rule=always
 
 # --- restore ---------------------------------------------------------------------------------------
+# Each member restored as the playbook restores it (its own name, the cluster's peers, a new token),
+# then the three started together and polled until each answers healthy: a cluster of its own beside
+# the bench's, on other ports (FLOOR_PEER, FLOOR_CLIENT), over plain HTTP.
+FLOOR_PEER=12380
+FLOOR_CLIENT=12379
+floor_cluster() {
+  local i peers=()
+  for i in 0 1 2; do peers+=("floor$i=http://$(address "$i"):$FLOOR_PEER"); done
+  (IFS=,; echo "${peers[*]}")
+}
 floor_restore() {
-  local i copies=()
+  local i copies=() endpoints=()
   for i in 0 1 2; do
     (scp -q "${SSH_OPTIONS[@]}" "$WORK/floor.db" "root@$(address "$i"):/var/tmp/floor.db" &&
       on "$i" "etcdutl snapshot restore /var/tmp/floor.db --data-dir /var/tmp/floor-restore --skip-hash-check" \
-        ">/dev/null 2>&1; rm -rf /var/tmp/floor.db /var/tmp/floor-restore") &
+        "--name floor$i --initial-cluster $(floor_cluster) --initial-cluster-token floor" \
+        "--initial-advertise-peer-urls http://$(address "$i"):$FLOOR_PEER >/dev/null 2>&1 &&" \
+        "systemd-run --quiet --unit floor-etcd etcd --name floor$i --data-dir /var/tmp/floor-restore" \
+        "--listen-peer-urls http://$(address "$i"):$FLOOR_PEER --listen-client-urls http://$(address "$i"):$FLOOR_CLIENT" \
+        "--advertise-client-urls http://$(address "$i"):$FLOOR_CLIENT --quota-backend-bytes 8589934592") &
     copies+=($!)
+    endpoints+=("http://$(address "$i"):$FLOOR_CLIENT")
   done
   wait "${copies[@]}"  # these only: the memory sampler runs beside them
+  on 0 "timeout 600 sh -c 'until ETCDCTL_API=3 etcdctl --endpoints $(IFS=,; echo "${endpoints[*]}")" \
+    "--dial-timeout 1s --command-timeout 1s endpoint health >/dev/null 2>&1; do sleep 0.1; done'"
 }
-want restore && measure floor-restore floor_restore
-NEWEST=$(find "$WORK/etcd-backups" -name 'etcd-snapshot-*.db' | sort | tail -1)
+floor_restore_clean() {  # outside the measure: the floor's cluster stopped and its files removed
+  local i
+  for i in 0 1 2; do
+    on "$i" "systemctl kill --signal=SIGKILL floor-etcd 2>/dev/null; systemctl stop floor-etcd 2>/dev/null;" \
+      "systemctl reset-failed floor-etcd 2>/dev/null; rm -rf /var/tmp/floor.db /var/tmp/floor-restore" &
+  done
+  wait
+}
+want restore && floor_restore_clean && measure floor-restore floor_restore && floor_restore_clean
+# The newest backup, or the floor's snapshot where this run's hosts have had none (BENCH_DATA_ONLY=restore).
+NEWEST=$({ find "$WORK/etcd-backups" -name 'etcd-snapshot-*.db' 2>/dev/null || true; } | sort | tail -1)
+NEWEST=${NEWEST:-$WORK/floor.db}
 want restore && measure restore ansible-playbook -i "$WORK/three" playbooks/restore.yml -e "etcd_restore_snapshot=$NEWEST"
 
 # --- a learner joins -------------------------------------------------------------------------------
@@ -190,7 +218,7 @@ per_member_defrag=$(awk "BEGIN {printf \"%.1f\", ${FIGURE[defrag]:-0} / 3}")
   echo "| operation ($((DB_BYTES / 1048576)) MiB database, 3 members) | the collection | etcd's own / the floor | ratio | peak memory, member / controller |"
   echo "|---|---|---|---|---|"
   echo "| snapshot, seal, push / \`etcdctl snapshot save\` + one copy | ${FIGURE[backup]:--} s | ${FIGURE[floor-backup]:--} s | $(ratio "${FIGURE[backup]:-0}" "${FIGURE[floor-backup]:-0}") | ${MEMBER[backup]:--} / ${CONTROLLER[backup]:--} MiB |"
-  echo "| restore of every member / copy to each + \`etcdutl snapshot restore\` on each | ${FIGURE[restore]:--} s | ${FIGURE[floor-restore]:--} s | $(ratio "${FIGURE[restore]:-0}" "${FIGURE[floor-restore]:-0}") | ${MEMBER[restore]:--} / ${CONTROLLER[restore]:--} MiB |"
+  echo "| restore of every member / copy to each + \`etcdutl snapshot restore\` on each + start | ${FIGURE[restore]:--} s | ${FIGURE[floor-restore]:--} s | $(ratio "${FIGURE[restore]:-0}" "${FIGURE[floor-restore]:-0}") | ${MEMBER[restore]:--} / ${CONTROLLER[restore]:--} MiB |"
   echo "| defragmentation, per member / \`etcdctl defrag\` of one | $per_member_defrag s | ${FIGURE[floor-defrag]:--} s | $(ratio "$per_member_defrag" "${FIGURE[floor-defrag]:-0}") | ${MEMBER[defrag]:--} / ${CONTROLLER[defrag]:--} MiB |"
   echo "| a learner joins / raw copy of the snapshot to it | ${FIGURE[learner]:--} s | ${FIGURE[floor-learner]:--} s | $(ratio "${FIGURE[learner]:-0}" "${FIGURE[floor-learner]:-0}") | ${MEMBER[learner]:--} / ${CONTROLLER[learner]:--} MiB |"
   echo "| drill of the newest backup / one \`etcdutl snapshot restore\` | ${FIGURE[drill]:--} s | ${FIGURE[floor-drill]:--} s | $(ratio "${FIGURE[drill]:-0}" "${FIGURE[floor-drill]:-0}") | ${MEMBER[drill]:--} / ${CONTROLLER[drill]:--} MiB |"

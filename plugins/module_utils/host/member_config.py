@@ -84,17 +84,10 @@ def server_env(settings, version, member):
                         member["client_url"], tls)
     if urls:
         env["ETCD_LISTEN_METRICS_URLS"] = ",".join(urls)
-    gates = {}
     if version >= FEATURE_GATES_SINCE:
-        # the operator's gates (settings_problems checked them against the release), then the checks'
-        gates = {str(name): truthy(on) for name, on in (settings.get("feature_gates") or {}).items()}
-        if settings.get("corruption_checks"):
-            gates.update((name, True) for name in CORRUPTION_CHECK_GATES)
-        gates.setdefault(STOP_GRPC_ON_DEFRAG_GATE, True)
+        env["ETCD_FEATURE_GATES"] = _gates_value(_gates(settings))
     elif version >= STOP_GRPC_ON_DEFRAG_SINCE:
         env["ETCD_EXPERIMENTAL_STOP_GRPC_SERVICE_ON_DEFRAG"] = "true"
-    if gates:
-        env["ETCD_FEATURE_GATES"] = ",".join("%s=%s" % (name, str(gates[name]).lower()) for name in sorted(gates))
     if settings.get("corruption_checks") and version < FEATURE_GATES_SINCE:
         env["ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK"] = "true"
         if version >= COMPACT_HASH_CHECK_SINCE:
@@ -102,6 +95,39 @@ def server_env(settings, version, member):
     if tls and (version >= TLS_MIN_VERSION_SINCE[1] or TLS_MIN_VERSION_SINCE[0] <= version < (3, 5, 0)):
         env["ETCD_TLS_MIN_VERSION"] = "TLS1.2"
     return env
+
+
+def _gates(settings):
+    """The feature gates of a release that has them (3.6 on): the operator's (settings_problems checked
+    them against the release), then the corruption checks' and the gRPC service's on defragmentation."""
+    gates = {str(name): truthy(on) for name, on in (settings.get("feature_gates") or {}).items()}
+    if settings.get("corruption_checks"):
+        gates.update((name, True) for name in CORRUPTION_CHECK_GATES)
+    gates.setdefault(STOP_GRPC_ON_DEFRAG_GATE, True)
+    return gates
+
+
+def _gates_value(gates):
+    return ",".join("%s=%s" % (name, str(gates[name]).lower()) for name in sorted(gates))
+
+
+def restored_start_env(settings, version):
+    """ETCD_* name -> value for the first start of a restored member (etcd-initial.env, state
+    ``restored``): etcd's initial corruption check off, the member's other settings as etcd.env has
+    them (``settings``: corruption_checks, feature_gates; ``version`` [major, minor, patch]). {} when
+    the corruption checks are off anyway.
+
+    That check compares the member's keyspace hash with each peer's, asking one peer after the other
+    for up to etcd's request timeout (7 s with the default election timeout), and a peer answers only
+    once its own check is over: restored members started together each waited twice that long and
+    compared nothing. Their data come from one snapshot, checked against its SHA-256 on each member
+    before the restore; every later start checks again."""
+    if not settings.get("corruption_checks"):
+        return {}
+    version = _version(version)
+    if version >= FEATURE_GATES_SINCE:
+        return {"ETCD_FEATURE_GATES": _gates_value(dict(_gates(settings), InitialCorruptCheck=False))}
+    return {"ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK": "false"}
 
 
 def _lines(env):
@@ -270,8 +296,15 @@ def _etcd_command(s):
 
 def initial_env_content(header, initial):
     """etcd-initial.env: the settings a member has only while it bootstraps (state new) or joins
-    (existing). ``initial`` holds state, cluster, token, bootstrap and the discovery settings."""
+    (existing), or for the first start of a restored member (restored). ``initial`` holds state, and
+    cluster, token, bootstrap and the discovery settings; or for a restored member version,
+    corruption_checks and feature_gates (restored_start_env)."""
     state, bootstrap = initial["state"], initial.get("bootstrap") or "static"
+    if state == "restored":
+        return "\n".join([header, "# Used only for the first start of this restored member; removed once the cluster is healthy.",
+                          "# etcd's initial corruption check is off for it: every restored member starts at once and a member",
+                          "# in that check answers no peer's, so each would wait for the others to compare nothing.",
+                          *_lines(restored_start_env(initial, initial.get("version")))]) + "\n"
     lines = [header, "# Used only while this member bootstraps or joins; removed once the cluster is healthy."]
     if state == "new" and bootstrap == "dns_srv":
         lines += ["# The members come from the SRV records of the domain (docs/bootstrap.md).",

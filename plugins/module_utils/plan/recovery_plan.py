@@ -103,8 +103,8 @@ def restore_dirs(hosts, reads):
 def plan_restore_members(plan, members, reads, settings):
     """The second step, with the facts: ``members``, the validated member records (filter members) of
     the hosts that restore; ``reads``: host -> its read (restore_dirs: whether it has an old data dir,
-    and a ``refusal`` when its data dir or WAL dir is a mount point). Adds ``names``,
-    ``initial_cluster`` (every member), ``with_data_dir`` (moved aside, and whose CA is checked
+    and a ``refusal`` when its data dir or WAL dir is a mount point). Adds ``names`` (and
+    ``host_of_name``, name -> host), ``initial_cluster`` (every member), ``with_data_dir`` (moved aside, and whose CA is checked
     against etcd_pki_dir) and ``with_data`` (the same hosts, under the name the task files shared with
     the deploy read: the run lock is asked from the first), ``stable_client_urls`` (every member's
     client URL, which the run lock is taken through), ``token`` and ``stamp`` (``settings``: the new cluster token and the UTC
@@ -126,6 +126,7 @@ def plan_restore_members(plan, members, reads, settings):
     if not members:
         raise PlanError("plan_restore_members: no member record of the hosts that restore")
     plan["names"] = [m["name"] for m in members]
+    plan["host_of_name"] = {m["name"]: m["host"] for m in members}
     plan["initial_cluster"] = initial_cluster([dict(name=m["name"], peer_urls=[m["peer_url"]]) for m in members],
                                               members[0]["name"], [members[0]["peer_url"]])
     data_dirs, problems = restore_dirs(plan["hosts"], reads or {})
@@ -177,8 +178,9 @@ def plan_restore_check(plan, group_hosts, play_hosts, reported):
 def plan_restore_start(plan, group_hosts, play_hosts, reported, old_cluster, settings):
     """The last step, after the configuration is written and before the first member stops: the check
     of plan_restore_check again (writing the configuration may lose a host too), and the revision
-    bump: ``bump_revision``, ``mark_compacted``, ``bump_note``, ``bump_warning``; and ``report``, the
-    lines for the operator (the line that says what was restored).
+    bump: ``bump_revision``, ``mark_compacted``, ``bump_note``, ``bump_warning``; ``stop_last``, the host
+    of the old cluster's leader in ``old_cluster`` ([] when none is known); and ``report``, the lines
+    for the operator (the line that says what was restored).
 
     ``old_cluster``: etcd_health's read of the old members that still answer ({} when not read);
     ``settings``: bump_revision (etcd_restore_bump_revision), mark_compacted, version, and for the
@@ -199,6 +201,11 @@ def plan_restore_start(plan, group_hosts, play_hosts, reported, old_cluster, set
         raise PlanError("the revision bump: %s" % exc) from None
     plan.update(bump_revision=bump["bump_revision"], mark_compacted=bump["mark_compacted"], bump_note=bump["note"],
                 bump_warning=bump["warning"])
+    # The old cluster's leader stops once the others have: a leader stopped beside members still up hands
+    # its leadership to one of them (etcd's graceful stop), which then spends etcd's request timeout (7 s)
+    # trying to hand it on while it stops too. Unknown without the read: every member stops at once.
+    leaders = [m.get("name") for m in (old_cluster or {}).get("member_status") or [] if m.get("is_leader")]
+    plan["stop_last"] = [plan["host_of_name"][name] for name in leaders if name in plan.get("host_of_name", {})]
     plan["report"] = ["restored %s: revision %s, %s keys, cluster token %s; %s" % (
         settings.get("snapshot_shown"), settings.get("snapshot_revision"), settings.get("snapshot_keys"), plan["token"],
         plan["bump_note"])]

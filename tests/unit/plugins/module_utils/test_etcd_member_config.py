@@ -359,6 +359,20 @@ def test_the_bootstrap_or_join_settings(changes, lines):
     assert settings_lines(text) == [*lines, "ETCD_INITIAL_CLUSTER_STATE=%s" % initial["state"], "ETCD_INITIAL_CLUSTER_TOKEN=etcd-abc"]
 
 
+@pytest.mark.parametrize("version, checks, gates, lines", [
+    ([3, 5, 30], True, {}, ["ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK=false"]),
+    # 3.6: the whole gate list as etcd.env has it, the initial check's gate off, the compaction's hash check on.
+    ([3, 6, 0], True, {"LeaseCheckpoint": True},
+     ["ETCD_FEATURE_GATES=CompactHashCheck=true,InitialCorruptCheck=false,LeaseCheckpoint=true,StopGRPCServiceOnDefrag=true"]),
+    # Nothing to turn off.
+    ([3, 5, 30], False, {}, []),
+], ids=["3.5", "3.6-gates", "checks-off"])
+def test_a_restored_member_starts_once_without_the_initial_corruption_check(version, checks, gates, lines):
+    text = initial_env_content(HEADER, dict(state="restored", version=version, corruption_checks=checks, feature_gates=gates))
+    assert text.startswith(HEADER + "\n# Used only for the first start of this restored member;")
+    assert settings_lines(text) == lines
+
+
 @pytest.fixture
 def pki(tmp_path):
     for name in ("ca", "m0", "m0-key", "m0-peer", "m0-peer-key", "crl", "admin", "admin-key", "m0-root", "m0-root-key"):

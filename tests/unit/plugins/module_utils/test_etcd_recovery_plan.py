@@ -775,6 +775,19 @@ def test_the_revision_bump_is_decided_right_before_the_members_stop(old_cluster,
     assert result["mark_compacted"] is (bump > 0 and settings.get("mark_compacted", True) is True)
 
 
+@pytest.mark.parametrize("old_cluster, stop_last", [
+    (dict(member_status=[dict(name="m0", is_leader=False), dict(name="m1", is_leader=True), dict(name="m2", is_leader=None)]),
+     ["h1"]),
+    # Not read (a fixed bump), or a leader of no member of the restore: every member stops at once.
+    ({}, []),
+    (dict(member_status=[dict(name="m7", is_leader=True)]), []),
+], ids=["leader-known", "not-read", "leader-not-restored"])
+def test_the_old_cluster_s_leader_stops_last(old_cluster, stop_last):
+    result = plan_restore_start(members_step(), RESTORE_GROUP, RESTORE_GROUP, {}, old_cluster,
+                                dict(snapshot_revision=100, version="3.5.30"))
+    assert result["stop_last"] == stop_last
+
+
 def test_the_report_says_what_was_restored_with_the_new_token_and_the_bump():
     result = plan_restore_start(members_step(), RESTORE_GROUP, RESTORE_GROUP, {}, {}, dict(
         snapshot_revision=100, snapshot_keys=42, version="3.5.30", bump_revision="0",
