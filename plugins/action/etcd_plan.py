@@ -31,7 +31,7 @@ import string
 import time
 from datetime import datetime, timezone
 
-from ansible.errors import AnsibleError
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
@@ -115,6 +115,10 @@ class ActionModule(ActionBase):
         previous = {key: value for key, value in params["plan"].items() if key not in ("changed", "failed", "invocation")}
         try:
             plan = self._planners()[stage](params, previous, task_vars)
+        except AnsibleConnectionFailure:
+            # A step that reads its host (rotation_read) and finds it gone: Ansible reports the host
+            # unreachable and leaves it out of the run, as for any other task, not as a failed plan.
+            raise
         except PLAN_ERRORS as exc:
             result.update(failed=True, changed=False, msg="raftops.etcd.etcd_plan: cannot plan the %s step: %s"
                           % (stage, exc))

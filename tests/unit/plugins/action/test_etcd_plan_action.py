@@ -7,6 +7,7 @@ import os
 from unittest.mock import ANY, MagicMock
 
 import pytest
+from ansible.errors import AnsibleConnectionFailure
 
 from ansible.plugins.action import ActionBase
 
@@ -455,6 +456,15 @@ def test_the_rotation_read_step_reads_a_member_s_ca_file_and_etcd_s_start_on_its
         plan = action.run(task_vars=task_vars)
         assert "rotation_read" not in plan and plan["with_data"] == first["with_data"]
     assert action._execute_module.call_count == 2
+
+
+def test_a_host_gone_when_its_step_reads_it_is_unreachable_not_a_failed_plan(action):
+    # Ansible then reports the host UNREACHABLE and leaves it out of the run (the pki scenario's host that
+    # drops out mid-rotation).
+    action._execute_module = MagicMock(side_effect=AnsibleConnectionFailure("ssh: connect to host h1 port 22: refused"))
+    action._task.args = dict(stage="rotation_read", plan=dict(with_data=["h1"]), settings=dict(ca_file="/ca.pem", unit="etcd"))
+    with pytest.raises(AnsibleConnectionFailure, match="connect to host h1"):
+        action.run(task_vars=dict(inventory_hostname="h1"))
 
 
 def test_the_rotation_step_reads_each_member_s_ca_file_and_etcd_s_start(action):
