@@ -46,6 +46,7 @@ from ansible_collections.raftops.etcd.plugins.module_utils.plan.sizing import ha
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.status_advice import status_advice, status_lines
 from ansible_collections.raftops.etcd.plugins.module_utils.cluster.versions import truthy
 from ansible_collections.raftops.etcd.plugins.module_utils.host import host_checks as etcd_host_checks
+from ansible_collections.raftops.etcd.plugins.module_utils.host.files import read_text
 from ansible_collections.raftops.etcd.plugins.module_utils.host.proxy_args import proxy_args
 from ansible_collections.raftops.etcd.plugins.module_utils.lock.run_lock import lock_tags_selected
 from ansible_collections.raftops.etcd.plugins.module_utils.pki import pki_plan as etcd_pki_plan
@@ -537,15 +538,6 @@ class ActionModule(ActionBase):
             host: report.get("info") or {} for host, report in reports.items()}, settings)
 
     @staticmethod
-    def _read_text(path):
-        """The text of the file at ``path`` on the controller, '' without one."""
-        try:
-            with open(os.path.expanduser(str(path or "")), encoding="utf-8", errors="replace") as text:
-                return text.read()
-        except OSError:
-            return ""
-
-    @staticmethod
     def _outdated(hostvars, hosts, plan, name):
         """host -> whether it runs with outdated binaries, settings or certificates: linked to another
         release (the plan's binaries_outdated) or its files call (variable ``name``, configure.yml's
@@ -945,7 +937,7 @@ class ActionModule(ActionBase):
         backup_dir = os.path.expanduser(str(settings.get("backup_dir") or ""))
         found = glob.glob(os.path.join(glob.escape(backup_dir), "etcd-snapshot-*.db")) if backup_dir else []
         return etcd_backup_plan.drill_snapshot(settings.get("fetched"), settings.get("snapshot"), backup_dir, found,
-                                               lambda path: self._read_text(path + ".json"),
+                                               lambda path: read_text(path + ".json"),
                                                lambda path: self._snapshot_info(path, task_vars),
                                                task_vars.get("inventory_hostname"))
 

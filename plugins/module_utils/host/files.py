@@ -11,7 +11,8 @@ snapshot is trusted by its name: none of them may ever be seen half written, wit
 permissions, or with an owner etcd cannot read. So a file is written to a temporary file beside it
 (same file system, so the rename is atomic), created 0600, given its final mode and owner, synced,
 and only then renamed over the old one; the rename is synced too, so a crash leaves the old file
-or the new one. And the one way it reads a file's SHA-256 (sha256_of).
+or the new one. And the one way it reads a file's SHA-256 (sha256_of), and a text file that may not
+be there (read_text).
 """
 
 import hashlib
@@ -84,3 +85,12 @@ def sha256_of(path):
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_text(path):
+    """The text of the file at ``path`` (``~`` expanded), '' when there is none or it cannot be read."""
+    try:
+        with open(os.path.expanduser(str(path or "")), encoding="utf-8", errors="replace") as text:
+            return text.read()
+    except OSError:
+        return ""

@@ -17,7 +17,7 @@ The work is split in two phases so that bad input never leaves half a PKI behind
 import datetime
 import os
 
-from ansible_collections.raftops.etcd.plugins.module_utils.host.files import write_file_atomically
+from ansible_collections.raftops.etcd.plugins.module_utils.host.files import read_text, write_file_atomically
 from ansible_collections.raftops.etcd.plugins.module_utils.pki.pki_params import (
     CA_CHANGED,
     CERT_MODE,
@@ -511,19 +511,10 @@ def peer_identity(params, rotation):
     return PEER_IDENTITY if params["peer_identity"] and rotation["peer_identity"] else None
 
 
-def _text(path):
-    """The text of the file at ``path``, '' without one."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as text:
-            return text.read()
-    except OSError:
-        return ""
-
-
 def refuse_for_running_members(params, pki):
     """PkiError when the directory, as ``pki`` (what the run leaves, or would) has it, does not fit the
     members that already run (``running_members``: pki_plan.running_members_refusal)."""
-    refusal = running_members_refusal(params.get("running_members") or [], pki, _text((pki.get("ca") or {}).get("path") or ""))
+    refusal = running_members_refusal(params.get("running_members") or [], pki, read_text((pki.get("ca") or {}).get("path")))
     if refusal:
         raise PkiError(refusal)
 
